@@ -1,0 +1,198 @@
+"""Every error publisher raises on purpose, each with its exit code.
+
+Library code raises these; only the CLI turns them into an exit status. A message
+says what failed; ``hint`` says what to do about it (which variable to set, which
+command to run). Keep both to one or two lines each.
+
+Exit codes (documented in the README, stable across releases):
+
+====  ==========================================================
+code  meaning
+====  ==========================================================
+0     success
+1     unexpected internal error (a bug: please report it)
+2     bad command-line input: usage, image reference, release tag
+3     configuration error in matrix.yaml (or an override)
+4     registry authentication failed or access denied
+5     not found on the registry (repository, tag or digest)
+6     rate limited by the registry
+7     registry unreachable (DNS, connection, TLS, timeout)
+8     invalid registry response (bad JSON, wrong digest, oversize)
+9     registry refused the request (other 4xx)
+10    a required tool is missing (buildah, docker, skopeo, ...)
+11    a build or another external command failed
+12    verification failed (platforms, sizes, digests, tags)
+13    smoke test of a built image failed
+14    release conflict: a pin tag already points at other content
+15    GitHub API error
+16    resolve: build the image locally (not an error)
+17    resolve: cannot proceed (no usable image, fallback disabled)
+====  ==========================================================
+"""
+
+from __future__ import annotations
+
+
+class PublisherError(Exception):
+    """Base class: a failure we expected and can explain."""
+
+    exit_code = 1
+    label = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(PublisherError):
+    """Bad command-line input that click itself did not catch."""
+
+    exit_code = 2
+    label = "usage error"
+
+
+class InvalidReferenceError(UsageError):
+    """An image reference that does not follow the distribution grammar."""
+
+    label = "invalid reference"
+
+
+class InvalidVersionError(UsageError):
+    """A release tag that is not ``v`` + semantic version."""
+
+    label = "invalid release tag"
+
+
+class ConfigError(PublisherError):
+    """matrix.yaml (or an environment override) is wrong.
+
+    ``source``/``line``/``column`` locate the problem (1-based); ``field`` is the
+    dotted path of the offending value, e.g. ``lines[2].php``.
+    """
+
+    exit_code = 3
+    label = "configuration error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.problem = message
+        self.source = source
+        self.line = line
+        self.column = column
+        self.field = field
+        where = ""
+        if source:
+            where = source
+            if line is not None:
+                where += f":{line}"
+                if column is not None:
+                    where += f":{column}"
+            where += ": "
+        what = f"{field}: " if field else ""
+        super().__init__(f"{where}{what}{message}", hint=hint)
+
+
+class RegistryError(PublisherError):
+    """A registry request failed in a way no retry fixes."""
+
+    exit_code = 9
+    label = "registry error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        registry: str | None = None,
+        status: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.registry = registry
+        self.status = status
+
+
+class AuthError(RegistryError):
+    exit_code = 4
+    label = "authentication failed"
+
+
+class NotFoundError(RegistryError):
+    exit_code = 5
+    label = "not found"
+
+
+class RateLimitedError(RegistryError):
+    exit_code = 6
+    label = "rate limited"
+
+
+class UnreachableError(RegistryError):
+    exit_code = 7
+    label = "registry unreachable"
+
+
+class InvalidResponseError(RegistryError):
+    exit_code = 8
+    label = "invalid registry response"
+
+
+class ToolMissingError(PublisherError):
+    exit_code = 10
+    label = "missing tool"
+
+
+class CommandError(PublisherError):
+    """An external command (a build, a push, a container run) failed."""
+
+    exit_code = 11
+    label = "command failed"
+
+    def __init__(self, message: str, *, output: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.output = output
+
+
+class VerificationError(PublisherError):
+    """One or more verification rules failed; ``defects`` lists every one."""
+
+    exit_code = 12
+    label = "verification failed"
+
+    def __init__(self, defects: list[str], *, hint: str | None = None) -> None:
+        self.defects = list(defects)
+        count = len(self.defects)
+        lines = "\n".join(f"  - {d}" for d in self.defects)
+        super().__init__(f"{count} defect{'s' if count != 1 else ''} found:\n{lines}", hint=hint)
+
+
+class SmokeTestError(PublisherError):
+    exit_code = 13
+    label = "smoke test failed"
+
+
+class ReleaseConflictError(PublisherError):
+    exit_code = 14
+    label = "release conflict"
+
+
+class GitHubError(PublisherError):
+    exit_code = 15
+    label = "GitHub API error"
+
+
+#: Exit codes of ``publisher resolve`` that are decisions, not failures.
+EXIT_USE_PREBUILT = 0
+EXIT_BUILD_LOCALLY = 16
+EXIT_CANNOT_PROCEED = 17

@@ -1,0 +1,234 @@
+"""Release planning: which image gets which tags on which registry.
+
+``plan(config, release, existing)`` is pure: the same inputs give the same
+frozen Plan and byte-identical ``to_json()``.
+
+The tag scheme, for release ``vX.Y.Z`` and PHP line ``A.B``:
+
+* ``vX.Y.Z-php-A.B`` -- the release pin for that line; written by every release.
+* ``vX.Y.Z`` -- the release pin for the default line.
+* ``php-A.B`` -- floating: the highest *stable* ``v*-php-A.B`` pin on the registry.
+* ``latest`` -- floating: the content of the highest *stable* ``vX.Y.Z`` tag.
+
+Floating tags are derived from the pin tags that exist (plus this release), never
+from memory of earlier runs: any run can recompute them, a prerelease or a
+backport never moves them backwards, and two concurrent runs converge. ``latest``
+follows the ``vX.Y.Z`` tags rather than the current default line so that a
+backport built with an older default line cannot pull it back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+
+from .config import Config
+from .errors import InvalidVersionError
+from .reference import TAG_MAX
+from .version import Release, parse_release
+
+LATEST = "latest"
+PLAN_SCHEMA = 1
+_PIN_RE = re.compile(r"(?P<release>v.+)-php-(?P<php>(0|[1-9][0-9]*)\.(0|[1-9][0-9]*))")
+
+
+def pin_tag(release: Release, php: str) -> str:
+    return f"{release.tag}-php-{php}"
+
+
+def line_tag(php: str) -> str:
+    return f"php-{php}"
+
+
+@dataclass(frozen=True, order=True)
+class ParsedTag:
+    """A tag recognized as part of the scheme."""
+
+    release: Release
+    php: str | None  # None for the bare ``vX.Y.Z`` release tag
+
+
+def parse_scheme_tag(tag: str) -> ParsedTag | None:
+    """Classify ``tag`` as a pin (``v…-php-A.B``) or release tag (``v…``); else None."""
+    m = _PIN_RE.fullmatch(tag)
+    try:
+        if m:
+            return ParsedTag(parse_release(m["release"]), m["php"])
+        return ParsedTag(parse_release(tag), None)
+    except InvalidVersionError:
+        return None
+
+
+@dataclass(frozen=True)
+class FloatingTag:
+    """A floating tag on one registry and the pin tag whose content it should carry."""
+
+    registry: str
+    tag: str
+    source: str
+    source_release: str
+    this_release: bool
+
+
+@dataclass(frozen=True)
+class Target:
+    """The tags one line's image gets from this release on one registry."""
+
+    registry: str
+    repository: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LinePlan:
+    php: str
+    platforms: tuple[str, ...]
+    base: str
+    dockerfile: str
+    size_budget_bytes: int
+    extensions: tuple[str, ...]
+    pin: str
+    targets: tuple[Target, ...]
+
+
+@dataclass(frozen=True)
+class RegistryPlan:
+    name: str
+    repository: str
+    primary: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    release: str
+    stable: bool
+    default_line: str
+    registries: tuple[RegistryPlan, ...]
+    lines: tuple[LinePlan, ...]
+    floating: tuple[FloatingTag, ...]
+
+    def line(self, php: str) -> LinePlan:
+        return next(line for line in self.lines if line.php == php)
+
+    def pins(self, php: str) -> tuple[str, ...]:
+        """The pin tags (never floating) this release writes for ``php``."""
+        tags = [pin_tag(parse_release(self.release), php)]
+        if php == self.default_line:
+            tags.append(self.release)
+        return tuple(tags)
+
+    def floating_for(self, registry: str) -> tuple[FloatingTag, ...]:
+        return tuple(f for f in self.floating if f.registry == registry)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"schema": PLAN_SCHEMA, **asdict(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+
+def floating_tags(
+    registry: str,
+    tags: Iterable[str],
+    lines: Iterable[str],
+) -> tuple[FloatingTag, ...]:
+    """Where each floating tag should point, given every tag present on ``registry``.
+
+    ``lines`` are the PHP lines whose ``php-A.B`` tag to compute. ``latest`` is
+    computed when any stable ``vX.Y.Z`` tag is present.
+    """
+    best_line: dict[str, Release] = {}
+    best_release: Release | None = None
+    for tag in tags:
+        parsed = parse_scheme_tag(tag)
+        if parsed is None or not parsed.release.is_stable:
+            continue
+        if parsed.php is None:
+            if best_release is None or best_release < parsed.release:
+                best_release = parsed.release
+        elif parsed.php not in best_line or best_line[parsed.php] < parsed.release:
+            best_line[parsed.php] = parsed.release
+    result = []
+    for php in lines:
+        if php in best_line:
+            release = best_line[php]
+            result.append(FloatingTag(registry, line_tag(php), pin_tag(release, php), release.tag, False))
+    if best_release is not None:
+        result.append(FloatingTag(registry, LATEST, best_release.tag, best_release.tag, False))
+    return tuple(result)
+
+
+def plan(config: Config, release: Release | str, existing: Mapping[str, Iterable[str]]) -> Plan:
+    """Compute the release plan.
+
+    ``existing`` maps a registry name to the tags present on it (any tags; those
+    outside the scheme are ignored). A registry missing from the mapping has none.
+    """
+    if isinstance(release, str):
+        release = parse_release(release)
+    if _PIN_RE.fullmatch(release.tag):
+        raise InvalidVersionError(
+            f"release tag {release.tag!r} is not valid: it looks like a pin tag (…-php-X.Y)",
+            hint="use a tag such as v2.0.0 or v2.1.0-rc.1",
+        )
+    for line in config.lines:
+        pin = pin_tag(release, line.php)
+        if len(pin) > TAG_MAX:
+            raise InvalidVersionError(
+                f"release tag {release.tag!r} is too long: the pin tag {pin!r} would exceed "
+                f"{TAG_MAX} characters",
+            )
+
+    this_tags = {pin_tag(release, line.php) for line in config.lines}
+    if config.default_selected:
+        this_tags.add(release.tag)
+
+    floating: list[FloatingTag] = []
+    for registry in config.registries:
+        present = set(existing.get(registry.name, ())) | this_tags
+        for f in floating_tags(registry.name, present, config.line_names):
+            mine = f.source_release == release.tag and f.source in this_tags
+            floating.append(
+                FloatingTag(f.registry, f.tag, f.source, f.source_release, mine)
+            )
+
+    lines: list[LinePlan] = []
+    for line in config.lines:
+        pin = pin_tag(release, line.php)
+        targets = []
+        for registry in config.registries:
+            tags = [pin]
+            if line.php == config.default_line:
+                tags.append(release.tag)
+            for f in floating:
+                if f.registry != registry.name or not f.this_release:
+                    continue
+                points_here = f.source == pin or (f.tag == LATEST and line.php == config.default_line)
+                if points_here:
+                    tags.append(f.tag)
+            targets.append(Target(registry.name, registry.repository.name, tuple(tags)))
+        lines.append(
+            LinePlan(
+                php=line.php,
+                platforms=tuple(p.value for p in line.platforms),
+                base=str(config.base_pull_ref(line)),
+                dockerfile=line.dockerfile,
+                size_budget_bytes=line.size_budget_bytes,
+                extensions=line.extensions.names,
+                pin=pin,
+                targets=tuple(targets),
+            )
+        )
+
+    return Plan(
+        release=release.tag,
+        stable=release.is_stable,
+        default_line=config.default_line,
+        registries=tuple(
+            RegistryPlan(r.name, r.repository.name, r.primary) for r in config.registries
+        ),
+        lines=tuple(lines),
+        floating=tuple(floating),
+    )
