@@ -1,0 +1,134 @@
+"""Commands of the pure core: plan, render, inspect --offline."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .. import plan as planning
+from .. import reference, render
+from ..errors import ConfigError
+from ..version import parse_release
+from .base import State, config_option, handle_errors, main, only_option, pass_state
+
+
+@main.command("plan")
+@click.argument("release")
+@config_option
+@only_option
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (schema in the README).")
+@click.option(
+    "--existing",
+    "existing_tags",
+    multiple=True,
+    metavar="TAG",
+    help="A pin tag already published (repeatable); floating tags are computed from these.",
+)
+@pass_state
+@handle_errors
+def plan_command(
+    state: State,
+    release: str,
+    config_path: str,
+    only: str | None,
+    as_json: bool,
+    existing_tags: tuple[str, ...],
+) -> None:
+    """Show which tags RELEASE puts on which registry, without touching any.
+
+    Offline: floating tags are computed from --existing pins plus RELEASE.
+
+    \b
+    Examples:
+      publisher plan v2.0.0
+      publisher plan v2.0.1 --existing v2.0.0 --existing v2.0.0-php-8.4 --json
+      publisher plan v2.1.0-rc.1 --only 8.4,8.5
+    """
+    version = parse_release(release)
+    cfg = state.load_config(config_path, only)
+    existing = {r.name: existing_tags for r in cfg.registries}
+    result = planning.plan(cfg, version, existing)
+    if as_json:
+        state.output.print_text(result.to_json())
+        return
+    rows = []
+    for line in result.lines:
+        for target in line.targets:
+            rows.append(
+                (line.php, ", ".join(line.platforms), target.repository, ", ".join(target.tags))
+            )
+    kind = "stable" if result.stable else "prerelease: floating tags stay put"
+    state.output.table(
+        f"Release {result.release} ({kind}); default line {result.default_line}",
+        ("PHP", "platforms", "repository", "tags"),
+        rows,
+    )
+    unmoved = [f for f in result.floating if not f.this_release]
+    if unmoved:
+        state.output.table(
+            "Floating tags that stay on an earlier release",
+            ("registry", "tag", "points at"),
+            [(f.registry, f.tag, f.source) for f in unmoved],
+        )
+
+
+@main.command("render")
+@config_option
+@click.option("--check", is_flag=True, help="Fail if a committed Dockerfile is stale; write nothing.")
+@pass_state
+@handle_errors
+def render_command(state: State, config_path: str, check: bool) -> None:
+    """Render dockerfiles/<X.Y>/Dockerfile for every PHP line from the template.
+
+    \b
+    Examples:
+      publisher render                 # rewrite the Dockerfiles
+      publisher render --check         # CI: fail when they are stale
+      publisher render --config examples/offline/matrix.yaml
+    """
+    cfg = state.load_config(config_path)
+    stale = []
+    for item in render.render_all(cfg):
+        if item.current:
+            state.output.detail(f"up to date: {item.path}")
+            continue
+        if check:
+            stale.append(item)
+            continue
+        render.write(item)
+        state.output.info(f"wrote {item.path}")
+    if stale:
+        names = ", ".join(str(item.path) for item in stale)
+        raise ConfigError(
+            f"stale Dockerfile{'s' if len(stale) > 1 else ''}: {names}",
+            source=cfg.source,
+            hint=f"run `publisher render --config {config_path}` and commit the result",
+        )
+
+
+@main.command("inspect")
+@click.argument("ref")
+@click.option("--offline", is_flag=True, help="Only validate and normalize; no network.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_state
+@handle_errors
+def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> None:
+    """Validate and normalize an image reference (REF).
+
+    \b
+    Examples:
+      publisher inspect busybox --offline --json
+      publisher inspect ghcr.io/acme/php-fpm:v2.0.0-php-8.4 --offline
+    """
+    parsed = reference.parse(ref)
+    if not offline:
+        from .registry_cmds import inspect_online
+
+        inspect_online(state, parsed, as_json)
+        return
+    if as_json:
+        state.output.print_text(json.dumps(parsed.as_dict(), indent=2))
+        return
+    for key, value in parsed.as_dict().items():
+        state.output.info(f"{key:>9}: {value if value is not None else '-'}")

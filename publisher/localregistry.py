@@ -1,0 +1,188 @@
+"""A throwaway OCI registry on loopback, for rehearsals and tests.
+
+Runs the CNCF distribution registry (Debian package ``docker-registry``, binary
+``docker-registry``; upstream binary ``registry``) on a free 127.0.0.1 port with
+storage in a temporary directory. When no binary is installed, falls back to a
+``registry:2`` container started through testcontainers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ToolMissingError, UnreachableError
+
+BINARIES = ("docker-registry", "registry")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def find_binary() -> str | None:
+    for name in BINARIES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+class LocalRegistry:
+    """One distribution registry process. Use as a context manager or call start/stop.
+
+    ``extra_config`` is merged into the registry's YAML configuration, e.g.
+    ``{"auth": {"htpasswd": {...}}}``.
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        extra_config: Mapping[str, Any] | None = None,
+        storage: str | Path | None = None,
+    ) -> None:
+        self.port = port or free_port()
+        self.extra_config = dict(extra_config or {})
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._storage = Path(storage) if storage else None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._container: Any = None
+        self.log_path: Path | None = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+    def config_dict(self, storage: Path) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "version": 0.1,
+            "log": {"level": "warn", "accesslog": {"disabled": True}},
+            "storage": {
+                "filesystem": {"rootdirectory": str(storage)},
+                "delete": {"enabled": True},
+                "cache": {"blobdescriptor": "inmemory"},
+            },
+            "http": {"addr": self.host, "secret": "local-rehearsal-only"},
+        }
+        config.update(self.extra_config)
+        return config
+
+    def start(self, timeout: float = 20.0) -> LocalRegistry:
+        binary = find_binary()
+        self._tmp = tempfile.TemporaryDirectory(prefix="publisher-registry-")
+        root = Path(self._tmp.name)
+        storage = self._storage or root / "storage"
+        storage.mkdir(parents=True, exist_ok=True)
+        if binary:
+            config_path = root / "config.yml"
+            config_path.write_text(yaml.safe_dump(self.config_dict(storage)), encoding="utf-8")
+            self.log_path = root / "registry.log"
+            with open(self.log_path, "wb") as log:
+                self._proc = subprocess.Popen(
+                    [binary, "serve", str(config_path)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+        else:
+            self._start_container()
+        self._wait(timeout)
+        return self
+
+    def _start_container(self) -> None:
+        try:
+            from testcontainers.core.container import DockerContainer
+        except ImportError:
+            raise ToolMissingError(
+                "no registry available: neither the distribution binary nor testcontainers",
+                hint="install one: `apt-get install docker-registry` or `pip install testcontainers`",
+            ) from None
+        if self.extra_config:
+            raise ToolMissingError(
+                "a registry with custom configuration needs the distribution binary",
+                hint="apt-get install docker-registry",
+            )
+        container = DockerContainer("registry:2").with_bind_ports(5000, self.port)
+        try:
+            container.start()
+        except Exception as exc:  # docker SDK errors vary by version
+            raise ToolMissingError(
+                f"cannot start a registry:2 container: {exc}",
+                hint="install the registry binary (`apt-get install docker-registry`) or start docker",
+            ) from None
+        self._container = container
+
+    def _wait(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise UnreachableError(
+                    f"the local registry exited at start: {self.log_tail()}",
+                    registry=self.host,
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/v2/", timeout=1):
+                    return
+            except urllib.error.HTTPError:
+                return  # 401 with auth configured: it is up
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise UnreachableError(f"the local registry did not start within {timeout:.0f}s", registry=self.host)
+
+    def log_tail(self, limit: int = 2000) -> str:
+        if self.log_path and self.log_path.exists():
+            return self.log_path.read_text(errors="replace")[-limit:]
+        return ""
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
+        if self._container is not None:
+            with contextlib.suppress(Exception):
+                self._container.stop()
+            self._container = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> LocalRegistry:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def running(**kwargs: Any) -> Iterator[LocalRegistry]:
+    registry = LocalRegistry(**kwargs)
+    registry.start()
+    try:
+        yield registry
+    finally:
+        registry.stop()

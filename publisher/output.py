@@ -1,0 +1,195 @@
+"""Terminal and CI output: rich locally, GitHub-native in Actions.
+
+Every stage talks to an ``Output``; it never prints directly. In GitHub Actions
+(``GITHUB_ACTIONS=true``) a step is a ``::group::``, errors become
+``::error file=,line=::`` annotations, secrets are masked with ``::add-mask::``
+before first use, tables also go to ``$GITHUB_STEP_SUMMARY`` and values to
+``$GITHUB_OUTPUT``. Locally, steps are rich rules and tables are rich tables.
+
+Everything written passes through ``redact`` so a registered secret never
+reaches the terminal, a file or a summary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from typing import IO
+
+from rich.console import Console
+from rich.table import Table
+
+from .errors import ConfigError, PublisherError
+
+_REDACTED = "***"
+
+
+class Output:
+    """One run's output channel. Thread-safe: build legs log from worker threads."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        stream: IO[str] | None = None,
+        err_stream: IO[str] | None = None,
+        quiet: bool = False,
+        debug: bool = False,
+    ) -> None:
+        self.env = dict(os.environ if env is None else env)
+        self.github = self.env.get("GITHUB_ACTIONS") == "true"
+        self.quiet = quiet
+        self.debug_enabled = debug
+        self._stream = stream or sys.stdout
+        self._err = err_stream or sys.stderr
+        self._console = Console(file=self._stream, highlight=False, soft_wrap=True, emoji=False)
+        self._secrets: set[str] = set()
+        self._lock = threading.RLock()
+
+    # ---------------------------------------------------------------- secrets
+
+    def mask(self, secret: str | None) -> None:
+        """Register a secret: redacted everywhere from now on, masked in Actions."""
+        if not secret:
+            return
+        with self._lock:
+            for value in {secret, *secret.splitlines()}:
+                value = value.strip()
+                if len(value) < 3 or value in self._secrets:
+                    continue
+                self._secrets.add(value)
+                if self.github:
+                    self._write(self._stream, f"::add-mask::{value}\n", redact=False)
+
+    def redact(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, _REDACTED)
+        return text
+
+    # ---------------------------------------------------------------- writing
+
+    def _write(self, stream: IO[str], text: str, *, redact: bool = True) -> None:
+        with self._lock:
+            stream.write(self.redact(text) if redact else text)
+            stream.flush()
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            self._write(self._stream, message + "\n")
+
+    def detail(self, message: str) -> None:
+        """Secondary information: dimmed locally."""
+        if self.quiet:
+            return
+        if self.github:
+            self._write(self._stream, message + "\n")
+        else:
+            with self._lock:
+                self._console.print(self.redact(message), style="dim", markup=False)
+
+    def debug(self, message: str) -> None:
+        if self.debug_enabled:
+            self._write(self._err, f"debug: {message}\n")
+
+    def command(self, argv_text: str) -> None:
+        """Echo a command about to run (already redacted by the runner)."""
+        self.detail(f"+ {argv_text}")
+
+    def warning(self, message: str) -> None:
+        if self.github:
+            self._write(self._stream, f"::warning::{_escape_data(message)}\n")
+        else:
+            self._write(self._err, f"warning: {message}\n")
+
+    def error(self, exc: PublisherError) -> None:
+        """Report an error: one or two lines; an annotation in Actions."""
+        text = f"{exc.label}: {exc.message}"
+        if self.github:
+            props = ""
+            if isinstance(exc, ConfigError) and exc.source:
+                props = f" file={_escape_prop(exc.source)}"
+                if exc.line is not None:
+                    props += f",line={exc.line}"
+                    if exc.column is not None:
+                        props += f",col={exc.column}"
+            self._write(self._stream, f"::error{props}::{_escape_data(self.redact(text))}\n")
+        self._write(self._err, f"error: {text}\n")
+        if exc.hint:
+            self._write(self._err, f"  tip: {exc.hint}\n")
+
+    @contextlib.contextmanager
+    def step(self, title: str) -> Iterator[None]:
+        """A visible stage of the run: a group in Actions, a rule locally."""
+        start = time.monotonic()
+        if self.github:
+            self._write(self._stream, f"::group::{title}\n")
+        elif not self.quiet:
+            with self._lock:
+                self._console.rule(self.redact(title), align="left", style="cyan")
+        try:
+            yield
+        finally:
+            elapsed = time.monotonic() - start
+            if self.github:
+                self._write(self._stream, "::endgroup::\n")
+            self.detail(f"  ({title}: {elapsed:.1f}s)")
+
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        """A table on the terminal, and in the step summary when in Actions."""
+        if self.github:
+            self.summary(markdown_table(title, columns, rows))
+        if self.quiet:
+            return
+        table = Table(title=self.redact(title), title_justify="left")
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*(self.redact(str(cell)) for cell in row))
+        with self._lock:
+            self._console.print(table)
+
+    def summary(self, markdown: str) -> None:
+        """Append to ``$GITHUB_STEP_SUMMARY`` (only in Actions)."""
+        path = self.env.get("GITHUB_STEP_SUMMARY")
+        if self.github and path:
+            with self._lock, open(path, "a", encoding="utf-8") as handle:
+                handle.write(self.redact(markdown).rstrip("\n") + "\n\n")
+
+    def set_output(self, name: str, value: str) -> None:
+        """Write a step output to ``$GITHUB_OUTPUT`` (only in Actions)."""
+        path = self.env.get("GITHUB_OUTPUT")
+        if not (self.github and path):
+            return
+        value = self.redact(value)
+        with self._lock, open(path, "a", encoding="utf-8") as handle:
+            if "\n" in value:
+                delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
+                handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+            else:
+                handle.write(f"{name}={value}\n")
+
+    def print_text(self, text: str) -> None:
+        """Machine-readable output (JSON, env files): written as is, never dimmed."""
+        self._write(self._stream, text if text.endswith("\n") else text + "\n")
+
+
+def markdown_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    def cell(value: object) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = [f"### {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_prop(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")

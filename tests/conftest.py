@@ -1,0 +1,34 @@
+"""Shared test configuration.
+
+Unit tests (tests/unit) are pure: an autouse guard makes any subprocess or
+network call fail. Integration tests (tests/integration) use real tools; when a
+tool is missing they skip and say which, except under
+PUBLISHER_REQUIRE_ALL_TOOLS=1 (set by .ci/run), where a missing tool fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def require_tool(*names: str) -> str:
+    """Return the first of ``names`` on PATH, or skip (fail in CI) naming them."""
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    message = f"needs {' or '.join(names)} on PATH"
+    if os.environ.get("PUBLISHER_REQUIRE_ALL_TOOLS") == "1":
+        pytest.fail(message + " (CI installs it; .ci/run)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return ROOT
