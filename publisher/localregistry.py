@@ -147,7 +147,9 @@ class LocalRegistry:
             except OSError:
                 time.sleep(0.05)
         self.stop()
-        raise UnreachableError(f"the local registry did not start within {timeout:.0f}s", registry=self.host)
+        raise UnreachableError(
+            f"the local registry did not start within {timeout:.0f}s", registry=self.host
+        )
 
     def log_tail(self, limit: int = 2000) -> str:
         if self.log_path and self.log_path.exists():

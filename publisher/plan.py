@@ -154,7 +154,9 @@ def floating_tags(
     for php in lines:
         if php in best_line:
             release = best_line[php]
-            result.append(FloatingTag(registry, line_tag(php), pin_tag(release, php), release.tag, False))
+            result.append(
+                FloatingTag(registry, line_tag(php), pin_tag(release, php), release.tag, False)
+            )
     if best_release is not None:
         result.append(FloatingTag(registry, LATEST, best_release.tag, best_release.tag, False))
     return tuple(result)
@@ -190,9 +192,7 @@ def plan(config: Config, release: Release | str, existing: Mapping[str, Iterable
         present = set(existing.get(registry.name, ())) | this_tags
         for f in floating_tags(registry.name, present, config.line_names):
             mine = f.source_release == release.tag and f.source in this_tags
-            floating.append(
-                FloatingTag(f.registry, f.tag, f.source, f.source_release, mine)
-            )
+            floating.append(FloatingTag(f.registry, f.tag, f.source, f.source_release, mine))
 
     lines: list[LinePlan] = []
     for line in config.lines:
@@ -205,7 +205,9 @@ def plan(config: Config, release: Release | str, existing: Mapping[str, Iterable
             for f in floating:
                 if f.registry != registry.name or not f.this_release:
                     continue
-                points_here = f.source == pin or (f.tag == LATEST and line.php == config.default_line)
+                points_here = f.source == pin or (
+                    f.tag == LATEST and line.php == config.default_line
+                )
                 if points_here:
                     tags.append(f.tag)
             targets.append(Target(registry.name, registry.repository.name, tuple(tags)))

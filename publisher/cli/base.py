@@ -108,7 +108,9 @@ def handle_errors(func: F) -> F:
     epilog=EPILOG_EXIT_CODES,
 )
 @click.version_option(__version__, prog_name="publisher")
-@click.option("--debug", is_flag=True, envvar="PUBLISHER_DEBUG", help="Show tracebacks and debug detail.")
+@click.option(
+    "--debug", is_flag=True, envvar="PUBLISHER_DEBUG", help="Show tracebacks and debug detail."
+)
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """Build, push, tag, verify and document pre-built PHP-FPM images.

@@ -17,7 +17,9 @@ from .base import State, config_option, handle_errors, main, only_option, pass_s
 @click.argument("release")
 @config_option
 @only_option
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (schema in the README).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the plan as JSON (schema in the README)."
+)
 @click.option(
     "--existing",
     "existing_tags",
@@ -75,7 +77,9 @@ def plan_command(
 
 @main.command("render")
 @config_option
-@click.option("--check", is_flag=True, help="Fail if a committed Dockerfile is stale; write nothing.")
+@click.option(
+    "--check", is_flag=True, help="Fail if a committed Dockerfile is stale; write nothing."
+)
 @pass_state
 @handle_errors
 def render_command(state: State, config_path: str, check: bool) -> None:

@@ -1,0 +1,250 @@
+"""The one way publisher runs a subprocess.
+
+``Runner.run`` echoes the command (``+ buildah build ...``) through
+``Output.command`` with secrets redacted, finds the binary or raises
+``ToolMissingError`` saying how to install it, captures the output and shows its
+tail in ``CommandError`` when the command fails. Secrets reach a subprocess only
+through stdin (``--password-stdin``) or the environment, never through argv.
+
+Builders, the smoke test and the stand-in builder take a ``CommandRunner`` so
+that tests can inject their own; argv lists are built by pure functions next to
+each adapter and unit-tested without running anything.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from .errors import CommandError, ToolMissingError
+from .output import Output
+
+#: How to install each external tool publisher may call.
+INSTALL_HINTS: dict[str, str] = {
+    "buildah": "install buildah: `apt-get install buildah` (Debian/Ubuntu), `dnf install buildah` "
+    "(Fedora); see https://github.com/containers/buildah/blob/main/install.md",
+    "docker": "install Docker Engine: `apt-get install docker.io` (Debian/Ubuntu) or "
+    "https://docs.docker.com/engine/install/ and make sure dockerd is running",
+    "docker-buildx": "install the buildx plugin: `apt-get install docker-buildx` (Debian 13+/Ubuntu) "
+    "or docker-buildx-plugin from Docker's apt repository; in GitHub Actions use "
+    "docker/setup-buildx-action",
+    "skopeo": "install skopeo: `apt-get install skopeo`",
+    "apt-get": "run on Debian/Ubuntu, or set the busybox path variables the error names",
+    "dpkg-deb": "install dpkg (Debian/Ubuntu), or set the busybox path variables the error names",
+}
+
+#: Lines of captured output shown when a command fails.
+TAIL_LINES = 40
+TAIL_CHARS = 6000
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A finished command: its argv, exit status and captured output."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def output(self) -> str:
+        """stdout then stderr, for messages."""
+        parts = [p for p in (self.stdout, self.stderr) if p]
+        return "\n".join(p.rstrip("\n") for p in parts)
+
+
+class CommandRunner(Protocol):
+    """What adapters need from a runner (``Runner`` is the real one)."""
+
+    output: Output
+
+    def which(self, tool: str) -> str | None: ...
+
+    def require(self, tool: str, *, hint: str | None = None) -> str: ...
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: str | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        check: bool = True,
+        timeout: float | None = None,
+        secrets: Sequence[str] = (),
+        echo: bool = True,
+        what: str | None = None,
+        hint: str | None = None,
+    ) -> Completed: ...
+
+
+#: The process spawner: ``subprocess.run`` in real use, a fake in unit tests.
+Spawn = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+def format_argv(argv: Sequence[str]) -> str:
+    """Shell-quoted command text, as echoed (before redaction)."""
+    return shlex.join(str(a) for a in argv)
+
+
+def tail(text: str, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> str:
+    """The last ``lines`` lines (at most ``chars`` characters) of ``text``."""
+    kept = text.rstrip("\n").splitlines()[-lines:]
+    out = "\n".join(kept)
+    if len(out) > chars:
+        out = "…" + out[-chars:]
+    return out
+
+
+def tool_name(argv0: str) -> str:
+    return Path(argv0).name
+
+
+@dataclass
+class Runner:
+    """Runs commands for real. ``output`` gets the echo; ``env`` is the base environment."""
+
+    output: Output = field(default_factory=lambda: Output(env={}, quiet=True))
+    env: Mapping[str, str] | None = None
+    spawn: Spawn = subprocess.run
+
+    def _env(self) -> dict[str, str]:
+        return dict(os.environ if self.env is None else self.env)
+
+    def which(self, tool: str) -> str | None:
+        """The absolute path of ``tool`` (a name or a path), or None."""
+        if os.sep in tool:
+            return tool if os.path.isfile(tool) and os.access(tool, os.X_OK) else None
+        return shutil.which(tool, path=self._env().get("PATH", os.defpath))
+
+    def require(self, tool: str, *, hint: str | None = None) -> str:
+        """Like ``which`` but raises ToolMissingError naming how to install the tool."""
+        path = self.which(tool)
+        if path is None:
+            name = tool_name(tool)
+            where = "does not exist" if os.sep in tool else "was not found on PATH"
+            raise ToolMissingError(
+                f"{name} is required but {tool if os.sep in tool else name} {where}",
+                hint=hint or INSTALL_HINTS.get(name, f"install {name} and make sure it is on PATH"),
+            )
+        return path
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: str | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        check: bool = True,
+        timeout: float | None = None,
+        secrets: Sequence[str] = (),
+        echo: bool = True,
+        what: str | None = None,
+        hint: str | None = None,
+    ) -> Completed:
+        """Run ``argv``; raise CommandError (with the output's tail) when it fails and ``check``.
+
+        ``stdin`` is the only way to hand a secret to a command; every value in
+        ``secrets`` is masked before the command is echoed. ``env`` is merged
+        onto the runner's environment. ``what`` names the step in messages
+        (default: the command's first two words).
+        """
+        argv = [str(a) for a in argv]
+        if not argv:
+            raise ValueError("empty command")
+        for secret in secrets:
+            self.output.mask(secret)
+        for arg in argv:
+            if any(secret and secret in arg for secret in secrets):
+                raise ValueError("a secret must be passed through stdin, never argv")
+        binary = self.require(argv[0])
+        text = self.output.redact(format_argv(argv))
+        if echo:
+            self.output.command(text)
+        label = what or " ".join(tool_name(a) if i == 0 else a for i, a in enumerate(argv[:2]))
+        full_env = self._env()
+        if env:
+            full_env.update(env)
+        start = time.monotonic()
+        try:
+            proc = self.spawn(
+                [binary, *argv[1:]],
+                input=stdin,
+                stdin=None if stdin is not None else subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                env=full_env,
+                cwd=cwd,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            captured = _decode(exc.stdout) + _decode(exc.stderr)
+            raise CommandError(
+                f"`{label}` did not finish within {timeout:g}s",
+                output=self.output.redact(tail(captured)),
+                hint=hint or "the command hung; its last output is shown above",
+            ) from None
+        except OSError as exc:
+            raise CommandError(
+                f"`{label}` could not be started: {exc.strerror or exc}",
+                hint=hint or f"check that {binary} is executable",
+            ) from None
+        result = Completed(
+            argv=tuple(argv),
+            returncode=proc.returncode,
+            stdout=proc.stdout or "",
+            stderr=proc.stderr or "",
+            seconds=time.monotonic() - start,
+        )
+        if self.output.debug_enabled and result.output:
+            self.output.debug(f"output of `{label}`:\n{result.output}")
+        if check and not result.ok:
+            raise command_failed(result, label, self.output.redact, hint)
+        return result
+
+
+def command_failed(
+    result: Completed,
+    label: str,
+    redact: Callable[[str], str] = lambda s: s,
+    hint: str | None = None,
+) -> CommandError:
+    """The CommandError for a failed ``result``: message, redacted output tail, hint."""
+    shown = redact(tail(result.output))
+    message = f"`{label}` failed with exit status {result.returncode}"
+    if shown:
+        message += "; its last output:\n" + _indent(shown)
+    return CommandError(
+        message,
+        output=redact(result.output),
+        hint=hint
+        or f"rerun the command shown above to see the full output: {redact(format_argv(result.argv))}",
+    )
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.splitlines())
+
+
+def _decode(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "replace")
+    return data

@@ -1,0 +1,268 @@
+"""matrix.yaml: the model, the cascade, and located errors for broken files."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from publisher import config
+from publisher.errors import ConfigError
+from publisher.platforms import Platform
+
+GOOD = """\
+namespace: acme
+image: php-fpm
+registries:
+  - name: hub
+    repository: docker.io/{namespace}/{image}
+    primary: true
+    username_env: HUB_USER
+    password_env: HUB_TOKEN
+  - name: local
+    repository: localhost:5000/acme/php-fpm
+  - name: corp
+    repository: registry.corp.example:8443/acme/php-fpm
+    insecure: true
+platforms: [linux/amd64, linux/arm64]
+default_line: "8.4"
+base:
+  image: "php:{php}-fpm-alpine"
+  mirror: mirror.gcr.io
+size_budget_mb: 700
+extensions:
+  install: [gd, intl]
+  configure:
+    gd: [--with-jpeg]
+  pecl: [redis-6.1.0]
+packages: [icu-libs]
+build_packages: [icu-dev]
+lines:
+  - php: "8.3"
+    platforms: [linux/amd64]
+    size_budget_mb: 500
+  - php: 8.4
+    base_digest: sha256:%s
+  - php: "8.10"
+    extensions:
+      install: [intl]
+""" % ("a" * 64)
+
+
+def test_good_matrix_resolves_the_cascade():
+    cfg = config.loads(GOOD, source="m.yaml")
+    assert cfg.line_names == ("8.3", "8.4", "8.10")
+    assert cfg.primary.name == "hub"
+    assert str(cfg.primary.repository) == "docker.io/acme/php-fpm"
+    assert cfg.primary.username_env == "HUB_USER"
+    assert [r.plain_http for r in cfg.registries] == [False, True, True]
+    l83, l84, l810 = cfg.lines
+    assert l83.platforms == (Platform.AMD64,)
+    assert l83.size_budget_bytes == 500_000_000
+    assert l84.size_budget_bytes == 700_000_000
+    assert str(l84.base) == "docker.io/library/php:8.4-fpm-alpine@sha256:" + "a" * 64
+    assert str(cfg.base_pull_ref(l84)).startswith("mirror.gcr.io/library/php:8.4-fpm-alpine@")
+    assert l84.extensions.names == ("gd", "intl", "redis")
+    assert l84.extensions.configure == (("gd", ("--with-jpeg",)),)
+    assert l810.extensions.install == ("intl",) and l810.extensions.pecl == ()
+    assert l810.packages == ("icu-libs",)
+    assert l810.dockerfile == "dockerfiles/8.10/Dockerfile"
+
+
+def test_defaults_for_a_minimal_matrix():
+    cfg = config.loads(
+        "registries: [{name: r, repository: ghcr.io/a/b, primary: true}]\n"
+        "default_line: '8.4'\nlines: [{php: '8.4'}]\n"
+    )
+    line = cfg.line("8.4")
+    assert line.platforms == (Platform.AMD64, Platform.ARM64)
+    assert str(line.base) == "docker.io/library/php:8.4-fpm-alpine"
+    assert line.size_budget_bytes == 700_000_000
+    assert cfg.template == "dockerfiles/Dockerfile.j2"
+
+
+def error_for(text: str, env: dict[str, str] | None = None) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        config.loads(textwrap.dedent(text), source="matrix.yaml", env=env or {})
+    assert info.value.exit_code == 3
+    return info.value
+
+
+def replace(old: str, new: str) -> str:
+    assert old in GOOD
+    return GOOD.replace(old, new, 1)
+
+
+def test_typo_key_gets_a_suggestion_and_location():
+    err = error_for(replace("platforms: [linux/amd64, linux/arm64]", "platfroms: [linux/amd64]"))
+    assert (err.line, err.column, err.field) == (14, 1, "platfroms")
+    assert "unknown key 'platfroms'; did you mean 'platforms'?" in str(err)
+    assert str(err).startswith("matrix.yaml:14:1: platfroms:")
+
+
+def test_typo_in_nested_key():
+    err = error_for(replace("    primary: true", "    primray: true"))
+    assert err.field == "registries[0].primray" and "did you mean 'primary'" in str(err)
+    assert (err.line, err.column) == (6, 5)
+
+
+def test_wrong_type():
+    err = error_for(replace("size_budget_mb: 700", "size_budget_mb: lots"))
+    assert err.field == "size_budget_mb" and "expected a number, found a string ('lots')" in str(
+        err
+    )
+    assert (err.line, err.column) == (19, 17)
+
+
+def test_unknown_platform():
+    err = error_for(replace("[linux/amd64, linux/arm64]", "[linux/amd64, linux/arm46]"))
+    assert err.field == "platforms[1]"
+    assert "unknown platform 'linux/arm46'" in str(err) and "did you mean 'linux/arm64'" in str(err)
+
+
+def test_impossible_line_platform():
+    err = error_for(
+        replace("platforms: [linux/amd64, linux/arm64]", "platforms: [linux/amd64]").replace(
+            "  - php: 8.4\n", "  - php: 8.4\n    platforms: [linux/arm64]\n"
+        )
+    )
+    assert err.field == "lines[1].platforms" and "not in the top-level platforms" in str(err)
+
+
+def test_duplicate_line():
+    err = error_for(replace('  - php: "8.10"', '  - php: "8.3"'))
+    assert err.field == "lines[2].php" and "8.3 is listed twice (first on line 28)" in str(err)
+    assert (err.line, err.column) == (33, 10)
+
+
+def test_malformed_version():
+    err = error_for(replace('  - php: "8.10"', '  - php: "8"'))
+    assert err.field == "lines[2].php" and "'8' is not a PHP line" in str(err)
+
+
+def test_missing_default_line():
+    err = error_for(replace('default_line: "8.4"', 'default_line: "7.4"'))
+    assert err.field == "default_line" and "not one of the configured lines" in str(err)
+    err = error_for(replace('default_line: "8.4"\n', ""))
+    assert err.field == "default_line" and "required key" in str(err)
+
+
+def test_bad_yaml_is_located():
+    err = error_for(replace("packages: [icu-libs]", "packages: [icu-libs"))
+    assert err.line is not None and err.column is not None
+    assert "invalid YAML" in str(err)
+
+
+def test_duplicate_yaml_key():
+    err = error_for(replace("image: php-fpm\n", "image: php-fpm\nimage: other\n"))
+    assert err.field == "image" and "duplicate key" in str(err) and err.line == 3
+
+
+def test_credentials_are_names_never_values():
+    err = error_for(replace("password_env: HUB_TOKEN", "password_env: dckr_pat_abc-123!"))
+    assert "environment variable name" in str(err)
+    err = error_for(replace("    password_env: HUB_TOKEN\n", ""))
+    assert "set both username_env and password_env" in str(err)
+
+
+def test_registry_needs_full_repository_and_one_primary():
+    err = error_for(replace("docker.io/{namespace}/{image}", "acme/php-fpm"))
+    assert "does not name its registry" in str(err)
+    err = error_for(replace("    primary: true\n", ""))
+    assert "exactly one registry must be marked 'primary: true', found 0" in str(err)
+    err = error_for(replace("docker.io/{namespace}/{image}", "docker.io/Acme/php"))
+    assert "repository name must be lowercase" in str(err)
+
+
+def test_bad_digest_and_extension_configure():
+    err = error_for(replace("sha256:" + "a" * 64, "sha256:abc"))
+    assert err.field == "lines[1].base_digest"
+    err = error_for(replace("    gd: [--with-jpeg]", "    zip: [--with-jpeg]"))
+    assert "configured but not in extensions.install" in str(err)
+
+
+def test_env_overrides_are_explicit_and_validated():
+    cfg = config.loads(
+        GOOD, env={"PUBLISHER_LINES": "8.4,8.10", "PUBLISHER_BASE_MIRROR": "127.0.0.1:5000"}
+    )
+    assert cfg.line_names == ("8.4", "8.10")
+    assert cfg.base_mirror == "127.0.0.1:5000"
+    cfg = config.loads(GOOD, env={"PUBLISHER_PLATFORMS": "linux/arm64"})
+    assert cfg.line_names == ("8.4", "8.10")  # 8.3 is amd64 only
+    assert all(line.platforms == (Platform.ARM64,) for line in cfg.lines)
+    err = error_for(GOOD, env={"PUBLISHER_LINES": "8.4,9.9"})
+    assert err.source == "environment" and err.field == "PUBLISHER_LINES"
+    assert "9.9 is not configured" in str(err)
+    err = error_for(GOOD, env={"PUBLISHER_PLATFORMS": "linux/s390x"})
+    assert "unknown platform" in str(err)
+    # the environment is never read implicitly
+    assert config.loads(GOOD).line_names == ("8.3", "8.4", "8.10")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        config.load(tmp_path / "nope.yaml", {})
+
+
+def test_committed_matrices_load(repo_root):
+    cfg = config.load(repo_root / "matrix.yaml", {})
+    assert cfg.line_names == ("8.1", "8.2", "8.3", "8.4", "8.5")
+    assert cfg.default_line == "8.4"
+    assert {r.repository.domain for r in cfg.registries} == {"docker.io", "ghcr.io"}
+    assert not cfg.stand_in
+
+
+# ---------------------------------------------------------------- Hypothesis: broken files
+
+
+def _mutations() -> st.SearchStrategy[str]:
+    data = yaml.safe_load(GOOD)
+    keys = list(data)
+
+    def drop(k: str) -> str:
+        d = dict(data)
+        d.pop(k)
+        return yaml.safe_dump(d)
+
+    def retype(k: str, v: object) -> str:
+        d = dict(data)
+        d[k] = v
+        return yaml.safe_dump(d)
+
+    def unknown(k: str) -> str:
+        d = dict(data)
+        d[k + "x"] = d.pop(k)
+        return yaml.safe_dump(d)
+
+    junk = st.one_of(
+        st.integers(),
+        st.text(max_size=5),
+        st.lists(st.integers(), max_size=2),
+        st.none(),
+        st.booleans(),
+        st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    )
+    return st.one_of(
+        st.sampled_from(keys).map(unknown),
+        st.builds(retype, st.sampled_from(keys), junk),
+        st.sampled_from(["registries", "lines", "default_line"]).map(drop),
+        st.builds(lambda cut: GOOD[:cut], st.integers(0, len(GOOD) - 1)),
+        st.text(max_size=60),
+    )
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutations())
+def test_broken_matrices_fail_with_a_located_config_error(text):
+    try:
+        cfg = config.loads(text, source="matrix.yaml")
+    except ConfigError as err:
+        assert err.exit_code == 3
+        assert str(err).startswith("matrix.yaml")
+        assert err.problem and "Traceback" not in str(err)
+    else:
+        # only mutations that keep the file valid may load (e.g. a retype to an equal value)
+        assert cfg.lines

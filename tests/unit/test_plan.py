@@ -1,0 +1,190 @@
+"""Release planning: pins, floating tags, and the release sequence from the README."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from publisher import config
+from publisher.errors import InvalidVersionError
+from publisher.plan import LATEST, parse_scheme_tag, plan
+from publisher.version import parse_release
+
+MATRIX = """
+registries:
+  - {name: hub, repository: docker.io/acme/php-fpm, primary: true}
+  - {name: ghcr, repository: ghcr.io/acme/php-fpm}
+default_line: "8.4"
+lines:
+  - php: "8.3"
+  - php: "8.4"
+"""
+
+
+@pytest.fixture
+def cfg() -> config.Config:
+    return config.loads(MATRIX)
+
+
+class Registry:
+    """A registry as tag -> content, where content names the release and line it came from."""
+
+    def __init__(self) -> None:
+        self.tags: dict[str, str] = {}
+
+    def apply(self, p, registry: str) -> None:
+        for line in p.lines:
+            content = f"{p.release}/{line.php}"
+            for tag in p.pins(line.php):
+                self.tags[tag] = content
+        for f in p.floating_for(registry):
+            self.tags[f.tag] = self.tags[f.source]
+
+
+def release(cfg, registries, tag):
+    p = plan(cfg, tag, {name: list(r.tags) for name, r in registries.items()})
+    for name, r in registries.items():
+        r.apply(p, name)
+    return p
+
+
+SEQUENCE = [
+    # release, expected php-8.3, php-8.4, latest (by release) after it
+    ("v1.0.0", "v1.0.0", "v1.0.0", "v1.0.0"),
+    ("v1.1.0", "v1.1.0", "v1.1.0", "v1.1.0"),
+    ("v1.0.1", "v1.1.0", "v1.1.0", "v1.1.0"),  # backport: floating stay
+    ("v2.0.0-rc.1", "v1.1.0", "v1.1.0", "v1.1.0"),  # prerelease: floating stay
+    ("v2.0.0", "v2.0.0", "v2.0.0", "v2.0.0"),
+    ("v1.1.1", "v2.0.0", "v2.0.0", "v2.0.0"),  # backport after a major
+]
+
+
+def test_release_sequence_moves_floating_tags_only_forward(cfg):
+    registries = {"hub": Registry(), "ghcr": Registry()}
+    for tag, want83, want84, want_latest in SEQUENCE:
+        p = release(cfg, registries, tag)
+        for name, r in registries.items():
+            assert r.tags["php-8.3"] == f"{want83}/8.3", (tag, name)
+            assert r.tags["php-8.4"] == f"{want84}/8.4", (tag, name)
+            assert r.tags[LATEST] == f"{want_latest}/8.4", (tag, name)
+            # every release keeps its own pins
+            assert r.tags[f"{tag}-php-8.3"] == f"{tag}/8.3"
+            assert r.tags[f"{tag}-php-8.4"] == f"{tag}/8.4"
+            assert r.tags[tag] == f"{tag}/8.4"
+        moved = {f.tag for f in p.floating if f.this_release}
+        assert moved == ({"php-8.3", "php-8.4", LATEST} if want84 == tag else set())
+    final = registries["hub"].tags
+    assert final == registries["ghcr"].tags
+    assert sorted(t for t in final if parse_scheme_tag(t)) == sorted(
+        [t for t, *_ in SEQUENCE] + [f"{t}-php-{p}" for t, *_ in SEQUENCE for p in ("8.3", "8.4")]
+    )
+
+
+def test_plan_lists_every_tag_for_each_line_and_registry(cfg):
+    p = plan(cfg, "v2.0.0", {})
+    assert [line.php for line in p.lines] == ["8.3", "8.4"]
+    by = {(line.php, t.registry): t.tags for line in p.lines for t in line.targets}
+    assert by[("8.3", "hub")] == ("v2.0.0-php-8.3", "php-8.3")
+    assert by[("8.4", "hub")] == ("v2.0.0-php-8.4", "v2.0.0", "php-8.4", LATEST)
+    assert by[("8.4", "ghcr")] == by[("8.4", "hub")]
+    assert p.line("8.4").platforms == ("linux/amd64", "linux/arm64")
+    assert p.line("8.4").base == "docker.io/library/php:8.4-fpm-alpine"
+
+
+def test_prerelease_plan_moves_no_floating_tag(cfg):
+    p = plan(cfg, "v3.0.0-rc.1", {"hub": ["v2.0.0", "v2.0.0-php-8.4", "v2.0.0-php-8.3"]})
+    assert not any(f.this_release for f in p.floating)
+    assert {f.tag: f.source for f in p.floating_for("hub")} == {
+        "php-8.3": "v2.0.0-php-8.3",
+        "php-8.4": "v2.0.0-php-8.4",
+        LATEST: "v2.0.0",
+    }
+    # ghcr has no earlier release: the prerelease gives it no floating tag at all
+    assert p.floating_for("ghcr") == ()
+    assert p.line("8.4").targets[0].tags == ("v3.0.0-rc.1-php-8.4", "v3.0.0-rc.1")
+
+
+def test_plan_json_is_byte_identical_for_the_same_inputs(cfg):
+    existing = {"hub": ["v1.0.0", "v1.0.0-php-8.4", "junk", "latest"], "ghcr": ["v1.0.0-php-8.3"]}
+    shuffled = {k: list(reversed(v)) for k, v in reversed(list(existing.items()))}
+    a = plan(cfg, "v1.1.0", existing).to_json()
+    b = plan(cfg, "v1.1.0", shuffled).to_json()
+    assert a == b
+    assert json.loads(a)["schema"] == 1
+
+
+def test_release_tags_that_look_like_pins_are_refused(cfg):
+    with pytest.raises(InvalidVersionError, match="looks like a pin tag"):
+        plan(cfg, "v1.0.0-php-8.4", {})
+
+
+def test_selected_lines_without_the_default_line_do_not_move_latest(cfg):
+    only = cfg.select(("8.3",))
+    p = plan(only, "v2.0.0", {"hub": ["v1.0.0", "v1.0.0-php-8.4"]})
+    assert [line.php for line in p.lines] == ["8.3"]
+    assert {f.tag: f.source for f in p.floating_for("hub")} == {
+        "php-8.3": "v2.0.0-php-8.3",
+        LATEST: "v1.0.0",
+    }
+    assert p.line("8.3").targets[0].tags == ("v2.0.0-php-8.3", "php-8.3")
+
+
+def test_committed_matrix_plans_five_lines_two_platforms_two_registries(repo_root):
+    cfg = config.load(repo_root / "matrix.yaml", {})
+    data = json.loads(plan(cfg, "v2.0.0", {}).to_json())
+    assert [line["php"] for line in data["lines"]] == ["8.1", "8.2", "8.3", "8.4", "8.5"]
+    for line in data["lines"]:
+        assert line["platforms"] == ["linux/amd64", "linux/arm64"]
+        assert [t["repository"] for t in line["targets"]] == [
+            "docker.io/twentyi/php-fpm",
+            "ghcr.io/twentyi/php-fpm",
+        ]
+        for target in line["targets"]:
+            expected = [f"v2.0.0-php-{line['php']}"]
+            if line["php"] == "8.4":
+                expected.append("v2.0.0")
+            expected.append(f"php-{line['php']}")
+            if line["php"] == "8.4":
+                expected.append("latest")
+            assert target["tags"] == expected
+
+
+# ---------------------------------------------------------------- property
+
+release_tags = st.builds(
+    lambda a, b, c, rc: f"v{a}.{b}.{c}" + (f"-rc.{rc}" if rc is not None else ""),
+    st.integers(0, 3),
+    st.integers(0, 3),
+    st.integers(0, 3),
+    st.one_of(st.none(), st.integers(1, 12)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(release_tags, min_size=1, max_size=12, unique=True), st.data())
+def test_floating_tags_point_at_the_highest_stable_release(sequence, data):
+    cfg = config.loads(MATRIX)
+    registries = {"hub": Registry(), "ghcr": Registry()}
+    done = []
+    for tag in sequence:
+        # Sometimes a release covers only one line, as with --only.
+        lines = data.draw(st.sampled_from([("8.3", "8.4"), ("8.4",), ("8.3",)]))
+        p = plan(cfg.select(lines), tag, {n: list(r.tags) for n, r in registries.items()})
+        for name, r in registries.items():
+            r.apply(p, name)
+        done.append((parse_release(tag), lines))
+        for r in registries.values():
+            for php in ("8.3", "8.4"):
+                stable = [rel for rel, ls in done if rel.is_stable and php in ls]
+                if stable:
+                    assert r.tags[f"php-{php}"] == f"{max(stable).tag}/{php}"
+                else:
+                    assert f"php-{php}" not in r.tags
+            stable_default = [rel for rel, ls in done if rel.is_stable and "8.4" in ls]
+            if stable_default:
+                assert r.tags[LATEST] == f"{max(stable_default).tag}/8.4"
+            else:
+                assert LATEST not in r.tags

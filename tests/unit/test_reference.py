@@ -1,0 +1,523 @@
+"""Image references: a large table plus Hypothesis properties over the grammar."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from publisher import reference
+from publisher.errors import InvalidReferenceError
+
+D = "sha256:" + "a" * 64
+D2 = "sha256:" + "0123456789abcdef" * 4
+
+VALID = [
+    # text, name, domain, path, familiar, tag, digest, canonical
+    (
+        "busybox",
+        "docker.io/library/busybox",
+        "docker.io",
+        "library/busybox",
+        "busybox",
+        None,
+        None,
+        "docker.io/library/busybox:latest",
+    ),
+    (
+        "nginx:1.27",
+        "docker.io/library/nginx",
+        "docker.io",
+        "library/nginx",
+        "nginx",
+        "1.27",
+        None,
+        "docker.io/library/nginx:1.27",
+    ),
+    (
+        "fooo/bar",
+        "docker.io/fooo/bar",
+        "docker.io",
+        "fooo/bar",
+        "fooo/bar",
+        None,
+        None,
+        "docker.io/fooo/bar:latest",
+    ),
+    (
+        "docker.io/library/php:8.4-fpm-alpine",
+        "docker.io/library/php",
+        "docker.io",
+        "library/php",
+        "php",
+        "8.4-fpm-alpine",
+        None,
+        "docker.io/library/php:8.4-fpm-alpine",
+    ),
+    (
+        "docker.io/php",
+        "docker.io/library/php",
+        "docker.io",
+        "library/php",
+        "php",
+        None,
+        None,
+        "docker.io/library/php:latest",
+    ),
+    (
+        "index.docker.io/library/php",
+        "docker.io/library/php",
+        "docker.io",
+        "library/php",
+        "php",
+        None,
+        None,
+        "docker.io/library/php:latest",
+    ),
+    (
+        "index.docker.io/php",
+        "docker.io/library/php",
+        "docker.io",
+        "library/php",
+        "php",
+        None,
+        None,
+        "docker.io/library/php:latest",
+    ),
+    (
+        "library/php",
+        "docker.io/library/php",
+        "docker.io",
+        "library/php",
+        "php",
+        None,
+        None,
+        "docker.io/library/php:latest",
+    ),
+    (
+        "a/b/c",
+        "docker.io/a/b/c",
+        "docker.io",
+        "a/b/c",
+        "a/b/c",
+        None,
+        None,
+        "docker.io/a/b/c:latest",
+    ),
+    (
+        "docker.io/library/a/b",
+        "docker.io/library/a/b",
+        "docker.io",
+        "library/a/b",
+        "library/a/b",
+        None,
+        None,
+        "docker.io/library/a/b:latest",
+    ),
+    (
+        "ghcr.io/acme/php-fpm:v2.0.0-php-8.4",
+        "ghcr.io/acme/php-fpm",
+        "ghcr.io",
+        "acme/php-fpm",
+        "ghcr.io/acme/php-fpm",
+        "v2.0.0-php-8.4",
+        None,
+        "ghcr.io/acme/php-fpm:v2.0.0-php-8.4",
+    ),
+    (
+        "ghcr.io/php",
+        "ghcr.io/php",
+        "ghcr.io",
+        "php",
+        "ghcr.io/php",
+        None,
+        None,
+        "ghcr.io/php:latest",
+    ),
+    (
+        "localhost/foo",
+        "localhost/foo",
+        "localhost",
+        "foo",
+        "localhost/foo",
+        None,
+        None,
+        "localhost/foo:latest",
+    ),
+    (
+        "localhost:5000/foo/bar:1",
+        "localhost:5000/foo/bar",
+        "localhost:5000",
+        "foo/bar",
+        "localhost:5000/foo/bar",
+        "1",
+        None,
+        "localhost:5000/foo/bar:1",
+    ),
+    (
+        "127.0.0.1:5000/php-fpm",
+        "127.0.0.1:5000/php-fpm",
+        "127.0.0.1:5000",
+        "php-fpm",
+        "127.0.0.1:5000/php-fpm",
+        None,
+        None,
+        "127.0.0.1:5000/php-fpm:latest",
+    ),
+    (
+        "[::1]:5000/foo",
+        "[::1]:5000/foo",
+        "[::1]:5000",
+        "foo",
+        "[::1]:5000/foo",
+        None,
+        None,
+        "[::1]:5000/foo:latest",
+    ),
+    (
+        "[2001:db8::1]/repo:tag",
+        "[2001:db8::1]/repo",
+        "[2001:db8::1]",
+        "repo",
+        "[2001:db8::1]/repo",
+        "tag",
+        None,
+        "[2001:db8::1]/repo:tag",
+    ),
+    ("Foo/bar", "Foo/bar", "Foo", "bar", "Foo/bar", None, None, "Foo/bar:latest"),
+    (
+        "registry:5000/x",
+        "registry:5000/x",
+        "registry:5000",
+        "x",
+        "registry:5000/x",
+        None,
+        None,
+        "registry:5000/x:latest",
+    ),
+    (
+        "localhost:5000",
+        "docker.io/library/localhost",
+        "docker.io",
+        "library/localhost",
+        "localhost",
+        "5000",
+        None,
+        "docker.io/library/localhost:5000",
+    ),
+    (
+        f"busybox@{D}",
+        "docker.io/library/busybox",
+        "docker.io",
+        "library/busybox",
+        "busybox",
+        None,
+        D,
+        f"docker.io/library/busybox@{D}",
+    ),
+    (
+        f"busybox:1.36@{D}",
+        "docker.io/library/busybox",
+        "docker.io",
+        "library/busybox",
+        "busybox",
+        "1.36",
+        D,
+        f"docker.io/library/busybox@{D}",
+    ),
+    (
+        f"ghcr.io/a/b:t@{D2}",
+        "ghcr.io/a/b",
+        "ghcr.io",
+        "a/b",
+        "ghcr.io/a/b",
+        "t",
+        D2,
+        f"ghcr.io/a/b@{D2}",
+    ),
+    (
+        "a__b-c---d/f_g.h",
+        "docker.io/a__b-c---d/f_g.h",
+        "docker.io",
+        "a__b-c---d/f_g.h",
+        "a__b-c---d/f_g.h",
+        None,
+        None,
+        "docker.io/a__b-c---d/f_g.h:latest",
+    ),
+    ("a.b/c", "a.b/c", "a.b", "c", "a.b/c", None, None, "a.b/c:latest"),
+    (
+        "x:_tag",
+        "docker.io/library/x",
+        "docker.io",
+        "library/x",
+        "x",
+        "_tag",
+        None,
+        "docker.io/library/x:_tag",
+    ),
+    (
+        "x:" + "t" * 128,
+        "docker.io/library/x",
+        "docker.io",
+        "library/x",
+        "x",
+        "t" * 128,
+        None,
+        "docker.io/library/x:" + "t" * 128,
+    ),
+    (
+        "a" * 63 + "z",
+        "docker.io/library/" + "a" * 63 + "z",
+        "docker.io",
+        "library/" + "a" * 63 + "z",
+        "a" * 63 + "z",
+        None,
+        None,
+        "docker.io/library/" + "a" * 63 + "z:latest",
+    ),
+    (
+        "sub.example.com:443/ns/img",
+        "sub.example.com:443/ns/img",
+        "sub.example.com:443",
+        "ns/img",
+        "sub.example.com:443/ns/img",
+        None,
+        None,
+        "sub.example.com:443/ns/img:latest",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "domain", "path", "familiar", "tag", "digest", "canonical"), VALID
+)
+def test_valid_references(text, name, domain, path, familiar, tag, digest, canonical):
+    ref = reference.parse(text)
+    assert ref.as_dict() == {
+        "name": name,
+        "domain": domain,
+        "path": path,
+        "familiar": familiar,
+        "tag": tag,
+        "digest": digest,
+        "canonical": canonical,
+    }
+
+
+INVALID = [
+    ("", "empty"),
+    ("Busybox", "repository name must be lowercase"),
+    ("docker.io/Library/php", "repository name must be lowercase"),
+    ("ghcr.io/Acme/php", "repository name must be lowercase"),
+    ("a" * 64, "image ID, not a repository name"),
+    ("0123456789abcdef" * 4 + ":tag", "image ID, not a repository name"),
+    ("busybox:", "tag after ':' is empty"),
+    ("busybox:-x", "must start with a letter, a digit or '_'"),
+    ("busybox:.x", "must start with a letter, a digit or '_'"),
+    ("busybox:a/b", "port 'a' must be a number"),
+    ("busybox:" + "t" * 129, "at most 128 characters"),
+    ("busybox:t!", "may only contain letters, digits"),
+    ("busybox@sha256:abc", "64 hex digits, this one has 3"),
+    ("busybox@sha512:" + "a" * 128, "only sha256 digests are supported"),
+    ("busybox@md5:" + "a" * 32, "only sha256 digests are supported"),
+    ("busybox@sha256:" + "A" * 64, "must be lowercase"),
+    ("busybox@sha256:" + "g" * 64, "only contain hex digits"),
+    ("busybox@" + "a" * 64, "must look like 'sha256:'"),
+    (f"busybox@{D}@{D}", "at most one '@'"),
+    ("-foo", "must start and end with a lowercase letter or digit"),
+    ("foo-", "must start and end with a lowercase letter or digit"),
+    ("foo_/bar", "must start and end"),
+    ("foo//bar", "empty component"),
+    ("foo/", "empty component"),
+    ("ghcr.io/", "empty"),
+    ("foo/bar baz", "whitespace"),
+    (" busybox", "whitespace"),
+    ("busybox\n", "whitespace"),
+    ("büsybox", "ASCII"),
+    ("foo..bar", "may only contain lowercase letters"),
+    ("foo___bar", "may only contain lowercase letters"),
+    ("-host.io/foo", "registry host"),
+    ("a_b.c/d", "registry host 'a_b.c' is not valid"),
+    ("host-.io/foo", "registry host"),
+    ("host.io:port/foo", "port 'port' must be a number"),
+    ("[::1", "must start and end"),
+    ("[zz::1]/foo", "bracketed IPv6"),
+    ("[::1]", "needs a repository path"),
+    ("ghcr.io/" + "a" * 256, "at most 255 characters, this one has 256"),
+    ("docker.io/" + "/".join(["abcd"] * 51) + "x" * 2, "at most 255 characters"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), INVALID)
+def test_invalid_references_say_why(text, message):
+    with pytest.raises(InvalidReferenceError) as info:
+        reference.parse(text)
+    text_of_error = str(info.value)
+    assert message in text_of_error
+    assert text_of_error.startswith("invalid image reference")
+    assert "(?:" not in text_of_error and "[a-z" not in text_of_error  # sentences, not regexes
+    assert info.value.exit_code == 2
+
+
+def test_path_limit_applies_to_path_not_domain():
+    long_host = ".".join(["h" * 60] * 4)  # a 243-character host
+    path = "p" * 255
+    ref = reference.parse(f"{long_host}/{path}")
+    assert len(ref.name) > 255
+    assert ref.path == path
+
+
+def test_library_added_only_for_single_component_on_docker_hub():
+    assert reference.parse("docker.io/foo").path == "library/foo"
+    assert reference.parse("docker.io/foo/bar").path == "foo/bar"
+    assert reference.parse("quay.io/foo").path == "foo"
+
+
+def test_with_tag_and_digest_replace_and_validate():
+    ref = reference.parse("ghcr.io/a/b:old")
+    assert str(ref.with_tag("new")) == "ghcr.io/a/b:new"
+    assert str(ref.with_digest(D)) == f"ghcr.io/a/b@{D}"
+    with pytest.raises(InvalidReferenceError):
+        ref.with_tag("-bad")
+    with pytest.raises(InvalidReferenceError):
+        ref.with_digest("sha256:short")
+
+
+def test_parse_repository_refuses_tags():
+    assert reference.parse_repository("ghcr.io/a/b").name == "ghcr.io/a/b"
+    with pytest.raises(InvalidReferenceError, match="may not have a tag or digest"):
+        reference.parse_repository("ghcr.io/a/b:t")
+
+
+# ---------------------------------------------------------------- Hypothesis properties
+
+alnum = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8)
+separator = st.sampled_from([".", "_", "__", "-", "--", "---"])
+
+
+@st.composite
+def path_components(draw: st.DrawFn) -> str:
+    parts = [draw(alnum)]
+    for _ in range(draw(st.integers(0, 3))):
+        parts += [draw(separator), draw(alnum)]
+    return "".join(parts)
+
+
+domain_component = st.builds(
+    lambda a, mid, b: a + (mid + b if b else ""),
+    st.sampled_from("aZ09"),
+    st.text("abcXYZ019-", max_size=6),
+    st.sampled_from(["", "x", "Y", "7"]),
+)
+
+
+@st.composite
+def domains(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from(["dotted", "port", "localhost", "ipv6"]))
+    if kind == "ipv6":
+        host = "[" + draw(st.text("abcdef0129:", min_size=1, max_size=20)) + "]"
+    elif kind == "localhost":
+        host = "localhost"
+    else:
+        parts = draw(st.lists(domain_component, min_size=2 if kind == "dotted" else 1, max_size=4))
+        host = ".".join(parts)
+    if kind in ("port", "ipv6") or draw(st.booleans()):
+        host += ":" + str(draw(st.integers(1, 65535)))
+    return host
+
+
+tags = st.builds(
+    lambda first, rest: first + rest,
+    st.sampled_from("aZ09_"),
+    st.text("abcXYZ019_.-", max_size=20),
+)
+digests = st.binary(min_size=32, max_size=32).map(lambda b: "sha256:" + b.hex())
+
+
+@st.composite
+def references(draw: st.DrawFn) -> str:
+    components = draw(st.lists(path_components(), min_size=1, max_size=4))
+    path = "/".join(components)
+    text = path
+    if draw(st.booleans()):
+        text = draw(domains()) + "/" + path
+    else:
+        # Without a domain, a first component with '.' would be read as one.
+        assume(len(components) == 1 or "." not in components[0])
+    if draw(st.booleans()):
+        text += ":" + draw(tags)
+    if draw(st.booleans()):
+        text += "@" + draw(digests)
+    return text
+
+
+@settings(max_examples=400)
+@given(references())
+def test_grammar_strings_are_accepted_and_round_trip(text):
+    if re.fullmatch(r"[a-f0-9]{64}", text.split(":")[0].split("@")[0]):
+        return  # a bare 64-hex name is excluded by the grammar
+    ref = reference.parse(text)
+    again = reference.parse(str(ref))
+    assert again == ref
+    assert reference.parse(ref.canonical).name == ref.name
+    assert reference.parse(ref.familiar).name == ref.name
+    assert ref.path == ref.path.lower()
+
+
+@settings(max_examples=600)
+@given(st.text(max_size=80))
+def test_arbitrary_text_never_crashes(text):
+    try:
+        ref = reference.parse(text)
+    except InvalidReferenceError as exc:
+        assert str(exc)
+    else:
+        assert reference.parse(str(ref)) == ref
+
+
+_FULL = re.compile(
+    r"(?:(?P<domain>(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+    r"(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?"
+    r"|\[[a-fA-F0-9:]+\](?::[0-9]+)?)/)?"
+    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?"
+)
+
+
+def _oracle(text: str) -> bool:
+    """An independent statement of the grammar, as one regular expression."""
+    m = _FULL.fullmatch(text)
+    if not m:
+        return False
+    name = text.split("@")[0]
+    if re.fullmatch(r"[a-f0-9]{64}", name) or re.fullmatch(r"[a-f0-9]{64}:.*", name):
+        return False
+    domain = m["domain"]
+    path = m["path"]
+    if domain is None and "/" in path and "." in path.split("/")[0]:
+        return False  # docker reads a dotted first component as a registry host
+    if domain and not (
+        "." in domain or ":" in domain or domain == "localhost" or domain.lower() != domain
+    ):
+        # Not a registry host after all (docker's rule): it is the first path component.
+        if not re.fullmatch(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*", domain):
+            return False
+        path = domain + "/" + path
+    return len(path) <= 255
+
+
+alphabet = st.sampled_from([*list("abcAB019-_.:/@[]"), "sha256:", "a" * 64, "localhost"])
+
+
+@settings(max_examples=800)
+@given(st.lists(alphabet, max_size=12).map("".join))
+def test_accepted_exactly_when_the_grammar_says_so(text):
+    try:
+        reference.parse(text)
+        accepted = True
+    except InvalidReferenceError:
+        accepted = False
+    assert accepted == _oracle(text), text

@@ -1,0 +1,91 @@
+"""Release tags: v + SemVer 2.0, ordered by precedence."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from publisher.errors import InvalidVersionError
+from publisher.version import parse_release
+
+
+@pytest.mark.parametrize(
+    "ordered",
+    [
+        [
+            "v1.0.0-alpha",
+            "v1.0.0-alpha.1",
+            "v1.0.0-alpha.beta",
+            "v1.0.0-beta",
+            "v1.0.0-beta.2",
+            "v1.0.0-beta.11",
+            "v1.0.0-rc.1",
+            "v1.0.0",
+        ],
+        ["v2.1.0-rc.9", "v2.1.0-rc.10", "v2.1.0"],
+        ["v1.9.0", "v1.10.0", "v1.10.1", "v2.0.0"],
+        ["v0.0.1", "v0.1.0", "v1.0.0"],
+        ["v1.0.0-1", "v1.0.0-2", "v1.0.0-10", "v1.0.0-a"],
+    ],
+)
+def test_semver_precedence(ordered):
+    releases = [parse_release(t) for t in ordered]
+    assert sorted(reversed(releases)) == releases
+    for a, b in itertools.pairwise(releases):
+        assert a < b and b > a and a != b
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1.0.0", "must start with 'v' (did you mean 'v1.0.0'?)"),
+        ("release-1", "must start with 'v'"),
+        ("v1.0", "exactly three numbers"),
+        ("v1.0.0.0", "exactly three numbers"),
+        ("v01.0.0", "'01' has a leading zero"),
+        ("v1.x.0", "'x' is not a number"),
+        ("v1.0.0-rc.01", "leading zero"),
+        ("v1.0.0+build.5", "build metadata"),
+        ("v1.0.0-", "prerelease and build parts"),
+        ("v1.0.0-rc..1", "prerelease and build parts"),
+        ("", "empty"),
+        ("V1.0.0", "must start with 'v'"),
+    ],
+)
+def test_bad_release_tags_are_refused_clearly(text, message):
+    with pytest.raises(InvalidVersionError) as info:
+        parse_release(text)
+    assert message in str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_stability_and_round_trip():
+    assert parse_release("v2.0.0").is_stable
+    assert not parse_release("v2.0.0-rc.1").is_stable
+    assert str(parse_release("v2.0.0-rc.1")) == "v2.0.0-rc.1"
+
+
+numbers = st.integers(0, 30)
+idents = st.one_of(
+    st.integers(0, 30).map(str),
+    st.text("abcrz-", min_size=1, max_size=4).filter(lambda s: not s.isdigit()),
+)
+versions = st.builds(
+    lambda a, b, c, pre: f"v{a}.{b}.{c}" + ("-" + ".".join(pre) if pre else ""),
+    numbers,
+    numbers,
+    numbers,
+    st.lists(idents, max_size=3),
+)
+
+
+@given(versions, versions, versions)
+def test_precedence_is_a_total_order(a, b, c):
+    x, y, z = parse_release(a), parse_release(b), parse_release(c)
+    assert (x < y) + (y < x) + (x == y) == 1
+    if x < y and y < z:
+        assert x < z
+    assert str(parse_release(str(x))) == a
