@@ -1,0 +1,404 @@
+"""Release notes: Markdown for people, JSON for machines, size history.
+
+Pure: takes the facts a publish run gathered and returns text. The publish
+stage writes ``release-notes/vX.Y.Z.md``, ``release-notes/vX.Y.Z.json`` and
+``release-notes/size-history.json`` atomically.
+
+The JSON schema (``schema: 1``) is documented in the README; the launcher's
+``publisher resolve`` and the workflows read it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .version import Release, parse_release
+
+NOTES_SCHEMA = 1
+HISTORY_SCHEMA = 1
+MB = 1_000_000
+
+
+@dataclass(frozen=True)
+class PlatformFacts:
+    platform: str
+    digest: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    php: str
+    php_version: str
+    index_digest: str
+    tags: tuple[str, ...]
+    base_image: str
+    base_digest: str | None
+    size_budget_bytes: int
+    platforms: tuple[PlatformFacts, ...]
+
+
+@dataclass(frozen=True)
+class RegistryFacts:
+    name: str
+    repository: str
+    primary: bool
+
+
+@dataclass(frozen=True)
+class FloatingFacts:
+    registry: str
+    tag: str
+    release: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class Republish:
+    """One out-of-band rebuild of an already published release."""
+
+    date: str
+    reason: str
+    changes: tuple[tuple[str, str, str], ...]  # (php, old digest, new digest)
+
+
+@dataclass(frozen=True)
+class ReleaseFacts:
+    release: str
+    stable: bool
+    stand_in: bool
+    default_line: str
+    published_at: str
+    registries: tuple[RegistryFacts, ...]
+    lines: tuple[LineFacts, ...]
+    floating: tuple[FloatingFacts, ...]
+    history: tuple[Republish, ...] = ()
+    source_url: str | None = None
+    regression_percent: float = 10.0
+    plan_sha256: str = ""
+
+    def line(self, php: str) -> LineFacts:
+        return next(line for line in self.lines if line.php == php)
+
+
+# --------------------------------------------------------------------------- size history
+
+
+@dataclass(frozen=True)
+class SizeHistory:
+    """Compressed size per release, PHP line and platform, kept in the repository."""
+
+    sizes: Mapping[str, Mapping[str, Mapping[str, int]]] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> SizeHistory:
+        if not text:
+            return cls()
+        data = json.loads(text)
+        return cls(
+            {r: {p: dict(v) for p, v in lines.items()} for r, lines in data["releases"].items()}
+        )
+
+    def to_json(self) -> str:
+        ordered = {
+            r: {p: dict(sorted(v.items())) for p, v in sorted(self.sizes[r].items(), key=_line_key)}
+            for r in sorted(self.sizes, key=parse_release)
+        }
+        return json.dumps({"schema": HISTORY_SCHEMA, "releases": ordered}, indent=2) + "\n"
+
+    def with_release(self, facts: ReleaseFacts) -> SizeHistory:
+        merged = {r: {p: dict(v) for p, v in lines.items()} for r, lines in self.sizes.items()}
+        entry = merged.setdefault(facts.release, {})
+        for line in facts.lines:
+            entry[line.php] = {p.platform: p.size_bytes for p in line.platforms}
+        return SizeHistory(merged)
+
+    def previous_stable(self, release: str, php: str, platform: str) -> tuple[str, int] | None:
+        """The highest stable release below ``release`` with a size for (php, platform)."""
+        current = parse_release(release)
+        best: tuple[Release, int] | None = None
+        for tag, lines in self.sizes.items():
+            candidate = parse_release(tag)
+            if not candidate.is_stable or not candidate < current:
+                continue
+            size = lines.get(php, {}).get(platform)
+            if size is not None and (best is None or best[0] < candidate):
+                best = (candidate, size)
+        return (best[0].tag, best[1]) if best else None
+
+
+def _line_key(item: tuple[str, Any]) -> tuple[int, ...]:
+    return tuple(int(x) for x in item[0].split("."))
+
+
+@dataclass(frozen=True)
+class SizeChange:
+    previous_release: str
+    previous_bytes: int
+    change_bytes: int
+    change_percent: float
+    regression: bool
+
+
+def size_change(
+    facts: ReleaseFacts, history: SizeHistory, php: str, platform: PlatformFacts
+) -> SizeChange | None:
+    previous = history.previous_stable(facts.release, php, platform.platform)
+    if previous is None:
+        return None
+    tag, before = previous
+    delta = platform.size_bytes - before
+    percent = (delta / before * 100.0) if before else 0.0
+    return SizeChange(tag, before, delta, round(percent, 2), percent > facts.regression_percent)
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def to_dict(facts: ReleaseFacts, history: SizeHistory) -> dict[str, Any]:
+    lines = []
+    for line in facts.lines:
+        platforms = []
+        for p in line.platforms:
+            item: dict[str, Any] = asdict(p)
+            change = size_change(facts, history, line.php, p)
+            item["size_change"] = asdict(change) if change else None
+            item["within_budget"] = p.size_bytes <= line.size_budget_bytes
+            platforms.append(item)
+        lines.append(
+            {
+                "php": line.php,
+                "php_version": line.php_version,
+                "index_digest": line.index_digest,
+                "tags": list(line.tags),
+                "base": {"image": line.base_image, "digest": line.base_digest},
+                "size_budget_bytes": line.size_budget_bytes,
+                "platforms": platforms,
+                "references": {
+                    r.name: f"{r.repository}@{line.index_digest}" for r in facts.registries
+                },
+            }
+        )
+    return {
+        "schema": NOTES_SCHEMA,
+        "release": facts.release,
+        "stable": facts.stable,
+        "stand_in": facts.stand_in,
+        "default_line": facts.default_line,
+        "published_at": facts.published_at,
+        "plan_sha256": facts.plan_sha256,
+        "registries": [asdict(r) for r in facts.registries],
+        "lines": lines,
+        "floating": [asdict(f) for f in facts.floating],
+        "history": [
+            {
+                "date": h.date,
+                "reason": h.reason,
+                "changes": [{"php": php, "old": old, "new": new} for php, old, new in h.changes],
+            }
+            for h in facts.history
+        ],
+    }
+
+
+def release_json(facts: ReleaseFacts, history: SizeHistory) -> str:
+    return json.dumps(to_dict(facts, history), indent=2, sort_keys=False) + "\n"
+
+
+def history_from_json(data: Mapping[str, Any]) -> tuple[Republish, ...]:
+    """The republish history of an earlier notes JSON."""
+    result = []
+    for entry in data.get("history", []):
+        changes = tuple((c["php"], c["old"], c["new"]) for c in entry.get("changes", []))
+        result.append(Republish(entry["date"], entry["reason"], changes))
+    return tuple(result)
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def _mb(size: int) -> str:
+    return f"{size / MB:.1f} MB"
+
+
+def _signed_mb(delta: int) -> str:
+    sign = "+" if delta >= 0 else "−"
+    return f"{sign}{abs(delta) / MB:.1f} MB"
+
+
+def _short(digest: str) -> str:
+    return digest[:19] + "…"
+
+
+def release_markdown(facts: ReleaseFacts, history: SizeHistory) -> str:
+    primary = next(r for r in facts.registries if r.primary)
+    out: list[str] = [f"# {facts.release}", ""]
+    if facts.stand_in:
+        out += [
+            "> **STAND-IN REHEARSAL.** These images are built from stand-in base images made",
+            "> for offline rehearsals; they contain no real PHP. Do not use them.",
+            "",
+        ]
+    kind = (
+        "Stable release"
+        if facts.stable
+        else "Prerelease (floating tags `php-X.Y` and `latest` were not moved)"
+    )
+    out += [
+        f"{kind}. Default line: PHP {facts.default_line} (`{facts.release}`"
+        + (
+            ", `latest`"
+            if any(f.tag == "latest" and f.release == facts.release for f in facts.floating)
+            else ""
+        )
+        + f"). Published {facts.published_at}.",
+        "",
+        "| PHP | version | index digest (identical on every registry) | tags |",
+        "|---|---|---|---|",
+    ]
+    for line in facts.lines:
+        tags = ", ".join(f"`{t}`" for t in line.tags)
+        out.append(f"| {line.php} | {line.php_version} | `{line.index_digest}` | {tags} |")
+    out.append("")
+
+    for line in facts.lines:
+        out += [f"## PHP {line.php}", ""]
+        out += [
+            f"- Exact version: PHP {line.php_version}",
+            f"- Tags: {', '.join(f'`{t}`' for t in line.tags)}",
+            f"- Base image: `{line.base_image}`"
+            + (f" at `{line.base_digest}`" if line.base_digest else ""),
+            f"- Size budget: {_mb(line.size_budget_bytes)} compressed per platform",
+            "",
+            "| registry | repository | index digest |",
+            "|---|---|---|",
+        ]
+        for r in facts.registries:
+            out.append(f"| {r.name} | `{r.repository}` | `{line.index_digest}` |")
+        out += [
+            "",
+            "| platform | manifest digest | compressed size | change |",
+            "|---|---|---|---|",
+        ]
+        for p in line.platforms:
+            change = size_change(facts, history, line.php, p)
+            if change is None:
+                text = "first release"
+            else:
+                text = f"{_signed_mb(change.change_bytes)} ({change.change_percent:+.1f}%) vs {change.previous_release}"
+                if change.regression:
+                    text = f"**⚠ {text}: over the {facts.regression_percent:g}% threshold**"
+            over = " **over budget**" if p.size_bytes > line.size_budget_bytes else ""
+            out.append(f"| {p.platform} | `{p.digest}` | {_mb(p.size_bytes)}{over} | {text} |")
+        out += [
+            "",
+            "Pull by digest:",
+            "",
+            "```sh",
+            f"docker pull {primary.repository}@{line.index_digest}",
+            "```",
+            "",
+        ]
+
+    out += _size_chart(facts, history)
+
+    if (
+        facts.source_url
+        and facts.source_url.startswith("https://github.com/")
+        and not facts.stand_in
+    ):
+        out += [
+            "## Verify the signatures",
+            "",
+            "Each index digest is signed keylessly by the release workflow:",
+            "",
+            "```sh",
+        ]
+        for line in facts.lines:
+            out.append(
+                f"cosign verify {primary.repository}@{line.index_digest} \\\n"
+                f"  --certificate-identity-regexp '^{facts.source_url}/\\.github/workflows/(release|republish)\\.yml@' \\\n"
+                "  --certificate-oidc-issuer https://token.actions.githubusercontent.com"
+            )
+        out += ["```", ""]
+
+    if facts.history:
+        out += [
+            "## Republish history",
+            "",
+            "| date | PHP | old digest | new digest | reason |",
+            "|---|---|---|---|---|",
+        ]
+        for entry in facts.history:
+            for php, old, new in entry.changes:
+                reason = entry.reason.replace("|", "\\|").replace("\n", " ")
+                out.append(
+                    f"| {entry.date} | {php} | `{_short(old)}` | `{_short(new)}` | {reason} |"
+                )
+        out.append("")
+
+    out += [
+        "<sub>Written by publisher; the machine-readable twin of this page is "
+        f"`{facts.release}.json`.</sub>",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _size_chart(facts: ReleaseFacts, history: SizeHistory) -> list[str]:
+    """Mermaid xycharts of compressed size across stable releases (and this one)."""
+    merged = history.with_release(facts)
+    releases = sorted(
+        (r for r in merged.sizes if parse_release(r).is_stable or r == facts.release),
+        key=parse_release,
+    )[-12:]
+    if not releases:
+        return []
+    out = ["## Size history", ""]
+    platforms = sorted({p.platform for line in facts.lines for p in line.platforms})
+    lines = [line.php for line in facts.lines]
+    for platform in platforms:
+        series = []
+        for php in lines:
+            points = [merged.sizes.get(r, {}).get(php, {}).get(platform) for r in releases]
+            if any(v is not None for v in points):
+                series.append((php, [round((v or 0) / MB, 1) for v in points]))
+        if not series:
+            continue
+        top = max(max(values) for _, values in series)
+        out += [
+            "```mermaid",
+            "xychart-beta",
+            f'  title "Compressed size, {platform} (MB)"',
+            "  x-axis [" + ", ".join(f'"{r}"' for r in releases) + "]",
+            f'  y-axis "MB" 0 --> {max(1, int(top * 1.2) + 1)}',
+        ]
+        out += [f"  line [{', '.join(str(v) for v in values)}]" for _, values in series]
+        out += [
+            "```",
+            "",
+            f"Lines, in series order: {', '.join('PHP ' + php for php, _ in series)}.",
+            "",
+        ]
+    table_head = (
+        "| release | "
+        + " | ".join(f"{php} {p.split('/')[1]}" for php in lines for p in platforms)
+        + " |"
+    )
+    out += [table_head, "|---|" + "---|" * (len(lines) * len(platforms))]
+    for r in releases:
+        cells = []
+        for php in lines:
+            for p in platforms:
+                size = merged.sizes.get(r, {}).get(php, {}).get(p)
+                cells.append(_mb(size) if size is not None else "–")
+        out.append(f"| {r} | " + " | ".join(cells) + " |")
+    out.append("")
+    return out
+
+
+def floating_summary(facts: ReleaseFacts) -> Sequence[tuple[str, str, str, str]]:
+    return [(f.registry, f.tag, f.release, f.digest) for f in facts.floating]

@@ -1,0 +1,101 @@
+"""Digest records: what one build leg hands to the publish stage.
+
+A build leg (one PHP line on one platform, possibly on its own runner) pushes
+its image by digest to the primary registry and writes one small JSON record.
+``publisher publish`` reads every record from a directory. Records are written
+atomically, so a killed leg leaves either a whole record or none.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .errors import ConfigError, UsageError
+from .fileio import write_atomic
+from .platforms import Platform
+from .reference import is_digest
+
+RECORD_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class DigestRecord:
+    release: str
+    php: str
+    platform: str
+    repository: str
+    digest: str
+    base_image: str
+    base_digest: str | None
+    builder: str
+    dockerfile_sha256: str
+
+    @property
+    def file_name(self) -> str:
+        return record_name(self.php, self.platform)
+
+    def to_json(self) -> str:
+        return (
+            json.dumps({"schema": RECORD_SCHEMA, **asdict(self)}, indent=2, sort_keys=True) + "\n"
+        )
+
+
+def record_name(php: str, platform: str) -> str:
+    return f"{php}-{Platform.parse(platform).slug}.json"
+
+
+def write_record(directory: str | Path, record: DigestRecord) -> Path:
+    return write_atomic(Path(directory) / record.file_name, record.to_json())
+
+
+def write_record_file(path: str | Path, record: DigestRecord) -> Path:
+    return write_atomic(path, record.to_json())
+
+
+def parse_record(text: str, source: str) -> DigestRecord:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"{source}: not a digest record (invalid JSON at line {exc.lineno})"
+        ) from None
+    if not isinstance(data, dict) or data.get("schema") != RECORD_SCHEMA:
+        raise UsageError(f"{source}: not a digest record of schema {RECORD_SCHEMA}")
+    fields = set(DigestRecord.__dataclass_fields__)
+    missing = fields - set(data)
+    if missing:
+        raise UsageError(f"{source}: digest record lacks {', '.join(sorted(missing))}")
+    record = DigestRecord(**{k: data[k] for k in fields})
+    if not is_digest(record.digest):
+        raise UsageError(f"{source}: {record.digest!r} is not a sha256 digest")
+    try:
+        Platform.parse(record.platform)
+    except ValueError as exc:
+        raise UsageError(f"{source}: {exc}") from None
+    return record
+
+
+def read_records(paths: Iterable[Path]) -> list[DigestRecord]:
+    records = []
+    for path in sorted(paths):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read digest record {path}: {exc.strerror}") from None
+        records.append(parse_record(text, str(path)))
+    return records
+
+
+def read_directory(directory: str | Path) -> list[DigestRecord]:
+    """Every ``*.json`` record under ``directory`` (artifact downloads nest one level)."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise ConfigError(
+            f"digest directory {root} does not exist",
+            field="--digests",
+            hint="point --digests at the directory the build legs wrote their records to",
+        )
+    return read_records(p for p in root.rglob("*.json") if not p.name.startswith("."))

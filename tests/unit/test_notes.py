@@ -1,0 +1,131 @@
+"""Release notes: JSON facts, Markdown, size changes and history."""
+
+from __future__ import annotations
+
+import json
+
+from publisher import notes
+from publisher.notes import (
+    FloatingFacts,
+    LineFacts,
+    PlatformFacts,
+    RegistryFacts,
+    ReleaseFacts,
+    Republish,
+    SizeHistory,
+)
+
+D = {c: "sha256:" + c * 64 for c in "abcdef0123"}
+
+
+def facts(
+    release="v1.1.0", amd=100_000_000, arm=95_000_000, stable=True, history=()
+) -> ReleaseFacts:
+    return ReleaseFacts(
+        release=release,
+        stable=stable,
+        stand_in=False,
+        default_line="8.4",
+        published_at="2026-11-22T10:00:00Z",
+        registries=(
+            RegistryFacts("hub", "docker.io/acme/php-fpm", True),
+            RegistryFacts("ghcr", "ghcr.io/acme/php-fpm", False),
+        ),
+        lines=(
+            LineFacts(
+                php="8.4",
+                php_version="8.4.12",
+                index_digest=D["a"],
+                tags=(f"{release}-php-8.4", release, "php-8.4", "latest"),
+                base_image="docker.io/library/php:8.4-fpm-alpine",
+                base_digest=D["b"],
+                size_budget_bytes=700_000_000,
+                platforms=(
+                    PlatformFacts("linux/amd64", D["c"], amd),
+                    PlatformFacts("linux/arm64", D["d"], arm),
+                ),
+            ),
+        ),
+        floating=(FloatingFacts("hub", "latest", release, D["a"]),),
+        history=history,
+        source_url="https://github.com/acme/php-fpm-images",
+    )
+
+
+HISTORY = SizeHistory(
+    {
+        "v1.0.0": {"8.4": {"linux/amd64": 90_000_000, "linux/arm64": 94_000_000}},
+        "v1.0.1-rc.1": {"8.4": {"linux/amd64": 1, "linux/arm64": 1}},
+        "v2.0.0": {"8.4": {"linux/amd64": 1, "linux/arm64": 1}},
+    }
+)
+
+
+def test_size_change_compares_with_the_previous_stable_release():
+    f = facts()
+    amd, arm = f.lines[0].platforms
+    change = notes.size_change(f, HISTORY, "8.4", amd)
+    assert change is not None
+    assert (change.previous_release, change.change_bytes) == ("v1.0.0", 10_000_000)
+    assert change.change_percent == 11.11 and change.regression
+    small = notes.size_change(f, HISTORY, "8.4", arm)
+    assert small is not None and not small.regression and small.change_bytes == 1_000_000
+    assert notes.size_change(facts("v0.9.0"), HISTORY, "8.4", amd) is None
+
+
+def test_json_carries_every_fact():
+    data = json.loads(notes.release_json(facts(), HISTORY))
+    assert data["schema"] == 1 and data["release"] == "v1.1.0"
+    line = data["lines"][0]
+    assert line["index_digest"] == D["a"] and line["php_version"] == "8.4.12"
+    assert line["base"] == {"image": "docker.io/library/php:8.4-fpm-alpine", "digest": D["b"]}
+    assert line["references"] == {
+        "hub": f"docker.io/acme/php-fpm@{D['a']}",
+        "ghcr": f"ghcr.io/acme/php-fpm@{D['a']}",
+    }
+    amd = line["platforms"][0]
+    assert amd["digest"] == D["c"] and amd["size_bytes"] == 100_000_000 and amd["within_budget"]
+    assert amd["size_change"]["regression"] is True
+
+
+def test_markdown_has_digests_sizes_pull_example_and_flags_regressions():
+    text = notes.release_markdown(facts(), HISTORY)
+    for needle in (
+        "# v1.1.0",
+        "PHP 8.4.12",
+        D["a"],
+        D["b"],
+        D["c"],
+        "100.0 MB",
+        f"docker pull docker.io/acme/php-fpm@{D['a']}",
+        "over the 10% threshold",
+        "xychart-beta",
+        "cosign verify",
+    ):
+        assert needle in text, needle
+    assert "first release" in notes.release_markdown(facts("v0.1.0"), SizeHistory())
+
+
+def test_size_history_round_trips_and_orders_by_semver():
+    merged = HISTORY.with_release(facts("v1.10.0"))
+    again = SizeHistory.from_json(merged.to_json())
+    assert again == merged
+    order = list(json.loads(merged.to_json())["releases"])
+    assert order == ["v1.0.0", "v1.0.1-rc.1", "v1.10.0", "v2.0.0"]
+
+
+def test_republish_history_is_listed():
+    entry = Republish("2026-12-01", "CVE-2026-1234 in libxml2", (("8.4", D["a"], D["e"]),))
+    f = facts(history=(entry,))
+    text = notes.release_markdown(f, HISTORY)
+    assert "## Republish history" in text and "CVE-2026-1234" in text
+    data = json.loads(notes.release_json(f, HISTORY))
+    assert notes.history_from_json(data) == (entry,)
+
+
+def test_stand_in_notes_say_so():
+    f = facts()
+    stand_in = ReleaseFacts(**{**f.__dict__, "stand_in": True})
+    text = notes.release_markdown(stand_in, HISTORY)
+    assert "STAND-IN" in text and "cosign verify" not in text
+    assert json.loads(notes.release_json(stand_in, HISTORY))["stand_in"] is True
