@@ -1,0 +1,83 @@
+"""The registry layer: an OCI distribution client built on oras-py, for publishing.
+
+Public API (import from ``publisher.registry``)::
+
+    Credentials(username, password)              # repr never shows the password
+    credentials_for(registry, env, output)       # env vars from matrix.yaml, else docker config, else None
+    credentials_for_host(host, env, output)      # the same for a host outside matrix.yaml (base images)
+    RetryPolicy(attempts=5, initial_delay=0.5, max_delay=20.0, total_timeout=120.0, sleep=time.sleep)
+
+    client = RegistryClient.for_registry(cfg.primary, env, output)   # or RegistryClient(host, ...)
+    client.resolve(ref) -> digest                 # HEAD, GET fallback; NotFoundError (repo/tag/digest)
+    client.get_manifest(ref) -> Manifest          # sha256(body) verified; <= 4 MiB
+    client.get_manifest_by_digest(repo_path, digest) -> Manifest
+    client.manifest_exists(repo_path, digest) -> bool
+    client.list_tags(repo_path) -> list[str]      # all pages; [] when the repository is missing
+    client.tag_digests(repo_path, tags=None) -> {tag: digest}   # missing tags left out
+    client.blob_exists(repo_path, digest) -> bool
+    client.get_blob(repo_path, digest) -> bytes   # small blobs (configs), verified
+    client.image_config(repo_path, manifest) -> dict
+    client.push_blob(repo_path, digest, data: bytes | Path) -> bool   # False when it existed
+    client.mount_blob(repo_path, digest, from_repo) -> bool           # True when mounted (201)
+    client.put_manifest(repo_path, body, media_type, tag=None) -> digest   # verifies Docker-Content-Digest
+    client.push_layout(layout_dir, repo_path) -> digest   # OCI layout, pushed by digest, no tag
+    client.copy(src_ref_with_digest, dst_client, dst_repo_path) -> digest  # identical digest
+    client.tag(repo_path, digest, tag)            # manifest GET by digest + PUT under tag; no blobs
+    client.delete_manifest(repo_path, digest)
+    client.platform_sizes(ref) -> {"linux/amd64": bytes}   # config + layers; attestations excluded
+    client.ping()                                 # GET /v2/
+
+    Manifest.parse(body, media_type, digest)      # .is_index .children .platform_children
+                                                  # .attestations .config .layers .blobs .compressed_size
+    Descriptor(media_type, digest, size, platform, annotations)   # .is_attestation
+    build_index(children) -> (body, media_type)   # pure, deterministic OCI index bytes
+    descriptor_for(manifest, platform) -> Descriptor
+
+``repo_path`` is the repository path on the host (``acme/php-fpm``), as in
+``config.Registry.repository.path``. Every failure is a ``publisher.errors``
+class: AuthError (4), NotFoundError (5), RateLimitedError (6), UnreachableError
+(7), InvalidResponseError (8), RegistryError (9).
+"""
+
+from __future__ import annotations
+
+from .client import RegistryClient
+from .credentials import Credentials, api_host, credentials_for, credentials_for_host
+from .manifest import (
+    ACCEPT,
+    DOCKER_LIST,
+    DOCKER_MANIFEST,
+    IMAGE_TYPES,
+    INDEX_TYPES,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    Descriptor,
+    Manifest,
+    build_index,
+    descriptor_for,
+    platform_key,
+    sha256_digest,
+)
+from .retry import RetryPolicy
+
+__all__ = [
+    "ACCEPT",
+    "DOCKER_LIST",
+    "DOCKER_MANIFEST",
+    "IMAGE_TYPES",
+    "INDEX_TYPES",
+    "OCI_INDEX",
+    "OCI_MANIFEST",
+    "Credentials",
+    "Descriptor",
+    "Manifest",
+    "RegistryClient",
+    "RetryPolicy",
+    "api_host",
+    "build_index",
+    "credentials_for",
+    "credentials_for_host",
+    "descriptor_for",
+    "platform_key",
+    "sha256_digest",
+]

@@ -1,0 +1,695 @@
+"""The registry client: what a release needs from an OCI registry, nothing more.
+
+Every method maps failures to ``publisher.errors`` classes; see ``transport``.
+Manifests are always verified against their digest and read with a size cap;
+blobs are uploaded once (HEAD first, a cross-repository mount within one
+registry), children before their index, and tags only ever by manifest PUT.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from ..errors import CommandError, InvalidResponseError, NotFoundError
+from ..reference import Reference
+from .credentials import Credentials, credentials_for
+from .manifest import (
+    ACCEPT,
+    IMAGE_TYPES,
+    MANIFEST_TYPES,
+    MAX_MANIFEST_BYTES,
+    Descriptor,
+    Manifest,
+    sha256_digest,
+)
+from .retry import RetryPolicy
+from .transport import Reply, Transient, Transport, pull_scope, push_scope, sha256_file
+
+if TYPE_CHECKING:
+    from ..config import Registry
+    from ..output import Output
+
+#: Largest config blob we read (image configs are a few KiB).
+MAX_CONFIG_BLOB = 4 * 1024 * 1024
+#: Largest single tags/list page.
+MAX_TAGS_PAGE = 4 * 1024 * 1024
+MAX_TAG_PAGES = 1000
+
+
+class RegistryClient:
+    """A client for one registry host. Thread-safe for concurrent operations.
+
+    ``host`` is the registry as written in references (``docker.io``,
+    ``ghcr.io``, ``127.0.0.1:5000``); Docker Hub's API host is used automatically.
+    Repository paths are relative to the host (``acme/php-fpm``).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        plain_http: bool = False,
+        credentials: Credentials | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        output: Output | None = None,
+        name: str | None = None,
+        username_env: str | None = None,
+        password_env: str | None = None,
+    ) -> None:
+        self.host = host
+        self.plain_http = plain_http
+        self.name = name
+        self.output = output
+        self.transport = Transport(
+            host,
+            plain_http=plain_http,
+            credentials=credentials,
+            retry=retry or RetryPolicy(),
+            timeout=timeout,
+            output=output,
+            name=name,
+            username_env=username_env,
+            password_env=password_env,
+        )
+
+    @classmethod
+    def for_registry(
+        cls,
+        registry: Registry,
+        env: Mapping[str, str],
+        output: Output | None = None,
+        **kwargs: Any,
+    ) -> RegistryClient:
+        """A client for a configured registry: host, plain HTTP and credentials from config."""
+        if "credentials" not in kwargs:
+            kwargs["credentials"] = credentials_for(registry, env, output)
+        return cls(
+            registry.host,
+            plain_http=registry.plain_http,
+            output=output,
+            name=registry.name,
+            username_env=registry.username_env,
+            password_env=registry.password_env,
+            **kwargs,
+        )
+
+    def __repr__(self) -> str:
+        return f"RegistryClient({self.transport.label!r}, plain_http={self.plain_http})"
+
+    @property
+    def label(self) -> str:
+        return self.transport.label
+
+    def same_registry(self, other: RegistryClient) -> bool:
+        return self.transport.base == other.transport.base
+
+    def _ref_text(self, repo_path: str, reference: str | None = None) -> str:
+        text = f"{self.host}/{repo_path}"
+        if reference:
+            text += ("@" if reference.startswith("sha256:") else ":") + reference
+        return text
+
+    def _check_ref(self, ref: Reference) -> None:
+        if ref.domain != self.host:
+            raise ValueError(f"{ref} is not on {self.host}")
+
+    # -------------------------------------------------------------- reading
+
+    def ping(self, *, repo_path: str | None = None) -> None:
+        """Check that the registry answers the API (GET /v2/), authenticating if asked."""
+        scopes = [pull_scope(repo_path)] if repo_path else []
+        self.transport.request(
+            "GET",
+            self.transport.url("/v2/"),
+            scopes=scopes,
+            what="API check (GET /v2/)",
+            limit=MAX_TAGS_PAGE,
+        )
+
+    def _not_found(self, repo_path: str, reference: str, reply: Reply | None) -> NotFoundError:
+        """Say whether the repository, the tag or the digest is missing."""
+        codes = reply.error_codes if reply else ()
+        repo_missing = "NAME_UNKNOWN" in codes
+        if not repo_missing:
+            try:
+                repo_missing = not self._repository_exists(repo_path)
+            except NotFoundError:
+                repo_missing = True
+        if repo_missing:
+            return NotFoundError(
+                f"{self.label}: repository {self.host}/{repo_path} not found",
+                registry=self.host,
+                status=404,
+                hint="check the repository name (and namespace); private repositories "
+                "also look missing without credentials",
+            )
+        if reference.startswith("sha256:"):
+            return NotFoundError(
+                f"{self.label}: digest {reference} not found in {self.host}/{repo_path}",
+                registry=self.host,
+                status=404,
+                hint="the content was deleted or never pushed to this registry",
+            )
+        return NotFoundError(
+            f"{self.label}: tag {reference!r} not found in {self.host}/{repo_path}",
+            registry=self.host,
+            status=404,
+            hint=f"list the tags that exist with `skopeo list-tags docker://{self.host}/{repo_path}`",
+        )
+
+    def _repository_exists(self, repo_path: str) -> bool:
+        reply = self.transport.request(
+            "GET",
+            self.transport.url(f"/v2/{repo_path}/tags/list"),
+            scopes=[pull_scope(repo_path)],
+            what=f"list tags of {self._ref_text(repo_path)}",
+            accept=(200, 404),
+            params={"n": "1"},
+            limit=MAX_TAGS_PAGE,
+        )
+        return reply.status == 200
+
+    def _manifest_reply(self, repo_path: str, reference: str, method: str) -> Reply:
+        what = f"{'HEAD' if method == 'HEAD' else 'GET'} manifest {self._ref_text(repo_path, reference)}"
+        reply = self.transport.request(
+            method,
+            self.transport.url(f"/v2/{repo_path}/manifests/{reference}"),
+            scopes=[pull_scope(repo_path)],
+            what=what,
+            accept=(200, 404),
+            headers={"Accept": ACCEPT},
+            limit=MAX_MANIFEST_BYTES,
+        )
+        if reply.status == 404:
+            raise self._not_found(repo_path, reference, reply)
+        return reply
+
+    def resolve(self, ref: Reference) -> str:
+        """The manifest digest ``ref`` points at (HEAD; GET when HEAD gives no digest).
+
+        Raises NotFoundError saying whether the repository, tag or digest is missing.
+        """
+        self._check_ref(ref)
+        reference = ref.digest or ref.tag or "latest"
+        try:
+            reply = self._manifest_reply(ref.path, reference, "HEAD")
+            digest = reply.header("Docker-Content-Digest")
+        except NotFoundError:
+            raise
+        except InvalidResponseError:
+            digest = None
+        if ref.digest:
+            if digest and digest != ref.digest:
+                raise InvalidResponseError(
+                    f"{self.label}: asked for {ref.digest} but the registry answered for {digest}",
+                    registry=self.host,
+                )
+            return ref.digest
+        if digest and _valid_digest(digest):
+            return digest
+        return self.get_manifest(ref).digest
+
+    def get_manifest(self, ref: Reference) -> Manifest:
+        """Fetch a manifest or index; sha256(body) must equal the digest (at most 4 MiB)."""
+        self._check_ref(ref)
+        return self._get_manifest(ref.path, ref.digest or ref.tag or "latest")
+
+    def get_manifest_by_digest(self, repo_path: str, digest: str) -> Manifest:
+        return self._get_manifest(repo_path, digest)
+
+    def _get_manifest(self, repo_path: str, reference: str) -> Manifest:
+        def attempt(_n: int) -> Manifest:
+            reply = self.transport.send(
+                "GET",
+                self.transport.url(f"/v2/{repo_path}/manifests/{reference}"),
+                scopes=[pull_scope(repo_path)],
+                what=f"GET manifest {self._ref_text(repo_path, reference)}",
+                accept=(200, 404),
+                headers={"Accept": ACCEPT},
+                limit=MAX_MANIFEST_BYTES,
+            )
+            if reply.status == 404:
+                raise self._not_found(repo_path, reference, reply)
+            return self._parse_manifest(reply, repo_path, reference)
+
+        return self.transport.retrying(
+            f"GET manifest {self._ref_text(repo_path, reference)}", attempt
+        )
+
+    def _parse_manifest(self, reply: Reply, repo_path: str, reference: str) -> Manifest:
+        where = self._ref_text(repo_path, reference)
+        expected = reference if reference.startswith("sha256:") else None
+        header = reply.header("Docker-Content-Digest")
+        actual = sha256_digest(reply.body)
+        if expected and actual != expected:
+            raise InvalidResponseError(
+                f"{self.label}: the manifest body for {where} does not match its digest "
+                f"(got {actual}); refusing it",
+                registry=self.host,
+                hint="the registry or a proxy in between altered the content",
+            )
+        if header and _valid_digest(header) and header != actual:
+            raise InvalidResponseError(
+                f"{self.label}: the manifest body for {where} hashes to {actual} but the registry "
+                f"says {header}; refusing it",
+                registry=self.host,
+                hint="the registry or a proxy in between altered the content",
+            )
+        try:
+            return Manifest.parse(reply.body, reply.header("Content-Type"))
+        except InvalidResponseError as exc:
+            raise InvalidResponseError(
+                f"{self.label}: {where}: {exc.message}", registry=self.host, hint=exc.hint
+            ) from None
+
+    def manifest_exists(self, repo_path: str, digest: str) -> bool:
+        reply = self.transport.request(
+            "HEAD",
+            self.transport.url(f"/v2/{repo_path}/manifests/{digest}"),
+            scopes=[pull_scope(repo_path)],
+            what=f"HEAD manifest {self._ref_text(repo_path, digest)}",
+            accept=(200, 404),
+            headers={"Accept": ACCEPT},
+        )
+        return reply.status == 200
+
+    def list_tags(self, repo_path: str) -> list[str]:
+        """Every tag of the repository (all pages); ``[]`` when the repository is missing."""
+        tags: list[str] = []
+        url: str | None = self.transport.url(f"/v2/{repo_path}/tags/list?n=1000")
+        pages = 0
+        while url:
+            pages += 1
+            if pages > MAX_TAG_PAGES:
+                raise InvalidResponseError(
+                    f"{self.label}: more than {MAX_TAG_PAGES} pages of tags for {repo_path}",
+                    registry=self.host,
+                )
+            reply = self.transport.request(
+                "GET",
+                url,
+                scopes=[pull_scope(repo_path)],
+                what=f"list tags of {self._ref_text(repo_path)}",
+                accept=(200, 404),
+                limit=MAX_TAGS_PAGE,
+            )
+            if reply.status == 404:
+                return []
+            try:
+                data = json.loads(reply.body)
+                page = data.get("tags") or []
+            except (ValueError, AttributeError, UnicodeDecodeError):
+                raise InvalidResponseError(
+                    f"{self.label}: the tag list of {repo_path} is not valid JSON",
+                    registry=self.host,
+                ) from None
+            if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
+                raise InvalidResponseError(
+                    f"{self.label}: the tag list of {repo_path} is malformed", registry=self.host
+                )
+            tags.extend(page)
+            url = self.transport.next_link(reply)
+        return sorted(set(tags))
+
+    def tag_digests(self, repo_path: str, tags: Iterable[str] | None = None) -> dict[str, str]:
+        """tag -> digest for ``tags`` (default: every tag). Missing tags are left out."""
+        wanted = self.list_tags(repo_path) if tags is None else list(tags)
+        result: dict[str, str] = {}
+        for tag in wanted:
+            try:
+                result[tag] = self.resolve(Reference(self.host, repo_path, tag))
+            except NotFoundError:
+                continue
+        return result
+
+    def blob_exists(self, repo_path: str, digest: str) -> bool:
+        reply = self.transport.request(
+            "HEAD",
+            self.transport.url(f"/v2/{repo_path}/blobs/{digest}"),
+            scopes=[pull_scope(repo_path)],
+            what=f"HEAD blob {digest[:19]} in {self._ref_text(repo_path)}",
+            accept=(200, 404),
+        )
+        return reply.status == 200
+
+    def get_blob(self, repo_path: str, digest: str, *, limit: int = MAX_CONFIG_BLOB) -> bytes:
+        """A small blob (e.g. an image config), verified against its digest."""
+
+        def attempt(_n: int) -> bytes:
+            reply = self.transport.send(
+                "GET",
+                self.transport.url(f"/v2/{repo_path}/blobs/{digest}"),
+                scopes=[pull_scope(repo_path)],
+                what=f"GET blob {digest[:19]} from {self._ref_text(repo_path)}",
+                accept=(200, 404),
+                limit=limit,
+            )
+            if reply.status == 404:
+                raise NotFoundError(
+                    f"{self.label}: blob {digest} not found in {self._ref_text(repo_path)}",
+                    registry=self.host,
+                    status=404,
+                )
+            if sha256_digest(reply.body) != digest:
+                raise InvalidResponseError(
+                    f"{self.label}: blob {digest} from {repo_path} does not match its digest",
+                    registry=self.host,
+                )
+            return reply.body
+
+        return self.transport.retrying(f"GET blob {digest[:19]}", attempt)
+
+    def download_blob(self, repo_path: str, digest: str, size: int, dest: Path) -> None:
+        """Stream a blob to ``dest``, checking its size and digest."""
+
+        def attempt(_n: int) -> None:
+            with open(dest, "w+b") as sink:
+                reply = self.transport.send(
+                    "GET",
+                    self.transport.url(f"/v2/{repo_path}/blobs/{digest}"),
+                    scopes=[pull_scope(repo_path)],
+                    what=f"GET blob {digest[:19]} from {self._ref_text(repo_path)}",
+                    accept=(200, 404),
+                    limit=size,
+                    sink=sink,
+                )
+            if reply.status == 404:
+                raise NotFoundError(
+                    f"{self.label}: blob {digest} not found in {self._ref_text(repo_path)}",
+                    registry=self.host,
+                    status=404,
+                )
+            actual, got = sha256_file(dest)
+            if got != size:
+                raise Transient(
+                    f"blob {digest[:19]} has {got} bytes, expected {size}", kind="truncated"
+                )
+            if actual != digest:
+                raise InvalidResponseError(
+                    f"{self.label}: blob {digest} from {repo_path} does not match its digest "
+                    f"(got {actual})",
+                    registry=self.host,
+                )
+
+        self.transport.retrying(f"GET blob {digest[:19]}", attempt)
+
+    def image_config(self, repo_path: str, manifest: Manifest) -> dict[str, Any]:
+        """The image config JSON of an image manifest."""
+        config = manifest.config
+        if config is None:
+            raise ValueError("an index has no config")
+        body = self.get_blob(repo_path, config.digest, limit=MAX_CONFIG_BLOB)
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidResponseError(
+                f"{self.label}: the image config {config.digest} is not valid JSON",
+                registry=self.host,
+            ) from None
+        if not isinstance(data, dict):
+            raise InvalidResponseError(
+                f"{self.label}: the image config {config.digest} is not a JSON object",
+                registry=self.host,
+            )
+        return data
+
+    def platform_sizes(self, ref: Reference) -> dict[str, int]:
+        """``linux/amd64`` -> compressed bytes (config + layers); attestations excluded."""
+        manifest = self.get_manifest(ref)
+        return self.manifest_platform_sizes(ref.path, manifest)
+
+    def manifest_platform_sizes(self, repo_path: str, manifest: Manifest) -> dict[str, int]:
+        sizes: dict[str, int] = {}
+        if manifest.is_index:
+            for child in manifest.platform_children:
+                child_manifest = self.get_manifest_by_digest(repo_path, child.digest)
+                key = child.platform or "unknown"
+                sizes[key] = sizes.get(key, 0) + child_manifest.compressed_size
+            return sizes
+        config = self.image_config(repo_path, manifest)
+        key = f"{config.get('os', 'unknown')}/{config.get('architecture', 'unknown')}"
+        if config.get("variant") and not (
+            config.get("architecture") == "arm64" and config.get("variant") == "v8"
+        ):
+            key += f"/{config['variant']}"
+        sizes[key] = manifest.compressed_size
+        return sizes
+
+    # -------------------------------------------------------------- writing
+
+    def _start_upload(
+        self, repo_path: str, params: Mapping[str, str] | None, scopes: list[str]
+    ) -> Reply:
+        return self.transport.send(
+            "POST",
+            self.transport.url(f"/v2/{repo_path}/blobs/uploads/"),
+            scopes=scopes,
+            what=f"start a blob upload to {self._ref_text(repo_path)}",
+            accept=(201, 202),
+            params=params,
+            headers={"Content-Length": "0"},
+        )
+
+    def _cancel_upload(self, url: str, repo_path: str) -> None:
+        try:
+            self.transport.send(
+                "DELETE",
+                url,
+                scopes=[push_scope(repo_path)],
+                what="cancel an upload session",
+                accept=(200, 202, 204, 404),
+            )
+        except Exception:  # best effort: the registry expires abandoned sessions anyway
+            self.transport.debug("could not cancel an upload session")
+
+    def mount_blob(self, repo_path: str, digest: str, from_repo: str) -> bool:
+        """Cross-repository mount within this registry. True when the registry mounted it (201)."""
+        scopes = [push_scope(repo_path), pull_scope(from_repo)]
+
+        def attempt(_n: int) -> bool:
+            reply = self._start_upload(repo_path, {"mount": digest, "from": from_repo}, scopes)
+            if reply.status == 201:
+                return True
+            # 202: the registry opened a normal upload session instead; we upload separately.
+            location = self.transport.resolve_location(reply, "blob mount")
+            self._cancel_upload(location, repo_path)
+            return False
+
+        return self.transport.retrying(f"mount blob {digest[:19]} from {from_repo}", attempt)
+
+    def push_blob(self, repo_path: str, digest: str, data: bytes | Path) -> bool:
+        """Upload a blob unless it exists. False when it already existed.
+
+        Every attempt opens a new upload session (a connection reset mid-upload
+        leaves the old one behind) and re-checks with HEAD first on retries.
+        """
+        if self.blob_exists(repo_path, digest):
+            return False
+        if isinstance(data, Path):
+            size = data.stat().st_size
+        else:
+            size = len(data)
+            if sha256_digest(data) != digest:
+                raise ValueError(f"data does not match {digest}")
+        scopes = [push_scope(repo_path)]
+        what = f"upload blob {digest[:19]} ({size} bytes) to {self._ref_text(repo_path)}"
+
+        def attempt(n: int) -> bool:
+            if (
+                n > 1
+                and self.transport.send(
+                    "HEAD",
+                    self.transport.url(f"/v2/{repo_path}/blobs/{digest}"),
+                    scopes=scopes,
+                    what="HEAD blob",
+                    accept=(200, 404),
+                ).status
+                == 200
+            ):
+                return False
+            start = self._start_upload(repo_path, None, scopes)
+            location = self.transport.resolve_location(start, what)
+            separator = "&" if "?" in location else "?"
+            url = f"{location}{separator}digest={quote(digest, safe='')}"
+            reply = self.transport.send(
+                "PUT",
+                url,
+                scopes=scopes,
+                what=what,
+                accept=(201, 204),
+                headers={"Content-Type": "application/octet-stream"},
+                data=data,
+            )
+            stored = reply.header("Docker-Content-Digest")
+            if stored and stored != digest:
+                raise InvalidResponseError(
+                    f"{self.label}: {what}: the registry stored it as {stored}",
+                    registry=self.host,
+                )
+            return True
+
+        return self.transport.retrying(what, attempt)
+
+    def put_manifest(
+        self, repo_path: str, body: bytes, media_type: str, *, tag: str | None = None
+    ) -> str:
+        """PUT a manifest by digest (or under ``tag``); verify ``Docker-Content-Digest``.
+
+        Returns the digest. A registry that reports another digest is an error.
+        """
+        if media_type not in MANIFEST_TYPES:
+            raise ValueError(f"unsupported manifest media type {media_type!r}")
+        if len(body) > MAX_MANIFEST_BYTES:
+            raise ValueError("manifest over the 4 MiB limit")
+        digest = sha256_digest(body)
+        reference = tag or digest
+        what = f"PUT manifest {self._ref_text(repo_path, reference)}"
+        reply = self.transport.request(
+            "PUT",
+            self.transport.url(f"/v2/{repo_path}/manifests/{reference}"),
+            scopes=[push_scope(repo_path)],
+            what=what,
+            accept=(200, 201, 204),
+            headers={"Content-Type": media_type},
+            data=body,
+        )
+        stored = reply.header("Docker-Content-Digest")
+        if stored and stored != digest:
+            raise InvalidResponseError(
+                f"{self.label}: {what}: the registry says it stored {stored}, but the manifest "
+                f"is {digest}",
+                registry=self.host,
+                hint="the registry or a proxy in between altered the manifest; nothing was tagged",
+            )
+        return digest
+
+    def delete_manifest(self, repo_path: str, digest: str) -> None:
+        """Delete a manifest by digest (the registry must allow deletes)."""
+        self.transport.request(
+            "DELETE",
+            self.transport.url(f"/v2/{repo_path}/manifests/{digest}"),
+            scopes=[push_scope(repo_path)],
+            what=f"DELETE manifest {self._ref_text(repo_path, digest)}",
+            accept=(200, 202),
+        )
+
+    def tag(self, repo_path: str, digest: str, tag: str) -> None:
+        """Point ``tag`` at ``digest``: manifest GET by digest, PUT under the tag. No blob moves."""
+        manifest = self.get_manifest_by_digest(repo_path, digest)
+        self.put_manifest(repo_path, manifest.body, manifest.media_type, tag=tag)
+
+    def push_layout(self, layout_dir: Path, repo_path: str) -> str:
+        """Push the one image of an OCI image layout by digest (no tag); return its digest.
+
+        Blobs that exist are skipped (HEAD); an index's children go before it.
+        """
+        layout = Path(layout_dir)
+        top = _layout_top(layout)
+        return self._push_from_layout(layout, top, repo_path)
+
+    def _push_from_layout(self, layout: Path, desc: Descriptor, repo_path: str) -> str:
+        body = _layout_blob(layout, desc.digest).read_bytes()
+        manifest = Manifest.parse(body, desc.media_type, desc.digest)
+        if manifest.is_index:
+            for child in manifest.children:
+                self._push_from_layout(layout, child, repo_path)
+        else:
+            for blob in manifest.blobs:
+                self.push_blob(repo_path, blob.digest, _layout_blob(layout, blob.digest))
+        return self.put_manifest(repo_path, manifest.body, manifest.media_type)
+
+    def copy(self, src: Reference, dst_client: RegistryClient, dst_repo_path: str) -> str:
+        """Copy ``src`` (which must carry a digest) with its children and blobs.
+
+        Existing blobs and child manifests are skipped; within one registry blobs
+        are mounted; children go before the index; attestation manifests are
+        carried along. Returns the digest, identical to ``src.digest``.
+        """
+        self._check_ref(src)
+        if not src.digest:
+            raise ValueError("copy needs a reference with a digest")
+        with tempfile.TemporaryDirectory(prefix="publisher-copy-") as tmp:
+            return self._copy_manifest(src.path, src.digest, dst_client, dst_repo_path, Path(tmp))
+
+    def _copy_manifest(
+        self, src_repo: str, digest: str, dst: RegistryClient, dst_repo: str, tmp: Path
+    ) -> str:
+        manifest = self.get_manifest_by_digest(src_repo, digest)
+        if dst.manifest_exists(dst_repo, digest) and manifest.media_type in IMAGE_TYPES:
+            return digest  # an image manifest present means its blobs are present too
+        if manifest.is_index:
+            for child in manifest.children:
+                if child.is_manifest:
+                    self._copy_manifest(src_repo, child.digest, dst, dst_repo, tmp)
+        else:
+            for blob in manifest.blobs:
+                self._copy_blob(src_repo, blob, dst, dst_repo, tmp)
+        return dst.put_manifest(dst_repo, manifest.body, manifest.media_type)
+
+    def _copy_blob(
+        self, src_repo: str, blob: Descriptor, dst: RegistryClient, dst_repo: str, tmp: Path
+    ) -> None:
+        if dst.blob_exists(dst_repo, blob.digest):
+            return
+        if (
+            self.same_registry(dst)
+            and src_repo != dst_repo
+            and dst.mount_blob(dst_repo, blob.digest, src_repo)
+        ):
+            return
+        path = tmp / blob.digest.replace(":", "-")
+        try:
+            self.download_blob(src_repo, blob.digest, blob.size, path)
+            dst.push_blob(dst_repo, blob.digest, path)
+        finally:
+            path.unlink(missing_ok=True)
+
+
+def _valid_digest(text: str) -> bool:
+    algo, _, hexpart = text.partition(":")
+    return algo == "sha256" and len(hexpart) == 64 and all(c in "0123456789abcdef" for c in hexpart)
+
+
+def _layout_blob(layout: Path, digest: str) -> Path:
+    algo, _, hexpart = digest.partition(":")
+    path = layout / "blobs" / algo / hexpart
+    if not _valid_digest(digest) or not path.is_file():
+        raise CommandError(
+            f"the OCI layout {layout} is incomplete: blob {digest} is missing",
+            hint="rebuild the image; the build did not write a complete layout",
+        )
+    return path
+
+
+def _layout_top(layout: Path) -> Descriptor:
+    index_path = layout / "index.json"
+    if not (layout / "oci-layout").is_file() or not index_path.is_file():
+        raise CommandError(
+            f"{layout} is not an OCI image layout (oci-layout and index.json are required)",
+            hint="build with `buildah push IMAGE oci:DIR` or the docker builder's converter",
+        )
+    try:
+        data = json.loads(index_path.read_bytes())
+        entries = data["manifests"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise CommandError(f"{index_path} is not a valid OCI index") from None
+    if not isinstance(entries, list) or len(entries) != 1:
+        count = len(entries) if isinstance(entries, list) else 0
+        raise CommandError(
+            f"{layout} holds {count} images; publisher pushes layouts with exactly one",
+            hint="write each build to its own, fresh layout directory",
+        )
+    try:
+        return Descriptor.from_dict(entries[0], "index.json entry")
+    except InvalidResponseError as exc:
+        raise CommandError(f"{index_path}: {exc.message}") from None
+
+
+def file_digest(path: Path) -> str:
+    return sha256_file(path)[0]

@@ -1,0 +1,284 @@
+"""Manifests, indexes and descriptors: parsing and building, pure (no I/O).
+
+Both OCI and Docker media types are accepted. Attestation entries of an index
+(platform ``unknown/unknown`` with the annotation
+``vnd.docker.reference.type: attestation-manifest``, as buildx writes them) are
+recognized: they are carried along in copies but never counted as platforms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InvalidResponseError
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+
+INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
+IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+MANIFEST_TYPES = INDEX_TYPES | IMAGE_TYPES
+#: The Accept header for manifest requests, preferred types first.
+ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
+
+REFERENCE_TYPE = "vnd.docker.reference.type"
+ATTESTATION = "attestation-manifest"
+UNKNOWN_PLATFORM = "unknown/unknown"
+
+#: Largest manifest we accept (the distribution registry's own limit is 4 MiB).
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def platform_key(platform: Mapping[str, Any] | None) -> str | None:
+    """``linux/amd64``; ``linux/arm64`` also for variant v8; other variants kept."""
+    if not platform:
+        return None
+    os_ = str(platform.get("os", "unknown"))
+    arch = str(platform.get("architecture", "unknown"))
+    variant = platform.get("variant")
+    if variant and not (arch == "arm64" and variant == "v8"):
+        return f"{os_}/{arch}/{variant}"
+    return f"{os_}/{arch}"
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """A content descriptor: what a manifest says about a child manifest or a blob.
+
+    ``raw`` is the descriptor exactly as found, so that rebuilding an index from
+    descriptors keeps every field (annotations, urls, artifactType, ...).
+    """
+
+    media_type: str
+    digest: str
+    size: int
+    platform: str | None = None
+    annotations: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def is_attestation(self) -> bool:
+        return (
+            self.annotations.get(REFERENCE_TYPE) == ATTESTATION or self.platform == UNKNOWN_PLATFORM
+        )
+
+    @property
+    def is_manifest(self) -> bool:
+        return self.media_type in MANIFEST_TYPES
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.raw:
+            return dict(self.raw)
+        data: dict[str, Any] = {
+            "mediaType": self.media_type,
+            "digest": self.digest,
+            "size": self.size,
+        }
+        if self.platform:
+            parts = self.platform.split("/")
+            plat: dict[str, str] = {"os": parts[0], "architecture": parts[1]}
+            if len(parts) > 2:
+                plat["variant"] = parts[2]
+            data["platform"] = plat
+        if self.annotations:
+            data["annotations"] = dict(self.annotations)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "descriptor") -> Descriptor:
+        if not isinstance(data, Mapping):
+            raise InvalidResponseError(f"{where} is not a JSON object")
+        digest = data.get("digest")
+        size = data.get("size")
+        media_type = data.get("mediaType", "")
+        if not isinstance(digest, str) or not _is_digest(digest):
+            raise InvalidResponseError(f"{where} has no valid sha256 digest")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise InvalidResponseError(f"{where} has no valid size")
+        if not isinstance(media_type, str):
+            raise InvalidResponseError(f"{where} has an invalid mediaType")
+        annotations = data.get("annotations") or {}
+        if not isinstance(annotations, Mapping):
+            raise InvalidResponseError(f"{where} has invalid annotations")
+        platform = data.get("platform")
+        if platform is not None and not isinstance(platform, Mapping):
+            raise InvalidResponseError(f"{where} has an invalid platform")
+        return cls(
+            media_type=media_type,
+            digest=digest,
+            size=size,
+            platform=platform_key(platform),
+            annotations={str(k): str(v) for k, v in annotations.items()},
+            raw=dict(data),
+        )
+
+
+def _is_digest(text: str) -> bool:
+    algo, _, hexpart = text.partition(":")
+    return algo == "sha256" and len(hexpart) == 64 and all(c in "0123456789abcdef" for c in hexpart)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A fetched (or about to be pushed) manifest or index, with its exact bytes."""
+
+    digest: str
+    media_type: str
+    body: bytes = field(repr=False)
+    data: Mapping[str, Any] = field(repr=False, compare=False, hash=False)
+
+    @classmethod
+    def parse(
+        cls, body: bytes, media_type: str | None = None, digest: str | None = None
+    ) -> Manifest:
+        """Parse ``body``; the digest is computed from the bytes (and must match ``digest``)."""
+        actual = sha256_digest(body)
+        if digest is not None and digest != actual:
+            raise InvalidResponseError(
+                f"manifest content does not match its digest: expected {digest}, got {actual}",
+                hint="the registry (or something between us and it) returned different content",
+            )
+        if len(body) > MAX_MANIFEST_BYTES:
+            raise InvalidResponseError(
+                f"manifest is {len(body)} bytes, over the {MAX_MANIFEST_BYTES}-byte limit"
+            )
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidResponseError(f"manifest is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise InvalidResponseError("manifest is not a JSON object")
+        declared = data.get("mediaType")
+        header_type = (media_type or "").split(";")[0].strip()
+        kind = declared if isinstance(declared, str) and declared else header_type
+        if kind not in MANIFEST_TYPES:
+            # OCI allows mediaType to be absent: infer from the shape.
+            if "manifests" in data:
+                kind = OCI_INDEX
+            elif "layers" in data and "config" in data:
+                kind = OCI_MANIFEST
+            else:
+                raise InvalidResponseError(
+                    f"unsupported manifest media type {kind or '(none)'!r}",
+                    hint="publisher reads OCI and Docker v2 manifests and indexes",
+                )
+        manifest = cls(digest=actual, media_type=kind, body=body, data=data)
+        manifest._validate()
+        return manifest
+
+    def _validate(self) -> None:
+        if self.data.get("schemaVersion") != 2:
+            raise InvalidResponseError("manifest schemaVersion is not 2")
+        if self.is_index:
+            if not isinstance(self.data.get("manifests"), list):
+                raise InvalidResponseError("index has no 'manifests' list")
+            _ = self.children
+        else:
+            if not isinstance(self.data.get("layers"), list):
+                raise InvalidResponseError("image manifest has no 'layers' list")
+            _ = self.config, self.layers
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in INDEX_TYPES
+
+    @property
+    def children(self) -> tuple[Descriptor, ...]:
+        """All entries of an index, attestations included (empty for an image)."""
+        if not self.is_index:
+            return ()
+        return tuple(
+            Descriptor.from_dict(d, f"index entry {i}")
+            for i, d in enumerate(self.data.get("manifests", []))
+        )
+
+    @property
+    def platform_children(self) -> tuple[Descriptor, ...]:
+        """Index entries that are platform images (attestations excluded)."""
+        return tuple(c for c in self.children if not c.is_attestation)
+
+    @property
+    def attestations(self) -> tuple[Descriptor, ...]:
+        return tuple(c for c in self.children if c.is_attestation)
+
+    @property
+    def config(self) -> Descriptor | None:
+        if self.is_index:
+            return None
+        return Descriptor.from_dict(self.data.get("config"), "config descriptor")
+
+    @property
+    def layers(self) -> tuple[Descriptor, ...]:
+        if self.is_index:
+            return ()
+        return tuple(
+            Descriptor.from_dict(d, f"layer {i}") for i, d in enumerate(self.data.get("layers", []))
+        )
+
+    @property
+    def blobs(self) -> tuple[Descriptor, ...]:
+        """Config then layers (empty for an index)."""
+        config = self.config
+        return ((config,) if config else ()) + self.layers
+
+    @property
+    def compressed_size(self) -> int:
+        """Config + layer sizes of an image manifest, as stored in the registry."""
+        return sum(b.size for b in self.blobs)
+
+    @property
+    def annotations(self) -> Mapping[str, str]:
+        value = self.data.get("annotations") or {}
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
+def build_index(
+    children: Sequence[Descriptor], annotations: Mapping[str, str] | None = None
+) -> tuple[bytes, str]:
+    """An OCI image index over ``children``: its exact bytes and media type.
+
+    Deterministic: the same children (in the same order) give the same bytes and
+    therefore the same digest on every run and every registry.
+    """
+    if not children:
+        raise ValueError("an index needs at least one child manifest")
+    for child in children:
+        if child.media_type not in IMAGE_TYPES | INDEX_TYPES:
+            raise ValueError(f"index child {child.digest} has media type {child.media_type!r}")
+    data: dict[str, Any] = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [c.to_dict() for c in children],
+    }
+    if annotations:
+        data["annotations"] = dict(sorted(annotations.items()))
+    body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    return body, OCI_INDEX
+
+
+def descriptor_for(manifest: Manifest, platform: str | None = None) -> Descriptor:
+    """The descriptor an index uses to point at ``manifest`` (optionally with a platform)."""
+    raw: dict[str, Any] = {
+        "mediaType": manifest.media_type,
+        "digest": manifest.digest,
+        "size": len(manifest.body),
+    }
+    if platform:
+        parts = platform.split("/")
+        plat = {"architecture": parts[1], "os": parts[0]}
+        if len(parts) > 2:
+            plat["variant"] = parts[2]
+        raw["platform"] = plat
+    return Descriptor.from_dict(raw)

@@ -1,0 +1,78 @@
+"""When and how long to retry a registry request.
+
+Connection errors, 408, 429 and 5xx are retried with exponential backoff and
+full jitter, honouring ``Retry-After``, bounded by a number of attempts and a
+total time. 400/403/404 are never retried; 401 re-authenticates once (that is
+the transport's job, not a retry).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def is_retryable_status(status: int) -> bool:
+    return status in RETRYABLE_STATUS or 500 <= status <= 599
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retry bounds. ``sleep``/``clock``/``jitter`` are injectable for tests.
+
+    ``attempts`` counts every try, the first one included. ``total_timeout`` bounds
+    the whole retried operation (waits included): a wait that would exceed it
+    ends the retries at once.
+    """
+
+    attempts: int = 5
+    initial_delay: float = 0.5
+    max_delay: float = 20.0
+    total_timeout: float = 120.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+    jitter: Callable[[float, float], float] = field(default=random.uniform, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("attempts must be at least 1")
+        if self.initial_delay < 0 or self.max_delay < 0 or self.total_timeout <= 0:
+            raise ValueError("delays must be >= 0 and total_timeout > 0")
+
+    def backoff(self, attempt: int) -> float:
+        """Delay before retry number ``attempt`` (1-based): exponential plus jitter.
+
+        The delay lies in [base, 1.5 * base] where base doubles each time, so delays
+        strictly increase until they reach ``max_delay``.
+        """
+        base = min(self.max_delay, self.initial_delay * (2 ** (attempt - 1)))
+        return min(self.max_delay, base + self.jitter(0, base / 2))
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """The wait before retry ``attempt``: the backoff, but never less than Retry-After."""
+        wait = self.backoff(attempt)
+        if retry_after is not None:
+            wait = max(wait, retry_after)
+        return wait
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)

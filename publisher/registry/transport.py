@@ -1,0 +1,700 @@
+"""One registry's HTTP transport: session, auth, bounded reads, retries, error mapping.
+
+The session is oras-py's (``oras.provider.Registry``: cookies ignored, TLS
+settings) and the ``WWW-Authenticate`` parsing is oras-py's; the distribution API
+calls themselves go straight through that session because oras-py reads bodies
+unbounded, caches one token for every scope and cannot mount or verify digests.
+
+Everything a caller sees from here is a ``publisher.errors`` class: requests,
+urllib3 and oras exceptions never cross this boundary.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+import oras.auth.utils as oras_auth
+import oras.provider
+import requests
+import tenacity
+import urllib3.exceptions
+
+from ..errors import (
+    AuthError,
+    InvalidResponseError,
+    NotFoundError,
+    PublisherError,
+    RateLimitedError,
+    RegistryError,
+    UnreachableError,
+)
+from .credentials import DOCKER_HUB_API, Credentials, api_host
+from .retry import RetryPolicy, is_retryable_status, parse_retry_after
+
+if TYPE_CHECKING:
+    from ..output import Output
+
+T = TypeVar("T")
+
+#: How much of an error body we read (the rest is dropped with the connection).
+MAX_ERROR_BODY = 64 * 1024
+#: How much of a token response we read.
+MAX_TOKEN_BODY = 64 * 1024
+CHUNK = 64 * 1024
+
+_SECRET_RE = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{4,}")
+_AUTHZ_RE = re.compile(r"(?i)(authorization\"?\s*[:=]\s*\"?)[^\",}\]]+")
+
+
+def scrub(text: str) -> str:
+    """Remove anything that looks like an Authorization value from registry-provided text."""
+    text = _SECRET_RE.sub(lambda m: f"{m.group(1)} ***", text)
+    return _AUTHZ_RE.sub(lambda m: f"{m.group(1)}***", text)
+
+
+def pull_scope(repo_path: str) -> str:
+    return f"repository:{repo_path}:pull"
+
+
+def push_scope(repo_path: str) -> str:
+    return f"repository:{repo_path}:pull,push"
+
+
+@dataclass
+class Reply:
+    """A finished response: status, headers and the (bounded) body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes = b""
+    url: str = ""
+
+    def header(self, name: str) -> str | None:
+        value = self.headers.get(name)
+        return value if value is None else str(value)
+
+    @property
+    def error_codes(self) -> tuple[str, ...]:
+        return tuple(code for code, _ in _error_entries(self.body))
+
+
+class Transient(Exception):
+    """A failure worth retrying. Converted to a publisher error when retries run out."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        headers: Mapping[str, str] | None = None,
+        kind: str = "http",
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+        self.headers = dict(headers or {})
+        self.kind = kind  # "http", "connection", "truncated"
+
+
+def _error_entries(body: bytes) -> list[tuple[str, str]]:
+    try:
+        data = json.loads(body[:MAX_ERROR_BODY])
+    except (ValueError, UnicodeDecodeError):
+        return []
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list):
+        return []
+    result = []
+    for entry in errors[:5]:
+        if isinstance(entry, dict):
+            result.append((str(entry.get("code", ""))[:64], str(entry.get("message", ""))[:200]))
+    return result
+
+
+def describe_error_body(body: bytes) -> str:
+    """A short, scrubbed summary of a registry error body."""
+    entries = _error_entries(body)
+    if entries:
+        text = "; ".join(f"{code}: {message}" if message else code for code, message in entries)
+    else:
+        text = body[:200].decode("utf-8", errors="replace").strip()
+        text = " ".join(text.split())
+    text = scrub(text)
+    return text[:300]
+
+
+@dataclass
+class Transport:
+    """HTTP access to one registry, shared by every operation of a RegistryClient."""
+
+    host: str
+    plain_http: bool = False
+    credentials: Credentials | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout: float = 30.0
+    output: Output | None = None
+    name: str | None = None
+    username_env: str | None = None
+    password_env: str | None = None
+
+    def __post_init__(self) -> None:
+        self.api_host = api_host(self.host)
+        self.scheme = "http" if self.plain_http else "https"
+        self.base = f"{self.scheme}://{self.api_host}"
+        self._oras = oras.provider.Registry(hostname=self.api_host, insecure=self.plain_http)
+        self.session: requests.Session = self._oras.session
+        self.session.headers["User-Agent"] = "publisher (oras-py)"
+        self._lock = threading.Lock()
+        self._scheme: str | None = None  # "basic" or "bearer" once the registry said so
+        self._challenge: oras_auth.authHeader | None = None
+        self._tokens: dict[str, str] = {}
+        if self.credentials and self.output:
+            self.output.mask(self.credentials.password)
+
+    # ----------------------------------------------------------------- naming
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.host})" if self.name else self.host
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def debug(self, message: str) -> None:
+        if self.output is not None:
+            self.output.debug(message)
+
+    # ------------------------------------------------------------------- auth
+
+    def _basic_value(self) -> str:
+        assert self.credentials is not None
+        raw = f"{self.credentials.username}:{self.credentials.password}".encode()
+        value = base64.b64encode(raw).decode()
+        if self.output is not None:
+            self.output.mask(value)
+        return f"Basic {value}"
+
+    def _auth_header(self, scopes: Sequence[str]) -> dict[str, str]:
+        with self._lock:
+            if self._scheme == "basic" and self.credentials:
+                return {"Authorization": self._basic_value()}
+            if self._scheme == "bearer":
+                token = self._tokens.get(_scope_key(scopes))
+                if token:
+                    return {"Authorization": f"Bearer {token}"}
+        if self._scheme == "bearer" and self._challenge is not None:
+            # We know the token server: get a token for these scopes up front.
+            token = self._fetch_token(self._challenge, scopes)
+            return {"Authorization": f"Bearer {token}"}
+        return {}
+
+    def auth_hint(self, *, push: bool) -> str:
+        env = (
+            f"{self.username_env} and {self.password_env}"
+            if self.username_env and self.password_env
+            else None
+        )
+        where = f"set {env} (named in matrix.yaml)" if env else f"run `docker login {self.host}`"
+        if self.api_host == "ghcr.io":
+            need = "write:packages" if push else "read:packages"
+            return (
+                f"GHCR needs a token with {need} (write:packages to push, read:packages to pull); "
+                f"{where}"
+            )
+        if self.api_host == DOCKER_HUB_API:
+            need = "Read & Write" if push else "Read-only (or better)"
+            return f"use a Docker Hub access token with {need} access; {where}"
+        if self.credentials is None:
+            return f"no credentials were found for {self.host}: {where}"
+        return f"check the username and password ({self.credentials.source}); {where}"
+
+    def _auth_failed(self, message: str, scopes: Sequence[str], status: int) -> AuthError:
+        push = any(s.endswith(",push") for s in scopes)
+        who = (
+            f" as {self.credentials.username!r} ({self.credentials.source})"
+            if self.credentials
+            else " anonymously"
+        )
+        return AuthError(
+            f"{self.label}: {message}{who}",
+            registry=self.host,
+            status=status,
+            hint=self.auth_hint(push=push),
+        )
+
+    def _fetch_token(self, challenge: oras_auth.authHeader, scopes: Sequence[str]) -> str:
+        realm = challenge.realm or ""
+        parts = urlsplit(realm)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise InvalidResponseError(
+                f"{self.label}: the token realm {realm[:100]!r} is not an http(s) URL",
+                registry=self.host,
+            )
+        if parts.scheme == "http" and self.credentials and not self.plain_http:
+            raise AuthError(
+                f"{self.label}: refusing to send credentials to a plain-HTTP token server ({parts.netloc})",
+                registry=self.host,
+                hint="the registry's token realm must use HTTPS",
+            )
+        wanted = list(dict.fromkeys(scopes))
+        if challenge.scope:
+            for scope in challenge.scope.split(" "):
+                if scope and scope not in wanted and not _covered(scope, wanted):
+                    wanted.append(scope)
+        params: list[tuple[str, str]] = []
+        if challenge.service:
+            params.append(("service", challenge.service))
+        params += [("scope", s) for s in wanted]
+        headers = {"Accept": "application/json"}
+        if self.credentials:
+            headers["Authorization"] = self._basic_value()
+            params.append(("account", self.credentials.username))
+        self.debug(
+            f"token request to {parts.scheme}://{parts.netloc}{parts.path} for {' '.join(wanted)}"
+        )
+        reply = self._send_raw("GET", realm, headers=headers, params=params, limit=MAX_TOKEN_BODY)
+        if reply.status in (401, 403):
+            raise self._auth_failed(
+                f"the token server refused the credentials (HTTP {reply.status})",
+                scopes,
+                reply.status,
+            )
+        if reply.status != 200:
+            self._raise_for(reply, f"token request to {parts.netloc}", scopes)
+        try:
+            data = json.loads(reply.body)
+            token = data.get("token") or data.get("access_token")
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            token = None
+        if not isinstance(token, str) or not token:
+            raise InvalidResponseError(
+                f"{self.label}: the token server answered without a token", registry=self.host
+            )
+        if self.output is not None:
+            self.output.mask(token)
+        with self._lock:
+            self._tokens[_scope_key(scopes)] = token
+        return token
+
+    def _authenticate(self, reply: Reply, scopes: Sequence[str]) -> None:
+        raw = reply.header("WWW-Authenticate") or ""
+        scheme = raw.strip().split(" ", 1)[0].lower()
+        if scheme == "basic":
+            if not self.credentials:
+                raise self._auth_failed("the registry requires credentials", scopes, 401)
+            with self._lock:
+                self._scheme = "basic"
+            return
+        if scheme == "bearer":
+            challenge = oras_auth.parse_auth_header(raw)
+            with self._lock:
+                self._scheme = "bearer"
+                self._challenge = challenge
+                self._tokens.pop(_scope_key(scopes), None)
+            self._fetch_token(challenge, scopes)
+            return
+        raise self._auth_failed(
+            "the registry asked for authentication without a usable WWW-Authenticate header",
+            scopes,
+            401,
+        )
+
+    # ------------------------------------------------------------- sending
+
+    def _send_raw(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Any = None,
+        data: bytes | Path | None = None,
+        limit: int = 0,
+        sink: IO[bytes] | None = None,
+    ) -> Reply:
+        """One HTTP exchange with a bounded read. Raises Transient or a publisher error."""
+        body_cm: contextlib.AbstractContextManager[Any] = (
+            open(data, "rb")  # noqa: SIM115 - closed by the with below
+            if isinstance(data, Path)
+            else contextlib.nullcontext(data)
+        )
+        send_headers = dict(headers or {})
+        if isinstance(data, Path):
+            send_headers["Content-Length"] = str(data.stat().st_size)
+        elif isinstance(data, bytes):
+            send_headers["Content-Length"] = str(len(data))
+        try:
+            with body_cm as body:
+                response = self.session.request(
+                    method,
+                    url,
+                    headers=send_headers,
+                    params=params,
+                    data=body,
+                    stream=True,
+                    timeout=self.timeout,
+                    allow_redirects=method in ("GET", "HEAD"),
+                )
+        except requests.exceptions.SSLError as exc:
+            raise UnreachableError(
+                f"{self.label}: TLS failed: {_short(exc)}",
+                registry=self.host,
+                hint="check the registry's certificate; for a plain-HTTP registry mark it "
+                "`insecure: true` in matrix.yaml",
+            ) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise Transient(f"connection failed: {_short(exc)}", kind="connection") from None
+        except requests.exceptions.RequestException as exc:
+            raise UnreachableError(
+                f"{self.label}: request failed: {_short(exc)}", registry=self.host
+            ) from None
+        try:
+            path = urlsplit(response.url or url).path
+            self.debug(f"{method} {path} -> {response.status_code}")
+            ok = 200 <= response.status_code < 300
+            if method == "HEAD":
+                body_bytes = b""
+            elif ok and sink is not None:
+                _stream_into(response, sink, limit, what=f"{method} {path}", label=self.label)
+                body_bytes = b""
+            elif ok:
+                body_bytes = _read_bounded(
+                    response, limit, what=f"{method} {path}", label=self.label
+                )
+            else:
+                body_bytes = _read_prefix(response, MAX_ERROR_BODY)
+            return Reply(response.status_code, response.headers, body_bytes, response.url or url)
+        finally:
+            response.close()
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        scopes: Sequence[str],
+        what: str,
+        accept: Sequence[int] = (200,),
+        headers: Mapping[str, str] | None = None,
+        params: Any = None,
+        data: bytes | Path | None = None,
+        limit: int = 0,
+        sink: IO[bytes] | None = None,
+    ) -> Reply:
+        """One request with authentication (a 401 re-authenticates once), no retries.
+
+        Statuses in ``accept`` are returned; retryable ones raise Transient; the
+        rest become classified errors describing ``what``.
+        """
+        reauthenticated = False
+        while True:
+            all_headers = {**self._auth_header(scopes), **(headers or {})}
+            if sink is not None:
+                sink.seek(0)
+                sink.truncate()
+            reply = self._send_raw(
+                method, url, headers=all_headers, params=params, data=data, limit=limit, sink=sink
+            )
+            if reply.status == 401 and 401 not in accept:
+                if reauthenticated:
+                    raise self._auth_failed(f"{what}: not authorized (HTTP 401)", scopes, 401)
+                self._authenticate(reply, scopes)
+                reauthenticated = True
+                continue
+            if reply.status in accept:
+                return reply
+            self._raise_for(reply, what, scopes)
+
+    def _raise_for(self, reply: Reply, what: str, scopes: Sequence[str]) -> None:
+        status = reply.status
+        detail = describe_error_body(reply.body)
+        suffix = f": {detail}" if detail else ""
+        if is_retryable_status(status):
+            raise Transient(
+                f"HTTP {status}{suffix}",
+                status=status,
+                retry_after=parse_retry_after(reply.header("Retry-After")),
+                headers=reply.headers,
+            )
+        if status == 401:
+            raise self._auth_failed(f"{what}: not authorized (HTTP 401){suffix}", scopes, status)
+        if status == 403:
+            raise self._auth_failed(f"{what}: access denied (HTTP 403){suffix}", scopes, status)
+        if status == 404:
+            raise NotFoundError(
+                f"{self.label}: {what}: not found{suffix}", registry=self.host, status=404
+            )
+        raise RegistryError(
+            f"{self.label}: {what}: the registry refused the request (HTTP {status}){suffix}",
+            registry=self.host,
+            status=status,
+        )
+
+    # ------------------------------------------------------------- retrying
+
+    def retrying(self, what: str, operation: Callable[[int], T]) -> T:
+        """Run ``operation(attempt)`` under the retry policy (attempt starts at 1)."""
+        policy = self.retry
+        start = policy.clock()
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            retry_after = exc.retry_after if isinstance(exc, Transient) else None
+            return policy.delay(state.attempt_number, retry_after)
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            if state.attempt_number >= policy.attempts:
+                return True
+            elapsed = policy.clock() - start
+            return elapsed + (state.upcoming_sleep or 0.0) > policy.total_timeout
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            reason = exc.reason if isinstance(exc, Transient) else str(exc)
+            message = (
+                f"{self.label}: {what}: {reason}; retrying in {state.upcoming_sleep:.1f}s "
+                f"(attempt {state.attempt_number + 1} of {policy.attempts})"
+            )
+            if self.output is not None:
+                self.output.detail(message)
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(Transient),
+            wait=wait,
+            stop=stop,
+            sleep=policy.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return operation(attempt.retry_state.attempt_number)
+        except Transient as exc:
+            raise self._gave_up(exc, what, policy.clock() - start) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _gave_up(self, exc: Transient, what: str, elapsed: float) -> PublisherError:
+        tries = f"after {self.retry.attempts} attempt(s) in {elapsed:.1f}s"
+        if exc.status == 429:
+            remaining = _header(exc.headers, "ratelimit-remaining")
+            limit = _header(exc.headers, "ratelimit-limit")
+            quota = ""
+            if remaining is not None:
+                quota = f"; ratelimit-remaining: {remaining}"
+                if limit is not None:
+                    quota += f" (ratelimit-limit: {limit})"
+            if exc.retry_after is not None:
+                quota += f"; it asked to wait {exc.retry_after:.0f}s"
+            hint = "authenticate to get a higher limit: " + self.auth_hint(push=False)
+            if self.credentials:
+                hint = "wait for the limit to reset, or use an account with a higher limit"
+            return RateLimitedError(
+                f"{self.label}: {what}: the registry rate-limited us (HTTP 429) {tries}{quota}",
+                registry=self.host,
+                status=429,
+                hint=hint,
+            )
+        if exc.kind == "truncated":
+            return InvalidResponseError(
+                f"{self.label}: {what}: {exc.reason} {tries}", registry=self.host
+            )
+        if exc.kind == "connection":
+            return UnreachableError(
+                f"{self.label}: {what}: {exc.reason} {tries}",
+                registry=self.host,
+                hint=f"check that {self.api_host} is reachable (network, DNS, proxy, port)",
+            )
+        return UnreachableError(
+            f"{self.label}: {what}: the registry kept failing ({exc.reason}) {tries}",
+            registry=self.host,
+            status=exc.status,
+            hint="the registry is having trouble; retry later (the retry limits are in RetryPolicy)",
+        )
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        scopes: Sequence[str],
+        what: str,
+        **kwargs: Any,
+    ) -> Reply:
+        """``send`` under the retry policy."""
+        return self.retrying(
+            what, lambda _attempt: self.send(method, url, scopes=scopes, what=what, **kwargs)
+        )
+
+    # ------------------------------------------------------------ locations
+
+    def resolve_location(self, reply: Reply, what: str) -> str:
+        """The absolute URL of a ``Location`` header; relative ones are resolved here.
+
+        The query string is kept. A missing Location, or one on another host or
+        scheme, is rejected.
+        """
+        location = reply.header("Location")
+        if not location:
+            raise InvalidResponseError(
+                f"{self.label}: {what}: the registry sent no Location header", registry=self.host
+            )
+        absolute = urljoin(self.base + "/", location.strip())
+        mine, theirs = urlsplit(self.base), urlsplit(absolute)
+        if (theirs.scheme, theirs.netloc.lower()) != (mine.scheme, mine.netloc.lower()):
+            raise InvalidResponseError(
+                f"{self.label}: {what}: the registry sent a Location on another host "
+                f"({theirs.scheme}://{theirs.netloc}); refusing to send data there",
+                registry=self.host,
+            )
+        return absolute
+
+    def next_link(self, reply: Reply) -> str | None:
+        """The ``rel="next"`` URL of a paginated answer, resolved like a Location."""
+        link = reply.header("Link")
+        if not link:
+            return None
+        match = re.search(r'<([^>]*)>\s*;\s*rel="?next"?', link)
+        if not match:
+            return None
+        fake = Reply(reply.status, {"Location": match.group(1)})
+        return self.resolve_location(fake, "pagination")
+
+
+def _scope_key(scopes: Sequence[str]) -> str:
+    return " ".join(sorted(set(scopes)))
+
+
+def _covered(scope: str, wanted: Sequence[str]) -> bool:
+    kind, _, rest = scope.partition(":")
+    name, _, actions = rest.rpartition(":")
+    for have in wanted:
+        hk, _, hrest = have.partition(":")
+        hname, _, hactions = hrest.rpartition(":")
+        if hk == kind and hname == name and set(actions.split(",")) <= set(hactions.split(",")):
+            return True
+    return False
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return str(value)[:64]
+    return None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    # urllib3 wraps the interesting part deep inside; keep the last clause.
+    match = re.search(r"\(Caused by (.*)\)\s*$", text)
+    if match:
+        text = match.group(1)
+    return scrub(text)[:200]
+
+
+def _iter_raw(response: requests.Response) -> Iterator[bytes]:
+    try:
+        yield from response.raw.stream(CHUNK, decode_content=True)
+    except (
+        urllib3.exceptions.ProtocolError,
+        urllib3.exceptions.ReadTimeoutError,
+        urllib3.exceptions.DecodeError,
+        requests.exceptions.RequestException,
+        OSError,
+    ) as exc:
+        raise Transient(
+            f"the response body was cut off ({_short(exc)})", kind="truncated"
+        ) from None
+
+
+def _declared_length(response: requests.Response, label: str, what: str) -> int | None:
+    value = response.headers.get("Content-Length")
+    if value is None or response.headers.get("Content-Encoding"):
+        return None
+    try:
+        length = int(value)
+    except ValueError:
+        raise InvalidResponseError(
+            f"{label}: {what}: invalid Content-Length {value[:40]!r}"
+        ) from None
+    if length < 0:
+        raise InvalidResponseError(f"{label}: {what}: invalid Content-Length {length}")
+    return length
+
+
+def _read_bounded(response: requests.Response, limit: int, *, what: str, label: str) -> bytes:
+    declared = _declared_length(response, label, what)
+    if limit and declared is not None and declared > limit:
+        raise InvalidResponseError(
+            f"{label}: {what}: the body is {declared} bytes, over the {limit}-byte limit"
+        )
+    buffer = bytearray()
+    for chunk in _iter_raw(response):
+        buffer += chunk
+        if limit and len(buffer) > limit:
+            raise InvalidResponseError(
+                f"{label}: {what}: the body is over the {limit}-byte limit; stopped reading"
+            )
+    if declared is not None and len(buffer) != declared:
+        raise Transient(
+            f"the body has {len(buffer)} bytes but Content-Length said {declared}",
+            kind="truncated",
+        )
+    return bytes(buffer)
+
+
+def _stream_into(
+    response: requests.Response, sink: IO[bytes], limit: int, *, what: str, label: str
+) -> None:
+    declared = _declared_length(response, label, what)
+    if limit and declared is not None and declared > limit:
+        raise InvalidResponseError(
+            f"{label}: {what}: the body is {declared} bytes, over the {limit}-byte limit"
+        )
+    total = 0
+    for chunk in _iter_raw(response):
+        total += len(chunk)
+        if limit and total > limit:
+            raise InvalidResponseError(
+                f"{label}: {what}: the body is over the {limit}-byte limit; stopped reading"
+            )
+        sink.write(chunk)
+    if declared is not None and total != declared:
+        raise Transient(
+            f"the body has {total} bytes but Content-Length said {declared}", kind="truncated"
+        )
+
+
+def _read_prefix(response: requests.Response, cap: int) -> bytes:
+    """Read at most ``cap`` bytes of an error body; never fails."""
+    buffer = bytearray()
+    try:
+        for chunk in response.raw.stream(CHUNK, decode_content=True):
+            buffer += chunk
+            if len(buffer) >= cap:
+                break
+    except Exception:  # an error body that breaks off is still an error body
+        pass
+    return bytes(buffer[:cap])
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    return "sha256:" + digest.hexdigest(), size
