@@ -175,6 +175,8 @@ class Runner:
         text = self.output.redact(format_argv(argv))
         if echo:
             self.output.command(text)
+        else:
+            self.output.debug(f"+ {text}")
         label = what or " ".join(tool_name(a) if i == 0 else a for i, a in enumerate(argv[:2]))
         full_env = self._env()
         if env:

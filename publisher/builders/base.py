@@ -1,0 +1,289 @@
+"""The builder interface: one build is one (PHP line, platform).
+
+A ``Builder`` turns a ``BuildRequest`` into a ``BuildOutput``. Images are pushed
+BY DIGEST, never under a scratch tag:
+
+* buildx pushes the image itself (``push-by-digest=true``) and the output carries
+  only its ``digest``;
+* buildah and docker leave a single-platform OCI image layout (``layout``) that
+  the build stage pushes by digest with the registry client's ``push_layout``;
+  ``digest`` is then the digest of the image manifest inside that layout.
+
+Every builder checks its tool and version up front (``check``) and lists the
+commands it would run without running them (``commands``), for ``--dry-run``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import platform as _platform
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from ..errors import ConfigError, ToolMissingError
+from ..platforms import Platform
+from ..reference import Reference
+
+if TYPE_CHECKING:
+    from ..config import Config, Line
+
+#: Build arguments every rendered Dockerfile declares.
+ARG_BASE = "PHP_BASE_IMAGE"
+ARG_RELEASE = "PUBLISHER_RELEASE"
+ARG_CREATED = "PUBLISHER_CREATED"
+ARG_REVISION = "PUBLISHER_REVISION"
+
+
+class BuilderName(enum.Enum):
+    """The closed set of builders, in default preference order."""
+
+    BUILDX = "buildx"
+    BUILDAH = "buildah"
+    DOCKER = "docker"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def parse(cls, text: str) -> BuilderName:
+        for member in cls:
+            if text == member.value:
+                return member
+        accepted = ", ".join(m.value for m in cls)
+        raise ConfigError(f"unknown builder {text!r}; choose one of {accepted}", field="--builder")
+
+
+class Login(Protocol):
+    """Registry credentials (``publisher.registry.credentials.Credentials`` fits)."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def password(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """One build: a PHP line for one platform, pushed (or laid out) for ``repository``.
+
+    ``base`` is the base image pinned by digest; it becomes the ``PHP_BASE_IMAGE``
+    build argument. ``work_dir`` receives the OCI layout and metadata files; the
+    caller owns it and removes it. ``credentials`` are only used by builders that
+    push themselves (buildx), and only through stdin.
+    """
+
+    php: str
+    platform: Platform
+    context: Path
+    dockerfile: Path
+    repository: Reference
+    work_dir: Path
+    base: Reference | None = None
+    release: str = "unreleased"
+    created: str = ""
+    revision: str = ""
+    extra_args: tuple[tuple[str, str], ...] = ()
+    #: The base image's registry is reached over plain HTTP (loopback or insecure).
+    base_plain_http: bool = False
+    #: The target repository's registry is reached over plain HTTP.
+    target_plain_http: bool = False
+    credentials: Login | None = field(default=None, repr=False, compare=False)
+    #: buildx: use the registry build cache (``REPO:buildcache-php-X.Y-ARCH``).
+    cache: bool = True
+    #: buildx: attach provenance / SBOM attestations.
+    provenance: bool = False
+    sbom: bool = False
+
+    @property
+    def build_args(self) -> tuple[tuple[str, str], ...]:
+        """Every ``--build-arg``, in a stable order."""
+        args: list[tuple[str, str]] = []
+        if self.base is not None:
+            args.append((ARG_BASE, str(self.base)))
+        args += [
+            (ARG_RELEASE, self.release),
+            (ARG_CREATED, self.created),
+            (ARG_REVISION, self.revision),
+        ]
+        args += list(self.extra_args)
+        return tuple(args)
+
+    @property
+    def source_date_epoch(self) -> int | None:
+        """``created`` (RFC 3339) as epoch seconds, for reproducible timestamps; else None."""
+        return epoch_seconds(self.created)
+
+    @property
+    def slug(self) -> str:
+        """File-name-safe name of this build, e.g. ``php-8.4-arm64``."""
+        return f"php-{self.php}-{self.platform.arch}"
+
+    @property
+    def layout_dir(self) -> Path:
+        return self.work_dir / f"{self.slug}.oci"
+
+    @property
+    def digest_file(self) -> Path:
+        return self.work_dir / f"{self.slug}.digest"
+
+    @property
+    def metadata_file(self) -> Path:
+        return self.work_dir / f"{self.slug}.metadata.json"
+
+    @property
+    def cache_ref(self) -> str:
+        """buildx registry cache reference for this line and platform."""
+        return f"{self.repository.name}:buildcache-{self.slug}"
+
+    @classmethod
+    def for_line(
+        cls,
+        config: Config,
+        line: Line,
+        platform: Platform,
+        *,
+        base: Reference,
+        work_dir: Path,
+        release: str,
+        created: str = "",
+        revision: str = "",
+        credentials: Login | None = None,
+        cache: bool = True,
+        provenance: bool = False,
+        sbom: bool = False,
+    ) -> BuildRequest:
+        """The request for ``line`` on ``platform`` pushed to ``config.primary``.
+
+        ``base`` is the resolved base (through the mirror, pinned by digest).
+        """
+        from ..config import is_loopback
+
+        primary = config.primary
+        return cls(
+            php=line.php,
+            platform=platform,
+            context=Path(config.root),
+            dockerfile=config.dockerfile_path(line.php),
+            repository=primary.repository.repository(),
+            work_dir=work_dir,
+            base=base,
+            release=release,
+            created=created,
+            revision=revision,
+            base_plain_http=is_loopback(base.domain),
+            target_plain_http=primary.plain_http,
+            credentials=credentials,
+            cache=cache,
+            provenance=provenance,
+            sbom=sbom,
+        )
+
+
+@dataclass(frozen=True)
+class BuildOutput:
+    """The result of one build.
+
+    ``digest`` is the image manifest's digest. When ``layout`` is None the builder
+    pushed the image itself to ``repository`` by digest (buildx); otherwise
+    ``layout`` is a single-platform OCI image layout holding exactly that
+    manifest, for the build stage to push by digest.
+    """
+
+    php: str
+    platform: Platform
+    builder: BuilderName
+    repository: Reference
+    digest: str
+    layout: Path | None = None
+    seconds: float = 0.0
+
+    @property
+    def pushed(self) -> bool:
+        return self.layout is None
+
+
+class Builder(Protocol):
+    """One implementation per tool: buildx, buildah, docker."""
+
+    name: BuilderName
+
+    def available(self) -> bool:
+        """Cheap probe: is the tool installed at all (used by ``select_builder``)?"""
+        ...
+
+    def check(self) -> str:
+        """Verify the tool and its version; return e.g. ``buildah 1.28.2``.
+
+        Raises ToolMissingError saying what is missing and how to install it.
+        """
+        ...
+
+    def commands(self, request: BuildRequest) -> tuple[tuple[str, ...], ...]:
+        """The commands ``build`` would run, for ``--dry-run`` (no secrets in them)."""
+        ...
+
+    def build(self, request: BuildRequest) -> BuildOutput: ...
+
+
+_VERSION_RE = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    """The first ``X.Y[.Z]`` in ``text`` (``buildah version 1.28.2 (image-spec ...)``)."""
+    match = _VERSION_RE.search(text)
+    if not match:
+        return None
+    major, minor, patch = match.groups()
+    return int(major), int(minor), int(patch or 0)
+
+
+def require_version(
+    tool: str, text: str, minimum: tuple[int, int, int], hint: str
+) -> tuple[int, int, int]:
+    """Parse the version in ``text`` and raise ToolMissingError when below ``minimum``."""
+    version = parse_version(text)
+    wanted = ".".join(map(str, minimum))
+    if version is None:
+        raise ToolMissingError(
+            f"cannot tell which version of {tool} is installed (it printed {text.strip()[:80]!r})",
+            hint=f"publisher needs {tool} {wanted} or newer; {hint}",
+        )
+    if version < minimum:
+        found = ".".join(map(str, version))
+        raise ToolMissingError(
+            f"{tool} {found} is too old; publisher needs {tool} {wanted} or newer",
+            hint=hint,
+        )
+    return version
+
+
+def epoch_seconds(created: str) -> int | None:
+    """Parse an RFC 3339 time (``2025-01-02T03:04:05Z``) into epoch seconds, or None."""
+    text = created.strip()
+    if not text:
+        return None
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return int(moment.timestamp())
+
+
+def build_arg_flags(args: tuple[tuple[str, str], ...]) -> list[str]:
+    flags: list[str] = []
+    for key, value in args:
+        flags += ["--build-arg", f"{key}={value}"]
+    return flags
+
+
+def host_platform() -> Platform | None:
+    """The platform this machine runs natively, if publisher builds for it."""
+    return Platform.from_machine(_platform.machine())

@@ -1,0 +1,180 @@
+"""The buildah builder (daemonless; podman users).
+
+``buildah build --isolation chroot --format docker --platform P -f F --build-arg ...
+-t LOCALNAME CONTEXT``, then ``buildah push --digestfile F LOCALNAME oci:LAYOUT``
+writes a single-platform OCI image layout that the build stage pushes by digest.
+The local image is removed afterwards.
+
+``--format docker`` keeps the HEALTHCHECK (the OCI image config has no field for
+it and buildah drops it there); the layout then holds a Docker schema 2
+manifest, which every registry accepts. ``--isolation chroot`` is the default
+because it works as root without a working OCI runtime (crun/runc under some
+cgroup setups fail); set ``isolation`` (or ``BUILDAH_ISOLATION``) to change it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+
+from ..errors import CommandError
+from ..runner import INSTALL_HINTS, CommandRunner
+from .base import (
+    BuilderName,
+    BuildOutput,
+    BuildRequest,
+    build_arg_flags,
+    host_platform,
+    require_version,
+)
+from .layout import read_layout
+
+MIN_VERSION = (1, 24, 0)
+DEFAULT_ISOLATION = "chroot"
+DEFAULT_FORMAT = "docker"
+QEMU_HINT = (
+    "building for another architecture runs its binaries under QEMU: install "
+    "qemu-user-static and binfmt-support (`update-binfmts --enable`); 'exec format error' "
+    "in the output means emulation is missing"
+)
+
+
+def build_argv(
+    request: BuildRequest,
+    local_name: str,
+    *,
+    buildah: str = "buildah",
+    isolation: str = DEFAULT_ISOLATION,
+    image_format: str = DEFAULT_FORMAT,
+) -> list[str]:
+    """``buildah build`` for one (line, platform)."""
+    argv = [
+        buildah,
+        "build",
+        "--isolation",
+        isolation,
+        "--format",
+        image_format,
+        "--platform",
+        request.platform.value,
+        "-f",
+        str(request.dockerfile),
+        *build_arg_flags(request.build_args),
+    ]
+    if request.base_plain_http:
+        argv.append("--tls-verify=false")
+    epoch = request.source_date_epoch
+    if epoch is not None:
+        argv += ["--timestamp", str(epoch)]
+    argv += ["-t", local_name, str(request.context)]
+    return argv
+
+
+def push_argv(
+    request: BuildRequest,
+    local_name: str,
+    *,
+    buildah: str = "buildah",
+    image_format: str = DEFAULT_FORMAT,
+) -> list[str]:
+    """``buildah push`` of the built image into a single-platform OCI layout."""
+    return [
+        buildah,
+        "push",
+        "--format",
+        "v2s2" if image_format == "docker" else "oci",
+        "--digestfile",
+        str(request.digest_file),
+        local_name,
+        f"oci:{request.layout_dir}",
+    ]
+
+
+def rmi_argv(local_name: str, *, buildah: str = "buildah") -> list[str]:
+    return [buildah, "rmi", local_name]
+
+
+def local_name_for(request: BuildRequest, token: str) -> str:
+    return f"localhost/publisher-build/{request.slug}:{token}"
+
+
+@dataclass
+class BuildahBuilder:
+    runner: CommandRunner
+    isolation: str | None = None
+    image_format: str = DEFAULT_FORMAT
+    name: BuilderName = BuilderName.BUILDAH
+
+    @property
+    def _isolation(self) -> str:
+        env = getattr(self.runner, "env", None) or {}
+        return self.isolation or env.get("BUILDAH_ISOLATION") or DEFAULT_ISOLATION
+
+    def available(self) -> bool:
+        return self.runner.which("buildah") is not None
+
+    def check(self) -> str:
+        buildah = self.runner.require("buildah")
+        result = self.runner.run([buildah, "--version"], echo=False, what="buildah --version")
+        version = require_version("buildah", result.stdout, MIN_VERSION, INSTALL_HINTS["buildah"])
+        return "buildah " + ".".join(map(str, version))
+
+    def commands(self, request: BuildRequest) -> tuple[tuple[str, ...], ...]:
+        name = local_name_for(request, "RANDOM")
+        return (
+            tuple(
+                build_argv(request, name, isolation=self._isolation, image_format=self.image_format)
+            ),
+            tuple(push_argv(request, name, image_format=self.image_format)),
+            tuple(rmi_argv(name)),
+        )
+
+    def build(self, request: BuildRequest) -> BuildOutput:
+        start = time.monotonic()
+        buildah = self.runner.require("buildah")
+        request.work_dir.mkdir(parents=True, exist_ok=True)
+        local_name = local_name_for(request, uuid.uuid4().hex[:12])
+        try:
+            self.runner.run(
+                build_argv(
+                    request,
+                    local_name,
+                    buildah=buildah,
+                    isolation=self._isolation,
+                    image_format=self.image_format,
+                ),
+                what=f"buildah build (PHP {request.php}, {request.platform})",
+                hint=QEMU_HINT if request.platform != host_platform() else None,
+            )
+            if request.layout_dir.exists():
+                shutil.rmtree(request.layout_dir)
+            request.digest_file.unlink(missing_ok=True)
+            self.runner.run(
+                push_argv(request, local_name, buildah=buildah, image_format=self.image_format),
+                what=f"buildah push (PHP {request.php}, {request.platform}) into an OCI layout",
+            )
+        finally:
+            self.runner.run(rmi_argv(local_name, buildah=buildah), check=False, echo=False)
+        digest = request.digest_file.read_text(encoding="utf-8").strip()
+        image = read_layout(request.layout_dir)
+        if image.digest != digest:
+            raise CommandError(
+                f"buildah reported digest {digest} but the layout holds {image.digest}",
+                hint=f"remove {request.layout_dir} and rebuild",
+            )
+        if image.architecture != request.platform.arch:
+            raise CommandError(
+                f"buildah built {image.os}/{image.architecture} for {request.platform}",
+                hint="the base image may lack this platform; check it with `skopeo inspect --raw`",
+            )
+        return BuildOutput(
+            php=request.php,
+            platform=request.platform,
+            builder=self.name,
+            repository=request.repository,
+            digest=digest,
+            layout=request.layout_dir,
+            seconds=time.monotonic() - start,
+        )

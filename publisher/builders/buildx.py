@@ -1,0 +1,225 @@
+"""The buildx builder (GitHub Actions, Docker Desktop).
+
+``docker buildx build --platform P --output type=image,name=REPO,push-by-digest=true,
+name-canonical=true,push=true --metadata-file F ...`` pushes the image to the
+primary repository BY DIGEST (no tag at all); the digest is read from the
+metadata file (``containerimage.digest``). A registry build cache lives at
+``REPO:buildcache-php-X.Y-ARCH`` (``mode=max``). Provenance and SBOM attestations
+are off unless asked for; with them on, the pushed digest is a small index
+holding the image and its attestation manifests.
+
+Credentials, when given, are used through a temporary ``DOCKER_CONFIG`` (password
+on stdin to ``docker login --password-stdin``) that is removed afterwards; its
+plugins and builder instances are linked from the user's docker config.
+Without credentials the user's own docker login is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import CommandError, ToolMissingError
+from ..reference import is_digest
+from ..runner import INSTALL_HINTS, CommandRunner
+from . import dockercli
+from .base import (
+    BuilderName,
+    BuildOutput,
+    BuildRequest,
+    build_arg_flags,
+    require_version,
+)
+
+MIN_VERSION = (0, 10, 0)
+METADATA_DIGEST_KEY = "containerimage.digest"
+
+
+def output_spec(request: BuildRequest) -> str:
+    parts = [
+        "type=image",
+        f"name={request.repository.name}",
+        "push-by-digest=true",
+        "name-canonical=true",
+        "push=true",
+    ]
+    if request.target_plain_http:
+        parts.append("registry.insecure=true")
+    return ",".join(parts)
+
+
+def cache_flags(request: BuildRequest) -> list[str]:
+    if not request.cache:
+        return []
+    insecure = ",registry.insecure=true" if request.target_plain_http else ""
+    return [
+        "--cache-from",
+        f"type=registry,ref={request.cache_ref}{insecure}",
+        "--cache-to",
+        f"type=registry,ref={request.cache_ref},mode=max{insecure}",
+    ]
+
+
+def build_argv(
+    request: BuildRequest, *, docker: str = "docker", builder: str | None = None
+) -> list[str]:
+    """``docker buildx build`` for one (line, platform), pushing by digest."""
+    argv = [docker, "buildx", "build"]
+    if builder:
+        argv += ["--builder", builder]
+    argv += [
+        "--platform",
+        request.platform.value,
+        "-f",
+        str(request.dockerfile),
+        *build_arg_flags(request.build_args),
+    ]
+    epoch = request.source_date_epoch
+    if epoch is not None:
+        argv += ["--build-arg", f"SOURCE_DATE_EPOCH={epoch}"]
+    argv += [
+        "--output",
+        output_spec(request),
+        "--metadata-file",
+        str(request.metadata_file),
+        f"--provenance={'true' if request.provenance else 'false'}",
+        f"--sbom={'true' if request.sbom else 'false'}",
+        *cache_flags(request),
+        str(request.context),
+    ]
+    return argv
+
+
+def login_argv(registry_host: str, username: str, *, docker: str = "docker") -> list[str]:
+    """``docker login``; the password goes to stdin, never argv."""
+    return [docker, "login", "--username", username, "--password-stdin", registry_host]
+
+
+def digest_from_metadata(text: str, source: str = "metadata file") -> str:
+    """The pushed digest from buildx's ``--metadata-file`` JSON."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise CommandError(
+            f"the buildx {source} is not JSON",
+            hint="rerun the build; a killed buildx can leave a partial metadata file",
+        ) from None
+    digest = data.get(METADATA_DIGEST_KEY) if isinstance(data, dict) else None
+    if not isinstance(digest, str) or not is_digest(digest):
+        raise CommandError(
+            f"the buildx {source} has no valid {METADATA_DIGEST_KEY!r}",
+            hint="needs buildx 0.10 or newer, and an --output of type=image with push=true",
+        )
+    return digest
+
+
+@dataclass
+class BuildxBuilder:
+    runner: CommandRunner
+    docker: str | None = None
+    #: A named buildx builder instance (``--builder``); the current one when None.
+    instance: str | None = None
+    name: BuilderName = BuilderName.BUILDX
+
+    def _find(self) -> dockercli.DockerCli | None:
+        for cli in dockercli.probe_all(self.runner):
+            if cli.buildx_version is not None:
+                return cli
+        return None
+
+    def available(self) -> bool:
+        return self._find() is not None
+
+    def check(self) -> str:
+        cli = self._find()
+        if cli is None or cli.buildx_version is None:
+            raise ToolMissingError(
+                "docker buildx is not installed (no docker CLI here has a working buildx plugin)",
+                hint=INSTALL_HINTS["docker-buildx"]
+                + "; or use --builder buildah / --builder docker",
+            )
+        version = require_version(
+            "docker buildx", cli.buildx_version, MIN_VERSION, INSTALL_HINTS["docker-buildx"]
+        )
+        self.docker = cli.path
+        return "docker buildx " + ".".join(map(str, version))
+
+    def commands(self, request: BuildRequest) -> tuple[tuple[str, ...], ...]:
+        docker = self.docker or "docker"
+        argv: list[tuple[str, ...]] = []
+        if request.credentials is not None:
+            argv.append(
+                tuple(
+                    login_argv(
+                        request.repository.domain, request.credentials.username, docker=docker
+                    )
+                )
+            )
+        argv.append(tuple(build_argv(request, docker=docker, builder=self.instance)))
+        return tuple(argv)
+
+    def build(self, request: BuildRequest) -> BuildOutput:
+        start = time.monotonic()
+        if self.docker is None:
+            self.check()
+        docker = self.docker or "docker"
+        request.work_dir.mkdir(parents=True, exist_ok=True)
+        request.metadata_file.unlink(missing_ok=True)
+        with self._docker_config(request, docker) as env:
+            self.runner.run(
+                build_argv(request, docker=docker, builder=self.instance),
+                env=env,
+                what=f"docker buildx build (PHP {request.php}, {request.platform})",
+            )
+        try:
+            text = request.metadata_file.read_text(encoding="utf-8")
+        except OSError:
+            raise CommandError(
+                f"buildx wrote no metadata file at {request.metadata_file}",
+                hint="needs buildx 0.10 or newer",
+            ) from None
+        digest = digest_from_metadata(text, str(request.metadata_file))
+        return BuildOutput(
+            php=request.php,
+            platform=request.platform,
+            builder=self.name,
+            repository=request.repository,
+            digest=digest,
+            layout=None,
+            seconds=time.monotonic() - start,
+        )
+
+    @contextlib.contextmanager
+    def _docker_config(self, request: BuildRequest, docker: str) -> Iterator[dict[str, str]]:
+        """A throwaway DOCKER_CONFIG logged in to the target, or the user's own."""
+        creds = request.credentials
+        if creds is None:
+            yield {}
+            return
+        env = getattr(self.runner, "env", None) or os.environ
+        original = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
+        tmp = Path(tempfile.mkdtemp(prefix="publisher-docker-config-"))
+        try:
+            if original.is_dir():
+                for entry in original.iterdir():
+                    if entry.name != "config.json":
+                        (tmp / entry.name).symlink_to(entry)
+            config_env = {"DOCKER_CONFIG": str(tmp)}
+            self.runner.run(
+                login_argv(request.repository.domain, creds.username, docker=docker),
+                stdin=creds.password + "\n",
+                env=config_env,
+                secrets=(creds.password,),
+                what=f"docker login {request.repository.domain}",
+                hint="check the registry credentials (username_env/password_env in matrix.yaml)",
+            )
+            yield config_env
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)

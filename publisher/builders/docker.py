@@ -1,0 +1,174 @@
+"""The docker builder: the daemon's own BuildKit, no buildx needed.
+
+``DOCKER_BUILDKIT=1 docker build --platform P -f F --build-arg ... -t LOCALNAME
+CONTEXT``, then ``docker save -o ARCHIVE LOCALNAME``; the archive is converted
+in Python to a single-platform OCI image layout (``layout.py``) that the build
+stage pushes by digest. The local image and the archive are removed afterwards.
+
+The CLI is the first one (on PATH, then /usr/bin, /usr/local/bin) that can run
+a BuildKit build without buildx (see ``dockercli.py``). The daemon pulls the
+base image itself: it treats 127.0.0.0/8 registries as insecure; any other
+plain-HTTP registry must be listed in the daemon's ``insecure-registries``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from ..errors import CommandError, ToolMissingError
+from ..runner import INSTALL_HINTS, CommandRunner
+from . import dockercli
+from .base import (
+    BuilderName,
+    BuildOutput,
+    BuildRequest,
+    build_arg_flags,
+    host_platform,
+    parse_version,
+    require_version,
+)
+from .buildah import QEMU_HINT
+from .layout import docker_archive_to_layout, read_layout
+
+MIN_VERSION = (20, 10, 0)
+BUILD_ENV = {"DOCKER_BUILDKIT": "1"}
+
+
+def build_argv(request: BuildRequest, local_name: str, *, docker: str = "docker") -> list[str]:
+    """``docker build`` for one (line, platform); run it with DOCKER_BUILDKIT=1."""
+    return [
+        docker,
+        "build",
+        "--platform",
+        request.platform.value,
+        "-f",
+        str(request.dockerfile),
+        *build_arg_flags(request.build_args),
+        "-t",
+        local_name,
+        str(request.context),
+    ]
+
+
+def archive_path(request: BuildRequest) -> str:
+    return str(request.work_dir / f"{request.slug}.docker.tar")
+
+
+def save_argv(request: BuildRequest, local_name: str, *, docker: str = "docker") -> list[str]:
+    return [docker, "save", "-o", archive_path(request), local_name]
+
+
+def rmi_argv(local_name: str, *, docker: str = "docker") -> list[str]:
+    return [docker, "image", "rm", local_name]
+
+
+def local_name_for(request: BuildRequest, token: str) -> str:
+    return f"publisher-build/{request.slug}:{token}"
+
+
+@dataclass
+class DockerBuilder:
+    runner: CommandRunner
+    #: The docker CLI to use; found by probing when None.
+    docker: str | None = None
+    name: BuilderName = BuilderName.DOCKER
+    _version: str | None = field(default=None, repr=False)
+
+    def available(self) -> bool:
+        return bool(dockercli.candidates(self.runner))
+
+    def _cli(self) -> str:
+        if self.docker:
+            return self.docker
+        clis = dockercli.probe_all(self.runner)
+        if not clis:
+            raise ToolMissingError(
+                "docker is required but was not found", hint=INSTALL_HINTS["docker"]
+            )
+        usable = [c for c in clis if c.builtin_buildkit]
+        if not usable:
+            found = ", ".join(
+                f"{c.path} ({'.'.join(map(str, c.client_version)) if c.client_version else '?'})"
+                for c in clis
+            )
+            raise ToolMissingError(
+                f"no docker CLI here can run a BuildKit build without buildx (found {found})",
+                hint="install the buildx plugin (then use --builder buildx) or a docker 20.10 CLI; "
+                + INSTALL_HINTS["docker-buildx"],
+            )
+        self.docker = usable[0].path
+        return self.docker
+
+    def check(self) -> str:
+        docker = self._cli()
+        client = self.runner.run(
+            [docker, "version", "--format", "{{.Client.Version}}"], check=False, echo=False
+        )
+        version = require_version("docker", client.stdout, MIN_VERSION, INSTALL_HINTS["docker"])
+        server = self.runner.run(
+            [docker, "version", "--format", "{{.Server.Version}}"], check=False, echo=False
+        )
+        if not server.ok or parse_version(server.stdout) is None:
+            said = (server.stderr or server.stdout).strip().splitlines()
+            raise ToolMissingError(
+                f"the docker daemon is not reachable from {docker}: "
+                f"{said[-1] if said else 'no answer'}",
+                hint="start dockerd (`systemctl start docker`), check DOCKER_HOST, "
+                "or use --builder buildah",
+            )
+        return f"docker {'.'.join(map(str, version))} ({docker})"
+
+    def commands(self, request: BuildRequest) -> tuple[tuple[str, ...], ...]:
+        docker = self.docker or "docker"
+        name = local_name_for(request, "RANDOM")
+        return (
+            ("env", "DOCKER_BUILDKIT=1", *build_argv(request, name, docker=docker)),
+            tuple(save_argv(request, name, docker=docker)),
+            tuple(rmi_argv(name, docker=docker)),
+        )
+
+    def build(self, request: BuildRequest) -> BuildOutput:
+        start = time.monotonic()
+        docker = self._cli()
+        request.work_dir.mkdir(parents=True, exist_ok=True)
+        local_name = local_name_for(request, uuid.uuid4().hex[:12])
+        archive = request.work_dir / f"{request.slug}.docker.tar"
+        built = False
+        try:
+            self.runner.run(
+                build_argv(request, local_name, docker=docker),
+                env=BUILD_ENV,
+                what=f"docker build (PHP {request.php}, {request.platform})",
+                hint=QEMU_HINT if request.platform != host_platform() else None,
+            )
+            built = True
+            self.runner.run(
+                save_argv(request, local_name, docker=docker),
+                what=f"docker save (PHP {request.php}, {request.platform})",
+            )
+        finally:
+            if built:
+                self.runner.run(rmi_argv(local_name, docker=docker), check=False, echo=False)
+        try:
+            digest = docker_archive_to_layout(archive, request.layout_dir)
+        finally:
+            archive.unlink(missing_ok=True)
+        image = read_layout(request.layout_dir)
+        if image.architecture != request.platform.arch:
+            shutil.rmtree(request.layout_dir, ignore_errors=True)
+            raise CommandError(
+                f"docker built {image.os}/{image.architecture} for {request.platform}",
+                hint="the base image may lack this platform; check it with `skopeo inspect --raw`",
+            )
+        return BuildOutput(
+            php=request.php,
+            platform=request.platform,
+            builder=self.name,
+            repository=request.repository,
+            digest=digest,
+            layout=request.layout_dir,
+            seconds=time.monotonic() - start,
+        )

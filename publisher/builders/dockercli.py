@@ -1,0 +1,77 @@
+"""Finding a docker CLI that can do what a builder needs.
+
+Machines often carry more than one ``docker``: e.g. a distribution's 20.10 CLI
+in /usr/bin and a newer one first on PATH. From Docker 23 on, a CLI refuses
+``DOCKER_BUILDKIT=1 docker build`` unless the buildx plugin is installed, while
+a 20.10 CLI uses the daemon's built-in BuildKit. So we probe each candidate
+(first the one on PATH, then the usual locations) instead of trusting PATH.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from ..runner import CommandRunner
+from .base import parse_version
+
+#: Where docker CLIs usually live, tried after the one first on PATH.
+WELL_KNOWN = ("/usr/bin/docker", "/usr/local/bin/docker")
+
+#: The first CLI major version that needs buildx for BuildKit builds.
+BUILDX_REQUIRED_FROM = 23
+
+
+@dataclass(frozen=True)
+class DockerCli:
+    path: str
+    client_version: tuple[int, int, int] | None
+    buildx_version: str | None
+
+    @property
+    def builtin_buildkit(self) -> bool:
+        """Can ``DOCKER_BUILDKIT=1 docker build`` run with this CLI?"""
+        return builtin_buildkit_ok(self.client_version, self.buildx_version is not None)
+
+
+def builtin_buildkit_ok(client_version: tuple[int, int, int] | None, has_buildx: bool) -> bool:
+    """Pure rule: CLIs before 23 use the daemon's BuildKit; later ones need buildx."""
+    if has_buildx:
+        return True
+    return client_version is not None and client_version[0] < BUILDX_REQUIRED_FROM
+
+
+def candidates(runner: CommandRunner) -> list[str]:
+    """Distinct docker CLIs: the one on PATH first, then the well-known locations."""
+    found: list[str] = []
+    seen: set[str] = set()
+    for name in ("docker", *WELL_KNOWN):
+        path = runner.which(name)
+        if path is None:
+            continue
+        real = os.path.realpath(path)
+        if real in seen:
+            continue
+        seen.add(real)
+        found.append(path)
+    return found
+
+
+def probe(runner: CommandRunner, path: str) -> DockerCli:
+    """Ask one CLI for its version and whether its buildx plugin works."""
+    version = runner.run(
+        [path, "version", "--format", "{{.Client.Version}}"],
+        check=False,
+        echo=False,
+        what="docker version",
+    )
+    buildx = runner.run([path, "buildx", "version"], check=False, echo=False, what="docker buildx")
+    return DockerCli(
+        path=path,
+        client_version=parse_version(version.stdout),
+        buildx_version=buildx.stdout.strip() if buildx.ok and buildx.stdout.strip() else None,
+    )
+
+
+def probe_all(runner: CommandRunner) -> list[DockerCli]:
+    return [probe(runner, path) for path in candidates(runner)]

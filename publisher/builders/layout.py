@@ -1,0 +1,264 @@
+"""OCI image layouts: convert a ``docker save`` archive, read what a layout holds.
+
+A single-platform OCI image layout is a directory with ``oci-layout``,
+``index.json`` (one manifest descriptor) and ``blobs/sha256/<hex>``. The
+conversion keeps docker's config blob byte for byte (so the image ID and every
+setting, HEALTHCHECK included, survive), gzips each layer with mtime 0 and no
+file name (so converting the same archive twice gives the same digests) and
+writes OCI manifest media types.
+
+File I/O only: no subprocess, no network.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import posixpath
+import shutil
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import CommandError
+
+OCI_LAYOUT_VERSION = "1.0.0"
+MEDIA_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MEDIA_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MEDIA_OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+MEDIA_OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+MEDIA_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+MEDIA_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+MANIFEST_TYPES = (MEDIA_OCI_MANIFEST, MEDIA_DOCKER_MANIFEST)
+INDEX_TYPES = (MEDIA_OCI_INDEX, MEDIA_DOCKER_LIST)
+
+GZIP_LEVEL = 6
+_CHUNK = 1 << 20
+
+
+def sha256_bytes(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def canonical_json(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+
+
+def blob_path(layout: Path, digest: str) -> Path:
+    algorithm, _, hexdigest = digest.partition(":")
+    return layout / "blobs" / algorithm / hexdigest
+
+
+def init_layout(layout: Path) -> None:
+    """Create an empty layout at ``layout`` (removing whatever was there)."""
+    if layout.exists():
+        shutil.rmtree(layout)
+    (layout / "blobs" / "sha256").mkdir(parents=True)
+    (layout / "oci-layout").write_text(
+        json.dumps({"imageLayoutVersion": OCI_LAYOUT_VERSION}), encoding="utf-8"
+    )
+
+
+def write_blob(layout: Path, data: bytes) -> str:
+    digest = sha256_bytes(data)
+    path = blob_path(layout, digest)
+    if not path.exists():
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    return digest
+
+
+def write_index(layout: Path, manifests: list[dict[str, Any]]) -> None:
+    index = {"schemaVersion": 2, "mediaType": MEDIA_OCI_INDEX, "manifests": manifests}
+    tmp = layout / "index.json.tmp"
+    tmp.write_bytes(canonical_json(index))
+    os.replace(tmp, layout / "index.json")
+
+
+def _gzip_stream(source: IO[bytes], target: Path) -> tuple[str, str, int]:
+    """Gzip ``source`` into ``target``; return (compressed digest, diff_id, compressed size)."""
+    raw = hashlib.sha256()
+    packed = hashlib.sha256()
+    size = 0
+
+    class _Tee:
+        def __init__(self, handle: IO[bytes]) -> None:
+            self.handle = handle
+
+        def write(self, data: bytes) -> int:
+            nonlocal size
+            packed.update(data)
+            size += len(data)
+            return self.handle.write(data)
+
+        def flush(self) -> None:
+            self.handle.flush()
+
+    with open(target, "wb") as handle:
+        tee = _Tee(handle)
+        with gzip.GzipFile(
+            filename="",
+            mode="wb",
+            compresslevel=GZIP_LEVEL,
+            fileobj=tee,
+            mtime=0,
+        ) as gz:
+            while chunk := source.read(_CHUNK):
+                raw.update(chunk)
+                gz.write(chunk)
+    return "sha256:" + packed.hexdigest(), "sha256:" + raw.hexdigest(), size
+
+
+def _member(archive: tarfile.TarFile, name: str) -> IO[bytes]:
+    name = posixpath.normpath(name)
+    try:
+        member = archive.getmember(name)
+    except KeyError:
+        raise CommandError(
+            f"the docker image archive has no {name!r}",
+            hint="the archive from `docker save` is incomplete; rerun the build",
+        ) from None
+    handle = archive.extractfile(member)
+    if handle is None:
+        raise CommandError(f"{name!r} in the docker image archive is not a file")
+    return handle
+
+
+def docker_archive_to_layout(archive_path: Path, layout: Path) -> str:
+    """Convert a one-image ``docker save`` archive into an OCI layout; return the manifest digest."""
+    init_layout(layout)
+    with tarfile.open(archive_path, "r:") as archive:
+        index = json.load(_member(archive, "manifest.json"))
+        if not isinstance(index, list) or len(index) != 1:
+            raise CommandError(
+                f"expected one image in the docker archive, found {len(index) if isinstance(index, list) else 'none'}",
+                hint="save exactly one image: docker save -o FILE NAME",
+            )
+        entry = index[0]
+        config_bytes = _member(archive, entry["Config"]).read()
+        config = json.loads(config_bytes)
+        diff_ids = list(config.get("rootfs", {}).get("diff_ids", []))
+        layers: list[dict[str, Any]] = []
+        for i, name in enumerate(entry.get("Layers", [])):
+            tmp = layout / "blobs" / "sha256" / f".layer-{i}.tmp"
+            digest, diff_id, size = _gzip_stream(_member(archive, name), tmp)
+            if i < len(diff_ids) and diff_ids[i] != diff_id:
+                tmp.unlink()
+                raise CommandError(
+                    f"layer {i} of the docker archive does not match the image config "
+                    f"(diff_id {diff_id}, expected {diff_ids[i]})",
+                    hint="the archive is corrupt; rerun the build",
+                )
+            os.replace(tmp, blob_path(layout, digest))
+            layers.append({"mediaType": MEDIA_OCI_LAYER_GZIP, "digest": digest, "size": size})
+        if len(layers) != len(diff_ids):
+            raise CommandError(
+                f"the docker archive has {len(layers)} layers but its config lists {len(diff_ids)}",
+                hint="the archive is corrupt; rerun the build",
+            )
+    config_digest = write_blob(layout, config_bytes)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": MEDIA_OCI_MANIFEST,
+        "config": {
+            "mediaType": MEDIA_OCI_CONFIG,
+            "digest": config_digest,
+            "size": len(config_bytes),
+        },
+        "layers": layers,
+    }
+    manifest_bytes = canonical_json(manifest)
+    digest = write_blob(layout, manifest_bytes)
+    write_index(
+        layout,
+        [
+            {
+                "mediaType": MEDIA_OCI_MANIFEST,
+                "digest": digest,
+                "size": len(manifest_bytes),
+                "platform": platform_of(config),
+            }
+        ],
+    )
+    return digest
+
+
+def platform_of(config: dict[str, Any]) -> dict[str, str]:
+    platform = {
+        "architecture": str(config.get("architecture", "")),
+        "os": str(config.get("os", "")),
+    }
+    if config.get("variant"):
+        platform["variant"] = str(config["variant"])
+    return platform
+
+
+@dataclass(frozen=True)
+class LayoutImage:
+    """The single image a single-platform layout holds."""
+
+    digest: str
+    media_type: str
+    manifest: dict[str, Any]
+    config: dict[str, Any]
+
+    @property
+    def architecture(self) -> str:
+        return str(self.config.get("architecture", ""))
+
+    @property
+    def os(self) -> str:
+        return str(self.config.get("os", ""))
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict((self.config.get("config") or {}).get("Labels") or {})
+
+    @property
+    def compressed_size(self) -> int:
+        return sum(int(layer["size"]) for layer in self.manifest.get("layers", [])) + int(
+            self.manifest["config"]["size"]
+        )
+
+
+def read_layout(layout: Path) -> LayoutImage:
+    """Read and check a single-image layout: digests match, every blob is present."""
+
+    def fail(message: str) -> CommandError:
+        return CommandError(f"invalid OCI layout {layout}: {message}")
+
+    try:
+        index = json.loads((layout / "index.json").read_bytes())
+    except (OSError, ValueError) as exc:
+        raise fail(f"cannot read index.json ({exc})") from None
+    manifests = index.get("manifests") or []
+    if len(manifests) != 1:
+        raise fail(f"expected exactly one manifest, found {len(manifests)}")
+    descriptor = manifests[0]
+    digest = str(descriptor.get("digest", ""))
+    media_type = str(descriptor.get("mediaType", ""))
+    if media_type not in MANIFEST_TYPES:
+        raise fail(f"unexpected manifest media type {media_type!r}")
+    data = _read_blob(layout, digest, fail)
+    manifest = json.loads(data)
+    config_digest = manifest["config"]["digest"]
+    config = json.loads(_read_blob(layout, config_digest, fail))
+    for layer in manifest.get("layers", []):
+        path = blob_path(layout, layer["digest"])
+        if not path.is_file() or path.stat().st_size != int(layer["size"]):
+            raise fail(f"layer {layer['digest']} is missing or has the wrong size")
+    return LayoutImage(digest=digest, media_type=media_type, manifest=manifest, config=config)
+
+
+def _read_blob(layout: Path, digest: str, fail: Any) -> bytes:
+    try:
+        data = blob_path(layout, digest).read_bytes()
+    except OSError:
+        raise fail(f"blob {digest} is missing") from None
+    if sha256_bytes(data) != digest:
+        raise fail(f"blob {digest} does not match its digest")
+    return data
