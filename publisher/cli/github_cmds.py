@@ -1,0 +1,141 @@
+"""Commands for GitHub Actions: the build job matrix and the GitHub release."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import jobmatrix
+from .. import plan as planning
+from ..errors import UsageError
+from ..github import GitHubReleases
+from ..version import parse_release
+from .base import State, config_option, handle_errors, main, only_option, pass_state
+
+
+@main.command("matrix")
+@click.argument("release")
+@config_option
+@only_option
+@click.option(
+    "--github",
+    "as_github",
+    is_flag=True,
+    help="Print the GitHub Actions job matrix as one line of JSON; in Actions also set "
+    "the step output `matrix`.",
+)
+@click.option(
+    "--qemu",
+    is_flag=True,
+    envvar="PUBLISHER_QEMU",
+    help="Put every leg on ubuntu-24.04 and emulate arm64 under QEMU instead of using "
+    "native ubuntu-24.04-arm runners (env: PUBLISHER_QEMU).",
+)
+@pass_state
+@handle_errors
+def matrix_command(
+    state: State,
+    release: str,
+    config_path: str,
+    only: str | None,
+    as_github: bool,
+    qemu: bool,
+) -> None:
+    """List the build legs of RELEASE: one per PHP line and platform, with its runner.
+
+    Each leg runs `publisher build RELEASE --php X.Y --platform P --digest-file
+    DIR/SLUG.json` on its runner; `publisher publish` then collects the records.
+
+    \b
+    Examples:
+      publisher matrix v2.0.0                     # a table of legs and runners
+      publisher matrix v2.0.0 --github            # {"include":[{"php":"8.1",...}]}
+      publisher matrix v2.0.0 --github --qemu     # every leg on ubuntu-24.04
+      publisher matrix v2.0.0 --github --only 8.4,8.5
+    """
+    version = parse_release(release)
+    cfg = state.load_config(config_path, only)
+    result = planning.plan(cfg, version, {})
+    if as_github:
+        text = jobmatrix.to_json(jobmatrix.github_matrix(result, qemu=qemu))
+        state.output.print_text(text)
+        state.output.set_output("matrix", text)
+        return
+    legs = jobmatrix.legs(result, qemu=qemu)
+    state.output.table(
+        f"Build legs of {result.release} ({len(legs)})",
+        ("PHP", "platform", "runner", "emulated", "digest record"),
+        [
+            (
+                leg.php,
+                leg.platform,
+                leg.runner,
+                "yes (QEMU)" if leg.emulated else "no",
+                f"{leg.slug}.json",
+            )
+            for leg in legs
+        ],
+    )
+
+
+@main.command("gh-release")
+@click.argument("release")
+@click.option(
+    "--notes",
+    "notes_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Markdown file for the release body [default: release-notes/RELEASE.md].",
+)
+@click.option(
+    "--repo",
+    "repository",
+    metavar="OWNER/NAME",
+    default=None,
+    help="The GitHub repository [default: $GITHUB_REPOSITORY, set by Actions].",
+)
+@click.option("--title", default=None, help="Release title [default: RELEASE].")
+@pass_state
+@handle_errors
+def gh_release_command(
+    state: State,
+    release: str,
+    notes_path: Path | None,
+    repository: str | None,
+    title: str | None,
+) -> None:
+    """Create or update the GitHub release of RELEASE with the release notes as its body.
+
+    Finds the release by tag; creates it when missing, updates its body when
+    present (no write when nothing changed). A prerelease tag makes a
+    prerelease; only the highest stable release is marked "latest". Needs
+    GITHUB_TOKEN with `contents: write`; GITHUB_API_URL selects GitHub
+    Enterprise Server.
+
+    \b
+    Examples:
+      publisher gh-release v2.0.0
+      publisher gh-release v2.0.0 --notes release-notes/v2.0.0.md
+      GITHUB_TOKEN=... publisher gh-release v2.0.1 --repo acme/php-fpm-images
+    """
+    version = parse_release(release)
+    path = notes_path or Path("release-notes") / f"{version.tag}.md"
+    try:
+        body = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(
+            f"release notes not found: {path}",
+            hint=f"run `publisher publish {version.tag} --digests DIR` first, or pass --notes FILE",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read release notes {path}: {exc}") from None
+    releases = GitHubReleases.from_env(state.env, repository=repository, output=state.output)
+    with state.output.step(f"GitHub release {version.tag}"):
+        result = releases.upsert(version.tag, body=body, name=title)
+    state.output.set_output("release-url", result.url)
+    state.output.set_output("release-action", result.action)
+    state.output.summary(
+        f"GitHub release [{version.tag}]({result.url}): {result.action}"
+        + (" (marked latest)" if result.latest else "")
+    )

@@ -1,0 +1,289 @@
+"""GitHub releases through PyGithub: find by tag, create if missing, update if present.
+
+The one adapter that talks to GitHub. Every PyGithub and transport exception is
+turned into ``GitHubError`` here, with a message that names the token and the
+permission to grant, so nothing above this module sees a third-party exception.
+
+The API base URL comes from ``GITHUB_API_URL`` (set by Actions; GitHub
+Enterprise Server uses ``https://HOST/api/v3``; tests point it at a local fake
+server), the token from ``GITHUB_TOKEN`` and the repository from
+``GITHUB_REPOSITORY``. The token is masked before it is first used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import github
+from github import Auth, Github, GithubException, GithubRetry
+from requests import exceptions as requests_exceptions
+
+from .errors import GitHubError
+from .output import Output
+from .version import Release, parse_release
+
+DEFAULT_API_URL = "https://api.github.com"
+ENV_API_URL = "GITHUB_API_URL"
+ENV_TOKEN = "GITHUB_TOKEN"
+ENV_REPOSITORY = "GITHUB_REPOSITORY"
+#: GitHub rejects a release body longer than this (characters).
+MAX_BODY = 125_000
+
+_REPO_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
+_PERMISSION_HINT = (
+    "the token in {env} needs write access to the repository's contents: in a workflow, give the "
+    "job `permissions: contents: write`; for a personal or fine-grained token, grant "
+    '"Contents: Read and write" on {repo}'
+)
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    """What ``upsert`` did to the release."""
+
+    action: str  # "created", "updated" or "unchanged"
+    tag: str
+    url: str
+    id: int
+    latest: bool
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Transport settings; tests shrink the retries and the pacing."""
+
+    timeout: int = 30
+    retries: int = 3
+    seconds_between_requests: float = 0.25
+    seconds_between_writes: float = 1.0
+
+
+def is_latest(release: Release, other_tags: Iterable[str]) -> bool:
+    """Whether ``release`` should be GitHub's "latest": stable and no higher stable release.
+
+    Pure. A backport (v1.0.1 after v1.1.0) or a prerelease never takes "latest",
+    like the ``latest`` image tag.
+    """
+    if not release.is_stable:
+        return False
+    for tag in other_tags:
+        try:
+            other = parse_release(tag)
+        except Exception:
+            continue
+        if other.is_stable and release < other:
+            return False
+    return True
+
+
+class GitHubReleases:
+    """The releases of one repository."""
+
+    def __init__(
+        self,
+        repository: str,
+        token: str,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        output: Output | None = None,
+        settings: Settings | None = None,
+        token_env: str = ENV_TOKEN,
+    ) -> None:
+        if not _REPO_RE.fullmatch(repository):
+            raise GitHubError(
+                f"{repository!r} is not a GitHub repository name",
+                hint=f"write OWNER/NAME, or set {ENV_REPOSITORY} (Actions sets it)",
+            )
+        if not token:
+            raise GitHubError(
+                f"no GitHub token: {token_env} is empty",
+                hint=f"set {token_env}; in a workflow pass `{token_env}: ${{{{ secrets.GITHUB_TOKEN }}}}` "
+                "through the step's env",
+            )
+        self.repository = repository
+        self.api_url = api_url.rstrip("/")
+        self.output = output or Output()
+        self.output.mask(token)
+        self.token_env = token_env
+        s = settings or Settings()
+        retry = (
+            GithubRetry(total=s.retries, backoff_factor=0.5, max_rate_limit_wait=120)
+            if s.retries
+            else None
+        )
+        self._client = Github(
+            auth=Auth.Token(token),
+            base_url=self.api_url,
+            timeout=s.timeout,
+            retry=retry,
+            seconds_between_requests=s.seconds_between_requests,
+            seconds_between_writes=s.seconds_between_writes,
+            user_agent="publisher (+https://github.com/twentyi/php-fpm-images)",
+        )
+        self._repo: Any = None
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str],
+        *,
+        repository: str | None = None,
+        output: Output | None = None,
+        settings: Settings | None = None,
+    ) -> GitHubReleases:
+        """Repository from the argument or ``GITHUB_REPOSITORY``; token from ``GITHUB_TOKEN``."""
+        repo = repository or env.get(ENV_REPOSITORY, "")
+        if not repo:
+            raise GitHubError(
+                "which repository? none given and GITHUB_REPOSITORY is not set",
+                hint="pass --repo OWNER/NAME, or set GITHUB_REPOSITORY (Actions sets it)",
+            )
+        return cls(
+            repo,
+            env.get(ENV_TOKEN, ""),
+            api_url=env.get(ENV_API_URL) or DEFAULT_API_URL,
+            output=output,
+            settings=settings,
+        )
+
+    # ------------------------------------------------------------------ API
+
+    def upsert(self, tag: str, *, body: str, name: str | None = None) -> ReleaseResult:
+        """Create the release for ``tag`` with ``body``, or update the one that exists.
+
+        The prerelease flag follows the tag; GitHub's "latest" marker only goes
+        to the highest stable release. An update that changes nothing sends no
+        write request.
+        """
+        release = parse_release(tag)
+        if len(body) > MAX_BODY:
+            raise GitHubError(
+                f"release notes for {tag} are {len(body)} characters; GitHub allows {MAX_BODY}",
+                hint="shorten the notes (the full notes stay in release-notes/ in the repository)",
+            )
+        title = name or tag
+        with self._guard(f"updating the GitHub release {tag} of {self.repository}"):
+            repo = self._repository()
+            existing = self._find(repo, tag)
+            others = [r.tag_name for r in repo.get_releases() if r.tag_name != tag]
+            latest = is_latest(release, others)
+            make_latest = "true" if latest else "false"
+            if existing is None:
+                try:
+                    created = repo.create_git_release(
+                        tag,
+                        name=title,
+                        message=body,
+                        prerelease=not release.is_stable,
+                        make_latest=make_latest,
+                    )
+                except GithubException as exc:
+                    if exc.status != 422 or self._find(repo, tag) is None:
+                        raise
+                    # Created meanwhile (a concurrent run, or a retried POST): update it.
+                    existing = self._find(repo, tag)
+                else:
+                    self.output.info(f"created GitHub release {tag}: {created.html_url}")
+                    return ReleaseResult("created", tag, created.html_url, created.id, latest)
+            assert existing is not None
+            if (
+                existing.body == body
+                and existing.name == title
+                and existing.prerelease == (not release.is_stable)
+            ):
+                self.output.info(f"GitHub release {tag} is already up to date: {existing.html_url}")
+                return ReleaseResult("unchanged", tag, existing.html_url, existing.id, latest)
+            updated = existing.update_release(
+                name=title,
+                message=body,
+                draft=existing.draft,
+                prerelease=not release.is_stable,
+                make_latest=make_latest,
+            )
+            self.output.info(f"updated GitHub release {tag}: {updated.html_url}")
+            return ReleaseResult("updated", tag, updated.html_url, updated.id, latest)
+
+    def get_body(self, tag: str) -> str | None:
+        """The body of the release for ``tag``, or None when there is no such release."""
+        with self._guard(f"reading the GitHub release {tag} of {self.repository}"):
+            found = self._find(self._repository(), tag)
+            return None if found is None else (found.body or "")
+
+    # ------------------------------------------------------------ internals
+
+    def _repository(self) -> Any:
+        if self._repo is None:
+            self._repo = self._client.get_repo(self.repository)
+        return self._repo
+
+    @staticmethod
+    def _find(repo: Any, tag: str) -> Any:
+        try:
+            return repo.get_release(tag)
+        except github.UnknownObjectException:
+            return None
+
+    @contextlib.contextmanager
+    def _guard(self, doing: str) -> Iterator[None]:
+        """PyGithub and transport exceptions out, GitHubError in."""
+        try:
+            yield
+        except (GithubException, requests_exceptions.RequestException, OSError) as exc:
+            raise self._error(doing, exc) from exc
+
+    def _error(self, doing: str, exc: BaseException) -> GitHubError:
+        """Translate a PyGithub or transport exception into an actionable GitHubError."""
+        redact = self.output.redact
+        env, repo = self.token_env, self.repository
+        if isinstance(exc, github.RateLimitExceededException):
+            return GitHubError(
+                f"{doing} failed: GitHub API rate limit exceeded",
+                hint=f"wait for the limit to reset, or use an authenticated token in {env}",
+            )
+        if isinstance(exc, github.BadCredentialsException) or (
+            isinstance(exc, GithubException) and exc.status == 401
+        ):
+            return GitHubError(
+                f"{doing} failed: GitHub rejected the token in {env} (401 Bad credentials)",
+                hint=f"{env} is missing, expired or revoked; in a workflow pass "
+                f"`{env}: ${{{{ secrets.GITHUB_TOKEN }}}}`, otherwise create a new token",
+            )
+        if isinstance(exc, GithubException) and exc.status == 403:
+            detail = _message(exc)
+            return GitHubError(
+                f"{doing} failed: GitHub refused the request (403{': ' + redact(detail) if detail else ''})",
+                hint=_PERMISSION_HINT.format(env=env, repo=repo),
+            )
+        if isinstance(exc, github.UnknownObjectException) or (
+            isinstance(exc, GithubException) and exc.status == 404
+        ):
+            return GitHubError(
+                f"{doing} failed: repository {repo} not found, or the token in {env} cannot see it (404)",
+                hint=f"check the OWNER/NAME; for a private repository the token needs read access to {repo}",
+            )
+        if isinstance(exc, GithubException):
+            detail = _message(exc)
+            return GitHubError(
+                f"{doing} failed: GitHub answered {exc.status}{': ' + redact(detail) if detail else ''}",
+                hint="see https://www.githubstatus.com/ for outages; rerun the step to retry",
+            )
+        if isinstance(exc, requests_exceptions.RequestException | OSError):
+            return GitHubError(
+                f"{doing} failed: cannot reach the GitHub API at {self.api_url} "
+                f"({type(exc).__name__}: {redact(str(exc))})",
+                hint=f"check the network, or {ENV_API_URL} for GitHub Enterprise Server",
+            )
+        return GitHubError(f"{doing} failed: {type(exc).__name__}: {redact(str(exc))}")
+
+
+def _message(exc: GithubException) -> str:
+    data = exc.data
+    if isinstance(data, dict):
+        message = data.get("message")
+        if isinstance(message, str):
+            return message[:300]
+    return ""

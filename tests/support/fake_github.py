@@ -1,0 +1,308 @@
+"""A local HTTP server speaking the GitHub REST endpoints PyGithub uses for releases.
+
+GitHub is the one part of the system that cannot run here, so this stands in for
+it, on 127.0.0.1, for ``publisher.github`` and ``publisher gh-release``:
+
+* ``GET  /repos/{owner}/{repo}``                    the repository
+* ``GET  /repos/{owner}/{repo}/releases``           list (paginated: ``per_page``, ``page``)
+* ``GET  /repos/{owner}/{repo}/releases/tags/{tag}`` one release by tag, or 404
+* ``GET  /repos/{owner}/{repo}/releases/{id}``       one release by id
+* ``POST /repos/{owner}/{repo}/releases``            create (422 ``already_exists`` on a taken tag)
+* ``PATCH /repos/{owner}/{repo}/releases/{id}``      update
+
+Requests need ``Authorization: token T`` (or ``Bearer T``) with the server's
+token, else 401 ``Bad credentials`` as GitHub answers. ``script(...)`` queues
+canned answers (e.g. a 403 ``Resource not accessible by integration``) for the
+next matching requests. ``requests`` records every request for assertions.
+
+Usage::
+
+    with FakeGitHub(token="t0ken") as gh:
+        gh.add_repo("acme/php-fpm")
+        env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": "t0ken", "GITHUB_REPOSITORY": "acme/php-fpm"}
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+FORBIDDEN = {
+    "message": "Resource not accessible by integration",
+    "documentation_url": "https://docs.github.com/rest/releases/releases#create-a-release",
+    "status": "403",
+}
+BAD_CREDENTIALS = {
+    "message": "Bad credentials",
+    "documentation_url": "https://docs.github.com/rest",
+    "status": "401",
+}
+NOT_FOUND = {
+    "message": "Not Found",
+    "documentation_url": "https://docs.github.com/rest",
+    "status": "404",
+}
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    body: Any
+    authorization: str | None
+    query: str = ""
+
+
+@dataclass
+class Scripted:
+    method: str
+    path: re.Pattern[str]
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeGitHub:
+    """The fake server: start with ``with``; ``url`` is its API base URL."""
+
+    def __init__(self, token: str = "fake-token") -> None:
+        self.token = token
+        self.repos: dict[str, dict[str, Any]] = {}
+        self.releases: dict[str, list[dict[str, Any]]] = {}
+        self.requests: list[Recorded] = []
+        self._script: list[Scripted] = []
+        self._next_id = 1000
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------- lifecycle
+
+    def __enter__(self) -> FakeGitHub:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        fake = self
+
+        class Handler(_Handler):
+            owner = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start the server first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # ----------------------------------------------------------------- state
+
+    def add_repo(self, full_name: str) -> dict[str, Any]:
+        owner, name = full_name.split("/")
+        repo = {
+            "id": len(self.repos) + 1,
+            "name": name,
+            "full_name": full_name,
+            "owner": {"login": owner, "id": 1, "type": "Organization"},
+            "private": False,
+            "url": f"{self.url}/repos/{full_name}",
+            "html_url": f"https://github.example/{full_name}",
+            "default_branch": "main",
+        }
+        self.repos[full_name] = repo
+        self.releases.setdefault(full_name, [])
+        return repo
+
+    def add_release(self, full_name: str, tag: str, body: str = "", **extra: Any) -> dict[str, Any]:
+        with self._lock:
+            return self._create(full_name, {"tag_name": tag, "name": tag, "body": body, **extra})
+
+    def release(self, full_name: str, tag: str) -> dict[str, Any] | None:
+        return next((r for r in self.releases.get(full_name, []) if r["tag_name"] == tag), None)
+
+    def script(
+        self,
+        method: str,
+        path_regex: str,
+        status: int,
+        body: Any = None,
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next ``times`` requests matching ``method`` and ``path_regex`` with this."""
+        for _ in range(times):
+            self._script.append(
+                Scripted(method.upper(), re.compile(path_regex), status, body, dict(headers or {}))
+            )
+
+    def writes(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method in ("POST", "PATCH", "PUT", "DELETE")]
+
+    # -------------------------------------------------------------- handling
+
+    def _create(self, full_name: str, data: dict[str, Any]) -> dict[str, Any]:
+        self._next_id += 1
+        rid = self._next_id
+        tag = data["tag_name"]
+        base = f"{self.url}/repos/{full_name}/releases/{rid}"
+        release = {
+            "id": rid,
+            "url": base,
+            "html_url": f"https://github.example/{full_name}/releases/tag/{tag}",
+            "assets_url": f"{base}/assets",
+            "upload_url": f"{self.url}/repos/{full_name}/releases/{rid}/assets{{?name,label}}",
+            "tag_name": tag,
+            "target_commitish": data.get("target_commitish", "main"),
+            "name": data.get("name", tag),
+            "body": data.get("body", ""),
+            "draft": bool(data.get("draft", False)),
+            "prerelease": bool(data.get("prerelease", False)),
+            "make_latest": data.get("make_latest", "true"),
+            "created_at": "2025-01-01T00:00:00Z",
+            "published_at": "2025-01-01T00:00:00Z",
+            "author": {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"},
+            "assets": [],
+        }
+        self.releases.setdefault(full_name, []).append(release)
+        return release
+
+    def handle(
+        self, method: str, raw_path: str, body: Any, authorization: str | None
+    ) -> tuple[int, Any, dict[str, str]]:
+        split = urlsplit(raw_path)
+        path = split.path
+        query = parse_qs(split.query)
+        with self._lock:
+            self.requests.append(Recorded(method, path, body, authorization, split.query))
+            for i, item in enumerate(self._script):
+                if item.method == method and item.path.search(path):
+                    del self._script[i]
+                    return item.status, item.body, item.headers
+            if authorization not in (f"token {self.token}", f"Bearer {self.token}"):
+                return 401, BAD_CREDENTIALS, {}
+            return self._route(method, path, query, body)
+
+    def _route(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)(/.*)?", path)
+        if not m or m[1] not in self.repos:
+            return 404, NOT_FOUND, {}
+        full_name, rest = m[1], m[2] or ""
+        releases = self.releases[full_name]
+        if rest == "" and method == "GET":
+            return 200, self.repos[full_name], {}
+        if rest == "/releases" and method == "GET":
+            per_page = int(query.get("per_page", ["30"])[0])
+            page = int(query.get("page", ["1"])[0])
+            ordered = sorted(releases, key=lambda r: r["id"], reverse=True)
+            chunk = ordered[(page - 1) * per_page : page * per_page]
+            headers = {}
+            if page * per_page < len(ordered):
+                nxt = f"{self.url}/repos/{full_name}/releases?per_page={per_page}&page={page + 1}"
+                headers["Link"] = f'<{nxt}>; rel="next"'
+            return 200, chunk, headers
+        if rest == "/releases" and method == "POST":
+            if not isinstance(body, dict) or not body.get("tag_name"):
+                return (
+                    422,
+                    {
+                        "message": "Validation Failed",
+                        "errors": [{"field": "tag_name", "code": "missing_field"}],
+                    },
+                    {},
+                )
+            if any(r["tag_name"] == body["tag_name"] for r in releases):
+                return (
+                    422,
+                    {
+                        "message": "Validation Failed",
+                        "errors": [
+                            {"resource": "Release", "code": "already_exists", "field": "tag_name"}
+                        ],
+                    },
+                    {},
+                )
+            return 201, self._create(full_name, body), {}
+        t = re.fullmatch(r"/releases/tags/(.+)", rest)
+        if t and method == "GET":
+            tag = unquote(t[1])
+            found = next((r for r in releases if r["tag_name"] == tag), None)
+            return (200, found, {}) if found else (404, NOT_FOUND, {})
+        i = re.fullmatch(r"/releases/([0-9]+)", rest)
+        if i:
+            found = next((r for r in releases if r["id"] == int(i[1])), None)
+            if found is None:
+                return 404, NOT_FOUND, {}
+            if method == "GET":
+                return 200, found, {}
+            if method == "PATCH" and isinstance(body, dict):
+                for key in (
+                    "name",
+                    "body",
+                    "draft",
+                    "prerelease",
+                    "tag_name",
+                    "target_commitish",
+                    "make_latest",
+                ):
+                    if key in body:
+                        found[key] = body[key]
+                return 200, found, {}
+        return 404, NOT_FOUND, {}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: FakeGitHub
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        return
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        status, payload, headers = self.owner.handle(
+            self.command, self.path, body, self.headers.get("Authorization")
+        )
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-GitHub-Media-Type", "github.v3; format=json")
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = _serve
+    do_POST = _serve
+    do_PATCH = _serve
+    do_PUT = _serve
+    do_DELETE = _serve
