@@ -12,11 +12,14 @@ reaches the terminal, a file or a summary.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import IO
@@ -27,6 +30,8 @@ from rich.table import Table
 from .errors import ConfigError, PublisherError
 
 _REDACTED = "***"
+#: Shortest derived form (base64 fragment, escaped form) that is worth redacting.
+_MIN_DERIVED = 6
 
 
 class Output:
@@ -49,12 +54,19 @@ class Output:
         self._err = err_stream or sys.stderr
         self._console = Console(file=self._stream, highlight=False, soft_wrap=True, emoji=False)
         self._secrets: set[str] = set()
+        self._patterns: list[str] = []  # secrets and their encodings, longest first
         self._lock = threading.RLock()
+        self._group_depth = 0
 
     # ---------------------------------------------------------------- secrets
 
     def mask(self, secret: str | None) -> None:
-        """Register a secret: redacted everywhere from now on, masked in Actions."""
+        """Register a secret: redacted everywhere from now on, masked in Actions.
+
+        In Actions, ``::add-mask::`` is printed at once, before the caller first
+        uses the secret. Redaction also covers the forms a secret takes when
+        echoed back inside JSON, a URL or an HTTP Basic ``Authorization`` header.
+        """
         if not secret:
             return
         with self._lock:
@@ -64,11 +76,14 @@ class Output:
                     continue
                 self._secrets.add(value)
                 if self.github:
-                    self._write(self._stream, f"::add-mask::{value}\n", redact=False)
+                    self._write(self._stream, f"::add-mask::{_escape_data(value)}\n", redact=False)
+                patterns = set(self._patterns) | {value} | _encodings(value)
+                self._patterns = sorted(patterns, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, _REDACTED)
+        for pattern in self._patterns:
+            if pattern in text:
+                text = text.replace(pattern, _REDACTED)
         return text
 
     # ---------------------------------------------------------------- writing
@@ -102,7 +117,7 @@ class Output:
 
     def warning(self, message: str) -> None:
         if self.github:
-            self._write(self._stream, f"::warning::{_escape_data(message)}\n")
+            self._write(self._stream, f"::warning::{_escape_data(self.redact(message))}\n")
         else:
             self._write(self._err, f"warning: {message}\n")
 
@@ -117,17 +132,31 @@ class Output:
                     props += f",line={exc.line}"
                     if exc.column is not None:
                         props += f",col={exc.column}"
-            self._write(self._stream, f"::error{props}::{_escape_data(self.redact(text))}\n")
+            props += ("," if props else " ") + f"title={_escape_prop(self.redact(exc.label))}"
+            annotation = exc.message + (f"\ntip: {exc.hint}" if exc.hint else "")
+            self._write(self._stream, f"::error{props}::{_escape_data(self.redact(annotation))}\n")
         self._write(self._err, f"error: {text}\n")
         if exc.hint:
             self._write(self._err, f"  tip: {exc.hint}\n")
 
     @contextlib.contextmanager
     def step(self, title: str) -> Iterator[None]:
-        """A visible stage of the run: a group in Actions, a rule locally."""
+        """A visible stage of the run: a group in Actions, a rule locally.
+
+        Actions cannot nest groups: a step inside a step prints its title as a
+        plain line inside the outer group.
+        """
         start = time.monotonic()
+        with self._lock:
+            outer = self._group_depth == 0
+            self._group_depth += 1
         if self.github:
-            self._write(self._stream, f"::group::{title}\n")
+            if outer:
+                self._write(
+                    self._stream, f"::group::{_escape_data(self.redact(title))}\n", redact=False
+                )
+            else:
+                self._write(self._stream, f"-- {title}\n")
         elif not self.quiet:
             with self._lock:
                 self._console.rule(self.redact(title), align="left", style="cyan")
@@ -135,7 +164,9 @@ class Output:
             yield
         finally:
             elapsed = time.monotonic() - start
-            if self.github:
+            with self._lock:
+                self._group_depth -= 1
+            if self.github and outer:
                 self._write(self._stream, "::endgroup::\n")
             self.detail(f"  ({title}: {elapsed:.1f}s)")
 
@@ -185,6 +216,28 @@ def markdown_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[s
     lines = [f"### {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def _encodings(secret: str) -> set[str]:
+    """Forms ``secret`` takes when echoed by a server or a tool, for redaction.
+
+    JSON string escaping, URL encoding, and base64 (as in an HTTP Basic
+    ``Authorization`` header, where the secret follows ``user:`` at any byte
+    offset): for each of the three alignments, the base64 characters that depend
+    only on the secret's own bytes.
+    """
+    forms = {
+        json.dumps(secret)[1:-1],
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret),
+    }
+    raw = secret.encode("utf-8")
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
+        start = -(-8 * shift // 6)  # first character made only of the secret's bits
+        end = (8 * (shift + len(raw))) // 6  # last one, exclusive
+        forms.add(encoded[start:end])
+    return {f for f in forms if len(f) >= _MIN_DERIVED and f != secret}
 
 
 def _escape_data(text: str) -> str:

@@ -1,0 +1,365 @@
+"""Output: GitHub-native in Actions (groups, annotations, masks, summary, outputs), plain locally.
+
+Actions mode is exercised with ``GITHUB_ACTIONS=true`` and temporary files for
+``$GITHUB_STEP_SUMMARY`` and ``$GITHUB_OUTPUT``. RELIABILITY.md scenario 21: a
+canary secret never appears in stdout, stderr, the summary or the outputs, even
+when a message echoes it (raw, JSON-escaped, URL-encoded or inside an HTTP Basic
+header); the only place it is written is the ``::add-mask::`` command that tells
+the runner to hide it, printed before its first use.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from publisher.errors import CommandError, ConfigError, RegistryError
+from publisher.output import Output, markdown_table
+
+CANARY = "cAnArY-s3cr3t%val/ue+1=="
+
+
+@dataclass
+class Run:
+    out: Output
+    stdout: io.StringIO
+    stderr: io.StringIO
+    summary: Path
+    outputs: Path
+
+    def all_text(self) -> dict[str, str]:
+        return {
+            "stdout": self.stdout.getvalue(),
+            "stderr": self.stderr.getvalue(),
+            "summary": self.summary.read_text(encoding="utf-8"),
+            "outputs": self.outputs.read_text(encoding="utf-8"),
+        }
+
+
+def make(tmp_path: Path, *, actions: bool = True, debug: bool = False) -> Run:
+    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs.txt"
+    summary.write_text("", encoding="utf-8")
+    outputs.write_text("", encoding="utf-8")
+    env = {"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs)}
+    if actions:
+        env["GITHUB_ACTIONS"] = "true"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    out = Output(env, stream=stdout, err_stream=stderr, debug=debug)
+    return Run(out, stdout, stderr, summary, outputs)
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    """Read a $GITHUB_OUTPUT file the way the runner does (name=value and heredoc)."""
+    result: dict[str, str] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            body = []
+            for inner in lines:
+                if inner == delimiter:
+                    break
+                body.append(inner)
+            else:
+                raise AssertionError(f"unterminated heredoc for {name}")
+            result[name] = "\n".join(body)
+        else:
+            name, value = line.split("=", 1)
+            result[name] = value
+    return result
+
+
+# ------------------------------------------------------------------- groups
+
+
+def test_step_is_a_group_in_actions(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    with run.out.step("Push indexes"):
+        run.out.info("pushed 8.4")
+    lines = run.stdout.getvalue().splitlines()
+    assert lines[0] == "::group::Push indexes"
+    assert lines[1] == "pushed 8.4"
+    assert lines[2] == "::endgroup::"
+
+
+def test_groups_do_not_nest_in_actions(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    with run.out.step("publish"), run.out.step("copy to ghcr"):
+        run.out.info("copied")
+    text = run.stdout.getvalue()
+    assert text.count("::group::") == 1
+    assert text.count("::endgroup::") == 1
+    assert text.index("-- copy to ghcr") < text.index("copied") < text.index("::endgroup::")
+
+
+def test_group_title_cannot_inject_commands(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    with run.out.step("line\n::add-mask::x"):
+        pass
+    first = run.stdout.getvalue().splitlines()[0]
+    assert first == "::group::line%0A::add-mask::x"
+
+
+def test_step_closes_its_group_on_error(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    with pytest.raises(RuntimeError), run.out.step("build"):
+        raise RuntimeError("boom")
+    assert run.stdout.getvalue().splitlines()[-2:][0] == "::endgroup::"
+    with run.out.step("next"):
+        pass
+    assert "::group::next" in run.stdout.getvalue()  # depth was restored
+
+
+def test_local_mode_prints_no_workflow_commands(tmp_path: Path) -> None:
+    run = make(tmp_path, actions=False)
+    run.out.mask("local-secret-value")
+    with run.out.step("build"):
+        run.out.info("hello local-secret-value")
+    run.out.warning("careful")
+    run.out.error(ConfigError("bad", source="matrix.yaml", line=2))
+    run.out.table("T", ("a",), [("1",)])
+    run.out.set_output("digest", "sha256:1")
+    texts = run.all_text()
+    assert "::" not in texts["stdout"] + texts["stderr"]
+    assert texts["summary"] == "" and texts["outputs"] == ""
+    assert "hello ***" in texts["stdout"]
+    assert "warning: careful" in texts["stderr"]
+
+
+# -------------------------------------------------------------- annotations
+
+
+def test_config_error_annotation_has_file_line_col(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    exc = ConfigError(
+        "unknown key `platfroms`; did you mean `platforms`?",
+        source="examples/offline/matrix.yaml",
+        line=12,
+        column=3,
+        field="lines[1]",
+        hint="see README, matrix.yaml",
+    )
+    run.out.error(exc)
+    annotation = run.stdout.getvalue().splitlines()[0]
+    assert annotation.startswith(
+        "::error file=examples/offline/matrix.yaml,line=12,col=3,title=configuration error::"
+    )
+    assert "did you mean `platforms`?" in annotation
+    assert annotation.endswith("%0Atip: see README%2C matrix.yaml") or annotation.endswith(
+        "%0Atip: see README, matrix.yaml"
+    )
+    assert "\n" not in annotation
+    assert (
+        "error: examples/offline/matrix.yaml:12:3: lines[1]: unknown key" in run.stderr.getvalue()
+    )
+    assert "tip: see README, matrix.yaml" in run.stderr.getvalue()
+
+
+def test_annotation_properties_are_escaped(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    run.out.error(ConfigError("x", source="C:/a,b.yaml", line=1))
+    assert run.stdout.getvalue().startswith("::error file=C%3A/a%2Cb.yaml,line=1,title=")
+
+
+def test_other_errors_are_annotations_without_file(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    run.out.error(RegistryError("manifest PUT refused", hint="check the repository name"))
+    line = run.stdout.getvalue().splitlines()[0]
+    assert (
+        line
+        == "::error title=registry error::manifest PUT refused%0Atip: check the repository name"
+    )
+
+
+def test_warning_is_an_annotation(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    run.out.warning("size grew 12%\nover the 10% threshold")
+    assert run.stdout.getvalue() == "::warning::size grew 12%25%0Aover the 10%25 threshold\n"
+
+
+# -------------------------------------------------------------------- masks
+
+
+def test_mask_is_printed_before_first_use(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    run.out.info("logging in")
+    run.out.mask(CANARY)
+    run.out.info(f"using {CANARY}")
+    lines = run.stdout.getvalue().splitlines()
+    assert lines[0] == "logging in"
+    assert lines[1].startswith("::add-mask::")
+    assert lines[2] == "using ***"
+
+
+def test_mask_data_is_escaped_so_the_runner_masks_the_real_value(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    run.out.mask("pa%0Ass-word")
+    # The runner unescapes %25 -> %, so it masks exactly "pa%0Ass-word".
+    assert run.stdout.getvalue() == "::add-mask::pa%250Ass-word\n"
+
+
+def test_multiline_secret_masks_every_line(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    key = "-----BEGIN KEY-----\nAAAAsecretline1\nBBBBsecretline2\n-----END KEY-----"
+    run.out.mask(key)
+    masks = [line for line in run.stdout.getvalue().splitlines() if line.startswith("::add-mask::")]
+    assert "::add-mask::AAAAsecretline1" in masks
+    assert "::add-mask::BBBBsecretline2" in masks
+    assert all("\n" not in m for m in masks)
+    run.out.info("leak: BBBBsecretline2")
+    assert run.stdout.getvalue().splitlines()[-1] == "leak: ***"
+
+
+def test_mask_once_per_value_and_short_values_ignored(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    run.out.mask("abcdef")
+    run.out.mask("abcdef")
+    run.out.mask("ab")
+    run.out.mask(None)
+    assert run.stdout.getvalue() == "::add-mask::abcdef\n"
+
+
+# ---------------------------------------------------------- summary/outputs
+
+
+def test_table_goes_to_the_step_summary(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    run.out.table(
+        "Digests of v2.0.0",
+        ("PHP", "index digest", "linux/amd64", "linux/arm64"),
+        [("8.4", "sha256:aaa", "51.2 MB", "49.8 MB"), ("8.5", "sha256:b|b", "52.0 MB", "50.1 MB")],
+    )
+    summary = run.summary.read_text(encoding="utf-8")
+    assert "### Digests of v2.0.0" in summary
+    assert "| PHP | index digest | linux/amd64 | linux/arm64 |" in summary
+    assert "|---|---|---|---|" in summary
+    assert "| 8.4 | sha256:aaa | 51.2 MB | 49.8 MB |" in summary
+    assert "sha256:b\\|b" in summary  # a pipe cannot break the table
+    assert "sha256:aaa" in run.stdout.getvalue()  # and on the log, as a table
+
+
+def test_summary_appends(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    run.out.summary("first")
+    run.out.summary("second")
+    assert run.summary.read_text(encoding="utf-8") == "first\n\nsecond\n\n"
+
+
+def test_outputs_single_and_multiline(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    run.out.set_output("digest-8.4", "sha256:" + "a" * 64)
+    run.out.set_output("digests", json.dumps({"8.4": "sha256:a", "8.5": "sha256:b"}, indent=2))
+    parsed = parse_outputs(run.outputs.read_text(encoding="utf-8"))
+    assert parsed["digest-8.4"] == "sha256:" + "a" * 64
+    assert json.loads(parsed["digests"]) == {"8.4": "sha256:a", "8.5": "sha256:b"}
+
+
+def test_output_value_cannot_forge_another_output(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    run.out.set_output("notes", "line1\nlatest=sha256:evil")
+    parsed = parse_outputs(run.outputs.read_text(encoding="utf-8"))
+    assert parsed == {"notes": "line1\nlatest=sha256:evil"}
+
+
+def test_markdown_table_shape() -> None:
+    text = markdown_table("T", ("a", "b"), [("1", "x\ny")])
+    assert text.splitlines() == ["### T", "", "| a | b |", "|---|---|", "| 1 | x y |"]
+
+
+# --------------------------------------------------------- scenario 21
+
+
+def echoes(secret: str) -> list[str]:
+    """The ways a server or tool might echo a credential back at us."""
+    basic = base64.b64encode(f"robot:{secret}".encode()).decode()
+    return [
+        secret,
+        f"Authorization: Basic {basic}",
+        json.dumps({"password": secret, "msg": "denied"}),
+        f"https://robot:{urllib.parse.quote(secret, safe='')}@registry.example/v2/",
+        f"token={urllib.parse.quote_plus(secret)}",
+    ]
+
+
+def all_forms(secret: str) -> list[str]:
+    basic = base64.b64encode(f"robot:{secret}".encode()).decode()
+    return [
+        secret,
+        basic,
+        json.dumps(secret)[1:-1],
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret),
+    ]
+
+
+def test_canary_never_appears_anywhere(tmp_path: Path) -> None:
+    run = make(tmp_path, debug=True)
+    out = run.out
+    out.mask(CANARY)
+    for echo in echoes(CANARY):
+        out.info(f"registry said: {echo}")
+        out.detail(echo)
+        out.debug(f"response headers: {echo}")
+        out.command(f"buildah login --password {echo} registry.example")
+        out.warning(f"retrying after: {echo}")
+        out.error(RegistryError(f"401 from registry: {echo}", hint=f"check {echo}"))
+        out.error(CommandError(f"push failed: {echo}", output=echo))
+        out.error(ConfigError(f"bad value {echo}", source="matrix.yaml", line=3, hint=echo))
+        with out.step(f"login with {echo}"), out.step(f"inner {echo}"):
+            out.info("inside")
+        out.table(f"digests {echo}", ("registry", "note"), [("hub", echo)])
+        out.summary(f"summary {echo}")
+        out.set_output("note", echo)
+        out.set_output("multi", f"a\n{echo}\nb")
+        out.print_text(json.dumps({"echo": echo}))
+    texts = run.all_text()
+    mask_lines = [line for line in texts["stdout"].splitlines() if line.startswith("::add-mask::")]
+    assert mask_lines == [f"::add-mask::{CANARY.replace('%', '%25')}"]
+    stdout_without_masks = "\n".join(
+        line for line in texts["stdout"].splitlines() if not line.startswith("::add-mask::")
+    )
+    texts["stdout"] = stdout_without_masks
+    for where, text in texts.items():
+        for form in all_forms(CANARY):
+            assert form not in text, f"{form!r} leaked into {where}"
+    assert "***" in texts["summary"] and "***" in texts["outputs"] and "***" in texts["stderr"]
+    # The mask came before anything else was printed about the canary.
+    assert run.stdout.getvalue().index("::add-mask::") == 0
+
+
+def test_canary_masked_in_actions_even_when_set_up_late(tmp_path: Path) -> None:
+    """Text printed before mask() could not contain the secret; after it, nothing does."""
+    run = make(tmp_path)
+    run.out.info("starting")
+    run.out.mask(CANARY)
+    run.out.info(CANARY)
+    lines = run.stdout.getvalue().splitlines()
+    assert lines.index(f"::add-mask::{CANARY.replace('%', '%25')}") < lines.index("***")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    secret=st.text(
+        alphabet=st.characters(blacklist_characters="*", blacklist_categories=("Cs",)),
+        min_size=8,
+        max_size=40,
+    ).filter(lambda s: s.strip() == s and "\n" not in s and "\r" not in s),
+    prefix=st.text(max_size=20),
+    suffix=st.text(max_size=20),
+)
+def test_redaction_removes_every_echo_of_any_secret(secret: str, prefix: str, suffix: str) -> None:
+    out = Output({}, stream=io.StringIO(), err_stream=io.StringIO())
+    out.mask(secret)
+    for echo in echoes(secret):
+        redacted = out.redact(prefix + echo + suffix)
+        assert secret not in redacted
+    basic = base64.b64encode(f"user:{secret}".encode()).decode()
+    assert basic not in out.redact(f"Basic {basic}")
