@@ -156,6 +156,8 @@ class Transport:
         self._oras = oras.provider.Registry(hostname=self.api_host, insecure=self.plain_http)
         self.session: requests.Session = self._oras.session
         self.session.headers["User-Agent"] = "publisher (oras-py)"
+        # Exact Content-Length checks, and no decompression bombs.
+        self.session.headers["Accept-Encoding"] = "identity"
         self._lock = threading.Lock()
         self._scheme: str | None = None  # "basic" or "bearer" once the registry said so
         self._challenge: oras_auth.authHeader | None = None

@@ -1,0 +1,242 @@
+"""Shared fixtures for integration tests: real registries on loopback.
+
+Registries (CNCF distribution, ``docker-registry serve``), each a
+``publisher.localregistry.LocalRegistry`` with ``.host`` (``127.0.0.1:PORT``)
+and ``.url``:
+
+* ``registry``          plain, no auth (session-wide; use a unique ``repo``)
+* ``second_registry``   another plain, independent instance ("the other registry")
+* ``basic_registry``    htpasswd basic auth -> ``BasicAuthRegistry`` (.registry, .username, .password)
+* ``token_registry``    Bearer token auth with a token server in this process ->
+                        ``TokenAuthRegistry`` (.registry, .server, users ``pusher``/``reader``)
+* ``fresh_registry``    factory: a new plain registry for a test that wants its own
+
+Helpers:
+
+* ``repo``              a unique repository path for this test, e.g. ``test/copy-3f2a1c``
+* ``fast_retry``        a ``RetryPolicy`` with tiny delays (retries kept, just fast)
+* ``make_client``       factory: ``make_client(registry_or_proxy, credentials=..., retry=...)``
+* ``proxy``             a ``FaultProxy`` in front of ``registry`` (fresh per test; counts reset)
+* ``proxy_for``         factory: a ``FaultProxy`` in front of any registry host
+* ``seed``              ``seed(registry, repo, image, tags=())`` pushes with raw HTTP (not our client)
+* ``write_matrix``      ``write_matrix(tmp_path, registries=[(name, host/repo, primary)], ...)``
+                        writes a matrix.yaml pointing at loopback registries
+
+Every registry fixture skips (fails in CI) when the registry binary is missing.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from publisher.localregistry import LocalRegistry
+from publisher.registry import Credentials, RegistryClient, RetryPolicy
+from tests.conftest import require_tool
+from tests.support.faultproxy import FaultProxy
+from tests.support.images import PlatformImage, TestImage, push_raw
+from tests.support.tokenserver import TokenServer
+
+BASIC_USER = "alice"
+BASIC_PASSWORD = "alice-basic-secret-0f1e"
+PUSHER = "pusher"
+PUSHER_PASSWORD = "pusher-token-secret-9c2d"
+READER = "reader"
+READER_PASSWORD = "reader-token-secret-7a41"
+
+
+def _require_registry() -> None:
+    require_tool("docker-registry", "registry")
+
+
+@dataclass
+class BasicAuthRegistry:
+    registry: LocalRegistry
+    username: str
+    password: str
+
+    @property
+    def host(self) -> str:
+        return self.registry.host
+
+    @property
+    def credentials(self) -> Credentials:
+        return Credentials(self.username, self.password)
+
+
+@dataclass
+class TokenAuthRegistry:
+    registry: LocalRegistry
+    server: TokenServer
+
+    @property
+    def host(self) -> str:
+        return self.registry.host
+
+    pusher = Credentials(PUSHER, PUSHER_PASSWORD)
+    reader = Credentials(READER, READER_PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def registry() -> Iterator[LocalRegistry]:
+    _require_registry()
+    with LocalRegistry() as reg:
+        yield reg
+
+
+@pytest.fixture(scope="session")
+def second_registry() -> Iterator[LocalRegistry]:
+    _require_registry()
+    with LocalRegistry() as reg:
+        yield reg
+
+
+@pytest.fixture
+def fresh_registry() -> Iterator[Callable[..., LocalRegistry]]:
+    _require_registry()
+    started: list[LocalRegistry] = []
+
+    def start(**kwargs: Any) -> LocalRegistry:
+        reg = LocalRegistry(**kwargs).start()
+        started.append(reg)
+        return reg
+
+    yield start
+    for reg in started:
+        reg.stop()
+
+
+@pytest.fixture(scope="session")
+def basic_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BasicAuthRegistry]:
+    _require_registry()
+    htpasswd = require_tool("htpasswd")
+    # -i: the password on stdin, never in argv.
+    line = subprocess.run(
+        [htpasswd, "-niB", BASIC_USER],
+        input=BASIC_PASSWORD,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    path = tmp_path_factory.mktemp("htpasswd") / "htpasswd"
+    path.write_text(line + "\n")
+    config = {"auth": {"htpasswd": {"realm": "publisher-test", "path": str(path)}}}
+    with LocalRegistry(extra_config=config) as reg:
+        yield BasicAuthRegistry(reg, BASIC_USER, BASIC_PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenAuthRegistry]:
+    _require_registry()
+    server = TokenServer(
+        users={PUSHER: (PUSHER_PASSWORD, "pull,push"), READER: (READER_PASSWORD, "pull")},
+        anonymous_actions="pull",
+    ).start()
+    cert = tmp_path_factory.mktemp("token") / "signer.pem"
+    try:
+        with LocalRegistry(extra_config=server.registry_auth_config(cert)) as reg:
+            yield TokenAuthRegistry(reg, server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def repo(request: pytest.FixtureRequest) -> str:
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
+    return f"test/{name or 'repo'}-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def fast_retry() -> RetryPolicy:
+    return RetryPolicy(attempts=3, initial_delay=0.01, max_delay=0.05, total_timeout=20.0)
+
+
+@pytest.fixture
+def make_client(fast_retry: RetryPolicy) -> Callable[..., RegistryClient]:
+    def make(target: Any, **kwargs: Any) -> RegistryClient:
+        host = target if isinstance(target, str) else target.host
+        kwargs.setdefault("retry", fast_retry)
+        kwargs.setdefault("timeout", 10.0)
+        return RegistryClient(host, plain_http=True, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def proxy_for() -> Iterator[Callable[[Any], FaultProxy]]:
+    started: list[FaultProxy] = []
+
+    def start(target: Any) -> FaultProxy:
+        host = target if isinstance(target, str) else target.host
+        p = FaultProxy(host).start()
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.stop()
+
+
+@pytest.fixture
+def proxy(registry: LocalRegistry, proxy_for: Callable[[Any], FaultProxy]) -> FaultProxy:
+    return proxy_for(registry)
+
+
+@pytest.fixture
+def seed() -> Callable[..., str]:
+    def push(
+        target: Any, repo: str, image: TestImage | PlatformImage, tags: Iterable[str] = ()
+    ) -> str:
+        host = target if isinstance(target, str) else target.host
+        return push_raw(f"http://{host}", repo, image, tags)
+
+    return push
+
+
+def matrix_text(
+    registries: Sequence[tuple[str, str, bool]],
+    *,
+    lines: Sequence[str] = ("8.3", "8.4"),
+    default_line: str = "8.4",
+    platforms: Sequence[str] = ("linux/amd64", "linux/arm64"),
+    size_budget_mb: float = 700,
+    base_image: str = "php:{php}-fpm-alpine",
+    credentials: dict[str, tuple[str, str]] | None = None,
+    line_overrides: dict[str, dict[str, Any]] | None = None,
+) -> str:
+    regs = []
+    for name, repository, primary in registries:
+        entry: dict[str, Any] = {"name": name, "repository": repository, "primary": primary}
+        if credentials and name in credentials:
+            entry["username_env"], entry["password_env"] = credentials[name]
+        regs.append(entry)
+    data = {
+        "namespace": "test",
+        "image": "php-fpm",
+        "registries": regs,
+        "platforms": list(platforms),
+        "default_line": default_line,
+        "base": {"image": base_image},
+        "size_budget_mb": size_budget_mb,
+        "extensions": {"install": ["zip"]},
+        "lines": [{"php": php, **(line_overrides or {}).get(php, {})} for php in lines],
+    }
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+@pytest.fixture
+def write_matrix() -> Callable[..., Path]:
+    def write(directory: Path, registries: Sequence[tuple[str, str, bool]], **kwargs: Any) -> Path:
+        path = directory / "matrix.yaml"
+        path.write_text(matrix_text(registries, **kwargs))
+        return path
+
+    return write

@@ -1,0 +1,372 @@
+"""A fault-injecting HTTP proxy to put in front of a real registry.
+
+It forwards every request to the upstream registry unchanged (the ``Host``
+header included, so the registry's absolute ``Location`` URLs point back at the
+proxy) unless a scripted ``Fault`` matches. It counts requests by method and
+kind of path (``ping``, ``manifest``, ``blob``, ``upload``, ``tags``,
+``other``) and the request-body bytes sent to upload endpoints.
+
+Faults (``Fault.action``):
+
+* ``status``    answer ``status`` with ``headers`` and ``body`` instead of forwarding
+* ``reset``     read part of the request body, then reset the connection
+* ``truncate``  forward, then send only half the body (with the full Content-Length)
+* ``length``    forward, then declare ``length_delta`` more bytes than sent and close
+* ``huge``      answer ``status`` with a body of ``huge_bytes`` streamed bytes
+* ``digest``    forward, then replace the Docker-Content-Digest header with ``digest``
+* ``body``      forward, then replace the body with ``body`` (headers kept, length fixed)
+* ``location``  forward, then rewrite Location: ``relative``, ``drop`` or ``other-host``
+* ``chunked``   forward, then send the body chunked with no Content-Length
+
+A fault applies to requests matching ``method`` and the regex ``path``, after
+``skip`` matching requests have passed, ``times`` times (None: forever).
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import socket
+import struct
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+}
+
+
+def path_kind(path: str) -> str:
+    path = urlsplit(path).path
+    if path.rstrip("/") == "/v2":
+        return "ping"
+    if "/blobs/uploads" in path:
+        return "upload"
+    if "/manifests/" in path:
+        return "manifest"
+    if "/blobs/" in path:
+        return "blob"
+    if path.endswith("/tags/list"):
+        return "tags"
+    return "other"
+
+
+@dataclass
+class Fault:
+    action: str
+    method: str | None = None
+    path: str = ".*"
+    status: int = 503
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    times: int | None = 1
+    skip: int = 0
+    digest: str = "sha256:" + "0" * 64
+    location: str = "relative"
+    huge_bytes: int = 64 * 1024 * 1024
+    length_delta: int = 100
+    reset_after: int = 1024
+    seen: int = 0
+    fired: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method != method:
+            return False
+        if not re.search(self.path, path):
+            return False
+        self.seen += 1
+        if self.seen <= self.skip:
+            return False
+        if self.times is not None and self.fired >= self.times:
+            return False
+        self.fired += 1
+        return True
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    kind: str
+    status: int | None
+    fault: str | None
+    headers: dict[str, str]
+
+
+class FaultProxy:
+    """Start with ``start()`` (or as a context manager); ``host`` is ``127.0.0.1:PORT``."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.faults: list[Fault] = []
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.uploaded_bytes = 0
+        self.log: list[Seen] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # ---------------------------------------------------------------- script
+
+    def add(self, *faults: Fault) -> FaultProxy:
+        with self._lock:
+            self.faults.extend(faults)
+        return self
+
+    def clear(self) -> None:
+        """Forget faults and counts."""
+        with self._lock:
+            self.faults.clear()
+            self.counts.clear()
+            self.uploaded_bytes = 0
+            self.log.clear()
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.counts.clear()
+            self.uploaded_bytes = 0
+            self.log.clear()
+
+    def count(self, method: str | None = None, kind: str | None = None) -> int:
+        with self._lock:
+            return sum(
+                n
+                for (m, k), n in self.counts.items()
+                if (method is None or m == method) and (kind is None or k == kind)
+            )
+
+    @property
+    def mutating_requests(self) -> int:
+        return sum(self.count(m) for m in ("POST", "PUT", "PATCH", "DELETE"))
+
+    def _pick(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.matches(method, path):
+                    return fault
+        return None
+
+    # ---------------------------------------------------------------- server
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.server_address[1])
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+    def start(self) -> FaultProxy:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _body(self, limit: int | None = None) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    data = bytearray()
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            self.rfile.readline()
+                            return bytes(data)
+                        data += self.rfile.read(size)
+                        self.rfile.readline()
+                        if limit is not None and len(data) >= limit:
+                            return bytes(data)
+                length = int(self.headers.get("Content-Length") or 0)
+                if limit is not None:
+                    length = min(length, limit)
+                return self.rfile.read(length) if length else b""
+
+            def _record(
+                self, kind: str, status: int | None, fault: Fault | None, uploaded: int
+            ) -> None:
+                with proxy._lock:
+                    proxy.counts[(self.command, kind)] += 1
+                    if kind == "upload":
+                        proxy.uploaded_bytes += uploaded
+                    proxy.log.append(
+                        Seen(
+                            self.command,
+                            self.path,
+                            kind,
+                            status,
+                            fault.action if fault else None,
+                            dict(self.headers),
+                        )
+                    )
+
+            def _send(
+                self,
+                status: int,
+                headers: list[tuple[str, str]],
+                body: bytes,
+                *,
+                close: bool = False,
+            ) -> None:
+                self.send_response(status)
+                length = str(len(body))
+                for name, value in headers:
+                    if name.lower() == "content-length" and self.command == "HEAD":
+                        length = value  # HEAD describes the body it does not send
+                    if name.lower() in HOP_BY_HOP or name.lower() == "content-length":
+                        continue
+                    self.send_header(name, value)
+                self.send_header("Content-Length", length)
+                if close:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def _reset(self) -> None:
+                self.close_connection = True
+                sock = self.connection
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()
+
+            def handle_any(self) -> None:
+                kind = path_kind(self.path)
+                fault = proxy._pick(self.command, self.path)
+                if fault and fault.action == "reset":
+                    body = self._body(limit=fault.reset_after)
+                    self._record(kind, None, fault, len(body))
+                    self._reset()
+                    return
+                body = self._body()
+                if fault and fault.action == "status":
+                    self._record(kind, fault.status, fault, len(body))
+                    self._send(fault.status, list(fault.headers.items()), fault.body, close=True)
+                    return
+                if fault and fault.action == "huge":
+                    self._record(kind, fault.status, fault, len(body))
+                    self.send_response(fault.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(fault.huge_bytes))
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                    self.end_headers()
+                    chunk = b'{"errors":[{"code":"X","message":"' + b"A" * 65000
+                    sent = 0
+                    try:
+                        while sent < fault.huge_bytes:
+                            piece = chunk[: fault.huge_bytes - sent]
+                            self.wfile.write(piece)
+                            sent += len(piece)
+                    except OSError:
+                        pass
+                    return
+                status, headers, answer = self._forward(body)
+                self._record(kind, status, fault, len(body))
+                if fault is None:
+                    self._send(status, headers, answer)
+                    return
+                self._apply(fault, status, headers, answer)
+
+            def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+                conn = http.client.HTTPConnection(proxy.upstream, timeout=60)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                    headers.pop("Content-Length", None)
+                    if body or self.command in ("POST", "PUT", "PATCH"):
+                        headers["Content-Length"] = str(len(body))
+                    conn.request(self.command, self.path, body=body or None, headers=headers)
+                    response = conn.getresponse()
+                    answer = response.read()
+                    return response.status, list(response.getheaders()), answer
+                finally:
+                    conn.close()
+
+            def _apply(
+                self, fault: Fault, status: int, headers: list[tuple[str, str]], answer: bytes
+            ) -> None:
+                action = fault.action
+                if action == "truncate" or action == "length":
+                    declared = (
+                        len(answer) if action == "truncate" else len(answer) + fault.length_delta
+                    )
+                    sent = answer[: len(answer) // 2] if action == "truncate" else answer
+                    self.send_response(status)
+                    for name, value in headers:
+                        if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                            self.send_header(name, value)
+                    self.send_header("Content-Length", str(declared))
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(sent)
+                    return
+                if action == "chunked":
+                    self.send_response(status)
+                    for name, value in headers:
+                        if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                            self.send_header(name, value)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                    self.end_headers()
+                    data = fault.body or answer
+                    for i in range(0, len(data), 65536):
+                        piece = data[i : i + 65536]
+                        self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                    self.wfile.write(b"0\r\n\r\n")
+                    return
+                if action == "digest":
+                    headers = [
+                        (n, fault.digest if n.lower() == "docker-content-digest" else v)
+                        for n, v in headers
+                    ]
+                elif action == "body":
+                    answer = fault.body
+                elif action == "location":
+                    new: list[tuple[str, str]] = []
+                    for name, value in headers:
+                        if name.lower() == "location":
+                            parts = urlsplit(value)
+                            if fault.location == "drop":
+                                continue
+                            if fault.location == "relative":
+                                value = parts.path + (f"?{parts.query}" if parts.query else "")
+                            elif fault.location == "other-host":
+                                value = parts._replace(netloc="203.0.113.7:5000").geturl()
+                        new.append((name, value))
+                    headers = new
+                self._send(status, headers, answer)
+
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,204 @@
+"""A small Docker-registry token server (the Bearer flow Docker Hub and GHCR use).
+
+It signs RS256 JWTs with a key whose self-signed certificate is the registry's
+``rootcertbundle``; the certificate travels in the JWT's ``x5c`` header, which
+is how distribution 2.8 finds the verification key. Users have a password and
+the actions they may be granted (``pull`` or ``pull,push``); anonymous users get
+``anonymous_actions``. Every request is recorded for assertions (scopes asked,
+who asked).
+
+``registry_auth_config()`` is the ``auth`` section for ``LocalRegistry(extra_config=...)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
+
+SERVICE = "publisher-test-registry"
+ISSUER = "publisher-test-token-issuer"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@dataclass
+class TokenRequest:
+    account: str | None
+    scopes: list[str]
+    service: str | None
+    granted: bool
+
+
+@dataclass
+class TokenServer:
+    """Start with ``start()``; ``realm`` is the URL to put in the registry config."""
+
+    users: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (password, actions)
+    anonymous_actions: str = ""
+    lifetime: int = 300
+    requests: list[TokenRequest] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "publisher test token signer")])
+        now = dt.datetime.now(dt.UTC)
+        self.cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(self.key, hashes.SHA256())
+        )
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # --------------------------------------------------------------- tokens
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        header = {
+            "typ": "JWT",
+            "alg": "RS256",
+            "x5c": [base64.b64encode(self.cert.public_bytes(serialization.Encoding.DER)).decode()],
+        }
+        signing_input = (
+            _b64url(json.dumps(header).encode()) + "." + _b64url(json.dumps(claims).encode())
+        )
+        signature = self.key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return signing_input + "." + _b64url(signature)
+
+    def issue(
+        self, account: str | None, scopes: list[str], actions_allowed: str, service: str
+    ) -> str:
+        allowed = set(filter(None, actions_allowed.split(",")))
+        access = []
+        for scope in scopes:
+            kind, _, rest = scope.partition(":")
+            name, _, actions = rest.rpartition(":")
+            granted = [a for a in actions.split(",") if a in allowed]
+            if kind == "repository" and granted:
+                access.append({"type": kind, "name": name, "actions": granted})
+        now = int(time.time())
+        return self.sign(
+            {
+                "iss": ISSUER,
+                "sub": account or "",
+                "aud": service,
+                "exp": now + self.lifetime,
+                "nbf": now - 10,
+                "iat": now,
+                "jti": uuid.uuid4().hex,
+                "access": access,
+            }
+        )
+
+    # --------------------------------------------------------------- server
+
+    def start(self) -> TokenServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                query = parse_qs(urlsplit(self.path).query)
+                scopes = [s for value in query.get("scope", []) for s in value.split(" ") if s]
+                service = (query.get("service") or [SERVICE])[0]
+                auth = self.headers.get("Authorization", "")
+                account: str | None = None
+                actions = server.anonymous_actions
+                if auth.lower().startswith("basic "):
+                    try:
+                        user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+                    except Exception:
+                        user, password = "", ""
+                    entry = server.users.get(user)
+                    if entry is None or entry[0] != password:
+                        with server._lock:
+                            server.requests.append(TokenRequest(user, scopes, service, False))
+                        body = b'{"details":"incorrect username or password"}'
+                        self.send_response(401)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(body)))
+                        self.end_headers()
+                        self.wfile.write(body)
+                        return
+                    account, actions = user, entry[1]
+                with server._lock:
+                    server.requests.append(TokenRequest(account, scopes, service, True))
+                token = server.issue(account, scopes, actions, service)
+                body = json.dumps(
+                    {"token": token, "access_token": token, "expires_in": server.lifetime}
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.server_address[1])
+
+    @property
+    def realm(self) -> str:
+        return f"http://127.0.0.1:{self.port}/token"
+
+    def write_cert(self, path: Path) -> Path:
+        path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
+        return path
+
+    def registry_auth_config(self, cert_path: Path) -> dict[str, Any]:
+        self.write_cert(cert_path)
+        return {
+            "auth": {
+                "token": {
+                    "realm": self.realm,
+                    "service": SERVICE,
+                    "issuer": ISSUER,
+                    "rootcertbundle": str(cert_path),
+                }
+            }
+        }
+
+    def scopes_requested(self) -> list[list[str]]:
+        with self._lock:
+            return [list(r.scopes) for r in self.requests]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.requests.clear()
