@@ -262,3 +262,37 @@ def _read_blob(layout: Path, digest: str, fail: Any) -> bytes:
     if sha256_bytes(data) != digest:
         raise fail(f"blob {digest} does not match its digest")
     return data
+
+
+def merge_layouts(layouts: list[Path], dest: Path, ref_name: str | None = None) -> str:
+    """Combine single-platform layouts into one layout holding a multi-platform index.
+
+    The index lists each image with the platform from its config, in the given
+    order; ``index.json`` points at the index (annotated with ``ref_name``).
+    Returns the index digest.
+    """
+    init_layout(dest)
+    children: list[dict[str, Any]] = []
+    for layout in layouts:
+        image = read_layout(layout)
+        source = layout / "blobs" / "sha256"
+        for blob in source.iterdir():
+            target = dest / "blobs" / "sha256" / blob.name
+            if not target.exists():
+                shutil.copyfile(blob, target)
+        manifest_size = blob_path(layout, image.digest).stat().st_size
+        children.append(
+            {
+                "mediaType": image.media_type,
+                "digest": image.digest,
+                "size": manifest_size,
+                "platform": platform_of(image.config),
+            }
+        )
+    body = canonical_json({"schemaVersion": 2, "mediaType": MEDIA_OCI_INDEX, "manifests": children})
+    digest = write_blob(dest, body)
+    top: dict[str, Any] = {"mediaType": MEDIA_OCI_INDEX, "digest": digest, "size": len(body)}
+    if ref_name:
+        top["annotations"] = {"org.opencontainers.image.ref.name": ref_name}
+    write_index(dest, [top])
+    return digest
