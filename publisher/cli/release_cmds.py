@@ -1,0 +1,463 @@
+"""Commands of the release pipeline: build, publish, release, republish, republish-check.
+
+Heavy modules (registry client, builders) are imported inside the commands so
+that ``publisher --help`` and ``publisher resolve`` stay fast.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from ..config import Config
+from ..errors import UsageError
+from ..version import parse_release
+from .base import State, config_option, handle_errors, main, only_option, pass_state
+
+if TYPE_CHECKING:
+    from ..builders import Builder
+    from ..stages.publish import SmokeTest
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def builder_option(func: F) -> F:
+    return click.option(
+        "--builder",
+        type=click.Choice(["buildx", "buildah", "docker"]),
+        default=None,
+        envvar="PUBLISHER_BUILDER",
+        help="Image builder (env: PUBLISHER_BUILDER). Default: buildx when installed, else buildah, else docker.",
+    )(func)
+
+
+def smoke_option(func: F) -> F:
+    return click.option(
+        "--no-smoke",
+        is_flag=True,
+        help="Skip the smoke tests (not recommended: they prove each image starts).",
+    )(func)
+
+
+def notes_option(default: str = "release-notes") -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        return click.option(
+            "--notes-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help=f"Where the release notes go (default: {default}/ next to the matrix file).",
+        )(func)
+
+    return decorate
+
+
+def created_from_env(env: dict[str, str]) -> str:
+    """The image creation time: SOURCE_DATE_EPOCH when set (reproducible), else empty."""
+    epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch:
+        return ""
+    try:
+        moment = datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
+    except ValueError:
+        raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def get_builder(state: State, name: str | None) -> Builder:
+    from ..builders import select_builder
+    from ..runner import Runner
+
+    return select_builder(name, Runner(output=state.output, env=state.env))
+
+
+def get_smoke(
+    state: State, config: Config, builder_name: str | None, skip: bool
+) -> SmokeTest | None:
+    if skip:
+        return None
+    from ..runner import Runner
+    from ..smoke import smoke_tester
+
+    return smoke_tester(Runner(output=state.output, env=state.env), config, prefer=builder_name)
+
+
+def default_notes_dir(config: Config, given: Path | None, *, local: bool = False) -> Path:
+    if given is not None:
+        return given
+    root = Path(config.root)
+    return root / (".publisher/local/release-notes" if local else "release-notes")
+
+
+@main.command("build")
+@click.argument("release")
+@click.option("--php", "php", required=True, metavar="X.Y", help="The PHP line to build.")
+@click.option(
+    "--platform",
+    "platform_text",
+    required=True,
+    type=click.Choice(["linux/amd64", "linux/arm64"]),
+    help="The platform to build.",
+)
+@click.option(
+    "--digest-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write this leg's digest record (JSON, written atomically).",
+)
+@config_option
+@builder_option
+@click.option(
+    "--rebuild", is_flag=True, help="Build even when the record shows the image is already pushed."
+)
+@pass_state
+@handle_errors
+def build_command(
+    state: State,
+    release: str,
+    php: str,
+    platform_text: str,
+    digest_file: Path,
+    config_path: str,
+    builder: str | None,
+    rebuild: bool,
+) -> None:
+    """Build one PHP line for one platform and push it by digest to the primary registry.
+
+    One leg of a release: GitHub Actions runs one per (line, platform) on native
+    runners, then `publisher publish` assembles the indexes from the records.
+
+    \b
+    Examples:
+      publisher build v2.0.0 --php 8.4 --platform linux/arm64 --digest-file digests/8.4-linux-arm64.json
+      publisher build v2.0.0 --php 8.1 --platform linux/amd64 --digest-file d.json --builder buildah
+    """
+    from ..platforms import Platform
+    from ..stages.build import Leg, build_leg
+    from ..stages.release import make_clients, resolve_bases
+
+    version = parse_release(release)
+    cfg = state.load_config(config_path, php)
+    chosen = get_builder(state, builder)
+    clients = make_clients(cfg, state.env, state.output)
+    with state.output.step(f"Build PHP {php} for {platform_text} with {chosen.name}"):
+        bases = resolve_bases(cfg, state.env, state.output)
+        build_leg(
+            cfg,
+            version,
+            Leg(php, Platform.parse(platform_text)),
+            builder=chosen,
+            primary=clients[cfg.primary.name],
+            base=bases[php],
+            record_path=digest_file,
+            output=state.output,
+            created=created_from_env(state.env),
+            revision=state.env.get("GITHUB_SHA", ""),
+            reuse=not rebuild,
+        )
+
+
+@main.command("publish")
+@click.argument("release")
+@click.option(
+    "--digests",
+    "digests_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory holding the build legs' digest records (searched recursively).",
+)
+@config_option
+@only_option
+@notes_option()
+@click.option(
+    "--dry-run", is_flag=True, help="Read only: print the plan and every tag move; write nothing."
+)
+@builder_option
+@smoke_option
+@pass_state
+@handle_errors
+def publish_command(
+    state: State,
+    release: str,
+    digests_dir: Path,
+    config_path: str,
+    only: str | None,
+    notes_dir: Path | None,
+    dry_run: bool,
+    builder: str | None,
+    no_smoke: bool,
+) -> None:
+    """Assemble, copy, verify, smoke-test and tag RELEASE from the build legs' records.
+
+    Nothing moves a tag before every index is on every registry, verified and
+    smoke-tested; a rerun finishes a failed publish.
+
+    \b
+    Examples:
+      publisher publish v2.0.0 --digests digests/
+      publisher publish v2.0.0 --digests digests/ --dry-run
+    """
+    from ..records import read_directory
+    from ..stages.publish import Publisher
+    from ..stages.release import make_clients
+
+    version = parse_release(release)
+    cfg = state.load_config(config_path, only)
+    records = read_directory(digests_dir)
+    smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke)
+    publisher = Publisher(
+        cfg,
+        version,
+        make_clients(cfg, state.env, state.output),
+        state.output,
+        notes_dir=default_notes_dir(cfg, notes_dir),
+        smoke=smoke,
+        dry_run=dry_run,
+    )
+    publisher.run(records)
+
+
+def _release_options(
+    state: State,
+    cfg: Config,
+    version: str,
+    *,
+    digests_dir: Path | None,
+    notes_dir: Path | None,
+    jobs: int,
+    dry_run: bool,
+    local: bool,
+    reuse: bool = True,
+    reason: str | None = None,
+) -> Any:
+    from ..stages.release import ReleaseOptions
+
+    root = Path(cfg.root) / ".publisher" / ("local" if local else "builds")
+    return ReleaseOptions(
+        digests_dir=digests_dir or root / version / ("republish" if reason else "digests"),
+        notes_dir=default_notes_dir(cfg, notes_dir, local=local),
+        jobs=jobs,
+        dry_run=dry_run,
+        reuse=reuse,
+        created=created_from_env(state.env),
+        revision=state.env.get("GITHUB_SHA", ""),
+        republish_reason=reason,
+    )
+
+
+def _run_release(
+    state: State,
+    cfg: Config,
+    release_tag: str,
+    *,
+    builder: str | None,
+    no_smoke: bool,
+    local: bool,
+    options: Any,
+) -> None:
+    from ..stages.release import local_registries, release
+
+    version = parse_release(release_tag)
+    chosen = get_builder(state, builder)
+    if not local:
+        smoke = None if options.dry_run else get_smoke(state, cfg, builder, no_smoke)
+        release(
+            cfg,
+            version,
+            builder=chosen,
+            env=state.env,
+            output=state.output,
+            options=options,
+            smoke=smoke,
+        )
+        return
+    from ..runner import Runner
+
+    runner = Runner(output=state.output, env=state.env)
+    with local_registries(cfg, state.output, runner=runner, env=state.env) as (mapped, _registries):
+        smoke = None if options.dry_run else get_smoke(state, mapped, builder, no_smoke)
+        result = release(
+            mapped,
+            version,
+            builder=chosen,
+            env=state.env,
+            output=state.output,
+            options=options,
+            smoke=smoke,
+        )
+    if result.notes_md:
+        state.output.info(f"rehearsal finished: notes at {result.notes_md} and {result.notes_json}")
+        state.output.info("the throwaway registries have been stopped; nothing was published")
+
+
+@main.command("release")
+@click.argument("release_tag", metavar="RELEASE")
+@config_option
+@only_option
+@builder_option
+@click.option(
+    "--jobs", type=click.IntRange(1, 32), default=2, show_default=True, help="Builds in parallel."
+)
+@click.option(
+    "--digests",
+    "digests_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the digest records go (default: .publisher/builds/RELEASE/digests).",
+)
+@notes_option()
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan, the build commands and every tag move; write nothing.",
+)
+@click.option(
+    "--local",
+    is_flag=True,
+    help="Rehearse: run everything against throwaway loopback registries standing in for the configured ones.",
+)
+@smoke_option
+@pass_state
+@handle_errors
+def release_command(
+    state: State,
+    release_tag: str,
+    config_path: str,
+    only: str | None,
+    builder: str | None,
+    jobs: int,
+    digests_dir: Path | None,
+    notes_dir: Path | None,
+    dry_run: bool,
+    local: bool,
+    no_smoke: bool,
+) -> None:
+    """Build every leg of RELEASE, then publish it: the whole pipeline in one process.
+
+    Legs already built and pushed (per their digest records) are not rebuilt, so
+    rerunning a failed release finishes it.
+
+    \b
+    Examples:
+      publisher release v2.0.0 --local              # rehearsal on loopback registries
+      publisher release v2.0.0 --dry-run            # what would happen
+      publisher release v2.0.1 --only 8.4,8.5 --jobs 4
+    """
+    parse_release(release_tag)
+    cfg = state.load_config(config_path, only)
+    options = _release_options(
+        state,
+        cfg,
+        release_tag,
+        digests_dir=digests_dir,
+        notes_dir=notes_dir,
+        jobs=jobs,
+        dry_run=dry_run,
+        local=local,
+    )
+    _run_release(
+        state, cfg, release_tag, builder=builder, no_smoke=no_smoke, local=local, options=options
+    )
+
+
+@main.command("republish")
+@click.argument("release_tag", metavar="RELEASE")
+@click.option("--reason", required=True, help="Why (e.g. the CVE); kept in the notes' history.")
+@config_option
+@only_option
+@builder_option
+@click.option(
+    "--jobs", type=click.IntRange(1, 32), default=2, show_default=True, help="Builds in parallel."
+)
+@click.option(
+    "--digests",
+    "digests_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the new digest records go (default: .publisher/builds/RELEASE/republish).",
+)
+@notes_option()
+@click.option(
+    "--dry-run", is_flag=True, help="Print what would be rebuilt and moved; write nothing."
+)
+@click.option("--local", is_flag=True, help="Rehearse against throwaway loopback registries.")
+@smoke_option
+@pass_state
+@handle_errors
+def republish_command(
+    state: State,
+    release_tag: str,
+    reason: str,
+    config_path: str,
+    only: str | None,
+    builder: str | None,
+    jobs: int,
+    digests_dir: Path | None,
+    notes_dir: Path | None,
+    dry_run: bool,
+    local: bool,
+    no_smoke: bool,
+) -> None:
+    """Rebuild a published RELEASE from freshly pulled bases (a security republish).
+
+    The release's pins move to the new digests; floating tags move only where
+    this release is still the newest stable one. The notes keep a dated history.
+
+    \b
+    Examples:
+      publisher republish v2.0.0 --reason "CVE-2026-1234 in libxml2"
+      publisher republish v2.0.0 --reason "openssl update" --only 8.3,8.4
+    """
+    parse_release(release_tag)
+    if not reason.strip():
+        raise UsageError("--reason must say why the release is republished")
+    cfg = state.load_config(config_path, only)
+    options = _release_options(
+        state,
+        cfg,
+        release_tag,
+        digests_dir=digests_dir,
+        notes_dir=notes_dir,
+        jobs=jobs,
+        dry_run=dry_run,
+        local=local,
+        reuse=False,
+        reason=reason.strip(),
+    )
+    _run_release(
+        state, cfg, release_tag, builder=builder, no_smoke=no_smoke, local=local, options=options
+    )
+
+
+@main.command("republish-check")
+@config_option
+@notes_option()
+@pass_state
+@handle_errors
+def republish_check_command(state: State, config_path: str, notes_dir: Path | None) -> None:
+    """Say whether the newest stable release's base images changed since it was published.
+
+    Prints `release=vX.Y.Z` and `changed=true|false` (also as step outputs in
+    GitHub Actions); the weekly schedule republishes only when changed.
+
+    \b
+    Examples:
+      publisher republish-check
+      publisher republish-check --notes-dir release-notes
+    """
+    from ..stages.republish_check import check_bases
+
+    cfg = state.load_config(config_path)
+    result = check_bases(cfg, default_notes_dir(cfg, notes_dir), state.env, state.output)
+    state.output.print_text(
+        f"release={result.release}\nchanged={'true' if result.changed else 'false'}"
+    )
+    state.output.set_output("release", result.release)
+    state.output.set_output("changed", "true" if result.changed else "false")
+    for line in result.details:
+        state.output.info(line)
+    state.output.set_output("details", json.dumps(result.details))

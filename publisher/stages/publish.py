@@ -1,0 +1,595 @@
+"""The publish stage: everything after the builds, from the collected digest records.
+
+Order (each a visible step):
+
+1. read the tags present on every registry and compute the plan;
+2. assemble one OCI index per PHP line from its platform digests and push it by
+   digest to the primary (children are already there: the builds pushed them);
+3. copy each index to every other registry by digest;
+4. verify every index on every registry: platforms, sizes within budget,
+   identical digests;
+5. smoke-test every platform image by digest;
+6. write the pin tags on every registry, then recompute the floating tags from
+   all pins present on each registry and move them;
+7. verify the tags;
+8. write the release notes atomically.
+
+Nothing before step 6 writes a tag, so a failure there moves no tag; every step
+skips what is already done, so a rerun finishes a failed release. A pin that
+already points at other content is refused unless this is a republish. With
+``dry_run`` the stage only reads: it prints the plan and every tag move
+(old digest -> new) and sends no mutating request.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import notes as notes_mod
+from .. import plan as planning
+from ..config import Config, Registry
+from ..errors import ReleaseConflictError, UsageError, VerificationError
+from ..fileio import write_atomic
+from ..output import Output
+from ..records import DigestRecord
+from ..reference import Reference
+from ..registry import Descriptor, RegistryClient, build_index, descriptor_for, sha256_digest
+from ..version import Release
+from .verify import check_index
+
+#: How often the floating tags are recomputed after moving them, so that two
+#: concurrent releases converge on the highest one.
+FLOATING_ROUNDS = 5
+
+#: Called with the platform image reference, platform, line; returns the exact PHP version.
+SmokeTest = Callable[[Reference, str, str, tuple[str, ...]], str]
+
+
+@dataclass(frozen=True)
+class LineIndex:
+    php: str
+    digest: str
+    body: bytes
+    media_type: str
+    children: tuple[Descriptor, ...]
+    records: tuple[DigestRecord, ...]
+
+
+@dataclass(frozen=True)
+class TagMove:
+    registry: str
+    tag: str
+    old: str | None
+    new: str
+
+    @property
+    def changes(self) -> bool:
+        return self.old != self.new
+
+
+@dataclass
+class PublishResult:
+    plan: planning.Plan
+    indexes: dict[str, LineIndex]
+    moves: list[TagMove] = field(default_factory=list)
+    notes_md: Path | None = None
+    notes_json: Path | None = None
+    facts: notes_mod.ReleaseFacts | None = None
+
+
+def plan_digest(p: planning.Plan) -> str:
+    return "sha256:" + hashlib.sha256(p.to_json().encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def match_records(
+    config: Config, release: Release, records: Sequence[DigestRecord]
+) -> dict[str, list[DigestRecord]]:
+    """The records of each selected line in platform order; every leg must be present."""
+    by_key: dict[tuple[str, str], DigestRecord] = {}
+    for record in records:
+        if record.release != release.tag:
+            continue
+        key = (record.php, record.platform)
+        if key in by_key and by_key[key].digest != record.digest:
+            raise UsageError(
+                f"two digest records for PHP {record.php} {record.platform} disagree "
+                f"({by_key[key].digest} and {record.digest})",
+                hint="keep only the records of one build run in the --digests directory",
+            )
+        by_key[key] = record
+    missing = []
+    result: dict[str, list[DigestRecord]] = {}
+    for line in config.lines:
+        result[line.php] = []
+        for platform in line.platforms:
+            record = by_key.get((line.php, platform.value))
+            if record is None:
+                missing.append(f"{line.php} {platform}")
+                continue
+            if record.repository != config.primary.repository.name:
+                raise UsageError(
+                    f"the record for PHP {line.php} {platform} names {record.repository}, "
+                    f"but the primary registry is {config.primary.repository.name}"
+                )
+            result[line.php].append(record)
+    if missing:
+        raise UsageError(
+            f"no digest record for release {release.tag}: {', '.join(missing)}",
+            hint="run `publisher build` for those legs (or `publisher release`) first",
+        )
+    return result
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+class Publisher:
+    """Runs the publish steps for one release against real registries."""
+
+    def __init__(
+        self,
+        config: Config,
+        release: Release,
+        clients: Mapping[str, RegistryClient],
+        output: Output,
+        *,
+        notes_dir: Path,
+        smoke: SmokeTest | None = None,
+        republish_reason: str | None = None,
+        dry_run: bool = False,
+        now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
+    ) -> None:
+        self.config = config
+        self.release = release
+        self.clients = clients
+        self.output = output
+        self.notes_dir = notes_dir
+        self.smoke = smoke
+        self.republish_reason = republish_reason
+        self.dry_run = dry_run
+        self.now = now
+
+    def client(self, registry: Registry) -> RegistryClient:
+        return self.clients[registry.name]
+
+    @property
+    def primary(self) -> Registry:
+        return self.config.primary
+
+    # ---------------------------------------------------------------- steps
+
+    def read_plan(self) -> tuple[planning.Plan, dict[str, list[str]]]:
+        existing = {
+            r.name: self.client(r).list_tags(r.repository.path) for r in self.config.registries
+        }
+        return planning.plan(self.config, self.release, existing), existing
+
+    def assemble(self, by_line: Mapping[str, list[DigestRecord]]) -> dict[str, LineIndex]:
+        primary = self.client(self.primary)
+        repo = self.primary.repository.path
+        indexes = {}
+        for php, records in by_line.items():
+            children = []
+            for record in records:
+                manifest = primary.get_manifest_by_digest(repo, record.digest)
+                if manifest.is_index:
+                    raise UsageError(
+                        f"the record for PHP {php} {record.platform} names an index, "
+                        "not a single-platform image"
+                    )
+                children.append(descriptor_for(manifest, record.platform))
+            body, media_type = build_index(children)
+            indexes[php] = LineIndex(
+                php, sha256_digest(body), body, media_type, tuple(children), tuple(records)
+            )
+        return indexes
+
+    def check_conflicts(self, p: planning.Plan, indexes: Mapping[str, LineIndex]) -> dict[str, str]:
+        """Pins of this release that point elsewhere: refuse, or (republish) return old digests."""
+        conflicts: list[str] = []
+        old: dict[str, str] = {}
+        for registry in self.config.registries:
+            client = self.client(registry)
+            for line in p.lines:
+                pins = p.pins(line.php)
+                present = client.tag_digests(registry.repository.path, pins)
+                for tag, digest in present.items():
+                    if digest != indexes[line.php].digest:
+                        conflicts.append(
+                            f"{registry.repository.name}:{tag} is {digest}, this build is {indexes[line.php].digest}"
+                        )
+                        old.setdefault(line.php, digest)
+        if conflicts and self.republish_reason is None:
+            raise ReleaseConflictError(
+                f"release {self.release.tag} is already published with other content:\n  - "
+                + "\n  - ".join(conflicts),
+                hint=f"to replace it on purpose, run `publisher republish {self.release.tag} --reason ...`; "
+                "to finish an interrupted release, rerun with the same digest records",
+            )
+        return old
+
+    def push_indexes(self, indexes: Mapping[str, LineIndex]) -> None:
+        client = self.client(self.primary)
+        repo = self.primary.repository.path
+        for index in indexes.values():
+            if client.manifest_exists(repo, index.digest):
+                self.output.detail(
+                    f"PHP {index.php}: index {index.digest} already on {self.primary.name}"
+                )
+                continue
+            client.put_manifest(repo, index.body, index.media_type)
+            self.output.info(
+                f"PHP {index.php}: pushed index {index.digest} to {self.primary.repository.name}"
+            )
+
+    def copy_indexes(self, indexes: Mapping[str, LineIndex]) -> None:
+        source = self.client(self.primary)
+        for registry in self.config.secondaries:
+            target = self.client(registry)
+            for index in indexes.values():
+                ref = self.primary.ref(digest=index.digest)
+                if target.manifest_exists(registry.repository.path, index.digest):
+                    self.output.detail(f"PHP {index.php}: already on {registry.name}")
+                    continue
+                copied = source.copy(ref, target, registry.repository.path)
+                if copied != index.digest:
+                    raise VerificationError(
+                        [
+                            f"copy of PHP {index.php} to {registry.name} produced {copied}, expected {index.digest}"
+                        ]
+                    )
+                self.output.info(
+                    f"PHP {index.php}: copied {index.digest} to {registry.repository.name}"
+                )
+
+    def verify_indexes(self, indexes: Mapping[str, LineIndex]) -> dict[str, dict[str, int]]:
+        defects: list[str] = []
+        sizes: dict[str, dict[str, int]] = {}
+        for registry in self.config.registries:
+            client = self.client(registry)
+            for index in indexes.values():
+                line = self.config.line(index.php)
+                found = check_index(client, registry, index.digest, line)
+                defects += found.defects
+                if registry.primary:
+                    sizes[index.php] = dict(found.sizes)
+        if defects:
+            raise VerificationError(defects, hint="no tag was written; fix the cause and rerun")
+        rows = [
+            (
+                php,
+                platform,
+                f"{size / 1e6:.1f} MB",
+                f"{self.config.line(php).size_budget_bytes / 1e6:.0f} MB",
+            )
+            for php, by_platform in sizes.items()
+            for platform, size in sorted(by_platform.items())
+        ]
+        self.output.table(
+            "Compressed size per platform image", ("PHP", "platform", "size", "budget"), rows
+        )
+        return sizes
+
+    def smoke_test(self, indexes: Mapping[str, LineIndex]) -> dict[str, str]:
+        versions: dict[str, str] = {}
+        if self.smoke is None:
+            return versions
+        for index in indexes.values():
+            line = self.config.line(index.php)
+            found: dict[str, str] = {}
+            for record in index.records:
+                ref = self.primary.ref(digest=record.digest)
+                found[record.platform] = self.smoke(
+                    ref, record.platform, index.php, line.extensions.names
+                )
+                self.output.info(
+                    f"PHP {index.php} {record.platform}: PHP {found[record.platform]} starts, php-fpm -t passes"
+                )
+            distinct = sorted(set(found.values()))
+            if len(distinct) > 1:
+                self.output.warning(
+                    f"PHP {index.php}: platforms report different versions: {found}"
+                )
+            versions[index.php] = distinct[-1]
+        return versions
+
+    def desired_pins(
+        self, p: planning.Plan, indexes: Mapping[str, LineIndex]
+    ) -> list[tuple[str, str]]:
+        return [(tag, indexes[line.php].digest) for line in p.lines for tag in p.pins(line.php)]
+
+    def pin_moves(self, p: planning.Plan, indexes: Mapping[str, LineIndex]) -> list[TagMove]:
+        moves = []
+        pins = self.desired_pins(p, indexes)
+        for registry in self.config.registries:
+            present = self.client(registry).tag_digests(
+                registry.repository.path, [t for t, _ in pins]
+            )
+            moves += [TagMove(registry.name, tag, present.get(tag), digest) for tag, digest in pins]
+        return moves
+
+    def floating_moves(
+        self, registry: Registry, extra: Mapping[str, str] | None = None
+    ) -> list[TagMove]:
+        """Where the floating tags of ``registry`` must point, from the pins present there.
+
+        ``extra`` adds pins not written yet (for a dry run's preview).
+        """
+        client = self.client(registry)
+        repo = registry.repository.path
+        tags = set(client.list_tags(repo)) | set(extra or {})
+        wanted = planning.floating_tags(registry.name, tags, self.config.line_names)
+        lookup = [f.source for f in wanted] + [f.tag for f in wanted]
+        digests = client.tag_digests(repo, [t for t in lookup if t not in (extra or {})])
+        digests.update(extra or {})
+        return [
+            TagMove(registry.name, f.tag, digests.get(f.tag), digests[f.source])
+            for f in wanted
+            if f.source in digests
+        ]
+
+    def write_pins(self, moves: Sequence[TagMove]) -> None:
+        for move in moves:
+            if not move.changes:
+                continue
+            registry = next(r for r in self.config.registries if r.name == move.registry)
+            self.client(registry).tag(registry.repository.path, move.new, move.tag)
+            self.output.info(f"{registry.repository.name}:{move.tag} -> {move.new}")
+
+    def move_floating(self) -> list[TagMove]:
+        applied: list[TagMove] = []
+        for _ in range(FLOATING_ROUNDS):
+            pending = [
+                m for r in self.config.registries for m in self.floating_moves(r) if m.changes
+            ]
+            if not pending:
+                return applied
+            self.write_pins(pending)
+            applied += pending
+        raise VerificationError(
+            [f"floating tags kept changing after {FLOATING_ROUNDS} rounds (concurrent releases?)"],
+            hint="rerun: floating tags are recomputed from the pins present",
+        )
+
+    def verify_tags(
+        self, p: planning.Plan, indexes: Mapping[str, LineIndex]
+    ) -> list[notes_mod.FloatingFacts]:
+        defects = []
+        maps: dict[str, dict[str, str]] = {}
+        floating: list[notes_mod.FloatingFacts] = []
+        pins = dict(self.desired_pins(p, indexes))
+        for registry in self.config.registries:
+            client = self.client(registry)
+            present = client.tag_digests(registry.repository.path, list(pins))
+            for tag, digest in pins.items():
+                if present.get(tag) != digest:
+                    defects.append(
+                        f"{registry.repository.name}:{tag} is {present.get(tag)}, expected {digest}"
+                    )
+            for move in self.floating_moves(registry):
+                if move.changes:
+                    defects.append(
+                        f"{registry.repository.name}:{move.tag} is {move.old}, expected {move.new}"
+                    )
+            wanted = planning.floating_tags(
+                registry.name, client.list_tags(registry.repository.path), self.config.line_names
+            )
+            current = client.tag_digests(registry.repository.path, [f.tag for f in wanted])
+            maps[registry.name] = {**present, **current}
+            floating += [
+                notes_mod.FloatingFacts(
+                    registry.name, f.tag, f.source_release, current.get(f.tag, "")
+                )
+                for f in wanted
+            ]
+        reference = maps[self.primary.name]
+        for name, found in maps.items():
+            if found != reference:
+                defects.append(
+                    f"tags on {name} differ from {self.primary.name}: {found} vs {reference}"
+                )
+        if defects:
+            raise VerificationError(defects, hint="rerun the same command to finish the release")
+        return floating
+
+    # ---------------------------------------------------------------- notes
+
+    def facts(
+        self,
+        p: planning.Plan,
+        indexes: Mapping[str, LineIndex],
+        sizes: Mapping[str, Mapping[str, int]],
+        versions: Mapping[str, str],
+        floating: Sequence[notes_mod.FloatingFacts],
+        history: tuple[notes_mod.Republish, ...],
+    ) -> notes_mod.ReleaseFacts:
+        lines = []
+        for line_plan in p.lines:
+            index = indexes[line_plan.php]
+            line = self.config.line(line_plan.php)
+            first = index.records[0]
+            tags = next(t.tags for t in line_plan.targets if t.registry == self.primary.name)
+            lines.append(
+                notes_mod.LineFacts(
+                    php=line_plan.php,
+                    php_version=versions.get(line_plan.php, "not smoke-tested"),
+                    index_digest=index.digest,
+                    tags=tags,
+                    base_image=first.base_image,
+                    base_digest=first.base_digest,
+                    size_budget_bytes=line.size_budget_bytes,
+                    platforms=tuple(
+                        notes_mod.PlatformFacts(
+                            r.platform, r.digest, sizes[line_plan.php].get(r.platform, 0)
+                        )
+                        for r in index.records
+                    ),
+                )
+            )
+        return notes_mod.ReleaseFacts(
+            release=self.release.tag,
+            stable=self.release.is_stable,
+            stand_in=self.config.stand_in,
+            default_line=self.config.default_line,
+            published_at=self.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            registries=tuple(
+                notes_mod.RegistryFacts(r.name, r.repository.name, r.primary)
+                for r in self.config.registries
+            ),
+            lines=tuple(lines),
+            floating=tuple(floating),
+            history=history,
+            source_url=self.config.source_url,
+            regression_percent=self.config.size_regression_percent,
+            plan_sha256=plan_digest(p),
+        )
+
+    def previous_notes(self) -> dict[str, object] | None:
+        path = self.notes_dir / f"{self.release.tag}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def write_notes(self, facts: notes_mod.ReleaseFacts) -> tuple[Path, Path]:
+        history_path = self.notes_dir / "size-history.json"
+        try:
+            history = notes_mod.SizeHistory.from_json(history_path.read_text(encoding="utf-8"))
+        except OSError:
+            history = notes_mod.SizeHistory()
+        md = write_atomic(
+            self.notes_dir / f"{self.release.tag}.md", notes_mod.release_markdown(facts, history)
+        )
+        js = write_atomic(
+            self.notes_dir / f"{self.release.tag}.json", notes_mod.release_json(facts, history)
+        )
+        write_atomic(history_path, history.with_release(facts).to_json())
+        return md, js
+
+    # ---------------------------------------------------------------- the run
+
+    def run(self, records: Sequence[DigestRecord]) -> PublishResult:
+        out = self.output
+        with out.step("1/8 Read the tags on every registry and compute the plan"):
+            p, _existing = self.read_plan()
+            by_line = match_records(self.config, self.release, records)
+            self._show_plan(p)
+        with out.step("2/8 Assemble one index per PHP line"):
+            indexes = self.assemble(by_line)
+            old = self.check_conflicts(p, indexes)
+            for index in indexes.values():
+                out.info(
+                    f"PHP {index.php}: index {index.digest} over {len(index.children)} platform images"
+                )
+            if not self.dry_run:
+                self.push_indexes(indexes)
+        result = PublishResult(plan=p, indexes=indexes)
+        if self.dry_run:
+            self._show_dry_run(p, indexes)
+            return result
+        with out.step("3/8 Copy every index to the other registries by digest"):
+            self.copy_indexes(indexes)
+        with out.step("4/8 Verify platforms, sizes and digests on every registry"):
+            sizes = self.verify_indexes(indexes)
+        with out.step("5/8 Smoke-test every platform image"):
+            versions = self.smoke_test(indexes)
+            if self.smoke is None:
+                out.warning("smoke tests skipped (--no-smoke)")
+        with out.step("6/8 Write the pin tags, then move the floating tags"):
+            pin_moves = self.pin_moves(p, indexes)
+            self.write_pins(pin_moves)
+            result.moves = [m for m in pin_moves if m.changes] + self.move_floating()
+            if not result.moves:
+                out.info("every tag already points where it should; nothing moved")
+        with out.step("7/8 Verify the tags"):
+            floating = self.verify_tags(p, indexes)
+        with out.step("8/8 Write the release notes"):
+            history = self._history(old, indexes)
+            facts = self.facts(p, indexes, sizes, versions, floating, history)
+            result.notes_md, result.notes_json = self.write_notes(facts)
+            result.facts = facts
+            out.info(f"wrote {result.notes_md} and {result.notes_json}")
+        self._report(facts)
+        return result
+
+    def _history(
+        self, old: Mapping[str, str], indexes: Mapping[str, LineIndex]
+    ) -> tuple[notes_mod.Republish, ...]:
+        earlier = self.previous_notes()
+        history = notes_mod.history_from_json(earlier) if earlier else ()
+        if self.republish_reason is None:
+            return history
+        changes = []
+        previous_lines = {
+            line["php"]: line["index_digest"] for line in (earlier or {}).get("lines", [])
+        }  # type: ignore[union-attr]
+        for php in self.config.line_names:
+            before = old.get(php) or previous_lines.get(php)
+            if before is not None and before != indexes[php].digest:
+                changes.append((php, before, indexes[php].digest))
+        if not changes:
+            return history  # a rerun of a finished republish changes nothing
+        return (
+            *history,
+            notes_mod.Republish(
+                date=self.now().strftime("%Y-%m-%d"),
+                reason=self.republish_reason,
+                changes=tuple(changes),
+            ),
+        )
+
+    def _show_plan(self, p: planning.Plan) -> None:
+        rows = [
+            (line.php, ", ".join(line.platforms), t.repository, ", ".join(t.tags))
+            for line in p.lines
+            for t in line.targets
+        ]
+        self.output.table(f"Plan for {p.release}", ("PHP", "platforms", "repository", "tags"), rows)
+
+    def _show_dry_run(self, p: planning.Plan, indexes: Mapping[str, LineIndex]) -> None:
+        moves = self.pin_moves(p, indexes)
+        for registry in self.config.registries:
+            extra = {m.tag: m.new for m in moves if m.registry == registry.name}
+            moves += self.floating_moves(registry, extra)
+        rows = [
+            (m.registry, m.tag, m.old or "(new)", m.new, "moves" if m.changes else "unchanged")
+            for m in moves
+        ]
+        self.output.table(
+            "Dry run: tags that would move (nothing was written)",
+            ("registry", "tag", "old", "new", ""),
+            rows,
+        )
+        self.output.info("plan JSON:")
+        self.output.print_text(p.to_json())
+
+    def _report(self, facts: notes_mod.ReleaseFacts) -> None:
+        rows = []
+        for line in facts.lines:
+            for platform in line.platforms:
+                rows.append(
+                    (
+                        line.php,
+                        line.php_version,
+                        platform.platform,
+                        platform.digest,
+                        f"{platform.size_bytes / 1e6:.1f} MB",
+                    )
+                )
+            self.output.set_output(f"digest-{line.php}", line.index_digest)
+        self.output.table(
+            f"Published {facts.release}", ("PHP", "version", "platform", "digest", "size"), rows
+        )
+        self.output.set_output(
+            "digests",
+            json.dumps({line.php: line.index_digest for line in facts.lines}, sort_keys=True),
+        )
