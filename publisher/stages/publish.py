@@ -105,15 +105,16 @@ def match_records(
                 hint="keep only the records of one build run in the --digests directory",
             )
         by_key[key] = record
-    missing = []
+    missing: list[str] = []
     result: dict[str, list[DigestRecord]] = {}
     for line in config.lines:
         result[line.php] = []
         for platform in line.platforms:
-            record = by_key.get((line.php, platform.value))
-            if record is None:
+            found = by_key.get((line.php, platform.value))
+            if found is None:
                 missing.append(f"{line.php} {platform}")
                 continue
+            record = found
             if record.repository != config.primary.repository.name:
                 raise UsageError(
                     f"the record for PHP {line.php} {platform} names {record.repository}, "
@@ -529,9 +530,11 @@ class Publisher:
         if self.republish_reason is None:
             return history
         changes = []
+        earlier_lines = (earlier or {}).get("lines", [])
         previous_lines = {
-            line["php"]: line["index_digest"] for line in (earlier or {}).get("lines", [])
-        }  # type: ignore[union-attr]
+            str(line["php"]): str(line["index_digest"])
+            for line in (earlier_lines if isinstance(earlier_lines, list) else [])
+        }
         for php in self.config.line_names:
             before = old.get(php) or previous_lines.get(php)
             if before is not None and before != indexes[php].digest:
