@@ -1,14 +1,15 @@
 """The ``publisher`` command line.
 
 The CLI parses arguments, calls a stage and turns errors into exit codes; nothing
-else. Commands live in modules grouped by area and register on ``main`` here.
+else. Commands live in modules grouped by area and register on ``main`` when
+imported; each imports its heavy dependencies inside the command, so that
+``publisher --help`` and ``publisher resolve`` start fast.
 """
 
 from __future__ import annotations
 
-from . import base, core
+from . import base, core, github_cmds, registry_cmds, release_cmds
 
 main = base.main
 
-# Each module adds its commands to ``main`` when imported.
-__all__ = ["base", "core", "main"]
+__all__ = ["base", "core", "github_cmds", "main", "registry_cmds", "release_cmds"]
