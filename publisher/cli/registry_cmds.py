@@ -1,11 +1,146 @@
-"""Commands that talk to registries: inspect (online), verify, preflight."""
+"""Commands that talk to registries: inspect (online), verify, preflight.
+
+Heavy modules (the registry client) are imported inside the commands so that
+``publisher --help`` stays fast.
+"""
 
 from __future__ import annotations
 
-from ..errors import UsageError
+import json
+import os
+
+import click
+
+from ..config import Config
+from ..errors import ConfigError, PublisherError
 from ..reference import Reference
-from .base import State
+from ..version import parse_release
+from .base import State, config_option, handle_errors, main, only_option, pass_state
+
+
+def _optional_config(state: State) -> Config | None:
+    """matrix.yaml when there is one (for credentials of configured registries); else None."""
+    path = state.env.get("PUBLISHER_CONFIG") or "matrix.yaml"
+    if not os.path.isfile(path):
+        return None
+    try:
+        return state.load_config(path)
+    except ConfigError:
+        return None
 
 
 def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
-    raise UsageError("online inspection is not available yet; use --offline")
+    """``publisher inspect REF`` without --offline (called from cli/core.py)."""
+    from ..stages.inspect import Inspection, client_for, inspect_reference
+
+    output = state.output
+    if as_json:
+        output.quiet = True  # stdout carries the JSON only
+    try:
+        client = client_for(ref, state.env, output, _optional_config(state))
+        result = inspect_reference(ref, client)
+    except PublisherError as exc:
+        if as_json:
+            output.print_text(
+                json.dumps(Inspection(ref, reachable=False, error=exc).to_dict(), indent=2)
+            )
+        raise
+    if as_json:
+        output.print_text(json.dumps(result.to_dict(), indent=2))
+        return
+    output.info(f"reference: {ref.canonical}")
+    output.info(f"   digest: {result.digest}")
+    kind = "multi-platform index" if result.is_index else "single-platform image"
+    extra = f", {result.attestations} attestation(s)" if result.attestations else ""
+    output.info(f"     kind: {kind} ({result.media_type}){extra}")
+    rows = [
+        (p.platform, p.digest, f"{p.size / 1e6:.1f} MB", p.created or "-", str(len(p.labels)))
+        for p in result.platforms
+    ]
+    output.table(
+        f"{ref.familiar}: platforms",
+        ("platform", "digest", "compressed", "created", "labels"),
+        rows,
+    )
+    labels = {k: v for p in result.platforms[:1] for k, v in sorted(p.labels.items())}
+    for key, value in labels.items():
+        output.detail(f"  {key}={value}")
+
+
+@main.command("verify")
+@click.argument("release")
+@config_option
+@only_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_state
+@handle_errors
+def verify_command(
+    state: State, release: str, config_path: str, only: str | None, as_json: bool
+) -> None:
+    """Check that RELEASE is complete and consistent on every registry.
+
+    Every expected tag exists; all tags of a PHP line resolve to one index
+    digest, identical on every registry; each index holds exactly the configured
+    platforms (attestations ignored); every child and blob is fetchable; each
+    platform image is within the size budget. Exits 12 listing every defect.
+
+    \b
+    Examples:
+      publisher verify v2.0.0
+      publisher verify v2.0.0 --only 8.4 --json
+      publisher verify v2.1.0-rc.1 --config examples/offline/matrix.yaml
+    """
+    from .. import plan as planning
+    from ..registry import RegistryClient
+    from ..stages.verify import raise_for_defects, show_report, verify_release
+
+    version = parse_release(release)
+    cfg = state.load_config(config_path, only)
+    if as_json:
+        state.output.quiet = True  # stdout carries the JSON only
+    clients = {
+        r.name: RegistryClient.for_registry(r, state.env, state.output) for r in cfg.registries
+    }
+    existing = {r.name: clients[r.name].list_tags(r.repository.path) for r in cfg.registries}
+    plan = planning.plan(cfg, version, existing)
+    report = verify_release(cfg, plan, clients, state.output)
+    if as_json:
+        state.output.print_text(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+    else:
+        show_report(report, cfg, state.output)
+    raise_for_defects(report)
+
+
+@main.command("preflight")
+@config_option
+@only_option
+@click.option("--json", "as_json", is_flag=True, help="Print the passed checks as JSON.")
+@pass_state
+@handle_errors
+def preflight_command(state: State, config_path: str, only: str | None, as_json: bool) -> None:
+    """Check, before any build, that a release can get through.
+
+    Every target registry is reachable and accepts the credentials, the
+    credentials may push to the target repository (an upload is opened and
+    cancelled; nothing is written), and every base image exists for every
+    configured platform. Stops at the first failure with its exit code
+    (4 auth, 5 not found, 6 rate limited, 7 unreachable).
+
+    \b
+    Examples:
+      publisher preflight
+      publisher preflight --only 8.4,8.5
+      DOCKERHUB_USERNAME=me DOCKERHUB_TOKEN=... publisher preflight --json
+    """
+    from ..registry import RegistryClient
+    from ..stages.preflight import preflight
+
+    cfg = state.load_config(config_path, only)
+    if as_json:
+        state.output.quiet = True  # stdout carries the JSON only
+    clients = {
+        r.name: RegistryClient.for_registry(r, state.env, state.output) for r in cfg.registries
+    }
+    checks = preflight(cfg, clients, state.env, state.output)
+    if as_json:
+        state.output.print_text(json.dumps([c.to_dict() for c in checks], indent=2))

@@ -468,6 +468,20 @@ class RegistryClient:
         except Exception:  # best effort: the registry expires abandoned sessions anyway
             self.transport.debug("could not cancel an upload session")
 
+    def check_push(self, repo_path: str) -> None:
+        """Prove that we may push to ``repo_path``: open an upload session, then cancel it.
+
+        Nothing is written. Raises AuthError (with the scope the token needs) when refused.
+        """
+        scopes = [push_scope(repo_path)]
+
+        def attempt(_n: int) -> None:
+            reply = self._start_upload(repo_path, None, scopes)
+            if reply.status == 202:
+                self._cancel_upload(self.transport.resolve_location(reply, "push check"), repo_path)
+
+        self.transport.retrying(f"push check on {self._ref_text(repo_path)}", attempt)
+
     def mount_blob(self, repo_path: str, digest: str, from_repo: str) -> bool:
         """Cross-repository mount within this registry. True when the registry mounted it (201)."""
         scopes = [push_scope(repo_path), pull_scope(from_repo)]

@@ -1,0 +1,145 @@
+"""Online inspection of one image reference: can we reach it, and what is it?
+
+What the stack's maintainers called "validate image accessibility before
+deploying": the normalized reference, reachable or the classified reason, the
+digest, the platforms with their compressed sizes, and labels/created where the
+image config has them. Public images are read anonymously; private ones with
+the credentials of a matching matrix.yaml registry or the docker config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import Config, is_loopback
+from ..errors import PublisherError
+from ..output import Output
+from ..reference import Reference
+from ..registry import RegistryClient, credentials_for, credentials_for_host
+
+
+@dataclass(frozen=True)
+class PlatformInfo:
+    platform: str
+    digest: str
+    size: int
+    created: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Inspection:
+    reference: Reference
+    reachable: bool
+    digest: str | None = None
+    media_type: str | None = None
+    is_index: bool = False
+    platforms: tuple[PlatformInfo, ...] = ()
+    attestations: int = 0
+    error: PublisherError | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "reference": self.reference.as_dict(),
+            "reachable": self.reachable,
+            "digest": self.digest,
+            "media_type": self.media_type,
+            "is_index": self.is_index,
+            "platforms": [
+                {
+                    "platform": p.platform,
+                    "digest": p.digest,
+                    "size": p.size,
+                    "created": p.created,
+                    "labels": dict(p.labels),
+                }
+                for p in self.platforms
+            ],
+            "attestations": self.attestations,
+            "error": None,
+        }
+        if self.error is not None:
+            data["error"] = {
+                "kind": self.error.label,
+                "exit_code": self.error.exit_code,
+                "message": self.error.message,
+                "hint": self.error.hint,
+            }
+        return data
+
+
+def client_for(
+    ref: Reference,
+    env: Mapping[str, str],
+    output: Output,
+    config: Config | None = None,
+    **kwargs: Any,
+) -> RegistryClient:
+    """A client for ``ref``'s registry; credentials from a matching configured registry if any."""
+    if config is not None:
+        for registry in config.registries:
+            if registry.host == ref.domain:
+                return RegistryClient(
+                    ref.domain,
+                    plain_http=registry.plain_http,
+                    credentials=credentials_for(registry, env, output),
+                    output=output,
+                    name=registry.name,
+                    username_env=registry.username_env,
+                    password_env=registry.password_env,
+                    **kwargs,
+                )
+    return RegistryClient(
+        ref.domain,
+        plain_http=is_loopback(ref.domain),
+        credentials=credentials_for_host(ref.domain, env, output),
+        output=output,
+        **kwargs,
+    )
+
+
+def _config_facts(data: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
+    created = data.get("created")
+    inner = data.get("config") or {}
+    labels = inner.get("Labels") if isinstance(inner, Mapping) else None
+    return (
+        created if isinstance(created, str) else None,
+        {str(k): str(v) for k, v in labels.items()} if isinstance(labels, Mapping) else {},
+    )
+
+
+def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
+    """Inspect ``ref``; raises the classified error when it cannot be read."""
+    manifest = client.get_manifest(ref)
+    platforms: list[PlatformInfo] = []
+    if manifest.is_index:
+        for child in manifest.platform_children:
+            image = client.get_manifest_by_digest(ref.path, child.digest)
+            created, labels = _config_facts(client.image_config(ref.path, image))
+            platforms.append(
+                PlatformInfo(
+                    child.platform or "unknown",
+                    child.digest,
+                    image.compressed_size,
+                    created,
+                    labels,
+                )
+            )
+    else:
+        config = client.image_config(ref.path, manifest)
+        created, labels = _config_facts(config)
+        platform = f"{config.get('os', 'unknown')}/{config.get('architecture', 'unknown')}"
+        platforms.append(
+            PlatformInfo(platform, manifest.digest, manifest.compressed_size, created, labels)
+        )
+    return Inspection(
+        reference=ref,
+        reachable=True,
+        digest=manifest.digest,
+        media_type=manifest.media_type,
+        is_index=manifest.is_index,
+        platforms=tuple(platforms),
+        attestations=len(manifest.attestations),
+    )

@@ -1,0 +1,90 @@
+"""Preflight: before any build, prove the release can get through.
+
+1. every target registry answers its API (reachable, credentials accepted);
+2. the credentials may push to the target repository (an upload session is
+   opened and cancelled: nothing is written);
+3. every base image exists, with every platform its line is built for.
+
+It fails fast: the first failure raises its classified error (auth 4, not found
+5, rate limited 6, unreachable 7, ...), after the checks that passed were shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import Config
+from ..errors import NotFoundError
+from ..output import Output
+from ..registry import RegistryClient
+from .inspect import client_for
+
+
+@dataclass(frozen=True)
+class Check:
+    what: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"check": self.what, "result": self.detail}
+
+
+def base_platforms(client: RegistryClient, path: str, manifest: Any) -> set[str]:
+    if manifest.is_index:
+        return {c.platform for c in manifest.platform_children if c.platform}
+    return set(client.manifest_platform_sizes(path, manifest))
+
+
+def preflight(
+    config: Config,
+    clients: Mapping[str, RegistryClient],
+    env: Mapping[str, str],
+    output: Output,
+    *,
+    base_clients: Mapping[str, RegistryClient] | None = None,
+) -> list[Check]:
+    """Run every check in order; return what passed, or raise the first failure."""
+    passed: list[Check] = []
+
+    def ok(what: str, detail: str) -> None:
+        passed.append(Check(what, detail))
+        output.info(f"ok  {what}: {detail}")
+
+    for registry in config.registries:
+        client = clients[registry.name]
+        repo = registry.repository
+        client.ping(repo_path=repo.path)
+        who = client.transport.credentials
+        ok(
+            f"{registry.name} reachable",
+            f"{repo.domain} answers the registry API"
+            + (f" (as {who.username}, {who.source})" if who else " (anonymous)"),
+        )
+        client.check_push(repo.path)
+        ok(f"{registry.name} push access", f"may push to {repo.name}")
+
+    cache: dict[str, RegistryClient] = dict(base_clients or {})
+    seen: dict[str, set[str]] = {}
+    for line in config.lines:
+        ref = config.base_pull_ref(line)
+        if ref.domain not in cache:
+            cache[ref.domain] = client_for(ref, env, output, config)
+        client = cache[ref.domain]
+        key = str(ref)
+        if key not in seen:
+            manifest = client.get_manifest(ref)
+            seen[key] = base_platforms(client, ref.path, manifest)
+        wanted = [p.value for p in line.platforms]
+        absent = [p for p in wanted if p not in seen[key]]
+        if absent:
+            raise NotFoundError(
+                f"base image {ref} of PHP {line.php} has no image for {', '.join(absent)} "
+                f"(it has {', '.join(sorted(seen[key])) or 'none'})",
+                registry=ref.domain,
+                hint="pick a base that is published for every configured platform, or limit "
+                "the line's platforms in matrix.yaml",
+            )
+        ok(f"PHP {line.php} base", f"{ref} has {', '.join(wanted)}")
+    return passed

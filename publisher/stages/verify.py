@@ -1,0 +1,213 @@
+"""The verify stage: fetch what the registries hold and apply ``verify_rules``.
+
+``verify_release`` checks a whole release (every expected tag on every
+registry); ``check_index`` checks one index digest without looking at tags (the
+publish stage runs it before any tag moves). Missing content and altered
+content become defects; authentication, rate limits and outages stay errors
+(their own exit codes), since then nothing can be concluded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .. import verify_rules as rules
+from ..config import Config, Line, Registry
+from ..errors import InvalidResponseError, NotFoundError, VerificationError
+from ..output import Output
+from ..plan import Plan
+from ..reference import Reference
+from ..registry import RegistryClient
+from ..verify_rules import Defect, ImageFacts, LineExpectation, Report, TagFacts
+
+
+@dataclass
+class _BlobCache:
+    known: dict[tuple[str, str, str], bool] = field(default_factory=dict)
+
+    def exists(self, client: RegistryClient, repo_path: str, digest: str) -> bool:
+        key = (client.transport.base, repo_path, digest)
+        if key not in self.known:
+            self.known[key] = client.blob_exists(repo_path, digest)
+        return self.known[key]
+
+
+def inspect_index(
+    client: RegistryClient,
+    registry_name: str,
+    repo_path: str,
+    digest: str,
+    *,
+    blobs: _BlobCache | None = None,
+) -> ImageFacts:
+    """Everything the rules need to know about one digest: platforms, sizes, what is missing."""
+    cache = blobs or _BlobCache()
+    try:
+        manifest = client.get_manifest_by_digest(repo_path, digest)
+    except NotFoundError:
+        return ImageFacts(registry_name, digest, error="the index itself is not found")
+    except InvalidResponseError as exc:
+        return ImageFacts(registry_name, digest, error=exc.message)
+    missing: list[str] = []
+    if not manifest.is_index:
+        for blob in manifest.blobs:
+            if not cache.exists(client, repo_path, blob.digest):
+                missing.append(f"blob {rules.short(blob.digest)}")
+        try:
+            sizes = client.manifest_platform_sizes(repo_path, manifest)
+        except (NotFoundError, InvalidResponseError) as exc:
+            return ImageFacts(
+                registry_name, digest, is_index=False, missing=(*missing, exc.message)
+            )
+        return ImageFacts(
+            registry_name, digest, is_index=False, platforms=sizes, missing=tuple(missing)
+        )
+    platforms: dict[str, int] = {}
+    duplicates: list[str] = []
+    for child in manifest.children:
+        label = "attestation" if child.is_attestation else (child.platform or "unknown platform")
+        try:
+            child_manifest = client.get_manifest_by_digest(repo_path, child.digest)
+        except NotFoundError:
+            missing.append(f"{label} manifest {rules.short(child.digest)}")
+            continue
+        except InvalidResponseError as exc:
+            missing.append(f"{label} manifest {rules.short(child.digest)} ({exc.message})")
+            continue
+        for blob in child_manifest.blobs:
+            if not cache.exists(client, repo_path, blob.digest):
+                missing.append(f"{label} blob {rules.short(blob.digest)}")
+        if child.is_attestation:
+            continue
+        key = child.platform or "unknown"
+        if key in platforms:
+            duplicates.append(key)
+        platforms[key] = child_manifest.compressed_size
+    return ImageFacts(
+        registry_name,
+        digest,
+        is_index=True,
+        platforms=platforms,
+        duplicate_platforms=tuple(duplicates),
+        missing=tuple(missing),
+    )
+
+
+@dataclass(frozen=True)
+class IndexCheck:
+    """The result of checking one index digest on one registry."""
+
+    facts: ImageFacts
+    found: tuple[Defect, ...]
+
+    @property
+    def defects(self) -> list[str]:
+        return [d.message for d in self.found]
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return dict(self.facts.platforms)
+
+    @property
+    def ok(self) -> bool:
+        return not self.found
+
+
+def check_index(client: RegistryClient, registry: Registry, digest: str, line: Line) -> IndexCheck:
+    """Check one index digest (no tags): exactly the line's platforms, within budget, complete."""
+    facts = inspect_index(client, registry.name, registry.repository.path, digest)
+    found = rules.check_image(
+        facts, [p.value for p in line.platforms], line.size_budget_bytes, php=line.php
+    )
+    return IndexCheck(facts, tuple(found))
+
+
+def expectations(config: Config, plan: Plan) -> list[LineExpectation]:
+    """What every selected line of ``plan`` must look like on every registry."""
+    result = []
+    for line_plan in plan.lines:
+        tags = {t.registry: tuple(t.tags) for t in line_plan.targets}
+        result.append(
+            LineExpectation(
+                php=line_plan.php,
+                platforms=tuple(line_plan.platforms),
+                budget_bytes=line_plan.size_budget_bytes,
+                tags=tags,
+            )
+        )
+    return result
+
+
+def verify_release(
+    config: Config,
+    plan: Plan,
+    clients: Mapping[str, RegistryClient],
+    output: Output,
+) -> Report:
+    """Check every expected tag of ``plan`` on every registry; return every defect found.
+
+    Does not raise on defects (see ``raise_for_defects``); registry errors other
+    than "not found" and invalid content (auth, rate limit, unreachable) propagate.
+    """
+    wanted = expectations(config, plan)
+    tag_facts: list[TagFacts] = []
+    images: dict[tuple[str, str], ImageFacts] = {}
+    cache = _BlobCache()
+    for registry in config.registries:
+        client = clients[registry.name]
+        repo = registry.repository
+        for expectation in wanted:
+            for tag in expectation.tags.get(registry.name, ()):
+                try:
+                    digest: str | None = client.resolve(Reference(repo.domain, repo.path, tag))
+                except NotFoundError:
+                    digest = None
+                tag_facts.append(TagFacts(registry.name, tag, digest))
+                if digest and (registry.name, digest) not in images:
+                    output.detail(f"checking {registry.name} {repo.name}@{digest}")
+                    images[(registry.name, digest)] = inspect_index(
+                        client, registry.name, repo.path, digest, blobs=cache
+                    )
+    return rules.build_report(plan.release, wanted, tag_facts, images)
+
+
+def report_rows(report: Report, registries: Sequence[str]) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for line in report.lines:
+        platforms = sorted(line.sizes)
+        sizes = ", ".join(f"{p} {rules.megabytes(line.sizes[p])}" for p in platforms) or "-"
+        for name in registries:
+            tags = line.tags.get(name, {})
+            present = sum(1 for d in tags.values() if d)
+            rows.append(
+                (
+                    line.php,
+                    name,
+                    line.digests.get(name) or "-",
+                    f"{present}/{len(tags)}",
+                    sizes,
+                    rules.megabytes(line.budget_bytes),
+                )
+            )
+    return rows
+
+
+def show_report(report: Report, config: Config, output: Output) -> None:
+    output.table(
+        f"Release {report.release}: index digests and compressed sizes",
+        ("PHP", "registry", "index digest", "tags", "size per platform", "budget"),
+        report_rows(report, [r.name for r in config.registries]),
+    )
+    if report.ok:
+        output.info(f"verified: release {report.release} is complete and consistent everywhere")
+
+
+def raise_for_defects(report: Report) -> None:
+    """Raise VerificationError listing every defect, if there is any."""
+    if report.defects:
+        raise VerificationError(
+            [d.message for d in report.defects],
+            hint="rerun the release (`publisher release ...`) to finish or repair it; "
+            "`publisher verify --json` lists the defects for scripts",
+        )

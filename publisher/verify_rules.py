@@ -1,0 +1,311 @@
+"""What a published release must look like: pure rules over fetched facts.
+
+The verify stage fetches facts from the registries (which tag points where,
+what each index holds, which children and blobs are fetchable, how big each
+platform image is) and these rules turn them into a list of every defect, not
+just the first:
+
+* every expected tag exists on every registry;
+* all tags of one PHP line resolve to one index digest, identical on every registry;
+* the index holds exactly the configured platforms (attestations are not platforms);
+* every child manifest and blob is fetchable;
+* each platform image's compressed size (config + layers) is within the budget.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MB = 1_000_000
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What one digest on one registry turned out to be."""
+
+    registry: str
+    digest: str
+    is_index: bool = True
+    #: platform -> compressed bytes of its image (config + layers), attestations excluded.
+    platforms: Mapping[str, int] = field(default_factory=dict)
+    #: platforms listed more than once in the index.
+    duplicate_platforms: tuple[str, ...] = ()
+    #: children or blobs that could not be fetched, each described in words.
+    missing: tuple[str, ...] = ()
+    #: set when the digest itself could not be read (then nothing else is known).
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TagFacts:
+    """Where one tag points on one registry (``digest`` None: the tag is missing)."""
+
+    registry: str
+    tag: str
+    digest: str | None
+
+
+@dataclass(frozen=True)
+class LineExpectation:
+    """What one PHP line of a release must look like."""
+
+    php: str
+    platforms: tuple[str, ...]
+    budget_bytes: int
+    #: registry name -> the tags this release puts on that line there.
+    tags: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Defect:
+    kind: str
+    message: str
+    php: str | None = None
+    registry: str | None = None
+
+
+#: Every kind of defect, documented for --json consumers.
+KINDS = {
+    "tag-missing": "an expected tag does not exist on a registry",
+    "tags-disagree": "the tags of one line point at different digests on one registry",
+    "registries-disagree": "one line has different digests on different registries",
+    "unreadable": "a digest could not be read (missing, malformed or altered)",
+    "not-an-index": "a line's digest is a single image, not a multi-arch index",
+    "platform-missing": "a configured platform is absent from the index",
+    "platform-extra": "the index holds a platform that is not configured",
+    "platform-duplicate": "the index lists one platform twice",
+    "child-missing": "a child manifest or blob of the index cannot be fetched",
+    "over-budget": "a platform image is larger than the size budget",
+}
+
+
+def short(digest: str | None) -> str:
+    if not digest:
+        return "-"
+    return digest if len(digest) <= 19 else digest[:19] + "…"
+
+
+def megabytes(size: int) -> str:
+    return f"{size / MB:.1f} MB"
+
+
+def check_image(
+    facts: ImageFacts,
+    platforms: Sequence[str],
+    budget_bytes: int,
+    *,
+    php: str | None = None,
+) -> list[Defect]:
+    """Defects of one index digest on one registry, independent of tags."""
+    where = f"{facts.registry}: {short(facts.digest)}"
+    line = f"PHP {php} " if php else ""
+
+    def defect(kind: str, message: str) -> Defect:
+        return Defect(kind, f"{line}{where}: {message}", php, facts.registry)
+
+    if facts.error is not None:
+        return [defect("unreadable", facts.error)]
+    defects: list[Defect] = []
+    if not facts.is_index:
+        defects.append(
+            defect("not-an-index", "is a single-platform image, expected a multi-arch index")
+        )
+    expected = list(dict.fromkeys(platforms))
+    for platform in expected:
+        if platform not in facts.platforms:
+            defects.append(defect("platform-missing", f"{platform} is missing"))
+    for platform in sorted(facts.platforms):
+        if platform not in expected:
+            defects.append(
+                defect(
+                    "platform-extra",
+                    f"holds {platform}, which is not configured ({', '.join(expected)})",
+                )
+            )
+    for platform in facts.duplicate_platforms:
+        defects.append(defect("platform-duplicate", f"lists {platform} more than once"))
+    for item in facts.missing:
+        defects.append(defect("child-missing", f"{item} cannot be fetched"))
+    for platform, size in sorted(facts.platforms.items()):
+        if size > budget_bytes:
+            defects.append(
+                defect(
+                    "over-budget",
+                    f"{platform} is {megabytes(size)}, over the {megabytes(budget_bytes)} budget",
+                )
+            )
+    return defects
+
+
+def line_digests(expectation: LineExpectation, tags: Iterable[TagFacts]) -> dict[str, str | None]:
+    """The digest each registry's tags of this line agree on (the most common; None if no tag)."""
+    per_registry: dict[str, Counter[str]] = {name: Counter() for name in expectation.tags}
+    for fact in tags:
+        if (
+            fact.registry in per_registry
+            and fact.digest
+            and fact.tag in expectation.tags[fact.registry]
+        ):
+            per_registry[fact.registry][fact.digest] += 1
+    result: dict[str, str | None] = {}
+    for name, counter in per_registry.items():
+        first_tag = expectation.tags[name][0] if expectation.tags[name] else None
+        pinned = next(
+            (f.digest for f in tags if f.registry == name and f.tag == first_tag and f.digest), None
+        )
+        result[name] = pinned or (counter.most_common(1)[0][0] if counter else None)
+    return result
+
+
+def check_line(
+    expectation: LineExpectation,
+    tags: Sequence[TagFacts],
+    images: Mapping[tuple[str, str], ImageFacts],
+) -> list[Defect]:
+    """Every defect of one PHP line across all registries.
+
+    ``tags`` holds a fact for every expected (registry, tag); ``images`` the facts
+    for each (registry, digest) those tags point at.
+    """
+    php = expectation.php
+    defects: list[Defect] = []
+    found = {(f.registry, f.tag): f.digest for f in tags}
+    for registry, wanted in expectation.tags.items():
+        for tag in wanted:
+            if found.get((registry, tag)) is None:
+                defects.append(
+                    Defect(
+                        "tag-missing",
+                        f"PHP {php}: tag {tag!r} is missing on {registry}",
+                        php,
+                        registry,
+                    )
+                )
+        digests = {found[(registry, t)] for t in wanted if found.get((registry, t))}
+        if len(digests) > 1:
+            pointing = ", ".join(
+                f"{t} -> {short(found[(registry, t)])}" for t in wanted if found.get((registry, t))
+            )
+            defects.append(
+                Defect(
+                    "tags-disagree",
+                    f"PHP {php}: the tags on {registry} point at different digests ({pointing})",
+                    php,
+                    registry,
+                )
+            )
+    agreed = line_digests(expectation, tags)
+    distinct = {d for d in agreed.values() if d}
+    if len(distinct) > 1:
+        listing = ", ".join(f"{name} {short(d)}" for name, d in agreed.items() if d)
+        defects.append(
+            Defect(
+                "registries-disagree",
+                f"PHP {php}: the registries hold different digests ({listing})",
+                php,
+            )
+        )
+    checked: set[tuple[str, str]] = set()
+    for registry in expectation.tags:
+        for tag in expectation.tags[registry]:
+            digest = found.get((registry, tag))
+            if not digest or (registry, digest) in checked:
+                continue
+            checked.add((registry, digest))
+            facts = images.get((registry, digest))
+            if facts is None:
+                defects.append(
+                    Defect(
+                        "unreadable",
+                        f"PHP {php}: {registry}: {short(digest)} was not inspected",
+                        php,
+                        registry,
+                    )
+                )
+                continue
+            defects.extend(
+                check_image(facts, expectation.platforms, expectation.budget_bytes, php=php)
+            )
+    return defects
+
+
+@dataclass(frozen=True)
+class LineReport:
+    php: str
+    #: registry -> the digest the line's tags agree on there (None: no tag found).
+    digests: Mapping[str, str | None]
+    #: platform -> compressed size (from the first registry that had the line).
+    sizes: Mapping[str, int]
+    #: registry -> tag -> digest (None: missing).
+    tags: Mapping[str, Mapping[str, str | None]]
+    budget_bytes: int
+
+
+@dataclass(frozen=True)
+class Report:
+    release: str
+    lines: tuple[LineReport, ...]
+    defects: tuple[Defect, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.defects
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "release": self.release,
+            "ok": self.ok,
+            "lines": [
+                {
+                    "php": line.php,
+                    "digests": dict(line.digests),
+                    "sizes": dict(sorted(line.sizes.items())),
+                    "budget_bytes": line.budget_bytes,
+                    "tags": {name: dict(tags) for name, tags in line.tags.items()},
+                }
+                for line in self.lines
+            ],
+            "defects": [asdict(d) for d in self.defects],
+        }
+
+
+def line_report(
+    expectation: LineExpectation,
+    tags: Sequence[TagFacts],
+    images: Mapping[tuple[str, str], ImageFacts],
+) -> LineReport:
+    agreed = line_digests(expectation, tags)
+    sizes: dict[str, int] = {}
+    for registry, digest in agreed.items():
+        facts = images.get((registry, digest)) if digest else None
+        if facts and facts.platforms and not sizes:
+            sizes = dict(facts.platforms)
+    tag_map: dict[str, dict[str, str | None]] = {name: {} for name in expectation.tags}
+    for fact in tags:
+        if fact.registry in tag_map:
+            tag_map[fact.registry][fact.tag] = fact.digest
+    return LineReport(expectation.php, agreed, sizes, tag_map, expectation.budget_bytes)
+
+
+def build_report(
+    release: str,
+    expectations: Sequence[LineExpectation],
+    tags: Sequence[TagFacts],
+    images: Mapping[tuple[str, str], ImageFacts],
+) -> Report:
+    """Apply every rule to every line; the report lists every defect found."""
+    lines, defects = [], []
+    for expectation in expectations:
+        line_tags = [
+            f
+            for f in tags
+            if f.registry in expectation.tags and f.tag in expectation.tags[f.registry]
+        ]
+        defects.extend(check_line(expectation, line_tags, images))
+        lines.append(line_report(expectation, line_tags, images))
+    return Report(release, tuple(lines), tuple(defects))
