@@ -1,0 +1,69 @@
+"""``publisher resolve``: which PHP-FPM image a stack should run.
+
+The rules live in ``publisher.resolve`` (light imports, also runnable as
+``python -m publisher.resolve``); this module only maps flags onto its inputs,
+prints the decision and exits with its code.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .. import resolve as resolving
+from ..errors import EXIT_BUILD_LOCALLY, EXIT_CANNOT_PROCEED, EXIT_USE_PREBUILT
+from .base import State, handle_errors, main, pass_state
+
+EPILOG = f"""\b
+Exit codes: {EXIT_USE_PREBUILT} use the pre-built image, {EXIT_BUILD_LOCALLY} build locally,
+{EXIT_CANNOT_PROCEED} cannot proceed (nothing usable and no fallback),
+2 invalid input, 3 unreadable release notes.
+"""
+
+
+def _with_input_options(func: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed(resolving.OPTIONS):
+        func = click.option(
+            option.flag,
+            option.env.lower(),
+            metavar=option.metavar,
+            default=None,
+            help=f"{option.help} [env: {option.env}]",
+        )(func)
+    return func
+
+
+@main.command("resolve", epilog=EPILOG)
+@_with_input_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(resolving.FORMATS),
+    default="text",
+    show_default=True,
+    help="env: KEY=value lines for `docker compose --env-file`; json; readable text.",
+)
+@pass_state
+@handle_errors
+def resolve_command(state: State, fmt: str, **values: str | None) -> None:
+    """Choose the PHP-FPM image to run: the pre-built one, or a local build.
+
+    Picks the release pin vX.Y.Z-php-X.Y on the canonical registry (pinned by
+    digest when the release notes JSON is at hand), checks within a short timeout
+    that the registry serves it for this machine's platform, and otherwise falls
+    back to building dockerfiles/<X.Y>/Dockerfile, or stops and says how to
+    enable the fallback. Every flag overrides its environment variable.
+
+    \b
+    Examples:
+      PHP_VERSION=8.4 STACK_RELEASE=v2.0.0 publisher resolve --format env > php.env
+      docker compose --env-file php.env up -d
+      publisher resolve --php 8.4 --release v2.0.0 --use-prebuilt false
+      publisher resolve --php 8.6 --release v2.0.0 --allow-fallback false --format json
+      publisher resolve --php 8.4 --release v2.0.0 --registry mirror --notes release-notes/
+    """
+    overrides = {option.env: values.get(option.env.lower()) for option in resolving.OPTIONS}
+    decision = resolving.resolve(state.env, overrides)
+    state.output.print_text(resolving.render(decision, fmt))
+    if fmt != "text":
+        click.echo(resolving.summary(decision), err=True, nl=False)
+    click.get_current_context().exit(decision.exit_code)
