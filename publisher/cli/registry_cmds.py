@@ -31,13 +31,16 @@ def _optional_config(state: State) -> Config | None:
 
 def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
     """``publisher inspect REF`` without --offline (called from cli/core.py)."""
+    from ..registry import RetryPolicy
     from ..stages.inspect import Inspection, client_for, inspect_reference
 
     output = state.output
     if as_json:
         output.quiet = True  # stdout carries the JSON only
     try:
-        client = client_for(ref, state.env, output, _optional_config(state))
+        client = client_for(
+            ref, state.env, output, _optional_config(state), retry=RetryPolicy.from_env(state.env)
+        )
         result = inspect_reference(ref, client)
     except PublisherError as exc:
         if as_json:
@@ -91,7 +94,7 @@ def verify_command(
       publisher verify v2.1.0-rc.1 --config examples/offline/matrix.yaml
     """
     from .. import plan as planning
-    from ..registry import RegistryClient
+    from ..registry import RegistryClient, RetryPolicy
     from ..stages.verify import raise_for_defects, show_report, verify_release
 
     version = parse_release(release)
@@ -99,7 +102,10 @@ def verify_command(
     if as_json:
         state.output.quiet = True  # stdout carries the JSON only
     clients = {
-        r.name: RegistryClient.for_registry(r, state.env, state.output) for r in cfg.registries
+        r.name: RegistryClient.for_registry(
+            r, state.env, state.output, retry=RetryPolicy.from_env(state.env)
+        )
+        for r in cfg.registries
     }
     existing = {r.name: clients[r.name].list_tags(r.repository.path) for r in cfg.registries}
     plan = planning.plan(cfg, version, existing)
@@ -132,15 +138,18 @@ def preflight_command(state: State, config_path: str, only: str | None, as_json:
       publisher preflight --only 8.4,8.5
       DOCKERHUB_USERNAME=me DOCKERHUB_TOKEN=... publisher preflight --json
     """
-    from ..registry import RegistryClient
+    from ..registry import RegistryClient, RetryPolicy
     from ..stages.preflight import preflight
 
     cfg = state.load_config(config_path, only)
     if as_json:
         state.output.quiet = True  # stdout carries the JSON only
     clients = {
-        r.name: RegistryClient.for_registry(r, state.env, state.output) for r in cfg.registries
+        r.name: RegistryClient.for_registry(
+            r, state.env, state.output, retry=RetryPolicy.from_env(state.env)
+        )
+        for r in cfg.registries
     }
-    checks = preflight(cfg, clients, state.env, state.output)
+    checks = preflight(cfg, clients, state.env, state.output, retry=RetryPolicy.from_env(state.env))
     if as_json:
         state.output.print_text(json.dumps([c.to_dict() for c in checks], indent=2))

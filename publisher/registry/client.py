@@ -39,6 +39,7 @@ MAX_CONFIG_BLOB = 4 * 1024 * 1024
 #: Largest single tags/list page.
 MAX_TAGS_PAGE = 4 * 1024 * 1024
 MAX_TAG_PAGES = 1000
+TAGS_PAGE_SIZE = 1000
 
 
 class RegistryClient:
@@ -64,6 +65,7 @@ class RegistryClient:
     ) -> None:
         self.host = host
         self.plain_http = plain_http
+        self.tags_page_size = TAGS_PAGE_SIZE
         self.name = name
         self.output = output
         self.transport = Transport(
@@ -282,7 +284,7 @@ class RegistryClient:
     def list_tags(self, repo_path: str) -> list[str]:
         """Every tag of the repository (all pages); ``[]`` when the repository is missing."""
         tags: list[str] = []
-        url: str | None = self.transport.url(f"/v2/{repo_path}/tags/list?n=1000")
+        url: str | None = self.transport.url(f"/v2/{repo_path}/tags/list?n={self.tags_page_size}")
         pages = 0
         while url:
             pages += 1

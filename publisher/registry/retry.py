@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import Any
+
+from ..errors import ConfigError
+
+ENV_ATTEMPTS = "PUBLISHER_RETRY_ATTEMPTS"
+ENV_INITIAL_DELAY = "PUBLISHER_RETRY_INITIAL_DELAY"
+ENV_MAX_DELAY = "PUBLISHER_RETRY_MAX_DELAY"
+ENV_TOTAL_TIMEOUT = "PUBLISHER_RETRY_TOTAL_TIMEOUT"
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -43,6 +51,34 @@ class RetryPolicy:
             raise ValueError("attempts must be at least 1")
         if self.initial_delay < 0 or self.max_delay < 0 or self.total_timeout <= 0:
             raise ValueError("delays must be >= 0 and total_timeout > 0")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RetryPolicy:
+        """The default policy with overrides from ``PUBLISHER_RETRY_*`` variables.
+
+        ``PUBLISHER_RETRY_ATTEMPTS``, ``PUBLISHER_RETRY_INITIAL_DELAY``,
+        ``PUBLISHER_RETRY_MAX_DELAY`` and ``PUBLISHER_RETRY_TOTAL_TIMEOUT`` (seconds).
+        """
+        values: dict[str, Any] = {}
+        for name, key, kind in (
+            (ENV_ATTEMPTS, "attempts", int),
+            (ENV_INITIAL_DELAY, "initial_delay", float),
+            (ENV_MAX_DELAY, "max_delay", float),
+            (ENV_TOTAL_TIMEOUT, "total_timeout", float),
+        ):
+            text = env.get(name)
+            if not text:
+                continue
+            try:
+                values[key] = kind(text)
+            except ValueError:
+                raise ConfigError(
+                    f"{text!r} is not a number", source="environment", field=name
+                ) from None
+        try:
+            return cls(**values)
+        except ValueError as exc:
+            raise ConfigError(str(exc), source="environment", field="PUBLISHER_RETRY_*") from None
 
     def backoff(self, attempt: int) -> float:
         """Delay before retry number ``attempt`` (1-based): exponential plus jitter.

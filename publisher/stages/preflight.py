@@ -18,7 +18,7 @@ from typing import Any
 from ..config import Config
 from ..errors import NotFoundError
 from ..output import Output
-from ..registry import RegistryClient
+from ..registry import RegistryClient, RetryPolicy
 from .inspect import client_for
 
 
@@ -44,6 +44,7 @@ def preflight(
     output: Output,
     *,
     base_clients: Mapping[str, RegistryClient] | None = None,
+    retry: RetryPolicy | None = None,
 ) -> list[Check]:
     """Run every check in order; return what passed, or raise the first failure."""
     passed: list[Check] = []
@@ -70,7 +71,9 @@ def preflight(
     for line in config.lines:
         ref = config.base_pull_ref(line)
         if ref.domain not in cache:
-            cache[ref.domain] = client_for(ref, env, output, config)
+            cache[ref.domain] = client_for(
+                ref, env, output, config, **({"retry": retry} if retry else {})
+            )
         client = cache[ref.domain]
         key = str(ref)
         if key not in seen:

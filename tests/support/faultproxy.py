@@ -17,6 +17,11 @@ Faults (``Fault.action``):
 * ``body``      forward, then replace the body with ``body`` (headers kept, length fixed)
 * ``location``  forward, then rewrite Location: ``relative``, ``drop`` or ``other-host``
 * ``chunked``   forward, then send the body chunked with no Content-Length
+* ``rewrite``   rewrite the request path with ``pattern`` -> ``replacement``, then forward
+* ``echo``      answer ``status`` with a body (and a header) echoing the request's
+                Authorization header, as a careless registry might
+
+``body`` with ``fix_digest=True`` also sets Docker-Content-Digest to the new body's digest.
 
 A fault applies to requests matching ``method`` and the regex ``path``, after
 ``skip`` matching requests have passed, ``times`` times (None: forever).
@@ -24,7 +29,9 @@ A fault applies to requests matching ``method`` and the regex ``path``, after
 
 from __future__ import annotations
 
+import hashlib
 import http.client
+import json
 import re
 import socket
 import struct
@@ -75,6 +82,9 @@ class Fault:
     huge_bytes: int = 64 * 1024 * 1024
     length_delta: int = 100
     reset_after: int = 1024
+    pattern: str = ""
+    replacement: str = ""
+    fix_digest: bool = False
     seen: int = 0
     fired: int = 0
 
@@ -252,6 +262,33 @@ class FaultProxy:
                     self._reset()
                     return
                 body = self._body()
+                if fault and fault.action == "rewrite":
+                    self.path = re.sub(fault.pattern, fault.replacement, self.path)
+                    status, headers, answer = self._forward(body)
+                    self._record(kind, status, fault, len(body))
+                    self._send(status, headers, answer)
+                    return
+                if fault and fault.action == "echo":
+                    auth = self.headers.get("Authorization", "")
+                    echoed = json.dumps(
+                        {
+                            "errors": [
+                                {
+                                    "code": "DENIED",
+                                    "message": f"bad header Authorization: {auth}",
+                                    "detail": {"Authorization": auth},
+                                }
+                            ]
+                        }
+                    ).encode()
+                    self._record(kind, fault.status, fault, len(body))
+                    self._send(
+                        fault.status,
+                        [("Content-Type", "application/json"), ("X-Echo-Authorization", auth)],
+                        echoed,
+                        close=True,
+                    )
+                    return
                 if fault and fault.action == "status":
                     self._record(kind, fault.status, fault, len(body))
                     self._send(fault.status, list(fault.headers.items()), fault.body, close=True)
@@ -337,6 +374,12 @@ class FaultProxy:
                     ]
                 elif action == "body":
                     answer = fault.body
+                    if fault.fix_digest:
+                        fixed = "sha256:" + hashlib.sha256(answer).hexdigest()
+                        headers = [
+                            (n, fixed if n.lower() == "docker-content-digest" else v)
+                            for n, v in headers
+                        ]
                 elif action == "location":
                     new: list[tuple[str, str]] = []
                     for name, value in headers:
