@@ -1,0 +1,384 @@
+"""Smoke-test a platform image BY DIGEST, under QEMU when it is foreign.
+
+Two engines run the image straight from the registry:
+
+* buildah: ``buildah from --arch A docker://REPO@DIGEST`` then ``buildah run
+  --isolation chroot`` for every check (chroot isolation shares the host
+  network, so start checks are serialized within a process);
+* docker: ``docker run -d --platform P REPO@DIGEST`` (its own entrypoint and
+  command), then ``docker exec`` for every check.
+
+The image passes when it starts (its server stays up and its HEALTHCHECK
+command succeeds), ``php -v`` reports the expected line, ``php-fpm -t`` passes
+and ``php -m`` lists every configured extension (rules in ``smoke_rules``).
+Containers and the pulled image are removed afterwards, pass or fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import shlex
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from . import smoke_rules
+from .builders import dockercli
+from .builders.base import host_platform
+from .errors import SmokeTestError, ToolMissingError
+from .platforms import Platform
+from .reference import Reference
+from .runner import INSTALL_HINTS, CommandRunner, Completed
+
+DEFAULT_START_TIMEOUT = 30.0
+EXEC_TIMEOUT = 300.0
+SERVER_LOG = "/tmp/publisher-smoke-server.log"
+QEMU_HINT = (
+    "foreign-architecture images run under QEMU: install qemu-user-static and binfmt-support "
+    "(`update-binfmts --enable`)"
+)
+
+#: chroot isolation shares the host network: one server start at a time.
+_HOST_NETWORK = threading.Lock()
+
+
+class Engine(enum.Enum):
+    BUILDAH = "buildah"
+    DOCKER = "docker"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    image: Reference
+    platform: Platform
+    engine: Engine
+    php_version: str
+    modules: tuple[str, ...]
+    seconds: float
+
+
+# ----------------------------------------------------------------- pure helpers
+
+
+def health_command(healthcheck: dict[str, Any] | None) -> list[str] | None:
+    """The argv of an image HEALTHCHECK (``CMD`` / ``CMD-SHELL``); None when there is none."""
+    test = list((healthcheck or {}).get("Test") or [])
+    if not test or test[0] == "NONE":
+        return None
+    if test[0] == "CMD":
+        return [str(t) for t in test[1:]] or None
+    if test[0] == "CMD-SHELL":
+        return ["/bin/sh", "-c", str(test[1])] if len(test) > 1 else None
+    return [str(t) for t in test]
+
+
+def server_command(config: dict[str, Any]) -> list[str]:
+    """What the image runs when started: entrypoint + command."""
+    argv = [str(a) for a in (config.get("Entrypoint") or []) + (config.get("Cmd") or [])]
+    if not argv:
+        raise SmokeTestError(
+            "the image has neither ENTRYPOINT nor CMD, so it cannot start",
+            hint='the base image should provide CMD ["php-fpm"]',
+        )
+    return argv
+
+
+def start_script(health: list[str] | None, attempts: int) -> str:
+    """A POSIX sh script: start ``"$@"`` in the background, wait until healthy, stop it."""
+    # Without a health check, staying alive for two seconds is enough.
+    probe = f"{shlex.join(health)} >/dev/null 2>&1" if health else '[ "$i" -ge 2 ]'
+    return "\n".join(
+        [
+            f'log={SERVER_LOG}; "$@" >"$log" 2>&1 &',
+            "pid=$!; i=0",
+            f'while [ "$i" -lt {attempts} ]; do',
+            "  sleep 1; i=$((i+1))",
+            '  if ! kill -0 "$pid" 2>/dev/null; then',
+            '    echo "publisher-smoke: the server exited"; cat "$log"; exit 1',
+            "  fi",
+            f"  if {probe}; then",
+            '    echo "publisher-smoke: healthy after ${i}s"; kill "$pid"; wait "$pid"; exit 0',
+            "  fi",
+            "done",
+            f'echo "publisher-smoke: not healthy within {attempts}s"; cat "$log"; kill "$pid"; exit 1',
+        ]
+    )
+
+
+def buildah_from_argv(
+    image: Reference, platform: Platform, name: str, *, plain_http: bool, buildah: str = "buildah"
+) -> list[str]:
+    return [
+        buildah,
+        "from",
+        "--name",
+        name,
+        "--os",
+        platform.os,
+        "--arch",
+        platform.arch,
+        f"--tls-verify={'false' if plain_http else 'true'}",
+        f"docker://{image}",
+    ]
+
+
+def buildah_run_argv(
+    name: str, argv: list[str], *, isolation: str = "chroot", buildah: str = "buildah"
+) -> list[str]:
+    return [buildah, "run", "--isolation", isolation, name, "--", *argv]
+
+
+def docker_run_argv(
+    image: Reference, platform: Platform, name: str, *, docker: str = "docker"
+) -> list[str]:
+    return [docker, "run", "-d", "--name", name, "--platform", platform.value, str(image)]
+
+
+def docker_exec_argv(name: str, argv: list[str], *, docker: str = "docker") -> list[str]:
+    return [docker, "exec", name, *argv]
+
+
+def _pinned(image: Reference) -> Reference:
+    if not image.digest:
+        raise ValueError(f"smoke tests run images by digest, got {image}")
+    return Reference(image.domain, image.path, None, image.digest)
+
+
+# ----------------------------------------------------------------- the tester
+
+
+@dataclass
+class SmokeTester:
+    """Runs smoke tests with buildah (default when installed) or docker."""
+
+    runner: CommandRunner
+    engine: Engine | None = None
+    start_timeout: float = DEFAULT_START_TIMEOUT
+    isolation: str = "chroot"
+    sleep: Callable[[float], None] = time.sleep
+    docker: str | None = None
+
+    def _engine(self) -> Engine:
+        if self.engine is None:
+            if self.runner.which("buildah"):
+                self.engine = Engine.BUILDAH
+            elif dockercli.candidates(self.runner):
+                self.engine = Engine.DOCKER
+            else:
+                raise ToolMissingError(
+                    "smoke tests need buildah or docker to run the images",
+                    hint=INSTALL_HINTS["buildah"],
+                )
+        return self.engine
+
+    def _docker(self) -> str:
+        if self.docker is None:
+            found = dockercli.candidates(self.runner)
+            if not found:
+                raise ToolMissingError(
+                    "docker is required but was not found", hint=INSTALL_HINTS["docker"]
+                )
+            self.docker = found[0]
+        return self.docker
+
+    def check(self) -> str:
+        engine = self._engine()
+        if engine is Engine.BUILDAH:
+            self.runner.require("buildah")
+            return "buildah"
+        docker = self._docker()
+        server = self.runner.run(
+            [docker, "version", "--format", "{{.Server.Version}}"], check=False, echo=False
+        )
+        if not server.ok:
+            raise ToolMissingError(
+                f"the docker daemon is not reachable from {docker}",
+                hint="start dockerd, check DOCKER_HOST, or install buildah",
+            )
+        return f"docker {server.stdout.strip()}"
+
+    def test(
+        self,
+        image: Reference,
+        platform: Platform,
+        *,
+        php_line: str,
+        extensions: Iterable[str],
+        plain_http: bool = False,
+    ) -> SmokeResult:
+        """Smoke-test ``image`` (which must carry a digest) for ``platform``.
+
+        Returns the exact PHP version; raises SmokeTestError listing every defect.
+        """
+        pinned = _pinned(image)
+        start = time.monotonic()
+        engine = self._engine()
+        session = (
+            _BuildahSession(self, pinned, platform, plain_http)
+            if engine is Engine.BUILDAH
+            else _DockerSession(self, pinned, platform)
+        )
+        with session.running() as started:
+            php_v = session.exec(["php", "-v"])
+            php_m = session.exec(["php", "-m"])
+            fpm = session.exec(["php-fpm", "-t"])
+        observed = smoke_rules.Observed(
+            started=started.ok,
+            start_output=started.output,
+            php_v=php_v.output,
+            php_m=php_m.stdout,
+            fpm_returncode=fpm.returncode,
+            fpm_output=fpm.output,
+        )
+        version, found = smoke_rules.defects(observed, php_line, list(extensions))
+        if found or version is None:
+            foreign = platform != host_platform()
+            raise SmokeTestError(
+                f"{pinned} ({platform}): " + "; ".join(found),
+                hint=(QEMU_HINT + "; " if foreign else "")
+                + f"try it yourself: docker run --rm -it --platform {platform} {pinned} sh",
+            )
+        modules = tuple(sorted(smoke_rules.parse_modules(php_m.stdout)))
+        return SmokeResult(
+            image=pinned,
+            platform=platform,
+            engine=engine,
+            php_version=str(version),
+            modules=modules,
+            seconds=time.monotonic() - start,
+        )
+
+
+class _BuildahSession:
+    def __init__(
+        self, tester: SmokeTester, image: Reference, platform: Platform, plain_http: bool
+    ) -> None:
+        self.tester = tester
+        self.runner = tester.runner
+        self.image = image
+        self.platform = platform
+        self.plain_http = plain_http
+        self.name = f"publisher-smoke-{uuid.uuid4().hex[:12]}"
+        self.buildah = "buildah"
+
+    def exec(self, argv: list[str], timeout: float = EXEC_TIMEOUT) -> Completed:
+        return self.runner.run(
+            buildah_run_argv(
+                self.name, argv, isolation=self.tester.isolation, buildah=self.buildah
+            ),
+            check=False,
+            timeout=timeout,
+            what=f"buildah run {argv[0]} ({self.platform})",
+        )
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Completed]:
+        self.buildah = self.runner.require("buildah")
+        self.runner.run(
+            buildah_from_argv(
+                self.image,
+                self.platform,
+                self.name,
+                plain_http=self.plain_http,
+                buildah=self.buildah,
+            ),
+            what=f"buildah from {self.image} ({self.platform})",
+        )
+        try:
+            config = self._config()
+            attempts = max(2, int(self.tester.start_timeout))
+            script = start_script(health_command(config.get("Healthcheck")), attempts)
+            with _HOST_NETWORK:
+                started = self.exec(
+                    ["/bin/sh", "-c", script, "publisher-smoke", *server_command(config)],
+                    timeout=attempts + 60,
+                )
+            yield started
+        finally:
+            self.runner.run([self.buildah, "rm", self.name], check=False, echo=False)
+            self.runner.run([self.buildah, "rmi", str(self.image)], check=False, echo=False)
+
+    def _config(self) -> dict[str, Any]:
+        result = self.runner.run(
+            [self.buildah, "inspect", "--type", "container", self.name], echo=False
+        )
+        data = json.loads(result.stdout)
+        docker = (data.get("Docker") or {}).get("config") or {}
+        oci = (data.get("OCIv1") or {}).get("config") or {}
+        merged = dict(oci)
+        for key in ("Entrypoint", "Cmd", "Healthcheck"):
+            if docker.get(key):
+                merged[key] = docker[key]
+        return merged
+
+
+class _DockerSession:
+    def __init__(self, tester: SmokeTester, image: Reference, platform: Platform) -> None:
+        self.tester = tester
+        self.runner = tester.runner
+        self.image = image
+        self.platform = platform
+        self.name = f"publisher-smoke-{uuid.uuid4().hex[:12]}"
+        self.docker = "docker"
+
+    def exec(self, argv: list[str], timeout: float = EXEC_TIMEOUT) -> Completed:
+        return self.runner.run(
+            docker_exec_argv(self.name, argv, docker=self.docker),
+            check=False,
+            timeout=timeout,
+            what=f"docker exec {argv[0]} ({self.platform})",
+        )
+
+    def _inspect(self, template: str) -> str:
+        result = self.runner.run(
+            [self.docker, "inspect", "--format", template, self.name], check=False, echo=False
+        )
+        return result.stdout.strip()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Completed]:
+        self.docker = self.tester._docker()
+        try:
+            self.runner.run(
+                docker_run_argv(self.image, self.platform, self.name, docker=self.docker),
+                what=f"docker run {self.image} ({self.platform})",
+            )
+            yield self._wait_healthy()
+        finally:
+            self.runner.run([self.docker, "rm", "-f", self.name], check=False, echo=False)
+            self.runner.run([self.docker, "image", "rm", str(self.image)], check=False, echo=False)
+
+    def _wait_healthy(self) -> Completed:
+        config = json.loads(self._inspect("{{json .Config}}") or "{}")
+        health = health_command(config.get("Healthcheck"))
+        attempts = max(2, int(self.tester.start_timeout))
+        last = Completed(argv=(), returncode=1, stdout="", stderr="no health check ran")
+        for i in range(1, attempts + 1):
+            self.tester.sleep(1.0)
+            if self._inspect("{{.State.Running}}") != "true":
+                logs = self.runner.run([self.docker, "logs", self.name], check=False, echo=False)
+                return Completed(
+                    argv=(), returncode=1, stdout="the server exited", stderr=logs.output
+                )
+            if health is None:
+                if i >= 2:
+                    return Completed(argv=(), returncode=0, stdout="running (no health check)")
+                continue
+            last = self.exec(health, timeout=60)
+            if last.ok:
+                return Completed(argv=(), returncode=0, stdout=f"healthy after {i}s")
+        logs = self.runner.run([self.docker, "logs", self.name], check=False, echo=False)
+        return Completed(
+            argv=(),
+            returncode=1,
+            stdout=f"not healthy within {attempts}s: {last.output}",
+            stderr=logs.output,
+        )
