@@ -1,0 +1,157 @@
+"""The probe's pure helpers: challenges, index platforms, tags, docker config credentials."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from publisher import probe as probing
+from publisher.probe import BasicCredentials
+
+
+@pytest.mark.parametrize(
+    ("header", "scheme", "params"),
+    [
+        (
+            'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
+            'scope="repository:twentyi/php-fpm:pull"',
+            "bearer",
+            {
+                "realm": "https://auth.docker.io/token",
+                "service": "registry.docker.io",
+                "scope": "repository:twentyi/php-fpm:pull",
+            },
+        ),
+        ('Basic realm="Registry Realm"', "basic", {"realm": "Registry Realm"}),
+        (
+            "Bearer realm=http://127.0.0.1:9/t, service=x",
+            "bearer",
+            {"realm": "http://127.0.0.1:9/t", "service": "x"},
+        ),
+        ('Bearer realm="a\\"b"', "bearer", {"realm": 'a"b'}),
+        ("", "", {}),
+    ],
+)
+def test_parse_challenge(header: str, scheme: str, params: dict[str, str]) -> None:
+    assert probing.parse_challenge(header) == (scheme, params)
+
+
+def test_index_platforms_skip_attestations() -> None:
+    index = {
+        "mediaType": probing.OCI_INDEX,
+        "manifests": [
+            {
+                "digest": "sha256:1",
+                "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"},
+            },
+            {"digest": "sha256:2", "platform": {"os": "linux", "architecture": "amd64"}},
+            {
+                "digest": "sha256:3",
+                "platform": {"os": "unknown", "architecture": "unknown"},
+                "annotations": {"vnd.docker.reference.type": "attestation-manifest"},
+            },
+        ],
+    }
+    assert probing.index_platforms(index) == ("linux/amd64", "linux/arm64")
+    with pytest.raises(ValueError, match="no 'manifests' list"):
+        probing.index_platforms({"manifests": None})
+
+
+def test_platform_of_config() -> None:
+    assert probing.platform_of({"os": "linux", "architecture": "arm64"}) == "linux/arm64"
+    assert probing.platform_of({"architecture": "arm64"}) is None
+
+
+def test_release_lines_from_tags() -> None:
+    tags = [
+        "v2.0.0-php-8.10",
+        "v2.0.0-php-8.4",
+        "v2.0.0-php-8.4-extra",
+        "v2.0.0",
+        "v2.0.1-php-8.5",
+        "latest",
+    ]
+    assert probing.release_lines(tags, "v2.0.0") == ("8.4", "8.10")
+    assert probing.release_lines(["v2.0.0-rc.1-php-8.4"], "v2.0.0-rc.1") == ("8.4",)
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1:5000", True),
+        ("127.1.2.3", True),
+        ("localhost:5000", True),
+        ("[::1]:5000", True),
+        ("docker.io", False),
+        ("registry.local:5000", False),
+        ("128.0.0.1:5000", False),
+    ],
+)
+def test_is_loopback(host: str, loopback: bool) -> None:
+    assert probing.is_loopback(host) is loopback
+
+
+def test_api_host_and_target_image() -> None:
+    assert probing.api_host("docker.io") == "registry-1.docker.io"
+    assert probing.api_host("ghcr.io") == "ghcr.io"
+    digest = "sha256:" + "a" * 64
+    tag_target = probing.Target("ghcr.io", "a/b", "v1.0.0-php-8.4", "linux/amd64")
+    assert tag_target.image == "ghcr.io/a/b:v1.0.0-php-8.4"
+    assert probing.Target("ghcr.io", "a/b", digest, "linux/amd64").image == f"ghcr.io/a/b@{digest}"
+
+
+def _auth(user: str, password: str) -> str:
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_credentials_from_config_auths() -> None:
+    config = {
+        "auths": {
+            "https://index.docker.io/v1/": {"auth": _auth("hub", "hub-secret")},
+            "ghcr.io": {"username": "gh", "password": "gh-secret"},
+        }
+    }
+    hub = probing.credentials_from_config(config, "docker.io")
+    assert hub == BasicCredentials("hub", "hub-secret", "docker config")
+    assert "hub-secret" not in repr(hub)
+    assert probing.credentials_from_config(config, "ghcr.io") == BasicCredentials(
+        "gh", "gh-secret", "docker config"
+    )
+    assert probing.credentials_from_config(config, "quay.io") is None
+    broken = {"auths": {"quay.io": {"auth": "%%%"}}}
+    assert probing.credentials_from_config(broken, "quay.io") is None
+
+
+def test_credentials_from_helpers() -> None:
+    asked: list[tuple[str, str]] = []
+
+    def helper(name: str, server: str) -> BasicCredentials | None:
+        asked.append((name, server))
+        return BasicCredentials("u", "p", f"credential helper {name}")
+
+    config = {"credHelpers": {"ghcr.io": "gh"}, "credsStore": "desktop", "auths": {}}
+    assert probing.credentials_from_config(config, "ghcr.io", helper=helper) is not None
+    assert probing.credentials_from_config(config, "docker.io", helper=helper) is not None
+    assert asked == [("gh", "ghcr.io"), ("desktop", "https://index.docker.io/v1/")]
+
+
+def test_find_credentials_prefers_the_environment(tmp_path: Path) -> None:
+    config = {"auths": {"ghcr.io": {"auth": _auth("cfg", "cfg-pw")}}}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    env = {"DOCKER_CONFIG": str(tmp_path)}
+    assert probing.find_credentials("ghcr.io", env) == BasicCredentials(
+        "cfg", "cfg-pw", "docker config"
+    )
+    env.update({probing.ENV_USERNAME: "envuser", probing.ENV_PASSWORD: "env-pw"})
+    found = probing.find_credentials("ghcr.io", env)
+    assert found is not None and (found.username, found.password) == ("envuser", "env-pw")
+    assert probing.find_credentials("ghcr.io", {"DOCKER_CONFIG": str(tmp_path / "missing")}) is None
+    (tmp_path / "config.json").write_text("{not json")
+    assert probing.find_credentials("ghcr.io", {"DOCKER_CONFIG": str(tmp_path)}) is None
+
+
+def test_basic_header() -> None:
+    assert BasicCredentials("a", "b").header() == "Basic " + _auth("a", "b")

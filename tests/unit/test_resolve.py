@@ -1,0 +1,635 @@
+"""resolve: input validation, host platform, release notes, the choice and the rules (pure)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from publisher import probe as probing
+from publisher import reference
+from publisher.errors import (
+    EXIT_BUILD_LOCALLY,
+    EXIT_CANNOT_PROCEED,
+    EXIT_USE_PREBUILT,
+    ConfigError,
+    UsageError,
+)
+from publisher.resolve import (
+    Action,
+    DockerfileFacts,
+    Inputs,
+    RegistryChoice,
+    choose,
+    decide,
+    dockerfile_facts,
+    host_platform,
+    main,
+    parse_inputs,
+    parse_notes,
+    render,
+    resolve,
+)
+from publisher.version import parse_release
+
+INDEX = "sha256:" + "a" * 64
+BASE = "sha256:" + "b" * 64
+S = probing.Status
+
+
+def notes_dict(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "schema": 1,
+        "release": "v2.0.0",
+        "stable": True,
+        "stand_in": False,
+        "default_line": "8.4",
+        "registries": [
+            {"name": "dockerhub", "repository": "docker.io/twentyi/php-fpm", "primary": True},
+            {"name": "ghcr", "repository": "ghcr.io/twentyi/php-fpm", "primary": False},
+        ],
+        "lines": [
+            {
+                "php": php,
+                "php_version": f"{php}.3",
+                "index_digest": INDEX if php == "8.4" else "sha256:" + "c" * 64,
+                "tags": [f"v2.0.0-php-{php}"],
+                "base": {"image": f"docker.io/library/php:{php}-fpm-alpine", "digest": BASE},
+                "platforms": [
+                    {"platform": "linux/amd64", "digest": "sha256:" + "d" * 64, "size_bytes": 1},
+                    {"platform": "linux/arm64", "digest": "sha256:" + "e" * 64, "size_bytes": 2},
+                ],
+            }
+            for php in ("8.3", "8.4")
+        ],
+    }
+    data.update(overrides)
+    return data
+
+
+def notes(**overrides: Any) -> Any:
+    return parse_notes(json.dumps(notes_dict(**overrides)), source="v2.0.0.json")
+
+
+def inputs(**kwargs: Any) -> Inputs:
+    kwargs.setdefault("php", "8.4")
+    kwargs.setdefault("release", parse_release("v2.0.0"))
+    return Inputs(**kwargs)
+
+
+DOCKERFILE = DockerfileFacts(
+    "dockerfiles/8.4/Dockerfile", True, "docker.io/library/php:8.4-fpm-alpine"
+)
+NO_DOCKERFILE = DockerfileFacts("dockerfiles/8.6/Dockerfile", False)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def test_inputs_defaults() -> None:
+    got = parse_inputs({"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"})
+    assert got.php == "8.4"
+    assert got.release.tag == "v2.0.0"
+    assert got.use_prebuilt is True
+    assert got.allow_fallback is True
+    assert got.registry is RegistryChoice.CANONICAL
+    assert got.pma_image is None
+    assert got.platform is None
+    assert got.timeout == 2.0
+    assert got.dockerfiles == "dockerfiles"
+
+
+def test_flags_override_environment_and_empty_means_unset() -> None:
+    env = {
+        "PHP_VERSION": "8.3",
+        "STACK_RELEASE": "v2.0.0",
+        "USE_PREBUILT": "false",
+        "ALLOW_LOCAL_BUILD_FALLBACK": "",
+    }
+    got = parse_inputs(
+        env, {"PHP_VERSION": "8.4", "USE_PREBUILT": None, "PREBUILT_REGISTRY": "Mirror"}
+    )
+    assert got.php == "8.4"
+    assert got.use_prebuilt is False  # the flag was not given: the environment counts
+    assert got.allow_fallback is True  # empty is unset: the default
+    assert got.registry is RegistryChoice.MIRROR
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepted"),
+    [
+        ("USE_PREBUILT", "maybe", "use true or false"),
+        ("ALLOW_LOCAL_BUILD_FALLBACK", "perhaps", "use true or false"),
+        ("PHP_VERSION", "8", "MAJOR.MINOR, e.g. 8.4"),
+        ("PHP_VERSION", "8.4.12", "give the PHP line MAJOR.MINOR (8.4)"),
+        ("PHP_VERSION", "php8.4", "MAJOR.MINOR"),
+        ("PREBUILT_REGISTRY", "backup", "use canonical or mirror"),
+        ("PHP_IMAGE_PLATFORM", "linux/riscv64", "use linux/amd64 or linux/arm64"),
+        ("RESOLVE_TIMEOUT", "0", "above 0 and at most 60"),
+        ("RESOLVE_TIMEOUT", "soon", "above 0 and at most 60"),
+        ("PMA_IMAGE", "phpmyadmin latest", "whitespace"),
+    ],
+)
+def test_invalid_values_say_what_is_accepted(name: str, value: str, accepted: str) -> None:
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", name: value}
+    with pytest.raises(UsageError) as info:
+        parse_inputs(env)
+    assert f"{name}={value!r} is not valid" in info.value.message
+    assert accepted in info.value.message
+    assert info.value.exit_code == 2
+
+
+def test_invalid_release_names_the_variable() -> None:
+    with pytest.raises(UsageError, match=r"STACK_RELEASE: .*must start with 'v'"):
+        parse_inputs({"PHP_VERSION": "8.4", "STACK_RELEASE": "2.0.0"})
+
+
+def test_invalid_repository_names_the_variable() -> None:
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "PHP_IMAGE_REPOSITORY": "Reg/UPPER"}
+    with pytest.raises(UsageError, match="PHP_IMAGE_REPOSITORY: "):
+        parse_inputs(env)
+
+
+@pytest.mark.parametrize(
+    ("missing", "flag"), [("PHP_VERSION", "--php"), ("STACK_RELEASE", "--release")]
+)
+def test_required_inputs(missing: str, flag: str) -> None:
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"}
+    del env[missing]
+    with pytest.raises(UsageError) as info:
+        parse_inputs(env)
+    assert info.value.message == f"{missing} is not set"
+    assert flag in (info.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("TRUE", True), ("1", True), ("no", False), ("Off", False)]
+)
+def test_boolean_spellings(text: str, value: bool) -> None:
+    got = parse_inputs({"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "USE_PREBUILT": text})
+    assert got.use_prebuilt is value
+
+
+def test_pma_image_passes_through_unchanged() -> None:
+    odd = "Registry.Example:5000/pma/PhpMyAdmin:5.2@sha256:" + "f" * 64
+    got = parse_inputs({"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "PMA_IMAGE": odd})
+    assert got.pma_image == odd
+    args = inputs(pma_image=odd, use_prebuilt=False)
+    decision = decide(args, choose(args, None, "linux/amd64"), None, DOCKERFILE)
+    assert ("PMA_IMAGE", odd) in decision.env()
+    assert decision.to_dict()["pma_image"] == odd
+
+
+# --------------------------------------------------------------------------- host platform
+
+
+@pytest.mark.parametrize(
+    ("system", "machine", "arm64_hardware", "expected"),
+    [
+        ("Darwin", "arm64", False, "linux/arm64"),  # Apple Silicon, native Python
+        ("Darwin", "x86_64", True, "linux/arm64"),  # Apple Silicon, Python under Rosetta
+        ("Darwin", "x86_64", False, "linux/amd64"),  # Intel Mac
+        ("Linux", "aarch64", False, "linux/arm64"),
+        ("Linux", "x86_64", False, "linux/amd64"),
+        ("Windows", "AMD64", False, "linux/amd64"),
+        ("Windows", "ARM64", False, "linux/arm64"),
+        ("Linux", "riscv64", False, "linux/riscv64"),
+    ],
+)
+def test_host_platform(system: str, machine: str, arm64_hardware: bool, expected: str) -> None:
+    assert host_platform(system, machine, arm64_hardware=arm64_hardware) == expected
+
+
+# --------------------------------------------------------------------------- release notes
+
+
+def test_parse_notes() -> None:
+    parsed = notes()
+    assert parsed.release == "v2.0.0"
+    assert parsed.line_names == ("8.3", "8.4")
+    line = parsed.line("8.4")
+    assert line is not None
+    assert line.index_digest == INDEX
+    assert line.platforms == ("linux/amd64", "linux/arm64")
+    assert [r.repository.name for r in parsed.registries] == [
+        "docker.io/twentyi/php-fpm",
+        "ghcr.io/twentyi/php-fpm",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"schema": 2}, "schema"),
+        ({"release": "2.0.0"}, "release"),
+        ({"registries": "docker.io"}, "registries"),
+        ({"lines": [{"php": "8", "index_digest": INDEX}]}, "lines[0].php"),
+        ({"lines": [{"php": "8.4", "index_digest": "sha256:abc"}]}, "lines[0].index_digest"),
+        (
+            {"registries": [{"name": "x", "repository": "docker.io/Team/x"}]},
+            "registries[0].repository",
+        ),
+    ],
+)
+def test_broken_notes_are_located(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_notes(json.dumps(notes_dict(**change)), source="notes.json")
+    assert info.value.field == field
+    assert info.value.source == "notes.json"
+    assert info.value.exit_code == 3
+
+
+def test_notes_that_are_not_json() -> None:
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        parse_notes("{", source="notes.json")
+
+
+# --------------------------------------------------------------------------- the choice
+
+
+def test_choice_without_notes_is_the_pin_on_the_canonical_registry() -> None:
+    choice = choose(inputs(), None, "linux/amd64")
+    assert choice.reference == "docker.io/twentyi/php-fpm:v2.0.0-php-8.4"
+    assert choice.precheck is None
+    assert choice.published_lines is None
+    target = choice.target()
+    assert (target.host, target.repository, target.reference) == (
+        "docker.io",
+        "twentyi/php-fpm",
+        "v2.0.0-php-8.4",
+    )
+    assert target.plain_http is False
+    assert target.known_platforms is None  # a tag: the probe reads the index
+
+
+def test_choice_with_notes_is_pinned_by_digest() -> None:
+    choice = choose(inputs(), notes(), "linux/arm64")
+    assert choice.reference == f"docker.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX}"
+    assert choice.published_lines == ("8.3", "8.4")
+    assert choice.base_image == f"docker.io/library/php:8.4-fpm-alpine@{BASE}"
+    assert choice.target().reference == INDEX
+    assert choice.target().known_platforms == ("linux/amd64", "linux/arm64")
+    assert reference.parse(choice.reference).digest == INDEX
+
+
+def test_mirror_and_repository_overrides() -> None:
+    mirror = choose(inputs(registry=RegistryChoice.MIRROR), notes(), "linux/amd64")
+    assert mirror.reference == f"ghcr.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX}"
+    private = reference.parse_repository("127.0.0.1:5000/team/php-fpm")
+    custom = choose(inputs(repository=private), notes(), "linux/amd64")
+    assert custom.reference == f"127.0.0.1:5000/team/php-fpm:v2.0.0-php-8.4@{INDEX}"
+    assert custom.target().plain_http is True
+    assert custom.local_image == "localhost/team/php-fpm:v2.0.0-php-8.4"
+    # The mirror override only applies when the mirror is chosen.
+    assert choose(inputs(mirror_repository=private), None, "linux/amd64").repository.domain == (
+        "docker.io"
+    )
+
+
+def test_notes_decide_without_network_when_the_line_is_missing() -> None:
+    choice = choose(inputs(php="8.6"), notes(), "linux/amd64")
+    assert choice.precheck is not None
+    assert choice.precheck.status is S.NOT_PUBLISHED
+    assert choice.digest is None
+
+
+def test_notes_decide_without_network_when_the_platform_is_missing() -> None:
+    data = notes_dict()
+    data["lines"][1]["platforms"] = data["lines"][1]["platforms"][:1]
+    choice = choose(inputs(), parse_notes(json.dumps(data), source="n"), "linux/arm64")
+    assert choice.precheck is not None
+    assert choice.precheck.status is S.PLATFORM_MISSING
+    assert choice.precheck.platforms == ("linux/amd64",)
+
+
+# --------------------------------------------------------------------------- the rules
+
+AVAILABLE = probing.Result(S.AVAILABLE, "x is available", digest=INDEX, platforms=("linux/amd64",))
+FAILURES = {
+    "registry down": (
+        probing.Result(S.UNREACHABLE, "cannot reach registry-1.docker.io: Connection refused"),
+        "offline or unreachable",
+        "check the network",
+    ),
+    "tag missing": (
+        probing.Result(
+            S.NOT_PUBLISHED,
+            "docker.io/twentyi/php-fpm:v2.0.0-php-8.4 is not on the registry",
+            tags=("v2.0.0-php-8.3", "v2.0.0-php-8.5", "v1.0.0-php-8.4", "latest"),
+        ),
+        "PHP 8.4 is not published for release v2.0.0 yet",
+        "published lines: 8.3, 8.5",
+    ),
+    "platform missing": (
+        probing.Result(
+            S.PLATFORM_MISSING, "x has no linux/amd64 image", platforms=("linux/arm64",)
+        ),
+        "platform linux/amd64 missing",
+        "PHP_IMAGE_PLATFORM=linux/arm64",
+    ),
+    "auth required": (
+        probing.Result(S.AUTH_REQUIRED, "docker.io requires authentication for twentyi/php-fpm"),
+        "authentication required",
+        "docker login docker.io",
+    ),
+    "registry error": (
+        probing.Result(S.REGISTRY_ERROR, "docker.io is failing (HTTP 503 for the manifest)"),
+        "registry docker.io failed",
+        "try again later",
+    ),
+}
+
+
+@pytest.mark.parametrize("fallback", [True, False])
+def test_use_prebuilt_when_available(fallback: bool) -> None:
+    decision = decide(
+        inputs(allow_fallback=fallback),
+        choose(inputs(), None, "linux/amd64"),
+        AVAILABLE,
+        DOCKERFILE,
+    )
+    assert decision.action is Action.USE_PREBUILT
+    assert decision.exit_code == EXIT_USE_PREBUILT == 0
+    assert decision.image == "docker.io/twentyi/php-fpm:v2.0.0-php-8.4"
+    assert decision.reason == (
+        "pre-built image docker.io/twentyi/php-fpm:v2.0.0-php-8.4 is available for linux/amd64"
+    )
+    assert decision.fix is None
+
+
+@pytest.mark.parametrize("case", sorted(FAILURES))
+def test_fallback_allowed_builds_locally_and_says_why(case: str) -> None:
+    result, what, _ = FAILURES[case]
+    args = inputs(allow_fallback=True)
+    decision = decide(args, choose(args, None, "linux/amd64"), result, DOCKERFILE)
+    assert decision.action is Action.BUILD_LOCALLY
+    assert decision.exit_code == EXIT_BUILD_LOCALLY == 16
+    assert decision.image == "localhost/twentyi/php-fpm:v2.0.0-php-8.4"
+    assert decision.build is True
+    assert what in decision.reason
+    assert decision.reason.endswith(
+        "falling back to a local build of localhost/twentyi/php-fpm:v2.0.0-php-8.4 from "
+        "dockerfiles/8.4/Dockerfile (ALLOW_LOCAL_BUILD_FALLBACK=true)"
+    )
+    assert decision.availability == result.status.value
+
+
+@pytest.mark.parametrize("case", sorted(FAILURES))
+def test_fallback_disabled_cannot_proceed_and_says_how_to_enable_it(case: str) -> None:
+    result, what, advice = FAILURES[case]
+    args = inputs(allow_fallback=False)
+    decision = decide(args, choose(args, None, "linux/amd64"), result, DOCKERFILE)
+    assert decision.action is Action.CANNOT_PROCEED
+    assert decision.exit_code == EXIT_CANNOT_PROCEED == 17
+    assert decision.image == ""
+    assert what in decision.reason
+    assert (
+        "the local build fallback is disabled (ALLOW_LOCAL_BUILD_FALLBACK=false)" in decision.reason
+    )
+    assert decision.fix is not None
+    assert advice in decision.reason + decision.fix
+    assert decision.fix.endswith(
+        "set ALLOW_LOCAL_BUILD_FALLBACK=true (or --allow-fallback true) to build locally from "
+        "dockerfiles/8.4/Dockerfile"
+    )
+
+
+@pytest.mark.parametrize("fallback", [True, False])
+@pytest.mark.parametrize("verdict", [AVAILABLE, FAILURES["registry down"][0], None])
+def test_use_prebuilt_false_always_builds_locally(
+    fallback: bool, verdict: probing.Result | None
+) -> None:
+    args = inputs(use_prebuilt=False, allow_fallback=fallback)
+    decision = decide(args, choose(args, None, "linux/amd64"), verdict, DOCKERFILE)
+    assert decision.action is Action.BUILD_LOCALLY
+    assert decision.reason == (
+        "USE_PREBUILT=false: building localhost/twentyi/php-fpm:v2.0.0-php-8.4 locally from "
+        "dockerfiles/8.4/Dockerfile"
+    )
+    assert decision.base_image == "docker.io/library/php:8.4-fpm-alpine"
+
+
+def test_a_line_without_image_or_dockerfile_names_the_published_lines() -> None:
+    args = inputs(php="8.6", allow_fallback=True)
+    decision = decide(args, choose(args, notes(), "linux/amd64"), None, NO_DOCKERFILE)
+    assert decision.action is Action.CANNOT_PROCEED
+    assert "PHP 8.6 is not published for release v2.0.0 yet" in decision.reason
+    assert "published lines: 8.3, 8.4" in decision.reason
+    assert "no Dockerfile for PHP 8.6 at dockerfiles/8.6/Dockerfile" in decision.reason
+    assert (
+        decision.fix is not None
+        and "set PHP_VERSION to a published line (8.3, 8.4)" in decision.fix
+    )
+    assert decision.published_lines == ("8.3", "8.4")
+
+
+def test_unpublished_line_with_a_dockerfile_falls_back() -> None:
+    args = inputs(php="8.6")
+    facts = DockerfileFacts("dockerfiles/8.6/Dockerfile", True)
+    decision = decide(args, choose(args, notes(), "linux/amd64"), None, facts)
+    assert decision.action is Action.BUILD_LOCALLY
+    assert "published lines: 8.3, 8.4" in decision.reason
+
+
+def test_use_prebuilt_false_without_dockerfile() -> None:
+    args = inputs(php="8.6", use_prebuilt=False)
+    decision = decide(args, choose(args, None, "linux/amd64"), None, NO_DOCKERFILE)
+    assert decision.action is Action.CANNOT_PROCEED
+    assert decision.reason == (
+        "USE_PREBUILT=false, but there is no Dockerfile for PHP 8.6 at dockerfiles/8.6/Dockerfile"
+    )
+
+
+def test_published_lines_unknown_without_notes_or_tags() -> None:
+    args = inputs(allow_fallback=False)
+    result = probing.Result(S.NOT_PUBLISHED, "gone")
+    decision = decide(args, choose(args, None, "linux/amd64"), result, DOCKERFILE)
+    assert "published lines: unknown" in decision.reason
+    assert decision.published_lines is None
+
+
+def test_stand_in_notes_are_labelled() -> None:
+    args = inputs()
+    choice = choose(args, notes(stand_in=True), "linux/amd64")
+    decision = decide(args, choice, AVAILABLE, DOCKERFILE)
+    assert "STAND-IN" in decision.reason
+    assert decision.to_dict()["stand_in"] is True
+
+
+# --------------------------------------------------------------------------- output
+
+
+def test_env_output() -> None:
+    args = inputs(pma_image="phpmyadmin:5.2")
+    choice = choose(args, notes(), "linux/arm64")
+    decision = decide(args, choice, AVAILABLE, DOCKERFILE)
+    assert render(decision, "env") == (
+        "PHP_DECISION=use-prebuilt\n"
+        f"PHP_IMAGE=docker.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX}\n"
+        "PHP_BUILD=0\n"
+        "PHP_VERSION=8.4\n"
+        "PHP_PLATFORM=linux/arm64\n"
+        "PHP_DOCKERFILE=dockerfiles/8.4/Dockerfile\n"
+        "PHP_BUILD_CONTEXT=dockerfiles/8.4\n"
+        f"PHP_BASE_IMAGE=docker.io/library/php:8.4-fpm-alpine@{BASE}\n"
+        "STACK_RELEASE=v2.0.0\n"
+        "PMA_IMAGE=phpmyadmin:5.2\n"
+    )
+    cannot = decide(inputs(allow_fallback=False), choice, FAILURES["registry down"][0], DOCKERFILE)
+    assert render(cannot, "env") == "PHP_DECISION=cannot-proceed\n"
+
+
+def test_json_and_text_output() -> None:
+    args = inputs()
+    decision = decide(
+        args, choose(args, None, "linux/amd64"), FAILURES["tag missing"][0], DOCKERFILE
+    )
+    data = json.loads(render(decision, "json"))
+    assert data["decision"] == "build-locally"
+    assert data["exit_code"] == 16
+    assert data["build"] is True
+    assert data["published_lines"] == ["8.3", "8.5"]
+    text = render(decision, "text")
+    assert text.startswith(
+        "build locally: localhost/twentyi/php-fpm:v2.0.0-php-8.4 from dockerfiles/8.4/Dockerfile\n"
+    )
+    assert "  why: PHP 8.4 is not published" in text
+    with pytest.raises(UsageError, match="unknown format"):
+        render(decision, "yaml")
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+@given(
+    php=st.tuples(st.integers(0, 99), st.integers(0, 99)).map(lambda t: f"{t[0]}.{t[1]}"),
+    release=st.tuples(st.integers(0, 999), st.integers(0, 999), st.integers(0, 999)).map(
+        lambda t: f"v{t[0]}.{t[1]}.{t[2]}"
+    ),
+    digest=st.none() | st.text("0123456789abcdef", min_size=64, max_size=64),
+    mirror=st.booleans(),
+)
+def test_same_inputs_same_bytes(php: str, release: str, digest: str | None, mirror: bool) -> None:
+    data = notes_dict(release=release)
+    data["lines"][1]["php"] = php
+    if digest is not None:
+        data["lines"][1]["index_digest"] = f"sha256:{digest}"
+    source = parse_notes(json.dumps(data), source="n") if digest is not None else None
+    env = {
+        "PHP_VERSION": php,
+        "STACK_RELEASE": release,
+        "PREBUILT_REGISTRY": "mirror" if mirror else "canonical",
+    }
+    outputs = []
+    for _ in range(2):
+        args = parse_inputs(dict(env))
+        choice = choose(args, source, "linux/amd64")
+        decision = decide(args, choice, AVAILABLE, DOCKERFILE)
+        outputs.append((render(decision, "env"), render(decision, "json")))
+    assert outputs[0] == outputs[1]
+    parsed = reference.parse(choose(parse_inputs(env), source, "linux/amd64").reference)
+    assert parsed.tag == f"{release}-php-{php}"
+    assert parsed.digest == (f"sha256:{digest}" if digest is not None else None)
+
+
+# --------------------------------------------------------------------------- wiring
+
+
+class FakeProbe:
+    """Stands in for the network in unit tests; the integration tests use a real registry."""
+
+    def __init__(self, result: probing.Result) -> None:
+        self.result = result
+        self.targets: list[probing.Target] = []
+
+    def __call__(self, target: probing.Target, **kwargs: Any) -> probing.Result:
+        self.targets.append(target)
+        return self.result
+
+
+def write_tree(root: Path, *, with_notes: bool = True) -> None:
+    dockerfile = root / "dockerfiles" / "8.4" / "Dockerfile"
+    dockerfile.parent.mkdir(parents=True)
+    dockerfile.write_text(
+        "ARG PHP_BASE_IMAGE=docker.io/library/php:8.4-fpm-alpine\nFROM ${PHP_BASE_IMAGE}\n"
+    )
+    if with_notes:
+        (root / "release-notes").mkdir()
+        (root / "release-notes" / "v2.0.0.json").write_text(json.dumps(notes_dict()))
+
+
+def test_resolve_reads_default_notes_and_probes_by_digest(tmp_path: Path) -> None:
+    write_tree(tmp_path)
+    fake = FakeProbe(AVAILABLE)
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"}
+    decision = resolve(env, cwd=tmp_path, probe=fake, host="linux/amd64")
+    assert decision.action is Action.USE_PREBUILT
+    assert decision.image.endswith(f"@{INDEX}")
+    assert decision.notes == str(tmp_path / "release-notes" / "v2.0.0.json")
+    assert [t.reference for t in fake.targets] == [INDEX]
+
+
+def test_resolve_without_notes_probes_the_tag(tmp_path: Path) -> None:
+    write_tree(tmp_path, with_notes=False)
+    fake = FakeProbe(FAILURES["registry down"][0])
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "PHP_IMAGE_PLATFORM": "linux/arm64"}
+    decision = resolve(env, cwd=tmp_path, probe=fake)
+    assert decision.action is Action.BUILD_LOCALLY
+    assert decision.platform == "linux/arm64"
+    assert decision.base_image == "docker.io/library/php:8.4-fpm-alpine"
+    assert [(t.reference, t.platform) for t in fake.targets] == [("v2.0.0-php-8.4", "linux/arm64")]
+
+
+def test_resolve_use_prebuilt_false_does_not_probe(tmp_path: Path) -> None:
+    write_tree(tmp_path)
+    fake = FakeProbe(AVAILABLE)
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "USE_PREBUILT": "false"}
+    decision = resolve(env, cwd=tmp_path, probe=fake, host="linux/amd64")
+    assert decision.action is Action.BUILD_LOCALLY
+    assert decision.base_image == f"docker.io/library/php:8.4-fpm-alpine@{BASE}"
+    assert fake.targets == []
+
+
+def test_resolve_with_explicit_notes_of_another_release(tmp_path: Path) -> None:
+    write_tree(tmp_path)
+    env = {
+        "PHP_VERSION": "8.4",
+        "STACK_RELEASE": "v2.0.1",
+        "PHP_RELEASE_NOTES": "release-notes/v2.0.0.json",
+    }
+    with pytest.raises(ConfigError, match=r"these notes are for v2\.0\.0, not v2\.0\.1"):
+        resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), host="linux/amd64")
+    env["PHP_RELEASE_NOTES"] = "release-notes"
+    with pytest.raises(ConfigError, match="release notes not found"):
+        resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), host="linux/amd64")
+
+
+def test_dockerfile_facts(tmp_path: Path) -> None:
+    write_tree(tmp_path, with_notes=False)
+    facts = dockerfile_facts("dockerfiles", "8.4", cwd=tmp_path)
+    assert facts == DockerfileFacts(
+        "dockerfiles/8.4/Dockerfile", True, "docker.io/library/php:8.4-fpm-alpine"
+    )
+    assert facts.context == "dockerfiles/8.4"
+    assert dockerfile_facts("dockerfiles", "8.6", cwd=tmp_path).exists is False
+
+
+def test_light_entry_point_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out, err = io.StringIO(), io.StringIO()
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "USE_PREBUILT": "maybe"}
+    assert main(["--format", "env"], env, out, err) == 2
+    assert "USE_PREBUILT='maybe' is not valid" in err.getvalue()
+    assert out.getvalue() == ""
+    out, err = io.StringIO(), io.StringIO()
+    env = {"PHP_VERSION": "8.6", "STACK_RELEASE": "v2.0.0", "USE_PREBUILT": "false"}
+    assert main(["--format", "env"], env, out, err) == EXIT_CANNOT_PROCEED
+    assert out.getvalue() == "PHP_DECISION=cannot-proceed\n"
+    assert (
+        "resolve: cannot-proceed: USE_PREBUILT=false, but there is no Dockerfile" in err.getvalue()
+    )
