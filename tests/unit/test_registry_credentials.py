@@ -1,0 +1,136 @@
+"""Where credentials come from, and that they never show (pure: helpers are injected)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from publisher.config import Registry
+from publisher.errors import AuthError, ConfigError
+from publisher.output import Output
+from publisher.reference import parse
+from publisher.registry import Credentials, api_host, credentials_for, credentials_for_host
+
+CANARY = "canary-3f9d8e7c6b5a"
+
+
+def registry(
+    host: str = "ghcr.io", user: str | None = "GHCR_USERNAME", pw: str | None = "GHCR_TOKEN"
+) -> Registry:
+    return Registry("ghcr", parse(f"{host}/acme/php-fpm"), True, user, pw)
+
+
+def docker_config(tmp_path: Path, data: dict) -> dict[str, str]:
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    return {"DOCKER_CONFIG": str(tmp_path)}
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_repr_never_shows_the_password() -> None:
+    creds = Credentials("me", CANARY)
+    assert CANARY not in repr(creds)
+    assert CANARY not in str(creds)
+    assert CANARY not in f"{creds!r} {[creds]}"
+
+
+def test_env_vars_come_first_and_are_masked(tmp_path: Path) -> None:
+    env = {
+        "GHCR_USERNAME": "me",
+        "GHCR_TOKEN": CANARY,
+        **docker_config(tmp_path, {"auths": {"ghcr.io": {"auth": b64("other:pw")}}}),
+    }
+    out = io.StringIO()
+    output = Output({"GITHUB_ACTIONS": "true"}, stream=out, err_stream=io.StringIO())
+    creds = credentials_for(registry(), env, output)
+    assert creds == Credentials("me", CANARY, source="env GHCR_USERNAME/GHCR_TOKEN")
+    assert f"::add-mask::{CANARY}" in out.getvalue()
+    assert output.redact(f"token {CANARY}") == "token ***"
+
+
+def test_half_set_env_vars_are_an_error() -> None:
+    with pytest.raises(AuthError, match="GHCR_TOKEN is empty or unset") as info:
+        credentials_for(registry(), {"GHCR_USERNAME": "me"})
+    assert "GHCR_USERNAME and GHCR_TOKEN" in (info.value.hint or "")
+
+
+def test_docker_config_auths(tmp_path: Path) -> None:
+    env = docker_config(tmp_path, {"auths": {"https://ghcr.io": {"auth": b64("me:" + CANARY)}}})
+    creds = credentials_for(registry(), env)
+    assert creds is not None and (creds.username, creds.password) == ("me", CANARY)
+    assert creds.source == "docker config"
+
+
+def test_docker_config_username_password_fields(tmp_path: Path) -> None:
+    env = docker_config(tmp_path, {"auths": {"127.0.0.1:5000": {"username": "u", "password": "p"}}})
+    assert credentials_for_host("127.0.0.1:5000", env) == Credentials(
+        "u", "p", source="docker config"
+    )
+
+
+def test_docker_hub_legacy_key(tmp_path: Path) -> None:
+    env = docker_config(
+        tmp_path, {"auths": {"https://index.docker.io/v1/": {"auth": b64("hub:tok")}}}
+    )
+    creds = credentials_for_host("docker.io", env)
+    assert creds is not None and creds.username == "hub"
+    assert api_host("docker.io") == "registry-1.docker.io"
+    assert api_host("ghcr.io") == "ghcr.io"
+
+
+def test_home_docker_config(tmp_path: Path) -> None:
+    (tmp_path / ".docker").mkdir()
+    (tmp_path / ".docker" / "config.json").write_text(
+        json.dumps({"auths": {"ghcr.io": {"auth": b64("me:pw")}}})
+    )
+    assert credentials_for(registry(user=None, pw=None), {"HOME": str(tmp_path)}) is not None
+
+
+def test_nothing_means_anonymous(tmp_path: Path) -> None:
+    assert credentials_for(registry(), {"HOME": str(tmp_path)}) is None
+    assert credentials_for(registry(), {}) is None
+
+
+def test_cred_helper_gets_the_host_on_stdin(tmp_path: Path) -> None:
+    calls: list[tuple[list[str], bytes]] = []
+
+    def helper(argv: list[str], stdin: bytes) -> bytes:
+        calls.append((argv, stdin))
+        return json.dumps({"ServerURL": "ghcr.io", "Username": "me", "Secret": CANARY}).encode()
+
+    env = docker_config(tmp_path, {"credHelpers": {"ghcr.io": "pass"}})
+    creds = credentials_for(registry(), env, helper_runner=helper)
+    assert creds is not None and creds.password == CANARY
+    assert calls == [(["docker-credential-pass", "get"], b"ghcr.io")]
+    assert all(CANARY not in arg for arg, _ in calls for arg in arg)
+
+
+def test_creds_store_for_docker_hub_uses_the_legacy_server_url(tmp_path: Path) -> None:
+    calls: list[bytes] = []
+
+    def helper(argv: list[str], stdin: bytes) -> bytes:
+        calls.append(stdin)
+        return b""  # not found
+
+    env = docker_config(tmp_path, {"credsStore": "desktop"})
+    assert credentials_for_host("docker.io", env, helper_runner=helper) is None
+    assert calls == [b"https://index.docker.io/v1/"]
+
+
+def test_unreadable_docker_config_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{broken")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        credentials_for_host("ghcr.io", {"DOCKER_CONFIG": str(tmp_path)})
+
+
+def test_bad_auth_value_says_what_to_do(tmp_path: Path) -> None:
+    env = docker_config(tmp_path, {"auths": {"ghcr.io": {"auth": b64("no-colon")}}})
+    with pytest.raises(AuthError, match="not base64 of user:password") as info:
+        credentials_for_host("ghcr.io", env)
+    assert "docker login" in (info.value.hint or "")

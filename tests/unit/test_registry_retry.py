@@ -1,0 +1,216 @@
+"""Retry policy and the transport's retry loop, with a fake clock (pure: no sockets)."""
+
+from __future__ import annotations
+
+import pytest
+
+from publisher.errors import (
+    AuthError,
+    ConfigError,
+    InvalidResponseError,
+    RateLimitedError,
+    UnreachableError,
+)
+from publisher.registry import Credentials, RetryPolicy
+from publisher.registry.retry import is_retryable_status, parse_retry_after
+from publisher.registry.transport import Reply, Transient, Transport, describe_error_body, scrub
+from tests.support.clock import FakeClock
+
+
+def policy(clock: FakeClock, **kwargs: float) -> RetryPolicy:
+    values = {
+        "attempts": 5,
+        "initial_delay": 0.5,
+        "max_delay": 20.0,
+        "total_timeout": 120.0,
+        **kwargs,
+    }
+    return RetryPolicy(
+        attempts=int(values["attempts"]),
+        initial_delay=values["initial_delay"],
+        max_delay=values["max_delay"],
+        total_timeout=values["total_timeout"],
+        sleep=clock.sleep,
+        clock=clock,
+    )
+
+
+def transport(retry: RetryPolicy, **kwargs: object) -> Transport:
+    return Transport("registry.example", retry=retry, **kwargs)  # type: ignore[arg-type]
+
+
+def failing(errors: list[Exception], result: str = "ok") -> tuple[list[int], object]:
+    attempts: list[int] = []
+
+    def operation(n: int) -> str:
+        attempts.append(n)
+        if errors:
+            raise errors.pop(0)
+        return result
+
+    return attempts, operation
+
+
+def test_backoff_increases_and_is_capped() -> None:
+    p = RetryPolicy(initial_delay=0.5, max_delay=4.0, jitter=lambda a, b: b)
+    delays = [p.backoff(n) for n in range(1, 7)]
+    assert delays == [0.75, 1.5, 3.0, 4.0, 4.0, 4.0]
+    q = RetryPolicy(initial_delay=0.5, max_delay=100.0)
+    for n in range(1, 6):
+        assert q.backoff(n + 1) > q.backoff(n)  # jitter never breaks the order
+
+
+def test_retry_after_wins_over_a_shorter_backoff() -> None:
+    p = RetryPolicy(initial_delay=0.1, jitter=lambda a, b: 0.0)
+    assert p.delay(1, 2.0) == 2.0
+    assert p.delay(1, None) == 0.1
+
+
+def test_parse_retry_after() -> None:
+    assert parse_retry_after("2") == 2.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == 10.0
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504, 599])
+def test_retryable_statuses(status: int) -> None:
+    assert is_retryable_status(status)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 409, 413])
+def test_non_retryable_statuses(status: int) -> None:
+    assert not is_retryable_status(status)
+
+
+def test_policy_from_env() -> None:
+    p = RetryPolicy.from_env(
+        {"PUBLISHER_RETRY_ATTEMPTS": "2", "PUBLISHER_RETRY_TOTAL_TIMEOUT": "5"}
+    )
+    assert (p.attempts, p.total_timeout, p.initial_delay) == (2, 5.0, 0.5)
+    with pytest.raises(ConfigError, match="PUBLISHER_RETRY_ATTEMPTS"):
+        RetryPolicy.from_env({"PUBLISHER_RETRY_ATTEMPTS": "many"})
+    with pytest.raises(ConfigError, match="at least 1"):
+        RetryPolicy.from_env({"PUBLISHER_RETRY_ATTEMPTS": "0"})
+
+
+def test_transient_failures_then_success_with_increasing_delays() -> None:
+    clock = FakeClock()
+    t = transport(policy(clock))
+    attempts, op = failing([Transient("HTTP 503", status=503), Transient("HTTP 503", status=503)])
+    assert t.retrying("upload", op) == "ok"  # type: ignore[arg-type]
+    assert attempts == [1, 2, 3]
+    assert len(clock.sleeps) == 2 and clock.sleeps[0] < clock.sleeps[1]
+
+
+def test_gives_up_after_the_configured_attempts() -> None:
+    clock = FakeClock()
+    t = transport(policy(clock, attempts=4))
+    attempts, op = failing([Transient("HTTP 503", status=503) for _ in range(10)])
+    with pytest.raises(UnreachableError, match="kept failing") as info:
+        t.retrying("PUT manifest", op)  # type: ignore[arg-type]
+    assert attempts == [1, 2, 3, 4]
+    assert info.value.exit_code != 0
+
+
+def test_gives_up_when_the_total_time_would_be_exceeded() -> None:
+    clock = FakeClock()
+    t = transport(policy(clock, attempts=100, initial_delay=1.0, max_delay=8.0, total_timeout=20.0))
+    attempts, op = failing([Transient("HTTP 502", status=502) for _ in range(100)])
+    with pytest.raises(UnreachableError):
+        t.retrying("GET", op)  # type: ignore[arg-type]
+    assert sum(clock.sleeps) <= 20.0
+    assert len(attempts) < 100
+
+
+def test_retry_after_beyond_the_total_time_gives_up_at_once() -> None:
+    clock = FakeClock()
+    t = transport(policy(clock, total_timeout=30.0))
+    headers = {
+        "Retry-After": "3600",
+        "ratelimit-remaining": "0;w=21600",
+        "ratelimit-limit": "100;w=21600",
+    }
+    attempts, op = failing([Transient("HTTP 429", status=429, retry_after=3600.0, headers=headers)])
+    with pytest.raises(RateLimitedError) as info:
+        t.retrying("GET manifest", op)  # type: ignore[arg-type]
+    assert attempts == [1] and clock.sleeps == []
+    message = str(info.value)
+    assert "rate-limited" in message and "ratelimit-remaining: 0;w=21600" in message
+    assert "authenticate" in (info.value.hint or "")
+
+
+def test_rate_limit_hint_names_the_env_vars() -> None:
+    clock = FakeClock()
+    t = Transport(
+        "docker.io",
+        retry=policy(clock, attempts=2),
+        username_env="DOCKERHUB_USERNAME",
+        password_env="DOCKERHUB_TOKEN",
+    )
+    _, op = failing([Transient("HTTP 429", status=429) for _ in range(3)])
+    with pytest.raises(RateLimitedError) as info:
+        t.retrying("GET", op)  # type: ignore[arg-type]
+    assert "DOCKERHUB_USERNAME and DOCKERHUB_TOKEN" in (info.value.hint or "")
+
+
+def test_connection_errors_become_unreachable_and_truncation_invalid() -> None:
+    clock = FakeClock()
+    t = transport(policy(clock, attempts=2))
+    _, op = failing([Transient("connection refused", kind="connection") for _ in range(3)])
+    with pytest.raises(UnreachableError, match="connection refused"):
+        t.retrying("GET", op)  # type: ignore[arg-type]
+    _, op = failing([Transient("cut off", kind="truncated") for _ in range(3)])
+    with pytest.raises(InvalidResponseError, match="cut off"):
+        t.retrying("GET", op)  # type: ignore[arg-type]
+
+
+def test_non_transient_errors_are_not_retried() -> None:
+    clock = FakeClock()
+    t = transport(policy(clock))
+    attempts, op = failing([AuthError("denied")])
+    with pytest.raises(AuthError):
+        t.retrying("PUT", op)  # type: ignore[arg-type]
+    assert attempts == [1] and clock.sleeps == []
+
+
+def test_auth_hints_name_scopes_and_env_vars() -> None:
+    ghcr = Transport("ghcr.io", username_env="GHCR_USERNAME", password_env="GHCR_TOKEN")
+    assert "write:packages" in ghcr.auth_hint(push=True)
+    assert "read:packages" in ghcr.auth_hint(push=False)
+    assert "GHCR_USERNAME and GHCR_TOKEN" in ghcr.auth_hint(push=True)
+    hub = Transport("docker.io", credentials=Credentials("me", "x"))
+    assert hub.api_host == "registry-1.docker.io"
+    assert hub.base == "https://registry-1.docker.io"
+    assert "Read & Write" in hub.auth_hint(push=True)
+    other = Transport("127.0.0.1:5000", plain_http=True)
+    assert "docker login 127.0.0.1:5000" in other.auth_hint(push=False)
+
+
+def test_error_bodies_are_summarized_and_scrubbed() -> None:
+    body = b'{"errors":[{"code":"DENIED","message":"header Authorization: Bearer abc.def.ghi was refused"}]}'
+    text = describe_error_body(body)
+    assert text.startswith("DENIED:")
+    assert "abc.def.ghi" not in text
+    assert scrub("Basic dXNlcjpwYXNz") == "Basic ***"
+    assert "dXNlcjpwYXNz" not in scrub('{"Authorization": "Basic dXNlcjpwYXNz"}')
+    assert len(describe_error_body(b"x" * 100000)) <= 300
+
+
+def test_location_resolution() -> None:
+    t = Transport("127.0.0.1:5000", plain_http=True)
+    relative = Reply(202, {"Location": "/v2/a/blobs/uploads/u1?_state=abc%3D"})
+    assert (
+        t.resolve_location(relative, "upload")
+        == "http://127.0.0.1:5000/v2/a/blobs/uploads/u1?_state=abc%3D"
+    )
+    absolute = Reply(202, {"Location": "http://127.0.0.1:5000/v2/a/blobs/uploads/u1?x=1"})
+    assert t.resolve_location(absolute, "upload").endswith("?x=1")
+    with pytest.raises(InvalidResponseError, match="no Location"):
+        t.resolve_location(Reply(202, {}), "upload")
+    with pytest.raises(InvalidResponseError, match="another host"):
+        t.resolve_location(Reply(202, {"Location": "http://evil.example/v2/x"}), "upload")
+    with pytest.raises(InvalidResponseError, match="another host"):
+        t.resolve_location(Reply(202, {"Location": "https://127.0.0.1:5000/v2/x"}), "upload")
+    link = Reply(200, {"Link": '</v2/a/tags/list?last=b&n=2>; rel="next"'})
+    assert t.next_link(link) == "http://127.0.0.1:5000/v2/a/tags/list?last=b&n=2"

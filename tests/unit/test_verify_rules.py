@@ -1,0 +1,164 @@
+"""Verification rules: each defect is found, and all of them at once (pure)."""
+
+from __future__ import annotations
+
+from publisher.verify_rules import (
+    KINDS,
+    ImageFacts,
+    LineExpectation,
+    TagFacts,
+    build_report,
+    check_image,
+    check_line,
+)
+
+A = "sha256:" + "a" * 64
+B = "sha256:" + "b" * 64
+MB = 1_000_000
+PLATFORMS = ("linux/amd64", "linux/arm64")
+GOOD = {"linux/amd64": 100 * MB, "linux/arm64": 90 * MB}
+
+EXPECT = LineExpectation(
+    php="8.4",
+    platforms=PLATFORMS,
+    budget_bytes=700 * MB,
+    tags={
+        "hub": ("v1.0.0-php-8.4", "v1.0.0", "php-8.4", "latest"),
+        "ghcr": ("v1.0.0-php-8.4", "v1.0.0"),
+    },
+)
+
+
+def all_tags(digest_hub: str | None = A, digest_ghcr: str | None = A) -> list[TagFacts]:
+    facts = [TagFacts("hub", t, digest_hub) for t in EXPECT.tags["hub"]]
+    facts += [TagFacts("ghcr", t, digest_ghcr) for t in EXPECT.tags["ghcr"]]
+    return facts
+
+
+def images(**overrides: ImageFacts) -> dict[tuple[str, str], ImageFacts]:
+    result = {
+        ("hub", A): ImageFacts("hub", A, platforms=GOOD),
+        ("ghcr", A): ImageFacts("ghcr", A, platforms=GOOD),
+    }
+    for key, facts in overrides.items():
+        registry, digest = key.split("_")
+        result[(registry, {"A": A, "B": B}[digest])] = facts
+    return result
+
+
+def kinds(defects: list) -> list[str]:
+    return [d.kind for d in defects]
+
+
+def test_a_good_release_has_no_defects() -> None:
+    assert check_line(EXPECT, all_tags(), images()) == []
+
+
+def test_missing_architecture() -> None:
+    facts = ImageFacts("hub", A, platforms={"linux/amd64": 10})
+    defects = check_image(facts, PLATFORMS, 700 * MB, php="8.4")
+    assert kinds(defects) == ["platform-missing"]
+    assert "linux/arm64 is missing" in defects[0].message and "PHP 8.4" in defects[0].message
+
+
+def test_unexpected_extra_architecture() -> None:
+    facts = ImageFacts("hub", A, platforms={**GOOD, "linux/s390x": 5})
+    defects = check_image(facts, PLATFORMS, 700 * MB)
+    assert kinds(defects) == ["platform-extra"]
+    assert "linux/s390x" in defects[0].message
+
+
+def test_over_budget_platform() -> None:
+    facts = ImageFacts("hub", A, platforms={"linux/amd64": 812_300_000, "linux/arm64": 10})
+    defects = check_image(facts, PLATFORMS, 700 * MB)
+    assert kinds(defects) == ["over-budget"]
+    assert "linux/amd64 is 812.3 MB, over the 700.0 MB budget" in defects[0].message
+
+
+def test_missing_child_and_duplicates_and_single_image() -> None:
+    facts = ImageFacts(
+        "hub",
+        A,
+        is_index=False,
+        platforms=GOOD,
+        duplicate_platforms=("linux/amd64",),
+        missing=("linux/arm64 manifest sha256:bbbb",),
+    )
+    assert kinds(check_image(facts, PLATFORMS, 700 * MB)) == [
+        "not-an-index",
+        "platform-duplicate",
+        "child-missing",
+    ]
+
+
+def test_unreadable_digest_reports_only_that() -> None:
+    facts = ImageFacts("hub", A, error="the index itself is not found")
+    assert kinds(check_image(facts, PLATFORMS, 700 * MB)) == ["unreadable"]
+
+
+def test_tag_missing_on_one_registry() -> None:
+    tags = [
+        t if not (t.registry == "ghcr" and t.tag == "v1.0.0") else TagFacts("ghcr", "v1.0.0", None)
+        for t in all_tags()
+    ]
+    defects = check_line(EXPECT, tags, images())
+    assert kinds(defects) == ["tag-missing"]
+    assert defects[0].registry == "ghcr" and "'v1.0.0'" in defects[0].message
+
+
+def test_digests_disagree_between_registries() -> None:
+    defects = check_line(
+        EXPECT, all_tags(A, B), images(ghcr_B=ImageFacts("ghcr", B, platforms=GOOD))
+    )
+    assert kinds(defects) == ["registries-disagree"]
+    assert "hub sha256:aaaa" in defects[0].message and "ghcr sha256:bbbb" in defects[0].message
+
+
+def test_tags_of_one_line_disagree_on_one_registry() -> None:
+    tags = [TagFacts(t.registry, t.tag, B if t.tag == "latest" else t.digest) for t in all_tags()]
+    defects = check_line(EXPECT, tags, images(hub_B=ImageFacts("hub", B, platforms=GOOD)))
+    assert kinds(defects) == ["tags-disagree"]
+    assert "latest -> sha256:bbbb" in defects[0].message
+
+
+def test_every_defect_is_listed_not_just_the_first() -> None:
+    tags = all_tags(A, B)
+    tags[0] = TagFacts("hub", "v1.0.0-php-8.4", None)  # the pin is missing on hub
+    facts = images(
+        hub_A=ImageFacts(
+            "hub", A, platforms={"linux/amd64": 900 * MB, "linux/riscv64": 1}, missing=("x",)
+        ),
+        ghcr_B=ImageFacts("ghcr", B, platforms={"linux/amd64": 1}),
+    )
+    found = kinds(check_line(EXPECT, tags, facts))
+    for kind in (
+        "tag-missing",
+        "registries-disagree",
+        "platform-missing",
+        "platform-extra",
+        "over-budget",
+        "child-missing",
+    ):
+        assert kind in found, kind
+    assert set(found) <= set(KINDS)
+
+
+def test_report_lists_lines_digests_sizes_and_defects() -> None:
+    other = LineExpectation(
+        "8.3", PLATFORMS, 700 * MB, {"hub": ("v1.0.0-php-8.3",), "ghcr": ("v1.0.0-php-8.3",)}
+    )
+    tags = [
+        *all_tags(),
+        TagFacts("hub", "v1.0.0-php-8.3", B),
+        TagFacts("ghcr", "v1.0.0-php-8.3", None),
+    ]
+    facts = images(hub_B=ImageFacts("hub", B, platforms={"linux/amd64": 1, "linux/arm64": 2}))
+    report = build_report("v1.0.0", [EXPECT, other], tags, facts)
+    assert not report.ok
+    assert [d.kind for d in report.defects] == ["tag-missing"]
+    data = report.to_dict()
+    assert data["ok"] is False
+    assert data["lines"][0]["digests"] == {"hub": A, "ghcr": A}
+    assert data["lines"][0]["sizes"] == GOOD
+    assert data["lines"][1]["tags"]["ghcr"] == {"v1.0.0-php-8.3": None}
+    assert data["defects"][0]["php"] == "8.3"
