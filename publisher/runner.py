@@ -135,9 +135,9 @@ class Runner:
         path = self.which(tool)
         if path is None:
             name = tool_name(tool)
-            where = "does not exist" if os.sep in tool else "was not found on PATH"
+            where = f"{tool} does not exist" if os.sep in tool else "was not found on PATH"
             raise ToolMissingError(
-                f"{name} is required but {tool if os.sep in tool else name} {where}",
+                f"{name} is required but {where}",
                 hint=hint or INSTALL_HINTS.get(name, f"install {name} and make sure it is on PATH"),
             )
         return path

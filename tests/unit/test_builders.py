@@ -1,0 +1,581 @@
+"""Builders: exact argv for buildx, buildah and docker; tool checks; selection; layouts.
+
+Nothing runs: argv comes from pure functions, and builder flows use a scripted
+FakeRunner. Real builds are in tests/integration/test_builders.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from publisher import config as config_module
+from publisher.builders import (
+    BuildahBuilder,
+    BuilderName,
+    BuildRequest,
+    BuildxBuilder,
+    DockerBuilder,
+    select_builder,
+)
+from publisher.builders import buildah as buildah_mod
+from publisher.builders import buildx as buildx_mod
+from publisher.builders import docker as docker_mod
+from publisher.builders.base import epoch_seconds, parse_version, require_version
+from publisher.builders.dockercli import builtin_buildkit_ok
+from publisher.builders.layout import (
+    MEDIA_OCI_INDEX,
+    MEDIA_OCI_LAYER_GZIP,
+    MEDIA_OCI_MANIFEST,
+    docker_archive_to_layout,
+    merge_layouts,
+    read_layout,
+)
+from publisher.errors import CommandError, ConfigError, ToolMissingError
+from publisher.platforms import Platform
+from publisher.reference import Reference
+from publisher.runner import Completed
+from tests.conftest import ROOT
+from tests.unit.runner_fakes import Call, FakeRunner, fail, ok
+
+DIGEST_A = "sha256:" + "a" * 64
+DIGEST_B = "sha256:" + "b" * 64
+REPO = Reference("docker.io", "acme/php-fpm")
+BASE = Reference("127.0.0.1:5000", "stand-in/php", None, DIGEST_B)
+CTX = Path("/src")
+DOCKERFILE = Path("/src/dockerfiles/8.4/Dockerfile")
+
+DOCKER = "/usr/bin/docker"
+NEW_DOCKER = "/usr/local/bin/docker"
+BUILDAH = "/usr/bin/buildah"
+
+
+class Creds:
+    username = "robot"
+    password = "p4ss-w0rd-canary"
+
+
+def request(tmp_path: Path, **changes: object) -> BuildRequest:
+    fields: dict[str, object] = {
+        "php": "8.4",
+        "platform": Platform.ARM64,
+        "context": CTX,
+        "dockerfile": DOCKERFILE,
+        "repository": REPO,
+        "work_dir": tmp_path,
+        "base": BASE,
+        "release": "v1.2.3",
+        "created": "2025-01-02T03:04:05Z",
+        "revision": "abc123",
+    }
+    fields.update(changes)
+    return BuildRequest(**fields)  # type: ignore[arg-type]
+
+
+BUILD_ARGS = [
+    "--build-arg",
+    f"PHP_BASE_IMAGE=127.0.0.1:5000/stand-in/php@{DIGEST_B}",
+    "--build-arg",
+    "PUBLISHER_RELEASE=v1.2.3",
+    "--build-arg",
+    "PUBLISHER_CREATED=2025-01-02T03:04:05Z",
+    "--build-arg",
+    "PUBLISHER_REVISION=abc123",
+]
+EPOCH = "1735787045"
+
+
+# ----------------------------------------------------------------- requests
+
+
+def test_request_for_a_configured_line_pins_the_base_and_targets_the_primary(
+    tmp_path: Path,
+) -> None:
+    cfg = config_module.load(
+        ROOT / "examples/offline/matrix.yaml", {"PUBLISHER_BASE_MIRROR": "127.0.0.1:5000"}
+    )
+    line = cfg.line("8.4")
+    base = cfg.base_pull_ref(line).with_digest(DIGEST_B)
+    req = BuildRequest.for_line(
+        cfg, line, Platform.AMD64, base=base, work_dir=tmp_path, release="v1.0.0"
+    )
+    assert req.repository == Reference("docker.io", "stand-in-example/php-fpm")
+    assert req.dockerfile == ROOT / "examples/offline/dockerfiles/8.4/Dockerfile"
+    assert req.context == ROOT / "examples/offline"
+    assert req.base_plain_http is True
+    assert req.target_plain_http is False
+    assert req.build_args[0] == ("PHP_BASE_IMAGE", f"127.0.0.1:5000/stand-in/php@{DIGEST_B}")
+    assert req.layout_dir == tmp_path / "php-8.4-amd64.oci"
+    assert req.cache_ref == "docker.io/stand-in-example/php-fpm:buildcache-php-8.4-amd64"
+
+
+def test_credentials_never_show_in_a_request_repr(tmp_path: Path) -> None:
+    req = request(tmp_path, credentials=Creds())
+    assert Creds.password not in repr(req)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-01-02T03:04:05Z", 1735787045),
+        ("2025-01-02T03:04:05+00:00", 1735787045),
+        ("1970-01-01T00:00:00Z", 0),
+        ("", None),
+        ("yesterday", None),
+    ],
+)
+def test_created_time_becomes_a_source_date_epoch(text: str, expected: int | None) -> None:
+    assert epoch_seconds(text) == expected
+
+
+# ----------------------------------------------------------------- buildah
+
+
+def test_buildah_argv(tmp_path: Path) -> None:
+    req = request(tmp_path, base_plain_http=True)
+    assert buildah_mod.build_argv(req, "localhost/publisher-build/php-8.4-arm64:t") == [
+        "buildah",
+        "build",
+        "--isolation",
+        "chroot",
+        "--format",
+        "docker",
+        "--platform",
+        "linux/arm64",
+        "-f",
+        str(DOCKERFILE),
+        *BUILD_ARGS,
+        "--tls-verify=false",
+        "--timestamp",
+        EPOCH,
+        "-t",
+        "localhost/publisher-build/php-8.4-arm64:t",
+        "/src",
+    ]
+    assert buildah_mod.push_argv(req, "N") == [
+        "buildah",
+        "push",
+        "--format",
+        "v2s2",
+        "--digestfile",
+        str(tmp_path / "php-8.4-arm64.digest"),
+        "N",
+        f"oci:{tmp_path / 'php-8.4-arm64.oci'}",
+    ]
+
+
+def test_buildah_verifies_tls_unless_the_base_registry_is_plain_http(tmp_path: Path) -> None:
+    argv = buildah_mod.build_argv(request(tmp_path, created=""), "N", isolation="oci")
+    assert "--tls-verify=false" not in argv
+    assert "--timestamp" not in argv
+    assert argv[2:4] == ["--isolation", "oci"]
+
+
+def test_buildah_isolation_follows_the_option_then_the_environment(tmp_path: Path) -> None:
+    runner = FakeRunner(tools={"buildah": BUILDAH}, env={"BUILDAH_ISOLATION": "rootless"})
+    assert BuildahBuilder(runner).commands(request(tmp_path))[0][2:4] == ("--isolation", "rootless")
+    chosen = BuildahBuilder(runner, isolation="chroot").commands(request(tmp_path))
+    assert chosen[0][2:4] == ("--isolation", "chroot")
+    assert BuildahBuilder(FakeRunner()).commands(request(tmp_path))[0][3] == "chroot"
+
+
+def test_buildah_commands_for_dry_run(tmp_path: Path) -> None:
+    commands = BuildahBuilder(FakeRunner()).commands(request(tmp_path))
+    assert [c[1] for c in commands] == ["build", "push", "rmi"]
+
+
+def test_buildah_check_rejects_an_old_version() -> None:
+    runner = FakeRunner(tools={"buildah": BUILDAH}).on(
+        [BUILDAH, "--version"], ok("buildah version 1.19.6 (image-spec 1.0.1)\n")
+    )
+    with pytest.raises(ToolMissingError, match=r"buildah 1\.19\.6 is too old.*1\.24\.0") as caught:
+        BuildahBuilder(runner).check()
+    assert caught.value.hint is not None and "install" in caught.value.hint
+
+
+def test_buildah_build_failure_removes_the_local_image(tmp_path: Path) -> None:
+    runner = FakeRunner(tools={"buildah": BUILDAH}).on(
+        [BUILDAH, "build"], fail(1, stderr="exec format error")
+    )
+    with pytest.raises(CommandError, match="exec format error") as caught:
+        BuildahBuilder(runner).build(request(tmp_path))
+    assert caught.value.hint is not None and "qemu-user-static" in caught.value.hint
+    assert [c[1] for c in runner.argvs()] == ["build", "rmi"]
+
+
+# ----------------------------------------------------------------- docker
+
+
+def test_docker_argv(tmp_path: Path) -> None:
+    req = request(tmp_path)
+    assert docker_mod.build_argv(req, "publisher-build/php-8.4-arm64:t", docker=DOCKER) == [
+        DOCKER,
+        "build",
+        "--platform",
+        "linux/arm64",
+        "-f",
+        str(DOCKERFILE),
+        *BUILD_ARGS,
+        "-t",
+        "publisher-build/php-8.4-arm64:t",
+        "/src",
+    ]
+    assert docker_mod.save_argv(req, "N", docker=DOCKER) == [
+        DOCKER,
+        "save",
+        "-o",
+        str(tmp_path / "php-8.4-arm64.docker.tar"),
+        "N",
+    ]
+    commands = DockerBuilder(FakeRunner(), docker=DOCKER).commands(req)
+    assert commands[0][:3] == ("env", "DOCKER_BUILDKIT=1", DOCKER)
+
+
+def _docker_clis(runner: FakeRunner, *, new_has_buildx: bool, old: bool = True) -> FakeRunner:
+    runner.tools["docker"] = NEW_DOCKER
+    runner.tools[NEW_DOCKER] = NEW_DOCKER
+    runner.on([NEW_DOCKER, "version", "--format", "{{.Client.Version}}"], ok("28.2.2\n"))
+    runner.on(
+        [NEW_DOCKER, "buildx", "version"],
+        ok("github.com/docker/buildx v0.24.0 d0e5e86\n")
+        if new_has_buildx
+        else fail(1, stderr="docker: unknown command: docker buildx"),
+    )
+    runner.on([NEW_DOCKER, "version", "--format", "{{.Server.Version}}"], ok("28.2.2\n"))
+    if old:
+        runner.tools[DOCKER] = DOCKER
+        runner.on([DOCKER, "version", "--format", "{{.Client.Version}}"], ok("20.10.24+dfsg1\n"))
+        runner.on([DOCKER, "buildx", "version"], fail(1, stderr="unknown command"))
+        runner.on([DOCKER, "version", "--format", "{{.Server.Version}}"], ok("20.10.24+dfsg1\n"))
+    return runner
+
+
+def test_docker_prefers_a_cli_that_can_use_buildkit_without_buildx(tmp_path: Path) -> None:
+    runner = _docker_clis(FakeRunner(), new_has_buildx=False)
+    builder = DockerBuilder(runner)
+    assert builder.check() == f"docker 20.10.24 ({DOCKER})"
+    assert builder.docker == DOCKER
+
+
+def test_docker_refuses_when_every_cli_needs_buildx() -> None:
+    runner = _docker_clis(FakeRunner(), new_has_buildx=False, old=False)
+    with pytest.raises(ToolMissingError, match="without buildx") as caught:
+        DockerBuilder(runner).check()
+    assert caught.value.hint is not None and "buildx" in caught.value.hint
+
+
+def test_docker_check_needs_a_running_daemon() -> None:
+    runner = FakeRunner(tools={"docker": DOCKER})
+    runner.on([DOCKER, "version", "--format", "{{.Client.Version}}"], ok("20.10.24\n"))
+    runner.on(
+        [DOCKER, "version", "--format", "{{.Server.Version}}"],
+        fail(1, stderr="Cannot connect to the Docker daemon at unix:///var/run/docker.sock."),
+    )
+    runner.on([DOCKER, "buildx", "version"], fail(1))
+    with pytest.raises(
+        ToolMissingError, match=r"daemon is not reachable.*Cannot connect"
+    ) as caught:
+        DockerBuilder(runner).check()
+    assert caught.value.hint is not None and "dockerd" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("version", "buildx", "expected"),
+    [
+        ((20, 10, 24), False, True),
+        ((22, 6, 0), False, True),
+        ((23, 0, 0), False, False),
+        ((28, 2, 2), False, False),
+        ((28, 2, 2), True, True),
+        (None, False, False),
+    ],
+)
+def test_builtin_buildkit_rule(
+    version: tuple[int, int, int] | None, buildx: bool, expected: bool
+) -> None:
+    assert builtin_buildkit_ok(version, buildx) is expected
+
+
+# ----------------------------------------------------------------- buildx
+
+
+def test_buildx_argv_pushes_by_digest_with_a_registry_cache(tmp_path: Path) -> None:
+    req = request(tmp_path)
+    assert buildx_mod.build_argv(req, docker=DOCKER) == [
+        DOCKER,
+        "buildx",
+        "build",
+        "--platform",
+        "linux/arm64",
+        "-f",
+        str(DOCKERFILE),
+        *BUILD_ARGS,
+        "--build-arg",
+        f"SOURCE_DATE_EPOCH={EPOCH}",
+        "--output",
+        "type=image,name=docker.io/acme/php-fpm,push-by-digest=true,name-canonical=true,push=true",
+        "--metadata-file",
+        str(tmp_path / "php-8.4-arm64.metadata.json"),
+        "--provenance=false",
+        "--sbom=false",
+        "--cache-from",
+        "type=registry,ref=docker.io/acme/php-fpm:buildcache-php-8.4-arm64",
+        "--cache-to",
+        "type=registry,ref=docker.io/acme/php-fpm:buildcache-php-8.4-arm64,mode=max",
+        "/src",
+    ]
+
+
+def test_buildx_argv_options(tmp_path: Path) -> None:
+    req = request(
+        tmp_path,
+        cache=False,
+        provenance=True,
+        sbom=True,
+        target_plain_http=True,
+        repository=Reference("127.0.0.1:5000", "acme/php"),
+        created="",
+    )
+    argv = buildx_mod.build_argv(req, builder="ci-builder")
+    assert argv[:5] == ["docker", "buildx", "build", "--builder", "ci-builder"]
+    assert "--provenance=true" in argv and "--sbom=true" in argv
+    assert not any(a.startswith("--cache") for a in argv)
+    assert not any("SOURCE_DATE_EPOCH" in a for a in argv)
+    output = argv[argv.index("--output") + 1]
+    assert output.endswith(",push=true,registry.insecure=true")
+    assert "name=127.0.0.1:5000/acme/php," in output
+    insecure = buildx_mod.cache_flags(request(tmp_path, target_plain_http=True))
+    assert all(f.endswith("registry.insecure=true") for f in insecure[1::2])
+
+
+def test_buildx_reads_the_digest_from_the_metadata_file() -> None:
+    text = json.dumps({"containerimage.digest": DIGEST_A, "image.name": "docker.io/acme/php-fpm"})
+    assert buildx_mod.digest_from_metadata(text) == DIGEST_A
+    with pytest.raises(CommandError, match="not JSON"):
+        buildx_mod.digest_from_metadata("{")
+    with pytest.raises(CommandError, match=r"no valid 'containerimage\.digest'"):
+        buildx_mod.digest_from_metadata(json.dumps({"containerimage.digest": "sha256:short"}))
+
+
+def _buildx_runner() -> FakeRunner:
+    return _docker_clis(FakeRunner(), new_has_buildx=True, old=False)
+
+
+def test_buildx_build_returns_the_pushed_digest_and_no_layout(tmp_path: Path) -> None:
+    runner = _buildx_runner()
+
+    def build(call: Call) -> Completed:
+        (tmp_path / "php-8.4-arm64.metadata.json").write_text(
+            json.dumps({"containerimage.digest": DIGEST_A})
+        )
+        return ok()
+
+    runner.on([NEW_DOCKER, "buildx", "build"], build)
+    out = BuildxBuilder(runner).build(request(tmp_path))
+    assert out.digest == DIGEST_A and out.layout is None and out.pushed
+    assert out.builder is BuilderName.BUILDX and out.repository == REPO
+    assert not [c for c in runner.calls if c.argv[1] == "login"]  # no credentials: user's login
+
+
+def test_buildx_logs_in_through_stdin_with_a_throwaway_docker_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_config = tmp_path / "home-docker"
+    (user_config / "cli-plugins").mkdir(parents=True)
+    (user_config / "config.json").write_text('{"auths": {}}')
+    runner = _buildx_runner()
+    runner.env["DOCKER_CONFIG"] = str(user_config)
+    seen: dict[str, str] = {}
+
+    def build(call: Call) -> Completed:
+        config_dir = Path(call.env["DOCKER_CONFIG"])
+        seen["config"] = str(config_dir)
+        seen["plugins"] = str((config_dir / "cli-plugins").resolve())
+        seen["has_user_config"] = str((config_dir / "config.json").exists())
+        (tmp_path / "work" / "php-8.4-arm64.metadata.json").write_text(
+            json.dumps({"containerimage.digest": DIGEST_A})
+        )
+        return ok()
+
+    runner.on([NEW_DOCKER, "buildx", "build"], build)
+    out = BuildxBuilder(runner).build(request(tmp_path / "work", credentials=Creds()))
+    assert out.digest == DIGEST_A
+    login = next(c for c in runner.calls if c.argv[1] == "login")
+    assert login.argv == (
+        NEW_DOCKER,
+        "login",
+        "--username",
+        "robot",
+        "--password-stdin",
+        "docker.io",
+    )
+    assert login.stdin == Creds.password + "\n"
+    assert Creds.password in login.secrets
+    assert all(Creds.password not in " ".join(c.argv) for c in runner.calls)
+    assert login.env["DOCKER_CONFIG"] == seen["config"] != str(user_config)
+    assert seen["plugins"] == str(user_config / "cli-plugins")
+    assert seen["has_user_config"] == "False"
+    assert not Path(seen["config"]).exists()  # removed afterwards
+    assert Creds.password not in runner.stream.getvalue()
+
+
+def test_buildx_is_missing_without_the_plugin() -> None:
+    runner = _docker_clis(FakeRunner(), new_has_buildx=False)
+    builder = BuildxBuilder(runner)
+    assert not builder.available()
+    with pytest.raises(ToolMissingError, match="buildx is not installed") as caught:
+        builder.check()
+    assert caught.value.hint is not None and "setup-buildx-action" in caught.value.hint
+
+
+def test_buildx_version_is_checked() -> None:
+    runner = FakeRunner(tools={"docker": NEW_DOCKER})
+    runner.on([NEW_DOCKER, "version", "--format", "{{.Client.Version}}"], ok("24.0.0\n"))
+    runner.on([NEW_DOCKER, "buildx", "version"], ok("github.com/docker/buildx v0.9.1 ed00243\n"))
+    with pytest.raises(ToolMissingError, match=r"buildx 0\.9\.1 is too old"):
+        BuildxBuilder(runner).check()
+
+
+# ----------------------------------------------------------------- selection
+
+
+def test_default_is_buildx_when_installed() -> None:
+    runner = _docker_clis(FakeRunner(tools={"buildah": BUILDAH}), new_has_buildx=True)
+    assert select_builder(None, runner).name is BuilderName.BUILDX
+
+
+def test_default_falls_back_to_buildah_then_docker() -> None:
+    runner = _docker_clis(FakeRunner(tools={"buildah": BUILDAH}), new_has_buildx=False)
+    runner.on([BUILDAH, "--version"], ok("buildah version 1.28.2 (image-spec 1.1.0-rc2)\n"))
+    chosen = select_builder(None, runner)
+    assert chosen.name is BuilderName.BUILDAH
+    assert "builder: buildah (buildah 1.28.2)" in runner.stream.getvalue()
+    runner = _docker_clis(FakeRunner(), new_has_buildx=False)
+    assert select_builder(None, runner).name is BuilderName.DOCKER
+
+
+def test_no_builder_at_all_says_how_to_install_one() -> None:
+    with pytest.raises(ToolMissingError, match="no image builder found") as caught:
+        select_builder(None, FakeRunner())
+    hint = caught.value.hint or ""
+    assert "buildah" in hint and "docker" in hint and "buildx" in hint
+
+
+def test_a_named_builder_that_is_missing_is_an_error() -> None:
+    with pytest.raises(ToolMissingError, match="buildah is required") as caught:
+        select_builder("buildah", FakeRunner())
+    assert "apt-get install buildah" in (caught.value.hint or "")
+
+
+def test_builder_names_are_a_closed_set() -> None:
+    assert [n.value for n in BuilderName] == ["buildx", "buildah", "docker"]
+    assert BuilderName.parse("docker") is BuilderName.DOCKER
+    with pytest.raises(ConfigError, match="unknown builder 'podman'; choose one of buildx"):
+        BuilderName.parse("podman")
+
+
+def test_version_parsing() -> None:
+    assert parse_version("buildah version 1.28.2 (image-spec 1.1.0-rc2)") == (1, 28, 2)
+    assert parse_version("github.com/docker/buildx v0.10.4 c513d34") == (0, 10, 4)
+    assert parse_version("20.10") == (20, 10, 0)
+    assert parse_version("no digits") is None
+    with pytest.raises(ToolMissingError, match="cannot tell which version of buildah"):
+        require_version("buildah", "garbage", (1, 0, 0), "install it")
+
+
+# ----------------------------------------------------------------- layouts
+
+
+def _docker_archive(path: Path, arch: str = "arm64", corrupt: bool = False) -> bytes:
+    """A minimal ``docker save`` archive with two layers; returns the config bytes."""
+    layers = []
+    for i in range(2):
+        inner = io.BytesIO()
+        with tarfile.open(fileobj=inner, mode="w") as tar:
+            data = f"layer {i} content\n".encode()
+            info = tarfile.TarInfo(f"file{i}.txt")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        layers.append(inner.getvalue())
+    diff_ids = ["sha256:" + hashlib.sha256(b).hexdigest() for b in layers]
+    if corrupt:
+        diff_ids[1] = DIGEST_A
+    config = json.dumps(
+        {
+            "architecture": arch,
+            "os": "linux",
+            "config": {"Healthcheck": {"Test": ["CMD", "php-fpm-healthcheck"]}},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        }
+    ).encode()
+    config_name = hashlib.sha256(config).hexdigest() + ".json"
+    manifest = json.dumps(
+        [{"Config": config_name, "RepoTags": ["x:y"], "Layers": ["l0/layer.tar", "l1/layer.tar"]}]
+    ).encode()
+    with tarfile.open(path, "w") as tar:
+        for name, data in [
+            ("manifest.json", manifest),
+            (config_name, config),
+            ("l0/layer.tar", layers[0]),
+            ("l1/layer.tar", layers[1]),
+        ]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return config
+
+
+def test_docker_archive_becomes_a_reproducible_oci_layout(tmp_path: Path) -> None:
+    config = _docker_archive(tmp_path / "image.tar")
+    first = docker_archive_to_layout(tmp_path / "image.tar", tmp_path / "one")
+    second = docker_archive_to_layout(tmp_path / "image.tar", tmp_path / "two")
+    assert first == second
+    image = read_layout(tmp_path / "one")
+    assert image.digest == first
+    assert image.media_type == MEDIA_OCI_MANIFEST
+    assert image.architecture == "arm64" and image.os == "linux"
+    assert [layer["mediaType"] for layer in image.manifest["layers"]] == [MEDIA_OCI_LAYER_GZIP] * 2
+    config_blob = tmp_path / "one/blobs/sha256" / image.manifest["config"]["digest"].split(":")[1]
+    assert config_blob.read_bytes() == config  # kept byte for byte (HEALTHCHECK included)
+    index = json.loads((tmp_path / "one/index.json").read_text())
+    assert index["manifests"][0]["platform"] == {"architecture": "arm64", "os": "linux"}
+    assert json.loads((tmp_path / "one/oci-layout").read_text()) == {"imageLayoutVersion": "1.0.0"}
+    assert image.compressed_size > 0
+
+
+def test_a_layer_that_does_not_match_its_diff_id_is_rejected(tmp_path: Path) -> None:
+    _docker_archive(tmp_path / "bad.tar", corrupt=True)
+    with pytest.raises(CommandError, match="layer 1 of the docker archive does not match"):
+        docker_archive_to_layout(tmp_path / "bad.tar", tmp_path / "out")
+
+
+def test_read_layout_detects_a_tampered_blob(tmp_path: Path) -> None:
+    _docker_archive(tmp_path / "image.tar")
+    digest = docker_archive_to_layout(tmp_path / "image.tar", tmp_path / "l")
+    blob = tmp_path / "l/blobs/sha256" / digest.split(":")[1]
+    os.chmod(blob, 0o644)
+    blob.write_bytes(blob.read_bytes() + b" ")
+    with pytest.raises(CommandError, match="does not match its digest"):
+        read_layout(tmp_path / "l")
+
+
+def test_merge_layouts_makes_a_multi_platform_index(tmp_path: Path) -> None:
+    _docker_archive(tmp_path / "amd.tar", arch="amd64")
+    _docker_archive(tmp_path / "arm.tar", arch="arm64")
+    amd = docker_archive_to_layout(tmp_path / "amd.tar", tmp_path / "amd")
+    arm = docker_archive_to_layout(tmp_path / "arm.tar", tmp_path / "arm")
+    digest = merge_layouts([tmp_path / "amd", tmp_path / "arm"], tmp_path / "both", "8.4-fpm")
+    top = json.loads((tmp_path / "both/index.json").read_text())["manifests"][0]
+    assert top["digest"] == digest and top["mediaType"] == MEDIA_OCI_INDEX
+    assert top["annotations"] == {"org.opencontainers.image.ref.name": "8.4-fpm"}
+    index = json.loads((tmp_path / "both/blobs/sha256" / digest.split(":")[1]).read_text())
+    assert [(m["digest"], m["platform"]["architecture"]) for m in index["manifests"]] == [
+        (amd, "amd64"),
+        (arm, "arm64"),
+    ]

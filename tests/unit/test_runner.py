@@ -1,0 +1,156 @@
+"""The one way to run a subprocess: echo, redaction, tool lookup, failure tails, stdin secrets.
+
+The process spawner is injected, so nothing runs here (the unit guard forbids it).
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from publisher.errors import CommandError, ToolMissingError
+from publisher.output import Output
+from publisher.runner import Completed, Runner, format_argv, tail
+
+PYTHON = sys.executable
+SECRET = "s3cret-Passw0rd-xyz"
+
+
+class Spawn:
+    """Stands in for subprocess.run: records its arguments, returns a scripted result."""
+
+    def __init__(
+        self, returncode: int = 0, stdout: str = "", stderr: str = "", exc: Exception | None = None
+    ) -> None:
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.exc = exc
+        self.calls: list[tuple[list[str], dict[str, Any]]] = []
+
+    def __call__(self, argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        self.calls.append((argv, kwargs))
+        if self.exc is not None:
+            raise self.exc
+        return subprocess.CompletedProcess(argv, self.returncode, self.stdout, self.stderr)
+
+
+def make(spawn: Spawn, *, debug: bool = False) -> tuple[Runner, io.StringIO, io.StringIO]:
+    out, err = io.StringIO(), io.StringIO()
+    output = Output(env={}, stream=out, err_stream=err, debug=debug)
+    return Runner(output=output, env={"PATH": "/nonexistent", "KEEP": "1"}, spawn=spawn), out, err
+
+
+def test_echoes_the_command_before_running_it() -> None:
+    spawn = Spawn(stdout="hello\n")
+    runner, out, _ = make(spawn)
+    result = runner.run([PYTHON, "-c", "print('hello world')"])
+    assert out.getvalue().strip() == f"+ {PYTHON} -c 'print('\"'\"'hello world'\"'\"')'"
+    assert result.ok and result.stdout == "hello\n"
+    assert result.argv == (PYTHON, "-c", "print('hello world')")
+
+
+def test_secrets_go_through_stdin_and_are_redacted_everywhere() -> None:
+    spawn = Spawn(returncode=1, stderr=f"login failed for password {SECRET}\n")
+    runner, out, err = make(spawn)
+    with pytest.raises(CommandError) as caught:
+        runner.run(
+            [PYTHON, "login", "--password-stdin", "registry.example"],
+            stdin=SECRET + "\n",
+            secrets=[SECRET],
+        )
+    argv, kwargs = spawn.calls[0]
+    assert kwargs["input"] == SECRET + "\n"
+    assert SECRET not in " ".join(argv)
+    assert SECRET not in out.getvalue() + err.getvalue()
+    assert SECRET not in caught.value.message
+    assert SECRET not in caught.value.output
+    assert "***" in caught.value.message
+
+
+def test_a_secret_in_argv_is_refused() -> None:
+    runner, _, _ = make(Spawn())
+    with pytest.raises(ValueError, match="stdin"):
+        runner.run([PYTHON, f"--password={SECRET}"], secrets=[SECRET])
+
+
+def test_failure_shows_the_tail_of_the_output_and_how_to_rerun() -> None:
+    lines = "".join(f"line {i}\n" for i in range(100))
+    runner, _, _ = make(Spawn(returncode=3, stdout=lines, stderr="fatal: boom\n"))
+    with pytest.raises(CommandError) as caught:
+        runner.run([PYTHON, "build", "."], what="buildah build (PHP 8.4, linux/arm64)")
+    message = caught.value.message
+    assert message.startswith("`buildah build (PHP 8.4, linux/arm64)` failed with exit status 3")
+    assert "fatal: boom" in message
+    assert "line 99" in message
+    assert "line 10\n" not in message  # only the tail
+    assert caught.value.exit_code == 11
+    assert caught.value.hint is not None and "build ." in caught.value.hint
+    assert "line 0" in caught.value.output  # the whole output is kept on the error
+
+
+def test_check_false_returns_the_failure() -> None:
+    runner, _, _ = make(Spawn(returncode=2, stderr="nope"))
+    result = runner.run([PYTHON, "x"], check=False)
+    assert not result.ok and result.returncode == 2 and result.output == "nope"
+
+
+def test_a_missing_tool_says_how_to_install_it() -> None:
+    spawn = Spawn()
+    runner, _, _ = make(spawn)
+    with pytest.raises(ToolMissingError) as caught:
+        runner.run(["buildah", "build", "."])
+    assert "buildah is required but was not found on PATH" in caught.value.message
+    assert caught.value.hint is not None and "apt-get install buildah" in caught.value.hint
+    assert caught.value.exit_code == 10
+    assert spawn.calls == []
+
+
+def test_a_missing_absolute_path_is_reported() -> None:
+    runner, _, _ = make(Spawn())
+    with pytest.raises(ToolMissingError, match="does not exist"):
+        runner.require("/nonexistent/bin/docker")
+
+
+def test_environment_is_merged_and_stdin_closed_without_input() -> None:
+    spawn = Spawn()
+    runner, _, _ = make(spawn)
+    runner.run([PYTHON, "-V"], env={"DOCKER_BUILDKIT": "1"}, cwd="/tmp")
+    _, kwargs = spawn.calls[0]
+    assert kwargs["env"]["DOCKER_BUILDKIT"] == "1" and kwargs["env"]["KEEP"] == "1"
+    assert kwargs["stdin"] is subprocess.DEVNULL and kwargs["input"] is None
+    assert kwargs["cwd"] == "/tmp" and kwargs["capture_output"] is True
+
+
+def test_quiet_probes_are_echoed_only_in_debug_mode() -> None:
+    runner, out, err = make(Spawn(stdout="1.28.2"), debug=True)
+    runner.run([PYTHON, "--version"], echo=False)
+    assert "+ " not in out.getvalue()
+    assert f"debug: + {PYTHON} --version" in err.getvalue()
+    assert "1.28.2" in err.getvalue()
+
+
+def test_timeout_becomes_a_command_error_with_partial_output() -> None:
+    exc = subprocess.TimeoutExpired(["x"], 5, output=b"partial progress\n")
+    runner, _, _ = make(Spawn(exc=exc))
+    with pytest.raises(CommandError, match="did not finish within 5s") as caught:
+        runner.run([PYTHON, "hang"], timeout=5)
+    assert "partial progress" in caught.value.output
+
+
+def test_a_binary_that_cannot_start_is_a_command_error() -> None:
+    runner, _, _ = make(Spawn(exc=PermissionError(13, "Permission denied")))
+    with pytest.raises(CommandError, match="could not be started: Permission denied"):
+        runner.run([PYTHON, "x"])
+
+
+def test_format_and_tail_helpers() -> None:
+    assert format_argv(["a b", "c"]) == "'a b' c"
+    assert tail("a\nb\nc\n", lines=2) == "b\nc"
+    assert tail("x" * 100, lines=5, chars=10) == "…" + "x" * 10
+    done = Completed(("a",), 0, stdout="out\n", stderr="err\n")
+    assert done.output == "out\nerr"
