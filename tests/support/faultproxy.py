@@ -17,6 +17,8 @@ Faults (``Fault.action``):
 * ``body``      forward, then replace the body with ``body`` (headers kept, length fixed)
 * ``location``  forward, then rewrite Location: ``relative``, ``drop`` or ``other-host``
 * ``chunked``   forward, then send the body chunked with no Content-Length
+* ``paginate``  serve tags/list in pages of ``page_size`` with ``Link: <...>; rel="next"``
+                headers (distribution 2.8 itself ignores ``n`` for tags)
 * ``rewrite``   rewrite the request path with ``pattern`` -> ``replacement``, then forward
 * ``echo``      answer ``status`` with a body (and a header) echoing the request's
                 Authorization header, as a careless registry might
@@ -39,7 +41,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 HOP_BY_HOP = {
     "connection",
@@ -85,6 +87,7 @@ class Fault:
     pattern: str = ""
     replacement: str = ""
     fix_digest: bool = False
+    page_size: int = 2
     seen: int = 0
     fired: int = 0
 
@@ -255,6 +258,7 @@ class FaultProxy:
 
             def handle_any(self) -> None:
                 kind = path_kind(self.path)
+                original = self.path
                 fault = proxy._pick(self.command, self.path)
                 if fault and fault.action == "reset":
                     body = self._body(limit=fault.reset_after)
@@ -267,6 +271,30 @@ class FaultProxy:
                     status, headers, answer = self._forward(body)
                     self._record(kind, status, fault, len(body))
                     self._send(status, headers, answer)
+                    return
+                if fault and fault.action == "paginate":
+                    parts = urlsplit(self.path)
+                    query = parse_qs(parts.query)
+                    self.path = parts.path
+                    status, headers, answer = self._forward(body)
+                    self.path = original
+                    self._record(kind, status, fault, len(body))
+                    data = json.loads(answer)
+                    tags = sorted(data.get("tags") or [])
+                    last = (query.get("last") or [""])[0]
+                    rest = [t for t in tags if t > last] if last else tags
+                    page = rest[: fault.page_size]
+                    out = [(n, v) for n, v in headers if n.lower() != "link"]
+                    if len(rest) > len(page):
+                        out.append(
+                            (
+                                "Link",
+                                f'<{parts.path}?n={fault.page_size}&last={page[-1]}>; rel="next"',
+                            )
+                        )
+                    self._send(
+                        status, out, json.dumps({"name": data.get("name"), "tags": page}).encode()
+                    )
                     return
                 if fault and fault.action == "echo":
                     auth = self.headers.get("Authorization", "")
