@@ -1,0 +1,567 @@
+"""``resolve`` against a REAL distribution registry on loopback.
+
+Every combination of USE_PREBUILT x ALLOW_LOCAL_BUILD_FALLBACK x (registry up /
+registry down / tag missing / platform missing) runs the real entry point in a
+fresh process (``python -m publisher.resolve``) and checks the decision, the
+exit code and the message. The images are small multi-arch test indexes pushed
+blob by blob (``tests.support.images``), labelled as stand-ins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from publisher import probe as probing
+from publisher.errors import EXIT_BUILD_LOCALLY, EXIT_CANNOT_PROCEED, EXIT_USE_PREBUILT
+from publisher.localregistry import LocalRegistry, free_port
+from publisher.resolve import detect_host_platform
+from tests.conftest import ROOT
+from tests.support import images as test_images
+from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.images import make_image, push_raw
+
+pytestmark = pytest.mark.integration
+
+STAND_IN = {"dev.publisher.stand-in": "true"}
+RELEASE = "v2.0.0"
+HOST = detect_host_platform()
+OTHER = "linux/arm64" if HOST == "linux/amd64" else "linux/amd64"
+EXIT = {
+    "use-prebuilt": EXIT_USE_PREBUILT,
+    "build-locally": EXIT_BUILD_LOCALLY,
+    "cannot-proceed": EXIT_CANNOT_PROCEED,
+}
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A stack checkout: dockerfiles/8.4/Dockerfile (a stand-in), an empty docker config."""
+    dockerfile = tmp_path / "dockerfiles" / "8.4" / "Dockerfile"
+    dockerfile.parent.mkdir(parents=True)
+    dockerfile.write_text(
+        "# STAND-IN Dockerfile for resolve tests, not PHP\n"
+        "ARG PHP_BASE_IMAGE=docker.io/library/busybox:stable\nFROM ${PHP_BASE_IMAGE}\n"
+    )
+    (tmp_path / "docker-config").mkdir()
+    return tmp_path
+
+
+def resolve_process(workdir: Path, env: dict[str, str], *args: str, fmt: str = "json") -> Run:
+    """``python -m publisher.resolve`` in a fresh process, as a launcher runs it."""
+    full_env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(workdir),
+        "DOCKER_CONFIG": str(workdir / "docker-config"),
+        "PYTHONPATH": str(ROOT),
+        "STACK_RELEASE": RELEASE,
+        "PHP_VERSION": "8.4",
+        **env,
+    }
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "publisher.resolve", "--format", fmt, *args],
+        cwd=workdir,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
+
+
+def stand_in(
+    platforms: tuple[str, ...] = ("linux/amd64", "linux/arm64"), seed: int = 1
+) -> test_images.TestImage:
+    return make_image(platforms, seed=seed, labels=STAND_IN)
+
+
+# --------------------------------------------------------------------------- the 16 combinations
+
+
+@dataclass(frozen=True)
+class Published:
+    up: str  # repository with v2.0.0-php-8.4 for both platforms
+    tag_missing: str  # repository with the 8.3 and 8.5 pins only
+    platform_missing: str  # repository whose 8.4 pin lacks the host platform
+    down: str  # a registry address where nothing listens
+    up_digest: str
+
+
+@pytest.fixture(scope="module")
+def published(registry: LocalRegistry) -> Published:
+    base = f"http://{registry.host}"
+    suffix = os.urandom(3).hex()
+    up, missing, other = (f"resolve-{suffix}/{name}" for name in ("up", "missing", "platform"))
+    up_digest = push_raw(base, up, stand_in(), [f"{RELEASE}-php-8.4", f"{RELEASE}-php-8.3"])
+    push_raw(
+        base,
+        missing,
+        stand_in(seed=2),
+        [f"{RELEASE}-php-8.3", f"{RELEASE}-php-8.5", "v1.0.0-php-8.4"],
+    )
+    push_raw(base, other, stand_in((OTHER,), seed=3), [f"{RELEASE}-php-8.4"])
+    return Published(
+        up=f"{registry.host}/{up}",
+        tag_missing=f"{registry.host}/{missing}",
+        platform_missing=f"{registry.host}/{other}",
+        down=f"127.0.0.1:{free_port()}/twentyi/php-fpm",
+        up_digest=up_digest,
+    )
+
+
+SCENARIO_PHRASES = {
+    "up": None,
+    "down": "offline or unreachable",
+    "tag-missing": f"PHP 8.4 is not published for release {RELEASE} yet",
+    "platform-missing": f"platform {HOST} missing",
+}
+
+
+def expected(use_prebuilt: bool, fallback: bool, scenario: str) -> str:
+    if not use_prebuilt:
+        return "build-locally"
+    if scenario == "up":
+        return "use-prebuilt"
+    return "build-locally" if fallback else "cannot-proceed"
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIO_PHRASES))
+@pytest.mark.parametrize("fallback", [True, False], ids=["fallback", "no-fallback"])
+@pytest.mark.parametrize("use_prebuilt", [True, False], ids=["prebuilt", "local"])
+def test_every_combination(
+    published: Published, workdir: Path, use_prebuilt: bool, fallback: bool, scenario: str
+) -> None:
+    repository = {
+        "up": published.up,
+        "down": published.down,
+        "tag-missing": published.tag_missing,
+        "platform-missing": published.platform_missing,
+    }[scenario]
+    run = resolve_process(
+        workdir,
+        {
+            "USE_PREBUILT": str(use_prebuilt).lower(),
+            "ALLOW_LOCAL_BUILD_FALLBACK": str(fallback).lower(),
+            "PHP_IMAGE_REPOSITORY": repository,
+        },
+    )
+    want = expected(use_prebuilt, fallback, scenario)
+    data = run.data
+    assert data["decision"] == want, run.stderr
+    assert run.code == EXIT[want] == data["exit_code"]
+    assert data["prebuilt"] == f"{repository}:{RELEASE}-php-8.4"
+    assert data["platform"] == HOST
+    reason = data["reason"]
+    assert f"resolve: {want}: {reason}" in run.stderr
+    path = repository.split("/", 1)[1]
+    local = f"localhost/{path}:{RELEASE}-php-8.4"
+
+    if not use_prebuilt:
+        assert reason == (
+            f"USE_PREBUILT=false: building {local} locally from dockerfiles/8.4/Dockerfile"
+        )
+        assert data["availability"] is None  # not even asked
+        assert data["image"] == local
+        return
+    if scenario == "up":
+        assert reason == f"pre-built image {repository}:{RELEASE}-php-8.4 is available for {HOST}"
+        assert data["image"] == f"{repository}:{RELEASE}-php-8.4"
+        assert data["build"] is False
+        assert data["availability"] == "available"
+        return
+    phrase = SCENARIO_PHRASES[scenario]
+    assert phrase is not None and phrase in reason
+    if scenario == "tag-missing":
+        assert "published lines: 8.3, 8.5" in reason
+        assert data["published_lines"] == ["8.3", "8.5"]
+    if scenario == "platform-missing":
+        assert f"(it has: {OTHER})" in reason
+    if fallback:
+        assert data["image"] == local
+        assert data["build"] is True
+        assert reason.endswith(
+            f"falling back to a local build of {local} from dockerfiles/8.4/Dockerfile "
+            "(ALLOW_LOCAL_BUILD_FALLBACK=true)"
+        )
+        assert data["fix"] is None
+    else:
+        assert data["image"] == ""
+        assert "the local build fallback is disabled (ALLOW_LOCAL_BUILD_FALLBACK=false)" in reason
+        assert data["fix"].endswith(
+            "set ALLOW_LOCAL_BUILD_FALLBACK=true (or --allow-fallback true) to build locally "
+            "from dockerfiles/8.4/Dockerfile"
+        )
+        assert f"resolve: fix: {data['fix']}" in run.stderr
+
+
+def test_env_output_is_deterministic_and_ready_for_compose(
+    published: Published, workdir: Path
+) -> None:
+    env = {"PHP_IMAGE_REPOSITORY": published.up, "PMA_IMAGE": "phpmyadmin:5.2"}
+    first = resolve_process(workdir, env, fmt="env")
+    second = resolve_process(workdir, env, fmt="env")
+    assert first.code == second.code == EXIT_USE_PREBUILT
+    assert first.stdout == second.stdout  # byte for byte
+    pairs = dict(line.split("=", 1) for line in first.stdout.splitlines())
+    assert pairs["PHP_IMAGE"] == f"{published.up}:{RELEASE}-php-8.4"
+    assert pairs["PHP_BUILD"] == "0"
+    assert pairs["PHP_DOCKERFILE"] == "dockerfiles/8.4/Dockerfile"
+    assert pairs["PHP_BASE_IMAGE"] == "docker.io/library/busybox:stable"
+    assert pairs["PMA_IMAGE"] == "phpmyadmin:5.2"
+
+
+def test_invalid_input_is_exit_2(workdir: Path) -> None:
+    run = resolve_process(workdir, {"USE_PREBUILT": "maybe"})
+    assert run.code == 2
+    assert run.stdout == ""
+    assert "USE_PREBUILT='maybe' is not valid: use true or false" in run.stderr
+    run = resolve_process(workdir, {"PHP_VERSION": "8"})
+    assert run.code == 2
+    assert "PHP_VERSION='8' is not valid: use a PHP line MAJOR.MINOR, e.g. 8.4" in run.stderr
+
+
+# --------------------------------------------------------------------------- release notes
+
+
+def write_notes(workdir: Path, repository: str, digest: str, platforms: tuple[str, ...]) -> Path:
+    notes = {
+        "schema": 1,
+        "release": RELEASE,
+        "stable": True,
+        "stand_in": True,
+        "default_line": "8.4",
+        "registries": [
+            {"name": "local", "repository": repository, "primary": True},
+            {"name": "mirror", "repository": f"{repository}-mirror", "primary": False},
+        ],
+        "lines": [
+            {
+                "php": "8.4",
+                "php_version": "8.4.99-standin",
+                "index_digest": digest,
+                "tags": [f"{RELEASE}-php-8.4", RELEASE, "php-8.4", "latest"],
+                "base": {
+                    "image": "docker.io/library/busybox:stable",
+                    "digest": "sha256:" + "b" * 64,
+                },
+                "platforms": [
+                    {"platform": p, "digest": "sha256:" + "c" * 64, "size_bytes": 1}
+                    for p in platforms
+                ],
+            }
+        ],
+    }
+    path = workdir / "release-notes" / f"{RELEASE}.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(notes))
+    return path
+
+
+def test_notes_pin_by_digest(published: Published, workdir: Path) -> None:
+    write_notes(workdir, published.up, published.up_digest, ("linux/amd64", "linux/arm64"))
+    run = resolve_process(workdir, {})
+    assert run.code == EXIT_USE_PREBUILT, run.stderr
+    data = run.data
+    assert data["image"] == f"{published.up}:{RELEASE}-php-8.4@{published.up_digest}"
+    assert data["base_image"] == "docker.io/library/busybox:stable@sha256:" + "b" * 64
+    assert data["stand_in"] is True
+    assert "STAND-IN" in data["reason"]
+
+
+def test_notes_digest_missing_from_the_registry(published: Published, workdir: Path) -> None:
+    absent = "sha256:" + "9" * 64
+    write_notes(workdir, published.up, absent, ("linux/amd64", "linux/arm64"))
+    run = resolve_process(workdir, {"ALLOW_LOCAL_BUILD_FALLBACK": "false"})
+    assert run.code == EXIT_CANNOT_PROCEED
+    assert "PHP 8.4 is not published for release v2.0.0 yet" in run.data["reason"]
+    assert "published lines: 8.4" in run.data["reason"]  # the notes say so; the registry disagrees
+
+
+def test_notes_name_the_published_lines_without_asking(workdir: Path) -> None:
+    # Nothing listens at this registry: the notes alone decide that 8.6 has no image.
+    write_notes(workdir, f"127.0.0.1:{free_port()}/twentyi/php-fpm", "sha256:" + "1" * 64, (HOST,))
+    run = resolve_process(workdir, {"PHP_VERSION": "8.6", "ALLOW_LOCAL_BUILD_FALLBACK": "false"})
+    assert run.code == EXIT_CANNOT_PROCEED
+    reason = run.data["reason"]
+    assert "PHP 8.6 is not published for release v2.0.0 yet" in reason
+    assert "published lines: 8.4" in reason
+    assert run.seconds < 5
+
+
+# --------------------------------------------------------------------------- auth
+
+
+def test_basic_auth(basic_registry: Any, workdir: Path) -> None:
+    session = requests.Session()
+    session.auth = (basic_registry.username, basic_registry.password)
+    repo = f"resolve-{os.urandom(3).hex()}/basic"
+    push_raw(basic_registry.registry.url, repo, stand_in(), [f"{RELEASE}-php-8.4"], session=session)
+    env = {
+        "PHP_IMAGE_REPOSITORY": f"{basic_registry.host}/{repo}",
+        "ALLOW_LOCAL_BUILD_FALLBACK": "false",
+    }
+
+    anonymous = resolve_process(workdir, env)
+    assert anonymous.code == EXIT_CANNOT_PROCEED
+    assert "authentication required" in anonymous.data["reason"]
+    assert f"docker login {basic_registry.host}" in anonymous.data["fix"]
+
+    with_env = resolve_process(
+        workdir,
+        {
+            **env,
+            probing.ENV_USERNAME: basic_registry.username,
+            probing.ENV_PASSWORD: basic_registry.password,
+        },
+    )
+    assert with_env.code == EXIT_USE_PREBUILT, with_env.stderr
+    assert basic_registry.password not in with_env.stdout + with_env.stderr
+
+    wrong = resolve_process(
+        workdir,
+        {**env, probing.ENV_USERNAME: basic_registry.username, probing.ENV_PASSWORD: "nope-wrong"},
+    )
+    assert wrong.code == EXIT_CANNOT_PROCEED
+    assert "refused the credentials" in wrong.data["reason"]
+
+    config = {
+        "auths": {
+            basic_registry.host: {
+                "username": basic_registry.username,
+                "password": basic_registry.password,
+            }
+        }
+    }
+    (workdir / "docker-config" / "config.json").write_text(json.dumps(config))
+    from_config = resolve_process(workdir, env)
+    assert from_config.code == EXIT_USE_PREBUILT, from_config.stderr
+
+
+def _bearer_session(token_registry: Any, repo: str) -> requests.Session:
+    pusher = token_registry.pusher
+    answer = requests.get(
+        token_registry.server.realm,
+        params={"scope": f"repository:{repo}:pull,push", "service": "publisher-test-registry"},
+        auth=(pusher.username, pusher.password),
+        timeout=10,
+    )
+    answer.raise_for_status()
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+    return session
+
+
+def test_bearer_token_auth(token_registry: Any, workdir: Path) -> None:
+    repo = f"resolve-{os.urandom(3).hex()}/token"
+    push_raw(
+        token_registry.registry.url,
+        repo,
+        stand_in(),
+        [f"{RELEASE}-php-8.4"],
+        session=_bearer_session(token_registry, repo),
+    )
+    env = {
+        "PHP_IMAGE_REPOSITORY": f"{token_registry.host}/{repo}",
+        "ALLOW_LOCAL_BUILD_FALLBACK": "false",
+    }
+    token_registry.server.clear()
+
+    anonymous = resolve_process(workdir, env)  # this token service grants anonymous pulls
+    assert anonymous.code == EXIT_USE_PREBUILT, anonymous.stderr
+    assert token_registry.server.scopes_requested() == [[f"repository:{repo}:pull"]]
+
+    reader = token_registry.reader
+    as_reader = resolve_process(
+        workdir,
+        {**env, probing.ENV_USERNAME: reader.username, probing.ENV_PASSWORD: reader.password},
+    )
+    assert as_reader.code == EXIT_USE_PREBUILT, as_reader.stderr
+    assert reader.password not in as_reader.stdout + as_reader.stderr
+
+    wrong = resolve_process(
+        workdir,
+        {**env, probing.ENV_USERNAME: reader.username, probing.ENV_PASSWORD: "wrong-password"},
+    )
+    assert wrong.code == EXIT_CANNOT_PROCEED
+    assert "authentication required" in wrong.data["reason"]
+    assert "refused the credentials" in wrong.data["reason"]
+
+
+# --------------------------------------------------------------------------- slow and broken registries
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """Accepts connections and never answers: the probe must give up at its timeout."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+                held.append(conn)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+def test_a_silent_registry_is_bounded_by_the_timeout(silent_server: str, workdir: Path) -> None:
+    run = resolve_process(
+        workdir,
+        {"PHP_IMAGE_REPOSITORY": f"{silent_server}/twentyi/php-fpm", "RESOLVE_TIMEOUT": "0.5"},
+    )
+    assert run.code == EXIT_BUILD_LOCALLY
+    assert "offline or unreachable" in run.data["reason"]
+    assert "did not answer within the timeout" in run.data["reason"]
+    assert run.seconds < 0.5 + 1.5  # the timeout plus the interpreter's start
+
+
+def test_probe_deadline_in_process(silent_server: str) -> None:
+    target = probing.Target(silent_server, "a/b", "v1.0.0-php-8.4", HOST, plain_http=True)
+    start = time.monotonic()
+    result = probing.probe(target, timeout=0.3, env={})
+    elapsed = time.monotonic() - start
+    assert result.status is probing.Status.UNREACHABLE
+    assert 0.25 <= elapsed < 0.6
+
+
+def test_a_failing_registry_falls_back(
+    published: Published, proxy_for: Callable[[Any], FaultProxy], workdir: Path
+) -> None:
+    registry_host, path = published.up.split("/", 1)
+    proxy = proxy_for(registry_host)
+    proxy.add(Fault("status", method="GET", path="/manifests/", status=503, times=None))
+    run = resolve_process(workdir, {"PHP_IMAGE_REPOSITORY": f"{proxy.host}/{path}"})
+    assert run.code == EXIT_BUILD_LOCALLY
+    assert f"registry {proxy.host} failed" in run.data["reason"]
+    assert "HTTP 503" in run.data["reason"]
+    assert run.data["availability"] == "registry-error"
+
+
+def test_use_prebuilt_false_sends_no_request(
+    published: Published, proxy_for: Callable[[Any], FaultProxy], workdir: Path
+) -> None:
+    registry_host, path = published.up.split("/", 1)
+    proxy = proxy_for(registry_host)
+    run = resolve_process(
+        workdir, {"PHP_IMAGE_REPOSITORY": f"{proxy.host}/{path}", "USE_PREBUILT": "false"}
+    )
+    assert run.code == EXIT_BUILD_LOCALLY
+    assert proxy.count() == 0
+    on = resolve_process(workdir, {"PHP_IMAGE_REPOSITORY": f"{proxy.host}/{path}"})
+    assert on.code == EXIT_USE_PREBUILT
+    assert proxy.count(kind="manifest") == 1
+
+
+def test_single_platform_manifest_is_checked_through_its_config(
+    registry: LocalRegistry, workdir: Path
+) -> None:
+    image = stand_in((HOST,), seed=7).images[0]
+    repo = f"resolve-{os.urandom(3).hex()}/single"
+    push_raw(registry.url, repo, image, [f"{RELEASE}-php-8.4"])
+    run = resolve_process(workdir, {"PHP_IMAGE_REPOSITORY": f"{registry.host}/{repo}"})
+    assert run.code == EXIT_USE_PREBUILT, run.stderr
+    other = stand_in((OTHER,), seed=8).images[0]
+    push_raw(registry.url, repo, other, [f"{RELEASE}-php-8.4"])
+    run = resolve_process(workdir, {"PHP_IMAGE_REPOSITORY": f"{registry.host}/{repo}"})
+    assert run.code == EXIT_BUILD_LOCALLY
+    assert f"platform {HOST} missing" in run.data["reason"]
+
+
+# --------------------------------------------------------------------------- the click command, imports
+
+
+def test_click_command_matches_the_light_entry_point(
+    published: Published, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publisher.cli import (
+        main,
+        resolve_cmd,  # noqa: F401  (registers the command)
+    )
+
+    monkeypatch.chdir(workdir)
+    env = {
+        "PHP_IMAGE_REPOSITORY": published.tag_missing,
+        "DOCKER_CONFIG": str(workdir / "docker-config"),
+    }
+    result = CliRunner().invoke(
+        main,
+        [
+            "resolve",
+            "--php",
+            "8.4",
+            "--release",
+            RELEASE,
+            "--allow-fallback",
+            "false",
+            "--format",
+            "env",
+        ],
+        env=env,
+    )
+    assert result.exit_code == EXIT_CANNOT_PROCEED, result.output
+    assert result.stdout == "PHP_DECISION=cannot-proceed\n"
+    assert "published lines: 8.3, 8.5" in result.stderr
+    light = resolve_process(workdir, {**env, "ALLOW_LOCAL_BUILD_FALLBACK": "false"})
+    assert light.code == EXIT_CANNOT_PROCEED
+    result = CliRunner().invoke(
+        main, ["resolve", "--php", "8.4", "--release", RELEASE, "--use-prebuilt", "maybe"]
+    )
+    assert result.exit_code == 2
+    assert "USE_PREBUILT='maybe' is not valid" in result.stderr
+
+
+def test_resolve_imports_stay_light() -> None:
+    code = (
+        "import sys, publisher.resolve\n"
+        "heavy = {'click', 'requests', 'oras', 'jinja2', 'rich', 'yaml', 'urllib3', 'tenacity', 'github'}\n"
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.stdout.strip() == "[]"
