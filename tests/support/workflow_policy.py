@@ -196,7 +196,7 @@ def _check_triggers(wf: Workflow) -> list[Violation]:
     names: set[str] = set()
     if isinstance(on, str):
         names = {on}
-    elif isinstance(on, list) or isinstance(on, dict):
+    elif isinstance(on, list | dict):
         names = {str(x) for x in on}
     if "pull_request_target" in names:
         return [

