@@ -68,12 +68,12 @@ def test_not_found_says_repository_tag_or_digest(
 ) -> None:
     seed(registry, repo, make_image(), tags=["v1"])
     client = make_client(registry)
-    with pytest.raises(NotFoundError, match="repository .* not found"):
+    with pytest.raises(NotFoundError, match=r"repository .* not found"):
         client.resolve(Reference(registry.host, repo + "-missing", "v1"))
     with pytest.raises(NotFoundError, match="tag 'v2' not found") as info:
         client.get_manifest(Reference(registry.host, repo, "v2"))
     assert "skopeo list-tags" in (info.value.hint or "")
-    with pytest.raises(NotFoundError, match="digest sha256:0+ not found"):
+    with pytest.raises(NotFoundError, match=r"digest sha256:0+ not found"):
         client.resolve(Reference(registry.host, repo, digest="sha256:" + "0" * 64))
     assert info.value.exit_code == 5
 
