@@ -9,7 +9,6 @@ import click
 from .. import jobmatrix
 from .. import plan as planning
 from ..errors import UsageError
-from ..github import GitHubReleases
 from ..version import parse_release
 from .base import State, config_option, handle_errors, main, only_option, pass_state
 
@@ -130,6 +129,8 @@ def gh_release_command(
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read release notes {path}: {exc}") from None
+    from ..github import GitHubReleases  # PyGithub is slow to import: only when used
+
     releases = GitHubReleases.from_env(state.env, repository=repository, output=state.output)
     with state.output.step(f"GitHub release {version.tag}"):
         result = releases.upsert(version.tag, body=body, name=title)
