@@ -30,7 +30,7 @@ from typing import Any
 from . import smoke_rules
 from .builders import dockercli
 from .builders.base import host_platform
-from .errors import SmokeTestError, ToolMissingError
+from .errors import CommandError, SmokeTestError, ToolMissingError
 from .platforms import Platform
 from .reference import Reference
 from .runner import INSTALL_HINTS, CommandRunner, Completed
@@ -310,7 +310,14 @@ class _BuildahSession:
         result = self.runner.run(
             [self.buildah, "inspect", "--type", "container", self.name], echo=False
         )
-        data = json.loads(result.stdout)
+        try:
+            data = json.loads(result.stdout)
+        except ValueError:
+            raise CommandError(
+                f"`buildah inspect {self.name}` printed no JSON",
+                output=result.output,
+                hint="check the buildah installation (`buildah inspect --type container NAME`)",
+            ) from None
         docker = (data.get("Docker") or {}).get("config") or {}
         oci = (data.get("OCIv1") or {}).get("config") or {}
         merged = dict(oci)
