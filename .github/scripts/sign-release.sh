@@ -5,21 +5,29 @@
 #
 #   sign-release.sh release-notes/vX.Y.Z.json
 #
-# Verification commands are in the release notes.
+# Verification commands are in the release notes. Stand-in releases are not signed.
 set -euo pipefail
 
 notes="${1:?usage: sign-release.sh release-notes/vX.Y.Z.json}"
 
-if [ "$(jq -r '.stand_in' "$notes")" = "true" ]; then
-  echo "stand-in release: nothing to sign"
-  exit 0
-fi
+# Fails (and so fails the step) when the notes are missing or malformed.
+refs_text="$(python3 - "$notes" <<'PY'
+import json, sys
 
-mapfile -t refs < <(jq -r '.lines[].references[]' "$notes")
-if [ "${#refs[@]}" -eq 0 ]; then
-  echo "no index digests in $notes" >&2
-  exit 1
-fi
+with open(sys.argv[1], encoding="utf-8") as handle:
+    data = json.load(handle)
+if data.get("stand_in"):
+    print("stand-in release: nothing to sign", file=sys.stderr)
+    sys.exit(0)
+refs = [ref for line in data["lines"] for ref in line["references"].values()]
+if not refs:
+    sys.exit(f"no index digests in {sys.argv[1]}")
+print("\n".join(refs))
+PY
+)"
+
+[ -n "$refs_text" ] || exit 0
+mapfile -t refs <<< "$refs_text"
 
 for ref in "${refs[@]}"; do
   case "$ref" in
