@@ -616,6 +616,13 @@ def _iter_raw(response: requests.Response) -> Iterator[bytes]:
         requests.exceptions.RequestException,
         OSError,
     ) as exc:
+        incomplete = re.search(r"IncompleteRead\((\d+) bytes read, (\d+) more expected\)", str(exc))
+        if incomplete:
+            raise Transient(
+                f"the body is shorter than its Content-Length ({incomplete.group(1)} bytes read, "
+                f"{incomplete.group(2)} more expected)",
+                kind="truncated",
+            ) from None
         raise Transient(
             f"the response body was cut off ({_short(exc)})", kind="truncated"
         ) from None

@@ -1,0 +1,440 @@
+"""RELIABILITY.md scenarios 1-10: registry faults, with a scripted proxy in front of a real registry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from publisher.errors import (
+    AuthError,
+    InvalidResponseError,
+    NotFoundError,
+    RateLimitedError,
+    RegistryError,
+    UnreachableError,
+)
+from publisher.reference import Reference
+from publisher.registry import OCI_INDEX, RegistryClient, RetryPolicy
+from tests.support.clock import FakeClock
+from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.images import make_image, make_layer, raw_push_blob, write_layout
+
+pytestmark = pytest.mark.integration
+
+BIG = 64 * 1024 * 1024
+
+
+def fake_policy(clock: FakeClock, attempts: int = 5) -> RetryPolicy:
+    return RetryPolicy(
+        attempts=attempts,
+        initial_delay=0.5,
+        max_delay=8.0,
+        total_timeout=120.0,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+
+
+def client_via(proxy: FaultProxy, retry: RetryPolicy, **kwargs: Any) -> RegistryClient:
+    return RegistryClient(proxy.host, plain_http=True, retry=retry, timeout=10.0, **kwargs)
+
+
+def upload_puts(proxy: FaultProxy) -> list[str]:
+    return [s.path for s in proxy.log if s.method == "PUT" and s.kind == "upload"]
+
+
+# ----------------------------------------------------------- 1. transient 5xx
+
+
+def test_1_blob_upload_503_503_then_success(proxy: FaultProxy, repo: str, tmp_path: Path) -> None:
+    child = make_image(platforms=["linux/amd64"]).images[0]
+    raw_push_blob(f"http://{proxy.upstream}", repo, child.config)  # the config is there already
+    clock = FakeClock()
+    client = client_via(proxy, fake_policy(clock))
+    proxy.add(Fault("status", method="PUT", path="/blobs/uploads/", status=503, times=2))
+    assert client.push_layout(write_layout(child, tmp_path / "l"), repo) == child.digest
+    # Only the layer was missing: 3 attempts at it (503, 503, 201); the config never uploaded.
+    assert len(upload_puts(proxy)) == 3
+    config_digest = "sha256:" + hashlib.sha256(child.config).hexdigest()
+    assert not any(config_digest in p for p in upload_puts(proxy))
+    assert len(clock.sleeps) == 2 and clock.sleeps[0] < clock.sleeps[1]
+    proxy.reset_counts()
+    assert client.push_layout(write_layout(child, tmp_path / "l2"), repo) == child.digest
+    assert proxy.count(kind="upload") == 0  # HEAD showed both present: never uploaded again
+
+
+# ----------------------------------------------------------- 2. rate limit
+
+
+def test_2_rate_limit_retry_after_is_honoured(
+    proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
+) -> None:
+    digest = seed(registry, repo, make_image(), tags=["v1"])
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    client = client_via(
+        proxy, RetryPolicy(attempts=3, initial_delay=0.01, max_delay=0.05, sleep=sleep)
+    )
+    proxy.add(
+        Fault("status", method="HEAD", path="/manifests/", status=429, headers={"Retry-After": "2"})
+    )
+    start = time.monotonic()
+    assert client.resolve(Reference(proxy.host, repo, "v1")) == digest
+    assert time.monotonic() - start >= 2.0
+    assert waits == [2.0]
+    assert proxy.count("HEAD", "manifest") == 2
+
+
+def test_2_rate_limit_give_up_advises_authenticating(
+    proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
+) -> None:
+    seed(registry, repo, make_image(), tags=["v1"])
+    clock = FakeClock()
+    client = client_via(proxy, fake_policy(clock, attempts=3))
+    headers = {
+        "Retry-After": "1",
+        "ratelimit-limit": "100;w=21600",
+        "ratelimit-remaining": "0;w=21600",
+    }
+    proxy.add(Fault("status", path="/manifests/", status=429, headers=headers, times=None))
+    with pytest.raises(RateLimitedError) as info:
+        client.resolve(Reference(proxy.host, repo, "v1"))
+    error = info.value
+    assert error.exit_code == 6
+    assert "rate-limited" in error.message and "ratelimit-remaining: 0;w=21600" in error.message
+    assert "authenticate" in (error.hint or "")
+    assert proxy.count("HEAD", "manifest") == 3
+    assert all(s >= 1.0 for s in clock.sleeps)
+
+
+# ----------------------------------------------------------- 3. endless 503
+
+
+def test_3_endless_503_fails_bounded_and_moves_no_tag(
+    proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
+) -> None:
+    digest = seed(registry, repo, make_image())
+    proxy.add(Fault("status", method="PUT", path="/manifests/", status=503, times=None))
+    client = client_via(
+        proxy, RetryPolicy(attempts=4, initial_delay=0.01, max_delay=0.05, total_timeout=5.0)
+    )
+    start = time.monotonic()
+    with pytest.raises(UnreachableError, match="kept failing") as info:
+        client.tag(repo, digest, "latest")
+    assert time.monotonic() - start < 5.0
+    assert info.value.exit_code != 0
+    assert proxy.count("PUT", "manifest") == 4
+    tags = requests.get(f"{registry.url}/v2/{repo}/tags/list", timeout=10).json().get("tags")
+    assert not tags
+
+
+def test_3_total_timeout_bounds_the_run(proxy: FaultProxy, registry: Any, repo: str) -> None:
+    clock = FakeClock()
+    policy = RetryPolicy(
+        attempts=1000,
+        initial_delay=1.0,
+        max_delay=10.0,
+        total_timeout=30.0,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    proxy.add(Fault("status", path="/tags/list", status=503, times=None))
+    with pytest.raises(UnreachableError):
+        client_via(proxy, policy).list_tags(repo)
+    assert sum(clock.sleeps) <= 30.0
+    assert proxy.count("GET", "tags") < 10
+
+
+# ----------------------------------------------------------- 4. non-retryable
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "code"),
+    [(400, RegistryError, 9), (403, AuthError, 4), (404, NotFoundError, 5)],
+)
+def test_4_manifest_put_non_retryable(
+    status: int,
+    error: type[Exception],
+    code: int,
+    proxy: FaultProxy,
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+) -> None:
+    image = make_image()
+    for child in image.images:
+        seed(registry, repo, child)
+    body = json.dumps({"errors": [{"code": "DENIED", "message": "no"}]}).encode()
+    proxy.add(
+        Fault("status", method="PUT", path="/manifests/", status=status, body=body, times=None)
+    )
+    clock = FakeClock()
+    with pytest.raises(error) as info:
+        client_via(proxy, fake_policy(clock)).put_manifest(repo, image.index, OCI_INDEX)
+    assert proxy.count("PUT", "manifest") == 1
+    assert clock.sleeps == []
+    assert getattr(info.value, "exit_code", None) == code
+    assert f"HTTP {status}" in str(info.value) or status == 404
+
+
+def test_4_401_reauthenticates_once_and_no_more(
+    token_registry: Any, repo: str, proxy_for: Callable[[Any], FaultProxy], tmp_path: Path
+) -> None:
+    image = make_image()
+    pusher = RegistryClient(token_registry.host, plain_http=True, credentials=token_registry.pusher)
+    for child in image.images:
+        pusher.push_layout(write_layout(child, tmp_path / child.platform.replace("/", "-")), repo)
+    proxy = proxy_for(token_registry)
+    server = token_registry.server
+    challenge = f'Bearer realm="{server.realm}",service="publisher-test-registry",scope="repository:{repo}:pull,push"'
+    proxy.add(
+        Fault(
+            "status",
+            method="PUT",
+            path="/manifests/",
+            status=401,
+            headers={"WWW-Authenticate": challenge},
+            times=None,
+        )
+    )
+    server.clear()
+    client = client_via(proxy, fake_policy(FakeClock()), credentials=token_registry.pusher)
+    with pytest.raises(AuthError) as info:
+        client.put_manifest(repo, image.index, OCI_INDEX)
+    assert info.value.exit_code == 4
+    assert proxy.count("PUT", "manifest") == 2
+    assert len(server.requests) == 1
+
+
+# ----------------------------------------------------------- 5. connection reset
+
+
+def test_5_connection_reset_mid_upload_uses_a_new_session(
+    proxy: FaultProxy, registry: Any, repo: str
+) -> None:
+    layer = make_layer(300_000, random.Random())
+    digest = "sha256:" + hashlib.sha256(layer).hexdigest()
+    proxy.add(Fault("reset", method="PUT", path="/blobs/uploads/", reset_after=8192, times=1))
+    client = client_via(proxy, fake_policy(FakeClock()))
+    assert client.push_blob(repo, digest, layer) is True
+    puts = upload_puts(proxy)
+    assert len(puts) == 2
+    sessions = {p.split("/blobs/uploads/")[1].split("?")[0] for p in puts}
+    assert len(sessions) == 2  # a new upload session, not the broken one
+    assert proxy.count("POST", "upload") == 2
+    stored = requests.get(f"{registry.url}/v2/{repo}/blobs/{digest}", timeout=10).content
+    assert hashlib.sha256(stored).hexdigest() == digest.split(":")[1]
+
+
+# ----------------------------------------------------------- 8. lying registry
+
+
+def test_8_lying_docker_content_digest_on_put_fails_and_no_tag_moves(
+    proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
+) -> None:
+    image = make_image()
+    for child in image.images:
+        seed(registry, repo, child)
+    proxy.add(Fault("digest", method="PUT", path="/manifests/", times=None))
+    client = client_via(proxy, fake_policy(FakeClock()))
+
+    def publish() -> None:  # the publish order: index by digest, verified, then tags
+        digest = client.put_manifest(repo, image.index, OCI_INDEX)
+        client.tag(repo, digest, "latest")
+
+    with pytest.raises(InvalidResponseError, match=r"says it stored sha256:0+") as info:
+        publish()
+    assert info.value.exit_code == 8
+    assert proxy.count("PUT", "manifest") == 1
+    assert not requests.get(f"{registry.url}/v2/{repo}/tags/list", timeout=10).json().get("tags")
+
+
+@pytest.mark.parametrize("by", ["digest", "tag"])
+def test_8_altered_manifest_body_is_refused(
+    by: str, proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
+) -> None:
+    image = make_image()
+    digest = seed(registry, repo, image, tags=["v1"])
+    altered = image.index.replace(b'"schemaVersion":2', b'"schemaVersion":2 ')
+    proxy.add(Fault("body", method="GET", path="/manifests/", body=altered, times=None))
+    client = client_via(proxy, fake_policy(FakeClock()))
+    ref = (
+        Reference(proxy.host, repo, digest=digest)
+        if by == "digest"
+        else Reference(proxy.host, repo, "v1")
+    )
+    with pytest.raises(InvalidResponseError, match="refusing it"):
+        client.get_manifest(ref)
+
+
+def test_8_copy_from_a_lying_source_puts_nothing(
+    proxy: FaultProxy, registry: Any, second_registry: Any, repo: str, seed: Callable[..., str]
+) -> None:
+    image = make_image()
+    digest = seed(registry, repo, image)
+    proxy.add(
+        Fault(
+            "body", method="GET", path=f"/manifests/{digest}", body=image.index + b" ", times=None
+        )
+    )
+    source = client_via(proxy, fake_policy(FakeClock()))
+    target = RegistryClient(second_registry.host, plain_http=True)
+    with pytest.raises(InvalidResponseError):
+        source.copy(Reference(proxy.host, repo, digest=digest), target, repo)
+    assert not target.manifest_exists(repo, digest)
+
+
+# ----------------------------------------------------------- 9. hostile bodies
+
+
+def _peak_during(func: Callable[[], Any]) -> tuple[BaseException | None, int]:
+    tracemalloc.start()
+    try:
+        func()
+        error: BaseException | None = None
+    except Exception as exc:
+        error = exc
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return error, peak
+
+
+@pytest.mark.parametrize(
+    ("fault", "match"),
+    [
+        (
+            Fault("huge", method="GET", path="/manifests/", status=200, huge_bytes=BIG, times=None),
+            "over the 4194304-byte limit",
+        ),
+        (
+            Fault(
+                "chunked",
+                method="GET",
+                path="/manifests/",
+                body=b'{"pad":"' + b"x" * (5 * 1024 * 1024) + b'"}',
+                times=None,
+            ),
+            "over the 4194304-byte limit",
+        ),
+        (
+            Fault(
+                "body",
+                method="GET",
+                path="/manifests/",
+                body=b"{not json",
+                fix_digest=True,
+                times=None,
+            ),
+            "not valid JSON",
+        ),
+        (
+            Fault("length", method="GET", path="/manifests/", times=None),
+            "shorter than its Content-Length",
+        ),
+        (
+            Fault("truncate", method="GET", path="/manifests/", times=None),
+            "shorter than its Content-Length|Content-Length said|cut off",
+        ),
+    ],
+    ids=["oversize", "oversize-chunked", "malformed-json", "length-mismatch", "truncated"],
+)
+def test_9_hostile_manifest_bodies(
+    fault: Fault, match: str, proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
+) -> None:
+    seed(registry, repo, make_image(), tags=["v1"])
+    proxy.add(fault)
+    client = client_via(proxy, fake_policy(FakeClock(), attempts=2))
+    error, peak = _peak_during(lambda: client.get_manifest(Reference(proxy.host, repo, "v1")))
+    assert isinstance(error, InvalidResponseError), error
+    assert error is not None and re.search(match, str(error))
+    assert peak < 16 * 1024 * 1024, f"peak memory {peak} bytes"
+
+
+def test_9_one_truncated_answer_is_retried(
+    proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
+) -> None:
+    digest = seed(registry, repo, make_image(), tags=["v1"])
+    proxy.add(Fault("truncate", method="GET", path="/manifests/", times=1))
+    client = client_via(proxy, fake_policy(FakeClock()))
+    assert client.get_manifest(Reference(proxy.host, repo, "v1")).digest == digest
+
+
+def test_9_huge_error_body_is_read_only_up_to_a_cap(
+    proxy: FaultProxy, registry: Any, repo: str
+) -> None:
+    proxy.add(
+        Fault("huge", method="GET", path="/tags/list", status=400, huge_bytes=BIG, times=None)
+    )
+    client = client_via(proxy, fake_policy(FakeClock()))
+    error, peak = _peak_during(lambda: client.list_tags(repo))
+    assert isinstance(error, RegistryError) and error.status == 400
+    assert len(str(error)) < 600
+    assert peak < 16 * 1024 * 1024
+
+
+def test_9_cli_shows_a_clean_error_without_traceback(
+    proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
+) -> None:
+    import publisher.cli.registry_cmds  # noqa: F401  (registers the commands)
+    from publisher.cli.base import main
+
+    seed(registry, repo, make_image(), tags=["v1"])
+    proxy.add(
+        Fault("huge", method="GET", path="/manifests/", status=200, huge_bytes=BIG, times=None)
+    )
+    result = CliRunner().invoke(
+        main,
+        ["inspect", f"{proxy.host}/{repo}:v1"],
+        env={"PUBLISHER_RETRY_ATTEMPTS": "1", "HOME": "/nonexistent"},
+    )
+    assert result.exit_code == 8, result.output
+    assert "Traceback" not in result.output
+    assert "invalid registry response" in result.output
+
+
+# ----------------------------------------------------------- 10. Location headers
+
+
+def test_10_relative_location_is_resolved_and_keeps_its_query(
+    proxy: FaultProxy, registry: Any, repo: str, tmp_path: Path
+) -> None:
+    proxy.add(
+        Fault("location", method="POST", path="/blobs/uploads/", location="relative", times=None)
+    )
+    image = make_image(platforms=["linux/amd64"])
+    client = client_via(proxy, fake_policy(FakeClock()))
+    assert (
+        client.push_layout(write_layout(image.images[0], tmp_path / "l"), repo)
+        == image.images[0].digest
+    )
+    puts = upload_puts(proxy)
+    assert puts and all("_state=" in p and "digest=" in p for p in puts)  # the query survived
+
+
+@pytest.mark.parametrize(
+    ("mode", "match"), [("drop", "no Location header"), ("other-host", "another host")]
+)
+def test_10_missing_or_foreign_location_is_rejected(
+    mode: str, match: str, proxy: FaultProxy, repo: str
+) -> None:
+    proxy.add(Fault("location", method="POST", path="/blobs/uploads/", location=mode, times=None))
+    layer = make_layer(1000, random.Random())
+    client = client_via(proxy, fake_policy(FakeClock()))
+    with pytest.raises(InvalidResponseError, match=match):
+        client.push_blob(repo, "sha256:" + hashlib.sha256(layer).hexdigest(), layer)
+    assert upload_puts(proxy) == []
