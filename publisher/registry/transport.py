@@ -162,10 +162,23 @@ class Transport:
         self._scheme: str | None = None  # "basic" or "bearer" once the registry said so
         self._challenge: oras_auth.authHeader | None = None
         self._tokens: dict[str, str] = {}
-        if self.credentials and self.output:
-            self.output.mask(self.credentials.password)
+        self._secrets: set[str] = set()
+        if self.credentials:
+            self._secrets.add(self.credentials.password)
+            raw = f"{self.credentials.username}:{self.credentials.password}".encode()
+            self._secrets.add(base64.b64encode(raw).decode())
+            if self.output:
+                self.output.mask(self.credentials.password)
 
     # ----------------------------------------------------------------- naming
+
+    def clean(self, text: str) -> str:
+        """Remove every secret this transport knows (and Authorization-shaped values)."""
+        text = scrub(text)
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if len(secret) >= 3:
+                text = text.replace(secret, "***")
+        return text
 
     @property
     def label(self) -> str:
@@ -288,6 +301,7 @@ class Transport:
             self.output.mask(token)
         with self._lock:
             self._tokens[_scope_key(scopes)] = token
+            self._secrets.add(token)
         return token
 
     def _authenticate(self, reply: Reply, scopes: Sequence[str]) -> None:
@@ -351,16 +365,18 @@ class Transport:
                 )
         except requests.exceptions.SSLError as exc:
             raise UnreachableError(
-                f"{self.label}: TLS failed: {_short(exc)}",
+                f"{self.label}: TLS failed: {self.clean(_short(exc))}",
                 registry=self.host,
                 hint="check the registry's certificate; for a plain-HTTP registry mark it "
                 "`insecure: true` in matrix.yaml",
             ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise Transient(f"connection failed: {_short(exc)}", kind="connection") from None
+            raise Transient(
+                f"connection failed: {self.clean(_short(exc))}", kind="connection"
+            ) from None
         except requests.exceptions.RequestException as exc:
             raise UnreachableError(
-                f"{self.label}: request failed: {_short(exc)}", registry=self.host
+                f"{self.label}: request failed: {self.clean(_short(exc))}", registry=self.host
             ) from None
         try:
             path = urlsplit(response.url or url).path
@@ -421,7 +437,7 @@ class Transport:
 
     def _raise_for(self, reply: Reply, what: str, scopes: Sequence[str]) -> None:
         status = reply.status
-        detail = describe_error_body(reply.body)
+        detail = self.clean(describe_error_body(reply.body))
         suffix = f": {detail}" if detail else ""
         if is_retryable_status(status):
             raise Transient(

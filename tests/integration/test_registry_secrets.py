@@ -1,0 +1,242 @@
+"""RELIABILITY.md 21 (canary secret) and 22 (credentials on disk) for the registry layer."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import stat
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from publisher.config import Registry
+from publisher.errors import PublisherError, RegistryError
+from publisher.localregistry import LocalRegistry
+from publisher.output import Output
+from publisher.reference import Reference, parse
+from publisher.registry import RegistryClient, credentials_for, credentials_for_host
+from tests.conftest import require_tool
+from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.images import make_image, write_layout
+
+pytestmark = pytest.mark.integration
+
+CANARY_USER = "canary-user"
+CANARY = "canary-7d1f0b9e4c2a-secret"
+CANARY_B64 = base64.b64encode(f"{CANARY_USER}:{CANARY}".encode()).decode()
+
+
+@pytest.fixture
+def canary_registry(fresh_registry: Callable[..., LocalRegistry], tmp_path: Path) -> LocalRegistry:
+    htpasswd = require_tool("htpasswd")
+    line = subprocess.run(
+        [htpasswd, "-niB", CANARY_USER], input=CANARY, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    path = tmp_path / "htpasswd"
+    path.write_text(line + "\n")
+    return fresh_registry(
+        extra_config={"auth": {"htpasswd": {"realm": "canary", "path": str(path)}}}
+    )
+
+
+def leaks(text: str, extra: tuple[str, ...] = ()) -> list[str]:
+    return [s for s in (CANARY, CANARY_B64, *extra) if s in text]
+
+
+def registry_entry(host: str) -> Registry:
+    return Registry(
+        "canary", parse(f"{host}/canary/php-fpm"), True, "CANARY_USERNAME", "CANARY_PASSWORD"
+    )
+
+
+ENV = {"CANARY_USERNAME": CANARY_USER, "CANARY_PASSWORD": CANARY}
+
+
+def test_21_echoed_authorization_never_reaches_output(
+    canary_registry: LocalRegistry,
+    proxy_for: Callable[[Any], FaultProxy],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    proxy = proxy_for(canary_registry)
+    out, err = io.StringIO(), io.StringIO()
+    output = Output({}, stream=out, err_stream=err, debug=True)
+    caplog.set_level(logging.DEBUG)
+    client = RegistryClient.for_registry(registry_entry(proxy.host), ENV, output)
+    image = make_image()
+    proxy.add(Fault("echo", method="PUT", path="/manifests/", status=400, times=None))
+    with pytest.raises(RegistryError) as info, tempfile.TemporaryDirectory() as tmp:
+        client.push_layout(write_layout(image, Path(tmp)), "canary/php-fpm")
+    # The registry really did echo the header back...
+    echoed = [s for s in proxy.log if s.fault == "echo"]
+    assert echoed and echoed[0].headers.get("Authorization") == f"Basic {CANARY_B64}"
+    # ...and it appears nowhere we write.
+    output.error(info.value)
+    assert "DENIED" in err.getvalue()
+    for text in (
+        out.getvalue(),
+        err.getvalue(),
+        str(info.value),
+        info.value.hint or "",
+        caplog.text,
+    ):
+        assert leaks(text) == [], text
+
+
+def test_21_canary_absent_from_cli_output_and_json(
+    canary_registry: LocalRegistry,
+    proxy_for: Callable[[Any], FaultProxy],
+    tmp_path: Path,
+    write_matrix: Callable[..., Path],
+    seed: Callable[..., str],
+) -> None:
+    import publisher.cli.registry_cmds  # noqa: F401
+    from publisher.cli.base import main
+
+    proxy = proxy_for(canary_registry)
+    matrix = write_matrix(
+        tmp_path,
+        [("canary", f"{proxy.host}/canary/php-fpm", True)],
+        credentials={"canary": ("CANARY_USERNAME", "CANARY_PASSWORD")},
+    )
+    proxy.add(Fault("echo", path="/manifests/", status=400, times=None))
+    env = {
+        **ENV,
+        "PUBLISHER_CONFIG": str(matrix),
+        "HOME": str(tmp_path),
+        "PUBLISHER_RETRY_ATTEMPTS": "1",
+    }
+    runner = CliRunner()
+    for args in (
+        ["--debug", "inspect", f"{proxy.host}/canary/php-fpm:v1", "--json"],
+        ["--debug", "verify", "v1.0.0", "--json", "--config", str(matrix)],
+    ):
+        result = runner.invoke(main, args, env=env)
+        assert result.exit_code == 9, result.output
+        assert leaks(result.output) == [], result.output
+        assert leaks(result.stderr if hasattr(result, "stderr") else "") == []
+    result = runner.invoke(main, ["inspect", f"{proxy.host}/canary/php-fpm:v1", "--json"], env=env)
+    data = json.loads(result.stdout)
+    assert data["error"]["exit_code"] == 9
+    assert leaks(json.dumps(data)) == []
+
+
+def test_21_add_mask_comes_before_first_use_in_github_actions(
+    canary_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    out = io.StringIO()  # stdout and stderr together, so that their order shows
+    summary = tmp_path / "summary.md"
+    output = Output(
+        {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
+        stream=out,
+        err_stream=out,
+        debug=True,
+    )
+    creds = credentials_for(registry_entry(canary_registry.host), ENV, output)
+    assert out.getvalue().splitlines()[0] == f"::add-mask::{CANARY}"
+    client = RegistryClient(canary_registry.host, plain_http=True, credentials=creds, output=output)
+    client.list_tags("canary/php-fpm")
+    lines = out.getvalue().splitlines()
+    assert f"::add-mask::{CANARY_B64}" in lines
+    first_use = next(i for i, line in enumerate(lines) if line.startswith("debug: GET"))
+    assert lines.index(f"::add-mask::{CANARY}") < first_use
+    assert (
+        leaks(
+            out.getvalue()
+            .replace(f"::add-mask::{CANARY_B64}", "")
+            .replace(f"::add-mask::{CANARY}", "")
+        )
+        == []
+    )
+
+
+@pytest.fixture
+def fake_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A ``docker-credential-canary`` helper on PATH that records its argv and stdin."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    record = tmp_path / "helper-calls.jsonl"
+    script = bindir / "docker-credential-canary"
+    script.write_text(
+        "#!/usr/bin/env python3\n"
+        "import json, sys\n"
+        f"host = sys.stdin.read()\n"
+        f"open({str(record)!r}, 'a').write(json.dumps({{'argv': sys.argv[1:], 'stdin': host}}) + '\\n')\n"
+        f"print(json.dumps({{'ServerURL': host, 'Username': {CANARY_USER!r}, 'Secret': {CANARY!r}}}))\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    yield record
+
+
+def files_containing(root: Path, needles: tuple[str, ...]) -> list[Path]:
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            if any(n.encode() in data for n in needles):
+                found.append(path)
+    return found
+
+
+def test_22_credentials_never_touch_disk_or_argv(
+    canary_registry: LocalRegistry,
+    second_registry: LocalRegistry,
+    fake_helper: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    home = tmp_path / "home"
+    (home / ".docker").mkdir(parents=True)
+    (home / ".docker" / "config.json").write_text(json.dumps({"credsStore": "canary"}))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    env = {"HOME": str(home)}
+
+    creds = credentials_for_host(canary_registry.host, env, Output({}, stream=io.StringIO()))
+    assert creds is not None and creds.password == CANARY
+    calls = [json.loads(line) for line in fake_helper.read_text().splitlines()]
+    assert calls == [
+        {"argv": ["get"], "stdin": canary_registry.host}
+    ]  # the host on stdin, nothing secret in argv
+
+    client = RegistryClient(canary_registry.host, plain_http=True, credentials=creds)
+    image = make_image(attestations=True)
+    layout = write_layout(image, tmp_path / "layout")
+    digest = client.push_layout(layout, "canary/php-fpm")
+    client.tag(repo_path="canary/php-fpm", digest=digest, tag="v1")
+    other = RegistryClient(second_registry.host, plain_http=True)
+    # A cross-registry copy downloads blobs to temporary files: they must be gone, and hold no secret.
+    client.copy(
+        Reference(canary_registry.host, "canary/php-fpm", digest=digest), other, "canary/php-fpm"
+    )
+    assert list(scratch.iterdir()) == []
+    # The docker config is exactly as it was: nothing was written into it or next to it.
+    assert json.loads((home / ".docker" / "config.json").read_text()) == {"credsStore": "canary"}
+    assert sorted(p.name for p in (home / ".docker").iterdir()) == ["config.json"]
+    assert files_containing(tmp_path, (CANARY, CANARY_B64)) == [
+        fake_helper.parent / "bin" / "docker-credential-canary"
+    ]
+
+
+def test_22_wrong_password_error_names_no_secret(canary_registry: LocalRegistry) -> None:
+    from publisher.registry import Credentials
+
+    client = RegistryClient(
+        canary_registry.host, plain_http=True, credentials=Credentials(CANARY_USER, CANARY + "x")
+    )
+    with pytest.raises(PublisherError) as info:
+        client.list_tags("canary/php-fpm")
+    assert info.value.exit_code == 4
+    assert leaks(str(info.value) + (info.value.hint or ""), (CANARY + "x",)) == []
