@@ -58,6 +58,8 @@ ELF_MACHINES = {"amd64": 62, "arm64": 183}
 _PT_INTERP = 3
 
 ENV_CACHE = "PUBLISHER_CACHE_DIR"
+#: Bump when the way stand-ins are built changes, so cached layouts are rebuilt.
+RECIPE = 2
 
 
 def busybox_env_var(arch: str) -> str:
@@ -175,7 +177,7 @@ def _install(source: Path, target: Path) -> None:
 def source_key(source_dir: Path, busyboxes: Mapping[str, Path], builder: BuilderName) -> str:
     """A short hash of everything a stand-in image is made of."""
     digest = hashlib.sha256()
-    digest.update(f"builder={builder.value}\n".encode())
+    digest.update(f"recipe={RECIPE}\nbuilder={builder.value}\n".encode())
     for path in sorted(p for p in source_dir.rglob("*") if p.is_file()):
         rel = path.relative_to(source_dir).as_posix()
         mode = path.stat().st_mode & 0o777
@@ -324,6 +326,9 @@ def push_standins(
                     platforms=platforms,
                     dest=layout,
                 )
+                for stale in layout.parent.glob(f"*-php-{php}-{slug}.oci"):
+                    if stale != layout:
+                        shutil.rmtree(stale, ignore_errors=True)
             ref = Reference(registry, repository, tag, digest)
             try:
                 current = client.resolve(Reference(registry, repository, tag))

@@ -7,7 +7,10 @@ The local image is removed afterwards.
 
 ``--format docker`` keeps the HEALTHCHECK (the OCI image config has no field for
 it and buildah drops it there); the layout then holds a Docker schema 2
-manifest, which every registry accepts. ``--isolation chroot`` is the default
+manifest, which every registry accepts. The random build-container ID and
+hostname buildah writes into such configs are removed (``normalize_config``),
+and ``--timestamp`` (from PUBLISHER_CREATED) fixes every time stamp, so the
+same inputs give the same digest. ``--isolation chroot`` is the default
 because it works as root without a working OCI runtime (crun/runc under some
 cgroup setups fail); set ``isolation`` (or ``BUILDAH_ISOLATION``) to change it.
 """
@@ -29,7 +32,7 @@ from .base import (
     host_platform,
     require_version,
 )
-from .layout import read_layout
+from .layout import normalize_config, read_layout
 
 MIN_VERSION = (1, 24, 0)
 DEFAULT_ISOLATION = "chroot"
@@ -157,13 +160,14 @@ class BuildahBuilder:
             )
         finally:
             self.runner.run(rmi_argv(local_name, buildah=buildah), check=False, echo=False)
-        digest = request.digest_file.read_text(encoding="utf-8").strip()
-        image = read_layout(request.layout_dir)
-        if image.digest != digest:
+        pushed = request.digest_file.read_text(encoding="utf-8").strip()
+        if read_layout(request.layout_dir).digest != pushed:
             raise CommandError(
-                f"buildah reported digest {digest} but the layout holds {image.digest}",
+                f"buildah reported digest {pushed} but the layout {request.layout_dir} holds another",
                 hint=f"remove {request.layout_dir} and rebuild",
             )
+        digest = normalize_config(request.layout_dir)
+        image = read_layout(request.layout_dir)
         if image.architecture != request.platform.arch:
             raise CommandError(
                 f"buildah built {image.os}/{image.architecture} for {request.platform}",

@@ -296,3 +296,39 @@ def merge_layouts(layouts: list[Path], dest: Path, ref_name: str | None = None) 
         top["annotations"] = {"org.opencontainers.image.ref.name": ref_name}
     write_index(dest, [top])
     return digest
+
+
+def normalize_config(layout: Path) -> str:
+    """Drop a build's random identifiers from the image config; return the manifest digest.
+
+    Docker-format configs written by buildah carry the ID of the throwaway build
+    container (``container``) and its random ``Hostname``, so the same inputs
+    would give a new digest on every build. This rewrites the config without
+    them (and the manifest and ``index.json`` to match); nothing else changes.
+    A layout without such fields is left as it is.
+    """
+    index = json.loads((layout / "index.json").read_bytes())
+    descriptor = index["manifests"][0]
+    manifest_path = blob_path(layout, descriptor["digest"])
+    manifest = json.loads(manifest_path.read_bytes())
+    config_path = blob_path(layout, manifest["config"]["digest"])
+    config = json.loads(config_path.read_bytes())
+    changed = config.pop("container", None) is not None
+    for section in ("config", "container_config"):
+        block = config.get(section)
+        if isinstance(block, dict) and block.get("Hostname"):
+            block["Hostname"] = ""
+            changed = True
+    if not changed:
+        return str(descriptor["digest"])
+    config_bytes = json.dumps(config, separators=(",", ":")).encode()
+    manifest["config"]["digest"] = write_blob(layout, config_bytes)
+    manifest["config"]["size"] = len(config_bytes)
+    manifest_bytes = json.dumps(manifest, separators=(",", ":")).encode()
+    digest = write_blob(layout, manifest_bytes)
+    config_path.unlink()
+    manifest_path.unlink()
+    descriptor["digest"] = digest
+    descriptor["size"] = len(manifest_bytes)
+    write_index(layout, index["manifests"])
+    return digest

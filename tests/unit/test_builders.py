@@ -30,12 +30,17 @@ from publisher.builders import docker as docker_mod
 from publisher.builders.base import epoch_seconds, parse_version, require_version
 from publisher.builders.dockercli import builtin_buildkit_ok
 from publisher.builders.layout import (
+    MEDIA_DOCKER_MANIFEST,
     MEDIA_OCI_INDEX,
     MEDIA_OCI_LAYER_GZIP,
     MEDIA_OCI_MANIFEST,
     docker_archive_to_layout,
+    init_layout,
     merge_layouts,
+    normalize_config,
     read_layout,
+    write_blob,
+    write_index,
 )
 from publisher.errors import CommandError, ConfigError, ToolMissingError
 from publisher.platforms import Platform
@@ -579,3 +584,46 @@ def test_merge_layouts_makes_a_multi_platform_index(tmp_path: Path) -> None:
         (amd, "amd64"),
         (arm, "arm64"),
     ]
+
+
+def _buildah_style_layout(path: Path, container: str, hostname: str) -> str:
+    init_layout(path)
+    layer = write_blob(path, b"layer bytes")
+    config = {
+        "created": "1970-01-01T00:00:00Z",
+        "container": container,
+        "container_config": {"Hostname": hostname, "Cmd": ["php-fpm"]},
+        "config": {"Hostname": hostname, "Healthcheck": {"Test": ["CMD", "true"]}},
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [DIGEST_A]},
+    }
+    config_bytes = json.dumps(config).encode()
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": MEDIA_DOCKER_MANIFEST,
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": len(config_bytes),
+            "digest": write_blob(path, config_bytes),
+        },
+        "layers": [{"mediaType": "x", "size": len(b"layer bytes"), "digest": layer}],
+    }
+    body = json.dumps(manifest).encode()
+    digest = write_blob(path, body)
+    write_index(path, [{"mediaType": MEDIA_DOCKER_MANIFEST, "digest": digest, "size": len(body)}])
+    return digest
+
+
+def test_normalize_config_removes_the_random_build_identifiers(tmp_path: Path) -> None:
+    one = _buildah_style_layout(tmp_path / "one", "5f67d7e8a638", "1a7668fe9af0")
+    two = _buildah_style_layout(tmp_path / "two", "c346998ac399", "c0c36c29f2f7")
+    assert one != two
+    first = normalize_config(tmp_path / "one")
+    assert first == normalize_config(tmp_path / "two") != one
+    image = read_layout(tmp_path / "one")
+    assert image.digest == first and image.media_type == MEDIA_DOCKER_MANIFEST
+    assert "container" not in image.config
+    assert image.config["config"] == {"Hostname": "", "Healthcheck": {"Test": ["CMD", "true"]}}
+    assert normalize_config(tmp_path / "one") == first  # nothing left to change
+    assert len(list((tmp_path / "one/blobs/sha256").iterdir())) == 3  # no stale blobs

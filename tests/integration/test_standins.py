@@ -1,0 +1,155 @@
+"""STAND-IN base images, for real: built with buildah and docker, pushed as multi-arch
+indexes, labelled as stand-ins, runnable under QEMU, reproducible and idempotent."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from publisher import standins
+from publisher.builders import BuilderName
+from publisher.localregistry import LocalRegistry
+from publisher.platforms import Platform
+from publisher.reference import Reference
+from publisher.registry import RegistryClient
+from publisher.smoke import Engine, SmokeTester
+from tests.conftest import require_tool
+from tests.integration.builds import forget_images, quiet_runner
+from tests.support.faultproxy import FaultProxy
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def standin_registry() -> Iterator[LocalRegistry]:
+    require_tool("docker-registry", "registry")
+    require_tool("buildah")
+    with LocalRegistry() as reg:
+        yield reg
+    forget_images(reg.host)
+
+
+@pytest.fixture(scope="module")
+def pushed(standin_registry: LocalRegistry) -> dict[str, Reference]:
+    return standins.push_standins(
+        standin_registry.host, runner=quiet_runner(), lines=("8.1", "8.4")
+    )
+
+
+def _children(host: str, ref: Reference) -> dict[str, str]:
+    client = RegistryClient(host, plain_http=True)
+    index = client.get_manifest(ref)
+    assert index.is_index
+    return {str(c.platform): c.digest for c in index.platform_children}
+
+
+def test_each_line_is_a_labelled_two_platform_index(
+    standin_registry: LocalRegistry, pushed: dict[str, Reference]
+) -> None:
+    client = RegistryClient(standin_registry.host, plain_http=True)
+    assert sorted(pushed) == ["8.1", "8.4"]
+    for php, ref in pushed.items():
+        assert ref.path == "stand-in/php" and ref.tag == f"{php}-fpm-alpine"
+        assert client.resolve(Reference(ref.domain, ref.path, ref.tag)) == ref.digest
+        children = _children(standin_registry.host, ref)
+        assert sorted(children) == ["linux/amd64", "linux/arm64"]
+        for platform, digest in children.items():
+            manifest = client.get_manifest_by_digest(ref.path, digest)
+            config = client.image_config(ref.path, manifest)
+            assert config["architecture"] == platform.split("/")[1]
+            labels = config["config"]["Labels"]
+            assert labels["dev.publisher.stand-in"] == "true"
+            assert "STAND-IN" in labels["org.opencontainers.image.title"]
+            assert labels["org.opencontainers.image.version"] == f"{php}.99-standin"
+
+
+@pytest.mark.parametrize(
+    ("engine", "platform"), [(Engine.BUILDAH, Platform.ARM64), (Engine.DOCKER, Platform.AMD64)]
+)
+def test_the_stand_in_base_runs_and_says_it_is_not_php(
+    standin_registry: LocalRegistry,
+    pushed: dict[str, Reference],
+    engine: Engine,
+    platform: Platform,
+) -> None:
+    require_tool(engine.value)
+    ref = pushed["8.4"]
+    child = _children(standin_registry.host, ref)[platform.value]
+    result = SmokeTester(quiet_runner(), engine).test(
+        Reference(ref.domain, ref.path, None, child),
+        platform,
+        php_line="8.4",
+        extensions=(),
+        plain_http=True,
+    )
+    assert result.php_version == "8.4.99-standin"
+    assert "core" in result.modules and "redis" not in result.modules
+
+
+def test_a_rerun_uploads_nothing(
+    pushed: dict[str, Reference],
+    fresh_registry: Callable[..., LocalRegistry],
+    proxy_for: Callable[[Any], FaultProxy],
+) -> None:
+    proxy = proxy_for(fresh_registry())
+    first = standins.push_standins(proxy.host, runner=quiet_runner(), lines=("8.4",))
+    assert proxy.count("PUT", "manifest") == 4  # two images, their index, then the tag
+    assert proxy.count(kind="upload") > 0
+    proxy.reset_counts()
+    again = standins.push_standins(proxy.host, runner=quiet_runner(), lines=("8.4",))
+    assert again == first
+    assert proxy.mutating_requests == 0
+    assert first["8.4"].digest == pushed["8.4"].digest  # from the layout cache
+
+
+def _isolated_env(tmp_path: Path) -> dict[str, str]:
+    """An empty stand-in cache, with the busybox binaries taken from the normal cache."""
+    env = dict(os.environ)
+    cache = standins.cache_root(env) / "standins"
+    runner = quiet_runner()
+    for arch in ("amd64", "arm64"):
+        env[standins.busybox_env_var(arch)] = str(standins.busybox_binary(arch, runner, cache, env))
+    env[standins.ENV_CACHE] = str(tmp_path / "cache")
+    return env
+
+
+def test_buildah_stand_ins_are_reproducible(
+    tmp_path: Path, pushed: dict[str, Reference], fresh_registry: Callable[..., LocalRegistry]
+) -> None:
+    registry = fresh_registry()
+    rebuilt = standins.push_standins(
+        registry.host,
+        runner=quiet_runner(),
+        lines=("8.4",),
+        builder=BuilderName.BUILDAH,
+        env=_isolated_env(tmp_path),
+    )
+    assert (tmp_path / "cache/standins/layouts").is_dir()  # really built, not reused
+    assert rebuilt["8.4"].digest == pushed["8.4"].digest
+    forget_images(registry.host)
+
+
+def test_docker_builds_the_stand_ins_too(
+    tmp_path: Path, fresh_registry: Callable[..., LocalRegistry]
+) -> None:
+    require_tool("docker")
+    registry = fresh_registry()
+    refs = standins.push_standins(
+        registry.host,
+        runner=quiet_runner(),
+        lines=("8.3",),
+        builder=BuilderName.DOCKER,
+        env=_isolated_env(tmp_path),
+    )
+    children = _children(registry.host, refs["8.3"])
+    assert sorted(children) == ["linux/amd64", "linux/arm64"]
+    client = RegistryClient(registry.host, plain_http=True)
+    manifest = client.get_manifest_by_digest("stand-in/php", children["linux/arm64"])
+    config = client.image_config("stand-in/php", manifest)
+    assert config["architecture"] == "arm64"
+    assert config["config"]["Labels"]["dev.publisher.stand-in"] == "true"
+    forget_images(registry.host)
