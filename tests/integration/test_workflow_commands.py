@@ -1,0 +1,476 @@
+"""Run the release workflow's commands, job by job, against local registries.
+
+This reads .github/workflows/release.yml and executes the ``run:`` steps of its
+jobs in order, the way a runner would (``bash -eo pipefail``, the step's
+``env:`` with its ``${{ }}`` expressions evaluated, ``$GITHUB_OUTPUT`` and
+``$GITHUB_STEP_SUMMARY`` files, ``GITHUB_ACTIONS=true``):
+
+* preflight: render --check, plan, preflight, matrix (its step output is the matrix);
+* build: one leg per matrix entry, each a separate process in its own checkout,
+  whose digest record is then "uploaded" to its own artifact directory;
+* publish: a fresh checkout, the artifacts "downloaded" (merged) into digests/,
+  then publish, verify, signing (with a recording stand-in for cosign) and the
+  GitHub release (against the local GitHub stand-in).
+
+What differs from GitHub, and why, is spelled out in ``SKIPPED`` and
+``SUBSTITUTED``: the registries are loopback distribution registries, the base
+images are the offline STAND-IN bases (busybox, not PHP), buildx is not
+installed here so the legs build with buildah (else docker) through
+PUBLISHER_BUILDER, and steps that need GitHub itself (pip install from the
+checkout, the release-notes pull request) are skipped by name. Any run step not
+classified here fails the test, so a new workflow step cannot slip through.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from publisher import standins
+from publisher.builders import BuilderName
+from publisher.localregistry import LocalRegistry
+from publisher.output import Output
+from publisher.registry import RegistryClient
+from publisher.runner import Runner
+from tests.conftest import ROOT, require_tool
+from tests.support.fake_github import FakeGitHub
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
+RELEASE = "v1.0.0"
+LINES = ("8.4",)  # one line, both platforms: two legs, enough to prove the fan-out
+GH_TOKEN = "ghs_workflowCommandsToken0123456789"
+GH_REPO = "acme/php-fpm-images"
+
+#: Run steps that are not executed here, by step name, with the reason.
+SKIPPED = {
+    "Install publisher": "publisher is installed in the test environment",
+    "Release notes history from the default branch": "needs the GitHub git remote",
+    "Pull request with the release notes": "needs the GitHub git remote and gh",
+}
+#: What the test puts in place of something only GitHub has.
+SUBSTITUTED = {
+    "PUBLISHER_BUILDER": "buildx is not installed here: buildah (else docker) builds the legs",
+    "cosign": "a recording stand-in on PATH: keyless signing needs GitHub's OIDC token",
+    "GITHUB_API_URL": "the local GitHub stand-in (tests/support/fake_github.py)",
+}
+
+
+# ------------------------------------------------------------ expressions
+
+
+class Contexts:
+    """The expression contexts a step sees."""
+
+    def __init__(self, **values: Any) -> None:
+        self.values = values
+
+    def lookup(self, path: str) -> Any:
+        parts = path.split(".")
+        value: Any = self.values
+        for part in parts:
+            if not isinstance(value, Mapping) or part not in value:
+                raise KeyError(f"unknown context value {path!r} (extend the test's contexts)")
+            value = value[part]
+        return value
+
+
+def evaluate(expr: str, ctx: Contexts) -> Any:
+    """The subset of the expression language the workflows use: paths, literals, == != && ||."""
+    expr = expr.strip()
+    for op in ("||", "&&"):
+        parts = _split(expr, op)
+        if len(parts) > 1:
+            values = [evaluate(p, ctx) for p in parts]
+            if op == "||":
+                return next((v for v in values if v), values[-1])
+            return values[-1] if all(values) else next(v for v in values if not v)
+    for op in ("==", "!="):
+        parts = _split(expr, op)
+        if len(parts) == 2:
+            left, right = (evaluate(p, ctx) for p in parts)
+            equal = str(left).lower() == str(right).lower()
+            return equal if op == "==" else not equal
+    if re.fullmatch(r"'[^']*'", expr):
+        return expr[1:-1]
+    if expr in ("true", "false"):
+        return expr == "true"
+    if re.fullmatch(r"[A-Za-z_][\w-]*(\.[\w-]+)*", expr):
+        return ctx.lookup(expr)
+    m = re.fullmatch(r"fromJSON\((.+)\)", expr)
+    if m:
+        return json.loads(evaluate(m[1], ctx))
+    raise ValueError(f"expression not supported by the test: {expr!r}")
+
+
+def _split(expr: str, op: str) -> list[str]:
+    parts, depth, quote, start, i = [], 0, False, 0, 0
+    while i < len(expr):
+        ch = expr[i]
+        if ch == "'":
+            quote = not quote
+        elif not quote and ch == "(":
+            depth += 1
+        elif not quote and ch == ")":
+            depth -= 1
+        elif not quote and depth == 0 and expr.startswith(op, i):
+            parts.append(expr[start:i])
+            i += len(op)
+            start = i
+            continue
+        i += 1
+    parts.append(expr[start:])
+    return parts
+
+
+def interpolate(text: str, ctx: Contexts) -> str:
+    def one(m: re.Match[str]) -> str:
+        value = evaluate(m[1], ctx)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return "" if value is None else str(value)
+
+    return re.sub(r"\$\{\{(.*?)\}\}", one, text)
+
+
+def condition(step: Mapping[str, Any], ctx: Contexts) -> bool:
+    if "if" not in step:
+        return True
+    text = str(step["if"])
+    m = re.fullmatch(r"\s*\$\{\{(.*)\}\}\s*", text)
+    return bool(evaluate(m[1] if m else text, ctx))
+
+
+# ---------------------------------------------------------------- runner
+
+
+@dataclass
+class StepResult:
+    name: str
+    outputs: dict[str, str]
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Machine:
+    """What every job's steps run with: PATH shims, env, the GitHub stand-in."""
+
+    bin_dir: Path
+    base_env: dict[str, str]
+    secrets: dict[str, str]
+    workflow: dict[str, Any]
+    builder: str
+    log: list[StepResult] = field(default_factory=list)
+
+    def run_job(
+        self,
+        job_id: str,
+        checkout: Path,
+        *,
+        matrix: Mapping[str, str] | None = None,
+        needs: Mapping[str, Any] | None = None,
+    ) -> dict[str, dict[str, str]]:
+        job = self.workflow["jobs"][job_id]
+        workflow_env = {k: str(v) for k, v in (self.workflow.get("env") or {}).items()}
+        ctx = Contexts(
+            github={
+                "ref_name": RELEASE,
+                "actor": "publisher-bot",
+                "repository": GH_REPO,
+                "event": {"repository": {"default_branch": "main"}},
+            },
+            secrets=self.secrets,
+            matrix=dict(matrix or {}),
+            needs=dict(needs or {}),
+            env=workflow_env,
+            steps={},
+        )
+        steps_outputs: dict[str, dict[str, str]] = {}
+        for index, step in enumerate(job.get("steps") or []):
+            name = step.get("name") or step.get("uses") or f"step {index + 1}"
+            if "run" not in step:
+                continue  # actions: checkout, setup-*, login, upload/download (done by the test)
+            if name in SKIPPED:
+                continue
+            if not condition(step, ctx):
+                continue
+            env = dict(self.base_env)
+            env.update(workflow_env)
+            env.update({k: interpolate(str(v), ctx) for k, v in (step.get("env") or {}).items()})
+            env["PUBLISHER_BUILDER"] = self.builder  # SUBSTITUTED
+            out_file = checkout / f".github-output-{uuid.uuid4().hex}"
+            out_file.write_text("", encoding="utf-8")
+            env["GITHUB_OUTPUT"] = str(out_file)
+            script = checkout / f".step-{uuid.uuid4().hex}.sh"
+            script.write_text(str(step["run"]), encoding="utf-8")
+            result = subprocess.run(
+                ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                cwd=checkout,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=1800,
+            )
+            outputs = parse_outputs(out_file.read_text(encoding="utf-8"))
+            self.log.append(StepResult(f"{job_id}: {name}", outputs, result.stdout, result.stderr))
+            assert result.returncode == 0, (
+                f"{job_id} step {name!r} failed ({result.returncode}):\n"
+                f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+            )
+            if "id" in step:
+                steps_outputs[step["id"]] = outputs
+                ctx.values["steps"] = {k: {"outputs": v} for k, v in steps_outputs.items()}
+        return {
+            "outputs": {k: interpolate(str(v), ctx) for k, v in (job.get("outputs") or {}).items()}
+        }
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    result: dict[str, str] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            body = []
+            for inner in lines:
+                if inner == delimiter:
+                    break
+                body.append(inner)
+            result[name] = "\n".join(body)
+        elif "=" in line:
+            name, value = line.split("=", 1)
+            result[name] = value
+    return result
+
+
+def run_steps_named(workflow: Mapping[str, Any]) -> set[str]:
+    return {
+        step.get("name", "")
+        for job in workflow["jobs"].values()
+        for step in job.get("steps") or []
+        if "run" in step
+    }
+
+
+# --------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def bases(registry: LocalRegistry) -> str:
+    """Push the STAND-IN bases to the loopback registry that acts as the base mirror."""
+    standins.push_standins(registry.host, runner=Runner(output=Output(env={})), lines=LINES)
+    return registry.host
+
+
+def local_builder() -> str:
+    if shutil.which("buildah"):
+        return BuilderName.BUILDAH.value
+    require_tool("docker")
+    return BuilderName.DOCKER.value
+
+
+@pytest.fixture
+def repository(tmp_path: Path, registry: LocalRegistry, second_registry: LocalRegistry) -> Path:
+    """A checkout of the project: the offline matrix pointed at loopback registries, rendered."""
+    name = f"stand-in-example/php-fpm-{uuid.uuid4().hex[:8]}"
+    data = yaml.safe_load(
+        (ROOT / "examples" / "offline" / "matrix.yaml").read_text(encoding="utf-8")
+    )
+    data["registries"] = [
+        {"name": "dockerhub", "repository": f"{registry.host}/{name}", "primary": True},
+        {"name": "ghcr", "repository": f"{second_registry.host}/{name}"},
+    ]
+    data["template"] = str(ROOT / "dockerfiles" / "Dockerfile.j2")
+    data["lines"] = [line for line in data["lines"] if line["php"] in LINES]
+    data["default_line"] = LINES[-1]
+    repo = tmp_path / "repository"
+    repo.mkdir()
+    (repo / "matrix.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    shutil.copytree(ROOT / ".github" / "scripts", repo / ".github" / "scripts")
+    subprocess.run(
+        [sys.executable, "-m", "publisher", "render"], cwd=repo, check=True, capture_output=True
+    )
+    return repo
+
+
+@pytest.fixture
+def bin_dir(tmp_path: Path) -> Path:
+    """``publisher`` (this interpreter) and a recording ``cosign`` on PATH."""
+    path = tmp_path / "bin"
+    path.mkdir()
+    publisher = path / "publisher"
+    publisher.write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" -m publisher "$@"\n', encoding="utf-8"
+    )
+    cosign = path / "cosign"
+    cosign.write_text('#!/bin/sh\nprintf "%s\\n" "$*" >> "$COSIGN_LOG"\n', encoding="utf-8")
+    for f in (publisher, cosign):
+        f.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub(token=GH_TOKEN) as server:
+        server.add_repo(GH_REPO)
+        yield server
+
+
+def checkout(repository: Path, where: Path) -> Path:
+    shutil.copytree(repository, where)
+    return where
+
+
+# ------------------------------------------------------------------- test
+
+
+def test_release_workflow_commands_run_in_order(
+    tmp_path: Path,
+    bases: str,
+    repository: Path,
+    bin_dir: Path,
+    github: FakeGitHub,
+    registry: LocalRegistry,
+    second_registry: LocalRegistry,
+) -> None:
+    require_tool("bash")
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    classified = set(SKIPPED)
+    unknown = {
+        name
+        for name in run_steps_named(workflow) - classified
+        if not name.startswith(
+            (
+                "Dockerfiles",
+                "Release plan",
+                "Registries",
+                "Build",
+                "Publish",
+                "Verify",
+                "Sign",
+                "GitHub release",
+            )
+        )
+    }
+    assert not unknown, f"classify these new run steps in the test: {sorted(unknown)}"
+
+    cosign_log = tmp_path / "cosign.log"
+    summary = tmp_path / "summary.md"
+    summary.write_text("", encoding="utf-8")
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_"))}
+    base_env.update(
+        {
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_REF_NAME": RELEASE,
+            "GITHUB_REPOSITORY": GH_REPO,
+            "GITHUB_SHA": "0" * 40,
+            "GITHUB_API_URL": github.url,
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "PUBLISHER_BASE_MIRROR": bases,
+            "PYTHONPATH": str(ROOT),
+            "COSIGN_LOG": str(cosign_log),
+        }
+    )
+    machine = Machine(
+        bin_dir=bin_dir,
+        base_env=base_env,
+        secrets={
+            "DOCKERHUB_USERNAME": "",
+            "DOCKERHUB_TOKEN": "",
+            "GITHUB_TOKEN": GH_TOKEN,
+        },
+        workflow=workflow,
+        builder=local_builder(),
+    )
+
+    # preflight
+    assert list(workflow["jobs"]) == ["preflight", "build", "publish"]
+    pre = machine.run_job("preflight", checkout(repository, tmp_path / "preflight"))
+    matrix = json.loads(pre["outputs"]["matrix"])
+    legs = matrix["include"]
+    assert [(leg["php"], leg["platform"]) for leg in legs] == [
+        (php, p) for php in LINES for p in ("linux/amd64", "linux/arm64")
+    ]
+
+    # build: each leg a separate process in its own checkout, its record uploaded as an artifact
+    build_job = workflow["jobs"]["build"]
+    upload = next(s for s in build_job["steps"] if "upload-artifact" in s.get("uses", ""))
+    artifacts = tmp_path / "artifacts"
+    for leg in legs:
+        leg_checkout = checkout(repository, tmp_path / f"build-{leg['slug']}")
+        machine.run_job(
+            "build", leg_checkout, matrix=leg, needs={"preflight": {"outputs": pre["outputs"]}}
+        )
+        ctx = Contexts(matrix=leg)
+        name = interpolate(upload["with"]["name"], ctx)
+        source = leg_checkout / interpolate(upload["with"]["path"], ctx)
+        assert source.is_file(), f"leg {leg['slug']} wrote no digest record at {source}"
+        (artifacts / name).mkdir(parents=True)
+        shutil.copy2(source, artifacts / name / source.name)
+
+    # publish: download (merge) every digest-* artifact, then the publish steps
+    publish_job = workflow["jobs"]["publish"]
+    download = next(s for s in publish_job["steps"] if "download-artifact" in s.get("uses", ""))
+    pub = checkout(repository, tmp_path / "publish")
+    target = pub / download["with"]["path"]
+    target.mkdir()
+    pattern = re.compile(download["with"]["pattern"].replace("*", ".*"))
+    for artifact in sorted(artifacts.iterdir()):
+        if pattern.fullmatch(artifact.name):
+            for f in artifact.iterdir():
+                shutil.copy2(f, target / f.name)
+    assert len(list(target.iterdir())) == len(legs)
+    machine.run_job("publish", pub)
+
+    # The registries hold the release: every tag, one index, identical on both.
+    notes = json.loads((pub / "release-notes" / f"{RELEASE}.json").read_text(encoding="utf-8"))
+    records = {
+        json.loads(f.read_text())["platform"]: json.loads(f.read_text())["digest"]
+        for f in target.iterdir()
+    }
+    cfg_repo = notes["lines"][0]["references"]["dockerhub"].split("@")[0]
+    repo_path = cfg_repo.split("/", 1)[1]
+    clients = [RegistryClient(r.host, plain_http=True) for r in (registry, second_registry)]
+    index_digest = notes["lines"][0]["index_digest"]
+    for client in clients:
+        tags = client.tag_digests(repo_path)
+        for tag in (f"{RELEASE}-php-{LINES[-1]}", RELEASE, f"php-{LINES[-1]}", "latest"):
+            assert tags.get(tag) == index_digest, (client.host, tag, tags)
+        index = client.get_manifest_by_digest(repo_path, index_digest)
+        children = {
+            f"{c.platform['os']}/{c.platform['architecture']}": c.digest
+            for c in index.platform_children
+        }
+        assert children == records  # exactly the digests the legs pushed
+
+    # Signing read the notes JSON: every index digest on every registry.
+    signed = cosign_log.read_text(encoding="utf-8").splitlines()
+    assert sorted(signed) == sorted(
+        f"sign --yes {ref}" for line in notes["lines"] for ref in line["references"].values()
+    )
+
+    # The GitHub release carries the notes.
+    release = github.release(GH_REPO, RELEASE)
+    assert release is not None
+    assert release["body"] == (pub / "release-notes" / f"{RELEASE}.md").read_text(encoding="utf-8")
+
+    # Actions-native output: groups in the logs, digests in the summary, no token anywhere.
+    logs = "\n".join(r.stdout + r.stderr for r in machine.log)
+    assert "::group::" in logs
+    assert index_digest in summary.read_text(encoding="utf-8")
+    assert GH_TOKEN not in logs + summary.read_text(encoding="utf-8")
