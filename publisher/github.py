@@ -22,7 +22,7 @@ import github
 from github import Auth, Github, GithubException, GithubRetry
 from requests import exceptions as requests_exceptions
 
-from .errors import GitHubError
+from .errors import GitHubError, InvalidVersionError
 from .output import Output
 from .version import Release, parse_release
 
@@ -73,8 +73,8 @@ def is_latest(release: Release, other_tags: Iterable[str]) -> bool:
     for tag in other_tags:
         try:
             other = parse_release(tag)
-        except Exception:
-            continue
+        except InvalidVersionError:
+            continue  # not a release tag: ignore
         if other.is_stable and release < other:
             return False
     return True
