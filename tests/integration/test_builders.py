@@ -1,0 +1,208 @@
+"""Real builds: the rendered offline Dockerfile FROM a stand-in base, with buildah and
+docker, for linux/amd64 and linux/arm64 (QEMU). Each result must be a valid
+single-platform OCI layout with the right architecture, push by digest, and pass
+the smoke test by digest. buildx is covered by argv unit tests; its integration
+test runs only where buildx is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from publisher import config as config_module
+from publisher import standins
+from publisher.builders import BuilderName, BuildRequest, select_builder
+from publisher.builders.layout import read_layout
+from publisher.config import Config
+from publisher.errors import CommandError, SmokeTestError
+from publisher.localregistry import LocalRegistry
+from publisher.platforms import Platform
+from publisher.reference import Reference
+from publisher.registry import RegistryClient
+from publisher.smoke import Engine, SmokeTester
+from tests.conftest import ROOT, require_tool
+from tests.integration.builds import forget_images, quiet_runner
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+PHP = "8.4"
+CREATED = "2025-01-02T03:04:05Z"
+REVISION = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture(scope="module")
+def build_registry() -> Iterator[LocalRegistry]:
+    require_tool("docker-registry", "registry")
+    with LocalRegistry() as reg:
+        yield reg
+    forget_images(reg.host)
+
+
+@pytest.fixture(scope="module")
+def offline(build_registry: LocalRegistry) -> Config:
+    """The offline matrix with its stand-in bases pulled from the test registry."""
+    require_tool("buildah", "docker")
+    standins.push_standins(build_registry.host, runner=quiet_runner(), lines=(PHP,))
+    return config_module.load(
+        ROOT / "examples/offline/matrix.yaml", {"PUBLISHER_BASE_MIRROR": build_registry.host}
+    )
+
+
+def _request(cfg: Config, platform: Platform, work_dir: Path, **changes: object) -> BuildRequest:
+    line = cfg.line(PHP)
+    pull = cfg.base_pull_ref(line)
+    client = RegistryClient(pull.domain, plain_http=True)
+    base = pull.with_digest(client.resolve(pull))
+    request = BuildRequest.for_line(
+        cfg,
+        line,
+        platform,
+        base=base,
+        work_dir=work_dir,
+        release="v1.0.0",
+        created=CREATED,
+        revision=REVISION,
+    )
+    if changes:
+        request = BuildRequest(**{**request.__dict__, **changes})  # type: ignore[arg-type]
+    return request
+
+
+@pytest.mark.parametrize("platform", [Platform.AMD64, Platform.ARM64], ids=lambda p: p.arch)
+@pytest.mark.parametrize("name", [BuilderName.BUILDAH, BuilderName.DOCKER], ids=str)
+def test_a_real_build_is_a_single_platform_layout_that_passes_the_smoke_test(
+    name: BuilderName,
+    platform: Platform,
+    offline: Config,
+    build_registry: LocalRegistry,
+    tmp_path: Path,
+) -> None:
+    require_tool(name.value)
+    runner = quiet_runner()
+    builder = select_builder(name, runner)
+    request = _request(offline, platform, tmp_path)
+
+    out = builder.build(request)
+
+    assert out.builder is name and out.php == PHP and out.platform is platform
+    assert out.layout == request.layout_dir and not out.pushed
+    index = json.loads((out.layout / "index.json").read_text())
+    assert [m["digest"] for m in index["manifests"]] == [out.digest]
+    image = read_layout(out.layout)  # every blob present, every digest right
+    assert (image.os, image.architecture) == ("linux", platform.arch)
+    labels = image.labels
+    assert labels["dev.publisher.stand-in"] == "true"
+    assert labels["dev.publisher.php-line"] == PHP
+    assert labels["org.opencontainers.image.version"] == f"v1.0.0-php-{PHP}"
+    assert labels["org.opencontainers.image.created"] == CREATED
+    assert labels["org.opencontainers.image.revision"] == REVISION
+    assert labels["org.opencontainers.image.base.name"] == str(request.base)
+    health = image.config["config"]["Healthcheck"]
+    assert health["Test"] == ["CMD", "php-fpm-healthcheck"]
+
+    repo = f"test/build-{name}-{platform.arch}"
+    client = RegistryClient(build_registry.host, plain_http=True)
+    assert client.push_layout(out.layout, repo) == out.digest  # by digest, no tag
+    assert client.list_tags(repo) == []
+
+    engine = Engine.BUILDAH if name is BuilderName.BUILDAH else Engine.DOCKER
+    result = SmokeTester(runner, engine).test(
+        Reference(build_registry.host, repo, None, out.digest),
+        platform,
+        php_line=PHP,
+        extensions=offline.line(PHP).extensions.names,
+        plain_http=True,
+    )
+    assert result.php_version == f"{PHP}.99-standin"
+    assert {"bcmath", "gd", "pdo_mysql", "redis", "zend opcache"} <= set(result.modules)
+
+
+def test_buildah_gives_the_same_digest_for_the_same_inputs(offline: Config, tmp_path: Path) -> None:
+    require_tool("buildah")
+    builder = select_builder(BuilderName.BUILDAH, quiet_runner())
+    first = builder.build(_request(offline, Platform.AMD64, tmp_path / "one"))
+    second = builder.build(_request(offline, Platform.AMD64, tmp_path / "two"))
+    assert first.digest == second.digest
+    changed = builder.build(_request(offline, Platform.AMD64, tmp_path / "three", release="v1.0.1"))
+    assert changed.digest != first.digest
+
+
+def test_a_failing_build_shows_the_tail_of_its_output(offline: Config, tmp_path: Path) -> None:
+    require_tool("buildah")
+    context = tmp_path / "ctx"
+    context.mkdir()
+    dockerfile = context / "Dockerfile"
+    dockerfile.write_text(
+        'ARG PHP_BASE_IMAGE\nFROM ${PHP_BASE_IMAGE}\nRUN echo "the-build-broke-here" && exit 3\n'
+    )
+    request = _request(
+        offline, Platform.ARM64, tmp_path / "work", context=context, dockerfile=dockerfile
+    )
+    with pytest.raises(CommandError) as caught:
+        select_builder(BuilderName.BUILDAH, quiet_runner()).build(request)
+    assert "`buildah build (PHP 8.4, linux/arm64)` failed" in caught.value.message
+    assert "the-build-broke-here" in caught.value.message
+    assert caught.value.exit_code == 11
+    leftovers = subprocess.run(
+        ["buildah", "images", "--format", "{{.Name}}"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "publisher-build/php-8.4-arm64" not in leftovers
+
+
+def test_the_smoke_test_catches_a_wrong_line_and_missing_extensions(
+    offline: Config, build_registry: LocalRegistry
+) -> None:
+    require_tool("buildah")
+    pull = offline.base_pull_ref(offline.line(PHP))
+    client = RegistryClient(build_registry.host, plain_http=True)
+    index = client.get_manifest(pull)
+    amd64 = next(c.digest for c in index.platform_children if c.platform == "linux/amd64")
+    with pytest.raises(SmokeTestError) as caught:
+        SmokeTester(quiet_runner(), Engine.BUILDAH).test(
+            Reference(pull.domain, pull.path, None, amd64),
+            Platform.AMD64,
+            php_line="8.3",
+            extensions=("bcmath", "redis"),
+            plain_http=True,
+        )
+    assert "`php -v` reports PHP 8.4.99-standin, expected the 8.3 line" in caught.value.message
+    assert "`php -m` does not list bcmath, redis" in caught.value.message
+
+
+def _buildx_available() -> bool:
+    for docker in (shutil.which("docker"), "/usr/bin/docker", "/usr/local/bin/docker"):
+        if docker and Path(docker).exists():
+            probe = subprocess.run([docker, "buildx", "version"], capture_output=True, check=False)
+            if probe.returncode == 0:
+                return True
+    return False
+
+
+@pytest.mark.skipif(
+    not _buildx_available(),
+    reason="docker buildx is not installed on this machine; "
+    "the buildx builder is covered by argv unit tests in tests/unit/test_builders.py",
+)
+def test_buildx_pushes_by_digest(
+    offline: Config, build_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    repo = Reference(build_registry.host, "test/buildx")
+    request = _request(
+        offline,
+        Platform.AMD64,
+        tmp_path,
+        repository=repo,
+        target_plain_http=True,
+        cache=False,
+    )
+    out = select_builder(BuilderName.BUILDX, quiet_runner()).build(request)
+    assert out.pushed and out.layout is None
+    client = RegistryClient(build_registry.host, plain_http=True)
+    assert client.manifest_exists("test/buildx", out.digest)
+    assert client.list_tags("test/buildx") == []

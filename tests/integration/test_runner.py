@@ -1,0 +1,54 @@
+"""The runner with real processes: output capture, stdin, environment, failure tails."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import pytest
+
+from publisher.errors import CommandError
+from publisher.output import Output
+from publisher.runner import Runner
+
+pytestmark = pytest.mark.integration
+
+SECRET = "integration-canary-8d1f"
+
+
+def test_a_real_command_gets_stdin_and_env_and_its_failure_is_explained() -> None:
+    out = io.StringIO()
+    runner = Runner(output=Output(env={}, stream=out, err_stream=out))
+    script = (
+        "import os, sys\n"
+        "data = sys.stdin.read()\n"
+        "print('got', len(data), os.environ['PUBLISHER_PROBE'])\n"
+        "print('password was', data.strip(), file=sys.stderr)\n"
+        "sys.exit(int(os.environ['CODE']))\n"
+    )
+    done = runner.run(
+        [sys.executable, "-c", script],
+        stdin=SECRET,
+        env={"PUBLISHER_PROBE": "yes", "CODE": "0"},
+        secrets=[SECRET],
+    )
+    assert done.stdout == f"got {len(SECRET)} yes\n"
+    assert done.stderr == f"password was {SECRET}\n"  # the command sees it; we never show it
+    with pytest.raises(CommandError) as caught:
+        runner.run(
+            [sys.executable, "-c", script],
+            stdin=SECRET,
+            env={"PUBLISHER_PROBE": "no", "CODE": "4"},
+            secrets=[SECRET],
+            what="probe",
+        )
+    assert "`probe` failed with exit status 4" in caught.value.message
+    assert "password was ***" in caught.value.message
+    assert SECRET not in caught.value.message + caught.value.output + out.getvalue()
+    assert out.getvalue().count(f"+ {sys.executable} -c") == 2
+
+
+def test_a_hanging_command_is_stopped() -> None:
+    runner = Runner()
+    with pytest.raises(CommandError, match=r"did not finish within 0\.5s"):
+        runner.run([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
