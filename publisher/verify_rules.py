@@ -94,6 +94,11 @@ def megabytes(size: int) -> str:
     return f"{size / MB:.1f} MB"
 
 
+def human_size(size: int) -> str:
+    """MB for image-sized numbers, kB below one MB (stand-in and test images are tiny)."""
+    return megabytes(size) if size >= MB else f"{size / 1000:.1f} kB"
+
+
 def check_image(
     facts: ImageFacts,
     platforms: Sequence[str],
@@ -102,8 +107,8 @@ def check_image(
     php: str | None = None,
 ) -> list[Defect]:
     """Defects of one index digest on one registry, independent of tags."""
-    where = f"{facts.registry}: {short(facts.digest)}"
-    line = f"PHP {php} " if php else ""
+    where = f"{facts.registry} {short(facts.digest)}"
+    line = f"PHP {php}: " if php else ""
 
     def defect(kind: str, message: str) -> Defect:
         return Defect(kind, f"{line}{where}: {message}", php, facts.registry)
@@ -244,6 +249,8 @@ class LineReport:
     #: registry -> tag -> digest (None: missing).
     tags: Mapping[str, Mapping[str, str | None]]
     budget_bytes: int
+    #: registry -> platform -> compressed size of the digest found there.
+    registry_sizes: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -267,6 +274,10 @@ class Report:
                     "sizes": dict(sorted(line.sizes.items())),
                     "budget_bytes": line.budget_bytes,
                     "tags": {name: dict(tags) for name, tags in line.tags.items()},
+                    "registry_sizes": {
+                        name: dict(sorted(sizes.items()))
+                        for name, sizes in line.registry_sizes.items()
+                    },
                 }
                 for line in self.lines
             ],
@@ -281,15 +292,20 @@ def line_report(
 ) -> LineReport:
     agreed = line_digests(expectation, tags)
     sizes: dict[str, int] = {}
+    registry_sizes: dict[str, dict[str, int]] = {}
     for registry, digest in agreed.items():
         facts = images.get((registry, digest)) if digest else None
-        if facts and facts.platforms and not sizes:
-            sizes = dict(facts.platforms)
+        if facts and facts.platforms:
+            registry_sizes[registry] = dict(facts.platforms)
+            if not sizes:
+                sizes = dict(facts.platforms)
     tag_map: dict[str, dict[str, str | None]] = {name: {} for name in expectation.tags}
     for fact in tags:
         if fact.registry in tag_map:
             tag_map[fact.registry][fact.tag] = fact.digest
-    return LineReport(expectation.php, agreed, sizes, tag_map, expectation.budget_bytes)
+    return LineReport(
+        expectation.php, agreed, sizes, tag_map, expectation.budget_bytes, registry_sizes
+    )
 
 
 def build_report(

@@ -175,9 +175,9 @@ def verify_release(
 def report_rows(report: Report, registries: Sequence[str]) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for line in report.lines:
-        platforms = sorted(line.sizes)
-        sizes = ", ".join(f"{p} {rules.megabytes(line.sizes[p])}" for p in platforms) or "-"
         for name in registries:
+            found = line.registry_sizes.get(name, {})
+            sizes = ", ".join(f"{p} {rules.human_size(found[p])}" for p in sorted(found)) or "-"
             tags = line.tags.get(name, {})
             present = sum(1 for d in tags.values() if d)
             rows.append(

@@ -69,6 +69,8 @@ class PlatformImage:
 class TestImage:
     """An index and everything below it, all in memory."""
 
+    __test__ = False  # not a pytest test class
+
     index: bytes
     media_type: str
     images: list[PlatformImage]

@@ -1,0 +1,349 @@
+"""``publisher inspect`` (online), ``verify`` and ``preflight`` against real registries."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from click.testing import CliRunner, Result
+
+import publisher.cli.registry_cmds  # noqa: F401  (registers verify and preflight on main)
+from publisher import config as config_mod
+from publisher import plan as planning
+from publisher.cli.base import main
+from publisher.localregistry import free_port
+from tests.support.images import TestImage, make_image, push_raw
+
+pytestmark = pytest.mark.integration
+
+FAST = {
+    "PUBLISHER_RETRY_ATTEMPTS": "2",
+    "PUBLISHER_RETRY_INITIAL_DELAY": "0.01",
+    "PUBLISHER_RETRY_MAX_DELAY": "0.02",
+}
+
+
+def run(args: list[str], tmp_path: Path, **env: str) -> Result:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    base_env = {
+        "HOME": str(home),
+        "DOCKER_CONFIG": str(home / ".docker"),
+        "PUBLISHER_CONFIG": str(tmp_path / "none.yaml"),
+        **FAST,
+    }
+    return CliRunner().invoke(main, args, env={**base_env, **env})
+
+
+# ------------------------------------------------------------------ inspect
+
+
+def test_inspect_online_json(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    labels = {"org.opencontainers.image.title": "test image"}
+    image = make_image(attestations=True, labels=labels)
+    digest = seed(registry, repo, image, tags=["v1"])
+    result = run(["inspect", f"{registry.host}/{repo}:v1", "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["reachable"] is True and data["digest"] == digest and data["is_index"] is True
+    assert data["reference"]["name"] == f"{registry.host}/{repo}"
+    assert {p["platform"]: p["size"] for p in data["platforms"]} == image.sizes
+    assert data["platforms"][0]["labels"] == labels
+    assert data["platforms"][0]["created"] == "2024-01-01T00:00:00Z"
+    assert data["attestations"] == 2
+    table = run(["inspect", f"{registry.host}/{repo}:v1"], tmp_path)
+    assert table.exit_code == 0 and digest in table.output and "linux/arm64" in table.output
+
+
+def test_inspect_wrong_password(basic_registry: Any, repo: str, tmp_path: Path) -> None:
+    docker = tmp_path / "home" / ".docker"
+    docker.mkdir(parents=True)
+    wrong = base64.b64encode(f"{basic_registry.username}:not-the-password".encode()).decode()
+    (docker / "config.json").write_text(
+        json.dumps({"auths": {basic_registry.host: {"auth": wrong}}})
+    )
+    result = run(["inspect", f"{basic_registry.host}/{repo}:v1"], tmp_path)
+    assert result.exit_code == 4, result.output
+    assert "authentication failed" in result.output and "docker config" in result.output
+    assert "not-the-password" not in result.output
+
+
+def test_inspect_missing_tag_and_missing_repository(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    seed(registry, repo, make_image(), tags=["v1"])
+    result = run(["inspect", f"{registry.host}/{repo}:nope"], tmp_path)
+    assert result.exit_code == 5, result.output
+    assert "tag 'nope' not found" in result.output
+    result = run(["inspect", f"{registry.host}/{repo}-absent:v1", "--json"], tmp_path)
+    assert result.exit_code == 5
+    assert "repository" in json.loads(result.stdout)["error"]["message"]
+    assert "repository" in result.output and "not found" in result.output
+
+
+def test_inspect_unreachable(tmp_path: Path) -> None:
+    host = f"127.0.0.1:{free_port()}"
+    result = run(["inspect", f"{host}/nobody/home:v1"], tmp_path)
+    assert result.exit_code == 7, result.output
+    assert "registry unreachable" in result.output and "after 2 attempt(s)" in result.output
+    assert "Traceback" not in result.output
+
+
+# ------------------------------------------------------------------- verify
+
+
+class Release:
+    """A release v1.0.0 of lines 8.3 and 8.4 published to two registries, tags per the plan."""
+
+    def __init__(
+        self,
+        tmp_path: Path,
+        write_matrix: Callable[..., Path],
+        hub: Any,
+        ghcr: Any,
+        repo: str,
+        **matrix: Any,
+    ) -> None:
+        self.hub, self.ghcr, self.repo = hub, ghcr, repo
+        self.matrix = write_matrix(
+            tmp_path,
+            [("hub", f"{hub.host}/{repo}", True), ("ghcr", f"{ghcr.host}/{repo}", False)],
+            **matrix,
+        )
+        self.config = config_mod.load(self.matrix, {})
+        self.plan = planning.plan(self.config, "v1.0.0", {})
+
+    def tags(self, php: str, registry: str) -> list[str]:
+        return next(list(t.tags) for t in self.plan.line(php).targets if t.registry == registry)
+
+    def publish(
+        self,
+        php: str,
+        image: TestImage,
+        registries: tuple[str, ...] = ("hub", "ghcr"),
+        skip: tuple[str, ...] = (),
+    ) -> str:
+        digest = ""
+        for name in registries:
+            host = self.hub.host if name == "hub" else self.ghcr.host
+            tags = [
+                t
+                for t in self.tags(php, name)
+                if (name, t) not in {tuple(s.split(":")) for s in skip}
+            ]
+            digest = push_raw(f"http://{host}", self.repo, image, tags)
+        return digest
+
+
+@pytest.fixture
+def release(
+    tmp_path: Path,
+    write_matrix: Callable[..., Path],
+    registry: Any,
+    second_registry: Any,
+    repo: str,
+) -> Callable[..., Release]:
+    def make(**matrix: Any) -> Release:
+        return Release(tmp_path, write_matrix, registry, second_registry, repo, **matrix)
+
+    return make
+
+
+def test_verify_a_complete_release(release: Callable[..., Release], tmp_path: Path) -> None:
+    rel = release()
+    d83 = rel.publish("8.3", make_image(attestations=True))
+    d84 = rel.publish("8.4", make_image())
+    result = run(["verify", "v1.0.0", "--config", str(rel.matrix), "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["ok"] is True and data["defects"] == []
+    assert [line["digests"] for line in data["lines"]] == [
+        {"hub": d83, "ghcr": d83},
+        {"hub": d84, "ghcr": d84},
+    ]
+    assert set(data["lines"][1]["tags"]["hub"]) == {"v1.0.0-php-8.4", "v1.0.0", "php-8.4", "latest"}
+    table = run(["verify", "v1.0.0", "--config", str(rel.matrix)], tmp_path)
+    assert table.exit_code == 0 and "verified" in table.output and d84[:19] in table.output
+    only = run(
+        ["verify", "v1.0.0", "--config", str(rel.matrix), "--only", "8.3", "--json"], tmp_path
+    )
+    assert [line["php"] for line in json.loads(only.stdout)["lines"]] == ["8.3"]
+
+
+def _seed_defect(kind: str, rel: Release) -> None:
+    good84 = make_image()
+    if kind == "platform-missing":
+        rel.publish("8.3", make_image(platforms=["linux/amd64"]))
+    elif kind == "platform-extra":
+        rel.publish("8.3", make_image(platforms=["linux/amd64", "linux/arm64", "linux/s390x"]))
+    elif kind == "registries-disagree":
+        rel.publish("8.3", make_image(), registries=("hub",))
+        rel.publish("8.3", make_image(), registries=("ghcr",))
+    elif kind == "tag-missing":
+        rel.publish("8.3", make_image(), skip=("ghcr:v1.0.0-php-8.3",))
+    elif kind == "over-budget":
+        rel.publish("8.3", make_image(sizes={"linux/arm64": (1_200_000,)}))
+    elif kind == "child-missing":
+        image = make_image()
+        digest = rel.publish("8.3", image)
+        arm = image.image("linux/arm64").digest
+        response = requests.delete(
+            f"http://{rel.ghcr.host}/v2/{rel.repo}/manifests/{arm}", timeout=10
+        )
+        assert response.status_code == 202
+        assert digest
+    rel.publish("8.4", good84)
+
+
+SEEDED = {
+    "platform-missing": "linux/arm64 is missing",
+    "platform-extra": "holds linux/s390x",
+    "registries-disagree": "registries hold different digests",
+    "tag-missing": "tag 'v1.0.0-php-8.3' is missing on ghcr",
+    "over-budget": "linux/arm64 is 1.2 MB, over the 1.0 MB budget",
+    "child-missing": "linux/arm64 manifest",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SEEDED))
+def test_verify_reports_each_seeded_defect(
+    kind: str, release: Callable[..., Release], tmp_path: Path
+) -> None:
+    rel = release(line_overrides={"8.3": {"size_budget_mb": 1}})
+    _seed_defect(kind, rel)
+    result = run(["verify", "v1.0.0", "--config", str(rel.matrix), "--json"], tmp_path)
+    assert result.exit_code == 12, result.output
+    defects = json.loads(result.stdout)["defects"]
+    assert kind in [d["kind"] for d in defects], defects
+    assert all(d["php"] == "8.3" for d in defects)
+    assert SEEDED[kind] in result.output
+    assert "verification failed" in result.output
+
+
+def test_verify_lists_every_defect_at_once(release: Callable[..., Release], tmp_path: Path) -> None:
+    rel = release(line_overrides={"8.3": {"size_budget_mb": 1}})
+    rel.publish(
+        "8.3",
+        make_image(platforms=["linux/amd64", "linux/s390x"], sizes={"linux/amd64": (1_200_000,)}),
+        registries=("hub",),
+    )
+    rel.publish("8.3", make_image(), registries=("ghcr",), skip=("ghcr:v1.0.0-php-8.3",))
+    rel.publish("8.4", make_image(platforms=["linux/arm64"]), registries=("hub",))
+    result = run(["verify", "v1.0.0", "--config", str(rel.matrix)], tmp_path)
+    assert result.exit_code == 12
+    for text in (
+        "linux/arm64 is missing",
+        "holds linux/s390x",
+        "over the 1.0 MB budget",
+        "registries hold different digests",
+        "tag 'v1.0.0-php-8.3' is missing on ghcr",
+        "tag 'latest' is missing on ghcr",
+        "PHP 8.4: hub",
+    ):
+        assert text in result.output, text
+
+
+# ---------------------------------------------------------------- preflight
+
+
+def _seed_bases(registry: Any, platforms: tuple[str, ...] = ("linux/amd64", "linux/arm64")) -> str:
+    template = f"{registry.host}/base/php:{{php}}-fpm-alpine"
+    for php in ("8.3", "8.4"):
+        push_raw(registry.url, "base/php", make_image(platforms=platforms), [f"{php}-fpm-alpine"])
+    return template
+
+
+def test_preflight_passes(
+    registry: Any,
+    second_registry: Any,
+    repo: str,
+    write_matrix: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    base = _seed_bases(registry)
+    matrix = write_matrix(
+        tmp_path,
+        [
+            ("hub", f"{registry.host}/{repo}", True),
+            ("ghcr", f"{second_registry.host}/{repo}", False),
+        ],
+        base_image=base,
+    )
+    result = run(["preflight", "--config", str(matrix)], tmp_path)
+    assert result.exit_code == 0, result.output
+    for text in (
+        "hub reachable",
+        "hub push access",
+        "ghcr push access",
+        "PHP 8.3 base",
+        "PHP 8.4 base",
+    ):
+        assert text in result.output
+    as_json = run(["preflight", "--config", str(matrix), "--json"], tmp_path)
+    assert [c["check"] for c in json.loads(as_json.stdout)][:2] == [
+        "hub reachable",
+        "hub push access",
+    ]
+    # Nothing was written by the push check.
+    assert requests.get(f"{registry.url}/v2/{repo}/tags/list", timeout=10).status_code == 404
+
+
+def test_preflight_base_missing_a_platform(
+    registry: Any, repo: str, write_matrix: Callable[..., Path], tmp_path: Path
+) -> None:
+    base = f"{registry.host}/base-amd64-only/php:{{php}}-fpm-alpine"
+    for php in ("8.3", "8.4"):
+        push_raw(
+            registry.url,
+            "base-amd64-only/php",
+            make_image(platforms=["linux/amd64"]),
+            [f"{php}-fpm-alpine"],
+        )
+    matrix = write_matrix(tmp_path, [("hub", f"{registry.host}/{repo}", True)], base_image=base)
+    result = run(["preflight", "--config", str(matrix)], tmp_path)
+    assert result.exit_code == 5, result.output
+    assert "has no image for linux/arm64" in result.output
+
+
+def test_preflight_read_only_token_cannot_push(
+    registry: Any, token_registry: Any, repo: str, write_matrix: Callable[..., Path], tmp_path: Path
+) -> None:
+    base = _seed_bases(registry)
+    matrix = write_matrix(
+        tmp_path,
+        [("tok", f"{token_registry.host}/{repo}", True)],
+        base_image=base,
+        credentials={"tok": ("TOK_USERNAME", "TOK_TOKEN")},
+    )
+    reader = token_registry.reader
+    result = run(
+        ["preflight", "--config", str(matrix)],
+        tmp_path,
+        TOK_USERNAME=reader.username,
+        TOK_TOKEN=reader.password,
+    )
+    assert result.exit_code == 4, result.output
+    assert "tok reachable" in result.output
+    assert "TOK_USERNAME and TOK_TOKEN" in result.output
+    assert reader.password not in result.output
+    pusher = token_registry.pusher
+    ok = run(
+        ["preflight", "--config", str(matrix)],
+        tmp_path,
+        TOK_USERNAME=pusher.username,
+        TOK_TOKEN=pusher.password,
+    )
+    assert ok.exit_code == 0, ok.output
+
+
+def test_preflight_unreachable_registry(write_matrix: Callable[..., Path], tmp_path: Path) -> None:
+    matrix = write_matrix(tmp_path, [("hub", f"127.0.0.1:{free_port()}/test/php", True)])
+    result = run(["preflight", "--config", str(matrix)], tmp_path)
+    assert result.exit_code == 7, result.output
