@@ -29,7 +29,8 @@ from typing import Any
 
 from . import smoke_rules
 from .builders import dockercli
-from .builders.base import host_platform
+from .builders.base import host_platform, require_emulation
+from .config import Config, is_loopback
 from .errors import CommandError, SmokeTestError, ToolMissingError
 from .platforms import Platform
 from .reference import Reference
@@ -220,6 +221,7 @@ class SmokeTester:
         """
         pinned = _pinned(image)
         start = time.monotonic()
+        require_emulation(platform)
         engine = self._engine()
         session = (
             _BuildahSession(self, pinned, platform, plain_http)
@@ -255,6 +257,41 @@ class SmokeTester:
             modules=modules,
             seconds=time.monotonic() - start,
         )
+
+
+def smoke_tester(
+    runner: CommandRunner,
+    config: Config,
+    *,
+    prefer: str | None = None,
+    start_timeout: float = DEFAULT_START_TIMEOUT,
+) -> Callable[[Reference, str, str, tuple[str, ...]], str]:
+    """A checked smoke test for the publish stage: ``(ref, platform, php, extensions) -> version``.
+
+    The engine follows the builder when it can (``buildah`` → buildah; ``docker``
+    or ``buildx`` → docker), else buildah when installed, else docker. Whether a
+    registry is plain HTTP comes from ``config`` (loopback registries are).
+    """
+    engine: Engine | None = None
+    if prefer == "buildah" and runner.which("buildah"):
+        engine = Engine.BUILDAH
+    elif prefer in ("docker", "buildx") and dockercli.candidates(runner):
+        engine = Engine.DOCKER
+    tester = SmokeTester(runner, engine, start_timeout=start_timeout)
+    tester.check()
+    plain = {registry.host: registry.plain_http for registry in config.registries}
+
+    def run(image: Reference, platform: str, php: str, extensions: tuple[str, ...]) -> str:
+        result = tester.test(
+            image,
+            Platform.parse(platform),
+            php_line=php,
+            extensions=extensions,
+            plain_http=plain.get(image.domain, is_loopback(image.domain)),
+        )
+        return result.php_version
+
+    return run
 
 
 class _BuildahSession:

@@ -30,6 +30,7 @@ from .base import (
     BuildRequest,
     build_arg_flags,
     host_platform,
+    require_emulation,
     require_version,
 )
 from .layout import normalize_config, read_layout
@@ -136,6 +137,7 @@ class BuildahBuilder:
 
     def build(self, request: BuildRequest) -> BuildOutput:
         start = time.monotonic()
+        require_emulation(request.platform)
         buildah = self.runner.require("buildah")
         request.work_dir.mkdir(parents=True, exist_ok=True)
         local_name = local_name_for(request, uuid.uuid4().hex[:12])

@@ -28,6 +28,7 @@ from .base import (
     build_arg_flags,
     host_platform,
     parse_version,
+    require_emulation,
     require_version,
 )
 from .buildah import QEMU_HINT
@@ -132,6 +133,7 @@ class DockerBuilder:
 
     def build(self, request: BuildRequest) -> BuildOutput:
         start = time.monotonic()
+        require_emulation(request.platform)
         docker = self._cli()
         request.work_dir.mkdir(parents=True, exist_ok=True)
         local_name = local_name_for(request, uuid.uuid4().hex[:12])

@@ -24,10 +24,11 @@ from publisher.builders import (
     DockerBuilder,
     select_builder,
 )
+from publisher.builders import base as base_mod
 from publisher.builders import buildah as buildah_mod
 from publisher.builders import buildx as buildx_mod
 from publisher.builders import docker as docker_mod
-from publisher.builders.base import epoch_seconds, parse_version, require_version
+from publisher.builders.base import emulation_missing, epoch_seconds, parse_version, require_version
 from publisher.builders.dockercli import builtin_buildkit_ok
 from publisher.builders.layout import (
     MEDIA_DOCKER_MANIFEST,
@@ -64,6 +65,12 @@ BUILDAH = "/usr/bin/buildah"
 class Creds:
     username = "robot"
     password = "p4ss-w0rd-canary"
+
+
+@pytest.fixture(autouse=True)
+def no_host_binfmt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Do not depend on this machine's QEMU setup (tests that need it set their own)."""
+    monkeypatch.setattr(base_mod, "BINFMT_DIR", tmp_path / "binfmt-not-mounted")
 
 
 def request(tmp_path: Path, **changes: object) -> BuildRequest:
@@ -627,3 +634,42 @@ def test_normalize_config_removes_the_random_build_identifiers(tmp_path: Path) -
     assert image.config["config"] == {"Hostname": "", "Healthcheck": {"Test": ["CMD", "true"]}}
     assert normalize_config(tmp_path / "one") == first  # nothing left to change
     assert len(list((tmp_path / "one/blobs/sha256").iterdir())) == 3  # no stale blobs
+
+
+# ----------------------------------------------------------------- emulation
+
+
+def _binfmt(tmp_path: Path, entries: dict[str, str]) -> Path:
+    directory = tmp_path / "binfmt_misc"
+    directory.mkdir(parents=True)
+    (directory / "status").write_text("enabled\n")
+    (directory / "register").write_text("")
+    for name, state in entries.items():
+        (directory / name).write_text(f"{state}\ninterpreter /usr/libexec/qemu-binfmt/{name}\n")
+    return directory
+
+
+def test_foreign_platforms_need_an_enabled_qemu_handler(tmp_path: Path) -> None:
+    enabled = _binfmt(tmp_path / "a", {"qemu-aarch64": "enabled", "qemu-arm": "enabled"})
+    disabled = _binfmt(tmp_path / "b", {"qemu-aarch64": "disabled"})
+    missing = _binfmt(tmp_path / "c", {"qemu-riscv64": "enabled"})
+    amd = Platform.AMD64
+    assert not emulation_missing(Platform.ARM64, host=amd, binfmt_dir=enabled)
+    assert emulation_missing(Platform.ARM64, host=amd, binfmt_dir=disabled)
+    assert emulation_missing(Platform.ARM64, host=amd, binfmt_dir=missing)
+    assert not emulation_missing(Platform.AMD64, host=amd, binfmt_dir=missing)  # native
+    unreadable = tmp_path / "not-mounted"
+    assert not emulation_missing(Platform.ARM64, host=amd, binfmt_dir=unreadable)  # cannot tell
+
+
+def test_a_build_without_emulation_stops_before_running_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = _binfmt(tmp_path, {})
+    monkeypatch.setattr(base_mod, "BINFMT_DIR", empty)
+    monkeypatch.setattr(base_mod, "host_platform", lambda: Platform.AMD64)
+    runner = FakeRunner(tools={"buildah": BUILDAH})
+    with pytest.raises(ToolMissingError, match="cannot run linux/arm64 binaries") as caught:
+        BuildahBuilder(runner).build(request(tmp_path, platform=Platform.ARM64))
+    assert "qemu-user-static" in (caught.value.hint or "")
+    assert runner.calls == []

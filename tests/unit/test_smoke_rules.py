@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from publisher import config as config_module
 from publisher import smoke_rules
+from publisher.builders import base as base_mod
 from publisher.errors import CommandError, SmokeTestError
 from publisher.platforms import Platform
 from publisher.reference import Reference
@@ -23,8 +26,10 @@ from publisher.smoke import (
     docker_run_argv,
     health_command,
     server_command,
+    smoke_tester,
     start_script,
 )
+from tests.conftest import ROOT
 from tests.unit.runner_fakes import Call, FakeRunner, fail, ok
 
 REAL_PHP_V = """PHP 8.4.12 (cli) (built: Aug 29 2025 21:47:08) (NTS)
@@ -53,6 +58,12 @@ FPM_OK = (
 )
 DIGEST = "sha256:" + "c" * 64
 IMAGE = Reference("127.0.0.1:5000", "acme/php", None, DIGEST)
+
+
+@pytest.fixture(autouse=True)
+def no_host_binfmt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Do not depend on this machine's QEMU setup (tests that need it set their own)."""
+    monkeypatch.setattr(base_mod, "BINFMT_DIR", tmp_path / "binfmt-not-mounted")
 
 
 @pytest.mark.parametrize(
@@ -281,3 +292,27 @@ def test_buildah_smoke_removes_the_container_even_when_a_check_crashes() -> None
     name = runner.argvs()[0][3]
     assert runner.argvs()[-2] == (buildah, "rm", name)
     assert runner.argvs()[-1] == (buildah, "rmi", str(IMAGE))
+
+
+def test_smoke_tester_for_the_publish_stage_follows_config_and_builder() -> None:
+    buildah = "/usr/bin/buildah"
+    runner = FakeRunner(tools={"buildah": buildah, "docker": DOCKER})
+    runner.on([buildah, "inspect"], ok(json.dumps({"Docker": {"config": CONFIG}})))
+
+    def run(call: Call) -> Completed:
+        command = call.argv[call.argv.index("--") + 1 :]
+        if command[:2] == ("/bin/sh", "-c"):
+            return ok("publisher-smoke: healthy after 1s")
+        return _docker_exec(
+            Call(("d", "exec", "n", *command), None, {}, None, True, ()), REAL_PHP_V, lambda c: ok()
+        )
+
+    runner.on([buildah, "run"], run)
+    cfg = config_module.load(ROOT / "examples/offline/matrix.yaml", {})
+    smoke = smoke_tester(runner, cfg, prefer="buildah")
+    hub = Reference("docker.io", "stand-in-example/php-fpm", None, DIGEST)
+    assert smoke(hub, "linux/amd64", "8.4", ("bcmath", "opcache")) == "8.4.12"
+    assert "--tls-verify=true" in runner.argvs()[0]
+    assert smoke(IMAGE, "linux/amd64", "8.4", ()) == "8.4.12"
+    loopback_from = [a for a in runner.argvs() if a[1] == "from"][-1]
+    assert "--tls-verify=false" in loopback_from
