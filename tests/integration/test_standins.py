@@ -10,14 +10,16 @@ from typing import Any
 
 import pytest
 
+from publisher import config as config_module
 from publisher import standins
 from publisher.builders import BuilderName
+from publisher.errors import CommandError
 from publisher.localregistry import LocalRegistry
 from publisher.platforms import Platform
 from publisher.reference import Reference
 from publisher.registry import RegistryClient
 from publisher.smoke import Engine, SmokeTester
-from tests.conftest import require_tool
+from tests.conftest import ROOT, require_tool
 from tests.integration.builds import forget_images, quiet_runner
 from tests.support.faultproxy import FaultProxy
 
@@ -153,3 +155,14 @@ def test_docker_builds_the_stand_ins_too(
     assert config["architecture"] == "arm64"
     assert config["config"]["Labels"]["dev.publisher.stand-in"] == "true"
     forget_images(registry.host)
+
+
+def test_push_for_config_serves_the_bases_a_stand_in_matrix_names(
+    standin_registry: LocalRegistry, pushed: dict[str, Reference]
+) -> None:
+    cfg = config_module.load(ROOT / "examples/offline/matrix.yaml", {}).select(("8.4",))
+    refs = standins.push_for_config(cfg, standin_registry.host, runner=quiet_runner())
+    assert refs == {"8.4": pushed["8.4"]}
+    real = config_module.load(ROOT / "matrix.yaml", {})
+    with pytest.raises(CommandError, match="not a stand-in matrix"):
+        standins.push_for_config(real, standin_registry.host, runner=quiet_runner())
