@@ -52,7 +52,11 @@ class Output:
         self.debug_enabled = debug
         self._stream = stream or sys.stdout
         self._err = err_stream or sys.stderr
-        self._console = Console(file=self._stream, highlight=False, soft_wrap=True, emoji=False)
+        # Logs and pipes get wide tables (digests stay on one line); terminals keep their width.
+        width = None if _isatty(self._stream) else 200
+        self._console = Console(
+            file=self._stream, highlight=False, soft_wrap=True, emoji=False, width=width
+        )
         self._secrets: set[str] = set()
         self._patterns: list[str] = []  # secrets and their encodings, longest first
         self._lock = threading.RLock()
@@ -246,3 +250,10 @@ def _escape_data(text: str) -> str:
 
 def _escape_prop(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
