@@ -448,10 +448,7 @@ def test_release_workflow_commands_run_in_order(
         for tag in (f"{RELEASE}-php-{LINES[-1]}", RELEASE, f"php-{LINES[-1]}", "latest"):
             assert tags.get(tag) == index_digest, (client.host, tag, tags)
         index = client.get_manifest_by_digest(repo_path, index_digest)
-        children = {
-            f"{c.platform['os']}/{c.platform['architecture']}": c.digest
-            for c in index.platform_children
-        }
+        children = {c.platform: c.digest for c in index.platform_children}  # "linux/amd64"
         assert children == records  # exactly the digests the legs pushed
 
     # Signing read the notes JSON: every index digest on every registry.
