@@ -32,6 +32,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -72,6 +73,8 @@ class Status(enum.Enum):
     """What the probe found."""
 
     AVAILABLE = "available"
+    #: Already in the local image store (docker's), for this platform: no pull needed.
+    CACHED = "cached"
     UNREACHABLE = "unreachable"
     NOT_PUBLISHED = "not-published"
     AUTH_REQUIRED = "auth-required"
@@ -114,7 +117,7 @@ class Result:
 
     @property
     def available(self) -> bool:
-        return self.status is Status.AVAILABLE
+        return self.status in (Status.AVAILABLE, Status.CACHED)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -712,3 +715,87 @@ def probe(
             elapsed=elapsed,
         )
     return replace(result, elapsed=elapsed)
+
+
+# --------------------------------------------------------------------------- the local image store
+
+CACHE_TIMEOUT = 0.5
+_ARCH_ALIASES = {"x86_64": "amd64", "aarch64": "arm64"}
+
+
+def docker_socket(env: Mapping[str, str]) -> str | None:
+    """The docker (or podman) API socket to ask, or None (remote or no daemon)."""
+    host = env.get("DOCKER_HOST", "")
+    if host:
+        return host[len("unix://") :] if host.startswith("unix://") else None
+    candidates = ["/var/run/docker.sock"]
+    if env.get("HOME"):
+        candidates.append(str(Path(env["HOME"]) / ".docker" / "run" / "docker.sock"))
+    if env.get("XDG_RUNTIME_DIR"):
+        candidates.append(str(Path(env["XDG_RUNTIME_DIR"]) / "docker.sock"))
+    return next((c for c in candidates if os.path.exists(c)), None)
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def cached_image(
+    reference: str,
+    platform: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = CACHE_TIMEOUT,
+) -> Result | None:
+    """A Result (CACHED) when the local docker image store has ``reference`` for
+    ``platform``; None when it does not, or when there is no local daemon to ask.
+
+    One request to the daemon's unix socket (``GET /images/<ref>/json``), so a
+    cached start needs no registry at all and works offline.
+    """
+    env = os.environ if env is None else env
+    path = docker_socket(env)
+    if path is None:
+        return None
+    start = time.monotonic()
+    conn = _UnixConnection(path, timeout)
+    try:
+        conn.request("GET", "/images/" + quote(reference, safe="/:@") + "/json")
+        resp = conn.getresponse()
+        body = resp.read(MAX_SMALL_BYTES + 1)
+        if resp.status != 200 or len(body) > MAX_SMALL_BYTES:
+            return None
+        data = json.loads(body)
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    finally:
+        conn.close()
+    if not isinstance(data, dict):
+        return None
+    arch = _ARCH_ALIASES.get(str(data.get("Architecture")), str(data.get("Architecture")))
+    found = f"{data.get('Os')}/{arch}"
+    if found != platform:
+        return None
+    digests = data.get("RepoDigests") or []
+    digest = reference.rpartition("@")[2] if "@" in reference else None
+    if digest is None and isinstance(digests, list) and digests:
+        digest = str(digests[0]).rpartition("@")[2] or None
+    return Result(
+        Status.CACHED,
+        f"{reference} is in the local image store for {platform}",
+        digest=digest,
+        platforms=(platform,),
+        elapsed=time.monotonic() - start,
+    )

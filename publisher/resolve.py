@@ -29,6 +29,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,7 @@ ENV_MIRROR = "PHP_IMAGE_MIRROR"
 ENV_NOTES = "PHP_RELEASE_NOTES"
 ENV_DOCKERFILES = "PHP_DOCKERFILES"
 ENV_TIMEOUT = "RESOLVE_TIMEOUT"
+ENV_CACHE = "PHP_IMAGE_CACHE_CHECK"
 
 #: Where the images live when no release notes say otherwise.
 DEFAULT_CANONICAL = "docker.io/twentyi/php-fpm"
@@ -148,6 +150,13 @@ OPTIONS: tuple[Option, ...] = (
         "SECONDS",
         f"Registry check timeout (default {DEFAULT_TIMEOUT:g}).",
     ),
+    Option(
+        ENV_CACHE,
+        "--cache-check",
+        "true|false",
+        "Use the pre-built image from the local docker image store when it is there, "
+        "without asking the registry (default true).",
+    ),
 )
 
 
@@ -165,6 +174,7 @@ class Inputs:
     notes: str | None = None  # None: ./release-notes if present
     dockerfiles: str = DEFAULT_DOCKERFILES
     timeout: float = DEFAULT_TIMEOUT
+    cache_check: bool = True
 
 
 def _bad(name: str, value: str, accepted: str) -> UsageError:
@@ -282,6 +292,7 @@ def parse_inputs(
         notes=merged.get(ENV_NOTES),
         dockerfiles=merged.get(ENV_DOCKERFILES, DEFAULT_DOCKERFILES),
         timeout=parse_timeout(merged[ENV_TIMEOUT]) if ENV_TIMEOUT in merged else DEFAULT_TIMEOUT,
+        cache_check=parse_bool(ENV_CACHE, merged.get(ENV_CACHE, "true")),
     )
 
 
@@ -836,9 +847,14 @@ def decide(
         raise ValueError("decide() needs the availability of the pre-built image")
     if verdict.available:
         stand_in = " (STAND-IN images, not PHP)" if choice.stand_in else ""
+        where = (
+            "is in the local image store (no registry request)"
+            if verdict.status is probing.Status.CACHED
+            else "is available"
+        )
         return make(
             Action.USE_PREBUILT,
-            f"pre-built image {choice.reference} is available for {choice.platform}{stand_in}",
+            f"pre-built image {choice.reference} {where} for {choice.platform}{stand_in}",
             None,
             choice.reference,
         )
@@ -887,6 +903,7 @@ def dockerfile_facts(dockerfiles: str, php: str, *, cwd: Path) -> DockerfileFact
 
 
 ProbeFn = Callable[..., probing.Result]
+CacheFn = Callable[..., "probing.Result | None"]
 
 
 def resolve(
@@ -895,13 +912,15 @@ def resolve(
     *,
     cwd: str | os.PathLike[str] | None = None,
     probe: ProbeFn = probing.probe,
+    cache: CacheFn | None = probing.cached_image,
     host: str | None = None,
 ) -> Decision:
     """Decide which image to run. The function launchers call.
 
     ``env`` defaults to ``os.environ`` (also used for registry credentials);
     ``overrides`` are flag values keyed by the variable names (see OPTIONS);
-    ``cwd`` anchors relative paths; ``host`` overrides host platform detection.
+    ``cwd`` anchors relative paths; ``host`` overrides host platform detection;
+    ``cache`` looks the reference up in the local image store first (None: never).
     Raises UsageError (invalid input) or ConfigError (unreadable notes); an
     unusable image is a Decision, not an exception.
     """
@@ -913,7 +932,14 @@ def resolve(
     choice = choose(inputs, notes, platform)
     availability = None
     if inputs.use_prebuilt and choice.precheck is None:
-        availability = probe(choice.target(), timeout=inputs.timeout, env=env)
+        budget = inputs.timeout
+        if inputs.cache_check and cache is not None:
+            began = time.monotonic()
+            limit = min(probing.CACHE_TIMEOUT, budget / 4)
+            availability = cache(choice.reference, platform, env=env, timeout=limit)
+            budget -= min(time.monotonic() - began, limit)
+        if availability is None:
+            availability = probe(choice.target(), timeout=budget, env=env)
     facts = dockerfile_facts(inputs.dockerfiles, inputs.php, cwd=base)
     return decide(inputs, choice, availability, facts)
 

@@ -15,11 +15,14 @@ index, as CI would.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -263,11 +266,89 @@ def test_prebuilt_start_pulls_by_digest_then_reuses_the_cache(
     assert "STAND-IN" in wait_healthy(docker, name)
     assert run(docker, "image", "inspect", published.local, check=False).returncode != 0  # no build
 
-    again, seconds = start(env)  # a cached start: no pull, no build
+    again, seconds = start(env)  # a cached start: no registry request, no pull, no build
     assert again.returncode == 0, again.stderr
+    assert "is in the local image store (no registry request)" in again.stderr
     assert f"start: using the cached {published.prebuilt}" in again.stderr
     assert seconds < 15, f"a cached start took {seconds:.1f} s"
     assert "STAND-IN" in wait_healthy(docker, name)
+
+
+class TcpRelay:
+    """Relays TCP byte for byte to the registry; ``stop()`` takes the registry "offline"."""
+
+    def __init__(self, upstream: str) -> None:
+        host, port = upstream.rsplit(":", 1)
+        self.upstream = (host, int(port))
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(32)
+        self.listener.settimeout(0.1)
+        self.host = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections = 0
+        self._open: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            server = socket.create_connection(self.upstream)
+            self._open += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_WR)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.listener.close()
+        for sock in self._open:
+            sock.close()
+
+
+def test_offline_start_from_the_cache(
+    published: Published, stack: dict[str, str], tmp_path: Path
+) -> None:
+    """Pull once through a proxy, then take the proxy away: the start still works."""
+    docker = stack["DOCKER"]
+    proxy = TcpRelay(published.registry.host)
+    try:
+        notes = json.loads(published.notes.read_text())
+        notes["registries"][0]["repository"] = f"{proxy.host}/{published.path}"
+        via_proxy = tmp_path / f"{RELEASE}.json"
+        via_proxy.write_text(json.dumps(notes))
+        env = {
+            **stack,
+            "PHP_RELEASE_NOTES": str(via_proxy),
+            "STACK_ENGINE": "docker",
+            "ALLOW_LOCAL_BUILD_FALLBACK": "false",
+        }
+        online, _ = start(env)
+        assert online.returncode == 0, online.stderr
+        assert proxy.connections >= 1
+    finally:
+        proxy.stop()
+    offline, _ = start(env)  # nothing listens at the proxy's address any more
+    assert offline.returncode == 0, offline.stderr
+    assert "is in the local image store (no registry request)" in offline.stderr
+    assert "STAND-IN" in wait_healthy(docker, f"{stack['STACK_NAME']}-php")
+    run(docker, "rmi", "-f", f"{proxy.host}/{published.path}@{published.digest}", check=False)
 
 
 def test_fallback_builds_the_same_dockerfile_on_the_same_base(

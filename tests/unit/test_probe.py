@@ -155,3 +155,17 @@ def test_find_credentials_prefers_the_environment(tmp_path: Path) -> None:
 
 def test_basic_header() -> None:
     assert BasicCredentials("a", "b").header() == "Basic " + _auth("a", "b")
+
+
+def test_docker_socket(tmp_path: Path) -> None:
+    assert probing.docker_socket({"DOCKER_HOST": "unix:///run/user/1/docker.sock"}) == (
+        "/run/user/1/docker.sock"
+    )
+    assert (
+        probing.docker_socket({"DOCKER_HOST": "tcp://10.0.0.1:2376"}) is None
+    )  # remote: not asked
+    desktop = tmp_path / ".docker" / "run" / "docker.sock"
+    desktop.parent.mkdir(parents=True)
+    desktop.touch()
+    found = probing.docker_socket({"HOME": str(tmp_path)})
+    assert found in ("/var/run/docker.sock", str(desktop))

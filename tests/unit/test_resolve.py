@@ -567,7 +567,7 @@ def test_resolve_reads_default_notes_and_probes_by_digest(tmp_path: Path) -> Non
     write_tree(tmp_path)
     fake = FakeProbe(AVAILABLE)
     env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"}
-    decision = resolve(env, cwd=tmp_path, probe=fake, host="linux/amd64")
+    decision = resolve(env, cwd=tmp_path, probe=fake, cache=None, host="linux/amd64")
     assert decision.action is Action.USE_PREBUILT
     assert decision.image.endswith(f"@{INDEX}")
     assert decision.notes == str(tmp_path / "release-notes" / "v2.0.0.json")
@@ -578,18 +578,70 @@ def test_resolve_without_notes_probes_the_tag(tmp_path: Path) -> None:
     write_tree(tmp_path, with_notes=False)
     fake = FakeProbe(FAILURES["registry down"][0])
     env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "PHP_IMAGE_PLATFORM": "linux/arm64"}
-    decision = resolve(env, cwd=tmp_path, probe=fake)
+    decision = resolve(env, cwd=tmp_path, probe=fake, cache=None)
     assert decision.action is Action.BUILD_LOCALLY
     assert decision.platform == "linux/arm64"
     assert decision.base_image == "docker.io/library/php:8.4-fpm-alpine"
     assert [(t.reference, t.platform) for t in fake.targets] == [("v2.0.0-php-8.4", "linux/arm64")]
 
 
+class FakeCache:
+    """Stands in for the docker daemon's image store (integration tests use the real one)."""
+
+    def __init__(self, hit: bool) -> None:
+        self.hit = hit
+        self.asked: list[tuple[str, str, float]] = []
+
+    def __call__(
+        self, reference: str, platform: str, *, env: Any, timeout: float
+    ) -> probing.Result | None:
+        self.asked.append((reference, platform, timeout))
+        if not self.hit:
+            return None
+        return probing.Result(
+            S.CACHED, f"{reference} is in the local image store", platforms=(platform,)
+        )
+
+
+def test_a_cached_prebuilt_image_needs_no_registry(tmp_path: Path) -> None:
+    write_tree(tmp_path)
+    fake, cache = FakeProbe(FAILURES["registry down"][0]), FakeCache(hit=True)
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "ALLOW_LOCAL_BUILD_FALLBACK": "false"}
+    decision = resolve(env, cwd=tmp_path, probe=fake, cache=cache, host="linux/amd64")
+    assert decision.action is Action.USE_PREBUILT
+    assert decision.availability == "cached"
+    assert decision.reason == (
+        f"pre-built image docker.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX} is in the local image "
+        "store (no registry request) for linux/amd64"
+    )
+    assert cache.asked == [(decision.image, "linux/amd64", 0.5)]
+    assert fake.targets == []  # offline is fine: the registry was not asked
+
+
+def test_a_cache_miss_asks_the_registry_within_the_timeout(tmp_path: Path) -> None:
+    write_tree(tmp_path)
+    fake, cache = FakeProbe(AVAILABLE), FakeCache(hit=False)
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "RESOLVE_TIMEOUT": "1"}
+    decision = resolve(env, cwd=tmp_path, probe=fake, cache=cache, host="linux/amd64")
+    assert decision.availability == "available"
+    assert cache.asked == [(decision.image, "linux/amd64", 0.25)]
+    assert len(fake.targets) == 1
+
+
+def test_the_cache_check_can_be_disabled(tmp_path: Path) -> None:
+    write_tree(tmp_path)
+    fake, cache = FakeProbe(AVAILABLE), FakeCache(hit=True)
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "PHP_IMAGE_CACHE_CHECK": "false"}
+    decision = resolve(env, cwd=tmp_path, probe=fake, cache=cache, host="linux/amd64")
+    assert decision.availability == "available"
+    assert cache.asked == []
+
+
 def test_resolve_use_prebuilt_false_does_not_probe(tmp_path: Path) -> None:
     write_tree(tmp_path)
     fake = FakeProbe(AVAILABLE)
     env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "USE_PREBUILT": "false"}
-    decision = resolve(env, cwd=tmp_path, probe=fake, host="linux/amd64")
+    decision = resolve(env, cwd=tmp_path, probe=fake, cache=None, host="linux/amd64")
     assert decision.action is Action.BUILD_LOCALLY
     assert decision.base_image == f"docker.io/library/php:8.4-fpm-alpine@{BASE}"
     assert fake.targets == []
@@ -603,10 +655,10 @@ def test_resolve_with_explicit_notes_of_another_release(tmp_path: Path) -> None:
         "PHP_RELEASE_NOTES": "release-notes/v2.0.0.json",
     }
     with pytest.raises(ConfigError, match=r"these notes are for v2\.0\.0, not v2\.0\.1"):
-        resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), host="linux/amd64")
+        resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=None, host="linux/amd64")
     env["PHP_RELEASE_NOTES"] = "release-notes"
     with pytest.raises(ConfigError, match="release notes not found"):
-        resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), host="linux/amd64")
+        resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=None, host="linux/amd64")
 
 
 def test_dockerfile_facts(tmp_path: Path) -> None:
