@@ -278,17 +278,23 @@ def stack_start(runs: int) -> None:
                  str(dockerfile.parent)]  # fmt: skip
         run = [DOCKER, "run", "-d", "--name", f"{name}-local", local_tag]
 
+        built: list[str] = []
+
         def build_and_run() -> tuple[float, int, str]:
             subprocess.run([DOCKER, "rm", "-f", f"{name}-local"], capture_output=True, check=False)
+            iid = work / f"iid-{len(built)}"
+            argv = [*build[:2], "--iidfile", str(iid), *build[2:]]
             began = time.perf_counter()
             first = subprocess.run(
-                build,
+                argv,
                 env={**os.environ, "DOCKER_BUILDKIT": "1"},
                 capture_output=True,
                 text=True,
                 check=False,
             )
             second = subprocess.run(run, capture_output=True, text=True, check=False)
+            if iid.exists():
+                built.append(iid.read_text().strip())
             return (
                 time.perf_counter() - began,
                 first.returncode or second.returncode,
@@ -302,7 +308,7 @@ def stack_start(runs: int) -> None:
         )
         for cmd in (
             [DOCKER, "rm", "-f", f"{name}-php", f"{name}-local"],
-            [DOCKER, "rmi", "-f", prebuilt, f"{registry.host}/{path}:{PIN}@{digest}", local_tag],
+            [DOCKER, "rmi", "-f", prebuilt, f"{registry.host}/{path}:{PIN}", local_tag, *built],
             ["buildah", "rmi", "-f", f"{registry.host}/{base.path}@{base.digest}"],
         ):
             subprocess.run(cmd, capture_output=True, check=False)
