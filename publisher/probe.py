@@ -402,6 +402,11 @@ class _Session:
                     Status.UNREACHABLE,
                     f"{parts.hostname} did not answer within the timeout",
                 ) from None
+            except http.client.IncompleteRead:
+                raise _Outcome(
+                    Status.REGISTRY_ERROR,
+                    f"{parts.netloc} sent a truncated response for {parts.path}",
+                ) from None
             except (OSError, http.client.HTTPException) as exc:
                 raise _Outcome(
                     Status.UNREACHABLE, f"cannot reach {parts.netloc}: {_describe(exc)}"
@@ -412,6 +417,13 @@ class _Session:
                 raise _Outcome(
                     Status.REGISTRY_ERROR,
                     f"{parts.netloc} sent more than {limit} bytes for {parts.path}",
+                )
+            declared = resp_headers.get("content-length", "")
+            if method != "HEAD" and declared.isdigit() and int(declared) != len(body):
+                raise _Outcome(
+                    Status.REGISTRY_ERROR,
+                    f"{parts.netloc} sent a truncated response for {parts.path} "
+                    f"({len(body)} of {declared} bytes)",
                 )
             if status in (301, 302, 303, 307, 308) and "location" in resp_headers:
                 new_url = urljoin(url, resp_headers["location"])

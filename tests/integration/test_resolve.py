@@ -565,3 +565,64 @@ def test_resolve_imports_stay_light() -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert proc.stdout.strip() == "[]"
+
+
+def test_hostile_answers_are_clean_errors(
+    published: Published, proxy_for: Callable[[Any], FaultProxy], workdir: Path
+) -> None:
+    registry_host, path = published.up.split("/", 1)
+    proxy = proxy_for(registry_host)
+    env = {"PHP_IMAGE_REPOSITORY": f"{proxy.host}/{path}", "ALLOW_LOCAL_BUILD_FALLBACK": "false"}
+    cases = [
+        (Fault("truncate", method="GET", path="/manifests/", times=None), "truncated response"),
+        (Fault("body", method="GET", path="/manifests/", body=b"{not json", times=None), "digest"),
+        (
+            Fault(
+                "body", method="GET", path="/manifests/", body=b"[1]", fix_digest=True, times=None
+            ),
+            "not an object",
+        ),
+        (
+            Fault(
+                "huge", method="GET", path="/manifests/", status=200, huge_bytes=8 << 20, times=None
+            ),
+            "sent more than",
+        ),
+    ]
+    for fault, phrase in cases:
+        proxy.clear()
+        proxy.add(fault)
+        run = resolve_process(workdir, env)
+        assert run.code == EXIT_CANNOT_PROCEED, (fault.action, run.stderr)
+        assert run.data["availability"] == "registry-error", (fault.action, run.data["reason"])
+        assert phrase in run.data["reason"], (fault.action, run.data["reason"])
+        assert "Traceback" not in run.stderr
+
+
+def test_a_registry_echoing_credentials_leaks_nothing(
+    basic_registry: Any, proxy_for: Callable[[Any], FaultProxy], workdir: Path
+) -> None:
+    session = requests.Session()
+    session.auth = (basic_registry.username, basic_registry.password)
+    repo = f"resolve-{os.urandom(3).hex()}/echo"
+    push_raw(basic_registry.registry.url, repo, stand_in(), [f"{RELEASE}-php-8.4"], session=session)
+    proxy = proxy_for(basic_registry)
+    # The first manifest GET is anonymous (401 challenge); the second carries the credentials.
+    proxy.add(Fault("echo", method="GET", path="/manifests/", status=403, skip=1, times=None))
+    run = resolve_process(
+        workdir,
+        {
+            "PHP_IMAGE_REPOSITORY": f"{proxy.host}/{repo}",
+            "ALLOW_LOCAL_BUILD_FALLBACK": "false",
+            probing.ENV_USERNAME: basic_registry.username,
+            probing.ENV_PASSWORD: basic_registry.password,
+        },
+    )
+    assert run.code == EXIT_CANNOT_PROCEED
+    assert "refused the credentials" in run.data["reason"]
+    secret_forms = [
+        basic_registry.password,
+        probing.BasicCredentials(basic_registry.username, basic_registry.password).header()[6:],
+    ]
+    for form in secret_forms:
+        assert form not in run.stdout + run.stderr
