@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -232,9 +233,10 @@ def start(env: dict[str, str], **extra: str) -> tuple[subprocess.CompletedProces
     return proc, time.monotonic() - began
 
 
-def container_image(docker: str, name: str) -> dict[str, object]:
+def container_image(docker: str, name: str) -> dict[str, Any]:
     image_id = run(docker, "inspect", "--format", "{{.Image}}", name).stdout.strip()
-    return json.loads(run(docker, "image", "inspect", image_id).stdout)[0]  # type: ignore[no-any-return]
+    data: list[dict[str, Any]] = json.loads(run(docker, "image", "inspect", image_id).stdout)
+    return data[0]
 
 
 def wait_healthy(docker: str, name: str) -> str:
@@ -262,7 +264,7 @@ def test_prebuilt_start_pulls_by_digest_then_reuses_the_cache(
     assert "STAND-IN images, not PHP" in proc.stderr
     name = f"{stack['STACK_NAME']}-php"
     image = container_image(docker, name)
-    assert f"{published.repository}@{published.digest}" in image["RepoDigests"]  # type: ignore[operator]
+    assert f"{published.repository}@{published.digest}" in image["RepoDigests"]
     assert "STAND-IN" in wait_healthy(docker, name)
     assert run(docker, "image", "inspect", published.local, check=False).returncode != 0  # no build
 
@@ -372,7 +374,7 @@ def test_fallback_builds_the_same_dockerfile_on_the_same_base(
     assert "falling back to a local build" in proc.stderr
     name = f"{stack['STACK_NAME']}-php"
     local = container_image(docker, name)
-    assert published.local in local["RepoTags"]  # type: ignore[operator]
+    assert published.local in local["RepoTags"]
     assert "STAND-IN" in wait_healthy(docker, name)
 
     # Equivalence with the pre-built image: same Dockerfile, same base digest.
@@ -380,7 +382,7 @@ def test_fallback_builds_the_same_dockerfile_on_the_same_base(
     prebuilt = json.loads(
         run(docker, "image", "inspect", f"{published.repository}@{published.digest}").stdout
     )[0]
-    labels_local = local["Config"]["Labels"]  # type: ignore[index]
+    labels_local = local["Config"]["Labels"]
     labels_prebuilt = prebuilt["Config"]["Labels"]
     for key in (
         "org.opencontainers.image.base.name",
@@ -391,10 +393,10 @@ def test_fallback_builds_the_same_dockerfile_on_the_same_base(
         assert labels_local[key] == labels_prebuilt[key], key
     assert labels_local["org.opencontainers.image.base.name"].endswith(published.base.split("@")[1])
     base_layers = list(published.base_diff_ids)
-    assert local["RootFS"]["Layers"][: len(base_layers)] == base_layers  # type: ignore[index]
+    assert local["RootFS"]["Layers"][: len(base_layers)] == base_layers
     assert prebuilt["RootFS"]["Layers"][: len(base_layers)] == base_layers
     for key in ("Entrypoint", "Cmd", "Env", "WorkingDir"):
-        assert local["Config"][key] == prebuilt["Config"][key], key  # type: ignore[index]
+        assert local["Config"][key] == prebuilt["Config"][key], key
 
 
 def test_fallback_disabled_stops_with_the_reason(
