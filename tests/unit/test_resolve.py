@@ -685,3 +685,43 @@ def test_light_entry_point_exit_codes(tmp_path: Path, monkeypatch: pytest.Monkey
     assert (
         "resolve: cannot-proceed: USE_PREBUILT=false, but there is no Dockerfile" in err.getvalue()
     )
+
+
+def test_reads_what_the_publish_stage_writes() -> None:
+    """The notes writer (publisher.notes) and this reader agree on schema 1."""
+    from publisher import notes as writer
+
+    facts = writer.ReleaseFacts(
+        release="v2.0.0",
+        stable=True,
+        stand_in=False,
+        default_line="8.4",
+        published_at="2026-01-01T00:00:00Z",
+        registries=(
+            writer.RegistryFacts("dockerhub", "docker.io/twentyi/php-fpm", True),
+            writer.RegistryFacts("ghcr", "ghcr.io/twentyi/php-fpm", False),
+        ),
+        lines=(
+            writer.LineFacts(
+                php="8.4",
+                php_version="8.4.12",
+                index_digest=INDEX,
+                tags=("v2.0.0-php-8.4", "v2.0.0", "php-8.4", "latest"),
+                base_image="docker.io/library/php:8.4-fpm-alpine",
+                base_digest=BASE,
+                size_budget_bytes=700_000_000,
+                platforms=(
+                    writer.PlatformFacts("linux/amd64", "sha256:" + "d" * 64, 100),
+                    writer.PlatformFacts("linux/arm64", "sha256:" + "e" * 64, 90),
+                ),
+            ),
+        ),
+        floating=(),
+    )
+    parsed = parse_notes(writer.release_json(facts, writer.SizeHistory()), source="v2.0.0.json")
+    choice = choose(inputs(), parsed, "linux/arm64")
+    assert choice.reference == f"docker.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX}"
+    assert choice.base_image == f"docker.io/library/php:8.4-fpm-alpine@{BASE}"
+    assert choice.known_platforms == ("linux/amd64", "linux/arm64")
+    mirror = choose(inputs(registry=RegistryChoice.MIRROR), parsed, "linux/arm64")
+    assert mirror.reference == f"ghcr.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX}"
