@@ -591,7 +591,7 @@ def choose(inputs: Inputs, notes: ReleaseNotes | None, platform: str) -> Choice:
         if line is None:
             precheck = probing.Result(
                 probing.Status.NOT_PUBLISHED,
-                f"release {inputs.release.tag} has no PHP {inputs.php} image (release notes)",
+                f"the release notes {notes.source} list no PHP {inputs.php} image",
             )
         else:
             digest = line.index_digest
