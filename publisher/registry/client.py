@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..errors import CommandError, InvalidResponseError, NotFoundError
+from ..errors import CommandError, InvalidResponseError, NotFoundError, PublisherError
 from ..reference import Reference
 from .credentials import Credentials, credentials_for
 from .manifest import (
@@ -138,11 +138,14 @@ class RegistryClient:
         """Say whether the repository, the tag or the digest is missing."""
         codes = reply.error_codes if reply else ()
         repo_missing = "NAME_UNKNOWN" in codes
+        unsure = False
         if not repo_missing:
             try:
                 repo_missing = not self._repository_exists(repo_path)
             except NotFoundError:
                 repo_missing = True
+            except PublisherError:
+                unsure = True  # e.g. listing tags needs more access than reading a manifest
         if repo_missing:
             return NotFoundError(
                 f"{self.label}: repository {self.host}/{repo_path} not found",
@@ -158,8 +161,9 @@ class RegistryClient:
                 status=404,
                 hint="the content was deleted or never pushed to this registry",
             )
+        maybe = " (or the repository does not exist)" if unsure else ""
         return NotFoundError(
-            f"{self.label}: tag {reference!r} not found in {self.host}/{repo_path}",
+            f"{self.label}: tag {reference!r} not found in {self.host}/{repo_path}{maybe}",
             registry=self.host,
             status=404,
             hint=f"list the tags that exist with `skopeo list-tags docker://{self.host}/{repo_path}`",
@@ -177,21 +181,6 @@ class RegistryClient:
         )
         return reply.status == 200
 
-    def _manifest_reply(self, repo_path: str, reference: str, method: str) -> Reply:
-        what = f"{'HEAD' if method == 'HEAD' else 'GET'} manifest {self._ref_text(repo_path, reference)}"
-        reply = self.transport.request(
-            method,
-            self.transport.url(f"/v2/{repo_path}/manifests/{reference}"),
-            scopes=[pull_scope(repo_path)],
-            what=what,
-            accept=(200, 404),
-            headers={"Accept": ACCEPT},
-            limit=MAX_MANIFEST_BYTES,
-        )
-        if reply.status == 404:
-            raise self._not_found(repo_path, reference, reply)
-        return reply
-
     def resolve(self, ref: Reference) -> str:
         """The manifest digest ``ref`` points at (HEAD; GET when HEAD gives no digest).
 
@@ -199,13 +188,19 @@ class RegistryClient:
         """
         self._check_ref(ref)
         reference = ref.digest or ref.tag or "latest"
-        try:
-            reply = self._manifest_reply(ref.path, reference, "HEAD")
-            digest = reply.header("Docker-Content-Digest")
-        except NotFoundError:
-            raise
-        except InvalidResponseError:
-            digest = None
+        reply = self.transport.request(
+            "HEAD",
+            self.transport.url(f"/v2/{ref.path}/manifests/{reference}"),
+            scopes=[pull_scope(ref.path)],
+            what=f"HEAD manifest {self._ref_text(ref.path, reference)}",
+            accept=(200, 404, 405, 501),  # some registries do not implement HEAD: GET then
+            headers={"Accept": ACCEPT},
+        )
+        if reply.status == 404:
+            raise self._not_found(ref.path, reference, reply)
+        if reply.status != 200:
+            return self.get_manifest(ref).digest
+        digest = reply.header("Docker-Content-Digest")
         if ref.digest:
             if digest and digest != ref.digest:
                 raise InvalidResponseError(

@@ -50,6 +50,8 @@ T = TypeVar("T")
 MAX_ERROR_BODY = 64 * 1024
 #: How much of a token response we read.
 MAX_TOKEN_BODY = 64 * 1024
+#: The cap on any success body when the caller names none (uploads, deletes, pings).
+DEFAULT_BODY_LIMIT = 1024 * 1024
 CHUNK = 64 * 1024
 
 _SECRET_RE = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{4,}")
@@ -341,6 +343,7 @@ class Transport:
         sink: IO[bytes] | None = None,
     ) -> Reply:
         """One HTTP exchange with a bounded read. Raises Transient or a publisher error."""
+        limit = limit or DEFAULT_BODY_LIMIT
         body_cm: contextlib.AbstractContextManager[Any] = (
             open(data, "rb")  # noqa: SIM115 - closed by the with below
             if isinstance(data, Path)

@@ -368,3 +368,16 @@ def test_cross_registry_copy_with_token_auth(
     )
     body = json.loads(image.index)
     assert len(body["manifests"]) == 4
+
+
+def test_resolve_falls_back_to_get_when_head_is_not_supported(
+    registry: Any,
+    repo: str,
+    make_client: Callable[..., RegistryClient],
+    seed: Callable[..., str],
+    proxy: FaultProxy,
+) -> None:
+    digest = seed(registry, repo, make_image(), tags=["v1"])
+    proxy.add(Fault("status", method="HEAD", path="/manifests/", status=405, times=None))
+    assert make_client(proxy).resolve(Reference(proxy.host, repo, "v1")) == digest
+    assert proxy.count("HEAD", "manifest") == 1 and proxy.count("GET", "manifest") == 1

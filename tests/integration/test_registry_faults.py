@@ -438,3 +438,18 @@ def test_10_missing_or_foreign_location_is_rejected(
     with pytest.raises(InvalidResponseError, match=match):
         client.push_blob(repo, "sha256:" + hashlib.sha256(layer).hexdigest(), layer)
     assert upload_puts(proxy) == []
+
+
+def test_9_huge_success_body_is_not_read(
+    proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
+) -> None:
+    image = make_image()
+    for child in image.images:
+        seed(registry, repo, child)
+    proxy.add(
+        Fault("huge", method="PUT", path="/manifests/", status=201, huge_bytes=BIG, times=None)
+    )
+    client = client_via(proxy, fake_policy(FakeClock()))
+    error, peak = _peak_during(lambda: client.put_manifest(repo, image.index, OCI_INDEX))
+    assert isinstance(error, InvalidResponseError) and "byte limit" in str(error)
+    assert peak < 16 * 1024 * 1024
