@@ -37,6 +37,9 @@ from .reference import Reference
 from .runner import INSTALL_HINTS, CommandRunner, Completed
 
 DEFAULT_START_TIMEOUT = 30.0
+#: Seconds between start checks, and how long a server without HEALTHCHECK must stay up.
+POLL = 0.25
+ALIVE_WITHOUT_HEALTHCHECK = 1.0
 EXEC_TIMEOUT = 300.0
 SERVER_LOG = "/tmp/publisher-smoke-server.log"
 QEMU_HINT = (
@@ -92,24 +95,29 @@ def server_command(config: dict[str, Any]) -> list[str]:
     return argv
 
 
-def start_script(health: list[str] | None, attempts: int) -> str:
-    """A POSIX sh script: start ``"$@"`` in the background, wait until healthy, stop it."""
-    # Without a health check, staying alive for two seconds is enough.
-    probe = f"{shlex.join(health)} >/dev/null 2>&1" if health else '[ "$i" -ge 2 ]'
+def start_script(health: list[str] | None, timeout: float) -> str:
+    """A POSIX sh script: start ``"$@"`` in the background, wait until healthy, stop it.
+
+    It polls every ``POLL`` seconds for up to ``timeout`` seconds. Without a
+    health check, staying alive for ``ALIVE_WITHOUT_HEALTHCHECK`` seconds is enough.
+    """
+    polls = max(1, int(timeout / POLL))
+    alive = max(1, int(ALIVE_WITHOUT_HEALTHCHECK / POLL))
+    probe = f"{shlex.join(health)} >/dev/null 2>&1" if health else f'[ "$i" -ge {alive} ]'
     return "\n".join(
         [
             f'log={SERVER_LOG}; "$@" >"$log" 2>&1 &',
             "pid=$!; i=0",
-            f'while [ "$i" -lt {attempts} ]; do',
-            "  sleep 1; i=$((i+1))",
+            f'while [ "$i" -lt {polls} ]; do',
+            f"  sleep {POLL} 2>/dev/null || sleep 1; i=$((i+1))",
             '  if ! kill -0 "$pid" 2>/dev/null; then',
             '    echo "publisher-smoke: the server exited"; cat "$log"; exit 1',
             "  fi",
             f"  if {probe}; then",
-            '    echo "publisher-smoke: healthy after ${i}s"; kill "$pid"; wait "$pid"; exit 0',
+            '    echo "publisher-smoke: healthy after $i checks"; kill "$pid"; wait "$pid"; exit 0',
             "  fi",
             "done",
-            f'echo "publisher-smoke: not healthy within {attempts}s"; cat "$log"; kill "$pid"; exit 1',
+            f'echo "publisher-smoke: not healthy within {timeout:g}s"; cat "$log"; kill "$pid"; exit 1',
         ]
     )
 
@@ -331,12 +339,12 @@ class _BuildahSession:
         )
         try:
             config = self._config()
-            attempts = max(2, int(self.tester.start_timeout))
-            script = start_script(health_command(config.get("Healthcheck")), attempts)
+            timeout = self.tester.start_timeout
+            script = start_script(health_command(config.get("Healthcheck")), timeout)
             with _HOST_NETWORK:
                 started = self.exec(
                     ["/bin/sh", "-c", script, "publisher-smoke", *server_command(config)],
-                    timeout=attempts + 60,
+                    timeout=timeout + 60,
                 )
             yield started
         finally:
@@ -403,26 +411,28 @@ class _DockerSession:
     def _wait_healthy(self) -> Completed:
         config = json.loads(self._inspect("{{json .Config}}") or "{}")
         health = health_command(config.get("Healthcheck"))
-        attempts = max(2, int(self.tester.start_timeout))
+        timeout = self.tester.start_timeout
+        polls = max(1, int(timeout / POLL))
+        alive = max(1, int(ALIVE_WITHOUT_HEALTHCHECK / POLL))
         last = Completed(argv=(), returncode=1, stdout="", stderr="no health check ran")
-        for i in range(1, attempts + 1):
-            self.tester.sleep(1.0)
+        for i in range(1, polls + 1):
+            self.tester.sleep(POLL)
             if self._inspect("{{.State.Running}}") != "true":
                 logs = self.runner.run([self.docker, "logs", self.name], check=False, echo=False)
                 return Completed(
                     argv=(), returncode=1, stdout="the server exited", stderr=logs.output
                 )
             if health is None:
-                if i >= 2:
+                if i >= alive:
                     return Completed(argv=(), returncode=0, stdout="running (no health check)")
                 continue
             last = self.exec(health, timeout=60)
             if last.ok:
-                return Completed(argv=(), returncode=0, stdout=f"healthy after {i}s")
+                return Completed(argv=(), returncode=0, stdout=f"healthy after {i} checks")
         logs = self.runner.run([self.docker, "logs", self.name], check=False, echo=False)
         return Completed(
             argv=(),
             returncode=1,
-            stdout=f"not healthy within {attempts}s: {last.output}",
+            stdout=f"not healthy within {timeout:g}s: {last.output}",
             stderr=logs.output,
         )

@@ -8,7 +8,8 @@ The local image is removed afterwards.
 ``--format docker`` keeps the HEALTHCHECK (the OCI image config has no field for
 it and buildah drops it there); the layout then holds a Docker schema 2
 manifest, which every registry accepts. The random build-container ID and
-hostname buildah writes into such configs are removed (``normalize_config``),
+hostname buildah writes into such configs are removed and its ``FROM`` history
+comment names the requested base (``normalize_config``),
 and ``--timestamp`` (from PUBLISHER_CREATED) fixes every time stamp, so the
 same inputs give the same digest. ``--isolation chroot`` is the default
 because it works as root without a working OCI runtime (crun/runc under some
@@ -168,7 +169,8 @@ class BuildahBuilder:
                 f"buildah reported digest {pushed} but the layout {request.layout_dir} holds another",
                 hint=f"remove {request.layout_dir} and rebuild",
             )
-        digest = normalize_config(request.layout_dir)
+        base = str(request.base) if request.base else None
+        digest = normalize_config(request.layout_dir, base)
         image = read_layout(request.layout_dir)
         if image.architecture != request.platform.arch:
             raise CommandError(

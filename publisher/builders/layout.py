@@ -298,14 +298,17 @@ def merge_layouts(layouts: list[Path], dest: Path, ref_name: str | None = None) 
     return digest
 
 
-def normalize_config(layout: Path) -> str:
-    """Drop a build's random identifiers from the image config; return the manifest digest.
+def normalize_config(layout: Path, base_name: str | None = None) -> str:
+    """Drop a build's accidental details from the image config; return the manifest digest.
 
     Docker-format configs written by buildah carry the ID of the throwaway build
-    container (``container``) and its random ``Hostname``, so the same inputs
-    would give a new digest on every build. This rewrites the config without
-    them (and the manifest and ``index.json`` to match); nothing else changes.
-    A layout without such fields is left as it is.
+    container (``container``) and its random ``Hostname``; buildah's history also
+    says ``FROM <name>`` with whichever local name the base image happened to
+    have in storage. So the same inputs would give a new digest on another run.
+    This removes the first two and, when ``base_name`` is given, names the base
+    as requested (``FROM <base_name>``), then rewrites the manifest and
+    ``index.json`` to match; nothing else changes. A layout without such
+    details is left as it is.
     """
     index = json.loads((layout / "index.json").read_bytes())
     descriptor = index["manifests"][0]
@@ -319,6 +322,16 @@ def normalize_config(layout: Path) -> str:
         if isinstance(block, dict) and block.get("Hostname"):
             block["Hostname"] = ""
             changed = True
+    if base_name:
+        for entry in config.get("history") or []:
+            comment = entry.get("comment") if isinstance(entry, dict) else None
+            if (
+                isinstance(comment, str)
+                and comment.startswith("FROM ")
+                and comment != f"FROM {base_name}"
+            ):
+                entry["comment"] = f"FROM {base_name}"
+                changed = True
     if not changed:
         return str(descriptor["digest"])
     config_bytes = json.dumps(config, separators=(",", ":")).encode()

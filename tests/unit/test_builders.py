@@ -604,6 +604,9 @@ def _buildah_style_layout(path: Path, container: str, hostname: str) -> str:
         "architecture": "amd64",
         "os": "linux",
         "rootfs": {"type": "layers", "diff_ids": [DIGEST_A]},
+        "history": [
+            {"created_by": "RUN x", "comment": f"FROM 127.0.0.1:{hostname}/php@{DIGEST_B}"}
+        ],
     }
     config_bytes = json.dumps(config).encode()
     manifest = {
@@ -626,13 +629,14 @@ def test_normalize_config_removes_the_random_build_identifiers(tmp_path: Path) -
     one = _buildah_style_layout(tmp_path / "one", "5f67d7e8a638", "1a7668fe9af0")
     two = _buildah_style_layout(tmp_path / "two", "c346998ac399", "c0c36c29f2f7")
     assert one != two
-    first = normalize_config(tmp_path / "one")
-    assert first == normalize_config(tmp_path / "two") != one
+    first = normalize_config(tmp_path / "one", "base@sha256:1")
+    assert first == normalize_config(tmp_path / "two", "base@sha256:1") != one
     image = read_layout(tmp_path / "one")
     assert image.digest == first and image.media_type == MEDIA_DOCKER_MANIFEST
     assert "container" not in image.config
     assert image.config["config"] == {"Hostname": "", "Healthcheck": {"Test": ["CMD", "true"]}}
-    assert normalize_config(tmp_path / "one") == first  # nothing left to change
+    assert image.config["history"][0]["comment"] == "FROM base@sha256:1"
+    assert normalize_config(tmp_path / "one", "base@sha256:1") == first  # nothing left to change
     assert len(list((tmp_path / "one/blobs/sha256").iterdir())) == 3  # no stale blobs
 
 

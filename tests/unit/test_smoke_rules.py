@@ -165,8 +165,9 @@ def test_start_script_waits_for_the_health_check() -> None:
     script = start_script(["php-fpm-healthcheck"], 30)
     assert '"$@" >"$log" 2>&1 &' in script
     assert "if php-fpm-healthcheck >/dev/null 2>&1; then" in script
-    assert 'while [ "$i" -lt 30 ]' in script
-    assert '[ "$i" -ge 2 ]' in start_script(None, 5)
+    assert 'while [ "$i" -lt 120 ]' in script  # every 0.25s for 30s
+    assert "not healthy within 30s" in script
+    assert 'if [ "$i" -ge 4 ]; then' in start_script(None, 5)  # alive for 1s
 
 
 def test_engine_argv() -> None:
@@ -250,7 +251,7 @@ def test_docker_smoke_passes_and_cleans_up() -> None:
     result = tester.test(IMAGE, Platform.ARM64, php_line="8.4", extensions=["bcmath", "opcache"])
     assert result.php_version == "8.4.12"
     assert "zend opcache" in result.modules
-    assert len(sleeps) == 2  # healthy on the second poll, no real waiting
+    assert sleeps == [0.25, 0.25]  # healthy on the second poll, no real waiting
     run = runner.argvs()[0]
     assert run[:3] == (DOCKER, "run", "-d") and run[-1] == str(IMAGE)
     name = run[run.index("--name") + 1]
