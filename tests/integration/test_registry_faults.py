@@ -453,3 +453,25 @@ def test_9_huge_success_body_is_not_read(
     error, peak = _peak_during(lambda: client.put_manifest(repo, image.index, OCI_INDEX))
     assert isinstance(error, InvalidResponseError) and "byte limit" in str(error)
     assert peak < 16 * 1024 * 1024
+
+
+def test_3_cli_exits_non_zero_within_the_configured_bounds(
+    proxy: FaultProxy, repo: str, write_matrix: Callable[..., Path], tmp_path: Path
+) -> None:
+    import publisher.cli.registry_cmds  # noqa: F401  (registers the commands)
+    from publisher.cli.base import main
+
+    proxy.add(Fault("status", status=503, times=None))
+    matrix = write_matrix(tmp_path, [("hub", f"{proxy.host}/{repo}", True)])
+    env = {
+        "HOME": str(tmp_path),
+        "PUBLISHER_RETRY_ATTEMPTS": "3",
+        "PUBLISHER_RETRY_INITIAL_DELAY": "0.05",
+        "PUBLISHER_RETRY_TOTAL_TIMEOUT": "10",
+    }
+    start = time.monotonic()
+    result = CliRunner().invoke(main, ["verify", "v1.0.0", "--config", str(matrix)], env=env)
+    assert time.monotonic() - start < 10
+    assert result.exit_code == 7, result.output
+    assert "after 3 attempt(s)" in result.output
+    assert proxy.count() == 3
