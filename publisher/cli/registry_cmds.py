@@ -87,6 +87,9 @@ def verify_command(
     platforms (attestations ignored); every child and blob is fetchable; each
     platform image is within the size budget. Exits 12 listing every defect.
 
+    Registry retries are bounded by PUBLISHER_RETRY_ATTEMPTS (5),
+    PUBLISHER_RETRY_MAX_DELAY (20 s) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s).
+
     \b
     Examples:
       publisher verify v2.0.0
@@ -131,6 +134,9 @@ def preflight_command(state: State, config_path: str, only: str | None, as_json:
     cancelled; nothing is written), and every base image exists for every
     configured platform. Stops at the first failure with its exit code
     (4 auth, 5 not found, 6 rate limited, 7 unreachable).
+
+    Registry retries are bounded by PUBLISHER_RETRY_ATTEMPTS (5),
+    PUBLISHER_RETRY_MAX_DELAY (20 s) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s).
 
     \b
     Examples:
