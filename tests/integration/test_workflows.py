@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -482,3 +483,174 @@ def test_matrix_keys_used_by_the_build_job_exist() -> None:
     cfg = config.load(ROOT / "matrix.yaml", {})
     provided = set(jobmatrix.github_matrix(plan(cfg, "v1.0.0", {}))["include"][0])
     assert used <= provided, used - provided
+
+
+# ---------------------------------------------------------------- scripts
+
+
+def fake_tools(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """``cosign`` and ``gh`` stand-ins that record their arguments (GitHub is out of reach)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "cosign").write_text(
+        '#!/bin/sh\nprintf "%s\\n" "$*" >> "$TOOL_LOG"\n', encoding="utf-8"
+    )
+    (bin_dir / "gh").write_text(
+        "#!/bin/sh\n"
+        'printf "gh %s\\n" "$*" >> "$TOOL_LOG"\n'
+        'case "$1 $2" in\n'
+        '  "auth setup-git") exit 0 ;;\n'
+        '  "pr list") [ -f "$TOOL_STATE/pr" ] && cat "$TOOL_STATE/pr"; exit 0 ;;\n'
+        '  "pr create") echo https://github.example/pr/1 | tee "$TOOL_STATE/pr"; exit 0 ;;\n'
+        "esac\n"
+        "exit 1\n",
+        encoding="utf-8",
+    )
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    state = tmp_path / "state"
+    state.mkdir()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")},
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "TOOL_LOG": str(tmp_path / "tools.log"),
+        "TOOL_STATE": str(state),
+        "GIT_CONFIG_GLOBAL": str(tmp_path / "gitconfig"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    return tmp_path / "tools.log", env
+
+
+def notes_json(path: Path, *, stand_in: bool, refs: list[dict[str, str]]) -> Path:
+    data = {
+        "schema": 1,
+        "release": "v2.0.0",
+        "stand_in": stand_in,
+        "lines": [{"php": f"8.{i}", "references": r} for i, r in enumerate(refs, start=3)],
+    }
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+SIGN = str(SCRIPTS / "sign-release.sh")
+D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+
+
+@pytest.mark.integration
+def test_sign_release_signs_every_index_digest_on_every_registry(tmp_path: Path) -> None:
+    log, env = fake_tools(tmp_path)
+    refs = [
+        {"dockerhub": f"docker.io/acme/php-fpm@{D1}", "ghcr": f"ghcr.io/acme/php-fpm@{D1}"},
+        {"dockerhub": f"docker.io/acme/php-fpm@{D2}", "ghcr": f"ghcr.io/acme/php-fpm@{D2}"},
+    ]
+    notes = notes_json(tmp_path / "v2.0.0.json", stand_in=False, refs=refs)
+    result = subprocess.run([SIGN, str(notes)], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert log.read_text().splitlines() == [
+        f"sign --yes {r}" for line in refs for r in line.values()
+    ]
+
+
+@pytest.mark.integration
+def test_sign_release_skips_stand_ins_and_refuses_tags(tmp_path: Path) -> None:
+    log, env = fake_tools(tmp_path)
+    stand_in = notes_json(tmp_path / "a.json", stand_in=True, refs=[{"hub": f"x/y@{D1}"}])
+    result = subprocess.run(
+        [SIGN, str(stand_in)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and "stand-in release" in result.stderr
+    assert not log.exists()
+    by_tag = notes_json(
+        tmp_path / "b.json", stand_in=False, refs=[{"hub": "docker.io/acme/php-fpm:latest"}]
+    )
+    result = subprocess.run(
+        [SIGN, str(by_tag)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1 and "not pinned by digest" in result.stderr
+    missing = subprocess.run(
+        [SIGN, str(tmp_path / "missing.json")], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode != 0  # a missing notes file fails the step, never "nothing to sign"
+    assert not log.exists()
+
+
+def git(cwd: Path, *args: str, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
+    return result.stdout.strip()
+
+
+@pytest.mark.integration
+def test_release_notes_pull_request_flow(tmp_path: Path) -> None:
+    """sync brings the default branch's notes; pr commits them on a branch and opens one PR."""
+    require_tool("git")
+    log, env = fake_tools(tmp_path)
+    env.update({"GH_TOKEN": "t", "DEFAULT_BRANCH": "main", "RELEASE_TAG": "v1.0.1"})
+    ident = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    origin, seed, work = tmp_path / "origin.git", tmp_path / "seed", tmp_path / "work"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin), env=env)
+    git(tmp_path, "init", "-q", "-b", "main", str(seed), env=env)
+    (seed / "README").write_text("x\n")
+    git(seed, "add", "README", env=env)
+    git(seed, *ident, "commit", "-q", "-m", "start", env=env)
+    git(seed, "tag", "v1.0.1", env=env)  # the backport's tag: an older commit than main
+    (seed / "release-notes").mkdir()
+    (seed / "release-notes" / "v1.1.0.md").write_text("notes 1.1.0\n")
+    (seed / "release-notes" / "size-history.json").write_text('{"releases": ["v1.1.0"]}\n')
+    git(seed, "add", "release-notes", env=env)
+    git(seed, *ident, "commit", "-q", "-m", "notes for v1.1.0", env=env)
+    git(seed, "push", "-q", str(origin), "main", "v1.0.1", env=env)
+    git(tmp_path, "clone", "-q", "--branch", "v1.0.1", str(origin), str(work), env=env)
+    assert not (work / "release-notes").exists()
+
+    script = str(SCRIPTS / "release-notes.sh")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [script, *args], cwd=work, env=env, capture_output=True, text=True, timeout=60
+        )
+
+    synced = run("sync")
+    assert synced.returncode == 0, synced.stderr
+    assert (
+        work / "release-notes" / "size-history.json"
+    ).read_text() == '{"releases": ["v1.1.0"]}\n'
+
+    # publish writes the new notes and extends the history
+    (work / "release-notes" / "v1.0.1.md").write_text("notes 1.0.1\n")
+    (work / "release-notes" / "size-history.json").write_text(
+        '{"releases": ["v1.0.1", "v1.1.0"]}\n'
+    )
+    (work / "digests").mkdir()
+    (work / "digests" / "8.4-linux-amd64.json").write_text("{}\n")  # untracked leftovers are fine
+
+    first = run("pr")
+    assert first.returncode == 0, first.stdout + first.stderr
+    branch = "release-notes/v1.0.1"
+    tree = git(origin, "ls-tree", "-r", "--name-only", branch, env=env).splitlines()
+    assert tree == [
+        "README",
+        "release-notes/size-history.json",
+        "release-notes/v1.0.1.md",
+        "release-notes/v1.1.0.md",
+    ]
+    assert git(origin, "rev-parse", f"{branch}~1", env=env) == git(
+        origin, "rev-parse", "main", env=env
+    )
+    calls = log.read_text().splitlines()
+    assert (
+        sum(c.startswith("gh pr create --base main --head release-notes/v1.0.1") for c in calls)
+        == 1
+    )
+
+    rerun = run("pr")  # a rerun updates the branch and finds the open pull request
+    assert rerun.returncode == 0, rerun.stderr
+    assert "updated the pull request https://github.example/pr/1" in rerun.stdout
+    assert sum(c.startswith("gh pr create") for c in log.read_text().splitlines()) == 1
+
+    git(origin, "update-ref", "refs/heads/main", f"refs/heads/{branch}", env=env)  # merged
+    after_merge = run("pr")
+    assert after_merge.returncode == 0, after_merge.stderr
+    assert "already holds these notes" in after_merge.stdout
