@@ -4,6 +4,8 @@ indexes, labelled as stand-ins, runnable under QEMU, reproducible and idempotent
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -166,3 +168,28 @@ def test_push_for_config_serves_the_bases_a_stand_in_matrix_names(
     real = config_module.load(ROOT / "matrix.yaml", {})
     with pytest.raises(CommandError, match="not a stand-in matrix"):
         standins.push_for_config(real, standin_registry.host, runner=quiet_runner())
+
+
+def test_the_example_script_pushes_and_prints_the_references(
+    pushed: dict[str, Reference], fresh_registry: Callable[..., LocalRegistry]
+) -> None:
+    registry = fresh_registry()
+    script = ROOT / "examples/offline/standins.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "push", "--registry", registry.host, "--lines", "8.4"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd="/",
+    )
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last == f"8.4 {registry.host}/stand-in/php:8.4-fpm-alpine@{pushed['8.4'].digest}"
+    bad = subprocess.run(
+        [sys.executable, str(script), "push", "--registry", registry.host, "--lines", "eight"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 3
+    assert "'eight' is not a PHP line" in bad.stderr
