@@ -1,7 +1,7 @@
 """A small, fast registry availability probe for ``publisher resolve``.
 
 ``resolve`` runs on every start of the stack, so this module stays light: it uses
-``http.client`` from the standard library only (no requests, no oras), and the
+a small HTTP/1.1 client on ``socket`` (no requests, no oras, not even http.client), and the
 whole probe runs under one deadline (default 2 s) so an offline start is never
 slow, even when DNS hangs.
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import enum
 import hashlib
-import http.client
 import json
 import os
 import re
@@ -340,6 +339,13 @@ def find_credentials(
 
 
 # --------------------------------------------------------------------------- HTTP
+#
+# A small HTTP/1.1 client on ``socket`` (``ssl`` only for https): http.client
+# pulls in the email package, which costs more than the rest of resolve's
+# imports. One request per connection (``Connection: close``); bodies by
+# Content-Length, chunked, or up to EOF; every size bounded.
+
+MAX_HEADER_BYTES = 64 * 1024
 
 
 @dataclass
@@ -348,6 +354,117 @@ class _Response:
     headers: dict[str, str]
     body: bytes
     url: str
+
+
+class _Truncated(Exception):
+    """The body ended before its declared length."""
+
+
+class _Malformed(Exception):
+    """Not an HTTP/1.x response."""
+
+
+def _connect(scheme: str, host: str, port: int | None, timeout: float) -> socket.socket:
+    default = 443 if scheme == "https" else 80
+    sock = socket.create_connection((host, port or default), timeout=timeout)
+    if scheme != "https":
+        return sock
+    import ssl
+
+    try:
+        return ssl.create_default_context().wrap_socket(sock, server_hostname=host)
+    except BaseException:
+        sock.close()
+        raise
+
+
+def _exchange(
+    sock: socket.socket,
+    method: str,
+    host_header: str,
+    target: str,
+    headers: Mapping[str, str],
+    limit: int,
+) -> tuple[int, dict[str, str], bytes]:
+    """Send one request on ``sock`` and read the answer (at most ``limit`` + 1 body bytes)."""
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {host_header}", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    reader = sock.makefile("rb")
+    try:
+        status_line = reader.readline(MAX_HEADER_BYTES + 1)
+        parts = status_line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+            raise _Malformed("not an HTTP/1.x status line")
+        status = int(parts[1])
+        answer: dict[str, str] = {}
+        seen = len(status_line)
+        while True:
+            line = reader.readline(MAX_HEADER_BYTES + 1)
+            seen += len(line)
+            if seen > MAX_HEADER_BYTES:
+                raise _Malformed("the response headers are too large")
+            if line in (b"\r\n", b"\n"):
+                break
+            if not line:
+                raise _Truncated("the connection closed inside the headers")
+            name, sep, value = line.decode("latin-1").partition(":")
+            if not sep:
+                raise _Malformed("a header line without ':'")
+            key = name.strip().lower()
+            answer[key] = f"{answer[key]}, {value.strip()}" if key in answer else value.strip()
+        if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            return status, answer, b""
+        if "chunked" in answer.get("transfer-encoding", "").lower():
+            return status, answer, _read_chunked(reader, limit)
+        declared = answer.get("content-length", "")
+        if declared:
+            if not declared.isdigit():
+                raise _Malformed(f"Content-Length {declared!r} is not a number")
+            want = int(declared)
+            body = _read_exact(reader, min(want, limit + 1))
+            if len(body) < min(want, limit + 1):
+                raise _Truncated(f"{len(body)} of {want} bytes")
+            return status, answer, body
+        return status, answer, reader.read(limit + 1)
+    finally:
+        reader.close()
+
+
+def _read_exact(reader: Any, count: int) -> bytes:
+    chunks, got = [], 0
+    while got < count:
+        data = reader.read(count - got)
+        if not data:
+            break
+        chunks.append(data)
+        got += len(data)
+    return b"".join(chunks)
+
+
+def _read_chunked(reader: Any, limit: int) -> bytes:
+    body = bytearray()
+    while True:
+        size_line = reader.readline(1024)
+        if not size_line:
+            raise _Truncated("the connection closed inside a chunked body")
+        try:
+            size = int(size_line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise _Malformed("a bad chunk size") from None
+        if size == 0:
+            while reader.readline(MAX_HEADER_BYTES) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return bytes(body)
+        take = min(size, limit + 1 - len(body))
+        data = _read_exact(reader, take)
+        if len(data) < take:
+            raise _Truncated("a chunk ended early")
+        body += data
+        if len(body) > limit:
+            return bytes(body)
+        if _read_exact(reader, 2) not in (b"\r\n",):
+            raise _Malformed("a chunk without its CRLF")
 
 
 class _Session:
@@ -382,48 +499,45 @@ class _Session:
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise _Outcome(Status.REGISTRY_ERROR, f"refusing to follow the URL {url!r}")
-            conn_cls = (
-                http.client.HTTPSConnection
-                if parts.scheme == "https"
-                else http.client.HTTPConnection
-            )
-            conn = conn_cls(parts.hostname, parts.port, timeout=self.remaining())
             path = parts.path or "/"
             if parts.query:
                 path += "?" + parts.query
             try:
-                conn.request(method, path, headers={"User-Agent": USER_AGENT, **headers})
-                resp = conn.getresponse()
-                body = b"" if method == "HEAD" else resp.read(limit + 1)
-                status = resp.status
-                resp_headers = {k.lower(): v for k, v in resp.getheaders()}
+                sock = _connect(parts.scheme, parts.hostname, parts.port, self.remaining())
+                try:
+                    status, resp_headers, body = _exchange(
+                        sock,
+                        method,
+                        parts.netloc,
+                        path,
+                        {"User-Agent": USER_AGENT, **headers},
+                        limit,
+                    )
+                finally:
+                    sock.close()
             except TimeoutError:
                 raise _Outcome(
                     Status.UNREACHABLE,
                     f"{parts.hostname} did not answer within the timeout",
                 ) from None
-            except http.client.IncompleteRead:
+            except _Truncated as exc:
                 raise _Outcome(
                     Status.REGISTRY_ERROR,
-                    f"{parts.netloc} sent a truncated response for {parts.path}",
+                    f"{parts.netloc} sent a truncated response for {parts.path} ({exc})",
                 ) from None
-            except (OSError, http.client.HTTPException) as exc:
+            except _Malformed as exc:
+                raise _Outcome(
+                    Status.REGISTRY_ERROR,
+                    f"{parts.netloc} sent a malformed response for {parts.path}: {exc}",
+                ) from None
+            except OSError as exc:
                 raise _Outcome(
                     Status.UNREACHABLE, f"cannot reach {parts.netloc}: {_describe(exc)}"
                 ) from None
-            finally:
-                conn.close()
             if len(body) > limit:
                 raise _Outcome(
                     Status.REGISTRY_ERROR,
                     f"{parts.netloc} sent more than {limit} bytes for {parts.path}",
-                )
-            declared = resp_headers.get("content-length", "")
-            if method != "HEAD" and declared.isdigit() and int(declared) != len(body):
-                raise _Outcome(
-                    Status.REGISTRY_ERROR,
-                    f"{parts.netloc} sent a truncated response for {parts.path} "
-                    f"({len(body)} of {declared} bytes)",
                 )
             if status in (301, 302, 303, 307, 308) and "location" in resp_headers:
                 new_url = urljoin(url, resp_headers["location"])
@@ -748,22 +862,6 @@ def docker_socket(env: Mapping[str, str]) -> str | None:
     return next((c for c in candidates if os.path.exists(c)), None)
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._path)
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
-
-
 def cached_image(
     reference: str,
     platform: str,
@@ -782,18 +880,19 @@ def cached_image(
     if path is None:
         return None
     start = time.monotonic()
-    conn = _UnixConnection(path, timeout)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
     try:
-        conn.request("GET", "/images/" + quote(reference, safe="/:@") + "/json")
-        resp = conn.getresponse()
-        body = resp.read(MAX_SMALL_BYTES + 1)
-        if resp.status != 200 or len(body) > MAX_SMALL_BYTES:
+        sock.connect(path)
+        target = "/images/" + quote(reference, safe="/:@") + "/json"
+        status, _, body = _exchange(sock, "GET", "localhost", target, {}, MAX_SMALL_BYTES)
+        if status != 200 or len(body) > MAX_SMALL_BYTES:
             return None
         data = json.loads(body)
-    except (OSError, http.client.HTTPException, ValueError):
+    except (OSError, ValueError, _Truncated, _Malformed):
         return None
     finally:
-        conn.close()
+        sock.close()
     if not isinstance(data, dict):
         return None
     arch = _ARCH_ALIASES.get(str(data.get("Architecture")), str(data.get("Architecture")))

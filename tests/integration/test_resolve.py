@@ -626,3 +626,85 @@ def test_a_registry_echoing_credentials_leaks_nothing(
     ]
     for form in secret_forms:
         assert form not in run.stdout + run.stderr
+
+
+def test_chunked_answers_are_read(
+    published: Published, proxy_for: Callable[[Any], FaultProxy], workdir: Path
+) -> None:
+    registry_host, path = published.up.split("/", 1)
+    proxy = proxy_for(registry_host)
+    proxy.add(Fault("chunked", method="GET", path="/manifests/", times=None))
+    run = resolve_process(workdir, {"PHP_IMAGE_REPOSITORY": f"{proxy.host}/{path}"})
+    assert run.code == EXIT_USE_PREBUILT, run.stderr
+    assert proxy.count(kind="manifest") == 1
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "publisher test registry")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "registry.pem", directory / "registry.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_https_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe's TLS path, against the distribution registry serving HTTPS."""
+    from tests.integration.conftest import _require_registry
+
+    _require_registry()
+    cert, key = _self_signed(tmp_path)
+    reg = LocalRegistry()
+    reg.extra_config = {
+        "http": {
+            "addr": reg.host,
+            "secret": "local-test-only",
+            "tls": {"certificate": str(cert), "key": str(key)},
+        }
+    }
+    with reg:
+        session = requests.Session()
+        session.verify = str(cert)
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
+        repo = "resolve/tls"
+        push_raw(f"https://{reg.host}", repo, stand_in(), [f"{RELEASE}-php-8.4"], session=session)
+        target = probing.Target(reg.host, repo, f"{RELEASE}-php-8.4", HOST, plain_http=False)
+
+        untrusted = probing.probe(target, timeout=5, env={})
+        assert untrusted.status is probing.Status.UNREACHABLE
+        assert "certificate verify failed" in untrusted.detail
+
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        trusted = probing.probe(target, timeout=5, env={})
+        assert trusted.status is probing.Status.AVAILABLE, trusted.detail
+        assert trusted.platforms == ("linux/amd64", "linux/arm64")
