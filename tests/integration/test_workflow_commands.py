@@ -23,6 +23,7 @@ classified here fails the test, so a new workflow step cannot slip through.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -45,6 +46,7 @@ from publisher.output import Output
 from publisher.registry import RegistryClient
 from publisher.runner import Runner
 from tests.conftest import ROOT, require_tool
+from tests.integration.conftest import BasicAuthRegistry
 from tests.support.fake_github import FakeGitHub
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -79,6 +81,7 @@ SUBSTITUTED = {
     "cosign": "a recording stand-in on PATH (keyless signing needs GitHub's OIDC token); "
     "stand-in releases are not signed, so it must stay unused",
     "GITHUB_API_URL": "the local GitHub stand-in (tests/support/fake_github.py)",
+    "docker/login-action": "the test writes the docker config entry that `docker login` would",
 }
 
 
@@ -297,14 +300,26 @@ def local_builder() -> str:
 
 
 @pytest.fixture
-def repository(tmp_path: Path, registry: LocalRegistry, second_registry: LocalRegistry) -> Path:
-    """A checkout of the project: the offline matrix pointed at loopback registries, rendered."""
+def repository(
+    tmp_path: Path, basic_registry: BasicAuthRegistry, second_registry: LocalRegistry
+) -> Path:
+    """A checkout of the project: the offline matrix pointed at loopback registries, rendered.
+
+    The primary ("dockerhub") needs a login, with the credentials from the same env
+    names as the real matrix.yaml; its password is the canary of scenario 21.
+    """
     name = f"stand-in-example/php-fpm-{uuid.uuid4().hex[:8]}"
     data = yaml.safe_load(
         (ROOT / "examples" / "offline" / "matrix.yaml").read_text(encoding="utf-8")
     )
     data["registries"] = [
-        {"name": "dockerhub", "repository": f"{registry.host}/{name}", "primary": True},
+        {
+            "name": "dockerhub",
+            "repository": f"{basic_registry.host}/{name}",
+            "primary": True,
+            "username_env": "DOCKERHUB_USERNAME",
+            "password_env": "DOCKERHUB_TOKEN",
+        },
         {"name": "ghcr", "repository": f"{second_registry.host}/{name}"},
     ]
     data["template"] = str(ROOT / "dockerfiles" / "Dockerfile.j2")
@@ -357,7 +372,7 @@ def test_release_workflow_commands_run_in_order(
     repository: Path,
     bin_dir: Path,
     github: FakeGitHub,
-    registry: LocalRegistry,
+    basic_registry: BasicAuthRegistry,
     second_registry: LocalRegistry,
 ) -> None:
     require_tool("bash")
@@ -365,6 +380,14 @@ def test_release_workflow_commands_run_in_order(
     unclassified = run_steps_named(workflow) - set(SKIPPED) - EXECUTED
     assert not unclassified, f"classify these run steps in the test: {sorted(unclassified)}"
 
+    canary = basic_registry.password
+    basic = base64.b64encode(f"{basic_registry.username}:{canary}".encode()).decode()
+    # What docker/login-action leaves behind: a docker config with the registry's auth.
+    home = tmp_path / "home"
+    (home / ".docker").mkdir(parents=True)
+    (home / ".docker" / "config.json").write_text(
+        json.dumps({"auths": {basic_registry.host: {"auth": basic}}}), encoding="utf-8"
+    )
     cosign_log = tmp_path / "cosign.log"
     summary = tmp_path / "summary.md"
     summary.write_text("", encoding="utf-8")
@@ -381,14 +404,18 @@ def test_release_workflow_commands_run_in_order(
             "PUBLISHER_BASE_MIRROR": bases,
             "PYTHONPATH": str(ROOT),
             "COSIGN_LOG": str(cosign_log),
+            "HOME": str(home),
+            "DOCKER_CONFIG": str(home / ".docker"),
+            "REGISTRY_AUTH_FILE": str(home / ".docker" / "config.json"),
+            "PUBLISHER_DEBUG": "1",  # debug detail on: the canary must stay hidden anyway
         }
     )
     machine = Machine(
         bin_dir=bin_dir,
         base_env=base_env,
         secrets={
-            "DOCKERHUB_USERNAME": "",
-            "DOCKERHUB_TOKEN": "",
+            "DOCKERHUB_USERNAME": basic_registry.username,
+            "DOCKERHUB_TOKEN": canary,
             "GITHUB_TOKEN": GH_TOKEN,
         },
         workflow=workflow,
@@ -442,7 +469,12 @@ def test_release_workflow_commands_run_in_order(
     }
     cfg_repo = notes["lines"][0]["references"]["dockerhub"].split("@")[0]
     repo_path = cfg_repo.split("/", 1)[1]
-    clients = [RegistryClient(r.host, plain_http=True) for r in (registry, second_registry)]
+    clients = [
+        RegistryClient(
+            basic_registry.host, plain_http=True, credentials=basic_registry.credentials
+        ),
+        RegistryClient(second_registry.host, plain_http=True),
+    ]
     index_digest = notes["lines"][0]["index_digest"]
     for client in clients:
         tags = client.tag_digests(repo_path)
@@ -476,6 +508,18 @@ def test_release_workflow_commands_run_in_order(
     assert gh_step.stdout.splitlines()[0] == f"::add-mask::{GH_TOKEN}"
     unmasked = "\n".join(line for line in logs.splitlines() if not line.startswith("::add-mask::"))
     assert GH_TOKEN not in unmasked + summary.read_text(encoding="utf-8")
-    for path in pub.rglob("*"):
-        if path.is_file():
-            assert GH_TOKEN not in path.read_text(encoding="utf-8", errors="replace"), path
+    # Scenario 21 across the whole workflow: the registry password (and its Basic
+    # form) is masked before first use and appears in no log, summary, output,
+    # digest record or release note.
+    for secret in (GH_TOKEN, canary, basic):
+        assert secret not in unmasked + summary.read_text(encoding="utf-8"), secret
+        assert all(secret not in "\n".join(r.outputs.values()) for r in machine.log)
+    build_log = next(r for r in machine.log if r.name == "build: Build and push by digest")
+    masks = [line for line in build_log.stdout.splitlines() if line.startswith("::add-mask::")]
+    assert f"::add-mask::{canary}" in masks
+    produced = [p for p in pub.rglob("*") if p.is_file() and ".github" not in p.parts]
+    produced += [p for p in artifacts.rglob("*") if p.is_file()]
+    for path in produced:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for secret in (GH_TOKEN, canary, basic):
+            assert secret not in text, path
