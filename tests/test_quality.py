@@ -9,7 +9,6 @@ import pytest
 
 from tests.conftest import ROOT
 
-
 SOURCES = [d for d in ("publisher", "tests", "examples", "bench") if (ROOT / d).is_dir()]
 
 

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .. import __version__, config
+from .. import __version__
 from ..errors import PublisherError, UsageError
-from ..output import Output
+
+if TYPE_CHECKING:
+    from .. import config
+    from ..output import Output
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,16 +33,24 @@ Exit codes: 0 ok, 2 bad input, 3 matrix.yaml error, 4 auth, 5 not found,
 
 @dataclass
 class State:
-    """What every command gets: the environment it was given and the output channel."""
+    """What every command gets: the environment it was given and the output channel.
+
+    The output channel (rich) and the configuration loader (yaml) are imported on
+    first use, so that light commands such as ``resolve`` start fast.
+    """
 
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     debug: bool = False
-    output: Output = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.output = Output(self.env, debug=self.debug)
+    @cached_property
+    def output(self) -> Output:
+        from ..output import Output
+
+        return Output(self.env, debug=self.debug)
 
     def load_config(self, path: str, only: str | None = None) -> config.Config:
+        from .. import config
+
         cfg = config.load(path, self.env)
         if only:
             cfg = cfg.select(config.parse_line_list(only))
@@ -103,7 +116,40 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: Command name -> the module under publisher.cli that defines it. Modules are
+#: imported when their command runs (or for --help), so that a launcher calling
+#: ``publisher resolve`` on every start does not pay for the release machinery.
+COMMAND_MODULES = {
+    "plan": "core",
+    "render": "core",
+    "inspect": "core",
+    "verify": "registry_cmds",
+    "preflight": "registry_cmds",
+    "build": "release_cmds",
+    "publish": "release_cmds",
+    "release": "release_cmds",
+    "republish": "release_cmds",
+    "republish-check": "release_cmds",
+    "matrix": "github_cmds",
+    "gh-release": "github_cmds",
+    "resolve": "resolve_cmd",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            importlib.import_module(f"{__package__}.{COMMAND_MODULES[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
+
+
 @click.group(
+    cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EPILOG_EXIT_CODES,
 )

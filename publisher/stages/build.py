@@ -26,7 +26,7 @@ from ..output import Output
 from ..platforms import Platform
 from ..records import DigestRecord, parse_record, record_name, write_record_file
 from ..reference import Reference
-from ..registry import RegistryClient, credentials_for_host
+from ..registry import RegistryClient, RetryPolicy, credentials_for_host
 from ..version import Release
 
 
@@ -74,6 +74,7 @@ def base_client(
         base.domain,
         plain_http=plain,
         credentials=credentials_for_host(base.domain, env, output),
+        retry=RetryPolicy.from_env(env),
         output=output,
         name="base",
     )

@@ -241,7 +241,9 @@ def local_registries(
             bases = LocalRegistry().start()
             started.append(bases)
             output.info(f"rehearsal: STAND-IN base images are served by {bases.url}")
-            standins.push_for_config(config, bases.host, runner=runner or Runner(output=output), env=env)
+            standins.push_for_config(
+                config, bases.host, runner=runner or Runner(output=output), env=env
+            )
             mapped = dataclasses.replace(mapped, base_mirror=bases.host)
         yield mapped, started
     finally:

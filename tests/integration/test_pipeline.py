@@ -1,0 +1,572 @@
+"""The release pipeline end to end, against real loopback registries.
+
+Every test runs ``python -m publisher`` as a separate process on a stand-in
+matrix (two PHP lines x two platforms, STAND-IN busybox bases), builds for real
+with buildah (arm64 under QEMU), and reads the result back with skopeo.
+Faults come from the fault-injecting proxy in front of a registry. Covers the
+issue's end-to-end sequence and RELIABILITY.md scenarios 11-18.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from publisher import standins
+from publisher.localregistry import LocalRegistry
+from publisher.output import Output
+from publisher.runner import Runner
+from tests.conftest import require_tool
+from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.pipeline import (
+    LINES,
+    Stack,
+    kill_group,
+    pins_of,
+    skopeo_children_present,
+    skopeo_digest,
+    skopeo_tag_map,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+TAG_PUT = r"^/v2/.+/manifests/(?!sha256:)[^/]+$"
+
+
+@pytest.fixture(scope="module")
+def tools() -> dict[str, str]:
+    return {
+        "skopeo": require_tool("skopeo"),
+        "buildah": require_tool("buildah"),
+        "registry": require_tool("docker-registry", "registry"),
+    }
+
+
+@pytest.fixture(scope="module")
+def bases(tools: dict[str, str]) -> Iterator[LocalRegistry]:
+    """The STAND-IN base images for the test lines, on their own registry."""
+    with LocalRegistry() as reg:
+        standins.push_standins(
+            reg.host, runner=Runner(output=Output(env={}, quiet=True)), lines=LINES
+        )
+        yield reg
+
+
+@pytest.fixture
+def registries() -> Iterator[Callable[[], LocalRegistry]]:
+    started: list[LocalRegistry] = []
+
+    def start() -> LocalRegistry:
+        reg = LocalRegistry().start()
+        started.append(reg)
+        return reg
+
+    yield start
+    for reg in started:
+        reg.stop()
+
+
+@pytest.fixture
+def proxies() -> Iterator[Callable[[str], FaultProxy]]:
+    started: list[FaultProxy] = []
+
+    def start(host: str) -> FaultProxy:
+        p = FaultProxy(host).start()
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.stop()
+
+
+def make_stack(
+    tmp_path: Path, primary: str, secondary: str, bases: LocalRegistry, name: str = "s"
+) -> Stack:
+    return Stack(tmp_path / name, primary, secondary, bases.host, repo="acme/php-fpm")
+
+
+def tag_maps(stack: Stack, skopeo: str, *hosts: str) -> list[dict[str, str]]:
+    return [
+        skopeo_tag_map(skopeo, host, stack.repo)
+        for host in hosts or (stack.primary, stack.secondary)
+    ]
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def expected_tags(stack: Stack, done: list[str], lines: tuple[str, ...] = LINES) -> dict[str, str]:
+    """Where every tag must point after the releases in ``done``, from their notes."""
+    from publisher.version import parse_release
+
+    expected: dict[str, str] = {}
+    for tag in done:
+        digests = stack.index_digests(tag)
+        for php in lines:
+            expected[f"{tag}-php-{php}"] = digests[php]
+        expected[tag] = digests["8.4"]
+    stable = [t for t in done if parse_release(t).is_stable]
+    if stable:
+        newest = max(stable, key=parse_release)
+        digests = stack.index_digests(newest)
+        for php in lines:
+            expected[f"php-{php}"] = digests[php]
+        expected["latest"] = digests["8.4"]
+    return expected
+
+
+def test_release_sequence_and_republish_end_to_end(tmp_path, tools, bases, registries):
+    """v1.0.0, v1.1.0, v1.0.1, v2.0.0-rc.1, v2.0.0, then republish v1.1.0; skopeo checks every tag."""
+    hub, ghcr = registries(), registries()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    skopeo = tools["skopeo"]
+    done: list[str] = []
+    for release in ("v1.0.0", "v1.1.0", "v1.0.1", "v2.0.0-rc.1", "v2.0.0"):
+        stack.release(release)
+        done.append(release)
+        on_hub, on_ghcr = tag_maps(stack, skopeo)
+        assert on_hub == on_ghcr, release
+        assert on_hub == expected_tags(stack, done), release
+        for digest in set(on_hub.values()):
+            assert skopeo_children_present(skopeo, hub.host, stack.repo, digest)
+            assert skopeo_children_present(skopeo, ghcr.host, stack.repo, digest)
+    before = stack.index_digests("v1.1.0")
+    floating_before = {t: d for t, d in on_hub.items() if t.startswith("php-") or t == "latest"}
+
+    # A security patch lands in the 8.4 base: same tag, new content.
+    patched = tmp_path / "patched-standin"
+    shutil.copytree(standins.SOURCE_DIR, patched)
+    with open(patched / "Containerfile", "a", encoding="utf-8") as handle:
+        handle.write('\nLABEL dev.publisher.stand-in.patch="security-patch-2"\n')
+    standins.push_standins(
+        bases.host,
+        runner=Runner(output=Output(env={}, quiet=True)),
+        lines=("8.4",),
+        source_dir=patched,
+    )
+    stack.ok(
+        "republish",
+        "v1.1.0",
+        "--reason",
+        "CVE-2026-0001 in the base",
+        "--notes-dir",
+        str(stack.notes_dir),
+    )
+
+    after = stack.index_digests("v1.1.0")
+    assert after["8.3"] == before["8.3"]  # unchanged base, reproducible build: same digest
+    assert after["8.4"] != before["8.4"]
+    on_hub, on_ghcr = tag_maps(stack, skopeo)
+    assert on_hub == on_ghcr
+    assert on_hub["v1.1.0-php-8.4"] == after["8.4"] and on_hub["v1.1.0"] == after["8.4"]
+    # v2.0.0 is newer: the republish moves no floating tag.
+    assert {
+        t: d for t, d in on_hub.items() if t.startswith("php-") or t == "latest"
+    } == floating_before
+    notes = stack.notes("v1.1.0")
+    assert notes["history"] == [
+        {
+            "date": notes["history"][0]["date"],
+            "reason": "CVE-2026-0001 in the base",
+            "changes": [{"php": "8.4", "old": before["8.4"], "new": after["8.4"]}],
+        }
+    ]
+    text = (stack.notes_dir / "v1.1.0.md").read_text()
+    assert "## Republish history" in text and "CVE-2026-0001" in text
+
+
+def test_republish_of_the_newest_release_moves_floating_tags(tmp_path, tools, bases, registries):
+    hub, ghcr = registries(), registries()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    stack.release("v1.0.0", "--only", "8.4")
+    before = stack.index_digests("v1.0.0")["8.4"]
+    patched = tmp_path / "patched"
+    shutil.copytree(standins.SOURCE_DIR, patched)
+    with open(patched / "Containerfile", "a", encoding="utf-8") as handle:
+        handle.write('\nLABEL dev.publisher.stand-in.patch="newest"\n')
+    standins.push_standins(
+        bases.host,
+        runner=Runner(output=Output(env={}, quiet=True)),
+        lines=("8.4",),
+        source_dir=patched,
+    )
+    stack.ok(
+        "republish",
+        "v1.0.0",
+        "--reason",
+        "openssl",
+        "--only",
+        "8.4",
+        "--notes-dir",
+        str(stack.notes_dir),
+    )
+    after = stack.index_digests("v1.0.0")["8.4"]
+    assert after != before
+    for tags in tag_maps(stack, tools["skopeo"]):
+        assert tags["latest"] == tags["php-8.4"] == tags["v1.0.0"] == after
+
+
+# --------------------------------------------------------------------------- scenario 11
+
+
+def test_push_order_children_then_index_then_tags(tmp_path, tools, bases, registries, proxies):
+    hub, ghcr = registries(), registries()
+    front = proxies(hub.host)
+    stack = make_stack(tmp_path, front.host, ghcr.host, bases)
+    stack.release("v1.0.0")
+    manifest_puts = [s for s in front.log if s.method == "PUT" and s.kind == "manifest"]
+    by_digest = [s.path.rsplit("/", 1)[1] for s in manifest_puts if "/manifests/sha256:" in s.path]
+    first_tag = next(i for i, s in enumerate(manifest_puts) if "/manifests/sha256:" not in s.path)
+    indexes = set(stack.index_digests("v1.0.0").values())
+    index_positions = [
+        i for i, s in enumerate(manifest_puts) if s.path.rsplit("/", 1)[1] in indexes
+    ]
+    child_positions = [
+        i
+        for i, s in enumerate(manifest_puts)
+        if "/manifests/sha256:" in s.path and s.path.rsplit("/", 1)[1] not in indexes
+    ]
+    assert len(index_positions) == len(LINES) and len(child_positions) == 2 * len(LINES)
+    assert max(child_positions) < min(index_positions) < first_tag
+    assert all("/manifests/sha256:" not in s.path for s in manifest_puts[first_tag:])
+    assert len(by_digest) == 3 * len(LINES)
+
+
+def test_an_index_with_a_missing_child_is_never_tagged(tmp_path, tools, bases, registries):
+    hub, ghcr = registries(), registries()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    stack.ok(
+        "release", "v1.0.0", "--only", "8.4", "--no-smoke", "--notes-dir", str(stack.notes_dir)
+    )
+    # A build leg "pushed" an image that is gone from the primary by publish time.
+    records = stack.digests_dir("v1.0.0")
+    record = json.loads((records / "8.4-linux-arm64.json").read_text())
+    missing = "sha256:" + "0" * 64
+    record["digest"] = missing
+    record["release"] = "v1.1.0"
+    arm = records.parent.parent / "v1.1.0" / "digests"
+    arm.mkdir(parents=True)
+    (arm / "8.4-linux-arm64.json").write_text(json.dumps(record))
+    amd = json.loads((records / "8.4-linux-amd64.json").read_text())
+    amd["release"] = "v1.1.0"
+    (arm / "8.4-linux-amd64.json").write_text(json.dumps(amd))
+    before = tag_maps(stack, tools["skopeo"])
+    result = stack.run(
+        "publish",
+        "v1.1.0",
+        "--digests",
+        str(arm),
+        "--only",
+        "8.4",
+        "--notes-dir",
+        str(stack.notes_dir),
+    )
+    assert result.returncode == 5, result.stderr
+    assert "not found" in result.stderr and missing[:19] in result.stderr
+    assert tag_maps(stack, tools["skopeo"]) == before
+    assert not (stack.notes_dir / "v1.1.0.json").exists()
+
+
+# --------------------------------------------------------------------------- scenario 12 and 3
+
+
+def test_second_registry_failing_moves_no_floating_tag_and_a_rerun_finishes(
+    tmp_path, tools, bases, registries, proxies
+):
+    hub, ghcr = registries(), registries()
+    front = proxies(ghcr.host)
+    stack = make_stack(tmp_path, hub.host, front.host, bases)
+    stack.release("v1.0.0")
+    start = tag_maps(stack, tools["skopeo"], hub.host, ghcr.host)
+
+    # ghcr breaks for good: every write answers 503.
+    front.add(Fault("status", method="PUT", status=503, times=None))
+    front.add(Fault("status", method="POST", status=503, times=None))
+    began = time.monotonic()
+    result = stack.run("release", "v1.1.0", "--notes-dir", str(stack.notes_dir))
+    elapsed = time.monotonic() - began
+    assert result.returncode in (7, 9), result.stderr
+    assert "503" in result.stderr or "unavailable" in result.stderr.lower()
+    assert elapsed < 300
+    now_hub, now_ghcr = tag_maps(stack, tools["skopeo"], hub.host, ghcr.host)
+    floating = ("php-8.3", "php-8.4", "latest")
+    for tag in floating:
+        assert now_hub[tag] == start[0][tag] and now_ghcr[tag] == start[1][tag]
+    assert not pins_of(now_hub, "v1.1.0") and not pins_of(now_ghcr, "v1.1.0")
+    assert not (stack.notes_dir / "v1.1.0.json").exists()
+
+    # The registry recovers; the same command finishes the job without rebuilding.
+    front.clear()
+    rerun = stack.release("v1.1.0")
+    assert "building" not in rerun.stdout.lower() or "not rebuilding" in rerun.stdout
+    assert rerun.stdout.count("not rebuilding") == 2 * len(LINES)
+    now_hub, now_ghcr = tag_maps(stack, tools["skopeo"], hub.host, ghcr.host)
+    assert now_hub == now_ghcr
+    assert now_hub["latest"] == stack.index_digests("v1.1.0")["8.4"]
+
+
+# --------------------------------------------------------------------------- scenario 13
+
+
+def invariants(stack: Stack, skopeo: str, hosts: tuple[str, str]) -> None:
+    """No tag on a half-pushed index; floating tags only on releases whose pins are all in place."""
+    maps = [skopeo_tag_map(skopeo, host, stack.repo) for host in hosts]
+    for host, tags in zip(hosts, maps, strict=True):
+        for tag, digest in tags.items():
+            assert skopeo_children_present(skopeo, host, stack.repo, digest), (host, tag)
+    for tags in maps:
+        for floating in [t for t in tags if t.startswith("php-") or t == "latest"]:
+            digest = tags[floating]
+            owners = [t for t, d in tags.items() if d == digest and t.startswith("v")]
+            assert owners, (floating, digest)
+            release = owners[0].split("-php-")[0]
+            for other in maps:  # that release is complete on every registry
+                assert sorted(pins_of(other, release)) == sorted(
+                    [release] + [f"{release}-php-{php}" for php in LINES]
+                ), (floating, release)
+
+
+def test_sigkill_before_the_tags_moves_nothing_and_the_rerun_does_not_rebuild(
+    tmp_path, tools, bases, registries, proxies
+):
+    hub, ghcr = registries(), registries()
+    front = proxies(hub.host)
+    stack = make_stack(tmp_path, front.host, ghcr.host, bases)
+    # Hold every tag write on the primary at 503, then kill the run when the first arrives.
+    front.add(Fault("status", method="PUT", path=TAG_PUT, status=503, times=None))
+    process = stack.start("release", "v1.0.0", "--notes-dir", str(stack.notes_dir))
+    try:
+        assert wait_for(lambda: any(s.method == "PUT" and s.fault for s in front.log), 300)
+    finally:
+        kill_group(process)
+    for tags in tag_maps(stack, tools["skopeo"], hub.host, ghcr.host):
+        assert tags == {}  # pushes happened, but no tag at all
+    assert front.count("PUT", "manifest") > 0
+    front.clear()
+    rerun = stack.release("v1.0.0")
+    assert rerun.stdout.count("not rebuilding") == 2 * len(LINES)
+    assert "buildah build" not in rerun.stdout
+    on_hub, on_ghcr = tag_maps(stack, tools["skopeo"], hub.host, ghcr.host)
+    assert on_hub == on_ghcr == expected_tags(stack, ["v1.0.0"])
+
+
+def test_sigkill_at_random_points_keeps_the_invariants(tmp_path, tools, bases, registries):
+    hub, ghcr = registries(), registries()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    timer = time.monotonic()
+    stack.release("v1.0.0", "--no-smoke")
+    duration = time.monotonic() - timer
+    rng = random.Random(20261122)
+    for _ in range(4):
+        process = stack.start(
+            "release", "v1.2.0", "--no-smoke", "--notes-dir", str(stack.notes_dir)
+        )
+        time.sleep(rng.uniform(0.3, duration))
+        kill_group(process)
+        invariants(stack, tools["skopeo"], (hub.host, ghcr.host))
+    stack.release("v1.2.0", "--no-smoke")
+    invariants(stack, tools["skopeo"], (hub.host, ghcr.host))
+    on_hub, on_ghcr = tag_maps(stack, tools["skopeo"])
+    assert on_hub == on_ghcr == expected_tags(stack, ["v1.0.0", "v1.2.0"])
+
+
+# --------------------------------------------------------------------------- scenario 15
+
+
+def test_two_releases_at_once_converge_on_the_higher_one(tmp_path, tools, bases, registries):
+    hub, ghcr = registries(), registries()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    stack.release("v1.0.0", "--no-smoke")
+    # Build both releases' legs first, so that their publish steps overlap.
+    for release in ("v1.1.0", "v1.2.0"):
+        for php in LINES:
+            for platform in ("linux/amd64", "linux/arm64"):
+                stack.ok(
+                    "build",
+                    release,
+                    "--php",
+                    php,
+                    "--platform",
+                    platform,
+                    "--digest-file",
+                    str(tmp_path / release / f"{php}-{platform.replace('/', '-')}.json"),
+                )
+    results: dict[str, subprocess.CompletedProcess[str]] = {}
+
+    def publish(release: str) -> None:
+        results[release] = stack.run(
+            "publish",
+            release,
+            "--digests",
+            str(tmp_path / release),
+            "--no-smoke",
+            "--notes-dir",
+            str(stack.notes_dir),
+        )
+
+    threads = [threading.Thread(target=publish, args=(r,)) for r in ("v1.2.0", "v1.1.0")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for release, result in results.items():
+        assert result.returncode == 0, (release, result.stderr)
+    high = stack.index_digests("v1.2.0")
+    for tags in tag_maps(stack, tools["skopeo"]):
+        assert tags["latest"] == high["8.4"]
+        assert tags["php-8.3"] == high["8.3"] and tags["php-8.4"] == high["8.4"]
+        assert tags["v1.1.0-php-8.4"] == stack.index_digests("v1.1.0")["8.4"]
+
+
+# --------------------------------------------------------------------------- scenario 16 and 18
+
+
+def test_rerun_with_nothing_changed_sends_no_mutating_request(
+    tmp_path, tools, bases, registries, proxies
+):
+    hub, ghcr = registries(), registries()
+    front_hub, front_ghcr = proxies(hub.host), proxies(ghcr.host)
+    stack = make_stack(tmp_path, front_hub.host, front_ghcr.host, bases)
+    stack.release("v1.0.0")
+    before = tag_maps(stack, tools["skopeo"], hub.host, ghcr.host)
+    front_hub.reset_counts()
+    front_ghcr.reset_counts()
+    stack.release("v1.0.0")
+    for front in (front_hub, front_ghcr):
+        assert front.mutating_requests == 0, [
+            (s.method, s.path) for s in front.log if s.method != "GET" and s.method != "HEAD"
+        ]
+        assert front.uploaded_bytes == 0
+    assert tag_maps(stack, tools["skopeo"], hub.host, ghcr.host) == before
+
+
+def test_dry_run_writes_nothing_and_its_plan_is_what_the_real_run_executes(
+    tmp_path, tools, bases, registries, proxies
+):
+    hub, ghcr = registries(), registries()
+    front_hub, front_ghcr = proxies(hub.host), proxies(ghcr.host)
+    stack = make_stack(tmp_path, front_hub.host, front_ghcr.host, bases)
+    stack.release("v1.0.0", "--no-smoke")
+    front_hub.reset_counts()
+    front_ghcr.reset_counts()
+    dry = stack.release("v1.1.0", "--dry-run")
+    assert front_hub.mutating_requests == 0 and front_ghcr.mutating_requests == 0
+    assert "buildah build" in dry.stdout  # the commands it would run
+    assert not (stack.notes_dir / "v1.1.0.json").exists()
+    plan_text = dry.stdout[dry.stdout.index('{\n  "default_line"') :]
+    plan = json.loads(plan_text[: plan_text.index("\n}\n") + 2])
+    stack.release("v1.1.0")
+    import hashlib
+
+    real = stack.notes("v1.1.0")["plan_sha256"]
+    dry_digest = (
+        "sha256:"
+        + hashlib.sha256((json.dumps(plan, indent=2, sort_keys=True) + "\n").encode()).hexdigest()
+    )
+    assert dry_digest == real
+    # and with the builds done, a dry run shows every move: old digest -> new
+    dry_publish = stack.run(
+        "publish",
+        "v1.1.0",
+        "--digests",
+        str(stack.digests_dir("v1.1.0")),
+        "--dry-run",
+        "--notes-dir",
+        str(stack.notes_dir),
+    )
+    assert dry_publish.returncode == 0
+    assert "unchanged" in dry_publish.stdout
+
+
+# --------------------------------------------------------------------------- scenario 17
+
+
+def test_existing_pin_with_other_content_is_refused_unless_republish(
+    tmp_path, tools, bases, registries
+):
+    hub, ghcr = registries(), registries()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    stack.release("v1.0.0", "--no-smoke", "--only", "8.4")
+    # Someone pushed v1.1.0-php-8.4 by hand, pointing at v1.0.0's content.
+    skopeo = tools["skopeo"]
+    old = stack.index_digests("v1.0.0")["8.4"]
+    subprocess.run(
+        [
+            skopeo,
+            "copy",
+            "--all",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            f"docker://{hub.host}/{stack.repo}@{old}",
+            f"docker://{hub.host}/{stack.repo}:v1.1.0-php-8.4",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    before = tag_maps(stack, skopeo)
+    result = stack.run(
+        "release", "v1.1.0", "--no-smoke", "--only", "8.4", "--notes-dir", str(stack.notes_dir)
+    )
+    assert result.returncode == 14, result.stderr
+    assert "already published with other content" in result.stderr and "republish" in result.stderr
+    assert tag_maps(stack, skopeo) == before
+    stack.ok(
+        "republish",
+        "v1.1.0",
+        "--reason",
+        "replace a hand-pushed tag",
+        "--no-smoke",
+        "--only",
+        "8.4",
+        "--notes-dir",
+        str(stack.notes_dir),
+    )
+    new = stack.index_digests("v1.1.0")["8.4"]
+    for tags in tag_maps(stack, skopeo):
+        assert tags["v1.1.0-php-8.4"] == new != old
+        assert tags["latest"] == new
+
+
+# --------------------------------------------------------------------------- fan-out
+
+
+def test_build_and_publish_path_equals_release(tmp_path, tools, bases, registries):
+    """One build process per leg plus publish gives the same indexes and tags as `release`."""
+    a_hub, a_ghcr, b_hub, b_ghcr = registries(), registries(), registries(), registries()
+    fanout = make_stack(tmp_path, a_hub.host, a_ghcr.host, bases, name="fanout")
+    single = make_stack(tmp_path, b_hub.host, b_ghcr.host, bases, name="single")
+    artifacts = tmp_path / "artifacts"
+    for php in LINES:
+        for platform in ("linux/amd64", "linux/arm64"):
+            leg = artifacts / f"digest-{php}-{platform.replace('/', '-')}"
+            fanout.ok(
+                "build",
+                "v1.0.0",
+                "--php",
+                php,
+                "--platform",
+                platform,
+                "--digest-file",
+                str(leg / "record.json"),
+            )
+    fanout.ok(
+        "publish", "v1.0.0", "--digests", str(artifacts), "--notes-dir", str(fanout.notes_dir)
+    )
+    single.release("v1.0.0")
+    assert fanout.index_digests("v1.0.0") == single.index_digests("v1.0.0")
+    skopeo = tools["skopeo"]
+    maps = tag_maps(fanout, skopeo) + tag_maps(single, skopeo)
+    assert all(m == maps[0] for m in maps)
+    assert skopeo_digest(skopeo, a_hub.host, fanout.repo, "latest") == skopeo_digest(
+        skopeo, b_ghcr.host, single.repo, "latest"
+    )
