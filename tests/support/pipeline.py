@@ -143,15 +143,17 @@ class Stack:
         return result
 
     def start(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            self.argv(*args),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=self.process_env(env),
-            cwd=self.root,
-            start_new_session=True,
-        )
+        """Start publisher in the background; its output goes to ``self.root/run.log``."""
+        with open(self.root / "run.log", "a", encoding="utf-8") as log:
+            return subprocess.Popen(
+                self.argv(*args),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=self.process_env(env),
+                cwd=self.root,
+                start_new_session=True,
+            )
 
     def release(self, tag: str, *extra: str) -> subprocess.CompletedProcess[str]:
         return self.ok("release", tag, "--notes-dir", str(self.notes_dir), *extra)
@@ -184,8 +186,8 @@ def skopeo_tags(skopeo: str, host: str, repo: str) -> list[str]:
         check=False,
     )
     if result.returncode != 0:
-        if "name unknown" in result.stderr or "repository name not known" in result.stderr.lower():
-            return []
+        if "name unknown" in result.stderr or "404" in result.stderr:
+            return []  # no such repository (yet): no tags
         raise AssertionError(result.stderr)
     return sorted(json.loads(result.stdout)["Tags"] or [])
 
