@@ -44,6 +44,16 @@ def smoke_option(func: F) -> F:
     )(func)
 
 
+def attestations_option(func: F) -> F:
+    return click.option(
+        "--attestations/--no-attestations",
+        default=False,
+        envvar="PUBLISHER_ATTESTATIONS",
+        show_default=True,
+        help="buildx only: attach provenance and SBOM attestations (env: PUBLISHER_ATTESTATIONS).",
+    )(func)
+
+
 def notes_option(default: str = "release-notes") -> Callable[[F], F]:
     def decorate(func: F) -> F:
         return click.option(
@@ -111,6 +121,7 @@ def default_notes_dir(config: Config, given: Path | None, *, local: bool = False
 )
 @config_option
 @builder_option
+@attestations_option
 @click.option(
     "--rebuild", is_flag=True, help="Build even when the record shows the image is already pushed."
 )
@@ -124,6 +135,7 @@ def build_command(
     digest_file: Path,
     config_path: str,
     builder: str | None,
+    attestations: bool,
     rebuild: bool,
 ) -> None:
     """Build one PHP line for one platform and push it by digest to the primary registry.
@@ -158,6 +170,8 @@ def build_command(
             created=created_from_env(state.env),
             revision=state.env.get("GITHUB_SHA", ""),
             reuse=not rebuild,
+            provenance=attestations,
+            sbom=attestations,
         )
 
 
@@ -233,6 +247,7 @@ def _release_options(
     local: bool,
     reuse: bool = True,
     reason: str | None = None,
+    attestations: bool = False,
 ) -> Any:
     from ..stages.release import ReleaseOptions
 
@@ -246,6 +261,7 @@ def _release_options(
         created=created_from_env(state.env),
         revision=state.env.get("GITHUB_SHA", ""),
         republish_reason=reason,
+        attestations=attestations,
     )
 
 
@@ -320,6 +336,7 @@ def _run_release(
     is_flag=True,
     help="Rehearse: run everything against throwaway loopback registries standing in for the configured ones.",
 )
+@attestations_option
 @smoke_option
 @pass_state
 @handle_errors
@@ -334,6 +351,7 @@ def release_command(
     notes_dir: Path | None,
     dry_run: bool,
     local: bool,
+    attestations: bool,
     no_smoke: bool,
 ) -> None:
     """Build every leg of RELEASE, then publish it: the whole pipeline in one process.
@@ -358,6 +376,7 @@ def release_command(
         jobs=jobs,
         dry_run=dry_run,
         local=local,
+        attestations=attestations,
     )
     _run_release(
         state, cfg, release_tag, builder=builder, no_smoke=no_smoke, local=local, options=options
@@ -385,6 +404,7 @@ def release_command(
     "--dry-run", is_flag=True, help="Print what would be rebuilt and moved; write nothing."
 )
 @click.option("--local", is_flag=True, help="Rehearse against throwaway loopback registries.")
+@attestations_option
 @smoke_option
 @pass_state
 @handle_errors
@@ -400,6 +420,7 @@ def republish_command(
     notes_dir: Path | None,
     dry_run: bool,
     local: bool,
+    attestations: bool,
     no_smoke: bool,
 ) -> None:
     """Rebuild a published RELEASE from freshly pulled bases (a security republish).
@@ -427,6 +448,7 @@ def republish_command(
         local=local,
         reuse=False,
         reason=reason.strip(),
+        attestations=attestations,
     )
     _run_release(
         state, cfg, release_tag, builder=builder, no_smoke=no_smoke, local=local, options=options

@@ -208,6 +208,7 @@ def build_all(
     reuse: bool = True,
     created: str = "",
     revision: str = "",
+    attestations: bool = False,
     on_done: Callable[[DigestRecord], None] | None = None,
 ) -> list[DigestRecord]:
     """Run legs in parallel (up to ``jobs``); fail after all finished, listing every failure."""
@@ -228,6 +229,8 @@ def build_all(
             created=created,
             revision=revision,
             reuse=reuse,
+            provenance=attestations,
+            sbom=attestations,
         )
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

@@ -58,6 +58,12 @@ class LineIndex:
     media_type: str
     children: tuple[Descriptor, ...]
     records: tuple[DigestRecord, ...]
+    #: platform -> digest of its image manifest (the record's digest, or the image
+    #: inside it when buildx pushed an index with attestations)
+    images: tuple[tuple[str, str], ...] = ()
+
+    def image(self, platform: str) -> str:
+        return dict(self.images)[platform]
 
 
 @dataclass(frozen=True)
@@ -178,18 +184,33 @@ class Publisher:
         repo = self.primary.repository.path
         indexes = {}
         for php, records in by_line.items():
-            children = []
+            children: list[Descriptor] = []
+            attestations: list[Descriptor] = []
+            images: list[tuple[str, str]] = []
             for record in records:
                 manifest = primary.get_manifest_by_digest(repo, record.digest)
                 if manifest.is_index:
-                    raise UsageError(
-                        f"the record for PHP {php} {record.platform} names an index, "
-                        "not a single-platform image"
-                    )
+                    # buildx with provenance/SBOM pushes a small index: the image
+                    # plus its attestation manifests, which are carried along.
+                    found = [c for c in manifest.children if not c.is_attestation]
+                    if len(found) != 1:
+                        raise UsageError(
+                            f"the record for PHP {php} {record.platform} names an index with "
+                            f"{len(found)} images; a build leg must push exactly one platform image"
+                        )
+                    attestations.extend(manifest.attestations)
+                    manifest = primary.get_manifest_by_digest(repo, found[0].digest)
                 children.append(descriptor_for(manifest, record.platform))
-            body, media_type = build_index(children)
+                images.append((record.platform, manifest.digest))
+            body, media_type = build_index([*children, *attestations])
             indexes[php] = LineIndex(
-                php, sha256_digest(body), body, media_type, tuple(children), tuple(records)
+                php,
+                sha256_digest(body),
+                body,
+                media_type,
+                tuple(children + attestations),
+                tuple(records),
+                tuple(images),
             )
         return indexes
 
@@ -287,7 +308,7 @@ class Publisher:
             line = self.config.line(index.php)
             found: dict[str, str] = {}
             for record in index.records:
-                ref = self.primary.ref(digest=record.digest)
+                ref = self.primary.ref(digest=index.image(record.platform))
                 found[record.platform] = self.smoke(
                     ref, record.platform, index.php, line.extensions.names
                 )
@@ -429,7 +450,9 @@ class Publisher:
                     size_budget_bytes=line.size_budget_bytes,
                     platforms=tuple(
                         notes_mod.PlatformFacts(
-                            r.platform, r.digest, sizes[line_plan.php].get(r.platform, 0)
+                            r.platform,
+                            index.image(r.platform),
+                            sizes[line_plan.php].get(r.platform, 0),
                         )
                         for r in index.records
                     ),
@@ -489,7 +512,7 @@ class Publisher:
             old = self.check_conflicts(p, indexes)
             for index in indexes.values():
                 out.info(
-                    f"PHP {index.php}: index {index.digest} over {len(index.children)} platform images"
+                    f"PHP {index.php}: index {index.digest} over {len(index.images)} platform images"
                 )
             if not self.dry_run:
                 self.push_indexes(indexes)

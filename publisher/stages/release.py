@@ -41,6 +41,8 @@ class ReleaseOptions:
     revision: str = ""
     republish_reason: str | None = None
     retry: RetryPolicy | None = None
+    #: buildx: attach provenance and SBOM attestations to every image.
+    attestations: bool = False
 
 
 def make_clients(
@@ -106,6 +108,7 @@ def release(
             reuse=options.reuse,
             created=options.created,
             revision=options.revision,
+            attestations=options.attestations,
         )
     records = read_directory(options.digests_dir)
     publisher = Publisher(

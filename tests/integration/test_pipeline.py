@@ -570,3 +570,117 @@ def test_build_and_publish_path_equals_release(tmp_path, tools, bases, registrie
     assert skopeo_digest(skopeo, a_hub.host, fanout.repo, "latest") == skopeo_digest(
         skopeo, b_ghcr.host, single.repo, "latest"
     )
+
+
+# --------------------------------------------------------------------------- attestations
+
+
+def test_build_records_with_attestations_are_carried_into_the_line_index(
+    tmp_path, tools, bases, registries
+):
+    """buildx with provenance/SBOM pushes image + attestation as an index; publish carries both."""
+    from publisher.registry import OCI_INDEX, OCI_MANIFEST, RegistryClient, sha256_digest
+
+    hub, ghcr = registries(), registries()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    stack.ok("release", "v1.0.0", "--only", "8.4", "--notes-dir", str(stack.notes_dir))
+    client = RegistryClient(hub.host, plain_http=True)
+    records_dir = tmp_path / "attested"
+    attestation_digests = []
+    for record_path in stack.digests_dir("v1.0.0").glob("*.json"):
+        record = json.loads(record_path.read_text())
+        image = client.get_manifest_by_digest(stack.repo, record["digest"])
+        statement = json.dumps(
+            {"_type": "https://in-toto.io/Statement/v0.1", "subject": [record["digest"]]}
+        ).encode()
+        config = b"{}"
+        client.push_blob(stack.repo, sha256_digest(statement), statement)
+        client.push_blob(stack.repo, sha256_digest(config), config)
+        attestation = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {
+                    "mediaType": "application/vnd.oci.image.config.v1+json",
+                    "digest": sha256_digest(config),
+                    "size": len(config),
+                },
+                "layers": [
+                    {
+                        "mediaType": "application/vnd.in-toto+json",
+                        "digest": sha256_digest(statement),
+                        "size": len(statement),
+                        "annotations": {
+                            "in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2"
+                        },
+                    }
+                ],
+            },
+            sort_keys=True,
+        ).encode()
+        attestation_digest = client.put_manifest(stack.repo, attestation, OCI_MANIFEST)
+        attestation_digests.append(attestation_digest)
+        arch = record["platform"].split("/")[1]
+        small_index = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_INDEX,
+                "manifests": [
+                    {
+                        "mediaType": image.media_type,
+                        "digest": image.digest,
+                        "size": len(image.body),
+                        "platform": {"os": "linux", "architecture": arch},
+                    },
+                    {
+                        "mediaType": OCI_MANIFEST,
+                        "digest": attestation_digest,
+                        "size": len(attestation),
+                        "platform": {"os": "unknown", "architecture": "unknown"},
+                        "annotations": {
+                            "vnd.docker.reference.type": "attestation-manifest",
+                            "vnd.docker.reference.digest": image.digest,
+                        },
+                    },
+                ],
+            },
+            sort_keys=True,
+        ).encode()
+        record["digest"] = client.put_manifest(stack.repo, small_index, OCI_INDEX)
+        record["release"] = "v1.1.0"
+        records_dir.mkdir(exist_ok=True)
+        (records_dir / record_path.name).write_text(json.dumps(record))
+    stack.ok(
+        "publish",
+        "v1.1.0",
+        "--digests",
+        str(records_dir),
+        "--only",
+        "8.4",
+        "--notes-dir",
+        str(stack.notes_dir),
+    )
+    notes = stack.notes("v1.1.0")
+    line = notes["lines"][0]
+    index_digest = line["index_digest"]
+    for host in (hub.host, ghcr.host):
+        raw = subprocess.run(
+            [
+                tools["skopeo"],
+                "inspect",
+                "--raw",
+                "--tls-verify=false",
+                f"docker://{host}/{stack.repo}@{index_digest}",
+            ],
+            capture_output=True,
+            check=True,
+        ).stdout
+        children = json.loads(raw)["manifests"]
+        assert sorted(c["digest"] for c in children if c["platform"]["os"] == "unknown") == sorted(
+            attestation_digests
+        )
+        assert skopeo_children_present(tools["skopeo"], host, stack.repo, index_digest)
+    # the notes name the platform images, not the attestation-carrying indexes
+    v1 = {p["platform"]: p["digest"] for p in stack.notes("v1.0.0")["lines"][0]["platforms"]}
+    assert {p["platform"]: p["digest"] for p in line["platforms"]} == v1
+    assert {p["platform"] for p in line["platforms"]} == {"linux/amd64", "linux/arm64"}
