@@ -190,6 +190,13 @@ def build_command(
 @click.option(
     "--dry-run", is_flag=True, help="Read only: print the plan and every tag move; write nothing."
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 32),
+    default=2,
+    show_default=True,
+    help="Smoke tests in parallel.",
+)
 @builder_option
 @smoke_option
 @pass_state
@@ -202,6 +209,7 @@ def publish_command(
     only: str | None,
     notes_dir: Path | None,
     dry_run: bool,
+    jobs: int,
     builder: str | None,
     no_smoke: bool,
 ) -> None:
@@ -231,6 +239,7 @@ def publish_command(
         notes_dir=default_notes_dir(cfg, notes_dir),
         smoke=smoke,
         dry_run=dry_run,
+        jobs=jobs,
     )
     publisher.run(records)
 

@@ -27,8 +27,10 @@ import datetime
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from .. import notes as notes_mod
 from .. import plan as planning
@@ -41,6 +43,9 @@ from ..reference import Reference
 from ..registry import Descriptor, RegistryClient, build_index, descriptor_for, sha256_digest
 from ..version import Release
 from .verify import check_index
+
+#: The PHP version recorded when smoke tests were skipped.
+NOT_TESTED = "not smoke-tested"
 
 #: How often the floating tags are recomputed after moving them, so that two
 #: concurrent releases converge on the highest one.
@@ -86,6 +91,29 @@ class PublishResult:
     notes_md: Path | None = None
     notes_json: Path | None = None
     facts: notes_mod.ReleaseFacts | None = None
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Registry requests in flight at once for reads and tag writes.
+REQUESTS_IN_FLIGHT = 8
+
+
+def in_parallel(
+    fn: Callable[[T], R], items: Sequence[T], workers: int = REQUESTS_IN_FLIGHT
+) -> list[R]:
+    """``[fn(x) for x in items]``, several at a time; the first error propagates."""
+    if len(items) <= 1:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
+def tag_digests(client: RegistryClient, repo: str, tags: Sequence[str]) -> dict[str, str]:
+    """tag -> digest for the tags present (resolved several at a time)."""
+    found = in_parallel(lambda tag: client.tag_digests(repo, [tag]), list(dict.fromkeys(tags)))
+    return {tag: digest for one in found for tag, digest in one.items()}
 
 
 def plan_digest(p: planning.Plan) -> str:
@@ -152,9 +180,13 @@ class Publisher:
         smoke: SmokeTest | None = None,
         republish_reason: str | None = None,
         dry_run: bool = False,
+        jobs: int = 2,
         now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
     ) -> None:
         self.config = config
+        self.jobs = max(1, jobs)
+        #: manifest bodies this run assembled, so tagging them needs no GET
+        self._bodies: dict[str, tuple[bytes, str]] = {}
         self.release = release
         self.clients = clients
         self.output = output
@@ -183,12 +215,17 @@ class Publisher:
         primary = self.client(self.primary)
         repo = self.primary.repository.path
         indexes = {}
+        fetched = in_parallel(
+            lambda record: primary.get_manifest_by_digest(repo, record.digest),
+            [record for records in by_line.values() for record in records],
+        )
+        manifests = {m.digest: m for m in fetched}
         for php, records in by_line.items():
             children: list[Descriptor] = []
             attestations: list[Descriptor] = []
             images: list[tuple[str, str]] = []
             for record in records:
-                manifest = primary.get_manifest_by_digest(repo, record.digest)
+                manifest = manifests[record.digest]
                 if manifest.is_index:
                     # buildx with provenance/SBOM pushes a small index: the image
                     # plus its attestation manifests, which are carried along.
@@ -203,6 +240,7 @@ class Publisher:
                 children.append(descriptor_for(manifest, record.platform))
                 images.append((record.platform, manifest.digest))
             body, media_type = build_index([*children, *attestations])
+            self._bodies[sha256_digest(body)] = (body, media_type)
             indexes[php] = LineIndex(
                 php,
                 sha256_digest(body),
@@ -222,7 +260,7 @@ class Publisher:
             client = self.client(registry)
             for line in p.lines:
                 pins = p.pins(line.php)
-                present = client.tag_digests(registry.repository.path, pins)
+                present = tag_digests(client, registry.repository.path, pins)
                 for tag, digest in present.items():
                     if digest != indexes[line.php].digest:
                         conflicts.append(
@@ -253,36 +291,44 @@ class Publisher:
             )
 
     def copy_indexes(self, indexes: Mapping[str, LineIndex]) -> None:
+        """Copy every index to every other registry by digest, a few lines at a time."""
         source = self.client(self.primary)
-        for registry in self.config.secondaries:
+
+        def one(item: tuple[Registry, LineIndex]) -> None:
+            registry, index = item
             target = self.client(registry)
-            for index in indexes.values():
-                ref = self.primary.ref(digest=index.digest)
-                if target.manifest_exists(registry.repository.path, index.digest):
-                    self.output.detail(f"PHP {index.php}: already on {registry.name}")
-                    continue
-                copied = source.copy(ref, target, registry.repository.path)
-                if copied != index.digest:
-                    raise VerificationError(
-                        [
-                            f"copy of PHP {index.php} to {registry.name} produced {copied}, expected {index.digest}"
-                        ]
-                    )
-                self.output.info(
-                    f"PHP {index.php}: copied {index.digest} to {registry.repository.name}"
+            if target.manifest_exists(registry.repository.path, index.digest):
+                self.output.detail(f"PHP {index.php}: already on {registry.name}")
+                return
+            ref = self.primary.ref(digest=index.digest)
+            copied = source.copy(ref, target, registry.repository.path)
+            if copied != index.digest:
+                raise VerificationError(
+                    [
+                        f"copy of PHP {index.php} to {registry.name} gave {copied}, not {index.digest}"
+                    ]
                 )
+            self.output.info(
+                f"PHP {index.php}: copied {index.digest} to {registry.repository.name}"
+            )
+
+        work = [(r, index) for r in self.config.secondaries for index in indexes.values()]
+        in_parallel(one, work, workers=self.jobs)
 
     def verify_indexes(self, indexes: Mapping[str, LineIndex]) -> dict[str, dict[str, int]]:
         defects: list[str] = []
         sizes: dict[str, dict[str, int]] = {}
-        for registry in self.config.registries:
-            client = self.client(registry)
-            for index in indexes.values():
-                line = self.config.line(index.php)
-                found = check_index(client, registry, index.digest, line)
-                defects += found.defects
-                if registry.primary:
-                    sizes[index.php] = dict(found.sizes)
+        work = [(r, index) for r in self.config.registries for index in indexes.values()]
+        checks = in_parallel(
+            lambda item: check_index(
+                self.client(item[0]), item[0], item[1].digest, self.config.line(item[1].php)
+            ),
+            work,
+        )
+        for (registry, index), found in zip(work, checks, strict=True):
+            defects += found.defects
+            if registry.primary:
+                sizes[index.php] = dict(found.sizes)
         if defects:
             raise VerificationError(defects, hint="no tag was written; fix the cause and rerun")
         rows = [
@@ -301,26 +347,59 @@ class Publisher:
         return sizes
 
     def smoke_test(self, indexes: Mapping[str, LineIndex]) -> dict[str, str]:
-        versions: dict[str, str] = {}
-        if self.smoke is None:
-            return versions
-        for index in indexes.values():
+        """Smoke-test every platform image (up to ``jobs`` at once); the exact PHP version per line."""
+        smoke = self.smoke
+        if smoke is None:
+            return {}
+        work = [
+            (index, record.platform, self.primary.ref(digest=index.image(record.platform)))
+            for index in indexes.values()
+            for record in index.records
+        ]
+
+        def one(item: tuple[LineIndex, str, Reference]) -> str:
+            index, platform, ref = item
             line = self.config.line(index.php)
-            found: dict[str, str] = {}
-            for record in index.records:
-                ref = self.primary.ref(digest=index.image(record.platform))
-                found[record.platform] = self.smoke(
-                    ref, record.platform, index.php, line.extensions.names
-                )
-                self.output.info(
-                    f"PHP {index.php} {record.platform}: PHP {found[record.platform]} starts, php-fpm -t passes"
-                )
-            distinct = sorted(set(found.values()))
+            version = smoke(ref, platform, index.php, line.extensions.names)
+            self.output.info(f"PHP {index.php} {platform}: PHP {version} starts, php-fpm -t passes")
+            return version
+
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            results = list(pool.map(one, work))
+        found: dict[str, dict[str, str]] = {}
+        for (index, platform, _ref), version in zip(work, results, strict=True):
+            found.setdefault(index.php, {})[platform] = version
+        versions: dict[str, str] = {}
+        for php, by_platform in found.items():
+            distinct = sorted(set(by_platform.values()))
             if len(distinct) > 1:
                 self.output.warning(
-                    f"PHP {index.php}: platforms report different versions: {found}"
+                    f"PHP {php}: platforms report different versions: {by_platform}"
                 )
-            versions[index.php] = distinct[-1]
+            versions[php] = distinct[-1]
+        return versions
+
+    def tested_before(
+        self, indexes: Mapping[str, LineIndex], pin_moves: Sequence[TagMove]
+    ) -> dict[str, str]:
+        """The versions an earlier, finished run recorded for exactly these indexes; else {}."""
+        if any(m.changes for m in pin_moves):
+            return {}
+        earlier = self.previous_notes() or {}
+        lines = earlier.get("lines")
+        if not isinstance(lines, list):
+            return {}
+        recorded = {
+            str(line.get("php")): (line.get("index_digest"), line.get("php_version"))
+            for line in lines
+            if isinstance(line, dict)
+        }
+        versions = {}
+        for php, index in indexes.items():
+            digest, version = recorded.get(php, (None, None))
+            if digest != index.digest or not isinstance(version, str) or version == NOT_TESTED:
+                return {}
+            versions[php] = version
         return versions
 
     def desired_pins(
@@ -329,14 +408,15 @@ class Publisher:
         return [(tag, indexes[line.php].digest) for line in p.lines for tag in p.pins(line.php)]
 
     def pin_moves(self, p: planning.Plan, indexes: Mapping[str, LineIndex]) -> list[TagMove]:
-        moves = []
         pins = self.desired_pins(p, indexes)
-        for registry in self.config.registries:
-            present = self.client(registry).tag_digests(
-                registry.repository.path, [t for t, _ in pins]
+
+        def one(registry: Registry) -> list[TagMove]:
+            present = tag_digests(
+                self.client(registry), registry.repository.path, [t for t, _ in pins]
             )
-            moves += [TagMove(registry.name, tag, present.get(tag), digest) for tag, digest in pins]
-        return moves
+            return [TagMove(registry.name, tag, present.get(tag), digest) for tag, digest in pins]
+
+        return [m for moves in in_parallel(one, list(self.config.registries)) for m in moves]
 
     def floating_moves(
         self, registry: Registry, extra: Mapping[str, str] | None = None
@@ -350,7 +430,7 @@ class Publisher:
         tags = set(client.list_tags(repo)) | set(extra or {})
         wanted = planning.floating_tags(registry.name, tags, self.config.line_names)
         lookup = [f.source for f in wanted] + [f.tag for f in wanted]
-        digests = client.tag_digests(repo, [t for t in lookup if t not in (extra or {})])
+        digests = tag_digests(client, repo, [t for t in lookup if t not in (extra or {})])
         digests.update(extra or {})
         return [
             TagMove(registry.name, f.tag, digests.get(f.tag), digests[f.source])
@@ -359,19 +439,26 @@ class Publisher:
         ]
 
     def write_pins(self, moves: Sequence[TagMove]) -> None:
-        for move in moves:
-            if not move.changes:
-                continue
+        """Point each tag at its digest (several at once); skip tags already there."""
+        pending = [m for m in moves if m.changes]
+
+        def one(move: TagMove) -> None:
             registry = next(r for r in self.config.registries if r.name == move.registry)
-            self.client(registry).tag(registry.repository.path, move.new, move.tag)
+            client = self.client(registry)
+            known = self._bodies.get(move.new)
+            if known is None:
+                client.tag(registry.repository.path, move.new, move.tag)
+            else:
+                client.put_manifest(registry.repository.path, known[0], known[1], tag=move.tag)
             self.output.info(f"{registry.repository.name}:{move.tag} -> {move.new}")
+
+        in_parallel(one, pending)
 
     def move_floating(self) -> list[TagMove]:
         applied: list[TagMove] = []
         for _ in range(FLOATING_ROUNDS):
-            pending = [
-                m for r in self.config.registries for m in self.floating_moves(r) if m.changes
-            ]
+            found = in_parallel(self.floating_moves, list(self.config.registries))
+            pending = [m for moves in found for m in moves if m.changes]
             if not pending:
                 return applied
             self.write_pins(pending)
@@ -390,7 +477,7 @@ class Publisher:
         pins = dict(self.desired_pins(p, indexes))
         for registry in self.config.registries:
             client = self.client(registry)
-            present = client.tag_digests(registry.repository.path, list(pins))
+            present = tag_digests(client, registry.repository.path, list(pins))
             for tag, digest in pins.items():
                 if present.get(tag) != digest:
                     defects.append(
@@ -404,7 +491,7 @@ class Publisher:
             wanted = planning.floating_tags(
                 registry.name, client.list_tags(registry.repository.path), self.config.line_names
             )
-            current = client.tag_digests(registry.repository.path, [f.tag for f in wanted])
+            current = tag_digests(client, registry.repository.path, [f.tag for f in wanted])
             maps[registry.name] = {**present, **current}
             floating += [
                 notes_mod.FloatingFacts(
@@ -442,7 +529,7 @@ class Publisher:
             lines.append(
                 notes_mod.LineFacts(
                     php=line_plan.php,
-                    php_version=versions.get(line_plan.php, "not smoke-tested"),
+                    php_version=versions.get(line_plan.php, NOT_TESTED),
                     index_digest=index.digest,
                     tags=tags,
                     base_image=first.base_image,
@@ -525,11 +612,18 @@ class Publisher:
         with out.step("4/8 Verify platforms, sizes and digests on every registry"):
             sizes = self.verify_indexes(indexes)
         with out.step("5/8 Smoke-test every platform image"):
-            versions = self.smoke_test(indexes)
-            if self.smoke is None:
-                out.warning("smoke tests skipped (--no-smoke)")
-        with out.step("6/8 Write the pin tags, then move the floating tags"):
             pin_moves = self.pin_moves(p, indexes)
+            versions = self.tested_before(indexes, pin_moves)
+            if versions:
+                out.info(
+                    "every pin already points at these indexes and the notes record their "
+                    "smoke-tested versions: not testing again"
+                )
+            else:
+                versions = self.smoke_test(indexes)
+                if self.smoke is None:
+                    out.warning("smoke tests skipped (--no-smoke)")
+        with out.step("6/8 Write the pin tags, then move the floating tags"):
             self.write_pins(pin_moves)
             result.moves = [m for m in pin_moves if m.changes] + self.move_floating()
             if not result.moves:

@@ -119,6 +119,7 @@ def release(
         notes_dir=options.notes_dir,
         smoke=smoke,
         republish_reason=options.republish_reason,
+        jobs=options.jobs,
     )
     return publisher.run(records)
 

@@ -1,0 +1,314 @@
+#!/usr/bin/env python3
+"""Release benchmark on the offline matrix (prints figures; not a timed test).
+
+    python bench/release_bench.py               # all five lines, both platforms
+    python bench/release_bench.py --lines 8.4   # quicker
+
+Compares, on the same machine in the same run:
+
+* **publisher**: ``release`` of the offline (STAND-IN) matrix to two loopback
+  registries, each behind a counting proxy; then a rerun with nothing changed;
+  then the next release (whose floating tags move: a tag promotion);
+* **script**: what a straightforward release script does with the builder's CLI
+  and skopeo: ``buildah build --platform linux/amd64,linux/arm64 --manifest`` per
+  line, then ``buildah manifest push --all`` of every tag to every registry.
+
+Both build with buildah (arm64 under QEMU) from the same rendered Dockerfiles and
+STAND-IN bases. Reported per run: wall time, bytes uploaded per registry (request
+bodies sent to blob upload endpoints, counted at the proxy), the unique blob bytes
+that had to be uploaded, and registry requests by kind. publisher's own overhead
+is its wall time outside building, pushing and smoke-testing (plan, assembling
+indexes, verification, tags, notes). The machine is shared: compare the ratios
+within one run, not absolute seconds across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from publisher import config as config_mod  # noqa: E402
+from publisher import standins  # noqa: E402
+from publisher.builders import select_builder  # noqa: E402
+from publisher.localregistry import LocalRegistry  # noqa: E402
+from publisher.output import Output  # noqa: E402
+from publisher.plan import plan  # noqa: E402
+from publisher.reference import Reference  # noqa: E402
+from publisher.registry import RegistryClient  # noqa: E402
+from publisher.runner import Runner  # noqa: E402
+from publisher.smoke import smoke_tester  # noqa: E402
+from publisher.stages.release import ReleaseOptions, map_to_local, release  # noqa: E402
+from publisher.version import parse_release  # noqa: E402
+from tests.support.faultproxy import FaultProxy  # noqa: E402
+
+MATRIX = ROOT / "examples" / "offline" / "matrix.yaml"
+KINDS = ("ping", "manifest", "blob", "upload", "tags")
+
+
+class TimedOutput(Output):
+    """Records how long each step took, for the overhead figure."""
+
+    def __init__(self) -> None:
+        super().__init__(env={}, quiet=True)
+        self.steps: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def step(self, title: str) -> Iterator[None]:
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.steps[title] = self.steps.get(title, 0.0) + time.monotonic() - start
+
+
+@dataclasses.dataclass
+class Run:
+    name: str
+    wall: float
+    uploaded: dict[str, int]
+    requests: dict[str, dict[str, int]]
+    build: float = 0.0
+    push: float = 0.0
+    smoke: float = 0.0
+    steps: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def overhead(self) -> float:
+        return max(0.0, self.wall - self.build - self.push - self.smoke)
+
+
+def counts(proxy: FaultProxy) -> dict[str, int]:
+    result = {kind: proxy.count(kind=kind) for kind in KINDS}
+    result["mutating"] = proxy.mutating_requests
+    return result
+
+
+def unique_blob_bytes(host: str, repo: str, tags: list[str]) -> int:
+    """Sum of every distinct config and layer blob reachable from ``tags``."""
+    client = RegistryClient(host, plain_http=True)
+    seen: dict[str, int] = {}
+    for tag in tags:
+        top = client.get_manifest(Reference(host, repo, tag))
+        manifests = (
+            [client.get_manifest_by_digest(repo, c.digest) for c in top.children]
+            if top.is_index
+            else [top]
+        )
+        for manifest in manifests:
+            for blob in manifest.blobs:
+                seen[blob.digest] = blob.size
+    return sum(seen.values())
+
+
+def publisher_run(
+    name: str,
+    cfg: config_mod.Config,
+    tag: str,
+    proxies: Mapping[str, FaultProxy],
+    work: Path,
+    runner: Runner,
+) -> Run:
+    for proxy in proxies.values():
+        proxy.reset_counts()
+    output = TimedOutput()
+    builder = select_builder("buildah", Runner(output=output))
+    smoke = smoke_tester(Runner(output=output), cfg, prefer="buildah")
+    options = ReleaseOptions(
+        digests_dir=work / "digests" / tag,
+        notes_dir=work / "release-notes",
+        jobs=2,
+        created="2026-01-01T00:00:00Z",
+    )
+    start = time.monotonic()
+    release(
+        cfg,
+        parse_release(tag),
+        builder=builder,
+        env={},
+        output=output,
+        options=options,
+        smoke=smoke,
+    )
+    wall = time.monotonic() - start
+    steps = output.steps
+    build = sum(v for k, v in steps.items() if k.startswith("Build "))
+    push = sum(v for k, v in steps.items() if k.startswith(("2/8", "3/8")))
+    smoke_time = sum(v for k, v in steps.items() if k.startswith("5/8"))
+    return Run(
+        name,
+        wall,
+        {n: p.uploaded_bytes for n, p in proxies.items()},
+        {n: counts(p) for n, p in proxies.items()},
+        build=build,
+        push=push,
+        smoke=smoke_time,
+        steps=dict(steps),
+    )
+
+
+def script_run(
+    cfg: config_mod.Config,
+    tag: str,
+    proxies: Mapping[str, FaultProxy],
+    runner: Runner,
+    bases: Mapping[str, str],
+) -> Run:
+    """The straightforward script: build a manifest list per line, push every tag everywhere."""
+    for proxy in proxies.values():
+        proxy.reset_counts()
+    existing: dict[str, list[str]] = {r.name: [] for r in cfg.registries}
+    p = plan(cfg, tag, existing)
+    start = time.monotonic()
+    build_time = 0.0
+    for line in cfg.lines:
+        name = f"localhost/bench-script/php-{line.php}:{tag}"
+        runner.run(["buildah", "rmi", "-f", name], check=False, echo=False)
+        begin = time.monotonic()
+        runner.run(
+            [
+                "buildah",
+                "build",
+                "--isolation",
+                "chroot",
+                "--format",
+                "docker",
+                "--platform",
+                ",".join(pl.value for pl in line.platforms),
+                "--manifest",
+                name,
+                "-f",
+                str(cfg.dockerfile_path(line.php)),
+                "--build-arg",
+                f"PHP_BASE_IMAGE={bases[line.php]}",
+                "--build-arg",
+                f"PUBLISHER_RELEASE={tag}",
+                "--tls-verify=false",
+                "--timestamp",
+                "1767225600",
+                str(cfg.root),
+            ],
+            echo=False,
+        )
+        build_time += time.monotonic() - begin
+        for target in p.line(line.php).targets:
+            registry = next(r for r in cfg.registries if r.name == target.registry)
+            for t in target.tags:
+                runner.run(
+                    [
+                        "buildah",
+                        "manifest",
+                        "push",
+                        "--all",
+                        "--tls-verify=false",
+                        name,
+                        f"docker://{registry.repository.name}:{t}",
+                    ],
+                    echo=False,
+                )
+    wall = time.monotonic() - start
+    return Run(
+        "script",
+        wall,
+        {n: px.uploaded_bytes for n, px in proxies.items()},
+        {n: counts(px) for n, px in proxies.items()},
+        build=build_time,
+        push=wall - build_time,
+    )
+
+
+def mb(n: float) -> str:
+    return f"{n / 1e6:.2f} MB"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", default="8.1,8.2,8.3,8.4,8.5")
+    args = parser.parse_args()
+    lines = config_mod.parse_line_list(args.lines)
+    runner = Runner(output=Output(env={}, quiet=True))
+    with (
+        contextlib.ExitStack() as stack,
+        tempfile.TemporaryDirectory(prefix="publisher-bench-") as tmp,
+    ):
+        work = Path(tmp)
+        bases = stack.enter_context(LocalRegistry())
+        pushed = standins.push_standins(bases.host, runner=runner, lines=lines)
+        regs = {n: stack.enter_context(LocalRegistry()) for n in ("hub", "ghcr", "hub2", "ghcr2")}
+        proxies = {n: stack.enter_context(FaultProxy(r.host)) for n, r in regs.items()}
+        base_cfg = config_mod.load(MATRIX, {}).select(lines)
+
+        def mapped(a: str, b: str) -> config_mod.Config:
+            cfg = map_to_local(base_cfg, {"docker.io": proxies[a].host, "ghcr.io": proxies[b].host})
+            return dataclasses.replace(cfg, base_mirror=bases.host)
+
+        pub_cfg, script_cfg = mapped("hub", "ghcr"), mapped("hub2", "ghcr2")
+        pair = {"dockerhub": proxies["hub"], "ghcr": proxies["ghcr"]}
+        script_pair = {"dockerhub": proxies["hub2"], "ghcr": proxies["ghcr2"]}
+
+        runs = [publisher_run("publisher v1.0.0", pub_cfg, "v1.0.0", pair, work, runner)]
+        runs.append(
+            publisher_run("publisher rerun, nothing changed", pub_cfg, "v1.0.0", pair, work, runner)
+        )
+        runs.append(
+            publisher_run("publisher v1.1.0 (tags promoted)", pub_cfg, "v1.1.0", pair, work, runner)
+        )
+        script_bases = {php: str(ref) for php, ref in pushed.items()}
+        runs.append(script_run(script_cfg, "v1.0.0", script_pair, runner, script_bases))
+
+        repo = pub_cfg.primary.repository.path
+        tags = [f"v1.0.0-php-{php}" for php in lines]
+        unique = unique_blob_bytes(regs["hub"].host, repo, tags)
+
+        print(
+            f"\nOffline matrix, lines {', '.join(lines)} x linux/amd64 + linux/arm64 (STAND-IN bases)\n"
+        )
+        print(f"unique blob bytes of one release: {mb(unique)}\n")
+        header = (
+            "run",
+            "wall",
+            "build",
+            "push",
+            "smoke",
+            "own overhead",
+            "uploaded (primary / second)",
+            "requests primary: manifest/blob/upload/tags, mutating",
+        )
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for run in runs:
+            primary, second = list(run.uploaded)
+            req = run.requests[primary]
+            share = run.overhead / run.wall * 100 if run.wall else 0.0
+            print(
+                f"| {run.name} | {run.wall:.1f} s | {run.build:.1f} s | {run.push:.1f} s | {run.smoke:.1f} s"
+                f" | {run.overhead:.2f} s ({share:.1f}%) | {mb(run.uploaded[primary])} / {mb(run.uploaded[second])}"
+                f" | {req['manifest']}/{req['blob']}/{req['upload']}/{req['tags']}, {req['mutating']} |"
+            )
+        first, script = runs[0], runs[-1]
+        print("\nwhere publisher v1.0.0 spent its time:")
+        for title, seconds in first.steps.items():
+            print(f"  {seconds:6.2f} s  {title}")
+        print()
+        print(
+            f"publisher v1.0.0 uploaded per registry vs unique blob bytes: {first.uploaded['dockerhub'] / unique:.3f}x, {first.uploaded['ghcr'] / unique:.3f}x"
+        )
+        print(
+            f"publisher wall without smoke tests vs script wall: {(first.wall - first.smoke) / script.wall:.2f}x"
+        )
+        print(
+            f"script uploaded per registry vs unique blob bytes: {script.uploaded['dockerhub'] / unique:.3f}x, {script.uploaded['ghcr'] / unique:.3f}x"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
