@@ -113,17 +113,25 @@ def render_command(state: State, config_path: str, check: bool) -> None:
 
 @main.command("inspect")
 @click.argument("ref")
-@click.option("--offline", is_flag=True, help="Only validate and normalize; no network.")
+@click.option(
+    "--offline", is_flag=True, help="Only validate and normalize the reference; no network."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
 @handle_errors
 def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> None:
-    """Validate and normalize an image reference (REF).
+    """Inspect an image reference (REF): online by default, --offline to only normalize it.
+
+    Online: whether it is reachable (or the classified reason: auth, not found,
+    rate limited, unreachable), its digest, platforms, compressed size per
+    platform, and labels. Credentials come from matrix.yaml's variables for its
+    registries, else the docker config; public images need none.
 
     \b
     Examples:
-      publisher inspect busybox --offline --json
-      publisher inspect ghcr.io/acme/php-fpm:v2.0.0-php-8.4 --offline
+      publisher inspect php:8.4-fpm-alpine                 # Docker Hub, anonymously
+      publisher inspect ghcr.io/acme/php-fpm:v2.0.0-php-8.4 --json
+      publisher inspect busybox --offline --json           # just the normalized name
     """
     parsed = reference.parse(ref)
     if not offline:
