@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -77,6 +78,8 @@ class TagMove:
     tag: str
     old: str | None
     new: str
+    #: for a floating tag: the release whose content it carries
+    source_release: str = ""
 
     @property
     def changes(self) -> bool:
@@ -433,7 +436,7 @@ class Publisher:
         digests = tag_digests(client, repo, [t for t in lookup if t not in (extra or {})])
         digests.update(extra or {})
         return [
-            TagMove(registry.name, f.tag, digests.get(f.tag), digests[f.source])
+            TagMove(registry.name, f.tag, digests.get(f.tag), digests[f.source], f.source_release)
             for f in wanted
             if f.source in digests
         ]
@@ -471,43 +474,62 @@ class Publisher:
     def verify_tags(
         self, p: planning.Plan, indexes: Mapping[str, LineIndex]
     ) -> list[notes_mod.FloatingFacts]:
-        defects = []
-        maps: dict[str, dict[str, str]] = {}
-        floating: list[notes_mod.FloatingFacts] = []
+        """Every pin in place; floating tags where the pins say, identical on every registry.
+
+        A concurrent release may still be moving floating tags; then they are
+        recomputed (as in step 6) and checked again a few times before giving up.
+        """
         pins = dict(self.desired_pins(p, indexes))
-        for registry in self.config.registries:
-            client = self.client(registry)
-            present = tag_digests(client, registry.repository.path, list(pins))
-            for tag, digest in pins.items():
-                if present.get(tag) != digest:
-                    defects.append(
-                        f"{registry.repository.name}:{tag} is {present.get(tag)}, expected {digest}"
-                    )
-            for move in self.floating_moves(registry):
-                if move.changes:
-                    defects.append(
-                        f"{registry.repository.name}:{move.tag} is {move.old}, expected {move.new}"
-                    )
-            wanted = planning.floating_tags(
-                registry.name, client.list_tags(registry.repository.path), self.config.line_names
-            )
-            current = tag_digests(client, registry.repository.path, [f.tag for f in wanted])
-            maps[registry.name] = {**present, **current}
-            floating += [
-                notes_mod.FloatingFacts(
-                    registry.name, f.tag, f.source_release, current.get(f.tag, "")
-                )
-                for f in wanted
+
+        def check_pins(registry: Registry) -> list[str]:
+            present = tag_digests(self.client(registry), registry.repository.path, list(pins))
+            return [
+                f"{registry.repository.name}:{tag} is {present.get(tag)}, expected {digest}"
+                for tag, digest in pins.items()
+                if present.get(tag) != digest
             ]
-        reference = maps[self.primary.name]
-        for name, found in maps.items():
-            if found != reference:
-                defects.append(
-                    f"tags on {name} differ from {self.primary.name}: {found} vs {reference}"
-                )
+
+        defects = [
+            d for found in in_parallel(check_pins, list(self.config.registries)) for d in found
+        ]
         if defects:
             raise VerificationError(defects, hint="rerun the same command to finish the release")
-        return floating
+        for attempt in range(FLOATING_ROUNDS):
+            defects, floating = self._check_floating()
+            if not defects:
+                return floating
+            self.output.detail(
+                "floating tags changed meanwhile (a concurrent release?); recomputing"
+            )
+            time.sleep(0.2 * (attempt + 1))
+            self.move_floating()
+        raise VerificationError(defects, hint="rerun the same command to finish the release")
+
+    def _check_floating(self) -> tuple[list[str], list[notes_mod.FloatingFacts]]:
+        registries = list(self.config.registries)
+        found = in_parallel(self.floating_moves, registries)
+        defects = [
+            f"{m.registry}:{m.tag} is {m.old}, expected {m.new}"
+            for moves in found
+            for m in moves
+            if m.changes
+        ]
+        maps = {
+            r.name: {m.tag: m.new for m in moves}
+            for r, moves in zip(registries, found, strict=True)
+        }
+        reference = maps[self.primary.name]
+        defects += [
+            f"floating tags on {name} differ from {self.primary.name}: {tags} vs {reference}"
+            for name, tags in maps.items()
+            if tags != reference
+        ]
+        floating = [
+            notes_mod.FloatingFacts(m.registry, m.tag, m.source_release, m.new)
+            for moves in found
+            for m in moves
+        ]
+        return defects, floating
 
     # ---------------------------------------------------------------- notes
 

@@ -340,19 +340,24 @@ def test_sigkill_before_the_tags_moves_nothing_and_the_rerun_does_not_rebuild(
     tmp_path, tools, bases, registries, proxies
 ):
     hub, ghcr = registries(), registries()
-    front = proxies(hub.host)
-    stack = make_stack(tmp_path, front.host, ghcr.host, bases)
-    # Hold every tag write on the primary at 503, then kill the run when the first arrives.
-    front.add(Fault("status", method="PUT", path=TAG_PUT, status=503, times=None))
+    fronts = [proxies(hub.host), proxies(ghcr.host)]
+    stack = make_stack(tmp_path, fronts[0].host, fronts[1].host, bases)
+    # Every tag write on either registry answers 503; kill the run when the first one arrives,
+    # after the builds, pushes, copies, verification and smoke tests.
+    for front in fronts:
+        front.add(Fault("status", method="PUT", path=TAG_PUT, status=503, times=None))
     process = stack.start("release", "v1.0.0", "--notes-dir", str(stack.notes_dir))
     try:
-        assert wait_for(lambda: any(s.method == "PUT" and s.fault for s in front.log), 300)
+        assert wait_for(
+            lambda: any(s.method == "PUT" and s.fault for f in fronts for s in f.log), 300
+        )
     finally:
         kill_group(process)
     for tags in tag_maps(stack, tools["skopeo"], hub.host, ghcr.host):
-        assert tags == {}  # pushes happened, but no tag at all
-    assert front.count("PUT", "manifest") > 0
-    front.clear()
+        assert tags == {}  # everything was pushed, but no tag at all
+    assert fronts[0].count("PUT", "manifest") > 0 and fronts[1].count("PUT", "manifest") > 0
+    for front in fronts:
+        front.clear()
     rerun = stack.release("v1.0.0")
     assert rerun.stdout.count("not rebuilding") == 2 * len(LINES)
     assert "buildah build" not in rerun.stdout
