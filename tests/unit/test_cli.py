@@ -1,0 +1,123 @@
+"""The command line of the pure core: plan, render, inspect --offline; errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from publisher.cli import main
+
+
+@pytest.fixture
+def cli(repo_root, monkeypatch):
+    monkeypatch.chdir(repo_root)
+
+    def run(*args: str, env: dict[str, str] | None = None):
+        return CliRunner().invoke(main, list(args), env=env or {}, catch_exceptions=False)
+
+    return run
+
+
+def test_plan_json_on_the_committed_matrix_has_five_lines_two_platforms_two_registries(cli):
+    result = cli("plan", "v2.0.0", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert len(data["lines"]) == 5
+    assert {len(line["platforms"]) for line in data["lines"]} == {2}
+    assert {len(line["targets"]) for line in data["lines"]} == {2}
+    default = next(line for line in data["lines"] if line["php"] == "8.4")
+    assert default["targets"][0]["tags"] == ["v2.0.0-php-8.4", "v2.0.0", "php-8.4", "latest"]
+    assert cli("plan", "v2.0.0", "--json").output == result.output  # byte-identical
+
+
+def test_plan_with_existing_pins_keeps_floating_tags_on_the_newer_release(cli):
+    result = cli("plan", "v1.0.1", "--json", "--existing", "v1.1.0", "--existing", "v1.1.0-php-8.4")
+    data = json.loads(result.output)
+    floating = {(f["registry"], f["tag"]): f["source"] for f in data["floating"]}
+    assert floating[("dockerhub", "latest")] == "v1.1.0"
+    assert floating[("dockerhub", "php-8.4")] == "v1.1.0-php-8.4"
+    assert floating[("dockerhub", "php-8.3")] == "v1.0.1-php-8.3"
+
+
+def test_plan_table_is_readable(cli):
+    result = cli("plan", "v2.1.0-rc.1", "--only", "8.4,8.5")
+    assert result.exit_code == 0
+    assert "prerelease: floating tags stay put" in result.output
+    assert "v2.1.0-rc.1-php-8.5" in result.output
+
+
+def test_bad_release_tag_is_exit_2_with_one_line(cli):
+    result = cli("plan", "2.0.0")
+    assert result.exit_code == 2
+    assert "must start with 'v' (did you mean 'v2.0.0'?)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_inspect_offline_json_has_exactly_the_documented_keys(cli):
+    result = cli("inspect", "busybox", "--offline", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.output) == {
+        "name": "docker.io/library/busybox",
+        "domain": "docker.io",
+        "path": "library/busybox",
+        "familiar": "busybox",
+        "tag": None,
+        "digest": None,
+        "canonical": "docker.io/library/busybox:latest",
+    }
+
+
+def test_invalid_reference_exits_2_with_the_reason(cli):
+    result = cli("inspect", "Foo/Bar", "--offline")
+    assert result.exit_code == 2
+    assert "repository name must be lowercase" in result.output
+
+
+def test_broken_matrix_exits_3_with_its_location(cli, tmp_path):
+    bad = tmp_path / "matrix.yaml"
+    bad.write_text("registries: []\nplatfroms: [linux/amd64]\n")
+    result = cli("plan", "v1.0.0", "--config", str(bad))
+    assert result.exit_code == 3
+    assert (
+        f"{bad}:2:1: platfroms: unknown key 'platfroms'; did you mean 'platforms'?" in result.output
+    )
+
+
+def test_config_errors_become_annotations_in_github_actions(cli, tmp_path):
+    bad = tmp_path / "matrix.yaml"
+    bad.write_text("registries: []\nlines: [{php: '8'}]\n")
+    result = cli("plan", "v1.0.0", "--config", str(bad), env={"GITHUB_ACTIONS": "true"})
+    assert result.exit_code == 3
+    assert f"::error file={bad},line=1,col=1,title=configuration error::" in result.output
+    assert "the required key 'default_line' is missing" in result.output
+
+
+def test_render_check_passes_on_the_committed_dockerfiles(cli):
+    result = cli("render", "--check")
+    assert result.exit_code == 0, result.output
+
+
+def test_render_check_fails_on_a_stale_dockerfile(cli, tmp_path, repo_root):
+    matrix = (repo_root / "matrix.yaml").read_text()
+    (tmp_path / "matrix.yaml").write_text(matrix)
+    (tmp_path / "dockerfiles").mkdir()
+    (tmp_path / "dockerfiles" / "Dockerfile.j2").write_text(
+        (repo_root / "dockerfiles" / "Dockerfile.j2").read_text()
+    )
+    assert cli("render", "--config", str(tmp_path / "matrix.yaml")).exit_code == 0
+    stale = tmp_path / "dockerfiles" / "8.4" / "Dockerfile"
+    stale.write_text(stale.read_text() + "# edited by hand\n")
+    result = cli("render", "--check", "--config", str(tmp_path / "matrix.yaml"))
+    assert result.exit_code == 3
+    assert "stale Dockerfile" in result.output and "8.4/Dockerfile" in result.output
+
+
+def test_every_command_has_help_with_examples(cli):
+    from publisher.cli.base import COMMAND_MODULES
+
+    for command in COMMAND_MODULES:
+        result = cli(command, "--help")
+        assert result.exit_code == 0, command
+        assert "Examples" in result.output or "Example" in result.output, command
