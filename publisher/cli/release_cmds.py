@@ -319,39 +319,49 @@ def _run_release(
         state.output.info("the throwaway registries have been stopped; nothing was published")
 
 
-@main.command("release")
-@click.argument("release_tag", metavar="RELEASE")
-@config_option
-@only_option
-@builder_option
-@click.option(
-    "--jobs", type=click.IntRange(1, 32), default=2, show_default=True, help="Builds in parallel."
-)
-@click.option(
-    "--digests",
-    "digests_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where the digest records go (default: .publisher/builds/RELEASE/digests).",
-)
-@notes_option()
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Print the plan, the build commands and every tag move; write nothing.",
-)
-@click.option(
-    "--local",
-    is_flag=True,
-    help="Rehearse: run everything against throwaway loopback registries standing in for the configured ones.",
-)
-@attestations_option
-@smoke_option
-@pass_state
-@handle_errors
-def release_command(
+def release_run_options(func: F) -> F:
+    """The options `release` and `republish` share."""
+    decorators = [
+        config_option,
+        only_option,
+        builder_option,
+        click.option(
+            "--jobs",
+            type=click.IntRange(1, 32),
+            default=2,
+            show_default=True,
+            help="Builds and smoke tests in parallel.",
+        ),
+        click.option(
+            "--digests",
+            "digests_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Where the digest records go (default: under .publisher/ next to the matrix).",
+        ),
+        notes_option(),
+        click.option(
+            "--dry-run",
+            is_flag=True,
+            help="Print the plan, the build commands and every tag move; write nothing.",
+        ),
+        click.option(
+            "--local",
+            is_flag=True,
+            help="Rehearse against throwaway loopback registries standing in for the configured ones.",
+        ),
+        attestations_option,
+        smoke_option,
+    ]
+    for decorate in reversed(decorators):
+        func = decorate(func)
+    return func
+
+
+def _release_from_cli(
     state: State,
     release_tag: str,
+    *,
     config_path: str,
     only: str | None,
     builder: str | None,
@@ -362,7 +372,34 @@ def release_command(
     local: bool,
     attestations: bool,
     no_smoke: bool,
+    reason: str | None = None,
 ) -> None:
+    parse_release(release_tag)
+    cfg = state.load_config(config_path, only)
+    options = _release_options(
+        state,
+        cfg,
+        release_tag,
+        digests_dir=digests_dir,
+        notes_dir=notes_dir,
+        jobs=jobs,
+        dry_run=dry_run,
+        local=local,
+        reuse=reason is None,
+        reason=reason,
+        attestations=attestations,
+    )
+    _run_release(
+        state, cfg, release_tag, builder=builder, no_smoke=no_smoke, local=local, options=options
+    )
+
+
+@main.command("release")
+@click.argument("release_tag", metavar="RELEASE")
+@release_run_options
+@pass_state
+@handle_errors
+def release_command(state: State, release_tag: str, **options: Any) -> None:
     """Build every leg of RELEASE, then publish it: the whole pipeline in one process.
 
     Legs already built and pushed (per their digest records) are not rebuilt, so
@@ -374,94 +411,30 @@ def release_command(
       publisher release v2.0.0 --dry-run            # what would happen
       publisher release v2.0.1 --only 8.4,8.5 --jobs 4
     """
-    parse_release(release_tag)
-    cfg = state.load_config(config_path, only)
-    options = _release_options(
-        state,
-        cfg,
-        release_tag,
-        digests_dir=digests_dir,
-        notes_dir=notes_dir,
-        jobs=jobs,
-        dry_run=dry_run,
-        local=local,
-        attestations=attestations,
-    )
-    _run_release(
-        state, cfg, release_tag, builder=builder, no_smoke=no_smoke, local=local, options=options
-    )
+    _release_from_cli(state, release_tag, **options)
 
 
 @main.command("republish")
 @click.argument("release_tag", metavar="RELEASE")
 @click.option("--reason", required=True, help="Why (e.g. the CVE); kept in the notes' history.")
-@config_option
-@only_option
-@builder_option
-@click.option(
-    "--jobs", type=click.IntRange(1, 32), default=2, show_default=True, help="Builds in parallel."
-)
-@click.option(
-    "--digests",
-    "digests_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where the new digest records go (default: .publisher/builds/RELEASE/republish).",
-)
-@notes_option()
-@click.option(
-    "--dry-run", is_flag=True, help="Print what would be rebuilt and moved; write nothing."
-)
-@click.option("--local", is_flag=True, help="Rehearse against throwaway loopback registries.")
-@attestations_option
-@smoke_option
+@release_run_options
 @pass_state
 @handle_errors
-def republish_command(
-    state: State,
-    release_tag: str,
-    reason: str,
-    config_path: str,
-    only: str | None,
-    builder: str | None,
-    jobs: int,
-    digests_dir: Path | None,
-    notes_dir: Path | None,
-    dry_run: bool,
-    local: bool,
-    attestations: bool,
-    no_smoke: bool,
-) -> None:
+def republish_command(state: State, release_tag: str, reason: str, **options: Any) -> None:
     """Rebuild a published RELEASE from freshly pulled bases (a security republish).
 
-    The release's pins move to the new digests; floating tags move only where
-    this release is still the newest stable one. The notes keep a dated history.
+    Every leg is rebuilt; the release's pins move to the new digests; floating
+    tags move only where this release is still the newest stable one. The notes
+    keep a dated history (old digest -> new digest, reason).
 
     \b
     Examples:
       publisher republish v2.0.0 --reason "CVE-2026-1234 in libxml2"
       publisher republish v2.0.0 --reason "openssl update" --only 8.3,8.4
     """
-    parse_release(release_tag)
     if not reason.strip():
         raise UsageError("--reason must say why the release is republished")
-    cfg = state.load_config(config_path, only)
-    options = _release_options(
-        state,
-        cfg,
-        release_tag,
-        digests_dir=digests_dir,
-        notes_dir=notes_dir,
-        jobs=jobs,
-        dry_run=dry_run,
-        local=local,
-        reuse=False,
-        reason=reason.strip(),
-        attestations=attestations,
-    )
-    _run_release(
-        state, cfg, release_tag, builder=builder, no_smoke=no_smoke, local=local, options=options
-    )
+    _release_from_cli(state, release_tag, reason=reason.strip(), **options)
 
 
 @main.command("republish-check")

@@ -111,7 +111,20 @@ def release(
             attestations=options.attestations,
         )
     records = read_directory(options.digests_dir)
-    publisher = Publisher(
+    return make_publisher(config, version, clients, output, options, smoke=smoke).run(records)
+
+
+def make_publisher(
+    config: Config,
+    version: Release,
+    clients: Mapping[str, RegistryClient],
+    output: Output,
+    options: ReleaseOptions,
+    *,
+    smoke: SmokeTest | None = None,
+    dry_run: bool = False,
+) -> Publisher:
+    return Publisher(
         config,
         version,
         clients,
@@ -119,9 +132,9 @@ def release(
         notes_dir=options.notes_dir,
         smoke=smoke,
         republish_reason=options.republish_reason,
+        dry_run=dry_run,
         jobs=options.jobs,
     )
-    return publisher.run(records)
 
 
 def dry_run(
@@ -151,15 +164,7 @@ def dry_run(
                 output.info("  " + " ".join(argv))
     records_present = options.digests_dir.is_dir() and any(options.digests_dir.glob("*.json"))
     records = read_directory(options.digests_dir) if records_present else []
-    publisher = Publisher(
-        config,
-        version,
-        clients,
-        output,
-        notes_dir=options.notes_dir,
-        republish_reason=options.republish_reason,
-        dry_run=True,
-    )
+    publisher = make_publisher(config, version, clients, output, options, dry_run=True)
     try:
         return publisher.run(records)
     except PublisherError as exc:

@@ -95,6 +95,22 @@ def make_stack(
     return Stack(tmp_path / name, primary, secondary, bases.host, repo="acme/php-fpm")
 
 
+def patch_base(
+    tmp_path: Path, bases: LocalRegistry, label: str, lines: tuple[str, ...] = ("8.4",)
+) -> None:
+    """A security patch lands in a STAND-IN base: same tag, new content."""
+    patched = tmp_path / f"standin-{label}"
+    shutil.copytree(standins.SOURCE_DIR, patched)
+    with open(patched / "Containerfile", "a", encoding="utf-8") as handle:
+        handle.write(f'\nLABEL dev.publisher.stand-in.patch="{label}"\n')
+    standins.push_standins(
+        bases.host,
+        runner=Runner(output=Output(env={}, quiet=True)),
+        lines=lines,
+        source_dir=patched,
+    )
+
+
 def tag_maps(stack: Stack, skopeo: str, *hosts: str) -> list[dict[str, str]]:
     return [
         skopeo_tag_map(skopeo, host, stack.repo)
@@ -143,17 +159,7 @@ def test_release_sequence_and_republish_end_to_end(tmp_path, tools, bases, regis
     before = stack.index_digests("v1.1.0")
     floating_before = {t: d for t, d in on_hub.items() if t.startswith("php-") or t == "latest"}
 
-    # A security patch lands in the 8.4 base: same tag, new content.
-    patched = tmp_path / "patched-standin"
-    shutil.copytree(standins.SOURCE_DIR, patched)
-    with open(patched / "Containerfile", "a", encoding="utf-8") as handle:
-        handle.write('\nLABEL dev.publisher.stand-in.patch="security-patch-2"\n')
-    standins.push_standins(
-        bases.host,
-        runner=Runner(output=Output(env={}, quiet=True)),
-        lines=("8.4",),
-        source_dir=patched,
-    )
+    patch_base(tmp_path, bases, "security-patch-2")
     stack.ok(
         "republish",
         "v1.1.0",
@@ -190,16 +196,7 @@ def test_republish_of_the_newest_release_moves_floating_tags(tmp_path, tools, ba
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
     stack.release("v1.0.0", "--only", "8.4")
     before = stack.index_digests("v1.0.0")["8.4"]
-    patched = tmp_path / "patched"
-    shutil.copytree(standins.SOURCE_DIR, patched)
-    with open(patched / "Containerfile", "a", encoding="utf-8") as handle:
-        handle.write('\nLABEL dev.publisher.stand-in.patch="newest"\n')
-    standins.push_standins(
-        bases.host,
-        runner=Runner(output=Output(env={}, quiet=True)),
-        lines=("8.4",),
-        source_dir=patched,
-    )
+    patch_base(tmp_path, bases, "newest")
     stack.ok(
         "republish",
         "v1.0.0",
