@@ -24,6 +24,7 @@ proceed; 2 invalid input, 3 unreadable release notes.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import os
@@ -564,6 +565,30 @@ def pin_tag(release: Release, php: str) -> str:
     return f"{release.tag}-php-{php}"
 
 
+def _with_matrix_repositories(inputs: Inputs, env: Mapping[str, str], base: Path) -> Inputs:
+    """Without release notes, take the repositories from matrix.yaml when it is at hand.
+
+    matrix.yaml is where maintainers set the namespace; the built-in defaults only
+    serve a launcher that ships neither notes nor the matrix.
+    """
+    if inputs.repository is not None and inputs.mirror_repository is not None:
+        return inputs
+    path = Path(env.get("PUBLISHER_CONFIG") or "matrix.yaml")
+    path = path if path.is_absolute() else base / path
+    if not path.is_file():
+        return inputs
+    from . import config  # yaml: only on this path, never on the notes path
+
+    cfg = config.load(path, {})
+    secondaries = cfg.secondaries
+    return dataclasses.replace(
+        inputs,
+        repository=inputs.repository or cfg.primary.repository.repository(),
+        mirror_repository=inputs.mirror_repository
+        or (secondaries[0] if secondaries else cfg.primary).repository.repository(),
+    )
+
+
 def _repositories(notes: ReleaseNotes | None) -> tuple[Reference, Reference]:
     canonical = parse_repository(DEFAULT_CANONICAL)
     mirror = parse_repository(DEFAULT_MIRROR)
@@ -929,6 +954,8 @@ def resolve(
     base = Path(cwd) if cwd is not None else Path.cwd()
     platform = inputs.platform or host or detect_host_platform()
     notes = load_notes(inputs.notes, inputs.release, cwd=base)
+    if notes is None:
+        inputs = _with_matrix_repositories(inputs, env, base)
     choice = choose(inputs, notes, platform)
     availability = None
     if inputs.use_prebuilt and choice.precheck is None:
