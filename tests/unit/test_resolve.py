@@ -725,3 +725,34 @@ def test_reads_what_the_publish_stage_writes() -> None:
     assert choice.known_platforms == ("linux/amd64", "linux/arm64")
     mirror = choose(inputs(registry=RegistryChoice.MIRROR), parsed, "linux/arm64")
     assert mirror.reference == f"ghcr.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX}"
+
+
+def test_without_notes_the_repositories_come_from_the_matrix(tmp_path: Any) -> None:
+    """matrix.yaml is where maintainers set the namespace; resolve follows it."""
+    from publisher import probe as probing
+    from publisher.resolve import resolve
+
+    (tmp_path / "matrix.yaml").write_text(
+        "registries:\n"
+        "  - {name: hub, repository: docker.io/acme/php-fpm, primary: true}\n"
+        "  - {name: ghcr, repository: ghcr.io/acme/php-fpm}\n"
+        "default_line: '8.4'\nlines: [{php: '8.4'}]\n"
+    )
+    seen: list[probing.Target] = []
+
+    def probe(target: probing.Target, timeout: float, env: Any) -> probing.Result:
+        seen.append(target)
+        return probing.Result(probing.Status.AVAILABLE, "ok", digest="sha256:" + "a" * 64)
+
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"}
+    decision = resolve(env, cwd=tmp_path, probe=probe, cache=None, host="linux/arm64")
+    assert (seen[-1].host, seen[-1].repository) == ("docker.io", "acme/php-fpm")
+    assert decision.image.startswith("docker.io/acme/php-fpm:v2.0.0-php-8.4")
+    resolve(
+        {**env, "PREBUILT_REGISTRY": "mirror"},
+        cwd=tmp_path,
+        probe=probe,
+        cache=None,
+        host="linux/arm64",
+    )
+    assert (seen[-1].host, seen[-1].repository) == ("ghcr.io", "acme/php-fpm")
