@@ -169,10 +169,10 @@ class Config:
 
 
 def is_loopback(host: str) -> bool:
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    if "]" in host:
-        name = host[: host.index("]") + 1]
-    name = name.strip("[]")
+    if host.startswith("["):  # [IPv6] or [IPv6]:port
+        name = host[1 : host.index("]")] if "]" in host else host
+    else:
+        name = host.rsplit(":", 1)[0]
     if name == "localhost":
         return True
     try:

@@ -11,7 +11,7 @@ The JSON schema (``schema: 1``) is documented in the README; the launcher's
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -398,7 +398,3 @@ def _size_chart(facts: ReleaseFacts, history: SizeHistory) -> list[str]:
         out.append(f"| {r} | " + " | ".join(cells) + " |")
     out.append("")
     return out
-
-
-def floating_summary(facts: ReleaseFacts) -> Sequence[tuple[str, str, str, str]]:
-    return [(f.registry, f.tag, f.release, f.digest) for f in facts.floating]

@@ -47,10 +47,6 @@ def record_name(php: str, platform: str) -> str:
     return f"{php}-{Platform.parse(platform).slug}.json"
 
 
-def write_record(directory: str | Path, record: DigestRecord) -> Path:
-    return write_atomic(Path(directory) / record.file_name, record.to_json())
-
-
 def write_record_file(path: str | Path, record: DigestRecord) -> Path:
     return write_atomic(path, record.to_json())
 

@@ -253,9 +253,3 @@ def parse_repository(text: str) -> Reference:
 
 def is_digest(text: str) -> bool:
     return bool(_DIGEST_RE.fullmatch(text))
-
-
-def check_tag(tag: str) -> str:
-    """Validate a bare tag, returning it; raise InvalidReferenceError otherwise."""
-    _check_tag(tag)
-    return tag

@@ -83,10 +83,8 @@ def base_client(
 def resolve_base(config: Config, line: Line, client: RegistryClient) -> Reference:
     """The base image to build FROM, through the mirror and pinned by digest."""
     ref = config.base_pull_ref(line)
-    digest = ref.digest or client.resolve(ref)
-    if ref.digest:
-        client.resolve(ref)  # a pinned digest must exist
-    return Reference(ref.domain, ref.path, ref.tag, digest)
+    # A pinned reference resolves to its own digest, which proves it exists.
+    return Reference(ref.domain, ref.path, ref.tag, client.resolve(ref))
 
 
 def existing_record(

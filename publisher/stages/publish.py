@@ -208,11 +208,11 @@ class Publisher:
 
     # ---------------------------------------------------------------- steps
 
-    def read_plan(self) -> tuple[planning.Plan, dict[str, list[str]]]:
+    def read_plan(self) -> planning.Plan:
         existing = {
             r.name: self.client(r).list_tags(r.repository.path) for r in self.config.registries
         }
-        return planning.plan(self.config, self.release, existing), existing
+        return planning.plan(self.config, self.release, existing)
 
     def assemble(self, by_line: Mapping[str, list[DigestRecord]]) -> dict[str, LineIndex]:
         primary = self.client(self.primary)
@@ -613,7 +613,7 @@ class Publisher:
     def run(self, records: Sequence[DigestRecord]) -> PublishResult:
         out = self.output
         with out.step("1/8 Read the tags on every registry and compute the plan"):
-            p, _existing = self.read_plan()
+            p = self.read_plan()
             by_line = match_records(self.config, self.release, records)
             self._show_plan(p)
         with out.step("2/8 Assemble one index per PHP line"):

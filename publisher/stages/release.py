@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,7 +95,7 @@ def release(
     with output.step(
         f"Build {len(legs(config))} images with {builder.name} (up to {options.jobs} at a time)"
     ):
-        build_all(
+        records = build_all(
             config,
             version,
             builder=builder,
@@ -110,7 +109,6 @@ def release(
             revision=options.revision,
             attestations=options.attestations,
         )
-    records = read_directory(options.digests_dir)
     return make_publisher(config, version, clients, output, options, smoke=smoke).run(records)
 
 
@@ -171,7 +169,7 @@ def dry_run(
         if records_present:
             raise
         # Nothing built yet: the index digests are unknown until the builds run.
-        p, _ = publisher.read_plan()
+        p = publisher.read_plan()
         output.info(f"(index digests are known after the builds: {exc.message.splitlines()[0]})")
         rows = [
             (t.registry, tag, "built by this run")
@@ -186,11 +184,6 @@ def dry_run(
         )
         output.print_text(p.to_json())
         return PublishResult(plan=p, indexes={})
-
-
-def now_stamp(now: Callable[[], datetime.datetime] | None = None) -> str:
-    moment = (now or (lambda: datetime.datetime.now(datetime.UTC)))()
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --------------------------------------------------------------------------- local rehearsal

@@ -266,3 +266,21 @@ def test_broken_matrices_fail_with_a_located_config_error(text):
     else:
         # only mutations that keep the file valid may load (e.g. a retype to an equal value)
         assert cfg.lines
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1:5000", True),
+        ("localhost", True),
+        ("localhost:5000", True),
+        ("[::1]:5000", True),
+        ("[::1]", True),
+        ("127.10.0.3", True),
+        ("ghcr.io", False),
+        ("10.0.0.1:5000", False),
+        ("[2001:db8::1]:443", False),
+    ],
+)
+def test_loopback_registries_are_reached_over_plain_http(host, loopback):
+    assert config.is_loopback(host) is loopback
