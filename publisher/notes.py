@@ -342,7 +342,8 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory) -> str:
 
     out += [
         "<sub>Written by publisher; the machine-readable twin of this page is "
-        f"`{facts.release}.json`.</sub>",
+        f"`{facts.release}.json`, and `{facts.release}.env` pins every line by digest "
+        "for the stack's launcher.</sub>",
         "",
     ]
     return "\n".join(out)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .. import notes as notes_mod
+from .. import pins as pins_mod
 from .. import plan as planning
 from ..config import Config, Registry
 from ..errors import ReleaseConflictError, UsageError, VerificationError
@@ -606,6 +607,11 @@ class Publisher:
             self.notes_dir / f"{self.release.tag}.json", notes_mod.release_json(facts, history)
         )
         write_atomic(history_path, history.with_release(facts).to_json())
+        # The launcher's pins (digest-pinned references per line), from the record just written.
+        write_atomic(
+            self.notes_dir / pins_mod.file_name(self.release.tag),
+            pins_mod.render(notes_mod.to_dict(facts, history)),
+        )
         return md, js
 
     # ---------------------------------------------------------------- the run

@@ -189,6 +189,9 @@ def test_release_sequence_and_republish_end_to_end(tmp_path, tools, bases, regis
     ]
     text = (stack.notes_dir / "v1.1.0.md").read_text()
     assert "## Republish history" in text and "CVE-2026-0001" in text
+    pins = (stack.notes_dir / "v1.1.0.env").read_text()  # the launcher's pins follow
+    assert f"PHP_IMAGE_8_4='{hub.host}/{stack.repo}:v1.1.0-php-8.4@{after['8.4']}'" in pins
+    assert f"PHP_IMAGE_MIRROR_8_3='{ghcr.host}/{stack.repo}:v1.1.0-php-8.3@{after['8.3']}'" in pins
 
 
 def test_republish_of_the_newest_release_moves_floating_tags(tmp_path, tools, bases, registries):

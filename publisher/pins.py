@@ -1,0 +1,137 @@
+"""The pins file of a release: ``release-notes/vX.Y.Z.env``.
+
+Pure: the release record (the notes JSON the publish stage writes, parsed into
+a dict) in, text out. Per PHP line it holds the reference pinned by digest on
+the canonical registry and on the mirror, the platforms and the base image, as
+``KEY='value'`` lines that mean the same to ``docker compose --env-file`` and
+to a POSIX shell (``. ./vX.Y.Z.env``). The stack's launcher
+(``examples/stack/start.sh``) and ``publisher resolve`` read it; a stack
+vendors it with the launcher.
+
+Keys (``A_B`` is the PHP line ``A.B`` with the dot replaced)::
+
+    PHP_PINS_SCHEMA='1'
+    STACK_RELEASE='v2.0.0'
+    PHP_LINES='8.3 8.4'                  # the lines this release published
+    PHP_DEFAULT_LINE='8.4'
+    PHP_STAND_IN='false'                 # true: an offline rehearsal, not PHP
+    PHP_REPOSITORY='docker.io/twentyi/php-fpm'
+    PHP_MIRROR_REPOSITORY='ghcr.io/twentyi/php-fpm'   # absent without a mirror
+    PHP_IMAGE_8_4='docker.io/twentyi/php-fpm:v2.0.0-php-8.4@sha256:...'
+    PHP_IMAGE_MIRROR_8_4='ghcr.io/twentyi/php-fpm:v2.0.0-php-8.4@sha256:...'
+    PHP_PLATFORMS_8_4='linux/amd64 linux/arm64'
+    PHP_BASE_IMAGE_8_4='docker.io/library/php:8.4-fpm-alpine@sha256:...'
+
+Same record, same bytes: nothing here depends on the clock or on dict order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+PINS_SCHEMA = 1
+
+#: What a value may hold: image references, PHP lines, platforms, words. No
+#: quote, backslash, ``$``, ``#``, whitespace other than a single space, or
+#: control character, so single quotes mean the same to sh and to compose.
+_SAFE_VALUE = re.compile(r"[A-Za-z0-9._/:@+ -]*")
+_PHP = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+
+
+def file_name(release: str) -> str:
+    """``v2.0.0.env``: the pins file next to ``v2.0.0.json``."""
+    return f"{release}.env"
+
+
+def line_key(php: str) -> str:
+    """``8_4`` for the line ``8.4``: the suffix of that line's keys."""
+    if not _PHP.fullmatch(php):
+        raise ValueError(f"not a PHP line: {php!r}")
+    return php.replace(".", "_")
+
+
+def quote(value: str) -> str:
+    """``'value'`` for both sh and ``docker compose --env-file``; refuses what cannot be."""
+    if not _SAFE_VALUE.fullmatch(value):
+        raise ValueError(f"value {value!r} cannot be written to a pins file")
+    return f"'{value}'"
+
+
+def _sort_lines(lines: list[str]) -> list[str]:
+    return sorted(lines, key=lambda php: tuple(int(p) for p in php.split(".")))
+
+
+def _without_digest(image: str) -> str:
+    return image.split("@", 1)[0]
+
+
+def pins(record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (key, value) pairs of the pins file, in file order, from the release record.
+
+    Raises ValueError (naming the field) for a record that is not a release record.
+    """
+    release = record.get("release")
+    if not isinstance(release, str) or not release:
+        raise ValueError("release record: 'release' is missing")
+    registries = record.get("registries")
+    if not isinstance(registries, list) or not registries:
+        raise ValueError("release record: 'registries' is missing or empty")
+    primary = next((r for r in registries if r.get("primary") is True), registries[0])
+    others = [r for r in registries if r is not primary]
+    canonical = str(primary["repository"])
+    mirror = str(others[0]["repository"]) if others else None
+
+    lines = record.get("lines")
+    if not isinstance(lines, list):
+        raise ValueError("release record: 'lines' is missing")
+    by_php: dict[str, Mapping[str, Any]] = {}
+    for item in lines:
+        by_php[str(item["php"])] = item
+    order = _sort_lines(list(by_php))
+
+    out: list[tuple[str, str]] = [
+        ("PHP_PINS_SCHEMA", str(PINS_SCHEMA)),
+        ("STACK_RELEASE", release),
+        ("PHP_LINES", " ".join(order)),
+        ("PHP_DEFAULT_LINE", str(record.get("default_line") or "")),
+        ("PHP_STAND_IN", "true" if record.get("stand_in") is True else "false"),
+        ("PHP_REPOSITORY", canonical),
+    ]
+    if mirror is not None:
+        out.append(("PHP_MIRROR_REPOSITORY", mirror))
+    for php in order:
+        item = by_php[php]
+        key = line_key(php)
+        digest = str(item["index_digest"])
+        pin = f"{release}-php-{php}"
+        out.append((f"PHP_IMAGE_{key}", f"{canonical}:{pin}@{digest}"))
+        if mirror is not None:
+            out.append((f"PHP_IMAGE_MIRROR_{key}", f"{mirror}:{pin}@{digest}"))
+        platforms = sorted(
+            str(p["platform"]) for p in item.get("platforms") or [] if isinstance(p, Mapping)
+        )
+        out.append((f"PHP_PLATFORMS_{key}", " ".join(platforms)))
+        base = item.get("base") or {}
+        image = base.get("image") if isinstance(base, Mapping) else None
+        if isinstance(image, str) and image:
+            base_digest = base.get("digest")
+            ref = f"{_without_digest(image)}@{base_digest}" if base_digest else image
+            out.append((f"PHP_BASE_IMAGE_{key}", ref))
+    return out
+
+
+def render(record: Mapping[str, Any]) -> str:
+    """The pins file's text (deterministic bytes)."""
+    release = str(record.get("release"))
+    pairs = pins(record)
+    head = [
+        f"# {release}: the PHP-FPM images of this release, pinned by digest (written by publisher).",
+        "# For `docker compose --env-file` and POSIX sh (`. ./" + file_name(release) + "`);",
+        "# read by the stack's start.sh and by `publisher resolve`. Do not edit.",
+    ]
+    if record.get("stand_in") is True:
+        head.append("# STAND-IN REHEARSAL: these images contain no real PHP. Do not use them.")
+    body = [f"{key}={quote(value)}" for key, value in pairs]
+    return "\n".join(head + body) + "\n"

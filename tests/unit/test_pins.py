@@ -1,0 +1,101 @@
+"""The pins file: digest-pinned references per line, from the release record."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from publisher import notes, pins
+from publisher.notes import LineFacts, PlatformFacts, RegistryFacts, SizeHistory
+from tests.unit.test_notes import D, facts
+
+
+def record(f: notes.ReleaseFacts | None = None) -> dict:
+    return json.loads(notes.release_json(f or facts(), SizeHistory()))
+
+
+def two_lines() -> notes.ReleaseFacts:
+    f = facts("v2.0.0")
+    line = f.lines[0]
+    older = LineFacts(
+        php="8.10",
+        php_version="8.10.1",
+        index_digest=D["e"],
+        tags=("v2.0.0-php-8.10",),
+        base_image="docker.io/library/php:8.10-fpm-alpine@" + D["0"],
+        base_digest=D["1"],
+        size_budget_bytes=1,
+        platforms=(PlatformFacts("linux/amd64", D["2"], 1),),
+    )
+    return replace(f, lines=(older, line))  # 8.10 first: the file sorts numerically
+
+
+def test_every_line_pinned_on_both_registries() -> None:
+    text = pins.render(record(two_lines()))
+    lines = [line for line in text.splitlines() if not line.startswith("#")]
+    assert lines == [
+        "PHP_PINS_SCHEMA='1'",
+        "STACK_RELEASE='v2.0.0'",
+        "PHP_LINES='8.4 8.10'",
+        "PHP_DEFAULT_LINE='8.4'",
+        "PHP_STAND_IN='false'",
+        "PHP_REPOSITORY='docker.io/acme/php-fpm'",
+        "PHP_MIRROR_REPOSITORY='ghcr.io/acme/php-fpm'",
+        f"PHP_IMAGE_8_4='docker.io/acme/php-fpm:v2.0.0-php-8.4@{D['a']}'",
+        f"PHP_IMAGE_MIRROR_8_4='ghcr.io/acme/php-fpm:v2.0.0-php-8.4@{D['a']}'",
+        "PHP_PLATFORMS_8_4='linux/amd64 linux/arm64'",
+        f"PHP_BASE_IMAGE_8_4='docker.io/library/php:8.4-fpm-alpine@{D['b']}'",
+        f"PHP_IMAGE_8_10='docker.io/acme/php-fpm:v2.0.0-php-8.10@{D['e']}'",
+        f"PHP_IMAGE_MIRROR_8_10='ghcr.io/acme/php-fpm:v2.0.0-php-8.10@{D['e']}'",
+        "PHP_PLATFORMS_8_10='linux/amd64'",
+        # the base digest of the record wins over one written into the image
+        f"PHP_BASE_IMAGE_8_10='docker.io/library/php:8.10-fpm-alpine@{D['1']}'",
+    ]
+    assert text.startswith("# v2.0.0: ") and text.endswith("\n")
+    assert "STAND-IN" not in text
+
+
+def test_same_record_same_bytes() -> None:
+    a = pins.render(record(two_lines()))
+    shuffled = record(two_lines())
+    shuffled["lines"].reverse()
+    shuffled["registries"].reverse()  # the primary is marked, not positional
+    assert pins.render(shuffled) == a
+    assert pins.render(json.loads(json.dumps(shuffled, sort_keys=True))) == a
+
+
+def test_without_a_mirror_there_are_no_mirror_keys() -> None:
+    f = replace(facts(), registries=(RegistryFacts("hub", "docker.io/acme/php-fpm", True),))
+    text = pins.render(record(f))
+    assert "MIRROR" not in text
+    assert "PHP_IMAGE_8_4='docker.io/acme/php-fpm:v1.1.0-php-8.4@" in text
+
+
+def test_stand_in_releases_say_so() -> None:
+    text = pins.render(record(replace(facts(), stand_in=True)))
+    assert "PHP_STAND_IN='true'" in text
+    assert "# STAND-IN REHEARSAL" in text
+
+
+@pytest.mark.parametrize("value", ["it's", "a\nb", "$HOME", "a#b", "back\\slash", 'say "x"', "\t"])
+def test_values_that_cannot_be_quoted_safely_are_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="cannot be written"):
+        pins.quote(value)
+
+
+def test_a_record_without_registries_is_refused() -> None:
+    data = record()
+    data["registries"] = []
+    with pytest.raises(ValueError, match="registries"):
+        pins.render(data)
+    assert pins.file_name("v1.0.0") == "v1.0.0.env"
+    with pytest.raises(ValueError):
+        pins.line_key("8")
+
+
+def test_the_markdown_notes_name_the_pins_file() -> None:
+    assert "`v1.1.0.env` pins every line by digest" in notes.release_markdown(
+        facts(), SizeHistory()
+    )
