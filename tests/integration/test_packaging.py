@@ -1,0 +1,160 @@
+"""The distribution: builds with no warning, says what it is, and installs with pipx.
+
+The sdist and the wheel are built with `python -m build --no-isolation` and every
+Python warning turned into an error, with the build backend the lock pins (so the
+test needs no network and sees exactly what a release build sees). The wheel is
+then installed with pipx into a throwaway home, offline, its dependencies taken
+from the environment the lock installed, and `publisher --version` must run.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tomllib
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from publisher import __version__
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DIST = "php-fpm-publisher"
+
+
+def _source_tree(tmp_path: Path) -> Path:
+    """A copy of what the build reads, so no build/ or *.egg-info lands in the checkout."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, src / name)
+    shutil.copytree(
+        ROOT / "publisher", src / "publisher", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return src
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    backend = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pin = backend["build-system"]["requires"][0]
+    installed = f"setuptools=={metadata.version('setuptools')}"
+    assert installed == pin, (
+        f"{installed} is installed, the build pins {pin}: install from the lock"
+    )
+    tmp = tmp_path_factory.mktemp("packaging")
+    src = _source_tree(tmp)
+    out = tmp / "dist"
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "error",
+            "-m",
+            "build",
+            "--no-isolation",
+            "--sdist",
+            "--wheel",
+            "--outdir",
+            str(out),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-6000:]
+    wheel = next(out.glob("*.whl"))
+    sdist = next(out.glob("*.tar.gz"))
+    return wheel, sdist, log
+
+
+def test_build_prints_no_deprecation_warning(built: tuple[Path, Path, str]) -> None:
+    _, _, log = built
+    for word in ("Deprecat", "deprecated", "Warning", "By 20"):
+        assert word not in log, f"the build printed {word!r}:\n{log[-4000:]}"
+
+
+def test_the_wheel_names_the_distribution_and_its_licence(built: tuple[Path, Path, str]) -> None:
+    wheel, sdist, _ = built
+    assert wheel.name == f"php_fpm_publisher-{__version__}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        meta_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        meta = email.message_from_bytes(zf.read(meta_name))
+        entry_points = zf.read(meta_name.replace("METADATA", "entry_points.txt")).decode()
+    assert meta["Name"] == DIST
+    assert meta["License-Expression"] == "MIT"
+    assert meta.get_all("License-File") == ["LICENSE"]
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert "publisher = publisher.cli:main" in entry_points
+    with tarfile.open(sdist) as tf:
+        members = tf.getnames()
+    assert f"php_fpm_publisher-{__version__}/LICENSE" in members
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["name"] == DIST and project["license"] == "MIT"
+
+
+def test_pipx_installs_the_wheel_and_publisher_runs(
+    built: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    wheel, _, _ = built
+    home, bin_dir = tmp_path / "pipx", tmp_path / "bin"
+    env = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PIPX_", "VIRTUAL_ENV", "PYTHONPATH"))
+        },
+        "PIPX_HOME": str(home),
+        "PIPX_BIN_DIR": str(bin_dir),
+        "PIPX_MAN_DIR": str(tmp_path / "man"),
+        "PIPX_DEFAULT_PYTHON": sys.executable,
+        # Offline: the dependencies come from this (locked) environment.
+        "PIP_NO_INDEX": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "pipx", "install", "--system-site-packages", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    installed = bin_dir / "publisher"
+    assert installed.is_file(), result.stdout + result.stderr
+    version = subprocess.run(
+        [str(installed), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip() == f"publisher, version {__version__}"
+    # It runs the wheel's copy, not the checkout's.
+    where = subprocess.run(
+        [
+            str(installed.resolve().parent / "python"),
+            "-c",
+            "import publisher; print(publisher.__file__)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert str(home) in where.stdout, where.stdout + where.stderr
