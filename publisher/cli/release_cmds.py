@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: --transfers default: publisher.registry.transfer.DEFAULT_TRANSFERS (not imported here,
+#: so that the CLI starts without loading the registry client).
+TRANSFERS = 6
+
 
 def builder_option(func: F) -> F:
     return click.option(
@@ -175,6 +179,17 @@ def build_command(
         )
 
 
+def transfers_option(func: F) -> F:
+    return click.option(
+        "--transfers",
+        type=click.IntRange(1, 32),
+        default=TRANSFERS,
+        show_default=True,
+        help="Blob transfers in flight at once while copying to the other registries "
+        "(each blob is still uploaded once per registry).",
+    )(func)
+
+
 @main.command("publish")
 @click.argument("release")
 @click.option(
@@ -197,6 +212,7 @@ def build_command(
     show_default=True,
     help="Smoke tests in parallel.",
 )
+@transfers_option
 @builder_option
 @smoke_option
 @pass_state
@@ -210,6 +226,7 @@ def publish_command(
     notes_dir: Path | None,
     dry_run: bool,
     jobs: int,
+    transfers: int,
     builder: str | None,
     no_smoke: bool,
 ) -> None:
@@ -240,6 +257,7 @@ def publish_command(
         smoke=smoke,
         dry_run=dry_run,
         jobs=jobs,
+        transfers=transfers,
     )
     publisher.run(records)
 
@@ -254,6 +272,7 @@ def _release_options(
     jobs: int,
     dry_run: bool,
     local: bool,
+    transfers: int = TRANSFERS,
     reuse: bool = True,
     reason: str | None = None,
     attestations: bool = False,
@@ -265,6 +284,7 @@ def _release_options(
         digests_dir=digests_dir or root / version / ("republish" if reason else "digests"),
         notes_dir=default_notes_dir(cfg, notes_dir, local=local),
         jobs=jobs,
+        transfers=transfers,
         dry_run=dry_run,
         reuse=reuse,
         created=created_from_env(state.env),
@@ -332,6 +352,7 @@ def release_run_options(func: F) -> F:
             show_default=True,
             help="Builds and smoke tests in parallel.",
         ),
+        transfers_option,
         click.option(
             "--digests",
             "digests_dir",
@@ -366,6 +387,7 @@ def _release_from_cli(
     only: str | None,
     builder: str | None,
     jobs: int,
+    transfers: int,
     digests_dir: Path | None,
     notes_dir: Path | None,
     dry_run: bool,
@@ -383,6 +405,7 @@ def _release_from_cli(
         digests_dir=digests_dir,
         notes_dir=notes_dir,
         jobs=jobs,
+        transfers=transfers,
         dry_run=dry_run,
         local=local,
         reuse=reason is None,

@@ -22,6 +22,12 @@ Public API (import from ``publisher.registry``)::
     client.put_manifest(repo_path, body, media_type, tag=None) -> digest   # verifies Docker-Content-Digest
     client.push_layout(layout_dir, repo_path) -> digest   # OCI layout, pushed by digest, no tag
     client.copy(src_ref_with_digest, dst_client, dst_repo_path) -> digest  # identical digest
+    client.open_blob(repo_path, digest, size)     # context: chunks as they arrive, hashed on the way
+
+    transfer.Transfers(workers=6).copy(src_client, src_repo, [(client, repo), ...], [digest, ...])
+                                                  # each blob downloaded once, uploaded once per
+                                                  # registry, in parallel; returns the TransferPlan
+    transfer.plan_transfers(SourceTree, {Target: present digests}) -> TransferPlan   # pure
     client.tag(repo_path, digest, tag)            # manifest GET by digest + PUT under tag; no blobs
     client.delete_manifest(repo_path, digest)
     client.platform_sizes(ref) -> {"linux/amd64": bytes}   # config + layers; attestations excluded

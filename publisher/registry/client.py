@@ -8,9 +8,10 @@ registry), children before their index, and tags only ever by manifest PUT.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
-import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -20,7 +21,6 @@ from ..reference import Reference
 from .credentials import Credentials, credentials_for
 from .manifest import (
     ACCEPT,
-    IMAGE_TYPES,
     MANIFEST_TYPES,
     MAX_MANIFEST_BYTES,
     Descriptor,
@@ -28,7 +28,16 @@ from .manifest import (
     sha256_digest,
 )
 from .retry import RetryPolicy
-from .transport import Reply, Transient, Transport, pull_scope, push_scope, sha256_file
+from .transport import (
+    STREAM_CHUNK,
+    Reply,
+    SizedBody,
+    Transient,
+    Transport,
+    pull_scope,
+    push_scope,
+    sha256_file,
+)
 
 if TYPE_CHECKING:
     from ..config import Registry
@@ -40,6 +49,8 @@ MAX_CONFIG_BLOB = 4 * 1024 * 1024
 MAX_TAGS_PAGE = 4 * 1024 * 1024
 MAX_TAG_PAGES = 1000
 TAGS_PAGE_SIZE = 1000
+#: Blobs larger than this go up in PATCH requests of this size where the registry allows.
+UPLOAD_CHUNK = 64 * 1024 * 1024
 
 
 class RegistryClient:
@@ -66,6 +77,7 @@ class RegistryClient:
         self.host = host
         self.plain_http = plain_http
         self.tags_page_size = TAGS_PAGE_SIZE
+        self.upload_chunk = UPLOAD_CHUNK
         self.name = name
         self.output = output
         self.transport = Transport(
@@ -362,37 +374,57 @@ class RegistryClient:
 
         return self.transport.retrying(f"GET blob {digest[:19]}", attempt)
 
+    @contextlib.contextmanager
+    def open_blob(self, repo_path: str, digest: str, size: int) -> Iterator[Iterator[bytes]]:
+        """Stream a blob: its chunks as they arrive, hashed on the way (no second pass).
+
+        The last chunk is held back until the size and the digest are checked, so
+        a consumer that forwards the chunks never sends a wrong blob in full. A
+        short body raises Transient (retry); a wrong digest InvalidResponseError.
+        No retries here: the caller retries the whole transfer.
+        """
+        with self.transport.stream(
+            self.transport.url(f"/v2/{repo_path}/blobs/{digest}"),
+            scopes=[pull_scope(repo_path)],
+            what=f"blob {digest[:19]} from {self._ref_text(repo_path)}",
+            limit=size,
+        ) as chunks:
+            yield self._verified(chunks, repo_path, digest, size)
+
+    def _verified(
+        self, chunks: Iterator[bytes], repo_path: str, digest: str, size: int
+    ) -> Iterator[bytes]:
+        hasher = hashlib.sha256()
+        got = 0
+        held: bytes | None = None
+        for chunk in chunks:
+            hasher.update(chunk)
+            got += len(chunk)
+            if held is not None:
+                yield held
+            held = chunk
+        if got != size:
+            raise Transient(
+                f"blob {digest[:19]} has {got} bytes, expected {size}", kind="truncated"
+            )
+        actual = "sha256:" + hasher.hexdigest()
+        if actual != digest:
+            raise InvalidResponseError(
+                f"{self.label}: blob {digest} from {repo_path} does not match its digest "
+                f"(got {actual}); refusing it",
+                registry=self.host,
+                hint="the registry or a proxy in between altered the content",
+            )
+        if held is not None:
+            yield held
+
     def download_blob(self, repo_path: str, digest: str, size: int, dest: Path) -> None:
-        """Stream a blob to ``dest``, checking its size and digest."""
+        """Stream a blob to ``dest``, checking its size and digest on the way."""
 
         def attempt(_n: int) -> None:
-            with open(dest, "w+b") as sink:
-                reply = self.transport.send(
-                    "GET",
-                    self.transport.url(f"/v2/{repo_path}/blobs/{digest}"),
-                    scopes=[pull_scope(repo_path)],
-                    what=f"GET blob {digest[:19]} from {self._ref_text(repo_path)}",
-                    accept=(200, 404),
-                    limit=size,
-                    sink=sink,
-                )
-            if reply.status == 404:
-                raise NotFoundError(
-                    f"{self.label}: blob {digest} not found in {self._ref_text(repo_path)}",
-                    registry=self.host,
-                    status=404,
-                )
-            actual, got = sha256_file(dest)
-            if got != size:
-                raise Transient(
-                    f"blob {digest[:19]} has {got} bytes, expected {size}", kind="truncated"
-                )
-            if actual != digest:
-                raise InvalidResponseError(
-                    f"{self.label}: blob {digest} from {repo_path} does not match its digest "
-                    f"(got {actual})",
-                    registry=self.host,
-                )
+            with self.open_blob(repo_path, digest, size) as chunks, open(dest, "wb") as sink:
+                for chunk in chunks:
+                    sink.write(chunk)
 
         self.transport.retrying(f"GET blob {digest[:19]}", attempt)
 
@@ -508,44 +540,92 @@ class RegistryClient:
             size = len(data)
             if sha256_digest(data) != digest:
                 raise ValueError(f"data does not match {digest}")
-        scopes = [push_scope(repo_path)]
         what = f"upload blob {digest[:19]} ({size} bytes) to {self._ref_text(repo_path)}"
 
         def attempt(n: int) -> bool:
-            if (
-                n > 1
-                and self.transport.send(
-                    "HEAD",
-                    self.transport.url(f"/v2/{repo_path}/blobs/{digest}"),
-                    scopes=scopes,
-                    what="HEAD blob",
-                    accept=(200, 404),
-                ).status
-                == 200
-            ):
+            if n > 1 and self.blob_present_once(repo_path, digest):
                 return False
-            start = self._start_upload(repo_path, None, scopes)
-            location = self.transport.resolve_location(start, what)
-            separator = "&" if "?" in location else "?"
-            url = f"{location}{separator}digest={quote(digest, safe='')}"
-            reply = self.transport.send(
-                "PUT",
-                url,
-                scopes=scopes,
-                what=what,
-                accept=(201, 204),
-                headers={"Content-Type": "application/octet-stream"},
-                data=data,
-            )
-            stored = reply.header("Docker-Content-Digest")
-            if stored and stored != digest:
-                raise InvalidResponseError(
-                    f"{self.label}: {what}: the registry stored it as {stored}",
-                    registry=self.host,
-                )
+            self.upload_once(repo_path, digest, size, data)
             return True
 
         return self.transport.retrying(what, attempt)
+
+    def blob_present_once(self, repo_path: str, digest: str) -> bool:
+        """HEAD a blob with no retries (for use inside a retried operation)."""
+        reply = self.transport.send(
+            "HEAD",
+            self.transport.url(f"/v2/{repo_path}/blobs/{digest}"),
+            scopes=[push_scope(repo_path)],
+            what="HEAD blob",
+            accept=(200, 404),
+        )
+        return reply.status == 200
+
+    def upload_once(
+        self, repo_path: str, digest: str, size: int, data: bytes | Path | Iterable[bytes]
+    ) -> None:
+        """One upload attempt in a new session, no retries; the caller retries.
+
+        ``data`` is the blob's bytes, a file, or its chunks (a download in
+        progress). Blobs over ``upload_chunk`` bytes go up in PATCH requests of
+        that size when the registry announces chunked uploads (a ``Range`` on the
+        session), otherwise in one PUT. The registry must store exactly ``digest``.
+        """
+        scopes = [push_scope(repo_path)]
+        what = f"upload blob {digest[:19]} ({size} bytes) to {self._ref_text(repo_path)}"
+        start = self._start_upload(repo_path, None, scopes)
+        location = self.transport.resolve_location(start, what)
+        if isinstance(data, bytes | Path) and size <= self.upload_chunk:
+            body: bytes | Path | SizedBody = data
+        else:
+            pieces = _Pieces(_chunks_of(data))
+            if size > self.upload_chunk and start.header("Range") is not None:
+                location = self._patch_chunks(location, pieces, size, scopes, what)
+                body = b""
+            else:
+                body = SizedBody(size, pieces.take(size))
+        separator = "&" if "?" in location else "?"
+        reply = self.transport.send(
+            "PUT",
+            f"{location}{separator}digest={quote(digest, safe='')}",
+            scopes=scopes,
+            what=what,
+            accept=(201, 204),
+            headers={"Content-Type": "application/octet-stream"},
+            data=body,
+        )
+        stored = reply.header("Docker-Content-Digest")
+        if stored and stored != digest:
+            raise InvalidResponseError(
+                f"{self.label}: {what}: the registry stored it as {stored}",
+                registry=self.host,
+            )
+
+    def _patch_chunks(
+        self, location: str, pieces: _Pieces, size: int, scopes: list[str], what: str
+    ) -> str:
+        """Send the blob in PATCH requests of ``upload_chunk`` bytes; the session's next URL."""
+        offset = 0
+        while offset < size:
+            length = min(self.upload_chunk, size - offset)
+            reply = self.transport.send(
+                "PATCH",
+                location,
+                scopes=scopes,
+                what=f"{what}: bytes {offset}-{offset + length - 1}",
+                accept=(202,),
+                headers={
+                    "Content-Type": "application/octet-stream",
+                    "Content-Range": f"{offset}-{offset + length - 1}",
+                },
+                data=SizedBody(length, pieces.take(length)),
+            )
+            offset += length
+            stored = reply.header("Range")
+            if stored and stored.replace("bytes=", "") != f"0-{offset - 1}":
+                raise Transient(f"the registry holds {stored} of the upload, not 0-{offset - 1}")
+            location = self.transport.resolve_location(reply, what)
+        return location
 
     def put_manifest(
         self, repo_path: str, body: bytes, media_type: str, *, tag: str | None = None
@@ -615,51 +695,61 @@ class RegistryClient:
                 self.push_blob(repo_path, blob.digest, _layout_blob(layout, blob.digest))
         return self.put_manifest(repo_path, manifest.body, manifest.media_type)
 
-    def copy(self, src: Reference, dst_client: RegistryClient, dst_repo_path: str) -> str:
+    def copy(
+        self,
+        src: Reference,
+        dst_client: RegistryClient,
+        dst_repo_path: str,
+        *,
+        transfers: int | None = None,
+    ) -> str:
         """Copy ``src`` (which must carry a digest) with its children and blobs.
 
         Existing blobs and child manifests are skipped; within one registry blobs
         are mounted; children go before the index; attestation manifests are
-        carried along. Returns the digest, identical to ``src.digest``.
+        carried along. Returns the digest, identical to ``src.digest``. See
+        ``transfer.Transfers`` for copying several indexes to several registries.
         """
+        from .transfer import DEFAULT_TRANSFERS, Transfers
+
         self._check_ref(src)
         if not src.digest:
             raise ValueError("copy needs a reference with a digest")
-        with tempfile.TemporaryDirectory(prefix="publisher-copy-") as tmp:
-            return self._copy_manifest(src.path, src.digest, dst_client, dst_repo_path, Path(tmp))
+        engine = Transfers(workers=transfers or DEFAULT_TRANSFERS, output=self.output)
+        engine.copy(self, src.path, [(dst_client, dst_repo_path)], [src.digest])
+        return src.digest
 
-    def _copy_manifest(
-        self, src_repo: str, digest: str, dst: RegistryClient, dst_repo: str, tmp: Path
-    ) -> str:
-        manifest = self.get_manifest_by_digest(src_repo, digest)
-        if dst.manifest_exists(dst_repo, digest) and manifest.media_type in IMAGE_TYPES:
-            return digest  # an image manifest present means its blobs are present too
-        if manifest.is_index:
-            for child in manifest.children:
-                if child.is_manifest:
-                    self._copy_manifest(src_repo, child.digest, dst, dst_repo, tmp)
-        else:
-            for blob in manifest.blobs:
-                self._copy_blob(src_repo, blob, dst, dst_repo, tmp)
-        return dst.put_manifest(dst_repo, manifest.body, manifest.media_type)
 
-    def _copy_blob(
-        self, src_repo: str, blob: Descriptor, dst: RegistryClient, dst_repo: str, tmp: Path
-    ) -> None:
-        if dst.blob_exists(dst_repo, blob.digest):
-            return
-        if (
-            self.same_registry(dst)
-            and src_repo != dst_repo
-            and dst.mount_blob(dst_repo, blob.digest, src_repo)
-        ):
-            return
-        path = tmp / blob.digest.replace(":", "-")
-        try:
-            self.download_blob(src_repo, blob.digest, blob.size, path)
-            dst.push_blob(dst_repo, blob.digest, path)
-        finally:
-            path.unlink(missing_ok=True)
+class _Pieces:
+    """Hands out exact byte counts from an iterator of chunks of any size."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._rest = b""
+
+    def take(self, count: int) -> Iterator[bytes]:
+        while count > 0:
+            if not self._rest:
+                self._rest = next(self._chunks, b"")
+                if not self._rest:
+                    raise Transient(f"the blob ended {count} bytes early", kind="truncated")
+            piece, self._rest = self._rest[:count], self._rest[count:]
+            count -= len(piece)
+            yield piece
+
+
+def _chunks_of(data: bytes | Path | Iterable[bytes]) -> Iterator[bytes]:
+    if isinstance(data, bytes):
+        return iter([data])
+    if isinstance(data, Path):
+        return _read_file(data)
+    return iter(data)
+
+
+def _read_file(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(STREAM_CHUNK):
+            yield chunk
 
 
 def _valid_digest(text: str) -> bool:

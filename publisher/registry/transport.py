@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -53,6 +53,8 @@ MAX_TOKEN_BODY = 64 * 1024
 #: The cap on any success body when the caller names none (uploads, deletes, pings).
 DEFAULT_BODY_LIMIT = 1024 * 1024
 CHUNK = 64 * 1024
+#: The size of the pieces a file or a download is sent in (one socket write each).
+STREAM_CHUNK = 1024 * 1024
 
 _SECRET_RE = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{4,}")
 _AUTHZ_RE = re.compile(r"(?i)(authorization\"?\s*[:=]\s*\"?)[^\",}\]]+")
@@ -70,6 +72,23 @@ def pull_scope(repo_path: str) -> str:
 
 def push_scope(repo_path: str) -> str:
     return f"repository:{repo_path}:pull,push"
+
+
+class SizedBody:
+    """A request body of known length sent from an iterator of chunks, never held whole.
+
+    It can be sent once: the chunks come from a file or a download in progress.
+    """
+
+    def __init__(self, length: int, chunks: Iterable[bytes]) -> None:
+        self.length = length
+        self.chunks = chunks
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.chunks)
 
 
 @dataclass
@@ -331,19 +350,16 @@ class Transport:
 
     # ------------------------------------------------------------- sending
 
-    def _send_raw(
+    def _open(
         self,
         method: str,
         url: str,
         *,
         headers: Mapping[str, str] | None = None,
         params: Any = None,
-        data: bytes | Path | None = None,
-        limit: int = 0,
-        sink: IO[bytes] | None = None,
-    ) -> Reply:
-        """One HTTP exchange with a bounded read. Raises Transient or a publisher error."""
-        limit = limit or DEFAULT_BODY_LIMIT
+        data: bytes | Path | SizedBody | None = None,
+    ) -> requests.Response:
+        """Send one request and return the response with its body unread."""
         body_cm: contextlib.AbstractContextManager[Any] = (
             open(data, "rb")  # noqa: SIM115 - closed by the with below
             if isinstance(data, Path)
@@ -352,11 +368,13 @@ class Transport:
         send_headers = dict(headers or {})
         if isinstance(data, Path):
             send_headers["Content-Length"] = str(data.stat().st_size)
-        elif isinstance(data, bytes):
+        elif isinstance(data, (bytes, SizedBody)):
             send_headers["Content-Length"] = str(len(data))
         try:
             with body_cm as body:
-                response = self.session.request(
+                if isinstance(data, Path):
+                    body = SizedBody(int(send_headers["Content-Length"]), _file_chunks(body))
+                return self.session.request(
                     method,
                     url,
                     headers=send_headers,
@@ -381,6 +399,21 @@ class Transport:
             raise UnreachableError(
                 f"{self.label}: request failed: {self.clean(_short(exc))}", registry=self.host
             ) from None
+
+    def _send_raw(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Any = None,
+        data: bytes | Path | SizedBody | None = None,
+        limit: int = 0,
+        sink: IO[bytes] | None = None,
+    ) -> Reply:
+        """One HTTP exchange with a bounded read. Raises Transient or a publisher error."""
+        limit = limit or DEFAULT_BODY_LIMIT
+        response = self._open(method, url, headers=headers, params=params, data=data)
         try:
             path = urlsplit(response.url or url).path
             self.debug(f"{method} {path} -> {response.status_code}")
@@ -410,7 +443,7 @@ class Transport:
         accept: Sequence[int] = (200,),
         headers: Mapping[str, str] | None = None,
         params: Any = None,
-        data: bytes | Path | None = None,
+        data: bytes | Path | SizedBody | None = None,
         limit: int = 0,
         sink: IO[bytes] | None = None,
     ) -> Reply:
@@ -433,10 +466,45 @@ class Transport:
                     raise self._auth_failed(f"{what}: not authorized (HTTP 401)", scopes, 401)
                 self._authenticate(reply, scopes)
                 reauthenticated = True
+                if isinstance(data, SizedBody):
+                    # A streamed body is gone once sent: the caller restarts the transfer.
+                    raise Transient("re-authenticated; restarting the upload", status=401)
                 continue
             if reply.status in accept:
                 return reply
             self._raise_for(reply, what, scopes)
+
+    @contextlib.contextmanager
+    def stream(
+        self, url: str, *, scopes: Sequence[str], what: str, limit: int
+    ) -> Iterator[Iterator[bytes]]:
+        """GET ``url`` and yield its body as chunks while they arrive (never held whole).
+
+        Authenticates like ``send`` (a 401 re-authenticates once); any status but
+        200 raises like ``send`` (404 as NotFoundError, 5xx as Transient). The
+        chunks stop with an error past ``limit`` bytes or short of Content-Length.
+        """
+        reauthenticated = False
+        while True:
+            response = self._open("GET", url, headers=self._auth_header(scopes))
+            status = response.status_code
+            self.debug(f"GET {urlsplit(response.url or url).path} -> {status}")
+            if status == 200:
+                break
+            try:
+                body = _read_prefix(response, MAX_ERROR_BODY)
+            finally:
+                response.close()
+            reply = Reply(status, response.headers, body, response.url or url)
+            if status == 401 and not reauthenticated:
+                self._authenticate(reply, scopes)
+                reauthenticated = True
+                continue
+            self._raise_for(reply, what, scopes)
+        try:
+            yield _chunks(response, limit, what=f"GET {what}", label=self.label)
+        finally:
+            response.close()
 
     def _raise_for(self, reply: Reply, what: str, scopes: Sequence[str]) -> None:
         status = reply.status
@@ -703,6 +771,32 @@ def _stream_into(
         raise Transient(
             f"the body has {total} bytes but Content-Length said {declared}", kind="truncated"
         )
+
+
+def _chunks(response: requests.Response, limit: int, *, what: str, label: str) -> Iterator[bytes]:
+    """The body's chunks as they arrive, bounded by ``limit`` and checked against Content-Length."""
+    declared = _declared_length(response, label, what)
+    if limit and declared is not None and declared > limit:
+        raise InvalidResponseError(
+            f"{label}: {what}: the body is {declared} bytes, over the {limit}-byte limit"
+        )
+    total = 0
+    for chunk in _iter_raw(response):
+        total += len(chunk)
+        if limit and total > limit:
+            raise InvalidResponseError(
+                f"{label}: {what}: the body is over the {limit}-byte limit; stopped reading"
+            )
+        yield chunk
+    if declared is not None and total != declared:
+        raise Transient(
+            f"the body has {total} bytes but Content-Length said {declared}", kind="truncated"
+        )
+
+
+def _file_chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    while chunk := handle.read(STREAM_CHUNK):
+        yield chunk
 
 
 def _read_prefix(response: requests.Response, cap: int) -> bytes:

@@ -43,6 +43,7 @@ from ..output import Output
 from ..records import DigestRecord
 from ..reference import Reference
 from ..registry import Descriptor, RegistryClient, build_index, descriptor_for, sha256_digest
+from ..registry.transfer import DEFAULT_TRANSFERS, Transfers
 from ..version import Release
 from .verify import check_index
 
@@ -185,10 +186,13 @@ class Publisher:
         republish_reason: str | None = None,
         dry_run: bool = False,
         jobs: int = 2,
+        transfers: int = DEFAULT_TRANSFERS,
         now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
     ) -> None:
         self.config = config
         self.jobs = max(1, jobs)
+        #: blob transfers in flight while copying to the other registries
+        self.transfers = Transfers(workers=transfers, output=output)
         #: manifest bodies this run assembled, so tagging them needs no GET
         self._bodies: dict[str, tuple[bytes, str]] = {}
         self.release = release
@@ -295,29 +299,34 @@ class Publisher:
             )
 
     def copy_indexes(self, indexes: Mapping[str, LineIndex]) -> None:
-        """Copy every index to every other registry by digest, a few lines at a time."""
-        source = self.client(self.primary)
+        """Copy every index to every other registry by digest: each blob once per registry.
 
-        def one(item: tuple[Registry, LineIndex]) -> None:
-            registry, index = item
-            target = self.client(registry)
-            if target.manifest_exists(registry.repository.path, index.digest):
-                self.output.detail(f"PHP {index.php}: already on {registry.name}")
-                return
-            ref = self.primary.ref(digest=index.digest)
-            copied = source.copy(ref, target, registry.repository.path)
-            if copied != index.digest:
-                raise VerificationError(
-                    [
-                        f"copy of PHP {index.php} to {registry.name} gave {copied}, not {index.digest}"
-                    ]
-                )
-            self.output.info(
-                f"PHP {index.php}: copied {index.digest} to {registry.repository.name}"
-            )
-
-        work = [(r, index) for r in self.config.secondaries for index in indexes.values()]
-        in_parallel(one, work, workers=self.jobs)
+        One transfer plan for all lines and registries (``registry.transfer``):
+        each blob is downloaded from the primary once and uploaded once per
+        registry, up to ``transfers`` at a time; children go before the indexes.
+        """
+        targets = [(self.client(r), r.repository.path) for r in self.config.secondaries]
+        if not targets or not indexes:
+            return
+        plan = self.transfers.copy(
+            self.client(self.primary),
+            self.primary.repository.path,
+            targets,
+            [index.digest for index in indexes.values()],
+        )
+        pushed = {
+            (step.target.registry, step.target.repository, step.digest)
+            for step in plan.missing_roots
+        }
+        for registry in self.config.secondaries:
+            base = self.client(registry).transport.base
+            for index in indexes.values():
+                if (base, registry.repository.path, index.digest) in pushed:
+                    self.output.info(
+                        f"PHP {index.php}: copied {index.digest} to {registry.repository.name}"
+                    )
+                else:
+                    self.output.detail(f"PHP {index.php}: already on {registry.name}")
 
     def verify_indexes(self, indexes: Mapping[str, LineIndex]) -> dict[str, dict[str, int]]:
         defects: list[str] = []

@@ -23,6 +23,7 @@ from ..output import Output
 from ..records import read_directory
 from ..reference import Reference
 from ..registry import RegistryClient, RetryPolicy
+from ..registry.transfer import DEFAULT_TRANSFERS
 from ..runner import CommandRunner, Runner
 from ..version import Release
 from .build import base_client, build_all, legs, resolve_base
@@ -34,6 +35,8 @@ class ReleaseOptions:
     digests_dir: Path
     notes_dir: Path
     jobs: int = 2
+    #: blob transfers in flight while copying to the other registries
+    transfers: int = DEFAULT_TRANSFERS
     dry_run: bool = False
     reuse: bool = True
     created: str = ""
@@ -132,6 +135,7 @@ def make_publisher(
         republish_reason=options.republish_reason,
         dry_run=dry_run,
         jobs=options.jobs,
+        transfers=options.transfers,
     )
 
 

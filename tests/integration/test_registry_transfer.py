@@ -1,0 +1,265 @@
+"""The transfer engine against real registries behind counting proxies: each blob once."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+
+from publisher.errors import InvalidResponseError
+from publisher.registry import RegistryClient
+from publisher.registry.transfer import Transfers
+from tests.support.clock import FakeClock
+from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.images import TestImage, make_image, make_layer
+
+pytestmark = pytest.mark.integration
+
+
+def two_lines(layer: int = 40_000) -> tuple[TestImage, TestImage]:
+    """Two PHP lines (2 platforms each) sharing one base layer, with attestations."""
+    shared = make_layer(layer * 2, random.Random(), "base")
+    return (
+        make_image(layer_sizes=(layer, layer // 2), shared_layer=shared, attestations=True),
+        make_image(layer_sizes=(layer, layer // 2), shared_layer=shared),
+    )
+
+
+def unique_blobs(*images: TestImage) -> dict[str, bytes]:
+    blobs: dict[str, bytes] = {}
+    for image in images:
+        blobs.update(image.blobs)
+    return blobs
+
+
+def uploads_by_digest(proxy: FaultProxy) -> Counter[str]:
+    """Completed uploads (the PUT that names the digest) per blob digest."""
+    found: Counter[str] = Counter()
+    for seen in proxy.log:
+        if seen.method == "PUT" and seen.kind == "upload" and seen.status == 201:
+            digest = seen.path.split("digest=")[1].split("&")[0].replace("%3A", ":")
+            found[digest] += 1
+    return found
+
+
+def downloads_by_digest(proxy: FaultProxy) -> Counter[str]:
+    return Counter(
+        s.path.split("/blobs/")[1].split("?")[0]
+        for s in proxy.log
+        if s.method == "GET" and s.kind == "blob"
+    )
+
+
+def stored(registry_host: str, repo: str, digest: str) -> bool:
+    reply = requests.head(f"http://{registry_host}/v2/{repo}/blobs/{digest}", timeout=10)
+    return reply.status_code == 200
+
+
+def manifest_there(registry_host: str, repo: str, digest: str) -> bool:
+    reply = requests.head(
+        f"http://{registry_host}/v2/{repo}/manifests/{digest}",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+        timeout=10,
+    )
+    return reply.status_code == 200
+
+
+@pytest.fixture
+def lines(registry: Any, repo: str, seed: Callable[..., str]) -> tuple[TestImage, TestImage]:
+    one, two = two_lines()
+    seed(registry, repo, one)
+    seed(registry, repo, two)
+    return one, two
+
+
+def test_two_lines_sharing_a_layer_upload_each_blob_once_at_high_parallelism(
+    registry: Any,
+    second_registry: Any,
+    repo: str,
+    lines: tuple[TestImage, TestImage],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    one, two = lines
+    blobs = unique_blobs(one, two)
+    source_proxy, target_proxy = proxy_for(registry), proxy_for(second_registry)
+    source, target = make_client(source_proxy), make_client(target_proxy)
+    engine = Transfers(workers=32)
+    plan = engine.copy(source, repo, [(target, repo)], [one.digest, two.digest])
+
+    assert uploads_by_digest(target_proxy) == Counter(set(blobs))  # each blob exactly once
+    assert target_proxy.uploaded_bytes == sum(len(b) for b in blobs.values())
+    assert downloads_by_digest(source_proxy) == Counter(set(blobs))  # each downloaded once
+    assert plan.download_count == len(blobs)
+    for image in lines:
+        assert manifest_there(second_registry.host, repo, image.digest)
+    # Manifests went children first: every platform manifest before any index.
+    puts = [
+        s.path.rsplit("/", 1)[1]
+        for s in target_proxy.log
+        if s.method == "PUT" and s.kind == "manifest"
+    ]
+    assert set(puts[-2:]) == {one.digest, two.digest}
+
+    # A rerun finds the indexes and stops there: HEADs only, no byte moves.
+    source_proxy.reset_counts()
+    target_proxy.reset_counts()
+    assert (
+        Transfers(workers=32).copy(source, repo, [(target, repo)], [one.digest, two.digest]).is_noop
+    )
+    assert target_proxy.mutating_requests == 0 and target_proxy.uploaded_bytes == 0
+    assert target_proxy.count() == 2  # one HEAD per index
+    assert source_proxy.count("GET", "blob") == 0
+
+
+def test_two_target_registries_download_each_blob_once(
+    registry: Any,
+    second_registry: Any,
+    fresh_registry: Callable[..., Any],
+    repo: str,
+    lines: tuple[TestImage, TestImage],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    one, two = lines
+    blobs = unique_blobs(one, two)
+    third = fresh_registry()
+    source_proxy = proxy_for(registry)
+    proxies = [proxy_for(second_registry), proxy_for(third)]
+    targets = [(make_client(p), repo) for p in proxies]
+    Transfers(workers=16).copy(make_client(source_proxy), repo, targets, [one.digest, two.digest])
+
+    assert downloads_by_digest(source_proxy) == Counter(set(blobs))
+    for proxy in proxies:
+        assert uploads_by_digest(proxy) == Counter(set(blobs))
+        assert proxy.uploaded_bytes == sum(len(b) for b in blobs.values())
+    for host in (second_registry.host, third.host):
+        assert all(manifest_there(host, repo, image.digest) for image in lines)
+
+
+def test_two_repositories_of_one_registry_get_one_upload_and_a_mount(
+    registry: Any,
+    second_registry: Any,
+    repo: str,
+    lines: tuple[TestImage, TestImage],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """RELIABILITY 7 on the engine: the second repository mounts (201), nothing uploads twice."""
+    one, two = lines
+    blobs = unique_blobs(one, two)
+    target_proxy = proxy_for(second_registry)
+    target = make_client(target_proxy)
+    mirror = repo + "-mirror"
+    Transfers(workers=8).copy(
+        make_client(registry), repo, [(target, repo), (target, mirror)], [one.digest, two.digest]
+    )
+    assert uploads_by_digest(target_proxy) == Counter(set(blobs))
+    assert target_proxy.uploaded_bytes == sum(len(b) for b in blobs.values())
+    mounts = [s for s in target_proxy.log if s.method == "POST" and "mount=" in s.path]
+    assert len(mounts) == len(blobs) and all(s.status == 201 for s in mounts)
+    assert all(manifest_there(second_registry.host, mirror, i.digest) for i in lines)
+
+
+def test_a_reset_mid_upload_retries_the_transfer_in_a_new_session(
+    registry: Any,
+    second_registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """RELIABILITY 5 on the streaming path (download and upload at once)."""
+    image = make_image(platforms=["linux/amd64"], layer_sizes=(300_000,))
+    seed(registry, repo, image)
+    target_proxy = proxy_for(second_registry)
+    target_proxy.add(
+        Fault("reset", method="PUT", path="/blobs/uploads/", reset_after=8192, times=1)
+    )
+    clock = FakeClock()
+    target = make_client(target_proxy, retry=_policy(clock))
+    Transfers(workers=1).copy(make_client(registry), repo, [(target, repo)], [image.digest])
+    puts = [s.path for s in target_proxy.log if s.method == "PUT" and s.kind == "upload"]
+    sessions = {p.split("/blobs/uploads/")[1].split("?")[0] for p in puts}
+    assert len(puts) == len(sessions) == len(image.blobs) + 1  # one retried in a new session
+    for digest, data in image.blobs.items():
+        body = requests.get(f"http://{second_registry.host}/v2/{repo}/blobs/{digest}", timeout=10)
+        assert (
+            hashlib.sha256(body.content).hexdigest()
+            == digest.split(":")[1]
+            == hashlib.sha256(data).hexdigest()
+        )
+    assert manifest_there(second_registry.host, repo, image.digest)
+
+
+@pytest.mark.parametrize("targets", [1, 2], ids=["streamed", "spooled"])
+def test_a_corrupted_blob_from_the_source_is_never_stored(
+    targets: int,
+    registry: Any,
+    second_registry: Any,
+    fresh_registry: Callable[..., Any],
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """RELIABILITY 8 for blobs: same length, other bytes: refused, nothing stored, no manifest."""
+    image = make_image(platforms=["linux/amd64"], layer_sizes=(200_000,))
+    seed(registry, repo, image)
+    layer = image.images[0].layers[0]
+    digest = "sha256:" + hashlib.sha256(layer).hexdigest()
+    corrupted = bytes([layer[0] ^ 0xFF]) + layer[1:]
+    source_proxy = proxy_for(registry)
+    source_proxy.add(
+        Fault("body", method="GET", path=f"/blobs/{digest}", body=corrupted, times=None)
+    )
+    hosts = [second_registry.host, fresh_registry().host][:targets]
+    clients = [(make_client(h, retry=_policy(FakeClock())), repo) for h in hosts]
+    with pytest.raises(InvalidResponseError, match="does not match its digest"):
+        Transfers(workers=4).copy(make_client(source_proxy), repo, clients, [image.digest])
+    for host in hosts:
+        assert not stored(host, repo, digest)
+        assert not manifest_there(host, repo, image.images[0].digest)
+        assert not manifest_there(host, repo, image.digest)
+
+
+@pytest.mark.parametrize("targets", [1, 2], ids=["streamed", "spooled"])
+def test_large_blobs_go_up_in_chunks(
+    targets: int,
+    registry: Any,
+    second_registry: Any,
+    fresh_registry: Callable[..., Any],
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    image = make_image(platforms=["linux/amd64"], layer_sizes=(250_000,))
+    seed(registry, repo, image)
+    layer = image.images[0].layers[0]
+    proxies = [proxy_for(second_registry), proxy_for(fresh_registry())][:targets]
+    clients = []
+    for proxy in proxies:
+        client = make_client(proxy)
+        client.upload_chunk = 100_000
+        clients.append((client, repo))
+    Transfers(workers=4).copy(make_client(registry), repo, clients, [image.digest])
+    for proxy in proxies:
+        patches = [s for s in proxy.log if s.method == "PATCH"]
+        pieces = [
+            (start, min(start + 100_000, len(layer)) - 1) for start in range(0, len(layer), 100_000)
+        ]
+        assert [s.headers["Content-Range"] for s in patches] == [f"{a}-{b}" for a, b in pieces]
+        assert proxy.uploaded_bytes == sum(len(b) for b in image.blobs.values())
+        assert manifest_there(proxy.upstream, repo, image.digest)
+
+
+def _policy(clock: FakeClock) -> Any:
+    from publisher.registry import RetryPolicy
+
+    return RetryPolicy(attempts=3, initial_delay=0.5, max_delay=2.0, sleep=clock.sleep, clock=clock)
