@@ -11,21 +11,22 @@ What it measures, each in a fresh process as a launcher runs it:
 2. cold-process ``python -m publisher.resolve --format env`` (and the click
    ``publisher resolve``) when the registry answers: a real distribution
    registry on loopback holding a small multi-arch STAND-IN index, with and
-   without release notes (digest pin: one HEAD request);
+   without the release's pins file (digest pin: one HEAD request);
 3. the same when the registry does not answer: connection refused, and a
    server that accepts connections but stays silent (bounded by the timeout);
-4. with ``--stack``: starting examples/stack from a cached pre-built image
-   against a local build (``--no-cache``) of the same Dockerfile, with docker.
+4. with ``--stack``: starting examples/stack (start.sh: docker and compose v2,
+   no Python) from a cached pre-built image against a local build
+   (``--no-cache``) of the same Dockerfile, with docker.
    The images are STAND-INs (a busybox base, see publisher.standins): a local
    build of the real Dockerfile also compiles PHP extensions and takes minutes.
 
-Needs the ``docker-registry`` binary; ``--stack`` also needs buildah and a docker daemon.
+Needs the ``docker-registry`` binary; ``--stack`` also needs buildah, a docker daemon and
+compose v2.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import statistics
@@ -42,6 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from publisher import pins  # noqa: E402
 from publisher.localregistry import LocalRegistry, free_port  # noqa: E402
 from publisher.resolve import detect_host_platform  # noqa: E402
 from tests.support.images import make_image, push_raw  # noqa: E402
@@ -59,6 +61,25 @@ CLICK = [
     "--format",
     "env",
 ]
+
+
+def record(repository: str, digest: str, base: str | None) -> dict[str, object]:
+    """A release record (notes JSON) for one STAND-IN line, for publisher.pins."""
+    image, _, base_digest = (base or "").partition("@")
+    return {
+        "release": RELEASE,
+        "stand_in": True,
+        "default_line": "8.4",
+        "registries": [{"name": "local", "repository": repository, "primary": True}],
+        "lines": [
+            {
+                "php": "8.4",
+                "index_digest": digest,
+                "base": {"image": image, "digest": base_digest or None} if base else {},
+                "platforms": [{"platform": p} for p in ("linux/amd64", "linux/arm64")],
+            }
+        ],
+    }
 
 
 def timed(argv: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float, int, str]:
@@ -134,10 +155,20 @@ def import_time() -> None:
 
 
 def resolve_latency(runs: int, timeout: float) -> None:
+    with LocalRegistry() as registry:
+        _resolve_latency(runs, timeout, registry)
+
+
+def _resolve_latency(runs: int, timeout: float, registry: LocalRegistry) -> None:
     work = Path(tempfile.mkdtemp(prefix="resolve-bench-"))
     (work / "dockerfiles" / "8.4").mkdir(parents=True)
+    stand_in = make_image(
+        ("linux/amd64", "linux/arm64"), seed=2, labels={"dev.publisher.stand-in": "true"}
+    )
+    push_raw(registry.url, "bench-base/php", stand_in, ["8.4-fpm-alpine"])
     (work / "dockerfiles" / "8.4" / "Dockerfile").write_text(
-        "# STAND-IN\nARG PHP_BASE_IMAGE=docker.io/library/busybox:stable\nFROM ${PHP_BASE_IMAGE}\n"
+        f"# STAND-IN\nARG PHP_BASE_IMAGE={registry.host}/bench-base/php:8.4-fpm-alpine\n"
+        "FROM ${PHP_BASE_IMAGE}\n"
     )
     (work / "docker-config").mkdir()
     base_env = {
@@ -155,46 +186,23 @@ def resolve_latency(runs: int, timeout: float) -> None:
         runs,
         lambda: timed(baseline, base_env, work),
     )
-    with LocalRegistry() as registry:
-        path = f"bench-{uuid.uuid4().hex[:6]}/php-fpm"
-        image = make_image(
-            ("linux/amd64", "linux/arm64"), seed=1, labels={"dev.publisher.stand-in": "true"}
-        )
-        digest = push_raw(registry.url, path, image, [PIN])
-        up = {**base_env, "PHP_IMAGE_REPOSITORY": f"{registry.host}/{path}"}
-        print(f"registry answers ({registry.host}, STAND-IN index, {runs} runs each):")
-        figures(
-            "python -m publisher.resolve (tag: GET index)", runs, lambda: timed(LIGHT, up, work)
-        )
-        figures(
-            "publisher resolve via click (tag: GET index)", runs, lambda: timed(CLICK, up, work)
-        )
-        notes = work / "notes.json"
-        notes.write_text(
-            json.dumps(
-                {
-                    "schema": 1,
-                    "release": RELEASE,
-                    "stand_in": True,
-                    "registries": [
-                        {"name": "local", "repository": f"{registry.host}/{path}", "primary": True}
-                    ],
-                    "lines": [
-                        {
-                            "php": "8.4",
-                            "index_digest": digest,
-                            "platforms": [{"platform": p} for p in ("linux/amd64", "linux/arm64")],
-                        }
-                    ],
-                }
-            )
-        )
-        pinned = {**base_env, "PHP_RELEASE_NOTES": str(notes)}
-        figures(
-            "python -m publisher.resolve (notes: HEAD by digest)",
-            runs,
-            lambda: timed(LIGHT, pinned, work),
-        )
+    path = f"bench-{uuid.uuid4().hex[:6]}/php-fpm"
+    image = make_image(
+        ("linux/amd64", "linux/arm64"), seed=1, labels={"dev.publisher.stand-in": "true"}
+    )
+    digest = push_raw(registry.url, path, image, [PIN])
+    up = {**base_env, "PHP_IMAGE_REPOSITORY": f"{registry.host}/{path}"}
+    print(f"registry answers ({registry.host}, STAND-IN index, {runs} runs each):")
+    figures("python -m publisher.resolve (tag: GET index)", runs, lambda: timed(LIGHT, up, work))
+    figures("publisher resolve via click (tag: GET index)", runs, lambda: timed(CLICK, up, work))
+    pins_file = work / f"{RELEASE}.env"
+    pins_file.write_text(pins.render(record(f"{registry.host}/{path}", digest, None)))
+    pinned = {**base_env, "PHP_PINS_FILE": str(pins_file)}
+    figures(
+        "python -m publisher.resolve (pins: HEAD by digest)",
+        runs,
+        lambda: timed(LIGHT, pinned, work),
+    )
 
     print(f"registry does not answer (timeout {timeout:g} s):")
     refused = {**base_env, "PHP_IMAGE_REPOSITORY": f"127.0.0.1:{free_port()}/bench/php-fpm"}
@@ -243,23 +251,19 @@ def stack_start(runs: int) -> None:
         subprocess.run(["buildah", "manifest", "rm", manifest], capture_output=True, check=False)
         digest = digest_file.read_text().strip()
         prebuilt = f"{registry.host}/{path}@{digest}"
+        pins_file = work / f"{RELEASE}.env"
+        pins_file.write_text(pins.render(record(f"{registry.host}/{path}", digest, str(base))))
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(work),
             "DOCKER_CONFIG": str(work / "docker-config"),
-            "PYTHONPATH": str(ROOT),
-            "PUBLISHER_RESOLVE": f"{sys.executable} -m publisher.resolve",
             "DOCKER": DOCKER,
-            "STACK_ENGINE": "docker",
             "STACK_NAME": name,
-            "STACK_STATE_DIR": str(work / "state"),
-            "PHP_VERSION": "8.4",
-            "STACK_RELEASE": RELEASE,
+            "PHP_PINS_FILE": str(pins_file),
             "PHP_DOCKERFILES": str(dockerfile.parent.parent),
-            "PHP_IMAGE_REPOSITORY": f"{registry.host}/{path}",
         }
         start = [str(ROOT / "examples" / "stack" / "start.sh")]
-        print(f"example stack, STAND-IN images, docker engine, {runs} runs each:")
+        print(f"example stack, STAND-IN images, docker + compose v2, {runs} runs each:")
         subprocess.run(
             [DOCKER, "rmi", "-f", f"{registry.host}/{path}:{PIN}"], capture_output=True, check=False
         )
@@ -268,7 +272,7 @@ def stack_start(runs: int) -> None:
             f"  {'first start: pull the pre-built image, run':<58} {seconds * 1000:7.0f} ms   exit {code}"
         )
         figures(
-            "start from the cached pre-built image (resolve + run)",
+            "start from the cached pre-built image (start.sh + compose up)",
             runs,
             lambda: timed(start, env, work),
         )
@@ -307,7 +311,8 @@ def stack_start(runs: int) -> None:
             build_and_run,
         )
         for cmd in (
-            [DOCKER, "rm", "-f", f"{name}-php", f"{name}-local"],
+            [DOCKER, "compose", "--project-name", name, "down"],
+            [DOCKER, "rm", "-f", f"{name}-local"],
             [DOCKER, "rmi", "-f", prebuilt, f"{registry.host}/{path}:{PIN}", local_tag, *built],
             ["buildah", "rmi", "-f", f"{registry.host}/{base.path}@{base.digest}"],
         ):

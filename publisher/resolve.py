@@ -1,55 +1,1208 @@
 """Which PHP-FPM image a stack should run: the pre-built one, or a local build.
 
-Launchers call :func:`resolve` (or ``publisher resolve`` / ``python -m
-publisher.resolve``) on every start, so this module imports only the standard
-library and publisher's pure core; the registry check is :mod:`publisher.probe`
-(``http.client``, one short deadline).
+``publisher resolve`` and ``python -m publisher.resolve`` run this module; it is
+also meant to be **vendored as a single file**: it imports nothing but the
+Python standard library (3.9 or newer), so a stack may copy ``resolve.py`` next
+to its launcher and run ``python3 resolve.py --format env``. It makes the same
+decisions, with the same words, as the POSIX launcher ``examples/stack/start.sh``.
+
+Inputs are environment variables (flags win), see :data:`OPTIONS`. The release's
+**pins file** (``release-notes/vX.Y.Z.env``, written by ``publisher.pins``)
+names every PHP line's image pinned by digest on the canonical registry and
+the mirror, its platforms and its base; with it the reference is exact and
+several verdicts need no request. A ``matrix.yaml`` is read only when named
+with ``--matrix FILE`` (and then needs the publisher package).
 
 The steps, each separate so tests can drive them with plain data:
 
-1. :func:`parse_inputs` reads the settings from a mapping (the environment) plus
-   explicit overrides (command-line flags) and rejects invalid values, saying
-   what is accepted;
+1. :func:`parse_inputs` reads and checks the settings;
 2. :func:`choose` (pure) picks the deterministic reference: the release pin
-   ``vX.Y.Z-php-X.Y`` on the canonical registry (or the mirror), pinned by
-   ``@digest`` when the release notes JSON is at hand. Same inputs, same bytes;
-3. the probe checks that the registry serves it for the host platform;
+   ``vX.Y.Z-php-X.Y`` on the canonical registry (or the mirror), ``@digest``
+   from the pins file;
+3. the local docker image store, then the registry (:func:`probe`, one
+   deadline), say whether it can be had for this machine's platform;
 4. :func:`decide` (pure) applies the rules: use the pre-built image, build
-   locally from ``dockerfiles/<X.Y>/Dockerfile``, or stop with what went wrong
-   and how to enable the fallback.
+   locally from ``dockerfiles/<X.Y>/Dockerfile`` (when its base can be had),
+   or stop with what went wrong and how to enable the fallback.
 
-Exit codes (``publisher.errors``): 0 use pre-built, 16 build locally, 17 cannot
-proceed; 2 invalid input, 3 unreadable release notes.
+Exit codes: 0 use pre-built, 16 build locally, 17 cannot proceed; 2 invalid
+input, 3 missing or broken pins file.
+
+The registry probe is a small HTTP/1.1 client on ``socket`` (``ssl`` for
+https): GET or HEAD the manifest with the OCI and Docker media types, answer a
+``Bearer`` or ``Basic`` challenge, check the index lists the platform. It
+honours ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` (loopback registries are
+never proxied, as with docker). Credentials come from
+``PHP_IMAGE_REGISTRY_USERNAME``/``PHP_IMAGE_REGISTRY_PASSWORD`` or the docker
+config (``auths``, ``credHelpers``, ``credsStore``); they go only to the
+registry and its token realm and never into a result.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import base64
 import enum
+import hashlib
 import json
 import os
 import re
+import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
-from . import probe as probing
-from .errors import (
-    EXIT_BUILD_LOCALLY,
-    EXIT_CANNOT_PROCEED,
-    EXIT_USE_PREBUILT,
-    ConfigError,
-    PublisherError,
-    UsageError,
+# --------------------------------------------------------------------------- errors
+
+EXIT_USE_PREBUILT = 0
+EXIT_BUILD_LOCALLY = 16
+EXIT_CANNOT_PROCEED = 17
+EXIT_INVALID_INPUT = 2
+EXIT_PINS = 3
+
+
+class ResolveError(Exception):
+    """Invalid input (exit 2); :class:`PinsError` is an unreadable pins file (exit 3)."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class PinsError(ResolveError):
+    exit_code = EXIT_PINS
+
+    def __init__(self, message: str, *, source: str, hint: str | None = None) -> None:
+        super().__init__(f"{source}: {message}", hint=hint)
+        self.source = source
+
+
+# --------------------------------------------------------------------------- names
+
+PLATFORMS = ("linux/amd64", "linux/arm64")
+_MACHINES = {
+    "x86_64": "linux/amd64",
+    "amd64": "linux/amd64",
+    "aarch64": "linux/arm64",
+    "arm64": "linux/arm64",
+    "armv8": "linux/arm64",
+    "armv8l": "linux/arm64",
+}
+_NUM = r"(?:0|[1-9][0-9]*)"
+_PRE_ID = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
+_RELEASE_RE = re.compile(rf"v{_NUM}\.{_NUM}\.{_NUM}(?:-{_PRE_ID}(?:\.{_PRE_ID})*)?")
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN_RE = re.compile(
+    rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
 )
-from .platforms import Platform
-from .reference import Reference, is_digest, parse_repository
-from .version import Release, parse_release
+_PATH_COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST_RE = re.compile(r"sha256:[a-f0-9]{64}")
+DOCKER_HUB = "docker.io"
 
-# --------------------------------------------------------------------------- inputs
+
+def is_release(text: str) -> bool:
+    """``v`` + SemVer 2.0 without build metadata, e.g. ``v2.0.0`` or ``v2.1.0-rc.1``."""
+    return bool(_RELEASE_RE.fullmatch(text))
+
+
+def is_digest(text: str) -> bool:
+    return bool(_DIGEST_RE.fullmatch(text))
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A normalized repository: ``docker.io/library/php`` for ``php``."""
+
+    domain: str
+    path: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.domain}/{self.path}"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    repository: Repository
+    tag: str | None = None
+    digest: str | None = None
+
+    def __str__(self) -> str:
+        text = self.repository.name
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+
+def parse_reference(text: str) -> ImageRef:
+    """Parse ``[domain/]path[:tag][@digest]`` the way docker normalizes it; ValueError if not."""
+    rest, digest = text, None
+    if "@" in rest:
+        rest, digest = rest.split("@", 1)
+        if not is_digest(digest):
+            raise ValueError(f"{digest!r} is not a sha256 digest")
+    tag = None
+    slash = rest.rfind("/")
+    colon = rest.rfind(":")
+    if colon > slash:
+        rest, tag = rest[:colon], rest[colon + 1 :]
+        if not _TAG_RE.fullmatch(tag):
+            raise ValueError(f"{tag!r} is not a valid tag")
+    parts = rest.split("/")
+    if len(parts) > 1 and (
+        "." in parts[0]
+        or ":" in parts[0]
+        or parts[0] == "localhost"
+        or parts[0] != parts[0].lower()
+    ):
+        domain, path_parts = parts[0], parts[1:]
+        if not _DOMAIN_RE.fullmatch(domain):
+            raise ValueError(f"{domain!r} is not a registry host")
+    else:
+        domain, path_parts = DOCKER_HUB, parts
+    if domain == "index.docker.io":
+        domain = DOCKER_HUB
+    if domain == DOCKER_HUB and len(path_parts) == 1:
+        path_parts = ["library", *path_parts]
+    if not all(_PATH_COMPONENT_RE.fullmatch(p) for p in path_parts):
+        raise ValueError(
+            "a repository path is lowercase letters, digits and separators ('.', '_', '-')"
+        )
+    return ImageRef(Repository(domain, "/".join(path_parts)), tag, digest)
+
+
+def parse_repository(text: str) -> Repository:
+    """A repository name with neither tag nor digest; ValueError otherwise."""
+    ref = parse_reference(text)
+    if ref.tag is not None or ref.digest is not None:
+        raise ValueError("a repository name may not have a tag or digest here")
+    return ref.repository
+
+
+def sort_lines(lines: Any) -> tuple[str, ...]:
+    def key(php: str) -> tuple[int, ...]:
+        try:
+            return tuple(int(p) for p in php.split("."))
+        except ValueError:
+            return (1 << 30,)
+
+    return tuple(sorted(set(lines), key=key))
+
+
+# =========================================================================== the registry probe
+
+DEFAULT_TIMEOUT = 2.0
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+MAX_SMALL_BYTES = 1024 * 1024  # config blobs, token answers, tag lists, error bodies
+MAX_REDIRECTS = 3
+MAX_TAG_PAGES = 5
+USER_AGENT = "publisher-resolve/1"
+
+ENV_USERNAME = "PHP_IMAGE_REGISTRY_USERNAME"
+ENV_PASSWORD = "PHP_IMAGE_REGISTRY_PASSWORD"
+
+DOCKER_HUB_API = "registry-1.docker.io"
+DOCKER_HUB_CONFIG_KEY = "https://index.docker.io/v1/"
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
+INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
+MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
+
+_CHALLENGE_PARAM_RE = re.compile(
+    r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))'
+)
+
+
+class Status(enum.Enum):
+    """What the probe found."""
+
+    AVAILABLE = "available"
+    #: Already in the local image store (docker's), for this platform: no pull needed.
+    CACHED = "cached"
+    UNREACHABLE = "unreachable"
+    NOT_PUBLISHED = "not-published"
+    AUTH_REQUIRED = "auth-required"
+    PLATFORM_MISSING = "platform-missing"
+    RATE_LIMITED = "rate-limited"
+    #: The pins file lists the image, this registry lacks its digest (a mirror not synced).
+    NOT_ON_REGISTRY = "not-on-registry"
+    REGISTRY_ERROR = "registry-error"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to probe: ``host`` as in the image reference (``docker.io``, ``127.0.0.1:5000``)."""
+
+    host: str
+    repository: str
+    reference: str  # a tag or a sha256 digest
+    platform: str  # "linux/amd64"
+    plain_http: bool = False
+    #: When the caller already knows the platforms (from release notes) and the
+    #: reference is a digest, a HEAD is enough: the content is fixed by its digest.
+    known_platforms: tuple[str, ...] | None = None
+
+    @property
+    def image(self) -> str:
+        sep = "@" if _DIGEST_RE.fullmatch(self.reference) else ":"
+        return f"{self.host}/{self.repository}{sep}{self.reference}"
+
+
+@dataclass(frozen=True)
+class Result:
+    status: Status
+    detail: str
+    digest: str | None = None
+    platforms: tuple[str, ...] = ()
+    #: Tags seen in the repository (only looked up when the reference was not found).
+    tags: tuple[str, ...] | None = None
+    elapsed: float = 0.0
+    authenticated: bool = False
+
+    @property
+    def available(self) -> bool:
+        return self.status in (Status.AVAILABLE, Status.CACHED)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "detail": self.detail,
+            "digest": self.digest,
+            "platforms": list(self.platforms),
+            "elapsed_ms": round(self.elapsed * 1000, 1),
+        }
+
+
+@dataclass(frozen=True)
+class BasicCredentials:
+    username: str
+    password: str = field(repr=False)
+    source: str = "explicit"
+
+    def header(self) -> str:
+        raw = f"{self.username}:{self.password}".encode()
+        return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+class _Outcome(Exception):
+    """Raised inside the probe to end it with a classified result."""
+
+    def __init__(self, status: Status, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.extra = extra
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def api_host(host: str) -> str:
+    """The host that serves the registry API (Docker Hub's is ``registry-1.docker.io``)."""
+    return DOCKER_HUB_API if host in (DOCKER_HUB, "index.docker.io") else host
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, ``127.x.y.z`` or ``[::1]``, with or without a port."""
+    if host.startswith("["):
+        name = host[1 : host.find("]")] if "]" in host else host
+    else:
+        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if name in ("localhost", "::1"):
+        return True
+    parts = name.split(".")
+    return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() for p in parts)
+
+
+def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
+    """Parse a ``WWW-Authenticate`` value into (scheme, params), scheme lowercased."""
+    header = header.strip()
+    scheme, _, rest = header.partition(" ")
+    params: dict[str, str] = {}
+    for match in _CHALLENGE_PARAM_RE.finditer(rest):
+        value = match.group(2) if match.group(2) is not None else match.group(3)
+        params[match.group(1).lower()] = re.sub(r"\\(.)", r"\1", value)
+    return scheme.lower(), params
+
+
+def platform_of(entry: Mapping[str, Any]) -> str | None:
+    """``linux/arm64`` from an index entry's or a config's platform fields."""
+    plat = entry.get("platform", entry)
+    if not isinstance(plat, Mapping):
+        return None
+    os_name, arch = plat.get("os"), plat.get("architecture")
+    if not isinstance(os_name, str) or not isinstance(arch, str):
+        return None
+    if os_name == "unknown" or arch == "unknown":
+        return None  # attestation manifests
+    return f"{os_name}/{arch}"
+
+
+def index_platforms(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """Sorted platforms an image index lists (attestations excluded)."""
+    manifests = data.get("manifests")
+    if not isinstance(manifests, list):
+        raise ValueError("the index has no 'manifests' list")
+    found = set()
+    for entry in manifests:
+        if not isinstance(entry, Mapping):
+            raise ValueError("an index entry is not an object")
+        annotations = entry.get("annotations") or {}
+        if (
+            isinstance(annotations, Mapping)
+            and annotations.get("vnd.docker.reference.type") == "attestation-manifest"
+        ):
+            continue
+        plat = platform_of(entry)
+        if plat:
+            found.add(plat)
+    return tuple(sorted(found))
+
+
+def release_lines(tags: tuple[str, ...] | list[str], release: str) -> tuple[str, ...]:
+    """PHP lines that have a ``<release>-php-X.Y`` pin among ``tags``, numerically sorted."""
+    pattern = re.compile(re.escape(release) + r"-php-([0-9]+)\.([0-9]+)")
+    found = {(int(m[1]), int(m[2])) for t in tags if (m := pattern.fullmatch(t))}
+    return tuple(f"{a}.{b}" for a, b in sorted(found))
+
+
+def docker_config_path(env: Mapping[str, str]) -> Path | None:
+    if env.get("DOCKER_CONFIG"):
+        return Path(env["DOCKER_CONFIG"]) / "config.json"
+    home = env.get("HOME")
+    return Path(home) / ".docker" / "config.json" if home else None
+
+
+def _config_keys(host: str) -> list[str]:
+    keys = [host, f"https://{host}", f"http://{host}", f"https://{host}/v1/", f"https://{host}/v2/"]
+    if host in (DOCKER_HUB, "index.docker.io", DOCKER_HUB_API):
+        keys = [
+            DOCKER_HUB_CONFIG_KEY,
+            "index.docker.io",
+            "docker.io",
+            "registry-1.docker.io",
+            *keys,
+        ]
+    return keys
+
+
+def credentials_from_config(
+    data: Mapping[str, Any],
+    host: str,
+    *,
+    helper: Callable[[str, str], BasicCredentials | None] | None = None,
+) -> BasicCredentials | None:
+    """Credentials for ``host`` from a parsed docker config; ``helper(name, server)`` asks a
+    credential helper. Pure apart from that callback."""
+    keys = _config_keys(host)
+    helpers = data.get("credHelpers")
+    if isinstance(helpers, Mapping) and helper is not None:
+        for key in keys:
+            name = helpers.get(key)
+            if isinstance(name, str) and name:
+                return helper(name, key)
+    auths = data.get("auths")
+    if isinstance(auths, Mapping):
+        for key in keys:
+            entry = auths.get(key)
+            if not isinstance(entry, Mapping):
+                continue
+            if isinstance(entry.get("auth"), str) and entry["auth"]:
+                try:
+                    raw = base64.b64decode(entry["auth"], validate=True).decode("utf-8")
+                except ValueError:
+                    continue
+                user, sep, password = raw.partition(":")
+                if sep and user:
+                    return BasicCredentials(user, password, "docker config")
+            name, secret = entry.get("username"), entry.get("password")
+            if isinstance(name, str) and isinstance(secret, str) and name:
+                return BasicCredentials(name, secret, "docker config")
+    store = data.get("credsStore")
+    if isinstance(store, str) and store and helper is not None:
+        for key in keys[:1]:
+            found = helper(store, key)
+            if found:
+                return found
+    return None
+
+
+# --------------------------------------------------------------------------- credentials (I/O)
+
+
+def _run_helper(name: str, server: str, timeout: float) -> BasicCredentials | None:
+    """``docker-credential-<name> get`` with the server on stdin (never in argv)."""
+    import shutil
+    import subprocess
+
+    binary = shutil.which(f"docker-credential-{name}")
+    if not binary:
+        return None
+    try:
+        proc = subprocess.run(
+            [binary, "get"],
+            input=server.encode(),
+            capture_output=True,
+            timeout=max(timeout, 0.1),
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0 or len(proc.stdout) > MAX_SMALL_BYTES:
+        return None
+    try:
+        answer = json.loads(proc.stdout)
+    except ValueError:
+        return None
+    user, secret = answer.get("Username"), answer.get("Secret")
+    if isinstance(user, str) and isinstance(secret, str) and user and user != "<token>":
+        return BasicCredentials(user, secret, f"credential helper {name}")
+    return None
+
+
+def find_credentials(
+    host: str, env: Mapping[str, str], *, timeout: float = DEFAULT_TIMEOUT
+) -> BasicCredentials | None:
+    """Environment variables first, then the docker config; None means anonymous."""
+    user, password = env.get(ENV_USERNAME), env.get(ENV_PASSWORD)
+    if user and password:
+        return BasicCredentials(user, password, f"env {ENV_USERNAME}/{ENV_PASSWORD}")
+    path = docker_config_path(env)
+    if path is None:
+        return None
+    try:
+        if path.stat().st_size > MAX_SMALL_BYTES:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, Mapping):
+        return None
+    return credentials_from_config(
+        data, host, helper=lambda name, server: _run_helper(name, server, timeout)
+    )
+
+
+# --------------------------------------------------------------------------- HTTP
+#
+# A small HTTP/1.1 client on ``socket`` (``ssl`` only for https): http.client
+# pulls in the email package, which costs more than the rest of resolve's
+# imports. One request per connection (``Connection: close``); bodies by
+# Content-Length, chunked, or up to EOF; every size bounded.
+
+MAX_HEADER_BYTES = 64 * 1024
+
+
+@dataclass
+class _Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    url: str
+
+
+class _Truncated(Exception):
+    """The body ended before its declared length."""
+
+
+class _Malformed(Exception):
+    """Not an HTTP/1.x response."""
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """An HTTP proxy from ``HTTPS_PROXY``/``HTTP_PROXY`` (``http://[user:pass@]host:port``)."""
+
+    host: str
+    port: int
+    authorization: str | None = field(default=None, repr=False)
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def _no_proxy_matches(host: str, port: int, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` (comma separated: ``*``, names, ``.suffix``, ``name:port``,
+    IP addresses, CIDR blocks) exempts ``host``."""
+    name = host.strip("[]").lower()
+    for raw in no_proxy.split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        entry_port = None
+        if entry.count(":") == 1 and not entry.startswith("["):
+            entry, _, port_text = entry.partition(":")
+            entry_port = int(port_text) if port_text.isdigit() else None
+        entry = entry.strip("[]")
+        if entry_port is not None and entry_port != port:
+            continue
+        if "/" in entry:
+            import ipaddress
+
+            try:
+                if ipaddress.ip_address(name) in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        suffix = entry.lstrip(".")
+        if name == suffix or name.endswith("." + suffix):
+            return True
+    return False
+
+
+def proxy_for(scheme: str, host: str, port: int, env: Mapping[str, str]) -> Proxy | None:
+    """The proxy for a request (None: direct), as docker decides it: ``HTTPS_PROXY`` for
+    https, ``HTTP_PROXY`` for http (lower case names too), never for loopback hosts nor
+    for hosts ``NO_PROXY`` names. Raises ValueError for a proxy URL it cannot use."""
+    if is_loopback(host):
+        return None
+    name = "https_proxy" if scheme == "https" else "http_proxy"
+    value = env.get(name) or env.get(name.upper())
+    if not value:
+        return None
+    if _no_proxy_matches(host, port, env.get("no_proxy") or env.get("NO_PROXY") or ""):
+        return None
+    parts = urlsplit(value if "://" in value else f"http://{value}")
+    if parts.scheme != "http" or not parts.hostname:
+        raise ValueError(f"{name.upper()} must be an http:// proxy URL, not {parts.scheme}://")
+    authorization = None
+    if parts.username is not None:
+        raw = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        authorization = "Basic " + base64.b64encode(raw).decode("ascii")
+    return Proxy(parts.hostname, parts.port or 80, authorization)
+
+
+def _tunnel(sock: socket.socket, host: str, port: int, proxy: Proxy) -> None:
+    """``CONNECT host:port`` through ``proxy`` on ``sock``; _Outcome when it refuses."""
+    lines = [f"CONNECT {host}:{port} HTTP/1.1", f"Host: {host}:{port}"]
+    if proxy.authorization:
+        lines.append(f"Proxy-Authorization: {proxy.authorization}")
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    answer = b""
+    while not answer.endswith(b"\r\n\r\n"):
+        byte = sock.recv(1)  # byte by byte: nothing of the tunnel is read here
+        if not byte:
+            raise _Truncated("the proxy closed the connection during CONNECT")
+        answer += byte
+        if len(answer) > MAX_HEADER_BYTES:
+            raise _Malformed("the proxy's CONNECT answer is too large")
+    status = answer.split(b"\r\n", 1)[0].decode("latin-1")
+    parts = status.split(None, 2)
+    if len(parts) < 2 or parts[1] != "200":
+        raise _Outcome(
+            Status.UNREACHABLE,
+            f"the proxy {proxy} refused to connect to {host}:{port} ({status.strip()})",
+        )
+
+
+def _connect(
+    scheme: str, host: str, port: int | None, timeout: float, proxy: Proxy | None = None
+) -> socket.socket:
+    default = 443 if scheme == "https" else 80
+    if proxy is None:
+        sock = socket.create_connection((host, port or default), timeout=timeout)
+    else:
+        sock = socket.create_connection((proxy.host, proxy.port), timeout=timeout)
+    if scheme != "https":
+        return sock
+    import ssl
+
+    try:
+        if proxy is not None:
+            _tunnel(sock, host, port or default, proxy)
+        return ssl.create_default_context().wrap_socket(sock, server_hostname=host)
+    except BaseException:
+        sock.close()
+        raise
+
+
+def _exchange(
+    sock: socket.socket,
+    method: str,
+    host_header: str,
+    target: str,
+    headers: Mapping[str, str],
+    limit: int,
+) -> tuple[int, dict[str, str], bytes]:
+    """Send one request on ``sock`` and read the answer (at most ``limit`` + 1 body bytes)."""
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {host_header}", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    reader = sock.makefile("rb")
+    try:
+        status_line = reader.readline(MAX_HEADER_BYTES + 1)
+        parts = status_line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+            raise _Malformed("not an HTTP/1.x status line")
+        status = int(parts[1])
+        answer: dict[str, str] = {}
+        seen = len(status_line)
+        while True:
+            line = reader.readline(MAX_HEADER_BYTES + 1)
+            seen += len(line)
+            if seen > MAX_HEADER_BYTES:
+                raise _Malformed("the response headers are too large")
+            if line in (b"\r\n", b"\n"):
+                break
+            if not line:
+                raise _Truncated("the connection closed inside the headers")
+            name, sep, value = line.decode("latin-1").partition(":")
+            if not sep:
+                raise _Malformed("a header line without ':'")
+            key = name.strip().lower()
+            answer[key] = f"{answer[key]}, {value.strip()}" if key in answer else value.strip()
+        if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            return status, answer, b""
+        if "chunked" in answer.get("transfer-encoding", "").lower():
+            return status, answer, _read_chunked(reader, limit)
+        declared = answer.get("content-length", "")
+        if declared:
+            if not declared.isdigit():
+                raise _Malformed(f"Content-Length {declared!r} is not a number")
+            want = int(declared)
+            body = _read_exact(reader, min(want, limit + 1))
+            if len(body) < min(want, limit + 1):
+                raise _Truncated(f"{len(body)} of {want} bytes")
+            return status, answer, body
+        return status, answer, reader.read(limit + 1)
+    finally:
+        reader.close()
+
+
+def _read_exact(reader: Any, count: int) -> bytes:
+    chunks, got = [], 0
+    while got < count:
+        data = reader.read(count - got)
+        if not data:
+            break
+        chunks.append(data)
+        got += len(data)
+    return b"".join(chunks)
+
+
+def _read_chunked(reader: Any, limit: int) -> bytes:
+    body = bytearray()
+    while True:
+        size_line = reader.readline(1024)
+        if not size_line:
+            raise _Truncated("the connection closed inside a chunked body")
+        try:
+            size = int(size_line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise _Malformed("a bad chunk size") from None
+        if size == 0:
+            while reader.readline(MAX_HEADER_BYTES) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return bytes(body)
+        take = min(size, limit + 1 - len(body))
+        data = _read_exact(reader, take)
+        if len(data) < take:
+            raise _Truncated("a chunk ended early")
+        body += data
+        if len(body) > limit:
+            return bytes(body)
+        if _read_exact(reader, 2) not in (b"\r\n",):
+            raise _Malformed("a chunk without its CRLF")
+
+
+class _Session:
+    """Requests to one registry under one deadline, with the token dance."""
+
+    def __init__(
+        self,
+        target: Target,
+        credentials: BasicCredentials | None,
+        deadline: float,
+        clock: Callable[[], float],
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.env = {} if env is None else env
+        self.target = target
+        self.credentials = credentials
+        self.deadline = deadline
+        self.clock = clock
+        scheme = "http" if target.plain_http else "https"
+        self.base = f"{scheme}://{api_host(target.host)}"
+        self.authorization: str | None = None
+        self.authenticated = False
+
+    def remaining(self) -> float:
+        left = self.deadline - self.clock()
+        if left <= 0:
+            raise _Outcome(
+                Status.UNREACHABLE, f"no answer from {self.target.host} within the timeout"
+            )
+        return left
+
+    def raw(self, method: str, url: str, headers: Mapping[str, str], limit: int) -> _Response:
+        for _ in range(MAX_REDIRECTS + 1):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise _Outcome(Status.REGISTRY_ERROR, f"refusing to follow the URL {url!r}")
+            path = parts.path or "/"
+            if parts.query:
+                path += "?" + parts.query
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            try:
+                proxy = proxy_for(parts.scheme, parts.hostname, port, self.env)
+            except ValueError as exc:
+                raise _Outcome(Status.UNREACHABLE, str(exc)) from None
+            sent_headers = {"User-Agent": USER_AGENT, **headers}
+            if proxy is not None and parts.scheme == "http":
+                # A forward proxy takes the absolute URL (and its own credentials).
+                path = f"http://{parts.netloc}{path}"
+                if proxy.authorization:
+                    sent_headers["Proxy-Authorization"] = proxy.authorization
+            try:
+                sock = _connect(parts.scheme, parts.hostname, parts.port, self.remaining(), proxy)
+                try:
+                    status, resp_headers, body = _exchange(
+                        sock,
+                        method,
+                        parts.netloc,
+                        path,
+                        sent_headers,
+                        limit,
+                    )
+                finally:
+                    sock.close()
+            except TimeoutError:
+                raise _Outcome(
+                    Status.UNREACHABLE,
+                    f"{parts.hostname} did not answer within the timeout",
+                ) from None
+            except _Truncated as exc:
+                raise _Outcome(
+                    Status.REGISTRY_ERROR,
+                    f"{parts.netloc} sent a truncated response for {parts.path} ({exc})",
+                ) from None
+            except _Malformed as exc:
+                raise _Outcome(
+                    Status.REGISTRY_ERROR,
+                    f"{parts.netloc} sent a malformed response for {parts.path}: {exc}",
+                ) from None
+            except OSError as exc:
+                raise _Outcome(
+                    Status.UNREACHABLE,
+                    f"cannot reach {parts.netloc}"
+                    + (f" through the proxy {proxy}" if proxy else "")
+                    + f": {_describe(exc)}",
+                ) from None
+            if len(body) > limit:
+                raise _Outcome(
+                    Status.REGISTRY_ERROR,
+                    f"{parts.netloc} sent more than {limit} bytes for {parts.path}",
+                )
+            if status in (301, 302, 303, 307, 308) and "location" in resp_headers:
+                new_url = urljoin(url, resp_headers["location"])
+                if urlsplit(new_url).netloc != parts.netloc:
+                    # Never carry credentials to another host (blob CDNs).
+                    headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+                url = new_url
+                continue
+            return _Response(status, resp_headers, body, url)
+        raise _Outcome(Status.REGISTRY_ERROR, f"too many redirects from {self.target.host}")
+
+    def get(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        accept: str | None = None,
+        limit: int = MAX_SMALL_BYTES,
+    ) -> _Response:
+        """A registry API request; answers one 401 challenge."""
+        headers = {"Accept": accept} if accept else {}
+        url = self.base + path
+        for attempt in range(2):
+            if self.authorization:
+                headers["Authorization"] = self.authorization
+            resp = self.raw(method, url, headers, limit)
+            if resp.status != 401 or attempt == 1:
+                return resp
+            if not self._authenticate(resp.headers.get("www-authenticate", "")):
+                return resp
+        return resp  # pragma: no cover - the loop always returns
+
+    def _authenticate(self, challenge: str) -> bool:
+        scheme, params = parse_challenge(challenge)
+        if scheme == "basic":
+            if self.credentials is None:
+                return False
+            self.authorization = self.credentials.header()
+            self.authenticated = True
+            return True
+        if scheme != "bearer" or not params.get("realm"):
+            return False
+        query = {"scope": f"repository:{self.target.repository}:pull"}
+        if params.get("service"):
+            query["service"] = params["service"]
+        sep = "&" if "?" in params["realm"] else "?"
+        url = params["realm"] + sep + urlencode(query)
+        headers = {}
+        if self.credentials is not None:
+            headers["Authorization"] = self.credentials.header()
+        resp = self.raw("GET", url, headers, MAX_SMALL_BYTES)
+        if resp.status in (401, 403):
+            raise _Outcome(
+                Status.AUTH_REQUIRED,
+                f"the token service of {self.target.host} refused "
+                + ("the credentials" if self.credentials else "anonymous access")
+                + f" (HTTP {resp.status})",
+            )
+        if resp.status != 200:
+            raise _Outcome(
+                Status.REGISTRY_ERROR,
+                f"the token service of {self.target.host} answered HTTP {resp.status}",
+            )
+        try:
+            answer = json.loads(resp.body)
+            token = answer.get("token") or answer.get("access_token")
+        except (ValueError, AttributeError):
+            token = None
+        if not isinstance(token, str) or not token:
+            raise _Outcome(
+                Status.REGISTRY_ERROR,
+                f"the token service of {self.target.host} sent no token",
+            )
+        self.authorization = f"Bearer {token}"
+        self.authenticated = self.credentials is not None
+        return True
+
+
+def _describe(exc: BaseException) -> str:
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return str(reason)
+
+
+def _error_code(body: bytes) -> str:
+    """First ``errors[].code`` of a distribution error body, if any."""
+    try:
+        data = json.loads(body)
+        return str(data["errors"][0]["code"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return ""
+
+
+# --------------------------------------------------------------------------- the probe
+
+
+def _probe(target: Target, session: _Session, list_tags: bool) -> Result:
+    repo = quote(target.repository, safe="/")
+    ref = quote(target.reference, safe=":")
+    use_head = target.known_platforms is not None and bool(_DIGEST_RE.fullmatch(target.reference))
+    resp = session.get(
+        f"/v2/{repo}/manifests/{ref}",
+        method="HEAD" if use_head else "GET",
+        accept=ACCEPT,
+        limit=MAX_MANIFEST_BYTES,
+    )
+    _classify_failure(resp, target, session, list_tags)
+
+    digest = resp.headers.get("docker-content-digest")
+    if not use_head:
+        body_digest = "sha256:" + hashlib.sha256(resp.body).hexdigest()
+        if digest and digest != body_digest:
+            raise _Outcome(
+                Status.REGISTRY_ERROR,
+                f"{target.host} sent a manifest whose digest {body_digest} differs from "
+                f"its Docker-Content-Digest {digest}",
+            )
+        digest = body_digest
+    if _DIGEST_RE.fullmatch(target.reference) and digest and digest != target.reference:
+        raise _Outcome(
+            Status.REGISTRY_ERROR,
+            f"{target.host} answered for {target.reference} with content {digest}",
+        )
+
+    if use_head:
+        platforms = tuple(target.known_platforms or ())
+    else:
+        platforms = _platforms(resp, target, session)
+    if target.platform not in platforms:
+        shown = ", ".join(platforms) or "none"
+        raise _Outcome(
+            Status.PLATFORM_MISSING,
+            f"{target.image} has no {target.platform} image (it has: {shown})",
+            digest=digest,
+            platforms=platforms,
+        )
+    return Result(
+        Status.AVAILABLE,
+        f"{target.image} is available for {target.platform}",
+        digest=digest,
+        platforms=platforms,
+    )
+
+
+def _classify_failure(resp: _Response, target: Target, session: _Session, list_tags: bool) -> None:
+    status = resp.status
+    if status == 200:
+        return
+    code = _error_code(resp.body)
+    if status == 404 or code in ("MANIFEST_UNKNOWN", "NAME_UNKNOWN"):
+        tags = _list_tags(target, session) if list_tags else None
+        what = (
+            f"repository {target.host}/{target.repository} does not exist"
+            if code == "NAME_UNKNOWN"
+            else f"{target.image} is not on the registry"
+        )
+        raise _Outcome(Status.NOT_PUBLISHED, what, tags=tags)
+    if status in (401, 403):
+        if session.credentials is None:
+            detail = (
+                f"{target.host} requires authentication for {target.repository} "
+                "(or the repository does not exist)"
+            )
+        else:
+            detail = (
+                f"{target.host} refused the credentials from {session.credentials.source} "
+                f"for {target.repository} (HTTP {status})"
+            )
+        raise _Outcome(Status.AUTH_REQUIRED, detail)
+    if status == 429 or code == "TOOMANYREQUESTS":
+        extra = [
+            f"{name} {resp.headers[name]}"
+            for name in ("retry-after", "ratelimit-remaining")
+            if name in resp.headers
+        ]
+        raise _Outcome(
+            Status.RATE_LIMITED,
+            f"{target.host} answered HTTP {status} (too many requests"
+            + (f"; {', '.join(extra)}" if extra else "")
+            + ")",
+        )
+    if status >= 500:
+        raise _Outcome(
+            Status.REGISTRY_ERROR, f"{target.host} is failing (HTTP {status} for the manifest)"
+        )
+    raise _Outcome(Status.REGISTRY_ERROR, f"{target.host} answered HTTP {status} for the manifest")
+
+
+def _platforms(resp: _Response, target: Target, session: _Session) -> tuple[str, ...]:
+    media_type = resp.headers.get("content-type", "").split(";")[0].strip()
+    try:
+        data = json.loads(resp.body)
+    except ValueError:
+        raise _Outcome(
+            Status.REGISTRY_ERROR, f"{target.host} sent a manifest that is not JSON"
+        ) from None
+    if not isinstance(data, dict):
+        raise _Outcome(
+            Status.REGISTRY_ERROR, f"{target.host} sent a manifest that is not an object"
+        )
+    media_type = data.get("mediaType") or media_type
+    if media_type in INDEX_TYPES or (not media_type and "manifests" in data):
+        try:
+            return index_platforms(data)
+        except ValueError as exc:
+            raise _Outcome(
+                Status.REGISTRY_ERROR, f"{target.host} sent a bad index: {exc}"
+            ) from None
+    if media_type in MANIFEST_TYPES or "config" in data:
+        config = data.get("config")
+        digest = config.get("digest") if isinstance(config, dict) else None
+        if not isinstance(digest, str) or not _DIGEST_RE.fullmatch(digest):
+            raise _Outcome(Status.REGISTRY_ERROR, f"{target.host} sent a manifest without a config")
+        repo = quote(target.repository, safe="/")
+        blob = session.get(f"/v2/{repo}/blobs/{digest}")
+        if blob.status != 200:
+            raise _Outcome(
+                Status.REGISTRY_ERROR,
+                f"{target.host} answered HTTP {blob.status} for the image config",
+            )
+        if "sha256:" + hashlib.sha256(blob.body).hexdigest() != digest:
+            raise _Outcome(
+                Status.REGISTRY_ERROR, f"{target.host} sent a config with a wrong digest"
+            )
+        try:
+            plat = platform_of(json.loads(blob.body))
+        except (ValueError, AttributeError):
+            plat = None
+        return (plat,) if plat else ()
+    raise _Outcome(
+        Status.REGISTRY_ERROR, f"{target.host} sent an unknown manifest type {media_type!r}"
+    )
+
+
+def _list_tags(target: Target, session: _Session) -> tuple[str, ...] | None:
+    """Best effort: the repository's tags, to name the published lines. None if unknown."""
+    repo = quote(target.repository, safe="/")
+    path: str | None = f"/v2/{repo}/tags/list?n=1000"
+    tags: list[str] = []
+    try:
+        for _ in range(MAX_TAG_PAGES):
+            if path is None:
+                break
+            resp = session.get(path)
+            if resp.status == 404:
+                return ()
+            if resp.status != 200:
+                return None
+            data = json.loads(resp.body)
+            tags.extend(t for t in (data.get("tags") or []) if isinstance(t, str))
+            link = resp.headers.get("link", "")
+            match = re.match(r"\s*<([^>]+)>", link)
+            path = match.group(1) if match and match.group(1).startswith("/v2/") else None
+    except (_Outcome, ValueError, AttributeError):
+        return tuple(tags) if tags else None
+    return tuple(tags)
+
+
+def probe(
+    target: Target,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    env: Mapping[str, str] | None = None,
+    credentials: BasicCredentials | None = None,
+    list_tags: bool = True,
+    clock: Callable[[], float] = time.monotonic,
+) -> Result:
+    """Probe ``target`` within ``timeout`` seconds; never raises for a registry answer.
+
+    ``credentials`` default to :func:`find_credentials` over ``env`` (``os.environ``
+    when None). ``list_tags`` looks up the repository's tags when the reference is
+    missing, so the caller can name the published lines.
+    """
+    start = clock()
+    deadline = start + timeout
+    env = os.environ if env is None else env
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            creds = credentials or find_credentials(target.host, env, timeout=timeout)
+            session = _Session(target, creds, deadline, clock, env)
+            try:
+                result = _probe(target, session, list_tags)
+            except _Outcome as out:
+                result = Result(
+                    out.status,
+                    out.detail,
+                    digest=out.extra.get("digest"),
+                    platforms=tuple(out.extra.get("platforms", ())),
+                    tags=out.extra.get("tags"),
+                )
+            box["result"] = replace(result, authenticated=session.authenticated)
+        except _Outcome as out:
+            box["result"] = Result(out.status, out.detail)
+        except BaseException as exc:  # a bug: hand it to the caller's thread
+            box["error"] = exc
+
+    # DNS lookups ignore socket timeouts: run the probe in a daemon thread and stop
+    # waiting at the deadline, so an offline start is bounded by ``timeout``.
+    worker = threading.Thread(target=work, name="publisher-probe", daemon=True)
+    worker.start()
+    worker.join(max(timeout, 0) + 0.05)
+    elapsed = clock() - start
+    if "error" in box:
+        raise box["error"]
+    result = box.get("result")
+    if result is None:
+        return Result(
+            Status.UNREACHABLE,
+            f"no answer from {target.host} within {timeout:g} s",
+            elapsed=elapsed,
+        )
+    return replace(result, elapsed=elapsed)
+
+
+# --------------------------------------------------------------------------- the local image store
+
+CACHE_TIMEOUT = 0.5
+_ARCH_ALIASES = {"x86_64": "amd64", "aarch64": "arm64"}
+
+
+def docker_socket(env: Mapping[str, str]) -> str | None:
+    """The docker (or podman) API socket to ask, or None (remote or no daemon)."""
+    host = env.get("DOCKER_HOST", "")
+    if host:
+        return host[len("unix://") :] if host.startswith("unix://") else None
+    candidates = ["/var/run/docker.sock"]
+    if env.get("HOME"):
+        candidates.append(str(Path(env["HOME"]) / ".docker" / "run" / "docker.sock"))
+    if env.get("XDG_RUNTIME_DIR"):
+        candidates.append(str(Path(env["XDG_RUNTIME_DIR"]) / "docker.sock"))
+    return next((c for c in candidates if os.path.exists(c)), None)
+
+
+def cached_image(
+    reference: str,
+    platform: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = CACHE_TIMEOUT,
+) -> Result | None:
+    """A Result (CACHED) when the local docker image store has ``reference`` for
+    ``platform``; None when it does not, or when there is no local daemon to ask.
+
+    One request to the daemon's unix socket (``GET /images/<ref>/json``), so a
+    cached start needs no registry at all and works offline.
+    """
+    env = os.environ if env is None else env
+    path = docker_socket(env)
+    if path is None:
+        return None
+    start = time.monotonic()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+        target = "/images/" + quote(reference, safe="/:@") + "/json"
+        status, _, body = _exchange(sock, "GET", "localhost", target, {}, MAX_SMALL_BYTES)
+        if status != 200 or len(body) > MAX_SMALL_BYTES:
+            return None
+        data = json.loads(body)
+    except (OSError, ValueError, _Truncated, _Malformed):
+        return None
+    finally:
+        sock.close()
+    if not isinstance(data, dict):
+        return None
+    arch = _ARCH_ALIASES.get(str(data.get("Architecture")), str(data.get("Architecture")))
+    found = f"{data.get('Os')}/{arch}"
+    if found != platform:
+        return None
+    digests = data.get("RepoDigests") or []
+    digest = reference.rpartition("@")[2] if "@" in reference else None
+    if digest is None and isinstance(digests, list) and digests:
+        digest = str(digests[0]).rpartition("@")[2] or None
+    return Result(
+        Status.CACHED,
+        f"{reference} is in the local image store for {platform}",
+        digest=digest,
+        platforms=(platform,),
+        elapsed=time.monotonic() - start,
+    )
+
+
+# =========================================================================== resolve
 
 ENV_PHP = "PHP_VERSION"
 ENV_RELEASE = "STACK_RELEASE"
@@ -60,26 +1213,29 @@ ENV_PMA = "PMA_IMAGE"
 ENV_PLATFORM = "PHP_IMAGE_PLATFORM"
 ENV_REPOSITORY = "PHP_IMAGE_REPOSITORY"
 ENV_MIRROR = "PHP_IMAGE_MIRROR"
-ENV_NOTES = "PHP_RELEASE_NOTES"
+ENV_PINS = "PHP_PINS_FILE"
 ENV_DOCKERFILES = "PHP_DOCKERFILES"
 ENV_TIMEOUT = "RESOLVE_TIMEOUT"
 ENV_CACHE = "PHP_IMAGE_CACHE_CHECK"
+#: Not an environment variable: only ``--matrix FILE`` makes resolve read a matrix.yaml.
+MATRIX_FLAG = "--matrix"
 
-#: Where the images live when no release notes say otherwise.
+#: Where the images live when no pins file (or --matrix) says otherwise.
 DEFAULT_CANONICAL = "docker.io/twentyi/php-fpm"
 DEFAULT_MIRROR = "ghcr.io/twentyi/php-fpm"
-DEFAULT_NOTES_DIR = "release-notes"
+DEFAULT_PINS_DIR = "release-notes"
 DEFAULT_DOCKERFILES = "dockerfiles"
-DEFAULT_TIMEOUT = probing.DEFAULT_TIMEOUT
 MAX_TIMEOUT = 60.0
 #: Local builds are tagged under this registry name, which never resolves to a
 #: remote registry, so a missing local image is never pulled from somewhere else.
 LOCAL_DOMAIN = "localhost"
+PINS_SCHEMA = "1"
 
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 _PHP_RE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 _BASE_ARG_RE = re.compile(r"^ARG\s+PHP_BASE_IMAGE=(\S+)\s*$", re.MULTILINE)
+_PINS_LINE_RE = re.compile(r"([A-Z][A-Z0-9_]*)='([^']*)'")
 
 
 class RegistryChoice(enum.Enum):
@@ -99,8 +1255,13 @@ class Option:
 
 #: Every input, in the order ``--help`` lists them. Flags override the environment.
 OPTIONS: tuple[Option, ...] = (
-    Option(ENV_PHP, "--php", "X.Y", "PHP line, e.g. 8.4 (required)."),
-    Option(ENV_RELEASE, "--release", "vX.Y.Z", "The stack release, e.g. v2.0.0 (required)."),
+    Option(ENV_PHP, "--php", "X.Y", "PHP line, e.g. 8.4 (default: the pins file's default line)."),
+    Option(
+        ENV_RELEASE,
+        "--release",
+        "vX.Y.Z",
+        "The stack release, e.g. v2.0.0 (required without a pins file).",
+    ),
     Option(
         ENV_USE_PREBUILT,
         "--use-prebuilt",
@@ -130,14 +1291,15 @@ OPTIONS: tuple[Option, ...] = (
         ENV_REPOSITORY,
         "--repository",
         "REPO",
-        "Canonical repository override, e.g. a private registry holding the same digests.",
+        "Pull the same digests from this repository, e.g. a private registry's copy.",
     ),
     Option(ENV_MIRROR, "--mirror-repository", "REPO", "Mirror repository override."),
     Option(
-        ENV_NOTES,
-        "--notes",
+        ENV_PINS,
+        "--pins",
         "PATH",
-        f"Release notes JSON, or a directory of vX.Y.Z.json (default ./{DEFAULT_NOTES_DIR} if present).",
+        f"The release's pins file vX.Y.Z.env, or a directory holding it "
+        f"(default ./{DEFAULT_PINS_DIR}/STACK_RELEASE.env if present).",
     ),
     Option(
         ENV_DOCKERFILES,
@@ -149,40 +1311,45 @@ OPTIONS: tuple[Option, ...] = (
         ENV_TIMEOUT,
         "--timeout",
         "SECONDS",
-        f"Registry check timeout (default {DEFAULT_TIMEOUT:g}).",
+        f"Seconds each registry has to answer (default {DEFAULT_TIMEOUT:g}).",
     ),
     Option(
         ENV_CACHE,
         "--cache-check",
         "true|false",
-        "Use the pre-built image from the local docker image store when it is there, "
-        "without asking the registry (default true).",
+        "Use an image already in the local docker image store without asking the "
+        "registry (default true).",
     ),
 )
 
 
 @dataclass(frozen=True)
 class Inputs:
-    php: str
-    release: Release
+    php: str | None  # None: the pins file's default line
+    release: str | None  # None: the pins file's release
     use_prebuilt: bool = True
     allow_fallback: bool = True
     registry: RegistryChoice = RegistryChoice.CANONICAL
     pma_image: str | None = None
     platform: str | None = None  # None: the host's
-    repository: Reference | None = None
-    mirror_repository: Reference | None = None
-    notes: str | None = None  # None: ./release-notes if present
+    repository: Repository | None = None
+    mirror_repository: Repository | None = None
+    pins: str | None = None  # None: ./release-notes/<release>.env if present
     dockerfiles: str = DEFAULT_DOCKERFILES
     timeout: float = DEFAULT_TIMEOUT
     cache_check: bool = True
+    matrix: str | None = None
 
 
-def _bad(name: str, value: str, accepted: str) -> UsageError:
+def _flag(name: str) -> str | None:
+    return next((o.flag for o in OPTIONS if o.env == name), None)
+
+
+def _bad(name: str, value: str, accepted: str) -> ResolveError:
     shown = value if len(value) <= 60 else value[:57] + "..."
-    flag = next((o.flag for o in OPTIONS if o.env == name), None)
+    flag = _flag(name)
     where = f"the environment variable {name}" + (f" or the flag {flag}" if flag else "")
-    return UsageError(f"{name}={shown!r} is not valid: {accepted}", hint=f"correct {where}")
+    return ResolveError(f"{name}={shown!r} is not valid: {accepted}", hint=f"correct {where}")
 
 
 def parse_bool(name: str, value: str) -> bool:
@@ -205,11 +1372,10 @@ def parse_php(value: str) -> str:
 
 
 def parse_platform(value: str) -> str:
-    try:
-        return Platform.parse(value.strip()).value
-    except ValueError:
-        accepted = " or ".join(p.value for p in Platform)
-        raise _bad(ENV_PLATFORM, value, f"use {accepted}") from None
+    text = value.strip()
+    if text in PLATFORMS:
+        return text
+    raise _bad(ENV_PLATFORM, value, "use " + " or ".join(PLATFORMS))
 
 
 def parse_timeout(value: str) -> float:
@@ -224,12 +1390,19 @@ def parse_timeout(value: str) -> float:
     return number
 
 
+def parse_release(name: str, value: str) -> str:
+    text = value.strip()
+    if not is_release(text):
+        raise _bad(name, value, "use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1")
+    return text
+
+
 def parse_inputs(
     env: Mapping[str, str], overrides: Mapping[str, str | None] | None = None
 ) -> Inputs:
     """Read the inputs from ``env``; ``overrides`` (same keys, e.g. from flags) win.
 
-    Empty values count as unset. Raises UsageError naming the variable and what
+    Empty values count as unset. Raises ResolveError naming the variable and what
     it accepts.
     """
     merged: dict[str, str] = {}
@@ -239,22 +1412,7 @@ def parse_inputs(
             value = env.get(option.env)
         if value is not None and value.strip() != "":
             merged[option.env] = value
-    flags = {o.env: o.flag for o in OPTIONS}
-
-    def required(name: str, example: str) -> str:
-        if name not in merged:
-            raise UsageError(
-                f"{name} is not set",
-                hint=f"set {name} (e.g. {name}={example}) or pass {flags[name]} {example}",
-            )
-        return merged[name]
-
-    php = parse_php(required(ENV_PHP, "8.4"))
-    release_text = required(ENV_RELEASE, "v2.0.0").strip()
-    try:
-        release = parse_release(release_text)
-    except PublisherError as exc:
-        raise UsageError(f"{ENV_RELEASE}: {exc.message}", hint=exc.hint) from None
+    matrix = (overrides or {}).get(MATRIX_FLAG)
 
     registry = RegistryChoice.CANONICAL
     if ENV_REGISTRY in merged:
@@ -270,19 +1428,19 @@ def parse_inputs(
             ENV_PMA, pma, "an image reference may not contain whitespace or control characters"
         )
 
-    def repository(name: str) -> Reference | None:
+    def repository(name: str) -> Repository | None:
         if name not in merged:
             return None
         try:
             return parse_repository(merged[name].strip())
-        except PublisherError as exc:
-            raise UsageError(
-                f"{name}: {exc.message}", hint="e.g. registry.example.com/team/php-fpm"
+        except ValueError as exc:
+            raise _bad(
+                name, merged[name], f"{exc} (e.g. registry.example.com/team/php-fpm)"
             ) from None
 
     return Inputs(
-        php=php,
-        release=release,
+        php=parse_php(merged[ENV_PHP]) if ENV_PHP in merged else None,
+        release=parse_release(ENV_RELEASE, merged[ENV_RELEASE]) if ENV_RELEASE in merged else None,
         use_prebuilt=parse_bool(ENV_USE_PREBUILT, merged.get(ENV_USE_PREBUILT, "true")),
         allow_fallback=parse_bool(ENV_FALLBACK, merged.get(ENV_FALLBACK, "true")),
         registry=registry,
@@ -290,10 +1448,11 @@ def parse_inputs(
         platform=parse_platform(merged[ENV_PLATFORM]) if ENV_PLATFORM in merged else None,
         repository=repository(ENV_REPOSITORY),
         mirror_repository=repository(ENV_MIRROR),
-        notes=merged.get(ENV_NOTES),
+        pins=merged.get(ENV_PINS),
         dockerfiles=merged.get(ENV_DOCKERFILES, DEFAULT_DOCKERFILES),
         timeout=parse_timeout(merged[ENV_TIMEOUT]) if ENV_TIMEOUT in merged else DEFAULT_TIMEOUT,
         cache_check=parse_bool(ENV_CACHE, merged.get(ENV_CACHE, "true")),
+        matrix=matrix or None,
     )
 
 
@@ -307,10 +1466,10 @@ def host_platform(system: str, machine: str, *, arm64_hardware: bool = False) ->
     (Rosetta), where docker runs arm64 containers natively.
     """
     if system == "Darwin" and arm64_hardware:
-        return Platform.ARM64.value
-    found = Platform.from_machine(machine)
+        return "linux/arm64"
+    found = _MACHINES.get(machine.lower())
     if found is not None:
-        return found.value
+        return found
     return f"linux/{machine.lower() or 'unknown'}"
 
 
@@ -339,38 +1498,36 @@ def _darwin_arm64_hardware() -> bool:  # pragma: no cover - macOS only
     return out.strip() == b"1"
 
 
-# --------------------------------------------------------------------------- release notes
+# --------------------------------------------------------------------------- the pins file
 
 
 @dataclass(frozen=True)
-class NotesRegistry:
-    name: str
-    repository: Reference
-    primary: bool
-
-
-@dataclass(frozen=True)
-class NotesLine:
+class PinnedLine:
     php: str
-    index_digest: str
-    tags: tuple[str, ...]
+    image: ImageRef  # on the canonical registry, tag and digest
+    mirror_image: ImageRef | None
     platforms: tuple[str, ...]
     base_image: str | None
-    base_digest: str | None
+
+    @property
+    def digest(self) -> str:
+        assert self.image.digest is not None
+        return self.image.digest
 
 
 @dataclass(frozen=True)
-class ReleaseNotes:
-    """The parts of ``release-notes/vX.Y.Z.json`` (schema 1) that resolve needs."""
+class Pins:
+    """A release's pins file (``release-notes/vX.Y.Z.env``, schema 1)."""
 
     source: str
     release: str
-    stand_in: bool
     default_line: str | None
-    registries: tuple[NotesRegistry, ...]
-    lines: tuple[NotesLine, ...]
+    stand_in: bool
+    repository: Repository
+    mirror: Repository | None
+    lines: tuple[PinnedLine, ...]
 
-    def line(self, php: str) -> NotesLine | None:
+    def line(self, php: str) -> PinnedLine | None:
         return next((line for line in self.lines if line.php == php), None)
 
     @property
@@ -378,123 +1535,110 @@ class ReleaseNotes:
         return sort_lines(line.php for line in self.lines)
 
 
-def sort_lines(lines: Any) -> tuple[str, ...]:
-    def key(php: str) -> tuple[int, ...]:
-        try:
-            return tuple(int(p) for p in php.split("."))
-        except ValueError:
-            return (1 << 30,)
+def read_pins_text(text: str, *, source: str) -> dict[str, str]:
+    """The ``KEY='value'`` pairs of a pins file; PinsError names the line it cannot read."""
+    values: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _PINS_LINE_RE.fullmatch(line)
+        if not match:
+            raise PinsError(
+                f"line {number} is not KEY='value'",
+                source=source,
+                hint="use the pins file publisher wrote, unmodified",
+            )
+        values[match[1]] = match[2]
+    return values
 
-    return tuple(sorted(set(lines), key=key))
 
+def parse_pins(text: str, *, source: str) -> Pins:
+    """Parse a pins file (schema 1); raise PinsError naming the key."""
+    values = read_pins_text(text, source=source)
 
-def parse_notes(text: str, *, source: str) -> ReleaseNotes:
-    """Parse release notes JSON (schema 1); raise ConfigError naming the field."""
-
-    def fail(message: str, field: str | None = None) -> ConfigError:
-        return ConfigError(
-            message,
-            source=source,
-            field=field,
-            hint="use the release notes JSON the publish stage wrote, unmodified",
+    def fail(message: str) -> PinsError:
+        return PinsError(
+            message, source=source, hint="use the pins file publisher wrote, unmodified"
         )
 
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise fail(f"not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise fail("the top level is not an object")
-    if data.get("schema") != 1:
+    if values.get("PHP_PINS_SCHEMA") != PINS_SCHEMA:
         raise fail(
-            f"unsupported schema {data.get('schema')!r}; this resolve reads schema 1", "schema"
+            f"PHP_PINS_SCHEMA is {values.get('PHP_PINS_SCHEMA')!r}; this resolve reads schema "
+            f"{PINS_SCHEMA} (is it a pins file?)"
         )
-    release = data.get("release")
-    if not isinstance(release, str):
-        raise fail("missing or not a string", "release")
-    try:
-        parse_release(release)
-    except PublisherError as exc:
-        raise fail(exc.message, "release") from None
+    release = values.get("STACK_RELEASE", "")
+    if not is_release(release):
+        raise fail(f"STACK_RELEASE {release!r} is not a release tag")
 
-    registries = []
-    raw_registries = data.get("registries")
-    if not isinstance(raw_registries, list):
-        raise fail("missing or not a list", "registries")
-    for i, reg in enumerate(raw_registries):
-        where = f"registries[{i}]"
-        if not isinstance(reg, dict):
-            raise fail("not an object", where)
-        name, repo = reg.get("name"), reg.get("repository")
-        if not isinstance(name, str) or not isinstance(repo, str):
-            raise fail("needs string fields name and repository", where)
+    def ref(key: str, value: str) -> ImageRef:
         try:
-            ref = parse_repository(repo)
-        except PublisherError as exc:
-            raise fail(exc.message, f"{where}.repository") from None
-        registries.append(NotesRegistry(name, ref, reg.get("primary") is True))
+            return parse_reference(value)
+        except ValueError as exc:
+            raise fail(f"{key}: {exc}") from None
 
+    try:
+        repository = parse_repository(values.get("PHP_REPOSITORY", ""))
+        mirror_text = values.get("PHP_MIRROR_REPOSITORY")
+        mirror = parse_repository(mirror_text) if mirror_text else None
+    except ValueError as exc:
+        raise fail(f"PHP_REPOSITORY/PHP_MIRROR_REPOSITORY: {exc}") from None
     lines = []
-    raw_lines = data.get("lines")
-    if not isinstance(raw_lines, list):
-        raise fail("missing or not a list", "lines")
-    for i, item in enumerate(raw_lines):
-        where = f"lines[{i}]"
-        if not isinstance(item, dict):
-            raise fail("not an object", where)
-        php, digest = item.get("php"), item.get("index_digest")
-        if not isinstance(php, str) or not _PHP_RE.fullmatch(php):
-            raise fail("must be a PHP line such as 8.4", f"{where}.php")
-        if not isinstance(digest, str) or not is_digest(digest):
-            raise fail("must be a sha256 digest", f"{where}.index_digest")
-        platforms = []
-        for j, plat in enumerate(item.get("platforms") or []):
-            name = plat.get("platform") if isinstance(plat, dict) else None
-            if not isinstance(name, str):
-                raise fail("needs a platform string", f"{where}.platforms[{j}]")
-            platforms.append(name)
-        raw_base = item.get("base")
-        base: dict[str, Any] = raw_base if isinstance(raw_base, dict) else {}
-        base_image = base.get("image") if isinstance(base.get("image"), str) else None
-        base_digest = base.get("digest") if isinstance(base.get("digest"), str) else None
-        if base_digest is not None and not is_digest(base_digest):
-            raise fail("must be a sha256 digest", f"{where}.base.digest")
-        tags = tuple(t for t in item.get("tags") or [] if isinstance(t, str))
-        lines.append(
-            NotesLine(php, digest, tags, tuple(sorted(platforms)), base_image, base_digest)
-        )
-
-    default_line = data.get("default_line")
-    return ReleaseNotes(
+    for php in values.get("PHP_LINES", "").split():
+        if not _PHP_RE.fullmatch(php):
+            raise fail(f"PHP_LINES: {php!r} is not a PHP line")
+        key = php.replace(".", "_")
+        image_text = values.get(f"PHP_IMAGE_{key}")
+        if image_text is None:
+            raise fail(f"PHP_IMAGE_{key} is missing (PHP_LINES lists {php})")
+        image = ref(f"PHP_IMAGE_{key}", image_text)
+        if image.digest is None:
+            raise fail(f"PHP_IMAGE_{key} is not pinned by digest")
+        mirror_image = None
+        if f"PHP_IMAGE_MIRROR_{key}" in values:
+            mirror_image = ref(f"PHP_IMAGE_MIRROR_{key}", values[f"PHP_IMAGE_MIRROR_{key}"])
+        platforms = tuple(sorted(values.get(f"PHP_PLATFORMS_{key}", "").split()))
+        base = values.get(f"PHP_BASE_IMAGE_{key}") or None
+        lines.append(PinnedLine(php, image, mirror_image, platforms, base))
+    default_line = values.get("PHP_DEFAULT_LINE") or None
+    return Pins(
         source=source,
         release=release,
-        stand_in=data.get("stand_in") is True,
-        default_line=default_line if isinstance(default_line, str) else None,
-        registries=tuple(registries),
+        default_line=default_line,
+        stand_in=values.get("PHP_STAND_IN") == "true",
+        repository=repository,
+        mirror=mirror,
         lines=tuple(lines),
     )
 
 
-def find_notes(notes: str | None, release: Release, *, cwd: Path) -> tuple[Path | None, bool]:
-    """Where the notes for ``release`` should be, and whether the user named them."""
-    if notes is None:
-        candidate = cwd / DEFAULT_NOTES_DIR / f"{release.tag}.json"
+def find_pins(pins: str | None, release: str | None, *, cwd: Path) -> tuple[Path | None, bool]:
+    """Where the pins file should be, and whether the user named it."""
+    if pins is None:
+        if release is None:
+            return None, False
+        candidate = cwd / DEFAULT_PINS_DIR / f"{release}.env"
         return (candidate if candidate.is_file() else None), False
-    path = Path(notes)
+    path = Path(pins)
     if not path.is_absolute():
         path = cwd / path
     if path.is_dir():
-        path = path / f"{release.tag}.json"
+        if release is None:
+            raise ResolveError(
+                f"{ENV_PINS} names a directory ({path}), and {ENV_RELEASE} is not set",
+                hint=f"set {ENV_RELEASE}, or point {ENV_PINS} at the vX.Y.Z.env file",
+            )
+        path = path / f"{release}.env"
     return path, True
 
 
-def load_notes(notes: str | None, release: Release, *, cwd: Path) -> ReleaseNotes | None:
-    """The release notes at hand for ``release``, or None.
+def load_pins(pins: str | None, release: str | None, *, cwd: Path) -> Pins | None:
+    """The pins file at hand for ``release``, or None.
 
-    A path the user named must exist and be for ``release``; the default
-    directory is optional.
+    A path the user named must exist and be for ``release`` (when given); the
+    default location is optional.
     """
-    path, explicit = find_notes(notes, release, cwd=cwd)
+    path, explicit = find_pins(pins, release, cwd=cwd)
     if path is None:
         return None
     try:
@@ -502,20 +1646,19 @@ def load_notes(notes: str | None, release: Release, *, cwd: Path) -> ReleaseNote
     except FileNotFoundError:
         if not explicit:
             return None
-        raise ConfigError(
-            "release notes not found",
+        raise PinsError(
+            "pins file not found",
             source=str(path),
-            hint=f"pass the {release.tag}.json the stack ships, or unset {ENV_NOTES}",
+            hint=f"pass the vX.Y.Z.env the stack ships, or unset {ENV_PINS}",
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the release notes: {exc}", source=str(path)) from None
-    parsed = parse_notes(text, source=str(path))
-    if parsed.release != release.tag:
-        raise ConfigError(
-            f"these notes are for {parsed.release}, not {release.tag}",
+        raise PinsError(f"cannot read the pins file: {exc}", source=str(path)) from None
+    parsed = parse_pins(text, source=str(path))
+    if release is not None and parsed.release != release:
+        raise PinsError(
+            f"this pins file is for {parsed.release}, not {release}",
             source=str(path),
-            field="release",
-            hint=f"pass the notes of {release.tag}, or set {ENV_RELEASE}={parsed.release}",
+            hint=f"pass the pins file of {release}, or set {ENV_RELEASE}={parsed.release}",
         )
     return parsed
 
@@ -525,116 +1668,122 @@ def load_notes(notes: str | None, release: Release, *, cwd: Path) -> ReleaseNote
 
 @dataclass(frozen=True)
 class Choice:
-    """The deterministic pre-built reference, and what the notes already tell."""
+    """The deterministic pre-built reference, and what the pins already tell."""
 
+    php: str
+    release: str
     registry: RegistryChoice
-    repository: Reference
+    repository: Repository
     pin: str
     digest: str | None
     platform: str
     #: Lines published in this release, when known without asking the registry.
     published_lines: tuple[str, ...] | None
-    #: Platforms of this line, from the notes.
+    #: Platforms of this line, from the pins file.
     known_platforms: tuple[str, ...] | None
-    #: A verdict the notes give without any network request (line or platform missing).
-    precheck: probing.Result | None
+    #: A verdict the pins give without any network request (line or platform missing).
+    precheck: Result | None
     base_image: str | None
-    notes: str | None
+    pins: str | None
     stand_in: bool = False
+    #: The repository path of local builds: the canonical one, whichever registry pulls.
+    local_path: str | None = None
 
     @property
     def reference(self) -> str:
-        return str(Reference(self.repository.domain, self.repository.path, self.pin, self.digest))
+        return str(ImageRef(self.repository, self.pin, self.digest))
 
     @property
     def local_image(self) -> str:
-        return f"{LOCAL_DOMAIN}/{self.repository.path}:{self.pin}"
+        return f"{LOCAL_DOMAIN}/{self.local_path or self.repository.path}:{self.pin}"
 
-    def target(self) -> probing.Target:
-        return probing.Target(
+    def target(self) -> Target:
+        return Target(
             host=self.repository.domain,
             repository=self.repository.path,
             reference=self.digest or self.pin,
             platform=self.platform,
-            plain_http=probing.is_loopback(self.repository.domain),
+            plain_http=is_loopback(self.repository.domain),
             known_platforms=self.known_platforms if self.digest else None,
         )
 
 
-def pin_tag(release: Release, php: str) -> str:
-    return f"{release.tag}-php-{php}"
+def pin_tag(release: str, php: str) -> str:
+    return f"{release}-php-{php}"
 
 
-def _with_matrix_repositories(inputs: Inputs, env: Mapping[str, str], base: Path) -> Inputs:
-    """Without release notes, take the repositories from matrix.yaml when it is at hand.
+def matrix_repositories(path: str, env: Mapping[str, str]) -> tuple[Repository, Repository]:
+    """(canonical, mirror) from a matrix.yaml named with --matrix (needs the publisher package)."""
+    try:
+        from publisher import config  # yaml and the whole package: only on this path
+    except ImportError:
+        raise ResolveError(
+            f"{MATRIX_FLAG} {path} needs the publisher package (and PyYAML)",
+            hint=f"install publisher, or drop {MATRIX_FLAG} and ship the release's pins file",
+        ) from None
+    from publisher.errors import PublisherError
 
-    matrix.yaml is where maintainers set the namespace; the built-in defaults only
-    serve a launcher that ships neither notes nor the matrix.
-    """
-    if inputs.repository is not None and inputs.mirror_repository is not None:
-        return inputs
-    path = Path(env.get("PUBLISHER_CONFIG") or "matrix.yaml")
-    path = path if path.is_absolute() else base / path
-    if not path.is_file():
-        return inputs
-    from . import config  # yaml: only on this path, never on the notes path
-
-    cfg = config.load(path, {})
+    try:
+        cfg = config.load(Path(path), {})
+    except PublisherError as exc:
+        raise ResolveError(f"{MATRIX_FLAG}: {exc.message}", hint=exc.hint) from None
+    primary = cfg.primary.repository.repository()
     secondaries = cfg.secondaries
-    return dataclasses.replace(
-        inputs,
-        repository=inputs.repository or cfg.primary.repository.repository(),
-        mirror_repository=inputs.mirror_repository
-        or (secondaries[0] if secondaries else cfg.primary).repository.repository(),
-    )
+    mirror = (secondaries[0] if secondaries else cfg.primary).repository.repository()
+    return Repository(primary.domain, primary.path), Repository(mirror.domain, mirror.path)
 
 
-def _repositories(notes: ReleaseNotes | None) -> tuple[Reference, Reference]:
-    canonical = parse_repository(DEFAULT_CANONICAL)
-    mirror = parse_repository(DEFAULT_MIRROR)
-    if notes is not None and notes.registries:
-        primary = next((r for r in notes.registries if r.primary), notes.registries[0])
-        canonical = primary.repository
-        others = [r for r in notes.registries if r is not primary]
-        mirror = others[0].repository if others else canonical
-    return canonical, mirror
+def _repositories(pins: Pins | None) -> tuple[Repository, Repository]:
+    if pins is not None:
+        return pins.repository, pins.mirror or pins.repository
+    return parse_repository(DEFAULT_CANONICAL), parse_repository(DEFAULT_MIRROR)
 
 
-def choose(inputs: Inputs, notes: ReleaseNotes | None, platform: str) -> Choice:
-    """The reference to use, deterministically, and what the notes say about it (pure)."""
-    canonical, mirror = _repositories(notes)
+def choose(inputs: Inputs, pins: Pins | None, platform: str) -> Choice:
+    """The reference to use, deterministically, and what the pins say about it (pure)."""
+    release = inputs.release or (pins.release if pins else None)
+    php = inputs.php or (pins.default_line if pins else None)
+    if release is None:
+        raise ResolveError(
+            f"{ENV_RELEASE} is not set, and there is no pins file",
+            hint=f"set {ENV_RELEASE} (e.g. v2.0.0), or {ENV_PINS} to the release's vX.Y.Z.env",
+        )
+    if php is None:
+        raise ResolveError(
+            f"{ENV_PHP} is not set",
+            hint=f"set {ENV_PHP} (e.g. {ENV_PHP}=8.4) or pass --php 8.4",
+        )
+    canonical, mirror = _repositories(pins)
     if inputs.registry is RegistryChoice.CANONICAL:
         repository = inputs.repository or canonical
     else:
-        repository = inputs.mirror_repository or mirror
-    pin = pin_tag(inputs.release, inputs.php)
+        repository = inputs.mirror_repository or inputs.repository or mirror
+    pin = pin_tag(release, php)
     digest = published = known = precheck = base_image = None
-    image = f"{repository.name}:{pin}"
-    if notes is not None:
-        published = notes.line_names
-        line = notes.line(inputs.php)
+    if pins is not None:
+        published = pins.line_names
+        line = pins.line(php)
         if line is None:
-            precheck = probing.Result(
-                probing.Status.NOT_PUBLISHED,
-                f"the release notes {notes.source} list no PHP {inputs.php} image",
+            precheck = Result(
+                Status.NOT_PUBLISHED,
+                f"the pins file {pins.source} lists no PHP {php} image",
             )
         else:
-            digest = line.index_digest
-            image = f"{image}@{digest}"
+            digest = line.digest
             known = line.platforms
-            if line.base_image:
-                base_image = line.base_image
-                if line.base_digest:
-                    base_image = f"{line.base_image.split('@')[0]}@{line.base_digest}"
+            base_image = line.base_image
             if platform not in line.platforms:
                 shown = ", ".join(line.platforms) or "none"
-                precheck = probing.Result(
-                    probing.Status.PLATFORM_MISSING,
-                    f"{image} has no {platform} image (it has: {shown}; release notes)",
+                image = str(ImageRef(repository, pin, digest))
+                precheck = Result(
+                    Status.PLATFORM_MISSING,
+                    f"{image} has no {platform} image (it has: {shown}; pins file)",
                     digest=digest,
                     platforms=line.platforms,
                 )
     return Choice(
+        php=php,
+        release=release,
         registry=inputs.registry,
         repository=repository,
         pin=pin,
@@ -644,8 +1793,9 @@ def choose(inputs: Inputs, notes: ReleaseNotes | None, platform: str) -> Choice:
         known_platforms=known,
         precheck=precheck,
         base_image=base_image,
-        notes=notes.source if notes else None,
-        stand_in=notes.stand_in if notes else False,
+        pins=pins.source if pins else None,
+        stand_in=pins.stand_in if pins else False,
+        local_path=(pins.repository if pins else inputs.repository or canonical).path,
     )
 
 
@@ -693,16 +1843,16 @@ class Decision:
     prebuilt: str
     dockerfile: str
     build_context: str
-    #: PHP_BASE_IMAGE build argument for a local build (pinned by digest with notes).
+    #: PHP_BASE_IMAGE build argument for a local build (pinned by digest with pins).
     base_image: str | None
     reason: str
     #: What to do: how to enable the fallback, which line to pick, how to log in.
     fix: str | None
-    #: The availability verdict (a probe Status value), or None when not checked.
+    #: The availability verdict (a Status value), or None when not checked.
     availability: str | None
     published_lines: tuple[str, ...] | None
     pma_image: str | None
-    notes: str | None
+    pins: str | None
     stand_in: bool = False
     elapsed_ms: float | None = None
 
@@ -734,7 +1884,7 @@ class Decision:
             if self.published_lines is not None
             else None,
             "pma_image": self.pma_image,
-            "notes": self.notes,
+            "pins": self.pins,
             "stand_in": self.stand_in,
         }
 
@@ -761,71 +1911,88 @@ class Decision:
 
 def _lines_text(lines: tuple[str, ...] | None) -> str:
     if lines is None:
-        return "unknown (no release notes, and the registry did not list them)"
+        return "unknown (no pins file, and the registry did not list them)"
     return ", ".join(lines) if lines else "none"
 
 
-def _problem(inputs: Inputs, choice: Choice, result: probing.Result) -> tuple[str, str]:
-    """(what went wrong, what to do about it) for an unusable pre-built image."""
+def _other(choice: Choice) -> str:
+    return "mirror" if choice.registry is RegistryChoice.CANONICAL else "canonical"
+
+
+def _problem(choice: Choice, result: Result) -> tuple[str, str]:
+    """(what went wrong, what to do about it) for an unusable pre-built image.
+
+    The words match examples/stack/start.sh, class for class.
+    """
     host = choice.repository.domain
     status = result.status
-    if status is probing.Status.UNREACHABLE:
-        other = "mirror" if inputs.registry is RegistryChoice.CANONICAL else "canonical"
+    if status is Status.UNREACHABLE:
         return (
             f"registry {host} is offline or unreachable: {result.detail}",
-            f"check the network or proxy, try {ENV_REGISTRY}={other}, or point "
+            f"check the network or proxy, try {ENV_REGISTRY}={_other(choice)}, or point "
             f"{ENV_REPOSITORY} at a registry you can reach",
         )
-    if status is probing.Status.NOT_PUBLISHED:
-        lines = _published(choice, result, inputs.release)
+    if status is Status.NOT_PUBLISHED:
+        lines = _published(choice, result)
         return (
-            f"PHP {inputs.php} is not published for release {inputs.release.tag} yet "
+            f"PHP {choice.php} is not published for release {choice.release} "
             f"({result.detail}); published lines: {_lines_text(lines)}",
             f"set {ENV_PHP} to a published line" + (f" ({', '.join(lines)})" if lines else ""),
         )
-    if status is probing.Status.AUTH_REQUIRED:
+    if status is Status.NOT_ON_REGISTRY:
+        return (
+            f"{choice.reference} is not on this registry (mirror not synced?): {result.detail}",
+            f"try {ENV_REGISTRY}={_other(choice)}, or copy the release's digests to "
+            f"{choice.repository}",
+        )
+    if status is Status.AUTH_REQUIRED:
         return (
             f"authentication required: {result.detail}",
-            f"run `docker login {host}` or set {probing.ENV_USERNAME} and {probing.ENV_PASSWORD}",
+            f"run `docker login {host}` (or set {ENV_USERNAME} and {ENV_PASSWORD})",
         )
-    if status is probing.Status.PLATFORM_MISSING:
-        others = [p for p in result.platforms if p != choice.platform]
+    if status is Status.PLATFORM_MISSING:
+        other = "linux/arm64" if choice.platform == "linux/amd64" else "linux/amd64"
         return (
             f"platform {choice.platform} missing: {result.detail}",
-            f"set {ENV_PLATFORM}={others[0]} to run it under emulation"
-            if others
-            else "ask the maintainers to publish this platform",
+            f"set {ENV_PLATFORM}={other} to run it under emulation",
+        )
+    if status is Status.RATE_LIMITED:
+        return (
+            f"registry {host} rate-limited the pull: {result.detail}",
+            f"wait and try again, run `docker login {host}` for a higher limit, or set "
+            f"{ENV_REGISTRY}={_other(choice)}",
         )
     return (
         f"registry {host} failed: {result.detail}",
-        f"try again later, or set {ENV_REGISTRY}="
-        + ("mirror" if inputs.registry is RegistryChoice.CANONICAL else "canonical"),
+        f"try again later, or set {ENV_REGISTRY}={_other(choice)}",
     )
 
 
-def _published(choice: Choice, result: probing.Result, release: Release) -> tuple[str, ...] | None:
+def _published(choice: Choice, result: Result) -> tuple[str, ...] | None:
     if choice.published_lines is not None:
         return choice.published_lines
     if result.tags is not None:
-        return probing.release_lines(result.tags, release.tag)
+        return release_lines(result.tags, choice.release)
     return None
 
 
 def decide(
     inputs: Inputs,
     choice: Choice,
-    availability: probing.Result | None,
+    availability: Result | None,
     dockerfile: DockerfileFacts,
+    base: Result | None = None,
 ) -> Decision:
-    """The rules (pure). ``availability`` is None when nothing was checked."""
+    """The rules (pure). ``availability`` is None when nothing was checked; ``base``
+    is whether the base of a local build can be had (None: not checked, assumed)."""
     base_image = choice.base_image or dockerfile.base_default
     verdict = choice.precheck or availability
 
     def make(action: Action, reason: str, fix: str | None, image: str) -> Decision:
         return Decision(
             action=action,
-            php=inputs.php,
-            release=inputs.release.tag,
+            php=choice.php,
+            release=choice.release,
             platform=choice.platform,
             image=image,
             prebuilt=choice.reference,
@@ -835,37 +2002,53 @@ def decide(
             reason=reason,
             fix=fix,
             availability=verdict.status.value if verdict else None,
-            published_lines=(
-                _published(choice, verdict, inputs.release) if verdict else choice.published_lines
-            ),
+            published_lines=_published(choice, verdict) if verdict else choice.published_lines,
             pma_image=inputs.pma_image,
-            notes=choice.notes,
+            pins=choice.pins,
             stand_in=choice.stand_in,
             elapsed_ms=round(verdict.elapsed * 1000, 1)
             if verdict and not choice.precheck
             else None,
         )
 
-    no_dockerfile = f"there is no Dockerfile for PHP {inputs.php} at {dockerfile.path}"
+    no_dockerfile = f"there is no Dockerfile for PHP {choice.php} at {dockerfile.path}"
     dockerfile_fix = (
         f"set {ENV_DOCKERFILES} to the directory holding <X.Y>/Dockerfile, or {ENV_PHP} to a line "
         "that has one"
     )
 
-    if not inputs.use_prebuilt:
-        if dockerfile.exists:
+    def build(why: str, advice: str, building: str, sep: str = "; ") -> Decision:
+        """A local build, or why it cannot work either."""
+        if not dockerfile.exists:
             return make(
-                Action.BUILD_LOCALLY,
-                f"{ENV_USE_PREBUILT}=false: building {choice.local_image} locally from "
-                f"{dockerfile.path}",
-                None,
-                choice.local_image,
+                Action.CANNOT_PROCEED,
+                f"{why}; the local build fallback is allowed, but {no_dockerfile}",
+                f"{advice}; or {dockerfile_fix}",
+                "",
             )
-        return make(
-            Action.CANNOT_PROCEED,
-            f"{ENV_USE_PREBUILT}=false, but {no_dockerfile}",
-            dockerfile_fix,
-            "",
+        if base is not None and not base.available:
+            return make(
+                Action.CANNOT_PROCEED,
+                f"{why}; a local build cannot work either: its base {base_image} is not in the "
+                f"local image store and cannot be pulled ({base.status.value}: {base.detail})",
+                f"{advice}; or pull {base_image} (or the pre-built image) once while online",
+                "",
+            )
+        return make(Action.BUILD_LOCALLY, f"{why}{sep}{building}", None, choice.local_image)
+
+    if not inputs.use_prebuilt:
+        if not dockerfile.exists:
+            return make(
+                Action.CANNOT_PROCEED,
+                f"{ENV_USE_PREBUILT}=false, but {no_dockerfile}",
+                dockerfile_fix,
+                "",
+            )
+        return build(
+            f"{ENV_USE_PREBUILT}=false",
+            f"set {ENV_USE_PREBUILT}=true to use the pre-built image",
+            f"building {choice.local_image} locally from {dockerfile.path}",
+            sep=": ",
         )
 
     if verdict is None:  # pragma: no cover - resolve() always probes when needed
@@ -874,7 +2057,7 @@ def decide(
         stand_in = " (STAND-IN images, not PHP)" if choice.stand_in else ""
         where = (
             "is in the local image store (no registry request)"
-            if verdict.status is probing.Status.CACHED
+            if verdict.status is Status.CACHED
             else "is available"
         )
         return make(
@@ -884,21 +2067,13 @@ def decide(
             choice.reference,
         )
 
-    problem, advice = _problem(inputs, choice, verdict)
+    problem, advice = _problem(choice, verdict)
     if inputs.allow_fallback:
-        if dockerfile.exists:
-            return make(
-                Action.BUILD_LOCALLY,
-                f"{problem}; falling back to a local build of {choice.local_image} from "
-                f"{dockerfile.path} ({ENV_FALLBACK}=true)",
-                None,
-                choice.local_image,
-            )
-        return make(
-            Action.CANNOT_PROCEED,
-            f"{problem}; the local build fallback is allowed, but {no_dockerfile}",
-            f"{advice}; or {dockerfile_fix}",
-            "",
+        return build(
+            problem,
+            advice,
+            f"falling back to a local build of {choice.local_image} from {dockerfile.path} "
+            f"({ENV_FALLBACK}=true)",
         )
     fallback = (
         f"set {ENV_FALLBACK}=true (or --allow-fallback true) to build locally from {dockerfile.path}"
@@ -927,8 +2102,23 @@ def dockerfile_facts(dockerfiles: str, php: str, *, cwd: Path) -> DockerfileFact
     return DockerfileFacts(shown, True, match.group(1) if match else None)
 
 
-ProbeFn = Callable[..., probing.Result]
-CacheFn = Callable[..., "probing.Result | None"]
+ProbeFn = Callable[..., Result]
+CacheFn = Callable[..., "Result | None"]
+
+
+def base_target(base_image: str, platform: str) -> Target | None:
+    """What to probe for a local build's base, or None when it is not a valid reference."""
+    try:
+        ref = parse_reference(base_image)
+    except ValueError:
+        return None
+    return Target(
+        host=ref.repository.domain,
+        repository=ref.repository.path,
+        reference=ref.digest or ref.tag or "latest",
+        platform=platform,
+        plain_http=is_loopback(ref.repository.domain),
+    )
 
 
 def resolve(
@@ -936,39 +2126,71 @@ def resolve(
     overrides: Mapping[str, str | None] | None = None,
     *,
     cwd: str | os.PathLike[str] | None = None,
-    probe: ProbeFn = probing.probe,
-    cache: CacheFn | None = probing.cached_image,
+    probe: ProbeFn = probe,
+    cache: CacheFn | None = cached_image,
     host: str | None = None,
 ) -> Decision:
     """Decide which image to run. The function launchers call.
 
-    ``env`` defaults to ``os.environ`` (also used for registry credentials);
-    ``overrides`` are flag values keyed by the variable names (see OPTIONS);
-    ``cwd`` anchors relative paths; ``host`` overrides host platform detection;
-    ``cache`` looks the reference up in the local image store first (None: never).
-    Raises UsageError (invalid input) or ConfigError (unreadable notes); an
+    ``env`` defaults to ``os.environ`` (also used for registry credentials and
+    proxies); ``overrides`` are flag values keyed by the variable names (see
+    OPTIONS, plus ``--matrix``); ``cwd`` anchors relative paths; ``host``
+    overrides host platform detection; ``probe`` and ``cache`` replace the
+    registry probe and the local image store lookup (None: never look there).
+    Raises ResolveError (invalid input) or PinsError (unreadable pins file); an
     unusable image is a Decision, not an exception.
     """
     env = os.environ if env is None else env
+    probe_fn, cache_fn = probe, cache
     inputs = parse_inputs(env, overrides)
+    if not inputs.cache_check:
+        cache_fn = None
     base = Path(cwd) if cwd is not None else Path.cwd()
     platform = inputs.platform or host or detect_host_platform()
-    notes = load_notes(inputs.notes, inputs.release, cwd=base)
-    if notes is None:
-        inputs = _with_matrix_repositories(inputs, env, base)
-    choice = choose(inputs, notes, platform)
+    pins = load_pins(inputs.pins, inputs.release, cwd=base)
+    if inputs.matrix is not None and pins is None:
+        path = inputs.matrix if Path(inputs.matrix).is_absolute() else str(base / inputs.matrix)
+        canonical, mirror = matrix_repositories(path, env)
+        inputs = replace(
+            inputs,
+            repository=inputs.repository or canonical,
+            mirror_repository=inputs.mirror_repository or mirror,
+        )
+    choice = choose(inputs, pins, platform)
+
+    def available(reference: str, target: Target | None) -> Result:
+        if cache_fn is not None:
+            began = time.monotonic()
+            limit = min(CACHE_TIMEOUT, inputs.timeout / 4)
+            found = cache_fn(reference, platform, env=env, timeout=limit)
+            if found is not None:
+                return found
+            spent = min(time.monotonic() - began, limit)
+        else:
+            spent = 0.0
+        if target is None:
+            return Result(Status.REGISTRY_ERROR, f"{reference} is not a valid image reference")
+        return probe_fn(target, timeout=max(inputs.timeout - spent, 0.05), env=env)
+
     availability = None
     if inputs.use_prebuilt and choice.precheck is None:
-        budget = inputs.timeout
-        if inputs.cache_check and cache is not None:
-            began = time.monotonic()
-            limit = min(probing.CACHE_TIMEOUT, budget / 4)
-            availability = cache(choice.reference, platform, env=env, timeout=limit)
-            budget -= min(time.monotonic() - began, limit)
-        if availability is None:
-            availability = probe(choice.target(), timeout=budget, env=env)
-    facts = dockerfile_facts(inputs.dockerfiles, inputs.php, cwd=base)
-    return decide(inputs, choice, availability, facts)
+        availability = available(choice.reference, choice.target())
+        if availability.status is Status.NOT_PUBLISHED and choice.digest is not None:
+            # The pins list this line: the release has it, this registry does not.
+            availability = replace(availability, status=Status.NOT_ON_REGISTRY)
+    facts = dockerfile_facts(inputs.dockerfiles, choice.php, cwd=base)
+    usable = availability is not None and availability.available and choice.precheck is None
+    base_check = None
+    base_image = choice.base_image or facts.base_default
+    if (
+        not usable
+        and facts.exists
+        and base_image
+        and (inputs.allow_fallback or not inputs.use_prebuilt)
+    ):
+        # A build starts by pulling its base: find out now, not after a doomed build.
+        base_check = available(base_image, base_target(base_image, platform))
+    return decide(inputs, choice, availability, facts, base_check)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -977,14 +2199,26 @@ def resolve(
 FORMATS = ("text", "env", "json")
 
 
+def env_quote(key: str, value: str) -> str:
+    """``KEY='value'``: the same value for POSIX sh and ``docker compose --env-file``."""
+    if "'" in value or value.endswith("\\") or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ResolveError(
+            f"{key} cannot be written to an env file safely: {value!r} holds a single quote, "
+            "a control character or a trailing backslash",
+            hint="move the stack to a path without them, or set the matching setting "
+            f"(e.g. {ENV_DOCKERFILES}) to one",
+        )
+    return f"{key}='{value}'"
+
+
 def render(decision: Decision, fmt: str) -> str:
     """The decision as ``env`` lines, ``json`` (sorted keys) or readable ``text``."""
     if fmt == "env":
-        return "".join(f"{key}={value}\n" for key, value in decision.env())
+        return "".join(env_quote(key, value) + "\n" for key, value in decision.env())
     if fmt == "json":
         return json.dumps(decision.to_dict(), indent=2, sort_keys=True) + "\n"
     if fmt != "text":
-        raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+        raise ResolveError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     headline = {
         Action.USE_PREBUILT: f"use pre-built image {decision.image}",
         Action.BUILD_LOCALLY: f"build locally: {decision.image} from {decision.dockerfile}",
@@ -1001,24 +2235,29 @@ def render(decision: Decision, fmt: str) -> str:
 
 
 def summary(decision: Decision) -> str:
-    """One stderr line for the env and json formats, whose stdout is for machines."""
-    line = f"resolve: {decision.action.value}: {decision.reason}"
+    """stderr lines for the env and json formats, whose stdout is for machines."""
+    line = (
+        f"resolve: decision={decision.action.value} "
+        f"availability={decision.availability or 'none'}\nresolve: why: {decision.reason}"
+    )
     if decision.fix:
         line += f"\nresolve: fix: {decision.fix}"
     return line + "\n"
 
 
-# --------------------------------------------------------------------------- light entry point
+# --------------------------------------------------------------------------- entry point
 
 
 HELP_EPILOG = f"""\
 exit codes: {EXIT_USE_PREBUILT} use the pre-built image, {EXIT_BUILD_LOCALLY} build locally, \
-{EXIT_CANNOT_PROCEED} cannot proceed, 2 invalid input, 3 unreadable release notes.
+{EXIT_CANNOT_PROCEED} cannot proceed, {EXIT_INVALID_INPUT} invalid input, {EXIT_PINS} missing \
+or broken pins file.
 
 examples:
-  PHP_VERSION=8.4 STACK_RELEASE=v2.0.0 python -m publisher.resolve --format env > php.env
-  python -m publisher.resolve --php 8.4 --release v2.0.0 --use-prebuilt false
-  python -m publisher.resolve --php 8.6 --release v2.0.0 --allow-fallback false --format json
+  PHP_VERSION=8.4 python3 resolve.py --pins release-notes/v2.0.0.env --format env > php.env
+  docker compose --env-file php.env up -d
+  python3 -m publisher.resolve --php 8.4 --release v2.0.0 --use-prebuilt false
+  python3 -m publisher.resolve --php 8.6 --release v2.0.0 --allow-fallback false --format json
 """
 
 
@@ -1028,13 +2267,13 @@ def main(
     stdout: Any = None,
     stderr: Any = None,
 ) -> int:
-    """``python -m publisher.resolve``: the same as ``publisher resolve`` without click."""
+    """``python3 resolve.py`` / ``python -m publisher.resolve``: the same as ``publisher resolve``."""
     import argparse
 
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     parser = argparse.ArgumentParser(
-        prog="python -m publisher.resolve",
+        prog="resolve.py",
         description="Choose the PHP-FPM image to run: pre-built, or a local build. "
         "Each flag overrides the environment variable named in brackets.",
         epilog=HELP_EPILOG,
@@ -1047,17 +2286,25 @@ def main(
             metavar=option.metavar,
             help=f"{option.help} [{option.env}]",
         )
+    parser.add_argument(
+        MATRIX_FLAG,
+        dest=MATRIX_FLAG,
+        metavar="FILE",
+        help="Take the repositories from this matrix.yaml when there is no pins file "
+        "(needs the publisher package). Never read unless given.",
+    )
     parser.add_argument("--format", choices=FORMATS, default="text", help="Output format.")
     args = vars(parser.parse_args(argv))
     fmt = args.pop("format")
     try:
         decision = resolve(env, args)
-    except PublisherError as exc:
+        text = render(decision, fmt)
+    except ResolveError as exc:
         stderr.write(f"error: {exc.message}\n")
         if exc.hint:
             stderr.write(f"  hint: {exc.hint}\n")
         return exc.exit_code
-    stdout.write(render(decision, fmt))
+    stdout.write(text)
     if fmt != "text":
         stderr.write(summary(decision))
     return decision.exit_code

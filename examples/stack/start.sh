@@ -1,153 +1,339 @@
 #!/bin/sh
-# Start the example stack: ask `publisher resolve` whether to run the pre-built
-# PHP-FPM image or to build it locally from the same Dockerfile, then start it.
+# Start the stack's PHP-FPM with docker and compose v2 alone (no Python): the
+# pre-built image of the release, pinned by digest, or a local build of the same
+# Dockerfile when the pre-built image cannot be had and that is allowed.
 #
-#   PHP_VERSION=8.4 STACK_RELEASE=v2.0.0 ./start.sh
+#   ./start.sh                         # the default line of the pinned release
+#   PHP_VERSION=8.3 ./start.sh
+#   USE_PREBUILT=false ./start.sh      # always build locally
 #
-# Settings (environment):
-#   PHP_VERSION, STACK_RELEASE, USE_PREBUILT, ALLOW_LOCAL_BUILD_FALLBACK, PREBUILT_REGISTRY,
-#   PMA_IMAGE, PHP_IMAGE_* ...   read by `publisher resolve` (see `publisher resolve --help`)
-#   STACK_ENGINE      compose | docker | buildah (default: the first that works, in that order)
-#   STACK_NAME        compose project / container name prefix (default publisher-example)
-#   PUBLISHER_RESOLVE the resolve command (default `publisher resolve`; the light
-#                     `python3 -m publisher.resolve` starts faster)
-#   DOCKER            the docker CLI (default docker)
-#   STACK_TLS_VERIFY  false to pull from a plain-HTTP registry with buildah
-#   PHP_DOCKERFILES   directory of <X.Y>/Dockerfile (default: the repository's dockerfiles/)
+# Settings (environment; the same names and decisions as `publisher resolve`):
+#   PHP_VERSION                 PHP line X.Y (default: the pins file's default line)
+#   USE_PREBUILT                true|false (default true)
+#   ALLOW_LOCAL_BUILD_FALLBACK  true|false (default true): build locally when the
+#                               pre-built image cannot be had
+#   PREBUILT_REGISTRY           canonical|mirror (default canonical)
+#   PHP_IMAGE_REPOSITORY        pull the same digests from this repository instead
+#                               (a private copy, e.g. registry.example.com/team/php-fpm)
+#   PHP_IMAGE_PLATFORM          linux/amd64|linux/arm64 (default: the docker engine's,
+#                               linux/arm64 on Apple Silicon)
+#   PMA_IMAGE                   phpMyAdmin image, passed to compose unchanged
+#   PHP_PINS_FILE               the release's pins file (default: ./php-images.env here)
+#   PHP_DOCKERFILES             directory of <X.Y>/Dockerfile (default: ./dockerfiles here)
+#   STACK_REGISTRY_TIMEOUT      seconds the registry has to answer (default 10)
+#   STACK_PULL_TIMEOUT          seconds a whole pull may take (default 900)
+#   STACK_NAME                  compose project name (default php-stack)
+#   DOCKER                      the docker CLI (default docker)
 #
-# Exit status: 0 started; 17 resolve cannot proceed (its message says why and how
-# to enable the local build fallback); 2/3 invalid settings; anything else: the
-# build, pull or start failed.
-set -eu
+# Exit status: 0 started; 17 cannot proceed (the message says what failed and what
+# to do); 2 invalid setting; 3 missing or broken pins file; 10 docker or compose
+# missing; anything else: compose failed (its own message above).
+set -u
 
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-name=${STACK_NAME:-publisher-example}
-state=${STACK_STATE_DIR:-$here/.state}
+say() { printf 'start: %s\n' "$*" >&2; }
+fail() { code=$1; shift; say "error: $*"; exit "$code"; }
+
+case $0 in */*) here=${0%/*} ;; *) here=. ;; esac
+here=$(CDPATH='' cd -- "$here" && pwd) || exit 1
 docker=${DOCKER:-docker}
-resolve=${PUBLISHER_RESOLVE:-publisher resolve}
-mkdir -p "$state"
-env_file="$state/php.env"
+name=${STACK_NAME:-php-stack}
 
-log() { printf 'start: %s\n' "$*" >&2; }
+# ------------------------------------------------------------------ settings
 
-# ---------------------------------------------------------------- 1. resolve
-: "${PHP_DOCKERFILES:=$root/dockerfiles}"
-export PHP_DOCKERFILES
-if [ -z "${PHP_RELEASE_NOTES:-}" ] && [ -n "${STACK_RELEASE:-}" ] \
-    && [ -f "$root/release-notes/$STACK_RELEASE.json" ]; then
-  PHP_RELEASE_NOTES="$root/release-notes/$STACK_RELEASE.json"
-  export PHP_RELEASE_NOTES
-fi
+lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
 
-set +e
-# $resolve is a command line: split it into words on purpose.
-# shellcheck disable=SC2086
-$resolve --format env >"$env_file"
-status=$?
-set -e
-case $status in
-  0 | 16) ;;
-  17) log "cannot start PHP-FPM (see above)"; exit 17 ;;
-  *) log "publisher resolve failed with status $status"; exit "$status" ;;
-esac
-
-# Read the KEY=value lines back (only the names resolve writes; values verbatim).
-while IFS='=' read -r key value; do
-  case $key in
-    PHP_DECISION | PHP_IMAGE | PHP_BUILD | PHP_VERSION | PHP_PLATFORM | PHP_DOCKERFILE | \
-    PHP_BUILD_CONTEXT | PHP_BASE_IMAGE | STACK_RELEASE | PMA_IMAGE)
-      eval "$key=\$value" ;;
+# bool NAME DEFAULT: the setting NAME as true/false; exit 2 when it is neither.
+bool() {
+  eval "value=\${$1:-}"
+  # shellcheck disable=SC2154  # value is set by the eval above
+  case $(lower "${value:-$2}") in
+    true | 1 | yes | on) echo true ;;
+    false | 0 | no | off) echo false ;;
+    *) fail 2 "$1='$value' is not valid: use true or false (1/0, yes/no, on/off are accepted too)" ;;
   esac
-done <"$env_file"
-: "${PHP_BASE_IMAGE:=}"
-log "$PHP_DECISION: $PHP_IMAGE ($PHP_PLATFORM)"
-
-# ---------------------------------------------------------------- 2. pick an engine
-engine=${STACK_ENGINE:-}
-if [ -z "$engine" ]; then
-  if $docker compose version >/dev/null 2>&1; then
-    engine=compose
-  elif command -v docker-compose >/dev/null 2>&1; then
-    engine=compose
-  elif $docker info >/dev/null 2>&1; then
-    engine=docker
-  elif command -v buildah >/dev/null 2>&1; then
-    engine=buildah
-  else
-    log "no container engine: install docker (with compose) or buildah"
-    exit 10
-  fi
-fi
-log "engine: $engine"
-
-build_args() {
-  if [ -n "$PHP_BASE_IMAGE" ]; then printf '%s\n' --build-arg "PHP_BASE_IMAGE=$PHP_BASE_IMAGE"; fi
-  printf '%s\n' --build-arg "PUBLISHER_RELEASE=$STACK_RELEASE"
 }
 
-# ---------------------------------------------------------------- 3. start
-case $engine in
-  compose)
-    if $docker compose version >/dev/null 2>&1; then
-      compose="$docker compose"
-    else
-      compose=docker-compose
-    fi
-    if [ "$PHP_BUILD" = 1 ]; then
-      PHP_PULL_POLICY=build
-    else
-      PHP_PULL_POLICY=missing
-    fi
-    export PHP_PULL_POLICY STACK_NAME="$name"
-    # shellcheck disable=SC2086
-    $compose --env-file "$env_file" -f "$here/compose.yaml" up -d php
-    ;;
+seconds() {
+  eval "value=\${$1:-}"
+  case ${value:-$2} in
+    '' | *[!0-9]* | 0) fail 2 "$1='$value' is not valid: use a whole number of seconds above 0" ;;
+    *) echo "${value:-$2}" ;;
+  esac
+}
 
-  docker)
-    container="$name-php"
-    if [ "$PHP_BUILD" = 1 ]; then
-      # shellcheck disable=SC2046
-      DOCKER_BUILDKIT=1 $docker build --platform "$PHP_PLATFORM" $(build_args) \
-        -t "$PHP_IMAGE" -f "$PHP_DOCKERFILE" "$PHP_BUILD_CONTEXT"
-    elif $docker image inspect "$PHP_IMAGE" >/dev/null 2>&1; then
-      log "using the cached $PHP_IMAGE"
-    else
-      $docker pull --platform "$PHP_PLATFORM" "$PHP_IMAGE"
-    fi
-    $docker rm -f "$container" >/dev/null 2>&1 || true  # a restart replaces the container
-    $docker run -d --name "$container" --platform "$PHP_PLATFORM" \
-      -v "$here/www:/var/www/html:ro" "$PHP_IMAGE" >/dev/null
-    log "started container $container"
-    ;;
-
-  buildah)
-    tls=${STACK_TLS_VERIFY:-true}
-    case $PHP_IMAGE in
-      # containers/image refuses name:tag@digest: keep name@digest (the digest decides).
-      *@*) without_digest=${PHP_IMAGE%@*}; PHP_IMAGE="${without_digest%:*}@${PHP_IMAGE##*@}" ;;
-    esac
-    if [ "$PHP_BUILD" = 1 ]; then
-      # shellcheck disable=SC2046
-      buildah build --isolation chroot --tls-verify="$tls" --platform "$PHP_PLATFORM" \
-        $(build_args) -t "$PHP_IMAGE" -f "$PHP_DOCKERFILE" "$PHP_BUILD_CONTEXT"
-    elif buildah inspect --type image "$PHP_IMAGE" >/dev/null 2>&1; then
-      log "using the cached $PHP_IMAGE"
-    else
-      buildah pull --tls-verify="$tls" --platform "$PHP_PLATFORM" "$PHP_IMAGE"
-    fi
-    STACK_ENGINE=buildah STACK_NAME="$name" STACK_STATE_DIR="$state" "$here/stop.sh" >/dev/null 2>&1 || true
-    ctr=$(buildah from --pull-never --name "$name-php" --platform "$PHP_PLATFORM" "$PHP_IMAGE")
-    printf '%s\n' "$ctr" >"$state/php.container"
-    # buildah has no daemon: run the image's command in the background and keep its pid.
-    nohup buildah run --isolation chroot "$ctr" -- docker-php-entrypoint php-fpm \
-      >"$state/php.log" 2>&1 &
-    printf '%s\n' "$!" >"$state/php.pid"
-    log "started $ctr (pid $(cat "$state/php.pid"), log $state/php.log)"
-    ;;
-
-  *)
-    log "unknown STACK_ENGINE=$engine: use compose, docker or buildah"
-    exit 2
-    ;;
+use_prebuilt=$(bool USE_PREBUILT true) || exit 2
+allow_fallback=$(bool ALLOW_LOCAL_BUILD_FALLBACK true) || exit 2
+registry_timeout=$(seconds STACK_REGISTRY_TIMEOUT 10) || exit 2
+pull_timeout=$(seconds STACK_PULL_TIMEOUT 900) || exit 2
+case $(lower "${PREBUILT_REGISTRY:-canonical}") in
+  canonical) which_registry=canonical; other_registry=mirror ;;
+  mirror) which_registry=mirror; other_registry=canonical ;;
+  *) fail 2 "PREBUILT_REGISTRY='$PREBUILT_REGISTRY' is not valid: use canonical or mirror" ;;
 esac
+case ${PMA_IMAGE:-} in
+  *[[:space:][:cntrl:]]*) fail 2 "PMA_IMAGE is not valid: an image reference may not contain whitespace or control characters" ;;
+esac
+
+# ------------------------------------------------------------------ the pins file
+
+pins=${PHP_PINS_FILE:-$here/php-images.env}
+[ -f "$pins" ] || fail 3 "pins file not found: $pins
+start: fix: vendor the release's vX.Y.Z.env next to this script as php-images.env, or set PHP_PINS_FILE"
+
+# pin KEY: the value of KEY='value' in the pins file (empty when absent).
+pin() { sed -n "s/^$1='\\([^']*\\)'\$/\\1/p" "$pins" | sed -n 1p; }
+
+[ "$(pin PHP_PINS_SCHEMA)" = 1 ] \
+  || fail 3 "$pins is not a pins file this launcher reads (PHP_PINS_SCHEMA='1' expected)"
+release=$(pin STACK_RELEASE)
+if [ -n "${STACK_RELEASE:-}" ] && [ "$STACK_RELEASE" != "$release" ]; then
+  fail 3 "$pins pins release $release, not STACK_RELEASE=$STACK_RELEASE
+start: fix: vendor the pins file of $STACK_RELEASE, or unset STACK_RELEASE"
+fi
+lines=$(pin PHP_LINES)
+php=${PHP_VERSION:-$(pin PHP_DEFAULT_LINE)}
+case $php in
+  [0-9]*.*[0-9]) case $php in *[!0-9.]* | *.*.* | 0[0-9]* | *.0[0-9]*) bad_php=1 ;; *) bad_php= ;; esac ;;
+  *) bad_php=1 ;;
+esac
+[ -z "$bad_php" ] || fail 2 "PHP_VERSION='$php' is not valid: use a PHP line MAJOR.MINOR, e.g. 8.4"
+key=$(printf '%s' "$php" | tr . _)
+canonical=$(pin PHP_REPOSITORY)
+stand_in=$(pin PHP_STAND_IN)
+
+# ------------------------------------------------------------------ docker and compose
+
+command -v "$docker" >/dev/null 2>&1 || fail 10 "docker is not installed (the $docker command is missing)
+start: fix: install Docker Desktop (macOS) or the docker engine and its compose plugin (Linux)"
+"$docker" compose version >/dev/null 2>&1 || fail 10 "docker compose v2 is missing
+start: fix: install the compose plugin (Docker Desktop has it; Debian/Ubuntu: docker-compose-plugin or docker-compose 2.x)"
+engine=$("$docker" version --format '{{.Server.Os}}/{{.Server.Arch}}' 2>/dev/null) \
+  || fail 10 "the docker engine does not answer
+start: fix: start Docker Desktop, or the docker service (sudo systemctl start docker)"
+platform=${PHP_IMAGE_PLATFORM:-$engine}
+case $platform in
+  linux/amd64 | linux/arm64) ;;
+  *) fail 2 "PHP_IMAGE_PLATFORM='$platform' is not valid: use linux/amd64 or linux/arm64" ;;
+esac
+
+# ------------------------------------------------------------------ what to run
+
+dockerfiles=${PHP_DOCKERFILES:-}
+if [ -z "$dockerfiles" ]; then
+  dockerfiles=$here/dockerfiles
+  # In publisher's own repository the Dockerfiles sit two levels up.
+  [ -d "$dockerfiles" ] || [ ! -d "$here/../../dockerfiles" ] || dockerfiles=$here/../../dockerfiles
+fi
+case $dockerfiles in /*) ;; *) dockerfiles=$(pwd)/$dockerfiles ;; esac
+context=$dockerfiles/$php
+dockerfile=$context/Dockerfile
+
+prebuilt=$(pin "PHP_IMAGE_$key")
+if [ "$which_registry" = mirror ] && [ -n "$(pin "PHP_IMAGE_MIRROR_$key")" ]; then
+  prebuilt=$(pin "PHP_IMAGE_MIRROR_$key")
+fi
+if [ -n "${PHP_IMAGE_REPOSITORY:-}" ] && [ -n "$prebuilt" ]; then
+  name_tag_digest=${prebuilt##*/}
+  prebuilt=$PHP_IMAGE_REPOSITORY:${name_tag_digest#*:}
+fi
+repository=${prebuilt%:*@*}
+registry_host=${repository%%/*}
+[ -n "$registry_host" ] || registry_host=${canonical%%/*}
+local_image=localhost/${canonical#*/}:$release-php-$php
+base=$(pin "PHP_BASE_IMAGE_$key")
+if [ -z "$base" ] && [ -f "$dockerfile" ]; then
+  base=$(sed -n 's/^ARG[[:space:]][[:space:]]*PHP_BASE_IMAGE=\([^[:space:]]*\).*/\1/p' "$dockerfile" | sed -n 1p)
+fi
+
+# ------------------------------------------------------------------ helpers
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/php-stack.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
+
+# cached REF: is REF in the local image store for the platform? (no network)
+cached() {
+  [ "$("$docker" image inspect --format '{{.Os}}/{{.Architecture}}' "$1" 2>/dev/null)" = "$platform" ]
+}
+
+# pull REF: docker pull under two deadlines (no GNU timeout needed): the registry
+# must answer within $registry_timeout s, the whole pull finish within $pull_timeout s.
+# Sets pull_class (available, unreachable, not-on-registry, auth-required,
+# platform-missing, rate-limited, registry-error) and pull_detail.
+pull() {
+  log=$work/pull.log
+  : >"$log"
+  "$docker" pull --platform "$platform" "$1" >"$log" 2>&1 &
+  pid=$!
+  ticks=0
+  answered=false
+  timed_out=
+  while kill -0 "$pid" 2>/dev/null; do
+    [ -s "$log" ] && answered=true
+    if [ "$answered" = false ] && [ "$ticks" -ge $((registry_timeout * 5)) ]; then
+      timed_out="no answer from $registry_host within $registry_timeout s"
+    elif [ "$ticks" -ge $((pull_timeout * 5)) ]; then
+      timed_out="the pull did not finish within $pull_timeout s (STACK_PULL_TIMEOUT)"
+    fi
+    if [ -n "$timed_out" ]; then
+      kill "$pid" 2>/dev/null
+      break
+    fi
+    sleep 0.2 2>/dev/null || sleep 1
+    ticks=$((ticks + 1))
+  done
+  wait "$pid"
+  status=$?
+  if [ -n "$timed_out" ]; then
+    pull_class=unreachable
+    pull_detail=$timed_out
+    return 1
+  fi
+  if [ "$status" = 0 ]; then
+    pull_class=available
+    pull_detail="pulled $1"
+    return 0
+  fi
+  pull_detail=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1 | sed 's/^Error response from daemon: //')
+  case $(lower "$pull_detail") in
+    *"no matching manifest"*) pull_class="platform-missing" ;;
+    *toomanyrequests* | *"too many requests"* | *" 429 "* | *"rate limit"*) pull_class=rate-limited ;;
+    *unauthorized* | *"authentication required"* | *"no basic auth credentials"* | *denied* | *"docker login"*)
+      pull_class=auth-required ;;
+    *"manifest unknown"* | *"not found"* | *"name unknown"*) pull_class=not-on-registry ;;
+    *"connection refused"* | *"no such host"* | *timeout* | *"timed out"* | *unreachable* | \
+      *"connection reset"* | *"server misbehaving"* | *"temporary failure"* | *eof*) pull_class=unreachable ;;
+    *) pull_class=registry-error ;;
+  esac
+  return 1
+}
+
+# problem CLASS DETAIL: sets why and advice, worded like `publisher resolve`.
+problem() {
+  case $1 in
+    unreachable)
+      why="registry $registry_host is offline or unreachable: $2"
+      advice="check the network or proxy, try PREBUILT_REGISTRY=$other_registry, or point PHP_IMAGE_REPOSITORY at a registry you can reach" ;;
+    not-published)
+      why="PHP $php is not published for release $release ($2); published lines: ${lines:-none}"
+      advice="set PHP_VERSION to a published line (${lines:-none})" ;;
+    not-on-registry)
+      why="$prebuilt is not on this registry (mirror not synced?): $2"
+      advice="try PREBUILT_REGISTRY=$other_registry, or copy the release's digests to $repository" ;;
+    auth-required)
+      why="authentication required: $2"
+      advice="run \`docker login $registry_host\`" ;;
+    platform-missing)
+      why="platform $platform missing: $2"
+      case $platform in linux/amd64) other=linux/arm64 ;; *) other=linux/amd64 ;; esac
+      advice="set PHP_IMAGE_PLATFORM=$other to run it under emulation" ;;
+    rate-limited)
+      why="registry $registry_host rate-limited the pull: $2"
+      advice="wait and try again, run \`docker login $registry_host\` for a higher limit, or set PREBUILT_REGISTRY=$other_registry" ;;
+    *)
+      why="registry $registry_host failed: $2"
+      advice="try again later, or set PREBUILT_REGISTRY=$other_registry" ;;
+  esac
+}
+
+# decided DECISION AVAILABILITY WHY [FIX]: the one line tests and people read.
+decided() {
+  say "decision=$1 availability=$2"
+  say "why: $3"
+  if [ -n "${4:-}" ]; then say "fix: $4"; fi
+}
+
+cannot_proceed() {
+  decided cannot-proceed "$1" "$2" "$3"
+  say "cannot start PHP-FPM (see above)"
+  exit 17
+}
+
+compose() { "$docker" compose --project-name "$name" --file "$here/compose.yaml" "$@"; }
+
+start() {  # start IMAGE BUILD(true|false)
+  PHP_IMAGE=$1 PHP_PLATFORM=$platform PHP_BUILD_CONTEXT=$context PHP_BASE_IMAGE=${base:-unset}
+  PHP_VERSION=$php STACK_RELEASE=$release
+  export PHP_IMAGE PHP_PLATFORM PHP_BUILD_CONTEXT PHP_BASE_IMAGE PHP_VERSION STACK_RELEASE
+  if [ -n "${PMA_IMAGE:-}" ]; then export PMA_IMAGE; fi
+  if [ "$2" = true ]; then
+    say "building $1 from $dockerfile (base ${base:-the Dockerfile default})"
+    compose build php || fail $? "the local build failed (see above)"
+  fi
+  compose up --detach --no-build --pull never php || fail $? "docker compose could not start the stack (see above)"
+  say "started $1 ($platform)"
+  exit 0
+}
+
+# build_or_stop AVAILABILITY WHY ADVICE: the local build, when it can work.
+build_or_stop() {
+  if [ ! -f "$dockerfile" ]; then
+    cannot_proceed "$1" "$2; the local build fallback is allowed, but there is no Dockerfile for PHP $php at $dockerfile" \
+      "$3; or set PHP_DOCKERFILES to the directory holding <X.Y>/Dockerfile, or PHP_VERSION to a line that has one"
+  fi
+  if [ -n "$base" ] && ! cached "$base"; then
+    # A build starts by pulling its base: find out now, not after a doomed build.
+    if ! pull "$base"; then
+      cannot_proceed "$1" "$2; a local build cannot work either: its base $base is not in the local image store and cannot be pulled ($pull_class: $pull_detail)" \
+        "$3; or pull $base (or the pre-built image) once while online"
+    fi
+  fi
+}
+
+# ------------------------------------------------------------------ decide
+
+[ "$stand_in" = true ] && say "STAND-IN images from an offline rehearsal, not PHP"
+
+if [ "$use_prebuilt" = false ]; then
+  if [ ! -f "$dockerfile" ]; then
+    cannot_proceed none "USE_PREBUILT=false, but there is no Dockerfile for PHP $php at $dockerfile" \
+      "set PHP_DOCKERFILES to the directory holding <X.Y>/Dockerfile, or PHP_VERSION to a line that has one"
+  fi
+  build_or_stop none "USE_PREBUILT=false" "set USE_PREBUILT=true to use the pre-built image"
+  decided build-locally none "USE_PREBUILT=false: building $local_image locally from $dockerfile"
+  start "$local_image" true
+fi
+
+# The pre-built image: from the pins, the local image store, then the registry.
+class=
+if [ -z "$prebuilt" ]; then
+  class=not-published
+  detail="the pins file $pins lists no PHP $php image"
+else
+  platforms=$(pin "PHP_PLATFORMS_$key")
+  case " $platforms " in
+    *" $platform "*) ;;
+    *) class="platform-missing"
+       detail="$prebuilt has no $platform image (it has: ${platforms:-none}; pins file)" ;;
+  esac
+fi
+if [ -z "$class" ]; then
+  if cached "$prebuilt"; then
+    decided use-prebuilt cached "pre-built image $prebuilt is in the local image store (no registry request) for $platform"
+    start "$prebuilt" false
+  fi
+  say "pulling $prebuilt for $platform (the registry has $registry_timeout s to answer)"
+  if pull "$prebuilt"; then
+    decided use-prebuilt available "pre-built image $prebuilt is available for $platform"
+    start "$prebuilt" false
+  fi
+  class=$pull_class
+  detail=$pull_detail
+fi
+
+problem "$class" "$detail"
+if [ "$allow_fallback" = false ]; then
+  if [ -f "$dockerfile" ]; then
+    fix="$advice; or set ALLOW_LOCAL_BUILD_FALLBACK=true to build locally from $dockerfile"
+  else
+    fix="$advice; or the local build fallback is disabled (ALLOW_LOCAL_BUILD_FALLBACK=false), and there is no Dockerfile for PHP $php at $dockerfile"
+  fi
+  cannot_proceed "$class" "$why; the local build fallback is disabled (ALLOW_LOCAL_BUILD_FALLBACK=false)" "$fix"
+fi
+build_or_stop "$class" "$why" "$advice"
+if cached "$local_image"; then
+  decided build-locally "$class" "$why; using the local build $local_image from an earlier start (ALLOW_LOCAL_BUILD_FALLBACK=true; remove it to rebuild)"
+  start "$local_image" false
+fi
+decided build-locally "$class" "$why; falling back to a local build of $local_image from $dockerfile (ALLOW_LOCAL_BUILD_FALLBACK=true)"
+start "$local_image" true

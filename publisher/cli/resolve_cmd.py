@@ -1,8 +1,8 @@
 """``publisher resolve``: which PHP-FPM image a stack should run.
 
-The rules live in ``publisher.resolve`` (light imports, also runnable as
-``python -m publisher.resolve``); this module only maps flags onto its inputs,
-prints the decision and exits with its code.
+The rules live in ``publisher.resolve`` (one stdlib-only file, also runnable as
+``python -m publisher.resolve`` or vendored as ``resolve.py``); this module only
+maps flags onto its inputs, prints the decision and exits with its code.
 """
 
 from __future__ import annotations
@@ -10,13 +10,19 @@ from __future__ import annotations
 import click
 
 from .. import resolve as resolving
-from ..errors import EXIT_BUILD_LOCALLY, EXIT_CANNOT_PROCEED, EXIT_USE_PREBUILT
+from ..errors import (
+    EXIT_BUILD_LOCALLY,
+    EXIT_CANNOT_PROCEED,
+    EXIT_USE_PREBUILT,
+    ConfigError,
+    UsageError,
+)
 from .base import State, handle_errors, main, pass_state
 
 EPILOG = f"""\b
 Exit codes: {EXIT_USE_PREBUILT} use the pre-built image, {EXIT_BUILD_LOCALLY} build locally,
 {EXIT_CANNOT_PROCEED} cannot proceed (nothing usable and no fallback),
-2 invalid input, 3 unreadable release notes.
+2 invalid input, 3 missing or broken pins file.
 """
 
 
@@ -42,16 +48,26 @@ def _with_input_options(func: click.decorators.FC) -> click.decorators.FC:
     show_default=True,
     help="env: KEY=value lines for `docker compose --env-file`; json; readable text.",
 )
+@click.option(
+    "--matrix",
+    "matrix",
+    metavar="FILE",
+    default=None,
+    help="Take the repositories from this matrix.yaml when there is no pins file. "
+    "Never read unless given.",
+)
 @pass_state
 @handle_errors
-def resolve_command(state: State, fmt: str, **values: str | None) -> None:
+def resolve_command(state: State, fmt: str, matrix: str | None, **values: str | None) -> None:
     """Choose the PHP-FPM image to run: the pre-built one, or a local build.
 
     Picks the release pin vX.Y.Z-php-X.Y on the canonical registry (pinned by
-    digest when the release notes JSON is at hand), checks within a short timeout
-    that the registry serves it for this machine's platform, and otherwise falls
-    back to building dockerfiles/<X.Y>/Dockerfile, or stops and says how to
-    enable the fallback. Every flag overrides its environment variable.
+    digest from the release's pins file vX.Y.Z.env), uses it from the local image
+    store, or checks within a short timeout that the registry serves it for this
+    machine's platform; otherwise falls back to building dockerfiles/<X.Y>/Dockerfile
+    (when its base can be had), or stops and says how to enable the fallback. The
+    same decisions as examples/stack/start.sh. Every flag overrides its
+    environment variable.
 
     \b
     Examples:
@@ -59,11 +75,18 @@ def resolve_command(state: State, fmt: str, **values: str | None) -> None:
       docker compose --env-file php.env up -d
       publisher resolve --php 8.4 --release v2.0.0 --use-prebuilt false
       publisher resolve --php 8.6 --release v2.0.0 --allow-fallback false --format json
-      publisher resolve --php 8.4 --release v2.0.0 --registry mirror --notes release-notes/
+      publisher resolve --php 8.4 --registry mirror --pins release-notes/v2.0.0.env
     """
     overrides = {option.env: values.get(option.env.lower()) for option in resolving.OPTIONS}
-    decision = resolving.resolve(state.env, overrides)
-    state.output.print_text(resolving.render(decision, fmt))
+    overrides[resolving.MATRIX_FLAG] = matrix
+    try:
+        decision = resolving.resolve(state.env, overrides)
+        text = resolving.render(decision, fmt)
+    except resolving.PinsError as exc:
+        raise ConfigError(exc.message, hint=exc.hint) from None
+    except resolving.ResolveError as exc:
+        raise UsageError(exc.message, hint=exc.hint) from None
+    state.output.print_text(text)
     if fmt != "text":
         click.echo(resolving.summary(decision), err=True, nl=False)
     click.get_current_context().exit(decision.exit_code)

@@ -1,16 +1,18 @@
-"""The example stack (examples/stack/start.sh) starts for real in both cases.
+"""The example stack's launcher (examples/stack/start.sh) and ``publisher resolve``, side by side.
 
-* pre-built: the image is pulled BY DIGEST from a real registry on loopback and
-  run with docker; a second start uses the cached image;
-* fallback: the image registry is down, so the stack builds the SAME Dockerfile
-  locally (docker BuildKit, or buildah) on the same base digest and runs it.
+One matrix over USE_PREBUILT x ALLOW_LOCAL_BUILD_FALLBACK x the state of the
+registry (up, refused, silent, digest missing, platform missing, authentication
+required, rate limited, cached image with the registry gone). For every case the
+POSIX launcher runs under ``sh`` (dash) with no Python on its PATH and starts the
+stack with real compose v2 where a start is expected; ``publisher resolve``
+(the single-file module, on the same pins file) must reach the same decision,
+availability class and exit code.
 
-Everything here is a STAND-IN: the base is publisher's busybox stand-in
-(``stand-in/php:8.4-fpm-alpine``, label ``dev.publisher.stand-in=true``, built by
-``publisher.standins``) and the Dockerfile is the offline example's rendering of
-the shared template (examples/offline/dockerfiles/8.4/Dockerfile). The
-"pre-built" image is built from that Dockerfile with buildah and pushed as an
-index, as CI would.
+Everything here is a STAND-IN: the base is publisher's busybox stand-in (label
+``dev.publisher.stand-in=true``) and the Dockerfile is the offline example's
+rendering of the shared template (examples/offline/dockerfiles/8.4/Dockerfile).
+The "pre-built" image is built from that Dockerfile with buildah and pushed as
+an index, as CI would; its pins file is rendered by ``publisher.pins``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,10 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-import yaml
 
-from publisher import standins
+from publisher import pins, standins
 from publisher.localregistry import LocalRegistry, free_port
 from publisher.output import Output
 from publisher.platforms import Platform
@@ -47,16 +46,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 RELEASE = "v2.0.0"
 PIN = f"{RELEASE}-php-8.4"
 HOST = detect_host_platform()
+OTHER = "linux/arm64" if HOST == "linux/amd64" else "linux/amd64"
 STACK = ROOT / "examples" / "stack"
 DOCKERFILES = ROOT / "examples" / "offline" / "dockerfiles"  # STAND-IN rendering of the template
-ACCEPT = ", ".join(
-    (
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-        "application/vnd.docker.distribution.manifest.v2+json",
-    )
-)
+RESOLVE = ROOT / "publisher" / "resolve.py"
 
 
 def docker_cli() -> str:
@@ -66,214 +59,75 @@ def docker_cli() -> str:
     return require_tool("docker")
 
 
-def run(*argv: str, check: bool = True, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def run(*argv: str, check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        list(argv),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=check,
-        **kwargs,  # type: ignore[call-overload]
+        list(argv), capture_output=True, text=True, timeout=600, check=check, **kwargs
     )
 
 
-@dataclass(frozen=True)
-class Published:
-    registry: LocalRegistry
-    path: str  # repository path, unique per run
-    digest: str  # the index digest of the pre-built image
-    base: str  # the stand-in base, name:tag@digest
-    base_diff_ids: tuple[str, ...]
-    notes: Path
+class Silent:
+    """Accepts TCP connections and never answers: a registry that hangs."""
 
-    @property
-    def repository(self) -> str:
-        return f"{self.registry.host}/{self.path}"
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.host = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+        self._thread.start()
 
-    @property
-    def prebuilt(self) -> str:
-        return f"{self.repository}:{PIN}@{self.digest}"
+    def _hold(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                self._held.append(self.listener.accept()[0])
 
-    @property
-    def local(self) -> str:
-        return f"localhost/{self.path}:{PIN}"
-
-
-def _base_diff_ids(registry: LocalRegistry, path: str, digest: str) -> tuple[str, ...]:
-    """The layers of the stand-in base for this platform, read from the registry."""
-    url = f"{registry.url}/v2/{path}"
-    index = requests.get(f"{url}/manifests/{digest}", headers={"Accept": ACCEPT}, timeout=10).json()
-    os_, arch = HOST.split("/")
-    child = next(
-        m["digest"]
-        for m in index["manifests"]
-        if m["platform"]["os"] == os_ and m["platform"]["architecture"] == arch
-    )
-    manifest = requests.get(
-        f"{url}/manifests/{child}", headers={"Accept": ACCEPT}, timeout=10
-    ).json()
-    config = requests.get(f"{url}/blobs/{manifest['config']['digest']}", timeout=10).json()
-    return tuple(config["rootfs"]["diff_ids"])
+    def close(self) -> None:
+        self.listener.close()
+        for conn in self._held:
+            conn.close()
 
 
-@pytest.fixture(scope="module")
-def published(
-    registry: LocalRegistry, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Published]:
-    buildah = require_tool("buildah")
-    docker = docker_cli()
-    if run(docker, "info", check=False).returncode != 0:
-        pytest.fail("the docker daemon is not running (.ci/run starts it)", pytrace=False)
+class FixedAnswer:
+    """Answers every request with one HTTP response (401, 429, ...), as a registry would.
 
-    # The STAND-IN base, pushed to the loopback registry (cached between runs).
-    refs = standins.push_standins(
-        registry.host,
-        runner=Runner(output=Output(env={}, quiet=True)),
-        lines=("8.4",),
-        platforms=(Platform.parse(HOST),),
-    )
-    base_ref = refs["8.4"]
-    base = str(base_ref)
-    assert base_ref.digest is not None
+    It answers a TLS hello too, with a plain HTTP status line, so docker falls
+    back to plain HTTP as it does for any loopback registry.
+    """
 
-    # "CI": build the Dockerfile on that base and push it as an index, by buildah.
-    path = f"stack-{uuid.uuid4().hex[:8]}/php-fpm"
-    manifest = f"publisher-stack-test-{uuid.uuid4().hex[:8]}"
-    work = tmp_path_factory.mktemp("prebuilt")
-    digest_file, iid_file = work / "digest", work / "iid"
-    dockerfile = DOCKERFILES / "8.4" / "Dockerfile"
-    try:
-        run(
-            buildah, "build", "--isolation", "chroot", "--tls-verify=false", "--platform", HOST,
-            "--manifest", manifest, "--iidfile", str(iid_file), "--build-arg", f"PHP_BASE_IMAGE={base}",
-            "--build-arg", f"PUBLISHER_RELEASE={RELEASE}", "-f", str(dockerfile), str(dockerfile.parent),
-        )  # fmt: skip
-        run(
-            buildah, "manifest", "push", "--all", "--tls-verify=false", "--digestfile",
-            str(digest_file), manifest, f"docker://{registry.host}/{path}:{PIN}",
-        )  # fmt: skip
-    finally:
-        run(buildah, "manifest", "rm", manifest, check=False)
-    digest = digest_file.read_text().strip()
+    def __init__(self, status: str, headers: dict[str, str], body: bytes) -> None:
+        head = [f"HTTP/1.1 {status}", "Content-Type: application/json", "Connection: close"]
+        head += [f"{k}: {v}" for k, v in headers.items()]
+        head.append(f"Content-Length: {len(body)}")
+        self.answer = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+        self.requests: list[bytes] = []
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.host = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
 
-    notes = tmp_path_factory.mktemp("notes") / f"{RELEASE}.json"
-    notes.write_text(
-        json.dumps(
-            {
-                "schema": 1,
-                "release": RELEASE,
-                "stable": True,
-                "stand_in": True,
-                "default_line": "8.4",
-                "registries": [
-                    {"name": "local", "repository": f"{registry.host}/{path}", "primary": True}
-                ],
-                "lines": [
-                    {
-                        "php": "8.4",
-                        "php_version": "8.4.99-standin",
-                        "index_digest": digest,
-                        "tags": [PIN],
-                        "base": {
-                            "image": f"{registry.host}/{base_ref.path}:{base_ref.tag}",
-                            "digest": base_ref.digest,
-                        },
-                        "platforms": [{"platform": HOST, "digest": digest, "size_bytes": 1}],
-                    }
-                ],
-            }
-        )
-    )
-    item = Published(
-        registry,
-        path,
-        digest,
-        base,
-        _base_diff_ids(registry, base_ref.path, base_ref.digest),
-        notes,
-    )
-    yield item
-    for image in (item.prebuilt, f"{item.repository}@{digest}", item.local):
-        run(docker, "rmi", "-f", image, check=False)
-    built = iid_file.read_text().strip() if iid_file.exists() else ""
-    base_in_storage = f"{registry.host}/{base_ref.path}@{base_ref.digest}"
-    for image in (f"{item.repository}@{digest}", item.local, built, base_in_storage):
-        if image:
-            run(buildah, "rmi", "-f", image, check=False)
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self.listener.accept()
+                threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
 
+    def _answer(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError), conn:
+            conn.settimeout(0.5)
+            seen = b""
+            with contextlib.suppress(TimeoutError):
+                while b"\r\n\r\n" not in seen and len(seen) < 65536:
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                    seen += data
+            self.requests.append(seen)
+            conn.sendall(self.answer)
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """Environment for one start of the stack, and its clean-up."""
-    name = f"publisher-stack-{uuid.uuid4().hex[:8]}"
-    (tmp_path / "docker-config").mkdir()
-    (tmp_path / "docker-config" / "config.json").write_text("{}")  # buildah insists on the file
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "DOCKER_CONFIG": str(tmp_path / "docker-config"),
-        "PYTHONPATH": str(ROOT),
-        "PUBLISHER_RESOLVE": f"{sys.executable} -m publisher.resolve",
-        "DOCKER": docker_cli(),
-        "STACK_NAME": name,
-        "STACK_STATE_DIR": str(tmp_path / "state"),
-        "PHP_VERSION": "8.4",
-        "STACK_RELEASE": RELEASE,
-        "PHP_DOCKERFILES": str(DOCKERFILES),
-    }
-    yield env
-    for engine in ("docker", "buildah"):
-        if shutil.which(engine) or engine == "docker":
-            run("sh", str(STACK / "stop.sh"), env={**env, "STACK_ENGINE": engine}, check=False)
-
-
-def start(env: dict[str, str], **extra: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    began = time.monotonic()
-    proc = run("sh", str(STACK / "start.sh"), env={**env, **extra}, check=False)
-    return proc, time.monotonic() - began
-
-
-def container_image(docker: str, name: str) -> dict[str, Any]:
-    image_id = run(docker, "inspect", "--format", "{{.Image}}", name).stdout.strip()
-    data: list[dict[str, Any]] = json.loads(run(docker, "image", "inspect", image_id).stdout)
-    return data[0]
-
-
-def wait_healthy(docker: str, name: str) -> str:
-    """Run the image's health check command until it passes (php-fpm takes a moment)."""
-    last = ""
-    for _ in range(50):
-        proc = run(docker, "exec", name, "php-fpm-healthcheck", check=False)
-        if proc.returncode == 0:
-            return run(docker, "exec", name, "php", "-v").stdout
-        last = proc.stdout + proc.stderr
-        time.sleep(0.1)
-    raise AssertionError(f"{name} never became healthy: {last}")
-
-
-def test_prebuilt_start_pulls_by_digest_then_reuses_the_cache(
-    published: Published, stack: dict[str, str]
-) -> None:
-    docker = stack["DOCKER"]
-    env = {**stack, "PHP_RELEASE_NOTES": str(published.notes), "STACK_ENGINE": "docker"}
-    run(docker, "rmi", "-f", published.prebuilt, check=False)
-
-    proc, _ = start(env)
-    assert proc.returncode == 0, proc.stderr
-    assert f"start: use-prebuilt: {published.prebuilt} ({HOST})" in proc.stderr
-    assert "STAND-IN images, not PHP" in proc.stderr
-    name = f"{stack['STACK_NAME']}-php"
-    image = container_image(docker, name)
-    assert f"{published.repository}@{published.digest}" in image["RepoDigests"]
-    assert "STAND-IN" in wait_healthy(docker, name)
-    assert run(docker, "image", "inspect", published.local, check=False).returncode != 0  # no build
-
-    again, seconds = start(env)  # a cached start: no registry request, no pull, no build
-    assert again.returncode == 0, again.stderr
-    assert "is in the local image store (no registry request)" in again.stderr
-    assert f"start: using the cached {published.prebuilt}" in again.stderr
-    assert seconds < 15, f"a cached start took {seconds:.1f} s"
-    assert "STAND-IN" in wait_healthy(docker, name)
+    def close(self) -> None:
+        self.listener.close()
 
 
 class TcpRelay:
@@ -287,7 +141,6 @@ class TcpRelay:
         self.listener.listen(32)
         self.listener.settimeout(0.1)
         self.host = f"127.0.0.1:{self.listener.getsockname()[1]}"
-        self.connections = 0
         self._open: list[socket.socket] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -299,7 +152,6 @@ class TcpRelay:
                 client, _ = self.listener.accept()
             except OSError:
                 continue
-            self.connections += 1
             server = socket.create_connection(self.upstream)
             self._open += [client, server]
             for a, b in ((client, server), (server, client)):
@@ -324,133 +176,297 @@ class TcpRelay:
             sock.close()
 
 
-def test_offline_start_from_the_cache(
-    published: Published, stack: dict[str, str], tmp_path: Path
-) -> None:
-    """Pull once through a proxy, then take the proxy away: the start still works."""
-    docker = stack["DOCKER"]
-    proxy = TcpRelay(published.registry.host)
-    try:
-        notes = json.loads(published.notes.read_text())
-        notes["registries"][0]["repository"] = f"{proxy.host}/{published.path}"
-        via_proxy = tmp_path / f"{RELEASE}.json"
-        via_proxy.write_text(json.dumps(notes))
-        env = {
-            **stack,
-            "PHP_RELEASE_NOTES": str(via_proxy),
-            "STACK_ENGINE": "docker",
-            "ALLOW_LOCAL_BUILD_FALLBACK": "false",
-        }
-        online, _ = start(env)
-        assert online.returncode == 0, online.stderr
-        assert proxy.connections >= 1
-    finally:
-        proxy.stop()
-    offline, _ = start(env)  # nothing listens at the proxy's address any more
-    assert offline.returncode == 0, offline.stderr
-    assert "is in the local image store (no registry request)" in offline.stderr
-    assert "STAND-IN" in wait_healthy(docker, f"{stack['STACK_NAME']}-php")
-    run(docker, "rmi", "-f", f"{proxy.host}/{published.path}@{published.digest}", check=False)
+@dataclass
+class World:
+    """The published release and every registry state, shared by the whole matrix."""
+
+    docker: str
+    registry: LocalRegistry
+    path: str
+    digest: str
+    base: str
+    pins: Path
+    repositories: dict[str, str]  # registry state -> repository to point PHP_IMAGE_REPOSITORY at
+    bin_dir: Path  # PATH for the launcher: docker, coreutils, no python
+
+    @property
+    def repository(self) -> str:
+        return f"{self.registry.host}/{self.path}"
+
+    def prebuilt(self, repository: str | None = None) -> str:
+        return f"{repository or self.repository}:{PIN}@{self.digest}"
+
+    @property
+    def local(self) -> str:
+        return f"localhost/{self.path}:{PIN}"
 
 
-def test_fallback_builds_the_same_dockerfile_on_the_same_base(
-    published: Published, stack: dict[str, str]
-) -> None:
-    docker = stack["DOCKER"]
-    run(docker, "rmi", "-f", published.local, check=False)
-    down = f"127.0.0.1:{free_port()}/{published.path}"  # the image registry is unreachable
-    env = {
-        **stack,
-        "PHP_RELEASE_NOTES": str(published.notes),
-        "PHP_IMAGE_REPOSITORY": down,
-        "STACK_ENGINE": "docker",
+def _record(repository: str, digest: str, base: str) -> dict[str, Any]:
+    """The release record (notes JSON) the publish stage would write for this release."""
+    image, base_digest = base.split("@")
+    return {
+        "schema": 1,
+        "release": RELEASE,
+        "stable": True,
+        "stand_in": True,
+        "default_line": "8.4",
+        "registries": [{"name": "local", "repository": repository, "primary": True}],
+        "lines": [
+            {
+                "php": "8.4",
+                "php_version": "8.4.99-standin",
+                "index_digest": digest,
+                "tags": [PIN],
+                "base": {"image": image, "digest": base_digest},
+                "platforms": [{"platform": HOST, "digest": digest, "size_bytes": 1}],
+            }
+        ],
     }
-    proc, _ = start(env)
-    assert proc.returncode == 0, proc.stderr
-    assert f"start: build-locally: {published.local} ({HOST})" in proc.stderr
-    assert f"registry 127.0.0.1:{down.split(':')[1].split('/')[0]} is offline or unreachable" in (
-        proc.stderr
+
+
+def _bin_dir(target: Path, docker: str) -> Path:
+    """A PATH with what a stack user's machine has, and no python."""
+    target.mkdir()
+    for tool in ("sh", "dash", "sed", "tr", "grep", "tail", "mktemp", "rm", "sleep", "cat"):
+        found = shutil.which(tool)
+        if found:
+            (target / tool).symlink_to(found)
+    (target / "docker").symlink_to(docker)
+    return target
+
+
+@pytest.fixture(scope="module")
+def world(registry: LocalRegistry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    buildah = require_tool("buildah")
+    docker = docker_cli()
+    if run(docker, "info", check=False).returncode != 0:
+        pytest.fail("the docker daemon is not running (.ci/run starts it)", pytrace=False)
+    if run(docker, "compose", "version", check=False).returncode != 0:
+        message = "needs docker compose v2 (scripts/setup-machine installs it)"
+        if os.environ.get("PUBLISHER_REQUIRE_ALL_TOOLS") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+    # The STAND-IN base for both platforms, pushed to the loopback registry.
+    refs = standins.push_standins(
+        registry.host,
+        runner=Runner(output=Output(env={}, quiet=True)),
+        lines=("8.4",),
+        platforms=(Platform.AMD64, Platform.ARM64),
     )
-    assert "falling back to a local build" in proc.stderr
-    name = f"{stack['STACK_NAME']}-php"
-    local = container_image(docker, name)
-    assert published.local in local["RepoTags"]
-    assert "STAND-IN" in wait_healthy(docker, name)
+    base = str(refs["8.4"])
 
-    # Equivalence with the pre-built image: same Dockerfile, same base digest.
-    run(docker, "pull", "--platform", HOST, f"{published.repository}@{published.digest}")
-    prebuilt = json.loads(
-        run(docker, "image", "inspect", f"{published.repository}@{published.digest}").stdout
-    )[0]
-    labels_local = local["Config"]["Labels"]
-    labels_prebuilt = prebuilt["Config"]["Labels"]
-    for key in (
-        "org.opencontainers.image.base.name",
-        "org.opencontainers.image.version",
-        "dev.publisher.php-line",
-        "dev.publisher.stand-in",
-    ):
-        assert labels_local[key] == labels_prebuilt[key], key
-    assert labels_local["org.opencontainers.image.base.name"].endswith(published.base.split("@")[1])
-    base_layers = list(published.base_diff_ids)
-    assert local["RootFS"]["Layers"][: len(base_layers)] == base_layers
-    assert prebuilt["RootFS"]["Layers"][: len(base_layers)] == base_layers
-    for key in ("Entrypoint", "Cmd", "Env", "WorkingDir"):
-        assert local["Config"][key] == prebuilt["Config"][key], key
+    # "CI": build the Dockerfile on that base for this host only and push it as an index.
+    path = f"stack-{uuid.uuid4().hex[:8]}/php-fpm"
+    manifest = f"publisher-stack-test-{uuid.uuid4().hex[:8]}"
+    work = tmp_path_factory.mktemp("world")
+    digest_file = work / "digest"
+    dockerfile = DOCKERFILES / "8.4" / "Dockerfile"
+    try:
+        run(
+            buildah, "build", "--isolation", "chroot", "--tls-verify=false", "--platform", HOST,
+            "--manifest", manifest, "--build-arg", f"PHP_BASE_IMAGE={base}",
+            "--build-arg", f"PUBLISHER_RELEASE={RELEASE}", "-f", str(dockerfile), str(dockerfile.parent),
+        )  # fmt: skip
+        run(
+            buildah, "manifest", "push", "--all", "--tls-verify=false", "--digestfile",
+            str(digest_file), manifest, f"docker://{registry.host}/{path}:{PIN}",
+        )  # fmt: skip
+    finally:
+        run(buildah, "manifest", "rm", manifest, check=False)
+    digest = digest_file.read_text().strip()
+    pins_file = work / f"{RELEASE}.env"
+    pins_file.write_text(pins.render(_record(f"{registry.host}/{path}", digest, base)))
+
+    unauthorized = FixedAnswer(
+        "401 Unauthorized",
+        {
+            "WWW-Authenticate": 'Basic realm="stack test"',
+            "Docker-Distribution-Api-Version": "registry/2.0",
+        },
+        b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+    )
+    limited = FixedAnswer(
+        "429 Too Many Requests",
+        {"Retry-After": "3600", "Docker-Distribution-Api-Version": "registry/2.0"},
+        b'{"errors":[{"code":"TOOMANYREQUESTS","message":"pull rate limit reached"}]}',
+    )
+    silent = Silent()
+    relay = TcpRelay(registry.host)  # pulled once, then taken away: the cached case
+    cached_repo = f"{relay.host}/{path}"
+    run(docker, "pull", "--platform", HOST, f"{cached_repo}:{PIN}@{digest}")
+    relay.stop()
+
+    item = World(
+        docker=docker,
+        registry=registry,
+        path=path,
+        digest=digest,
+        base=base,
+        pins=pins_file,
+        repositories={
+            "up": f"{registry.host}/{path}",
+            "refused": f"127.0.0.1:{free_port()}/{path}",
+            "silent": f"{silent.host}/{path}",
+            "missing": f"{registry.host}/nothing-{uuid.uuid4().hex[:6]}/php-fpm",
+            "platform": f"{registry.host}/{path}",
+            "auth": f"{unauthorized.host}/{path}",
+            "ratelimited": f"{limited.host}/{path}",
+            "cached": cached_repo,
+        },
+        bin_dir=_bin_dir(work / "bin", docker),
+    )
+    yield item
+    silent.close()
+    unauthorized.close()
+    limited.close()
+    images = {item.local, base, *(item.prebuilt(r) for r in item.repositories.values())}
+    images |= {f"{r}@{digest}" for r in item.repositories.values()}
+    for image in images:
+        run(docker, "rmi", "-f", image, check=False)
 
 
-def test_fallback_disabled_stops_with_the_reason(
-    published: Published, stack: dict[str, str]
+def compose_down(docker: str, project: str) -> None:
+    found = run(
+        docker, "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}", check=False
+    ).stdout.split()
+    if found:
+        run(docker, "rm", "-f", *found, check=False)
+    run(docker, "network", "rm", f"{project}_default", check=False)
+
+
+@pytest.fixture
+def project() -> Iterator[str]:
+    name = f"h-stack-{uuid.uuid4().hex[:8]}"
+    yield name
+    compose_down(docker_cli(), name)
+
+
+def launcher_env(world: World, project: str, tmp_path: Path, **settings: str) -> dict[str, str]:
+    (tmp_path / "docker-config").mkdir(exist_ok=True)
+    return {
+        "PATH": str(world.bin_dir),
+        "HOME": str(tmp_path),
+        "TMPDIR": str(tmp_path),
+        "DOCKER_CONFIG": str(tmp_path / "docker-config"),
+        "STACK_NAME": project,
+        "PHP_PINS_FILE": str(world.pins),
+        "PHP_DOCKERFILES": str(DOCKERFILES),
+        "STACK_REGISTRY_TIMEOUT": "2",
+        **settings,
+    }
+
+
+def launch(
+    world: World, env: dict[str, str], stack: Path = STACK, cwd: Path | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """Run start.sh with dash; return the process and its decision line's fields."""
+    dash = shutil.which("dash") or "sh"
+    proc = run(dash, str(stack / "start.sh"), env=env, check=False, cwd=cwd)
+    fields: dict[str, str] = {}
+    for line in proc.stderr.splitlines():
+        if line.startswith("start: decision="):
+            fields = dict(part.split("=", 1) for part in line[len("start: ") :].split())
+    return proc, fields
+
+
+def resolve(
+    env: dict[str, str], cwd: Path
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """The single-file resolve module, run as a script, with the same settings."""
+    full = {**env, "PATH": os.environ["PATH"], "RESOLVE_TIMEOUT": env["STACK_REGISTRY_TIMEOUT"]}
+    proc = run(sys.executable, str(RESOLVE), "--format", "json", env=full, check=False, cwd=cwd)
+    data = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else {}
+    return proc, data
+
+
+def running_image(docker: str, project: str) -> dict[str, Any]:
+    ids = run(
+        docker, "ps", "-q", "--filter", f"label=com.docker.compose.project={project}"
+    ).stdout.split()
+    assert len(ids) == 1, f"expected one running container for {project}, got {ids}"
+    image_id = run(docker, "inspect", "--format", "{{.Image}}", ids[0]).stdout.strip()
+    data: list[dict[str, Any]] = json.loads(run(docker, "image", "inspect", image_id).stdout)
+    return data[0]
+
+
+# (registry state, expected availability class). USE_PREBUILT=true decides by
+# this; with the fallback the stack builds locally, without it stops (exit 17).
+STATES = [
+    ("up", "available"),
+    ("cached", "cached"),
+    ("refused", "unreachable"),
+    ("silent", "unreachable"),
+    ("missing", "not-on-registry"),
+    ("platform", "platform-missing"),
+    ("auth", "auth-required"),
+    ("ratelimited", "rate-limited"),
+]
+CASES = [
+    pytest.param(True, fallback, state, availability, id=f"prebuilt-fallback{fallback}-{state}")
+    for fallback in (True, False)
+    for state, availability in STATES
+] + [
+    pytest.param(False, fallback, "refused", "none", id=f"local-fallback{fallback}")
+    for fallback in (True, False)
+]
+
+
+@pytest.mark.parametrize(("use_prebuilt", "fallback", "state", "availability"), CASES)
+def test_launcher_and_resolve_decide_alike(
+    world: World,
+    project: str,
+    tmp_path: Path,
+    use_prebuilt: bool,
+    fallback: bool,
+    state: str,
+    availability: str,
 ) -> None:
-    env = {
-        **stack,
-        "PHP_RELEASE_NOTES": str(published.notes),
-        "PHP_IMAGE_REPOSITORY": f"127.0.0.1:{free_port()}/{published.path}",
-        "ALLOW_LOCAL_BUILD_FALLBACK": "false",
-        "STACK_ENGINE": "docker",
+    repository = world.repositories[state]
+    settings = {
+        "USE_PREBUILT": str(use_prebuilt).lower(),
+        "ALLOW_LOCAL_BUILD_FALLBACK": str(fallback).lower(),
+        "PHP_IMAGE_REPOSITORY": repository,
     }
-    proc, _ = start(env)
-    assert proc.returncode == 17
-    assert "offline or unreachable" in proc.stderr
-    assert "set ALLOW_LOCAL_BUILD_FALLBACK=true" in proc.stderr
-    assert "start: cannot start PHP-FPM" in proc.stderr
-    name = f"{stack['STACK_NAME']}-php"
-    assert run(stack["DOCKER"], "inspect", name, check=False).returncode != 0
+    platform = OTHER if state == "platform" else HOST
+    if state == "platform":
+        settings["PHP_IMAGE_PLATFORM"] = OTHER
+    if state == "up":  # a fresh pull: nothing cached
+        run(world.docker, "rmi", "-f", world.prebuilt(repository), check=False)
+    env = launcher_env(world, project, tmp_path, **settings)
 
+    if not use_prebuilt:
+        expected = "build-locally"
+    elif availability in ("available", "cached"):
+        expected = "use-prebuilt"
+    else:
+        expected = "build-locally" if fallback else "cannot-proceed"
 
-def test_buildah_engine_prebuilt_and_fallback(published: Published, stack: dict[str, str]) -> None:
-    require_tool("buildah")
-    state = Path(stack["STACK_STATE_DIR"])
-    env = {
-        **stack,
-        "PHP_RELEASE_NOTES": str(published.notes),
-        "STACK_ENGINE": "buildah",
-        "STACK_TLS_VERIFY": "false",
-    }
-    for extra, decision in (
-        ({}, "use-prebuilt"),
-        ({"PHP_IMAGE_REPOSITORY": f"127.0.0.1:{free_port()}/{published.path}"}, "build-locally"),
-    ):
-        proc, _ = start(env, **extra)
-        assert proc.returncode == 0, proc.stderr
-        assert f"start: {decision}: " in proc.stderr
-        log = state / "php.log"
-        for _ in range(100):
-            if log.exists() and "ready to handle connections" in log.read_text():
-                break
-            time.sleep(0.1)
-        assert "ready to handle connections (STAND-IN)" in log.read_text()
-        run("sh", str(STACK / "stop.sh"), env={**env, "STACK_ENGINE": "buildah"})
-        log.unlink()
+    # resolve first: it must not change what the launcher then finds (no pull, no build)
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": expected, "availability": availability}, proc.stderr
+    assert decision.get("decision") == expected, answer.stderr
+    assert (decision.get("availability") or "none") == availability, answer.stderr
+    exit_codes = {"use-prebuilt": (0, 0), "build-locally": (16, 0), "cannot-proceed": (17, 17)}
+    assert (answer.returncode, proc.returncode) == exit_codes[expected], proc.stderr
 
-
-def test_compose_file_uses_the_resolved_variables() -> None:
-    """Compose is not installed here: check the file; start it when compose exists."""
-    data = yaml.safe_load((STACK / "compose.yaml").read_text())
-    php = data["services"]["php"]
-    assert php["image"].startswith("${PHP_IMAGE:?")
-    assert php["build"]["context"].startswith("${PHP_BUILD_CONTEXT:?")
-    assert php["build"]["dockerfile"] == "Dockerfile"
-    assert php["build"]["args"]["PHP_BASE_IMAGE"].startswith("${PHP_BASE_IMAGE:?")
-    assert php["platform"] == "${PHP_PLATFORM:-}"
-    assert data["services"]["pma"]["image"].startswith("${PMA_IMAGE")
+    if expected == "cannot-proceed":
+        assert "set ALLOW_LOCAL_BUILD_FALLBACK=true" in proc.stderr
+        assert "set ALLOW_LOCAL_BUILD_FALLBACK=true" in decision["fix"]
+        assert (
+            run(
+                world.docker, "ps", "-q", "--filter", f"label=com.docker.compose.project={project}"
+            ).stdout
+            == ""
+        )
+        return
+    image = running_image(world.docker, project)
+    assert f"{image['Os']}/{image['Architecture']}" == platform
+    assert image["Config"]["Labels"]["dev.publisher.stand-in"] == "true"
+    if expected == "use-prebuilt":
+        assert f"{repository}@{world.digest}" in image["RepoDigests"]
+        assert decision["image"] == world.prebuilt(repository)
+    else:
+        assert world.local in image["RepoTags"]
+        assert decision["image"] == world.local

@@ -25,6 +25,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from publisher import pins
 from publisher import probe as probing
 from publisher.errors import EXIT_BUILD_LOCALLY, EXIT_CANNOT_PROCEED, EXIT_USE_PREBUILT
 from publisher.localregistry import LocalRegistry, free_port
@@ -59,14 +60,22 @@ class Run:
         return json.loads(self.stdout)
 
 
+@pytest.fixture(scope="module")
+def base_image(registry: LocalRegistry) -> str:
+    """The base a local build starts from, on the loopback registry (a stand-in)."""
+    repo = f"resolve-base-{os.urandom(3).hex()}/php"
+    push_raw(f"http://{registry.host}", repo, stand_in(seed=9), ["8.4-fpm-alpine"])
+    return f"{registry.host}/{repo}:8.4-fpm-alpine"
+
+
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
+def workdir(tmp_path: Path, base_image: str) -> Path:
     """A stack checkout: dockerfiles/8.4/Dockerfile (a stand-in), an empty docker config."""
     dockerfile = tmp_path / "dockerfiles" / "8.4" / "Dockerfile"
     dockerfile.parent.mkdir(parents=True)
     dockerfile.write_text(
         "# STAND-IN Dockerfile for resolve tests, not PHP\n"
-        "ARG PHP_BASE_IMAGE=docker.io/library/busybox:stable\nFROM ${PHP_BASE_IMAGE}\n"
+        f"ARG PHP_BASE_IMAGE={base_image}\nFROM ${{PHP_BASE_IMAGE}}\n"
     )
     (tmp_path / "docker-config").mkdir()
     return tmp_path
@@ -139,7 +148,7 @@ def published(registry: LocalRegistry) -> Published:
 SCENARIO_PHRASES = {
     "up": None,
     "down": "offline or unreachable",
-    "tag-missing": f"PHP 8.4 is not published for release {RELEASE} yet",
+    "tag-missing": f"PHP 8.4 is not published for release {RELEASE}",
     "platform-missing": f"platform {HOST} missing",
 }
 
@@ -179,7 +188,10 @@ def test_every_combination(
     assert data["prebuilt"] == f"{repository}:{RELEASE}-php-8.4"
     assert data["platform"] == HOST
     reason = data["reason"]
-    assert f"resolve: {want}: {reason}" in run.stderr
+    assert f"resolve: decision={want} availability={data['availability'] or 'none'}\n" in (
+        run.stderr
+    )
+    assert f"resolve: why: {reason}" in run.stderr
     path = repository.split("/", 1)[1]
     local = f"localhost/{path}:{RELEASE}-php-8.4"
 
@@ -222,18 +234,18 @@ def test_every_combination(
 
 
 def test_env_output_is_deterministic_and_ready_for_compose(
-    published: Published, workdir: Path
+    published: Published, workdir: Path, base_image: str
 ) -> None:
     env = {"PHP_IMAGE_REPOSITORY": published.up, "PMA_IMAGE": "phpmyadmin:5.2"}
     first = resolve_process(workdir, env, fmt="env")
     second = resolve_process(workdir, env, fmt="env")
     assert first.code == second.code == EXIT_USE_PREBUILT
     assert first.stdout == second.stdout  # byte for byte
-    pairs = dict(line.split("=", 1) for line in first.stdout.splitlines())
+    pairs = {k: v.strip("'") for k, v in (line.split("=", 1) for line in first.stdout.splitlines())}
     assert pairs["PHP_IMAGE"] == f"{published.up}:{RELEASE}-php-8.4"
     assert pairs["PHP_BUILD"] == "0"
     assert pairs["PHP_DOCKERFILE"] == "dockerfiles/8.4/Dockerfile"
-    assert pairs["PHP_BASE_IMAGE"] == "docker.io/library/busybox:stable"
+    assert pairs["PHP_BASE_IMAGE"] == base_image
     assert pairs["PMA_IMAGE"] == "phpmyadmin:5.2"
 
 
@@ -247,10 +259,11 @@ def test_invalid_input_is_exit_2(workdir: Path) -> None:
     assert "PHP_VERSION='8' is not valid: use a PHP line MAJOR.MINOR, e.g. 8.4" in run.stderr
 
 
-# --------------------------------------------------------------------------- release notes
+# --------------------------------------------------------------------------- the pins file
 
 
 def write_notes(workdir: Path, repository: str, digest: str, platforms: tuple[str, ...]) -> Path:
+    """The release's pins file, rendered by publisher.pins from its record."""
     notes = {
         "schema": 1,
         "release": RELEASE,
@@ -267,10 +280,7 @@ def write_notes(workdir: Path, repository: str, digest: str, platforms: tuple[st
                 "php_version": "8.4.99-standin",
                 "index_digest": digest,
                 "tags": [f"{RELEASE}-php-8.4", RELEASE, "php-8.4", "latest"],
-                "base": {
-                    "image": "docker.io/library/busybox:stable",
-                    "digest": "sha256:" + "b" * 64,
-                },
+                "base": {"image": "docker.io/library/busybox:stable", "digest": None},
                 "platforms": [
                     {"platform": p, "digest": "sha256:" + "c" * 64, "size_bytes": 1}
                     for p in platforms
@@ -278,9 +288,9 @@ def write_notes(workdir: Path, repository: str, digest: str, platforms: tuple[st
             }
         ],
     }
-    path = workdir / "release-notes" / f"{RELEASE}.json"
+    path = workdir / "release-notes" / f"{RELEASE}.env"
     path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(notes))
+    path.write_text(pins.render(notes))
     return path
 
 
@@ -290,7 +300,7 @@ def test_notes_pin_by_digest(published: Published, workdir: Path) -> None:
     assert run.code == EXIT_USE_PREBUILT, run.stderr
     data = run.data
     assert data["image"] == f"{published.up}:{RELEASE}-php-8.4@{published.up_digest}"
-    assert data["base_image"] == "docker.io/library/busybox:stable@sha256:" + "b" * 64
+    assert data["base_image"] == "docker.io/library/busybox:stable"
     assert data["stand_in"] is True
     assert "STAND-IN" in data["reason"]
 
@@ -300,8 +310,12 @@ def test_notes_digest_missing_from_the_registry(published: Published, workdir: P
     write_notes(workdir, published.up, absent, ("linux/amd64", "linux/arm64"))
     run = resolve_process(workdir, {"ALLOW_LOCAL_BUILD_FALLBACK": "false"})
     assert run.code == EXIT_CANNOT_PROCEED
-    assert "PHP 8.4 is not published for release v2.0.0 yet" in run.data["reason"]
-    assert "published lines: 8.4" in run.data["reason"]  # the notes say so; the registry disagrees
+    assert run.data["availability"] == "not-on-registry"
+    assert (
+        f"{published.up}:{RELEASE}-php-8.4@{absent} is not on this registry (mirror not synced?)"
+    ) in run.data["reason"]
+    assert "not published" not in run.data["reason"]  # the pins say it is
+    assert "try PREBUILT_REGISTRY=mirror" in run.data["fix"]
 
 
 def test_notes_name_the_published_lines_without_asking(workdir: Path) -> None:
@@ -310,7 +324,7 @@ def test_notes_name_the_published_lines_without_asking(workdir: Path) -> None:
     run = resolve_process(workdir, {"PHP_VERSION": "8.6", "ALLOW_LOCAL_BUILD_FALLBACK": "false"})
     assert run.code == EXIT_CANNOT_PROCEED
     reason = run.data["reason"]
-    assert "PHP 8.6 is not published for release v2.0.0 yet" in reason
+    assert "PHP 8.6 is not published for release v2.0.0" in reason
     assert "published lines: 8.4" in reason
     assert run.seconds < 5
 
@@ -540,7 +554,7 @@ def test_click_command_matches_the_light_entry_point(
         env=env,
     )
     assert result.exit_code == EXIT_CANNOT_PROCEED, result.output
-    assert result.stdout == "PHP_DECISION=cannot-proceed\n"
+    assert result.stdout == "PHP_DECISION='cannot-proceed'\n"
     assert "published lines: 8.3, 8.5" in result.stderr
     light = resolve_process(workdir, {**env, "ALLOW_LOCAL_BUILD_FALLBACK": "false"})
     assert light.code == EXIT_CANNOT_PROCEED

@@ -1,4 +1,4 @@
-"""resolve: input validation, host platform, release notes, the choice and the rules (pure)."""
+"""resolve: input validation, host platform, the pins file, the choice and the rules (pure)."""
 
 from __future__ import annotations
 
@@ -11,31 +11,31 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from publisher import errors, pins
 from publisher import probe as probing
-from publisher import reference
-from publisher.errors import (
+from publisher import resolve as resolving
+from publisher.resolve import (
     EXIT_BUILD_LOCALLY,
     EXIT_CANNOT_PROCEED,
     EXIT_USE_PREBUILT,
-    ConfigError,
-    UsageError,
-)
-from publisher.resolve import (
     Action,
     DockerfileFacts,
     Inputs,
+    PinsError,
     RegistryChoice,
+    ResolveError,
     choose,
     decide,
     dockerfile_facts,
     host_platform,
     main,
     parse_inputs,
-    parse_notes,
+    parse_pins,
+    parse_reference,
+    parse_repository,
     render,
     resolve,
 )
-from publisher.version import parse_release
 
 INDEX = "sha256:" + "a" * 64
 BASE = "sha256:" + "b" * 64
@@ -72,13 +72,18 @@ def notes_dict(**overrides: Any) -> dict[str, Any]:
     return data
 
 
+def pins_text(**overrides: Any) -> str:
+    """The pins file publisher.pins writes for these notes."""
+    return pins.render(notes_dict(**overrides))
+
+
 def notes(**overrides: Any) -> Any:
-    return parse_notes(json.dumps(notes_dict(**overrides)), source="v2.0.0.json")
+    return parse_pins(pins_text(**overrides), source="v2.0.0.env")
 
 
 def inputs(**kwargs: Any) -> Inputs:
     kwargs.setdefault("php", "8.4")
-    kwargs.setdefault("release", parse_release("v2.0.0"))
+    kwargs.setdefault("release", "v2.0.0")
     return Inputs(**kwargs)
 
 
@@ -94,7 +99,7 @@ NO_DOCKERFILE = DockerfileFacts("dockerfiles/8.6/Dockerfile", False)
 def test_inputs_defaults() -> None:
     got = parse_inputs({"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"})
     assert got.php == "8.4"
-    assert got.release.tag == "v2.0.0"
+    assert got.release == "v2.0.0"
     assert got.use_prebuilt is True
     assert got.allow_fallback is True
     assert got.registry is RegistryChoice.CANONICAL
@@ -137,7 +142,7 @@ def test_flags_override_environment_and_empty_means_unset() -> None:
 )
 def test_invalid_values_say_what_is_accepted(name: str, value: str, accepted: str) -> None:
     env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", name: value}
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(ResolveError) as info:
         parse_inputs(env)
     assert f"{name}={value!r} is not valid" in info.value.message
     assert accepted in info.value.message
@@ -145,26 +150,47 @@ def test_invalid_values_say_what_is_accepted(name: str, value: str, accepted: st
 
 
 def test_invalid_release_names_the_variable() -> None:
-    with pytest.raises(UsageError, match=r"STACK_RELEASE: .*must start with 'v'"):
+    with pytest.raises(ResolveError, match=r"STACK_RELEASE='2.0.0' is not valid: use v \+ a"):
         parse_inputs({"PHP_VERSION": "8.4", "STACK_RELEASE": "2.0.0"})
 
 
 def test_invalid_repository_names_the_variable() -> None:
-    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "PHP_IMAGE_REPOSITORY": "Reg/UPPER"}
-    with pytest.raises(UsageError, match="PHP_IMAGE_REPOSITORY: "):
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "PHP_IMAGE_REPOSITORY": "reg/UPPER"}
+    with pytest.raises(ResolveError, match="PHP_IMAGE_REPOSITORY='reg/UPPER' is not valid"):
         parse_inputs(env)
 
 
 @pytest.mark.parametrize(
-    ("missing", "flag"), [("PHP_VERSION", "--php"), ("STACK_RELEASE", "--release")]
+    ("missing", "hint"), [("PHP_VERSION", "--php"), ("STACK_RELEASE", "PHP_PINS_FILE")]
 )
-def test_required_inputs(missing: str, flag: str) -> None:
+def test_required_inputs_without_a_pins_file(missing: str, hint: str, tmp_path: Path) -> None:
     env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"}
     del env[missing]
-    with pytest.raises(UsageError) as info:
-        parse_inputs(env)
-    assert info.value.message == f"{missing} is not set"
-    assert flag in (info.value.hint or "")
+    with pytest.raises(ResolveError) as info:
+        resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=None, host="linux/amd64")
+    assert info.value.message.startswith(f"{missing} is not set")
+    assert hint in (info.value.hint or "")
+    assert info.value.exit_code == 2
+
+
+def test_the_pins_file_gives_the_release_and_the_default_line(tmp_path: Path) -> None:
+    (tmp_path / "v2.0.0.env").write_text(pins_text())
+    env = {"PHP_PINS_FILE": "v2.0.0.env"}
+    decision = resolve(
+        env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=None, host="linux/amd64"
+    )
+    assert (decision.release, decision.php) == ("v2.0.0", "8.4")
+    assert decision.image == f"docker.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX}"
+
+
+def test_exit_codes_match_the_package() -> None:
+    assert (EXIT_USE_PREBUILT, EXIT_BUILD_LOCALLY, EXIT_CANNOT_PROCEED) == (
+        errors.EXIT_USE_PREBUILT,
+        errors.EXIT_BUILD_LOCALLY,
+        errors.EXIT_CANNOT_PROCEED,
+    )
+    assert ResolveError("x").exit_code == errors.UsageError.exit_code
+    assert PinsError("x", source="f").exit_code == errors.ConfigError.exit_code
 
 
 @pytest.mark.parametrize(
@@ -205,48 +231,44 @@ def test_host_platform(system: str, machine: str, arm64_hardware: bool, expected
     assert host_platform(system, machine, arm64_hardware=arm64_hardware) == expected
 
 
-# --------------------------------------------------------------------------- release notes
+# --------------------------------------------------------------------------- the pins file
 
 
-def test_parse_notes() -> None:
+def test_parse_pins() -> None:
     parsed = notes()
     assert parsed.release == "v2.0.0"
+    assert parsed.default_line == "8.4"
     assert parsed.line_names == ("8.3", "8.4")
     line = parsed.line("8.4")
     assert line is not None
-    assert line.index_digest == INDEX
+    assert line.digest == INDEX
     assert line.platforms == ("linux/amd64", "linux/arm64")
-    assert [r.repository.name for r in parsed.registries] == [
+    assert line.base_image == f"docker.io/library/php:8.4-fpm-alpine@{BASE}"
+    assert (parsed.repository.name, parsed.mirror and parsed.mirror.name) == (
         "docker.io/twentyi/php-fpm",
         "ghcr.io/twentyi/php-fpm",
-    ]
+    )
 
 
 @pytest.mark.parametrize(
-    ("change", "field"),
+    ("edit", "message"),
     [
-        ({"schema": 2}, "schema"),
-        ({"release": "2.0.0"}, "release"),
-        ({"registries": "docker.io"}, "registries"),
-        ({"lines": [{"php": "8", "index_digest": INDEX}]}, "lines[0].php"),
-        ({"lines": [{"php": "8.4", "index_digest": "sha256:abc"}]}, "lines[0].index_digest"),
-        (
-            {"registries": [{"name": "x", "repository": "docker.io/Team/x"}]},
-            "registries[0].repository",
-        ),
+        (("PHP_PINS_SCHEMA='1'", "PHP_PINS_SCHEMA='2'"), "PHP_PINS_SCHEMA is '2'"),
+        (("STACK_RELEASE='v2.0.0'", "STACK_RELEASE='2.0.0'"), "STACK_RELEASE '2.0.0'"),
+        (("PHP_LINES='8.3 8.4'", "PHP_LINES='8.3 8'"), "PHP_LINES: '8' is not a PHP line"),
+        ((f"@{INDEX}'", "'"), "PHP_IMAGE_8_4 is not pinned by digest"),
+        (("PHP_REPOSITORY='docker.io/", "PHP_REPOSITORY='docker.io/Team"), "PHP_REPOSITORY"),
+        (("PHP_DEFAULT_LINE='8.4'", "PHP_DEFAULT_LINE=8.4"), "line 7 is not KEY='value'"),
     ],
 )
-def test_broken_notes_are_located(change: dict[str, Any], field: str) -> None:
-    with pytest.raises(ConfigError) as info:
-        parse_notes(json.dumps(notes_dict(**change)), source="notes.json")
-    assert info.value.field == field
-    assert info.value.source == "notes.json"
+def test_broken_pins_are_located(edit: tuple[str, str], message: str) -> None:
+    text = pins_text()
+    assert edit[0] in text
+    with pytest.raises(PinsError) as info:
+        parse_pins(text.replace(edit[0], edit[1]), source="v2.0.0.env")
+    assert message in info.value.message
+    assert info.value.message.startswith("v2.0.0.env: ")
     assert info.value.exit_code == 3
-
-
-def test_notes_that_are_not_json() -> None:
-    with pytest.raises(ConfigError, match="not valid JSON"):
-        parse_notes("{", source="notes.json")
 
 
 # --------------------------------------------------------------------------- the choice
@@ -274,17 +296,21 @@ def test_choice_with_notes_is_pinned_by_digest() -> None:
     assert choice.base_image == f"docker.io/library/php:8.4-fpm-alpine@{BASE}"
     assert choice.target().reference == INDEX
     assert choice.target().known_platforms == ("linux/amd64", "linux/arm64")
-    assert reference.parse(choice.reference).digest == INDEX
+    assert parse_reference(choice.reference).digest == INDEX
 
 
 def test_mirror_and_repository_overrides() -> None:
     mirror = choose(inputs(registry=RegistryChoice.MIRROR), notes(), "linux/amd64")
     assert mirror.reference == f"ghcr.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX}"
-    private = reference.parse_repository("127.0.0.1:5000/team/php-fpm")
+    private = parse_repository("127.0.0.1:5000/team/php-fpm")
     custom = choose(inputs(repository=private), notes(), "linux/amd64")
     assert custom.reference == f"127.0.0.1:5000/team/php-fpm:v2.0.0-php-8.4@{INDEX}"
     assert custom.target().plain_http is True
-    assert custom.local_image == "localhost/team/php-fpm:v2.0.0-php-8.4"
+    # local builds keep the canonical name, whichever registry pulls
+    assert custom.local_image == "localhost/twentyi/php-fpm:v2.0.0-php-8.4"
+    assert choose(inputs(repository=private), None, "linux/amd64").local_image == (
+        "localhost/team/php-fpm:v2.0.0-php-8.4"
+    )
     # The mirror override only applies when the mirror is chosen.
     assert choose(inputs(mirror_repository=private), None, "linux/amd64").repository.domain == (
         "docker.io"
@@ -301,7 +327,7 @@ def test_notes_decide_without_network_when_the_line_is_missing() -> None:
 def test_notes_decide_without_network_when_the_platform_is_missing() -> None:
     data = notes_dict()
     data["lines"][1]["platforms"] = data["lines"][1]["platforms"][:1]
-    choice = choose(inputs(), parse_notes(json.dumps(data), source="n"), "linux/arm64")
+    choice = choose(inputs(), parse_pins(pins.render(data), source="n"), "linux/arm64")
     assert choice.precheck is not None
     assert choice.precheck.status is S.PLATFORM_MISSING
     assert choice.precheck.platforms == ("linux/amd64",)
@@ -322,7 +348,7 @@ FAILURES = {
             "docker.io/twentyi/php-fpm:v2.0.0-php-8.4 is not on the registry",
             tags=("v2.0.0-php-8.3", "v2.0.0-php-8.5", "v1.0.0-php-8.4", "latest"),
         ),
-        "PHP 8.4 is not published for release v2.0.0 yet",
+        "PHP 8.4 is not published for release v2.0.0",
         "published lines: 8.3, 8.5",
     ),
     "platform missing": (
@@ -335,6 +361,16 @@ FAILURES = {
     "auth required": (
         probing.Result(S.AUTH_REQUIRED, "docker.io requires authentication for twentyi/php-fpm"),
         "authentication required",
+        "docker login docker.io",
+    ),
+    "not on this registry": (
+        probing.Result(S.NOT_ON_REGISTRY, "x is not on the registry"),
+        "is not on this registry (mirror not synced?)",
+        "PREBUILT_REGISTRY=mirror",
+    ),
+    "rate limited": (
+        probing.Result(S.RATE_LIMITED, "docker.io answered HTTP 429 (too many requests)"),
+        "registry docker.io rate-limited the pull",
         "docker login docker.io",
     ),
     "registry error": (
@@ -418,7 +454,7 @@ def test_a_line_without_image_or_dockerfile_names_the_published_lines() -> None:
     args = inputs(php="8.6", allow_fallback=True)
     decision = decide(args, choose(args, notes(), "linux/amd64"), None, NO_DOCKERFILE)
     assert decision.action is Action.CANNOT_PROCEED
-    assert "PHP 8.6 is not published for release v2.0.0 yet" in decision.reason
+    assert "PHP 8.6 is not published for release v2.0.0" in decision.reason
     assert "published lines: 8.3, 8.4" in decision.reason
     assert "no Dockerfile for PHP 8.6 at dockerfiles/8.6/Dockerfile" in decision.reason
     assert (
@@ -469,19 +505,40 @@ def test_env_output() -> None:
     choice = choose(args, notes(), "linux/arm64")
     decision = decide(args, choice, AVAILABLE, DOCKERFILE)
     assert render(decision, "env") == (
-        "PHP_DECISION=use-prebuilt\n"
-        f"PHP_IMAGE=docker.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX}\n"
-        "PHP_BUILD=0\n"
-        "PHP_VERSION=8.4\n"
-        "PHP_PLATFORM=linux/arm64\n"
-        "PHP_DOCKERFILE=dockerfiles/8.4/Dockerfile\n"
-        "PHP_BUILD_CONTEXT=dockerfiles/8.4\n"
-        f"PHP_BASE_IMAGE=docker.io/library/php:8.4-fpm-alpine@{BASE}\n"
-        "STACK_RELEASE=v2.0.0\n"
-        "PMA_IMAGE=phpmyadmin:5.2\n"
+        "PHP_DECISION='use-prebuilt'\n"
+        f"PHP_IMAGE='docker.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX}'\n"
+        "PHP_BUILD='0'\n"
+        "PHP_VERSION='8.4'\n"
+        "PHP_PLATFORM='linux/arm64'\n"
+        "PHP_DOCKERFILE='dockerfiles/8.4/Dockerfile'\n"
+        "PHP_BUILD_CONTEXT='dockerfiles/8.4'\n"
+        f"PHP_BASE_IMAGE='docker.io/library/php:8.4-fpm-alpine@{BASE}'\n"
+        "STACK_RELEASE='v2.0.0'\n"
+        "PMA_IMAGE='phpmyadmin:5.2'\n"
     )
     cannot = decide(inputs(allow_fallback=False), choice, FAILURES["registry down"][0], DOCKERFILE)
-    assert render(cannot, "env") == "PHP_DECISION=cannot-proceed\n"
+    assert render(cannot, "env") == "PHP_DECISION='cannot-proceed'\n"
+
+
+@pytest.mark.parametrize(
+    "where", ["/home/a b/Client Sites/#1/$HOME/x", "C:\\stack\\x", "tab\there"]
+)
+def test_env_output_quotes_paths_or_refuses_them(where: str) -> None:
+    args = inputs(dockerfiles=where)
+    facts = DockerfileFacts(f"{where}/8.4/Dockerfile", True)
+    decision = decide(args, choose(args, None, "linux/amd64"), AVAILABLE, facts)
+    if "\t" in where:
+        with pytest.raises(ResolveError, match="cannot be written to an env file safely"):
+            render(decision, "env")
+        return
+    assert f"PHP_BUILD_CONTEXT='{where}/8.4'\n" in render(decision, "env")
+
+
+@pytest.mark.parametrize("value", ["it's", "a\nb", "trailing\\", "\x7f"])
+def test_env_quote_refuses_what_sh_and_compose_would_read_differently(value: str) -> None:
+    with pytest.raises(ResolveError):
+        resolving.env_quote("KEY", value)
+    assert resolving.env_quote("KEY", "a b #c $d \\e") == "KEY='a b #c $d \\e'"
 
 
 def test_json_and_text_output() -> None:
@@ -499,7 +556,7 @@ def test_json_and_text_output() -> None:
         "build locally: localhost/twentyi/php-fpm:v2.0.0-php-8.4 from dockerfiles/8.4/Dockerfile\n"
     )
     assert "  why: PHP 8.4 is not published" in text
-    with pytest.raises(UsageError, match="unknown format"):
+    with pytest.raises(ResolveError, match="unknown format"):
         render(decision, "yaml")
 
 
@@ -516,10 +573,11 @@ def test_json_and_text_output() -> None:
 )
 def test_same_inputs_same_bytes(php: str, release: str, digest: str | None, mirror: bool) -> None:
     data = notes_dict(release=release)
-    data["lines"][1]["php"] = php
+    data["lines"] = data["lines"][1:]
+    data["lines"][0]["php"] = php
     if digest is not None:
-        data["lines"][1]["index_digest"] = f"sha256:{digest}"
-    source = parse_notes(json.dumps(data), source="n") if digest is not None else None
+        data["lines"][0]["index_digest"] = f"sha256:{digest}"
+    source = parse_pins(pins.render(data), source="n") if digest is not None else None
     env = {
         "PHP_VERSION": php,
         "STACK_RELEASE": release,
@@ -532,7 +590,7 @@ def test_same_inputs_same_bytes(php: str, release: str, digest: str | None, mirr
         decision = decide(args, choice, AVAILABLE, DOCKERFILE)
         outputs.append((render(decision, "env"), render(decision, "json")))
     assert outputs[0] == outputs[1]
-    parsed = reference.parse(choose(parse_inputs(env), source, "linux/amd64").reference)
+    parsed = parse_reference(choose(parse_inputs(env), source, "linux/amd64").reference)
     assert parsed.tag == f"{release}-php-{php}"
     assert parsed.digest == (f"sha256:{digest}" if digest is not None else None)
 
@@ -540,16 +598,22 @@ def test_same_inputs_same_bytes(php: str, release: str, digest: str | None, mirr
 # --------------------------------------------------------------------------- wiring
 
 
-class FakeProbe:
-    """Stands in for the network in unit tests; the integration tests use a real registry."""
+BASE_AVAILABLE = probing.Result(S.AVAILABLE, "the base is available")
 
-    def __init__(self, result: probing.Result) -> None:
+
+class FakeProbe:
+    """Stands in for the network in unit tests; the integration tests use a real registry.
+
+    ``base`` answers for the base image (``library/php``), ``result`` for the rest."""
+
+    def __init__(self, result: probing.Result, base: probing.Result = BASE_AVAILABLE) -> None:
         self.result = result
+        self.base = base
         self.targets: list[probing.Target] = []
 
     def __call__(self, target: probing.Target, **kwargs: Any) -> probing.Result:
         self.targets.append(target)
-        return self.result
+        return self.base if target.repository == "library/php" else self.result
 
 
 def write_tree(root: Path, *, with_notes: bool = True) -> None:
@@ -560,7 +624,7 @@ def write_tree(root: Path, *, with_notes: bool = True) -> None:
     )
     if with_notes:
         (root / "release-notes").mkdir()
-        (root / "release-notes" / "v2.0.0.json").write_text(json.dumps(notes_dict()))
+        (root / "release-notes" / "v2.0.0.env").write_text(pins_text())
 
 
 def test_resolve_reads_default_notes_and_probes_by_digest(tmp_path: Path) -> None:
@@ -570,7 +634,7 @@ def test_resolve_reads_default_notes_and_probes_by_digest(tmp_path: Path) -> Non
     decision = resolve(env, cwd=tmp_path, probe=fake, cache=None, host="linux/amd64")
     assert decision.action is Action.USE_PREBUILT
     assert decision.image.endswith(f"@{INDEX}")
-    assert decision.notes == str(tmp_path / "release-notes" / "v2.0.0.json")
+    assert decision.pins == str(tmp_path / "release-notes" / "v2.0.0.env")
     assert [t.reference for t in fake.targets] == [INDEX]
 
 
@@ -582,7 +646,40 @@ def test_resolve_without_notes_probes_the_tag(tmp_path: Path) -> None:
     assert decision.action is Action.BUILD_LOCALLY
     assert decision.platform == "linux/arm64"
     assert decision.base_image == "docker.io/library/php:8.4-fpm-alpine"
-    assert [(t.reference, t.platform) for t in fake.targets] == [("v2.0.0-php-8.4", "linux/arm64")]
+    assert [(t.reference, t.platform) for t in fake.targets] == [
+        ("v2.0.0-php-8.4", "linux/arm64"),
+        ("8.4-fpm-alpine", "linux/arm64"),  # the base a build needs
+    ]
+
+
+@pytest.mark.parametrize("use_prebuilt", [True, False])
+def test_a_build_whose_base_cannot_be_had_is_not_started(
+    use_prebuilt: bool, tmp_path: Path
+) -> None:
+    write_tree(tmp_path)
+    down = probing.Result(S.UNREACHABLE, "cannot reach registry-1.docker.io: no such host")
+    fake = FakeProbe(down, base=down)
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "USE_PREBUILT": str(use_prebuilt)}
+    decision = resolve(env, cwd=tmp_path, probe=fake, cache=None, host="linux/amd64")
+    assert decision.action is Action.CANNOT_PROCEED
+    assert (
+        f"a local build cannot work either: its base docker.io/library/php:8.4-fpm-alpine@{BASE} "
+        "is not in the local image store and cannot be pulled (unreachable: cannot reach"
+    ) in decision.reason
+    assert decision.fix is not None and "once while online" in decision.fix
+    assert fake.targets[-1].reference == BASE
+
+
+def test_a_digest_the_pins_list_but_the_registry_lacks_is_not_on_this_registry(
+    tmp_path: Path,
+) -> None:
+    write_tree(tmp_path)
+    missing = probing.Result(S.NOT_PUBLISHED, "x is not on the registry")
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "ALLOW_LOCAL_BUILD_FALLBACK": "no"}
+    decision = resolve(env, cwd=tmp_path, probe=FakeProbe(missing), cache=None, host="linux/amd64")
+    assert decision.availability == "not-on-registry"
+    assert "is not on this registry (mirror not synced?)" in decision.reason
+    assert "not published" not in decision.reason
 
 
 class FakeCache:
@@ -637,27 +734,28 @@ def test_the_cache_check_can_be_disabled(tmp_path: Path) -> None:
     assert cache.asked == []
 
 
-def test_resolve_use_prebuilt_false_does_not_probe(tmp_path: Path) -> None:
+def test_resolve_use_prebuilt_false_does_not_probe_the_image(tmp_path: Path) -> None:
     write_tree(tmp_path)
-    fake = FakeProbe(AVAILABLE)
+    fake, cache = FakeProbe(AVAILABLE), FakeCache(hit=True)
     env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "USE_PREBUILT": "false"}
-    decision = resolve(env, cwd=tmp_path, probe=fake, cache=None, host="linux/amd64")
+    decision = resolve(env, cwd=tmp_path, probe=fake, cache=cache, host="linux/amd64")
     assert decision.action is Action.BUILD_LOCALLY
     assert decision.base_image == f"docker.io/library/php:8.4-fpm-alpine@{BASE}"
-    assert fake.targets == []
+    assert fake.targets == []  # the base is cached: no request at all
+    assert [a[0] for a in cache.asked] == [decision.base_image]
 
 
-def test_resolve_with_explicit_notes_of_another_release(tmp_path: Path) -> None:
+def test_resolve_with_an_explicit_pins_file_of_another_release(tmp_path: Path) -> None:
     write_tree(tmp_path)
     env = {
         "PHP_VERSION": "8.4",
         "STACK_RELEASE": "v2.0.1",
-        "PHP_RELEASE_NOTES": "release-notes/v2.0.0.json",
+        "PHP_PINS_FILE": "release-notes/v2.0.0.env",
     }
-    with pytest.raises(ConfigError, match=r"these notes are for v2\.0\.0, not v2\.0\.1"):
+    with pytest.raises(PinsError, match=r"this pins file is for v2\.0\.0, not v2\.0\.1"):
         resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=None, host="linux/amd64")
-    env["PHP_RELEASE_NOTES"] = "release-notes"
-    with pytest.raises(ConfigError, match="release notes not found"):
+    env["PHP_PINS_FILE"] = "release-notes"
+    with pytest.raises(PinsError, match="pins file not found"):
         resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=None, host="linux/amd64")
 
 
@@ -681,14 +779,13 @@ def test_light_entry_point_exit_codes(tmp_path: Path, monkeypatch: pytest.Monkey
     out, err = io.StringIO(), io.StringIO()
     env = {"PHP_VERSION": "8.6", "STACK_RELEASE": "v2.0.0", "USE_PREBUILT": "false"}
     assert main(["--format", "env"], env, out, err) == EXIT_CANNOT_PROCEED
-    assert out.getvalue() == "PHP_DECISION=cannot-proceed\n"
-    assert (
-        "resolve: cannot-proceed: USE_PREBUILT=false, but there is no Dockerfile" in err.getvalue()
-    )
+    assert out.getvalue() == "PHP_DECISION='cannot-proceed'\n"
+    assert "resolve: decision=cannot-proceed availability=none\n" in err.getvalue()
+    assert "resolve: why: USE_PREBUILT=false, but there is no Dockerfile" in err.getvalue()
 
 
 def test_reads_what_the_publish_stage_writes() -> None:
-    """The notes writer (publisher.notes) and this reader agree on schema 1."""
+    """The pins the publish stage writes (publisher.notes -> publisher.pins) read back."""
     from publisher import notes as writer
 
     facts = writer.ReleaseFacts(
@@ -718,7 +815,8 @@ def test_reads_what_the_publish_stage_writes() -> None:
         ),
         floating=(),
     )
-    parsed = parse_notes(writer.release_json(facts, writer.SizeHistory()), source="v2.0.0.json")
+    record = json.loads(writer.release_json(facts, writer.SizeHistory()))
+    parsed = parse_pins(pins.render(record), source="v2.0.0.env")
     choice = choose(inputs(), parsed, "linux/arm64")
     assert choice.reference == f"docker.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX}"
     assert choice.base_image == f"docker.io/library/php:8.4-fpm-alpine@{BASE}"
@@ -727,17 +825,28 @@ def test_reads_what_the_publish_stage_writes() -> None:
     assert mirror.reference == f"ghcr.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX}"
 
 
-def test_without_notes_the_repositories_come_from_the_matrix(tmp_path: Any) -> None:
-    """matrix.yaml is where maintainers set the namespace; resolve follows it."""
-    from publisher import probe as probing
-    from publisher.resolve import resolve
+MATRIX = (
+    "registries:\n"
+    "  - {name: hub, repository: docker.io/acme/php-fpm, primary: true}\n"
+    "  - {name: ghcr, repository: ghcr.io/acme/php-fpm}\n"
+    "default_line: '8.4'\nlines: [{php: '8.4'}]\n"
+)
 
-    (tmp_path / "matrix.yaml").write_text(
-        "registries:\n"
-        "  - {name: hub, repository: docker.io/acme/php-fpm, primary: true}\n"
-        "  - {name: ghcr, repository: ghcr.io/acme/php-fpm}\n"
-        "default_line: '8.4'\nlines: [{php: '8.4'}]\n"
-    )
+
+def test_a_matrix_yaml_in_the_working_directory_changes_nothing(tmp_path: Path) -> None:
+    """A PHP project's own matrix.yaml is none of resolve's business."""
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "USE_PREBUILT": "false"}
+    write_tree(tmp_path, with_notes=False)
+    before = resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=None, host="linux/arm64")
+    (tmp_path / "matrix.yaml").write_text("include:\n  - {php: 8.4, os: ubuntu}\n")  # a CI matrix
+    after = resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=None, host="linux/arm64")
+    assert after == before
+    assert after.image == "localhost/twentyi/php-fpm:v2.0.0-php-8.4"
+
+
+def test_with_matrix_the_repositories_come_from_it(tmp_path: Path) -> None:
+    """``--matrix FILE`` (and only that) reads a matrix.yaml for the repositories."""
+    (tmp_path / "ci.yaml").write_text(MATRIX)
     seen: list[probing.Target] = []
 
     def probe(target: probing.Target, timeout: float, env: Any) -> probing.Result:
@@ -745,14 +854,21 @@ def test_without_notes_the_repositories_come_from_the_matrix(tmp_path: Any) -> N
         return probing.Result(probing.Status.AVAILABLE, "ok", digest="sha256:" + "a" * 64)
 
     env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"}
-    decision = resolve(env, cwd=tmp_path, probe=probe, cache=None, host="linux/arm64")
+    flags: dict[str, str | None] = {"--matrix": "ci.yaml"}
+    decision = resolve(env, flags, cwd=tmp_path, probe=probe, cache=None, host="linux/arm64")
     assert (seen[-1].host, seen[-1].repository) == ("docker.io", "acme/php-fpm")
     assert decision.image.startswith("docker.io/acme/php-fpm:v2.0.0-php-8.4")
     resolve(
         {**env, "PREBUILT_REGISTRY": "mirror"},
+        flags,
         cwd=tmp_path,
         probe=probe,
         cache=None,
         host="linux/arm64",
     )
     assert (seen[-1].host, seen[-1].repository) == ("ghcr.io", "acme/php-fpm")
+    (tmp_path / "ci.yaml").write_text("include: []\n")
+    with pytest.raises(
+        ResolveError, match=r"--matrix: .*ci\.yaml:1:1: include: unknown key 'include'"
+    ):
+        resolve(env, flags, cwd=tmp_path, probe=probe, cache=None, host="linux/arm64")
