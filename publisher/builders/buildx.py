@@ -3,8 +3,9 @@
 ``docker buildx build --platform P --output type=image,name=REPO,push-by-digest=true,
 name-canonical=true,push=true --metadata-file F ...`` pushes the image to the
 primary repository BY DIGEST (no tag at all); the digest is read from the
-metadata file (``containerimage.digest``). A registry build cache lives at
-``REPO:buildcache-php-X.Y-ARCH`` (``mode=max``). Provenance and SBOM attestations
+metadata file (``containerimage.digest``). The build cache (``mode=max``, export
+errors ignored) lives at ``REPO:buildcache-php-X.Y-ARCH``, or in the GitHub Actions
+cache with ``PUBLISHER_BUILD_CACHE=gha``. Provenance and SBOM attestations
 are off unless asked for; with them on, the pushed digest is a small index
 holding the image and its attestation manifests.
 
@@ -22,11 +23,11 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import CommandError, ToolMissingError
+from ..errors import CommandError, ToolMissingError, UsageError
 from ..reference import is_digest
 from ..runner import INSTALL_HINTS, CommandRunner
 from . import dockercli
@@ -55,20 +56,50 @@ def output_spec(request: BuildRequest) -> str:
     return ",".join(parts)
 
 
-def cache_flags(request: BuildRequest) -> list[str]:
-    if not request.cache:
+#: Where buildx keeps its layer cache: ``registry`` (``REPO:buildcache-...``, the
+#: default), ``gha`` (the GitHub Actions cache, one scope per leg; the workflows use
+#: it so no cache tag lands in the public repository) or ``none``.
+CACHE_ENV = "PUBLISHER_BUILD_CACHE"
+CACHE_BACKENDS = ("registry", "gha", "none")
+
+
+def cache_backend(env: Mapping[str, str]) -> str:
+    value = env.get(CACHE_ENV, "").strip() or "registry"
+    if value not in CACHE_BACKENDS:
+        raise UsageError(
+            f"{CACHE_ENV}={value!r} is not a build cache",
+            hint=f"use one of: {', '.join(CACHE_BACKENDS)}",
+        )
+    return value
+
+
+def cache_flags(request: BuildRequest, backend: str = "registry") -> list[str]:
+    """Cache import/export; a failed export is ignored (the cache never fails a build)."""
+    if not request.cache or backend == "none":
         return []
+    if backend == "gha":
+        scope = f"scope={request.slug}"
+        return [
+            "--cache-from",
+            f"type=gha,{scope}",
+            "--cache-to",
+            f"type=gha,{scope},mode=max,ignore-error=true",
+        ]
     insecure = ",registry.insecure=true" if request.target_plain_http else ""
     return [
         "--cache-from",
         f"type=registry,ref={request.cache_ref}{insecure}",
         "--cache-to",
-        f"type=registry,ref={request.cache_ref},mode=max{insecure}",
+        f"type=registry,ref={request.cache_ref},mode=max,ignore-error=true{insecure}",
     ]
 
 
 def build_argv(
-    request: BuildRequest, *, docker: str = "docker", builder: str | None = None
+    request: BuildRequest,
+    *,
+    docker: str = "docker",
+    builder: str | None = None,
+    cache: str = "registry",
 ) -> list[str]:
     """``docker buildx build`` for one (line, platform), pushing by digest."""
     argv = [docker, "buildx", "build"]
@@ -91,7 +122,7 @@ def build_argv(
         str(request.metadata_file),
         f"--provenance={'true' if request.provenance else 'false'}",
         f"--sbom={'true' if request.sbom else 'false'}",
-        *cache_flags(request),
+        *cache_flags(request, cache),
         str(request.context),
     ]
     return argv
@@ -137,6 +168,9 @@ class BuildxBuilder:
     def available(self) -> bool:
         return self._find() is not None
 
+    def _cache(self) -> str:
+        return cache_backend(getattr(self.runner, "env", None) or os.environ)
+
     def check(self) -> str:
         cli = self._find()
         if cli is None or cli.buildx_version is None:
@@ -162,7 +196,9 @@ class BuildxBuilder:
                     )
                 )
             )
-        argv.append(tuple(build_argv(request, docker=docker, builder=self.instance)))
+        argv.append(
+            tuple(build_argv(request, docker=docker, builder=self.instance, cache=self._cache()))
+        )
         return tuple(argv)
 
     def build(self, request: BuildRequest) -> BuildOutput:
@@ -174,7 +210,7 @@ class BuildxBuilder:
         request.metadata_file.unlink(missing_ok=True)
         with self._docker_config(request, docker) as env:
             self.runner.run(
-                build_argv(request, docker=docker, builder=self.instance),
+                build_argv(request, docker=docker, builder=self.instance, cache=self._cache()),
                 env=env,
                 what=f"docker buildx build (PHP {request.php}, {request.platform})",
             )

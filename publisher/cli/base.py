@@ -133,6 +133,7 @@ COMMAND_MODULES = {
     "matrix": "github_cmds",
     "gh-release": "github_cmds",
     "resolve": "resolve_cmd",
+    "check-public": "public_cmd",
 }
 
 

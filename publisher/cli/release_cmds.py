@@ -215,6 +215,12 @@ def transfers_option(func: F) -> F:
 @transfers_option
 @builder_option
 @smoke_option
+@click.option(
+    "--reason",
+    default=None,
+    help="Publish a republish of RELEASE (legs rebuilt with `build --rebuild`): "
+    "its pins move, and the reason is kept in the notes' history.",
+)
 @pass_state
 @handle_errors
 def publish_command(
@@ -229,6 +235,7 @@ def publish_command(
     transfers: int,
     builder: str | None,
     no_smoke: bool,
+    reason: str | None,
 ) -> None:
     """Assemble, copy, verify, smoke-test and tag RELEASE from the build legs' records.
 
@@ -239,7 +246,10 @@ def publish_command(
     Examples:
       publisher publish v2.0.0 --digests digests/
       publisher publish v2.0.0 --digests digests/ --dry-run
+      publisher publish v2.0.0 --digests digests/ --only 8.4 --reason "base image update"
     """
+    if reason is not None and not reason.strip():
+        raise UsageError("--reason must say why the release is republished")
     from ..records import read_directory
     from ..stages.publish import Publisher
     from ..stages.release import make_clients
@@ -258,6 +268,7 @@ def publish_command(
         dry_run=dry_run,
         jobs=jobs,
         transfers=transfers,
+        republish_reason=reason.strip() if reason else None,
     )
     publisher.run(records)
 
@@ -485,6 +496,7 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     )
     state.output.set_output("release", result.release)
     state.output.set_output("changed", "true" if result.changed else "false")
+    state.output.set_output("lines", ",".join(result.moved))
     for line in result.details:
         state.output.info(line)
     state.output.set_output("details", json.dumps(result.details))

@@ -24,6 +24,8 @@ class BaseCheck:
     release: str
     changed: bool
     details: tuple[str, ...]
+    #: The PHP lines whose base moved (or vanished): the only ones to rebuild.
+    moved: tuple[str, ...] = ()
 
 
 def newest_stable_notes(notes_dir: Path) -> tuple[str, dict[str, object]]:
@@ -46,6 +48,7 @@ def check_bases(
 ) -> BaseCheck:
     tag, data = newest_stable_notes(notes_dir)
     details: list[str] = []
+    moved: list[str] = []
     changed = False
     lines = data.get("lines", [])
     assert isinstance(lines, list)
@@ -60,10 +63,12 @@ def check_bases(
         except NotFoundError:
             details.append(f"PHP {line['php']}: base {ref} no longer exists")
             changed = True
+            moved.append(str(line["php"]))
             continue
         if current != recorded:
             changed = True
+            moved.append(str(line["php"]))
             details.append(f"PHP {line['php']}: base {ref} moved from {recorded} to {current}")
         else:
             details.append(f"PHP {line['php']}: base {ref} unchanged ({current})")
-    return BaseCheck(tag, changed, tuple(details))
+    return BaseCheck(tag, changed, tuple(details), tuple(moved))

@@ -41,6 +41,7 @@ import yaml
 
 from publisher import standins
 from publisher.builders import BuilderName
+from publisher.errors import NotFoundError
 from publisher.localregistry import LocalRegistry
 from publisher.output import Output
 from publisher.registry import RegistryClient
@@ -51,8 +52,12 @@ from tests.support.fake_github import FakeGitHub
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
+WORKFLOWS = ROOT / ".github" / "workflows"
+WORKFLOW = WORKFLOWS / "release.yml"
 RELEASE = "v1.0.0"
+#: The release commit's time (2026-01-02T03:04:05Z): SOURCE_DATE_EPOCH in every build.
+COMMIT_EPOCH = 1767323045
+COMMIT_CREATED = "2026-01-02T03:04:05Z"
 LINES = ("8.4",)  # one line, both platforms: two legs, enough to prove the fan-out
 GH_TOKEN = "ghs_workflowCommandsToken0123456789"
 GH_REPO = "acme/php-fpm-images"
@@ -60,6 +65,8 @@ GH_REPO = "acme/php-fpm-images"
 #: Run steps that are not executed here, by step name, with the reason.
 SKIPPED = {
     "Install publisher": "publisher is installed in the test environment",
+    "Install the distribution registry (throwaway loopback registries)": "scripts/setup-machine "
+    "installs it here",
     "Release notes history from the default branch": "needs the GitHub git remote",
     "Pull request with the release notes": "needs the GitHub git remote and gh",
 }
@@ -69,11 +76,20 @@ EXECUTED = {
     "Release plan",
     "Registries, credentials and base images",
     "Build matrix",
+    "Release commit time (SOURCE_DATE_EPOCH)",
     "Build and push by digest",
     "Publish (indexes, copies, verification, smoke tests, tags, notes)",
     "Verify every tag on every registry",
     "Sign the index digests",
     "GitHub release",
+    "Anyone can pull (anonymous read of every pin)",
+}
+#: image-build.yml's run steps executed by the second test.
+EXECUTED_IMAGE_BUILD = {
+    "Dockerfiles are current",
+    "Build matrix",
+    "Commit time (SOURCE_DATE_EPOCH)",
+    "Build, smoke-test and verify on throwaway registries",
 }
 #: What the test puts in place of something only GitHub has.
 SUBSTITUTED = {
@@ -199,9 +215,15 @@ class Machine:
         *,
         matrix: Mapping[str, str] | None = None,
         needs: Mapping[str, Any] | None = None,
+        workflow: Mapping[str, Any] | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        expect_failure: Mapping[str, int] | None = None,
     ) -> dict[str, dict[str, str]]:
-        job = self.workflow["jobs"][job_id]
-        workflow_env = {k: str(v) for k, v in (self.workflow.get("env") or {}).items()}
+        """Run ``job_id``'s run steps; ``expect_failure`` maps step names to their exit code."""
+        workflow = workflow or self.workflow
+        job = workflow["jobs"][job_id]
+        workflow_env = {k: str(v) for k, v in (workflow.get("env") or {}).items()}
+        job_env: dict[str, str] = {}  # what steps append to $GITHUB_ENV
         ctx = Contexts(
             github={
                 "ref_name": RELEASE,
@@ -214,6 +236,7 @@ class Machine:
             needs=dict(needs or {}),
             env=workflow_env,
             steps={},
+            inputs=dict(inputs or {}),
         )
         steps_outputs: dict[str, dict[str, str]] = {}
         for index, step in enumerate(job.get("steps") or []):
@@ -226,11 +249,15 @@ class Machine:
                 continue
             env = dict(self.base_env)
             env.update(workflow_env)
+            env.update(job_env)
             env.update({k: interpolate(str(v), ctx) for k, v in (step.get("env") or {}).items()})
             env["PUBLISHER_BUILDER"] = self.builder  # SUBSTITUTED
             out_file = checkout / f".github-output-{uuid.uuid4().hex}"
             out_file.write_text("", encoding="utf-8")
             env["GITHUB_OUTPUT"] = str(out_file)
+            env_file = checkout / f".github-env-{uuid.uuid4().hex}"
+            env_file.write_text("", encoding="utf-8")
+            env["GITHUB_ENV"] = str(env_file)
             script = checkout / f".step-{uuid.uuid4().hex}.sh"
             script.write_text(str(step["run"]), encoding="utf-8")
             result = subprocess.run(
@@ -242,7 +269,14 @@ class Machine:
                 timeout=1800,
             )
             outputs = parse_outputs(out_file.read_text(encoding="utf-8"))
+            job_env.update(parse_outputs(env_file.read_text(encoding="utf-8")))
             self.log.append(StepResult(f"{job_id}: {name}", outputs, result.stdout, result.stderr))
+            if expect_failure and name in expect_failure:
+                assert result.returncode == expect_failure[name], (
+                    f"{job_id} step {name!r} should fail with {expect_failure[name]}, "
+                    f"got {result.returncode}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+                )
+                break  # a failed step ends the job, as on GitHub
             assert result.returncode == 0, (
                 f"{job_id} step {name!r} failed ({result.returncode}):\n"
                 f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
@@ -274,12 +308,30 @@ def parse_outputs(text: str) -> dict[str, str]:
 
 
 def run_steps_named(workflow: Mapping[str, Any]) -> set[str]:
-    return {
-        step.get("name", "")
-        for job in workflow["jobs"].values()
-        for step in job.get("steps") or []
-        if "run" in step
-    }
+    """Every run step's name, including those of the local reusable workflows it calls."""
+    names = set()
+    for job in workflow["jobs"].values():
+        if str(job.get("uses", "")).startswith("./"):
+            called = load_workflow(str(job["uses"]).split("#")[0].strip())
+            names |= run_steps_named(called)
+        names |= {step.get("name", "") for step in job.get("steps") or [] if "run" in step}
+    return names
+
+
+def load_workflow(path: str) -> dict[str, Any]:
+    """A workflow file by its path in the repository (``./.github/workflows/x.yml``)."""
+    return yaml.safe_load((ROOT / path).read_text(encoding="utf-8"))
+
+
+def image_created(client: RegistryClient, repo_path: str, digest: str) -> str:
+    """The ``created`` label of the platform image at ``digest`` (an index: its image)."""
+    manifest = client.get_manifest_by_digest(repo_path, digest)
+    if manifest.is_index:
+        child = manifest.platform_children[0]
+        manifest = client.get_manifest_by_digest(repo_path, child.digest)
+    config = client.image_config(repo_path, manifest)
+    labels = (config.get("config") or {}).get("Labels") or {}
+    return str(labels.get("org.opencontainers.image.created", ""))
 
 
 # --------------------------------------------------------------- fixtures
@@ -332,7 +384,26 @@ def repository(
     subprocess.run(
         [sys.executable, "-m", "publisher", "render"], cwd=repo, check=True, capture_output=True
     )
+    commit(repo)
     return repo
+
+
+def commit(repo: Path) -> None:
+    """Make ``repo`` a git checkout whose HEAD is the release commit, at COMMIT_EPOCH."""
+    date = f"@{COMMIT_EPOCH} +0000"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        "GIT_AUTHOR_DATE": date,
+        "GIT_COMMITTER_DATE": date,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "release"]):
+        subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
 
 
 @pytest.fixture
@@ -431,21 +502,56 @@ def test_release_workflow_commands_run_in_order(
         (php, p) for php in LINES for p in ("linux/amd64", "linux/arm64")
     ]
 
-    # build: each leg a separate process in its own checkout, its record uploaded as an artifact
-    build_job = workflow["jobs"]["build"]
+    # build: legs.yml, called by release.yml's build job; each leg a separate process
+    # in its own checkout, its record uploaded as an artifact
+    call = workflow["jobs"]["build"]
+    legs_workflow = load_workflow(call["uses"])
+    needs = {"preflight": {"outputs": pre["outputs"]}}
+    call_ctx = Contexts(github={"ref_name": RELEASE}, needs=needs)
+    inputs = {k: interpolate(str(v), call_ctx) for k, v in call["with"].items()}
+    assert inputs == {"release": RELEASE, "matrix": pre["outputs"]["matrix"]}
+    inputs["rebuild"] = False  # the input's default
+    build_job = legs_workflow["jobs"]["build"]
+    assert build_job["strategy"]["matrix"] == "${{ fromJSON(inputs.matrix) }}"
     upload = next(s for s in build_job["steps"] if "upload-artifact" in s.get("uses", ""))
+    assert upload["with"]["overwrite"] is True  # "Re-run all jobs" uploads the same name again
     artifacts = tmp_path / "artifacts"
     for leg in legs:
         leg_checkout = checkout(repository, tmp_path / f"build-{leg['slug']}")
-        machine.run_job(
-            "build", leg_checkout, matrix=leg, needs={"preflight": {"outputs": pre["outputs"]}}
-        )
+        machine.run_job("build", leg_checkout, matrix=leg, workflow=legs_workflow, inputs=inputs)
         ctx = Contexts(matrix=leg)
         name = interpolate(upload["with"]["name"], ctx)
         source = leg_checkout / interpolate(upload["with"]["path"], ctx)
         assert source.is_file(), f"leg {leg['slug']} wrote no digest record at {source}"
         (artifacts / name).mkdir(parents=True)
         shutil.copy2(source, artifacts / name / source.name)
+
+    # Reproducible: every leg ran with the release commit's time, and a rebuild of the
+    # same commit (republish.yml calls legs.yml with rebuild: true) gives the same label.
+    primary = RegistryClient(
+        basic_registry.host, plain_http=True, credentials=basic_registry.credentials
+    )
+    first = legs[0]
+    record = json.loads(
+        (artifacts / f"digest-{first['slug']}" / f"{first['slug']}.json").read_text()
+    )
+    again = checkout(repository, tmp_path / "rebuild")
+    machine.run_job(
+        "build", again, matrix=first, workflow=legs_workflow, inputs={**inputs, "rebuild": True}
+    )
+    rebuilt = json.loads((again / "digests" / f"{first['slug']}.json").read_text())
+    epochs = [
+        r.stdout for r in machine.log if r.name == "build: Release commit time (SOURCE_DATE_EPOCH)"
+    ]
+    assert len(epochs) == len(legs) + 1
+    assert all(f"SOURCE_DATE_EPOCH={COMMIT_EPOCH}" in out for out in epochs)
+    created = set()
+    for path in [*artifacts.rglob("*.json"), again / "digests" / f"{first['slug']}.json"]:
+        data = json.loads(path.read_text())
+        repo_path = str(data["repository"]).split("/", 1)[1]
+        created.add(image_created(primary, repo_path, data["digest"]))
+    assert created == {COMMIT_CREATED}, created
+    assert rebuilt["platform"] == record["platform"]
 
     # publish: download (merge) every digest-* artifact, then the publish steps
     publish_job = workflow["jobs"]["publish"]
@@ -459,7 +565,16 @@ def test_release_workflow_commands_run_in_order(
             for f in artifact.iterdir():
                 shutil.copy2(f, target / f.name)
     assert len(list(target.iterdir())) == len(legs)
-    machine.run_job("publish", pub)
+    anonymous = "Anyone can pull (anonymous read of every pin)"
+    machine.run_job("publish", pub, expect_failure={anonymous: 12})
+
+    # The primary stands in for a private package: it refuses anonymous reads, so the
+    # job fails at its last step with the one-time steps, after everything else ran.
+    check = next(r for r in machine.log if r.name == f"publish: {anonymous}")
+    said = check.stdout + check.stderr
+    assert f"{basic_registry.host}/" in said and ": refused" in said
+    assert f"{second_registry.host}/" in said  # read anonymously, and fine
+    assert "readable without credentials in that registry's settings" in said
 
     # The registries hold the release: every tag, one index, identical on both.
     notes = json.loads((pub / "release-notes" / f"{RELEASE}.json").read_text(encoding="utf-8"))
@@ -523,3 +638,73 @@ def test_release_workflow_commands_run_in_order(
         text = path.read_text(encoding="utf-8", errors="replace")
         for secret in (GH_TOKEN, canary, basic):
             assert secret not in text, path
+
+
+def test_image_build_workflow_commands_build_and_smoke_test_pushing_nothing(
+    tmp_path: Path,
+    bases: str,
+    repository: Path,
+    bin_dir: Path,
+    basic_registry: BasicAuthRegistry,
+    second_registry: LocalRegistry,
+) -> None:
+    """image-build.yml: the legs of the matrix job, each `release --local` on its runner."""
+    require_tool("bash")
+    workflow = load_workflow(".github/workflows/image-build.yml")
+    unclassified = run_steps_named(workflow) - set(SKIPPED) - EXECUTED_IMAGE_BUILD
+    assert not unclassified, f"classify these run steps in the test: {sorted(unclassified)}"
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_"))}
+    base_env.update(
+        {
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+            "PUBLISHER_BASE_MIRROR": bases,
+            "PYTHONPATH": str(ROOT),
+            "HOME": str(tmp_path / "home"),
+            "COSIGN_LOG": str(tmp_path / "cosign.log"),
+        }
+    )
+    machine = Machine(
+        bin_dir=bin_dir,
+        base_env=base_env,
+        secrets={},
+        workflow=workflow,
+        builder=local_builder(),
+    )
+    found = machine.run_job("matrix", checkout(repository, tmp_path / "matrix"))
+    legs = json.loads(found["outputs"]["matrix"])["include"]
+    assert {leg["runner"] for leg in legs} == {"ubuntu-24.04", "ubuntu-24.04-arm"}  # native
+    leg = next(leg for leg in legs if leg["platform"] == "linux/amd64")
+    machine.run_job(
+        "build",
+        checkout(repository, tmp_path / "leg"),
+        matrix=leg,
+        needs={"matrix": {"outputs": found["outputs"]}},
+    )
+    ran = {entry.name.split(": ", 1)[1] for entry in machine.log}
+    assert ran == EXECUTED_IMAGE_BUILD
+    build = next(r for r in machine.log if r.name.startswith("build: Build, smoke-test"))
+    said = build.stdout + build.stderr
+    assert "nothing was published" in said
+    assert "smoke" in said.lower()
+    # Nothing reached the configured registries: the release tag is on neither.
+    name = next(
+        line.split(":", 1)[1].strip().split("/", 1)[1]
+        for line in (repository / "matrix.yaml").read_text().splitlines()
+        if "repository:" in line and basic_registry.host in line
+    )
+    for client, host in (
+        (
+            RegistryClient(
+                basic_registry.host, plain_http=True, credentials=basic_registry.credentials
+            ),
+            basic_registry.host,
+        ),
+        (RegistryClient(second_registry.host, plain_http=True), second_registry.host),
+    ):
+        try:
+            tags = client.list_tags(name)
+        except NotFoundError:
+            tags = []
+        assert tags == [], (host, tags)

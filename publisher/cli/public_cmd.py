@@ -1,0 +1,39 @@
+"""``publisher check-public``: every pin of a release readable without credentials."""
+
+from __future__ import annotations
+
+import click
+
+from ..version import parse_release
+from .base import State, config_option, handle_errors, main, only_option, pass_state
+
+
+@main.command("check-public")
+@click.argument("release_tag", metavar="RELEASE")
+@config_option
+@only_option
+@pass_state
+@handle_errors
+def check_public_command(
+    state: State, release_tag: str, config_path: str, only: str | None
+) -> None:
+    """Read every pin of RELEASE on every registry anonymously, as consumers do.
+
+    Credentials are neither read from the environment nor from the docker config.
+    A registry that refuses (GHCR creates new packages private) fails with exit
+    code 12 and the one-time steps that make it public.
+
+    \b
+    Examples:
+      publisher check-public v2.0.0
+      publisher check-public v2.0.1 --only 8.4,8.5
+    """
+    from ..stages.public import require_public
+
+    version = parse_release(release_tag)
+    cfg = state.load_config(config_path, only)
+    with state.output.step(f"Anonymous read of every pin of {version.tag}"):
+        result = require_public(cfg, version, output=state.output, env=state.env)
+    state.output.info(
+        f"{len(result.reads)} pins readable without credentials on {len(cfg.registries)} registries"
+    )

@@ -1,0 +1,175 @@
+"""Can anyone pull the release? An anonymous read of every pin on every registry.
+
+The publish job reads and verifies with credentials, so a repository that only its
+owner can read (GHCR creates every new package private) passes there and fails for
+every consumer, who then falls back to a local build. This stage reads each pin tag
+of a release (``vX.Y.Z-php-A.B`` per line, and ``vX.Y.Z``) on every registry with
+no credentials at all, and fails with the one-time steps that fix each registry.
+
+``check_public`` is what the workflow runs after publishing (``publisher
+check-public vX.Y.Z``); ``require_public`` is the same check for a caller that
+already holds a configuration and an output (the release path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ..config import Config, Registry
+from ..errors import (
+    AuthError,
+    NotFoundError,
+    RateLimitedError,
+    VerificationError,
+)
+from ..output import Output
+from ..registry import RegistryClient, RetryPolicy
+from ..version import Release
+
+#: An anonymous client for a registry (tests pass one that reaches a loopback registry).
+AnonymousClient = Callable[[Registry], RegistryClient]
+
+
+@dataclass(frozen=True)
+class PinRead:
+    registry: str
+    reference: str
+    digest: str | None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+@dataclass(frozen=True)
+class PublicCheck:
+    release: str
+    reads: tuple[PinRead, ...]
+
+    @property
+    def failures(self) -> tuple[PinRead, ...]:
+        return tuple(r for r in self.reads if not r.ok)
+
+
+def pin_tags(config: Config, version: Release) -> tuple[str, ...]:
+    """The pins a release writes: one per selected line, and the bare tag for the default line."""
+    tags = [f"{version.tag}-php-{line.php}" for line in config.lines]
+    if config.default_selected:
+        tags.append(version.tag)
+    return tuple(tags)
+
+
+def anonymous_client(
+    registry: Registry, *, retry: RetryPolicy | None = None, output: Output | None = None
+) -> RegistryClient:
+    """A client with no credentials at all (not from the env, not from the docker config)."""
+    return RegistryClient(
+        registry.host,
+        plain_http=registry.plain_http,
+        credentials=None,
+        retry=retry,
+        output=output,
+        name=f"{registry.name} (anonymous)",
+    )
+
+
+def fix_steps(config: Config, registry: Registry) -> str:
+    """The one-time steps that make ``registry``'s repository readable by anyone."""
+    path = registry.repository.path
+    owner, _, package = path.partition("/")
+    host = registry.host
+    if host == "ghcr.io":
+        source = config.source_url or f"https://github.com/{owner}/<repository>"
+        return (
+            f"GHCR creates packages private. Once, as an owner of {owner}:\n"
+            f"    1. open https://github.com/{owner}?tab=packages, package {package!r}, "
+            "'Package settings';\n"
+            "    2. 'Danger Zone' > 'Change visibility' > Public (an organisation must allow "
+            "public packages: Organisation settings > Packages);\n"
+            f"    3. 'Manage Actions access' > add the repository {source} with the Write role "
+            "(or link the package to it: the image's org.opencontainers.image.source label "
+            "does this on the next push), so that the workflow's GITHUB_TOKEN can still push;\n"
+            "    4. rerun `publisher check-public` (or the failed job)."
+        )
+    if host in ("docker.io", "registry-1.docker.io", "index.docker.io"):
+        return (
+            f"The Docker Hub repository {path} is private. Once: open "
+            f"https://hub.docker.com/repository/docker/{path}/settings, "
+            "'Visibility settings' > Make public; then rerun `publisher check-public`."
+        )
+    return (
+        f"Make the repository {path} on {host} readable without credentials in that "
+        "registry's settings (anonymous pull), then rerun `publisher check-public`."
+    )
+
+
+def check_public(
+    config: Config,
+    version: Release,
+    *,
+    client_for: AnonymousClient,
+    output: Output,
+) -> PublicCheck:
+    """Read every pin on every registry anonymously; never raises for a refused read."""
+    tags = pin_tags(config, version)
+    reads: list[PinRead] = []
+    for registry in config.registries:
+        client = client_for(registry)
+        for tag in tags:
+            ref = registry.ref(tag=tag)
+            try:
+                digest = client.resolve(ref)
+            except AuthError as exc:
+                reads.append(PinRead(registry.name, str(ref), None, f"refused ({exc.message})"))
+            except NotFoundError:
+                # GHCR answers a private package's anonymous read with "not found" too.
+                reads.append(PinRead(registry.name, str(ref), None, "not found anonymously"))
+            except RateLimitedError as exc:
+                reads.append(
+                    PinRead(registry.name, str(ref), None, f"rate limited ({exc.message})")
+                )
+            else:
+                reads.append(PinRead(registry.name, str(ref), digest))
+                output.info(f"{ref}: readable anonymously ({digest})")
+    return PublicCheck(version.tag, tuple(reads))
+
+
+def require_public(
+    config: Config,
+    version: Release,
+    *,
+    output: Output,
+    client_for: AnonymousClient | None = None,
+    env: Mapping[str, str] | None = None,
+) -> PublicCheck:
+    """``check_public``, raising VerificationError with the steps when any read fails."""
+    retry = RetryPolicy.from_env(env or {})
+    factory = client_for or (lambda r: anonymous_client(r, retry=retry, output=output))
+    result = check_public(config, version, client_for=factory, output=output)
+    failures = result.failures
+    if not failures:
+        return result
+    defects = [f"{f.reference}: {f.problem}" for f in failures]
+    failed = [r for r in config.registries if any(f.registry == r.name for f in failures)]
+    steps = "\n".join(f"  {r.name}: {fix_steps(config, r)}" for r in failed)
+    raise VerificationError(
+        defects,
+        hint=(
+            "consumers pull without credentials, so they cannot use this release until "
+            f"it is readable anonymously. One-time steps:\n{steps}"
+        ),
+    )
+
+
+__all__ = [
+    "AnonymousClient",
+    "PinRead",
+    "PublicCheck",
+    "anonymous_client",
+    "check_public",
+    "fix_steps",
+    "pin_tags",
+    "require_public",
+]

@@ -1,0 +1,127 @@
+"""`publisher check-public`: every pin readable without credentials, against real registries.
+
+One loopback registry is open (as a public repository is); the other asks for a
+login (as a private GHCR package does). The credentials for it are in the
+environment and in the docker config, and must not be used.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from publisher.localregistry import LocalRegistry
+from tests.conftest import ROOT
+from tests.integration.conftest import BasicAuthRegistry, matrix_text
+from tests.support.images import make_image, push_raw
+
+pytestmark = pytest.mark.integration
+
+RELEASE = "v1.2.0"
+LINES = ("8.3", "8.4")
+PINS = (f"{RELEASE}-php-8.3", f"{RELEASE}-php-8.4", RELEASE)
+
+
+def run(matrix: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "publisher", "check-public", RELEASE, "--config", str(matrix)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture
+def environment(tmp_path: Path, basic_registry: BasicAuthRegistry) -> dict[str, str]:
+    """Credentials for the login-only registry everywhere a client could find them."""
+    docker = tmp_path / "docker"
+    docker.mkdir()
+    auth = base64.b64encode(f"{basic_registry.username}:{basic_registry.password}".encode())
+    (docker / "config.json").write_text(
+        json.dumps({"auths": {basic_registry.host: {"auth": auth.decode()}}}), encoding="utf-8"
+    )
+    return {
+        **os.environ,
+        "DOCKER_CONFIG": str(docker),
+        "PRIVATE_USER": basic_registry.username,
+        "PRIVATE_TOKEN": basic_registry.password,
+        "PUBLISHER_RETRY_ATTEMPTS": "1",
+    }
+
+
+def seed_pins(host: str, repo: str, session: requests.Session | None = None) -> str:
+    return push_raw(f"http://{host}", repo, make_image(("linux/amd64",)), PINS, session)
+
+
+def test_open_registries_pass(
+    tmp_path: Path,
+    registry: LocalRegistry,
+    second_registry: LocalRegistry,
+    environment: dict[str, str],
+) -> None:
+    repo = f"public/php-fpm-{uuid.uuid4().hex[:8]}"
+    seed_pins(registry.host, repo)
+    seed_pins(second_registry.host, repo)
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(
+        matrix_text(
+            [
+                ("hub", f"{registry.host}/{repo}", True),
+                ("ghcr", f"{second_registry.host}/{repo}", False),
+            ],
+            lines=LINES,
+        )
+    )
+    result = run(matrix, environment)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "6 pins readable without credentials on 2 registries" in result.stdout + result.stderr
+
+
+def test_a_registry_that_refuses_anonymous_reads_fails_with_the_steps(
+    tmp_path: Path,
+    registry: LocalRegistry,
+    basic_registry: BasicAuthRegistry,
+    environment: dict[str, str],
+) -> None:
+    repo = f"private/php-fpm-{uuid.uuid4().hex[:8]}"
+    seed_pins(registry.host, repo)
+    session = requests.Session()
+    session.auth = (basic_registry.username, basic_registry.password)
+    seed_pins(basic_registry.host, repo, session)
+    # Pushed and readable with credentials: only the anonymous read can tell.
+    assert session.get(
+        f"http://{basic_registry.host}/v2/{repo}/manifests/{RELEASE}",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+        timeout=30,
+    ).ok
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(
+        matrix_text(
+            [
+                ("hub", f"{registry.host}/{repo}", True),
+                ("private", f"{basic_registry.host}/{repo}", False),
+            ],
+            lines=LINES,
+            credentials={"private": ("PRIVATE_USER", "PRIVATE_TOKEN")},
+        )
+    )
+    result = run(matrix, environment)
+    out = result.stdout + result.stderr
+    assert result.returncode == 12, out
+    for tag in PINS:
+        assert f"{basic_registry.host}/{repo}:{tag}: refused" in out
+        assert f"{registry.host}/{repo}:{tag}: refused" not in out
+    assert "3 defects found" in out
+    assert "readable without credentials in that registry's settings" in out
+    assert "publisher check-public" in out
+    assert basic_registry.password not in out

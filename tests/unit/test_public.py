@@ -1,0 +1,41 @@
+"""The anonymous-read check's pure parts: which pins, and the one-time steps per registry."""
+
+from __future__ import annotations
+
+from publisher import config
+from publisher.stages.public import fix_steps, pin_tags
+from publisher.version import parse_release
+
+MATRIX = """
+namespace: acme
+image: php-fpm
+source_url: https://github.com/acme/php-fpm-images
+registries:
+  - {name: dockerhub, repository: "docker.io/{namespace}/{image}", primary: true}
+  - {name: ghcr, repository: "ghcr.io/{namespace}/{image}"}
+  - {name: quay, repository: "quay.io/{namespace}/{image}"}
+platforms: [linux/amd64]
+default_line: "8.4"
+lines: [{php: "8.3"}, {php: "8.4"}]
+"""
+
+
+def test_pins_are_one_per_line_and_the_bare_tag_for_the_default_line() -> None:
+    cfg = config.loads(MATRIX)
+    assert pin_tags(cfg, parse_release("v2.0.0")) == ("v2.0.0-php-8.3", "v2.0.0-php-8.4", "v2.0.0")
+    only = cfg.select(("8.3",))
+    assert pin_tags(only, parse_release("v2.0.0")) == ("v2.0.0-php-8.3",)
+
+
+def test_the_steps_name_the_exact_settings_for_each_registry() -> None:
+    cfg = config.loads(MATRIX)
+    hub, ghcr, quay = cfg.registries
+    ghcr_steps = fix_steps(cfg, ghcr)
+    assert "GHCR creates packages private" in ghcr_steps
+    assert "https://github.com/acme?tab=packages" in ghcr_steps
+    assert "Change visibility' > Public" in ghcr_steps
+    assert "https://github.com/acme/php-fpm-images" in ghcr_steps  # the package's repository
+    assert "Write role" in ghcr_steps
+    hub_steps = fix_steps(cfg, hub)
+    assert "https://hub.docker.com/repository/docker/acme/php-fpm/settings" in hub_steps
+    assert "quay.io" in fix_steps(cfg, quay)
