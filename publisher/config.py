@@ -99,6 +99,8 @@ class Line:
     build_packages: tuple[str, ...]
     size_budget_bytes: int
     dockerfile: str
+    #: Never rebuilt or republished again (``frozen: true``): its base no longer updates.
+    frozen: bool = False
 
     @property
     def key(self) -> tuple[int, int]:
@@ -264,6 +266,7 @@ _TOP_KEYS = (
     "dockerfiles",
     "template",
     "stand_in",
+    "icu_data_full",
     "extensions",
     "packages",
     "build_packages",
@@ -281,7 +284,12 @@ _LINE_KEYS = (
     "packages",
     "build_packages",
     "size_budget_mb",
+    "frozen",
 )
+
+#: Alpine's ICU ships English only; intl gets every locale from this package unless
+#: the matrix says ``icu_data_full: false``.
+ICU_DATA_FULL = "icu-data-full"
 
 
 class _Reader:
@@ -485,6 +493,7 @@ class _Reader:
         dockerfiles = get("dockerfiles", self.string, DEFAULT_DOCKERFILES).rstrip("/")
         template = get("template", self.string, f"{dockerfiles}/Dockerfile.j2")
         stand_in = get("stand_in", self.boolean, False)
+        icu_data_full = get("icu_data_full", self.boolean, True)
         platforms = get("platforms", self.platforms, tuple(Platform))
 
         base_template, base_node, mirror = DEFAULT_BASE_IMAGE, None, None
@@ -552,6 +561,7 @@ class _Reader:
                     build_packages=build_packages,
                     size_budget_mb=size_budget_mb,
                     dockerfiles=dockerfiles,
+                    icu_data_full=icu_data_full,
                 )
             )
 
@@ -719,6 +729,7 @@ class _Reader:
         build_packages: tuple[str, ...],
         size_budget_mb: float,
         dockerfiles: str,
+        icu_data_full: bool = True,
     ) -> Line:
         if "platforms" in entries:
             node = entries["platforms"][1]
@@ -770,6 +781,11 @@ class _Reader:
                     f"{digest!r} is not a digest; write sha256: followed by 64 lowercase hex digits",
                 )
             base = Reference(base.domain, base.path, base.tag, digest)
+        if icu_data_full and "intl" in extensions.install and ICU_DATA_FULL not in packages:
+            packages = (*packages, ICU_DATA_FULL)
+        frozen = (
+            self.boolean(entries["frozen"][1], f"{where}.frozen") if "frozen" in entries else False
+        )
         return Line(
             php=php,
             platforms=platforms,
@@ -779,6 +795,7 @@ class _Reader:
             build_packages=build_packages,
             size_budget_bytes=int(size_budget_mb * MB),
             dockerfile=f"{dockerfiles}/{php}/Dockerfile",
+            frozen=frozen,
         )
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from publisher import config
 from publisher.errors import ConfigError
 from publisher.platforms import Platform
+from tests.conftest import ROOT
 
 GOOD = """\
 namespace: acme
@@ -68,7 +69,7 @@ def test_good_matrix_resolves_the_cascade():
     assert l84.extensions.names == ("gd", "intl", "redis")
     assert l84.extensions.configure == (("gd", ("--with-jpeg",)),)
     assert l810.extensions.install == ("intl",) and l810.extensions.pecl == ()
-    assert l810.packages == ("icu-libs",)
+    assert l810.packages == ("icu-libs", "icu-data-full")  # intl: every ICU locale
     assert l810.dockerfile == "dockerfiles/8.10/Dockerfile"
 
 
@@ -284,3 +285,37 @@ def test_broken_matrices_fail_with_a_located_config_error(text):
 )
 def test_loopback_registries_are_reached_over_plain_http(host, loopback):
     assert config.is_loopback(host) is loopback
+
+
+# ------------------------------------------------- extensions and lifecycle keys (issue 12)
+
+_ICU = """
+registries: [{name: hub, repository: docker.io/acme/php, primary: true}]
+default_line: "8.4"
+extensions: {install: [intl, zip], pecl: [redis-6.3.0]}
+packages: [icu-libs]
+lines: [{php: "8.3", frozen: true}, {php: "8.4"}, {php: "8.5", extensions: {install: [zip]}}]
+"""
+
+
+def test_intl_gets_every_icu_locale_unless_the_matrix_opts_out() -> None:
+    cfg = config.loads(_ICU)
+    assert cfg.line("8.4").packages == ("icu-libs", "icu-data-full")
+    assert cfg.line("8.5").packages == ("icu-libs",)  # no intl on this line
+    opted_out = config.loads("icu_data_full: false\n" + _ICU)
+    assert opted_out.line("8.4").packages == ("icu-libs",)
+
+
+def test_a_line_can_be_frozen() -> None:
+    cfg = config.loads(_ICU)
+    assert [line.frozen for line in cfg.lines] == [True, False, False]
+    with pytest.raises(ConfigError, match="expected true or false"):
+        config.loads(_ICU.replace("frozen: true", "frozen: yes please"))
+
+
+def test_the_committed_matrix_pins_every_pecl_package() -> None:
+    cfg = config.load(ROOT / "matrix.yaml", {})
+    for line in cfg.lines:
+        for package in line.extensions.pecl:
+            name, _, version = package.partition("-")
+            assert version, f"PHP {line.php}: pin {name} to a version, e.g. {name}-6.3.0"
