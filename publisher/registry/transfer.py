@@ -283,8 +283,7 @@ class Transfers:
             clients.setdefault(Target(client.transport.base, repo), client)
         src = Target(source.transport.base, source_repo)
         clients.pop(src, None)  # copying onto itself: nothing to do
-        tree = self.read_tree(source, src, roots)
-        present = self.observe(tree, clients)
+        tree, present = self.observe(source, src, roots, clients)
         plan = plan_transfers(tree, present)
         if plan.is_noop:
             self._detail("copy: every target holds every manifest already")
@@ -302,35 +301,25 @@ class Transfers:
             self._run_all(lambda step: self._manifest(tree, step, clients), wave)
         return plan
 
-    def read_tree(self, source: RegistryClient, src: Target, roots: Sequence[str]) -> SourceTree:
-        """Every manifest reachable from ``roots`` in the source, level by level, verified."""
-        manifests: dict[str, Manifest] = {}
-        level = list(dict.fromkeys(roots))
-        while level:
-            found = self._run_all(
-                lambda digest: source.get_manifest_by_digest(src.repository, digest), level
-            )
-            manifests.update(zip(level, found, strict=True))
-            level = list(
-                dict.fromkeys(
-                    c.digest
-                    for m in found
-                    for c in m.children
-                    if c.is_manifest and c.digest not in manifests
-                )
-            )
-        return SourceTree(src, tuple(dict.fromkeys(roots)), manifests)
-
     def observe(
-        self, tree: SourceTree, clients: Mapping[Target, RegistryClient]
-    ) -> dict[Target, set[str]]:
-        """HEAD what the plan needs to know, top down: roots, then below the missing ones.
+        self,
+        source: RegistryClient,
+        src: Target,
+        roots: Sequence[str],
+        clients: Mapping[Target, RegistryClient],
+    ) -> tuple[SourceTree, dict[Target, set[str]]]:
+        """What the plan needs: the source's manifests and what each target holds.
 
-        Each digest is checked once per target repository; a present manifest's
-        subtree is not checked.
+        Top down, level by level: HEAD the roots in every target, read (verified,
+        once) the manifests some target lacks, HEAD their children there, and so
+        on down to the blobs. Each digest is checked once per target repository;
+        nothing below a present manifest is read or checked, so a copy that has
+        nothing to do costs one HEAD per root and target.
         """
+        manifests: dict[str, Manifest] = {}
+        kinds = dict.fromkeys(roots, True)  # digest -> is a manifest
         present: dict[Target, set[str]] = {t: set() for t in clients}
-        frontier = [(t, root) for t in clients for root in tree.roots]
+        frontier = [(t, root) for t in clients for root in dict.fromkeys(roots)]
         checked: set[tuple[Target, str]] = set()
         while frontier:
             frontier = [item for item in dict.fromkeys(frontier) if item not in checked]
@@ -339,19 +328,39 @@ class Transfers:
             def head(item: tuple[Target, str]) -> bool:
                 target, digest = item
                 client = clients[target]
-                if digest in tree.manifests:
+                if kinds[digest]:
                     return client.manifest_exists(target.repository, digest)
                 return client.blob_exists(target.repository, digest)
 
             found = self._run_all(head, frontier)
-            after: list[tuple[Target, str]] = []
-            for (target, digest), there in zip(frontier, found, strict=True):
-                if there:
+            missing = [
+                (target, digest)
+                for (target, digest), there in zip(frontier, found, strict=True)
+                if not there
+            ]
+            lacking = set(missing)
+            for target, digest in frontier:
+                if (target, digest) not in lacking:
                     present[target].add(digest)
-                elif digest in tree.manifests:
-                    after += [(target, child) for child in tree.children(digest)]
-            frontier = after
-        return present
+            wanted = list(dict.fromkeys(d for _, d in missing if kinds[d] and d not in manifests))
+            fetched = self._run_all(
+                lambda digest: source.get_manifest_by_digest(src.repository, digest), wanted
+            )
+            manifests.update(zip(wanted, fetched, strict=True))
+            frontier = []
+            for target, digest in missing:
+                if not kinds[digest]:
+                    continue
+                manifest = manifests[digest]
+                if manifest.is_index:
+                    children = [c.digest for c in manifest.children if c.is_manifest]
+                    kinds.update(dict.fromkeys(children, True))
+                else:
+                    children = [b.digest for b in manifest.blobs]
+                    for child in children:
+                        kinds.setdefault(child, False)
+                frontier += [(target, child) for child in children]
+        return SourceTree(src, tuple(dict.fromkeys(roots)), manifests), present
 
     # ------------------------------------------------------------ one blob
 

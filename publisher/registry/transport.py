@@ -55,6 +55,8 @@ DEFAULT_BODY_LIMIT = 1024 * 1024
 CHUNK = 64 * 1024
 #: The size of the pieces a file or a download is sent in (one socket write each).
 STREAM_CHUNK = 1024 * 1024
+#: The size of the reads of a streamed download.
+READ_CHUNK = 1024 * 1024
 
 _SECRET_RE = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{4,}")
 _AUTHZ_RE = re.compile(r"(?i)(authorization\"?\s*[:=]\s*\"?)[^\",}\]]+")
@@ -693,9 +695,9 @@ def _short(exc: BaseException) -> str:
     return scrub(text)[:200]
 
 
-def _iter_raw(response: requests.Response) -> Iterator[bytes]:
+def _iter_raw(response: requests.Response, size: int = CHUNK) -> Iterator[bytes]:
     try:
-        yield from response.raw.stream(CHUNK, decode_content=True)
+        yield from response.raw.stream(size, decode_content=True)
     except (
         urllib3.exceptions.ProtocolError,
         urllib3.exceptions.ReadTimeoutError,
@@ -781,7 +783,7 @@ def _chunks(response: requests.Response, limit: int, *, what: str, label: str) -
             f"{label}: {what}: the body is {declared} bytes, over the {limit}-byte limit"
         )
     total = 0
-    for chunk in _iter_raw(response):
+    for chunk in _iter_raw(response, READ_CHUNK):
         total += len(chunk)
         if limit and total > limit:
             raise InvalidResponseError(

@@ -39,9 +39,12 @@ import socket
 import struct
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+RELAY_CHUNK = 256 * 1024
 
 HOP_BY_HOP = {
     "connection",
@@ -260,6 +263,9 @@ class FaultProxy:
                 kind = path_kind(self.path)
                 original = self.path
                 fault = proxy._pick(self.command, self.path)
+                if fault is None:
+                    self._relay(kind)
+                    return
                 if fault and fault.action == "reset":
                     body = self._body(limit=fault.reset_after)
                     self._record(kind, None, fault, len(body))
@@ -345,6 +351,78 @@ class FaultProxy:
                     self._send(status, headers, answer)
                     return
                 self._apply(fault, status, headers, answer)
+
+            def _request_chunks(self) -> Iterator[bytes]:
+                """The request body as it arrives (chunked or by Content-Length)."""
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            self.rfile.readline()
+                            return
+                        while size:
+                            piece = self.rfile.read(min(size, RELAY_CHUNK))
+                            if not piece:
+                                return
+                            size -= len(piece)
+                            yield piece
+                        self.rfile.readline()
+                remaining = int(self.headers.get("Content-Length") or 0)
+                while remaining:
+                    piece = self.rfile.read(min(remaining, RELAY_CHUNK))
+                    if not piece:
+                        return
+                    remaining -= len(piece)
+                    yield piece
+
+            def _relay(self, kind: str) -> None:
+                """Forward without a fault, streaming both ways (memory flat for any body)."""
+                chunked = self.headers.get("Transfer-Encoding", "").lower() == "chunked"
+                conn = http.client.HTTPConnection(proxy.upstream, timeout=120)
+                sent = 0
+                try:
+                    conn.putrequest(
+                        self.command, self.path, skip_host=True, skip_accept_encoding=True
+                    )
+                    for name, value in self.headers.items():
+                        if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                            conn.putheader(name, value)
+                    if chunked:
+                        conn.putheader("Transfer-Encoding", "chunked")
+                    elif self.headers.get("Content-Length") or self.command in (
+                        "POST",
+                        "PUT",
+                        "PATCH",
+                    ):
+                        conn.putheader("Content-Length", self.headers.get("Content-Length") or "0")
+                    conn.endheaders()
+                    for piece in self._request_chunks():
+                        sent += len(piece)
+                        conn.send(
+                            f"{len(piece):x}\r\n".encode() + piece + b"\r\n" if chunked else piece
+                        )
+                    if chunked:
+                        conn.send(b"0\r\n\r\n")
+                    response = conn.getresponse()
+                    headers = response.getheaders()
+                    length = response.getheader("Content-Length")
+                    self._record(kind, response.status, None, sent)
+                    if self.command == "HEAD" or length is not None:
+                        self.send_response(response.status)
+                        for name, value in headers:
+                            if name.lower() not in HOP_BY_HOP:
+                                self.send_header(name, value)
+                        self.end_headers()
+                        if self.command != "HEAD":
+                            try:
+                                while piece := response.read(RELAY_CHUNK):
+                                    self.wfile.write(piece)
+                            except OSError:  # the client stopped reading: drop the connection
+                                self.close_connection = True
+                        return
+                    self._send(response.status, headers, response.read())
+                finally:
+                    conn.close()
 
             def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
                 conn = http.client.HTTPConnection(proxy.upstream, timeout=60)
