@@ -19,10 +19,14 @@ its own counting proxy (each proxy in its own process):
   target, one after another;
 * **skopeo, parallel**: the same copies all at once.
 
-Reported per run: wall time, bytes uploaded per target registry / unique blob
-bytes, blobs downloaded from the primary / unique blobs, requests by method
-(all registries), and peak RSS of the copying process(es) (the highest single
-process). The machine may be shared: compare ratios within one run.
+Each tool runs ``--repeat`` times (default 3), interleaved, each time onto fresh
+targets. Reported: wall time (median and range; for publisher the copy step
+inside its process, as ``publisher publish`` runs it, with the process start
+given apart; for the script, its whole run), CPU seconds of the copying
+processes, bytes uploaded per target registry / unique blob bytes, blobs
+downloaded from the primary / unique blobs, requests by method (all registries,
+the worst run), and the peak RSS of the largest copying process. The machine
+may be shared: compare within one run.
 """
 
 from __future__ import annotations
@@ -293,6 +297,8 @@ class Usage:
 
     rss: int = 0
     cpu: float = 0.0
+    #: wall time spent starting the process (Python and its imports), not copying
+    startup: float = 0.0
 
     def add(self, other: Usage) -> Usage:
         return Usage(max(self.rss, other.rss), self.cpu + other.cpu)
@@ -337,8 +343,11 @@ def run_publisher(
         usage = _wait([proc])
         wall = time.monotonic() - start
         out.seek(0)
-        usage.rss = max(usage.rss, json.loads(out.read())["rss"])
-    return wall, usage
+        child = json.loads(out.read())
+    usage.rss = max(usage.rss, child["rss"])
+    # The copy step itself, as `publisher publish` runs it inside its process:
+    usage.startup = wall - child["wall"]
+    return child["wall"], usage
 
 
 def run_skopeo(
@@ -391,6 +400,9 @@ class Row:
         walls = sorted(s.wall for s in self.samples)
         median = statistics.median(walls)
         spread = f" ({walls[0]:.2f}–{walls[-1]:.2f})" if len(walls) > 1 else ""
+        startup = statistics.median(s.usage.startup for s in self.samples)
+        if startup:
+            spread += f" + {startup:.2f} s process start"
         worst = max(self.samples, key=lambda s: (max(s.upload_ratio, default=0), s.download_ratio))
         uploads = " / ".join(f"{r:.3f}" for r in worst.upload_ratio)
         methods = ", ".join(f"{m} {n}" for m, n in worst.methods.items() if n)

@@ -26,6 +26,7 @@ from urllib.parse import urljoin, urlsplit
 import oras.auth.utils as oras_auth
 import oras.provider
 import requests
+import requests.adapters
 import tenacity
 import urllib3.exceptions
 
@@ -53,10 +54,12 @@ MAX_TOKEN_BODY = 64 * 1024
 #: The cap on any success body when the caller names none (uploads, deletes, pings).
 DEFAULT_BODY_LIMIT = 1024 * 1024
 CHUNK = 64 * 1024
+#: Connections kept open per registry (the largest --transfers).
+POOL_SIZE = 32
 #: The size of the pieces a file or a download is sent in (one socket write each).
-STREAM_CHUNK = 1024 * 1024
+STREAM_CHUNK = 256 * 1024
 #: The size of the reads of a streamed download.
-READ_CHUNK = 1024 * 1024
+READ_CHUNK = 256 * 1024
 
 _SECRET_RE = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{4,}")
 _AUTHZ_RE = re.compile(r"(?i)(authorization\"?\s*[:=]\s*\"?)[^\",}\]]+")
@@ -178,6 +181,10 @@ class Transport:
         self.base = f"{self.scheme}://{self.api_host}"
         self._oras = oras.provider.Registry(hostname=self.api_host, insecure=self.plain_http)
         self.session: requests.Session = self._oras.session
+        # Enough kept-alive connections for the parallel transfers (--transfers <= 32).
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = "publisher (oras-py)"
         # Exact Content-Length checks, and no decompression bombs.
         self.session.headers["Accept-Encoding"] = "identity"
