@@ -13,9 +13,11 @@ server), the token from ``GITHUB_TOKEN`` and the repository from
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import github
@@ -206,6 +208,37 @@ class GitHubReleases:
             )
             self.output.info(f"updated GitHub release {tag}: {updated.html_url}")
             return ReleaseResult("updated", tag, updated.html_url, updated.id, latest)
+
+    def attach(self, tag: str, path: Path) -> str:
+        """Attach ``path`` to the release of ``tag`` (replacing an older asset of that name).
+
+        The asset's label carries the file's sha256, so attaching the same bytes
+        again sends no write. Returns "attached", "replaced" or "unchanged".
+        """
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise GitHubError(f"cannot read {path}: {exc.strerror or exc}") from None
+        label = f"{path.name} (sha256:{hashlib.sha256(data).hexdigest()[:16]})"
+        with self._guard(f"attaching {path.name} to the GitHub release {tag} of {self.repository}"):
+            release = self._find(self._repository(), tag)
+            if release is None:
+                raise GitHubError(
+                    f"there is no GitHub release {tag} to attach {path.name} to",
+                    hint=f"run `publisher gh-release {tag}` first",
+                )
+            action = "attached"
+            for asset in release.get_assets():
+                if asset.name != path.name:
+                    continue
+                if asset.label == label:
+                    self.output.info(f"{path.name} is already attached to {tag}")
+                    return "unchanged"
+                asset.delete_asset()
+                action = "replaced"
+            release.upload_asset(str(path), label=label, content_type="text/plain", name=path.name)
+            self.output.info(f"{action} {path.name} on the GitHub release {tag}")
+            return action
 
     def get_body(self, tag: str) -> str | None:
         """The body of the release for ``tag``, or None when there is no such release."""

@@ -814,6 +814,12 @@ class _Session:
                     + (f" through the proxy {proxy}" if proxy else "")
                     + f": {_describe(exc)}",
                 ) from None
+            if proxy is not None and status == 407:
+                raise _Outcome(
+                    Status.UNREACHABLE,
+                    f"the proxy {proxy} wants other credentials (HTTP 407); put them in "
+                    f"{parts.scheme.upper()}_PROXY as http://user:password@host:port",
+                )
             if len(body) > limit:
                 raise _Outcome(
                     Status.REGISTRY_ERROR,

@@ -107,7 +107,9 @@ def gh_release_command(
     """Create or update the GitHub release of RELEASE with the release notes as its body.
 
     Finds the release by tag; creates it when missing, updates its body when
-    present (no write when nothing changed). A prerelease tag makes a
+    present (no write when nothing changed). The pins file next to the notes
+    (RELEASE.env: every line's image pinned by digest, for the stack's launcher)
+    is attached to the release, replaced when it changed. A prerelease tag makes a
     prerelease; only the highest stable release is marked "latest". Needs
     GITHUB_TOKEN with `contents: write`; GITHUB_API_URL selects GitHub
     Enterprise Server.
@@ -134,6 +136,10 @@ def gh_release_command(
     releases = GitHubReleases.from_env(state.env, repository=repository, output=state.output)
     with state.output.step(f"GitHub release {version.tag}"):
         result = releases.upsert(version.tag, body=body, name=title)
+    pins = path.with_name(f"{version.tag}.env")
+    if pins.is_file():
+        with state.output.step(f"Attach {pins.name}"):
+            releases.attach(version.tag, pins)
     state.output.set_output("release-url", result.url)
     state.output.set_output("release-action", result.action)
     state.output.summary(

@@ -470,3 +470,132 @@ def test_launcher_and_resolve_decide_alike(
     else:
         assert world.local in image["RepoTags"]
         assert decision["image"] == world.local
+
+
+def test_the_fallback_build_is_the_equivalent_image(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """Same Dockerfile, same base digest: same base layers, labels and runtime config."""
+    env = launcher_env(world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["refused"])
+    run(world.docker, "rmi", "-f", world.local, check=False)  # build now, not reuse
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "build-locally", "availability": "unreachable"}, proc.stderr
+    assert "falling back to a local build" in proc.stderr
+    local = running_image(world.docker, project)
+    assert world.local in local["RepoTags"]
+    run(world.docker, "pull", "--platform", HOST, world.prebuilt())
+    prebuilt = json.loads(run(world.docker, "image", "inspect", world.prebuilt()).stdout)[0]
+    base = json.loads(run(world.docker, "image", "inspect", world.base).stdout)[0]
+    for key in (
+        "org.opencontainers.image.base.name",
+        "org.opencontainers.image.version",
+        "dev.publisher.php-line",
+        "dev.publisher.stand-in",
+    ):
+        assert local["Config"]["Labels"][key] == prebuilt["Config"]["Labels"][key], key
+    assert local["Config"]["Labels"]["org.opencontainers.image.base.name"] == world.base
+    layers = base["RootFS"]["Layers"]
+    assert local["RootFS"]["Layers"][: len(layers)] == layers
+    assert prebuilt["RootFS"]["Layers"][: len(layers)] == layers
+    for key in ("Entrypoint", "Cmd", "Env", "WorkingDir"):
+        assert local["Config"][key] == prebuilt["Config"][key], key
+
+
+@pytest.mark.parametrize("use_prebuilt", [True, False], ids=["prebuilt", "local"])
+def test_offline_with_nothing_cached_says_so_instead_of_a_doomed_build(
+    world: World, project: str, tmp_path: Path, use_prebuilt: bool
+) -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    base = f"{dead}/stand-in/php:8.4-fpm-alpine@{world.base.split('@')[1]}"
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(pins.render(_record(f"{dead}/{world.path}", world.digest, base)))
+    env = launcher_env(
+        world,
+        project,
+        tmp_path,
+        PHP_PINS_FILE=str(pins_file),
+        USE_PREBUILT=str(use_prebuilt).lower(),
+    )
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    availability = "unreachable" if use_prebuilt else "none"
+    assert fields == {"decision": "cannot-proceed", "availability": availability}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17), proc.stderr
+    assert decision["decision"] == "cannot-proceed", answer.stderr
+    phrase = f"a local build cannot work either: its base {base} is not in the local image store"
+    assert phrase in proc.stderr
+    assert phrase in decision["reason"]
+    assert "once while online" in proc.stderr and "once while online" in decision["fix"]
+    assert "building" not in proc.stderr  # no build was started
+
+
+WEIRD = "Client Sites #1 $HOME's"  # spaces, '#', '$' (and a quote in the parent, see below)
+
+
+def test_a_stack_under_a_path_with_spaces_hash_and_dollar(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """The vendored layout (php-images.env, dockerfiles/ next to start.sh) under an odd path,
+    started from a directory holding an unrelated matrix.yaml."""
+    home = tmp_path / "Client Sites #1 $x" / "my stack"
+    shutil.copytree(STACK, home, ignore=shutil.ignore_patterns("README.md", ".gitignore"))
+    shutil.copytree(DOCKERFILES / "8.4", home / "dockerfiles" / "8.4")
+    shutil.copy(world.pins, home / "php-images.env")
+    elsewhere = tmp_path / "a php project"
+    elsewhere.mkdir()
+    (elsewhere / "matrix.yaml").write_text("include:\n  - {php: '8.4', os: ubuntu}\n")
+    env = launcher_env(world, project, tmp_path, USE_PREBUILT="false")
+    del env["PHP_PINS_FILE"], env["PHP_DOCKERFILES"]  # the defaults: next to start.sh
+    proc, fields = launch(world, env, stack=home, cwd=elsewhere)
+    assert fields == {"decision": "build-locally", "availability": "none"}, proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    ids = run(
+        world.docker, "ps", "-q", "--filter", f"label=com.docker.compose.project={project}"
+    ).stdout.split()
+    mounts = json.loads(run(world.docker, "inspect", "--format", "{{json .Mounts}}", *ids).stdout)
+    assert [m["Source"] for m in mounts] == [str(home / "www")]
+
+    # resolve's env output for the same stack, read back by compose and by sh
+    out = run(
+        sys.executable, str(RESOLVE), "--format", "env",
+        env={**env, "PATH": os.environ["PATH"], "PHP_PINS_FILE": str(home / "php-images.env"),
+             "PHP_DOCKERFILES": str(home / "dockerfiles")},
+        cwd=elsewhere, check=False,
+    )  # fmt: skip
+    assert out.returncode == 16, out.stderr
+    env_file = tmp_path / "php.env"
+    env_file.write_text(out.stdout)
+    context = str(home / "dockerfiles" / "8.4")
+    assert f"PHP_BUILD_CONTEXT='{context}'\n" in out.stdout
+    sourced = run("sh", "-c", '. "$1" && printf %s "$PHP_BUILD_CONTEXT"', "sh", str(env_file))
+    assert sourced.stdout == context
+    config = run(
+        world.docker, "compose", "--env-file", str(env_file), "--file",
+        str(home / "compose.yaml"), "config", "--format", "json", cwd=elsewhere,
+    )  # fmt: skip
+    service = json.loads(config.stdout)["services"]["php"]
+    # compose prints a literal '$' as '$$' (its config output can be read back as is)
+    assert service["build"]["context"] == context.replace("$", "$$")
+    assert service["image"] == world.local
+
+    # a quote cannot be carried safely: resolve refuses instead of writing it wrong
+    quoted = tmp_path / WEIRD
+    shutil.copytree(DOCKERFILES / "8.4", quoted / "8.4")
+    bad = run(
+        sys.executable, str(RESOLVE), "--format", "env",
+        env={**env, "PATH": os.environ["PATH"], "PHP_PINS_FILE": str(world.pins),
+             "PHP_DOCKERFILES": str(quoted)},
+        cwd=elsewhere, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert "cannot be written to an env file safely" in bad.stderr
+    assert bad.stdout == ""
+
+
+def test_the_launcher_is_shellcheck_clean_and_needs_no_python(world: World) -> None:
+    shellcheck = require_tool("shellcheck")
+    for script in ("start.sh", "stop.sh"):
+        proc = run(shellcheck, "--shell=sh", str(STACK / script), check=False)
+        assert proc.returncode == 0, proc.stdout
+    assert not any(p.name.startswith("python") for p in world.bin_dir.iterdir())
+    assert (world.bin_dir / "docker").exists()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from publisher.localregistry import LocalRegistry, free_port
 from publisher.resolve import detect_host_platform
 from tests.conftest import ROOT
 from tests.support import images as test_images
+from tests.support.connectproxy import ConnectProxy
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import make_image, push_raw
 
@@ -262,7 +264,13 @@ def test_invalid_input_is_exit_2(workdir: Path) -> None:
 # --------------------------------------------------------------------------- the pins file
 
 
-def write_notes(workdir: Path, repository: str, digest: str, platforms: tuple[str, ...]) -> Path:
+def write_notes(
+    workdir: Path,
+    repository: str,
+    digest: str,
+    platforms: tuple[str, ...],
+    base: str = "docker.io/library/busybox:stable",
+) -> Path:
     """The release's pins file, rendered by publisher.pins from its record."""
     notes = {
         "schema": 1,
@@ -280,7 +288,7 @@ def write_notes(workdir: Path, repository: str, digest: str, platforms: tuple[st
                 "php_version": "8.4.99-standin",
                 "index_digest": digest,
                 "tags": [f"{RELEASE}-php-8.4", RELEASE, "php-8.4", "latest"],
-                "base": {"image": "docker.io/library/busybox:stable", "digest": None},
+                "base": {"image": base, "digest": None},
                 "platforms": [
                     {"platform": p, "digest": "sha256:" + "c" * 64, "size_bytes": 1}
                     for p in platforms
@@ -674,7 +682,9 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(hours=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("registry.test")]
+            ),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -722,3 +732,154 @@ def test_https_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         trusted = probing.probe(target, timeout=5, env={})
         assert trusted.status is probing.Status.AVAILABLE, trusted.detail
         assert trusted.platforms == ("linux/amd64", "linux/arm64")
+
+        # Through an HTTPS_PROXY (CONNECT): the name resolves only at the proxy.
+        port = reg.host.rsplit(":", 1)[1]
+        named = probing.Target(f"registry.test:{port}", repo, f"{RELEASE}-php-8.4", HOST)
+        with ConnectProxy({"registry.test": "127.0.0.1"}, credentials="bob:pr0xy") as proxy:
+            via = probing.probe(named, timeout=5, env={"HTTPS_PROXY": proxy.url("bob:pr0xy")})
+            assert via.status is probing.Status.AVAILABLE, via.detail
+            assert proxy.requests[0] == f"CONNECT registry.test:{port}"
+            refused = probing.probe(named, timeout=5, env={"https_proxy": proxy.url("bob:x")})
+            assert refused.status is probing.Status.UNREACHABLE
+            assert "407 Proxy Authentication Required" in refused.detail
+            assert "pr0xy" not in refused.detail and "bob:x" not in refused.detail
+
+
+# --------------------------------------------------------------------------- proxies, matrix.yaml, Python 3.9
+
+
+def test_http_proxy_no_proxy_and_loopback(published: Published) -> None:
+    """HTTP_PROXY forwards (a name only the proxy resolves), NO_PROXY and loopback go direct."""
+    registry_host, path = published.up.split("/", 1)
+    port = registry_host.rsplit(":", 1)[1]
+    named = probing.Target(
+        f"registry.test:{port}", path, f"{RELEASE}-php-8.4", HOST, plain_http=True
+    )
+    with ConnectProxy({"registry.test": "127.0.0.1"}, credentials="alice:s3cret") as proxy:
+        via = probing.probe(named, timeout=5, env={"HTTP_PROXY": proxy.url("alice:s3cret")})
+        assert via.status is probing.Status.AVAILABLE, via.detail
+        assert proxy.requests[0] == (
+            f"GET http://registry.test:{port}/v2/{path}/manifests/{RELEASE}-php-8.4"
+        )
+        served = len(proxy.requests)
+
+        wrong = probing.probe(named, timeout=5, env={"http_proxy": proxy.url("alice:nope")})
+        assert wrong.status is probing.Status.UNREACHABLE
+        assert "wants other credentials (HTTP 407)" in wrong.detail
+        assert "nope" not in wrong.detail and "s3cret" not in wrong.detail
+        served = len(proxy.requests)
+
+        env = {"HTTP_PROXY": proxy.url("alice:s3cret"), "NO_PROXY": "example.com, .test"}
+        direct = probing.probe(named, timeout=5, env=env)
+        assert direct.status is probing.Status.UNREACHABLE  # registry.test does not resolve here
+        loopback = probing.Target(registry_host, path, f"{RELEASE}-php-8.4", HOST, plain_http=True)
+        local = probing.probe(loopback, timeout=5, env={"HTTP_PROXY": proxy.url()})
+        assert local.status is probing.Status.AVAILABLE, local.detail
+        assert len(proxy.requests) == served  # neither went through the proxy
+
+
+def test_an_unrelated_matrix_yaml_in_the_working_directory_changes_nothing(
+    published: Published, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {"PHP_IMAGE_REPOSITORY": published.tag_missing, "ALLOW_LOCAL_BUILD_FALLBACK": "false"}
+    before = resolve_process(workdir, env)
+    (workdir / "matrix.yaml").write_text("include:\n  - {php: '8.4', os: ubuntu-latest}\n")
+    after = resolve_process(workdir, env)
+    assert (after.code, after.data) == (before.code, before.data)
+    assert after.code == EXIT_CANNOT_PROCEED
+
+    from publisher.cli import main
+    from publisher.cli import resolve_cmd as _  # noqa: F401  (registers the command)
+
+    monkeypatch.chdir(workdir)
+    result = CliRunner().invoke(
+        main,
+        ["resolve", "--format", "json"],
+        env={
+            **env,
+            "PHP_VERSION": "8.4",
+            "STACK_RELEASE": RELEASE,
+            "DOCKER_CONFIG": str(workdir / "docker-config"),
+        },
+    )
+    assert result.exit_code == EXIT_CANNOT_PROCEED, result.output
+    assert json.loads(result.stdout)["reason"] == after.data["reason"]
+
+
+def python39() -> str | None:
+    found = sorted(Path.home().glob(".pyenv/versions/3.9.*/bin/python3.9"))
+    return str(found[-1]) if found else shutil.which("python3.9")
+
+
+def test_the_single_file_runs_on_python_3_9_without_packages(
+    published: Published,
+    workdir: Path,
+    base_image: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """resolve.py copied alone, run by a bare Python 3.9 venv (no third-party package)."""
+    interpreter = python39()
+    if interpreter is None:
+        message = "needs Python 3.9 (~/.pyenv/versions/3.9.*, or python3.9 on PATH)"
+        if os.environ.get("PUBLISHER_REQUIRE_ALL_TOOLS") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    bare = tmp_path_factory.mktemp("py39") / "venv"
+    subprocess.run([interpreter, "-m", "venv", "--without-pip", str(bare)], check=True)
+    python = str(bare / "bin" / "python")
+    vendored = tmp_path_factory.mktemp("vendored") / "resolve.py"
+    shutil.copy(ROOT / "publisher" / "resolve.py", vendored)
+    probe_yaml = subprocess.run(
+        [python, "-c", "import sys; print(sys.version_info[:2]); import yaml"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert probe_yaml.stdout.strip() == "(3, 9)"
+    assert "ModuleNotFoundError" in probe_yaml.stderr  # a bare interpreter indeed
+
+    write_notes(
+        workdir, published.up, published.up_digest, ("linux/amd64", "linux/arm64"), base_image
+    )
+    (workdir / "matrix.yaml").write_text("include: []\n")  # never read
+    base = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(workdir),
+        "DOCKER_CONFIG": str(workdir / "docker-config"),
+        "STACK_RELEASE": RELEASE,
+        "PHP_VERSION": "8.4",
+    }
+    outcomes = {}
+    for name, extra in (
+        ("up", {}),
+        ("refused", {"PHP_IMAGE_REPOSITORY": published.down, "RESOLVE_TIMEOUT": "1"}),
+        ("8.6", {"PHP_VERSION": "8.6", "ALLOW_LOCAL_BUILD_FALLBACK": "false"}),
+    ):
+        proc = subprocess.run(
+            [python, "-I", str(vendored), "--format", "json"],
+            cwd=workdir,
+            env={**base, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert "Traceback" not in proc.stderr, proc.stderr
+        outcomes[name] = (proc.returncode, json.loads(proc.stdout)["decision"])
+        light = resolve_process(workdir, extra)  # the package, on this interpreter
+        assert (light.code, light.data["decision"]) == outcomes[name], name
+    assert outcomes == {
+        "up": (EXIT_USE_PREBUILT, "use-prebuilt"),
+        "refused": (EXIT_BUILD_LOCALLY, "build-locally"),
+        "8.6": (EXIT_CANNOT_PROCEED, "cannot-proceed"),
+    }
+    env = subprocess.run(
+        [python, "-I", str(vendored), "--format", "env"],
+        cwd=workdir,
+        env=base,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert env.stdout.startswith("PHP_DECISION='use-prebuilt'\n"), env.stderr

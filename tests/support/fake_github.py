@@ -9,6 +9,9 @@ it, on 127.0.0.1, for ``publisher.github`` and ``publisher gh-release``:
 * ``GET  /repos/{owner}/{repo}/releases/{id}``       one release by id
 * ``POST /repos/{owner}/{repo}/releases``            create (422 ``already_exists`` on a taken tag)
 * ``PATCH /repos/{owner}/{repo}/releases/{id}``      update
+* ``GET  /repos/{owner}/{repo}/releases/{id}/assets``  the release's assets
+* ``POST /repos/{owner}/{repo}/releases/{id}/assets?name=N&label=L``  upload (the upload_url)
+* ``DELETE /repos/{owner}/{repo}/releases/assets/{id}`` delete an asset
 
 Requests need ``Authorization: token T`` (or ``Bearer T``) with the server's
 token, else 401 ``Bad credentials`` as GitHub answers. ``script(...)`` queues
@@ -250,6 +253,45 @@ class FakeGitHub:
             tag = unquote(t[1])
             found = next((r for r in releases if r["tag_name"] == tag), None)
             return (200, found, {}) if found else (404, NOT_FOUND, {})
+        a = re.fullmatch(r"/releases/([0-9]+)/assets", rest)
+        if a:
+            found = next((r for r in releases if r["id"] == int(a[1])), None)
+            if found is None:
+                return 404, NOT_FOUND, {}
+            if method == "GET":
+                return 200, found["assets"], {}
+            if method == "POST":
+                name = query.get("name", [""])[0]
+                if any(x["name"] == name for x in found["assets"]):
+                    return 422, {"message": "Validation Failed", "errors": [
+                        {"resource": "ReleaseAsset", "code": "already_exists", "field": "name"}
+                    ]}, {}  # fmt: skip
+                self._next_id += 1
+                asset = {
+                    "id": self._next_id,
+                    "url": f"{self.url}/repos/{full_name}/releases/assets/{self._next_id}",
+                    "browser_download_url": f"https://github.example/{full_name}/releases/"
+                    f"download/{found['tag_name']}/{name}",
+                    "name": name,
+                    "label": query.get("label", [""])[0],
+                    "state": "uploaded",
+                    "content_type": "text/plain",
+                    "size": len(body if isinstance(body, (str, bytes)) else json.dumps(body)),
+                    "content": body,
+                    "download_count": 0,
+                    "created_at": "2025-01-01T00:00:00Z",
+                    "updated_at": "2025-01-01T00:00:00Z",
+                }
+                found["assets"].append(asset)
+                return 201, asset, {}
+        d = re.fullmatch(r"/releases/assets/([0-9]+)", rest)
+        if d and method == "DELETE":
+            for release in releases:
+                for asset in release["assets"]:
+                    if asset["id"] == int(d[1]):
+                        release["assets"].remove(asset)
+                        return 204, None, {}
+            return 404, NOT_FOUND, {}
         i = re.fullmatch(r"/releases/([0-9]+)", rest)
         if i:
             found = next((r for r in releases if r["id"] == int(i[1])), None)

@@ -872,3 +872,24 @@ def test_with_matrix_the_repositories_come_from_it(tmp_path: Path) -> None:
         ResolveError, match=r"--matrix: .*ci\.yaml:1:1: include: unknown key 'include'"
     ):
         resolve(env, flags, cwd=tmp_path, probe=probe, cache=None, host="linux/arm64")
+
+
+def test_the_module_is_one_vendorable_stdlib_file() -> None:
+    """Python 3.9 grammar, standard library imports only (publisher only behind --matrix)."""
+    import ast
+    import sys
+
+    source = Path(resolving.__file__).read_text(encoding="utf-8")
+    tree = ast.parse(source, feature_version=(3, 9))
+    top, nested = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"relative import on line {node.lineno}"
+            names = {(node.module or "").split(".")[0]}
+        else:
+            continue
+        (top if node.col_offset == 0 else nested).update(names)
+    assert top <= set(sys.stdlib_module_names), top - set(sys.stdlib_module_names)
+    assert nested - set(sys.stdlib_module_names) == {"publisher"}

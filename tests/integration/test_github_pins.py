@@ -1,0 +1,70 @@
+"""``publisher gh-release`` attaches the pins file next to the notes (fake GitHub, real PyGithub)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import publisher.cli.github_cmds  # noqa: F401  (registers gh-release)
+from publisher.cli import main
+from tests.support.fake_github import FakeGitHub
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "ghs_CANARYt0kenNeverPrinted0123456789"
+REPO = "acme/php-fpm-images"
+PINS = "PHP_PINS_SCHEMA='1'\nSTACK_RELEASE='v2.0.0'\nPHP_IMAGE_8_4='docker.io/acme/php-fpm:v2.0.0-php-8.4@sha256:{}'\n"
+
+
+@pytest.fixture
+def gh() -> Iterator[FakeGitHub]:
+    with FakeGitHub(token=TOKEN) as server:
+        server.add_repo(REPO)
+        yield server
+
+
+def gh_release(gh: FakeGitHub, notes: Path) -> str:
+    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO}
+    result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
+    assert result.exit_code == 0, result.output
+    assert TOKEN not in result.output
+    return result.output
+
+
+def test_the_pins_file_is_attached_once_and_replaced_when_it_changes(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n")
+    pins = tmp_path / "v2.0.0.env"
+    pins.write_text(PINS.format("a" * 64))
+
+    gh_release(gh, notes)
+    release = gh.release(REPO, "v2.0.0")
+    assert release is not None
+    (asset,) = release["assets"]
+    assert asset["name"] == "v2.0.0.env"
+    assert asset["content"] == pins.read_text()
+    digest = hashlib.sha256(pins.read_bytes()).hexdigest()[:16]
+    assert asset["label"] == f"v2.0.0.env (sha256:{digest})"
+
+    writes = len(gh.writes())
+    gh_release(gh, notes)  # same notes, same pins: nothing to write
+    assert len(gh.writes()) == writes
+
+    pins.write_text(PINS.format("b" * 64))  # a republish moved the digest
+    gh_release(gh, notes)
+    (replaced,) = gh.release(REPO, "v2.0.0")["assets"]
+    assert replaced["content"] == pins.read_text()
+    assert [r.method for r in gh.writes()[writes:]] == ["DELETE", "POST"]
+
+
+def test_without_a_pins_file_nothing_is_attached(gh: FakeGitHub, tmp_path: Path) -> None:
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n")
+    gh_release(gh, notes)
+    assert gh.release(REPO, "v2.0.0")["assets"] == []
