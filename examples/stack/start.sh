@@ -71,7 +71,7 @@ case $(lower "${PREBUILT_REGISTRY:-canonical}") in
   *) fail 2 "PREBUILT_REGISTRY='$PREBUILT_REGISTRY' is not valid: use canonical or mirror" ;;
 esac
 case ${PMA_IMAGE:-} in
-  *[[:space:][:cntrl:]]*) fail 2 "PMA_IMAGE is not valid: an image reference may not contain whitespace or control characters" ;;
+  *[[:space:][:cntrl:]]*) fail 2 "PMA_IMAGE='$PMA_IMAGE' is not valid: an image reference may not contain whitespace or control characters" ;;
 esac
 
 # ------------------------------------------------------------------ the pins file

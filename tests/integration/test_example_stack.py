@@ -231,7 +231,16 @@ def _bin_dir(target: Path, docker: str) -> Path:
         found = shutil.which(tool)
         if found:
             (target / tool).symlink_to(found)
-    (target / "docker").symlink_to(docker)
+    # docker itself, behind a wrapper that notes what compose is handed (PMA_IMAGE)
+    wrapper = target / "docker"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = compose ] && [ -n "${STACK_TEST_LOG:-}" ]; then\n'
+        '  printf "%s\\n" "PMA_IMAGE=${PMA_IMAGE:-}" >>"$STACK_TEST_LOG"\n'
+        "fi\n"
+        f'exec "{docker}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
     return target
 
 
@@ -390,6 +399,17 @@ def running_image(docker: str, project: str) -> dict[str, Any]:
     return data[0]
 
 
+PHRASES = {
+    "available": "is available for",
+    "cached": "is in the local image store (no registry request)",
+    "unreachable": "registry {host} is offline or unreachable",
+    "not-on-registry": "is not on this registry (mirror not synced?)",
+    "platform-missing": "platform {other} missing",
+    "auth-required": "authentication required",
+    "rate-limited": "registry {host} rate-limited the pull",
+    "none": "USE_PREBUILT=false: building",
+}
+
 # (registry state, expected availability class). USE_PREBUILT=true decides by
 # this; with the fallback the stack builds locally, without it stops (exit 17).
 STATES = [
@@ -450,6 +470,10 @@ def test_launcher_and_resolve_decide_alike(
     assert (decision.get("availability") or "none") == availability, answer.stderr
     exit_codes = {"use-prebuilt": (0, 0), "build-locally": (16, 0), "cannot-proceed": (17, 17)}
     assert (answer.returncode, proc.returncode) == exit_codes[expected], proc.stderr
+    # the same words, class for class
+    phrase = PHRASES[availability].format(other=OTHER, host=repository.split("/")[0])
+    assert phrase in proc.stderr, phrase
+    assert phrase in decision["reason"], phrase
 
     if expected == "cannot-proceed":
         assert "set ALLOW_LOCAL_BUILD_FALLBACK=true" in proc.stderr
@@ -599,3 +623,38 @@ def test_the_launcher_is_shellcheck_clean_and_needs_no_python(world: World) -> N
         assert proc.returncode == 0, proc.stdout
     assert not any(p.name.startswith("python") for p in world.bin_dir.iterdir())
     assert (world.bin_dir / "docker").exists()
+
+
+def test_pma_image_passes_through_to_compose(world: World, project: str, tmp_path: Path) -> None:
+    odd = "registry.example:5000/team/phpmyadmin:5.2@sha256:" + "f" * 64
+    log = tmp_path / "compose.log"
+    env = launcher_env(world, project, tmp_path, PMA_IMAGE=odd, STACK_TEST_LOG=str(log))
+    proc, fields = launch(world, env)
+    assert fields["decision"] == "use-prebuilt", proc.stderr
+    assert set(log.read_text().splitlines()) == {f"PMA_IMAGE={odd}"}
+    _, decision = resolve(env, tmp_path)
+    assert decision["pma_image"] == odd
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepted"),
+    [
+        ("USE_PREBUILT", "maybe", "use true or false"),
+        ("ALLOW_LOCAL_BUILD_FALLBACK", "perhaps", "use true or false"),
+        ("PHP_VERSION", "8", "use a PHP line MAJOR.MINOR, e.g. 8.4"),
+        ("PREBUILT_REGISTRY", "backup", "use canonical or mirror"),
+        ("PHP_IMAGE_PLATFORM", "linux/riscv64", "use linux/amd64 or linux/arm64"),
+        ("PMA_IMAGE", "phpmyadmin latest", "whitespace or control characters"),
+    ],
+)
+def test_invalid_settings_are_exit_2_in_both(
+    world: World, project: str, tmp_path: Path, name: str, value: str, accepted: str
+) -> None:
+    env = launcher_env(world, project, tmp_path, **{name: value})
+    answer, _ = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert (answer.returncode, proc.returncode) == (2, 2), proc.stderr
+    assert fields == {}
+    for stderr in (answer.stderr, proc.stderr):
+        assert f"{name}='{value}' is not valid" in stderr
+        assert accepted in stderr
