@@ -9,6 +9,16 @@ cache with ``PUBLISHER_BUILD_CACHE=gha``. Provenance and SBOM attestations
 are off unless asked for; with them on, the pushed digest is a small index
 holding the image and its attestation manifests.
 
+Push-by-digest needs a BuildKit container builder (the ``docker-container``,
+``kubernetes`` or ``remote`` drivers, as GitHub's runners set up). The engine's
+own ``docker`` driver refuses it, so with that driver (asked once, with ``docker
+buildx inspect``) the same build exports an OCI image layout instead
+(``--output type=oci,dest=DIR,tar=false``) and the build stage pushes that layout
+by digest, like the buildah and docker builders' layouts. Platforms, build
+arguments, ``SOURCE_DATE_EPOCH``, attestations and the metadata file stay as in
+production; the registry cache flags are left out, since the ``docker`` driver
+cannot export a cache.
+
 Credentials, when given, are used through a temporary ``DOCKER_CONFIG`` (password
 on stdin to ``docker login --password-stdin``) that is removed afterwards; its
 plugins and builder instances are linked from the user's docker config.
@@ -38,9 +48,36 @@ from .base import (
     build_arg_flags,
     require_version,
 )
+from .layout import MANIFEST_TYPES, blob_path, read_layout
 
 MIN_VERSION = (0, 10, 0)
 METADATA_DIGEST_KEY = "containerimage.digest"
+
+#: buildx drivers that cannot push by digest (nor export a registry cache).
+NO_PUSH_BY_DIGEST = frozenset({"docker"})
+
+
+def parse_driver(text: str) -> str | None:
+    """The driver named by ``docker buildx inspect`` (its first ``Driver:`` line)."""
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() == "Driver" and value.strip():
+            return value.strip()
+    return None
+
+
+def pushes_by_digest(driver: str | None) -> bool:
+    """Pure rule: every driver but the engine's own ``docker`` one can push by digest.
+
+    An unknown driver (``buildx inspect`` gave no answer) is taken to push: that is
+    production's path, and a driver that cannot will say so in the build's error.
+    """
+    return driver not in NO_PUSH_BY_DIGEST
+
+
+def layout_output_spec(request: BuildRequest) -> str:
+    """The OCI layout export for drivers that cannot push by digest."""
+    return f"type=oci,dest={request.layout_dir},tar=false"
 
 
 def output_spec(request: BuildRequest) -> str:
@@ -100,8 +137,13 @@ def build_argv(
     docker: str = "docker",
     builder: str | None = None,
     cache: str = "registry",
+    push: bool = True,
 ) -> list[str]:
-    """``docker buildx build`` for one (line, platform), pushing by digest."""
+    """``docker buildx build`` for one (line, platform).
+
+    ``push`` True pushes by digest with the build cache; False exports an OCI
+    layout to ``request.layout_dir`` instead, without cache flags.
+    """
     argv = [docker, "buildx", "build"]
     if builder:
         argv += ["--builder", builder]
@@ -117,12 +159,12 @@ def build_argv(
         argv += ["--build-arg", f"SOURCE_DATE_EPOCH={epoch}"]
     argv += [
         "--output",
-        output_spec(request),
+        output_spec(request) if push else layout_output_spec(request),
         "--metadata-file",
         str(request.metadata_file),
         f"--provenance={'true' if request.provenance else 'false'}",
         f"--sbom={'true' if request.sbom else 'false'}",
-        *cache_flags(request, cache),
+        *(cache_flags(request, cache) if push else []),
         str(request.context),
     ]
     return argv
@@ -158,6 +200,8 @@ class BuildxBuilder:
     #: A named buildx builder instance (``--builder``); the current one when None.
     instance: str | None = None
     name: BuilderName = BuilderName.BUILDX
+    #: The instance's driver (``docker``, ``docker-container``, ...), asked by ``check``.
+    driver: str | None = None
 
     def _find(self) -> dockercli.DockerCli | None:
         for cli in dockercli.probe_all(self.runner):
@@ -183,7 +227,21 @@ class BuildxBuilder:
             "docker buildx", cli.buildx_version, MIN_VERSION, INSTALL_HINTS["docker-buildx"]
         )
         self.docker = cli.path
-        return "docker buildx " + ".".join(map(str, version))
+        self.driver = self._driver(cli.path)
+        how = "pushes by digest" if self.push else "exports an OCI layout to push"
+        return f"docker buildx {'.'.join(map(str, version))}, {self.driver or 'unknown'} driver ({how})"
+
+    @property
+    def push(self) -> bool:
+        """Does this instance push by digest itself (else it exports a layout)?"""
+        return pushes_by_digest(self.driver)
+
+    def _driver(self, docker: str) -> str | None:
+        argv = [docker, "buildx", "inspect"]
+        if self.instance:
+            argv.append(self.instance)
+        answer = self.runner.run(argv, check=False, echo=False, what="docker buildx inspect")
+        return parse_driver(answer.stdout) if answer.ok else None
 
     def commands(self, request: BuildRequest) -> tuple[tuple[str, ...], ...]:
         docker = self.docker or "docker"
@@ -197,7 +255,15 @@ class BuildxBuilder:
                 )
             )
         argv.append(
-            tuple(build_argv(request, docker=docker, builder=self.instance, cache=self._cache()))
+            tuple(
+                build_argv(
+                    request,
+                    docker=docker,
+                    builder=self.instance,
+                    cache=self._cache(),
+                    push=self.push,
+                )
+            )
         )
         return tuple(argv)
 
@@ -208,9 +274,18 @@ class BuildxBuilder:
         docker = self.docker or "docker"
         request.work_dir.mkdir(parents=True, exist_ok=True)
         request.metadata_file.unlink(missing_ok=True)
+        push = self.push
+        if not push:
+            shutil.rmtree(request.layout_dir, ignore_errors=True)
         with self._docker_config(request, docker) as env:
             self.runner.run(
-                build_argv(request, docker=docker, builder=self.instance, cache=self._cache()),
+                build_argv(
+                    request,
+                    docker=docker,
+                    builder=self.instance,
+                    cache=self._cache(),
+                    push=push,
+                ),
                 env=env,
                 what=f"docker buildx build (PHP {request.php}, {request.platform})",
             )
@@ -222,13 +297,15 @@ class BuildxBuilder:
                 hint="needs buildx 0.10 or newer",
             ) from None
         digest = digest_from_metadata(text, str(request.metadata_file))
+        if not push:
+            check_exported_layout(request, digest)
         return BuildOutput(
             php=request.php,
             platform=request.platform,
             builder=self.name,
             repository=request.repository,
             digest=digest,
-            layout=None,
+            layout=None if push else request.layout_dir,
             seconds=time.monotonic() - start,
         )
 
@@ -259,3 +336,45 @@ class BuildxBuilder:
             yield config_env
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_exported_layout(request: BuildRequest, digest: str) -> None:
+    """The exported layout holds ``digest`` (the metadata file's) for the requested platform.
+
+    Without attestations that is one image manifest; with them, an index whose
+    image entry carries the platform (the attestation entries say ``unknown``).
+    """
+    layout = request.layout_dir
+    try:
+        index = json.loads((layout / "index.json").read_bytes())
+        entries = index["manifests"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise CommandError(
+            f"buildx exported no readable OCI layout at {layout}",
+            hint="needs buildx 0.10 or newer; rerun the build",
+        ) from None
+    found = [str(e.get("digest")) for e in entries if isinstance(e, dict)]
+    if found != [digest]:
+        raise CommandError(
+            f"the OCI layout buildx exported holds {', '.join(found) or 'nothing'}, "
+            f"but its metadata file says {digest}",
+            hint="rerun the build into an empty work directory",
+        )
+    if entries[0].get("mediaType") in MANIFEST_TYPES:
+        image = read_layout(layout)
+        arch = image.architecture
+    else:
+        index_body = json.loads(blob_path(layout, digest).read_bytes())
+        arch = next(
+            (
+                str(m.get("platform", {}).get("architecture"))
+                for m in index_body.get("manifests", [])
+                if m.get("platform", {}).get("architecture") not in (None, "unknown")
+            ),
+            "",
+        )
+    if arch != request.platform.arch:
+        raise CommandError(
+            f"buildx built {arch or 'no platform'} for {request.platform}",
+            hint="the base image may lack this platform; check it with `skopeo inspect --raw`",
+        )

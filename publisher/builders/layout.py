@@ -128,6 +128,21 @@ def _member(archive: tarfile.TarFile, name: str) -> IO[bytes]:
     return handle
 
 
+def _uncompressed(handle: IO[bytes]) -> IO[bytes]:
+    """The layer tar itself, whether the archive holds it plain or gzipped.
+
+    Engines with the classic image store save plain tars; the containerd image
+    store (Docker 24 and later) saves the compressed blobs it keeps. Either way
+    the layer is recompressed the same way, so the digests depend on the files
+    only, not on which store the engine uses.
+    """
+    head = handle.read(2)
+    handle.seek(0)
+    if head == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
+    return handle
+
+
 def docker_archive_to_layout(archive_path: Path, layout: Path) -> str:
     """Convert a one-image ``docker save`` archive into an OCI layout; return the manifest digest."""
     init_layout(layout)
@@ -145,7 +160,7 @@ def docker_archive_to_layout(archive_path: Path, layout: Path) -> str:
         layers: list[dict[str, Any]] = []
         for i, name in enumerate(entry.get("Layers", [])):
             tmp = layout / "blobs" / "sha256" / f".layer-{i}.tmp"
-            digest, diff_id, size = _gzip_stream(_member(archive, name), tmp)
+            digest, diff_id, size = _gzip_stream(_uncompressed(_member(archive, name)), tmp)
             if i < len(diff_ids) and diff_ids[i] != diff_id:
                 tmp.unlink()
                 raise CommandError(

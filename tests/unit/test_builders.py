@@ -6,6 +6,7 @@ FakeRunner. Real builds are in tests/integration/test_builders.py.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -454,6 +455,113 @@ def test_buildx_logs_in_through_stdin_with_a_throwaway_docker_config(
     assert Creds.password not in runner.stream.getvalue()
 
 
+INSPECT_DOCKER_DRIVER = """Name:          default
+Driver:        docker
+Last Activity: 2026-11-30 03:50:46 +0000 UTC
+
+Nodes:
+Name:             default
+Endpoint:         default
+Status:           running
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "driver", "pushes"),
+    [
+        (INSPECT_DOCKER_DRIVER, "docker", False),
+        ("Name: ci\nDriver: docker-container\n", "docker-container", True),
+        ("Name: k\nDriver:   kubernetes\n", "kubernetes", True),
+        ("", None, True),
+    ],
+)
+def test_the_driver_decides_between_push_by_digest_and_a_layout(
+    text: str, driver: str | None, pushes: bool
+) -> None:
+    assert buildx_mod.parse_driver(text) == driver
+    assert buildx_mod.pushes_by_digest(driver) is pushes
+
+
+def test_buildx_argv_for_a_layout_keeps_production_flags_without_cache_or_push(
+    tmp_path: Path,
+) -> None:
+    req = request(tmp_path, provenance=True)
+    pushed = buildx_mod.build_argv(req, docker=DOCKER)
+    exported = buildx_mod.build_argv(req, docker=DOCKER, push=False)
+    out = exported.index("--output")
+    assert exported[out + 1] == f"type=oci,dest={tmp_path / 'php-8.4-arm64.oci'},tar=false"
+    assert not any(a.startswith("--cache") for a in exported)
+    production = [a for a in pushed if not a.startswith("type=")]
+    production = [a for a in production if not a.startswith("--cache")]
+    assert [a for a in exported if not a.startswith("type=")] == production
+    assert "--provenance=true" in exported
+    assert f"SOURCE_DATE_EPOCH={EPOCH}" in exported
+
+
+def _oci_layout(path: Path, arch: str) -> str:
+    """A one-image OCI layout as buildx exports it; returns the manifest digest."""
+    init_layout(path)
+    config = json.dumps({"architecture": arch, "os": "linux", "rootfs": {"diff_ids": []}}).encode()
+    config_digest = write_blob(path, config)
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": MEDIA_OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": config_digest,
+                "size": len(config),
+            },
+            "layers": [],
+        }
+    ).encode()
+    digest = write_blob(path, manifest)
+    write_index(path, [{"mediaType": MEDIA_OCI_MANIFEST, "digest": digest, "size": len(manifest)}])
+    return digest
+
+
+def _docker_driver_runner() -> FakeRunner:
+    runner = _buildx_runner()
+    runner.on([NEW_DOCKER, "buildx", "inspect"], ok(INSPECT_DOCKER_DRIVER))
+    return runner
+
+
+@pytest.mark.parametrize(
+    ("built_arch", "metadata_digest", "error"),
+    [
+        ("arm64", None, None),
+        ("amd64", None, "buildx built amd64 for linux/arm64"),
+        ("arm64", DIGEST_A, "but its metadata file says " + DIGEST_A),
+    ],
+)
+def test_buildx_with_the_docker_driver_returns_the_exported_layout(
+    tmp_path: Path, built_arch: str, metadata_digest: str | None, error: str | None
+) -> None:
+    runner = _docker_driver_runner()
+    builder = BuildxBuilder(runner)
+    assert "docker driver (exports an OCI layout to push)" in builder.check()
+    req = request(tmp_path)
+
+    def build(call: Call) -> Completed:
+        dest = call.argv[call.argv.index("--output") + 1].split(",")[1].removeprefix("dest=")
+        digest = _oci_layout(Path(dest), built_arch)
+        req.metadata_file.write_text(
+            json.dumps({"containerimage.digest": metadata_digest or digest})
+        )
+        return ok()
+
+    runner.on([NEW_DOCKER, "buildx", "build"], build)
+    if error:
+        with pytest.raises(CommandError, match=error):
+            builder.build(req)
+        return
+    out = builder.build(req)
+    assert out.layout == req.layout_dir and not out.pushed
+    assert out.digest == read_layout(req.layout_dir).digest
+    argv = builder.commands(req)[-1]
+    assert argv[argv.index("--output") + 1].startswith("type=oci,dest=")
+
+
 def test_buildx_is_missing_without_the_plugin() -> None:
     runner = _docker_clis(FakeRunner(), new_has_buildx=False)
     builder = BuildxBuilder(runner)
@@ -521,8 +629,13 @@ def test_version_parsing() -> None:
 # ----------------------------------------------------------------- layouts
 
 
-def _docker_archive(path: Path, arch: str = "arm64", corrupt: bool = False) -> bytes:
-    """A minimal ``docker save`` archive with two layers; returns the config bytes."""
+def _docker_archive(
+    path: Path, arch: str = "arm64", corrupt: bool = False, compressed: bool = False
+) -> bytes:
+    """A minimal ``docker save`` archive with two layers; returns the config bytes.
+
+    ``compressed`` stores the layers gzipped, as the containerd image store saves them.
+    """
     layers = []
     for i in range(2):
         inner = io.BytesIO()
@@ -551,8 +664,8 @@ def _docker_archive(path: Path, arch: str = "arm64", corrupt: bool = False) -> b
         for name, data in [
             ("manifest.json", manifest),
             (config_name, config),
-            ("l0/layer.tar", layers[0]),
-            ("l1/layer.tar", layers[1]),
+            ("l0/layer.tar", gzip.compress(layers[0], mtime=1) if compressed else layers[0]),
+            ("l1/layer.tar", gzip.compress(layers[1], mtime=1) if compressed else layers[1]),
         ]:
             info = tarfile.TarInfo(name)
             info.size = len(data)
@@ -578,8 +691,18 @@ def test_docker_archive_becomes_a_reproducible_oci_layout(tmp_path: Path) -> Non
     assert image.compressed_size > 0
 
 
-def test_a_layer_that_does_not_match_its_diff_id_is_rejected(tmp_path: Path) -> None:
-    _docker_archive(tmp_path / "bad.tar", corrupt=True)
+def test_gzipped_layers_from_the_containerd_store_give_the_same_layout(tmp_path: Path) -> None:
+    _docker_archive(tmp_path / "plain.tar")
+    _docker_archive(tmp_path / "gzipped.tar", compressed=True)
+    plain = docker_archive_to_layout(tmp_path / "plain.tar", tmp_path / "one")
+    assert docker_archive_to_layout(tmp_path / "gzipped.tar", tmp_path / "two") == plain
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzipped"])
+def test_a_layer_that_does_not_match_its_diff_id_is_rejected(
+    tmp_path: Path, compressed: bool
+) -> None:
+    _docker_archive(tmp_path / "bad.tar", corrupt=True, compressed=compressed)
     with pytest.raises(CommandError, match="layer 1 of the docker archive does not match"):
         docker_archive_to_layout(tmp_path / "bad.tar", tmp_path / "out")
 
