@@ -15,6 +15,7 @@
 #   PREBUILT_REGISTRY           canonical|mirror (default canonical)
 #   PHP_IMAGE_REPOSITORY        pull the same digests from this repository instead
 #                               (a private copy, e.g. registry.example.com/team/php-fpm)
+#   PHP_IMAGE_MIRROR            the same, for PREBUILT_REGISTRY=mirror
 #   PHP_IMAGE_PLATFORM          linux/amd64|linux/arm64 (default: the docker engine's,
 #                               linux/arm64 on Apple Silicon)
 #   PMA_IMAGE                   phpMyAdmin image, passed to compose unchanged
@@ -132,9 +133,13 @@ prebuilt=$(pin "PHP_IMAGE_$key")
 if [ "$which_registry" = mirror ] && [ -n "$(pin "PHP_IMAGE_MIRROR_$key")" ]; then
   prebuilt=$(pin "PHP_IMAGE_MIRROR_$key")
 fi
-if [ -n "${PHP_IMAGE_REPOSITORY:-}" ] && [ -n "$prebuilt" ]; then
+override=${PHP_IMAGE_REPOSITORY:-}
+if [ "$which_registry" = mirror ] && [ -n "${PHP_IMAGE_MIRROR:-}" ]; then
+  override=$PHP_IMAGE_MIRROR
+fi
+if [ -n "$override" ] && [ -n "$prebuilt" ]; then
   name_tag_digest=${prebuilt##*/}
-  prebuilt=$PHP_IMAGE_REPOSITORY:${name_tag_digest#*:}
+  prebuilt=$override:${name_tag_digest#*:}
 fi
 repository=${prebuilt%:*@*}
 registry_host=${repository%%/*}

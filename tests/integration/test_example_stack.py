@@ -201,16 +201,19 @@ class World:
         return f"localhost/{self.path}:{PIN}"
 
 
-def _record(repository: str, digest: str, base: str) -> dict[str, Any]:
+def _record(repository: str, digest: str, base: str, mirror: str | None = None) -> dict[str, Any]:
     """The release record (notes JSON) the publish stage would write for this release."""
     image, base_digest = base.split("@")
+    registries = [{"name": "local", "repository": repository, "primary": True}]
+    if mirror:
+        registries.append({"name": "mirror", "repository": mirror, "primary": False})
     return {
         "schema": 1,
         "release": RELEASE,
         "stable": True,
         "stand_in": True,
         "default_line": "8.4",
-        "registries": [{"name": "local", "repository": repository, "primary": True}],
+        "registries": registries,
         "lines": [
             {
                 "php": "8.4",
@@ -634,6 +637,14 @@ def test_pma_image_passes_through_to_compose(world: World, project: str, tmp_pat
     assert set(log.read_text().splitlines()) == {f"PMA_IMAGE={odd}"}
     _, decision = resolve(env, tmp_path)
     assert decision["pma_image"] == odd
+    stop = run("sh", str(STACK / "stop.sh"), env=env, check=False)
+    assert stop.returncode == 0, stop.stderr
+    assert (
+        run(
+            world.docker, "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}"
+        ).stdout
+        == ""
+    )
 
 
 @pytest.mark.parametrize(
@@ -658,3 +669,35 @@ def test_invalid_settings_are_exit_2_in_both(
     for stderr in (answer.stderr, proc.stderr):
         assert f"{name}='{value}' is not valid" in stderr
         assert accepted in stderr
+
+
+def test_a_mirror_not_synced_and_a_private_mirror(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """PREBUILT_REGISTRY=mirror pulls the mirror's copy; a mirror lacking the digest is named."""
+    mirror = world.repositories["missing"]
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(pins.render(_record(world.repository, world.digest, world.base, mirror)))
+    env = launcher_env(
+        world,
+        project,
+        tmp_path,
+        PHP_PINS_FILE=str(pins_file),
+        PREBUILT_REGISTRY="mirror",
+        ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "cannot-proceed", "availability": "not-on-registry"}
+    assert (decision["decision"], decision["availability"]) == ("cannot-proceed", "not-on-registry")
+    text = f"{mirror}:{PIN}@{world.digest} is not on this registry (mirror not synced?)"
+    assert text in proc.stderr and text in decision["reason"]
+    assert "try PREBUILT_REGISTRY=canonical" in proc.stderr
+    assert "try PREBUILT_REGISTRY=canonical" in decision["fix"]
+
+    env["PHP_IMAGE_MIRROR"] = world.repository  # a private mirror that has it
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields["decision"] == decision["decision"] == "use-prebuilt", proc.stderr + answer.stderr
+    assert decision["image"] == world.prebuilt()
+    assert proc.returncode == 0

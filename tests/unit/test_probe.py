@@ -169,3 +169,43 @@ def test_docker_socket(tmp_path: Path) -> None:
     desktop.touch()
     found = probing.docker_socket({"HOME": str(tmp_path)})
     assert found in ("/var/run/docker.sock", str(desktop))
+
+
+@pytest.mark.parametrize(
+    ("scheme", "host", "env", "expected"),
+    [
+        ("https", "ghcr.io", {"HTTPS_PROXY": "http://proxy:3128"}, "proxy:3128"),
+        ("https", "ghcr.io", {"https_proxy": "proxy.corp:8080"}, "proxy.corp:8080"),
+        ("https", "ghcr.io", {"HTTP_PROXY": "http://proxy:3128"}, None),  # https needs HTTPS_PROXY
+        ("http", "registry.lan", {"HTTP_PROXY": "http://proxy:3128"}, "proxy:3128"),
+        ("https", "127.0.0.1:5000", {"HTTPS_PROXY": "http://proxy:3128"}, None),  # loopback
+        ("https", "localhost", {"HTTPS_PROXY": "http://proxy:3128"}, None),
+        ("https", "ghcr.io", {"HTTPS_PROXY": "http://p:1", "NO_PROXY": "*"}, None),
+        (
+            "https",
+            "ghcr.io",
+            {"HTTPS_PROXY": "http://p:1", "NO_PROXY": "example.com,ghcr.io"},
+            None,
+        ),
+        ("https", "pkg.ghcr.io", {"HTTPS_PROXY": "http://p:1", "no_proxy": ".ghcr.io"}, None),
+        ("https", "pkg.ghcr.io", {"HTTPS_PROXY": "http://p:1", "NO_PROXY": "ghcr.io"}, None),
+        ("https", "notghcr.io", {"HTTPS_PROXY": "http://p:1", "NO_PROXY": "ghcr.io"}, "p:1"),
+        ("https", "ghcr.io", {"HTTPS_PROXY": "http://p:1", "NO_PROXY": "ghcr.io:80"}, "p:1"),
+        ("https", "ghcr.io", {"HTTPS_PROXY": "http://p:1", "NO_PROXY": "ghcr.io:443"}, None),
+        ("https", "10.1.2.3", {"HTTPS_PROXY": "http://p:1", "NO_PROXY": "10.0.0.0/8"}, None),
+        ("https", "11.1.2.3", {"HTTPS_PROXY": "http://p:1", "NO_PROXY": "10.0.0.0/8"}, "p:1"),
+    ],
+)
+def test_proxy_for(scheme: str, host: str, env: dict[str, str], expected: str | None) -> None:
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    port = 443 if scheme == "https" else 80
+    found = probing.proxy_for(scheme, name, port, env)
+    assert (str(found) if found else None) == expected
+
+
+def test_proxy_credentials_become_a_header_and_odd_proxies_are_refused() -> None:
+    found = probing.proxy_for("https", "ghcr.io", 443, {"HTTPS_PROXY": "http://al%40ce:p%3Ass@p:3"})
+    assert found is not None and found.authorization == "Basic " + _auth("al@ce", "p:ss")
+    assert "p:ss" not in repr(found)
+    with pytest.raises(ValueError, match="must be an http:// proxy URL"):
+        probing.proxy_for("https", "ghcr.io", 443, {"HTTPS_PROXY": "socks5://p:1080"})
