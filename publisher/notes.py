@@ -10,11 +10,13 @@ The JSON schema (``schema: 1``) is documented in the README; the launcher's
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from . import lifecycle
 from .version import Release, parse_release
 
 NOTES_SCHEMA = 1
@@ -233,6 +235,16 @@ def _short(digest: str) -> str:
     return digest[:19] + "…"
 
 
+def _lifecycle(php: str, published_at: str) -> list[str]:
+    """``- ⚠ ...`` when the line is past its end of life or its base no longer updates."""
+    try:
+        day = datetime.date.fromisoformat(published_at[:10])
+    except ValueError:
+        return []
+    note = lifecycle.warning(php, day)
+    return [f"- ⚠ {note}"] if note else []
+
+
 def release_markdown(facts: ReleaseFacts, history: SizeHistory) -> str:
     primary = next(r for r in facts.registries if r.primary)
     out: list[str] = [f"# {facts.release}", ""]
@@ -272,6 +284,7 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory) -> str:
             f"- Base image: `{line.base_image}`"
             + (f" at `{line.base_digest}`" if line.base_digest else ""),
             f"- Size budget: {_mb(line.size_budget_bytes)} compressed per platform",
+            *_lifecycle(line.php, facts.published_at),
             "",
             "| registry | repository | index digest |",
             "|---|---|---|",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import click
 
+from .. import lifecycle, reference, render
 from .. import plan as planning
-from .. import reference, render
 from ..errors import ConfigError
 from ..version import parse_release
 from .base import State, config_option, handle_errors, main, only_option, pass_state
@@ -73,6 +74,10 @@ def plan_command(
             ("registry", "tag", "points at"),
             [(f.registry, f.tag, f.source) for f in unmoved],
         )
+    for configured in cfg.lines:
+        note = lifecycle.warning(configured.php, datetime.date.today(), frozen=configured.frozen)
+        if note:
+            state.output.warning(note)
 
 
 @main.command("render")

@@ -497,6 +497,7 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     state.output.set_output("release", result.release)
     state.output.set_output("changed", "true" if result.changed else "false")
     state.output.set_output("lines", ",".join(result.moved))
+    state.output.set_output("frozen", ",".join(result.frozen))
     for line in result.details:
         state.output.info(line)
     state.output.set_output("details", json.dumps(result.details))

@@ -6,11 +6,13 @@ release, resolves each of its base images again and compares digests.
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import lifecycle
 from ..config import Config
 from ..errors import NotFoundError, UsageError
 from ..output import Output
@@ -26,6 +28,8 @@ class BaseCheck:
     details: tuple[str, ...]
     #: The PHP lines whose base moved (or vanished): the only ones to rebuild.
     moved: tuple[str, ...] = ()
+    #: Lines that can never change: frozen in matrix.yaml, or the official image stopped.
+    frozen: tuple[str, ...] = ()
 
 
 def newest_stable_notes(notes_dir: Path) -> tuple[str, dict[str, object]]:
@@ -52,7 +56,17 @@ def check_bases(
     changed = False
     lines = data.get("lines", [])
     assert isinstance(lines, list)
+    today = datetime.date.today()
+    configured = {ln.php: ln for ln in config.lines}
+    frozen: list[str] = []
     for line in lines:
+        php = str(line.get("php"))
+        known = configured.get(php)
+        state = lifecycle.status(php, today, frozen=bool(known and known.frozen))
+        if state.base_frozen:
+            frozen.append(php)
+            details.append(f"PHP {php}: can never change ({state.note or 'frozen'})")
+            continue
         base = line.get("base", {})
         recorded = base.get("digest")
         # The recorded image is the reference the build pulled (through the mirror, if any).
@@ -71,4 +85,4 @@ def check_bases(
             details.append(f"PHP {line['php']}: base {ref} moved from {recorded} to {current}")
         else:
             details.append(f"PHP {line['php']}: base {ref} unchanged ({current})")
-    return BaseCheck(tag, changed, tuple(details), tuple(moved))
+    return BaseCheck(tag, changed, tuple(details), tuple(moved), tuple(frozen))

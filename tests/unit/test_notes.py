@@ -129,3 +129,15 @@ def test_stand_in_notes_say_so():
     text = notes.release_markdown(stand_in, HISTORY)
     assert "STAND-IN" in text and "cosign verify" not in text
     assert json.loads(notes.release_json(stand_in, HISTORY))["stand_in"] is True
+
+
+def test_notes_mark_a_line_past_its_end_of_life() -> None:
+    from dataclasses import replace
+
+    base = facts()
+    old_line = replace(base.lines[0], php="8.1", php_version="8.1.34")
+    text = notes.release_markdown(replace(base, lines=(old_line, base.lines[0])), HISTORY)
+    section_81 = text.split("## PHP 8.1")[1].split("## PHP 8.4")[0]
+    assert "- ⚠ PHP 8.1 reached end of life on 2025-12-31" in section_81
+    assert "official image stopped updating it on 2026-01-01" in section_81
+    assert "⚠ PHP 8.4" not in text  # a supported line carries no warning

@@ -1,0 +1,99 @@
+"""PHP lines' lifecycle: end of life, and whether the official image still updates.
+
+Pure data and date arithmetic; no I/O. Sources:
+
+* end of active and security support: https://www.php.net/supported-versions.php
+  (and https://www.php.net/eol.php for lines past it). Since 2024 every line gets
+  two years of active support and two of security support, each ending on 31 December.
+* the official Docker image (docker-library/php) stops building a line when it
+  leaves security support: PHP 8.1's last build was 8.1.34 (2025-12-19); its tags
+  have not been updated since 2026-01-01.
+
+Update the table when php.net announces a new line or changes a date.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+SOURCE = "https://www.php.net/supported-versions.php"
+
+
+@dataclass(frozen=True)
+class PhpLine:
+    php: str
+    released: datetime.date
+    active_until: datetime.date
+    security_until: datetime.date
+    #: The day the official image stopped updating this line (None: it still does).
+    image_updates_ended: datetime.date | None = None
+    #: The last version the official image shipped, when it has stopped.
+    last_version: str | None = None
+
+
+def _d(text: str) -> datetime.date:
+    return datetime.date.fromisoformat(text)
+
+
+#: The lines the matrix may name, from php.net's supported-versions page.
+TABLE: dict[str, PhpLine] = {
+    line.php: line
+    for line in (
+        PhpLine(
+            "8.1",
+            _d("2021-11-25"),
+            _d("2023-11-25"),
+            _d("2025-12-31"),
+            image_updates_ended=_d("2026-01-01"),
+            last_version="8.1.34",
+        ),
+        PhpLine("8.2", _d("2022-12-08"), _d("2024-12-31"), _d("2026-12-31")),
+        PhpLine("8.3", _d("2023-11-23"), _d("2025-12-31"), _d("2027-12-31")),
+        PhpLine("8.4", _d("2024-11-21"), _d("2026-12-31"), _d("2028-12-31")),
+        PhpLine("8.5", _d("2025-11-20"), _d("2027-12-31"), _d("2029-12-31")),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Status:
+    php: str
+    end_of_life: bool
+    #: The official base image no longer receives updates: rebuilding changes nothing.
+    base_frozen: bool
+    security_only: bool
+    note: str | None
+
+
+def status(php: str, today: datetime.date, *, frozen: bool = False) -> Status:
+    """Where ``php`` stands on ``today``; ``frozen`` is the matrix's ``frozen: true``."""
+    line = TABLE.get(php)
+    if line is None:
+        return Status(php, False, frozen, False, "frozen in matrix.yaml" if frozen else None)
+    eol = today > line.security_until
+    ended = line.image_updates_ended is not None and today >= line.image_updates_ended
+    base_frozen = frozen or ended or eol
+    security_only = not eol and today > line.active_until
+    parts: list[str] = []
+    if eol:
+        parts.append(f"PHP {php} reached end of life on {line.security_until} (no security fixes)")
+    elif security_only:
+        parts.append(f"PHP {php} receives security fixes only, until {line.security_until}")
+    if ended:
+        last = f" (last: {line.last_version})" if line.last_version else ""
+        parts.append(f"the official image stopped updating it on {line.image_updates_ended}{last}")
+    elif eol:
+        parts.append("the official image no longer updates it")
+    if frozen and not ended:
+        parts.append("frozen in matrix.yaml")
+    note = "; ".join(parts) + f" — source: {SOURCE}" if parts else None
+    return Status(php, eol, base_frozen, security_only, note)
+
+
+def warning(php: str, today: datetime.date, *, frozen: bool = False) -> str | None:
+    """A one-line warning for plans and notes: end of life or a base that never moves."""
+    s = status(php, today, frozen=frozen)
+    if not (s.end_of_life or s.base_frozen):
+        return None
+    return s.note

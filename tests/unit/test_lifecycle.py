@@ -1,0 +1,40 @@
+"""PHP lines' lifecycle (php.net supported versions) and where it shows."""
+
+from __future__ import annotations
+
+import datetime
+
+from publisher import lifecycle
+from publisher.config import load
+from tests.conftest import ROOT
+
+D = datetime.date
+
+
+def test_the_table_covers_the_committed_matrix_with_php_net_dates() -> None:
+    cfg = load(ROOT / "matrix.yaml", {})
+    assert set(cfg.line_names) <= set(lifecycle.TABLE)
+    assert lifecycle.TABLE["8.2"].security_until == D(2026, 12, 31)
+    assert lifecycle.TABLE["8.1"].image_updates_ended == D(2026, 1, 1)
+    assert "php.net/supported-versions" in lifecycle.SOURCE
+
+
+def test_end_of_life_and_frozen_bases() -> None:
+    s81 = lifecycle.status("8.1", D(2026, 11, 30))
+    assert s81.end_of_life and s81.base_frozen
+    assert "end of life on 2025-12-31" in (s81.note or "")
+    assert "stopped updating it on 2026-01-01 (last: 8.1.34)" in (s81.note or "")
+    s82 = lifecycle.status("8.2", D(2026, 11, 30))
+    assert not s82.end_of_life and s82.security_only and not s82.base_frozen
+    assert lifecycle.warning("8.2", D(2026, 11, 30)) is None  # still updating: no warning
+    assert lifecycle.status("8.2", D(2027, 1, 1)).end_of_life
+    assert lifecycle.warning("8.4", D(2026, 11, 30)) is None
+    frozen = lifecycle.status("8.4", D(2026, 11, 30), frozen=True)
+    assert frozen.base_frozen and "frozen in matrix.yaml" in (frozen.note or "")
+    assert lifecycle.status("9.9", D(2026, 1, 1)).note is None  # unknown: no claim
+
+
+def test_the_committed_matrix_keeps_8_1_frozen() -> None:
+    cfg = load(ROOT / "matrix.yaml", {})
+    assert cfg.line("8.1").frozen
+    assert not any(line.frozen for line in cfg.lines if line.php != "8.1")
