@@ -365,16 +365,24 @@ class Transfers:
     # ------------------------------------------------------------ one blob
 
     def _once(self, key: tuple[str, str, str], work: Callable[[], None]) -> None:
-        """Run ``work`` unless the same (registry, repository, digest) is done or in flight."""
-        with self._lock:
-            found = self._inflight.get(key)
-            future: Future[None] = found if found is not None else Future()
-            owner = found is None
-            if owner:
-                self._inflight[key] = future
-        if not owner:
-            future.result()
-            return
+        """Run ``work`` unless the same (registry, repository, digest) is done or in flight.
+
+        A caller that finds it in flight waits for it; if that transfer failed,
+        the caller tries itself.
+        """
+        while True:
+            with self._lock:
+                found = self._inflight.get(key)
+                future: Future[None] = found if found is not None else Future()
+                if found is None:
+                    self._inflight[key] = future
+            if found is None:
+                break
+            try:
+                found.result()
+                return
+            except Exception:  # the owner reports its own failure; try ourselves
+                continue
         try:
             work()
         except BaseException as exc:

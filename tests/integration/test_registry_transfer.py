@@ -310,3 +310,39 @@ def test_the_publish_copy_step_uploads_each_blob_once_per_registry(
         assert proxy.uploaded_bytes == sum(len(b) for b in blobs.values())
     for host in (second_registry.host, third.host):
         assert all(manifest_there(host, repo, image.digest) for image in lines)
+
+
+def test_concurrent_copies_share_the_transfer_in_flight(
+    registry: Any,
+    second_registry: Any,
+    repo: str,
+    lines: tuple[TestImage, TestImage],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """Two copies at once through one Transfers (one line each): the shared layer goes up once."""
+    import threading
+
+    one, two = lines
+    blobs = unique_blobs(one, two)
+    target_proxy = proxy_for(second_registry)
+    source, target = make_client(registry), make_client(target_proxy)
+    engine = Transfers(workers=8)
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def copy(digest: str) -> None:
+        start.wait()
+        try:
+            engine.copy(source, repo, [(target, repo)], [digest])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=copy, args=(i.digest,)) for i in lines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert uploads_by_digest(target_proxy) == Counter(set(blobs))
+    assert all(manifest_there(second_registry.host, repo, i.digest) for i in lines)
