@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import ipaddress
 import json
 import re
 import threading
@@ -147,6 +148,22 @@ def _error_entries(body: bytes) -> list[tuple[str, str]]:
         if isinstance(entry, dict):
             result.append((str(entry.get("code", ""))[:64], str(entry.get("message", ""))[:200]))
     return result
+
+
+def _direct() -> Any:
+    """Per-request proxies that switch the environment's proxies off (a fresh dict:
+    requests adds to it)."""
+    return {"http": None, "https": None}
+
+
+def _is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def describe_error_body(body: bytes) -> str:
@@ -392,6 +409,9 @@ class Transport:
                     stream=True,
                     timeout=self.timeout,
                     allow_redirects=method in ("GET", "HEAD"),
+                    # HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply (requests reads them);
+                    # a loopback registry is always reached directly.
+                    proxies=_direct() if _is_loopback_url(url) else None,
                 )
         except requests.exceptions.SSLError as exc:
             raise UnreachableError(
