@@ -154,7 +154,9 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/php-stack.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
-trap 'exit 130' INT TERM
+pid=
+# A pull runs in the background (for its deadline): stop it with the launcher.
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 130' INT TERM
 
 # cached REF: is REF in the local image store for the platform? (no network)
 cached() {
@@ -186,9 +188,11 @@ pull() {
     fi
     sleep 0.2 2>/dev/null || sleep 1
     ticks=$((ticks + 1))
+    if [ $((ticks % 75)) = 0 ]; then say "still pulling $1 ($((ticks / 5)) s)"; fi
   done
   wait "$pid"
   status=$?
+  pid=
   if [ -n "$timed_out" ]; then
     pull_class=unreachable
     pull_detail=$timed_out
