@@ -70,6 +70,17 @@ def notes_option(default: str = "release-notes") -> Callable[[F], F]:
     return decorate
 
 
+def warn_lifecycle(state: State, cfg: Config) -> None:
+    """Say which lines are past their end of life or have a base that no longer updates."""
+    from .. import lifecycle
+
+    today = datetime.datetime.now(datetime.UTC).date()
+    for line in cfg.lines:
+        note = lifecycle.warning(line.php, today, frozen=line.frozen)
+        if note:
+            state.output.warning(note)
+
+
 def created_from_env(env: dict[str, str]) -> str:
     """The image creation time: SOURCE_DATE_EPOCH when set (reproducible), else empty."""
     epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
@@ -409,6 +420,7 @@ def _release_from_cli(
 ) -> None:
     parse_release(release_tag)
     cfg = state.load_config(config_path, only)
+    warn_lifecycle(state, cfg)
     options = _release_options(
         state,
         cfg,

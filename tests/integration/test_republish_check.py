@@ -1,0 +1,85 @@
+"""`publisher republish-check` against a real registry: which lines moved, which never can.
+
+The newest stable release's notes record each line's base digest. On the registry,
+8.4's base has moved, 8.3's has not, and 8.1's official image stopped updating
+(publisher/lifecycle.py) and its line is frozen: only 8.4 is to be rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from publisher.localregistry import LocalRegistry
+from tests.conftest import ROOT
+from tests.integration.conftest import matrix_text
+from tests.support.images import make_image, push_raw
+
+pytestmark = pytest.mark.integration
+
+
+def test_only_moved_lines_are_rebuilt_and_frozen_lines_are_named(
+    tmp_path: Path, registry: LocalRegistry
+) -> None:
+    prefix = f"bases-{uuid.uuid4().hex[:8]}/library/php"
+    current = {
+        php: push_raw(
+            f"http://{registry.host}", prefix, make_image(("linux/amd64",)), [f"{php}-fpm-alpine"]
+        )
+        for php in ("8.1", "8.3", "8.4")
+    }
+    recorded = {**current, "8.4": "sha256:" + "0" * 64}  # 8.4's base moved since
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    lines = [
+        {"php": php, "base": {"image": f"{registry.host}/{prefix}:{php}-fpm-alpine", "digest": d}}
+        for php, d in recorded.items()
+    ]
+    (notes / "v1.0.0.json").write_text(json.dumps({"release": "v1.0.0", "lines": lines}))
+    (notes / "v0.9.0.json").write_text(json.dumps({"release": "v0.9.0", "lines": []}))
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(
+        matrix_text(
+            [("hub", f"{registry.host}/acme/php-fpm", True)],
+            lines=("8.1", "8.3", "8.4"),
+            base_image=f"{registry.host}/{prefix}:{{php}}-fpm-alpine",
+            line_overrides={"8.1": {"frozen": True}},
+        )
+    )
+    out = tmp_path / "github-output"
+    out.write_text("")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "publisher",
+            "republish-check",
+            "--config",
+            str(matrix),
+            "--notes-dir",
+            str(notes),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(out)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "release=v1.0.0\nchanged=true" in result.stdout
+    outputs = dict(
+        line.split("=", 1)
+        for line in out.read_text().splitlines()
+        if "=" in line and "<<" not in line
+    )
+    assert outputs["lines"] == "8.4"
+    assert outputs["frozen"] == "8.1"
+    said = result.stdout + result.stderr
+    assert "PHP 8.1: can never change" in said
+    assert "PHP 8.3: base" in said and "unchanged" in said
