@@ -82,7 +82,7 @@ pins=${PHP_PINS_FILE:-$here/php-images.env}
 start: fix: vendor the release's vX.Y.Z.env next to this script as php-images.env, or set PHP_PINS_FILE"
 
 # pin KEY: the value of KEY='value' in the pins file (empty when absent).
-pin() { sed -n "s/^$1='\\([^']*\\)'\$/\\1/p" "$pins" | sed -n 1p; }
+pin() { sed -n "s/^$1='\\([^']*\\)'[[:space:]]*\$/\\1/p" "$pins" | sed -n 1p; }
 
 [ "$(pin PHP_PINS_SCHEMA)" = 1 ] \
   || fail 3 "$pins is not a pins file this launcher reads (PHP_PINS_SCHEMA='1' expected)"

@@ -701,3 +701,22 @@ def test_a_mirror_not_synced_and_a_private_mirror(
     assert fields["decision"] == decision["decision"] == "use-prebuilt", proc.stderr + answer.stderr
     assert decision["image"] == world.prebuilt()
     assert proc.returncode == 0
+
+
+def test_a_pins_file_edited_on_windows_reads_the_same(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    crlf = tmp_path / f"{RELEASE}.env"
+    crlf.write_bytes(world.pins.read_bytes().replace(b"\n", b"\r\n"))
+    env = launcher_env(
+        world,
+        project,
+        tmp_path,
+        PHP_PINS_FILE=str(crlf),
+        PHP_IMAGE_REPOSITORY=world.repositories["cached"],
+        ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "use-prebuilt", "availability": "cached"}, proc.stderr
+    assert decision["image"] == world.prebuilt(world.repositories["cached"]), answer.stderr
