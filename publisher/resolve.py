@@ -56,6 +56,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
+if sys.version_info < (3, 9):  # noqa: UP036  (vendored copies meet older interpreters)
+    sys.exit(
+        f"resolve.py needs Python 3.9 or newer, this is {sys.version.split()[0]}: install a "
+        "newer python3, or start the stack with start.sh, which needs no Python"
+    )
+
 # --------------------------------------------------------------------------- errors
 
 EXIT_USE_PREBUILT = 0

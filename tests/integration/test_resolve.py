@@ -883,3 +883,11 @@ def test_the_single_file_runs_on_python_3_9_without_packages(
         check=False,
     )
     assert env.stdout.startswith("PHP_DECISION='use-prebuilt'\n"), env.stderr
+
+    older = sorted(Path.home().glob(".pyenv/versions/3.8.*/bin/python3.8"))
+    if older:  # an older interpreter is told what it needs, not shown a traceback
+        old = subprocess.run(
+            [str(older[-1]), "-I", str(vendored), "--help"], capture_output=True, text=True
+        )
+        assert old.returncode == 1
+        assert old.stderr.startswith("resolve.py needs Python 3.9 or newer, this is 3.8.")
