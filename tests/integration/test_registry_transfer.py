@@ -218,14 +218,17 @@ def test_a_corrupted_blob_from_the_source_is_never_stored(
     source_proxy.add(
         Fault("body", method="GET", path=f"/blobs/{digest}", body=corrupted, times=None)
     )
-    hosts = [second_registry.host, fresh_registry().host][:targets]
-    clients = [(make_client(h, retry=_policy(FakeClock())), repo) for h in hosts]
+    proxies = [proxy_for(second_registry), proxy_for(fresh_registry())][:targets]
+    clients = [(make_client(p, retry=_policy(FakeClock())), repo) for p in proxies]
     with pytest.raises(InvalidResponseError, match="does not match its digest"):
         Transfers(workers=4).copy(make_client(source_proxy), repo, clients, [image.digest])
-    for host in hosts:
-        assert not stored(host, repo, digest)
-        assert not manifest_there(host, repo, image.images[0].digest)
-        assert not manifest_there(host, repo, image.digest)
+    for proxy in proxies:
+        assert not stored(proxy.upstream, repo, digest)
+        assert not manifest_there(proxy.upstream, repo, image.images[0].digest)
+        assert not manifest_there(proxy.upstream, repo, image.digest)
+        # Streamed, the upload stopped short of the last bytes; spooled, it never started.
+        puts = [s for s in proxy.log if s.method == "PUT" and digest.split(":")[1] in s.path]
+        assert all(s.status is None for s in puts) and len(puts) == (1 if targets == 1 else 0)
 
 
 @pytest.mark.parametrize("targets", [1, 2], ids=["streamed", "spooled"])

@@ -2,7 +2,9 @@
 
 It forwards every request to the upstream registry unchanged (the ``Host``
 header included, so the registry's absolute ``Location`` URLs point back at the
-proxy) unless a scripted ``Fault`` matches. It counts requests by method and
+proxy) unless a scripted ``Fault`` matches. Without a fault, bodies stream through
+both ways (memory stays flat for any blob size; a request body cut short is cut
+short upstream too). It counts requests by method and
 kind of path (``ping``, ``manifest``, ``blob``, ``upload``, ``tags``,
 ``other``) and the request-body bytes sent to upload endpoints.
 
@@ -403,6 +405,11 @@ class FaultProxy:
                         )
                     if chunked:
                         conn.send(b"0\r\n\r\n")
+                    elif sent < int(self.headers.get("Content-Length") or 0):
+                        # The client gave up mid-body: so does the upstream request.
+                        self._record(kind, None, None, sent)
+                        self.close_connection = True
+                        return
                     response = conn.getresponse()
                     headers = response.getheaders()
                     length = response.getheader("Content-Length")
