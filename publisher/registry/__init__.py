@@ -28,6 +28,7 @@ Public API (import from ``publisher.registry``)::
                                                   # each blob downloaded once, uploaded once per
                                                   # registry, in parallel; returns the TransferPlan
     transfer.plan_transfers(SourceTree, {Target: present digests}) -> TransferPlan   # pure
+                                                  # copy = observe (reads, HEADs) + plan + execute
     client.tag(repo_path, digest, tag)            # manifest GET by digest + PUT under tag; no blobs
     client.delete_manifest(repo_path, digest)
     client.platform_sizes(ref) -> {"linux/amd64": bytes}   # config + layers; attestations excluded

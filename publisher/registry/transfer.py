@@ -8,10 +8,10 @@ Two halves:
   uploads it needs (one upload per target registry: other repositories of that
   registry mount it), then the manifests each target lacks, children first,
   indexes last.
-* **The executor** (``Transfers.copy``): reads the manifests from the source, HEADs
-  what the plan needs to know (each digest once per target repository, in
-  parallel), computes the plan and carries it out with a bounded pool of blob
-  transfers. Each blob is downloaded from the source once, hashed while it
+* **The executor** (``Transfers.copy`` = ``observe``, ``plan_transfers``,
+  ``execute``): reads the manifests from the source, HEADs what the plan needs to
+  know (each digest once per target repository, in parallel), computes the plan
+  and carries it out with a bounded pool of blob transfers. Each blob is downloaded from the source once, hashed while it
   arrives, and streamed straight into the target when one target needs it; with
   several targets it is spooled to one temporary file and uploaded from there to
   each. Memory stays flat whatever the layer size. One transfer is in flight per
@@ -275,36 +275,55 @@ class Transfers:
     ) -> TransferPlan:
         """Copy ``roots`` (manifest digests in ``source_repo``) to every target repository.
 
-        Returns the plan it carried out. Raises the first failure (publisher
-        errors); nothing is pushed above a manifest whose content failed.
+        ``observe``, then ``plan_transfers``, then ``execute``. Returns the plan it
+        carried out. Raises the first failure (publisher errors); nothing is
+        pushed above a manifest whose content failed.
         """
+        clients = self.clients(source, source_repo, targets)
+        tree, present = self.observe(source, source_repo, roots, clients)
+        plan = plan_transfers(tree, present)
+        self.execute(source, tree, plan, clients)
+        return plan
+
+    @staticmethod
+    def clients(
+        source: RegistryClient, source_repo: str, targets: Sequence[tuple[RegistryClient, str]]
+    ) -> dict[Target, RegistryClient]:
+        """The target repositories by ``Target`` (the source itself left out)."""
         clients: dict[Target, RegistryClient] = {}
         for client, repo in targets:
             clients.setdefault(Target(client.transport.base, repo), client)
-        src = Target(source.transport.base, source_repo)
-        clients.pop(src, None)  # copying onto itself: nothing to do
-        tree, present = self.observe(source, src, roots, clients)
-        plan = plan_transfers(tree, present)
+        clients.pop(Target(source.transport.base, source_repo), None)
+        return clients
+
+    def execute(
+        self,
+        source: RegistryClient,
+        tree: SourceTree,
+        plan: TransferPlan,
+        clients: Mapping[Target, RegistryClient],
+    ) -> None:
+        """Carry out ``plan``: every blob step on the pool, then the manifests wave by wave."""
         if plan.is_noop:
             self._detail("copy: every target holds every manifest already")
-            return plan
+            return
         uploads = plan.upload_bytes()
         self._detail(
             f"copy: {len(plan.blobs)} blob(s) to place, {plan.download_count} download(s), "
             + ", ".join(f"{n / 1e6:.1f} MB to {r.split('://')[-1]}" for r, n in uploads.items())
         )
+        src = tree.source
         with tempfile.TemporaryDirectory(prefix="publisher-copy-", dir=self.spool_dir) as tmp:
             self._run_all(
                 lambda step: self._blob(source, src, step, clients, Path(tmp)), plan.blobs
             )
         for wave in plan.manifests:
             self._run_all(lambda step: self._manifest(tree, step, clients), wave)
-        return plan
 
     def observe(
         self,
         source: RegistryClient,
-        src: Target,
+        source_repo: str,
         roots: Sequence[str],
         clients: Mapping[Target, RegistryClient],
     ) -> tuple[SourceTree, dict[Target, set[str]]]:
@@ -316,6 +335,7 @@ class Transfers:
         nothing below a present manifest is read or checked, so a copy that has
         nothing to do costs one HEAD per root and target.
         """
+        src = Target(source.transport.base, source_repo)
         manifests: dict[str, Manifest] = {}
         kinds = dict.fromkeys(roots, True)  # digest -> is a manifest
         present: dict[Target, set[str]] = {t: set() for t in clients}
