@@ -195,6 +195,10 @@ def mirrored(ref: Reference, mirror: str | None) -> Reference:
 # --------------------------------------------------------------------------- loading
 
 
+#: A matrix file larger than this is refused before it is parsed.
+MAX_MATRIX_BYTES = 1024 * 1024
+
+
 def load(
     path: str | os.PathLike[str],
     env: Mapping[str, str] | None = None,
@@ -206,7 +210,16 @@ def load(
     """
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as handle:
+            raw = handle.read(MAX_MATRIX_BYTES + 1)
+        if len(raw) > MAX_MATRIX_BYTES:
+            raise ConfigError(
+                f"the file is larger than {MAX_MATRIX_BYTES // 1024} KiB; a matrix file is a "
+                "few kilobytes",
+                source=source,
+                hint="pass the matrix file with --config (not a data file)",
+            )
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(
             "configuration file not found",

@@ -27,6 +27,7 @@ code  meaning
 15    GitHub API error
 16    resolve: build the image locally (not an error)
 17    resolve: cannot proceed (no usable image, fallback disabled)
+18    an output cannot be written or an input file cannot be read
 ====  ==========================================================
 """
 
@@ -190,6 +191,28 @@ class ReleaseConflictError(PublisherError):
 class GitHubError(PublisherError):
     exit_code = 15
     label = "GitHub API error"
+
+
+class FileAccessError(PublisherError):
+    """A file or directory publisher must write (or read) is not usable.
+
+    Raised before any build or push for the outputs a run will need (digest
+    records, release notes), and for any ``OSError`` met on the way.
+    """
+
+    exit_code = 18
+    label = "file error"
+
+
+def file_error(exc: OSError, what: str) -> FileAccessError:
+    """A classified error for ``exc`` met while doing ``what`` (e.g. "write the notes")."""
+    where = f" {exc.filename}" if exc.filename else ""
+    reason = exc.strerror or type(exc).__name__
+    return FileAccessError(
+        f"cannot {what}:{where}: {reason}",
+        hint="check that the path exists, is a directory where one is expected, and is "
+        "writable by this user (or pass another directory)",
+    )
 
 
 #: Exit codes of ``publisher resolve`` that are decisions, not failures.

@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import FileAccessError, file_error
+
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
@@ -24,4 +26,25 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    return target
+
+
+def ensure_writable(directory: str | os.PathLike[str], what: str) -> Path:
+    """Create ``directory`` if needed and prove a file can be written there.
+
+    Raises FileAccessError (exit 18) naming ``what`` (e.g. "the release notes
+    directory"), so a run fails before its first build or push, not after.
+    """
+    target = Path(directory)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".publisher-write-check.", dir=target)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        error = file_error(exc, f"write to {what} {target}")
+        raise FileAccessError(
+            f"{what} {target} is not writable ({exc.strerror or exc}); nothing was built or pushed",
+            hint=error.hint,
+        ) from None
     return target

@@ -1,11 +1,16 @@
 """Release notes: Markdown for people, JSON for machines, size history.
 
-Pure: takes the facts a publish run gathered and returns text. The publish
-stage writes ``release-notes/vX.Y.Z.md``, ``release-notes/vX.Y.Z.json`` and
-``release-notes/size-history.json`` atomically.
+The notes JSON is the **release record**: the one place that says what a
+release was (its default line, lines, platforms, registries, bases, digests,
+sizes, PHP versions, dates and republish history). This module owns its schema,
+both ways: ``release_json`` writes it and ``parse_record``/``load_record`` read
+it, with located errors (exit 3) for a malformed or unknown-schema file, which
+is never treated as absent. Every reader (publish, republish, republish-check,
+verify, audit) goes through here.
 
-The JSON schema (``schema: 1``) is documented in the README; the launcher's
-``publisher resolve`` and the workflows read it.
+Rendering is pure; ``load_record``/``read_record``/``record_releases`` only read
+files. The publish stage writes ``release-notes/vX.Y.Z.md``,
+``release-notes/vX.Y.Z.json`` and ``release-notes/size-history.json`` atomically.
 """
 
 from __future__ import annotations
@@ -14,12 +19,16 @@ import datetime
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import lifecycle
-from .version import Release, parse_release
+from .errors import ConfigError, FileAccessError
+from .version import Release, is_release_tag, parse_release
 
 NOTES_SCHEMA = 1
+#: A notes file larger than this is refused before it is parsed.
+MAX_RECORD_BYTES = 4 * 1024 * 1024
 HISTORY_SCHEMA = 1
 MB = 1_000_000
 
@@ -81,9 +90,26 @@ class ReleaseFacts:
     source_url: str | None = None
     regression_percent: float = 10.0
     plan_sha256: str = ""
+    #: sha256 of the publish plan the last run executed (``publisher publish --dry-run --json``)
+    publish_plan_sha256: str = ""
 
     def line(self, php: str) -> LineFacts:
         return next(line for line in self.lines if line.php == php)
+
+    @property
+    def line_names(self) -> tuple[str, ...]:
+        return tuple(line.php for line in self.lines)
+
+    def pins(self, php: str) -> tuple[str, ...]:
+        """The pin tags this release owns for ``php`` (``vX.Y.Z-php-A.B``, plus ``vX.Y.Z``)."""
+        tags = [f"{self.release}-php-{php}"]
+        if php == self.default_line:
+            tags.append(self.release)
+        return tuple(tags)
+
+    def pin_digests(self) -> dict[str, str]:
+        """Every pin tag of this release -> the index digest it must point at."""
+        return {tag: line.index_digest for line in self.lines for tag in self.pins(line.php)}
 
 
 # --------------------------------------------------------------------------- size history
@@ -192,6 +218,7 @@ def to_dict(facts: ReleaseFacts, history: SizeHistory) -> dict[str, Any]:
         "default_line": facts.default_line,
         "published_at": facts.published_at,
         "plan_sha256": facts.plan_sha256,
+        "publish_plan_sha256": facts.publish_plan_sha256,
         "registries": [asdict(r) for r in facts.registries],
         "lines": lines,
         "floating": [asdict(f) for f in facts.floating],
@@ -217,6 +244,191 @@ def history_from_json(data: Mapping[str, Any]) -> tuple[Republish, ...]:
         changes = tuple((c["php"], c["old"], c["new"]) for c in entry.get("changes", []))
         result.append(Republish(entry["date"], entry["reason"], changes))
     return tuple(result)
+
+
+# --------------------------------------------------------------------------- reading the record
+
+
+class _Fields:
+    """Typed access to one JSON object, each error naming the file and the field path."""
+
+    def __init__(self, data: Any, source: str, path: str) -> None:
+        self.source = source
+        self.path = path
+        if not isinstance(data, dict):
+            raise self.error(f"expected an object, got {type(data).__name__}")
+        self.data = data
+
+    def error(self, message: str, key: str | None = None) -> ConfigError:
+        where = f"{self.path}.{key}" if self.path and key else (key or self.path or None)
+        return ConfigError(
+            message,
+            source=self.source,
+            field=where,
+            hint="use the release notes JSON that publisher wrote, unmodified "
+            "(restore it from git history)",
+        )
+
+    def get(self, key: str, kind: type | tuple[type, ...], *, optional: bool = False) -> Any:
+        if key not in self.data:
+            if optional:
+                return None
+            raise self.error("missing", key)
+        value = self.data[key]
+        if value is None and optional:
+            return None
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise self.error(f"expected {names}, got {type(value).__name__}", key)
+        return value
+
+    def objects(self, key: str, *, optional: bool = False) -> list[_Fields]:
+        items = self.get(key, list, optional=optional) or []
+        prefix = f"{self.path}.{key}" if self.path else key
+        return [_Fields(item, self.source, f"{prefix}[{i}]") for i, item in enumerate(items)]
+
+
+def _digest(fields: _Fields, key: str, *, optional: bool = False) -> Any:
+    value = fields.get(key, str, optional=optional)
+    if value is not None and not (value.startswith("sha256:") and len(value) == 71):
+        raise fields.error(f"{value!r} is not a sha256 digest", key)
+    return value
+
+
+def parse_record(text: str, source: str) -> ReleaseFacts:
+    """Parse a release record (the notes JSON); ConfigError (exit 3) names what is wrong."""
+    if len(text) > MAX_RECORD_BYTES:
+        raise ConfigError(
+            f"the file is larger than {MAX_RECORD_BYTES // (1024 * 1024)} MiB; not a release record",
+            source=source,
+        )
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"not valid JSON: {exc.msg}",
+            source=source,
+            line=exc.lineno,
+            column=exc.colno,
+            hint="restore the file from git history; publisher writes it atomically",
+        ) from None
+    top = _Fields(data, source, "")
+    schema = top.get("schema", int)
+    if schema != NOTES_SCHEMA:
+        raise top.error(
+            f"schema {schema} is not one this publisher reads (it reads {NOTES_SCHEMA}); "
+            "upgrade publisher",
+            "schema",
+        )
+    release = top.get("release", str)
+    if not is_release_tag(release):
+        raise top.error(f"{release!r} is not a release tag", "release")
+    registries = tuple(
+        RegistryFacts(r.get("name", str), r.get("repository", str), r.get("primary", bool))
+        for r in top.objects("registries")
+    )
+    lines = []
+    for line in top.objects("lines"):
+        base = _Fields(line.get("base", dict), source, f"{line.path}.base")
+        lines.append(
+            LineFacts(
+                php=line.get("php", str),
+                php_version=line.get("php_version", str),
+                index_digest=_digest(line, "index_digest"),
+                tags=tuple(str(t) for t in line.get("tags", list)),
+                base_image=base.get("image", str),
+                base_digest=_digest(base, "digest", optional=True),
+                size_budget_bytes=line.get("size_budget_bytes", int),
+                platforms=tuple(
+                    PlatformFacts(
+                        p.get("platform", str), _digest(p, "digest"), p.get("size_bytes", int)
+                    )
+                    for p in line.objects("platforms")
+                ),
+            )
+        )
+    if not lines:
+        raise top.error("a release record lists at least one PHP line", "lines")
+    default_line = top.get("default_line", str)
+    floating = tuple(
+        FloatingFacts(
+            f.get("registry", str), f.get("tag", str), f.get("release", str), _digest(f, "digest")
+        )
+        for f in top.objects("floating", optional=True)
+    )
+    history = []
+    for entry in top.objects("history", optional=True):
+        changes = tuple(
+            (c.get("php", str), _digest(c, "old"), _digest(c, "new"))
+            for c in entry.objects("changes")
+        )
+        history.append(Republish(entry.get("date", str), entry.get("reason", str), changes))
+    return ReleaseFacts(
+        release=release,
+        stable=top.get("stable", bool),
+        stand_in=top.get("stand_in", bool),
+        default_line=default_line,
+        published_at=top.get("published_at", str),
+        registries=registries,
+        lines=tuple(lines),
+        floating=floating,
+        history=tuple(history),
+        plan_sha256=top.get("plan_sha256", str, optional=True) or "",
+        publish_plan_sha256=top.get("publish_plan_sha256", str, optional=True) or "",
+    )
+
+
+def record_path(notes_dir: str | Path, release: str) -> Path:
+    return Path(notes_dir) / f"{release}.json"
+
+
+def read_record(path: str | Path) -> ReleaseFacts:
+    """Read and parse one record file; unreadable or oversized files are errors."""
+    target = Path(path)
+    try:
+        with target.open("rb") as handle:
+            raw = handle.read(MAX_RECORD_BYTES + 1)
+    except OSError as exc:
+        raise FileAccessError(
+            f"cannot read the release record {target}: {exc.strerror or exc}",
+            hint="check the path and its permissions",
+        ) from None
+    if len(raw) > MAX_RECORD_BYTES:
+        raise ConfigError(
+            f"the file is larger than {MAX_RECORD_BYTES // (1024 * 1024)} MiB; not a release record",
+            source=str(target),
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text; not a release record", source=str(target)) from None
+    return parse_record(text, str(target))
+
+
+def load_record(notes_dir: str | Path, release: str) -> ReleaseFacts | None:
+    """The record of ``release`` in ``notes_dir``; None only when there is no such file.
+
+    A file that exists but cannot be read or parsed is an error, never "absent".
+    """
+    path = record_path(notes_dir, release)
+    if not path.exists():
+        return None
+    record = read_record(path)
+    if record.release != release:
+        raise ConfigError(
+            f"this is the record of {record.release}, not {release}",
+            source=str(path),
+            field="release",
+        )
+    return record
+
+
+def record_releases(notes_dir: str | Path) -> list[Release]:
+    """Every release with a record file in ``notes_dir``, oldest first."""
+    root = Path(notes_dir)
+    if not root.is_dir():
+        return []
+    return sorted(parse_release(p.stem) for p in root.glob("v*.json") if is_release_tag(p.stem))
 
 
 # --------------------------------------------------------------------------- Markdown

@@ -86,7 +86,11 @@ def read_records(paths: Iterable[Path]) -> list[DigestRecord]:
 
 
 def read_directory(directory: str | Path) -> list[DigestRecord]:
-    """Every ``*.json`` record under ``directory`` (artifact downloads nest one level)."""
+    """Every ``*.json`` record under ``directory`` (artifact downloads nest one level).
+
+    Hidden files and directories (``.pending/`` of a run in progress, ``.work/``)
+    are not records.
+    """
     root = Path(directory)
     if not root.is_dir():
         raise ConfigError(
@@ -94,4 +98,8 @@ def read_directory(directory: str | Path) -> list[DigestRecord]:
             field="--digests",
             hint="point --digests at the directory the build legs wrote their records to",
         )
-    return read_records(p for p in root.rglob("*.json") if not p.name.startswith("."))
+    return read_records(
+        p
+        for p in root.rglob("*.json")
+        if not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )

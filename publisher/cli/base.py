@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from .. import __version__
-from ..errors import PublisherError, UsageError
+from ..errors import PublisherError, UsageError, file_error
 
 if TYPE_CHECKING:
     from .. import config
     from ..output import Output
+    from ..registry.retry import RetryPolicy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,7 +28,8 @@ EPILOG_EXIT_CODES = """\b
 Exit codes: 0 ok, 2 bad input, 3 matrix.yaml error, 4 auth, 5 not found,
 6 rate limited, 7 unreachable, 8 invalid registry response, 9 registry refused,
 10 missing tool, 11 command failed, 12 verification failed, 13 smoke test failed,
-14 release conflict, 15 GitHub API error (resolve: 16 build locally, 17 cannot proceed).
+14 release conflict, 15 GitHub API error, 18 file not writable or readable
+(resolve: 16 build locally, 17 cannot proceed).
 """
 
 
@@ -47,6 +49,13 @@ class State:
         from ..output import Output
 
         return Output(self.env, debug=self.debug)
+
+    @cached_property
+    def retry(self) -> RetryPolicy:
+        """The one retry policy of this run, from ``PUBLISHER_RETRY_*`` (resolved once)."""
+        from ..registry.retry import RetryPolicy
+
+        return RetryPolicy.from_env(self.env)
 
     def load_config(self, path: str, only: str | None = None) -> config.Config:
         from .. import config
@@ -95,6 +104,13 @@ def handle_errors(func: F) -> F:
                 traceback.print_exc(file=sys.stderr)
             state.output.error(exc)
             ctx.exit(exc.exit_code)
+        except OSError as exc:
+            if state.debug:
+                traceback.print_exc(file=sys.stderr)
+            classified = file_error(exc, "use a file or directory")
+            classified.message = state.output.redact(classified.message)
+            state.output.error(classified)
+            ctx.exit(classified.exit_code)
         except click.exceptions.Exit:
             raise
         except click.ClickException:

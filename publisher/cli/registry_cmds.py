@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import click
 
@@ -31,16 +32,14 @@ def _optional_config(state: State) -> Config | None:
 
 def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
     """``publisher inspect REF`` without --offline (called from cli/core.py)."""
-    from ..registry import RetryPolicy
-    from ..stages.inspect import Inspection, client_for, inspect_reference
+    from ..stages.clients import client_for
+    from ..stages.inspect import Inspection, inspect_reference
 
     output = state.output
     if as_json:
         output.quiet = True  # stdout carries the JSON only
     try:
-        client = client_for(
-            ref, state.env, output, _optional_config(state), retry=RetryPolicy.from_env(state.env)
-        )
+        client = client_for(ref, state.env, output, state.retry, _optional_config(state))
         result = inspect_reference(ref, client)
     except PublisherError as exc:
         if as_json:
@@ -74,13 +73,27 @@ def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
 @click.argument("release")
 @config_option
 @only_option
+@click.option(
+    "--notes-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the release records are (default: release-notes/ next to the matrix file).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_state
 @handle_errors
 def verify_command(
-    state: State, release: str, config_path: str, only: str | None, as_json: bool
+    state: State,
+    release: str,
+    config_path: str,
+    only: str | None,
+    notes_dir: Path | None,
+    as_json: bool,
 ) -> None:
     """Check that RELEASE is complete and consistent on every registry.
+
+    A published release is checked against its record (release-notes/RELEASE.json):
+    its own default line, lines and platforms, whatever matrix.yaml says today.
 
     Every expected tag exists; all tags of a PHP line resolve to one index
     digest, identical on every registry; each index holds exactly the configured
@@ -97,19 +110,17 @@ def verify_command(
       publisher verify v2.1.0-rc.1 --config examples/offline/matrix.yaml
     """
     from .. import plan as planning
-    from ..registry import RegistryClient, RetryPolicy
+    from ..stages.clients import registry_clients
+    from ..stages.publish import load_release
     from ..stages.verify import raise_for_defects, show_report, verify_release
+    from .release_cmds import default_notes_dir
 
     version = parse_release(release)
     cfg = state.load_config(config_path, only)
     if as_json:
         state.output.quiet = True  # stdout carries the JSON only
-    clients = {
-        r.name: RegistryClient.for_registry(
-            r, state.env, state.output, retry=RetryPolicy.from_env(state.env)
-        )
-        for r in cfg.registries
-    }
+    cfg, _record = load_release(cfg, default_notes_dir(cfg, notes_dir), version, state.output)
+    clients = registry_clients(cfg, state.env, state.output, state.retry)
     existing = {r.name: clients[r.name].list_tags(r.repository.path) for r in cfg.registries}
     plan = planning.plan(cfg, version, existing)
     report = verify_release(cfg, plan, clients, state.output)
@@ -144,18 +155,13 @@ def preflight_command(state: State, config_path: str, only: str | None, as_json:
       publisher preflight --only 8.4,8.5
       DOCKERHUB_USERNAME=me DOCKERHUB_TOKEN=... publisher preflight --json
     """
-    from ..registry import RegistryClient, RetryPolicy
+    from ..stages.clients import registry_clients
     from ..stages.preflight import preflight
 
     cfg = state.load_config(config_path, only)
     if as_json:
         state.output.quiet = True  # stdout carries the JSON only
-    clients = {
-        r.name: RegistryClient.for_registry(
-            r, state.env, state.output, retry=RetryPolicy.from_env(state.env)
-        )
-        for r in cfg.registries
-    }
-    checks = preflight(cfg, clients, state.env, state.output, retry=RetryPolicy.from_env(state.env))
+    clients = registry_clients(cfg, state.env, state.output, state.retry)
+    checks = preflight(cfg, clients, state.env, state.output, retry=state.retry)
     if as_json:
         state.output.print_text(json.dumps([c.to_dict() for c in checks], indent=2))

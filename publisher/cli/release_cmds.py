@@ -93,6 +93,20 @@ def created_from_env(env: dict[str, str]) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def json_plan_option(func: F) -> F:
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="With --dry-run: print the publish plan as JSON on stdout (nothing else).",
+    )(func)
+
+
+def _check_json(as_json: bool, dry_run: bool) -> None:
+    if as_json and not dry_run:
+        raise UsageError("--json prints the dry run's plan; add --dry-run")
+
+
 def get_builder(state: State, name: str | None) -> Builder:
     from ..builders import select_builder
     from ..runner import Runner
@@ -157,29 +171,40 @@ def build_command(
 
     One leg of a release: GitHub Actions runs one per (line, platform) on native
     runners, then `publisher publish` assembles the indexes from the records.
+    When the release's pin for the line is already on the primary registry, the
+    leg is not rebuilt: its record is written from the published image (so
+    re-running a release's jobs finishes it, whatever the bases did since).
 
     \b
     Examples:
       publisher build v2.0.0 --php 8.4 --platform linux/arm64 --digest-file digests/8.4-linux-arm64.json
       publisher build v2.0.0 --php 8.1 --platform linux/amd64 --digest-file d.json --builder buildah
     """
+    from ..fileio import ensure_writable
     from ..platforms import Platform
     from ..stages.build import Leg, build_leg
-    from ..stages.release import make_clients, resolve_bases
+    from ..stages.clients import registry_clients
+    from ..stages.publish import load_release
+    from ..stages.release import published_lines, resolve_bases
 
     version = parse_release(release)
     cfg = state.load_config(config_path, php)
+    ensure_writable(digest_file.parent, "the digest record's directory")
+    cfg, record = load_release(cfg, default_notes_dir(cfg, None), version, state.output)
     chosen = get_builder(state, builder)
-    clients = make_clients(cfg, state.env, state.output)
+    clients = registry_clients(cfg, state.env, state.output, state.retry)
+    primary = clients[cfg.primary.name]
     with state.output.step(f"Build PHP {php} for {platform_text} with {chosen.name}"):
-        bases = resolve_bases(cfg, state.env, state.output)
+        published = not rebuild and php in published_lines(cfg, version, primary)
+        bases = {} if published else resolve_bases(cfg, state.env, state.output, state.retry)
+        recorded = record.line(php) if record and php in record.line_names else None
         build_leg(
             cfg,
             version,
             Leg(php, Platform.parse(platform_text)),
             builder=chosen,
-            primary=clients[cfg.primary.name],
-            base=bases[php],
+            primary=primary,
+            base=bases.get(php),
             record_path=digest_file,
             output=state.output,
             created=created_from_env(state.env),
@@ -187,6 +212,7 @@ def build_command(
             reuse=not rebuild,
             provenance=attestations,
             sbom=attestations,
+            recorded_base=(recorded.base_image, recorded.base_digest) if recorded else None,
         )
 
 
@@ -214,8 +240,11 @@ def transfers_option(func: F) -> F:
 @only_option
 @notes_option()
 @click.option(
-    "--dry-run", is_flag=True, help="Read only: print the plan and every tag move; write nothing."
+    "--dry-run",
+    is_flag=True,
+    help="Read only: print the publish plan (indexes, copies, every tag move); write nothing.",
 )
+@json_plan_option
 @click.option(
     "--jobs",
     type=click.IntRange(1, 32),
@@ -242,6 +271,7 @@ def publish_command(
     only: str | None,
     notes_dir: Path | None,
     dry_run: bool,
+    as_json: bool,
     jobs: int,
     transfers: int,
     builder: str | None,
@@ -261,25 +291,35 @@ def publish_command(
     """
     if reason is not None and not reason.strip():
         raise UsageError("--reason must say why the release is republished")
+    from ..fileio import ensure_writable
     from ..records import read_directory
-    from ..stages.publish import Publisher
-    from ..stages.release import make_clients
+    from ..stages.clients import registry_clients
+    from ..stages.publish import Publisher, load_release
 
     version = parse_release(release)
+    _check_json(as_json, dry_run)
     cfg = state.load_config(config_path, only)
+    notes = default_notes_dir(cfg, notes_dir)
+    if not dry_run:
+        ensure_writable(notes, "the release notes directory")
+    cfg, record = load_release(cfg, notes, version, state.output, republish=reason is not None)
     records = read_directory(digests_dir)
     smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke)
+    if as_json:
+        state.output.quiet = True  # stdout carries the JSON only
     publisher = Publisher(
         cfg,
         version,
-        make_clients(cfg, state.env, state.output),
+        registry_clients(cfg, state.env, state.output, state.retry),
         state.output,
-        notes_dir=default_notes_dir(cfg, notes_dir),
+        notes_dir=notes,
         smoke=smoke,
         dry_run=dry_run,
         jobs=jobs,
         transfers=transfers,
         republish_reason=reason.strip() if reason else None,
+        json_plan=as_json,
+        record=record,
     )
     publisher.run(records)
 
@@ -298,6 +338,7 @@ def _release_options(
     reuse: bool = True,
     reason: str | None = None,
     attestations: bool = False,
+    as_json: bool = False,
 ) -> Any:
     from ..stages.release import ReleaseOptions
 
@@ -313,6 +354,8 @@ def _release_options(
         revision=state.env.get("GITHUB_SHA", ""),
         republish_reason=reason,
         attestations=attestations,
+        retry=state.retry,
+        json_plan=as_json,
     )
 
 
@@ -386,8 +429,10 @@ def release_run_options(func: F) -> F:
         click.option(
             "--dry-run",
             is_flag=True,
-            help="Print the plan, the build commands and every tag move; write nothing.",
+            help="Print the build commands and the publish plan (indexes, copies, every tag "
+            "move, old digest -> new); write nothing.",
         ),
+        json_plan_option,
         click.option(
             "--local",
             is_flag=True,
@@ -416,10 +461,14 @@ def _release_from_cli(
     local: bool,
     attestations: bool,
     no_smoke: bool,
+    as_json: bool = False,
     reason: str | None = None,
 ) -> None:
     parse_release(release_tag)
+    _check_json(as_json, dry_run)
     cfg = state.load_config(config_path, only)
+    if as_json:
+        state.output.quiet = True  # stdout carries the JSON only
     warn_lifecycle(state, cfg)
     options = _release_options(
         state,
@@ -434,6 +483,7 @@ def _release_from_cli(
         reuse=reason is None,
         reason=reason,
         attestations=attestations,
+        as_json=as_json,
     )
     _run_release(
         state, cfg, release_tag, builder=builder, no_smoke=no_smoke, local=local, options=options
@@ -448,13 +498,16 @@ def _release_from_cli(
 def release_command(state: State, release_tag: str, **options: Any) -> None:
     """Build every leg of RELEASE, then publish it: the whole pipeline in one process.
 
-    Legs already built and pushed (per their digest records) are not rebuilt, so
-    rerunning a failed release finishes it.
+    Lines whose pin the release already has on the primary registry are not
+    rebuilt (whatever the bases did since), nor are legs already built and pushed
+    per their digest records: rerunning a failed release finishes it. A published
+    release keeps its recorded default line, lines and platforms.
 
     \b
     Examples:
       publisher release v2.0.0 --local              # rehearsal on loopback registries
       publisher release v2.0.0 --dry-run            # what would happen
+      publisher release v2.0.0 --dry-run --json     # the publish plan as JSON
       publisher release v2.0.1 --only 8.4,8.5 --jobs 4
     """
     _release_from_cli(state, release_tag, **options)
@@ -470,8 +523,10 @@ def republish_command(state: State, release_tag: str, reason: str, **options: An
     """Rebuild a published RELEASE from freshly pulled bases (a security republish).
 
     Every leg is rebuilt; the release's pins move to the new digests; floating
-    tags move only where this release is still the newest stable one. The notes
-    keep a dated history (old digest -> new digest, reason).
+    tags move only where this release is still the newest stable one. The
+    release keeps its recorded default line and lines (its record in the notes
+    directory), whatever matrix.yaml says today. The notes keep a dated history
+    (old digest -> new digest, reason).
 
     \b
     Examples:
@@ -502,7 +557,9 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     from ..stages.republish_check import check_bases
 
     cfg = state.load_config(config_path)
-    result = check_bases(cfg, default_notes_dir(cfg, notes_dir), state.env, state.output)
+    result = check_bases(
+        cfg, default_notes_dir(cfg, notes_dir), state.env, state.output, state.retry
+    )
     state.output.print_text(
         f"release={result.release}\nchanged={'true' if result.changed else 'false'}"
     )

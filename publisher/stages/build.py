@@ -5,9 +5,13 @@ image by digest (never under a tag) to the primary registry and writes a digest
 record atomically. Legs can run on different machines (GitHub Actions fans out
 one job per leg) or in parallel in one process (``publisher release``).
 
-A leg whose record already names an image present on the primary registry,
-built from the same Dockerfile and base, is not rebuilt: that is what lets a
-rerun finish a failed release without rebuilding what was pushed.
+A leg is not rebuilt when the release already holds its image: when the
+release's pin (``vX.Y.Z-php-A.B``) is on the primary registry, the leg's record
+is written from the image that pin holds for its platform, whatever the bases
+did since (pins are the truth of what a release published; only a republish
+rebuilds). Likewise a leg whose record already names an image present on the
+primary, built from the same Dockerfile and base, is not rebuilt: that is what
+lets a rerun finish a failed release without rebuilding what was pushed.
 """
 
 from __future__ import annotations
@@ -21,13 +25,20 @@ from pathlib import Path
 
 from ..builders import Builder, BuildRequest
 from ..config import Config, Line
-from ..errors import PublisherError, UsageError
+from ..errors import PublisherError, ReleaseConflictError, UsageError, file_error
 from ..output import Output
+from ..plan import pin_tag
 from ..platforms import Platform
 from ..records import DigestRecord, parse_record, record_name, write_record_file
-from ..reference import Reference
-from ..registry import RegistryClient, RetryPolicy, credentials_for_host
+from ..reference import Reference, is_digest
+from ..registry import RegistryClient
 from ..version import Release
+
+#: The builder named in a record taken from a published pin instead of a build.
+PUBLISHED_BUILDER = "published"
+
+#: The OCI label the Dockerfile sets to the digest-pinned base image.
+BASE_LABEL = "org.opencontainers.image.base.name"
 
 
 @dataclass(frozen=True)
@@ -59,25 +70,6 @@ def dockerfile_sha256(config: Config, php: str) -> str:
             hint="run `publisher render` and commit the result",
         ) from None
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def base_client(
-    config: Config, base: Reference, env: Mapping[str, str], output: Output
-) -> RegistryClient:
-    """A read-only client for the registry that serves the base image."""
-    from ..config import is_loopback
-
-    plain = is_loopback(base.domain) or any(
-        r.host == base.domain and r.plain_http for r in config.registries
-    )
-    return RegistryClient(
-        base.domain,
-        plain_http=plain,
-        credentials=credentials_for_host(base.domain, env, output),
-        retry=RetryPolicy.from_env(env),
-        output=output,
-        name="base",
-    )
 
 
 def resolve_base(config: Config, line: Line, client: RegistryClient) -> Reference:
@@ -114,6 +106,86 @@ def existing_record(
     return None
 
 
+def published_record(
+    config: Config,
+    release: Release,
+    leg: Leg,
+    *,
+    primary: RegistryClient,
+    recorded_base: tuple[str, str | None] | None = None,
+) -> DigestRecord | None:
+    """The leg's record taken from the release's pin on the primary, if it holds one.
+
+    ``recorded_base`` is the base (image, digest) the release record names for
+    the line; without a record the base is taken as unknown.
+    """
+    repo = config.primary.repository
+    pin = pin_tag(release, leg.php)
+    found = primary.tag_digests(repo.path, [pin])
+    if pin not in found:
+        return None
+    index = primary.get_manifest_by_digest(repo.path, found[pin])
+    if index.is_index:
+        images = [
+            c.digest
+            for c in index.children
+            if not c.is_attestation and c.platform == leg.platform.value
+        ]
+    else:
+        images = []
+    if len(images) != 1:
+        raise ReleaseConflictError(
+            f"{repo.name}:{pin} holds no single {leg.platform} image, so {leg.label} "
+            f"cannot be taken from the published release",
+            hint=f"run `publisher audit` to see what {release.tag} holds; republish it on "
+            "purpose with `publisher republish`",
+        )
+    base_image, base_digest = recorded_base or (
+        str(config.base_pull_ref(config.line(leg.php))),
+        None,
+    )
+    return DigestRecord(
+        release=release.tag,
+        php=leg.php,
+        platform=leg.platform.value,
+        repository=repo.name,
+        digest=images[0],
+        base_image=base_image,
+        base_digest=base_digest,
+        builder=PUBLISHED_BUILDER,
+        dockerfile_sha256=dockerfile_sha256(config, leg.php),
+    )
+
+
+def base_from_labels(
+    client: RegistryClient, repo_path: str, digest: str
+) -> tuple[str, str | None] | None:
+    """The base an image was built FROM, per its ``org.opencontainers.image.base.name``
+    label (the Dockerfile sets it to the digest-pinned base); None when absent."""
+    try:
+        manifest = client.get_manifest_by_digest(repo_path, digest)
+        labels = (client.image_config(repo_path, manifest).get("config") or {}).get("Labels") or {}
+    except (PublisherError, AttributeError):
+        return None
+    name = labels.get(BASE_LABEL) if isinstance(labels, dict) else None
+    if not isinstance(name, str) or not name:
+        return None
+    image, _, digest_part = name.partition("@")
+    return image, (digest_part if is_digest(digest_part) else None)
+
+
+def earlier_record(paths: Sequence[Path], digest: str) -> DigestRecord | None:
+    """A record among ``paths`` naming exactly ``digest`` (it knows the true base)."""
+    for path in paths:
+        try:
+            record = parse_record(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, PublisherError):
+            continue
+        if record.digest == digest:
+            return record
+    return None
+
+
 def build_leg(
     config: Config,
     release: Release,
@@ -121,7 +193,7 @@ def build_leg(
     *,
     builder: Builder,
     primary: RegistryClient,
-    base: Reference,
+    base: Reference | None,
     record_path: Path,
     output: Output,
     created: str = "",
@@ -129,8 +201,16 @@ def build_leg(
     reuse: bool = True,
     provenance: bool = False,
     sbom: bool = False,
+    earlier_records: tuple[Path, ...] = (),
+    recorded_base: tuple[str, str | None] | None = None,
 ) -> DigestRecord:
-    """Build and push one leg; write and return its digest record."""
+    """Build and push one leg; write and return its digest record.
+
+    With ``reuse`` (everything but a republish or ``--rebuild``), a leg whose
+    image the release's pin already holds, or whose earlier record still
+    describes an image on the primary, is not built again. ``base`` may be None
+    only when the pin exists (the base is not needed then).
+    """
     line = config.line(leg.php)
     if leg.platform not in line.platforms:
         raise UsageError(
@@ -140,18 +220,40 @@ def build_leg(
     repo = config.primary.repository
     dockerfile = dockerfile_sha256(config, leg.php)
     if reuse:
-        found = existing_record(
-            record_path,
-            release=release,
-            leg=leg,
-            base=base,
-            dockerfile=dockerfile,
-            primary=primary,
-            repo_path=repo.path,
+        published = published_record(
+            config, release, leg, primary=primary, recorded_base=recorded_base
         )
-        if found:
-            output.info(f"{leg.label}: already built and pushed as {found.digest}; not rebuilding")
-            return found
+        if published is not None:
+            published = (
+                earlier_record((record_path, *earlier_records), published.digest) or published
+            )
+            write_record(record_path, published)
+            output.info(
+                f"{leg.label}: {release.tag} already holds {published.digest} "
+                f"({pin_tag(release, leg.php)}); not rebuilding"
+            )
+            return published
+        for path in (record_path, *earlier_records):
+            if base is None:
+                break
+            found = existing_record(
+                path,
+                release=release,
+                leg=leg,
+                base=base,
+                dockerfile=dockerfile,
+                primary=primary,
+                repo_path=repo.path,
+            )
+            if found:
+                if path != record_path:
+                    write_record(record_path, found)
+                output.info(
+                    f"{leg.label}: already built and pushed as {found.digest}; not rebuilding"
+                )
+                return found
+    if base is None:
+        raise UsageError(f"{leg.label}: the base image was not resolved")
     with tempfile.TemporaryDirectory(prefix="publisher-build-") as tmp:
         request = BuildRequest.for_line(
             config,
@@ -187,9 +289,16 @@ def build_leg(
         builder=str(builder.name),
         dockerfile_sha256=dockerfile,
     )
-    write_record_file(record_path, record)
+    write_record(record_path, record)
     output.info(f"{leg.label}: pushed {digest} to {repo.name}")
     return record
+
+
+def write_record(path: Path, record: DigestRecord) -> None:
+    try:
+        write_record_file(path, record)
+    except OSError as exc:
+        raise file_error(exc, "write the digest record") from None
 
 
 def build_all(
@@ -208,8 +317,15 @@ def build_all(
     revision: str = "",
     attestations: bool = False,
     on_done: Callable[[DigestRecord], None] | None = None,
+    records_dir: Path | None = None,
+    recorded_bases: Mapping[str, tuple[str, str | None]] | None = None,
 ) -> list[DigestRecord]:
-    """Run legs in parallel (up to ``jobs``); fail after all finished, listing every failure."""
+    """Run legs in parallel (up to ``jobs``); fail after all finished, listing every failure.
+
+    Records are written to ``records_dir`` (default ``digests_dir``); earlier
+    records in ``digests_dir`` still count for reuse.
+    """
+    target_dir = records_dir or digests_dir
     todo = list(selected or legs(config))
     records: list[DigestRecord] = []
     failures: list[tuple[Leg, PublisherError]] = []
@@ -221,14 +337,16 @@ def build_all(
             leg,
             builder=builder,
             primary=primary,
-            base=bases[leg.php],
-            record_path=digests_dir / leg.record_name,
+            base=bases.get(leg.php),
+            record_path=target_dir / leg.record_name,
             output=output,
             created=created,
             revision=revision,
             reuse=reuse,
             provenance=attestations,
             sbom=attestations,
+            earlier_records=(digests_dir / leg.record_name,) if target_dir != digests_dir else (),
+            recorded_base=(recorded_bases or {}).get(leg.php),
         )
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

@@ -13,11 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import Config, is_loopback
 from ..errors import PublisherError
-from ..output import Output
 from ..reference import Reference
-from ..registry import RegistryClient, credentials_for, credentials_for_host
+from ..registry import RegistryClient
 
 
 @dataclass(frozen=True)
@@ -68,36 +66,6 @@ class Inspection:
                 "hint": self.error.hint,
             }
         return data
-
-
-def client_for(
-    ref: Reference,
-    env: Mapping[str, str],
-    output: Output,
-    config: Config | None = None,
-    **kwargs: Any,
-) -> RegistryClient:
-    """A client for ``ref``'s registry; credentials from a matching configured registry if any."""
-    if config is not None:
-        for registry in config.registries:
-            if registry.host == ref.domain:
-                return RegistryClient(
-                    ref.domain,
-                    plain_http=registry.plain_http,
-                    credentials=credentials_for(registry, env, output),
-                    output=output,
-                    name=registry.name,
-                    username_env=registry.username_env,
-                    password_env=registry.password_env,
-                    **kwargs,
-                )
-    return RegistryClient(
-        ref.domain,
-        plain_http=is_loopback(ref.domain),
-        credentials=credentials_for_host(ref.domain, env, output),
-        output=output,
-        **kwargs,
-    )
 
 
 def _config_facts(data: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:

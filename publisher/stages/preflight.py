@@ -19,7 +19,7 @@ from ..config import Config
 from ..errors import NotFoundError
 from ..output import Output
 from ..registry import RegistryClient, RetryPolicy
-from .inspect import client_for
+from .clients import client_for
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def preflight(
     output: Output,
     *,
     base_clients: Mapping[str, RegistryClient] | None = None,
-    retry: RetryPolicy | None = None,
+    retry: RetryPolicy,
 ) -> list[Check]:
     """Run every check in order; return what passed, or raise the first failure."""
     passed: list[Check] = []
@@ -71,9 +71,7 @@ def preflight(
     for line in config.lines:
         ref = config.base_pull_ref(line)
         if ref.domain not in cache:
-            cache[ref.domain] = client_for(
-                ref, env, output, config, **({"retry": retry} if retry else {})
-            )
+            cache[ref.domain] = client_for(ref, env, output, retry, config)
         client = cache[ref.domain]
         key = str(ref)
         if key not in seen:

@@ -2,9 +2,15 @@
 
 Order (each a visible step):
 
-1. read the tags present on every registry and compute the plan;
-2. assemble one OCI index per PHP line from its platform digests and push it by
-   digest to the primary (children are already there: the builds pushed them);
+1. read what every registry holds (tags, pins, which indexes exist), assemble
+   one OCI index per PHP line from its platform digests, and compute the
+   ``PublishPlan`` (pure, ``publisher.publish_plan``): every action below. A
+   line whose pin on the primary already holds the same platform images keeps
+   that index (a rerun after the bases moved changes nothing); other content
+   under a pin is a conflict, refused before anything is written, unless this
+   is a republish;
+2. push the assembled indexes by digest to the primary (children are already
+   there: the builds pushed them);
 3. copy each index to every other registry by digest;
 4. verify every index on every registry: platforms, sizes within budget,
    identical digests;
@@ -15,14 +21,14 @@ Order (each a visible step):
 8. write the release notes atomically.
 
 Nothing before step 6 writes a tag, so a failure there moves no tag; every step
-skips what is already done, so a rerun finishes a failed release. A pin that
-already points at other content is refused unless this is a republish. With
-``dry_run`` the stage only reads: it prints the plan and every tag move
-(old digest -> new) and sends no mutating request.
+skips what is already done, so a rerun finishes a failed release. With
+``dry_run`` the stage only reads: it prints the same PublishPlan (``--json``
+too) and sends no mutating request.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -36,16 +42,33 @@ from typing import TypeVar
 from .. import notes as notes_mod
 from .. import pins as pins_mod
 from .. import plan as planning
+from .. import publish_plan as pp
 from ..config import Config, Registry
-from ..errors import ReleaseConflictError, UsageError, VerificationError
+from ..errors import (
+    PublisherError,
+    ReleaseConflictError,
+    UsageError,
+    VerificationError,
+    file_error,
+)
 from ..fileio import write_atomic
 from ..output import Output
 from ..records import DigestRecord
 from ..reference import Reference
-from ..registry import Descriptor, RegistryClient, build_index, descriptor_for, sha256_digest
+from ..registry import (
+    Descriptor,
+    Manifest,
+    RegistryClient,
+    build_index,
+    descriptor_for,
+    sha256_digest,
+)
 from ..registry.transfer import DEFAULT_TRANSFERS, Transfers
 from ..version import Release
 from .verify import check_index
+
+#: Where ``release`` keeps the digest records of a run until it succeeds.
+PENDING_DIR = ".pending"
 
 #: The PHP version recorded when smoke tests were skipped.
 NOT_TESTED = "not smoke-tested"
@@ -74,25 +97,12 @@ class LineIndex:
         return dict(self.images)[platform]
 
 
-@dataclass(frozen=True)
-class TagMove:
-    registry: str
-    tag: str
-    old: str | None
-    new: str
-    #: for a floating tag: the release whose content it carries
-    source_release: str = ""
-
-    @property
-    def changes(self) -> bool:
-        return self.old != self.new
-
-
 @dataclass
 class PublishResult:
     plan: planning.Plan
     indexes: dict[str, LineIndex]
-    moves: list[TagMove] = field(default_factory=list)
+    publish_plan: pp.PublishPlan | None = None
+    moves: list[pp.TagMove] = field(default_factory=list)
     notes_md: Path | None = None
     notes_json: Path | None = None
     facts: notes_mod.ReleaseFacts | None = None
@@ -129,9 +139,17 @@ def plan_digest(p: planning.Plan) -> str:
 
 
 def match_records(
-    config: Config, release: Release, records: Sequence[DigestRecord]
+    config: Config,
+    release: Release,
+    records: Sequence[DigestRecord],
+    *,
+    allow_missing: bool = False,
 ) -> dict[str, list[DigestRecord]]:
-    """The records of each selected line in platform order; every leg must be present."""
+    """The records of each selected line in platform order; every leg must be present.
+
+    With ``allow_missing`` (a dry run before the builds), a line lacking any leg
+    is left out instead.
+    """
     by_key: dict[tuple[str, str], DigestRecord] = {}
     for record in records:
         if record.release != release.tag:
@@ -160,6 +178,9 @@ def match_records(
                     f"but the primary registry is {config.primary.repository.name}"
                 )
             result[line.php].append(record)
+    if missing and allow_missing:
+        incomplete = {m.split(" ")[0] for m in missing}
+        return {php: found for php, found in result.items() if php not in incomplete}
     if missing:
         raise UsageError(
             f"no digest record for release {release.tag}: {', '.join(missing)}",
@@ -168,11 +189,44 @@ def match_records(
     return result
 
 
+def load_release(
+    config: Config,
+    notes_dir: Path,
+    release: Release,
+    output: Output,
+    *,
+    republish: bool = False,
+) -> tuple[Config, notes_mod.ReleaseFacts | None]:
+    """``config`` as ``release`` was published, and its record (None for a new release).
+
+    A published release keeps its recorded default line, lines and platforms;
+    each disagreement with today's matrix is said once. A republish needs a
+    record or at least pins; without a record, the matrix is used and that is said.
+    """
+    record = notes_mod.load_record(notes_dir, release.tag)
+    if record is None:
+        if republish:
+            output.warning(
+                f"no release record for {release.tag} in {notes_dir}: using matrix.yaml's "
+                f"default line ({config.default_line}) and lines"
+            )
+        return config, None
+    adjusted, notices = pp.config_for_record(config, record, strict=republish)
+    for notice in notices:
+        output.warning(notice)
+    return adjusted, record
+
+
 # --------------------------------------------------------------------------- the stage
 
 
 class Publisher:
-    """Runs the publish steps for one release against real registries."""
+    """Runs the publish steps for one release against real registries.
+
+    ``config`` must already describe the release as recorded (see
+    ``load_release``); the stage reads what the registries hold, computes the
+    ``PublishPlan`` (pure) and executes it.
+    """
 
     def __init__(
         self,
@@ -187,13 +241,15 @@ class Publisher:
         dry_run: bool = False,
         jobs: int = 2,
         transfers: int = DEFAULT_TRANSFERS,
+        json_plan: bool = False,
+        record: notes_mod.ReleaseFacts | None = None,
         now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
     ) -> None:
         self.config = config
         self.jobs = max(1, jobs)
         #: blob transfers in flight while copying to the other registries
         self.transfers = Transfers(workers=transfers, output=output)
-        #: manifest bodies this run assembled, so tagging them needs no GET
+        #: manifest bodies this run assembled or fetched, so tagging them needs no GET
         self._bodies: dict[str, tuple[bytes, str]] = {}
         self.release = release
         self.clients = clients
@@ -202,22 +258,138 @@ class Publisher:
         self.smoke = smoke
         self.republish_reason = republish_reason
         self.dry_run = dry_run
+        self.json_plan = json_plan
         self.now = now
+        self.record = (
+            record if record is not None else notes_mod.load_record(notes_dir, release.tag)
+        )
 
     def client(self, registry: Registry) -> RegistryClient:
         return self.clients[registry.name]
+
+    def registry(self, name: str) -> Registry:
+        return next(r for r in self.config.registries if r.name == name)
 
     @property
     def primary(self) -> Registry:
         return self.config.primary
 
-    # ---------------------------------------------------------------- steps
+    # ---------------------------------------------------------------- observing
+
+    def list_tags(self) -> dict[str, list[str]]:
+        registries = list(self.config.registries)
+        found = in_parallel(lambda r: self.client(r).list_tags(r.repository.path), registries)
+        return {r.name: tags for r, tags in zip(registries, found, strict=True)}
 
     def read_plan(self) -> planning.Plan:
-        existing = {
-            r.name: self.client(r).list_tags(r.repository.path) for r in self.config.registries
-        }
-        return planning.plan(self.config, self.release, existing)
+        return planning.plan(self.config, self.release, self.list_tags())
+
+    def observe(
+        self,
+        p: planning.Plan,
+        tags_present: Mapping[str, Sequence[str]],
+        candidates: Mapping[str, LineIndex],
+    ) -> pp.Observed:
+        """Read the digests of every tag the plan needs, the pinned indexes and which
+        index digests each registry holds."""
+        wanted = pp.tags_to_resolve(p, tags_present)
+        registries = list(self.config.registries)
+        found = in_parallel(
+            lambda r: tag_digests(self.client(r), r.repository.path, wanted[r.name]), registries
+        )
+        tags = {r.name: digests for r, digests in zip(registries, found, strict=True)}
+        primary_tags = tags[self.primary.name]
+        pinned_images: dict[str, tuple[tuple[str, str], ...]] = {}
+        pinned_digests: dict[str, str] = {}
+        for line in p.lines:
+            pinned = primary_tags.get(p.pins(line.php)[0])
+            candidate = candidates.get(line.php)
+            if pinned and (candidate is None or candidate.digest != pinned):
+                pinned_digests[line.php] = pinned
+        fetched = in_parallel(
+            lambda item: self.client(self.primary).get_manifest_by_digest(
+                self.primary.repository.path, item[1]
+            ),
+            list(pinned_digests.items()),
+        )
+        for (php, _digest), manifest in zip(pinned_digests.items(), fetched, strict=True):
+            self._bodies[manifest.digest] = (manifest.body, manifest.media_type)
+            pinned_images[php] = tuple(
+                sorted(
+                    (c.platform or "unknown", c.digest)
+                    for c in manifest.children
+                    if not c.is_attestation
+                )
+            )
+        digests = sorted({i.digest for i in candidates.values()} | set(pinned_digests.values()))
+        work = [(r, d) for r in registries for d in digests]
+        present = in_parallel(
+            lambda item: self.client(item[0]).manifest_exists(item[0].repository.path, item[1]),
+            work,
+        )
+        indexes: dict[str, set[str]] = {r.name: set() for r in registries}
+        for (registry, digest), exists in zip(work, present, strict=True):
+            if exists:
+                indexes[registry.name].add(digest)
+        return pp.Observed(
+            tags=tags,
+            indexes={name: frozenset(d) for name, d in indexes.items()},
+            pinned_images=pinned_images,
+        )
+
+    def plan_run(
+        self, records: Sequence[DigestRecord]
+    ) -> tuple[planning.Plan, pp.PublishPlan, dict[str, LineIndex]]:
+        """Read the registries once and compute the whole publish plan."""
+        tags_present = self.list_tags()
+        p = planning.plan(self.config, self.release, tags_present)
+        by_line = match_records(self.config, self.release, records, allow_missing=self.dry_run)
+        candidates = self.assemble(by_line)
+        observed = self.observe(p, tags_present, candidates)
+        publish_plan = pp.plan_publish(
+            p,
+            observed,
+            {
+                php: pp.Candidate(php, index.digest, tuple(sorted(index.images)))
+                for php, index in candidates.items()
+            },
+            primary=self.primary.name,
+            record=self.record,
+            republish_reason=self.republish_reason,
+            date=self.now().strftime("%Y-%m-%d"),
+        )
+        indexes = self.final_indexes(publish_plan, candidates)
+        return p, publish_plan, indexes
+
+    def final_indexes(
+        self, publish_plan: pp.PublishPlan, candidates: Mapping[str, LineIndex]
+    ) -> dict[str, LineIndex]:
+        """The index each line's pins point at after the run: the assembled one, or the
+        published one when the pin already holds the same images."""
+        result: dict[str, LineIndex] = {}
+        for action in publish_plan.lines:
+            candidate = candidates.get(action.php)
+            if action.digest is None:
+                continue
+            if candidate is not None and candidate.digest == action.digest:
+                result[action.php] = candidate
+                continue
+            body, media_type = self._bodies[action.digest]
+            manifest = Manifest.parse(body, media_type, action.digest)
+            children = tuple(manifest.children)
+            images = tuple(
+                (c.platform or "unknown", c.digest) for c in children if not c.is_attestation
+            )
+            result[action.php] = LineIndex(
+                action.php,
+                action.digest,
+                body,
+                media_type,
+                children,
+                candidate.records if candidate else (),
+                images,
+            )
+        return result
 
     def assemble(self, by_line: Mapping[str, list[DigestRecord]]) -> dict[str, LineIndex]:
         primary = self.client(self.primary)
@@ -260,35 +432,14 @@ class Publisher:
             )
         return indexes
 
-    def check_conflicts(self, p: planning.Plan, indexes: Mapping[str, LineIndex]) -> dict[str, str]:
-        """Pins of this release that point elsewhere: refuse, or (republish) return old digests."""
-        conflicts: list[str] = []
-        old: dict[str, str] = {}
-        for registry in self.config.registries:
-            client = self.client(registry)
-            for line in p.lines:
-                pins = p.pins(line.php)
-                present = tag_digests(client, registry.repository.path, pins)
-                for tag, digest in present.items():
-                    if digest != indexes[line.php].digest:
-                        conflicts.append(
-                            f"{registry.repository.name}:{tag} is {digest}, this build is {indexes[line.php].digest}"
-                        )
-                        old.setdefault(line.php, digest)
-        if conflicts and self.republish_reason is None:
-            raise ReleaseConflictError(
-                f"release {self.release.tag} is already published with other content:\n  - "
-                + "\n  - ".join(conflicts),
-                hint=f"to replace it on purpose, run `publisher republish {self.release.tag} --reason ...`; "
-                "to finish an interrupted release, rerun with the same digest records",
-            )
-        return old
-
-    def push_indexes(self, indexes: Mapping[str, LineIndex]) -> None:
+    def push_indexes(self, publish_plan: pp.PublishPlan, indexes: Mapping[str, LineIndex]) -> None:
         client = self.client(self.primary)
         repo = self.primary.repository.path
-        for index in indexes.values():
-            if client.manifest_exists(repo, index.digest):
+        for action in publish_plan.lines:
+            index = indexes.get(action.php)
+            if index is None:
+                continue
+            if not action.push:
                 self.output.detail(
                     f"PHP {index.php}: index {index.digest} already on {self.primary.name}"
                 )
@@ -393,71 +544,28 @@ class Publisher:
         return versions
 
     def tested_before(
-        self, indexes: Mapping[str, LineIndex], pin_moves: Sequence[TagMove]
+        self, indexes: Mapping[str, LineIndex], publish_plan: pp.PublishPlan
     ) -> dict[str, str]:
         """The versions an earlier, finished run recorded for exactly these indexes; else {}."""
-        if any(m.changes for m in pin_moves):
+        if any(m.changes for m in publish_plan.pin_moves) or self.record is None:
             return {}
-        earlier = self.previous_notes() or {}
-        lines = earlier.get("lines")
-        if not isinstance(lines, list):
-            return {}
-        recorded = {
-            str(line.get("php")): (line.get("index_digest"), line.get("php_version"))
-            for line in lines
-            if isinstance(line, dict)
-        }
+        recorded = {line.php: line for line in self.record.lines}
         versions = {}
         for php, index in indexes.items():
-            digest, version = recorded.get(php, (None, None))
-            if digest != index.digest or not isinstance(version, str) or version == NOT_TESTED:
+            line = recorded.get(php)
+            if line is None or line.index_digest != index.digest or line.php_version == NOT_TESTED:
                 return {}
-            versions[php] = version
+            versions[php] = line.php_version
         return versions
 
-    def desired_pins(
-        self, p: planning.Plan, indexes: Mapping[str, LineIndex]
-    ) -> list[tuple[str, str]]:
-        return [(tag, indexes[line.php].digest) for line in p.lines for tag in p.pins(line.php)]
-
-    def pin_moves(self, p: planning.Plan, indexes: Mapping[str, LineIndex]) -> list[TagMove]:
-        pins = self.desired_pins(p, indexes)
-
-        def one(registry: Registry) -> list[TagMove]:
-            present = tag_digests(
-                self.client(registry), registry.repository.path, [t for t, _ in pins]
-            )
-            return [TagMove(registry.name, tag, present.get(tag), digest) for tag, digest in pins]
-
-        return [m for moves in in_parallel(one, list(self.config.registries)) for m in moves]
-
-    def floating_moves(
-        self, registry: Registry, extra: Mapping[str, str] | None = None
-    ) -> list[TagMove]:
-        """Where the floating tags of ``registry`` must point, from the pins present there.
-
-        ``extra`` adds pins not written yet (for a dry run's preview).
-        """
-        client = self.client(registry)
-        repo = registry.repository.path
-        tags = set(client.list_tags(repo)) | set(extra or {})
-        wanted = planning.floating_tags(registry.name, tags, self.config.line_names)
-        lookup = [f.source for f in wanted] + [f.tag for f in wanted]
-        digests = tag_digests(client, repo, [t for t in lookup if t not in (extra or {})])
-        digests.update(extra or {})
-        return [
-            TagMove(registry.name, f.tag, digests.get(f.tag), digests[f.source], f.source_release)
-            for f in wanted
-            if f.source in digests
-        ]
-
-    def write_pins(self, moves: Sequence[TagMove]) -> None:
+    def write_pins(self, moves: Sequence[pp.TagMove]) -> None:
         """Point each tag at its digest (several at once); skip tags already there."""
-        pending = [m for m in moves if m.changes]
+        pending = [m for m in moves if m.changes and m.new is not None]
 
-        def one(move: TagMove) -> None:
-            registry = next(r for r in self.config.registries if r.name == move.registry)
+        def one(move: pp.TagMove) -> None:
+            registry = self.registry(move.registry)
             client = self.client(registry)
+            assert move.new is not None
             known = self._bodies.get(move.new)
             if known is None:
                 client.tag(registry.repository.path, move.new, move.tag)
@@ -467,29 +575,84 @@ class Publisher:
 
         in_parallel(one, pending)
 
-    def move_floating(self) -> list[TagMove]:
-        applied: list[TagMove] = []
+    def floating_moves(self, registry: Registry) -> list[pp.TagMove]:
+        """Where the floating tags of ``registry`` must point, from the pins present there."""
+        client = self.client(registry)
+        repo = registry.repository.path
+        present = client.list_tags(repo)
+        lines = self.config.line_names
+        wanted = planning.floating_tags(registry.name, present, lines)
+        lookup = [f.source for f in wanted] + [f.tag for f in wanted]
+        digests = tag_digests(client, repo, [t for t in lookup if t in present])
+        return pp.floating_moves(registry.name, digests, lines)
+
+    def move_floating(self) -> list[pp.TagMove]:
+        """Recompute the floating tags from the pins on each registry and move them,
+        until nothing changes (a concurrent release may move pins meanwhile)."""
+        applied: list[pp.TagMove] = []
         for _ in range(FLOATING_ROUNDS):
             found = in_parallel(self.floating_moves, list(self.config.registries))
             pending = [m for moves in found for m in moves if m.changes]
             if not pending:
                 return applied
-            self.write_pins(pending)
+            try:
+                self.write_pins(pending)
+            except PublisherError as exc:
+                raise self._left_behind(exc) from None
             applied += pending
         raise VerificationError(
             [f"floating tags kept changing after {FLOATING_ROUNDS} rounds (concurrent releases?)"],
             hint="rerun: floating tags are recomputed from the pins present",
         )
 
-    def verify_tags(
-        self, p: planning.Plan, indexes: Mapping[str, LineIndex]
-    ) -> list[notes_mod.FloatingFacts]:
+    def _left_behind(self, exc: PublisherError) -> PublisherError:
+        """``exc`` with the tags that now differ between the registries (best effort)."""
+        try:
+            maps = {}
+            for registry in self.config.registries:
+                client = self.client(registry)
+                names = [
+                    t
+                    for t in client.list_tags(registry.repository.path)
+                    if t == planning.LATEST or t.startswith("php-")
+                ]
+                maps[registry.name] = tag_digests(client, registry.repository.path, names)
+        except PublisherError:
+            return exc
+        tags = sorted({t for found in maps.values() for t in found})
+        differ = []
+        for tag in tags:
+            seen = {name: found.get(tag) for name, found in maps.items()}
+            if len(set(seen.values())) > 1:
+                differ.append(
+                    f"{tag}: " + ", ".join(f"{n} {d or '(absent)'}" for n, d in seen.items())
+                )
+        if not differ:
+            return exc
+        exc.message = (
+            exc.message
+            + "\nthe registries now disagree on these floating tags:\n  - "
+            + "\n  - ".join(differ)
+        )
+        exc.args = (exc.message,)
+        exc.hint = (
+            "rerun the same command (it recomputes the floating tags from the pins on every "
+            "registry), or run `publisher audit --repair`"
+        )
+        return exc
+
+    def verify_tags(self, indexes: Mapping[str, LineIndex]) -> list[notes_mod.FloatingFacts]:
         """Every pin in place; floating tags where the pins say, identical on every registry.
 
         A concurrent release may still be moving floating tags; then they are
-        recomputed (as in step 6) and checked again a few times before giving up.
+        recomputed and checked again a few times before giving up.
         """
-        pins = dict(self.desired_pins(p, indexes))
+        pins = {
+            tag: indexes[line.php].digest
+            for line in self.config.lines
+            if line.php in indexes
+            for tag in self.pins(line.php)
+        }
 
         def check_pins(registry: Registry) -> list[str]:
             present = tag_digests(self.client(registry), registry.repository.path, list(pins))
@@ -515,6 +678,12 @@ class Publisher:
             self.move_floating()
         raise VerificationError(defects, hint="rerun the same command to finish the release")
 
+    def pins(self, php: str) -> tuple[str, ...]:
+        tags = [planning.pin_tag(self.release, php)]
+        if php == self.config.default_line:
+            tags.append(self.release.tag)
+        return tuple(tags)
+
     def _check_floating(self) -> tuple[list[str], list[notes_mod.FloatingFacts]]:
         registries = list(self.config.registries)
         found = in_parallel(self.floating_moves, registries)
@@ -535,7 +704,7 @@ class Publisher:
             if tags != reference
         ]
         floating = [
-            notes_mod.FloatingFacts(m.registry, m.tag, m.source_release, m.new)
+            notes_mod.FloatingFacts(m.registry, m.tag, m.source_release, m.new or "")
             for moves in found
             for m in moves
         ]
@@ -552,31 +721,46 @@ class Publisher:
         floating: Sequence[notes_mod.FloatingFacts],
         history: tuple[notes_mod.Republish, ...],
     ) -> notes_mod.ReleaseFacts:
+        """The release record after this run; lines of the record this run did not
+        touch (``--only``) keep their recorded facts."""
+        earlier = {line.php: line for line in self.record.lines} if self.record else {}
         lines = []
         for line_plan in p.lines:
             index = indexes[line_plan.php]
             line = self.config.line(line_plan.php)
-            first = index.records[0]
+            before = earlier.get(line_plan.php)
+            if index.records:
+                base_image, base_digest = index.records[0].base_image, index.records[0].base_digest
+            elif before is not None:
+                base_image, base_digest = before.base_image, before.base_digest
+            else:
+                base_image, base_digest = line_plan.base, None
+            version = versions.get(line_plan.php)
+            if version is None and before is not None and before.index_digest == index.digest:
+                version = before.php_version
             tags = next(t.tags for t in line_plan.targets if t.registry == self.primary.name)
             lines.append(
                 notes_mod.LineFacts(
                     php=line_plan.php,
-                    php_version=versions.get(line_plan.php, NOT_TESTED),
+                    php_version=version or NOT_TESTED,
                     index_digest=index.digest,
                     tags=tags,
-                    base_image=first.base_image,
-                    base_digest=first.base_digest,
+                    base_image=base_image,
+                    base_digest=base_digest,
                     size_budget_bytes=line.size_budget_bytes,
                     platforms=tuple(
                         notes_mod.PlatformFacts(
-                            r.platform,
-                            index.image(r.platform),
-                            sizes[line_plan.php].get(r.platform, 0),
+                            platform,
+                            digest,
+                            sizes.get(line_plan.php, {}).get(platform, 0),
                         )
-                        for r in index.records
+                        for platform, digest in index.images
                     ),
                 )
             )
+        done = {line.php for line in lines}
+        lines += [line for php, line in earlier.items() if php not in done]
+        lines.sort(key=lambda line: tuple(int(x) for x in line.php.split(".")))
         return notes_mod.ReleaseFacts(
             release=self.release.tag,
             stable=self.release.is_stable,
@@ -595,62 +779,71 @@ class Publisher:
             plan_sha256=plan_digest(p),
         )
 
-    def previous_notes(self) -> dict[str, object] | None:
-        path = self.notes_dir / f"{self.release.tag}.json"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return None
-        return data if isinstance(data, dict) else None
-
     def write_notes(self, facts: notes_mod.ReleaseFacts) -> tuple[Path, Path]:
         history_path = self.notes_dir / "size-history.json"
         try:
             history = notes_mod.SizeHistory.from_json(history_path.read_text(encoding="utf-8"))
-        except OSError:
+        except FileNotFoundError:
             history = notes_mod.SizeHistory()
-        md = write_atomic(
-            self.notes_dir / f"{self.release.tag}.md", notes_mod.release_markdown(facts, history)
-        )
-        js = write_atomic(
-            self.notes_dir / f"{self.release.tag}.json", notes_mod.release_json(facts, history)
-        )
-        write_atomic(history_path, history.with_release(facts).to_json())
-        # The launcher's pins (digest-pinned references per line), from the record just written.
-        write_atomic(
-            self.notes_dir / pins_mod.file_name(self.release.tag),
-            pins_mod.render(notes_mod.to_dict(facts, history)),
-        )
+        except OSError as exc:
+            raise file_error(exc, "read the size history") from None
+        try:
+            md = write_atomic(
+                self.notes_dir / f"{self.release.tag}.md",
+                notes_mod.release_markdown(facts, history),
+            )
+            js = write_atomic(
+                self.notes_dir / f"{self.release.tag}.json", notes_mod.release_json(facts, history)
+            )
+            write_atomic(history_path, history.with_release(facts).to_json())
+            # The launcher's pins (digest-pinned references per line), from the record just written.
+            write_atomic(
+                self.notes_dir / pins_mod.file_name(self.release.tag),
+                pins_mod.render(notes_mod.to_dict(facts, history)),
+            )
+        except OSError as exc:
+            raise file_error(exc, "write the release notes") from None
         return md, js
 
     # ---------------------------------------------------------------- the run
 
     def run(self, records: Sequence[DigestRecord]) -> PublishResult:
         out = self.output
-        with out.step("1/8 Read the tags on every registry and compute the plan"):
-            p = self.read_plan()
-            by_line = match_records(self.config, self.release, records)
+        with out.step("1/8 Read what the registries hold and plan every action"):
+            p, publish_plan, indexes = self.plan_run(records)
             self._show_plan(p)
-        with out.step("2/8 Assemble one index per PHP line"):
-            indexes = self.assemble(by_line)
-            old = self.check_conflicts(p, indexes)
-            for index in indexes.values():
-                out.info(
-                    f"PHP {index.php}: index {index.digest} over {len(index.images)} platform images"
-                )
-            if not self.dry_run:
-                self.push_indexes(indexes)
-        result = PublishResult(plan=p, indexes=indexes)
+            self._show_actions(publish_plan)
+        result = PublishResult(plan=p, indexes=indexes, publish_plan=publish_plan)
+        if publish_plan.conflicts and self.republish_reason is None:
+            raise ReleaseConflictError(
+                f"release {self.release.tag} is already published with other content:\n  - "
+                + "\n  - ".join(publish_plan.conflicts),
+                hint=f"nothing was changed. To replace it on purpose, run `publisher republish "
+                f"{self.release.tag} --reason ...`; `publisher release {self.release.tag}` "
+                "finishes an interrupted release from the images its pins hold",
+            )
         if self.dry_run:
-            self._show_dry_run(p, indexes)
+            out.info("dry run: nothing was written")
+            if self.json_plan:
+                out.print_text(publish_plan.to_json())
+            else:
+                out.info("plan JSON:")
+                out.print_text(p.to_json())
             return result
+        with out.step("2/8 Push each line's index to the primary registry"):
+            self.push_indexes(publish_plan, indexes)
         with out.step("3/8 Copy every index to the other registries by digest"):
-            self.copy_indexes(indexes)
+            self.copy_indexes(
+                {
+                    a.php: indexes[a.php]
+                    for a in publish_plan.lines
+                    if a.copy_to and a.php in indexes
+                }
+            )
         with out.step("4/8 Verify platforms, sizes and digests on every registry"):
             sizes = self.verify_indexes(indexes)
         with out.step("5/8 Smoke-test every platform image"):
-            pin_moves = self.pin_moves(p, indexes)
-            versions = self.tested_before(indexes, pin_moves)
+            versions = self.tested_before(indexes, publish_plan)
             if versions:
                 out.info(
                     "every pin already points at these indexes and the notes record their "
@@ -661,48 +854,24 @@ class Publisher:
                 if self.smoke is None:
                     out.warning("smoke tests skipped (--no-smoke)")
         with out.step("6/8 Write the pin tags, then move the floating tags"):
-            self.write_pins(pin_moves)
-            result.moves = [m for m in pin_moves if m.changes] + self.move_floating()
-            if not result.moves:
+            self.write_pins(publish_plan.pin_moves)
+            moved = [m for m in publish_plan.pin_moves if m.changes] + self.move_floating()
+            result.moves = moved
+            if not moved:
                 out.info("every tag already points where it should; nothing moved")
         with out.step("7/8 Verify the tags"):
-            floating = self.verify_tags(p, indexes)
+            floating = self.verify_tags(indexes)
         with out.step("8/8 Write the release notes"):
-            history = self._history(old, indexes)
+            history = self.record.history if self.record else ()
+            if publish_plan.history is not None:
+                history = (*history, publish_plan.history)
             facts = self.facts(p, indexes, sizes, versions, floating, history)
+            facts = dataclasses.replace(facts, publish_plan_sha256=publish_plan.digest)
             result.notes_md, result.notes_json = self.write_notes(facts)
             result.facts = facts
             out.info(f"wrote {result.notes_md} and {result.notes_json}")
         self._report(facts)
         return result
-
-    def _history(
-        self, old: Mapping[str, str], indexes: Mapping[str, LineIndex]
-    ) -> tuple[notes_mod.Republish, ...]:
-        earlier = self.previous_notes()
-        history = notes_mod.history_from_json(earlier) if earlier else ()
-        if self.republish_reason is None:
-            return history
-        changes = []
-        earlier_lines = (earlier or {}).get("lines", [])
-        previous_lines = {
-            str(line["php"]): str(line["index_digest"])
-            for line in (earlier_lines if isinstance(earlier_lines, list) else [])
-        }
-        for php in self.config.line_names:
-            before = old.get(php) or previous_lines.get(php)
-            if before is not None and before != indexes[php].digest:
-                changes.append((php, before, indexes[php].digest))
-        if not changes:
-            return history  # a rerun of a finished republish changes nothing
-        return (
-            *history,
-            notes_mod.Republish(
-                date=self.now().strftime("%Y-%m-%d"),
-                reason=self.republish_reason,
-                changes=tuple(changes),
-            ),
-        )
 
     def _show_plan(self, p: planning.Plan) -> None:
         rows = [
@@ -712,22 +881,33 @@ class Publisher:
         ]
         self.output.table(f"Plan for {p.release}", ("PHP", "platforms", "repository", "tags"), rows)
 
-    def _show_dry_run(self, p: planning.Plan, indexes: Mapping[str, LineIndex]) -> None:
-        moves = self.pin_moves(p, indexes)
-        for registry in self.config.registries:
-            extra = {m.tag: m.new for m in moves if m.registry == registry.name}
-            moves += self.floating_moves(registry, extra)
+    def _show_actions(self, publish_plan: pp.PublishPlan) -> None:
         rows = [
-            (m.registry, m.tag, m.old or "(new)", m.new, "moves" if m.changes else "unchanged")
-            for m in moves
+            (
+                a.php,
+                a.digest or "(after the builds)",
+                a.source,
+                "yes" if a.push else "-",
+                ", ".join(a.copy_to) or "-",
+            )
+            for a in publish_plan.lines
         ]
-        self.output.table(
-            "Dry run: tags that would move (nothing was written)",
-            ("registry", "tag", "old", "new", ""),
-            rows,
-        )
-        self.output.info("plan JSON:")
-        self.output.print_text(p.to_json())
+        self.output.table("Indexes", ("PHP", "index", "source", "push to primary", "copy to"), rows)
+        moves = [
+            (
+                m.registry,
+                m.tag,
+                m.kind,
+                m.old or "(new)",
+                m.new or "(after the builds)",
+                "moves" if m.changes else "unchanged",
+            )
+            for m in (*publish_plan.pin_moves, *publish_plan.floating_moves)
+        ]
+        title = "Tag moves" + (" (dry run: nothing was written)" if self.dry_run else "")
+        self.output.table(title, ("registry", "tag", "kind", "old", "new", ""), moves)
+        for notice in publish_plan.notices:
+            self.output.warning(notice)
 
     def _report(self, facts: notes_mod.ReleaseFacts) -> None:
         rows = []

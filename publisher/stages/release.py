@@ -11,23 +11,28 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..builders import Builder, BuildRequest
 from ..config import Config, Registry
-from ..errors import PublisherError
+from ..errors import file_error
+from ..fileio import ensure_writable
 from ..localregistry import LocalRegistry
+from ..notes import ReleaseFacts
 from ..output import Output
+from ..plan import pin_tag
 from ..records import read_directory
 from ..reference import Reference
 from ..registry import RegistryClient, RetryPolicy
 from ..registry.transfer import DEFAULT_TRANSFERS
 from ..runner import CommandRunner, Runner
 from ..version import Release
-from .build import base_client, build_all, legs, resolve_base
-from .publish import Publisher, PublishResult, SmokeTest
+from .build import build_all, legs, resolve_base
+from .clients import base_client, registry_clients
+from .publish import PENDING_DIR, Publisher, PublishResult, SmokeTest, load_release
 
 
 @dataclass(frozen=True)
@@ -42,31 +47,34 @@ class ReleaseOptions:
     created: str = ""
     revision: str = ""
     republish_reason: str | None = None
-    retry: RetryPolicy | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: dry run: also print the publish plan as JSON
+    json_plan: bool = False
     #: buildx: attach provenance and SBOM attestations to every image.
     attestations: bool = False
 
 
-def make_clients(
-    config: Config, env: Mapping[str, str], output: Output, retry: RetryPolicy | None = None
-) -> dict[str, RegistryClient]:
-    kwargs = {"retry": retry} if retry else {}
-    return {
-        r.name: RegistryClient.for_registry(r, env, output, **kwargs) for r in config.registries
-    }
-
-
-def resolve_bases(config: Config, env: Mapping[str, str], output: Output) -> dict[str, Reference]:
+def resolve_bases(
+    config: Config, env: Mapping[str, str], output: Output, retry: RetryPolicy
+) -> dict[str, Reference]:
     """Each selected line's base, pinned to the digest it has right now."""
     bases: dict[str, Reference] = {}
     clients: dict[str, RegistryClient] = {}
     for line in config.lines:
         ref = config.base_pull_ref(line)
-        client = clients.get(ref.domain) or base_client(config, ref, env, output)
+        client = clients.get(ref.domain) or base_client(config, ref, env, output, retry)
         clients[ref.domain] = client
         bases[line.php] = resolve_base(config, line, client)
         output.info(f"PHP {line.php}: base {bases[line.php]}")
     return bases
+
+
+def published_lines(config: Config, version: Release, primary: RegistryClient) -> set[str]:
+    """The selected lines whose pin this release already has on the primary."""
+    present = primary.tag_digests(
+        config.primary.repository.path, [pin_tag(version, line.php) for line in config.lines]
+    )
+    return {line.php for line in config.lines if pin_tag(version, line.php) in present}
 
 
 def release(
@@ -80,11 +88,35 @@ def release(
     smoke: SmokeTest | None,
     clients: Mapping[str, RegistryClient] | None = None,
 ) -> PublishResult:
-    """Build every leg (skipping what is already pushed), then publish."""
-    clients = clients or make_clients(config, env, output, options.retry)
+    """Build every leg (skipping what the release or an earlier run already pushed), then publish.
+
+    ``config`` is today's matrix; a release that has a record keeps what the
+    record says (default line, lines, platforms). Outputs are checked first, and
+    the new digest records replace the earlier ones only when the run succeeds.
+    """
+    if not options.dry_run:
+        ensure_writable(options.notes_dir, "the release notes directory")
+        ensure_writable(options.digests_dir, "the digest records directory")
+    config, record = load_release(
+        config, options.notes_dir, version, output, republish=options.republish_reason is not None
+    )
+    clients = clients or registry_clients(config, env, output, options.retry)
     primary = clients[config.primary.name]
-    with output.step(f"Resolve the base images ({len(config.lines)} lines)"):
-        bases = resolve_bases(config, env, output)
+    # One read of the primary before anything is built: it proves the registry
+    # answers, and says which lines the release already holds.
+    done = published_lines(config, version, primary)
+    if not options.reuse or options.republish_reason is not None:
+        done = set()
+    todo = tuple(php for php in config.line_names if php not in done)
+    if done:
+        output.info(
+            f"{version.tag} already holds PHP {', '.join(sorted(done))} on "
+            f"{config.primary.name}: those images are reused, not rebuilt"
+        )
+    bases: dict[str, Reference] = {}
+    if todo:
+        with output.step(f"Resolve the base images ({len(todo)} lines)"):
+            bases = resolve_bases(config.select(todo), env, output, options.retry)
     if options.dry_run:
         return dry_run(
             config,
@@ -94,7 +126,12 @@ def release(
             clients=clients,
             output=output,
             options=options,
+            record=record,
         )
+    pending = options.digests_dir / PENDING_DIR
+    recorded_bases = (
+        {line.php: (line.base_image, line.base_digest) for line in record.lines} if record else {}
+    )
     with output.step(
         f"Build {len(legs(config))} images with {builder.name} (up to {options.jobs} at a time)"
     ):
@@ -105,14 +142,32 @@ def release(
             primary=primary,
             bases=bases,
             digests_dir=options.digests_dir,
+            records_dir=pending,
             output=output,
             jobs=options.jobs,
             reuse=options.reuse,
             created=options.created,
             revision=options.revision,
             attestations=options.attestations,
+            recorded_bases=recorded_bases,
         )
-    return make_publisher(config, version, clients, output, options, smoke=smoke).run(records)
+    result = make_publisher(
+        config, version, clients, output, options, smoke=smoke, record=record
+    ).run(records)
+    keep_records(pending, options.digests_dir)
+    return result
+
+
+def keep_records(pending: Path, digests_dir: Path) -> None:
+    """Move the records of a successful run over the earlier ones."""
+    try:
+        for path in sorted(pending.glob("*.json")):
+            os.replace(path, digests_dir / path.name)
+        pending.rmdir()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise file_error(exc, "keep the digest records") from None
 
 
 def make_publisher(
@@ -124,6 +179,7 @@ def make_publisher(
     *,
     smoke: SmokeTest | None = None,
     dry_run: bool = False,
+    record: ReleaseFacts | None = None,
 ) -> Publisher:
     return Publisher(
         config,
@@ -136,6 +192,8 @@ def make_publisher(
         dry_run=dry_run,
         jobs=options.jobs,
         transfers=options.transfers,
+        json_plan=options.json_plan,
+        record=record,
     )
 
 
@@ -148,10 +206,15 @@ def dry_run(
     clients: Mapping[str, RegistryClient],
     output: Output,
     options: ReleaseOptions,
+    record: ReleaseFacts | None = None,
 ) -> PublishResult:
-    """Print the plan, every build command and every tag move; write nothing."""
+    """Print the build commands that would run and the publish plan; write nothing."""
     with output.step("Dry run: the build commands that would run"):
+        if not bases:
+            output.info("  none: the release already holds every image")
         for leg in legs(config):
+            if leg.php not in bases:
+                continue
             request = BuildRequest.for_line(
                 config,
                 config.line(leg.php),
@@ -164,30 +227,11 @@ def dry_run(
             )
             for argv in builder.commands(request):
                 output.info("  " + " ".join(argv))
-    records_present = options.digests_dir.is_dir() and any(options.digests_dir.glob("*.json"))
-    records = read_directory(options.digests_dir) if records_present else []
-    publisher = make_publisher(config, version, clients, output, options, dry_run=True)
-    try:
-        return publisher.run(records)
-    except PublisherError as exc:
-        if records_present:
-            raise
-        # Nothing built yet: the index digests are unknown until the builds run.
-        p = publisher.read_plan()
-        output.info(f"(index digests are known after the builds: {exc.message.splitlines()[0]})")
-        rows = [
-            (t.registry, tag, "built by this run")
-            for line in p.lines
-            for t in line.targets
-            for tag in t.tags
-        ]
-        output.table(
-            "Dry run: tags that would be written (nothing was written)",
-            ("registry", "tag", "new"),
-            rows,
-        )
-        output.print_text(p.to_json())
-        return PublishResult(plan=p, indexes={})
+    records = read_directory(options.digests_dir) if options.digests_dir.is_dir() else []
+    publisher = make_publisher(
+        config, version, clients, output, options, dry_run=True, record=record
+    )
+    return publisher.run(records)
 
 
 # --------------------------------------------------------------------------- local rehearsal

@@ -13,6 +13,7 @@ import json
 import random
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -689,3 +690,273 @@ def test_build_records_with_attestations_are_carried_into_the_line_index(
     v1 = {p["platform"]: p["digest"] for p in stack.notes("v1.0.0")["lines"][0]["platforms"]}
     assert {p["platform"]: p["digest"] for p in line["platforms"]} == v1
     assert {p["platform"] for p in line["platforms"]} == {"linux/amd64", "linux/arm64"}
+
+
+# --------------------------------------------------------------------------- the life of a release
+# RELIABILITY.md scenarios 24-30: reruns after the world moved, refused runs,
+# records over today's matrix, limits everywhere, unwritable outputs.
+
+FLOATING_PUT = r"^/v2/.+/manifests/(latest|php-[0-9.]+)$"
+
+
+def no_build_ran(result: subprocess.CompletedProcess[str]) -> bool:
+    return "buildah build" not in result.stdout + result.stderr
+
+
+def test_rerun_after_the_bases_moved_finishes_without_rebuilding(
+    tmp_path, tools, bases, registries, proxies
+):
+    hub, ghcr = registries(), registries()
+    front_hub, front_ghcr = proxies(hub.host), proxies(ghcr.host)
+    stack = make_stack(tmp_path, front_hub.host, front_ghcr.host, bases)
+    # Interrupted after some pins were written: the second registry refuses tag writes.
+    front_ghcr.add(Fault("status", method="PUT", path=TAG_PUT, status=503, times=None))
+    failed = stack.run("release", "v1.0.0", "--notes-dir", str(stack.notes_dir))
+    assert failed.returncode != 0, failed.stdout
+    front_ghcr.clear()
+    assert "v1.0.0-php-8.4" in skopeo_tag_map(tools["skopeo"], hub.host, stack.repo), failed.stderr
+    # The official images are rebuilt weekly: the bases move before the rerun.
+    patch_base(tmp_path, bases, "moved-before-rerun", lines=LINES)
+    front_hub.reset_counts()
+    rerun = stack.release("v1.0.0")
+    assert no_build_ran(rerun), rerun.stdout
+    assert "not rebuilding" in rerun.stdout
+    assert front_hub.count(kind="upload") == 0 and front_hub.uploaded_bytes == 0
+    on_hub, on_ghcr = tag_maps(stack, tools["skopeo"], hub.host, ghcr.host)
+    assert on_hub == on_ghcr == expected_tags(stack, ["v1.0.0"])
+    # Finished: rerunning again, and its dry run, change nothing at all.
+    for front in (front_hub, front_ghcr):
+        front.reset_counts()
+    again = stack.release("v1.0.0")
+    assert no_build_ran(again)
+    dry = stack.release("v1.0.0", "--dry-run")
+    assert no_build_ran(dry)
+    for front in (front_hub, front_ghcr):
+        assert front.mutating_requests == 0, [(s.method, s.path) for s in front.log]
+    assert tag_maps(stack, tools["skopeo"], hub.host, ghcr.host) == [on_hub, on_ghcr]
+
+    # "Re-run all jobs" in Actions: each build leg, then publish.
+    legs_dir = tmp_path / "rerun-legs"
+    for php in LINES:
+        for platform in ("linux/amd64", "linux/arm64"):
+            leg = stack.ok(
+                "build",
+                "v1.0.0",
+                "--php",
+                php,
+                "--platform",
+                platform,
+                "--digest-file",
+                str(legs_dir / f"{php}-{platform.replace('/', '-')}.json"),
+            )
+            assert no_build_ran(leg), leg.stdout
+    published = stack.notes("v1.0.0")
+    for line in published["lines"]:
+        for platform in line["platforms"]:
+            record = json.loads(
+                (
+                    legs_dir / f"{line['php']}-{platform['platform'].replace('/', '-')}.json"
+                ).read_text()
+            )
+            assert record["digest"] == platform["digest"]
+            assert record["base_digest"] == line["base"]["digest"]
+    for front in (front_hub, front_ghcr):
+        front.reset_counts()
+    stack.ok("publish", "v1.0.0", "--digests", str(legs_dir), "--notes-dir", str(stack.notes_dir))
+    for front in (front_hub, front_ghcr):
+        assert front.mutating_requests == 0
+    assert tag_maps(stack, tools["skopeo"], hub.host, ghcr.host) == [on_hub, on_ghcr]
+
+
+def test_a_refused_run_destroys_nothing(tmp_path, tools, bases, registries):
+    hub, ghcr = registries(), registries()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    stack.release("v1.0.0", "--no-smoke", "--only", "8.4")
+    records = stack.digests_dir("v1.0.0")
+    saved = {p.name: p.read_bytes() for p in records.rglob("*.json")}
+    notes = {p.name: p.read_bytes() for p in stack.notes_dir.iterdir()}
+    tags = tag_maps(stack, tools["skopeo"])
+    # Other images for the same release: rebuilt from a moved base, pushed by digest only.
+    patch_base(tmp_path, bases, "other-content")
+    other = tmp_path / "other-records"
+    for platform in ("linux/amd64", "linux/arm64"):
+        stack.ok(
+            "build",
+            "v1.0.0",
+            "--php",
+            "8.4",
+            "--platform",
+            platform,
+            "--rebuild",
+            "--digest-file",
+            str(other / f"8.4-{platform.replace('/', '-')}.json"),
+        )
+    refused = stack.run(
+        "publish",
+        "v1.0.0",
+        "--only",
+        "8.4",
+        "--digests",
+        str(other),
+        "--notes-dir",
+        str(stack.notes_dir),
+        "--no-smoke",
+    )
+    assert refused.returncode == 14, refused.stdout + refused.stderr
+    assert "nothing was changed" in refused.stderr
+    assert {p.name: p.read_bytes() for p in records.rglob("*.json")} == saved
+    assert {p.name: p.read_bytes() for p in stack.notes_dir.iterdir()} == notes
+    assert tag_maps(stack, tools["skopeo"]) == tags
+    # The documented recovery still works: the release finishes from its pins.
+    stack.release("v1.0.0", "--no-smoke", "--only", "8.4")
+    assert tag_maps(stack, tools["skopeo"]) == tags
+
+
+def test_an_older_release_keeps_its_recorded_default_line(tmp_path, tools, bases, registries):
+    hub, ghcr = registries(), registries()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    stack.release("v1.0.0", "--no-smoke")
+    v100 = stack.index_digests("v1.0.0")
+    # The default line changes from 8.4 to 8.3 in today's matrix.
+    text = stack.matrix.read_text()
+    stack.matrix.write_text(text.replace("default_line: '8.4'", "default_line: '8.3'"))
+    assert "default_line: '8.3'" in stack.matrix.read_text()
+    verified = stack.ok("verify", "v1.0.0", "--notes-dir", str(stack.notes_dir))
+    assert "keeping 8.4" in verified.stdout + verified.stderr
+    patch_base(tmp_path, bases, "after-default-change", lines=LINES)
+    republished = stack.ok(
+        "republish",
+        "v1.0.0",
+        "--reason",
+        "CVE-2026-0002",
+        "--no-smoke",
+        "--notes-dir",
+        str(stack.notes_dir),
+    )
+    assert "keeping 8.4" in republished.stdout + republished.stderr
+    after = stack.index_digests("v1.0.0")
+    assert after["8.4"] != v100["8.4"]
+    assert stack.notes("v1.0.0")["default_line"] == "8.4"
+    for tags in tag_maps(stack, tools["skopeo"]):
+        assert tags["v1.0.0"] == after["8.4"] == tags["latest"]
+        assert tags["php-8.3"] == after["8.3"]
+    stack.ok("verify", "v1.0.0", "--notes-dir", str(stack.notes_dir))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["build", "v1.0.0", "--php", "8.4", "--platform", "linux/amd64", "--digest-file", "d.json"],
+        ["publish", "v1.0.0", "--digests", "empty"],
+        ["release", "v1.0.0"],
+        ["republish", "v1.0.0", "--reason", "r"],
+        ["verify", "v1.0.0"],
+        ["preflight"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_every_registry_command_honours_the_retry_limit(
+    tmp_path, tools, bases, registries, proxies, command
+):
+    hub, ghcr = registries(), registries()
+    front = proxies(hub.host)
+    front.add(Fault("status", status=502, times=None))
+    stack = make_stack(tmp_path, front.host, ghcr.host, bases)
+    (stack.root / "empty").mkdir()
+    result = stack.run(*command, env={"PUBLISHER_RETRY_ATTEMPTS": "2"}, timeout=120)
+    assert result.returncode not in (0, 1), result.stdout + result.stderr
+    assert len(front.log) == 2, [(s.method, s.path) for s in front.log]
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path) -> Iterator[Path]:
+    """A directory no one may write to: a read-only mount as root, mode 0555 otherwise."""
+    import os
+
+    path = tmp_path / "read-only"
+    path.mkdir()
+    if os.geteuid() != 0:
+        path.chmod(0o555)
+        yield path
+        path.chmod(0o755)
+        return
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=False)
+
+
+@pytest.mark.parametrize("which", ["--digests", "--notes-dir"])
+def test_unwritable_outputs_are_refused_before_any_build(
+    tmp_path, tools, bases, registries, proxies, read_only_dir, which
+):
+    hub, ghcr = registries(), registries()
+    front = proxies(hub.host)
+    stack = make_stack(tmp_path, front.host, ghcr.host, bases)
+    result = stack.run("release", "v1.0.0", which, str(read_only_dir / "out"))
+    assert result.returncode == 18, result.stdout + result.stderr
+    assert "not writable" in result.stderr and "internal error" not in result.stderr
+    assert no_build_ran(result)
+    assert front.mutating_requests == 0
+    publish = stack.run(
+        "publish", "v1.0.0", "--digests", str(tmp_path), "--notes-dir", str(read_only_dir)
+    )
+    assert publish.returncode == 18, publish.stderr
+    assert front.mutating_requests == 0
+
+
+def test_oversized_inputs_are_refused_at_once(tmp_path, tools, bases, registries):
+    hub, ghcr = registries(), registries()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    big = tmp_path / "big.yaml"
+    with open(big, "w", encoding="utf-8") as handle:
+        handle.write("lines:\n")
+        for _ in range(1_000_000):
+            handle.write('  - php: "8.4"\n')
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher", "plan", "v1.0.0", "--config", str(big)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 3 and "larger than" in result.stderr
+    assert time.monotonic() - started < 30
+    stack.notes_dir.mkdir(parents=True, exist_ok=True)
+    (stack.notes_dir / "v1.0.0.json").write_text(" " * (5 * 1024 * 1024) + "{}")
+    verify = stack.run("verify", "v1.0.0", "--notes-dir", str(stack.notes_dir))
+    assert verify.returncode == 3 and "larger than" in verify.stderr
+
+
+def test_a_corrupt_record_is_an_error_everywhere_never_absent(tmp_path, tools, bases, registries):
+    hub, ghcr = registries(), registries()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    stack.notes_dir.mkdir(parents=True)
+    (stack.notes_dir / "v1.0.0.json").write_text('{"schema": 1, "release": "v1.0.0",')
+    for argv in (
+        ["verify", "v1.0.0", "--notes-dir", str(stack.notes_dir)],
+        ["republish", "v1.0.0", "--reason", "r", "--notes-dir", str(stack.notes_dir)],
+        ["publish", "v1.0.0", "--digests", str(tmp_path), "--notes-dir", str(stack.notes_dir)],
+        ["republish-check", "--notes-dir", str(stack.notes_dir)],
+    ):
+        result = stack.run(*argv)
+        assert result.returncode == 3, (argv, result.stderr)
+        assert "v1.0.0.json:1:" in result.stderr and "internal error" not in result.stderr
+
+
+def test_half_moved_floating_tags_are_named_and_a_rerun_makes_the_registries_identical(
+    tmp_path, tools, bases, registries, proxies
+):
+    hub, ghcr = registries(), registries()
+    front_ghcr = proxies(ghcr.host)
+    stack = make_stack(tmp_path, hub.host, front_ghcr.host, bases)
+    front_ghcr.add(Fault("status", method="PUT", path=FLOATING_PUT, status=403, times=None))
+    result = stack.run("release", "v1.0.0", "--no-smoke", "--notes-dir", str(stack.notes_dir))
+    assert result.returncode != 0
+    assert "registries now disagree" in result.stderr
+    assert "latest" in result.stderr and "audit --repair" in result.stderr
+    front_ghcr.clear()
+    stack.release("v1.0.0", "--no-smoke")
+    on_hub, on_ghcr = tag_maps(stack, tools["skopeo"], hub.host, ghcr.host)
+    assert on_hub == on_ghcr == expected_tags(stack, ["v1.0.0"])

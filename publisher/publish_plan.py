@@ -1,0 +1,347 @@
+"""The publish plan: every action a publish run takes, computed before it acts.
+
+Pure: ``plan_publish`` takes the release plan (``plan.plan``), what the
+registries hold (``Observed``, read once by the stage), the candidate index of
+each line (assembled from the build legs' records), the release's record (its
+notes JSON, when it was published before) and whether this is a republish, and
+returns a frozen ``PublishPlan``: the index of each line and where it comes
+from, which registries lack it, every pin write and floating-tag move (old
+digest -> new), the conflicts that refuse the run, the republish history entry.
+The publish stage executes it step by step; ``--dry-run`` prints the same
+object. ``config_for_record`` makes an existing release keep what its record
+says (default line, lines, platforms), whatever today's matrix says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from . import plan as planning
+from .config import Config
+from .errors import ConfigError
+from .notes import ReleaseFacts, Republish
+from .platforms import Platform
+
+PUBLISH_PLAN_SCHEMA = 1
+
+#: Where a line's index comes from.
+ASSEMBLED = "assembled"  # built by these records, assembled by this run
+PUBLISHED = "published"  # the release's pin on the primary already holds these images
+REPLACED = "replaced"  # republish: the new index replaces the pinned one
+PENDING = "pending"  # dry run before the builds: known once they ran
+
+
+def config_for_record(
+    config: Config, record: ReleaseFacts | None, *, strict: bool = False
+) -> tuple[Config, list[str]]:
+    """``config`` as the recorded release was: its default line, lines and platforms.
+
+    Today's matrix describes the next release; an existing release keeps its own
+    facts. Returns the adjusted configuration and one notice per disagreement.
+    Lines recorded but no longer in the matrix cannot be rebuilt: with
+    ``strict`` (a republish) they are named in a ConfigError, else in a notice
+    and left out.
+    """
+    if record is None:
+        return config, []
+    notices: list[str] = []
+    if record.default_line != config.default_line:
+        notices.append(
+            f"{record.release} was published with default line {record.default_line}; "
+            f"matrix.yaml now says {config.default_line}: keeping {record.default_line} "
+            f"for {record.release} and latest"
+        )
+    known = {line.php: line for line in config.lines}
+    recorded = record.line_names
+    configured = set(config.all_lines or config.line_names)
+    lines = []
+    missing = []
+    for php in recorded:
+        line = known.get(php)
+        if line is None:
+            if php not in configured:
+                missing.append(php)
+            continue
+        platforms = tuple(Platform.parse(p.platform) for p in record.line(php).platforms)
+        if set(platforms) != set(line.platforms):
+            notices.append(
+                f"PHP {php}: {record.release} was published for "
+                f"{', '.join(p.value for p in platforms)}; keeping those platforms"
+            )
+        lines.append(
+            dataclasses.replace(
+                line,
+                platforms=platforms,
+                size_budget_bytes=record.line(php).size_budget_bytes,
+            )
+        )
+    if missing and not strict:
+        notices.append(
+            f"{record.release} was published with PHP {', '.join(missing)}, which matrix.yaml "
+            "no longer has: not checked"
+        )
+    elif missing:
+        raise ConfigError(
+            f"{record.release} was published with PHP {', '.join(missing)}, which matrix.yaml "
+            "no longer has",
+            field="lines",
+            hint="restore those lines in matrix.yaml to rebuild or re-plan this release, "
+            "or select the others with --only",
+        )
+    extra = [php for php in config.line_names if php not in recorded]
+    if extra:
+        notices.append(
+            f"{record.release} has no PHP {', '.join(extra)}; a published release keeps "
+            "its lines (publish them in a new release)"
+        )
+    if not lines:
+        raise ConfigError(
+            f"none of the selected lines is part of {record.release} "
+            f"(it has PHP {', '.join(recorded)})",
+            field="--only",
+        )
+    adjusted = dataclasses.replace(config, default_line=record.default_line, lines=tuple(lines))
+    return adjusted, notices
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A line's index as the build records make it (digest None before the builds)."""
+
+    php: str
+    digest: str | None
+    #: (platform, image manifest digest) in platform order
+    images: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the registries hold, read once before planning.
+
+    ``tags``: registry -> tag -> digest, for the tags of the scheme the plan
+    needs (present tags only). ``indexes``: registry -> the candidate or pinned
+    index digests present there. ``pinned_images``: PHP line -> the
+    (platform, image digest) pairs of the index its pin points at on the primary.
+    """
+
+    tags: Mapping[str, Mapping[str, str]]
+    indexes: Mapping[str, frozenset[str]]
+    pinned_images: Mapping[str, tuple[tuple[str, str], ...]] = dataclasses.field(
+        default_factory=dict
+    )
+
+
+@dataclass(frozen=True)
+class LineAction:
+    php: str
+    #: the index this release's pins point at after the run (None: known after the builds)
+    digest: str | None
+    source: str
+    #: push the assembled index to the primary
+    push: bool
+    #: registries that lack the index (it is copied there by digest)
+    copy_to: tuple[str, ...]
+    #: what the line's pin pointed at before (a republish replaces it)
+    previous: str | None = None
+
+
+@dataclass(frozen=True)
+class TagMove:
+    registry: str
+    tag: str
+    old: str | None
+    new: str | None
+    kind: str  # "pin" | "floating"
+    #: for a floating tag: the release whose content it carries
+    source_release: str = ""
+
+    @property
+    def changes(self) -> bool:
+        return self.old != self.new
+
+
+@dataclass(frozen=True)
+class PublishPlan:
+    release: str
+    stable: bool
+    default_line: str
+    republish: bool
+    lines: tuple[LineAction, ...]
+    pin_moves: tuple[TagMove, ...]
+    floating_moves: tuple[TagMove, ...]
+    conflicts: tuple[str, ...]
+    history: Republish | None
+    notices: tuple[str, ...] = ()
+
+    def line(self, php: str) -> LineAction:
+        return next(line for line in self.lines if line.php == php)
+
+    @property
+    def changes(self) -> tuple[TagMove, ...]:
+        return tuple(m for m in (*self.pin_moves, *self.floating_moves) if m.changes)
+
+    @property
+    def mutates(self) -> bool:
+        return bool(self.changes) or any(a.push or a.copy_to for a in self.lines)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"schema": PUBLISH_PLAN_SCHEMA, **dataclasses.asdict(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @property
+    def digest(self) -> str:
+        """sha256 of ``to_json()``: the notes record it, so a dry run's plan can be
+        compared with the one the real run executed."""
+        return "sha256:" + hashlib.sha256(self.to_json().encode()).hexdigest()
+
+
+def floating_moves(
+    registry: str,
+    tags: Mapping[str, str],
+    lines: Iterable[str],
+    pending: Mapping[str, str | None] | None = None,
+) -> list[TagMove]:
+    """Where ``registry``'s floating tags must point, from its pins.
+
+    ``tags`` maps the tags present to their digests (it must hold the digests of
+    the floating tags and of their source pins); ``pending`` adds pins about to be
+    written (None: a digest not known yet).
+    """
+    present: dict[str, str | None] = {**tags, **(pending or {})}
+    wanted = planning.floating_tags(registry, present, lines)
+    return [
+        TagMove(
+            registry, f.tag, tags.get(f.tag), present.get(f.source), "floating", f.source_release
+        )
+        for f in wanted
+        if f.source in present
+    ]
+
+
+def _line_source(
+    php: str,
+    candidate: Candidate,
+    pinned: str | None,
+    pinned_images: tuple[tuple[str, str], ...] | None,
+    republish: bool,
+) -> tuple[str | None, str, str | None, bool]:
+    """(digest, source, previous, conflict) for one line."""
+    if candidate.digest is None:
+        return (pinned, PUBLISHED, None, False) if pinned else (None, PENDING, None, False)
+    if pinned is None or pinned == candidate.digest:
+        return candidate.digest, ASSEMBLED, None, False
+    if pinned_images is not None and sorted(pinned_images) == sorted(candidate.images):
+        # The same platform images (the pinned index may carry attestations the
+        # records do not): the release is already published with this content.
+        return pinned, PUBLISHED, None, False
+    if republish:
+        return candidate.digest, REPLACED, pinned, False
+    return candidate.digest, ASSEMBLED, pinned, True
+
+
+def plan_publish(
+    plan: planning.Plan,
+    observed: Observed,
+    candidates: Mapping[str, Candidate],
+    *,
+    primary: str,
+    record: ReleaseFacts | None = None,
+    republish_reason: str | None = None,
+    date: str = "",
+    notices: Iterable[str] = (),
+) -> PublishPlan:
+    """Every action of the publish run, in order; see the module docstring."""
+    republish = republish_reason is not None
+    registries = [r.name for r in plan.registries]
+    primary_tags = observed.tags.get(primary, {})
+    actions: list[LineAction] = []
+    conflicts: list[str] = []
+    pending_pins: dict[str, dict[str, str | None]] = {name: {} for name in registries}
+    pin_moves: list[TagMove] = []
+    for line in plan.lines:
+        pins = plan.pins(line.php)
+        candidate = candidates.get(line.php, Candidate(line.php, None))
+        pinned = primary_tags.get(pins[0])
+        digest, source, previous, conflict = _line_source(
+            line.php, candidate, pinned, observed.pinned_images.get(line.php), republish
+        )
+        if conflict:
+            conflicts.append(
+                f"PHP {line.php}: {pins[0]} is {pinned} on {primary}, this build is "
+                f"{candidate.digest}"
+            )
+        # Secondary registries: a pin elsewhere pointing at other content is a conflict too.
+        for name in registries:
+            for tag in pins:
+                old = observed.tags.get(name, {}).get(tag)
+                if (
+                    old is not None
+                    and digest is not None
+                    and old != digest
+                    and not republish
+                    and not (name == primary and tag == pins[0] and conflict)
+                    and old != pinned
+                ):
+                    conflicts.append(f"PHP {line.php}: {tag} is {old} on {name}, expected {digest}")
+                pin_moves.append(TagMove(name, tag, old, digest, "pin", plan.release))
+                pending_pins[name][tag] = digest
+        has = {name: digest in observed.indexes.get(name, frozenset()) for name in registries}
+        push = source in (ASSEMBLED, REPLACED) and digest is not None and not has[primary]
+        copy_to = tuple(
+            name for name in registries if name != primary and digest is not None and not has[name]
+        )
+        actions.append(LineAction(line.php, digest, source, push, copy_to, previous))
+
+    floating: list[TagMove] = []
+    lines = [line.php for line in plan.lines]
+    for name in registries:
+        floating += floating_moves(name, observed.tags.get(name, {}), lines, pending_pins[name])
+
+    history = None
+    if republish:
+        earlier = {line.php: line.index_digest for line in record.lines} if record else {}
+        changes = tuple(
+            (a.php, a.previous or earlier[a.php], a.digest)
+            for a in actions
+            if a.digest is not None
+            and (a.previous or earlier.get(a.php))
+            and (a.previous or earlier[a.php]) != a.digest
+        )
+        if changes:
+            history = Republish(date=date, reason=republish_reason or "", changes=changes)
+
+    return PublishPlan(
+        release=plan.release,
+        stable=plan.stable,
+        default_line=plan.default_line,
+        republish=republish,
+        lines=tuple(actions),
+        pin_moves=tuple(pin_moves),
+        floating_moves=tuple(floating),
+        conflicts=tuple(conflicts),
+        history=history,
+        notices=tuple(notices),
+    )
+
+
+def tags_to_resolve(
+    plan: planning.Plan, tags_present: Mapping[str, Iterable[str]]
+) -> dict[str, list[str]]:
+    """Per registry, the tags whose digests ``plan_publish`` needs: this release's
+    pins, the floating tags, and the pins the floating tags should carry."""
+    lines = [line.php for line in plan.lines]
+    pins = [tag for line in plan.lines for tag in plan.pins(line.php)]
+    result: dict[str, list[str]] = {}
+    for registry in plan.registries:
+        present = set(tags_present.get(registry.name, ()))
+        this = set(pins)
+        wanted = planning.floating_tags(registry.name, present | this, lines)
+        names = [*pins, *(f.tag for f in wanted), *(f.source for f in wanted)]
+        result[registry.name] = [t for t in dict.fromkeys(names) if t in present]
+    return result

@@ -1,0 +1,67 @@
+"""The one place registry clients are made, with the run's one retry policy.
+
+The retry policy is resolved once at the command-line boundary (flags and
+``PUBLISHER_RETRY_*``, see ``RetryPolicy.from_env``) and passed here; every
+command that talks to a registry gets its clients from these functions, so every
+limit applies everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..config import Config, is_loopback
+from ..output import Output
+from ..reference import Reference
+from ..registry import RegistryClient, RetryPolicy, credentials_for_host
+
+
+def registry_clients(
+    config: Config, env: Mapping[str, str], output: Output, retry: RetryPolicy
+) -> dict[str, RegistryClient]:
+    """A client per configured registry, by name."""
+    return {
+        r.name: RegistryClient.for_registry(r, env, output, retry=retry) for r in config.registries
+    }
+
+
+def client_for(
+    ref: Reference,
+    env: Mapping[str, str],
+    output: Output,
+    retry: RetryPolicy,
+    config: Config | None = None,
+    *,
+    name: str | None = None,
+) -> RegistryClient:
+    """A client for ``ref``'s registry: a configured registry's settings and credentials
+    when one is on that host, else plain HTTP on loopback and the docker config."""
+    if config is not None:
+        for registry in config.registries:
+            if registry.host == ref.domain:
+                return RegistryClient.for_registry(registry, env, output, retry=retry)
+    return RegistryClient(
+        ref.domain,
+        plain_http=is_loopback(ref.domain),
+        credentials=credentials_for_host(ref.domain, env, output),
+        output=output,
+        retry=retry,
+        name=name,
+    )
+
+
+def base_client(
+    config: Config, base: Reference, env: Mapping[str, str], output: Output, retry: RetryPolicy
+) -> RegistryClient:
+    """A read-only client for the registry that serves a base image."""
+    plain = is_loopback(base.domain) or any(
+        r.host == base.domain and r.plain_http for r in config.registries
+    )
+    return RegistryClient(
+        base.domain,
+        plain_http=plain,
+        credentials=credentials_for_host(base.domain, env, output),
+        retry=retry,
+        output=output,
+        name="base",
+    )

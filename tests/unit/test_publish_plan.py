@@ -1,0 +1,316 @@
+"""The publish plan on plain data: every action a publish run takes, before it acts.
+
+A registry here is a dict tag -> digest; a release's index for a line is the
+digest of "release/line" (or "release/line/rebuilt" after a republish). Each
+test plans with ``plan_publish`` and applies the plan as the stage would: pins
+first, then the floating moves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+import pytest
+
+from publisher import config
+from publisher import plan as planning
+from publisher.errors import ConfigError
+from publisher.notes import LineFacts, PlatformFacts, RegistryFacts, ReleaseFacts
+from publisher.publish_plan import (
+    ASSEMBLED,
+    PENDING,
+    PUBLISHED,
+    REPLACED,
+    Candidate,
+    Observed,
+    config_for_record,
+    plan_publish,
+    tags_to_resolve,
+)
+
+MATRIX = """
+registries:
+  - {name: hub, repository: docker.io/acme/php-fpm, primary: true}
+  - {name: ghcr, repository: ghcr.io/acme/php-fpm}
+default_line: "%s"
+lines:
+  - php: "8.3"
+  - php: "8.4"
+"""
+
+REGISTRIES = ("hub", "ghcr")
+
+
+def cfg(default: str = "8.4") -> config.Config:
+    return config.loads(MATRIX % default)
+
+
+def digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def images(content: str) -> tuple[tuple[str, str], ...]:
+    return (
+        ("linux/amd64", digest(content + "/amd64")),
+        ("linux/arm64", digest(content + "/arm64")),
+    )
+
+
+def candidate(release: str, php: str, suffix: str = "") -> Candidate:
+    content = f"{release}/{php}{suffix}"
+    return Candidate(php, digest(content), images(content))
+
+
+class World:
+    """Registries as tag -> digest, plus the index contents each registry holds."""
+
+    def __init__(self) -> None:
+        self.tags: dict[str, dict[str, str]] = {name: {} for name in REGISTRIES}
+        self.indexes: dict[str, set[str]] = {name: set() for name in REGISTRIES}
+        self.contents: dict[str, tuple[tuple[str, str], ...]] = {}
+
+    def observe(self, p: planning.Plan) -> Observed:
+        wanted = tags_to_resolve(p, {n: list(t) for n, t in self.tags.items()})
+        tags = {n: {t: self.tags[n][t] for t in wanted[n]} for n in REGISTRIES}
+        pinned = {}
+        for line in p.lines:
+            d = self.tags["hub"].get(p.pins(line.php)[0])
+            if d:
+                pinned[line.php] = self.contents[d]
+        return Observed(
+            tags=tags,
+            indexes={n: frozenset(i) for n, i in self.indexes.items()},
+            pinned_images=pinned,
+        )
+
+    def publish(self, c, tag, candidates=None, *, reason=None, record=None, suffix=""):
+        p = planning.plan(c, tag, {n: list(t) for n, t in self.tags.items()})
+        cands = candidates or {line.php: candidate(tag, line.php, suffix) for line in c.lines}
+        for cand in cands.values():
+            if cand.digest:
+                self.contents[cand.digest] = cand.images
+        pp = plan_publish(
+            p,
+            self.observe(p),
+            cands,
+            primary="hub",
+            record=record,
+            republish_reason=reason,
+            date="2026-11-30",
+        )
+        if pp.conflicts and reason is None:
+            return pp
+        for action in pp.lines:
+            if action.push:
+                self.indexes["hub"].add(action.digest)
+            for name in action.copy_to:
+                self.indexes[name].add(action.digest)
+        for move in (*pp.pin_moves, *pp.floating_moves):
+            if move.new is not None:
+                self.tags[move.registry][move.tag] = move.new
+        return pp
+
+    def points(self, registry: str, tag: str) -> str | None:
+        return self.tags[registry].get(tag)
+
+
+def test_the_readme_sequence_with_prereleases_and_backports():
+    w = World()
+    c = cfg()
+    for release, newest in [
+        ("v0.9.0", "v0.9.0"),
+        ("v1.0.0-rc.9", "v0.9.0"),
+        ("v1.0.0-rc.10", "v0.9.0"),
+        ("v1.0.0", "v1.0.0"),
+        ("v0.9.1", "v1.0.0"),
+        ("v1.1.0", "v1.1.0"),
+        ("v1.0.1", "v1.1.0"),
+        ("v2.0.0-rc.1", "v1.1.0"),
+        ("v2.0.0", "v2.0.0"),
+        ("v1.1.1", "v2.0.0"),
+    ]:
+        pp = w.publish(c, release)
+        assert not pp.conflicts
+        for name in REGISTRIES:
+            assert w.points(name, "php-8.3") == digest(f"{newest}/8.3"), release
+            assert w.points(name, "php-8.4") == digest(f"{newest}/8.4"), release
+            assert w.points(name, "latest") == digest(f"{newest}/8.4"), release
+    # every pin still points at its own release; rc.10 is not rc.9
+    for name in REGISTRIES:
+        assert w.points(name, "v1.0.0-rc.10-php-8.3") == digest("v1.0.0-rc.10/8.3")
+        assert w.points(name, "v1.0.0-rc.9") == digest("v1.0.0-rc.9/8.4")
+        assert w.points(name, "v1.0.1") == digest("v1.0.1/8.4")
+
+
+def test_a_backport_plans_only_its_own_pins():
+    w = World()
+    c = cfg()
+    w.publish(c, "v1.1.0")
+    pp = w.publish(c, "v1.0.1")
+    moved = {(m.registry, m.tag) for m in pp.changes}
+    assert moved == {
+        (name, tag) for name in REGISTRIES for tag in ("v1.0.1-php-8.3", "v1.0.1-php-8.4", "v1.0.1")
+    }
+
+
+def test_a_rerun_with_nothing_changed_plans_nothing():
+    w = World()
+    c = cfg()
+    w.publish(c, "v1.0.0")
+    pp = w.publish(c, "v1.0.0")
+    assert not pp.mutates
+    assert {a.source for a in pp.lines} == {ASSEMBLED}
+
+
+def test_a_rerun_whose_records_name_the_published_images_keeps_the_pinned_index():
+    # e.g. the pinned index carries attestations the re-read records do not
+    w = World()
+    c = cfg()
+    w.publish(c, "v1.0.0")
+    other = {
+        php: Candidate(php, digest(f"reassembled/{php}"), images(f"v1.0.0/{php}"))
+        for php in ("8.3", "8.4")
+    }
+    pp = w.publish(c, "v1.0.0", other)
+    assert not pp.conflicts and not pp.mutates
+    assert [(a.source, a.digest) for a in pp.lines] == [
+        (PUBLISHED, digest("v1.0.0/8.3")),
+        (PUBLISHED, digest("v1.0.0/8.4")),
+    ]
+
+
+def test_other_content_under_a_pin_is_a_conflict_and_plans_no_write_applied():
+    w = World()
+    c = cfg()
+    w.publish(c, "v1.0.0")
+    before = json.dumps(w.tags, sort_keys=True)
+    pp = w.publish(c, "v1.0.0", suffix="/rebuilt")
+    assert len(pp.conflicts) == 2
+    assert "v1.0.0-php-8.3" in pp.conflicts[0]
+    assert json.dumps(w.tags, sort_keys=True) == before
+
+
+def test_republish_replaces_the_pins_and_records_history():
+    w = World()
+    c = cfg()
+    w.publish(c, "v1.0.0")
+    w.publish(c, "v1.1.0")
+    pp = w.publish(c, "v1.0.0", reason="CVE-1", suffix="/rebuilt")
+    assert {a.source for a in pp.lines} == {REPLACED}
+    assert pp.history is not None and pp.history.reason == "CVE-1"
+    assert pp.history.changes == (
+        ("8.3", digest("v1.0.0/8.3"), digest("v1.0.0/8.3/rebuilt")),
+        ("8.4", digest("v1.0.0/8.4"), digest("v1.0.0/8.4/rebuilt")),
+    )
+    for name in REGISTRIES:
+        assert w.points(name, "v1.0.0") == digest("v1.0.0/8.4/rebuilt")
+        # v1.1.0 is newer: floating tags stay there
+        assert w.points(name, "latest") == digest("v1.1.0/8.4")
+    # republishing the newest stable release moves the floating tags with it
+    w.publish(c, "v1.1.0", reason="CVE-2", suffix="/rebuilt")
+    assert w.points("ghcr", "latest") == digest("v1.1.0/8.4/rebuilt")
+    assert w.points("ghcr", "php-8.3") == digest("v1.1.0/8.3/rebuilt")
+
+
+def record_of(release: str, default_line: str, lines=("8.3", "8.4")) -> ReleaseFacts:
+    return ReleaseFacts(
+        release=release,
+        stable=True,
+        stand_in=False,
+        default_line=default_line,
+        published_at="2026-01-01T00:00:00Z",
+        registries=(RegistryFacts("hub", "docker.io/acme/php-fpm", True),),
+        lines=tuple(
+            LineFacts(
+                php=php,
+                php_version=f"{php}.1",
+                index_digest=digest(f"{release}/{php}"),
+                tags=(),
+                base_image=f"docker.io/library/php:{php}-fpm-alpine",
+                base_digest=None,
+                size_budget_bytes=700_000_000,
+                platforms=(
+                    PlatformFacts("linux/amd64", digest("a"), 1),
+                    PlatformFacts("linux/arm64", digest("b"), 1),
+                ),
+            )
+            for php in lines
+        ),
+        floating=(),
+    )
+
+
+def test_a_default_line_change_never_moves_an_older_release_to_another_line():
+    w = World()
+    old = cfg("8.3")
+    w.publish(old, "v1.1.0")
+    assert w.points("hub", "v1.1.0") == digest("v1.1.0/8.3")
+    new = cfg("8.4")
+    w.publish(new, "v2.0.0")
+    assert w.points("hub", "latest") == digest("v2.0.0/8.4")
+    # republish v1.1.0 with today's matrix, judged by its record
+    adjusted, notices = config_for_record(new, record_of("v1.1.0", "8.3"))
+    assert adjusted.default_line == "8.3"
+    assert any("default line 8.3" in n for n in notices)
+    w.publish(adjusted, "v1.1.0", reason="CVE", suffix="/rebuilt")
+    assert w.points("hub", "v1.1.0") == digest("v1.1.0/8.3/rebuilt")
+    assert w.points("ghcr", "latest") == digest("v2.0.0/8.4")
+    # a v1.1.1 backport made with the old matrix does not pull latest back
+    w.publish(old, "v1.1.1")
+    assert w.points("hub", "latest") == digest("v2.0.0/8.4")
+    assert w.points("hub", "v1.1.1") == digest("v1.1.1/8.3")
+
+
+def test_a_partially_published_line_is_completed_by_copying():
+    w = World()
+    c = cfg()
+    w.publish(c, "v1.0.0")
+    # ghcr lost the 8.4 index and its pins (an outage mid-release)
+    d = digest("v1.0.0/8.4")
+    w.indexes["ghcr"].discard(d)
+    for tag in ("v1.0.0-php-8.4", "v1.0.0", "php-8.4", "latest"):
+        del w.tags["ghcr"][tag]
+    p = planning.plan(c, "v1.0.0", {n: list(t) for n, t in w.tags.items()})
+    pp = plan_publish(p, w.observe(p), {}, primary="hub")
+    line = pp.line("8.4")
+    assert (line.source, line.digest, line.push, line.copy_to) == (PUBLISHED, d, False, ("ghcr",))
+    assert {(m.registry, m.tag) for m in pp.changes} == {
+        ("ghcr", "v1.0.0-php-8.4"),
+        ("ghcr", "v1.0.0"),
+        ("ghcr", "php-8.4"),
+        ("ghcr", "latest"),
+    }
+
+
+def test_a_dry_run_before_the_builds_knows_what_is_pending():
+    w = World()
+    c = cfg()
+    p = planning.plan(c, "v1.0.0", {})
+    pp = plan_publish(p, w.observe(p), {}, primary="hub")
+    assert {a.source for a in pp.lines} == {PENDING}
+    assert all(m.new is None for m in pp.pin_moves)
+    assert pp.to_json() == plan_publish(p, w.observe(p), {}, primary="hub").to_json()
+
+
+def test_a_pin_on_a_secondary_with_other_content_is_a_conflict():
+    w = World()
+    c = cfg()
+    w.tags["ghcr"]["v1.0.0-php-8.3"] = digest("someone else")
+    pp = w.publish(c, "v1.0.0")
+    assert any("on ghcr" in conflict for conflict in pp.conflicts)
+
+
+def test_record_lines_and_platforms_win_over_todays_matrix():
+    c = config.loads(MATRIX % "8.4" + '  - php: "8.5"\n')
+    record = dataclasses.replace(record_of("v1.0.0", "8.4"))
+    adjusted, notices = config_for_record(c, record)
+    assert adjusted.line_names == ("8.3", "8.4")
+    assert any("has no PHP 8.5" in n for n in notices)
+    older = config.loads(MATRIX % "8.4")
+    gone = record_of("v1.0.0", "8.4", lines=("8.2", "8.3", "8.4"))
+    with pytest.raises(ConfigError, match=r"8\.2"):
+        config_for_record(older, gone, strict=True)
+    adjusted, notices = config_for_record(older, gone)
+    assert any("no longer has" in n for n in notices)
