@@ -149,6 +149,7 @@ COMMAND_MODULES = {
     "matrix": "github_cmds",
     "gh-release": "github_cmds",
     "resolve": "resolve_cmd",
+    "audit": "audit_cmd",
     "check-public": "public_cmd",
 }
 

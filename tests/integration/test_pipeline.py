@@ -960,3 +960,52 @@ def test_half_moved_floating_tags_are_named_and_a_rerun_makes_the_registries_ide
     stack.release("v1.0.0", "--no-smoke")
     on_hub, on_ghcr = tag_maps(stack, tools["skopeo"], hub.host, ghcr.host)
     assert on_hub == on_ghcr == expected_tags(stack, ["v1.0.0"])
+
+
+def test_audit_reports_each_drift_and_repair_restores_the_records(
+    tmp_path, tools, bases, registries
+):
+    hub, ghcr = registries(), registries()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    skopeo = tools["skopeo"]
+    for release in ("v1.0.0", "v1.1.0"):
+        stack.release(release, "--no-smoke")
+    expected = expected_tags(stack, ["v1.0.0", "v1.1.0"])
+    clean = stack.ok("audit", "--notes-dir", str(stack.notes_dir))
+    assert "2 release(s) match their records" in clean.stdout + clean.stderr
+    # Drift 1: v1.0.0's 8.3 index is deleted on ghcr (its tags go with it).
+    gone = stack.index_digests("v1.0.0")["8.3"]
+    subprocess.run(
+        [skopeo, "delete", "--tls-verify=false", f"docker://{ghcr.host}/{stack.repo}@{gone}"],
+        check=True,
+        capture_output=True,
+    )
+    # Drift 2: php-8.4 moved back to v1.0.0 by hand on hub.
+    back = stack.index_digests("v1.0.0")["8.4"]
+    subprocess.run(
+        [
+            skopeo,
+            "copy",
+            "--all",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            f"docker://{hub.host}/{stack.repo}@{back}",
+            f"docker://{hub.host}/{stack.repo}:php-8.4",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    on_hub, on_ghcr = tag_maps(stack, skopeo)
+    assert on_hub != on_ghcr  # the registries disagree
+    found = stack.run("audit", "--notes-dir", str(stack.notes_dir), "--json")
+    assert found.returncode == 12, found.stderr
+    report = json.loads(found.stdout)
+    seen = {(f["registry"], f["kind"], f["tag"]) for f in report["findings"]}
+    assert ("ghcr", "missing", "v1.0.0-php-8.3") in seen
+    assert ("hub", "floating", "php-8.4") in seen
+    repaired = stack.ok("audit", "--repair", "--notes-dir", str(stack.notes_dir))
+    assert "copied" in repaired.stdout + repaired.stderr
+    stack.ok("audit", "--notes-dir", str(stack.notes_dir))
+    on_hub, on_ghcr = tag_maps(stack, skopeo)
+    assert on_hub == on_ghcr == expected
+    assert skopeo_children_present(skopeo, ghcr.host, stack.repo, gone)

@@ -1,0 +1,104 @@
+"""``publisher audit``: every recorded release, every registry, every tag."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ..errors import VerificationError
+
+if TYPE_CHECKING:
+    from ..config import Registry
+    from ..registry import RegistryClient
+    from ..stages.audit import AnonymousClient
+from .base import State, config_option, handle_errors, main, pass_state
+
+
+@main.command("audit")
+@config_option
+@click.option(
+    "--notes-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the release records are (default: release-notes/ next to the matrix file).",
+)
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Restore what the records say: copy by digest from a registry that holds the "
+    "content, re-point tags, recompute floating tags. Never invents content.",
+)
+@click.option(
+    "--no-anonymous-check",
+    is_flag=True,
+    help="Skip the anonymous read of each registry (the images are meant to be public).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_state
+@handle_errors
+def audit_command(
+    state: State,
+    config_path: str,
+    notes_dir: Path | None,
+    repair: bool,
+    no_anonymous_check: bool,
+    as_json: bool,
+) -> None:
+    """Check every recorded release on every registry; with --repair, fix what drifted.
+
+    For each release with a record (release-notes/vX.Y.Z.json): every pin
+    (vX.Y.Z-php-A.B, and vX.Y.Z for that release's own default line) on every
+    registry points at the recorded index, every floating tag (php-A.B, latest)
+    is where the pins say, the registries agree, each tagged index still has its
+    children, and anonymous users can read each registry. Run it after an
+    outage or a half-finished release. Exits 0 only when everything matches,
+    else 12 listing every defect.
+
+    \b
+    Examples:
+      publisher audit
+      publisher audit --repair
+      publisher audit --notes-dir release-notes --json
+    """
+    from ..stages.audit import audit
+    from ..stages.clients import registry_clients
+    from ..stages.public import anonymous_client
+    from .release_cmds import default_notes_dir
+
+    cfg = state.load_config(config_path)
+    output = state.output
+    if as_json:
+        output.quiet = True  # stdout carries the JSON only
+    clients = registry_clients(cfg, state.env, output, state.retry)
+    anonymous: AnonymousClient | None = None
+    if not no_anonymous_check:
+
+        def anonymous(registry: Registry) -> RegistryClient:
+            return anonymous_client(registry, retry=state.retry, output=output)
+
+    report = audit(
+        cfg,
+        default_notes_dir(cfg, notes_dir),
+        clients,
+        output,
+        repair=repair,
+        anonymous=anonymous,
+    )
+    if as_json:
+        output.print_text(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+    for line in report.repaired:
+        output.info(f"repaired: {line}")
+    for finding in report.findings:
+        if not finding.is_defect:
+            output.warning(finding.message)
+    if not report.ok:
+        raise VerificationError(
+            [f.message for f in report.defects] + report.unrepairable,
+            hint="run `publisher audit --repair` to restore what the records say"
+            if not repair
+            else "what is left needs a rerun of the release or a republish",
+        )
+    output.info(f"audit: {len(report.releases)} release(s) match their records on every registry")

@@ -1,0 +1,254 @@
+"""The audit stage: every recorded release, every registry, every tag; ``--repair``.
+
+For every release with a record in the notes directory, read what each
+registry holds and compare it with what the records imply (``audit_rules``):
+missing pins, pins pointing elsewhere, floating tags not where the pins say,
+registries disagreeing, tagged indexes whose children are gone, and registries
+anonymous users cannot read. ``repair`` restores what the records say and never
+invents content: a tag is only pointed at an index some registry holds
+complete (copied by digest first where it is missing), and floating tags are
+recomputed from the pins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import audit_rules as rules
+from ..config import Config, Registry
+from ..errors import AuthError, NotFoundError, RateLimitedError, UsageError
+from ..notes import ReleaseFacts, load_record, record_releases
+from ..output import Output
+from ..plan import parse_scheme_tag
+from ..registry import RegistryClient
+from ..registry.transfer import Transfers
+from .publish import in_parallel, tag_digests
+
+#: A client with no credentials for a registry (anonymous reads).
+AnonymousClient = Callable[[Registry], RegistryClient]
+
+
+@dataclass
+class AuditReport:
+    releases: tuple[str, ...]
+    findings: list[rules.Finding] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    unrepairable: list[str] = field(default_factory=list)
+
+    @property
+    def defects(self) -> list[rules.Finding]:
+        return [f for f in self.findings if f.is_defect]
+
+    @property
+    def ok(self) -> bool:
+        return not self.defects
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "releases": list(self.releases),
+            "ok": self.ok,
+            "findings": [f.to_dict() for f in self.findings],
+            "repaired": self.repaired,
+            "unrepairable": self.unrepairable,
+        }
+
+
+def load_records(notes_dir: Path) -> list[ReleaseFacts]:
+    releases = record_releases(notes_dir)
+    if not releases:
+        raise UsageError(
+            f"no release records in {notes_dir}",
+            hint="pass --notes-dir with the release-notes directory the releases wrote",
+        )
+    records = []
+    for release in releases:
+        record = load_record(notes_dir, release.tag)
+        assert record is not None
+        records.append(record)
+    return records
+
+
+class Auditor:
+    def __init__(
+        self,
+        config: Config,
+        records: Sequence[ReleaseFacts],
+        clients: Mapping[str, RegistryClient],
+        output: Output,
+        *,
+        anonymous: AnonymousClient | None = None,
+        transfers: int = 8,
+    ) -> None:
+        self.config = config
+        self.records = list(records)
+        self.clients = clients
+        self.output = output
+        self.anonymous = anonymous
+        self.transfers = Transfers(workers=transfers, output=output)
+
+    def client(self, registry: Registry) -> RegistryClient:
+        return self.clients[registry.name]
+
+    # ---------------------------------------------------------------- reading
+
+    def actual(self, registry: Registry) -> dict[str, str]:
+        """Every tag of the scheme on ``registry`` -> its digest."""
+        client = self.client(registry)
+        tags = [
+            t
+            for t in client.list_tags(registry.repository.path)
+            if parse_scheme_tag(t) is not None or t == "latest" or t.startswith("php-")
+        ]
+        return tag_digests(client, registry.repository.path, tags)
+
+    def complete(self, registry: Registry, digest: str) -> tuple[bool, str]:
+        """Is the index (or image) at ``digest`` there with every child manifest?"""
+        client = self.client(registry)
+        repo = registry.repository.path
+        try:
+            manifest = client.get_manifest_by_digest(repo, digest)
+        except NotFoundError:
+            return False, "the index itself is gone"
+        missing = [
+            c.digest for c in manifest.children if not client.manifest_exists(repo, c.digest)
+        ]
+        if missing:
+            return False, f"{len(missing)} child manifest(s) are gone ({missing[0][:19]}…)"
+        return True, ""
+
+    def readable_anonymously(self, registry: Registry, tag: str) -> str | None:
+        """None when anyone may read ``tag``; else what went wrong."""
+        if self.anonymous is None:
+            return None
+        try:
+            self.anonymous(registry).resolve(registry.ref(tag=tag))
+        except AuthError as exc:
+            return f"refused ({exc.message})"
+        except NotFoundError:
+            return "not found anonymously (a private repository answers so)"
+        except RateLimitedError as exc:
+            return f"rate limited ({exc.message})"
+        return None
+
+    def run(self) -> AuditReport:
+        report = AuditReport(tuple(r.release for r in self.records))
+        registries = list(self.config.registries)
+        found = in_parallel(self.actual, registries)
+        actual = {r.name: tags for r, tags in zip(registries, found, strict=True)}
+        for registry in registries:
+            expected, notices = rules.expected_tags(
+                self.records, actual[registry.name], registry.name
+            )
+            report.findings += notices
+            report.findings += rules.compare(registry.name, expected, actual[registry.name])
+            checked: dict[str, tuple[bool, str]] = {}
+            for tag, want in sorted(expected.items()):
+                if actual[registry.name].get(tag) != want.digest:
+                    continue
+                if want.digest not in checked:
+                    checked[want.digest] = self.complete(registry, want.digest)
+                ok, detail = checked[want.digest]
+                if not ok:
+                    report.findings.append(
+                        rules.Finding(
+                            registry.name,
+                            rules.INCOMPLETE,
+                            tag,
+                            want.digest,
+                            want.digest,
+                            want.release,
+                            detail,
+                        )
+                    )
+            newest = max(
+                (t for t, e in expected.items() if not e.floating),
+                key=lambda t: parse_scheme_tag(t).release,  # type: ignore[union-attr]
+                default=None,
+            )
+            if newest and actual[registry.name].get(newest):
+                problem = self.readable_anonymously(registry, newest)
+                if problem:
+                    report.findings.append(
+                        rules.Finding(
+                            registry.name,
+                            rules.PRIVATE,
+                            newest,
+                            None,
+                            None,
+                            expected[newest].release,
+                            f"anonymous users cannot read it: {problem}",
+                        )
+                    )
+        return report
+
+    # ---------------------------------------------------------------- repairing
+
+    def holder(self, digest: str, exclude: str) -> Registry | None:
+        """A registry holding ``digest`` complete (not ``exclude``)."""
+        for registry in self.config.registries:
+            if registry.name != exclude and self.complete(registry, digest)[0]:
+                return registry
+        return None
+
+    def repair(self, report: AuditReport) -> None:
+        """Restore what the records say; pins first, then floating tags."""
+        order = {rules.INCOMPLETE: 0, rules.MISSING: 1, rules.MOVED: 1, rules.FLOATING: 2}
+        todo = sorted(
+            (f for f in report.defects if f.kind in order),
+            key=lambda f: (order[f.kind], f.registry, f.tag),
+        )
+        for finding in todo:
+            registry = next(r for r in self.config.registries if r.name == finding.registry)
+            assert finding.expected is not None
+            digest = finding.expected
+            if not self.complete(registry, digest)[0]:
+                source = self.holder(digest, registry.name)
+                if source is None:
+                    report.unrepairable.append(
+                        f"{finding.message}: no registry holds {digest} complete; "
+                        "republish the release"
+                    )
+                    continue
+                # The index and its children as roots: a present index with
+                # children gone gets exactly the children it lacks.
+                children = (
+                    self.client(source)
+                    .get_manifest_by_digest(source.repository.path, digest)
+                    .children
+                )
+                self.transfers.copy(
+                    self.client(source),
+                    source.repository.path,
+                    [(self.client(registry), registry.repository.path)],
+                    [*(c.digest for c in children), digest],
+                )
+                report.repaired.append(f"{registry.name}: copied {digest[:19]}… from {source.name}")
+            if finding.kind == rules.INCOMPLETE:
+                continue
+            self.client(registry).tag(registry.repository.path, digest, finding.tag)
+            report.repaired.append(f"{registry.name}: {finding.tag} -> {digest}")
+            self.output.info(f"repaired {registry.repository.name}:{finding.tag} -> {digest}")
+
+
+def audit(
+    config: Config,
+    notes_dir: Path,
+    clients: Mapping[str, RegistryClient],
+    output: Output,
+    *,
+    repair: bool = False,
+    anonymous: AnonymousClient | None = None,
+) -> AuditReport:
+    """Audit every recorded release; with ``repair``, fix what can be fixed and audit again."""
+    records = load_records(notes_dir)
+    auditor = Auditor(config, records, clients, output, anonymous=anonymous)
+    report = auditor.run()
+    if not repair or report.ok:
+        return report
+    auditor.repair(report)
+    again = auditor.run()
+    again.repaired = report.repaired
+    again.unrepairable = report.unrepairable
+    return again

@@ -1,0 +1,62 @@
+"""What a registry should hold according to the release records, on plain data."""
+
+from __future__ import annotations
+
+from publisher import audit_rules as rules
+from tests.unit.test_publish_plan import digest, record_of
+
+
+def test_a_registry_matching_its_records_has_no_finding():
+    records = [record_of("v1.0.0", "8.4"), record_of("v1.1.0", "8.3")]
+    actual = {tag: e.digest for tag, e in rules.recorded_pins(records).items()}
+    actual.update(
+        {
+            "php-8.3": digest("v1.1.0/8.3"),
+            "php-8.4": digest("v1.1.0/8.4"),
+            # v1.1.0 was released with default line 8.3: latest is its 8.3 image
+            "latest": digest("v1.1.0/8.3"),
+        }
+    )
+    expected, notices = rules.expected_tags(records, actual, "hub")
+    assert not notices
+    assert rules.compare("hub", expected, actual) == []
+    assert expected["v1.0.0"].digest == digest("v1.0.0/8.4")
+    assert expected["v1.1.0"].digest == digest("v1.1.0/8.3")
+
+
+def test_missing_moved_and_floating_drift_are_each_named():
+    records = [record_of("v1.0.0", "8.4"), record_of("v1.1.0", "8.4")]
+    actual = {tag: e.digest for tag, e in rules.recorded_pins(records).items()}
+    del actual["v1.0.0-php-8.3"]
+    actual["v1.1.0-php-8.3"] = digest("other")
+    actual.update(
+        {
+            "php-8.3": digest("v1.1.0/8.3"),
+            "php-8.4": digest("v1.0.0/8.4"),  # moved back by hand
+            "latest": digest("v1.1.0/8.4"),
+        }
+    )
+    expected, _ = rules.expected_tags(records, actual, "ghcr")
+    found = {(f.kind, f.tag) for f in rules.compare("ghcr", expected, actual)}
+    assert found == {
+        (rules.MISSING, "v1.0.0-php-8.3"),
+        (rules.MOVED, "v1.1.0-php-8.3"),
+        (rules.FLOATING, "php-8.4"),
+    }
+
+
+def test_a_release_without_a_record_is_a_notice_and_keeps_the_floating_tags_up():
+    records = [record_of("v1.0.0", "8.4")]
+    actual = {tag: e.digest for tag, e in rules.recorded_pins(records).items()}
+    actual.update(
+        {
+            "v2.0.0-php-8.4": digest("v2/8.4"),
+            "v2.0.0": digest("v2/8.4"),
+            "php-8.4": digest("v2/8.4"),
+            "php-8.3": digest("v1.0.0/8.3"),
+            "latest": digest("v2/8.4"),
+        }
+    )
+    expected, notices = rules.expected_tags(records, actual, "hub")
+    assert {n.release for n in notices} == {"v2.0.0"}
+    assert rules.compare("hub", expected, actual) == []
