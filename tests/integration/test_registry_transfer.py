@@ -349,3 +349,32 @@ def test_concurrent_copies_share_the_transfer_in_flight(
     assert not errors
     assert uploads_by_digest(target_proxy) == Counter(set(blobs))
     assert all(manifest_there(second_registry.host, repo, i.digest) for i in lines)
+
+
+@pytest.mark.parametrize("targets", [1, 2], ids=["streamed", "spooled"])
+def test_memory_stays_flat_whatever_the_layer_size(
+    targets: int,
+    registry: Any,
+    second_registry: Any,
+    fresh_registry: Callable[..., Any],
+    repo: str,
+    seed: Callable[..., str],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """A 24 MB layer is copied with a few hundred kB of Python memory, never held whole."""
+    import tracemalloc
+
+    image = make_image(platforms=["linux/amd64"], layer_sizes=(24_000_000,))
+    seed(registry, repo, image)
+    size = len(image.images[0].layers[0])
+    hosts = [second_registry.host, fresh_registry().host][:targets]
+    source = make_client(registry)
+    clients = [(make_client(h), repo) for h in hosts]
+    tracemalloc.start()
+    try:
+        Transfers(workers=2).copy(source, repo, clients, [image.digest])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < size / 6, f"peak {peak} bytes for a {size}-byte layer"
+    assert all(stored(h, repo, d) for h in hosts for d in image.blobs)
