@@ -400,6 +400,8 @@ class Transport:
             with body_cm as body:
                 if isinstance(data, Path):
                     body = SizedBody(int(send_headers["Content-Length"]), _file_chunks(body))
+                if isinstance(body, SizedBody) and not len(body):
+                    body = b""  # requests would mark an empty stream as chunked
                 return self.session.request(
                     method,
                     url,

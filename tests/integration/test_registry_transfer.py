@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from publisher.errors import InvalidResponseError
-from publisher.registry import RegistryClient
+from publisher.registry import ACCEPT, RegistryClient
 from publisher.registry.transfer import Transfers
 from tests.support.clock import FakeClock
 from tests.support.faultproxy import Fault, FaultProxy
@@ -63,7 +63,7 @@ def stored(registry_host: str, repo: str, digest: str) -> bool:
 def manifest_there(registry_host: str, repo: str, digest: str) -> bool:
     reply = requests.head(
         f"http://{registry_host}/v2/{repo}/manifests/{digest}",
-        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+        headers={"Accept": ACCEPT},
         timeout=10,
     )
     return reply.status_code == 200
@@ -378,3 +378,46 @@ def test_memory_stays_flat_whatever_the_layer_size(
         tracemalloc.stop()
     assert peak < size / 6, f"peak {peak} bytes for a {size}-byte layer"
     assert all(stored(h, repo, d) for h in hosts for d in image.blobs)
+
+
+@pytest.mark.parametrize("targets", [1, 2], ids=["streamed", "spooled"])
+def test_an_empty_blob_is_copied(
+    targets: int,
+    registry: Any,
+    second_registry: Any,
+    fresh_registry: Callable[..., Any],
+    repo: str,
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """A zero-byte layer (some builders write one) goes through like any other blob."""
+    from tests.support.images import canonical, digest_of, raw_push_blob, raw_put_manifest
+
+    config = canonical({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers"}})
+    base = f"http://{registry.host}"
+    raw_push_blob(base, repo, config)
+    raw_push_blob(base, repo, b"")
+    manifest = canonical(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": digest_of(config),
+                "size": len(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": digest_of(b""),
+                    "size": 0,
+                }
+            ],
+        }
+    )
+    digest = raw_put_manifest(base, repo, manifest, "application/vnd.oci.image.manifest.v1+json")
+    hosts = [second_registry.host, fresh_registry().host][:targets]
+    clients = [(make_client(h), repo) for h in hosts]
+    Transfers(workers=2).copy(make_client(registry), repo, clients, [digest])
+    for host in hosts:
+        assert stored(host, repo, digest_of(b""))
+        assert manifest_there(host, repo, digest)
