@@ -267,7 +267,7 @@ class Target:
     reference: str  # a tag or a sha256 digest
     platform: str  # "linux/amd64"
     plain_http: bool = False
-    #: When the caller already knows the platforms (from release notes) and the
+    #: When the caller already knows the platforms (from the pins file) and the
     #: reference is a digest, a HEAD is enough: the content is fixed by its digest.
     known_platforms: tuple[str, ...] | None = None
 
