@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -1009,3 +1009,111 @@ def test_audit_reports_each_drift_and_repair_restores_the_records(
     on_hub, on_ghcr = tag_maps(stack, skopeo)
     assert on_hub == on_ghcr == expected
     assert skopeo_children_present(skopeo, ghcr.host, stack.repo, gone)
+
+
+def expected_from_records(stack: Stack, done: Sequence[str]) -> dict[str, str]:
+    """Every tag after the releases in ``done``, from their records: each pin, ``vX.Y.Z`` =
+    that release's own default-line pin, ``php-A.B`` = the highest stable release with
+    that line, ``latest`` = the content of the highest stable ``vX.Y.Z``."""
+    from publisher.version import parse_release
+
+    expected: dict[str, str] = {}
+    by_line: dict[str, tuple[object, str]] = {}
+    for tag in done:
+        notes = stack.notes(tag)
+        digests = stack.index_digests(tag)
+        for php, digest in digests.items():
+            expected[f"{tag}-php-{php}"] = digest
+            release = parse_release(tag)
+            if release.is_stable and (
+                php not in by_line or by_line[php][0] < release  # type: ignore[operator]
+            ):
+                by_line[php] = (release, digest)
+        expected[tag] = digests[str(notes["default_line"])]
+    for php, (_release, digest) in by_line.items():
+        expected[f"php-{php}"] = digest
+    stable = [t for t in done if parse_release(t).is_stable]
+    if stable:
+        expected["latest"] = expected[max(stable, key=parse_release)]
+    return expected
+
+
+def test_the_life_of_a_release_on_three_registries(tmp_path, tools, bases, registries, proxies):
+    """The issue's whole sequence: prereleases, backports, concurrent releases, a default-line
+    change, a backport with the old matrix, a republish and a rerun after the bases moved,
+    and a dry run; every tag on every registry checked with skopeo after each step."""
+    regs = [registries() for _ in range(3)]
+    fronts = [proxies(r.host) for r in regs]
+    stack = Stack(
+        tmp_path / "s",
+        fronts[0].host,
+        fronts[1].host,
+        bases.host,
+        repo="acme/php-fpm",
+        more=(fronts[2].host,),
+    )
+    skopeo = tools["skopeo"]
+    done: list[str] = []
+
+    def check(step: str) -> list[dict[str, str]]:
+        maps = [skopeo_tag_map(skopeo, r.host, stack.repo) for r in regs]
+        expected = expected_from_records(stack, done)
+        for found in maps:
+            assert found == expected, step
+        return maps
+
+    for release in ("v0.9.0", "v1.0.0-rc.9", "v1.0.0-rc.10", "v1.0.0", "v0.9.1"):
+        stack.release(release, "--no-smoke")
+        done.append(release)
+        check(release)
+    # v1.1.0 and v1.0.1 at once
+    runs = [
+        stack.start("release", tag, "--no-smoke", "--notes-dir", str(stack.notes_dir))
+        for tag in ("v1.1.0", "v1.0.1")
+    ]
+    assert [p.wait(timeout=900) for p in runs] == [0, 0], (stack.root / "run.log").read_text()
+    done += ["v1.1.0", "v1.0.1"]
+    check("v1.1.0 with v1.0.1")
+    # v2.0.0 with the default line changed to 8.3
+    old_matrix = stack.root / "matrix-8.4.yaml"
+    shutil.copy(stack.matrix, old_matrix)
+    text = stack.matrix.read_text()
+    stack.matrix.write_text(text.replace("default_line: '8.4'", "default_line: '8.3'"))
+    stack.release("v2.0.0", "--no-smoke")
+    done.append("v2.0.0")
+    maps = check("v2.0.0, default line 8.3")
+    assert maps[0]["latest"] == stack.index_digests("v2.0.0")["8.3"]
+    # a v1.1.1 backport made with the old matrix (default 8.4)
+    new_matrix, stack.matrix = stack.matrix, old_matrix
+    stack.release("v1.1.1", "--no-smoke")
+    stack.matrix = new_matrix
+    done.append("v1.1.1")
+    maps = check("v1.1.1 backport with the old matrix")
+    assert maps[0]["v1.1.1"] == stack.index_digests("v1.1.1")["8.4"]
+    # republish v1.1.0 after its bases changed: it keeps its recorded default line 8.4
+    patch_base(tmp_path, bases, "republish-v1.1.0", lines=LINES)
+    before = stack.index_digests("v1.1.0")
+    stack.ok(
+        "republish",
+        "v1.1.0",
+        "--reason",
+        "base update",
+        "--no-smoke",
+        "--notes-dir",
+        str(stack.notes_dir),
+    )
+    after = stack.index_digests("v1.1.0")
+    assert after != before and stack.notes("v1.1.0")["default_line"] == "8.4"
+    maps = check("republish v1.1.0")
+    assert maps[0]["v1.1.0"] == after["8.4"]
+    # rerun v1.0.0 after the bases moved again: no build, no tag or manifest change
+    patch_base(tmp_path, bases, "rerun-v1.0.0", lines=LINES)
+    for front in fronts:
+        front.reset_counts()
+    rerun = stack.release("v1.0.0", "--no-smoke")
+    assert no_build_ran(rerun), rerun.stdout
+    dry = stack.release("v1.0.0", "--dry-run")
+    assert no_build_ran(dry)
+    for front in fronts:
+        assert front.mutating_requests == 0, [(s.method, s.path) for s in front.log]
+    assert check("rerun and dry run of v1.0.0") == maps

@@ -41,6 +41,7 @@ def write_standin_matrix(
     bases: str,
     repo: str,
     lines: Sequence[str] = LINES,
+    more: Sequence[str] = (),
 ) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     data = {
@@ -50,6 +51,7 @@ def write_standin_matrix(
         "registries": [
             {"name": "hub", "repository": f"{primary}/{repo}", "primary": True},
             {"name": "ghcr", "repository": f"{secondary}/{repo}"},
+            *({"name": f"extra{i}", "repository": f"{host}/{repo}"} for i, host in enumerate(more)),
         ],
         "platforms": ["linux/amd64", "linux/arm64"],
         "default_line": DEFAULT_LINE,
@@ -82,10 +84,13 @@ class Stack:
     repo: str
     lines: Sequence[str] = LINES
     env: dict[str, str] = field(default_factory=dict)
+    #: registries beyond the two (named extra0, extra1, ...)
+    more: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         self.matrix = write_standin_matrix(
             self.root,
+            more=self.more,
             primary=self.primary,
             secondary=self.secondary,
             bases=self.bases,
