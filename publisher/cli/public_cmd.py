@@ -33,7 +33,7 @@ def check_public_command(
     version = parse_release(release_tag)
     cfg = state.load_config(config_path, only)
     with state.output.step(f"Anonymous read of every pin of {version.tag}"):
-        result = require_public(cfg, version, output=state.output, env=state.env)
+        result = require_public(cfg, version, output=state.output, retry=state.retry)
     state.output.info(
         f"{len(result.reads)} pins readable without credentials on {len(cfg.registries)} registries"
     )

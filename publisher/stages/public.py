@@ -13,7 +13,7 @@ already holds a configuration and an output (the release path).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..config import Config, Registry
@@ -142,10 +142,9 @@ def require_public(
     *,
     output: Output,
     client_for: AnonymousClient | None = None,
-    env: Mapping[str, str] | None = None,
+    retry: RetryPolicy | None = None,
 ) -> PublicCheck:
     """``check_public``, raising VerificationError with the steps when any read fails."""
-    retry = RetryPolicy.from_env(env or {})
     factory = client_for or (lambda r: anonymous_client(r, retry=retry, output=output))
     result = check_public(config, version, client_for=factory, output=output)
     failures = result.failures
