@@ -1998,7 +1998,8 @@ def decide(
     """The rules (pure). ``availability`` is None when nothing was checked; ``base``
     is whether the base of a local build can be had (None: not checked, assumed)."""
     base_image = choice.base_image or dockerfile.base_default
-    verdict = choice.precheck or availability
+    # USE_PREBUILT=false asks nothing about the pre-built image: no verdict to report.
+    verdict = (choice.precheck or availability) if inputs.use_prebuilt else None
 
     def make(action: Action, reason: str, fix: str | None, image: str) -> Decision:
         return Decision(

@@ -188,6 +188,7 @@ class World:
     pins: Path
     repositories: dict[str, str]  # registry state -> repository to point PHP_IMAGE_REPOSITORY at
     bin_dir: Path  # PATH for the launcher: docker, coreutils, no python
+    answers: dict[str, FixedAnswer]  # the registries that answer 401 and 429
 
     @property
     def repository(self) -> str:
@@ -327,6 +328,7 @@ def world(registry: LocalRegistry, tmp_path_factory: pytest.TempPathFactory) -> 
             "cached": cached_repo,
         },
         bin_dir=_bin_dir(work / "bin", docker),
+        answers={"auth": unauthorized, "ratelimited": limited},
     )
     yield item
     silent.close()
@@ -430,8 +432,10 @@ CASES = [
     for fallback in (True, False)
     for state, availability in STATES
 ] + [
-    pytest.param(False, fallback, "refused", "none", id=f"local-fallback{fallback}")
+    # USE_PREBUILT=false: the registry's state must not matter, nor the registry be asked
+    pytest.param(False, fallback, state, "none", id=f"local-fallback{fallback}-{state}")
     for fallback in (True, False)
+    for state, _ in STATES
 ]
 
 
@@ -466,8 +470,11 @@ def test_launcher_and_resolve_decide_alike(
         expected = "build-locally" if fallback else "cannot-proceed"
 
     # resolve first: it must not change what the launcher then finds (no pull, no build)
+    asked = {name: len(server.requests) for name, server in world.answers.items()}
     answer, decision = resolve(env, tmp_path)
     proc, fields = launch(world, env)
+    if not use_prebuilt:
+        assert {n: len(s.requests) for n, s in world.answers.items()} == asked
     assert fields == {"decision": expected, "availability": availability}, proc.stderr
     assert decision.get("decision") == expected, answer.stderr
     assert (decision.get("availability") or "none") == availability, answer.stderr
