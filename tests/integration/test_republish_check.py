@@ -7,7 +7,6 @@ The newest stable release's notes record each line's base digest. On the registr
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,6 +16,14 @@ from pathlib import Path
 import pytest
 
 from publisher.localregistry import LocalRegistry
+from publisher.notes import (
+    LineFacts,
+    PlatformFacts,
+    RegistryFacts,
+    ReleaseFacts,
+    SizeHistory,
+    release_json,
+)
 from tests.conftest import ROOT
 from tests.integration.conftest import matrix_text
 from tests.support.images import make_image, push_raw
@@ -37,16 +44,35 @@ def test_only_moved_lines_are_rebuilt_and_frozen_lines_are_named(
     recorded = {**current, "8.4": "sha256:" + "0" * 64}  # 8.4's base moved since
     notes = tmp_path / "notes"
     notes.mkdir()
-    lines = [
-        {"php": php, "base": {"image": f"{registry.host}/{prefix}:{php}-fpm-alpine", "digest": d}}
-        for php, d in recorded.items()
-    ]
-    (notes / "v1.0.0.json").write_text(json.dumps({"release": "v1.0.0", "lines": lines}))
-    (notes / "v0.9.0.json").write_text(json.dumps({"release": "v0.9.0", "lines": []}))
+    repository = f"{registry.host}/acme/php-fpm"
+    facts = ReleaseFacts(
+        release="v1.0.0",
+        stable=True,
+        stand_in=False,
+        default_line="8.4",
+        published_at="2026-11-02T10:00:00Z",
+        registries=(RegistryFacts("hub", repository, True),),
+        lines=tuple(
+            LineFacts(
+                php=php,
+                php_version=f"{php}.9",
+                index_digest=digest,
+                tags=(f"v1.0.0-php-{php}",),
+                base_image=f"{registry.host}/{prefix}:{php}-fpm-alpine",
+                base_digest=digest,
+                size_budget_bytes=700_000_000,
+                platforms=(PlatformFacts("linux/amd64", digest, 1_000),),
+            )
+            for php, digest in recorded.items()
+        ),
+        floating=(),
+    )
+    # Written the way publish writes it (the strict record reader reads it back).
+    (notes / "v1.0.0.json").write_text(release_json(facts, SizeHistory()))
     matrix = tmp_path / "matrix.yaml"
     matrix.write_text(
         matrix_text(
-            [("hub", f"{registry.host}/acme/php-fpm", True)],
+            [("hub", repository, True)],
             lines=("8.1", "8.3", "8.4"),
             base_image=f"{registry.host}/{prefix}:{{php}}-fpm-alpine",
             line_overrides={"8.1": {"frozen": True}},
