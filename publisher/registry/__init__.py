@@ -1,4 +1,4 @@
-"""The registry layer: an OCI distribution client built on oras-py, for publishing.
+"""The registry layer: an OCI distribution client for publishing (requests underneath).
 
 Public API (import from ``publisher.registry``)::
 

@@ -3,7 +3,8 @@
 Connection errors, 408, 429 and 5xx are retried with exponential backoff and
 full jitter, honouring ``Retry-After``, bounded by a number of attempts and a
 total time. 400/403/404 are never retried; 401 re-authenticates once (that is
-the transport's job, not a retry).
+the transport's job, not a retry). ``run`` is the loop: a dozen lines, so the
+policy and the loop that applies it read in one place.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import ConfigError
 
@@ -21,6 +22,9 @@ ENV_ATTEMPTS = "PUBLISHER_RETRY_ATTEMPTS"
 ENV_INITIAL_DELAY = "PUBLISHER_RETRY_INITIAL_DELAY"
 ENV_MAX_DELAY = "PUBLISHER_RETRY_MAX_DELAY"
 ENV_TOTAL_TIMEOUT = "PUBLISHER_RETRY_TOTAL_TIMEOUT"
+
+T = TypeVar("T")
+E = TypeVar("E", bound=BaseException)
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -112,3 +116,52 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return None
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
+
+
+class RetriesExhausted(Exception):
+    """The retries ended: ``last`` is the final failure, ``attempts`` how many were made.
+
+    ``next_wait`` is set when the total time ended them: the wait that would have
+    passed ``total_timeout``; it is None when the attempts ran out.
+    """
+
+    def __init__(
+        self, last: BaseException, attempts: int, elapsed: float, next_wait: float | None
+    ) -> None:
+        super().__init__(str(last))
+        self.last = last
+        self.attempts = attempts
+        self.elapsed = elapsed
+        self.next_wait = next_wait
+
+
+def run(
+    policy: RetryPolicy,
+    operation: Callable[[int], T],
+    *,
+    retryable: type[E],
+    retry_after: Callable[[E], float | None],
+    before_sleep: Callable[[E, int, float], None],
+) -> T:
+    """``operation(attempt)`` (attempt counts from 1) until it returns or the policy ends it.
+
+    Only ``retryable`` failures are retried; any other exception passes through at
+    once. Before each wait, ``before_sleep(failure, attempt, wait)`` is called. When
+    the attempts run out, or the next wait would pass ``total_timeout``,
+    ``RetriesExhausted`` carries the last failure and the real number of attempts.
+    """
+    start = policy.clock()
+    attempt = 1
+    while True:
+        try:
+            return operation(attempt)
+        except retryable as exc:
+            wait = policy.delay(attempt, retry_after(exc))
+            elapsed = policy.clock() - start
+            if attempt >= policy.attempts:
+                raise RetriesExhausted(exc, attempt, elapsed, None) from None
+            if elapsed + wait > policy.total_timeout:
+                raise RetriesExhausted(exc, attempt, elapsed, wait) from None
+            before_sleep(exc, attempt, wait)
+            policy.sleep(wait)
+            attempt += 1

@@ -1,12 +1,12 @@
 """One registry's HTTP transport: session, auth, bounded reads, retries, error mapping.
 
-The session is oras-py's (``oras.provider.Registry``: cookies ignored, TLS
-settings) and the ``WWW-Authenticate`` parsing is oras-py's; the distribution API
-calls themselves go straight through that session because oras-py reads bodies
-unbounded, caches one token for every scope and cannot mount or verify digests.
+A plain ``requests.Session`` that refuses every cookie (some registries set
+one and then expect CSRF tokens as if talking to a browser), the strict
+``WWW-Authenticate`` parser of ``challenge.py``, and the retry loop of
+``retry.py``. docs/design.md says why there is no registry library underneath.
 
-Everything a caller sees from here is a ``publisher.errors`` class: requests,
-urllib3 and oras exceptions never cross this boundary.
+Everything a caller sees from here is a ``publisher.errors`` class: requests and
+urllib3 exceptions never cross this boundary.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
-import oras.auth.utils as oras_auth
-import oras.provider
 import requests
 import requests.adapters
-import tenacity
 import urllib3.exceptions
 
 from ..errors import (
@@ -40,6 +38,8 @@ from ..errors import (
     RegistryError,
     UnreachableError,
 )
+from . import retry as retry_loop
+from .challenge import Challenge, parse_challenges
 from .credentials import DOCKER_HUB_API, Credentials, api_host
 from .retry import RetryPolicy, is_retryable_status, parse_retry_after
 
@@ -196,18 +196,19 @@ class Transport:
         self.api_host = api_host(self.host)
         self.scheme = "http" if self.plain_http else "https"
         self.base = f"{self.scheme}://{self.api_host}"
-        self._oras = oras.provider.Registry(hostname=self.api_host, insecure=self.plain_http)
-        self.session: requests.Session = self._oras.session
+        self.session = requests.Session()
+        # No cookies, ever: a registry that sets one may then want CSRF tokens.
+        self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         # Enough kept-alive connections for the parallel transfers (--transfers <= 32).
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = "publisher (oras-py)"
+        self.session.headers["User-Agent"] = "publisher"
         # Exact Content-Length checks, and no decompression bombs.
         self.session.headers["Accept-Encoding"] = "identity"
         self._lock = threading.Lock()
         self._scheme: str | None = None  # "basic" or "bearer" once the registry said so
-        self._challenge: oras_auth.authHeader | None = None
+        self._challenge: Challenge | None = None
         self._tokens: dict[str, str] = {}
         self._secrets: set[str] = set()
         if self.credentials:
@@ -296,7 +297,7 @@ class Transport:
             hint=self.auth_hint(push=push),
         )
 
-    def _fetch_token(self, challenge: oras_auth.authHeader, scopes: Sequence[str]) -> str:
+    def _fetch_token(self, challenge: Challenge, scopes: Sequence[str]) -> str:
         realm = challenge.realm or ""
         parts = urlsplit(realm)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -353,15 +354,22 @@ class Transport:
 
     def _authenticate(self, reply: Reply, scopes: Sequence[str]) -> None:
         raw = reply.header("WWW-Authenticate") or ""
-        scheme = raw.strip().split(" ", 1)[0].lower()
+        try:
+            challenge: Challenge | None = parse_challenges(raw)[0] if raw.strip() else None
+        except ValueError as exc:
+            raise InvalidResponseError(
+                f"{self.label}: the registry sent a malformed WWW-Authenticate header "
+                f"({self.clean(raw[:100])!r}: {exc})",
+                registry=self.host,
+            ) from None
+        scheme = challenge.scheme if challenge else ""
         if scheme == "basic":
             if not self.credentials:
                 raise self._auth_failed("the registry requires credentials", scopes, 401)
             with self._lock:
                 self._scheme = "basic"
             return
-        if scheme == "bearer":
-            challenge = oras_auth.parse_auth_header(raw)
+        if scheme == "bearer" and challenge is not None:
             with self._lock:
                 self._scheme = "bearer"
                 self._challenge = challenge
@@ -567,47 +575,30 @@ class Transport:
     def retrying(self, what: str, operation: Callable[[int], T]) -> T:
         """Run ``operation(attempt)`` under the retry policy (attempt starts at 1)."""
         policy = self.retry
-        start = policy.clock()
 
-        def wait(state: tenacity.RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            retry_after = exc.retry_after if isinstance(exc, Transient) else None
-            return policy.delay(state.attempt_number, retry_after)
-
-        def stop(state: tenacity.RetryCallState) -> bool:
-            if state.attempt_number >= policy.attempts:
-                return True
-            elapsed = policy.clock() - start
-            return elapsed + (state.upcoming_sleep or 0.0) > policy.total_timeout
-
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            reason = exc.reason if isinstance(exc, Transient) else str(exc)
-            message = (
-                f"{self.label}: {what}: {reason}; retrying in {state.upcoming_sleep:.1f}s "
-                f"(attempt {state.attempt_number + 1} of {policy.attempts})"
-            )
+        def before_sleep(exc: Transient, attempt: int, wait: float) -> None:
             if self.output is not None:
-                self.output.detail(message)
+                self.output.detail(
+                    f"{self.label}: {what}: {exc.reason}; retrying in {wait:.1f}s "
+                    f"(attempt {attempt + 1} of {policy.attempts})"
+                )
 
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(Transient),
-            wait=wait,
-            stop=stop,
-            sleep=policy.sleep,
-            before_sleep=before_sleep,
-            reraise=True,
-        )
         try:
-            for attempt in retrying:
-                with attempt:
-                    return operation(attempt.retry_state.attempt_number)
-        except Transient as exc:
-            raise self._gave_up(exc, what, policy.clock() - start) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+            return retry_loop.run(
+                policy,
+                operation,
+                retryable=Transient,
+                retry_after=lambda exc: exc.retry_after,
+                before_sleep=before_sleep,
+            )
+        except retry_loop.RetriesExhausted as ended:
+            assert isinstance(ended.last, Transient)
+            raise self._gave_up(ended.last, what, ended) from None
 
-    def _gave_up(self, exc: Transient, what: str, elapsed: float) -> PublisherError:
-        tries = f"after {self.retry.attempts} attempt(s) in {elapsed:.1f}s"
+    def _gave_up(
+        self, exc: Transient, what: str, ended: retry_loop.RetriesExhausted
+    ) -> PublisherError:
+        tries = f"after {self.retry.attempts} attempt(s) in {ended.elapsed:.1f}s"
         if exc.status == 429:
             remaining = _header(exc.headers, "ratelimit-remaining")
             limit = _header(exc.headers, "ratelimit-limit")

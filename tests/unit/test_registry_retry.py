@@ -12,7 +12,7 @@ from publisher.errors import (
     UnreachableError,
 )
 from publisher.registry import Credentials, RetryPolicy
-from publisher.registry.retry import is_retryable_status, parse_retry_after
+from publisher.registry.retry import RetriesExhausted, is_retryable_status, parse_retry_after, run
 from publisher.registry.transport import Reply, Transient, Transport, describe_error_body, scrub
 from tests.support.clock import FakeClock
 
@@ -214,3 +214,84 @@ def test_location_resolution() -> None:
         t.resolve_location(Reply(202, {"Location": "https://127.0.0.1:5000/v2/x"}), "upload")
     link = Reply(200, {"Link": '</v2/a/tags/list?last=b&n=2>; rel="next"'})
     assert t.next_link(link) == "http://127.0.0.1:5000/v2/a/tags/list?last=b&n=2"
+
+
+def test_the_loop_counts_attempts_and_says_why_it_ended() -> None:
+    clock = FakeClock()
+    p = policy(clock, attempts=3, total_timeout=100.0)
+    slept: list[tuple[int, float]] = []
+    attempts, op = failing([ValueError("a"), ValueError("b"), ValueError("c")])
+    with pytest.raises(RetriesExhausted) as info:
+        run(
+            p,
+            op,  # type: ignore[arg-type]
+            retryable=ValueError,
+            retry_after=lambda exc: None,
+            before_sleep=lambda exc, n, wait: slept.append((n, wait)),
+        )
+    assert attempts == [1, 2, 3] and [n for n, _ in slept] == [1, 2]
+    assert [w for _, w in slept] == clock.sleeps
+    assert info.value.attempts == 3 and info.value.next_wait is None
+    assert str(info.value.last) == "c"
+
+
+def test_the_loop_stops_before_a_wait_past_the_total_time() -> None:
+    clock = FakeClock()
+    p = policy(clock, attempts=5, total_timeout=30.0)
+    attempts, op = failing([KeyError("x")] * 5)
+    with pytest.raises(RetriesExhausted) as info:
+        run(
+            p,
+            op,  # type: ignore[arg-type]
+            retryable=KeyError,
+            retry_after=lambda exc: 60.0,
+            before_sleep=lambda *a: None,
+        )
+    assert attempts == [1] and clock.sleeps == []
+    assert info.value.attempts == 1 and info.value.next_wait == 60.0
+
+
+def test_the_loop_lets_other_errors_through_and_returns_results() -> None:
+    clock = FakeClock()
+    p = policy(clock)
+    attempts, op = failing([KeyError("x"), AuthError("denied")])
+    with pytest.raises(AuthError):
+        run(p, op, retryable=KeyError, retry_after=lambda e: None, before_sleep=lambda *a: None)  # type: ignore[arg-type]
+    assert attempts == [1, 2]
+    attempts, op = failing([KeyError("x")], result="done")
+    assert (
+        run(p, op, retryable=KeyError, retry_after=lambda e: None, before_sleep=lambda *a: None)  # type: ignore[arg-type]
+        == "done"
+    )
+
+
+def test_the_retry_after_wait_is_honoured() -> None:
+    clock = FakeClock()
+    t = transport(policy(clock, initial_delay=0.01, max_delay=0.05))
+    attempts, op = failing([Transient("HTTP 429", status=429, retry_after=2.0)])
+    assert t.retrying("GET", op) == "ok"  # type: ignore[arg-type]
+    assert attempts == [1, 2] and clock.sleeps == [2.0]
+
+
+def test_the_session_refuses_every_cookie() -> None:
+    import http.cookiejar
+    import urllib.request
+
+    t = Transport("registry.example")
+    request = urllib.request.Request("https://registry.example/v2/")
+    cookie = http.cookiejar.Cookie(
+        0, "csrf", "1", None, False, "registry.example", True, False, "/", True,
+        False, None, False, None, None, {},
+    )  # fmt: skip
+    assert not t.session.cookies.get_policy().set_ok(cookie, request)
+    assert t.session.headers["Accept-Encoding"] == "identity"
+
+
+def test_a_malformed_challenge_is_a_classified_error() -> None:
+    t = Transport("registry.example", credentials=Credentials("me", "secret-pass"))
+    reply = Reply(401, {"WWW-Authenticate": 'Bearer realm="https://auth.example/token'})
+    with pytest.raises(InvalidResponseError, match="malformed WWW-Authenticate"):
+        t._authenticate(reply, ["repository:a:pull"])
+    reply = Reply(401, {"WWW-Authenticate": "Digest"})
+    with pytest.raises(AuthError, match="without a usable WWW-Authenticate"):
+        t._authenticate(reply, ["repository:a:pull"])
