@@ -99,15 +99,27 @@ def human_size(size: int) -> str:
     return megabytes(size) if size >= MB else f"{size / 1000:.1f} kB"
 
 
+def over_budget(platform: str, size: int, budget_bytes: int) -> str:
+    """Exact bytes and the excess: rounding would print "700.0 MB, over the 700.0 MB budget"."""
+    return (
+        f"{platform} is {size:,} bytes ({human_size(size)}), {size - budget_bytes:,} bytes over "
+        f"the {budget_bytes:,}-byte budget"
+    )
+
+
 def check_image(
     facts: ImageFacts,
     platforms: Sequence[str],
     budget_bytes: int,
     *,
     php: str | None = None,
+    tags: Sequence[str] = (),
 ) -> list[Defect]:
-    """Defects of one index digest on one registry, independent of tags."""
+    """Defects of one index digest on one registry; ``tags`` (those pointing at it) name it."""
     where = f"{facts.registry} {short(facts.digest)}"
+    if tags:
+        named = ", ".join(tags[:3]) + (f" and {len(tags) - 3} more" if len(tags) > 3 else "")
+        where = f"{facts.registry} {'tag' if len(tags) == 1 else 'tags'} {named} ({short(facts.digest)})"
     line = f"PHP {php}: " if php else ""
 
     def defect(kind: str, message: str) -> Defect:
@@ -141,7 +153,7 @@ def check_image(
             defects.append(
                 defect(
                     "over-budget",
-                    f"{platform} is {megabytes(size)}, over the {megabytes(budget_bytes)} budget",
+                    over_budget(platform, size, budget_bytes),
                 )
             )
     return defects
@@ -233,8 +245,11 @@ def check_line(
                     )
                 )
                 continue
+            naming = [t for t in expectation.tags[registry] if found.get((registry, t)) == digest]
             defects.extend(
-                check_image(facts, expectation.platforms, expectation.budget_bytes, php=php)
+                check_image(
+                    facts, expectation.platforms, expectation.budget_bytes, php=php, tags=naming
+                )
             )
     return defects
 

@@ -598,7 +598,13 @@ class Transport:
     def _gave_up(
         self, exc: Transient, what: str, ended: retry_loop.RetriesExhausted
     ) -> PublisherError:
-        tries = f"after {self.retry.attempts} attempt(s) in {ended.elapsed:.1f}s"
+        count = ended.attempts
+        tries = f"after {count} attempt{'' if count == 1 else 's'} in {ended.elapsed:.1f}s"
+        if ended.next_wait is not None:
+            tries += (
+                f" (the next wait, {ended.next_wait:.1f}s, would pass the retry time limit of "
+                f"{self.retry.total_timeout:g}s, PUBLISHER_RETRY_TOTAL_TIMEOUT)"
+            )
         if exc.status == 429:
             remaining = _header(exc.headers, "ratelimit-remaining")
             limit = _header(exc.headers, "ratelimit-limit")

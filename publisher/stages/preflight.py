@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import Config
-from ..errors import NotFoundError
+from ..config import Config, Registry
+from ..errors import AuthError, NotFoundError
 from ..output import Output
 from ..registry import RegistryClient, RetryPolicy
 from .clients import client_for
@@ -35,6 +35,42 @@ def base_platforms(client: RegistryClient, path: str, manifest: Any) -> set[str]
     if manifest.is_index:
         return {c.platform for c in manifest.platform_children if c.platform}
     return set(client.manifest_platform_sizes(path, manifest))
+
+
+def push_refused(client: RegistryClient, registry: Registry, refused: AuthError) -> AuthError:
+    """The error for a refused push check: a scope problem when the account may still pull.
+
+    The credentials were accepted if the same account can list the repository's
+    tags; then the password is fine and the account (or its token) lacks push.
+    """
+    who = client.transport.credentials
+    repo = registry.repository
+    if who is None or refused.status not in (401, 403):
+        return refused
+    try:
+        client.list_tags(repo.path)
+    except AuthError:
+        return refused  # it may not pull either: the credentials themselves are refused
+    scope = f"repository:{repo.path}:pull,push"
+    if client.transport.api_host == "ghcr.io":
+        needed = f"{scope}, which a GHCR token gets with write:packages"
+    elif client.transport.api_host == "registry-1.docker.io":
+        needed = f"{scope}, which a Docker Hub access token gets with Read & Write access"
+    else:
+        needed = scope
+    env = (
+        f"{registry.username_env} and {registry.password_env}"
+        if registry.username_env and registry.password_env
+        else None
+    )
+    where = f"set {env} (named in matrix.yaml)" if env else f"run `docker login {registry.host}`"
+    return AuthError(
+        f"{registry.name}: this account ({who.username}, {who.source}) may pull but not push "
+        f"to {repo.name} (token scope needed: {needed})",
+        registry=registry.host,
+        status=refused.status,
+        hint=f"give the account push access to {repo.name}, or use one that has it: {where}",
+    )
 
 
 def preflight(
@@ -63,7 +99,10 @@ def preflight(
             f"{repo.domain} answers the registry API"
             + (f" (as {who.username}, {who.source})" if who else " (anonymous)"),
         )
-        client.check_push(repo.path)
+        try:
+            client.check_push(repo.path)
+        except AuthError as refused:
+            raise push_refused(client, registry, refused) from None
         ok(f"{registry.name} push access", f"may push to {repo.name}")
 
     cache: dict[str, RegistryClient] = dict(base_clients or {})

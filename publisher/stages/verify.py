@@ -18,7 +18,7 @@ from ..errors import InvalidResponseError, NotFoundError, VerificationError
 from ..output import Output
 from ..plan import Plan
 from ..reference import Reference
-from ..registry import RegistryClient
+from ..registry import Manifest, RegistryClient
 from ..verify_rules import Defect, ImageFacts, LineExpectation, Report, TagFacts
 
 
@@ -31,6 +31,23 @@ class _BlobCache:
         if key not in self.known:
             self.known[key] = client.blob_exists(repo_path, digest)
         return self.known[key]
+
+
+def _missing_blobs(
+    client: RegistryClient, repo_path: str, manifest: Manifest, label: str, cache: _BlobCache
+) -> list[str]:
+    """``linux/arm64 config blob sha256:…``, ``linux/arm64 layer 2 of 3 blob sha256:…``."""
+    missing = []
+    config = manifest.config
+    if config is not None and not cache.exists(client, repo_path, config.digest):
+        missing.append(f"{label}config blob {rules.short(config.digest)}")
+    layers = manifest.layers
+    for number, layer in enumerate(layers, 1):
+        if not cache.exists(client, repo_path, layer.digest):
+            missing.append(
+                f"{label}layer {number} of {len(layers)} blob {rules.short(layer.digest)}"
+            )
+    return missing
 
 
 def inspect_index(
@@ -51,9 +68,7 @@ def inspect_index(
         return ImageFacts(registry_name, digest, error=exc.message)
     missing: list[str] = []
     if not manifest.is_index:
-        for blob in manifest.blobs:
-            if not cache.exists(client, repo_path, blob.digest):
-                missing.append(f"blob {rules.short(blob.digest)}")
+        missing += _missing_blobs(client, repo_path, manifest, "", cache)
         try:
             sizes = client.manifest_platform_sizes(repo_path, manifest)
         except (NotFoundError, InvalidResponseError) as exc:
@@ -75,9 +90,7 @@ def inspect_index(
         except InvalidResponseError as exc:
             missing.append(f"{label} manifest {rules.short(child.digest)} ({exc.message})")
             continue
-        for blob in child_manifest.blobs:
-            if not cache.exists(client, repo_path, blob.digest):
-                missing.append(f"{label} blob {rules.short(blob.digest)}")
+        missing += _missing_blobs(client, repo_path, child_manifest, f"{label} ", cache)
         if child.is_attestation:
             continue
         key = child.platform or "unknown"

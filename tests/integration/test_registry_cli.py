@@ -92,7 +92,7 @@ def test_inspect_unreachable(tmp_path: Path) -> None:
     host = f"127.0.0.1:{free_port()}"
     result = run(["inspect", f"{host}/nobody/home:v1"], tmp_path)
     assert result.exit_code == 7, result.output
-    assert "registry unreachable" in result.output and "after 2 attempt(s)" in result.output
+    assert "registry unreachable" in result.output and "after 2 attempts" in result.output
     assert "Traceback" not in result.output
 
 
@@ -207,7 +207,7 @@ SEEDED = {
     "platform-extra": "holds linux/s390x",
     "registries-disagree": "registries hold different digests",
     "tag-missing": "tag 'v1.0.0-php-8.3' is missing on ghcr",
-    "over-budget": "linux/arm64 is 1.2 MB, over the 1.0 MB budget",
+    "over-budget": "bytes over the 1,000,000-byte budget",
     "child-missing": "linux/arm64 manifest",
 }
 
@@ -241,7 +241,7 @@ def test_verify_lists_every_defect_at_once(release: Callable[..., Release], tmp_
     for text in (
         "linux/arm64 is missing",
         "holds linux/s390x",
-        "over the 1.0 MB budget",
+        "bytes over the 1,000,000-byte budget",
         "registries hold different digests",
         "tag 'v1.0.0-php-8.3' is missing on ghcr",
         "tag 'latest' is missing on ghcr",
@@ -332,6 +332,9 @@ def test_preflight_read_only_token_cannot_push(
     assert result.exit_code == 4, result.output
     assert "tok reachable" in result.output
     assert "TOK_USERNAME and TOK_TOKEN" in result.output
+    assert f"may pull but not push to {token_registry.host}/{repo}" in result.output
+    assert f"token scope needed: repository:{repo}:pull,push" in result.output
+    assert "password" not in result.output.lower()
     assert reader.password not in result.output
     pusher = token_registry.pusher
     ok = run(

@@ -111,6 +111,7 @@ def test_gives_up_after_the_configured_attempts() -> None:
         t.retrying("PUT manifest", op)  # type: ignore[arg-type]
     assert attempts == [1, 2, 3, 4]
     assert info.value.exit_code != 0
+    assert "after 4 attempts in" in str(info.value) and "retry time limit" not in str(info.value)
 
 
 def test_gives_up_when_the_total_time_would_be_exceeded() -> None:
@@ -137,6 +138,9 @@ def test_retry_after_beyond_the_total_time_gives_up_at_once() -> None:
     assert attempts == [1] and clock.sleeps == []
     message = str(info.value)
     assert "rate-limited" in message and "ratelimit-remaining: 0;w=21600" in message
+    # One request was made, and the message says so and why it stopped there.
+    assert "after 1 attempt in 0.0s" in message and "5 attempt" not in message
+    assert "the next wait, 3600.0s, would pass the retry time limit of 30s" in message
     assert "authenticate" in (info.value.hint or "")
 
 

@@ -72,7 +72,41 @@ def test_over_budget_platform() -> None:
     facts = ImageFacts("hub", A, platforms={"linux/amd64": 812_300_000, "linux/arm64": 10})
     defects = check_image(facts, PLATFORMS, 700 * MB)
     assert kinds(defects) == ["over-budget"]
-    assert "linux/amd64 is 812.3 MB, over the 700.0 MB budget" in defects[0].message
+    assert (
+        "linux/amd64 is 812,300,000 bytes (812.3 MB), 112,300,000 bytes over the "
+        "700,000,000-byte budget" in defects[0].message
+    )
+
+
+def test_a_few_bytes_over_budget_are_shown_exactly() -> None:
+    # Rounded to 0.1 MB this read "700.0 MB, over the 700.0 MB budget".
+    facts = ImageFacts("hub", A, platforms={"linux/amd64": 700_040_000, "linux/arm64": 10})
+    (defect,) = check_image(facts, PLATFORMS, 700 * MB)
+    assert "700,040,000 bytes (700.0 MB), 40,000 bytes over the 700,000,000-byte budget" in (
+        defect.message
+    )
+    (small,) = check_image(
+        ImageFacts("hub", A, platforms={"linux/amd64": 1_000_001, "linux/arm64": 1}),
+        PLATFORMS,
+        MB,
+    )
+    assert "1,000,001 bytes (1.0 MB), 1 bytes over the 1,000,000-byte budget" in small.message
+
+
+def test_defects_of_an_image_name_the_tags_and_the_registry() -> None:
+    broken = ImageFacts("ghcr", A, platforms=GOOD, missing=(f"linux/arm64 config blob {A[:19]}",))
+    (defect,) = check_line(EXPECT, all_tags(), images(ghcr_A=broken))
+    assert defect.kind == "child-missing" and defect.registry == "ghcr"
+    assert defect.message.startswith(
+        "PHP 8.4: ghcr tags v1.0.0-php-8.4, v1.0.0 (sha256:aaaaaaaaaaaa…): linux/arm64 config blob"
+    )
+    hub = ImageFacts("hub", A, platforms={"linux/amd64": 10})
+    (defect,) = check_line(EXPECT, all_tags(), images(hub_A=hub))
+    assert "hub tags v1.0.0-php-8.4, v1.0.0, php-8.4 and 1 more (sha256:" in defect.message
+    one = check_image(hub, PLATFORMS, 700 * MB, php="8.4", tags=["latest"])
+    assert one[0].message.startswith("PHP 8.4: hub tag latest (sha256:aaaaaaaaaaaa…): ")
+    # Without tags (the publish stage checks an index before tagging) the digest names it.
+    assert check_image(hub, PLATFORMS, 700 * MB)[0].message.startswith("hub sha256:aaaa")
 
 
 def test_missing_child_and_duplicates_and_single_image() -> None:

@@ -1,0 +1,97 @@
+"""The verify stage's inspection names what is missing: a config or a layer blob (fake client)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+from typing import Any
+
+from publisher.registry import OCI_INDEX, OCI_MANIFEST, Manifest, sha256_digest
+from publisher.stages.verify import inspect_index
+from publisher.verify_rules import check_image, short
+
+
+def blob(n: int) -> str:
+    return "sha256:" + f"{n:x}" * 64
+
+
+def image_manifest(config: str, layers: list[str]) -> Manifest:
+    body = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": config,
+                "size": 10,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": d,
+                    "size": 100,
+                }
+                for d in layers
+            ],
+        }
+    ).encode()
+    return Manifest.parse(body, OCI_MANIFEST)
+
+
+class FakeClient:
+    """Manifests by digest and the blobs present: what inspect_index asks a registry."""
+
+    def __init__(self, manifests: list[Manifest], present: set[str]) -> None:
+        self.manifests = {m.digest: m for m in manifests}
+        self.present = present
+        self.transport = SimpleNamespace(base="http://registry.test")
+
+    def get_manifest_by_digest(self, repo_path: str, digest: str) -> Manifest:
+        return self.manifests[digest]
+
+    def blob_exists(self, repo_path: str, digest: str) -> bool:
+        return digest in self.present
+
+    def manifest_platform_sizes(self, repo_path: str, manifest: Manifest) -> dict[str, int]:
+        return {"linux/amd64": manifest.compressed_size}
+
+
+def test_a_missing_config_and_a_missing_layer_are_named_as_such() -> None:
+    child = image_manifest(blob(1), [blob(2), blob(3)])
+    index_body = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "digest": child.digest,
+                    "size": len(child.body),
+                    "platform": {"os": "linux", "architecture": "arm64"},
+                }
+            ],
+        }
+    ).encode()
+    index = Manifest.parse(index_body, OCI_INDEX)
+    client: Any = FakeClient([index, child], present={blob(2)})
+    facts = inspect_index(client, "ghcr", "acme/php", index.digest)
+    assert facts.missing == (
+        f"linux/arm64 config blob {short(blob(1))}",
+        f"linux/arm64 layer 2 of 2 blob {short(blob(3))}",
+    )
+    defects = check_image(facts, ["linux/arm64"], 10**9, php="8.4", tags=["v1.0.0-php-8.4"])
+    assert [d.message for d in defects] == [
+        f"PHP 8.4: ghcr tag v1.0.0-php-8.4 ({short(index.digest)}): linux/arm64 config blob "
+        f"{short(blob(1))} cannot be fetched",
+        f"PHP 8.4: ghcr tag v1.0.0-php-8.4 ({short(index.digest)}): linux/arm64 layer 2 of 2 "
+        f"blob {short(blob(3))} cannot be fetched",
+    ]
+
+
+def test_a_single_image_names_its_missing_layer() -> None:
+    single = image_manifest(blob(4), [blob(5)])
+    client: Any = FakeClient([single], present={blob(4)})
+    facts = inspect_index(client, "hub", "acme/php", single.digest)
+    assert not facts.is_index
+    assert facts.missing == (f"layer 1 of 1 blob {short(blob(5))}",)
+    assert sha256_digest(single.body) == single.digest
