@@ -9,8 +9,18 @@ Two engines run the image straight from the registry:
   command), then ``docker exec`` for every check.
 
 The image passes when it starts (its server stays up and its HEALTHCHECK
-command succeeds), ``php -v`` reports the expected line, ``php-fpm -t`` passes
-and ``php -m`` lists every configured extension (rules in ``smoke_rules``).
+command succeeds), php-fpm answers a real FastCGI request running a probe script
+that exercises every configured extension, ``php -v`` reports the expected line,
+``php-fpm -t`` passes and ``php -m`` lists every configured extension (rules and
+the probe script in ``smoke_rules``). With docker the request comes from
+publisher's own FastCGI client (``fastcgi.py``) to the container's address; with
+buildah (chroot isolation, the host's network) the start script sends it with the
+image's ``cgi-fcgi``, the tool its HEALTHCHECK uses. Busybox stand-ins, whose
+``php -v`` says they are not PHP, answer no probe and are not asked to.
+
+Pulls use the registry credentials configured for the image's registry (matrix.yaml's
+variables, else the docker config): a throwaway ``DOCKER_CONFIG`` or buildah auth
+file, logged in with the password on stdin, removed afterwards.
 Containers and the pulled image are removed afterwards, pass or fail.
 """
 
@@ -19,17 +29,21 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
+import os
 import shlex
+import shutil
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from . import smoke_rules
+from . import fastcgi, smoke_rules
 from .builders import dockercli
-from .builders.base import host_platform, require_emulation
+from .builders.base import Login, host_platform, require_emulation
 from .config import Config, is_loopback
 from .errors import CommandError, SmokeTestError, ToolMissingError
 from .platforms import Platform
@@ -95,15 +109,31 @@ def server_command(config: dict[str, Any]) -> list[str]:
     return argv
 
 
-def start_script(health: list[str] | None, timeout: float) -> str:
+PROBE_BEGIN = "publisher-smoke: FastCGI answer follows"
+PROBE_END = "publisher-smoke: FastCGI request exit status"
+
+
+def cgi_fcgi_command(port: int = 9000) -> str:
+    """The probe request as the image's own ``cgi-fcgi`` sends it (buildah engine)."""
+    params = smoke_rules.probe_params(port)
+    assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in params.items())
+    return f"env {assignments} cgi-fcgi -bind -connect 127.0.0.1:{port}"
+
+
+def start_script(health: list[str] | None, timeout: float, probe: str | None = None) -> str:
     """A POSIX sh script: start ``"$@"`` in the background, wait until healthy, stop it.
 
     It polls every ``POLL`` seconds for up to ``timeout`` seconds. Without a
     health check, staying alive for ``ALIVE_WITHOUT_HEALTHCHECK`` seconds is enough.
+    Once healthy it runs ``probe`` (a shell command) and prints its output between
+    ``PROBE_BEGIN`` and ``PROBE_END <status>`` before stopping the server.
     """
     polls = max(1, int(timeout / POLL))
     alive = max(1, int(ALIVE_WITHOUT_HEALTHCHECK / POLL))
-    probe = f"{shlex.join(health)} >/dev/null 2>&1" if health else f'[ "$i" -ge {alive} ]'
+    check = f"{shlex.join(health)} >/dev/null 2>&1" if health else f'[ "$i" -ge {alive} ]'
+    then = '    echo "publisher-smoke: healthy after $i checks"; '
+    if probe:
+        then += f'echo "{PROBE_BEGIN}"; {probe} 2>&1; echo; echo "{PROBE_END} $?"; '
     return "\n".join(
         [
             f'log={SERVER_LOG}; "$@" >"$log" 2>&1 &',
@@ -113,8 +143,8 @@ def start_script(health: list[str] | None, timeout: float) -> str:
             '  if ! kill -0 "$pid" 2>/dev/null; then',
             '    echo "publisher-smoke: the server exited"; cat "$log"; exit 1',
             "  fi",
-            f"  if {probe}; then",
-            '    echo "publisher-smoke: healthy after $i checks"; kill "$pid"; wait "$pid"; exit 0',
+            f"  if {check}; then",
+            then + 'kill "$pid"; wait "$pid"; exit 0',
             "  fi",
             "done",
             f'echo "publisher-smoke: not healthy within {timeout:g}s"; cat "$log"; kill "$pid"; exit 1',
@@ -122,10 +152,33 @@ def start_script(health: list[str] | None, timeout: float) -> str:
     )
 
 
+def probe_from_start_output(output: str) -> tuple[tuple[int, str] | None, str]:
+    """The probe answer the start script printed: ((status, body), "") or (None, why)."""
+    begin = output.find(PROBE_BEGIN)
+    end = output.rfind(PROBE_END)
+    if begin < 0 or end < begin:
+        return None, "the start script sent no FastCGI request"
+    answer = output[begin + len(PROBE_BEGIN) : end].strip("\n")
+    status = output[end + len(PROBE_END) :].strip().split()[:1]
+    if status != ["0"]:
+        return None, f"cgi-fcgi failed ({answer.strip()[-200:] or 'no output'})"
+    try:
+        response = fastcgi.parse_cgi_response(answer.encode("utf-8", "surrogateescape"))
+    except fastcgi.FastCgiError as exc:
+        return None, f"{exc}: {answer.strip()[:200] or 'no output'}"
+    return (response.status, response.body.decode("utf-8", "replace")), ""
+
+
 def buildah_from_argv(
-    image: Reference, platform: Platform, name: str, *, plain_http: bool, buildah: str = "buildah"
+    image: Reference,
+    platform: Platform,
+    name: str,
+    *,
+    plain_http: bool,
+    buildah: str = "buildah",
+    authfile: str | None = None,
 ) -> list[str]:
-    return [
+    argv = [
         buildah,
         "from",
         "--name",
@@ -135,8 +188,28 @@ def buildah_from_argv(
         "--arch",
         platform.arch,
         f"--tls-verify={'false' if plain_http else 'true'}",
-        f"docker://{image}",
     ]
+    if authfile:
+        argv += ["--authfile", authfile]
+    return [*argv, f"docker://{image}"]
+
+
+def login_argv(
+    engine: Engine,
+    host: str,
+    username: str,
+    *,
+    tool: str,
+    plain_http: bool = False,
+    authfile: str | None = None,
+) -> list[str]:
+    """``docker login`` / ``buildah login``; the password goes to stdin, never argv."""
+    argv = [tool, "login", "--username", username, "--password-stdin"]
+    if engine is Engine.BUILDAH:
+        argv += [f"--tls-verify={'false' if plain_http else 'true'}"]
+        if authfile:
+            argv += ["--authfile", authfile]
+    return [*argv, host]
 
 
 def buildah_run_argv(
@@ -151,8 +224,22 @@ def docker_run_argv(
     return [docker, "run", "-d", "--name", name, "--platform", platform.value, str(image)]
 
 
-def docker_exec_argv(name: str, argv: list[str], *, docker: str = "docker") -> list[str]:
-    return [docker, "exec", name, *argv]
+def docker_exec_argv(
+    name: str, argv: list[str], *, docker: str = "docker", stdin: bool = False
+) -> list[str]:
+    return [docker, "exec", *(["-i"] if stdin else []), name, *argv]
+
+
+def write_probe_argv() -> list[str]:
+    """Inside the image: store the probe script (sent on stdin) where FPM can read it."""
+    return ["/bin/sh", "-c", f"cat > {smoke_rules.PROBE_PATH}"]
+
+
+def fpm_port(config: dict[str, Any]) -> int:
+    """The FastCGI port: the image's one exposed TCP port, else FPM's usual 9000."""
+    ports = [str(p) for p in (config.get("ExposedPorts") or {})]
+    tcp = [p.split("/")[0] for p in ports if p.endswith("/tcp") or "/" not in p]
+    return int(tcp[0]) if len(tcp) == 1 and tcp[0].isdigit() else 9000
 
 
 def _pinned(image: Reference) -> Reference:
@@ -174,6 +261,10 @@ class SmokeTester:
     isolation: str = "chroot"
     sleep: Callable[[float], None] = time.sleep
     docker: str | None = None
+    #: Credentials per registry host, used for pulling (through stdin, never argv).
+    logins: Mapping[str, Login] = field(default_factory=dict, repr=False)
+    #: Sends the probe over FastCGI (the docker engine); replaceable in tests.
+    fastcgi_request: Callable[..., fastcgi.Answer] = fastcgi.request
 
     def _engine(self) -> Engine:
         if self.engine is None:
@@ -236,10 +327,14 @@ class SmokeTester:
             if engine is Engine.BUILDAH
             else _DockerSession(self, pinned, platform)
         )
-        with session.running() as started:
+        script = smoke_rules.probe_script(list(extensions))
+        with session.running(script) as started:
             php_v = session.exec(["php", "-v"])
             php_m = session.exec(["php", "-m"])
             fpm = session.exec(["php-fpm", "-t"])
+            probe, probe_error = (
+                session.probe() if started.ok else (None, "the image did not start")
+            )
         observed = smoke_rules.Observed(
             started=started.ok,
             start_output=started.output,
@@ -247,6 +342,8 @@ class SmokeTester:
             php_m=php_m.stdout,
             fpm_returncode=fpm.returncode,
             fpm_output=fpm.output,
+            probe=probe,
+            probe_error=probe_error,
         )
         version, found = smoke_rules.defects(observed, php_line, list(extensions))
         if found or version is None:
@@ -285,7 +382,15 @@ def smoke_tester(
         engine = Engine.BUILDAH
     elif prefer in ("docker", "buildx") and dockercli.candidates(runner):
         engine = Engine.DOCKER
-    tester = SmokeTester(runner, engine, start_timeout=start_timeout)
+    from .registry.credentials import credentials_for
+
+    env = getattr(runner, "env", None) or os.environ
+    logins: dict[str, Login] = {}
+    for registry in config.registries:
+        creds = credentials_for(registry, env, runner.output)
+        if creds is not None:
+            logins[registry.host] = creds
+    tester = SmokeTester(runner, engine, start_timeout=start_timeout, logins=logins)
     tester.check()
     plain = {registry.host: registry.plain_http for registry in config.registries}
 
@@ -313,39 +418,83 @@ class _BuildahSession:
         self.plain_http = plain_http
         self.name = f"publisher-smoke-{uuid.uuid4().hex[:12]}"
         self.buildah = "buildah"
+        self._probe: tuple[tuple[int, str] | None, str] = (None, "not sent")
 
-    def exec(self, argv: list[str], timeout: float = EXEC_TIMEOUT) -> Completed:
+    def exec(
+        self, argv: list[str], timeout: float = EXEC_TIMEOUT, stdin: str | None = None
+    ) -> Completed:
         return self.runner.run(
             buildah_run_argv(
                 self.name, argv, isolation=self.tester.isolation, buildah=self.buildah
             ),
             check=False,
             timeout=timeout,
+            stdin=stdin,
             what=f"buildah run {argv[0]} ({self.platform})",
         )
 
+    def probe(self) -> tuple[tuple[int, str] | None, str]:
+        return self._probe
+
     @contextlib.contextmanager
-    def running(self) -> Iterator[Completed]:
+    def _pull_auth(self) -> Iterator[str | None]:
+        """A throwaway buildah auth file logged in to the image's registry, if configured."""
+        creds = self.tester.logins.get(self.image.domain)
+        if creds is None:
+            yield None
+            return
+        tmp = Path(tempfile.mkdtemp(prefix="publisher-smoke-auth-"))
+        authfile = str(tmp / "auth.json")
+        try:
+            self.runner.run(
+                login_argv(
+                    Engine.BUILDAH,
+                    self.image.domain,
+                    creds.username,
+                    tool=self.buildah,
+                    plain_http=self.plain_http,
+                    authfile=authfile,
+                ),
+                stdin=creds.password + "\n",
+                secrets=(creds.password,),
+                what=f"buildah login {self.image.domain}",
+                hint="check the registry credentials (username_env/password_env in matrix.yaml)",
+            )
+            yield authfile
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def running(self, probe_script: str) -> Iterator[Completed]:
         self.buildah = self.runner.require("buildah")
-        self.runner.run(
-            buildah_from_argv(
-                self.image,
-                self.platform,
-                self.name,
-                plain_http=self.plain_http,
-                buildah=self.buildah,
-            ),
-            what=f"buildah from {self.image} ({self.platform})",
-        )
+        with self._pull_auth() as authfile:
+            self.runner.run(
+                buildah_from_argv(
+                    self.image,
+                    self.platform,
+                    self.name,
+                    plain_http=self.plain_http,
+                    buildah=self.buildah,
+                    authfile=authfile,
+                ),
+                what=f"buildah from {self.image} ({self.platform})",
+            )
         try:
             config = self._config()
             timeout = self.tester.start_timeout
-            script = start_script(health_command(config.get("Healthcheck")), timeout)
+            stored = self.exec(write_probe_argv(), timeout=120, stdin=probe_script)
+            probe = cgi_fcgi_command(fpm_port(config)) if stored.ok else None
+            script = start_script(health_command(config.get("Healthcheck")), timeout, probe)
             with _HOST_NETWORK:
                 started = self.exec(
                     ["/bin/sh", "-c", script, "publisher-smoke", *server_command(config)],
-                    timeout=timeout + 60,
+                    timeout=timeout + EXEC_TIMEOUT,
                 )
+            self._probe = (
+                probe_from_start_output(started.stdout)
+                if stored.ok
+                else (None, f"the probe script could not be stored: {stored.output.strip()}")
+            )
             yield started
         finally:
             self.runner.run([self.buildah, "rm", self.name], check=False, echo=False)
@@ -366,7 +515,7 @@ class _BuildahSession:
         docker = (data.get("Docker") or {}).get("config") or {}
         oci = (data.get("OCIv1") or {}).get("config") or {}
         merged = dict(oci)
-        for key in ("Entrypoint", "Cmd", "Healthcheck"):
+        for key in ("Entrypoint", "Cmd", "Healthcheck", "ExposedPorts"):
             if docker.get(key):
                 merged[key] = docker[key]
         return merged
@@ -380,12 +529,17 @@ class _DockerSession:
         self.platform = platform
         self.name = f"publisher-smoke-{uuid.uuid4().hex[:12]}"
         self.docker = "docker"
+        self.probe_script = ""
+        self.config: dict[str, Any] = {}
 
-    def exec(self, argv: list[str], timeout: float = EXEC_TIMEOUT) -> Completed:
+    def exec(
+        self, argv: list[str], timeout: float = EXEC_TIMEOUT, stdin: str | None = None
+    ) -> Completed:
         return self.runner.run(
-            docker_exec_argv(self.name, argv, docker=self.docker),
+            docker_exec_argv(self.name, argv, docker=self.docker, stdin=stdin is not None),
             check=False,
             timeout=timeout,
+            stdin=stdin,
             what=f"docker exec {argv[0]} ({self.platform})",
         )
 
@@ -395,14 +549,65 @@ class _DockerSession:
         )
         return result.stdout.strip()
 
-    @contextlib.contextmanager
-    def running(self) -> Iterator[Completed]:
-        self.docker = self.tester._docker()
+    def probe(self) -> tuple[tuple[int, str] | None, str]:
+        """Send the probe with publisher's FastCGI client to the container's address."""
+        stored = self.exec(write_probe_argv(), timeout=120, stdin=self.probe_script)
+        if not stored.ok:
+            return None, f"the probe script could not be stored: {stored.output.strip()}"
+        addresses = self._inspect(
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
+        ).split()
+        if not addresses:
+            return None, "the container has no network address to send FastCGI to"
+        port = fpm_port(self.config)
         try:
-            self.runner.run(
-                docker_run_argv(self.image, self.platform, self.name, docker=self.docker),
-                what=f"docker run {self.image} ({self.platform})",
+            answer = self.tester.fastcgi_request(
+                addresses[0], port, smoke_rules.probe_params(port), timeout=EXEC_TIMEOUT
             )
+            response = fastcgi.parse_cgi_response(answer.stdout)
+        except fastcgi.FastCgiError as exc:
+            return None, str(exc)
+        return (response.status, response.body.decode("utf-8", "replace")), ""
+
+    @contextlib.contextmanager
+    def _pull_config(self) -> Iterator[dict[str, str]]:
+        """A throwaway DOCKER_CONFIG logged in to the image's registry, if configured."""
+        creds = self.tester.logins.get(self.image.domain)
+        if creds is None:
+            yield {}
+            return
+        env = getattr(self.runner, "env", None) or os.environ
+        original = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
+        tmp = Path(tempfile.mkdtemp(prefix="publisher-smoke-docker-config-"))
+        try:
+            if original.is_dir():
+                for entry in original.iterdir():
+                    if entry.name != "config.json":
+                        (tmp / entry.name).symlink_to(entry)
+            config_env = {"DOCKER_CONFIG": str(tmp)}
+            self.runner.run(
+                login_argv(Engine.DOCKER, self.image.domain, creds.username, tool=self.docker),
+                stdin=creds.password + "\n",
+                env=config_env,
+                secrets=(creds.password,),
+                what=f"docker login {self.image.domain}",
+                hint="check the registry credentials (username_env/password_env in matrix.yaml)",
+            )
+            yield config_env
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def running(self, probe_script: str) -> Iterator[Completed]:
+        self.docker = self.tester._docker()
+        self.probe_script = probe_script
+        try:
+            with self._pull_config() as env:
+                self.runner.run(
+                    docker_run_argv(self.image, self.platform, self.name, docker=self.docker),
+                    env=env,
+                    what=f"docker run {self.image} ({self.platform})",
+                )
             yield self._wait_healthy()
         finally:
             self.runner.run([self.docker, "rm", "-f", self.name], check=False, echo=False)
@@ -410,6 +615,7 @@ class _DockerSession:
 
     def _wait_healthy(self) -> Completed:
         config = json.loads(self._inspect("{{json .Config}}") or "{}")
+        self.config = config if isinstance(config, dict) else {}
         health = health_command(config.get("Healthcheck"))
         timeout = self.tester.start_timeout
         polls = max(1, int(timeout / POLL))

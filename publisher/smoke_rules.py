@@ -1,8 +1,11 @@
 """The rules a smoke test applies to what an image printed. Pure: no I/O.
 
 A platform image passes when it starts (its server stays up and answers its
-health check), ``php -v`` reports the expected PHP line, ``php-fpm -t`` reports a
-valid configuration, and ``php -m`` lists every configured extension. The
+health check), php-fpm runs a probe script sent to it over FastCGI that exercises
+every configured extension (``probe_script``; gd draws a PNG, intl formats in
+German and French, ...) and every check passes, ``php -v`` reports the expected
+PHP line, ``php-fpm -t`` reports a valid configuration, and ``php -m`` lists
+every configured extension. The
 exact PHP version (``8.4.12``, ``8.5.0RC1``, ``8.4.99-standin``) goes into the
 release notes.
 """
@@ -18,6 +21,8 @@ from .errors import SmokeTestError
 #: ``PHP 8.4.12 (cli) (built: ...)``; a suffix such as ``RC1`` or ``-standin`` is kept.
 _PHP_V_RE = re.compile(r"^PHP (\d+)\.(\d+)\.(\d+)([A-Za-z0-9.+~-]*) \(", re.MULTILINE)
 FPM_TEST_OK = "test is successful"
+#: The version suffix of the busybox stand-ins, which are not PHP and run no script.
+NOT_PHP_SUFFIX = "-standin"
 
 #: ``php -m`` shows some extensions under another name than the one installed.
 MODULE_ALIASES: dict[str, tuple[str, ...]] = {
@@ -87,6 +92,10 @@ class Observed:
     php_m: str
     fpm_returncode: int
     fpm_output: str
+    #: The FastCGI probe's answer (status, body); None when it could not be sent.
+    probe: tuple[int, str] | None = None
+    #: Why the probe could not be sent (connection refused, no cgi-fcgi, ...).
+    probe_error: str = ""
 
 
 def defects(
@@ -110,7 +119,171 @@ def defects(
         found.append(
             f"`php-fpm -t` failed (exit status {observed.fpm_returncode}): {tail or 'no output'}"
         )
-    missing = missing_extensions(extensions, parse_modules(observed.php_m))
+    expected = list(extensions)
+    missing = missing_extensions(expected, parse_modules(observed.php_m))
     if missing:
         found.append(f"`php -m` does not list {', '.join(missing)}")
+    if observed.started and not (version is not None and version.suffix == NOT_PHP_SUFFIX):
+        if observed.probe is None:
+            found.append(
+                "php-fpm did not answer a FastCGI request "
+                f"({observed.probe_error.strip() or 'no answer'})"
+            )
+        else:
+            status, body = observed.probe
+            found += probe_defects(status, body, [e for e in expected if e not in missing])
     return version, found
+
+
+# ----------------------------------------------------------------- the FastCGI probe
+
+#: Where the probe script is written inside the image, and the request that runs it.
+PROBE_PATH = "/tmp/publisher-smoke-probe.php"
+PROBE_MARK = "publisher-smoke-probe"
+
+#: Extensions that only make sense on the command line: checked by ``php -m`` alone
+#: (Debian, for one, builds pcntl into the CLI only, as PHP's manual advises).
+CLI_ONLY = frozenset({"pcntl", "readline"})
+
+#: What the probe does with each extension it knows: PHP code that ends in ``return
+#: true`` on success, else returns (or throws) what went wrong. An extension it does
+#: not know must simply be loaded.
+CHECKS: dict[str, str] = {
+    "gd": (
+        "$im = imagecreatetruecolor(4, 4); imagefilledrectangle($im, 0, 0, 3, 3,"
+        " imagecolorallocate($im, 200, 30, 30)); ob_start(); imagepng($im);"
+        ' $png = ob_get_clean(); return substr($png, 0, 8) === "\\x89PNG\\r\\n\\x1a\\n"'
+        " ?: 'imagepng wrote no PNG';"
+    ),
+    "intl": (
+        "$n = (new NumberFormatter('de_DE', NumberFormatter::DECIMAL))->format(1234567.891);"
+        " if ($n !== '1.234.567,891') return \"NumberFormatter de_DE gave $n\";"
+        " $f = new IntlDateFormatter('fr_FR', IntlDateFormatter::NONE, IntlDateFormatter::NONE,"
+        " 'UTC', null, 'd MMMM y'); $d = $f->format(1705276800);"
+        " return $d === '15 janvier 2024' ?: \"IntlDateFormatter fr_FR gave $d\";"
+    ),
+    "pdo_mysql": (
+        "return in_array('mysql', PDO::getAvailableDrivers(), true) ?: 'PDO lists no mysql driver';"
+    ),
+    "mysqli": "return (new ReflectionClass('mysqli'))->isInstantiable() ?: 'mysqli';",
+    "redis": "return (new Redis()) instanceof Redis ?: 'new Redis() failed';",
+    "zip": (
+        "$p = tempnam(sys_get_temp_dir(), 'zip'); $z = new ZipArchive();"
+        " if ($z->open($p, ZipArchive::OVERWRITE) !== true) return 'cannot create a zip';"
+        " $z->addFromString('a.txt', 'publisher'); $z->close(); $z = new ZipArchive();"
+        " $z->open($p); $ok = $z->getFromName('a.txt') === 'publisher'; $z->close(); unlink($p);"
+        " return $ok ?: 'the zip did not read back';"
+    ),
+    "bcmath": (
+        "$r = bcmul('123456789123456789', '987654321987654321');"
+        " return $r === '121932631356500531347203169112635269' ?: \"bcmul gave $r\";"
+    ),
+    "exif": (
+        "$p = tempnam(sys_get_temp_dir(), 'jpg'); file_put_contents($p, base64_decode("
+        "'{jpeg}')); $e = @exif_read_data($p); unlink($p);"
+        " return ($e['Make'] ?? null) === 'publisher' ?: 'exif_read_data found no Make tag';"
+    ),
+    "opcache": (
+        "$s = opcache_get_status(false);"
+        " return (is_array($s) && $s['opcache_enabled']) ?: 'OPcache is not enabled';"
+    ),
+}
+
+
+def tiny_jpeg() -> bytes:
+    """A minimal JPEG: an EXIF block saying ``Make: publisher``, then an empty scan."""
+    import struct
+
+    make = b"publisher\x00"
+    # TIFF header (little endian), IFD0 with one ASCII entry whose value follows the IFD
+    ifd_offset = 8
+    value_offset = ifd_offset + 2 + 12 + 4
+    tiff = (
+        b"II*\x00"
+        + struct.pack("<I", ifd_offset)
+        + struct.pack("<H", 1)
+        + struct.pack("<HHII", 0x010F, 2, len(make), value_offset)
+        + struct.pack("<I", 0)
+        + make
+    )
+    app1 = b"Exif\x00\x00" + tiff
+    # a start of scan (one component, no data to speak of) so readers see an image
+    sos = b"\xff\xda" + struct.pack(">H", 8) + bytes([1, 1, 0, 0, 63, 0]) + b"\x00"
+    return b"\xff\xd8" + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + sos + b"\xff\xd9"
+
+
+def probe_script(extensions: Iterable[str]) -> str:
+    """The PHP script the smoke test runs through FastCGI: one JSON object back.
+
+    ``{"mark": ..., "sapi": ..., "version": ..., "checks": {ext: true | "what failed"}}``
+    """
+    import base64
+
+    jpeg = base64.b64encode(tiny_jpeg()).decode()
+    lines = [
+        "<?php",
+        "header('Content-Type: application/json');",
+        "$checks = [];",
+    ]
+    for ext in extensions:
+        name = ext.lower()
+        if name in CLI_ONLY:
+            continue
+        module = "zend opcache" if name == "opcache" else name
+        body = CHECKS.get(name, "return true;").replace("{jpeg}", jpeg)
+        lines.append(
+            f"$checks[{name!r}] = (function () {{ if (!extension_loaded({module!r})) "
+            f"return 'not loaded'; try {{ {body} }} catch (Throwable $e) "
+            "{ return get_class($e) . ': ' . $e->getMessage(); } })();"
+        )
+    lines.append(
+        f"echo json_encode(['mark' => {PROBE_MARK!r}, 'sapi' => PHP_SAPI,"
+        " 'version' => PHP_VERSION, 'checks' => $checks]);"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def probe_params(port: int = 9000) -> dict[str, str]:
+    """The CGI parameters of the probe request, as a web server in front of FPM sends them."""
+    return {
+        "GATEWAY_INTERFACE": "CGI/1.1",
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_FILENAME": PROBE_PATH,
+        "SCRIPT_NAME": "/publisher-smoke-probe.php",
+        "REQUEST_URI": "/publisher-smoke-probe.php",
+        "QUERY_STRING": "",
+        "SERVER_SOFTWARE": "publisher-smoke",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_LENGTH": "0",
+    }
+
+
+def probe_defects(status: int, body: str, extensions: Iterable[str]) -> list[str]:
+    """What the FastCGI answer says is wrong (nothing when FPM ran the probe and all passed)."""
+    import json
+
+    shown = body.strip().replace("\n", " ")[:200] or "an empty body"
+    if status != 200:
+        return [f"php-fpm answered the FastCGI request with status {status} ({shown})"]
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return [f"php-fpm did not run the probe script through FastCGI (it answered {shown})"]
+    if not isinstance(data, dict) or data.get("mark") != PROBE_MARK:
+        return [f"php-fpm did not run the probe script through FastCGI (it answered {shown})"]
+    found: list[str] = []
+    if data.get("sapi") != "fpm-fcgi":
+        found.append(f"the FastCGI request ran under {data.get('sapi')!r}, not php-fpm")
+    raw = data.get("checks")
+    checks: dict[str, object] = raw if isinstance(raw, dict) else {}
+    for ext in extensions:
+        name = ext.lower()
+        if name in CLI_ONLY:
+            continue
+        result = checks.get(name, "no result")
+        if result is not True:
+            found.append(f"{name} fails its check under php-fpm: {result}")
+    return found

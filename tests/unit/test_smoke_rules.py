@@ -11,20 +11,26 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from publisher import config as config_module
-from publisher import smoke_rules
+from publisher import fastcgi, smoke_rules
 from publisher.builders import base as base_mod
 from publisher.errors import CommandError, SmokeTestError
 from publisher.platforms import Platform
 from publisher.reference import Reference
 from publisher.runner import Completed
 from publisher.smoke import (
+    PROBE_BEGIN,
+    PROBE_END,
     Engine,
     SmokeTester,
     buildah_from_argv,
     buildah_run_argv,
+    cgi_fcgi_command,
     docker_exec_argv,
     docker_run_argv,
+    fpm_port,
     health_command,
+    login_argv,
+    probe_from_start_output,
     server_command,
     smoke_tester,
     start_script,
@@ -107,6 +113,100 @@ def test_fpm_test_needs_both_status_and_message() -> None:
     assert not smoke_rules.fpm_test_passed(0, "ERROR: failed to open configuration file")
 
 
+#: Recorded from the real-PHP stand-in (Debian trixie's PHP 8.4.27, linux/amd64) after the
+#: template's docker-php-ext-install / pecl / docker-php-ext-enable with matrix.yaml's set.
+DEBIAN_PHP_V = """PHP 8.4.27 (cli) (built: Oct 21 2026 07:53:46) (NTS)
+Copyright (c) The PHP Group
+Built by Debian
+Zend Engine v4.4.27, Copyright (c) Zend Technologies
+    with Zend OPcache v8.4.27, Copyright (c), by Zend Technologies
+"""
+DEBIAN_PHP_M = "\n".join(
+    [
+        "[PHP Modules]",
+        "bcmath",
+        "Core",
+        "ctype",
+        "date",
+        "dom",
+        "exif",
+        "fileinfo",
+        "filter",
+        "gd",
+        "hash",
+        "iconv",
+        "igbinary",
+        "intl",
+        "json",
+        "libxml",
+        "mbstring",
+        "mysqli",
+        "mysqlnd",
+        "openssl",
+        "pcntl",
+        "pcre",
+        "PDO",
+        "pdo_mysql",
+        "Phar",
+        "posix",
+        "random",
+        "redis",
+        "Reflection",
+        "session",
+        "SimpleXML",
+        "sodium",
+        "SPL",
+        "standard",
+        "tokenizer",
+        "xml",
+        "xmlreader",
+        "xmlwriter",
+        "Zend OPcache",
+        "zip",
+        "zlib",
+        "",
+        "[Zend Modules]",
+        "Zend OPcache",
+        "",
+        "",
+    ]
+)
+DEBIAN_FPM_T = (
+    "[30-Nov-2026 04:53:01] NOTICE: configuration file /etc/php/8.4/fpm/php-fpm.conf "
+    "test is successful\n"
+)
+#: Its answer to the probe over FastCGI (the CGI body), recorded with publisher's client.
+DEBIAN_PROBE = (
+    '{"mark":"publisher-smoke-probe","sapi":"fpm-fcgi","version":"8.4.27","checks":{'
+    '"bcmath":true,"exif":true,"gd":true,"intl":true,"mysqli":true,"opcache":true,'
+    '"pdo_mysql":true,"zip":true,"redis":true}}'
+)
+PRODUCTION_SET = [
+    "bcmath",
+    "exif",
+    "gd",
+    "intl",
+    "mysqli",
+    "opcache",
+    "pcntl",
+    "pdo_mysql",
+    "zip",
+    "redis",
+]
+REAL_PROBE = DEBIAN_PROBE
+
+
+def test_recorded_real_php_outputs_pass_every_rule() -> None:
+    real = observed(
+        php_v=DEBIAN_PHP_V, php_m=DEBIAN_PHP_M, fpm_output=DEBIAN_FPM_T, probe=(200, DEBIAN_PROBE)
+    )
+    version, found = smoke_rules.defects(real, "8.4", PRODUCTION_SET)
+    assert (str(version), found) == ("8.4.27", [])
+    assert smoke_rules.defects(real, "8.4", [*PRODUCTION_SET, "soap"])[1] == [
+        "`php -m` does not list soap"
+    ]
+
+
 def observed(**changes: object) -> smoke_rules.Observed:
     fields: dict[str, object] = {
         "started": True,
@@ -115,6 +215,7 @@ def observed(**changes: object) -> smoke_rules.Observed:
         "php_m": REAL_PHP_M,
         "fpm_returncode": 0,
         "fpm_output": FPM_OK,
+        "probe": (200, REAL_PROBE),
     }
     fields.update(changes)
     return smoke_rules.Observed(**fields)  # type: ignore[arg-type]
@@ -218,6 +319,7 @@ CONFIG = {
 
 
 def docker_runner(*, php_v: str = REAL_PHP_V, healthy_after: int = 2) -> FakeRunner:
+    """A docker whose container answers like a real-PHP image (the probe: ``fake_fastcgi``)."""
     runner = FakeRunner(tools={"docker": DOCKER})
     polls = {"n": 0}
 
@@ -227,12 +329,23 @@ def docker_runner(*, php_v: str = REAL_PHP_V, healthy_after: int = 2) -> FakeRun
 
     runner.on([DOCKER, "inspect", "--format", "{{json .Config}}"], ok(json.dumps(CONFIG)))
     runner.on([DOCKER, "inspect", "--format", "{{.State.Running}}"], ok("true\n"))
+    runner.on(
+        [
+            DOCKER,
+            "inspect",
+            "--format",
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+        ],
+        ok("172.17.0.9 \n"),
+    )
     runner.on([DOCKER, "exec"], lambda call: _docker_exec(call, php_v, health))
     return runner
 
 
 def _docker_exec(call: Call, php_v: str, health: Callable[[Call], Completed]) -> Completed:
-    command = call.argv[3:]
+    command = tuple(a for a in call.argv[2:] if a != "-i")[1:]
+    if command[:2] == ("/bin/sh", "-c") and "cat >" in command[2]:
+        return ok() if call.stdin and "<?php" in call.stdin else fail(1)
     if command == ("php-fpm-healthcheck",):
         return health(call)
     if command == ("php", "-v"):
@@ -244,10 +357,23 @@ def _docker_exec(call: Call, php_v: str, health: Callable[[Call], Completed]) ->
     return fail(127, stderr="not found")
 
 
+def fake_fastcgi(body: str = REAL_PROBE, status: str = "") -> Callable[..., fastcgi.Answer]:
+    sent: list[tuple[str, int, dict[str, str]]] = []
+
+    def request(host: str, port: int, params: dict[str, str], **_: object) -> fastcgi.Answer:
+        sent.append((host, port, params))
+        head = (status + "\r\n" if status else "") + "Content-type: application/json\r\n\r\n"
+        return fastcgi.Answer((head + body).encode(), b"", 0, 0)
+
+    request.sent = sent  # type: ignore[attr-defined]
+    return request
+
+
 def test_docker_smoke_passes_and_cleans_up() -> None:
     runner = docker_runner()
     sleeps: list[float] = []
-    tester = SmokeTester(runner, Engine.DOCKER, sleep=sleeps.append)
+    probe = fake_fastcgi()
+    tester = SmokeTester(runner, Engine.DOCKER, sleep=sleeps.append, fastcgi_request=probe)
     result = tester.test(IMAGE, Platform.ARM64, php_line="8.4", extensions=["bcmath", "opcache"])
     assert result.php_version == "8.4.12"
     assert "zend opcache" in result.modules
@@ -257,6 +383,21 @@ def test_docker_smoke_passes_and_cleans_up() -> None:
     name = run[run.index("--name") + 1]
     assert runner.argvs()[-2] == (DOCKER, "rm", "-f", name)
     assert runner.argvs()[-1] == (DOCKER, "image", "rm", str(IMAGE))
+    [(host, port, params)] = probe.sent  # type: ignore[attr-defined]
+    assert (host, port) == ("172.17.0.9", 9000)
+    assert params["SCRIPT_FILENAME"] == smoke_rules.PROBE_PATH
+    written = next(c for c in runner.calls if "-i" in c.argv)
+    assert written.stdin is not None and "opcache_get_status" in written.stdin
+
+
+def test_docker_smoke_fails_when_the_probe_fails_under_fpm() -> None:
+    body = REAL_PROBE.replace('"opcache":true', '"opcache":"OPcache is not enabled"')
+    tester = SmokeTester(
+        docker_runner(), Engine.DOCKER, sleep=lambda _s: None, fastcgi_request=fake_fastcgi(body)
+    )
+    with pytest.raises(SmokeTestError) as caught:
+        tester.test(IMAGE, Platform.ARM64, php_line="8.4", extensions=["bcmath", "opcache"])
+    assert "opcache fails its check under php-fpm: OPcache is not enabled" in caught.value.message
 
 
 def test_docker_smoke_failure_lists_defects_and_still_cleans_up() -> None:
@@ -302,8 +443,15 @@ def test_smoke_tester_for_the_publish_stage_follows_config_and_builder() -> None
 
     def run(call: Call) -> Completed:
         command = call.argv[call.argv.index("--") + 1 :]
+        if command[:2] == ("/bin/sh", "-c") and "cat >" in command[2]:
+            return ok()
         if command[:2] == ("/bin/sh", "-c"):
-            return ok("publisher-smoke: healthy after 1s")
+            assert "cgi-fcgi -bind -connect 127.0.0.1:9000" in command[2]
+            return ok(
+                "publisher-smoke: healthy after 1 checks\n"
+                f"{PROBE_BEGIN}\nContent-type: application/json\r\n\r\n{REAL_PROBE}\n"
+                f"{PROBE_END} 0\n"
+            )
         return _docker_exec(
             Call(("d", "exec", "n", *command), None, {}, None, True, ()), REAL_PHP_V, lambda c: ok()
         )
@@ -317,3 +465,115 @@ def test_smoke_tester_for_the_publish_stage_follows_config_and_builder() -> None
     assert smoke(IMAGE, "linux/amd64", "8.4", ()) == "8.4.12"
     loopback_from = [a for a in runner.argvs() if a[1] == "from"][-1]
     assert "--tls-verify=false" in loopback_from
+
+
+# ----------------------------------------------------------------- the FastCGI probe
+
+
+def test_the_probe_script_exercises_each_extension_under_fpm() -> None:
+    script = smoke_rules.probe_script(["gd", "intl", "pdo_mysql", "pcntl", "exif", "calendar"])
+    assert script.startswith("<?php\n")
+    assert "imagepng($im)" in script and "NumberFormatter('de_DE'" in script
+    assert "'fr_FR'" in script and "PDO::getAvailableDrivers()" in script
+    assert "exif_read_data" in script and "{jpeg}" not in script
+    assert "$checks['calendar']" in script  # unknown: it must at least be loaded
+    assert "'pcntl'" not in script  # command line only
+    assert "extension_loaded('zend opcache')" in smoke_rules.probe_script(["opcache"])
+
+
+def test_the_tiny_jpeg_carries_an_exif_make_tag() -> None:
+    jpeg = smoke_rules.tiny_jpeg()
+    assert jpeg[:4] == b"\xff\xd8\xff\xe1" and jpeg[-2:] == b"\xff\xd9"
+    assert b"Exif\x00\x00II*\x00" in jpeg and b"publisher\x00" in jpeg
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "defect"),
+    [
+        (404, "File not found.", "status 404 (File not found.)"),
+        (200, "pong", "did not run the probe script through FastCGI (it answered pong)"),
+        (200, '{"mark": "other"}', "did not run the probe script"),
+        (200, REAL_PROBE.replace("fpm-fcgi", "cli"), "ran under 'cli', not php-fpm"),
+        (200, REAL_PROBE.replace('"bcmath":true', '"bcmath":"bcmul gave 0"'), "bcmul gave 0"),
+        (200, REAL_PROBE.replace('"bcmath":true,', ""), "bcmath fails its check under php-fpm"),
+    ],
+)
+def test_probe_defects(status: int, body: str, defect: str) -> None:
+    found = smoke_rules.probe_defects(status, body, ["bcmath", "opcache", "pcntl"])
+    assert len(found) == 1 and defect in found[0]
+
+
+def test_no_fastcgi_answer_is_a_defect_except_for_busybox_stand_ins() -> None:
+    silent = {"probe": None, "probe_error": "connection refused"}
+    _, found = smoke_rules.defects(observed(**silent), "8.4", ["bcmath"])
+    assert found == ["php-fpm did not answer a FastCGI request (connection refused)"]
+    standin = observed(**silent, php_v=STANDIN_PHP_V)
+    assert smoke_rules.defects(standin, "8.4", ["bcmath"])[1] == []
+    # an extension `php -m` misses is reported once, not again by the probe
+    _, found = smoke_rules.defects(observed(php_m="[PHP Modules]\nCore\n"), "8.4", ["bcmath"])
+    assert found == ["`php -m` does not list bcmath"]
+
+
+def test_the_start_script_sends_the_probe_once_healthy() -> None:
+    command = cgi_fcgi_command(9000)
+    assert command.startswith("env GATEWAY_INTERFACE=CGI/1.1 ")
+    assert f"SCRIPT_FILENAME={smoke_rules.PROBE_PATH}" in command
+    assert command.endswith("cgi-fcgi -bind -connect 127.0.0.1:9000")
+    script = start_script(["php-fpm-healthcheck"], 30, command)
+    assert f'echo "{PROBE_BEGIN}"; {command} 2>&1; echo; echo "{PROBE_END} $?"; ' in script
+
+
+def test_the_probe_answer_is_read_from_the_start_output() -> None:
+    good = f"healthy\n{PROBE_BEGIN}\nStatus: 200 OK\r\nX: y\r\n\r\n{REAL_PROBE}\n\n{PROBE_END} 0\n"
+    assert probe_from_start_output(good) == ((200, REAL_PROBE), "")
+    refused = f"{PROBE_BEGIN}\nCould not connect to 127.0.0.1:9000\n\n{PROBE_END} 1\n"
+    assert probe_from_start_output(refused) == (
+        None,
+        "cgi-fcgi failed (Could not connect to 127.0.0.1:9000)",
+    )
+    assert probe_from_start_output("publisher-smoke: the server exited")[0] is None
+
+
+def test_fpm_port_follows_the_one_exposed_port() -> None:
+    assert fpm_port({"ExposedPorts": {"9000/tcp": {}}}) == 9000
+    assert fpm_port({"ExposedPorts": {"9001/tcp": {}}}) == 9001
+    assert fpm_port({"ExposedPorts": {"80/tcp": {}, "9000/tcp": {}}}) == 9000
+    assert fpm_port({}) == 9000
+
+
+class Creds:
+    username = "puller"
+    password = "pull-s3cret-canary"
+
+
+def test_pulls_log_in_through_stdin_with_a_throwaway_auth(tmp_path: Path) -> None:
+    runner = docker_runner()
+    runner.env["DOCKER_CONFIG"] = str(tmp_path / "user")
+    tester = SmokeTester(
+        runner,
+        Engine.DOCKER,
+        sleep=lambda _s: None,
+        fastcgi_request=fake_fastcgi(),
+        logins={IMAGE.domain: Creds()},
+    )
+    tester.test(IMAGE, Platform.ARM64, php_line="8.4", extensions=["bcmath", "opcache"])
+    login = next(c for c in runner.calls if c.argv[1] == "login")
+    assert login.argv == (DOCKER, "login", "--username", "puller", "--password-stdin", IMAGE.domain)
+    assert login.stdin == Creds.password + "\n" and Creds.password in login.secrets
+    run = next(c for c in runner.calls if c.argv[1] == "run")
+    assert run.env["DOCKER_CONFIG"] == login.env["DOCKER_CONFIG"] != str(tmp_path / "user")
+    assert not Path(login.env["DOCKER_CONFIG"]).exists()  # removed afterwards
+    assert all(Creds.password not in " ".join(c.argv) for c in runner.calls)
+    assert login_argv(
+        Engine.BUILDAH, "h:5000", "u", tool="buildah", plain_http=True, authfile="/t/a.json"
+    ) == [
+        "buildah",
+        "login",
+        "--username",
+        "u",
+        "--password-stdin",
+        "--tls-verify=false",
+        "--authfile",
+        "/t/a.json",
+        "h:5000",
+    ]
