@@ -3,6 +3,7 @@
 
     python bench/release_bench.py               # all five lines, both platforms
     python bench/release_bench.py --lines 8.4   # quicker
+    python bench/release_bench.py --matrix real-php   # real PHP (Debian stand-in bases)
 
 Compares, on the same machine in the same run:
 
@@ -14,7 +15,9 @@ Compares, on the same machine in the same run:
   line, then ``buildah manifest push --all`` of every tag to every registry.
 
 Both build with buildah (arm64 under QEMU) from the same rendered Dockerfiles and
-STAND-IN bases. Reported per run: wall time, bytes uploaded per registry (request
+STAND-IN bases: busybox ones (``--matrix offline``, about 1 MB per image) or the
+real-PHP ones built from Debian's packages (``--matrix real-php``, lines 8.2 and 8.4,
+tens of MB per image; building those bases is not timed). Reported per run: wall time, bytes uploaded per registry (request
 bodies sent to blob upload endpoints, counted at the proxy), the unique blob bytes
 that had to be uploaded, and registry requests by kind. publisher's own overhead
 is its wall time outside building, pushing and smoke-testing (plan, assembling
@@ -50,7 +53,10 @@ from publisher.stages.release import ReleaseOptions, map_to_local, release  # no
 from publisher.version import parse_release  # noqa: E402
 from tests.support.faultproxy import FaultProxy  # noqa: E402
 
-MATRIX = ROOT / "examples" / "offline" / "matrix.yaml"
+MATRICES = {
+    "offline": ROOT / "examples" / "offline" / "matrix.yaml",
+    "real-php": ROOT / "examples" / "real-php" / "matrix.yaml",
+}
 KINDS = ("ping", "manifest", "blob", "upload", "tags")
 
 
@@ -231,9 +237,11 @@ def mb(n: float) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lines", default="8.1,8.2,8.3,8.4,8.5")
+    parser.add_argument("--matrix", choices=sorted(MATRICES), default="offline")
+    parser.add_argument("--lines", default=None, help="default: every line of the matrix")
     args = parser.parse_args()
-    lines = config_mod.parse_line_list(args.lines)
+    full = config_mod.load(MATRICES[args.matrix], {})
+    lines = config_mod.parse_line_list(args.lines) if args.lines else full.line_names
     runner = Runner(output=Output(env={}, quiet=True))
     with (
         contextlib.ExitStack() as stack,
@@ -241,10 +249,10 @@ def main() -> int:
     ):
         work = Path(tmp)
         bases = stack.enter_context(LocalRegistry())
-        pushed = standins.push_standins(bases.host, runner=runner, lines=lines)
+        pushed = standins.push_for_config(full.select(lines), bases.host, runner=runner)
         regs = {n: stack.enter_context(LocalRegistry()) for n in ("hub", "ghcr", "hub2", "ghcr2")}
         proxies = {n: stack.enter_context(FaultProxy(r.host)) for n, r in regs.items()}
-        base_cfg = config_mod.load(MATRIX, {}).select(lines)
+        base_cfg = full.select(lines)
 
         def mapped(a: str, b: str) -> config_mod.Config:
             cfg = map_to_local(base_cfg, {"docker.io": proxies[a].host, "ghcr.io": proxies[b].host})
@@ -269,7 +277,8 @@ def main() -> int:
         unique = unique_blob_bytes(regs["hub"].host, repo, tags)
 
         print(
-            f"\nOffline matrix, lines {', '.join(lines)} x linux/amd64 + linux/arm64 (STAND-IN bases)\n"
+            f"\n{args.matrix} matrix, lines {', '.join(lines)} x linux/amd64 + linux/arm64"
+            " (STAND-IN bases)\n"
         )
         print(f"unique blob bytes of one release: {mb(unique)}\n")
         header = (

@@ -21,6 +21,14 @@ when it matches the architecture, otherwise ``apt-get download
 busybox-static:ARCH`` + ``dpkg-deb -x`` (needs ``dpkg --add-architecture
 arm64 && apt-get update`` once). ``PUBLISHER_BUSYBOX_AMD64`` /
 ``PUBLISHER_BUSYBOX_ARM64`` may name a static busybox binary instead.
+
+A stand-in source directory with a ``debian.yaml`` (``examples/real-php/standin``)
+makes stand-ins with REAL PHP instead: ``mmdebstrap`` installs Debian's php-fpm
+packages per line and architecture (arm64 under QEMU), ``rootfs/`` and its
+``setup`` lay them out like the official ``php:X.Y-fpm`` images with shims for the
+Alpine and compile steps the template runs, and the root file system becomes a
+one-layer OCI image (``layout.tar_to_layout``) labelled as a stand-in that says
+what is real and what is not. Same cache, index, push and tag as the busybox ones.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import shutil
 import struct
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,10 +183,11 @@ def _install(source: Path, target: Path) -> None:
 # ----------------------------------------------------------------- building
 
 
-def source_key(source_dir: Path, busyboxes: Mapping[str, Path], builder: BuilderName) -> str:
+def source_key(source_dir: Path, busyboxes: Mapping[str, Path], builder: BuilderName | str) -> str:
     """A short hash of everything a stand-in image is made of."""
     digest = hashlib.sha256()
-    digest.update(f"recipe={RECIPE}\nbuilder={builder.value}\n".encode())
+    made_by = builder.value if isinstance(builder, BuilderName) else builder
+    digest.update(f"recipe={RECIPE}\nbuilder={made_by}\n".encode())
     for path in sorted(p for p in source_dir.rglob("*") if p.is_file()):
         rel = path.relative_to(source_dir).as_posix()
         mode = path.stat().st_mode & 0o777
@@ -289,18 +299,23 @@ def push_standins(
 
     env = dict(os.environ if env is None else env)
     output = runner.output
-    if not (source_dir / "Containerfile").is_file():
+    recipe = load_debian_recipe(source_dir)
+    if recipe is None and not (source_dir / "Containerfile").is_file():
         raise ToolMissingError(
             f"the stand-in sources are missing: {source_dir}/Containerfile",
             hint="run from a checkout of the publisher repository (examples/offline/standin)",
         )
     cache = cache_root(env) / "standins"
-    busyboxes = {p.arch: busybox_binary(p.arch, runner, cache, env) for p in platforms}
     chosen: Builder | None = None
     builder_name = builder or (
         BuilderName.BUILDAH if runner.which("buildah") else BuilderName.DOCKER
     )
-    key = source_key(source_dir, busyboxes, builder_name)
+    if recipe is not None:  # Debian's real PHP, laid out without a builder
+        busyboxes: dict[str, Path] = {}
+        key = source_key(source_dir, busyboxes, f"debian-{DEBIAN_RECIPE_VERSION}")
+    else:
+        busyboxes = {p.arch: busybox_binary(p.arch, runner, cache, env) for p in platforms}
+        key = source_key(source_dir, busyboxes, builder_name)
     plain = is_loopback(registry) if plain_http is None else plain_http
     client = RegistryClient(registry, plain_http=plain, output=output)
     result: dict[str, Reference] = {}
@@ -311,7 +326,21 @@ def push_standins(
             slug = "-".join(p.arch for p in platforms)
             layout = cache / "layouts" / f"{key}-php-{php}-{slug}.oci"
             digest = _cached_digest(layout)
-            if digest is None:
+            if digest is None and recipe is not None:
+                output.info(
+                    f"building the STAND-IN base with Debian's real PHP {php} "
+                    f"({recipe.suite(php)}; {', '.join(map(str, platforms))})"
+                )
+                digest = build_debian_line(
+                    php,
+                    recipe=recipe,
+                    runner=runner,
+                    work_dir=Path(tmp) / "work",
+                    platforms=platforms,
+                    dest=layout,
+                    ref_name=tag,
+                )
+            elif digest is None:
                 if chosen is None:
                     chosen = pick_builder(runner, builder_name)
                     _prepare_context(source_dir, busyboxes, context)
@@ -379,9 +408,287 @@ def push_for_config(
                 platforms=config.platforms,
                 repository=path,
                 tag_template=template,
-                source_dir=source if (source / "Containerfile").is_file() else SOURCE_DIR,
+                source_dir=source
+                if (source / "Containerfile").is_file() or (source / DEBIAN_RECIPE).is_file()
+                else SOURCE_DIR,
                 builder=builder,
                 env=env,
             )
         )
     return result
+
+
+# ----------------------------------------------------------------- Debian (real PHP) stand-ins
+
+#: A stand-in source directory holding this file is built from Debian's PHP packages.
+DEBIAN_RECIPE = "debian.yaml"
+#: Bump when the way Debian stand-ins are made changes, so cached layouts are rebuilt.
+DEBIAN_RECIPE_VERSION = 1
+DEBIAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+PHPIZE_DEPS = "autoconf dpkg-dev dpkg file g++ gcc libc-dev make pkgconf re2c"
+REAL = "PHP {version}, PHP-FPM and the extensions, from Debian {suite}'s packages"
+NOT_REAL = (
+    "the official image: the system is Debian, not Alpine (apk does nothing), and nothing "
+    "is compiled (docker-php-ext-install, -configure, -enable and pecl enable Debian's "
+    "prebuilt modules)"
+)
+#: mmdebstrap leaves these out: documentation (copyright notices kept) and translations.
+DPKG_PATH_FILTERS = (
+    "path-exclude=/usr/share/man/*",
+    "path-exclude=/usr/share/doc/*",
+    "path-include=/usr/share/doc/*/copyright",
+    "path-exclude=/usr/share/locale/*",
+    "path-exclude=/usr/share/info/*",
+)
+MERGED_USR_HOOKS = Path("/usr/share/mmdebstrap/hooks/maybe-merged-usr")
+#: Files replaced by the stand-in's ``hooks/`` while Debian's packages install.
+STUBBED_DURING_INSTALL = ("/usr/lib/php/php-maintscript-helper", "/usr/bin/ucf", "/usr/bin/ucfr")
+
+
+@dataclass(frozen=True)
+class DebianRecipe:
+    """``debian.yaml``: which Debian suite builds each PHP line, with which packages."""
+
+    source_dir: Path
+    mirror: str
+    suites: Mapping[str, str]
+    packages: tuple[str, ...]
+    builtin: tuple[str, ...]
+
+    def suite(self, php: str) -> str:
+        try:
+            return self.suites[php]
+        except KeyError:
+            known = ", ".join(sorted(self.suites)) or "none"
+            raise CommandError(
+                f"the Debian stand-in recipe {self.source_dir / DEBIAN_RECIPE} has no PHP {php} "
+                f"(it has {known})",
+                hint="add the line with its Debian suite under `lines:`",
+            ) from None
+
+    def package_list(self, php: str) -> list[str]:
+        return [p.format(php=php) for p in self.packages]
+
+
+def load_debian_recipe(source_dir: Path) -> DebianRecipe | None:
+    """The Debian recipe of a stand-in source directory, or None when it has none."""
+    import yaml
+
+    path = source_dir / DEBIAN_RECIPE
+    if not path.is_file():
+        return None
+
+    def bad(what: str) -> CommandError:
+        return CommandError(f"{path}: {what}", hint="see examples/real-php/standin/debian.yaml")
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise bad(f"cannot be read ({exc})") from None
+    if not isinstance(data, dict):
+        raise bad("expected a mapping")
+    lines = data.get("lines")
+    packages = data.get("packages")
+    if not isinstance(lines, dict) or not all(
+        isinstance(v, dict) and isinstance(v.get("suite"), str) for v in lines.values()
+    ):
+        raise bad("`lines` must map each PHP line to {suite: NAME}")
+    if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
+        raise bad("`packages` must be a list of package names")
+    builtin = data.get("builtin") or []
+    if not isinstance(builtin, list) or not all(isinstance(m, str) for m in builtin):
+        raise bad("`builtin` must be a list of module names")
+    return DebianRecipe(
+        source_dir=source_dir,
+        mirror=str(data.get("mirror") or "http://deb.debian.org/debian"),
+        suites={str(k): str(v["suite"]) for k, v in lines.items()},
+        packages=tuple(packages),
+        builtin=tuple(builtin),
+    )
+
+
+def mmdebstrap_argv(recipe: DebianRecipe, php: str, arch: str, target: Path) -> list[str]:
+    """The mmdebstrap command that writes the root file system tar of one stand-in."""
+    argv = [
+        "mmdebstrap",
+        "--mode=root",
+        "--variant=essential",
+        f"--architectures={arch}",
+        "--include=" + ",".join(recipe.package_list(php)),
+        "--skip=output/dev",
+    ]
+    if MERGED_USR_HOOKS.is_dir():
+        argv.append(f"--hook-dir={MERGED_USR_HOOKS}")
+    source = recipe.source_dir.resolve()
+    argv += [f"--dpkgopt={f}" for f in DPKG_PATH_FILTERS]
+    # Debian's PHP maintainer scripts enable every module for every SAPI and run
+    # ucf (perl's debconf) for every ini file, one process at a time: many minutes
+    # under QEMU, for configuration the setup replaces. Do-nothing stand-ins from
+    # hooks/ are diverted in for the install only; Debian's own come back after.
+    argv += ['--essential-hook=mkdir -p "$1/usr/lib/php"']
+    for stubbed in STUBBED_DURING_INSTALL:
+        stub = source / "hooks" / Path(stubbed).name
+        argv += [
+            f'--essential-hook=chroot "$1" dpkg-divert --quiet --local --rename --add {stubbed}',
+            f"--essential-hook=upload {stub} {stubbed}",
+            f'--essential-hook=chmod 0755 "$1{stubbed}"',
+        ]
+    for stubbed in STUBBED_DURING_INSTALL:
+        argv += [
+            f'--customize-hook=rm "$1{stubbed}"',
+            f'--customize-hook=chroot "$1" dpkg-divert --quiet --local --rename --remove {stubbed}',
+        ]
+    argv += [
+        f"--customize-hook=sync-in {source / 'rootfs'} /",
+        '--customize-hook=chroot "$1" /usr/local/lib/php-standin/setup '
+        + " ".join([php, *recipe.builtin]),
+        recipe.suite(php),
+        str(target),
+        recipe.mirror,
+    ]
+    return argv
+
+
+def debian_package_version(status: str, package: str) -> str | None:
+    """The version of ``package`` in a dpkg status file (``Version:`` of its stanza)."""
+    for stanza in status.split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in stanza.splitlines():
+            key, sep, value = line.partition(":")
+            if sep and not line.startswith(" "):
+                fields[key] = value.strip()
+        if fields.get("Package") == package and "install ok installed" in fields.get("Status", ""):
+            return fields.get("Version")
+    return None
+
+
+def upstream_php_version(debian_version: str) -> str:
+    """``8.4.16`` from ``8.4.16-1~deb13u1`` (epoch and Debian revision dropped)."""
+    version = debian_version.split(":", 1)[-1]
+    return version.rsplit("-", 1)[0] if "-" in version else version
+
+
+def rootfs_php_version(tar_path: Path, php: str) -> str:
+    """The PHP version Debian installed in a root file system tar."""
+    import tarfile
+
+    with tarfile.open(tar_path, "r:") as archive:
+        for name in ("./var/lib/dpkg/status", "var/lib/dpkg/status"):
+            try:
+                handle = archive.extractfile(name)
+            except KeyError:
+                continue
+            if handle is not None:
+                status = handle.read().decode("utf-8", "replace")
+                found = debian_package_version(status, f"php{php}-cli")
+                if found:
+                    return upstream_php_version(found)
+    raise CommandError(f"the Debian root file system {tar_path} has no php{php}-cli installed")
+
+
+def _add_empty_dev(tar_path: Path) -> None:
+    """An empty /dev for runtimes to mount on (mmdebstrap leaves device nodes out)."""
+    import tarfile
+
+    with tarfile.open(tar_path, "a:") as archive:
+        names = set(archive.getnames())
+        if "./dev" in names or "dev" in names:
+            return
+        entry = tarfile.TarInfo("./dev")
+        entry.type = tarfile.DIRTYPE
+        entry.mode = 0o755
+        entry.mtime = 0
+        archive.addfile(entry)
+
+
+def debian_image_config(php: str, version: str, suite: str, arch: str) -> dict[str, object]:
+    """The image config of a Debian stand-in, laid out like the official php:X.Y-fpm."""
+    real = REAL.format(version=version, suite=suite)
+    labels = {
+        STAND_IN_LABEL: "true",
+        f"{STAND_IN_LABEL}.real": real,
+        f"{STAND_IN_LABEL}.not-real": NOT_REAL,
+        "org.opencontainers.image.title": f"STAND-IN php:{php}-fpm (Debian {suite}'s real PHP "
+        f"{version}; not the official image)",
+        "org.opencontainers.image.description": f"Stand-in base image for publisher's "
+        f"rehearsals. Real: {real}. Not real: {NOT_REAL}.",
+        "org.opencontainers.image.version": version,
+    }
+    return {
+        "architecture": arch,
+        "os": "linux",
+        "created": EPOCH,
+        "config": {
+            "Env": [
+                f"PATH={DEBIAN_PATH}",
+                f"PHP_VERSION={version}",
+                "PHP_INI_DIR=/usr/local/etc/php",
+                f"PHPIZE_DEPS={PHPIZE_DEPS}",
+            ],
+            "Entrypoint": ["docker-php-entrypoint"],
+            "Cmd": ["php-fpm"],
+            "WorkingDir": "/var/www/html",
+            "StopSignal": "SIGQUIT",
+            "ExposedPorts": {"9000/tcp": {}},
+            "Labels": labels,
+        },
+        "history": [
+            {
+                "created": EPOCH,
+                "created_by": f"mmdebstrap {suite} (publisher STAND-IN with Debian's PHP {version})",
+            }
+        ],
+    }
+
+
+def build_debian_line(
+    php: str,
+    *,
+    recipe: DebianRecipe,
+    runner: CommandRunner,
+    work_dir: Path,
+    platforms: Sequence[Platform],
+    dest: Path,
+    ref_name: str,
+) -> str:
+    """Build the Debian stand-in for ``php`` on every platform into one index layout."""
+    from .builders.layout import tar_to_layout
+
+    if not runner.which("mmdebstrap"):
+        raise ToolMissingError(
+            "building the Debian (real PHP) stand-in bases needs mmdebstrap",
+            hint="apt-get install mmdebstrap arch-test qemu-user-static binfmt-support "
+            "(scripts/setup-machine does)",
+        )
+    suite = recipe.suite(php)
+    work_dir.mkdir(parents=True, exist_ok=True)
+
+    def one(platform: Platform) -> Path:
+        tar_path = work_dir / f"rootfs-{php}-{platform.arch}.tar"
+        tar_path.unlink(missing_ok=True)
+        runner.run(
+            mmdebstrap_argv(recipe, php, platform.arch, tar_path),
+            what=f"mmdebstrap {suite} PHP {php} ({platform})",
+            hint="needs root and deb.debian.org; a foreign architecture needs QEMU "
+            "(qemu-user-static, binfmt-support)",
+            timeout=1800,
+        )
+        _add_empty_dev(tar_path)
+        version = rootfs_php_version(tar_path, php)
+        layout = work_dir / f"php-{php}-{platform.arch}.oci"
+        tar_to_layout(tar_path, layout, debian_image_config(php, version, suite, platform.arch))
+        tar_path.unlink()
+        return layout
+
+    # The platforms at once: the native one mostly waits for the mirror and dpkg,
+    # the emulated one for the CPU.
+    with ThreadPoolExecutor(max_workers=len(platforms) or 1) as pool:
+        layouts = list(pool.map(one, platforms))
+    tmp = dest.with_name(dest.name + f".{os.getpid()}.tmp")
+    digest = merge_layouts(layouts, tmp, ref_name)
+    if dest.exists():
+        shutil.rmtree(dest)
+    os.replace(tmp, dest)
+    for layout in layouts:
+        shutil.rmtree(layout, ignore_errors=True)
+    return digest

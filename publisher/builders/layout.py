@@ -1,4 +1,5 @@
-"""OCI image layouts: convert a ``docker save`` archive, read what a layout holds.
+"""OCI image layouts: convert a ``docker save`` archive or a root file system tar, read
+what a layout holds.
 
 A single-platform OCI image layout is a directory with ``oci-layout``,
 ``index.json`` (one manifest descriptor) and ``blobs/sha256/<hex>``. The
@@ -360,3 +361,44 @@ def normalize_config(layout: Path, base_name: str | None = None) -> str:
     descriptor["size"] = len(manifest_bytes)
     write_index(layout, index["manifests"])
     return digest
+
+
+def tar_to_layout(tar_path: Path, layout: Path, config: dict[str, Any]) -> str:
+    """An OCI layout of one image: the root file system tar as its single layer.
+
+    ``config`` is the image config without ``rootfs``, which is filled in here.
+    The layer is gzipped like the docker converter's (mtime 0, no name), so the
+    same tar and config give the same digest. Returns the manifest digest.
+    """
+    init_layout(layout)
+    tmp = layout / "blobs" / "sha256" / ".layer.tmp"
+    with open(tar_path, "rb") as source:
+        digest, diff_id, size = _gzip_stream(source, tmp)
+    os.replace(tmp, blob_path(layout, digest))
+    full = {**config, "rootfs": {"type": "layers", "diff_ids": [diff_id]}}
+    config_bytes = canonical_json(full)
+    config_digest = write_blob(layout, config_bytes)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": MEDIA_OCI_MANIFEST,
+        "config": {
+            "mediaType": MEDIA_OCI_CONFIG,
+            "digest": config_digest,
+            "size": len(config_bytes),
+        },
+        "layers": [{"mediaType": MEDIA_OCI_LAYER_GZIP, "digest": digest, "size": size}],
+    }
+    manifest_bytes = canonical_json(manifest)
+    manifest_digest = write_blob(layout, manifest_bytes)
+    write_index(
+        layout,
+        [
+            {
+                "mediaType": MEDIA_OCI_MANIFEST,
+                "digest": manifest_digest,
+                "size": len(manifest_bytes),
+                "platform": platform_of(full),
+            }
+        ],
+    )
+    return manifest_digest

@@ -10,7 +10,7 @@ import pytest
 from publisher import standins
 from publisher.builders import BuilderName
 from publisher.builders.base import host_platform
-from publisher.errors import ToolMissingError
+from publisher.errors import CommandError, ToolMissingError
 from publisher.platforms import Platform
 from publisher.runner import Completed
 from tests.conftest import ROOT
@@ -124,3 +124,136 @@ def test_the_stand_in_sources_are_labelled_as_stand_ins() -> None:
     assert "STAND-IN, not PHP" in php
     for script in (standins.SOURCE_DIR / "rootfs/usr/local/bin").iterdir():
         assert "STAND-IN" in script.read_text(), script.name
+
+
+# ----------------------------------------------------------------- Debian (real PHP) stand-ins
+
+REAL_PHP = ROOT / "examples/real-php/standin"
+
+#: The stanzas of a real dpkg status file (trimmed), as mmdebstrap leaves it.
+DPKG_STATUS = """Package: php8.4-common
+Status: install ok installed
+Version: 8.4.16-1~deb13u1
+
+Package: php8.4-cli
+Status: install ok installed
+Priority: optional
+Architecture: arm64
+Source: php8.4
+Version: 8.4.16-1~deb13u1
+Depends: libedit2 (>= 3.1-20210522),
+ php8.4-common (= 8.4.16-1~deb13u1)
+
+Package: php8.2-cli
+Status: deinstall ok config-files
+Version: 8.2.30-1~deb12u1
+"""
+
+
+def test_the_real_php_recipe_names_a_suite_per_line_and_the_template_extensions() -> None:
+    recipe = standins.load_debian_recipe(REAL_PHP)
+    assert recipe is not None
+    assert recipe.suite("8.2") == "bookworm" and recipe.suite("8.4") == "trixie"
+    packages = recipe.package_list("8.4")
+    for ext in ("fpm", "cli", "bcmath", "gd", "intl", "mysql", "opcache", "redis", "zip"):
+        assert f"php8.4-{ext}" in packages
+    assert "libfcgi-bin" in packages  # cgi-fcgi for the health check
+    with pytest.raises(CommandError, match=r"has no PHP 8\.1"):
+        recipe.suite("8.1")
+    assert standins.load_debian_recipe(standins.SOURCE_DIR) is None  # busybox stand-ins
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("- a list\n", "expected a mapping"),
+        ("lines: {'8.4': trixie}\npackages: []\n", "`lines` must map"),
+        ("lines: {'8.4': {suite: trixie}}\npackages: php\n", "`packages` must be a list"),
+        ("lines: {'8.4': {suite: trixie}}\npackages: []\nbuiltin: x\n", "`builtin` must be"),
+        ("lines: [\n", "cannot be read"),
+    ],
+)
+def test_a_broken_recipe_is_a_clear_error(tmp_path: Path, text: str, problem: str) -> None:
+    (tmp_path / "debian.yaml").write_text(text)
+    with pytest.raises(CommandError, match=problem):
+        standins.load_debian_recipe(tmp_path)
+
+
+def test_mmdebstrap_lays_out_the_image_and_skips_debians_module_enabling() -> None:
+    recipe = standins.load_debian_recipe(REAL_PHP)
+    assert recipe is not None
+    argv = standins.mmdebstrap_argv(recipe, "8.2", "arm64", Path("/w/rootfs.tar"))
+    assert argv[0] == "mmdebstrap" and "--architectures=arm64" in argv
+    assert argv[-3:] == ["bookworm", "/w/rootfs.tar", "http://deb.debian.org/debian"]
+    include = next(a for a in argv if a.startswith("--include="))
+    assert "php8.2-fpm" in include and "{php}" not in include
+    assert "--skip=output/dev" in argv
+    essential = [a for a in argv if a.startswith("--essential-hook=")]
+    customize = [a for a in argv if a.startswith("--customize-hook=")]
+    # do-nothing helpers go in before the packages install and Debian's come back after
+    for stubbed in standins.STUBBED_DURING_INSTALL:
+        name = stubbed.rsplit("/", 1)[1]
+        assert (REAL_PHP / "hooks" / name).is_file()
+        divert = f'chroot "$1" dpkg-divert --quiet --local --rename --add {stubbed}'
+        upload = f"upload {REAL_PHP / 'hooks' / name} {stubbed}"
+        assert essential.index(f"--essential-hook={divert}") < essential.index(
+            f"--essential-hook={upload}"
+        )
+        remove = f'chroot "$1" dpkg-divert --quiet --local --rename --remove {stubbed}'
+        assert customize.index(f'--customize-hook=rm "$1{stubbed}"') < customize.index(
+            f"--customize-hook={remove}"
+        )
+    assert customize[-2] == f"--customize-hook=sync-in {REAL_PHP / 'rootfs'} /"
+    assert customize[-1].startswith(
+        '--customize-hook=chroot "$1" /usr/local/lib/php-standin/setup 8.2 ctype '
+    )
+
+
+def test_the_php_version_comes_from_the_installed_cli_package() -> None:
+    assert standins.debian_package_version(DPKG_STATUS, "php8.4-cli") == "8.4.16-1~deb13u1"
+    assert standins.debian_package_version(DPKG_STATUS, "php8.2-cli") is None  # not installed
+    assert standins.upstream_php_version("8.4.16-1~deb13u1") == "8.4.16"
+    assert standins.upstream_php_version("1:8.2.30-1") == "8.2.30"
+    assert standins.upstream_php_version("8.3.0") == "8.3.0"
+
+
+def test_a_debian_stand_in_says_what_is_real_and_what_is_not(tmp_path: Path) -> None:
+    config = standins.debian_image_config("8.4", "8.4.16", "trixie", "arm64")
+    labels = config["config"]["Labels"]  # type: ignore[index]
+    assert labels[standins.STAND_IN_LABEL] == "true"
+    assert "PHP 8.4.16, PHP-FPM and the extensions" in labels["dev.publisher.stand-in.real"]
+    assert "not Alpine" in labels["dev.publisher.stand-in.not-real"]
+    assert labels["org.opencontainers.image.title"].startswith("STAND-IN php:8.4-fpm")
+    assert config["config"]["Entrypoint"] == ["docker-php-entrypoint"]  # type: ignore[index]
+    assert config["config"]["Cmd"] == ["php-fpm"]  # type: ignore[index]
+    assert "PHP_VERSION=8.4.16" in config["config"]["Env"]  # type: ignore[index]
+    notice = (REAL_PHP / "rootfs/STAND-IN-DEBIAN-PHP").read_text()
+    assert "NOT the official php image" in notice
+    for script in (REAL_PHP / "rootfs/usr/local/bin").iterdir():
+        assert "STAND-IN" in script.read_text(), script.name
+
+
+def test_a_root_file_system_tar_becomes_a_reproducible_one_layer_layout(tmp_path: Path) -> None:
+    import io
+    import json
+    import tarfile
+
+    from publisher.builders.layout import read_layout, tar_to_layout
+
+    status = tarfile.TarInfo("./var/lib/dpkg/status")
+    data = DPKG_STATUS.encode()
+    status.size = len(data)
+    with tarfile.open(tmp_path / "rootfs.tar", "w") as tar:
+        tar.addfile(status, io.BytesIO(data))
+    assert standins.rootfs_php_version(tmp_path / "rootfs.tar", "8.4") == "8.4.16"
+    with pytest.raises(CommandError, match=r"has no php8\.2-cli installed"):
+        standins.rootfs_php_version(tmp_path / "rootfs.tar", "8.2")
+    config = standins.debian_image_config("8.4", "8.4.16", "trixie", "arm64")
+    first = tar_to_layout(tmp_path / "rootfs.tar", tmp_path / "one", config)
+    assert tar_to_layout(tmp_path / "rootfs.tar", tmp_path / "two", config) == first
+    image = read_layout(tmp_path / "one")
+    assert image.digest == first and image.architecture == "arm64"
+    assert len(image.manifest["layers"]) == 1
+    assert image.labels[standins.STAND_IN_LABEL] == "true"
+    index = json.loads((tmp_path / "one/index.json").read_text())
+    assert index["manifests"][0]["platform"] == {"architecture": "arm64", "os": "linux"}

@@ -1,0 +1,169 @@
+"""Real PHP: the Debian-packaged stand-in bases, a whole release of examples/real-php on
+them, and smoke tests that catch seeded broken images for the right reason.
+
+The bases are built with mmdebstrap (arm64 under QEMU: minutes the first time) and
+cached under ``$PUBLISHER_CACHE_DIR`` by the content of examples/real-php/standin.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from publisher import config as config_module
+from publisher import standins
+from publisher.builders import BuilderName, BuildRequest, select_builder
+from publisher.errors import SmokeTestError
+from publisher.localregistry import LocalRegistry
+from publisher.platforms import Platform
+from publisher.reference import Reference
+from publisher.registry import RegistryClient
+from publisher.smoke import Engine, SmokeTester
+from tests.conftest import ROOT, require_tool
+from tests.integration.builds import forget_images, quiet_runner
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+MATRIX = ROOT / "examples/real-php/matrix.yaml"
+SOURCE = ROOT / "examples/real-php/standin"
+
+
+@pytest.fixture(scope="module")
+def base_registry() -> Iterator[LocalRegistry]:
+    require_tool("docker-registry", "registry")
+    require_tool("mmdebstrap")
+    with LocalRegistry() as reg:
+        yield reg
+    forget_images(reg.host)
+
+
+@pytest.fixture(scope="module")
+def bases(base_registry: LocalRegistry) -> dict[str, Reference]:
+    cfg = config_module.load(MATRIX, {})
+    return standins.push_for_config(cfg, base_registry.host, runner=quiet_runner())
+
+
+def test_the_release_runs_on_real_php_for_both_platforms(tmp_path: Path) -> None:
+    """`publisher release v1.0.0 --local --config examples/real-php/matrix.yaml`, as documented."""
+    require_tool("docker-registry", "registry")
+    require_tool("mmdebstrap")
+    notes = tmp_path / "notes"
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"}
+    env["SOURCE_DATE_EPOCH"] = "1767225600"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "publisher",
+            "release",
+            "v1.0.0",
+            "--local",
+            "--notes-dir",
+            str(notes),
+            "--config",
+            str(MATRIX),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    facts = json.loads((notes / "v1.0.0.json").read_text())
+    assert facts["stand_in"] is True
+    versions = {line["php"]: line["php_version"] for line in facts["lines"]}
+    assert sorted(versions) == ["8.2", "8.4"]
+    for php, version in versions.items():
+        assert version.startswith(f"{php}.") and "standin" not in version  # Debian's real PHP
+    for line in facts["lines"]:
+        assert sorted(p["platform"] for p in line["platforms"]) == ["linux/amd64", "linux/arm64"]
+        for platform in line["platforms"]:
+            assert 20_000_000 < platform["size_bytes"] < 300_000_000  # real images: tens of MB
+    text = (notes / "v1.0.0.md").read_text()
+    assert "STAND-IN" in text or "stand-in" in text
+
+
+def _seed(
+    base: Reference, registry: LocalRegistry, tmp_path: Path, name: str, steps: str
+) -> Reference:
+    """Build a broken image FROM the linux/amd64 real-PHP base and push it by digest."""
+    context = tmp_path / name
+    context.mkdir()
+    rendered = (ROOT / "examples/real-php/dockerfiles/8.4/Dockerfile").read_text()
+    (context / "Dockerfile").write_text(rendered + "\n" + steps + "\n")
+    builder = select_builder(BuilderName.BUILDAH, quiet_runner())
+    request = BuildRequest(
+        php="8.4",
+        platform=Platform.AMD64,
+        context=context,
+        dockerfile=context / "Dockerfile",
+        repository=Reference(registry.host, f"seeded/{name}"),
+        work_dir=tmp_path / f"{name}-work",
+        base=base,
+        base_plain_http=True,
+    )
+    out = builder.build(request)
+    assert out.layout is not None
+    client = RegistryClient(registry.host, plain_http=True)
+    digest = client.push_layout(out.layout, f"seeded/{name}")
+    return Reference(registry.host, f"seeded/{name}", None, digest)
+
+
+SEEDS = {
+    # an extension missing: its conf.d file is gone, so php -m does not list it
+    "missing-extension": (
+        "RUN rm /usr/local/etc/php/conf.d/docker-php-ext-intl.ini",
+        Engine.DOCKER,
+        "`php -m` does not list intl",
+    ),
+    # FPM's configuration is invalid
+    "fpm-config": (
+        "RUN printf '[www]\\npm = sometimes\\n' > /usr/local/etc/php-fpm.d/zz-broken.conf",
+        Engine.BUILDAH,
+        "`php-fpm -t` failed",
+    ),
+    # FPM listens elsewhere; the health check was made to pass regardless
+    "no-fastcgi": (
+        "RUN sed -i 's/^listen = 9000/listen = 9001/' /usr/local/etc/php-fpm.d/www.conf\n"
+        'HEALTHCHECK CMD ["true"]',
+        Engine.DOCKER,
+        "php-fpm did not answer a FastCGI request",
+    ),
+    # OPcache loads but is switched off: its check fails under php-fpm
+    "extension-check": (
+        "RUN echo 'opcache.enable=0' > /usr/local/etc/php/conf.d/zz-opcache-off.ini",
+        Engine.BUILDAH,
+        "opcache fails its check under php-fpm: OPcache is not enabled",
+    ),
+}
+
+
+@pytest.mark.parametrize("seed", sorted(SEEDS))
+def test_a_seeded_broken_image_fails_for_the_right_reason(
+    seed: str, bases: dict[str, Reference], base_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    require_tool("buildah")
+    steps, engine, reason = SEEDS[seed]
+    image = _seed(bases["8.4"], base_registry, tmp_path, seed, steps)
+    cfg = config_module.load(MATRIX, {})
+    tester = SmokeTester(quiet_runner(), engine)
+    with pytest.raises(SmokeTestError) as caught:
+        tester.test(
+            image,
+            Platform.AMD64,
+            php_line="8.4",
+            extensions=cfg.line("8.4").extensions.names,
+            plain_http=True,
+        )
+    message = caught.value.message
+    assert reason in message
+    others = [r for s, (_, _, r) in SEEDS.items() if s != seed]
+    assert not [r for r in others if r in message], message  # only the seeded defect
