@@ -33,6 +33,7 @@ what is real and what is not. Same cache, index, push and tag as the busybox one
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -265,6 +266,26 @@ def build_line(
     return digest
 
 
+#: Debian stand-in layouts unused this long are removed when another is built.
+DEBIAN_CACHE_DAYS = 7
+
+
+def _sweep_old(directory: Path, *, keep: Path) -> None:
+    """Remove cached layouts unused for ``DEBIAN_CACHE_DAYS`` (other checkouts may use newer)."""
+    import time
+
+    if not directory.is_dir():
+        return
+    cutoff = time.time() - DEBIAN_CACHE_DAYS * 86400
+    for entry in directory.iterdir():
+        try:
+            old = entry != keep and entry.stat().st_mtime < cutoff
+        except OSError:
+            continue
+        if old:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 def _cached_digest(layout: Path) -> str | None:
     try:
         index = json.loads((layout / "index.json").read_bytes())
@@ -324,9 +345,16 @@ def push_standins(
         for php in lines:
             tag = tag_template.format(php=php)
             slug = "-".join(p.arch for p in platforms)
-            layout = cache / "layouts" / f"{key}-php-{php}-{slug}.oci"
+            # Debian layouts take minutes to make: their own directory, never
+            # swept by a busybox build of the same line.
+            kind = "layouts" if recipe is None else "debian-layouts"
+            layout = cache / kind / f"{key}-php-{php}-{slug}.oci"
             digest = _cached_digest(layout)
+            if digest is not None:
+                with contextlib.suppress(OSError):
+                    os.utime(layout)  # used now: not swept as old
             if digest is None and recipe is not None:
+                _sweep_old(layout.parent, keep=layout)
                 output.info(
                     f"building the STAND-IN base with Debian's real PHP {php} "
                     f"({recipe.suite(php)}; {', '.join(map(str, platforms))})"
