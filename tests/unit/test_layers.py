@@ -56,6 +56,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "github.py",
             "localregistry.py",
             "smoke.py",
+            "fastcgi.py",
             "standins.py",
             "probe.py",
             "builders/",
