@@ -456,9 +456,9 @@ DEBIAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PHPIZE_DEPS = "autoconf dpkg-dev dpkg file g++ gcc libc-dev make pkgconf re2c"
 REAL = "PHP {version}, PHP-FPM and the extensions, from Debian {suite}'s packages"
 NOT_REAL = (
-    "the official image: the system is Debian, not Alpine (apk does nothing), and nothing "
-    "is compiled (docker-php-ext-install, -configure, -enable and pecl enable Debian's "
-    "prebuilt modules)"
+    "the official image: the system is Debian, not Alpine (apk does nothing; sh is bash), "
+    "and nothing is compiled (docker-php-ext-install, -configure, -enable and pecl enable "
+    "Debian's prebuilt modules)"
 )
 #: mmdebstrap leaves these out: documentation (copyright notices kept) and translations.
 DPKG_PATH_FILTERS = (
