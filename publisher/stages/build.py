@@ -40,6 +40,9 @@ PUBLISHED_BUILDER = "published"
 #: The OCI label the Dockerfile sets to the digest-pinned base image.
 BASE_LABEL = "org.opencontainers.image.base.name"
 
+#: The OCI label the Dockerfile sets to the pin the image was built for (vX.Y.Z-php-A.B).
+VERSION_LABEL = "org.opencontainers.image.version"
+
 
 @dataclass(frozen=True)
 class Leg:
@@ -140,9 +143,19 @@ def published_record(
             hint=f"run `publisher audit` to see what {release.tag} holds; republish it on "
             "purpose with `publisher republish`",
         )
-    base_image, base_digest = recorded_base or (
-        str(config.base_pull_ref(config.line(leg.php))),
-        None,
+    labels = image_labels(primary, repo.path, images[0])
+    built_as = labels.get(VERSION_LABEL)
+    if built_as is not None and built_as != pin:
+        raise ReleaseConflictError(
+            f"release {release.tag} is already published with other content: {repo.name}:{pin} "
+            f"holds a {leg.platform} image built as {built_as!r}, not {pin!r}",
+            hint=f"nothing was changed. To replace it on purpose, run `publisher republish "
+            f"{release.tag} --reason ...`",
+        )
+    base_image, base_digest = (
+        recorded_base
+        or base_from_label(labels.get(BASE_LABEL))
+        or (str(config.base_pull_ref(config.line(leg.php))), None)
     )
     return DigestRecord(
         release=release.tag,
@@ -157,18 +170,20 @@ def published_record(
     )
 
 
-def base_from_labels(
-    client: RegistryClient, repo_path: str, digest: str
-) -> tuple[str, str | None] | None:
-    """The base an image was built FROM, per its ``org.opencontainers.image.base.name``
+def image_labels(client: RegistryClient, repo_path: str, digest: str) -> dict[str, str]:
+    """The OCI labels of the image at ``digest`` ({} when it has none)."""
+    manifest = client.get_manifest_by_digest(repo_path, digest)
+    config = client.image_config(repo_path, manifest).get("config") or {}
+    labels = config.get("Labels") if isinstance(config, dict) else None
+    if not isinstance(labels, dict):
+        return {}
+    return {str(k): str(v) for k, v in labels.items()}
+
+
+def base_from_label(name: str | None) -> tuple[str, str | None] | None:
+    """The base an image was built FROM, from its ``org.opencontainers.image.base.name``
     label (the Dockerfile sets it to the digest-pinned base); None when absent."""
-    try:
-        manifest = client.get_manifest_by_digest(repo_path, digest)
-        labels = (client.image_config(repo_path, manifest).get("config") or {}).get("Labels") or {}
-    except (PublisherError, AttributeError):
-        return None
-    name = labels.get(BASE_LABEL) if isinstance(labels, dict) else None
-    if not isinstance(name, str) or not name:
+    if not name:
         return None
     image, _, digest_part = name.partition("@")
     return image, (digest_part if is_digest(digest_part) else None)

@@ -30,7 +30,7 @@ from ..registry import RegistryClient, RetryPolicy
 from ..registry.transfer import DEFAULT_TRANSFERS
 from ..runner import CommandRunner, Runner
 from ..version import Release
-from .build import build_all, legs, resolve_base
+from .build import build_all, legs, published_record, resolve_base
 from .clients import base_client, registry_clients
 from .publish import PENDING_DIR, Publisher, PublishResult, SmokeTest, load_release
 
@@ -108,6 +108,11 @@ def release(
     if not options.reuse or options.republish_reason is not None:
         done = set()
     todo = tuple(php for php in config.line_names if php not in done)
+    # A pin that holds an image built for another pin (pushed by hand, or by a
+    # mistaken copy) refuses the run now, before anything is built.
+    for leg in legs(config):
+        if leg.php in done:
+            published_record(config, version, leg, primary=primary)
     if done:
         output.info(
             f"{version.tag} already holds PHP {', '.join(sorted(done))} on "
