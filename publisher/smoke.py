@@ -423,15 +423,25 @@ class _BuildahSession:
     def exec(
         self, argv: list[str], timeout: float = EXEC_TIMEOUT, stdin: str | None = None
     ) -> Completed:
-        return self.runner.run(
-            buildah_run_argv(
-                self.name, argv, isolation=self.tester.isolation, buildah=self.buildah
-            ),
-            check=False,
-            timeout=timeout,
-            stdin=stdin,
-            what=f"buildah run {argv[0]} ({self.platform})",
-        )
+        """``buildah run``; once more when it printed nothing at all.
+
+        Under load, concurrent ``buildah run`` calls now and then exit 0 having
+        passed on none of the command's output; every check here prints something.
+        """
+        result = Completed(argv=(), returncode=0, stdout="", stderr="")
+        for _ in range(2):
+            result = self.runner.run(
+                buildah_run_argv(
+                    self.name, argv, isolation=self.tester.isolation, buildah=self.buildah
+                ),
+                check=False,
+                timeout=timeout,
+                stdin=stdin,
+                what=f"buildah run {argv[0]} ({self.platform})",
+            )
+            if stdin is not None or not result.ok or result.output.strip():
+                break
+        return result
 
     def probe(self) -> tuple[tuple[int, str] | None, str]:
         return self._probe

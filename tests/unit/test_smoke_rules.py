@@ -577,3 +577,33 @@ def test_pulls_log_in_through_stdin_with_a_throwaway_auth(tmp_path: Path) -> Non
         "/t/a.json",
         "h:5000",
     ]
+
+
+def test_a_buildah_run_that_passes_on_no_output_is_run_once_more() -> None:
+    buildah = "/usr/bin/buildah"
+    runner = FakeRunner(tools={"buildah": buildah})
+    runner.on([buildah, "inspect"], ok(json.dumps({"Docker": {"config": CONFIG}})))
+    answers = {"php -v": [ok(""), ok(DEBIAN_PHP_V)]}
+
+    def run(call: Call) -> Completed:
+        command = call.argv[call.argv.index("--") + 1 :]
+        if command[:2] == ("/bin/sh", "-c") and "cat >" in command[2]:
+            return ok()
+        if command[:2] == ("/bin/sh", "-c"):
+            return ok(
+                "publisher-smoke: healthy after 1 checks\n"
+                f"{PROBE_BEGIN}\nContent-type: application/json\r\n\r\n{DEBIAN_PROBE}\n"
+                f"{PROBE_END} 0\n"
+            )
+        if command == ("php", "-v"):
+            return answers["php -v"].pop(0)
+        if command == ("php", "-m"):
+            return ok(DEBIAN_PHP_M)
+        return ok(stderr=DEBIAN_FPM_T)
+
+    runner.on([buildah, "run"], run)
+    result = SmokeTester(runner, Engine.BUILDAH).test(
+        IMAGE, Platform.AMD64, php_line="8.4", extensions=PRODUCTION_SET, plain_http=True
+    )
+    assert result.php_version == "8.4.27"
+    assert len([c for c in runner.argvs() if c[-2:] == ("php", "-v")]) == 2
