@@ -111,6 +111,10 @@ def test_pipx_installs_the_wheel_and_publisher_runs(
 ) -> None:
     wheel, _, _ = built
     home, bin_dir = tmp_path / "pipx", tmp_path / "bin"
+    # pipx would upgrade its shared pip from the index (offline: impossible); a
+    # freshly made venv (ensurepip, no network) is a valid, current shared-libs venv.
+    shared = tmp_path / "pipx-shared"
+    subprocess.run([sys.executable, "-m", "venv", str(shared)], check=True, timeout=120)
     env = {
         **{
             k: v
@@ -120,6 +124,7 @@ def test_pipx_installs_the_wheel_and_publisher_runs(
         "PIPX_HOME": str(home),
         "PIPX_BIN_DIR": str(bin_dir),
         "PIPX_MAN_DIR": str(tmp_path / "man"),
+        "PIPX_SHARED_LIBS": str(shared),
         "PIPX_DEFAULT_PYTHON": sys.executable,
         # Offline: the dependencies come from this (locked) environment.
         "PIP_NO_INDEX": "1",
