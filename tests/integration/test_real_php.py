@@ -4,10 +4,8 @@ them, and smoke tests that catch seeded broken images for the right reason.
 The bases are built with mmdebstrap (arm64 under QEMU: minutes the first time) and
 cached under ``$PUBLISHER_CACHE_DIR`` by the content of examples/real-php/standin.
 
-Not collected by the default suite yet (the file name does not start with test_):
-its first run builds four Debian roots, two under QEMU, which still has to be
-measured against CI's time budget. Run it by name:
-``python3 -m pytest tests/integration/real_php_checks.py``.
+Measured on the shared 2-core machine: about 17 minutes to build the four bases from
+nothing (both platforms of a line at once), 2 min 18 s for this file once they are cached.
 """
 
 from __future__ import annotations
