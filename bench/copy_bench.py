@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from publisher.localregistry import LocalRegistry  # noqa: E402
+from publisher.adapters.localregistry import LocalRegistry  # noqa: E402
 
 MB = 1000 * 1000
 LINES = ("8.1", "8.2", "8.3", "8.4", "8.5")
@@ -271,8 +271,8 @@ def registry_behind_proxy() -> Iterator[tuple[LocalRegistry, ProxyProcess]]:
 
 def _child_copy(spec: str) -> None:
     """Child mode: publisher's copy step, as ``Publisher.copy_indexes`` runs it."""
-    from publisher.registry import RegistryClient
-    from publisher.registry.transfer import Transfers
+    from publisher.adapters.registry import RegistryClient
+    from publisher.adapters.registry.transfer import Transfers
 
     data = json.loads(spec)
     source = RegistryClient(data["source"], plain_http=True)
@@ -531,7 +531,7 @@ def main() -> None:
     if args.child:
         _child_copy(args.child)
         return
-    from publisher.registry.transfer import DEFAULT_TRANSFERS
+    from publisher.adapters.registry.transfer import DEFAULT_TRANSFERS
 
     n = args.transfers or DEFAULT_TRANSFERS
     both = (False, True)

@@ -39,18 +39,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from publisher import config as config_mod  # noqa: E402
-from publisher import standins  # noqa: E402
-from publisher.builders import select_builder  # noqa: E402
-from publisher.localregistry import LocalRegistry  # noqa: E402
-from publisher.output import Output  # noqa: E402
-from publisher.plan import plan  # noqa: E402
-from publisher.reference import Reference  # noqa: E402
-from publisher.registry import RegistryClient  # noqa: E402
-from publisher.runner import Runner  # noqa: E402
-from publisher.smoke import smoke_tester  # noqa: E402
+from publisher.adapters.builders import select_builder  # noqa: E402
+from publisher.adapters.localregistry import LocalRegistry  # noqa: E402
+from publisher.adapters.output import Output  # noqa: E402
+from publisher.adapters.registry import RegistryClient  # noqa: E402
+from publisher.adapters.runner import Runner  # noqa: E402
+from publisher.adapters.smoke import smoke_tester  # noqa: E402
+from publisher.core import config as config_mod  # noqa: E402
+from publisher.core.plan import plan  # noqa: E402
+from publisher.core.reference import Reference  # noqa: E402
+from publisher.core.version import parse_release  # noqa: E402
+from publisher.stages import standins  # noqa: E402
 from publisher.stages.release import ReleaseOptions, map_to_local, release  # noqa: E402
-from publisher.version import parse_release  # noqa: E402
 from tests.support.faultproxy import FaultProxy  # noqa: E402
 
 MATRICES = {

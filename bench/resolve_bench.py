@@ -17,7 +17,7 @@ What it measures, each in a fresh process as a launcher runs it:
 4. with ``--stack``: starting examples/stack (start.sh: docker and compose v2,
    no Python) from a cached pre-built image against a local build
    (``--no-cache``) of the same Dockerfile, with docker.
-   The images are STAND-INs (a busybox base, see publisher.standins): a local
+   The images are STAND-INs (a busybox base, see publisher.stages.standins): a local
    build of the real Dockerfile also compiles PHP extensions and takes minutes.
 
 Needs the ``docker-registry`` binary; ``--stack`` also needs buildah, a docker daemon and
@@ -43,8 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from publisher import pins  # noqa: E402
-from publisher.localregistry import LocalRegistry, free_port  # noqa: E402
+from publisher.adapters.localregistry import LocalRegistry, free_port  # noqa: E402
+from publisher.core import pins  # noqa: E402
 from publisher.resolve import detect_host_platform  # noqa: E402
 from tests.support.images import make_image, push_raw  # noqa: E402
 
@@ -64,7 +64,7 @@ CLICK = [
 
 
 def record(repository: str, digest: str, base: str | None) -> dict[str, object]:
-    """A release record (notes JSON) for one STAND-IN line, for publisher.pins."""
+    """A release record (notes JSON) for one STAND-IN line, for publisher.core.pins."""
     image, _, base_digest = (base or "").partition("@")
     return {
         "release": RELEASE,
@@ -217,10 +217,10 @@ def _resolve_latency(runs: int, timeout: float, registry: LocalRegistry) -> None
 
 
 def stack_start(runs: int) -> None:
-    from publisher import standins
-    from publisher.output import Output
-    from publisher.platforms import Platform
-    from publisher.runner import Runner
+    from publisher.adapters.output import Output
+    from publisher.adapters.runner import Runner
+    from publisher.core.platforms import Platform
+    from publisher.stages import standins
 
     dockerfile = ROOT / "examples" / "offline" / "dockerfiles" / "8.4" / "Dockerfile"
     work = Path(tempfile.mkdtemp(prefix="stack-bench-"))

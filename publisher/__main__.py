@@ -1,3 +1,3 @@
-from publisher.cli import main
+from .cli import main
 
 main()

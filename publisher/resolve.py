@@ -7,7 +7,7 @@ to its launcher and run ``python3 resolve.py --format env``. It makes the same
 decisions, with the same words, as the POSIX launcher ``examples/stack/start.sh``.
 
 Inputs are environment variables (flags win), see :data:`OPTIONS`. The release's
-**pins file** (``release-notes/vX.Y.Z.env``, written by ``publisher.pins``)
+**pins file** (``release-notes/vX.Y.Z.env``, written by ``publisher.core.pins``)
 names every PHP line's image pinned by digest on the canonical registry and
 the mirror, its platforms and its base; with it the reference is exact and
 several verdicts need no request. A ``matrix.yaml`` is read only when named
@@ -1727,13 +1727,13 @@ def pin_tag(release: str, php: str) -> str:
 def matrix_repositories(path: str, env: Mapping[str, str]) -> tuple[Repository, Repository]:
     """(canonical, mirror) from a matrix.yaml named with --matrix (needs the publisher package)."""
     try:
-        from publisher import config  # yaml and the whole package: only on this path
+        from publisher.core import config  # yaml and the whole package: only on this path
     except ImportError:
         raise ResolveError(
             f"{MATRIX_FLAG} {path} needs the publisher package (and PyYAML)",
             hint=f"install publisher, or drop {MATRIX_FLAG} and ship the release's pins file",
         ) from None
-    from publisher.errors import PublisherError
+    from publisher.core.errors import PublisherError
 
     try:
         cfg = config.load(Path(path), {})

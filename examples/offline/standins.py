@@ -6,7 +6,7 @@
 
 Pushes ``stand-in/php:X.Y-fpm-alpine`` (a linux/amd64 + linux/arm64 index) for every
 PHP line to the registry, then prints one ``line reference`` pair per line. Idempotent
-and fast on reruns (see ``publisher.standins``). Then run the rehearsal with
+and fast on reruns (see ``publisher.stages.standins``). Then run the rehearsal with
 ``PUBLISHER_BASE_MIRROR=127.0.0.1:5000``.
 """
 
@@ -19,12 +19,12 @@ import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from publisher import standins
-from publisher.builders import BuilderName
-from publisher.config import parse_line_list
-from publisher.errors import PublisherError
-from publisher.output import Output
-from publisher.runner import Runner
+from publisher.adapters.builders import BuilderName
+from publisher.adapters.output import Output
+from publisher.adapters.runner import Runner
+from publisher.core.config import parse_line_list
+from publisher.core.errors import PublisherError
+from publisher.stages import standins
 
 HERE = Path(__file__).resolve().parent
 

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import VerificationError
+from ..core.errors import VerificationError
 
 if TYPE_CHECKING:
-    from ..config import Registry
-    from ..registry import RegistryClient
+    from ..adapters.registry import RegistryClient
+    from ..core.config import Registry
     from ..stages.audit import AnonymousClient
 from .base import State, config_option, handle_errors, main, pass_state
 

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from .. import __version__
-from ..errors import PublisherError, UsageError, file_error
+from ..core.errors import PublisherError, UsageError, file_error
 
 if TYPE_CHECKING:
-    from .. import config
-    from ..output import Output
-    from ..registry.retry import RetryPolicy
+    from ..adapters.output import Output
+    from ..core import config
+    from ..core.retry import RetryPolicy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,19 +46,19 @@ class State:
 
     @cached_property
     def output(self) -> Output:
-        from ..output import Output
+        from ..adapters.output import Output
 
         return Output(self.env, debug=self.debug)
 
     @cached_property
     def retry(self) -> RetryPolicy:
         """The one retry policy of this run, from ``PUBLISHER_RETRY_*`` (resolved once)."""
-        from ..registry.retry import RetryPolicy
+        from ..core.retry import RetryPolicy
 
         return RetryPolicy.from_env(self.env)
 
     def load_config(self, path: str, only: str | None = None) -> config.Config:
-        from .. import config
+        from ..core import config
 
         cfg = config.load(path, self.env)
         if only:

@@ -7,10 +7,10 @@ import json
 
 import click
 
-from .. import lifecycle, reference, render
-from .. import plan as planning
-from ..errors import ConfigError
-from ..version import parse_release
+from ..core import lifecycle, reference, render
+from ..core import plan as planning
+from ..core.errors import ConfigError
+from ..core.version import parse_release
 from .base import State, config_option, handle_errors, main, only_option, pass_state
 
 

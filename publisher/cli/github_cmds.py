@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from .. import jobmatrix
-from .. import plan as planning
-from ..errors import UsageError
-from ..version import parse_release
+from ..core import jobmatrix
+from ..core import plan as planning
+from ..core.errors import UsageError
+from ..core.version import parse_release
 from .base import State, config_option, handle_errors, main, only_option, pass_state
 
 
@@ -131,7 +131,7 @@ def gh_release_command(
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read release notes {path}: {exc}") from None
-    from ..github import GitHubReleases  # PyGithub is slow to import: only when used
+    from ..adapters.github import GitHubReleases  # PyGithub is slow to import: only when used
 
     releases = GitHubReleases.from_env(state.env, repository=repository, output=state.output)
     with state.output.step(f"GitHub release {version.tag}"):

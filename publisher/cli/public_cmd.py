@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..version import parse_release
+from ..core.version import parse_release
 from .base import State, config_option, handle_errors, main, only_option, pass_state
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
-from ..config import Config
-from ..errors import ConfigError, PublisherError
-from ..reference import Reference
-from ..version import parse_release
+from ..core.config import Config
+from ..core.errors import ConfigError, PublisherError
+from ..core.reference import Reference
+from ..core.version import parse_release
 from .base import State, config_option, handle_errors, main, only_option, pass_state
 
 
@@ -109,7 +109,7 @@ def verify_command(
       publisher verify v2.0.0 --only 8.4 --json
       publisher verify v2.1.0-rc.1 --config examples/offline/matrix.yaml
     """
-    from .. import plan as planning
+    from ..core import plan as planning
     from ..stages.clients import registry_clients
     from ..stages.publish import load_release
     from ..stages.verify import raise_for_defects, show_report, verify_release

@@ -14,18 +14,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..config import Config
-from ..errors import UsageError
-from ..version import parse_release
+from ..core.config import Config
+from ..core.errors import UsageError
+from ..core.version import parse_release
 from .base import State, config_option, handle_errors, main, only_option, pass_state
 
 if TYPE_CHECKING:
-    from ..builders import Builder
+    from ..adapters.builders import Builder
     from ..stages.publish import SmokeTest
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: --transfers default: publisher.registry.transfer.DEFAULT_TRANSFERS (not imported here,
+#: --transfers default: publisher.adapters.registry.transfer.DEFAULT_TRANSFERS (not imported here,
 #: so that the CLI starts without loading the registry client).
 TRANSFERS = 6
 
@@ -72,7 +72,7 @@ def notes_option(default: str = "release-notes") -> Callable[[F], F]:
 
 def warn_lifecycle(state: State, cfg: Config) -> None:
     """Say which lines are past their end of life or have a base that no longer updates."""
-    from .. import lifecycle
+    from ..core import lifecycle
 
     today = datetime.datetime.now(datetime.UTC).date()
     for line in cfg.lines:
@@ -108,8 +108,8 @@ def _check_json(as_json: bool, dry_run: bool) -> None:
 
 
 def get_builder(state: State, name: str | None) -> Builder:
-    from ..builders import select_builder
-    from ..runner import Runner
+    from ..adapters.builders import select_builder
+    from ..adapters.runner import Runner
 
     return select_builder(name, Runner(output=state.output, env=state.env))
 
@@ -119,8 +119,8 @@ def get_smoke(
 ) -> SmokeTest | None:
     if skip:
         return None
-    from ..runner import Runner
-    from ..smoke import smoke_tester
+    from ..adapters.runner import Runner
+    from ..adapters.smoke import smoke_tester
 
     return smoke_tester(Runner(output=state.output, env=state.env), config, prefer=builder_name)
 
@@ -180,8 +180,8 @@ def build_command(
       publisher build v2.0.0 --php 8.4 --platform linux/arm64 --digest-file digests/8.4-linux-arm64.json
       publisher build v2.0.0 --php 8.1 --platform linux/amd64 --digest-file d.json --builder buildah
     """
-    from ..fileio import ensure_writable
-    from ..platforms import Platform
+    from ..core.fileio import ensure_writable
+    from ..core.platforms import Platform
     from ..stages.build import Leg, build_leg
     from ..stages.clients import registry_clients
     from ..stages.publish import load_release
@@ -291,8 +291,8 @@ def publish_command(
     """
     if reason is not None and not reason.strip():
         raise UsageError("--reason must say why the release is republished")
-    from ..fileio import ensure_writable
-    from ..records import read_directory
+    from ..core.fileio import ensure_writable
+    from ..core.records import read_directory
     from ..stages.clients import registry_clients
     from ..stages.publish import Publisher, load_release
 
@@ -385,7 +385,7 @@ def _run_release(
             smoke=smoke,
         )
         return
-    from ..runner import Runner
+    from ..adapters.runner import Runner
 
     runner = Runner(output=state.output, env=state.env)
     with local_registries(cfg, state.output, runner=runner, env=state.env) as (mapped, _registries):

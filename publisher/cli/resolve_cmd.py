@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from .. import resolve as resolving
-from ..errors import (
+from ..core.errors import (
     EXIT_BUILD_LOCALLY,
     EXIT_CANNOT_PROCEED,
     EXIT_USE_PREBUILT,

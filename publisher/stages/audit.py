@@ -16,14 +16,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import audit_rules as rules
-from ..config import Config, Registry
-from ..errors import AuthError, NotFoundError, RateLimitedError, UsageError
-from ..notes import ReleaseFacts, load_record, record_releases
-from ..output import Output
-from ..plan import parse_scheme_tag
-from ..registry import RegistryClient
-from ..registry.transfer import Transfers
+from ..adapters.output import Output
+from ..adapters.registry import RegistryClient
+from ..adapters.registry.transfer import Transfers
+from ..core import audit_rules as rules
+from ..core.config import Config, Registry
+from ..core.errors import AuthError, NotFoundError, RateLimitedError, UsageError
+from ..core.notes import ReleaseFacts, load_record, record_releases
+from ..core.plan import parse_scheme_tag
 from .publish import in_parallel, tag_digests
 
 #: A client with no credentials for a registry (anonymous reads).

@@ -23,16 +23,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..builders import Builder, BuildRequest
-from ..config import Config, Line
-from ..errors import PublisherError, ReleaseConflictError, UsageError, file_error
-from ..output import Output
-from ..plan import pin_tag
-from ..platforms import Platform
-from ..records import DigestRecord, parse_record, record_name, write_record_file
-from ..reference import Reference, is_digest
-from ..registry import RegistryClient
-from ..version import Release
+from ..adapters.builders import Builder, BuildRequest
+from ..adapters.output import Output
+from ..adapters.registry import RegistryClient
+from ..core.config import Config, Line
+from ..core.errors import PublisherError, ReleaseConflictError, UsageError, file_error
+from ..core.plan import pin_tag
+from ..core.platforms import Platform
+from ..core.records import DigestRecord, parse_record, record_name, write_record_file
+from ..core.reference import Reference, is_digest
+from ..core.version import Release
 
 #: The builder named in a record taken from a published pin instead of a build.
 PUBLISHED_BUILDER = "published"

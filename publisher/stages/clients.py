@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..config import Config, is_loopback
-from ..output import Output
-from ..reference import Reference
-from ..registry import RegistryClient, RetryPolicy, credentials_for_host
+from ..adapters.output import Output
+from ..adapters.registry import RegistryClient, RetryPolicy, credentials_for_host
+from ..core.config import Config, is_loopback
+from ..core.reference import Reference
 
 
 def registry_clients(

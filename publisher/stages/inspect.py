@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import PublisherError
-from ..reference import Reference
-from ..registry import RegistryClient
+from ..adapters.registry import RegistryClient
+from ..core.errors import PublisherError
+from ..core.reference import Reference
 
 
 @dataclass(frozen=True)

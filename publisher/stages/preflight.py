@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import Config, Registry
-from ..errors import AuthError, NotFoundError
-from ..output import Output
-from ..registry import RegistryClient, RetryPolicy
+from ..adapters.output import Output
+from ..adapters.registry import RegistryClient, RetryPolicy
+from ..core.config import Config, Registry
+from ..core.errors import AuthError, NotFoundError
 from .clients import client_for
 
 

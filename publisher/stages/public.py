@@ -16,16 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..config import Config, Registry
-from ..errors import (
-    AuthError,
-    NotFoundError,
-    RateLimitedError,
-    VerificationError,
-)
-from ..output import Output
-from ..registry import RegistryClient, RetryPolicy
-from ..version import Release
+from ..adapters.output import Output
+from ..adapters.registry import RegistryClient, RetryPolicy
+from ..core.config import Config, Registry
+from ..core.errors import AuthError, NotFoundError, RateLimitedError, VerificationError
+from ..core.version import Release
 
 #: An anonymous client for a registry (tests pass one that reaches a loopback registry).
 AnonymousClient = Callable[[Registry], RegistryClient]

@@ -4,7 +4,7 @@ Order (each a visible step):
 
 1. read what every registry holds (tags, pins, which indexes exist), assemble
    one OCI index per PHP line from its platform digests, and compute the
-   ``PublishPlan`` (pure, ``publisher.publish_plan``): every action below. A
+   ``PublishPlan`` (pure, ``publisher.core.publish_plan``): every action below. A
    line whose pin on the primary already holds the same platform images keeps
    that index (a rerun after the bases moved changes nothing); other content
    under a pin is a conflict, refused before anything is written, unless this
@@ -39,23 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from .. import notes as notes_mod
-from .. import pins as pins_mod
-from .. import plan as planning
-from .. import publish_plan as pp
-from ..config import Config, Registry
-from ..errors import (
-    PublisherError,
-    ReleaseConflictError,
-    UsageError,
-    VerificationError,
-    file_error,
-)
-from ..fileio import write_atomic
-from ..output import Output
-from ..records import DigestRecord
-from ..reference import Reference
-from ..registry import (
+from ..adapters.output import Output
+from ..adapters.registry import (
     Descriptor,
     Manifest,
     RegistryClient,
@@ -63,8 +48,23 @@ from ..registry import (
     descriptor_for,
     sha256_digest,
 )
-from ..registry.transfer import DEFAULT_TRANSFERS, Transfers
-from ..version import Release
+from ..adapters.registry.transfer import DEFAULT_TRANSFERS, Transfers
+from ..core import notes as notes_mod
+from ..core import pins as pins_mod
+from ..core import plan as planning
+from ..core import publish_plan as pp
+from ..core.config import Config, Registry
+from ..core.errors import (
+    PublisherError,
+    ReleaseConflictError,
+    UsageError,
+    VerificationError,
+    file_error,
+)
+from ..core.fileio import write_atomic
+from ..core.records import DigestRecord
+from ..core.reference import Reference
+from ..core.version import Release
 from .verify import check_index
 
 #: Where ``release`` keeps the digest records of a run until it succeeds.

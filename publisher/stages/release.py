@@ -16,20 +16,20 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..builders import Builder, BuildRequest
-from ..config import Config, Registry
-from ..errors import file_error
-from ..fileio import ensure_writable
-from ..localregistry import LocalRegistry
-from ..notes import ReleaseFacts
-from ..output import Output
-from ..plan import pin_tag
-from ..records import read_directory
-from ..reference import Reference
-from ..registry import RegistryClient, RetryPolicy
-from ..registry.transfer import DEFAULT_TRANSFERS
-from ..runner import CommandRunner, Runner
-from ..version import Release
+from ..adapters.builders import Builder, BuildRequest
+from ..adapters.localregistry import LocalRegistry
+from ..adapters.output import Output
+from ..adapters.registry import RegistryClient, RetryPolicy
+from ..adapters.registry.transfer import DEFAULT_TRANSFERS
+from ..adapters.runner import CommandRunner, Runner
+from ..core.config import Config, Registry
+from ..core.errors import file_error
+from ..core.fileio import ensure_writable
+from ..core.notes import ReleaseFacts
+from ..core.plan import pin_tag
+from ..core.records import read_directory
+from ..core.reference import Reference
+from ..core.version import Release
 from .build import build_all, legs, published_record, resolve_base
 from .clients import base_client, registry_clients
 from .publish import PENDING_DIR, Publisher, PublishResult, SmokeTest, load_release
@@ -291,7 +291,7 @@ def local_registries(
             output.info(f"rehearsal: {registry.host} is played by {local.url}")
         mapped = map_to_local(config, hosts)
         if config.stand_in and not config.base_mirror:
-            from .. import standins
+            from . import standins
 
             bases = LocalRegistry().start()
             started.append(bases)

@@ -1,7 +1,7 @@
 """Has the newest stable release's base changed? (For the weekly republish.)
 
 Reads the release records (notes JSON) kept in the repository through
-``publisher.notes``, finds the newest stable release, resolves each of its base
+``publisher.core.notes``, finds the newest stable release, resolves each of its base
 images again and compares digests.
 """
 
@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import lifecycle
-from ..config import Config
-from ..errors import ConfigError, NotFoundError, PublisherError, UsageError
-from ..notes import ReleaseFacts, load_record, record_releases
-from ..output import Output
-from ..reference import parse
-from ..registry import RetryPolicy
+from ..adapters.output import Output
+from ..adapters.registry import RetryPolicy
+from ..core import lifecycle
+from ..core.config import Config
+from ..core.errors import ConfigError, NotFoundError, PublisherError, UsageError
+from ..core.notes import ReleaseFacts, load_record, record_releases
+from ..core.reference import parse
 from .clients import base_client
 
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .. import verify_rules as rules
-from ..config import Config, Line, Registry
-from ..errors import InvalidResponseError, NotFoundError, VerificationError
-from ..output import Output
-from ..plan import Plan
-from ..reference import Reference
-from ..registry import Manifest, RegistryClient
-from ..verify_rules import Defect, ImageFacts, LineExpectation, Report, TagFacts
+from ..adapters.output import Output
+from ..adapters.registry import Manifest, RegistryClient
+from ..core import verify_rules as rules
+from ..core.config import Config, Line, Registry
+from ..core.errors import InvalidResponseError, NotFoundError, VerificationError
+from ..core.plan import Plan
+from ..core.reference import Reference
+from ..core.verify_rules import Defect, ImageFacts, LineExpectation, Report, TagFacts
 
 
 @dataclass

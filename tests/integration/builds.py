@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from publisher.output import Output
-from publisher.runner import Runner
+from publisher.adapters.output import Output
+from publisher.adapters.runner import Runner
 
 
 def quiet_runner() -> Runner:

@@ -1,7 +1,7 @@
 """Shared fixtures for integration tests: real registries on loopback.
 
 Registries (CNCF distribution, ``docker-registry serve``), each a
-``publisher.localregistry.LocalRegistry`` with ``.host`` (``127.0.0.1:PORT``)
+``publisher.adapters.localregistry.LocalRegistry`` with ``.host`` (``127.0.0.1:PORT``)
 and ``.url``:
 
 * ``registry``          plain, no auth (session-wide; use a unique ``repo``)
@@ -38,8 +38,8 @@ from typing import Any
 import pytest
 import yaml
 
-from publisher.localregistry import LocalRegistry
-from publisher.registry import Credentials, RegistryClient, RetryPolicy
+from publisher.adapters.localregistry import LocalRegistry
+from publisher.adapters.registry import Credentials, RegistryClient, RetryPolicy
 from tests.conftest import require_tool
 from tests.support.faultproxy import FaultProxy
 from tests.support.images import PlatformImage, TestImage, push_raw

@@ -15,17 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from publisher import config as config_module
-from publisher import standins
-from publisher.builders import BuilderName, BuildRequest, BuildxBuilder, select_builder
-from publisher.builders.layout import read_layout
-from publisher.config import Config
-from publisher.errors import CommandError, SmokeTestError
-from publisher.localregistry import LocalRegistry
-from publisher.platforms import Platform
-from publisher.reference import Reference
-from publisher.registry import RegistryClient
-from publisher.smoke import Engine, SmokeTester
+from publisher.adapters.builders import BuilderName, BuildRequest, BuildxBuilder, select_builder
+from publisher.adapters.builders.layout import read_layout
+from publisher.adapters.localregistry import LocalRegistry
+from publisher.adapters.registry import RegistryClient
+from publisher.adapters.smoke import Engine, SmokeTester
+from publisher.core import config as config_module
+from publisher.core.config import Config
+from publisher.core.errors import CommandError, SmokeTestError
+from publisher.core.platforms import Platform
+from publisher.core.reference import Reference
+from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
 from tests.integration.builds import forget_images, quiet_runner
 

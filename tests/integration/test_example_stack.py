@@ -12,7 +12,7 @@ Everything here is a STAND-IN: the base is publisher's busybox stand-in (label
 ``dev.publisher.stand-in=true``) and the Dockerfile is the offline example's
 rendering of the shared template (examples/offline/dockerfiles/8.4/Dockerfile).
 The "pre-built" image is built from that Dockerfile with buildah and pushed as
-an index, as CI would; its pins file is rendered by ``publisher.pins``.
+an index, as CI would; its pins file is rendered by ``publisher.core.pins``.
 """
 
 from __future__ import annotations
@@ -33,12 +33,13 @@ from typing import Any
 
 import pytest
 
-from publisher import pins, standins
-from publisher.localregistry import LocalRegistry, free_port
-from publisher.output import Output
-from publisher.platforms import Platform
+from publisher.adapters.localregistry import LocalRegistry, free_port
+from publisher.adapters.output import Output
+from publisher.adapters.runner import Runner
+from publisher.core import pins
+from publisher.core.platforms import Platform
 from publisher.resolve import detect_host_platform
-from publisher.runner import Runner
+from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

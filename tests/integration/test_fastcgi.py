@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from publisher import fastcgi
+from publisher.adapters import fastcgi
 
 pytestmark = pytest.mark.integration
 

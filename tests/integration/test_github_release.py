@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 import publisher.cli.github_cmds  # noqa: F401  (registers matrix and gh-release)
+from publisher.adapters.github import GitHubReleases, Settings, is_latest
+from publisher.adapters.output import Output
 from publisher.cli import main
-from publisher.errors import GitHubError
-from publisher.github import GitHubReleases, Settings, is_latest
-from publisher.output import Output
-from publisher.version import parse_release
+from publisher.core.errors import GitHubError
+from publisher.core.version import parse_release
 from tests.support.fake_github import FORBIDDEN, NOT_FOUND, FakeGitHub
 
 pytestmark = pytest.mark.integration

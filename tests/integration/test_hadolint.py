@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from publisher import config as config_module
-from publisher import render
+from publisher.core import config as config_module
+from publisher.core import render
 from tests.conftest import ROOT, require_tool
 
 pytestmark = pytest.mark.integration

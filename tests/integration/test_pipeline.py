@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from publisher import standins
-from publisher.localregistry import LocalRegistry
-from publisher.output import Output
-from publisher.runner import Runner
+from publisher.adapters.localregistry import LocalRegistry
+from publisher.adapters.output import Output
+from publisher.adapters.runner import Runner
+from publisher.stages import standins
 from tests.conftest import require_tool
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.pipeline import (
@@ -124,7 +124,7 @@ def tag_maps(stack: Stack, skopeo: str, *hosts: str) -> list[dict[str, str]]:
 
 def expected_tags(stack: Stack, done: list[str], lines: tuple[str, ...] = LINES) -> dict[str, str]:
     """Where every tag must point after the releases in ``done``, from their notes."""
-    from publisher.version import parse_release
+    from publisher.core.version import parse_release
 
     expected: dict[str, str] = {}
     for tag in done:
@@ -585,7 +585,7 @@ def test_build_records_with_attestations_are_carried_into_the_line_index(
     tmp_path, tools, bases, registries
 ):
     """buildx with provenance/SBOM pushes image + attestation as an index; publish carries both."""
-    from publisher.registry import OCI_INDEX, OCI_MANIFEST, RegistryClient, sha256_digest
+    from publisher.adapters.registry import OCI_INDEX, OCI_MANIFEST, RegistryClient, sha256_digest
 
     hub, ghcr = registries(), registries()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
@@ -1015,7 +1015,7 @@ def expected_from_records(stack: Stack, done: Sequence[str]) -> dict[str, str]:
     """Every tag after the releases in ``done``, from their records: each pin, ``vX.Y.Z`` =
     that release's own default-line pin, ``php-A.B`` = the highest stable release with
     that line, ``latest`` = the content of the highest stable ``vX.Y.Z``."""
-    from publisher.version import parse_release
+    from publisher.core.version import parse_release
 
     expected: dict[str, str] = {}
     by_line: dict[str, tuple[object, str]] = {}

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from publisher.localregistry import LocalRegistry
+from publisher.adapters.localregistry import LocalRegistry
 from tests.conftest import ROOT
 from tests.integration.conftest import BasicAuthRegistry, matrix_text
 from tests.support.images import make_image, push_raw

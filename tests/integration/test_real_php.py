@@ -19,15 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from publisher import config as config_module
-from publisher import standins
-from publisher.builders import BuilderName, BuildRequest, select_builder
-from publisher.errors import SmokeTestError
-from publisher.localregistry import LocalRegistry
-from publisher.platforms import Platform
-from publisher.reference import Reference
-from publisher.registry import RegistryClient
-from publisher.smoke import Engine, SmokeTester
+from publisher.adapters.builders import BuilderName, BuildRequest, select_builder
+from publisher.adapters.localregistry import LocalRegistry
+from publisher.adapters.registry import RegistryClient
+from publisher.adapters.smoke import Engine, SmokeTester
+from publisher.core import config as config_module
+from publisher.core.errors import SmokeTestError
+from publisher.core.platforms import Platform
+from publisher.core.reference import Reference
+from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
 from tests.integration.builds import forget_images, quiet_runner
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from publisher.config import Extensions, Line, Registry
-from publisher.platforms import Platform
-from publisher.reference import Reference, parse
-from publisher.registry import RegistryClient
+from publisher.adapters.registry import RegistryClient
+from publisher.core.config import Extensions, Line, Registry
+from publisher.core.platforms import Platform
+from publisher.core.reference import Reference, parse
 from publisher.stages.verify import check_index
 from tests.conftest import require_tool
 from tests.support.faultproxy import FaultProxy

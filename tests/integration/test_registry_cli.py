@@ -13,10 +13,10 @@ import requests
 from click.testing import CliRunner, Result
 
 import publisher.cli.registry_cmds  # noqa: F401  (registers verify and preflight on main)
-from publisher import config as config_mod
-from publisher import plan as planning
+from publisher.adapters.localregistry import free_port
 from publisher.cli.base import main
-from publisher.localregistry import free_port
+from publisher.core import config as config_mod
+from publisher.core import plan as planning
 from tests.support.images import TestImage, make_image, push_raw
 
 pytestmark = pytest.mark.integration

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import requests
 
-from publisher.errors import AuthError, NotFoundError
-from publisher.reference import Reference
-from publisher.registry import OCI_INDEX, Manifest, RegistryClient
+from publisher.adapters.registry import OCI_INDEX, Manifest, RegistryClient
+from publisher.core.errors import AuthError, NotFoundError
+from publisher.core.reference import Reference
 from tests.conftest import require_tool
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import make_image, make_layer, write_layout
@@ -292,7 +292,7 @@ def test_basic_auth(
 def test_basic_auth_wrong_password_and_anonymous(
     basic_registry: Any, repo: str, make_client: Callable[..., RegistryClient]
 ) -> None:
-    from publisher.registry import Credentials
+    from publisher.adapters.registry import Credentials
 
     wrong = make_client(basic_registry, credentials=Credentials(basic_registry.username, "wrong"))
     with pytest.raises(AuthError, match="not authorized") as info:
@@ -342,7 +342,7 @@ def test_token_auth_read_only_token_cannot_push(
 def test_token_auth_wrong_password(
     token_registry: Any, repo: str, make_client: Callable[..., RegistryClient]
 ) -> None:
-    from publisher.registry import Credentials
+    from publisher.adapters.registry import Credentials
 
     client = make_client(token_registry, credentials=Credentials("pusher", "wrong"))
     with pytest.raises(AuthError, match="token server refused the credentials"):

@@ -16,7 +16,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from publisher.errors import (
+from publisher.adapters.registry import OCI_INDEX, RegistryClient, RetryPolicy
+from publisher.core.errors import (
     AuthError,
     InvalidResponseError,
     NotFoundError,
@@ -24,8 +25,7 @@ from publisher.errors import (
     RegistryError,
     UnreachableError,
 )
-from publisher.reference import Reference
-from publisher.registry import OCI_INDEX, RegistryClient, RetryPolicy
+from publisher.core.reference import Reference
 from tests.support.clock import FakeClock
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import make_image, make_layer, raw_push_blob, write_layout

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from publisher.localregistry import LocalRegistry
+from publisher.adapters.localregistry import LocalRegistry
 from tests.conftest import ROOT
 from tests.integration.conftest import _require_registry, matrix_text
 from tests.integration.test_resolve import _self_signed

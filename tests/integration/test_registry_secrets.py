@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from publisher.config import Registry
-from publisher.errors import PublisherError, RegistryError
-from publisher.localregistry import LocalRegistry
-from publisher.output import Output
-from publisher.reference import Reference, parse
-from publisher.registry import RegistryClient, credentials_for, credentials_for_host
+from publisher.adapters.localregistry import LocalRegistry
+from publisher.adapters.output import Output
+from publisher.adapters.registry import RegistryClient, credentials_for, credentials_for_host
+from publisher.core.config import Registry
+from publisher.core.errors import PublisherError, RegistryError
+from publisher.core.reference import Reference, parse
 from tests.conftest import require_tool
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import make_image, write_layout
@@ -231,7 +231,7 @@ def test_22_credentials_never_touch_disk_or_argv(
 
 
 def test_22_wrong_password_error_names_no_secret(canary_registry: LocalRegistry) -> None:
-    from publisher.registry import Credentials
+    from publisher.adapters.registry import Credentials
 
     client = RegistryClient(
         canary_registry.host, plain_http=True, credentials=Credentials(CANARY_USER, CANARY + "x")

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import requests
 
-from publisher.errors import InvalidResponseError
-from publisher.registry import ACCEPT, RegistryClient
-from publisher.registry.transfer import Transfers
+from publisher.adapters.registry import ACCEPT, RegistryClient
+from publisher.adapters.registry.transfer import Transfers
+from publisher.core.errors import InvalidResponseError
 from tests.support.clock import FakeClock
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import TestImage, make_image, make_layer
@@ -263,7 +263,7 @@ def test_large_blobs_go_up_in_chunks(
 
 
 def _policy(clock: FakeClock) -> Any:
-    from publisher.registry import RetryPolicy
+    from publisher.adapters.registry import RetryPolicy
 
     return RetryPolicy(attempts=3, initial_delay=0.5, max_delay=2.0, sleep=clock.sleep, clock=clock)
 
@@ -279,10 +279,10 @@ def test_the_publish_copy_step_uploads_each_blob_once_per_registry(
     tmp_path: Any,
 ) -> None:
     """Publisher.copy_indexes: two lines sharing a layer, two other registries, 16 at a time."""
-    from publisher import config as config_mod
-    from publisher.output import Output
+    from publisher.adapters.output import Output
+    from publisher.core import config as config_mod
+    from publisher.core.version import parse_release
     from publisher.stages.publish import LineIndex, Publisher
-    from publisher.version import parse_release
 
     one, two = lines
     blobs = unique_blobs(one, two)

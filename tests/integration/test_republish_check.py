@@ -2,7 +2,7 @@
 
 The newest stable release's notes record each line's base digest. On the registry,
 8.4's base has moved, 8.3's has not, and 8.1's official image stopped updating
-(publisher/lifecycle.py) and its line is frozen: only 8.4 is to be rebuilt.
+(publisher/core/lifecycle.py) and its line is frozen: only 8.4 is to be rebuilt.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from publisher.localregistry import LocalRegistry
-from publisher.notes import (
+from publisher.adapters.localregistry import LocalRegistry
+from publisher.core.notes import (
     LineFacts,
     PlatformFacts,
     RegistryFacts,

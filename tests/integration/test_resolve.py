@@ -26,10 +26,10 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from publisher import pins
-from publisher import probe as probing
-from publisher.errors import EXIT_BUILD_LOCALLY, EXIT_CANNOT_PROCEED, EXIT_USE_PREBUILT
-from publisher.localregistry import LocalRegistry, free_port
+from publisher.adapters import probe as probing
+from publisher.adapters.localregistry import LocalRegistry, free_port
+from publisher.core import pins
+from publisher.core.errors import EXIT_BUILD_LOCALLY, EXIT_CANNOT_PROCEED, EXIT_USE_PREBUILT
 from publisher.resolve import detect_host_platform
 from tests.conftest import ROOT
 from tests.support import images as test_images
@@ -271,7 +271,7 @@ def write_notes(
     platforms: tuple[str, ...],
     base: str = "docker.io/library/busybox:stable",
 ) -> Path:
-    """The release's pins file, rendered by publisher.pins from its record."""
+    """The release's pins file, rendered by publisher.core.pins from its record."""
     notes = {
         "schema": 1,
         "release": RELEASE,
@@ -536,10 +536,7 @@ def test_single_platform_manifest_is_checked_through_its_config(
 def test_click_command_matches_the_light_entry_point(
     published: Published, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from publisher.cli import (
-        main,
-        resolve_cmd,  # noqa: F401  (registers the command)
-    )
+    from publisher.cli import main
 
     monkeypatch.chdir(workdir)
     env = {

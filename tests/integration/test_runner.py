@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from publisher.errors import CommandError
-from publisher.output import Output
-from publisher.runner import Runner
+from publisher.adapters.output import Output
+from publisher.adapters.runner import Runner
+from publisher.core.errors import CommandError
 
 pytestmark = pytest.mark.integration
 

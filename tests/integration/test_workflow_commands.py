@@ -39,13 +39,13 @@ from typing import Any
 import pytest
 import yaml
 
-from publisher import standins
-from publisher.builders import BuilderName
-from publisher.errors import NotFoundError
-from publisher.localregistry import LocalRegistry
-from publisher.output import Output
-from publisher.registry import RegistryClient
-from publisher.runner import Runner
+from publisher.adapters.builders import BuilderName
+from publisher.adapters.localregistry import LocalRegistry
+from publisher.adapters.output import Output
+from publisher.adapters.registry import RegistryClient
+from publisher.adapters.runner import Runner
+from publisher.core.errors import NotFoundError
+from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
 from tests.integration.conftest import BasicAuthRegistry
 from tests.support.fake_github import FakeGitHub

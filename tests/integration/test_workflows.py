@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from publisher import config
+from publisher.core import config
 from tests.conftest import ROOT, require_tool
 from tests.support import workflow_policy as policy
 
@@ -591,8 +591,8 @@ def test_every_job_has_a_timeout_and_checkout_does_not_keep_credentials() -> Non
 
 
 def test_matrix_keys_used_by_the_build_job_exist() -> None:
-    from publisher import jobmatrix
-    from publisher.plan import plan
+    from publisher.core import jobmatrix
+    from publisher.core.plan import plan
 
     used = {
         key

@@ -1,7 +1,7 @@
 """A local HTTP server speaking the GitHub REST endpoints PyGithub uses for releases.
 
 GitHub is the one part of the system that cannot run here, so this stands in for
-it, on 127.0.0.1, for ``publisher.github`` and ``publisher gh-release``:
+it, on 127.0.0.1, for ``publisher.adapters.github`` and ``publisher gh-release``:
 
 * ``GET  /repos/{owner}/{repo}``                    the repository
 * ``GET  /repos/{owner}/{repo}/releases``           list (paginated: ``per_page``, ``page``)

@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from publisher.errors import ToolMissingError
-from publisher.output import Output
-from publisher.runner import INSTALL_HINTS, Completed, command_failed
+from publisher.adapters.output import Output
+from publisher.adapters.runner import INSTALL_HINTS, Completed, command_failed
+from publisher.core.errors import ToolMissingError
 
 Answer = Completed | Callable[["Call"], Completed]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from publisher import audit_rules as rules
+from publisher.core import audit_rules as rules
 from tests.unit.test_publish_plan import digest, record_of
 
 

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher import config as config_module
-from publisher.builders import (
+from publisher.adapters.builders import (
     BuildahBuilder,
     BuilderName,
     BuildRequest,
@@ -25,13 +24,18 @@ from publisher.builders import (
     DockerBuilder,
     select_builder,
 )
-from publisher.builders import base as base_mod
-from publisher.builders import buildah as buildah_mod
-from publisher.builders import buildx as buildx_mod
-from publisher.builders import docker as docker_mod
-from publisher.builders.base import emulation_missing, epoch_seconds, parse_version, require_version
-from publisher.builders.dockercli import builtin_buildkit_ok
-from publisher.builders.layout import (
+from publisher.adapters.builders import base as base_mod
+from publisher.adapters.builders import buildah as buildah_mod
+from publisher.adapters.builders import buildx as buildx_mod
+from publisher.adapters.builders import docker as docker_mod
+from publisher.adapters.builders.base import (
+    emulation_missing,
+    epoch_seconds,
+    parse_version,
+    require_version,
+)
+from publisher.adapters.builders.dockercli import builtin_buildkit_ok
+from publisher.adapters.builders.layout import (
     MEDIA_DOCKER_MANIFEST,
     MEDIA_OCI_INDEX,
     MEDIA_OCI_LAYER_GZIP,
@@ -44,10 +48,11 @@ from publisher.builders.layout import (
     write_blob,
     write_index,
 )
-from publisher.errors import CommandError, ConfigError, ToolMissingError, UsageError
-from publisher.platforms import Platform
-from publisher.reference import Reference
-from publisher.runner import Completed
+from publisher.adapters.runner import Completed
+from publisher.core import config as config_module
+from publisher.core.errors import CommandError, ConfigError, ToolMissingError, UsageError
+from publisher.core.platforms import Platform
+from publisher.core.reference import Reference
 from tests.conftest import ROOT
 from tests.unit.runner_fakes import Call, FakeRunner, fail, ok
 

@@ -9,9 +9,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from publisher import config
-from publisher.errors import ConfigError
-from publisher.platforms import Platform
+from publisher.core import config
+from publisher.core.errors import ConfigError
+from publisher.core.platforms import Platform
 from tests.conftest import ROOT
 
 GOOD = """\

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from publisher import fastcgi
+from publisher.adapters import fastcgi
 
 
 def test_records_are_padded_to_eight_bytes_and_streams_end_empty() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from publisher import config, jobmatrix
-from publisher.errors import ConfigError
-from publisher.plan import plan
+from publisher.core import config, jobmatrix
+from publisher.core.errors import ConfigError
+from publisher.core.plan import plan
 
 MATRIX = """
 registries:

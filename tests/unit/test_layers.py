@@ -5,8 +5,8 @@ level, inside functions and under ``TYPE_CHECKING`` alike) and resolved to the
 module it names. A module may import its own layer and the layers before it in
 ``LAYERS``. A module the table does not place fails too, so a new file is
 placed on purpose, and the table here must equal the one in CONTRIBUTING.md.
-The folders do not show the layers yet (``registry/`` holds pure modules and
-adapters); a file named in the table wins over its folder.
+The folders are the layers (``core/``, ``adapters/``, ``stages/``, ``cli/``); a
+file named in the table wins over its folder (the foundation inside ``core/``).
 """
 
 from __future__ import annotations
@@ -24,51 +24,25 @@ PACKAGE = ROOT / "publisher"
 
 #: (layer, entries): a file relative to publisher/, or a folder ending in "/".
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("__init__.py", "errors.py", "platforms.py", "fileio.py")),
     (
-        "pure core",
+        "foundation",
         (
-            "reference.py",
-            "version.py",
-            "config.py",
-            "plan.py",
-            "publish_plan.py",
-            "records.py",
-            "notes.py",
-            "pins.py",
-            "render.py",
-            "lifecycle.py",
-            "verify_rules.py",
-            "smoke_rules.py",
-            "audit_rules.py",
-            "jobmatrix.py",
-            "registry/manifest.py",
-            "registry/challenge.py",
-            "registry/retry.py",
+            "__init__.py",
+            "core/__init__.py",
+            "core/errors.py",
+            "core/platforms.py",
+            "core/fileio.py",
         ),
     ),
+    ("pure core", ("core/",)),
     ("vendorable", ("resolve.py",)),
-    (
-        "adapters",
-        (
-            "runner.py",
-            "output.py",
-            "github.py",
-            "localregistry.py",
-            "smoke.py",
-            "fastcgi.py",
-            "standins.py",
-            "probe.py",
-            "builders/",
-            "registry/",
-        ),
-    ),
+    ("adapters", ("adapters/",)),
     ("stages", ("stages/",)),
     ("CLI", ("cli/", "__main__.py")),
 )
 
 #: Imports a vendorable module may make lazily, inside a function (``resolve --matrix``).
-LAZY = {"publisher.resolve": {"publisher.config", "publisher.errors"}}
+LAZY = {"publisher.resolve": {"publisher.core.config", "publisher.core.errors"}}
 
 #: What the foundation and the pure core never import: processes, sockets, HTTP, UI.
 IMPURE = {
@@ -225,21 +199,25 @@ def test_the_vendorable_module_uses_the_standard_library_only() -> None:
 def test_the_checker_catches_an_upward_import() -> None:
     # A pure module reaching into a stage, an adapter into the CLI, a relative import
     # resolved to its submodule, and a lazy import the vendorable module may not make.
-    assert violations("publisher.plan", "from .stages import publish\n", "pure core") == [
-        "publisher.plan:1 (pure core) imports publisher.stages.publish (stages), a higher layer"
+    assert violations("publisher.core.plan", "from ..stages import publish\n", "pure core") == [
+        "publisher.core.plan:1 (pure core) imports publisher.stages.publish (stages), a higher layer"
     ]
     assert violations(
-        "publisher.registry.client", "def f():\n    from ..cli import base\n", "adapters"
-    ) == ["publisher.registry.client:2 (adapters) imports publisher.cli.base (CLI), a higher layer"]
-    assert violations("publisher.stages.verify", "from .. import verify_rules\n", "stages") == []
-    real = imports("publisher.stages.verify", MODULES["publisher.stages.verify"].read_text())
-    assert {"publisher.verify_rules", "publisher.registry"} <= {t for t, _, _ in real}
-    assert violations(
-        "publisher.resolve", "def f():\n    from publisher import output\n", "vendorable"
+        "publisher.adapters.registry.client", "def f():\n    from ...cli import base\n", "adapters"
     ) == [
-        "publisher.resolve:2 imports publisher.output: a vendorable module imports nothing of ours"
+        "publisher.adapters.registry.client:2 (adapters) imports publisher.cli.base (CLI), a higher layer"
     ]
-    assert violations("publisher.resolve", "from publisher import config\n", "vendorable")
+    assert (
+        violations("publisher.stages.verify", "from ..core import verify_rules\n", "stages") == []
+    )
+    real = imports("publisher.stages.verify", MODULES["publisher.stages.verify"].read_text())
+    assert {"publisher.core.verify_rules", "publisher.adapters.registry"} <= {t for t, _, _ in real}
+    assert violations(
+        "publisher.resolve", "def f():\n    from publisher.adapters import output\n", "vendorable"
+    ) == [
+        "publisher.resolve:2 imports publisher.adapters.output: a vendorable module imports nothing of ours"
+    ]
+    assert violations("publisher.resolve", "from publisher.core import config\n", "vendorable")
 
 
 def contributing_table() -> dict[str, set[str]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime
 
-from publisher import lifecycle
-from publisher.config import load
+from publisher.core import lifecycle
+from publisher.core.config import load
 from tests.conftest import ROOT
 
 D = datetime.date

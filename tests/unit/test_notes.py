@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from publisher import notes
-from publisher.notes import (
+from publisher.core import notes
+from publisher.core.notes import (
     FloatingFacts,
     LineFacts,
     PlatformFacts,

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publisher.errors import CommandError, ConfigError, RegistryError
-from publisher.output import Output, markdown_table
+from publisher.adapters.output import Output, markdown_table
+from publisher.core.errors import CommandError, ConfigError, RegistryError
 
 CANARY = "cAnArY-s3cr3t%val/ue+1=="
 

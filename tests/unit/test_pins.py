@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from publisher import notes, pins
-from publisher.notes import LineFacts, PlatformFacts, RegistryFacts, SizeHistory
+from publisher.core import notes, pins
+from publisher.core.notes import LineFacts, PlatformFacts, RegistryFacts, SizeHistory
 from tests.unit.test_notes import D, facts
 
 

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publisher import config
-from publisher.errors import InvalidVersionError
-from publisher.plan import LATEST, parse_scheme_tag, plan
-from publisher.version import parse_release
+from publisher.core import config
+from publisher.core.errors import InvalidVersionError
+from publisher.core.plan import LATEST, parse_scheme_tag, plan
+from publisher.core.version import parse_release
 
 MATRIX = """
 registries:

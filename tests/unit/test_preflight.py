@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from publisher.config import Registry
-from publisher.errors import AuthError
-from publisher.reference import parse_repository
-from publisher.registry import Credentials
-from publisher.registry.transport import Transport
+from publisher.adapters.registry import Credentials
+from publisher.adapters.registry.transport import Transport
+from publisher.core.config import Registry
+from publisher.core.errors import AuthError
+from publisher.core.reference import parse_repository
 from publisher.stages.preflight import push_refused
 
 

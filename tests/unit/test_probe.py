@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from publisher import probe as probing
-from publisher.probe import BasicCredentials
+from publisher.adapters import probe as probing
+from publisher.adapters.probe import BasicCredentials
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from publisher import config
+from publisher.core import config
+from publisher.core.version import parse_release
 from publisher.stages.public import fix_steps, pin_tags
-from publisher.version import parse_release
 
 MATRIX = """
 namespace: acme

@@ -14,11 +14,11 @@ import json
 
 import pytest
 
-from publisher import config
-from publisher import plan as planning
-from publisher.errors import ConfigError
-from publisher.notes import LineFacts, PlatformFacts, RegistryFacts, ReleaseFacts
-from publisher.publish_plan import (
+from publisher.core import config
+from publisher.core import plan as planning
+from publisher.core.errors import ConfigError
+from publisher.core.notes import LineFacts, PlatformFacts, RegistryFacts, ReleaseFacts
+from publisher.core.publish_plan import (
     ASSEMBLED,
     PENDING,
     PUBLISHED,

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from publisher import reference
-from publisher.errors import InvalidReferenceError
+from publisher.core import reference
+from publisher.core.errors import InvalidReferenceError
 
 D = "sha256:" + "a" * 64
 D2 = "sha256:" + "0123456789abcdef" * 4

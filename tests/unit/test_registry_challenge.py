@@ -1,4 +1,4 @@
-"""The strict WWW-Authenticate parser (registry/challenge.py)."""
+"""The strict WWW-Authenticate parser (core/challenge.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publisher.registry.challenge import Challenge, first_challenge, parse_challenges
+from publisher.core.challenge import Challenge, first_challenge, parse_challenges
 
 
 def test_a_distribution_bearer_challenge() -> None:

@@ -9,11 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from publisher.config import Registry
-from publisher.errors import AuthError, ConfigError
-from publisher.output import Output
-from publisher.reference import parse
-from publisher.registry import Credentials, api_host, credentials_for, credentials_for_host
+from publisher.adapters.output import Output
+from publisher.adapters.registry import (
+    Credentials,
+    api_host,
+    credentials_for,
+    credentials_for_host,
+)
+from publisher.core.config import Registry
+from publisher.core.errors import AuthError, ConfigError
+from publisher.core.reference import parse
 
 CANARY = "canary-3f9d8e7c6b5a"
 

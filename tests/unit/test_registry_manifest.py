@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from publisher.errors import InvalidResponseError
-from publisher.registry import (
+from publisher.adapters.registry import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
     OCI_INDEX,
@@ -21,7 +20,8 @@ from publisher.registry import (
     platform_key,
     sha256_digest,
 )
-from publisher.registry.manifest import MAX_MANIFEST_BYTES
+from publisher.core.errors import InvalidResponseError
+from publisher.core.manifest import MAX_MANIFEST_BYTES
 from tests.support.images import make_image
 
 D1 = "sha256:" + "1" * 64

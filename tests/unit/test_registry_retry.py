@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from publisher.errors import (
+from publisher.adapters.registry import Credentials, RetryPolicy
+from publisher.adapters.registry.transport import (
+    Reply,
+    Transient,
+    Transport,
+    describe_error_body,
+    scrub,
+)
+from publisher.core.errors import (
     AuthError,
     ConfigError,
     InvalidResponseError,
     RateLimitedError,
     UnreachableError,
 )
-from publisher.registry import Credentials, RetryPolicy
-from publisher.registry.retry import RetriesExhausted, is_retryable_status, parse_retry_after, run
-from publisher.registry.transport import Reply, Transient, Transport, describe_error_body, scrub
+from publisher.core.retry import RetriesExhausted, is_retryable_status, parse_retry_after, run
 from tests.support.clock import FakeClock
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from publisher.registry import Manifest
-from publisher.registry.transfer import (
+from publisher.adapters.registry import Manifest
+from publisher.adapters.registry.transfer import (
     DEFAULT_TRANSFERS,
     SourceTree,
     Target,

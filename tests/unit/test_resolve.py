@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from publisher import errors, pins
-from publisher import probe as probing
 from publisher import resolve as resolving
+from publisher.adapters import probe as probing
+from publisher.core import errors, pins
 from publisher.resolve import (
     EXIT_BUILD_LOCALLY,
     EXIT_CANNOT_PROCEED,
@@ -73,7 +73,7 @@ def notes_dict(**overrides: Any) -> dict[str, Any]:
 
 
 def pins_text(**overrides: Any) -> str:
-    """The pins file publisher.pins writes for these notes."""
+    """The pins file publisher.core.pins writes for these notes."""
     return pins.render(notes_dict(**overrides))
 
 
@@ -785,8 +785,8 @@ def test_light_entry_point_exit_codes(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_reads_what_the_publish_stage_writes() -> None:
-    """The pins the publish stage writes (publisher.notes -> publisher.pins) read back."""
-    from publisher import notes as writer
+    """The pins the publish stage writes (publisher.core.notes -> publisher.core.pins) read back."""
+    from publisher.core import notes as writer
 
     facts = writer.ReleaseFacts(
         release="v2.0.0",

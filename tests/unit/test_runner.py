@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from publisher.errors import CommandError, ToolMissingError
-from publisher.output import Output
-from publisher.runner import Completed, Runner, format_argv, tail
+from publisher.adapters.output import Output
+from publisher.adapters.runner import Completed, Runner, format_argv, tail
+from publisher.core.errors import CommandError, ToolMissingError
 
 PYTHON = sys.executable
 SECRET = "s3cret-Passw0rd-xyz"

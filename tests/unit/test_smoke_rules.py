@@ -10,14 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from publisher import config as config_module
-from publisher import fastcgi, smoke_rules
-from publisher.builders import base as base_mod
-from publisher.errors import CommandError, SmokeTestError
-from publisher.platforms import Platform
-from publisher.reference import Reference
-from publisher.runner import Completed
-from publisher.smoke import (
+from publisher.adapters import fastcgi
+from publisher.adapters.builders import base as base_mod
+from publisher.adapters.runner import Completed
+from publisher.adapters.smoke import (
     PROBE_BEGIN,
     PROBE_END,
     Engine,
@@ -35,6 +31,11 @@ from publisher.smoke import (
     smoke_tester,
     start_script,
 )
+from publisher.core import config as config_module
+from publisher.core import smoke_rules
+from publisher.core.errors import CommandError, SmokeTestError
+from publisher.core.platforms import Platform
+from publisher.core.reference import Reference
 from tests.conftest import ROOT
 from tests.unit.runner_fakes import Call, FakeRunner, fail, ok
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from publisher import standins
-from publisher.builders import BuilderName
-from publisher.builders.base import host_platform
-from publisher.errors import CommandError, ToolMissingError
-from publisher.platforms import Platform
-from publisher.runner import Completed
+from publisher.adapters.builders import BuilderName
+from publisher.adapters.builders.base import host_platform
+from publisher.adapters.runner import Completed
+from publisher.core.errors import CommandError, ToolMissingError
+from publisher.core.platforms import Platform
+from publisher.stages import standins
 from tests.conftest import ROOT
 from tests.unit.runner_fakes import Call, FakeRunner, ok
 
@@ -119,7 +119,7 @@ def test_source_key_changes_with_any_input(tmp_path: Path) -> None:
 def test_the_stand_in_sources_are_labelled_as_stand_ins() -> None:
     containerfile = (standins.SOURCE_DIR / "Containerfile").read_text()
     assert 'dev.publisher.stand-in="true"' in containerfile
-    assert standins.SOURCE_DIR == ROOT / "examples/offline/standin"
+    assert standins.SOURCE_DIR == ROOT / "publisher/stages/standin-offline"
     php = (standins.SOURCE_DIR / "rootfs/usr/local/bin/php").read_text()
     assert "STAND-IN, not PHP" in php
     for script in (standins.SOURCE_DIR / "rootfs/usr/local/bin").iterdir():
@@ -238,7 +238,7 @@ def test_a_root_file_system_tar_becomes_a_reproducible_one_layer_layout(tmp_path
     import json
     import tarfile
 
-    from publisher.builders.layout import read_layout, tar_to_layout
+    from publisher.adapters.builders.layout import read_layout, tar_to_layout
 
     status = tarfile.TarInfo("./var/lib/dpkg/status")
     data = DPKG_STATUS.encode()

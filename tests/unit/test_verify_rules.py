@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from publisher.verify_rules import (
+from publisher.core.verify_rules import (
     KINDS,
     ImageFacts,
     LineExpectation,

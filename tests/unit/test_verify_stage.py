@@ -6,9 +6,9 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-from publisher.registry import OCI_INDEX, OCI_MANIFEST, Manifest, sha256_digest
+from publisher.adapters.registry import OCI_INDEX, OCI_MANIFEST, Manifest, sha256_digest
+from publisher.core.verify_rules import check_image, short
 from publisher.stages.verify import inspect_index
-from publisher.verify_rules import check_image, short
 
 
 def blob(n: int) -> str:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from publisher.errors import InvalidVersionError
-from publisher.version import parse_release
+from publisher.core.errors import InvalidVersionError
+from publisher.core.version import parse_release
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ carry ``/STAND-IN-NOT-PHP`` and their ``php -v`` says
 ``PHP 8.4.99-standin (cli) -- STAND-IN, not PHP``.
 
 ``push_standins`` builds one image per PHP line and architecture from
-``examples/offline/standin/Containerfile`` with buildah (else docker), merges
+``publisher/stages/standin-offline/Containerfile`` (shipped in the package) with buildah (else docker), merges
 each line's two images into a multi-arch index and pushes it to a registry as
 ``stand-in/php:X.Y-fpm-alpine``. It is idempotent and fast on reruns: the
 busybox binaries and the built layouts are cached under
@@ -45,17 +45,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .builders import BuilderName, BuildRequest, create_builder
-from .builders.base import Builder
-from .builders.layout import merge_layouts, read_layout
-from .config import Config, is_loopback
-from .errors import CommandError, NotFoundError, ToolMissingError
-from .platforms import Platform
-from .reference import Reference
-from .runner import CommandRunner
+from ..adapters.builders import BuilderName, BuildRequest, create_builder
+from ..adapters.builders.base import Builder
+from ..adapters.builders.layout import merge_layouts, read_layout
+from ..adapters.runner import CommandRunner
+from ..core.config import Config, is_loopback
+from ..core.errors import CommandError, NotFoundError, ToolMissingError
+from ..core.platforms import Platform
+from ..core.reference import Reference
 
 #: The stand-in sources in a repository checkout.
-SOURCE_DIR = Path(__file__).resolve().parent.parent / "examples" / "offline" / "standin"
+SOURCE_DIR = Path(__file__).resolve().parent / "standin-offline"
 REPOSITORY = "stand-in/php"
 TAG_TEMPLATE = "{php}-fpm-alpine"
 LINES = ("8.1", "8.2", "8.3", "8.4", "8.5")
@@ -316,7 +316,7 @@ def push_standins(
     Returns, per PHP line, the pushed reference with its tag and index digest,
     e.g. ``127.0.0.1:5000/stand-in/php:8.4-fpm-alpine@sha256:...``.
     """
-    from .registry import RegistryClient
+    from ..adapters.registry import RegistryClient
 
     env = dict(os.environ if env is None else env)
     output = runner.output
@@ -324,7 +324,7 @@ def push_standins(
     if recipe is None and not (source_dir / "Containerfile").is_file():
         raise ToolMissingError(
             f"the stand-in sources are missing: {source_dir}/Containerfile",
-            hint="run from a checkout of the publisher repository (examples/offline/standin)",
+            hint="reinstall publisher: its stand-in sources ship inside the package (publisher/stages/standin-offline)",
         )
     cache = cache_root(env) / "standins"
     chosen: Builder | None = None
@@ -680,7 +680,7 @@ def build_debian_line(
     ref_name: str,
 ) -> str:
     """Build the Debian stand-in for ``php`` on every platform into one index layout."""
-    from .builders.layout import tar_to_layout
+    from ..adapters.builders.layout import tar_to_layout
 
     if not runner.which("mmdebstrap"):
         raise ToolMissingError(

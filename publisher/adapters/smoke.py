@@ -41,13 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import fastcgi, smoke_rules
+from ..core import smoke_rules
+from ..core.config import Config, is_loopback
+from ..core.errors import CommandError, SmokeTestError, ToolMissingError
+from ..core.platforms import Platform
+from ..core.reference import Reference
+from . import fastcgi
 from .builders import dockercli
 from .builders.base import Login, host_platform, require_emulation
-from .config import Config, is_loopback
-from .errors import CommandError, SmokeTestError, ToolMissingError
-from .platforms import Platform
-from .reference import Reference
 from .runner import INSTALL_HINTS, CommandRunner, Completed
 
 DEFAULT_START_TIMEOUT = 30.0

@@ -37,17 +37,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import CommandError, ToolMissingError, UsageError
-from ..reference import is_digest
+from ...core.errors import CommandError, ToolMissingError, UsageError
+from ...core.reference import is_digest
 from ..runner import INSTALL_HINTS, CommandRunner
 from . import dockercli
-from .base import (
-    BuilderName,
-    BuildOutput,
-    BuildRequest,
-    build_arg_flags,
-    require_version,
-)
+from .base import BuilderName, BuildOutput, BuildRequest, build_arg_flags, require_version
 from .layout import MANIFEST_TYPES, blob_path, read_layout
 
 MIN_VERSION = (0, 10, 0)

@@ -1,6 +1,6 @@
 """The registry client: what a release needs from an OCI registry, nothing more.
 
-Every method maps failures to ``publisher.errors`` classes; see ``transport``.
+Every method maps failures to ``publisher.core.errors`` classes; see ``transport``.
 Manifests are always verified against their digest and read with a size cap;
 blobs are uploaded once (HEAD first, a cross-repository mount within one
 registry), children before their index, and tags only ever by manifest PUT.
@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..errors import CommandError, InvalidResponseError, NotFoundError, PublisherError
-from ..reference import Reference
-from .credentials import Credentials, credentials_for
-from .manifest import (
+from ...core.errors import CommandError, InvalidResponseError, NotFoundError, PublisherError
+from ...core.manifest import (
     ACCEPT,
     MANIFEST_TYPES,
     MAX_MANIFEST_BYTES,
@@ -27,7 +25,9 @@ from .manifest import (
     Manifest,
     sha256_digest,
 )
-from .retry import RetryPolicy
+from ...core.reference import Reference
+from ...core.retry import RetryPolicy
+from .credentials import Credentials, credentials_for
 from .transport import (
     STREAM_CHUNK,
     Reply,
@@ -40,7 +40,7 @@ from .transport import (
 )
 
 if TYPE_CHECKING:
-    from ..config import Registry
+    from ...core.config import Registry
     from ..output import Output
 
 #: Largest config blob we read (image configs are a few KiB).

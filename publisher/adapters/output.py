@@ -27,7 +27,7 @@ from typing import IO
 from rich.console import Console
 from rich.table import Table
 
-from .errors import ConfigError, PublisherError
+from ..core.errors import ConfigError, PublisherError
 
 _REDACTED = "***"
 #: Shortest derived form (base64 fragment, escaped form) that is worth redacting.

@@ -23,7 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from ..errors import CommandError
+from ...core.errors import CommandError
 from ..runner import INSTALL_HINTS, CommandRunner
 from .base import (
     BuilderName,

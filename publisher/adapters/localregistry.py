@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ToolMissingError, UnreachableError
+from ..core.errors import ToolMissingError, UnreachableError
 
 BINARIES = ("docker-registry", "registry")
 

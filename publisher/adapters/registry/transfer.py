@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from .manifest import Manifest
+from ...core.manifest import Manifest
 
 if TYPE_CHECKING:
     from ..output import Output

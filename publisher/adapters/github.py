@@ -24,9 +24,9 @@ import github
 from github import Auth, Github, GithubException, GithubRetry
 from requests import exceptions as requests_exceptions
 
-from .errors import GitHubError, InvalidVersionError
+from ..core.errors import GitHubError, InvalidVersionError
+from ..core.version import Release, parse_release
 from .output import Output
-from .version import Release, parse_release
 
 DEFAULT_API_URL = "https://api.github.com"
 ENV_API_URL = "GITHUB_API_URL"

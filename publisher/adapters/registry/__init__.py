@@ -1,6 +1,6 @@
 """The registry layer: an OCI distribution client for publishing (requests underneath).
 
-Public API (import from ``publisher.registry``)::
+Public API (import from ``publisher.adapters.registry``)::
 
     Credentials(username, password)              # repr never shows the password
     credentials_for(registry, env, output)       # env vars from matrix.yaml, else docker config, else None
@@ -41,16 +41,14 @@ Public API (import from ``publisher.registry``)::
     descriptor_for(manifest, platform) -> Descriptor
 
 ``repo_path`` is the repository path on the host (``acme/php-fpm``), as in
-``config.Registry.repository.path``. Every failure is a ``publisher.errors``
+``config.Registry.repository.path``. Every failure is a ``publisher.core.errors``
 class: AuthError (4), NotFoundError (5), RateLimitedError (6), UnreachableError
 (7), InvalidResponseError (8), RegistryError (9).
 """
 
 from __future__ import annotations
 
-from .client import RegistryClient
-from .credentials import Credentials, api_host, credentials_for, credentials_for_host
-from .manifest import (
+from ...core.manifest import (
     ACCEPT,
     DOCKER_LIST,
     DOCKER_MANIFEST,
@@ -65,7 +63,9 @@ from .manifest import (
     platform_key,
     sha256_digest,
 )
-from .retry import RetryPolicy
+from ...core.retry import RetryPolicy
+from .client import RegistryClient
+from .credentials import Credentials, api_host, credentials_for, credentials_for_host
 
 __all__ = [
     "ACCEPT",

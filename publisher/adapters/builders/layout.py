@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import CommandError
+from ...core.errors import CommandError
 
 OCI_LAYOUT_VERSION = "1.0.0"
 MEDIA_OCI_INDEX = "application/vnd.oci.image.index.v1+json"

@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from ..errors import CommandError, ToolMissingError
+from ...core.errors import CommandError, ToolMissingError
 from ..runner import INSTALL_HINTS, CommandRunner
 from . import dockercli
 from .base import (

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 ENV_ATTEMPTS = "PUBLISHER_RETRY_ATTEMPTS"
 ENV_INITIAL_DELAY = "PUBLISHER_RETRY_INITIAL_DELAY"

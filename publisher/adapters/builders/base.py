@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..errors import ConfigError, ToolMissingError
-from ..platforms import Platform
-from ..reference import Reference
+from ...core.errors import ConfigError, ToolMissingError
+from ...core.platforms import Platform
+from ...core.reference import Reference
 
 if TYPE_CHECKING:
-    from ..config import Config, Line
+    from ...core.config import Config, Line
 
 #: Build arguments every rendered Dockerfile declares.
 ARG_BASE = "PHP_BASE_IMAGE"
@@ -57,7 +57,7 @@ class BuilderName(enum.Enum):
 
 
 class Login(Protocol):
-    """Registry credentials (``publisher.registry.credentials.Credentials`` fits)."""
+    """Registry credentials (``publisher.adapters.registry.credentials.Credentials`` fits)."""
 
     @property
     def username(self) -> str: ...
@@ -160,7 +160,7 @@ class BuildRequest:
 
         ``base`` is the resolved base (through the mirror, pinned by digest).
         """
-        from ..config import is_loopback
+        from ...core.config import is_loopback
 
         primary = config.primary
         return cls(

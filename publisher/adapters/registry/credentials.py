@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AuthError, ConfigError
+from ...core.errors import AuthError, ConfigError
 
 if TYPE_CHECKING:
-    from ..config import Registry
+    from ...core.config import Registry
     from ..output import Output
 
 DOCKER_HUB = "docker.io"

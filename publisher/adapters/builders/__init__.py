@@ -8,7 +8,7 @@ under a scratch tag).
 
 from __future__ import annotations
 
-from ..errors import ToolMissingError
+from ...core.errors import ToolMissingError
 from ..runner import INSTALL_HINTS, CommandRunner
 from .base import (
     ARG_BASE,

@@ -7,7 +7,7 @@ probe for the rest of the package and the tests.
 
 from __future__ import annotations
 
-from .resolve import (
+from ..resolve import (
     ACCEPT,
     CACHE_TIMEOUT,
     DEFAULT_TIMEOUT,

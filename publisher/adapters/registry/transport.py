@@ -5,7 +5,7 @@ one and then expect CSRF tokens as if talking to a browser), the strict
 ``WWW-Authenticate`` parser of ``challenge.py``, and the retry loop of
 ``retry.py``. docs/design.md says why there is no registry library underneath.
 
-Everything a caller sees from here is a ``publisher.errors`` class: requests and
+Everything a caller sees from here is a ``publisher.core.errors`` class: requests and
 urllib3 exceptions never cross this boundary.
 """
 
@@ -29,7 +29,9 @@ import requests
 import requests.adapters
 import urllib3.exceptions
 
-from ..errors import (
+from ...core import retry as retry_loop
+from ...core.challenge import Challenge, parse_challenges
+from ...core.errors import (
     AuthError,
     InvalidResponseError,
     NotFoundError,
@@ -38,10 +40,8 @@ from ..errors import (
     RegistryError,
     UnreachableError,
 )
-from . import retry as retry_loop
-from .challenge import Challenge, parse_challenges
+from ...core.retry import RetryPolicy, is_retryable_status, parse_retry_after
 from .credentials import DOCKER_HUB_API, Credentials, api_host
-from .retry import RetryPolicy, is_retryable_status, parse_retry_after
 
 if TYPE_CHECKING:
     from ..output import Output

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .errors import CommandError, ToolMissingError
+from ..core.errors import CommandError, ToolMissingError
 from .output import Output
 
 #: How to install each external tool publisher may call.
