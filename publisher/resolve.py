@@ -96,14 +96,6 @@ class PinsError(ResolveError):
 # --------------------------------------------------------------------------- names
 
 PLATFORMS = ("linux/amd64", "linux/arm64")
-_MACHINES = {
-    "x86_64": "linux/amd64",
-    "amd64": "linux/amd64",
-    "aarch64": "linux/arm64",
-    "arm64": "linux/arm64",
-    "armv8": "linux/arm64",
-    "armv8l": "linux/arm64",
-}
 _NUM = r"(?:0|[1-9][0-9]*)"
 _PRE_ID = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
 _RELEASE_RE = re.compile(rf"v{_NUM}\.{_NUM}\.{_NUM}(?:-{_PRE_ID}(?:\.{_PRE_ID})*)?")
@@ -211,10 +203,561 @@ def sort_lines(lines: Any) -> tuple[str, ...]:
     return tuple(sorted(set(lines), key=key))
 
 
+# =========================================================================== the registry core
+#
+# The one copy of what both sides of publisher need to talk to a registry: media
+# types, the platform of a descriptor, the host's platform, loopback hosts, auth
+# challenges, the docker config and its credential helpers. The probe below uses
+# it, and the full client (``publisher.core`` and ``publisher.adapters``) imports it
+# from here instead of keeping its own copy, so this file stays one
+# self-contained, stdlib-only piece that stacks can still vendor.
+
+DOCKER_HUB_API = "registry-1.docker.io"
+DOCKER_HUB_CONFIG_KEY = "https://index.docker.io/v1/"
+
+# --------------------------------------------------------------------------- media types
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
+IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+MANIFEST_TYPES = INDEX_TYPES | IMAGE_TYPES
+#: The Accept header for manifest requests, preferred types first.
+ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
+#: Largest manifest accepted (the distribution registry's own limit is 4 MiB).
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+#: buildx's attestation entries of an index: this annotation, platform unknown/unknown.
+REFERENCE_TYPE = "vnd.docker.reference.type"
+ATTESTATION = "attestation-manifest"
+UNKNOWN_PLATFORM = "unknown/unknown"
+
+# --------------------------------------------------------------------------- platforms
+
+_MACHINES = {
+    "x86_64": "linux/amd64",
+    "amd64": "linux/amd64",
+    "aarch64": "linux/arm64",
+    "arm64": "linux/arm64",
+    "armv8": "linux/arm64",
+    "armv8l": "linux/arm64",
+}
+
+
+def platform_key(platform: Mapping[str, Any] | None) -> str | None:
+    """``linux/amd64`` from a descriptor's ``platform`` object (or an image config's
+    fields); ``linux/arm64`` also for variant v8, other variants kept
+    (``linux/arm/v7``); missing fields read ``unknown``."""
+    if not platform:
+        return None
+    os_name = str(platform.get("os", "unknown"))
+    arch = str(platform.get("architecture", "unknown"))
+    variant = platform.get("variant")
+    if variant and not (arch == "arm64" and variant == "v8"):
+        return f"{os_name}/{arch}/{variant}"
+    return f"{os_name}/{arch}"
+
+
+def platform_of(entry: Mapping[str, Any]) -> str | None:
+    """The platform of an index entry or an image config; None when it names none, or
+    ``unknown`` (an attestation)."""
+    plat = entry.get("platform", entry)
+    if not isinstance(plat, Mapping):
+        return None
+    os_name, arch = plat.get("os"), plat.get("architecture")
+    if not isinstance(os_name, str) or not isinstance(arch, str) or "unknown" in (os_name, arch):
+        return None
+    return platform_key(plat)
+
+
+def platform_fields(platform: str | Mapping[str, Any]) -> dict[str, str]:
+    """A descriptor's ``platform`` object from ``linux/arm/v7`` or from an image config."""
+    if isinstance(platform, str):
+        parts = platform.split("/")
+        os_name, arch = parts[0], parts[1] if len(parts) > 1 else ""
+        variant: Any = parts[2] if len(parts) > 2 else None
+    else:
+        os_name = str(platform.get("os", ""))
+        arch = str(platform.get("architecture", ""))
+        variant = platform.get("variant")
+    fields = {"architecture": arch, "os": os_name}
+    if variant:
+        fields["variant"] = str(variant)
+    return fields
+
+
+def host_platform(system: str, machine: str, *, arm64_hardware: bool = False) -> str:
+    """The platform to run natively (pure).
+
+    ``arm64_hardware`` says an x86_64 process runs translated on Apple Silicon
+    (Rosetta), where docker runs arm64 containers natively.
+    """
+    if system == "Darwin" and arm64_hardware:
+        return "linux/arm64"
+    found = _MACHINES.get(machine.lower())
+    if found is not None:
+        return found
+    return f"linux/{machine.lower() or 'unknown'}"
+
+
+def detect_host_platform() -> str:
+    """The host's platform: linux/arm64 on Apple Silicon and ARM Linux, linux/amd64 on x86."""
+    uname = os.uname() if hasattr(os, "uname") else None
+    if uname is None:  # Windows
+        import platform
+
+        return host_platform(platform.system(), platform.machine())
+    arm64_hardware = False
+    if uname.sysname == "Darwin" and uname.machine == "x86_64":
+        arm64_hardware = _darwin_arm64_hardware()
+    return host_platform(uname.sysname, uname.machine, arm64_hardware=arm64_hardware)
+
+
+def _darwin_arm64_hardware() -> bool:  # pragma: no cover - macOS only
+    try:
+        status, out = run_command(["sysctl", "-n", "hw.optional.arm64"], b"", 1.0)
+    except (OSError, TimeoutError):
+        return False
+    return status == 0 and out.strip() == b"1"
+
+
+# --------------------------------------------------------------------------- hosts
+
+
+def api_host(host: str) -> str:
+    """The host that serves the registry API (Docker Hub's is ``registry-1.docker.io``)."""
+    return DOCKER_HUB_API if host in (DOCKER_HUB, "index.docker.io") else host
+
+
+def _ipv4_octets(name: str) -> list[int] | None:
+    """The four numbers of a dotted-quad address, strictly: no leading zeros, each at most
+    255 (``127.000.000.001`` is no address: resolvers differ on what it means)."""
+    parts = name.split(".")
+    if len(parts) != 4:
+        return None
+    octets = []
+    for part in parts:
+        if not part.isdigit() or not part.isascii() or (len(part) > 1 and part[0] == "0"):
+            return None
+        octets.append(int(part))
+    return octets if all(o <= 255 for o in octets) else None
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, ``127.0.0.0/8`` or ``::1`` (also IPv4-mapped), with or without a port
+    (``[::1]:5000``; a bare IPv6 address has no port)."""
+    if host.startswith("["):
+        if "]" not in host:
+            return False
+        name = host[1 : host.find("]")]
+    else:
+        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if name.lower() == "localhost":
+        return True
+    octets = _ipv4_octets(name)
+    if octets is not None:
+        return octets[0] == 127
+    if ":" not in name:
+        return False
+    try:
+        packed = socket.inet_pton(socket.AF_INET6, name)
+    except (OSError, ValueError):
+        return False
+    if packed == bytes(15) + b"\x01":
+        return True
+    return packed[:12] == bytes(10) + b"\xff\xff" and packed[12] == 127  # ::ffff:127.x.y.z
+
+
+# --------------------------------------------------------------------------- auth challenges
+#
+# ``WWW-Authenticate`` (RFC 9110 section 11), parsed strictly. A header holds one or
+# more challenges: a scheme, then either a token68 or a comma-separated list of
+# ``name=value`` parameters, where a value is a token or a quoted string
+# (``"a \" quote"``). Anything else is a malformed header: the parser raises
+# ``ValueError`` rather than guessing.
+
+# tchar: any visible ASCII character except the delimiters "(),/:;<=>?@[\]{}
+_CH_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_CH_TOKEN68 = re.compile(r"[A-Za-z0-9._~+/-]+=*")
+# qdtext is HTAB, SP, 0x21, 0x23-0x5B, 0x5D-0x7E and obs-text; a quoted-pair escapes
+# HTAB, SP, VCHAR or obs-text.
+_CH_QUOTED = re.compile(r'"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*)"')
+_CH_OWS = re.compile(r"[ \t]*")
+_CH_SP = re.compile(r"[ \t]+")
+_CH_UNESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """One challenge: its scheme (lowercase) and its parameters (names lowercase)."""
+
+    scheme: str
+    params: dict[str, str] = field(default_factory=dict)
+    token68: str | None = None
+
+    @property
+    def realm(self) -> str | None:
+        return self.params.get("realm")
+
+    @property
+    def service(self) -> str | None:
+        return self.params.get("service")
+
+    @property
+    def scope(self) -> str | None:
+        return self.params.get("scope")
+
+
+class _ChallengeReader:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def at_end(self) -> bool:
+        return self.pos >= len(self.text)
+
+    def peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def match(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
+        found = pattern.match(self.text, self.pos)
+        if found:
+            self.pos = found.end()
+        return found
+
+    def skip_list_separators(self) -> None:
+        """OWS and empty list elements (``a, , b`` is allowed by the list rule)."""
+        while True:
+            self.match(_CH_OWS)
+            if self.peek() != ",":
+                return
+            self.pos += 1
+
+    def fail(self, what: str) -> ValueError:
+        shown = self.text[self.pos : self.pos + 20]
+        return ValueError(f"{what} at character {self.pos + 1} ({shown!r})")
+
+    def param_ahead(self) -> bool:
+        """Whether the text here is ``name BWS "="`` (a parameter, not a scheme)."""
+        found = _CH_TOKEN.match(self.text, self.pos)
+        if not found:
+            return False
+        after = _CH_OWS.match(self.text, found.end())
+        end = after.end() if after else found.end()
+        return self.text[end : end + 1] == "="
+
+    def token68_ahead(self) -> bool:
+        """``abc==`` then the end or a comma: a token68 whose padding looks like ``name=``."""
+        found = _CH_TOKEN68.match(self.text, self.pos)
+        if not found or not found.group(0).endswith("="):
+            return False
+        after = _CH_OWS.match(self.text, found.end())
+        end = after.end() if after else found.end()
+        return end == len(self.text) or self.text[end] == ","
+
+
+def parse_challenges(header: str) -> tuple[Challenge, ...]:
+    """Every challenge of a ``WWW-Authenticate`` value, in order. ``ValueError`` when malformed."""
+    reader = _ChallengeReader(header)
+    challenges: list[Challenge] = []
+    reader.skip_list_separators()
+    while not reader.at_end():
+        scheme = reader.match(_CH_TOKEN)
+        if not scheme:
+            raise reader.fail("expected an authentication scheme")
+        params: dict[str, str] = {}
+        token68: str | None = None
+        separated = reader.match(_CH_SP) is not None
+        if separated and reader.peek() == ",":
+            # Empty list elements may come before the first parameter ("Bearer , realm=x").
+            start = reader.pos
+            reader.skip_list_separators()
+            if not reader.param_ahead():
+                reader.pos = start
+        if separated and not reader.at_end() and reader.peek() != ",":
+            if not reader.param_ahead() or reader.token68_ahead():
+                found = reader.match(_CH_TOKEN68)
+                if not found:
+                    raise reader.fail("expected parameters or a token68")
+                token68 = found.group(0)
+                reader.match(_CH_OWS)
+            else:
+                _read_challenge_params(reader, params)
+        if not reader.at_end() and reader.peek() != ",":
+            raise reader.fail("expected a comma between challenges")
+        challenges.append(Challenge(scheme.group(0).lower(), params, token68))
+        reader.skip_list_separators()
+    if not challenges:
+        raise ValueError("the header is empty")
+    return tuple(challenges)
+
+
+def _read_challenge_params(reader: _ChallengeReader, params: dict[str, str]) -> None:
+    """``name=value`` pairs up to the end or the start of the next challenge."""
+    while True:
+        name = reader.match(_CH_TOKEN)
+        if not name:
+            raise reader.fail("expected a parameter name")
+        reader.match(_CH_OWS)
+        if reader.peek() != "=":
+            raise reader.fail("expected '=' after a parameter name")
+        reader.pos += 1
+        reader.match(_CH_OWS)
+        if reader.peek() == '"':
+            quoted = reader.match(_CH_QUOTED)
+            if not quoted:
+                raise reader.fail("unterminated or invalid quoted string")
+            value = _CH_UNESCAPE.sub(r"\1", quoted.group(1))
+        else:
+            token = reader.match(_CH_TOKEN)
+            if not token:
+                raise reader.fail("expected a parameter value")
+            value = token.group(0)
+        key = name.group(0).lower()
+        if key in params:
+            raise ValueError(f"the parameter {key!r} appears twice")
+        params[key] = value
+        reader.match(_CH_OWS)
+        if reader.at_end():
+            return
+        if reader.peek() != ",":
+            raise reader.fail("expected a comma between parameters")
+        start = reader.pos
+        reader.skip_list_separators()
+        if reader.at_end():
+            return
+        if not reader.param_ahead():
+            reader.pos = start  # the next challenge begins here
+            return
+
+
+def first_challenge(header: str) -> Challenge:
+    """The first challenge of a ``WWW-Authenticate`` value (the one a client answers)."""
+    return parse_challenges(header)[0]
+
+
+# --------------------------------------------------------------------------- credentials
+#
+# The docker config (``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json``),
+# looked up the way docker does: the host's ``credHelpers`` entry, else the
+# ``credsStore``, else ``auths``. A helper is ``docker-credential-<name> get`` with
+# the server on stdin (never in argv), run by a ``RunCommand``: a subprocess here,
+# ``publisher.adapters.runner`` in the full client.
+
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_HELPER_OUTPUT = 64 * 1024
+HELPER_TIMEOUT = 60.0
+
+#: Runs ``argv`` with ``stdin`` bytes, at most ``timeout`` seconds; returns (exit
+#: status, stdout). Raises FileNotFoundError when the command is not installed,
+#: TimeoutError when it does not finish in time.
+RunCommand = Callable[[Sequence[str], bytes, float], tuple[int, bytes]]
+
+
+@dataclass(frozen=True)
+class BasicCredentials:
+    """A username and a password or token. ``repr`` never shows the password."""
+
+    username: str
+    password: str = field(repr=False)
+    #: Where they came from, for messages: ``env DOCKERHUB_TOKEN``, ``docker config``.
+    source: str = "explicit"
+
+    def header(self) -> str:
+        raw = f"{self.username}:{self.password}".encode()
+        return "Basic " + base64.b64encode(raw).decode("ascii")
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, password='***', source={self.source!r})"
+
+    def __str__(self) -> str:
+        return repr(self)
+
+
+class CredentialsError(Exception):
+    """The docker config or a credential helper gave nothing usable; ``hint`` says what to do."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DockerConfigError(CredentialsError):
+    """The docker config file itself cannot be read."""
+
+
+def run_command(argv: Sequence[str], stdin: bytes, timeout: float) -> tuple[int, bytes]:
+    """The default :data:`RunCommand`: a subprocess. This is the vendored file's own way to
+    start a command; publisher's full client passes one through its runner instead."""
+    import subprocess
+
+    try:
+        proc = subprocess.run(
+            list(argv), input=stdin, capture_output=True, timeout=max(timeout, 0.1), check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise TimeoutError(f"{argv[0]} did not finish within {timeout:g}s") from None
+    return proc.returncode, proc.stdout
+
+
+def docker_config_path(env: Mapping[str, str]) -> Path | None:
+    if env.get("DOCKER_CONFIG"):
+        return Path(env["DOCKER_CONFIG"]) / "config.json"
+    home = env.get("HOME")
+    return Path(home) / ".docker" / "config.json" if home else None
+
+
+def read_docker_config(path: Path) -> dict[str, Any]:
+    """The parsed docker config; ``{}`` when there is none. DockerConfigError when unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise DockerConfigError(f"cannot read the docker config: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise DockerConfigError("the docker config is larger than 1 MiB")
+    try:
+        data = json.loads(raw or b"{}")
+    except ValueError:
+        raise DockerConfigError(
+            "the docker config is not valid JSON",
+            hint="fix or remove it, or set the credential environment variables instead",
+        ) from None
+    return data if isinstance(data, dict) else {}
+
+
+def _config_keys(host: str) -> list[str]:
+    """Keys a docker config may use for ``host``, most specific first."""
+    if host in (DOCKER_HUB, "index.docker.io", DOCKER_HUB_API):
+        return [
+            DOCKER_HUB_CONFIG_KEY,
+            "index.docker.io",
+            "docker.io",
+            "https://docker.io",
+            DOCKER_HUB_API,
+            "https://registry-1.docker.io",
+        ]
+    return [host, f"https://{host}", f"http://{host}", f"https://{host}/v1/", f"https://{host}/v2/"]
+
+
+def helper_credentials(
+    helper: str, host: str, *, run: RunCommand = run_command, timeout: float = HELPER_TIMEOUT
+) -> BasicCredentials | None:
+    """What ``docker-credential-<helper> get`` has for ``host`` (Docker Hub's legacy
+    server URL for Docker Hub); None when it has nothing. CredentialsError when the
+    helper is missing, fails, hangs or answers nonsense."""
+    binary = f"docker-credential-{helper}"
+    server = DOCKER_HUB_CONFIG_KEY if api_host(host) == DOCKER_HUB_API else host
+    try:
+        status, out = run([binary, "get"], server.encode(), timeout)
+    except FileNotFoundError:
+        raise CredentialsError(
+            f"the docker credential helper {binary} is not installed",
+            hint="install it, remove it from the docker config, or set the registry's "
+            "credential environment variables",
+        ) from None
+    except TimeoutError:
+        raise CredentialsError(
+            f"the docker credential helper {binary} did not answer within {timeout:g}s"
+        ) from None
+    except OSError as exc:
+        raise CredentialsError(
+            f"the docker credential helper {binary} could not be started: {exc.strerror or exc}"
+        ) from None
+    if status != 0:
+        if b"credentials not found" in out.lower():
+            return None
+        # Its output is not echoed: it is ours to judge, and may hold more than an error.
+        raise CredentialsError(
+            f"the docker credential helper {binary} failed (exit {status})",
+            hint="check `docker login` for this registry",
+        )
+    if not out.strip():
+        return None
+    try:
+        if len(out) > MAX_HELPER_OUTPUT:
+            raise ValueError("too long")
+        answer = json.loads(out)
+        username, secret = answer["Username"], answer["Secret"]
+    except (ValueError, KeyError, TypeError):
+        raise CredentialsError(
+            f"the docker credential helper {binary} gave an unreadable answer"
+        ) from None
+    if not isinstance(username, str) or not isinstance(secret, str) or not secret:
+        return None
+    if not username or username == "<token>":
+        return None  # an identity token, for docker's own OAuth flow: not a password
+    return BasicCredentials(username, secret, f"docker credential helper {helper}")
+
+
+def _auth_entry(entry: Mapping[str, Any], where: str) -> BasicCredentials | None:
+    user, secret = entry.get("username"), entry.get("password")
+    if user and secret:
+        return BasicCredentials(str(user), str(secret), "docker config")
+    encoded = entry.get("auth")
+    if not encoded:
+        return None
+    try:
+        decoded = base64.b64decode(str(encoded), validate=False).decode()
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        decoded = ""
+    username, sep, password = decoded.partition(":")
+    if not sep or not username or not password:
+        raise CredentialsError(
+            f"the 'auth' value in {where} is not base64 of user:password",
+            hint="run `docker login` again for this registry",
+        )
+    return BasicCredentials(username, password, "docker config")
+
+
+def credentials_from_config(
+    data: Mapping[str, Any],
+    host: str,
+    *,
+    helper: Callable[[str], BasicCredentials | None] | None = None,
+    where: str = "the docker config",
+) -> BasicCredentials | None:
+    """Credentials for ``host`` from a parsed docker config, or None; ``helper(name)`` asks
+    a credential helper (see :func:`helper_credentials`), without it helpers are skipped.
+    Pure apart from that callback. CredentialsError for an unusable ``auths`` entry."""
+    keys = _config_keys(host)
+    helpers = data.get("credHelpers")
+    if helper is not None and isinstance(helpers, Mapping):
+        for key in keys:
+            name = helpers.get(key)
+            if isinstance(name, str) and name:
+                return helper(name)
+    store = data.get("credsStore")
+    if helper is not None and isinstance(store, str) and store:
+        found = helper(store)
+        if found is not None:
+            return found
+    auths = data.get("auths")
+    if isinstance(auths, Mapping):
+        for key in keys:
+            entry = auths.get(key)
+            if isinstance(entry, Mapping):
+                found = _auth_entry(entry, f"{where} (auths[{key!r}])")
+                if found is not None:
+                    return found
+    return None
+
+
 # =========================================================================== the registry probe
 
 DEFAULT_TIMEOUT = 2.0
-MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_SMALL_BYTES = 1024 * 1024  # config blobs, token answers, tag lists, error bodies
 MAX_REDIRECTS = 3
 MAX_TAG_PAGES = 5
@@ -222,21 +765,6 @@ USER_AGENT = "publisher-resolve/1"
 
 ENV_USERNAME = "PHP_IMAGE_REGISTRY_USERNAME"
 ENV_PASSWORD = "PHP_IMAGE_REGISTRY_PASSWORD"
-
-DOCKER_HUB_API = "registry-1.docker.io"
-DOCKER_HUB_CONFIG_KEY = "https://index.docker.io/v1/"
-
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
-INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
-MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
-
-_CHALLENGE_PARAM_RE = re.compile(
-    r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))'
-)
 
 
 class Status(enum.Enum):
@@ -302,17 +830,6 @@ class Result:
         }
 
 
-@dataclass(frozen=True)
-class BasicCredentials:
-    username: str
-    password: str = field(repr=False)
-    source: str = "explicit"
-
-    def header(self) -> str:
-        raw = f"{self.username}:{self.password}".encode()
-        return "Basic " + base64.b64encode(raw).decode("ascii")
-
-
 class _Outcome(Exception):
     """Raised inside the probe to end it with a classified result."""
 
@@ -326,47 +843,6 @@ class _Outcome(Exception):
 # --------------------------------------------------------------------------- pure helpers
 
 
-def api_host(host: str) -> str:
-    """The host that serves the registry API (Docker Hub's is ``registry-1.docker.io``)."""
-    return DOCKER_HUB_API if host in (DOCKER_HUB, "index.docker.io") else host
-
-
-def is_loopback(host: str) -> bool:
-    """``localhost``, ``127.x.y.z`` or ``[::1]``, with or without a port."""
-    if host.startswith("["):
-        name = host[1 : host.find("]")] if "]" in host else host
-    else:
-        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    if name in ("localhost", "::1"):
-        return True
-    parts = name.split(".")
-    return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() for p in parts)
-
-
-def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
-    """Parse a ``WWW-Authenticate`` value into (scheme, params), scheme lowercased."""
-    header = header.strip()
-    scheme, _, rest = header.partition(" ")
-    params: dict[str, str] = {}
-    for match in _CHALLENGE_PARAM_RE.finditer(rest):
-        value = match.group(2) if match.group(2) is not None else match.group(3)
-        params[match.group(1).lower()] = re.sub(r"\\(.)", r"\1", value)
-    return scheme.lower(), params
-
-
-def platform_of(entry: Mapping[str, Any]) -> str | None:
-    """``linux/arm64`` from an index entry's or a config's platform fields."""
-    plat = entry.get("platform", entry)
-    if not isinstance(plat, Mapping):
-        return None
-    os_name, arch = plat.get("os"), plat.get("architecture")
-    if not isinstance(os_name, str) or not isinstance(arch, str):
-        return None
-    if os_name == "unknown" or arch == "unknown":
-        return None  # attestation manifests
-    return f"{os_name}/{arch}"
-
-
 def index_platforms(data: Mapping[str, Any]) -> tuple[str, ...]:
     """Sorted platforms an image index lists (attestations excluded)."""
     manifests = data.get("manifests")
@@ -377,10 +853,7 @@ def index_platforms(data: Mapping[str, Any]) -> tuple[str, ...]:
         if not isinstance(entry, Mapping):
             raise ValueError("an index entry is not an object")
         annotations = entry.get("annotations") or {}
-        if (
-            isinstance(annotations, Mapping)
-            and annotations.get("vnd.docker.reference.type") == "attestation-manifest"
-        ):
+        if isinstance(annotations, Mapping) and annotations.get(REFERENCE_TYPE) == ATTESTATION:
             continue
         plat = platform_of(entry)
         if plat:
@@ -395,104 +868,18 @@ def release_lines(tags: tuple[str, ...] | list[str], release: str) -> tuple[str,
     return tuple(f"{a}.{b}" for a, b in sorted(found))
 
 
-def docker_config_path(env: Mapping[str, str]) -> Path | None:
-    if env.get("DOCKER_CONFIG"):
-        return Path(env["DOCKER_CONFIG"]) / "config.json"
-    home = env.get("HOME")
-    return Path(home) / ".docker" / "config.json" if home else None
-
-
-def _config_keys(host: str) -> list[str]:
-    keys = [host, f"https://{host}", f"http://{host}", f"https://{host}/v1/", f"https://{host}/v2/"]
-    if host in (DOCKER_HUB, "index.docker.io", DOCKER_HUB_API):
-        keys = [
-            DOCKER_HUB_CONFIG_KEY,
-            "index.docker.io",
-            "docker.io",
-            "registry-1.docker.io",
-            *keys,
-        ]
-    return keys
-
-
-def credentials_from_config(
-    data: Mapping[str, Any],
-    host: str,
-    *,
-    helper: Callable[[str, str], BasicCredentials | None] | None = None,
-) -> BasicCredentials | None:
-    """Credentials for ``host`` from a parsed docker config; ``helper(name, server)`` asks a
-    credential helper. Pure apart from that callback."""
-    keys = _config_keys(host)
-    helpers = data.get("credHelpers")
-    if isinstance(helpers, Mapping) and helper is not None:
-        for key in keys:
-            name = helpers.get(key)
-            if isinstance(name, str) and name:
-                return helper(name, key)
-    auths = data.get("auths")
-    if isinstance(auths, Mapping):
-        for key in keys:
-            entry = auths.get(key)
-            if not isinstance(entry, Mapping):
-                continue
-            if isinstance(entry.get("auth"), str) and entry["auth"]:
-                try:
-                    raw = base64.b64decode(entry["auth"], validate=True).decode("utf-8")
-                except ValueError:
-                    continue
-                user, sep, password = raw.partition(":")
-                if sep and user:
-                    return BasicCredentials(user, password, "docker config")
-            name, secret = entry.get("username"), entry.get("password")
-            if isinstance(name, str) and isinstance(secret, str) and name:
-                return BasicCredentials(name, secret, "docker config")
-    store = data.get("credsStore")
-    if isinstance(store, str) and store and helper is not None:
-        for key in keys[:1]:
-            found = helper(store, key)
-            if found:
-                return found
-    return None
-
-
 # --------------------------------------------------------------------------- credentials (I/O)
 
 
-def _run_helper(name: str, server: str, timeout: float) -> BasicCredentials | None:
-    """``docker-credential-<name> get`` with the server on stdin (never in argv)."""
-    import shutil
-    import subprocess
-
-    binary = shutil.which(f"docker-credential-{name}")
-    if not binary:
-        return None
-    try:
-        proc = subprocess.run(
-            [binary, "get"],
-            input=server.encode(),
-            capture_output=True,
-            timeout=max(timeout, 0.1),
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if proc.returncode != 0 or len(proc.stdout) > MAX_SMALL_BYTES:
-        return None
-    try:
-        answer = json.loads(proc.stdout)
-    except ValueError:
-        return None
-    user, secret = answer.get("Username"), answer.get("Secret")
-    if isinstance(user, str) and isinstance(secret, str) and user and user != "<token>":
-        return BasicCredentials(user, secret, f"credential helper {name}")
-    return None
-
-
 def find_credentials(
-    host: str, env: Mapping[str, str], *, timeout: float = DEFAULT_TIMEOUT
+    host: str,
+    env: Mapping[str, str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    run: RunCommand = run_command,
 ) -> BasicCredentials | None:
-    """Environment variables first, then the docker config; None means anonymous."""
+    """Environment variables first, then the docker config; None means anonymous (also
+    when the config or a helper gives nothing usable: the probe then asks anonymously)."""
     user, password = env.get(ENV_USERNAME), env.get(ENV_PASSWORD)
     if user and password:
         return BasicCredentials(user, password, f"env {ENV_USERNAME}/{ENV_PASSWORD}")
@@ -500,16 +887,14 @@ def find_credentials(
     if path is None:
         return None
     try:
-        if path.stat().st_size > MAX_SMALL_BYTES:
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return credentials_from_config(
+            read_docker_config(path),
+            host,
+            helper=lambda name: helper_credentials(name, host, run=run, timeout=timeout),
+            where=str(path),
+        )
+    except CredentialsError:
         return None
-    if not isinstance(data, Mapping):
-        return None
-    return credentials_from_config(
-        data, host, helper=lambda name, server: _run_helper(name, server, timeout)
-    )
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -862,8 +1247,12 @@ class _Session:
                 return resp
         return resp  # pragma: no cover - the loop always returns
 
-    def _authenticate(self, challenge: str) -> bool:
-        scheme, params = parse_challenge(challenge)
+    def _authenticate(self, header: str) -> bool:
+        try:
+            challenge = first_challenge(header)
+        except ValueError:
+            return False  # a malformed challenge is answered like an unknown scheme
+        scheme, params = challenge.scheme, challenge.params
         if scheme == "basic":
             if self.credentials is None:
                 return False
@@ -1037,7 +1426,7 @@ def _platforms(resp: _Response, target: Target, session: _Session) -> tuple[str,
             raise _Outcome(
                 Status.REGISTRY_ERROR, f"{target.host} sent a bad index: {exc}"
             ) from None
-    if media_type in MANIFEST_TYPES or "config" in data:
+    if media_type in IMAGE_TYPES or "config" in data:
         config = data.get("config")
         digest = config.get("digest") if isinstance(config, dict) else None
         if not isinstance(digest, str) or not _DIGEST_RE.fullmatch(digest):
@@ -1466,48 +1855,6 @@ def parse_inputs(
         cache_check=parse_bool(ENV_CACHE, merged.get(ENV_CACHE, "true")),
         matrix=matrix or None,
     )
-
-
-# --------------------------------------------------------------------------- host platform
-
-
-def host_platform(system: str, machine: str, *, arm64_hardware: bool = False) -> str:
-    """The platform to run natively (pure).
-
-    ``arm64_hardware`` says an x86_64 process runs translated on Apple Silicon
-    (Rosetta), where docker runs arm64 containers natively.
-    """
-    if system == "Darwin" and arm64_hardware:
-        return "linux/arm64"
-    found = _MACHINES.get(machine.lower())
-    if found is not None:
-        return found
-    return f"linux/{machine.lower() or 'unknown'}"
-
-
-def detect_host_platform() -> str:
-    """The host's platform: linux/arm64 on Apple Silicon and ARM Linux, linux/amd64 on x86."""
-    uname = os.uname() if hasattr(os, "uname") else None
-    if uname is None:  # Windows
-        import platform
-
-        return host_platform(platform.system(), platform.machine())
-    arm64_hardware = False
-    if uname.sysname == "Darwin" and uname.machine == "x86_64":
-        arm64_hardware = _darwin_arm64_hardware()
-    return host_platform(uname.sysname, uname.machine, arm64_hardware=arm64_hardware)
-
-
-def _darwin_arm64_hardware() -> bool:  # pragma: no cover - macOS only
-    import subprocess
-
-    try:
-        out = subprocess.run(
-            ["sysctl", "-n", "hw.optional.arm64"], capture_output=True, timeout=1, check=False
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return out.strip() == b"1"
 
 
 # --------------------------------------------------------------------------- the pins file

@@ -42,10 +42,11 @@ from pathlib import Path
 from typing import Any
 
 from ..core import smoke_rules
-from ..core.config import Config, is_loopback
+from ..core.config import Config
 from ..core.errors import CommandError, SmokeTestError, ToolMissingError
 from ..core.platforms import Platform
 from ..core.reference import Reference
+from ..resolve import is_loopback
 from . import fastcgi
 from .builders import dockercli
 from .builders.base import Login, host_platform, require_emulation

@@ -11,7 +11,6 @@ Pure: reads one file, no subprocess, no network.
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -21,6 +20,7 @@ from typing import Any, NoReturn
 
 import yaml
 
+from ..resolve import is_loopback
 from . import reference
 from .errors import ConfigError, InvalidReferenceError
 from .platforms import Platform
@@ -168,19 +168,6 @@ class Config:
     def select(self, php_lines: tuple[str, ...]) -> Config:
         """The same configuration restricted to ``php_lines`` (in configured order)."""
         return _select_lines(self, php_lines, source="--only", field_name="--only")
-
-
-def is_loopback(host: str) -> bool:
-    if host.startswith("["):  # [IPv6] or [IPv6]:port
-        name = host[1 : host.index("]")] if "]" in host else host
-    else:
-        name = host.rsplit(":", 1)[0]
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def mirrored(ref: Reference, mirror: str | None) -> Reference:

@@ -14,43 +14,52 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..resolve import (  # the registry core: media types and platforms live there
+    ACCEPT,
+    ATTESTATION,
+    DOCKER_CONFIG,
+    DOCKER_LIST,
+    DOCKER_MANIFEST,
+    IMAGE_TYPES,
+    INDEX_TYPES,
+    MANIFEST_TYPES,
+    MAX_MANIFEST_BYTES,
+    OCI_CONFIG,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    REFERENCE_TYPE,
+    UNKNOWN_PLATFORM,
+    platform_fields,
+    platform_key,
+)
 from .errors import InvalidResponseError
 
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
-
-INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
-IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
-MANIFEST_TYPES = INDEX_TYPES | IMAGE_TYPES
-#: The Accept header for manifest requests, preferred types first.
-ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
-
-REFERENCE_TYPE = "vnd.docker.reference.type"
-ATTESTATION = "attestation-manifest"
-UNKNOWN_PLATFORM = "unknown/unknown"
-
-#: Largest manifest we accept (the distribution registry's own limit is 4 MiB).
-MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+__all__ = [
+    "ACCEPT",
+    "ATTESTATION",
+    "DOCKER_CONFIG",
+    "DOCKER_LIST",
+    "DOCKER_MANIFEST",
+    "IMAGE_TYPES",
+    "INDEX_TYPES",
+    "MANIFEST_TYPES",
+    "MAX_MANIFEST_BYTES",
+    "OCI_CONFIG",
+    "OCI_INDEX",
+    "OCI_MANIFEST",
+    "REFERENCE_TYPE",
+    "UNKNOWN_PLATFORM",
+    "Descriptor",
+    "Manifest",
+    "build_index",
+    "descriptor_for",
+    "platform_key",
+    "sha256_digest",
+]
 
 
 def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def platform_key(platform: Mapping[str, Any] | None) -> str | None:
-    """``linux/amd64``; ``linux/arm64`` also for variant v8; other variants kept."""
-    if not platform:
-        return None
-    os_ = str(platform.get("os", "unknown"))
-    arch = str(platform.get("architecture", "unknown"))
-    variant = platform.get("variant")
-    if variant and not (arch == "arm64" and variant == "v8"):
-        return f"{os_}/{arch}/{variant}"
-    return f"{os_}/{arch}"
 
 
 @dataclass(frozen=True)
@@ -87,11 +96,7 @@ class Descriptor:
             "size": self.size,
         }
         if self.platform:
-            parts = self.platform.split("/")
-            plat: dict[str, str] = {"os": parts[0], "architecture": parts[1]}
-            if len(parts) > 2:
-                plat["variant"] = parts[2]
-            data["platform"] = plat
+            data["platform"] = platform_fields(self.platform)
         if self.annotations:
             data["annotations"] = dict(self.annotations)
         return data
@@ -276,9 +281,5 @@ def descriptor_for(manifest: Manifest, platform: str | None = None) -> Descripto
         "size": len(manifest.body),
     }
     if platform:
-        parts = platform.split("/")
-        plat = {"architecture": parts[1], "os": parts[0]}
-        if len(parts) > 2:
-            plat["variant"] = parts[2]
-        raw["platform"] = plat
+        raw["platform"] = platform_fields(platform)
     return Descriptor.from_dict(raw)

@@ -33,13 +33,3 @@ class Platform(enum.Enum):
                 return member
         accepted = ", ".join(m.value for m in cls)
         raise ValueError(f"unknown platform {text!r}; publisher builds {accepted}")
-
-    @classmethod
-    def from_machine(cls, machine: str) -> Platform | None:
-        """Map ``uname -m`` / ``platform.machine()`` output to a platform."""
-        m = machine.lower()
-        if m in ("x86_64", "amd64"):
-            return cls.AMD64
-        if m in ("aarch64", "arm64", "armv8", "armv8l"):
-            return cls.ARM64
-        return None

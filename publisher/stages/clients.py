@@ -12,8 +12,9 @@ from collections.abc import Mapping
 
 from ..adapters.output import Output
 from ..adapters.registry import RegistryClient, RetryPolicy, credentials_for_host
-from ..core.config import Config, is_loopback
+from ..core.config import Config
 from ..core.reference import Reference
+from ..resolve import is_loopback
 
 
 def registry_clients(

@@ -49,10 +49,11 @@ from ..adapters.builders import BuilderName, BuildRequest, create_builder
 from ..adapters.builders.base import Builder
 from ..adapters.builders.layout import merge_layouts, read_layout
 from ..adapters.runner import CommandRunner
-from ..core.config import Config, is_loopback
+from ..core.config import Config
 from ..core.errors import CommandError, NotFoundError, ToolMissingError
 from ..core.platforms import Platform
 from ..core.reference import Reference
+from ..resolve import is_loopback
 
 #: The stand-in sources in a repository checkout.
 SOURCE_DIR = Path(__file__).resolve().parent / "standin-offline"

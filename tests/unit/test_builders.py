@@ -36,10 +36,6 @@ from publisher.adapters.builders.base import (
 )
 from publisher.adapters.builders.dockercli import builtin_buildkit_ok
 from publisher.adapters.builders.layout import (
-    MEDIA_DOCKER_MANIFEST,
-    MEDIA_OCI_INDEX,
-    MEDIA_OCI_LAYER_GZIP,
-    MEDIA_OCI_MANIFEST,
     docker_archive_to_layout,
     init_layout,
     merge_layouts,
@@ -53,6 +49,7 @@ from publisher.core import config as config_module
 from publisher.core.errors import CommandError, ConfigError, ToolMissingError, UsageError
 from publisher.core.platforms import Platform
 from publisher.core.reference import Reference
+from publisher.resolve import DOCKER_MANIFEST, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST
 from tests.conftest import ROOT
 from tests.unit.runner_fakes import Call, FakeRunner, fail, ok
 
@@ -511,7 +508,7 @@ def _oci_layout(path: Path, arch: str) -> str:
     manifest = json.dumps(
         {
             "schemaVersion": 2,
-            "mediaType": MEDIA_OCI_MANIFEST,
+            "mediaType": OCI_MANIFEST,
             "config": {
                 "mediaType": "application/vnd.oci.image.config.v1+json",
                 "digest": config_digest,
@@ -521,7 +518,7 @@ def _oci_layout(path: Path, arch: str) -> str:
         }
     ).encode()
     digest = write_blob(path, manifest)
-    write_index(path, [{"mediaType": MEDIA_OCI_MANIFEST, "digest": digest, "size": len(manifest)}])
+    write_index(path, [{"mediaType": OCI_MANIFEST, "digest": digest, "size": len(manifest)}])
     return digest
 
 
@@ -685,9 +682,9 @@ def test_docker_archive_becomes_a_reproducible_oci_layout(tmp_path: Path) -> Non
     assert first == second
     image = read_layout(tmp_path / "one")
     assert image.digest == first
-    assert image.media_type == MEDIA_OCI_MANIFEST
+    assert image.media_type == OCI_MANIFEST
     assert image.architecture == "arm64" and image.os == "linux"
-    assert [layer["mediaType"] for layer in image.manifest["layers"]] == [MEDIA_OCI_LAYER_GZIP] * 2
+    assert [layer["mediaType"] for layer in image.manifest["layers"]] == [OCI_LAYER_GZIP] * 2
     config_blob = tmp_path / "one/blobs/sha256" / image.manifest["config"]["digest"].split(":")[1]
     assert config_blob.read_bytes() == config  # kept byte for byte (HEALTHCHECK included)
     index = json.loads((tmp_path / "one/index.json").read_text())
@@ -729,7 +726,7 @@ def test_merge_layouts_makes_a_multi_platform_index(tmp_path: Path) -> None:
     arm = docker_archive_to_layout(tmp_path / "arm.tar", tmp_path / "arm")
     digest = merge_layouts([tmp_path / "amd", tmp_path / "arm"], tmp_path / "both", "8.4-fpm")
     top = json.loads((tmp_path / "both/index.json").read_text())["manifests"][0]
-    assert top["digest"] == digest and top["mediaType"] == MEDIA_OCI_INDEX
+    assert top["digest"] == digest and top["mediaType"] == OCI_INDEX
     assert top["annotations"] == {"org.opencontainers.image.ref.name": "8.4-fpm"}
     index = json.loads((tmp_path / "both/blobs/sha256" / digest.split(":")[1]).read_text())
     assert [(m["digest"], m["platform"]["architecture"]) for m in index["manifests"]] == [
@@ -756,7 +753,7 @@ def _buildah_style_layout(path: Path, container: str, hostname: str) -> str:
     config_bytes = json.dumps(config).encode()
     manifest = {
         "schemaVersion": 2,
-        "mediaType": MEDIA_DOCKER_MANIFEST,
+        "mediaType": DOCKER_MANIFEST,
         "config": {
             "mediaType": "application/vnd.docker.container.image.v1+json",
             "size": len(config_bytes),
@@ -766,7 +763,7 @@ def _buildah_style_layout(path: Path, container: str, hostname: str) -> str:
     }
     body = json.dumps(manifest).encode()
     digest = write_blob(path, body)
-    write_index(path, [{"mediaType": MEDIA_DOCKER_MANIFEST, "digest": digest, "size": len(body)}])
+    write_index(path, [{"mediaType": DOCKER_MANIFEST, "digest": digest, "size": len(body)}])
     return digest
 
 
@@ -777,7 +774,7 @@ def test_normalize_config_removes_the_random_build_identifiers(tmp_path: Path) -
     first = normalize_config(tmp_path / "one", "base@sha256:1")
     assert first == normalize_config(tmp_path / "two", "base@sha256:1") != one
     image = read_layout(tmp_path / "one")
-    assert image.digest == first and image.media_type == MEDIA_DOCKER_MANIFEST
+    assert image.digest == first and image.media_type == DOCKER_MANIFEST
     assert "container" not in image.config
     assert image.config["config"] == {"Hostname": "", "Healthcheck": {"Test": ["CMD", "true"]}}
     assert image.config["history"][0]["comment"] == "FROM base@sha256:1"

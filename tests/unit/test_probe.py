@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
 from publisher.adapters import probe as probing
 from publisher.adapters.probe import BasicCredentials
+from publisher.core import config as config_module
+from publisher.resolve import CredentialsError
 
 
 @pytest.mark.parametrize(
@@ -26,17 +29,23 @@ from publisher.adapters.probe import BasicCredentials
             },
         ),
         ('Basic realm="Registry Realm"', "basic", {"realm": "Registry Realm"}),
-        (
-            "Bearer realm=http://127.0.0.1:9/t, service=x",
-            "bearer",
-            {"realm": "http://127.0.0.1:9/t", "service": "x"},
-        ),
+        ("Bearer realm=x, service=y", "bearer", {"realm": "x", "service": "y"}),
         ('Bearer realm="a\\"b"', "bearer", {"realm": 'a"b'}),
-        ("", "", {}),
     ],
 )
-def test_parse_challenge(header: str, scheme: str, params: dict[str, str]) -> None:
-    assert probing.parse_challenge(header) == (scheme, params)
+def test_the_probe_reads_challenges_with_the_strict_parser(
+    header: str, scheme: str, params: dict[str, str]
+) -> None:
+    (challenge,) = probing.parse_challenges(header)
+    assert (challenge.scheme, challenge.params) == (scheme, params)
+
+
+@pytest.mark.parametrize("header", ["", "Bearer realm=http://127.0.0.1:9/t", 'Bearer realm="x'])
+def test_a_malformed_challenge_is_refused(header: str) -> None:
+    # An unquoted URL is not a token (RFC 9110): the probe then answers the 401 as it
+    # answers an unknown scheme, and never sends credentials to a guessed realm.
+    with pytest.raises(ValueError):
+        probing.parse_challenges(header)
 
 
 def test_index_platforms_skip_attestations() -> None:
@@ -85,13 +94,27 @@ def test_release_lines_from_tags() -> None:
         ("127.1.2.3", True),
         ("localhost:5000", True),
         ("[::1]:5000", True),
+        ("[::1]", True),
+        ("::1", True),
+        ("0:0:0:0:0:0:0:1", True),
+        ("::ffff:127.0.0.1", True),
+        ("LOCALHOST", True),
         ("docker.io", False),
         ("registry.local:5000", False),
         ("128.0.0.1:5000", False),
+        # Not an address: leading zeros read as octal by some resolvers, decimal by others.
+        ("127.000.000.001", False),
+        ("127.0.0.01:5000", False),
+        ("127.0.0.256", False),
+        ("127.1", False),
+        ("::2", False),
+        ("[::1", False),
     ],
 )
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert probing.is_loopback(host) is loopback
+    # The matrix reader and the full client ask the same function.
+    assert config_module.is_loopback is probing.is_loopback
 
 
 def test_api_host_and_target_image() -> None:
@@ -122,20 +145,66 @@ def test_credentials_from_config_auths() -> None:
     )
     assert probing.credentials_from_config(config, "quay.io") is None
     broken = {"auths": {"quay.io": {"auth": "%%%"}}}
-    assert probing.credentials_from_config(broken, "quay.io") is None
+    with pytest.raises(CredentialsError, match="not base64 of user:password"):
+        probing.credentials_from_config(broken, "quay.io")
 
 
 def test_credentials_from_helpers() -> None:
     asked: list[tuple[str, str]] = []
 
-    def helper(name: str, server: str) -> BasicCredentials | None:
-        asked.append((name, server))
-        return BasicCredentials("u", "p", f"credential helper {name}")
+    def run(argv: Sequence[str], stdin: bytes, timeout: float) -> tuple[int, bytes]:
+        asked.append((argv[0], stdin.decode()))
+        return 0, json.dumps({"Username": "u", "Secret": "p"}).encode()
+
+    def helper(host: str) -> Callable[[str], BasicCredentials | None]:
+        return lambda name: probing.helper_credentials(name, host, run=run, timeout=1)
 
     config = {"credHelpers": {"ghcr.io": "gh"}, "credsStore": "desktop", "auths": {}}
-    assert probing.credentials_from_config(config, "ghcr.io", helper=helper) is not None
-    assert probing.credentials_from_config(config, "docker.io", helper=helper) is not None
-    assert asked == [("gh", "ghcr.io"), ("desktop", "https://index.docker.io/v1/")]
+    found = probing.credentials_from_config(config, "ghcr.io", helper=helper("ghcr.io"))
+    assert found == BasicCredentials("u", "p", "docker credential helper gh")
+    assert probing.credentials_from_config(config, "docker.io", helper=helper("docker.io"))
+    assert asked == [
+        ("docker-credential-gh", "ghcr.io"),
+        ("docker-credential-desktop", "https://index.docker.io/v1/"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answer", "found"),
+    [
+        ((1, b"credentials not found in native keychain"), None),
+        ((0, b""), None),
+        ((0, b'{"Username": "<token>", "Secret": "refresh"}'), None),  # an identity token
+        ((0, b'{"Username": "u", "Secret": ""}'), None),
+        ((1, b"boom"), r"failed \(exit 1\)"),
+        ((0, b"not json"), "unreadable answer"),
+        (FileNotFoundError("docker-credential-x"), "is not installed"),
+        (TimeoutError(), "did not answer within 2s"),
+    ],
+)
+def test_helper_answers(answer: tuple[int, bytes] | Exception, found: str | None) -> None:
+    def run(argv: Sequence[str], stdin: bytes, timeout: float) -> tuple[int, bytes]:
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    if found is None:
+        assert probing.helper_credentials("x", "ghcr.io", run=run, timeout=2) is None
+    else:
+        with pytest.raises(CredentialsError, match=found):
+            probing.helper_credentials("x", "ghcr.io", run=run, timeout=2)
+
+
+def test_find_credentials_goes_anonymous_when_the_config_is_unusable(tmp_path: Path) -> None:
+    env = {"DOCKER_CONFIG": str(tmp_path)}
+    (tmp_path / "config.json").write_text(json.dumps({"credsStore": "gone"}))
+
+    def missing(argv: Sequence[str], stdin: bytes, timeout: float) -> tuple[int, bytes]:
+        raise FileNotFoundError(argv[0])
+
+    assert probing.find_credentials("ghcr.io", env, run=missing) is None
+    (tmp_path / "config.json").write_text(json.dumps({"auths": {"ghcr.io": {"auth": "%%%"}}}))
+    assert probing.find_credentials("ghcr.io", env) is None
 
 
 def test_find_credentials_prefers_the_environment(tmp_path: Path) -> None:

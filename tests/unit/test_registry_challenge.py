@@ -1,4 +1,4 @@
-"""The strict WWW-Authenticate parser (core/challenge.py)."""
+"""The strict WWW-Authenticate parser (the registry core in publisher/resolve.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publisher.core.challenge import Challenge, first_challenge, parse_challenges
+from publisher.resolve import Challenge, first_challenge, parse_challenges
 
 
 def test_a_distribution_bearer_challenge() -> None:

@@ -16,9 +16,11 @@ from publisher.adapters.registry import (
     credentials_for,
     credentials_for_host,
 )
+from publisher.adapters.runner import Completed
 from publisher.core.config import Registry
 from publisher.core.errors import AuthError, ConfigError
 from publisher.core.reference import parse
+from tests.unit.runner_fakes import FakeRunner, fail, ok
 
 CANARY = "canary-3f9d8e7c6b5a"
 
@@ -102,30 +104,39 @@ def test_nothing_means_anonymous(tmp_path: Path) -> None:
     assert credentials_for(registry(), {}) is None
 
 
-def test_cred_helper_gets_the_host_on_stdin(tmp_path: Path) -> None:
-    calls: list[tuple[list[str], bytes]] = []
+def helper_runner(name: str, answer: Completed) -> FakeRunner:
+    binary = f"docker-credential-{name}"
+    return FakeRunner(tools={binary: f"/usr/bin/{binary}"}).on([binary, "get"], answer)
 
-    def helper(argv: list[str], stdin: bytes) -> bytes:
-        calls.append((argv, stdin))
-        return json.dumps({"ServerURL": "ghcr.io", "Username": "me", "Secret": CANARY}).encode()
 
+def test_cred_helper_gets_the_host_on_stdin_through_the_runner(tmp_path: Path) -> None:
+    answer = json.dumps({"ServerURL": "ghcr.io", "Username": "me", "Secret": CANARY})
+    runner = helper_runner("pass", ok(answer))
     env = docker_config(tmp_path, {"credHelpers": {"ghcr.io": "pass"}})
-    creds = credentials_for(registry(), env, helper_runner=helper)
+    creds = credentials_for(registry(), env, runner=runner)
     assert creds is not None and creds.password == CANARY
-    assert calls == [(["docker-credential-pass", "get"], b"ghcr.io")]
-    assert all(CANARY not in arg for arg, _ in calls for arg in arg)
+    assert [(c.argv, c.stdin) for c in runner.calls] == [
+        (("docker-credential-pass", "get"), "ghcr.io")
+    ]
+    assert CANARY not in runner.stream.getvalue()  # the answer is never echoed
 
 
 def test_creds_store_for_docker_hub_uses_the_legacy_server_url(tmp_path: Path) -> None:
-    calls: list[bytes] = []
-
-    def helper(argv: list[str], stdin: bytes) -> bytes:
-        calls.append(stdin)
-        return b""  # not found
-
+    runner = helper_runner("desktop", ok(""))  # not found
     env = docker_config(tmp_path, {"credsStore": "desktop"})
-    assert credentials_for_host("docker.io", env, helper_runner=helper) is None
-    assert calls == [b"https://index.docker.io/v1/"]
+    assert credentials_for_host("docker.io", env, runner=runner) is None
+    assert [c.stdin for c in runner.calls] == ["https://index.docker.io/v1/"]
+
+
+def test_helper_failures_are_auth_errors(tmp_path: Path) -> None:
+    env = docker_config(tmp_path, {"credsStore": "pass"})
+    with pytest.raises(AuthError, match=r"docker-credential-pass failed \(exit 1\)"):
+        credentials_for_host("ghcr.io", env, runner=helper_runner("pass", fail(1, "boom")))
+    not_found = helper_runner("pass", fail(1, "credentials not found in native keychain"))
+    assert credentials_for_host("ghcr.io", env, runner=not_found) is None
+    with pytest.raises(AuthError, match="docker-credential-pass is not installed") as info:
+        credentials_for_host("ghcr.io", env, runner=FakeRunner())
+    assert "remove it from the docker config" in (info.value.hint or "")
 
 
 def test_unreadable_docker_config_is_a_config_error(tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime
 import enum
-import platform as _platform
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 from ...core.errors import ConfigError, ToolMissingError
 from ...core.platforms import Platform
 from ...core.reference import Reference
+from ...resolve import detect_host_platform, is_loopback
 
 if TYPE_CHECKING:
     from ...core.config import Config, Line
@@ -160,8 +160,6 @@ class BuildRequest:
 
         ``base`` is the resolved base (through the mirror, pinned by digest).
         """
-        from ...core.config import is_loopback
-
         primary = config.primary
         return cls(
             php=line.php,
@@ -286,7 +284,10 @@ def build_arg_flags(args: tuple[tuple[str, str], ...]) -> list[str]:
 
 def host_platform() -> Platform | None:
     """The platform this machine runs natively, if publisher builds for it."""
-    return Platform.from_machine(_platform.machine())
+    try:
+        return Platform(detect_host_platform())
+    except ValueError:
+        return None
 
 
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")

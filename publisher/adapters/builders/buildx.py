@@ -39,10 +39,11 @@ from pathlib import Path
 
 from ...core.errors import CommandError, ToolMissingError, UsageError
 from ...core.reference import is_digest
+from ...resolve import IMAGE_TYPES
 from ..runner import INSTALL_HINTS, CommandRunner
 from . import dockercli
 from .base import BuilderName, BuildOutput, BuildRequest, build_arg_flags, require_version
-from .layout import MANIFEST_TYPES, blob_path, read_layout
+from .layout import blob_path, read_layout
 
 MIN_VERSION = (0, 10, 0)
 METADATA_DIGEST_KEY = "containerimage.digest"
@@ -354,7 +355,7 @@ def check_exported_layout(request: BuildRequest, digest: str) -> None:
             f"but its metadata file says {digest}",
             hint="rerun the build into an empty work directory",
         )
-    if entries[0].get("mediaType") in MANIFEST_TYPES:
+    if entries[0].get("mediaType") in IMAGE_TYPES:
         image = read_layout(layout)
         arch = image.architecture
     else:

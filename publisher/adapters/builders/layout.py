@@ -25,16 +25,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from ...core.errors import CommandError
+from ...resolve import (
+    IMAGE_TYPES,
+    OCI_CONFIG,
+    OCI_INDEX,
+    OCI_LAYER_GZIP,
+    OCI_MANIFEST,
+    platform_fields,
+)
 
 OCI_LAYOUT_VERSION = "1.0.0"
-MEDIA_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-MEDIA_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-MEDIA_OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-MEDIA_OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
-MEDIA_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-MEDIA_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-MANIFEST_TYPES = (MEDIA_OCI_MANIFEST, MEDIA_DOCKER_MANIFEST)
-INDEX_TYPES = (MEDIA_OCI_INDEX, MEDIA_DOCKER_LIST)
 
 GZIP_LEVEL = 6
 _CHUNK = 1 << 20
@@ -74,7 +74,7 @@ def write_blob(layout: Path, data: bytes) -> str:
 
 
 def write_index(layout: Path, manifests: list[dict[str, Any]]) -> None:
-    index = {"schemaVersion": 2, "mediaType": MEDIA_OCI_INDEX, "manifests": manifests}
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}
     tmp = layout / "index.json.tmp"
     tmp.write_bytes(canonical_json(index))
     os.replace(tmp, layout / "index.json")
@@ -170,7 +170,7 @@ def docker_archive_to_layout(archive_path: Path, layout: Path) -> str:
                     hint="the archive is corrupt; rerun the build",
                 )
             os.replace(tmp, blob_path(layout, digest))
-            layers.append({"mediaType": MEDIA_OCI_LAYER_GZIP, "digest": digest, "size": size})
+            layers.append({"mediaType": OCI_LAYER_GZIP, "digest": digest, "size": size})
         if len(layers) != len(diff_ids):
             raise CommandError(
                 f"the docker archive has {len(layers)} layers but its config lists {len(diff_ids)}",
@@ -179,9 +179,9 @@ def docker_archive_to_layout(archive_path: Path, layout: Path) -> str:
     config_digest = write_blob(layout, config_bytes)
     manifest = {
         "schemaVersion": 2,
-        "mediaType": MEDIA_OCI_MANIFEST,
+        "mediaType": OCI_MANIFEST,
         "config": {
-            "mediaType": MEDIA_OCI_CONFIG,
+            "mediaType": OCI_CONFIG,
             "digest": config_digest,
             "size": len(config_bytes),
         },
@@ -193,24 +193,14 @@ def docker_archive_to_layout(archive_path: Path, layout: Path) -> str:
         layout,
         [
             {
-                "mediaType": MEDIA_OCI_MANIFEST,
+                "mediaType": OCI_MANIFEST,
                 "digest": digest,
                 "size": len(manifest_bytes),
-                "platform": platform_of(config),
+                "platform": platform_fields(config),
             }
         ],
     )
     return digest
-
-
-def platform_of(config: dict[str, Any]) -> dict[str, str]:
-    platform = {
-        "architecture": str(config.get("architecture", "")),
-        "os": str(config.get("os", "")),
-    }
-    if config.get("variant"):
-        platform["variant"] = str(config["variant"])
-    return platform
 
 
 @dataclass(frozen=True)
@@ -257,7 +247,7 @@ def read_layout(layout: Path) -> LayoutImage:
     descriptor = manifests[0]
     digest = str(descriptor.get("digest", ""))
     media_type = str(descriptor.get("mediaType", ""))
-    if media_type not in MANIFEST_TYPES:
+    if media_type not in IMAGE_TYPES:
         raise fail(f"unexpected manifest media type {media_type!r}")
     data = _read_blob(layout, digest, fail)
     manifest = json.loads(data)
@@ -302,12 +292,12 @@ def merge_layouts(layouts: list[Path], dest: Path, ref_name: str | None = None) 
                 "mediaType": image.media_type,
                 "digest": image.digest,
                 "size": manifest_size,
-                "platform": platform_of(image.config),
+                "platform": platform_fields(image.config),
             }
         )
-    body = canonical_json({"schemaVersion": 2, "mediaType": MEDIA_OCI_INDEX, "manifests": children})
+    body = canonical_json({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children})
     digest = write_blob(dest, body)
-    top: dict[str, Any] = {"mediaType": MEDIA_OCI_INDEX, "digest": digest, "size": len(body)}
+    top: dict[str, Any] = {"mediaType": OCI_INDEX, "digest": digest, "size": len(body)}
     if ref_name:
         top["annotations"] = {"org.opencontainers.image.ref.name": ref_name}
     write_index(dest, [top])
@@ -380,13 +370,13 @@ def tar_to_layout(tar_path: Path, layout: Path, config: dict[str, Any]) -> str:
     config_digest = write_blob(layout, config_bytes)
     manifest = {
         "schemaVersion": 2,
-        "mediaType": MEDIA_OCI_MANIFEST,
+        "mediaType": OCI_MANIFEST,
         "config": {
-            "mediaType": MEDIA_OCI_CONFIG,
+            "mediaType": OCI_CONFIG,
             "digest": config_digest,
             "size": len(config_bytes),
         },
-        "layers": [{"mediaType": MEDIA_OCI_LAYER_GZIP, "digest": digest, "size": size}],
+        "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": digest, "size": size}],
     }
     manifest_bytes = canonical_json(manifest)
     manifest_digest = write_blob(layout, manifest_bytes)
@@ -394,10 +384,10 @@ def tar_to_layout(tar_path: Path, layout: Path, config: dict[str, Any]) -> str:
         layout,
         [
             {
-                "mediaType": MEDIA_OCI_MANIFEST,
+                "mediaType": OCI_MANIFEST,
                 "digest": manifest_digest,
                 "size": len(manifest_bytes),
-                "platform": platform_of(full),
+                "platform": platform_fields(full),
             }
         ],
     )

@@ -2,7 +2,7 @@
 
 A plain ``requests.Session`` that refuses every cookie (some registries set
 one and then expect CSRF tokens as if talking to a browser), the strict
-``WWW-Authenticate`` parser of ``challenge.py``, and the retry loop of
+``WWW-Authenticate`` parser of the registry core (``publisher.resolve``), and the retry loop of
 ``retry.py``. docs/design.md says why there is no registry library underneath.
 
 Everything a caller sees from here is a ``publisher.core.errors`` class: requests and
@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import ipaddress
 import json
 import re
 import threading
@@ -30,7 +29,6 @@ import requests.adapters
 import urllib3.exceptions
 
 from ...core import retry as retry_loop
-from ...core.challenge import Challenge, parse_challenges
 from ...core.errors import (
     AuthError,
     InvalidResponseError,
@@ -41,7 +39,8 @@ from ...core.errors import (
     UnreachableError,
 )
 from ...core.retry import RetryPolicy, is_retryable_status, parse_retry_after
-from .credentials import DOCKER_HUB_API, Credentials, api_host
+from ...resolve import DOCKER_HUB_API, Challenge, api_host, is_loopback, parse_challenges
+from .credentials import Credentials
 
 if TYPE_CHECKING:
     from ..output import Output
@@ -157,13 +156,7 @@ def _direct() -> Any:
 
 
 def _is_loopback_url(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(urlsplit(url).hostname or "")
 
 
 def describe_error_body(body: bytes) -> str:
