@@ -24,6 +24,7 @@ from typing import Any
 
 from . import lifecycle
 from .errors import ConfigError, FileAccessError
+from .plan import release_pins
 from .version import Release, is_release_tag, parse_release
 
 NOTES_SCHEMA = 1
@@ -102,10 +103,7 @@ class ReleaseFacts:
 
     def pins(self, php: str) -> tuple[str, ...]:
         """The pin tags this release owns for ``php`` (``vX.Y.Z-php-A.B``, plus ``vX.Y.Z``)."""
-        tags = [f"{self.release}-php-{php}"]
-        if php == self.default_line:
-            tags.append(self.release)
-        return tuple(tags)
+        return release_pins(self.release, php, self.default_line)
 
     def pin_digests(self) -> dict[str, str]:
         """Every pin tag of this release -> the index digest it must point at."""

@@ -38,6 +38,16 @@ def pin_tag(release: Release, php: str) -> str:
     return f"{release.tag}-php-{php}"
 
 
+def release_pins(release: str, php: str, default_line: str) -> tuple[str, ...]:
+    """The pin tags (never floating) release ``release`` owns for ``php``.
+
+    ``vX.Y.Z-php-A.B`` for every line, plus ``vX.Y.Z`` itself on the default line:
+    the one rule the plan, the release record and the publish stage share.
+    """
+    pin = f"{release}-php-{php}"
+    return (pin, release) if php == default_line else (pin,)
+
+
 def line_tag(php: str) -> str:
     return f"php-{php}"
 
@@ -114,10 +124,7 @@ class Plan:
 
     def pins(self, php: str) -> tuple[str, ...]:
         """The pin tags (never floating) this release writes for ``php``."""
-        tags = [pin_tag(parse_release(self.release), php)]
-        if php == self.default_line:
-            tags.append(self.release)
-        return tuple(tags)
+        return release_pins(self.release, php, self.default_line)
 
     def floating_for(self, registry: str) -> tuple[FloatingTag, ...]:
         return tuple(f for f in self.floating if f.registry == registry)

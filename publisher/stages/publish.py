@@ -679,10 +679,7 @@ class Publisher:
         raise VerificationError(defects, hint="rerun the same command to finish the release")
 
     def pins(self, php: str) -> tuple[str, ...]:
-        tags = [planning.pin_tag(self.release, php)]
-        if php == self.config.default_line:
-            tags.append(self.release.tag)
-        return tuple(tags)
+        return planning.release_pins(self.release.tag, php, self.config.default_line)
 
     def _check_floating(self) -> tuple[list[str], list[notes_mod.FloatingFacts]]:
         registries = list(self.config.registries)
