@@ -9,11 +9,11 @@ atomically, so a killed leg leaves either a whole record or none.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, PublisherError, UsageError
 from .fileio import write_atomic
 from .platforms import Platform
 from .reference import is_digest
@@ -83,6 +83,19 @@ def read_records(paths: Iterable[Path]) -> list[DigestRecord]:
             raise UsageError(f"cannot read digest record {path}: {exc.strerror}") from None
         records.append(parse_record(text, str(path)))
     return records
+
+
+def usable_records(paths: Iterable[Path]) -> Iterator[tuple[Path, DigestRecord]]:
+    """(path, record) for each of ``paths`` that holds a readable record, in order.
+
+    The others are skipped: an earlier run's leftover is a hint, never an error
+    (the registry decides whether its image still exists).
+    """
+    for path in paths:
+        try:
+            yield path, parse_record(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, PublisherError):
+            continue
 
 
 def read_directory(directory: str | Path) -> list[DigestRecord]:

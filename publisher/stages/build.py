@@ -30,7 +30,7 @@ from ..core.config import Config, Line
 from ..core.errors import PublisherError, ReleaseConflictError, UsageError, file_error
 from ..core.plan import pin_tag
 from ..core.platforms import Platform
-from ..core.records import DigestRecord, parse_record, record_name, write_record_file
+from ..core.records import DigestRecord, record_name, usable_records, write_record_file
 from ..core.reference import Reference, is_digest
 from ..core.version import Release
 
@@ -82,8 +82,8 @@ def resolve_base(config: Config, line: Line, client: RegistryClient) -> Referenc
     return Reference(ref.domain, ref.path, ref.tag, client.resolve(ref))
 
 
-def existing_record(
-    path: Path,
+def reusable_record(
+    paths: Sequence[Path],
     *,
     release: Release,
     leg: Leg,
@@ -91,21 +91,18 @@ def existing_record(
     dockerfile: str,
     primary: RegistryClient,
     repo_path: str,
-) -> DigestRecord | None:
-    """The leg's earlier record when it still describes an image on the primary."""
-    try:
-        record = parse_record(path.read_text(encoding="utf-8"), str(path))
-    except (OSError, PublisherError):
-        return None
-    same = (
-        record.release == release.tag
-        and record.php == leg.php
-        and record.platform == leg.platform.value
-        and record.base_digest == base.digest
-        and record.dockerfile_sha256 == dockerfile
-    )
-    if same and primary.manifest_exists(repo_path, record.digest):
-        return record
+) -> tuple[Path, DigestRecord] | None:
+    """The first earlier record of the leg that still describes an image on the primary."""
+    for path, record in usable_records(paths):
+        same = (
+            record.release == release.tag
+            and record.php == leg.php
+            and record.platform == leg.platform.value
+            and record.base_digest == base.digest
+            and record.dockerfile_sha256 == dockerfile
+        )
+        if same and primary.manifest_exists(repo_path, record.digest):
+            return path, record
     return None
 
 
@@ -191,14 +188,7 @@ def base_from_label(name: str | None) -> tuple[str, str | None] | None:
 
 def earlier_record(paths: Sequence[Path], digest: str) -> DigestRecord | None:
     """A record among ``paths`` naming exactly ``digest`` (it knows the true base)."""
-    for path in paths:
-        try:
-            record = parse_record(path.read_text(encoding="utf-8"), str(path))
-        except (OSError, PublisherError):
-            continue
-        if record.digest == digest:
-            return record
-    return None
+    return next((record for _, record in usable_records(paths) if record.digest == digest), None)
 
 
 def build_leg(
@@ -248,11 +238,11 @@ def build_leg(
                 f"({pin_tag(release, leg.php)}); not rebuilding"
             )
             return published
-        for path in (record_path, *earlier_records):
-            if base is None:
-                break
-            found = existing_record(
-                path,
+        reusable = (
+            None
+            if base is None
+            else reusable_record(
+                (record_path, *earlier_records),
                 release=release,
                 leg=leg,
                 base=base,
@@ -260,13 +250,13 @@ def build_leg(
                 primary=primary,
                 repo_path=repo.path,
             )
-            if found:
-                if path != record_path:
-                    write_record(record_path, found)
-                output.info(
-                    f"{leg.label}: already built and pushed as {found.digest}; not rebuilding"
-                )
-                return found
+        )
+        if reusable is not None:
+            path, found = reusable
+            if path != record_path:
+                write_record(record_path, found)
+            output.info(f"{leg.label}: already built and pushed as {found.digest}; not rebuilding")
+            return found
     if base is None:
         raise UsageError(f"{leg.label}: the base image was not resolved")
     with tempfile.TemporaryDirectory(prefix="publisher-build-") as tmp:
