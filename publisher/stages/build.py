@@ -208,13 +208,16 @@ def build_leg(
     sbom: bool = False,
     earlier_records: tuple[Path, ...] = (),
     recorded_base: tuple[str, str | None] | None = None,
+    published: Mapping[Leg, DigestRecord] | None = None,
 ) -> DigestRecord:
     """Build and push one leg; write and return its digest record.
 
     With ``reuse`` (everything but a republish or ``--rebuild``), a leg whose
     image the release's pin already holds, or whose earlier record still
     describes an image on the primary, is not built again. ``base`` may be None
-    only when the pin exists (the base is not needed then).
+    only when the pin exists (the base is not needed then). ``published``, when
+    given, is what the caller already read from the release's pins (a leg absent
+    from it has no pin), so the primary is not asked again.
     """
     line = config.line(leg.php)
     if leg.platform not in line.platforms:
@@ -225,19 +228,21 @@ def build_leg(
     repo = config.primary.repository
     dockerfile = dockerfile_sha256(config, leg.php)
     if reuse:
-        published = published_record(
-            config, release, leg, primary=primary, recorded_base=recorded_base
-        )
-        if published is not None:
-            published = (
-                earlier_record((record_path, *earlier_records), published.digest) or published
+        pinned = (
+            published.get(leg)
+            if published is not None
+            else published_record(
+                config, release, leg, primary=primary, recorded_base=recorded_base
             )
-            write_record(record_path, published)
+        )
+        if pinned is not None:
+            pinned = earlier_record((record_path, *earlier_records), pinned.digest) or pinned
+            write_record(record_path, pinned)
             output.info(
-                f"{leg.label}: {release.tag} already holds {published.digest} "
+                f"{leg.label}: {release.tag} already holds {pinned.digest} "
                 f"({pin_tag(release, leg.php)}); not rebuilding"
             )
-            return published
+            return pinned
         reusable = (
             None
             if base is None
@@ -324,6 +329,7 @@ def build_all(
     on_done: Callable[[DigestRecord], None] | None = None,
     records_dir: Path | None = None,
     recorded_bases: Mapping[str, tuple[str, str | None]] | None = None,
+    published: Mapping[Leg, DigestRecord] | None = None,
 ) -> list[DigestRecord]:
     """Run legs in parallel (up to ``jobs``); fail after all finished, listing every failure.
 
@@ -352,6 +358,7 @@ def build_all(
             sbom=attestations,
             earlier_records=(digests_dir / leg.record_name,) if target_dir != digests_dir else (),
             recorded_base=(recorded_bases or {}).get(leg.php),
+            published=published,
         )
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

@@ -27,10 +27,10 @@ from ..core.errors import file_error
 from ..core.fileio import ensure_writable
 from ..core.notes import ReleaseFacts
 from ..core.plan import pin_tag
-from ..core.records import read_directory
+from ..core.records import DigestRecord, read_directory
 from ..core.reference import Reference
 from ..core.version import Release
-from .build import build_all, legs, published_record, resolve_base
+from .build import Leg, build_all, legs, published_record, resolve_base
 from .clients import base_client, registry_clients
 from .publish import PENDING_DIR, Publisher, PublishResult, SmokeTest, load_release
 
@@ -108,11 +108,23 @@ def release(
     if not options.reuse or options.republish_reason is not None:
         done = set()
     todo = tuple(php for php in config.line_names if php not in done)
+    recorded_bases = (
+        {line.php: (line.base_image, line.base_digest) for line in record.lines} if record else {}
+    )
     # A pin that holds an image built for another pin (pushed by hand, or by a
-    # mistaken copy) refuses the run now, before anything is built.
+    # mistaken copy) refuses the run now, before anything is built; the records
+    # read here are the ones the build step reuses.
+    published: dict[Leg, DigestRecord] = {}
     for leg in legs(config):
-        if leg.php in done:
-            published_record(config, version, leg, primary=primary)
+        found = (
+            published_record(
+                config, version, leg, primary=primary, recorded_base=recorded_bases.get(leg.php)
+            )
+            if leg.php in done
+            else None
+        )
+        if found is not None:
+            published[leg] = found
     if done:
         output.info(
             f"{version.tag} already holds PHP {', '.join(sorted(done))} on "
@@ -134,9 +146,6 @@ def release(
             record=record,
         )
     pending = options.digests_dir / PENDING_DIR
-    recorded_bases = (
-        {line.php: (line.base_image, line.base_digest) for line in record.lines} if record else {}
-    )
     with output.step(
         f"Build {len(legs(config))} images with {builder.name} (up to {options.jobs} at a time)"
     ):
@@ -155,6 +164,7 @@ def release(
             revision=options.revision,
             attestations=options.attestations,
             recorded_bases=recorded_bases,
+            published=published,
         )
     result = make_publisher(
         config, version, clients, output, options, smoke=smoke, record=record
