@@ -225,7 +225,6 @@ def floating_moves(
 
 
 def _line_source(
-    php: str,
     candidate: Candidate,
     pinned: str | None,
     pinned_images: tuple[tuple[str, str], ...] | None,
@@ -269,7 +268,7 @@ def plan_publish(
         candidate = candidates.get(line.php, Candidate(line.php, None))
         pinned = primary_tags.get(pins[0])
         digest, source, previous, conflict = _line_source(
-            line.php, candidate, pinned, observed.pinned_images.get(line.php), republish
+            candidate, pinned, observed.pinned_images.get(line.php), republish
         )
         if conflict:
             conflicts.append(

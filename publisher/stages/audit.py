@@ -87,6 +87,7 @@ class Auditor:
         self.output = output
         self.anonymous = anonymous
         self.transfers = Transfers(workers=transfers, output=output)
+        self._complete: dict[tuple[str, str], tuple[bool, str]] = {}
 
     def client(self, registry: Registry) -> RegistryClient:
         return self.clients[registry.name]
@@ -104,7 +105,17 @@ class Auditor:
         return tag_digests(client, registry.repository.path, tags)
 
     def complete(self, registry: Registry, digest: str) -> tuple[bool, str]:
-        """Is the index (or image) at ``digest`` there with every child manifest?"""
+        """Is the index (or image) at ``digest`` there with every child manifest?
+
+        Asked once per (registry, digest) in a run: several pins and floating tags
+        name the same index, and a repair records what it copied.
+        """
+        key = (registry.name, digest)
+        if key not in self._complete:
+            self._complete[key] = self._check_complete(registry, digest)
+        return self._complete[key]
+
+    def _check_complete(self, registry: Registry, digest: str) -> tuple[bool, str]:
         client = self.client(registry)
         repo = registry.repository.path
         try:
@@ -224,6 +235,7 @@ class Auditor:
                     [(self.client(registry), registry.repository.path)],
                     [*(c.digest for c in children), digest],
                 )
+                self._complete[(registry.name, digest)] = (True, "")
                 report.repaired.append(f"{registry.name}: copied {digest[:19]}… from {source.name}")
             if finding.kind == rules.INCOMPLETE:
                 continue
