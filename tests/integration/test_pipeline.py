@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from publisher.adapters.output import Output
 from publisher.adapters.runner import Runner
 from publisher.stages import standins
 from tests.conftest import require_tool
-from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.faultproxy import Fault
 from tests.support.pipeline import (
     LINES,
     Stack,
@@ -60,34 +60,6 @@ def bases(tools: dict[str, str]) -> Iterator[LocalRegistry]:
             reg.host, runner=Runner(output=Output(env={}, quiet=True)), lines=LINES
         )
         yield reg
-
-
-@pytest.fixture
-def registries() -> Iterator[Callable[[], LocalRegistry]]:
-    started: list[LocalRegistry] = []
-
-    def start() -> LocalRegistry:
-        reg = LocalRegistry().start()
-        started.append(reg)
-        return reg
-
-    yield start
-    for reg in started:
-        reg.stop()
-
-
-@pytest.fixture
-def proxies() -> Iterator[Callable[[str], FaultProxy]]:
-    started: list[FaultProxy] = []
-
-    def start(host: str) -> FaultProxy:
-        p = FaultProxy(host).start()
-        started.append(p)
-        return p
-
-    yield start
-    for p in started:
-        p.stop()
 
 
 def make_stack(
@@ -142,9 +114,9 @@ def expected_tags(stack: Stack, done: list[str], lines: tuple[str, ...] = LINES)
     return expected
 
 
-def test_release_sequence_and_republish_end_to_end(tmp_path, tools, bases, registries):
+def test_release_sequence_and_republish_end_to_end(tmp_path, tools, bases, fresh_registry):
     """v1.0.0, v1.1.0, v1.0.1, v2.0.0-rc.1, v2.0.0, then republish v1.1.0; skopeo checks every tag."""
-    hub, ghcr = registries(), registries()
+    hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
     skopeo = tools["skopeo"]
     done: list[str] = []
@@ -195,8 +167,10 @@ def test_release_sequence_and_republish_end_to_end(tmp_path, tools, bases, regis
     assert f"PHP_IMAGE_MIRROR_8_3='{ghcr.host}/{stack.repo}:v1.1.0-php-8.3@{after['8.3']}'" in pins
 
 
-def test_republish_of_the_newest_release_moves_floating_tags(tmp_path, tools, bases, registries):
-    hub, ghcr = registries(), registries()
+def test_republish_of_the_newest_release_moves_floating_tags(
+    tmp_path, tools, bases, fresh_registry
+):
+    hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
     stack.release("v1.0.0", "--only", "8.4")
     before = stack.index_digests("v1.0.0")["8.4"]
@@ -220,9 +194,11 @@ def test_republish_of_the_newest_release_moves_floating_tags(tmp_path, tools, ba
 # --------------------------------------------------------------------------- scenario 11
 
 
-def test_push_order_children_then_index_then_tags(tmp_path, tools, bases, registries, proxies):
-    hub, ghcr = registries(), registries()
-    front = proxies(hub.host)
+def test_push_order_children_then_index_then_tags(
+    tmp_path, tools, bases, fresh_registry, proxy_for
+):
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(hub.host)
     stack = make_stack(tmp_path, front.host, ghcr.host, bases)
     stack.release("v1.0.0")
     manifest_puts = [s for s in front.log if s.method == "PUT" and s.kind == "manifest"]
@@ -243,8 +219,8 @@ def test_push_order_children_then_index_then_tags(tmp_path, tools, bases, regist
     assert len(by_digest) == 3 * len(LINES)
 
 
-def test_an_index_with_a_missing_child_is_never_tagged(tmp_path, tools, bases, registries):
-    hub, ghcr = registries(), registries()
+def test_an_index_with_a_missing_child_is_never_tagged(tmp_path, tools, bases, fresh_registry):
+    hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
     stack.ok(
         "release", "v1.0.0", "--only", "8.4", "--no-smoke", "--notes-dir", str(stack.notes_dir)
@@ -282,10 +258,10 @@ def test_an_index_with_a_missing_child_is_never_tagged(tmp_path, tools, bases, r
 
 
 def test_second_registry_failing_moves_no_floating_tag_and_a_rerun_finishes(
-    tmp_path, tools, bases, registries, proxies
+    tmp_path, tools, bases, fresh_registry, proxy_for
 ):
-    hub, ghcr = registries(), registries()
-    front = proxies(ghcr.host)
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(ghcr.host)
     stack = make_stack(tmp_path, hub.host, front.host, bases)
     stack.release("v1.0.0")
     start = tag_maps(stack, tools["skopeo"], hub.host, ghcr.host)
@@ -338,10 +314,10 @@ def invariants(stack: Stack, skopeo: str, hosts: tuple[str, str]) -> None:
 
 
 def test_sigkill_before_the_tags_moves_nothing_and_the_rerun_does_not_rebuild(
-    tmp_path, tools, bases, registries, proxies
+    tmp_path, tools, bases, fresh_registry, proxy_for
 ):
-    hub, ghcr = registries(), registries()
-    fronts = [proxies(hub.host), proxies(ghcr.host)]
+    hub, ghcr = fresh_registry(), fresh_registry()
+    fronts = [proxy_for(hub.host), proxy_for(ghcr.host)]
     stack = make_stack(tmp_path, fronts[0].host, fronts[1].host, bases)
     # Every tag write on either registry answers 503; kill the run when the first one arrives,
     # after the builds, pushes, copies, verification and smoke tests.
@@ -366,8 +342,8 @@ def test_sigkill_before_the_tags_moves_nothing_and_the_rerun_does_not_rebuild(
     assert on_hub == on_ghcr == expected_tags(stack, ["v1.0.0"])
 
 
-def test_sigkill_at_random_points_keeps_the_invariants(tmp_path, tools, bases, registries):
-    hub, ghcr = registries(), registries()
+def test_sigkill_at_random_points_keeps_the_invariants(tmp_path, tools, bases, fresh_registry):
+    hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
     timer = time.monotonic()
     stack.release("v1.0.0", "--no-smoke")
@@ -389,8 +365,8 @@ def test_sigkill_at_random_points_keeps_the_invariants(tmp_path, tools, bases, r
 # --------------------------------------------------------------------------- scenario 15
 
 
-def test_two_releases_at_once_converge_on_the_higher_one(tmp_path, tools, bases, registries):
-    hub, ghcr = registries(), registries()
+def test_two_releases_at_once_converge_on_the_higher_one(tmp_path, tools, bases, fresh_registry):
+    hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
     stack.release("v1.0.0", "--no-smoke")
     # Build both releases' legs first, so that their publish steps overlap.
@@ -438,10 +414,10 @@ def test_two_releases_at_once_converge_on_the_higher_one(tmp_path, tools, bases,
 
 
 def test_rerun_with_nothing_changed_sends_no_mutating_request(
-    tmp_path, tools, bases, registries, proxies
+    tmp_path, tools, bases, fresh_registry, proxy_for
 ):
-    hub, ghcr = registries(), registries()
-    front_hub, front_ghcr = proxies(hub.host), proxies(ghcr.host)
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front_hub, front_ghcr = proxy_for(hub.host), proxy_for(ghcr.host)
     stack = make_stack(tmp_path, front_hub.host, front_ghcr.host, bases)
     stack.release("v1.0.0")
     before = tag_maps(stack, tools["skopeo"], hub.host, ghcr.host)
@@ -457,10 +433,10 @@ def test_rerun_with_nothing_changed_sends_no_mutating_request(
 
 
 def test_dry_run_writes_nothing_and_its_plan_is_what_the_real_run_executes(
-    tmp_path, tools, bases, registries, proxies
+    tmp_path, tools, bases, fresh_registry, proxy_for
 ):
-    hub, ghcr = registries(), registries()
-    front_hub, front_ghcr = proxies(hub.host), proxies(ghcr.host)
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front_hub, front_ghcr = proxy_for(hub.host), proxy_for(ghcr.host)
     stack = make_stack(tmp_path, front_hub.host, front_ghcr.host, bases)
     stack.release("v1.0.0", "--no-smoke")
     front_hub.reset_counts()
@@ -498,9 +474,9 @@ def test_dry_run_writes_nothing_and_its_plan_is_what_the_real_run_executes(
 
 
 def test_existing_pin_with_other_content_is_refused_unless_republish(
-    tmp_path, tools, bases, registries
+    tmp_path, tools, bases, fresh_registry
 ):
-    hub, ghcr = registries(), registries()
+    hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
     stack.release("v1.0.0", "--no-smoke", "--only", "8.4")
     # Someone pushed v1.1.0-php-8.4 by hand, pointing at v1.0.0's content.
@@ -546,9 +522,14 @@ def test_existing_pin_with_other_content_is_refused_unless_republish(
 # --------------------------------------------------------------------------- fan-out
 
 
-def test_build_and_publish_path_equals_release(tmp_path, tools, bases, registries):
+def test_build_and_publish_path_equals_release(tmp_path, tools, bases, fresh_registry):
     """One build process per leg plus publish gives the same indexes and tags as `release`."""
-    a_hub, a_ghcr, b_hub, b_ghcr = registries(), registries(), registries(), registries()
+    a_hub, a_ghcr, b_hub, b_ghcr = (
+        fresh_registry(),
+        fresh_registry(),
+        fresh_registry(),
+        fresh_registry(),
+    )
     fanout = make_stack(tmp_path, a_hub.host, a_ghcr.host, bases, name="fanout")
     single = make_stack(tmp_path, b_hub.host, b_ghcr.host, bases, name="single")
     artifacts = tmp_path / "artifacts"
@@ -582,12 +563,12 @@ def test_build_and_publish_path_equals_release(tmp_path, tools, bases, registrie
 
 
 def test_build_records_with_attestations_are_carried_into_the_line_index(
-    tmp_path, tools, bases, registries
+    tmp_path, tools, bases, fresh_registry
 ):
     """buildx with provenance/SBOM pushes image + attestation as an index; publish carries both."""
     from publisher.adapters.registry import OCI_INDEX, OCI_MANIFEST, RegistryClient, sha256_digest
 
-    hub, ghcr = registries(), registries()
+    hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
     stack.ok("release", "v1.0.0", "--only", "8.4", "--notes-dir", str(stack.notes_dir))
     client = RegistryClient(hub.host, plain_http=True)
@@ -704,10 +685,10 @@ def no_build_ran(result: subprocess.CompletedProcess[str]) -> bool:
 
 
 def test_rerun_after_the_bases_moved_finishes_without_rebuilding(
-    tmp_path, tools, bases, registries, proxies
+    tmp_path, tools, bases, fresh_registry, proxy_for
 ):
-    hub, ghcr = registries(), registries()
-    front_hub, front_ghcr = proxies(hub.host), proxies(ghcr.host)
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front_hub, front_ghcr = proxy_for(hub.host), proxy_for(ghcr.host)
     stack = make_stack(tmp_path, front_hub.host, front_ghcr.host, bases)
     # Interrupted after some pins were written: the second registry refuses tag writes.
     front_ghcr.add(Fault("status", method="PUT", path=TAG_PUT, status=503, times=None))
@@ -768,8 +749,8 @@ def test_rerun_after_the_bases_moved_finishes_without_rebuilding(
     assert tag_maps(stack, tools["skopeo"], hub.host, ghcr.host) == [on_hub, on_ghcr]
 
 
-def test_a_refused_run_destroys_nothing(tmp_path, tools, bases, registries):
-    hub, ghcr = registries(), registries()
+def test_a_refused_run_destroys_nothing(tmp_path, tools, bases, fresh_registry):
+    hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
     stack.release("v1.0.0", "--no-smoke", "--only", "8.4")
     records = stack.digests_dir("v1.0.0")
@@ -812,8 +793,8 @@ def test_a_refused_run_destroys_nothing(tmp_path, tools, bases, registries):
     assert tag_maps(stack, tools["skopeo"]) == tags
 
 
-def test_an_older_release_keeps_its_recorded_default_line(tmp_path, tools, bases, registries):
-    hub, ghcr = registries(), registries()
+def test_an_older_release_keeps_its_recorded_default_line(tmp_path, tools, bases, fresh_registry):
+    hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
     stack.release("v1.0.0", "--no-smoke")
     v100 = stack.index_digests("v1.0.0")
@@ -856,10 +837,10 @@ def test_an_older_release_keeps_its_recorded_default_line(tmp_path, tools, bases
     ids=lambda argv: argv[0],
 )
 def test_every_registry_command_honours_the_retry_limit(
-    tmp_path, tools, bases, registries, proxies, command
+    tmp_path, tools, bases, fresh_registry, proxy_for, command
 ):
-    hub, ghcr = registries(), registries()
-    front = proxies(hub.host)
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(hub.host)
     front.add(Fault("status", status=502, times=None))
     stack = make_stack(tmp_path, front.host, ghcr.host, bases)
     (stack.root / "empty").mkdir()
@@ -889,10 +870,10 @@ def read_only_dir(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.mark.parametrize("which", ["--digests", "--notes-dir"])
 def test_unwritable_outputs_are_refused_before_any_build(
-    tmp_path, tools, bases, registries, proxies, read_only_dir, which
+    tmp_path, tools, bases, fresh_registry, proxy_for, read_only_dir, which
 ):
-    hub, ghcr = registries(), registries()
-    front = proxies(hub.host)
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(hub.host)
     stack = make_stack(tmp_path, front.host, ghcr.host, bases)
     result = stack.run("release", "v1.0.0", which, str(read_only_dir / "out"))
     assert result.returncode == 18, result.stdout + result.stderr
@@ -906,8 +887,8 @@ def test_unwritable_outputs_are_refused_before_any_build(
     assert front.mutating_requests == 0
 
 
-def test_oversized_inputs_are_refused_at_once(tmp_path, tools, bases, registries):
-    hub, ghcr = registries(), registries()
+def test_oversized_inputs_are_refused_at_once(tmp_path, tools, bases, fresh_registry):
+    hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
     big = tmp_path / "big.yaml"
     with open(big, "w", encoding="utf-8") as handle:
@@ -929,8 +910,10 @@ def test_oversized_inputs_are_refused_at_once(tmp_path, tools, bases, registries
     assert verify.returncode == 3 and "larger than" in verify.stderr
 
 
-def test_a_corrupt_record_is_an_error_everywhere_never_absent(tmp_path, tools, bases, registries):
-    hub, ghcr = registries(), registries()
+def test_a_corrupt_record_is_an_error_everywhere_never_absent(
+    tmp_path, tools, bases, fresh_registry
+):
+    hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
     stack.notes_dir.mkdir(parents=True)
     (stack.notes_dir / "v1.0.0.json").write_text('{"schema": 1, "release": "v1.0.0",')
@@ -946,10 +929,10 @@ def test_a_corrupt_record_is_an_error_everywhere_never_absent(tmp_path, tools, b
 
 
 def test_half_moved_floating_tags_are_named_and_a_rerun_makes_the_registries_identical(
-    tmp_path, tools, bases, registries, proxies
+    tmp_path, tools, bases, fresh_registry, proxy_for
 ):
-    hub, ghcr = registries(), registries()
-    front_ghcr = proxies(ghcr.host)
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front_ghcr = proxy_for(ghcr.host)
     stack = make_stack(tmp_path, hub.host, front_ghcr.host, bases)
     front_ghcr.add(Fault("status", method="PUT", path=FLOATING_PUT, status=403, times=None))
     result = stack.run("release", "v1.0.0", "--no-smoke", "--notes-dir", str(stack.notes_dir))
@@ -963,9 +946,9 @@ def test_half_moved_floating_tags_are_named_and_a_rerun_makes_the_registries_ide
 
 
 def test_audit_reports_each_drift_and_repair_restores_the_records(
-    tmp_path, tools, bases, registries
+    tmp_path, tools, bases, fresh_registry
 ):
-    hub, ghcr = registries(), registries()
+    hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
     skopeo = tools["skopeo"]
     for release in ("v1.0.0", "v1.1.0"):
@@ -1038,12 +1021,14 @@ def expected_from_records(stack: Stack, done: Sequence[str]) -> dict[str, str]:
     return expected
 
 
-def test_the_life_of_a_release_on_three_registries(tmp_path, tools, bases, registries, proxies):
+def test_the_life_of_a_release_on_three_registries(
+    tmp_path, tools, bases, fresh_registry, proxy_for
+):
     """The issue's whole sequence: prereleases, backports, concurrent releases, a default-line
     change, a backport with the old matrix, a republish and a rerun after the bases moved,
     and a dry run; every tag on every registry checked with skopeo after each step."""
-    regs = [registries() for _ in range(3)]
-    fronts = [proxies(r.host) for r in regs]
+    regs = [fresh_registry() for _ in range(3)]
+    fronts = [proxy_for(r.host) for r in regs]
     stack = Stack(
         tmp_path / "s",
         fronts[0].host,
