@@ -99,6 +99,15 @@ def test_the_wheel_names_the_distribution_and_its_licence(built: tuple[Path, Pat
     assert meta.get_all("License-File") == ["LICENSE"]
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert "publisher = publisher.cli:main" in entry_points
+    # The rehearsal's stand-in sources ship inside the package, every file of them.
+    standin = ROOT / "publisher/stages/standin-offline"
+    shipped = {
+        f"publisher/stages/standin-offline/{p.relative_to(standin).as_posix()}"
+        for p in standin.rglob("*")
+        if p.is_file()
+    }
+    assert "publisher/stages/standin-offline/Containerfile" in shipped
+    assert shipped <= set(names), sorted(shipped - set(names))
     with tarfile.open(sdist) as tf:
         members = tf.getnames()
     assert f"php_fpm_publisher-{__version__}/LICENSE" in members
