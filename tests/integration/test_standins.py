@@ -22,7 +22,7 @@ from publisher.core.platforms import Platform
 from publisher.core.reference import Reference
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
-from tests.integration.builds import forget_images, quiet_runner
+from tests.support.builds import forget_images, quiet_runner
 from tests.support.faultproxy import FaultProxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

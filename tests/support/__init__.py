@@ -1,7 +1,18 @@
-"""Test support shared by the integration tests.
+"""Test support: the one place for fakes, fixtures' machinery and helpers (not test modules).
 
-* ``images``      small multi-arch images assembled blob by blob; raw (client-free) seeding
-* ``tokenserver`` a Bearer token server for the distribution registry's token auth
-* ``faultproxy``  a scripted fault-injecting proxy that counts requests and uploaded bytes
-* ``clock``       a fake clock/sleep for RetryPolicy
+Fakes the unit tests use to drive stages and adapters without a process or a socket:
+
+* ``fake_runner``  a CommandRunner that records argv and answers from a script
+* ``clock``        a fake clock/sleep for RetryPolicy
+* ``fake_github``  the GitHub API on a local HTTP server (the one stand-in for a service)
+
+Real parts the integration tests start:
+
+* ``images``       small multi-arch images assembled blob by blob; raw (client-free) seeding
+* ``tokenserver``  a Bearer token server for the distribution registry's token auth
+* ``faultproxy``   a scripted fault-injecting proxy that counts requests and uploaded bytes
+* ``connectproxy`` an HTTP proxy (CONNECT tunnels and forwarding) with its own host table
+* ``builds``       a quiet runner and image clean-up for real builds
+* ``pipeline``     a release stack (matrix, registries, CLI runs) for end-to-end tests
+* ``workflow_policy`` the rules the workflow files are held to
 """

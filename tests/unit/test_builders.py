@@ -51,7 +51,7 @@ from publisher.core.platforms import Platform
 from publisher.core.reference import Reference
 from publisher.resolve import DOCKER_MANIFEST, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST
 from tests.conftest import ROOT
-from tests.unit.runner_fakes import Call, FakeRunner, fail, ok
+from tests.support.fake_runner import Call, FakeRunner, fail, ok
 
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64

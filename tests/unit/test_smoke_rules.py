@@ -37,7 +37,7 @@ from publisher.core.errors import CommandError, SmokeTestError
 from publisher.core.platforms import Platform
 from publisher.core.reference import Reference
 from tests.conftest import ROOT
-from tests.unit.runner_fakes import Call, FakeRunner, fail, ok
+from tests.support.fake_runner import Call, FakeRunner, fail, ok
 
 REAL_PHP_V = """PHP 8.4.12 (cli) (built: Aug 29 2025 21:47:08) (NTS)
 Copyright (c) The PHP Group

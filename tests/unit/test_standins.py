@@ -14,7 +14,7 @@ from publisher.core.errors import CommandError, ToolMissingError
 from publisher.core.platforms import Platform
 from publisher.stages import standins
 from tests.conftest import ROOT
-from tests.unit.runner_fakes import Call, FakeRunner, ok
+from tests.support.fake_runner import Call, FakeRunner, ok
 
 PT_LOAD, PT_INTERP = 1, 3
 #: An architecture this host's own busybox cannot serve.
