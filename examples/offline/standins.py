@@ -26,8 +26,6 @@ from publisher.core.config import parse_line_list
 from publisher.core.errors import PublisherError
 from publisher.stages import standins
 
-HERE = Path(__file__).resolve().parent
-
 
 @click.group()
 def main() -> None:
@@ -52,7 +50,6 @@ def push(registry: str, lines: str, builder: str | None, debug: bool) -> None:
             registry,
             runner=Runner(output=output),
             lines=parse_line_list(lines, "--lines"),
-            source_dir=HERE / "standin",
             builder=BuilderName(builder) if builder else None,
         )
     except PublisherError as exc:
