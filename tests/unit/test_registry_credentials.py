@@ -20,7 +20,7 @@ from publisher.adapters.runner import Completed
 from publisher.core.config import Registry
 from publisher.core.errors import AuthError, ConfigError
 from publisher.core.reference import parse
-from tests.unit.runner_fakes import FakeRunner, fail, ok
+from tests.support.fake_runner import FakeRunner, fail, ok
 
 CANARY = "canary-3f9d8e7c6b5a"
 
