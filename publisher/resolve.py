@@ -327,6 +327,30 @@ def _darwin_arm64_hardware() -> bool:  # pragma: no cover - macOS only
     return status == 0 and out.strip() == b"1"
 
 
+# --------------------------------------------------------------------------- PHP lines and pins
+
+#: A PHP line: MAJOR.MINOR without leading zeros (``8.4``, ``8.10``).
+PHP_LINE = r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+_PHP_LINE_RE = re.compile(PHP_LINE)
+_PIN_TAG_RE = re.compile(rf"(?P<release>v.+)-php-(?P<php>{PHP_LINE})")
+
+
+def is_php_line(text: str) -> bool:
+    return bool(_PHP_LINE_RE.fullmatch(text))
+
+
+def pin_tag(release: str, php: str) -> str:
+    """``v2.0.0-php-8.4``: the tag a release pins one PHP line's image with."""
+    return f"{release}-php-{php}"
+
+
+def split_pin_tag(tag: str) -> tuple[str, str] | None:
+    """(release, PHP line) of a ``<release>-php-X.Y`` tag, else None; the release part is
+    any text after ``v`` here, for the caller to check."""
+    found = _PIN_TAG_RE.fullmatch(tag)
+    return (found["release"], found["php"]) if found else None
+
+
 # --------------------------------------------------------------------------- hosts
 
 
@@ -863,9 +887,8 @@ def index_platforms(data: Mapping[str, Any]) -> tuple[str, ...]:
 
 def release_lines(tags: tuple[str, ...] | list[str], release: str) -> tuple[str, ...]:
     """PHP lines that have a ``<release>-php-X.Y`` pin among ``tags``, numerically sorted."""
-    pattern = re.compile(re.escape(release) + r"-php-([0-9]+)\.([0-9]+)")
-    found = {(int(m[1]), int(m[2])) for t in tags if (m := pattern.fullmatch(t))}
-    return tuple(f"{a}.{b}" for a, b in sorted(found))
+    pins = (split_pin_tag(tag) for tag in tags)
+    return sort_lines(pin[1] for pin in pins if pin is not None and pin[0] == release)
 
 
 # --------------------------------------------------------------------------- credentials (I/O)
@@ -1634,7 +1657,6 @@ PINS_SCHEMA = "1"
 
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
-_PHP_RE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 _BASE_ARG_RE = re.compile(r"^ARG\s+PHP_BASE_IMAGE=(\S+)\s*$", re.MULTILINE)
 _PINS_LINE_RE = re.compile(r"([A-Z][A-Z0-9_]*)='([^']*)'")
 
@@ -1764,7 +1786,7 @@ def parse_bool(name: str, value: str) -> bool:
 
 def parse_php(value: str) -> str:
     text = value.strip()
-    if _PHP_RE.fullmatch(text):
+    if is_php_line(text):
         return text
     full = re.fullmatch(r"([0-9]+\.[0-9]+)\.[0-9]+\S*", text)
     if full:
@@ -1944,7 +1966,7 @@ def parse_pins(text: str, *, source: str) -> Pins:
         raise fail(f"PHP_REPOSITORY/PHP_MIRROR_REPOSITORY: {exc}") from None
     lines = []
     for php in values.get("PHP_LINES", "").split():
-        if not _PHP_RE.fullmatch(php):
+        if not is_php_line(php):
             raise fail(f"PHP_LINES: {php!r} is not a PHP line")
         key = php.replace(".", "_")
         image_text = values.get(f"PHP_IMAGE_{key}")
@@ -2065,10 +2087,6 @@ class Choice:
             plain_http=is_loopback(self.repository.domain),
             known_platforms=self.known_platforms if self.digest else None,
         )
-
-
-def pin_tag(release: str, php: str) -> str:
-    return f"{release}-php-{php}"
 
 
 def matrix_repositories(path: str, env: Mapping[str, str]) -> tuple[Repository, Repository]:

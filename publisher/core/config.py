@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from ..resolve import is_loopback
+from ..resolve import is_loopback, is_php_line
 from . import reference
 from .errors import ConfigError, InvalidReferenceError
 from .platforms import Platform
@@ -40,7 +40,6 @@ ENV_BASE_MIRROR = "PUBLISHER_BASE_MIRROR"
 ENV_NAMESPACE = "PUBLISHER_NAMESPACE"
 ENV_OVERRIDES = (ENV_LINES, ENV_PLATFORMS, ENV_BASE_MIRROR, ENV_NAMESPACE)
 
-_PHP_LINE_RE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _EXTENSION_RE = re.compile(r"[a-z0-9_]+")
@@ -433,7 +432,7 @@ class _Reader:
 
     def php_line(self, node: yaml.Node, path: str) -> str:
         text = self.scalar(node, path)
-        if not _PHP_LINE_RE.fullmatch(text):
+        if not is_php_line(text):
             self.fail(
                 node,
                 path,
@@ -856,7 +855,7 @@ def parse_line_list(text: str, field_name: str = "--only") -> tuple[str, ...]:
             "expected a comma-separated list of PHP lines such as 8.4,8.5", field=field_name
         )
     for item in items:
-        if not _PHP_LINE_RE.fullmatch(item):
+        if not is_php_line(item):
             raise ConfigError(
                 f"{item!r} is not a PHP line; write MAJOR.MINOR such as 8.4", field=field_name
             )

@@ -31,13 +31,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ..resolve import is_php_line, pin_tag
+
 PINS_SCHEMA = 1
 
 #: What a value may hold: image references, PHP lines, platforms, words. No
 #: quote, backslash, ``$``, ``#``, whitespace other than a single space, or
 #: control character, so single quotes mean the same to sh and to compose.
 _SAFE_VALUE = re.compile(r"[A-Za-z0-9._/:@+ -]*")
-_PHP = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 
 
 def file_name(release: str) -> str:
@@ -47,7 +48,7 @@ def file_name(release: str) -> str:
 
 def line_key(php: str) -> str:
     """``8_4`` for the line ``8.4``: the suffix of that line's keys."""
-    if not _PHP.fullmatch(php):
+    if not is_php_line(php):
         raise ValueError(f"not a PHP line: {php!r}")
     return php.replace(".", "_")
 
@@ -105,7 +106,7 @@ def pins(record: Mapping[str, Any]) -> list[tuple[str, str]]:
         item = by_php[php]
         key = line_key(php)
         digest = str(item["index_digest"])
-        pin = f"{release}-php-{php}"
+        pin = pin_tag(release, php)
         out.append((f"PHP_IMAGE_{key}", f"{canonical}:{pin}@{digest}"))
         if mirror is not None:
             out.append((f"PHP_IMAGE_MIRROR_{key}", f"{mirror}:{pin}@{digest}"))

@@ -20,10 +20,11 @@ backport built with an older default line cannot pull it back.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
+from ..resolve import pin_tag as resolve_pin_tag
+from ..resolve import split_pin_tag
 from .config import Config
 from .errors import InvalidVersionError
 from .reference import TAG_MAX
@@ -31,11 +32,10 @@ from .version import Release, parse_release
 
 LATEST = "latest"
 PLAN_SCHEMA = 1
-_PIN_RE = re.compile(r"(?P<release>v.+)-php-(?P<php>(0|[1-9][0-9]*)\.(0|[1-9][0-9]*))")
 
 
 def pin_tag(release: Release, php: str) -> str:
-    return f"{release.tag}-php-{php}"
+    return resolve_pin_tag(release.tag, php)
 
 
 def release_pins(release: str, php: str, default_line: str) -> tuple[str, ...]:
@@ -44,7 +44,7 @@ def release_pins(release: str, php: str, default_line: str) -> tuple[str, ...]:
     ``vX.Y.Z-php-A.B`` for every line, plus ``vX.Y.Z`` itself on the default line:
     the one rule the plan, the release record and the publish stage share.
     """
-    pin = f"{release}-php-{php}"
+    pin = resolve_pin_tag(release, php)
     return (pin, release) if php == default_line else (pin,)
 
 
@@ -62,10 +62,10 @@ class ParsedTag:
 
 def parse_scheme_tag(tag: str) -> ParsedTag | None:
     """Classify ``tag`` as a pin (``v…-php-A.B``) or release tag (``v…``); else None."""
-    m = _PIN_RE.fullmatch(tag)
+    pin = split_pin_tag(tag)
     try:
-        if m:
-            return ParsedTag(parse_release(m["release"]), m["php"])
+        if pin:
+            return ParsedTag(parse_release(pin[0]), pin[1])
         return ParsedTag(parse_release(tag), None)
     except InvalidVersionError:
         return None
@@ -177,7 +177,7 @@ def plan(config: Config, release: Release | str, existing: Mapping[str, Iterable
     """
     if isinstance(release, str):
         release = parse_release(release)
-    if _PIN_RE.fullmatch(release.tag):
+    if split_pin_tag(release.tag):
         raise InvalidVersionError(
             f"release tag {release.tag!r} is not valid: it looks like a pin tag (…-php-X.Y)",
             hint="use a tag such as v2.0.0 or v2.1.0-rc.1",

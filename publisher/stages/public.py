@@ -20,6 +20,7 @@ from ..adapters.output import Output
 from ..adapters.registry import RegistryClient, RetryPolicy
 from ..core.config import Config, Registry
 from ..core.errors import AuthError, NotFoundError, RateLimitedError, VerificationError
+from ..core.plan import pin_tag
 from ..core.version import Release
 
 #: An anonymous client for a registry (tests pass one that reaches a loopback registry).
@@ -50,7 +51,7 @@ class PublicCheck:
 
 def pin_tags(config: Config, version: Release) -> tuple[str, ...]:
     """The pins a release writes: one per selected line, and the bare tag for the default line."""
-    tags = [f"{version.tag}-php-{line.php}" for line in config.lines]
+    tags = [pin_tag(version, line.php) for line in config.lines]
     if config.default_selected:
         tags.append(version.tag)
     return tuple(tags)

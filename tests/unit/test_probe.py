@@ -79,12 +79,26 @@ def test_release_lines_from_tags() -> None:
         "v2.0.0-php-8.10",
         "v2.0.0-php-8.4",
         "v2.0.0-php-8.4-extra",
+        "v2.0.0-php-08.4",  # not a PHP line: the one grammar has no leading zeros
         "v2.0.0",
         "v2.0.1-php-8.5",
         "latest",
     ]
     assert probing.release_lines(tags, "v2.0.0") == ("8.4", "8.10")
     assert probing.release_lines(["v2.0.0-rc.1-php-8.4"], "v2.0.0-rc.1") == ("8.4",)
+
+
+def test_one_php_line_grammar_and_pin_tag() -> None:
+    from publisher.core import plan
+    from publisher.core.version import parse_release
+    from publisher.resolve import is_php_line, pin_tag, split_pin_tag
+
+    assert [is_php_line(t) for t in ("8.4", "8.10", "0.0", "08.4", "8.04", "8", "8.4.1")] == [
+        True, True, True, False, False, False, False,
+    ]  # fmt: skip
+    assert pin_tag("v2.0.0", "8.4") == plan.pin_tag(parse_release("v2.0.0"), "8.4")
+    assert split_pin_tag("v2.0.0-rc.1-php-8.4") == ("v2.0.0-rc.1", "8.4")
+    assert split_pin_tag("v2.0.0-php-08.4") is None
 
 
 @pytest.mark.parametrize(
