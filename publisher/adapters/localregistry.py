@@ -2,7 +2,7 @@
 
 Runs the CNCF distribution registry (Debian package ``docker-registry``, binary
 ``docker-registry``; upstream binary ``registry``) on a free 127.0.0.1 port with
-storage in a temporary directory. When no binary is installed, falls back to a
+storage in a temporary directory, started through the runner. When no binary is installed, falls back to a
 ``registry:2`` container started through testcontainers.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import socket
-import subprocess
 import tempfile
 import time
 import urllib.error
@@ -23,6 +22,7 @@ from typing import Any
 import yaml
 
 from ..core.errors import ToolMissingError, UnreachableError
+from .runner import Background, Runner
 
 BINARIES = ("docker-registry", "registry")
 
@@ -54,12 +54,14 @@ class LocalRegistry:
         port: int | None = None,
         extra_config: Mapping[str, Any] | None = None,
         storage: str | Path | None = None,
+        runner: Runner | None = None,
     ) -> None:
         self.port = port or free_port()
         self.extra_config = dict(extra_config or {})
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._storage = Path(storage) if storage else None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._runner = runner or Runner()
+        self._proc: Background | None = None
         self._container: Any = None
         self.log_path: Path | None = None
 
@@ -95,14 +97,9 @@ class LocalRegistry:
             config_path = root / "config.yml"
             config_path.write_text(yaml.safe_dump(self.config_dict(storage)), encoding="utf-8")
             self.log_path = root / "registry.log"
-            with open(self.log_path, "wb") as log:
-                self._proc = subprocess.Popen(
-                    [binary, "serve", str(config_path)],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
+            self._proc = self._runner.start(
+                [binary, "serve", str(config_path)], log=self.log_path, what="local registry"
+            )
         else:
             self._start_container()
         self._wait(timeout)
@@ -134,7 +131,7 @@ class LocalRegistry:
     def _wait(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
+            if self._proc is not None and self._proc.exited():
                 raise UnreachableError(
                     f"the local registry exited at start: {self.log_tail()}",
                     registry=self.host,
@@ -158,12 +155,7 @@ class LocalRegistry:
 
     def stop(self) -> None:
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+            self._proc.stop(timeout=10)
             self._proc = None
         if self._container is not None:
             with contextlib.suppress(Exception):

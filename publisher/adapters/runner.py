@@ -6,6 +6,10 @@
 tail in ``CommandError`` when the command fails. Secrets reach a subprocess only
 through stdin (``--password-stdin``) or the environment, never through argv.
 
+``Runner.start`` starts a long-running command in the background (the
+throwaway loopback registry), its output going to a log file, and returns a
+``Background`` to stop it with.
+
 Builders, the smoke test and the stand-in builder take a ``CommandRunner`` so
 that tests can inject their own; argv lists are built by pure functions next to
 each adapter and unit-tested without running anything.
@@ -93,6 +97,27 @@ class CommandRunner(Protocol):
 
 #: The process spawner: ``subprocess.run`` in real use, a fake in unit tests.
 Spawn = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@dataclass
+class Background:
+    """A command ``Runner.start`` left running; ``stop`` ends it."""
+
+    argv: tuple[str, ...]
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+    def exited(self) -> bool:
+        return self.process.poll() is not None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL when it has not exited within ``timeout`` seconds."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 def format_argv(argv: Sequence[str]) -> str:
@@ -219,6 +244,43 @@ class Runner:
         if check and not result.ok:
             raise command_failed(result, label, self.output.redact, hint)
         return result
+
+    def start(
+        self,
+        argv: Sequence[str],
+        *,
+        log: Path,
+        env: Mapping[str, str] | None = None,
+        what: str | None = None,
+    ) -> Background:
+        """Start ``argv`` without waiting for it: stdin empty, stdout and stderr into
+        ``log``, in its own session (a terminal's Ctrl-C reaches it only through
+        ``Background.stop``). CommandError when it cannot be started."""
+        argv = [str(a) for a in argv]
+        if not argv:
+            raise ValueError("empty command")
+        binary = self.require(argv[0])
+        self.output.debug(f"+ {self.output.redact(format_argv(argv))} &")
+        label = what or " ".join(tool_name(a) if i == 0 else a for i, a in enumerate(argv[:2]))
+        full_env = self._env()
+        if env:
+            full_env.update(env)
+        try:
+            with open(log, "wb") as handle:
+                process = subprocess.Popen(
+                    [binary, *argv[1:]],
+                    stdout=handle,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=full_env,
+                    start_new_session=True,
+                )
+        except OSError as exc:
+            raise CommandError(
+                f"`{label}` could not be started: {exc.strerror or exc}",
+                hint=f"check that {binary} is executable and {log.parent} is writable",
+            ) from None
+        return Background(tuple(argv), process)
 
 
 def command_failed(

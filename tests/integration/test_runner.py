@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +54,24 @@ def test_a_hanging_command_is_stopped() -> None:
     runner = Runner()
     with pytest.raises(CommandError, match=r"did not finish within 0\.5s"):
         runner.run([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
+
+
+def test_a_background_command_logs_to_its_file_and_stops(tmp_path: Path) -> None:
+    runner = Runner()
+    log = tmp_path / "server.log"
+    script = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *_: (print('bye', flush=True), sys.exit(3)))\n"
+        "print('up', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    started = runner.start([sys.executable, "-c", script], log=log)
+    deadline = time.monotonic() + 20
+    while "up" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not started.exited()
+    started.stop(timeout=20)
+    assert started.exited() and started.process.returncode == 3
+    assert log.read_text() == "up\nbye\n"
+    with pytest.raises(CommandError, match="could not be started"):
+        runner.start([sys.executable], log=tmp_path / "missing" / "x.log")
