@@ -71,10 +71,8 @@ EXIT_INVALID_INPUT = 2
 EXIT_PINS = 3
 
 
-class ResolveError(Exception):
-    """Invalid input (exit 2); :class:`PinsError` is an unreadable pins file (exit 3)."""
-
-    exit_code = EXIT_INVALID_INPUT
+class Problem(Exception):
+    """A message for people, and a hint saying what to do."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -83,6 +81,12 @@ class ResolveError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class ResolveError(Problem):
+    """Invalid input (exit 2); :class:`PinsError` is an unreadable pins file (exit 3)."""
+
+    exit_code = EXIT_INVALID_INPUT
 
 
 class PinsError(ResolveError):
@@ -604,20 +608,16 @@ class BasicCredentials:
         return repr(self)
 
 
-class CredentialsError(Exception):
+class CredentialsError(Problem):
     """The docker config or a credential helper gave nothing usable; ``hint`` says what to do."""
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class DockerConfigError(CredentialsError):
-    """The docker config file itself cannot be read."""
+    """The docker config file itself cannot be read; ``source`` is its path."""
+
+    def __init__(self, message: str, *, source: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.source = source
 
 
 def run_command(argv: Sequence[str], stdin: bytes, timeout: float) -> tuple[int, bytes]:
@@ -649,14 +649,17 @@ def read_docker_config(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise DockerConfigError(f"cannot read the docker config: {exc.strerror or exc}") from None
+        raise DockerConfigError(
+            f"cannot read the docker config: {exc.strerror or exc}", source=str(path)
+        ) from None
     if len(raw) > MAX_CONFIG_BYTES:
-        raise DockerConfigError("the docker config is larger than 1 MiB")
+        raise DockerConfigError("the docker config is larger than 1 MiB", source=str(path))
     try:
         data = json.loads(raw or b"{}")
     except ValueError:
         raise DockerConfigError(
             "the docker config is not valid JSON",
+            source=str(path),
             hint="fix or remove it, or set the credential environment variables instead",
         ) from None
     return data if isinstance(data, dict) else {}
@@ -777,6 +780,22 @@ def credentials_from_config(
                 if found is not None:
                     return found
     return None
+
+
+def docker_config_credentials(
+    host: str, env: Mapping[str, str], *, run: RunCommand = run_command, timeout: float
+) -> BasicCredentials | None:
+    """Credentials for ``host`` from the docker config ``env`` points at (helpers run by
+    ``run``), or None. CredentialsError (DockerConfigError for the file) when unusable."""
+    path = docker_config_path(env)
+    if path is None:
+        return None
+    return credentials_from_config(
+        read_docker_config(path),
+        host,
+        helper=lambda name: helper_credentials(name, host, run=run, timeout=timeout),
+        where=str(path),
+    )
 
 
 # =========================================================================== the registry probe
@@ -906,16 +925,8 @@ def find_credentials(
     user, password = env.get(ENV_USERNAME), env.get(ENV_PASSWORD)
     if user and password:
         return BasicCredentials(user, password, f"env {ENV_USERNAME}/{ENV_PASSWORD}")
-    path = docker_config_path(env)
-    if path is None:
-        return None
     try:
-        return credentials_from_config(
-            read_docker_config(path),
-            host,
-            helper=lambda name: helper_credentials(name, host, run=run, timeout=timeout),
-            where=str(path),
-        )
+        return docker_config_credentials(host, env, run=run, timeout=timeout)
     except CredentialsError:
         return None
 

@@ -64,8 +64,7 @@ def audit_command(
       publisher audit --notes-dir release-notes --json
     """
     from ..stages.audit import audit
-    from ..stages.clients import registry_clients
-    from ..stages.public import anonymous_client
+    from ..stages.clients import anonymous_client, registry_clients
     from .release_cmds import default_notes_dir
 
     cfg = state.load_config(config_path)

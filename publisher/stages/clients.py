@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from ..adapters.output import Output
 from ..adapters.registry import RegistryClient, RetryPolicy, credentials_for_host
-from ..core.config import Config
+from ..core.config import Config, Registry
 from ..core.reference import Reference
 from ..resolve import is_loopback
 
@@ -41,12 +41,37 @@ def client_for(
         for registry in config.registries:
             if registry.host == ref.domain:
                 return RegistryClient.for_registry(registry, env, output, retry=retry)
-    return RegistryClient(
-        ref.domain,
-        plain_http=is_loopback(ref.domain),
-        credentials=credentials_for_host(ref.domain, env, output),
-        output=output,
+    return host_client(ref.domain, env, output, retry, name=name)
+
+
+def anonymous_client(
+    registry: Registry, *, retry: RetryPolicy | None = None, output: Output | None = None
+) -> RegistryClient:
+    """A client with no credentials at all (not from the env, not from the docker config)."""
+    return anonymous_host_client(
+        registry.host,
+        plain_http=registry.plain_http,
         retry=retry,
+        output=output,
+        name=f"{registry.name} (anonymous)",
+    )
+
+
+def anonymous_host_client(
+    host: str,
+    *,
+    plain_http: bool | None = None,
+    retry: RetryPolicy | None = None,
+    output: Output | None = None,
+    name: str | None = None,
+) -> RegistryClient:
+    """A client for ``host`` with no credentials; plain HTTP on loopback unless told."""
+    return RegistryClient(
+        host,
+        plain_http=is_loopback(host) if plain_http is None else plain_http,
+        credentials=None,
+        retry=retry,
+        output=output,
         name=name,
     )
 
@@ -58,11 +83,25 @@ def base_client(
     plain = is_loopback(base.domain) or any(
         r.host == base.domain and r.plain_http for r in config.registries
     )
+    return host_client(base.domain, env, output, retry, plain_http=plain, name="base")
+
+
+def host_client(
+    host: str,
+    env: Mapping[str, str],
+    output: Output,
+    retry: RetryPolicy,
+    *,
+    plain_http: bool | None = None,
+    name: str | None = None,
+) -> RegistryClient:
+    """A client for a host outside matrix.yaml: the docker config's credentials, plain
+    HTTP on loopback unless told."""
     return RegistryClient(
-        base.domain,
-        plain_http=plain,
-        credentials=credentials_for_host(base.domain, env, output),
-        retry=retry,
+        host,
+        plain_http=is_loopback(host) if plain_http is None else plain_http,
+        credentials=credentials_for_host(host, env, output),
         output=output,
-        name="base",
+        retry=retry,
+        name=name,
     )

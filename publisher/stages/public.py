@@ -22,6 +22,7 @@ from ..core.config import Config, Registry
 from ..core.errors import AuthError, NotFoundError, RateLimitedError, VerificationError
 from ..core.plan import pin_tag
 from ..core.version import Release
+from .clients import anonymous_client
 
 #: An anonymous client for a registry (tests pass one that reaches a loopback registry).
 AnonymousClient = Callable[[Registry], RegistryClient]
@@ -55,20 +56,6 @@ def pin_tags(config: Config, version: Release) -> tuple[str, ...]:
     if config.default_selected:
         tags.append(version.tag)
     return tuple(tags)
-
-
-def anonymous_client(
-    registry: Registry, *, retry: RetryPolicy | None = None, output: Output | None = None
-) -> RegistryClient:
-    """A client with no credentials at all (not from the env, not from the docker config)."""
-    return RegistryClient(
-        registry.host,
-        plain_http=registry.plain_http,
-        credentials=None,
-        retry=retry,
-        output=output,
-        name=f"{registry.name} (anonymous)",
-    )
 
 
 def fix_steps(config: Config, registry: Registry) -> str:
@@ -162,7 +149,6 @@ __all__ = [
     "AnonymousClient",
     "PinRead",
     "PublicCheck",
-    "anonymous_client",
     "check_public",
     "fix_steps",
     "pin_tags",

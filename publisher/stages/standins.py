@@ -53,7 +53,6 @@ from ..core.config import Config
 from ..core.errors import CommandError, NotFoundError, ToolMissingError
 from ..core.platforms import Platform
 from ..core.reference import Reference
-from ..resolve import is_loopback
 
 #: The stand-in sources in a repository checkout.
 SOURCE_DIR = Path(__file__).resolve().parent / "standin-offline"
@@ -317,7 +316,7 @@ def push_standins(
     Returns, per PHP line, the pushed reference with its tag and index digest,
     e.g. ``127.0.0.1:5000/stand-in/php:8.4-fpm-alpine@sha256:...``.
     """
-    from ..adapters.registry import RegistryClient
+    from .clients import anonymous_host_client
 
     env = dict(os.environ if env is None else env)
     output = runner.output
@@ -338,8 +337,7 @@ def push_standins(
     else:
         busyboxes = {p.arch: busybox_binary(p.arch, runner, cache, env) for p in platforms}
         key = source_key(source_dir, busyboxes, builder_name)
-    plain = is_loopback(registry) if plain_http is None else plain_http
-    client = RegistryClient(registry, plain_http=plain, output=output)
+    client = anonymous_host_client(registry, plain_http=plain_http, output=output)
     result: dict[str, Reference] = {}
     with tempfile.TemporaryDirectory(prefix="publisher-standin-") as tmp:
         context = Path(tmp) / "context"

@@ -26,10 +26,7 @@ from ...resolve import (
     DockerConfigError,
     RunCommand,
     api_host,
-    credentials_from_config,
-    docker_config_path,
-    helper_credentials,
-    read_docker_config,
+    docker_config_credentials,
 )
 from ..output import Output
 from ..runner import CommandRunner, Runner
@@ -76,19 +73,11 @@ def from_docker_config(
     runner: CommandRunner | None = None,
 ) -> Credentials | None:
     """Credentials for ``host`` from the docker config, or None."""
-    path = docker_config_path(env)
-    if path is None:
-        return None
     run = helper_command(runner or _silent_runner())
     try:
-        return credentials_from_config(
-            read_docker_config(path),
-            host,
-            helper=lambda name: helper_credentials(name, host, run=run, timeout=HELPER_TIMEOUT),
-            where=str(path),
-        )
+        return docker_config_credentials(host, env, run=run, timeout=HELPER_TIMEOUT)
     except DockerConfigError as exc:
-        raise ConfigError(exc.message, source=str(path), hint=exc.hint) from None
+        raise ConfigError(exc.message, source=exc.source, hint=exc.hint) from None
     except CredentialsError as exc:
         raise AuthError(exc.message, hint=exc.hint) from None
 
