@@ -35,17 +35,17 @@ class Leg:
     """One build job: a PHP line on one platform, on one runner."""
 
     php: str
-    platform: str
+    platform: Platform
     runner: str
 
     @property
     def slug(self) -> str:
-        return f"{self.php}-{Platform.parse(self.platform).slug}"
+        return f"{self.php}-{self.platform.slug}"
 
     @property
     def emulated(self) -> bool:
         """True when the runner's own architecture differs from the platform's."""
-        return NATIVE_RUNNERS[Platform.parse(self.platform)] != self.runner
+        return NATIVE_RUNNERS[self.platform] != self.runner
 
     def as_dict(self) -> dict[str, str]:
         return {
@@ -60,10 +60,9 @@ def legs(plan: Plan, *, qemu: bool = False) -> tuple[Leg, ...]:
     """Every build leg of ``plan``, in line order then platform order."""
     result = []
     for line in plan.lines:
-        for text in line.platforms:
-            platform = Platform.parse(text)
+        for platform in line.platforms:
             runner = QEMU_RUNNER if qemu else NATIVE_RUNNERS[platform]
-            result.append(Leg(line.php, platform.value, runner))
+            result.append(Leg(line.php, platform, runner))
     if not result:
         raise ConfigError(
             "the release has no build legs: no PHP line with a platform is selected",

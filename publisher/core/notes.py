@@ -25,6 +25,7 @@ from typing import Any
 from . import lifecycle
 from .errors import ConfigError, FileAccessError
 from .plan import release_pins
+from .platforms import Platform
 from .version import Release, is_release_tag, parse_release
 
 NOTES_SCHEMA = 1
@@ -36,7 +37,7 @@ MB = 1_000_000
 
 @dataclass(frozen=True)
 class PlatformFacts:
-    platform: str
+    platform: Platform
     digest: str
     size_bytes: int
 
@@ -293,6 +294,14 @@ def _digest(fields: _Fields, key: str, *, optional: bool = False) -> Any:
     return value
 
 
+def _platform(fields: _Fields) -> Platform:
+    text = fields.get("platform", str)
+    try:
+        return Platform.parse(text)
+    except ValueError as exc:
+        raise fields.error(str(exc), "platform") from None
+
+
 def parse_record(text: str, source: str) -> ReleaseFacts:
     """Parse a release record (the notes JSON); ConfigError (exit 3) names what is wrong."""
     if len(text) > MAX_RECORD_BYTES:
@@ -338,9 +347,7 @@ def parse_record(text: str, source: str) -> ReleaseFacts:
                 base_digest=_digest(base, "digest", optional=True),
                 size_budget_bytes=line.get("size_budget_bytes", int),
                 platforms=tuple(
-                    PlatformFacts(
-                        p.get("platform", str), _digest(p, "digest"), p.get("size_bytes", int)
-                    )
+                    PlatformFacts(_platform(p), _digest(p, "digest"), p.get("size_bytes", int))
                     for p in line.objects("platforms")
                 ),
             )

@@ -27,6 +27,7 @@ from ..resolve import pin_tag as resolve_pin_tag
 from ..resolve import split_pin_tag
 from .config import Config
 from .errors import InvalidVersionError
+from .platforms import Platform
 from .reference import TAG_MAX
 from .version import Release, parse_release
 
@@ -94,7 +95,7 @@ class Target:
 @dataclass(frozen=True)
 class LinePlan:
     php: str
-    platforms: tuple[str, ...]
+    platforms: tuple[Platform, ...]
     base: str
     dockerfile: str
     size_budget_bytes: int
@@ -221,7 +222,7 @@ def plan(config: Config, release: Release | str, existing: Mapping[str, Iterable
         lines.append(
             LinePlan(
                 php=line.php,
-                platforms=tuple(p.value for p in line.platforms),
+                platforms=line.platforms,
                 base=str(config.base_pull_ref(line)),
                 dockerfile=line.dockerfile,
                 size_budget_bytes=line.size_budget_bytes,

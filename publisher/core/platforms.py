@@ -1,13 +1,23 @@
-"""The closed set of platforms publisher builds for."""
+"""The closed set of platforms publisher builds for.
+
+A ``Platform`` is also its ``linux/amd64``-style string (it compares, hashes,
+formats and serialises to JSON as that text), so typed fields need no
+conversion at the edges where text is written. Platforms read from a registry
+stay plain text: an index may hold one publisher does not build.
+"""
 
 from __future__ import annotations
 
 import enum
 
 
-class Platform(enum.Enum):
+class Platform(enum.StrEnum):
     AMD64 = "linux/amd64"
     ARM64 = "linux/arm64"
+
+    def __hash__(self) -> int:
+        # The text's hash, so a Platform and its text find the same dict entry.
+        return hash(self.value)
 
     @property
     def os(self) -> str:
@@ -22,12 +32,9 @@ class Platform(enum.Enum):
         """File-name-safe form, e.g. ``linux-arm64``."""
         return self.value.replace("/", "-")
 
-    def __str__(self) -> str:
-        return self.value
-
     @classmethod
     def parse(cls, text: str) -> Platform:
-        """Parse ``linux/amd64``-style text; raise ValueError naming the accepted values."""
+        """Parse ``linux/amd64``-style text (or a Platform); raise ValueError naming the accepted values."""
         for member in cls:
             if text == member.value:
                 return member

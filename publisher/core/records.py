@@ -25,13 +25,16 @@ RECORD_SCHEMA = 1
 class DigestRecord:
     release: str
     php: str
-    platform: str
+    platform: Platform
     repository: str
     digest: str
     base_image: str
     base_digest: str | None
     builder: str
     dockerfile_sha256: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "platform", Platform.parse(self.platform))
 
     @property
     def file_name(self) -> str:
@@ -43,8 +46,8 @@ class DigestRecord:
         )
 
 
-def record_name(php: str, platform: str) -> str:
-    return f"{php}-{Platform.parse(platform).slug}.json"
+def record_name(php: str, platform: Platform) -> str:
+    return f"{php}-{platform.slug}.json"
 
 
 def write_record_file(path: str | Path, record: DigestRecord) -> Path:
@@ -64,13 +67,12 @@ def parse_record(text: str, source: str) -> DigestRecord:
     missing = fields - set(data)
     if missing:
         raise UsageError(f"{source}: digest record lacks {', '.join(sorted(missing))}")
-    record = DigestRecord(**{k: data[k] for k in fields})
+    try:
+        record = DigestRecord(**{k: data[k] for k in fields})
+    except ValueError as exc:  # the platform
+        raise UsageError(f"{source}: {exc}") from None
     if not is_digest(record.digest):
         raise UsageError(f"{source}: {record.digest!r} is not a sha256 digest")
-    try:
-        Platform.parse(record.platform)
-    except ValueError as exc:
-        raise UsageError(f"{source}: {exc}") from None
     return record
 
 

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .platforms import Platform
+
 MB = 1_000_000
 
 
@@ -31,7 +33,8 @@ class ImageFacts:
     registry: str
     digest: str
     is_index: bool = True
-    #: platform -> compressed bytes of its image (config + layers), attestations excluded.
+    #: platform -> compressed bytes of its image (config + layers), attestations excluded;
+    #: the platforms as the index names them (text: it may hold one publisher never builds).
     platforms: Mapping[str, int] = field(default_factory=dict)
     #: platforms listed more than once in the index.
     duplicate_platforms: tuple[str, ...] = ()
@@ -55,7 +58,7 @@ class LineExpectation:
     """What one PHP line of a release must look like."""
 
     php: str
-    platforms: tuple[str, ...]
+    platforms: tuple[Platform, ...]
     budget_bytes: int
     #: registry name -> the tags this release puts on that line there.
     tags: Mapping[str, tuple[str, ...]]
@@ -109,7 +112,7 @@ def over_budget(platform: str, size: int, budget_bytes: int) -> str:
 
 def check_image(
     facts: ImageFacts,
-    platforms: Sequence[str],
+    platforms: Sequence[Platform],
     budget_bytes: int,
     *,
     php: str | None = None,
@@ -133,27 +136,27 @@ def check_image(
             defect("not-an-index", "is a single-platform image, expected a multi-arch index")
         )
     expected = list(dict.fromkeys(platforms))
-    for platform in expected:
-        if platform not in facts.platforms:
-            defects.append(defect("platform-missing", f"{platform} is missing"))
-    for platform in sorted(facts.platforms):
-        if platform not in expected:
+    for wanted in expected:
+        if wanted not in facts.platforms:
+            defects.append(defect("platform-missing", f"{wanted} is missing"))
+    for held in sorted(facts.platforms):
+        if held not in expected:
             defects.append(
                 defect(
                     "platform-extra",
-                    f"holds {platform}, which is not configured ({', '.join(expected)})",
+                    f"holds {held}, which is not configured ({', '.join(expected)})",
                 )
             )
-    for platform in facts.duplicate_platforms:
-        defects.append(defect("platform-duplicate", f"lists {platform} more than once"))
+    for held in facts.duplicate_platforms:
+        defects.append(defect("platform-duplicate", f"lists {held} more than once"))
     for item in facts.missing:
         defects.append(defect("child-missing", f"{item} cannot be fetched"))
-    for platform, size in sorted(facts.platforms.items()):
+    for held, size in sorted(facts.platforms.items()):
         if size > budget_bytes:
             defects.append(
                 defect(
                     "over-budget",
-                    over_budget(platform, size, budget_bytes),
+                    over_budget(held, size, budget_bytes),
                 )
             )
     return defects

@@ -55,7 +55,7 @@ class Leg:
 
     @property
     def record_name(self) -> str:
-        return record_name(self.php, self.platform.value)
+        return record_name(self.php, self.platform)
 
 
 def legs(config: Config) -> tuple[Leg, ...]:
@@ -97,7 +97,7 @@ def reusable_record(
         same = (
             record.release == release.tag
             and record.php == leg.php
-            and record.platform == leg.platform.value
+            and record.platform == leg.platform
             and record.base_digest == base.digest
             and record.dockerfile_sha256 == dockerfile
         )
@@ -127,9 +127,7 @@ def published_record(
     index = primary.get_manifest_by_digest(repo.path, found[pin])
     if index.is_index:
         images = [
-            c.digest
-            for c in index.children
-            if not c.is_attestation and c.platform == leg.platform.value
+            c.digest for c in index.children if not c.is_attestation and c.platform == leg.platform
         ]
     else:
         images = []
@@ -157,7 +155,7 @@ def published_record(
     return DigestRecord(
         release=release.tag,
         php=leg.php,
-        platform=leg.platform.value,
+        platform=leg.platform,
         repository=repo.name,
         digest=images[0],
         base_image=base_image,
@@ -291,7 +289,7 @@ def build_leg(
     record = DigestRecord(
         release=release.tag,
         php=leg.php,
-        platform=leg.platform.value,
+        platform=leg.platform,
         repository=repo.name,
         digest=digest,
         base_image=str(Reference(base.domain, base.path, base.tag)),

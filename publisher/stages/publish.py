@@ -62,6 +62,7 @@ from ..core.errors import (
     file_error,
 )
 from ..core.fileio import write_atomic
+from ..core.platforms import Platform
 from ..core.records import DigestRecord
 from ..core.reference import Reference
 from ..core.version import Release
@@ -747,7 +748,7 @@ class Publisher:
                     size_budget_bytes=line.size_budget_bytes,
                     platforms=tuple(
                         notes_mod.PlatformFacts(
-                            platform,
+                            Platform.parse(platform),
                             digest,
                             sizes.get(line_plan.php, {}).get(platform, 0),
                         )

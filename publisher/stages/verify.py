@@ -130,9 +130,7 @@ class IndexCheck:
 def check_index(client: RegistryClient, registry: Registry, digest: str, line: Line) -> IndexCheck:
     """Check one index digest (no tags): exactly the line's platforms, within budget, complete."""
     facts = inspect_index(client, registry.name, registry.repository.path, digest)
-    found = rules.check_image(
-        facts, [p.value for p in line.platforms], line.size_budget_bytes, php=line.php
-    )
+    found = rules.check_image(facts, line.platforms, line.size_budget_bytes, php=line.php)
     return IndexCheck(facts, tuple(found))
 
 
