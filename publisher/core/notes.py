@@ -41,6 +41,9 @@ class PlatformFacts:
     digest: str
     size_bytes: int
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "platform", Platform.parse(self.platform))
+
 
 @dataclass(frozen=True)
 class LineFacts:
