@@ -5,10 +5,13 @@ registries hold (``Observed``, read once by the stage), the candidate index of
 each line (assembled from the build legs' records), the release's record (its
 notes JSON, when it was published before) and whether this is a republish, and
 returns a frozen ``PublishPlan``: the index of each line and where it comes
-from, which registries lack it, every pin write and floating-tag move (old
-digest -> new), the conflicts that refuse the run, the republish history entry.
-The publish stage executes it step by step; ``--dry-run`` prints the same
-object. ``config_for_record`` makes an existing release keep what its record
+from, which registries lack it and how every blob and manifest gets there (the
+``TransferPlan`` of ``transfer_plan.py``: each blob once per registry), every
+pin write and floating-tag move (old digest -> new), the conflicts that refuse
+the run, the republish history entry. The publish stage executes it step by
+step; ``--dry-run`` prints the same object. ``copies_to_observe`` tells the
+stage which indexes it must look into (what their trees hold on each registry
+that lacks them) before planning. ``config_for_record`` makes an existing release keep what its record
 says (default line, lines, platforms), whatever today's matrix says.
 """
 
@@ -25,8 +28,9 @@ from .config import Config
 from .errors import ConfigError
 from .notes import ReleaseFacts, Republish
 from .platforms import Platform
+from .transfer_plan import SourceTree, Target, TransferPlan, plan_transfers
 
-PUBLISH_PLAN_SCHEMA = 1
+PUBLISH_PLAN_SCHEMA = 2
 
 #: Where a line's index comes from.
 ASSEMBLED = "assembled"  # built by these records, assembled by this run
@@ -119,6 +123,22 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class CopySource:
+    """What the copies start from: the trees of the indexes to copy and what each
+    registry lacking one holds of them (see ``copies_to_observe``).
+
+    ``tree``: every manifest below the indexes to copy that some registry lacks,
+    as the primary holds it (or as this run assembled it). ``targets``: registry
+    name -> its repository. ``present``: per target, the digests (manifests and
+    blobs) found there.
+    """
+
+    tree: SourceTree
+    targets: Mapping[str, Target]
+    present: Mapping[Target, frozenset[str]]
+
+
+@dataclass(frozen=True)
 class Observed:
     """What the registries hold, read once before planning.
 
@@ -126,6 +146,8 @@ class Observed:
     needs (present tags only). ``indexes``: registry -> the candidate or pinned
     index digests present there. ``pinned_images``: PHP line -> the
     (platform, image digest) pairs of the index its pin points at on the primary.
+    ``copies``: what the copies need (None: not looked into, then the plan has
+    no transfer plan).
     """
 
     tags: Mapping[str, Mapping[str, str]]
@@ -133,6 +155,7 @@ class Observed:
     pinned_images: Mapping[str, tuple[tuple[str, str], ...]] = dataclasses.field(
         default_factory=dict
     )
+    copies: CopySource | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +199,9 @@ class PublishPlan:
     conflicts: tuple[str, ...]
     history: Republish | None
     notices: tuple[str, ...] = ()
+    #: how the indexes of ``copy_to`` reach those registries, blob by blob (None:
+    #: the copies were not looked into)
+    transfers: TransferPlan | None = None
 
     def line(self, php: str) -> LineAction:
         return next(line for line in self.lines if line.php == php)
@@ -189,7 +215,9 @@ class PublishPlan:
         return bool(self.changes) or any(a.push or a.copy_to for a in self.lines)
 
     def to_dict(self) -> dict[str, object]:
-        return {"schema": PUBLISH_PLAN_SCHEMA, **dataclasses.asdict(self)}
+        fields = dataclasses.asdict(self)
+        fields["transfers"] = None if self.transfers is None else self.transfers.to_dict()
+        return {"schema": PUBLISH_PLAN_SCHEMA, **fields}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
@@ -244,19 +272,22 @@ def _line_source(
     return candidate.digest, ASSEMBLED, pinned, True
 
 
-def plan_publish(
+@dataclass(frozen=True)
+class _Lines:
+    actions: tuple[LineAction, ...]
+    conflicts: tuple[str, ...]
+    pin_moves: tuple[TagMove, ...]
+    pending_pins: Mapping[str, Mapping[str, str | None]]
+
+
+def _plan_lines(
     plan: planning.Plan,
     observed: Observed,
     candidates: Mapping[str, Candidate],
-    *,
     primary: str,
-    record: ReleaseFacts | None = None,
-    republish_reason: str | None = None,
-    date: str = "",
-    notices: Iterable[str] = (),
-) -> PublishPlan:
-    """Every action of the publish run, in order; see the module docstring."""
-    republish = republish_reason is not None
+    republish: bool,
+) -> _Lines:
+    """Each line's index, where it comes from and goes, its pin moves and conflicts."""
     registries = [r.name for r in plan.registries]
     primary_tags = observed.tags.get(primary, {})
     actions: list[LineAction] = []
@@ -296,11 +327,75 @@ def plan_publish(
             name for name in registries if name != primary and digest is not None and not has[name]
         )
         actions.append(LineAction(line.php, digest, source, push, copy_to, previous))
+    return _Lines(tuple(actions), tuple(conflicts), tuple(pin_moves), pending_pins)
+
+
+def copies_to_observe(
+    plan: planning.Plan,
+    observed: Observed,
+    candidates: Mapping[str, Candidate],
+    *,
+    primary: str,
+    republish: bool = False,
+) -> dict[str, list[str]]:
+    """Per registry, the index digests the run will copy there (those it lacks).
+
+    The stage looks into these (their trees on the primary, what each of those
+    registries holds of them) and passes it as ``Observed.copies``, so that
+    ``plan_publish`` can plan every blob. Nothing else is looked into: a rerun
+    with nothing to copy reads nothing more.
+    """
+    wanted: dict[str, list[str]] = {}
+    for action in _plan_lines(plan, observed, candidates, primary, republish).actions:
+        for name in action.copy_to:
+            if action.digest is not None:
+                wanted.setdefault(name, []).append(action.digest)
+    return wanted
+
+
+def transfers_for(
+    actions: Iterable[LineAction], indexes: Mapping[str, frozenset[str]], copies: CopySource
+) -> TransferPlan:
+    """Every blob and manifest the ``copy_to`` of ``actions`` need, as one plan."""
+    roots = list(dict.fromkeys(a.digest for a in actions if a.copy_to and a.digest))
+    if not roots:
+        return TransferPlan()
+    unread = [r for r in roots if r not in copies.tree.manifests]
+    if unread:
+        raise ValueError(f"the copies were not looked into for {', '.join(unread)}")
+    names = list(dict.fromkeys(name for a in actions for name in a.copy_to))
+    present = {
+        copies.targets[name]: copies.present.get(copies.targets[name], frozenset())
+        | indexes.get(name, frozenset())
+        for name in names
+    }
+    tree = SourceTree(copies.tree.source, tuple(roots), copies.tree.manifests)
+    return plan_transfers(tree, present)
+
+
+def plan_publish(
+    plan: planning.Plan,
+    observed: Observed,
+    candidates: Mapping[str, Candidate],
+    *,
+    primary: str,
+    record: ReleaseFacts | None = None,
+    republish_reason: str | None = None,
+    date: str = "",
+    notices: Iterable[str] = (),
+) -> PublishPlan:
+    """Every action of the publish run, in order; see the module docstring."""
+    republish = republish_reason is not None
+    registries = [r.name for r in plan.registries]
+    lines_plan = _plan_lines(plan, observed, candidates, primary, republish)
+    actions = lines_plan.actions
 
     floating: list[TagMove] = []
     lines = [line.php for line in plan.lines]
     for name in registries:
-        floating += floating_moves(name, observed.tags.get(name, {}), lines, pending_pins[name])
+        floating += floating_moves(
+            name, observed.tags.get(name, {}), lines, lines_plan.pending_pins[name]
+        )
 
     history = None
     if republish:
@@ -315,17 +410,24 @@ def plan_publish(
         if changes:
             history = Republish(date=date, reason=republish_reason or "", changes=changes)
 
+    transfers = None
+    if observed.copies is not None:
+        transfers = transfers_for(actions, observed.indexes, observed.copies)
+    elif not any(a.copy_to for a in actions):
+        transfers = TransferPlan()
+
     return PublishPlan(
         release=plan.release,
         stable=plan.stable,
         default_line=plan.default_line,
         republish=republish,
-        lines=tuple(actions),
-        pin_moves=tuple(pin_moves),
+        lines=actions,
+        pin_moves=lines_plan.pin_moves,
         floating_moves=tuple(floating),
-        conflicts=tuple(conflicts),
+        conflicts=lines_plan.conflicts,
         history=history,
         notices=tuple(notices),
+        transfers=transfers,
     )
 
 

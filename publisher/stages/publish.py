@@ -2,16 +2,19 @@
 
 Order (each a visible step):
 
-1. read what every registry holds (tags, pins, which indexes exist), assemble
-   one OCI index per PHP line from its platform digests, and compute the
-   ``PublishPlan`` (pure, ``publisher.core.publish_plan``): every action below. A
+1. read what every registry holds (tags, pins, which indexes exist, and for
+   each index a registry lacks, which of its manifests and blobs it holds),
+   assemble one OCI index per PHP line from its platform digests, and compute
+   the ``PublishPlan`` (pure, ``publisher.core.publish_plan``): every action
+   below, down to each blob each registry lacks (its ``TransferPlan``). A
    line whose pin on the primary already holds the same platform images keeps
    that index (a rerun after the bases moved changes nothing); other content
    under a pin is a conflict, refused before anything is written, unless this
    is a republish;
 2. push the assembled indexes by digest to the primary (children are already
    there: the builds pushed them);
-3. copy each index to every other registry by digest;
+3. execute the transfer plan: each missing blob downloaded from the primary
+   once and uploaded once per registry, then the manifests, children first;
 4. verify every index on every registry: platforms, sizes within budget,
    identical digests;
 5. smoke-test every platform image by digest;
@@ -65,6 +68,7 @@ from ..core.fileio import write_atomic
 from ..core.platforms import Platform
 from ..core.records import DigestRecord
 from ..core.reference import Reference
+from ..core.transfer_plan import Target, TransferPlan
 from ..core.version import Release
 from .verify import check_index
 
@@ -96,6 +100,17 @@ class LineIndex:
 
     def image(self, platform: str) -> str:
         return dict(self.images)[platform]
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """What ``plan_run`` read and computed: the release plan, the publish plan, the
+    index of each line, and the manifests the copies start from."""
+
+    plan: planning.Plan
+    publish_plan: pp.PublishPlan
+    indexes: dict[str, LineIndex]
+    copies: pp.CopySource | None = None
 
 
 @dataclass
@@ -338,29 +353,73 @@ class Publisher:
             pinned_images=pinned_images,
         )
 
-    def plan_run(
-        self, records: Sequence[DigestRecord]
-    ) -> tuple[planning.Plan, pp.PublishPlan, dict[str, LineIndex]]:
+    def targets(self) -> dict[str, Target]:
+        """Every registry's repository, as the transfer plan names it."""
+        return {
+            r.name: Target(self.client(r).transport.base, r.repository.path)
+            for r in self.config.registries
+        }
+
+    def observe_copies(
+        self, p: planning.Plan, observed: pp.Observed, candidates: Mapping[str, pp.Candidate]
+    ) -> pp.Observed:
+        """``observed`` with what the copies need: the trees of the indexes some
+        registry lacks (read from the primary, or assembled by this run) and which
+        of their manifests and blobs each such registry holds. Reads nothing when
+        nothing is to be copied."""
+        wanted = pp.copies_to_observe(
+            p,
+            observed,
+            candidates,
+            primary=self.primary.name,
+            republish=self.republish_reason is not None,
+        )
+        if not wanted:
+            return observed
+        targets = self.targets()
+        clients = {targets[name]: self.client(self.registry(name)) for name in wanted}
+        roots = list(dict.fromkeys(d for digests in wanted.values() for d in digests))
+        known = {
+            digest: Manifest.parse(*self._bodies[digest], digest)
+            for digest in roots
+            if digest in self._bodies
+        }
+        tree, present = self.transfers.observe(
+            self.client(self.primary),
+            self.primary.repository.path,
+            roots,
+            clients,
+            known=known,
+            lacking={targets[name]: set(digests) for name, digests in wanted.items()},
+        )
+        copies = pp.CopySource(
+            tree, targets, {target: frozenset(found) for target, found in present.items()}
+        )
+        return dataclasses.replace(observed, copies=copies)
+
+    def plan_run(self, records: Sequence[DigestRecord]) -> PlannedRun:
         """Read the registries once and compute the whole publish plan."""
         tags_present = self.list_tags()
         p = planning.plan(self.config, self.release, tags_present)
         by_line = match_records(self.config, self.release, records, allow_missing=self.dry_run)
         candidates = self.assemble(by_line)
+        planned = {
+            php: pp.Candidate(php, index.digest, tuple(sorted(index.images)))
+            for php, index in candidates.items()
+        }
         observed = self.observe(p, tags_present, candidates)
+        observed = self.observe_copies(p, observed, planned)
         publish_plan = pp.plan_publish(
             p,
             observed,
-            {
-                php: pp.Candidate(php, index.digest, tuple(sorted(index.images)))
-                for php, index in candidates.items()
-            },
+            planned,
             primary=self.primary.name,
             record=self.record,
             republish_reason=self.republish_reason,
             date=self.now().strftime("%Y-%m-%d"),
         )
         indexes = self.final_indexes(publish_plan, candidates)
-        return p, publish_plan, indexes
+        return PlannedRun(p, publish_plan, indexes, observed.copies)
 
     def final_indexes(
         self, publish_plan: pp.PublishPlan, candidates: Mapping[str, LineIndex]
@@ -450,13 +509,24 @@ class Publisher:
                 f"PHP {index.php}: pushed index {index.digest} to {self.primary.repository.name}"
             )
 
-    def copy_indexes(self, indexes: Mapping[str, LineIndex]) -> None:
-        """Copy every index to every other registry by digest: each blob once per registry.
+    def copy(self, planned: PlannedRun) -> None:
+        """Execute the publish plan's transfer plan: every blob once per registry.
 
-        One transfer plan for all lines and registries (``registry.transfer``):
-        each blob is downloaded from the primary once and uploaded once per
-        registry, up to ``transfers`` at a time; children go before the indexes.
+        Each missing blob is downloaded from the primary once and uploaded once
+        per registry (other repositories of that registry mount it), up to
+        ``transfers`` at a time; manifests follow, children before the indexes.
         """
+        transfers = planned.publish_plan.transfers
+        if transfers is None or transfers.is_noop or planned.copies is None:
+            self.output.detail("every registry holds every index already")
+            return
+        clients = {planned.copies.targets[r.name]: self.client(r) for r in self.config.secondaries}
+        self.transfers.execute(self.client(self.primary), planned.copies.tree, transfers, clients)
+        self._copied(transfers, planned.indexes)
+
+    def copy_indexes(self, indexes: Mapping[str, LineIndex]) -> None:
+        """Copy ``indexes`` (on the primary already) to every other registry by digest,
+        observing and planning on the spot: step 3 on its own."""
         targets = [(self.client(r), r.repository.path) for r in self.config.secondaries]
         if not targets or not indexes:
             return
@@ -466,6 +536,9 @@ class Publisher:
             targets,
             [index.digest for index in indexes.values()],
         )
+        self._copied(plan, indexes)
+
+    def _copied(self, plan: TransferPlan, indexes: Mapping[str, LineIndex]) -> None:
         pushed = {
             (step.target.registry, step.target.repository, step.digest)
             for step in plan.missing_roots
@@ -808,7 +881,8 @@ class Publisher:
     def run(self, records: Sequence[DigestRecord]) -> PublishResult:
         out = self.output
         with out.step("1/8 Read what the registries hold and plan every action"):
-            p, publish_plan, indexes = self.plan_run(records)
+            planned = self.plan_run(records)
+            p, publish_plan, indexes = planned.plan, planned.publish_plan, planned.indexes
             self._show_plan(p)
             self._show_actions(publish_plan)
         result = PublishResult(plan=p, indexes=indexes, publish_plan=publish_plan)
@@ -831,13 +905,7 @@ class Publisher:
         with out.step("2/8 Push each line's index to the primary registry"):
             self.push_indexes(publish_plan, indexes)
         with out.step("3/8 Copy every index to the other registries by digest"):
-            self.copy_indexes(
-                {
-                    a.php: indexes[a.php]
-                    for a in publish_plan.lines
-                    if a.copy_to and a.php in indexes
-                }
-            )
+            self.copy(planned)
         with out.step("4/8 Verify platforms, sizes and digests on every registry"):
             sizes = self.verify_indexes(indexes)
         with out.step("5/8 Smoke-test every platform image"):
@@ -904,8 +972,33 @@ class Publisher:
         ]
         title = "Tag moves" + (" (dry run: nothing was written)" if self.dry_run else "")
         self.output.table(title, ("registry", "tag", "kind", "old", "new", ""), moves)
+        self._show_transfers(publish_plan.transfers)
         for notice in publish_plan.notices:
             self.output.warning(notice)
+
+    def _show_transfers(self, transfers: TransferPlan | None) -> None:
+        """Per target registry: blobs and bytes to upload, blobs mounted, manifests to put."""
+        if transfers is None:
+            return
+        if transfers.is_noop:
+            self.output.info("Copies: nothing to copy")
+            return
+        names = {target: name for name, target in self.targets().items()}
+        rows = [
+            (
+                names.get(row.target, str(row.target)),
+                str(row.uploads),
+                f"{row.upload_bytes / 1e6:.1f} MB",
+                str(row.mounts),
+                str(row.manifests),
+            )
+            for row in transfers.summary()
+        ]
+        self.output.table(
+            f"Copies ({transfers.download_count} blob(s) to download from {self.primary.name})",
+            ("registry", "blobs to upload", "bytes", "blobs to mount", "manifests to put"),
+            rows,
+        )
 
     def _report(self, facts: notes_mod.ReleaseFacts) -> None:
         rows = []

@@ -27,8 +27,8 @@ Public API (import from ``publisher.adapters.registry``)::
     transfer.Transfers(workers=6).copy(src_client, src_repo, [(client, repo), ...], [digest, ...])
                                                   # each blob downloaded once, uploaded once per
                                                   # registry, in parallel; returns the TransferPlan
-    transfer.plan_transfers(SourceTree, {Target: present digests}) -> TransferPlan   # pure
-                                                  # copy = observe (reads, HEADs) + plan + execute
+                                                  # copy = observe (reads, HEADs) + plan + execute;
+                                                  # the plan is pure: core.transfer_plan.plan_transfers
     client.tag(repo_path, digest, tag)            # manifest GET by digest + PUT under tag; no blobs
     client.delete_manifest(repo_path, digest)
     client.platform_sizes(ref) -> {"linux/amd64": bytes}   # config + layers; attestations excluded

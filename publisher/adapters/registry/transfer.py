@@ -1,26 +1,23 @@
 """Copy images between registries: every blob exactly once, in parallel, straight through.
 
-Two halves:
+The plan is pure and lives in the core (``publisher.core.transfer_plan``:
+``plan_transfers(tree, present) -> TransferPlan``; the publish plan carries one).
+This module is the engine around it:
 
-* **The plan** (pure): ``plan_transfers(tree, present)`` takes the manifests read
-  from the source (``SourceTree``) and what each target repository already holds,
-  and returns a frozen ``TransferPlan``: for each unique blob, the mounts and
-  uploads it needs (one upload per target registry: other repositories of that
-  registry mount it), then the manifests each target lacks, children first,
-  indexes last.
-* **The executor** (``Transfers.copy`` = ``observe``, ``plan_transfers``,
-  ``execute``): reads the manifests from the source, HEADs what the plan needs to
-  know (each digest once per target repository, in parallel), computes the plan
-  and carries it out with a bounded pool of blob transfers. Each blob is downloaded from the source once, hashed while it
+* **observe**: reads from the source the manifests some target lacks (a
+  ``SourceTree``) and HEADs what the plan needs to know in the targets (each
+  digest once per target repository, in parallel), top down;
+* **execute**: carries a ``TransferPlan`` out with a bounded pool of blob
+  transfers. Each blob is downloaded from the source once, hashed while it
   arrives, and streamed straight into the target when one target needs it; with
   several targets it is spooled to one temporary file and uploaded from there to
   each. Memory stays flat whatever the layer size. One transfer is in flight per
   (registry, repository, digest), shared by every caller of the same
   ``Transfers``.
 
-A manifest present in a target is taken as complete there (its children and blobs
-are present): registries refuse manifests whose content is missing, and this copy
-pushes children before their parents.
+``Transfers.copy`` does all three in one call (``audit --repair``,
+``RegistryClient.copy``); ``publish`` observes, plans within its publish plan,
+and executes that plan.
 """
 
 from __future__ import annotations
@@ -29,11 +26,18 @@ import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence, Set
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from ...core.manifest import Manifest
+from ...core.transfer_plan import (
+    BlobStep,
+    ManifestStep,
+    SourceTree,
+    Target,
+    TransferPlan,
+    plan_transfers,
+)
 
 if TYPE_CHECKING:
     from ..output import Output
@@ -45,195 +49,16 @@ DEFAULT_TRANSFERS = 6
 T = TypeVar("T")
 R = TypeVar("R")
 
-
-# --------------------------------------------------------------------------- the plan (pure)
-
-
-@dataclass(frozen=True, order=True)
-class Target:
-    """A repository on a registry. ``registry`` identifies the registry (its API base URL)."""
-
-    registry: str
-    repository: str
-
-    def __str__(self) -> str:
-        return f"{self.registry.split('://')[-1]}/{self.repository}"
-
-
-@dataclass(frozen=True)
-class SourceTree:
-    """What the source holds for the roots: every manifest reachable from them, by digest."""
-
-    source: Target
-    roots: tuple[str, ...]
-    manifests: Mapping[str, Manifest] = field(compare=False, hash=False)
-
-    def children(self, digest: str) -> tuple[str, ...]:
-        """The digests a manifest refers to: child manifests of an index, blobs of an image."""
-        manifest = self.manifests[digest]
-        if manifest.is_index:
-            return tuple(c.digest for c in manifest.children if c.is_manifest)
-        return tuple(b.digest for b in manifest.blobs)
-
-    def blob_sizes(self) -> dict[str, int]:
-        return {
-            b.digest: b.size for m in self.manifests.values() if not m.is_index for b in m.blobs
-        }
-
-
-@dataclass(frozen=True)
-class BlobStep:
-    """How one blob reaches every target that lacks it.
-
-    ``mounts`` come first (the registry holds it in ``from`` already; a 202 answer
-    turns a mount into an upload); ``uploads`` receive the bytes downloaded once
-    from the source; ``after`` mount from a repository an upload just filled.
-    """
-
-    digest: str
-    size: int
-    mounts: tuple[tuple[Target, str], ...] = ()
-    uploads: tuple[Target, ...] = ()
-    after: tuple[tuple[Target, str], ...] = ()
-
-    @property
-    def receivers(self) -> int:
-        """Targets that may need the downloaded bytes (uploads, and mounts made after them)."""
-        return len(self.uploads) + len(self.after)
-
-
-@dataclass(frozen=True)
-class ManifestStep:
-    target: Target
-    digest: str
-
-
-@dataclass(frozen=True)
-class TransferPlan:
-    """Blob steps (largest first), then manifest pushes in waves: children first, roots last."""
-
-    blobs: tuple[BlobStep, ...]
-    manifests: tuple[tuple[ManifestStep, ...], ...]
-    #: the roots each target lacked (each becomes a manifest push in the last wave)
-    missing_roots: tuple[ManifestStep, ...] = ()
-
-    @property
-    def is_noop(self) -> bool:
-        return not self.blobs and not self.manifests
-
-    def upload_bytes(self) -> dict[str, int]:
-        """Bytes the plan uploads per registry (mount fallbacks not counted)."""
-        sizes: dict[str, int] = {}
-        for step in self.blobs:
-            for target in step.uploads:
-                sizes[target.registry] = sizes.get(target.registry, 0) + step.size
-        return sizes
-
-    @property
-    def download_count(self) -> int:
-        return sum(1 for step in self.blobs if step.uploads)
-
-
-def plan_transfers(tree: SourceTree, present: Mapping[Target, Set[str]]) -> TransferPlan:
-    """What each target in ``present`` lacks, and how it gets there. Pure.
-
-    ``present[target]`` holds the digests (manifests and blobs) known to be in
-    that repository; a digest not in it counts as missing, except below a present
-    manifest, which counts as complete.
-    """
-    sizes = tree.blob_sizes()
-    height: dict[str, int] = {}
-
-    def depth(digest: str) -> int:
-        """0 for an image manifest, 1 + the deepest child for an index."""
-        if digest not in height:
-            kids = [d for d in tree.children(digest) if d in tree.manifests]
-            height[digest] = 1 + max((depth(d) for d in kids), default=-1) if kids else 0
-        return height[digest]
-
-    holds: dict[Target, set[str]] = {}
-    lacks_blobs: dict[Target, list[str]] = {}
-    lacks_manifests: dict[Target, list[str]] = {}
-    for target in sorted(present):
-        have, blobs, manifests = _lacking(tree, present[target])
-        holds[target] = have
-        lacks_blobs[target] = blobs
-        lacks_manifests[target] = manifests
-
-    steps: list[BlobStep] = []
-    order = list(dict.fromkeys(b for t in sorted(present) for b in lacks_blobs[t]))
-    for digest in sorted(order, key=lambda d: -sizes.get(d, 0)):
-        mounts: list[tuple[Target, str]] = []
-        uploads: list[Target] = []
-        after: list[tuple[Target, str]] = []
-        lacking = [t for t in sorted(present) if digest in lacks_blobs[t]]
-        for registry in dict.fromkeys(t.registry for t in lacking):
-            here = [t for t in lacking if t.registry == registry]
-            holder = (
-                tree.source.repository
-                if tree.source.registry == registry
-                else next(
-                    (
-                        t.repository
-                        for t in sorted(present)
-                        if t.registry == registry and digest in holds[t]
-                    ),
-                    None,
-                )
-            )
-            if holder is not None:
-                mounts += [(t, holder) for t in here]
-            else:
-                uploads.append(here[0])
-                after += [(t, here[0].repository) for t in here[1:]]
-        steps.append(
-            BlobStep(digest, sizes.get(digest, 0), tuple(mounts), tuple(uploads), tuple(after))
-        )
-
-    waves: dict[int, list[ManifestStep]] = {}
-    for target in sorted(present):
-        for digest in lacks_manifests[target]:
-            waves.setdefault(depth(digest), []).append(ManifestStep(target, digest))
-    roots = tuple(
-        ManifestStep(t, r) for t in sorted(present) for r in tree.roots if r in lacks_manifests[t]
-    )
-    return TransferPlan(
-        blobs=tuple(steps),
-        manifests=tuple(tuple(waves[h]) for h in sorted(waves)),
-        missing_roots=roots,
-    )
-
-
-def _lacking(tree: SourceTree, present: Set[str]) -> tuple[set[str], list[str], list[str]]:
-    """What one target holds (present, and below present manifests), the blobs it
-    lacks, and the manifests it lacks (children before parents)."""
-    have = set(present)
-    seen: set[str] = set()
-    blobs: list[str] = []
-    manifests: list[str] = []
-
-    def complete(digest: str) -> None:
-        have.add(digest)
-        if digest in tree.manifests:
-            for child in tree.children(digest):
-                complete(child)
-
-    def walk(digest: str) -> None:
-        if digest in seen:
-            return
-        seen.add(digest)
-        if digest in have:
-            complete(digest)
-        elif digest not in tree.manifests:
-            blobs.append(digest)
-        else:
-            for child in tree.children(digest):
-                walk(child)
-            manifests.append(digest)
-
-    for root in tree.roots:
-        walk(root)
-    return have, [b for b in blobs if b not in have], manifests
+__all__ = [
+    "DEFAULT_TRANSFERS",
+    "BlobStep",
+    "ManifestStep",
+    "SourceTree",
+    "Target",
+    "TransferPlan",
+    "Transfers",
+    "plan_transfers",
+]
 
 
 # --------------------------------------------------------------------------- the executor
@@ -326,6 +151,9 @@ class Transfers:
         source_repo: str,
         roots: Sequence[str],
         clients: Mapping[Target, RegistryClient],
+        *,
+        known: Mapping[str, Manifest] | None = None,
+        lacking: Mapping[Target, Set[str]] | None = None,
     ) -> tuple[SourceTree, dict[Target, set[str]]]:
         """What the plan needs: the source's manifests and what each target holds.
 
@@ -334,39 +162,53 @@ class Transfers:
         on down to the blobs. Each digest is checked once per target repository;
         nothing below a present manifest is read or checked, so a copy that has
         nothing to do costs one HEAD per root and target.
+
+        ``known``: manifests the caller holds already (an index it assembled and
+        has not pushed yet), not read again. ``lacking``: when the caller has
+        checked the roots already, the roots each target lacks (the others are
+        present there); then the roots are not checked again.
         """
         src = Target(source.transport.base, source_repo)
+        unique = list(dict.fromkeys(roots))
         manifests: dict[str, Manifest] = {}
-        kinds = dict.fromkeys(roots, True)  # digest -> is a manifest
+        kinds = dict.fromkeys(unique, True)  # digest -> is a manifest
         present: dict[Target, set[str]] = {t: set() for t in clients}
-        frontier = [(t, root) for t in clients for root in dict.fromkeys(roots)]
         checked: set[tuple[Target, str]] = set()
-        while frontier:
-            frontier = [item for item in dict.fromkeys(frontier) if item not in checked]
-            checked.update(frontier)
+        frontier: list[tuple[Target, str]] = []
+        missing: list[tuple[Target, str]] = []
+        if lacking is None:
+            frontier = [(t, root) for t in clients for root in unique]
+        else:
+            for target in clients:
+                absent = lacking.get(target, set())
+                present[target].update(r for r in unique if r not in absent)
+                missing += [(target, r) for r in unique if r in absent]
+            checked.update((t, r) for t in clients for r in unique)
 
-            def head(item: tuple[Target, str]) -> bool:
-                target, digest = item
-                client = clients[target]
-                if kinds[digest]:
-                    return client.manifest_exists(target.repository, digest)
-                return client.blob_exists(target.repository, digest)
+        def head(item: tuple[Target, str]) -> bool:
+            target, digest = item
+            client = clients[target]
+            if kinds[digest]:
+                return client.manifest_exists(target.repository, digest)
+            return client.blob_exists(target.repository, digest)
 
-            found = self._run_all(head, frontier)
-            missing = [
-                (target, digest)
-                for (target, digest), there in zip(frontier, found, strict=True)
-                if not there
-            ]
-            lacking = set(missing)
-            for target, digest in frontier:
-                if (target, digest) not in lacking:
-                    present[target].add(digest)
+        def read(digest: str) -> Manifest:
+            if known is not None and digest in known:
+                return known[digest]
+            return source.get_manifest_by_digest(src.repository, digest)
+
+        while frontier or missing:
+            if frontier:
+                frontier = [item for item in dict.fromkeys(frontier) if item not in checked]
+                checked.update(frontier)
+                found = self._run_all(head, frontier)
+                missing = [item for item, there in zip(frontier, found, strict=True) if not there]
+                lacking_now = set(missing)
+                for target, digest in frontier:
+                    if (target, digest) not in lacking_now:
+                        present[target].add(digest)
             wanted = list(dict.fromkeys(d for _, d in missing if kinds[d] and d not in manifests))
-            fetched = self._run_all(
-                lambda digest: source.get_manifest_by_digest(src.repository, digest), wanted
-            )
-            manifests.update(zip(wanted, fetched, strict=True))
+            manifests.update(zip(wanted, self._run_all(read, wanted), strict=True))
             frontier = []
             for target, digest in missing:
                 if not kinds[digest]:
@@ -380,7 +222,8 @@ class Transfers:
                     for child in children:
                         kinds.setdefault(child, False)
                 frontier += [(target, child) for child in children]
-        return SourceTree(src, tuple(dict.fromkeys(roots)), manifests), present
+            missing = []
+        return SourceTree(src, tuple(unique), manifests), present
 
     # ------------------------------------------------------------ one blob
 

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import random
 
-from publisher.adapters.registry import Manifest
-from publisher.adapters.registry.transfer import (
-    DEFAULT_TRANSFERS,
-    SourceTree,
-    Target,
-    TransferPlan,
-    plan_transfers,
-)
+from publisher.adapters.registry.transfer import DEFAULT_TRANSFERS
+from publisher.core.manifest import Manifest
+from publisher.core.transfer_plan import SourceTree, Target, TransferPlan, plan_transfers
 from tests.support.images import TestImage, digest_of, make_image, make_layer
 
 SRC = Target("http://primary", "acme/php")

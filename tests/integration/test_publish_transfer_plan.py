@@ -1,0 +1,150 @@
+"""The publish stage executes the transfer plan its dry run prints (real registries).
+
+Two PHP lines sharing a base layer, built stand-ins seeded on the primary (their
+platform images only, as build legs leave them), two other registries, every
+registry behind a counting proxy: ``publish --dry-run --json`` prints a plan
+whose transfer plan names every blob once per registry, and sends no mutating
+request; the real run executes exactly that plan (same digest, recorded in the
+notes), uploading each blob once per registry and downloading it once; a rerun
+has nothing to copy and sends no mutating request.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from publisher.adapters.output import Output
+from publisher.adapters.registry import RegistryClient
+from publisher.core import config as config_mod
+from publisher.core.records import DigestRecord
+from publisher.core.version import parse_release
+from publisher.stages.publish import Publisher, PublishResult
+from tests.support.faultproxy import FaultProxy
+from tests.support.images import TestImage, make_image, make_layer
+
+pytestmark = pytest.mark.integration
+
+RELEASE = "v1.0.0"
+
+
+def blob_puts(proxy: FaultProxy) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for seen in proxy.log:
+        if seen.method == "PUT" and seen.kind == "upload" and seen.status == 201:
+            found[seen.path.split("digest=")[1].split("&")[0].replace("%3A", ":")] += 1
+    return found
+
+
+def blob_gets(proxy: FaultProxy) -> Counter[str]:
+    return Counter(
+        s.path.split("/blobs/")[1].split("?")[0]
+        for s in proxy.log
+        if s.method == "GET" and s.kind == "blob"
+    )
+
+
+def test_publish_executes_the_transfer_plan_its_dry_run_prints(
+    registry: Any,
+    second_registry: Any,
+    fresh_registry: Callable[..., Any],
+    repo: str,
+    proxy_for: Callable[[Any], FaultProxy],
+    seed: Callable[..., str],
+    write_matrix: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    shared = make_layer(60_000, random.Random(), "base")
+    lines: dict[str, TestImage] = {
+        "8.3": make_image(layer_sizes=(30_000,), shared_layer=shared),
+        "8.4": make_image(layer_sizes=(20_000,), shared_layer=shared),
+    }
+    for image in lines.values():
+        for platform_image in image.images:
+            seed(registry, repo, platform_image)
+    blobs = {d: len(b) for image in lines.values() for d, b in image.blobs.items()}
+
+    primary = proxy_for(registry)
+    others = {"mirror": proxy_for(second_registry), "backup": proxy_for(fresh_registry())}
+    proxies = {"hub": primary, **others}
+    matrix = write_matrix(
+        tmp_path,
+        [(name, f"{p.host}/{repo}", name == "hub") for name, p in proxies.items()],
+    )
+    cfg = config_mod.load(matrix, {})
+    records = [
+        DigestRecord(
+            RELEASE,
+            php,
+            platform_image.platform,
+            cfg.primary.repository.name,
+            platform_image.digest,
+            "php:stand-in",
+            None,
+            "buildah",
+            "0" * 64,
+        )
+        for php, image in lines.items()
+        for platform_image in image.images
+    ]
+    notes = tmp_path / "notes"
+    notes.mkdir()
+
+    def run(*, dry_run: bool) -> tuple[PublishResult, str]:
+        stdout = io.StringIO()
+        output = Output(env={}, stream=stdout, err_stream=io.StringIO(), quiet=dry_run)
+        clients = {
+            r.name: RegistryClient(r.host, plain_http=True, name=r.name) for r in cfg.registries
+        }
+        publisher = Publisher(
+            cfg,
+            parse_release(RELEASE),
+            clients,
+            output,
+            notes_dir=notes,
+            dry_run=dry_run,
+            json_plan=dry_run,
+            transfers=16,
+        )
+        return publisher.run(records), stdout.getvalue()
+
+    dry, printed = run(dry_run=True)
+    assert all(p.mutating_requests == 0 for p in proxies.values())
+    plan = json.loads(printed)
+    transfers = plan["transfers"]
+    mirror_repo = f"{others['mirror'].host}/{repo}"
+    backup_repo = f"{others['backup'].host}/{repo}"
+    assert sorted(b["digest"] for b in transfers["blobs"]) == sorted(blobs)
+    assert all(
+        sorted(b["upload"]) == sorted([mirror_repo, backup_repo]) for b in transfers["blobs"]
+    )
+    assert transfers["downloads"] == len(blobs)
+    assert dry.publish_plan is not None and dry.publish_plan.transfers is not None
+    assert "sha256:" in dry.publish_plan.digest
+
+    for proxy in proxies.values():
+        proxy.reset_counts()
+    real, _ = run(dry_run=False)
+    assert real.publish_plan is not None
+    assert real.publish_plan.transfers == dry.publish_plan.transfers
+    assert real.publish_plan.digest == dry.publish_plan.digest
+    assert real.facts is not None and real.facts.publish_plan_sha256 == dry.publish_plan.digest
+    assert blob_gets(primary) == Counter(set(blobs))  # each blob downloaded once
+    for proxy in others.values():
+        assert blob_puts(proxy) == Counter(set(blobs))  # and uploaded once per registry
+        assert proxy.uploaded_bytes == sum(blobs.values())
+
+    for proxy in proxies.values():
+        proxy.reset_counts()
+    again, _ = run(dry_run=False)
+    assert again.publish_plan is not None and again.publish_plan.transfers is not None
+    assert again.publish_plan.transfers.is_noop
+    assert all(not a.copy_to for a in again.publish_plan.lines)
+    assert all(p.mutating_requests == 0 for p in proxies.values())
