@@ -17,7 +17,10 @@ Then, for each case, on fresh loopback target registries, every registry behind
 its own counting proxy (each proxy in its own process):
 
 * **publisher**: the copy step of ``publisher publish`` (``Transfers.copy``: all
-  five indexes to every target registry in one plan), in a child process;
+  five indexes to every target registry in one transfer plan: observe, plan,
+  execute, as the publish stage does with the transfer plan of its publish
+  plan, which also knows the indexes it assembled and which targets lack
+  them), in a child process;
 * **skopeo, sequential**: ``skopeo copy --all --preserve-digests`` per line and
   target, one after another;
 * **skopeo, parallel**: the same copies all at once.
@@ -270,7 +273,7 @@ def registry_behind_proxy() -> Iterator[tuple[LocalRegistry, ProxyProcess]]:
 
 
 def _child_copy(spec: str) -> None:
-    """Child mode: publisher's copy step, as ``Publisher.copy_indexes`` runs it."""
+    """Child mode: publisher's copy step (observe, plan, execute: ``Transfers.copy``)."""
     from publisher.adapters.registry import RegistryClient
     from publisher.adapters.registry.transfer import Transfers
 
