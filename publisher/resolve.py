@@ -36,6 +36,11 @@ never proxied, as with docker). Credentials come from
 ``PHP_IMAGE_REGISTRY_USERNAME``/``PHP_IMAGE_REGISTRY_PASSWORD`` or the docker
 config (``auths``, ``credHelpers``, ``credsStore``); they go only to the
 registry and its token realm and never into a result.
+
+Its "registry core" section is the one copy of what this probe and publisher's
+full registry client share (media types, platforms, loopback hosts,
+``WWW-Authenticate`` challenges, the docker config and credential helpers, the
+PHP-line grammar and pin tags): the rest of the package imports those from here.
 """
 
 from __future__ import annotations
@@ -244,14 +249,9 @@ UNKNOWN_PLATFORM = "unknown/unknown"
 
 # --------------------------------------------------------------------------- platforms
 
-_MACHINES = {
-    "x86_64": "linux/amd64",
-    "amd64": "linux/amd64",
-    "aarch64": "linux/arm64",
-    "arm64": "linux/arm64",
-    "armv8": "linux/arm64",
-    "armv8l": "linux/arm64",
-}
+#: Machine and architecture names (``uname -m``, docker's ``Architecture``) that are
+#: not the OCI architecture they mean.
+_ARCH_ALIASES = {"x86_64": "amd64", "aarch64": "arm64", "armv8": "arm64", "armv8l": "arm64"}
 
 
 def platform_key(platform: Mapping[str, Any] | None) -> str | None:
@@ -304,10 +304,8 @@ def host_platform(system: str, machine: str, *, arm64_hardware: bool = False) ->
     """
     if system == "Darwin" and arm64_hardware:
         return "linux/arm64"
-    found = _MACHINES.get(machine.lower())
-    if found is not None:
-        return found
-    return f"linux/{machine.lower() or 'unknown'}"
+    arch = machine.lower()
+    return f"linux/{_ARCH_ALIASES.get(arch, arch) or 'unknown'}"
 
 
 def detect_host_platform() -> str:
@@ -1571,7 +1569,6 @@ def probe(
 # --------------------------------------------------------------------------- the local image store
 
 CACHE_TIMEOUT = 0.5
-_ARCH_ALIASES = {"x86_64": "amd64", "aarch64": "arm64"}
 
 
 def docker_socket(env: Mapping[str, str]) -> str | None:

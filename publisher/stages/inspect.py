@@ -16,6 +16,7 @@ from typing import Any
 from ..adapters.registry import RegistryClient
 from ..core.errors import PublisherError
 from ..core.reference import Reference
+from ..resolve import UNKNOWN_PLATFORM, platform_key
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
     else:
         config = client.image_config(ref.path, manifest)
         created, labels = _config_facts(config)
-        platform = f"{config.get('os', 'unknown')}/{config.get('architecture', 'unknown')}"
+        platform = platform_key(config) or UNKNOWN_PLATFORM
         platforms.append(
             PlatformInfo(platform, manifest.digest, manifest.compressed_size, created, labels)
         )

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from ...core.errors import CommandError, ToolMissingError, UsageError
 from ...core.reference import is_digest
-from ...resolve import IMAGE_TYPES
+from ...resolve import IMAGE_TYPES, platform_of
 from ..runner import INSTALL_HINTS, CommandRunner
 from . import dockercli
 from .base import BuilderName, BuildOutput, BuildRequest, build_arg_flags, require_version
@@ -360,14 +360,8 @@ def check_exported_layout(request: BuildRequest, digest: str) -> None:
         arch = image.architecture
     else:
         index_body = json.loads(blob_path(layout, digest).read_bytes())
-        arch = next(
-            (
-                str(m.get("platform", {}).get("architecture"))
-                for m in index_body.get("manifests", [])
-                if m.get("platform", {}).get("architecture") not in (None, "unknown")
-            ),
-            "",
-        )
+        platforms = [platform_of(m) for m in index_body.get("manifests", []) if isinstance(m, dict)]
+        arch = next((p.split("/")[1] for p in platforms if p), "")
     if arch != request.platform.arch:
         raise CommandError(
             f"buildx built {arch or 'no platform'} for {request.platform}",

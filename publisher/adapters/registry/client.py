@@ -27,6 +27,7 @@ from ...core.manifest import (
 )
 from ...core.reference import Reference
 from ...core.retry import RetryPolicy
+from ...resolve import UNKNOWN_PLATFORM, platform_key
 from .credentials import Credentials, credentials_for
 from .transport import (
     STREAM_CHUNK,
@@ -462,12 +463,7 @@ class RegistryClient:
                 sizes[key] = sizes.get(key, 0) + child_manifest.compressed_size
             return sizes
         config = self.image_config(repo_path, manifest)
-        key = f"{config.get('os', 'unknown')}/{config.get('architecture', 'unknown')}"
-        if config.get("variant") and not (
-            config.get("architecture") == "arm64" and config.get("variant") == "v8"
-        ):
-            key += f"/{config['variant']}"
-        sizes[key] = manifest.compressed_size
+        sizes[platform_key(config) or UNKNOWN_PLATFORM] = manifest.compressed_size
         return sizes
 
     # -------------------------------------------------------------- writing
