@@ -582,39 +582,16 @@ class _DockerSession:
         return (response.status, response.body.decode("utf-8", "replace")), ""
 
     @contextlib.contextmanager
-    def _pull_config(self) -> Iterator[dict[str, str]]:
-        """A throwaway DOCKER_CONFIG logged in to the image's registry, if configured."""
-        creds = self.tester.logins.get(self.image.domain)
-        if creds is None:
-            yield {}
-            return
-        env = getattr(self.runner, "env", None) or os.environ
-        original = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
-        tmp = Path(tempfile.mkdtemp(prefix="publisher-smoke-docker-config-"))
-        try:
-            if original.is_dir():
-                for entry in original.iterdir():
-                    if entry.name != "config.json":
-                        (tmp / entry.name).symlink_to(entry)
-            config_env = {"DOCKER_CONFIG": str(tmp)}
-            self.runner.run(
-                login_argv(Engine.DOCKER, self.image.domain, creds.username, tool=self.docker),
-                stdin=creds.password + "\n",
-                env=config_env,
-                secrets=(creds.password,),
-                what=f"docker login {self.image.domain}",
-                hint="check the registry credentials (username_env/password_env in matrix.yaml)",
-            )
-            yield config_env
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    @contextlib.contextmanager
     def running(self, probe_script: str) -> Iterator[Completed]:
         self.docker = self.tester._docker()
         self.probe_script = probe_script
         try:
-            with self._pull_config() as env:
+            with dockercli.logged_in_config(
+                self.runner,
+                self.image.domain,
+                self.tester.logins.get(self.image.domain),
+                docker=self.docker,
+            ) as env:
                 self.runner.run(
                     docker_run_argv(self.image, self.platform, self.name, docker=self.docker),
                     env=env,

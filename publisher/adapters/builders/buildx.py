@@ -27,15 +27,12 @@ Without credentials the user's own docker login is used.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from ...core.errors import CommandError, ToolMissingError, UsageError
 from ...core.reference import is_digest
@@ -165,11 +162,6 @@ def build_argv(
     return argv
 
 
-def login_argv(registry_host: str, username: str, *, docker: str = "docker") -> list[str]:
-    """``docker login``; the password goes to stdin, never argv."""
-    return [docker, "login", "--username", username, "--password-stdin", registry_host]
-
-
 def digest_from_metadata(text: str, source: str = "metadata file") -> str:
     """The pushed digest from buildx's ``--metadata-file`` JSON."""
     try:
@@ -244,7 +236,7 @@ class BuildxBuilder:
         if request.credentials is not None:
             argv.append(
                 tuple(
-                    login_argv(
+                    dockercli.login_argv(
                         request.repository.domain, request.credentials.username, docker=docker
                     )
                 )
@@ -272,7 +264,9 @@ class BuildxBuilder:
         push = self.push
         if not push:
             shutil.rmtree(request.layout_dir, ignore_errors=True)
-        with self._docker_config(request, docker) as env:
+        with dockercli.logged_in_config(
+            self.runner, request.repository.domain, request.credentials, docker=docker
+        ) as env:
             self.runner.run(
                 build_argv(
                     request,
@@ -303,34 +297,6 @@ class BuildxBuilder:
             layout=None if push else request.layout_dir,
             seconds=time.monotonic() - start,
         )
-
-    @contextlib.contextmanager
-    def _docker_config(self, request: BuildRequest, docker: str) -> Iterator[dict[str, str]]:
-        """A throwaway DOCKER_CONFIG logged in to the target, or the user's own."""
-        creds = request.credentials
-        if creds is None:
-            yield {}
-            return
-        env = getattr(self.runner, "env", None) or os.environ
-        original = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
-        tmp = Path(tempfile.mkdtemp(prefix="publisher-docker-config-"))
-        try:
-            if original.is_dir():
-                for entry in original.iterdir():
-                    if entry.name != "config.json":
-                        (tmp / entry.name).symlink_to(entry)
-            config_env = {"DOCKER_CONFIG": str(tmp)}
-            self.runner.run(
-                login_argv(request.repository.domain, creds.username, docker=docker),
-                stdin=creds.password + "\n",
-                env=config_env,
-                secrets=(creds.password,),
-                what=f"docker login {request.repository.domain}",
-                hint="check the registry credentials (username_env/password_env in matrix.yaml)",
-            )
-            yield config_env
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def check_exported_layout(request: BuildRequest, digest: str) -> None:

@@ -9,11 +9,16 @@ a 20.10 CLI uses the daemon's built-in BuildKit. So we probe each candidate
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..runner import CommandRunner
-from .base import parse_version
+from .base import Login, parse_version
 
 #: Where docker CLIs usually live, tried after the one first on PATH.
 WELL_KNOWN = ("/usr/bin/docker", "/usr/local/bin/docker")
@@ -75,3 +80,41 @@ def probe(runner: CommandRunner, path: str) -> DockerCli:
 
 def probe_all(runner: CommandRunner) -> list[DockerCli]:
     return [probe(runner, path) for path in candidates(runner)]
+
+
+def login_argv(registry_host: str, username: str, *, docker: str = "docker") -> list[str]:
+    """``docker login``; the password goes to stdin, never argv."""
+    return [docker, "login", "--username", username, "--password-stdin", registry_host]
+
+
+@contextlib.contextmanager
+def logged_in_config(
+    runner: CommandRunner, host: str, creds: Login | None, *, docker: str = "docker"
+) -> Iterator[dict[str, str]]:
+    """The environment for docker commands that need ``creds`` on ``host``: a throwaway
+    ``DOCKER_CONFIG`` logged in through stdin, which keeps the user's other files (contexts,
+    plugins) by link but never touches their config.json; ``{}`` (the user's own) without
+    credentials. Removed afterwards."""
+    if creds is None:
+        yield {}
+        return
+    env = getattr(runner, "env", None) or os.environ
+    original = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    tmp = Path(tempfile.mkdtemp(prefix="publisher-docker-config-"))
+    try:
+        if original.is_dir():
+            for entry in original.iterdir():
+                if entry.name != "config.json":
+                    (tmp / entry.name).symlink_to(entry)
+        config_env = {"DOCKER_CONFIG": str(tmp)}
+        runner.run(
+            login_argv(host, creds.username, docker=docker),
+            stdin=creds.password + "\n",
+            env=config_env,
+            secrets=(creds.password,),
+            what=f"docker login {host}",
+            hint="check the registry credentials (username_env/password_env in matrix.yaml)",
+        )
+        yield config_env
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
