@@ -49,7 +49,7 @@ from ..core.reference import Reference
 from ..resolve import is_loopback
 from . import fastcgi
 from .builders import dockercli
-from .builders.base import Login, host_platform, require_emulation
+from .builders.base import Login, host_platform, log_in, require_emulation
 from .runner import INSTALL_HINTS, CommandRunner, Completed
 
 DEFAULT_START_TIMEOUT = 30.0
@@ -458,20 +458,15 @@ class _BuildahSession:
         tmp = Path(tempfile.mkdtemp(prefix="publisher-smoke-auth-"))
         authfile = str(tmp / "auth.json")
         try:
-            self.runner.run(
-                login_argv(
-                    Engine.BUILDAH,
-                    self.image.domain,
-                    creds.username,
-                    tool=self.buildah,
-                    plain_http=self.plain_http,
-                    authfile=authfile,
-                ),
-                stdin=creds.password + "\n",
-                secrets=(creds.password,),
-                what=f"buildah login {self.image.domain}",
-                hint="check the registry credentials (username_env/password_env in matrix.yaml)",
+            argv = login_argv(
+                Engine.BUILDAH,
+                self.image.domain,
+                creds.username,
+                tool=self.buildah,
+                plain_http=self.plain_http,
+                authfile=authfile,
             )
+            log_in(self.runner, argv, creds)
             yield authfile
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

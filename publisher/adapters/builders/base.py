@@ -29,6 +29,7 @@ from ...resolve import detect_host_platform, is_loopback
 
 if TYPE_CHECKING:
     from ...core.config import Config, Line
+    from ..runner import CommandRunner
 
 #: Build arguments every rendered Dockerfile declares.
 ARG_BASE = "PHP_BASE_IMAGE"
@@ -64,6 +65,25 @@ class Login(Protocol):
 
     @property
     def password(self) -> str: ...
+
+
+def log_in(
+    runner: CommandRunner,
+    argv: list[str],
+    creds: Login,
+    *,
+    env: dict[str, str] | None = None,
+) -> None:
+    """Run a ``docker login``/``buildah login`` ``argv`` (``--password-stdin``, the host
+    last): the password goes to stdin and is masked, never into argv."""
+    runner.run(
+        argv,
+        stdin=creds.password + "\n",
+        env=env,
+        secrets=(creds.password,),
+        what=f"{Path(argv[0]).name} login {argv[-1]}",
+        hint="check the registry credentials (username_env/password_env in matrix.yaml)",
+    )
 
 
 @dataclass(frozen=True)

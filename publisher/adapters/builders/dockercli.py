@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..runner import CommandRunner
-from .base import Login, parse_version
+from .base import Login, log_in, parse_version
 
 #: Where docker CLIs usually live, tried after the one first on PATH.
 WELL_KNOWN = ("/usr/bin/docker", "/usr/local/bin/docker")
@@ -107,14 +107,7 @@ def logged_in_config(
                 if entry.name != "config.json":
                     (tmp / entry.name).symlink_to(entry)
         config_env = {"DOCKER_CONFIG": str(tmp)}
-        runner.run(
-            login_argv(host, creds.username, docker=docker),
-            stdin=creds.password + "\n",
-            env=config_env,
-            secrets=(creds.password,),
-            what=f"docker login {host}",
-            hint="check the registry credentials (username_env/password_env in matrix.yaml)",
-        )
+        log_in(runner, login_argv(host, creds.username, docker=docker), creds, env=config_env)
         yield config_env
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
