@@ -196,6 +196,20 @@ def test_the_vendorable_module_uses_the_standard_library_only() -> None:
         assert not eager, f"{module} imports publisher modules at import time: {eager}"
 
 
+def test_only_the_runner_starts_processes() -> None:
+    # adapters/runner.py is the package's one way to start a command; resolve.py must
+    # stay one file, so its vendored copy keeps its own (run_command, injectable).
+    allowed = {"publisher.adapters.runner", "publisher.resolve"}
+    starters = sorted(
+        module
+        for module, path in MODULES.items()
+        if module not in allowed
+        and {"subprocess", "multiprocessing", "pty"}
+        & {n.split(".")[0] for n in third_party_and_stdlib(path.read_text(encoding="utf-8"))}
+    )
+    assert starters == [], f"{starters} start processes: use publisher.adapters.runner"
+
+
 def test_the_checker_catches_an_upward_import() -> None:
     # A pure module reaching into a stage, an adapter into the CLI, a relative import
     # resolved to its submodule, and a lazy import the vendorable module may not make.
