@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Release benchmark on the offline matrix (prints figures; not a timed test).
+"""Release benchmark on a stand-in matrix (prints figures; not a timed test).
 
-    python bench/release_bench.py               # all five lines, both platforms
-    python bench/release_bench.py --lines 8.4   # quicker
+    python bench/release_bench.py                     # offline: all five lines, both platforms
+    python bench/release_bench.py --lines 8.4         # quicker
     python bench/release_bench.py --matrix real-php   # real PHP (Debian stand-in bases)
 
 Compares, on the same machine in the same run:
@@ -22,7 +22,8 @@ bodies sent to blob upload endpoints, counted at the proxy), the unique blob byt
 that had to be uploaded, and registry requests by kind. publisher's own overhead
 is its wall time outside building, pushing and smoke-testing (plan, assembling
 indexes, verification, tags, notes). The machine is shared: compare the ratios
-within one run, not absolute seconds across runs.
+within one run, not absolute seconds across runs; each run's 1-minute load average
+at its start and end is printed with it.
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import json
+import os
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -46,7 +50,7 @@ from publisher.adapters.registry import RegistryClient  # noqa: E402
 from publisher.adapters.runner import Runner  # noqa: E402
 from publisher.adapters.smoke import smoke_tester  # noqa: E402
 from publisher.core import config as config_mod  # noqa: E402
-from publisher.core.plan import plan  # noqa: E402
+from publisher.core.plan import Plan, plan  # noqa: E402
 from publisher.core.reference import Reference  # noqa: E402
 from publisher.core.version import parse_release  # noqa: E402
 from publisher.stages import standins  # noqa: E402
@@ -58,6 +62,10 @@ MATRICES = {
     "real-php": ROOT / "examples" / "real-php" / "matrix.yaml",
 }
 KINDS = ("ping", "manifest", "blob", "upload", "tags")
+LABELS = {
+    "offline": "STAND-IN busybox bases, about 1 MB per image",
+    "real-php": "real PHP from Debian's packages on STAND-IN bases (not Alpine)",
+}
 
 
 class TimedOutput(Output):
@@ -86,6 +94,7 @@ class Run:
     push: float = 0.0
     smoke: float = 0.0
     steps: dict[str, float] = dataclasses.field(default_factory=dict)
+    load: tuple[float, float] = (0.0, 0.0)
 
     @property
     def overhead(self) -> float:
@@ -134,6 +143,7 @@ def publisher_run(
         jobs=2,
         created="2026-01-01T00:00:00Z",
     )
+    load_start = os.getloadavg()[0]
     start = time.monotonic()
     release(
         cfg,
@@ -158,6 +168,7 @@ def publisher_run(
         push=push,
         smoke=smoke_time,
         steps=dict(steps),
+        load=(load_start, os.getloadavg()[0]),
     )
 
 
@@ -168,16 +179,60 @@ def script_run(
     runner: Runner,
     bases: Mapping[str, str],
 ) -> Run:
-    """The straightforward script: build a manifest list per line, push every tag everywhere."""
+    """The straightforward script: build a manifest list per line, push every tag everywhere.
+
+    ``buildah build --manifest`` adds to a list that already exists under that name, so
+    each run builds into lists of its own, removed afterwards with their images.
+    """
     for proxy in proxies.values():
         proxy.reset_counts()
     existing: dict[str, list[str]] = {r.name: [] for r in cfg.registries}
     p = plan(cfg, tag, existing)
+    prefix = f"localhost/bench-script-{uuid.uuid4().hex[:12]}"
+    names: list[str] = []
+    try:
+        return timed_script(cfg, tag, proxies, runner, bases, p, prefix, names)
+    finally:
+        for name in names:
+            remove_list(runner, name)
+
+
+def remove_list(runner: Runner, name: str) -> None:
+    """Remove a manifest list the script built, and the untagged images it listed."""
+    shown = runner.run(["buildah", "manifest", "inspect", name], check=False, echo=False)
+    digests = (
+        [m["digest"] for m in json.loads(shown.stdout).get("manifests", [])] if shown.ok else []
+    )
+    runner.run(["buildah", "manifest", "rm", name], check=False, echo=False)
+    if not digests:
+        return
+    listing = runner.run(
+        ["buildah", "images", "--all", "--digests", "--format", "{{.ID}} {{.Digest}}"],
+        check=False,
+        echo=False,
+    )
+    rows = [row.split() for row in listing.stdout.splitlines()]
+    ids = {row[0] for row in rows if len(row) == 2 and row[1] in digests}
+    for image_id in sorted(ids):
+        runner.run(["buildah", "rmi", image_id], check=False, echo=False)
+
+
+def timed_script(
+    cfg: config_mod.Config,
+    tag: str,
+    proxies: Mapping[str, FaultProxy],
+    runner: Runner,
+    bases: Mapping[str, str],
+    p: Plan,
+    prefix: str,
+    names: list[str],
+) -> Run:
+    load_start = os.getloadavg()[0]
     start = time.monotonic()
     build_time = 0.0
     for line in cfg.lines:
-        name = f"localhost/bench-script/php-{line.php}:{tag}"
-        runner.run(["buildah", "rmi", "-f", name], check=False, echo=False)
+        name = f"{prefix}/php-{line.php}:{tag}"
+        names.append(name)
         begin = time.monotonic()
         runner.run(
             [
@@ -228,6 +283,7 @@ def script_run(
         {n: counts(px) for n, px in proxies.items()},
         build=build_time,
         push=wall - build_time,
+        load=(load_start, os.getloadavg()[0]),
     )
 
 
@@ -237,7 +293,15 @@ def mb(n: float) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--matrix", choices=sorted(MATRICES), default="offline")
+    parser.add_argument(
+        "--matrix",
+        choices=sorted(MATRICES),
+        default="offline",
+        help="offline (default): examples/offline, five lines on busybox STAND-IN bases; "
+        "real-php: examples/real-php, PHP 8.2 and 8.4 on STAND-IN bases built with mmdebstrap "
+        "from Debian's php-fpm packages (cached under ~/.cache/publisher; the first build "
+        "takes minutes and is not timed)",
+    )
     parser.add_argument("--lines", default=None, help="default: every line of the matrix")
     args = parser.parse_args()
     full = config_mod.load(MATRICES[args.matrix], {})
@@ -276,11 +340,17 @@ def main() -> int:
         tags = [f"v1.0.0-php-{php}" for php in lines]
         unique = unique_blob_bytes(regs["hub"].host, repo, tags)
 
+        client = RegistryClient(regs["hub"].host, plain_http=True)
         print(
             f"\n{args.matrix} matrix, lines {', '.join(lines)} x linux/amd64 + linux/arm64"
-            " (STAND-IN bases)\n"
+            f" ({LABELS[args.matrix]})\n"
         )
-        print(f"unique blob bytes of one release: {mb(unique)}\n")
+        print(f"unique blob bytes of one release: {mb(unique)}")
+        for tag in tags:
+            sizes = client.platform_sizes(Reference(regs["hub"].host, repo, tag))
+            shown = ", ".join(f"{pl} {mb(size)}" for pl, size in sorted(sizes.items()))
+            print(f"  {tag} compressed (config + layers): {shown}")
+        print()
         header = (
             "run",
             "wall",
@@ -290,6 +360,7 @@ def main() -> int:
             "own overhead",
             "uploaded (primary / second)",
             "requests primary: manifest/blob/upload/tags, mutating",
+            "load avg 1 min, start -> end",
         )
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" * len(header))
@@ -300,7 +371,8 @@ def main() -> int:
             print(
                 f"| {run.name} | {run.wall:.1f} s | {run.build:.1f} s | {run.push:.1f} s | {run.smoke:.1f} s"
                 f" | {run.overhead:.2f} s ({share:.1f}%) | {mb(run.uploaded[primary])} / {mb(run.uploaded[second])}"
-                f" | {req['manifest']}/{req['blob']}/{req['upload']}/{req['tags']}, {req['mutating']} |"
+                f" | {req['manifest']}/{req['blob']}/{req['upload']}/{req['tags']}, {req['mutating']}"
+                f" | {run.load[0]:.1f} -> {run.load[1]:.1f} |"
             )
         first, script = runs[0], runs[-1]
         print("\nwhere publisher v1.0.0 spent its time:")
