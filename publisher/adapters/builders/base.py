@@ -18,11 +18,12 @@ from __future__ import annotations
 import datetime
 import enum
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ...core.errors import ConfigError, ToolMissingError
+from ...core.errors import CommandError, ConfigError, ToolMissingError
 from ...core.platforms import Platform
 from ...core.reference import Reference
 from ...resolve import detect_host_platform, is_loopback
@@ -222,6 +223,36 @@ class BuildOutput:
     @property
     def pushed(self) -> bool:
         return self.layout is None
+
+    @classmethod
+    def finished(
+        cls,
+        request: BuildRequest,
+        builder: BuilderName,
+        digest: str,
+        *,
+        layout: Path | None,
+        started: float,
+    ) -> BuildOutput:
+        """The output of ``request``'s build, timed from ``started`` (``time.monotonic()``)."""
+        return cls(
+            php=request.php,
+            platform=request.platform,
+            builder=builder,
+            repository=request.repository,
+            digest=digest,
+            layout=layout,
+            seconds=time.monotonic() - started,
+        )
+
+
+def check_built_platform(tool: str, request: BuildRequest, built: str) -> None:
+    """Refuse an image built for another platform than requested (``built``: ``os/arch``)."""
+    if built.rpartition("/")[2] != request.platform.arch:
+        raise CommandError(
+            f"{tool} built {built or 'no platform'} for {request.platform}",
+            hint="the base image may lack this platform; check it with `skopeo inspect --raw`",
+        )
 
 
 class Builder(Protocol):

@@ -30,6 +30,7 @@ from .base import (
     BuildOutput,
     BuildRequest,
     build_arg_flags,
+    check_built_platform,
     host_platform,
     require_emulation,
     require_version,
@@ -172,17 +173,7 @@ class BuildahBuilder:
         base = str(request.base) if request.base else None
         digest = normalize_config(request.layout_dir, base)
         image = read_layout(request.layout_dir)
-        if image.architecture != request.platform.arch:
-            raise CommandError(
-                f"buildah built {image.os}/{image.architecture} for {request.platform}",
-                hint="the base image may lack this platform; check it with `skopeo inspect --raw`",
-            )
-        return BuildOutput(
-            php=request.php,
-            platform=request.platform,
-            builder=self.name,
-            repository=request.repository,
-            digest=digest,
-            layout=request.layout_dir,
-            seconds=time.monotonic() - start,
+        check_built_platform("buildah", request, f"{image.os}/{image.architecture}")
+        return BuildOutput.finished(
+            request, self.name, digest, layout=request.layout_dir, started=start
         )

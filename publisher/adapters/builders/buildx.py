@@ -39,7 +39,14 @@ from ...core.reference import is_digest
 from ...resolve import IMAGE_TYPES, platform_of
 from ..runner import INSTALL_HINTS, CommandRunner
 from . import dockercli
-from .base import BuilderName, BuildOutput, BuildRequest, build_arg_flags, require_version
+from .base import (
+    BuilderName,
+    BuildOutput,
+    BuildRequest,
+    build_arg_flags,
+    check_built_platform,
+    require_version,
+)
 from .layout import blob_path, read_layout
 
 MIN_VERSION = (0, 10, 0)
@@ -288,14 +295,8 @@ class BuildxBuilder:
         digest = digest_from_metadata(text, str(request.metadata_file))
         if not push:
             check_exported_layout(request, digest)
-        return BuildOutput(
-            php=request.php,
-            platform=request.platform,
-            builder=self.name,
-            repository=request.repository,
-            digest=digest,
-            layout=None if push else request.layout_dir,
-            seconds=time.monotonic() - start,
+        return BuildOutput.finished(
+            request, self.name, digest, layout=None if push else request.layout_dir, started=start
         )
 
 
@@ -328,8 +329,4 @@ def check_exported_layout(request: BuildRequest, digest: str) -> None:
         index_body = json.loads(blob_path(layout, digest).read_bytes())
         platforms = [platform_of(m) for m in index_body.get("manifests", []) if isinstance(m, dict)]
         arch = next((p.split("/")[1] for p in platforms if p), "")
-    if arch != request.platform.arch:
-        raise CommandError(
-            f"buildx built {arch or 'no platform'} for {request.platform}",
-            hint="the base image may lack this platform; check it with `skopeo inspect --raw`",
-        )
+    check_built_platform("buildx", request, arch)

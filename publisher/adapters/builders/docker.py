@@ -26,6 +26,7 @@ from .base import (
     BuildOutput,
     BuildRequest,
     build_arg_flags,
+    check_built_platform,
     host_platform,
     parse_version,
     require_emulation,
@@ -159,18 +160,11 @@ class DockerBuilder:
         finally:
             archive.unlink(missing_ok=True)
         image = read_layout(request.layout_dir)
-        if image.architecture != request.platform.arch:
+        try:
+            check_built_platform("docker", request, f"{image.os}/{image.architecture}")
+        except CommandError:
             shutil.rmtree(request.layout_dir, ignore_errors=True)
-            raise CommandError(
-                f"docker built {image.os}/{image.architecture} for {request.platform}",
-                hint="the base image may lack this platform; check it with `skopeo inspect --raw`",
-            )
-        return BuildOutput(
-            php=request.php,
-            platform=request.platform,
-            builder=self.name,
-            repository=request.repository,
-            digest=digest,
-            layout=request.layout_dir,
-            seconds=time.monotonic() - start,
+            raise
+        return BuildOutput.finished(
+            request, self.name, digest, layout=request.layout_dir, started=start
         )
