@@ -176,15 +176,19 @@ def docker_archive_to_layout(archive_path: Path, layout: Path) -> str:
                 f"the docker archive has {len(layers)} layers but its config lists {len(diff_ids)}",
                 hint="the archive is corrupt; rerun the build",
             )
+    return write_single_image(layout, config, config_bytes, layers)
+
+
+def write_single_image(
+    layout: Path, config: dict[str, Any], config_bytes: bytes, layers: list[dict[str, Any]]
+) -> str:
+    """Write the config, an OCI image manifest and an index naming it with its platform;
+    return the manifest's digest (the layers' blobs are already in ``layout``)."""
     config_digest = write_blob(layout, config_bytes)
     manifest = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
-        "config": {
-            "mediaType": OCI_CONFIG,
-            "digest": config_digest,
-            "size": len(config_bytes),
-        },
+        "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": len(config_bytes)},
         "layers": layers,
     }
     manifest_bytes = canonical_json(manifest)
@@ -367,28 +371,5 @@ def tar_to_layout(tar_path: Path, layout: Path, config: dict[str, Any]) -> str:
     os.replace(tmp, blob_path(layout, digest))
     full = {**config, "rootfs": {"type": "layers", "diff_ids": [diff_id]}}
     config_bytes = canonical_json(full)
-    config_digest = write_blob(layout, config_bytes)
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {
-            "mediaType": OCI_CONFIG,
-            "digest": config_digest,
-            "size": len(config_bytes),
-        },
-        "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": digest, "size": size}],
-    }
-    manifest_bytes = canonical_json(manifest)
-    manifest_digest = write_blob(layout, manifest_bytes)
-    write_index(
-        layout,
-        [
-            {
-                "mediaType": OCI_MANIFEST,
-                "digest": manifest_digest,
-                "size": len(manifest_bytes),
-                "platform": platform_fields(full),
-            }
-        ],
-    )
-    return manifest_digest
+    layer = {"mediaType": OCI_LAYER_GZIP, "digest": digest, "size": size}
+    return write_single_image(layout, full, config_bytes, [layer])
