@@ -14,7 +14,7 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -250,45 +250,71 @@ def _compose(text: str, source: str) -> yaml.Node:
     return node
 
 
-_TOP_KEYS = (
-    "namespace",
-    "image",
-    "title",
-    "description",
-    "source_url",
-    "registries",
-    "platforms",
-    "default_line",
-    "base",
-    "size_budget_mb",
-    "size_regression_percent",
-    "dockerfiles",
-    "template",
-    "stand_in",
-    "icu_data_full",
-    "extensions",
-    "packages",
-    "build_packages",
-    "lines",
-)
 _REGISTRY_KEYS = ("name", "repository", "primary", "username_env", "password_env", "insecure")
-_BASE_KEYS = ("image", "mirror")
 _EXTENSION_KEYS = ("install", "configure", "pecl")
-_LINE_KEYS = (
-    "php",
-    "base_image",
-    "base_digest",
-    "platforms",
-    "extensions",
-    "packages",
-    "build_packages",
-    "size_budget_mb",
-    "frozen",
-)
 
 #: Alpine's ICU ships English only; intl gets every locale from this package unless
 #: the matrix says ``icu_data_full: false``.
 ICU_DATA_FULL = "icu-data-full"
+
+#: Reads the node at a field path and returns its value, or raises a located ConfigError.
+Read = Callable[["_Reader", yaml.Node, str], Any]
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A default computed from the top-level values read before it (by key name)."""
+
+    compute: Callable[[Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Key:
+    """One row of the matrix table (``KEYS``, below the reader).
+
+    A top-level key is read with ``read`` or takes ``default``; with ``line`` set, each
+    line inherits that value and may override it under the same name (``base.image``
+    becomes ``base_image``). The value reaches the model by name: the ``Config`` field
+    and the ``Line`` field called like the key (dots become underscores), when there is
+    one; the few keys that combine with others (the base image and its digest, the size
+    budget, ``icu_data_full``) are finished in ``_Reader.line``.
+    """
+
+    #: The key as written; ``section.key`` for a key inside a top-level mapping.
+    name: str
+    #: How to read it; None for the three sections the reader walks itself
+    #: (registries, lines, default_line).
+    read: Read | None = None
+    #: The value when the file does not set it.
+    default: Any = None
+    #: Whether a line may set it (overriding the top-level value, if any).
+    line: bool = False
+    #: Whether it may be written at the top level (False: only lines set it).
+    top: bool = True
+    #: How a line's value combines with the inherited one: (reader, node, path, line
+    #: value, inherited value) -> value. None: the line's value replaces it.
+    combine: Callable[[_Reader, yaml.Node, str, Any, Any], Any] | None = None
+    #: Where a line's hint of allowed keys lists it (keys a line may set, lowest first).
+    line_order: int = 99
+
+    @property
+    def field(self) -> str:
+        """The key as a line writes it, and the model field it fills."""
+        return self.name.replace(".", "_")
+
+    @property
+    def section(self) -> str:
+        """The top-level key it is written under."""
+        return self.name.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class _Value:
+    """A value read (or defaulted), with where it was written for later errors."""
+
+    value: Any
+    node: yaml.Node | None
+    path: str
 
 
 class _Reader:
@@ -296,6 +322,7 @@ class _Reader:
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self.keys = KEYS
 
     # -- error helpers
 
@@ -459,87 +486,155 @@ class _Reader:
             )
         return value
 
+    def mirror(self, node: yaml.Node, path: str) -> str | None:
+        value = self.optional_string(node, path)
+        if value is None:
+            return None
+        return _check_mirror(value, lambda msg: self.fail(node, path, msg))
+
+    def directory(self, node: yaml.Node, path: str) -> str:
+        return self.string(node, path).rstrip("/")
+
+    def packages(self, node: yaml.Node, path: str) -> tuple[str, ...]:
+        return self.string_list(node, path, _PACKAGE_RE, "packages")
+
+    def digest(self, node: yaml.Node, path: str) -> str:
+        value = self.string(node, path)
+        if not reference.is_digest(value):
+            self.fail(
+                node,
+                path,
+                f"{value!r} is not a digest; write sha256: followed by 64 lowercase hex digits",
+            )
+        return value
+
+    def narrow_platforms(
+        self,
+        node: yaml.Node,
+        path: str,
+        wanted: tuple[Platform, ...],
+        platforms: tuple[Platform, ...],
+    ) -> tuple[Platform, ...]:
+        """A line builds a subset of the top-level platforms, in their order."""
+        extra = [p.value for p in wanted if p not in platforms]
+        if extra:
+            self.fail(
+                node,
+                path,
+                f"{', '.join(extra)} is not in the top-level platforms ({', '.join(p.value for p in platforms)})",
+            )
+        return tuple(p for p in platforms if p in wanted)
+
+    # -- the table
+
+    def top_keys(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(key.section for key in self.keys if key.top))
+
+    def section_keys(self, section: str) -> tuple[str, ...]:
+        return tuple(
+            key.name.split(".", 1)[1]
+            for key in self.keys
+            if key.top and "." in key.name and key.section == section
+        )
+
+    def line_keys(self) -> tuple[Key, ...]:
+        return tuple(sorted((key for key in self.keys if key.line), key=lambda k: k.line_order))
+
+    def settings(
+        self,
+        top: dict[str, tuple[yaml.Node, yaml.Node]],
+        given: Mapping[str, _Value],
+        then: Mapping[str, Callable[[], _Value]],
+    ) -> dict[str, _Value]:
+        """Every top-level setting of the table, read or defaulted, in table order.
+
+        A key in ``given`` is not read from the file; a key in ``then`` is read (and
+        checked), then replaced.
+        """
+        values = dict(given)
+        mappings: dict[str, dict[str, tuple[yaml.Node, yaml.Node]]] = {}
+        for key in self.keys:
+            if not key.top or key.read is None or key.name in values:
+                continue
+            entries = top
+            name = key.name
+            if "." in key.name:
+                if key.section not in mappings:
+                    mappings[key.section] = (
+                        self.mapping(
+                            top[key.section][1], key.section, self.section_keys(key.section)
+                        )
+                        if key.section in top
+                        else {}
+                    )
+                entries = mappings[key.section]
+                name = key.name.split(".", 1)[1]
+            if name in entries:
+                node = entries[name][1]
+                values[key.name] = _Value(key.read(self, node, key.name), node, key.name)
+            else:
+                default = key.default
+                if isinstance(default, Derived):
+                    default = default.compute({k: v.value for k, v in values.items()})
+                values[key.name] = _Value(default, None, key.name)
+            if key.name in then:
+                values[key.name] = then[key.name]()
+        return values
+
     # -- sections
 
     def config(self, root_node: yaml.Node, root: str, env: Mapping[str, str]) -> Config:
-        top = self.mapping(root_node, "", _TOP_KEYS)
+        top = self.mapping(root_node, "", self.top_keys())
         for required in ("registries", "lines", "default_line"):
             if required not in top:
                 self.fail(root_node, required, f"the required key {required!r} is missing")
 
-        def get(key: str, convert: Callable[[yaml.Node, str], Any], default: Any) -> Any:
-            return convert(top[key][1], key) if key in top else default
-
-        namespace = env.get(ENV_NAMESPACE) or get("namespace", self.string, "")
-        if env.get(ENV_NAMESPACE) and not reference._PATH_COMPONENT_RE.fullmatch(namespace):
-            raise ConfigError(
-                f"{namespace!r} is not a valid namespace (lowercase letters, digits, '.', '_', '-')",
-                source="environment",
-                field=ENV_NAMESPACE,
-            )
-        image = get("image", self.string, "")
-        title = get("title", self.string, "PHP-FPM")
-        description = get("description", self.string, "PHP-FPM images for the development stack")
-        source_url = get("source_url", self.optional_string, None)
-        size_budget_mb = get(
-            "size_budget_mb", lambda n, p: self.number(n, p, minimum=1), DEFAULT_SIZE_BUDGET_MB
-        )
-        regression = get(
-            "size_regression_percent",
-            lambda n, p: self.number(n, p, minimum=0),
-            DEFAULT_SIZE_REGRESSION_PERCENT,
-        )
-        dockerfiles = get("dockerfiles", self.string, DEFAULT_DOCKERFILES).rstrip("/")
-        template = get("template", self.string, f"{dockerfiles}/Dockerfile.j2")
-        stand_in = get("stand_in", self.boolean, False)
-        icu_data_full = get("icu_data_full", self.boolean, True)
-        platforms = get("platforms", self.platforms, tuple(Platform))
-
-        base_template, base_node, mirror = DEFAULT_BASE_IMAGE, None, None
-        if "base" in top:
-            base = self.mapping(top["base"][1], "base", _BASE_KEYS)
-            if "image" in base:
-                base_node = base["image"][1]
-                base_template = self.string(base_node, "base.image")
-            if "mirror" in base:
-                mirror = self.mirror(
-                    base["mirror"][1],
-                    "base.mirror",
-                    self.optional_string(base["mirror"][1], "base.mirror"),
+        # The environment: PUBLISHER_NAMESPACE replaces the file's namespace unread,
+        # PUBLISHER_BASE_MIRROR replaces base.mirror once the file's value is checked.
+        given: dict[str, _Value] = {}
+        if env.get(ENV_NAMESPACE):
+            namespace = env[ENV_NAMESPACE]
+            if not reference._PATH_COMPONENT_RE.fullmatch(namespace):
+                raise ConfigError(
+                    f"{namespace!r} is not a valid namespace (lowercase letters, digits, '.', '_', '-')",
+                    source="environment",
+                    field=ENV_NAMESPACE,
                 )
+            given["namespace"] = _Value(namespace, None, ENV_NAMESPACE)
+        then: dict[str, Callable[[], _Value]] = {}
         if env.get(ENV_BASE_MIRROR):
-            mirror = _check_mirror(
-                env[ENV_BASE_MIRROR], lambda msg: _env_fail(ENV_BASE_MIRROR, msg)
+            text = env[ENV_BASE_MIRROR]
+            then["base.mirror"] = lambda: _Value(
+                _check_mirror(text, lambda msg: _env_fail(ENV_BASE_MIRROR, msg)),
+                None,
+                ENV_BASE_MIRROR,
             )
+        values = self.settings(top, given, then)
 
-        extensions = (
-            self.extensions(top["extensions"][1], "extensions")
-            if "extensions" in top
-            else Extensions()
+        registries = self.registries(
+            top["registries"][1],
+            "registries",
+            values["namespace"].value,
+            values["image"].value,
         )
-        packages = get("packages", lambda n, p: self.string_list(n, p, _PACKAGE_RE, "packages"), ())
-        build_packages = get(
-            "build_packages", lambda n, p: self.string_list(n, p, _PACKAGE_RE, "packages"), ()
-        )
-
-        registries = self.registries(top["registries"][1], "registries", namespace, image)
 
         lines_node = top["lines"][1]
         if not isinstance(lines_node, yaml.SequenceNode) or not lines_node.value:
             self.fail(
                 lines_node, "lines", "expected a non-empty list of PHP lines, each with a 'php' key"
             )
+        line_keys = self.line_keys()
         lines: list[Line] = []
         seen: dict[str, yaml.Node] = {}
         for i, line_node in enumerate(lines_node.value):
             where = f"lines[{i}]"
-            entries = self.mapping(line_node, where, _LINE_KEYS)
+            entries = self.mapping(line_node, where, tuple(key.field for key in line_keys))
             if "php" not in entries:
                 self.fail(
                     line_node, f"{where}.php", "each line needs a 'php' key, e.g. php: \"8.4\""
                 )
-            php_node = entries["php"][1]
-            php = self.php_line(php_node, f"{where}.php")
+            got = self.line_values(entries, where, line_keys, values)
+            php, php_node = got["php"].value, entries["php"][1]
             if php in seen:
                 first = seen[php].start_mark.line + 1
                 self.fail(
@@ -548,21 +643,7 @@ class _Reader:
                     f"PHP line {php} is listed twice (first on line {first})",
                 )
             seen[php] = php_node
-            lines.append(
-                self.line(
-                    entries,
-                    where,
-                    php,
-                    platforms=platforms,
-                    base_template=(base_template, base_node),
-                    extensions=extensions,
-                    packages=packages,
-                    build_packages=build_packages,
-                    size_budget_mb=size_budget_mb,
-                    dockerfiles=dockerfiles,
-                    icu_data_full=icu_data_full,
-                )
-            )
+            lines.append(self.line(got))
 
         default_node = top["default_line"][1]
         default_line = self.php_line(default_node, "default_line")
@@ -573,31 +654,81 @@ class _Reader:
                 f"default line {default_line} is not one of the configured lines ({', '.join(seen)})",
             )
 
+        model = {
+            key.field: values[key.name].value
+            for key in self.keys
+            if key.name in values and key.field in _CONFIG_FIELDS
+        }
         config = Config(
+            **model,
             source=self.source,
             root=root,
-            namespace=namespace,
-            image=image,
-            title=title,
-            description=description,
-            source_url=source_url,
             registries=registries,
-            platforms=platforms,
             lines=tuple(sorted(lines, key=lambda ln: ln.key)),
             default_line=default_line,
-            base_mirror=mirror,
-            size_regression_percent=float(regression),
-            dockerfiles=dockerfiles,
-            template=template,
-            stand_in=stand_in,
             all_lines=tuple(sorted(seen, key=lambda p: tuple(int(x) for x in p.split(".")))),
         )
         return _apply_env(config, env)
 
-    def mirror(self, node: yaml.Node, path: str, value: str | None) -> str | None:
-        if value is None:
-            return None
-        return _check_mirror(value, lambda msg: self.fail(node, path, msg))
+    def line_values(
+        self,
+        entries: dict[str, tuple[yaml.Node, yaml.Node]],
+        where: str,
+        line_keys: tuple[Key, ...],
+        inherited: Mapping[str, _Value],
+    ) -> dict[str, _Value]:
+        """The line's value of every key: its own if it may set it, else the inherited one."""
+        got = {key.field: inherited[key.name] for key in self.keys if key.name in inherited}
+        for key in line_keys:
+            assert key.read is not None, f"{key.name}: a line key needs a reader"
+            if key.field in entries:
+                node = entries[key.field][1]
+                path = f"{where}.{key.field}"
+                value = key.read(self, node, path)
+                if key.combine is not None and key.top:
+                    value = key.combine(self, node, path, value, inherited[key.name].value)
+                got[key.field] = _Value(value, node, path)
+            elif not key.top:
+                got[key.field] = _Value(key.default, None, f"{where}.{key.field}")
+        return got
+
+    def line(self, got: Mapping[str, _Value]) -> Line:
+        """The Line: the table's values by field name, then the keys that combine."""
+        php = got["php"].value
+        image = got["base_image"]
+        text = image.value.replace("{php}", php)
+        base = (
+            self.ref(image.node, image.path, text)
+            if image.node is not None
+            else reference.parse(text)
+        )
+        if base.tag is None and base.digest is None:
+            self.fail(
+                image.node,
+                image.path,
+                f"base image {text!r} needs a tag, e.g. php:{php}-fpm-alpine",
+            )
+        digest = got["base_digest"].value
+        if digest is not None:
+            base = Reference(base.domain, base.path, base.tag, digest)
+        packages = got["packages"].value
+        extensions = got["extensions"].value
+        if (
+            got["icu_data_full"].value
+            and "intl" in extensions.install
+            and ICU_DATA_FULL not in packages
+        ):
+            packages = (*packages, ICU_DATA_FULL)
+        model = {name: value.value for name, value in got.items() if name in _LINE_FIELDS}
+        return Line(
+            **{
+                **model,
+                "base": base,
+                "packages": packages,
+                "size_budget_bytes": int(got["size_budget_mb"].value * MB),
+                "dockerfile": f"{got['dockerfiles'].value}/{php}/Dockerfile",
+            }
+        )
 
     def registries(
         self, node: yaml.Node, path: str, namespace: str, image: str
@@ -715,87 +846,49 @@ class _Reader:
                 configure.append((ext, flags))
         return Extensions(install=install, configure=tuple(configure), pecl=pecl)
 
-    def line(
-        self,
-        entries: dict[str, tuple[yaml.Node, yaml.Node]],
-        where: str,
-        php: str,
-        *,
-        platforms: tuple[Platform, ...],
-        base_template: tuple[str, yaml.Node | None],
-        extensions: Extensions,
-        packages: tuple[str, ...],
-        build_packages: tuple[str, ...],
-        size_budget_mb: float,
-        dockerfiles: str,
-        icu_data_full: bool = True,
-    ) -> Line:
-        if "platforms" in entries:
-            node = entries["platforms"][1]
-            line_platforms = self.platforms(node, f"{where}.platforms")
-            extra = [p.value for p in line_platforms if p not in platforms]
-            if extra:
-                self.fail(
-                    node,
-                    f"{where}.platforms",
-                    f"{', '.join(extra)} is not in the top-level platforms ({', '.join(p.value for p in platforms)})",
-                )
-            platforms = tuple(p for p in platforms if p in line_platforms)
-        if "extensions" in entries:
-            extensions = self.extensions(entries["extensions"][1], f"{where}.extensions")
-        if "packages" in entries:
-            packages = self.string_list(
-                entries["packages"][1], f"{where}.packages", _PACKAGE_RE, "packages"
-            )
-        if "build_packages" in entries:
-            build_packages = self.string_list(
-                entries["build_packages"][1], f"{where}.build_packages", _PACKAGE_RE, "packages"
-            )
-        if "size_budget_mb" in entries:
-            size_budget_mb = self.number(
-                entries["size_budget_mb"][1], f"{where}.size_budget_mb", minimum=1
-            )
 
-        template, base_node = base_template
-        base_path = "base.image"
-        if "base_image" in entries:
-            base_node = entries["base_image"][1]
-            base_path = f"{where}.base_image"
-            template = self.string(base_node, base_path)
-        text = template.replace("{php}", php)
-        base = (
-            self.ref(base_node, base_path, text) if base_node is not None else reference.parse(text)
-        )
-        if base.tag is None and base.digest is None:
-            self.fail(
-                base_node, base_path, f"base image {text!r} needs a tag, e.g. php:{php}-fpm-alpine"
-            )
-        if "base_digest" in entries:
-            digest_node = entries["base_digest"][1]
-            digest = self.string(digest_node, f"{where}.base_digest")
-            if not reference.is_digest(digest):
-                self.fail(
-                    digest_node,
-                    f"{where}.base_digest",
-                    f"{digest!r} is not a digest; write sha256: followed by 64 lowercase hex digits",
-                )
-            base = Reference(base.domain, base.path, base.tag, digest)
-        if icu_data_full and "intl" in extensions.install and ICU_DATA_FULL not in packages:
-            packages = (*packages, ICU_DATA_FULL)
-        frozen = (
-            self.boolean(entries["frozen"][1], f"{where}.frozen") if "frozen" in entries else False
-        )
-        return Line(
-            php=php,
-            platforms=platforms,
-            base=base,
-            extensions=extensions,
-            packages=packages,
-            build_packages=build_packages,
-            size_budget_bytes=int(size_budget_mb * MB),
-            dockerfile=f"{dockerfiles}/{php}/Dockerfile",
-            frozen=frozen,
-        )
+def _at_least(minimum: float) -> Read:
+    return lambda reader, node, path: reader.number(node, path, minimum=minimum)
+
+
+#: Every key of matrix.yaml, one row each, in the order the top level lists them (in
+#: hints and in the README). Adding a key that lines may override is one row with
+#: ``line=True`` (and the field of the same name on ``Line`` that holds it).
+KEYS: tuple[Key, ...] = (
+    Key("namespace", _Reader.string, ""),
+    Key("image", _Reader.string, ""),
+    Key("title", _Reader.string, "PHP-FPM"),
+    Key("description", _Reader.string, "PHP-FPM images for the development stack"),
+    Key("source_url", _Reader.optional_string, None),
+    Key("registries"),
+    Key(
+        "platforms",
+        _Reader.platforms,
+        tuple(Platform),
+        line=True,
+        combine=_Reader.narrow_platforms,
+        line_order=3,
+    ),
+    Key("default_line"),
+    Key("base.image", _Reader.string, DEFAULT_BASE_IMAGE, line=True, line_order=1),
+    Key("base.mirror", _Reader.mirror, None),
+    Key("size_budget_mb", _at_least(1), DEFAULT_SIZE_BUDGET_MB, line=True, line_order=7),
+    Key("size_regression_percent", _at_least(0), DEFAULT_SIZE_REGRESSION_PERCENT),
+    Key("dockerfiles", _Reader.directory, DEFAULT_DOCKERFILES),
+    Key("template", _Reader.string, Derived(lambda v: f"{v['dockerfiles']}/Dockerfile.j2")),
+    Key("stand_in", _Reader.boolean, False),
+    Key("icu_data_full", _Reader.boolean, True),
+    Key("extensions", _Reader.extensions, Extensions(), line=True, line_order=4),
+    Key("packages", _Reader.packages, (), line=True, line_order=5),
+    Key("build_packages", _Reader.packages, (), line=True, line_order=6),
+    Key("lines"),
+    Key("php", _Reader.php_line, line=True, top=False, line_order=0),
+    Key("base_digest", _Reader.digest, None, line=True, top=False, line_order=2),
+    Key("frozen", _Reader.boolean, False, line=True, top=False, line_order=8),
+)
+
+_CONFIG_FIELDS = frozenset(f.name for f in fields(Config))
+_LINE_FIELDS = frozenset(f.name for f in fields(Line))
 
 
 def _check_mirror(value: str, fail: Callable[[str], NoReturn]) -> str:
