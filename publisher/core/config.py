@@ -253,6 +253,9 @@ def _compose(text: str, source: str) -> yaml.Node:
 _REGISTRY_KEYS = ("name", "repository", "primary", "username_env", "password_env", "insecure")
 _EXTENSION_KEYS = ("install", "configure", "pecl")
 
+#: Turns a YAML number the way PyYAML spells it (hexadecimal, sexagesimal, .inf) into its value.
+_YAML_VALUES = yaml.constructor.SafeConstructor()
+
 #: Alpine's ICU ships English only; intl gets every locale from this package unless
 #: the matrix says ``icu_data_full: false``.
 ICU_DATA_FULL = "icu-data-full"
@@ -412,7 +415,10 @@ class _Reader:
             "tag:yaml.org,2002:float",
         ):
             self.fail(node, path, f"expected a number, found {self._kind(node)}")
-        value = float(str(node.value).replace("_", ""))
+        try:
+            value = float(str(node.value).replace("_", ""))
+        except ValueError:  # YAML's other spellings: .inf, .nan, 0x1F, 0b101, 1:30
+            value = float(_YAML_VALUES.construct_object(node))
         if not value >= minimum or value == float("inf"):
             self.fail(node, path, f"must be a finite number of at least {minimum:g}")
         return value

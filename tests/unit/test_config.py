@@ -319,3 +319,15 @@ def test_the_committed_matrix_pins_every_pecl_package() -> None:
         for package in line.extensions.pecl:
             name, _, version = package.partition("-")
             assert version, f"PHP {line.php}: pin {name} to a version, e.g. {name}-6.3.0"
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", ".NaN"])
+def test_yaml_infinity_and_nan_are_located_errors(value: str) -> None:
+    err = error_for(replace("size_budget_mb: 700", f"size_budget_mb: {value}"))
+    assert (err.line, err.column, err.field) == (19, 17, "size_budget_mb")
+    assert "must be a finite number of at least 1" in str(err)
+
+
+def test_numbers_in_yaml_s_other_spellings() -> None:
+    cfg = config.loads(GOOD.replace("size_budget_mb: 700", "size_budget_mb: 0x200"))
+    assert cfg.line("8.4").size_budget_bytes == 512_000_000
