@@ -119,3 +119,11 @@ def test_every_key_is_in_the_readme() -> None:
         written = {key.section, key.name.split(".")[-1]} if key.top else set()
         for word in written | ({key.field} if key.line else set()):
             assert word in words, f"README's matrix.yaml section does not mention {word!r}"
+
+
+def test_the_readme_lists_the_keys_a_line_may_override() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = readme.split("any key above may be overridden per line:", 1)[1].split("```", 1)[0]
+    comments = " ".join(line.split("#", 1)[1] for line in after.splitlines() if "#" in line)
+    listed = {word.strip() for word in comments.split(",")}
+    assert listed == {key.field for key in config.KEYS if key.line and key.top}
