@@ -524,20 +524,6 @@ class Publisher:
         self.transfers.execute(self.client(self.primary), planned.copies.tree, transfers, clients)
         self._copied(transfers, planned.indexes)
 
-    def copy_indexes(self, indexes: Mapping[str, LineIndex]) -> None:
-        """Copy ``indexes`` (on the primary already) to every other registry by digest,
-        observing and planning on the spot: step 3 on its own."""
-        targets = [(self.client(r), r.repository.path) for r in self.config.secondaries]
-        if not targets or not indexes:
-            return
-        plan = self.transfers.copy(
-            self.client(self.primary),
-            self.primary.repository.path,
-            targets,
-            [index.digest for index in indexes.values()],
-        )
-        self._copied(plan, indexes)
-
     def _copied(self, plan: TransferPlan, indexes: Mapping[str, LineIndex]) -> None:
         pushed = {
             (step.target.registry, step.target.repository, step.digest)

@@ -268,53 +268,6 @@ def _policy(clock: FakeClock) -> Any:
     return RetryPolicy(attempts=3, initial_delay=0.5, max_delay=2.0, sleep=clock.sleep, clock=clock)
 
 
-def test_the_publish_copy_step_uploads_each_blob_once_per_registry(
-    registry: Any,
-    second_registry: Any,
-    fresh_registry: Callable[..., Any],
-    repo: str,
-    lines: tuple[TestImage, TestImage],
-    proxy_for: Callable[[Any], FaultProxy],
-    write_matrix: Callable[..., Any],
-    tmp_path: Any,
-) -> None:
-    """Publisher.copy_indexes: two lines sharing a layer, two other registries, 16 at a time."""
-    from publisher.adapters.output import Output
-    from publisher.core import config as config_mod
-    from publisher.core.version import parse_release
-    from publisher.stages.publish import LineIndex, Publisher
-
-    one, two = lines
-    blobs = unique_blobs(one, two)
-    third = fresh_registry()
-    source_proxy = proxy_for(registry)
-    proxies = {"mirror": proxy_for(second_registry), "backup": proxy_for(third)}
-    matrix = write_matrix(
-        tmp_path,
-        [
-            ("hub", f"{source_proxy.host}/{repo}", True),
-            *((name, f"{p.host}/{repo}", False) for name, p in proxies.items()),
-        ],
-    )
-    cfg = config_mod.load(matrix, {})
-    output = Output(env={}, quiet=True)
-    clients = {r.name: RegistryClient(r.host, plain_http=True, name=r.name) for r in cfg.registries}
-    publisher = Publisher(
-        cfg, parse_release("v1.0.0"), clients, output, notes_dir=tmp_path, transfers=16
-    )
-    indexes = {
-        php: LineIndex(php, image.digest, image.index, image.media_type, (), ())
-        for php, image in zip(("8.3", "8.4"), lines, strict=True)
-    }
-    publisher.copy_indexes(indexes)
-    assert downloads_by_digest(source_proxy) == Counter(set(blobs))
-    for proxy in proxies.values():
-        assert uploads_by_digest(proxy) == Counter(set(blobs))
-        assert proxy.uploaded_bytes == sum(len(b) for b in blobs.values())
-    for host in (second_registry.host, third.host):
-        assert all(manifest_there(host, repo, image.digest) for image in lines)
-
-
 def test_concurrent_copies_share_the_transfer_in_flight(
     registry: Any,
     second_registry: Any,
