@@ -154,13 +154,10 @@ class Auditor:
             )
             report.findings += notices
             report.findings += rules.compare(registry.name, expected, actual[registry.name])
-            checked: dict[str, tuple[bool, str]] = {}
             for tag, want in sorted(expected.items()):
                 if actual[registry.name].get(tag) != want.digest:
                     continue
-                if want.digest not in checked:
-                    checked[want.digest] = self.complete(registry, want.digest)
-                ok, detail = checked[want.digest]
+                ok, detail = self.complete(registry, want.digest)
                 if not ok:
                     report.findings.append(
                         rules.Finding(
