@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import yaml
 
@@ -25,6 +25,8 @@ from . import reference
 from .errors import ConfigError, InvalidReferenceError
 from .platforms import Platform
 from .reference import Reference
+
+_T = TypeVar("_T")
 
 DEFAULT_BASE_IMAGE = "php:{php}-fpm-alpine"
 DEFAULT_SIZE_BUDGET_MB = 700
@@ -443,6 +445,25 @@ class _Reader:
             items.append(value)
         return tuple(items)
 
+    def listing(
+        self, pattern: re.Pattern[str], what: str
+    ) -> Callable[[yaml.Node, str], tuple[str, ...]]:
+        """A reader of a list of ``what``, each matching ``pattern``."""
+        return lambda node, path: self.string_list(node, path, pattern, what)
+
+    def optional(
+        self,
+        entries: Mapping[str, tuple[yaml.Node, yaml.Node]],
+        where: str,
+        key: str,
+        read: Callable[[yaml.Node, str], _T],
+        default: _T,
+    ) -> _T:
+        """``read`` of ``key`` in ``entries`` (located at ``where.key``), or ``default`` when absent."""
+        if key not in entries:
+            return default
+        return read(entries[key][1], f"{where}.{key}")
+
     def platforms(self, node: yaml.Node, path: str) -> tuple[Platform, ...]:
         if not isinstance(node, yaml.SequenceNode) or not node.value:
             self.fail(node, path, "expected a non-empty list of platforms such as linux/amd64")
@@ -782,26 +803,10 @@ class _Reader:
                     f"{text!r} does not name its registry; write it in full, "
                     "e.g. docker.io/acme/php-fpm or ghcr.io/acme/php-fpm",
                 )
-            primary = (
-                self.boolean(entries["primary"][1], f"{where}.primary")
-                if "primary" in entries
-                else False
-            )
-            insecure = (
-                self.boolean(entries["insecure"][1], f"{where}.insecure")
-                if "insecure" in entries
-                else False
-            )
-            user_env = (
-                self.env_name(entries["username_env"][1], f"{where}.username_env")
-                if "username_env" in entries
-                else None
-            )
-            pass_env = (
-                self.env_name(entries["password_env"][1], f"{where}.password_env")
-                if "password_env" in entries
-                else None
-            )
+            primary = self.optional(entries, where, "primary", self.boolean, False)
+            insecure = self.optional(entries, where, "insecure", self.boolean, False)
+            user_env = self.optional(entries, where, "username_env", self.env_name, None)
+            pass_env = self.optional(entries, where, "password_env", self.env_name, None)
             if bool(user_env) != bool(pass_env):
                 self.fail(item, where, "set both username_env and password_env, or neither")
             for other in result:
@@ -824,15 +829,13 @@ class _Reader:
 
     def extensions(self, node: yaml.Node, path: str) -> Extensions:
         entries = self.mapping(node, path, _EXTENSION_KEYS)
-        install: tuple[str, ...] = ()
-        pecl: tuple[str, ...] = ()
+        install: tuple[str, ...] = self.optional(
+            entries, path, "install", self.listing(_EXTENSION_RE, "extensions"), ()
+        )
+        pecl: tuple[str, ...] = self.optional(
+            entries, path, "pecl", self.listing(_PECL_RE, "pecl packages"), ()
+        )
         configure: list[tuple[str, tuple[str, ...]]] = []
-        if "install" in entries:
-            install = self.string_list(
-                entries["install"][1], f"{path}.install", _EXTENSION_RE, "extensions"
-            )
-        if "pecl" in entries:
-            pecl = self.string_list(entries["pecl"][1], f"{path}.pecl", _PECL_RE, "pecl packages")
         if "configure" in entries:
             conf = entries["configure"][1]
             if not isinstance(conf, yaml.MappingNode):
