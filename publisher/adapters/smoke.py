@@ -67,12 +67,9 @@ QEMU_HINT = (
 _HOST_NETWORK = threading.Lock()
 
 
-class Engine(enum.Enum):
+class Engine(enum.StrEnum):
     BUILDAH = "buildah"
     DOCKER = "docker"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,9 @@ class Platform(enum.StrEnum):
     @classmethod
     def parse(cls, text: str) -> Platform:
         """Parse ``linux/amd64``-style text (or a Platform); raise ValueError naming the accepted values."""
-        for member in cls:
-            if text == member.value:
-                return member
-        accepted = ", ".join(m.value for m in cls)
-        raise ValueError(f"unknown platform {text!r}; publisher builds {accepted}")
+        try:
+            return cls(text)
+        except ValueError:
+            raise ValueError(
+                f"unknown platform {text!r}; publisher builds {', '.join(cls)}"
+            ) from None

@@ -187,8 +187,7 @@ def _install(source: Path, target: Path) -> None:
 def source_key(source_dir: Path, busyboxes: Mapping[str, Path], builder: BuilderName | str) -> str:
     """A short hash of everything a stand-in image is made of."""
     digest = hashlib.sha256()
-    made_by = builder.value if isinstance(builder, BuilderName) else builder
-    digest.update(f"recipe={RECIPE}\nbuilder={made_by}\n".encode())
+    digest.update(f"recipe={RECIPE}\nbuilder={builder}\n".encode())
     for path in sorted(p for p in source_dir.rglob("*") if p.is_file()):
         rel = path.relative_to(source_dir).as_posix()
         mode = path.stat().st_mode & 0o777

@@ -39,23 +39,21 @@ ARG_CREATED = "PUBLISHER_CREATED"
 ARG_REVISION = "PUBLISHER_REVISION"
 
 
-class BuilderName(enum.Enum):
+class BuilderName(enum.StrEnum):
     """The closed set of builders, in default preference order."""
 
     BUILDX = "buildx"
     BUILDAH = "buildah"
     DOCKER = "docker"
 
-    def __str__(self) -> str:
-        return self.value
-
     @classmethod
     def parse(cls, text: str) -> BuilderName:
-        for member in cls:
-            if text == member.value:
-                return member
-        accepted = ", ".join(m.value for m in cls)
-        raise ConfigError(f"unknown builder {text!r}; choose one of {accepted}", field="--builder")
+        try:
+            return cls(text)
+        except ValueError:
+            raise ConfigError(
+                f"unknown builder {text!r}; choose one of {', '.join(cls)}", field="--builder"
+            ) from None
 
 
 class Login(Protocol):
@@ -142,6 +140,10 @@ class BuildRequest:
     def slug(self) -> str:
         """File-name-safe name of this build, e.g. ``php-8.4-arm64``."""
         return f"php-{self.php}-{self.platform.arch}"
+
+    def local_name(self, token: str) -> str:
+        """The name a local image store gives this build, e.g. ``publisher-build/php-8.4-arm64:TOKEN``."""
+        return f"publisher-build/{self.slug}:{token}"
 
     @property
     def layout_dir(self) -> Path:
