@@ -103,7 +103,8 @@ def rmi_argv(local_name: str, *, buildah: str = "buildah") -> list[str]:
 
 
 def local_name_for(request: BuildRequest, token: str) -> str:
-    return f"localhost/publisher-build/{request.slug}:{token}"
+    """buildah names unqualified local images under ``localhost/``."""
+    return f"localhost/{request.local_name(token)}"
 
 
 @dataclass

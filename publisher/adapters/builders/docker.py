@@ -17,6 +17,7 @@ import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ...core.errors import CommandError, ToolMissingError
 from ..runner import INSTALL_HINTS, CommandRunner
@@ -55,20 +56,16 @@ def build_argv(request: BuildRequest, local_name: str, *, docker: str = "docker"
     ]
 
 
-def archive_path(request: BuildRequest) -> str:
-    return str(request.work_dir / f"{request.slug}.docker.tar")
+def archive_path(request: BuildRequest) -> Path:
+    return request.work_dir / f"{request.slug}.docker.tar"
 
 
 def save_argv(request: BuildRequest, local_name: str, *, docker: str = "docker") -> list[str]:
-    return [docker, "save", "-o", archive_path(request), local_name]
+    return [docker, "save", "-o", str(archive_path(request)), local_name]
 
 
 def rmi_argv(local_name: str, *, docker: str = "docker") -> list[str]:
     return [docker, "image", "rm", local_name]
-
-
-def local_name_for(request: BuildRequest, token: str) -> str:
-    return f"publisher-build/{request.slug}:{token}"
 
 
 @dataclass
@@ -125,7 +122,7 @@ class DockerBuilder:
 
     def commands(self, request: BuildRequest) -> tuple[tuple[str, ...], ...]:
         docker = self.docker or "docker"
-        name = local_name_for(request, "RANDOM")
+        name = request.local_name("RANDOM")
         return (
             ("env", "DOCKER_BUILDKIT=1", *build_argv(request, name, docker=docker)),
             tuple(save_argv(request, name, docker=docker)),
@@ -137,8 +134,8 @@ class DockerBuilder:
         require_emulation(request.platform)
         docker = self._cli()
         request.work_dir.mkdir(parents=True, exist_ok=True)
-        local_name = local_name_for(request, uuid.uuid4().hex[:12])
-        archive = request.work_dir / f"{request.slug}.docker.tar"
+        local_name = request.local_name(uuid.uuid4().hex[:12])
+        archive = archive_path(request)
         built = False
         try:
             self.runner.run(
