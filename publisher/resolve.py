@@ -808,7 +808,14 @@ ENV_USERNAME = "PHP_IMAGE_REGISTRY_USERNAME"
 ENV_PASSWORD = "PHP_IMAGE_REGISTRY_PASSWORD"
 
 
-class Status(enum.Enum):
+class _Word(enum.Enum):
+    """An enumeration that prints as its value (``available``, ``use-prebuilt``)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Status(_Word):
     """What the probe found."""
 
     AVAILABLE = "available"
@@ -822,9 +829,6 @@ class Status(enum.Enum):
     #: The pins file lists the image, this registry lacks its digest (a mirror not synced).
     NOT_ON_REGISTRY = "not-on-registry"
     REGISTRY_ERROR = "registry-error"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -2187,7 +2191,7 @@ def choose(inputs: Inputs, pins: Pins | None, platform: str) -> Choice:
 # --------------------------------------------------------------------------- the decision
 
 
-class Action(enum.Enum):
+class Action(_Word):
     USE_PREBUILT = "use-prebuilt"
     BUILD_LOCALLY = "build-locally"
     CANNOT_PROCEED = "cannot-proceed"
@@ -2199,9 +2203,6 @@ class Action(enum.Enum):
             Action.BUILD_LOCALLY: EXIT_BUILD_LOCALLY,
             Action.CANNOT_PROCEED: EXIT_CANNOT_PROCEED,
         }[self]
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
