@@ -24,7 +24,7 @@ from typing import Any
 
 from . import lifecycle
 from .errors import ConfigError, FileAccessError
-from .plan import release_pins
+from .plan import RegistryPlan, release_pins
 from .platforms import Platform
 from .version import Release, is_release_tag, parse_release
 
@@ -57,11 +57,8 @@ class LineFacts:
     platforms: tuple[PlatformFacts, ...]
 
 
-@dataclass(frozen=True)
-class RegistryFacts:
-    name: str
-    repository: str
-    primary: bool
+#: A record lists its registries as the release plan does: name, repository, primary.
+RegistryFacts = RegistryPlan
 
 
 @dataclass(frozen=True)

@@ -824,10 +824,7 @@ class Publisher:
             stand_in=self.config.stand_in,
             default_line=self.config.default_line,
             published_at=self.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-            registries=tuple(
-                notes_mod.RegistryFacts(r.name, r.repository.name, r.primary)
-                for r in self.config.registries
-            ),
+            registries=p.registries,
             lines=tuple(lines),
             floating=tuple(floating),
             history=history,
