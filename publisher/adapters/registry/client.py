@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -75,12 +75,6 @@ class RegistryClient:
         username_env: str | None = None,
         password_env: str | None = None,
     ) -> None:
-        self.host = host
-        self.plain_http = plain_http
-        self.tags_page_size = TAGS_PAGE_SIZE
-        self.upload_chunk = UPLOAD_CHUNK
-        self.name = name
-        self.output = output
         self.transport = Transport(
             host,
             plain_http=plain_http,
@@ -92,6 +86,9 @@ class RegistryClient:
             username_env=username_env,
             password_env=password_env,
         )
+        self.host = host
+        self.tags_page_size = TAGS_PAGE_SIZE
+        self.upload_chunk = UPLOAD_CHUNK
 
     @classmethod
     def for_registry(
@@ -115,7 +112,7 @@ class RegistryClient:
         )
 
     def __repr__(self) -> str:
-        return f"RegistryClient({self.transport.label!r}, plain_http={self.plain_http})"
+        return f"RegistryClient({self.label!r}, plain_http={self.transport.plain_http})"
 
     @property
     def label(self) -> str:
@@ -133,6 +130,47 @@ class RegistryClient:
     def _check_ref(self, ref: Reference) -> None:
         if ref.domain != self.host:
             raise ValueError(f"{ref} is not on {self.host}")
+
+    def _request(
+        self,
+        method: str,
+        repo_path: str,
+        path: str,
+        *,
+        what: str,
+        scopes: list[str] | None = None,
+        once: bool = False,
+        **kwargs: Any,
+    ) -> Reply:
+        """``method`` on ``/v2/<repo_path>/<path>``: reads with the pull scope, writes with
+        push (unless ``scopes`` says), under the retry policy unless ``once`` (a step of
+        an operation that is retried as a whole)."""
+        if scopes is None:
+            read = method in ("GET", "HEAD")
+            scopes = [pull_scope(repo_path) if read else push_scope(repo_path)]
+        send = self.transport.send if once else self.transport.request
+        url = self.transport.url(f"/v2/{repo_path}/{path}")
+        return send(method, url, scopes=scopes, what=what, **kwargs)
+
+    def _manifest_request(
+        self, method: str, repo_path: str, reference: str, **kwargs: Any
+    ) -> Reply:
+        """``method`` on a manifest; reads ask for every manifest type we parse."""
+        if method in ("GET", "HEAD"):
+            kwargs["headers"] = {"Accept": ACCEPT}
+        what = f"{method} manifest {self._ref_text(repo_path, reference)}"
+        return self._request(method, repo_path, f"manifests/{reference}", what=what, **kwargs)
+
+    def _tags_page(self, repo_path: str, url: str, params: Mapping[str, str] | None) -> Reply:
+        return self.transport.request(
+            "GET",
+            url,
+            scopes=[pull_scope(repo_path)],
+            what=f"list tags of {self._ref_text(repo_path)}",
+            accept=(200, 404),
+            params=params,
+            limit=MAX_TAGS_PAGE,
+        )
 
     # -------------------------------------------------------------- reading
 
@@ -183,16 +221,8 @@ class RegistryClient:
         )
 
     def _repository_exists(self, repo_path: str) -> bool:
-        reply = self.transport.request(
-            "GET",
-            self.transport.url(f"/v2/{repo_path}/tags/list"),
-            scopes=[pull_scope(repo_path)],
-            what=f"list tags of {self._ref_text(repo_path)}",
-            accept=(200, 404),
-            params={"n": "1"},
-            limit=MAX_TAGS_PAGE,
-        )
-        return reply.status == 200
+        url = self.transport.url(f"/v2/{repo_path}/tags/list")
+        return self._tags_page(repo_path, url, {"n": "1"}).status == 200
 
     def resolve(self, ref: Reference) -> str:
         """The manifest digest ``ref`` points at (HEAD; GET when HEAD gives no digest).
@@ -201,13 +231,11 @@ class RegistryClient:
         """
         self._check_ref(ref)
         reference = ref.digest or ref.tag or "latest"
-        reply = self.transport.request(
+        reply = self._manifest_request(
             "HEAD",
-            self.transport.url(f"/v2/{ref.path}/manifests/{reference}"),
-            scopes=[pull_scope(ref.path)],
-            what=f"HEAD manifest {self._ref_text(ref.path, reference)}",
+            ref.path,
+            reference,
             accept=(200, 404, 405, 501),  # some registries do not implement HEAD: GET then
-            headers={"Accept": ACCEPT},
         )
         if reply.status == 404:
             raise self._not_found(ref.path, reference, reply)
@@ -234,23 +262,16 @@ class RegistryClient:
         return self._get_manifest(repo_path, digest)
 
     def _get_manifest(self, repo_path: str, reference: str) -> Manifest:
-        def attempt(_n: int) -> Manifest:
-            reply = self.transport.send(
-                "GET",
-                self.transport.url(f"/v2/{repo_path}/manifests/{reference}"),
-                scopes=[pull_scope(repo_path)],
-                what=f"GET manifest {self._ref_text(repo_path, reference)}",
-                accept=(200, 404),
-                headers={"Accept": ACCEPT},
-                limit=MAX_MANIFEST_BYTES,
-            )
-            if reply.status == 404:
-                raise self._not_found(repo_path, reference, reply)
-            return self._parse_manifest(reply, repo_path, reference)
-
-        return self.transport.retrying(
-            f"GET manifest {self._ref_text(repo_path, reference)}", attempt
+        reply = self._manifest_request(
+            "GET",
+            repo_path,
+            reference,
+            accept=(200, 404),
+            limit=MAX_MANIFEST_BYTES,
         )
+        if reply.status == 404:
+            raise self._not_found(repo_path, reference, reply)
+        return self._parse_manifest(reply, repo_path, reference)
 
     def _parse_manifest(self, reply: Reply, repo_path: str, reference: str) -> Manifest:
         where = self._ref_text(repo_path, reference)
@@ -279,14 +300,7 @@ class RegistryClient:
             ) from None
 
     def manifest_exists(self, repo_path: str, digest: str) -> bool:
-        reply = self.transport.request(
-            "HEAD",
-            self.transport.url(f"/v2/{repo_path}/manifests/{digest}"),
-            scopes=[pull_scope(repo_path)],
-            what=f"HEAD manifest {self._ref_text(repo_path, digest)}",
-            accept=(200, 404),
-            headers={"Accept": ACCEPT},
-        )
+        reply = self._manifest_request("HEAD", repo_path, digest, accept=(200, 404))
         return reply.status == 200
 
     def list_tags(self, repo_path: str) -> list[str]:
@@ -301,14 +315,7 @@ class RegistryClient:
                     f"{self.label}: more than {MAX_TAG_PAGES} pages of tags for {repo_path}",
                     registry=self.host,
                 )
-            reply = self.transport.request(
-                "GET",
-                url,
-                scopes=[pull_scope(repo_path)],
-                what=f"list tags of {self._ref_text(repo_path)}",
-                accept=(200, 404),
-                limit=MAX_TAGS_PAGE,
-            )
+            reply = self._tags_page(repo_path, url, None)
             if reply.status == 404:
                 return []
             try:
@@ -339,41 +346,28 @@ class RegistryClient:
         return result
 
     def blob_exists(self, repo_path: str, digest: str) -> bool:
-        reply = self.transport.request(
-            "HEAD",
-            self.transport.url(f"/v2/{repo_path}/blobs/{digest}"),
-            scopes=[pull_scope(repo_path)],
-            what=f"HEAD blob {digest[:19]} in {self._ref_text(repo_path)}",
-            accept=(200, 404),
-        )
+        what = f"HEAD blob {digest[:19]} in {self._ref_text(repo_path)}"
+        reply = self._request("HEAD", repo_path, f"blobs/{digest}", what=what, accept=(200, 404))
         return reply.status == 200
 
     def get_blob(self, repo_path: str, digest: str, *, limit: int = MAX_CONFIG_BLOB) -> bytes:
         """A small blob (e.g. an image config), verified against its digest."""
-
-        def attempt(_n: int) -> bytes:
-            reply = self.transport.send(
-                "GET",
-                self.transport.url(f"/v2/{repo_path}/blobs/{digest}"),
-                scopes=[pull_scope(repo_path)],
-                what=f"GET blob {digest[:19]} from {self._ref_text(repo_path)}",
-                accept=(200, 404),
-                limit=limit,
+        what = f"GET blob {digest[:19]} from {self._ref_text(repo_path)}"
+        reply = self._request(
+            "GET", repo_path, f"blobs/{digest}", what=what, accept=(200, 404), limit=limit
+        )
+        if reply.status == 404:
+            raise NotFoundError(
+                f"{self.label}: blob {digest} not found in {self._ref_text(repo_path)}",
+                registry=self.host,
+                status=404,
             )
-            if reply.status == 404:
-                raise NotFoundError(
-                    f"{self.label}: blob {digest} not found in {self._ref_text(repo_path)}",
-                    registry=self.host,
-                    status=404,
-                )
-            if sha256_digest(reply.body) != digest:
-                raise InvalidResponseError(
-                    f"{self.label}: blob {digest} from {repo_path} does not match its digest",
-                    registry=self.host,
-                )
-            return reply.body
-
-        return self.transport.retrying(f"GET blob {digest[:19]}", attempt)
+        if sha256_digest(reply.body) != digest:
+            raise InvalidResponseError(
+                f"{self.label}: blob {digest} from {repo_path} does not match its digest",
+                registry=self.host,
+            )
+        return reply.body
 
     @contextlib.contextmanager
     def open_blob(self, repo_path: str, digest: str, size: int) -> Iterator[Iterator[bytes]]:
@@ -471,15 +465,28 @@ class RegistryClient:
     def _start_upload(
         self, repo_path: str, params: Mapping[str, str] | None, scopes: list[str]
     ) -> Reply:
-        return self.transport.send(
+        return self._request(
             "POST",
-            self.transport.url(f"/v2/{repo_path}/blobs/uploads/"),
-            scopes=scopes,
+            repo_path,
+            "blobs/uploads/",
             what=f"start a blob upload to {self._ref_text(repo_path)}",
+            scopes=scopes,
+            once=True,
             accept=(201, 202),
             params=params,
             headers={"Content-Length": "0"},
         )
+
+    def _mounted(
+        self, repo_path: str, params: Mapping[str, str] | None, scopes: list[str], what: str
+    ) -> bool:
+        """POST an upload: True when the registry answered 201 (a mount, done); a
+        session it opened instead is cancelled."""
+        reply = self._start_upload(repo_path, params, scopes)
+        if reply.status == 201:
+            return True
+        self._cancel_upload(self.transport.resolve_location(reply, what), repo_path)
+        return False
 
     def _cancel_upload(self, url: str, repo_path: str) -> None:
         try:
@@ -499,28 +506,19 @@ class RegistryClient:
         Nothing is written. Raises AuthError (with the scope the token needs) when refused.
         """
         scopes = [push_scope(repo_path)]
-
-        def attempt(_n: int) -> None:
-            reply = self._start_upload(repo_path, None, scopes)
-            if reply.status == 202:
-                self._cancel_upload(self.transport.resolve_location(reply, "push check"), repo_path)
-
-        self.transport.retrying(f"push check on {self._ref_text(repo_path)}", attempt)
+        self.transport.retrying(
+            f"push check on {self._ref_text(repo_path)}",
+            lambda _n: self._mounted(repo_path, None, scopes, "push check"),
+        )
 
     def mount_blob(self, repo_path: str, digest: str, from_repo: str) -> bool:
         """Cross-repository mount within this registry. True when the registry mounted it (201)."""
         scopes = [push_scope(repo_path), pull_scope(from_repo)]
-
-        def attempt(_n: int) -> bool:
-            reply = self._start_upload(repo_path, {"mount": digest, "from": from_repo}, scopes)
-            if reply.status == 201:
-                return True
-            # 202: the registry opened a normal upload session instead; we upload separately.
-            location = self.transport.resolve_location(reply, "blob mount")
-            self._cancel_upload(location, repo_path)
-            return False
-
-        return self.transport.retrying(f"mount blob {digest[:19]} from {from_repo}", attempt)
+        params = {"mount": digest, "from": from_repo}
+        return self.transport.retrying(
+            f"mount blob {digest[:19]} from {from_repo}",
+            lambda _n: self._mounted(repo_path, params, scopes, "blob mount"),
+        )
 
     def push_blob(self, repo_path: str, digest: str, data: bytes | Path) -> bool:
         """Upload a blob unless it exists. False when it already existed.
@@ -536,28 +534,50 @@ class RegistryClient:
             size = len(data)
             if sha256_digest(data) != digest:
                 raise ValueError(f"data does not match {digest}")
-        what = f"upload blob {digest[:19]} ({size} bytes) to {self._ref_text(repo_path)}"
+        return self.upload(repo_path, digest, size, data)
+
+    def upload(
+        self,
+        repo_path: str,
+        digest: str,
+        size: int,
+        data: bytes | Path | Callable[[], contextlib.AbstractContextManager[Iterable[bytes]]],
+        *,
+        what: str | None = None,
+    ) -> bool:
+        """Upload a blob under the retry policy. False when a retry found it stored.
+
+        ``data`` is the blob's bytes, a file, or a function that opens its chunks
+        (a download, see ``open_blob``), opened again for each attempt. Every
+        attempt opens a new upload session (a connection reset mid-upload leaves
+        the old one behind) and a retry first checks with HEAD whether the
+        previous attempt stored the blob after all.
+        """
+        what = what or f"upload blob {digest[:19]} ({size} bytes) to {self._ref_text(repo_path)}"
 
         def attempt(n: int) -> bool:
-            if n > 1 and self.blob_present_once(repo_path, digest):
+            if n > 1 and self._blob_stored(repo_path, digest):
                 return False
-            self.upload_once(repo_path, digest, size, data)
+            with data() if callable(data) else contextlib.nullcontext(data) as body:
+                self._upload_once(repo_path, digest, size, body)
             return True
 
         return self.transport.retrying(what, attempt)
 
-    def blob_present_once(self, repo_path: str, digest: str) -> bool:
-        """HEAD a blob with no retries (for use inside a retried operation)."""
-        reply = self.transport.send(
+    def _blob_stored(self, repo_path: str, digest: str) -> bool:
+        """HEAD a blob with no retries and the push scope, inside an upload."""
+        reply = self._request(
             "HEAD",
-            self.transport.url(f"/v2/{repo_path}/blobs/{digest}"),
-            scopes=[push_scope(repo_path)],
+            repo_path,
+            f"blobs/{digest}",
             what="HEAD blob",
+            scopes=[push_scope(repo_path)],
+            once=True,
             accept=(200, 404),
         )
         return reply.status == 200
 
-    def upload_once(
+    def _upload_once(
         self, repo_path: str, digest: str, size: int, data: bytes | Path | Iterable[bytes]
     ) -> None:
         """One upload attempt in a new session, no retries; the caller retries.
@@ -636,18 +656,17 @@ class RegistryClient:
             raise ValueError("manifest over the 4 MiB limit")
         digest = sha256_digest(body)
         reference = tag or digest
-        what = f"PUT manifest {self._ref_text(repo_path, reference)}"
-        reply = self.transport.request(
+        reply = self._manifest_request(
             "PUT",
-            self.transport.url(f"/v2/{repo_path}/manifests/{reference}"),
-            scopes=[push_scope(repo_path)],
-            what=what,
+            repo_path,
+            reference,
             accept=(200, 201, 204),
             headers={"Content-Type": media_type},
             data=body,
         )
         stored = reply.header("Docker-Content-Digest")
         if stored and stored != digest:
+            what = f"PUT manifest {self._ref_text(repo_path, reference)}"
             raise InvalidResponseError(
                 f"{self.label}: {what}: the registry says it stored {stored}, but the manifest "
                 f"is {digest}",
@@ -658,13 +677,7 @@ class RegistryClient:
 
     def delete_manifest(self, repo_path: str, digest: str) -> None:
         """Delete a manifest by digest (the registry must allow deletes)."""
-        self.transport.request(
-            "DELETE",
-            self.transport.url(f"/v2/{repo_path}/manifests/{digest}"),
-            scopes=[push_scope(repo_path)],
-            what=f"DELETE manifest {self._ref_text(repo_path, digest)}",
-            accept=(200, 202),
-        )
+        self._manifest_request("DELETE", repo_path, digest, accept=(200, 202))
 
     def tag(self, repo_path: str, digest: str, tag: str) -> None:
         """Point ``tag`` at ``digest``: manifest GET by digest, PUT under the tag. No blob moves."""
@@ -711,7 +724,7 @@ class RegistryClient:
         self._check_ref(src)
         if not src.digest:
             raise ValueError("copy needs a reference with a digest")
-        engine = Transfers(workers=transfers or DEFAULT_TRANSFERS, output=self.output)
+        engine = Transfers(workers=transfers or DEFAULT_TRANSFERS, output=self.transport.output)
         engine.copy(self, src.path, [(dst_client, dst_repo_path)], [src.digest])
         return src.digest
 

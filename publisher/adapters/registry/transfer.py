@@ -320,26 +320,18 @@ class Transfers:
         step: BlobStep,
     ) -> None:
         """Download and upload at once: the chunks go to the target as they arrive."""
-        what = f"copy blob {step.digest[:19]} ({step.size} bytes) to {target}"
-
-        def attempt(n: int) -> None:
-            if n > 1 and client.blob_present_once(target.repository, step.digest):
-                return
-            with source.open_blob(src.repository, step.digest, step.size) as chunks:
-                client.upload_once(target.repository, step.digest, step.size, chunks)
-
-        client.transport.retrying(what, attempt)
+        client.upload(
+            target.repository,
+            step.digest,
+            step.size,
+            lambda: source.open_blob(src.repository, step.digest, step.size),
+            what=f"copy blob {step.digest[:19]} ({step.size} bytes) to {target}",
+        )
 
     def _push_file(self, client: RegistryClient, target: Target, digest: str, path: Path) -> None:
         size = path.stat().st_size
         what = f"upload blob {digest[:19]} ({size} bytes) to {target}"
-
-        def attempt(n: int) -> None:
-            if n > 1 and client.blob_present_once(target.repository, digest):
-                return
-            client.upload_once(target.repository, digest, size, path)
-
-        client.transport.retrying(what, attempt)
+        client.upload(target.repository, digest, size, path, what=what)
 
     # ------------------------------------------------------------ manifests
 

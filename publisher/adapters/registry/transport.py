@@ -320,7 +320,8 @@ class Transport:
         self.debug(
             f"token request to {parts.scheme}://{parts.netloc}{parts.path} for {' '.join(wanted)}"
         )
-        reply = self._send_raw("GET", realm, headers=headers, params=params, limit=MAX_TOKEN_BODY)
+        response = self._open("GET", realm, headers=headers, params=params)
+        reply = self._reply("GET", realm, response, MAX_TOKEN_BODY)
         if reply.status in (401, 403):
             raise self._auth_failed(
                 f"the token server refused the credentials (HTTP {reply.status})",
@@ -403,7 +404,7 @@ class Transport:
                     body = SizedBody(int(send_headers["Content-Length"]), _file_chunks(body))
                 if isinstance(body, SizedBody) and not len(body):
                     body = b""  # requests would mark an empty stream as chunked
-                return self.session.request(
+                response = self.session.request(
                     method,
                     url,
                     headers=send_headers,
@@ -431,41 +432,28 @@ class Transport:
             raise UnreachableError(
                 f"{self.label}: request failed: {self.clean(_short(exc))}", registry=self.host
             ) from None
+        self.debug(f"{method} {urlsplit(response.url or url).path} -> {response.status_code}")
+        return response
 
-    def _send_raw(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        params: Any = None,
-        data: bytes | Path | SizedBody | None = None,
-        limit: int = 0,
-        sink: IO[bytes] | None = None,
-    ) -> Reply:
-        """One HTTP exchange with a bounded read. Raises Transient or a publisher error."""
-        limit = limit or DEFAULT_BODY_LIMIT
-        response = self._open(method, url, headers=headers, params=params, data=data)
+    def _reply(self, method: str, url: str, response: requests.Response, limit: int = 0) -> Reply:
+        """Read ``response`` into a Reply and close it: a success body up to ``limit``
+        bytes (it must match its Content-Length), an error body's first bytes, no body for HEAD.
+        """
         try:
-            path = urlsplit(response.url or url).path
-            self.debug(f"{method} {path} -> {response.status_code}")
-            ok = 200 <= response.status_code < 300
             if method == "HEAD":
-                body_bytes = b""
-            elif ok and sink is not None:
-                _stream_into(response, sink, limit, what=f"{method} {path}", label=self.label)
-                body_bytes = b""
-            elif ok:
-                body_bytes = _read_bounded(
-                    response, limit, what=f"{method} {path}", label=self.label
-                )
+                body = b""
+            elif 200 <= response.status_code < 300:
+                what = f"{method} {urlsplit(response.url or url).path}"
+                chunks = _chunks(response, limit or DEFAULT_BODY_LIMIT, what=what, label=self.label)
+                body = b"".join(chunks)
             else:
-                body_bytes = _read_prefix(response, MAX_ERROR_BODY)
-            return Reply(response.status_code, response.headers, body_bytes, response.url or url)
+                body = _read_prefix(response, MAX_ERROR_BODY)
+            return Reply(response.status_code, response.headers, body, response.url or url)
         finally:
             response.close()
 
-    def send(
+    @contextlib.contextmanager
+    def _exchange(
         self,
         method: str,
         url: str,
@@ -476,35 +464,43 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         params: Any = None,
         data: bytes | Path | SizedBody | None = None,
-        limit: int = 0,
-        sink: IO[bytes] | None = None,
-    ) -> Reply:
-        """One request with authentication (a 401 re-authenticates once), no retries.
+    ) -> Iterator[requests.Response]:
+        """One authenticated request, no retries: the response, body unread, when its
+        status is in ``accept``.
 
-        Statuses in ``accept`` are returned; retryable ones raise Transient; the
-        rest become classified errors describing ``what``.
+        A 401 re-authenticates once and sends again; retryable statuses raise
+        Transient; the rest become classified errors describing ``what``.
         """
         reauthenticated = False
         while True:
-            all_headers = {**self._auth_header(scopes), **(headers or {})}
-            if sink is not None:
-                sink.seek(0)
-                sink.truncate()
-            reply = self._send_raw(
-                method, url, headers=all_headers, params=params, data=data, limit=limit, sink=sink
+            response = self._open(
+                method,
+                url,
+                headers={**self._auth_header(scopes), **(headers or {})},
+                params=params,
+                data=data,
             )
-            if reply.status == 401 and 401 not in accept:
-                if reauthenticated:
-                    raise self._auth_failed(f"{what}: not authorized (HTTP 401)", scopes, 401)
-                self._authenticate(reply, scopes)
+            if response.status_code in accept:
+                break
+            refused = self._reply(method, url, response)
+            if refused.status == 401 and not reauthenticated:
+                self._authenticate(refused, scopes)
                 reauthenticated = True
                 if isinstance(data, SizedBody):
                     # A streamed body is gone once sent: the caller restarts the transfer.
                     raise Transient("re-authenticated; restarting the upload", status=401)
                 continue
-            if reply.status in accept:
-                return reply
-            self._raise_for(reply, what, scopes)
+            self._raise_for(refused, what, scopes)
+        try:
+            yield response
+        finally:
+            response.close()
+
+    def send(self, method: str, url: str, *, limit: int = 0, **exchange: Any) -> Reply:
+        """One request with authentication, no retries, its body read up to ``limit``
+        bytes; ``exchange`` holds ``_exchange``'s keywords (scopes, what, accept, ...)."""
+        with self._exchange(method, url, **exchange) as response:
+            return self._reply(method, url, response, limit)
 
     @contextlib.contextmanager
     def stream(
@@ -512,31 +508,12 @@ class Transport:
     ) -> Iterator[Iterator[bytes]]:
         """GET ``url`` and yield its body as chunks while they arrive (never held whole).
 
-        Authenticates like ``send`` (a 401 re-authenticates once); any status but
-        200 raises like ``send`` (404 as NotFoundError, 5xx as Transient). The
-        chunks stop with an error past ``limit`` bytes or short of Content-Length.
+        Authenticates and fails like ``send`` (404 as NotFoundError, 5xx as
+        Transient). The chunks stop with an error past ``limit`` bytes or short of
+        Content-Length.
         """
-        reauthenticated = False
-        while True:
-            response = self._open("GET", url, headers=self._auth_header(scopes))
-            status = response.status_code
-            self.debug(f"GET {urlsplit(response.url or url).path} -> {status}")
-            if status == 200:
-                break
-            try:
-                body = _read_prefix(response, MAX_ERROR_BODY)
-            finally:
-                response.close()
-            reply = Reply(status, response.headers, body, response.url or url)
-            if status == 401 and not reauthenticated:
-                self._authenticate(reply, scopes)
-                reauthenticated = True
-                continue
-            self._raise_for(reply, what, scopes)
-        try:
+        with self._exchange("GET", url, scopes=scopes, what=what) as response:
             yield _chunks(response, limit, what=f"GET {what}", label=self.label)
-        finally:
-            response.close()
 
     def _raise_for(self, reply: Reply, what: str, scopes: Sequence[str]) -> None:
         status = reply.status
@@ -749,49 +726,6 @@ def _declared_length(response: requests.Response, label: str, what: str) -> int 
     if length < 0:
         raise InvalidResponseError(f"{label}: {what}: invalid Content-Length {length}")
     return length
-
-
-def _read_bounded(response: requests.Response, limit: int, *, what: str, label: str) -> bytes:
-    declared = _declared_length(response, label, what)
-    if limit and declared is not None and declared > limit:
-        raise InvalidResponseError(
-            f"{label}: {what}: the body is {declared} bytes, over the {limit}-byte limit"
-        )
-    buffer = bytearray()
-    for chunk in _iter_raw(response):
-        buffer += chunk
-        if limit and len(buffer) > limit:
-            raise InvalidResponseError(
-                f"{label}: {what}: the body is over the {limit}-byte limit; stopped reading"
-            )
-    if declared is not None and len(buffer) != declared:
-        raise Transient(
-            f"the body has {len(buffer)} bytes but Content-Length said {declared}",
-            kind="truncated",
-        )
-    return bytes(buffer)
-
-
-def _stream_into(
-    response: requests.Response, sink: IO[bytes], limit: int, *, what: str, label: str
-) -> None:
-    declared = _declared_length(response, label, what)
-    if limit and declared is not None and declared > limit:
-        raise InvalidResponseError(
-            f"{label}: {what}: the body is {declared} bytes, over the {limit}-byte limit"
-        )
-    total = 0
-    for chunk in _iter_raw(response):
-        total += len(chunk)
-        if limit and total > limit:
-            raise InvalidResponseError(
-                f"{label}: {what}: the body is over the {limit}-byte limit; stopped reading"
-            )
-        sink.write(chunk)
-    if declared is not None and total != declared:
-        raise Transient(
-            f"the body has {total} bytes but Content-Length said {declared}", kind="truncated"
-        )
 
 
 def _chunks(response: requests.Response, limit: int, *, what: str, label: str) -> Iterator[bytes]:
