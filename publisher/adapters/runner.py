@@ -10,9 +10,11 @@ through stdin (``--password-stdin``) or the environment, never through argv.
 throwaway loopback registry), its output going to a log file, and returns a
 ``Background`` to stop it with.
 
-Builders, the smoke test and the stand-in builder take a ``CommandRunner`` so
-that tests can inject their own; argv lists are built by pure functions next to
-each adapter and unit-tested without running anything.
+Builders, the smoke test and the stand-in builder take a ``CommandRunner``, a
+``Runner``: unit tests pass one whose tools and processes are scripted (it
+overrides ``which`` and ``spawn``, so echo, redaction and failures are this
+code). argv lists are built by pure functions next to each adapter and
+unit-tested without running anything.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from ..core.errors import CommandError, ToolMissingError
 from .output import Output
@@ -68,31 +69,6 @@ class Completed:
         """stdout then stderr, for messages."""
         parts = [p for p in (self.stdout, self.stderr) if p]
         return "\n".join(p.rstrip("\n") for p in parts)
-
-
-class CommandRunner(Protocol):
-    """What adapters need from a runner (``Runner`` is the real one)."""
-
-    output: Output
-
-    def which(self, tool: str) -> str | None: ...
-
-    def require(self, tool: str, *, hint: str | None = None) -> str: ...
-
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        stdin: str | None = None,
-        env: Mapping[str, str] | None = None,
-        cwd: str | os.PathLike[str] | None = None,
-        check: bool = True,
-        timeout: float | None = None,
-        secrets: Sequence[str] = (),
-        echo: bool = True,
-        what: str | None = None,
-        hint: str | None = None,
-    ) -> Completed: ...
 
 
 #: The process spawner: ``subprocess.run`` in real use, a fake in unit tests.
@@ -167,6 +143,18 @@ class Runner:
             )
         return path
 
+    def _prepare(
+        self, argv: Sequence[str], env: Mapping[str, str] | None, what: str | None
+    ) -> tuple[list[str], str, dict[str, str]]:
+        """The command with its binary found (or ToolMissingError), the step's name for
+        messages (``what``, else the command's first two words), the full environment."""
+        argv = [str(a) for a in argv]
+        if not argv:
+            raise ValueError("empty command")
+        command = [self.require(argv[0]), *argv[1:]]
+        label = what or " ".join(tool_name(a) if i == 0 else a for i, a in enumerate(argv[:2]))
+        return command, label, {**self._env(), **(env or {})}
+
     def run(
         self,
         argv: Sequence[str],
@@ -189,27 +177,20 @@ class Runner:
         (default: the command's first two words).
         """
         argv = [str(a) for a in argv]
-        if not argv:
-            raise ValueError("empty command")
         for secret in secrets:
             self.output.mask(secret)
-        for arg in argv:
-            if any(secret and secret in arg for secret in secrets):
-                raise ValueError("a secret must be passed through stdin, never argv")
-        binary = self.require(argv[0])
+        if any(secret and secret in arg for arg in argv for secret in secrets):
+            raise ValueError("a secret must be passed through stdin, never argv")
+        command, label, full_env = self._prepare(argv, env, what)
         text = self.output.redact(format_argv(argv))
         if echo:
             self.output.command(text)
         else:
             self.output.debug(f"+ {text}")
-        label = what or " ".join(tool_name(a) if i == 0 else a for i, a in enumerate(argv[:2]))
-        full_env = self._env()
-        if env:
-            full_env.update(env)
         start = time.monotonic()
         try:
             proc = self.spawn(
-                [binary, *argv[1:]],
+                command,
                 input=stdin,
                 stdin=None if stdin is not None else subprocess.DEVNULL,
                 capture_output=True,
@@ -228,9 +209,8 @@ class Runner:
                 hint=hint or "the command hung; its last output is shown above",
             ) from None
         except OSError as exc:
-            raise CommandError(
-                f"`{label}` could not be started: {exc.strerror or exc}",
-                hint=hint or f"check that {binary} is executable",
+            raise _not_started(
+                label, exc, hint or f"check that {command[0]} is executable"
             ) from None
         result = Completed(
             argv=tuple(argv),
@@ -256,19 +236,12 @@ class Runner:
         """Start ``argv`` without waiting for it: stdin empty, stdout and stderr into
         ``log``, in its own session (a terminal's Ctrl-C reaches it only through
         ``Background.stop``). CommandError when it cannot be started."""
-        argv = [str(a) for a in argv]
-        if not argv:
-            raise ValueError("empty command")
-        binary = self.require(argv[0])
+        command, label, full_env = self._prepare(argv, env, what)
         self.output.debug(f"+ {self.output.redact(format_argv(argv))} &")
-        label = what or " ".join(tool_name(a) if i == 0 else a for i, a in enumerate(argv[:2]))
-        full_env = self._env()
-        if env:
-            full_env.update(env)
         try:
             with open(log, "wb") as handle:
                 process = subprocess.Popen(
-                    [binary, *argv[1:]],
+                    command,
                     stdout=handle,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
@@ -276,11 +249,13 @@ class Runner:
                     start_new_session=True,
                 )
         except OSError as exc:
-            raise CommandError(
-                f"`{label}` could not be started: {exc.strerror or exc}",
-                hint=f"check that {binary} is executable and {log.parent} is writable",
-            ) from None
-        return Background(tuple(argv), process)
+            hint = f"check that {command[0]} is executable and {log.parent} is writable"
+            raise _not_started(label, exc, hint) from None
+        return Background(tuple(str(a) for a in argv), process)
+
+
+#: What adapters take to run commands: a Runner (tests script its tools and processes).
+CommandRunner = Runner
 
 
 def command_failed(
@@ -300,6 +275,10 @@ def command_failed(
         hint=hint
         or f"rerun the command shown above to see the full output: {redact(format_argv(result.argv))}",
     )
+
+
+def _not_started(label: str, exc: OSError, hint: str) -> CommandError:
+    return CommandError(f"`{label}` could not be started: {exc.strerror or exc}", hint=hint)
 
 
 def _indent(text: str) -> str:

@@ -1,22 +1,31 @@
-"""A CommandRunner for unit tests: records argv, answers from a script, runs nothing."""
+"""A Runner for unit tests: records each call and answers from a script; runs nothing.
+
+``FakeRunner`` is a ``Runner``: echo, redaction, the guard against secrets in argv,
+``check`` and its CommandError are Runner's own code. Only the two things that
+touch the machine are scripted: which tools exist (``tools``) and what a
+process answers (``on``).
+"""
 
 from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable, Mapping, Sequence
+import subprocess
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from publisher.adapters.output import Output
-from publisher.adapters.runner import INSTALL_HINTS, Completed, command_failed
-from publisher.core.errors import ToolMissingError
+from publisher.adapters.runner import Completed, Runner
 
 Answer = Completed | Callable[["Call"], Completed]
 
 
 @dataclass
 class Call:
+    """A ``run`` as the caller asked for it (``env`` only what the call added)."""
+
     argv: tuple[str, ...]
     stdin: str | None
     env: dict[str, str]
@@ -34,18 +43,20 @@ def fail(returncode: int = 1, stdout: str = "", stderr: str = "") -> Completed:
 
 
 @dataclass
-class FakeRunner:
-    """``tools`` maps names to paths (``which``); ``on(prefix, answer)`` scripts replies."""
+class FakeRunner(Runner):
+    """``tools`` maps names to paths (``which``); ``on(prefix, answer)`` scripts replies
+    (the first matching prefix answers; an unscripted command succeeds silently)."""
 
     tools: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     stream: io.StringIO = field(default_factory=io.StringIO)
-    output: Output = field(init=False)
     calls: list[Call] = field(default_factory=list)
     _answers: list[tuple[tuple[str, ...], Answer]] = field(default_factory=list)
+    _running: threading.local = field(default_factory=threading.local, repr=False)
 
     def __post_init__(self) -> None:
         self.output = Output(env={}, stream=self.stream, err_stream=self.stream)
+        self.spawn = self._answer
 
     def on(self, prefix: Sequence[str], answer: Answer) -> FakeRunner:
         self._answers.append((tuple(prefix), answer))
@@ -56,50 +67,30 @@ class FakeRunner:
             return tool if tool in self.tools.values() else None
         return self.tools.get(tool)
 
-    def require(self, tool: str, *, hint: str | None = None) -> str:
-        path = self.which(tool)
-        if path is None:
-            name = os.path.basename(tool)
-            raise ToolMissingError(
-                f"{name} is required but was not found on PATH",
-                hint=hint or INSTALL_HINTS.get(name, f"install {name}"),
-            )
-        return path
-
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        stdin: str | None = None,
-        env: Mapping[str, str] | None = None,
-        cwd: Any = None,
-        check: bool = True,
-        timeout: float | None = None,
-        secrets: Sequence[str] = (),
-        echo: bool = True,
-        what: str | None = None,
-        hint: str | None = None,
-    ) -> Completed:
+    def run(self, argv: Sequence[str], **options: Any) -> Completed:
+        """Record the call, then ``Runner.run`` it; the script stands in for the process."""
+        cwd = options.get("cwd")
         call = Call(
             tuple(str(a) for a in argv),
-            stdin,
-            dict(env or {}),
+            options.get("stdin"),
+            dict(options.get("env") or {}),
             str(cwd) if cwd else None,
-            check,
-            tuple(secrets),
+            options.get("check", True),
+            tuple(options.get("secrets", ())),
         )
         self.calls.append(call)
-        self.require(call.argv[0])
+        self._running.call = call
+        return super().run(argv, **options)
+
+    def _answer(self, command: list[str], **_process: Any) -> subprocess.CompletedProcess[str]:
+        call: Call = self._running.call
         answer: Answer = ok()
         for prefix, candidate in self._answers:
             if call.argv[: len(prefix)] == prefix:
                 answer = candidate
                 break
         result = answer(call) if callable(answer) else answer
-        result = Completed(call.argv, result.returncode, result.stdout, result.stderr)
-        if check and not result.ok:
-            raise command_failed(result, what or call.argv[0], self.output.redact, hint)
-        return result
+        return subprocess.CompletedProcess(command, result.returncode, result.stdout, result.stderr)
 
     def argvs(self, containing: str | None = None) -> list[tuple[str, ...]]:
         return [c.argv for c in self.calls if containing is None or containing in c.argv]
