@@ -198,24 +198,24 @@ class RegistryClient:
             except PublisherError:
                 unsure = True  # e.g. listing tags needs more access than reading a manifest
         if repo_missing:
-            return NotFoundError(
-                f"{self.label}: repository {self.host}/{repo_path} not found",
-                registry=self.host,
+            return self.transport.error(
+                NotFoundError,
+                f"repository {self.host}/{repo_path} not found",
                 status=404,
                 hint="check the repository name (and namespace); private repositories "
                 "also look missing without credentials",
             )
         if reference.startswith("sha256:"):
-            return NotFoundError(
-                f"{self.label}: digest {reference} not found in {self.host}/{repo_path}",
-                registry=self.host,
+            return self.transport.error(
+                NotFoundError,
+                f"digest {reference} not found in {self.host}/{repo_path}",
                 status=404,
                 hint="the content was deleted or never pushed to this registry",
             )
         maybe = " (or the repository does not exist)" if unsure else ""
-        return NotFoundError(
-            f"{self.label}: tag {reference!r} not found in {self.host}/{repo_path}{maybe}",
-            registry=self.host,
+        return self.transport.error(
+            NotFoundError,
+            f"tag {reference!r} not found in {self.host}/{repo_path}{maybe}",
             status=404,
             hint=f"list the tags that exist with `skopeo list-tags docker://{self.host}/{repo_path}`",
         )
@@ -244,9 +244,9 @@ class RegistryClient:
         digest = reply.header("Docker-Content-Digest")
         if ref.digest:
             if digest and digest != ref.digest:
-                raise InvalidResponseError(
-                    f"{self.label}: asked for {ref.digest} but the registry answered for {digest}",
-                    registry=self.host,
+                raise self.transport.error(
+                    InvalidResponseError,
+                    f"asked for {ref.digest} but the registry answered for {digest}",
                 )
             return ref.digest
         if digest and _valid_digest(digest):
@@ -279,24 +279,24 @@ class RegistryClient:
         header = reply.header("Docker-Content-Digest")
         actual = sha256_digest(reply.body)
         if expected and actual != expected:
-            raise InvalidResponseError(
-                f"{self.label}: the manifest body for {where} does not match its digest "
+            raise self.transport.error(
+                InvalidResponseError,
+                f"the manifest body for {where} does not match its digest "
                 f"(got {actual}); refusing it",
-                registry=self.host,
                 hint="the registry or a proxy in between altered the content",
             )
         if header and _valid_digest(header) and header != actual:
-            raise InvalidResponseError(
-                f"{self.label}: the manifest body for {where} hashes to {actual} but the registry "
+            raise self.transport.error(
+                InvalidResponseError,
+                f"the manifest body for {where} hashes to {actual} but the registry "
                 f"says {header}; refusing it",
-                registry=self.host,
                 hint="the registry or a proxy in between altered the content",
             )
         try:
             return Manifest.parse(reply.body, reply.header("Content-Type"))
         except InvalidResponseError as exc:
-            raise InvalidResponseError(
-                f"{self.label}: {where}: {exc.message}", registry=self.host, hint=exc.hint
+            raise self.transport.error(
+                InvalidResponseError, f"{where}: {exc.message}", hint=exc.hint
             ) from None
 
     def manifest_exists(self, repo_path: str, digest: str) -> bool:
@@ -311,9 +311,9 @@ class RegistryClient:
         while url:
             pages += 1
             if pages > MAX_TAG_PAGES:
-                raise InvalidResponseError(
-                    f"{self.label}: more than {MAX_TAG_PAGES} pages of tags for {repo_path}",
-                    registry=self.host,
+                raise self.transport.error(
+                    InvalidResponseError,
+                    f"more than {MAX_TAG_PAGES} pages of tags for {repo_path}",
                 )
             reply = self._tags_page(repo_path, url, None)
             if reply.status == 404:
@@ -322,13 +322,13 @@ class RegistryClient:
                 data = json.loads(reply.body)
                 page = data.get("tags") or []
             except (ValueError, AttributeError, UnicodeDecodeError):
-                raise InvalidResponseError(
-                    f"{self.label}: the tag list of {repo_path} is not valid JSON",
-                    registry=self.host,
+                raise self.transport.error(
+                    InvalidResponseError,
+                    f"the tag list of {repo_path} is not valid JSON",
                 ) from None
             if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
-                raise InvalidResponseError(
-                    f"{self.label}: the tag list of {repo_path} is malformed", registry=self.host
+                raise self.transport.error(
+                    InvalidResponseError, f"the tag list of {repo_path} is malformed"
                 )
             tags.extend(page)
             url = self.transport.next_link(reply)
@@ -357,15 +357,15 @@ class RegistryClient:
             "GET", repo_path, f"blobs/{digest}", what=what, accept=(200, 404), limit=limit
         )
         if reply.status == 404:
-            raise NotFoundError(
-                f"{self.label}: blob {digest} not found in {self._ref_text(repo_path)}",
-                registry=self.host,
+            raise self.transport.error(
+                NotFoundError,
+                f"blob {digest} not found in {self._ref_text(repo_path)}",
                 status=404,
             )
         if sha256_digest(reply.body) != digest:
-            raise InvalidResponseError(
-                f"{self.label}: blob {digest} from {repo_path} does not match its digest",
-                registry=self.host,
+            raise self.transport.error(
+                InvalidResponseError,
+                f"blob {digest} from {repo_path} does not match its digest",
             )
         return reply.body
 
@@ -404,10 +404,10 @@ class RegistryClient:
             )
         actual = "sha256:" + hasher.hexdigest()
         if actual != digest:
-            raise InvalidResponseError(
-                f"{self.label}: blob {digest} from {repo_path} does not match its digest "
+            raise self.transport.error(
+                InvalidResponseError,
+                f"blob {digest} from {repo_path} does not match its digest "
                 f"(got {actual}); refusing it",
-                registry=self.host,
                 hint="the registry or a proxy in between altered the content",
             )
         if held is not None:
@@ -432,14 +432,14 @@ class RegistryClient:
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            raise InvalidResponseError(
-                f"{self.label}: the image config {config.digest} is not valid JSON",
-                registry=self.host,
+            raise self.transport.error(
+                InvalidResponseError,
+                f"the image config {config.digest} is not valid JSON",
             ) from None
         if not isinstance(data, dict):
-            raise InvalidResponseError(
-                f"{self.label}: the image config {config.digest} is not a JSON object",
-                registry=self.host,
+            raise self.transport.error(
+                InvalidResponseError,
+                f"the image config {config.digest} is not a JSON object",
             )
         return data
 
@@ -612,9 +612,9 @@ class RegistryClient:
         )
         stored = reply.header("Docker-Content-Digest")
         if stored and stored != digest:
-            raise InvalidResponseError(
-                f"{self.label}: {what}: the registry stored it as {stored}",
-                registry=self.host,
+            raise self.transport.error(
+                InvalidResponseError,
+                f"{what}: the registry stored it as {stored}",
             )
 
     def _patch_chunks(
@@ -667,10 +667,9 @@ class RegistryClient:
         stored = reply.header("Docker-Content-Digest")
         if stored and stored != digest:
             what = f"PUT manifest {self._ref_text(repo_path, reference)}"
-            raise InvalidResponseError(
-                f"{self.label}: {what}: the registry says it stored {stored}, but the manifest "
-                f"is {digest}",
-                registry=self.host,
+            raise self.transport.error(
+                InvalidResponseError,
+                f"{what}: the registry says it stored {stored}, but the manifest is {digest}",
                 hint="the registry or a proxy in between altered the manifest; nothing was tagged",
             )
         return digest

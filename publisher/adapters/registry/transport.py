@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from ..output import Output
 
 T = TypeVar("T")
+E = TypeVar("E", bound=RegistryError)
 
 #: How much of an error body we read (the rest is dropped with the connection).
 MAX_ERROR_BODY = 64 * 1024
@@ -228,6 +229,12 @@ class Transport:
     def url(self, path: str) -> str:
         return self.base + path
 
+    def error(
+        self, kind: type[E], message: str, *, status: int | None = None, hint: str | None = None
+    ) -> E:
+        """A ``kind`` error about this registry; the message starts with its label."""
+        return kind(f"{self.label}: {message}", registry=self.host, status=status, hint=hint)
+
     def debug(self, message: str) -> None:
         if self.output is not None:
             self.output.debug(message)
@@ -283,9 +290,9 @@ class Transport:
             if self.credentials
             else " anonymously"
         )
-        return AuthError(
-            f"{self.label}: {message}{who}",
-            registry=self.host,
+        return self.error(
+            AuthError,
+            f"{message}{who}",
             status=status,
             hint=self.auth_hint(push=push),
         )
@@ -294,14 +301,14 @@ class Transport:
         realm = challenge.realm or ""
         parts = urlsplit(realm)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise InvalidResponseError(
-                f"{self.label}: the token realm {realm[:100]!r} is not an http(s) URL",
-                registry=self.host,
+            raise self.error(
+                InvalidResponseError,
+                f"the token realm {realm[:100]!r} is not an http(s) URL",
             )
         if parts.scheme == "http" and self.credentials and not self.plain_http:
-            raise AuthError(
-                f"{self.label}: refusing to send credentials to a plain-HTTP token server ({parts.netloc})",
-                registry=self.host,
+            raise self.error(
+                AuthError,
+                f"refusing to send credentials to a plain-HTTP token server ({parts.netloc})",
                 hint="the registry's token realm must use HTTPS",
             )
         wanted = list(dict.fromkeys(scopes))
@@ -336,9 +343,7 @@ class Transport:
         except (ValueError, AttributeError, UnicodeDecodeError):
             token = None
         if not isinstance(token, str) or not token:
-            raise InvalidResponseError(
-                f"{self.label}: the token server answered without a token", registry=self.host
-            )
+            raise self.error(InvalidResponseError, "the token server answered without a token")
         if self.output is not None:
             self.output.mask(token)
         with self._lock:
@@ -351,10 +356,10 @@ class Transport:
         try:
             challenge: Challenge | None = parse_challenges(raw)[0] if raw.strip() else None
         except ValueError as exc:
-            raise InvalidResponseError(
-                f"{self.label}: the registry sent a malformed WWW-Authenticate header "
+            raise self.error(
+                InvalidResponseError,
+                f"the registry sent a malformed WWW-Authenticate header "
                 f"({self.clean(raw[:100])!r}: {exc})",
-                registry=self.host,
             ) from None
         scheme = challenge.scheme if challenge else ""
         if scheme == "basic":
@@ -418,9 +423,9 @@ class Transport:
                     proxies=_direct() if _is_loopback_url(url) else None,
                 )
         except requests.exceptions.SSLError as exc:
-            raise UnreachableError(
-                f"{self.label}: TLS failed: {self.clean(_short(exc))}",
-                registry=self.host,
+            raise self.error(
+                UnreachableError,
+                f"TLS failed: {self.clean(_short(exc))}",
                 hint="check the registry's certificate; for a plain-HTTP registry mark it "
                 "`insecure: true` in matrix.yaml",
             ) from None
@@ -429,8 +434,8 @@ class Transport:
                 f"connection failed: {self.clean(_short(exc))}", kind="connection"
             ) from None
         except requests.exceptions.RequestException as exc:
-            raise UnreachableError(
-                f"{self.label}: request failed: {self.clean(_short(exc))}", registry=self.host
+            raise self.error(
+                UnreachableError, f"request failed: {self.clean(_short(exc))}"
             ) from None
         self.debug(f"{method} {urlsplit(response.url or url).path} -> {response.status_code}")
         return response
@@ -531,12 +536,10 @@ class Transport:
         if status == 403:
             raise self._auth_failed(f"{what}: access denied (HTTP 403){suffix}", scopes, status)
         if status == 404:
-            raise NotFoundError(
-                f"{self.label}: {what}: not found{suffix}", registry=self.host, status=404
-            )
-        raise RegistryError(
-            f"{self.label}: {what}: the registry refused the request (HTTP {status}){suffix}",
-            registry=self.host,
+            raise self.error(NotFoundError, f"{what}: not found{suffix}", status=404)
+        raise self.error(
+            RegistryError,
+            f"{what}: the registry refused the request (HTTP {status}){suffix}",
             status=status,
         )
 
@@ -588,25 +591,23 @@ class Transport:
             hint = "authenticate to get a higher limit: " + self.auth_hint(push=False)
             if self.credentials:
                 hint = "wait for the limit to reset, or use an account with a higher limit"
-            return RateLimitedError(
-                f"{self.label}: {what}: the registry rate-limited us (HTTP 429) {tries}{quota}",
-                registry=self.host,
+            return self.error(
+                RateLimitedError,
+                f"{what}: the registry rate-limited us (HTTP 429) {tries}{quota}",
                 status=429,
                 hint=hint,
             )
         if exc.kind == "truncated":
-            return InvalidResponseError(
-                f"{self.label}: {what}: {exc.reason} {tries}", registry=self.host
-            )
+            return self.error(InvalidResponseError, f"{what}: {exc.reason} {tries}")
         if exc.kind == "connection":
-            return UnreachableError(
-                f"{self.label}: {what}: {exc.reason} {tries}",
-                registry=self.host,
+            return self.error(
+                UnreachableError,
+                f"{what}: {exc.reason} {tries}",
                 hint=f"check that {self.api_host} is reachable (network, DNS, proxy, port)",
             )
-        return UnreachableError(
-            f"{self.label}: {what}: the registry kept failing ({exc.reason}) {tries}",
-            registry=self.host,
+        return self.error(
+            UnreachableError,
+            f"{what}: the registry kept failing ({exc.reason}) {tries}",
             status=exc.status,
             hint="the registry is having trouble; retry later (the retry limits are in RetryPolicy)",
         )
@@ -635,16 +636,14 @@ class Transport:
         """
         location = reply.header("Location")
         if not location:
-            raise InvalidResponseError(
-                f"{self.label}: {what}: the registry sent no Location header", registry=self.host
-            )
+            raise self.error(InvalidResponseError, f"{what}: the registry sent no Location header")
         absolute = urljoin(self.base + "/", location.strip())
         mine, theirs = urlsplit(self.base), urlsplit(absolute)
         if (theirs.scheme, theirs.netloc.lower()) != (mine.scheme, mine.netloc.lower()):
-            raise InvalidResponseError(
-                f"{self.label}: {what}: the registry sent a Location on another host "
+            raise self.error(
+                InvalidResponseError,
+                f"{what}: the registry sent a Location on another host "
                 f"({theirs.scheme}://{theirs.netloc}); refusing to send data there",
-                registry=self.host,
             )
         return absolute
 
