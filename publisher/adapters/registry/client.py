@@ -30,14 +30,13 @@ from ...core.retry import RetryPolicy
 from ...resolve import UNKNOWN_PLATFORM, platform_key
 from .credentials import Credentials, credentials_for
 from .transport import (
-    STREAM_CHUNK,
     Reply,
     SizedBody,
     Transient,
     Transport,
+    file_chunks,
     pull_scope,
     push_scope,
-    sha256_file,
 )
 
 if TYPE_CHECKING:
@@ -750,14 +749,8 @@ def _chunks_of(data: bytes | Path | Iterable[bytes]) -> Iterator[bytes]:
     if isinstance(data, bytes):
         return iter([data])
     if isinstance(data, Path):
-        return _read_file(data)
+        return file_chunks(data)
     return iter(data)
-
-
-def _read_file(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        while chunk := handle.read(STREAM_CHUNK):
-            yield chunk
 
 
 def _valid_digest(text: str) -> bool:
@@ -798,7 +791,3 @@ def _layout_top(layout: Path) -> Descriptor:
         return Descriptor.from_dict(entries[0], "index.json entry")
     except InvalidResponseError as exc:
         raise CommandError(f"{index_path}: {exc.message}") from None
-
-
-def file_digest(path: Path) -> str:
-    return sha256_file(path)[0]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import json
 import re
 import threading
@@ -21,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -393,35 +392,26 @@ class Transport:
         data: bytes | Path | SizedBody | None = None,
     ) -> requests.Response:
         """Send one request and return the response with its body unread."""
-        body_cm: contextlib.AbstractContextManager[Any] = (
-            open(data, "rb")  # noqa: SIM115 - closed by the with below
-            if isinstance(data, Path)
-            else contextlib.nullcontext(data)
-        )
+        body = SizedBody(data.stat().st_size, file_chunks(data)) if isinstance(data, Path) else data
         send_headers = dict(headers or {})
-        if isinstance(data, Path):
-            send_headers["Content-Length"] = str(data.stat().st_size)
-        elif isinstance(data, (bytes, SizedBody)):
-            send_headers["Content-Length"] = str(len(data))
+        if body is not None:
+            send_headers["Content-Length"] = str(len(body))
+        if isinstance(body, SizedBody) and not len(body):
+            body = b""  # requests would mark an empty stream as chunked
         try:
-            with body_cm as body:
-                if isinstance(data, Path):
-                    body = SizedBody(int(send_headers["Content-Length"]), _file_chunks(body))
-                if isinstance(body, SizedBody) and not len(body):
-                    body = b""  # requests would mark an empty stream as chunked
-                response = self.session.request(
-                    method,
-                    url,
-                    headers=send_headers,
-                    params=params,
-                    data=body,
-                    stream=True,
-                    timeout=self.timeout,
-                    allow_redirects=method in ("GET", "HEAD"),
-                    # HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply (requests reads them);
-                    # a loopback registry is always reached directly.
-                    proxies=_direct() if _is_loopback_url(url) else None,
-                )
+            response = self.session.request(
+                method,
+                url,
+                headers=send_headers,
+                params=params,
+                data=body,
+                stream=True,
+                timeout=self.timeout,
+                allow_redirects=method in ("GET", "HEAD"),
+                # HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply (requests reads them);
+                # a loopback registry is always reached directly.
+                proxies=_direct() if _is_loopback_url(url) else None,
+            )
         except requests.exceptions.SSLError as exc:
             raise self.error(
                 UnreachableError,
@@ -748,9 +738,11 @@ def _chunks(response: requests.Response, limit: int, *, what: str, label: str) -
         )
 
 
-def _file_chunks(handle: IO[bytes]) -> Iterator[bytes]:
-    while chunk := handle.read(STREAM_CHUNK):
-        yield chunk
+def file_chunks(path: Path) -> Iterator[bytes]:
+    """A file's bytes in ``STREAM_CHUNK`` pieces; the file is open while they are read."""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(STREAM_CHUNK):
+            yield chunk
 
 
 def _read_prefix(response: requests.Response, cap: int) -> bytes:
@@ -764,13 +756,3 @@ def _read_prefix(response: requests.Response, cap: int) -> bytes:
     except Exception:  # an error body that breaks off is still an error body
         pass
     return bytes(buffer[:cap])
-
-
-def sha256_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-            size += len(chunk)
-    return "sha256:" + digest.hexdigest(), size
