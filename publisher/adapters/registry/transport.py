@@ -602,19 +602,9 @@ class Transport:
             hint="the registry is having trouble; retry later (the retry limits are in RetryPolicy)",
         )
 
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        scopes: Sequence[str],
-        what: str,
-        **kwargs: Any,
-    ) -> Reply:
+    def request(self, method: str, url: str, *, what: str, **exchange: Any) -> Reply:
         """``send`` under the retry policy."""
-        return self.retrying(
-            what, lambda _attempt: self.send(method, url, scopes=scopes, what=what, **kwargs)
-        )
+        return self.retrying(what, lambda _attempt: self.send(method, url, what=what, **exchange))
 
     # ------------------------------------------------------------ locations
 
