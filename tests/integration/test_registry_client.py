@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from publisher.adapters.registry import OCI_INDEX, Manifest, RegistryClient
 from publisher.core.errors import AuthError, NotFoundError
 from publisher.core.reference import Reference
 from tests.conftest import require_tool
+from tests.support import pipeline
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import make_image, make_layer, write_layout
 
@@ -24,20 +24,7 @@ pytestmark = pytest.mark.integration
 
 def skopeo_digest(host: str, repo: str, reference: str) -> str:
     """The digest skopeo (an independent client) computes from the raw manifest."""
-    skopeo = require_tool("skopeo")
-    sep = "@" if reference.startswith("sha256:") else ":"
-    raw = subprocess.run(
-        [
-            skopeo,
-            "inspect",
-            "--raw",
-            "--tls-verify=false",
-            f"docker://{host}/{repo}{sep}{reference}",
-        ],
-        capture_output=True,
-        check=True,
-    ).stdout
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+    return pipeline.skopeo_digest(require_tool("skopeo"), host, repo, reference)
 
 
 def test_resolve_get_manifest_and_sizes(
