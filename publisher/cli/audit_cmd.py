@@ -14,17 +14,13 @@ if TYPE_CHECKING:
     from ..adapters.registry import RegistryClient
     from ..core.config import Registry
     from ..stages.audit import AnonymousClient
-from .base import State, config_option, handle_errors, main, pass_state
+from . import options
+from .base import State, handle_errors, main, pass_state
 
 
 @main.command("audit")
-@config_option
-@click.option(
-    "--notes-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where the release records are (default: release-notes/ next to the matrix file).",
-)
+@options.config
+@options.records_dir
 @click.option(
     "--repair",
     is_flag=True,
@@ -36,7 +32,7 @@ from .base import State, config_option, handle_errors, main, pass_state
     is_flag=True,
     help="Skip the anonymous read of each registry (the images are meant to be public).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@options.report_json
 @pass_state
 @handle_errors
 def audit_command(
@@ -65,7 +61,6 @@ def audit_command(
     """
     from ..stages.audit import audit
     from ..stages.clients import anonymous_client, registry_clients
-    from .release_cmds import default_notes_dir
 
     cfg = state.load_config(config_path)
     output = state.output
@@ -80,7 +75,7 @@ def audit_command(
 
     report = audit(
         cfg,
-        default_notes_dir(cfg, notes_dir),
+        options.notes_dir_of(cfg, notes_dir),
         clients,
         output,
         repair=repair,

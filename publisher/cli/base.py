@@ -1,4 +1,4 @@
-"""The root command group, shared options and error handling."""
+"""The root command group, the state every command gets, and error handling."""
 
 from __future__ import annotations
 
@@ -67,27 +67,6 @@ class State:
 
 
 pass_state = click.make_pass_decorator(State)
-
-
-def config_option(func: F) -> F:
-    return click.option(
-        "--config",
-        "config_path",
-        default="matrix.yaml",
-        show_default=True,
-        envvar="PUBLISHER_CONFIG",
-        type=click.Path(dir_okay=False),
-        help="The matrix file (env: PUBLISHER_CONFIG).",
-    )(func)
-
-
-def only_option(func: F) -> F:
-    return click.option(
-        "--only",
-        metavar="LINES",
-        default=None,
-        help="Comma-separated PHP lines to act on, e.g. 8.4,8.5 (default: all).",
-    )(func)
 
 
 def handle_errors(func: F) -> F:

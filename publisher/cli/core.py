@@ -11,16 +11,15 @@ from ..core import lifecycle, reference, render
 from ..core import plan as planning
 from ..core.errors import ConfigError
 from ..core.version import parse_release
-from .base import State, config_option, handle_errors, main, only_option, pass_state
+from . import options
+from .base import State, handle_errors, main, pass_state
 
 
 @main.command("plan")
 @click.argument("release")
-@config_option
-@only_option
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print the plan as JSON (schema in the README)."
-)
+@options.config
+@options.only
+@options.as_json("Print the plan as JSON (schema in the README).")
 @click.option(
     "--existing",
     "existing_tags",
@@ -81,7 +80,7 @@ def plan_command(
 
 
 @main.command("render")
-@config_option
+@options.config
 @click.option(
     "--check", is_flag=True, help="Fail if a committed Dockerfile is stale; write nothing."
 )
@@ -121,7 +120,7 @@ def render_command(state: State, config_path: str, check: bool) -> None:
 @click.option(
     "--offline", is_flag=True, help="Only validate and normalize the reference; no network."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@options.as_json("Print JSON.")
 @pass_state
 @handle_errors
 def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> None:

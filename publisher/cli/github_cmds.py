@@ -10,13 +10,14 @@ from ..core import jobmatrix
 from ..core import plan as planning
 from ..core.errors import UsageError
 from ..core.version import parse_release
-from .base import State, config_option, handle_errors, main, only_option, pass_state
+from . import options
+from .base import State, handle_errors, main, pass_state
 
 
 @main.command("matrix")
 @click.argument("release")
-@config_option
-@only_option
+@options.config
+@options.only
 @click.option(
     "--github",
     "as_github",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 
 from ..core.version import parse_release
-from .base import State, config_option, handle_errors, main, only_option, pass_state
+from . import options
+from .base import State, handle_errors, main, pass_state
 
 
 @main.command("check-public")
 @click.argument("release_tag", metavar="RELEASE")
-@config_option
-@only_option
+@options.config
+@options.only
 @pass_state
 @handle_errors
 def check_public_command(

@@ -16,7 +16,8 @@ from ..core.config import Config
 from ..core.errors import ConfigError, PublisherError
 from ..core.reference import Reference
 from ..core.version import parse_release
-from .base import State, config_option, handle_errors, main, only_option, pass_state
+from . import options
+from .base import State, handle_errors, main, pass_state
 
 
 def _optional_config(state: State) -> Config | None:
@@ -71,15 +72,10 @@ def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
 
 @main.command("verify")
 @click.argument("release")
-@config_option
-@only_option
-@click.option(
-    "--notes-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where the release records are (default: release-notes/ next to the matrix file).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@options.config
+@options.only
+@options.records_dir
+@options.report_json
 @pass_state
 @handle_errors
 def verify_command(
@@ -113,13 +109,12 @@ def verify_command(
     from ..stages.clients import registry_clients
     from ..stages.publish import load_release
     from ..stages.verify import raise_for_defects, show_report, verify_release
-    from .release_cmds import default_notes_dir
 
     version = parse_release(release)
     cfg = state.load_config(config_path, only)
     if as_json:
         state.output.quiet = True  # stdout carries the JSON only
-    cfg, _record = load_release(cfg, default_notes_dir(cfg, notes_dir), version, state.output)
+    cfg, _record = load_release(cfg, options.notes_dir_of(cfg, notes_dir), version, state.output)
     clients = registry_clients(cfg, state.env, state.output, state.retry)
     existing = {r.name: clients[r.name].list_tags(r.repository.path) for r in cfg.registries}
     plan = planning.plan(cfg, version, existing)
@@ -132,9 +127,9 @@ def verify_command(
 
 
 @main.command("preflight")
-@config_option
-@only_option
-@click.option("--json", "as_json", is_flag=True, help="Print the passed checks as JSON.")
+@options.config
+@options.only
+@options.as_json("Print the passed checks as JSON.")
 @pass_state
 @handle_errors
 def preflight_command(state: State, config_path: str, only: str | None, as_json: bool) -> None:

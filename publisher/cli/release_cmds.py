@@ -6,6 +6,7 @@ that ``publisher --help`` and ``publisher resolve`` stay fast.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 from collections.abc import Callable
@@ -17,57 +18,15 @@ import click
 from ..core.config import Config
 from ..core.errors import UsageError
 from ..core.version import parse_release
-from .base import State, config_option, handle_errors, main, only_option, pass_state
+from . import options
+from .base import State, handle_errors, main, pass_state
+from .options import TRANSFERS as TRANSFERS  # tests check it against the engine's default
 
 if TYPE_CHECKING:
     from ..adapters.builders import Builder
     from ..stages.publish import SmokeTest
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: --transfers default: publisher.adapters.registry.transfer.DEFAULT_TRANSFERS (not imported here,
-#: so that the CLI starts without loading the registry client).
-TRANSFERS = 6
-
-
-def builder_option(func: F) -> F:
-    return click.option(
-        "--builder",
-        type=click.Choice(["buildx", "buildah", "docker"]),
-        default=None,
-        envvar="PUBLISHER_BUILDER",
-        help="Image builder (env: PUBLISHER_BUILDER). Default: buildx when installed, else buildah, else docker.",
-    )(func)
-
-
-def smoke_option(func: F) -> F:
-    return click.option(
-        "--no-smoke",
-        is_flag=True,
-        help="Skip the smoke tests (not recommended: they prove each image starts).",
-    )(func)
-
-
-def attestations_option(func: F) -> F:
-    return click.option(
-        "--attestations/--no-attestations",
-        default=False,
-        envvar="PUBLISHER_ATTESTATIONS",
-        show_default=True,
-        help="buildx only: attach provenance and SBOM attestations (env: PUBLISHER_ATTESTATIONS).",
-    )(func)
-
-
-def notes_option(default: str = "release-notes") -> Callable[[F], F]:
-    def decorate(func: F) -> F:
-        return click.option(
-            "--notes-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=None,
-            help=f"Where the release notes go (default: {default}/ next to the matrix file).",
-        )(func)
-
-    return decorate
 
 
 def warn_lifecycle(state: State, cfg: Config) -> None:
@@ -93,15 +52,6 @@ def created_from_env(env: dict[str, str]) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def json_plan_option(func: F) -> F:
-    return click.option(
-        "--json",
-        "as_json",
-        is_flag=True,
-        help="With --dry-run: print the publish plan as JSON on stdout (nothing else).",
-    )(func)
-
-
 def _check_json(as_json: bool, dry_run: bool) -> None:
     if as_json and not dry_run:
         raise UsageError("--json prints the dry run's plan; add --dry-run")
@@ -125,13 +75,6 @@ def get_smoke(
     return smoke_tester(Runner(output=state.output, env=state.env), config, prefer=builder_name)
 
 
-def default_notes_dir(config: Config, given: Path | None, *, local: bool = False) -> Path:
-    if given is not None:
-        return given
-    root = Path(config.root)
-    return root / (".publisher/local/release-notes" if local else "release-notes")
-
-
 @main.command("build")
 @click.argument("release")
 @click.option("--php", "php", required=True, metavar="X.Y", help="The PHP line to build.")
@@ -148,9 +91,9 @@ def default_notes_dir(config: Config, given: Path | None, *, local: bool = False
     required=True,
     help="Where to write this leg's digest record (JSON, written atomically).",
 )
-@config_option
-@builder_option
-@attestations_option
+@options.config
+@options.builder
+@options.attestations
 @click.option(
     "--rebuild", is_flag=True, help="Build even when the record shows the image is already pushed."
 )
@@ -190,7 +133,7 @@ def build_command(
     version = parse_release(release)
     cfg = state.load_config(config_path, php)
     ensure_writable(digest_file.parent, "the digest record's directory")
-    cfg, record = load_release(cfg, default_notes_dir(cfg, None), version, state.output)
+    cfg, record = load_release(cfg, options.notes_dir_of(cfg, None), version, state.output)
     chosen = get_builder(state, builder)
     clients = registry_clients(cfg, state.env, state.output, state.retry)
     primary = clients[cfg.primary.name]
@@ -216,45 +159,22 @@ def build_command(
         )
 
 
-def transfers_option(func: F) -> F:
-    return click.option(
-        "--transfers",
-        type=click.IntRange(1, 32),
-        default=TRANSFERS,
-        show_default=True,
-        help="Blob transfers in flight at once while copying to the other registries "
-        "(each blob is still uploaded once per registry).",
-    )(func)
-
-
 @main.command("publish")
 @click.argument("release")
-@click.option(
-    "--digests",
-    "digests_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Directory holding the build legs' digest records (searched recursively).",
+@options.digests(
+    "Directory holding the build legs' digest records (searched recursively).", required=True
 )
-@config_option
-@only_option
-@notes_option()
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Read only: print the publish plan (indexes, copies, every tag move); write nothing.",
+@options.config
+@options.only
+@options.notes_dir
+@options.dry_run(
+    "Read only: print the publish plan (indexes, copies, every tag move); write nothing."
 )
-@json_plan_option
-@click.option(
-    "--jobs",
-    type=click.IntRange(1, 32),
-    default=2,
-    show_default=True,
-    help="Smoke tests in parallel.",
-)
-@transfers_option
-@builder_option
-@smoke_option
+@options.plan_json
+@options.jobs("Smoke tests in parallel.")
+@options.transfers
+@options.builder
+@options.no_smoke
 @click.option(
     "--reason",
     default=None,
@@ -289,8 +209,7 @@ def publish_command(
       publisher publish v2.0.0 --digests digests/ --dry-run
       publisher publish v2.0.0 --digests digests/ --only 8.4 --reason "base image update"
     """
-    if reason is not None and not reason.strip():
-        raise UsageError("--reason must say why the release is republished")
+    reason = _republish_reason(reason)
     from ..core.fileio import ensure_writable
     from ..core.records import read_directory
     from ..stages.clients import registry_clients
@@ -299,7 +218,7 @@ def publish_command(
     version = parse_release(release)
     _check_json(as_json, dry_run)
     cfg = state.load_config(config_path, only)
-    notes = default_notes_dir(cfg, notes_dir)
+    notes = options.notes_dir_of(cfg, notes_dir)
     if not dry_run:
         ensure_writable(notes, "the release notes directory")
     cfg, record = load_release(cfg, notes, version, state.output, republish=reason is not None)
@@ -317,136 +236,44 @@ def publish_command(
         dry_run=dry_run,
         jobs=jobs,
         transfers=transfers,
-        republish_reason=reason.strip() if reason else None,
+        republish_reason=reason,
         json_plan=as_json,
         record=record,
     )
     publisher.run(records)
 
 
-def _release_options(
-    state: State,
-    cfg: Config,
-    version: str,
-    *,
-    digests_dir: Path | None,
-    notes_dir: Path | None,
-    jobs: int,
-    dry_run: bool,
-    local: bool,
-    transfers: int = TRANSFERS,
-    reuse: bool = True,
-    reason: str | None = None,
-    attestations: bool = False,
-    as_json: bool = False,
-) -> Any:
-    from ..stages.release import ReleaseOptions
-
-    root = Path(cfg.root) / ".publisher" / ("local" if local else "builds")
-    return ReleaseOptions(
-        digests_dir=digests_dir or root / version / ("republish" if reason else "digests"),
-        notes_dir=default_notes_dir(cfg, notes_dir, local=local),
-        jobs=jobs,
-        transfers=transfers,
-        dry_run=dry_run,
-        reuse=reuse,
-        created=created_from_env(state.env),
-        revision=state.env.get("GITHUB_SHA", ""),
-        republish_reason=reason,
-        attestations=attestations,
-        retry=state.retry,
-        json_plan=as_json,
-    )
-
-
-def _run_release(
-    state: State,
-    cfg: Config,
-    release_tag: str,
-    *,
-    builder: str | None,
-    no_smoke: bool,
-    local: bool,
-    options: Any,
-) -> None:
-    from ..stages.release import local_registries, release
-
-    version = parse_release(release_tag)
-    chosen = get_builder(state, builder)
-    if not local:
-        smoke = None if options.dry_run else get_smoke(state, cfg, builder, no_smoke)
-        release(
-            cfg,
-            version,
-            builder=chosen,
-            env=state.env,
-            output=state.output,
-            options=options,
-            smoke=smoke,
-        )
-        return
-    from ..adapters.runner import Runner
-
-    runner = Runner(output=state.output, env=state.env)
-    with local_registries(cfg, state.output, runner=runner, env=state.env) as (mapped, _registries):
-        smoke = None if options.dry_run else get_smoke(state, mapped, builder, no_smoke)
-        result = release(
-            mapped,
-            version,
-            builder=chosen,
-            env=state.env,
-            output=state.output,
-            options=options,
-            smoke=smoke,
-        )
-    if result.notes_md:
-        state.output.info(f"rehearsal finished: notes at {result.notes_md} and {result.notes_json}")
-        state.output.info("the throwaway registries have been stopped; nothing was published")
-
-
 def release_run_options(func: F) -> F:
     """The options `release` and `republish` share."""
     decorators = [
-        config_option,
-        only_option,
-        builder_option,
-        click.option(
-            "--jobs",
-            type=click.IntRange(1, 32),
-            default=2,
-            show_default=True,
-            help="Builds and smoke tests in parallel.",
+        options.config,
+        options.only,
+        options.builder,
+        options.jobs("Builds and smoke tests in parallel."),
+        options.transfers,
+        options.digests(
+            "Where the digest records go (default: under .publisher/ next to the matrix)."
         ),
-        transfers_option,
-        click.option(
-            "--digests",
-            "digests_dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=None,
-            help="Where the digest records go (default: under .publisher/ next to the matrix).",
+        options.notes_dir,
+        options.dry_run(
+            "Print the build commands and the publish plan (indexes, copies, every tag "
+            "move, old digest -> new); write nothing."
         ),
-        notes_option(),
-        click.option(
-            "--dry-run",
-            is_flag=True,
-            help="Print the build commands and the publish plan (indexes, copies, every tag "
-            "move, old digest -> new); write nothing.",
-        ),
-        json_plan_option,
+        options.plan_json,
         click.option(
             "--local",
             is_flag=True,
             help="Rehearse against throwaway loopback registries standing in for the configured ones.",
         ),
-        attestations_option,
-        smoke_option,
+        options.attestations,
+        options.no_smoke,
     ]
     for decorate in reversed(decorators):
         func = decorate(func)
     return func
 
 
-def _release_from_cli(
+def _release(
     state: State,
     release_tag: str,
     *,
@@ -458,36 +285,70 @@ def _release_from_cli(
     digests_dir: Path | None,
     notes_dir: Path | None,
     dry_run: bool,
+    as_json: bool,
     local: bool,
     attestations: bool,
     no_smoke: bool,
-    as_json: bool = False,
     reason: str | None = None,
 ) -> None:
-    parse_release(release_tag)
+    """`release` and `republish` (with a reason): build every leg, then publish.
+
+    With --local, on throwaway loopback registries standing in for the configured ones.
+    """
+    from ..stages.release import ReleaseOptions, local_registries, release
+
+    version = parse_release(release_tag)
     _check_json(as_json, dry_run)
     cfg = state.load_config(config_path, only)
     if as_json:
         state.output.quiet = True  # stdout carries the JSON only
     warn_lifecycle(state, cfg)
-    options = _release_options(
-        state,
-        cfg,
-        release_tag,
-        digests_dir=digests_dir,
-        notes_dir=notes_dir,
+    builds = Path(cfg.root) / ".publisher" / ("local" if local else "builds") / version.tag
+    settings = ReleaseOptions(
+        digests_dir=digests_dir or builds / ("republish" if reason else "digests"),
+        notes_dir=options.notes_dir_of(cfg, notes_dir, local=local),
         jobs=jobs,
         transfers=transfers,
         dry_run=dry_run,
-        local=local,
         reuse=reason is None,
-        reason=reason,
+        created=created_from_env(state.env),
+        revision=state.env.get("GITHUB_SHA", ""),
+        republish_reason=reason,
         attestations=attestations,
-        as_json=as_json,
+        retry=state.retry,
+        json_plan=as_json,
     )
-    _run_release(
-        state, cfg, release_tag, builder=builder, no_smoke=no_smoke, local=local, options=options
-    )
+    chosen = get_builder(state, builder)
+    with contextlib.ExitStack() as stack:
+        if local:
+            from ..adapters.runner import Runner
+
+            runner = Runner(output=state.output, env=state.env)
+            cfg, _registries = stack.enter_context(
+                local_registries(cfg, state.output, runner=runner, env=state.env)
+            )
+        smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke)
+        result = release(
+            cfg,
+            version,
+            builder=chosen,
+            env=state.env,
+            output=state.output,
+            options=settings,
+            smoke=smoke,
+        )
+    if local and result.notes_md:
+        state.output.info(f"rehearsal finished: notes at {result.notes_md} and {result.notes_json}")
+        state.output.info("the throwaway registries have been stopped; nothing was published")
+
+
+def _republish_reason(reason: str | None) -> str | None:
+    """--reason without its surrounding blanks; a blank reason is refused."""
+    if reason is None:
+        return None
+    if not reason.strip():
+        raise UsageError("--reason must say why the release is republished")
+    return reason.strip()
 
 
 @main.command("release")
@@ -495,7 +356,7 @@ def _release_from_cli(
 @release_run_options
 @pass_state
 @handle_errors
-def release_command(state: State, release_tag: str, **options: Any) -> None:
+def release_command(state: State, release_tag: str, **given: Any) -> None:
     """Build every leg of RELEASE, then publish it: the whole pipeline in one process.
 
     Lines whose pin the release already has on the primary registry are not
@@ -510,7 +371,7 @@ def release_command(state: State, release_tag: str, **options: Any) -> None:
       publisher release v2.0.0 --dry-run --json     # the publish plan as JSON
       publisher release v2.0.1 --only 8.4,8.5 --jobs 4
     """
-    _release_from_cli(state, release_tag, **options)
+    _release(state, release_tag, **given)
 
 
 @main.command("republish")
@@ -519,7 +380,7 @@ def release_command(state: State, release_tag: str, **options: Any) -> None:
 @release_run_options
 @pass_state
 @handle_errors
-def republish_command(state: State, release_tag: str, reason: str, **options: Any) -> None:
+def republish_command(state: State, release_tag: str, reason: str, **given: Any) -> None:
     """Rebuild a published RELEASE from freshly pulled bases (a security republish).
 
     Every leg is rebuilt; the release's pins move to the new digests; floating
@@ -533,14 +394,12 @@ def republish_command(state: State, release_tag: str, reason: str, **options: An
       publisher republish v2.0.0 --reason "CVE-2026-1234 in libxml2"
       publisher republish v2.0.0 --reason "openssl update" --only 8.3,8.4
     """
-    if not reason.strip():
-        raise UsageError("--reason must say why the release is republished")
-    _release_from_cli(state, release_tag, reason=reason.strip(), **options)
+    _release(state, release_tag, reason=_republish_reason(reason), **given)
 
 
 @main.command("republish-check")
-@config_option
-@notes_option()
+@options.config
+@options.notes_dir
 @pass_state
 @handle_errors
 def republish_check_command(state: State, config_path: str, notes_dir: Path | None) -> None:
@@ -558,7 +417,7 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
 
     cfg = state.load_config(config_path)
     result = check_bases(
-        cfg, default_notes_dir(cfg, notes_dir), state.env, state.output, state.retry
+        cfg, options.notes_dir_of(cfg, notes_dir), state.env, state.output, state.retry
     )
     state.output.print_text(
         f"release={result.release}\nchanged={'true' if result.changed else 'false'}"

@@ -121,3 +121,30 @@ def test_every_command_has_help_with_examples(cli):
         result = cli(command, "--help")
         assert result.exit_code == 0, command
         assert "Examples" in result.output or "Example" in result.output, command
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("publish", "v2.0.0", "--digests", "digests", "--reason", "  "),
+        ("republish", "v2.0.0", "--reason", " "),
+    ],
+)
+def test_a_blank_republish_reason_is_refused_before_anything_runs(cli, args):
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    assert "--reason must say why the release is republished" in result.output
+
+
+@pytest.mark.parametrize("command", ["publish", "release", "republish"])
+def test_json_without_dry_run_is_refused(cli, command):
+    extra = {"publish": ("--digests", "digests"), "republish": ("--reason", "CVE")}
+    result = cli(command, "v2.0.0", "--json", *extra.get(command, ()))
+    assert result.exit_code == 2, result.output
+    assert "--json prints the dry run's plan; add --dry-run" in result.output
+
+
+def test_release_refuses_a_bad_source_date_epoch_before_building(cli):
+    result = cli("release", "v2.0.0", "--only", "8.4", env={"SOURCE_DATE_EPOCH": "yesterday"})
+    assert result.exit_code == 2, result.output
+    assert "SOURCE_DATE_EPOCH='yesterday' is not a number of seconds" in result.output

@@ -1,0 +1,131 @@
+"""The options more than one command takes, each declared once.
+
+Each name is a ``click.option`` decorator (click makes a fresh option for every
+command it decorates). Where commands word an option's help differently, the
+option is a function of that help and the rest is still written here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from ..core.config import Config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: --transfers default: publisher.adapters.registry.transfer.DEFAULT_TRANSFERS (not imported
+#: here, so that the CLI starts without loading the registry client).
+TRANSFERS = 6
+
+#: Where release notes and records go when --notes-dir is not given, next to the matrix file.
+NOTES = "release-notes"
+#: The same for a rehearsal (--local), which must not touch the real notes.
+LOCAL_NOTES = ".publisher/local/release-notes"
+
+config = click.option(
+    "--config",
+    "config_path",
+    default="matrix.yaml",
+    show_default=True,
+    envvar="PUBLISHER_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="The matrix file (env: PUBLISHER_CONFIG).",
+)
+
+only = click.option(
+    "--only",
+    metavar="LINES",
+    default=None,
+    help="Comma-separated PHP lines to act on, e.g. 8.4,8.5 (default: all).",
+)
+
+builder = click.option(
+    "--builder",
+    type=click.Choice(["buildx", "buildah", "docker"]),
+    default=None,
+    envvar="PUBLISHER_BUILDER",
+    help="Image builder (env: PUBLISHER_BUILDER). Default: buildx when installed, else buildah, else docker.",
+)
+
+no_smoke = click.option(
+    "--no-smoke",
+    is_flag=True,
+    help="Skip the smoke tests (not recommended: they prove each image starts).",
+)
+
+attestations = click.option(
+    "--attestations/--no-attestations",
+    default=False,
+    envvar="PUBLISHER_ATTESTATIONS",
+    show_default=True,
+    help="buildx only: attach provenance and SBOM attestations (env: PUBLISHER_ATTESTATIONS).",
+)
+
+transfers = click.option(
+    "--transfers",
+    type=click.IntRange(1, 32),
+    default=TRANSFERS,
+    show_default=True,
+    help="Blob transfers in flight at once while copying to the other registries "
+    "(each blob is still uploaded once per registry).",
+)
+
+
+def as_json(text: str) -> Callable[[F], F]:
+    """``--json``: print the command's result as JSON (``text`` says which)."""
+    return click.option("--json", "as_json", is_flag=True, help=text)
+
+
+def jobs(text: str) -> Callable[[F], F]:
+    """``--jobs``: how many builds or smoke tests run at once."""
+    return click.option(
+        "--jobs", type=click.IntRange(1, 32), default=2, show_default=True, help=text
+    )
+
+
+def dry_run(text: str) -> Callable[[F], F]:
+    """``--dry-run``: say what would happen; write nothing."""
+    return click.option("--dry-run", is_flag=True, help=text)
+
+
+def digests(text: str, *, required: bool = False) -> Callable[[F], F]:
+    """``--digests DIR``: the build legs' digest records."""
+    return click.option(
+        "--digests",
+        "digests_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        required=required,
+        default=None,
+        help=text,
+    )
+
+
+def _notes_dir(what: str) -> Callable[[F], F]:
+    return click.option(
+        "--notes-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help=f"Where the release {what} (default: {NOTES}/ next to the matrix file).",
+    )
+
+
+#: --notes-dir for the commands that write the notes.
+notes_dir = _notes_dir("notes go")
+#: --notes-dir for the commands that read the records.
+records_dir = _notes_dir("records are")
+#: --json of the commands that check releases on the registries.
+report_json = as_json("Print the report as JSON.")
+#: --json of the commands that publish.
+plan_json = as_json("With --dry-run: print the publish plan as JSON on stdout (nothing else).")
+
+
+def notes_dir_of(config: Config, given: Path | None, *, local: bool = False) -> Path:
+    """The --notes-dir a command acts on: the one given, else the default next to the matrix."""
+    if given is not None:
+        return given
+    return Path(config.root) / (LOCAL_NOTES if local else NOTES)
