@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import importlib
 import os
@@ -19,6 +20,7 @@ from ..core.errors import PublisherError, UsageError, file_error
 
 if TYPE_CHECKING:
     from ..adapters.output import Output
+    from ..adapters.runner import Runner
     from ..core import config
     from ..core.retry import RetryPolicy
 
@@ -57,6 +59,13 @@ class State:
 
         return RetryPolicy.from_env(self.env)
 
+    @cached_property
+    def runner(self) -> Runner:
+        """Runs the tools (builders, smoke tests, local registries) with this environment."""
+        from ..adapters.runner import Runner
+
+        return Runner(output=self.output, env=self.env)
+
     def load_config(self, path: str, only: str | None = None) -> config.Config:
         from ..core import config
 
@@ -64,6 +73,16 @@ class State:
         if only:
             cfg = cfg.select(config.parse_line_list(only))
         return cfg
+
+    def warn_lifecycle(self, cfg: config.Config) -> None:
+        """Say which lines are past their end of life or have a base that no longer updates."""
+        from ..core import lifecycle
+
+        today = datetime.datetime.now(datetime.UTC).date()
+        for line in cfg.lines:
+            note = lifecycle.warning(line.php, today, frozen=line.frozen)
+            if note:
+                self.output.warning(note)
 
 
 pass_state = click.make_pass_decorator(State)

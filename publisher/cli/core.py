@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 
 import click
 
-from ..core import lifecycle, reference, render
 from ..core import plan as planning
+from ..core import reference, render
 from ..core.errors import ConfigError
 from ..core.version import parse_release
 from . import options
@@ -73,10 +72,7 @@ def plan_command(
             ("registry", "tag", "points at"),
             [(f.registry, f.tag, f.source) for f in unmoved],
         )
-    for configured in cfg.lines:
-        note = lifecycle.warning(configured.php, datetime.date.today(), frozen=configured.frozen)
-        if note:
-            state.output.warning(note)
+    state.warn_lifecycle(cfg)
 
 
 @main.command("render")

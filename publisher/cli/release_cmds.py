@@ -29,17 +29,6 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def warn_lifecycle(state: State, cfg: Config) -> None:
-    """Say which lines are past their end of life or have a base that no longer updates."""
-    from ..core import lifecycle
-
-    today = datetime.datetime.now(datetime.UTC).date()
-    for line in cfg.lines:
-        note = lifecycle.warning(line.php, today, frozen=line.frozen)
-        if note:
-            state.output.warning(note)
-
-
 def created_from_env(env: dict[str, str]) -> str:
     """The image creation time: SOURCE_DATE_EPOCH when set (reproducible), else empty."""
     epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
@@ -59,9 +48,8 @@ def _check_json(as_json: bool, dry_run: bool) -> None:
 
 def get_builder(state: State, name: str | None) -> Builder:
     from ..adapters.builders import select_builder
-    from ..adapters.runner import Runner
 
-    return select_builder(name, Runner(output=state.output, env=state.env))
+    return select_builder(name, state.runner)
 
 
 def get_smoke(
@@ -69,10 +57,9 @@ def get_smoke(
 ) -> SmokeTest | None:
     if skip:
         return None
-    from ..adapters.runner import Runner
     from ..adapters.smoke import smoke_tester
 
-    return smoke_tester(Runner(output=state.output, env=state.env), config, prefer=builder_name)
+    return smoke_tester(state.runner, config, prefer=builder_name)
 
 
 @main.command("build")
@@ -302,7 +289,7 @@ def _release(
     cfg = state.load_config(config_path, only)
     if as_json:
         state.output.quiet = True  # stdout carries the JSON only
-    warn_lifecycle(state, cfg)
+    state.warn_lifecycle(cfg)
     builds = Path(cfg.root) / ".publisher" / ("local" if local else "builds") / version.tag
     settings = ReleaseOptions(
         digests_dir=digests_dir or builds / ("republish" if reason else "digests"),
@@ -321,11 +308,8 @@ def _release(
     chosen = get_builder(state, builder)
     with contextlib.ExitStack() as stack:
         if local:
-            from ..adapters.runner import Runner
-
-            runner = Runner(output=state.output, env=state.env)
             cfg, _registries = stack.enter_context(
-                local_registries(cfg, state.output, runner=runner, env=state.env)
+                local_registries(cfg, state.output, runner=state.runner, env=state.env)
             )
         smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke)
         result = release(
