@@ -64,8 +64,7 @@ def audit_command(
 
     cfg = state.load_config(config_path)
     output = state.output
-    if as_json:
-        output.quiet = True  # stdout carries the JSON only
+    state.json_only(as_json)
     clients = registry_clients(cfg, state.env, output, state.retry)
     anonymous: AnonymousClient | None = None
     if not no_anonymous_check:

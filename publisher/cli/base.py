@@ -66,6 +66,11 @@ class State:
 
         return Runner(output=self.output, env=self.env)
 
+    def json_only(self, as_json: bool) -> None:
+        """With --json, stdout carries the JSON only: the output channel goes quiet."""
+        if as_json:
+            self.output.quiet = True
+
     def load_config(self, path: str, only: str | None = None) -> config.Config:
         from ..core import config
 

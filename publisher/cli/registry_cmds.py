@@ -37,8 +37,7 @@ def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
     from ..stages.inspect import Inspection, inspect_reference
 
     output = state.output
-    if as_json:
-        output.quiet = True  # stdout carries the JSON only
+    state.json_only(as_json)
     try:
         client = client_for(ref, state.env, output, state.retry, _optional_config(state))
         result = inspect_reference(ref, client)
@@ -112,8 +111,7 @@ def verify_command(
 
     version = parse_release(release)
     cfg = state.load_config(config_path, only)
-    if as_json:
-        state.output.quiet = True  # stdout carries the JSON only
+    state.json_only(as_json)
     cfg, _record = load_release(cfg, options.notes_dir_of(cfg, notes_dir), version, state.output)
     clients = registry_clients(cfg, state.env, state.output, state.retry)
     existing = {r.name: clients[r.name].list_tags(r.repository.path) for r in cfg.registries}
@@ -154,8 +152,7 @@ def preflight_command(state: State, config_path: str, only: str | None, as_json:
     from ..stages.preflight import preflight
 
     cfg = state.load_config(config_path, only)
-    if as_json:
-        state.output.quiet = True  # stdout carries the JSON only
+    state.json_only(as_json)
     clients = registry_clients(cfg, state.env, state.output, state.retry)
     checks = preflight(cfg, clients, state.env, state.output, retry=state.retry)
     if as_json:

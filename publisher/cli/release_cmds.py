@@ -211,8 +211,7 @@ def publish_command(
     cfg, record = load_release(cfg, notes, version, state.output, republish=reason is not None)
     records = read_directory(digests_dir)
     smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke)
-    if as_json:
-        state.output.quiet = True  # stdout carries the JSON only
+    state.json_only(as_json)
     publisher = Publisher(
         cfg,
         version,
@@ -287,8 +286,7 @@ def _release(
     version = parse_release(release_tag)
     _check_json(as_json, dry_run)
     cfg = state.load_config(config_path, only)
-    if as_json:
-        state.output.quiet = True  # stdout carries the JSON only
+    state.json_only(as_json)
     state.warn_lifecycle(cfg)
     builds = Path(cfg.root) / ".publisher" / ("local" if local else "builds") / version.tag
     settings = ReleaseOptions(
