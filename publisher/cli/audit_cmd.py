@@ -60,12 +60,12 @@ def audit_command(
       publisher audit --notes-dir release-notes --json
     """
     from ..stages.audit import audit
-    from ..stages.clients import anonymous_client, registry_clients
+    from ..stages.clients import anonymous_client
 
     cfg = state.load_config(config_path)
     output = state.output
     state.json_only(as_json)
-    clients = registry_clients(cfg, state.env, output, state.retry)
+    clients = state.registry_clients(cfg)
     anonymous: AnonymousClient | None = None
     if not no_anonymous_check:
 

@@ -20,6 +20,7 @@ from ..core.errors import PublisherError, UsageError, file_error
 
 if TYPE_CHECKING:
     from ..adapters.output import Output
+    from ..adapters.registry import RegistryClient
     from ..adapters.runner import Runner
     from ..core import config
     from ..core.retry import RetryPolicy
@@ -65,6 +66,12 @@ class State:
         from ..adapters.runner import Runner
 
         return Runner(output=self.output, env=self.env)
+
+    def registry_clients(self, cfg: config.Config) -> dict[str, RegistryClient]:
+        """A client per registry of ``cfg``, by name, with this run's env, output and retries."""
+        from ..stages.clients import registry_clients
+
+        return registry_clients(cfg, self.env, self.output, self.retry)
 
     def json_only(self, as_json: bool) -> None:
         """With --json, stdout carries the JSON only: the output channel goes quiet."""

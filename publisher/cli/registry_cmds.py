@@ -105,7 +105,6 @@ def verify_command(
       publisher verify v2.1.0-rc.1 --config examples/offline/matrix.yaml
     """
     from ..core import plan as planning
-    from ..stages.clients import registry_clients
     from ..stages.publish import load_release
     from ..stages.verify import raise_for_defects, show_report, verify_release
 
@@ -113,7 +112,7 @@ def verify_command(
     cfg = state.load_config(config_path, only)
     state.json_only(as_json)
     cfg, _record = load_release(cfg, options.notes_dir_of(cfg, notes_dir), version, state.output)
-    clients = registry_clients(cfg, state.env, state.output, state.retry)
+    clients = state.registry_clients(cfg)
     existing = {r.name: clients[r.name].list_tags(r.repository.path) for r in cfg.registries}
     plan = planning.plan(cfg, version, existing)
     report = verify_release(cfg, plan, clients, state.output)
@@ -148,12 +147,11 @@ def preflight_command(state: State, config_path: str, only: str | None, as_json:
       publisher preflight --only 8.4,8.5
       DOCKERHUB_USERNAME=me DOCKERHUB_TOKEN=... publisher preflight --json
     """
-    from ..stages.clients import registry_clients
     from ..stages.preflight import preflight
 
     cfg = state.load_config(config_path, only)
     state.json_only(as_json)
-    clients = registry_clients(cfg, state.env, state.output, state.retry)
+    clients = state.registry_clients(cfg)
     checks = preflight(cfg, clients, state.env, state.output, retry=state.retry)
     if as_json:
         state.output.print_text(json.dumps([c.to_dict() for c in checks], indent=2))

@@ -113,7 +113,6 @@ def build_command(
     from ..core.fileio import ensure_writable
     from ..core.platforms import Platform
     from ..stages.build import Leg, build_leg
-    from ..stages.clients import registry_clients
     from ..stages.publish import load_release
     from ..stages.release import published_lines, resolve_bases
 
@@ -122,7 +121,7 @@ def build_command(
     ensure_writable(digest_file.parent, "the digest record's directory")
     cfg, record = load_release(cfg, options.notes_dir_of(cfg, None), version, state.output)
     chosen = get_builder(state, builder)
-    clients = registry_clients(cfg, state.env, state.output, state.retry)
+    clients = state.registry_clients(cfg)
     primary = clients[cfg.primary.name]
     with state.output.step(f"Build PHP {php} for {platform_text} with {chosen.name}"):
         published = not rebuild and php in published_lines(cfg, version, primary)
@@ -199,7 +198,6 @@ def publish_command(
     reason = _republish_reason(reason)
     from ..core.fileio import ensure_writable
     from ..core.records import read_directory
-    from ..stages.clients import registry_clients
     from ..stages.publish import Publisher, load_release
 
     version = parse_release(release)
@@ -215,7 +213,7 @@ def publish_command(
     publisher = Publisher(
         cfg,
         version,
-        registry_clients(cfg, state.env, state.output, state.retry),
+        state.registry_clients(cfg),
         state.output,
         notes_dir=notes,
         smoke=smoke,
