@@ -27,14 +27,18 @@ NOTES = "release-notes"
 #: The same for a rehearsal (--local), which must not touch the real notes.
 LOCAL_NOTES = ".publisher/local/release-notes"
 
+#: The matrix file when --config is not given, and the variable that names another.
+CONFIG = "matrix.yaml"
+CONFIG_ENV = "PUBLISHER_CONFIG"
+
 config = click.option(
     "--config",
     "config_path",
-    default="matrix.yaml",
+    default=CONFIG,
     show_default=True,
-    envvar="PUBLISHER_CONFIG",
+    envvar=CONFIG_ENV,
     type=click.Path(dir_okay=False),
-    help="The matrix file (env: PUBLISHER_CONFIG).",
+    help=f"The matrix file (env: {CONFIG_ENV}).",
 )
 
 only = click.option(

@@ -22,7 +22,7 @@ from .base import State, handle_errors, main, pass_state
 
 def _optional_config(state: State) -> Config | None:
     """matrix.yaml when there is one (for credentials of configured registries); else None."""
-    path = state.env.get("PUBLISHER_CONFIG") or "matrix.yaml"
+    path = state.env.get(options.CONFIG_ENV) or options.CONFIG
     if not os.path.isfile(path):
         return None
     try:
