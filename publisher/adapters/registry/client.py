@@ -27,7 +27,7 @@ from ...core.manifest import (
 )
 from ...core.reference import Reference
 from ...core.retry import RetryPolicy
-from ...resolve import UNKNOWN_PLATFORM, platform_key
+from ...resolve import UNKNOWN_PLATFORM, is_digest, platform_key
 from .credentials import Credentials, credentials_for
 from .transport import (
     Reply,
@@ -248,7 +248,7 @@ class RegistryClient:
                     f"asked for {ref.digest} but the registry answered for {digest}",
                 )
             return ref.digest
-        if digest and _valid_digest(digest):
+        if digest and is_digest(digest):
             return digest
         return self.get_manifest(ref).digest
 
@@ -284,7 +284,7 @@ class RegistryClient:
                 f"(got {actual}); refusing it",
                 hint="the registry or a proxy in between altered the content",
             )
-        if header and _valid_digest(header) and header != actual:
+        if header and is_digest(header) and header != actual:
             raise self.transport.error(
                 InvalidResponseError,
                 f"the manifest body for {where} hashes to {actual} but the registry "
@@ -753,15 +753,10 @@ def _chunks_of(data: bytes | Path | Iterable[bytes]) -> Iterator[bytes]:
     return iter(data)
 
 
-def _valid_digest(text: str) -> bool:
-    algo, _, hexpart = text.partition(":")
-    return algo == "sha256" and len(hexpart) == 64 and all(c in "0123456789abcdef" for c in hexpart)
-
-
 def _layout_blob(layout: Path, digest: str) -> Path:
     algo, _, hexpart = digest.partition(":")
     path = layout / "blobs" / algo / hexpart
-    if not _valid_digest(digest) or not path.is_file():
+    if not is_digest(digest) or not path.is_file():
         raise CommandError(
             f"the OCI layout {layout} is incomplete: blob {digest} is missing",
             hint="rebuild the image; the build did not write a complete layout",
