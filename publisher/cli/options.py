@@ -104,7 +104,6 @@ def digests(text: str, *, required: bool = False) -> Callable[[F], F]:
         "digests_dir",
         type=click.Path(file_okay=False, path_type=Path),
         required=required,
-        default=None,
         help=text,
     )
 

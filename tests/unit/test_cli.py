@@ -148,3 +148,9 @@ def test_release_refuses_a_bad_source_date_epoch_before_building(cli):
     result = cli("release", "v2.0.0", "--only", "8.4", env={"SOURCE_DATE_EPOCH": "yesterday"})
     assert result.exit_code == 2, result.output
     assert "SOURCE_DATE_EPOCH='yesterday' is not a number of seconds" in result.output
+
+
+def test_publish_requires_the_digest_records(cli):
+    result = cli("publish", "v2.0.0")
+    assert result.exit_code == 2, result.output
+    assert "Missing option '--digests'" in result.output
