@@ -430,6 +430,43 @@ class Transport:
         self.debug(f"{method} {urlsplit(response.url or url).path} -> {response.status_code}")
         return response
 
+    def _declared_length(self, response: requests.Response, what: str) -> int | None:
+        value = response.headers.get("Content-Length")
+        if value is None or response.headers.get("Content-Encoding"):
+            return None
+        try:
+            length = int(value)
+        except ValueError:
+            raise self.error(
+                InvalidResponseError, f"{what}: invalid Content-Length {value[:40]!r}"
+            ) from None
+        if length < 0:
+            raise self.error(InvalidResponseError, f"{what}: invalid Content-Length {length}")
+        return length
+
+    def _chunks(self, response: requests.Response, limit: int, what: str) -> Iterator[bytes]:
+        """The body's chunks as they arrive, bounded by ``limit`` and checked against
+        Content-Length."""
+        declared = self._declared_length(response, what)
+        if limit and declared is not None and declared > limit:
+            raise self.error(
+                InvalidResponseError,
+                f"{what}: the body is {declared} bytes, over the {limit}-byte limit",
+            )
+        total = 0
+        for chunk in _iter_raw(response, READ_CHUNK):
+            total += len(chunk)
+            if limit and total > limit:
+                raise self.error(
+                    InvalidResponseError,
+                    f"{what}: the body is over the {limit}-byte limit; stopped reading",
+                )
+            yield chunk
+        if declared is not None and total != declared:
+            raise Transient(
+                f"the body has {total} bytes but Content-Length said {declared}", kind="truncated"
+            )
+
     def _reply(self, method: str, url: str, response: requests.Response, limit: int = 0) -> Reply:
         """Read ``response`` into a Reply and close it: a success body up to ``limit``
         bytes (it must match its Content-Length), an error body's first bytes, no body for HEAD.
@@ -439,7 +476,7 @@ class Transport:
                 body = b""
             elif 200 <= response.status_code < 300:
                 what = f"{method} {urlsplit(response.url or url).path}"
-                chunks = _chunks(response, limit or DEFAULT_BODY_LIMIT, what=what, label=self.label)
+                chunks = self._chunks(response, limit or DEFAULT_BODY_LIMIT, what)
                 body = b"".join(chunks)
             else:
                 body = _read_prefix(response, MAX_ERROR_BODY)
@@ -508,7 +545,7 @@ class Transport:
         Content-Length.
         """
         with self._exchange("GET", url, scopes=scopes, what=what) as response:
-            yield _chunks(response, limit, what=f"GET {what}", label=self.label)
+            yield self._chunks(response, limit, f"GET {what}")
 
     def _raise_for(self, reply: Reply, what: str, scopes: Sequence[str]) -> None:
         status = reply.status
@@ -690,42 +727,6 @@ def _iter_raw(response: requests.Response, size: int = CHUNK) -> Iterator[bytes]
         raise Transient(
             f"the response body was cut off ({_short(exc)})", kind="truncated"
         ) from None
-
-
-def _declared_length(response: requests.Response, label: str, what: str) -> int | None:
-    value = response.headers.get("Content-Length")
-    if value is None or response.headers.get("Content-Encoding"):
-        return None
-    try:
-        length = int(value)
-    except ValueError:
-        raise InvalidResponseError(
-            f"{label}: {what}: invalid Content-Length {value[:40]!r}"
-        ) from None
-    if length < 0:
-        raise InvalidResponseError(f"{label}: {what}: invalid Content-Length {length}")
-    return length
-
-
-def _chunks(response: requests.Response, limit: int, *, what: str, label: str) -> Iterator[bytes]:
-    """The body's chunks as they arrive, bounded by ``limit`` and checked against Content-Length."""
-    declared = _declared_length(response, label, what)
-    if limit and declared is not None and declared > limit:
-        raise InvalidResponseError(
-            f"{label}: {what}: the body is {declared} bytes, over the {limit}-byte limit"
-        )
-    total = 0
-    for chunk in _iter_raw(response, READ_CHUNK):
-        total += len(chunk)
-        if limit and total > limit:
-            raise InvalidResponseError(
-                f"{label}: {what}: the body is over the {limit}-byte limit; stopped reading"
-            )
-        yield chunk
-    if declared is not None and total != declared:
-        raise Transient(
-            f"the body has {total} bytes but Content-Length said {declared}", kind="truncated"
-        )
 
 
 def file_chunks(path: Path) -> Iterator[bytes]:
