@@ -72,7 +72,7 @@ def matrix_command(
                 leg.platform,
                 leg.runner,
                 "yes (QEMU)" if leg.emulated else "no",
-                f"{leg.slug}.json",
+                leg.record_name,
             )
             for leg in legs
         ],

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from . import records
 from .errors import ConfigError
 from .plan import Plan
 from .platforms import Platform
@@ -31,16 +32,10 @@ MAX_JOBS = 256
 
 
 @dataclass(frozen=True)
-class Leg:
+class Leg(records.Leg):
     """One build job: a PHP line on one platform, on one runner."""
 
-    php: str
-    platform: Platform
     runner: str
-
-    @property
-    def slug(self) -> str:
-        return f"{self.php}-{self.platform.slug}"
 
     @property
     def emulated(self) -> bool:

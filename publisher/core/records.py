@@ -38,7 +38,7 @@ class DigestRecord:
 
     @property
     def file_name(self) -> str:
-        return record_name(self.php, self.platform)
+        return Leg(self.php, self.platform).record_name
 
     def to_json(self) -> str:
         return (
@@ -46,8 +46,25 @@ class DigestRecord:
         )
 
 
-def record_name(php: str, platform: Platform) -> str:
-    return f"{php}-{platform.slug}.json"
+@dataclass(frozen=True)
+class Leg:
+    """One image to build: a PHP line on one platform; its digest record is named after it."""
+
+    php: str
+    platform: Platform
+
+    @property
+    def slug(self) -> str:
+        """``8.4-linux-arm64``: names the digest record and the workflow artifact."""
+        return f"{self.php}-{self.platform.slug}"
+
+    @property
+    def label(self) -> str:
+        return f"PHP {self.php} {self.platform}"
+
+    @property
+    def record_name(self) -> str:
+        return f"{self.slug}.json"
 
 
 def write_record_file(path: str | Path, record: DigestRecord) -> Path:

@@ -20,7 +20,6 @@ import hashlib
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..adapters.builders import Builder, BuildRequest
@@ -29,8 +28,7 @@ from ..adapters.registry import RegistryClient
 from ..core.config import Config, Line
 from ..core.errors import PublisherError, ReleaseConflictError, UsageError, file_error
 from ..core.plan import pin_tag
-from ..core.platforms import Platform
-from ..core.records import DigestRecord, record_name, usable_records, write_record_file
+from ..core.records import DigestRecord, Leg, usable_records, write_record_file
 from ..core.reference import Reference, is_digest
 from ..core.version import Release
 
@@ -42,20 +40,6 @@ BASE_LABEL = "org.opencontainers.image.base.name"
 
 #: The OCI label the Dockerfile sets to the pin the image was built for (vX.Y.Z-php-A.B).
 VERSION_LABEL = "org.opencontainers.image.version"
-
-
-@dataclass(frozen=True)
-class Leg:
-    php: str
-    platform: Platform
-
-    @property
-    def label(self) -> str:
-        return f"PHP {self.php} {self.platform}"
-
-    @property
-    def record_name(self) -> str:
-        return record_name(self.php, self.platform)
 
 
 def legs(config: Config) -> tuple[Leg, ...]:
