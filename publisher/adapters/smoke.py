@@ -49,7 +49,7 @@ from ..core.reference import Reference
 from ..resolve import is_loopback
 from . import fastcgi
 from .builders import dockercli
-from .builders.base import Login, host_platform, log_in, require_emulation
+from .builders.base import Login, foreign_hint, log_in, require_emulation
 from .runner import INSTALL_HINTS, CommandRunner, Completed
 
 DEFAULT_START_TIMEOUT = 30.0
@@ -58,10 +58,6 @@ POLL = 0.25
 ALIVE_WITHOUT_HEALTHCHECK = 1.0
 EXEC_TIMEOUT = 300.0
 SERVER_LOG = "/tmp/publisher-smoke-server.log"
-QEMU_HINT = (
-    "foreign-architecture images run under QEMU: install qemu-user-static and binfmt-support "
-    "(`update-binfmts --enable`)"
-)
 
 #: chroot isolation shares the host network: one server start at a time.
 _HOST_NETWORK = threading.Lock()
@@ -346,10 +342,10 @@ class SmokeTester:
         )
         version, found = smoke_rules.defects(observed, php_line, list(extensions))
         if found or version is None:
-            foreign = platform != host_platform()
+            qemu = foreign_hint(platform)
             raise SmokeTestError(
                 f"{pinned} ({platform}): " + "; ".join(found),
-                hint=(QEMU_HINT + "; " if foreign else "")
+                hint=(f"{qemu}; " if qemu else "")
                 + f"try it yourself: docker run --rm -it --platform {platform} {pinned} sh",
             )
         modules = tuple(sorted(smoke_rules.parse_modules(php_m.stdout)))

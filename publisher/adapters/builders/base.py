@@ -377,6 +377,18 @@ def emulation_missing(
     return True
 
 
+def foreign_hint(platform: Platform) -> str | None:
+    """What to check when building or running a ``platform`` image fails here; None
+    when ``platform`` is this machine's own."""
+    if platform == host_platform():
+        return None
+    return (
+        f"{platform} binaries run under QEMU on this machine: install qemu-user-static and "
+        "binfmt-support (`update-binfmts --enable`); 'exec format error' in the output means "
+        "emulation is missing"
+    )
+
+
 def require_emulation(platform: Platform, *, binfmt_dir: Path | None = None) -> None:
     """Raise ToolMissingError up front when ``platform`` binaries cannot run here."""
     if emulation_missing(platform, binfmt_dir=binfmt_dir):

@@ -31,7 +31,7 @@ from .base import (
     BuildRequest,
     build_arg_flags,
     check_built_platform,
-    host_platform,
+    foreign_hint,
     require_emulation,
     require_version,
 )
@@ -40,11 +40,6 @@ from .layout import normalize_config, read_layout
 MIN_VERSION = (1, 24, 0)
 DEFAULT_ISOLATION = "chroot"
 DEFAULT_FORMAT = "docker"
-QEMU_HINT = (
-    "building for another architecture runs its binaries under QEMU: install "
-    "qemu-user-static and binfmt-support (`update-binfmts --enable`); 'exec format error' "
-    "in the output means emulation is missing"
-)
 
 
 def build_argv(
@@ -154,7 +149,7 @@ class BuildahBuilder:
                     image_format=self.image_format,
                 ),
                 what=f"buildah build (PHP {request.php}, {request.platform})",
-                hint=QEMU_HINT if request.platform != host_platform() else None,
+                hint=foreign_hint(request.platform),
             )
             if request.layout_dir.exists():
                 shutil.rmtree(request.layout_dir)

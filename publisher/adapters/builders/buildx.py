@@ -45,6 +45,7 @@ from .base import (
     BuildRequest,
     build_arg_flags,
     check_built_platform,
+    foreign_hint,
     require_version,
 )
 from .layout import blob_path, read_layout
@@ -284,6 +285,7 @@ class BuildxBuilder:
                 ),
                 env=env,
                 what=f"docker buildx build (PHP {request.php}, {request.platform})",
+                hint=foreign_hint(request.platform),
             )
         try:
             text = request.metadata_file.read_text(encoding="utf-8")

@@ -28,12 +28,11 @@ from .base import (
     BuildRequest,
     build_arg_flags,
     check_built_platform,
-    host_platform,
+    foreign_hint,
     parse_version,
     require_emulation,
     require_version,
 )
-from .buildah import QEMU_HINT
 from .layout import docker_archive_to_layout, read_layout
 
 MIN_VERSION = (20, 10, 0)
@@ -142,7 +141,7 @@ class DockerBuilder:
                 build_argv(request, local_name, docker=docker),
                 env=BUILD_ENV,
                 what=f"docker build (PHP {request.php}, {request.platform})",
-                hint=QEMU_HINT if request.platform != host_platform() else None,
+                hint=foreign_hint(request.platform),
             )
             built = True
             self.runner.run(
