@@ -30,12 +30,11 @@ from .base import (
     BuildOutput,
     BuildRequest,
     build_arg_flags,
-    check_built_platform,
     foreign_hint,
     require_emulation,
     require_version,
 )
-from .layout import normalize_config, read_layout
+from .layout import checked_output, normalize_config, read_layout
 
 MIN_VERSION = (1, 24, 0)
 DEFAULT_ISOLATION = "chroot"
@@ -168,8 +167,4 @@ class BuildahBuilder:
             )
         base = str(request.base) if request.base else None
         digest = normalize_config(request.layout_dir, base)
-        image = read_layout(request.layout_dir)
-        check_built_platform("buildah", request, f"{image.os}/{image.architecture}")
-        return BuildOutput.finished(
-            request, self.name, digest, layout=request.layout_dir, started=start
-        )
+        return checked_output(self.name, request, digest, started=start)

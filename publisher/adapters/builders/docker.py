@@ -13,13 +13,12 @@ plain-HTTP registry must be listed in the daemon's ``insecure-registries``.
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...core.errors import CommandError, ToolMissingError
+from ...core.errors import ToolMissingError
 from ..runner import INSTALL_HINTS, CommandRunner
 from . import dockercli
 from .base import (
@@ -27,13 +26,12 @@ from .base import (
     BuildOutput,
     BuildRequest,
     build_arg_flags,
-    check_built_platform,
     foreign_hint,
     parse_version,
     require_emulation,
     require_version,
 )
-from .layout import docker_archive_to_layout, read_layout
+from .layout import checked_output, docker_archive_to_layout
 
 MIN_VERSION = (20, 10, 0)
 BUILD_ENV = {"DOCKER_BUILDKIT": "1"}
@@ -155,12 +153,4 @@ class DockerBuilder:
             digest = docker_archive_to_layout(archive, request.layout_dir)
         finally:
             archive.unlink(missing_ok=True)
-        image = read_layout(request.layout_dir)
-        try:
-            check_built_platform("docker", request, f"{image.os}/{image.architecture}")
-        except CommandError:
-            shutil.rmtree(request.layout_dir, ignore_errors=True)
-            raise
-        return BuildOutput.finished(
-            request, self.name, digest, layout=request.layout_dir, started=start
-        )
+        return checked_output(self.name, request, digest, started=start)

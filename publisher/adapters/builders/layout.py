@@ -33,6 +33,7 @@ from ...resolve import (
     OCI_MANIFEST,
     platform_fields,
 )
+from .base import BuilderName, BuildOutput, BuildRequest, check_built_platform
 
 OCI_LAYOUT_VERSION = "1.0.0"
 
@@ -262,6 +263,22 @@ def read_layout(layout: Path) -> LayoutImage:
         if not path.is_file() or path.stat().st_size != int(layer["size"]):
             raise fail(f"layer {layer['digest']} is missing or has the wrong size")
     return LayoutImage(digest=digest, media_type=media_type, manifest=manifest, config=config)
+
+
+def checked_output(
+    builder: BuilderName, request: BuildRequest, digest: str, *, started: float
+) -> BuildOutput:
+    """The output of a build exported to ``request.layout_dir``, once the image there is
+    for the requested platform; a layout for another platform is removed, not kept."""
+    image = read_layout(request.layout_dir)
+    try:
+        check_built_platform(str(builder), request, f"{image.os}/{image.architecture}")
+    except CommandError:
+        shutil.rmtree(request.layout_dir, ignore_errors=True)
+        raise
+    return BuildOutput.finished(
+        request, builder, digest, layout=request.layout_dir, started=started
+    )
 
 
 def _read_blob(layout: Path, digest: str, fail: Any) -> bytes:
