@@ -198,7 +198,7 @@ def publish_command(
     reason = _republish_reason(reason)
     from ..core.fileio import ensure_writable
     from ..core.records import read_directory
-    from ..stages.publish import Publisher, load_release
+    from ..stages.publish import Publisher, PublishOptions, load_release
 
     version = parse_release(release)
     _check_json(as_json, dry_run)
@@ -210,21 +210,16 @@ def publish_command(
     records = read_directory(digests_dir)
     smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke)
     state.json_only(as_json)
-    publisher = Publisher(
-        cfg,
-        version,
-        state.registry_clients(cfg),
-        state.output,
+    how = PublishOptions(
         notes_dir=notes,
-        smoke=smoke,
-        dry_run=dry_run,
         jobs=jobs,
         transfers=transfers,
-        republish_reason=reason,
+        dry_run=dry_run,
         json_plan=as_json,
-        record=record,
+        republish_reason=reason,
     )
-    publisher.run(records)
+    clients = state.registry_clients(cfg)
+    Publisher(cfg, version, clients, state.output, how, smoke=smoke, record=record).run(records)
 
 
 def release_run_options(func: F) -> F:

@@ -236,6 +236,21 @@ def load_release(
 # --------------------------------------------------------------------------- the stage
 
 
+@dataclass(frozen=True, kw_only=True)
+class PublishOptions:
+    """How a publish runs; what it publishes comes from the config and the record."""
+
+    notes_dir: Path
+    jobs: int = 2
+    #: blob transfers in flight while copying to the other registries
+    transfers: int = DEFAULT_TRANSFERS
+    dry_run: bool = False
+    #: dry run: also print the publish plan as JSON
+    json_plan: bool = False
+    #: why a published release is rebuilt (``republish``); None for a release
+    republish_reason: str | None = None
+
+
 class Publisher:
     """Runs the publish steps for one release against real registries.
 
@@ -250,34 +265,26 @@ class Publisher:
         release: Release,
         clients: Mapping[str, RegistryClient],
         output: Output,
+        options: PublishOptions,
         *,
-        notes_dir: Path,
         smoke: SmokeTest | None = None,
-        republish_reason: str | None = None,
-        dry_run: bool = False,
-        jobs: int = 2,
-        transfers: int = DEFAULT_TRANSFERS,
-        json_plan: bool = False,
         record: notes_mod.ReleaseFacts | None = None,
         now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
     ) -> None:
         self.config = config
-        self.jobs = max(1, jobs)
-        #: blob transfers in flight while copying to the other registries
-        self.transfers = Transfers(workers=transfers, output=output)
-        #: manifest bodies this run assembled or fetched, so tagging them needs no GET
-        self._bodies: dict[str, tuple[bytes, str]] = {}
         self.release = release
         self.clients = clients
         self.output = output
-        self.notes_dir = notes_dir
+        self.options = options
         self.smoke = smoke
-        self.republish_reason = republish_reason
-        self.dry_run = dry_run
-        self.json_plan = json_plan
         self.now = now
+        self.jobs = max(1, options.jobs)
+        #: blob transfers in flight while copying to the other registries
+        self.transfers = Transfers(workers=options.transfers, output=output)
+        #: manifest bodies this run assembled or fetched, so tagging them needs no GET
+        self._bodies: dict[str, tuple[bytes, str]] = {}
         self.record = (
-            record if record is not None else notes_mod.load_record(notes_dir, release.tag)
+            record if record is not None else notes_mod.load_record(options.notes_dir, release.tag)
         )
 
     def client(self, registry: Registry) -> RegistryClient:
@@ -372,7 +379,7 @@ class Publisher:
             observed,
             candidates,
             primary=self.primary.name,
-            republish=self.republish_reason is not None,
+            republish=self.options.republish_reason is not None,
         )
         if not wanted:
             return observed
@@ -401,7 +408,9 @@ class Publisher:
         """Read the registries once and compute the whole publish plan."""
         tags_present = self.list_tags()
         p = planning.plan(self.config, self.release, tags_present)
-        by_line = match_records(self.config, self.release, records, allow_missing=self.dry_run)
+        by_line = match_records(
+            self.config, self.release, records, allow_missing=self.options.dry_run
+        )
         candidates = self.assemble(by_line)
         planned = {
             php: pp.Candidate(php, index.digest, tuple(sorted(index.images)))
@@ -415,7 +424,7 @@ class Publisher:
             planned,
             primary=self.primary.name,
             record=self.record,
-            republish_reason=self.republish_reason,
+            republish_reason=self.options.republish_reason,
             date=self.now().strftime("%Y-%m-%d"),
         )
         indexes = self.final_indexes(publish_plan, candidates)
@@ -834,7 +843,7 @@ class Publisher:
         )
 
     def write_notes(self, facts: notes_mod.ReleaseFacts) -> tuple[Path, Path]:
-        history_path = self.notes_dir / "size-history.json"
+        history_path = self.options.notes_dir / "size-history.json"
         try:
             history = notes_mod.SizeHistory.from_json(history_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -843,16 +852,17 @@ class Publisher:
             raise file_error(exc, "read the size history") from None
         try:
             md = write_atomic(
-                self.notes_dir / f"{self.release.tag}.md",
+                self.options.notes_dir / f"{self.release.tag}.md",
                 notes_mod.release_markdown(facts, history),
             )
             js = write_atomic(
-                self.notes_dir / f"{self.release.tag}.json", notes_mod.release_json(facts, history)
+                self.options.notes_dir / f"{self.release.tag}.json",
+                notes_mod.release_json(facts, history),
             )
             write_atomic(history_path, history.with_release(facts).to_json())
             # The launcher's pins (digest-pinned references per line), from the record just written.
             write_atomic(
-                self.notes_dir / pins_mod.file_name(self.release.tag),
+                self.options.notes_dir / pins_mod.file_name(self.release.tag),
                 pins_mod.render(notes_mod.to_dict(facts, history)),
             )
         except OSError as exc:
@@ -869,7 +879,7 @@ class Publisher:
             self._show_plan(p)
             self._show_actions(publish_plan)
         result = PublishResult(plan=p, indexes=indexes, publish_plan=publish_plan)
-        if publish_plan.conflicts and self.republish_reason is None:
+        if publish_plan.conflicts and self.options.republish_reason is None:
             raise ReleaseConflictError(
                 f"release {self.release.tag} is already published with other content:\n  - "
                 + "\n  - ".join(publish_plan.conflicts),
@@ -877,9 +887,9 @@ class Publisher:
                 f"{self.release.tag} --reason ...`; `publisher release {self.release.tag}` "
                 "finishes an interrupted release from the images its pins hold",
             )
-        if self.dry_run:
+        if self.options.dry_run:
             out.info("dry run: nothing was written")
-            if self.json_plan:
+            if self.options.json_plan:
                 out.print_text(publish_plan.to_json())
             else:
                 out.info("plan JSON:")
@@ -953,7 +963,7 @@ class Publisher:
             )
             for m in (*publish_plan.pin_moves, *publish_plan.floating_moves)
         ]
-        title = "Tag moves" + (" (dry run: nothing was written)" if self.dry_run else "")
+        title = "Tag moves" + (" (dry run: nothing was written)" if self.options.dry_run else "")
         self.output.table(title, ("registry", "tag", "kind", "old", "new", ""), moves)
         self._show_transfers(publish_plan.transfers)
         for notice in publish_plan.notices:

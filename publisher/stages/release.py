@@ -20,7 +20,6 @@ from ..adapters.builders import Builder, BuildRequest
 from ..adapters.localregistry import LocalRegistry
 from ..adapters.output import Output
 from ..adapters.registry import RegistryClient, RetryPolicy
-from ..adapters.registry.transfer import DEFAULT_TRANSFERS
 from ..adapters.runner import CommandRunner, Runner
 from ..core.config import Config, Registry
 from ..core.errors import file_error
@@ -32,24 +31,25 @@ from ..core.reference import Reference
 from ..core.version import Release
 from .build import Leg, build_all, legs, published_record, resolve_base
 from .clients import base_client, registry_clients
-from .publish import PENDING_DIR, Publisher, PublishResult, SmokeTest, load_release
+from .publish import (
+    PENDING_DIR,
+    Publisher,
+    PublishOptions,
+    PublishResult,
+    SmokeTest,
+    load_release,
+)
 
 
-@dataclass(frozen=True)
-class ReleaseOptions:
+@dataclass(frozen=True, kw_only=True)
+class ReleaseOptions(PublishOptions):
+    """How a whole release runs: its builds, then its publish."""
+
     digests_dir: Path
-    notes_dir: Path
-    jobs: int = 2
-    #: blob transfers in flight while copying to the other registries
-    transfers: int = DEFAULT_TRANSFERS
-    dry_run: bool = False
     reuse: bool = True
     created: str = ""
     revision: str = ""
-    republish_reason: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    #: dry run: also print the publish plan as JSON
-    json_plan: bool = False
     #: buildx: attach provenance and SBOM attestations to every image.
     attestations: bool = False
 
@@ -166,9 +166,9 @@ def release(
             recorded_bases=recorded_bases,
             published=published,
         )
-    result = make_publisher(
-        config, version, clients, output, options, smoke=smoke, record=record
-    ).run(records)
+    result = Publisher(config, version, clients, output, options, smoke=smoke, record=record).run(
+        records
+    )
     keep_records(pending, options.digests_dir)
     return result
 
@@ -183,33 +183,6 @@ def keep_records(pending: Path, digests_dir: Path) -> None:
         pass
     except OSError as exc:
         raise file_error(exc, "keep the digest records") from None
-
-
-def make_publisher(
-    config: Config,
-    version: Release,
-    clients: Mapping[str, RegistryClient],
-    output: Output,
-    options: ReleaseOptions,
-    *,
-    smoke: SmokeTest | None = None,
-    dry_run: bool = False,
-    record: ReleaseFacts | None = None,
-) -> Publisher:
-    return Publisher(
-        config,
-        version,
-        clients,
-        output,
-        notes_dir=options.notes_dir,
-        smoke=smoke,
-        republish_reason=options.republish_reason,
-        dry_run=dry_run,
-        jobs=options.jobs,
-        transfers=options.transfers,
-        json_plan=options.json_plan,
-        record=record,
-    )
 
 
 def dry_run(
@@ -243,10 +216,7 @@ def dry_run(
             for argv in builder.commands(request):
                 output.info("  " + " ".join(argv))
     records = read_directory(options.digests_dir) if options.digests_dir.is_dir() else []
-    publisher = make_publisher(
-        config, version, clients, output, options, dry_run=True, record=record
-    )
-    return publisher.run(records)
+    return Publisher(config, version, clients, output, options, record=record).run(records)
 
 
 # --------------------------------------------------------------------------- local rehearsal

@@ -26,7 +26,7 @@ from publisher.adapters.registry import RegistryClient
 from publisher.core import config as config_mod
 from publisher.core.records import DigestRecord
 from publisher.core.version import parse_release
-from publisher.stages.publish import Publisher, PublishResult
+from publisher.stages.publish import Publisher, PublishOptions, PublishResult
 from tests.support.faultproxy import FaultProxy
 from tests.support.images import TestImage, make_image, make_layer
 
@@ -103,16 +103,8 @@ def test_publish_executes_the_transfer_plan_its_dry_run_prints(
         clients = {
             r.name: RegistryClient(r.host, plain_http=True, name=r.name) for r in cfg.registries
         }
-        publisher = Publisher(
-            cfg,
-            parse_release(RELEASE),
-            clients,
-            output,
-            notes_dir=notes,
-            dry_run=dry_run,
-            json_plan=dry_run,
-            transfers=16,
-        )
+        options = PublishOptions(notes_dir=notes, dry_run=dry_run, json_plan=dry_run, transfers=16)
+        publisher = Publisher(cfg, parse_release(RELEASE), clients, output, options)
         return publisher.run(records), stdout.getvalue()
 
     dry, printed = run(dry_run=True)
