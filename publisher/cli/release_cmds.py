@@ -112,7 +112,7 @@ def build_command(
     """
     from ..core.fileio import ensure_writable
     from ..core.platforms import Platform
-    from ..stages.build import Leg, build_leg
+    from ..stages.build import BuildOptions, Leg, build_leg
     from ..stages.publish import load_release
     from ..stages.release import published_lines, resolve_bases
 
@@ -136,11 +136,12 @@ def build_command(
             base=bases.get(php),
             record_path=digest_file,
             output=state.output,
-            created=created_from_env(state.env),
-            revision=state.env.get("GITHUB_SHA", ""),
-            reuse=not rebuild,
-            provenance=attestations,
-            sbom=attestations,
+            options=BuildOptions(
+                reuse=not rebuild,
+                created=created_from_env(state.env),
+                revision=state.env.get("GITHUB_SHA", ""),
+                attestations=attestations,
+            ),
             recorded_base=(recorded.base_image, recorded.base_digest) if recorded else None,
         )
 

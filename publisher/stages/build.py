@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..adapters.builders import Builder, BuildRequest
@@ -40,6 +41,22 @@ BASE_LABEL = "org.opencontainers.image.base.name"
 
 #: The OCI label the Dockerfile sets to the pin the image was built for (vX.Y.Z-php-A.B).
 VERSION_LABEL = "org.opencontainers.image.version"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildOptions:
+    """How the images are built."""
+
+    #: builds in parallel
+    jobs: int = 2
+    #: reuse an image the release's pin or an earlier record already holds
+    reuse: bool = True
+    #: RFC 3339 build date (``SOURCE_DATE_EPOCH``); empty: now
+    created: str = ""
+    #: the source revision the images are labelled with
+    revision: str = ""
+    #: buildx: attach provenance and SBOM attestations to every image
+    attestations: bool = False
 
 
 def legs(config: Config) -> tuple[Leg, ...]:
@@ -183,18 +200,14 @@ def build_leg(
     base: Reference | None,
     record_path: Path,
     output: Output,
-    created: str = "",
-    revision: str = "",
-    reuse: bool = True,
-    provenance: bool = False,
-    sbom: bool = False,
+    options: BuildOptions,
     earlier_records: tuple[Path, ...] = (),
     recorded_base: tuple[str, str | None] | None = None,
     published: Mapping[Leg, DigestRecord] | None = None,
 ) -> DigestRecord:
     """Build and push one leg; write and return its digest record.
 
-    With ``reuse`` (everything but a republish or ``--rebuild``), a leg whose
+    With ``options.reuse`` (everything but a republish or ``--rebuild``), a leg whose
     image the release's pin already holds, or whose earlier record still
     describes an image on the primary, is not built again. ``base`` may be None
     only when the pin exists (the base is not needed then). ``published``, when
@@ -209,7 +222,7 @@ def build_leg(
         )
     repo = config.primary.repository
     dockerfile = dockerfile_sha256(config, leg.php)
-    if reuse:
+    if options.reuse:
         pinned = (
             published.get(leg)
             if published is not None
@@ -254,11 +267,11 @@ def build_leg(
             base=base,
             work_dir=Path(tmp),
             release=release.tag,
-            created=created,
-            revision=revision,
+            created=options.created,
+            revision=options.revision,
             credentials=primary.transport.credentials,
-            provenance=provenance,
-            sbom=sbom,
+            provenance=options.attestations,
+            sbom=options.attestations,
         )
         result = builder.build(request)
         digest = result.digest
@@ -302,24 +315,19 @@ def build_all(
     bases: Mapping[str, Reference],
     digests_dir: Path,
     output: Output,
-    jobs: int = 2,
-    selected: Sequence[Leg] | None = None,
-    reuse: bool = True,
-    created: str = "",
-    revision: str = "",
-    attestations: bool = False,
-    on_done: Callable[[DigestRecord], None] | None = None,
+    options: BuildOptions,
     records_dir: Path | None = None,
     recorded_bases: Mapping[str, tuple[str, str | None]] | None = None,
     published: Mapping[Leg, DigestRecord] | None = None,
 ) -> list[DigestRecord]:
-    """Run legs in parallel (up to ``jobs``); fail after all finished, listing every failure.
+    """Build every leg, up to ``options.jobs`` at a time; fail after all finished, listing
+    every failure.
 
     Records are written to ``records_dir`` (default ``digests_dir``); earlier
     records in ``digests_dir`` still count for reuse.
     """
     target_dir = records_dir or digests_dir
-    todo = list(selected or legs(config))
+    todo = list(legs(config))
     records: list[DigestRecord] = []
     failures: list[tuple[Leg, PublisherError]] = []
 
@@ -333,17 +341,13 @@ def build_all(
             base=bases.get(leg.php),
             record_path=target_dir / leg.record_name,
             output=output,
-            created=created,
-            revision=revision,
-            reuse=reuse,
-            provenance=attestations,
-            sbom=attestations,
+            options=options,
             earlier_records=(digests_dir / leg.record_name,) if target_dir != digests_dir else (),
             recorded_base=(recorded_bases or {}).get(leg.php),
             published=published,
         )
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
         futures = {pool.submit(run, leg): leg for leg in todo}
         for future, leg in futures.items():
             try:
@@ -353,8 +357,6 @@ def build_all(
                 output.warning(f"{leg.label}: {exc.label}: {exc.message}")
                 continue
             records.append(record)
-            if on_done:
-                on_done(record)
     if len(failures) == 1:
         raise failures[0][1]
     if failures:

@@ -29,7 +29,7 @@ from ..core.plan import pin_tag
 from ..core.records import DigestRecord, read_directory
 from ..core.reference import Reference
 from ..core.version import Release
-from .build import Leg, build_all, legs, published_record, resolve_base
+from .build import BuildOptions, Leg, build_all, legs, published_record, resolve_base
 from .clients import base_client, registry_clients
 from .publish import (
     PENDING_DIR,
@@ -42,16 +42,11 @@ from .publish import (
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReleaseOptions(PublishOptions):
+class ReleaseOptions(BuildOptions, PublishOptions):
     """How a whole release runs: its builds, then its publish."""
 
     digests_dir: Path
-    reuse: bool = True
-    created: str = ""
-    revision: str = ""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    #: buildx: attach provenance and SBOM attestations to every image.
-    attestations: bool = False
 
 
 def resolve_bases(
@@ -158,11 +153,7 @@ def release(
             digests_dir=options.digests_dir,
             records_dir=pending,
             output=output,
-            jobs=options.jobs,
-            reuse=options.reuse,
-            created=options.created,
-            revision=options.revision,
-            attestations=options.attestations,
+            options=options,
             recorded_bases=recorded_bases,
             published=published,
         )
