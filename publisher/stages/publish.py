@@ -251,6 +251,7 @@ class PublishOptions:
     republish_reason: str | None = None
 
 
+@dataclass(eq=False)
 class Publisher:
     """Runs the publish steps for one release against real registries.
 
@@ -259,33 +260,25 @@ class Publisher:
     ``PublishPlan`` (pure) and executes it.
     """
 
-    def __init__(
-        self,
-        config: Config,
-        release: Release,
-        clients: Mapping[str, RegistryClient],
-        output: Output,
-        options: PublishOptions,
-        *,
-        smoke: SmokeTest | None = None,
-        record: notes_mod.ReleaseFacts | None = None,
-        now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
-    ) -> None:
-        self.config = config
-        self.release = release
-        self.clients = clients
-        self.output = output
-        self.options = options
-        self.smoke = smoke
-        self.now = now
-        self.jobs = max(1, options.jobs)
-        #: blob transfers in flight while copying to the other registries
-        self.transfers = Transfers(workers=options.transfers, output=output)
-        #: manifest bodies this run assembled or fetched, so tagging them needs no GET
-        self._bodies: dict[str, tuple[bytes, str]] = {}
-        self.record = (
-            record if record is not None else notes_mod.load_record(options.notes_dir, release.tag)
-        )
+    config: Config
+    release: Release
+    clients: Mapping[str, RegistryClient]
+    output: Output
+    options: PublishOptions
+    _: dataclasses.KW_ONLY
+    smoke: SmokeTest | None = None
+    #: the release's record; read from ``options.notes_dir`` when not given
+    record: notes_mod.ReleaseFacts | None = None
+    now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC)
+    #: blob transfers in flight while copying to the other registries
+    transfers: Transfers = field(init=False)
+    #: manifest bodies this run assembled or fetched, so tagging them needs no GET
+    _bodies: dict[str, tuple[bytes, str]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.transfers = Transfers(workers=self.options.transfers, output=self.output)
+        if self.record is None:
+            self.record = notes_mod.load_record(self.options.notes_dir, self.release.tag)
 
     def client(self, registry: Registry) -> RegistryClient:
         return self.clients[registry.name]
@@ -597,7 +590,7 @@ class Publisher:
             self.output.info(f"PHP {index.php} {platform}: PHP {version} starts, php-fpm -t passes")
             return version
 
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
             results = list(pool.map(one, work))
         found: dict[str, dict[str, str]] = {}
         for (index, platform, _ref), version in zip(work, results, strict=True):
