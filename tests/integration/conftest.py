@@ -10,6 +10,12 @@ and ``.url``:
 * ``token_registry``    Bearer token auth with a token server in this process ->
                         ``TokenAuthRegistry`` (.registry, .server, users ``pusher``/``reader``)
 * ``fresh_registry``    factory: a new plain registry for a test that wants its own
+* ``https_registry``    a new registry serving HTTPS with a self-signed certificate ->
+                        ``HttpsRegistry`` (.registry, .cert, .session trusting it)
+
+GitHub (the one part faked, ``tests.support.fake_github``):
+
+* ``gh``                a ``FakeGitHub`` serving ``GH_REPO``, answering to ``GH_TOKEN``
 
 Helpers:
 
@@ -36,13 +42,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import yaml
 
 from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.registry import Credentials, RegistryClient, RetryPolicy
 from tests.conftest import require_tool
+from tests.support.fake_github import FakeGitHub
 from tests.support.faultproxy import FaultProxy
 from tests.support.images import PlatformImage, TestImage, push_raw
+from tests.support.tls import self_signed
 from tests.support.tokenserver import TokenServer
 
 BASIC_USER = "alice"
@@ -51,6 +60,8 @@ PUSHER = "pusher"
 PUSHER_PASSWORD = "pusher-token-secret-9c2d"
 READER = "reader"
 READER_PASSWORD = "reader-token-secret-7a41"
+GH_TOKEN = "ghs_CANARYt0kenNeverPrinted0123456789"  # a canary: never in any output
+GH_REPO = "acme/php-fpm-images"
 
 
 def _require_registry() -> None:
@@ -85,6 +96,17 @@ class TokenAuthRegistry:
     reader = Credentials(READER, READER_PASSWORD)
 
 
+@dataclass
+class HttpsRegistry:
+    registry: LocalRegistry
+    cert: Path
+    session: requests.Session  # verifies with ``cert``, ignores proxy and CA variables
+
+    @property
+    def host(self) -> str:
+        return self.registry.host
+
+
 @pytest.fixture(scope="session")
 def registry() -> Iterator[LocalRegistry]:
     _require_registry()
@@ -112,6 +134,26 @@ def fresh_registry() -> Iterator[Callable[..., LocalRegistry]]:
     yield start
     for reg in started:
         reg.stop()
+
+
+@pytest.fixture
+def https_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpsRegistry]:
+    _require_registry()
+    cert, key = self_signed(tmp_path_factory.mktemp("tls"))
+    reg = LocalRegistry()
+    reg.extra_config = {
+        "http": {
+            "addr": reg.host,
+            "secret": "local-test-only",
+            "tls": {"certificate": str(cert), "key": str(key)},
+        }
+    }
+    with reg:
+        session = requests.Session()
+        session.verify = str(cert)
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
+        yield HttpsRegistry(reg, cert, session)
+        session.close()
 
 
 @pytest.fixture(scope="session")
@@ -146,6 +188,13 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenAu
             yield TokenAuthRegistry(reg, server)
     finally:
         server.stop()
+
+
+@pytest.fixture
+def gh() -> Iterator[FakeGitHub]:
+    with FakeGitHub(token=GH_TOKEN) as server:
+        server.add_repo(GH_REPO)
+        yield server
 
 
 @pytest.fixture

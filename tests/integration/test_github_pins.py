@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,27 +10,19 @@ from click.testing import CliRunner
 
 import publisher.cli.github_cmds  # noqa: F401  (registers gh-release)
 from publisher.cli import main
+from tests.integration.conftest import GH_REPO, GH_TOKEN
 from tests.support.fake_github import FakeGitHub
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "ghs_CANARYt0kenNeverPrinted0123456789"
-REPO = "acme/php-fpm-images"
 PINS = "PHP_PINS_SCHEMA='1'\nSTACK_RELEASE='v2.0.0'\nPHP_IMAGE_8_4='docker.io/acme/php-fpm:v2.0.0-php-8.4@sha256:{}'\n"
 
 
-@pytest.fixture
-def gh() -> Iterator[FakeGitHub]:
-    with FakeGitHub(token=TOKEN) as server:
-        server.add_repo(REPO)
-        yield server
-
-
 def gh_release(gh: FakeGitHub, notes: Path) -> str:
-    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO}
+    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": GH_TOKEN, "GITHUB_REPOSITORY": GH_REPO}
     result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
     assert result.exit_code == 0, result.output
-    assert TOKEN not in result.output
+    assert GH_TOKEN not in result.output
     return result.output
 
 
@@ -44,7 +35,7 @@ def test_the_pins_file_is_attached_once_and_replaced_when_it_changes(
     pins.write_text(PINS.format("a" * 64))
 
     gh_release(gh, notes)
-    release = gh.release(REPO, "v2.0.0")
+    release = gh.release(GH_REPO, "v2.0.0")
     assert release is not None
     (asset,) = release["assets"]
     assert asset["name"] == "v2.0.0.env"
@@ -58,7 +49,7 @@ def test_the_pins_file_is_attached_once_and_replaced_when_it_changes(
 
     pins.write_text(PINS.format("b" * 64))  # a republish moved the digest
     gh_release(gh, notes)
-    (replaced,) = gh.release(REPO, "v2.0.0")["assets"]
+    (replaced,) = gh.release(GH_REPO, "v2.0.0")["assets"]
     assert replaced["content"] == pins.read_text()
     assert [r.method for r in gh.writes()[writes:]] == ["DELETE", "POST"]
 
@@ -67,4 +58,4 @@ def test_without_a_pins_file_nothing_is_attached(gh: FakeGitHub, tmp_path: Path)
     notes = tmp_path / "v2.0.0.md"
     notes.write_text("# v2.0.0\n")
     gh_release(gh, notes)
-    assert gh.release(REPO, "v2.0.0")["assets"] == []
+    assert gh.release(GH_REPO, "v2.0.0")["assets"] == []

@@ -7,7 +7,6 @@ for it on loopback. Everything else is real: PyGithub, HTTP, the CLI.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,20 +18,12 @@ from publisher.adapters.output import Output
 from publisher.cli import main
 from publisher.core.errors import GitHubError
 from publisher.core.version import parse_release
+from tests.integration.conftest import GH_REPO, GH_TOKEN
 from tests.support.fake_github import FORBIDDEN, NOT_FOUND, FakeGitHub
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "ghs_CANARYt0kenNeverPrinted0123456789"
-REPO = "acme/php-fpm-images"
 FAST = Settings(timeout=5, retries=0, seconds_between_requests=0, seconds_between_writes=0)
-
-
-@pytest.fixture
-def gh() -> Iterator[FakeGitHub]:
-    with FakeGitHub(token=TOKEN) as server:
-        server.add_repo(REPO)
-        yield server
 
 
 @pytest.fixture
@@ -40,8 +31,8 @@ def streams() -> tuple[io.StringIO, io.StringIO]:
     return io.StringIO(), io.StringIO()
 
 
-def releases(gh: FakeGitHub, streams, token: str = TOKEN) -> GitHubReleases:
-    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": token, "GITHUB_REPOSITORY": REPO}
+def releases(gh: FakeGitHub, streams, token: str = GH_TOKEN) -> GitHubReleases:
+    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": token, "GITHUB_REPOSITORY": GH_REPO}
     out = Output({}, stream=streams[0], err_stream=streams[1])
     return GitHubReleases.from_env(env, output=out, settings=FAST)
 
@@ -56,17 +47,17 @@ def test_creates_the_release_when_missing(gh: FakeGitHub, streams) -> None:
     assert posts[0].body["body"] == "## Digests\n\nsha256:abc"
     assert posts[0].body["prerelease"] is False
     assert posts[0].body["make_latest"] == "true"
-    assert gh.release(REPO, "v2.0.0")["body"] == "## Digests\n\nsha256:abc"
-    assert all(r.authorization in (f"token {TOKEN}", f"Bearer {TOKEN}") for r in gh.requests)
+    assert gh.release(GH_REPO, "v2.0.0")["body"] == "## Digests\n\nsha256:abc"
+    assert all(r.authorization in (f"token {GH_TOKEN}", f"Bearer {GH_TOKEN}") for r in gh.requests)
 
 
 def test_updates_the_body_of_an_existing_release(gh: FakeGitHub, streams) -> None:
-    gh.add_release(REPO, "v2.0.0", body="old notes", draft=False)
+    gh.add_release(GH_REPO, "v2.0.0", body="old notes", draft=False)
     result = releases(gh, streams).upsert("v2.0.0", body="new notes")
     assert result.action == "updated"
     assert [r.method for r in gh.writes()] == ["PATCH"]
-    assert gh.release(REPO, "v2.0.0")["body"] == "new notes"
-    assert len(gh.releases[REPO]) == 1
+    assert gh.release(GH_REPO, "v2.0.0")["body"] == "new notes"
+    assert len(gh.releases[GH_REPO]) == 1
 
 
 def test_nothing_changed_sends_no_write(gh: FakeGitHub, streams) -> None:
@@ -83,7 +74,7 @@ def test_prerelease_and_backport_never_take_latest(gh: FakeGitHub, streams) -> N
     rc = client.upsert("v2.0.0-rc.1", body="b")
     backport = client.upsert("v1.0.1", body="c")
     assert not rc.latest and not backport.latest
-    assert gh.release(REPO, "v2.0.0-rc.1")["prerelease"] is True
+    assert gh.release(GH_REPO, "v2.0.0-rc.1")["prerelease"] is True
     posts = [r.body for r in gh.writes() if r.method == "POST"]
     assert [p["make_latest"] for p in posts] == ["true", "false", "false"]
     assert client.upsert("v2.0.0", body="d").latest
@@ -91,20 +82,20 @@ def test_prerelease_and_backport_never_take_latest(gh: FakeGitHub, streams) -> N
 
 def test_many_releases_are_paged_through(gh: FakeGitHub, streams) -> None:
     for i in range(35):  # more than one page of 30
-        gh.add_release(REPO, f"v1.{i}.0")
+        gh.add_release(GH_REPO, f"v1.{i}.0")
     result = releases(gh, streams).upsert("v1.20.1", body="backport")
     assert not result.latest  # v1.34.0 is on the second page
     assert any("page=2" in r.query for r in gh.requests if r.path.endswith("/releases"))
 
 
 def test_release_created_meanwhile_is_updated_not_duplicated(gh: FakeGitHub, streams) -> None:
-    gh.add_release(REPO, "v2.0.0", body="from the other run")
+    gh.add_release(GH_REPO, "v2.0.0", body="from the other run")
     # The first lookup misses (the other run had not created it yet); the POST then conflicts.
     gh.script("GET", r"/releases/tags/v2\.0\.0$", 404, NOT_FOUND)
     result = releases(gh, streams).upsert("v2.0.0", body="mine")
     assert result.action == "updated"
-    assert len(gh.releases[REPO]) == 1
-    assert gh.release(REPO, "v2.0.0")["body"] == "mine"
+    assert len(gh.releases[GH_REPO]) == 1
+    assert gh.release(GH_REPO, "v2.0.0")["body"] == "mine"
 
 
 def test_401_names_the_token(gh: FakeGitHub, streams) -> None:
@@ -120,7 +111,7 @@ def test_401_names_the_token(gh: FakeGitHub, streams) -> None:
 @pytest.mark.parametrize("method", ["POST", "PATCH"])
 def test_403_names_contents_write(gh: FakeGitHub, streams, method: str) -> None:
     if method == "PATCH":
-        gh.add_release(REPO, "v2.0.0", body="old")
+        gh.add_release(GH_REPO, "v2.0.0", body="old")
     gh.script(method, r"/releases", 403, FORBIDDEN)
     with pytest.raises(GitHubError) as info:
         releases(gh, streams).upsert("v2.0.0", body="new")
@@ -128,19 +119,19 @@ def test_403_names_contents_write(gh: FakeGitHub, streams, method: str) -> None:
     assert "403" in err.message and "Resource not accessible by integration" in err.message
     assert "contents: write" in (err.hint or "")
     assert "GITHUB_TOKEN" in (err.hint or "")
-    assert REPO in (err.hint or "")
+    assert GH_REPO in (err.hint or "")
 
 
 def test_403_echoing_the_token_is_redacted(gh: FakeGitHub, streams) -> None:
-    gh.script("POST", r"/releases", 403, {"message": f"token {TOKEN} lacks scope"})
+    gh.script("POST", r"/releases", 403, {"message": f"token {GH_TOKEN} lacks scope"})
     with pytest.raises(GitHubError) as info:
         releases(gh, streams).upsert("v2.0.0", body="new")
-    assert TOKEN not in info.value.message
-    assert TOKEN not in streams[0].getvalue() + streams[1].getvalue()
+    assert GH_TOKEN not in info.value.message
+    assert GH_TOKEN not in streams[0].getvalue() + streams[1].getvalue()
 
 
 def test_unknown_repository(gh: FakeGitHub, streams) -> None:
-    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": TOKEN}
+    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": GH_TOKEN}
     client = GitHubReleases.from_env(
         env,
         repository="acme/nope",
@@ -152,9 +143,9 @@ def test_unknown_repository(gh: FakeGitHub, streams) -> None:
 
 
 def test_unreachable_api(streams) -> None:
-    with FakeGitHub(token=TOKEN) as server:
+    with FakeGitHub(token=GH_TOKEN) as server:
         url = server.url
-    env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPO}
+    env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": GH_TOKEN, "GITHUB_REPOSITORY": GH_REPO}
     client = GitHubReleases.from_env(
         env, settings=FAST, output=Output({}, stream=streams[0], err_stream=streams[1])
     )
@@ -165,11 +156,11 @@ def test_unreachable_api(streams) -> None:
 
 def test_missing_token_and_repository_are_explained() -> None:
     with pytest.raises(GitHubError, match="GITHUB_TOKEN is empty"):
-        GitHubReleases.from_env({"GITHUB_REPOSITORY": REPO})
+        GitHubReleases.from_env({"GITHUB_REPOSITORY": GH_REPO})
     with pytest.raises(GitHubError, match="GITHUB_REPOSITORY is not set"):
-        GitHubReleases.from_env({"GITHUB_TOKEN": TOKEN})
+        GitHubReleases.from_env({"GITHUB_TOKEN": GH_TOKEN})
     with pytest.raises(GitHubError, match="not a GitHub repository name"):
-        GitHubReleases.from_env({"GITHUB_TOKEN": TOKEN}, repository="no-slash")
+        GitHubReleases.from_env({"GITHUB_TOKEN": GH_TOKEN}, repository="no-slash")
 
 
 def test_is_latest_is_semver_ordered() -> None:
@@ -192,13 +183,13 @@ def test_cli_gh_release_in_actions(gh: FakeGitHub, tmp_path: Path) -> None:
         "GITHUB_OUTPUT": str(outputs),
         "GITHUB_STEP_SUMMARY": str(summary),
         "GITHUB_API_URL": gh.url,
-        "GITHUB_TOKEN": TOKEN,
-        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_TOKEN": GH_TOKEN,
+        "GITHUB_REPOSITORY": GH_REPO,
     }
     result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
     assert result.exit_code == 0, result.output + result.stderr
-    assert f"::add-mask::{TOKEN}" in result.stdout.splitlines()[0]
-    assert gh.release(REPO, "v2.0.0")["body"] == "# v2.0.0\n\nDigests here.\n"
+    assert f"::add-mask::{GH_TOKEN}" in result.stdout.splitlines()[0]
+    assert gh.release(GH_REPO, "v2.0.0")["body"] == "# v2.0.0\n\nDigests here.\n"
     assert (
         "release-url=https://github.example/acme/php-fpm-images/releases/tag/v2.0.0"
         in outputs.read_text()
@@ -213,14 +204,14 @@ def test_cli_gh_release_403_exit_code_and_tip(gh: FakeGitHub, tmp_path: Path) ->
     gh.script("POST", r"/releases", 403, FORBIDDEN)
     env = {
         "GITHUB_API_URL": gh.url,
-        "GITHUB_TOKEN": TOKEN,
-        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_TOKEN": GH_TOKEN,
+        "GITHUB_REPOSITORY": GH_REPO,
         "GITHUB_ACTIONS": "",
     }
     result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
     assert result.exit_code == 15
     assert "contents: write" in result.stderr
-    assert TOKEN not in result.stdout + result.stderr
+    assert GH_TOKEN not in result.stdout + result.stderr
 
 
 def test_cli_gh_release_without_notes(tmp_path: Path) -> None:

@@ -35,22 +35,6 @@ pytestmark = pytest.mark.integration
 RELEASE = "v1.0.0"
 
 
-def blob_puts(proxy: FaultProxy) -> Counter[str]:
-    found: Counter[str] = Counter()
-    for seen in proxy.log:
-        if seen.method == "PUT" and seen.kind == "upload" and seen.status == 201:
-            found[seen.path.split("digest=")[1].split("&")[0].replace("%3A", ":")] += 1
-    return found
-
-
-def blob_gets(proxy: FaultProxy) -> Counter[str]:
-    return Counter(
-        s.path.split("/blobs/")[1].split("?")[0]
-        for s in proxy.log
-        if s.method == "GET" and s.kind == "blob"
-    )
-
-
 def test_publish_executes_the_transfer_plan_its_dry_run_prints(
     registry: Any,
     second_registry: Any,
@@ -128,9 +112,9 @@ def test_publish_executes_the_transfer_plan_its_dry_run_prints(
     assert real.publish_plan.transfers == dry.publish_plan.transfers
     assert real.publish_plan.digest == dry.publish_plan.digest
     assert real.facts is not None and real.facts.publish_plan_sha256 == dry.publish_plan.digest
-    assert blob_gets(primary) == Counter(set(blobs))  # each blob downloaded once
+    assert primary.downloads_by_digest() == Counter(set(blobs))  # each blob downloaded once
     for proxy in others.values():
-        assert blob_puts(proxy) == Counter(set(blobs))  # and uploaded once per registry
+        assert proxy.uploads_by_digest() == Counter(set(blobs))  # and uploaded once per registry
         assert proxy.uploaded_bytes == sum(blobs.values())
 
     for proxy in proxies.values():

@@ -137,7 +137,7 @@ def test_copy_within_a_registry_mounts_blobs(
     client = make_client(proxy)
     dst = repo + "-copy"
     assert client.copy(Reference(proxy.host, repo, digest=digest), client, dst) == digest
-    mounts = [s for s in proxy.log if s.method == "POST" and "mount=" in s.path]
+    mounts = proxy.mounts()
     assert len(mounts) == len(image.blobs)
     assert all(s.status == 201 for s in mounts)
     assert proxy.count("PUT", "upload") == 0 and proxy.count("PATCH", "upload") == 0
@@ -169,7 +169,7 @@ def test_mount_answered_202_falls_back_to_upload(
     client = make_client(proxy)
     dst = repo + "-copy"
     assert client.copy(Reference(proxy.host, repo, digest=digest), client, dst) == digest
-    mounts = [s for s in proxy.log if s.method == "POST" and "mount=" in s.path]
+    mounts = proxy.mounts()
     assert mounts and all(s.status == 202 for s in mounts)
     assert proxy.count("PUT", "upload") == len(image.blobs)
     assert skopeo_digest(registry.host, dst, digest) == digest

@@ -15,12 +15,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-import requests
 
 from publisher.adapters.localregistry import LocalRegistry
 from tests.conftest import ROOT
-from tests.integration.conftest import _require_registry, matrix_text
-from tests.integration.test_resolve import _self_signed
+from tests.integration.conftest import HttpsRegistry, matrix_text
 from tests.support.connectproxy import ConnectProxy
 from tests.support.images import make_image, push_raw
 
@@ -52,48 +50,39 @@ def write_matrix(directory: Path, repository: str) -> Path:
     return path
 
 
-def test_the_client_reaches_an_https_registry_through_a_connect_proxy(tmp_path: Path) -> None:
-    _require_registry()
-    cert, key = _self_signed(tmp_path)
-    reg = LocalRegistry()
-    reg.extra_config = {
-        "http": {
-            "addr": reg.host,
-            "secret": "local-test-only",
-            "tls": {"certificate": str(cert), "key": str(key)},
-        }
-    }
-    with reg:
-        session = requests.Session()
-        session.verify = str(cert)
-        session.trust_env = False
-        repo = "proxy/php-fpm"
-        push_raw(f"https://{reg.host}", repo, make_image(("linux/amd64",)), PINS, session=session)
-        port = reg.host.rsplit(":", 1)[1]
-        matrix = write_matrix(tmp_path, f"registry.test:{port}/{repo}")
-        trust = {"REQUESTS_CA_BUNDLE": str(cert)}
-        with ConnectProxy({"registry.test": "127.0.0.1"}, credentials="carol:tunn3l") as proxy:
-            via = check_public(matrix, {**trust, "HTTPS_PROXY": proxy.url("carol:tunn3l")})
-            assert via.returncode == 0, via.stdout + via.stderr
-            assert proxy.requests and set(proxy.requests) == {f"CONNECT registry.test:{port}"}
+def test_the_client_reaches_an_https_registry_through_a_connect_proxy(
+    tmp_path: Path, https_registry: HttpsRegistry
+) -> None:
+    host, cert = https_registry.host, https_registry.cert
+    repo = "proxy/php-fpm"
+    push_raw(
+        f"https://{host}", repo, make_image(("linux/amd64",)), PINS, session=https_registry.session
+    )
+    port = host.rsplit(":", 1)[1]
+    matrix = write_matrix(tmp_path, f"registry.test:{port}/{repo}")
+    trust = {"REQUESTS_CA_BUNDLE": str(cert)}
+    with ConnectProxy({"registry.test": "127.0.0.1"}, credentials="carol:tunn3l") as proxy:
+        via = check_public(matrix, {**trust, "HTTPS_PROXY": proxy.url("carol:tunn3l")})
+        assert via.returncode == 0, via.stdout + via.stderr
+        assert proxy.requests and set(proxy.requests) == {f"CONNECT registry.test:{port}"}
 
-            served = len(proxy.requests)
-            direct = check_public(
-                matrix,
-                {
-                    **trust,
-                    "https_proxy": proxy.url("carol:tunn3l"),
-                    "NO_PROXY": "example.com,.test",
-                },
-            )
-            assert direct.returncode == 7, direct.stdout + direct.stderr  # unreachable directly
-            assert len(proxy.requests) == served  # NO_PROXY: not through the proxy
+        served = len(proxy.requests)
+        direct = check_public(
+            matrix,
+            {
+                **trust,
+                "https_proxy": proxy.url("carol:tunn3l"),
+                "NO_PROXY": "example.com,.test",
+            },
+        )
+        assert direct.returncode == 7, direct.stdout + direct.stderr  # unreachable directly
+        assert len(proxy.requests) == served  # NO_PROXY: not through the proxy
 
-            wrong = check_public(matrix, {**trust, "HTTPS_PROXY": proxy.url("carol:wrong")})
-            said = wrong.stdout + wrong.stderr
-            assert wrong.returncode == 7, said
-            assert "407" in said
-            assert "wrong" not in said.replace("went wrong", "") and "tunn3l" not in said
+        wrong = check_public(matrix, {**trust, "HTTPS_PROXY": proxy.url("carol:wrong")})
+        said = wrong.stdout + wrong.stderr
+        assert wrong.returncode == 7, said
+        assert "407" in said
+        assert "wrong" not in said.replace("went wrong", "") and "tunn3l" not in said
 
 
 def test_http_proxy_forwards_and_loopback_goes_direct(

@@ -37,24 +37,6 @@ def unique_blobs(*images: TestImage) -> dict[str, bytes]:
     return blobs
 
 
-def uploads_by_digest(proxy: FaultProxy) -> Counter[str]:
-    """Completed uploads (the PUT that names the digest) per blob digest."""
-    found: Counter[str] = Counter()
-    for seen in proxy.log:
-        if seen.method == "PUT" and seen.kind == "upload" and seen.status == 201:
-            digest = seen.path.split("digest=")[1].split("&")[0].replace("%3A", ":")
-            found[digest] += 1
-    return found
-
-
-def downloads_by_digest(proxy: FaultProxy) -> Counter[str]:
-    return Counter(
-        s.path.split("/blobs/")[1].split("?")[0]
-        for s in proxy.log
-        if s.method == "GET" and s.kind == "blob"
-    )
-
-
 def stored(registry_host: str, repo: str, digest: str) -> bool:
     reply = requests.head(f"http://{registry_host}/v2/{repo}/blobs/{digest}", timeout=10)
     return reply.status_code == 200
@@ -92,9 +74,9 @@ def test_two_lines_sharing_a_layer_upload_each_blob_once_at_high_parallelism(
     engine = Transfers(workers=32)
     plan = engine.copy(source, repo, [(target, repo)], [one.digest, two.digest])
 
-    assert uploads_by_digest(target_proxy) == Counter(set(blobs))  # each blob exactly once
+    assert target_proxy.uploads_by_digest() == Counter(set(blobs))  # each blob exactly once
     assert target_proxy.uploaded_bytes == sum(len(b) for b in blobs.values())
-    assert downloads_by_digest(source_proxy) == Counter(set(blobs))  # each downloaded once
+    assert source_proxy.downloads_by_digest() == Counter(set(blobs))  # each downloaded once
     assert plan.download_count == len(blobs)
     for image in lines:
         assert manifest_there(second_registry.host, repo, image.digest)
@@ -134,9 +116,9 @@ def test_two_target_registries_download_each_blob_once(
     targets = [(make_client(p), repo) for p in proxies]
     Transfers(workers=16).copy(make_client(source_proxy), repo, targets, [one.digest, two.digest])
 
-    assert downloads_by_digest(source_proxy) == Counter(set(blobs))
+    assert source_proxy.downloads_by_digest() == Counter(set(blobs))
     for proxy in proxies:
-        assert uploads_by_digest(proxy) == Counter(set(blobs))
+        assert proxy.uploads_by_digest() == Counter(set(blobs))
         assert proxy.uploaded_bytes == sum(len(b) for b in blobs.values())
     for host in (second_registry.host, third.host):
         assert all(manifest_there(host, repo, image.digest) for image in lines)
@@ -159,9 +141,9 @@ def test_two_repositories_of_one_registry_get_one_upload_and_a_mount(
     Transfers(workers=8).copy(
         make_client(registry), repo, [(target, repo), (target, mirror)], [one.digest, two.digest]
     )
-    assert uploads_by_digest(target_proxy) == Counter(set(blobs))
+    assert target_proxy.uploads_by_digest() == Counter(set(blobs))
     assert target_proxy.uploaded_bytes == sum(len(b) for b in blobs.values())
-    mounts = [s for s in target_proxy.log if s.method == "POST" and "mount=" in s.path]
+    mounts = target_proxy.mounts()
     assert len(mounts) == len(blobs) and all(s.status == 201 for s in mounts)
     assert all(manifest_there(second_registry.host, mirror, i.digest) for i in lines)
 
@@ -300,7 +282,7 @@ def test_concurrent_copies_share_the_transfer_in_flight(
     for thread in threads:
         thread.join()
     assert not errors
-    assert uploads_by_digest(target_proxy) == Counter(set(blobs))
+    assert target_proxy.uploads_by_digest() == Counter(set(blobs))
     assert all(manifest_there(second_registry.host, repo, i.digest) for i in lines)
 
 

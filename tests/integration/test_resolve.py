@@ -32,6 +32,7 @@ from publisher.core import pins
 from publisher.core.errors import EXIT_BUILD_LOCALLY, EXIT_CANNOT_PROCEED, EXIT_USE_PREBUILT
 from publisher.resolve import detect_host_platform
 from tests.conftest import ROOT
+from tests.integration.conftest import HttpsRegistry
 from tests.support import images as test_images
 from tests.support.connectproxy import ConnectProxy
 from tests.support.faultproxy import Fault, FaultProxy
@@ -658,89 +659,35 @@ def test_chunked_answers_are_read(
     assert proxy.count(kind="manifest") == 1
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    import datetime as dt
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "publisher test registry")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("registry.test")]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "registry.pem", directory / "registry.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
-def test_https_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_https_registry(https_registry: HttpsRegistry, monkeypatch: pytest.MonkeyPatch) -> None:
     """The probe's TLS path, against the distribution registry serving HTTPS."""
-    from tests.integration.conftest import _require_registry
+    host = https_registry.host
+    repo = "resolve/tls"
+    push_raw(
+        f"https://{host}", repo, stand_in(), [f"{RELEASE}-php-8.4"], session=https_registry.session
+    )
+    target = probing.Target(host, repo, f"{RELEASE}-php-8.4", HOST, plain_http=False)
 
-    _require_registry()
-    cert, key = _self_signed(tmp_path)
-    reg = LocalRegistry()
-    reg.extra_config = {
-        "http": {
-            "addr": reg.host,
-            "secret": "local-test-only",
-            "tls": {"certificate": str(cert), "key": str(key)},
-        }
-    }
-    with reg:
-        session = requests.Session()
-        session.verify = str(cert)
-        session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
-        repo = "resolve/tls"
-        push_raw(f"https://{reg.host}", repo, stand_in(), [f"{RELEASE}-php-8.4"], session=session)
-        target = probing.Target(reg.host, repo, f"{RELEASE}-php-8.4", HOST, plain_http=False)
+    untrusted = probing.probe(target, timeout=5, env={})
+    assert untrusted.status is probing.Status.UNREACHABLE
+    assert "certificate verify failed" in untrusted.detail
 
-        untrusted = probing.probe(target, timeout=5, env={})
-        assert untrusted.status is probing.Status.UNREACHABLE
-        assert "certificate verify failed" in untrusted.detail
+    monkeypatch.setenv("SSL_CERT_FILE", str(https_registry.cert))
+    trusted = probing.probe(target, timeout=5, env={})
+    assert trusted.status is probing.Status.AVAILABLE, trusted.detail
+    assert trusted.platforms == ("linux/amd64", "linux/arm64")
 
-        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-        trusted = probing.probe(target, timeout=5, env={})
-        assert trusted.status is probing.Status.AVAILABLE, trusted.detail
-        assert trusted.platforms == ("linux/amd64", "linux/arm64")
-
-        # Through an HTTPS_PROXY (CONNECT): the name resolves only at the proxy.
-        port = reg.host.rsplit(":", 1)[1]
-        named = probing.Target(f"registry.test:{port}", repo, f"{RELEASE}-php-8.4", HOST)
-        with ConnectProxy({"registry.test": "127.0.0.1"}, credentials="bob:pr0xy") as proxy:
-            via = probing.probe(named, timeout=5, env={"HTTPS_PROXY": proxy.url("bob:pr0xy")})
-            assert via.status is probing.Status.AVAILABLE, via.detail
-            assert proxy.requests[0] == f"CONNECT registry.test:{port}"
-            refused = probing.probe(named, timeout=5, env={"https_proxy": proxy.url("bob:x")})
-            assert refused.status is probing.Status.UNREACHABLE
-            assert "407 Proxy Authentication Required" in refused.detail
-            assert "pr0xy" not in refused.detail and "bob:x" not in refused.detail
+    # Through an HTTPS_PROXY (CONNECT): the name resolves only at the proxy.
+    port = host.rsplit(":", 1)[1]
+    named = probing.Target(f"registry.test:{port}", repo, f"{RELEASE}-php-8.4", HOST)
+    with ConnectProxy({"registry.test": "127.0.0.1"}, credentials="bob:pr0xy") as proxy:
+        via = probing.probe(named, timeout=5, env={"HTTPS_PROXY": proxy.url("bob:pr0xy")})
+        assert via.status is probing.Status.AVAILABLE, via.detail
+        assert proxy.requests[0] == f"CONNECT registry.test:{port}"
+        refused = probing.probe(named, timeout=5, env={"https_proxy": proxy.url("bob:x")})
+        assert refused.status is probing.Status.UNREACHABLE
+        assert "407 Proxy Authentication Required" in refused.detail
+        assert "pr0xy" not in refused.detail and "bob:x" not in refused.detail
 
 
 # --------------------------------------------------------------------------- proxies, matrix.yaml, Python 3.9

@@ -6,7 +6,8 @@ proxy) unless a scripted ``Fault`` matches. Without a fault, bodies stream throu
 both ways (memory stays flat for any blob size; a request body cut short is cut
 short upstream too). It counts requests by method and
 kind of path (``ping``, ``manifest``, ``blob``, ``upload``, ``tags``,
-``other``) and the request-body bytes sent to upload endpoints.
+``other``) and the request-body bytes sent to upload endpoints; ``uploads_by_digest()``,
+``downloads_by_digest()`` and ``mounts()`` read its log per blob.
 
 Faults (``Fault.action``):
 
@@ -43,8 +44,10 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.httpserver import LoopbackServer
 
 RELAY_CHUNK = 256 * 1024
 
@@ -120,7 +123,7 @@ class Seen:
     headers: dict[str, str]
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     """Start with ``start()`` (or as a context manager); ``host`` is ``127.0.0.1:PORT``."""
 
     def __init__(self, upstream: str) -> None:
@@ -130,7 +133,6 @@ class FaultProxy:
         self.uploaded_bytes = 0
         self.log: list[Seen] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     # ---------------------------------------------------------------- script
 
@@ -165,6 +167,27 @@ class FaultProxy:
     def mutating_requests(self) -> int:
         return sum(self.count(m) for m in ("POST", "PUT", "PATCH", "DELETE"))
 
+    def uploads_by_digest(self) -> Counter[str]:
+        """Completed uploads (the PUT that names the digest, answered 201) per blob digest."""
+        with self._lock:
+            paths = [
+                s.path
+                for s in self.log
+                if s.method == "PUT" and s.kind == "upload" and s.status == 201
+            ]
+        return Counter(parse_qs(urlsplit(path).query)["digest"][0] for path in paths)
+
+    def downloads_by_digest(self) -> Counter[str]:
+        """Blob GETs per digest."""
+        with self._lock:
+            paths = [s.path for s in self.log if s.method == "GET" and s.kind == "blob"]
+        return Counter(urlsplit(path).path.rsplit("/blobs/", 1)[1] for path in paths)
+
+    def mounts(self) -> list[Seen]:
+        """The cross-repository mount requests (``POST ...?mount=``), in order."""
+        with self._lock:
+            return [s for s in self.log if s.method == "POST" and "mount=" in s.path]
+
     def _pick(self, method: str, path: str) -> Fault | None:
         with self._lock:
             for fault in self.faults:
@@ -173,19 +196,6 @@ class FaultProxy:
         return None
 
     # ---------------------------------------------------------------- server
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.server_address[1])
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}"
 
     def start(self) -> FaultProxy:
         proxy = self
@@ -510,21 +520,5 @@ class FaultProxy:
 
             do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+        self._serve(Handler)
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

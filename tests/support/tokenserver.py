@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,6 +28,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
+
+from tests.support.httpserver import LoopbackServer
 
 SERVICE = "publisher-test-registry"
 ISSUER = "publisher-test-token-issuer"
@@ -46,7 +48,7 @@ class TokenRequest:
 
 
 @dataclass
-class TokenServer:
+class TokenServer(LoopbackServer):
     """Start with ``start()``; ``realm`` is the URL to put in the registry config."""
 
     users: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (password, actions)
@@ -69,8 +71,6 @@ class TokenServer:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(self.key, hashes.SHA256())
         )
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     # --------------------------------------------------------------- tokens
@@ -157,28 +157,12 @@ class TokenServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._serve(Handler)
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.server_address[1])
 
     @property
     def realm(self) -> str:
-        return f"http://127.0.0.1:{self.port}/token"
+        return f"{self.url}/token"
 
     def write_cert(self, path: Path) -> Path:
         path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))

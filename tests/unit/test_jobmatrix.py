@@ -11,18 +11,9 @@ import pytest
 from publisher.core import config, jobmatrix
 from publisher.core.errors import ConfigError
 from publisher.core.plan import plan
+from tests.support.matrices import acme_matrix
 
-MATRIX = """
-registries:
-  - {name: hub, repository: docker.io/acme/php-fpm, primary: true}
-  - {name: ghcr, repository: ghcr.io/acme/php-fpm}
-default_line: "8.4"
-lines:
-  - php: "8.3"
-  - php: "8.4"
-  - php: "8.5"
-    platforms: [linux/amd64]
-"""
+MATRIX = acme_matrix(lines=("8.3", "8.4", "8.5"), line_platforms={"8.5": ["linux/amd64"]})
 
 
 @pytest.fixture

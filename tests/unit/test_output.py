@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from publisher.adapters.output import Output, markdown_table
 from publisher.core.errors import CommandError, ConfigError, RegistryError
+from tests.support.github_files import parse_outputs
 
 CANARY = "cAnArY-s3cr3t%val/ue+1=="
 
@@ -54,27 +55,6 @@ def make(tmp_path: Path, *, actions: bool = True, debug: bool = False) -> Run:
     stdout, stderr = io.StringIO(), io.StringIO()
     out = Output(env, stream=stdout, err_stream=stderr, debug=debug)
     return Run(out, stdout, stderr, summary, outputs)
-
-
-def parse_outputs(text: str) -> dict[str, str]:
-    """Read a $GITHUB_OUTPUT file the way the runner does (name=value and heredoc)."""
-    result: dict[str, str] = {}
-    lines = iter(text.splitlines())
-    for line in lines:
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            body = []
-            for inner in lines:
-                if inner == delimiter:
-                    break
-                body.append(inner)
-            else:
-                raise AssertionError(f"unterminated heredoc for {name}")
-            result[name] = "\n".join(body)
-        else:
-            name, value = line.split("=", 1)
-            result[name] = value
-    return result
 
 
 # ------------------------------------------------------------------- groups

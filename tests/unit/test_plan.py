@@ -12,16 +12,9 @@ from publisher.core import config
 from publisher.core.errors import InvalidVersionError
 from publisher.core.plan import LATEST, parse_scheme_tag, plan
 from publisher.core.version import parse_release
+from tests.support.matrices import acme_matrix
 
-MATRIX = """
-registries:
-  - {name: hub, repository: docker.io/acme/php-fpm, primary: true}
-  - {name: ghcr, repository: ghcr.io/acme/php-fpm}
-default_line: "8.4"
-lines:
-  - php: "8.3"
-  - php: "8.4"
-"""
+MATRIX = acme_matrix()
 
 
 @pytest.fixture

@@ -29,22 +29,13 @@ from publisher.core.publish_plan import (
     plan_publish,
     tags_to_resolve,
 )
-
-MATRIX = """
-registries:
-  - {name: hub, repository: docker.io/acme/php-fpm, primary: true}
-  - {name: ghcr, repository: ghcr.io/acme/php-fpm}
-default_line: "%s"
-lines:
-  - php: "8.3"
-  - php: "8.4"
-"""
+from tests.support.matrices import acme_config
 
 REGISTRIES = ("hub", "ghcr")
 
 
 def cfg(default: str = "8.4") -> config.Config:
-    return config.loads(MATRIX % default)
+    return acme_config(default_line=default)
 
 
 def digest(text: str) -> str:
@@ -303,12 +294,12 @@ def test_a_pin_on_a_secondary_with_other_content_is_a_conflict():
 
 
 def test_record_lines_and_platforms_win_over_todays_matrix():
-    c = config.loads(MATRIX % "8.4" + '  - php: "8.5"\n')
+    c = acme_config(lines=("8.3", "8.4", "8.5"))
     record = dataclasses.replace(record_of("v1.0.0", "8.4"))
     adjusted, notices = config_for_record(c, record)
     assert adjusted.line_names == ("8.3", "8.4")
     assert any("has no PHP 8.5" in n for n in notices)
-    older = config.loads(MATRIX % "8.4")
+    older = acme_config()
     gone = record_of("v1.0.0", "8.4", lines=("8.2", "8.3", "8.4"))
     with pytest.raises(ConfigError, match=r"8\.2"):
         config_for_record(older, gone, strict=True)

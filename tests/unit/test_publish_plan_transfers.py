@@ -26,17 +26,9 @@ from publisher.core.publish_plan import (
 from publisher.core.transfer_plan import SourceTree, Target
 from publisher.core.version import parse_release
 from tests.support.images import TestImage, digest_of, make_image, make_layer
+from tests.support.matrices import acme_matrix
 
-MATRIX = """
-registries:
-  - {name: hub, repository: docker.io/acme/php-fpm, primary: true}
-  - {name: ghcr, repository: ghcr.io/acme/php-fpm}
-  - {name: quay, repository: quay.io/acme/php-fpm}
-default_line: "8.4"
-lines:
-  - php: "8.3"
-  - php: "8.4"
-"""
+MATRIX = acme_matrix(registries=("hub", "ghcr", "quay"))
 
 TARGETS = {
     "hub": Target("https://registry-1.docker.io", "acme/php-fpm"),
