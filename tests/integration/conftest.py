@@ -26,13 +26,14 @@ Helpers:
 * ``proxy_for``         factory: a ``FaultProxy`` in front of any registry host
 * ``seed``              ``seed(registry, repo, image, tags=())`` pushes with raw HTTP (not our client)
 * ``write_matrix``      ``write_matrix(tmp_path, registries=[(name, host/repo, primary)], ...)``
-                        writes a matrix.yaml pointing at loopback registries
+                        writes a matrix.yaml (or ``name=``) pointing at loopback registries
 
 Every registry fixture skips (fails in CI) when the registry binary is missing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import uuid
@@ -82,6 +83,12 @@ class BasicAuthRegistry:
     def credentials(self) -> Credentials:
         return Credentials(self.username, self.password)
 
+    def session(self) -> requests.Session:
+        """A ``requests`` session that sends the credentials (to seed with raw HTTP)."""
+        session = requests.Session()
+        session.auth = (self.username, self.password)
+        return session
+
 
 @dataclass
 class TokenAuthRegistry:
@@ -124,16 +131,8 @@ def second_registry() -> Iterator[LocalRegistry]:
 @pytest.fixture
 def fresh_registry() -> Iterator[Callable[..., LocalRegistry]]:
     _require_registry()
-    started: list[LocalRegistry] = []
-
-    def start(**kwargs: Any) -> LocalRegistry:
-        reg = LocalRegistry(**kwargs).start()
-        started.append(reg)
-        return reg
-
-    yield start
-    for reg in started:
-        reg.stop()
+    with contextlib.ExitStack() as started:
+        yield lambda **kwargs: started.enter_context(LocalRegistry(**kwargs))
 
 
 @pytest.fixture
@@ -221,17 +220,13 @@ def make_client(fast_retry: RetryPolicy) -> Callable[..., RegistryClient]:
 
 @pytest.fixture
 def proxy_for() -> Iterator[Callable[[Any], FaultProxy]]:
-    started: list[FaultProxy] = []
+    with contextlib.ExitStack() as started:
 
-    def start(target: Any) -> FaultProxy:
-        host = target if isinstance(target, str) else target.host
-        p = FaultProxy(host).start()
-        started.append(p)
-        return p
+        def start(target: Any) -> FaultProxy:
+            host = target if isinstance(target, str) else target.host
+            return started.enter_context(FaultProxy(host))
 
-    yield start
-    for p in started:
-        p.stop()
+        yield start
 
 
 @pytest.fixture
@@ -283,9 +278,15 @@ def matrix_text(
 
 @pytest.fixture
 def write_matrix() -> Callable[..., Path]:
-    def write(directory: Path, registries: Sequence[tuple[str, str, bool]], **kwargs: Any) -> Path:
-        path = directory / "matrix.yaml"
-        path.write_text(matrix_text(registries, **kwargs))
+    def write(
+        directory: Path,
+        registries: Sequence[tuple[str, str, bool]],
+        *,
+        name: str = "matrix.yaml",
+        **kwargs: Any,
+    ) -> Path:
+        path = directory / name
+        path.write_text(matrix_text(registries, **kwargs), encoding="utf-8")
         return path
 
     return write

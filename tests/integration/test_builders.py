@@ -27,7 +27,7 @@ from publisher.core.platforms import Platform
 from publisher.core.reference import Reference
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
-from tests.support.builds import forget_images, quiet_runner
+from tests.support.builds import image_registry, quiet_runner
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -38,10 +38,8 @@ REVISION = "0123456789abcdef0123456789abcdef01234567"
 
 @pytest.fixture(scope="module")
 def build_registry() -> Iterator[LocalRegistry]:
-    require_tool("docker-registry", "registry")
-    with LocalRegistry() as reg:
+    with image_registry() as reg:
         yield reg
-    forget_images(reg.host)
 
 
 @pytest.fixture(scope="module")

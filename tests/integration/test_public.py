@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ import requests
 
 from publisher.adapters.localregistry import LocalRegistry
 from tests.conftest import ROOT
-from tests.integration.conftest import BasicAuthRegistry, matrix_text
+from tests.integration.conftest import BasicAuthRegistry
 from tests.support.images import make_image, push_raw
 
 pytestmark = pytest.mark.integration
@@ -68,19 +69,18 @@ def test_open_registries_pass(
     registry: LocalRegistry,
     second_registry: LocalRegistry,
     environment: dict[str, str],
+    write_matrix: Callable[..., Path],
 ) -> None:
     repo = f"public/php-fpm-{uuid.uuid4().hex[:8]}"
     seed_pins(registry.host, repo)
     seed_pins(second_registry.host, repo)
-    matrix = tmp_path / "matrix.yaml"
-    matrix.write_text(
-        matrix_text(
-            [
-                ("hub", f"{registry.host}/{repo}", True),
-                ("ghcr", f"{second_registry.host}/{repo}", False),
-            ],
-            lines=LINES,
-        )
+    matrix = write_matrix(
+        tmp_path,
+        [
+            ("hub", f"{registry.host}/{repo}", True),
+            ("ghcr", f"{second_registry.host}/{repo}", False),
+        ],
+        lines=LINES,
     )
     result = run(matrix, environment)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -92,11 +92,11 @@ def test_a_registry_that_refuses_anonymous_reads_fails_with_the_steps(
     registry: LocalRegistry,
     basic_registry: BasicAuthRegistry,
     environment: dict[str, str],
+    write_matrix: Callable[..., Path],
 ) -> None:
     repo = f"private/php-fpm-{uuid.uuid4().hex[:8]}"
     seed_pins(registry.host, repo)
-    session = requests.Session()
-    session.auth = (basic_registry.username, basic_registry.password)
+    session = basic_registry.session()
     seed_pins(basic_registry.host, repo, session)
     # Pushed and readable with credentials: only the anonymous read can tell.
     assert session.get(
@@ -104,16 +104,14 @@ def test_a_registry_that_refuses_anonymous_reads_fails_with_the_steps(
         headers={"Accept": "application/vnd.oci.image.index.v1+json"},
         timeout=30,
     ).ok
-    matrix = tmp_path / "matrix.yaml"
-    matrix.write_text(
-        matrix_text(
-            [
-                ("hub", f"{registry.host}/{repo}", True),
-                ("private", f"{basic_registry.host}/{repo}", False),
-            ],
-            lines=LINES,
-            credentials={"private": ("PRIVATE_USER", "PRIVATE_TOKEN")},
-        )
+    matrix = write_matrix(
+        tmp_path,
+        [
+            ("hub", f"{registry.host}/{repo}", True),
+            ("private", f"{basic_registry.host}/{repo}", False),
+        ],
+        lines=LINES,
+        credentials={"private": ("PRIVATE_USER", "PRIVATE_TOKEN")},
     )
     result = run(matrix, environment)
     out = result.stdout + result.stderr

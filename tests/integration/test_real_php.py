@@ -29,7 +29,7 @@ from publisher.core.platforms import Platform
 from publisher.core.reference import Reference
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
-from tests.support.builds import forget_images, quiet_runner
+from tests.support.builds import image_registry, quiet_runner
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -39,11 +39,8 @@ SOURCE = ROOT / "examples/real-php/standin"
 
 @pytest.fixture(scope="module")
 def base_registry() -> Iterator[LocalRegistry]:
-    require_tool("docker-registry", "registry")
-    require_tool("mmdebstrap")
-    with LocalRegistry() as reg:
+    with image_registry("mmdebstrap") as reg:
         yield reg
-    forget_images(reg.host)
 
 
 @pytest.fixture(scope="module")

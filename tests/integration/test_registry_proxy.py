@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,14 +45,8 @@ def check_public(matrix: Path, env: dict[str, str]) -> subprocess.CompletedProce
     )
 
 
-def write_matrix(directory: Path, repository: str) -> Path:
-    path = directory / f"matrix-{uuid.uuid4().hex[:6]}.yaml"
-    path.write_text(matrix_text([("hub", repository, True)], lines=("8.4",)), encoding="utf-8")
-    return path
-
-
 def test_the_client_reaches_an_https_registry_through_a_connect_proxy(
-    tmp_path: Path, https_registry: HttpsRegistry
+    tmp_path: Path, https_registry: HttpsRegistry, write_matrix: Callable[..., Path]
 ) -> None:
     host, cert = https_registry.host, https_registry.cert
     repo = "proxy/php-fpm"
@@ -59,7 +54,7 @@ def test_the_client_reaches_an_https_registry_through_a_connect_proxy(
         f"https://{host}", repo, make_image(("linux/amd64",)), PINS, session=https_registry.session
     )
     port = host.rsplit(":", 1)[1]
-    matrix = write_matrix(tmp_path, f"registry.test:{port}/{repo}")
+    matrix = write_matrix(tmp_path, [("hub", f"registry.test:{port}/{repo}", True)], lines=("8.4",))
     trust = {"REQUESTS_CA_BUNDLE": str(cert)}
     with ConnectProxy({"registry.test": "127.0.0.1"}, credentials="carol:tunn3l") as proxy:
         via = check_public(matrix, {**trust, "HTTPS_PROXY": proxy.url("carol:tunn3l")})
@@ -86,7 +81,7 @@ def test_the_client_reaches_an_https_registry_through_a_connect_proxy(
 
 
 def test_http_proxy_forwards_and_loopback_goes_direct(
-    tmp_path: Path, registry: LocalRegistry
+    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
 ) -> None:
     repo = f"proxy/plain-{uuid.uuid4().hex[:8]}"
     push_raw(f"http://{registry.host}", repo, make_image(("linux/amd64",)), PINS)
@@ -102,7 +97,7 @@ def test_http_proxy_forwards_and_loopback_goes_direct(
         served = len(proxy.requests)
         # The same registry on loopback: direct, even with both proxy variables set.
         local = check_public(
-            write_matrix(tmp_path, f"{registry.host}/{repo}"),
+            write_matrix(tmp_path, [("hub", f"{registry.host}/{repo}", True)], lines=("8.4",)),
             {"HTTP_PROXY": proxy.url(), "HTTPS_PROXY": proxy.url()},
         )
         assert local.returncode == 0, local.stdout + local.stderr

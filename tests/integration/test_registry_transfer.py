@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.registry import ACCEPT, RegistryClient
 from publisher.adapters.registry.transfer import Transfers
 from publisher.core.errors import InvalidResponseError
@@ -49,6 +50,16 @@ def manifest_there(registry_host: str, repo: str, digest: str) -> bool:
         timeout=10,
     )
     return reply.status_code == 200
+
+
+@pytest.fixture(params=[1, 2], ids=["streamed", "spooled"])
+def targets(
+    request: pytest.FixtureRequest,
+    second_registry: LocalRegistry,
+    fresh_registry: Callable[..., LocalRegistry],
+) -> list[LocalRegistry]:
+    """The registries to copy to: with one the blob streams through, with two it is spooled."""
+    return [second_registry] if request.param == 1 else [second_registry, fresh_registry()]
 
 
 @pytest.fixture
@@ -179,12 +190,9 @@ def test_a_reset_mid_upload_retries_the_transfer_in_a_new_session(
     assert manifest_there(second_registry.host, repo, image.digest)
 
 
-@pytest.mark.parametrize("targets", [1, 2], ids=["streamed", "spooled"])
 def test_a_corrupted_blob_from_the_source_is_never_stored(
-    targets: int,
+    targets: list[LocalRegistry],
     registry: Any,
-    second_registry: Any,
-    fresh_registry: Callable[..., Any],
     repo: str,
     seed: Callable[..., str],
     proxy_for: Callable[[Any], FaultProxy],
@@ -200,7 +208,7 @@ def test_a_corrupted_blob_from_the_source_is_never_stored(
     source_proxy.add(
         Fault("body", method="GET", path=f"/blobs/{digest}", body=corrupted, times=None)
     )
-    proxies = [proxy_for(second_registry), proxy_for(fresh_registry())][:targets]
+    proxies = [proxy_for(target) for target in targets]
     clients = [(make_client(p, retry=_policy(FakeClock())), repo) for p in proxies]
     with pytest.raises(InvalidResponseError, match="does not match its digest"):
         Transfers(workers=4).copy(make_client(source_proxy), repo, clients, [image.digest])
@@ -210,15 +218,12 @@ def test_a_corrupted_blob_from_the_source_is_never_stored(
         assert not manifest_there(proxy.upstream, repo, image.digest)
         # Streamed, the upload stopped short of the last bytes; spooled, it never started.
         puts = [s for s in proxy.log if s.method == "PUT" and digest.split(":")[1] in s.path]
-        assert all(s.status is None for s in puts) and len(puts) == (1 if targets == 1 else 0)
+        assert all(s.status is None for s in puts) and len(puts) == (1 if len(targets) == 1 else 0)
 
 
-@pytest.mark.parametrize("targets", [1, 2], ids=["streamed", "spooled"])
 def test_large_blobs_go_up_in_chunks(
-    targets: int,
+    targets: list[LocalRegistry],
     registry: Any,
-    second_registry: Any,
-    fresh_registry: Callable[..., Any],
     repo: str,
     seed: Callable[..., str],
     proxy_for: Callable[[Any], FaultProxy],
@@ -227,7 +232,7 @@ def test_large_blobs_go_up_in_chunks(
     image = make_image(platforms=["linux/amd64"], layer_sizes=(250_000,))
     seed(registry, repo, image)
     layer = image.images[0].layers[0]
-    proxies = [proxy_for(second_registry), proxy_for(fresh_registry())][:targets]
+    proxies = [proxy_for(target) for target in targets]
     clients = []
     for proxy in proxies:
         client = make_client(proxy)
@@ -286,12 +291,9 @@ def test_concurrent_copies_share_the_transfer_in_flight(
     assert all(manifest_there(second_registry.host, repo, i.digest) for i in lines)
 
 
-@pytest.mark.parametrize("targets", [1, 2], ids=["streamed", "spooled"])
 def test_memory_stays_flat_whatever_the_layer_size(
-    targets: int,
+    targets: list[LocalRegistry],
     registry: Any,
-    second_registry: Any,
-    fresh_registry: Callable[..., Any],
     repo: str,
     seed: Callable[..., str],
     make_client: Callable[..., RegistryClient],
@@ -302,7 +304,7 @@ def test_memory_stays_flat_whatever_the_layer_size(
     image = make_image(platforms=["linux/amd64"], layer_sizes=(24_000_000,))
     seed(registry, repo, image)
     size = len(image.images[0].layers[0])
-    hosts = [second_registry.host, fresh_registry().host][:targets]
+    hosts = [target.host for target in targets]
     source = make_client(registry)
     clients = [(make_client(h), repo) for h in hosts]
     tracemalloc.start()
@@ -315,12 +317,9 @@ def test_memory_stays_flat_whatever_the_layer_size(
     assert all(stored(h, repo, d) for h in hosts for d in image.blobs)
 
 
-@pytest.mark.parametrize("targets", [1, 2], ids=["streamed", "spooled"])
 def test_an_empty_blob_is_copied(
-    targets: int,
+    targets: list[LocalRegistry],
     registry: Any,
-    second_registry: Any,
-    fresh_registry: Callable[..., Any],
     repo: str,
     make_client: Callable[..., RegistryClient],
 ) -> None:
@@ -350,7 +349,7 @@ def test_an_empty_blob_is_copied(
         }
     )
     digest = raw_put_manifest(base, repo, manifest, "application/vnd.oci.image.manifest.v1+json")
-    hosts = [second_registry.host, fresh_registry().host][:targets]
+    hosts = [target.host for target in targets]
     clients = [(make_client(h), repo) for h in hosts]
     Transfers(workers=2).copy(make_client(registry), repo, clients, [digest])
     for host in hosts:

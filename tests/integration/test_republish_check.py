@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,14 +26,13 @@ from publisher.core.notes import (
     release_json,
 )
 from tests.conftest import ROOT
-from tests.integration.conftest import matrix_text
 from tests.support.images import make_image, push_raw
 
 pytestmark = pytest.mark.integration
 
 
 def test_only_moved_lines_are_rebuilt_and_frozen_lines_are_named(
-    tmp_path: Path, registry: LocalRegistry
+    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
 ) -> None:
     prefix = f"bases-{uuid.uuid4().hex[:8]}/library/php"
     current = {
@@ -69,14 +69,12 @@ def test_only_moved_lines_are_rebuilt_and_frozen_lines_are_named(
     )
     # Written the way publish writes it (the strict record reader reads it back).
     (notes / "v1.0.0.json").write_text(release_json(facts, SizeHistory()))
-    matrix = tmp_path / "matrix.yaml"
-    matrix.write_text(
-        matrix_text(
-            [("hub", repository, True)],
-            lines=("8.1", "8.3", "8.4"),
-            base_image=f"{registry.host}/{prefix}:{{php}}-fpm-alpine",
-            line_overrides={"8.1": {"frozen": True}},
-        )
+    matrix = write_matrix(
+        tmp_path,
+        [("hub", repository, True)],
+        lines=("8.1", "8.3", "8.4"),
+        base_image=f"{registry.host}/{prefix}:{{php}}-fpm-alpine",
+        line_overrides={"8.1": {"frozen": True}},
     )
     out = tmp_path / "github-output"
     out.write_text("")

@@ -12,10 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ from tests.support import images as test_images
 from tests.support.connectproxy import ConnectProxy
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import make_image, push_raw
+from tests.support.sockets import Silent
 
 pytestmark = pytest.mark.integration
 
@@ -342,8 +341,7 @@ def test_notes_name_the_published_lines_without_asking(workdir: Path) -> None:
 
 
 def test_basic_auth(basic_registry: Any, workdir: Path) -> None:
-    session = requests.Session()
-    session.auth = (basic_registry.username, basic_registry.password)
+    session = basic_registry.session()
     repo = f"resolve-{os.urandom(3).hex()}/basic"
     push_raw(basic_registry.registry.url, repo, stand_in(), [f"{RELEASE}-php-8.4"], session=session)
     env = {
@@ -443,29 +441,8 @@ def test_bearer_token_auth(token_registry: Any, workdir: Path) -> None:
 @pytest.fixture
 def silent_server() -> Iterator[str]:
     """Accepts connections and never answers: the probe must give up at its timeout."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-                held.append(conn)
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{listener.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    listener.close()
+    with Silent() as silent:
+        yield silent.host
 
 
 def test_a_silent_registry_is_bounded_by_the_timeout(silent_server: str, workdir: Path) -> None:
@@ -622,8 +599,7 @@ def test_hostile_answers_are_clean_errors(
 def test_a_registry_echoing_credentials_leaks_nothing(
     basic_registry: Any, proxy_for: Callable[[Any], FaultProxy], workdir: Path
 ) -> None:
-    session = requests.Session()
-    session.auth = (basic_registry.username, basic_registry.password)
+    session = basic_registry.session()
     repo = f"resolve-{os.urandom(3).hex()}/echo"
     push_raw(basic_registry.registry.url, repo, stand_in(), [f"{RELEASE}-php-8.4"], session=session)
     proxy = proxy_for(basic_registry)

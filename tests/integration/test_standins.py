@@ -22,7 +22,7 @@ from publisher.core.platforms import Platform
 from publisher.core.reference import Reference
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
-from tests.support.builds import forget_images, quiet_runner
+from tests.support.builds import forget_images, image_registry, quiet_runner
 from tests.support.faultproxy import FaultProxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -30,11 +30,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def standin_registry() -> Iterator[LocalRegistry]:
-    require_tool("docker-registry", "registry")
-    require_tool("buildah")
-    with LocalRegistry() as reg:
+    with image_registry("buildah") as reg:
         yield reg
-    forget_images(reg.host)
 
 
 @pytest.fixture(scope="module")

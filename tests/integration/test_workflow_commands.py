@@ -31,7 +31,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,8 +47,9 @@ from publisher.adapters.runner import Runner
 from publisher.core.errors import NotFoundError
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
-from tests.integration.conftest import BasicAuthRegistry
+from tests.integration.conftest import GH_REPO, GH_TOKEN, BasicAuthRegistry
 from tests.support.fake_github import FakeGitHub
+from tests.support.github_files import parse_outputs
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -59,8 +60,6 @@ RELEASE = "v1.0.0"
 COMMIT_EPOCH = 1767323045
 COMMIT_CREATED = "2026-01-02T03:04:05Z"
 LINES = ("8.4",)  # one line, both platforms: two legs, enough to prove the fan-out
-GH_TOKEN = "ghs_workflowCommandsToken0123456789"
-GH_REPO = "acme/php-fpm-images"
 
 #: Run steps that are not executed here, by step name, with the reason.
 SKIPPED = {
@@ -289,24 +288,6 @@ class Machine:
         }
 
 
-def parse_outputs(text: str) -> dict[str, str]:
-    result: dict[str, str] = {}
-    lines = iter(text.splitlines())
-    for line in lines:
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            body = []
-            for inner in lines:
-                if inner == delimiter:
-                    break
-                body.append(inner)
-            result[name] = "\n".join(body)
-        elif "=" in line:
-            name, value = line.split("=", 1)
-            result[name] = value
-    return result
-
-
 def run_steps_named(workflow: Mapping[str, Any]) -> set[str]:
     """Every run step's name, including those of the local reusable workflows it calls."""
     names = set()
@@ -422,13 +403,6 @@ def bin_dir(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub(token=GH_TOKEN) as server:
-        server.add_repo(GH_REPO)
-        yield server
-
-
 def checkout(repository: Path, where: Path) -> Path:
     shutil.copytree(repository, where)
     return where
@@ -442,7 +416,7 @@ def test_release_workflow_commands_run_in_order(
     bases: str,
     repository: Path,
     bin_dir: Path,
-    github: FakeGitHub,
+    gh: FakeGitHub,
     basic_registry: BasicAuthRegistry,
     second_registry: LocalRegistry,
 ) -> None:
@@ -470,7 +444,7 @@ def test_release_workflow_commands_run_in_order(
             "GITHUB_REF_NAME": RELEASE,
             "GITHUB_REPOSITORY": GH_REPO,
             "GITHUB_SHA": "0" * 40,
-            "GITHUB_API_URL": github.url,
+            "GITHUB_API_URL": gh.url,
             "GITHUB_STEP_SUMMARY": str(summary),
             "PUBLISHER_BASE_MIRROR": bases,
             "PYTHONPATH": str(ROOT),
@@ -607,7 +581,7 @@ def test_release_workflow_commands_run_in_order(
     assert "stand-in release: nothing to sign" in sign_step.stderr
 
     # The GitHub release carries the notes.
-    release = github.release(GH_REPO, RELEASE)
+    release = gh.release(GH_REPO, RELEASE)
     assert release is not None
     assert release["body"] == (pub / "release-notes" / f"{RELEASE}.md").read_text(encoding="utf-8")
 

@@ -4,36 +4,45 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.output import Output
 from publisher.adapters.runner import Runner
+from tests.conftest import require_tool
 
 
 def quiet_runner() -> Runner:
     return Runner(output=Output(env={}, quiet=True))
 
 
+@contextmanager
+def image_registry(*tools: str) -> Iterator[LocalRegistry]:
+    """A registry for images a test builds; ``tools`` must be on PATH; images forgotten after.
+
+    Each name in ``tools`` is required (one tool each, as ``require_tool`` checks).
+    """
+    require_tool("docker-registry", "registry")
+    for tool in tools:
+        require_tool(tool)
+    with LocalRegistry() as reg:
+        yield reg
+    forget_images(reg.host)
+
+
+def _ids_from(tool: str, listing: list[str], host: str) -> list[str]:
+    """IDs of the images ``tool`` lists (``ID NAME`` lines) that came from ``host``."""
+    listed = subprocess.run([tool, *listing], capture_output=True, text=True, check=False).stdout
+    return sorted({ln.split()[0] for ln in listed.splitlines() if f" {host}/" in ln})
+
+
 def forget_images(host: str) -> None:
     """Remove images pulled from ``host`` (a test registry) from buildah and docker storage."""
     buildah = shutil.which("buildah")
-    if buildah:
-        listed = subprocess.run(
-            [buildah, "images", "--format", "{{.ID}} {{.Name}}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout
-        ids = sorted({ln.split()[0] for ln in listed.splitlines() if f" {host}/" in ln})
-        if ids:
-            subprocess.run([buildah, "rmi", "-f", *ids], capture_output=True, check=False)
+    if buildah and (ids := _ids_from(buildah, ["images", "--format", "{{.ID}} {{.Name}}"], host)):
+        subprocess.run([buildah, "rmi", "-f", *ids], capture_output=True, check=False)
     docker = shutil.which("docker", path="/usr/bin") or shutil.which("docker")
-    if docker:
-        listed = subprocess.run(
-            [docker, "images", "--digests", "--format", "{{.ID}} {{.Repository}}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout
-        ids = sorted({ln.split()[0] for ln in listed.splitlines() if f" {host}/" in ln})
-        if ids:
-            subprocess.run([docker, "image", "rm", "-f", *ids], capture_output=True, check=False)
+    listing = ["images", "--digests", "--format", "{{.ID}} {{.Repository}}"]
+    if docker and (ids := _ids_from(docker, listing, host)):
+        subprocess.run([docker, "image", "rm", "-f", *ids], capture_output=True, check=False)

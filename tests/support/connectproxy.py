@@ -9,48 +9,31 @@ carries them. ``requests`` records every request line it served.
 from __future__ import annotations
 
 import base64
-import contextlib
 import socket
-import threading
+
+from tests.support.sockets import Listener, relay
 
 
-class ConnectProxy:
+class ConnectProxy(Listener):
+    backlog = 32
+
     def __init__(self, hosts: dict[str, str], credentials: str | None = None) -> None:
         self.hosts = hosts
         self.expected = (
             "Basic " + base64.b64encode(credentials.encode()).decode() if credentials else None
         )
         self.requests: list[str] = []
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(32)
-        self.host = f"127.0.0.1:{self.listener.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
     def url(self, userinfo: str = "") -> str:
         return f"http://{userinfo + '@' if userinfo else ''}{self.host}"
-
-    def close(self) -> None:
-        self.listener.close()
-
-    def __enter__(self) -> ConnectProxy:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _serve(self) -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                conn, _ = self.listener.accept()
-                threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _upstream(self, authority: str) -> socket.socket:
         name, _, port = authority.rpartition(":")
         return socket.create_connection((self.hosts.get(name, name), int(port)), timeout=5)
 
-    def _handle(self, client: socket.socket) -> None:
-        with contextlib.suppress(OSError), client:
+    def handle(self, client: socket.socket) -> None:
+        with client:
             head = b""
             while b"\r\n\r\n" not in head:
                 data = client.recv(4096)
@@ -83,18 +66,4 @@ class ConnectProxy:
                 request = "\r\n".join([f"{method} /{path} {version}", *kept]) + "\r\n\r\n"
                 upstream.sendall(request.encode("latin-1") + rest)
             with upstream:
-                self._pipe(client, upstream)
-
-    @staticmethod
-    def _pipe(a: socket.socket, b: socket.socket) -> None:
-        def copy(source: socket.socket, sink: socket.socket) -> None:
-            with contextlib.suppress(OSError):
-                while data := source.recv(65536):
-                    sink.sendall(data)
-            with contextlib.suppress(OSError):
-                sink.shutdown(socket.SHUT_WR)
-
-        other = threading.Thread(target=copy, args=(b, a), daemon=True)
-        other.start()
-        copy(a, b)
-        other.join(10)
+                relay(client, upstream)

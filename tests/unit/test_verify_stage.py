@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 from typing import Any
 
 from publisher.adapters.registry import OCI_INDEX, OCI_MANIFEST, Manifest, sha256_digest
 from publisher.core.verify_rules import check_image, short
 from publisher.stages.verify import inspect_index
+from tests.support.fake_registry import FakeRegistryClient
 
 
 def blob(n: int) -> str:
@@ -38,24 +38,6 @@ def image_manifest(config: str, layers: list[str]) -> Manifest:
     return Manifest.parse(body, OCI_MANIFEST)
 
 
-class FakeClient:
-    """Manifests by digest and the blobs present: what inspect_index asks a registry."""
-
-    def __init__(self, manifests: list[Manifest], present: set[str]) -> None:
-        self.manifests = {m.digest: m for m in manifests}
-        self.present = present
-        self.transport = SimpleNamespace(base="http://registry.test")
-
-    def get_manifest_by_digest(self, repo_path: str, digest: str) -> Manifest:
-        return self.manifests[digest]
-
-    def blob_exists(self, repo_path: str, digest: str) -> bool:
-        return digest in self.present
-
-    def manifest_platform_sizes(self, repo_path: str, manifest: Manifest) -> dict[str, int]:
-        return {"linux/amd64": manifest.compressed_size}
-
-
 def test_a_missing_config_and_a_missing_layer_are_named_as_such() -> None:
     child = image_manifest(blob(1), [blob(2), blob(3)])
     index_body = json.dumps(
@@ -73,7 +55,7 @@ def test_a_missing_config_and_a_missing_layer_are_named_as_such() -> None:
         }
     ).encode()
     index = Manifest.parse(index_body, OCI_INDEX)
-    client: Any = FakeClient([index, child], present={blob(2)})
+    client: Any = FakeRegistryClient(manifests=[index, child], present={blob(2)})
     facts = inspect_index(client, "ghcr", "acme/php", index.digest)
     assert facts.missing == (
         f"linux/arm64 config blob {short(blob(1))}",
@@ -90,7 +72,7 @@ def test_a_missing_config_and_a_missing_layer_are_named_as_such() -> None:
 
 def test_a_single_image_names_its_missing_layer() -> None:
     single = image_manifest(blob(4), [blob(5)])
-    client: Any = FakeClient([single], present={blob(4)})
+    client: Any = FakeRegistryClient(manifests=[single], present={blob(4)})
     facts = inspect_index(client, "hub", "acme/php", single.digest)
     assert not facts.is_index
     assert facts.missing == (f"layer 1 of 1 blob {short(blob(5))}",)

@@ -1,0 +1,130 @@
+"""Raw TCP stand-ins for registries that misbehave below HTTP, on 127.0.0.1.
+
+``Listener`` accepts connections on a free port and hands each to ``handle`` on
+its own thread; ``close()`` stops accepting and closes every connection it took.
+Built on it:
+
+* ``Silent``       accepts and never answers: a registry that hangs
+* ``FixedAnswer``  answers every request with one canned HTTP response (401, 429, ...)
+* ``TcpRelay``     relays bytes to an upstream; ``close()`` takes the upstream "offline"
+
+``relay(a, b)`` copies two sockets into each other until both sides are done
+(also used by ``ConnectProxy``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from typing import Self
+
+
+class Listener:
+    backlog = 64
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(self.backlog)
+        self.listener.settimeout(0.1)  # so that close() ends the accept loop promptly
+        self.host = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        self._open: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def handle(self, conn: socket.socket) -> None:
+        """Serve one accepted connection (on its own thread); the base keeps it open."""
+
+    def keep(self, sock: socket.socket) -> socket.socket:
+        """Close ``sock`` with the listener (for sockets a handler opens itself)."""
+        self._open.append(sock)
+        return sock
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._handle, args=(self.keep(conn),), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            self.handle(conn)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.listener.close()
+        for sock in self._open:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def relay(a: socket.socket, b: socket.socket) -> None:
+    """Copy ``a`` to ``b`` and ``b`` to ``a`` until both ends have closed (10 s at most after)."""
+
+    def copy(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    other = threading.Thread(target=copy, args=(b, a), daemon=True)
+    other.start()
+    copy(a, b)
+    other.join(10)
+
+
+class Silent(Listener):
+    """Accepts TCP connections and never answers: a registry that hangs."""
+
+
+class FixedAnswer(Listener):
+    """Answers every request with one HTTP response (401, 429, ...), as a registry would.
+
+    It answers a TLS hello too, with a plain HTTP status line, so docker falls
+    back to plain HTTP as it does for any loopback registry.
+    """
+
+    def __init__(self, status: str, headers: dict[str, str], body: bytes) -> None:
+        head = [f"HTTP/1.1 {status}", "Content-Type: application/json", "Connection: close"]
+        head += [f"{k}: {v}" for k, v in headers.items()]
+        head.append(f"Content-Length: {len(body)}")
+        self.answer = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+        self.requests: list[bytes] = []
+        super().__init__()
+
+    def handle(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(0.5)
+            seen = b""
+            with contextlib.suppress(TimeoutError):
+                while b"\r\n\r\n" not in seen and len(seen) < 65536:
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                    seen += data
+            self.requests.append(seen)
+            conn.sendall(self.answer)
+
+
+class TcpRelay(Listener):
+    """Relays TCP byte for byte to ``upstream``; ``close()`` takes the registry "offline"."""
+
+    def __init__(self, upstream: str) -> None:
+        host, port = upstream.rsplit(":", 1)
+        self.upstream = (host, int(port))
+        super().__init__()
+
+    def handle(self, conn: socket.socket) -> None:
+        relay(conn, self.keep(socket.create_connection(self.upstream)))
