@@ -24,8 +24,8 @@ TRANSFERS = 6
 
 #: Where release notes and records go when --notes-dir is not given, next to the matrix file.
 NOTES = "release-notes"
-#: The same for a rehearsal (--local), which must not touch the real notes.
-LOCAL_NOTES = ".publisher/local/release-notes"
+#: The publisher's own files next to the matrix file: digest records, a rehearsal's notes.
+WORK = ".publisher"
 
 #: The matrix file when --config is not given, and the variable that names another.
 CONFIG = "matrix.yaml"
@@ -128,7 +128,20 @@ plan_json = as_json("With --dry-run: print the publish plan as JSON on stdout (n
 
 
 def notes_dir_of(config: Config, given: Path | None, *, local: bool = False) -> Path:
-    """The --notes-dir a command acts on: the one given, else the default next to the matrix."""
+    """The --notes-dir a command acts on: the one given, else the default next to the matrix.
+
+    A rehearsal (--local) keeps its notes under WORK: it must not touch the real ones.
+    """
     if given is not None:
         return given
-    return Path(config.root) / (LOCAL_NOTES if local else NOTES)
+    return Path(config.root) / (Path(WORK, "local", NOTES) if local else NOTES)
+
+
+def digests_dir_of(
+    config: Config, given: Path | None, tag: str, *, local: bool, republish: bool
+) -> Path:
+    """The --digests a release writes: the one given, else a folder of the release under WORK."""
+    if given is not None:
+        return given
+    run = Path(config.root, WORK, "local" if local else "builds", tag)
+    return run / ("republish" if republish else "digests")

@@ -282,9 +282,10 @@ def _release(
     cfg = state.load_config(config_path, only)
     state.json_only(as_json)
     state.warn_lifecycle(cfg)
-    builds = Path(cfg.root) / ".publisher" / ("local" if local else "builds") / version.tag
     settings = ReleaseOptions(
-        digests_dir=digests_dir or builds / ("republish" if reason else "digests"),
+        digests_dir=options.digests_dir_of(
+            cfg, digests_dir, version.tag, local=local, republish=reason is not None
+        ),
         notes_dir=options.notes_dir_of(cfg, notes_dir, local=local),
         jobs=jobs,
         transfers=transfers,

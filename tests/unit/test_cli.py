@@ -154,3 +154,22 @@ def test_publish_requires_the_digest_records(cli):
     result = cli("publish", "v2.0.0")
     assert result.exit_code == 2, result.output
     assert "Missing option '--digests'" in result.output
+
+
+def test_notes_and_digest_records_default_to_folders_next_to_the_matrix(repo_root, tmp_path):
+    from publisher.cli import options
+    from publisher.core import config
+
+    cfg = config.load(str(repo_root / "examples" / "offline" / "matrix.yaml"), {})
+    root = repo_root / "examples" / "offline"
+    assert options.notes_dir_of(cfg, None) == root / "release-notes"
+    assert options.notes_dir_of(cfg, None, local=True) == root / ".publisher/local/release-notes"
+    assert options.notes_dir_of(cfg, tmp_path, local=True) == tmp_path
+    digests = options.digests_dir_of
+    assert digests(cfg, None, "v2.0.0", local=False, republish=False) == (
+        root / ".publisher/builds/v2.0.0/digests"
+    )
+    assert digests(cfg, None, "v2.0.0", local=True, republish=True) == (
+        root / ".publisher/local/v2.0.0/republish"
+    )
+    assert digests(cfg, tmp_path, "v2.0.0", local=True, republish=True) == tmp_path
