@@ -35,17 +35,6 @@ pytestmark = pytest.mark.integration
 BIG = 64 * 1024 * 1024
 
 
-def fake_policy(clock: FakeClock, attempts: int = 5) -> RetryPolicy:
-    return RetryPolicy(
-        attempts=attempts,
-        initial_delay=0.5,
-        max_delay=8.0,
-        total_timeout=120.0,
-        sleep=clock.sleep,
-        clock=clock,
-    )
-
-
 def client_via(proxy: FaultProxy, retry: RetryPolicy, **kwargs: Any) -> RegistryClient:
     return RegistryClient(proxy.host, plain_http=True, retry=retry, timeout=10.0, **kwargs)
 
@@ -61,7 +50,7 @@ def test_1_blob_upload_503_503_then_success(proxy: FaultProxy, repo: str, tmp_pa
     child = make_image(platforms=["linux/amd64"]).images[0]
     raw_push_blob(f"http://{proxy.upstream}", repo, child.config)  # the config is there already
     clock = FakeClock()
-    client = client_via(proxy, fake_policy(clock))
+    client = client_via(proxy, clock.policy(max_delay=8.0))
     proxy.add(Fault("status", method="PUT", path="/blobs/uploads/", status=503, times=2))
     assert client.push_layout(write_layout(child, tmp_path / "l"), repo) == child.digest
     # Only the layer was missing: 3 attempts at it (503, 503, 201); the config never uploaded.
@@ -105,7 +94,7 @@ def test_2_rate_limit_give_up_advises_authenticating(
 ) -> None:
     seed(registry, repo, make_image(), tags=["v1"])
     clock = FakeClock()
-    client = client_via(proxy, fake_policy(clock, attempts=3))
+    client = client_via(proxy, clock.policy(attempts=3, max_delay=8.0))
     headers = {
         "Retry-After": "1",
         "ratelimit-limit": "100;w=21600",
@@ -185,7 +174,7 @@ def test_4_manifest_put_non_retryable(
     )
     clock = FakeClock()
     with pytest.raises(error) as info:
-        client_via(proxy, fake_policy(clock)).put_manifest(repo, image.index, OCI_INDEX)
+        client_via(proxy, clock.policy(max_delay=8.0)).put_manifest(repo, image.index, OCI_INDEX)
     assert proxy.count("PUT", "manifest") == 1
     assert clock.sleeps == []
     assert getattr(info.value, "exit_code", None) == code
@@ -213,7 +202,7 @@ def test_4_401_reauthenticates_once_and_no_more(
         )
     )
     server.clear()
-    client = client_via(proxy, fake_policy(FakeClock()), credentials=token_registry.pusher)
+    client = client_via(proxy, FakeClock().policy(max_delay=8.0), credentials=token_registry.pusher)
     with pytest.raises(AuthError) as info:
         client.put_manifest(repo, image.index, OCI_INDEX)
     assert info.value.exit_code == 4
@@ -230,7 +219,7 @@ def test_5_connection_reset_mid_upload_uses_a_new_session(
     layer = make_layer(300_000, random.Random())
     digest = "sha256:" + hashlib.sha256(layer).hexdigest()
     proxy.add(Fault("reset", method="PUT", path="/blobs/uploads/", reset_after=8192, times=1))
-    client = client_via(proxy, fake_policy(FakeClock()))
+    client = client_via(proxy, FakeClock().policy(max_delay=8.0))
     assert client.push_blob(repo, digest, layer) is True
     puts = upload_puts(proxy)
     assert len(puts) == 2
@@ -251,7 +240,7 @@ def test_8_lying_docker_content_digest_on_put_fails_and_no_tag_moves(
     for child in image.images:
         seed(registry, repo, child)
     proxy.add(Fault("digest", method="PUT", path="/manifests/", times=None))
-    client = client_via(proxy, fake_policy(FakeClock()))
+    client = client_via(proxy, FakeClock().policy(max_delay=8.0))
 
     def publish() -> None:  # the publish order: index by digest, verified, then tags
         digest = client.put_manifest(repo, image.index, OCI_INDEX)
@@ -272,7 +261,7 @@ def test_8_altered_manifest_body_is_refused(
     digest = seed(registry, repo, image, tags=["v1"])
     altered = image.index.replace(b'"schemaVersion":2', b'"schemaVersion":2 ')
     proxy.add(Fault("body", method="GET", path="/manifests/", body=altered, times=None))
-    client = client_via(proxy, fake_policy(FakeClock()))
+    client = client_via(proxy, FakeClock().policy(max_delay=8.0))
     ref = (
         Reference(proxy.host, repo, digest=digest)
         if by == "digest"
@@ -292,7 +281,7 @@ def test_8_copy_from_a_lying_source_puts_nothing(
             "body", method="GET", path=f"/manifests/{digest}", body=image.index + b" ", times=None
         )
     )
-    source = client_via(proxy, fake_policy(FakeClock()))
+    source = client_via(proxy, FakeClock().policy(max_delay=8.0))
     target = RegistryClient(second_registry.host, plain_http=True)
     with pytest.raises(InvalidResponseError):
         source.copy(Reference(proxy.host, repo, digest=digest), target, repo)
@@ -358,7 +347,7 @@ def test_9_hostile_manifest_bodies(
 ) -> None:
     seed(registry, repo, make_image(), tags=["v1"])
     proxy.add(fault)
-    client = client_via(proxy, fake_policy(FakeClock(), attempts=2))
+    client = client_via(proxy, FakeClock().policy(attempts=2, max_delay=8.0))
     error, peak = _peak_during(lambda: client.get_manifest(Reference(proxy.host, repo, "v1")))
     assert isinstance(error, InvalidResponseError), error
     assert error is not None and re.search(match, str(error))
@@ -370,7 +359,7 @@ def test_9_one_truncated_answer_is_retried(
 ) -> None:
     digest = seed(registry, repo, make_image(), tags=["v1"])
     proxy.add(Fault("truncate", method="GET", path="/manifests/", times=1))
-    client = client_via(proxy, fake_policy(FakeClock()))
+    client = client_via(proxy, FakeClock().policy(max_delay=8.0))
     assert client.get_manifest(Reference(proxy.host, repo, "v1")).digest == digest
 
 
@@ -380,7 +369,7 @@ def test_9_huge_error_body_is_read_only_up_to_a_cap(
     proxy.add(
         Fault("huge", method="GET", path="/tags/list", status=400, huge_bytes=BIG, times=None)
     )
-    client = client_via(proxy, fake_policy(FakeClock()))
+    client = client_via(proxy, FakeClock().policy(max_delay=8.0))
     error, peak = _peak_during(lambda: client.list_tags(repo))
     assert isinstance(error, RegistryError) and error.status == 400
     assert len(str(error)) < 600
@@ -417,7 +406,7 @@ def test_10_relative_location_is_resolved_and_keeps_its_query(
         Fault("location", method="POST", path="/blobs/uploads/", location="relative", times=None)
     )
     image = make_image(platforms=["linux/amd64"])
-    client = client_via(proxy, fake_policy(FakeClock()))
+    client = client_via(proxy, FakeClock().policy(max_delay=8.0))
     assert (
         client.push_layout(write_layout(image.images[0], tmp_path / "l"), repo)
         == image.images[0].digest
@@ -434,7 +423,7 @@ def test_10_missing_or_foreign_location_is_rejected(
 ) -> None:
     proxy.add(Fault("location", method="POST", path="/blobs/uploads/", location=mode, times=None))
     layer = make_layer(1000, random.Random())
-    client = client_via(proxy, fake_policy(FakeClock()))
+    client = client_via(proxy, FakeClock().policy(max_delay=8.0))
     with pytest.raises(InvalidResponseError, match=match):
         client.push_blob(repo, "sha256:" + hashlib.sha256(layer).hexdigest(), layer)
     assert upload_puts(proxy) == []
@@ -449,7 +438,7 @@ def test_9_huge_success_body_is_not_read(
     proxy.add(
         Fault("huge", method="PUT", path="/manifests/", status=201, huge_bytes=BIG, times=None)
     )
-    client = client_via(proxy, fake_policy(FakeClock()))
+    client = client_via(proxy, FakeClock().policy(max_delay=8.0))
     error, peak = _peak_during(lambda: client.put_manifest(repo, image.index, OCI_INDEX))
     assert isinstance(error, InvalidResponseError) and "byte limit" in str(error)
     assert peak < 16 * 1024 * 1024

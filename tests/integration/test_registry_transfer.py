@@ -175,7 +175,7 @@ def test_a_reset_mid_upload_retries_the_transfer_in_a_new_session(
         Fault("reset", method="PUT", path="/blobs/uploads/", reset_after=8192, times=1)
     )
     clock = FakeClock()
-    target = make_client(target_proxy, retry=_policy(clock))
+    target = make_client(target_proxy, retry=clock.policy(attempts=3, max_delay=2.0))
     Transfers(workers=1).copy(make_client(registry), repo, [(target, repo)], [image.digest])
     puts = [s.path for s in target_proxy.log if s.method == "PUT" and s.kind == "upload"]
     sessions = {p.split("/blobs/uploads/")[1].split("?")[0] for p in puts}
@@ -209,7 +209,9 @@ def test_a_corrupted_blob_from_the_source_is_never_stored(
         Fault("body", method="GET", path=f"/blobs/{digest}", body=corrupted, times=None)
     )
     proxies = [proxy_for(target) for target in targets]
-    clients = [(make_client(p, retry=_policy(FakeClock())), repo) for p in proxies]
+    clients = [
+        (make_client(p, retry=FakeClock().policy(attempts=3, max_delay=2.0)), repo) for p in proxies
+    ]
     with pytest.raises(InvalidResponseError, match="does not match its digest"):
         Transfers(workers=4).copy(make_client(source_proxy), repo, clients, [image.digest])
     for proxy in proxies:
@@ -247,12 +249,6 @@ def test_large_blobs_go_up_in_chunks(
         assert [s.headers["Content-Range"] for s in patches] == [f"{a}-{b}" for a, b in pieces]
         assert proxy.uploaded_bytes == sum(len(b) for b in image.blobs.values())
         assert manifest_there(proxy.upstream, repo, image.digest)
-
-
-def _policy(clock: FakeClock) -> Any:
-    from publisher.adapters.registry import RetryPolicy
-
-    return RetryPolicy(attempts=3, initial_delay=0.5, max_delay=2.0, sleep=clock.sleep, clock=clock)
 
 
 def test_concurrent_copies_share_the_transfer_in_flight(

@@ -1,8 +1,15 @@
-"""A fake clock for retry tests: ``sleep`` advances ``now`` instead of waiting."""
+"""A fake clock for retry tests: ``sleep`` advances ``now`` instead of waiting.
+
+``clock.policy(...)`` is a ``RetryPolicy`` (its defaults, or the bounds given) that
+waits on the clock.
+"""
 
 from __future__ import annotations
 
 import threading
+from typing import Any
+
+from publisher.core.retry import RetryPolicy
 
 
 class FakeClock:
@@ -18,3 +25,6 @@ class FakeClock:
         with self._lock:
             self.sleeps.append(seconds)
             self.now += seconds
+
+    def policy(self, **bounds: Any) -> RetryPolicy:
+        return RetryPolicy(sleep=self.sleep, clock=self, **bounds)

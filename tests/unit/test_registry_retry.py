@@ -23,24 +23,6 @@ from publisher.core.retry import RetriesExhausted, is_retryable_status, parse_re
 from tests.support.clock import FakeClock
 
 
-def policy(clock: FakeClock, **kwargs: float) -> RetryPolicy:
-    values = {
-        "attempts": 5,
-        "initial_delay": 0.5,
-        "max_delay": 20.0,
-        "total_timeout": 120.0,
-        **kwargs,
-    }
-    return RetryPolicy(
-        attempts=int(values["attempts"]),
-        initial_delay=values["initial_delay"],
-        max_delay=values["max_delay"],
-        total_timeout=values["total_timeout"],
-        sleep=clock.sleep,
-        clock=clock,
-    )
-
-
 def transport(retry: RetryPolicy, **kwargs: object) -> Transport:
     return Transport("registry.example", retry=retry, **kwargs)  # type: ignore[arg-type]
 
@@ -102,7 +84,7 @@ def test_policy_from_env() -> None:
 
 def test_transient_failures_then_success_with_increasing_delays() -> None:
     clock = FakeClock()
-    t = transport(policy(clock))
+    t = transport(clock.policy())
     attempts, op = failing([Transient("HTTP 503", status=503), Transient("HTTP 503", status=503)])
     assert t.retrying("upload", op) == "ok"  # type: ignore[arg-type]
     assert attempts == [1, 2, 3]
@@ -111,7 +93,7 @@ def test_transient_failures_then_success_with_increasing_delays() -> None:
 
 def test_gives_up_after_the_configured_attempts() -> None:
     clock = FakeClock()
-    t = transport(policy(clock, attempts=4))
+    t = transport(clock.policy(attempts=4))
     attempts, op = failing([Transient("HTTP 503", status=503) for _ in range(10)])
     with pytest.raises(UnreachableError, match="kept failing") as info:
         t.retrying("PUT manifest", op)  # type: ignore[arg-type]
@@ -122,7 +104,7 @@ def test_gives_up_after_the_configured_attempts() -> None:
 
 def test_gives_up_when_the_total_time_would_be_exceeded() -> None:
     clock = FakeClock()
-    t = transport(policy(clock, attempts=100, initial_delay=1.0, max_delay=8.0, total_timeout=20.0))
+    t = transport(clock.policy(attempts=100, initial_delay=1.0, max_delay=8.0, total_timeout=20.0))
     attempts, op = failing([Transient("HTTP 502", status=502) for _ in range(100)])
     with pytest.raises(UnreachableError):
         t.retrying("GET", op)  # type: ignore[arg-type]
@@ -132,7 +114,7 @@ def test_gives_up_when_the_total_time_would_be_exceeded() -> None:
 
 def test_retry_after_beyond_the_total_time_gives_up_at_once() -> None:
     clock = FakeClock()
-    t = transport(policy(clock, total_timeout=30.0))
+    t = transport(clock.policy(total_timeout=30.0))
     headers = {
         "Retry-After": "3600",
         "ratelimit-remaining": "0;w=21600",
@@ -154,7 +136,7 @@ def test_rate_limit_hint_names_the_env_vars() -> None:
     clock = FakeClock()
     t = Transport(
         "docker.io",
-        retry=policy(clock, attempts=2),
+        retry=clock.policy(attempts=2),
         username_env="DOCKERHUB_USERNAME",
         password_env="DOCKERHUB_TOKEN",
     )
@@ -166,7 +148,7 @@ def test_rate_limit_hint_names_the_env_vars() -> None:
 
 def test_connection_errors_become_unreachable_and_truncation_invalid() -> None:
     clock = FakeClock()
-    t = transport(policy(clock, attempts=2))
+    t = transport(clock.policy(attempts=2))
     _, op = failing([Transient("connection refused", kind="connection") for _ in range(3)])
     with pytest.raises(UnreachableError, match="connection refused"):
         t.retrying("GET", op)  # type: ignore[arg-type]
@@ -177,7 +159,7 @@ def test_connection_errors_become_unreachable_and_truncation_invalid() -> None:
 
 def test_non_transient_errors_are_not_retried() -> None:
     clock = FakeClock()
-    t = transport(policy(clock))
+    t = transport(clock.policy())
     attempts, op = failing([AuthError("denied")])
     with pytest.raises(AuthError):
         t.retrying("PUT", op)  # type: ignore[arg-type]
@@ -228,7 +210,7 @@ def test_location_resolution() -> None:
 
 def test_the_loop_counts_attempts_and_says_why_it_ended() -> None:
     clock = FakeClock()
-    p = policy(clock, attempts=3, total_timeout=100.0)
+    p = clock.policy(attempts=3, total_timeout=100.0)
     slept: list[tuple[int, float]] = []
     attempts, op = failing([ValueError("a"), ValueError("b"), ValueError("c")])
     with pytest.raises(RetriesExhausted) as info:
@@ -247,7 +229,7 @@ def test_the_loop_counts_attempts_and_says_why_it_ended() -> None:
 
 def test_the_loop_stops_before_a_wait_past_the_total_time() -> None:
     clock = FakeClock()
-    p = policy(clock, attempts=5, total_timeout=30.0)
+    p = clock.policy(attempts=5, total_timeout=30.0)
     attempts, op = failing([KeyError("x")] * 5)
     with pytest.raises(RetriesExhausted) as info:
         run(
@@ -263,7 +245,7 @@ def test_the_loop_stops_before_a_wait_past_the_total_time() -> None:
 
 def test_the_loop_lets_other_errors_through_and_returns_results() -> None:
     clock = FakeClock()
-    p = policy(clock)
+    p = clock.policy()
     attempts, op = failing([KeyError("x"), AuthError("denied")])
     with pytest.raises(AuthError):
         run(p, op, retryable=KeyError, retry_after=lambda e: None, before_sleep=lambda *a: None)  # type: ignore[arg-type]
@@ -277,7 +259,7 @@ def test_the_loop_lets_other_errors_through_and_returns_results() -> None:
 
 def test_the_retry_after_wait_is_honoured() -> None:
     clock = FakeClock()
-    t = transport(policy(clock, initial_delay=0.01, max_delay=0.05))
+    t = transport(clock.policy(initial_delay=0.01, max_delay=0.05))
     attempts, op = failing([Transient("HTTP 429", status=429, retry_after=2.0)])
     assert t.retrying("GET", op) == "ok"  # type: ignore[arg-type]
     assert attempts == [1, 2] and clock.sleeps == [2.0]
