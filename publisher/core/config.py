@@ -20,7 +20,7 @@ from typing import Any, NoReturn, TypeVar
 
 import yaml
 
-from ..resolve import is_loopback, is_php_line
+from ..resolve import is_digest, is_loopback, is_php_line
 from . import reference
 from .errors import ConfigError, InvalidReferenceError
 from .platforms import Platform
@@ -527,7 +527,7 @@ class _Reader:
 
     def digest(self, node: yaml.Node, path: str) -> str:
         value = self.string(node, path)
-        if not reference.is_digest(value):
+        if not is_digest(value):
             self.fail(
                 node,
                 path,

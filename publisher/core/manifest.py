@@ -29,6 +29,7 @@ from ..resolve import (  # the registry core: media types and platforms live the
     OCI_MANIFEST,
     REFERENCE_TYPE,
     UNKNOWN_PLATFORM,
+    is_digest,
     platform_fields,
     platform_key,
 )
@@ -108,7 +109,7 @@ class Descriptor:
         digest = data.get("digest")
         size = data.get("size")
         media_type = data.get("mediaType", "")
-        if not isinstance(digest, str) or not _is_digest(digest):
+        if not isinstance(digest, str) or not is_digest(digest):
             raise InvalidResponseError(f"{where} has no valid sha256 digest")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise InvalidResponseError(f"{where} has no valid size")
@@ -128,11 +129,6 @@ class Descriptor:
             annotations={str(k): str(v) for k, v in annotations.items()},
             raw=dict(data),
         )
-
-
-def _is_digest(text: str) -> bool:
-    algo, _, hexpart = text.partition(":")
-    return algo == "sha256" and len(hexpart) == 64 and all(c in "0123456789abcdef" for c in hexpart)
 
 
 @dataclass(frozen=True)

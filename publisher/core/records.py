@@ -13,10 +13,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..resolve import is_digest
 from .errors import ConfigError, PublisherError, UsageError
 from .fileio import write_atomic
 from .platforms import Platform
-from .reference import is_digest
 
 RECORD_SCHEMA = 1
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..resolve import is_digest
 from .errors import InvalidReferenceError
 
 DOCKER_HUB = "docker.io"
@@ -44,7 +45,6 @@ _HOST = rf"(?:{_DOMAIN_NAME}|{_IPV6})"
 _DOMAIN_RE = re.compile(rf"{_HOST}(?::[0-9]+)?")
 _PATH_COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 _TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_DIGEST_RE = re.compile(r"sha256:[a-f0-9]{64}")
 _HEX64_RE = re.compile(r"[a-f0-9]{64}")
 
 
@@ -130,7 +130,7 @@ def _check_tag(tag: str, text: str | None = None) -> None:
 
 
 def _check_digest(digest: str, text: str | None = None) -> None:
-    if _DIGEST_RE.fullmatch(digest):
+    if is_digest(digest):
         return
     source = text if text is not None else digest
     algorithm, sep, hexpart = digest.partition(":")
@@ -249,7 +249,3 @@ def parse_repository(text: str) -> Reference:
     if ref.tag is not None or ref.digest is not None:
         raise _fail(text, "a repository name may not have a tag or digest here")
     return ref
-
-
-def is_digest(text: str) -> bool:
-    return bool(_DIGEST_RE.fullmatch(text))

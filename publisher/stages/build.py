@@ -30,8 +30,9 @@ from ..core.config import Config, Line
 from ..core.errors import PublisherError, ReleaseConflictError, UsageError, file_error
 from ..core.plan import pin_tag
 from ..core.records import DigestRecord, Leg, usable_records, write_record_file
-from ..core.reference import Reference, is_digest
+from ..core.reference import Reference
 from ..core.version import Release
+from ..resolve import is_digest
 
 #: The builder named in a record taken from a published pin instead of a build.
 PUBLISHED_BUILDER = "published"

@@ -35,8 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ...core.errors import CommandError, ToolMissingError, UsageError
-from ...core.reference import is_digest
-from ...resolve import IMAGE_TYPES, platform_of
+from ...resolve import IMAGE_TYPES, is_digest, platform_of
 from ..runner import INSTALL_HINTS, CommandRunner
 from . import dockercli
 from .base import (
