@@ -10,8 +10,8 @@ through stdin (``--password-stdin``) or the environment, never through argv.
 throwaway loopback registry), its output going to a log file, and returns a
 ``Background`` to stop it with.
 
-Builders, the smoke test and the stand-in builder take a ``CommandRunner``, a
-``Runner``: unit tests pass one whose tools and processes are scripted (it
+Builders, the smoke test and the stand-in builder take a ``Runner``: unit tests
+pass one whose tools and processes are scripted (it
 overrides ``which`` and ``spawn``, so echo, redaction and failures are this
 code). argv lists are built by pure functions next to each adapter and
 unit-tested without running anything.
@@ -252,10 +252,6 @@ class Runner:
             hint = f"check that {command[0]} is executable and {log.parent} is writable"
             raise _not_started(label, exc, hint) from None
         return Background(tuple(str(a) for a in argv), process)
-
-
-#: What adapters take to run commands: a Runner (tests script its tools and processes).
-CommandRunner = Runner
 
 
 def command_failed(

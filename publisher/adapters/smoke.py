@@ -50,7 +50,7 @@ from ..resolve import is_loopback
 from . import fastcgi
 from .builders import dockercli
 from .builders.base import Login, foreign_hint, log_in, require_emulation
-from .runner import INSTALL_HINTS, CommandRunner, Completed
+from .runner import INSTALL_HINTS, Completed, Runner
 
 DEFAULT_START_TIMEOUT = 30.0
 #: Seconds between start checks, and how long a server without HEALTHCHECK must stay up.
@@ -250,7 +250,7 @@ def _pinned(image: Reference) -> Reference:
 class SmokeTester:
     """Runs smoke tests with buildah (default when installed) or docker."""
 
-    runner: CommandRunner
+    runner: Runner
     engine: Engine | None = None
     start_timeout: float = DEFAULT_START_TIMEOUT
     isolation: str = "chroot"
@@ -360,7 +360,7 @@ class SmokeTester:
 
 
 def smoke_tester(
-    runner: CommandRunner,
+    runner: Runner,
     config: Config,
     *,
     prefer: str | None = None,

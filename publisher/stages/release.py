@@ -20,7 +20,7 @@ from ..adapters.builders import Builder, BuildRequest
 from ..adapters.localregistry import LocalRegistry
 from ..adapters.output import Output
 from ..adapters.registry import RegistryClient, RetryPolicy
-from ..adapters.runner import CommandRunner, Runner
+from ..adapters.runner import Runner
 from ..core.config import Config, Registry
 from ..core.errors import file_error
 from ..core.fileio import ensure_writable
@@ -241,7 +241,7 @@ def local_registries(
     config: Config,
     output: Output,
     *,
-    runner: CommandRunner | None = None,
+    runner: Runner | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[Config, list[LocalRegistry]]]:
     """Start one throwaway registry per configured registry host; yield the mapped config.

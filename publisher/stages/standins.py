@@ -48,7 +48,7 @@ from pathlib import Path
 from ..adapters.builders import BuilderName, BuildRequest, create_builder
 from ..adapters.builders.base import Builder
 from ..adapters.builders.layout import merge_layouts, read_layout
-from ..adapters.runner import CommandRunner
+from ..adapters.runner import Runner
 from ..core.config import Config
 from ..core.errors import CommandError, NotFoundError, ToolMissingError
 from ..core.platforms import Platform
@@ -120,7 +120,7 @@ def cache_root(env: Mapping[str, str]) -> Path:
     return Path(base) / "publisher"
 
 
-def busybox_binary(arch: str, runner: CommandRunner, cache: Path, env: Mapping[str, str]) -> Path:
+def busybox_binary(arch: str, runner: Runner, cache: Path, env: Mapping[str, str]) -> Path:
     """A static busybox for ``arch`` (amd64/arm64), cached under ``cache``."""
     override = env.get(busybox_env_var(arch))
     if override:
@@ -166,7 +166,7 @@ def busybox_binary(arch: str, runner: CommandRunner, cache: Path, env: Mapping[s
     )
 
 
-def _host_busyboxes(runner: CommandRunner) -> list[Path]:
+def _host_busyboxes(runner: Runner) -> list[Path]:
     found = [Path("/bin/busybox"), Path("/usr/bin/busybox")]
     on_path = runner.which("busybox")
     if on_path:
@@ -209,7 +209,7 @@ def _prepare_context(source_dir: Path, busyboxes: Mapping[str, Path], context: P
         os.chmod(script, 0o755)
 
 
-def pick_builder(runner: CommandRunner, name: BuilderName | None = None) -> Builder:
+def pick_builder(runner: Runner, name: BuilderName | None = None) -> Builder:
     """buildah, else docker (the stand-ins are laid out locally, so not buildx)."""
     names = [name] if name else [BuilderName.BUILDAH, BuilderName.DOCKER]
     for candidate in names:
@@ -300,7 +300,7 @@ def _cached_digest(layout: Path) -> str | None:
 def push_standins(
     registry: str,
     *,
-    runner: CommandRunner,
+    runner: Runner,
     lines: Iterable[str] = LINES,
     platforms: Sequence[Platform] = (Platform.AMD64, Platform.ARM64),
     repository: str = REPOSITORY,
@@ -405,7 +405,7 @@ def push_for_config(
     config: Config,
     registry: str,
     *,
-    runner: CommandRunner,
+    runner: Runner,
     builder: BuilderName | None = None,
     env: Mapping[str, str] | None = None,
 ) -> dict[str, Reference]:
@@ -671,7 +671,7 @@ def build_debian_line(
     php: str,
     *,
     recipe: DebianRecipe,
-    runner: CommandRunner,
+    runner: Runner,
     work_dir: Path,
     platforms: Sequence[Platform],
     dest: Path,

@@ -2,7 +2,7 @@
 
 Fakes the unit tests use to drive stages and adapters without a process or a socket:
 
-* ``fake_runner``  a CommandRunner that records argv and answers from a script
+* ``fake_runner``  a Runner that records argv and answers from a script
 * ``clock``        a fake clock/sleep for RetryPolicy
 * ``fake_github``  the GitHub API on a local HTTP server (the one stand-in for a service)
 

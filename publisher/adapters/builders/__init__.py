@@ -9,7 +9,7 @@ under a scratch tag).
 from __future__ import annotations
 
 from ...core.errors import ToolMissingError
-from ..runner import INSTALL_HINTS, CommandRunner
+from ..runner import INSTALL_HINTS, Runner
 from .base import (
     ARG_BASE,
     ARG_CREATED,
@@ -46,7 +46,7 @@ __all__ = [
 PREFERENCE = (BuilderName.BUILDX, BuilderName.BUILDAH, BuilderName.DOCKER)
 
 
-def create_builder(name: BuilderName, runner: CommandRunner) -> Builder:
+def create_builder(name: BuilderName, runner: Runner) -> Builder:
     """An unchecked builder of kind ``name``."""
     if name is BuilderName.BUILDX:
         return BuildxBuilder(runner)
@@ -57,7 +57,7 @@ def create_builder(name: BuilderName, runner: CommandRunner) -> Builder:
 
 def select_builder(
     name: BuilderName | str | None,
-    runner: CommandRunner,
+    runner: Runner,
     *,
     check: bool = True,
 ) -> Builder:

@@ -30,7 +30,7 @@ from ...resolve import detect_host_platform, is_loopback
 
 if TYPE_CHECKING:
     from ...core.config import Config, Line
-    from ..runner import CommandRunner
+    from ..runner import Runner
 
 #: Build arguments every rendered Dockerfile declares.
 ARG_BASE = "PHP_BASE_IMAGE"
@@ -67,7 +67,7 @@ class Login(Protocol):
 
 
 def log_in(
-    runner: CommandRunner,
+    runner: Runner,
     argv: list[str],
     creds: Login,
     *,

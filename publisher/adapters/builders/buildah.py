@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 
 from ...core.errors import CommandError
-from ..runner import INSTALL_HINTS, CommandRunner
+from ..runner import INSTALL_HINTS, Runner
 from .base import (
     BuilderName,
     BuildOutput,
@@ -103,7 +103,7 @@ def local_name_for(request: BuildRequest, token: str) -> str:
 
 @dataclass
 class BuildahBuilder:
-    runner: CommandRunner
+    runner: Runner
     isolation: str | None = None
     image_format: str = DEFAULT_FORMAT
     name: BuilderName = BuilderName.BUILDAH

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from ...core.errors import CommandError, ToolMissingError, UsageError
 from ...resolve import IMAGE_TYPES, is_digest, platform_of
-from ..runner import INSTALL_HINTS, CommandRunner
+from ..runner import INSTALL_HINTS, Runner
 from . import dockercli
 from .base import (
     BuilderName,
@@ -189,7 +189,7 @@ def digest_from_metadata(text: str, source: str = "metadata file") -> str:
 
 @dataclass
 class BuildxBuilder:
-    runner: CommandRunner
+    runner: Runner
     docker: str | None = None
     #: A named buildx builder instance (``--builder``); the current one when None.
     instance: str | None = None

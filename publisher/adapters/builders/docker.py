@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...core.errors import ToolMissingError
-from ..runner import INSTALL_HINTS, CommandRunner
+from ..runner import INSTALL_HINTS, Runner
 from . import dockercli
 from .base import (
     BuilderName,
@@ -67,7 +67,7 @@ def rmi_argv(local_name: str, *, docker: str = "docker") -> list[str]:
 
 @dataclass
 class DockerBuilder:
-    runner: CommandRunner
+    runner: Runner
     #: The docker CLI to use; found by probing when None.
     docker: str | None = None
     name: BuilderName = BuilderName.DOCKER

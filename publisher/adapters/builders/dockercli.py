@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..runner import CommandRunner
+from ..runner import Runner
 from .base import Login, log_in, parse_version
 
 #: Where docker CLIs usually live, tried after the one first on PATH.
@@ -46,7 +46,7 @@ def builtin_buildkit_ok(client_version: tuple[int, int, int] | None, has_buildx:
     return client_version is not None and client_version[0] < BUILDX_REQUIRED_FROM
 
 
-def candidates(runner: CommandRunner) -> list[str]:
+def candidates(runner: Runner) -> list[str]:
     """Distinct docker CLIs: the one on PATH first, then the well-known locations."""
     found: list[str] = []
     seen: set[str] = set()
@@ -62,7 +62,7 @@ def candidates(runner: CommandRunner) -> list[str]:
     return found
 
 
-def probe(runner: CommandRunner, path: str) -> DockerCli:
+def probe(runner: Runner, path: str) -> DockerCli:
     """Ask one CLI for its version and whether its buildx plugin works."""
     version = runner.run(
         [path, "version", "--format", "{{.Client.Version}}"],
@@ -78,7 +78,7 @@ def probe(runner: CommandRunner, path: str) -> DockerCli:
     )
 
 
-def probe_all(runner: CommandRunner) -> list[DockerCli]:
+def probe_all(runner: Runner) -> list[DockerCli]:
     return [probe(runner, path) for path in candidates(runner)]
 
 
@@ -89,7 +89,7 @@ def login_argv(registry_host: str, username: str, *, docker: str = "docker") -> 
 
 @contextlib.contextmanager
 def logged_in_config(
-    runner: CommandRunner, host: str, creds: Login | None, *, docker: str = "docker"
+    runner: Runner, host: str, creds: Login | None, *, docker: str = "docker"
 ) -> Iterator[dict[str, str]]:
     """The environment for docker commands that need ``creds`` on ``host``: a throwaway
     ``DOCKER_CONFIG`` logged in through stdin, which keeps the user's other files (contexts,

@@ -29,7 +29,7 @@ from ...resolve import (
     docker_config_credentials,
 )
 from ..output import Output
-from ..runner import CommandRunner, Runner
+from ..runner import Runner
 
 if TYPE_CHECKING:
     from ...core.config import Registry
@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 
-def helper_command(runner: CommandRunner) -> RunCommand:
+def helper_command(runner: Runner) -> RunCommand:
     """The registry core's way to run a credential helper, through ``runner``."""
 
     def run(argv: Sequence[str], stdin: bytes, timeout: float) -> tuple[int, bytes]:
@@ -70,7 +70,7 @@ def from_docker_config(
     host: str,
     env: Mapping[str, str],
     *,
-    runner: CommandRunner | None = None,
+    runner: Runner | None = None,
 ) -> Credentials | None:
     """Credentials for ``host`` from the docker config, or None."""
     run = helper_command(runner or _silent_runner())
@@ -89,7 +89,7 @@ def credentials_for_host(
     *,
     username_env: str | None = None,
     password_env: str | None = None,
-    runner: CommandRunner | None = None,
+    runner: Runner | None = None,
 ) -> Credentials | None:
     """Credentials for ``host``: the named env vars, else the docker config, else None."""
     creds: Credentials | None = None
@@ -117,7 +117,7 @@ def credentials_for(
     env: Mapping[str, str],
     output: Output | None = None,
     *,
-    runner: CommandRunner | None = None,
+    runner: Runner | None = None,
 ) -> Credentials | None:
     """Credentials for a configured registry (see the module docstring for the order)."""
     return credentials_for_host(
