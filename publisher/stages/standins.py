@@ -34,6 +34,7 @@ what is real and what is not. Same cache, index, push and tag as the busybox one
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -233,6 +234,7 @@ def build_line(
     work_dir: Path,
     platforms: Sequence[Platform],
     dest: Path,
+    ref_name: str,
 ) -> str:
     """Build the stand-in for ``php`` on every platform into one index layout at ``dest``."""
     layouts: list[Path] = []
@@ -255,8 +257,14 @@ def build_line(
         if labels.get(STAND_IN_LABEL) != "true":
             raise CommandError(f"the stand-in image for {php} lacks the {STAND_IN_LABEL} label")
         layouts.append(output.layout)
+    return _merge_into(layouts, dest, ref_name)
+
+
+def _merge_into(layouts: list[Path], dest: Path, ref_name: str) -> str:
+    """Merge single-platform ``layouts`` into one index layout that replaces ``dest``
+    whole; the parts are removed. Returns the index digest."""
     tmp = dest.with_name(dest.name + f".{os.getpid()}.tmp")
-    digest = merge_layouts(layouts, tmp, TAG_TEMPLATE.format(php=php))
+    digest = merge_layouts(layouts, tmp, ref_name)
     if dest.exists():
         shutil.rmtree(dest)
     os.replace(tmp, dest)
@@ -351,39 +359,28 @@ def push_standins(
             if digest is not None:
                 with contextlib.suppress(OSError):
                     os.utime(layout)  # used now: not swept as old
-            if digest is None and recipe is not None:
-                _sweep_old(layout.parent, keep=layout)
-                output.info(
-                    f"building the STAND-IN base with Debian's real PHP {php} "
-                    f"({recipe.suite(php)}; {', '.join(map(str, platforms))})"
+            if digest is None:
+                built_for = ", ".join(map(str, platforms))
+                if recipe is not None:
+                    _sweep_old(layout.parent, keep=layout)
+                    output.info(
+                        f"building the STAND-IN base with Debian's real PHP {php} "
+                        f"({recipe.suite(php)}; {built_for})"
+                    )
+                    build = functools.partial(build_debian_line, recipe=recipe, runner=runner)
+                else:
+                    if chosen is None:
+                        chosen = pick_builder(runner, builder_name)
+                        _prepare_context(source_dir, busyboxes, context)
+                    output.info(f"building the STAND-IN base for PHP {php} ({built_for})")
+                    build = functools.partial(build_line, builder=chosen, context=context)
+                digest = build(
+                    php, work_dir=Path(tmp) / "work", platforms=platforms, dest=layout, ref_name=tag
                 )
-                digest = build_debian_line(
-                    php,
-                    recipe=recipe,
-                    runner=runner,
-                    work_dir=Path(tmp) / "work",
-                    platforms=platforms,
-                    dest=layout,
-                    ref_name=tag,
-                )
-            elif digest is None:
-                if chosen is None:
-                    chosen = pick_builder(runner, builder_name)
-                    _prepare_context(source_dir, busyboxes, context)
-                output.info(
-                    f"building the STAND-IN base for PHP {php} ({', '.join(map(str, platforms))})"
-                )
-                digest = build_line(
-                    php,
-                    builder=chosen,
-                    context=context,
-                    work_dir=Path(tmp) / "work",
-                    platforms=platforms,
-                    dest=layout,
-                )
-                for stale in layout.parent.glob(f"*-php-{php}-{slug}.oci"):
-                    if stale != layout:
-                        shutil.rmtree(stale, ignore_errors=True)
+                if recipe is None:  # busybox layouts are seconds to remake: keep only this one
+                    for stale in layout.parent.glob(f"*-php-{php}-{slug}.oci"):
+                        if stale != layout:
+                            shutil.rmtree(stale, ignore_errors=True)
             ref = Reference(registry, repository, tag, digest)
             try:
                 current = client.resolve(Reference(registry, repository, tag))
@@ -710,11 +707,4 @@ def build_debian_line(
     # the emulated one for the CPU.
     with ThreadPoolExecutor(max_workers=len(platforms) or 1) as pool:
         layouts = list(pool.map(one, platforms))
-    tmp = dest.with_name(dest.name + f".{os.getpid()}.tmp")
-    digest = merge_layouts(layouts, tmp, ref_name)
-    if dest.exists():
-        shutil.rmtree(dest)
-    os.replace(tmp, dest)
-    for layout in layouts:
-        shutil.rmtree(layout, ignore_errors=True)
-    return digest
+    return _merge_into(layouts, dest, ref_name)
