@@ -49,6 +49,15 @@ def release_pins(release: str, php: str, default_line: str) -> tuple[str, ...]:
     return (pin, release) if php == default_line else (pin,)
 
 
+def selected_pins(config: Config, release: Release) -> tuple[str, ...]:
+    """Every pin tag ``release`` writes for the selected lines, in line order."""
+    return tuple(
+        tag
+        for line in config.lines
+        for tag in release_pins(release.tag, line.php, config.default_line)
+    )
+
+
 def line_tag(php: str) -> str:
     return f"php-{php}"
 
@@ -191,9 +200,7 @@ def plan(config: Config, release: Release | str, existing: Mapping[str, Iterable
                 f"{TAG_MAX} characters",
             )
 
-    this_tags = {pin_tag(release, line.php) for line in config.lines}
-    if config.default_selected:
-        this_tags.add(release.tag)
+    this_tags = set(selected_pins(config, release))
 
     floating: list[FloatingTag] = []
     for registry in config.registries:

@@ -20,7 +20,7 @@ from ..adapters.output import Output
 from ..adapters.registry import RegistryClient, RetryPolicy
 from ..core.config import Config, Registry
 from ..core.errors import AuthError, NotFoundError, RateLimitedError, VerificationError
-from ..core.plan import pin_tag
+from ..core.plan import selected_pins
 from ..core.version import Release
 from .clients import anonymous_client
 
@@ -48,14 +48,6 @@ class PublicCheck:
     @property
     def failures(self) -> tuple[PinRead, ...]:
         return tuple(r for r in self.reads if not r.ok)
-
-
-def pin_tags(config: Config, version: Release) -> tuple[str, ...]:
-    """The pins a release writes: one per selected line, and the bare tag for the default line."""
-    tags = [pin_tag(version, line.php) for line in config.lines]
-    if config.default_selected:
-        tags.append(version.tag)
-    return tuple(tags)
 
 
 def fix_steps(config: Config, registry: Registry) -> str:
@@ -96,7 +88,7 @@ def check_public(
     output: Output,
 ) -> PublicCheck:
     """Read every pin on every registry anonymously; never raises for a refused read."""
-    tags = pin_tags(config, version)
+    tags = selected_pins(config, version)
     reads: list[PinRead] = []
     for registry in config.registries:
         client = client_for(registry)
@@ -151,6 +143,5 @@ __all__ = [
     "PublicCheck",
     "check_public",
     "fix_steps",
-    "pin_tags",
     "require_public",
 ]

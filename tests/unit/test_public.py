@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from publisher.core import config
+from publisher.core.plan import selected_pins
 from publisher.core.version import parse_release
-from publisher.stages.public import fix_steps, pin_tags
+from publisher.stages.public import fix_steps
 
 MATRIX = """
 namespace: acme
@@ -22,9 +23,13 @@ lines: [{php: "8.3"}, {php: "8.4"}]
 
 def test_pins_are_one_per_line_and_the_bare_tag_for_the_default_line() -> None:
     cfg = config.loads(MATRIX)
-    assert pin_tags(cfg, parse_release("v2.0.0")) == ("v2.0.0-php-8.3", "v2.0.0-php-8.4", "v2.0.0")
+    assert selected_pins(cfg, parse_release("v2.0.0")) == (
+        "v2.0.0-php-8.3",
+        "v2.0.0-php-8.4",
+        "v2.0.0",
+    )
     only = cfg.select(("8.3",))
-    assert pin_tags(only, parse_release("v2.0.0")) == ("v2.0.0-php-8.3",)
+    assert selected_pins(only, parse_release("v2.0.0")) == ("v2.0.0-php-8.3",)
 
 
 def test_the_steps_name_the_exact_settings_for_each_registry() -> None:
