@@ -127,6 +127,11 @@ def is_digest(text: str) -> bool:
     return bool(_DIGEST_RE.fullmatch(text))
 
 
+def sha256_digest(data: bytes) -> str:
+    """The content digest of ``data``: ``sha256:<hex>``."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
 @dataclass(frozen=True)
 class Repository:
     """A normalized repository: ``docker.io/library/php`` for ``php``."""
@@ -1364,7 +1369,7 @@ def _probe(target: Target, session: _Session, list_tags: bool) -> Result:
 
     digest = resp.headers.get("docker-content-digest")
     if not use_head:
-        body_digest = "sha256:" + hashlib.sha256(resp.body).hexdigest()
+        body_digest = sha256_digest(resp.body)
         if digest and digest != body_digest:
             raise _Outcome(
                 Status.REGISTRY_ERROR,
@@ -1474,7 +1479,7 @@ def _platforms(resp: _Response, target: Target, session: _Session) -> tuple[str,
                 Status.REGISTRY_ERROR,
                 f"{target.host} answered HTTP {blob.status} for the image config",
             )
-        if "sha256:" + hashlib.sha256(blob.body).hexdigest() != digest:
+        if sha256_digest(blob.body) != digest:
             raise _Outcome(
                 Status.REGISTRY_ERROR, f"{target.host} sent a config with a wrong digest"
             )

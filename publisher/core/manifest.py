@@ -8,7 +8,6 @@ recognized: they are carried along in copies but never counted as platforms.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from ..resolve import (  # the registry core: media types and platforms live the
     is_digest,
     platform_fields,
     platform_key,
+    sha256_digest,
 )
 from .errors import InvalidResponseError
 
@@ -57,10 +57,6 @@ __all__ = [
     "platform_key",
     "sha256_digest",
 ]
-
-
-def sha256_digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ says (default line, lines, platforms), whatever today's matrix says.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from ..resolve import sha256_digest
 from . import plan as planning
 from .config import Config
 from .errors import ConfigError
@@ -226,7 +226,7 @@ class PublishPlan:
     def digest(self) -> str:
         """sha256 of ``to_json()``: the notes record it, so a dry run's plan can be
         compared with the one the real run executed."""
-        return "sha256:" + hashlib.sha256(self.to_json().encode()).hexdigest()
+        return sha256_digest(self.to_json().encode())
 
 
 def floating_moves(

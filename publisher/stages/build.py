@@ -16,7 +16,6 @@ lets a rerun finish a failed release without rebuilding what was pushed.
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +31,7 @@ from ..core.plan import pin_tag
 from ..core.records import DigestRecord, Leg, usable_records, write_record_file
 from ..core.reference import Reference
 from ..core.version import Release
-from ..resolve import is_digest
+from ..resolve import is_digest, sha256_digest
 
 #: The builder named in a record taken from a published pin instead of a build.
 PUBLISHED_BUILDER = "published"
@@ -74,7 +73,7 @@ def dockerfile_sha256(config: Config, php: str) -> str:
             f"the Dockerfile for PHP {php} is missing: {path}",
             hint="run `publisher render` and commit the result",
         ) from None
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+    return sha256_digest(data)
 
 
 def resolve_base(config: Config, line: Line, client: RegistryClient) -> Reference:

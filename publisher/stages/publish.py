@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -148,7 +147,7 @@ def tag_digests(client: RegistryClient, repo: str, tags: Sequence[str]) -> dict[
 
 
 def plan_digest(p: planning.Plan) -> str:
-    return "sha256:" + hashlib.sha256(p.to_json().encode()).hexdigest()
+    return sha256_digest(p.to_json().encode())
 
 
 # --------------------------------------------------------------------------- pure helpers

@@ -32,6 +32,7 @@ from ...resolve import (
     OCI_LAYER_GZIP,
     OCI_MANIFEST,
     platform_fields,
+    sha256_digest,
 )
 from .base import BuilderName, BuildOutput, BuildRequest, check_built_platform
 
@@ -39,10 +40,6 @@ OCI_LAYOUT_VERSION = "1.0.0"
 
 GZIP_LEVEL = 6
 _CHUNK = 1 << 20
-
-
-def sha256_bytes(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def canonical_json(data: Any) -> bytes:
@@ -65,7 +62,7 @@ def init_layout(layout: Path) -> None:
 
 
 def write_blob(layout: Path, data: bytes) -> str:
-    digest = sha256_bytes(data)
+    digest = sha256_digest(data)
     path = blob_path(layout, digest)
     if not path.exists():
         tmp = path.with_name(path.name + ".tmp")
@@ -286,7 +283,7 @@ def _read_blob(layout: Path, digest: str, fail: Any) -> bytes:
         data = blob_path(layout, digest).read_bytes()
     except OSError:
         raise fail(f"blob {digest} is missing") from None
-    if sha256_bytes(data) != digest:
+    if sha256_digest(data) != digest:
         raise fail(f"blob {digest} does not match its digest")
     return data
 
