@@ -20,7 +20,6 @@ from ..core.errors import UsageError
 from ..core.version import parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state
-from .options import TRANSFERS as TRANSFERS  # tests check it against the engine's default
 
 if TYPE_CHECKING:
     from ..adapters.builders import Builder

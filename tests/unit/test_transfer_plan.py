@@ -117,6 +117,6 @@ def test_nothing_missing_is_a_noop() -> None:
 
 
 def test_the_cli_default_matches_the_engine() -> None:
-    from publisher.cli import release_cmds
+    from publisher.cli import options
 
-    assert release_cmds.TRANSFERS == DEFAULT_TRANSFERS
+    assert options.TRANSFERS == DEFAULT_TRANSFERS
