@@ -49,7 +49,11 @@ from ..core.reference import Reference
 from ..resolve import is_loopback
 from . import fastcgi
 from .builders import dockercli
-from .builders.base import Login, foreign_hint, log_in, require_emulation
+from .builders.base import (
+    Login,
+    log_in,
+)
+from .emulation import foreign_hint, require_emulation
 from .runner import INSTALL_HINTS, Completed, Runner
 
 DEFAULT_START_TIMEOUT = 30.0

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from publisher.adapters import emulation as emulation_mod
 from publisher.adapters.builders import (
     BuildahBuilder,
     BuilderName,
@@ -24,12 +25,10 @@ from publisher.adapters.builders import (
     DockerBuilder,
     select_builder,
 )
-from publisher.adapters.builders import base as base_mod
 from publisher.adapters.builders import buildah as buildah_mod
 from publisher.adapters.builders import buildx as buildx_mod
 from publisher.adapters.builders import docker as docker_mod
 from publisher.adapters.builders.base import (
-    emulation_missing,
     epoch_seconds,
     parse_version,
     require_version,
@@ -44,6 +43,7 @@ from publisher.adapters.builders.layout import (
     write_blob,
     write_index,
 )
+from publisher.adapters.emulation import emulation_missing
 from publisher.adapters.runner import Completed
 from publisher.core import config as config_module
 from publisher.core.errors import CommandError, ConfigError, ToolMissingError, UsageError
@@ -73,7 +73,7 @@ class Creds:
 @pytest.fixture(autouse=True)
 def no_host_binfmt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Do not depend on this machine's QEMU setup (tests that need it set their own)."""
-    monkeypatch.setattr(base_mod, "BINFMT_DIR", tmp_path / "binfmt-not-mounted")
+    monkeypatch.setattr(emulation_mod, "BINFMT_DIR", tmp_path / "binfmt-not-mounted")
 
 
 def request(tmp_path: Path, **changes: object) -> BuildRequest:
@@ -812,8 +812,8 @@ def test_a_build_without_emulation_stops_before_running_anything(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     empty = _binfmt(tmp_path, {})
-    monkeypatch.setattr(base_mod, "BINFMT_DIR", empty)
-    monkeypatch.setattr(base_mod, "host_platform", lambda: Platform.AMD64)
+    monkeypatch.setattr(emulation_mod, "BINFMT_DIR", empty)
+    monkeypatch.setattr(emulation_mod, "host_platform", lambda: Platform.AMD64)
     runner = FakeRunner(tools={"buildah": BUILDAH})
     with pytest.raises(ToolMissingError, match="cannot run linux/arm64 binaries") as caught:
         BuildahBuilder(runner).build(request(tmp_path, platform=Platform.ARM64))

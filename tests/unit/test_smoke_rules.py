@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from publisher.adapters import emulation as emulation_mod
 from publisher.adapters import fastcgi
-from publisher.adapters.builders import base as base_mod
 from publisher.adapters.runner import Completed
 from publisher.adapters.smoke import (
     PROBE_BEGIN,
@@ -70,7 +70,7 @@ IMAGE = Reference("127.0.0.1:5000", "acme/php", None, DIGEST)
 @pytest.fixture(autouse=True)
 def no_host_binfmt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Do not depend on this machine's QEMU setup (tests that need it set their own)."""
-    monkeypatch.setattr(base_mod, "BINFMT_DIR", tmp_path / "binfmt-not-mounted")
+    monkeypatch.setattr(emulation_mod, "BINFMT_DIR", tmp_path / "binfmt-not-mounted")
 
 
 @pytest.mark.parametrize(

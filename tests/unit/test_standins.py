@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from publisher.adapters.builders import BuilderName
-from publisher.adapters.builders.base import host_platform
+from publisher.adapters.emulation import host_platform
 from publisher.adapters.runner import Completed
 from publisher.core.errors import CommandError, ToolMissingError
 from publisher.core.platforms import Platform

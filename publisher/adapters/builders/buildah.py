@@ -24,14 +24,13 @@ import uuid
 from dataclasses import dataclass
 
 from ...core.errors import CommandError
+from ..emulation import foreign_hint, require_emulation
 from ..runner import INSTALL_HINTS, Runner
 from .base import (
     BuilderName,
     BuildOutput,
     BuildRequest,
     build_arg_flags,
-    foreign_hint,
-    require_emulation,
     require_version,
 )
 from .layout import checked_output, normalize_config, read_layout

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 from ...core.errors import CommandError, ToolMissingError, UsageError
 from ...resolve import IMAGE_TYPES, is_digest, platform_of
+from ..emulation import foreign_hint
 from ..runner import INSTALL_HINTS, Runner
 from . import dockercli
 from .base import (
@@ -44,7 +45,6 @@ from .base import (
     BuildRequest,
     build_arg_flags,
     check_built_platform,
-    foreign_hint,
     require_version,
 )
 from .layout import blob_path, read_layout

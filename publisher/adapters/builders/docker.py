@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...core.errors import ToolMissingError
+from ..emulation import foreign_hint, require_emulation
 from ..runner import INSTALL_HINTS, Runner
 from . import dockercli
 from .base import (
@@ -26,9 +27,7 @@ from .base import (
     BuildOutput,
     BuildRequest,
     build_arg_flags,
-    foreign_hint,
     parse_version,
-    require_emulation,
     require_version,
 )
 from .layout import checked_output, docker_archive_to_layout

@@ -1,0 +1,78 @@
+"""This machine and foreign platforms: the host's own platform, whether QEMU user
+emulation is registered for another (binfmt_misc), and what to do when it is not.
+
+Builders check it before a foreign build, the smoke test before running a foreign
+image; both add ``foreign_hint`` to a failure on a foreign platform.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.errors import ToolMissingError
+from ..core.platforms import Platform
+from ..resolve import detect_host_platform
+
+
+def host_platform() -> Platform | None:
+    """The platform this machine runs natively, if publisher builds for it."""
+    try:
+        return Platform(detect_host_platform())
+    except ValueError:
+        return None
+
+
+BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
+#: The QEMU name of each platform's CPU, as in binfmt_misc entries (``qemu-aarch64``).
+QEMU_CPU = {Platform.AMD64: "x86_64", Platform.ARM64: "aarch64"}
+EMULATION_HINT = (
+    "install QEMU user emulation: `apt-get install qemu-user-static binfmt-support` "
+    "(then `update-binfmts --enable`), or `docker run --privileged --rm tonistiigi/binfmt "
+    "--install all`; in GitHub Actions use docker/setup-qemu-action or a native runner"
+)
+
+
+def emulation_missing(
+    platform: Platform, *, host: Platform | None = None, binfmt_dir: Path | None = None
+) -> bool:
+    """True when ``platform`` is foreign here and no enabled QEMU binfmt handler exists.
+
+    False when it is native, or when binfmt_misc cannot be read (we cannot tell).
+    """
+    host = host_platform() if host is None else host
+    binfmt_dir = BINFMT_DIR if binfmt_dir is None else binfmt_dir
+    if host is None or platform is host or not (binfmt_dir / "status").is_file():
+        return False
+    cpu = QEMU_CPU[platform]
+    for entry in binfmt_dir.iterdir():
+        if cpu not in entry.name:
+            continue
+        try:
+            first = entry.read_text(encoding="utf-8", errors="replace").splitlines()[:1]
+        except OSError:
+            continue
+        if first == ["enabled"]:
+            return False
+    return True
+
+
+def foreign_hint(platform: Platform) -> str | None:
+    """What to check when building or running a ``platform`` image fails here; None
+    when ``platform`` is this machine's own."""
+    if platform == host_platform():
+        return None
+    return (
+        f"{platform} binaries run under QEMU on this machine: install qemu-user-static and "
+        "binfmt-support (`update-binfmts --enable`); 'exec format error' in the output means "
+        "emulation is missing"
+    )
+
+
+def require_emulation(platform: Platform, *, binfmt_dir: Path | None = None) -> None:
+    """Raise ToolMissingError up front when ``platform`` binaries cannot run here."""
+    if emulation_missing(platform, binfmt_dir=binfmt_dir):
+        raise ToolMissingError(
+            f"cannot run {platform} binaries on this {host_platform()} machine: no QEMU "
+            f"handler for {QEMU_CPU[platform]} is registered in {binfmt_dir or BINFMT_DIR}",
+            hint=EMULATION_HINT,
+        )
