@@ -3,6 +3,7 @@
 Fakes the unit tests use to drive stages and adapters without a process or a socket:
 
 * ``fake_runner``  a Runner that records argv and answers from a script
+* ``fake_builder`` a Builder that runs no tool: writes a STAND-IN layout per leg, or a scripted failure
 * ``clock``        a fake clock/sleep for RetryPolicy
 * ``fake_github``  the GitHub API on a local HTTP server (the one stand-in for a service)
 

@@ -1,0 +1,152 @@
+"""The build stage's own logic against a real registry, with a builder that runs no tool.
+
+``build_all`` runs every leg, pushes each image by digest to the primary and writes
+its digest record; a leg that fails does not stop the others, the step fails after
+all finished and names every failed leg, and a rerun builds only what is missing.
+A pin that already holds an image built for another pin refuses the leg before
+anything is built. The images are STAND-INs written by ``tests/support/fake_builder``;
+real builds are tested in ``test_builders.py`` and ``test_pipeline.py``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from publisher.adapters.localregistry import LocalRegistry
+from publisher.adapters.output import Output
+from publisher.adapters.registry import RegistryClient
+from publisher.core import config as config_mod
+from publisher.core.errors import CommandError, PublisherError, ReleaseConflictError
+from publisher.core.platforms import Platform
+from publisher.core.records import read_directory
+from publisher.core.reference import Reference
+from publisher.core.version import parse_release
+from publisher.stages.build import VERSION_LABEL, BuildOptions, build_all
+from tests.support.fake_builder import FakeBuilder
+from tests.support.images import make_image
+
+RELEASE = parse_release("v1.2.0")
+LINES = ("8.3", "8.4")
+BASE_DIGEST = "sha256:" + "ab" * 32
+LEGS = [(php, platform) for php in LINES for platform in (Platform.AMD64, Platform.ARM64)]
+
+
+@pytest.fixture
+def stage(
+    tmp_path: Path,
+    registry: LocalRegistry,
+    repo: str,
+    write_matrix: Callable[..., Path],
+    make_client: Callable[..., RegistryClient],
+) -> dict[str, Any]:
+    path = write_matrix(tmp_path, [("local", f"{registry.host}/{repo}", True)], lines=LINES)
+    for php in LINES:
+        dockerfile = tmp_path / "dockerfiles" / php / "Dockerfile"
+        dockerfile.parent.mkdir(parents=True)
+        dockerfile.write_text(f"FROM php:{php}-fpm-alpine\n", encoding="utf-8")
+    cfg = config_mod.load(path, env={})
+    bases = {
+        php: Reference("docker.io", "library/php", f"{php}-fpm-alpine", BASE_DIGEST)
+        for php in LINES
+    }
+    return {
+        "config": cfg,
+        "bases": bases,
+        "primary": make_client(registry),
+        "digests": tmp_path / "digests",
+        "repo": repo,
+    }
+
+
+def run_build(stage: dict[str, Any], builder: FakeBuilder, stream: io.StringIO) -> list[Any]:
+    stage["digests"].mkdir(exist_ok=True)
+    return build_all(
+        stage["config"],
+        RELEASE,
+        builder=builder,
+        primary=stage["primary"],
+        bases=stage["bases"],
+        digests_dir=stage["digests"],
+        output=Output(env={}, stream=stream, err_stream=stream),
+        options=BuildOptions(jobs=2),
+    )
+
+
+def test_every_leg_is_pushed_by_digest_and_a_rerun_builds_nothing(stage: dict[str, Any]) -> None:
+    builder = FakeBuilder()
+    records = run_build(stage, builder, io.StringIO())
+    assert sorted(builder.built) == sorted(LEGS)
+    assert sorted((r.php, r.platform) for r in records) == sorted(LEGS)
+    primary = stage["primary"]
+    for record in records:
+        assert record.builder == "fake-builder"
+        assert record.base_digest == BASE_DIGEST
+        assert primary.manifest_exists(stage["repo"], record.digest)
+    on_disk = {(r.php, r.platform): r.digest for r in read_directory(stage["digests"])}
+    assert on_disk == {(r.php, r.platform): r.digest for r in records}
+
+    again = FakeBuilder()
+    printed = io.StringIO()
+    rerun = run_build(stage, again, printed)
+    assert again.built == []
+    assert printed.getvalue().count("already built and pushed") == len(LEGS)
+    assert {r.digest for r in rerun} == {r.digest for r in records}
+
+
+def test_a_failed_leg_lets_the_others_finish_and_a_rerun_builds_only_it(
+    stage: dict[str, Any],
+) -> None:
+    broken = ("8.4", Platform.ARM64)
+    builder = FakeBuilder(fail={broken: CommandError("exec format error (scripted)")})
+    printed = io.StringIO()
+    with pytest.raises(CommandError, match="scripted"):
+        run_build(stage, builder, printed)
+    assert sorted(builder.built) == sorted(LEGS)  # the others were not cancelled
+    assert "PHP 8.4 linux/arm64: command failed" in printed.getvalue()
+    written = {(r.php, r.platform) for r in read_directory(stage["digests"])}
+    assert written == set(LEGS) - {broken}
+
+    fixed = FakeBuilder()
+    records = run_build(stage, fixed, io.StringIO())
+    assert fixed.built == [broken]
+    assert sorted((r.php, r.platform) for r in records) == sorted(LEGS)
+
+
+def test_several_failed_legs_are_named_together_with_the_first_ones_exit_code(
+    stage: dict[str, Any],
+) -> None:
+    first = CommandError("the base image lacks linux/arm64 (scripted)")
+    builder = FakeBuilder(
+        fail={
+            ("8.3", Platform.ARM64): first,
+            ("8.4", Platform.ARM64): CommandError("out of disk (scripted)"),
+        }
+    )
+    with pytest.raises(PublisherError) as caught:
+        run_build(stage, builder, io.StringIO())
+    error = caught.value
+    assert error.message.startswith("2 of 4 builds failed")
+    assert "PHP 8.3 linux/arm64" in error.message and "PHP 8.4 linux/arm64" in error.message
+    assert error.exit_code == CommandError.exit_code and error.label == CommandError.label
+
+
+def test_a_pin_holding_an_image_built_for_another_pin_refuses_its_legs_before_building(
+    stage: dict[str, Any], seed: Callable[..., str], registry: LocalRegistry
+) -> None:
+    other = make_image(seed=7, labels={VERSION_LABEL: "v1.1.0-php-8.4"})
+    seed(registry, stage["repo"], other, tags=["v1.2.0-php-8.4"])
+    builder = FakeBuilder()
+    with pytest.raises(PublisherError) as caught:
+        run_build(stage, builder, io.StringIO())
+    error = caught.value
+    assert error.exit_code == ReleaseConflictError.exit_code
+    assert "built as 'v1.1.0-php-8.4', not 'v1.2.0-php-8.4'" in error.message
+    assert ("8.4", Platform.AMD64) not in builder.built
+    assert ("8.4", Platform.ARM64) not in builder.built
+    written = {(r.php, r.platform) for r in read_directory(stage["digests"])}
+    assert written == {("8.3", Platform.AMD64), ("8.3", Platform.ARM64)}
