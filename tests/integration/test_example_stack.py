@@ -17,14 +17,11 @@ an index, as CI would; its pins file is rendered by ``publisher.core.pins``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,13 +31,13 @@ from typing import Any
 import pytest
 
 from publisher.adapters.localregistry import LocalRegistry, free_port
-from publisher.adapters.output import Output
-from publisher.adapters.runner import Runner
 from publisher.core import pins
 from publisher.core.platforms import Platform
 from publisher.resolve import detect_host_platform
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
+from tests.support.builds import quiet_runner
+from tests.support.sockets import FixedAnswer, Silent, TcpRelay
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -64,117 +61,6 @@ def run(*argv: str, check: bool = True, **kwargs: Any) -> subprocess.CompletedPr
     return subprocess.run(
         list(argv), capture_output=True, text=True, timeout=600, check=check, **kwargs
     )
-
-
-class Silent:
-    """Accepts TCP connections and never answers: a registry that hangs."""
-
-    def __init__(self) -> None:
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.host = f"127.0.0.1:{self.listener.getsockname()[1]}"
-        self._held: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._hold, daemon=True)
-        self._thread.start()
-
-    def _hold(self) -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                self._held.append(self.listener.accept()[0])
-
-    def close(self) -> None:
-        self.listener.close()
-        for conn in self._held:
-            conn.close()
-
-
-class FixedAnswer:
-    """Answers every request with one HTTP response (401, 429, ...), as a registry would.
-
-    It answers a TLS hello too, with a plain HTTP status line, so docker falls
-    back to plain HTTP as it does for any loopback registry.
-    """
-
-    def __init__(self, status: str, headers: dict[str, str], body: bytes) -> None:
-        head = [f"HTTP/1.1 {status}", "Content-Type: application/json", "Connection: close"]
-        head += [f"{k}: {v}" for k, v in headers.items()]
-        head.append(f"Content-Length: {len(body)}")
-        self.answer = ("\r\n".join(head) + "\r\n\r\n").encode() + body
-        self.requests: list[bytes] = []
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.host = f"127.0.0.1:{self.listener.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                conn, _ = self.listener.accept()
-                threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
-
-    def _answer(self, conn: socket.socket) -> None:
-        with contextlib.suppress(OSError), conn:
-            conn.settimeout(0.5)
-            seen = b""
-            with contextlib.suppress(TimeoutError):
-                while b"\r\n\r\n" not in seen and len(seen) < 65536:
-                    data = conn.recv(65536)
-                    if not data:
-                        break
-                    seen += data
-            self.requests.append(seen)
-            conn.sendall(self.answer)
-
-    def close(self) -> None:
-        self.listener.close()
-
-
-class TcpRelay:
-    """Relays TCP byte for byte to the registry; ``stop()`` takes the registry "offline"."""
-
-    def __init__(self, upstream: str) -> None:
-        host, port = upstream.rsplit(":", 1)
-        self.upstream = (host, int(port))
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(32)
-        self.listener.settimeout(0.1)
-        self.host = f"127.0.0.1:{self.listener.getsockname()[1]}"
-        self._open: list[socket.socket] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                continue
-            server = socket.create_connection(self.upstream)
-            self._open += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                sink.shutdown(socket.SHUT_WR)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.listener.close()
-        for sock in self._open:
-            sock.close()
 
 
 @dataclass
@@ -264,7 +150,7 @@ def world(registry: LocalRegistry, tmp_path_factory: pytest.TempPathFactory) -> 
     # The STAND-IN base for both platforms, pushed to the loopback registry.
     refs = standins.push_standins(
         registry.host,
-        runner=Runner(output=Output(env={}, quiet=True)),
+        runner=quiet_runner(),
         lines=("8.4",),
         platforms=(Platform.AMD64, Platform.ARM64),
     )
@@ -309,7 +195,7 @@ def world(registry: LocalRegistry, tmp_path_factory: pytest.TempPathFactory) -> 
     relay = TcpRelay(registry.host)  # pulled once, then taken away: the cached case
     cached_repo = f"{relay.host}/{path}"
     run(docker, "pull", "--platform", HOST, f"{cached_repo}:{PIN}@{digest}")
-    relay.stop()
+    relay.close()
 
     item = World(
         docker=docker,

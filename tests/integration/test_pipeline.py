@@ -22,10 +22,9 @@ from pathlib import Path
 import pytest
 
 from publisher.adapters.localregistry import LocalRegistry
-from publisher.adapters.output import Output
-from publisher.adapters.runner import Runner
 from publisher.stages import standins
 from tests.conftest import require_tool
+from tests.support.builds import quiet_runner
 from tests.support.faultproxy import Fault
 from tests.support.pipeline import (
     LINES,
@@ -56,9 +55,7 @@ def tools() -> dict[str, str]:
 def bases(tools: dict[str, str]) -> Iterator[LocalRegistry]:
     """The STAND-IN base images for the test lines, on their own registry."""
     with LocalRegistry() as reg:
-        standins.push_standins(
-            reg.host, runner=Runner(output=Output(env={}, quiet=True)), lines=LINES
-        )
+        standins.push_standins(reg.host, runner=quiet_runner(), lines=LINES)
         yield reg
 
 
@@ -78,7 +75,7 @@ def patch_base(
         handle.write(f'\nLABEL dev.publisher.stand-in.patch="{label}"\n')
     standins.push_standins(
         bases.host,
-        runner=Runner(output=Output(env={}, quiet=True)),
+        runner=quiet_runner(),
         lines=lines,
         source_dir=patched,
     )

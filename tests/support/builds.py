@@ -19,9 +19,9 @@ def quiet_runner() -> Runner:
 
 @contextmanager
 def image_registry(*tools: str) -> Iterator[LocalRegistry]:
-    """A registry for images a test builds; ``tools`` must be on PATH; images forgotten after.
+    """A registry for the images a test builds, whose pulled images are forgotten after.
 
-    Each name in ``tools`` is required (one tool each, as ``require_tool`` checks).
+    The registry binary and each of ``tools`` must be on PATH (``require_tool``).
     """
     require_tool("docker-registry", "registry")
     for tool in tools:
