@@ -11,10 +11,9 @@ throwaway loopback registry), its output going to a log file, and returns a
 ``Background`` to stop it with.
 
 Builders, the smoke test and the stand-in builder take a ``Runner``: unit tests
-pass one whose tools and processes are scripted (it
-overrides ``which`` and ``spawn``, so echo, redaction and failures are this
-code). argv lists are built by pure functions next to each adapter and
-unit-tested without running anything.
+pass one whose tools and processes are scripted (it overrides ``which`` and
+``spawn``, so echo, redaction and failures are this code). argv lists are built
+by pure functions next to each adapter and unit-tested without running anything.
 """
 
 from __future__ import annotations
