@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..core.platforms import BuilderName
+
 if TYPE_CHECKING:
     from ..core.config import Config
 
@@ -50,7 +52,7 @@ only = click.option(
 
 builder = click.option(
     "--builder",
-    type=click.Choice(["buildx", "buildah", "docker"]),
+    type=click.Choice([str(b) for b in BuilderName]),
     default=None,
     envvar="PUBLISHER_BUILDER",
     help="Image builder (env: PUBLISHER_BUILDER). Default: buildx when installed, else buildah, else docker.",

@@ -17,6 +17,7 @@ import click
 
 from ..core.config import Config
 from ..core.errors import UsageError
+from ..core.platforms import Platform
 from ..core.version import parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state
@@ -68,7 +69,7 @@ def get_smoke(
     "--platform",
     "platform_text",
     required=True,
-    type=click.Choice(["linux/amd64", "linux/arm64"]),
+    type=click.Choice([str(p) for p in Platform]),
     help="The platform to build.",
 )
 @click.option(
@@ -110,7 +111,6 @@ def build_command(
       publisher build v2.0.0 --php 8.1 --platform linux/amd64 --digest-file d.json --builder buildah
     """
     from ..core.fileio import ensure_writable
-    from ..core.platforms import Platform
     from ..stages.build import BuildOptions, Leg, build_leg
     from ..stages.publish import load_release
     from ..stages.release import published_lines, resolve_bases

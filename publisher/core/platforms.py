@@ -1,4 +1,4 @@
-"""The closed set of platforms publisher builds for.
+"""The closed sets publisher builds for and with: platforms and builders.
 
 A ``Platform`` is also its ``linux/amd64``-style string (it compares, hashes,
 formats and serialises to JSON as that text), so typed fields need no
@@ -9,6 +9,8 @@ stay plain text: an index may hold one publisher does not build.
 from __future__ import annotations
 
 import enum
+
+from .errors import ConfigError
 
 
 class Platform(enum.StrEnum):
@@ -40,4 +42,21 @@ class Platform(enum.StrEnum):
         except ValueError:
             raise ValueError(
                 f"unknown platform {text!r}; publisher builds {', '.join(cls)}"
+            ) from None
+
+
+class BuilderName(enum.StrEnum):
+    """The closed set of builders, in default preference order."""
+
+    BUILDX = "buildx"
+    BUILDAH = "buildah"
+    DOCKER = "docker"
+
+    @classmethod
+    def parse(cls, text: str) -> BuilderName:
+        try:
+            return cls(text)
+        except ValueError:
+            raise ConfigError(
+                f"unknown builder {text!r}; choose one of {', '.join(cls)}", field="--builder"
             ) from None

@@ -9,6 +9,7 @@ under a scratch tag).
 from __future__ import annotations
 
 from ...core.errors import ToolMissingError
+from ...core.platforms import BuilderName
 from ..runner import INSTALL_HINTS, Runner
 from .base import (
     ARG_BASE,
@@ -16,7 +17,6 @@ from .base import (
     ARG_RELEASE,
     ARG_REVISION,
     Builder,
-    BuilderName,
     BuildOutput,
     BuildRequest,
     Login,

@@ -16,15 +16,14 @@ commands it would run without running them (``commands``), for ``--dry-run``.
 from __future__ import annotations
 
 import datetime
-import enum
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ...core.errors import CommandError, ConfigError, ToolMissingError
-from ...core.platforms import Platform
+from ...core.errors import CommandError, ToolMissingError
+from ...core.platforms import BuilderName, Platform
 from ...core.reference import Reference
 from ...resolve import is_loopback
 
@@ -37,23 +36,6 @@ ARG_BASE = "PHP_BASE_IMAGE"
 ARG_RELEASE = "PUBLISHER_RELEASE"
 ARG_CREATED = "PUBLISHER_CREATED"
 ARG_REVISION = "PUBLISHER_REVISION"
-
-
-class BuilderName(enum.StrEnum):
-    """The closed set of builders, in default preference order."""
-
-    BUILDX = "buildx"
-    BUILDAH = "buildah"
-    DOCKER = "docker"
-
-    @classmethod
-    def parse(cls, text: str) -> BuilderName:
-        try:
-            return cls(text)
-        except ValueError:
-            raise ConfigError(
-                f"unknown builder {text!r}; choose one of {', '.join(cls)}", field="--builder"
-            ) from None
 
 
 class Login(Protocol):

@@ -24,10 +24,10 @@ import uuid
 from dataclasses import dataclass
 
 from ...core.errors import CommandError
+from ...core.platforms import BuilderName
 from ..emulation import foreign_hint, require_emulation
 from ..runner import INSTALL_HINTS, Runner
 from .base import (
-    BuilderName,
     BuildOutput,
     BuildRequest,
     build_arg_flags,

@@ -35,12 +35,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ...core.errors import CommandError, ToolMissingError, UsageError
+from ...core.platforms import BuilderName
 from ...resolve import IMAGE_TYPES, is_digest, platform_of
 from ..emulation import foreign_hint
 from ..runner import INSTALL_HINTS, Runner
 from . import dockercli
 from .base import (
-    BuilderName,
     BuildOutput,
     BuildRequest,
     build_arg_flags,

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...core.errors import ToolMissingError
+from ...core.platforms import BuilderName
 from ..emulation import foreign_hint, require_emulation
 from ..runner import INSTALL_HINTS, Runner
 from . import dockercli
 from .base import (
-    BuilderName,
     BuildOutput,
     BuildRequest,
     build_arg_flags,

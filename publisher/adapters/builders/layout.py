@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ...core.errors import CommandError
+from ...core.platforms import BuilderName
 from ...resolve import (
     IMAGE_TYPES,
     OCI_CONFIG,
@@ -34,7 +35,7 @@ from ...resolve import (
     platform_fields,
     sha256_digest,
 )
-from .base import BuilderName, BuildOutput, BuildRequest, check_built_platform
+from .base import BuildOutput, BuildRequest, check_built_platform
 
 OCI_LAYOUT_VERSION = "1.0.0"
 
