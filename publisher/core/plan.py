@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 from ..resolve import pin_tag as resolve_pin_tag
-from ..resolve import split_pin_tag
+from ..resolve import sha256_digest, split_pin_tag
 from .config import Config
 from .errors import InvalidVersionError
 from .platforms import Platform
@@ -144,6 +144,11 @@ class Plan:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @property
+    def digest(self) -> str:
+        """sha256 of ``to_json()``, recorded in the notes as ``plan_sha256``."""
+        return sha256_digest(self.to_json().encode())
 
 
 def floating_tags(

@@ -146,10 +146,6 @@ def tag_digests(client: RegistryClient, repo: str, tags: Sequence[str]) -> dict[
     return {tag: digest for one in found for tag, digest in one.items()}
 
 
-def plan_digest(p: planning.Plan) -> str:
-    return sha256_digest(p.to_json().encode())
-
-
 # --------------------------------------------------------------------------- pure helpers
 
 
@@ -831,7 +827,7 @@ class Publisher:
             history=history,
             source_url=self.config.source_url,
             regression_percent=self.config.size_regression_percent,
-            plan_sha256=plan_digest(p),
+            plan_sha256=p.digest,
         )
 
     def write_notes(self, facts: notes_mod.ReleaseFacts) -> tuple[Path, Path]:
