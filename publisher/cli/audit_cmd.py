@@ -11,9 +11,7 @@ import click
 from ..core.errors import VerificationError
 
 if TYPE_CHECKING:
-    from ..adapters.registry import RegistryClient
-    from ..core.config import Registry
-    from ..stages.audit import AnonymousClient
+    from ..stages.clients import AnonymousClient
 from . import options
 from .base import State, handle_errors, main, pass_state
 
@@ -60,17 +58,12 @@ def audit_command(
       publisher audit --notes-dir release-notes --json
     """
     from ..stages.audit import audit
-    from ..stages.clients import anonymous_client
 
     cfg = state.load_config(config_path)
     output = state.output
     state.json_only(as_json)
-    clients = state.registry_clients(cfg)
-    anonymous: AnonymousClient | None = None
-    if not no_anonymous_check:
-
-        def anonymous(registry: Registry) -> RegistryClient:
-            return anonymous_client(registry, retry=state.retry, output=output)
+    clients = state.clients.configured(cfg)
+    anonymous: AnonymousClient | None = None if no_anonymous_check else state.clients.anonymous
 
     report = audit(
         cfg,

@@ -20,10 +20,10 @@ from ..core.errors import PublisherError, UsageError, file_error
 
 if TYPE_CHECKING:
     from ..adapters.output import Output
-    from ..adapters.registry import RegistryClient
     from ..adapters.runner import Runner
     from ..core import config
     from ..core.retry import RetryPolicy
+    from ..stages.clients import ClientFactory
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,11 +67,12 @@ class State:
 
         return Runner(output=self.output, env=self.env)
 
-    def registry_clients(self, cfg: config.Config) -> dict[str, RegistryClient]:
-        """A client per registry of ``cfg``, by name, with this run's env, output and retries."""
-        from ..stages.clients import registry_clients
+    @cached_property
+    def clients(self) -> ClientFactory:
+        """Makes this run's registry clients, with its env, output and one retry policy."""
+        from ..stages.clients import ClientFactory
 
-        return registry_clients(cfg, self.env, self.output, self.retry)
+        return ClientFactory(self.env, self.output, self.retry)
 
     def json_only(self, as_json: bool) -> None:
         """With --json, stdout carries the JSON only: the output channel goes quiet."""

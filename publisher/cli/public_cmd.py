@@ -34,7 +34,7 @@ def check_public_command(
     version = parse_release(release_tag)
     cfg = state.load_config(config_path, only)
     with state.output.step(f"Anonymous read of every pin of {version.tag}"):
-        result = require_public(cfg, version, output=state.output, retry=state.retry)
+        result = require_public(cfg, version, state.clients)
     state.output.info(
         f"{len(result.reads)} pins readable without credentials on {len(cfg.registries)} registries"
     )

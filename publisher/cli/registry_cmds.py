@@ -33,13 +33,12 @@ def _optional_config(state: State) -> Config | None:
 
 def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
     """``publisher inspect REF`` without --offline (called from cli/core.py)."""
-    from ..stages.clients import client_for
     from ..stages.inspect import Inspection, inspect_reference
 
     output = state.output
     state.json_only(as_json)
     try:
-        client = client_for(ref, state.env, output, state.retry, _optional_config(state))
+        client = state.clients.for_reference(ref, _optional_config(state))
         result = inspect_reference(ref, client)
     except PublisherError as exc:
         if as_json:
@@ -112,7 +111,7 @@ def verify_command(
     cfg = state.load_config(config_path, only)
     state.json_only(as_json)
     cfg, _record = load_release(cfg, options.notes_dir_of(cfg, notes_dir), version, state.output)
-    clients = state.registry_clients(cfg)
+    clients = state.clients.configured(cfg)
     existing = {r.name: clients[r.name].list_tags(r.repository.path) for r in cfg.registries}
     plan = planning.plan(cfg, version, existing)
     report = verify_release(cfg, plan, clients, state.output)
@@ -151,7 +150,6 @@ def preflight_command(state: State, config_path: str, only: str | None, as_json:
 
     cfg = state.load_config(config_path, only)
     state.json_only(as_json)
-    clients = state.registry_clients(cfg)
-    checks = preflight(cfg, clients, state.env, state.output, retry=state.retry)
+    checks = preflight(cfg, state.clients)
     if as_json:
         state.output.print_text(json.dumps([c.to_dict() for c in checks], indent=2))

@@ -120,11 +120,11 @@ def build_command(
     ensure_writable(digest_file.parent, "the digest record's directory")
     cfg, record = load_release(cfg, options.notes_dir_of(cfg, None), version, state.output)
     chosen = get_builder(state, builder)
-    clients = state.registry_clients(cfg)
+    clients = state.clients.configured(cfg)
     primary = clients[cfg.primary.name]
     with state.output.step(f"Build PHP {php} for {platform_text} with {chosen.name}"):
         published = not rebuild and php in published_lines(cfg, version, primary)
-        bases = {} if published else resolve_bases(cfg, state.env, state.output, state.retry)
+        bases = {} if published else resolve_bases(cfg, state.clients)
         recorded = record.line(php) if record and php in record.line_names else None
         build_leg(
             cfg,
@@ -218,7 +218,7 @@ def publish_command(
         json_plan=as_json,
         republish_reason=reason,
     )
-    clients = state.registry_clients(cfg)
+    clients = state.clients.configured(cfg)
     Publisher(cfg, version, clients, state.output, how, smoke=smoke, record=record).run(records)
 
 
@@ -294,7 +294,6 @@ def _release(
         revision=state.env.get("GITHUB_SHA", ""),
         republish_reason=reason,
         attestations=attestations,
-        retry=state.retry,
         json_plan=as_json,
     )
     chosen = get_builder(state, builder)
@@ -308,8 +307,7 @@ def _release(
             cfg,
             version,
             builder=chosen,
-            env=state.env,
-            output=state.output,
+            clients=state.clients,
             options=settings,
             smoke=smoke,
         )
@@ -392,9 +390,7 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     from ..stages.republish_check import check_bases
 
     cfg = state.load_config(config_path)
-    result = check_bases(
-        cfg, options.notes_dir_of(cfg, notes_dir), state.env, state.output, state.retry
-    )
+    result = check_bases(cfg, options.notes_dir_of(cfg, notes_dir), state.clients)
     state.output.print_text(
         f"release={result.release}\nchanged={'true' if result.changed else 'false'}"
     )

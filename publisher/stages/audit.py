@@ -12,7 +12,7 @@ recomputed from the pins.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,10 +24,8 @@ from ..core.config import Config, Registry
 from ..core.errors import AuthError, NotFoundError, RateLimitedError, UsageError
 from ..core.notes import ReleaseFacts, load_record, record_releases
 from ..core.plan import parse_scheme_tag
+from .clients import AnonymousClient
 from .publish import in_parallel, tag_digests
-
-#: A client with no credentials for a registry (anonymous reads).
-AnonymousClient = Callable[[Registry], RegistryClient]
 
 
 @dataclass

@@ -11,15 +11,13 @@ It fails fast: the first failure raises its classified error (auth 4, not found
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..adapters.output import Output
-from ..adapters.registry import RegistryClient, RetryPolicy
+from ..adapters.registry import RegistryClient
 from ..core.config import Config, Registry
 from ..core.errors import AuthError, NotFoundError
-from .clients import client_for
+from .clients import ClientFactory
 
 
 @dataclass(frozen=True)
@@ -75,22 +73,19 @@ def push_refused(client: RegistryClient, registry: Registry, refused: AuthError)
 
 def preflight(
     config: Config,
-    clients: Mapping[str, RegistryClient],
-    env: Mapping[str, str],
-    output: Output,
-    *,
-    base_clients: Mapping[str, RegistryClient] | None = None,
-    retry: RetryPolicy,
+    clients: ClientFactory,
 ) -> list[Check]:
     """Run every check in order; return what passed, or raise the first failure."""
     passed: list[Check] = []
+    output = clients.output
+    registries = clients.configured(config)
 
     def ok(what: str, detail: str) -> None:
         passed.append(Check(what, detail))
         output.info(f"ok  {what}: {detail}")
 
     for registry in config.registries:
-        client = clients[registry.name]
+        client = registries[registry.name]
         repo = registry.repository
         client.ping(repo_path=repo.path)
         who = client.transport.credentials
@@ -105,12 +100,12 @@ def preflight(
             raise push_refused(client, registry, refused) from None
         ok(f"{registry.name} push access", f"may push to {repo.name}")
 
-    cache: dict[str, RegistryClient] = dict(base_clients or {})
+    cache: dict[str, RegistryClient] = {}
     seen: dict[str, set[str]] = {}
     for line in config.lines:
         ref = config.base_pull_ref(line)
         if ref.domain not in cache:
-            cache[ref.domain] = client_for(ref, env, output, retry, config)
+            cache[ref.domain] = clients.for_reference(ref, config)
         client = cache[ref.domain]
         key = str(ref)
         if key not in seen:

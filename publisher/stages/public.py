@@ -13,19 +13,14 @@ already holds a configuration and an output (the release path).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..adapters.output import Output
-from ..adapters.registry import RegistryClient, RetryPolicy
 from ..core.config import Config, Registry
 from ..core.errors import AuthError, NotFoundError, RateLimitedError, VerificationError
 from ..core.plan import selected_pins
 from ..core.version import Release
-from .clients import anonymous_client
-
-#: An anonymous client for a registry (tests pass one that reaches a loopback registry).
-AnonymousClient = Callable[[Registry], RegistryClient]
+from .clients import AnonymousClient, ClientFactory
 
 
 @dataclass(frozen=True)
@@ -84,14 +79,14 @@ def check_public(
     config: Config,
     version: Release,
     *,
-    client_for: AnonymousClient,
+    anonymous: AnonymousClient,
     output: Output,
 ) -> PublicCheck:
     """Read every pin on every registry anonymously; never raises for a refused read."""
     tags = selected_pins(config, version)
     reads: list[PinRead] = []
     for registry in config.registries:
-        client = client_for(registry)
+        client = anonymous(registry)
         for tag in tags:
             ref = registry.ref(tag=tag)
             try:
@@ -111,17 +106,9 @@ def check_public(
     return PublicCheck(version.tag, tuple(reads))
 
 
-def require_public(
-    config: Config,
-    version: Release,
-    *,
-    output: Output,
-    client_for: AnonymousClient | None = None,
-    retry: RetryPolicy | None = None,
-) -> PublicCheck:
+def require_public(config: Config, version: Release, clients: ClientFactory) -> PublicCheck:
     """``check_public``, raising VerificationError with the steps when any read fails."""
-    factory = client_for or (lambda r: anonymous_client(r, retry=retry, output=output))
-    result = check_public(config, version, client_for=factory, output=output)
+    result = check_public(config, version, anonymous=clients.anonymous, output=clients.output)
     failures = result.failures
     if not failures:
         return result
@@ -138,7 +125,6 @@ def require_public(
 
 
 __all__ = [
-    "AnonymousClient",
     "PinRead",
     "PublicCheck",
     "check_public",

@@ -13,13 +13,13 @@ import contextlib
 import dataclasses
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..adapters.builders import Builder, BuildRequest
 from ..adapters.localregistry import LocalRegistry
 from ..adapters.output import Output
-from ..adapters.registry import RegistryClient, RetryPolicy
+from ..adapters.registry import RegistryClient
 from ..adapters.runner import Runner
 from ..core.config import Config, Registry
 from ..core.errors import file_error
@@ -30,7 +30,7 @@ from ..core.records import DigestRecord, read_directory
 from ..core.reference import Reference
 from ..core.version import Release
 from .build import BuildOptions, Leg, build_all, legs, published_record, resolve_base
-from .clients import base_client, registry_clients
+from .clients import ClientFactory
 from .publish import (
     PENDING_DIR,
     Publisher,
@@ -46,21 +46,18 @@ class ReleaseOptions(BuildOptions, PublishOptions):
     """How a whole release runs: its builds, then its publish."""
 
     digests_dir: Path
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
-def resolve_bases(
-    config: Config, env: Mapping[str, str], output: Output, retry: RetryPolicy
-) -> dict[str, Reference]:
+def resolve_bases(config: Config, clients: ClientFactory) -> dict[str, Reference]:
     """Each selected line's base, pinned to the digest it has right now."""
     bases: dict[str, Reference] = {}
-    clients: dict[str, RegistryClient] = {}
+    made: dict[str, RegistryClient] = {}
     for line in config.lines:
         ref = config.base_pull_ref(line)
-        client = clients.get(ref.domain) or base_client(config, ref, env, output, retry)
-        clients[ref.domain] = client
+        client = made.get(ref.domain) or clients.for_base(config, ref)
+        made[ref.domain] = client
         bases[line.php] = resolve_base(config, line, client)
-        output.info(f"PHP {line.php}: base {bases[line.php]}")
+        clients.output.info(f"PHP {line.php}: base {bases[line.php]}")
     return bases
 
 
@@ -77,11 +74,9 @@ def release(
     version: Release,
     *,
     builder: Builder,
-    env: Mapping[str, str],
-    output: Output,
+    clients: ClientFactory,
     options: ReleaseOptions,
     smoke: SmokeTest | None,
-    clients: Mapping[str, RegistryClient] | None = None,
 ) -> PublishResult:
     """Build every leg (skipping what the release or an earlier run already pushed), then publish.
 
@@ -89,14 +84,15 @@ def release(
     record says (default line, lines, platforms). Outputs are checked first, and
     the new digest records replace the earlier ones only when the run succeeds.
     """
+    output = clients.output
     if not options.dry_run:
         ensure_writable(options.notes_dir, "the release notes directory")
         ensure_writable(options.digests_dir, "the digest records directory")
     config, record = load_release(
         config, options.notes_dir, version, output, republish=options.republish_reason is not None
     )
-    clients = clients or registry_clients(config, env, output, options.retry)
-    primary = clients[config.primary.name]
+    registries = clients.configured(config)
+    primary = registries[config.primary.name]
     # One read of the primary before anything is built: it proves the registry
     # answers, and says which lines the release already holds.
     done = published_lines(config, version, primary)
@@ -128,14 +124,14 @@ def release(
     bases: dict[str, Reference] = {}
     if todo:
         with output.step(f"Resolve the base images ({len(todo)} lines)"):
-            bases = resolve_bases(config.select(todo), env, output, options.retry)
+            bases = resolve_bases(config.select(todo), clients)
     if options.dry_run:
         return dry_run(
             config,
             version,
             builder=builder,
             bases=bases,
-            clients=clients,
+            clients=registries,
             output=output,
             options=options,
             record=record,
@@ -157,9 +153,9 @@ def release(
             recorded_bases=recorded_bases,
             published=published,
         )
-    result = Publisher(config, version, clients, output, options, smoke=smoke, record=record).run(
-        records
-    )
+    result = Publisher(
+        config, version, registries, output, options, smoke=smoke, record=record
+    ).run(records)
     keep_records(pending, options.digests_dir)
     return result
 

@@ -8,18 +8,15 @@ images again and compares digests.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..adapters.output import Output
-from ..adapters.registry import RetryPolicy
 from ..core import lifecycle
 from ..core.config import Config
 from ..core.errors import ConfigError, NotFoundError, PublisherError, UsageError
 from ..core.notes import ReleaseFacts, load_record, record_releases
 from ..core.reference import parse
-from .clients import base_client
+from .clients import ClientFactory
 
 
 @dataclass(frozen=True)
@@ -46,13 +43,7 @@ def newest_stable_record(notes_dir: Path) -> ReleaseFacts:
     return record
 
 
-def check_bases(
-    config: Config,
-    notes_dir: Path,
-    env: Mapping[str, str],
-    output: Output,
-    retry: RetryPolicy,
-) -> BaseCheck:
+def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> BaseCheck:
     record = newest_stable_record(notes_dir)
     details: list[str] = []
     moved: list[str] = []
@@ -77,7 +68,7 @@ def check_bases(
                 source=str(notes_dir / f"{record.release}.json"),
                 field=f"lines[php={line.php}].base.image",
             ) from None
-        client = base_client(config, ref, env, output, retry)
+        client = clients.for_base(config, ref)
         try:
             current = client.resolve(ref)
         except NotFoundError:

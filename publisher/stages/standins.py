@@ -323,7 +323,7 @@ def push_standins(
     Returns, per PHP line, the pushed reference with its tag and index digest,
     e.g. ``127.0.0.1:5000/stand-in/php:8.4-fpm-alpine@sha256:...``.
     """
-    from .clients import anonymous_host_client
+    from .clients import ClientFactory
 
     env = dict(os.environ if env is None else env)
     output = runner.output
@@ -344,7 +344,7 @@ def push_standins(
     else:
         busyboxes = {p.arch: busybox_binary(p.arch, runner, cache, env) for p in platforms}
         key = source_key(source_dir, busyboxes, builder_name)
-    client = anonymous_host_client(registry, plain_http=plain_http, output=output)
+    client = ClientFactory(env, output).anonymous_host(registry, plain_http=plain_http)
     result: dict[str, Reference] = {}
     with tempfile.TemporaryDirectory(prefix="publisher-standin-") as tmp:
         context = Path(tmp) / "context"
