@@ -484,15 +484,22 @@ class _Reader:
             result.append(platform)
         return tuple(result)
 
+    def matching(
+        self, node: yaml.Node, path: str, value: str, rule: Callable[[str], object], problem: str
+    ) -> str:
+        """``value`` when ``rule`` accepts it, else a located error: ``'value' problem``."""
+        if not rule(value):
+            self.fail(node, path, f"{value!r} {problem}")
+        return value
+
     def php_line(self, node: yaml.Node, path: str) -> str:
-        text = self.scalar(node, path)
-        if not is_php_line(text):
-            self.fail(
-                node,
-                path,
-                f'{text!r} is not a PHP line; write MAJOR.MINOR such as "8.4"',
-            )
-        return text
+        return self.matching(
+            node,
+            path,
+            self.scalar(node, path),
+            is_php_line,
+            'is not a PHP line; write MAJOR.MINOR such as "8.4"',
+        )
 
     def ref(self, node: yaml.Node, path: str, text: str) -> Reference:
         try:
@@ -504,14 +511,14 @@ class _Reader:
         value = self.optional_string(node, path)
         if value is None:
             return None
-        if not _ENV_NAME_RE.fullmatch(value):
-            self.fail(
-                node,
-                path,
-                f"{value!r} is not an environment variable name; give the NAME of the "
-                "variable that holds the credential, never the credential itself",
-            )
-        return value
+        return self.matching(
+            node,
+            path,
+            value,
+            _ENV_NAME_RE.fullmatch,
+            "is not an environment variable name; give the NAME of the "
+            "variable that holds the credential, never the credential itself",
+        )
 
     def mirror(self, node: yaml.Node, path: str) -> str | None:
         value = self.optional_string(node, path)
@@ -526,14 +533,13 @@ class _Reader:
         return self.string_list(node, path, _PACKAGE_RE, "packages")
 
     def digest(self, node: yaml.Node, path: str) -> str:
-        value = self.string(node, path)
-        if not is_digest(value):
-            self.fail(
-                node,
-                path,
-                f"{value!r} is not a digest; write sha256: followed by 64 lowercase hex digits",
-            )
-        return value
+        return self.matching(
+            node,
+            path,
+            self.string(node, path),
+            is_digest,
+            "is not a digest; write sha256: followed by 64 lowercase hex digits",
+        )
 
     def narrow_platforms(
         self,
