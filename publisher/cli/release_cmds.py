@@ -111,7 +111,7 @@ def build_command(
       publisher build v2.0.0 --php 8.1 --platform linux/amd64 --digest-file d.json --builder buildah
     """
     from ..core.fileio import ensure_writable
-    from ..stages.build import BuildOptions, Leg, build_leg
+    from ..stages.build import BuildOptions, BuildStage, Leg
     from ..stages.publish import load_release
     from ..stages.release import published_lines, resolve_bases
 
@@ -126,21 +126,16 @@ def build_command(
         published = not rebuild and php in published_lines(cfg, version, primary)
         bases = {} if published else resolve_bases(cfg, state.clients)
         recorded = record.line(php) if record and php in record.line_names else None
-        build_leg(
-            cfg,
-            version,
+        how = BuildOptions(
+            reuse=not rebuild,
+            created=created_from_env(state.env),
+            revision=state.env.get("GITHUB_SHA", ""),
+            attestations=attestations,
+        )
+        BuildStage(cfg, version, chosen, primary, state.output, how).leg(
             Leg(php, Platform.parse(platform_text)),
-            builder=chosen,
-            primary=primary,
             base=bases.get(php),
             record_path=digest_file,
-            output=state.output,
-            options=BuildOptions(
-                reuse=not rebuild,
-                created=created_from_env(state.env),
-                revision=state.env.get("GITHUB_SHA", ""),
-                attestations=attestations,
-            ),
             recorded_base=(recorded.base_image, recorded.base_digest) if recorded else None,
         )
 

@@ -190,115 +190,6 @@ def earlier_record(paths: Sequence[Path], digest: str) -> DigestRecord | None:
     return next((record for _, record in usable_records(paths) if record.digest == digest), None)
 
 
-def build_leg(
-    config: Config,
-    release: Release,
-    leg: Leg,
-    *,
-    builder: Builder,
-    primary: RegistryClient,
-    base: Reference | None,
-    record_path: Path,
-    output: Output,
-    options: BuildOptions,
-    earlier_records: tuple[Path, ...] = (),
-    recorded_base: tuple[str, str | None] | None = None,
-    published: Mapping[Leg, DigestRecord] | None = None,
-) -> DigestRecord:
-    """Build and push one leg; write and return its digest record.
-
-    With ``options.reuse`` (everything but a republish or ``--rebuild``), a leg whose
-    image the release's pin already holds, or whose earlier record still
-    describes an image on the primary, is not built again. ``base`` may be None
-    only when the pin exists (the base is not needed then). ``published``, when
-    given, is what the caller already read from the release's pins (a leg absent
-    from it has no pin), so the primary is not asked again.
-    """
-    line = config.line(leg.php)
-    if leg.platform not in line.platforms:
-        raise UsageError(
-            f"PHP {leg.php} is not built for {leg.platform}; configured: "
-            + ", ".join(p.value for p in line.platforms)
-        )
-    repo = config.primary.repository
-    dockerfile = dockerfile_sha256(config, leg.php)
-    if options.reuse:
-        pinned = (
-            published.get(leg)
-            if published is not None
-            else published_record(
-                config, release, leg, primary=primary, recorded_base=recorded_base
-            )
-        )
-        if pinned is not None:
-            pinned = earlier_record((record_path, *earlier_records), pinned.digest) or pinned
-            write_record(record_path, pinned)
-            output.info(
-                f"{leg.label}: {release.tag} already holds {pinned.digest} "
-                f"({pin_tag(release, leg.php)}); not rebuilding"
-            )
-            return pinned
-        reusable = (
-            None
-            if base is None
-            else reusable_record(
-                (record_path, *earlier_records),
-                release=release,
-                leg=leg,
-                base=base,
-                dockerfile=dockerfile,
-                primary=primary,
-                repo_path=repo.path,
-            )
-        )
-        if reusable is not None:
-            path, found = reusable
-            if path != record_path:
-                write_record(record_path, found)
-            output.info(f"{leg.label}: already built and pushed as {found.digest}; not rebuilding")
-            return found
-    if base is None:
-        raise UsageError(f"{leg.label}: the base image was not resolved")
-    with tempfile.TemporaryDirectory(prefix="publisher-build-") as tmp:
-        request = BuildRequest.for_line(
-            config,
-            line,
-            leg.platform,
-            base=base,
-            work_dir=Path(tmp),
-            release=release.tag,
-            created=options.created,
-            revision=options.revision,
-            credentials=primary.transport.credentials,
-            provenance=options.attestations,
-            sbom=options.attestations,
-        )
-        result = builder.build(request)
-        digest = result.digest
-        if result.layout is not None:
-            pushed = primary.push_layout(result.layout, repo.path)
-            if pushed != result.digest:
-                raise PublisherError(
-                    f"{leg.label}: pushed {pushed} but the builder reported {result.digest}",
-                    hint="the OCI layout changed between build and push; rerun the leg",
-                )
-            digest = pushed
-    record = DigestRecord(
-        release=release.tag,
-        php=leg.php,
-        platform=leg.platform,
-        repository=repo.name,
-        digest=digest,
-        base_image=str(Reference(base.domain, base.path, base.tag)),
-        base_digest=base.digest,
-        builder=str(builder.name),
-        dockerfile_sha256=dockerfile,
-    )
-    write_record(record_path, record)
-    output.info(f"{leg.label}: pushed {digest} to {repo.name}")
-    return record
-
-
 def write_record(path: Path, record: DigestRecord) -> None:
     try:
         write_record_file(path, record)
@@ -306,67 +197,181 @@ def write_record(path: Path, record: DigestRecord) -> None:
         raise file_error(exc, "write the digest record") from None
 
 
-def build_all(
-    config: Config,
-    release: Release,
-    *,
-    builder: Builder,
-    primary: RegistryClient,
-    bases: Mapping[str, Reference],
-    digests_dir: Path,
-    output: Output,
-    options: BuildOptions,
-    records_dir: Path | None = None,
-    recorded_bases: Mapping[str, tuple[str, str | None]] | None = None,
-    published: Mapping[Leg, DigestRecord] | None = None,
-) -> list[DigestRecord]:
-    """Build every leg, up to ``options.jobs`` at a time; fail after all finished, listing
-    every failure.
+@dataclass(frozen=True)
+class BuildStage:
+    """Builds the legs of one release with one builder and pushes each image by digest
+    to the primary registry (``publisher build`` runs one leg, ``release`` all of them)."""
 
-    Records are written to ``records_dir`` (default ``digests_dir``); earlier
-    records in ``digests_dir`` still count for reuse.
-    """
-    target_dir = records_dir or digests_dir
-    todo = list(legs(config))
-    records: list[DigestRecord] = []
-    failures: list[tuple[Leg, PublisherError]] = []
+    config: Config
+    release: Release
+    builder: Builder
+    primary: RegistryClient
+    output: Output
+    options: BuildOptions
 
-    def run(leg: Leg) -> DigestRecord:
-        return build_leg(
-            config,
-            release,
-            leg,
-            builder=builder,
-            primary=primary,
-            base=bases.get(leg.php),
-            record_path=target_dir / leg.record_name,
-            output=output,
-            options=options,
-            earlier_records=(digests_dir / leg.record_name,) if target_dir != digests_dir else (),
-            recorded_base=(recorded_bases or {}).get(leg.php),
-            published=published,
+    def leg(
+        self,
+        leg: Leg,
+        *,
+        base: Reference | None,
+        record_path: Path,
+        earlier_records: tuple[Path, ...] = (),
+        recorded_base: tuple[str, str | None] | None = None,
+        published: Mapping[Leg, DigestRecord] | None = None,
+    ) -> DigestRecord:
+        """Build and push one leg; write and return its digest record.
+
+        With ``options.reuse`` (everything but a republish or ``--rebuild``), a leg whose
+        image the release's pin already holds, or whose earlier record still
+        describes an image on the primary, is not built again. ``base`` may be None
+        only when the pin exists (the base is not needed then). ``published``, when
+        given, is what the caller already read from the release's pins (a leg absent
+        from it has no pin), so the primary is not asked again.
+        """
+        config, release, primary, output = self.config, self.release, self.primary, self.output
+        line = config.line(leg.php)
+        if leg.platform not in line.platforms:
+            raise UsageError(
+                f"PHP {leg.php} is not built for {leg.platform}; configured: "
+                + ", ".join(p.value for p in line.platforms)
+            )
+        repo = config.primary.repository
+        dockerfile = dockerfile_sha256(config, leg.php)
+        if self.options.reuse:
+            pinned = (
+                published.get(leg)
+                if published is not None
+                else published_record(
+                    config, release, leg, primary=primary, recorded_base=recorded_base
+                )
+            )
+            if pinned is not None:
+                pinned = earlier_record((record_path, *earlier_records), pinned.digest) or pinned
+                write_record(record_path, pinned)
+                output.info(
+                    f"{leg.label}: {release.tag} already holds {pinned.digest} "
+                    f"({pin_tag(release, leg.php)}); not rebuilding"
+                )
+                return pinned
+            reusable = (
+                None
+                if base is None
+                else reusable_record(
+                    (record_path, *earlier_records),
+                    release=release,
+                    leg=leg,
+                    base=base,
+                    dockerfile=dockerfile,
+                    primary=primary,
+                    repo_path=repo.path,
+                )
+            )
+            if reusable is not None:
+                path, found = reusable
+                if path != record_path:
+                    write_record(record_path, found)
+                output.info(
+                    f"{leg.label}: already built and pushed as {found.digest}; not rebuilding"
+                )
+                return found
+        if base is None:
+            raise UsageError(f"{leg.label}: the base image was not resolved")
+        digest = self._build_and_push(leg, line, base)
+        record = DigestRecord(
+            release=release.tag,
+            php=leg.php,
+            platform=leg.platform,
+            repository=repo.name,
+            digest=digest,
+            base_image=str(Reference(base.domain, base.path, base.tag)),
+            base_digest=base.digest,
+            builder=str(self.builder.name),
+            dockerfile_sha256=dockerfile,
         )
+        write_record(record_path, record)
+        output.info(f"{leg.label}: pushed {digest} to {repo.name}")
+        return record
 
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        futures = {pool.submit(run, leg): leg for leg in todo}
-        for future, leg in futures.items():
-            try:
-                record = future.result()
-            except PublisherError as exc:
-                failures.append((leg, exc))
-                output.warning(f"{leg.label}: {exc.label}: {exc.message}")
-                continue
-            records.append(record)
-    if len(failures) == 1:
-        raise failures[0][1]
-    if failures:
-        first = failures[0][1]
-        names = ", ".join(leg.label for leg, _ in failures)
-        combined = PublisherError(
-            f"{len(failures)} of {len(todo)} builds failed ({names}); first: {first.message}",
-            hint=first.hint or "fix the cause and rerun: finished legs are not rebuilt",
-        )
-        combined.exit_code = first.exit_code
-        combined.label = first.label
-        raise combined
-    return records
+    def _build_and_push(self, leg: Leg, line: Line, base: Reference) -> str:
+        """Build the leg's image FROM ``base`` and push it by digest; its digest."""
+        options, primary = self.options, self.primary
+        with tempfile.TemporaryDirectory(prefix="publisher-build-") as tmp:
+            request = BuildRequest.for_line(
+                self.config,
+                line,
+                leg.platform,
+                base=base,
+                work_dir=Path(tmp),
+                release=self.release.tag,
+                created=options.created,
+                revision=options.revision,
+                credentials=primary.transport.credentials,
+                provenance=options.attestations,
+                sbom=options.attestations,
+            )
+            result = self.builder.build(request)
+            if result.layout is None:
+                return result.digest
+            pushed = primary.push_layout(result.layout, self.config.primary.repository.path)
+            if pushed != result.digest:
+                raise PublisherError(
+                    f"{leg.label}: pushed {pushed} but the builder reported {result.digest}",
+                    hint="the OCI layout changed between build and push; rerun the leg",
+                )
+            return pushed
+
+    def all(
+        self,
+        bases: Mapping[str, Reference],
+        digests_dir: Path,
+        *,
+        records_dir: Path | None = None,
+        recorded_bases: Mapping[str, tuple[str, str | None]] | None = None,
+        published: Mapping[Leg, DigestRecord] | None = None,
+    ) -> list[DigestRecord]:
+        """Build every leg, up to ``options.jobs`` at a time; fail after all finished,
+        listing every failure.
+
+        Records are written to ``records_dir`` (default ``digests_dir``); earlier
+        records in ``digests_dir`` still count for reuse.
+        """
+        target_dir = records_dir or digests_dir
+        todo = list(legs(self.config))
+        records: list[DigestRecord] = []
+        failures: list[tuple[Leg, PublisherError]] = []
+
+        def run(leg: Leg) -> DigestRecord:
+            return self.leg(
+                leg,
+                base=bases.get(leg.php),
+                record_path=target_dir / leg.record_name,
+                earlier_records=(
+                    (digests_dir / leg.record_name,) if target_dir != digests_dir else ()
+                ),
+                recorded_base=(recorded_bases or {}).get(leg.php),
+                published=published,
+            )
+
+        with ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
+            futures = {pool.submit(run, leg): leg for leg in todo}
+            for future, leg in futures.items():
+                try:
+                    record = future.result()
+                except PublisherError as exc:
+                    failures.append((leg, exc))
+                    self.output.warning(f"{leg.label}: {exc.label}: {exc.message}")
+                    continue
+                records.append(record)
+        if len(failures) == 1:
+            raise failures[0][1]
+        if failures:
+            first = failures[0][1]
+            names = ", ".join(leg.label for leg, _ in failures)
+            combined = PublisherError(
+                f"{len(failures)} of {len(todo)} builds failed ({names}); first: {first.message}",
+                hint=first.hint or "fix the cause and rerun: finished legs are not rebuilt",
+            )
+            combined.exit_code = first.exit_code
+            combined.label = first.label
+            raise combined
+        return records

@@ -29,7 +29,7 @@ from ..core.plan import pin_tag
 from ..core.records import DigestRecord, read_directory
 from ..core.reference import Reference
 from ..core.version import Release
-from .build import BuildOptions, Leg, build_all, legs, published_record, resolve_base
+from .build import BuildOptions, BuildStage, Leg, legs, published_record, resolve_base
 from .clients import ClientFactory
 from .publish import (
     PENDING_DIR,
@@ -140,16 +140,10 @@ def release(
     with output.step(
         f"Build {len(legs(config))} images with {builder.name} (up to {options.jobs} at a time)"
     ):
-        records = build_all(
-            config,
-            version,
-            builder=builder,
-            primary=primary,
-            bases=bases,
-            digests_dir=options.digests_dir,
+        records = BuildStage(config, version, builder, primary, output, options).all(
+            bases,
+            options.digests_dir,
             records_dir=pending,
-            output=output,
-            options=options,
             recorded_bases=recorded_bases,
             published=published,
         )

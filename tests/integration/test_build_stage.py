@@ -1,6 +1,6 @@
 """The build stage's own logic against a real registry, with a builder that runs no tool.
 
-``build_all`` runs every leg, pushes each image by digest to the primary and writes
+``BuildStage.all`` runs every leg, pushes each image by digest to the primary and writes
 its digest record; a leg that fails does not stop the others, the step fails after
 all finished and names every failed leg, and a rerun builds only what is missing.
 A pin that already holds an image built for another pin refuses the leg before
@@ -26,7 +26,7 @@ from publisher.core.platforms import Platform
 from publisher.core.records import read_directory
 from publisher.core.reference import Reference
 from publisher.core.version import parse_release
-from publisher.stages.build import VERSION_LABEL, BuildOptions, build_all
+from publisher.stages.build import VERSION_LABEL, BuildOptions, BuildStage
 from tests.support.fake_builder import FakeBuilder
 from tests.support.images import make_image
 
@@ -65,16 +65,14 @@ def stage(
 
 def run_build(stage: dict[str, Any], builder: FakeBuilder, stream: io.StringIO) -> list[Any]:
     stage["digests"].mkdir(exist_ok=True)
-    return build_all(
+    return BuildStage(
         stage["config"],
         RELEASE,
-        builder=builder,
-        primary=stage["primary"],
-        bases=stage["bases"],
-        digests_dir=stage["digests"],
-        output=Output(env={}, stream=stream, err_stream=stream),
-        options=BuildOptions(jobs=2),
-    )
+        builder,
+        stage["primary"],
+        Output(env={}, stream=stream, err_stream=stream),
+        BuildOptions(jobs=2),
+    ).all(stage["bases"], stage["digests"])
 
 
 def test_every_leg_is_pushed_by_digest_and_a_rerun_builds_nothing(stage: dict[str, Any]) -> None:
