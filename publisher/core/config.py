@@ -49,6 +49,14 @@ _PECL_RE = re.compile(r"[a-z0-9_]+(-[0-9][0-9A-Za-z.]*)?")
 _PACKAGE_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9+._-]*(?:[<>=~]{1,2}[a-zA-Z0-9+._-]+)?")
 _CONFIGURE_FLAG_RE = re.compile(r"--[a-z0-9][a-z0-9-]*(?:=[A-Za-z0-9/._,:-]+)?")
 
+#: What a value that breaks its grammar is told, after its quoted text.
+_NOT_A_PHP_LINE = 'is not a PHP line; write MAJOR.MINOR such as "8.4"'
+_NOT_A_DIGEST = "is not a digest; write sha256: followed by 64 lowercase hex digits"
+_NOT_AN_ENV_NAME = (
+    "is not an environment variable name; give the NAME of the "
+    "variable that holds the credential, never the credential itself"
+)
+
 
 @dataclass(frozen=True)
 class Registry:
@@ -493,13 +501,8 @@ class _Reader:
         return value
 
     def php_line(self, node: yaml.Node, path: str) -> str:
-        return self.matching(
-            node,
-            path,
-            self.scalar(node, path),
-            is_php_line,
-            'is not a PHP line; write MAJOR.MINOR such as "8.4"',
-        )
+        text = self.scalar(node, path)
+        return self.matching(node, path, text, is_php_line, _NOT_A_PHP_LINE)
 
     def ref(self, node: yaml.Node, path: str, text: str) -> Reference:
         try:
@@ -511,14 +514,7 @@ class _Reader:
         value = self.optional_string(node, path)
         if value is None:
             return None
-        return self.matching(
-            node,
-            path,
-            value,
-            _ENV_NAME_RE.fullmatch,
-            "is not an environment variable name; give the NAME of the "
-            "variable that holds the credential, never the credential itself",
-        )
+        return self.matching(node, path, value, _ENV_NAME_RE.fullmatch, _NOT_AN_ENV_NAME)
 
     def mirror(self, node: yaml.Node, path: str) -> str | None:
         value = self.optional_string(node, path)
@@ -533,13 +529,8 @@ class _Reader:
         return self.string_list(node, path, _PACKAGE_RE, "packages")
 
     def digest(self, node: yaml.Node, path: str) -> str:
-        return self.matching(
-            node,
-            path,
-            self.string(node, path),
-            is_digest,
-            "is not a digest; write sha256: followed by 64 lowercase hex digits",
-        )
+        value = self.string(node, path)
+        return self.matching(node, path, value, is_digest, _NOT_A_DIGEST)
 
     def narrow_platforms(
         self,
