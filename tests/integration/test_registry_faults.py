@@ -6,6 +6,7 @@ import hashlib
 import json
 import random
 import re
+import socket
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from publisher.core.reference import Reference
 from tests.support.clock import FakeClock
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import make_image, make_layer, raw_push_blob, write_layout
+from tests.support.sockets import Silent
 
 pytestmark = pytest.mark.integration
 
@@ -464,3 +466,45 @@ def test_3_cli_exits_non_zero_within_the_configured_bounds(
     assert result.exit_code == 7, result.output
     assert "after 3 attempts" in result.output
     assert proxy.count() == 3
+
+
+# ------------------------------- a failed connection is said in plain words
+
+
+def _unreachable(client: RegistryClient, repo: str) -> str:
+    with pytest.raises(UnreachableError) as info:
+        client.list_tags(repo)
+    message = info.value.message
+    # None of the nested urllib3 and ssl reprs reaches the user.
+    for noise in ("Errno", "HTTPConnection", "MaxRetryError", "SSLError(", "_ssl.c"):
+        assert noise not in message, message
+    return message
+
+
+def test_a_closed_port_is_said_to_refuse_the_connection(repo: str) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        host = f"127.0.0.1:{sock.getsockname()[1]}"
+    client = RegistryClient(host, plain_http=True, retry=FakeClock().policy(attempts=2))
+    assert "connection failed: connection refused" in _unreachable(client, repo)
+
+
+def test_a_registry_that_never_answers_is_said_to_time_out(repo: str) -> None:
+    with Silent() as silent:
+        client = RegistryClient(
+            silent.host, plain_http=True, timeout=0.5, retry=FakeClock().policy(attempts=2)
+        )
+        assert "connection failed: no answer within 0.5 s" in _unreachable(client, repo)
+
+
+def test_an_untrusted_certificate_is_named(https_registry: Any, repo: str) -> None:
+    client = RegistryClient(https_registry.host, retry=FakeClock().policy(attempts=1))
+    message = _unreachable(client, repo)
+    assert "TLS failed: the certificate is not trusted (self-signed certificate)" in message
+
+
+def test_https_to_a_plain_http_registry_says_it_does_not_speak_tls(
+    registry: Any, repo: str
+) -> None:
+    client = RegistryClient(registry.host, plain_http=False, retry=FakeClock().policy(attempts=1))
+    assert "TLS failed: the registry does not speak TLS on that port" in _unreachable(client, repo)

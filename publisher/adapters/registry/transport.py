@@ -415,13 +415,14 @@ class Transport:
         except requests.exceptions.SSLError as exc:
             raise self.error(
                 UnreachableError,
-                f"TLS failed: {self.clean(_short(exc))}",
+                f"TLS failed: {self.clean(_tls_cause(exc))}",
                 hint="check the registry's certificate; for a plain-HTTP registry mark it "
                 "`insecure: true` in matrix.yaml",
             ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             raise Transient(
-                f"connection failed: {self.clean(_short(exc))}", kind="connection"
+                f"connection failed: {self.clean(_connection_cause(exc, self.timeout))}",
+                kind="connection",
             ) from None
         except requests.exceptions.RequestException as exc:
             raise self.error(
@@ -696,6 +697,45 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == name.lower():
             return str(value)[:64]
     return None
+
+
+#: Plain words for the usual causes of a failed connection, found in the text of
+#: what requests raises (a nest of urllib3 reprs that says them at the far end).
+_CONNECTION_CAUSES = (
+    ("Connection refused", "connection refused (is the registry running on that port?)"),
+    ("Name or service not known", "the host name does not resolve (DNS)"),
+    ("Temporary failure in name resolution", "the host name does not resolve (DNS)"),
+    ("No address associated with hostname", "the host name does not resolve (DNS)"),
+    ("nodename nor servname", "the host name does not resolve (DNS)"),
+    ("Connection reset by peer", "the connection was reset"),
+    ("RemoteDisconnected", "the registry closed the connection without answering"),
+    ("No route to host", "no route to host"),
+    ("Network is unreachable", "the network is unreachable"),
+)
+
+
+def _connection_cause(exc: BaseException, timeout: float) -> str:
+    """Why a connection failed, in a few words; a proxy's own answer is kept whole."""
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return _short(exc)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return f"no answer within {timeout:g} s"
+    text = str(exc)
+    for marker, cause in _CONNECTION_CAUSES:
+        if marker in text:
+            return cause
+    return _short(exc)
+
+
+def _tls_cause(exc: BaseException) -> str:
+    """Why TLS failed, in a few words: an untrusted certificate, or no TLS on that port."""
+    text = str(exc)
+    untrusted = re.search(r"certificate verify failed: (.*?)\.? \(_ssl\.c:\d+\)", text)
+    if untrusted:
+        return f"the certificate is not trusted ({untrusted.group(1)})"
+    if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
+        return "the registry does not speak TLS on that port"
+    return _short(exc)
 
 
 def _short(exc: BaseException) -> str:
