@@ -1366,6 +1366,12 @@ def _probe(target: Target, session: _Session, list_tags: bool) -> Result:
         limit=MAX_MANIFEST_BYTES,
     )
     _classify_failure(resp, target, session, list_tags)
+    if use_head and not _head_names_a_manifest(resp):
+        # A HEAD answer proves the image only with a digest and a manifest media type;
+        # anything else (a captive portal's page, a proxy's guess) is checked by a GET.
+        use_head = False
+        resp = session.get(f"/v2/{repo}/manifests/{ref}", accept=ACCEPT, limit=MAX_MANIFEST_BYTES)
+        _classify_failure(resp, target, session, list_tags)
 
     digest = resp.headers.get("docker-content-digest")
     if not use_head:
@@ -1401,6 +1407,13 @@ def _probe(target: Target, session: _Session, list_tags: bool) -> Result:
         digest=digest,
         platforms=platforms,
     )
+
+
+def _head_names_a_manifest(resp: _Response) -> bool:
+    """Whether a HEAD answer carries a content digest and a manifest media type."""
+    media_type = resp.headers.get("content-type", "").split(";")[0].strip()
+    digest = resp.headers.get("docker-content-digest", "")
+    return media_type in MANIFEST_TYPES and bool(_DIGEST_RE.fullmatch(digest))
 
 
 def _classify_failure(resp: _Response, target: Target, session: _Session, list_tags: bool) -> None:

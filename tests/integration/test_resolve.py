@@ -326,6 +326,38 @@ def test_notes_digest_missing_from_the_registry(published: Published, workdir: P
     assert "try PREBUILT_REGISTRY=mirror" in run.data["fix"]
 
 
+def test_a_head_answer_that_names_no_manifest_is_checked_by_a_get(
+    published: Published, proxy_for: Callable[[Any], FaultProxy], workdir: Path
+) -> None:
+    """A captive portal answers 200 to anything: by digest, a HEAD counts only when it
+    names a manifest (its media type and digest); otherwise a GET decides."""
+    registry_host, path = published.up.split("/", 1)
+    proxy = proxy_for(registry_host)
+    write_notes(
+        workdir, f"{proxy.host}/{path}", published.up_digest, ("linux/amd64", "linux/arm64")
+    )
+    portal = b"<html>sign in to the hotel wi-fi</html>"
+    proxy.add(
+        Fault(
+            "status",
+            path="/manifests/",
+            status=200,
+            headers={"Content-Type": "text/html"},
+            body=portal,
+            times=None,
+        )
+    )
+    run = resolve_process(workdir, {"ALLOW_LOCAL_BUILD_FALLBACK": "false"})
+    assert run.code == EXIT_CANNOT_PROCEED, run.stdout + run.stderr
+    assert run.data["availability"] == "registry-error", run.data["reason"]
+    assert proxy.count("HEAD", "manifest") == 1 and proxy.count("GET", "manifest") == 1
+
+    proxy.clear()  # the real registry: its HEAD names the index, no GET is needed
+    run = resolve_process(workdir, {"ALLOW_LOCAL_BUILD_FALLBACK": "false"})
+    assert run.code == EXIT_USE_PREBUILT, run.stdout + run.stderr
+    assert proxy.count("HEAD", "manifest") == 1 and proxy.count("GET", "manifest") == 0
+
+
 def test_notes_name_the_published_lines_without_asking(workdir: Path) -> None:
     # Nothing listens at this registry: the notes alone decide that 8.6 has no image.
     write_notes(workdir, f"127.0.0.1:{free_port()}/twentyi/php-fpm", "sha256:" + "1" * 64, (HOST,))
