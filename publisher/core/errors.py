@@ -206,10 +206,10 @@ class FileAccessError(PublisherError):
 
 def file_error(exc: OSError, what: str) -> FileAccessError:
     """A classified error for ``exc`` met while doing ``what`` (e.g. "write the notes")."""
-    where = f" {exc.filename}" if exc.filename else ""
+    where = f": {exc.filename}" if exc.filename else ""
     reason = exc.strerror or type(exc).__name__
     return FileAccessError(
-        f"cannot {what}:{where}: {reason}",
+        f"cannot {what}{where}: {reason}",
         hint="check that the path exists, is a directory where one is expected, and is "
         "writable by this user (or pass another directory)",
     )

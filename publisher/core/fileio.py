@@ -21,7 +21,10 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:  # name the file the caller asked for, not the temporary one
+            raise type(exc)(exc.errno, exc.strerror, str(target)) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -43,8 +46,11 @@ def ensure_writable(directory: str | os.PathLike[str], what: str) -> Path:
         os.unlink(probe)
     except OSError as exc:
         error = file_error(exc, f"write to {what} {target}")
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, (FileExistsError, NotADirectoryError)):
+            reason = "a file stands where a directory is needed"
         raise FileAccessError(
-            f"{what} {target} is not writable ({exc.strerror or exc}); nothing was built or pushed",
+            f"{what} {target} is not writable ({reason}); nothing was built or pushed",
             hint=error.hint,
         ) from None
     return target

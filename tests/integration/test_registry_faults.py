@@ -30,7 +30,7 @@ from publisher.core.reference import Reference
 from tests.support.clock import FakeClock
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import make_image, make_layer, raw_push_blob, write_layout
-from tests.support.sockets import Silent
+from tests.support.sockets import FixedAnswer, Silent
 
 pytestmark = pytest.mark.integration
 
@@ -508,3 +508,20 @@ def test_https_to_a_plain_http_registry_says_it_does_not_speak_tls(
 ) -> None:
     client = RegistryClient(registry.host, plain_http=False, retry=FakeClock().policy(attempts=1))
     assert "TLS failed: the registry does not speak TLS on that port" in _unreachable(client, repo)
+
+
+def test_an_unreachable_token_server_is_named_not_the_registry(repo: str) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        realm_host = f"127.0.0.1:{sock.getsockname()[1]}"
+    challenge = f'Bearer realm="http://{realm_host}/token",service="test"'
+    with FixedAnswer("401 Unauthorized", {"WWW-Authenticate": challenge}, b"{}") as registry:
+        client = RegistryClient(
+            registry.host, plain_http=True, retry=FakeClock().policy(attempts=2)
+        )
+        with pytest.raises(UnreachableError) as info:
+            client.list_tags(repo)
+    assert f"connection refused (nothing listens on that port) (at {realm_host}" in (
+        info.value.message
+    )
+    assert f"check that {realm_host} is reachable" in (info.value.hint or "")

@@ -125,9 +125,12 @@ class Transient(Exception):
         retry_after: float | None = None,
         headers: Mapping[str, str] | None = None,
         kind: str = "http",
+        host: str | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
+        #: the host that failed, when it is not the registry (a token server, a redirect)
+        self.host = host
         self.status = status
         self.retry_after = retry_after
         self.headers = dict(headers or {})
@@ -287,7 +290,7 @@ class Transport:
         who = (
             f" as {self.credentials.username!r} ({self.credentials.source})"
             if self.credentials
-            else " anonymously"
+            else " (sent without credentials)"
         )
         return self.error(
             AuthError,
@@ -420,9 +423,11 @@ class Transport:
                 "`insecure: true` in matrix.yaml",
             ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            elsewhere = urlsplit(url).netloc
             raise Transient(
                 f"connection failed: {self.clean(_connection_cause(exc, self.timeout))}",
                 kind="connection",
+                host=elsewhere if elsewhere != self.api_host else None,
             ) from None
         except requests.exceptions.RequestException as exc:
             raise self.error(
@@ -628,16 +633,20 @@ class Transport:
         if exc.kind == "truncated":
             return self.error(InvalidResponseError, f"{what}: {exc.reason} {tries}")
         if exc.kind == "connection":
+            at = f" (at {exc.host}, where the registry sent us)" if exc.host else ""
             return self.error(
                 UnreachableError,
-                f"{what}: {exc.reason} {tries}",
-                hint=f"check that {self.api_host} is reachable (network, DNS, proxy, port)",
+                f"{what}: {exc.reason}{at} {tries}",
+                hint=f"check that {exc.host or self.api_host} is reachable (network, DNS, proxy, "
+                "port); HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply to registries that are not "
+                "on loopback",
             )
         return self.error(
             UnreachableError,
             f"{what}: the registry kept failing ({exc.reason}) {tries}",
             status=exc.status,
-            hint="the registry is having trouble; retry later (the retry limits are in RetryPolicy)",
+            hint="the registry is having trouble; retry later, or allow more time with "
+            "PUBLISHER_RETRY_ATTEMPTS and PUBLISHER_RETRY_TOTAL_TIMEOUT",
         )
 
     def request(self, method: str, url: str, *, what: str, **exchange: Any) -> Reply:
@@ -702,7 +711,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 #: Plain words for the usual causes of a failed connection, found in the text of
 #: what requests raises (a nest of urllib3 reprs that says them at the far end).
 _CONNECTION_CAUSES = (
-    ("Connection refused", "connection refused (is the registry running on that port?)"),
+    ("Connection refused", "connection refused (nothing listens on that port)"),
     ("Name or service not known", "the host name does not resolve (DNS)"),
     ("Temporary failure in name resolution", "the host name does not resolve (DNS)"),
     ("No address associated with hostname", "the host name does not resolve (DNS)"),

@@ -1,0 +1,46 @@
+"""Artifact files: written atomically, and a failure names the file the caller asked for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from publisher.core.errors import FileAccessError, file_error
+from publisher.core.fileio import ensure_writable, write_atomic
+
+
+def test_write_atomic_replaces_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "notes" / "v1.0.0.md"
+    write_atomic(target, "one\n")
+    write_atomic(target, "two\n")
+    assert target.read_text() == "two\n"
+    assert [p.name for p in target.parent.iterdir()] == ["v1.0.0.md"]
+
+
+def test_a_failed_write_names_the_target_not_the_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / "v1.4.0.md"
+    target.mkdir()  # a directory where the notes should go
+    with pytest.raises(IsADirectoryError) as info:
+        write_atomic(target, "notes\n")
+    assert info.value.filename == str(target)
+    message = file_error(info.value, "write the release notes").message
+    assert message == f"cannot write the release notes: {target}: Is a directory"
+    assert [p.name for p in tmp_path.iterdir()] == ["v1.4.0.md"]  # no temporary left
+
+
+def test_an_error_without_a_file_name_reads_cleanly() -> None:
+    message = file_error(OSError(75, "Value too large"), "use the clock").message
+    assert message == "cannot use the clock: Value too large"
+
+
+@pytest.mark.parametrize("under", ["", "d"])
+def test_a_file_in_place_of_a_directory_is_said_so(tmp_path: Path, under: str) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    directory = blocker / under if under else blocker
+    with pytest.raises(FileAccessError) as info:
+        ensure_writable(directory, "the digest record's directory")
+    assert info.value.exit_code == 18
+    assert "a file stands where a directory is needed" in info.value.message
+    assert "File exists" not in info.value.message
