@@ -1021,13 +1021,26 @@ def proxy_for(scheme: str, host: str, port: int, env: Mapping[str, str]) -> Prox
     if _no_proxy_matches(host, port, env.get("no_proxy") or env.get("NO_PROXY") or ""):
         return None
     parts = urlsplit(value if "://" in value else f"http://{value}")
-    if parts.scheme != "http" or not parts.hostname:
-        raise ValueError(f"{name.upper()} must be an http:// proxy URL, not {parts.scheme}://")
+    try:
+        port = parts.port or 80
+    except ValueError:
+        port = 0
+    if parts.scheme != "http" or not parts.hostname or not port:
+        # Say what is wrong without repeating the value: it may hold the proxy's password.
+        wrong = (
+            f"it is a {parts.scheme}:// URL"
+            if parts.scheme != "http"
+            else "it names no usable host and port"
+        )
+        raise ValueError(
+            f"{name.upper()} must be an http:// proxy URL such as http://proxy.example:3128; "
+            + wrong
+        )
     authorization = None
     if parts.username is not None:
         raw = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
         authorization = "Basic " + base64.b64encode(raw).decode("ascii")
-    return Proxy(parts.hostname, parts.port or 80, authorization)
+    return Proxy(parts.hostname, port, authorization)
 
 
 def _tunnel(sock: socket.socket, host: str, port: int, proxy: Proxy) -> None:
@@ -1973,6 +1986,8 @@ def parse_pins(text: str, *, source: str) -> Pins:
             message, source=source, hint="use the pins file publisher wrote, unmodified"
         )
 
+    if not values:
+        raise fail("the pins file is empty")
     if values.get("PHP_PINS_SCHEMA") != PINS_SCHEMA:
         raise fail(
             f"PHP_PINS_SCHEMA is {values.get('PHP_PINS_SCHEMA')!r}; this resolve reads schema "
@@ -2483,7 +2498,8 @@ def decide(
     fallback = (
         f"set {ENV_FALLBACK}=true (or --allow-fallback true) to build locally from {dockerfile.path}"
         if dockerfile.exists
-        else f"the local build fallback is disabled ({ENV_FALLBACK}=false), and {no_dockerfile}"
+        else f"to build locally, set {ENV_FALLBACK}=true and {ENV_DOCKERFILES} to the directory "
+        f"holding <X.Y>/Dockerfile ({no_dockerfile})"
     )
     return make(
         Action.CANNOT_PROCEED,

@@ -335,7 +335,7 @@ if [ "$allow_fallback" = false ]; then
   if [ -f "$dockerfile" ]; then
     fix="$advice; or set ALLOW_LOCAL_BUILD_FALLBACK=true to build locally from $dockerfile"
   else
-    fix="$advice; or the local build fallback is disabled (ALLOW_LOCAL_BUILD_FALLBACK=false), and there is no Dockerfile for PHP $php at $dockerfile"
+    fix="$advice; or, to build locally, set ALLOW_LOCAL_BUILD_FALLBACK=true and PHP_DOCKERFILES to the directory holding <X.Y>/Dockerfile (there is no Dockerfile for PHP $php at $dockerfile)"
   fi
   cannot_proceed "$class" "$why; the local build fallback is disabled (ALLOW_LOCAL_BUILD_FALLBACK=false)" "$fix"
 fi

@@ -292,3 +292,21 @@ def test_proxy_credentials_become_a_header_and_odd_proxies_are_refused() -> None
     assert "p:ss" not in repr(found)
     with pytest.raises(ValueError, match="must be an http:// proxy URL"):
         probing.proxy_for("https", "ghcr.io", 443, {"HTTPS_PROXY": "socks5://p:1080"})
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("socks5://al:s3cret@p:1080", "it is a socks5:// URL"),
+        ("::::", "it names no usable host and port"),
+        ("http://al:s3cret@p:notaport", "it names no usable host and port"),
+        ("http://:3128", "it names no usable host and port"),
+    ],
+)
+def test_an_unusable_proxy_is_said_why_without_repeating_it(value: str, said: str) -> None:
+    with pytest.raises(ValueError) as info:
+        probing.proxy_for("https", "ghcr.io", 443, {"HTTPS_PROXY": value})
+    message = str(info.value)
+    assert message.startswith("HTTPS_PROXY must be an http:// proxy URL such as ")
+    assert message.endswith(said)
+    assert "s3cret" not in message

@@ -271,6 +271,14 @@ def test_broken_pins_are_located(edit: tuple[str, str], message: str) -> None:
     assert info.value.exit_code == 3
 
 
+@pytest.mark.parametrize("text", ["", "\n", "# only a comment\n"])
+def test_an_empty_pins_file_is_said_to_be_empty(text: str) -> None:
+    with pytest.raises(PinsError) as info:
+        parse_pins(text, source="v2.0.0.env")
+    assert info.value.message == "v2.0.0.env: the pins file is empty"
+    assert info.value.exit_code == 3
+
+
 # --------------------------------------------------------------------------- the choice
 
 
