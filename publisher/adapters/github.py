@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ import github
 from github import Auth, Github, GithubException, GithubRetry
 from requests import exceptions as requests_exceptions
 
-from ..core.errors import GitHubError, InvalidVersionError
+from ..core.errors import GitHubError, InvalidVersionError, UsageError
 from ..core.version import Release, parse_release
 from .output import Output
 
@@ -41,6 +42,43 @@ _PERMISSION_HINT = (
     "job `permissions: contents: write`; for a personal or fine-grained token, grant "
     '"Contents: Read and write" on {repo}'
 )
+
+
+def check_api_url(url: str) -> str:
+    """``url`` without a trailing slash when it can be the GitHub API's base URL.
+
+    An absolute http(s) URL with a host (and a valid port): ``https://api.github.com``
+    or, for GitHub Enterprise Server, ``https://HOST/api/v3``. Anything else is a
+    ``UsageError`` naming ``GITHUB_API_URL``, raised before any request.
+    """
+    hint = (
+        f"set {ENV_API_URL} to the API's base URL, e.g. {DEFAULT_API_URL} or "
+        f"https://HOST/api/v3 for GitHub Enterprise Server; unset it for github.com"
+    )
+    shown = re.sub(r"//[^/]*@", "//***@", url)  # never echo credentials
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+
+    def fail(problem: str) -> UsageError:
+        return UsageError(f"{ENV_API_URL}={shown!r} {problem}", hint=hint)
+
+    if not url.isprintable() or any(c.isspace() for c in url):
+        raise fail("holds spaces or control characters")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise fail(f"is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https"):
+        raise fail("is not an http:// or https:// URL")
+    if not parts.hostname:
+        raise fail("names no host")
+    if port == 0:
+        raise fail("has port 0")
+    if parts.username is not None or parts.password is not None:
+        raise fail("carries credentials; the token belongs in GITHUB_TOKEN, not in the URL")
+    if parts.query or parts.fragment:
+        raise fail("has a query or a fragment; give the base URL only")
+    return url.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -107,7 +145,7 @@ class GitHubReleases:
                 "through the step's env",
             )
         self.repository = repository
-        self.api_url = api_url.rstrip("/")
+        self.api_url = check_api_url(api_url)
         self.output = output or Output()
         self.output.mask(token)
         self.token_env = token_env

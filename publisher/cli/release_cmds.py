@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..core.config import Config
+from ..core.config import Config, parse_line_list
 from ..core.errors import UsageError
 from ..core.platforms import Platform
 from ..core.version import parse_release
@@ -29,15 +29,32 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: The last second of year 9999: the latest time a timestamp label can spell.
+MAX_SOURCE_DATE_EPOCH = 253402300799
+
+
 def created_from_env(env: dict[str, str]) -> str:
-    """The image creation time: SOURCE_DATE_EPOCH when set (reproducible), else empty."""
+    """The image creation time: SOURCE_DATE_EPOCH when set (reproducible), else empty.
+
+    A whole number of seconds since 1970-01-01 UTC, up to the end of year 9999;
+    anything else (a sign, a fraction, an overflow) is a usage error naming it.
+    """
     epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
     if not epoch:
         return ""
-    try:
-        moment = datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
-    except ValueError:
-        raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
+    hint = (
+        "set SOURCE_DATE_EPOCH to the release commit's time in whole seconds since "
+        f"1970-01-01 UTC (0 to {MAX_SOURCE_DATE_EPOCH}), e.g. $(git log -1 --format=%ct), "
+        "or unset it"
+    )
+    shown = epoch if len(epoch) <= 40 else epoch[:37] + "..."
+    if epoch.startswith("-") and epoch[1:].isascii() and epoch[1:].isdigit():
+        raise UsageError(f"SOURCE_DATE_EPOCH={shown!r} is before 1970", hint=hint)
+    if not (epoch.isascii() and epoch.isdigit()):
+        raise UsageError(f"SOURCE_DATE_EPOCH={shown!r} is not a number of seconds", hint=hint)
+    if len(epoch) > 12 or int(epoch) > MAX_SOURCE_DATE_EPOCH:
+        raise UsageError(f"SOURCE_DATE_EPOCH={shown!r} is after the year 9999", hint=hint)
+    moment = datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -116,7 +133,11 @@ def build_command(
     from ..stages.release import published_lines, resolve_bases
 
     version = parse_release(release)
-    cfg = state.load_config(config_path, php)
+    created = created_from_env(state.env)
+    php_lines = parse_line_list(php, "--php")
+    if len(php_lines) != 1:
+        raise UsageError(f"--php: {php!r} names several lines; a build leg builds one, e.g. 8.4")
+    cfg = state.load_config(config_path).select(php_lines, option="--php")
     ensure_writable(digest_file.parent, "the digest record's directory")
     cfg, record = load_release(cfg, options.notes_dir_of(cfg, None), version, state.output)
     chosen = get_builder(state, builder)
@@ -128,7 +149,7 @@ def build_command(
         recorded = record.line(php) if record and php in record.line_names else None
         how = BuildOptions(
             reuse=not rebuild,
-            created=created_from_env(state.env),
+            created=created,
             revision=state.env.get("GITHUB_SHA", ""),
             attestations=attestations,
         )

@@ -22,7 +22,7 @@ import yaml
 
 from ..resolve import is_digest, is_loopback, is_php_line
 from . import reference
-from .errors import ConfigError, InvalidReferenceError
+from .errors import ConfigError, InvalidReferenceError, UsageError
 from .platforms import Platform
 from .reference import Reference
 
@@ -136,6 +136,9 @@ class Config:
     template: str = DEFAULT_TEMPLATE
     stand_in: bool = False
     all_lines: tuple[str, ...] = field(default=())
+    #: The environment overrides that left out configured lines, as ``NAME=value``
+    #: (so an error about a missing line can say why it is missing).
+    narrowed_by: tuple[str, ...] = field(default=())
 
     @property
     def primary(self) -> Registry:
@@ -174,9 +177,13 @@ class Config:
         """The base image to pull, through the mirror when one is configured."""
         return mirrored(line.base, self.base_mirror)
 
-    def select(self, php_lines: tuple[str, ...]) -> Config:
-        """The same configuration restricted to ``php_lines`` (in configured order)."""
-        return _select_lines(self, php_lines, source="--only", field_name="--only")
+    def select(self, php_lines: tuple[str, ...], option: str = "--only") -> Config:
+        """The same configuration restricted to ``php_lines`` (in configured order).
+
+        ``option`` names the command-line option they came from: a line that is not
+        there is a ``UsageError`` naming it.
+        """
+        return _select_lines(self, php_lines, field_name=option)
 
 
 def mirrored(ref: Reference, mirror: str | None) -> Reference:
@@ -929,48 +936,84 @@ def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
             Line(**{**line.__dict__, "platforms": tuple(p for p in line.platforms if p in wanted)})
             for line in config.lines
         )
+        kept = tuple(ln for ln in lines if ln.platforms)
         config = Config(
             **{
                 **config.__dict__,
                 "platforms": tuple(p for p in config.platforms if p in wanted),
-                "lines": tuple(ln for ln in lines if ln.platforms),
+                "lines": kept,
+                "narrowed_by": _narrowed(config, kept, ENV_PLATFORMS, env),
             }
         )
     if env.get(ENV_LINES):
-        config = _select_lines(
-            config,
-            parse_line_list(env[ENV_LINES], ENV_LINES),
-            source="environment",
-            field_name=ENV_LINES,
+        selected = _select_lines(config, parse_line_list(env[ENV_LINES], ENV_LINES), ENV_LINES)
+        config = Config(
+            **{
+                **selected.__dict__,
+                "narrowed_by": _narrowed(config, selected.lines, ENV_LINES, env),
+            }
         )
     return config
 
 
+def _narrowed(
+    config: Config, kept: tuple[Line, ...], name: str, env: Mapping[str, str]
+) -> tuple[str, ...]:
+    """``config.narrowed_by``, plus ``NAME=value`` when that override left out lines."""
+    if len(kept) == len(config.lines):
+        return config.narrowed_by
+    return (*config.narrowed_by, f"{name}={env[name].strip()}")
+
+
 def parse_line_list(text: str, field_name: str = "--only") -> tuple[str, ...]:
-    """Parse ``8.4,8.5`` into a tuple of PHP lines, raising a located ConfigError."""
+    """Parse ``8.4,8.5`` into a tuple of PHP lines.
+
+    ``field_name`` is where the text came from: a command-line option (``--only``),
+    whose mistakes are a ``UsageError``, or an environment variable, whose mistakes
+    are a ``ConfigError`` located in the environment.
+    """
     items = tuple(item.strip() for item in text.split(",") if item.strip())
     if not items:
-        raise ConfigError(
-            "expected a comma-separated list of PHP lines such as 8.4,8.5", field=field_name
+        raise _input_error(
+            field_name, "expected a comma-separated list of PHP lines such as 8.4,8.5"
         )
     for item in items:
         if not is_php_line(item):
-            raise ConfigError(
-                f"{item!r} is not a PHP line; write MAJOR.MINOR such as 8.4", field=field_name
+            raise _input_error(
+                field_name, f"{item!r} is not a PHP line; write MAJOR.MINOR such as 8.4"
             )
     return items
 
 
-def _select_lines(
-    config: Config, php_lines: tuple[str, ...], *, source: str, field_name: str
-) -> Config:
+def _input_error(
+    field_name: str, message: str, hint: str | None = None
+) -> UsageError | ConfigError:
+    """A command-line option's mistake (``--only``) or an environment variable's."""
+    if field_name.startswith("-"):
+        return UsageError(f"{field_name}: {message}", hint=hint)
+    return ConfigError(message, source="environment", field=field_name, hint=hint)
+
+
+def _select_lines(config: Config, php_lines: tuple[str, ...], field_name: str) -> Config:
     unknown = [p for p in php_lines if p not in config.line_names]
     if unknown:
-        raise ConfigError(
-            f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not configured; "
-            f"configured lines: {', '.join(config.line_names)}",
-            source=source,
-            field=field_name,
+        listed = ", ".join(unknown)
+        verb = "is" if len(unknown) == 1 else "are"
+        configured = ", ".join(config.all_lines or config.line_names)
+        off = [p for p in unknown if p in config.all_lines]
+        if off and config.narrowed_by:
+            overrides = " and ".join(config.narrowed_by)
+            selected = ", ".join(config.line_names) or "none"
+            raise _input_error(
+                field_name,
+                f"{listed} {verb} left out by {overrides} (lines it leaves: {selected})",
+                hint=f"configured lines: {configured}; change or unset "
+                f"{' and '.join(o.split('=')[0] for o in config.narrowed_by)} to build the others",
+            )
+        raise _input_error(
+            field_name,
+            f"{listed} {verb} not configured; configured lines: {configured}",
+            hint="add the line to matrix.yaml's lines, or choose a configured one",
         )
     lines = tuple(line for line in config.lines if line.php in php_lines)
     return Config(**{**config.__dict__, "lines": lines})

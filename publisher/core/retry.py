@@ -9,6 +9,7 @@ policy and the loop that applies it read in one place.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
-from .errors import ConfigError
+from .errors import UsageError
 
 ENV_ATTEMPTS = "PUBLISHER_RETRY_ATTEMPTS"
 ENV_INITIAL_DELAY = "PUBLISHER_RETRY_INITIAL_DELAY"
@@ -25,6 +26,15 @@ ENV_TOTAL_TIMEOUT = "PUBLISHER_RETRY_TOTAL_TIMEOUT"
 
 T = TypeVar("T")
 E = TypeVar("E", bound=BaseException)
+
+#: What each variable may hold: (variable, policy field, kind, lowest, highest, unit). A
+#: wait of hours, or thousands of attempts, is a typo; NaN and infinity are never a duration.
+ENV_RANGES: tuple[tuple[str, str, type, float, float, str], ...] = (
+    (ENV_ATTEMPTS, "attempts", int, 1, 100, ""),
+    (ENV_INITIAL_DELAY, "initial_delay", float, 0, 600, " seconds"),
+    (ENV_MAX_DELAY, "max_delay", float, 0, 3600, " seconds"),
+    (ENV_TOTAL_TIMEOUT, "total_timeout", float, 0.1, 86400, " seconds"),
+)
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -53,6 +63,9 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if self.attempts < 1:
             raise ValueError("attempts must be at least 1")
+        delays = (self.initial_delay, self.max_delay, self.total_timeout)
+        if not all(math.isfinite(d) for d in delays):
+            raise ValueError("delays must be finite numbers")
         if self.initial_delay < 0 or self.max_delay < 0 or self.total_timeout <= 0:
             raise ValueError("delays must be >= 0 and total_timeout > 0")
 
@@ -62,27 +75,24 @@ class RetryPolicy:
 
         ``PUBLISHER_RETRY_ATTEMPTS``, ``PUBLISHER_RETRY_INITIAL_DELAY``,
         ``PUBLISHER_RETRY_MAX_DELAY`` and ``PUBLISHER_RETRY_TOTAL_TIMEOUT`` (seconds).
+        Each must lie in its range (``ENV_RANGES``); anything else, NaN and infinity
+        included, is a ``UsageError`` naming the variable and the range.
         """
         values: dict[str, Any] = {}
-        for name, key, kind in (
-            (ENV_ATTEMPTS, "attempts", int),
-            (ENV_INITIAL_DELAY, "initial_delay", float),
-            (ENV_MAX_DELAY, "max_delay", float),
-            (ENV_TOTAL_TIMEOUT, "total_timeout", float),
-        ):
-            text = env.get(name)
+        for name, key, kind, lowest, highest, unit in ENV_RANGES:
+            text = env.get(name, "").strip()
             if not text:
                 continue
+            what = "a whole number" if kind is int else "a number"
+            accepted = f"set {name} to {what} from {lowest:g} to {highest:g}{unit}, or unset it"
             try:
-                values[key] = kind(text)
+                value = kind(text)
             except ValueError:
-                raise ConfigError(
-                    f"{text!r} is not a number", source="environment", field=name
-                ) from None
-        try:
-            return cls(**values)
-        except ValueError as exc:
-            raise ConfigError(str(exc), source="environment", field="PUBLISHER_RETRY_*") from None
+                raise UsageError(f"{name}={text[:40]!r} is not {what}", hint=accepted) from None
+            if not (math.isfinite(value) and lowest <= value <= highest):
+                raise UsageError(f"{name}={text[:40]!r} is out of range", hint=accepted)
+            values[key] = value
+        return cls(**values)
 
     def backoff(self, attempt: int) -> float:
         """Delay before retry number ``attempt`` (1-based): exponential plus jitter.

@@ -14,10 +14,10 @@ from publisher.adapters.registry.transport import (
 )
 from publisher.core.errors import (
     AuthError,
-    ConfigError,
     InvalidResponseError,
     RateLimitedError,
     UnreachableError,
+    UsageError,
 )
 from publisher.core.retry import RetriesExhausted, is_retryable_status, parse_retry_after, run
 from tests.support.clock import FakeClock
@@ -76,9 +76,9 @@ def test_policy_from_env() -> None:
         {"PUBLISHER_RETRY_ATTEMPTS": "2", "PUBLISHER_RETRY_TOTAL_TIMEOUT": "5"}
     )
     assert (p.attempts, p.total_timeout, p.initial_delay) == (2, 5.0, 0.5)
-    with pytest.raises(ConfigError, match="PUBLISHER_RETRY_ATTEMPTS"):
+    with pytest.raises(UsageError, match="PUBLISHER_RETRY_ATTEMPTS"):
         RetryPolicy.from_env({"PUBLISHER_RETRY_ATTEMPTS": "many"})
-    with pytest.raises(ConfigError, match="at least 1"):
+    with pytest.raises(UsageError, match="out of range"):
         RetryPolicy.from_env({"PUBLISHER_RETRY_ATTEMPTS": "0"})
 
 
