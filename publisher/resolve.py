@@ -2564,6 +2564,14 @@ def resolve(
     env = os.environ if env is None else env
     probe_fn, cache_fn = probe, cache
     inputs = parse_inputs(env, overrides)
+    unset = [name for name in (ENV_USERNAME, ENV_PASSWORD) if not env.get(name)]
+    if len(unset) == 1:
+        given = ENV_PASSWORD if unset[0] == ENV_USERNAME else ENV_USERNAME
+        raise ResolveError(
+            f"{given} is set but {unset[0]} is not",
+            hint=f"set both {ENV_USERNAME} and {ENV_PASSWORD}, or neither (then the docker "
+            "config's credentials are used)",
+        )
     if not inputs.cache_check:
         cache_fn = None
     base = Path(cwd) if cwd is not None else Path.cwd()

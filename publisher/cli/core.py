@@ -8,7 +8,7 @@ import click
 
 from ..core import plan as planning
 from ..core import reference, render
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, UsageError
 from ..core.version import parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state
@@ -47,6 +47,13 @@ def plan_command(
       publisher plan v2.1.0-rc.1 --only 8.4,8.5
     """
     version = parse_release(release)
+    for tag in existing_tags:
+        if planning.parse_scheme_tag(tag) is None:
+            raise UsageError(
+                f"--existing {tag!r} is not a release or pin tag",
+                hint="give tags such as v2.0.0 or v2.0.0-php-8.4; floating tags (php-X.Y, "
+                "latest) are computed from them",
+            )
     cfg = state.load_config(config_path, only)
     existing = {r.name: existing_tags for r in cfg.registries}
     result = planning.plan(cfg, version, existing)

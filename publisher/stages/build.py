@@ -28,6 +28,7 @@ from ..adapters.registry import RegistryClient
 from ..core.config import Config, Line
 from ..core.errors import PublisherError, ReleaseConflictError, UsageError, file_error
 from ..core.plan import pin_tag
+from ..core.platforms import BuilderName
 from ..core.records import DigestRecord, Leg, usable_records, write_record_file
 from ..core.reference import Reference
 from ..core.version import Release
@@ -208,6 +209,13 @@ class BuildStage:
     primary: RegistryClient
     output: Output
     options: BuildOptions
+
+    def __post_init__(self) -> None:
+        if self.options.attestations and self.builder.name != BuilderName.BUILDX:
+            self.output.warning(
+                f"--attestations is for buildx builds only: the {self.builder.name} builds "
+                "carry no provenance or SBOM attestations"
+            )
 
     def leg(
         self,

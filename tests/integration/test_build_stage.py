@@ -63,7 +63,12 @@ def stage(
     }
 
 
-def run_build(stage: dict[str, Any], builder: FakeBuilder, stream: io.StringIO) -> list[Any]:
+def run_build(
+    stage: dict[str, Any],
+    builder: FakeBuilder,
+    stream: io.StringIO,
+    options: BuildOptions | None = None,
+) -> list[Any]:
     stage["digests"].mkdir(exist_ok=True)
     return BuildStage(
         stage["config"],
@@ -71,7 +76,7 @@ def run_build(stage: dict[str, Any], builder: FakeBuilder, stream: io.StringIO) 
         builder,
         stage["primary"],
         Output(env={}, stream=stream, err_stream=stream),
-        BuildOptions(jobs=2),
+        options or BuildOptions(jobs=2),
     ).all(stage["bases"], stage["digests"])
 
 
@@ -148,3 +153,15 @@ def test_a_pin_holding_an_image_built_for_another_pin_refuses_its_legs_before_bu
     assert ("8.4", Platform.ARM64) not in builder.built
     written = {(r.php, r.platform) for r in read_directory(stage["digests"])}
     assert written == {("8.3", Platform.AMD64), ("8.3", Platform.ARM64)}
+
+
+@pytest.mark.parametrize(("name", "warned"), [("buildah", True), ("buildx", False)])
+def test_attestations_with_a_builder_that_cannot_attach_them_are_warned_about(
+    stage: dict[str, Any], name: str, warned: bool
+) -> None:
+    stream = io.StringIO()
+    run_build(stage, FakeBuilder(name=name), stream, BuildOptions(jobs=2, attestations=True))
+    said = stream.getvalue()
+    assert ("--attestations is for buildx builds only" in said) is warned, said
+    if warned:
+        assert said.count("--attestations") == 1  # once per run, not once per leg

@@ -41,6 +41,14 @@ def test_plan_with_existing_pins_keeps_floating_tags_on_the_newer_release(cli):
     assert floating[("dockerhub", "php-8.3")] == "v1.0.1-php-8.3"
 
 
+@pytest.mark.parametrize("tag", ["foo", "php-8.4", "latest", "2.0.0-php-8.4", "v2.0-php-8.4"])
+def test_plan_refuses_existing_tags_that_are_no_release_or_pin(cli, tag):
+    result = cli("plan", "v2.0.1", "--existing", tag)
+    assert result.exit_code == 2, result.output
+    assert f"--existing {tag!r} is not a release or pin tag" in result.output
+    assert "floating tags (php-X.Y, latest) are computed from them" in result.output
+
+
 def test_plan_table_is_readable(cli):
     result = cli("plan", "v2.1.0-rc.1", "--only", "8.4,8.5")
     assert result.exit_code == 0

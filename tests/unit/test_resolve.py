@@ -173,6 +173,22 @@ def test_required_inputs_without_a_pins_file(missing: str, hint: str, tmp_path: 
     assert info.value.exit_code == 2
 
 
+@pytest.mark.parametrize(
+    ("given", "unset"),
+    [
+        ("PHP_IMAGE_REGISTRY_PASSWORD", "PHP_IMAGE_REGISTRY_USERNAME"),
+        ("PHP_IMAGE_REGISTRY_USERNAME", "PHP_IMAGE_REGISTRY_PASSWORD"),
+    ],
+)
+def test_half_a_credential_is_invalid_input(given: str, unset: str, tmp_path: Path) -> None:
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", given: "s3cret-canary"}
+    with pytest.raises(ResolveError) as info:
+        resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=None, host="linux/amd64")
+    assert info.value.message == f"{given} is set but {unset} is not"
+    assert "s3cret-canary" not in f"{info.value.message} {info.value.hint}"
+    assert info.value.exit_code == 2
+
+
 def test_the_pins_file_gives_the_release_and_the_default_line(tmp_path: Path) -> None:
     (tmp_path / "v2.0.0.env").write_text(pins_text())
     env = {"PHP_PINS_FILE": "v2.0.0.env"}
