@@ -8,12 +8,19 @@ before first use, tables also go to ``$GITHUB_STEP_SUMMARY`` and values to
 
 Everything written passes through ``redact`` so a registered secret never
 reaches the terminal, a file or a summary.
+
+When the reader of stdout or stderr goes away (``publisher verify | head -1``),
+the stream is pointed at /dev/null (so the interpreter's last flush does not
+fail again) and ``OutputClosed`` is raised in the writing thread and in every
+later write: the CLI stops quietly with exit status 141, as a command killed by
+SIGPIPE would.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import json
 import os
 import sys
@@ -27,9 +34,24 @@ from typing import IO
 from rich.console import Console
 from rich.table import Table
 
-from ..core.errors import ConfigError, PublisherError
+from ..core.errors import ConfigError, OutputClosed, PublisherError
 
 _REDACTED = "***"
+
+#: Names of environment variables whose values are secrets wherever they appear
+#: (suffixes, upper case): redacted from every output, tracebacks included.
+SECRET_ENV_SUFFIXES = ("TOKEN", "PASSWORD", "PASSWD", "SECRET", "_PAT", "API_KEY")
+#: Shortest such value taken for a secret (shorter ones are flags, not credentials).
+_MIN_ENV_SECRET = 8
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich would exit 1 on its own; the CLI decides (quietly, 141).
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
 #: Shortest derived form (base64 fragment, escaped form) that is worth redacting.
 _MIN_DERIVED = 6
 
@@ -54,13 +76,17 @@ class Output:
         self._err = err_stream or sys.stderr
         # Logs and pipes get wide tables (digests stay on one line); terminals keep their width.
         width = None if _isatty(self._stream) else 200
-        self._console = Console(
+        self._console = _Console(
             file=self._stream, highlight=False, soft_wrap=True, emoji=False, width=width
         )
         self._secrets: set[str] = set()
         self._patterns: list[str] = []  # secrets and their encodings, longest first
         self._lock = threading.RLock()
         self._group_depth = 0
+        self._closed = False
+        for name, value in self.env.items():
+            if name.upper().endswith(SECRET_ENV_SUFFIXES) and len(value) >= _MIN_ENV_SECRET:
+                self._protect(value)
 
     # ---------------------------------------------------------------- secrets
 
@@ -81,6 +107,15 @@ class Output:
                 self._secrets.add(value)
                 if self.github:
                     self._write(self._stream, f"::add-mask::{_escape_data(value)}\n", redact=False)
+                self._protect(value)
+
+    def _protect(self, secret: str) -> None:
+        """Redact ``secret`` (and its encoded forms) from everything written from now on."""
+        with self._lock:
+            for value in {secret, *secret.splitlines()}:
+                value = value.strip()
+                if len(value) < 3:
+                    continue
                 patterns = set(self._patterns) | {value} | _encodings(value)
                 self._patterns = sorted(patterns, key=len, reverse=True)
 
@@ -93,9 +128,24 @@ class Output:
     # ---------------------------------------------------------------- writing
 
     def _write(self, stream: IO[str], text: str, *, redact: bool = True) -> None:
-        with self._lock:
+        with self._writing(stream):
             stream.write(self.redact(text) if redact else text)
             stream.flush()
+
+    @contextlib.contextmanager
+    def _writing(self, stream: IO[str]) -> Iterator[None]:
+        """Hold the lock while writing; a vanished reader becomes ``OutputClosed``."""
+        with self._lock:
+            if self._closed:
+                raise OutputClosed()
+            try:
+                yield
+            except OSError as exc:
+                if exc.errno != errno.EPIPE:
+                    raise
+                self._closed = True
+                silence(stream)
+                raise OutputClosed() from None
 
     def info(self, message: str) -> None:
         if not self.quiet:
@@ -108,7 +158,7 @@ class Output:
         if self.github:
             self._write(self._stream, message + "\n")
         else:
-            with self._lock:
+            with self._writing(self._stream):
                 self._console.print(self.redact(message), style="dim", markup=False)
 
     def debug(self, message: str) -> None:
@@ -162,7 +212,7 @@ class Output:
             else:
                 self._write(self._stream, f"-- {title}\n")
         elif not self.quiet:
-            with self._lock:
+            with self._writing(self._stream):
                 self._console.rule(self.redact(title), align="left", style="cyan")
         try:
             yield
@@ -185,7 +235,7 @@ class Output:
             table.add_column(column, overflow="fold")
         for row in rows:
             table.add_row(*(self.redact(str(cell)) for cell in row))
-        with self._lock:
+        with self._writing(self._stream):
             self._console.print(table)
 
     def summary(self, markdown: str) -> None:
@@ -242,6 +292,20 @@ def _encodings(secret: str) -> set[str]:
         end = (8 * (shift + len(raw))) // 6  # last one, exclusive
         forms.add(encoded[start:end])
     return {f for f in forms if len(f) >= _MIN_DERIVED and f != secret}
+
+
+def silence(stream: IO[str]) -> None:
+    """Point ``stream``'s file descriptor at /dev/null: what is still buffered, and the
+    interpreter's flush at exit, then go nowhere instead of failing with EPIPE again."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def _escape_data(text: str) -> str:

@@ -10,6 +10,12 @@ through stdin (``--password-stdin``) or the environment, never through argv.
 throwaway loopback registry), its output going to a log file, and returns a
 ``Background`` to stop it with.
 
+When the run is interrupted (Ctrl-C, SIGTERM, SIGHUP), the CLI calls
+``stop_children``: every command ``run`` started is terminated, in whatever
+thread it runs, and ``run`` and ``start`` refuse to start new ones, so that
+build legs on worker threads end quickly and every ``finally`` (temporary
+credentials, throwaway registries) runs before the process exits.
+
 Builders, the smoke test and the stand-in builder take a ``Runner``: unit tests
 pass one whose tools and processes are scripted (it overrides ``which`` and
 ``spawn``, so echo, redaction and failures are this code). argv lists are built
@@ -22,10 +28,12 @@ import os
 import shlex
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..core.errors import CommandError, ToolMissingError
 from .output import Output
@@ -70,8 +78,92 @@ class Completed:
         return "\n".join(p.rstrip("\n") for p in parts)
 
 
-#: The process spawner: ``subprocess.run`` in real use, a fake in unit tests.
+#: The process spawner: ``run_tracked`` in real use, a fake in unit tests.
 Spawn = Callable[..., "subprocess.CompletedProcess[str]"]
+
+#: Seconds between SIGTERM and SIGKILL for the commands ``stop_children`` ends.
+STOP_GRACE = 5.0
+
+_live: set[subprocess.Popen[str]] = set()
+_live_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+def stop_children(grace: float = STOP_GRACE) -> None:
+    """The run is being interrupted: SIGTERM every command ``run`` is waiting for (SIGKILL
+    after ``grace`` seconds) and refuse to start new ones. Safe in a signal handler."""
+    _stopping.set()
+    with _live_lock:
+        processes = list(_live)
+    for process in processes:
+        _signal(process, kill=False)
+    if processes:
+        threading.Thread(
+            target=_kill_later, args=(processes, grace), name="publisher-stop", daemon=True
+        ).start()
+
+
+def allow_children() -> None:
+    """A new run starts: commands may run again (``stop_children`` undone)."""
+    _stopping.clear()
+
+
+def stopping() -> bool:
+    return _stopping.is_set()
+
+
+def _signal(process: subprocess.Popen[str], *, kill: bool) -> None:
+    try:
+        if process.poll() is None:
+            process.kill() if kill else process.terminate()
+    except OSError:
+        pass
+
+
+def _kill_later(processes: list[subprocess.Popen[str]], grace: float) -> None:
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _signal(process, kill=True)
+
+
+def run_tracked(
+    command: Sequence[str],
+    *,
+    input: str | None = None,
+    timeout: float | None = None,
+    check: bool = False,
+    capture_output: bool = False,
+    **popen: Any,
+) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run`` whose process ``stop_children`` can reach from another thread."""
+    if input is not None:
+        popen["stdin"] = subprocess.PIPE
+    if capture_output:
+        popen["stdout"] = popen["stderr"] = subprocess.PIPE
+    with subprocess.Popen(command, **popen) as process:
+        with _live_lock:
+            _live.add(process)
+        try:
+            if _stopping.is_set():  # stop_children ran while this one was starting
+                _signal(process, kill=False)
+            stdout, stderr = process.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            process.kill()
+            exc.stdout, exc.stderr = process.communicate()
+            raise
+        except BaseException:
+            process.kill()
+            raise
+        finally:
+            with _live_lock:
+                _live.discard(process)
+    returncode = process.returncode
+    if check and returncode:
+        raise subprocess.CalledProcessError(returncode, command, stdout, stderr)
+    return subprocess.CompletedProcess(command, returncode, stdout, stderr)
 
 
 @dataclass
@@ -119,7 +211,7 @@ class Runner:
 
     output: Output = field(default_factory=lambda: Output(env={}, quiet=True))
     env: Mapping[str, str] | None = None
-    spawn: Spawn = subprocess.run
+    spawn: Spawn = run_tracked
 
     def _env(self) -> dict[str, str]:
         return dict(os.environ if self.env is None else self.env)
@@ -181,6 +273,7 @@ class Runner:
         if any(secret and secret in arg for arg in argv for secret in secrets):
             raise ValueError("a secret must be passed through stdin, never argv")
         command, label, full_env = self._prepare(argv, env, what)
+        _refuse_when_stopping(label)
         text = self.output.redact(format_argv(argv))
         if echo:
             self.output.command(text)
@@ -236,6 +329,7 @@ class Runner:
         ``log``, in its own session (a terminal's Ctrl-C reaches it only through
         ``Background.stop``). CommandError when it cannot be started."""
         command, label, full_env = self._prepare(argv, env, what)
+        _refuse_when_stopping(label)
         self.output.debug(f"+ {self.output.redact(format_argv(argv))} &")
         try:
             with open(log, "wb") as handle:
@@ -270,6 +364,14 @@ def command_failed(
         hint=hint
         or f"rerun the command shown above to see the full output: {redact(format_argv(result.argv))}",
     )
+
+
+def _refuse_when_stopping(label: str) -> None:
+    if _stopping.is_set():
+        raise CommandError(
+            f"`{label}` was not started: publisher is stopping (interrupted)",
+            hint="rerun the command; finished steps are not repeated",
+        )
 
 
 def _not_started(label: str, exc: OSError, hint: str) -> CommandError:

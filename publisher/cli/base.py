@@ -1,12 +1,27 @@
-"""The root command group, the state every command gets, and error handling."""
+"""The root command group, the state every command gets, error handling and signals.
+
+SIGINT, SIGTERM and SIGHUP unwind the run as an exception (``Interrupted``) in
+the main thread, after the commands the runner started have been sent SIGTERM:
+every ``finally`` and context manager runs (temporary docker configs and auth
+files holding credentials are removed, throwaway registries stopped), then the
+command exits with 128 + the signal's number and one line saying so. Further
+signals while it unwinds are ignored; if unwinding has not ended after
+``FORCE_EXIT_AFTER`` seconds the process exits anyway.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import errno
 import functools
 import importlib
 import os
+import select
+import signal
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from .. import __version__
-from ..core.errors import PublisherError, UsageError, file_error
+from ..core.errors import Interrupted, OutputClosed, PublisherError, file_error
 
 if TYPE_CHECKING:
     from ..adapters.output import Output
@@ -32,8 +47,15 @@ Exit codes: 0 ok, 2 bad input, 3 matrix.yaml error, 4 auth, 5 not found,
 6 rate limited, 7 unreachable, 8 invalid registry response, 9 registry refused,
 10 missing tool, 11 command failed, 12 verification failed, 13 smoke test failed,
 14 release conflict, 15 GitHub API error, 18 file not writable or readable
-(resolve: 16 build locally, 17 cannot proceed).
+(resolve: 16 build locally, 17 cannot proceed); 130 interrupted (Ctrl-C),
+143 SIGTERM, 129 SIGHUP, 141 output closed by its reader (`| head`).
 """
+
+#: The signals that stop a run cleanly (Ctrl-C, `kill`, a closed terminal).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+#: Seconds a run may take to unwind after a signal before it exits regardless.
+FORCE_EXIT_AFTER = 60.0
 
 
 @dataclass
@@ -102,45 +124,157 @@ pass_state = click.make_pass_decorator(State)
 
 
 def handle_errors(func: F) -> F:
-    """Turn PublisherError into a one- or two-line message and its exit code."""
+    """Turn PublisherError into a one- or two-line message and its exit code; an
+    interruption into one line and 128 + the signal; a closed stdout into a quiet 141."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
         state = ctx.find_object(State) or State()
         try:
-            return func(*args, **kwargs)
-        except PublisherError as exc:
-            if state.debug:
-                traceback.print_exc(file=sys.stderr)
-            state.output.error(exc)
+            return _reporting(func, ctx, state, args, kwargs)
+        except OutputClosed:
+            ctx.exit(OutputClosed.exit_code)
+        except Interrupted as exc:  # while an error was being reported
+            say_interrupted(exc)
             ctx.exit(exc.exit_code)
-        except OSError as exc:
-            if state.debug:
-                traceback.print_exc(file=sys.stderr)
-            classified = file_error(exc, "use a file or directory")
-            classified.message = state.output.redact(classified.message)
-            state.output.error(classified)
-            ctx.exit(classified.exit_code)
-        except click.exceptions.Exit:
-            raise
-        except click.ClickException:
-            raise
-        except KeyboardInterrupt:
-            state.output.error(UsageError("interrupted"))
-            ctx.exit(130)
-        except Exception as exc:
-            if state.debug:
-                traceback.print_exc(file=sys.stderr)
-            err = PublisherError(
-                f"unexpected {type(exc).__name__}: {state.output.redact(str(exc))}",
-                hint="this is a bug in publisher; rerun with --debug and report the traceback",
-            )
-            err.label = "internal error"
-            state.output.error(err)
-            ctx.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _reporting(
+    func: Callable[..., Any],
+    ctx: click.Context,
+    state: State,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    try:
+        result = func(*args, **kwargs)
+        sys.stdout.flush()  # a reader gone before the end shows here, not at exit
+        return result
+    except PublisherError as exc:
+        _debug_traceback(state)
+        state.output.error(exc)
+        ctx.exit(exc.exit_code)
+    except OSError as exc:
+        if exc.errno == errno.EPIPE and output_gone():
+            raise OutputClosed() from None
+        _debug_traceback(state)
+        classified = file_error(exc, "use a file or directory")
+        classified.message = state.output.redact(classified.message)
+        state.output.error(classified)
+        ctx.exit(classified.exit_code)
+    except click.exceptions.Exit:
+        raise
+    except click.ClickException:
+        raise
+    except Interrupted as exc:
+        say_interrupted(exc)
+        ctx.exit(exc.exit_code)
+    except KeyboardInterrupt:  # before the handlers were installed
+        say_interrupted(Interrupted(signal.SIGINT, "SIGINT"))
+        ctx.exit(128 + signal.SIGINT)
+    except Exception as exc:
+        _debug_traceback(state)
+        err = PublisherError(
+            f"unexpected {type(exc).__name__}: {state.output.redact(str(exc))}",
+            hint="this is a bug in publisher; rerun with --debug and report the traceback",
+        )
+        err.label = "internal error"
+        state.output.error(err)
+        ctx.exit(1)
+
+
+def _debug_traceback(state: State) -> None:
+    """With --debug, the current exception's traceback, every known secret redacted."""
+    if state.debug:
+        text = traceback.format_exc()
+        sys.stderr.write(state.output.redact(text))
+        sys.stderr.flush()
+
+
+def say_interrupted(exc: Interrupted) -> None:
+    """The one line an interrupted run ends with (nothing if stderr is gone)."""
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"interrupted by {exc.name}: stopped before finishing\n")
+        sys.stderr.flush()
+
+
+def output_gone() -> bool:
+    """Has the reader of stdout or stderr gone (a pipe whose other end is closed)?
+
+    Then stdout and stderr are pointed at /dev/null, so that the interpreter's
+    flush at exit does not fail a second time."""
+    gone = False
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            fd = stream.fileno()
+            poller = select.poll()
+            poller.register(fd, select.POLLOUT)
+            events = poller.poll(0)
+        except (AttributeError, OSError, ValueError):
+            continue
+        if any(event & select.POLLERR for _, event in events):
+            gone = True
+    if gone:
+        from ..adapters.output import silence
+
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                silence(stream)
+    return gone
+
+
+# --------------------------------------------------------------------------- signals
+
+
+class _Signals:
+    """Installs the stop handlers for one run, in the main thread; restores them after."""
+
+    def __init__(self) -> None:
+        self.previous: dict[int, Any] = {}
+        self.caught: Interrupted | None = None
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self.caught = None
+        for signum in STOP_SIGNALS:
+            self.previous[signum] = signal.signal(signum, self.handle)
+        runner = sys.modules.get("publisher.adapters.runner")
+        if runner is not None:
+            runner.allow_children()
+
+    def restore(self) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        self.previous.clear()
+
+    def handle(self, signum: int, frame: object) -> None:
+        if self.caught is not None:
+            return  # already unwinding: let the cleanup finish
+        self.caught = Interrupted(signum, signal.Signals(signum).name)
+        # Commands the runner is waiting for (in any thread) get SIGTERM, new ones are
+        # refused: worker threads end their step soon and run their own cleanup.
+        runner = sys.modules.get("publisher.adapters.runner")
+        if runner is not None:
+            runner.stop_children()
+        threading.Thread(
+            target=_force_exit,
+            args=(self.caught.exit_code,),
+            name="publisher-force-exit",
+            daemon=True,
+        ).start()
+        raise self.caught
+
+
+def _force_exit(code: int) -> None:
+    time.sleep(FORCE_EXIT_AFTER)
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"publisher: still stopping after {FORCE_EXIT_AFTER:g}s; exiting\n")
+        sys.stderr.flush()
+    os._exit(code)
 
 
 #: Command name -> the module under publisher.cli that defines it. Modules are
@@ -175,6 +309,28 @@ class LazyGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
             importlib.import_module(f"{__package__}.{COMMAND_MODULES[cmd_name]}")
         return super().get_command(ctx, cmd_name)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except SystemExit as exc:
+            # click ends with 1 when its own output (--help, usage) meets a closed pipe.
+            if exc.code == 1 and output_gone():
+                raise SystemExit(OutputClosed.exit_code) from None
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        signals = _Signals()
+        signals.install()
+        try:
+            return super().invoke(ctx)
+        except Interrupted as exc:  # outside a command's own handling (e.g. while importing)
+            say_interrupted(exc)
+            raise click.exceptions.Exit(exc.exit_code) from None
+        except OutputClosed:
+            raise click.exceptions.Exit(OutputClosed.exit_code) from None
+        finally:
+            signals.restore()
 
 
 @click.group(

@@ -28,10 +28,34 @@ code  meaning
 16    resolve: build the image locally (not an error)
 17    resolve: cannot proceed (no usable image, fallback disabled)
 18    an output cannot be written or an input file cannot be read
+129   interrupted by SIGHUP (128 + signal number, as a shell reports it)
+130   interrupted by SIGINT (Ctrl-C)
+141   stdout or stderr was closed by its reader (``| head``): stopped quietly
+143   interrupted by SIGTERM
 ====  ==========================================================
+
+``Interrupted`` and ``OutputClosed`` are not failures of a step: they derive
+from ``BaseException`` (as ``KeyboardInterrupt`` does), so that no ``except
+Exception`` on the way takes them for one, while every ``finally`` still runs.
 """
 
 from __future__ import annotations
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal (SIGINT, SIGTERM, SIGHUP) stops the run; exit status 128 + its number."""
+
+    def __init__(self, signum: int, name: str) -> None:
+        super().__init__(name)
+        self.signum = signum
+        self.name = name
+        self.exit_code = 128 + signum
+
+
+class OutputClosed(BaseException):
+    """The reader of stdout or stderr has gone (EPIPE): stop quietly, exit status 141."""
+
+    exit_code = 141
 
 
 class PublisherError(Exception):

@@ -16,7 +16,8 @@ it, on 127.0.0.1, for ``publisher.adapters.github`` and ``publisher gh-release``
 Requests need ``Authorization: token T`` (or ``Bearer T``) with the server's
 token, else 401 ``Bad credentials`` as GitHub answers. ``script(...)`` queues
 canned answers (e.g. a 403 ``Resource not accessible by integration``) for the
-next matching requests. ``requests`` records every request for assertions.
+next matching requests; ``ECHO_AUTHORIZATION`` in a canned body is replaced by
+the request's Authorization header, as a careless server echoes it back. ``requests`` records every request for assertions.
 
 Usage::
 
@@ -52,6 +53,16 @@ NOT_FOUND = {
     "documentation_url": "https://docs.github.com/rest",
     "status": "404",
 }
+
+#: In a ``script``ed body: replaced by the request's ``Authorization`` header.
+ECHO_AUTHORIZATION = "<echo-authorization>"
+
+
+def _echo(body: Any, authorization: str | None) -> Any:
+    if body is None:
+        return None
+    text = json.dumps(body).replace(ECHO_AUTHORIZATION, json.dumps(authorization or "")[1:-1])
+    return json.loads(text)
 
 
 @dataclass
@@ -178,7 +189,7 @@ class FakeGitHub(LoopbackServer):
             for i, item in enumerate(self._script):
                 if item.method == method and item.path.search(path):
                     del self._script[i]
-                    return item.status, item.body, item.headers
+                    return item.status, _echo(item.body, authorization), item.headers
             if authorization not in (f"token {self.token}", f"Bearer {self.token}"):
                 return 401, BAD_CREDENTIALS, {}
             return self._route(method, path, query, body)

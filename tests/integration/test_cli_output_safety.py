@@ -1,0 +1,89 @@
+"""What the CLI prints when things go sideways: --debug tracebacks never show a
+secret, a closed stdout (``| head``) stops the command quietly with 141, and an
+interrupt is not reported as a usage error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from publisher.cli import main
+from tests.conftest import ROOT
+from tests.support.fake_github import ECHO_AUTHORIZATION, FakeGitHub
+
+pytestmark = pytest.mark.integration
+
+GH_TOKEN = "ghp_DEBUGcanary0123456789abcdefNeverShown"
+GH_REPO = "acme/x"
+
+
+@pytest.fixture
+def gh() -> FakeGitHub:
+    with FakeGitHub(token=GH_TOKEN) as server:
+        server.add_repo(GH_REPO)
+        yield server
+
+
+def test_debug_traceback_of_an_echoed_token_is_redacted(gh: FakeGitHub, tmp_path: Path) -> None:
+    notes = tmp_path / "v1.0.0.md"
+    notes.write_text("notes\n", encoding="utf-8")
+    gh.script("POST", r"/releases", 403, {"message": f"denied for {ECHO_AUTHORIZATION}"})
+    env = {
+        "GITHUB_API_URL": gh.url,
+        "GITHUB_TOKEN": GH_TOKEN,
+        "GITHUB_ACTIONS": "",
+    }
+    result = CliRunner().invoke(
+        main,
+        ["--debug", "gh-release", "v1.0.0", "--repo", GH_REPO, "--notes", str(notes)],
+        env=env,
+    )
+    assert result.exit_code == 15, result.output + result.stderr
+    assert "Traceback" in result.stderr  # --debug did print it
+    assert "denied for token ***" in result.stderr  # the echo reached the traceback, redacted
+    assert GH_TOKEN not in result.stdout + result.stderr
+    assert GH_TOKEN[4:20] not in result.stdout + result.stderr
+
+
+def _closed_pipe_run(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run publisher with a stdout whose reader has already gone."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "publisher", *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("plan", "v2.0.0"),  # rich rules and tables
+        ("plan", "v2.0.0", "--json"),  # plain text
+        ("inspect", "php:8.4-fpm-alpine", "--offline"),
+        ("render", "--check"),
+        ("--help",),  # click's own output
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_a_closed_stdout_stops_quietly_with_141(args: tuple[str, ...]) -> None:
+    result = _closed_pipe_run(*args)
+    assert result.returncode == 141, result.stderr
+    assert "error" not in result.stderr
+    assert "Broken pipe" not in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,102 @@
+"""An interrupted run cleans up: SIGTERM unwinds like Ctrl-C (RELIABILITY.md 22).
+
+A release whose primary registry needs basic auth logs the docker CLI in to a
+private temporary DOCKER_CONFIG for each build. ``kill -TERM`` during the builds
+(legs on worker threads, ``docker buildx build`` children running) must stop the
+children, remove that config (it holds the base64 of user:password) and the
+build's temporary directories, and exit 143 with one line saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from publisher.adapters.localregistry import LocalRegistry
+from publisher.stages import standins
+from tests.conftest import require_tool
+from tests.integration.conftest import BasicAuthRegistry
+from tests.support.builds import quiet_runner
+from tests.support.pipeline import Stack, kill_group
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+LINES = ("8.4",)
+
+
+@pytest.fixture(scope="module")
+def bases(registry: LocalRegistry) -> str:
+    docker = require_tool("docker")
+    if subprocess.run([docker, "buildx", "version"], capture_output=True).returncode != 0:
+        require_tool("docker-buildx")  # skips here, fails in CI
+    standins.push_standins(registry.host, runner=quiet_runner(), lines=LINES)
+    return registry.host
+
+
+def _wait_for(paths: Callable[[], list[Path]], timeout: float) -> list[Path]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = paths()
+        if found:
+            return found
+        time.sleep(0.02)
+    return []
+
+
+@pytest.mark.parametrize(
+    "signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["SIGTERM", "SIGHUP", "SIGINT"]
+)
+def test_a_signal_during_the_builds_removes_the_temporary_docker_config(
+    signum: signal.Signals,
+    basic_registry: BasicAuthRegistry,
+    second_registry: LocalRegistry,
+    bases: str,
+    tmp_path: Path,
+) -> None:
+    stack = Stack(
+        tmp_path / "stack",
+        basic_registry.host,
+        second_registry.host,
+        bases,
+        repo=f"acme/interrupt-{signum.name.lower()}",
+        lines=LINES,
+    )
+    data = yaml.safe_load(stack.matrix.read_text())
+    data["registries"][0].update(username_env="H12_HUB_USER", password_env="H12_HUB_PASSWORD")
+    stack.matrix.write_text(yaml.safe_dump(data, sort_keys=False))
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {
+        "TMPDIR": str(tmp),
+        "PUBLISHER_BUILDER": "buildx",
+        "H12_HUB_USER": basic_registry.username,
+        "H12_HUB_PASSWORD": basic_registry.password,
+    }
+    process = stack.start("release", "v1.0.0", "--jobs", "2", env=env)
+    try:
+        configs = _wait_for(lambda: sorted(tmp.glob("publisher-docker-config-*/config.json")), 240)
+        assert configs, (stack.root / "run.log").read_text()
+        assert '"auth"' in configs[0].read_text()  # the credentials are there, for now
+        os.kill(process.pid, signum)
+        returncode = process.wait(timeout=90)
+    finally:
+        kill_group(process)
+    log = (stack.root / "run.log").read_text()
+    assert returncode == 128 + signum, log
+    assert f"interrupted by {signum.name}" in log
+    assert "Traceback" not in log and "usage error" not in log
+    left = sorted(p.name for p in tmp.iterdir())
+    assert not [
+        n for n in left if n.startswith(("publisher-docker-config-", "publisher-build-"))
+    ], left
+    assert basic_registry.password not in log
+    # No docker build of this run survives it.
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    assert stack.repo not in ps

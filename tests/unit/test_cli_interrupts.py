@@ -1,0 +1,99 @@
+"""Interrupts, closed pipes and secrets in debug output, without running anything."""
+
+from __future__ import annotations
+
+import errno
+import io
+import subprocess
+from typing import Any
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from publisher.adapters import runner as runner_module
+from publisher.adapters.output import Output
+from publisher.adapters.runner import Runner
+from publisher.cli.base import EPILOG_EXIT_CODES, State, handle_errors
+from publisher.core.errors import CommandError, OutputClosed
+
+
+def _command(exc: BaseException) -> click.Command:
+    @click.command()
+    @handle_errors
+    def cmd() -> None:
+        raise exc
+
+    return cmd
+
+
+def test_ctrl_c_is_reported_as_an_interruption_not_a_usage_error() -> None:
+    result = CliRunner().invoke(_command(KeyboardInterrupt()), [], obj=State(env={}))
+    assert result.exit_code == 130
+    assert result.stderr.strip() == "interrupted by SIGINT: stopped before finishing"
+    assert "usage error" not in result.stderr
+
+
+def test_the_epilog_lists_the_interrupt_and_closed_pipe_codes() -> None:
+    for code in ("130", "143", "141"):
+        assert code in EPILOG_EXIT_CODES
+
+
+def test_debug_traceback_redacts_the_secrets_output_knows() -> None:
+    secret = "hunter2-registry-password"
+    state = State(env={}, debug=True)
+    state.output.mask(secret)
+    result = CliRunner().invoke(_command(RuntimeError(f"server said {secret}")), [], obj=state)
+    assert result.exit_code == 1
+    assert "Traceback" in result.stderr
+    assert secret not in result.stderr
+
+
+def test_secret_looking_environment_values_are_redacted_from_the_start() -> None:
+    out = io.StringIO()
+    output = Output(
+        env={"DOCKERHUB_TOKEN": "dckr_pat_0123456789", "SOME_FLAG_TOKEN": "true"}, stream=out
+    )
+    output.info("token dckr_pat_0123456789 and a flag true")
+    assert out.getvalue() == "token *** and a flag true\n"
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
+def test_a_closed_stream_raises_output_closed_now_and_on_every_later_write() -> None:
+    output = Output(env={}, stream=_ClosedPipe(), err_stream=io.StringIO())
+    with pytest.raises(OutputClosed):
+        output.info("first")
+    with pytest.raises(OutputClosed):
+        output.table("t", ["a"], [["1"]])
+
+
+def test_other_write_errors_stay_errors() -> None:
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError):
+        Output(env={}, stream=Full()).info("x")
+
+
+def test_once_stopping_the_runner_starts_nothing_until_allowed_again() -> None:
+    calls: list[Any] = []
+
+    def spawn(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        calls.append(argv)
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    runner = Runner(env={"PATH": "/bin:/usr/bin"}, spawn=spawn)
+    try:
+        runner_module.stop_children()
+        with pytest.raises(CommandError, match="publisher is stopping"):
+            runner.run(["true"])
+        assert calls == []
+    finally:
+        runner_module.allow_children()
+    runner.run(["true"])
+    assert len(calls) == 1
