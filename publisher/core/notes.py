@@ -302,6 +302,22 @@ def _platform(fields: _Fields) -> Platform:
         raise fields.error(str(exc), "platform") from None
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (json keeps the last one silently)."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
 def parse_record(text: str, source: str) -> ReleaseFacts:
     """Parse a release record (the notes JSON); ConfigError (exit 3) names what is wrong."""
     if len(text) > MAX_RECORD_BYTES:
@@ -310,13 +326,20 @@ def parse_record(text: str, source: str) -> ReleaseFacts:
             source=source,
         )
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"not valid JSON: {exc.msg}",
             source=source,
             line=exc.lineno,
             column=exc.colno,
+            hint="restore the file from git history; publisher writes it atomically",
+        ) from None
+    except _DuplicateKey as exc:
+        raise ConfigError(
+            f"the key {exc.key!r} appears twice in one object (JSON readers would disagree "
+            "on which one counts)",
+            source=source,
             hint="restore the file from git history; publisher writes it atomically",
         ) from None
     top = _Fields(data, source, "")

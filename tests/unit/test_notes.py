@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from publisher.core import notes
+from publisher.core.errors import ConfigError
 from publisher.core.notes import (
     FloatingFacts,
     LineFacts,
@@ -141,3 +144,15 @@ def test_notes_mark_a_line_past_its_end_of_life() -> None:
     assert "- ⚠ PHP 8.1 reached end of life on 2025-12-31" in section_81
     assert "official image stopped updating it on 2026-01-01" in section_81
     assert "⚠ PHP 8.4" not in text  # a supported line carries no warning
+
+
+def test_a_record_with_a_key_given_twice_is_refused() -> None:
+    text = notes.release_json(facts(), SizeHistory({}))
+    assert notes.parse_record(text, "v1.1.0.json").default_line == "8.4"
+    twice = text.replace('"default_line": "8.4"', '"default_line": "8.4", "default_line": "8.3"')
+    assert twice != text
+    with pytest.raises(ConfigError) as caught:
+        notes.parse_record(twice, "v1.1.0.json")
+    assert caught.value.exit_code == 3
+    assert "the key 'default_line' appears twice" in str(caught.value)
+    assert "v1.1.0.json" in str(caught.value)
