@@ -141,6 +141,11 @@ def gh_release_command(
     if pins.is_file():
         with state.output.step(f"Attach {pins.name}"):
             releases.attach(version.tag, pins)
+    else:
+        state.output.warning(
+            f"no pins file {pins} beside the notes, so none is attached: the stack's launcher "
+            f"finds no {pins.name} on this release (publish writes it next to {path.name})"
+        )
     state.output.set_output("release-url", result.url)
     state.output.set_output("release-action", result.action)
     state.output.summary(

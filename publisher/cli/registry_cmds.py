@@ -27,7 +27,11 @@ def _optional_config(state: State) -> Config | None:
         return None
     try:
         return state.load_config(path)
-    except ConfigError:
+    except ConfigError as exc:
+        state.output.warning(
+            f"{path} is not usable ({exc.message}); the credentials of the registries it "
+            "configures are not used, only the docker config's"
+        )
         return None
 
 

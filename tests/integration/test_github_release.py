@@ -196,6 +196,21 @@ def test_cli_gh_release_in_actions(gh: FakeGitHub, tmp_path: Path) -> None:
     )
     assert "release-action=created" in outputs.read_text()
     assert "v2.0.0" in summary.read_text()
+    # the notes came without their pins file: said, since the launcher looks for it
+    assert "::warning" in result.stdout and "no pins file" in result.stdout
+
+
+def test_cli_gh_release_attaches_the_pins_file_beside_the_notes(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n", encoding="utf-8")
+    (tmp_path / "v2.0.0.env").write_text("PHP_PINS_SCHEMA='1'\n", encoding="utf-8")
+    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": GH_TOKEN, "GITHUB_REPOSITORY": GH_REPO}
+    result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "no pins file" not in result.stderr
+    assert [a["name"] for a in gh.release(GH_REPO, "v2.0.0")["assets"]] == ["v2.0.0.env"]
 
 
 def test_cli_gh_release_403_exit_code_and_tip(gh: FakeGitHub, tmp_path: Path) -> None:

@@ -62,6 +62,19 @@ def test_inspect_online_json(
     assert table.exit_code == 0 and digest in table.output and "linux/arm64" in table.output
 
 
+def test_inspect_says_when_a_broken_matrix_yaml_is_not_used(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    digest = seed(registry, repo, make_image(), tags=["v1"])
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("lines: [\n")
+    result = run(["inspect", f"{registry.host}/{repo}:v1"], tmp_path, PUBLISHER_CONFIG=str(broken))
+    assert result.exit_code == 0, result.output
+    assert digest in result.stdout
+    assert f"{broken} is not usable" in result.stderr and "invalid YAML" in result.stderr
+    assert "only the docker config's" in result.stderr
+
+
 def test_inspect_wrong_password(basic_registry: Any, repo: str, tmp_path: Path) -> None:
     docker = tmp_path / "home" / ".docker"
     docker.mkdir(parents=True)

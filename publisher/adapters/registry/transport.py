@@ -634,12 +634,13 @@ class Transport:
             return self.error(InvalidResponseError, f"{what}: {exc.reason} {tries}")
         if exc.kind == "connection":
             at = f" (at {exc.host}, where the registry sent us)" if exc.host else ""
+            host = exc.host or self.api_host
+            proxied = not is_loopback(urlsplit(f"//{host}").hostname or "")
             return self.error(
                 UnreachableError,
                 f"{what}: {exc.reason}{at} {tries}",
-                hint=f"check that {exc.host or self.api_host} is reachable (network, DNS, proxy, "
-                "port); HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply to registries that are not "
-                "on loopback",
+                hint=f"check that {host} is reachable (network, DNS, proxy, port)"
+                + ("; HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply to it" if proxied else ""),
             )
         return self.error(
             UnreachableError,
