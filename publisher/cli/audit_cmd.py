@@ -57,7 +57,7 @@ def audit_command(
       publisher audit --repair
       publisher audit --notes-dir release-notes --json
     """
-    from ..stages.audit import audit
+    from ..stages.audit import advice, audit
 
     cfg = state.load_config(config_path)
     output = state.output
@@ -83,8 +83,6 @@ def audit_command(
     if not report.ok:
         raise VerificationError(
             [f.message for f in report.defects] + report.unrepairable,
-            hint="run `publisher audit --repair` to restore what the records say"
-            if not repair
-            else "what is left needs a rerun of the release or a republish",
+            hint=advice(cfg, report, repaired=repair),
         )
     output.info(f"audit: {len(report.releases)} release(s) match their records on every registry")

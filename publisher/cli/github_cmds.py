@@ -18,6 +18,7 @@ from .base import State, handle_errors, main, pass_state
 @click.argument("release")
 @options.config
 @options.only
+@options.records_dir
 @click.option(
     "--github",
     "as_github",
@@ -39,6 +40,7 @@ def matrix_command(
     release: str,
     config_path: str,
     only: str | None,
+    notes_dir: Path | None,
     as_github: bool,
     qemu: bool,
 ) -> None:
@@ -47,6 +49,10 @@ def matrix_command(
     Each leg runs `publisher build RELEASE --php X.Y --platform P --digest-file
     DIR/SLUG.json` on its runner; `publisher publish` then collects the records.
 
+    A release that has a record (release-notes/RELEASE.json; a rerun or a
+    republish) builds what it is: the record's lines and platforms, whatever
+    matrix.yaml says today. A new release takes matrix.yaml's.
+
     \b
     Examples:
       publisher matrix v2.0.0                     # a table of legs and runners
@@ -54,8 +60,11 @@ def matrix_command(
       publisher matrix v2.0.0 --github --qemu     # every leg on ubuntu-24.04
       publisher matrix v2.0.0 --github --only 8.4,8.5
     """
+    from ..stages.publish import load_release
+
     version = parse_release(release)
     cfg = state.load_config(config_path, only)
+    cfg, _record = load_release(cfg, options.notes_dir_of(cfg, notes_dir), version, state.output)
     result = planning.plan(cfg, version, {})
     if as_github:
         text = jobmatrix.to_json(jobmatrix.github_matrix(result, qemu=qemu))

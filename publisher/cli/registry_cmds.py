@@ -91,7 +91,9 @@ def verify_command(
     """Check that RELEASE is complete and consistent on every registry.
 
     A published release is checked against its record (release-notes/RELEASE.json):
-    its own default line, lines and platforms, whatever matrix.yaml says today.
+    its own default line, lines and platforms, whatever matrix.yaml says today,
+    and every pin must point at the index digest the record names. A recorded
+    line that matrix.yaml no longer has is checked from the record alone.
 
     Every expected tag exists; all tags of a PHP line resolve to one index
     digest, identical on every registry; each index holds exactly the configured
@@ -108,17 +110,16 @@ def verify_command(
       publisher verify v2.1.0-rc.1 --config examples/offline/matrix.yaml
     """
     from ..core import plan as planning
-    from ..stages.publish import load_release
-    from ..stages.verify import raise_for_defects, show_report, verify_release
+    from ..stages.verify import load_published, raise_for_defects, show_report, verify_release
 
     version = parse_release(release)
     cfg = state.load_config(config_path, only)
     state.json_only(as_json)
-    cfg, _record = load_release(cfg, options.notes_dir_of(cfg, notes_dir), version, state.output)
+    cfg, record = load_published(cfg, options.notes_dir_of(cfg, notes_dir), version, state.output)
     clients = state.clients.configured(cfg)
     existing = {r.name: clients[r.name].list_tags(r.repository.path) for r in cfg.registries}
     plan = planning.plan(cfg, version, existing)
-    report = verify_release(cfg, plan, clients, state.output)
+    report = verify_release(cfg, plan, clients, state.output, record=record)
     if as_json:
         state.output.print_text(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 
 from ..resolve import sha256_digest
 from . import plan as planning
-from .config import Config
-from .errors import ConfigError
-from .notes import ReleaseFacts, Republish
+from .config import Config, Extensions, Line
+from .errors import ConfigError, InvalidReferenceError
+from .notes import LineFacts, ReleaseFacts, Republish
 from .platforms import Platform
+from .reference import parse as parse_reference
 from .transfer_plan import SourceTree, Target, TransferPlan, plan_transfers
 
 PUBLISH_PLAN_SCHEMA = 2
@@ -39,16 +40,41 @@ REPLACED = "replaced"  # republish: the new index replaces the pinned one
 PENDING = "pending"  # dry run before the builds: known once they ran
 
 
+def recorded_line(facts: LineFacts) -> Line:
+    """A line matrix.yaml no longer has, as its record describes it: its platforms and
+    size budget (enough to check or read what was published, not to build it)."""
+    try:
+        base = parse_reference(facts.base_image)
+    except InvalidReferenceError:
+        base = parse_reference(f"php:{facts.php}-fpm-alpine")
+    return Line(
+        php=facts.php,
+        platforms=tuple(Platform.parse(p.platform) for p in facts.platforms),
+        base=base,
+        extensions=Extensions(),
+        packages=(),
+        build_packages=(),
+        size_budget_bytes=facts.size_budget_bytes,
+        dockerfile="",
+    )
+
+
 def config_for_record(
-    config: Config, record: ReleaseFacts | None, *, strict: bool = False
+    config: Config,
+    record: ReleaseFacts | None,
+    *,
+    strict: bool = False,
+    keep_dropped: bool = False,
 ) -> tuple[Config, list[str]]:
     """``config`` as the recorded release was: its default line, lines and platforms.
 
     Today's matrix describes the next release; an existing release keeps its own
     facts. Returns the adjusted configuration and one notice per disagreement.
     Lines recorded but no longer in the matrix cannot be rebuilt: with
-    ``strict`` (a republish) they are named in a ConfigError, else in a notice
-    and left out.
+    ``strict`` (a republish) they are named in a ConfigError; with
+    ``keep_dropped`` (reading what was published: verify, check-public) they are
+    kept as the record describes them (``recorded_line``); else named in a
+    notice and left out.
     """
     if record is None:
         return config, []
@@ -64,10 +90,14 @@ def config_for_record(
     configured = set(config.all_lines or config.line_names)
     lines = []
     missing = []
+    dropped = []
     for php in recorded:
         line = known.get(php)
         if line is None:
-            if php not in configured:
+            if php not in configured and keep_dropped and not strict:
+                dropped.append(php)
+                lines.append(recorded_line(record.line(php)))
+            elif php not in configured:
                 missing.append(php)
             continue
         platforms = tuple(Platform.parse(p.platform) for p in record.line(php).platforms)
@@ -83,10 +113,15 @@ def config_for_record(
                 size_budget_bytes=record.line(php).size_budget_bytes,
             )
         )
+    if dropped:
+        notices.append(
+            f"{record.release} was published with PHP {', '.join(dropped)}, which matrix.yaml "
+            "no longer has: read from its record (pins, digests, platforms, size budget)"
+        )
     if missing and not strict:
         notices.append(
             f"{record.release} was published with PHP {', '.join(missing)}, which matrix.yaml "
-            "no longer has: not checked"
+            "no longer has: left out"
         )
     elif missing:
         raise ConfigError(

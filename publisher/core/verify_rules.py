@@ -6,6 +6,7 @@ platform image is) and these rules turn them into a list of every defect, not
 just the first:
 
 * every expected tag exists on every registry;
+* each pin points at the index the release's record names (when there is a record);
 * all tags of one PHP line resolve to one index digest, identical on every registry;
 * the index holds exactly the configured platforms (attestations are not platforms);
 * every child manifest and blob is fetchable;
@@ -62,6 +63,10 @@ class LineExpectation:
     budget_bytes: int
     #: registry name -> the tags this release puts on that line there.
     tags: Mapping[str, tuple[str, ...]]
+    #: the index digest the release's record names for this line (None: no record).
+    recorded: str | None = None
+    #: the line's pin tags (``vX.Y.Z-php-A.B``, and ``vX.Y.Z`` on the default line).
+    pins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,9 +77,14 @@ class Defect:
     registry: str | None = None
 
 
+#: Defects that mean a tag points at other content than the release's: a rerun of
+#: the release refuses them (exit 14); ``audit --repair`` or a republish fixes them.
+WRONG_PIN_KINDS = frozenset({"pin-moved", "tags-disagree", "registries-disagree"})
+
 #: Every kind of defect, documented for --json consumers.
 KINDS = {
     "tag-missing": "an expected tag does not exist on a registry",
+    "pin-moved": "a pin points at another index than the release's record names",
     "tags-disagree": "the tags of one line point at different digests on one registry",
     "registries-disagree": "one line has different digests on different registries",
     "unreadable": "a digest could not be read (missing, malformed or altered)",
@@ -219,6 +229,20 @@ def check_line(
                     registry,
                 )
             )
+    if expectation.recorded:
+        for registry, wanted in expectation.tags.items():
+            for tag in wanted:
+                digest = found.get((registry, tag))
+                if tag in expectation.pins and digest and digest != expectation.recorded:
+                    defects.append(
+                        Defect(
+                            "pin-moved",
+                            f"PHP {php}: {registry} tag {tag} points at {short(digest)}, "
+                            f"the release's record names {short(expectation.recorded)}",
+                            php,
+                            registry,
+                        )
+                    )
     agreed = line_digests(expectation, tags)
     distinct = {d for d in agreed.values() if d}
     if len(distinct) > 1:
@@ -276,10 +300,17 @@ class Report:
     release: str
     lines: tuple[LineReport, ...]
     defects: tuple[Defect, ...]
+    #: checked against the release's record (pins compared with its digests)
+    recorded: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.defects
+
+    @property
+    def wrong_pins(self) -> bool:
+        """Some tag points at other content than the release's (see WRONG_PIN_KINDS)."""
+        return any(d.kind in WRONG_PIN_KINDS for d in self.defects)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -342,4 +373,5 @@ def build_report(
         ]
         defects.extend(check_line(expectation, line_tags, images))
         lines.append(line_report(expectation, line_tags, images))
-    return Report(release, tuple(lines), tuple(defects))
+    recorded = any(e.recorded for e in expectations)
+    return Report(release, tuple(lines), tuple(defects), recorded)

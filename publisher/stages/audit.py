@@ -25,6 +25,7 @@ from ..core.errors import AuthError, NotFoundError, RateLimitedError, UsageError
 from ..core.notes import ReleaseFacts, load_record, record_releases
 from ..core.plan import parse_scheme_tag
 from .clients import AnonymousClient
+from .public import fix_steps
 from .publish import in_parallel, tag_digests
 
 
@@ -259,3 +260,29 @@ def audit(
     again.repaired = report.repaired
     again.unrepairable = report.unrepairable
     return again
+
+
+def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
+    """What to do about the defects ``report`` still lists.
+
+    A registry anonymous users cannot read is a visibility setting of that
+    repository: neither ``--repair`` nor a republish changes it, so it gets the
+    one-time steps of ``check-public``. Drifted tags and content get a repair,
+    and what a repair could not restore a rerun or a republish.
+    """
+    tips = []
+    if report.unrepairable or any(f.kind != rules.PRIVATE for f in report.defects):
+        tips.append(
+            "what is left needs a rerun of the release or a republish"
+            if repaired
+            else "run `publisher audit --repair` to restore what the records say"
+        )
+    private = {f.registry for f in report.defects if f.kind == rules.PRIVATE}
+    for registry in config.registries:
+        if registry.name in private:
+            tips.append(
+                f"{registry.name} cannot be read without credentials: that is the repository's "
+                "visibility setting, which neither a repair nor a republish changes. "
+                + fix_steps(config, registry)
+            )
+    return "\n".join(tips)

@@ -11,15 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..adapters.output import Output
 from ..adapters.registry import Manifest, RegistryClient
+from ..core import notes
 from ..core import verify_rules as rules
 from ..core.config import Config, Line, Registry
 from ..core.errors import InvalidResponseError, NotFoundError, VerificationError
+from ..core.notes import ReleaseFacts
 from ..core.plan import Plan
+from ..core.publish_plan import config_for_record
 from ..core.reference import Reference
 from ..core.verify_rules import Defect, ImageFacts, LineExpectation, Report, TagFacts
+from ..core.version import Release
 
 
 @dataclass
@@ -134,8 +139,30 @@ def check_index(client: RegistryClient, registry: Registry, digest: str, line: L
     return IndexCheck(facts, tuple(found))
 
 
-def expectations(config: Config, plan: Plan) -> list[LineExpectation]:
-    """What every selected line of ``plan`` must look like on every registry."""
+def load_published(
+    config: Config, notes_dir: Path, release: Release, output: Output
+) -> tuple[Config, ReleaseFacts | None]:
+    """``config`` as ``release`` was published, for commands that read what it is.
+
+    Like ``publish.load_release``, but a line the release was published with that
+    matrix.yaml no longer has is kept as its record describes it (its pins,
+    digests, platforms and size budget can be checked without today's matrix).
+    """
+    record = notes.load_record(notes_dir, release.tag)
+    adjusted, notices = config_for_record(config, record, keep_dropped=True)
+    for notice in notices:
+        output.warning(notice)
+    return adjusted, record
+
+
+def expectations(
+    config: Config, plan: Plan, record: ReleaseFacts | None = None
+) -> list[LineExpectation]:
+    """What every selected line of ``plan`` must look like on every registry.
+
+    With the release's ``record``, each pin must also point at the index it names.
+    """
+    recorded = {line.php: line.index_digest for line in record.lines} if record else {}
     result = []
     for line_plan in plan.lines:
         tags = {t.registry: tuple(t.tags) for t in line_plan.targets}
@@ -145,6 +172,8 @@ def expectations(config: Config, plan: Plan) -> list[LineExpectation]:
                 platforms=tuple(line_plan.platforms),
                 budget_bytes=line_plan.size_budget_bytes,
                 tags=tags,
+                recorded=recorded.get(line_plan.php),
+                pins=plan.pins(line_plan.php),
             )
         )
     return result
@@ -155,13 +184,16 @@ def verify_release(
     plan: Plan,
     clients: Mapping[str, RegistryClient],
     output: Output,
+    *,
+    record: ReleaseFacts | None = None,
 ) -> Report:
     """Check every expected tag of ``plan`` on every registry; return every defect found.
 
+    With ``record``, every pin must point at the index the record names.
     Does not raise on defects (see ``raise_for_defects``); registry errors other
     than "not found" and invalid content (auth, rate limit, unreachable) propagate.
     """
-    wanted = expectations(config, plan)
+    wanted = expectations(config, plan, record)
     tag_facts: list[TagFacts] = []
     images: dict[tuple[str, str], ImageFacts] = {}
     cache = _BlobCache()
@@ -214,11 +246,39 @@ def show_report(report: Report, config: Config, output: Output) -> None:
         output.info(f"verified: release {report.release} is complete and consistent everywhere")
 
 
+def defects_hint(report: Report) -> str:
+    """What to do about ``report``'s defects.
+
+    A tag pointing at other content is refused by a rerun of the release (exit
+    14): it is put back from the record (``audit --repair``) or replaced on
+    purpose (``republish``). Missing tags or content are what a rerun finishes.
+    """
+    release = report.release
+    if report.wrong_pins:
+        back = (
+            "`publisher audit --repair` points the tags back at the indexes the record names "
+            "(copied by digest from a registry that holds them); "
+            if report.recorded
+            else ""
+        )
+        return (
+            f"a tag of {release} points at other content than the release's, which a rerun "
+            f"refuses: {back}to replace the content on purpose, "
+            f'`publisher republish {release} --reason "..."`; '
+            "`publisher verify --json` lists the defects for scripts"
+        )
+    return (
+        f"rerun the release (`publisher release {release}`) to finish or repair it"
+        + (
+            "; `publisher audit --repair` restores the tags the record names"
+            if report.recorded
+            else ""
+        )
+        + "; `publisher verify --json` lists the defects for scripts"
+    )
+
+
 def raise_for_defects(report: Report) -> None:
     """Raise VerificationError listing every defect, if there is any."""
     if report.defects:
-        raise VerificationError(
-            [d.message for d in report.defects],
-            hint="rerun the release (`publisher release ...`) to finish or repair it; "
-            "`publisher verify --json` lists the defects for scripts",
-        )
+        raise VerificationError([d.message for d in report.defects], hint=defects_hint(report))

@@ -1,0 +1,292 @@
+"""A published release is read from its record, whatever matrix.yaml says today.
+
+Real loopback registries; the releases are published by ``publisher publish``
+(as a separate process) from platform images seeded on the primary and their
+digest records, so the release records are the ones the publish stage writes.
+Then matrix.yaml changes (a line dropped, lines and platforms added) and
+``verify``, ``check-public``, ``matrix`` and ``audit`` must still read the
+release as it was published.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from publisher.core.records import DigestRecord, write_record_file
+from tests.integration.conftest import BasicAuthRegistry
+from tests.support.images import OCI_INDEX, make_image, push_raw
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class World:
+    """Two registries, a repository, a directory holding matrix files and release notes."""
+
+    root: Path
+    hosts: dict[str, str]
+    repo: str
+    write_matrix: Callable[..., Path]
+    env: dict[str, str]
+    credentials: dict[str, tuple[str, str]] | None = None
+
+    def matrix(
+        self,
+        name: str,
+        lines: Sequence[str] = ("8.3", "8.4", "8.5"),
+        platforms: Sequence[str] = ("linux/amd64", "linux/arm64"),
+    ) -> Path:
+        return self.write_matrix(
+            self.root,
+            [(n, f"{host}/{self.repo}", n == "hub") for n, host in self.hosts.items()],
+            name=name,
+            lines=lines,
+            platforms=platforms,
+            credentials=self.credentials,
+        )
+
+    @property
+    def notes(self) -> Path:
+        return self.root / "release-notes"  # the default, next to the matrix files
+
+    def run(self, *args: str, matrix: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "publisher", *args, "--config", str(matrix)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=self.env,
+            cwd=self.root,
+            check=False,
+        )
+
+    def publish(
+        self,
+        release: str,
+        matrix: Path,
+        lines: Sequence[str],
+        platforms: Sequence[str] = ("linux/amd64", "linux/arm64"),
+        *extra: str,
+        session: requests.Session | None = None,
+    ) -> dict[str, str]:
+        """Build legs stand-in: seed each leg's image on the primary with its digest
+        record; then ``publisher publish``. Returns each line's index digest."""
+        digests = self.root / f"digests-{release}"
+        digests.mkdir()
+        primary = self.hosts["hub"]
+        for php in lines:
+            for image in make_image(platforms).images:
+                push_raw(f"http://{primary}", self.repo, image)
+                record = DigestRecord(
+                    release,
+                    php,
+                    image.platform,  # type: ignore[arg-type]  (parsed on creation)
+                    f"{primary}/{self.repo}",
+                    image.digest,
+                    f"php:{php}-fpm-alpine",
+                    None,
+                    "buildah",
+                    "0" * 64,
+                )
+                write_record_file(digests / record.file_name, record)
+        result = self.run(
+            "publish", release, "--digests", str(digests), "--no-smoke", *extra, matrix=matrix
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        record = json.loads((self.notes / f"{release}.json").read_text())
+        return {line["php"]: line["index_digest"] for line in record["lines"]}
+
+    def put_tag(self, registry: str, digest: str, tag: str) -> None:
+        """Point ``tag`` at the index ``digest`` by hand (not through publisher)."""
+        base = f"http://{self.hosts[registry]}/v2/{self.repo}/manifests"
+        body = requests.get(f"{base}/{digest}", headers={"Accept": OCI_INDEX}, timeout=30)
+        body.raise_for_status()
+        put = requests.put(
+            f"{base}/{tag}", data=body.content, headers={"Content-Type": OCI_INDEX}, timeout=30
+        )
+        assert put.status_code == 201, put.text
+
+
+def make_world(tmp_path: Path, write_matrix: Callable[..., Path], **hosts: str) -> World:
+    env = {
+        **os.environ,
+        "PUBLISHER_RETRY_ATTEMPTS": "1",
+        "PUBLISHER_RETRY_INITIAL_DELAY": "0.01",
+        "PUBLISHER_RETRY_MAX_DELAY": "0.02",
+        "DOCKER_CONFIG": str(tmp_path / "docker"),
+        "PUBLISHER_CONFIG": str(tmp_path / "none.yaml"),
+    }
+    env.pop("GITHUB_ACTIONS", None)
+    env.pop("GITHUB_OUTPUT", None)
+    repo = f"scope/php-fpm-{uuid.uuid4().hex[:8]}"
+    return World(tmp_path, hosts, repo, write_matrix, env)
+
+
+@pytest.fixture
+def world(
+    tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Callable[..., Path]
+) -> World:
+    return make_world(tmp_path, write_matrix, hub=registry.host, ghcr=second_registry.host)
+
+
+# ------------------------------------------------------------------ verify
+
+
+def test_verify_checks_a_line_matrix_yaml_no_longer_has_from_the_record(world: World) -> None:
+    """Finding 1: a recorded line dropped from matrix.yaml, its pin pointing at the
+    wrong index on one registry: verify must fail (it said "verified", exit 0)."""
+    published = world.matrix("matrix.yaml")
+    digests = world.publish("v1.0.0", published, ("8.3", "8.4", "8.5"))
+    today = world.matrix("matrix2.yaml", lines=("8.4", "8.5"))
+
+    clean = world.run("verify", "v1.0.0", "--json", matrix=today)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    report = json.loads(clean.stdout)
+    checked = {line["php"]: line["digests"] for line in report["lines"]}
+    assert checked["8.3"] == {"hub": digests["8.3"], "ghcr": digests["8.3"]}
+    assert "not checked" not in clean.stderr
+    assert "read from its record" in clean.stderr
+
+    world.put_tag("hub", digests["8.4"], "v1.0.0-php-8.3")
+    found = world.run("verify", "v1.0.0", matrix=today)
+    out = found.stdout + found.stderr
+    assert found.returncode == 12, out
+    assert "verified" not in out
+    assert "hub tag v1.0.0-php-8.3 points at" in out  # compared with the record
+    assert "the registries hold different digests" in out
+    # Finding 4: the tip is not "rerun the release" (a rerun refuses a wrong pin, exit 14).
+    assert "rerun the release" not in out
+    assert "publisher audit --repair" in out and "publisher republish v1.0.0 --reason" in out
+
+    data = json.loads(world.run("verify", "v1.0.0", "--json", matrix=today).stdout)
+    kinds = {(d["kind"], d["php"]) for d in data["defects"]}
+    assert ("pin-moved", "8.3") in kinds and ("registries-disagree", "8.3") in kinds
+
+    # The tip works: audit --repair puts the pin back, then verify passes.
+    repaired = world.run("audit", "--repair", matrix=today)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    again = world.run("verify", "v1.0.0", matrix=today)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_verify_finds_a_pin_moved_everywhere_to_other_content(world: World) -> None:
+    """Every tag of a line moved together (the registries agree): only the record can tell."""
+    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"))
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"))
+    for registry in ("hub", "ghcr"):
+        for tag in ("v1.0.0-php-8.3", "php-8.3"):
+            world.put_tag(registry, digests["8.4"], tag)
+    result = world.run("verify", "v1.0.0", matrix=matrix)
+    out = result.stdout + result.stderr
+    assert result.returncode == 12, out
+    assert "hub tag v1.0.0-php-8.3 points at" in out and "ghcr tag v1.0.0-php-8.3" in out
+    assert "publisher audit --repair" in out
+
+
+def test_verify_tip_for_a_missing_tag_is_still_a_rerun(world: World) -> None:
+    matrix = world.matrix("matrix.yaml", lines=("8.4",))
+    digests = world.publish("v1.0.0", matrix, ("8.4",))
+    requests.delete(
+        f"http://{world.hosts['ghcr']}/v2/{world.repo}/manifests/{digests['8.4']}", timeout=30
+    ).raise_for_status()
+    result = world.run("verify", "v1.0.0", matrix=matrix)
+    out = result.stdout + result.stderr
+    assert result.returncode == 12, out
+    assert "is missing on ghcr" in out
+    assert "rerun the release (`publisher release v1.0.0`)" in out
+    assert "republish" not in out
+
+
+# ------------------------------------------------------------ check-public and matrix
+
+
+def test_check_public_and_matrix_read_the_release_record(world: World) -> None:
+    """Finding 2: v1.1.0 published with one line on one platform; today's matrix has
+    three lines on two platforms. check-public reads only the release's pins, and
+    the job matrix of a rerun builds what the release is."""
+    published = world.matrix("published.yaml", lines=("8.4",), platforms=("linux/amd64",))
+    world.publish("v1.1.0", published, ("8.4",), ("linux/amd64",))
+    today = world.matrix("matrix.yaml")
+
+    public = world.run("check-public", "v1.1.0", matrix=today)
+    out = public.stdout + public.stderr
+    assert public.returncode == 0, out
+    assert "4 pins readable without credentials on 2 registries" in out
+    assert "v1.1.0-php-8.3" not in out
+
+    legs = world.run("matrix", "v1.1.0", "--github", matrix=today)
+    assert legs.returncode == 0, legs.stdout + legs.stderr
+    assert json.loads(legs.stdout) == {
+        "include": [
+            {
+                "php": "8.4",
+                "platform": "linux/amd64",
+                "runner": "ubuntu-24.04",
+                "slug": "8.4-linux-amd64",
+            }
+        ]
+    }
+    # Asking for a line the release does not have is an error, not a leg.
+    other = world.run("matrix", "v1.1.0", "--github", "--only", "8.3", matrix=today)
+    assert other.returncode == 3, other.stdout + other.stderr  # a configuration error
+    assert "none of the selected lines is part of v1.1.0" in other.stderr
+    # A release without a record (a new one) still takes today's matrix.
+    new = world.run("matrix", "v1.2.0", "--github", matrix=today)
+    assert len(json.loads(new.stdout)["include"]) == 6
+    unpublished = world.run("check-public", "v1.2.0", matrix=today)
+    assert unpublished.returncode == 12
+    assert "v1.2.0-php-8.3: not found anonymously" in unpublished.stdout + unpublished.stderr
+
+
+def test_check_public_reads_a_line_matrix_yaml_no_longer_has(world: World) -> None:
+    published = world.matrix("published.yaml", lines=("8.3", "8.4"))
+    world.publish("v1.0.0", published, ("8.3", "8.4"))
+    requests.delete(
+        f"http://{world.hosts['ghcr']}/v2/{world.repo}/manifests/"
+        + json.loads((world.notes / "v1.0.0.json").read_text())["lines"][0]["index_digest"],
+        timeout=30,
+    ).raise_for_status()
+    today = world.matrix("matrix.yaml", lines=("8.4",))
+    result = world.run("check-public", "v1.0.0", matrix=today)
+    out = result.stdout + result.stderr
+    assert result.returncode == 12, out
+    assert f"{world.hosts['ghcr']}/{world.repo}:v1.0.0-php-8.3: not found anonymously" in out
+
+
+# ------------------------------------------------------------------ audit
+
+
+def test_audit_advice_for_a_registry_anonymous_users_cannot_read(
+    tmp_path: Path,
+    registry: Any,
+    basic_registry: BasicAuthRegistry,
+    write_matrix: Callable[..., Path],
+) -> None:
+    """Finding 3: the fix is the registry's visibility, not a repair or a republish."""
+    world = make_world(tmp_path, write_matrix, hub=registry.host, private=basic_registry.host)
+    world.credentials = {"private": ("PRIVATE_USER", "PRIVATE_TOKEN")}
+    world.env.update(PRIVATE_USER=basic_registry.username, PRIVATE_TOKEN=basic_registry.password)
+    matrix = world.matrix("matrix.yaml", lines=("8.4",))
+    world.publish("v1.0.0", matrix, ("8.4",))
+
+    for args in (("audit",), ("audit", "--repair")):
+        result = world.run(*args, matrix=matrix)
+        out = result.stdout + result.stderr
+        assert result.returncode == 12, out
+        assert "anonymous users cannot read it" in out
+        assert "readable without credentials in that registry's settings" in out
+        assert f"repository {world.repo} on {basic_registry.host}" in out
+        assert "run `publisher audit --repair`" not in out
+        assert "needs a rerun of the release or a republish" not in out
+        assert basic_registry.password not in out
