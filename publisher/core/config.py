@@ -13,6 +13,8 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import unicodedata
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -56,6 +58,43 @@ _NOT_AN_ENV_NAME = (
     "is not an environment variable name; give the NAME of the "
     "variable that holds the credential, never the credential itself"
 )
+
+
+#: A line break in any of its Unicode spellings: each would end the Dockerfile line.
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_ONE_LINE_HINT = (
+    "it is written into each Dockerfile: one line of printable text (a YAML '>-' "
+    "block folds lines into one)"
+)
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot go into one Dockerfile line, or None when it can."""
+    for char in value:
+        if char in _LINE_BREAKS:
+            return f"must be one line; it holds a line break ({char!a})"
+        if unicodedata.category(char) == "Cc":
+            return f"must not hold control characters; it holds {char!a}"
+    return None
+
+
+def url_problem(value: str) -> str | None:
+    """Why ``value`` is not an absolute http(s) URL on one line, or None when it is."""
+    problem = text_problem(value)
+    if problem:
+        return problem
+    if any(char.isspace() for char in value):
+        return "must be a URL without spaces"
+    try:
+        parts = urllib.parse.urlsplit(value)
+        port = parts.port  # a port out of range raises ValueError
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    if port == 0:
+        return "is not a valid URL (port 0)"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http:// or https:// URL with a host, e.g. https://github.com/OWNER/REPO"
+    return None
 
 
 @dataclass(frozen=True)
@@ -246,8 +285,38 @@ def loads(
     return _Reader(source).config(node, root, env or {})
 
 
+#: How deep mappings and lists may nest. A matrix nests four levels (lines, a line,
+#: its extensions, configure); PyYAML builds nodes recursively, so a file nested
+#: thousands of levels deep would exhaust the stack before any value is checked.
+MAX_NESTING = 32
+
+
+def _check_nesting(text: str, source: str) -> None:
+    """A located error at the first mapping or list nested deeper than ``MAX_NESTING``.
+
+    Reads the parser's events (a loop, not a recursion), before any node is built.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_NESTING:
+                mark = event.start_mark
+                raise ConfigError(
+                    f"mappings and lists nest more than {MAX_NESTING} levels deep here",
+                    source=source,
+                    line=mark.line + 1 if mark else None,
+                    column=mark.column + 1 if mark else None,
+                    hint="a matrix nests a few levels (lines, a line, its extensions); "
+                    "see the README's matrix.yaml reference",
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _compose(text: str, source: str) -> yaml.Node:
     try:
+        _check_nesting(text, source)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -530,7 +599,25 @@ class _Reader:
         return _check_mirror(value, lambda msg: self.fail(node, path, msg))
 
     def directory(self, node: yaml.Node, path: str) -> str:
-        return self.string(node, path).rstrip("/")
+        return self.one_line(node, path).rstrip("/")
+
+    def one_line(self, node: yaml.Node, path: str) -> str:
+        """A string that goes into each Dockerfile: one line, no control characters."""
+        value = self.string(node, path)
+        problem = text_problem(value)
+        if problem:
+            self.fail(node, path, problem, hint=_ONE_LINE_HINT)
+        return value
+
+    def url(self, node: yaml.Node, path: str) -> str | None:
+        """An optional absolute http(s) URL (``source_url``)."""
+        value = self.optional_string(node, path)
+        if value is None:
+            return None
+        problem = url_problem(value)
+        if problem:
+            self.fail(node, path, f"{value!r} {problem}")
+        return value
 
     def packages(self, node: yaml.Node, path: str) -> tuple[str, ...]:
         return self.string_list(node, path, _PACKAGE_RE, "packages")
@@ -870,9 +957,9 @@ def _at_least(minimum: float) -> Read:
 KEYS: tuple[Key, ...] = (
     Key("namespace", _Reader.string, ""),
     Key("image", _Reader.string, ""),
-    Key("title", _Reader.string, "PHP-FPM"),
-    Key("description", _Reader.string, "PHP-FPM images for the development stack"),
-    Key("source_url", _Reader.optional_string, None),
+    Key("title", _Reader.one_line, "PHP-FPM"),
+    Key("description", _Reader.one_line, "PHP-FPM images for the development stack"),
+    Key("source_url", _Reader.url, None),
     Key("registries"),
     Key(
         "platforms",
@@ -888,7 +975,7 @@ KEYS: tuple[Key, ...] = (
     Key("size_budget_mb", _at_least(1), DEFAULT_SIZE_BUDGET_MB, line=True, line_order=7),
     Key("size_regression_percent", _at_least(0), DEFAULT_SIZE_REGRESSION_PERCENT),
     Key("dockerfiles", _Reader.directory, DEFAULT_DOCKERFILES),
-    Key("template", _Reader.string, Derived(lambda v: f"{v['dockerfiles']}/Dockerfile.j2")),
+    Key("template", _Reader.one_line, Derived(lambda v: f"{v['dockerfiles']}/Dockerfile.j2")),
     Key("stand_in", _Reader.boolean, False),
     Key("icu_data_full", _Reader.boolean, True),
     Key("extensions", _Reader.extensions, Extensions(), line=True, line_order=4),

@@ -225,3 +225,135 @@ def test_build_names_php_for_a_bad_line(cli, tmp_path, php, message):
     )
     assert_usage_error(result, message)
     assert "--only" not in result.output
+
+
+# ---------------------------------------------------------- template failures (item 3)
+
+
+def _render_world(tmp_path, template: str, extra: str = "") -> str:
+    """A matrix in ``tmp_path`` using ``template`` (written to T.j2); returns its path."""
+    (tmp_path / "T.j2").write_text(template)
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(acme_matrix() + "template: T.j2\n" + extra)
+    return str(matrix)
+
+
+@pytest.mark.parametrize(
+    ("template", "line", "problem"),
+    [
+        ("# ok\n{{ nonexistent_var.foo }}\n", 2, "'nonexistent_var' is undefined"),
+        ("{{ nonexistent_var }}\n", 1, "'nonexistent_var' is undefined"),
+        ('{% include "other.j2" %}\n', 1, "refers to another template ('other.j2')"),
+        ('{% extends "base.j2" %}\n', 1, "refers to another template ('base.j2')"),
+        ("a\nb\n{{ 1/0 }}\n", 3, "ZeroDivisionError: division by zero"),
+        ("{{ php.upper(1) }}\n", 1, "TypeError"),
+        ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}\n", 1, "calls itself without end"),
+        ("{% if %}\n", 1, "template syntax error"),
+    ],
+)
+def test_every_template_failure_is_located_in_the_template(cli, tmp_path, template, line, problem):
+    result = cli("render", "--config", _render_world(tmp_path, template))
+    assert result.exit_code == 3, result.output
+    assert "internal error" not in result.output
+    assert f"T.j2:{line}: " in result.output and problem in result.output
+
+
+def test_an_undefined_name_lists_what_the_template_is_given(cli, tmp_path):
+    result = cli("render", "--config", _render_world(tmp_path, "{{ titel }}\n"))
+    assert result.exit_code == 3
+    assert "the template is given: php, base, title," in result.output
+
+
+def test_a_template_that_is_not_utf8_is_a_located_error(cli, tmp_path):
+    matrix = _render_world(tmp_path, "")
+    (tmp_path / "T.j2").write_bytes(b"\xff\xfe broken\n")
+    result = cli("render", "--config", matrix)
+    assert result.exit_code == 3, result.output
+    assert "T.j2: the Dockerfile template is not UTF-8 text" in result.output
+
+
+# ------------------------------------------------------------ deep nesting (item 4)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["[" * 5000 + "]" * 5000, "{a: " * 5000 + "1" + "}" * 5000],
+    ids=["lists", "mappings"],
+)
+def test_yaml_nested_thousands_deep_is_a_located_config_error(value):
+    with pytest.raises(ConfigError) as caught:
+        config.loads(f"namespace: {value}\n" + acme_matrix())
+    err = caught.value
+    assert err.line == 1 and err.column is not None
+    assert "nest more than 32 levels" in err.problem
+
+
+def test_block_yaml_nested_deep_is_refused_too(cli, tmp_path):
+    deep = "namespace:" + "".join("\n" + " " * (i + 1) + "a:" for i in range(200)) + " x\n"
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(deep + acme_matrix())
+    result = cli("render", "--config", str(matrix))
+    assert result.exit_code == 3, result.output
+    assert "nest more than 32 levels" in result.output
+
+
+def test_the_committed_matrices_nest_well_below_the_limit(repo_root):
+    for path in ("matrix.yaml", "examples/offline/matrix.yaml", "examples/real-php/matrix.yaml"):
+        config._check_nesting((repo_root / path).read_text(), path)
+
+
+# ------------------------------------------------ label values in the Dockerfile (item 5)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("title", r'"a\nLABEL evil=1\nRUN curl x"', "must be one line"),
+        ("title", r'"a\rb"', "must be one line"),
+        ("title", r'"a\u2028b"', "must be one line"),
+        ("title", r'"tab\there"', "must not hold control characters"),
+        ("description", r'"a\x1b[31mred"', "must not hold control characters"),
+        ("description", ">\n  folded but kept a newline\n", "must be one line"),
+        ("template", r'"T.j2\nRUN x"', "must be one line"),
+        ("dockerfiles", r'"out\ndir"', "must be one line"),
+        ("source_url", "javascript:alert(1)", "must be an http:// or https:// URL"),
+        ("source_url", "github.com/acme/x", "must be an http:// or https:// URL"),
+        ("source_url", "https://", "must be an http:// or https:// URL"),
+        ("source_url", '"https://x.example/a b"', "without spaces"),
+        ("source_url", '"https://x.example/a\\nRUN x"', "must be one line"),
+        ("source_url", "https://x.example:99999/", "is not a valid URL"),
+        ("source_url", "https://[::1/", "is not a valid URL"),
+    ],
+)
+def test_values_written_into_the_dockerfile_are_validated_with_their_location(key, value, problem):
+    text = acme_matrix() + f"{key}: {value}\n"
+    with pytest.raises(ConfigError) as caught:
+        config.loads(text)
+    err = caught.value
+    assert err.field == key and err.line == text.count("\n", 0, text.index(f"{key}:")) + 1
+    assert problem in err.problem
+
+
+def test_legal_special_characters_are_escaped_inside_the_label(repo_root):
+    from publisher.core import render
+
+    text = (
+        acme_matrix()
+        + "title: 'say \"hi\" $HOME \\'\n"
+        + "description: 'costs $5 \"net\"'\n"
+        + "source_url: https://x.example/a$b\n"
+    )
+    cfg = config.loads(text, root=str(repo_root))
+    assert cfg.title == 'say "hi" $HOME \\'
+    dockerfile = render.render_line(cfg, cfg.line("8.4"), render.read_template(cfg))
+    assert 'org.opencontainers.image.title="say \\"hi\\" \\$HOME \\\\" \\\n' in dockerfile
+    assert 'image.description="costs \\$5 \\"net\\" (PHP 8.4)" \\\n' in dockerfile
+    assert 'image.source="https://x.example/a\\$b" \\\n' in dockerfile
+    assert "${PUBLISHER_RELEASE}" in dockerfile  # the template's own variables stay live
+
+
+def test_label_value_escapes_backslash_quote_and_dollar_only():
+    from publisher.core.render import label_value
+
+    assert label_value('a\\b"c$d') == 'a\\\\b\\"c\\$d'
+    assert label_value("PHP-FPM (8.4) ünïcode 'x'") == "PHP-FPM (8.4) ünïcode 'x'"
