@@ -12,9 +12,10 @@ throwaway loopback registry), its output going to a log file, and returns a
 
 When the run is interrupted (Ctrl-C, SIGTERM, SIGHUP), the CLI calls
 ``stop_children``: every command ``run`` started is terminated, in whatever
-thread it runs, and ``run`` and ``start`` refuse to start new ones, so that
-build legs on worker threads end quickly and every ``finally`` (temporary
-credentials, throwaway registries) runs before the process exits.
+thread it runs, and ``run`` and ``start`` refuse to start new ones except as
+cleanup (while an exception unwinds), so that build legs on worker threads end
+quickly and every ``finally`` (temporary credentials, throwaway registries and
+containers) runs before the process exits.
 
 Builders, the smoke test and the stand-in builder take a ``Runner``: unit tests
 pass one whose tools and processes are scripted (it overrides ``which`` and
@@ -28,6 +29,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -367,7 +369,9 @@ def command_failed(
 
 
 def _refuse_when_stopping(label: str) -> None:
-    if _stopping.is_set():
+    """Once stopping, only cleanup may run: a command called while an exception unwinds
+    (from a ``finally`` or ``except``: ``buildah rm``, ``docker rm -f``) still runs."""
+    if _stopping.is_set() and sys.exc_info()[1] is None:
         raise CommandError(
             f"`{label}` was not started: publisher is stopping (interrupted)",
             hint="rerun the command; finished steps are not repeated",

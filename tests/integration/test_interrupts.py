@@ -24,6 +24,7 @@ from publisher.stages import standins
 from tests.conftest import require_tool
 from tests.integration.conftest import BasicAuthRegistry
 from tests.support.builds import quiet_runner
+from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.pipeline import Stack, kill_group
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -100,3 +101,58 @@ def test_a_signal_during_the_builds_removes_the_temporary_docker_config(
     # No docker build of this run survives it.
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     assert stack.repo not in ps
+
+
+def test_sigterm_during_the_smoke_tests_pull_removes_its_auth_file(
+    basic_registry: BasicAuthRegistry,
+    second_registry: LocalRegistry,
+    bases: str,
+    proxy_for: Callable[[object], FaultProxy],
+    tmp_path: Path,
+) -> None:
+    """buildah pulls the image to smoke-test with a throwaway auth file; the pull hangs
+    (the proxy holds its manifest request) when SIGTERM comes."""
+    primary = proxy_for(basic_registry)
+    stack = Stack(
+        tmp_path / "stack",
+        primary.host,
+        second_registry.host,
+        bases,
+        repo="acme/interrupt-smoke",
+        lines=LINES,
+    )
+    data = yaml.safe_load(stack.matrix.read_text())
+    data["platforms"] = ["linux/amd64"]
+    data["registries"][0].update(username_env="H12_HUB_USER", password_env="H12_HUB_PASSWORD")
+    stack.matrix.write_text(yaml.safe_dump(data, sort_keys=False))
+    # Only buildah's pull stalls (its user agent), not publisher's own reads.
+    primary.add(
+        Fault("stall", method="GET", path=r"/manifests/", times=None, user_agent="(?i)buildah")
+    )
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {
+        "TMPDIR": str(tmp),
+        "PUBLISHER_BUILDER": "buildah",
+        "H12_HUB_USER": basic_registry.username,
+        "H12_HUB_PASSWORD": basic_registry.password,
+    }
+    process = stack.start("release", "v1.0.0", env=env)
+    try:
+        authfiles = _wait_for(lambda: sorted(tmp.glob("publisher-smoke-auth-*/auth.json")), 300)
+        assert authfiles, (stack.root / "run.log").read_text()
+        assert '"auth"' in authfiles[0].read_text()
+        time.sleep(1)  # buildah from is now waiting for the stalled manifest
+        assert authfiles[0].exists()
+        os.kill(process.pid, signal.SIGTERM)
+        returncode = process.wait(timeout=90)
+    finally:
+        primary.release()
+        kill_group(process)
+    log = (stack.root / "run.log").read_text()
+    assert returncode == 143, log
+    assert "interrupted by SIGTERM" in log and "Traceback" not in log
+    left = sorted(p.name for p in tmp.iterdir())
+    assert not [n for n in left if n.startswith(("publisher-smoke-auth-", "publisher-build-"))], (
+        left
+    )

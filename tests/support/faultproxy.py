@@ -23,12 +23,14 @@ Faults (``Fault.action``):
 * ``paginate``  serve tags/list in pages of ``page_size`` with ``Link: <...>; rel="next"``
                 headers (distribution 2.8 itself ignores ``n`` for tags)
 * ``rewrite``   rewrite the request path with ``pattern`` -> ``replacement``, then forward
+* ``stall``     wait ``stall_seconds`` (or until ``release()``), then forward
 * ``echo``      answer ``status`` with a body (and a header) echoing the request's
                 Authorization header, as a careless registry might
 
 ``body`` with ``fix_digest=True`` also sets Docker-Content-Digest to the new body's digest.
 
-A fault applies to requests matching ``method`` and the regex ``path``, after
+A fault applies to requests matching ``method``, the regex ``path`` (and the
+regex ``user_agent``, when given: to fault one client only), after
 ``skip`` matching requests have passed, ``times`` times (None: forever).
 """
 
@@ -96,11 +98,15 @@ class Fault:
     replacement: str = ""
     fix_digest: bool = False
     page_size: int = 2
+    stall_seconds: float = 60.0
+    user_agent: str = ""
     seen: int = 0
     fired: int = 0
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, user_agent: str = "") -> bool:
         if self.method and self.method != method:
+            return False
+        if self.user_agent and not re.search(self.user_agent, user_agent):
             return False
         if not re.search(self.path, path):
             return False
@@ -128,6 +134,7 @@ class FaultProxy(LoopbackServer):
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
+        self._released = threading.Event()
         self.faults: list[Fault] = []
         self.counts: Counter[tuple[str, str]] = Counter()
         self.uploaded_bytes = 0
@@ -140,6 +147,10 @@ class FaultProxy(LoopbackServer):
         with self._lock:
             self.faults.extend(faults)
         return self
+
+    def release(self) -> None:
+        """Let stalled requests (and later ones) through at once."""
+        self._released.set()
 
     def clear(self) -> None:
         """Forget faults and counts."""
@@ -188,10 +199,10 @@ class FaultProxy(LoopbackServer):
         with self._lock:
             return [s for s in self.log if s.method == "POST" and "mount=" in s.path]
 
-    def _pick(self, method: str, path: str) -> Fault | None:
+    def _pick(self, method: str, path: str, user_agent: str = "") -> Fault | None:
         with self._lock:
             for fault in self.faults:
-                if fault.matches(method, path):
+                if fault.matches(method, path, user_agent):
                     return fault
         return None
 
@@ -274,8 +285,12 @@ class FaultProxy(LoopbackServer):
             def handle_any(self) -> None:
                 kind = path_kind(self.path)
                 original = self.path
-                fault = proxy._pick(self.command, self.path)
+                fault = proxy._pick(self.command, self.path, self.headers.get("User-Agent", ""))
                 if fault is None:
+                    self._relay(kind)
+                    return
+                if fault.action == "stall":
+                    proxy._released.wait(fault.stall_seconds)
                     self._relay(kind)
                     return
                 if fault and fault.action == "reset":
