@@ -9,6 +9,7 @@ content become defects; authentication, rate limits and outages stay errors
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from ..adapters.registry import Manifest, RegistryClient
 from ..core import notes
 from ..core import verify_rules as rules
 from ..core.config import Config, Line, Registry
-from ..core.errors import InvalidResponseError, NotFoundError, VerificationError
+from ..core.errors import ConfigError, InvalidResponseError, NotFoundError, VerificationError
 from ..core.notes import ReleaseFacts
 from ..core.plan import Plan
 from ..core.publish_plan import config_for_record
@@ -140,18 +141,38 @@ def check_index(client: RegistryClient, registry: Registry, digest: str, line: L
 
 
 def load_published(
-    config: Config, notes_dir: Path, release: Release, output: Output
+    config: Config,
+    notes_dir: Path,
+    release: Release,
+    output: Output,
+    only: tuple[str, ...] | None = None,
 ) -> tuple[Config, ReleaseFacts | None]:
     """``config`` as ``release`` was published, for commands that read what it is.
 
     Like ``publish.load_release``, but a line the release was published with that
     matrix.yaml no longer has is kept as its record describes it (its pins,
     digests, platforms and size budget can be checked without today's matrix).
+    ``only`` (``--only``) selects among the release's lines, such a line included;
+    without a record, among matrix.yaml's.
     """
     record = notes.load_record(notes_dir, release.tag)
+    if record is None:
+        return (config.select(only) if only else config), None
+    if only:
+        absent = [php for php in only if php not in record.line_names]
+        if absent:
+            raise ConfigError(
+                f"{release.tag} has no PHP {', '.join(absent)} "
+                f"(it was published with PHP {', '.join(record.line_names)})",
+                field="--only",
+            )
     adjusted, notices = config_for_record(config, record, keep_dropped=True)
     for notice in notices:
         output.warning(notice)
+    if only:
+        adjusted = dataclasses.replace(
+            adjusted, lines=tuple(line for line in adjusted.lines if line.php in only)
+        )
     return adjusted, record
 
 

@@ -178,6 +178,13 @@ def test_verify_checks_a_line_matrix_yaml_no_longer_has_from_the_record(world: W
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     again = world.run("verify", "v1.0.0", matrix=today)
     assert again.returncode == 0, again.stdout + again.stderr
+    # --only selects among the release's lines, the dropped one included.
+    one = world.run("verify", "v1.0.0", "--only", "8.3", "--json", matrix=today)
+    assert one.returncode == 0, one.stdout + one.stderr
+    assert [line["php"] for line in json.loads(one.stdout)["lines"]] == ["8.3"]
+    none = world.run("verify", "v1.0.0", "--only", "8.2", matrix=today)
+    assert none.returncode == 3, none.stdout + none.stderr
+    assert "v1.0.0 has no PHP 8.2 (it was published with PHP 8.3, 8.4, 8.5)" in none.stderr
 
 
 def test_verify_finds_a_pin_moved_everywhere_to_other_content(world: World) -> None:
@@ -262,6 +269,11 @@ def test_check_public_reads_a_line_matrix_yaml_no_longer_has(world: World) -> No
     out = result.stdout + result.stderr
     assert result.returncode == 12, out
     assert f"{world.hosts['ghcr']}/{world.repo}:v1.0.0-php-8.3: not found anonymously" in out
+    only = world.run("check-public", "v1.0.0", "--only", "8.3", matrix=today)
+    out = only.stdout + only.stderr
+    assert only.returncode == 12, out
+    assert "1 defect found" in out and "v1.0.0-php-8.3: not found anonymously" in out
+    assert "v1.0.0-php-8.4" not in out
 
 
 # ------------------------------------------------------------------ audit
