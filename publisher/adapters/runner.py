@@ -87,7 +87,7 @@ Spawn = Callable[..., "subprocess.CompletedProcess[str]"]
 STOP_GRACE = 5.0
 
 _live: set[subprocess.Popen[str]] = set()
-_live_lock = threading.Lock()
+_live_lock = threading.RLock()  # re-entered when the signal handler interrupts its holder
 _stopping = threading.Event()
 
 
@@ -146,9 +146,9 @@ def run_tracked(
     if capture_output:
         popen["stdout"] = popen["stderr"] = subprocess.PIPE
     with subprocess.Popen(command, **popen) as process:
-        with _live_lock:
-            _live.add(process)
         try:
+            with _live_lock:
+                _live.add(process)
             if _stopping.is_set():  # stop_children ran while this one was starting
                 _signal(process, kill=False)
             stdout, stderr = process.communicate(input, timeout=timeout)
@@ -156,8 +156,12 @@ def run_tracked(
             process.kill()
             exc.stdout, exc.stderr = process.communicate()
             raise
-        except BaseException:
-            process.kill()
+        except BaseException:  # interrupted: SIGTERM first, so the tool can tidy up
+            _signal(process, kill=False)
+            try:
+                process.wait(timeout=STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                process.kill()
             raise
         finally:
             with _live_lock:
