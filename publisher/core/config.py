@@ -291,33 +291,55 @@ def loads(
 MAX_NESTING = 32
 
 
-def _check_nesting(text: str, source: str) -> None:
-    """A located error at the first mapping or list nested deeper than ``MAX_NESTING``.
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing mappings and lists nested over ``MAX_NESTING`` deep.
 
-    Reads the parser's events (a loop, not a recursion), before any node is built.
+    The composer builds nodes recursively; counting the depth as it goes refuses a
+    deep file at the collection that passes the limit, in the same single pass.
     """
+
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_NESTING:
-                mark = event.start_mark
-                raise ConfigError(
-                    f"mappings and lists nest more than {MAX_NESTING} levels deep here",
-                    source=source,
-                    line=mark.line + 1 if mark else None,
-                    column=mark.column + 1 if mark else None,
-                    hint="a matrix nests a few levels (lines, a line, its extensions); "
-                    "see the README's matrix.yaml reference",
-                )
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+
+    def _enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            mark = self.peek_event().start_mark
+            raise _TooDeep(mark)
+
+    def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:
+        self._enter()
+        try:
+            return super().compose_sequence_node(anchor)
+        finally:
+            self.depth -= 1
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        self._enter()
+        try:
+            return super().compose_mapping_node(anchor)
+        finally:
+            self.depth -= 1
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark | None) -> None:
+        super().__init__("nested too deep")
+        self.mark = mark
 
 
 def _compose(text: str, source: str) -> yaml.Node:
     try:
-        _check_nesting(text, source)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
+    except _TooDeep as exc:
+        mark = exc.mark
+        raise ConfigError(
+            f"mappings and lists nest more than {MAX_NESTING} levels deep here",
+            source=source,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+            hint="a matrix nests a few levels (lines, a line, its extensions); "
+            "see the README's matrix.yaml reference",
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"

@@ -297,9 +297,12 @@ def test_block_yaml_nested_deep_is_refused_too(cli, tmp_path):
     assert "nest more than 32 levels" in result.output
 
 
-def test_the_committed_matrices_nest_well_below_the_limit(repo_root):
-    for path in ("matrix.yaml", "examples/offline/matrix.yaml", "examples/real-php/matrix.yaml"):
-        config._check_nesting((repo_root / path).read_text(), path)
+def test_nesting_up_to_the_limit_is_left_to_the_usual_checks():
+    # the top-level mapping is one level: 31 lists under it reach the limit of 32
+    with pytest.raises(ConfigError, match="expected a string, found a list"):
+        config.loads("namespace: " + "[" * 31 + "]" * 31 + "\n" + acme_matrix())
+    with pytest.raises(ConfigError, match="nest more than 32 levels"):
+        config.loads("namespace: " + "[" * 32 + "]" * 32 + "\n" + acme_matrix())
 
 
 # ------------------------------------------------ label values in the Dockerfile (item 5)
