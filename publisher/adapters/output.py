@@ -145,6 +145,7 @@ class Output:
                     raise
                 self._closed = True
                 silence(stream)
+                _stop_commands(stream)
                 raise OutputClosed() from None
 
     def info(self, message: str) -> None:
@@ -306,6 +307,18 @@ def silence(stream: IO[str]) -> None:
         os.dup2(devnull, fd)
     finally:
         os.close(devnull)
+
+
+def _stop_commands(stream: IO[str]) -> None:
+    """The process's own stdout or stderr is gone: as SIGPIPE would end a shell tool, the
+    commands the run waits for are stopped (then the run unwinds, cleaning up)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    runner = sys.modules.get("publisher.adapters.runner")  # not imported: nothing runs
+    if fd in (1, 2) and runner is not None:
+        runner.stop_children()
 
 
 def _escape_data(text: str) -> str:

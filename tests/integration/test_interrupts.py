@@ -156,3 +156,62 @@ def test_sigterm_during_the_smoke_tests_pull_removes_its_auth_file(
     assert not [n for n in left if n.startswith(("publisher-smoke-auth-", "publisher-build-"))], (
         left
     )
+
+
+def test_a_reader_gone_during_the_builds_stops_quietly_and_cleans_up(
+    basic_registry: BasicAuthRegistry,
+    second_registry: LocalRegistry,
+    bases: str,
+    tmp_path: Path,
+) -> None:
+    """``publisher release ... | head -n 12``: the reader leaves while the builds run."""
+    stack = Stack(
+        tmp_path / "stack",
+        basic_registry.host,
+        second_registry.host,
+        bases,
+        repo="acme/interrupt-pipe",
+        lines=LINES,
+    )
+    data = yaml.safe_load(stack.matrix.read_text())
+    data["registries"][0].update(username_env="H12_HUB_USER", password_env="H12_HUB_PASSWORD")
+    stack.matrix.write_text(yaml.safe_dump(data, sort_keys=False))
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {
+        "TMPDIR": str(tmp),
+        "PUBLISHER_BUILDER": "buildx",
+        "H12_HUB_USER": basic_registry.username,
+        "H12_HUB_PASSWORD": basic_registry.password,
+    }
+    process = subprocess.Popen(
+        stack.argv("release", "v1.0.0", "--jobs", "2"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=stack.process_env(env),
+        cwd=stack.root,
+        start_new_session=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        seen = []
+        for line in process.stdout:
+            seen.append(line)
+            if "buildx build" in line:
+                break
+        assert any("buildx build" in line for line in seen), "".join(seen)
+        assert sorted(tmp.glob("publisher-docker-config-*/config.json"))
+        process.stdout.close()  # the reader is gone; the next line written meets EPIPE
+        returncode = process.wait(timeout=120)
+        stderr = process.stderr.read()
+    finally:
+        kill_group(process)
+        process.stdout.close()
+        process.stderr.close()
+    assert returncode == 141, stderr
+    assert "Traceback" not in stderr and "error" not in stderr, stderr
+    left = sorted(p.name for p in tmp.iterdir())
+    assert not [
+        n for n in left if n.startswith(("publisher-docker-config-", "publisher-build-"))
+    ], left
