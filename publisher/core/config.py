@@ -75,6 +75,8 @@ def text_problem(value: str) -> str | None:
             return f"must be one line; it holds a line break ({char!a})"
         if unicodedata.category(char) == "Cc":
             return f"must not hold control characters; it holds {char!a}"
+        if unicodedata.category(char) == "Cs":
+            return f"must be Unicode text; it holds the lone surrogate {char!a}"
     return None
 
 

@@ -316,6 +316,7 @@ def test_nesting_up_to_the_limit_is_left_to_the_usual_checks():
         ("title", r'"a\u2028b"', "must be one line"),
         ("title", r'"tab\there"', "must not hold control characters"),
         ("description", r'"a\x1b[31mred"', "must not hold control characters"),
+        ("title", r'"a\ud800b"', "lone surrogate"),
         ("description", ">\n  folded but kept a newline\n", "must be one line"),
         ("template", r'"T.j2\nRUN x"', "must be one line"),
         ("dockerfiles", r'"out\ndir"', "must be one line"),
