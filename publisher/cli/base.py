@@ -241,6 +241,8 @@ class _Signals:
             return
         self.caught = None
         for signum in STOP_SIGNALS:
+            if signal.getsignal(signum) is signal.SIG_IGN:
+                continue  # `nohup`, or `&` in a script: the caller chose to ignore it
             self.previous[signum] = signal.signal(signum, self.handle)
         runner = sys.modules.get("publisher.adapters.runner")
         if runner is not None:

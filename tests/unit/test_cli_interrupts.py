@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
+import signal
 import subprocess
 from typing import Any
 
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 from publisher.adapters import runner as runner_module
 from publisher.adapters.output import Output
 from publisher.adapters.runner import Runner
-from publisher.cli.base import EPILOG_EXIT_CODES, State, handle_errors
+from publisher.cli.base import EPILOG_EXIT_CODES, LazyGroup, State, handle_errors
 from publisher.core.errors import CommandError, OutputClosed
 
 
@@ -102,3 +103,26 @@ def test_once_stopping_the_runner_starts_nothing_until_allowed_again() -> None:
         runner_module.allow_children()
     runner.run(["true"])
     assert len(calls) == 2
+
+
+def test_signals_the_caller_ignores_stay_ignored_and_handlers_are_restored() -> None:
+    seen: dict[str, Any] = {}
+
+    @click.command()
+    @handle_errors
+    def probe() -> None:
+        seen["hup"] = signal.getsignal(signal.SIGHUP)
+        seen["term"] = signal.getsignal(signal.SIGTERM)
+
+    group = LazyGroup(commands={"probe": probe})
+    before_term = signal.getsignal(signal.SIGTERM)
+    before_hup = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
+    try:
+        result = CliRunner().invoke(group, ["probe"], obj=State(env={}))
+        assert result.exit_code == 0, result.output
+        assert seen["hup"] is signal.SIG_IGN
+        assert seen["term"] not in (before_term, signal.SIG_DFL, signal.SIG_IGN)
+        assert signal.getsignal(signal.SIGTERM) is before_term
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, before_hup)
