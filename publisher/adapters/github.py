@@ -37,6 +37,8 @@ ENV_REPOSITORY = "GITHUB_REPOSITORY"
 MAX_BODY = 125_000
 
 _REPO_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
+#: What a token may hold: printable ASCII without spaces (it goes into an HTTP header).
+_TOKEN_RE = re.compile(r"[!-~]+")
 _PERMISSION_HINT = (
     "the token in {env} needs write access to the repository's contents: in a workflow, give the "
     "job `permissions: contents: write`; for a personal or fine-grained token, grant "
@@ -143,6 +145,14 @@ class GitHubReleases:
                 f"no GitHub token: {token_env} is empty",
                 hint=f"set {token_env}; in a workflow pass `{token_env}: ${{{{ secrets.GITHUB_TOKEN }}}}` "
                 "through the step's env",
+            )
+        if not _TOKEN_RE.fullmatch(token):
+            # Never echo it: a malformed token is still a secret.
+            raise UsageError(
+                f"the token in {token_env} holds spaces, line breaks or characters a "
+                "GitHub token never has",
+                hint=f"set {token_env} to the token alone (a stray newline, quote or space from "
+                "copying it?)",
             )
         self.repository = repository
         self.api_url = check_api_url(api_url)

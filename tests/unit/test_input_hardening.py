@@ -116,6 +116,27 @@ def test_a_bad_github_api_url_is_a_usage_error_naming_the_variable(cli, tmp_path
     assert "hunter2" not in result.output
 
 
+@pytest.mark.parametrize(
+    "token",
+    ["ghp_SECRETpart\nmore", "ghp_SECRET€uro", " ghp_SECRETspace", "ghp_SECRET\r", "ghp SECRET"],
+    ids=["newline", "non-ascii", "leading-space", "carriage-return", "inner-space"],
+)
+def test_a_malformed_github_token_is_refused_without_echoing_it(cli, tmp_path, token):
+    notes = tmp_path / "v1.0.0.md"
+    notes.write_text("notes\n")
+    result = cli(
+        "gh-release",
+        "v1.0.0",
+        "--repo",
+        "a/b",
+        "--notes",
+        str(notes),
+        env={"GITHUB_TOKEN": token, "GITHUB_API_URL": "http://127.0.0.1:9"},
+    )
+    assert_usage_error(result, "the token in GITHUB_TOKEN holds spaces, line breaks")
+    assert "SECRET" not in result.output
+
+
 def test_good_github_api_urls_are_accepted():
     from publisher.adapters.github import check_api_url
 
