@@ -6,6 +6,9 @@ import socket
 import subprocess
 
 import pytest
+from click.testing import CliRunner
+
+from publisher.cli import main
 
 
 class PurityViolation(AssertionError):
@@ -20,3 +23,14 @@ def no_io(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(subprocess, "Popen", forbid)
     monkeypatch.setattr(socket, "create_connection", forbid)
     monkeypatch.setattr(socket.socket, "connect", forbid)
+
+
+@pytest.fixture
+def cli(repo_root, monkeypatch):
+    """Runs ``publisher ARGS`` in-process from the repository root, with only ``env``."""
+    monkeypatch.chdir(repo_root)
+
+    def run(*args: str, env: dict[str, str] | None = None):
+        return CliRunner().invoke(main, list(args), env=env or {}, catch_exceptions=False)
+
+    return run

@@ -5,19 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
-
-from publisher.cli import main
-
-
-@pytest.fixture
-def cli(repo_root, monkeypatch):
-    monkeypatch.chdir(repo_root)
-
-    def run(*args: str, env: dict[str, str] | None = None):
-        return CliRunner().invoke(main, list(args), env=env or {}, catch_exceptions=False)
-
-    return run
 
 
 def test_plan_json_on_the_committed_matrix_has_five_lines_two_platforms_two_registries(cli):

@@ -8,23 +8,18 @@ matrix values that reach the Dockerfile, deep YAML and failing templates.
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
-from publisher.cli import main
 from publisher.core import config
 from publisher.core.errors import ConfigError, UsageError
 from publisher.core.retry import RetryPolicy
 from tests.support.matrices import acme_matrix
 
 
-@pytest.fixture
-def cli(repo_root, monkeypatch):
-    monkeypatch.chdir(repo_root)
-
-    def run(*args: str, env: dict[str, str] | None = None):
-        return CliRunner().invoke(main, list(args), env=env or {}, catch_exceptions=False)
-
-    return run
+def gh_release(cli, tmp_path, env: dict[str, str]):
+    """``publisher gh-release v1.0.0 --repo a/b`` with notes in place and only ``env``."""
+    notes = tmp_path / "v1.0.0.md"
+    notes.write_text("notes\n")
+    return cli("gh-release", "v1.0.0", "--repo", "a/b", "--notes", str(notes), env=env)
 
 
 def assert_usage_error(result, *words: str) -> None:
@@ -101,17 +96,7 @@ def test_a_nan_retry_delay_stops_inspect_before_any_request(cli):
     ],
 )
 def test_a_bad_github_api_url_is_a_usage_error_naming_the_variable(cli, tmp_path, url):
-    notes = tmp_path / "v1.0.0.md"
-    notes.write_text("notes\n")
-    result = cli(
-        "gh-release",
-        "v1.0.0",
-        "--repo",
-        "a/b",
-        "--notes",
-        str(notes),
-        env={"GITHUB_TOKEN": "t", "GITHUB_API_URL": url},
-    )
+    result = gh_release(cli, tmp_path, {"GITHUB_TOKEN": "t", "GITHUB_API_URL": url})
     assert_usage_error(result, "GITHUB_API_URL=", "https://HOST/api/v3")
     assert "hunter2" not in result.output
 
@@ -122,16 +107,8 @@ def test_a_bad_github_api_url_is_a_usage_error_naming_the_variable(cli, tmp_path
     ids=["newline", "non-ascii", "leading-space", "carriage-return", "inner-space"],
 )
 def test_a_malformed_github_token_is_refused_without_echoing_it(cli, tmp_path, token):
-    notes = tmp_path / "v1.0.0.md"
-    notes.write_text("notes\n")
-    result = cli(
-        "gh-release",
-        "v1.0.0",
-        "--repo",
-        "a/b",
-        "--notes",
-        str(notes),
-        env={"GITHUB_TOKEN": token, "GITHUB_API_URL": "http://127.0.0.1:9"},
+    result = gh_release(
+        cli, tmp_path, {"GITHUB_TOKEN": token, "GITHUB_API_URL": "http://127.0.0.1:9"}
     )
     assert_usage_error(result, "the token in GITHUB_TOKEN holds spaces, line breaks")
     assert "SECRET" not in result.output
