@@ -214,7 +214,8 @@ def publish_command(
     reason = _republish_reason(reason)
     from ..core.fileio import ensure_writable
     from ..core.records import read_directory
-    from ..stages.publish import Publisher, PublishOptions, load_release
+    from ..stages.publish import Publisher, PublishOptions, load_release, republish_config
+    from ..stages.release import published_lines
 
     version = parse_release(release)
     _check_json(as_json, dry_run)
@@ -223,6 +224,11 @@ def publish_command(
     if not dry_run:
         ensure_writable(notes, "the release notes directory")
     cfg, record = load_release(cfg, notes, version, state.output, republish=reason is not None)
+    clients = state.clients.configured(cfg)
+    if reason is not None:
+        # A republish needs a published release: a record, or pins on the primary.
+        pinned = published_lines(cfg, version, clients[cfg.primary.name])
+        cfg = republish_config(cfg, version, record, pinned, notes, state.output)
     records = read_directory(digests_dir)
     smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke)
     state.json_only(as_json)
@@ -234,7 +240,6 @@ def publish_command(
         json_plan=as_json,
         republish_reason=reason,
     )
-    clients = state.clients.configured(cfg)
     Publisher(cfg, version, clients, state.output, how, smoke=smoke, record=record).run(records)
 
 
@@ -377,7 +382,10 @@ def republish_command(state: State, release_tag: str, reason: str, **given: Any)
     tags move only where this release is still the newest stable one. The
     release keeps its recorded default line and lines (its record in the notes
     directory), whatever matrix.yaml says today. The notes keep a dated history
-    (old digest -> new digest, reason).
+    (old digest -> new digest, reason). A release with neither a record nor a
+    pin on the primary registry was never published: refused (exit 2), publish
+    it with `publisher release` first. A rebuild that gives the published images
+    moves nothing and adds no history entry (a warning says so).
 
     \b
     Examples:

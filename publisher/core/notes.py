@@ -6,10 +6,12 @@ sizes, PHP versions, dates and republish history). This module owns its schema,
 both ways: ``release_json`` writes it and ``parse_record``/``load_record`` read
 it, with located errors (exit 3) for a malformed or unknown-schema file, which
 is never treated as absent. Every reader (publish, republish, republish-check,
-verify, audit) goes through here.
+verify, audit) goes through here. The size history (``size-history.json``) is
+read the same way (``load_size_history``): a corrupt file is a located error
+(exit 3), never an empty history.
 
-Rendering is pure; ``load_record``/``read_record``/``record_releases`` only read
-files. The publish stage writes ``release-notes/vX.Y.Z.md``,
+Rendering is pure; ``load_record``/``read_record``/``record_releases`` and
+``load_size_history`` only read files. The publish stage writes ``release-notes/vX.Y.Z.md``,
 ``release-notes/vX.Y.Z.json`` and ``release-notes/size-history.json`` atomically.
 """
 
@@ -32,6 +34,10 @@ NOTES_SCHEMA = 1
 #: A notes file larger than this is refused before it is parsed.
 MAX_RECORD_BYTES = 4 * 1024 * 1024
 HISTORY_SCHEMA = 1
+#: The size history's file name in the notes directory.
+HISTORY_FILE = "size-history.json"
+#: A size history larger than this is refused before it is parsed.
+MAX_HISTORY_BYTES = 16 * 1024 * 1024
 MB = 1_000_000
 
 
@@ -121,13 +127,11 @@ class SizeHistory:
     sizes: Mapping[str, Mapping[str, Mapping[str, int]]] = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, text: str | None) -> SizeHistory:
+    def from_json(cls, text: str | None, source: str = HISTORY_FILE) -> SizeHistory:
+        """Parse the size history; ConfigError (exit 3) names what is wrong, and where."""
         if not text:
             return cls()
-        data = json.loads(text)
-        return cls(
-            {r: {p: dict(v) for p, v in lines.items()} for r, lines in data["releases"].items()}
-        )
+        return parse_size_history(text, source)
 
     def to_json(self) -> str:
         ordered = {
@@ -159,6 +163,114 @@ class SizeHistory:
 
 def _line_key(item: tuple[str, Any]) -> tuple[int, ...]:
     return tuple(int(x) for x in item[0].split("."))
+
+
+#: What to do about a size history publisher cannot read.
+HISTORY_HINT = (
+    "restore it from git history (publisher writes it atomically), or delete it to start "
+    "the size history afresh (the notes then compare sizes with no earlier release)"
+)
+
+
+def parse_size_history(text: str, source: str) -> SizeHistory:
+    """Parse ``size-history.json``: ``{"schema": 1, "releases": {tag: {php: {platform:
+    bytes}}}}``. Anything else is a ConfigError (exit 3) naming the file and field."""
+    if len(text) > MAX_HISTORY_BYTES:
+        raise ConfigError(
+            f"the file is larger than {MAX_HISTORY_BYTES // (1024 * 1024)} MiB; not a size history",
+            source=source,
+            hint=HISTORY_HINT,
+        )
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"not valid JSON: {exc.msg}",
+            source=source,
+            line=exc.lineno,
+            column=exc.colno,
+            hint=HISTORY_HINT,
+        ) from None
+
+    def error(message: str, *keys: str) -> ConfigError:
+        field = "".join(f"[{json.dumps(k)}]" for k in keys[1:])
+        return ConfigError(
+            message, source=source, field=(keys[0] + field) if keys else None, hint=HISTORY_HINT
+        )
+
+    def kind(value: Any) -> str:
+        return "null" if value is None else type(value).__name__
+
+    if not isinstance(data, dict):
+        raise error(f"expected an object, got {kind(data)}")
+    schema = data.get("schema", HISTORY_SCHEMA)
+    if schema != HISTORY_SCHEMA or isinstance(schema, bool):
+        raise error(
+            f"schema {schema!r} is not one this publisher reads (it reads {HISTORY_SCHEMA}); "
+            "upgrade publisher",
+            "schema",
+        )
+    releases = data.get("releases")
+    if not isinstance(releases, dict):
+        raise error(
+            "missing" if releases is None else f"expected an object, got {kind(releases)}",
+            "releases",
+        )
+    sizes: dict[str, dict[str, dict[str, int]]] = {}
+    for tag, lines in releases.items():
+        if not is_release_tag(tag):
+            raise error(f"{tag!r} is not a release tag", "releases", tag)
+        if not isinstance(lines, dict):
+            raise error(f"expected an object, got {kind(lines)}", "releases", tag)
+        sizes[tag] = {}
+        for php, platforms in lines.items():
+            if not _is_php_line(php):
+                raise error(f"{php!r} is not a PHP line (X.Y)", "releases", tag, php)
+            if not isinstance(platforms, dict):
+                raise error(f"expected an object, got {kind(platforms)}", "releases", tag, php)
+            sizes[tag][php] = {}
+            for platform, size in platforms.items():
+                if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+                    raise error(
+                        f"expected a size in bytes, got {size!r}", "releases", tag, php, platform
+                    )
+                sizes[tag][php][platform] = size
+    return SizeHistory(sizes)
+
+
+def _is_php_line(text: str) -> bool:
+    major, dot, minor = text.partition(".")
+    return text.isascii() and bool(dot) and major.isdigit() and minor.isdigit()
+
+
+def size_history_path(notes_dir: str | Path) -> Path:
+    return Path(notes_dir) / HISTORY_FILE
+
+
+def load_size_history(notes_dir: str | Path) -> SizeHistory:
+    """The size history in ``notes_dir`` (empty when there is none yet).
+
+    A file that exists but cannot be read or parsed is an error, never "empty":
+    the publish stage reads it before anything is built or pushed.
+    """
+    path = size_history_path(notes_dir)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_HISTORY_BYTES + 1)
+    except FileNotFoundError:
+        return SizeHistory()
+    except OSError as exc:
+        raise FileAccessError(
+            f"cannot read the size history {path}: {exc.strerror or exc}",
+            hint="check the path and its permissions",
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(
+            "not UTF-8 text; not a size history", source=str(path), hint=HISTORY_HINT
+        ) from None
+    return parse_size_history(text, str(path))
 
 
 @dataclass(frozen=True)
@@ -248,25 +360,26 @@ def history_from_json(data: Mapping[str, Any]) -> tuple[Republish, ...]:
 # --------------------------------------------------------------------------- reading the record
 
 
+#: What to do about a release record publisher cannot read.
+RECORD_HINT = (
+    "use the release notes JSON that publisher wrote, unmodified (restore it from git history)"
+)
+
+
 class _Fields:
     """Typed access to one JSON object, each error naming the file and the field path."""
 
-    def __init__(self, data: Any, source: str, path: str) -> None:
+    def __init__(self, data: Any, source: str, path: str, *, hint: str = RECORD_HINT) -> None:
         self.source = source
         self.path = path
+        self.hint = hint
         if not isinstance(data, dict):
             raise self.error(f"expected an object, got {type(data).__name__}")
         self.data = data
 
     def error(self, message: str, key: str | None = None) -> ConfigError:
         where = f"{self.path}.{key}" if self.path and key else (key or self.path or None)
-        return ConfigError(
-            message,
-            source=self.source,
-            field=where,
-            hint="use the release notes JSON that publisher wrote, unmodified "
-            "(restore it from git history)",
-        )
+        return ConfigError(message, source=self.source, field=where, hint=self.hint)
 
     def get(self, key: str, kind: type | tuple[type, ...], *, optional: bool = False) -> Any:
         if key not in self.data:
@@ -284,7 +397,10 @@ class _Fields:
     def objects(self, key: str, *, optional: bool = False) -> list[_Fields]:
         items = self.get(key, list, optional=optional) or []
         prefix = f"{self.path}.{key}" if self.path else key
-        return [_Fields(item, self.source, f"{prefix}[{i}]") for i, item in enumerate(items)]
+        return [
+            _Fields(item, self.source, f"{prefix}[{i}]", hint=self.hint)
+            for i, item in enumerate(items)
+        ]
 
 
 def _digest(fields: _Fields, key: str, *, optional: bool = False) -> Any:

@@ -219,7 +219,18 @@ class TagMove:
 
     @property
     def changes(self) -> bool:
-        return self.old != self.new
+        """The tag is written: created, or moved (a tag to create whose digest is
+        known only after the builds is a change too)."""
+        return self.old is None or self.old != self.new
+
+    @property
+    def effect(self) -> str:
+        """What the run does to the tag, in words: created, moves, unchanged."""
+        if self.old is None:
+            return "created"
+        if self.new is None:
+            return "set after the builds"
+        return "moves" if self.old != self.new else "unchanged"
 
 
 @dataclass(frozen=True)

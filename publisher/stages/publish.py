@@ -35,7 +35,7 @@ import dataclasses
 import datetime
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,16 +216,59 @@ def load_release(
     """
     record = notes_mod.load_record(notes_dir, release.tag)
     if record is None:
-        if republish:
-            output.warning(
-                f"no release record for {release.tag} in {notes_dir}: using matrix.yaml's "
-                f"default line ({config.default_line}) and lines"
-            )
         return config, None
     adjusted, notices = pp.config_for_record(config, record, strict=republish)
     for notice in notices:
         output.warning(notice)
     return adjusted, record
+
+
+def nothing_to_republish(config: Config, release: Release, notes_dir: Path) -> UsageError:
+    """The refusal of a republish of a release with no record and no pin on the primary."""
+    pins = ", ".join(planning.pin_tag(release, php) for php in config.line_names)
+    return UsageError(
+        f"nothing to republish: {release.tag} has no release record "
+        f"({notes_mod.record_path(notes_dir, release.tag)}) and {config.primary.name} "
+        f"({config.primary.repository.name}) holds none of its pins ({pins}); "
+        "nothing was built or pushed",
+        hint=f"republish rebuilds a published release: run `publisher release {release.tag}` "
+        "to publish it first (or check --notes-dir, --only and the primary registry)",
+    )
+
+
+def republish_config(
+    config: Config,
+    release: Release,
+    record: notes_mod.ReleaseFacts | None,
+    pinned: Collection[str],
+    notes_dir: Path,
+    output: Output,
+) -> Config:
+    """The lines a republish rebuilds, refusing a release that was never published.
+
+    ``pinned``: the selected lines whose pin is on the primary. A release with a
+    record is published (``load_release`` already made ``config`` what it
+    records). Without one, only its pins say what it is: with none, there is
+    nothing to republish (UsageError, before any build or push); lines without a
+    pin are not part of it and are left out, as for a record.
+    """
+    if record is not None:
+        return config
+    if not pinned:
+        raise nothing_to_republish(config, release, notes_dir)
+    output.warning(
+        f"no release record for {release.tag} in {notes_dir}: using matrix.yaml's "
+        f"default line ({config.default_line}) and the lines whose pin is on "
+        f"{config.primary.name}"
+    )
+    missing = [php for php in config.line_names if php not in pinned]
+    if not missing:
+        return config
+    output.warning(
+        f"{release.tag} has no pin for PHP {', '.join(missing)} on {config.primary.name}: "
+        "not part of the release, not republished (publish them in a new release)"
+    )
+    return config.select(tuple(php for php in config.line_names if php in pinned))
 
 
 # --------------------------------------------------------------------------- the stage
@@ -264,6 +307,9 @@ class Publisher:
     smoke: SmokeTest | None = None
     #: the release's record; read from ``options.notes_dir`` when not given
     record: notes_mod.ReleaseFacts | None = None
+    #: a dry run of ``release`` before its builds: a line whose legs have no
+    #: digest record yet is planned as pending (every other run needs them all)
+    before_builds: bool = False
     now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC)
     #: blob transfers in flight while copying to the other registries
     transfers: Transfers = field(init=False)
@@ -274,6 +320,9 @@ class Publisher:
         self.transfers = Transfers(workers=self.options.transfers, output=self.output)
         if self.record is None:
             self.record = notes_mod.load_record(self.options.notes_dir, self.release.tag)
+        # The notes are written last, after the tags moved: a size history that
+        # cannot be read refuses the run now, before anything is pushed.
+        notes_mod.load_size_history(self.options.notes_dir)
 
     def client(self, registry: Registry) -> RegistryClient:
         return self.clients[registry.name]
@@ -396,8 +445,15 @@ class Publisher:
         """Read the registries once and compute the whole publish plan."""
         tags_present = self.list_tags()
         p = planning.plan(self.config, self.release, tags_present)
+        if self.options.republish_reason is not None and self.record is None:
+            held = set(tags_present.get(self.primary.name, ()))
+            if not any(p.pins(line.php)[0] in held for line in p.lines):
+                raise nothing_to_republish(self.config, self.release, self.options.notes_dir)
         by_line = match_records(
-            self.config, self.release, records, allow_missing=self.options.dry_run
+            self.config,
+            self.release,
+            records,
+            allow_missing=self.options.dry_run and self.before_builds,
         )
         candidates = self.assemble(by_line)
         planned = {
@@ -831,13 +887,8 @@ class Publisher:
         )
 
     def write_notes(self, facts: notes_mod.ReleaseFacts) -> tuple[Path, Path]:
-        history_path = self.options.notes_dir / "size-history.json"
-        try:
-            history = notes_mod.SizeHistory.from_json(history_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            history = notes_mod.SizeHistory()
-        except OSError as exc:
-            raise file_error(exc, "read the size history") from None
+        history_path = notes_mod.size_history_path(self.options.notes_dir)
+        history = notes_mod.load_size_history(self.options.notes_dir)
         try:
             md = write_atomic(
                 self.options.notes_dir / f"{self.release.tag}.md",
@@ -866,6 +917,9 @@ class Publisher:
             p, publish_plan, indexes = planned.plan, planned.publish_plan, planned.indexes
             self._show_plan(p)
             self._show_actions(publish_plan)
+            identical = self.identical_lines(publish_plan)
+            if identical:
+                out.warning(self._identical_notice(identical, publish_plan))
         result = PublishResult(plan=p, indexes=indexes, publish_plan=publish_plan)
         if publish_plan.conflicts and self.options.republish_reason is None:
             raise ReleaseConflictError(
@@ -918,7 +972,34 @@ class Publisher:
             result.facts = facts
             out.info(f"wrote {result.notes_md} and {result.notes_json}")
         self._report(facts)
+        if identical:
+            out.warning(self._identical_notice(identical, publish_plan))
         return result
+
+    def identical_lines(self, publish_plan: pp.PublishPlan) -> list[str]:
+        """A republish: the lines whose rebuilt index is the one already published
+        (none before the builds: what they give is not known yet)."""
+        if self.options.republish_reason is None or self.before_builds:
+            return []
+        changed = (
+            {php for php, _old, _new in publish_plan.history.changes}
+            if (publish_plan.history)
+            else set()
+        )
+        return [a.php for a in publish_plan.lines if a.digest is not None and a.php not in changed]
+
+    def _identical_notice(self, identical: Sequence[str], publish_plan: pp.PublishPlan) -> str:
+        lines = ", ".join(identical)
+        if publish_plan.history is None:
+            return (
+                f"nothing to republish: the rebuilt images of {self.release.tag} (PHP {lines}) "
+                "are identical to the published ones (their bases did not change), so no pin "
+                "moves and no history entry is added: the reason is not recorded"
+            )
+        return (
+            f"PHP {lines}: the rebuilt images are identical to the published ones; their pins "
+            "stay and the history entry lists only the lines that changed"
+        )
 
     def _show_plan(self, p: planning.Plan) -> None:
         rows = [
@@ -947,7 +1028,7 @@ class Publisher:
                 m.kind,
                 m.old or "(new)",
                 m.new or "(after the builds)",
-                "moves" if m.changes else "unchanged",
+                m.effect,
             )
             for m in (*publish_plan.pin_moves, *publish_plan.floating_moves)
         ]

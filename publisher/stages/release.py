@@ -24,7 +24,7 @@ from ..adapters.runner import Runner
 from ..core.config import Config, Registry
 from ..core.errors import file_error
 from ..core.fileio import ensure_writable
-from ..core.notes import ReleaseFacts
+from ..core.notes import ReleaseFacts, load_size_history
 from ..core.plan import pin_tag
 from ..core.records import DigestRecord, read_directory
 from ..core.reference import Reference
@@ -38,6 +38,7 @@ from .publish import (
     PublishResult,
     SmokeTest,
     load_release,
+    republish_config,
 )
 
 
@@ -88,15 +89,20 @@ def release(
     if not options.dry_run:
         ensure_writable(options.notes_dir, "the release notes directory")
         ensure_writable(options.digests_dir, "the digest records directory")
-    config, record = load_release(
-        config, options.notes_dir, version, output, republish=options.republish_reason is not None
-    )
+    republish = options.republish_reason is not None
+    config, record = load_release(config, options.notes_dir, version, output, republish=republish)
+    # The notes are written last, after the tags moved: a size history that
+    # cannot be read refuses the run now, before anything is built.
+    load_size_history(options.notes_dir)
     registries = clients.configured(config)
     primary = registries[config.primary.name]
     # One read of the primary before anything is built: it proves the registry
     # answers, and says which lines the release already holds.
     done = published_lines(config, version, primary)
-    if not options.reuse or options.republish_reason is not None:
+    if republish:
+        # A republish rebuilds a published release: one with a record or pins.
+        config = republish_config(config, version, record, done, options.notes_dir, output)
+    if not options.reuse or republish:
         done = set()
     todo = tuple(php for php in config.line_names if php not in done)
     recorded_bases = (
@@ -197,7 +203,9 @@ def dry_run(
             for argv in builder.commands(request):
                 output.info("  " + " ".join(argv))
     records = read_directory(options.digests_dir) if options.digests_dir.is_dir() else []
-    return Publisher(config, version, clients, output, options, record=record).run(records)
+    return Publisher(
+        config, version, clients, output, options, record=record, before_builds=True
+    ).run(records)
 
 
 # --------------------------------------------------------------------------- local rehearsal

@@ -1,0 +1,229 @@
+"""Refusals that protect a published release, against real loopback registries.
+
+One world for the module (two registries, STAND-IN bases, v1.0.0 released once
+without smoke tests); every test then runs ``python -m publisher`` on it and
+checks, with skopeo, that a refused run moved no tag. The tests restore what
+they change, so the world stays v1.0.0 as released.
+
+* a republish of a release that was never published is refused (exit 2) before
+  any build or push, for ``republish``, its dry run and ``publish --reason``;
+* a republish whose rebuild gives the published images says that nothing
+  changed and records no history entry;
+* a corrupt or misshapen ``size-history.json`` is a located error (exit 3)
+  before anything is built or pushed, never an internal error after the tags moved;
+* ``publish --dry-run`` refuses missing digest records as the real run does, and
+  the dry run's tag moves call a new pin "created", not "unchanged".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from publisher.adapters.localregistry import LocalRegistry
+from publisher.stages import standins
+from tests.conftest import require_tool
+from tests.support.builds import quiet_runner
+from tests.support.pipeline import LINES, Stack, skopeo_tag_map
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+#: A wide terminal, so that each row of a table is one line of output.
+WIDE = {"COLUMNS": "400"}
+
+
+@dataclass
+class World:
+    stack: Stack
+    skopeo: str
+
+    def tags(self) -> list[dict[str, str]]:
+        """Every tag on both registries, read by skopeo."""
+        return [
+            skopeo_tag_map(self.skopeo, host, self.stack.repo)
+            for host in (self.stack.primary, self.stack.secondary)
+        ]
+
+    def notes(self) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in sorted(self.stack.notes_dir.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    skopeo = require_tool("skopeo")
+    require_tool("buildah")
+    require_tool("docker-registry", "registry")
+    root = tmp_path_factory.mktemp("release-safety")
+    with LocalRegistry() as bases, LocalRegistry() as hub, LocalRegistry() as ghcr:
+        standins.push_standins(bases.host, runner=quiet_runner(), lines=LINES)
+        stack = Stack(root / "s", hub.host, ghcr.host, bases.host, repo="acme/php-fpm")
+        stack.release("v1.0.0", "--no-smoke")
+        yield World(stack, skopeo)
+
+
+def no_build_ran(result: object) -> bool:
+    text = getattr(result, "stdout", "") + getattr(result, "stderr", "")
+    return "buildah build" not in text
+
+
+# --------------------------------------------------------------------------- never published
+
+
+def test_republish_of_a_release_never_published_is_refused(world: World, tmp_path: Path) -> None:
+    stack = world.stack
+    tags, notes = world.tags(), world.notes()
+    notes_dir = ["--notes-dir", str(stack.notes_dir)]
+    for argv in (
+        ["republish", "v7.0.0", "--reason", "x", *notes_dir],
+        ["republish", "v7.0.0", "--reason", "x", "--dry-run", *notes_dir],
+        ["republish", "v7.0.0", "--reason", "x", "--only", "8.4", "--no-smoke", *notes_dir],
+    ):
+        result = stack.run(*argv)
+        assert result.returncode == 2, (argv, result.stdout, result.stderr)
+        assert "nothing to republish" in result.stderr, result.stderr
+        assert "publisher release v7.0.0" in result.stderr, result.stderr
+        assert "internal error" not in result.stderr
+        assert no_build_ran(result), result.stdout
+    # publish --reason with digest records for v7.0.0 (v1.0.0's images, renamed)
+    records = tmp_path / "v7-records"
+    records.mkdir()
+    for path in stack.digests_dir("v1.0.0").glob("*.json"):
+        data = json.loads(path.read_text())
+        data["release"] = "v7.0.0"
+        (records / path.name).write_text(json.dumps(data))
+    for extra in (["--dry-run"], ["--no-smoke"]):
+        result = stack.run(
+            "publish", "v7.0.0", "--digests", str(records), "--reason", "x", *extra, *notes_dir
+        )
+        assert result.returncode == 2, (extra, result.stdout, result.stderr)
+        assert "nothing to republish" in result.stderr, result.stderr
+    assert world.tags() == tags  # php-8.x and latest stay on v1.0.0; no v7.0.0 pin
+    assert world.notes() == notes  # no v7.0.0 record with an empty history
+
+
+# --------------------------------------------------------------------------- identical rebuild
+
+
+def test_a_republish_that_rebuilds_identical_images_says_nothing_changed(world: World) -> None:
+    stack = world.stack
+    tags, notes = world.tags(), stack.notes("v1.0.0")
+    dry = stack.run(
+        "republish", "v1.0.0", "--reason", "r", "--dry-run", "--notes-dir", str(stack.notes_dir)
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "identical" not in dry.stdout + dry.stderr  # not known before the builds
+    result = stack.run(
+        "republish",
+        "v1.0.0",
+        "--reason",
+        "CVE-2026-9999 (already fixed)",
+        "--only",
+        "8.4",
+        "--no-smoke",
+        "--notes-dir",
+        str(stack.notes_dir),
+    )
+    assert result.returncode == 0, result.stderr
+    assert not no_build_ran(result)  # it did rebuild, from the same bases
+    said = " ".join((result.stdout + result.stderr).split())
+    assert "nothing to republish: the rebuilt images of v1.0.0 (PHP 8.4) are identical" in said
+    assert "no history entry is added" in said
+    after = stack.notes("v1.0.0")
+    assert after["history"] == [] == notes["history"]
+    assert after["lines"] == notes["lines"]
+    assert world.tags() == tags
+
+
+# --------------------------------------------------------------------------- size history
+
+
+@pytest.mark.parametrize(
+    ("content", "located"),
+    [
+        ('{"schema": 1, "releases": {', "size-history.json:1:"),
+        ('{"releases": ["v1.1.0"]}\n', "size-history.json: releases: expected an object"),
+        (
+            '{"schema": 1, "releases": {"v1.0.0": {"8.4": {"linux/amd64": "big"}}}}',
+            'size-history.json: releases["v1.0.0"]["8.4"]["linux/amd64"]: expected a size',
+        ),
+        ("[]", "size-history.json: expected an object, got list"),
+    ],
+)
+def test_a_corrupt_size_history_is_refused_before_anything_moves(
+    world: World, content: str, located: str
+) -> None:
+    stack = world.stack
+    history = stack.notes_dir / "size-history.json"
+    saved = history.read_bytes()
+    tags = world.tags()
+    try:
+        history.write_text(content)
+        notes = world.notes()
+        notes_dir = ["--notes-dir", str(stack.notes_dir)]
+        for argv in (
+            ["release", "v1.1.0", "--no-smoke", *notes_dir],
+            ["release", "v1.1.0", "--dry-run", *notes_dir],
+            ["publish", "v1.0.0", "--digests", str(stack.digests_dir("v1.0.0")), *notes_dir],
+        ):
+            result = stack.run(*argv)
+            assert result.returncode == 3, (argv, result.stdout, result.stderr)
+            said = " ".join(result.stderr.split())
+            assert located in said, said
+            assert "restore it from git history" in said
+            assert "internal error" not in said
+            assert no_build_ran(result), result.stdout
+        assert world.tags() == tags
+        assert world.notes() == notes
+    finally:
+        history.write_bytes(saved)
+
+
+# --------------------------------------------------------------------------- dry run
+
+
+def test_a_dry_run_refuses_what_the_real_run_refuses(world: World, tmp_path: Path) -> None:
+    stack = world.stack
+    empty = tmp_path / "no-records"
+    empty.mkdir()
+    argv = ["publish", "v1.1.0", "--digests", str(empty), "--notes-dir", str(stack.notes_dir)]
+    real = stack.run(*argv, "--no-smoke")
+    dry = stack.run(*argv, "--dry-run")
+    assert real.returncode == 2 and "no digest record for release v1.1.0" in real.stderr
+    assert dry.returncode == 2, dry.stdout
+    assert "no digest record for release v1.1.0" in dry.stderr
+    assert not (stack.notes_dir / "v1.1.0.json").exists()
+
+
+def test_a_new_pin_in_the_dry_run_plan_is_created_not_unchanged(world: World) -> None:
+    stack = world.stack
+    dry = stack.run("release", "v1.1.0", "--dry-run", "--notes-dir", str(stack.notes_dir), env=WIDE)
+    assert dry.returncode == 0, dry.stderr
+    rows = [
+        line for line in dry.stdout.splitlines() if "v1.1.0-php-8.4 " in line and " pin " in line
+    ]
+    assert rows, dry.stdout
+    for row in rows:
+        assert "(new)" in row and "created" in row and "unchanged" not in row, row
+
+
+def test_the_reruns_dry_run_still_calls_unchanged_pins_unchanged(world: World) -> None:
+    stack = world.stack
+    dry = stack.run(
+        "publish",
+        "v1.0.0",
+        "--digests",
+        str(stack.digests_dir("v1.0.0")),
+        "--dry-run",
+        "--notes-dir",
+        str(stack.notes_dir),
+        env=WIDE,
+    )
+    assert dry.returncode == 0, dry.stderr
+    rows = [
+        line for line in dry.stdout.splitlines() if "v1.0.0-php-8.4 " in line and " pin " in line
+    ]
+    assert rows and all("unchanged" in row and "created" not in row for row in rows), dry.stdout

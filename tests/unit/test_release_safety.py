@@ -1,0 +1,192 @@
+"""What protects a published release: the size history reader, the republish
+refusal of a release never published, and the wording of the dry run's tag moves."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from publisher.adapters.output import Output
+from publisher.core import notes
+from publisher.core.errors import ConfigError, FileAccessError, UsageError
+from publisher.core.publish_plan import TagMove
+from publisher.core.version import parse_release
+from publisher.stages.publish import republish_config
+from tests.support.matrices import acme_config
+
+D = "sha256:" + "a" * 64
+E = "sha256:" + "b" * 64
+GOOD = {
+    "schema": 1,
+    "releases": {
+        "v1.0.0": {"8.4": {"linux/amd64": 90_000_000, "linux/arm64": 94_000_000}},
+        "v1.1.0-rc.1": {"8.3": {"linux/amd64": 1}},
+    },
+}
+
+# --------------------------------------------------------------------------- size history
+
+
+def test_a_size_history_round_trips_and_a_missing_one_is_empty(tmp_path: Path) -> None:
+    history = notes.parse_size_history(json.dumps(GOOD), "h.json")
+    assert history.sizes == GOOD["releases"]
+    assert notes.parse_size_history(history.to_json(), "h.json") == history
+    assert notes.load_size_history(tmp_path) == notes.SizeHistory()
+    (tmp_path / "size-history.json").write_text(history.to_json())
+    assert notes.load_size_history(tmp_path) == history
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "message"),
+    [
+        ("[]", None, "expected an object, got list"),
+        ('{"schema": 2, "releases": {}}', "schema", "upgrade publisher"),
+        ('{"schema": true, "releases": {}}', "schema", "is not one this publisher reads"),
+        ('{"schema": 1}', "releases", "missing"),
+        ('{"releases": ["v1.1.0"]}', "releases", "expected an object, got list"),
+        ('{"releases": {"1.0": {}}}', 'releases["1.0"]', "is not a release tag"),
+        ('{"releases": {"v1.0.0": null}}', 'releases["v1.0.0"]', "got null"),
+        ('{"releases": {"v1.0.0": {"eight": {}}}}', 'releases["v1.0.0"]["eight"]', "PHP line"),
+        ('{"releases": {"v1.0.0": {"8.4": 5}}}', 'releases["v1.0.0"]["8.4"]', "got int"),
+        (
+            '{"releases": {"v1.0.0": {"8.4": {"linux/amd64": "big"}}}}',
+            'releases["v1.0.0"]["8.4"]["linux/amd64"]',
+            "expected a size in bytes",
+        ),
+        (
+            '{"releases": {"v1.0.0": {"8.4": {"linux/amd64": -1}}}}',
+            'releases["v1.0.0"]["8.4"]["linux/amd64"]',
+            "expected a size in bytes",
+        ),
+        (
+            '{"releases": {"v1.0.0": {"8.4": {"linux/amd64": true}}}}',
+            'releases["v1.0.0"]["8.4"]["linux/amd64"]',
+            "expected a size in bytes",
+        ),
+    ],
+)
+def test_a_misshapen_size_history_is_a_located_error(
+    text: str, field: str | None, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        notes.parse_size_history(text, "notes/size-history.json")
+    error = caught.value
+    assert error.exit_code == 3
+    assert error.source == "notes/size-history.json" and error.field == field
+    assert message in error.problem
+    assert error.hint and "restore it from git history" in error.hint
+
+
+def test_invalid_json_names_the_line_and_column(tmp_path: Path) -> None:
+    (tmp_path / "size-history.json").write_text('{"schema": 1,\n "releases": {')
+    with pytest.raises(ConfigError) as caught:
+        notes.load_size_history(tmp_path)
+    assert str(caught.value).startswith(f"{tmp_path / 'size-history.json'}:2:")
+    assert "not valid JSON" in str(caught.value)
+
+
+def test_undecodable_oversized_and_unreadable_histories_are_errors(tmp_path: Path) -> None:
+    path = tmp_path / "size-history.json"
+    path.write_bytes(b'{"releases": {"\xff": {}}}')
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        notes.load_size_history(tmp_path)
+    path.write_text(" " * (notes.MAX_HISTORY_BYTES + 1))
+    with pytest.raises(ConfigError, match="larger than"):
+        notes.load_size_history(tmp_path)
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(FileAccessError) as caught:
+        notes.load_size_history(tmp_path)
+    assert caught.value.exit_code == 18 and "size history" in str(caught.value)
+
+
+def test_from_json_validates_too() -> None:
+    assert notes.SizeHistory.from_json("") == notes.SizeHistory()
+    with pytest.raises(ConfigError):
+        notes.SizeHistory.from_json('{"releases": ["v1.0.0"]}')
+
+
+# --------------------------------------------------------------------------- republish
+
+
+def record(release: str = "v1.0.0") -> notes.ReleaseFacts:
+    return notes.ReleaseFacts(
+        release=release,
+        stable=True,
+        stand_in=False,
+        default_line="8.4",
+        published_at="2026-11-22T10:00:00Z",
+        registries=(notes.RegistryFacts("hub", "docker.io/acme/php-fpm", True),),
+        lines=(
+            notes.LineFacts(
+                php="8.4",
+                php_version="8.4.12",
+                index_digest=D,
+                tags=(f"{release}-php-8.4",),
+                base_image="docker.io/library/php:8.4-fpm-alpine",
+                base_digest=E,
+                size_budget_bytes=700_000_000,
+                platforms=(notes.PlatformFacts("linux/amd64", D, 1),),
+            ),
+        ),
+        floating=(),
+    )
+
+
+def quiet() -> tuple[Output, io.StringIO]:
+    err = io.StringIO()
+    return Output(env={}, stream=io.StringIO(), err_stream=err), err
+
+
+def test_a_republish_of_a_release_never_published_is_refused() -> None:
+    config = acme_config()
+    out, _ = quiet()
+    with pytest.raises(UsageError) as caught:
+        republish_config(config, parse_release("v7.0.0"), None, set(), Path("notes"), out)
+    error = caught.value
+    assert error.exit_code == 2
+    assert "nothing to republish" in str(error) and "notes/v7.0.0.json" in str(error)
+    assert f"v7.0.0-php-{config.line_names[0]}" in str(error)
+    assert error.hint and "publisher release v7.0.0" in error.hint
+
+
+def test_a_recorded_release_is_republished_as_recorded_whatever_the_pins() -> None:
+    config = acme_config()
+    out, err = quiet()
+    kept = republish_config(config, parse_release("v1.0.0"), record(), set(), Path("n"), out)
+    assert kept is config and err.getvalue() == ""
+
+
+def test_without_a_record_the_pins_say_which_lines_are_republished() -> None:
+    config = acme_config()
+    assert len(config.line_names) > 1
+    out, err = quiet()
+    every = republish_config(
+        config, parse_release("v1.0.0"), None, set(config.line_names), Path("n"), out
+    )
+    assert every.line_names == config.line_names
+    assert "no release record for v1.0.0" in err.getvalue()
+    some = republish_config(
+        config, parse_release("v1.0.0"), None, {config.line_names[-1]}, Path("n"), out
+    )
+    assert some.line_names == (config.line_names[-1],)
+    assert f"no pin for PHP {config.line_names[0]}" in err.getvalue()
+
+
+# --------------------------------------------------------------------------- tag moves
+
+
+def test_a_new_pin_is_created_not_unchanged() -> None:
+    pending = TagMove("hub", "v1.1.0-php-8.4", None, None, "pin")
+    assert pending.changes and pending.effect == "created"
+    new = TagMove("hub", "v1.1.0-php-8.4", None, D, "pin")
+    assert new.changes and new.effect == "created"
+    moved = TagMove("hub", "php-8.4", D, E, "floating")
+    assert moved.changes and moved.effect == "moves"
+    later = TagMove("hub", "php-8.4", D, None, "floating")
+    assert later.changes and later.effect == "set after the builds"
+    same = TagMove("hub", "v1.0.0-php-8.4", D, D, "pin")
+    assert not same.changes and same.effect == "unchanged"
