@@ -182,13 +182,20 @@ def parse_size_history(text: str, source: str) -> SizeHistory:
             hint=HISTORY_HINT,
         )
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"not valid JSON: {exc.msg}",
             source=source,
             line=exc.lineno,
             column=exc.colno,
+            hint=HISTORY_HINT,
+        ) from None
+    except _DuplicateKey as exc:
+        raise ConfigError(
+            f"the key {exc.key!r} appears twice in one object (JSON readers would disagree "
+            "on which one counts)",
+            source=source,
             hint=HISTORY_HINT,
         ) from None
 

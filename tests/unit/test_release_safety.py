@@ -103,6 +103,11 @@ def test_undecodable_oversized_and_unreadable_histories_are_errors(tmp_path: Pat
     assert caught.value.exit_code == 18 and "size history" in str(caught.value)
 
 
+def test_a_key_given_twice_is_refused() -> None:
+    with pytest.raises(ConfigError, match="appears twice"):
+        notes.parse_size_history('{"releases": {}, "releases": {"v1.0.0": {}}}', "h.json")
+
+
 def test_from_json_validates_too() -> None:
     assert notes.SizeHistory.from_json("") == notes.SizeHistory()
     with pytest.raises(ConfigError):
