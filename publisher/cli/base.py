@@ -34,10 +34,14 @@ from .. import __version__
 from ..core.errors import Interrupted, OutputClosed, PublisherError, file_error
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..adapters.output import Output
     from ..adapters.runner import Runner
     from ..core import config
+    from ..core.notes import ReleaseFacts
     from ..core.retry import RetryPolicy
+    from ..core.version import Release
     from ..stages.clients import ClientFactory
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -108,6 +112,24 @@ class State:
         if only:
             cfg = cfg.select(config.parse_line_list(only))
         return cfg
+
+    def load_published(
+        self, path: str, notes_dir: Path | None, version: Release, only: str | None
+    ) -> tuple[config.Config, ReleaseFacts | None]:
+        """matrix.yaml at ``path`` as ``version`` was published (its record's lines,
+        default line and platforms, when it has one), narrowed by ``--only``."""
+        from ..core.config import parse_line_list
+        from ..stages.verify import load_published
+        from . import options
+
+        cfg = self.load_config(path)
+        return load_published(
+            cfg,
+            options.notes_dir_of(cfg, notes_dir),
+            version,
+            self.output,
+            parse_line_list(only) if only else None,
+        )
 
     def warn_lifecycle(self, cfg: config.Config) -> None:
         """Say which lines are past their end of life or have a base that no longer updates."""

@@ -37,19 +37,10 @@ def check_public_command(
       publisher check-public v2.0.1 --only 8.4,8.5
       publisher check-public v2.0.0 --notes-dir release-notes
     """
-    from ..core.config import parse_line_list
     from ..stages.public import require_public
-    from ..stages.verify import load_published
 
     version = parse_release(release_tag)
-    cfg = state.load_config(config_path)
-    cfg, _record = load_published(
-        cfg,
-        options.notes_dir_of(cfg, notes_dir),
-        version,
-        state.output,
-        parse_line_list(only) if only else None,
-    )
+    cfg, _record = state.load_published(config_path, notes_dir, version, only)
     with state.output.step(f"Anonymous read of every pin of {version.tag}"):
         result = require_public(cfg, version, state.clients)
     state.output.info(

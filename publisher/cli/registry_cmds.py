@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ..core.config import Config, parse_line_list
+from ..core.config import Config
 from ..core.errors import ConfigError, PublisherError
 from ..core.reference import Reference
 from ..core.version import parse_release
@@ -110,18 +110,11 @@ def verify_command(
       publisher verify v2.1.0-rc.1 --config examples/offline/matrix.yaml
     """
     from ..core import plan as planning
-    from ..stages.verify import load_published, raise_for_defects, show_report, verify_release
+    from ..stages.verify import raise_for_defects, show_report, verify_release
 
     version = parse_release(release)
-    cfg = state.load_config(config_path)
     state.json_only(as_json)
-    cfg, record = load_published(
-        cfg,
-        options.notes_dir_of(cfg, notes_dir),
-        version,
-        state.output,
-        parse_line_list(only) if only else None,
-    )
+    cfg, record = state.load_published(config_path, notes_dir, version, only)
     clients = state.clients.configured(cfg)
     existing = {r.name: clients[r.name].list_tags(r.repository.path) for r in cfg.registries}
     plan = planning.plan(cfg, version, existing)

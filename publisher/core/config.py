@@ -10,12 +10,13 @@ Pure: reads one file, no subprocess, no network.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
 import unicodedata
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -302,25 +303,24 @@ class _Loader(yaml.SafeLoader):
 
     depth = 0
 
-    def _enter(self) -> None:
+    @contextlib.contextmanager
+    def _nested(self) -> Iterator[None]:
+        """One level deeper for the collection being composed; refused past the limit."""
+        if self.depth >= MAX_NESTING:
+            raise _TooDeep(self.peek_event().start_mark)
         self.depth += 1
-        if self.depth > MAX_NESTING:
-            mark = self.peek_event().start_mark
-            raise _TooDeep(mark)
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:
-        self._enter()
-        try:
+        with self._nested():
             return super().compose_sequence_node(anchor)
-        finally:
-            self.depth -= 1
 
     def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
-        self._enter()
-        try:
+        with self._nested():
             return super().compose_mapping_node(anchor)
-        finally:
-            self.depth -= 1
 
 
 class _TooDeep(Exception):
