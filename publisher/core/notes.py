@@ -175,29 +175,9 @@ HISTORY_HINT = (
 def parse_size_history(text: str, source: str) -> SizeHistory:
     """Parse ``size-history.json``: ``{"schema": 1, "releases": {tag: {php: {platform:
     bytes}}}}``. Anything else is a ConfigError (exit 3) naming the file and field."""
-    if len(text) > MAX_HISTORY_BYTES:
-        raise ConfigError(
-            f"the file is larger than {MAX_HISTORY_BYTES // (1024 * 1024)} MiB; not a size history",
-            source=source,
-            hint=HISTORY_HINT,
-        )
-    try:
-        data = json.loads(text, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"not valid JSON: {exc.msg}",
-            source=source,
-            line=exc.lineno,
-            column=exc.colno,
-            hint=HISTORY_HINT,
-        ) from None
-    except _DuplicateKey as exc:
-        raise ConfigError(
-            f"the key {exc.key!r} appears twice in one object (JSON readers would disagree "
-            "on which one counts)",
-            source=source,
-            hint=HISTORY_HINT,
-        ) from None
+    data = _strict_json(
+        text, source, limit=MAX_HISTORY_BYTES, what="a size history", hint=HISTORY_HINT
+    )
 
     def error(message: str, *keys: str) -> ConfigError:
         field = "".join(f"[{json.dumps(k)}]" for k in keys[1:])
@@ -431,6 +411,34 @@ class _DuplicateKey(Exception):
         self.key = key
 
 
+def _strict_json(text: str, source: str, *, limit: int, what: str, hint: str) -> Any:
+    """``text`` parsed as JSON, or a ConfigError (exit 3) at ``source``: more than ``limit``
+    bytes, broken JSON (with its line and column), or a key given twice in one object."""
+    if len(text) > limit:
+        raise ConfigError(
+            f"the file is larger than {limit // (1024 * 1024)} MiB; not {what}",
+            source=source,
+            hint=hint,
+        )
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"not valid JSON: {exc.msg}",
+            source=source,
+            line=exc.lineno,
+            column=exc.colno,
+            hint=hint,
+        ) from None
+    except _DuplicateKey as exc:
+        raise ConfigError(
+            f"the key {exc.key!r} appears twice in one object (JSON readers would disagree "
+            "on which one counts)",
+            source=source,
+            hint=hint,
+        ) from None
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object, refusing a key given twice (json keeps the last one silently)."""
     result: dict[str, Any] = {}
@@ -443,28 +451,13 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def parse_record(text: str, source: str) -> ReleaseFacts:
     """Parse a release record (the notes JSON); ConfigError (exit 3) names what is wrong."""
-    if len(text) > MAX_RECORD_BYTES:
-        raise ConfigError(
-            f"the file is larger than {MAX_RECORD_BYTES // (1024 * 1024)} MiB; not a release record",
-            source=source,
-        )
-    try:
-        data = json.loads(text, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"not valid JSON: {exc.msg}",
-            source=source,
-            line=exc.lineno,
-            column=exc.colno,
-            hint="restore the file from git history; publisher writes it atomically",
-        ) from None
-    except _DuplicateKey as exc:
-        raise ConfigError(
-            f"the key {exc.key!r} appears twice in one object (JSON readers would disagree "
-            "on which one counts)",
-            source=source,
-            hint="restore the file from git history; publisher writes it atomically",
-        ) from None
+    data = _strict_json(
+        text,
+        source,
+        limit=MAX_RECORD_BYTES,
+        what="a release record",
+        hint="restore the file from git history; publisher writes it atomically",
+    )
     top = _Fields(data, source, "")
     schema = top.get("schema", int)
     if schema != NOTES_SCHEMA:

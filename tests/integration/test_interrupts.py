@@ -51,6 +51,36 @@ def _wait_for(paths: Callable[[], list[Path]], timeout: float) -> list[Path]:
     return []
 
 
+def logged_in_stack(
+    tmp_path: Path,
+    account: BasicAuthRegistry,
+    primary: str,
+    second: str,
+    bases: str,
+    repo: str,
+    builder: str,
+    *,
+    platforms: list[str] | None = None,
+) -> tuple[Stack, Path, dict[str, str]]:
+    """A stack whose primary registry (``primary``, ``account``'s or a proxy in front of
+    it) takes basic auth from the environment; the run gets its own TMPDIR to inspect."""
+    stack = Stack(tmp_path / "stack", primary, second, bases, repo=repo, lines=LINES)
+    data = yaml.safe_load(stack.matrix.read_text())
+    if platforms:
+        data["platforms"] = platforms
+    data["registries"][0].update(username_env="HUB_USER", password_env="HUB_PASSWORD")
+    stack.matrix.write_text(yaml.safe_dump(data, sort_keys=False))
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {
+        "TMPDIR": str(tmp),
+        "PUBLISHER_BUILDER": builder,
+        "HUB_USER": account.username,
+        "HUB_PASSWORD": account.password,
+    }
+    return stack, tmp, env
+
+
 @pytest.mark.parametrize(
     "signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["SIGTERM", "SIGHUP", "SIGINT"]
 )
@@ -61,25 +91,15 @@ def test_a_signal_during_the_builds_removes_the_temporary_docker_config(
     bases: str,
     tmp_path: Path,
 ) -> None:
-    stack = Stack(
-        tmp_path / "stack",
+    stack, tmp, env = logged_in_stack(
+        tmp_path,
+        basic_registry,
         basic_registry.host,
         second_registry.host,
         bases,
-        repo=f"acme/interrupt-{signum.name.lower()}",
-        lines=LINES,
+        f"acme/interrupt-{signum.name.lower()}",
+        "buildx",
     )
-    data = yaml.safe_load(stack.matrix.read_text())
-    data["registries"][0].update(username_env="H12_HUB_USER", password_env="H12_HUB_PASSWORD")
-    stack.matrix.write_text(yaml.safe_dump(data, sort_keys=False))
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    env = {
-        "TMPDIR": str(tmp),
-        "PUBLISHER_BUILDER": "buildx",
-        "H12_HUB_USER": basic_registry.username,
-        "H12_HUB_PASSWORD": basic_registry.password,
-    }
     process = stack.start("release", "v1.0.0", "--jobs", "2", env=env)
     try:
         configs = _wait_for(lambda: sorted(tmp.glob("publisher-docker-config-*/config.json")), 240)
@@ -113,30 +133,20 @@ def test_sigterm_during_the_smoke_tests_pull_removes_its_auth_file(
     """buildah pulls the image to smoke-test with a throwaway auth file; the pull hangs
     (the proxy holds its manifest request) when SIGTERM comes."""
     primary = proxy_for(basic_registry)
-    stack = Stack(
-        tmp_path / "stack",
+    stack, tmp, env = logged_in_stack(
+        tmp_path,
+        basic_registry,
         primary.host,
         second_registry.host,
         bases,
-        repo="acme/interrupt-smoke",
-        lines=LINES,
+        "acme/interrupt-smoke",
+        "buildah",
+        platforms=["linux/amd64"],
     )
-    data = yaml.safe_load(stack.matrix.read_text())
-    data["platforms"] = ["linux/amd64"]
-    data["registries"][0].update(username_env="H12_HUB_USER", password_env="H12_HUB_PASSWORD")
-    stack.matrix.write_text(yaml.safe_dump(data, sort_keys=False))
     # Only buildah's pull stalls (its user agent), not publisher's own reads.
     primary.add(
         Fault("stall", method="GET", path=r"/manifests/", times=None, user_agent="(?i)buildah")
     )
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    env = {
-        "TMPDIR": str(tmp),
-        "PUBLISHER_BUILDER": "buildah",
-        "H12_HUB_USER": basic_registry.username,
-        "H12_HUB_PASSWORD": basic_registry.password,
-    }
     process = stack.start("release", "v1.0.0", env=env)
     try:
         authfiles = _wait_for(lambda: sorted(tmp.glob("publisher-smoke-auth-*/auth.json")), 300)
@@ -165,25 +175,15 @@ def test_a_reader_gone_during_the_builds_stops_quietly_and_cleans_up(
     tmp_path: Path,
 ) -> None:
     """``publisher release ... | head -n 12``: the reader leaves while the builds run."""
-    stack = Stack(
-        tmp_path / "stack",
+    stack, tmp, env = logged_in_stack(
+        tmp_path,
+        basic_registry,
         basic_registry.host,
         second_registry.host,
         bases,
-        repo="acme/interrupt-pipe",
-        lines=LINES,
+        "acme/interrupt-pipe",
+        "buildx",
     )
-    data = yaml.safe_load(stack.matrix.read_text())
-    data["registries"][0].update(username_env="H12_HUB_USER", password_env="H12_HUB_PASSWORD")
-    stack.matrix.write_text(yaml.safe_dump(data, sort_keys=False))
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    env = {
-        "TMPDIR": str(tmp),
-        "PUBLISHER_BUILDER": "buildx",
-        "H12_HUB_USER": basic_registry.username,
-        "H12_HUB_PASSWORD": basic_registry.password,
-    }
     process = subprocess.Popen(
         stack.argv("release", "v1.0.0", "--jobs", "2"),
         stdout=subprocess.PIPE,
