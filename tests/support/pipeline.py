@@ -148,7 +148,10 @@ class Stack:
         return result
 
     def start(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
-        """Start publisher in the background; its output goes to ``self.root/run.log``."""
+        """Start publisher in the background; its output goes to ``self.root/run.log``.
+
+        It starts as from a terminal, with SIGINT and SIGHUP at their defaults, even
+        when the test run itself was started with them ignored (``nohup``, ``&``)."""
         with open(self.root / "run.log", "a", encoding="utf-8") as log:
             return subprocess.Popen(
                 self.argv(*args),
@@ -158,6 +161,7 @@ class Stack:
                 env=self.process_env(env),
                 cwd=self.root,
                 start_new_session=True,
+                preexec_fn=_default_stop_signals,
             )
 
     def release(self, tag: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -257,3 +261,9 @@ def wait_for(predicate: object, timeout: float, interval: float = 0.05) -> bool:
 
 def pins_of(tags: Iterable[str], release: str) -> list[str]:
     return [t for t in tags if t == release or t.startswith(f"{release}-php-")]
+
+
+def _default_stop_signals() -> None:
+    """In the child before exec: SIGINT and SIGHUP back to their default actions."""
+    for signum in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
