@@ -1,5 +1,8 @@
 """The closed sets publisher builds for and with: platforms and builders.
 
+Each parses its text through ``parse_member``, which refuses any other name
+and lists the choices.
+
 A ``Platform`` is also its ``linux/amd64``-style string (it compares, hashes,
 formats and serialises to JSON as that text), so typed fields need no
 conversion at the edges where text is written. Platforms read from a registry
@@ -9,8 +12,17 @@ stay plain text: an index may hold one publisher does not build.
 from __future__ import annotations
 
 import enum
+from typing import TypeVar
 
-from .errors import ConfigError
+_Member = TypeVar("_Member", bound=enum.StrEnum)
+
+
+def parse_member(kind: type[_Member], text: str, noun: str) -> _Member:
+    """The member of ``kind`` named ``text`` (or ``text`` itself); raise ValueError naming the choices."""
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"unknown {noun} {text!r}; choose one of {', '.join(kind)}") from None
 
 
 class Platform(enum.StrEnum):
@@ -36,13 +48,8 @@ class Platform(enum.StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Platform:
-        """Parse ``linux/amd64``-style text (or a Platform); raise ValueError naming the accepted values."""
-        try:
-            return cls(text)
-        except ValueError:
-            raise ValueError(
-                f"unknown platform {text!r}; publisher builds {', '.join(cls)}"
-            ) from None
+        """Parse ``linux/amd64``-style text (or a Platform)."""
+        return parse_member(cls, text, "platform")
 
 
 class BuilderName(enum.StrEnum):
@@ -54,9 +61,4 @@ class BuilderName(enum.StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> BuilderName:
-        try:
-            return cls(text)
-        except ValueError:
-            raise ConfigError(
-                f"unknown builder {text!r}; choose one of {', '.join(cls)}", field="--builder"
-            ) from None
+        return parse_member(cls, text, "builder")

@@ -615,8 +615,12 @@ def test_a_named_builder_that_is_missing_is_an_error() -> None:
 def test_builder_names_are_a_closed_set() -> None:
     assert [n.value for n in BuilderName] == ["buildx", "buildah", "docker"]
     assert BuilderName.parse("docker") is BuilderName.DOCKER
-    with pytest.raises(ConfigError, match="unknown builder 'podman'; choose one of buildx"):
+    with pytest.raises(ValueError, match="unknown builder 'podman'; choose one of buildx"):
         BuilderName.parse("podman")
+    # The library's entry names the option the name came from.
+    with pytest.raises(ConfigError, match="unknown builder 'podman'") as caught:
+        select_builder("podman", FakeRunner())
+    assert caught.value.field == "--builder"
 
 
 def test_version_parsing() -> None:

@@ -8,7 +8,7 @@ under a scratch tag).
 
 from __future__ import annotations
 
-from ...core.errors import ToolMissingError
+from ...core.errors import ConfigError, ToolMissingError
 from ...core.platforms import BuilderName
 from ..runner import INSTALL_HINTS, Runner
 from .base import (
@@ -67,7 +67,10 @@ def select_builder(
     missing named builder raises ToolMissingError saying how to install it.
     """
     if isinstance(name, str):
-        name = BuilderName.parse(name)
+        try:
+            name = BuilderName.parse(name)
+        except ValueError as exc:
+            raise ConfigError(str(exc), field="--builder") from None
     if name is not None:
         builder = create_builder(name, runner)
     else:
