@@ -284,7 +284,7 @@ class BuildStage:
                 return found
         if base is None:
             raise UsageError(f"{leg.label}: the base image was not resolved")
-        digest = self._build_and_push(leg, line, base)
+        digest = self._build_and_push(leg, base)
         record = DigestRecord(
             release=release.tag,
             php=leg.php,
@@ -300,24 +300,37 @@ class BuildStage:
         output.info(f"{leg.label}: pushed {digest} to {repo.name}")
         return record
 
-    def _build_and_push(self, leg: Leg, line: Line, base: Reference) -> str:
+    def request(self, leg: Leg, base: Reference, work_dir: Path) -> BuildRequest:
+        """What the builder is asked to build for ``leg`` (the real run and the dry run)."""
+        options = self.options
+        return BuildRequest.for_line(
+            self.config,
+            self.config.line(leg.php),
+            leg.platform,
+            base=base,
+            work_dir=work_dir,
+            release=self.release.tag,
+            created=options.created,
+            revision=options.revision,
+            credentials=self.primary.transport.credentials,
+            provenance=options.attestations,
+            sbom=options.attestations,
+        )
+
+    def commands(self, bases: Mapping[str, Reference], work_dir: Path) -> None:
+        """Print the commands a build of each leg with a base would run; run nothing."""
+        todo = [leg for leg in legs(self.config) if leg.php in bases]
+        if not todo:
+            self.output.info("  none: the release already holds every image")
+        for leg in todo:
+            for argv in self.builder.commands(self.request(leg, bases[leg.php], work_dir)):
+                self.output.info("  " + " ".join(argv))
+
+    def _build_and_push(self, leg: Leg, base: Reference) -> str:
         """Build the leg's image FROM ``base`` and push it by digest; its digest."""
-        options, primary = self.options, self.primary
+        primary = self.primary
         with tempfile.TemporaryDirectory(prefix="publisher-build-") as tmp:
-            request = BuildRequest.for_line(
-                self.config,
-                line,
-                leg.platform,
-                base=base,
-                work_dir=Path(tmp),
-                release=self.release.tag,
-                created=options.created,
-                revision=options.revision,
-                credentials=primary.transport.credentials,
-                provenance=options.attestations,
-                sbom=options.attestations,
-            )
-            result = self.builder.build(request)
+            result = self.builder.build(self.request(leg, base, Path(tmp)))
             if result.layout is None:
                 return result.digest
             pushed = primary.push_layout(result.layout, self.config.primary.repository.path)

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..adapters.builders import Builder, BuildRequest
+from ..adapters.builders import Builder
 from ..adapters.localregistry import LocalRegistry
 from ..adapters.output import Output
 from ..adapters.registry import RegistryClient
@@ -24,7 +24,7 @@ from ..adapters.runner import Runner
 from ..core.config import Config, Registry
 from ..core.errors import file_error
 from ..core.fileio import ensure_writable
-from ..core.notes import ReleaseFacts, load_size_history
+from ..core.notes import load_size_history
 from ..core.plan import pin_tag
 from ..core.records import DigestRecord, read_directory
 from ..core.reference import Reference
@@ -131,22 +131,19 @@ def release(
     if todo:
         with output.step(f"Resolve the base images ({len(todo)} lines)"):
             bases = resolve_bases(config.select(todo), clients)
+    stage = BuildStage(config, version, builder, primary, output, options)
     if options.dry_run:
-        return dry_run(
-            config,
-            version,
-            builder=builder,
-            bases=bases,
-            clients=registries,
-            output=output,
-            options=options,
-            record=record,
-        )
+        with output.step("Dry run: the build commands that would run"):
+            stage.commands(bases, options.digests_dir / ".work")
+        earlier = read_directory(options.digests_dir) if options.digests_dir.is_dir() else []
+        return Publisher(
+            config, version, registries, output, options, record=record, before_builds=True
+        ).run(earlier)
     pending = options.digests_dir / PENDING_DIR
     with output.step(
         f"Build {len(legs(config))} images with {builder.name} (up to {options.jobs} at a time)"
     ):
-        records = BuildStage(config, version, builder, primary, output, options).all(
+        records = stage.all(
             bases,
             options.digests_dir,
             records_dir=pending,
@@ -170,42 +167,6 @@ def keep_records(pending: Path, digests_dir: Path) -> None:
         pass
     except OSError as exc:
         raise file_error(exc, "keep the digest records") from None
-
-
-def dry_run(
-    config: Config,
-    version: Release,
-    *,
-    builder: Builder,
-    bases: Mapping[str, Reference],
-    clients: Mapping[str, RegistryClient],
-    output: Output,
-    options: ReleaseOptions,
-    record: ReleaseFacts | None = None,
-) -> PublishResult:
-    """Print the build commands that would run and the publish plan; write nothing."""
-    with output.step("Dry run: the build commands that would run"):
-        if not bases:
-            output.info("  none: the release already holds every image")
-        for leg in legs(config):
-            if leg.php not in bases:
-                continue
-            request = BuildRequest.for_line(
-                config,
-                config.line(leg.php),
-                leg.platform,
-                base=bases[leg.php],
-                work_dir=options.digests_dir / ".work",
-                release=version.tag,
-                created=options.created,
-                revision=options.revision,
-            )
-            for argv in builder.commands(request):
-                output.info("  " + " ".join(argv))
-    records = read_directory(options.digests_dir) if options.digests_dir.is_dir() else []
-    return Publisher(
-        config, version, clients, output, options, record=record, before_builds=True
-    ).run(records)
 
 
 # --------------------------------------------------------------------------- local rehearsal

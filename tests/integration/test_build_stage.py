@@ -165,3 +165,37 @@ def test_attestations_with_a_builder_that_cannot_attach_them_are_warned_about(
     assert ("--attestations is for buildx builds only" in said) is warned, said
     if warned:
         assert said.count("--attestations") == 1  # once per run, not once per leg
+
+
+def test_the_dry_run_shows_the_requests_the_real_build_makes(
+    stage: dict[str, Any], tmp_path: Path
+) -> None:
+    """The dry run's commands come from the same request as the build: with
+    ``--attestations`` a buildx build shows provenance and SBOM on, and only the
+    lines that would be built (those with a base) are listed."""
+    from publisher.adapters.builders import BuildxBuilder
+    from tests.support.fake_runner import FakeRunner
+
+    stream = io.StringIO()
+    builder = BuildxBuilder(FakeRunner())
+    options = BuildOptions(jobs=1, attestations=True)
+    out = Output(env={}, stream=stream, err_stream=stream)
+    one = {"8.4": stage["bases"]["8.4"]}
+    built = BuildStage(stage["config"], RELEASE, builder, stage["primary"], out, options)
+    built.commands(one, tmp_path / "work")
+    shown = [line for line in stream.getvalue().splitlines() if " buildx build " in line]
+    assert len(shown) == 2, stream.getvalue()  # PHP 8.4 on both platforms, not 8.3
+    for line in shown:
+        assert "--provenance=true" in line and "--sbom=true" in line
+        assert "8.3" not in line.split("--platform")[1].split()[0]
+    # The same request with attestations off, as the real build would send it.
+    plain = io.StringIO()
+    BuildStage(
+        stage["config"],
+        RELEASE,
+        builder,
+        stage["primary"],
+        Output(env={}, stream=plain, err_stream=plain),
+        BuildOptions(jobs=1),
+    ).commands({}, tmp_path / "work")
+    assert "none: the release already holds every image" in plain.getvalue()
