@@ -968,6 +968,16 @@ class Publisher:
                 history = (*history, publish_plan.history)
             facts = self.facts(p, indexes, sizes, versions, floating, history)
             facts = dataclasses.replace(facts, publish_plan_sha256=publish_plan.digest)
+            if not moved and self.record is not None:
+                # A rerun that moves nothing and finds every fact as recorded leaves the
+                # notes as they are: the date and plan of the run that published.
+                same = dataclasses.replace(
+                    facts,
+                    published_at=self.record.published_at,
+                    publish_plan_sha256=self.record.publish_plan_sha256,
+                )
+                if same == self.record:
+                    facts = same
             result.notes_md, result.notes_json = self.write_notes(facts)
             result.facts = facts
             out.info(f"wrote {result.notes_md} and {result.notes_json}")
@@ -983,7 +993,7 @@ class Publisher:
             return []
         changed = (
             {php for php, _old, _new in publish_plan.history.changes}
-            if (publish_plan.history)
+            if publish_plan.history
             else set()
         )
         return [a.php for a in publish_plan.lines if a.digest is not None and a.php not in changed]

@@ -705,8 +705,12 @@ def test_rerun_after_the_bases_moved_finishes_without_rebuilding(
     # Finished: rerunning again, and its dry run, change nothing at all.
     for front in (front_hub, front_ghcr):
         front.reset_counts()
+    notes_before = {p.name: p.read_bytes() for p in stack.notes_dir.iterdir() if p.is_file()}
     again = stack.release("v1.0.0")
     assert no_build_ran(again)
+    # ... not even the notes, whose published_at stays.
+    notes_after = {p.name: p.read_bytes() for p in stack.notes_dir.iterdir() if p.is_file()}
+    assert notes_after == notes_before
     dry = stack.release("v1.0.0", "--dry-run")
     assert no_build_ran(dry)
     for front in (front_hub, front_ghcr):
