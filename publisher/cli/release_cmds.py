@@ -221,8 +221,7 @@ def publish_command(
     _check_json(as_json, dry_run)
     cfg = state.load_config(config_path, only)
     notes = options.notes_dir_of(cfg, notes_dir)
-    if not dry_run:
-        ensure_writable(notes, "the release notes directory")
+    ensure_writable(notes, "the release notes directory", create=not dry_run)
     cfg, record = load_release(cfg, notes, version, state.output, republish=reason is not None)
     clients = state.clients.configured(cfg)
     if reason is not None:

@@ -86,9 +86,10 @@ def release(
     the new digest records replace the earlier ones only when the run succeeds.
     """
     output = clients.output
-    if not options.dry_run:
-        ensure_writable(options.notes_dir, "the release notes directory")
-        ensure_writable(options.digests_dir, "the digest records directory")
+    # A dry run checks the same, writing nothing.
+    create = not options.dry_run
+    ensure_writable(options.notes_dir, "the release notes directory", create=create)
+    ensure_writable(options.digests_dir, "the digest records directory", create=create)
     republish = options.republish_reason is not None
     config, record = load_release(config, options.notes_dir, version, output, republish=republish)
     # The notes are written last, after the tags moved: a size history that

@@ -881,10 +881,22 @@ def test_unwritable_outputs_are_refused_before_any_build(
     assert "not writable" in result.stderr and "internal error" not in result.stderr
     assert no_build_ran(result)
     assert front.mutating_requests == 0
-    publish = stack.run(
-        "publish", "v1.0.0", "--digests", str(tmp_path), "--notes-dir", str(read_only_dir)
-    )
-    assert publish.returncode == 18, publish.stderr
+    # The dry run says what the real run would meet, without writing anything.
+    dry = stack.run("release", "v1.0.0", "--dry-run", which, str(read_only_dir / "out"))
+    assert dry.returncode == 18, dry.stdout + dry.stderr
+    assert "not writable" in dry.stderr
+    assert "Read-only file system" in dry.stderr or "Permission denied" in dry.stderr
+    for extra in ((), ("--dry-run",)):
+        publish = stack.run(
+            "publish",
+            "v1.0.0",
+            "--digests",
+            str(tmp_path),
+            "--notes-dir",
+            str(read_only_dir),
+            *extra,
+        )
+        assert publish.returncode == 18, publish.stderr
     assert front.mutating_requests == 0
 
 

@@ -34,13 +34,26 @@ def test_an_error_without_a_file_name_reads_cleanly() -> None:
     assert message == "cannot use the clock: Value too large"
 
 
+@pytest.mark.parametrize("create", [True, False], ids=["run", "dry-run"])
 @pytest.mark.parametrize("under", ["", "d"])
-def test_a_file_in_place_of_a_directory_is_said_so(tmp_path: Path, under: str) -> None:
+def test_a_file_in_place_of_a_directory_is_said_so(
+    tmp_path: Path, under: str, create: bool
+) -> None:
     blocker = tmp_path / "afile"
     blocker.write_text("x")
     directory = blocker / under if under else blocker
     with pytest.raises(FileAccessError) as info:
-        ensure_writable(directory, "the digest record's directory")
+        ensure_writable(directory, "the digest record's directory", create=create)
     assert info.value.exit_code == 18
     assert "a file stands where a directory is needed" in info.value.message
     assert "File exists" not in info.value.message
+
+
+def test_the_dry_run_check_writes_nothing(tmp_path: Path) -> None:
+    """``create=False`` accepts a directory that would be created, and creates nothing."""
+    target = tmp_path / "a" / "b" / "notes"
+    assert ensure_writable(target, "the release notes directory", create=False) == target
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "here").mkdir()
+    ensure_writable(tmp_path / "here", "the release notes directory", create=False)
+    assert list((tmp_path / "here").iterdir()) == []
