@@ -135,13 +135,13 @@ class GitHubReleases:
         settings: Settings | None = None,
         token_env: str = ENV_TOKEN,
     ) -> None:
-        if not _REPO_RE.fullmatch(repository):
-            raise GitHubError(
+        if not _REPO_RE.fullmatch(repository) or repository.split("/")[1] in (".", ".."):
+            raise UsageError(
                 f"{repository!r} is not a GitHub repository name",
                 hint=f"write OWNER/NAME, or set {ENV_REPOSITORY} (Actions sets it)",
             )
         if not token:
-            raise GitHubError(
+            raise UsageError(
                 f"no GitHub token: {token_env} is empty",
                 hint=f"set {token_env}; in a workflow pass `{token_env}: ${{{{ secrets.GITHUB_TOKEN }}}}` "
                 "through the step's env",
@@ -188,7 +188,7 @@ class GitHubReleases:
         """Repository from the argument or ``GITHUB_REPOSITORY``; token from ``GITHUB_TOKEN``."""
         repo = repository or env.get(ENV_REPOSITORY, "")
         if not repo:
-            raise GitHubError(
+            raise UsageError(
                 "which repository? none given and GITHUB_REPOSITORY is not set",
                 hint="pass --repo OWNER/NAME, or set GITHUB_REPOSITORY (Actions sets it)",
             )

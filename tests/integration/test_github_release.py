@@ -16,7 +16,7 @@ import publisher.cli.github_cmds  # noqa: F401  (registers matrix and gh-release
 from publisher.adapters.github import GitHubReleases, Settings, is_latest
 from publisher.adapters.output import Output
 from publisher.cli import main
-from publisher.core.errors import GitHubError
+from publisher.core.errors import GitHubError, UsageError
 from publisher.core.version import parse_release
 from tests.integration.conftest import GH_REPO, GH_TOKEN
 from tests.support.fake_github import FORBIDDEN, NOT_FOUND, FakeGitHub
@@ -155,12 +155,15 @@ def test_unreachable_api(streams) -> None:
 
 
 def test_missing_token_and_repository_are_explained() -> None:
-    with pytest.raises(GitHubError, match="GITHUB_TOKEN is empty"):
+    """Input mistakes, found before any request: exit 2, not a GitHub API error."""
+    with pytest.raises(UsageError, match="GITHUB_TOKEN is empty"):
         GitHubReleases.from_env({"GITHUB_REPOSITORY": GH_REPO})
-    with pytest.raises(GitHubError, match="GITHUB_REPOSITORY is not set"):
+    with pytest.raises(UsageError, match="GITHUB_REPOSITORY is not set"):
         GitHubReleases.from_env({"GITHUB_TOKEN": GH_TOKEN})
-    with pytest.raises(GitHubError, match="not a GitHub repository name"):
-        GitHubReleases.from_env({"GITHUB_TOKEN": GH_TOKEN}, repository="no-slash")
+    for wrong in ("no-slash", "acme/..", "acme/php images", "-acme/x"):
+        with pytest.raises(UsageError, match="not a GitHub repository name") as info:
+            GitHubReleases.from_env({"GITHUB_TOKEN": GH_TOKEN}, repository=wrong)
+        assert info.value.exit_code == 2
 
 
 def test_is_latest_is_semver_ordered() -> None:
