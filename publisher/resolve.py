@@ -2121,7 +2121,8 @@ class Choice:
 
     @property
     def local_image(self) -> str:
-        return f"{LOCAL_DOMAIN}/{self.local_path or self.repository.path}:{self.pin}"
+        """The local build's tag, keyed on its base: a republished base is a new build."""
+        return local_tag(self.local_path or self.repository.path, self.pin, self.base_image)
 
     def target(self) -> Target:
         return Target(
@@ -2132,6 +2133,13 @@ class Choice:
             plain_http=is_loopback(self.repository.domain),
             known_platforms=self.known_platforms if self.digest else None,
         )
+
+
+def local_tag(path: str, pin: str, base_image: str | None) -> str:
+    """``localhost/PATH:PIN``, plus ``-base-`` and 12 hex of the base digest when it has one
+    (start.sh names it the same way)."""
+    digest = (base_image or "").partition("@sha256:")[2]
+    return f"{LOCAL_DOMAIN}/{path}:{pin}" + (f"-base-{digest[:12]}" if digest else "")
 
 
 def matrix_repositories(path: str, env: Mapping[str, str]) -> tuple[Repository, Repository]:
@@ -2405,6 +2413,7 @@ def decide(
     """The rules (pure). ``availability`` is None when nothing was checked; ``base``
     is whether the base of a local build can be had (None: not checked, assumed)."""
     base_image = choice.base_image or dockerfile.base_default
+    choice = replace(choice, base_image=base_image)  # the local tag is keyed on it
     # USE_PREBUILT=false asks nothing about the pre-built image: no verdict to report.
     verdict = (choice.precheck or availability) if inputs.use_prebuilt else None
 

@@ -144,11 +144,16 @@ fi
 repository=${prebuilt%:*@*}
 registry_host=${repository%%/*}
 [ -n "$registry_host" ] || registry_host=${canonical%%/*}
-local_image=localhost/${canonical#*/}:$release-php-$php
 base=$(pin "PHP_BASE_IMAGE_$key")
 if [ -z "$base" ] && [ -f "$dockerfile" ]; then
   base=$(sed -n 's/^ARG[[:space:]][[:space:]]*PHP_BASE_IMAGE=\([^[:space:]]*\).*/\1/p' "$dockerfile" | sed -n 1p)
 fi
+# The local build's tag is keyed on its base digest (as resolve's): a pins file
+# republished on a new base is a new build, never the old one reused.
+local_image=localhost/${canonical#*/}:$release-php-$php
+case $base in
+  *@sha256:*) local_image=$local_image-base-$(printf '%.12s' "${base##*@sha256:}") ;;
+esac
 
 # ------------------------------------------------------------------ helpers
 

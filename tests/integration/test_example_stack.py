@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -86,7 +87,8 @@ class World:
 
     @property
     def local(self) -> str:
-        return f"localhost/{self.path}:{PIN}"
+        """The local build's tag: keyed on the base digest of the pins file."""
+        return f"localhost/{self.path}:{PIN}-base-{self.base.split('@sha256:')[1][:12]}"
 
 
 def _record(repository: str, digest: str, base: str, mirror: str | None = None) -> dict[str, Any]:
@@ -420,6 +422,47 @@ def test_the_fallback_build_is_the_equivalent_image(
     assert prebuilt["RootFS"]["Layers"][: len(layers)] == layers
     for key in ("Entrypoint", "Cmd", "Env", "WorkingDir"):
         assert local["Config"][key] == prebuilt["Config"][key], key
+
+
+def test_a_republished_base_is_built_anew_not_the_old_local_build_reused(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A security republish ships a pins file with a new PHP_BASE_IMAGE: the fallback builds
+    on it instead of starting the local build made on the old base."""
+    env = launcher_env(world, project, tmp_path, USE_PREBUILT="false")
+    proc, _ = launch(world, env)  # the local build on the old base, as an earlier start left it
+    assert proc.returncode == 0, proc.stderr
+    # the republished base: the base's own HOST image, another digest the registry has
+    name, index = world.base.split("@")
+    repo = name.split("/", 1)[1].rsplit(":", 1)[0]
+    request = urllib.request.Request(
+        f"http://{world.registry.host}/v2/{repo}/manifests/{index}",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        manifests = json.load(answer)["manifests"]
+    child = next(
+        m["digest"] for m in manifests if m.get("platform", {}).get("architecture") in HOST
+    )
+    new_base = f"{name}@{child}"
+    republished = tmp_path / f"{RELEASE}.env"
+    republished.write_text(world.pins.read_text().replace(world.base, new_base))
+    new_local = f"localhost/{world.path}:{PIN}-base-{child[7:19]}"
+    env = launcher_env(
+        world, project, tmp_path, PHP_PINS_FILE=str(republished),
+        PHP_IMAGE_REPOSITORY=world.repositories["refused"],
+    )  # fmt: skip
+    try:
+        answer, decision = resolve(env, tmp_path)
+        proc, fields = launch(world, env)
+        assert fields == {"decision": "build-locally", "availability": "unreachable"}, proc.stderr
+        assert proc.returncode == 0, proc.stderr
+        assert f"falling back to a local build of {new_local} from" in proc.stderr
+        assert decision["image"] == new_local, answer.stderr
+        image = running_image(world.docker, project)
+        assert image["Config"]["Labels"]["org.opencontainers.image.base.name"] == new_base
+    finally:
+        run(world.docker, "rmi", "-f", new_local, check=False)
 
 
 @pytest.mark.parametrize("use_prebuilt", [True, False], ids=["prebuilt", "local"])

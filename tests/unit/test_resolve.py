@@ -330,8 +330,8 @@ def test_mirror_and_repository_overrides() -> None:
     custom = choose(inputs(repository=private), notes(), "linux/amd64")
     assert custom.reference == f"127.0.0.1:5000/team/php-fpm:v2.0.0-php-8.4@{INDEX}"
     assert custom.target().plain_http is True
-    # local builds keep the canonical name, whichever registry pulls
-    assert custom.local_image == "localhost/twentyi/php-fpm:v2.0.0-php-8.4"
+    # local builds keep the canonical name, whichever registry pulls, keyed on the base digest
+    assert custom.local_image == "localhost/twentyi/php-fpm:v2.0.0-php-8.4-base-bbbbbbbbbbbb"
     assert choose(inputs(repository=private), None, "linux/amd64").local_image == (
         "localhost/team/php-fpm:v2.0.0-php-8.4"
     )
@@ -472,6 +472,27 @@ def test_use_prebuilt_false_always_builds_locally(
         "dockerfiles/8.4/Dockerfile"
     )
     assert decision.base_image == "docker.io/library/php:8.4-fpm-alpine"
+
+
+def test_the_local_build_is_keyed_on_its_base_digest() -> None:
+    """A republished pins file (new PHP_BASE_IMAGE) names a new local build, never the old one."""
+    args = inputs(use_prebuilt=False)
+    old = decide(args, choose(args, notes(), "linux/amd64"), None, DOCKERFILE)
+    assert old.image == "localhost/twentyi/php-fpm:v2.0.0-php-8.4-base-bbbbbbbbbbbb"
+    new = decide(args, choose(args, notes_with_base("f" * 64), "linux/amd64"), None, DOCKERFILE)
+    assert new.image == "localhost/twentyi/php-fpm:v2.0.0-php-8.4-base-ffffffffffff"
+    # without a pins file, the Dockerfile's own base counts when it is pinned by digest
+    pinned = DockerfileFacts(DOCKERFILE.path, True, f"docker.io/library/php:8.4-fpm-alpine@{BASE}")
+    assert decide(args, choose(args, None, "linux/amd64"), None, pinned).image.endswith(
+        "v2.0.0-php-8.4-base-bbbbbbbbbbbb"
+    )
+
+
+def notes_with_base(hex64: str) -> Any:
+    data = notes_dict()
+    for line in data["lines"]:
+        line["base"]["digest"] = "sha256:" + hex64
+    return parse_pins(pins.render(data), source="republished.env")
 
 
 def test_a_line_without_image_or_dockerfile_names_the_published_lines() -> None:
