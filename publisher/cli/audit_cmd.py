@@ -23,7 +23,8 @@ from .base import State, handle_errors, main, pass_state
     "--repair",
     is_flag=True,
     help="Restore what the records say: copy by digest from a registry that holds the "
-    "content, re-point tags, recompute floating tags. Never invents content.",
+    "content, re-point tags, point floating tags where the recorded pins say on every "
+    "registry. Never invents content.",
 )
 @click.option(
     "--no-anonymous-check",
@@ -46,10 +47,12 @@ def audit_command(
     For each release with a record (release-notes/vX.Y.Z.json): every pin
     (vX.Y.Z-php-A.B, and vX.Y.Z for that release's own default line) on every
     registry points at the recorded index, every floating tag (php-A.B, latest)
-    is where the pins say, the registries agree, each tagged index still has its
-    children, and anonymous users can read each registry. Run it after an
-    outage or a half-finished release. Exits 0 only when everything matches,
-    else 12 listing every defect.
+    is where the recorded pins say, the registries agree, each tagged index
+    still has its children, and anonymous users can read each registry. Pins of
+    a release without a record (one that died before writing it) are a defect
+    whose fix is `publisher release vX.Y.Z`; no floating tag follows them, and
+    --repair leaves them alone. Run it after an outage or a half-finished
+    release. Exits 0 only when everything matches, else 12 listing every defect.
 
     \b
     Examples:
@@ -77,9 +80,6 @@ def audit_command(
         output.print_text(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     for line in report.repaired:
         output.info(f"repaired: {line}")
-    for finding in report.findings:
-        if not finding.is_defect:
-            output.warning(finding.message)
     if not report.ok:
         raise VerificationError(
             [f.message for f in report.defects] + report.unrepairable,

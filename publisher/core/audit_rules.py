@@ -3,13 +3,16 @@
 Pure: ``expected_tags`` derives, for one registry, every pin of every recorded
 release (``vX.Y.Z-php-A.B`` and ``vX.Y.Z`` for the release's own default line)
 and the floating tags (``php-A.B``, ``latest``) those pins imply; ``compare``
-lists each difference as a ``Finding``. Releases present on a registry without
-a record take part in the floating tags with the digests the registry holds, so
-an audit never moves a floating tag back below a release it does not know of.
+lists each difference as a ``Finding``. Floating tags follow the recorded
+releases only: pins of a release without a record (one that died before its
+notes were written) are reported, never promoted to ``latest`` or ``php-A.B``,
+and a floating tag carrying such content is drift. ``disagreements`` names each
+floating tag the registries do not agree on.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
@@ -21,7 +24,10 @@ MOVED = "moved"  # a tag points at other content than the record says
 FLOATING = "floating"  # a floating tag is not where the pins say
 INCOMPLETE = "incomplete"  # a tagged index whose children (or itself) are gone
 PRIVATE = "private"  # anonymous users cannot read the registry
-UNRECORDED = "unrecorded"  # pins of a release with no record (a notice, not a defect)
+UNRECORDED = "unrecorded"  # pins of a release with no record: an unfinished release
+DISAGREE = "disagree"  # a floating tag the registries do not agree on
+
+_FLOATING_TAG = re.compile(r"latest|php-[0-9]+\.[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -42,10 +48,6 @@ class Finding:
     detail: str = ""
 
     @property
-    def is_defect(self) -> bool:
-        return self.kind != UNRECORDED
-
-    @property
     def message(self) -> str:
         def short(digest: str | None) -> str:
             return digest[:19] + "…" if digest else "(absent)"
@@ -57,15 +59,24 @@ class Finding:
                 f"{self.tag} points at {short(self.actual)}; {self.release}'s record says "
                 f"{short(self.expected)}"
             )
+        elif self.kind == FLOATING and self.expected is None:
+            text = f"{self.tag} points at {short(self.actual)}; no recorded release has it"
         elif self.kind == FLOATING:
             text = (
-                f"{self.tag} points at {short(self.actual)}; the pins say {short(self.expected)} "
-                f"({self.release})"
+                f"{self.tag} points at {short(self.actual)}; the recorded pins say "
+                f"{short(self.expected)} ({self.release})"
             )
         elif self.kind == UNRECORDED:
-            text = f"{self.tag} belongs to {self.release}, which has no record here"
+            text = (
+                f"{self.release} has pins here ({self.detail}) but no record: a release that "
+                f"did not finish; rerun `publisher release {self.release}` to finish it"
+            )
+        elif self.kind == DISAGREE:
+            text = f"the registries disagree on {self.tag}: {self.detail}"
         else:
             text = f"{self.tag}: {self.detail}"
+        if self.kind == FLOATING and self.detail:
+            text += f"; it carries {self.detail}"
         return f"{self.registry}: {text}"
 
     def to_dict(self) -> dict[str, object]:
@@ -85,41 +96,78 @@ def recorded_pins(records: Iterable[ReleaseFacts]) -> dict[str, Expected]:
 def expected_tags(
     records: Sequence[ReleaseFacts], actual: Mapping[str, str], registry: str
 ) -> tuple[dict[str, Expected], list[Finding]]:
-    """Every tag ``registry`` should hold, and notices for releases without a record.
+    """Every tag ``registry`` should hold, and one finding per release without a record.
 
-    ``actual`` maps the tags present on the registry to their digests.
+    ``actual`` maps the tags present on the registry to their digests. The
+    floating tags are computed from the recorded pins alone.
     """
     expected = recorded_pins(records)
-    notices: list[Finding] = []
-    present: dict[str, str] = {tag: e.digest for tag, e in expected.items()}
     recorded = {r.release for r in records}
-    for tag, digest in actual.items():
+    unrecorded: dict[str, list[str]] = {}
+    for tag in sorted(actual):
         parsed = planning.parse_scheme_tag(tag)
-        if parsed is None or tag in present:
-            continue
-        release = parsed.release.tag
-        if release not in recorded:
-            present[tag] = digest
-            notices.append(Finding(registry, UNRECORDED, tag, None, digest, release))
+        if parsed is not None and parsed.release.tag not in recorded:
+            unrecorded.setdefault(parsed.release.tag, []).append(tag)
+    notices = [
+        Finding(registry, UNRECORDED, release, None, None, release, ", ".join(tags))
+        for release, tags in sorted(unrecorded.items())
+    ]
     lines = sorted(
-        {line.php for r in records for line in r.lines}
-        | {p.php for t in present if (p := planning.parse_scheme_tag(t)) and p.php},
+        {line.php for r in records for line in r.lines},
         key=lambda php: tuple(int(x) for x in php.split(".")),
     )
-    for f in planning.floating_tags(registry, present, lines):
-        expected[f.tag] = Expected(present[f.source], f.source_release, floating=True)
+    pins = {tag: e.digest for tag, e in expected.items()}
+    for f in planning.floating_tags(registry, pins, lines):
+        expected[f.tag] = Expected(pins[f.source], f.source_release, floating=True)
     return expected, notices
 
 
 def compare(
     registry: str, expected: Mapping[str, Expected], actual: Mapping[str, str]
 ) -> list[Finding]:
-    """Each expected tag that is absent or elsewhere on ``registry``."""
+    """Each expected tag that is absent or elsewhere on ``registry``, and each
+    floating tag present that no recorded release explains.
+
+    A floating tag carrying the content of a pin without a record says whose.
+    """
+    recorded = {e.digest for e in expected.values()}
+    releases = {e.release for e in expected.values()}
+    unrecorded = {
+        digest: parsed.release.tag
+        for tag, digest in sorted(actual.items(), reverse=True)
+        if (parsed := planning.parse_scheme_tag(tag)) and parsed.release.tag not in releases
+    }
+
+    def whose(digest: str | None) -> str:
+        if digest is None or digest in recorded or digest not in unrecorded:
+            return ""
+        return f"content of {unrecorded[digest]}, which has no record"
+
     findings = []
     for tag, want in sorted(expected.items()):
         have = actual.get(tag)
         if have == want.digest:
             continue
         kind = FLOATING if want.floating else MISSING if have is None else MOVED
-        findings.append(Finding(registry, kind, tag, want.digest, have, want.release))
+        detail = whose(have) if want.floating else ""
+        findings.append(Finding(registry, kind, tag, want.digest, have, want.release, detail))
+    for tag, have in sorted(actual.items()):
+        if tag not in expected and _FLOATING_TAG.fullmatch(tag):
+            findings.append(Finding(registry, FLOATING, tag, None, have, "", whose(have)))
+    return findings
+
+
+def disagreements(actual: Mapping[str, Mapping[str, str]]) -> list[Finding]:
+    """Each floating tag that is not the same on every registry (absent counts)."""
+    names = list(actual)
+    tags = sorted({t for tags in actual.values() for t in tags if _FLOATING_TAG.fullmatch(t)})
+    findings = []
+    for tag in tags:
+        seen = [actual[name].get(tag) for name in names]
+        if len(set(seen)) > 1:
+            detail = ", ".join(
+                f"{name} {d[:19] + '…' if d else '(absent)'}"
+                for name, d in zip(names, seen, strict=True)
+            )
+            findings.append(Finding(", ".join(names), DISAGREE, tag, None, None, "", detail))
     return findings

@@ -2,12 +2,14 @@
 
 For every release with a record in the notes directory, read what each
 registry holds and compare it with what the records imply (``audit_rules``):
-missing pins, pins pointing elsewhere, floating tags not where the pins say,
-registries disagreeing, tagged indexes whose children are gone, and registries
+missing pins, pins pointing elsewhere, floating tags not where the recorded
+pins say, registries disagreeing, pins of a release without a record (an
+unfinished release), tagged indexes whose children are gone, and registries
 anonymous users cannot read. ``repair`` restores what the records say and never
 invents content: a tag is only pointed at an index some registry holds
 complete (copied by digest first where it is missing), and floating tags are
-recomputed from the pins.
+pointed where the recorded pins say, the same on every registry. The tags of
+a release without a record are left alone: rerunning that release finishes it.
 """
 
 from __future__ import annotations
@@ -38,11 +40,11 @@ class AuditReport:
 
     @property
     def defects(self) -> list[rules.Finding]:
-        return [f for f in self.findings if f.is_defect]
+        return self.findings
 
     @property
     def ok(self) -> bool:
-        return not self.defects
+        return not self.findings
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -147,6 +149,7 @@ class Auditor:
         registries = list(self.config.registries)
         found = in_parallel(self.actual, registries)
         actual = {r.name: tags for r, tags in zip(registries, found, strict=True)}
+        report.findings += rules.disagreements(actual)
         for registry in registries:
             expected, notices = rules.expected_tags(
                 self.records, actual[registry.name], registry.name
@@ -208,8 +211,13 @@ class Auditor:
         )
         for finding in todo:
             registry = next(r for r in self.config.registries if r.name == finding.registry)
-            assert finding.expected is not None
             digest = finding.expected
+            if digest is None:
+                report.unrepairable.append(
+                    f"{finding.message}: no recorded release says where it belongs, so the "
+                    "repair leaves it; finish the release it came from"
+                )
+                continue
             if not self.complete(registry, digest)[0]:
                 source = self.holder(digest, registry.name)
                 if source is None:
@@ -267,11 +275,19 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
 
     A registry anonymous users cannot read is a visibility setting of that
     repository: neither ``--repair`` nor a republish changes it, so it gets the
-    one-time steps of ``check-public``. Drifted tags and content get a repair,
-    and what a repair could not restore a rerun or a republish.
+    one-time steps of ``check-public``. A release with pins but no record is
+    finished by rerunning it (a repair leaves its tags alone). Drifted tags and
+    content get a repair, and what a repair could not restore a rerun or a
+    republish.
     """
     tips = []
-    if report.unrepairable or any(f.kind != rules.PRIVATE for f in report.defects):
+    if any(f.kind == rules.UNRECORDED for f in report.defects):
+        tips.append(
+            "no floating tag follows a release without a record, and a repair leaves its "
+            "tags alone; if its record exists elsewhere, pass --notes-dir with that directory"
+        )
+    drift = [f for f in report.defects if f.kind not in (rules.PRIVATE, rules.UNRECORDED)]
+    if report.unrepairable or drift:
         tips.append(
             "what is left needs a rerun of the release or a republish"
             if repaired

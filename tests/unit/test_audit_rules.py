@@ -45,18 +45,41 @@ def test_missing_moved_and_floating_drift_are_each_named():
     }
 
 
-def test_a_release_without_a_record_is_a_notice_and_keeps_the_floating_tags_up():
+def test_a_release_without_a_record_is_reported_and_never_moves_a_floating_tag():
+    # v2.0.0 died before its record was written: its pins are on the registry.
     records = [record_of("v1.0.0", "8.4")]
     actual = {tag: e.digest for tag, e in rules.recorded_pins(records).items()}
     actual.update(
         {
             "v2.0.0-php-8.4": digest("v2/8.4"),
+            "v2.0.0-php-8.5": digest("v2/8.5"),
             "v2.0.0": digest("v2/8.4"),
-            "php-8.4": digest("v2/8.4"),
             "php-8.3": digest("v1.0.0/8.3"),
-            "latest": digest("v2/8.4"),
+            "php-8.4": digest("v1.0.0/8.4"),
+            "latest": digest("v2/8.4"),  # moved before the run died
+            "php-8.5": digest("v2/8.5"),  # a line only the unfinished release has
         }
     )
     expected, notices = rules.expected_tags(records, actual, "hub")
-    assert {n.release for n in notices} == {"v2.0.0"}
-    assert rules.compare("hub", expected, actual) == []
+    assert [(n.kind, n.release) for n in notices] == [(rules.UNRECORDED, "v2.0.0")]
+    assert "rerun `publisher release v2.0.0`" in notices[0].message
+    assert expected["latest"].digest == digest("v1.0.0/8.4")
+    assert "php-8.5" not in expected
+    found = {f.tag: f for f in rules.compare("hub", expected, actual)}
+    assert set(found) == {"latest", "php-8.5"}
+    assert found["latest"].expected == digest("v1.0.0/8.4")
+    assert "content of v2.0.0, which has no record" in found["latest"].message
+    assert found["php-8.5"].expected is None and "no recorded release" in found["php-8.5"].message
+
+
+def test_floating_tags_the_registries_disagree_on_are_named():
+    same = {"latest": digest("a"), "php-8.4": digest("a"), "v1.0.0": digest("a")}
+    assert rules.disagreements({"hub": same, "ghcr": dict(same)}) == []
+    other = {**same, "latest": digest("b")}
+    del other["php-8.4"]
+    found = rules.disagreements({"hub": same, "ghcr": other})
+    assert [(f.kind, f.tag) for f in found] == [
+        (rules.DISAGREE, "latest"),
+        (rules.DISAGREE, "php-8.4"),
+    ]
+    assert "ghcr (absent)" in found[1].message
