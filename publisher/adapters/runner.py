@@ -11,11 +11,18 @@ throwaway loopback registry), its output going to a log file, and returns a
 ``Background`` to stop it with.
 
 When the run is interrupted (Ctrl-C, SIGTERM, SIGHUP), the CLI calls
-``stop_children``: every command ``run`` started is terminated, in whatever
-thread it runs, and ``run`` and ``start`` refuse to start new ones except as
-cleanup (while an exception unwinds), so that build legs on worker threads end
-quickly and every ``finally`` (temporary credentials, throwaway registries and
-containers) runs before the process exits.
+``stop_children``. From then on there are two kinds of command:
+
+* work (``run``, ``start``): every one running is terminated, in whatever
+  thread it runs, and new ones are refused with CommandError, so that build
+  legs on worker threads end quickly;
+* cleanup (``Runner.cleanup``: removing a container or a temporary image,
+  logging out): it still starts, ``stop_children`` leaves it alone, and it runs
+  to completion within ``CLEANUP_TIMEOUT`` seconds (then it is killed). It never
+  raises for its own failure, so it cannot replace the exception being unwound.
+
+Every ``finally`` that tidies up with a command uses ``cleanup``; temporary
+files are removed in Python, which nothing stops.
 
 Builders, the smoke test and the stand-in builder take a ``Runner``: unit tests
 pass one whose tools and processes are scripted (it overrides ``which`` and
@@ -29,7 +36,6 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -85,6 +91,8 @@ Spawn = Callable[..., "subprocess.CompletedProcess[str]"]
 
 #: Seconds between SIGTERM and SIGKILL for the commands ``stop_children`` ends.
 STOP_GRACE = 5.0
+#: Seconds a cleanup command (``Runner.cleanup``) may take before it is killed.
+CLEANUP_TIMEOUT = 10.0
 
 _live: set[subprocess.Popen[str]] = set()
 _live_lock = threading.RLock()  # re-entered when the signal handler interrupts its holder
@@ -92,8 +100,9 @@ _stopping = threading.Event()
 
 
 def stop_children(grace: float = STOP_GRACE) -> None:
-    """The run is being interrupted: SIGTERM every command ``run`` is waiting for (SIGKILL
-    after ``grace`` seconds) and refuse to start new ones. Safe in a signal handler."""
+    """The run is being interrupted: SIGTERM every work command ``run`` is waiting for
+    (SIGKILL after ``grace`` seconds) and refuse to start new ones; cleanup commands
+    still run. Safe in a signal handler."""
     _stopping.set()
     with _live_lock:
         processes = list(_live)
@@ -138,30 +147,37 @@ def run_tracked(
     timeout: float | None = None,
     check: bool = False,
     capture_output: bool = False,
+    cleanup: bool = False,
     **popen: Any,
 ) -> subprocess.CompletedProcess[str]:
-    """``subprocess.run`` whose process ``stop_children`` can reach from another thread."""
+    """``subprocess.run`` whose process ``stop_children`` can reach from another thread.
+
+    A ``cleanup`` process is out of its reach: it runs to its end (or ``timeout``),
+    even when the waiting thread is interrupted."""
     if input is not None:
         popen["stdin"] = subprocess.PIPE
     if capture_output:
         popen["stdout"] = popen["stderr"] = subprocess.PIPE
+    started = time.monotonic()
     with subprocess.Popen(command, **popen) as process:
         try:
-            with _live_lock:
-                _live.add(process)
-            if _stopping.is_set():  # stop_children ran while this one was starting
-                _signal(process, kill=False)
+            if not cleanup:
+                with _live_lock:
+                    _live.add(process)
+                if _stopping.is_set():  # stop_children ran while this one was starting
+                    _signal(process, kill=False)
             stdout, stderr = process.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             process.kill()
             exc.stdout, exc.stderr = process.communicate()
             raise
-        except BaseException:  # interrupted: SIGTERM first, so the tool can tidy up
-            _signal(process, kill=False)
-            try:
-                process.wait(timeout=STOP_GRACE)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        except BaseException:
+            if cleanup:  # interrupted while tidying up: let the tidying finish
+                left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+                _finish(process, left)
+            else:  # SIGTERM first, so the tool can tidy up
+                _signal(process, kill=False)
+                _finish(process, STOP_GRACE)
             raise
         finally:
             with _live_lock:
@@ -170,6 +186,14 @@ def run_tracked(
     if check and returncode:
         raise subprocess.CalledProcessError(returncode, command, stdout, stderr)
     return subprocess.CompletedProcess(command, returncode, stdout, stderr)
+
+
+def _finish(process: subprocess.Popen[str], timeout: float | None) -> None:
+    """Wait for ``process`` up to ``timeout`` seconds, then SIGKILL it."""
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 @dataclass
@@ -265,13 +289,15 @@ class Runner:
         echo: bool = True,
         what: str | None = None,
         hint: str | None = None,
+        cleanup: bool = False,
     ) -> Completed:
         """Run ``argv``; raise CommandError (with the output's tail) when it fails and ``check``.
 
         ``stdin`` is the only way to hand a secret to a command; every value in
         ``secrets`` is masked before the command is echoed. ``env`` is merged
         onto the runner's environment. ``what`` names the step in messages
-        (default: the command's first two words).
+        (default: the command's first two words). ``cleanup`` marks a tidy-up
+        command: call it through ``Runner.cleanup``, which says what that means.
         """
         argv = [str(a) for a in argv]
         for secret in secrets:
@@ -279,7 +305,8 @@ class Runner:
         if any(secret and secret in arg for arg in argv for secret in secrets):
             raise ValueError("a secret must be passed through stdin, never argv")
         command, label, full_env = self._prepare(argv, env, what)
-        _refuse_when_stopping(label)
+        if not cleanup:
+            _refuse_when_stopping(label)
         text = self.output.redact(format_argv(argv))
         if echo:
             self.output.command(text)
@@ -298,6 +325,7 @@ class Runner:
                 cwd=cwd,
                 timeout=timeout,
                 check=False,
+                cleanup=cleanup,
             )
         except subprocess.TimeoutExpired as exc:
             captured = _decode(exc.stdout) + _decode(exc.stderr)
@@ -322,6 +350,31 @@ class Runner:
         if check and not result.ok:
             raise command_failed(result, label, self.output.redact, hint)
         return result
+
+    def cleanup(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        what: str | None = None,
+        timeout: float = CLEANUP_TIMEOUT,
+    ) -> Completed:
+        """Run a tidy-up command (remove a container or a temporary image, log out) from a
+        ``finally``: the one kind of command that still runs while publisher is stopping.
+
+        ``stop_children`` does not terminate it, an interrupt of the waiting thread does
+        not cut it short, and it is killed after ``timeout`` seconds, so that an
+        interrupted run still ends promptly. It never raises for its own sake (a
+        failure, a timeout, a tool gone): the result says what happened, and the
+        exception being unwound stays the one reported. Shown with --debug only.
+        """
+        try:
+            return self.run(
+                argv, env=env, what=what, timeout=timeout, check=False, echo=False, cleanup=True
+            )
+        except (CommandError, ToolMissingError) as exc:
+            self.output.debug(f"cleanup did not finish: {self.output.redact(exc.message)}")
+            return Completed(argv=tuple(str(a) for a in argv), returncode=-1, stderr=exc.message)
 
     def start(
         self,
@@ -373,9 +426,8 @@ def command_failed(
 
 
 def _refuse_when_stopping(label: str) -> None:
-    """Once stopping, only cleanup may run: a command called while an exception unwinds
-    (from a ``finally`` or ``except``: ``buildah rm``, ``docker rm -f``) still runs."""
-    if _stopping.is_set() and sys.exc_info()[1] is None:
+    """Once stopping, no work command starts (only ``Runner.cleanup`` ones do)."""
+    if _stopping.is_set():
         raise CommandError(
             f"`{label}` was not started: publisher is stopping (interrupted)",
             hint="rerun the command; finished steps are not repeated",

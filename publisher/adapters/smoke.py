@@ -21,7 +21,9 @@ image's ``cgi-fcgi``, the tool its HEALTHCHECK uses. Busybox stand-ins, whose
 Pulls use the registry credentials configured for the image's registry (matrix.yaml's
 variables, else the docker config): a throwaway ``DOCKER_CONFIG`` or buildah auth
 file, logged in with the password on stdin, removed afterwards.
-Containers and the pulled image are removed afterwards, pass or fail.
+Containers and the pulled image are removed afterwards, pass or fail, and also when
+the run is interrupted: those removals are ``Runner.cleanup`` commands, which run to
+completion (bounded) while publisher stops.
 """
 
 from __future__ import annotations
@@ -471,19 +473,19 @@ class _BuildahSession:
     @contextlib.contextmanager
     def running(self, probe_script: str) -> Iterator[Completed]:
         self.buildah = self.runner.require("buildah")
-        with self._pull_auth() as authfile:
-            self.runner.run(
-                buildah_from_argv(
-                    self.image,
-                    self.platform,
-                    self.name,
-                    plain_http=self.plain_http,
-                    buildah=self.buildah,
-                    authfile=authfile,
-                ),
-                what=f"buildah from {self.image} ({self.platform})",
-            )
-        try:
+        try:  # a `buildah from` cut short may have created the container already
+            with self._pull_auth() as authfile:
+                self.runner.run(
+                    buildah_from_argv(
+                        self.image,
+                        self.platform,
+                        self.name,
+                        plain_http=self.plain_http,
+                        buildah=self.buildah,
+                        authfile=authfile,
+                    ),
+                    what=f"buildah from {self.image} ({self.platform})",
+                )
             config = self._config()
             timeout = self.tester.start_timeout
             stored = self.exec(write_probe_argv(), timeout=120, stdin=probe_script)
@@ -501,8 +503,8 @@ class _BuildahSession:
             )
             yield started
         finally:
-            self.runner.run([self.buildah, "rm", self.name], check=False, echo=False)
-            self.runner.run([self.buildah, "rmi", str(self.image)], check=False, echo=False)
+            self.runner.cleanup([self.buildah, "rm", self.name])
+            self.runner.cleanup([self.buildah, "rmi", str(self.image)])
 
     def _config(self) -> dict[str, Any]:
         result = self.runner.run(
@@ -591,8 +593,8 @@ class _DockerSession:
                 )
             yield self._wait_healthy()
         finally:
-            self.runner.run([self.docker, "rm", "-f", self.name], check=False, echo=False)
-            self.runner.run([self.docker, "image", "rm", str(self.image)], check=False, echo=False)
+            self.runner.cleanup([self.docker, "rm", "-f", self.name])
+            self.runner.cleanup([self.docker, "image", "rm", str(self.image)])
 
     def _wait_healthy(self) -> Completed:
         config = json.loads(self._inspect("{{json .Config}}") or "{}")

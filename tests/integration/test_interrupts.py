@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -215,3 +216,73 @@ def test_a_reader_gone_during_the_builds_stops_quietly_and_cleans_up(
     assert not [
         n for n in left if n.startswith(("publisher-docker-config-", "publisher-build-"))
     ], left
+
+
+def _listed(argv: list[str]) -> list[str]:
+    """The lines ``argv`` prints; a listing can fail now and then while other buildah
+    processes on the machine add and remove containers, so it is asked again."""
+    for _ in range(10):
+        listed = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if listed.returncode == 0:
+            return listed.stdout.splitlines()
+        time.sleep(0.2)
+    raise AssertionError(f"{argv} failed: {listed.stderr}")
+
+
+def _smoke_containers(engine: str, repo: str) -> list[str]:
+    """The smoke-test containers of images of ``repo`` (this test's run only)."""
+    if engine == "buildah":
+        tool, listing = require_tool("buildah"), ["containers"]
+        fmt = "{{.ContainerName}} {{.ImageName}}"
+    else:
+        tool, listing = require_tool("docker"), ["ps", "-a"]
+        fmt = "{{.Names}} {{.Image}}"
+    lines = _listed([tool, *listing, "--format", fmt])
+    return [line for line in lines if line.startswith("publisher-smoke-") and repo in line]
+
+
+def _images(engine: str, repo: str) -> list[str]:
+    lines = _listed([require_tool(engine), "images", "--format", "{{.Repository}}@{{.Digest}}"])
+    return [line for line in lines if repo in line]
+
+
+@pytest.mark.parametrize(
+    ("builder", "engine"), [("buildah", "buildah"), ("buildx", "docker")], ids=["buildah", "docker"]
+)
+def test_sigint_during_the_smoke_tests_removes_their_containers(
+    builder: str,
+    engine: str,
+    registry: LocalRegistry,
+    second_registry: LocalRegistry,
+    bases: str,
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C while a smoke test's container exists: the run still removes it (and the image
+    it pulled) on its way out, and exits 130 promptly. The cleanup commands of an
+    interrupted run are not stopped like its work commands."""
+    repo = f"acme/interrupt-smoke-rm-{uuid.uuid4().hex[:10]}"
+    stack = Stack(
+        tmp_path / "stack", registry.host, second_registry.host, bases, repo=repo, lines=LINES
+    )
+    data = yaml.safe_load(stack.matrix.read_text())
+    data["platforms"] = ["linux/amd64"]
+    stack.matrix.write_text(yaml.safe_dump(data, sort_keys=False))
+    process = stack.start("release", "v1.0.0", env={"PUBLISHER_BUILDER": builder})
+    try:
+        deadline = time.monotonic() + 300
+        seen: list[str] = []
+        while not seen and process.poll() is None and time.monotonic() < deadline:
+            seen = _smoke_containers(engine, repo)
+        assert seen, (stack.root / "run.log").read_text()
+        os.kill(process.pid, signal.SIGINT)
+        interrupted = time.monotonic()
+        returncode = process.wait(timeout=90)
+        took = time.monotonic() - interrupted
+    finally:
+        kill_group(process)
+    log = (stack.root / "run.log").read_text()
+    assert returncode == 130, log
+    assert "interrupted by SIGINT" in log and "Traceback" not in log
+    assert took < 30, log
+    assert _smoke_containers(engine, repo) == [], log
+    assert _images(engine, repo) == [], log

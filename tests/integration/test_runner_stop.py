@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +48,73 @@ def test_stop_children_ends_a_command_waited_for_on_another_thread() -> None:
     finally:
         runner_module.allow_children()
     assert not runner_module._live
+
+
+def _writer(marker: Path, after: float) -> list[str]:
+    """A command that takes ``after`` seconds, then writes ``marker``."""
+    code = f"import time, pathlib; time.sleep({after}); pathlib.Path({str(marker)!r}).write_text('done')"
+    return [sys.executable, "-c", code]
+
+
+def test_cleanup_commands_run_to_completion_while_stopping(tmp_path: Path) -> None:
+    """The rule of an interrupted run: work commands end and new ones are refused, while
+    cleanup (``Runner.cleanup``) already running or started afterwards finishes, bounded."""
+    runner = Runner(output=Output(env={}, quiet=True))
+    results: dict[str, object] = {}
+
+    def work() -> None:
+        results["work"] = runner.run(SLEEPER, check=False)
+
+    def early_cleanup() -> None:
+        results["early"] = runner.cleanup(_writer(tmp_path / "early", 1.5))
+
+    threads = [threading.Thread(target=work), threading.Thread(target=early_cleanup)]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not runner_module._live and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # both commands are running now
+        started = time.monotonic()
+        runner_module.stop_children()
+        late = runner.cleanup(_writer(tmp_path / "late", 1.0))
+        assert late.ok and (tmp_path / "late").read_text() == "done"
+        with pytest.raises(CommandError, match="publisher is stopping"):
+            runner.run(_writer(tmp_path / "work", 0))
+        hung = runner.cleanup(SLEEPER, timeout=1)
+        assert not hung.ok and "did not finish within 1s" in hung.stderr
+        for thread in threads:
+            thread.join(timeout=10)
+        assert time.monotonic() - started < 5
+    finally:
+        runner_module.allow_children()
+    assert (tmp_path / "early").read_text() == "done"
+    assert results["early"].ok  # type: ignore[attr-defined]
+    assert results["work"].returncode == -15  # type: ignore[attr-defined]
+    assert not (tmp_path / "work").exists()
+    assert not runner_module._live
+
+
+def test_an_interrupt_of_the_waiting_thread_lets_the_cleanup_finish(tmp_path: Path) -> None:
+    """The signal handler raises in the main thread; if that thread was waiting for a
+    cleanup command, the command still finishes before the exception goes on."""
+
+    class Interrupt(Exception):
+        pass
+
+    def handler(signum: int, frame: object) -> None:
+        raise Interrupt()
+
+    runner = Runner(output=Output(env={}, quiet=True))
+    previous = signal.signal(signal.SIGALRM, handler)
+    started = time.monotonic()
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(Interrupt):
+            runner.cleanup(_writer(tmp_path / "marker", 1.0))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - started >= 0.9
+    assert (tmp_path / "marker").read_text() == "done"

@@ -32,6 +32,8 @@ class Call:
     cwd: str | None
     check: bool
     secrets: tuple[str, ...]
+    #: made through ``Runner.cleanup`` (still runs while publisher is stopping)
+    cleanup: bool = False
 
 
 def ok(stdout: str = "", stderr: str = "") -> Completed:
@@ -77,6 +79,7 @@ class FakeRunner(Runner):
             str(cwd) if cwd else None,
             options.get("check", True),
             tuple(options.get("secrets", ())),
+            bool(options.get("cleanup", False)),
         )
         self.calls.append(call)
         self._running.call = call
@@ -94,3 +97,7 @@ class FakeRunner(Runner):
 
     def argvs(self, containing: str | None = None) -> list[tuple[str, ...]]:
         return [c.argv for c in self.calls if containing is None or containing in c.argv]
+
+    def cleanups(self) -> list[tuple[str, ...]]:
+        """The commands made through ``Runner.cleanup``, in order."""
+        return [c.argv for c in self.calls if c.cleanup]

@@ -81,11 +81,11 @@ def test_other_write_errors_stay_errors() -> None:
         Output(env={}, stream=Full()).info("x")
 
 
-def test_once_stopping_the_runner_starts_nothing_until_allowed_again() -> None:
-    calls: list[Any] = []
+def test_once_stopping_the_runner_starts_only_cleanup_until_allowed_again() -> None:
+    calls: list[tuple[list[str], bool]] = []
 
     def spawn(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        calls.append(argv)
+        calls.append((argv, kwargs["cleanup"]))
         return subprocess.CompletedProcess(argv, 0, "", "")
 
     runner = Runner(env={"PATH": "/bin:/usr/bin"}, spawn=spawn)
@@ -93,16 +93,18 @@ def test_once_stopping_the_runner_starts_nothing_until_allowed_again() -> None:
         runner_module.stop_children()
         with pytest.raises(CommandError, match="publisher is stopping"):
             runner.run(["true"])
-        assert calls == []
-        try:  # cleanup while the interruption unwinds still runs
+        try:  # not even while the interruption unwinds: only what is marked cleanup
             raise KeyboardInterrupt
         except KeyboardInterrupt:
-            runner.run(["true"])
-        assert len(calls) == 1
+            with pytest.raises(CommandError, match="publisher is stopping"):
+                runner.run(["true"])
+        assert calls == []
+        assert runner.cleanup(["true"]).ok
+        assert calls == [(["/usr/bin/true"], True)] or calls == [(["/bin/true"], True)]
     finally:
         runner_module.allow_children()
     runner.run(["true"])
-    assert len(calls) == 2
+    assert len(calls) == 2 and calls[-1][1] is False
 
 
 def test_signals_the_caller_ignores_stay_ignored_and_handlers_are_restored() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from publisher.adapters.output import Output
-from publisher.adapters.runner import Completed, Runner, format_argv, tail
+from publisher.adapters.runner import CLEANUP_TIMEOUT, Completed, Runner, format_argv, tail
 from publisher.core.errors import CommandError, ToolMissingError
 
 PYTHON = sys.executable
@@ -146,6 +146,32 @@ def test_a_binary_that_cannot_start_is_a_command_error() -> None:
     runner, _, _ = make(Spawn(exc=PermissionError(13, "Permission denied")))
     with pytest.raises(CommandError, match="could not be started: Permission denied"):
         runner.run([PYTHON, "x"])
+
+
+def test_a_cleanup_is_bounded_quiet_and_marked_for_the_spawner() -> None:
+    spawn = Spawn(returncode=1, stderr="no such container\n")
+    runner, out, err = make(spawn)
+    result = runner.cleanup([PYTHON, "rm", "c1"])
+    assert not result.ok and "no such container" in result.output  # failure returned, not raised
+    [(_argv, kwargs)] = spawn.calls
+    assert kwargs["cleanup"] is True and kwargs["timeout"] == CLEANUP_TIMEOUT
+    assert out.getvalue() == "" and err.getvalue() == ""  # shown with --debug only
+    runner.run([PYTHON, "build"], check=False)
+    assert spawn.calls[-1][1]["cleanup"] is False and spawn.calls[-1][1]["timeout"] is None
+
+
+@pytest.mark.parametrize(
+    ("exc", "said"),
+    [
+        (subprocess.TimeoutExpired(["x"], 2), "did not finish within 2s"),
+        (PermissionError(13, "Permission denied"), "could not be started: Permission denied"),
+    ],
+)
+def test_a_cleanup_that_hangs_or_cannot_start_never_raises(exc: Exception, said: str) -> None:
+    """A cleanup runs in a ``finally``: raising would replace the error being reported."""
+    runner, _, _ = make(Spawn(exc=exc))
+    result = runner.cleanup([PYTHON, "rm", "c1"], timeout=2)
+    assert not result.ok and said in result.stderr
 
 
 def test_format_and_tail_helpers() -> None:

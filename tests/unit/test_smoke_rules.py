@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from publisher.adapters import emulation as emulation_mod
 from publisher.adapters import fastcgi
+from publisher.adapters import runner as runner_module
 from publisher.adapters.runner import Completed
 from publisher.adapters.smoke import (
     PROBE_BEGIN,
@@ -382,8 +383,8 @@ def test_docker_smoke_passes_and_cleans_up() -> None:
     run = runner.argvs()[0]
     assert run[:3] == (DOCKER, "run", "-d") and run[-1] == str(IMAGE)
     name = run[run.index("--name") + 1]
-    assert runner.argvs()[-2] == (DOCKER, "rm", "-f", name)
-    assert runner.argvs()[-1] == (DOCKER, "image", "rm", str(IMAGE))
+    assert runner.cleanups() == [(DOCKER, "rm", "-f", name), (DOCKER, "image", "rm", str(IMAGE))]
+    assert runner.argvs()[-2:] == runner.cleanups()
     [(host, port, params)] = probe.sent  # type: ignore[attr-defined]
     assert (host, port) == ("172.17.0.9", 9000)
     assert params["SCRIPT_FILENAME"] == smoke_rules.PROBE_PATH
@@ -433,8 +434,44 @@ def test_buildah_smoke_removes_the_container_even_when_a_check_crashes() -> None
     with pytest.raises(CommandError, match="printed no JSON"):
         tester.test(IMAGE, Platform.ARM64, php_line="8.4", extensions=[], plain_http=True)
     name = runner.argvs()[0][3]
-    assert runner.argvs()[-2] == (buildah, "rm", name)
-    assert runner.argvs()[-1] == (buildah, "rmi", str(IMAGE))
+    assert runner.cleanups() == [(buildah, "rm", name), (buildah, "rmi", str(IMAGE))]
+    assert runner.argvs()[-2:] == runner.cleanups()
+
+
+@pytest.mark.parametrize("engine", [Engine.BUILDAH, Engine.DOCKER])
+def test_an_interrupt_during_the_checks_still_removes_the_container_and_image(
+    engine: Engine,
+) -> None:
+    """Ctrl-C while ``php -v`` runs: the check is terminated, the next one is refused, and
+    the container and image are still removed (cleanup commands run while stopping)."""
+    buildah = "/usr/bin/buildah"
+    runner = docker_runner() if engine is Engine.DOCKER else FakeRunner(tools={"buildah": buildah})
+    runner.on([buildah, "inspect"], ok(json.dumps({"Docker": {"config": CONFIG}})))
+
+    def interrupted(call: Call) -> Completed:
+        if "php" in call.argv and "-v" in call.argv:
+            runner_module.stop_children()  # what the signal handler does
+            return fail(-15)
+        return ok("publisher-smoke: healthy after 1 checks\n")
+
+    runner.on([buildah, "run"], interrupted)
+    runner._answers.insert(0, ((DOCKER, "exec"), interrupted))  # before docker_runner's
+    tester = SmokeTester(runner, engine, sleep=lambda _s: None, fastcgi_request=fake_fastcgi())
+    try:
+        with pytest.raises(CommandError, match="publisher is stopping"):
+            tester.test(IMAGE, Platform.AMD64, php_line="8.4", extensions=[], plain_http=True)
+    finally:
+        runner_module.allow_children()
+    first = runner.argvs()[0]
+    name = first[first.index("--name") + 1]
+    assert runner.argvs()[-2:] == runner.cleanups()  # after the refused `php -m`
+    if engine is Engine.BUILDAH:
+        assert runner.cleanups() == [(buildah, "rm", name), (buildah, "rmi", str(IMAGE))]
+    else:
+        assert runner.cleanups() == [
+            (DOCKER, "rm", "-f", name),
+            (DOCKER, "image", "rm", str(IMAGE)),
+        ]
 
 
 def test_smoke_tester_for_the_publish_stage_follows_config_and_builder() -> None:

@@ -157,7 +157,7 @@ class BuildahBuilder:
                 what=f"buildah push (PHP {request.php}, {request.platform}) into an OCI layout",
             )
         finally:
-            self.runner.run(rmi_argv(local_name, buildah=buildah), check=False, echo=False)
+            self.runner.cleanup(rmi_argv(local_name, buildah=buildah))
         pushed = request.digest_file.read_text(encoding="utf-8").strip()
         if read_layout(request.layout_dir).digest != pushed:
             raise CommandError(

@@ -132,7 +132,6 @@ class DockerBuilder:
         request.work_dir.mkdir(parents=True, exist_ok=True)
         local_name = request.local_name(uuid.uuid4().hex[:12])
         archive = archive_path(request)
-        built = False
         try:
             self.runner.run(
                 build_argv(request, local_name, docker=docker),
@@ -140,14 +139,12 @@ class DockerBuilder:
                 what=f"docker build (PHP {request.php}, {request.platform})",
                 hint=foreign_hint(request.platform),
             )
-            built = True
             self.runner.run(
                 save_argv(request, local_name, docker=docker),
                 what=f"docker save (PHP {request.php}, {request.platform})",
             )
-        finally:
-            if built:
-                self.runner.run(rmi_argv(local_name, docker=docker), check=False, echo=False)
+        finally:  # also after a failed or interrupted build: it may have tagged the image
+            self.runner.cleanup(rmi_argv(local_name, docker=docker))
         try:
             digest = docker_archive_to_layout(archive, request.layout_dir)
         finally:
