@@ -242,7 +242,9 @@ def _smoke_containers(engine: str, repo: str) -> list[str]:
 
 
 def _images(engine: str, repo: str) -> list[str]:
-    lines = _listed([require_tool(engine), "images", "--format", "{{.Repository}}@{{.Digest}}"])
+    """The images of ``repo`` in ``engine``'s store (the smoke test pulls by digest)."""
+    name = "{{.Name}}" if engine == "buildah" else "{{.Repository}}"
+    lines = _listed([require_tool(engine), "images", "--format", name])
     return [line for line in lines if repo in line]
 
 
