@@ -165,7 +165,13 @@ trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 130' INT TERM
 
 # cached REF: is REF in the local image store for the platform? (no network)
 cached() {
-  [ "$("$docker" image inspect --format '{{.Os}}/{{.Architecture}}' "$1" 2>/dev/null)" = "$platform" ]
+  found=$("$docker" image inspect --format '{{.Os}}/{{.Architecture}}' "$1" 2>/dev/null) || return 1
+  [ "$found" != "$platform" ] || return 0
+  # A multi-platform image in the containerd image store: inspect names one of its
+  # platforms (the engine's when present). Docker answers for another one only by
+  # creating a container for it, which --pull never keeps off the network.
+  probe=$("$docker" create --pull never --platform "$platform" "$1" true 2>/dev/null) || return 1
+  "$docker" rm "$probe" >/dev/null 2>&1 || true
 }
 
 # pull REF: docker pull under two deadlines (no GNU timeout needed): the registry

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -463,6 +464,45 @@ def test_a_republished_base_is_built_anew_not_the_old_local_build_reused(
         assert image["Config"]["Labels"]["org.opencontainers.image.base.name"] == new_base
     finally:
         run(world.docker, "rmi", "-f", new_local, check=False)
+
+
+def test_an_image_cached_for_the_emulated_platform_needs_no_registry(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """PHP_IMAGE_PLATFORM other than the engine's (linux/amd64 on Apple Silicon): the image
+    pulled for it sits next to the engine's own in the image store, where `docker image
+    inspect` names the engine's platform; both tools still find it, with the registry gone."""
+    name, index = world.base.split("@")  # a two-platform index: the stand-in base
+    relay = TcpRelay(world.registry.host)
+    repository = f"{relay.host}/{name.split('/', 1)[1].rsplit(':', 1)[0]}"
+    reference = f"{repository}:{PIN}@{index}"
+    try:
+        for platform in (OTHER, HOST):
+            run(world.docker, "pull", "--platform", platform, reference)
+    finally:
+        relay.close()
+    text = world.pins.read_text().replace(world.digest, index)
+    text = re.sub("^PHP_PLATFORMS_8_4=.*$", f"PHP_PLATFORMS_8_4='{HOST} {OTHER}'", text, flags=re.M)
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(text)
+    env = launcher_env(
+        world, project, tmp_path, PHP_PINS_FILE=str(pins_file), PHP_IMAGE_REPOSITORY=repository,
+        PHP_IMAGE_PLATFORM=OTHER, ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    try:
+        answer, decision = resolve(env, tmp_path)
+        proc, fields = launch(world, env)
+        assert fields == {"decision": "use-prebuilt", "availability": "cached"}, proc.stderr
+        assert (answer.returncode, proc.returncode) == (0, 0), answer.stderr + proc.stderr
+        assert (decision["availability"], decision["image"]) == ("cached", reference)
+        ids = run(
+            world.docker, "ps", "-q", "--filter", f"label=com.docker.compose.project={project}"
+        ).stdout.split()
+        machine = run(world.docker, "exec", *ids, "uname", "-m").stdout.strip()
+        assert {"x86_64": "linux/amd64", "aarch64": "linux/arm64"}[machine] == OTHER
+    finally:
+        compose_down(world.docker, project)
+        run(world.docker, "rmi", "-f", reference, check=False)
 
 
 @pytest.mark.parametrize("use_prebuilt", [True, False], ids=["prebuilt", "local"])
