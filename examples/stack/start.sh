@@ -19,7 +19,9 @@
 #   PHP_IMAGE_PLATFORM          linux/amd64|linux/arm64 (default: the docker engine's,
 #                               linux/arm64 on Apple Silicon)
 #   PMA_IMAGE                   phpMyAdmin image, passed to compose unchanged
-#   PHP_PINS_FILE               the release's pins file (default: ./php-images.env here)
+#   STACK_RELEASE               vX.Y.Z: refuse a pins file of another release
+#   PHP_PINS_FILE               the release's pins file (default: ./php-images.env here),
+#                               or a directory of vX.Y.Z.env (then STACK_RELEASE picks one)
 #   PHP_DOCKERFILES             directory of <X.Y>/Dockerfile (default: ./dockerfiles here)
 #   STACK_REGISTRY_TIMEOUT      seconds the registry has to answer (default 10)
 #   STACK_PULL_TIMEOUT          seconds a whole pull may take (default 900)
@@ -71,6 +73,17 @@ case $(lower "${PREBUILT_REGISTRY:-canonical}") in
   mirror) which_registry=mirror; other_registry=canonical ;;
   *) fail 2 "PREBUILT_REGISTRY='$PREBUILT_REGISTRY' is not valid: use canonical or mirror" ;;
 esac
+# STACK_RELEASE, when set: v + a semantic version (as resolve's --release).
+id='(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)'
+case ${STACK_RELEASE:-} in
+  '') ;;
+  *[[:space:]]*) bad_release=1 ;;
+  *) printf '%s\n' "$STACK_RELEASE" \
+       | grep -Eq "^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-$id(\.$id)*)?\$" \
+       || bad_release=1 ;;
+esac
+[ -z "${bad_release:-}" ] \
+  || fail 2 "STACK_RELEASE='$STACK_RELEASE' is not valid: use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1"
 case ${PMA_IMAGE:-} in
   *[[:space:][:cntrl:]]*) fail 2 "PMA_IMAGE='$PMA_IMAGE' is not valid: an image reference may not contain whitespace or control characters" ;;
 esac
@@ -78,6 +91,11 @@ esac
 # ------------------------------------------------------------------ the pins file
 
 pins=${PHP_PINS_FILE:-$here/php-images.env}
+if [ -d "$pins" ]; then  # a directory of vX.Y.Z.env: the one of STACK_RELEASE
+  [ -n "${STACK_RELEASE:-}" ] || fail 2 "PHP_PINS_FILE names a directory ($pins), and STACK_RELEASE is not set
+start: fix: set STACK_RELEASE, or point PHP_PINS_FILE at the vX.Y.Z.env file"
+  pins=${pins%/}/$STACK_RELEASE.env
+fi
 [ -f "$pins" ] || fail 3 "pins file not found: $pins
 start: fix: vendor the release's vX.Y.Z.env next to this script as php-images.env, or set PHP_PINS_FILE"
 

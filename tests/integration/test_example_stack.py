@@ -633,6 +633,7 @@ def test_pma_image_passes_through_to_compose(world: World, project: str, tmp_pat
         ("PREBUILT_REGISTRY", "backup", "use canonical or mirror"),
         ("PHP_IMAGE_PLATFORM", "linux/riscv64", "use linux/amd64 or linux/arm64"),
         ("PMA_IMAGE", "phpmyadmin latest", "whitespace or control characters"),
+        ("STACK_RELEASE", "garbage", "use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1"),
     ],
 )
 def test_invalid_settings_are_exit_2_in_both(
@@ -678,6 +679,31 @@ def test_a_mirror_not_synced_and_a_private_mirror(
     assert fields["decision"] == decision["decision"] == "use-prebuilt", proc.stderr + answer.stderr
     assert decision["image"] == world.prebuilt()
     assert proc.returncode == 0
+
+
+def test_a_directory_of_pins_files_is_read_alike(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """PHP_PINS_FILE may name a directory of vX.Y.Z.env: STACK_RELEASE picks the file."""
+    folder = tmp_path / "pins dir"
+    folder.mkdir()
+    shutil.copy(world.pins, folder / f"{RELEASE}.env")
+    env = launcher_env(
+        world, project, tmp_path, PHP_PINS_FILE=str(folder), STACK_RELEASE=RELEASE,
+        PHP_IMAGE_REPOSITORY=world.repositories["cached"], ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "use-prebuilt", "availability": "cached"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (0, 0), answer.stderr
+    assert decision["image"] == world.prebuilt(world.repositories["cached"])
+    del env["STACK_RELEASE"]  # which file, then?
+    answer, _ = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert (answer.returncode, proc.returncode) == (2, 2), proc.stderr
+    for stderr in (answer.stderr, proc.stderr):
+        assert "PHP_PINS_FILE names a directory" in stderr
+        assert "and STACK_RELEASE is not set" in stderr
 
 
 def test_a_pins_file_edited_on_windows_reads_the_same(
