@@ -51,7 +51,9 @@ def audit_command(
     still has its children, and anonymous users can read each registry. Pins of
     a release without a record (one that died before writing it) are a defect
     whose fix is `publisher release vX.Y.Z`; no floating tag follows them, and
-    --repair leaves them alone. Run it after an outage or a half-finished
+    --repair leaves them alone. A floating tag carrying a newer release that
+    finished on every registry but has no record here (notes not merged yet) is
+    reported as ahead, and --repair never moves it back. Run it after an outage or a half-finished
     release. Exits 0 only when everything matches, else 12 listing every defect.
 
     \b

@@ -6,8 +6,11 @@ and the floating tags (``php-A.B``, ``latest``) those pins imply; ``compare``
 lists each difference as a ``Finding``. Floating tags follow the recorded
 releases only: pins of a release without a record (one that died before its
 notes were written) are reported, never promoted to ``latest`` or ``php-A.B``,
-and a floating tag carrying such content is drift. ``disagreements`` names each
-floating tag the registries do not agree on.
+and a floating tag carrying such content is drift, unless that release is newer
+than the records and its pins are alike on every registry holding them: then it
+finished and only its record is missing here (its notes not merged yet), and the
+tag is reported as ``ahead``, which a repair never moves back. ``disagreements``
+names each floating tag the registries do not agree on.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ INCOMPLETE = "incomplete"  # a tagged index whose children (or itself) are gone
 PRIVATE = "private"  # anonymous users cannot read the registry
 UNRECORDED = "unrecorded"  # pins of a release with no record: an unfinished release
 DISAGREE = "disagree"  # a floating tag the registries do not agree on
+AHEAD = "ahead"  # a floating tag carries a finished release newer than the records here
 
 _FLOATING_TAG = re.compile(r"latest|php-[0-9]+\.[0-9]+")
 
@@ -68,8 +72,16 @@ class Finding:
             )
         elif self.kind == UNRECORDED:
             text = (
-                f"{self.release} has pins here ({self.detail}) but no record: a release that "
-                f"did not finish; rerun `publisher release {self.release}` to finish it"
+                f"{self.release} has pins here ({self.detail}) but no record here: a release "
+                f"that did not finish (rerun `publisher release {self.release}` to finish it), "
+                "or one whose record is elsewhere"
+            )
+        elif self.kind == AHEAD:
+            text = (
+                f"{self.tag} carries {self.detail}, newer than the records here say "
+                f"({self.release}); its pins are on every registry that holds any, so it "
+                "finished and only its record is missing: pass --notes-dir with its record, or "
+                f"rerun `publisher release {self.detail}`; a repair does not move {self.tag} back"
             )
         elif self.kind == DISAGREE:
             text = f"the registries disagree on {self.tag}: {self.detail}"
@@ -123,13 +135,19 @@ def expected_tags(
 
 
 def compare(
-    registry: str, expected: Mapping[str, Expected], actual: Mapping[str, str]
+    registry: str,
+    expected: Mapping[str, Expected],
+    actual: Mapping[str, str],
+    finished: Iterable[str] = (),
 ) -> list[Finding]:
     """Each expected tag that is absent or elsewhere on ``registry``, and each
     floating tag present that no recorded release explains.
 
-    A floating tag carrying the content of a pin without a record says whose.
+    A floating tag carrying the content of a pin without a record says whose;
+    when that release is in ``finished`` (its pins are alike on every registry:
+    ``plan.settled``) and newer than the records' choice, the tag is ``ahead``.
     """
+    done = set(finished)
     recorded = {e.digest for e in expected.values()}
     releases = {e.release for e in expected.values()}
     unrecorded = {
@@ -150,11 +168,19 @@ def compare(
             continue
         kind = FLOATING if want.floating else MISSING if have is None else MOVED
         detail = whose(have) if want.floating else ""
+        newer = unrecorded.get(have or "")
+        if detail and newer in done and _newer(newer, want.release):
+            kind, detail = AHEAD, str(newer)
         findings.append(Finding(registry, kind, tag, want.digest, have, want.release, detail))
     for tag, have in sorted(actual.items()):
         if tag not in expected and _FLOATING_TAG.fullmatch(tag):
             findings.append(Finding(registry, FLOATING, tag, None, have, "", whose(have)))
     return findings
+
+
+def _newer(release: str | None, than: str) -> bool:
+    a, b = planning.parse_scheme_tag(release or ""), planning.parse_scheme_tag(than)
+    return a is not None and (b is None or b.release < a.release)
 
 
 def disagreements(actual: Mapping[str, Mapping[str, str]]) -> list[Finding]:

@@ -12,7 +12,10 @@ The tag scheme, for release ``vX.Y.Z`` and PHP line ``A.B``:
 
 Floating tags are derived from the pin tags that exist (plus this release), never
 from memory of earlier runs: any run can recompute them, a prerelease or a
-backport never moves them backwards, and two concurrent runs converge. ``latest``
+backport never moves them backwards, and two concurrent runs converge. Only
+*settled* pins count (``settled``): when the registries holding a release's pins
+do not all hold the same ones, the release died while writing them, and no
+floating tag follows it until a rerun finishes it. ``latest``
 follows the ``vX.Y.Z`` tags rather than the current default line so that a
 backport built with an older default line cannot pull it back.
 """
@@ -79,6 +82,35 @@ def parse_scheme_tag(tag: str) -> ParsedTag | None:
         return ParsedTag(parse_release(tag), None)
     except InvalidVersionError:
         return None
+
+
+def settled(existing: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
+    """Per registry, its tags less the pins of releases that did not finish writing them.
+
+    A release's pins count when every registry that holds any of them holds all
+    of them (the same ``vX.Y.Z`` and ``vX.Y.Z-php-A.B`` tags). A release that died
+    while writing its pins is thus followed by no floating tag on any registry, so
+    the registries agree; a registry that holds none of a release's pins (one added
+    to the matrix later) does not hold the release back.
+    """
+    held = {name: set(tags) for name, tags in existing.items()}
+    release_of = {
+        tag: parsed.release.tag
+        for tags in held.values()
+        for tag in tags
+        if (parsed := parse_scheme_tag(tag))
+    }
+    pins: dict[str, dict[str, frozenset[str]]] = {}
+    for name, tags in held.items():
+        for release in {release_of[t] for t in tags if t in release_of}:
+            pins.setdefault(release, {})[name] = frozenset(
+                t for t in tags if release_of.get(t) == release
+            )
+    finished = {release for release, where in pins.items() if len(set(where.values())) == 1}
+    return {
+        name: {t for t in tags if t not in release_of or release_of[t] in finished}
+        for name, tags in held.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -208,8 +240,9 @@ def plan(config: Config, release: Release | str, existing: Mapping[str, Iterable
     this_tags = set(selected_pins(config, release))
 
     floating: list[FloatingTag] = []
+    counted = settled(existing)
     for registry in config.registries:
-        present = set(existing.get(registry.name, ())) | this_tags
+        present = counted.get(registry.name, set()) | this_tags
         for f in floating_tags(registry.name, present, config.line_names):
             mine = f.source_release == release.tag and f.source in this_tags
             floating.append(FloatingTag(f.registry, f.tag, f.source, f.source_release, mine))

@@ -485,10 +485,13 @@ def tags_to_resolve(
     lines = [line.php for line in plan.lines]
     pins = [tag for line in plan.lines for tag in plan.pins(line.php)]
     result: dict[str, list[str]] = {}
+    counted = planning.settled(tags_present)
     for registry in plan.registries:
         present = set(tags_present.get(registry.name, ()))
         this = set(pins)
-        wanted = planning.floating_tags(registry.name, present | this, lines)
+        wanted = planning.floating_tags(
+            registry.name, counted.get(registry.name, set()) | this, lines
+        )
         names = [*pins, *(f.tag for f in wanted), *(f.source for f in wanted)]
         result[registry.name] = [t for t in dict.fromkeys(names) if t in present]
     return result

@@ -25,7 +25,7 @@ from ..core import audit_rules as rules
 from ..core.config import Config, Registry
 from ..core.errors import AuthError, NotFoundError, RateLimitedError, UsageError
 from ..core.notes import ReleaseFacts, load_record, record_releases
-from ..core.plan import parse_scheme_tag
+from ..core.plan import parse_scheme_tag, settled
 from .clients import AnonymousClient
 from .public import fix_steps
 from .publish import in_parallel, tag_digests
@@ -150,12 +150,22 @@ class Auditor:
         found = in_parallel(self.actual, registries)
         actual = {r.name: tags for r, tags in zip(registries, found, strict=True)}
         report.findings += rules.disagreements(actual)
+        # Releases whose pins are alike on every registry holding them: finished,
+        # whether or not their record is here.
+        finished = {
+            parsed.release.tag
+            for tags in settled(actual).values()
+            for tag in tags
+            if (parsed := parse_scheme_tag(tag))
+        }
         for registry in registries:
             expected, notices = rules.expected_tags(
                 self.records, actual[registry.name], registry.name
             )
             report.findings += notices
-            report.findings += rules.compare(registry.name, expected, actual[registry.name])
+            report.findings += rules.compare(
+                registry.name, expected, actual[registry.name], finished
+            )
             for tag, want in sorted(expected.items()):
                 if actual[registry.name].get(tag) != want.digest:
                     continue
@@ -281,12 +291,20 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
     republish.
     """
     tips = []
+    if any(f.kind == rules.AHEAD for f in report.defects):
+        tips.append(
+            "a floating tag ahead of the records carries a release that finished on every "
+            "registry: a repair never moves it back; bring its record here (merge its notes "
+            "pull request, or pass --notes-dir) or rerun that release"
+        )
     if any(f.kind == rules.UNRECORDED for f in report.defects):
         tips.append(
             "no floating tag follows a release without a record, and a repair leaves its "
             "tags alone; if its record exists elsewhere, pass --notes-dir with that directory"
         )
-    drift = [f for f in report.defects if f.kind not in (rules.PRIVATE, rules.UNRECORDED)]
+    drift = [
+        f for f in report.defects if f.kind not in (rules.PRIVATE, rules.UNRECORDED, rules.AHEAD)
+    ]
     if report.unrepairable or drift:
         tips.append(
             "what is left needs a rerun of the release or a republish"

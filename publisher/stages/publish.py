@@ -688,23 +688,29 @@ class Publisher:
 
         in_parallel(one, pending)
 
-    def floating_moves(self, registry: Registry) -> list[pp.TagMove]:
-        """Where the floating tags of ``registry`` must point, from the pins present there."""
+    def floating_moves(self, registry: Registry, counted: set[str]) -> list[pp.TagMove]:
+        """Where the floating tags of ``registry`` must point, from its settled pins."""
         client = self.client(registry)
         repo = registry.repository.path
-        present = client.list_tags(repo)
         lines = self.config.line_names
-        wanted = planning.floating_tags(registry.name, present, lines)
+        wanted = planning.floating_tags(registry.name, counted, lines)
         lookup = [f.source for f in wanted] + [f.tag for f in wanted]
-        digests = tag_digests(client, repo, [t for t in lookup if t in present])
+        digests = tag_digests(client, repo, [t for t in lookup if t in counted])
         return pp.floating_moves(registry.name, digests, lines)
 
+    def expected_floating(self) -> list[list[pp.TagMove]]:
+        """Per registry (in matrix order), where its floating tags must point."""
+        registries = list(self.config.registries)
+        listed = in_parallel(lambda r: self.client(r).list_tags(r.repository.path), registries)
+        counted = planning.settled({r.name: t for r, t in zip(registries, listed, strict=True)})
+        return in_parallel(lambda r: self.floating_moves(r, counted[r.name]), registries)
+
     def move_floating(self) -> list[pp.TagMove]:
-        """Recompute the floating tags from the pins on each registry and move them,
-        until nothing changes (a concurrent release may move pins meanwhile)."""
+        """Recompute the floating tags from the settled pins of the registries and move
+        them, until nothing changes (a concurrent release may move pins meanwhile)."""
         applied: list[pp.TagMove] = []
         for _ in range(FLOATING_ROUNDS):
-            found = in_parallel(self.floating_moves, list(self.config.registries))
+            found = self.expected_floating()
             pending = [m for moves in found for m in moves if m.changes]
             if not pending:
                 return applied
@@ -796,7 +802,7 @@ class Publisher:
 
     def _check_floating(self) -> tuple[list[str], list[notes_mod.FloatingFacts]]:
         registries = list(self.config.registries)
-        found = in_parallel(self.floating_moves, registries)
+        found = self.expected_floating()
         defects = [
             f"{m.registry}:{m.tag} is {m.old}, expected {m.new}"
             for moves in found

@@ -1066,13 +1066,32 @@ def test_audit_after_a_half_finished_release_keeps_floating_tags_on_the_records(
     on_hub, on_ghcr = tag_maps(stack, skopeo, hub.host, ghcr.host)
     assert on_hub["latest"] == on_ghcr["latest"] == recorded["latest"]
 
+    # Another release meanwhile (a backport) follows only finished releases with
+    # its floating tags, on both registries alike.
+    stack.release("v1.0.1", "--no-smoke")
+    on_hub, on_ghcr = tag_maps(stack, skopeo, hub.host, ghcr.host)
+    after_backport = expected_tags(stack, ["v1.0.0", "v1.0.1"])
+    for tag in floating:
+        assert on_hub[tag] == on_ghcr[tag] == after_backport[tag], tag
+
     # Finishing the release is what makes the audit pass.
     stack.release("v1.1.0", "--no-smoke")
     stack.ok("audit", "--notes-dir", str(stack.notes_dir))
-    assert (
-        tag_maps(stack, skopeo, hub.host, ghcr.host)
-        == [expected_tags(stack, ["v1.0.0", "v1.1.0"])] * 2
-    )
+    finished = tag_maps(stack, skopeo, hub.host, ghcr.host)
+    assert finished == [expected_tags(stack, ["v1.0.0", "v1.0.1", "v1.1.0"])] * 2
+
+    # A notes directory without v1.1.0's record (its notes not merged yet): the
+    # floating tags carrying it are ahead of the records; a repair never rolls
+    # them back to v1.0.1.
+    stale = tmp_path / "stale-notes"
+    stale.mkdir()
+    for name in ("v1.0.0.json", "v1.0.1.json"):
+        (stale / name).write_bytes((stack.notes_dir / name).read_bytes())
+    ahead = stack.run("audit", "--repair", "--json", "--notes-dir", str(stale))
+    assert ahead.returncode == 12, ahead.stdout + ahead.stderr
+    kinds = {(f["registry"], f["tag"]): f["kind"] for f in json.loads(ahead.stdout)["findings"]}
+    assert kinds[("hub", "latest")] == kinds[("ghcr", "latest")] == "ahead"
+    assert tag_maps(stack, skopeo, hub.host, ghcr.host) == finished
 
 
 def expected_from_records(stack: Stack, done: Sequence[str]) -> dict[str, str]:

@@ -83,3 +83,32 @@ def test_floating_tags_the_registries_disagree_on_are_named():
         (rules.DISAGREE, "php-8.4"),
     ]
     assert "ghcr (absent)" in found[1].message
+
+
+def test_a_finished_release_whose_record_is_not_here_is_ahead_never_rolled_back():
+    """v2.0.0 finished on every registry, but its record is not in this notes
+    directory (its notes pull request is not merged): the floating tags carrying it
+    are ``ahead``, which a repair leaves; an unfinished v2.0.0 would be drift."""
+    records = [record_of("v1.0.0", "8.4")]
+    actual = {tag: e.digest for tag, e in rules.recorded_pins(records).items()}
+    actual.update(
+        {
+            "v2.0.0-php-8.3": digest("v2/8.3"),
+            "v2.0.0-php-8.4": digest("v2/8.4"),
+            "v2.0.0": digest("v2/8.4"),
+            "php-8.3": digest("v2/8.3"),
+            "php-8.4": digest("v2/8.4"),
+            "latest": digest("v2/8.4"),
+        }
+    )
+    expected, _ = rules.expected_tags(records, actual, "hub")
+    found = {f.tag: f for f in rules.compare("hub", expected, actual, finished={"v2.0.0"})}
+    assert {tag: f.kind for tag, f in found.items()} == {
+        "latest": rules.AHEAD,
+        "php-8.3": rules.AHEAD,
+        "php-8.4": rules.AHEAD,
+    }
+    assert "--notes-dir" in found["latest"].message
+    assert "does not move latest back" in found["latest"].message
+    unfinished = {f.tag: f.kind for f in rules.compare("hub", expected, actual)}
+    assert set(unfinished.values()) == {rules.FLOATING}

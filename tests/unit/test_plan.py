@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from publisher.core import config
 from publisher.core.errors import InvalidVersionError
-from publisher.core.plan import LATEST, parse_scheme_tag, plan
+from publisher.core.plan import LATEST, parse_scheme_tag, plan, settled
 from publisher.core.version import parse_release
 from tests.support.matrices import acme_matrix
 
@@ -181,3 +181,77 @@ def test_floating_tags_point_at_the_highest_stable_release(sequence, data):
                 assert r.tags[LATEST] == f"{max(stable_default).tag}/8.4"
             else:
                 assert LATEST not in r.tags
+
+
+# ------------------------------------------------------------- releases that died writing pins
+
+
+def test_a_release_that_died_writing_its_pins_is_followed_by_no_floating_tag(cfg):
+    """v1.1.0 died with all its pins on hub and one on ghcr: neither registry's
+    floating tags follow it, so they agree; its own rerun counts its pins again."""
+    v100 = ["v1.0.0", "v1.0.0-php-8.3", "v1.0.0-php-8.4"]
+    existing = {
+        "hub": [*v100, "v1.1.0", "v1.1.0-php-8.3", "v1.1.0-php-8.4", "latest"],
+        "ghcr": [*v100, "v1.1.0-php-8.3", "latest"],
+    }
+    counted = settled(existing)
+    assert counted["hub"] == {*v100, "latest"} and counted["ghcr"] == {*v100, "latest"}
+    backport = plan(cfg, "v1.0.1", existing)
+    for name in ("hub", "ghcr"):
+        sources = {f.tag: f.source for f in backport.floating_for(name)}
+        assert sources == {
+            "php-8.3": "v1.0.1-php-8.3",
+            "php-8.4": "v1.0.1-php-8.4",
+            LATEST: "v1.0.1",
+        }
+    rerun = plan(cfg, "v1.1.0", existing)
+    assert {f.source for f in rerun.floating_for("ghcr")} == {
+        "v1.1.0-php-8.3",
+        "v1.1.0-php-8.4",
+        "v1.1.0",
+    }
+
+
+def test_a_registry_without_a_releases_pins_does_not_hold_it_back() -> None:
+    """A registry added to the matrix later holds none of the old release's pins."""
+    old = ["v1.0.0", "v1.0.0-php-8.4"]
+    counted = settled({"hub": [*old, "junk"], "quay": ["v2.0.0", "v2.0.0-php-8.4"]})
+    assert counted["hub"] == {*old, "junk"}
+    assert counted["quay"] == {"v2.0.0", "v2.0.0-php-8.4"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(release_tags, min_size=2, max_size=10, unique=True), st.data())
+def test_floating_tags_never_follow_a_release_that_died_writing_pins(sequence, data):
+    """Any release of a sequence may die after writing some of its pins, on each
+    registry a different part; the later releases' floating tags agree on both
+    registries and carry only releases that finished."""
+    cfg = config.loads(MATRIX)
+    registries = {"hub": Registry(), "ghcr": Registry()}
+    finished = []
+    for tag in sequence:
+        p = plan(cfg, tag, {n: list(r.tags) for n, r in registries.items()})
+        if data.draw(st.booleans(), label=f"{tag} dies"):
+            pins = [(line.php, t) for line in p.lines for t in p.pins(line.php)]
+            # Each registry got some of the pins, not the same ones. (One that got
+            # none is taken for a registry added later: see ``settled``.)
+            some = st.sets(st.sampled_from(pins), min_size=1)
+            parts = data.draw(
+                st.tuples(some, some).filter(lambda ab: ab[0] != ab[1]),
+                label=f"{tag} pins written",
+            )
+            for r, part in zip(registries.values(), parts, strict=True):
+                for php, pin in part:
+                    r.tags[pin] = f"{tag}/{php}"
+            continue
+        for name, r in registries.items():
+            r.apply(p, name)
+        finished.append(parse_release(tag))
+        floating = [
+            {t: c for t, c in r.tags.items() if t in ("php-8.3", "php-8.4", LATEST)}
+            for r in registries.values()
+        ]
+        assert floating[0] == floating[1]
+        stable = [rel for rel in finished if rel.is_stable]
+        if stable:
+            assert floating[0][LATEST] == f"{max(stable).tag}/8.4"
