@@ -132,7 +132,8 @@ def test_sigterm_during_the_smoke_tests_pull_removes_its_auth_file(
     tmp_path: Path,
 ) -> None:
     """buildah pulls the image to smoke-test with a throwaway auth file; the pull hangs
-    (the proxy holds its manifest request) when SIGTERM comes."""
+    (the proxy holds its manifest request) when SIGTERM comes. The container a `buildah
+    from` cut short may already have made is removed too."""
     primary = proxy_for(basic_registry)
     stack, tmp, env = logged_in_stack(
         tmp_path,
@@ -140,7 +141,7 @@ def test_sigterm_during_the_smoke_tests_pull_removes_its_auth_file(
         primary.host,
         second_registry.host,
         bases,
-        "acme/interrupt-smoke",
+        f"acme/interrupt-smoke-{uuid.uuid4().hex[:10]}",
         "buildah",
         platforms=["linux/amd64"],
     )
@@ -167,6 +168,7 @@ def test_sigterm_during_the_smoke_tests_pull_removes_its_auth_file(
     assert not [n for n in left if n.startswith(("publisher-smoke-auth-", "publisher-build-"))], (
         left
     )
+    assert _smoke_containers("buildah", stack.repo) == [], log
 
 
 def test_a_reader_gone_during_the_builds_stops_quietly_and_cleans_up(
