@@ -236,7 +236,7 @@ class BuildStage:
         given, is what the caller already read from the release's pins (a leg absent
         from it has no pin), so the primary is not asked again.
         """
-        config, release, primary, output = self.config, self.release, self.primary, self.output
+        config, release, output = self.config, self.release, self.output
         line = config.line(leg.php)
         if leg.platform not in line.platforms:
             raise UsageError(
@@ -245,43 +245,18 @@ class BuildStage:
             )
         repo = config.primary.repository
         dockerfile = dockerfile_sha256(config, leg.php)
-        if self.options.reuse:
-            pinned = (
-                published.get(leg)
-                if published is not None
-                else published_record(
-                    config, release, leg, primary=primary, recorded_base=recorded_base
-                )
-            )
-            if pinned is not None:
-                pinned = earlier_record((record_path, *earlier_records), pinned.digest) or pinned
-                write_record(record_path, pinned)
-                output.info(
-                    f"{leg.label}: {release.tag} already holds {pinned.digest} "
-                    f"({pin_tag(release, leg.php)}); not rebuilding"
-                )
-                return pinned
-            reusable = (
-                None
-                if base is None
-                else reusable_record(
-                    (record_path, *earlier_records),
-                    release=release,
-                    leg=leg,
-                    base=base,
-                    dockerfile=dockerfile,
-                    primary=primary,
-                    repo_path=repo.path,
-                )
-            )
-            if reusable is not None:
-                path, found = reusable
-                if path != record_path:
-                    write_record(record_path, found)
-                output.info(
-                    f"{leg.label}: already built and pushed as {found.digest}; not rebuilding"
-                )
-                return found
+        found = self.reused(
+            leg,
+            base=base,
+            record_paths=(record_path, *earlier_records),
+            recorded_base=recorded_base,
+            published=published,
+        )
+        if found is not None:
+            record, why = found
+            write_record(record_path, record)
+            output.info(f"{leg.label}: {why}")
+            return record
         if base is None:
             raise UsageError(f"{leg.label}: the base image was not resolved")
         digest = self._build_and_push(leg, base)
@@ -325,6 +300,51 @@ class BuildStage:
         for leg in todo:
             for argv in self.builder.commands(self.request(leg, bases[leg.php], work_dir)):
                 self.output.info("  " + " ".join(argv))
+
+    def reused(
+        self,
+        leg: Leg,
+        *,
+        base: Reference | None,
+        record_paths: Sequence[Path],
+        recorded_base: tuple[str, str | None] | None = None,
+        published: Mapping[Leg, DigestRecord] | None = None,
+    ) -> tuple[DigestRecord, str] | None:
+        """The record ``leg`` takes instead of a build, and why in words; None: it builds.
+
+        With ``options.reuse`` (everything but a republish or ``--rebuild``): the
+        image the release's pin holds, else an earlier record (``record_paths``)
+        that still describes an image on the primary for the same base and
+        Dockerfile. Reads the primary; writes nothing (the dry run asks too).
+        """
+        if not self.options.reuse:
+            return None
+        config, release, primary = self.config, self.release, self.primary
+        pinned = (
+            published.get(leg)
+            if published is not None
+            else published_record(
+                config, release, leg, primary=primary, recorded_base=recorded_base
+            )
+        )
+        if pinned is not None:
+            pinned = earlier_record(record_paths, pinned.digest) or pinned
+            pin = pin_tag(release, leg.php)
+            return pinned, f"{release.tag} already holds {pinned.digest} ({pin}); not rebuilding"
+        if base is None:
+            return None
+        reusable = reusable_record(
+            record_paths,
+            release=release,
+            leg=leg,
+            base=base,
+            dockerfile=dockerfile_sha256(config, leg.php),
+            primary=primary,
+            repo_path=config.primary.repository.path,
+        )
+        if reusable is None:
+            return None
+        return reusable[1], f"already built and pushed as {reusable[1].digest}; not rebuilding"
 
     def _build_and_push(self, leg: Leg, base: Reference) -> str:
         """Build the leg's image FROM ``base`` and push it by digest; its digest."""

@@ -26,7 +26,7 @@ from ..core.errors import file_error
 from ..core.fileio import ensure_writable
 from ..core.notes import load_size_history
 from ..core.plan import pin_tag
-from ..core.records import DigestRecord, read_directory
+from ..core.records import DigestRecord
 from ..core.reference import Reference
 from ..core.version import Release
 from .build import BuildOptions, BuildStage, Leg, legs, published_record, resolve_base
@@ -136,7 +136,21 @@ def release(
     if options.dry_run:
         with output.step("Dry run: the build commands that would run"):
             stage.commands(bases, options.digests_dir / ".work")
-        earlier = read_directory(options.digests_dir) if options.digests_dir.is_dir() else []
+        # The records the builds would take instead of building: the pins' images and
+        # earlier records still on the primary (a stale record is rebuilt, not refused).
+        earlier = [
+            reuse[0]
+            for leg in legs(config)
+            if (
+                reuse := stage.reused(
+                    leg,
+                    base=bases.get(leg.php),
+                    record_paths=(options.digests_dir / leg.record_name,),
+                    recorded_base=recorded_bases.get(leg.php),
+                    published=published,
+                )
+            )
+        ]
         return Publisher(
             config, version, registries, output, options, record=record, before_builds=True
         ).run(earlier)

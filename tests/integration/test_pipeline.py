@@ -1202,3 +1202,17 @@ def test_the_life_of_a_release_on_three_registries(
     for front in fronts:
         assert front.mutating_requests == 0, [(s.method, s.path) for s in front.log]
     assert check("rerun and dry run of v1.0.0") == maps
+
+
+def test_a_rehearsal_and_its_dry_run_after_an_earlier_rehearsal(tmp_path, tools, bases):
+    """Each rehearsal runs on new throwaway registries, so the digest records an
+    earlier one left name registries that are gone: the rerun rebuilds those legs,
+    and its dry run says it will, instead of refusing the records."""
+    stack = make_stack(tmp_path, "127.0.0.1:1", "127.0.0.1:2", bases)
+    first = stack.run("release", "v1.0.0", "--local", "--no-smoke", "--only", "8.4")
+    assert first.returncode == 0, first.stdout + first.stderr
+    dry = stack.run("release", "v1.0.0", "--local", "--dry-run", "--only", "8.4")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "buildah build" in dry.stdout  # the commands it would run: it rebuilds
+    again = stack.run("release", "v1.0.0", "--local", "--no-smoke", "--only", "8.4")
+    assert again.returncode == 0, again.stdout + again.stderr
