@@ -153,7 +153,10 @@ def run_tracked(
     """``subprocess.run`` whose process ``stop_children`` can reach from another thread.
 
     A ``cleanup`` process is out of its reach: it runs to its end (or ``timeout``),
-    even when the waiting thread is interrupted."""
+    even when the waiting thread is interrupted, and in its own session, so that a
+    second Ctrl-C at the terminal (sent to the whole foreground group) does not end it."""
+    if cleanup:
+        popen["start_new_session"] = True
     if input is not None:
         popen["stdin"] = subprocess.PIPE
     if capture_output:

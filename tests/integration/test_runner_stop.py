@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -118,3 +119,14 @@ def test_an_interrupt_of_the_waiting_thread_lets_the_cleanup_finish(tmp_path: Pa
         signal.signal(signal.SIGALRM, previous)
     assert time.monotonic() - started >= 0.9
     assert (tmp_path / "marker").read_text() == "done"
+
+
+def test_a_cleanup_runs_outside_the_terminal_s_process_group(tmp_path: Path) -> None:
+    """A second Ctrl-C reaches the terminal's foreground group, not a cleanup under way."""
+    runner = Runner(output=Output(env={}, quiet=True))
+    code = "import os; print(os.getpgid(0), os.getsid(0))"
+    cleanup = runner.cleanup([sys.executable, "-c", code])
+    work = runner.run([sys.executable, "-c", code])
+    assert cleanup.ok and work.ok
+    assert work.stdout.split() == [str(os.getpgid(0)), str(os.getsid(0))]
+    assert str(os.getpgid(0)) not in cleanup.stdout.split()
