@@ -223,6 +223,33 @@ def load_release(
     return adjusted, record
 
 
+def require_default_line(
+    config: Config,
+    release: Release,
+    record: notes_mod.ReleaseFacts | None,
+    primary_tags: Collection[str],
+) -> None:
+    """Refuse to start a release without its default line (``--only`` leaving it out).
+
+    ``vX.Y.Z`` and ``latest`` follow the default line, and a published release
+    keeps its lines, so no later run could add it. A release that has a record,
+    or whose default-line pin the primary holds, is already started: fine.
+    """
+    default = config.default_line
+    if record is not None or default in config.line_names:
+        return
+    if planning.pin_tag(release, default) in primary_tags:
+        return
+    lines = sorted({*config.line_names, default}, key=lambda php: tuple(map(int, php.split("."))))
+    raise UsageError(
+        f"{release.tag} would be published without PHP {default}, its default line: "
+        f"`{release.tag}` and `latest` follow the default line, and a published release "
+        "keeps its lines, so no later run could add it; nothing was built or pushed",
+        hint=f"include it (`--only {','.join(lines)}`) or leave --only out; to make another "
+        "line the default, set default_line in matrix.yaml",
+    )
+
+
 def nothing_to_republish(config: Config, release: Release, notes_dir: Path) -> UsageError:
     """The refusal of a republish of a release with no record and no pin on the primary."""
     pins = ", ".join(planning.pin_tag(release, php) for php in config.line_names)
@@ -444,6 +471,10 @@ class Publisher:
     def plan_run(self, records: Sequence[DigestRecord]) -> PlannedRun:
         """Read the registries once and compute the whole publish plan."""
         tags_present = self.list_tags()
+        if self.options.republish_reason is None:
+            require_default_line(
+                self.config, self.release, self.record, tags_present.get(self.primary.name, ())
+            )
         p = planning.plan(self.config, self.release, tags_present)
         if self.options.republish_reason is not None and self.record is None:
             held = set(tags_present.get(self.primary.name, ()))

@@ -39,6 +39,7 @@ from .publish import (
     SmokeTest,
     load_release,
     republish_config,
+    require_default_line,
 )
 
 
@@ -100,6 +101,10 @@ def release(
     # One read of the primary before anything is built: it proves the registry
     # answers, and says which lines the release already holds.
     done = published_lines(config, version, primary)
+    if not republish and record is None and config.default_line not in config.line_names:
+        default_pin = pin_tag(version, config.default_line)
+        held = primary.tag_digests(config.primary.repository.path, [default_pin])
+        require_default_line(config, version, record, held)
     if republish:
         # A republish rebuilds a published release: one with a record or pins.
         config = republish_config(config, version, record, done, options.notes_dir, output)

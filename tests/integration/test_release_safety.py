@@ -227,3 +227,31 @@ def test_the_reruns_dry_run_still_calls_unchanged_pins_unchanged(world: World) -
         line for line in dry.stdout.splitlines() if "v1.0.0-php-8.4 " in line and " pin " in line
     ]
     assert rows and all("unchanged" in row and "created" not in row for row in rows), dry.stdout
+
+
+# --------------------------------------------------------------------------- the default line
+
+
+def test_a_new_release_without_its_default_line_is_refused_before_any_build(
+    world: World, tmp_path: Path
+) -> None:
+    """``vX.Y.Z`` and ``latest`` follow the default line (8.4), and a published
+    release keeps its lines: ``--only 8.3`` on a new release is refused by
+    release, its dry run and publish, before anything is built or written."""
+    stack = world.stack
+    tags, notes = world.tags(), world.notes()
+    notes_dir = ["--notes-dir", str(stack.notes_dir)]
+    for argv in (
+        ["release", "v1.9.0", "--only", "8.3", "--no-smoke", *notes_dir],
+        ["release", "v1.9.0", "--only", "8.3", "--dry-run", *notes_dir],
+        ["publish", "v1.9.0", "--only", "8.3", "--digests", str(tmp_path), *notes_dir],
+    ):
+        result = stack.run(*argv)
+        assert result.returncode == 2, (argv, result.stdout + result.stderr)
+        assert "without PHP 8.4, its default line" in result.stderr, result.stderr
+        assert "--only 8.3,8.4" in result.stderr
+        assert no_build_ran(result)
+    assert world.tags() == tags and world.notes() == notes
+    # A published release is finished or republished line by line, as before.
+    rerun = stack.run("release", "v1.0.0", "--only", "8.3", "--dry-run", *notes_dir)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
