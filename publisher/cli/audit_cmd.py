@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..core.errors import VerificationError
+from ..core.errors import PartialVerificationError, VerificationError
 
 if TYPE_CHECKING:
     from ..stages.clients import AnonymousClient
@@ -55,6 +55,9 @@ def audit_command(
     finished on every registry but has no record here (notes not merged yet) is
     reported as ahead, and --repair never moves it back. Run it after an outage or a half-finished
     release. Exits 0 only when everything matches, else 12 listing every defect.
+    A registry that cannot be reached is listed as a defect and the others are
+    still audited (and repaired; --json prints the report all the same): exit 7
+    when nothing else is wrong, 12 when a registry that answered has a defect.
 
     \b
     Examples:
@@ -83,7 +86,8 @@ def audit_command(
     for line in report.repaired:
         output.info(f"repaired: {line}")
     if not report.ok:
-        raise VerificationError(
+        failure = PartialVerificationError if report.only_unreachable else VerificationError
+        raise failure(
             [f.message for f in report.defects] + report.unrepairable,
             hint=advice(cfg, report, repaired=repair),
         )

@@ -99,6 +99,9 @@ def verify_command(
     digest, identical on every registry; each index holds exactly the configured
     platforms (attestations ignored); every child and blob is fetchable; each
     platform image is within the size budget. Exits 12 listing every defect.
+    A registry that cannot be reached is listed as a defect and the others are
+    still checked (--json prints the report all the same): exit 7 when nothing
+    else is wrong, 12 when a registry that answered has a defect.
 
     Registry retries are bounded by PUBLISHER_RETRY_ATTEMPTS (5),
     PUBLISHER_RETRY_MAX_DELAY (20 s) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s).
@@ -110,15 +113,17 @@ def verify_command(
       publisher verify v2.1.0-rc.1 --config examples/offline/matrix.yaml
     """
     from ..core import plan as planning
-    from ..stages.verify import raise_for_defects, show_report, verify_release
+    from ..stages.verify import existing_tags, raise_for_defects, show_report, verify_release
 
     version = parse_release(release)
     state.json_only(as_json)
     cfg, record = state.load_published(config_path, notes_dir, version, only)
     clients = state.clients.configured(cfg)
-    existing = {r.name: clients[r.name].list_tags(r.repository.path) for r in cfg.registries}
+    existing, unreachable = existing_tags(cfg, clients)
     plan = planning.plan(cfg, version, existing)
-    report = verify_release(cfg, plan, clients, state.output, record=record)
+    report = verify_release(
+        cfg, plan, clients, state.output, record=record, unreachable=unreachable
+    )
     if as_json:
         state.output.print_text(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:

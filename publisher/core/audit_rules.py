@@ -30,6 +30,7 @@ PRIVATE = "private"  # anonymous users cannot read the registry
 UNRECORDED = "unrecorded"  # pins of a release with no record: an unfinished release
 DISAGREE = "disagree"  # a floating tag the registries do not agree on
 AHEAD = "ahead"  # a floating tag carries a finished release newer than the records here
+UNREACHABLE = "unreachable"  # the registry could not be reached: nothing on it was checked
 
 _FLOATING_TAG = re.compile(r"latest|php-[0-9]+\.[0-9]+")
 
@@ -85,6 +86,8 @@ class Finding:
             )
         elif self.kind == DISAGREE:
             text = f"the registries disagree on {self.tag}: {self.detail}"
+        elif self.kind == UNREACHABLE:
+            text = f"could not be reached, so nothing on it was checked: {self.detail}"
         else:
             text = f"{self.tag}: {self.detail}"
         if self.kind == FLOATING and self.detail:
@@ -183,8 +186,14 @@ def _newer(release: str | None, than: str) -> bool:
     return a is not None and (b is None or b.release < a.release)
 
 
+def unreachable(registry: str, error: str) -> Finding:
+    """``registry`` did not answer (``error`` in words): one finding, nothing else judged."""
+    return Finding(registry, UNREACHABLE, "", None, None, "", error)
+
+
 def disagreements(actual: Mapping[str, Mapping[str, str]]) -> list[Finding]:
-    """Each floating tag that is not the same on every registry (absent counts)."""
+    """Each floating tag that is not the same on every registry that answered (absent
+    counts)."""
     names = list(actual)
     tags = sorted({t for tags in actual.values() for t in tags if _FLOATING_TAG.fullmatch(t)})
     findings = []

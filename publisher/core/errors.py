@@ -202,6 +202,18 @@ class VerificationError(PublisherError):
         super().__init__(f"{count} defect{'s' if count != 1 else ''} found:\n{lines}", hint=hint)
 
 
+class PartialVerificationError(VerificationError):
+    """A check could not reach some registry, and found nothing wrong on the others.
+
+    Exit 7 (as any unreachable registry): nothing can be concluded about the one
+    that did not answer, and rerunning when it answers is what to do. Defects found
+    on a registry that answered make it a ``VerificationError`` (exit 12) instead.
+    """
+
+    exit_code = 7
+    label = "registry unreachable"
+
+
 class SmokeTestError(PublisherError):
     exit_code = 13
     label = "smoke test failed"

@@ -12,6 +12,9 @@ just the first:
 * every child manifest and blob is fetchable;
 * each platform image's compressed size (config + layers) is within the budget.
 
+A registry that could not be reached is one defect (``unreachable``, its error in
+words); the rules then judge the registries that answered, without it.
+
 Pure: no I/O.
 """
 
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .platforms import Platform
@@ -94,6 +97,7 @@ KINDS = {
     "platform-duplicate": "the index lists one platform twice",
     "child-missing": "a child manifest or blob of the index cannot be fetched",
     "over-budget": "a platform image is larger than the size budget",
+    "unreachable": "a registry could not be reached: nothing on it was checked",
 }
 
 
@@ -302,10 +306,17 @@ class Report:
     defects: tuple[Defect, ...]
     #: checked against the release's record (pins compared with its digests)
     recorded: bool = False
+    #: registry name -> why it could not be reached (nothing on it was checked)
+    unreachable: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.defects
+
+    @property
+    def only_unreachable(self) -> bool:
+        """Every defect is a registry that could not be reached: nothing wrong was found."""
+        return bool(self.defects) and all(d.kind == "unreachable" for d in self.defects)
 
     @property
     def wrong_pins(self) -> bool:
@@ -331,6 +342,7 @@ class Report:
                 for line in self.lines
             ],
             "defects": [asdict(d) for d in self.defects],
+            "unreachable": dict(sorted(self.unreachable.items())),
         }
 
 
@@ -362,9 +374,29 @@ def build_report(
     expectations: Sequence[LineExpectation],
     tags: Sequence[TagFacts],
     images: Mapping[tuple[str, str], ImageFacts],
+    unreachable: Mapping[str, str] | None = None,
 ) -> Report:
-    """Apply every rule to every line; the report lists every defect found."""
-    lines, defects = [], []
+    """Apply every rule to every line; the report lists every defect found.
+
+    ``unreachable`` (registry name -> its error in words) are registries that could
+    not be read: each is one defect, and the lines are judged on the others.
+    """
+    down = dict(unreachable or {})
+    defects: list[Defect] = [
+        Defect(
+            "unreachable",
+            f"{name}: could not be reached, so nothing on it was checked: {error}",
+            None,
+            name,
+        )
+        for name, error in down.items()
+    ]
+    if down:
+        expectations = [
+            replace(e, tags={n: t for n, t in e.tags.items() if n not in down})
+            for e in expectations
+        ]
+    lines = []
     for expectation in expectations:
         line_tags = [
             f
@@ -374,4 +406,4 @@ def build_report(
         defects.extend(check_line(expectation, line_tags, images))
         lines.append(line_report(expectation, line_tags, images))
     recorded = any(e.recorded for e in expectations)
-    return Report(release, tuple(lines), tuple(defects), recorded)
+    return Report(release, tuple(lines), tuple(defects), recorded, down)

@@ -10,6 +10,10 @@ invents content: a tag is only pointed at an index some registry holds
 complete (copied by digest first where it is missing), and floating tags are
 pointed where the recorded pins say, the same on every registry. The tags of
 a release without a record are left alone: rerunning that release finishes it.
+
+A registry that cannot be reached (connection, TLS, a server that keeps
+failing) is one finding; the registries that answer are still audited, and
+repaired with ``repair``.
 """
 
 from __future__ import annotations
@@ -23,7 +27,13 @@ from ..adapters.registry import RegistryClient
 from ..adapters.registry.transfer import Transfers
 from ..core import audit_rules as rules
 from ..core.config import Config, Registry
-from ..core.errors import AuthError, NotFoundError, RateLimitedError, UsageError
+from ..core.errors import (
+    AuthError,
+    NotFoundError,
+    RateLimitedError,
+    UnreachableError,
+    UsageError,
+)
 from ..core.notes import ReleaseFacts, load_record, record_releases
 from ..core.plan import parse_scheme_tag, settled
 from .clients import AnonymousClient
@@ -46,10 +56,25 @@ class AuditReport:
     def ok(self) -> bool:
         return not self.findings
 
+    @property
+    def unreachable(self) -> dict[str, str]:
+        """Registry name -> why it could not be reached."""
+        return {f.registry: f.detail for f in self.findings if f.kind == rules.UNREACHABLE}
+
+    @property
+    def only_unreachable(self) -> bool:
+        """Nothing found wrong but registries that could not be reached."""
+        return (
+            bool(self.findings)
+            and not self.unrepairable
+            and all(f.kind == rules.UNREACHABLE for f in self.findings)
+        )
+
     def to_dict(self) -> dict[str, object]:
         return {
             "releases": list(self.releases),
             "ok": self.ok,
+            "unreachable": dict(sorted(self.unreachable.items())),
             "findings": [f.to_dict() for f in self.findings],
             "repaired": self.repaired,
             "unrepairable": self.unrepairable,
@@ -89,6 +114,8 @@ class Auditor:
         self.anonymous = anonymous
         self.transfers = Transfers(workers=transfers, output=output)
         self._complete: dict[tuple[str, str], tuple[bool, str]] = {}
+        #: registry name -> why it could not be reached (left out of the audit and repair)
+        self.down: dict[str, str] = {}
 
     def client(self, registry: Registry) -> RegistryClient:
         return self.clients[registry.name]
@@ -144,11 +171,23 @@ class Auditor:
             return f"rate limited ({exc.message})"
         return None
 
+    def _actual_or_error(self, registry: Registry) -> dict[str, str] | UnreachableError:
+        try:
+            return self.actual(registry)
+        except UnreachableError as exc:
+            return exc
+
     def run(self) -> AuditReport:
         report = AuditReport(tuple(r.release for r in self.records))
+        self.down = {}
         registries = list(self.config.registries)
-        found = in_parallel(self.actual, registries)
-        actual = {r.name: tags for r, tags in zip(registries, found, strict=True)}
+        found = in_parallel(self._actual_or_error, registries)
+        actual: dict[str, dict[str, str]] = {}
+        for registry, tags in zip(registries, found, strict=True):
+            if isinstance(tags, UnreachableError):
+                self.down[registry.name] = tags.message
+            else:
+                actual[registry.name] = tags
         report.findings += rules.disagreements(actual)
         # Releases whose pins are alike on every registry holding them: finished,
         # whether or not their record is here.
@@ -159,56 +198,69 @@ class Auditor:
             if (parsed := parse_scheme_tag(tag))
         }
         for registry in registries:
-            expected, notices = rules.expected_tags(
-                self.records, actual[registry.name], registry.name
-            )
-            report.findings += notices
-            report.findings += rules.compare(
-                registry.name, expected, actual[registry.name], finished
-            )
-            for tag, want in sorted(expected.items()):
-                if actual[registry.name].get(tag) != want.digest:
-                    continue
-                ok, detail = self.complete(registry, want.digest)
-                if not ok:
-                    report.findings.append(
-                        rules.Finding(
-                            registry.name,
-                            rules.INCOMPLETE,
-                            tag,
-                            want.digest,
-                            want.digest,
-                            want.release,
-                            detail,
-                        )
-                    )
-            newest = max(
-                (t for t, e in expected.items() if not e.floating),
-                key=lambda t: parse_scheme_tag(t).release,  # type: ignore[union-attr]
-                default=None,
-            )
-            if newest and actual[registry.name].get(newest):
-                problem = self.readable_anonymously(registry, newest)
-                if problem:
-                    report.findings.append(
-                        rules.Finding(
-                            registry.name,
-                            rules.PRIVATE,
-                            newest,
-                            None,
-                            None,
-                            expected[newest].release,
-                            f"anonymous users cannot read it: {problem}",
-                        )
-                    )
+            if registry.name in self.down:
+                continue
+            try:
+                report.findings += self._findings(registry, actual[registry.name], finished)
+            except UnreachableError as exc:
+                self.down[registry.name] = exc.message
+        report.findings[:0] = [rules.unreachable(name, error) for name, error in self.down.items()]
         return report
+
+    def _findings(
+        self, registry: Registry, actual: dict[str, str], finished: set[str]
+    ) -> list[rules.Finding]:
+        """What differs on ``registry`` (holding ``actual``) from what the records say;
+        ``finished``: the releases whose pins are alike on every registry holding them."""
+        findings: list[rules.Finding] = []
+        expected, notices = rules.expected_tags(self.records, actual, registry.name)
+        findings += notices
+        findings += rules.compare(registry.name, expected, actual, finished)
+        for tag, want in sorted(expected.items()):
+            if actual.get(tag) != want.digest:
+                continue
+            ok, detail = self.complete(registry, want.digest)
+            if not ok:
+                findings.append(
+                    rules.Finding(
+                        registry.name,
+                        rules.INCOMPLETE,
+                        tag,
+                        want.digest,
+                        want.digest,
+                        want.release,
+                        detail,
+                    )
+                )
+        newest = max(
+            (t for t, e in expected.items() if not e.floating),
+            key=lambda t: parse_scheme_tag(t).release,  # type: ignore[union-attr]
+            default=None,
+        )
+        if newest and actual.get(newest):
+            problem = self.readable_anonymously(registry, newest)
+            if problem:
+                findings.append(
+                    rules.Finding(
+                        registry.name,
+                        rules.PRIVATE,
+                        newest,
+                        None,
+                        None,
+                        expected[newest].release,
+                        f"anonymous users cannot read it: {problem}",
+                    )
+                )
+        return findings
 
     # ---------------------------------------------------------------- repairing
 
     def holder(self, digest: str, exclude: str) -> Registry | None:
-        """A registry holding ``digest`` complete (not ``exclude``)."""
+        """A registry holding ``digest`` complete (not ``exclude``, not one that is down)."""
         for registry in self.config.registries:
-            if registry.name != exclude and self.complete(registry, digest)[0]:
+            if registry.name in self.down or registry.name == exclude:
+                continue
+            if self.complete(registry, digest)[0]:
                 return registry
         return None
 
@@ -271,7 +323,7 @@ def audit(
     records = load_records(notes_dir)
     auditor = Auditor(config, records, clients, output, anonymous=anonymous)
     report = auditor.run()
-    if not repair or report.ok:
+    if not repair or report.ok or report.only_unreachable:
         return report
     auditor.repair(report)
     again = auditor.run()
@@ -288,7 +340,7 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
     one-time steps of ``check-public``. A release with pins but no record is
     finished by rerunning it (a repair leaves its tags alone). Drifted tags and
     content get a repair, and what a repair could not restore a rerun or a
-    republish.
+    republish. A registry that could not be reached gets audited again when it answers.
     """
     tips = []
     if any(f.kind == rules.AHEAD for f in report.defects):
@@ -297,13 +349,22 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
             "registry: a repair never moves it back; bring its record here (merge its notes "
             "pull request, or pass --notes-dir) or rerun that release"
         )
+    down = sorted(report.unreachable)
+    if down:
+        tips.append(
+            f"check that {', '.join(down)} can be reached (network, DNS, proxy, port), then "
+            "run `publisher audit` again: the other registries were "
+            + ("audited and repaired" if repaired else "audited")
+        )
     if any(f.kind == rules.UNRECORDED for f in report.defects):
         tips.append(
             "no floating tag follows a release without a record, and a repair leaves its "
             "tags alone; if its record exists elsewhere, pass --notes-dir with that directory"
         )
     drift = [
-        f for f in report.defects if f.kind not in (rules.PRIVATE, rules.UNRECORDED, rules.AHEAD)
+        f
+        for f in report.defects
+        if f.kind not in (rules.PRIVATE, rules.UNRECORDED, rules.AHEAD, rules.UNREACHABLE)
     ]
     if report.unrepairable or drift:
         tips.append(

@@ -3,8 +3,11 @@
 ``verify_release`` checks a whole release (every expected tag on every
 registry); ``check_index`` checks one index digest without looking at tags (the
 publish stage runs it before any tag moves). Missing content and altered
-content become defects; authentication, rate limits and outages stay errors
-(their own exit codes), since then nothing can be concluded.
+content become defects; authentication and rate limits stay errors (their own
+exit codes), since then nothing can be concluded. A registry that cannot be
+reached (connection, TLS, a server that keeps failing) is one defect, and the
+registries that answer are still checked: during a partial outage the report
+says what holds everywhere else.
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ from ..adapters.registry import Manifest, RegistryClient
 from ..core import notes
 from ..core import verify_rules as rules
 from ..core.config import Config, Line, Registry
-from ..core.errors import ConfigError, InvalidResponseError, NotFoundError, VerificationError
+from ..core.errors import (
+    ConfigError,
+    InvalidResponseError,
+    NotFoundError,
+    PartialVerificationError,
+    UnreachableError,
+    VerificationError,
+)
 from ..core.notes import ReleaseFacts
 from ..core.plan import Plan
 from ..core.publish_plan import config_for_record
@@ -200,6 +210,21 @@ def expectations(
     return result
 
 
+def existing_tags(
+    config: Config, clients: Mapping[str, RegistryClient]
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The tags on each registry that answers, and each one that cannot be reached
+    (registry name -> its error in words)."""
+    existing: dict[str, list[str]] = {}
+    unreachable: dict[str, str] = {}
+    for registry in config.registries:
+        try:
+            existing[registry.name] = clients[registry.name].list_tags(registry.repository.path)
+        except UnreachableError as exc:
+            unreachable[registry.name] = exc.message
+    return existing, unreachable
+
+
 def verify_release(
     config: Config,
     plan: Plan,
@@ -207,39 +232,56 @@ def verify_release(
     output: Output,
     *,
     record: ReleaseFacts | None = None,
+    unreachable: Mapping[str, str] | None = None,
 ) -> Report:
     """Check every expected tag of ``plan`` on every registry; return every defect found.
 
     With ``record``, every pin must point at the index the record names.
-    Does not raise on defects (see ``raise_for_defects``); registry errors other
-    than "not found" and invalid content (auth, rate limit, unreachable) propagate.
+    ``unreachable`` (from ``existing_tags``) names registries already known to be
+    down; one that stops answering during the check joins them. Each is a defect,
+    the others are checked. Does not raise on defects (see ``raise_for_defects``);
+    authentication and rate-limit errors propagate.
     """
     wanted = expectations(config, plan, record)
     tag_facts: list[TagFacts] = []
     images: dict[tuple[str, str], ImageFacts] = {}
+    down = dict(unreachable or {})
     cache = _BlobCache()
     for registry in config.registries:
+        if registry.name in down:
+            continue
         client = clients[registry.name]
         repo = registry.repository
-        for expectation in wanted:
-            for tag in expectation.tags.get(registry.name, ()):
-                try:
-                    digest: str | None = client.resolve(Reference(repo.domain, repo.path, tag))
-                except NotFoundError:
-                    digest = None
-                tag_facts.append(TagFacts(registry.name, tag, digest))
-                if digest and (registry.name, digest) not in images:
-                    output.detail(f"checking {registry.name} {repo.name}@{digest}")
-                    images[(registry.name, digest)] = inspect_index(
-                        client, registry.name, repo.path, digest, blobs=cache
-                    )
-    return rules.build_report(plan.release, wanted, tag_facts, images)
+        found: list[TagFacts] = []
+        inspected: dict[tuple[str, str], ImageFacts] = {}
+        try:
+            for expectation in wanted:
+                for tag in expectation.tags.get(registry.name, ()):
+                    try:
+                        digest = client.resolve(Reference(repo.domain, repo.path, tag))
+                    except NotFoundError:
+                        digest = None
+                    found.append(TagFacts(registry.name, tag, digest))
+                    if digest and (registry.name, digest) not in inspected:
+                        output.detail(f"checking {registry.name} {repo.name}@{digest}")
+                        inspected[(registry.name, digest)] = inspect_index(
+                            client, registry.name, repo.path, digest, blobs=cache
+                        )
+        except UnreachableError as exc:
+            down[registry.name] = exc.message
+            continue
+        tag_facts += found
+        images.update(inspected)
+    return rules.build_report(plan.release, wanted, tag_facts, images, down)
 
 
 def report_rows(report: Report, registries: Sequence[str]) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for line in report.lines:
         for name in registries:
+            if name in report.unreachable:
+                rows.append((line.php, name, "unreachable", "-", "-", "-"))
+                continue
             found = line.registry_sizes.get(name, {})
             sizes = ", ".join(f"{p} {rules.human_size(found[p])}" for p in sorted(found)) or "-"
             tags = line.tags.get(name, {})
@@ -299,7 +341,34 @@ def defects_hint(report: Report) -> str:
     )
 
 
+def unreachable_hint(report: Report) -> str:
+    names = ", ".join(sorted(report.unreachable))
+    return (
+        f"check that {names} can be reached (network, DNS, proxy, port), then run "
+        f"`publisher verify {report.release}` again"
+    )
+
+
 def raise_for_defects(report: Report) -> None:
-    """Raise VerificationError listing every defect, if there is any."""
+    """Raise VerificationError listing every defect, if there is any.
+
+    When the only defects are registries that could not be reached, the error is
+    a ``PartialVerificationError`` (exit 7): the others hold the release as they should.
+    """
+    messages = [d.message for d in report.defects]
+    if report.only_unreachable:
+        answered = any(line.tags for line in report.lines)
+        raise PartialVerificationError(
+            messages,
+            hint=(
+                "the registries that answered hold the release complete and consistent; "
+                if answered
+                else ""
+            )
+            + unreachable_hint(report),
+        )
     if report.defects:
-        raise VerificationError([d.message for d in report.defects], hint=defects_hint(report))
+        hint = defects_hint(report)
+        if report.unreachable:
+            hint += "; " + unreachable_hint(report)
+        raise VerificationError(messages, hint=hint)

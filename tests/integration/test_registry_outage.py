@@ -1,0 +1,59 @@
+"""verify and audit during a partial outage: one registry down, the others checked.
+
+Real loopback registries; the release is published by ``publisher publish`` (see
+test_record_scope.World), then one registry is stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.test_record_scope import make_world
+
+pytestmark = pytest.mark.integration
+
+
+def test_verify_and_audit_check_the_registries_that_answer(
+    tmp_path: Path, registry: Any, fresh_registry: Callable[..., Any], write_matrix: Any
+) -> None:
+    ghcr = fresh_registry()
+    world = make_world(tmp_path, write_matrix, hub=registry.host, ghcr=ghcr.host)
+    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    ghcr.stop()
+
+    for command in (("verify", "v1.0.0"), ("audit",)):
+        text = world.run(*command, matrix=matrix)
+        out = text.stdout + text.stderr
+        assert text.returncode == 7, out
+        assert "ghcr: could not be reached" in out and "connection refused" in out, out
+        assert "internal error" not in out and "run `publisher audit --repair`" not in out
+        result = world.run(*command, "--json", matrix=matrix)
+        assert result.returncode == 7, result.stderr
+        report = json.loads(result.stdout)
+        assert list(report["unreachable"]) == ["ghcr"]
+        assert "connection refused" in report["unreachable"]["ghcr"]
+    checked = json.loads(world.run("verify", "v1.0.0", "--json", matrix=matrix).stdout)
+    assert {line["php"]: line["digests"] for line in checked["lines"]} == {
+        php: {"hub": digest} for php, digest in digests.items()
+    }
+
+    # A defect on the registry that answers is found and decides the exit code.
+    world.put_tag("hub", digests["8.4"], "v1.0.0-php-8.3")
+    verify = world.run("verify", "v1.0.0", "--json", matrix=matrix)
+    assert verify.returncode == 12, verify.stderr
+    kinds = {(d["kind"], d["registry"]) for d in json.loads(verify.stdout)["defects"]}
+    assert {("pin-moved", "hub"), ("unreachable", "ghcr")} <= kinds
+    audit = world.run("audit", "--json", matrix=matrix)
+    assert audit.returncode == 12, audit.stderr
+    kinds = {(f["kind"], f["registry"]) for f in json.loads(audit.stdout)["findings"]}
+    assert ("moved", "hub") in kinds and ("unreachable", "ghcr") in kinds
+    # --repair mends the registry that answers.
+    repaired = world.run("audit", "--repair", matrix=matrix)
+    assert repaired.returncode == 7, repaired.stdout + repaired.stderr
+    assert "audited and repaired" in repaired.stderr
