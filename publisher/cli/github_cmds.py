@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..core import jobmatrix
+from ..core import jobmatrix, notes
 from ..core import plan as planning
 from ..core.errors import UsageError
 from ..core.version import parse_release
@@ -120,7 +120,10 @@ def gh_release_command(
     present (no write when nothing changed). The pins file next to the notes
     (RELEASE.env: every line's image pinned by digest, for the stack's launcher)
     is attached to the release, replaced when it changed. A prerelease tag makes a
-    prerelease; only the highest stable release is marked "latest". Needs
+    prerelease; only the highest stable release is marked "latest". Notes of a
+    STAND-IN rehearsal (their record says stand_in: true, their pins file
+    PHP_STAND_IN=true, or they carry the rehearsal banner) are refused (exit 2)
+    before any request: their images contain no real PHP. Needs
     GITHUB_TOKEN with `contents: write`; GITHUB_API_URL selects GitHub
     Enterprise Server.
 
@@ -141,6 +144,7 @@ def gh_release_command(
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read release notes {path}: {exc}") from None
+    notes.refuse_stand_in(path, version.tag, body)
     from ..adapters.github import GitHubReleases  # PyGithub is slow to import: only when used
 
     releases = GitHubReleases.from_env(state.env, repository=repository, output=state.output)

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import lifecycle
-from .errors import ConfigError, FileAccessError
+from .errors import ConfigError, FileAccessError, UsageError, file_error
 from .plan import RegistryPlan, release_pins
 from .platforms import Platform
 from .version import Release, is_release_tag, parse_release
@@ -601,12 +602,48 @@ def _lifecycle(php: str, published_at: str) -> list[str]:
     return [f"- ⚠ {note}"] if note else []
 
 
+#: The first words of a stand-in rehearsal's notes (``release_markdown``).
+STAND_IN_BANNER = "> **STAND-IN REHEARSAL.**"
+_PINS_STAND_IN = re.compile(r"^PHP_STAND_IN=['\"]?true['\"]?[ \t]*\r?$", re.MULTILINE)
+
+
+def refuse_stand_in(notes_path: Path, release: str, body: str) -> None:
+    """Raise UsageError when the notes at ``notes_path`` (text ``body``) are a stand-in
+    rehearsal's: their record beside them says ``stand_in: true``, the pins file beside
+    them says ``PHP_STAND_IN=true``, or the notes carry the rehearsal banner.
+
+    Such images contain no real PHP: they must never become a published release.
+    """
+    marks = []
+    record = load_record(notes_path.parent, release)
+    if record is not None and record.stand_in:
+        marks.append(f"its record {record_path(notes_path.parent, release)} says stand_in: true")
+    pins = notes_path.with_name(f"{release}.env")
+    if pins.is_file():
+        try:
+            text = pins.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise file_error(exc, "read the pins file") from None
+        if _PINS_STAND_IN.search(text):
+            marks.append(f"its pins file {pins} says PHP_STAND_IN=true")
+    if any(line.startswith(STAND_IN_BANNER) for line in body.splitlines()):
+        marks.append(f"the notes {notes_path} say STAND-IN REHEARSAL")
+    if marks:
+        raise UsageError(
+            f"{release} at {notes_path} is a STAND-IN rehearsal, not a release: "
+            + "; ".join(marks)
+            + ". Its images contain no real PHP; nothing was sent to GitHub",
+            hint="pass --notes with the notes of a real release (published with a matrix "
+            "without `stand_in: true`); a rehearsal's notes are never published",
+        )
+
+
 def release_markdown(facts: ReleaseFacts, history: SizeHistory) -> str:
     primary = next(r for r in facts.registries if r.primary)
     out: list[str] = [f"# {facts.release}", ""]
     if facts.stand_in:
         out += [
-            "> **STAND-IN REHEARSAL.** These images are built from stand-in base images made",
+            f"{STAND_IN_BANNER} These images are built from stand-in base images made",
             "> for offline rehearsals; they contain no real PHP. Do not use them.",
             "",
         ]

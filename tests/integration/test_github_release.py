@@ -240,3 +240,35 @@ def test_cli_gh_release_without_notes(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "publisher publish v2.0.0" in result.stderr
+
+
+def test_cli_gh_release_refuses_a_stand_in_rehearsal(gh: FakeGitHub, tmp_path: Path) -> None:
+    """Notes, record and pins as publisher writes them for a stand-in rehearsal: each
+    one alone is enough to refuse, before any request (a wrong --notes path must not
+    make a rehearsal a real release)."""
+    import dataclasses
+    import json
+
+    from publisher.core import notes, pins
+    from tests.unit.test_notes import HISTORY, facts
+
+    rehearsal = dataclasses.replace(facts("v2.0.0"), stand_in=True)
+    record = notes.release_json(rehearsal, HISTORY)
+    texts = {
+        "v2.0.0.md": notes.release_markdown(rehearsal, HISTORY),
+        "v2.0.0.json": record,
+        "v2.0.0.env": pins.render(json.loads(record)),
+    }
+    real = notes.release_markdown(facts("v2.0.0"), HISTORY)
+    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": GH_TOKEN, "GITHUB_REPOSITORY": GH_REPO}
+    for name, text in texts.items():
+        folder = tmp_path / name.replace(".", "-")
+        folder.mkdir()
+        (folder / "v2.0.0.md").write_text(real, encoding="utf-8")
+        (folder / name).write_text(text, encoding="utf-8")
+        argv = ["gh-release", "v2.0.0", "--notes", str(folder / "v2.0.0.md")]
+        result = CliRunner().invoke(main, argv, env=env)
+        assert result.exit_code == 2, (name, result.output + result.stderr)
+        assert "is a STAND-IN rehearsal, not a release" in result.stderr
+        assert str(folder / name) in result.stderr.replace("\n", "")
+    assert gh.release(GH_REPO, "v2.0.0") is None and not gh.writes()
