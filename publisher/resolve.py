@@ -1982,18 +1982,25 @@ class Pins:
 def read_pins_text(text: str, *, source: str) -> dict[str, str]:
     """The ``KEY='value'`` pairs of a pins file; PinsError names the line it cannot read."""
     values: dict[str, str] = {}
+    seen: dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         match = _PINS_LINE_RE.fullmatch(line)
-        if not match:
+        if not match or match[1] in seen:
+            what = (
+                "is not KEY='value'"
+                if not match
+                else f"gives {match[1]} again (line {seen[match[1]]})"
+            )
             raise PinsError(
-                f"line {number} is not KEY='value'",
+                f"line {number} {what}",
                 source=source,
                 hint="use the pins file publisher wrote, unmodified",
             )
         values[match[1]] = match[2]
+        seen[match[1]] = number
     return values
 
 
@@ -2009,9 +2016,10 @@ def parse_pins(text: str, *, source: str) -> Pins:
     if not values:
         raise fail("the pins file is empty")
     if values.get("PHP_PINS_SCHEMA") != PINS_SCHEMA:
+        schema = values.get("PHP_PINS_SCHEMA")
         raise fail(
-            f"PHP_PINS_SCHEMA is {values.get('PHP_PINS_SCHEMA')!r}; this resolve reads schema "
-            f"{PINS_SCHEMA} (is it a pins file?)"
+            ("PHP_PINS_SCHEMA is missing" if schema is None else f"PHP_PINS_SCHEMA is {schema!r}")
+            + f"; this resolve reads schema {PINS_SCHEMA} (is it a pins file?)"
         )
     release = values.get("STACK_RELEASE", "")
     if not is_release(release):
@@ -2088,7 +2096,16 @@ def load_pins(pins: str | None, release: str | None, *, cwd: Path) -> Pins | Non
     if path is None:
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        number = data.count(b"\n", 0, exc.start) + 1
+        raise PinsError(
+            f"line {number} holds a byte that is not UTF-8 ({data[exc.start]:#04x}): not a "
+            "pins file, or one saved in another encoding",
+            source=str(path),
+            hint="use the pins file publisher wrote, unmodified (download it again)",
+        ) from None
     except FileNotFoundError:
         if not explicit:
             return None
@@ -2097,7 +2114,7 @@ def load_pins(pins: str | None, release: str | None, *, cwd: Path) -> Pins | Non
             source=str(path),
             hint=f"pass the vX.Y.Z.env the stack ships, or unset {ENV_PINS}",
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise PinsError(f"cannot read the pins file: {exc}", source=str(path)) from None
     parsed = parse_pins(text, source=str(path))
     if release is not None and parsed.release != release:
@@ -2134,6 +2151,8 @@ class Choice:
     stand_in: bool = False
     #: The repository path of local builds: the canonical one, whichever registry pulls.
     local_path: str | None = None
+    #: Something to know that changes nothing (the mirror asked for, and there is none).
+    note: str | None = None
 
     @property
     def reference(self) -> str:
@@ -2209,7 +2228,18 @@ def choose(inputs: Inputs, pins: Pins | None, platform: str) -> Choice:
     else:
         repository = inputs.mirror_repository or inputs.repository or mirror
     pin = pin_tag(release, php)
-    digest = published = known = precheck = base_image = None
+    digest = published = known = precheck = base_image = note = None
+    if (
+        inputs.use_prebuilt
+        and inputs.registry is RegistryChoice.MIRROR
+        and pins is not None
+        and pins.mirror is None
+        and inputs.mirror_repository is None
+    ):
+        note = (
+            f"{ENV_REGISTRY}=mirror, but the pins file names no mirror (a release on one "
+            f"registry) and {ENV_MIRROR} is not set: the images come from {repository}"
+        )
     if pins is not None:
         published = pins.line_names
         line = pins.line(php)
@@ -2246,6 +2276,7 @@ def choose(inputs: Inputs, pins: Pins | None, platform: str) -> Choice:
         pins=pins.source if pins else None,
         stand_in=pins.stand_in if pins else False,
         local_path=(pins.repository if pins else inputs.repository or canonical).path,
+        note=note,
     )
 
 
@@ -2302,6 +2333,7 @@ class Decision:
     pins: str | None
     stand_in: bool = False
     elapsed_ms: float | None = None
+    note: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -2333,6 +2365,7 @@ class Decision:
             "pma_image": self.pma_image,
             "pins": self.pins,
             "stand_in": self.stand_in,
+            "note": self.note,
         }
 
     def env(self) -> list[tuple[str, str]]:
@@ -2458,6 +2491,7 @@ def decide(
             elapsed_ms=round(verdict.elapsed * 1000, 1)
             if verdict and not choice.precheck
             else None,
+            note=choice.note,
         )
 
     no_dockerfile = f"there is no Dockerfile for PHP {choice.php} at {dockerfile.path}"
@@ -2689,6 +2723,8 @@ def render(decision: Decision, fmt: str) -> str:
         out.append(f"  platform: {decision.platform}\n")
     if decision.build and decision.base_image:
         out.append(f"  base: {decision.base_image}\n")
+    if decision.note:
+        out.append(f"  note: {decision.note}\n")
     return "".join(out)
 
 
@@ -2700,6 +2736,8 @@ def summary(decision: Decision) -> str:
     )
     if decision.fix:
         line += f"\nresolve: fix: {decision.fix}"
+    if decision.note:
+        line += f"\nresolve: note: {decision.note}"
     return line + "\n"
 
 

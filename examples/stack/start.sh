@@ -30,7 +30,8 @@
 #
 # Exit status: 0 started; 17 cannot proceed (the message says what failed and what
 # to do); 2 invalid setting; 3 missing or broken pins file; 10 docker or compose
-# missing; anything else: compose failed (its own message above).
+# missing; 130/143 stopped by SIGINT/SIGTERM; anything else: compose failed (its
+# own message above).
 set -u
 
 say() { printf 'start: %s\n' "$*" >&2; }
@@ -56,18 +57,33 @@ bool() {
   esac
 }
 
+# seconds NAME DEFAULT: the setting (seconds, a fraction allowed, e.g. 2.5) as ticks of
+# the pull loop (0.2 s, rounded up); exit 2 unless it is a number above 0.
 seconds() {
   eval "value=\${$1:-}"
-  case ${value:-$2} in
-    '' | *[!0-9]* | 0) fail 2 "$1='$value' is not valid: use a whole number of seconds above 0" ;;
-    *) echo "${value:-$2}" ;;
+  given=${value:-$2}
+  case $given in
+    '' | . | *[!0-9.]* | *.*.* | ??????????*) ticks=0 ;;
+    *)
+      whole=${given%%.*}
+      whole=${whole#"${whole%%[!0]*}"}  # no leading zeros: not octal
+      fraction=${given#"${given%%.*}"}
+      fraction=${fraction#.}
+      tenth=$(printf '%.1s' "$fraction")
+      more=${fraction#?}
+      case $more in *[1-9]*) more=1 ;; *) more=0 ;; esac
+      ticks=$(((${whole:-0} * 10 + ${tenth:-0} + more + 1) / 2)) ;;
   esac
+  [ "$ticks" -gt 0 ] || fail 2 "$1='$value' is not valid: use a number of seconds above 0, e.g. 10 or 2.5"
+  echo "$ticks"
 }
 
 use_prebuilt=$(bool USE_PREBUILT true) || exit 2
 allow_fallback=$(bool ALLOW_LOCAL_BUILD_FALLBACK true) || exit 2
-registry_timeout=$(seconds STACK_REGISTRY_TIMEOUT 10) || exit 2
-pull_timeout=$(seconds STACK_PULL_TIMEOUT 900) || exit 2
+registry_ticks=$(seconds STACK_REGISTRY_TIMEOUT 10) || exit 2
+registry_timeout=${STACK_REGISTRY_TIMEOUT:-10}
+pull_ticks=$(seconds STACK_PULL_TIMEOUT 900) || exit 2
+pull_timeout=${STACK_PULL_TIMEOUT:-900}
 case $(lower "${PREBUILT_REGISTRY:-canonical}") in
   canonical) which_registry=canonical; other_registry=mirror ;;
   mirror) which_registry=mirror; other_registry=canonical ;;
@@ -178,8 +194,10 @@ esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/php-stack.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 pid=
-# A pull runs in the background (for its deadline): stop it with the launcher.
-trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 130' INT TERM
+# A pull runs in the background (for its deadline): stop it with the launcher
+# (exit 130 for SIGINT, 143 for SIGTERM, as publisher's commands).
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 130' INT
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 143' TERM
 
 # cached REF: is REF in the local image store for the platform? (no network)
 cached() {
@@ -206,9 +224,9 @@ pull() {
   timed_out=
   while kill -0 "$pid" 2>/dev/null; do
     [ -s "$log" ] && answered=true
-    if [ "$answered" = false ] && [ "$ticks" -ge $((registry_timeout * 5)) ]; then
+    if [ "$answered" = false ] && [ "$ticks" -ge "$registry_ticks" ]; then
       timed_out="no answer from $registry_host within $registry_timeout s"
-    elif [ "$ticks" -ge $((pull_timeout * 5)) ]; then
+    elif [ "$ticks" -ge "$pull_ticks" ]; then
       timed_out="the pull did not finish within $pull_timeout s (STACK_PULL_TIMEOUT)"
     fi
     if [ -n "$timed_out" ]; then
@@ -279,6 +297,7 @@ decided() {
   say "decision=$1 availability=$2"
   say "why: $3"
   if [ -n "${4:-}" ]; then say "fix: $4"; fi
+  if [ -n "$note" ]; then say "note: $note"; fi
 }
 
 cannot_proceed() {
@@ -321,6 +340,11 @@ build_or_stop() {
 # ------------------------------------------------------------------ decide
 
 [ "$stand_in" = true ] && say "STAND-IN images from an offline rehearsal, not PHP"
+note=
+if [ "$use_prebuilt" = true ] && [ "$which_registry" = mirror ] \
+  && [ -z "$(pin PHP_MIRROR_REPOSITORY)" ] && [ -z "${PHP_IMAGE_MIRROR:-}" ]; then
+  note="PREBUILT_REGISTRY=mirror, but the pins file names no mirror (a release on one registry) and PHP_IMAGE_MIRROR is not set: the images come from ${override:-$canonical}"
+fi
 
 if [ "$use_prebuilt" = false ]; then
   if [ ! -f "$dockerfile" ]; then

@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -704,6 +705,50 @@ def test_a_directory_of_pins_files_is_read_alike(
     for stderr in (answer.stderr, proc.stderr):
         assert "PHP_PINS_FILE names a directory" in stderr
         assert "and STACK_RELEASE is not set" in stderr
+
+
+def test_mirror_asked_for_without_a_mirror_in_the_pins_file_is_said(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    env = launcher_env(
+        world, project, tmp_path, PREBUILT_REGISTRY="mirror",
+        PHP_IMAGE_REPOSITORY=world.repositories["cached"], ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "use-prebuilt", "availability": "cached"}, proc.stderr
+    assert decision["decision"] == "use-prebuilt", answer.stderr
+    note = (
+        "note: PREBUILT_REGISTRY=mirror, but the pins file names no mirror (a release on one "
+        f"registry) and PHP_IMAGE_MIRROR is not set: the images come from "
+        f"{world.repositories['cached']}"
+    )
+    assert f"start: {note}\n" in proc.stderr
+    assert f"resolve: {note}\n" in answer.stderr
+
+
+def test_fractional_registry_timeout_and_sigterm(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """STACK_REGISTRY_TIMEOUT takes a fraction as resolve's timeout does; SIGTERM is exit 143."""
+    silent = world.repositories["silent"]
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=silent, STACK_REGISTRY_TIMEOUT="0.5",
+        ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "cannot-proceed", "availability": "unreachable"}, proc.stderr
+    assert "within 0.5 s" in proc.stderr
+    env["STACK_REGISTRY_TIMEOUT"] = "30"
+    dash = shutil.which("dash") or "sh"
+    with subprocess.Popen(
+        [dash, str(STACK / "start.sh")], env=env, stderr=subprocess.PIPE, text=True
+    ) as launcher:
+        assert launcher.stderr is not None
+        assert "pulling" in launcher.stderr.readline() + launcher.stderr.readline()
+        time.sleep(0.5)  # inside the pull's wait
+        launcher.terminate()
+        assert launcher.wait(timeout=30) == 143
 
 
 def test_a_pins_file_edited_on_windows_reads_the_same(

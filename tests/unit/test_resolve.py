@@ -275,6 +275,11 @@ def test_parse_pins() -> None:
         ((f"@{INDEX}'", "'"), "PHP_IMAGE_8_4 is not pinned by digest"),
         (("PHP_REPOSITORY='docker.io/", "PHP_REPOSITORY='docker.io/Team"), "PHP_REPOSITORY"),
         (("PHP_DEFAULT_LINE='8.4'", "PHP_DEFAULT_LINE=8.4"), "line 7 is not KEY='value'"),
+        (("PHP_PINS_SCHEMA='1'\n", ""), "PHP_PINS_SCHEMA is missing; this resolve reads schema 1"),
+        (
+            ("PHP_DEFAULT_LINE='8.4'", "PHP_DEFAULT_LINE='8.4'\nPHP_DEFAULT_LINE='8.3'"),
+            "line 8 gives PHP_DEFAULT_LINE again (line 7)",
+        ),
     ],
 )
 def test_broken_pins_are_located(edit: tuple[str, str], message: str) -> None:
@@ -285,6 +290,31 @@ def test_broken_pins_are_located(edit: tuple[str, str], message: str) -> None:
     assert message in info.value.message
     assert info.value.message.startswith("v2.0.0.env: ")
     assert info.value.exit_code == 3
+
+
+def test_a_byte_that_is_not_utf8_is_located_with_a_hint(tmp_path: Path) -> None:
+    path = tmp_path / "v2.0.0.env"
+    path.write_bytes(pins_text().replace("8.3", "8.\xa73", 1).encode("latin-1"))
+    with pytest.raises(PinsError) as info:
+        resolving.load_pins(str(path), None, cwd=tmp_path)
+    assert info.value.message == (
+        f"{path}: line 6 holds a byte that is not UTF-8 (0xa7): not a pins file, or one saved "
+        "in another encoding"
+    )
+    assert info.value.hint and "unmodified" in info.value.hint
+
+
+def test_the_mirror_asked_for_and_none_in_the_pins_file_is_said() -> None:
+    single = notes(registries=notes_dict()["registries"][:1])
+    args = inputs(registry=RegistryChoice.MIRROR)
+    decision = decide(args, choose(args, single, "linux/amd64"), AVAILABLE, DOCKERFILE)
+    assert decision.note == (
+        "PREBUILT_REGISTRY=mirror, but the pins file names no mirror (a release on one "
+        "registry) and PHP_IMAGE_MIRROR is not set: the images come from docker.io/twentyi/php-fpm"
+    )
+    assert "resolve: note: PREBUILT_REGISTRY=mirror, but" in resolving.summary(decision)
+    assert choose(args, notes(), "linux/amd64").note is None  # a mirror: nothing to say
+    assert choose(inputs(), single, "linux/amd64").note is None
 
 
 @pytest.mark.parametrize("text", ["", "\n", "# only a comment\n"])
