@@ -24,11 +24,12 @@ from dataclasses import dataclass
 
 from ..resolve import sha256_digest
 from . import plan as planning
-from .config import Config, Extensions, Line
+from .config import Config, Extensions, Line, Registry
 from .errors import ConfigError, InvalidReferenceError
 from .notes import LineFacts, ReleaseFacts, Republish
 from .platforms import Platform
 from .reference import parse as parse_reference
+from .reference import parse_repository
 from .transfer_plan import SourceTree, Target, TransferPlan, plan_transfers
 
 PUBLISH_PLAN_SCHEMA = 2
@@ -143,8 +144,51 @@ def config_for_record(
             f"(it has PHP {', '.join(recorded)})",
             field="--only",
         )
-    adjusted = dataclasses.replace(config, default_line=record.default_line, lines=tuple(lines))
+    registries = _recorded_registries(config, record, read_only=keep_dropped and not strict)
+    if registries != config.registries:
+        notices.append(
+            f"{record.release} was published to "
+            + ", ".join(
+                f"{r.repository.name} ({r.name})"
+                for r, now in zip(registries, config.registries, strict=True)
+                if r != now
+            )
+            + ": checking it there, not where matrix.yaml now points"
+        )
+    adjusted = dataclasses.replace(
+        config, default_line=record.default_line, lines=tuple(lines), registries=registries
+    )
     return adjusted, notices
+
+
+def _recorded_registries(
+    config: Config, record: ReleaseFacts, *, read_only: bool
+) -> tuple[Registry, ...]:
+    """Today's registries, each at the repository the record says the release went to.
+
+    A command that only reads the release (``read_only``) reads it there. One that
+    writes refuses: a release stays where it was published, and writing part of
+    it to another repository would leave it half in each.
+    """
+    recorded = {r.name: r.repository for r in record.registries}
+    result = []
+    for registry in config.registries:
+        was = recorded.get(registry.name)
+        if was is None or was == registry.repository.name:
+            result.append(registry)
+            continue
+        if not read_only:
+            raise ConfigError(
+                f"{record.release} was published to {was} ({registry.name}); matrix.yaml "
+                f"now names {registry.repository.name}",
+                field="registries",
+                hint=f"a release stays where it was published: `publisher verify "
+                f"{record.release}` checks it there; publish new releases to the new "
+                "repository, and copy older ones by digest if consumers need them there "
+                "(their pins files name the old one)",
+            )
+        result.append(dataclasses.replace(registry, repository=parse_repository(was)))
+    return tuple(result)
 
 
 @dataclass(frozen=True)

@@ -302,3 +302,28 @@ def test_audit_advice_for_a_registry_anonymous_users_cannot_read(
         assert "run `publisher audit --repair`" not in out
         assert "needs a rerun of the release or a republish" not in out
         assert basic_registry.password not in out
+
+
+def test_a_release_is_judged_where_its_record_says_it_was_published(world: World) -> None:
+    """The repositories moved after v1.0.0 (another namespace in matrix.yaml): verify
+    and check-public read v1.0.0 where it was published, and say so; a rerun or a
+    republish refuses, naming both repositories, before anything is pushed."""
+    published = world.matrix("matrix.yaml", lines=("8.4",))
+    world.publish("v1.0.0", published, ("8.4",))
+    moved = world.root / "moved.yaml"
+    moved.write_text(
+        published.read_text().replace(world.repo, world.repo + "-moved"), encoding="utf-8"
+    )
+    verified = world.run("verify", "v1.0.0", matrix=moved)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert f"was published to {world.hosts['hub']}/{world.repo} (hub)" in verified.stderr
+    public = world.run("check-public", "v1.0.0", matrix=moved)
+    assert public.returncode == 0, public.stdout + public.stderr
+    for argv in (
+        ("release", "v1.0.0", "--dry-run"),
+        ("republish", "v1.0.0", "--reason", "r", "--dry-run"),
+    ):
+        refused = world.run(*argv, matrix=moved)
+        assert refused.returncode == 3, (argv, refused.stdout + refused.stderr)
+        assert f"now names {world.hosts['hub']}/{world.repo}-moved" in refused.stderr
+        assert "a release stays where it was published" in refused.stderr

@@ -305,3 +305,30 @@ def test_record_lines_and_platforms_win_over_todays_matrix():
         config_for_record(older, gone, strict=True)
     adjusted, notices = config_for_record(older, gone)
     assert any("no longer has" in n for n in notices)
+
+
+def test_a_release_is_read_where_it_was_published_and_never_written_elsewhere():
+    """The Docker Hub org moved after v1.1.0 (namespace: other): reading v1.1.0
+    (verify, check-public) goes to the recorded repository and says so; a command
+    that writes refuses, before anything is built or pushed."""
+    moved = dataclasses.replace(
+        cfg(),
+        registries=tuple(
+            dataclasses.replace(r, repository=dataclasses.replace(r.repository, path="other/php-fpm"))
+            if r.name == "hub"
+            else r
+            for r in cfg().registries
+        ),
+    )
+    record = record_of("v1.1.0", "8.4")
+    read, notices = config_for_record(moved, record, keep_dropped=True)
+    hub = next(r for r in read.registries if r.name == "hub")
+    assert hub.repository.name == "docker.io/acme/php-fpm" and hub.primary
+    assert [r.repository.name for r in read.registries][1] == "ghcr.io/acme/php-fpm"
+    assert any("published to docker.io/acme/php-fpm (hub)" in n for n in notices)
+    for writing in ({}, {"strict": True}):
+        with pytest.raises(ConfigError, match="now names docker.io/other/php-fpm") as info:
+            config_for_record(moved, record, **writing)
+        assert "a release stays where it was published" in (info.value.hint or "")
+    same, notices = config_for_record(cfg(), record, keep_dropped=True)
+    assert same.registries == cfg().registries and not any("published to" in n for n in notices)
