@@ -314,7 +314,9 @@ def test_a_release_is_read_where_it_was_published_and_never_written_elsewhere():
     moved = dataclasses.replace(
         cfg(),
         registries=tuple(
-            dataclasses.replace(r, repository=dataclasses.replace(r.repository, path="other/php-fpm"))
+            dataclasses.replace(
+                r, repository=dataclasses.replace(r.repository, path="other/php-fpm")
+            )
             if r.name == "hub"
             else r
             for r in cfg().registries
@@ -327,7 +329,7 @@ def test_a_release_is_read_where_it_was_published_and_never_written_elsewhere():
     assert [r.repository.name for r in read.registries][1] == "ghcr.io/acme/php-fpm"
     assert any("published to docker.io/acme/php-fpm (hub)" in n for n in notices)
     for writing in ({}, {"strict": True}):
-        with pytest.raises(ConfigError, match="now names docker.io/other/php-fpm") as info:
+        with pytest.raises(ConfigError, match=r"now names docker\.io/other/php-fpm") as info:
             config_for_record(moved, record, **writing)
         assert "a release stays where it was published" in (info.value.hint or "")
     same, notices = config_for_record(cfg(), record, keep_dropped=True)
