@@ -134,7 +134,7 @@ def verify_command(
 @main.command("preflight")
 @options.config
 @options.only
-@options.as_json("Print the passed checks as JSON.")
+@options.as_json("Print the checks as JSON, the failed one last (ok: false, exit_code).")
 @pass_state
 @handle_errors
 def preflight_command(state: State, config_path: str, only: str | None, as_json: bool) -> None:
@@ -144,7 +144,9 @@ def preflight_command(state: State, config_path: str, only: str | None, as_json:
     credentials may push to the target repository (an upload is opened and
     cancelled; nothing is written), and every base image exists for every
     configured platform. Stops at the first failure with its exit code
-    (4 auth, 5 not found, 6 rate limited, 7 unreachable).
+    (4 auth, 5 not found, 6 rate limited, 7 unreachable), naming the check
+    that failed (a base pulled through the mirror is named as that PHP line's
+    base via the mirror).
 
     Registry retries are bounded by PUBLISHER_RETRY_ATTEMPTS (5),
     PUBLISHER_RETRY_MAX_DELAY (20 s) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s).
@@ -155,10 +157,19 @@ def preflight_command(state: State, config_path: str, only: str | None, as_json:
       publisher preflight --only 8.4,8.5
       DOCKERHUB_USERNAME=me DOCKERHUB_TOKEN=... publisher preflight --json
     """
-    from ..stages.preflight import preflight
+    from ..stages.preflight import Check, preflight
 
     cfg = state.load_config(config_path, only)
     state.json_only(as_json)
-    checks = preflight(cfg, state.clients)
-    if as_json:
-        state.output.print_text(json.dumps([c.to_dict() for c in checks], indent=2))
+    checks: list[Check] = []
+
+    def print_checks() -> None:
+        if as_json:
+            state.output.print_text(json.dumps([c.to_dict() for c in checks], indent=2))
+
+    try:
+        preflight(cfg, state.clients, checks)
+    except PublisherError:
+        print_checks()  # the failed check is the last one
+        raise
+    print_checks()

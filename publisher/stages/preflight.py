@@ -6,17 +6,22 @@
 3. every base image exists, with every platform its line is built for.
 
 It fails fast: the first failure raises its classified error (auth 4, not found
-5, rate limited 6, unreachable 7, ...), after the checks that passed were shown.
+5, rate limited 6, unreachable 7, ...), after the checks that passed were shown;
+the failed check, named, ends the list of checks (``--json`` prints them all).
+A base pulled through the mirror (PUBLISHER_BASE_MIRROR) is named as the PHP
+line's base via the mirror, whichever registry client reached it.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
 from ..adapters.registry import RegistryClient
-from ..core.config import Config, Registry
-from ..core.errors import AuthError, NotFoundError
+from ..core.config import Config, Line, Registry
+from ..core.errors import AuthError, NotFoundError, PublisherError
+from ..core.reference import Reference
 from .clients import ClientFactory
 
 
@@ -24,9 +29,18 @@ from .clients import ClientFactory
 class Check:
     what: str
     detail: str
+    #: None: passed; else the exit code of the failure ``detail`` describes
+    failed: int | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        return {"check": self.what, "result": self.detail}
+    def to_dict(self) -> dict[str, object]:
+        result: dict[str, object] = {
+            "check": self.what,
+            "ok": self.failed is None,
+            "result": self.detail,
+        }
+        if self.failed is not None:
+            result["exit_code"] = self.failed
+        return result
 
 
 def base_platforms(client: RegistryClient, path: str, manifest: Any) -> set[str]:
@@ -74,52 +88,95 @@ def push_refused(client: RegistryClient, registry: Registry, refused: AuthError)
 def preflight(
     config: Config,
     clients: ClientFactory,
+    checks: list[Check] | None = None,
 ) -> list[Check]:
-    """Run every check in order; return what passed, or raise the first failure."""
-    passed: list[Check] = []
+    """Run every check in order; return what passed, or raise the first failure.
+
+    ``checks`` (when given) receives each check as it passes and, on a failure,
+    the failed one (``failed``: its exit code) before the error is raised.
+    """
+    passed: list[Check] = [] if checks is None else checks
     output = clients.output
-    registries = clients.configured(config)
+    current = ""
 
     def ok(what: str, detail: str) -> None:
         passed.append(Check(what, detail))
         output.info(f"ok  {what}: {detail}")
 
-    for registry in config.registries:
-        client = registries[registry.name]
-        repo = registry.repository
-        client.ping(repo_path=repo.path)
-        who = client.transport.credentials
-        ok(
-            f"{registry.name} reachable",
-            f"{repo.domain} answers the registry API"
-            + (f" (as {who.username}, {who.source})" if who else " (anonymous)"),
-        )
-        try:
-            client.check_push(repo.path)
-        except AuthError as refused:
-            raise push_refused(client, registry, refused) from None
-        ok(f"{registry.name} push access", f"may push to {repo.name}")
-
-    cache: dict[str, RegistryClient] = {}
-    seen: dict[str, set[str]] = {}
-    for line in config.lines:
-        ref = config.base_pull_ref(line)
-        if ref.domain not in cache:
-            cache[ref.domain] = clients.for_reference(ref, config)
-        client = cache[ref.domain]
-        key = str(ref)
-        if key not in seen:
-            manifest = client.get_manifest(ref)
-            seen[key] = base_platforms(client, ref.path, manifest)
-        wanted = [p.value for p in line.platforms]
-        absent = [p for p in wanted if p not in seen[key]]
-        if absent:
-            raise NotFoundError(
-                f"base image {ref} of PHP {line.php} has no image for {', '.join(absent)} "
-                f"(it has {', '.join(sorted(seen[key])) or 'none'})",
-                registry=ref.domain,
-                hint="pick a base that is published for every configured platform, or limit "
-                "the line's platforms in matrix.yaml",
+    try:
+        registries = clients.configured(config)
+        for registry in config.registries:
+            client = registries[registry.name]
+            repo = registry.repository
+            current = f"{registry.name} reachable"
+            client.ping(repo_path=repo.path)
+            who = client.transport.credentials
+            ok(
+                current,
+                f"{repo.domain} answers the registry API"
+                + (f" (as {who.username}, {who.source})" if who else " (anonymous)"),
             )
-        ok(f"PHP {line.php} base", f"{ref} has {', '.join(wanted)}")
+            current = f"{registry.name} push access"
+            try:
+                client.check_push(repo.path)
+            except AuthError as refused:
+                raise push_refused(client, registry, refused) from None
+            ok(current, f"may push to {repo.name}")
+
+        cache: dict[str, RegistryClient] = {}
+        seen: dict[str, set[str]] = {}
+        for line in config.lines:
+            current = f"PHP {line.php} base"
+            ref = config.base_pull_ref(line)
+            if ref.domain not in cache:
+                cache[ref.domain] = clients.for_reference(ref, config)
+            client = cache[ref.domain]
+            key = str(ref)
+            try:
+                if key not in seen:
+                    manifest = client.get_manifest(ref)
+                    seen[key] = base_platforms(client, ref.path, manifest)
+            except PublisherError as exc:
+                raise _as_base(exc, client, line, ref, config.base_mirror) from None
+            wanted = [p.value for p in line.platforms]
+            absent = [p for p in wanted if p not in seen[key]]
+            if absent:
+                via = f" via the mirror {config.base_mirror}" if config.base_mirror else ""
+                raise NotFoundError(
+                    f"PHP {line.php} base {ref}{via} has no image for {', '.join(absent)} "
+                    f"(it has {', '.join(sorted(seen[key])) or 'none'})",
+                    registry=ref.domain,
+                    hint="pick a base that is published for every configured platform, or "
+                    "limit the line's platforms in matrix.yaml",
+                )
+            ok(current, f"{ref} has {', '.join(wanted)}")
+    except PublisherError as exc:
+        passed.append(Check(current or "configuration", exc.message, exc.exit_code))
+        raise
     return passed
+
+
+def _as_base(
+    exc: PublisherError, client: RegistryClient, line: Line, ref: Reference, mirror: str | None
+) -> PublisherError:
+    """``exc`` (met reading ``ref``, the base of ``line``) named as that base: through the
+    mirror it is the mirror's copy of the line's base, whichever registry's client read it."""
+    message = exc.message
+    label = f"{client.transport.label}: "
+    if message.startswith(label):
+        message = message[len(label) :]
+    what = (
+        f"PHP {line.php} base {line.base} via the mirror {mirror} ({ref})"
+        if mirror
+        else f"PHP {line.php} base {ref}"
+    )
+    renamed = copy.copy(exc)
+    renamed.message = f"{what}: {message}"
+    renamed.args = (renamed.message,)
+    if mirror:
+        renamed.hint = (
+            f"every base is pulled through the mirror {mirror} (base.mirror in matrix.yaml, "
+            f"or PUBLISHER_BASE_MIRROR): check that it serves {line.base}, or unset it"
+            + (f"; {exc.hint}" if exc.hint else "")
+        )
+    return renamed

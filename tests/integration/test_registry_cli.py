@@ -363,3 +363,42 @@ def test_preflight_unreachable_registry(write_matrix: Callable[..., Path], tmp_p
     matrix = write_matrix(tmp_path, [("hub", f"127.0.0.1:{free_port()}/test/php", True)])
     result = run(["preflight", "--config", str(matrix)], tmp_path)
     assert result.exit_code == 7, result.output
+
+
+def test_preflight_failure_names_the_base_via_the_mirror_and_json_lists_the_checks(
+    registry: Any,
+    second_registry: Any,
+    repo: str,
+    write_matrix: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    """The mirror is on the host of a target registry (ghcr) and lacks the bases: the
+    failure is the PHP 8.3 base via the mirror, not ghcr; --json prints every check."""
+    matrix = write_matrix(
+        tmp_path,
+        [
+            ("hub", f"{registry.host}/{repo}", True),
+            ("ghcr", f"{second_registry.host}/{repo}", False),
+        ],
+        base_image=_seed_bases(registry),
+    )
+    mirror = {"PUBLISHER_BASE_MIRROR": second_registry.host}
+    text = run(["preflight", "--config", str(matrix)], tmp_path, **mirror)
+    assert text.exit_code == 5, text.output
+    error = text.stderr.split("error:", 1)[1]
+    assert error.startswith(
+        f" not found: PHP 8.3 base {registry.host}/base/php:8.3-fpm-alpine via the mirror "
+        f"{second_registry.host} ({second_registry.host}/base/php:8.3-fpm-alpine): "
+    ), error
+    assert "ghcr" not in error, error
+    result = run(["preflight", "--config", str(matrix), "--json"], tmp_path, **mirror)
+    assert result.exit_code == 5, result.output
+    checks = json.loads(result.stdout)
+    assert [(c["check"], c["ok"]) for c in checks] == [
+        ("hub reachable", True),
+        ("hub push access", True),
+        ("ghcr reachable", True),
+        ("ghcr push access", True),
+        ("PHP 8.3 base", False),
+    ]
+    assert checks[-1]["exit_code"] == 5 and "via the mirror" in checks[-1]["result"]
