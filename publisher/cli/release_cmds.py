@@ -402,8 +402,11 @@ def republish_command(state: State, release_tag: str, reason: str, **given: Any)
 def republish_check_command(state: State, config_path: str, notes_dir: Path | None) -> None:
     """Say whether the newest stable release's base images changed since it was published.
 
-    Prints `release=vX.Y.Z` and `changed=true|false` (also as step outputs in
-    GitHub Actions); the weekly schedule republishes only when changed.
+    Prints `release=vX.Y.Z`, `changed=true|false`, `lines=` (the PHP lines
+    whose base moved, comma-separated) and `frozen=` (lines that can never
+    change: `frozen: true`, or an official image that no longer updates), also
+    as step outputs in GitHub Actions; the weekly schedule republishes only the
+    moved lines, and only when changed.
 
     \b
     Examples:
@@ -415,7 +418,8 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     cfg = state.load_config(config_path)
     result = check_bases(cfg, options.notes_dir_of(cfg, notes_dir), state.clients)
     state.output.print_text(
-        f"release={result.release}\nchanged={'true' if result.changed else 'false'}"
+        f"release={result.release}\nchanged={'true' if result.changed else 'false'}\n"
+        f"lines={','.join(result.moved)}\nfrozen={','.join(result.frozen)}"
     )
     state.output.set_output("release", result.release)
     state.output.set_output("changed", "true" if result.changed else "false")

@@ -96,7 +96,7 @@ def test_only_moved_lines_are_rebuilt_and_frozen_lines_are_named(
         env={**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(out)},
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "release=v1.0.0\nchanged=true" in result.stdout
+    assert "release=v1.0.0\nchanged=true\nlines=8.4\nfrozen=8.1\n" in result.stdout
     outputs = dict(
         line.split("=", 1)
         for line in out.read_text().splitlines()
