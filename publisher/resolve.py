@@ -53,6 +53,7 @@ import json
 import os
 import re
 import socket
+import stat  # already loaded by os: free
 import sys
 import threading
 import time
@@ -1717,6 +1718,8 @@ MAX_TIMEOUT = 60.0
 #: remote registry, so a missing local image is never pulled from somewhere else.
 LOCAL_DOMAIN = "localhost"
 PINS_SCHEMA = "1"
+#: A pins file is a few KB; anything larger is not one (start.sh has the same limit).
+MAX_PINS_BYTES = 1024 * 1024
 
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
@@ -2095,8 +2098,20 @@ def load_pins(pins: str | None, release: str | None, *, cwd: Path) -> Pins | Non
     path, explicit = find_pins(pins, release, cwd=cwd)
     if path is None:
         return None
+    not_pins = "use the pins file publisher wrote (vX.Y.Z.env), unmodified"
     try:
-        data = path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode):  # a device or a pipe: never read
+            raise PinsError(
+                "not a regular file, so not a pins file", source=str(path), hint=not_pins
+            )
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PINS_BYTES + 1)
+        if len(data) > MAX_PINS_BYTES:
+            raise PinsError(
+                f"larger than {MAX_PINS_BYTES // (1024 * 1024)} MiB, so not a pins file",
+                source=str(path),
+                hint=not_pins,
+            )
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         number = data.count(b"\n", 0, exc.start) + 1

@@ -112,8 +112,15 @@ if [ -d "$pins" ]; then  # a directory of vX.Y.Z.env: the one of STACK_RELEASE
 start: fix: set STACK_RELEASE, or point PHP_PINS_FILE at the vX.Y.Z.env file"
   pins=${pins%/}/$STACK_RELEASE.env
 fi
-[ -f "$pins" ] || fail 3 "pins file not found: $pins
+[ -e "$pins" ] || fail 3 "$pins: pins file not found
 start: fix: vendor the release's vX.Y.Z.env next to this script as php-images.env, or set PHP_PINS_FILE"
+not_pins="use the pins file publisher wrote (vX.Y.Z.env), unmodified"
+# A device or a pipe is never read, nor more than 1 MiB (a pins file is a few KB).
+[ -f "$pins" ] || fail 3 "$pins: not a regular file, so not a pins file
+start: fix: $not_pins"
+size=$(wc -c <"$pins") || fail 3 "$pins: cannot read the pins file"
+[ "$((size))" -le 1048576 ] || fail 3 "$pins: larger than 1 MiB, so not a pins file
+start: fix: $not_pins"
 
 # pin KEY: the value of KEY='value' in the pins file (empty when absent).
 pin() { sed -n "s/^$1='\\([^']*\\)'[[:space:]]*\$/\\1/p" "$pins" | sed -n 1p; }

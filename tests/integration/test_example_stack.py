@@ -122,7 +122,7 @@ def _record(repository: str, digest: str, base: str, mirror: str | None = None) 
 def _bin_dir(target: Path, docker: str) -> Path:
     """A PATH with what a stack user's machine has, and no python."""
     target.mkdir()
-    for tool in ("sh", "dash", "sed", "tr", "grep", "tail", "mktemp", "rm", "sleep", "cat"):
+    for tool in ("sh", "dash", "sed", "tr", "grep", "tail", "mktemp", "rm", "sleep", "cat", "wc"):
         found = shutil.which(tool)
         if found:
             (target / tool).symlink_to(found)
@@ -768,3 +768,35 @@ def test_a_pins_file_edited_on_windows_reads_the_same(
     proc, fields = launch(world, env)
     assert fields == {"decision": "use-prebuilt", "availability": "cached"}, proc.stderr
     assert decision["image"] == world.prebuilt(world.repositories["cached"]), answer.stderr
+
+
+def _broken_pins(world: World, tmp_path: Path, case: str) -> str:
+    """A pins file (or what a mistyped PHP_PINS_FILE names) that both tools refuse."""
+    text = world.pins.read_text()
+    path = tmp_path / f"{case}.env"
+    if case == "device":
+        return "/dev/zero"
+    if case == "large":  # an image tarball, say: refused unread
+        path.write_bytes(text.encode() + b"#" * (1024 * 1024))
+    return str(path)
+
+
+BROKEN_PINS = {
+    "device": "not a regular file, so not a pins file",
+    "large": "larger than 1 MiB, so not a pins file",
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_PINS))
+def test_a_broken_pins_file_is_exit_3_in_both(
+    world: World, project: str, tmp_path: Path, case: str
+) -> None:
+    path = _broken_pins(world, tmp_path, case)
+    env = launcher_env(world, project, tmp_path, PHP_PINS_FILE=path)
+    answer, _ = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert (answer.returncode, proc.returncode) == (3, 3), proc.stderr + answer.stderr
+    assert fields == {}
+    words = f"{path}: {BROKEN_PINS[case]}"
+    assert f"start: error: {words}\n" in proc.stderr
+    assert f"error: {words}\n" in answer.stderr

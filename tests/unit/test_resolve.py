@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -302,6 +303,28 @@ def test_a_byte_that_is_not_utf8_is_located_with_a_hint(tmp_path: Path) -> None:
         "in another encoding"
     )
     assert info.value.hint and "unmodified" in info.value.hint
+
+
+def test_a_pins_file_that_is_no_regular_file_or_too_large_is_never_read_whole(
+    tmp_path: Path,
+) -> None:
+    """A mistyped PHP_PINS_FILE (a device, a pipe, an image tarball) is exit 3 at once."""
+    pipe = tmp_path / "pipe.env"
+    os.mkfifo(pipe)  # opening it would block: it must not be opened
+    large = tmp_path / "large.env"
+    large.write_bytes(b"# padding\n" * (1024 * 1024 // 10 + 1))
+    for path, words in (
+        (str(large), "larger than 1 MiB, so not a pins file"),
+        (str(pipe), "not a regular file, so not a pins file"),
+        ("/dev/zero", "not a regular file, so not a pins file"),
+    ):
+        with pytest.raises(PinsError) as info:
+            resolving.load_pins(path, None, cwd=tmp_path)
+        assert info.value.message == f"{path}: {words}"
+        assert info.value.exit_code == 3
+    text = pins_text().encode()
+    large.write_bytes(text + b"#" * (1024 * 1024 - len(text) - 1) + b"\n")
+    assert resolving.load_pins(str(large), None, cwd=tmp_path) is not None  # 1 MiB exactly
 
 
 def test_the_mirror_asked_for_and_none_in_the_pins_file_is_said() -> None:
