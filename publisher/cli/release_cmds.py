@@ -306,6 +306,7 @@ def _release(
             cfg, digests_dir, version.tag, local=local, republish=reason is not None
         ),
         notes_dir=options.notes_dir_of(cfg, notes_dir, local=local),
+        rehearsal=local,
         jobs=jobs,
         transfers=transfers,
         dry_run=dry_run,

@@ -66,6 +66,7 @@ def config_for_record(
     *,
     strict: bool = False,
     keep_dropped: bool = False,
+    rehearsal: bool = False,
 ) -> tuple[Config, list[str]]:
     """``config`` as the recorded release was: its default line, lines and platforms.
 
@@ -75,7 +76,9 @@ def config_for_record(
     ``strict`` (a republish) they are named in a ConfigError; with
     ``keep_dropped`` (reading what was published: verify, check-public) they are
     kept as the record describes them (``recorded_line``); else named in a
-    notice and left out.
+    notice and left out. The registries are the record's (see
+    ``_recorded_registries``), except in a ``rehearsal``: its throwaway registries
+    are new each time, and the record names those of an earlier rehearsal.
     """
     if record is None:
         return config, []
@@ -144,7 +147,11 @@ def config_for_record(
             f"(it has PHP {', '.join(recorded)})",
             field="--only",
         )
-    registries = _recorded_registries(config, record, read_only=keep_dropped and not strict)
+    registries = (
+        config.registries
+        if rehearsal
+        else _recorded_registries(config, record, read_only=keep_dropped and not strict)
+    )
     if registries != config.registries:
         notices.append(
             f"{record.release} was published to "

@@ -17,7 +17,7 @@ lets a rerun finish a failed release without rebuilding what was pushed.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -292,11 +292,14 @@ class BuildStage:
             sbom=options.attestations,
         )
 
-    def commands(self, bases: Mapping[str, Reference], work_dir: Path) -> None:
-        """Print the commands a build of each leg with a base would run; run nothing."""
-        todo = [leg for leg in legs(self.config) if leg.php in bases]
+    def commands(
+        self, bases: Mapping[str, Reference], work_dir: Path, reused: Collection[Leg] = ()
+    ) -> None:
+        """Print the commands a build of each leg with a base (and not ``reused``)
+        would run; run nothing."""
+        todo = [leg for leg in legs(self.config) if leg.php in bases and leg not in reused]
         if not todo:
-            self.output.info("  none: the release already holds every image")
+            self.output.info("  none: every image is already built and pushed")
         for leg in todo:
             for argv in self.builder.commands(self.request(leg, bases[leg.php], work_dir)):
                 self.output.info("  " + " ".join(argv))

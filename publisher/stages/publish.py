@@ -207,6 +207,7 @@ def load_release(
     output: Output,
     *,
     republish: bool = False,
+    rehearsal: bool = False,
 ) -> tuple[Config, notes_mod.ReleaseFacts | None]:
     """``config`` as ``release`` was published, and its record (None for a new release).
 
@@ -217,7 +218,7 @@ def load_release(
     record = notes_mod.load_record(notes_dir, release.tag)
     if record is None:
         return config, None
-    adjusted, notices = pp.config_for_record(config, record, strict=republish)
+    adjusted, notices = pp.config_for_record(config, record, strict=republish, rehearsal=rehearsal)
     for notice in notices:
         output.warning(notice)
     return adjusted, record

@@ -48,6 +48,8 @@ class ReleaseOptions(BuildOptions, PublishOptions):
     """How a whole release runs: its builds, then its publish."""
 
     digests_dir: Path
+    #: ``--local``: the registries are throwaway ones, new for each run
+    rehearsal: bool = False
 
 
 def resolve_bases(config: Config, clients: ClientFactory) -> dict[str, Reference]:
@@ -92,7 +94,14 @@ def release(
     ensure_writable(options.notes_dir, "the release notes directory", create=create)
     ensure_writable(options.digests_dir, "the digest records directory", create=create)
     republish = options.republish_reason is not None
-    config, record = load_release(config, options.notes_dir, version, output, republish=republish)
+    config, record = load_release(
+        config,
+        options.notes_dir,
+        version,
+        output,
+        republish=republish,
+        rehearsal=options.rehearsal,
+    )
     # The notes are written last, after the tags moved: a size history that
     # cannot be read refuses the run now, before anything is built.
     load_size_history(options.notes_dir)
@@ -140,25 +149,24 @@ def release(
     stage = BuildStage(config, version, builder, primary, output, options)
     if options.dry_run:
         with output.step("Dry run: the build commands that would run"):
-            stage.commands(bases, options.digests_dir / ".work")
-        # The records the builds would take instead of building: the pins' images and
-        # earlier records still on the primary (a stale record is rebuilt, not refused).
-        earlier = [
-            reuse[0]
-            for leg in legs(config)
-            if (
-                reuse := stage.reused(
+            # The records the builds would take instead of building: the pins' images and
+            # earlier records still on the primary (a stale record is rebuilt, not refused).
+            earlier: dict[Leg, DigestRecord] = {}
+            for leg in legs(config):
+                reuse = stage.reused(
                     leg,
                     base=bases.get(leg.php),
                     record_paths=(options.digests_dir / leg.record_name,),
                     recorded_base=recorded_bases.get(leg.php),
                     published=published,
                 )
-            )
-        ]
+                if reuse is not None:
+                    earlier[leg] = reuse[0]
+                    output.info(f"  {leg.label}: {reuse[1]}")
+            stage.commands(bases, options.digests_dir / ".work", reused=earlier)
         return Publisher(
             config, version, registries, output, options, record=record, before_builds=True
-        ).run(earlier)
+        ).run(list(earlier.values()))
     pending = options.digests_dir / PENDING_DIR
     with output.step(
         f"Build {len(legs(config))} images with {builder.name} (up to {options.jobs} at a time)"

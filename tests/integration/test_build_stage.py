@@ -26,7 +26,7 @@ from publisher.core.platforms import Platform
 from publisher.core.records import read_directory
 from publisher.core.reference import Reference
 from publisher.core.version import parse_release
-from publisher.stages.build import VERSION_LABEL, BuildOptions, BuildStage
+from publisher.stages.build import VERSION_LABEL, BuildOptions, BuildStage, Leg
 from tests.support.fake_builder import FakeBuilder
 from tests.support.images import make_image
 
@@ -99,6 +99,25 @@ def test_every_leg_is_pushed_by_digest_and_a_rerun_builds_nothing(stage: dict[st
     assert again.built == []
     assert printed.getvalue().count("already built and pushed") == len(LEGS)
     assert {r.digest for r in rerun} == {r.digest for r in records}
+
+    # The dry run asks the same question and writes nothing: every leg is reused.
+    stage_again = BuildStage(
+        stage["config"],
+        RELEASE,
+        FakeBuilder(),
+        primary,
+        Output(env={}, stream=io.StringIO(), err_stream=io.StringIO()),
+        BuildOptions(jobs=2),
+    )
+    for php, platform in LEGS:
+        leg = Leg(php, platform)
+        found = stage_again.reused(
+            leg,
+            base=stage["bases"][php],
+            record_paths=(stage["digests"] / leg.record_name,),
+        )
+        assert found is not None and "already built and pushed" in found[1]
+        assert found[0].digest == on_disk[(php, platform)]
 
 
 def test_a_failed_leg_lets_the_others_finish_and_a_rerun_builds_only_it(
@@ -198,4 +217,4 @@ def test_the_dry_run_shows_the_requests_the_real_build_makes(
         Output(env={}, stream=plain, err_stream=plain),
         BuildOptions(jobs=1),
     ).commands({}, tmp_path / "work")
-    assert "none: the release already holds every image" in plain.getvalue()
+    assert "none: every image is already built and pushed" in plain.getvalue()

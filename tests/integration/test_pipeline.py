@@ -1216,3 +1216,8 @@ def test_a_rehearsal_and_its_dry_run_after_an_earlier_rehearsal(tmp_path, tools,
     assert "buildah build" in dry.stdout  # the commands it would run: it rebuilds
     again = stack.run("release", "v1.0.0", "--local", "--no-smoke", "--only", "8.4")
     assert again.returncode == 0, again.stdout + again.stderr
+    # The record names the earlier rehearsal's registries: not a repository move.
+    rehearsed = stack.run(
+        "republish", "v1.0.0", "--reason", "r", "--local", "--no-smoke", "--only", "8.4"
+    )
+    assert rehearsed.returncode == 0, rehearsed.stdout + rehearsed.stderr
