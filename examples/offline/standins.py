@@ -33,7 +33,12 @@ def main() -> None:
 
 
 @main.command("push")
-@click.option("--registry", required=True, metavar="HOST:PORT", help="Registry to push to.")
+@click.option(
+    "--registry",
+    required=True,
+    metavar="HOST[:PORT]",
+    help="Registry to push to: a host with an optional port, no scheme, no path.",
+)
 @click.option("--lines", default=",".join(standins.LINES), show_default=True, help="PHP lines.")
 @click.option(
     "--builder",
@@ -46,6 +51,7 @@ def push(registry: str, lines: str, builder: str | None, debug: bool) -> None:
     """Build (or reuse from the cache) and push every stand-in to REGISTRY."""
     output = Output(debug=debug)
     try:
+        standins.registry_host(registry, "--registry")
         refs = standins.push_standins(
             registry,
             runner=Runner(output=output),

@@ -50,8 +50,15 @@ from ..adapters.builders import BuilderName, BuildRequest, create_builder
 from ..adapters.builders.base import Builder
 from ..adapters.builders.layout import merge_layouts, read_layout
 from ..adapters.runner import Runner
+from ..core import reference
 from ..core.config import Config
-from ..core.errors import CommandError, NotFoundError, ToolMissingError
+from ..core.errors import (
+    CommandError,
+    InvalidReferenceError,
+    NotFoundError,
+    ToolMissingError,
+    UsageError,
+)
 from ..core.platforms import Platform
 from ..core.reference import Reference
 
@@ -305,6 +312,21 @@ def _cached_digest(layout: Path) -> str | None:
 # ----------------------------------------------------------------- pushing
 
 
+def registry_host(value: str, what: str = "the stand-ins' registry") -> str:
+    """``value`` when it is a registry host (``HOST[:PORT]``); else a UsageError (exit 2)
+    naming ``what``: an empty value, a URL or a path is an input mistake, not an outage."""
+    try:
+        host = reference.parse(f"{value}/probe").domain
+    except InvalidReferenceError:
+        host = None
+    if host != value:
+        raise UsageError(
+            f"{what} {value!r} is not a registry host",
+            hint="give HOST[:PORT] with no scheme and no path, e.g. 127.0.0.1:5000",
+        )
+    return value
+
+
 def push_standins(
     registry: str,
     *,
@@ -325,6 +347,7 @@ def push_standins(
     """
     from .clients import ClientFactory
 
+    registry_host(registry)
     env = dict(os.environ if env is None else env)
     output = runner.output
     recipe = load_debian_recipe(source_dir)

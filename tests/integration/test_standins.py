@@ -190,3 +190,18 @@ def test_the_example_script_pushes_and_prints_the_references(
     )
     assert bad.returncode == 2  # a bad --lines is bad command-line input
     assert "'eight' is not a PHP line" in bad.stderr
+
+
+def test_the_example_script_refuses_a_registry_that_is_not_a_host() -> None:
+    script = ROOT / "examples/offline/standins.py"
+    for value in ("", "http://127.0.0.1:5000", "bad host", "127.0.0.1:5000/stand-in"):
+        done = subprocess.run(
+            [sys.executable, str(script), "push", "--registry", value, "--lines", "8.4"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "PUBLISHER_RETRY_ATTEMPTS": "1"},
+        )
+        assert done.returncode == 2, (value, done.stderr)
+        assert f"--registry {value!r} is not a registry host" in done.stderr
+        assert "give HOST[:PORT]" in done.stderr
