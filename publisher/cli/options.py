@@ -47,7 +47,8 @@ only = click.option(
     "--only",
     metavar="LINES",
     default=None,
-    help="Comma-separated PHP lines to act on, e.g. 8.4,8.5 (default: all).",
+    help="Comma-separated PHP lines to act on, e.g. 8.4,8.5 (default: all; an empty "
+    "list or item is refused, never read as all).",
 )
 
 builder = click.option(

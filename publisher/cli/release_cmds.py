@@ -134,6 +134,8 @@ def build_command(
 
     version = parse_release(release)
     created = created_from_env(state.env)
+    if not php.strip():
+        raise UsageError("--php is empty; name the PHP line to build, e.g. 8.4")
     php_lines = parse_line_list(php, "--php")
     if len(php_lines) != 1:
         raise UsageError(f"--php: {php!r} names several lines; a build leg builds one, e.g. 8.4")
@@ -316,6 +318,7 @@ def _release(
         republish_reason=reason,
         attestations=attestations,
         json_plan=as_json,
+        rehearsal=local,
     )
     chosen = get_builder(state, builder)
     with contextlib.ExitStack() as stack:

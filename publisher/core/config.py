@@ -181,6 +181,10 @@ class Config:
     #: The environment overrides that left out configured lines, as ``NAME=value``
     #: (so an error about a missing line can say why it is missing).
     narrowed_by: tuple[str, ...] = field(default=())
+    #: The lines a command-line option named (``--only``, ``build --php``), when one
+    #: did: a published release that lacks one of them refuses it as that option's
+    #: mistake (exit 2), where a line only matrix.yaml added is a warning.
+    selection: Selection | None = None
 
     @property
     def primary(self) -> Registry:
@@ -219,13 +223,25 @@ class Config:
         """The base image to pull, through the mirror when one is configured."""
         return mirrored(line.base, self.base_mirror)
 
-    def select(self, php_lines: tuple[str, ...], option: str = "--only") -> Config:
+    def select(self, php_lines: tuple[str, ...], option: str | None = None) -> Config:
         """The same configuration restricted to ``php_lines`` (in configured order).
 
-        ``option`` names the command-line option they came from: a line that is not
-        there is a ``UsageError`` naming it.
+        ``option`` names the command-line option they came from (``--only``): a line
+        that is not there is a ``UsageError`` naming it, and the selection is kept
+        (``selection``). Without it the lines are the program's own choice.
         """
-        return _select_lines(self, php_lines, field_name=option)
+        selected = _select_lines(self, php_lines, field_name=option or "--only")
+        if option is None:
+            return selected
+        return Config(**{**selected.__dict__, "selection": Selection(option, php_lines)})
+
+
+@dataclass(frozen=True)
+class Selection:
+    """PHP lines a command-line option named: ``--only 8.4,8.5`` is ``("--only", ("8.4", "8.5"))``."""
+
+    option: str
+    lines: tuple[str, ...]
 
 
 def mirrored(ref: Reference, mirror: str | None) -> Reference:
@@ -1034,9 +1050,11 @@ def _env_fail(name: str, message: str) -> NoReturn:
 def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
     if env.get(ENV_PLATFORMS):
         wanted: list[Platform] = []
-        for text in env[ENV_PLATFORMS].split(","):
+        for text in split_list(
+            env[ENV_PLATFORMS], ENV_PLATFORMS, "platform", "linux/amd64,linux/arm64"
+        ):
             try:
-                platform = Platform.parse(text.strip())
+                platform = Platform.parse(text)
             except ValueError as exc:
                 _env_fail(ENV_PLATFORMS, str(exc))
             if platform not in config.platforms:
@@ -1076,18 +1094,44 @@ def _narrowed(
     return (*config.narrowed_by, f"{name}={env[name].strip()}")
 
 
+def split_list(text: str, field_name: str, noun: str, example: str) -> tuple[str, ...]:
+    """The items of a comma-separated list (``--only``, ``PUBLISHER_PLATFORMS``), each stripped.
+
+    An empty list, or an empty item (``8.4,,8.5``, a comma at either end), is
+    refused rather than skipped: ``--only "$LINES"`` with an empty variable must
+    not mean every line. ``field_name`` decides the kind of error (see
+    ``parse_line_list``); ``noun`` names an item and ``example`` shows a valid list.
+    """
+    items = tuple(item.strip() for item in text.split(","))
+    if not any(items):
+        given = "an empty list" if not text.strip() else f"{text!r} names no {noun}"
+        if field_name.startswith("-"):
+            hint = f"leave out {field_name} to act on every {noun}"
+        else:
+            hint = f"unset {field_name} to use every configured {noun}"
+        raise _input_error(
+            field_name,
+            f"{given}; name at least one {noun}, e.g. {example} (empty never means all)",
+            hint=hint,
+        )
+    if not all(items):
+        raise _input_error(
+            field_name,
+            f"{text!r} has an empty item (two commas in a row, or a comma at one end); "
+            f"separate the {noun}s by single commas, e.g. {example}",
+        )
+    return items
+
+
 def parse_line_list(text: str, field_name: str = "--only") -> tuple[str, ...]:
     """Parse ``8.4,8.5`` into a tuple of PHP lines.
 
     ``field_name`` is where the text came from: a command-line option (``--only``),
     whose mistakes are a ``UsageError``, or an environment variable, whose mistakes
-    are a ``ConfigError`` located in the environment.
+    are a ``ConfigError`` located in the environment. An empty list or item is
+    refused (``split_list``).
     """
-    items = tuple(item.strip() for item in text.split(",") if item.strip())
-    if not items:
-        raise _input_error(
-            field_name, "expected a comma-separated list of PHP lines such as 8.4,8.5"
-        )
+    items = split_list(text, field_name, "PHP line", "8.4,8.5")
     for item in items:
         if not is_php_line(item):
             raise _input_error(

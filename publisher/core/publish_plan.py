@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from ..resolve import sha256_digest
 from . import plan as planning
 from .config import Config, Extensions, Line, Registry
-from .errors import ConfigError, InvalidReferenceError
+from .errors import ConfigError, InvalidReferenceError, UsageError
 from .notes import LineFacts, ReleaseFacts, Republish
 from .platforms import Platform
 from .reference import parse as parse_reference
@@ -60,6 +60,16 @@ def recorded_line(facts: LineFacts) -> Line:
     )
 
 
+def not_in_release(record: ReleaseFacts, option: str, absent: Iterable[str]) -> UsageError:
+    """The refusal of an option (``--only``) that names lines ``record``'s release lacks."""
+    return UsageError(
+        f"{option}: {record.release} has no PHP {', '.join(absent)} "
+        f"(it was published with PHP {', '.join(record.line_names)})",
+        hint=f"name lines of {record.release}; a published release keeps its lines "
+        "(publish another line in a new release)",
+    )
+
+
 def config_for_record(
     config: Config,
     record: ReleaseFacts | None,
@@ -82,6 +92,11 @@ def config_for_record(
     """
     if record is None:
         return config, []
+    chosen = config.selection
+    if chosen is not None:
+        absent = [php for php in chosen.lines if php not in record.line_names]
+        if absent:
+            raise not_in_release(record, chosen.option, absent)
     notices: list[str] = []
     if record.default_line != config.default_line:
         notices.append(
@@ -142,10 +157,12 @@ def config_for_record(
             "its lines (publish them in a new release)"
         )
     if not lines:
+        narrowed = config.narrowed_by
         raise ConfigError(
             f"none of the selected lines is part of {record.release} "
             f"(it has PHP {', '.join(recorded)})",
-            field="--only",
+            source="environment" if narrowed else config.source,
+            field=" and ".join(n.split("=")[0] for n in narrowed) if narrowed else "lines",
         )
     registries = (
         config.registries

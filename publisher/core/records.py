@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..resolve import is_digest
-from .errors import ConfigError, PublisherError, UsageError
+from .errors import ConfigError, FileAccessError, PublisherError, file_error
 from .fileio import write_atomic
 from .platforms import Platform
 
@@ -71,37 +71,71 @@ def write_record_file(path: str | Path, record: DigestRecord) -> Path:
     return write_atomic(path, record.to_json())
 
 
+#: A digest record is a few hundred bytes; a larger file is not one (read no further).
+MAX_DIGEST_RECORD_BYTES = 64 * 1024
+
+#: What to do about a digest record that is not one.
+RECORD_HINT = (
+    "a build leg writes it atomically: rerun that leg (`publisher build ... --digest-file`) "
+    "or remove the file, and keep only digest records in the --digests directory"
+)
+
+
+def _corrupt(source: str, message: str, field: str | None = None) -> ConfigError:
+    """A digest record that cannot be used: a corrupt input file, as a corrupt release record."""
+    return ConfigError(message, source=source, field=field, hint=RECORD_HINT)
+
+
 def parse_record(text: str, source: str) -> DigestRecord:
+    """Parse a digest record; ConfigError (exit 3) naming the file and what is wrong."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"{source}: not a digest record (invalid JSON at line {exc.lineno})"
+        raise _corrupt(
+            source, f"not a digest record (invalid JSON at line {exc.lineno}: {exc.msg})"
         ) from None
     if not isinstance(data, dict) or data.get("schema") != RECORD_SCHEMA:
-        raise UsageError(f"{source}: not a digest record of schema {RECORD_SCHEMA}")
-    fields = set(DigestRecord.__dataclass_fields__)
-    missing = fields - set(data)
+        raise _corrupt(source, f"not a digest record of schema {RECORD_SCHEMA}")
+    fields = DigestRecord.__dataclass_fields__
+    missing = set(fields) - set(data)
     if missing:
-        raise UsageError(f"{source}: digest record lacks {', '.join(sorted(missing))}")
+        raise _corrupt(source, f"digest record lacks {', '.join(sorted(missing))}")
+    for name in fields:
+        value = data[name]
+        if not isinstance(value, str) and not (name == "base_digest" and value is None):
+            raise _corrupt(source, f"expected a string, got {type(value).__name__}", name)
     try:
         record = DigestRecord(**{k: data[k] for k in fields})
     except ValueError as exc:  # the platform
-        raise UsageError(f"{source}: {exc}") from None
+        raise _corrupt(source, str(exc), "platform") from None
     if not is_digest(record.digest):
-        raise UsageError(f"{source}: {record.digest!r} is not a sha256 digest")
+        raise _corrupt(source, f"{record.digest!r} is not a sha256 digest", "digest")
     return record
 
 
+def read_record_file(path: Path) -> DigestRecord:
+    """Read and parse one digest record: unreadable is exit 18, not a record exit 3."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_DIGEST_RECORD_BYTES + 1)
+    except OSError as exc:
+        raise FileAccessError(
+            f"cannot read the digest record {path}: {exc.strerror or exc}",
+            hint="check the path and its permissions",
+        ) from None
+    if len(raw) > MAX_DIGEST_RECORD_BYTES:
+        raise _corrupt(
+            str(path), f"larger than {MAX_DIGEST_RECORD_BYTES // 1024} KiB; not a digest record"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _corrupt(str(path), "not UTF-8 text; not a digest record") from None
+    return parse_record(text, str(path))
+
+
 def read_records(paths: Iterable[Path]) -> list[DigestRecord]:
-    records = []
-    for path in sorted(paths):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot read digest record {path}: {exc.strerror}") from None
-        records.append(parse_record(text, str(path)))
-    return records
+    return [read_record_file(path) for path in sorted(paths)]
 
 
 def usable_records(paths: Iterable[Path]) -> Iterator[tuple[Path, DigestRecord]]:
@@ -112,8 +146,8 @@ def usable_records(paths: Iterable[Path]) -> Iterator[tuple[Path, DigestRecord]]
     """
     for path in paths:
         try:
-            yield path, parse_record(path.read_text(encoding="utf-8"), str(path))
-        except (OSError, PublisherError):
+            yield path, read_record_file(path)
+        except PublisherError:
             continue
 
 
@@ -125,13 +159,17 @@ def read_directory(directory: str | Path) -> list[DigestRecord]:
     """
     root = Path(directory)
     if not root.is_dir():
-        raise ConfigError(
-            f"digest directory {root} does not exist",
-            field="--digests",
+        what = "is not a directory" if root.exists() else "does not exist"
+        raise FileAccessError(
+            f"cannot read the digest records: {root} {what}",
             hint="point --digests at the directory the build legs wrote their records to",
         )
-    return read_records(
-        p
-        for p in root.rglob("*.json")
-        if not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+    try:
+        paths = [
+            p
+            for p in root.rglob("*.json")
+            if not any(part.startswith(".") for part in p.relative_to(root).parts)
+        ]
+    except OSError as exc:
+        raise file_error(exc, "read the digest records") from None
+    return read_records(paths)

@@ -251,6 +251,17 @@ def require_default_line(
     )
 
 
+def summary_title(facts: notes_mod.ReleaseFacts, *, rehearsal: bool) -> str:
+    """The heading of a publish run's digest table: what happened, and what the images are."""
+    if rehearsal:
+        title = f"Rehearsed {facts.release} on throwaway registries"
+    else:
+        title = f"Published {facts.release}"
+    if facts.stand_in:
+        title += ": STAND-IN images, no real PHP"
+    return title
+
+
 def nothing_to_republish(config: Config, release: Release, notes_dir: Path) -> UsageError:
     """The refusal of a republish of a release with no record and no pin on the primary."""
     pins = ", ".join(planning.pin_tag(release, php) for php in config.line_names)
@@ -315,6 +326,9 @@ class PublishOptions:
     json_plan: bool = False
     #: why a published release is rebuilt (``republish``); None for a release
     republish_reason: str | None = None
+    #: ``--local``: the registries are throwaway stand-ins, so the summary says
+    #: "Rehearsed", not "Published"
+    rehearsal: bool = False
 
 
 @dataclass(eq=False)
@@ -1125,7 +1139,9 @@ class Publisher:
                 )
             self.output.set_output(f"digest-{line.php}", line.index_digest)
         self.output.table(
-            f"Published {facts.release}", ("PHP", "version", "platform", "digest", "size"), rows
+            summary_title(facts, rehearsal=self.options.rehearsal),
+            ("PHP", "version", "platform", "digest", "size"),
+            rows,
         )
         self.output.set_output(
             "digests",

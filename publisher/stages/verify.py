@@ -23,7 +23,6 @@ from ..core import notes
 from ..core import verify_rules as rules
 from ..core.config import Config, Line, Registry
 from ..core.errors import (
-    ConfigError,
     InvalidResponseError,
     NotFoundError,
     PartialVerificationError,
@@ -32,7 +31,7 @@ from ..core.errors import (
 )
 from ..core.notes import ReleaseFacts
 from ..core.plan import Plan
-from ..core.publish_plan import config_for_record
+from ..core.publish_plan import config_for_record, not_in_release
 from ..core.reference import Reference
 from ..core.verify_rules import Defect, ImageFacts, LineExpectation, Report, TagFacts
 from ..core.version import Release
@@ -167,19 +166,15 @@ def load_published(
     """
     record = notes.load_record(notes_dir, release.tag)
     if record is None:
-        return (config.select(only) if only else config), None
-    if only:
+        return (config.select(only, option="--only") if only is not None else config), None
+    if only is not None:
         absent = [php for php in only if php not in record.line_names]
         if absent:
-            raise ConfigError(
-                f"{release.tag} has no PHP {', '.join(absent)} "
-                f"(it was published with PHP {', '.join(record.line_names)})",
-                field="--only",
-            )
+            raise not_in_release(record, "--only", absent)
     adjusted, notices = config_for_record(config, record, keep_dropped=True)
     for notice in notices:
         output.warning(notice)
-    if only:
+    if only is not None:
         adjusted = dataclasses.replace(
             adjusted, lines=tuple(line for line in adjusted.lines if line.php in only)
         )

@@ -592,6 +592,10 @@ def test_release_workflow_commands_run_in_order(
     logs = "\n".join(r.stdout + r.stderr for r in machine.log)
     assert "::group::" in logs
     assert index_digest in summary.read_text(encoding="utf-8")
+    # The digest table says what happened, and that the images are no real PHP.
+    assert f"### Published {RELEASE}: STAND-IN images, no real PHP\n" in summary.read_text(
+        encoding="utf-8"
+    )
     # The token's only appearance is the ::add-mask:: that hides it, printed before its use.
     gh_step = next(r for r in machine.log if r.name == "publish: GitHub release")
     assert gh_step.stdout.splitlines()[0] == f"::add-mask::{GH_TOKEN}"
@@ -661,6 +665,18 @@ def test_image_build_workflow_commands_build_and_smoke_test_pushing_nothing(
     build = next(r for r in machine.log if r.name.startswith("build: Build, smoke-test"))
     said = build.stdout + build.stderr
     assert "nothing was published" in said
+    # A rehearsal's digest table says it rehearsed, never "Published" (finding 6).
+    tables = [
+        line
+        for line in (tmp_path / "summary.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("### ")
+    ]
+    assert any(
+        line.startswith("### Rehearsed ")
+        and line.endswith(" on throwaway registries: STAND-IN images, no real PHP")
+        for line in tables
+    ), tables
+    assert not any(line.startswith("### Published") for line in tables), tables
     assert "smoke" in said.lower()
     # Nothing reached the configured registries: the release tag is on neither.
     name = next(

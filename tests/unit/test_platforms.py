@@ -7,7 +7,7 @@ import json
 import pytest
 
 from publisher.core import notes
-from publisher.core.errors import ConfigError, UsageError
+from publisher.core.errors import ConfigError
 from publisher.core.platforms import Platform
 from publisher.core.records import DigestRecord, parse_record
 from tests.unit.test_notes import facts
@@ -48,7 +48,7 @@ def test_a_digest_record_carries_a_platform_and_writes_the_same_json() -> None:
 
 def test_a_digest_record_of_a_foreign_platform_is_refused_with_its_file_named() -> None:
     text = record().to_json().replace("linux/arm64", "linux/arm/v7")
-    with pytest.raises(UsageError, match=r"r\.json: unknown platform 'linux/arm/v7'"):
+    with pytest.raises(ConfigError, match=r"r\.json: platform: unknown platform 'linux/arm/v7'"):
         parse_record(text, "r.json")
 
 

@@ -1,0 +1,273 @@
+"""One mistake, one exit code: ``--only`` and ``PUBLISHER_PLATFORMS`` lists, digest records.
+
+Every command that takes ``--only`` reads it the same way: an empty list or an
+empty item is refused (never "all lines"), and a line the matrix or the release
+does not have is bad input (exit 2). Overrides in the environment are exit 3.
+A corrupt digest record is a corrupt input file, as a corrupt release record
+(exit 3); a digest directory that cannot be read is exit 18.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from publisher.core import notes
+from publisher.core.config import load
+
+D = "sha256:" + "d" * 64
+E = "sha256:" + "e" * 64
+
+#: The commands that take --only, with what else each needs (RELEASE first).
+COMMANDS = {
+    "plan": ("plan", "v3.0.0"),
+    "matrix": ("matrix", "v1.1.0", "--github"),
+    "verify": ("verify", "v1.1.0"),
+    "check-public": ("check-public", "v1.1.0"),
+    "publish": ("publish", "v1.1.0", "--digests", "digests", "--dry-run"),
+    "release": ("release", "v1.1.0", "--dry-run"),
+    "republish": ("republish", "v1.1.0", "--reason", "CVE", "--dry-run"),
+    "preflight": ("preflight",),
+}
+
+
+def record_of(release: str, lines: tuple[str, ...]) -> str:
+    """A release record of the committed matrix.yaml's registries, with ``lines``."""
+    cfg = load("matrix.yaml", {})
+    facts = notes.ReleaseFacts(
+        release=release,
+        stable=True,
+        stand_in=False,
+        default_line=lines[0],
+        published_at="2026-11-22T10:00:00Z",
+        registries=tuple(
+            notes.RegistryFacts(r.name, r.repository.name, r.primary) for r in cfg.registries
+        ),
+        lines=tuple(
+            notes.LineFacts(
+                php=php,
+                php_version=f"{php}.1",
+                index_digest=D,
+                tags=(f"{release}-php-{php}",),
+                base_image=f"docker.io/library/php:{php}-fpm-alpine",
+                base_digest=E,
+                size_budget_bytes=700_000_000,
+                platforms=(notes.PlatformFacts("linux/amd64", D, 1),),
+            )
+            for php in lines
+        ),
+        floating=(),
+    )
+    return notes.release_json(facts, notes.SizeHistory())
+
+
+@pytest.fixture
+def published(tmp_path: Path) -> Path:
+    """A notes directory where v1.1.0 was published with PHP 8.3 and 8.4 only."""
+    notes_dir = tmp_path / "notes"
+    notes_dir.mkdir()
+    (notes_dir / "v1.1.0.json").write_text(record_of("v1.1.0", ("8.4", "8.3")))
+    return notes_dir
+
+
+def run(cli, command: str, *extra: str, notes_dir: Path | None = None, env=None):
+    args = list(COMMANDS[command])
+    if notes_dir is not None and command not in ("plan", "preflight"):
+        args += ["--notes-dir", str(notes_dir)]
+    return cli(*args, *extra, env=env)
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("", "--only: an empty list; name at least one PHP line"),
+        (" , ", "--only: ' , ' names no PHP line"),
+        ("8.4,", "--only: '8.4,' has an empty item"),
+        ("8.4,,8.3", "--only: '8.4,,8.3' has an empty item"),
+        (",8.4", "--only: ',8.4' has an empty item"),
+    ],
+)
+def test_an_empty_only_or_an_empty_item_is_refused_by_every_command(
+    cli, published, command, given, said
+):
+    """`republish v1.1.0 --only "$LINES"` with an empty variable must not rebuild every line."""
+    result = run(cli, command, "--only", given, notes_dir=published)
+    assert result.exit_code == 2, result.output
+    assert said in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_empty_only_says_how_to_act_on_every_line(cli):
+    result = cli("plan", "v3.0.0", "--only", "")
+    assert "(empty never means all)" in result.output
+    assert "tip: leave out --only to act on every PHP line" in result.output
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_a_line_the_matrix_does_not_have_is_bad_input_in_every_command(cli, published, command):
+    """8.9 is in neither matrix.yaml nor the release: exit 2 everywhere, never 3."""
+    result = run(cli, command, "--only", "8.9", notes_dir=published)
+    assert result.exit_code == 2, result.output
+    assert "--only: " in result.output
+    assert "8.9" in result.output
+
+
+@pytest.mark.parametrize("command", ["matrix", "verify", "check-public", "publish"])
+def test_a_line_the_release_does_not_have_is_bad_input_in_every_command(cli, published, command):
+    """8.5 is configured, but v1.1.0 was published without it: exit 2, the same words."""
+    result = run(cli, command, "--only", "8.4,8.5", notes_dir=published)
+    assert result.exit_code == 2, result.output
+    assert "usage error: --only: v1.1.0 has no PHP 8.5 (it was published with PHP 8.4, 8.3)" in (
+        result.output
+    )
+    assert "a published release keeps its lines" in result.output
+
+
+def test_a_build_leg_of_a_line_the_release_does_not_have_names_php(cli, published, tmp_path):
+    result = cli(
+        "build",
+        "v1.1.0",
+        "--php",
+        "8.5",
+        "--platform",
+        "linux/amd64",
+        "--digest-file",
+        str(tmp_path / "d.json"),
+        "--config",
+        str(_matrix_beside(published, tmp_path)),
+    )
+    assert result.exit_code == 2, result.output
+    assert "--php: v1.1.0 has no PHP 8.5" in result.output
+
+
+def test_an_empty_php_of_a_build_leg_is_refused(cli, tmp_path):
+    result = cli(
+        "build", "v1.1.0", "--php", " ", "--platform", "linux/amd64", "--digest-file", "d.json"
+    )
+    assert result.exit_code == 2, result.output
+    assert "--php is empty; name the PHP line to build, e.g. 8.4" in result.output
+
+
+def _matrix_beside(notes_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the committed matrix whose release-notes/ is ``notes_dir`` (build reads it)."""
+    root = tmp_path / "project"
+    root.mkdir()
+    text = Path("matrix.yaml").read_text(encoding="utf-8")
+    (root / "matrix.yaml").write_text(text)
+    (root / "dockerfiles").symlink_to(Path("dockerfiles").resolve())
+    (root / "release-notes").symlink_to(notes_dir)
+    return root / "matrix.yaml"
+
+
+# --------------------------------------------------------------------------- environment
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("PUBLISHER_PLATFORMS", "linux/amd64,,linux/arm64", "has an empty item"),
+        ("PUBLISHER_PLATFORMS", "linux/amd64,", "has an empty item"),
+        ("PUBLISHER_PLATFORMS", ",", "',' names no platform"),
+        ("PUBLISHER_LINES", "8.4,,8.5", "has an empty item"),
+        ("PUBLISHER_LINES", "8.4,", "has an empty item"),
+        ("PUBLISHER_LINES", " ", "an empty list; name at least one PHP line"),
+    ],
+)
+def test_overrides_follow_the_same_rule_for_empty_items(cli, name, value, said):
+    result = cli("plan", "v3.0.0", env={name: value})
+    assert result.exit_code == 3, result.output
+    assert f"environment: {name}: " in result.output
+    assert said in result.output
+    assert "unknown platform ''" not in result.output
+
+
+def test_an_empty_override_is_the_same_as_none(cli):
+    """An empty variable is unset (how CI passes an input nobody gave)."""
+    result = cli("plan", "v3.0.0", "--json", env={"PUBLISHER_LINES": "", "PUBLISHER_PLATFORMS": ""})
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.output)["lines"]) == 5
+
+
+def test_a_release_the_override_leaves_no_line_of_is_an_override_error(cli, published):
+    result = cli("matrix", "v1.1.0", "--notes-dir", str(published), env={"PUBLISHER_LINES": "8.5"})
+    assert result.exit_code == 3, result.output
+    assert "environment: PUBLISHER_LINES: none of the selected lines is part of v1.1.0" in (
+        result.output
+    )
+
+
+# --------------------------------------------------------------------------- digest records
+
+
+def publish(cli, digests: Path, notes_dir: Path):
+    return cli(
+        "publish", "v1.2.0", "--digests", str(digests), "--notes-dir", str(notes_dir), "--dry-run"
+    )
+
+
+def test_a_digest_directory_that_cannot_be_read_is_a_file_error(cli, tmp_path):
+    missing = tmp_path / "nonexistent"
+    result = publish(cli, missing, tmp_path / "notes")
+    assert result.exit_code == 18, result.output
+    assert f"file error: cannot read the digest records: {missing} does not exist" in result.output
+    assert "configuration error" not in result.output
+
+
+def test_a_record_that_is_a_directory_is_a_file_error(cli, tmp_path):
+    (tmp_path / "digests" / "8.4-linux-amd64.json").mkdir(parents=True)
+    result = publish(cli, tmp_path / "digests", tmp_path / "notes")
+    assert result.exit_code == 18, result.output
+    assert "cannot read the digest record" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('{"schema":1', "not a digest record (invalid JSON at line 1"),
+        ('{"schema": 2}', "not a digest record of schema 1"),
+        ('{"schema": 1}', "digest record lacks base_digest, base_image, builder"),
+        ("\xff", "not a digest record"),
+        ("x" * 70_000, "larger than 64 KiB; not a digest record"),
+    ],
+)
+def test_a_corrupt_digest_record_is_exit_3_as_a_corrupt_release_record(cli, tmp_path, text, said):
+    digests = tmp_path / "digests"
+    digests.mkdir()
+    path = digests / "8.4-linux-amd64.json"
+    path.write_text(text, encoding="latin-1")
+    result = publish(cli, digests, tmp_path / "notes")
+    assert result.exit_code == 3, result.output
+    assert f"configuration error: {path}: " in result.output
+    assert said in result.output
+    assert "rerun that leg" in result.output
+
+    notes_dir = tmp_path / "notes"
+    notes_dir.mkdir(exist_ok=True)
+    (notes_dir / "v1.2.0.json").write_text('{"schema":1')
+    result = publish(cli, digests, notes_dir)
+    assert result.exit_code == 3, result.output  # the same class of mistake, the same code
+
+
+def test_a_digest_record_field_of_the_wrong_type_is_named(cli, tmp_path):
+    digests = tmp_path / "digests"
+    digests.mkdir()
+    fields = {
+        "schema": 1,
+        "release": "v1.2.0",
+        "php": 8.4,
+        "platform": "linux/amd64",
+        "repository": "docker.io/acme/php",
+        "digest": D,
+        "base_image": "php:8.4-fpm-alpine",
+        "base_digest": None,
+        "builder": "buildah",
+        "dockerfile_sha256": "0" * 64,
+    }
+    path = digests / "8.4-linux-amd64.json"
+    path.write_text(json.dumps(fields))
+    result = publish(cli, digests, tmp_path / "notes")
+    assert result.exit_code == 3, result.output
+    assert f"{path}: php: expected a string, got float" in result.output
