@@ -318,7 +318,6 @@ def _release(
         republish_reason=reason,
         attestations=attestations,
         json_plan=as_json,
-        rehearsal=local,
     )
     chosen = get_builder(state, builder)
     with contextlib.ExitStack() as stack:
