@@ -8,7 +8,7 @@ import click
 
 from ..core import jobmatrix, notes
 from ..core import plan as planning
-from ..core.errors import UsageError
+from ..core.errors import ConfigError, FileAccessError
 from ..core.version import parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state
@@ -93,7 +93,7 @@ def matrix_command(
 @click.option(
     "--notes",
     "notes_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Markdown file for the release body [default: release-notes/RELEASE.md].",
 )
@@ -138,12 +138,21 @@ def gh_release_command(
     try:
         body = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UsageError(
+        raise FileAccessError(
             f"release notes not found: {path}",
             hint=f"run `publisher publish {version.tag} --digests DIR` first, or pass --notes FILE",
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read release notes {path}: {exc}") from None
+    except OSError as exc:
+        raise FileAccessError(
+            f"cannot read the release notes {path}: {exc.strerror or exc}",
+            hint="pass --notes with the release's Markdown notes (release-notes/RELEASE.md)",
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            "not UTF-8 text; not release notes",
+            source=str(path),
+            hint="restore the file from git history; publisher writes it in UTF-8",
+        ) from None
     notes.refuse_stand_in(path, version.tag, body)
     from ..adapters.github import GitHubReleases  # PyGithub is slow to import: only when used
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..core.errors import FileAccessError
 from ..core.platforms import BuilderName
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ config = click.option(
     default=CONFIG,
     show_default=True,
     envvar=CONFIG_ENV,
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help=f"The matrix file (env: {CONFIG_ENV}).",
 )
 
@@ -105,7 +106,7 @@ def digests(text: str, *, required: bool = False) -> Callable[[F], F]:
     return click.option(
         "--digests",
         "digests_dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         required=required,
         help=text,
     )
@@ -114,7 +115,7 @@ def digests(text: str, *, required: bool = False) -> Callable[[F], F]:
 def _notes_dir(what: str) -> Callable[[F], F]:
     return click.option(
         "--notes-dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         default=None,
         help=f"Where the release {what} (default: {NOTES}/ next to the matrix file).",
     )
@@ -136,6 +137,12 @@ def notes_dir_of(config: Config, given: Path | None, *, local: bool = False) -> 
     A rehearsal (--local) keeps its notes under WORK: it must not touch the real ones.
     """
     if given is not None:
+        if given.exists() and not given.is_dir():
+            raise FileAccessError(
+                f"--notes-dir {given} is a file, not a directory",
+                hint="pass the directory of the release notes and records "
+                f"(default: {NOTES}/ next to the matrix file)",
+            )
         return given
     return Path(config.root) / (Path(WORK, "local", NOTES) if local else NOTES)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..core.config import Config, parse_line_list
-from ..core.errors import UsageError
+from ..core.errors import FileAccessError, UsageError
 from ..core.platforms import Platform
 from ..core.version import parse_release
 from . import options
@@ -91,7 +91,7 @@ def get_smoke(
 )
 @click.option(
     "--digest-file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     required=True,
     help="Where to write this leg's digest record (JSON, written atomically).",
 )
@@ -140,6 +140,11 @@ def build_command(
     if len(php_lines) != 1:
         raise UsageError(f"--php: {php!r} names several lines; a build leg builds one, e.g. 8.4")
     cfg = state.load_config(config_path).select(php_lines, option="--php")
+    if digest_file.is_dir():
+        raise FileAccessError(
+            f"--digest-file {digest_file} is a directory; nothing was built or pushed",
+            hint=f"name the record's file, e.g. {digest_file / (php + '-' + platform_text.replace('/', '-'))}.json",
+        )
     ensure_writable(digest_file.parent, "the digest record's directory")
     cfg, record = load_release(cfg, options.notes_dir_of(cfg, None), version, state.output)
     chosen = get_builder(state, builder)

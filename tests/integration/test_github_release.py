@@ -238,7 +238,7 @@ def test_cli_gh_release_without_notes(tmp_path: Path) -> None:
         ["gh-release", "v2.0.0", "--notes", str(tmp_path / "missing.md")],
         env={"GITHUB_TOKEN": "x"},
     )
-    assert result.exit_code == 2
+    assert result.exit_code == 18  # a file that cannot be read, as --digests
     assert "publisher publish v2.0.0" in result.stderr
 
 

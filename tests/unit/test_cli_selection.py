@@ -271,3 +271,64 @@ def test_a_digest_record_field_of_the_wrong_type_is_named(cli, tmp_path):
     result = publish(cli, digests, tmp_path / "notes")
     assert result.exit_code == 3, result.output
     assert f"{path}: php: expected a string, got float" in result.output
+
+
+# --------------------------------------------------------------------------- paths
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("verify", "v1.1.0"),
+        ("check-public", "v1.1.0"),
+        ("matrix", "v1.1.0"),
+        ("audit",),
+        ("republish-check",),
+        ("publish", "v1.1.0", "--digests", "digests", "--dry-run"),
+        ("release", "v1.1.0", "--dry-run"),
+        ("republish", "v1.1.0", "--reason", "CVE", "--dry-run"),
+    ],
+)
+def test_a_file_where_the_notes_directory_should_be_is_exit_18_in_every_command(
+    cli, tmp_path, args
+):
+    """As `--notes-dir FILE/sub` already was: one mistake, one code (not click's 2)."""
+    plain = tmp_path / "notes"
+    plain.write_text("")
+    result = cli(*args, "--notes-dir", str(plain))
+    assert result.exit_code == 18, result.output
+    assert f"file error: --notes-dir {plain} is a file, not a directory" in result.output
+
+
+def test_a_file_where_the_digest_directory_should_be_is_exit_18(cli, tmp_path):
+    plain = tmp_path / "file"
+    plain.write_text("")
+    result = publish(cli, plain, tmp_path / "notes")
+    assert result.exit_code == 18, result.output
+    assert f"cannot read the digest records: {plain} is not a directory" in result.output
+
+
+def test_a_directory_as_the_digest_file_of_a_build_leg_is_exit_18(cli, tmp_path):
+    args = ("build", "v1.1.0", "--php", "8.4", "--platform", "linux/amd64", "--digest-file")
+    result = cli(*args, str(tmp_path))
+    assert result.exit_code == 18, result.output
+    assert f"--digest-file {tmp_path} is a directory; nothing was built or pushed" in result.output
+    assert f"{tmp_path}/8.4-linux-amd64.json" in result.output
+
+
+def test_a_directory_as_the_matrix_file_is_exit_3_as_a_missing_one(cli, tmp_path):
+    missing = cli("plan", "v1.0.0", "--config", str(tmp_path / "matrix.yaml"))
+    assert missing.exit_code == 3, missing.output
+    folder = cli("plan", "v1.0.0", "--config", str(tmp_path))
+    assert folder.exit_code == 3, folder.output
+    assert f"{tmp_path}: cannot read the configuration file" in folder.output
+
+
+@pytest.mark.parametrize("make", ["missing", "directory"])
+def test_release_notes_gh_release_cannot_read_are_exit_18(cli, tmp_path, make):
+    notes_path = tmp_path / "v1.1.0.md"
+    if make == "directory":
+        notes_path.mkdir()
+    result = cli("gh-release", "v1.1.0", "--notes", str(notes_path), env={"GITHUB_TOKEN": "x"})
+    assert result.exit_code == 18, result.output
+    assert str(notes_path) in result.output
