@@ -13,6 +13,10 @@ from ..core.version import parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state
 
+#: Lets ``gh-release`` publish a stand-in rehearsal (a rehearsal of the release workflow
+#: against a test GitHub server); never set it for a real repository.
+ALLOW_STAND_IN = "PUBLISHER_ALLOW_STAND_IN_RELEASE"
+
 
 @main.command("matrix")
 @click.argument("release")
@@ -123,7 +127,9 @@ def gh_release_command(
     prerelease; only the highest stable release is marked "latest". Notes of a
     STAND-IN rehearsal (their record says stand_in: true, their pins file
     PHP_STAND_IN=true, or they carry the rehearsal banner) are refused (exit 2)
-    before any request: their images contain no real PHP. Needs
+    before any request: their images contain no real PHP
+    (PUBLISHER_ALLOW_STAND_IN_RELEASE=1 lets them through, only to rehearse the
+    workflow against a test GitHub server). Needs
     GITHUB_TOKEN with `contents: write`; GITHUB_API_URL selects GitHub
     Enterprise Server.
 
@@ -153,10 +159,17 @@ def gh_release_command(
             source=str(path),
             hint="restore the file from git history; publisher writes it in UTF-8",
         ) from None
-    notes.refuse_stand_in(path, version.tag, body)
+    allow_stand_in = state.env.get(ALLOW_STAND_IN) == "1"
+    if not allow_stand_in:
+        notes.refuse_stand_in(path, version.tag, body)
     from ..adapters.github import GitHubReleases  # PyGithub is slow to import: only when used
 
     releases = GitHubReleases.from_env(state.env, repository=repository, output=state.output)
+    if allow_stand_in:  # said after the token is masked (its mask is the first line)
+        state.output.warning(
+            f"{ALLOW_STAND_IN}=1: a STAND-IN rehearsal's notes are let through (only for "
+            "rehearsing the workflow against a test GitHub server)"
+        )
     with state.output.step(f"GitHub release {version.tag}"):
         result = releases.upsert(version.tag, body=body, name=title)
     pins = path.with_name(f"{version.tag}.env")

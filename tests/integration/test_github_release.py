@@ -272,3 +272,8 @@ def test_cli_gh_release_refuses_a_stand_in_rehearsal(gh: FakeGitHub, tmp_path: P
         assert "is a STAND-IN rehearsal, not a release" in result.stderr
         assert str(folder / name) in result.stderr.replace("\n", "")
     assert gh.release(GH_REPO, "v2.0.0") is None and not gh.writes()
+    # Rehearsing the workflow against a test GitHub server: said, then let through.
+    allowed = {**env, "PUBLISHER_ALLOW_STAND_IN_RELEASE": "1"}
+    result = CliRunner().invoke(main, argv, env=allowed)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "PUBLISHER_ALLOW_STAND_IN_RELEASE=1" in result.stderr

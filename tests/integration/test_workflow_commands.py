@@ -96,6 +96,8 @@ SUBSTITUTED = {
     "cosign": "a recording stand-in on PATH (keyless signing needs GitHub's OIDC token); "
     "stand-in releases are not signed, so it must stay unused",
     "GITHUB_API_URL": "the local GitHub stand-in (tests/support/fake_github.py)",
+    "PUBLISHER_ALLOW_STAND_IN_RELEASE": "the release is a stand-in rehearsal, which gh-release "
+    "refuses unless told (the GitHub it reaches is the local stand-in)",
     "docker/login-action": "the test writes the docker config entry that `docker login` would",
 }
 
@@ -445,6 +447,7 @@ def test_release_workflow_commands_run_in_order(
             "GITHUB_REPOSITORY": GH_REPO,
             "GITHUB_SHA": "0" * 40,
             "GITHUB_API_URL": gh.url,
+            "PUBLISHER_ALLOW_STAND_IN_RELEASE": "1",  # SUBSTITUTED
             "GITHUB_STEP_SUMMARY": str(summary),
             "PUBLISHER_BASE_MIRROR": bases,
             "PYTHONPATH": str(ROOT),
