@@ -553,7 +553,8 @@ def tags_to_resolve(
     lines = [line.php for line in plan.lines]
     pins = [tag for line in plan.lines for tag in plan.pins(line.php)]
     result: dict[str, list[str]] = {}
-    counted = planning.settled(tags_present)
+    primary = next(r.name for r in plan.registries if r.primary)
+    counted = planning.settled(tags_present, primary)
     for registry in plan.registries:
         present = set(tags_present.get(registry.name, ()))
         this = set(pins)

@@ -193,7 +193,7 @@ class Auditor:
         # whether or not their record is here.
         finished = {
             parsed.release.tag
-            for tags in settled(actual).values()
+            for tags in settled(actual, self.config.primary.name).values()
             for tag in tags
             if (parsed := parse_scheme_tag(tag))
         }

@@ -717,8 +717,13 @@ class Publisher:
             versions[php] = line.php_version
         return versions
 
-    def write_pins(self, moves: Sequence[pp.TagMove]) -> None:
-        """Point each tag at its digest (several at once); skip tags already there."""
+    def write_pins(self, moves: Sequence[pp.TagMove], *, primary_last: bool = False) -> None:
+        """Point each tag at its digest (several at once); skip tags already there.
+
+        With ``primary_last`` (the release's pins): the other registries first, then
+        the primary, so a release whose pins the primary holds has them everywhere
+        (``plan.settled`` relies on it).
+        """
         pending = [m for m in moves if m.changes and m.new is not None]
 
         def one(move: pp.TagMove) -> None:
@@ -732,7 +737,11 @@ class Publisher:
                 client.put_manifest(registry.repository.path, known[0], known[1], tag=move.tag)
             self.output.info(f"{registry.repository.name}:{move.tag} -> {move.new}")
 
-        in_parallel(one, pending)
+        if not primary_last:
+            in_parallel(one, pending)
+            return
+        in_parallel(one, [m for m in pending if m.registry != self.primary.name])
+        in_parallel(one, [m for m in pending if m.registry == self.primary.name])
 
     def floating_moves(self, registry: Registry, counted: set[str]) -> list[pp.TagMove]:
         """Where the floating tags of ``registry`` must point, from its settled pins."""
@@ -748,7 +757,9 @@ class Publisher:
         """Per registry (in matrix order), where its floating tags must point."""
         registries = list(self.config.registries)
         listed = in_parallel(lambda r: self.client(r).list_tags(r.repository.path), registries)
-        counted = planning.settled({r.name: t for r, t in zip(registries, listed, strict=True)})
+        counted = planning.settled(
+            {r.name: t for r, t in zip(registries, listed, strict=True)}, self.primary.name
+        )
         return in_parallel(lambda r: self.floating_moves(r, counted[r.name]), registries)
 
     def move_floating(self) -> list[pp.TagMove]:
@@ -1007,7 +1018,7 @@ class Publisher:
                 if self.smoke is None:
                     out.warning("smoke tests skipped (--no-smoke)")
         with out.step("6/8 Write the pin tags, then move the floating tags"):
-            self.write_pins(publish_plan.pin_moves)
+            self.write_pins(publish_plan.pin_moves, primary_last=True)
             moved = [m for m in publish_plan.pin_moves if m.changes] + self.move_floating()
             result.moves = moved
             if not moved:

@@ -187,14 +187,15 @@ def test_floating_tags_point_at_the_highest_stable_release(sequence, data):
 
 
 def test_a_release_that_died_writing_its_pins_is_followed_by_no_floating_tag(cfg):
-    """v1.1.0 died with all its pins on hub and one on ghcr: neither registry's
-    floating tags follow it, so they agree; its own rerun counts its pins again."""
+    """v1.1.0 died with all its pins on ghcr and one on hub (the primary, written
+    last): neither registry's floating tags follow it, so they agree; its own rerun
+    counts its pins again."""
     v100 = ["v1.0.0", "v1.0.0-php-8.3", "v1.0.0-php-8.4"]
     existing = {
-        "hub": [*v100, "v1.1.0", "v1.1.0-php-8.3", "v1.1.0-php-8.4", "latest"],
-        "ghcr": [*v100, "v1.1.0-php-8.3", "latest"],
+        "ghcr": [*v100, "v1.1.0", "v1.1.0-php-8.3", "v1.1.0-php-8.4", "latest"],
+        "hub": [*v100, "v1.1.0-php-8.3", "latest"],
     }
-    counted = settled(existing)
+    counted = settled(existing, "hub")
     assert counted["hub"] == {*v100, "latest"} and counted["ghcr"] == {*v100, "latest"}
     backport = plan(cfg, "v1.0.1", existing)
     for name in ("hub", "ghcr"):
@@ -212,12 +213,16 @@ def test_a_release_that_died_writing_its_pins_is_followed_by_no_floating_tag(cfg
     }
 
 
-def test_a_registry_without_a_releases_pins_does_not_hold_it_back() -> None:
-    """A registry added to the matrix later holds none of the old release's pins."""
+def test_pins_the_primary_lacks_count_nowhere() -> None:
+    """Pins are written on the primary last: a release that died before reaching it
+    has pins on the others only, and counts nowhere. A registry added to the matrix
+    later (holding none of an old release's pins) does not hold that release back."""
     old = ["v1.0.0", "v1.0.0-php-8.4"]
-    counted = settled({"hub": [*old, "junk"], "quay": ["v2.0.0", "v2.0.0-php-8.4"]})
-    assert counted["hub"] == {*old, "junk"}
-    assert counted["quay"] == {"v2.0.0", "v2.0.0-php-8.4"}
+    died = ["v2.0.0", "v2.0.0-php-8.4"]
+    counted = settled({"hub": [*old, "junk"], "ghcr": [*old, *died]}, "hub")
+    assert counted == {"hub": {*old, "junk"}, "ghcr": set(old)}
+    added = settled({"hub": [*old, *died], "quay": died}, "hub")
+    assert added == {"hub": {*old, *died}, "quay": set(died)}
 
 
 @settings(max_examples=150, deadline=None)
@@ -233,16 +238,16 @@ def test_floating_tags_never_follow_a_release_that_died_writing_pins(sequence, d
         p = plan(cfg, tag, {n: list(r.tags) for n, r in registries.items()})
         if data.draw(st.booleans(), label=f"{tag} dies"):
             pins = [(line.php, t) for line in p.lines for t in p.pins(line.php)]
-            # Each registry got some of the pins, not the same ones. (One that got
-            # none is taken for a registry added later: see ``settled``.)
-            some = st.sets(st.sampled_from(pins), min_size=1)
-            parts = data.draw(
-                st.tuples(some, some).filter(lambda ab: ab[0] != ab[1]),
-                label=f"{tag} pins written",
-            )
-            for r, part in zip(registries.values(), parts, strict=True):
-                for php, pin in part:
-                    r.tags[pin] = f"{tag}/{php}"
+            # The pins are written on ghcr, then on hub (the primary, last), each
+            # registry's in any order; the run died after ``done`` of those writes.
+            writes = [
+                (name, pin)
+                for name in ("ghcr", "hub")
+                for pin in data.draw(st.permutations(pins), label=f"{tag} on {name}")
+            ]
+            done = data.draw(st.integers(1, len(writes) - 1), label=f"{tag} writes done")
+            for name, (php, pin) in writes[:done]:
+                registries[name].tags[pin] = f"{tag}/{php}"
             continue
         for name, r in registries.items():
             r.apply(p, name)
