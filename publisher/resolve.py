@@ -2022,7 +2022,7 @@ def parse_pins(text: str, *, source: str) -> Pins:
         schema = values.get("PHP_PINS_SCHEMA")
         raise fail(
             ("PHP_PINS_SCHEMA is missing" if schema is None else f"PHP_PINS_SCHEMA is {schema!r}")
-            + f"; this resolve reads schema {PINS_SCHEMA} (is it a pins file?)"
+            + f"; schema {PINS_SCHEMA} is expected (is it a pins file?)"
         )
     release = values.get("STACK_RELEASE", "")
     if not is_release(release):
@@ -2756,6 +2756,11 @@ def summary(decision: Decision) -> str:
     return line + "\n"
 
 
+def error_text(exc: ResolveError) -> str:
+    """How both entry points (this module and ``publisher resolve``) word an error."""
+    return f"error: {exc.message}\n" + (f"  tip: {exc.hint}\n" if exc.hint else "")
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -2811,9 +2816,7 @@ def main(
         decision = resolve(env, args)
         text = render(decision, fmt)
     except ResolveError as exc:
-        stderr.write(f"error: {exc.message}\n")
-        if exc.hint:
-            stderr.write(f"  hint: {exc.hint}\n")
+        stderr.write(error_text(exc))
         return exc.exit_code
     stdout.write(text)
     if fmt != "text":

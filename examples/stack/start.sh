@@ -30,7 +30,7 @@
 #
 # Exit status: 0 started; 17 cannot proceed (the message says what failed and what
 # to do); 2 invalid setting; 3 missing or broken pins file; 10 docker or compose
-# missing; 130/143 stopped by SIGINT/SIGTERM; anything else: compose failed (its
+# missing, or the docker engine does not answer (within 10 s); 130/143 stopped by SIGINT/SIGTERM; anything else: compose failed (its
 # own message above).
 set -u
 
@@ -40,7 +40,7 @@ fail() { code=$1; shift; say "error: $*"; exit "$code"; }
 case $0 in */*) here=${0%/*} ;; *) here=. ;; esac
 here=$(CDPATH='' cd -- "$here" && pwd) || exit 1
 docker=${DOCKER:-docker}
-name=${STACK_NAME:-php-stack}
+project_name=${STACK_NAME:-php-stack}
 
 # ------------------------------------------------------------------ settings
 
@@ -78,6 +78,67 @@ seconds() {
   echo "$ticks"
 }
 
+# matches TEXT ERE: is TEXT (one line) matched whole by ERE, byte by byte?
+matches() {
+  case $1 in *'
+'*) return 1 ;; esac
+  printf '%s\n' "$1" | LC_ALL=C grep -Eqx -e "$2"
+}
+
+# reference TEXT: TEXT parsed as docker (and resolve) parse [host/]path[:tag][@digest]:
+# ref_repository (host/path, docker.io/library/ added as docker does), ref_qualified
+# (a tag or digest given), ref_digest; or ref_error in resolve's words, and status 1.
+reference() {
+  rest=$1 ref_error='' ref_qualified='' ref_digest=''
+  case $rest in
+    *@*)
+      ref_digest=${rest#*@}
+      rest=${rest%%@*}
+      ref_qualified=1
+      matches "$ref_digest" 'sha256:[a-f0-9]{64}' || ref_error="'$ref_digest' is not a sha256 digest" ;;
+  esac
+  case ${rest##*/} in
+    *:*)
+      tag=${rest##*:}
+      rest=${rest%:*}
+      ref_qualified=1
+      matches "$tag" '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}' || ref_error=${ref_error:-"'$tag' is not a valid tag"} ;;
+  esac
+  [ -z "$ref_error" ] || return 1
+  domain=docker.io path=$rest
+  case $rest in
+    */*)
+      case ${rest%%/*} in
+        *.* | *:* | localhost | *[ABCDEFGHIJKLMNOPQRSTUVWXYZ]*)
+          domain=${rest%%/*}
+          path=${rest#*/}
+          part='([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
+          matches "$domain" "($part(\\.$part)*|\\[[a-fA-F0-9:]+\\])(:[0-9]+)?" \
+            || { ref_error="'$domain' is not a registry host"; return 1; } ;;
+      esac ;;
+  esac
+  [ "$domain" != index.docker.io ] || domain=docker.io
+  case $domain:$path in docker.io:*/*) ;; docker.io:*) path=library/$path ;; esac
+  part='[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*'
+  matches "$path" "$part(/$part)*" || {
+    ref_error="a repository path is lowercase letters, digits and separators ('.', '_', '-')"
+    return 1
+  }
+  ref_repository=$domain/$path
+}
+
+# repository TEXT: TEXT as a repository name (no tag, no digest), as reference.
+repository() {
+  reference "$1" || return 1
+  [ -z "$ref_qualified" ] || { ref_error="a repository name may not have a tag or digest here"; return 1; }
+}
+
+# is_release TEXT: v + a semantic version (as resolve's --release)?
+id='(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)'
+is_release() { matches "$1" "v(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-$id(\\.$id)*)?"; }
+# is_php_line TEXT: MAJOR.MINOR, no leading zeros?
+is_php_line() { matches "$1" '(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)'; }
+
 use_prebuilt=$(bool USE_PREBUILT true) || exit 2
 allow_fallback=$(bool ALLOW_LOCAL_BUILD_FALLBACK true) || exit 2
 registry_ticks=$(seconds STACK_REGISTRY_TIMEOUT 10) || exit 2
@@ -90,19 +151,27 @@ case $(lower "${PREBUILT_REGISTRY:-canonical}") in
   *) fail 2 "PREBUILT_REGISTRY='$PREBUILT_REGISTRY' is not valid: use canonical or mirror" ;;
 esac
 # STACK_RELEASE, when set: v + a semantic version (as resolve's --release).
-id='(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)'
-case ${STACK_RELEASE:-} in
-  '') ;;
-  *[[:space:]]*) bad_release=1 ;;
-  *) printf '%s\n' "$STACK_RELEASE" \
-       | grep -Eq "^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-$id(\.$id)*)?\$" \
-       || bad_release=1 ;;
-esac
-[ -z "${bad_release:-}" ] \
-  || fail 2 "STACK_RELEASE='$STACK_RELEASE' is not valid: use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1"
+if [ -n "${STACK_RELEASE:-}" ] && ! is_release "$STACK_RELEASE"; then
+  fail 2 "STACK_RELEASE='$STACK_RELEASE' is not valid: use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1"
+fi
 case ${PMA_IMAGE:-} in
   *[[:space:][:cntrl:]]*) fail 2 "PMA_IMAGE='$PMA_IMAGE' is not valid: an image reference may not contain whitespace or control characters" ;;
 esac
+# PHP_IMAGE_REPOSITORY, PHP_IMAGE_MIRROR: a repository name, as docker (and resolve) read it.
+repo_override=
+mirror_override=
+for setting in PHP_IMAGE_REPOSITORY PHP_IMAGE_MIRROR; do
+  eval "value=\${$setting:-}"
+  trimmed=${value#"${value%%[![:space:]]*}"}
+  trimmed=${trimmed%"${trimmed##*[![:space:]]}"}
+  [ -n "$trimmed" ] || continue
+  repository "$trimmed" \
+    || fail 2 "$setting='$value' is not valid: $ref_error (e.g. registry.example.com/team/php-fpm)"
+  case $setting in
+    PHP_IMAGE_REPOSITORY) repo_override=$ref_repository ;;
+    *) mirror_override=$ref_repository ;;
+  esac
+done
 
 # ------------------------------------------------------------------ the pins file
 
@@ -122,36 +191,126 @@ size=$(wc -c <"$pins") || fail 3 "$pins: cannot read the pins file"
 [ "$((size))" -le 1048576 ] || fail 3 "$pins: larger than 1 MiB, so not a pins file
 start: fix: $not_pins"
 
-# pin KEY: the value of KEY='value' in the pins file (empty when absent).
-pin() { sed -n "s/^$1='\\([^']*\\)'[[:space:]]*\$/\\1/p" "$pins" | sed -n 1p; }
+# The pins file, read as resolve reads it: KEY='value' lines (blank lines and
+# # comments aside), no key given twice; each value is kept as pin_KEY.
+broken() {
+  fail 3 "$pins: $*
+start: fix: use the pins file publisher wrote, unmodified"
+}
+number=0
+keys=0
+while IFS= read -r line || [ -n "$line" ]; do
+  number=$((number + 1))
+  line=${line#"${line%%[![:space:]]*}"}
+  line=${line%"${line##*[![:space:]]}"}
+  case $line in '' | '#'*) continue ;; esac
+  pin_key=${line%%=*}
+  value=${line#*=}
+  inner=${value#\'}
+  inner=${inner%\'}
+  case $pin_key in
+    '' | [!ABCDEFGHIJKLMNOPQRSTUVWXYZ]* | *[!ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_]*) inner="'" ;;
+  esac
+  case $line in *=*) ;; *) inner="'" ;; esac
+  case $inner in *\'*) broken "line $number is not KEY='value'" ;; esac
+  [ "$value" = "'$inner'" ] || broken "line $number is not KEY='value'"
+  eval "first=\${line_of_$pin_key:-}"
+  # shellcheck disable=SC2154  # first is set by the eval above
+  [ -z "$first" ] || broken "line $number gives $pin_key again (line $first)"
+  eval "line_of_$pin_key=\$number pin_$pin_key=\$inner"
+  keys=$((keys + 1))
+done <"$pins"
 
-[ "$(pin PHP_PINS_SCHEMA)" = 1 ] \
-  || fail 3 "$pins is not a pins file this launcher reads (PHP_PINS_SCHEMA='1' expected)"
+# pin KEY: the value of KEY in the pins file (empty when absent).
+pin() { eval "printf '%s' \"\${pin_$1:-}\""; }
+# has_pin KEY: does the pins file give KEY?
+has_pin() { eval "[ -n \"\${line_of_$1:-}\" ]"; }
+
+
+[ "$keys" -gt 0 ] || broken "the pins file is empty"
+if ! has_pin PHP_PINS_SCHEMA; then
+  broken "PHP_PINS_SCHEMA is missing; schema 1 is expected (is it a pins file?)"
+elif [ "$(pin PHP_PINS_SCHEMA)" != 1 ]; then
+  broken "PHP_PINS_SCHEMA is '$(pin PHP_PINS_SCHEMA)'; schema 1 is expected (is it a pins file?)"
+fi
 release=$(pin STACK_RELEASE)
-if [ -n "${STACK_RELEASE:-}" ] && [ "$STACK_RELEASE" != "$release" ]; then
-  fail 3 "$pins pins release $release, not STACK_RELEASE=$STACK_RELEASE
-start: fix: vendor the pins file of $STACK_RELEASE, or unset STACK_RELEASE"
+is_release "$release" || broken "STACK_RELEASE '$release' is not a release tag"
+repository "$(pin PHP_REPOSITORY)" || broken "PHP_REPOSITORY/PHP_MIRROR_REPOSITORY: $ref_error"
+canonical=$ref_repository
+mirror=
+if [ -n "$(pin PHP_MIRROR_REPOSITORY)" ]; then
+  repository "$(pin PHP_MIRROR_REPOSITORY)" || broken "PHP_REPOSITORY/PHP_MIRROR_REPOSITORY: $ref_error"
+  mirror=$ref_repository
 fi
 lines=$(pin PHP_LINES)
+for line in $lines; do
+  is_php_line "$line" || broken "PHP_LINES: '$line' is not a PHP line"
+  line_key=$(printf '%s' "$line" | tr . _)
+  has_pin "PHP_IMAGE_$line_key" || broken "PHP_IMAGE_$line_key is missing (PHP_LINES lists $line)"
+  reference "$(pin "PHP_IMAGE_$line_key")" || broken "PHP_IMAGE_$line_key: $ref_error"
+  [ -n "$ref_digest" ] || broken "PHP_IMAGE_$line_key is not pinned by digest"
+  if has_pin "PHP_IMAGE_MIRROR_$line_key"; then
+    reference "$(pin "PHP_IMAGE_MIRROR_$line_key")" || broken "PHP_IMAGE_MIRROR_$line_key: $ref_error"
+  fi
+done
+if [ -n "${STACK_RELEASE:-}" ] && [ "$STACK_RELEASE" != "$release" ]; then
+  fail 3 "$pins: this pins file is for $release, not $STACK_RELEASE
+start: fix: vendor the pins file of $STACK_RELEASE, or unset STACK_RELEASE"
+fi
 php=${PHP_VERSION:-$(pin PHP_DEFAULT_LINE)}
-case $php in
-  [0-9]*.*[0-9]) case $php in *[!0-9.]* | *.*.* | 0[0-9]* | *.0[0-9]*) bad_php=1 ;; *) bad_php= ;; esac ;;
-  *) bad_php=1 ;;
-esac
-[ -z "$bad_php" ] || fail 2 "PHP_VERSION='$php' is not valid: use a PHP line MAJOR.MINOR, e.g. 8.4"
+if ! is_php_line "$php"; then
+  matches "$php" '[0-9]+\.[0-9]+\.[0-9]+[^[:space:]]*' \
+    && fail 2 "PHP_VERSION='$php' is not valid: give the PHP line MAJOR.MINOR (${php%%.*}.$(printf '%s' "${php#*.}" | sed 's/[.].*//')), not a full version"
+  fail 2 "PHP_VERSION='$php' is not valid: use a PHP line MAJOR.MINOR, e.g. 8.4"
+fi
 key=$(printf '%s' "$php" | tr . _)
-canonical=$(pin PHP_REPOSITORY)
 stand_in=$(pin PHP_STAND_IN)
 
 # ------------------------------------------------------------------ docker and compose
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/php-stack.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT
+pid=
+# Pulls and engine calls run in the background (for their deadlines): stop them with
+# the launcher (exit 130 for SIGINT, 143 for SIGTERM, as publisher's commands).
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 130' INT
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 143' TERM
+
+# engine CMD...: CMD (a docker engine call, its errors discarded) under a deadline of
+# $engine_timeout s kept by a background watchdog (no GNU timeout); status 124 and
+# $work/hung when the engine took the connection and never answered (a stuck Docker
+# Desktop). hung (in the launcher's own shell) then stops with exit 10.
+engine_timeout=10
+engine() {
+  "$@" 2>/dev/null &
+  pid=$!
+  call=$pid
+  (
+    trap 'kill "${timer:-}" 2>/dev/null; exit 0' TERM
+    sleep "$engine_timeout" &
+    timer=$!
+    wait "$timer" && kill "$call" 2>/dev/null && : >"$work/hung"
+  ) </dev/null >/dev/null 2>&1 &
+  watchdog=$!
+  wait "$call"
+  status=$?
+  pid=
+  kill "$watchdog" 2>/dev/null
+  [ ! -e "$work/hung" ] || return 124
+  return "$status"
+}
+hung() {
+  [ ! -e "$work/hung" ] || fail 10 "the docker engine does not answer (it took the connection, and no answer came within $engine_timeout s)
+start: fix: restart Docker Desktop, or the docker service (sudo systemctl restart docker), until \`$docker version\` answers"
+}
 
 command -v "$docker" >/dev/null 2>&1 || fail 10 "docker is not installed (the $docker command is missing)
 start: fix: install Docker Desktop (macOS) or the docker engine and its compose plugin (Linux)"
 "$docker" compose version >/dev/null 2>&1 || fail 10 "docker compose v2 is missing
 start: fix: install the compose plugin (Docker Desktop has it; Debian/Ubuntu: docker-compose-plugin or docker-compose 2.x)"
-engine=$("$docker" version --format '{{.Server.Os}}/{{.Server.Arch}}' 2>/dev/null) \
-  || fail 10 "the docker engine does not answer
-start: fix: start Docker Desktop, or the docker service (sudo systemctl start docker)"
+engine=$(engine "$docker" version --format '{{.Server.Os}}/{{.Server.Arch}}') \
+  || { hung; fail 10 "the docker engine does not answer
+start: fix: start Docker Desktop, or the docker service (sudo systemctl start docker)"; }
 platform=${PHP_IMAGE_PLATFORM:-$engine}
 case $platform in
   linux/amd64 | linux/arm64) ;;
@@ -170,21 +329,18 @@ case $dockerfiles in /*) ;; *) dockerfiles=$(pwd)/$dockerfiles ;; esac
 context=$dockerfiles/$php
 dockerfile=$context/Dockerfile
 
-prebuilt=$(pin "PHP_IMAGE_$key")
-if [ "$which_registry" = mirror ] && [ -n "$(pin "PHP_IMAGE_MIRROR_$key")" ]; then
-  prebuilt=$(pin "PHP_IMAGE_MIRROR_$key")
+# The reference (as resolve's): the release pin on the chosen repository, by the
+# digest the pins file gives for this line.
+if [ "$which_registry" = canonical ]; then
+  repository=${repo_override:-$canonical}
+else
+  repository=${mirror_override:-${repo_override:-${mirror:-$canonical}}}
 fi
-override=${PHP_IMAGE_REPOSITORY:-}
-if [ "$which_registry" = mirror ] && [ -n "${PHP_IMAGE_MIRROR:-}" ]; then
-  override=$PHP_IMAGE_MIRROR
-fi
-if [ -n "$override" ] && [ -n "$prebuilt" ]; then
-  name_tag_digest=${prebuilt##*/}
-  prebuilt=$override:${name_tag_digest#*:}
-fi
-repository=${prebuilt%:*@*}
 registry_host=${repository%%/*}
-[ -n "$registry_host" ] || registry_host=${canonical%%/*}
+prebuilt=
+case " $lines " in
+  *" $php "*) image=$(pin "PHP_IMAGE_$key") && prebuilt=$repository:$release-php-$php@${image#*@} ;;
+esac
 base=$(pin "PHP_BASE_IMAGE_$key")
 if [ -z "$base" ] && [ -f "$dockerfile" ]; then
   base=$(sed -n 's/^ARG[[:space:]][[:space:]]*PHP_BASE_IMAGE=\([^[:space:]]*\).*/\1/p' "$dockerfile" | sed -n 1p)
@@ -198,23 +354,15 @@ esac
 
 # ------------------------------------------------------------------ helpers
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/php-stack.XXXXXX") || exit 1
-trap 'rm -rf "$work"' EXIT
-pid=
-# A pull runs in the background (for its deadline): stop it with the launcher
-# (exit 130 for SIGINT, 143 for SIGTERM, as publisher's commands).
-trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 130' INT
-trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 143' TERM
-
 # cached REF: is REF in the local image store for the platform? (no network)
 cached() {
-  found=$("$docker" image inspect --format '{{.Os}}/{{.Architecture}}' "$1" 2>/dev/null) || return 1
+  found=$(engine "$docker" image inspect --format '{{.Os}}/{{.Architecture}}' "$1") || { hung; return 1; }
   [ "$found" != "$platform" ] || return 0
   # A multi-platform image in the containerd image store: inspect names one of its
   # platforms (the engine's when present). Docker answers for another one only by
   # creating a container for it, which --pull never keeps off the network.
-  probe=$("$docker" create --pull never --platform "$platform" "$1" true 2>/dev/null) || return 1
-  "$docker" rm "$probe" >/dev/null 2>&1 || true
+  probe=$(engine "$docker" create --pull never --platform "$platform" "$1" true) || { hung; return 1; }
+  engine "$docker" rm "$probe" >/dev/null || hung
 }
 
 # pull REF: docker pull under two deadlines (no GNU timeout needed): the registry
@@ -313,7 +461,7 @@ cannot_proceed() {
   exit 17
 }
 
-compose() { "$docker" compose --project-name "$name" --file "$here/compose.yaml" "$@"; }
+compose() { "$docker" compose --project-name "$project_name" --file "$here/compose.yaml" "$@"; }
 
 start() {  # start IMAGE BUILD(true|false)
   PHP_IMAGE=$1 PHP_PLATFORM=$platform PHP_BUILD_CONTEXT=$context PHP_BASE_IMAGE=${base:-unset}
@@ -349,8 +497,8 @@ build_or_stop() {
 [ "$stand_in" = true ] && say "STAND-IN images from an offline rehearsal, not PHP"
 note=
 if [ "$use_prebuilt" = true ] && [ "$which_registry" = mirror ] \
-  && [ -z "$(pin PHP_MIRROR_REPOSITORY)" ] && [ -z "${PHP_IMAGE_MIRROR:-}" ]; then
-  note="PREBUILT_REGISTRY=mirror, but the pins file names no mirror (a release on one registry) and PHP_IMAGE_MIRROR is not set: the images come from ${override:-$canonical}"
+  && [ -z "$mirror" ] && [ -z "$mirror_override" ]; then
+  note="PREBUILT_REGISTRY=mirror, but the pins file names no mirror (a release on one registry) and PHP_IMAGE_MIRROR is not set: the images come from $repository"
 fi
 
 if [ "$use_prebuilt" = false ]; then

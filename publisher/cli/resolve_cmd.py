@@ -10,13 +10,7 @@ from __future__ import annotations
 import click
 
 from .. import resolve as resolving
-from ..core.errors import (
-    EXIT_BUILD_LOCALLY,
-    EXIT_CANNOT_PROCEED,
-    EXIT_USE_PREBUILT,
-    ConfigError,
-    UsageError,
-)
+from ..core.errors import EXIT_BUILD_LOCALLY, EXIT_CANNOT_PROCEED, EXIT_USE_PREBUILT
 from .base import State, handle_errors, main, pass_state
 
 EPILOG = f"""\b
@@ -82,10 +76,9 @@ def resolve_command(state: State, fmt: str, matrix: str | None, **values: str | 
     try:
         decision = resolving.resolve(state.env, overrides)
         text = resolving.render(decision, fmt)
-    except resolving.PinsError as exc:
-        raise ConfigError(exc.message, hint=exc.hint) from None
-    except resolving.ResolveError as exc:
-        raise UsageError(exc.message, hint=exc.hint) from None
+    except resolving.ResolveError as exc:  # worded as `python -m publisher.resolve` words it
+        click.echo(resolving.error_text(exc), err=True, nl=False)
+        click.get_current_context().exit(exc.exit_code)
     state.output.print_text(text)
     if fmt != "text":
         click.echo(resolving.summary(decision), err=True, nl=False)

@@ -60,9 +60,11 @@ def docker_cli() -> str:
     return require_tool("docker")
 
 
-def run(*argv: str, check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+def run(
+    *argv: str, check: bool = True, timeout: float = 600, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        list(argv), capture_output=True, text=True, timeout=600, check=check, **kwargs
+        list(argv), capture_output=True, text=True, timeout=timeout, check=check, **kwargs
     )
 
 
@@ -635,6 +637,14 @@ def test_pma_image_passes_through_to_compose(world: World, project: str, tmp_pat
         ("PHP_IMAGE_PLATFORM", "linux/riscv64", "use linux/amd64 or linux/arm64"),
         ("PMA_IMAGE", "phpmyadmin latest", "whitespace or control characters"),
         ("STACK_RELEASE", "garbage", "use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1"),
+        ("PHP_IMAGE_REPOSITORY", "127.0.0.1:5000/Team/php-fpm", "a repository path is lowercase"),
+        ("PHP_IMAGE_REPOSITORY", "127.0.0.1:5000/team/php-fpm/", "a repository path is lowercase"),
+        ("PHP_IMAGE_REPOSITORY", "127.0.0.1:5000/team/php-fpm:v1", "may not have a tag or digest"),
+        (
+            "PHP_IMAGE_MIRROR",
+            "bad_host:5000/team/php-fpm",
+            "'bad_host:5000' is not a registry host",
+        ),
     ],
 )
 def test_invalid_settings_are_exit_2_in_both(
@@ -778,12 +788,31 @@ def _broken_pins(world: World, tmp_path: Path, case: str) -> str:
         return "/dev/zero"
     if case == "large":  # an image tarball, say: refused unread
         path.write_bytes(text.encode() + b"#" * (1024 * 1024))
+        return str(path)
+    image = next(line for line in text.splitlines() if line.startswith("PHP_IMAGE_8_4="))
+    edited = {
+        "truncated": text[: text.index(image) + 40],  # a partial download
+        "digest": text.replace("@sha256:", "@sha256:zz", 1),
+        "double-quotes": text.replace(image, image.replace("'", '"')),
+        "twice": text + "PHP_IMAGE_8_4='dup'\n",
+        "no-schema": text.replace("PHP_PINS_SCHEMA='1'\n", ""),
+        "repository": text.replace(
+            f"PHP_REPOSITORY='{world.registry.host}/", "PHP_REPOSITORY='-x:5000/"
+        ),
+    }
+    path.write_text(edited[case])
     return str(path)
 
 
 BROKEN_PINS = {
     "device": "not a regular file, so not a pins file",
     "large": "larger than 1 MiB, so not a pins file",
+    "truncated": "line {n} is not KEY='value'",
+    "digest": "PHP_IMAGE_8_4: 'sha256:zz",
+    "double-quotes": "line {n} is not KEY='value'",
+    "twice": "line {end} gives PHP_IMAGE_8_4 again (line {n})",
+    "no-schema": "PHP_PINS_SCHEMA is missing; schema 1 is expected (is it a pins file?)",
+    "repository": "PHP_REPOSITORY/PHP_MIRROR_REPOSITORY: '-x:5000' is not a registry host",
 }
 
 
@@ -797,6 +826,43 @@ def test_a_broken_pins_file_is_exit_3_in_both(
     proc, fields = launch(world, env)
     assert (answer.returncode, proc.returncode) == (3, 3), proc.stderr + answer.stderr
     assert fields == {}
-    words = f"{path}: {BROKEN_PINS[case]}"
-    assert f"start: error: {words}\n" in proc.stderr
-    assert f"error: {words}\n" in answer.stderr
+    lines = world.pins.read_text().splitlines()
+    n = next(i for i, line in enumerate(lines, 1) if line.startswith("PHP_IMAGE_8_4="))
+    words = f"{path}: {BROKEN_PINS[case].format(n=n, end=len(lines) + 1)}"
+    assert f"start: error: {words}" in proc.stderr
+    assert f"error: {words}" in answer.stderr
+    assert "use the pins file publisher wrote" in proc.stderr
+
+
+def test_a_docker_hub_repository_is_named_docker_io(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A bare name is a Docker Hub repository (docker.io/library/...), in both tools' words."""
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY="php-fpm-h-stack-test",
+        ALLOW_LOCAL_BUILD_FALLBACK="false", STACK_REGISTRY_TIMEOUT="1",
+    )  # fmt: skip
+    answer, decision = resolve(env, tmp_path)
+    proc, _ = launch(world, env)
+    assert (answer.returncode, proc.returncode) == (17, 17), proc.stderr
+    assert decision["prebuilt"].startswith("docker.io/library/php-fpm-h-stack-test:")
+    for stderr in (answer.stderr, proc.stderr):
+        assert "registry docker.io " in stderr, stderr
+
+
+def test_a_docker_engine_that_never_answers_is_exit_10_not_a_silent_wait(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """An engine that takes the connection and never answers (a stuck Docker Desktop)."""
+    silent = Silent()
+    env = launcher_env(world, project, tmp_path, DOCKER_HOST=f"tcp://{silent.host}")
+    dash = shutil.which("dash") or "sh"
+    began = time.monotonic()
+    try:
+        proc = run(dash, str(STACK / "start.sh"), env=env, check=False, timeout=60)
+    finally:
+        silent.close()
+    assert proc.returncode == 10, proc.stderr
+    assert "start: error: the docker engine does not answer (it took the connection" in proc.stderr
+    assert "restart Docker Desktop" in proc.stderr
+    assert time.monotonic() - began < 30

@@ -276,7 +276,10 @@ def test_parse_pins() -> None:
         ((f"@{INDEX}'", "'"), "PHP_IMAGE_8_4 is not pinned by digest"),
         (("PHP_REPOSITORY='docker.io/", "PHP_REPOSITORY='docker.io/Team"), "PHP_REPOSITORY"),
         (("PHP_DEFAULT_LINE='8.4'", "PHP_DEFAULT_LINE=8.4"), "line 7 is not KEY='value'"),
-        (("PHP_PINS_SCHEMA='1'\n", ""), "PHP_PINS_SCHEMA is missing; this resolve reads schema 1"),
+        (
+            ("PHP_PINS_SCHEMA='1'\n", ""),
+            "PHP_PINS_SCHEMA is missing; schema 1 is expected (is it a pins file?)",
+        ),
         (
             ("PHP_DEFAULT_LINE='8.4'", "PHP_DEFAULT_LINE='8.4'\nPHP_DEFAULT_LINE='8.3'"),
             "line 8 gives PHP_DEFAULT_LINE again (line 7)",
@@ -991,3 +994,25 @@ def test_the_module_is_one_vendorable_stdlib_file() -> None:
         (top if node.col_offset == 0 else nested).update(names)
     assert top <= set(sys.stdlib_module_names), top - set(sys.stdlib_module_names)
     assert nested - set(sys.stdlib_module_names) == {"publisher"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [([], 2), (["--pins", "/nonexistent/v2.0.0.env"], 3), (["--use-prebuilt", "maybe"], 2)],
+)
+def test_both_entry_points_word_an_error_alike(
+    argv: list[str], code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`publisher resolve` and `python -m publisher.resolve`: the same lines, the same code."""
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+    from publisher.cli import resolve_cmd as _  # noqa: F401  (registers the command)
+
+    monkeypatch.chdir(tmp_path)
+    err = io.StringIO()
+    assert resolving.main(argv, env={}, stdout=io.StringIO(), stderr=err) == code
+    result = CliRunner().invoke(main, ["resolve", *argv], env={"STACK_RELEASE": None})
+    assert result.exit_code == code
+    assert result.stderr == err.getvalue()
+    assert err.getvalue().startswith("error: ") and "\n  tip: " in err.getvalue()
