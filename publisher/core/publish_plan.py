@@ -564,3 +564,31 @@ def tags_to_resolve(
         names = [*pins, *(f.tag for f in wanted), *(f.source for f in wanted)]
         result[registry.name] = [t for t in dict.fromkeys(names) if t in present]
     return result
+
+
+def floating_disagreements(publish_plan: PublishPlan) -> list[str]:
+    """The floating tags the plan would point at different content on different
+    registries: the registries do not hold the same releases (one added to the
+    matrix later, a pin moved by hand, a run that died half-way)."""
+    registries = sorted(
+        {m.registry for m in publish_plan.pin_moves}
+        | {m.registry for m in publish_plan.floating_moves}
+    )
+    wanted: dict[str, dict[str, TagMove]] = {}
+    for move in publish_plan.floating_moves:
+        wanted.setdefault(move.tag, {})[move.registry] = move
+    found = []
+    for tag, where in sorted(wanted.items()):
+        targets = {name: where.get(name) for name in registries}
+        if len({(m.new, m.source_release) if m else None for m in targets.values()}) <= 1:
+            continue
+        found.append(
+            f"{tag} would point at "
+            + "; ".join(
+                f"{m.source_release or 'its pin'} ({(m.new or 'set after the builds')[:19]}…) on {name}"
+                if m
+                else f"nothing on {name} (it holds no stable release)"
+                for name, m in targets.items()
+            )
+        )
+    return found

@@ -992,6 +992,14 @@ class Publisher:
                 f"{self.release.tag} --reason ...`; `publisher release {self.release.tag}` "
                 "finishes an interrupted release from the images its pins hold",
             )
+        disagree = pp.floating_disagreements(publish_plan)
+        if disagree:
+            raise VerificationError(
+                [f"the registries hold different releases: {d}" for d in disagree],
+                hint="no tag was written. Run `publisher audit --repair` (it copies the "
+                "releases a registry lacks, such as one added to the matrix, and puts moved pins "
+                "back), then rerun",
+            )
         if self.options.dry_run:
             out.info("dry run: nothing was written")
             if self.options.json_plan:

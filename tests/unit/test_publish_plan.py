@@ -334,3 +334,28 @@ def test_a_release_is_read_where_it_was_published_and_never_written_elsewhere():
         assert "a release stays where it was published" in (info.value.hint or "")
     same, notices = config_for_record(cfg(), record, keep_dropped=True)
     assert same.registries == cfg().registries and not any("published to" in n for n in notices)
+
+
+def test_floating_tags_the_plan_would_point_apart_are_named_before_any_write():
+    """ghcr lost v1.1.0 (a registry emptied, or added to the matrix later): a backport
+    would point ghcr's floating tags at itself and hub's at v1.1.0. The plan says so;
+    a release on registries that hold the same releases has nothing to say."""
+    from publisher.core.publish_plan import floating_disagreements
+
+    w = World()
+    c = cfg()
+    w.publish(c, "v1.0.0")
+    w.publish(c, "v1.1.0")
+    assert floating_disagreements(w.publish(c, "v1.0.1")) == []
+    w.tags["ghcr"] = {t: d for t, d in w.tags["ghcr"].items() if not t.startswith("v1.1.0")}
+    p = planning.plan(c, "v1.0.2", {n: list(t) for n, t in w.tags.items()})
+    found = floating_disagreements(
+        plan_publish(
+            p,
+            w.observe(p),
+            {line.php: candidate("v1.0.2", line.php) for line in c.lines},
+            primary="hub",
+        )
+    )
+    assert [f.split(" ")[0] for f in found] == ["latest", "php-8.3", "php-8.4"]
+    assert "v1.1.0" in found[0] and "on hub" in found[0] and "v1.0.2" in found[0]
