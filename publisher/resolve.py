@@ -1704,6 +1704,8 @@ ENV_MIRROR = "PHP_IMAGE_MIRROR"
 ENV_PINS = "PHP_PINS_FILE"
 ENV_DOCKERFILES = "PHP_DOCKERFILES"
 ENV_TIMEOUT = "RESOLVE_TIMEOUT"
+#: start.sh's name for the same deadline: read when RESOLVE_TIMEOUT is not set.
+ENV_STACK_TIMEOUT = "STACK_REGISTRY_TIMEOUT"
 ENV_CACHE = "PHP_IMAGE_CACHE_CHECK"
 #: Not an environment variable: only ``--matrix FILE`` makes resolve read a matrix.yaml.
 MATRIX_FLAG = "--matrix"
@@ -1867,15 +1869,13 @@ def parse_platform(value: str) -> str:
     raise _bad(ENV_PLATFORM, value, "use " + " or ".join(PLATFORMS))
 
 
-def parse_timeout(value: str) -> float:
+def parse_timeout(value: str, name: str = ENV_TIMEOUT) -> float:
     try:
         number = float(value)
     except ValueError:
         number = -1.0
     if not 0 < number <= MAX_TIMEOUT:
-        raise _bad(
-            ENV_TIMEOUT, value, f"use a number of seconds above 0 and at most {MAX_TIMEOUT:g}"
-        )
+        raise _bad(name, value, f"use a number of seconds above 0 and at most {MAX_TIMEOUT:g}")
     return number
 
 
@@ -1939,7 +1939,11 @@ def parse_inputs(
         mirror_repository=repository(ENV_MIRROR),
         pins=merged.get(ENV_PINS),
         dockerfiles=merged.get(ENV_DOCKERFILES, DEFAULT_DOCKERFILES),
-        timeout=parse_timeout(merged[ENV_TIMEOUT]) if ENV_TIMEOUT in merged else DEFAULT_TIMEOUT,
+        timeout=parse_timeout(merged[ENV_TIMEOUT])
+        if ENV_TIMEOUT in merged
+        else parse_timeout(env[ENV_STACK_TIMEOUT], ENV_STACK_TIMEOUT)
+        if env.get(ENV_STACK_TIMEOUT, "").strip()
+        else DEFAULT_TIMEOUT,
         cache_check=parse_bool(ENV_CACHE, merged.get(ENV_CACHE, "true")),
         matrix=matrix or None,
     )

@@ -23,7 +23,8 @@
 #   PHP_PINS_FILE               the release's pins file (default: ./php-images.env here),
 #                               or a directory of vX.Y.Z.env (then STACK_RELEASE picks one)
 #   PHP_DOCKERFILES             directory of <X.Y>/Dockerfile (default: ./dockerfiles here)
-#   STACK_REGISTRY_TIMEOUT      seconds the registry has to answer (default 10)
+#   STACK_REGISTRY_TIMEOUT      seconds the registry has to answer (default 10, at most 60;
+#                               resolve takes it too when RESOLVE_TIMEOUT is not set)
 #   STACK_PULL_TIMEOUT          seconds a whole pull may take (default 900)
 #   STACK_NAME                  compose project name (default php-stack)
 #   DOCKER                      the docker CLI (default docker)
@@ -57,7 +58,7 @@ bool() {
   esac
 }
 
-# seconds NAME DEFAULT: the setting (seconds, a fraction allowed, e.g. 2.5) as ticks of
+# seconds NAME DEFAULT [MAX]: the setting (seconds, a fraction allowed, e.g. 2.5) as ticks of
 # the pull loop (0.2 s, rounded up); exit 2 unless it is a number above 0.
 seconds() {
   eval "value=\${$1:-}"
@@ -74,6 +75,9 @@ seconds() {
       case $more in *[1-9]*) more=1 ;; *) more=0 ;; esac
       ticks=$(((${whole:-0} * 10 + ${tenth:-0} + more + 1) / 2)) ;;
   esac
+  if [ -n "${3:-}" ] && { [ "$ticks" -le 0 ] || [ "$ticks" -gt $(($3 * 5)) ]; }; then
+    fail 2 "$1='$value' is not valid: use a number of seconds above 0 and at most $3"  # as resolve
+  fi
   [ "$ticks" -gt 0 ] || fail 2 "$1='$value' is not valid: use a number of seconds above 0, e.g. 10 or 2.5"
   echo "$ticks"
 }
@@ -141,7 +145,7 @@ is_php_line() { matches "$1" '(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)'; }
 
 use_prebuilt=$(bool USE_PREBUILT true) || exit 2
 allow_fallback=$(bool ALLOW_LOCAL_BUILD_FALLBACK true) || exit 2
-registry_ticks=$(seconds STACK_REGISTRY_TIMEOUT 10) || exit 2
+registry_ticks=$(seconds STACK_REGISTRY_TIMEOUT 10 60) || exit 2
 registry_timeout=${STACK_REGISTRY_TIMEOUT:-10}
 pull_ticks=$(seconds STACK_PULL_TIMEOUT 900) || exit 2
 pull_timeout=${STACK_PULL_TIMEOUT:-900}

@@ -281,7 +281,7 @@ def resolve(
     env: dict[str, str], cwd: Path
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     """The single-file resolve module, run as a script, with the same settings."""
-    full = {**env, "PATH": os.environ["PATH"], "RESOLVE_TIMEOUT": env["STACK_REGISTRY_TIMEOUT"]}
+    full = {**env, "PATH": os.environ["PATH"]}  # resolve reads STACK_REGISTRY_TIMEOUT too
     proc = run(sys.executable, str(RESOLVE), "--format", "json", env=full, check=False, cwd=cwd)
     data = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else {}
     return proc, data
@@ -645,6 +645,7 @@ def test_pma_image_passes_through_to_compose(world: World, project: str, tmp_pat
             "bad_host:5000/team/php-fpm",
             "'bad_host:5000' is not a registry host",
         ),
+        ("STACK_REGISTRY_TIMEOUT", "61", "use a number of seconds above 0 and at most 60"),
     ],
 )
 def test_invalid_settings_are_exit_2_in_both(
@@ -866,3 +867,25 @@ def test_a_docker_engine_that_never_answers_is_exit_10_not_a_silent_wait(
     assert "start: error: the docker engine does not answer (it took the connection" in proc.stderr
     assert "restart Docker Desktop" in proc.stderr
     assert time.monotonic() - began < 30
+
+
+def test_the_mirror_is_pulled_by_the_lines_digest_as_resolve_does(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """The reference is the release pin on PHP_MIRROR_REPOSITORY with the line's digest
+    (PHP_IMAGE_MIRROR_X_Y is not needed for it): both tools pull the mirror's copy."""
+    mirror = world.repositories["cached"]
+    text = pins.render(_record(world.repository, world.digest, world.base, mirror))
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(
+        "".join(line for line in text.splitlines(True) if not line.startswith("PHP_IMAGE_MIRROR_"))
+    )
+    env = launcher_env(
+        world, project, tmp_path, PHP_PINS_FILE=str(pins_file), PREBUILT_REGISTRY="mirror",
+        ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "use-prebuilt", "availability": "cached"}, proc.stderr
+    assert decision["image"] == world.prebuilt(mirror), answer.stderr
+    assert f"pre-built image {world.prebuilt(mirror)} is in the local image store" in proc.stderr

@@ -1016,3 +1016,13 @@ def test_both_entry_points_word_an_error_alike(
     assert result.exit_code == code
     assert result.stderr == err.getvalue()
     assert err.getvalue().startswith("error: ") and "\n  tip: " in err.getvalue()
+
+
+def test_the_launchers_registry_timeout_is_read_when_resolve_has_none() -> None:
+    assert parse_inputs({"STACK_REGISTRY_TIMEOUT": "7.5"}).timeout == 7.5
+    both = {"STACK_REGISTRY_TIMEOUT": "7.5", "RESOLVE_TIMEOUT": "3"}
+    assert parse_inputs(both).timeout == 3
+    with pytest.raises(
+        ResolveError, match=r"STACK_REGISTRY_TIMEOUT='61' is not valid: .*at most 60"
+    ):
+        parse_inputs({"STACK_REGISTRY_TIMEOUT": "61"})
