@@ -293,7 +293,7 @@ engine() {
     trap 'kill "${timer:-}" 2>/dev/null; exit 0' TERM
     sleep "$engine_timeout" &
     timer=$!
-    wait "$timer" && kill "$call" 2>/dev/null && : >"$work/hung"
+    wait "$timer" && : >"$work/hung" && kill "$call" 2>/dev/null  # marked before the kill
   ) </dev/null >/dev/null 2>&1 &
   watchdog=$!
   wait "$call"
@@ -312,10 +312,10 @@ command -v "$docker" >/dev/null 2>&1 || fail 10 "docker is not installed (the $d
 start: fix: install Docker Desktop (macOS) or the docker engine and its compose plugin (Linux)"
 "$docker" compose version >/dev/null 2>&1 || fail 10 "docker compose v2 is missing
 start: fix: install the compose plugin (Docker Desktop has it; Debian/Ubuntu: docker-compose-plugin or docker-compose 2.x)"
-engine=$(engine "$docker" version --format '{{.Server.Os}}/{{.Server.Arch}}') \
+engine_platform=$(engine "$docker" version --format '{{.Server.Os}}/{{.Server.Arch}}') \
   || { hung; fail 10 "the docker engine does not answer
 start: fix: start Docker Desktop, or the docker service (sudo systemctl start docker)"; }
-platform=${PHP_IMAGE_PLATFORM:-$engine}
+platform=${PHP_IMAGE_PLATFORM:-$engine_platform}
 case $platform in
   linux/amd64 | linux/arm64) ;;
   *) fail 2 "PHP_IMAGE_PLATFORM='$platform' is not valid: use linux/amd64 or linux/arm64" ;;
