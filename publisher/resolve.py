@@ -64,10 +64,12 @@ from typing import Any
 from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
 if sys.version_info < (3, 9):  # noqa: UP036  (vendored copies meet older interpreters)
-    sys.exit(
+    # Exit 17, "cannot proceed", as every other refusal of resolve's (1 is a bug).
+    sys.stderr.write(
         f"resolve.py needs Python 3.9 or newer, this is {sys.version.split()[0]}: install a "
-        "newer python3, or start the stack with start.sh, which needs no Python"
+        "newer python3, or start the stack with start.sh, which needs no Python\n"
     )
+    sys.exit(17)
 
 # --------------------------------------------------------------------------- errors
 
