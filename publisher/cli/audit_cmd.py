@@ -59,6 +59,13 @@ def audit_command(
     still audited (and repaired; --json prints the report all the same): exit 7
     when nothing else is wrong, 12 when a registry that answered has a defect.
 
+    A release is judged by its record: each release is audited (and repaired)
+    in the repository its record names for each registry, so after a
+    repository move the older releases are checked where they were published
+    (said once per registry) and each repository's floating tags follow the
+    releases recorded there; a registry a record does not name (added to the
+    matrix later) is checked at today's repository.
+
     \b
     Examples:
       publisher audit
@@ -70,13 +77,12 @@ def audit_command(
     cfg = state.load_config(config_path)
     output = state.output
     state.json_only(as_json)
-    clients = state.clients.configured(cfg)
     anonymous: AnonymousClient | None = None if no_anonymous_check else state.clients.anonymous
 
     report = audit(
         cfg,
         options.notes_dir_of(cfg, notes_dir),
-        clients,
+        state.clients.for_registry,
         output,
         repair=repair,
         anonymous=anonymous,

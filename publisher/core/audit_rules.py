@@ -11,6 +11,12 @@ than the records and its pins are alike on every registry holding them: then it
 finished and only its record is missing here (its notes not merged yet), and the
 tag is reported as ``ahead``, which a repair never moves back. ``disagreements``
 names each floating tag the registries do not agree on.
+
+A release is judged by its record: ``scopes`` places each recorded release in
+the repository its record names for each registry (today's repository for a
+registry the record does not name, one added to the matrix later), so after a
+repository move the older releases are audited where they were published, and
+each repository's floating tags follow the releases recorded there only.
 """
 
 from __future__ import annotations
@@ -98,6 +104,63 @@ class Finding:
         return {**asdict(self), "message": self.message}
 
 
+@dataclass(frozen=True)
+class Scope:
+    """One registry's repository and the recorded releases published there."""
+
+    registry: str
+    repository: str
+    releases: tuple[str, ...]
+    #: matrix.yaml names this repository today
+    today: bool = True
+
+    @property
+    def label(self) -> str:
+        """How findings name it: the registry, and the repository when it is not today's."""
+        return self.registry if self.today else f"{self.registry} ({self.repository})"
+
+
+def scopes(records: Sequence[ReleaseFacts], registries: Sequence[tuple[str, str]]) -> list[Scope]:
+    """Where each recorded release is judged, per registry ``(name, today's repository)``.
+
+    A release belongs to the repository its record names for that registry; a
+    record that does not name the registry (added to the matrix later) counts for
+    today's repository. Today's repository is always a scope, holding no release
+    after a move until one is published there (its stray pins are still found).
+    """
+    result = []
+    for name, now in registries:
+        where: dict[str, list[str]] = {now: []}
+        for record in records:
+            repo = next((r.repository for r in record.registries if r.name == name), now)
+            where.setdefault(repo, []).append(record.release)
+        result += [Scope(name, repo, tuple(rs), repo == now) for repo, rs in where.items()]
+    return result
+
+
+def moves(found: Sequence[Scope]) -> list[str]:
+    """One sentence per registry whose recorded releases are in another repository than
+    matrix.yaml names today."""
+    now = {s.registry: s.repository for s in found if s.today}
+    sentences = []
+    for scope in found:
+        if scope.today or not scope.releases:
+            continue
+        ordered = sorted(scope.releases, key=_version)
+        span = ordered[0] if len(ordered) == 1 else f"{ordered[0]}..{ordered[-1]}"
+        sentences.append(
+            f"{scope.registry}: {span} ({len(ordered)} release(s)) were published to "
+            f"{scope.repository}, while matrix.yaml names {now[scope.registry]}: "
+            "audited there, as their records say"
+        )
+    return sentences
+
+
+def _version(release: str) -> tuple[int, object]:
+    parsed = planning.parse_scheme_tag(release)
+    return (0, release) if parsed is None else (1, parsed.release)
+
+
 def recorded_pins(records: Iterable[ReleaseFacts]) -> dict[str, Expected]:
     """Every pin of every recorded release -> the index its record names."""
     result: dict[str, Expected] = {}
@@ -109,15 +172,20 @@ def recorded_pins(records: Iterable[ReleaseFacts]) -> dict[str, Expected]:
 
 
 def expected_tags(
-    records: Sequence[ReleaseFacts], actual: Mapping[str, str], registry: str
+    records: Sequence[ReleaseFacts],
+    actual: Mapping[str, str],
+    registry: str,
+    elsewhere: Iterable[str] = (),
 ) -> tuple[dict[str, Expected], list[Finding]]:
     """Every tag ``registry`` should hold, and one finding per release without a record.
 
     ``actual`` maps the tags present on the registry to their digests. The
-    floating tags are computed from the recorded pins alone.
+    floating tags are computed from the recorded pins alone. ``elsewhere``: the
+    releases recorded in another repository of this registry; pins of theirs here
+    (copies) are neither expected nor a release without a record.
     """
     expected = recorded_pins(records)
-    recorded = {r.release for r in records}
+    recorded = {r.release for r in records} | set(elsewhere)
     unrecorded: dict[str, list[str]] = {}
     for tag in sorted(actual):
         parsed = planning.parse_scheme_tag(tag)

@@ -14,11 +14,20 @@ a release without a record are left alone: rerunning that release finishes it.
 A registry that cannot be reached (connection, TLS, a server that keeps
 failing) is one finding; the registries that answer are still audited, and
 repaired with ``repair``.
+
+A release is judged by its record: each recorded release is audited, and
+repaired, in the repository its record names for each registry
+(``audit_rules.scopes``); after a repository move the older releases are read
+where they were published and the run says so once per registry. Floating tags
+are computed per repository from the releases recorded there, registries are
+compared only with the repositories holding the same releases, and a repair
+copies from the same release's repositories on the other registries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +45,7 @@ from ..core.errors import (
 )
 from ..core.notes import ReleaseFacts, load_record, record_releases
 from ..core.plan import parse_scheme_tag, settled
+from ..core.reference import parse_repository
 from .clients import AnonymousClient
 from .public import fix_steps
 from .publish import in_parallel, tag_digests
@@ -47,6 +57,10 @@ class AuditReport:
     findings: list[rules.Finding] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     unrepairable: list[str] = field(default_factory=list)
+    #: one sentence per registry whose releases are recorded in another repository
+    moved: list[str] = field(default_factory=list)
+    #: label of each audited repository (``Scope.label``) -> its registry, for the advice
+    targets: dict[str, Registry] = field(default_factory=dict, repr=False)
 
     @property
     def defects(self) -> list[rules.Finding]:
@@ -78,6 +92,7 @@ class AuditReport:
             "findings": [f.to_dict() for f in self.findings],
             "repaired": self.repaired,
             "unrepairable": self.unrepairable,
+            "moved": self.moved,
         }
 
 
@@ -96,12 +111,38 @@ def load_records(notes_dir: Path) -> list[ReleaseFacts]:
     return records
 
 
+@dataclass(frozen=True)
+class Target:
+    """One audited repository: its scope (registry, releases recorded there) and the
+    registry settings pointed at it."""
+
+    scope: rules.Scope
+    registry: Registry
+
+    @property
+    def label(self) -> str:
+        return self.scope.label
+
+
+def targets(config: Config, records: Sequence[ReleaseFacts]) -> list[Target]:
+    """Every repository to audit: per registry, today's and each one a record names."""
+    found = rules.scopes(records, [(r.name, r.repository.name) for r in config.registries])
+    by_name = {r.name: r for r in config.registries}
+    result = []
+    for scope in found:
+        registry = by_name[scope.registry]
+        if not scope.today:
+            registry = dataclasses.replace(registry, repository=parse_repository(scope.repository))
+        result.append(Target(scope, registry))
+    return result
+
+
 class Auditor:
     def __init__(
         self,
         config: Config,
         records: Sequence[ReleaseFacts],
-        clients: Mapping[str, RegistryClient],
+        connect: Callable[[Registry], RegistryClient],
         output: Output,
         *,
         anonymous: AnonymousClient | None = None,
@@ -109,43 +150,50 @@ class Auditor:
     ) -> None:
         self.config = config
         self.records = list(records)
-        self.clients = clients
+        self.targets = targets(config, self.records)
+        self._clients: dict[tuple[str, str], RegistryClient] = {}
+        self.connect = connect
         self.output = output
         self.anonymous = anonymous
         self.transfers = Transfers(workers=transfers, output=output)
         self._complete: dict[tuple[str, str], tuple[bool, str]] = {}
-        #: registry name -> why it could not be reached (left out of the audit and repair)
+        #: target label -> why it could not be reached (left out of the audit and repair)
         self.down: dict[str, str] = {}
 
-    def client(self, registry: Registry) -> RegistryClient:
-        return self.clients[registry.name]
+    def client(self, target: Target) -> RegistryClient:
+        """One client per registry and host (a moved repository may be on another host)."""
+        key = (target.registry.name, target.registry.host)
+        if key not in self._clients:
+            self._clients[key] = self.connect(target.registry)
+        return self._clients[key]
 
     # ---------------------------------------------------------------- reading
 
-    def actual(self, registry: Registry) -> dict[str, str]:
-        """Every tag of the scheme on ``registry`` -> its digest."""
-        client = self.client(registry)
+    def actual(self, target: Target) -> dict[str, str]:
+        """Every tag of the scheme in ``target``'s repository -> its digest."""
+        client = self.client(target)
+        path = target.registry.repository.path
         tags = [
             t
-            for t in client.list_tags(registry.repository.path)
+            for t in client.list_tags(path)
             if parse_scheme_tag(t) is not None or t == "latest" or t.startswith("php-")
         ]
-        return tag_digests(client, registry.repository.path, tags)
+        return tag_digests(client, path, tags)
 
-    def complete(self, registry: Registry, digest: str) -> tuple[bool, str]:
+    def complete(self, target: Target, digest: str) -> tuple[bool, str]:
         """Is the index (or image) at ``digest`` there with every child manifest?
 
-        Asked once per (registry, digest) in a run: several pins and floating tags
+        Asked once per (repository, digest) in a run: several pins and floating tags
         name the same index, and a repair records what it copied.
         """
-        key = (registry.name, digest)
+        key = (target.label, digest)
         if key not in self._complete:
-            self._complete[key] = self._check_complete(registry, digest)
+            self._complete[key] = self._check_complete(target, digest)
         return self._complete[key]
 
-    def _check_complete(self, registry: Registry, digest: str) -> tuple[bool, str]:
-        client = self.client(registry)
-        repo = registry.repository.path
+    def _check_complete(self, target: Target, digest: str) -> tuple[bool, str]:
+        client = self.client(target)
+        repo = target.registry.repository.path
         try:
             manifest = client.get_manifest_by_digest(repo, digest)
         except NotFoundError:
@@ -171,59 +219,74 @@ class Auditor:
             return f"rate limited ({exc.message})"
         return None
 
-    def _actual_or_error(self, registry: Registry) -> dict[str, str] | UnreachableError:
+    def _actual_or_error(self, target: Target) -> dict[str, str] | UnreachableError:
         try:
-            return self.actual(registry)
+            return self.actual(target)
         except UnreachableError as exc:
             return exc
 
     def run(self) -> AuditReport:
         report = AuditReport(tuple(r.release for r in self.records))
+        report.moved = rules.moves([t.scope for t in self.targets])
+        report.targets = {t.label: t.registry for t in self.targets}
         self.down = {}
-        registries = list(self.config.registries)
-        found = in_parallel(self._actual_or_error, registries)
+        found = in_parallel(self._actual_or_error, self.targets)
         actual: dict[str, dict[str, str]] = {}
-        for registry, tags in zip(registries, found, strict=True):
+        for target, tags in zip(self.targets, found, strict=True):
             if isinstance(tags, UnreachableError):
-                self.down[registry.name] = tags.message
+                self.down[target.label] = tags.message
             else:
-                actual[registry.name] = tags
-        report.findings += rules.disagreements(actual)
-        # Releases whose pins are alike on every registry holding them: finished,
-        # whether or not their record is here.
-        finished = {
-            parsed.release.tag
-            for tags in settled(actual, self.config.primary.name).values()
-            for tag in tags
-            if (parsed := parse_scheme_tag(tag))
-        }
-        for registry in registries:
-            if registry.name in self.down:
-                continue
-            try:
-                report.findings += self._findings(registry, actual[registry.name], finished)
-            except UnreachableError as exc:
-                self.down[registry.name] = exc.message
+                actual[target.label] = tags
+        # Repositories holding the same recorded releases are compared with each
+        # other only: the tags of different repositories are never mixed.
+        groups: dict[tuple[str, ...], list[Target]] = {}
+        for target in self.targets:
+            groups.setdefault(tuple(sorted(target.scope.releases)), []).append(target)
+        primary = self.config.primary.name
+        for group in groups.values():
+            held = {t.label: actual[t.label] for t in group if t.label in actual}
+            report.findings += rules.disagreements(held)
+            first = next((t.label for t in group if t.registry.name == primary), primary)
+            # Releases whose pins are alike on every repository holding them:
+            # finished, whether or not their record is here.
+            finished = {
+                parsed.release.tag
+                for tags in settled(held, first).values()
+                for tag in tags
+                if (parsed := parse_scheme_tag(tag))
+            }
+            for target in group:
+                if target.label in self.down:
+                    continue
+                try:
+                    report.findings += self._findings(target, held[target.label], finished)
+                except UnreachableError as exc:
+                    self.down[target.label] = exc.message
         report.findings[:0] = [rules.unreachable(name, error) for name, error in self.down.items()]
         return report
 
     def _findings(
-        self, registry: Registry, actual: dict[str, str], finished: set[str]
+        self, target: Target, actual: dict[str, str], finished: set[str]
     ) -> list[rules.Finding]:
-        """What differs on ``registry`` (holding ``actual``) from what the records say;
-        ``finished``: the releases whose pins are alike on every registry holding them."""
+        """What differs in ``target``'s repository (holding ``actual``) from what the
+        records of the releases published there say; ``finished``: the releases whose
+        pins are alike on every repository holding them."""
         findings: list[rules.Finding] = []
-        expected, notices = rules.expected_tags(self.records, actual, registry.name)
+        here = set(target.scope.releases)
+        records = [r for r in self.records if r.release in here]
+        elsewhere = [r.release for r in self.records if r.release not in here]
+        label = target.label
+        expected, notices = rules.expected_tags(records, actual, label, elsewhere)
         findings += notices
-        findings += rules.compare(registry.name, expected, actual, finished)
+        findings += rules.compare(label, expected, actual, finished)
         for tag, want in sorted(expected.items()):
             if actual.get(tag) != want.digest:
                 continue
-            ok, detail = self.complete(registry, want.digest)
+            ok, detail = self.complete(target, want.digest)
             if not ok:
                 findings.append(
                     rules.Finding(
-                        registry.name,
+                        label,
                         rules.INCOMPLETE,
                         tag,
                         want.digest,
@@ -238,11 +301,11 @@ class Auditor:
             default=None,
         )
         if newest and actual.get(newest):
-            problem = self.readable_anonymously(registry, newest)
+            problem = self.readable_anonymously(target.registry, newest)
             if problem:
                 findings.append(
                     rules.Finding(
-                        registry.name,
+                        label,
                         rules.PRIVATE,
                         newest,
                         None,
@@ -255,13 +318,18 @@ class Auditor:
 
     # ---------------------------------------------------------------- repairing
 
-    def holder(self, digest: str, exclude: str) -> Registry | None:
-        """A registry holding ``digest`` complete (not ``exclude``, not one that is down)."""
-        for registry in self.config.registries:
-            if registry.name in self.down or registry.name == exclude:
+    def holder(self, digest: str, release: str, exclude: Target) -> Target | None:
+        """A repository holding ``digest`` complete where ``release`` is recorded on
+        another registry (not ``exclude``, not one that is down)."""
+        for target in self.targets:
+            if (
+                target.label in self.down
+                or target.registry.name == exclude.registry.name
+                or release not in target.scope.releases
+            ):
                 continue
-            if self.complete(registry, digest)[0]:
-                return registry
+            if self.complete(target, digest)[0]:
+                return target
         return None
 
     def repair(self, report: AuditReport) -> None:
@@ -271,8 +339,10 @@ class Auditor:
             (f for f in report.defects if f.kind in order),
             key=lambda f: (order[f.kind], f.registry, f.tag),
         )
+        by_label = {t.label: t for t in self.targets}
         for finding in todo:
-            registry = next(r for r in self.config.registries if r.name == finding.registry)
+            target = by_label[finding.registry]
+            registry = target.registry
             digest = finding.expected
             if digest is None:
                 report.unrepairable.append(
@@ -280,49 +350,50 @@ class Auditor:
                     "repair leaves it; finish the release it came from"
                 )
                 continue
-            if not self.complete(registry, digest)[0]:
-                source = self.holder(digest, registry.name)
+            if not self.complete(target, digest)[0]:
+                source = self.holder(digest, finding.release, target)
                 if source is None:
                     report.unrepairable.append(
-                        f"{finding.message}: no registry holds {digest} complete; "
-                        "republish the release"
+                        f"{finding.message}: no repository where {finding.release} is recorded "
+                        f"holds {digest} complete; republish the release"
                     )
                     continue
                 # The index and its children as roots: a present index with
                 # children gone gets exactly the children it lacks.
-                children = (
-                    self.client(source)
-                    .get_manifest_by_digest(source.repository.path, digest)
-                    .children
-                )
+                path = source.registry.repository.path
+                children = self.client(source).get_manifest_by_digest(path, digest).children
                 self.transfers.copy(
                     self.client(source),
-                    source.repository.path,
-                    [(self.client(registry), registry.repository.path)],
+                    path,
+                    [(self.client(target), registry.repository.path)],
                     [*(c.digest for c in children), digest],
                 )
-                self._complete[(registry.name, digest)] = (True, "")
-                report.repaired.append(f"{registry.name}: copied {digest[:19]}… from {source.name}")
+                self._complete[(target.label, digest)] = (True, "")
+                report.repaired.append(f"{target.label}: copied {digest[:19]}… from {source.label}")
             if finding.kind == rules.INCOMPLETE:
                 continue
-            self.client(registry).tag(registry.repository.path, digest, finding.tag)
-            report.repaired.append(f"{registry.name}: {finding.tag} -> {digest}")
+            self.client(target).tag(registry.repository.path, digest, finding.tag)
+            report.repaired.append(f"{target.label}: {finding.tag} -> {digest}")
             self.output.info(f"repaired {registry.repository.name}:{finding.tag} -> {digest}")
 
 
 def audit(
     config: Config,
     notes_dir: Path,
-    clients: Mapping[str, RegistryClient],
+    connect: Callable[[Registry], RegistryClient],
     output: Output,
     *,
     repair: bool = False,
     anonymous: AnonymousClient | None = None,
 ) -> AuditReport:
-    """Audit every recorded release; with ``repair``, fix what can be fixed and audit again."""
+    """Audit every recorded release where its record says it was published; with
+    ``repair``, fix what can be fixed and audit again. ``connect`` makes the client
+    of a registry (at today's repository or a recorded one)."""
     records = load_records(notes_dir)
-    auditor = Auditor(config, records, clients, output, anonymous=anonymous)
+    auditor = Auditor(config, records, connect, output, anonymous=anonymous)
     report = auditor.run()
+    for sentence in report.moved:
+        output.warning(sentence)
     if not repair or report.ok or report.only_unreachable:
         return report
     auditor.repair(report)
@@ -372,11 +443,19 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
             if repaired
             else "run `publisher audit --repair` to restore what the records say"
         )
+    moved = [label for label, registry in report.targets.items() if label != registry.name]
+    left = [f.registry for f in drift] + report.unrepairable
+    if repaired and any(label in text for label in moved for text in left):
+        tips.append(
+            "a release stays where it was published: to rerun or republish one that went "
+            "to a repository matrix.yaml no longer names, run it with a matrix.yaml that "
+            "names that repository"
+        )
     private = {f.registry for f in report.defects if f.kind == rules.PRIVATE}
-    for registry in config.registries:
-        if registry.name in private:
+    for label, registry in report.targets.items():
+        if label in private:
             tips.append(
-                f"{registry.name} cannot be read without credentials: that is the repository's "
+                f"{label} cannot be read without credentials: that is the repository's "
                 "visibility setting, which neither a repair nor a republish changes. "
                 + fix_steps(config, registry)
             )

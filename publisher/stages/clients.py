@@ -32,10 +32,12 @@ class ClientFactory:
 
     def configured(self, config: Config) -> dict[str, RegistryClient]:
         """A client per registry of ``config``, by name, with its settings and credentials."""
-        return {
-            r.name: RegistryClient.for_registry(r, self.env, self.output, retry=self.retry)
-            for r in config.registries
-        }
+        return {r.name: self.for_registry(r) for r in config.registries}
+
+    def for_registry(self, registry: Registry) -> RegistryClient:
+        """A client for ``registry`` (at whichever repository it names) with its settings
+        and credentials."""
+        return RegistryClient.for_registry(registry, self.env, self.output, retry=self.retry)
 
     def for_reference(self, ref: Reference, config: Config | None = None) -> RegistryClient:
         """A client for ``ref``'s registry: a configured registry's settings and credentials

@@ -25,7 +25,7 @@ import requests
 
 from publisher.core.records import DigestRecord, write_record_file
 from tests.integration.conftest import BasicAuthRegistry
-from tests.support.images import OCI_INDEX, make_image, push_raw
+from tests.support.images import OCI_INDEX, make_image, push_raw, raw_delete_manifest
 
 pytestmark = pytest.mark.integration
 
@@ -327,3 +327,77 @@ def test_a_release_is_judged_where_its_record_says_it_was_published(world: World
         assert refused.returncode == 3, (argv, refused.stdout + refused.stderr)
         assert f"now names {world.hosts['hub']}/{world.repo}-moved" in refused.stderr
         assert "a release stays where it was published" in refused.stderr
+
+
+def test_audit_judges_each_release_where_its_record_says_it_was_published(
+    world: World,
+) -> None:
+    """After a repository move, audit reads (and --repair restores) each recorded release
+    in the repository its record names, says so once per registry, and writes nothing
+    to the repository matrix.yaml names now."""
+    published = world.matrix("matrix.yaml", lines=("8.4",))
+    first = world.publish("v1.0.0", published, ("8.4",))["8.4"]
+    newest = world.publish("v1.1.0", published, ("8.4",))["8.4"]
+    moved = world.root / "moved.yaml"
+    moved.write_text(
+        published.read_text().replace(world.repo, world.repo + "-moved"), encoding="utf-8"
+    )
+    clean = world.run("audit", matrix=moved)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    for name in ("hub", "ghcr"):
+        assert (
+            f"{name}: v1.0.0..v1.1.0 (2 release(s)) were published to "
+            f"{world.hosts[name]}/{world.repo}, while matrix.yaml names "
+            f"{world.hosts[name]}/{world.repo}-moved"
+        ) in clean.stderr, clean.stderr
+
+    # The newest release's index gone from ghcr's recorded repository: every tag on it.
+    raw_delete_manifest(f"http://{world.hosts['ghcr']}", world.repo, newest)
+    found = world.run("audit", matrix=moved)
+    assert found.returncode == 12, found.stdout + found.stderr
+    label = f"ghcr ({world.hosts['ghcr']}/{world.repo})"
+    assert f"{label}: v1.1.0-php-8.4 is missing" in found.stderr
+    assert f"{label}: latest points at (absent)" in found.stderr
+    assert "v1.0.0-php-8.4 is missing" not in found.stderr
+    repaired = world.run("audit", "--repair", matrix=moved)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    out = repaired.stdout + repaired.stderr
+    assert f"copied {newest[:19]}… from hub ({world.hosts['hub']}/{world.repo})" in out
+    assert out.count("were published to") == 2, out
+    for name in ("hub", "ghcr"):
+        base = f"http://{world.hosts[name]}/v2/{world.repo}"
+        tags = requests.get(f"{base}/tags/list", timeout=30).json()["tags"]
+        assert {"v1.1.0", "v1.1.0-php-8.4", "latest", "php-8.4"} <= set(tags), (name, tags)
+        head = requests.head(f"{base}/manifests/latest", headers={"Accept": OCI_INDEX}, timeout=30)
+        assert head.headers["Docker-Content-Digest"] == newest
+        untouched = requests.get(f"{base}-moved/tags/list", timeout=30)
+        assert untouched.status_code == 404, untouched.text
+
+    # A release published in the new repositories: each repository's floating tags
+    # follow the releases recorded there, under either matrix.
+    old_repo = world.repo
+    world.repo = old_repo + "-moved"
+    moved_newest = world.publish("v1.2.0", moved, ("8.4",))["8.4"]
+    for matrix in (moved, published):
+        after = world.run("audit", matrix=matrix)
+        assert after.returncode == 0, (matrix.name, after.stdout + after.stderr)
+    assert (
+        f"hub: v1.2.0 (1 release(s)) were published to {world.hosts['hub']}/{world.repo}, "
+        f"while matrix.yaml names {world.hosts['hub']}/{old_repo}"
+    ) in after.stderr
+    for repo, digest in ((old_repo, newest), (world.repo, moved_newest)):
+        head = requests.head(
+            f"http://{world.hosts['ghcr']}/v2/{repo}/manifests/latest",
+            headers={"Accept": OCI_INDEX},
+            timeout=30,
+        )
+        assert head.headers["Docker-Content-Digest"] == digest, repo
+
+    # Content gone from every repository the record names: the tip says where a
+    # republish can run (a release stays where it was published).
+    for name in ("hub", "ghcr"):
+        raw_delete_manifest(f"http://{world.hosts[name]}", old_repo, first)
+    lost = world.run("audit", "--repair", matrix=moved)
+    assert lost.returncode == 12, lost.stdout + lost.stderr
+    assert "no repository where v1.0.0 is recorded holds" in lost.stderr
+    assert "run it with a matrix.yaml that names that repository" in lost.stderr

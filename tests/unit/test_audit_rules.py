@@ -112,3 +112,44 @@ def test_a_finished_release_whose_record_is_not_here_is_ahead_never_rolled_back(
     assert "does not move latest back" in found["latest"].message
     unfinished = {f.tag: f.kind for f in rules.compare("hub", expected, actual)}
     assert set(unfinished.values()) == {rules.FLOATING}
+
+
+def test_each_release_is_judged_in_the_repository_its_record_names():
+    """After a move of hub (ghcr added later, named by no record), the older releases
+    stay in hub's old repository, the newer one in the new; ghcr keeps today's."""
+    from dataclasses import replace
+
+    from publisher.core.notes import RegistryFacts
+
+    old = [record_of("v1.0.0", "8.4"), record_of("v1.1.0", "8.4")]
+    new = replace(
+        record_of("v1.2.0", "8.4"),
+        registries=(RegistryFacts("hub", "docker.io/other/php-fpm", True),),
+    )
+    found = rules.scopes(
+        [*old, new], [("hub", "docker.io/other/php-fpm"), ("ghcr", "ghcr.io/other/php-fpm")]
+    )
+    assert [(s.label, s.releases) for s in found] == [
+        ("hub", ("v1.2.0",)),
+        ("hub (docker.io/acme/php-fpm)", ("v1.0.0", "v1.1.0")),
+        ("ghcr", ("v1.0.0", "v1.1.0", "v1.2.0")),
+    ]
+    assert rules.moves(found) == [
+        "hub: v1.0.0..v1.1.0 (2 release(s)) were published to docker.io/acme/php-fpm, "
+        "while matrix.yaml names docker.io/other/php-fpm: audited there, as their records say"
+    ]
+    # Without a move, one scope per registry holding every release, and nothing to say.
+    same = rules.scopes(old, [("hub", "docker.io/acme/php-fpm")])
+    assert [(s.label, s.releases) for s in same] == [("hub", ("v1.0.0", "v1.1.0"))]
+    assert rules.moves(same) == []
+
+
+def test_pins_of_a_release_recorded_in_another_repository_are_not_unrecorded():
+    """Copies of an older release in the new repository are neither expected there nor
+    a release without a record."""
+    old = record_of("v1.0.0", "8.4")
+    actual = {tag: e.digest for tag, e in rules.recorded_pins([old]).items()}
+    _, notices = rules.expected_tags([], actual, "hub")
+    assert [n.release for n in notices] == ["v1.0.0"]
+    expected, notices = rules.expected_tags([], actual, "hub", elsewhere=["v1.0.0"])
+    assert expected == {} and notices == []
