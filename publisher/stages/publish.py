@@ -949,24 +949,50 @@ class Publisher:
             plan_sha256=p.digest,
         )
 
-    def write_notes(self, facts: notes_mod.ReleaseFacts) -> tuple[Path, Path]:
+    def _as_recorded(self, facts: notes_mod.ReleaseFacts) -> notes_mod.ReleaseFacts | None:
+        """The record as written, for a rerun that moved no tag and found every line's
+        index as recorded (``None`` otherwise).
+
+        Its date, plan and floating facts, and each line's tags, describe the moment the
+        release was published: a newer release may hold ``latest`` and ``php-X.Y`` since,
+        which does not make this release's notes change. Only what the record lacks is
+        taken from the rerun: a PHP version where it says the line was not tested.
+        """
+        record = self.record
+        if record is None:
+            return None
+        found = {line.php: line for line in facts.lines}
+        if {line.php: line.index_digest for line in record.lines} != {
+            php: line.index_digest for php, line in found.items()
+        }:
+            return None
+        lines = tuple(
+            dataclasses.replace(line, php_version=found[line.php].php_version)
+            if line.php_version == NOT_TESTED
+            else line
+            for line in record.lines
+        )
+        return dataclasses.replace(record, lines=lines)
+
+    def write_notes(
+        self, facts: notes_mod.ReleaseFacts, *, keep: bool = False
+    ) -> tuple[Path, Path]:
+        """Write the notes, the size history and the pins file; ``keep`` leaves the
+        notes files that exist as they are (only a missing one is written)."""
         history_path = notes_mod.size_history_path(self.options.notes_dir)
         history = notes_mod.load_size_history(self.options.notes_dir)
+        md = self.options.notes_dir / f"{self.release.tag}.md"
+        js = self.options.notes_dir / f"{self.release.tag}.json"
+        env = self.options.notes_dir / pins_mod.file_name(self.release.tag)
         try:
-            md = write_atomic(
-                self.options.notes_dir / f"{self.release.tag}.md",
-                notes_mod.release_markdown(facts, history),
-            )
-            js = write_atomic(
-                self.options.notes_dir / f"{self.release.tag}.json",
-                notes_mod.release_json(facts, history),
-            )
+            if not (keep and md.exists()):
+                write_atomic(md, notes_mod.release_markdown(facts, history))
+            if not (keep and js.exists()):
+                write_atomic(js, notes_mod.release_json(facts, history))
             write_atomic(history_path, history.with_release(facts).to_json())
             # The launcher's pins (digest-pinned references per line), from the record just written.
-            write_atomic(
-                self.options.notes_dir / pins_mod.file_name(self.release.tag),
-                pins_mod.render(notes_mod.to_dict(facts, history)),
-            )
+            if not (keep and env.exists()):
+                write_atomic(env, pins_mod.render(notes_mod.to_dict(facts, history)))
         except OSError as exc:
             raise file_error(exc, "write the release notes") from None
         return md, js
@@ -1039,19 +1065,19 @@ class Publisher:
                 history = (*history, publish_plan.history)
             facts = self.facts(p, indexes, sizes, versions, floating, history)
             facts = dataclasses.replace(facts, publish_plan_sha256=publish_plan.digest)
-            if not moved and self.record is not None:
-                # A rerun that moves nothing and finds every fact as recorded leaves the
-                # notes as they are: the date and plan of the run that published.
-                same = dataclasses.replace(
-                    facts,
-                    published_at=self.record.published_at,
-                    publish_plan_sha256=self.record.publish_plan_sha256,
-                )
-                if same == self.record:
-                    facts = same
-            result.notes_md, result.notes_json = self.write_notes(facts)
+            if not moved and publish_plan.history is None:
+                facts = self._as_recorded(facts) or facts
+            # Nothing new: the notes stay as written (their size comparisons and charts
+            # date from the run that published, before any newer or backported release).
+            kept = facts == self.record
+            result.notes_md, result.notes_json = self.write_notes(facts, keep=kept)
             result.facts = facts
-            out.info(f"wrote {result.notes_md} and {result.notes_json}")
+            if kept:
+                out.info(
+                    f"kept {result.notes_md} and {result.notes_json}: every fact is as recorded"
+                )
+            else:
+                out.info(f"wrote {result.notes_md} and {result.notes_json}")
         self._report(facts)
         if identical:
             out.warning(self._identical_notice(identical, publish_plan))

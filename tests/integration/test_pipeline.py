@@ -1196,8 +1196,14 @@ def test_the_life_of_a_release_on_three_registries(
     patch_base(tmp_path, bases, "rerun-v1.0.0", lines=LINES)
     for front in fronts:
         front.reset_counts()
+    recorded = stack.notes("v1.0.0")
+    assert "latest" in {tag for line in recorded["lines"] for tag in line["tags"]}
+    notes_before = {p.name: p.read_bytes() for p in stack.notes_dir.glob("v1.0.0.*")}
     rerun = stack.release("v1.0.0", "--no-smoke")
     assert no_build_ran(rerun), rerun.stdout
+    # ... and its notes stay as written when it was the newest release (its date, plan,
+    # floating tags, and the latest/php-X.Y tags a newer release holds since).
+    assert {p.name: p.read_bytes() for p in stack.notes_dir.glob("v1.0.0.*")} == notes_before
     dry = stack.release("v1.0.0", "--dry-run")
     assert no_build_ran(dry)
     for front in fronts:
