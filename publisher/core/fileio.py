@@ -38,23 +38,26 @@ def ensure_writable(directory: str | os.PathLike[str], what: str, *, create: boo
 
     Raises FileAccessError (exit 18) naming ``what`` (e.g. "the release notes
     directory"), so a run fails before its first build or push, not after.
-    ``create=False`` (a dry run) checks without writing anything: the directory,
-    or the nearest existing one above it, must be a directory this process may
-    write to on a writable file system.
+    ``create=False`` (a dry run) makes the same first move without keeping anything:
+    a probe file in the directory if it exists, else a probe directory in the
+    nearest existing one above it, removed at once. So a dry run refuses what the
+    real run refuses (a read-only or pseudo file system, a file or a symbolic link
+    to nowhere in the way, no permission), in the same words.
     """
     target = Path(directory)
     try:
+        _refuse_dangling_link(target)
         if create:
             target.mkdir(parents=True, exist_ok=True)
-            fd, probe = tempfile.mkstemp(prefix=".publisher-write-check.", dir=target)
-            os.close(fd)
-            os.unlink(probe)
+            _probe_file(target)
         else:
             _could_write(target)
     except OSError as exc:
         error = file_error(exc, f"write to {what} {target}")
         reason = exc.strerror or str(exc)
-        if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        if isinstance(exc, _DanglingLink):
+            reason = str(exc)
+        elif isinstance(exc, (FileExistsError, NotADirectoryError)):
             reason = "a file stands where a directory is needed"
         raise FileAccessError(
             f"{what} {target} is not writable ({reason}); nothing was built or pushed",
@@ -63,14 +66,39 @@ def ensure_writable(directory: str | os.PathLike[str], what: str, *, create: boo
     return target
 
 
+class _DanglingLink(OSError):
+    """A symbolic link whose target does not exist, where a directory is needed."""
+
+
+def _refuse_dangling_link(target: Path) -> None:
+    """Raise _DanglingLink if ``target`` or a directory above it is a link to nowhere."""
+    path = target
+    while not os.path.lexists(path) and path.parent != path:
+        path = path.parent
+    if path.is_symlink() and not path.exists():
+        raise _DanglingLink(
+            f"{path} is a symbolic link to {os.readlink(path)}, which does not exist"
+        )
+
+
+def _probe_file(directory: Path) -> None:
+    fd, probe = tempfile.mkstemp(prefix=".publisher-write-check.", dir=directory)
+    os.close(fd)
+    os.unlink(probe)
+
+
 def _could_write(target: Path) -> None:
-    """Raise the OSError that creating and writing in ``target`` would meet, if foreseeable."""
+    """Raise the OSError that creating and writing in ``target`` would meet.
+
+    The first thing the real run does is made and undone here: a file in ``target``
+    if it is a directory, else a directory in the nearest existing one above it.
+    """
     existing = target
-    while not existing.exists() and existing.parent != existing:
+    while not os.path.lexists(existing) and existing.parent != existing:
         existing = existing.parent
+    if existing == target and target.is_dir():
+        _probe_file(target)
+        return
     if not existing.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(existing))
-    if os.statvfs(existing).f_flag & os.ST_RDONLY:
-        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(existing))
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(existing))
+    os.rmdir(tempfile.mkdtemp(prefix=".publisher-write-check.", dir=existing))

@@ -57,3 +57,39 @@ def test_the_dry_run_check_writes_nothing(tmp_path: Path) -> None:
     (tmp_path / "here").mkdir()
     ensure_writable(tmp_path / "here", "the release notes directory", create=False)
     assert list((tmp_path / "here").iterdir()) == []
+
+
+def refusal(directory: Path, create: bool) -> str:
+    with pytest.raises(FileAccessError) as info:
+        ensure_writable(directory, "the release notes directory", create=create)
+    assert info.value.exit_code == 18
+    return info.value.message
+
+
+@pytest.mark.parametrize("under", ["", "d/e"])
+def test_a_link_to_nowhere_is_refused_alike_by_the_run_and_the_dry_run(
+    tmp_path: Path, under: str
+) -> None:
+    link = tmp_path / "dangle"
+    link.symlink_to(tmp_path / "nonexistent" / "x")
+    directory = link / under if under else link
+    dry, real = refusal(directory, create=False), refusal(directory, create=True)
+    assert dry == real
+    assert f"{link} is a symbolic link to {tmp_path}/nonexistent/x, which does not exist" in dry
+    assert "a file stands" not in dry
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangle"]  # nothing created
+
+
+def test_a_link_to_a_directory_is_followed(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    for create in (False, True):
+        ensure_writable(tmp_path / "link" / "notes", "the release notes directory", create=create)
+    assert [p.name for p in (tmp_path / "real").iterdir()] == ["notes"]
+    assert list((tmp_path / "real" / "notes").iterdir()) == []
+
+
+def test_a_pseudo_file_system_is_refused_alike_by_the_run_and_the_dry_run() -> None:
+    directory = Path("/proc/publisher-notes-check/notes")
+    assert refusal(directory, create=False) == refusal(directory, create=True)
+    assert not directory.parent.exists()
