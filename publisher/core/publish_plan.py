@@ -592,3 +592,19 @@ def floating_disagreements(publish_plan: PublishPlan) -> list[str]:
             )
         )
     return found
+
+
+def tag_differences(found: Mapping[str, Mapping[str, str | None]]) -> list[str]:
+    """Each tag the registries (name -> tag -> digest) disagree on, in words:
+    ``latest: dockerhub sha256:0123456789ab…, ghcr (absent)``, sorted by tag."""
+
+    def short(digest: str | None) -> str:
+        return digest[:19] + "…" if digest else "(absent)"
+
+    tags = sorted({tag for tags in found.values() for tag in tags})
+    differ = []
+    for tag in tags:
+        seen = {name: tags.get(tag) for name, tags in found.items()}
+        if len(set(seen.values())) > 1:
+            differ.append(f"{tag}: " + ", ".join(f"{n} {short(d)}" for n, d in seen.items()))
+    return differ

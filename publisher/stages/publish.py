@@ -795,14 +795,7 @@ class Publisher:
                 maps[registry.name] = tag_digests(client, registry.repository.path, names)
         except PublisherError:
             return exc
-        tags = sorted({t for found in maps.values() for t in found})
-        differ = []
-        for tag in tags:
-            seen = {name: found.get(tag) for name, found in maps.items()}
-            if len(set(seen.values())) > 1:
-                differ.append(
-                    f"{tag}: " + ", ".join(f"{n} {d or '(absent)'}" for n, d in seen.items())
-                )
+        differ = pp.tag_differences(maps)
         if not differ:
             return exc
         exc.message = (
@@ -870,11 +863,9 @@ class Publisher:
             r.name: {m.tag: m.new for m in moves}
             for r, moves in zip(registries, found, strict=True)
         }
-        reference = maps[self.primary.name]
         defects += [
-            f"floating tags on {name} differ from {self.primary.name}: {tags} vs {reference}"
-            for name, tags in maps.items()
-            if tags != reference
+            f"the registries' pins call for different floating tags: {difference}"
+            for difference in pp.tag_differences(maps)
         ]
         floating = [
             notes_mod.FloatingFacts(m.registry, m.tag, m.source_release, m.new or "")

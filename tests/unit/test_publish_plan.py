@@ -27,6 +27,7 @@ from publisher.core.publish_plan import (
     Observed,
     config_for_record,
     plan_publish,
+    tag_differences,
     tags_to_resolve,
 )
 from tests.support.matrices import acme_config
@@ -359,3 +360,16 @@ def test_floating_tags_the_plan_would_point_apart_are_named_before_any_write():
     )
     assert [f.split(" ")[0] for f in found] == ["latest", "php-8.3", "php-8.4"]
     assert "v1.1.0" in found[0] and "on hub" in found[0] and "v1.0.2" in found[0]
+
+
+def test_tag_differences_name_each_tag_and_registry_in_words() -> None:
+    a, b = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    found = {
+        "dockerhub": {"latest": a, "php-8.4": a, "php-8.3": b},
+        "ghcr": {"latest": b, "php-8.4": a},
+    }
+    assert tag_differences(found) == [
+        "latest: dockerhub sha256:aaaaaaaaaaaa…, ghcr sha256:bbbbbbbbbbbb…",
+        "php-8.3: dockerhub sha256:bbbbbbbbbbbb…, ghcr (absent)",
+    ]
+    assert tag_differences({"dockerhub": {"latest": a}, "ghcr": {"latest": a}}) == []
