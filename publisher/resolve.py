@@ -2762,9 +2762,14 @@ def summary(decision: Decision) -> str:
     return line + "\n"
 
 
+def tip_lines(hint: str) -> str:
+    """``hint`` under an ``  tip:`` label; its further lines indented under the first's text."""
+    return "  tip: " + hint.replace("\n", "\n       ") + "\n"
+
+
 def error_text(exc: ResolveError) -> str:
     """How both entry points (this module and ``publisher resolve``) word an error."""
-    return f"error: {exc.message}\n" + (f"  tip: {exc.hint}\n" if exc.hint else "")
+    return f"error: {exc.message}\n" + (tip_lines(exc.hint) if exc.hint else "")
 
 
 # --------------------------------------------------------------------------- entry point

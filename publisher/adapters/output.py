@@ -35,6 +35,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..core.errors import ConfigError, OutputClosed, PublisherError
+from ..resolve import tip_lines
 
 _REDACTED = "***"
 
@@ -192,7 +193,7 @@ class Output:
             self._write(self._stream, f"::error{props}::{_escape_data(self.redact(annotation))}\n")
         self._write(self._err, f"error: {text}\n")
         if exc.hint:
-            self._write(self._err, f"  tip: {exc.hint}\n")
+            self._write(self._err, tip_lines(exc.hint))
 
     @contextlib.contextmanager
     def step(self, title: str) -> Iterator[None]:

@@ -87,8 +87,10 @@ class Finding:
             text = (
                 f"{self.tag} carries {self.detail}, newer than the records here say "
                 f"({self.release}); its pins are on every registry that holds any, so it "
-                "finished and only its record is missing: pass --notes-dir with its record, or "
-                f"rerun `publisher release {self.detail}`; a repair does not move {self.tag} back"
+                f"finished and only its record is missing: copy {self.detail}.json (with "
+                f"{self.detail}.md and {self.detail}.env) into the notes directory this audit "
+                f"reads, or rerun `publisher release {self.detail}`; a repair does not move "
+                f"{self.tag} back"
             )
         elif self.kind == DISAGREE:
             text = f"the registries disagree on {self.tag}: {self.detail}"

@@ -417,8 +417,9 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
     if any(f.kind == rules.AHEAD for f in report.defects):
         tips.append(
             "a floating tag ahead of the records carries a release that finished on every "
-            "registry: a repair never moves it back; bring its record here (merge its notes "
-            "pull request, or pass --notes-dir) or rerun that release"
+            "registry: a repair never moves it back; bring its record into the notes "
+            "directory this audit reads (merge its notes pull request, or copy its vX.Y.Z.json, "
+            ".md and .env there) or rerun that release"
         )
     down = sorted(report.unreachable)
     if down:
@@ -430,7 +431,8 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
     if any(f.kind == rules.UNRECORDED for f in report.defects):
         tips.append(
             "no floating tag follows a release without a record, and a repair leaves its "
-            "tags alone; if its record exists elsewhere, pass --notes-dir with that directory"
+            "tags alone; if its record exists elsewhere, copy its vX.Y.Z.json, .md and .env "
+            "into the notes directory this audit reads"
         )
     drift = [
         f

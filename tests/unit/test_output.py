@@ -143,6 +143,16 @@ def test_config_error_annotation_has_file_line_col(tmp_path: Path) -> None:
     assert "tip: see README, matrix.yaml" in run.stderr.getvalue()
 
 
+def test_every_line_of_a_tip_is_indented_under_it(tmp_path: Path) -> None:
+    run = make(tmp_path, actions=False)
+    run.out.error(RegistryError("12 defects", hint="first advice\nsecond advice"))
+    assert run.stderr.getvalue().splitlines() == [
+        "error: registry error: 12 defects",
+        "  tip: first advice",
+        "       second advice",
+    ]
+
+
 def test_annotation_properties_are_escaped(tmp_path: Path) -> None:
     run = make(tmp_path)
     run.out.error(ConfigError("x", source="C:/a,b.yaml", line=1))
