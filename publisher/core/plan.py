@@ -13,10 +13,9 @@ The tag scheme, for release ``vX.Y.Z`` and PHP line ``A.B``:
 Floating tags are derived from the pin tags that exist (plus this release), never
 from memory of earlier runs: any run can recompute them, a prerelease or a
 backport never moves them backwards, and two concurrent runs converge. Only
-*settled* pins count (``settled``): pins are written on the primary last, so when
-the primary holds none of a release's pins, or the registries holding them do not
-all hold the same ones, the release died while writing them, and no floating tag
-follows it until a rerun finishes it. ``latest``
+*settled* pins count (``settled``): when the registries holding a release's pins
+do not all hold the same ones, the release died while writing them, and no
+floating tag follows it until a rerun finishes it. ``latest``
 follows the ``vX.Y.Z`` tags rather than the current default line so that a
 backport built with an older default line cannot pull it back.
 """
@@ -85,16 +84,16 @@ def parse_scheme_tag(tag: str) -> ParsedTag | None:
         return None
 
 
-def settled(existing: Mapping[str, Iterable[str]], primary: str) -> dict[str, set[str]]:
+def settled(existing: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
     """Per registry, its tags less the pins of releases that did not finish writing them.
 
-    A release's pins count when the ``primary`` registry holds some, and every
-    registry that holds any holds the same ones. A run writes its pins on the
-    other registries first and on the primary last, so a release that died while
-    writing them is followed by no floating tag on any registry, and the
-    registries agree. A registry that holds none of a release's pins (one added
-    to the matrix later) does not hold it back. Without the primary's tags (a plan
-    of some registries only), the releases every holder agrees on count.
+    A release's pins count when every registry that holds any of them holds the
+    same ones: a release that died while writing them (the primary gets them
+    first, so the primary has more) is followed by no floating tag on any
+    registry. A registry that holds none of a release's pins (one added to the
+    matrix later, or one the run died before reaching) does not hold it back:
+    the publish stage then finds its floating tags pointing apart and refuses
+    before writing any (``publish_plan.floating_disagreements``).
     """
     held = {name: set(tags) for name, tags in existing.items()}
     release_of = {
@@ -109,11 +108,7 @@ def settled(existing: Mapping[str, Iterable[str]], primary: str) -> dict[str, se
             pins.setdefault(release, {})[name] = frozenset(
                 t for t in tags if release_of.get(t) == release
             )
-    finished = {
-        release
-        for release, where in pins.items()
-        if len(set(where.values())) == 1 and (primary in where or primary not in held)
-    }
+    finished = {release for release, where in pins.items() if len(set(where.values())) == 1}
     return {
         name: {t for t in tags if t not in release_of or release_of[t] in finished}
         for name, tags in held.items()
@@ -247,7 +242,7 @@ def plan(config: Config, release: Release | str, existing: Mapping[str, Iterable
     this_tags = set(selected_pins(config, release))
 
     floating: list[FloatingTag] = []
-    counted = settled(existing, config.primary.name)
+    counted = settled(existing)
     for registry in config.registries:
         present = counted.get(registry.name, set()) | this_tags
         for f in floating_tags(registry.name, present, config.line_names):

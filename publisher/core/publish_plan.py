@@ -553,8 +553,7 @@ def tags_to_resolve(
     lines = [line.php for line in plan.lines]
     pins = [tag for line in plan.lines for tag in plan.pins(line.php)]
     result: dict[str, list[str]] = {}
-    primary = next(r.name for r in plan.registries if r.primary)
-    counted = planning.settled(tags_present, primary)
+    counted = planning.settled(tags_present)
     for registry in plan.registries:
         present = set(tags_present.get(registry.name, ()))
         this = set(pins)

@@ -242,16 +242,14 @@ class Auditor:
         groups: dict[tuple[str, ...], list[Target]] = {}
         for target in self.targets:
             groups.setdefault(tuple(sorted(target.scope.releases)), []).append(target)
-        primary = self.config.primary.name
         for group in groups.values():
             held = {t.label: actual[t.label] for t in group if t.label in actual}
             report.findings += rules.disagreements(held)
-            first = next((t.label for t in group if t.registry.name == primary), primary)
             # Releases whose pins are alike on every repository holding them:
             # finished, whether or not their record is here.
             finished = {
                 parsed.release.tag
-                for tags in settled(held, first).values()
+                for tags in settled(held).values()
                 for tag in tags
                 if (parsed := parse_scheme_tag(tag))
             }

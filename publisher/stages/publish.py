@@ -717,12 +717,12 @@ class Publisher:
             versions[php] = line.php_version
         return versions
 
-    def write_pins(self, moves: Sequence[pp.TagMove], *, primary_last: bool = False) -> None:
+    def write_pins(self, moves: Sequence[pp.TagMove], *, primary_first: bool = False) -> None:
         """Point each tag at its digest (several at once); skip tags already there.
 
-        With ``primary_last`` (the release's pins): the other registries first, then
-        the primary, so a release whose pins the primary holds has them everywhere
-        (``plan.settled`` relies on it).
+        With ``primary_first`` (the release's pins): the primary, then the other
+        registries, so a rerun finds on the primary every pin written anywhere and
+        takes those images instead of rebuilding.
         """
         pending = [m for m in moves if m.changes and m.new is not None]
 
@@ -737,11 +737,11 @@ class Publisher:
                 client.put_manifest(registry.repository.path, known[0], known[1], tag=move.tag)
             self.output.info(f"{registry.repository.name}:{move.tag} -> {move.new}")
 
-        if not primary_last:
+        if not primary_first:
             in_parallel(one, pending)
             return
-        in_parallel(one, [m for m in pending if m.registry != self.primary.name])
         in_parallel(one, [m for m in pending if m.registry == self.primary.name])
+        in_parallel(one, [m for m in pending if m.registry != self.primary.name])
 
     def floating_moves(self, registry: Registry, counted: set[str]) -> list[pp.TagMove]:
         """Where the floating tags of ``registry`` must point, from its settled pins."""
@@ -757,9 +757,7 @@ class Publisher:
         """Per registry (in matrix order), where its floating tags must point."""
         registries = list(self.config.registries)
         listed = in_parallel(lambda r: self.client(r).list_tags(r.repository.path), registries)
-        counted = planning.settled(
-            {r.name: t for r, t in zip(registries, listed, strict=True)}, self.primary.name
-        )
+        counted = planning.settled({r.name: t for r, t in zip(registries, listed, strict=True)})
         return in_parallel(lambda r: self.floating_moves(r, counted[r.name]), registries)
 
     def move_floating(self) -> list[pp.TagMove]:
@@ -1013,9 +1011,10 @@ class Publisher:
         if disagree:
             raise VerificationError(
                 [f"the registries hold different releases: {d}" for d in disagree],
-                hint="no tag was written. Run `publisher audit --repair` (it copies the "
-                "releases a registry lacks, such as one added to the matrix, and puts moved pins "
-                "back), then rerun",
+                hint="no tag was written. A release whose pins only some registries hold did not "
+                "finish: finish it with `publisher release` of that release (`publisher audit` "
+                "names it). A registry added to the matrix, or a pin moved by hand: run "
+                "`publisher audit --repair`. Then rerun",
             )
         if self.options.dry_run:
             out.info("dry run: nothing was written")
@@ -1043,7 +1042,7 @@ class Publisher:
                 if self.smoke is None:
                     out.warning("smoke tests skipped (--no-smoke)")
         with out.step("6/8 Write the pin tags, then move the floating tags"):
-            self.write_pins(publish_plan.pin_moves, primary_last=True)
+            self.write_pins(publish_plan.pin_moves, primary_first=True)
             moved = [m for m in publish_plan.pin_moves if m.changes] + self.move_floating()
             result.moves = moved
             if not moved:

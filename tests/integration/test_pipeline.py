@@ -1010,13 +1010,13 @@ def test_audit_reports_each_drift_and_repair_restores_the_records(
 def test_audit_after_a_half_finished_release_keeps_floating_tags_on_the_records(
     tmp_path, tools, bases, fresh_registry, proxy_for
 ):
-    """A release that died writing its pins (all on ghcr, one on hub, the primary,
-    which gets them last; no record) is named with the command that finishes it; no
-    floating tag follows it, and --repair makes the floating tags identical
+    """A release that died writing its pins (all on hub, the primary, which gets
+    them first; one on ghcr; no record) is named with the command that finishes it;
+    no floating tag follows it, and --repair makes the floating tags identical
     everywhere, as the records say."""
     hub, ghcr = fresh_registry(), fresh_registry()
-    front = proxy_for(hub.host)
-    stack = make_stack(tmp_path, front.host, ghcr.host, bases)
+    front = proxy_for(ghcr.host)
+    stack = make_stack(tmp_path, hub.host, front.host, bases)
     skopeo = tools["skopeo"]
     stack.release("v1.0.0", "--no-smoke")
     front.add(
@@ -1028,10 +1028,10 @@ def test_audit_after_a_half_finished_release_keeps_floating_tags_on_the_records(
     assert died.returncode != 0 and not (stack.notes_dir / "v1.1.0.json").exists()
     front.clear()
     on_hub, on_ghcr = tag_maps(stack, skopeo, hub.host, ghcr.host)
-    assert len(pins_of(on_ghcr, "v1.1.0")) == 3 and pins_of(on_hub, "v1.1.0") == ["v1.1.0-php-8.3"]
+    assert len(pins_of(on_hub, "v1.1.0")) == 3 and pins_of(on_ghcr, "v1.1.0") == ["v1.1.0-php-8.3"]
     recorded = expected_tags(stack, ["v1.0.0"])
     floating = ("latest", "php-8.3", "php-8.4")
-    unfinished = {t: d for t, d in on_ghcr.items() if t.startswith("v1.1.0")}
+    unfinished = {t: d for t, d in on_hub.items() if t.startswith("v1.1.0")}
 
     def audit(*extra: str) -> subprocess.CompletedProcess[str]:
         return stack.run("audit", "--notes-dir", str(stack.notes_dir), *extra)
@@ -1043,9 +1043,9 @@ def test_audit_after_a_half_finished_release_keeps_floating_tags_on_the_records(
     on_hub, on_ghcr = tag_maps(stack, skopeo, hub.host, ghcr.host)
     for tag in floating:
         assert on_hub[tag] == on_ghcr[tag] == recorded[tag], tag
-    assert {t: d for t, d in on_ghcr.items() if t.startswith("v1.1.0")} == unfinished
+    assert {t: d for t, d in on_hub.items() if t.startswith("v1.1.0")} == unfinished
 
-    # Had a run moved a floating tag to it, ghcr's latest would carry v1.1.0.
+    # Had a run moved a floating tag to it, hub's latest would carry v1.1.0.
     subprocess.run(
         [
             skopeo,
@@ -1053,15 +1053,15 @@ def test_audit_after_a_half_finished_release_keeps_floating_tags_on_the_records(
             "--all",
             "--src-tls-verify=false",
             "--dest-tls-verify=false",
-            f"docker://{ghcr.host}/{stack.repo}:v1.1.0",
-            f"docker://{ghcr.host}/{stack.repo}:latest",
+            f"docker://{hub.host}/{stack.repo}:v1.1.0",
+            f"docker://{hub.host}/{stack.repo}:latest",
         ],
         check=True,
         capture_output=True,
     )
     report = json.loads(audit("--json").stdout)
     seen = {(f["registry"], f["kind"], f["tag"]) for f in report["findings"]}
-    assert {("ghcr", "floating", "latest"), ("hub, ghcr", "disagree", "latest")} <= seen
+    assert {("hub", "floating", "latest"), ("hub, ghcr", "disagree", "latest")} <= seen
     assert "content of v1.1.0, which has no record" in json.dumps(report)
     assert audit("--repair").returncode == 12
     on_hub, on_ghcr = tag_maps(stack, skopeo, hub.host, ghcr.host)
