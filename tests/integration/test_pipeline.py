@@ -1228,3 +1228,39 @@ def test_a_rehearsal_and_its_dry_run_after_an_earlier_rehearsal(tmp_path, tools,
         "republish", "v1.0.0", "--reason", "r", "--local", "--no-smoke", "--only", "8.4"
     )
     assert rehearsed.returncode == 0, rehearsed.stdout + rehearsed.stderr
+
+
+def test_a_release_that_reached_only_the_primary_stops_the_next_one_before_any_tag(
+    tmp_path, tools, bases, fresh_registry, proxy_for
+):
+    """v1.1.0 died after writing its pins on hub (the primary, first) and before
+    ghcr got any. A backport would point hub's floating tags at v1.1.0 and ghcr's at
+    itself: it stops before writing any tag, saying how to finish v1.1.0; once
+    v1.1.0 is finished, the backport moves nothing floating."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(ghcr.host)
+    stack = make_stack(tmp_path, hub.host, front.host, bases)
+    skopeo = tools["skopeo"]
+    stack.release("v1.0.0", "--no-smoke")
+    front.add(Fault("status", method="PUT", path=TAG_PUT, status=503, times=None))
+    died = stack.run(
+        "release",
+        "v1.1.0",
+        "--no-smoke",
+        "--notes-dir",
+        str(stack.notes_dir),
+        env={"PUBLISHER_RETRY_ATTEMPTS": "1"},
+    )
+    assert died.returncode != 0, died.stdout + died.stderr
+    front.clear()
+    before = tag_maps(stack, skopeo, hub.host, ghcr.host)
+    assert "v1.1.0" in before[0] and "v1.1.0" not in before[1]
+    backport = stack.run("release", "v1.0.1", "--no-smoke", "--notes-dir", str(stack.notes_dir))
+    assert backport.returncode == 12, backport.stdout + backport.stderr
+    assert "the registries hold different releases" in backport.stderr
+    assert "`publisher release`" in backport.stderr
+    assert tag_maps(stack, skopeo, hub.host, ghcr.host) == before  # no tag written
+    stack.release("v1.1.0", "--no-smoke")
+    stack.release("v1.0.1", "--no-smoke")
+    on_hub, on_ghcr = tag_maps(stack, skopeo, hub.host, ghcr.host)
+    assert on_hub == on_ghcr == expected_tags(stack, ["v1.0.0", "v1.1.0", "v1.0.1"])
