@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import FileAccessError, file_error
+from .errors import ConfigError, FileAccessError, file_error
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
@@ -102,3 +102,36 @@ def _could_write(target: Path) -> None:
     if not existing.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(existing))
     os.rmdir(tempfile.mkdtemp(prefix=".publisher-write-check.", dir=existing))
+
+
+def read_text(path: str | os.PathLike[str], *, limit: int, what: str, hint: str) -> str:
+    """The UTF-8 text of the file, which should be a ``what`` ("release record").
+
+    At most ``limit`` bytes are read. A missing file raises FileNotFoundError (the
+    caller says what absence means); another read failure is FileAccessError
+    (exit 18); a larger file, or one that is not UTF-8, is ConfigError (exit 3)
+    naming the file, with ``hint``.
+    """
+    target = Path(path)
+    try:
+        with target.open("rb") as handle:
+            raw = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise FileAccessError(
+            f"cannot read the {what} {target}: {exc.strerror or exc}",
+            hint="check the path and its permissions",
+        ) from None
+    if len(raw) > limit:
+        size = f"{limit // MIB} MiB" if limit % MIB == 0 else f"{limit // 1024} KiB"
+        raise ConfigError(
+            f"the file is larger than {size}; not a {what}", source=str(target), hint=hint
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"not UTF-8 text; not a {what}", source=str(target), hint=hint) from None
+
+
+MIB = 1024 * 1024

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from . import lifecycle
-from .errors import ConfigError, FileAccessError, UsageError, file_error
+from .errors import ConfigError, UsageError, file_error
+from .fileio import read_text
 from .plan import RegistryPlan, release_pins
 from .platforms import Platform
 from .version import Release, is_release_tag, parse_release
@@ -243,21 +244,9 @@ def load_size_history(notes_dir: str | Path) -> SizeHistory:
     """
     path = size_history_path(notes_dir)
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_HISTORY_BYTES + 1)
+        text = read_text(path, limit=MAX_HISTORY_BYTES, what="size history", hint=HISTORY_HINT)
     except FileNotFoundError:
         return SizeHistory()
-    except OSError as exc:
-        raise FileAccessError(
-            f"cannot read the size history {path}: {exc.strerror or exc}",
-            hint="check the path and its permissions",
-        ) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(
-            "not UTF-8 text; not a size history", source=str(path), hint=HISTORY_HINT
-        ) from None
     return parse_size_history(text, str(path))
 
 
@@ -531,22 +520,9 @@ def read_record(path: str | Path) -> ReleaseFacts:
     """Read and parse one record file; unreadable or oversized files are errors."""
     target = Path(path)
     try:
-        with target.open("rb") as handle:
-            raw = handle.read(MAX_RECORD_BYTES + 1)
-    except OSError as exc:
-        raise FileAccessError(
-            f"cannot read the release record {target}: {exc.strerror or exc}",
-            hint="check the path and its permissions",
-        ) from None
-    if len(raw) > MAX_RECORD_BYTES:
-        raise ConfigError(
-            f"the file is larger than {MAX_RECORD_BYTES // (1024 * 1024)} MiB; not a release record",
-            source=str(target),
-        )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError("not UTF-8 text; not a release record", source=str(target)) from None
+        text = read_text(target, limit=MAX_RECORD_BYTES, what="release record", hint=RECORD_HINT)
+    except FileNotFoundError as exc:
+        raise file_error(exc, "read the release record") from None
     return parse_record(text, str(target))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..resolve import is_digest
 from .errors import ConfigError, FileAccessError, PublisherError, file_error
-from .fileio import write_atomic
+from .fileio import read_text, write_atomic
 from .platforms import Platform
 
 RECORD_SCHEMA = 1
@@ -116,21 +116,11 @@ def parse_record(text: str, source: str) -> DigestRecord:
 def read_record_file(path: Path) -> DigestRecord:
     """Read and parse one digest record: unreadable is exit 18, not a record exit 3."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_DIGEST_RECORD_BYTES + 1)
-    except OSError as exc:
-        raise FileAccessError(
-            f"cannot read the digest record {path}: {exc.strerror or exc}",
-            hint="check the path and its permissions",
-        ) from None
-    if len(raw) > MAX_DIGEST_RECORD_BYTES:
-        raise _corrupt(
-            str(path), f"larger than {MAX_DIGEST_RECORD_BYTES // 1024} KiB; not a digest record"
+        text = read_text(
+            path, limit=MAX_DIGEST_RECORD_BYTES, what="digest record", hint=RECORD_HINT
         )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _corrupt(str(path), "not UTF-8 text; not a digest record") from None
+    except FileNotFoundError as exc:
+        raise file_error(exc, "read the digest record") from None
     return parse_record(text, str(path))
 
 

@@ -93,3 +93,26 @@ def test_a_pseudo_file_system_is_refused_alike_by_the_run_and_the_dry_run() -> N
     directory = Path("/proc/publisher-notes-check/notes")
     assert refusal(directory, create=False) == refusal(directory, create=True)
     assert not directory.parent.exists()
+
+
+def test_read_text_bounds_the_read_and_names_the_file(tmp_path: Path) -> None:
+    """One bounded reader for the records and the size history: a larger file or one
+    that is not UTF-8 is a corrupt input (exit 3), an unreadable one exit 18, and a
+    missing one is left to the caller."""
+    from publisher.core.errors import ConfigError
+    from publisher.core.fileio import read_text
+
+    path = tmp_path / "v1.0.0.json"
+    path.write_bytes(b"x" * 2048)
+    assert read_text(path, limit=2048, what="release record", hint="h") == "x" * 2048
+    with pytest.raises(ConfigError, match="larger than 1 KiB; not a release record"):
+        read_text(path, limit=1024, what="release record", hint="h")
+    path.write_bytes(b"\xff\xfe")
+    with pytest.raises(ConfigError, match="not UTF-8 text; not a digest record") as info:
+        read_text(path, limit=1024, what="digest record", hint="h")
+    assert info.value.exit_code == 3 and str(path) in str(info.value)
+    with pytest.raises(FileAccessError) as denied:
+        read_text(tmp_path, limit=1024, what="size history", hint="h")  # a directory
+    assert denied.value.exit_code == 18
+    with pytest.raises(FileNotFoundError):
+        read_text(tmp_path / "absent.json", limit=1024, what="size history", hint="h")
