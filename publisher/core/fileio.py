@@ -10,6 +10,8 @@ from pathlib import Path
 
 from .errors import ConfigError, FileAccessError, file_error
 
+MIB = 1024 * 1024
+
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
@@ -72,13 +74,19 @@ class _DanglingLink(OSError):
 
 def _refuse_dangling_link(target: Path) -> None:
     """Raise _DanglingLink if ``target`` or a directory above it is a link to nowhere."""
-    path = target
-    while not os.path.lexists(path) and path.parent != path:
-        path = path.parent
+    path = _nearest(target)
     if path.is_symlink() and not path.exists():
         raise _DanglingLink(
             f"{path} is a symbolic link to {os.readlink(path)}, which does not exist"
         )
+
+
+def _nearest(target: Path) -> Path:
+    """``target`` if anything stands there (a broken link too), else the nearest path above it that does."""
+    path = target
+    while not os.path.lexists(path) and path.parent != path:
+        path = path.parent
+    return path
 
 
 def _probe_file(directory: Path) -> None:
@@ -93,9 +101,7 @@ def _could_write(target: Path) -> None:
     The first thing the real run does is made and undone here: a file in ``target``
     if it is a directory, else a directory in the nearest existing one above it.
     """
-    existing = target
-    while not os.path.lexists(existing) and existing.parent != existing:
-        existing = existing.parent
+    existing = _nearest(target)
     if existing == target and target.is_dir():
         _probe_file(target)
         return
@@ -132,6 +138,3 @@ def read_text(path: str | os.PathLike[str], *, limit: int, what: str, hint: str)
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"not UTF-8 text; not a {what}", source=str(target), hint=hint) from None
-
-
-MIB = 1024 * 1024
