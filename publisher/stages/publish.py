@@ -81,6 +81,13 @@ NOT_TESTED = "not smoke-tested"
 #: concurrent releases converge on the highest one.
 FLOATING_ROUNDS = 5
 
+#: While the registries hold different releases and their tags keep changing (another
+#: release is writing its pins: the primary gets them first), the plan is read again
+#: every SETTLE_PAUSE seconds, for at most SETTLE_SECONDS; a state that holds still
+#: between two readings is refused.
+SETTLE_PAUSE = 5.0
+SETTLE_SECONDS = 90.0
+
 #: Called with the platform image reference, platform, line; returns the exact PHP version.
 SmokeTest = Callable[[Reference, str, str, tuple[str, ...]], str]
 
@@ -519,6 +526,30 @@ class Publisher:
         )
         indexes = self.final_indexes(publish_plan, candidates)
         return PlannedRun(p, publish_plan, indexes, observed.copies)
+
+    def plan_settled(self, records: Sequence[DigestRecord]) -> PlannedRun:
+        """``plan_run``, read again while the registries hold different releases and
+        what they hold is still changing.
+
+        A concurrent release writes its pins to the primary first, then to the other
+        registries; caught in between, the registries look as if one of them missed
+        a release, which ``run`` refuses. Reading again after a pause tells the two
+        apart: a run in progress moves tags in the meantime, a release that died or
+        a registry added later does not.
+        """
+        planned = self.plan_run(records)
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while pp.floating_disagreements(planned.publish_plan) and time.monotonic() < deadline:
+            self.output.info(
+                "the registries hold different releases (another release may be writing its "
+                f"tags): reading them again in {SETTLE_PAUSE:g} s"
+            )
+            time.sleep(SETTLE_PAUSE)
+            again = self.plan_run(records)
+            if again.publish_plan.digest == planned.publish_plan.digest:
+                return again
+            planned = again
+        return planned
 
     def final_indexes(
         self, publish_plan: pp.PublishPlan, candidates: Mapping[str, LineIndex]
@@ -991,7 +1022,7 @@ class Publisher:
     def run(self, records: Sequence[DigestRecord]) -> PublishResult:
         out = self.output
         with out.step("1/8 Read what the registries hold and plan every action"):
-            planned = self.plan_run(records)
+            planned = self.plan_settled(records)
             p, publish_plan, indexes = planned.plan, planned.publish_plan, planned.indexes
             self._show_plan(p)
             self._show_actions(publish_plan)

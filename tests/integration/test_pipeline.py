@@ -25,7 +25,7 @@ from publisher.adapters.localregistry import LocalRegistry
 from publisher.stages import standins
 from tests.conftest import require_tool
 from tests.support.builds import quiet_runner
-from tests.support.faultproxy import Fault
+from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.pipeline import (
     LINES,
     Stack,
@@ -1230,6 +1230,22 @@ def test_a_rehearsal_and_its_dry_run_after_an_earlier_rehearsal(tmp_path, tools,
     assert rehearsed.returncode == 0, rehearsed.stdout + rehearsed.stderr
 
 
+def die_between_the_registries(stack: Stack, front: FaultProxy, release: str) -> None:
+    """Run ``release`` until it has written its pins on the primary and none behind
+    ``front`` (the secondary refuses every tag write), then let ``front`` pass again."""
+    front.add(Fault("status", method="PUT", path=TAG_PUT, status=503, times=None))
+    died = stack.run(
+        "release",
+        release,
+        "--no-smoke",
+        "--notes-dir",
+        str(stack.notes_dir),
+        env={"PUBLISHER_RETRY_ATTEMPTS": "1"},
+    )
+    assert died.returncode != 0, died.stdout + died.stderr
+    front.clear()
+
+
 def test_a_release_that_reached_only_the_primary_stops_the_next_one_before_any_tag(
     tmp_path, tools, bases, fresh_registry, proxy_for
 ):
@@ -1242,25 +1258,60 @@ def test_a_release_that_reached_only_the_primary_stops_the_next_one_before_any_t
     stack = make_stack(tmp_path, hub.host, front.host, bases)
     skopeo = tools["skopeo"]
     stack.release("v1.0.0", "--no-smoke")
-    front.add(Fault("status", method="PUT", path=TAG_PUT, status=503, times=None))
-    died = stack.run(
-        "release",
-        "v1.1.0",
-        "--no-smoke",
-        "--notes-dir",
-        str(stack.notes_dir),
-        env={"PUBLISHER_RETRY_ATTEMPTS": "1"},
-    )
-    assert died.returncode != 0, died.stdout + died.stderr
-    front.clear()
+    die_between_the_registries(stack, front, "v1.1.0")
     before = tag_maps(stack, skopeo, hub.host, ghcr.host)
     assert "v1.1.0" in before[0] and "v1.1.0" not in before[1]
     backport = stack.run("release", "v1.0.1", "--no-smoke", "--notes-dir", str(stack.notes_dir))
     assert backport.returncode == 12, backport.stdout + backport.stderr
     assert "the registries hold different releases" in backport.stderr
+    # Read twice, found alike, refused: no waiting out the whole settling time.
+    assert backport.stdout.count("reading them again") == 1, backport.stdout
     assert "`publisher release`" in backport.stderr
     assert tag_maps(stack, skopeo, hub.host, ghcr.host) == before  # no tag written
     stack.release("v1.1.0", "--no-smoke")
     stack.release("v1.0.1", "--no-smoke")
     on_hub, on_ghcr = tag_maps(stack, skopeo, hub.host, ghcr.host)
     assert on_hub == on_ghcr == expected_tags(stack, ["v1.0.0", "v1.1.0", "v1.0.1"])
+
+
+def test_a_release_caught_between_the_registries_is_waited_for(
+    tmp_path, tools, bases, fresh_registry, proxy_for
+):
+    """Scenario 15 at its narrowest: a backport reads the registries while another
+    release has written its pins on the primary and not yet on the other registry.
+    It reads them again after a pause, finds them moving, and goes on once the
+    other release's pins are everywhere; the floating tags then agree."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(ghcr.host)
+    stack = make_stack(tmp_path, hub.host, front.host, bases)
+    skopeo = tools["skopeo"]
+    stack.release("v1.0.0", "--no-smoke")
+    die_between_the_registries(stack, front, "v1.1.0")
+    backport = stack.start("release", "v1.0.1", "--no-smoke", "--notes-dir", str(stack.notes_dir))
+    log = stack.root / "run.log"
+    deadline = time.monotonic() + 300
+    while "reading them again" not in log.read_text(encoding="utf-8"):
+        assert backport.poll() is None, log.read_text(encoding="utf-8")
+        assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
+        time.sleep(0.1)
+    # The other release goes on writing its pins: now on ghcr too.
+    for tag in ["v1.1.0", *(f"v1.1.0-php-{php}" for php in LINES)]:
+        subprocess.run(
+            [
+                skopeo,
+                "copy",
+                "--all",
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+                f"docker://{hub.host}/{stack.repo}:{tag}",
+                f"docker://{ghcr.host}/{stack.repo}:{tag}",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    assert backport.wait(timeout=600) == 0, log.read_text(encoding="utf-8")
+    on_hub, on_ghcr = tag_maps(stack, skopeo, hub.host, ghcr.host)
+    assert on_hub == on_ghcr
+    v110 = {f"v1.1.0-php-{php}": on_hub[f"v1.1.0-php-{php}"] for php in LINES}
+    assert on_hub["latest"] == v110["v1.1.0-php-8.4"]
+    assert all(on_hub[f"php-{php}"] == v110[f"v1.1.0-php-{php}"] for php in LINES)
