@@ -614,7 +614,9 @@ def refuse_stand_in(notes_path: Path, release: str, body: str) -> None:
         )
 
 
-def release_markdown(facts: ReleaseFacts, history: SizeHistory) -> str:
+def release_markdown(facts: ReleaseFacts, history: SizeHistory, *, rehearsal: bool = False) -> str:
+    """The release notes in Markdown; ``rehearsal`` (``--local``: throwaway registries)
+    says the release was rehearsed there, never that it was published."""
     primary = next(r for r in facts.registries if r.primary)
     out: list[str] = [f"# {facts.release}", ""]
     if facts.stand_in:
@@ -635,7 +637,9 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory) -> str:
             if any(f.tag == "latest" and f.release == facts.release for f in facts.floating)
             else ""
         )
-        + f"). Published {facts.published_at}.",
+        + "). "
+        + ("Rehearsed on throwaway registries" if rehearsal else "Published")
+        + f" {facts.published_at}.",
         "",
         "| PHP | version | index digest (identical on every registry) | tags |",
         "|---|---|---|---|",

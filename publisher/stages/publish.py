@@ -1006,7 +1006,10 @@ class Publisher:
         env = self.options.notes_dir / pins_mod.file_name(self.release.tag)
         try:
             if not (keep and md.exists()):
-                write_atomic(md, notes_mod.release_markdown(facts, history))
+                write_atomic(
+                    md,
+                    notes_mod.release_markdown(facts, history, rehearsal=self.options.rehearsal),
+                )
             if not (keep and js.exists()):
                 write_atomic(js, notes_mod.release_json(facts, history))
             write_atomic(history_path, history.with_release(facts).to_json())

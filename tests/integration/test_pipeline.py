@@ -1218,6 +1218,10 @@ def test_a_rehearsal_and_its_dry_run_after_an_earlier_rehearsal(tmp_path, tools,
     stack = make_stack(tmp_path, "127.0.0.1:1", "127.0.0.1:2", bases)
     first = stack.run("release", "v1.0.0", "--local", "--no-smoke", "--only", "8.4")
     assert first.returncode == 0, first.stdout + first.stderr
+    notes = (stack.root / ".publisher" / "local" / "release-notes" / "v1.0.0.md").read_text(
+        encoding="utf-8"
+    )
+    assert "Rehearsed on throwaway registries" in notes and "Published" not in notes
     dry = stack.run("release", "v1.0.0", "--local", "--dry-run", "--only", "8.4")
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert "buildah build" in dry.stdout  # the commands it would run: it rebuilds

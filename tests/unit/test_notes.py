@@ -131,6 +131,10 @@ def test_stand_in_notes_say_so():
     stand_in = ReleaseFacts(**{**f.__dict__, "stand_in": True})
     text = notes.release_markdown(stand_in, HISTORY)
     assert "STAND-IN" in text and "cosign verify" not in text
+    assert f"Published {f.published_at}." in text
+    rehearsed = notes.release_markdown(stand_in, HISTORY, rehearsal=True)
+    assert f"Rehearsed on throwaway registries {f.published_at}." in rehearsed
+    assert "Published" not in rehearsed
     assert json.loads(notes.release_json(stand_in, HISTORY))["stand_in"] is True
 
 
