@@ -1,12 +1,15 @@
-"""Atomic file writes: a killed run never leaves a half-written file behind."""
+"""Publisher's own files: atomic writes (a killed run never leaves a half-written
+file behind), bounded reads, and a strict JSON parse for the records."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError, FileAccessError, file_error
 
@@ -130,11 +133,58 @@ def read_text(path: str | os.PathLike[str], *, limit: int, what: str, hint: str)
             hint="check the path and its permissions",
         ) from None
     if len(raw) > limit:
-        size = f"{limit // MIB} MiB" if limit % MIB == 0 else f"{limit // 1024} KiB"
         raise ConfigError(
-            f"the file is larger than {size}; not a {what}", source=str(target), hint=hint
+            f"the file is larger than {_size(limit)}; not a {what}", source=str(target), hint=hint
         )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"not UTF-8 text; not a {what}", source=str(target), hint=hint) from None
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def parse_json(text: str, source: str, *, limit: int, what: str, hint: str) -> Any:
+    """``text`` parsed as JSON, or a ConfigError (exit 3) at ``source``: more than ``limit``
+    bytes, broken JSON (with its line and column), or a key given twice in one object."""
+    if len(text) > limit:
+        raise ConfigError(
+            f"the file is larger than {_size(limit)}; not a {what}",
+            source=source,
+            hint=hint,
+        )
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"not valid JSON: {exc.msg}",
+            source=source,
+            line=exc.lineno,
+            column=exc.colno,
+            hint=hint,
+        ) from None
+    except _DuplicateKey as exc:
+        raise ConfigError(
+            f"the key {exc.key!r} appears twice in one object (JSON readers would disagree "
+            "on which one counts)",
+            source=source,
+            hint=hint,
+        ) from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (json keeps the last one silently)."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _size(limit: int) -> str:
+    return f"{limit // MIB} MiB" if limit % MIB == 0 else f"{limit // 1024} KiB"

@@ -27,7 +27,7 @@ from typing import Any
 
 from . import lifecycle
 from .errors import ConfigError, UsageError, file_error
-from .fileio import read_text
+from .fileio import parse_json, read_text
 from .plan import RegistryPlan, release_pins
 from .platforms import Platform
 from .version import Release, is_release_tag, parse_release
@@ -177,9 +177,7 @@ HISTORY_HINT = (
 def parse_size_history(text: str, source: str) -> SizeHistory:
     """Parse ``size-history.json``: ``{"schema": 1, "releases": {tag: {php: {platform:
     bytes}}}}``. Anything else is a ConfigError (exit 3) naming the file and field."""
-    data = _strict_json(
-        text, source, limit=MAX_HISTORY_BYTES, what="a size history", hint=HISTORY_HINT
-    )
+    data = parse_json(text, source, limit=MAX_HISTORY_BYTES, what="size history", hint=HISTORY_HINT)
 
     def error(message: str, *keys: str) -> ConfigError:
         field = "".join(f"[{json.dumps(k)}]" for k in keys[1:])
@@ -395,57 +393,13 @@ def _platform(fields: _Fields) -> Platform:
         raise fields.error(str(exc), "platform") from None
 
 
-class _DuplicateKey(Exception):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _strict_json(text: str, source: str, *, limit: int, what: str, hint: str) -> Any:
-    """``text`` parsed as JSON, or a ConfigError (exit 3) at ``source``: more than ``limit``
-    bytes, broken JSON (with its line and column), or a key given twice in one object."""
-    if len(text) > limit:
-        raise ConfigError(
-            f"the file is larger than {limit // (1024 * 1024)} MiB; not {what}",
-            source=source,
-            hint=hint,
-        )
-    try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"not valid JSON: {exc.msg}",
-            source=source,
-            line=exc.lineno,
-            column=exc.colno,
-            hint=hint,
-        ) from None
-    except _DuplicateKey as exc:
-        raise ConfigError(
-            f"the key {exc.key!r} appears twice in one object (JSON readers would disagree "
-            "on which one counts)",
-            source=source,
-            hint=hint,
-        ) from None
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object, refusing a key given twice (json keeps the last one silently)."""
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
-    return result
-
-
 def parse_record(text: str, source: str) -> ReleaseFacts:
     """Parse a release record (the notes JSON); ConfigError (exit 3) names what is wrong."""
-    data = _strict_json(
+    data = parse_json(
         text,
         source,
         limit=MAX_RECORD_BYTES,
-        what="a release record",
+        what="release record",
         hint="restore the file from git history; publisher writes it atomically",
     )
     top = _Fields(data, source, "")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..resolve import is_digest
 from .errors import ConfigError, FileAccessError, PublisherError, file_error
-from .fileio import read_text, write_atomic
+from .fileio import parse_json, read_text, write_atomic
 from .platforms import Platform
 
 RECORD_SCHEMA = 1
@@ -88,12 +88,9 @@ def _corrupt(source: str, message: str, field: str | None = None) -> ConfigError
 
 def parse_record(text: str, source: str) -> DigestRecord:
     """Parse a digest record; ConfigError (exit 3) naming the file and what is wrong."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _corrupt(
-            source, f"not a digest record (invalid JSON at line {exc.lineno}: {exc.msg})"
-        ) from None
+    data = parse_json(
+        text, source, limit=MAX_DIGEST_RECORD_BYTES, what="digest record", hint=RECORD_HINT
+    )
     if not isinstance(data, dict) or data.get("schema") != RECORD_SCHEMA:
         raise _corrupt(source, f"not a digest record of schema {RECORD_SCHEMA}")
     fields = DigestRecord.__dataclass_fields__
