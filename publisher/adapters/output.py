@@ -72,6 +72,8 @@ class Output:
         self.env = dict(os.environ if env is None else env)
         self.github = self.env.get("GITHUB_ACTIONS") == "true"
         self.quiet = quiet
+        #: whether ``print_text`` wrote the command's result (its JSON) to stdout
+        self.printed = False
         self.debug_enabled = debug
         self._stream = stream or sys.stdout
         self._err = err_stream or sys.stderr
@@ -107,7 +109,9 @@ class Output:
                     continue
                 self._secrets.add(value)
                 if self.github:
-                    self._write(self._stream, f"::add-mask::{_escape_data(value)}\n", redact=False)
+                    self._write(
+                        self._commands, f"::add-mask::{_escape_data(value)}\n", redact=False
+                    )
                 self._protect(value)
 
     def _protect(self, secret: str) -> None:
@@ -127,6 +131,12 @@ class Output:
         return text
 
     # ---------------------------------------------------------------- writing
+
+    @property
+    def _commands(self) -> IO[str]:
+        """Where workflow commands (``::group::``, ``::error::``...) go: stdout, unless
+        stdout carries only the command's JSON (``quiet``); Actions reads them on both."""
+        return self._err if self.quiet else self._stream
 
     def _write(self, stream: IO[str], text: str, *, redact: bool = True) -> None:
         with self._writing(stream):
@@ -173,7 +183,7 @@ class Output:
 
     def warning(self, message: str) -> None:
         if self.github:
-            self._write(self._stream, f"::warning::{_escape_data(self.redact(message))}\n")
+            self._write(self._commands, f"::warning::{_escape_data(self.redact(message))}\n")
         else:
             self._write(self._err, f"warning: {message}\n")
 
@@ -190,7 +200,9 @@ class Output:
                         props += f",col={exc.column}"
             props += ("," if props else " ") + f"title={_escape_prop(self.redact(exc.label))}"
             annotation = exc.message + (f"\ntip: {exc.hint}" if exc.hint else "")
-            self._write(self._stream, f"::error{props}::{_escape_data(self.redact(annotation))}\n")
+            self._write(
+                self._commands, f"::error{props}::{_escape_data(self.redact(annotation))}\n"
+            )
         self._write(self._err, f"error: {text}\n")
         if exc.hint:
             self._write(self._err, tip_lines(exc.hint))
@@ -209,10 +221,10 @@ class Output:
         if self.github:
             if outer:
                 self._write(
-                    self._stream, f"::group::{_escape_data(self.redact(title))}\n", redact=False
+                    self._commands, f"::group::{_escape_data(self.redact(title))}\n", redact=False
                 )
             else:
-                self._write(self._stream, f"-- {title}\n")
+                self._write(self._commands, f"-- {title}\n")
         elif not self.quiet:
             with self._writing(self._stream):
                 self._console.rule(self.redact(title), align="left", style="cyan")
@@ -223,7 +235,7 @@ class Output:
             with self._lock:
                 self._group_depth -= 1
             if self.github and outer:
-                self._write(self._stream, "::endgroup::\n")
+                self._write(self._commands, "::endgroup::\n")
             self.detail(f"  ({title}: {elapsed:.1f}s)")
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -263,6 +275,7 @@ class Output:
     def print_text(self, text: str) -> None:
         """Machine-readable output (JSON, env files): written as is, never dimmed."""
         self._write(self._stream, text if text.endswith("\n") else text + "\n")
+        self.printed = True
 
 
 def markdown_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

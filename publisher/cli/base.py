@@ -16,6 +16,7 @@ import datetime
 import errno
 import functools
 import importlib
+import json
 import os
 import select
 import signal
@@ -73,6 +74,9 @@ class State:
 
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     debug: bool = False
+    #: ``--json``: stdout carries JSON only, an error document when the command fails
+    #: before printing its result
+    json_mode: bool = False
 
     @cached_property
     def output(self) -> Output:
@@ -105,6 +109,7 @@ class State:
         """With --json, stdout carries the JSON only: the output channel goes quiet."""
         if as_json:
             self.output.quiet = True
+            self.json_mode = True
 
     def load_config(self, path: str, only: str | None = None) -> config.Config:
         from ..core import config
@@ -165,6 +170,15 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _json_error(state: State, exc: PublisherError) -> None:
+    """With --json, a command that fails before printing its result prints the error
+    as JSON instead (``{"ok": false, "error": {"kind", "exit_code", "message", "hint"}}``), so a
+    reader of stdout always gets a document."""
+    if state.json_mode and not state.output.printed:
+        document = {"ok": False, "error": exc.to_dict()}
+        state.output.print_text(json.dumps(document, indent=2, sort_keys=True))
+
+
 def _reporting(
     func: Callable[..., Any],
     ctx: click.Context,
@@ -172,6 +186,8 @@ def _reporting(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> Any:
+    if kwargs.get("as_json"):  # before anything can fail: a JSON reader gets JSON
+        state.json_only(True)
     try:
         result = func(*args, **kwargs)
         sys.stdout.flush()  # a reader gone before the end shows here, not at exit
@@ -179,6 +195,7 @@ def _reporting(
     except PublisherError as exc:
         _debug_traceback(state)
         state.output.error(exc)
+        _json_error(state, exc)
         ctx.exit(exc.exit_code)
     except OSError as exc:
         if exc.errno == errno.EPIPE and output_gone():
@@ -187,6 +204,7 @@ def _reporting(
         classified = file_error(exc, "use a file or directory")
         classified.message = state.output.redact(classified.message)
         state.output.error(classified)
+        _json_error(state, classified)
         ctx.exit(classified.exit_code)
     except click.exceptions.Exit:
         raise

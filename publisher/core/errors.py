@@ -72,6 +72,16 @@ class PublisherError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def to_dict(self) -> dict[str, object]:
+        """The error in a JSON report (``inspect --json``; ``{"ok": false, "error": ...}``
+        from any ``--json`` command that fails before printing its result)."""
+        return {
+            "kind": self.label,
+            "exit_code": self.exit_code,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
 
 class UsageError(PublisherError):
     """Bad command-line input that click itself did not catch."""
@@ -127,6 +137,10 @@ class ConfigError(PublisherError):
             where += ": "
         what = f"{field}: " if field else ""
         super().__init__(f"{where}{what}{message}", hint=hint)
+
+    def to_dict(self) -> dict[str, object]:
+        location = {"source": self.source, "line": self.line, "column": self.column}
+        return {**super().to_dict(), **location, "field": self.field}
 
 
 class RegistryError(PublisherError):

@@ -60,12 +60,7 @@ class Inspection:
             "error": None,
         }
         if self.error is not None:
-            data["error"] = {
-                "kind": self.error.label,
-                "exit_code": self.error.exit_code,
-                "message": self.error.message,
-                "hint": self.error.hint,
-            }
+            data["error"] = self.error.to_dict()
         return data
 
 

@@ -402,3 +402,27 @@ def test_preflight_failure_names_the_base_via_the_mirror_and_json_lists_the_chec
         ("PHP 8.3 base", False),
     ]
     assert checks[-1]["exit_code"] == 5 and "via the mirror" in checks[-1]["result"]
+
+
+def test_verify_json_with_refused_credentials_prints_the_error_as_json(
+    basic_registry: Any, repo: str, write_matrix: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A registry refusing the credentials stops verify with exit 4; with --json the
+    reader of stdout still gets one document, and no secret in it."""
+    matrix = write_matrix(
+        tmp_path,
+        [("hub", f"{basic_registry.host}/{repo}", True)],
+        credentials={"hub": ("HUB_USERNAME", "HUB_TOKEN")},
+    )
+    result = run(
+        ["verify", "v1.0.0", "--config", str(matrix), "--json"],
+        tmp_path,
+        HUB_USERNAME=basic_registry.username,
+        HUB_TOKEN="not-the-password",
+    )
+    assert result.exit_code == 4, result.output
+    document = json.loads(result.stdout)
+    assert document["ok"] is False and document["error"]["exit_code"] == 4
+    assert "not authorized (HTTP 401)" in document["error"]["message"]
+    assert "HUB_USERNAME/HUB_TOKEN" in document["error"]["message"]
+    assert "not-the-password" not in result.output

@@ -168,3 +168,28 @@ def test_notes_and_digest_records_default_to_folders_next_to_the_matrix(repo_roo
         root / ".publisher/local/v2.0.0/republish"
     )
     assert digests(cfg, tmp_path, "v2.0.0", local=True, republish=True) == tmp_path
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "kind"),
+    [
+        (("verify", "vX", "--json"), 2, "invalid release tag"),
+        (("plan", "v1.0.0", "--json", "--config", "absent.yaml"), 3, "configuration error"),
+        (("audit", "--json", "--config", "absent.yaml"), 3, "configuration error"),
+        (("inspect", "Upper/Case:v1", "--offline", "--json"), 2, "invalid reference"),
+        (("publish", "v2.0.0", "--digests", "d", "--json"), 2, "usage error"),
+    ],
+)
+@pytest.mark.parametrize("actions", [False, True])
+def test_json_commands_print_a_document_when_they_fail_before_their_result(
+    cli, args, code, kind, actions
+):
+    """stdout carries JSON only, even in Actions (its workflow commands go to stderr)."""
+    result = cli(*args, env={"GITHUB_ACTIONS": "true"} if actions else None)
+    assert result.exit_code == code, result.output
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    assert document["error"]["kind"] == kind and document["error"]["exit_code"] == code
+    assert document["error"]["message"] in result.stderr.replace("%0A", "\n")
+    if actions:
+        assert "::error" in result.stderr
