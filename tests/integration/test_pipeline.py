@@ -88,6 +88,23 @@ def tag_maps(stack: Stack, skopeo: str, *hosts: str) -> list[dict[str, str]]:
     ]
 
 
+def copy_image(skopeo: str, source: str, target: str) -> None:
+    """Copy an image by hand (``docker://`` references), as an operator or another run would."""
+    subprocess.run(
+        [
+            skopeo,
+            "copy",
+            "--all",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            source,
+            target,
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
 # --------------------------------------------------------------------------- end to end
 
 
@@ -479,18 +496,10 @@ def test_existing_pin_with_other_content_is_refused_unless_republish(
     # Someone pushed v1.1.0-php-8.4 by hand, pointing at v1.0.0's content.
     skopeo = tools["skopeo"]
     old = stack.index_digests("v1.0.0")["8.4"]
-    subprocess.run(
-        [
-            skopeo,
-            "copy",
-            "--all",
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            f"docker://{hub.host}/{stack.repo}@{old}",
-            f"docker://{hub.host}/{stack.repo}:v1.1.0-php-8.4",
-        ],
-        check=True,
-        capture_output=True,
+    copy_image(
+        skopeo,
+        f"docker://{hub.host}/{stack.repo}@{old}",
+        f"docker://{hub.host}/{stack.repo}:v1.1.0-php-8.4",
     )
     before = tag_maps(stack, skopeo)
     result = stack.run(
@@ -978,18 +987,10 @@ def test_audit_reports_each_drift_and_repair_restores_the_records(
     )
     # Drift 2: php-8.4 moved back to v1.0.0 by hand on hub.
     back = stack.index_digests("v1.0.0")["8.4"]
-    subprocess.run(
-        [
-            skopeo,
-            "copy",
-            "--all",
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            f"docker://{hub.host}/{stack.repo}@{back}",
-            f"docker://{hub.host}/{stack.repo}:php-8.4",
-        ],
-        check=True,
-        capture_output=True,
+    copy_image(
+        skopeo,
+        f"docker://{hub.host}/{stack.repo}@{back}",
+        f"docker://{hub.host}/{stack.repo}:php-8.4",
     )
     on_hub, on_ghcr = tag_maps(stack, skopeo)
     assert on_hub != on_ghcr  # the registries disagree
@@ -1046,18 +1047,10 @@ def test_audit_after_a_half_finished_release_keeps_floating_tags_on_the_records(
     assert {t: d for t, d in on_hub.items() if t.startswith("v1.1.0")} == unfinished
 
     # Had a run moved a floating tag to it, hub's latest would carry v1.1.0.
-    subprocess.run(
-        [
-            skopeo,
-            "copy",
-            "--all",
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            f"docker://{hub.host}/{stack.repo}:v1.1.0",
-            f"docker://{hub.host}/{stack.repo}:latest",
-        ],
-        check=True,
-        capture_output=True,
+    copy_image(
+        skopeo,
+        f"docker://{hub.host}/{stack.repo}:v1.1.0",
+        f"docker://{hub.host}/{stack.repo}:latest",
     )
     report = json.loads(audit("--json").stdout)
     seen = {(f["registry"], f["kind"], f["tag"]) for f in report["findings"]}
@@ -1300,18 +1293,10 @@ def test_a_release_caught_between_the_registries_is_waited_for(
         time.sleep(0.1)
     # The other release goes on writing its pins: now on ghcr too.
     for tag in ["v1.1.0", *(f"v1.1.0-php-{php}" for php in LINES)]:
-        subprocess.run(
-            [
-                skopeo,
-                "copy",
-                "--all",
-                "--src-tls-verify=false",
-                "--dest-tls-verify=false",
-                f"docker://{hub.host}/{stack.repo}:{tag}",
-                f"docker://{ghcr.host}/{stack.repo}:{tag}",
-            ],
-            check=True,
-            capture_output=True,
+        copy_image(
+            skopeo,
+            f"docker://{hub.host}/{stack.repo}:{tag}",
+            f"docker://{ghcr.host}/{stack.repo}:{tag}",
         )
     assert backport.wait(timeout=600) == 0, log.read_text(encoding="utf-8")
     on_hub, on_ghcr = tag_maps(stack, skopeo, hub.host, ghcr.host)
