@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import CommandError, ToolMissingError
+from . import stop
 from .output import Output
 
 #: How to install each external tool publisher may call.
@@ -96,14 +97,13 @@ CLEANUP_TIMEOUT = 10.0
 
 _live: set[subprocess.Popen[str]] = set()
 _live_lock = threading.RLock()  # re-entered when the signal handler interrupts its holder
-_stopping = threading.Event()
 
 
 def stop_children(grace: float = STOP_GRACE) -> None:
     """The run is being interrupted: SIGTERM every work command ``run`` is waiting for
     (SIGKILL after ``grace`` seconds) and refuse to start new ones; cleanup commands
     still run. Safe in a signal handler."""
-    _stopping.set()
+    stop.request()
     with _live_lock:
         processes = list(_live)
     for process in processes:
@@ -116,11 +116,7 @@ def stop_children(grace: float = STOP_GRACE) -> None:
 
 def allow_children() -> None:
     """A new run starts: commands may run again (``stop_children`` undone)."""
-    _stopping.clear()
-
-
-def stopping() -> bool:
-    return _stopping.is_set()
+    stop.clear()
 
 
 def _signal(process: subprocess.Popen[str], *, kill: bool) -> None:
@@ -167,7 +163,7 @@ def run_tracked(
             if not cleanup:
                 with _live_lock:
                     _live.add(process)
-                if _stopping.is_set():  # stop_children ran while this one was starting
+                if stop.stopping():  # stop_children ran while this one was starting
                     _signal(process, kill=False)
             stdout, stderr = process.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
@@ -430,7 +426,7 @@ def command_failed(
 
 def _refuse_when_stopping(label: str) -> None:
     """Once stopping, no work command starts (only ``Runner.cleanup`` ones do)."""
-    if _stopping.is_set():
+    if stop.stopping():
         raise CommandError(
             f"`{label}` was not started: publisher is stopping (interrupted)",
             hint="rerun the command; finished steps are not repeated",

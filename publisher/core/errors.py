@@ -192,6 +192,14 @@ class ToolMissingError(PublisherError):
     label = "missing tool"
 
 
+class StoppedError(PublisherError):
+    """Work on another thread that stopped because the run is being interrupted (the
+    main thread exits with the signal's code)."""
+
+    exit_code = 130
+    label = "interrupted"
+
+
 class CommandError(PublisherError):
     """An external command (a build, a push, a container run) failed."""
 

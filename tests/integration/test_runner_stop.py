@@ -130,3 +130,80 @@ def test_a_cleanup_runs_outside_the_terminal_s_process_group(tmp_path: Path) -> 
     assert cleanup.ok and work.ok
     assert work.stdout.split() == [str(os.getpgid(0)), str(os.getsid(0))]
     assert str(os.getpgid(0)) not in cleanup.stdout.split()
+
+
+def test_an_interrupted_run_stops_an_upload_between_two_pieces(
+    registry, proxy_for, make_client, repo, tmp_path: Path
+) -> None:
+    """A worker thread uploading a blob over a slow link stops at the next piece once
+    the run is stopping, instead of sending the rest (the main thread is unwinding and
+    waits for it): the upload raises StoppedError and the blob never lands."""
+    from publisher.core.errors import StoppedError
+    from publisher.core.manifest import sha256_digest
+    from tests.support.faultproxy import Fault
+
+    front = proxy_for(registry)
+    # 16 MiB at 64 KiB per 0.1 s: about 26 s to send whole.
+    front.add(Fault("throttle", path="/blobs/uploads/", stall_seconds=0.1, times=None))
+    data = os.urandom(16 * 1024 * 1024)
+    blob = tmp_path / "blob"
+    blob.write_bytes(data)
+    digest = sha256_digest(data)
+    client = make_client(front)
+    caught: list[BaseException] = []
+
+    def upload() -> None:
+        try:
+            client.push_blob(repo, digest, blob)
+        except BaseException as exc:  # the test reports what ended it
+            caught.append(exc)
+
+    worker = threading.Thread(target=upload)
+    worker.start()
+    try:
+        time.sleep(1.0)  # the upload is under way
+        runner_module.stop_children()
+        worker.join(timeout=120)
+        assert not worker.is_alive()
+    finally:
+        runner_module.allow_children()
+    assert len(caught) == 1 and isinstance(caught[0], StoppedError), caught
+    assert "an upload stopped: publisher is stopping" in str(caught[0])
+    assert not make_client(registry).blob_exists(repo, digest)
+
+
+def test_an_interrupted_run_wakes_from_a_retry_wait_and_tries_no_more(
+    registry, proxy_for, make_client, repo
+) -> None:
+    """A worker waiting 30 s before its next attempt (the registry answered 503)
+    wakes once the run is stopping and makes no further request."""
+    from publisher.core.errors import StoppedError
+    from publisher.core.retry import RetryPolicy
+    from tests.support.faultproxy import Fault
+
+    front = proxy_for(registry)
+    front.add(Fault("status", status=503, times=None))
+    patient = RetryPolicy(attempts=5, initial_delay=30.0, max_delay=30.0, total_timeout=600.0)
+    client = make_client(front, retry=patient)
+    caught: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            client.list_tags(repo)
+        except BaseException as exc:  # the test reports what ended it
+            caught.append(exc)
+
+    worker = threading.Thread(target=read)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not front.log and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert front.log, "the first attempt was not made"
+        runner_module.stop_children()
+        worker.join(timeout=60)
+        assert not worker.is_alive()
+    finally:
+        runner_module.allow_children()
+    assert len(caught) == 1 and isinstance(caught[0], StoppedError), caught
+    assert len(front.log) == 1  # no attempt after the stop

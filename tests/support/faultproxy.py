@@ -24,6 +24,8 @@ Faults (``Fault.action``):
                 headers (distribution 2.8 itself ignores ``n`` for tags)
 * ``rewrite``   rewrite the request path with ``pattern`` -> ``replacement``, then forward
 * ``stall``     wait ``stall_seconds`` (or until ``release()``), then forward
+* ``throttle``  forward, reading the request body 64 KiB at a time with a pause of
+                ``stall_seconds`` before each piece (a slow uplink)
 * ``echo``      answer ``status`` with a body (and a header) echoing the request's
                 Authorization header, as a careless registry might
 
@@ -43,6 +45,7 @@ import re
 import socket
 import struct
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -52,6 +55,8 @@ from urllib.parse import parse_qs, urlsplit
 from tests.support.httpserver import LoopbackServer
 
 RELAY_CHUNK = 256 * 1024
+#: What a ``throttle`` fault reads of a request body after each pause.
+THROTTLED_CHUNK = 64 * 1024
 
 HOP_BY_HOP = {
     "connection",
@@ -293,6 +298,10 @@ class FaultProxy(LoopbackServer):
                     proxy._released.wait(fault.stall_seconds)
                     self._relay(kind)
                     return
+                if fault.action == "throttle":  # read the request body slowly: a slow link
+                    self._pause = fault.stall_seconds
+                    self._relay(kind)
+                    return
                 if fault and fault.action == "reset":
                     body = self._body(limit=fault.reset_after)
                     self._record(kind, None, fault, len(body))
@@ -396,7 +405,13 @@ class FaultProxy(LoopbackServer):
                         self.rfile.readline()
                 remaining = int(self.headers.get("Content-Length") or 0)
                 while remaining:
-                    piece = self.rfile.read(min(remaining, RELAY_CHUNK))
+                    time.sleep(getattr(self, "_pause", 0.0))
+                    piece = self.rfile.read(
+                        min(
+                            remaining,
+                            THROTTLED_CHUNK if getattr(self, "_pause", 0.0) else RELAY_CHUNK,
+                        )
+                    )
                     if not piece:
                         return
                     remaining -= len(piece)

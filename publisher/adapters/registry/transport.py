@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.cookiejar import DefaultCookiePolicy
@@ -39,6 +41,7 @@ from ...core.errors import (
 )
 from ...core.retry import RetryPolicy, is_retryable_status, parse_retry_after
 from ...resolve import DOCKER_HUB_API, Challenge, api_host, is_loopback, parse_challenges
+from .. import stop
 from .credentials import Credentials
 
 if TYPE_CHECKING:
@@ -93,7 +96,9 @@ class SizedBody:
         return self.length
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self.chunks)
+        for chunk in self.chunks:
+            stop.check("an upload")  # between two pieces: an interrupted run ends promptly
+            yield chunk
 
 
 @dataclass
@@ -579,8 +584,17 @@ class Transport:
     # ------------------------------------------------------------- retrying
 
     def retrying(self, what: str, operation: Callable[[int], T]) -> T:
-        """Run ``operation(attempt)`` under the retry policy (attempt starts at 1)."""
+        """Run ``operation(attempt)`` under the retry policy (attempt starts at 1).
+
+        An interrupted run wakes from a retry's wait at once and makes no new attempt.
+        """
         policy = self.retry
+        if policy.sleep is time.sleep:
+            policy = dataclasses.replace(policy, sleep=stop.wait)
+
+        def attempt(number: int) -> T:
+            stop.check(what)
+            return operation(number)
 
         def before_sleep(exc: Transient, attempt: int, wait: float) -> None:
             if self.output is not None:
@@ -592,7 +606,7 @@ class Transport:
         try:
             return retry_loop.run(
                 policy,
-                operation,
+                attempt,
                 retryable=Transient,
                 retry_after=lambda exc: exc.retry_after,
                 before_sleep=before_sleep,
@@ -759,7 +773,9 @@ def _short(exc: BaseException) -> str:
 
 def _iter_raw(response: requests.Response, size: int = CHUNK) -> Iterator[bytes]:
     try:
-        yield from response.raw.stream(size, decode_content=True)
+        for chunk in response.raw.stream(size, decode_content=True):
+            stop.check("a download")
+            yield chunk
     except (
         urllib3.exceptions.ProtocolError,
         urllib3.exceptions.ReadTimeoutError,
