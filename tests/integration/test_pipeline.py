@@ -25,7 +25,7 @@ from publisher.adapters.localregistry import LocalRegistry
 from publisher.stages import standins
 from tests.conftest import require_tool
 from tests.support.builds import quiet_runner
-from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.faultproxy import Fault
 from tests.support.pipeline import (
     LINES,
     Stack,
@@ -1227,13 +1227,19 @@ def test_a_rehearsal_and_its_dry_run_after_an_earlier_rehearsal(tmp_path, tools,
     assert rehearsed.returncode == 0, rehearsed.stdout + rehearsed.stderr
 
 
-def die_between_the_registries(stack: Stack, front: FaultProxy, release: str) -> None:
-    """Run ``release`` until it has written its pins on the primary and none behind
-    ``front`` (the secondary refuses every tag write), then let ``front`` pass again."""
+def v110_on_the_primary_only(
+    tmp_path: Path, bases: LocalRegistry, fresh_registry, proxy_for
+) -> tuple[Stack, LocalRegistry, LocalRegistry]:
+    """v1.0.0 released on hub and ghcr, then v1.1.0 run until it has written its pins
+    on hub (the primary) and none on ghcr, which refuses every tag write meanwhile."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(ghcr.host)
+    stack = make_stack(tmp_path, hub.host, front.host, bases)
+    stack.release("v1.0.0", "--no-smoke")
     front.add(Fault("status", method="PUT", path=TAG_PUT, status=503, times=None))
     died = stack.run(
         "release",
-        release,
+        "v1.1.0",
         "--no-smoke",
         "--notes-dir",
         str(stack.notes_dir),
@@ -1241,6 +1247,7 @@ def die_between_the_registries(stack: Stack, front: FaultProxy, release: str) ->
     )
     assert died.returncode != 0, died.stdout + died.stderr
     front.clear()
+    return stack, hub, ghcr
 
 
 def test_a_release_that_reached_only_the_primary_stops_the_next_one_before_any_tag(
@@ -1250,12 +1257,8 @@ def test_a_release_that_reached_only_the_primary_stops_the_next_one_before_any_t
     ghcr got any. A backport would point hub's floating tags at v1.1.0 and ghcr's at
     itself: it stops before writing any tag, saying how to finish v1.1.0; once
     v1.1.0 is finished, the backport moves nothing floating."""
-    hub, ghcr = fresh_registry(), fresh_registry()
-    front = proxy_for(ghcr.host)
-    stack = make_stack(tmp_path, hub.host, front.host, bases)
+    stack, hub, ghcr = v110_on_the_primary_only(tmp_path, bases, fresh_registry, proxy_for)
     skopeo = tools["skopeo"]
-    stack.release("v1.0.0", "--no-smoke")
-    die_between_the_registries(stack, front, "v1.1.0")
     before = tag_maps(stack, skopeo, hub.host, ghcr.host)
     assert "v1.1.0" in before[0] and "v1.1.0" not in before[1]
     backport = stack.run("release", "v1.0.1", "--no-smoke", "--notes-dir", str(stack.notes_dir))
@@ -1278,12 +1281,8 @@ def test_a_release_caught_between_the_registries_is_waited_for(
     release has written its pins on the primary and not yet on the other registry.
     It reads them again after a pause, finds them moving, and goes on once the
     other release's pins are everywhere; the floating tags then agree."""
-    hub, ghcr = fresh_registry(), fresh_registry()
-    front = proxy_for(ghcr.host)
-    stack = make_stack(tmp_path, hub.host, front.host, bases)
+    stack, hub, ghcr = v110_on_the_primary_only(tmp_path, bases, fresh_registry, proxy_for)
     skopeo = tools["skopeo"]
-    stack.release("v1.0.0", "--no-smoke")
-    die_between_the_registries(stack, front, "v1.1.0")
     backport = stack.start("release", "v1.0.1", "--no-smoke", "--notes-dir", str(stack.notes_dir))
     log = stack.root / "run.log"
     deadline = time.monotonic() + 300

@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,10 @@ import pytest
 from publisher.adapters import runner as runner_module
 from publisher.adapters.output import Output
 from publisher.adapters.runner import Runner
-from publisher.core.errors import CommandError
+from publisher.core.errors import CommandError, StoppedError
+from publisher.core.manifest import sha256_digest
+from publisher.core.retry import RetryPolicy
+from tests.support.faultproxy import Fault
 
 pytestmark = pytest.mark.integration
 
@@ -132,16 +136,38 @@ def test_a_cleanup_runs_outside_the_terminal_s_process_group(tmp_path: Path) -> 
     assert str(os.getpgid(0)) not in cleanup.stdout.split()
 
 
+def stop_during(work: Callable[[], object], started: Callable[[], bool]) -> list[BaseException]:
+    """Run ``work`` on a worker thread; once ``started()`` says it is under way, stop
+    the run as the signal handler does and wait for the worker. What ended it, if anything."""
+    caught: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # the test reports what ended it
+            caught.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not started() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert started(), "the work did not start"
+        runner_module.stop_children()
+        worker.join(timeout=120)
+        assert not worker.is_alive()
+    finally:
+        runner_module.allow_children()
+    return caught
+
+
 def test_an_interrupted_run_stops_an_upload_between_two_pieces(
     registry, proxy_for, make_client, repo, tmp_path: Path
 ) -> None:
     """A worker thread uploading a blob over a slow link stops at the next piece once
     the run is stopping, instead of sending the rest (the main thread is unwinding and
     waits for it): the upload raises StoppedError and the blob never lands."""
-    from publisher.core.errors import StoppedError
-    from publisher.core.manifest import sha256_digest
-    from tests.support.faultproxy import Fault
-
     front = proxy_for(registry)
     # 16 MiB at 64 KiB per 0.1 s: about 26 s to send whole.
     front.add(Fault("throttle", path="/blobs/uploads/", stall_seconds=0.1, times=None))
@@ -150,23 +176,11 @@ def test_an_interrupted_run_stops_an_upload_between_two_pieces(
     blob.write_bytes(data)
     digest = sha256_digest(data)
     client = make_client(front)
-    caught: list[BaseException] = []
-
-    def upload() -> None:
-        try:
-            client.push_blob(repo, digest, blob)
-        except BaseException as exc:  # the test reports what ended it
-            caught.append(exc)
-
-    worker = threading.Thread(target=upload)
-    worker.start()
-    try:
-        time.sleep(1.0)  # the upload is under way
-        runner_module.stop_children()
-        worker.join(timeout=120)
-        assert not worker.is_alive()
-    finally:
-        runner_module.allow_children()
+    began = time.monotonic()
+    caught = stop_during(
+        lambda: client.push_blob(repo, digest, blob),
+        lambda: time.monotonic() - began > 1.0,  # the upload is under way
+    )
     assert len(caught) == 1 and isinstance(caught[0], StoppedError), caught
     assert "an upload stopped: publisher is stopping" in str(caught[0])
     assert not make_client(registry).blob_exists(repo, digest)
@@ -177,33 +191,10 @@ def test_an_interrupted_run_wakes_from_a_retry_wait_and_tries_no_more(
 ) -> None:
     """A worker waiting 30 s before its next attempt (the registry answered 503)
     wakes once the run is stopping and makes no further request."""
-    from publisher.core.errors import StoppedError
-    from publisher.core.retry import RetryPolicy
-    from tests.support.faultproxy import Fault
-
     front = proxy_for(registry)
     front.add(Fault("status", status=503, times=None))
     patient = RetryPolicy(attempts=5, initial_delay=30.0, max_delay=30.0, total_timeout=600.0)
     client = make_client(front, retry=patient)
-    caught: list[BaseException] = []
-
-    def read() -> None:
-        try:
-            client.list_tags(repo)
-        except BaseException as exc:  # the test reports what ended it
-            caught.append(exc)
-
-    worker = threading.Thread(target=read)
-    worker.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not front.log and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert front.log, "the first attempt was not made"
-        runner_module.stop_children()
-        worker.join(timeout=60)
-        assert not worker.is_alive()
-    finally:
-        runner_module.allow_children()
+    caught = stop_during(lambda: client.list_tags(repo), lambda: bool(front.log))
     assert len(caught) == 1 and isinstance(caught[0], StoppedError), caught
     assert len(front.log) == 1  # no attempt after the stop
