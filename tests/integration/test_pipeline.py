@@ -1218,6 +1218,14 @@ def test_a_rehearsal_and_its_dry_run_after_an_earlier_rehearsal(tmp_path, tools,
     dry = stack.run("release", "v1.0.0", "--local", "--dry-run", "--only", "8.4")
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert "buildah build" in dry.stdout  # the commands it would run: it rebuilds
+    # In Actions too, --json leaves stdout to the plan: the log groups go to stderr.
+    actions = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+    planned = stack.run(
+        "release", "v1.0.0", "--local", "--dry-run", "--json", "--only", "8.4", env=actions
+    )
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert json.loads(planned.stdout)["release"] == "v1.0.0"
+    assert "::group::" in planned.stderr
     again = stack.run("release", "v1.0.0", "--local", "--no-smoke", "--only", "8.4")
     assert again.returncode == 0, again.stdout + again.stderr
     # The record names the earlier rehearsal's registries: not a repository move.
