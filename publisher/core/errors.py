@@ -41,6 +41,8 @@ Exception`` on the way takes them for one, while every ``finally`` still runs.
 
 from __future__ import annotations
 
+from ..resolve import Problem
+
 
 class Interrupted(KeyboardInterrupt):
     """A signal (SIGINT, SIGTERM, SIGHUP) stops the run; exit status 128 + its number."""
@@ -58,19 +60,12 @@ class OutputClosed(BaseException):
     exit_code = 141
 
 
-class PublisherError(Exception):
-    """Base class: a failure we expected and can explain."""
+class PublisherError(Problem):
+    """Base class: a failure we expected and can explain (its message and hint are
+    resolve's :class:`~publisher.resolve.Problem`, shared by both entry points)."""
 
     exit_code = 1
     label = "error"
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return self.message
 
     def to_dict(self) -> dict[str, object]:
         """The error in a JSON report (``inspect --json``; ``{"ok": false, "error": ...}``

@@ -29,9 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "__init__.py",
             "core/__init__.py",
-            "core/errors.py",
             "core/platforms.py",
-            "core/fileio.py",
         ),
     ),
     ("vendorable", ("resolve.py",)),
