@@ -287,8 +287,24 @@ def load(
             source=source,
             hint="run from the repository root, or pass --config PATH",
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the configuration file: {exc}", source=source) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            "cannot read the configuration file: it is a directory",
+            source=source,
+            hint="pass the matrix file itself, e.g. --config matrix.yaml",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the configuration file: {exc.strerror or exc}",
+            source=source,
+            hint="check the path and its permissions",
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            "cannot read the configuration file: it is not UTF-8 text",
+            source=source,
+            hint="pass the matrix file with --config (not a data file)",
+        ) from None
     root = str(Path(path).resolve().parent)
     return loads(text, source=source, root=root, env=env or {})
 

@@ -322,7 +322,18 @@ def test_a_directory_as_the_matrix_file_is_exit_3_as_a_missing_one(cli, tmp_path
     assert missing.exit_code == 3, missing.output
     folder = cli("plan", "v1.0.0", "--config", str(tmp_path))
     assert folder.exit_code == 3, folder.output
-    assert f"{tmp_path}: cannot read the configuration file" in folder.output
+    assert f"{tmp_path}: cannot read the configuration file: it is a directory" in folder.output
+    assert "Errno" not in folder.output
+    assert "--config matrix.yaml" in folder.output
+
+
+def test_a_matrix_file_that_is_not_utf8_is_exit_3_in_words(cli, tmp_path):
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_bytes(b"lines:\n  \xff\xfe: {}\n")
+    result = cli("plan", "v1.0.0", "--config", str(matrix))
+    assert result.exit_code == 3, result.output
+    assert f"{matrix}: cannot read the configuration file: it is not UTF-8 text" in result.output
+    assert "codec" not in result.output
 
 
 @pytest.mark.parametrize("make", ["missing", "directory"])
