@@ -138,7 +138,8 @@ class State:
         )
 
     def warn_lifecycle(self, cfg: config.Config) -> None:
-        """Say which lines are past their end of life or have a base that no longer updates."""
+        """Say which lines are past their end of life or have a base that no longer updates,
+        and which leave security support within the next 90 days."""
         from ..core import lifecycle
 
         today = datetime.datetime.now(datetime.UTC).date()
@@ -146,6 +147,9 @@ class State:
             note = lifecycle.warning(line.php, today, frozen=line.frozen)
             if note:
                 self.output.warning(note)
+            soon = lifecycle.ending_soon(line.php, today, frozen=line.frozen)
+            if soon:
+                self.output.warning(soon)
 
 
 pass_state = click.make_pass_decorator(State)

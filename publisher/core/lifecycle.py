@@ -97,3 +97,24 @@ def warning(php: str, today: datetime.date, *, frozen: bool = False) -> str | No
     if not (s.end_of_life or s.base_frozen):
         return None
     return s.note
+
+
+#: How long before a line's end of security support plans and releases say it is coming.
+NOTICE_DAYS = 90
+
+
+def ending_soon(php: str, today: datetime.date, *, frozen: bool = False) -> str | None:
+    """A one-line notice when ``php`` leaves security support within :data:`NOTICE_DAYS`
+    (and its base still moves): what happens then, and what to change in matrix.yaml."""
+    line = TABLE.get(php)
+    if line is None or status(php, today, frozen=frozen).base_frozen:
+        return None
+    left = (line.security_until - today).days
+    if left > NOTICE_DAYS:
+        return None
+    when = "today" if left == 0 else f"in {left} day{'s' if left != 1 else ''}"
+    return (
+        f"PHP {php}'s security support ends on {line.security_until} ({when}), and the "
+        "official image stops updating it after that day: then mark the line frozen: true "
+        f"in matrix.yaml, or drop it — source: {SOURCE}"
+    )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import json
 
 import pytest
+
+from publisher.core import lifecycle
 
 
 def test_plan_json_on_the_committed_matrix_has_five_lines_two_platforms_two_registries(cli):
@@ -41,6 +45,22 @@ def test_plan_table_is_readable(cli):
     assert result.exit_code == 0
     assert "prerelease: floating tags stay put" in result.output
     assert "v2.1.0-rc.1-php-8.5" in result.output
+
+
+def test_plan_says_which_line_leaves_security_support_within_90_days(cli, monkeypatch):
+    today = datetime.datetime.now(datetime.UTC).date()
+    soon = dataclasses.replace(
+        lifecycle.TABLE["8.3"], security_until=today + datetime.timedelta(days=12)
+    )
+    monkeypatch.setitem(lifecycle.TABLE, "8.3", soon)
+    result = cli("plan", "v2.0.0")
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert f"PHP 8.3's security support ends on {soon.security_until} (in 12 days)" in flat
+    assert "then mark the line frozen: true in matrix.yaml, or drop it" in flat
+    later = dataclasses.replace(soon, security_until=today + datetime.timedelta(days=91))
+    monkeypatch.setitem(lifecycle.TABLE, "8.3", later)
+    assert "PHP 8.3's security support ends" not in cli("plan", "v2.0.0").output
 
 
 def test_bad_release_tag_is_exit_2_with_one_line(cli):

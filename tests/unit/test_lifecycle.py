@@ -34,6 +34,20 @@ def test_end_of_life_and_frozen_bases() -> None:
     assert lifecycle.status("9.9", D(2026, 1, 1)).note is None  # unknown: no claim
 
 
+def test_a_line_leaving_security_support_within_90_days_is_announced() -> None:
+    assert lifecycle.ending_soon("8.2", D(2026, 10, 1)) is None  # 91 days before
+    first = lifecycle.ending_soon("8.2", D(2026, 10, 2))
+    assert first is not None and "ends on 2026-12-31 (in 90 days)" in first
+    assert "(in 31 days)" in (lifecycle.ending_soon("8.2", D(2026, 11, 30)) or "")
+    assert "(in 1 day)" in (lifecycle.ending_soon("8.2", D(2026, 12, 30)) or "")
+    assert "(today)" in (lifecycle.ending_soon("8.2", D(2026, 12, 31)) or "")
+    assert lifecycle.ending_soon("8.2", D(2027, 1, 1)) is None  # past it: warning() says so
+    assert lifecycle.warning("8.2", D(2027, 1, 1)) is not None
+    assert lifecycle.ending_soon("8.2", D(2026, 11, 30), frozen=True) is None  # already frozen
+    assert "(in 30 days)" in (lifecycle.ending_soon("8.1", D(2025, 12, 1)) or "")
+    assert lifecycle.ending_soon("9.9", D(2026, 11, 30)) is None  # unknown: no claim
+
+
 def test_the_committed_matrix_keeps_8_1_frozen() -> None:
     cfg = load(ROOT / "matrix.yaml", {})
     assert cfg.line("8.1").frozen
