@@ -150,6 +150,12 @@ class State:
             soon = lifecycle.ending_soon(line.php, today, frozen=line.frozen)
             if soon:
                 self.output.warning(soon)
+            if line.php == cfg.default_line and note:
+                self.output.warning(
+                    f"latest and each release's vX.Y.Z follow the default line {line.php}, "
+                    "whose base no longer updates: set default_line in matrix.yaml to a line "
+                    "that still does"
+                )
 
 
 pass_state = click.make_pass_decorator(State)

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from publisher.core import lifecycle
+from tests.conftest import ROOT
 
 
 def test_plan_json_on_the_committed_matrix_has_five_lines_two_platforms_two_registries(cli):
@@ -61,6 +62,16 @@ def test_plan_says_which_line_leaves_security_support_within_90_days(cli, monkey
     later = dataclasses.replace(soon, security_until=today + datetime.timedelta(days=91))
     monkeypatch.setitem(lifecycle.TABLE, "8.3", later)
     assert "PHP 8.3's security support ends" not in cli("plan", "v2.0.0").output
+
+
+def test_plan_warns_when_latest_would_follow_a_line_that_no_longer_updates(cli, tmp_path):
+    text = (ROOT / "matrix.yaml").read_text(encoding="utf-8")
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(text.replace('default_line: "8.4"', 'default_line: "8.1"'), "utf-8")
+    flat = " ".join(cli("plan", "v3.0.0", "--config", str(matrix)).output.split())
+    assert "latest and each release's vX.Y.Z follow the default line 8.1" in flat
+    assert "whose base no longer updates" in flat
+    assert "follow the default line" not in " ".join(cli("plan", "v3.0.0").output.split())
 
 
 def test_bad_release_tag_is_exit_2_with_one_line(cli):
