@@ -138,24 +138,14 @@ class State:
         )
 
     def warn_lifecycle(self, cfg: config.Config) -> None:
-        """Say which lines are past their end of life or have a base that no longer updates,
-        and which leave security support within the next 90 days."""
+        """Say which lines are past their end of life, have a base that no longer updates,
+        or leave security support within 90 days (``lifecycle.matrix_warnings``)."""
         from ..core import lifecycle
 
         today = datetime.datetime.now(datetime.UTC).date()
-        for line in cfg.lines:
-            note = lifecycle.warning(line.php, today, frozen=line.frozen)
-            if note:
-                self.output.warning(note)
-            soon = lifecycle.ending_soon(line.php, today, frozen=line.frozen)
-            if soon:
-                self.output.warning(soon)
-            if line.php == cfg.default_line and note:
-                self.output.warning(
-                    f"latest and each release's vX.Y.Z follow the default line {line.php}, "
-                    "whose base no longer updates: set default_line in matrix.yaml to a line "
-                    "that still does"
-                )
+        lines = [(line.php, line.frozen) for line in cfg.lines]
+        for text in lifecycle.matrix_warnings(lines, cfg.default_line, today):
+            self.output.warning(text)
 
 
 pass_state = click.make_pass_decorator(State)

@@ -15,6 +15,7 @@ Update the table when php.net announces a new line or changes a date.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 SOURCE = "https://www.php.net/supported-versions.php"
@@ -118,3 +119,23 @@ def ending_soon(php: str, today: datetime.date, *, frozen: bool = False) -> str 
         "official image stops updating it after that day: then mark the line frozen: true "
         f"in matrix.yaml, or drop it — source: {SOURCE}"
     )
+
+
+def matrix_warnings(
+    lines: Iterable[tuple[str, bool]], default_line: str, today: datetime.date
+) -> list[str]:
+    """What ``publisher plan`` and ``release`` warn about a matrix's ``(php, frozen)`` lines
+    on ``today``: lines past their end or with a base that no longer moves, lines leaving
+    security support within :data:`NOTICE_DAYS`, and a default line (which ``latest``
+    follows) whose base no longer moves."""
+    found: list[str] = []
+    for php, frozen in lines:
+        past = warning(php, today, frozen=frozen)
+        soon = ending_soon(php, today, frozen=frozen)
+        found += [text for text in (past, soon) if text]
+        if past and php == default_line:
+            found.append(
+                f"latest and each release's vX.Y.Z follow the default line {php}, whose base "
+                "no longer updates: set default_line in matrix.yaml to a line that still does"
+            )
+    return found

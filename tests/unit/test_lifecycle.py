@@ -52,3 +52,18 @@ def test_the_committed_matrix_keeps_8_1_frozen() -> None:
     cfg = load(ROOT / "matrix.yaml", {})
     assert cfg.line("8.1").frozen
     assert not any(line.frozen for line in cfg.lines if line.php != "8.1")
+
+
+def test_the_matrix_warnings_on_one_day() -> None:
+    lines = [("8.1", True), ("8.2", False), ("8.3", False), ("8.4", False), ("8.5", False)]
+    today = lifecycle.matrix_warnings(lines, "8.4", D(2026, 11, 30))
+    assert len(today) == 2
+    assert today[0].startswith("PHP 8.1 reached end of life on 2025-12-31")
+    assert today[1].startswith("PHP 8.2's security support ends on 2026-12-31 (in 31 days)")
+    on_81 = lifecycle.matrix_warnings(lines, "8.1", D(2026, 11, 30))
+    assert on_81[1].startswith("latest and each release's vX.Y.Z follow the default line 8.1")
+    next_year = lifecycle.matrix_warnings(lines, "8.4", D(2027, 1, 1))
+    assert [text[:24] for text in next_year] == [
+        "PHP 8.1 reached end of l",
+        "PHP 8.2 reached end of l",
+    ]
