@@ -11,7 +11,6 @@ Pure: reads one file, no subprocess, no network.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import re
 import unicodedata
@@ -26,7 +25,7 @@ import yaml
 from ..resolve import is_digest, is_loopback, is_php_line
 from . import reference
 from .errors import ConfigError, InvalidReferenceError, UsageError
-from .platforms import Platform
+from .platforms import Platform, did_you_mean
 from .reference import Reference
 
 _T = TypeVar("_T")
@@ -510,12 +509,10 @@ class _Reader:
             if key in result:
                 self.fail(key_node, where, f"duplicate key {key!r}")
             if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                suggestion = f"; did you mean {close[0]!r}?" if close else ""
                 self.fail(
                     key_node,
                     where,
-                    f"unknown key {key!r}{suggestion}",
+                    f"unknown key {key!r}{did_you_mean(key, allowed)}",
                     hint=f"allowed keys here: {', '.join(allowed)}",
                 )
             result[key] = (key_node, value_node)
@@ -614,11 +611,7 @@ class _Reader:
             try:
                 platform = Platform.parse(text)
             except ValueError as exc:
-                close = difflib.get_close_matches(
-                    text, [p.value for p in Platform], n=1, cutoff=0.6
-                )
-                suggestion = f"; did you mean {close[0]!r}?" if close else ""
-                self.fail(item, where, f"{exc}{suggestion}")
+                self.fail(item, where, str(exc))
             if platform in result:
                 self.fail(item, where, f"platform {text!r} is listed twice")
             result.append(platform)

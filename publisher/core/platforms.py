@@ -11,18 +11,32 @@ stay plain text: an index may hold one publisher does not build.
 
 from __future__ import annotations
 
+import difflib
 import enum
+from collections.abc import Iterable
 from typing import TypeVar
 
 _Member = TypeVar("_Member", bound=enum.StrEnum)
 
 
+def did_you_mean(text: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` for the choice closest to a mistyped ``text``, else ``""``:
+    the ending of every "unknown name" message (matrix keys, platforms, commands)."""
+    close = difflib.get_close_matches(text, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def parse_member(kind: type[_Member], text: str, noun: str) -> _Member:
-    """The member of ``kind`` named ``text`` (or ``text`` itself); raise ValueError naming the choices."""
+    """The member of ``kind`` named ``text`` (or ``text`` itself); raise ValueError naming the
+    choices, and the closest one when ``text`` looks like a typo."""
     try:
         return kind(text)
     except ValueError:
-        raise ValueError(f"unknown {noun} {text!r}; choose one of {', '.join(kind)}") from None
+        choices = [member.value for member in kind]
+        raise ValueError(
+            f"unknown {noun} {text!r}; choose one of {', '.join(choices)}"
+            + did_you_mean(text, choices)
+        ) from None
 
 
 class Platform(enum.StrEnum):

@@ -8,7 +8,7 @@ import pytest
 
 from publisher.core import notes
 from publisher.core.errors import ConfigError
-from publisher.core.platforms import Platform
+from publisher.core.platforms import BuilderName, Platform
 from publisher.core.records import DigestRecord, parse_record
 from tests.unit.test_notes import facts
 
@@ -35,6 +35,26 @@ def test_a_platform_is_its_text_for_comparison_hashing_formatting_and_json() -> 
     assert {"linux/arm64": 1}[arm] == 1 and {arm: 1}["linux/arm64"] == 1
     assert json.dumps([arm]) == '["linux/arm64"]'
     assert Platform.parse(arm) is arm
+
+
+def test_an_unknown_member_names_the_choices_and_the_closest_one() -> None:
+    with pytest.raises(ValueError) as typo:
+        BuilderName.parse("buildahh")
+    assert str(typo.value) == (
+        "unknown builder 'buildahh'; choose one of buildx, buildah, docker; did you mean 'buildah'?"
+    )
+    with pytest.raises(ValueError) as far:
+        Platform.parse("s390x")
+    assert str(far.value).endswith("choose one of linux/amd64, linux/arm64")  # nothing close
+
+
+def test_a_mistyped_command_is_exit_2_with_the_closest_one(cli) -> None:
+    typo = cli("relase", "v1.0.0")
+    assert typo.exit_code == 2
+    assert "No such command 'relase'; did you mean 'release'?" in typo.output
+    far = cli("xyzzy")
+    assert far.exit_code == 2 and "No such command 'xyzzy'" in far.output
+    assert "did you mean" not in far.output
 
 
 def test_a_digest_record_carries_a_platform_and_writes_the_same_json() -> None:
