@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from . import lifecycle
-from .errors import ConfigError, UsageError, file_error
+from .errors import ConfigError, FileAccessError, UsageError, file_error
 from .fileio import parse_json, read_text
 from .plan import RegistryPlan, release_pins
 from .platforms import Platform
@@ -499,10 +499,16 @@ def load_record(notes_dir: str | Path, release: str) -> ReleaseFacts | None:
 
 
 def record_releases(notes_dir: str | Path) -> list[Release]:
-    """Every release with a record file in ``notes_dir``, oldest first."""
+    """Every release with a record file in ``notes_dir``, oldest first (``audit`` and
+    ``republish-check``, which act on records): a directory that is not there is a
+    FileAccessError (exit 18), as every missing input is."""
     root = Path(notes_dir)
     if not root.is_dir():
-        return []
+        raise FileAccessError(
+            f"the release-notes directory {root} does not exist, so there is no release record",
+            hint="pass --notes-dir with the directory the releases wrote their notes and records "
+            "to (default: release-notes/ next to the matrix file)",
+        )
     return sorted(parse_release(p.stem) for p in root.glob("v*.json") if is_release_tag(p.stem))
 
 

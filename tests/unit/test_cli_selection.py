@@ -301,6 +301,20 @@ def test_a_file_where_the_notes_directory_should_be_is_exit_18_in_every_command(
     assert f"file error: --notes-dir {plain} is a file, not a directory" in result.output
 
 
+@pytest.mark.parametrize("command", ["audit", "republish-check"])
+def test_the_commands_that_read_records_need_their_directory(cli, tmp_path, command):
+    """A missing --notes-dir is exit 18, as every missing input (README's exit codes); a
+    directory that holds no record yet is a usage mistake (2): there is nothing to act on."""
+    missing = cli(command, "--notes-dir", str(tmp_path / "nowhere"))
+    assert missing.exit_code == 18, missing.output
+    assert f"the release-notes directory {tmp_path / 'nowhere'} does not exist" in " ".join(
+        missing.output.split()
+    )
+    empty = cli(command, "--notes-dir", str(tmp_path))
+    assert empty.exit_code == 2, empty.output
+    assert f"in {tmp_path}" in empty.output
+
+
 def test_a_file_where_the_digest_directory_should_be_is_exit_18(cli, tmp_path):
     plain = tmp_path / "file"
     plain.write_text("")
