@@ -500,12 +500,13 @@ def load_record(notes_dir: str | Path, release: str) -> ReleaseFacts | None:
 
 def record_releases(notes_dir: str | Path) -> list[Release]:
     """Every release with a record file in ``notes_dir``, oldest first (``audit`` and
-    ``republish-check``, which act on records): a directory that is not there is a
-    FileAccessError (exit 18), as every missing input is."""
+    ``republish-check``, which act on records): a directory that is not there (or a
+    file) is a FileAccessError (exit 18), as every missing input is."""
     root = Path(notes_dir)
     if not root.is_dir():
+        what = "is not a directory" if root.exists() else "does not exist"
         raise FileAccessError(
-            f"the release-notes directory {root} does not exist, so there is no release record",
+            f"cannot read the release records: {root} {what}",
             hint="pass --notes-dir with the directory the releases wrote their notes and records "
             "to (default: release-notes/ next to the matrix file)",
         )

@@ -16,6 +16,7 @@ import pytest
 
 from publisher.core import notes
 from publisher.core.config import load
+from tests.conftest import ROOT
 
 D = "sha256:" + "d" * 64
 E = "sha256:" + "e" * 64
@@ -307,12 +308,18 @@ def test_the_commands_that_read_records_need_their_directory(cli, tmp_path, comm
     directory that holds no record yet is a usage mistake (2): there is nothing to act on."""
     missing = cli(command, "--notes-dir", str(tmp_path / "nowhere"))
     assert missing.exit_code == 18, missing.output
-    assert f"the release-notes directory {tmp_path / 'nowhere'} does not exist" in " ".join(
-        missing.output.split()
-    )
+    flat = " ".join(missing.output.split())
+    assert f"cannot read the release records: {tmp_path / 'nowhere'} does not exist" in flat
     empty = cli(command, "--notes-dir", str(tmp_path))
     assert empty.exit_code == 2, empty.output
     assert f"in {tmp_path}" in empty.output
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "matrix.yaml").write_text((ROOT / "matrix.yaml").read_text("utf-8"), "utf-8")
+    (repo / "release-notes").write_text("")  # a file where the default directory belongs
+    shadowed = cli(command, "--config", str(repo / "matrix.yaml"))
+    assert shadowed.exit_code == 18, shadowed.output
+    assert f"{repo / 'release-notes'} is not a directory" in " ".join(shadowed.output.split())
 
 
 def test_a_file_where_the_digest_directory_should_be_is_exit_18(cli, tmp_path):
