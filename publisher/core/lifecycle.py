@@ -121,6 +121,23 @@ def ending_soon(php: str, today: datetime.date, *, frozen: bool = False) -> str 
     )
 
 
+def support(php: str, day: datetime.date) -> str | None:
+    """A release notes' line: the support ``php`` has on ``day`` (the publishing day) and until
+    when, marked when it ends within :data:`NOTICE_DAYS`; None when the line is unknown or past
+    its end (:func:`warning` says that)."""
+    line = TABLE.get(php)
+    if line is None or day > line.security_until:
+        return None
+    if day <= line.active_until:
+        text = f"active until {line.active_until}, security fixes until {line.security_until}"
+    else:
+        text = f"security fixes only, until {line.security_until}"
+    left = (line.security_until - day).days
+    if left <= NOTICE_DAYS:
+        return f"⚠ PHP {php} support: {text} ({left} days after this release) — source: {SOURCE}"
+    return f"PHP {php} support: {text} — source: {SOURCE}"
+
+
 def matrix_warnings(
     lines: Iterable[tuple[str, bool]], default_line: str, today: datetime.date
 ) -> list[str]:

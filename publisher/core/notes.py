@@ -530,13 +530,17 @@ def _short(digest: str) -> str:
 
 
 def _lifecycle(php: str, published_at: str) -> list[str]:
-    """``- ⚠ ...`` when the line is past its end of life or its base no longer updates."""
+    """``- ⚠ ...`` when the line is past its end of life or its base no longer updates;
+    else the support it has on the day of publishing, and until when."""
     try:
         day = datetime.date.fromisoformat(published_at[:10])
     except ValueError:
         return []
     note = lifecycle.warning(php, day)
-    return [f"- ⚠ {note}"] if note else []
+    if note:
+        return [f"- ⚠ {note}"]
+    support = lifecycle.support(php, day)
+    return [f"- {support}"] if support else []
 
 
 #: The first words of a stand-in rehearsal's notes (``release_markdown``).

@@ -150,6 +150,26 @@ def test_notes_mark_a_line_past_its_end_of_life() -> None:
     assert "⚠ PHP 8.4" not in text  # a supported line carries no warning
 
 
+def test_notes_say_each_line_s_support_on_the_day_of_publishing() -> None:
+    from dataclasses import replace
+
+    base = facts()  # published 2026-11-22
+    line_82 = replace(base.lines[0], php="8.2", php_version="8.2.29")
+    text = notes.release_markdown(replace(base, lines=(line_82, base.lines[0])), HISTORY)
+    section_82 = text.split("## PHP 8.2")[1].split("## PHP 8.4")[0]
+    assert "- ⚠ PHP 8.2 support: security fixes only, until 2026-12-31 (39 days after this " in (
+        section_82
+    )
+    section_84 = text.split("## PHP 8.4")[1]
+    assert (
+        "- PHP 8.4 support: active until 2026-12-31, security fixes until 2028-12-31 — source:"
+        in section_84
+    )
+    later = notes.release_markdown(replace(base, published_at="2027-02-01T00:00:00Z"), HISTORY)
+    assert "- PHP 8.4 support: security fixes only, until 2028-12-31 — source:" in later
+    assert notes.release_markdown(base, HISTORY) == notes.release_markdown(base, HISTORY)
+
+
 def test_a_record_with_a_key_given_twice_is_refused() -> None:
     text = notes.release_json(facts(), SizeHistory({}))
     assert notes.parse_record(text, "v1.1.0.json").default_line == "8.4"
