@@ -564,6 +564,16 @@ def test_buildx_with_the_docker_driver_returns_the_exported_layout(
     assert argv[argv.index("--output") + 1].startswith("type=oci,dest=")
 
 
+def test_buildx_refuses_an_unknown_build_cache_when_checked() -> None:
+    """At selection, before any registry request or dry-run plan: not at the first build."""
+    runner = _docker_driver_runner()
+    runner.env = {"PUBLISHER_BUILD_CACHE": "s3"}
+    with pytest.raises(UsageError, match="PUBLISHER_BUILD_CACHE='s3' is not a build cache"):
+        BuildxBuilder(runner).check()
+    runner.env = {"PUBLISHER_BUILD_CACHE": "gha"}
+    assert "docker driver" in BuildxBuilder(runner).check()
+
+
 def test_buildx_is_missing_without_the_plugin() -> None:
     runner = _docker_clis(FakeRunner(), new_has_buildx=False)
     builder = BuildxBuilder(runner)

@@ -210,6 +210,7 @@ class BuildxBuilder:
         return cache_backend(getattr(self.runner, "env", None) or os.environ)
 
     def check(self) -> str:
+        self._cache()  # a mistyped PUBLISHER_BUILD_CACHE is refused before any request
         cli = self._find()
         if cli is None or cli.buildx_version is None:
             raise ToolMissingError(
