@@ -104,16 +104,27 @@ def warning(php: str, today: datetime.date, *, frozen: bool = False) -> str | No
 NOTICE_DAYS = 90
 
 
+def _days_left(line: PhpLine, day: datetime.date) -> int | None:
+    """Days from ``day`` to the end of ``line``'s security support, when that is at most
+    :data:`NOTICE_DAYS` away (0: it ends that day); None when further, or already past."""
+    left = (line.security_until - day).days
+    return left if 0 <= left <= NOTICE_DAYS else None
+
+
+def _days(count: int) -> str:
+    return f"{count} day{'' if count == 1 else 's'}"
+
+
 def ending_soon(php: str, today: datetime.date, *, frozen: bool = False) -> str | None:
     """A one-line notice when ``php`` leaves security support within :data:`NOTICE_DAYS`
     (and its base still moves): what happens then, and what to change in matrix.yaml."""
     line = TABLE.get(php)
     if line is None or status(php, today, frozen=frozen).base_frozen:
         return None
-    left = (line.security_until - today).days
-    if left > NOTICE_DAYS:
+    left = _days_left(line, today)
+    if left is None:
         return None
-    when = "today" if left == 0 else f"in {left} day{'s' if left != 1 else ''}"
+    when = "today" if left == 0 else f"in {_days(left)}"
     return (
         f"PHP {php}'s security support ends on {line.security_until} ({when}), and the "
         "official image stops updating it after that day: then mark the line frozen: true "
@@ -132,10 +143,11 @@ def support(php: str, day: datetime.date) -> str | None:
         text = f"active until {line.active_until}, security fixes until {line.security_until}"
     else:
         text = f"security fixes only, until {line.security_until}"
-    left = (line.security_until - day).days
-    if left <= NOTICE_DAYS:
-        return f"⚠ PHP {php} support: {text} ({left} days after this release) — source: {SOURCE}"
-    return f"PHP {php} support: {text} — source: {SOURCE}"
+    left = _days_left(line, day)
+    if left is None:
+        return f"PHP {php} support: {text} — source: {SOURCE}"
+    when = "the day of this release" if left == 0 else f"{_days(left)} after this release"
+    return f"⚠ PHP {php} support: {text} ({when}) — source: {SOURCE}"
 
 
 def matrix_warnings(

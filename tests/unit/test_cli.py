@@ -64,16 +64,33 @@ def test_plan_says_which_line_leaves_security_support_within_90_days(cli, monkey
     assert "PHP 8.3's security support ends" not in cli("plan", "v2.0.0").output
 
 
-def test_plan_warns_when_latest_would_follow_a_line_that_no_longer_updates(cli, tmp_path):
+def test_plan_warns_when_latest_would_follow_a_line_that_no_longer_updates(
+    cli, tmp_path, monkeypatch
+):
     text = (ROOT / "matrix.yaml").read_text(encoding="utf-8")
     matrix = tmp_path / "matrix.yaml"
     matrix.write_text(text.replace('default_line: "8.4"', 'default_line: "8.1"'), "utf-8")
     flat = " ".join(cli("plan", "v3.0.0", "--config", str(matrix)).output.split())
     assert "latest and each release's vX.Y.Z follow the default line 8.1" in flat
     assert "whose base no longer updates" in flat
+
+    # The committed default line, made supported for years whatever today's date is.
     today = datetime.datetime.now(datetime.UTC).date()
-    if lifecycle.warning("8.4", today) is None:  # the committed default line, until 2028-12-31
-        assert "follow the default line" not in " ".join(cli("plan", "v3.0.0").output.split())
+    years = datetime.timedelta(days=1000)
+    supported = dataclasses.replace(
+        lifecycle.TABLE["8.4"], active_until=today + years, security_until=today + 2 * years
+    )
+    monkeypatch.setitem(lifecycle.TABLE, "8.4", supported)
+    assert "follow the default line" not in " ".join(cli("plan", "v3.0.0").output.split())
+
+
+def test_a_mistyped_command_is_exit_2_with_the_closest_one(cli):
+    typo = cli("relase", "v1.0.0")
+    assert typo.exit_code == 2
+    assert "No such command 'relase'; did you mean 'release'?" in typo.output
+    far = cli("xyzzy")
+    assert far.exit_code == 2 and "No such command 'xyzzy'" in far.output
+    assert "did you mean" not in far.output
 
 
 def test_bad_release_tag_is_exit_2_with_one_line(cli):

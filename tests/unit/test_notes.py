@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
 
-from publisher.core import notes
+from publisher.core import lifecycle, notes
 from publisher.core.errors import ConfigError
 from publisher.core.notes import (
     FloatingFacts,
@@ -168,6 +169,10 @@ def test_notes_say_each_line_s_support_on_the_day_of_publishing() -> None:
     later = notes.release_markdown(replace(base, published_at="2027-02-01T00:00:00Z"), HISTORY)
     assert "- PHP 8.4 support: security fixes only, until 2028-12-31 — source:" in later
     assert notes.release_markdown(base, HISTORY) == notes.release_markdown(base, HISTORY)
+    last_day = lifecycle.support("8.2", datetime.date(2026, 12, 30))
+    assert last_day is not None and "(1 day after this release)" in last_day
+    on_the_day = lifecycle.support("8.2", datetime.date(2026, 12, 31))
+    assert on_the_day is not None and "(the day of this release)" in on_the_day
 
 
 def test_a_record_with_a_key_given_twice_is_refused() -> None:

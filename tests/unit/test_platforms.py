@@ -48,15 +48,6 @@ def test_an_unknown_member_names_the_choices_and_the_closest_one() -> None:
     assert str(far.value).endswith("choose one of linux/amd64, linux/arm64")  # nothing close
 
 
-def test_a_mistyped_command_is_exit_2_with_the_closest_one(cli) -> None:
-    typo = cli("relase", "v1.0.0")
-    assert typo.exit_code == 2
-    assert "No such command 'relase'; did you mean 'release'?" in typo.output
-    far = cli("xyzzy")
-    assert far.exit_code == 2 and "No such command 'xyzzy'" in far.output
-    assert "did you mean" not in far.output
-
-
 def test_a_digest_record_carries_a_platform_and_writes_the_same_json() -> None:
     typed = record(Platform.ARM64)
     from_text = record("linux/arm64")
