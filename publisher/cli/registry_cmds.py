@@ -101,7 +101,8 @@ def verify_command(
     platform image is within the size budget. Exits 12 listing every defect.
     A registry that cannot be reached is listed as a defect and the others are
     still checked (--json prints the report all the same): exit 7 when nothing
-    else is wrong, 12 when a registry that answered has a defect.
+    else is wrong, 12 when a registry that answered has a defect. The registries
+    are read at the same time, up to 8 requests in flight on each.
 
     Registry retries are bounded by PUBLISHER_RETRY_ATTEMPTS (5),
     PUBLISHER_RETRY_MAX_DELAY (20 s) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s).

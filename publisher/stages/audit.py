@@ -47,8 +47,8 @@ from ..core.notes import ReleaseFacts, load_record, record_releases
 from ..core.plan import parse_scheme_tag, settled
 from ..core.reference import parse_repository
 from .clients import AnonymousClient
+from .parallel import in_parallel, tag_digests
 from .public import fix_steps
-from .publish import in_parallel, tag_digests
 
 
 @dataclass

@@ -39,7 +39,6 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 from ..adapters.output import Output
 from ..adapters.registry import (
@@ -69,6 +68,7 @@ from ..core.records import DigestRecord
 from ..core.reference import Reference
 from ..core.transfer_plan import Target, TransferPlan
 from ..core.version import Release
+from .parallel import in_parallel, tag_digests
 from .verify import check_index
 
 #: Where ``release`` keeps the digest records of a run until it succeeds.
@@ -128,29 +128,6 @@ class PublishResult:
     notes_md: Path | None = None
     notes_json: Path | None = None
     facts: notes_mod.ReleaseFacts | None = None
-
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-#: Registry requests in flight at once for reads and tag writes.
-REQUESTS_IN_FLIGHT = 8
-
-
-def in_parallel(
-    fn: Callable[[T], R], items: Sequence[T], workers: int = REQUESTS_IN_FLIGHT
-) -> list[R]:
-    """``[fn(x) for x in items]``, several at a time; the first error propagates."""
-    if len(items) <= 1:
-        return [fn(x) for x in items]
-    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-        return list(pool.map(fn, items))
-
-
-def tag_digests(client: RegistryClient, repo: str, tags: Sequence[str]) -> dict[str, str]:
-    """tag -> digest for the tags present (resolved several at a time)."""
-    found = in_parallel(lambda tag: client.tag_digests(repo, [tag]), list(dict.fromkeys(tags)))
-    return {tag: digest for one in found for tag, digest in one.items()}
 
 
 # --------------------------------------------------------------------------- pure helpers

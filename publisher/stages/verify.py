@@ -13,9 +13,12 @@ says what holds everywhere else.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from ..adapters.output import Output
 from ..adapters.registry import Manifest, RegistryClient
@@ -35,17 +38,33 @@ from ..core.publish_plan import config_for_record, not_in_release
 from ..core.reference import Reference
 from ..core.verify_rules import Defect, ImageFacts, LineExpectation, Report, TagFacts
 from ..core.version import Release
+from .parallel import REQUESTS_IN_FLIGHT, in_parallel
+
+T = TypeVar("T")
 
 
-@dataclass
 class _BlobCache:
-    known: dict[tuple[str, str, str], bool] = field(default_factory=dict)
+    """Whether each blob exists, asked once per registry and repository even when
+    several indexes that share layers are inspected at the same time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[tuple[str, str, str], Future[bool]] = {}
 
     def exists(self, client: RegistryClient, repo_path: str, digest: str) -> bool:
         key = (client.transport.base, repo_path, digest)
-        if key not in self.known:
-            self.known[key] = client.blob_exists(repo_path, digest)
-        return self.known[key]
+        with self._lock:
+            answer = self._known.get(key)
+            asks = answer is None
+            if answer is None:
+                answer = self._known[key] = Future()
+        if asks:
+            try:
+                answer.set_result(client.blob_exists(repo_path, digest))
+            except BaseException as exc:
+                answer.set_exception(exc)
+                raise
+        return answer.result()
 
 
 def _missing_blobs(
@@ -209,15 +228,27 @@ def existing_tags(
     config: Config, clients: Mapping[str, RegistryClient]
 ) -> tuple[dict[str, list[str]], dict[str, str]]:
     """The tags on each registry that answers, and each one that cannot be reached
-    (registry name -> its error in words)."""
+    (registry name -> its error in words). The registries are asked at the same time."""
+
+    def listed(registry: Registry) -> list[str] | str:
+        try:
+            return clients[registry.name].list_tags(registry.repository.path)
+        except UnreachableError as exc:
+            return exc.message
+
     existing: dict[str, list[str]] = {}
     unreachable: dict[str, str] = {}
-    for registry in config.registries:
-        try:
-            existing[registry.name] = clients[registry.name].list_tags(registry.repository.path)
-        except UnreachableError as exc:
-            unreachable[registry.name] = exc.message
+    registries = list(config.registries)
+    for registry, answer in zip(registries, in_parallel(listed, registries), strict=True):
+        if isinstance(answer, str):
+            unreachable[registry.name] = answer
+        else:
+            existing[registry.name] = answer
     return existing, unreachable
+
+
+#: One registry's answer: where each tag points, and what each digest holds.
+_RegistryFacts = tuple[list[TagFacts], dict[tuple[str, str], ImageFacts]]
 
 
 def verify_release(
@@ -228,6 +259,7 @@ def verify_release(
     *,
     record: ReleaseFacts | None = None,
     unreachable: Mapping[str, str] | None = None,
+    workers: int = REQUESTS_IN_FLIGHT,
 ) -> Report:
     """Check every expected tag of ``plan`` on every registry; return every defect found.
 
@@ -236,37 +268,68 @@ def verify_release(
     down; one that stops answering during the check joins them. Each is a defect,
     the others are checked. Does not raise on defects (see ``raise_for_defects``);
     authentication and rate-limit errors propagate.
+
+    The registries are read at the same time, and on each up to ``workers`` tags
+    are resolved and indexes inspected at once (``workers=1``: one request at a
+    time); the report does not depend on the order the answers arrive in.
     """
     wanted = expectations(config, plan, record)
-    tag_facts: list[TagFacts] = []
-    images: dict[tuple[str, str], ImageFacts] = {}
     down = dict(unreachable or {})
     cache = _BlobCache()
-    for registry in config.registries:
-        if registry.name in down:
-            continue
+
+    def read(registry: Registry) -> _RegistryFacts | str:
+        """What ``registry`` holds of the release, or why it could not be read."""
         client = clients[registry.name]
         repo = registry.repository
-        found: list[TagFacts] = []
-        inspected: dict[tuple[str, str], ImageFacts] = {}
+        #: set by the first request that finds the registry gone: the requests
+        #: still queued for it then end at once instead of each waiting out retries.
+        gone: list[UnreachableError] = []
+
+        def unless_gone(ask: Callable[[str], T]) -> Callable[[str], T]:
+            def asked(item: str) -> T:
+                if gone:
+                    raise gone[0]
+                try:
+                    return ask(item)
+                except UnreachableError as exc:
+                    gone.append(exc)
+                    raise
+
+            return asked
+
+        @unless_gone
+        def resolve(tag: str) -> str | None:
+            try:
+                return client.resolve(Reference(repo.domain, repo.path, tag))
+            except NotFoundError:
+                return None
+
+        @unless_gone
+        def inspect(digest: str) -> ImageFacts:
+            output.detail(f"checking {registry.name} {repo.name}@{digest}")
+            return inspect_index(client, registry.name, repo.path, digest, blobs=cache)
+
+        tags = [tag for line in wanted for tag in line.tags.get(registry.name, ())]
         try:
-            for expectation in wanted:
-                for tag in expectation.tags.get(registry.name, ()):
-                    try:
-                        digest = client.resolve(Reference(repo.domain, repo.path, tag))
-                    except NotFoundError:
-                        digest = None
-                    found.append(TagFacts(registry.name, tag, digest))
-                    if digest and (registry.name, digest) not in inspected:
-                        output.detail(f"checking {registry.name} {repo.name}@{digest}")
-                        inspected[(registry.name, digest)] = inspect_index(
-                            client, registry.name, repo.path, digest, blobs=cache
-                        )
+            # the first tag alone: a registry that fails every request costs one
+            # request's retries, not one for each request in flight
+            digests = [resolve(tag) for tag in tags[:1]] + in_parallel(resolve, tags[1:], workers)
+            found = [TagFacts(registry.name, t, d) for t, d in zip(tags, digests, strict=True)]
+            distinct = list(dict.fromkeys(d for d in digests if d))
+            inspected = in_parallel(inspect, distinct, workers)
         except UnreachableError as exc:
-            down[registry.name] = exc.message
-            continue
-        tag_facts += found
-        images.update(inspected)
+            return exc.message
+        return found, {(registry.name, d): f for d, f in zip(distinct, inspected, strict=True)}
+
+    tag_facts: list[TagFacts] = []
+    images: dict[tuple[str, str], ImageFacts] = {}
+    answering = [r for r in config.registries if r.name not in down]
+    for registry, answer in zip(answering, in_parallel(read, answering, workers), strict=True):
+        if isinstance(answer, str):
+            down[registry.name] = answer
+        else:
+            tag_facts += answer[0]
+            images.update(answer[1])
     return rules.build_report(plan.release, wanted, tag_facts, images, down)
 
 
