@@ -23,9 +23,21 @@ REQUESTS_IN_FLIGHT = 8
 
 
 def in_parallel(
-    fn: Callable[[T], R], items: Sequence[T], workers: int = REQUESTS_IN_FLIGHT
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    workers: int = REQUESTS_IN_FLIGHT,
+    *,
+    first_alone: bool = False,
 ) -> list[R]:
-    """``[fn(x) for x in items]``, several at a time; the first error propagates."""
+    """``[fn(x) for x in items]``, several at a time; the first error propagates.
+
+    ``first_alone``: ``fn(items[0])`` first, then the rest together. For requests to
+    one registry: the first learns its authentication (one token, not one per
+    request in flight), and a registry that fails every request costs one
+    request's retries before its error propagates.
+    """
+    if first_alone and items:
+        return [fn(items[0]), *in_parallel(fn, items[1:], workers)]
     if len(items) <= 1 or workers <= 1:
         return [fn(x) for x in items]
     with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:

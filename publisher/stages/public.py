@@ -21,6 +21,7 @@ from ..core.errors import AuthError, NotFoundError, RateLimitedError, Verificati
 from ..core.plan import selected_pins
 from ..core.version import Release
 from .clients import AnonymousClient, ClientFactory
+from .parallel import in_parallel
 
 
 @dataclass(frozen=True)
@@ -82,27 +83,34 @@ def check_public(
     anonymous: AnonymousClient,
     output: Output,
 ) -> PublicCheck:
-    """Read every pin on every registry anonymously; never raises for a refused read."""
+    """Read every pin on every registry anonymously; never raises for a refused read.
+
+    The registries are read at the same time, several pins at once on each.
+    """
     tags = selected_pins(config, version)
-    reads: list[PinRead] = []
-    for registry in config.registries:
+
+    def read_all(registry: Registry) -> list[PinRead]:
         client = anonymous(registry)
-        for tag in tags:
+
+        def read(tag: str) -> PinRead:
             ref = registry.ref(tag=tag)
             try:
                 digest = client.resolve(ref)
             except AuthError as exc:
-                reads.append(PinRead(registry.name, str(ref), None, f"refused ({exc.message})"))
+                return PinRead(registry.name, str(ref), None, f"refused ({exc.message})")
             except NotFoundError:
                 # GHCR answers a private package's anonymous read with "not found" too.
-                reads.append(PinRead(registry.name, str(ref), None, "not found anonymously"))
+                return PinRead(registry.name, str(ref), None, "not found anonymously")
             except RateLimitedError as exc:
-                reads.append(
-                    PinRead(registry.name, str(ref), None, f"rate limited ({exc.message})")
-                )
-            else:
-                reads.append(PinRead(registry.name, str(ref), digest))
-                output.info(f"{ref}: readable anonymously ({digest})")
+                return PinRead(registry.name, str(ref), None, f"rate limited ({exc.message})")
+            return PinRead(registry.name, str(ref), digest)
+
+        return in_parallel(read, tags, first_alone=True)
+
+    reads = [read for found in in_parallel(read_all, config.registries) for read in found]
+    for read in reads:
+        if read.ok:
+            output.info(f"{read.reference}: readable anonymously ({read.digest})")
     return PublicCheck(version.tag, tuple(reads))
 
 

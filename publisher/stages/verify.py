@@ -311,9 +311,7 @@ def verify_release(
 
         tags = [tag for line in wanted for tag in line.tags.get(registry.name, ())]
         try:
-            # the first tag alone: a registry that fails every request costs one
-            # request's retries, not one for each request in flight
-            digests = [resolve(tag) for tag in tags[:1]] + in_parallel(resolve, tags[1:], workers)
+            digests = in_parallel(resolve, tags, workers, first_alone=True)
             found = [TagFacts(registry.name, t, d) for t, d in zip(tags, digests, strict=True)]
             distinct = list(dict.fromkeys(d for d in digests if d))
             inspected = in_parallel(inspect, distinct, workers)

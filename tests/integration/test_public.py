@@ -8,6 +8,7 @@ environment and in the docker config, and must not be used.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import subprocess
@@ -15,14 +16,20 @@ import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 from publisher.adapters.localregistry import LocalRegistry
+from publisher.adapters.output import Output
+from publisher.adapters.registry import RegistryClient
+from publisher.core import config as config_mod
+from publisher.core.version import parse_release
+from publisher.stages.public import check_public
 from tests.conftest import ROOT
-from tests.integration.conftest import BasicAuthRegistry
-from tests.support.images import make_image, push_raw
+from tests.integration.conftest import BasicAuthRegistry, matrix_text
+from tests.support.images import make_image, push_raw, write_layout
 
 pytestmark = pytest.mark.integration
 
@@ -123,3 +130,39 @@ def test_a_registry_that_refuses_anonymous_reads_fails_with_the_steps(
     assert "readable without credentials in that registry's settings" in out
     assert "publisher check-public" in out
     assert basic_registry.password not in out
+
+
+def test_pins_are_read_together_after_one_anonymous_token(
+    tmp_path: Path,
+    token_registry: Any,
+    repo: str,
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """Several pins are read at once, after the first has fetched the registry's
+    anonymous token: one token request, not one per read in flight."""
+    pusher = make_client(token_registry, credentials=token_registry.pusher)
+    image = make_image(("linux/amd64",))
+    digest = pusher.push_layout(write_layout(image, tmp_path / "layout"), repo)
+    for tag in PINS:
+        pusher.tag(repo, digest, tag)
+    config = config_mod.loads(
+        matrix_text([("tok", f"{token_registry.host}/{repo}", True)], lines=LINES)
+    )
+    server = token_registry.server
+    server.clear()
+    out = io.StringIO()
+    result = check_public(
+        config,
+        parse_release(RELEASE),
+        anonymous=lambda registry: make_client(registry.host),
+        output=Output(env={}, stream=out, err_stream=out),
+    )
+    assert [read.reference for read in result.reads] == [
+        f"{token_registry.host}/{repo}:{tag}" for tag in PINS
+    ]
+    assert all(read.digest == digest for read in result.reads), result.reads
+    assert [request.account for request in server.requests] == [None]
+    # reported in the order of the pins, whatever order the answers came in
+    assert [line.split(": ")[0] for line in out.getvalue().splitlines()] == [
+        read.reference for read in result.reads
+    ]
