@@ -14,9 +14,10 @@ from pathlib import Path
 from ..core import lifecycle
 from ..core.config import Config
 from ..core.errors import ConfigError, NotFoundError, PublisherError, UsageError
-from ..core.notes import ReleaseFacts, load_record, record_releases
+from ..core.notes import LineFacts, ReleaseFacts, load_record, record_releases
 from ..core.reference import parse
 from .clients import ClientFactory
+from .parallel import in_parallel
 
 
 @dataclass(frozen=True)
@@ -44,21 +45,18 @@ def newest_stable_record(notes_dir: Path) -> ReleaseFacts:
 
 
 def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> BaseCheck:
+    """Resolve every recorded base again (several at once) and compare its digest."""
     record = newest_stable_record(notes_dir)
-    details: list[str] = []
-    moved: list[str] = []
-    changed = False
     today = datetime.date.today()
     configured = {ln.php: ln for ln in config.lines}
-    frozen: list[str] = []
-    for line in record.lines:
+
+    def compare(line: LineFacts) -> tuple[str, str]:
+        """(``frozen``, ``moved`` or ``same``; the line's detail in words)."""
         php = line.php
         known = configured.get(php)
         state = lifecycle.status(php, today, frozen=bool(known and known.frozen))
         if state.base_frozen:
-            frozen.append(php)
-            details.append(f"PHP {php}: can never change ({state.note or 'frozen'})")
-            continue
+            return "frozen", f"PHP {php}: can never change ({state.note or 'frozen'})"
         # The recorded image is the reference the build pulled (through the mirror, if any).
         try:
             ref = parse(line.base_image)
@@ -66,20 +64,19 @@ def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> Base
             raise ConfigError(
                 f"base image {line.base_image!r} is not a reference: {exc.message}",
                 source=str(notes_dir / f"{record.release}.json"),
-                field=f"lines[php={line.php}].base.image",
+                field=f"lines[php={php}].base.image",
             ) from None
-        client = clients.for_base(config, ref)
         try:
-            current = client.resolve(ref)
+            current = clients.for_base(config, ref).resolve(ref)
         except NotFoundError:
-            details.append(f"PHP {line.php}: base {ref} no longer exists")
-            changed = True
-            moved.append(line.php)
-            continue
+            return "moved", f"PHP {php}: base {ref} no longer exists"
         if current != line.base_digest:
-            changed = True
-            moved.append(line.php)
-            details.append(f"PHP {line.php}: base {ref} moved from {line.base_digest} to {current}")
-        else:
-            details.append(f"PHP {line.php}: base {ref} unchanged ({current})")
-    return BaseCheck(record.release, changed, tuple(details), tuple(moved), tuple(frozen))
+            return "moved", f"PHP {php}: base {ref} moved from {line.base_digest} to {current}"
+        return "same", f"PHP {php}: base {ref} unchanged ({current})"
+
+    found = in_parallel(compare, record.lines)
+    lines = [line.php for line in record.lines]
+    moved = tuple(php for php, (kind, _) in zip(lines, found, strict=True) if kind == "moved")
+    frozen = tuple(php for php, (kind, _) in zip(lines, found, strict=True) if kind == "frozen")
+    details = tuple(detail for _, detail in found)
+    return BaseCheck(record.release, bool(moved), details, moved, frozen)

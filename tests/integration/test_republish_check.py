@@ -107,3 +107,5 @@ def test_only_moved_lines_are_rebuilt_and_frozen_lines_are_named(
     said = result.stdout + result.stderr
     assert "PHP 8.1: can never change" in said
     assert "PHP 8.3: base" in said and "unchanged" in said
+    # the bases are resolved together, and told in the record's order of lines
+    assert said.index("PHP 8.1: can") < said.index("PHP 8.3: base") < said.index("PHP 8.4: base")
