@@ -9,11 +9,11 @@ Needs the distribution registry (``docker-registry``); about a minute.
 
 A release of five PHP lines for linux/amd64 and linux/arm64 is pushed with raw
 HTTP to two loopback registries ("hub" and "ghcr"). Each platform image has the
-five layers of its architecture's base, shared by every line, plus three of its
-own: 17 HEADs of distinct blobs per line and registry, as a real image's
-inspection needs. Then each registry is put behind a counting proxy that holds
-every request ``--latency`` seconds before forwarding it, as a distant registry
-does, and the verify stage (``publisher verify``: list the tags, plan, check every
+five layers of its architecture's base, shared by every line, three of its own
+and its config: nine blobs, 50 distinct ones per registry for the release. Then
+each registry is put behind a counting proxy that holds every request
+``--latency`` seconds before forwarding it, as a distant registry does, and the
+verify stage (``publisher verify``: list the tags, plan, check every
 tag, index, child and blob) runs, interleaved, ``--repeat`` times each way:
 
 * **one at a time**: ``workers=1``, one request in flight, registry after registry
