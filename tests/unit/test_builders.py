@@ -224,6 +224,39 @@ def test_buildah_build_failure_removes_the_local_image(tmp_path: Path) -> None:
     assert [c[1] for c in runner.argvs()] == ["build", "rmi"]
 
 
+RACED = (
+    "Error: committing container for step {...}: copying layers and metadata for container "
+    '"d122ace7": committing the finished image: creating image "3ff018a5": layer not known'
+)
+
+
+def test_buildah_builds_again_when_another_build_raced_it_in_the_image_store(
+    tmp_path: Path,
+) -> None:
+    """Two releases building identical layers at once: buildah's commit can find the
+    layer gone ("layer not known"). The build is retried, at most BUILD_ATTEMPTS times,
+    with a warning each time; the local image is removed once, at the end."""
+    runner = FakeRunner(tools={"buildah": BUILDAH}).on([BUILDAH, "build"], fail(125, stderr=RACED))
+    with pytest.raises(CommandError, match="layer not known"):
+        BuildahBuilder(runner).build(request(tmp_path))
+    assert [c[1] for c in runner.argvs()] == ["build"] * buildah_mod.BUILD_ATTEMPTS + ["rmi"]
+    builds = runner.argvs()[:-1]
+    assert len(set(builds)) == 1  # the same command each time, into the same local name
+    said = runner.stream.getvalue()
+    assert said.count("another buildah build changed the image store") == 2, said
+    assert "attempt 2 of 3" in said and "attempt 3 of 3" in said
+
+
+def test_buildah_builds_again_only_for_the_storage_race(tmp_path: Path) -> None:
+    answers = iter([fail(125, stderr=RACED), fail(1, stderr="exec format error")])
+    runner = FakeRunner(tools={"buildah": BUILDAH}).on(
+        [BUILDAH, "build"], lambda _call: next(answers)
+    )
+    with pytest.raises(CommandError, match="exec format error"):
+        BuildahBuilder(runner).build(request(tmp_path))
+    assert [c[1] for c in runner.argvs()] == ["build", "build", "rmi"]
+
+
 # ----------------------------------------------------------------- docker
 
 

@@ -39,6 +39,14 @@ MIN_VERSION = (1, 24, 0)
 DEFAULT_ISOLATION = "chroot"
 DEFAULT_FORMAT = "docker"
 
+#: What buildah says when another buildah process sharing its image store removed
+#: or replaced a layer while this build committed the same one (two builds of
+#: identical layers at once: ``--timestamp`` makes layers identical across
+#: releases). The build itself is sound; building again succeeds.
+STORAGE_RACE = "layer not known"
+#: Builds of one image, counting the first, when each fails with ``STORAGE_RACE``.
+BUILD_ATTEMPTS = 3
+
 
 def build_argv(
     request: BuildRequest,
@@ -138,17 +146,7 @@ class BuildahBuilder:
         request.work_dir.mkdir(parents=True, exist_ok=True)
         local_name = local_name_for(request, uuid.uuid4().hex[:12])
         try:
-            self.runner.run(
-                build_argv(
-                    request,
-                    local_name,
-                    buildah=buildah,
-                    isolation=self._isolation,
-                    image_format=self.image_format,
-                ),
-                what=f"buildah build (PHP {request.php}, {request.platform})",
-                hint=foreign_hint(request.platform),
-            )
+            self._build(request, local_name, buildah)
             if request.layout_dir.exists():
                 shutil.rmtree(request.layout_dir)
             request.digest_file.unlink(missing_ok=True)
@@ -167,3 +165,26 @@ class BuildahBuilder:
         base = str(request.base) if request.base else None
         digest = normalize_config(request.layout_dir, base)
         return checked_output(self.name, request, digest, started=start)
+
+    def _build(self, request: BuildRequest, local_name: str, buildah: str) -> None:
+        """``buildah build``, again when another build raced it in the image store."""
+        what = f"buildah build (PHP {request.php}, {request.platform})"
+        argv = build_argv(
+            request,
+            local_name,
+            buildah=buildah,
+            isolation=self._isolation,
+            image_format=self.image_format,
+        )
+        for attempt in range(1, BUILD_ATTEMPTS + 1):
+            try:
+                self.runner.run(argv, what=what, hint=foreign_hint(request.platform))
+                return
+            except CommandError as exc:
+                if STORAGE_RACE not in exc.output or attempt == BUILD_ATTEMPTS:
+                    raise
+                self.runner.output.warning(
+                    f"{what}: another buildah build changed the image store while this one "
+                    f"committed ({STORAGE_RACE!r}); building again "
+                    f"(attempt {attempt + 1} of {BUILD_ATTEMPTS})"
+                )
