@@ -404,7 +404,7 @@ def republish_command(state: State, release_tag: str, reason: str, **given: Any)
 
 @main.command("republish-check")
 @options.config
-@options.notes_dir
+@options.records_dir
 @pass_state
 @handle_errors
 def republish_check_command(state: State, config_path: str, notes_dir: Path | None) -> None:
