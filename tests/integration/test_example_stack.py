@@ -6,7 +6,8 @@ required, rate limited, cached image with the registry gone). For every case the
 POSIX launcher runs under ``sh`` (dash) with no Python on its PATH and starts the
 stack with real compose v2 where a start is expected; ``publisher resolve``
 (the single-file module, on the same pins file) must reach the same decision,
-availability class and exit code.
+availability class and exit code. A set of starts also runs under bash --posix,
+zsh's sh emulation and busybox ash, which must do and say what dash does.
 
 Everything here is a STAND-IN: the base is publisher's busybox stand-in (label
 ``dev.publisher.stand-in=true``) and the Dockerfile is the offline example's
@@ -26,7 +27,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -265,11 +266,15 @@ def launcher_env(world: World, project: str, tmp_path: Path, **settings: str) ->
 
 
 def launch(
-    world: World, env: dict[str, str], stack: Path = STACK, cwd: Path | None = None
+    world: World,
+    env: dict[str, str],
+    stack: Path = STACK,
+    cwd: Path | None = None,
+    shell: Sequence[str] = (),
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
-    """Run start.sh with dash; return the process and its decision line's fields."""
-    dash = shutil.which("dash") or "sh"
-    proc = run(dash, str(stack / "start.sh"), env=env, check=False, cwd=cwd)
+    """Run start.sh with dash (or ``shell``); return the process and its decision line's fields."""
+    interpreter = shell or (shutil.which("dash") or "sh",)
+    proc = run(*interpreter, str(stack / "start.sh"), env=env, check=False, cwd=cwd)
     fields: dict[str, str] = {}
     for line in proc.stderr.splitlines():
         if line.startswith("start: decision="):
@@ -833,6 +838,63 @@ def test_a_broken_pins_file_is_exit_3_in_both(
     assert f"start: error: {words}" in proc.stderr
     assert f"error: {words}" in answer.stderr
     assert "use the pins file publisher wrote" in proc.stderr
+
+
+#: The shells a developer's ``sh`` may be, besides dash: macOS runs /bin/sh as bash in
+#: POSIX mode (or zsh's, or dash, as its owner chose); Alpine and many containers
+#: have busybox's ash.
+SHELLS = {
+    "bash-posix": ("bash", "--posix"),
+    "zsh-sh": ("zsh", "--emulate", "sh"),
+    "busybox-ash": ("busybox", "ash"),
+}
+
+
+def said(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    """The launcher's own lines (decision, why, fix, errors), not docker's or compose's."""
+    return [line for line in proc.stderr.splitlines() if line.startswith(("start:", "  "))]
+
+
+@pytest.mark.parametrize("shell", list(SHELLS))
+def test_every_posix_shell_decides_and_says_what_dash_does(
+    world: World, project: str, tmp_path: Path, shell: str
+) -> None:
+    """The same start under dash and under ``shell``: the same decision, exit code and
+    words, and compose starts the same image; a broken pins file and a bad setting too."""
+    tool = shutil.which(SHELLS[shell][0])
+    assert tool, f"{SHELLS[shell][0]} is not installed (scripts/setup-machine installs it)"
+    interpreter = (tool, *SHELLS[shell][1:])
+    crlf = tmp_path / f"{RELEASE}.env"
+    crlf.write_bytes(world.pins.read_bytes().replace(b"\n", b"\r\n"))
+    cached, refused = world.repositories["cached"], world.repositories["refused"]
+    cases: dict[str, tuple[dict[str, str], int]] = {
+        "cached": ({"PHP_IMAGE_REPOSITORY": cached}, 0),
+        "cached, CRLF pins": ({"PHP_IMAGE_REPOSITORY": cached, "PHP_PINS_FILE": str(crlf)}, 0),
+        "refused, fallback": ({"PHP_IMAGE_REPOSITORY": refused}, 0),
+        "refused, no fallback": (
+            {"PHP_IMAGE_REPOSITORY": refused, "ALLOW_LOCAL_BUILD_FALLBACK": "false"},
+            17,
+        ),
+        "pins twice": ({"PHP_PINS_FILE": _broken_pins(world, tmp_path, "twice")}, 3),
+        "bad setting": ({"PHP_VERSION": "8"}, 2),
+    }
+    # The fallback builds the local image once and reuses it after: build it first, so
+    # that both shells meet the same image store.
+    launch(world, launcher_env(world, project, tmp_path, **cases["refused, fallback"][0]))
+    compose_down(world.docker, project)
+    for case, (settings, exit_code) in cases.items():
+        env = launcher_env(world, project, tmp_path, **settings)
+        runs = {}
+        for name, argv in (("dash", ()), (shell, interpreter)):
+            proc, fields = launch(world, env, shell=argv)
+            image = None
+            if proc.returncode == 0:
+                image = running_image(world.docker, project)["Id"]
+                compose_down(world.docker, project)
+            runs[name] = (proc.returncode, fields, said(proc), image)
+        assert runs[shell] == runs["dash"], case
+        assert runs["dash"][0] == exit_code, (case, runs["dash"])
+        assert runs["dash"][2], case  # it said something of its own
 
 
 def test_a_docker_hub_repository_is_named_docker_io(
