@@ -852,7 +852,7 @@ SHELLS = {
 
 def said(proc: subprocess.CompletedProcess[str]) -> list[str]:
     """The launcher's own lines (decision, why, fix, errors), not docker's or compose's."""
-    return [line for line in proc.stderr.splitlines() if line.startswith(("start:", "  "))]
+    return [line for line in proc.stderr.splitlines() if line.startswith("start: ")]
 
 
 @pytest.mark.parametrize("shell", list(SHELLS))
