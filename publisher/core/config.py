@@ -391,6 +391,15 @@ def _compose(text: str, source: str) -> yaml.Node:
     return node
 
 
+#: The tag PyYAML gives a plain ``<<`` key: a YAML merge key.
+MERGE_TAG = "tag:yaml.org,2002:merge"
+MERGE_HINT = (
+    "write `<<: *name` (or `<<: [*one, *two]`) once per mapping, naming mappings "
+    "anchored with `&name`; see the README's matrix.yaml reference"
+)
+#: Top-level keys starting with this are left alone: a place for anchors (``x-common: &common``).
+FREE_KEY_PREFIX = "x-"
+
 _REGISTRY_KEYS = ("name", "repository", "primary", "username_env", "password_env", "insecure")
 _EXTENSION_KEYS = ("install", "configure", "pecl")
 
@@ -467,6 +476,9 @@ class _Reader:
     def __init__(self, source: str) -> None:
         self.source = source
         self.keys = KEYS
+        #: Mappings whose merge keys are applied (by node id; an alias is the same node).
+        self._merged: dict[int, list[tuple[yaml.Node, yaml.Node]]] = {}
+        self._merging: set[int] = set()
 
     # -- error helpers
 
@@ -495,19 +507,72 @@ class _Reader:
 
     # -- typed accessors
 
+    def pairs(self, node: yaml.MappingNode, path: str) -> list[tuple[yaml.Node, yaml.Node]]:
+        """A mapping's key/value nodes with YAML merge keys applied (``<<: *common``).
+
+        The mapping's own keys come first, as written (so a key written twice is still
+        reported); then each merged key it does not set itself, from the first merged
+        mapping that sets it. Merged nodes keep their own place in the file, so an error
+        in one points at the anchored mapping it came from.
+        """
+        done = self._merged.get(id(node))
+        if done is not None:
+            return done
+        if id(node) in self._merging:
+            self.fail(node, path, "a merge key (<<) refers to the mapping it is part of")
+        own = [(k, v) for k, v in node.value if k.tag != MERGE_TAG]
+        merges = [(k, v) for k, v in node.value if k.tag == MERGE_TAG]
+        if len(merges) > 1:
+            self.fail(merges[1][0], path, "duplicate key '<<'", hint=MERGE_HINT)
+        result = list(own)
+        seen = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
+        self._merging.add(id(node))
+        try:
+            for _, value in merges:
+                sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+                for source in sources:
+                    if not isinstance(source, yaml.MappingNode):
+                        self.fail(
+                            source,
+                            path,
+                            "a merge key (<<) takes a mapping or a list of mappings, "
+                            f"found {self._kind(source)}",
+                            hint=MERGE_HINT,
+                        )
+                    for key, item in self.pairs(source, path):
+                        name = key.value if isinstance(key, yaml.ScalarNode) else None
+                        if name is None or name not in seen:
+                            result.append((key, item))
+                            seen.add(name)
+        finally:
+            self._merging.discard(id(node))
+        self._merged[id(node)] = result
+        return result
+
     def mapping(
-        self, node: yaml.Node, path: str, allowed: tuple[str, ...]
+        self,
+        node: yaml.Node,
+        path: str,
+        allowed: tuple[str, ...],
+        *,
+        ignored_prefix: str | None = None,
     ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """A mapping's entries by key (merge keys applied), refusing unknown and
+        repeated keys; keys starting with ``ignored_prefix`` are read and left out."""
         if not isinstance(node, yaml.MappingNode):
             self.fail(node, path, f"expected a mapping, found {self._kind(node)}")
         result: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        for key_node, value_node in node.value:
+        ignored: set[str] = set()
+        for key_node, value_node in self.pairs(node, path):
             if not isinstance(key_node, yaml.ScalarNode):
                 self.fail(key_node, path, "keys must be plain names")
             key = str(key_node.value)
             where = f"{path}.{key}" if path else key
-            if key in result:
+            if key in result or key in ignored:
                 self.fail(key_node, where, f"duplicate key {key!r}")
+            if ignored_prefix and key.startswith(ignored_prefix):
+                ignored.add(key)
+                continue
             if key not in allowed:
                 self.fail(
                     key_node,
@@ -751,7 +816,7 @@ class _Reader:
     # -- sections
 
     def config(self, root_node: yaml.Node, root: str, env: Mapping[str, str]) -> Config:
-        top = self.mapping(root_node, "", self.top_keys())
+        top = self.mapping(root_node, "", self.top_keys(), ignored_prefix=FREE_KEY_PREFIX)
         for required in ("registries", "lines", "default_line"):
             if required not in top:
                 self.fail(root_node, required, f"the required key {required!r} is missing")
@@ -984,7 +1049,7 @@ class _Reader:
                     f"{path}.configure",
                     f"expected a mapping of extension → flags, found {self._kind(conf)}",
                 )
-            for key_node, value_node in conf.value:
+            for key_node, value_node in self.pairs(conf, f"{path}.configure"):
                 ext = self.string(key_node, f"{path}.configure")
                 where = f"{path}.configure.{ext}"
                 if ext not in install:

@@ -331,3 +331,125 @@ def test_yaml_infinity_and_nan_are_located_errors(value: str) -> None:
 def test_numbers_in_yaml_s_other_spellings() -> None:
     cfg = config.loads(GOOD.replace("size_budget_mb: 700", "size_budget_mb: 0x200"))
     assert cfg.line("8.4").size_budget_bytes == 512_000_000
+
+
+# ---------------------------------------------------------------- anchors and merge keys
+
+_SHARED = """\
+x-extensions: &common
+  install: [gd, intl]
+  configure:
+    gd: [--with-jpeg]
+  pecl: [redis-6.3.0]
+x-small: &small
+  size_budget_mb: 400
+  platforms: [linux/amd64]
+x-large: &large
+  size_budget_mb: 900
+registries: [{name: r, repository: ghcr.io/a/b, primary: true}]
+default_line: "8.4"
+extensions: *common
+lines:
+  - php: "8.3"
+    <<: [*small, *large]
+  - php: "8.4"
+  - php: "8.5"
+    <<: *large
+    size_budget_mb: 800
+    extensions:
+      <<: *common
+      install: [intl]
+      configure: {}
+"""
+
+_SPELLED_OUT = """\
+registries: [{name: r, repository: ghcr.io/a/b, primary: true}]
+default_line: "8.4"
+extensions:
+  install: [gd, intl]
+  configure:
+    gd: [--with-jpeg]
+  pecl: [redis-6.3.0]
+lines:
+  - php: "8.3"
+    size_budget_mb: 400
+    platforms: [linux/amd64]
+  - php: "8.4"
+  - php: "8.5"
+    size_budget_mb: 800
+    extensions:
+      install: [intl]
+      pecl: [redis-6.3.0]
+"""
+
+
+def test_anchors_and_merge_keys_share_settings_between_lines() -> None:
+    """`x-` keys hold anchors; `<<:` merges them; a key written beside `<<` wins, and of
+    several merged mappings the first that sets a key wins (YAML's merge rules)."""
+    shared = config.loads(_SHARED, source="m.yaml")
+    assert shared.lines == config.loads(_SPELLED_OUT, source="m.yaml").lines
+    l83, _, l85 = shared.lines
+    assert l83.size_budget_bytes == 400_000_000  # *small before *large
+    assert l85.size_budget_bytes == 800_000_000  # written beside <<: *large
+    assert l85.extensions.install == ("intl",) and l85.extensions.pecl == ("redis-6.3.0",)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "message"),
+    [
+        # an unknown key inside an anchored mapping is located where it is written
+        # (the top-level extensions: *common reads it first)
+        (
+            "  pecl: [redis-6.3.0]\n",
+            "  pecl: [redis-6.3.0]\n  instal: [zip]\n",
+            (6, 3),
+            ": extensions.instal: unknown key 'instal'; did you mean 'install'?",
+        ),
+        (
+            "    <<: *large\n",
+            "    <<: 3\n",
+            (19, 9),
+            "a merge key (<<) takes a mapping or a list of mappings, found a number (3)",
+        ),
+        ("    <<: [*small, *large]\n", "    <<: [*small, [1]]\n", (16, 18), "found a list"),
+        ("    <<: *large\n", "    <<: *large\n    <<: *small\n", (20, 5), "duplicate key '<<'"),
+        # a key written twice beside a merge is still a duplicate
+        (
+            "    size_budget_mb: 800\n",
+            "    size_budget_mb: 800\n    size_budget_mb: 801\n",
+            (21, 5),
+            "duplicate key 'size_budget_mb'",
+        ),
+        # only the top level leaves x- keys alone
+        ('  - php: "8.4"\n', '  - php: "8.4"\n    x-note: 1\n', (18, 5), "unknown key 'x-note'"),
+        (
+            "x-large: &large\n",
+            "x-large: &large\n  <<: *large\n",
+            (9, 10),
+            "a merge key (<<) refers to the mapping it is part of",
+        ),
+    ],
+)
+def test_merge_key_mistakes_are_located(old, new, where, message) -> None:
+    assert old in _SHARED
+    with pytest.raises(ConfigError) as info:
+        config.loads(_SHARED.replace(old, new, 1), source="m.yaml")
+    err = info.value
+    assert err.exit_code == 3
+    assert (err.line, err.column) == where, str(err)
+    assert message in str(err)
+
+
+def test_a_merge_fan_out_is_read_once() -> None:
+    """Merged mappings are flattened once each, so a file that merges each level's
+    mapping many times over stays fast (no exponential walk)."""
+    levels = ["x-l0: &l0 {size_budget_mb: 500}"]
+    for i in range(1, 30):
+        refs = ", ".join([f"*l{i - 1}"] * 8)
+        levels.append(f"x-l{i}: &l{i} {{<<: [{refs}]}}")
+    text = (
+        "\n".join(levels)
+        + "\n"
+        + _SPELLED_OUT.replace('  - php: "8.4"\n', '  - php: "8.4"\n    <<: *l29\n')
+    )
+    assert config.loads(text, source="m.yaml").line("8.4").size_budget_bytes == 500_000_000
