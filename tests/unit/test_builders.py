@@ -270,6 +270,8 @@ def test_docker_argv(tmp_path: Path) -> None:
         "-f",
         str(DOCKERFILE),
         *BUILD_ARGS,
+        "--build-arg",
+        f"SOURCE_DATE_EPOCH={EPOCH}",  # the daemon's BuildKit stamps config and history
         "-t",
         "publisher-build/php-8.4-arm64:t",
         "/src",
@@ -367,7 +369,8 @@ def test_buildx_argv_pushes_by_digest_with_a_registry_cache(tmp_path: Path) -> N
         "--build-arg",
         f"SOURCE_DATE_EPOCH={EPOCH}",
         "--output",
-        "type=image,name=docker.io/acme/php-fpm,push-by-digest=true,name-canonical=true,push=true",
+        "type=image,name=docker.io/acme/php-fpm,push-by-digest=true,name-canonical=true,push=true,"
+        "rewrite-timestamp=true",
         "--metadata-file",
         str(tmp_path / "php-8.4-arm64.metadata.json"),
         "--provenance=false",
@@ -413,6 +416,7 @@ def test_buildx_argv_options(tmp_path: Path) -> None:
     assert not any(a.startswith("--cache") for a in argv)
     assert not any("SOURCE_DATE_EPOCH" in a for a in argv)
     output = argv[argv.index("--output") + 1]
+    assert "rewrite-timestamp" not in output  # nothing to clamp file times to
     assert output.endswith(",push=true,registry.insecure=true")
     assert "name=127.0.0.1:5000/acme/php," in output
     insecure = buildx_mod.cache_flags(request(tmp_path, target_plain_http=True))
@@ -524,7 +528,9 @@ def test_buildx_argv_for_a_layout_keeps_production_flags_without_cache_or_push(
     pushed = buildx_mod.build_argv(req, docker=DOCKER)
     exported = buildx_mod.build_argv(req, docker=DOCKER, push=False)
     out = exported.index("--output")
-    assert exported[out + 1] == f"type=oci,dest={tmp_path / 'php-8.4-arm64.oci'},tar=false"
+    assert exported[out + 1] == (
+        f"type=oci,dest={tmp_path / 'php-8.4-arm64.oci'},tar=false,rewrite-timestamp=true"
+    )
     assert not any(a.startswith("--cache") for a in exported)
     production = [a for a in pushed if not a.startswith("type=")]
     production = [a for a in production if not a.startswith("--cache")]

@@ -36,6 +36,9 @@ ARG_BASE = "PHP_BASE_IMAGE"
 ARG_RELEASE = "PUBLISHER_RELEASE"
 ARG_CREATED = "PUBLISHER_CREATED"
 ARG_REVISION = "PUBLISHER_REVISION"
+#: BuildKit's own build argument (no Dockerfile declares it): the time it stamps
+#: into the image config, its history and, with ``rewrite-timestamp``, every file.
+ARG_SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
 
 
 class Login(Protocol):
@@ -117,6 +120,18 @@ class BuildRequest:
     def source_date_epoch(self) -> int | None:
         """``created`` (RFC 3339) as epoch seconds, for reproducible timestamps; else None."""
         return epoch_seconds(self.created)
+
+    @property
+    def buildkit_args(self) -> tuple[tuple[str, str], ...]:
+        """``build_args`` plus BuildKit's ``SOURCE_DATE_EPOCH`` when ``created`` is set.
+
+        BuildKit (buildx, and the engine's own for the docker builder) then stamps the
+        image config and its history with that time instead of the clock.
+        """
+        epoch = self.source_date_epoch
+        if epoch is None:
+            return self.build_args
+        return (*self.build_args, (ARG_SOURCE_DATE_EPOCH, str(epoch)))
 
     @property
     def slug(self) -> str:

@@ -15,9 +15,10 @@ own ``docker`` driver refuses it, so with that driver (asked once, with ``docker
 buildx inspect``) the same build exports an OCI image layout instead
 (``--output type=oci,dest=DIR,tar=false``) and the build stage pushes that layout
 by digest, like the buildah and docker builders' layouts. Platforms, build
-arguments, ``SOURCE_DATE_EPOCH``, attestations and the metadata file stay as in
-production; the registry cache flags are left out, since the ``docker`` driver
-cannot export a cache.
+arguments, ``SOURCE_DATE_EPOCH`` (with ``rewrite-timestamp=true``, so one commit
+builds to one digest), attestations and the metadata file stay as in production;
+the registry cache flags are left out, since the ``docker`` driver cannot export a
+cache.
 
 Credentials, when given, are used through a temporary ``DOCKER_CONFIG`` (password
 on stdin to ``docker login --password-stdin``) that is removed afterwards; its
@@ -74,9 +75,23 @@ def pushes_by_digest(driver: str | None) -> bool:
     return driver not in NO_PUSH_BY_DIGEST
 
 
+def reproducible_parts(request: BuildRequest) -> list[str]:
+    """``rewrite-timestamp=true`` when the build has a SOURCE_DATE_EPOCH.
+
+    The build argument alone fixes the config's and the history's times; the files
+    the Dockerfile's RUN steps write keep the clock's mtime, so each build of one
+    commit gets new layer digests. With this exporter option BuildKit (0.13 and later:
+    GitHub's runners, Docker 26) clamps the mtime of every file in the layers built
+    here to SOURCE_DATE_EPOCH, leaving the base image's layers alone, and the same
+    commit then builds to the same digest, with or without a cache.
+    """
+    return ["rewrite-timestamp=true"] if request.source_date_epoch is not None else []
+
+
 def layout_output_spec(request: BuildRequest) -> str:
     """The OCI layout export for drivers that cannot push by digest."""
-    return f"type=oci,dest={request.layout_dir},tar=false"
+    parts = ["type=oci", f"dest={request.layout_dir}", "tar=false", *reproducible_parts(request)]
+    return ",".join(parts)
 
 
 def output_spec(request: BuildRequest) -> str:
@@ -86,6 +101,7 @@ def output_spec(request: BuildRequest) -> str:
         "push-by-digest=true",
         "name-canonical=true",
         "push=true",
+        *reproducible_parts(request),
     ]
     if request.target_plain_http:
         parts.append("registry.insecure=true")
@@ -151,11 +167,8 @@ def build_argv(
         request.platform.value,
         "-f",
         str(request.dockerfile),
-        *build_arg_flags(request.build_args),
+        *build_arg_flags(request.buildkit_args),
     ]
-    epoch = request.source_date_epoch
-    if epoch is not None:
-        argv += ["--build-arg", f"SOURCE_DATE_EPOCH={epoch}"]
     argv += [
         "--output",
         output_spec(request) if push else layout_output_spec(request),

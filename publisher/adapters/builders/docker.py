@@ -45,7 +45,7 @@ def build_argv(request: BuildRequest, local_name: str, *, docker: str = "docker"
         request.platform.value,
         "-f",
         str(request.dockerfile),
-        *build_arg_flags(request.build_args),
+        *build_arg_flags(request.buildkit_args),
         "-t",
         local_name,
         str(request.context),
