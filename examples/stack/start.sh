@@ -478,7 +478,28 @@ start() {  # start IMAGE BUILD(true|false)
   fi
   compose up --detach --no-build --pull never php || fail $? "docker compose could not start the stack (see above)"
   say "started $1 ($platform)"
+  prune_superseded
   exit 0
+}
+
+# prune_superseded: remove this release's local builds of PHP $php made on another
+# base than the pins file's (the tag is keyed on the base digest, so none is ever
+# started again), and one tagged before that key existed. The one on the pins
+# file's base stays for the next offline start; an image a container still uses is
+# kept by the engine. The stack is up by now: nothing here changes the exit status.
+prune_superseded() {
+  repo=${local_image%:*}
+  listed=$(engine "$docker" image ls --format '{{.Repository}}:{{.Tag}}' "$repo") || return 0
+  for old in $listed; do
+    case $old in
+      "$local_image") continue ;;
+      "$repo:$release-php-$php" | "$repo:$release-php-$php-base-"*) ;;
+      *) continue ;;
+    esac
+    if engine "$docker" image rm "$old" >/dev/null; then
+      say "removed $old: a local build of PHP $php on another base than the pins file's"
+    fi
+  done
 }
 
 # build_or_stop AVAILABILITY WHY ADVICE: the local build, when it can work.

@@ -437,10 +437,21 @@ def test_a_republished_base_is_built_anew_not_the_old_local_build_reused(
     world: World, project: str, tmp_path: Path
 ) -> None:
     """A security republish ships a pins file with a new PHP_BASE_IMAGE: the fallback builds
-    on it instead of starting the local build made on the old base."""
+    on it instead of starting the local build made on the old base. The old local build,
+    never started again, is removed once no container uses it; other releases' and
+    lines' local builds stay."""
     env = launcher_env(world, project, tmp_path, USE_PREBUILT="false")
     proc, _ = launch(world, env)  # the local build on the old base, as an earlier start left it
     assert proc.returncode == 0, proc.stderr
+    unrelated = [
+        f"localhost/{world.path}:v1.9.0-php-8.4-base-0123456789ab",  # another release
+        f"localhost/{world.path}:{RELEASE}-php-8.3-base-0123456789ab",  # another line
+        f"localhost/{world.path}:{PIN}-local",  # not a tag the launcher makes
+    ]
+    legacy = f"localhost/{world.path}:{PIN}"  # tagged before the base-digest key
+    for tag in (*unrelated, legacy):  # another image: world.local keeps its only tag
+        run(world.docker, "tag", world.base, tag)
+    holder = run(world.docker, "create", world.local, "true").stdout.strip()  # another user
     # the republished base: the base's own HOST image, another digest the registry has
     name, index = world.base.split("@")
     repo = name.split("/", 1)[1].rsplit(":", 1)[0]
@@ -470,8 +481,26 @@ def test_a_republished_base_is_built_anew_not_the_old_local_build_reused(
         assert decision["image"] == new_local, answer.stderr
         image = running_image(world.docker, project)
         assert image["Config"]["Labels"]["org.opencontainers.image.base.name"] == new_base
+        # the legacy tag goes; the old build is still used by a container: the engine keeps it
+        assert f"removed {legacy}: a local build of PHP 8.4 on another base" in proc.stderr
+        assert f"removed {world.local}" not in proc.stderr
+        assert _has_image(world, world.local) and not _has_image(world, legacy)
+
+        run(world.docker, "rm", holder)
+        proc, fields = launch(world, env)  # the next start reuses the new build...
+        assert proc.returncode == 0, proc.stderr
+        assert "using the local build" in proc.stderr and new_local in proc.stderr
+        # ...and removes the old one, now unused; the new one stays for offline starts
+        assert f"removed {world.local}: a local build of PHP 8.4 on another base" in proc.stderr
+        assert not _has_image(world, world.local) and _has_image(world, new_local)
+        assert all(_has_image(world, tag) for tag in unrelated)
     finally:
-        run(world.docker, "rmi", "-f", new_local, check=False)
+        run(world.docker, "rm", "-f", holder, check=False)
+        run(world.docker, "rmi", "-f", new_local, *unrelated, legacy, check=False)
+
+
+def _has_image(world: World, ref: str) -> bool:
+    return run(world.docker, "image", "inspect", ref, check=False).returncode == 0
 
 
 def test_an_image_cached_for_the_emulated_platform_needs_no_registry(
