@@ -41,10 +41,16 @@ import os
 import shutil
 import struct
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - no flock here: runs sharing a cache are not fenced
+    fcntl = None  # type: ignore[assignment]
 
 from ..adapters.builders import BuilderName, BuildRequest, create_builder
 from ..adapters.builders.base import Builder
@@ -268,15 +274,83 @@ def build_line(
 
 
 def _merge_into(layouts: list[Path], dest: Path, ref_name: str) -> str:
-    """Merge single-platform ``layouts`` into one index layout that replaces ``dest``
-    whole; the parts are removed. Returns the index digest."""
+    """Merge single-platform ``layouts`` into one index layout installed at ``dest``;
+    the parts are removed. Returns the digest of the index ``dest`` then holds."""
     tmp = dest.with_name(dest.name + f".{os.getpid()}.tmp")
-    digest = merge_layouts(layouts, tmp, ref_name)
-    if dest.exists():
-        shutil.rmtree(dest)
-    os.replace(tmp, dest)
+    merge_layouts(layouts, tmp, ref_name)
     for layout in layouts:
         shutil.rmtree(layout, ignore_errors=True)
+    return _install_layout(tmp, dest)
+
+
+# ----------------------------------------------------------------- the shared cache
+#
+# Several runs may use one cache at once (two rehearsals, a rehearsal beside the
+# tests). A layout is never changed in place: it is built aside and renamed into
+# place, and a run holds a shared lock on ``NAME.lock`` while it reads it. Removing
+# a layout (a stale key, an old Debian one) takes that lock exclusively without
+# waiting, so a layout another run is pushing is left for a later sweep.
+
+
+@contextlib.contextmanager
+def _in_use(layout: Path) -> Iterator[None]:
+    """Hold ``layout`` against removal by other runs while the block reads it."""
+    layout.parent.mkdir(parents=True, exist_ok=True)
+    with open(_lock_path(layout), "ab") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_SH)
+        yield
+
+
+def _lock_path(layout: Path) -> Path:
+    return layout.with_name(layout.name + ".lock")
+
+
+def _remove_unused(layout: Path) -> bool:
+    """Remove ``layout`` unless another run holds it; True when it is gone."""
+    try:
+        with open(_lock_path(layout), "ab") as handle:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError: in use
+            _discard(layout)
+    except OSError:
+        return False  # held by another run (or unreadable): a later sweep removes it
+    return not layout.exists()
+
+
+def _discard(path: Path) -> None:
+    """Rename ``path`` aside, then delete it: a reader never sees it half removed."""
+    trash = path.with_name(f"{path.name}.{os.getpid()}.trash")
+    try:
+        os.replace(path, trash)
+    except OSError:
+        return
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _install_layout(tmp: Path, dest: Path) -> str:
+    """Rename the finished layout ``tmp`` to ``dest``; return the digest at ``dest``.
+
+    When another run installed a complete layout there first, that one stays (it is
+    built from the same sources) and ``tmp`` is dropped; an incomplete one is
+    replaced.
+    """
+    for _attempt in range(2):
+        if _cached_digest(dest) is None and dest.exists():
+            _discard(dest)
+        try:
+            os.replace(tmp, dest)
+            break
+        except OSError:  # another run's layout is there now
+            continue
+    shutil.rmtree(tmp, ignore_errors=True)
+    digest = _cached_digest(dest)
+    if digest is None:
+        raise CommandError(
+            f"could not install the stand-in layout {dest}",
+            hint="another publisher run may be writing the same cache; "
+            "run again, or give each run its own PUBLISHER_CACHE_DIR",
+        )
     return digest
 
 
@@ -291,22 +365,36 @@ def _sweep_old(directory: Path, *, keep: Path) -> None:
     if not directory.is_dir():
         return
     cutoff = time.time() - DEBIAN_CACHE_DAYS * 86400
-    for entry in directory.iterdir():
+    for entry in directory.glob("*.oci"):
         try:
             old = entry != keep and entry.stat().st_mtime < cutoff
         except OSError:
             continue
         if old:
-            shutil.rmtree(entry, ignore_errors=True)
+            _remove_unused(entry)
 
 
 def _cached_digest(layout: Path) -> str | None:
+    """The index digest of a complete cached layout: every blob its index, manifests
+    and configs name is there; else None (absent, half written or damaged)."""
+    blobs = layout / "blobs" / "sha256"
+
+    def path(descriptor: Any) -> Path:
+        return blobs / str(descriptor["digest"]).partition(":")[2]
+
     try:
-        index = json.loads((layout / "index.json").read_bytes())
-        digest = str(index["manifests"][0]["digest"])
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        top = json.loads((layout / "index.json").read_bytes())
+        pending = [top["manifests"][0]]
+        digest = str(pending[0]["digest"])
+        while pending:
+            node = json.loads(path(pending.pop()).read_bytes())
+            pending += node.get("manifests") or []
+            named = [node.get("config"), *(node.get("layers") or [])]
+            if not all(path(blob).is_file() for blob in named if blob):
+                return None
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):
         return None
-    return digest if (layout / "blobs" / "sha256" / digest.partition(":")[2]).is_file() else None
+    return digest
 
 
 # ----------------------------------------------------------------- pushing
@@ -372,52 +460,60 @@ def push_standins(
     with tempfile.TemporaryDirectory(prefix="publisher-standin-") as tmp:
         context = Path(tmp) / "context"
         for php in lines:
-            tag = tag_template.format(php=php)
-            slug = "-".join(p.arch for p in platforms)
-            # Debian layouts take minutes to make: their own directory, never
-            # swept by a busybox build of the same line.
-            kind = "layouts" if recipe is None else "debian-layouts"
-            layout = cache / kind / f"{key}-php-{php}-{slug}.oci"
-            digest = _cached_digest(layout)
-            if digest is not None:
-                with contextlib.suppress(OSError):
-                    os.utime(layout)  # used now: not swept as old
-            if digest is None:
-                built_for = ", ".join(map(str, platforms))
-                if recipe is not None:
-                    _sweep_old(layout.parent, keep=layout)
-                    output.info(
-                        f"building the STAND-IN base with Debian's real PHP {php} "
-                        f"({recipe.suite(php)}; {built_for})"
+            with contextlib.ExitStack() as held:
+                tag = tag_template.format(php=php)
+                slug = "-".join(p.arch for p in platforms)
+                # Debian layouts take minutes to make: their own directory, never
+                # swept by a busybox build of the same line.
+                kind = "layouts" if recipe is None else "debian-layouts"
+                layout = cache / kind / f"{key}-php-{php}-{slug}.oci"
+                held.enter_context(_in_use(layout))  # no other run removes it until pushed
+                digest = _cached_digest(layout)
+                if digest is not None:
+                    with contextlib.suppress(OSError):
+                        os.utime(layout)  # used now: not swept as old
+                if digest is None:
+                    built_for = ", ".join(map(str, platforms))
+                    if recipe is not None:
+                        _sweep_old(layout.parent, keep=layout)
+                        output.info(
+                            f"building the STAND-IN base with Debian's real PHP {php} "
+                            f"({recipe.suite(php)}; {built_for})"
+                        )
+                        build = functools.partial(build_debian_line, recipe=recipe, runner=runner)
+                    else:
+                        if chosen is None:
+                            chosen = pick_builder(runner, builder_name)
+                            _prepare_context(source_dir, busyboxes, context)
+                        output.info(f"building the STAND-IN base for PHP {php} ({built_for})")
+                        build = functools.partial(build_line, builder=chosen, context=context)
+                    digest = build(
+                        php,
+                        work_dir=Path(tmp) / "work",
+                        platforms=platforms,
+                        dest=layout,
+                        ref_name=tag,
                     )
-                    build = functools.partial(build_debian_line, recipe=recipe, runner=runner)
+                    if recipe is None:  # busybox layouts are seconds to remake: keep only this one
+                        for stale in layout.parent.glob(f"*-php-{php}-{slug}.oci"):
+                            if stale != layout:
+                                _remove_unused(stale)
+                ref = Reference(registry, repository, tag, digest)
+                try:
+                    current = client.resolve(Reference(registry, repository, tag))
+                except NotFoundError:
+                    current = None
+                if current != digest:
+                    pushed = client.push_layout(layout, repository)
+                    if pushed != digest:
+                        raise CommandError(
+                            f"pushed {pushed} for the stand-in {php}, expected {digest}"
+                        )
+                    client.tag(repository, digest, tag)
+                    output.info(f"pushed STAND-IN {ref}")
                 else:
-                    if chosen is None:
-                        chosen = pick_builder(runner, builder_name)
-                        _prepare_context(source_dir, busyboxes, context)
-                    output.info(f"building the STAND-IN base for PHP {php} ({built_for})")
-                    build = functools.partial(build_line, builder=chosen, context=context)
-                digest = build(
-                    php, work_dir=Path(tmp) / "work", platforms=platforms, dest=layout, ref_name=tag
-                )
-                if recipe is None:  # busybox layouts are seconds to remake: keep only this one
-                    for stale in layout.parent.glob(f"*-php-{php}-{slug}.oci"):
-                        if stale != layout:
-                            shutil.rmtree(stale, ignore_errors=True)
-            ref = Reference(registry, repository, tag, digest)
-            try:
-                current = client.resolve(Reference(registry, repository, tag))
-            except NotFoundError:
-                current = None
-            if current != digest:
-                pushed = client.push_layout(layout, repository)
-                if pushed != digest:
-                    raise CommandError(f"pushed {pushed} for the stand-in {php}, expected {digest}")
-                client.tag(repository, digest, tag)
-                output.info(f"pushed STAND-IN {ref}")
-            else:
-                output.detail(f"up to date: STAND-IN {ref}")
-            result[php] = ref
+                    output.detail(f"up to date: STAND-IN {ref}")
+                result[php] = ref
     return result
 
 

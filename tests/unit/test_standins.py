@@ -257,3 +257,76 @@ def test_a_root_file_system_tar_becomes_a_reproducible_one_layer_layout(tmp_path
     assert image.labels[standins.STAND_IN_LABEL] == "true"
     index = json.loads((tmp_path / "one/index.json").read_text())
     assert index["manifests"][0]["platform"] == {"architecture": "arm64", "os": "linux"}
+
+
+# ----------------------------------------------------------------- the shared cache
+
+
+def _index_layout(tmp_path: Path, name: str, php_version: str = "8.4.16") -> Path:
+    """A one-platform index layout, as the cache holds, at ``tmp_path / name``."""
+    import io
+    import tarfile
+
+    from publisher.adapters.builders.layout import tar_to_layout
+
+    status = tarfile.TarInfo("./var/lib/dpkg/status")
+    data = DPKG_STATUS.encode()
+    status.size = len(data)
+    rootfs = tmp_path / f"{name}.tar"
+    with tarfile.open(rootfs, "w") as tar:
+        tar.addfile(status, io.BytesIO(data))
+    config = standins.debian_image_config("8.4", php_version, "trixie", "amd64")
+    single = tmp_path / f"{name}.single"
+    tar_to_layout(rootfs, single, config)
+    dest = tmp_path / f"{name}.oci"
+    standins._merge_into([single], dest, "8.4-fpm-alpine")
+    return dest
+
+
+def _blobs(layout: Path) -> dict[str, Path]:
+    import json
+
+    top = json.loads((layout / "index.json").read_text())["manifests"][0]["digest"]
+    index = json.loads((layout / "blobs/sha256" / top[7:]).read_text())
+    child = index["manifests"][0]["digest"]
+    manifest = json.loads((layout / "blobs/sha256" / child[7:]).read_text())
+    named = {"config": manifest["config"], "layer": manifest["layers"][0]}
+    return {what: layout / "blobs/sha256" / d["digest"][7:] for what, d in named.items()}
+
+
+@pytest.mark.parametrize("missing", ["config", "layer"])
+def test_a_cached_layout_missing_any_blob_is_rebuilt_not_pushed(
+    tmp_path: Path, missing: str
+) -> None:
+    layout = _index_layout(tmp_path, "cached")
+    assert standins._cached_digest(layout) is not None
+    _blobs(layout)[missing].unlink()  # a run killed mid-copy, a hand-cleaned cache
+    assert standins._cached_digest(layout) is None
+
+
+def test_a_layout_another_run_is_reading_is_not_removed(tmp_path: Path) -> None:
+    """Two rehearsals may share one cache: a sweep leaves a layout being pushed."""
+    layout = _index_layout(tmp_path, "held")
+    with standins._in_use(layout):  # another run's lock: its own open file
+        assert not standins._remove_unused(layout)
+        assert standins._cached_digest(layout) is not None
+    assert standins._remove_unused(layout)
+    assert not layout.exists()
+    assert not list(tmp_path.glob("*.trash"))
+
+
+def test_a_finished_layout_never_replaces_a_complete_one_in_place(tmp_path: Path) -> None:
+    """Another run installed its layout first: that one stays, whole, and is the answer;
+    an incomplete one is replaced."""
+    first = _index_layout(tmp_path, "first")
+    kept = standins._cached_digest(first)
+    other = _index_layout(tmp_path, "other", php_version="8.4.17")
+    assert standins._cached_digest(other) not in (None, kept)
+    assert standins._install_layout(other, first) == kept
+    assert not other.exists() and standins._cached_digest(first) == kept
+
+    _blobs(first)["layer"].unlink()
+    newer = _index_layout(tmp_path, "newer", php_version="8.4.17")
+    wanted = standins._cached_digest(newer)
+    assert standins._install_layout(newer, first) == wanted
+    assert standins._cached_digest(first) == wanted
