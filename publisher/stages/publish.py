@@ -198,14 +198,30 @@ def load_release(
     A published release keeps its recorded default line, lines and platforms;
     each disagreement with today's matrix is said once. A republish needs a
     record or at least pins; without a record, the matrix is used and that is said.
+    A rehearsal's record of the same tag describes an earlier rehearsal, whose
+    throwaway registries are gone: a new rehearsal starts from today's matrix.
     """
     record = notes_mod.load_record(notes_dir, release.tag)
+    if record is not None and not reads_record(rehearsal=rehearsal, republish=republish):
+        output.info(
+            f"rehearsal: {release.tag} was rehearsed before; this rehearsal starts from "
+            f"today's matrix.yaml on new throwaway registries and replaces those notes "
+            f"({notes_dir})"
+        )
+        return config, None
     if record is None:
         return config, None
     adjusted, notices = pp.config_for_record(config, record, strict=republish, rehearsal=rehearsal)
     for notice in notices:
         output.warning(notice)
     return adjusted, record
+
+
+def reads_record(*, rehearsal: bool, republish: bool) -> bool:
+    """Does a run build on the release's record? Always, but for a rehearsal of a release:
+    its registries are new, so a record of the same tag is an earlier rehearsal's, of
+    images that no longer exist anywhere (a rehearsed republish rebuilds that one)."""
+    return republish or not rehearsal
 
 
 def require_default_line(
@@ -344,7 +360,10 @@ class Publisher:
 
     def __post_init__(self) -> None:
         self.transfers = Transfers(workers=self.options.transfers, output=self.output)
-        if self.record is None:
+        reads = reads_record(
+            rehearsal=self.options.rehearsal, republish=self.options.republish_reason is not None
+        )
+        if self.record is None and reads:
             self.record = notes_mod.load_record(self.options.notes_dir, self.release.tag)
         # The notes are written last, after the tags moved: a size history that
         # cannot be read refuses the run now, before anything is pushed.

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+import yaml
 
 from publisher.adapters.localregistry import LocalRegistry
 from publisher.stages import standins
@@ -1207,7 +1208,9 @@ def test_the_life_of_a_release_on_three_registries(
 def test_a_rehearsal_and_its_dry_run_after_an_earlier_rehearsal(tmp_path, tools, bases):
     """Each rehearsal runs on new throwaway registries, so the digest records an
     earlier one left name registries that are gone: the rerun rebuilds those legs,
-    and its dry run says it will, instead of refusing the records."""
+    and its dry run says it will, instead of refusing the records. The earlier
+    rehearsal's record binds nothing either: a rehearsal after a matrix change
+    rehearses today's matrix and says it replaces the earlier notes."""
     stack = make_stack(tmp_path, "127.0.0.1:1", "127.0.0.1:2", bases)
     first = stack.run("release", "v1.0.0", "--local", "--no-smoke", "--only", "8.4")
     assert first.returncode == 0, first.stdout + first.stderr
@@ -1226,8 +1229,18 @@ def test_a_rehearsal_and_its_dry_run_after_an_earlier_rehearsal(tmp_path, tools,
     assert planned.returncode == 0, planned.stdout + planned.stderr
     assert json.loads(planned.stdout)["release"] == "v1.0.0"
     assert "::group::" in planned.stderr
+    record = stack.root / ".publisher" / "local" / "release-notes" / "v1.0.0.json"
+
+    def budget() -> int:
+        return int(json.loads(record.read_text(encoding="utf-8"))["lines"][0]["size_budget_bytes"])
+
+    assert budget() == 50_000_000
+    matrix = yaml.safe_load(stack.matrix.read_text(encoding="utf-8"))
+    stack.matrix.write_text(yaml.safe_dump({**matrix, "size_budget_mb": 45}), encoding="utf-8")
     again = stack.run("release", "v1.0.0", "--local", "--no-smoke", "--only", "8.4")
     assert again.returncode == 0, again.stdout + again.stderr
+    assert "v1.0.0 was rehearsed before; this rehearsal starts from today's" in again.stdout
+    assert budget() == 45_000_000  # today's matrix, not the earlier rehearsal's record
     # The record names the earlier rehearsal's registries: not a repository move.
     rehearsed = stack.run(
         "republish", "v1.0.0", "--reason", "r", "--local", "--no-smoke", "--only", "8.4"
