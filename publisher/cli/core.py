@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 import click
 
 from ..core import plan as planning
 from ..core import reference, render
-from ..core.errors import ConfigError, UsageError
+from ..core.errors import UsageError
 from ..core.version import parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state
@@ -85,37 +86,54 @@ def plan_command(
 @main.command("render")
 @options.config
 @click.option(
-    "--check", is_flag=True, help="Fail if a committed Dockerfile is stale; write nothing."
+    "--check",
+    is_flag=True,
+    help="Fail (exit 3) if a committed Dockerfile is changed or missing; write nothing.",
 )
 @pass_state
 @handle_errors
 def render_command(state: State, config_path: str, check: bool) -> None:
     """Render dockerfiles/<X.Y>/Dockerfile for every PHP line from the template.
 
+    --check compares every line's rendered Dockerfile with the committed one and
+    fails with exit 3, listing each line that is changed (edited by hand, or not
+    rendered again after matrix.yaml or the template changed) or missing, with the
+    start of each diff. A Dockerfile left in the directory of a line matrix.yaml no
+    longer configures is a warning, with or without --check.
+
     \b
     Examples:
       publisher render                 # rewrite the Dockerfiles
-      publisher render --check         # CI: fail when they are stale
+      publisher render --check         # CI: fail when they are not what render writes
       publisher render --config examples/offline/matrix.yaml
     """
     cfg = state.load_config(config_path)
-    stale = []
-    for item in render.render_all(cfg):
-        if item.current:
-            state.output.detail(f"up to date: {item.path}")
+    result = render.check(cfg)
+    for item in result.current:
+        state.output.detail(f"up to date: {item.path}")
+    if not check:
+        for difference in result.differences:
+            render.write(difference.rendered)
+            state.output.info(f"wrote {difference.path}")
+    for leftover in result.leftovers:
+        state.output.warning(leftover.describe(cfg))
+    if not check or result.ok:
+        return
+    for difference in result.differences:
+        if difference.kind == render.MISSING:
+            state.output.info(f"{difference.php} missing: {difference.path}")
             continue
-        if check:
-            stale.append(item)
-            continue
-        render.write(item)
-        state.output.info(f"wrote {item.path}")
-    if stale:
-        names = ", ".join(str(item.path) for item in stale)
-        raise ConfigError(
-            f"stale Dockerfile{'s' if len(stale) > 1 else ''}: {names}",
-            source=cfg.source,
-            hint=f"run `publisher render --config {config_path}` and commit the result",
-        )
+        state.output.info(f"{difference.php} changed: {difference.path}")
+        for line in difference.excerpt:
+            state.output.info(f"  {line}")
+    command = "publisher render"
+    if config_path != options.CONFIG:
+        command += f" --config {shlex.quote(config_path)}"
+    raise result.error(
+        cfg,
+        hint=f"run `{command}` and commit the result (a change made by hand belongs in "
+        f"{cfg.source} or {render.template_shown(cfg)}, which render reads)",
+    )
 
 
 @main.command("inspect")

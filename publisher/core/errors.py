@@ -12,7 +12,8 @@ code  meaning
 0     success
 1     unexpected internal error (a bug: please report it)
 2     bad command-line input: usage, image reference, release tag
-3     configuration error in matrix.yaml (or an override)
+3     configuration error in matrix.yaml (or an override); render --check: a committed
+      Dockerfile changed or missing
 4     registry authentication failed or access denied
 5     not found on the registry (repository, tag or digest)
 6     rate limited by the registry
@@ -136,6 +137,18 @@ class ConfigError(PublisherError):
     def to_dict(self) -> dict[str, object]:
         location = {"source": self.source, "line": self.line, "column": self.column}
         return {**super().to_dict(), **location, "field": self.field}
+
+
+class StaleDockerfilesError(PublisherError):
+    """``render --check``: a committed Dockerfile is not what matrix.yaml and the template
+    render (changed, or missing).
+
+    Exit 3, the code CI has always seen for a failed check, although nothing need be
+    wrong with matrix.yaml: the message names the Dockerfiles, never the matrix.
+    """
+
+    exit_code = 3
+    label = "render check failed"
 
 
 class RegistryError(PublisherError):

@@ -113,6 +113,26 @@ def _could_write(target: Path) -> None:
     os.rmdir(tempfile.mkdtemp(prefix=".publisher-write-check.", dir=existing))
 
 
+def read_bytes(path: str | os.PathLike[str], *, limit: int, what: str) -> bytes:
+    """At most ``limit + 1`` bytes of the file, which should be a ``what`` ("Dockerfile"):
+    more than ``limit`` means it is larger, and the caller says what that means.
+
+    A missing file raises FileNotFoundError (the caller says what absence means);
+    another read failure (a directory, no permission) is FileAccessError (exit 18).
+    """
+    target = Path(path)
+    try:
+        with target.open("rb") as handle:
+            return handle.read(limit + 1)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise FileAccessError(
+            f"cannot read the {what} {target}: {exc.strerror or exc}",
+            hint="check the path and its permissions",
+        ) from None
+
+
 def read_text(path: str | os.PathLike[str], *, limit: int, what: str, hint: str) -> str:
     """The UTF-8 text of the file, which should be a ``what`` ("release record").
 
@@ -122,16 +142,7 @@ def read_text(path: str | os.PathLike[str], *, limit: int, what: str, hint: str)
     naming the file, with ``hint``.
     """
     target = Path(path)
-    try:
-        with target.open("rb") as handle:
-            raw = handle.read(limit + 1)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise FileAccessError(
-            f"cannot read the {what} {target}: {exc.strerror or exc}",
-            hint="check the path and its permissions",
-        ) from None
+    raw = read_bytes(target, limit=limit, what=what)
     if len(raw) > limit:
         raise ConfigError(
             f"the file is larger than {_size(limit)}; not a {what}", source=str(target), hint=hint

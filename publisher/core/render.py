@@ -1,20 +1,27 @@
 """Dockerfile rendering: one Jinja2 template, one Dockerfile per PHP line.
 
-Pure apart from reading the template and comparing with committed files; the
-rendered text never depends on the clock or the environment, so
-``publisher render --check`` is stable.
+Pure apart from reading the template and the committed files (through ``fileio``);
+the rendered text never depends on the clock or the environment, so
+``publisher render --check`` is stable. The check (``check``) classifies every line
+whose committed Dockerfile is not what the template renders (changed, missing) and
+finds the Dockerfiles of lines matrix.yaml no longer configures (leftovers); the
+comparison itself (``compare``, ``diff_excerpt``, ``leftovers``) is pure.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 
+from ..resolve import is_php_line
 from .config import Config, Line
-from .errors import ConfigError
-from .fileio import write_atomic
+from .errors import ConfigError, StaleDockerfilesError
+from .fileio import MIB, read_bytes, write_atomic
 
 #: What the template is given (see ``render_line``); an error about an undefined name lists them.
 TEMPLATE_NAMES = (
@@ -156,10 +163,8 @@ class Rendered:
 
     @property
     def current(self) -> bool:
-        try:
-            return self.path.read_text(encoding="utf-8") == self.text
-        except OSError:
-            return False
+        """Whether the file on disk holds exactly this text (a missing one does not)."""
+        return compare(self, read_committed(self.path)) is None
 
 
 def render_all(config: Config) -> tuple[Rendered, ...]:
@@ -174,3 +179,183 @@ def render_all(config: Config) -> tuple[Rendered, ...]:
 def write(rendered: Rendered) -> None:
     """Write one rendered Dockerfile atomically."""
     write_atomic(rendered.path, rendered.text)
+
+
+#: The largest committed Dockerfile compared line by line (a rendered one is a few KiB).
+MAX_DOCKERFILE_BYTES = MIB
+#: Lines of a changed Dockerfile's diff shown, after its two header lines.
+DIFF_EXCERPT_LINES = 10
+#: Longest diff line shown; a longer one is cut with an ellipsis.
+DIFF_LINE_WIDTH = 160
+
+CHANGED = "changed"
+MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A line whose committed Dockerfile is not what ``render`` writes.
+
+    ``kind`` is ``CHANGED`` (the file differs: edited by hand, or not rendered again
+    after matrix.yaml or the template changed) or ``MISSING``; a changed file's
+    ``excerpt`` holds the first lines of the unified diff from the committed file
+    to the rendered text.
+    """
+
+    rendered: Rendered
+    kind: str
+    excerpt: tuple[str, ...] = ()
+
+    @property
+    def php(self) -> str:
+        return self.rendered.php
+
+    @property
+    def path(self) -> Path:
+        return self.rendered.path
+
+    def describe(self) -> str:
+        """``8.4 changed (/repo/dockerfiles/8.4/Dockerfile)``."""
+        return f"{self.php} {self.kind} ({self.path})"
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A Dockerfile in the directory of a line matrix.yaml does not configure."""
+
+    php: str
+    path: Path
+
+    def describe(self, config: Config) -> str:
+        return (
+            f"{self.path} is for PHP {self.php}, which {config.source} does not configure "
+            f"(a dropped line's leftover): remove it with `git rm {self.path}` (or delete "
+            "it, if it was never committed)"
+        )
+
+
+@dataclass(frozen=True)
+class Check:
+    """What ``render --check`` found: the lines that are current, those that differ, and
+    the leftovers (a warning, never a failure)."""
+
+    current: tuple[Rendered, ...]
+    differences: tuple[Difference, ...]
+    leftovers: tuple[Leftover, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    def error(self, config: Config, hint: str) -> StaleDockerfilesError:
+        """The failure of the check: every difference, classified, in one message."""
+        sources = f"{config.source} and {template_shown(config)}"
+        found = ", ".join(d.describe() for d in self.differences)
+        return StaleDockerfilesError(
+            f"the committed Dockerfiles differ from what {sources} render: {found}",
+            hint=hint,
+        )
+
+
+def template_shown(config: Config) -> str:
+    """The template's path as the user would write it: beside matrix.yaml's path as given."""
+    return os.path.normpath(os.path.join(os.path.dirname(config.source), config.template))
+
+
+def _shown(line: str) -> str:
+    """One diff line for a terminal: no line break, a carriage return made visible, cut."""
+    text = line.rstrip("\n").replace("\r", "\\r")
+    if len(text) > DIFF_LINE_WIDTH:
+        text = text[: DIFF_LINE_WIDTH - 1] + "…"
+    return text
+
+
+def diff_excerpt(
+    committed: str, rendered: str, *, limit: int = DIFF_EXCERPT_LINES
+) -> tuple[str, ...]:
+    """The start of the unified diff from ``committed`` to ``rendered`` (one line of
+    context): its header, at most ``limit`` lines, then how many more were left out."""
+    diff = list(
+        difflib.unified_diff(
+            committed.splitlines(keepends=True),
+            rendered.splitlines(keepends=True),
+            "committed",
+            "rendered",
+            n=1,
+        )
+    )
+    body: list[str] = []
+    for line in diff[2:]:
+        body.append(_shown(line))
+        if not line.endswith("\n"):
+            body.append("\\ No newline at end of file")
+    shown = [_shown(line) for line in diff[:2]] + body[:limit]
+    if len(body) > limit:
+        more = len(body) - limit
+        shown.append(f"… {more} more line{'s' if more != 1 else ''} of diff")
+    return tuple(shown)
+
+
+def compare(rendered: Rendered, committed: bytes | None) -> Difference | None:
+    """How the committed file (its bytes, at most ``MAX_DOCKERFILE_BYTES`` + 1 of them;
+    ``None``: there is none) differs from the rendered text, or ``None`` if it does not."""
+    if committed is None:
+        return Difference(rendered, MISSING)
+    expected = rendered.text.encode("utf-8")
+    if committed == expected:
+        return None
+    if len(committed) > MAX_DOCKERFILE_BYTES:
+        note = f"the committed file is larger than {MAX_DOCKERFILE_BYTES // MIB} MiB"
+        return Difference(rendered, CHANGED, (note,))
+    text = committed.decode("utf-8", errors="replace")
+    return Difference(rendered, CHANGED, diff_excerpt(text, rendered.text))
+
+
+def leftovers(config: Config, found: Iterable[tuple[str, Path]]) -> tuple[Leftover, ...]:
+    """Of the Dockerfiles ``found`` (the name of the directory holding each, and its path),
+    those in the directory of a PHP line matrix.yaml does not configure. A line that an
+    override only left out (``PUBLISHER_LINES``) is still configured; a directory whose
+    name is not a PHP line (``X.Y``) is not a line's, and is left alone."""
+    configured = set(config.all_lines or config.line_names)
+    chosen = [
+        Leftover(name, path) for name, path in found if is_php_line(name) and name not in configured
+    ]
+    return tuple(sorted(chosen, key=lambda item: tuple(int(x) for x in item.php.split("."))))
+
+
+def read_committed(path: Path) -> bytes | None:
+    """The committed Dockerfile at ``path`` (at most ``MAX_DOCKERFILE_BYTES`` + 1 bytes),
+    ``None`` if there is none; one that cannot be read is FileAccessError (exit 18)."""
+    try:
+        return read_bytes(path, limit=MAX_DOCKERFILE_BYTES, what="Dockerfile")
+    except FileNotFoundError:
+        return None
+
+
+def dockerfiles_found(config: Config) -> tuple[tuple[str, Path], ...]:
+    """Every ``<dir>/Dockerfile`` in the Dockerfiles directory: the directory's name and
+    the file's path (nothing when the directory itself does not exist)."""
+    root = Path(config.root) / config.dockerfiles
+    try:
+        entries = sorted(root.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return ()
+    return tuple(
+        (entry.name, entry / "Dockerfile")
+        for entry in entries
+        if entry.is_dir() and (entry / "Dockerfile").is_file()
+    )
+
+
+def check(config: Config) -> Check:
+    """Compare every selected line's rendered Dockerfile with the committed file, and
+    find the leftovers of lines matrix.yaml no longer configures (nothing is written)."""
+    current: list[Rendered] = []
+    differences: list[Difference] = []
+    for item in render_all(config):
+        difference = compare(item, read_committed(item.path))
+        if difference is None:
+            current.append(item)
+        else:
+            differences.append(difference)
+    return Check(tuple(current), tuple(differences), leftovers(config, dockerfiles_found(config)))

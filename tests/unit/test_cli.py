@@ -144,21 +144,6 @@ def test_render_check_passes_on_the_committed_dockerfiles(cli):
     assert result.exit_code == 0, result.output
 
 
-def test_render_check_fails_on_a_stale_dockerfile(cli, tmp_path, repo_root):
-    matrix = (repo_root / "matrix.yaml").read_text()
-    (tmp_path / "matrix.yaml").write_text(matrix)
-    (tmp_path / "dockerfiles").mkdir()
-    (tmp_path / "dockerfiles" / "Dockerfile.j2").write_text(
-        (repo_root / "dockerfiles" / "Dockerfile.j2").read_text()
-    )
-    assert cli("render", "--config", str(tmp_path / "matrix.yaml")).exit_code == 0
-    stale = tmp_path / "dockerfiles" / "8.4" / "Dockerfile"
-    stale.write_text(stale.read_text() + "# edited by hand\n")
-    result = cli("render", "--check", "--config", str(tmp_path / "matrix.yaml"))
-    assert result.exit_code == 3
-    assert "stale Dockerfile" in result.output and "8.4/Dockerfile" in result.output
-
-
 def test_every_command_has_help_with_examples(cli):
     from publisher.cli.base import COMMAND_MODULES
 

@@ -1,0 +1,211 @@
+"""``publisher render --check``: every committed Dockerfile that is not what render writes,
+classified (changed, missing), in one failure; a dropped line's leftover is a warning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from publisher.core import config, render
+
+HEADLINE = "the committed Dockerfiles differ from what"
+
+
+@pytest.fixture
+def project(cli, tmp_path: Path, repo_root: Path) -> Path:
+    """A copy of the repository's matrix.yaml and template, rendered: every line current."""
+    (tmp_path / "matrix.yaml").write_text((repo_root / "matrix.yaml").read_text())
+    (tmp_path / "dockerfiles").mkdir()
+    (tmp_path / "dockerfiles" / "Dockerfile.j2").write_text(
+        (repo_root / "dockerfiles" / "Dockerfile.j2").read_text()
+    )
+    assert cli("render", "--config", str(tmp_path / "matrix.yaml")).exit_code == 0
+    return tmp_path
+
+
+def dockerfile(project: Path, php: str) -> Path:
+    return project / "dockerfiles" / php / "Dockerfile"
+
+
+def check(cli, project: Path, env: dict[str, str] | None = None):
+    return cli("render", "--check", "--config", str(project / "matrix.yaml"), env=env)
+
+
+def test_a_dockerfile_edited_by_hand_is_changed_not_a_matrix_error(cli, project):
+    edited = dockerfile(project, "8.4")
+    edited.write_text(edited.read_text() + "# edited by hand\n")
+    result = check(cli, project)
+    assert result.exit_code == 3, result.output
+    assert "configuration error" not in result.output
+    assert "matrix.yaml:" not in result.output  # nothing points at the matrix
+    assert f"error: render check failed: {HEADLINE} " in result.output
+    assert f"8.4 changed ({edited})" in result.output
+    assert "missing" not in result.output
+    # the start of the diff, committed -> rendered
+    assert "--- committed" in result.output and "+++ rendered" in result.output
+    assert "  -# edited by hand" in result.output
+    assert f"tip: run `publisher render --config {project / 'matrix.yaml'}` and commit" in (
+        result.output
+    )
+    assert edited.read_text().endswith("# edited by hand\n")  # --check writes nothing
+
+
+def test_a_deleted_dockerfile_is_missing(cli, project):
+    dockerfile(project, "8.3").unlink()
+    result = check(cli, project)
+    assert result.exit_code == 3, result.output
+    assert f"8.3 missing ({dockerfile(project, '8.3')})" in result.output
+    assert "changed" not in result.output
+    assert not dockerfile(project, "8.3").exists()
+
+
+def test_a_leftover_of_a_dropped_line_is_a_warning_only(cli, project):
+    leftover = dockerfile(project, "9.9")
+    leftover.parent.mkdir()
+    leftover.write_text(dockerfile(project, "8.4").read_text())
+    (project / "dockerfiles" / "tools").mkdir()  # not a line's directory: left alone
+    (project / "dockerfiles" / "tools" / "Dockerfile").write_text("FROM scratch\n")
+    result = check(cli, project)
+    assert result.exit_code == 0, result.output
+    assert f"warning: {leftover} is for PHP 9.9, which " in result.output
+    assert "does not configure" in result.output
+    assert f"git rm {leftover}" in result.output
+    assert "tools" not in result.output
+    assert HEADLINE not in result.output
+
+
+def test_every_difference_is_reported_at_once(cli, project):
+    dockerfile(project, "8.4").write_text(dockerfile(project, "8.4").read_text() + "# hand\n")
+    dockerfile(project, "8.2").write_text(
+        dockerfile(project, "8.2").read_text().replace("\nFROM ", "\nfrom ")
+    )
+    dockerfile(project, "8.3").unlink()
+    leftover = dockerfile(project, "9.9")
+    leftover.parent.mkdir()
+    leftover.write_text("FROM scratch\n")
+    result = check(cli, project)
+    assert result.exit_code == 3, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.output
+    expected = ", ".join(
+        [
+            f"8.2 changed ({dockerfile(project, '8.2')})",
+            f"8.3 missing ({dockerfile(project, '8.3')})",
+            f"8.4 changed ({dockerfile(project, '8.4')})",
+        ]
+    )
+    assert errors[0].endswith(f"render: {expected}"), errors[0]
+    assert "  -from ${PHP_BASE_IMAGE}" in result.output
+    assert "  +FROM ${PHP_BASE_IMAGE}" in result.output
+    assert "  -# hand" in result.output
+    assert f"warning: {leftover} is for PHP 9.9" in result.output
+
+
+def test_render_rewrites_what_the_check_finds_and_warns_about_a_leftover(cli, project):
+    edited = dockerfile(project, "8.4")
+    rendered = edited.read_text()
+    edited.write_text(rendered + "# hand\n")
+    dockerfile(project, "8.3").unlink()
+    leftover = dockerfile(project, "9.9")
+    leftover.parent.mkdir()
+    leftover.write_text("FROM scratch\n")
+    result = cli("render", "--config", str(project / "matrix.yaml"))
+    assert result.exit_code == 0, result.output
+    assert f"wrote {edited}" in result.output
+    assert f"wrote {dockerfile(project, '8.3')}" in result.output
+    assert f"warning: {leftover} is for PHP 9.9" in result.output
+    assert edited.read_text() == rendered
+    assert leftover.exists()  # a warning: render removes nothing
+    assert check(cli, project).exit_code == 0
+
+
+def test_a_line_an_override_leaves_out_is_no_leftover(cli, project):
+    dockerfile(project, "8.4").write_text("FROM scratch\n")
+    result = check(cli, project, env={"PUBLISHER_LINES": "8.3"})
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output
+
+
+def test_a_dockerfile_that_is_not_utf8_is_changed_not_an_internal_error(cli, project):
+    edited = dockerfile(project, "8.5")
+    edited.write_bytes(edited.read_bytes() + b"\xff\xfe\n")
+    result = check(cli, project)
+    assert result.exit_code == 3, result.output
+    assert f"8.5 changed ({edited})" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_directory_where_a_dockerfile_belongs_is_a_file_error(cli, project):
+    target = dockerfile(project, "8.3")
+    target.unlink()
+    target.mkdir()
+    result = check(cli, project)
+    assert result.exit_code == 18, result.output
+    assert f"cannot read the Dockerfile {target}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_message_names_the_template_beside_the_matrix_as_given(cli):
+    result = cli("render", "--check", "--config", "examples/offline/matrix.yaml")
+    assert result.exit_code == 0, result.output
+    cfg = config.load("examples/offline/matrix.yaml", {})
+    assert render.template_shown(cfg) == "dockerfiles/Dockerfile.j2"
+    assert render.template_shown(config.load("matrix.yaml", {})) == "dockerfiles/Dockerfile.j2"
+
+
+# ---------------------------------------------------------------- the pure comparison
+
+
+def rendered(text: str) -> render.Rendered:
+    return render.Rendered("8.4", Path("/x/dockerfiles/8.4/Dockerfile"), text)
+
+
+def test_compare_classifies():
+    item = rendered("FROM a\nRUN b\n")
+    assert render.compare(item, b"FROM a\nRUN b\n") is None
+    assert render.compare(item, None) == render.Difference(item, render.MISSING)
+    changed = render.compare(item, b"FROM a\nRUN c\n")
+    assert changed is not None and changed.kind == render.CHANGED
+    assert changed.excerpt == (
+        "--- committed",
+        "+++ rendered",
+        "@@ -1,2 +1,2 @@",
+        " FROM a",
+        "-RUN c",
+        "+RUN b",
+    )
+    assert changed.describe() == "8.4 changed (/x/dockerfiles/8.4/Dockerfile)"
+
+
+def test_compare_a_file_too_large_to_diff():
+    item = rendered("FROM a\n")
+    changed = render.compare(item, b"x" * (render.MAX_DOCKERFILE_BYTES + 1))
+    assert changed is not None and changed.kind == render.CHANGED
+    assert changed.excerpt == ("the committed file is larger than 1 MiB",)
+
+
+def test_the_diff_excerpt_is_short_and_says_what_it_leaves_out():
+    committed = "".join(f"line {n}\n" for n in range(40))
+    wanted = "".join(f"LINE {n}\n" for n in range(40))
+    excerpt = render.diff_excerpt(committed, wanted, limit=4)
+    assert excerpt[:2] == ("--- committed", "+++ rendered")
+    assert len(excerpt) == 2 + 4 + 1
+    assert excerpt[-1] == "… 77 more lines of diff"  # the hunk header and 80 lines, 4 shown
+
+
+def test_the_diff_excerpt_marks_a_missing_final_newline_and_a_carriage_return():
+    excerpt = render.diff_excerpt("FROM a\r\nRUN b", "FROM a\nRUN b\n")
+    assert "-FROM a\\r" in excerpt
+    assert "\\ No newline at end of file" in excerpt
+    long = render.diff_excerpt("x" * 500 + "\n", "y\n")
+    assert all(len(line) <= render.DIFF_LINE_WIDTH for line in long)
+
+
+def test_leftovers_are_the_unconfigured_line_directories_only(repo_root):
+    cfg = config.load(str(repo_root / "matrix.yaml"), {"PUBLISHER_LINES": "8.4"})
+    found = [
+        (name, Path(f"/x/dockerfiles/{name}/Dockerfile"))
+        for name in ("10.0", "8.3", "8.4", "9.9", "tools", "8")
+    ]
+    assert [item.php for item in render.leftovers(cfg, found)] == ["9.9", "10.0"]
