@@ -336,15 +336,14 @@ def dockerfiles_found(config: Config) -> tuple[tuple[str, Path], ...]:
     """Every ``<dir>/Dockerfile`` in the Dockerfiles directory: the directory's name and
     the file's path (nothing when the directory itself does not exist)."""
     root = Path(config.root) / config.dockerfiles
-    try:
-        entries = sorted(root.iterdir())
-    except (FileNotFoundError, NotADirectoryError):
-        return ()
-    return tuple(
-        (entry.name, entry / "Dockerfile")
-        for entry in entries
-        if entry.is_dir() and (entry / "Dockerfile").is_file()
-    )
+    found: list[tuple[str, Path]] = []
+    try:  # only a warning depends on it: a directory that cannot be listed has none
+        for entry in sorted(root.iterdir()):
+            if entry.is_dir() and (entry / "Dockerfile").is_file():
+                found.append((entry.name, entry / "Dockerfile"))
+    except OSError:
+        return tuple(found)
+    return tuple(found)
 
 
 def check(config: Config) -> Check:
