@@ -1161,16 +1161,27 @@ class Publisher:
         ]
         title = "Tag moves" + (" (dry run: nothing was written)" if self.options.dry_run else "")
         self.output.table(title, ("registry", "tag", "kind", "old", "new", ""), moves)
-        self._show_transfers(publish_plan.transfers)
+        pending = [a.php for a in publish_plan.lines if a.digest is None]
+        self._show_transfers(publish_plan.transfers, pending)
         for notice in publish_plan.notices:
             self.output.warning(notice)
 
-    def _show_transfers(self, transfers: TransferPlan | None) -> None:
-        """Per target registry: blobs and bytes to upload, blobs mounted, manifests to put."""
+    def _show_transfers(self, transfers: TransferPlan | None, pending: Sequence[str] = ()) -> None:
+        """Per target registry: blobs and bytes to upload, blobs mounted, manifests to put.
+
+        ``pending``: lines a dry run plans before their builds; what copying them takes
+        is known only once they are built, so they are named apart, never as nothing."""
+        if pending:
+            others = [r.name for r in self.config.registries if not r.primary]
+            if others:
+                self.output.info(
+                    f"Copies: PHP {', '.join(pending)}: built by this run, then copied to "
+                    f"{', '.join(others)}; their blobs are counted once they exist"
+                )
         if transfers is None:
             return
         if transfers.is_noop:
-            self.output.info("Copies: nothing to copy")
+            self.output.info("Copies: nothing " + ("else " if pending else "") + "to copy")
             return
         names = {target: name for name, target in self.targets().items()}
         rows = [
