@@ -58,7 +58,8 @@ def plan_command(
     cfg = state.load_config(config_path, only)
     existing = {r.name: existing_tags for r in cfg.registries}
     result = planning.plan(cfg, version, existing)
-    if as_json:
+    if as_json:  # the warnings go to stderr: stdout stays the JSON alone
+        state.warn_lifecycle(cfg)
         state.output.print_text(result.to_json())
         return
     rows = []

@@ -59,6 +59,11 @@ def test_plan_says_which_line_leaves_security_support_within_90_days(cli, monkey
     flat = " ".join(result.output.split())
     assert f"PHP 8.3's security support ends on {soon.security_until} (in 12 days)" in flat
     assert "then mark the line frozen: true in matrix.yaml, or drop it" in flat
+    # --json keeps stdout to the JSON; the same warning goes to stderr
+    as_json = cli("plan", "v2.0.0", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout)["release"] == "v2.0.0"
+    assert "PHP 8.3's security support ends" in " ".join(as_json.stderr.split())
     later = dataclasses.replace(soon, security_until=today + datetime.timedelta(days=91))
     monkeypatch.setitem(lifecycle.TABLE, "8.3", later)
     assert "PHP 8.3's security support ends" not in cli("plan", "v2.0.0").output
