@@ -41,8 +41,10 @@ def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
 
     output = state.output
     state.json_only(as_json)
+    # A mistake found before any request (a bad setting, matrix.yaml) is the usual
+    # {"ok": false, "error": ...}; only what the registry answered is an inspection.
+    client = state.clients.for_reference(ref, _optional_config(state))
     try:
-        client = state.clients.for_reference(ref, _optional_config(state))
         result = inspect_reference(ref, client)
     except PublisherError as exc:
         if as_json:

@@ -41,6 +41,7 @@ class Inspection:
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
+            "ok": self.error is None,
             "reference": self.reference.as_dict(),
             "reachable": self.reachable,
             "digest": self.digest,

@@ -52,6 +52,7 @@ def test_inspect_online_json(
     result = run(["inspect", f"{registry.host}/{repo}:v1", "--json"], tmp_path)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
+    assert data["ok"] is True and data["error"] is None
     assert data["reachable"] is True and data["digest"] == digest and data["is_index"] is True
     assert data["reference"]["name"] == f"{registry.host}/{repo}"
     assert {p["platform"]: p["size"] for p in data["platforms"]} == image.sizes

@@ -233,3 +233,12 @@ def test_json_commands_print_a_document_when_they_fail_before_their_result(
     assert document["error"]["message"] in result.stderr.replace("%0A", "\n")
     if actions:
         assert "::error" in result.stderr
+
+
+def test_inspect_json_of_a_mistake_before_any_request_is_the_usual_error_shape(cli):
+    """Not an inspection that says "reachable: false": nothing was asked of a registry."""
+    result = cli("inspect", "busybox", "--json", env={"PUBLISHER_RETRY_ATTEMPTS": "0"})
+    assert result.exit_code == 2, result.output
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and "reachable" not in data
+    assert data["error"]["message"] == "PUBLISHER_RETRY_ATTEMPTS='0' is out of range"
