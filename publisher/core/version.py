@@ -67,13 +67,13 @@ def parse_release(text: str) -> Release:
     if m is None:
         raise InvalidVersionError(_explain(text), hint="use a tag such as v2.0.0 or v2.1.0-rc.1")
     pre = tuple(m["pre"].split(".")) if m["pre"] else ()
-    for ident in pre:
-        if ident.isdigit() and len(ident) > 1 and ident.startswith("0"):
-            raise InvalidVersionError(
-                f"release tag {text!r} is not valid: numeric prerelease identifier "
-                f"{ident!r} has a leading zero",
-                hint="use a tag such as v2.1.0-rc.1",
-            )
+    zero = _leading_zero(pre)
+    if zero is not None:
+        raise InvalidVersionError(
+            f"release tag {text!r} is not valid: numeric prerelease identifier "
+            f"{zero!r} has a leading zero",
+            hint="use a tag such as v2.1.0-rc.1",
+        )
     if m["build"]:
         raise InvalidVersionError(
             f"release tag {text!r} is not valid: build metadata ('+...') cannot appear in an image tag",
@@ -90,22 +90,115 @@ def is_release_tag(text: str) -> bool:
     return True
 
 
+def _leading_zero(pre: tuple[str, ...]) -> str | None:
+    """The first numeric prerelease identifier with a leading zero (SemVer forbids them)."""
+    for ident in pre:
+        if ident.isdigit() and len(ident) > 1 and ident.startswith("0"):
+            return ident
+    return None
+
+
+def _valid(text: str) -> bool:
+    """Would ``parse_release`` take ``text``? (Without building any message.)"""
+    m = _SEMVER_RE.fullmatch(text)
+    if m is None or m["build"]:
+        return False
+    return _leading_zero(tuple(m["pre"].split(".")) if m["pre"] else ()) is None
+
+
+def _split(body: str) -> tuple[str, str, str]:
+    """``1.0.0-rc.1+b`` -> (``1.0.0``, ``-``, ``rc.1+b``): the core, the sign after it, the rest."""
+    m = re.match(r"([^+-]*)([+-]?)(.*)", body, re.DOTALL)
+    assert m is not None  # the pattern matches every string
+    return m[1], m[2], m[3]
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+#: Longest tag offered as a suggestion.
+_MAX_SUGGESTION = 60
+
+
+def _suggest(text: str) -> str | None:
+    """The valid tag ``text`` probably means, or None: ``V1.0.0`` and ``1.0.0`` mean
+    ``v1.0.0``; ``1.0``, ``v1.0`` and ``v1`` mean ``v1.0.0``. Whatever it returns parses."""
+    fixed = text
+    if fixed[:1] == "V":
+        fixed = "v" + fixed[1:]
+    elif fixed[:1].isascii() and fixed[:1].isdigit():
+        fixed = "v" + fixed
+    if not fixed.startswith("v"):
+        return None
+    if not _valid(fixed):
+        core, sign, rest = _split(fixed[1:])
+        parts = core.split(".")
+        if len(parts) >= 3 or not all(re.fullmatch(_NUM, part) for part in parts):
+            return None
+        fixed = "v" + ".".join(parts + ["0"] * (3 - len(parts))) + sign + rest
+    if fixed == text or len(fixed) > _MAX_SUGGESTION or not _valid(fixed):
+        return None
+    return fixed
+
+
 def _explain(text: str) -> str:
-    shown = text if len(text) <= 60 else text[:57] + "..."
-    prefix = f"release tag {shown!r} is not valid: "
+    """Why ``text`` is not a release tag, with a valid tag it may mean."""
+    prefix = f"release tag {_short(text)!r} is not valid: "
     if not text:
         return prefix + "it is empty"
-    if not text.startswith("v"):
-        if re.match(r"[0-9]", text):
-            return prefix + f"it must start with 'v' (did you mean 'v{shown}'?)"
-        return prefix + "it must start with 'v' followed by MAJOR.MINOR.PATCH"
-    core = re.split(r"[-+]", text[1:], maxsplit=1)[0]
-    parts = core.split(".")
+    suggestion = _suggest(text)
+    tail = f" (did you mean {suggestion!r}?)" if suggestion else ""
+    if text.startswith("v"):
+        return prefix + (_problem(text[1:]) or "it is not vMAJOR.MINOR.PATCH[-PRERELEASE]") + tail
+    if text.startswith("V") or (text[0].isascii() and text[0].isdigit()):
+        first = "it must start with a lowercase 'v'" if text[0] == "V" else "it must start with 'v'"
+        other = _problem(text[1:] if text[0] == "V" else text)
+        return prefix + first + (f"; also, {other}" if other else "") + tail
+    return prefix + "it must start with 'v' followed by MAJOR.MINOR.PATCH" + tail
+
+
+def _problem(body: str) -> str | None:
+    """What is wrong with ``v`` + ``body`` as a release tag; None when nothing is."""
+    core, sign, rest = _split(body)
+    parts = core.split(".") if core else []
     if len(parts) != 3:
-        return prefix + f"it needs exactly three numbers MAJOR.MINOR.PATCH, found {len(parts)}"
+        return f"it needs exactly three numbers MAJOR.MINOR.PATCH, found {len(parts) or 'none'}"
     for part in parts:
-        if not part.isdigit():
-            return prefix + f"{part!r} is not a number"
+        if not part:
+            return f"{_short(core)!r} is missing a number"
+        if not (part.isascii() and part.isdigit()):
+            return f"{_short(part)!r} is not a number"
         if len(part) > 1 and part.startswith("0"):
-            return prefix + f"{part!r} has a leading zero"
-    return prefix + "prerelease and build parts may only hold letters, digits, '-' and '.'"
+            return f"{part!r} has a leading zero"
+    pre, plus, _build = rest.partition("+") if sign == "-" else ("", sign, rest)
+    if sign == "-":
+        problem = _prerelease_problem(pre)
+        if problem:
+            return problem
+    if plus:
+        return "build metadata ('+...') cannot appear in an image tag"
+    return None
+
+
+def _prerelease_problem(pre: str) -> str | None:
+    """What is wrong with the prerelease ``pre`` (the text between '-' and any '+')."""
+    if not pre:
+        return "the prerelease after '-' is empty"
+    shown = _short(pre)
+    if pre.startswith("."):
+        return f"the prerelease {shown!r} starts with a dot (an empty identifier)"
+    if pre.endswith("."):
+        return f"the prerelease {shown!r} ends with a dot (an empty identifier)"
+    if ".." in pre:
+        return f"the prerelease {shown!r} has an empty identifier between two dots"
+    bad = re.search(r"[^0-9A-Za-z.-]", pre)
+    if bad:
+        return (
+            f"the prerelease {shown!r} holds {bad[0]!r}; it may only hold letters, digits, "
+            "'-' and '.'"
+        )
+    zero = _leading_zero(tuple(pre.split(".")))
+    if zero is not None:
+        return f"numeric prerelease identifier {zero!r} has a leading zero"
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from hypothesis import given
@@ -49,10 +50,16 @@ def test_semver_precedence(ordered):
         ("v1.x.0", "'x' is not a number"),
         ("v1.0.0-rc.01", "leading zero"),
         ("v1.0.0+build.5", "build metadata"),
-        ("v1.0.0-", "prerelease and build parts"),
-        ("v1.0.0-rc..1", "prerelease and build parts"),
+        ("v1.0.0-", "the prerelease after '-' is empty"),
+        ("v1.0.0-rc..1", "the prerelease 'rc..1' has an empty identifier between two dots"),
+        ("v1.0.0-.rc", "the prerelease '.rc' starts with a dot (an empty identifier)"),
+        ("v1.0.0-rc.", "the prerelease 'rc.' ends with a dot (an empty identifier)"),
+        ("v1.0.0-rc_1", "the prerelease 'rc_1' holds '_'; it may only hold letters"),
+        ("v1..0", "'1..0' is missing a number"),
+        ("v", "three numbers MAJOR.MINOR.PATCH, found none"),
         ("", "empty"),
-        ("V1.0.0", "must start with 'v'"),
+        ("V1.0.0", "must start with a lowercase 'v' (did you mean 'v1.0.0'?)"),
+        ("1.0", "must start with 'v'; also, it needs exactly three numbers"),
     ],
 )
 def test_bad_release_tags_are_refused_clearly(text, message):
@@ -60,6 +67,70 @@ def test_bad_release_tags_are_refused_clearly(text, message):
         parse_release(text)
     assert message in str(info.value)
     assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [
+        ("1.0.0", "v1.0.0"),
+        ("V1.0.0", "v1.0.0"),
+        ("1.0", "v1.0.0"),
+        ("v1.0", "v1.0.0"),
+        ("v1", "v1.0.0"),
+        ("1.0-rc.1", "v1.0.0-rc.1"),
+        ("V2.1.0-rc.1", "v2.1.0-rc.1"),
+    ],
+)
+def test_a_near_miss_suggests_the_valid_tag_it_means(text, suggestion):
+    with pytest.raises(InvalidVersionError) as info:
+        parse_release(text)
+    assert info.value.message.endswith(f"(did you mean {suggestion!r}?)")
+
+
+BAD_TAGS = [
+    "1.0",
+    "1",
+    "1.0.0",
+    "V1.0.0",
+    "V1.0",
+    "v1.0",
+    "v1",
+    "v",
+    "V",
+    "1.0.0-",
+    "1.0-",
+    "1.0.0-rc..1",
+    "1.0.0-rc.01",
+    "1.0.0+b",
+    "1.0-rc.01",
+    "1.0+b",
+    "1.0.0.0",
+    "01.0.0",
+    "1.x.0",
+    "V1.0.0-",
+    "v1.0.0-",
+    "v1.0.0-rc..1",
+    "v1.0-rc..1",
+    "1." + "9" * 80,
+    "release-1",
+]
+
+
+@pytest.mark.parametrize("text", BAD_TAGS)
+def test_every_suggestion_is_a_valid_release_tag(text):
+    with pytest.raises(InvalidVersionError) as info:
+        parse_release(text)
+    for suggestion in re.findall(r"did you mean '([^']*)'\?", info.value.message):
+        assert parse_release(suggestion).tag == suggestion
+
+
+@given(st.text("vV0123456789.-+rcx_", max_size=14))
+def test_no_input_gets_an_invalid_suggestion(text):
+    try:
+        parse_release(text)
+    except InvalidVersionError as exc:
+        for suggestion in re.findall(r"did you mean '([^']*)'\?", exc.message):
+            assert parse_release(suggestion).tag == suggestion
 
 
 def test_stability_and_round_trip():
