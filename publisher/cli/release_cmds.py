@@ -51,7 +51,10 @@ def created_from_env(env: dict[str, str]) -> str:
     if epoch.startswith("-") and epoch[1:].isascii() and epoch[1:].isdigit():
         raise UsageError(f"SOURCE_DATE_EPOCH={shown!r} is before 1970", hint=hint)
     if not (epoch.isascii() and epoch.isdigit()):
-        raise UsageError(f"SOURCE_DATE_EPOCH={shown!r} is not a number of seconds", hint=hint)
+        raise UsageError(
+            f"SOURCE_DATE_EPOCH={shown!r} must be a whole number of seconds, digits only",
+            hint=hint,
+        )
     if len(epoch) > 12 or int(epoch) > MAX_SOURCE_DATE_EPOCH:
         raise UsageError(f"SOURCE_DATE_EPOCH={shown!r} is after the year 9999", hint=hint)
     moment = datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)

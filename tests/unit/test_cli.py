@@ -182,7 +182,7 @@ def test_json_without_dry_run_is_refused(cli, command):
 def test_release_refuses_a_bad_source_date_epoch_before_building(cli):
     result = cli("release", "v2.0.0", "--only", "8.4", env={"SOURCE_DATE_EPOCH": "yesterday"})
     assert result.exit_code == 2, result.output
-    assert "SOURCE_DATE_EPOCH='yesterday' is not a number of seconds" in result.output
+    assert "SOURCE_DATE_EPOCH='yesterday' must be a whole number of seconds" in result.output
 
 
 def test_publish_requires_the_digest_records(cli):

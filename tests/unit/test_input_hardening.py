@@ -133,9 +133,9 @@ def test_good_github_api_urls_are_accepted():
         ("253402300800", "is after the year 9999"),
         ("9" * 5000, "is after the year 9999"),
         ("-5", "is before 1970"),
-        ("1.5", "is not a number of seconds"),
-        ("1_000", "is not a number of seconds"),
-        ("+5", "is not a number of seconds"),
+        ("1.5", "must be a whole number of seconds, digits only"),
+        ("1_000", "must be a whole number of seconds, digits only"),
+        ("+5", "must be a whole number of seconds, digits only"),
     ],
 )
 def test_an_impossible_source_date_epoch_is_a_usage_error(epoch, problem):
