@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from .. import __version__
-from ..core.errors import Interrupted, OutputClosed, PublisherError, file_error
+from ..core.errors import Interrupted, OutputClosed, PublisherError, UsageError, file_error
 from ..core.platforms import did_you_mean
 
 if TYPE_CHECKING:
@@ -115,6 +115,7 @@ class State:
     def load_config(self, path: str, only: str | None = None) -> config.Config:
         from ..core import config
 
+        refuse_empty_config(path, self.env)
         cfg = config.load(path, self.env)
         if only is not None:  # an empty --only is refused, never "all lines"
             cfg = cfg.select(config.parse_line_list(only), option="--only")
@@ -150,6 +151,32 @@ class State:
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+def refuse_empty_config(path: str, env: dict[str, str]) -> None:
+    """An empty (or blank) --config or PUBLISHER_CONFIG is bad input that names the
+    option or variable: never a read of the current directory, nor (click drops an
+    empty variable) a silent fall back to matrix.yaml."""
+    from click.core import ParameterSource
+
+    from .options import CONFIG, CONFIG_ENV
+
+    ctx = click.get_current_context(silent=True)
+    source = ctx.get_parameter_source("config_path") if ctx is not None else None
+    variable = env.get(CONFIG_ENV)
+    from_variable = source in (ParameterSource.ENVIRONMENT, ParameterSource.DEFAULT)
+    if from_variable and variable is not None and not variable.strip():
+        raise UsageError(
+            f"{CONFIG_ENV} is set but empty",
+            hint=f"set it to the matrix file, e.g. {CONFIG_ENV}={CONFIG}, or unset it to read "
+            f"./{CONFIG}",
+        )
+    if not path.strip():
+        raise UsageError(
+            "--config is empty",
+            hint=f"pass the matrix file, e.g. --config {CONFIG}, or leave --config out to read "
+            f"./{CONFIG}",
+        )
 
 
 def handle_errors(func: F) -> F:

@@ -348,6 +348,29 @@ def test_a_directory_as_the_matrix_file_is_exit_3_as_a_missing_one(cli, tmp_path
     assert "--config matrix.yaml" in folder.output
 
 
+@pytest.mark.parametrize("command", [*sorted(COMMANDS), "render", "audit"])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_config_is_bad_input_naming_the_option(cli, command, value):
+    args = COMMANDS.get(command, (command,))
+    result = cli(*args, "--config", value)
+    assert result.exit_code == 2, result.output
+    assert "error: usage error: --config is empty" in result.output
+    assert "leave --config out to read ./matrix.yaml" in result.output
+    assert "directory" not in result.output and "not found" not in result.output
+
+
+@pytest.mark.parametrize("value", ["", " "])
+def test_an_empty_publisher_config_is_bad_input_naming_the_variable(cli, value):
+    result = cli("plan", "v1.0.0", env={"PUBLISHER_CONFIG": value})
+    assert result.exit_code == 2, result.output
+    assert "error: usage error: PUBLISHER_CONFIG is set but empty" in result.output
+    assert "unset it to read ./matrix.yaml" in result.output
+    assert (
+        cli("plan", "v1.0.0", "--config", "matrix.yaml", env={"PUBLISHER_CONFIG": value}).exit_code
+        == 0
+    )
+
+
 def test_a_matrix_file_that_is_not_utf8_is_exit_3_in_words(cli, tmp_path):
     matrix = tmp_path / "matrix.yaml"
     matrix.write_bytes(b"lines:\n  \xff\xfe: {}\n")
