@@ -46,6 +46,13 @@ _PERMISSION_HINT = (
 )
 
 
+def _token_hint(env: str) -> str:
+    return (
+        f"set {env}; in a workflow pass `{env}: ${{{{ secrets.GITHUB_TOKEN }}}}` through the "
+        "step's env"
+    )
+
+
 def check_api_url(url: str) -> str:
     """``url`` without a trailing slash when it can be the GitHub API's base URL.
 
@@ -140,12 +147,8 @@ class GitHubReleases:
                 f"{repository!r} is not a GitHub repository name",
                 hint=f"write OWNER/NAME, or set {ENV_REPOSITORY} (Actions sets it)",
             )
-        if not token:
-            raise UsageError(
-                f"no GitHub token: {token_env} is empty",
-                hint=f"set {token_env}; in a workflow pass `{token_env}: ${{{{ secrets.GITHUB_TOKEN }}}}` "
-                "through the step's env",
-            )
+        if not token.strip():
+            raise UsageError(f"no GitHub token: {token_env} is empty", hint=_token_hint(token_env))
         if not _TOKEN_RE.fullmatch(token):
             # Never echo it: a malformed token is still a secret.
             raise UsageError(
@@ -192,9 +195,14 @@ class GitHubReleases:
                 "which repository? none given and GITHUB_REPOSITORY is not set",
                 hint="pass --repo OWNER/NAME, or set GITHUB_REPOSITORY (Actions sets it)",
             )
+        token = env.get(ENV_TOKEN)
+        if token is None:
+            raise UsageError(
+                f"no GitHub token: {ENV_TOKEN} is not set", hint=_token_hint(ENV_TOKEN)
+            )
         return cls(
             repo,
-            env.get(ENV_TOKEN, ""),
+            token,
             api_url=env.get(ENV_API_URL) or DEFAULT_API_URL,
             output=output,
             settings=settings,

@@ -156,7 +156,7 @@ def test_unreachable_api(streams) -> None:
 
 def test_missing_token_and_repository_are_explained() -> None:
     """Input mistakes, found before any request: exit 2, not a GitHub API error."""
-    with pytest.raises(UsageError, match="GITHUB_TOKEN is empty"):
+    with pytest.raises(UsageError, match="GITHUB_TOKEN is not set"):
         GitHubReleases.from_env({"GITHUB_REPOSITORY": GH_REPO})
     with pytest.raises(UsageError, match="GITHUB_REPOSITORY is not set"):
         GitHubReleases.from_env({"GITHUB_TOKEN": GH_TOKEN})

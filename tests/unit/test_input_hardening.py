@@ -15,7 +15,7 @@ from publisher.core.retry import RetryPolicy
 from tests.support.matrices import acme_matrix
 
 
-def gh_release(cli, tmp_path, env: dict[str, str]):
+def gh_release(cli, tmp_path, env: dict[str, str | None]):
     """``publisher gh-release v1.0.0 --repo a/b`` with notes in place and only ``env``."""
     notes = tmp_path / "v1.0.0.md"
     notes.write_text("notes\n")
@@ -112,6 +112,28 @@ def test_a_malformed_github_token_is_refused_without_echoing_it(cli, tmp_path, t
     )
     assert_usage_error(result, "the token in GITHUB_TOKEN holds spaces, line breaks")
     assert "SECRET" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("token", "problem"),
+    [(None, "is not set"), ("", "is empty"), (" \t", "is empty")],
+    ids=["unset", "empty", "blank"],
+)
+def test_a_missing_github_token_says_whether_it_is_unset_or_empty(cli, tmp_path, token, problem):
+    result = gh_release(cli, tmp_path, {"GITHUB_TOKEN": token})
+    assert_usage_error(result, f"no GitHub token: GITHUB_TOKEN {problem}")
+    assert "holds spaces" not in result.output
+
+
+def test_github_releases_from_env_tells_an_unset_token_from_an_empty_one():
+    from publisher.adapters.github import GitHubReleases
+
+    with pytest.raises(UsageError) as unset:
+        GitHubReleases.from_env({"GITHUB_REPOSITORY": "a/b"})
+    assert unset.value.message == "no GitHub token: GITHUB_TOKEN is not set"
+    with pytest.raises(UsageError) as empty:
+        GitHubReleases.from_env({"GITHUB_REPOSITORY": "a/b", "GITHUB_TOKEN": ""})
+    assert empty.value.message == "no GitHub token: GITHUB_TOKEN is empty"
 
 
 def test_good_github_api_urls_are_accepted():
