@@ -49,13 +49,13 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 EPILOG_EXIT_CODES = """\b
-Exit codes: 0 ok, 2 bad input, 3 matrix.yaml, override or record error,
-4 auth, 5 not found, 6 rate limited, 7 unreachable, 8 invalid registry response,
-9 registry refused, 10 missing tool, 11 command failed, 12 verification failed,
-13 smoke test failed, 14 release conflict, 15 GitHub API error, 18 file not
-writable or readable (resolve: 16 build locally, 17 cannot proceed);
-130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP, 141 output closed by its
-reader (`| head`).
+Exit codes: 0 ok, 1 internal error (a bug in publisher), 2 bad input,
+3 matrix.yaml, override or record error, 4 auth, 5 not found, 6 rate limited,
+7 unreachable, 8 invalid registry response, 9 registry refused, 10 missing tool,
+11 command failed, 12 verification failed, 13 smoke test failed,
+14 release conflict, 15 GitHub API error, 18 file not writable or readable
+(resolve: 16 build locally, 17 cannot proceed); 130 interrupted (Ctrl-C),
+143 SIGTERM, 129 SIGHUP, 141 output closed by its reader (`| head`).
 """
 
 #: The signals that stop a run cleanly (Ctrl-C, `kill`, a closed terminal).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
+import re
 import signal
 import subprocess
 from typing import Any
@@ -38,6 +39,16 @@ def test_ctrl_c_is_reported_as_an_interruption_not_a_usage_error() -> None:
 def test_the_epilog_lists_the_interrupt_and_closed_pipe_codes() -> None:
     for code in ("130", "143", "141"):
         assert code in EPILOG_EXIT_CODES
+
+
+def test_the_epilog_lists_every_exit_code_of_the_errors_module() -> None:
+    import publisher.core.errors
+
+    table = re.findall(r"^(\d+) +\S", publisher.core.errors.__doc__ or "", re.MULTILINE)
+    assert "1" in table and "143" in table
+    for code in table:
+        assert re.search(rf"(?<![\d-]){code}(?!\d)", EPILOG_EXIT_CODES), code
+    assert "1 internal error (a bug in publisher)" in EPILOG_EXIT_CODES
 
 
 def test_debug_traceback_redacts_the_secrets_output_knows() -> None:
