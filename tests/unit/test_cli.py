@@ -15,7 +15,7 @@ from tests.conftest import ROOT
 def test_plan_json_on_the_committed_matrix_has_five_lines_two_platforms_two_registries(cli):
     result = cli("plan", "v2.0.0", "--json")
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert len(data["lines"]) == 5
     assert {len(line["platforms"]) for line in data["lines"]} == {2}
     assert {len(line["targets"]) for line in data["lines"]} == {2}
@@ -26,7 +26,7 @@ def test_plan_json_on_the_committed_matrix_has_five_lines_two_platforms_two_regi
 
 def test_plan_with_existing_pins_keeps_floating_tags_on_the_newer_release(cli):
     result = cli("plan", "v1.0.1", "--json", "--existing", "v1.1.0", "--existing", "v1.1.0-php-8.4")
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     floating = {(f["registry"], f["tag"]): f["source"] for f in data["floating"]}
     assert floating[("dockerhub", "latest")] == "v1.1.0"
     assert floating[("dockerhub", "php-8.4")] == "v1.1.0-php-8.4"

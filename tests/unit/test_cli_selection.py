@@ -189,7 +189,7 @@ def test_an_empty_override_is_the_same_as_none(cli):
     """An empty variable is unset (how CI passes an input nobody gave)."""
     result = cli("plan", "v3.0.0", "--json", env={"PUBLISHER_LINES": "", "PUBLISHER_PLATFORMS": ""})
     assert result.exit_code == 0, result.output
-    assert len(json.loads(result.output)["lines"]) == 5
+    assert len(json.loads(result.stdout)["lines"]) == 5
 
 
 def test_a_release_the_override_leaves_no_line_of_is_an_override_error(cli, published):
