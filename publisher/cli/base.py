@@ -34,6 +34,7 @@ import click
 from .. import __version__
 from ..core.errors import Interrupted, OutputClosed, PublisherError, UsageError, file_error
 from ..core.platforms import did_you_mean
+from .options import EnvOption
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -419,7 +420,11 @@ class LazyGroup(click.Group):
 )
 @click.version_option(__version__, prog_name="publisher")
 @click.option(
-    "--debug", is_flag=True, envvar="PUBLISHER_DEBUG", help="Show tracebacks and debug detail."
+    "--debug",
+    is_flag=True,
+    cls=EnvOption,
+    envvar="PUBLISHER_DEBUG",
+    help="Show tracebacks and debug detail.",
 )
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:

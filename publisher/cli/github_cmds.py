@@ -33,6 +33,7 @@ ALLOW_STAND_IN = "PUBLISHER_ALLOW_STAND_IN_RELEASE"
 @click.option(
     "--qemu",
     is_flag=True,
+    cls=options.EnvOption,
     envvar="PUBLISHER_QEMU",
     help="Put every leg on ubuntu-24.04 and emulate arm64 under QEMU instead of using "
     "native ubuntu-24.04-arm runners (env: PUBLISHER_QEMU).",

@@ -30,6 +30,32 @@ NOTES = "release-notes"
 #: The publisher's own files next to the matrix file: digest records, a rehearsal's notes.
 WORK = ".publisher"
 
+
+class EnvOption(click.Option):
+    """An option that may come from an environment variable: a refused value from the
+    environment names the variable (``PUBLISHER_QEMU='maybe'``), not only the flag the
+    user never typed, and a refused yes/no says plainly what it accepts."""
+
+    def process_value(self, ctx: click.Context, value: Any) -> Any:
+        try:
+            return super().process_value(ctx, value)
+        except click.BadParameter as exc:
+            source = ctx.get_parameter_source(self.name or "")
+            if source is not click.core.ParameterSource.ENVIRONMENT or not self.envvar:
+                raise
+            variable = self.envvar if isinstance(self.envvar, str) else self.envvar[0]
+            message = exc.message
+            if isinstance(self.type, click.types.BoolParamType):
+                message = (
+                    f"{value!r} is not valid: use true or false "
+                    "(1/0, yes/no, on/off are accepted too), or unset it"
+                )
+            flag = max(self.opts, key=len)
+            raise click.BadParameter(
+                message, ctx=ctx, param=self, param_hint=f"{variable} (the environment's {flag})"
+            ) from None
+
+
 #: The matrix file when --config is not given, and the variable that names another.
 CONFIG = "matrix.yaml"
 CONFIG_ENV = "PUBLISHER_CONFIG"
@@ -37,6 +63,7 @@ CONFIG_ENV = "PUBLISHER_CONFIG"
 config = click.option(
     "--config",
     "config_path",
+    cls=EnvOption,
     default=CONFIG,
     show_default=True,
     envvar=CONFIG_ENV,
@@ -56,6 +83,7 @@ builder = click.option(
     "--builder",
     type=click.Choice([str(b) for b in BuilderName]),
     default=None,
+    cls=EnvOption,
     envvar="PUBLISHER_BUILDER",
     help="Image builder (env: PUBLISHER_BUILDER). Default: buildx when installed, else buildah, else docker.",
 )
@@ -69,6 +97,7 @@ no_smoke = click.option(
 attestations = click.option(
     "--attestations/--no-attestations",
     default=False,
+    cls=EnvOption,
     envvar="PUBLISHER_ATTESTATIONS",
     show_default=True,
     help="buildx only: attach provenance and SBOM attestations (env: PUBLISHER_ATTESTATIONS).",

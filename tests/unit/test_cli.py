@@ -242,3 +242,26 @@ def test_inspect_json_of_a_mistake_before_any_request_is_the_usual_error_shape(c
     data = json.loads(result.stdout)
     assert data["ok"] is False and "reachable" not in data
     assert data["error"]["message"] == "PUBLISHER_RETRY_ATTEMPTS='0' is out of range"
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "said"),
+    [
+        ({"PUBLISHER_QEMU": "maybe"}, ("matrix", "v2.0.0", "--github"), "use true or false"),
+        ({"PUBLISHER_DEBUG": "maybe"}, ("plan", "v2.0.0"), "use true or false"),
+        ({"PUBLISHER_ATTESTATIONS": "sure"}, ("release", "v2.0.0", "--dry-run"), "true or false"),
+        (
+            {"PUBLISHER_BUILDER": "kaniko"},
+            ("release", "v2.0.0", "--dry-run"),
+            "'kaniko' is not one of",
+        ),
+    ],
+)
+def test_a_refused_environment_value_names_its_variable(cli, env, args, said):
+    """The user never typed --qemu: the message names the variable that was read."""
+    result = cli(*args, env=env)
+    assert result.exit_code == 2, result.output
+    (variable,) = env
+    assert f"Invalid value for {variable} (the environment's --" in result.output
+    assert said in result.output
+    assert "Recognized values: ," not in result.output
