@@ -37,10 +37,13 @@ def _d(text: str) -> datetime.date:
     return datetime.date.fromisoformat(text)
 
 
-#: The lines the matrix may name, from php.net's supported-versions page.
+#: The PHP lines whose dates publisher knows, from php.net's supported-versions and eol pages
+#: (a matrix may name another line: plans then say its end of life is not checked).
 TABLE: dict[str, PhpLine] = {
     line.php: line
     for line in (
+        PhpLine("7.4", _d("2019-11-28"), _d("2021-11-28"), _d("2022-11-28")),
+        PhpLine("8.0", _d("2020-11-26"), _d("2022-11-26"), _d("2023-11-26")),
         PhpLine(
             "8.1",
             _d("2021-11-25"),
@@ -159,6 +162,19 @@ def matrix_warnings(
     follows) whose base no longer moves."""
     found: list[str] = []
     for php, frozen in lines:
+        if php not in TABLE:
+            newest = max(TABLE, key=lambda known: tuple(map(int, known.split("."))))
+            found.append(
+                f"PHP {php} is not in publisher's table of PHP lines ({', '.join(TABLE)}; "
+                f"publisher/core/lifecycle.py): its end of life is not checked"
+                + (
+                    "; add it there when php.net lists it"
+                    if tuple(map(int, php.split("."))) > tuple(map(int, newest.split(".")))
+                    else ""
+                )
+                + f" — source: {SOURCE}"
+            )
+            continue
         past = warning(php, today, frozen=frozen)
         soon = ending_soon(php, today, frozen=frozen)
         found += [text for text in (past, soon) if text]

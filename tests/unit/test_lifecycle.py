@@ -67,3 +67,21 @@ def test_the_matrix_warnings_on_one_day() -> None:
         "PHP 8.1 reached end of l",
         "PHP 8.2 reached end of l",
     ]
+
+
+def test_a_line_the_table_lacks_is_said_and_older_lines_have_their_dates() -> None:
+    """A plan never stays silent about a line's end of life: 7.4 and 8.0 are known (long
+    past); a line php.net has not listed here is named as unchecked."""
+    day = D(2026, 11, 30)
+    found = lifecycle.matrix_warnings([("7.4", False), ("8.0", False), ("9.0", False)], "8.0", day)
+    assert found[0].startswith("PHP 7.4 reached end of life on 2022-11-28")
+    assert found[1].startswith("PHP 8.0 reached end of life on 2023-11-26")
+    assert found[2].startswith("latest and each release's vX.Y.Z follow the default line 8.0")
+    assert found[3].startswith("PHP 9.0 is not in publisher's table of PHP lines (7.4, 8.0,")
+    assert "its end of life is not checked; add it there when php.net lists it" in found[3]
+    older = lifecycle.matrix_warnings([("5.6", False)], "5.6", day)
+    assert older == [
+        "PHP 5.6 is not in publisher's table of PHP lines (7.4, 8.0, 8.1, 8.2, 8.3, 8.4, 8.5; "
+        "publisher/core/lifecycle.py): its end of life is not checked — source: " + lifecycle.SOURCE
+    ]
+    assert lifecycle.status("7.4", day).base_frozen  # never rebuilt by a republish
