@@ -2712,14 +2712,24 @@ def resolve(
 FORMATS = ("text", "env", "json")
 
 
+#: The env-file keys that hold paths (the rest hold image references and words).
+_PATH_KEYS = frozenset({"PHP_DOCKERFILE", "PHP_BUILD_CONTEXT"})
+
+
 def env_quote(key: str, value: str) -> str:
     """``KEY='value'``: the same value for POSIX sh and ``docker compose --env-file``."""
     if "'" in value or value.endswith("\\") or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        if key in _PATH_KEYS:
+            hint = (
+                "move the stack to a path without them, or set the matching setting "
+                f"(e.g. {ENV_DOCKERFILES}) to one"
+            )
+        else:  # an image reference never holds them: a mistyped setting
+            hint = f"check {key}: an image reference holds no quote, control character or backslash"
         raise ResolveError(
             f"{key} cannot be written to an env file safely: {value!r} holds a single quote, "
             "a control character or a trailing backslash",
-            hint="move the stack to a path without them, or set the matching setting "
-            f"(e.g. {ENV_DOCKERFILES}) to one",
+            hint=hint,
         )
     return f"{key}='{value}'"
 

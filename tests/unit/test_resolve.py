@@ -642,6 +642,16 @@ def test_env_quote_refuses_what_sh_and_compose_would_read_differently(value: str
     assert resolving.env_quote("KEY", "a b #c $d \\e") == "KEY='a b #c $d \\e'"
 
 
+def test_a_value_refused_for_the_env_file_gets_the_advice_that_fits_it() -> None:
+    """A path: move the stack; an image reference (PMA_IMAGE): it is mistyped."""
+    with pytest.raises(ResolveError) as path:
+        resolving.env_quote("PHP_BUILD_CONTEXT", "/home/it's/8.4")
+    assert "move the stack to a path without them" in (path.value.hint or "")
+    with pytest.raises(ResolveError) as image:
+        resolving.env_quote("PMA_IMAGE", "phpmyadmin'x")
+    assert (image.value.hint or "").startswith("check PMA_IMAGE: an image reference holds no")
+
+
 def test_json_and_text_output() -> None:
     args = inputs()
     decision = decide(
