@@ -1092,12 +1092,12 @@ class Publisher:
             kept = facts == self.record
             result.notes_md, result.notes_json = self.write_notes(facts, keep=kept)
             result.facts = facts
+            pins = self.options.notes_dir / pins_mod.file_name(self.release.tag)
+            files = f"{result.notes_md}, {result.notes_json} and the pins file {pins.name}"
             if kept:
-                out.info(
-                    f"kept {result.notes_md} and {result.notes_json}: every fact is as recorded"
-                )
+                out.info(f"kept {files}: every fact is as recorded")
             else:
-                out.info(f"wrote {result.notes_md} and {result.notes_json}")
+                out.info(f"wrote {files}")
         self._report(facts)
         if identical:
             out.warning(self._identical_notice(identical, publish_plan))

@@ -1218,6 +1218,7 @@ def test_a_rehearsal_and_its_dry_run_after_an_earlier_rehearsal(tmp_path, tools,
         encoding="utf-8"
     )
     assert "Rehearsed on throwaway registries" in notes and "Published" not in notes
+    assert "v1.0.0.json and the pins file v1.0.0.env" in first.stdout  # all it wrote
     dry = stack.run("release", "v1.0.0", "--local", "--dry-run", "--only", "8.4")
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert "buildah build" in dry.stdout  # the commands it would run: it rebuilds
