@@ -233,12 +233,20 @@ def publish_command(
     notes = options.notes_dir_of(cfg, notes_dir)
     ensure_writable(notes, "the release notes directory", create=not dry_run)
     cfg, record = load_release(cfg, notes, version, state.output, republish=reason is not None)
+    # The records first: an empty directory is a mistake found without asking a registry.
+    records = read_directory(digests_dir)
+    if not records:
+        raise UsageError(
+            f"no digest records in {digests_dir}: nothing to publish; no registry was asked",
+            hint="point --digests at the directory the build legs wrote their records to "
+            "(`publisher build ... --digest-file DIR/X.Y-linux-ARCH.json`), or run "
+            f"`publisher release {version.tag}`, which builds and publishes",
+        )
     clients = state.clients.configured(cfg)
     if reason is not None:
         # A republish needs a published release: a record, or pins on the primary.
         pinned = published_lines(cfg, version, clients[cfg.primary.name])
         cfg = republish_config(cfg, version, record, pinned, notes, state.output)
-    records = read_directory(digests_dir)
     smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke)
     state.json_only(as_json)
     how = PublishOptions(

@@ -265,3 +265,11 @@ def test_a_refused_environment_value_names_its_variable(cli, env, args, said):
     assert f"Invalid value for {variable} (the environment's --" in result.output
     assert said in result.output
     assert "Recognized values: ," not in result.output
+
+
+def test_publish_with_no_digest_records_stops_before_asking_a_registry(cli, tmp_path):
+    """Nothing to publish is known from the directory alone (here, with no network)."""
+    (tmp_path / "digests").mkdir()
+    result = cli("publish", "v2.0.0", "--digests", str(tmp_path / "digests"), "--dry-run")
+    assert result.exit_code == 2, result.output
+    assert "no digest records in" in result.output and "no registry was asked" in result.output
