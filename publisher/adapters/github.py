@@ -189,11 +189,15 @@ class GitHubReleases:
         settings: Settings | None = None,
     ) -> GitHubReleases:
         """Repository from the argument or ``GITHUB_REPOSITORY``; token from ``GITHUB_TOKEN``."""
-        repo = repository or env.get(ENV_REPOSITORY, "")
-        if not repo:
+        hint = "pass --repo OWNER/NAME, or set GITHUB_REPOSITORY (Actions sets it)"
+        if repository is not None and not repository.strip():
+            raise UsageError("--repo is empty: name the repository as OWNER/NAME", hint=hint)
+        from_env = env.get(ENV_REPOSITORY)
+        repo = repository or from_env or ""
+        if not repo.strip():
+            state = "is not set" if from_env is None else "is empty"
             raise UsageError(
-                "which repository? none given and GITHUB_REPOSITORY is not set",
-                hint="pass --repo OWNER/NAME, or set GITHUB_REPOSITORY (Actions sets it)",
+                f"which repository? --repo not given and {ENV_REPOSITORY} {state}", hint=hint
             )
         token = env.get(ENV_TOKEN)
         if token is None:

@@ -136,6 +136,22 @@ def test_github_releases_from_env_tells_an_unset_token_from_an_empty_one():
     assert empty.value.message == "no GitHub token: GITHUB_TOKEN is empty"
 
 
+def test_github_releases_say_whether_the_repository_was_unset_empty_or_given_empty():
+    from publisher.adapters.github import GitHubReleases
+
+    token = {"GITHUB_TOKEN": "t"}
+    said = []
+    for env, repository in (({}, None), ({"GITHUB_REPOSITORY": " "}, None), ({}, "")):
+        with pytest.raises(UsageError) as caught:
+            GitHubReleases.from_env({**token, **env}, repository=repository)
+        said.append(caught.value.message)
+    assert said == [
+        "which repository? --repo not given and GITHUB_REPOSITORY is not set",
+        "which repository? --repo not given and GITHUB_REPOSITORY is empty",
+        "--repo is empty: name the repository as OWNER/NAME",
+    ]
+
+
 def test_good_github_api_urls_are_accepted():
     from publisher.adapters.github import check_api_url
 
