@@ -83,7 +83,10 @@ def reproducible_parts(request: BuildRequest) -> list[str]:
     commit gets new layer digests. With this exporter option BuildKit (0.13 and later:
     GitHub's runners, Docker 26) clamps the mtime of every file in the layers built
     here to SOURCE_DATE_EPOCH, leaving the base image's layers alone, and the same
-    commit then builds to the same digest, with or without a cache.
+    commit then builds to the same digest, with or without a cache. Pushing with it
+    wants BuildKit 0.14 or later (0.13's push could fail with "content digest not
+    found" on layers from a cache); the workflows' setup-buildx-action takes the
+    newest BuildKit, and the engine's own ``docker`` driver only exports a layout.
     """
     return ["rewrite-timestamp=true"] if request.source_date_epoch is not None else []
 
