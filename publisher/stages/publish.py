@@ -229,17 +229,28 @@ def require_default_line(
     release: Release,
     record: notes_mod.ReleaseFacts | None,
     primary_tags: Collection[str],
+    *,
+    rehearsal_output: Output | None = None,
 ) -> None:
     """Refuse to start a release without its default line (``--only`` leaving it out).
 
     ``vX.Y.Z`` and ``latest`` follow the default line, and a published release
     keeps its lines, so no later run could add it. A release that has a record,
-    or whose default-line pin the primary holds, is already started: fine.
+    or whose default-line pin the primary holds, is already started: fine. A
+    rehearsal (``rehearsal_output``: where it says so) publishes nothing that could be kept: it is told,
+    and goes on (a build check of one line rehearses that line alone).
     """
     default = config.default_line
     if record is not None or default in config.line_names:
         return
     if planning.pin_tag(release, default) in primary_tags:
+        return
+    if rehearsal_output is not None:
+        rehearsal_output.warning(
+            f"rehearsing {release.tag} without PHP {default}, its default line: a release "
+            f"would refuse this (`{release.tag}` and `latest` follow the default line), so "
+            f"neither is rehearsed; PHP {', '.join(config.line_names)} only"
+        )
         return
     lines = sorted({*config.line_names, default}, key=lambda php: tuple(map(int, php.split("."))))
     raise UsageError(
@@ -489,7 +500,8 @@ class Publisher:
     def plan_run(self, records: Sequence[DigestRecord]) -> PlannedRun:
         """Read the registries once and compute the whole publish plan."""
         tags_present = self.list_tags()
-        if self.options.republish_reason is None:
+        if self.options.republish_reason is None and not self.options.rehearsal:
+            # (a rehearsal was told by ``release``, before its builds)
             require_default_line(
                 self.config, self.release, self.record, tags_present.get(self.primary.name, ())
             )

@@ -113,7 +113,9 @@ def release(
     if not republish and record is None and config.default_line not in config.line_names:
         default_pin = pin_tag(version, config.default_line)
         held = primary.tag_digests(config.primary.repository.path, [default_pin])
-        require_default_line(config, version, record, held)
+        require_default_line(
+            config, version, record, held, rehearsal_output=output if options.rehearsal else None
+        )
     if republish:
         # A republish rebuilds a published release: one with a record or pins.
         config = republish_config(config, version, record, done, options.notes_dir, output)

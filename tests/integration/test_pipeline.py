@@ -28,6 +28,7 @@ from tests.conftest import require_tool
 from tests.support.builds import quiet_runner
 from tests.support.faultproxy import Fault
 from tests.support.pipeline import (
+    DEFAULT_LINE,
     LINES,
     Stack,
     kill_group,
@@ -1250,6 +1251,23 @@ def test_a_rehearsal_and_its_dry_run_after_an_earlier_rehearsal(tmp_path, tools,
         "republish", "v1.0.0", "--reason", "r", "--local", "--no-smoke", "--only", "8.4"
     )
     assert rehearsed.returncode == 0, rehearsed.stdout + rehearsed.stderr
+
+
+def test_the_build_check_rehearses_a_line_that_is_not_the_default(tmp_path, tools, bases):
+    """image-build.yml rehearses each line alone (`--only X.Y`, one platform): a line other
+    than the default is rehearsed, with a warning, where a release refuses to leave the
+    default line out."""
+    stack = make_stack(tmp_path, "127.0.0.1:1", "127.0.0.1:2", bases)
+    other = next(php for php in LINES if php != DEFAULT_LINE)
+    argv = ("release", "v0.0.0-build-check", "--local", "--no-smoke", "--only", other)
+    checked = stack.run(*argv, "--jobs", "1", env={"PUBLISHER_PLATFORMS": "linux/amd64"})
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"rehearsing v0.0.0-build-check without PHP {DEFAULT_LINE}, its default line" in (
+        " ".join(checked.stderr.split())
+    )
+    record = stack.root / ".publisher" / "local" / "release-notes" / "v0.0.0-build-check.json"
+    facts = json.loads(record.read_text(encoding="utf-8"))
+    assert [line["php"] for line in facts["lines"]] == [other]
 
 
 def v110_on_the_primary_only(

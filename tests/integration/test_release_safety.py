@@ -244,8 +244,10 @@ def test_a_new_release_without_its_default_line_is_refused_before_any_build(
     for argv in (
         ["release", "v1.9.0", "--only", "8.3", "--no-smoke", *notes_dir],
         ["release", "v1.9.0", "--only", "8.3", "--dry-run", *notes_dir],
-        ["publish", "v1.9.0", "--only", "8.3", "--digests", str(tmp_path), *notes_dir],
-    ):
+        # records there are (v1.0.0's): the default line is refused before they are read
+        ["publish", "v1.9.0", "--only", "8.3", "--digests", str(stack.digests_dir("v1.0.0")),
+         *notes_dir],
+    ):  # fmt: skip
         result = stack.run(*argv)
         assert result.returncode == 2, (argv, result.stdout + result.stderr)
         assert "without PHP 8.4, its default line" in result.stderr, result.stderr
