@@ -425,7 +425,8 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     whose base moved, comma-separated) and `frozen=` (lines that can never
     change: `frozen: true`, or an official image that no longer updates), also
     as step outputs in GitHub Actions; the weekly schedule republishes only the
-    moved lines, and only when changed.
+    moved lines, and only when changed. Before the first stable release it prints
+    `release=` (empty) and `changed=false`, with a warning.
 
     \b
     Examples:
@@ -445,5 +446,8 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     state.output.set_output("lines", ",".join(result.moved))
     state.output.set_output("frozen", ",".join(result.frozen))
     for line in result.details:
-        state.output.info(line)
+        if result.release:
+            state.output.info(line)
+        else:  # no stable release yet: said as a warning, visible in the run's annotations
+            state.output.warning(line)
     state.output.set_output("details", json.dumps(result.details))

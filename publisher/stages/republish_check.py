@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..core import lifecycle
 from ..core.config import Config
-from ..core.errors import ConfigError, NotFoundError, PublisherError, UsageError
+from ..core.errors import ConfigError, NotFoundError, PublisherError
 from ..core.notes import LineFacts, ReleaseFacts, load_record, record_releases
 from ..core.reference import parse
 from .clients import ClientFactory
@@ -31,22 +31,34 @@ class BaseCheck:
     frozen: tuple[str, ...] = ()
 
 
-def newest_stable_record(notes_dir: Path) -> ReleaseFacts:
-    """The record of the newest stable release in ``notes_dir`` (malformed: exit 3)."""
+def newest_stable_record(notes_dir: Path) -> ReleaseFacts | None:
+    """The record of the newest stable release in ``notes_dir`` (malformed: exit 3), or
+    None before the first stable release."""
     stable = [r for r in record_releases(notes_dir) if r.is_stable]
     if not stable:
-        raise UsageError(
-            f"no stable release notes in {notes_dir}",
-            hint="publish a stable release first; republish-check reads its notes JSON",
-        )
+        return None
     record = load_record(notes_dir, stable[-1].tag)
     assert record is not None
     return record
 
 
 def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> BaseCheck:
-    """Resolve every recorded base again (several at once) and compare its digest."""
+    """Resolve every recorded base again (several at once) and compare its digest.
+
+    Before the first stable release there is nothing to republish: ``release`` is
+    empty, ``changed`` False, and the one detail says why (the weekly run is then a
+    no-op, not a failure every week until the first release's notes are merged).
+    """
     record = newest_stable_record(notes_dir)
+    if record is None:
+        return BaseCheck(
+            "",
+            False,
+            (
+                f"no stable release is recorded in {notes_dir} yet: nothing to republish "
+                "(a release's notes land there when its notes pull request is merged)",
+            ),
+        )
     today = datetime.date.today()
     configured = {ln.php: ln for ln in config.lines}
 
