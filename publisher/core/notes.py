@@ -63,6 +63,9 @@ class LineFacts:
     base_digest: str | None
     size_budget_bytes: int
     platforms: tuple[PlatformFacts, ...]
+    #: The module names the smoke test checked (``php -m``); None in a record written
+    #: before publisher kept them. A republish checks these, not today's matrix.
+    extensions: tuple[str, ...] | None = None
 
 
 #: A record lists its registries as the release plan does: name, repository, primary.
@@ -290,6 +293,7 @@ def to_dict(facts: ReleaseFacts, history: SizeHistory) -> dict[str, Any]:
                 "tags": list(line.tags),
                 "base": {"image": line.base_image, "digest": line.base_digest},
                 "size_budget_bytes": line.size_budget_bytes,
+                **({} if line.extensions is None else {"extensions": list(line.extensions)}),
                 "platforms": platforms,
                 "references": {
                     r.name: f"{r.repository}@{line.index_digest}" for r in facts.registries
@@ -385,6 +389,16 @@ def _digest(fields: _Fields, key: str, *, optional: bool = False) -> Any:
     return value
 
 
+def _names(fields: _Fields, key: str) -> tuple[str, ...] | None:
+    """An optional list of names (a record written before the key existed has none)."""
+    value = fields.get(key, list, optional=True)
+    if value is None:
+        return None
+    if not all(isinstance(item, str) and item for item in value):
+        raise fields.error("expected a list of names", key)
+    return tuple(value)
+
+
 def _platform(fields: _Fields) -> Platform:
     text = fields.get("platform", str)
     try:
@@ -429,6 +443,7 @@ def parse_record(text: str, source: str) -> ReleaseFacts:
                 base_image=base.get("image", str),
                 base_digest=_digest(base, "digest", optional=True),
                 size_budget_bytes=line.get("size_budget_bytes", int),
+                extensions=_names(line, "extensions"),
                 platforms=tuple(
                     PlatformFacts(_platform(p), _digest(p, "digest"), p.get("size_bytes", int))
                     for p in line.objects("platforms")

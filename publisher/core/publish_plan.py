@@ -52,7 +52,7 @@ def recorded_line(facts: LineFacts) -> Line:
         php=facts.php,
         platforms=tuple(Platform.parse(p.platform) for p in facts.platforms),
         base=base,
-        extensions=Extensions(),
+        extensions=Extensions(install=facts.extensions or ()),
         packages=(),
         build_packages=(),
         size_budget_bytes=facts.size_budget_bytes,
@@ -125,11 +125,23 @@ def config_for_record(
                 f"PHP {php}: {record.release} was published for "
                 f"{', '.join(p.value for p in platforms)}; keeping those platforms"
             )
+        extensions = line.extensions
+        kept = record.line(php).extensions
+        if kept is not None and kept != line.extensions.names:
+            # Only what the smoke test reads (module names): the images were built from
+            # the release's Dockerfile, whatever the matrix says today.
+            extensions = Extensions(install=kept)
+            notices.append(
+                f"PHP {php}: {record.release} was published with the extensions "
+                f"{', '.join(kept) or 'none'}; matrix.yaml now names "
+                f"{', '.join(line.extensions.names) or 'none'}: checking the published ones"
+            )
         lines.append(
             dataclasses.replace(
                 line,
                 platforms=platforms,
                 size_budget_bytes=record.line(php).size_budget_bytes,
+                extensions=extensions,
             )
         )
     if dropped:

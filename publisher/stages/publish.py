@@ -949,6 +949,7 @@ class Publisher:
                     base_image=base_image,
                     base_digest=base_digest,
                     size_budget_bytes=line.size_budget_bytes,
+                    extensions=line.extensions.names,
                     platforms=tuple(
                         notes_mod.PlatformFacts(
                             Platform.parse(platform),

@@ -185,3 +185,21 @@ def test_a_record_with_a_key_given_twice_is_refused() -> None:
     assert caught.value.exit_code == 3
     assert "the key 'default_line' appears twice" in str(caught.value)
     assert "v1.1.0.json" in str(caught.value)
+
+
+def test_the_record_keeps_the_extensions_and_reads_one_written_without_them() -> None:
+    from dataclasses import replace
+
+    kept = replace(
+        facts(), lines=tuple(replace(line, extensions=("gd", "redis")) for line in facts().lines)
+    )
+    text = notes.release_json(kept, SizeHistory({}))
+    assert [line.extensions for line in notes.parse_record(text, "v1.1.0.json").lines] == [
+        ("gd", "redis") for _ in kept.lines
+    ]
+    older = notes.release_json(facts(), SizeHistory({}))  # extensions None: not written
+    assert '"extensions"' not in older
+    assert all(line.extensions is None for line in notes.parse_record(older, "v").lines)
+    broken = text.replace('"extensions": [', '"extensions": [1, ', 1)
+    with pytest.raises(ConfigError, match="expected a list of names"):
+        notes.parse_record(broken, "v1.1.0.json")

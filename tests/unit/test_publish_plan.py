@@ -373,3 +373,27 @@ def test_tag_differences_name_each_tag_and_registry_in_words() -> None:
         "php-8.3: dockerhub sha256:bbbbbbbbbbbb…, ghcr (absent)",
     ]
     assert tag_differences({"dockerhub": {"latest": a}, "ghcr": {"latest": a}}) == []
+
+
+def test_a_republish_smoke_tests_the_extensions_the_release_was_published_with():
+    """The images are rebuilt from the release's Dockerfile: an extension added to
+    matrix.yaml since is not in them, and one removed still is."""
+    c = acme_config(lines=("8.3", "8.4"))
+    today = c.line("8.4").extensions.names
+    published = ("bcmath", "gd")
+    assert today != published
+    record = record_of("v1.0.0", "8.4")
+    kept = dataclasses.replace(
+        record,
+        lines=tuple(dataclasses.replace(line, extensions=published) for line in record.lines),
+    )
+    adjusted, notices = config_for_record(c, kept)
+    assert adjusted.line("8.4").extensions.names == published
+    assert (
+        f"PHP 8.4: v1.0.0 was published with the extensions bcmath, gd; matrix.yaml now names {', '.join(today) or 'none'}: checking the published ones"
+        in notices
+    )
+    # a record from before publisher kept them: today's matrix, and nothing said
+    adjusted, notices = config_for_record(c, record)
+    assert adjusted.line("8.4").extensions == c.line("8.4").extensions
+    assert not any("extensions" in n for n in notices)
