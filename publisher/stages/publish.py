@@ -1005,9 +1005,10 @@ class Publisher:
 
     def write_notes(
         self, facts: notes_mod.ReleaseFacts, *, keep: bool = False
-    ) -> tuple[Path, Path]:
+    ) -> tuple[Path, Path, Path]:
         """Write the notes, the size history and the pins file; ``keep`` leaves the
-        notes files that exist as they are (only a missing one is written)."""
+        notes files that exist as they are (only a missing one is written). Returns the
+        Markdown, JSON and pins files' paths."""
         history_path = notes_mod.size_history_path(self.options.notes_dir)
         history = notes_mod.load_size_history(self.options.notes_dir)
         md = self.options.notes_dir / f"{self.release.tag}.md"
@@ -1027,7 +1028,7 @@ class Publisher:
                 write_atomic(env, pins_mod.render(notes_mod.to_dict(facts, history)))
         except OSError as exc:
             raise file_error(exc, "write the release notes") from None
-        return md, js
+        return md, js, env
 
     # ---------------------------------------------------------------- the run
 
@@ -1103,9 +1104,8 @@ class Publisher:
             # Nothing new: the notes stay as written (their size comparisons and charts
             # date from the run that published, before any newer or backported release).
             kept = facts == self.record
-            result.notes_md, result.notes_json = self.write_notes(facts, keep=kept)
+            result.notes_md, result.notes_json, pins = self.write_notes(facts, keep=kept)
             result.facts = facts
-            pins = self.options.notes_dir / pins_mod.file_name(self.release.tag)
             files = f"{result.notes_md}, {result.notes_json} and the pins file {pins.name}"
             if kept:
                 out.info(f"kept {files}: every fact is as recorded")
