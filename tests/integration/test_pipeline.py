@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from publisher.adapters.localregistry import LocalRegistry
+from publisher.core.records import DigestRecord
 from publisher.stages import standins
 from tests.conftest import require_tool
 from tests.support.builds import quiet_runner
@@ -840,7 +841,7 @@ def test_an_older_release_keeps_its_recorded_default_line(tmp_path, tools, bases
     "command",
     [
         ["build", "v1.0.0", "--php", "8.4", "--platform", "linux/amd64", "--digest-file", "d.json"],
-        ["publish", "v1.0.0", "--digests", "empty"],
+        ["publish", "v1.0.0", "--digests", "records"],
         ["release", "v1.0.0"],
         ["republish", "v1.0.0", "--reason", "r"],
         ["verify", "v1.0.0"],
@@ -855,7 +856,20 @@ def test_every_registry_command_honours_the_retry_limit(
     front = proxy_for(hub.host)
     front.add(Fault("status", status=502, times=None))
     stack = make_stack(tmp_path, front.host, ghcr.host, bases)
-    (stack.root / "empty").mkdir()
+    # publish reads its records before any registry: one record, so it gets that far
+    (stack.root / "records").mkdir()
+    record = DigestRecord(
+        release="v1.0.0",
+        php="8.4",
+        platform="linux/amd64",
+        repository=f"{front.host}/{stack.repo}",
+        digest="sha256:" + "1" * 64,
+        base_image="stand-in/php:8.4-fpm-alpine",
+        base_digest=None,
+        builder="buildah",
+        dockerfile_sha256="2" * 64,
+    )
+    (stack.root / "records" / record.file_name).write_text(record.to_json(), encoding="utf-8")
     result = stack.run(*command, env={"PUBLISHER_RETRY_ATTEMPTS": "2"}, timeout=120)
     assert result.returncode not in (0, 1), result.stdout + result.stderr
     assert len(front.log) == 2, [(s.method, s.path) for s in front.log]
