@@ -413,8 +413,9 @@ pull() {
   case $(lower "$pull_detail") in
     *"no matching manifest"*) pull_class="platform-missing" ;;
     *toomanyrequests* | *"too many requests"* | *" 429 "* | *"rate limit"*) pull_class=rate-limited ;;
-    *unauthorized* | *"authentication required"* | *"no basic auth credentials"* | *denied* | *"docker login"*)
-      pull_class=auth-required ;;
+    *unauthorized* | *"authentication required"* | *"no basic auth credentials"* | *denied* | *"docker login"* | \
+      *"403 forbidden"*)
+      pull_class=auth-required ;;  # 401 and 403, as resolve
     *"manifest unknown"* | *"not found"* | *"name unknown"*) pull_class=not-on-registry ;;
     *"connection refused"* | *"no such host"* | *timeout* | *"timed out"* | *unreachable* | \
       *"connection reset"* | *"server misbehaving"* | *"temporary failure"* | *eof*) pull_class=unreachable ;;

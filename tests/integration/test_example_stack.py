@@ -2,8 +2,8 @@
 
 One matrix over USE_PREBUILT x ALLOW_LOCAL_BUILD_FALLBACK x the state of the
 registry (up, refused, silent, digest missing, platform missing, authentication
-required, rate limited, cached image with the registry gone). For every case the
-POSIX launcher runs under ``sh`` (dash) with no Python on its PATH and starts the
+required, access denied (403), rate limited, cached image with the registry gone).
+For every case the POSIX launcher runs under ``sh`` (dash) with no Python on its PATH and starts the
 stack with real compose v2 where a start is expected; ``publisher resolve``
 (the single-file module, on the same pins file) must reach the same decision,
 availability class and exit code. A set of starts also runs under bash --posix,
@@ -81,7 +81,7 @@ class World:
     pins: Path
     repositories: dict[str, str]  # registry state -> repository to point PHP_IMAGE_REPOSITORY at
     bin_dir: Path  # PATH for the launcher: docker, coreutils, no python
-    answers: dict[str, FixedAnswer]  # the registries that answer 401 and 429
+    answers: dict[str, FixedAnswer]  # the registries that answer 401, 403 and 429
 
     @property
     def repository(self) -> str:
@@ -193,6 +193,11 @@ def world(registry: LocalRegistry, tmp_path_factory: pytest.TempPathFactory) -> 
         },
         b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
     )
+    forbidden = FixedAnswer(  # a login without access (Harbor, Artifactory, a GHCR scope)
+        "403 Forbidden",
+        {"Docker-Distribution-Api-Version": "registry/2.0"},
+        b'{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}',
+    )
     limited = FixedAnswer(
         "429 Too Many Requests",
         {"Retry-After": "3600", "Docker-Distribution-Api-Version": "registry/2.0"},
@@ -218,15 +223,17 @@ def world(registry: LocalRegistry, tmp_path_factory: pytest.TempPathFactory) -> 
             "missing": f"{registry.host}/nothing-{uuid.uuid4().hex[:6]}/php-fpm",
             "platform": f"{registry.host}/{path}",
             "auth": f"{unauthorized.host}/{path}",
+            "forbidden": f"{forbidden.host}/{path}",
             "ratelimited": f"{limited.host}/{path}",
             "cached": cached_repo,
         },
         bin_dir=_bin_dir(work / "bin", docker),
-        answers={"auth": unauthorized, "ratelimited": limited},
+        answers={"auth": unauthorized, "forbidden": forbidden, "ratelimited": limited},
     )
     yield item
     silent.close()
     unauthorized.close()
+    forbidden.close()
     limited.close()
     images = {item.local, base, *(item.prebuilt(r) for r in item.repositories.values())}
     images |= {f"{r}@{digest}" for r in item.repositories.values()}
@@ -323,6 +330,7 @@ STATES = [
     ("missing", "not-on-registry"),
     ("platform", "platform-missing"),
     ("auth", "auth-required"),
+    ("forbidden", "auth-required"),
     ("ratelimited", "rate-limited"),
 ]
 CASES = [
