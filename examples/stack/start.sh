@@ -418,7 +418,8 @@ pull() {
       pull_class=auth-required ;;  # 401 and 403, as resolve
     *"manifest unknown"* | *"not found"* | *"name unknown"*) pull_class=not-on-registry ;;
     *"connection refused"* | *"no such host"* | *timeout* | *"timed out"* | *unreachable* | \
-      *"connection reset"* | *"server misbehaving"* | *"temporary failure"* | *eof*) pull_class=unreachable ;;
+      *"connection reset"* | *"server misbehaving"* | *"temporary failure"* | *eof* | \
+      *"tls:"* | *x509:* | *"https client"*) pull_class=unreachable ;;  # TLS failed: as resolve
     *) pull_class=registry-error ;;
   esac
   return 1

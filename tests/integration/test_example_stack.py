@@ -950,6 +950,30 @@ def test_a_docker_hub_repository_is_named_docker_io(
         assert "registry docker.io " in stderr, stderr
 
 
+def test_a_tls_failure_is_unreachable_in_both(world: World, project: str, tmp_path: Path) -> None:
+    """A registry off loopback whose TLS fails (an intercepting proxy, a captive portal, plain
+    HTTP where HTTPS is due): both tools name it unreachable and advise the network or proxy."""
+    gateway = run(
+        world.docker, "network", "inspect", "bridge", "--format",
+        "{{(index .IPAM.Config 0).Gateway}}",
+    ).stdout.strip()  # fmt: skip
+    plain = FixedAnswer("200 OK", {}, b"{}", address=gateway)  # docker must use HTTPS there
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=f"{plain.host}/{world.path}",
+        ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    try:
+        answer, decision = resolve(env, tmp_path)
+        proc, fields = launch(world, env)
+    finally:
+        plain.close()
+    assert fields == {"decision": "cannot-proceed", "availability": "unreachable"}, proc.stderr
+    assert decision["availability"] == "unreachable", answer.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17)
+    for text in (proc.stderr, decision["fix"]):
+        assert "check the network or proxy" in text
+
+
 def test_a_docker_engine_that_never_answers_is_exit_10_not_a_silent_wait(
     world: World, project: str, tmp_path: Path
 ) -> None:

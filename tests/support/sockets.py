@@ -1,4 +1,4 @@
-"""Raw TCP stand-ins for registries that misbehave below HTTP, on 127.0.0.1.
+"""Raw TCP stand-ins for registries that misbehave below HTTP, on 127.0.0.1 (or ``address``).
 
 ``Listener`` accepts connections on a free port and hands each to ``handle`` on
 its own thread; ``close()`` stops accepting and closes every connection it took.
@@ -23,12 +23,12 @@ from typing import Self
 class Listener:
     backlog = 64
 
-    def __init__(self) -> None:
+    def __init__(self, address: str = "127.0.0.1") -> None:
         self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
+        self.listener.bind((address, 0))
         self.listener.listen(self.backlog)
         self.listener.settimeout(0.1)  # so that close() ends the accept loop promptly
-        self.host = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        self.host = f"{address}:{self.listener.getsockname()[1]}"
         self._open: list[socket.socket] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)
@@ -93,16 +93,19 @@ class FixedAnswer(Listener):
     """Answers every request with one HTTP response (401, 429, ...), as a registry would.
 
     It answers a TLS hello too, with a plain HTTP status line, so docker falls
-    back to plain HTTP as it does for any loopback registry.
+    back to plain HTTP as it does for any loopback registry (on another ``address``,
+    which docker and resolve reach over HTTPS only, that answer is a TLS failure).
     """
 
-    def __init__(self, status: str, headers: dict[str, str], body: bytes) -> None:
+    def __init__(
+        self, status: str, headers: dict[str, str], body: bytes, address: str = "127.0.0.1"
+    ) -> None:
         head = [f"HTTP/1.1 {status}", "Content-Type: application/json", "Connection: close"]
         head += [f"{k}: {v}" for k, v in headers.items()]
         head.append(f"Content-Length: {len(body)}")
         self.answer = ("\r\n".join(head) + "\r\n\r\n").encode() + body
         self.requests: list[bytes] = []
-        super().__init__()
+        super().__init__(address)
 
     def handle(self, conn: socket.socket) -> None:
         with conn:
