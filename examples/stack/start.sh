@@ -143,6 +143,19 @@ is_release() { matches "$1" "v(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*
 # is_php_line TEXT: MAJOR.MINOR, no leading zeros?
 is_php_line() { matches "$1" '(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)'; }
 
+# Settings are read as resolve reads them: a blank setting is unset, and the blanks
+# around a word (a stray space, the CR of an env file edited on Windows) do not count.
+for setting in USE_PREBUILT ALLOW_LOCAL_BUILD_FALLBACK PREBUILT_REGISTRY STACK_RELEASE PHP_VERSION \
+  PHP_IMAGE_PLATFORM STACK_REGISTRY_TIMEOUT STACK_PULL_TIMEOUT PMA_IMAGE PHP_PINS_FILE PHP_DOCKERFILES; do
+  eval "value=\${$setting:-}"
+  trimmed=${value#"${value%%[![:space:]]*}"}
+  trimmed=${trimmed%"${trimmed##*[![:space:]]}"}
+  case $setting in
+    PMA_IMAGE | PHP_PINS_FILE | PHP_DOCKERFILES) [ -n "$trimmed" ] || eval "$setting=" ;;  # else as given
+    *) eval "$setting=\$trimmed" ;;
+  esac
+done
+
 use_prebuilt=$(bool USE_PREBUILT true) || exit 2
 allow_fallback=$(bool ALLOW_LOCAL_BUILD_FALLBACK true) || exit 2
 registry_ticks=$(seconds STACK_REGISTRY_TIMEOUT 10 60) || exit 2

@@ -703,6 +703,26 @@ def test_invalid_settings_are_exit_2_in_both(
         assert accepted in stderr
 
 
+def test_blanks_around_a_setting_count_in_neither(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A module's env file edited on Windows (a CR after each value), a stray space: both
+    tools read the settings alike, and a blank one as unset."""
+    cached = world.repositories["cached"]
+    env = launcher_env(
+        world, project, tmp_path, PHP_VERSION="8.4\r", USE_PREBUILT=" true ",
+        ALLOW_LOCAL_BUILD_FALLBACK="false\r", PREBUILT_REGISTRY="canonical\r",
+        STACK_RELEASE=f"{RELEASE}\r", PHP_IMAGE_PLATFORM=f"{HOST}\r", STACK_REGISTRY_TIMEOUT="2\r",
+        PHP_IMAGE_REPOSITORY=f"{cached}\r", PMA_IMAGE=" ",
+    )  # fmt: skip
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "use-prebuilt", "availability": "cached"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (0, 0), answer.stderr
+    assert decision["image"] == world.prebuilt(cached)
+    assert f"started {world.prebuilt(cached)} ({HOST})" in proc.stderr
+
+
 def test_a_mirror_not_synced_and_a_private_mirror(
     world: World, project: str, tmp_path: Path
 ) -> None:
