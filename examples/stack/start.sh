@@ -34,6 +34,9 @@
 # missing, or the docker engine does not answer (within 10 s); 130/143 stopped by SIGINT/SIGTERM; anything else: compose failed (its
 # own message above).
 set -u
+# zsh start.sh: read as sh (zsh's own path and status, which PATH and $? are, are not
+# used as variables here either).
+[ -z "${ZSH_VERSION:-}" ] || emulate sh
 
 say() { printf 'start: %s\n' "$*" >&2; }
 fail() { code=$1; shift; say "error: $*"; exit "$code"; }
@@ -109,26 +112,26 @@ reference() {
       matches "$tag" '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}' || ref_error=${ref_error:-"'$tag' is not a valid tag"} ;;
   esac
   [ -z "$ref_error" ] || return 1
-  domain=docker.io path=$rest
+  domain=docker.io ref_path=$rest
   case $rest in
     */*)
       case ${rest%%/*} in
         *.* | *:* | localhost | *[ABCDEFGHIJKLMNOPQRSTUVWXYZ]*)
           domain=${rest%%/*}
-          path=${rest#*/}
+          ref_path=${rest#*/}
           part='([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
           matches "$domain" "($part(\\.$part)*|\\[[a-fA-F0-9:]+\\])(:[0-9]+)?" \
             || { ref_error="'$domain' is not a registry host"; return 1; } ;;
       esac ;;
   esac
   [ "$domain" != index.docker.io ] || domain=docker.io
-  case $domain:$path in docker.io:*/*) ;; docker.io:*) path=library/$path ;; esac
+  case $domain:$ref_path in docker.io:*/*) ;; docker.io:*) ref_path=library/$ref_path ;; esac
   part='[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*'
-  matches "$path" "$part(/$part)*" || {
+  matches "$ref_path" "$part(/$part)*" || {
     ref_error="a repository path is lowercase letters, digits and separators ('.', '_', '-')"
     return 1
   }
-  ref_repository=$domain/$path
+  ref_repository=$domain/$ref_path
 }
 
 # repository TEXT: TEXT as a repository name (no tag, no digest), as reference.
@@ -310,11 +313,11 @@ engine() {
   ) </dev/null >/dev/null 2>&1 &
   watchdog=$!
   wait "$call"
-  status=$?
+  exit_status=$?
   pid=
   kill "$watchdog" 2>/dev/null
   [ ! -e "$work/hung" ] || return 124
-  return "$status"
+  return "$exit_status"
 }
 hung() {
   [ ! -e "$work/hung" ] || fail 10 "the docker engine does not answer (it took the connection, and no answer came within $engine_timeout s)
@@ -410,14 +413,14 @@ pull() {
     if [ $((ticks % 75)) = 0 ]; then say "still pulling $1 ($((ticks / 5)) s)"; fi
   done
   wait "$pid"
-  status=$?
+  exit_status=$?
   pid=
   if [ -n "$timed_out" ]; then
     pull_class=unreachable
     pull_detail=$timed_out
     return 1
   fi
-  if [ "$status" = 0 ]; then
+  if [ "$exit_status" = 0 ]; then
     pull_class=available
     pull_detail="pulled $1"
     return 0

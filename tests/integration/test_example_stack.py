@@ -7,7 +7,7 @@ For every case the POSIX launcher runs under ``sh`` (dash) with no Python on its
 stack with real compose v2 where a start is expected; ``publisher resolve``
 (the single-file module, on the same pins file) must reach the same decision,
 availability class and exit code. A set of starts also runs under bash --posix,
-zsh's sh emulation and busybox ash, which must do and say what dash does.
+zsh's sh emulation, zsh itself and busybox ash, which must do and say what dash does.
 
 Everything here is a STAND-IN: the base is publisher's busybox stand-in (label
 ``dev.publisher.stand-in=true``) and the Dockerfile is the offline example's
@@ -899,10 +899,11 @@ def test_a_broken_pins_file_is_exit_3_in_both(
 
 #: The shells a developer's ``sh`` may be, besides dash: macOS runs /bin/sh as bash in
 #: POSIX mode (or zsh's, or dash, as its owner chose); Alpine and many containers
-#: have busybox's ash.
+#: have busybox's ash. And macOS's login shell, zsh, for ``zsh start.sh``.
 SHELLS = {
     "bash-posix": ("bash", "--posix"),
     "zsh-sh": ("zsh", "--emulate", "sh"),
+    "zsh": ("zsh",),
     "busybox-ash": ("busybox", "ash"),
 }
 
