@@ -26,6 +26,8 @@
 #   STACK_REGISTRY_TIMEOUT      seconds the registry has to answer (default 10, at most 60;
 #                               resolve takes it too when RESOLVE_TIMEOUT is not set)
 #   STACK_PULL_TIMEOUT          seconds a whole pull may take (default 900)
+#   PHP_IMAGE_CACHE_CHECK       true|false (default true): false asks the registry for the
+#                               pre-built image and the base even when they are here
 #   STACK_NAME                  compose project name (default php-stack)
 #   DOCKER                      the docker CLI (default docker)
 #
@@ -149,7 +151,8 @@ is_php_line() { matches "$1" '(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)'; }
 # Settings are read as resolve reads them: a blank setting is unset, and the blanks
 # around a word (a stray space, the CR of an env file edited on Windows) do not count.
 for setting in USE_PREBUILT ALLOW_LOCAL_BUILD_FALLBACK PREBUILT_REGISTRY STACK_RELEASE PHP_VERSION \
-  PHP_IMAGE_PLATFORM STACK_REGISTRY_TIMEOUT STACK_PULL_TIMEOUT PMA_IMAGE PHP_PINS_FILE PHP_DOCKERFILES; do
+  PHP_IMAGE_PLATFORM STACK_REGISTRY_TIMEOUT STACK_PULL_TIMEOUT PHP_IMAGE_CACHE_CHECK PMA_IMAGE \
+  PHP_PINS_FILE PHP_DOCKERFILES; do
   eval "value=\${$setting:-}"
   trimmed=${value#"${value%%[![:space:]]*}"}
   trimmed=${trimmed%"${trimmed##*[![:space:]]}"}
@@ -161,6 +164,7 @@ done
 
 use_prebuilt=$(bool USE_PREBUILT true) || exit 2
 allow_fallback=$(bool ALLOW_LOCAL_BUILD_FALLBACK true) || exit 2
+cache_check=$(bool PHP_IMAGE_CACHE_CHECK true) || exit 2
 registry_ticks=$(seconds STACK_REGISTRY_TIMEOUT 10 60) || exit 2
 registry_timeout=${STACK_REGISTRY_TIMEOUT:-10}
 pull_ticks=$(seconds STACK_PULL_TIMEOUT 900) || exit 2
@@ -526,7 +530,7 @@ build_or_stop() {
     cannot_proceed "$1" "$2; the local build fallback is allowed, but there is no Dockerfile for PHP $php at $dockerfile" \
       "$3; or set PHP_DOCKERFILES to the directory holding <X.Y>/Dockerfile, or PHP_VERSION to a line that has one"
   fi
-  if [ -n "$base" ] && ! cached "$base"; then
+  if [ -n "$base" ] && { [ "$cache_check" = false ] || ! cached "$base"; }; then
     # A build starts by pulling its base: find out now, not after a doomed build.
     if ! pull "$base"; then
       cannot_proceed "$1" "$2; a local build cannot work either: its base $base is not in the local image store and cannot be pulled ($pull_class: $pull_detail)" \
@@ -568,7 +572,7 @@ else
   esac
 fi
 if [ -z "$class" ]; then
-  if cached "$prebuilt"; then
+  if [ "$cache_check" = true ] && cached "$prebuilt"; then
     decided use-prebuilt cached "pre-built image $prebuilt is in the local image store (no registry request) for $platform"
     start "$prebuilt" false
   fi

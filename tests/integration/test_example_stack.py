@@ -688,6 +688,7 @@ def test_pma_image_passes_through_to_compose(world: World, project: str, tmp_pat
             "'bad_host:5000' is not a registry host",
         ),
         ("STACK_REGISTRY_TIMEOUT", "61", "use a number of seconds above 0 and at most 60"),
+        ("PHP_IMAGE_CACHE_CHECK", "ture", "use true or false"),
     ],
 )
 def test_invalid_settings_are_exit_2_in_both(
@@ -721,6 +722,22 @@ def test_blanks_around_a_setting_count_in_neither(
     assert (answer.returncode, proc.returncode) == (0, 0), answer.stderr
     assert decision["image"] == world.prebuilt(cached)
     assert f"started {world.prebuilt(cached)} ({HOST})" in proc.stderr
+
+
+def test_cache_check_false_asks_the_registry_in_both(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """PHP_IMAGE_CACHE_CHECK=false: an image in the local image store does not count, the
+    registry (gone here) is asked, in both tools."""
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["cached"],
+        PHP_IMAGE_CACHE_CHECK="false", ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "cannot-proceed", "availability": "unreachable"}, proc.stderr
+    assert decision["availability"] == "unreachable", answer.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17)
 
 
 def test_a_mirror_not_synced_and_a_private_mirror(
