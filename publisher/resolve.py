@@ -2240,7 +2240,8 @@ def choose(inputs: Inputs, pins: Pins | None, platform: str) -> Choice:
         )
     if php is None:
         raise ResolveError(
-            f"{ENV_PHP} is not set",
+            f"{ENV_PHP} is not set"
+            + (" (and the pins file names no default line)" if pins is not None else ""),
             hint=f"set {ENV_PHP} (e.g. {ENV_PHP}=8.4) or pass --php 8.4",
         )
     canonical, mirror = _repositories(pins)

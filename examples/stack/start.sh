@@ -282,6 +282,8 @@ if [ -n "${STACK_RELEASE:-}" ] && [ "$STACK_RELEASE" != "$release" ]; then
 start: fix: vendor the pins file of $STACK_RELEASE, or unset STACK_RELEASE"
 fi
 php=${PHP_VERSION:-$(pin PHP_DEFAULT_LINE)}
+[ -n "$php" ] || fail 2 "PHP_VERSION is not set (and the pins file names no default line)
+start: fix: set PHP_VERSION (e.g. PHP_VERSION=8.4)"
 if ! is_php_line "$php"; then
   matches "$php" '[0-9]+\.[0-9]+\.[0-9]+[^[:space:]]*' \
     && fail 2 "PHP_VERSION='$php' is not valid: give the PHP line MAJOR.MINOR (${php%%.*}.$(printf '%s' "${php#*.}" | sed 's/[.].*//')), not a full version"

@@ -740,6 +740,26 @@ def test_cache_check_false_asks_the_registry_in_both(
     assert (answer.returncode, proc.returncode) == (17, 17)
 
 
+def test_no_php_version_and_no_default_line_is_said_alike(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A pins file without a default line (a record without one), and no PHP_VERSION."""
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(
+        pins.render({**_record(world.repository, world.digest, world.base), "default_line": None})
+    )
+    env = launcher_env(world, project, tmp_path, PHP_PINS_FILE=str(pins_file))
+    answer, _ = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert (answer.returncode, proc.returncode) == (2, 2), proc.stderr
+    assert fields == {}
+    words = "PHP_VERSION is not set (and the pins file names no default line)"
+    assert f"start: error: {words}\n" in proc.stderr
+    assert f"error: {words}\n" in answer.stderr
+    for stderr in (proc.stderr, answer.stderr):
+        assert "set PHP_VERSION (e.g. PHP_VERSION=8.4)" in stderr
+
+
 def test_a_mirror_not_synced_and_a_private_mirror(
     world: World, project: str, tmp_path: Path
 ) -> None:
