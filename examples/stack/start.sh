@@ -454,8 +454,9 @@ problem() {
       why="registry $registry_host is offline or unreachable: $2"
       advice="check the network or proxy, try PREBUILT_REGISTRY=$other_registry, or point PHP_IMAGE_REPOSITORY at a registry you can reach" ;;
     not-published)
-      why="PHP $php is not published for release $release ($2); published lines: ${lines:-none}"
-      advice="set PHP_VERSION to a published line (${lines:-none})" ;;
+      shown=$(printf '%s\n' "$lines" | sed 's/  */, /g')  # "8.3, 8.4", as resolve lists them
+      why="PHP $php is not published for release $release ($2); published lines: ${shown:-none}"
+      advice="set PHP_VERSION to a published line${shown:+ ($shown)}" ;;
     not-on-registry)
       why="$prebuilt is not on this registry (mirror not synced?): $2"
       advice="try PREBUILT_REGISTRY=$other_registry, or copy the release's digests to $repository" ;;

@@ -760,6 +760,23 @@ def test_no_php_version_and_no_default_line_is_said_alike(
         assert "set PHP_VERSION (e.g. PHP_VERSION=8.4)" in stderr
 
 
+def test_a_line_the_release_lacks_lists_the_published_lines_alike(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """PHP_VERSION names a line the pins file lacks: both list the lines it has, alike."""
+    record = _record(world.repository, world.digest, world.base)
+    record["lines"] = [{**record["lines"][0], "php": "8.3"}, *record["lines"]]
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(pins.render(record))
+    env = launcher_env(world, project, tmp_path, PHP_PINS_FILE=str(pins_file), PHP_VERSION="8.2")
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields.get("availability") == decision.get("availability") == "not-published"
+    for said in (proc.stderr, decision["reason"] + decision["fix"]):
+        assert "published lines: 8.3, 8.4" in said, said
+        assert "set PHP_VERSION to a published line (8.3, 8.4)" in said, said
+
+
 def test_a_mirror_not_synced_and_a_private_mirror(
     world: World, project: str, tmp_path: Path
 ) -> None:
