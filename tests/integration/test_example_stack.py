@@ -772,6 +772,7 @@ def test_a_line_the_release_lacks_lists_the_published_lines_alike(
     answer, decision = resolve(env, tmp_path)
     proc, fields = launch(world, env)
     assert fields.get("availability") == decision.get("availability") == "not-published"
+    assert answer.returncode == proc.returncode, proc.stderr
     for said in (proc.stderr, decision["reason"] + decision["fix"]):
         assert "published lines: 8.3, 8.4" in said, said
         assert "set PHP_VERSION to a published line (8.3, 8.4)" in said, said
