@@ -247,6 +247,29 @@ def test_buildah_builds_again_when_another_build_raced_it_in_the_image_store(
     assert "attempt 2 of 3" in said and "attempt 3 of 3" in said
 
 
+SEALING = (
+    "+ php -m\nClose_Fd sealing memfd copy: Device or resource busy\n"
+    "subprocess exited with status 1\nError: building at STEP \"RUN ...\": exit status 1"
+)
+
+
+def test_buildah_builds_again_when_runc_failed_to_start_a_step(tmp_path: Path) -> None:
+    """runc 1.1 can fail to seal its memfd copy while another container starts (two
+    builds at once): the step never ran, and building again gets past it."""
+    answers = iter([fail(1, stderr=SEALING)])
+    runner = (
+        FakeRunner(tools={"buildah": BUILDAH})
+        .on([BUILDAH, "build"], lambda _call: next(answers, ok()))
+        .on([BUILDAH, "push"], fail(125, stderr="stop here"))
+    )
+    with pytest.raises(CommandError, match="stop here"):  # the second build got through
+        BuildahBuilder(runner).build(request(tmp_path))
+    assert [c[1] for c in runner.argvs()] == ["build", "build", "push", "rmi"]
+    said = runner.stream.getvalue()
+    assert "the container runtime failed to start a RUN step" in said, said
+    assert "'sealing memfd copy'" in said and "attempt 2 of 3" in said
+
+
 def test_buildah_builds_again_only_for_the_storage_race(tmp_path: Path) -> None:
     answers = iter([fail(125, stderr=RACED), fail(1, stderr="exec format error")])
     runner = FakeRunner(tools={"buildah": BUILDAH}).on(

@@ -39,12 +39,19 @@ MIN_VERSION = (1, 24, 0)
 DEFAULT_ISOLATION = "chroot"
 DEFAULT_FORMAT = "docker"
 
-#: What buildah says when another buildah process sharing its image store removed
-#: or replaced a layer while this build committed the same one (two builds of
-#: identical layers at once: ``--timestamp`` makes layers identical across
-#: releases). The build itself is sound; building again succeeds.
-STORAGE_RACE = "layer not known"
-#: Builds of one image, counting the first, when each fails with ``STORAGE_RACE``.
+#: Failures of a sound build that building again gets past, by what the output says
+#: (the words stand in the warning):
+TRANSIENT_FAILURES = {
+    # Another buildah process sharing the image store removed or replaced a layer
+    # while this build committed the same one (two builds of identical layers at
+    # once: ``--timestamp`` makes layers identical across releases).
+    "layer not known": "another buildah build changed the image store while this one committed",
+    # runc could not seal its copy of itself for a RUN step while another container
+    # started (runc 1.1 under parallel builds); the step never ran.
+    "sealing memfd copy": "the container runtime failed to start a RUN step while another "
+    "container started",
+}
+#: Builds of one image, counting the first, when each fails in one of those ways.
 BUILD_ATTEMPTS = 3
 
 
@@ -167,7 +174,7 @@ class BuildahBuilder:
         return checked_output(self.name, request, digest, started=start)
 
     def _build(self, request: BuildRequest, local_name: str, buildah: str) -> None:
-        """``buildah build``, again when another build raced it in the image store."""
+        """``buildah build``, again after a failure listed in ``TRANSIENT_FAILURES``."""
         what = f"buildah build (PHP {request.php}, {request.platform})"
         argv = build_argv(
             request,
@@ -181,10 +188,10 @@ class BuildahBuilder:
                 self.runner.run(argv, what=what, hint=foreign_hint(request.platform))
                 return
             except CommandError as exc:
-                if STORAGE_RACE not in exc.output or attempt == BUILD_ATTEMPTS:
+                cause = next((w for w in TRANSIENT_FAILURES if w in exc.output), None)
+                if cause is None or attempt == BUILD_ATTEMPTS:
                     raise
                 self.runner.output.warning(
-                    f"{what}: another buildah build changed the image store while this one "
-                    f"committed ({STORAGE_RACE!r}); building again "
+                    f"{what}: {TRANSIENT_FAILURES[cause]} ({cause!r}); building again "
                     f"(attempt {attempt + 1} of {BUILD_ATTEMPTS})"
                 )
