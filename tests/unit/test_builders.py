@@ -249,7 +249,7 @@ def test_buildah_builds_again_when_another_build_raced_it_in_the_image_store(
 
 SEALING = (
     "+ php -m\nClose_Fd sealing memfd copy: Device or resource busy\n"
-    "subprocess exited with status 1\nError: building at STEP \"RUN ...\": exit status 1"
+    'subprocess exited with status 1\nError: building at STEP "RUN ...": exit status 1'
 )
 
 
