@@ -371,8 +371,34 @@ COMMAND_MODULES = {
 }
 
 
+class JsonCommand(click.Command):
+    """A command whose ``--json`` holds for click's own refusals too: an unknown option,
+    a missing argument or an out-of-range value (exit 2, click's message on stderr)
+    also prints ``{"ok": false, "error": ...}`` on stdout, as every other failure does."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # Before parsing, which consumes ``args``; an argument after ``--`` is not an option.
+        wants_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            if wants_json and any(p.name == "as_json" for p in self.params):
+                error = UsageError(exc.format_message(), hint=f"see `publisher {info_name} --help`")
+                document = {"ok": False, "error": error.to_dict()}
+                click.echo(json.dumps(document, indent=2, sort_keys=True))
+            raise
+
+
 class LazyGroup(click.Group):
     """A group whose commands are imported on first use."""
+
+    command_class = JsonCommand
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))

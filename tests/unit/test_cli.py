@@ -235,6 +235,32 @@ def test_json_commands_print_a_document_when_they_fail_before_their_result(
         assert "::error" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("release", "v1.0.0", "--dry-run", "--json", "--jobs", "0"), "'--jobs': 0 is not in"),
+        (("plan", "--json"), "Missing argument 'RELEASE'"),
+        (("verify", "v1.0.0", "--json", "--bogus"), "No such option '--bogus'"),
+        (("preflight", "--json", "extra"), "unexpected extra argument (extra)"),
+    ],
+)
+def test_json_commands_print_a_document_when_click_refuses_the_command_line(cli, args, said):
+    """click's own refusals (exit 2) are failures before the result too: stdout is JSON."""
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    assert document["error"]["kind"] == "usage error" and document["error"]["exit_code"] == 2
+    assert said in document["error"]["message"] and said in result.stderr
+    assert f"publisher {args[0]} --help" in document["error"]["hint"]
+
+
+def test_without_json_click_refusals_leave_stdout_empty(cli):
+    result = cli("plan", "v1.0.0", "--bogus")
+    assert result.exit_code == 2
+    assert result.stdout == "" and "No such option '--bogus'" in result.stderr
+
+
 def test_inspect_json_of_a_mistake_before_any_request_is_the_usual_error_shape(cli):
     """Not an inspection that says "reachable: false": nothing was asked of a registry."""
     result = cli("inspect", "busybox", "--json", env={"PUBLISHER_RETRY_ATTEMPTS": "0"})
