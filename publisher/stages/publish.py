@@ -1040,7 +1040,7 @@ class Publisher:
             self._show_plan(p)
             self._show_actions(publish_plan)
             identical = self.identical_lines(publish_plan)
-            if identical:
+            if identical and self.options.dry_run:  # a real run ends with this warning
                 out.warning(self._identical_notice(identical, publish_plan))
         result = PublishResult(plan=p, indexes=indexes, publish_plan=publish_plan)
         if publish_plan.conflicts and self.options.republish_reason is None:

@@ -131,6 +131,7 @@ def test_a_republish_that_rebuilds_identical_images_says_nothing_changed(world: 
     assert not no_build_ran(result)  # it did rebuild, from the same bases
     said = " ".join((result.stdout + result.stderr).split())
     assert "nothing to republish: the rebuilt images of v1.0.0 (PHP 8.4) are identical" in said
+    assert said.count("nothing to republish") == 1, said  # once, as the run's last word
     assert "no history entry is added" in said
     after = stack.notes("v1.0.0")
     assert after["history"] == [] == notes["history"]
