@@ -192,6 +192,7 @@ def load_release(
     *,
     republish: bool = False,
     rehearsal: bool = False,
+    dry_run: bool = False,
 ) -> tuple[Config, notes_mod.ReleaseFacts | None]:
     """``config`` as ``release`` was published, and its record (None for a new release).
 
@@ -199,14 +200,19 @@ def load_release(
     each disagreement with today's matrix is said once. A republish needs a
     record or at least pins; without a record, the matrix is used and that is said.
     A rehearsal's record of the same tag describes an earlier rehearsal, whose
-    throwaway registries are gone: a new rehearsal starts from today's matrix.
+    throwaway registries are gone: a new rehearsal starts from today's matrix
+    (and replaces those notes, which its dry run leaves as they are).
     """
     record = notes_mod.load_record(notes_dir, release.tag)
     if record is not None and not reads_record(rehearsal=rehearsal, republish=republish):
+        replaces = (
+            "would replace those notes (this dry run writes nothing)"
+            if dry_run
+            else "replaces those notes"
+        )
         output.info(
             f"rehearsal: {release.tag} was rehearsed before; this rehearsal starts from "
-            f"today's matrix.yaml on new throwaway registries and replaces those notes "
-            f"({notes_dir})"
+            f"today's matrix.yaml on new throwaway registries and {replaces} ({notes_dir})"
         )
         return config, None
     if record is None:

@@ -101,6 +101,7 @@ def release(
         output,
         republish=republish,
         rehearsal=options.rehearsal,
+        dry_run=options.dry_run,
     )
     # The notes are written last, after the tags moved: a size history that
     # cannot be read refuses the run now, before anything is built.

@@ -14,7 +14,7 @@ from publisher.core import notes
 from publisher.core.errors import ConfigError, FileAccessError, UsageError
 from publisher.core.publish_plan import TagMove
 from publisher.core.version import parse_release
-from publisher.stages.publish import republish_config
+from publisher.stages.publish import load_release, republish_config
 from tests.support.matrices import acme_config
 
 D = "sha256:" + "a" * 64
@@ -195,3 +195,27 @@ def test_a_new_pin_is_created_not_unchanged() -> None:
     assert later.changes and later.effect == "set after the builds"
     same = TagMove("hub", "v1.0.0-php-8.4", D, D, "pin")
     assert not same.changes and same.effect == "unchanged"
+
+
+# --------------------------------------------------------------------------- rehearsals
+
+
+@pytest.mark.parametrize(
+    ("dry_run", "said"),
+    [(False, "and replaces those notes"), (True, "would replace those notes (this dry run")],
+)
+def test_a_rehearsal_of_a_tag_rehearsed_before_says_what_becomes_of_its_notes(
+    tmp_path: Path, dry_run: bool, said: str
+) -> None:
+    """A dry run writes nothing, so it does not say it replaces the earlier notes."""
+    (tmp_path / "v1.0.0.json").write_text(notes.release_json(record(), notes.SizeHistory()))
+    config = acme_config()
+    stream = io.StringIO()
+    out = Output(env={}, stream=stream, err_stream=io.StringIO())
+    kept, earlier = load_release(
+        config, tmp_path, parse_release("v1.0.0"), out, rehearsal=True, dry_run=dry_run
+    )
+    assert kept is config and earlier is None  # starts afresh from today's matrix
+    text = " ".join(stream.getvalue().split())
+    assert "v1.0.0 was rehearsed before" in text and said in text
+    assert ("would replace" in text) is dry_run
