@@ -23,6 +23,10 @@ from ..core.version import Release
 from .clients import AnonymousClient, ClientFactory
 from .parallel import in_parallel
 
+#: What an anonymous read that got "not found" says: a private repository, or a pin
+#: that does not exist (a release not published, or published elsewhere).
+NOT_FOUND = "not found anonymously"
+
 
 @dataclass(frozen=True)
 class PinRead:
@@ -100,7 +104,7 @@ def check_public(
                 return PinRead(registry.name, str(ref), None, f"refused ({exc.message})")
             except NotFoundError:
                 # GHCR answers a private package's anonymous read with "not found" too.
-                return PinRead(registry.name, str(ref), None, "not found anonymously")
+                return PinRead(registry.name, str(ref), None, NOT_FOUND)
             except RateLimitedError as exc:
                 return PinRead(registry.name, str(ref), None, f"rate limited ({exc.message})")
             return PinRead(registry.name, str(ref), digest)
@@ -123,16 +127,23 @@ def require_public(config: Config, version: Release, clients: ClientFactory) -> 
     defects = [f"{f.reference}: {f.problem}" for f in failures]
     failed = [r for r in config.registries if any(f.registry == r.name for f in failures)]
     steps = "\n".join(f"  {r.name}: {fix_steps(config, r)}" for r in failed)
-    raise VerificationError(
-        defects,
-        hint=(
-            "consumers pull without credentials, so they cannot use this release until "
-            f"it is readable anonymously. One-time steps:\n{steps}"
-        ),
+    hint = (
+        "consumers pull without credentials, so they cannot use this release until "
+        f"it is readable anonymously. One-time steps:\n{steps}"
     )
+    if any(f.problem == NOT_FOUND for f in failures):
+        # A registry may hide a private repository as "not found": the steps above may
+        # apply, or the pin is not there at all, which a read with credentials tells.
+        hint += (
+            f"\n  A pin not found may also not exist at all (a release not published yet, "
+            f"or a mistyped tag): `publisher verify {version.tag}` reads the release with "
+            "credentials and names every missing tag."
+        )
+    raise VerificationError(defects, hint=hint)
 
 
 __all__ = [
+    "NOT_FOUND",
     "PinRead",
     "PublicCheck",
     "check_public",

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import io
+from types import SimpleNamespace
+
+import pytest
+
+from publisher.adapters.output import Output
 from publisher.core import config
+from publisher.core.errors import AuthError, NotFoundError, VerificationError
 from publisher.core.plan import selected_pins
 from publisher.core.version import parse_release
-from publisher.stages.public import fix_steps
+from publisher.stages.public import fix_steps, require_public
 
 MATRIX = """
 namespace: acme
@@ -44,3 +51,36 @@ def test_the_steps_name_the_exact_settings_for_each_registry() -> None:
     hub_steps = fix_steps(cfg, hub)
     assert "https://hub.docker.com/repository/docker/acme/php-fpm/settings" in hub_steps
     assert "quay.io" in fix_steps(cfg, quay)
+
+
+class _Refusing:
+    """An anonymous client whose every read fails with ``error``."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def resolve(self, ref: object) -> str:
+        raise self.error
+
+
+def _refused(error: Exception) -> VerificationError:
+    cfg = config.loads(MATRIX)
+    output = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO())
+    clients = SimpleNamespace(anonymous=lambda registry: _Refusing(error), output=output)
+    with pytest.raises(VerificationError) as caught:
+        require_public(cfg, parse_release("v9.9.9"), clients)  # type: ignore[arg-type]
+    return caught.value
+
+
+def test_a_pin_not_found_anonymously_may_be_private_or_missing_and_the_hint_says_both() -> None:
+    error = _refused(NotFoundError("tag 'v9.9.9-php-8.3' not found"))
+    assert error.exit_code == 12
+    assert "not found anonymously" in str(error)
+    assert error.hint and "GHCR creates packages private" in error.hint
+    assert "`publisher verify v9.9.9`" in error.hint  # or the pin does not exist at all
+
+
+def test_a_refused_read_is_about_visibility_only() -> None:
+    error = _refused(AuthError("401 unauthorized"))
+    assert error.hint and "GHCR creates packages private" in error.hint
+    assert "publisher verify" not in error.hint
