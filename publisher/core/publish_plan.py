@@ -577,6 +577,23 @@ def tags_to_resolve(
     return result
 
 
+def pins_off_record(
+    plan: planning.Plan, publish_plan: PublishPlan, record: ReleaseFacts | None
+) -> list[str]:
+    """The pins of a recorded release that point at other content than its record names
+    (``"ghcr v1.0.0-php-8.3"``): moved by hand, which ``publisher audit --repair`` points
+    back. Empty without a record, or when every pin present is the recorded index."""
+    if record is None:
+        return []
+    recorded = {line.php: line.index_digest for line in record.lines}
+    line_of = {tag: php for php in recorded for tag in plan.pins(php)}
+    return [
+        f"{move.registry} {move.tag}"
+        for move in publish_plan.pin_moves
+        if move.old is not None and move.tag in line_of and move.old != recorded[line_of[move.tag]]
+    ]
+
+
 def floating_disagreements(publish_plan: PublishPlan) -> list[str]:
     """The floating tags the plan would point at different content on different
     registries: the registries do not hold the same releases (one added to the

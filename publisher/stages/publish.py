@@ -223,6 +223,33 @@ def load_release(
     return adjusted, record
 
 
+def conflict_error(
+    release: Release, conflicts: Sequence[str], off_record: Sequence[str]
+) -> ReleaseConflictError:
+    """The refusal of a run whose pins hold other content. Pins of a recorded release
+    moved away from its record (``off_record``) go back with ``publisher audit
+    --repair``; otherwise a rerun of the release finishes it from what its pins hold."""
+    tag = release.tag
+    republish = f"`publisher republish {tag} --reason ...`"
+    if off_record:
+        hint = (
+            f"nothing was changed. {', '.join(off_record)} point(s) at other content than "
+            f"the release's record names (moved by hand?): `publisher audit --repair` points "
+            f"them back at the recorded indexes; to replace the release's content on purpose, "
+            f"run {republish}"
+        )
+    else:
+        hint = (
+            f"nothing was changed. To replace it on purpose, run {republish}; "
+            f"`publisher release {tag}` finishes an interrupted release from the images its "
+            "pins hold"
+        )
+    return ReleaseConflictError(
+        f"release {tag} is already published with other content:\n  - " + "\n  - ".join(conflicts),
+        hint=hint,
+    )
+
+
 def reads_record(*, rehearsal: bool, republish: bool) -> bool:
     """Does a run build on the release's record? Always, but for a rehearsal of a release:
     its registries are new, so a record of the same tag is an earlier rehearsal's, of
@@ -1050,13 +1077,8 @@ class Publisher:
                 out.warning(self._identical_notice(identical, publish_plan))
         result = PublishResult(plan=p, indexes=indexes, publish_plan=publish_plan)
         if publish_plan.conflicts and self.options.republish_reason is None:
-            raise ReleaseConflictError(
-                f"release {self.release.tag} is already published with other content:\n  - "
-                + "\n  - ".join(publish_plan.conflicts),
-                hint=f"nothing was changed. To replace it on purpose, run `publisher republish "
-                f"{self.release.tag} --reason ...`; `publisher release {self.release.tag}` "
-                "finishes an interrupted release from the images its pins hold",
-            )
+            off_record = pp.pins_off_record(p, publish_plan, self.record)
+            raise conflict_error(self.release, publish_plan.conflicts, off_record)
         disagree = pp.floating_disagreements(publish_plan)
         if disagree:
             raise VerificationError(

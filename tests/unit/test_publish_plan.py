@@ -26,10 +26,13 @@ from publisher.core.publish_plan import (
     Candidate,
     Observed,
     config_for_record,
+    pins_off_record,
     plan_publish,
     tag_differences,
     tags_to_resolve,
 )
+from publisher.core.version import parse_release
+from publisher.stages.publish import conflict_error
 from tests.support.matrices import acme_config
 
 REGISTRIES = ("hub", "ghcr")
@@ -397,3 +400,33 @@ def test_a_republish_smoke_tests_the_extensions_the_release_was_published_with()
     adjusted, notices = config_for_record(c, record)
     assert adjusted.line("8.4").extensions == c.line("8.4").extensions
     assert not any("extensions" in n for n in notices)
+
+
+def test_a_pin_of_a_recorded_release_moved_by_hand_is_named_for_audit_repair():
+    w = World()
+    c = cfg()
+    w.publish(c, "v1.0.0")
+    record = record_of("v1.0.0", "8.4")
+    w.tags["ghcr"]["v1.0.0-php-8.3"] = digest("moved by hand")
+    p = planning.plan(c, "v1.0.0", {n: list(t) for n, t in w.tags.items()})
+    pp = w.publish(c, "v1.0.0", record=record)
+    assert any("on ghcr" in conflict for conflict in pp.conflicts)
+    assert pins_off_record(p, pp, record) == ["ghcr v1.0.0-php-8.3"]
+    error = conflict_error(parse_release("v1.0.0"), pp.conflicts, ["ghcr v1.0.0-php-8.3"])
+    assert error.exit_code == 14 and error.hint
+    assert "`publisher audit --repair` points them back" in error.hint
+    assert "publisher release v1.0.0" not in error.hint  # that is the run just refused
+
+
+def test_other_content_from_a_rebuild_is_not_a_pin_moved_off_the_record():
+    w = World()
+    c = cfg()
+    w.publish(c, "v1.0.0")
+    record = record_of("v1.0.0", "8.4")
+    p = planning.plan(c, "v1.0.0", {n: list(t) for n, t in w.tags.items()})
+    pp = w.publish(c, "v1.0.0", record=record, suffix="/rebuilt")
+    assert pp.conflicts  # the records name other images than the pins hold
+    assert pins_off_record(p, pp, record) == []
+    assert pins_off_record(p, pp, None) == []
+    error = conflict_error(parse_release("v1.0.0"), pp.conflicts, [])
+    assert error.hint and "`publisher release v1.0.0` finishes an interrupted release" in error.hint
