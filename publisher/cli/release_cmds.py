@@ -150,6 +150,15 @@ def build_command(
         )
     ensure_writable(digest_file.parent, "the digest record's directory")
     cfg, record = load_release(cfg, options.notes_dir_of(cfg, None), version, state.output)
+    platforms = cfg.line(php).platforms
+    if Platform.parse(platform_text) not in platforms:  # before any tool or registry
+        raise UsageError(
+            f"--platform: PHP {php} is not built for {platform_text}; configured: "
+            + ", ".join(p.value for p in platforms)
+            + "; nothing was built or pushed",
+            hint=f"build one of those (`publisher matrix {version.tag}` lists every leg), or "
+            f"add {platform_text} to the line's platforms in {cfg.source}",
+        )
     chosen = get_builder(state, builder)
     clients = state.clients.configured(cfg)
     primary = clients[cfg.primary.name]

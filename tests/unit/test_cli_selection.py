@@ -17,6 +17,7 @@ import pytest
 from publisher.core import notes
 from publisher.core.config import load
 from tests.conftest import ROOT
+from tests.support.matrices import acme_matrix
 
 D = "sha256:" + "d" * 64
 E = "sha256:" + "e" * 64
@@ -395,3 +396,27 @@ def test_release_notes_gh_release_cannot_read_are_exit_18(cli, tmp_path, make):
     result = cli("gh-release", "v1.1.0", "--notes", str(notes_path), env={"GITHUB_TOKEN": "x"})
     assert result.exit_code == 18, result.output
     assert str(notes_path) in result.output
+
+
+def test_a_build_leg_of_a_platform_the_line_is_not_built_for_is_refused_before_any_request(
+    cli, tmp_path
+):
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(acme_matrix(line_platforms={"8.3": ["linux/amd64"]}))
+    result = cli(
+        "build",
+        "v2.0.0",
+        "--php",
+        "8.3",
+        "--platform",
+        "linux/arm64",
+        "--digest-file",
+        str(tmp_path / "d.json"),
+        "--config",
+        str(matrix),
+    )
+    assert result.exit_code == 2, result.output  # no builder or registry was asked
+    assert "--platform: PHP 8.3 is not built for linux/arm64; configured: linux/amd64" in (
+        result.output
+    )
+    assert "`publisher matrix v2.0.0` lists every leg" in result.output
