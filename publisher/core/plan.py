@@ -237,6 +237,8 @@ def plan(config: Config, release: Release | str, existing: Mapping[str, Iterable
             raise InvalidVersionError(
                 f"release tag {release.tag!r} is too long: the pin tag {pin!r} would exceed "
                 f"{TAG_MAX} characters",
+                hint=f"shorten the prerelease part: the tag may be at most "
+                f"{TAG_MAX - (len(pin) - len(release.tag))} characters with PHP {line.php}",
             )
 
     this_tags = set(selected_pins(config, release))

@@ -109,6 +109,18 @@ def test_plan_json_is_byte_identical_for_the_same_inputs(cfg):
     assert json.loads(a)["schema"] == 1
 
 
+def test_a_release_tag_too_long_for_its_pins_says_how_long_it_may_be(cfg):
+    longest = "v1.0.0-" + "a" * (128 - len("v1.0.0-") - len("-php-8.3"))
+    assert plan(cfg, longest, {}).release == longest  # its pins are 128 characters
+    with pytest.raises(InvalidVersionError, match="is too long") as caught:
+        plan(cfg, longest + "a", {})
+    assert caught.value.exit_code == 2
+    assert (
+        caught.value.hint
+        == "shorten the prerelease part: the tag may be at most 120 characters with PHP 8.3"
+    )
+
+
 def test_release_tags_that_look_like_pins_are_refused(cfg):
     with pytest.raises(InvalidVersionError, match="looks like a pin tag"):
         plan(cfg, "v1.0.0-php-8.4", {})
