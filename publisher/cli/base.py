@@ -132,6 +132,12 @@ class State:
         from . import options
 
         cfg = self.load_config(path)
+        if notes_dir is not None and not notes_dir.exists():
+            # A mistyped --notes-dir would otherwise pass for a release without a record.
+            self.output.warning(
+                f"--notes-dir {notes_dir} does not exist: {version.tag} is read without its "
+                f"record, as {cfg.source} describes it today"
+            )
         return load_published(
             cfg,
             options.notes_dir_of(cfg, notes_dir),
