@@ -64,6 +64,8 @@ def ensure_writable(directory: str | os.PathLike[str], what: str, *, create: boo
             reason = str(exc)
         elif isinstance(exc, (FileExistsError, NotADirectoryError)):
             reason = "a file stands where a directory is needed"
+        elif isinstance(exc, FileNotFoundError):  # the file system refuses new entries
+            reason = f"it cannot be created under {_nearest(target)}: {reason}"
         raise FileAccessError(
             f"{what} {target} is not writable ({reason}); nothing was built or pushed",
             hint=error.hint,

@@ -93,6 +93,9 @@ def test_a_pseudo_file_system_is_refused_alike_by_the_run_and_the_dry_run() -> N
     directory = Path("/proc/publisher-notes-check/notes")
     assert refusal(directory, create=False) == refusal(directory, create=True)
     assert not directory.parent.exists()
+    assert "not writable (it cannot be created under /proc: No such file" in refusal(
+        directory, create=True
+    )
 
 
 def test_read_text_bounds_the_read_and_names_the_file(tmp_path: Path) -> None:
