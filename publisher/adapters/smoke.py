@@ -55,6 +55,7 @@ from .builders.base import (
     Login,
     log_in,
 )
+from .builders.buildah import run_buildah
 from .emulation import foreign_hint, require_emulation
 from .runner import INSTALL_HINTS, Completed, Runner
 
@@ -475,7 +476,8 @@ class _BuildahSession:
         self.buildah = self.runner.require("buildah")
         try:  # a `buildah from` cut short may have created the container already
             with self._pull_auth() as authfile:
-                self.runner.run(
+                run_buildah(  # again when a concurrent pull raced it in the image store
+                    self.runner,
                     buildah_from_argv(
                         self.image,
                         self.platform,
@@ -485,6 +487,7 @@ class _BuildahSession:
                         authfile=authfile,
                     ),
                     what=f"buildah from {self.image} ({self.platform})",
+                    between=lambda: self.runner.cleanup([self.buildah, "rm", self.name]),
                 )
             config = self._config()
             timeout = self.tester.start_timeout

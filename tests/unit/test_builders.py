@@ -243,7 +243,7 @@ def test_buildah_builds_again_when_another_build_raced_it_in_the_image_store(
     builds = runner.argvs()[:-1]
     assert len(set(builds)) == 1  # the same command each time, into the same local name
     said = runner.stream.getvalue()
-    assert said.count("another buildah build changed the image store") == 2, said
+    assert said.count("another buildah process changed the image store at the same time") == 2, said
     assert "attempt 2 of 3" in said and "attempt 3 of 3" in said
 
 

@@ -438,6 +438,27 @@ def test_buildah_smoke_removes_the_container_even_when_a_check_crashes() -> None
     assert runner.argvs()[-2:] == runner.cleanups()
 
 
+def test_a_buildah_pull_raced_in_the_image_store_is_pulled_again() -> None:
+    """Two smoke tests pulling images that share layers: buildah's pull can find a layer
+    gone ("layer not known"). The container is removed, if it was made, and pulled again."""
+    buildah = "/usr/bin/buildah"
+    raced = 'Error: writing blob: locating layer for blob "sha256:8951": layer not known'
+    answers = iter([fail(125, stderr=raced)])
+    runner = FakeRunner(tools={"buildah": buildah})
+    runner.on([buildah, "from"], lambda _call: next(answers, ok()))
+    runner.on([buildah, "inspect"], ok("{not json"))  # stops the test after the pull
+    with pytest.raises(CommandError, match="printed no JSON"):
+        SmokeTester(runner, Engine.BUILDAH).test(
+            IMAGE, Platform.ARM64, php_line="8.4", extensions=[], plain_http=True
+        )
+    name = runner.argvs()[0][3]
+    assert [a[1] for a in runner.argvs()][:4] == ["from", "rm", "from", "inspect"]
+    assert runner.argvs()[1] == (buildah, "rm", name)
+    said = runner.stream.getvalue()
+    assert "another buildah process changed the image store at the same time" in said, said
+    assert "running it again (attempt 2 of 3)" in said
+
+
 @pytest.mark.parametrize("engine", [Engine.BUILDAH, Engine.DOCKER])
 def test_an_interrupt_during_the_checks_still_removes_the_container_and_image(
     engine: Engine,

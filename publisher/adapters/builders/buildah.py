@@ -21,12 +21,13 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ...core.errors import CommandError
 from ...core.platforms import BuilderName
 from ..emulation import foreign_hint, require_emulation
-from ..runner import INSTALL_HINTS, Runner
+from ..runner import INSTALL_HINTS, Completed, Runner
 from .base import (
     BuildOutput,
     BuildRequest,
@@ -39,20 +40,48 @@ MIN_VERSION = (1, 24, 0)
 DEFAULT_ISOLATION = "chroot"
 DEFAULT_FORMAT = "docker"
 
-#: Failures of a sound build that building again gets past, by what the output says
-#: (the words stand in the warning):
+#: Failures of a sound buildah command that running it again gets past, by what its
+#: output says (the words stand in the warning):
 TRANSIENT_FAILURES = {
     # Another buildah process sharing the image store removed or replaced a layer
-    # while this build committed the same one (two builds of identical layers at
-    # once: ``--timestamp`` makes layers identical across releases).
-    "layer not known": "another buildah build changed the image store while this one committed",
+    # while this one committed or pulled the same one (two builds of identical
+    # layers at once: ``--timestamp`` makes layers identical across releases; two
+    # smoke tests pulling images that share their base layers).
+    "layer not known": "another buildah process changed the image store at the same time",
     # runc could not seal its copy of itself for a RUN step while another container
     # started (runc 1.1 under parallel builds); the step never ran.
     "sealing memfd copy": "the container runtime failed to start a RUN step while another "
     "container started",
 }
-#: Builds of one image, counting the first, when each fails in one of those ways.
+#: Runs of one buildah command, counting the first, when each fails in one of those ways.
 BUILD_ATTEMPTS = 3
+
+
+def run_buildah(
+    runner: Runner,
+    argv: Sequence[str],
+    *,
+    what: str,
+    hint: str | None = None,
+    between: Callable[[], object] | None = None,
+) -> Completed:
+    """Run a buildah command; again, up to ``BUILD_ATTEMPTS`` runs in all, after a
+    failure listed in ``TRANSIENT_FAILURES`` (with a warning each time). ``between``
+    undoes what a failed run may have left (a container of the same name)."""
+    for attempt in range(1, BUILD_ATTEMPTS):
+        try:
+            return runner.run(argv, what=what, hint=hint)
+        except CommandError as exc:
+            cause = next((words for words in TRANSIENT_FAILURES if words in exc.output), None)
+            if cause is None:
+                raise
+            runner.output.warning(
+                f"{what}: {TRANSIENT_FAILURES[cause]} ({cause!r}); running it again "
+                f"(attempt {attempt + 1} of {BUILD_ATTEMPTS})"
+            )
+            if between is not None:
+                between()
+    return runner.run(argv, what=what, hint=hint)
 
 
 def build_argv(
@@ -183,15 +212,4 @@ class BuildahBuilder:
             isolation=self._isolation,
             image_format=self.image_format,
         )
-        for attempt in range(1, BUILD_ATTEMPTS + 1):
-            try:
-                self.runner.run(argv, what=what, hint=foreign_hint(request.platform))
-                return
-            except CommandError as exc:
-                cause = next((w for w in TRANSIENT_FAILURES if w in exc.output), None)
-                if cause is None or attempt == BUILD_ATTEMPTS:
-                    raise
-                self.runner.output.warning(
-                    f"{what}: {TRANSIENT_FAILURES[cause]} ({cause!r}); building again "
-                    f"(attempt {attempt + 1} of {BUILD_ATTEMPTS})"
-                )
+        run_buildah(self.runner, argv, what=what, hint=foreign_hint(request.platform))
