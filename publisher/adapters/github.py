@@ -364,6 +364,12 @@ class GitHubReleases:
                 f"{doing} failed: GitHub answered {exc.status}{': ' + redact(detail) if detail else ''}",
                 hint="see https://www.githubstatus.com/ for outages; rerun the step to retry",
             )
+        retried = _retried_status(exc)
+        if retried is not None:
+            return GitHubError(
+                f"{doing} failed: GitHub answered {retried} to every attempt",
+                hint="see https://www.githubstatus.com/ for outages; rerun the step to retry",
+            )
         if isinstance(exc, requests_exceptions.RequestException | OSError):
             return GitHubError(
                 f"{doing} failed: cannot reach the GitHub API at {self.api_url} "
@@ -371,6 +377,22 @@ class GitHubReleases:
                 hint=f"check the network, or {ENV_API_URL} for GitHub Enterprise Server",
             )
         return GitHubError(f"{doing} failed: {type(exc).__name__}: {redact(str(exc))}")
+
+
+#: How urllib3 says its retries ended on an HTTP status (GithubRetry retries 5xx answers).
+_RETRIED_STATUS = re.compile(r"too many ([0-9]{3}) error responses")
+
+
+def _retried_status(exc: BaseException) -> int | None:
+    """The status GitHub kept answering when retries of it ran out, else None.
+
+    A request retried on a 5xx answer until no retry is left ends as requests'
+    ``RetryError``, not as a ``GithubException``: GitHub answered, it was not unreachable.
+    """
+    if not isinstance(exc, requests_exceptions.RetryError):
+        return None
+    found = _RETRIED_STATUS.search(str(exc))
+    return int(found[1]) if found else None
 
 
 def _message(exc: GithubException) -> str:

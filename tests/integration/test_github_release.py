@@ -154,6 +154,25 @@ def test_unreachable_api(streams) -> None:
     assert "GITHUB_API_URL" in (info.value.hint or "")
 
 
+def test_a_5xx_on_every_retry_is_an_answer_not_an_unreachable_api(gh: FakeGitHub, streams) -> None:
+    """With retries on (as in a real run), GitHub answering 502 until none is left says
+    so, with the outage tip: the API was reached, the network is not to blame."""
+    gh.script("GET", r"/repos/[^/]+/[^/]+$", 502, {"message": "Server Error"}, times=3)
+    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": GH_TOKEN, "GITHUB_REPOSITORY": GH_REPO}
+    retrying = Settings(timeout=5, retries=1, seconds_between_requests=0, seconds_between_writes=0)
+    client = GitHubReleases.from_env(
+        env, settings=retrying, output=Output({}, stream=streams[0], err_stream=streams[1])
+    )
+    with pytest.raises(GitHubError) as info:
+        client.upsert("v2.0.0", body="x")
+    err = info.value
+    assert "GitHub answered 502" in err.message
+    assert "cannot reach" not in err.message
+    assert "githubstatus.com" in (err.hint or "")
+    assert "GITHUB_API_URL" not in (err.hint or "")
+    assert gh.writes() == []
+
+
 def test_missing_token_and_repository_are_explained() -> None:
     """Input mistakes, found before any request: exit 2, not a GitHub API error."""
     with pytest.raises(UsageError, match="GITHUB_TOKEN is not set"):
