@@ -13,8 +13,11 @@ server), the token from ``GITHUB_TOKEN`` and the repository from
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
+import math
 import re
+import time
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -332,10 +335,15 @@ class GitHubReleases:
         """Translate a PyGithub or transport exception into an actionable GitHubError."""
         redact = self.output.redact
         env, repo = self.token_env, self.repository
-        if isinstance(exc, github.RateLimitExceededException):
+        if isinstance(exc, github.RateLimitExceededException) or (
+            isinstance(exc, GithubException) and exc.status == 429
+        ):
+            detail = _message(exc)
             return GitHubError(
-                f"{doing} failed: GitHub API rate limit exceeded",
-                hint=f"wait for the limit to reset, or use an authenticated token in {env}",
+                f"{doing} failed: GitHub API rate limit exceeded ({exc.status}"
+                f"{': ' + redact(detail) if detail else ''}){_rate_limit_wait(exc.headers)}",
+                hint=f"wait for the limit to reset, then rerun the step; everything using the "
+                f"token in {env} shares its limit",
             )
         if isinstance(exc, github.BadCredentialsException) or (
             isinstance(exc, GithubException) and exc.status == 401
@@ -393,6 +401,23 @@ def _retried_status(exc: BaseException) -> int | None:
         return None
     found = _RETRIED_STATUS.search(str(exc))
     return int(found[1]) if found else None
+
+
+def _rate_limit_wait(headers: Mapping[str, str] | None, now: float | None = None) -> str:
+    """When a rate-limited request may be sent again, as GitHub's headers say, or ""."""
+    found = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+    retry_after = found.get("retry-after", "")
+    if retry_after.isdigit():
+        return f"; GitHub asks to wait {int(retry_after)} s"
+    reset = found.get("x-ratelimit-reset", "")
+    if found.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+        try:
+            at = datetime.datetime.fromtimestamp(int(reset), datetime.UTC)
+        except (OverflowError, OSError, ValueError):
+            return ""  # no time there is
+        minutes = max(0, math.ceil((int(reset) - (time.time() if now is None else now)) / 60))
+        return f"; the limit resets at {at:%H:%M} UTC, in {minutes} min"
+    return ""
 
 
 def _message(exc: GithubException) -> str:

@@ -173,6 +173,35 @@ def test_a_5xx_on_every_retry_is_an_answer_not_an_unreachable_api(gh: FakeGitHub
     assert gh.writes() == []
 
 
+@pytest.mark.parametrize(
+    ("status", "message", "headers", "wait"),
+    [
+        # A secondary rate limit answered with 429: a rate limit, not an outage.
+        (429, "You have exceeded a secondary rate limit", {"Retry-After": "60"}, "wait 60 s"),
+        # The primary limit, spent: when it resets.
+        (
+            403,
+            "API rate limit exceeded for installation ID 1.",
+            {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "4102444800"},
+            "resets at 00:00 UTC",
+        ),
+    ],
+)
+def test_a_rate_limit_says_so_and_when_to_rerun(
+    gh: FakeGitHub, streams, status: int, message: str, headers: dict[str, str], wait: str
+) -> None:
+    gh.script("GET", r"/repos/[^/]+/[^/]+$", status, {"message": message}, headers=headers)
+    with pytest.raises(GitHubError) as info:
+        releases(gh, streams).upsert("v2.0.0", body="x")
+    err = info.value
+    assert err.exit_code == 15
+    assert f"rate limit exceeded ({status}: {message})" in err.message
+    assert wait in err.message
+    assert "githubstatus" not in (err.hint or "")
+    assert "rerun the step" in (err.hint or "")
+    assert gh.writes() == []
+
+
 def test_missing_token_and_repository_are_explained() -> None:
     """Input mistakes, found before any request: exit 2, not a GitHub API error."""
     with pytest.raises(UsageError, match="GITHUB_TOKEN is not set"):

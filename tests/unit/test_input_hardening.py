@@ -161,6 +161,20 @@ def test_good_github_api_urls_are_accepted():
     assert check_api_url("http://[::1]:8080/api") == "http://[::1]:8080/api"
 
 
+def test_a_github_rate_limit_says_when_to_rerun_from_its_headers():
+    from publisher.adapters.github import _rate_limit_wait
+
+    now = 4102444800 - 50 * 60 - 30  # 50.5 minutes before 2100-01-01T00:00:00Z
+    spent = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "4102444800"}
+    assert _rate_limit_wait(spent, now) == "; the limit resets at 00:00 UTC, in 51 min"
+    assert _rate_limit_wait({"retry-after": "60", **spent}, now) == "; GitHub asks to wait 60 s"
+    # Nothing usable: no claim about when.
+    for headers in (None, {}, {"Retry-After": "soon"}, {**spent, "X-RateLimit-Remaining": "4"}):
+        assert _rate_limit_wait(headers, now) == ""
+    assert _rate_limit_wait({**spent, "X-RateLimit-Reset": "x1"}, now) == ""
+    assert _rate_limit_wait({**spent, "X-RateLimit-Reset": "9" * 30}, now) == ""
+
+
 # -------------------------------------------------------- SOURCE_DATE_EPOCH (item 6)
 
 
