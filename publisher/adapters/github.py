@@ -370,7 +370,10 @@ class GitHubReleases:
             detail = _message(exc)
             return GitHubError(
                 f"{doing} failed: GitHub answered {exc.status}{': ' + redact(detail) if detail else ''}",
-                hint="see https://www.githubstatus.com/ for outages; rerun the step to retry",
+                hint="see https://www.githubstatus.com/ for outages; rerun the step to retry"
+                if not 400 <= exc.status < 500
+                else "GitHub refused the request itself, for the reason above: a rerun sends it "
+                "again unchanged",
             )
         retried = _retried_status(exc)
         if retried is not None:
@@ -421,9 +424,18 @@ def _rate_limit_wait(headers: Mapping[str, str] | None, now: float | None = None
 
 
 def _message(exc: GithubException) -> str:
+    """GitHub's message, with the reasons of a validation failure (``errors``), on one line."""
     data = exc.data
-    if isinstance(data, dict):
-        message = data.get("message")
-        if isinstance(message, str):
-            return message[:300]
-    return ""
+    if not isinstance(data, dict):
+        return ""
+    message = data.get("message")
+    parts = [message] if isinstance(message, str) and message else []
+    errors = data.get("errors")
+    for entry in errors[:5] if isinstance(errors, list) else []:
+        if isinstance(entry, str):
+            parts.append(entry)
+        elif isinstance(entry, dict):
+            said = entry.get("message")
+            named = " ".join(str(entry[k]) for k in ("resource", "field", "code") if entry.get(k))
+            parts.append(said if isinstance(said, str) and said else named)
+    return " ".join("; ".join(p for p in parts if p).split())[:300]

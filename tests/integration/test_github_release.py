@@ -202,6 +202,33 @@ def test_a_rate_limit_says_so_and_when_to_rerun(
     assert gh.writes() == []
 
 
+def test_a_validation_failure_gives_githubs_reasons_and_no_outage_tip(
+    gh: FakeGitHub, streams
+) -> None:
+    invalid = {
+        "message": "Validation Failed",
+        "errors": [
+            {"resource": "Release", "code": "custom", "field": "tag_name",
+             "message": "tag_name is not a valid tag"},
+            {"resource": "Release", "code": "invalid", "field": "target_commitish"},
+        ],
+    }  # fmt: skip
+    gh.script("POST", r"/releases$", 422, invalid)
+    with pytest.raises(GitHubError) as info:
+        releases(gh, streams).upsert("v2.0.0", body="x")
+    err = info.value
+    assert err.message.endswith(
+        "GitHub answered 422: Validation Failed; tag_name is not a valid tag; "
+        "Release target_commitish invalid"
+    )
+    assert "githubstatus" not in (err.hint or "")
+    # A 5xx is still GitHub's trouble: the outage tip.
+    gh.script("POST", r"/releases$", 500, {"message": "Server Error"})
+    with pytest.raises(GitHubError) as info:
+        releases(gh, streams).upsert("v2.0.0", body="x")
+    assert "githubstatus.com" in (info.value.hint or "")
+
+
 def test_missing_token_and_repository_are_explained() -> None:
     """Input mistakes, found before any request: exit 2, not a GitHub API error."""
     with pytest.raises(UsageError, match="GITHUB_TOKEN is not set"):
