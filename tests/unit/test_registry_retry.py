@@ -189,6 +189,13 @@ def test_error_bodies_are_summarized_and_scrubbed() -> None:
     assert len(describe_error_body(b"x" * 100000)) <= 300
 
 
+def test_an_error_body_is_summarized_on_one_line() -> None:
+    """A registry's message with line breaks stays one line: in Actions, a line of its own
+    starting with "::" would be obeyed as a workflow command (a mask, an annotation)."""
+    body = b'{"errors":[{"code":"DENIED","message":"no\\n::add-mask::x\\r\\n::error::y"}]}'
+    assert describe_error_body(body) == "DENIED: no ::add-mask::x ::error::y"
+
+
 def test_location_resolution() -> None:
     t = Transport("127.0.0.1:5000", plain_http=True)
     relative = Reply(202, {"Location": "/v2/a/blobs/uploads/u1?_state=abc%3D"})

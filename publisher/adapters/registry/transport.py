@@ -173,9 +173,9 @@ def describe_error_body(body: bytes) -> str:
     if entries:
         text = "; ".join(f"{code}: {message}" if message else code for code, message in entries)
     else:
-        text = body[:200].decode("utf-8", errors="replace").strip()
-        text = " ".join(text.split())
-    text = scrub(text)
+        text = body[:200].decode("utf-8", errors="replace")
+    # One line: a line of its own starting "::" would be a workflow command in Actions.
+    text = scrub(" ".join(text.split()))
     return text[:300]
 
 
