@@ -320,6 +320,13 @@ def test_token_auth_read_only_token_cannot_push(
     with pytest.raises(AuthError) as info:
         reader.push_layout(write_layout(make_image(), tmp_path / "l"), repo)
     assert info.value.exit_code == 4
+    # The password is fine (the token server accepted it): the account lacks push, and the
+    # error says so, as publish and audit --repair meet it, not "check the password".
+    assert "the credentials of 'reader'" in info.value.message
+    assert "has no push access" in info.value.message
+    assert f"token scope needed: repository:{repo}:pull,push" in info.value.message
+    assert "password" not in str(info.value.hint)
+    assert "give the account push access" in str(info.value.hint)
     with pytest.raises(AuthError):
         reader.check_push(repo)
     pusher = make_client(token_registry, credentials=token_registry.pusher)

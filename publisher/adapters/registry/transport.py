@@ -270,13 +270,17 @@ class Transport:
             return {"Authorization": f"Bearer {token}"}
         return {}
 
-    def auth_hint(self, *, push: bool) -> str:
+    def _where(self) -> str:
+        """Where this registry's credentials are set."""
         env = (
             f"{self.username_env} and {self.password_env}"
             if self.username_env and self.password_env
             else None
         )
-        where = f"set {env} (named in matrix.yaml)" if env else f"run `docker login {self.host}`"
+        return f"set {env} (named in matrix.yaml)" if env else f"run `docker login {self.host}`"
+
+    def auth_hint(self, *, push: bool) -> str:
+        where = self._where()
         if self.api_host == "ghcr.io":
             need = "write:packages" if push else "read:packages"
             return (
@@ -570,6 +574,8 @@ class Transport:
                 headers=reply.headers,
             )
         if status == 401:
+            if self._lacks_scope(reply):
+                raise self._scope_refused(reply, what, scopes)
             raise self._auth_failed(f"{what}: not authorized (HTTP 401){suffix}", scopes, status)
         if status == 403:
             raise self._auth_failed(f"{what}: access denied (HTTP 403){suffix}", scopes, status)
@@ -579,6 +585,37 @@ class Transport:
             RegistryError,
             f"{what}: the registry refused the request (HTTP {status}){suffix}",
             status=status,
+        )
+
+    def _lacks_scope(self, reply: Reply) -> bool:
+        """A 401 after the token server accepted our credentials: the token it gave lacks
+        the access asked for (RFC 6750 ``insufficient_scope``), the password is fine."""
+        if self.credentials is None or self._scheme != "bearer":
+            return False
+        try:
+            challenges = parse_challenges(reply.header("WWW-Authenticate") or "")
+        except ValueError:
+            return False
+        return any(c.params.get("error") == "insufficient_scope" for c in challenges)
+
+    def _scope_refused(self, reply: Reply, what: str, scopes: Sequence[str]) -> AuthError:
+        assert self.credentials is not None
+        push = any(s.endswith(",push") for s in scopes)
+        needed = " ".join(dict.fromkeys(scopes)) or "?"
+        who = f"{self.credentials.username!r} ({self.credentials.source})"
+        access = "push" if push else "pull"
+        if push and self.api_host == "ghcr.io":
+            needed += ", which a GHCR token gets with write:packages"
+        elif push and self.api_host == DOCKER_HUB_API:
+            needed += ", which a Docker Hub access token gets with Read & Write access"
+        return self.error(
+            AuthError,
+            f"{what}: the credentials of {who} were accepted, but the account has no {access} "
+            f"access to this repository (HTTP 401 insufficient_scope; token scope needed: "
+            f"{needed})",
+            status=reply.status,
+            hint=f"give the account {access} access to this repository, or use one that has it: "
+            f"{self._where()}",
         )
 
     # ------------------------------------------------------------- retrying
