@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..adapters.registry import RegistryClient
-from ..core.errors import PublisherError
+from ..adapters.registry import Descriptor, RegistryClient
+from ..core.errors import NotFoundError, PublisherError
 from ..core.reference import Reference
 from ..resolve import UNKNOWN_PLATFORM, platform_key
 
@@ -75,13 +75,31 @@ def _config_facts(data: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
     )
 
 
+def _missing_child(
+    ref: Reference, index: str, child: Descriptor, exc: NotFoundError
+) -> NotFoundError:
+    """A child the index lists that the registry lacks: the index is broken, not ``ref``."""
+    what = f"its {child.platform} image" if child.platform else "an image it lists"
+    return NotFoundError(
+        f"{ref} is the index {index}, but {what} ({child.digest}) is missing from "
+        f"{ref.name}: the index is incomplete",
+        registry=exc.registry,
+        status=exc.status,
+        hint="push the image again with every platform (each platform's image before the "
+        "index that lists it)",
+    )
+
+
 def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
     """Inspect ``ref``; raises the classified error when it cannot be read."""
     manifest = client.get_manifest(ref)
     platforms: list[PlatformInfo] = []
     if manifest.is_index:
         for child in manifest.platform_children:
-            image = client.get_manifest_by_digest(ref.path, child.digest)
+            try:
+                image = client.get_manifest_by_digest(ref.path, child.digest)
+            except NotFoundError as exc:
+                raise _missing_child(ref, manifest.digest, child, exc) from None
             created, labels = _config_facts(client.image_config(ref.path, image))
             platforms.append(
                 PlatformInfo(

@@ -17,7 +17,7 @@ from publisher.adapters.localregistry import free_port
 from publisher.cli.base import main
 from publisher.core import config as config_mod
 from publisher.core import plan as planning
-from tests.support.images import TestImage, make_image, push_raw
+from tests.support.images import TestImage, make_image, push_raw, raw_delete_manifest
 
 pytestmark = pytest.mark.integration
 
@@ -100,6 +100,22 @@ def test_inspect_missing_tag_and_missing_repository(
     assert result.exit_code == 5
     assert "repository" in json.loads(result.stdout)["error"]["message"]
     assert "repository" in result.output and "not found" in result.output
+
+
+def test_inspect_an_index_whose_child_is_missing_names_the_index_and_the_platform(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    image = make_image()
+    digest = seed(registry, repo, image, tags=["v1"])
+    arm64 = image.image("linux/arm64").digest
+    raw_delete_manifest(registry.url, repo, arm64)
+    result = run(["inspect", f"{registry.host}/{repo}:v1", "--json"], tmp_path)
+    assert result.exit_code == 5, result.output
+    error = json.loads(result.stdout)["error"]
+    # Not "digest ... not found": the tag was found; the index it points at is incomplete.
+    assert f"is the index {digest}" in error["message"]
+    assert f"its linux/arm64 image ({arm64}) is missing" in error["message"]
+    assert "push the image again with every platform" in error["hint"]
 
 
 def test_inspect_unreachable(tmp_path: Path) -> None:
