@@ -525,3 +525,27 @@ def test_an_unreachable_token_server_is_named_not_the_registry(repo: str) -> Non
         info.value.message
     )
     assert f"check that {realm_host} is reachable" in (info.value.hint or "")
+
+
+def test_a_failing_token_server_is_named_not_the_registry(
+    token_registry: Any,
+    proxy_for: Callable[[Any], FaultProxy],
+    fresh_registry: Callable[..., Any],
+    repo: str,
+    tmp_path: Path,
+) -> None:
+    """The registry answers; the token server it sends us to keeps answering 503."""
+    front = proxy_for(token_registry.server.host)
+    config = token_registry.server.registry_auth_config(tmp_path / "signer.pem")
+    config["auth"]["token"]["realm"] = f"{front.url}/token"
+    registry = fresh_registry(extra_config=config)
+    front.add(Fault("status", path="^/token", status=503, body=b"token service down", times=None))
+    client = RegistryClient(registry.host, plain_http=True, retry=FakeClock().policy(attempts=2))
+    with pytest.raises(UnreachableError) as info:
+        client.list_tags(repo)
+    message = info.value.message
+    assert f"{front.host} (the registry's token server) kept failing (HTTP 503" in message
+    assert "the registry kept failing" not in message
+    assert (info.value.hint or "").startswith(f"{front.host} is having trouble")
+    front.clear()
+    assert client.list_tags(repo) == []

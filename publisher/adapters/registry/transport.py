@@ -131,11 +131,14 @@ class Transient(Exception):
         headers: Mapping[str, str] | None = None,
         kind: str = "http",
         host: str | None = None,
+        role: str = "where the registry sent us",
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         #: the host that failed, when it is not the registry (a token server, a redirect)
         self.host = host
+        #: what ``host`` is to the registry
+        self.role = role
         self.status = status
         self.retry_after = retry_after
         self.headers = dict(headers or {})
@@ -338,16 +341,22 @@ class Transport:
         self.debug(
             f"token request to {parts.scheme}://{parts.netloc}{parts.path} for {' '.join(wanted)}"
         )
-        response = self._open("GET", realm, headers=headers, params=params)
-        reply = self._reply("GET", realm, response, MAX_TOKEN_BODY)
-        if reply.status in (401, 403):
-            raise self._auth_failed(
-                f"the token server refused the credentials (HTTP {reply.status})",
-                scopes,
-                reply.status,
-            )
-        if reply.status != 200:
-            self._raise_for(reply, f"token request to {parts.netloc}", scopes)
+        try:
+            response = self._open("GET", realm, headers=headers, params=params)
+            reply = self._reply("GET", realm, response, MAX_TOKEN_BODY)
+            if reply.status in (401, 403):
+                raise self._auth_failed(
+                    f"the token server refused the credentials (HTTP {reply.status})",
+                    scopes,
+                    reply.status,
+                )
+            if reply.status != 200:
+                self._raise_for(reply, f"token request to {parts.netloc}", scopes)
+        except Transient as failed:
+            # The token server failed, not the registry: say which, when it is elsewhere.
+            if parts.netloc.lower() != self.api_host.lower():
+                failed.host, failed.role = parts.netloc, "the registry's token server"
+            raise
         try:
             data = json.loads(reply.body)
             token = data.get("token") or data.get("access_token")
@@ -635,8 +644,9 @@ class Transport:
 
         def before_sleep(exc: Transient, attempt: int, wait: float) -> None:
             if self.output is not None:
+                at = f" (at {exc.host}, {exc.role})" if exc.host else ""
                 self.output.detail(
-                    f"{self.label}: {what}: {exc.reason}; retrying in {wait:.1f}s "
+                    f"{self.label}: {what}: {exc.reason}{at}; retrying in {wait:.1f}s "
                     f"(attempt {attempt + 1} of {policy.attempts})"
                 )
 
@@ -683,8 +693,8 @@ class Transport:
             )
         if exc.kind == "truncated":
             return self.error(InvalidResponseError, f"{what}: {exc.reason} {tries}")
+        at = f" (at {exc.host}, {exc.role})" if exc.host else ""
         if exc.kind == "connection":
-            at = f" (at {exc.host}, where the registry sent us)" if exc.host else ""
             host = exc.host or self.api_host
             proxied = not is_loopback(urlsplit(f"//{host}").hostname or "")
             return self.error(
@@ -693,12 +703,13 @@ class Transport:
                 hint=f"check that {host} is reachable (network, DNS, proxy, port)"
                 + ("; HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply to it" if proxied else ""),
             )
+        failing = f"{exc.host} ({exc.role})" if exc.host else "the registry"
         return self.error(
             UnreachableError,
-            f"{what}: the registry kept failing ({exc.reason}) {tries}",
+            f"{what}: {failing} kept failing ({exc.reason}) {tries}",
             status=exc.status,
-            hint="the registry is having trouble; retry later, or allow more time with "
-            "PUBLISHER_RETRY_ATTEMPTS and PUBLISHER_RETRY_TOTAL_TIMEOUT",
+            hint=f"{exc.host or 'the registry'} is having trouble; retry later, or allow more "
+            "time with PUBLISHER_RETRY_ATTEMPTS and PUBLISHER_RETRY_TOTAL_TIMEOUT",
         )
 
     def request(self, method: str, url: str, *, what: str, **exchange: Any) -> Reply:
