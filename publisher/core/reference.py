@@ -5,6 +5,7 @@ The grammar is the distribution/reference one::
     reference        := name [ ":" tag ] [ "@" digest ]
     name             := [domain "/"] path
     domain           := host [":" port]
+    port             := [0-9]+, 1 to 65535
     host             := domain-name | IPv4 | "[" IPv6 "]"
     domain-name      := domain-component ("." domain-component)*
     domain-component := [a-zA-Z0-9] | [a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]
@@ -37,6 +38,7 @@ OFFICIAL_NAMESPACE = "library"
 DEFAULT_TAG = "latest"
 PATH_MAX = 255
 TAG_MAX = 128
+PORT_MAX = 65535
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN_NAME = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*"
@@ -162,6 +164,9 @@ def _split_domain(name: str) -> tuple[str, str]:
 
 def _check_domain(domain: str, text: str) -> None:
     if _DOMAIN_RE.fullmatch(domain):
+        port = domain.rpartition(":")[2] if ":" in domain and not domain.endswith("]") else ""
+        if port and not 0 < int(port) <= PORT_MAX:
+            raise _fail(text, f"registry port {port} is out of range: a port is 1 to {PORT_MAX}")
         return
     host, _, port = domain.rpartition(":") if not domain.endswith("]") else (domain, "", "")
     if domain.startswith("[") and not re.fullmatch(r"\[[a-fA-F0-9:]+\](?::[0-9]+)?", domain):

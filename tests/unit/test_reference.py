@@ -343,6 +343,9 @@ INVALID = [
     ("a_b.c/d", "registry host 'a_b.c' is not valid"),
     ("host-.io/foo", "registry host"),
     ("host.io:port/foo", "port 'port' must be a number"),
+    ("localhost:99999/foo", "registry port 99999 is out of range: a port is 1 to 65535"),
+    ("localhost:0/foo", "registry port 0 is out of range"),
+    ("[::1]:65536/foo", "registry port 65536 is out of range"),
     ("[::1", "must start and end"),
     ("[zz::1]/foo", "bracketed IPv6"),
     ("[::1]", "needs a repository path"),
@@ -497,6 +500,9 @@ def _oracle(text: str) -> bool:
         return False
     domain = m["domain"]
     path = m["path"]
+    port = re.search(r":([0-9]+)$", domain or "")
+    if port and not 0 < int(port[1]) <= 65535:
+        return False  # a port is 1 to 65535
     if domain is None and "/" in path and "." in path.split("/")[0]:
         return False  # docker reads a dotted first component as a registry host
     if domain and not (
