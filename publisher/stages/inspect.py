@@ -9,12 +9,12 @@ the credentials of a matching matrix.yaml registry or the docker config.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..adapters.registry import Descriptor, RegistryClient
-from ..core.errors import NotFoundError, PublisherError
+from ..adapters.registry import Descriptor, Manifest, RegistryClient
+from ..core.errors import InvalidResponseError, NotFoundError, PublisherError
 from ..core.reference import Reference
 from ..resolve import UNKNOWN_PLATFORM, platform_key
 
@@ -90,16 +90,36 @@ def _missing_child(
     )
 
 
+#: How deep an index may nest indexes (OCI allows it; publisher's own never do).
+MAX_NESTING = 4
+
+
+def _index_images(
+    ref: Reference, client: RegistryClient, index: Manifest, depth: int = 0
+) -> Iterator[tuple[Descriptor, Manifest]]:
+    """Each platform image of ``index`` with its descriptor, through nested indexes."""
+    for child in index.platform_children:
+        try:
+            image = client.get_manifest_by_digest(ref.path, child.digest)
+        except NotFoundError as exc:
+            raise _missing_child(ref, index.digest, child, exc) from None
+        if not image.is_index:
+            yield child, image
+        elif depth < MAX_NESTING:
+            yield from _index_images(ref, client, image, depth + 1)
+        else:
+            raise InvalidResponseError(
+                f"{ref}: indexes nest more than {MAX_NESTING} deep (at {image.digest})",
+                registry=ref.domain,
+            )
+
+
 def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
     """Inspect ``ref``; raises the classified error when it cannot be read."""
     manifest = client.get_manifest(ref)
     platforms: list[PlatformInfo] = []
     if manifest.is_index:
-        for child in manifest.platform_children:
-            try:
-                image = client.get_manifest_by_digest(ref.path, child.digest)
-            except NotFoundError as exc:
-                raise _missing_child(ref, manifest.digest, child, exc) from None
+        for child, image in _index_images(ref, client, manifest):
             created, labels = _config_facts(client.image_config(ref.path, image))
             platforms.append(
                 PlatformInfo(

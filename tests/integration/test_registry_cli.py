@@ -17,7 +17,13 @@ from publisher.adapters.localregistry import free_port
 from publisher.cli.base import main
 from publisher.core import config as config_mod
 from publisher.core import plan as planning
-from tests.support.images import TestImage, make_image, push_raw, raw_delete_manifest
+from tests.support.images import (
+    OCI_INDEX,
+    TestImage,
+    make_image,
+    push_raw,
+    raw_delete_manifest,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -116,6 +122,32 @@ def test_inspect_an_index_whose_child_is_missing_names_the_index_and_the_platfor
     assert f"is the index {digest}" in error["message"]
     assert f"its linux/arm64 image ({arm64}) is missing" in error["message"]
     assert "push the image again with every platform" in error["hint"]
+
+
+def test_inspect_an_index_of_indexes_lists_the_images_inside(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    inner = make_image()
+    digest = seed(registry, repo, inner)
+    outer = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [{"mediaType": OCI_INDEX, "digest": digest, "size": len(inner.index)}],
+        }
+    ).encode()
+    put = requests.put(
+        f"{registry.url}/v2/{repo}/manifests/v1",
+        data=outer,
+        headers={"Content-Type": OCI_INDEX},
+        timeout=30,
+    )
+    assert put.status_code == 201, put.text
+    result = run(["inspect", f"{registry.host}/{repo}:v1", "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {p["platform"]: p["size"] for p in data["platforms"]} == inner.sizes
+    assert "internal error" not in result.output
 
 
 def test_inspect_unreachable(tmp_path: Path) -> None:
