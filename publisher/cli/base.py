@@ -259,6 +259,7 @@ def _reporting(
         )
         err.label = "internal error"
         state.output.error(err)
+        _json_error(state, err)
         ctx.exit(1)
 
 

@@ -255,6 +255,22 @@ def test_json_commands_print_a_document_when_click_refuses_the_command_line(cli,
     assert f"publisher {args[0]} --help" in document["error"]["hint"]
 
 
+def test_json_commands_print_a_document_when_publisher_itself_fails(cli, monkeypatch):
+    """An internal error (a bug) still leaves the reader of stdout one JSON document."""
+
+    def broken(text):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("publisher.core.reference.parse", broken)
+    result = cli("inspect", "busybox", "--offline", "--json")
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    assert document["error"]["kind"] == "internal error"
+    assert document["error"]["message"] == "unexpected RuntimeError: a bug"
+    assert "this is a bug in publisher" in document["error"]["hint"]
+
+
 def test_without_json_click_refusals_leave_stdout_empty(cli):
     result = cli("plan", "v1.0.0", "--bogus")
     assert result.exit_code == 2
