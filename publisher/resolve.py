@@ -112,12 +112,15 @@ PLATFORMS = ("linux/amd64", "linux/arm64")
 _NUM = r"(?:0|[1-9][0-9]*)"
 _PRE_ID = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
 _RELEASE_RE = re.compile(rf"v{_NUM}\.{_NUM}\.{_NUM}(?:-{_PRE_ID}(?:\.{_PRE_ID})*)?")
+# The reference grammar (distribution/reference), one copy: ``publisher.core.reference``
+# explains each refusal in words with these same patterns.
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN_RE = re.compile(
+DOMAIN_RE = re.compile(
     rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
 )
-_PATH_COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+PATH_COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+PORT_MAX = 65535
 _DIGEST_RE = re.compile(r"sha256:[a-f0-9]{64}")
 DOCKER_HUB = "docker.io"
 
@@ -166,6 +169,16 @@ class ImageRef:
         return text
 
 
+def port_problem(domain: str) -> str | None:
+    """What is wrong with the port of ``domain`` (a host the grammar accepts), or None."""
+    _host, colon, port = domain.rpartition(":")
+    if not colon or domain.endswith("]") or not port.isdigit():
+        return None
+    if 0 < int(port) <= PORT_MAX:
+        return None
+    return f"registry port {port} is out of range: a port is 1 to {PORT_MAX}"
+
+
 def parse_reference(text: str) -> ImageRef:
     """Parse ``[domain/]path[:tag][@digest]`` the way docker normalizes it; ValueError if not."""
     rest, digest = text, None
@@ -178,7 +191,7 @@ def parse_reference(text: str) -> ImageRef:
     colon = rest.rfind(":")
     if colon > slash:
         rest, tag = rest[:colon], rest[colon + 1 :]
-        if not _TAG_RE.fullmatch(tag):
+        if not TAG_RE.fullmatch(tag):
             raise ValueError(f"{tag!r} is not a valid tag")
     parts = rest.split("/")
     if len(parts) > 1 and (
@@ -188,15 +201,18 @@ def parse_reference(text: str) -> ImageRef:
         or parts[0] != parts[0].lower()
     ):
         domain, path_parts = parts[0], parts[1:]
-        if not _DOMAIN_RE.fullmatch(domain):
+        if not DOMAIN_RE.fullmatch(domain):
             raise ValueError(f"{domain!r} is not a registry host")
+        problem = port_problem(domain)
+        if problem:
+            raise ValueError(problem)
     else:
         domain, path_parts = DOCKER_HUB, parts
     if domain == "index.docker.io":
         domain = DOCKER_HUB
     if domain == DOCKER_HUB and len(path_parts) == 1:
         path_parts = ["library", *path_parts]
-    if not all(_PATH_COMPONENT_RE.fullmatch(p) for p in path_parts):
+    if not all(PATH_COMPONENT_RE.fullmatch(p) for p in path_parts):
         raise ValueError(
             "a repository path is lowercase letters, digits and separators ('.', '_', '-')"
         )

@@ -123,7 +123,17 @@ reference() {
           ref_path=${rest#*/}
           part='([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
           matches "$domain" "($part(\\.$part)*|\\[[a-fA-F0-9:]+\\])(:[0-9]+)?" \
-            || { ref_error="'$domain' is not a registry host"; return 1; } ;;
+            || { ref_error="'$domain' is not a registry host"; return 1; }
+          case $domain in
+            *\]) ;;
+            *:*)
+              port=${domain##*:}
+              digits=${port#"${port%%[!0]*}"}  # without leading zeros
+              if [ "${#digits}" -gt 5 ] || [ "${digits:-0}" -lt 1 ] || [ "${digits:-0}" -gt 65535 ]; then
+                ref_error="registry port $port is out of range: a port is 1 to 65535"
+                return 1
+              fi ;;
+          esac ;;
       esac ;;
   esac
   [ "$domain" != index.docker.io ] || domain=docker.io

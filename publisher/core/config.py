@@ -826,7 +826,7 @@ class _Reader:
         given: dict[str, _Value] = {}
         if env.get(ENV_NAMESPACE):
             namespace = env[ENV_NAMESPACE]
-            if not reference._PATH_COMPONENT_RE.fullmatch(namespace):
+            if not reference.PATH_COMPONENT_RE.fullmatch(namespace):
                 raise ConfigError(
                     f"{namespace!r} is not a valid namespace (lowercase letters, digits, '.', '_', '-')",
                     source="environment",

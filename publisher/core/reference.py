@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..resolve import is_digest
+from ..resolve import DOMAIN_RE, PATH_COMPONENT_RE, TAG_RE, is_digest, port_problem
 from .errors import InvalidReferenceError
 
 DOCKER_HUB = "docker.io"
@@ -38,15 +38,7 @@ OFFICIAL_NAMESPACE = "library"
 DEFAULT_TAG = "latest"
 PATH_MAX = 255
 TAG_MAX = 128
-PORT_MAX = 65535
 
-_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN_NAME = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*"
-_IPV6 = r"\[[a-fA-F0-9:]+\]"
-_HOST = rf"(?:{_DOMAIN_NAME}|{_IPV6})"
-_DOMAIN_RE = re.compile(rf"{_HOST}(?::[0-9]+)?")
-_PATH_COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _HEX64_RE = re.compile(r"[a-f0-9]{64}")
 
 
@@ -119,7 +111,7 @@ def _fail(text: str, reason: str) -> InvalidReferenceError:
 
 
 def _check_tag(tag: str, text: str | None = None) -> None:
-    if _TAG_RE.fullmatch(tag):
+    if TAG_RE.fullmatch(tag):
         return
     source = text if text is not None else tag
     if not tag:
@@ -163,10 +155,10 @@ def _split_domain(name: str) -> tuple[str, str]:
 
 
 def _check_domain(domain: str, text: str) -> None:
-    if _DOMAIN_RE.fullmatch(domain):
-        port = domain.rpartition(":")[2] if ":" in domain and not domain.endswith("]") else ""
-        if port and not 0 < int(port) <= PORT_MAX:
-            raise _fail(text, f"registry port {port} is out of range: a port is 1 to {PORT_MAX}")
+    if DOMAIN_RE.fullmatch(domain):
+        problem = port_problem(domain)
+        if problem:
+            raise _fail(text, problem)
         return
     host, _, port = domain.rpartition(":") if not domain.endswith("]") else (domain, "", "")
     if domain.startswith("[") and not re.fullmatch(r"\[[a-fA-F0-9:]+\](?::[0-9]+)?", domain):
@@ -189,7 +181,7 @@ def _check_path(path: str, text: str) -> None:
             f"the repository path may be at most {PATH_MAX} characters, this one has {len(path)}",
         )
     for component in path.split("/"):
-        if _PATH_COMPONENT_RE.fullmatch(component):
+        if PATH_COMPONENT_RE.fullmatch(component):
             continue
         if not component:
             raise _fail(

@@ -687,6 +687,16 @@ def test_pma_image_passes_through_to_compose(world: World, project: str, tmp_pat
             "bad_host:5000/team/php-fpm",
             "'bad_host:5000' is not a registry host",
         ),
+        (
+            "PHP_IMAGE_REPOSITORY",
+            "localhost:99999/team/php-fpm",
+            "registry port 99999 is out of range: a port is 1 to 65535",
+        ),
+        (
+            "PHP_IMAGE_MIRROR",
+            "localhost:0/team/php-fpm",
+            "registry port 0 is out of range: a port is 1 to 65535",
+        ),
         ("STACK_REGISTRY_TIMEOUT", "61", "use a number of seconds above 0 and at most 60"),
         ("PHP_IMAGE_CACHE_CHECK", "ture", "use true or false"),
     ],

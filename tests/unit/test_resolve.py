@@ -379,6 +379,23 @@ def test_choice_with_notes_is_pinned_by_digest() -> None:
     assert parse_reference(choice.reference).digest == INDEX
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("localhost:99999/php-fpm", "registry port 99999 is out of range"),
+        ("localhost:0/php-fpm", "registry port 0 is out of range"),
+        ("127.0.0.1:1234567890123456789012/php-fpm", "out of range: a port is 1 to 65535"),
+    ],
+)
+def test_a_port_out_of_range_is_refused_by_the_grammar(text: str, problem: str) -> None:
+    """Refused while parsing, as the full client refuses it: never a request that cannot be
+    made (urllib raises ValueError on the port while the probe runs)."""
+    with pytest.raises(ValueError, match=problem):
+        parse_repository(text)
+    assert parse_repository("localhost:65535/php-fpm").domain == "localhost:65535"
+    assert parse_repository("[::1]:5000/php-fpm").domain == "[::1]:5000"
+
+
 def test_mirror_and_repository_overrides() -> None:
     mirror = choose(inputs(registry=RegistryChoice.MIRROR), notes(), "linux/amd64")
     assert mirror.reference == f"ghcr.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX}"
