@@ -1236,7 +1236,12 @@ class _Session:
             path = parts.path or "/"
             if parts.query:
                 path += "?" + parts.query
-            port = parts.port or (443 if parts.scheme == "https" else 80)
+            try:
+                port = parts.port or (443 if parts.scheme == "https" else 80)
+            except ValueError as exc:  # a redirect to a port out of range
+                raise _Outcome(
+                    Status.REGISTRY_ERROR, f"refusing to follow the URL {url!r}: {exc}"
+                ) from None
             try:
                 proxy = proxy_for(parts.scheme, parts.hostname, port, self.env)
             except ValueError as exc:

@@ -619,6 +619,17 @@ def test_hostile_answers_are_clean_errors(
             ),
             "sent more than",
         ),
+        (
+            Fault(
+                "status",
+                method="GET",
+                path="/manifests/",
+                status=307,
+                headers={"Location": "http://127.0.0.1:99999/v2/x/manifests/y"},
+                times=None,
+            ),
+            "refusing to follow the URL 'http://127.0.0.1:99999/v2/x/manifests/y'",
+        ),
     ]
     for fault, phrase in cases:
         proxy.clear()
