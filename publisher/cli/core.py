@@ -165,8 +165,8 @@ def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> Non
 
         inspect_online(state, parsed, as_json)
         return
-    if as_json:
-        state.output.print_text(json.dumps(parsed.as_dict(), indent=2))
+    if as_json:  # "ok" as online and in every failure's document
+        state.output.print_text(json.dumps({"ok": True, **parsed.as_dict()}, indent=2))
         return
     for key, value in parsed.as_dict().items():
         state.output.info(f"{key:>9}: {value if value is not None else '-'}")

@@ -109,6 +109,7 @@ def test_inspect_offline_json_has_exactly_the_documented_keys(cli):
     result = cli("inspect", "busybox", "--offline", "--json")
     assert result.exit_code == 0
     assert json.loads(result.output) == {
+        "ok": True,
         "name": "docker.io/library/busybox",
         "domain": "docker.io",
         "path": "library/busybox",
