@@ -15,6 +15,7 @@ import click
 from ..core.config import Config
 from ..core.errors import ConfigError, PublisherError
 from ..core.reference import Reference
+from ..core.sizes import human_size
 from ..core.version import parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state
@@ -61,7 +62,7 @@ def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
     extra = f", {result.attestations} attestation(s)" if result.attestations else ""
     output.info(f"     kind: {kind} ({result.media_type}){extra}")
     rows = [
-        (p.platform, p.digest, f"{p.size / 1e6:.1f} MB", p.created or "-", str(len(p.labels)))
+        (p.platform, p.digest, human_size(p.size), p.created or "-", str(len(p.labels)))
         for p in result.platforms
     ]
     output.table(

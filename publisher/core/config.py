@@ -27,6 +27,7 @@ from . import reference
 from .errors import ConfigError, InvalidReferenceError, UsageError
 from .platforms import Platform, did_you_mean
 from .reference import Reference
+from .sizes import MB
 
 _T = TypeVar("_T")
 
@@ -35,7 +36,6 @@ DEFAULT_SIZE_BUDGET_MB = 700
 DEFAULT_SIZE_REGRESSION_PERCENT = 10.0
 DEFAULT_DOCKERFILES = "dockerfiles"
 DEFAULT_TEMPLATE = "dockerfiles/Dockerfile.j2"
-MB = 1_000_000
 
 #: Environment overrides, each passed in explicitly (see ``load``).
 ENV_LINES = "PUBLISHER_LINES"

@@ -30,6 +30,7 @@ from .errors import ConfigError, FileAccessError, UsageError, file_error
 from .fileio import parse_json, read_text
 from .plan import RegistryPlan, release_pins
 from .platforms import Platform
+from .sizes import MB, human_size, megabytes, signed_megabytes
 from .version import Release, is_release_tag, parse_release
 
 NOTES_SCHEMA = 1
@@ -40,7 +41,6 @@ HISTORY_SCHEMA = 1
 HISTORY_FILE = "size-history.json"
 #: A size history larger than this is refused before it is parsed.
 MAX_HISTORY_BYTES = 16 * 1024 * 1024
-MB = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -531,15 +531,6 @@ def record_releases(notes_dir: str | Path) -> list[Release]:
 # --------------------------------------------------------------------------- Markdown
 
 
-def _mb(size: int) -> str:
-    return f"{size / MB:.1f} MB"
-
-
-def _signed_mb(delta: int) -> str:
-    sign = "+" if delta >= 0 else "−"
-    return f"{sign}{abs(delta) / MB:.1f} MB"
-
-
 def _short(digest: str) -> str:
     return digest[:19] + "…"
 
@@ -636,7 +627,7 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory, *, rehearsal: bo
             f"- Tags: {', '.join(f'`{t}`' for t in line.tags)}",
             f"- Base image: `{line.base_image}`"
             + (f" at `{line.base_digest}`" if line.base_digest else ""),
-            f"- Size budget: {_mb(line.size_budget_bytes)} compressed per platform",
+            f"- Size budget: {megabytes(line.size_budget_bytes)} compressed per platform",
             *_lifecycle(line.php, facts.published_at),
             "",
             "| registry | repository | index digest |",
@@ -654,11 +645,13 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory, *, rehearsal: bo
             if change is None:
                 text = "first release"
             else:
-                text = f"{_signed_mb(change.change_bytes)} ({change.change_percent:+.1f}%) vs {change.previous_release}"
+                text = f"{signed_megabytes(change.change_bytes)} ({change.change_percent:+.1f}%) vs {change.previous_release}"
                 if change.regression:
                     text = f"**⚠ {text}: over the {facts.regression_percent:g}% threshold**"
             over = " **over budget**" if p.size_bytes > line.size_budget_bytes else ""
-            out.append(f"| {p.platform} | `{p.digest}` | {_mb(p.size_bytes)}{over} | {text} |")
+            out.append(
+                f"| {p.platform} | `{p.digest}` | {human_size(p.size_bytes)}{over} | {text} |"
+            )
         out += [
             "",
             "Pull by digest:",
@@ -761,7 +754,7 @@ def _size_chart(facts: ReleaseFacts, history: SizeHistory) -> list[str]:
         for php in lines:
             for p in platforms:
                 size = merged.sizes.get(r, {}).get(php, {}).get(p)
-                cells.append(_mb(size) if size is not None else "–")
+                cells.append(human_size(size) if size is not None else "–")
         out.append(f"| {r} | " + " | ".join(cells) + " |")
     out.append("")
     return out

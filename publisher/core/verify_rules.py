@@ -26,8 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .platforms import Platform
-
-MB = 1_000_000
+from .sizes import human_size
 
 
 @dataclass(frozen=True)
@@ -105,15 +104,6 @@ def short(digest: str | None) -> str:
     if not digest:
         return "-"
     return digest if len(digest) <= 19 else digest[:19] + "…"
-
-
-def megabytes(size: int) -> str:
-    return f"{size / MB:.1f} MB"
-
-
-def human_size(size: int) -> str:
-    """MB for image-sized numbers, kB below one MB (stand-in and test images are tiny)."""
-    return megabytes(size) if size >= MB else f"{size / 1000:.1f} kB"
 
 
 def over_budget(platform: str, size: int, budget_bytes: int) -> str:

@@ -66,6 +66,7 @@ from ..core.fileio import write_atomic
 from ..core.platforms import Platform
 from ..core.records import DigestRecord
 from ..core.reference import Reference
+from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import Target, TransferPlan
 from ..core.version import Release
 from .parallel import in_parallel, tag_digests
@@ -730,8 +731,8 @@ class Publisher:
             (
                 php,
                 platform,
-                f"{size / 1e6:.1f} MB",
-                f"{self.config.line(php).size_budget_bytes / 1e6:.0f} MB",
+                human_size(size),
+                megabytes(self.config.line(php).size_budget_bytes),
             )
             for php, by_platform in sizes.items()
             for platform, size in sorted(by_platform.items())
@@ -1229,7 +1230,7 @@ class Publisher:
             (
                 names.get(row.target, str(row.target)),
                 str(row.uploads),
-                f"{row.upload_bytes / 1e6:.1f} MB",
+                human_size(row.upload_bytes),
                 str(row.mounts),
                 str(row.manifests),
             )
@@ -1251,7 +1252,7 @@ class Publisher:
                         line.php_version,
                         platform.platform,
                         platform.digest,
-                        f"{platform.size_bytes / 1e6:.1f} MB",
+                        human_size(platform.size_bytes),
                     )
                 )
             self.output.set_output(f"digest-{line.php}", line.index_digest)

@@ -36,6 +36,7 @@ from ..core.notes import ReleaseFacts
 from ..core.plan import Plan
 from ..core.publish_plan import config_for_record, not_in_release
 from ..core.reference import Reference
+from ..core.sizes import human_size, megabytes
 from ..core.verify_rules import Defect, ImageFacts, LineExpectation, Report, TagFacts
 from ..core.version import Release
 from .parallel import REQUESTS_IN_FLIGHT, in_parallel
@@ -339,7 +340,7 @@ def report_rows(report: Report, registries: Sequence[str]) -> list[tuple[str, ..
                 rows.append((line.php, name, "unreachable", "-", "-", "-"))
                 continue
             found = line.registry_sizes.get(name, {})
-            sizes = ", ".join(f"{p} {rules.human_size(found[p])}" for p in sorted(found)) or "-"
+            sizes = ", ".join(f"{p} {human_size(found[p])}" for p in sorted(found)) or "-"
             tags = line.tags.get(name, {})
             present = sum(1 for d in tags.values() if d)
             rows.append(
@@ -349,7 +350,7 @@ def report_rows(report: Report, registries: Sequence[str]) -> list[tuple[str, ..
                     line.digests.get(name) or "-",
                     f"{present}/{len(tags)}",
                     sizes,
-                    rules.megabytes(line.budget_bytes),
+                    megabytes(line.budget_bytes),
                 )
             )
     return rows

@@ -110,6 +110,14 @@ def test_markdown_has_digests_sizes_pull_example_and_flags_regressions():
     assert "first release" in notes.release_markdown(facts("v0.1.0"), SizeHistory())
 
 
+def test_a_tiny_image_is_sized_in_kb_not_as_zero_mb():
+    """A stand-in image of 45 kB read "0.0 MB"; the budget stays in MB."""
+    text = notes.release_markdown(facts("v0.1.0", amd=45_000, arm=1_250_000), SizeHistory())
+    assert "| 45.0 kB |" in text and "| 1.2 MB |" in text
+    assert "| 0.0 MB" not in text
+    assert "Size budget: 700.0 MB compressed per platform" in text
+
+
 def test_size_history_round_trips_and_orders_by_semver():
     merged = HISTORY.with_release(facts("v1.10.0"))
     again = SizeHistory.from_json(merged.to_json())

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from ...core.manifest import Manifest
+from ...core.sizes import human_size
 from ...core.transfer_plan import (
     BlobStep,
     ManifestStep,
@@ -135,7 +136,7 @@ class Transfers:
         uploads = plan.upload_bytes()
         self._detail(
             f"copy: {len(plan.blobs)} blob(s) to place, {plan.download_count} download(s), "
-            + ", ".join(f"{n / 1e6:.1f} MB to {r.split('://')[-1]}" for r, n in uploads.items())
+            + ", ".join(f"{human_size(n)} to {r.split('://')[-1]}" for r, n in uploads.items())
         )
         src = tree.source
         with tempfile.TemporaryDirectory(prefix="publisher-copy-", dir=self.spool_dir) as tmp:
