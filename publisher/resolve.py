@@ -710,21 +710,24 @@ def helper_credentials(
     helper is missing, fails, hangs or answers nonsense."""
     binary = f"docker-credential-{helper}"
     server = DOCKER_HUB_CONFIG_KEY if api_host(host) == DOCKER_HUB_API else host
+    instead = "or set the registry's credential environment variables"
     try:
         status, out = run([binary, "get"], server.encode(), timeout)
     except FileNotFoundError:
         raise CredentialsError(
             f"the docker credential helper {binary} is not installed",
-            hint="install it, remove it from the docker config, or set the registry's "
-            "credential environment variables",
+            hint=f"install it, remove it from the docker config, {instead}",
         ) from None
     except TimeoutError:
         raise CredentialsError(
-            f"the docker credential helper {binary} did not answer within {timeout:g}s"
+            f"the docker credential helper {binary} did not answer within {timeout:g}s",
+            hint=f"it may be waiting for its store to be unlocked (a keychain or pass prompt): "
+            f"unlock it and try again, {instead}",
         ) from None
     except OSError as exc:
         raise CredentialsError(
-            f"the docker credential helper {binary} could not be started: {exc.strerror or exc}"
+            f"the docker credential helper {binary} could not be started: {exc.strerror or exc}",
+            hint=f"check that {binary} is executable, {instead}",
         ) from None
     if status != 0:
         if b"credentials not found" in out.lower():
@@ -743,7 +746,10 @@ def helper_credentials(
         username, secret = answer["Username"], answer["Secret"]
     except (ValueError, KeyError, TypeError):
         raise CredentialsError(
-            f"the docker credential helper {binary} gave an unreadable answer"
+            f"the docker credential helper {binary} gave an unreadable answer (not the JSON "
+            "of Username and Secret it should print)",
+            hint=f"`echo {server} | {binary} get` shows what it prints; `docker login {host}` "
+            f"stores the credentials again, {instead}",
         ) from None
     if not isinstance(username, str) or not isinstance(secret, str) or not secret:
         return None

@@ -194,6 +194,7 @@ def test_credentials_from_helpers() -> None:
         ((0, b"not json"), "unreadable answer"),
         (FileNotFoundError("docker-credential-x"), "is not installed"),
         (TimeoutError(), "did not answer within 2s"),
+        (PermissionError(13, "Permission denied"), "could not be started: Permission denied"),
     ],
 )
 def test_helper_answers(answer: tuple[int, bytes] | Exception, found: str | None) -> None:
@@ -205,8 +206,9 @@ def test_helper_answers(answer: tuple[int, bytes] | Exception, found: str | None
     if found is None:
         assert probing.helper_credentials("x", "ghcr.io", run=run, timeout=2) is None
     else:
-        with pytest.raises(CredentialsError, match=found):
+        with pytest.raises(CredentialsError, match=found) as info:
             probing.helper_credentials("x", "ghcr.io", run=run, timeout=2)
+        assert info.value.hint, "every refusal says what to do"
 
 
 def test_find_credentials_goes_anonymous_when_the_config_is_unusable(tmp_path: Path) -> None:
