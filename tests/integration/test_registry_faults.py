@@ -549,3 +549,27 @@ def test_a_failing_token_server_is_named_not_the_registry(
     assert (info.value.hint or "").startswith(f"{front.host} is having trouble")
     front.clear()
     assert client.list_tags(repo) == []
+
+
+def test_a_token_realm_that_serves_no_tokens_is_not_a_missing_image(
+    token_registry: Any,
+    proxy_for: Callable[[Any], FaultProxy],
+    fresh_registry: Callable[..., Any],
+    repo: str,
+    tmp_path: Path,
+) -> None:
+    """A realm answering 404 (a misconfigured registry or proxy) is an invalid answer
+    (exit 8) naming the token server, not "not found" (exit 5), which reads as no image."""
+    front = proxy_for(token_registry.server.host)
+    config = token_registry.server.registry_auth_config(tmp_path / "signer.pem")
+    config["auth"]["token"]["realm"] = f"{front.url}/token"
+    registry = fresh_registry(extra_config=config)
+    front.add(Fault("status", path="^/token", status=404, body=b"404 page not found", times=None))
+    client = RegistryClient(registry.host, plain_http=True, retry=FakeClock().policy(attempts=2))
+    with pytest.raises(InvalidResponseError) as info:
+        client.list_tags(repo)
+    assert info.value.exit_code == 8
+    assert f"the token server {front.host}/token that the registry names answered 404" in (
+        info.value.message
+    )
+    assert "realm points at no token service" in (info.value.hint or "")

@@ -350,6 +350,15 @@ class Transport:
                     scopes,
                     reply.status,
                 )
+            if reply.status == 404:  # the image may well exist: the realm serves no tokens
+                raise self.error(
+                    InvalidResponseError,
+                    f"the token server {parts.netloc}{parts.path} that the registry names "
+                    "answered 404 to the token request",
+                    status=404,
+                    hint="the registry's WWW-Authenticate realm points at no token service: "
+                    "check the registry's auth configuration (or its proxy)",
+                )
             if reply.status != 200:
                 self._raise_for(reply, f"token request to {parts.netloc}", scopes)
         except Transient as failed:
