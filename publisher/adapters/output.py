@@ -189,23 +189,25 @@ class Output:
 
     def error(self, exc: PublisherError) -> None:
         """Report an error: one or two lines; an annotation in Actions."""
-        text = f"{exc.label}: {exc.message}"
-        if self.github:
-            props = ""
-            if isinstance(exc, ConfigError) and exc.source:
-                props = f" file={_escape_prop(exc.source)}"
-                if exc.line is not None:
-                    props += f",line={exc.line}"
-                    if exc.column is not None:
-                        props += f",col={exc.column}"
-            props += ("," if props else " ") + f"title={_escape_prop(self.redact(exc.label))}"
-            annotation = exc.message + (f"\ntip: {exc.hint}" if exc.hint else "")
-            self._write(
-                self._commands, f"::error{props}::{_escape_data(self.redact(annotation))}\n"
-            )
-        self._write(self._err, f"error: {text}\n")
+        self.annotate(exc)
+        self._write(self._err, f"error: {exc.label}: {exc.message}\n")
         if exc.hint:
             self._write(self._err, tip_lines(exc.hint))
+
+    def annotate(self, exc: PublisherError) -> None:
+        """In Actions, the ``::error`` annotation of ``exc`` (located for a matrix error)."""
+        if not self.github:
+            return
+        props = ""
+        if isinstance(exc, ConfigError) and exc.source:
+            props = f" file={_escape_prop(exc.source)}"
+            if exc.line is not None:
+                props += f",line={exc.line}"
+                if exc.column is not None:
+                    props += f",col={exc.column}"
+        props += ("," if props else " ") + f"title={_escape_prop(self.redact(exc.label))}"
+        annotation = exc.message + (f"\ntip: {exc.hint}" if exc.hint else "")
+        self._write(self._commands, f"::error{props}::{_escape_data(self.redact(annotation))}\n")
 
     @contextlib.contextmanager
     def step(self, title: str) -> Iterator[None]:

@@ -379,9 +379,10 @@ COMMAND_MODULES = {
 
 
 class JsonCommand(click.Command):
-    """A command whose ``--json`` holds for click's own refusals too: an unknown option,
-    a missing argument or an out-of-range value (exit 2, click's message on stderr)
-    also prints ``{"ok": false, "error": ...}`` on stdout, as every other failure does."""
+    """A command whose click refusals (an unknown option, a missing argument, an
+    out-of-range value: exit 2, click's message on stderr) are reported as every other
+    failure is: ``{"ok": false, "error": ...}`` on stdout with ``--json``, and an
+    ``::error`` annotation in GitHub Actions."""
 
     def make_context(
         self,
@@ -395,8 +396,12 @@ class JsonCommand(click.Command):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as exc:
-            if wants_json and any(p.name == "as_json" for p in self.params):
-                error = UsageError(exc.format_message(), hint=f"see `publisher {info_name} --help`")
+            from ..adapters.output import Output
+
+            error = UsageError(exc.format_message(), hint=f"see `publisher {info_name} --help`")
+            json_wanted = wants_json and any(p.name == "as_json" for p in self.params)
+            Output(quiet=json_wanted).annotate(error)
+            if json_wanted:
                 document = {"ok": False, "error": error.to_dict()}
                 click.echo(json.dumps(document, indent=2, sort_keys=True))
             raise

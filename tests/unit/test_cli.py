@@ -256,6 +256,20 @@ def test_json_commands_print_a_document_when_click_refuses_the_command_line(cli,
     assert f"publisher {args[0]} --help" in document["error"]["hint"]
 
 
+def test_click_refusals_are_annotated_in_github_actions(cli):
+    """A bad value from the workflow (PUBLISHER_QEMU=bogus) or the command line is an
+    ::error annotation in Actions, as publisher's own usage errors are."""
+    actions = {"GITHUB_ACTIONS": "true"}
+    result = cli("plan", "v1.0.0", "--bogus", env=actions)
+    assert result.exit_code == 2
+    assert "::error title=usage error::No such option '--bogus'" in result.stdout
+    assert "see `publisher plan --help`" in result.stdout
+    result = cli("verify", "v1.0.0", "--json", "--bogus", env=actions)
+    assert "::error title=usage error::" in result.stderr  # stdout holds only the JSON
+    assert json.loads(result.stdout)["ok"] is False
+    assert "::error" not in cli("plan", "v1.0.0", "--bogus").output
+
+
 def test_json_commands_print_a_document_when_publisher_itself_fails(cli, monkeypatch):
     """An internal error (a bug) still leaves the reader of stdout one JSON document."""
 
