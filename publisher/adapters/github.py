@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
+import logging
 import math
 import re
 import time
@@ -171,6 +172,7 @@ class GitHubReleases:
             if s.retries
             else None
         )
+        route_library_log(self.output)
         self._client = Github(
             auth=Auth.Token(token),
             base_url=self.api_url,
@@ -388,6 +390,35 @@ class GitHubReleases:
                 hint=f"check the network, or {ENV_API_URL} for GitHub Enterprise Server",
             )
         return GitHubError(f"{doing} failed: {type(exc).__name__}: {redact(str(exc))}")
+
+
+#: PyGithub's logger: its retry lines ("Request GET ... failed with 403", "Required
+#: backoff of ...") would otherwise reach stderr raw. (urllib3's is shared with the
+#: registry client, so it is left alone.)
+LIBRARY_LOGGER = "github"
+
+
+class _ToOutput(logging.Handler):
+    """A library's log lines as details of publisher's output (redacted, one style)."""
+
+    def __init__(self, output: Output) -> None:
+        super().__init__(logging.INFO)
+        self.output = output
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Not caught: output closed by its reader (`| head`) ends the run as it should.
+        self.output.detail(f"GitHub API: {' '.join(record.getMessage().split())}")
+
+
+def route_library_log(output: Output) -> None:
+    """Send the GitHub client's log lines to ``output``, and nowhere else."""
+    logger = logging.getLogger(LIBRARY_LOGGER)
+    for handler in [h for h in logger.handlers if isinstance(h, _ToOutput)]:
+        logger.removeHandler(handler)
+    logger.addHandler(_ToOutput(output))
+    logger.propagate = False
+    # PyGithub says at INFO level why it retries: worth a detail line while it waits.
+    logger.setLevel(logging.INFO)
 
 
 #: How urllib3 says its retries ended on an HTTP status (GithubRetry retries 5xx answers).

@@ -7,6 +7,7 @@ for it on loopback. Everything else is real: PyGithub, HTTP, the CLI.
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -200,6 +201,27 @@ def test_a_rate_limit_says_so_and_when_to_rerun(
     assert "githubstatus" not in (err.hint or "")
     assert "rerun the step" in (err.hint or "")
     assert gh.writes() == []
+
+
+def test_the_client_librarys_retry_lines_are_details_not_raw_stderr(
+    gh: FakeGitHub, streams, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """With retries on (as in a real run), PyGithub explains a spent rate limit in log
+    lines; they come out as details of publisher's output, not as raw lines on stderr."""
+    limited = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 3000)}
+    gh.script("GET", r"/repos/[^/]+/[^/]+$", 403, {"message": "API rate limit exceeded"},
+              headers=limited)  # fmt: skip
+    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": GH_TOKEN, "GITHUB_REPOSITORY": GH_REPO}
+    retrying = Settings(timeout=5, retries=1, seconds_between_requests=0, seconds_between_writes=0)
+    client = GitHubReleases.from_env(
+        env, settings=retrying, output=Output({}, stream=streams[0], err_stream=streams[1])
+    )
+    with pytest.raises(GitHubError, match="rate limit exceeded"):
+        client.upsert("v2.0.0", body="x")
+    raw = capfd.readouterr().err
+    assert "Request GET" not in raw and "backoff" not in raw, raw
+    said = streams[0].getvalue()
+    assert "GitHub API: Request GET /repos/" in said, said
 
 
 def test_a_validation_failure_gives_githubs_reasons_and_no_outage_tip(
