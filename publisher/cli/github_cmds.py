@@ -186,5 +186,9 @@ def gh_release_command(
     state.output.set_output("release-action", result.action)
     state.output.summary(
         f"GitHub release [{version.tag}]({result.url}): {result.action}"
-        + (" (marked latest)" if result.latest else "")
+        + (
+            (" (marked latest)" if result.action != "unchanged" else " (the latest)")
+            if result.latest
+            else ""
+        )
     )

@@ -296,8 +296,13 @@ def test_cli_gh_release_in_actions(gh: FakeGitHub, tmp_path: Path) -> None:
     )
     assert "release-action=created" in outputs.read_text()
     assert "v2.0.0" in summary.read_text()
+    assert "created (marked latest)" in summary.read_text()
     # the notes came without their pins file: said, since the launcher looks for it
     assert "::warning" in result.stdout and "no pins file" in result.stdout
+    # a rerun changes nothing: its summary says so, and marks nothing
+    again = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
+    assert again.exit_code == 0, again.output + again.stderr
+    assert "unchanged (the latest)" in summary.read_text().strip().splitlines()[-1]
 
 
 def test_cli_gh_release_attaches_the_pins_file_beside_the_notes(
