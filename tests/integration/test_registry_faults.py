@@ -527,20 +527,30 @@ def test_an_unreachable_token_server_is_named_not_the_registry(repo: str) -> Non
     assert f"check that {realm_host} is reachable" in (info.value.hint or "")
 
 
-def test_a_failing_token_server_is_named_not_the_registry(
+@pytest.fixture
+def token_realm(
     token_registry: Any,
     proxy_for: Callable[[Any], FaultProxy],
     fresh_registry: Callable[..., Any],
-    repo: str,
     tmp_path: Path,
-) -> None:
-    """The registry answers; the token server it sends us to keeps answering 503."""
+) -> tuple[FaultProxy, RegistryClient]:
+    """A registry whose token realm is reached through a fault proxy: the proxy, and a
+    client of the registry (two attempts)."""
     front = proxy_for(token_registry.server.host)
     config = token_registry.server.registry_auth_config(tmp_path / "signer.pem")
     config["auth"]["token"]["realm"] = f"{front.url}/token"
     registry = fresh_registry(extra_config=config)
+    return front, RegistryClient(
+        registry.host, plain_http=True, retry=FakeClock().policy(attempts=2)
+    )
+
+
+def test_a_failing_token_server_is_named_not_the_registry(
+    token_realm: tuple[FaultProxy, RegistryClient], repo: str
+) -> None:
+    """The registry answers; the token server it sends us to keeps answering 503."""
+    front, client = token_realm
     front.add(Fault("status", path="^/token", status=503, body=b"token service down", times=None))
-    client = RegistryClient(registry.host, plain_http=True, retry=FakeClock().policy(attempts=2))
     with pytest.raises(UnreachableError) as info:
         client.list_tags(repo)
     message = info.value.message
@@ -552,20 +562,12 @@ def test_a_failing_token_server_is_named_not_the_registry(
 
 
 def test_a_token_realm_that_serves_no_tokens_is_not_a_missing_image(
-    token_registry: Any,
-    proxy_for: Callable[[Any], FaultProxy],
-    fresh_registry: Callable[..., Any],
-    repo: str,
-    tmp_path: Path,
+    token_realm: tuple[FaultProxy, RegistryClient], repo: str
 ) -> None:
     """A realm answering 404 (a misconfigured registry or proxy) is an invalid answer
     (exit 8) naming the token server, not "not found" (exit 5), which reads as no image."""
-    front = proxy_for(token_registry.server.host)
-    config = token_registry.server.registry_auth_config(tmp_path / "signer.pem")
-    config["auth"]["token"]["realm"] = f"{front.url}/token"
-    registry = fresh_registry(extra_config=config)
+    front, client = token_realm
     front.add(Fault("status", path="^/token", status=404, body=b"404 page not found", times=None))
-    client = RegistryClient(registry.host, plain_http=True, retry=FakeClock().policy(attempts=2))
     with pytest.raises(InvalidResponseError) as info:
         client.list_tags(repo)
     assert info.value.exit_code == 8
