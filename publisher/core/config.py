@@ -37,6 +37,16 @@ DEFAULT_SIZE_REGRESSION_PERCENT = 10.0
 DEFAULT_DOCKERFILES = "dockerfiles"
 DEFAULT_TEMPLATE = "dockerfiles/Dockerfile.j2"
 
+#: From PHP 8.5 OPcache is part of PHP (https://wiki.php.net/rfc/make_opcache_required):
+#: ``docker-php-ext-install opcache`` fails there ("cp: can't stat 'modules/*'").
+OPCACHE_BUILT_IN = (8, 5)
+#: PECL packages that build against a PHP line only from some version on:
+#: name -> (first PHP line concerned, oldest version that builds). phpredis supports
+#: PHP 8.5 from 6.3.0.
+PECL_MINIMUM: dict[str, tuple[tuple[int, int], tuple[int, ...]]] = {
+    "redis": ((8, 5), (6, 3, 0)),
+}
+
 #: Environment overrides, each passed in explicitly (see ``load``).
 ENV_LINES = "PUBLISHER_LINES"
 ENV_PLATFORMS = "PUBLISHER_PLATFORMS"
@@ -945,6 +955,7 @@ class _Reader:
             base = Reference(base.domain, base.path, base.tag, digest)
         packages = got["packages"].value
         extensions = got["extensions"].value
+        self.check_extensions_for_line(php, got["extensions"], got["php"].path)
         if (
             got["icu_data_full"].value
             and "intl" in extensions.install
@@ -961,6 +972,53 @@ class _Reader:
                 "dockerfile": f"{got['dockerfiles'].value}/{php}/Dockerfile",
             }
         )
+
+    def check_extensions_for_line(self, php: str, value: _Value, php_path: str) -> None:
+        """Refuse what PHP ``php`` cannot build (see ``PECL_MINIMUM``, ``OPCACHE_BUILT_IN``),
+        located at the item written, before any build meets it as a compiler error."""
+        where = php_path.rsplit(".", 1)[0]
+        own = value.path.startswith(f"{where}.")
+        key = tuple(int(part) for part in php.split("."))
+        extensions: Extensions = value.value
+        if key >= OPCACHE_BUILT_IN and "opcache" in extensions.install:
+            self.fail(
+                self._item_node(value.node, "install", "opcache"),
+                f"{value.path}.install",
+                f"PHP {php} builds OPcache in; `docker-php-ext-install opcache` fails there",
+                hint=(
+                    f"leave opcache out of {where}.extensions.install"
+                    if own
+                    else f"{where} (PHP {php}) inherits the top-level extensions: give it its "
+                    "own extensions, without opcache"
+                )
+                + " (it is loaded and enabled already)",
+            )
+        for package in extensions.pecl:
+            name, _, version = package.partition("-")
+            rule = PECL_MINIMUM.get(name)
+            if rule is None or key < rule[0] or not version:
+                continue
+            given = tuple(int(n) for n in re.findall(r"\d+", version)[:3])
+            if given < rule[1]:
+                shown = ".".join(map(str, rule[1]))
+                self.fail(
+                    self._item_node(value.node, "pecl", package),
+                    f"{value.path}.pecl",
+                    f"PHP {php} needs {name} {shown} or newer; {package} does not build against it",
+                    hint=f"write {name}-{shown} or newer in "
+                    + (f"{where}.extensions.pecl" if own else f"{value.path}.pecl"),
+                )
+
+    def _item_node(self, node: yaml.Node | None, key: str, item: str) -> yaml.Node | None:
+        """The node of ``item`` in the list ``key`` of the mapping ``node`` (else ``node``)."""
+        if not isinstance(node, yaml.MappingNode):
+            return node
+        for key_node, value_node in self.pairs(node, ""):
+            if key_node.value == key and isinstance(value_node, yaml.SequenceNode):
+                for entry in value_node.value:
+                    if isinstance(entry, yaml.ScalarNode) and str(entry.value) == item:
+                        return entry
+        return node
 
     def registries(
         self, node: yaml.Node, path: str, namespace: str, image: str

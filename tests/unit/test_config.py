@@ -313,6 +313,66 @@ def test_a_line_can_be_frozen() -> None:
         config.loads(_ICU.replace("frozen: true", "frozen: yes please"))
 
 
+_PHP85 = """\
+registries: [{name: hub, repository: docker.io/acme/php, primary: true}]
+default_line: "8.4"
+extensions: {install: [intl, opcache], pecl: [redis-6.2.0]}
+lines:
+  - php: "8.4"
+  - php: "8.5"
+    extensions: {install: [intl], pecl: [redis-6.3.0]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "field", "message", "tip"),
+    [
+        (
+            "install: [intl], pecl",
+            "install: [intl, opcache], pecl",
+            (7, 34),
+            "lines[1].extensions.install",
+            "PHP 8.5 builds OPcache in; `docker-php-ext-install opcache` fails there",
+            "leave opcache out of lines[1].extensions.install",
+        ),
+        (
+            "pecl: [redis-6.3.0]",
+            "pecl: [redis-6.2.5]",
+            (7, 42),
+            "lines[1].extensions.pecl",
+            "PHP 8.5 needs redis 6.3.0 or newer; redis-6.2.5 does not build against it",
+            "write redis-6.3.0 or newer in lines[1].extensions.pecl",
+        ),
+        # a line that inherits the top-level extensions: the error is where they are written
+        (
+            "    extensions: {install: [intl], pecl: [redis-6.3.0]}\n",
+            "",
+            (3, 30),
+            "extensions.install",
+            "PHP 8.5 builds OPcache in",
+            "lines[1] (PHP 8.5) inherits the top-level extensions: give it its own extensions",
+        ),
+    ],
+)
+def test_what_php_8_5_cannot_build_is_refused_where_it_is_written(
+    old: str, new: str, where: tuple[int, int], field: str, message: str, tip: str
+) -> None:
+    """PHP 8.5 builds OPcache in, and phpredis supports it from 6.3.0: a matrix asking for
+    either is refused before any build, rather than failing deep in a compiler's output."""
+    config.loads(_PHP85)  # the same on 8.4 is fine
+    err = error_for(_PHP85.replace(old, new, 1))
+    assert (err.line, err.column, err.field) == (*where, field)
+    assert message in err.message and tip in (err.hint or "")
+
+
+def test_an_unversioned_or_newer_pecl_package_is_left_to_pecl() -> None:
+    newer = config.loads(_PHP85.replace("redis-6.3.0", "redis-6.3.1RC1"))
+    assert newer.line("8.5").extensions.pecl == ("redis-6.3.1RC1",)
+    assert config.loads(_PHP85.replace("redis-6.3.0", "redis")).line("8.5").extensions.pecl == (
+        "redis",
+    )
+
+
 def test_the_committed_matrix_pins_every_pecl_package() -> None:
     cfg = config.load(ROOT / "matrix.yaml", {})
     for line in cfg.lines:
