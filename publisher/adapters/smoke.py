@@ -6,7 +6,8 @@ Two engines run the image straight from the registry:
   --isolation chroot`` for every check (chroot isolation shares the host
   network, so start checks are serialized within a process);
 * docker: ``docker run -d --platform P REPO@DIGEST`` (its own entrypoint and
-  command), then ``docker exec`` for every check.
+  command), then ``docker exec`` for every check (``docker run --rm`` of the image,
+  once its server has exited: the checks still say what they found).
 
 The image passes when it starts (its server stays up and its HEALTHCHECK
 command succeeds), php-fpm answers a real FastCGI request running a probe script
@@ -230,6 +231,26 @@ def docker_exec_argv(
     name: str, argv: list[str], *, docker: str = "docker", stdin: bool = False
 ) -> list[str]:
     return [docker, "exec", *(["-i"] if stdin else []), name, *argv]
+
+
+def docker_check_argv(
+    image: Reference, platform: Platform, name: str, argv: list[str], *, docker: str = "docker"
+) -> list[str]:
+    """One check in a container of its own, from the image already pulled (the server's
+    container exited, so ``docker exec`` cannot reach it)."""
+    return [
+        docker,
+        "run",
+        "--rm",
+        "--name",
+        name,
+        "--platform",
+        platform.value,
+        "--pull",
+        "never",
+        str(image),
+        *argv,
+    ]
 
 
 def write_probe_argv() -> list[str]:
@@ -540,10 +561,20 @@ class _DockerSession:
         self.docker = "docker"
         self.probe_script = ""
         self.config: dict[str, Any] = {}
+        #: The server exited: the checks run in a container of their own (``docker exec``
+        #: needs a running one), as buildah runs each check in the image.
+        self.exited = False
 
     def exec(
         self, argv: list[str], timeout: float = EXEC_TIMEOUT, stdin: str | None = None
     ) -> Completed:
+        if self.exited and stdin is None:
+            return self.runner.run(
+                docker_check_argv(self.image, self.platform, self.name, argv, docker=self.docker),
+                check=False,
+                timeout=timeout,
+                what=f"docker run {argv[0]} ({self.platform})",
+            )
         return self.runner.run(
             docker_exec_argv(self.name, argv, docker=self.docker, stdin=stdin is not None),
             check=False,
@@ -611,6 +642,8 @@ class _DockerSession:
             self.tester.sleep(POLL)
             if self._inspect("{{.State.Running}}") != "true":
                 logs = self.runner.run([self.docker, "logs", self.name], check=False, echo=False)
+                self.runner.cleanup([self.docker, "rm", "-f", self.name])
+                self.exited = True
                 return Completed(
                     argv=(), returncode=1, stdout="the server exited", stderr=logs.output
                 )

@@ -415,6 +415,43 @@ def test_docker_smoke_failure_lists_defects_and_still_cleans_up() -> None:
     assert any(a[1:3] == ("rm", "-f") for a in runner.argvs())
 
 
+def test_docker_smoke_of_a_server_that_exits_runs_the_checks_in_a_container_of_their_own() -> None:
+    """php-fpm exits at start: the report is that failure, with the checks that still
+    mean something (`php -v`, `php -m`, `php-fpm -t` in a fresh container from the image),
+    never "container is not running" read as a missing PHP or missing extensions."""
+    runner = docker_runner(php_v="PHP 8.3.7 (cli) (built: x)\n")
+    gone = "Error response from daemon: container publisher-smoke-x is not running"
+
+    def in_a_container_of_its_own(call: Call) -> Completed:
+        command = call.argv[call.argv.index(str(IMAGE)) + 1 :]
+        as_exec = Call((DOCKER, "exec", "name", *command), None, {}, None, False, ())
+        return _docker_exec(as_exec, "PHP 8.3.7 (cli)\n", lambda _call: fail(1))
+
+    runner._answers[:0] = [
+        ((DOCKER, "inspect", "--format", "{{.State.Running}}"), ok("false\n")),
+        ((DOCKER, "logs"), ok(stderr="ERROR: unable to bind listening socket for address 9000")),
+        ((DOCKER, "exec"), fail(1, stderr=gone)),
+        ((DOCKER, "run", "--rm"), in_a_container_of_its_own),
+    ]
+    tester = SmokeTester(runner, Engine.DOCKER, sleep=lambda _s: None)
+    with pytest.raises(SmokeTestError) as caught:
+        tester.test(IMAGE, Platform.AMD64, php_line="8.4", extensions=["bcmath", "opcache"])
+    message = caught.value.message
+    assert "did not start" in message and "unable to bind listening socket" in message
+    assert "reports PHP 8.3.7, expected the 8.4 line" in message  # php -v did run
+    assert "not running" not in message and "does not list" not in message, message
+    assert "php-fpm -t" not in message  # it passed
+    checks = runner.argvs()
+    name = checks[0][checks[0].index("--name") + 1]
+    run = next(a for a in checks if a[1:3] == ("run", "--rm"))
+    assert run[run.index("--name") + 1] == name and run[-2:] == ("php", "-v")
+    assert run[run.index("--pull") + 1] == "never" and str(IMAGE) in run
+    assert runner.cleanups()[-2:] == [
+        (DOCKER, "rm", "-f", name),
+        (DOCKER, "image", "rm", str(IMAGE)),
+    ]
+
+
 def test_smoke_needs_a_digest() -> None:
     tester = SmokeTester(FakeRunner(tools={"docker": DOCKER}), Engine.DOCKER)
     with pytest.raises(ValueError, match="by digest"):
