@@ -97,7 +97,7 @@ def _render_error(config: Config, exc: Exception) -> ConfigError:
             str(exc) if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {exc}"
         )
         problem = f"template error: {detail[:300]}"
-    return ConfigError(problem, source=config.template, line=_template_line(exc), hint=hint)
+    return ConfigError(problem, source=template_shown(config), line=_template_line(exc), hint=hint)
 
 
 def render_line(config: Config, line: Line, template_text: str) -> str:
@@ -112,7 +112,7 @@ def render_line(config: Config, line: Line, template_text: str) -> str:
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(
             f"template syntax error: {exc.message}",
-            source=config.template,
+            source=template_shown(config),
             line=exc.lineno,
         ) from None
     configure = [(ext, list(flags)) for ext, flags in line.extensions.configure]
@@ -145,12 +145,12 @@ def read_template(config: Config) -> str:
             f"cannot read the Dockerfile template: {exc.strerror or exc}",
             source=config.source,
             field="template",
-            hint=f"expected the template at {path}",
+            hint=f"expected the template at {os.path.normpath(path)}",
         ) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"the Dockerfile template is not UTF-8 text (byte {exc.start})",
-            source=config.template,
+            source=template_shown(config),
             hint="save the template as UTF-8",
         ) from None
 

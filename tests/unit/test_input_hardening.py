@@ -308,6 +308,30 @@ def test_every_template_failure_is_located_in_the_template(cli, tmp_path, templa
     assert f"T.j2:{line}: " in result.output and problem in result.output
 
 
+@pytest.mark.parametrize(
+    ("template", "said"),
+    [
+        ("# ok\n{{ titel }}\n", "shared/T.j2:2: template error: 'titel' is undefined"),
+        ("{% if %}\n", "shared/T.j2:1: template syntax error"),
+        (None, "shared/T.j2: the Dockerfile template is not UTF-8 text"),
+    ],
+)
+def test_a_template_failure_names_the_template_as_the_user_reaches_it(
+    cli, tmp_path, monkeypatch, template, said
+):
+    """matrix.yaml names its template relative to itself (`../shared/T.j2`); an error in
+    it names the file from where publisher runs, as `render --check` does."""
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "example").mkdir()
+    body = template.encode() if template is not None else b"\xff\xfe broken\n"
+    (tmp_path / "shared" / "T.j2").write_bytes(body)
+    (tmp_path / "example" / "matrix.yaml").write_text(acme_matrix() + "template: ../shared/T.j2\n")
+    monkeypatch.chdir(tmp_path)
+    result = cli("render", "--config", "example/matrix.yaml")
+    assert result.exit_code == 3, result.output
+    assert f"error: configuration error: {said}" in result.output, result.output
+
+
 def test_an_undefined_name_lists_what_the_template_is_given(cli, tmp_path):
     result = cli("render", "--config", _render_world(tmp_path, "{{ titel }}\n"))
     assert result.exit_code == 3
