@@ -21,7 +21,6 @@ each repository's floating tags follow the releases recorded there only.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
@@ -37,8 +36,6 @@ UNRECORDED = "unrecorded"  # pins of a release with no record: an unfinished rel
 DISAGREE = "disagree"  # a floating tag the registries do not agree on
 AHEAD = "ahead"  # a floating tag carries a finished release newer than the records here
 UNREACHABLE = "unreachable"  # the registry could not be reached: nothing on it was checked
-
-_FLOATING_TAG = re.compile(r"latest|php-[0-9]+\.[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -246,7 +243,7 @@ def compare(
             kind, detail = AHEAD, str(newer)
         findings.append(Finding(registry, kind, tag, want.digest, have, want.release, detail))
     for tag, have in sorted(actual.items()):
-        if tag not in expected and _FLOATING_TAG.fullmatch(tag):
+        if tag not in expected and planning.is_floating_tag(tag):
             findings.append(Finding(registry, FLOATING, tag, None, have, "", whose(have)))
     return findings
 
@@ -265,7 +262,7 @@ def disagreements(actual: Mapping[str, Mapping[str, str]]) -> list[Finding]:
     """Each floating tag that is not the same on every registry that answered (absent
     counts)."""
     names = list(actual)
-    tags = sorted({t for tags in actual.values() for t in tags if _FLOATING_TAG.fullmatch(t)})
+    tags = sorted({t for tags in actual.values() for t in tags if planning.is_floating_tag(t)})
     findings = []
     for tag in tags:
         seen = [actual[name].get(tag) for name in names]

@@ -28,7 +28,7 @@ from typing import Any
 from . import lifecycle
 from .errors import ConfigError, FileAccessError, UsageError, file_error
 from .fileio import parse_json, read_text
-from .plan import RegistryPlan, release_pins
+from .plan import LATEST, RegistryPlan, release_pins
 from .platforms import Platform
 from .sizes import MB, human_size, megabytes, signed_megabytes
 from .version import Release, is_release_tag, parse_release
@@ -605,7 +605,7 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory, *, rehearsal: bo
         f"{kind}. Default line: PHP {facts.default_line} (`{facts.release}`"
         + (
             ", `latest`"
-            if any(f.tag == "latest" and f.release == facts.release for f in facts.floating)
+            if any(f.tag == LATEST and f.release == facts.release for f in facts.floating)
             else ""
         )
         + "). "

@@ -26,8 +26,8 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
+from ..resolve import is_php_line, sha256_digest, split_pin_tag
 from ..resolve import pin_tag as resolve_pin_tag
-from ..resolve import sha256_digest, split_pin_tag
 from .config import Config
 from .errors import InvalidVersionError
 from .platforms import Platform
@@ -63,6 +63,11 @@ def selected_pins(config: Config, release: Release) -> tuple[str, ...]:
 
 def line_tag(php: str) -> str:
     return f"php-{php}"
+
+
+def is_floating_tag(tag: str) -> bool:
+    """``latest`` or a line's ``php-X.Y``: the tags a release moves, never its own pins."""
+    return tag == LATEST or (tag.startswith("php-") and is_php_line(tag[len("php-") :]))
 
 
 @dataclass(frozen=True, order=True)

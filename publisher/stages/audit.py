@@ -44,7 +44,7 @@ from ..core.errors import (
     UsageError,
 )
 from ..core.notes import ReleaseFacts, load_record, record_releases
-from ..core.plan import parse_scheme_tag, settled
+from ..core.plan import is_floating_tag, parse_scheme_tag, settled
 from ..core.reference import parse_repository
 from .clients import AnonymousClient
 from .parallel import in_parallel, tag_digests
@@ -176,7 +176,7 @@ class Auditor:
         tags = [
             t
             for t in client.list_tags(path)
-            if parse_scheme_tag(t) is not None or t == "latest" or t.startswith("php-")
+            if parse_scheme_tag(t) is not None or is_floating_tag(t)
         ]
         return tag_digests(client, path, tags)
 

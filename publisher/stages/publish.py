@@ -861,7 +861,7 @@ class Publisher:
                 names = [
                     t
                     for t in client.list_tags(registry.repository.path)
-                    if t == planning.LATEST or t.startswith("php-")
+                    if planning.is_floating_tag(t)
                 ]
                 maps[registry.name] = tag_digests(client, registry.repository.path, names)
         except PublisherError:

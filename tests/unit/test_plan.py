@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from publisher.core import config
 from publisher.core.errors import InvalidVersionError
-from publisher.core.plan import LATEST, parse_scheme_tag, plan, settled
+from publisher.core.plan import LATEST, is_floating_tag, parse_scheme_tag, plan, settled
 from publisher.core.version import parse_release
 from tests.support.matrices import acme_matrix
 
@@ -274,3 +274,23 @@ def test_floating_tags_never_follow_a_release_that_died_writing_pins(sequence, d
         stable = [rel for rel in finished if rel.is_stable]
         if stable:
             assert floating[0][LATEST] == f"{max(stable).tag}/8.4"
+
+
+@pytest.mark.parametrize(
+    ("tag", "floating"),
+    [
+        ("latest", True),
+        ("php-8.4", True),
+        ("php-10.0", True),
+        ("php-8", False),
+        ("php-08.4", False),
+        ("php-8.4-rc", False),
+        ("php-fpm", False),
+        ("v1.0.0-php-8.4", False),
+        ("v1.0.0", False),
+        ("Latest", False),
+    ],
+)
+def test_which_tags_float(tag: str, floating: bool) -> None:
+    """One rule for the plan, the publish stage's repair report and audit."""
+    assert is_floating_tag(tag) is floating
