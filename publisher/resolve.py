@@ -230,7 +230,7 @@ def parse_repository(text: str) -> Repository:
 def sort_lines(lines: Any) -> tuple[str, ...]:
     def key(php: str) -> tuple[int, ...]:
         try:
-            return tuple(int(p) for p in php.split("."))
+            return php_line_order(php)
         except ValueError:
             return (1 << 30,)
 
@@ -364,6 +364,11 @@ _PIN_TAG_RE = re.compile(rf"(?P<release>v.+)-php-(?P<php>{PHP_LINE})")
 
 def is_php_line(text: str) -> bool:
     return bool(_PHP_LINE_RE.fullmatch(text))
+
+
+def php_line_order(php: str) -> tuple[int, ...]:
+    """The sort key of a PHP line: ``8.10`` after ``8.9``. ValueError if not numeric."""
+    return tuple(int(part) for part in php.split("."))
 
 
 def pin_tag(release: str, php: str) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
+from ..resolve import php_line_order
 from . import plan as planning
 from .notes import ReleaseFacts
 
@@ -196,7 +197,7 @@ def expected_tags(
     ]
     lines = sorted(
         {line.php for r in records for line in r.lines},
-        key=lambda php: tuple(int(x) for x in php.split(".")),
+        key=php_line_order,
     )
     pins = {tag: e.digest for tag, e in expected.items()}
     for f in planning.floating_tags(registry, pins, lines):

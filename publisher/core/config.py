@@ -22,7 +22,7 @@ from typing import Any, NoReturn, TypeVar
 
 import yaml
 
-from ..resolve import is_digest, is_loopback, is_php_line
+from ..resolve import is_digest, is_loopback, is_php_line, php_line_order
 from . import reference
 from .errors import ConfigError, InvalidReferenceError, UsageError
 from .platforms import Platform, did_you_mean
@@ -163,9 +163,8 @@ class Line:
     frozen: bool = False
 
     @property
-    def key(self) -> tuple[int, int]:
-        major, minor = self.php.split(".")
-        return int(major), int(minor)
+    def key(self) -> tuple[int, ...]:
+        return php_line_order(self.php)
 
 
 @dataclass(frozen=True)
@@ -908,7 +907,7 @@ class _Reader:
             registries=registries,
             lines=tuple(sorted(lines, key=lambda ln: ln.key)),
             default_line=default_line,
-            all_lines=tuple(sorted(seen, key=lambda p: tuple(int(x) for x in p.split(".")))),
+            all_lines=tuple(sorted(seen, key=php_line_order)),
         )
         return _apply_env(config, env)
 
@@ -978,7 +977,7 @@ class _Reader:
         located at the item written, before any build meets it as a compiler error."""
         where = php_path.rsplit(".", 1)[0]
         own = value.path.startswith(f"{where}.")
-        key = tuple(int(part) for part in php.split("."))
+        key = php_line_order(php)
         extensions: Extensions = value.value
         if key >= OPCACHE_BUILT_IN and "opcache" in extensions.install:
             self.fail(

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..resolve import php_line_order
 from . import lifecycle
 from .errors import ConfigError, FileAccessError, UsageError, file_error
 from .fileio import parse_json, read_text
@@ -167,7 +168,7 @@ class SizeHistory:
 
 
 def _line_key(item: tuple[str, Any]) -> tuple[int, ...]:
-    return tuple(int(x) for x in item[0].split("."))
+    return php_line_order(item[0])
 
 
 #: What to do about a size history publisher cannot read.

@@ -31,7 +31,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..resolve import is_php_line, pin_tag
+from ..resolve import is_php_line, php_line_order, pin_tag
 
 PINS_SCHEMA = 1
 
@@ -61,7 +61,7 @@ def quote(value: str) -> str:
 
 
 def _sort_lines(lines: list[str]) -> list[str]:
-    return sorted(lines, key=lambda php: tuple(int(p) for p in php.split(".")))
+    return sorted(lines, key=php_line_order)
 
 
 def _without_digest(image: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import jinja2
 
-from ..resolve import is_php_line
+from ..resolve import is_php_line, php_line_order
 from .config import Config, Line
 from .errors import ConfigError, StaleDockerfilesError
 from .fileio import MIB, read_bytes, write_atomic
@@ -320,7 +320,7 @@ def leftovers(config: Config, found: Iterable[tuple[str, Path]]) -> tuple[Leftov
     chosen = [
         Leftover(name, path) for name, path in found if is_php_line(name) and name not in configured
     ]
-    return tuple(sorted(chosen, key=lambda item: tuple(int(x) for x in item.php.split("."))))
+    return tuple(sorted(chosen, key=lambda item: php_line_order(item.php)))
 
 
 def read_committed(path: Path) -> bytes | None:

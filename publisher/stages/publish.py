@@ -69,6 +69,7 @@ from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import Target, TransferPlan
 from ..core.version import Release
+from ..resolve import php_line_order
 from .parallel import in_parallel, tag_digests
 from .verify import check_index
 
@@ -996,7 +997,7 @@ class Publisher:
             )
         done = {line.php for line in lines}
         lines += [line for php, line in earlier.items() if php not in done]
-        lines.sort(key=lambda line: tuple(int(x) for x in line.php.split(".")))
+        lines.sort(key=lambda line: php_line_order(line.php))
         return notes_mod.ReleaseFacts(
             release=self.release.tag,
             stable=self.release.is_stable,
