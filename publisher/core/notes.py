@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..resolve import php_line_order
+from ..resolve import is_digest, php_line_order
 from . import lifecycle
 from .errors import ConfigError, FileAccessError, UsageError, file_error
 from .fileio import parse_json, read_text
@@ -385,7 +385,7 @@ class _Fields:
 
 def _digest(fields: _Fields, key: str, *, optional: bool = False) -> Any:
     value = fields.get(key, str, optional=optional)
-    if value is not None and not (value.startswith("sha256:") and len(value) == 71):
+    if value is not None and not is_digest(value):
         raise fields.error(f"{value!r} is not a sha256 digest", key)
     return value
 

@@ -211,3 +211,13 @@ def test_the_record_keeps_the_extensions_and_reads_one_written_without_them() ->
     broken = text.replace('"extensions": [', '"extensions": [1, ', 1)
     with pytest.raises(ConfigError, match="expected a list of names"):
         notes.parse_record(broken, "v1.1.0.json")
+
+
+def test_a_record_digest_that_is_not_hex_is_refused() -> None:
+    """A record names content by digest: 71 characters after "sha256:" are not enough."""
+    text = notes.release_json(facts(), SizeHistory({}))
+    broken = text.replace(D["a"], "sha256:" + "Z" * 64, 1)
+    assert broken != text
+    with pytest.raises(ConfigError, match="is not a sha256 digest") as caught:
+        notes.parse_record(broken, "v1.1.0.json")
+    assert caught.value.exit_code == 3
