@@ -130,6 +130,13 @@ def is_release(text: str) -> bool:
     return bool(_RELEASE_RE.fullmatch(text))
 
 
+def short_digest(digest: str | None, absent: str = "(absent)") -> str:
+    """``sha256:0123456789ab…``: a digest as tables and messages show it (``absent`` for none)."""
+    if not digest:
+        return absent
+    return digest if len(digest) <= 19 else digest[:19] + "…"
+
+
 def is_digest(text: str) -> bool:
     return bool(_DIGEST_RE.fullmatch(text))
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from ..resolve import php_line_order
+from ..resolve import php_line_order, short_digest
 from . import plan as planning
 from .notes import ReleaseFacts
 
@@ -58,22 +58,21 @@ class Finding:
 
     @property
     def message(self) -> str:
-        def short(digest: str | None) -> str:
-            return digest[:19] + "…" if digest else "(absent)"
-
         if self.kind == MISSING:
-            text = f"{self.tag} is missing; {self.release}'s record says {short(self.expected)}"
+            text = (
+                f"{self.tag} is missing; {self.release}'s record says {short_digest(self.expected)}"
+            )
         elif self.kind == MOVED:
             text = (
-                f"{self.tag} points at {short(self.actual)}; {self.release}'s record says "
-                f"{short(self.expected)}"
+                f"{self.tag} points at {short_digest(self.actual)}; {self.release}'s record says "
+                f"{short_digest(self.expected)}"
             )
         elif self.kind == FLOATING and self.expected is None:
-            text = f"{self.tag} points at {short(self.actual)}; no recorded release has it"
+            text = f"{self.tag} points at {short_digest(self.actual)}; no recorded release has it"
         elif self.kind == FLOATING:
             text = (
-                f"{self.tag} points at {short(self.actual)}; the recorded pins say "
-                f"{short(self.expected)} ({self.release})"
+                f"{self.tag} points at {short_digest(self.actual)}; the recorded pins say "
+                f"{short_digest(self.expected)} ({self.release})"
             )
         elif self.kind == UNRECORDED:
             text = (
@@ -269,8 +268,7 @@ def disagreements(actual: Mapping[str, Mapping[str, str]]) -> list[Finding]:
         seen = [actual[name].get(tag) for name in names]
         if len(set(seen)) > 1:
             detail = ", ".join(
-                f"{name} {d[:19] + '…' if d else '(absent)'}"
-                for name, d in zip(names, seen, strict=True)
+                f"{name} {short_digest(d)}" for name, d in zip(names, seen, strict=True)
             )
             findings.append(Finding(", ".join(names), DISAGREE, tag, None, None, "", detail))
     return findings

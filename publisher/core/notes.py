@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..resolve import is_digest, php_line_order
+from ..resolve import is_digest, php_line_order, short_digest
 from . import lifecycle
 from .errors import ConfigError, FileAccessError, UsageError, file_error
 from .fileio import parse_json, read_text
@@ -532,10 +532,6 @@ def record_releases(notes_dir: str | Path) -> list[Release]:
 # --------------------------------------------------------------------------- Markdown
 
 
-def _short(digest: str) -> str:
-    return digest[:19] + "…"
-
-
 def _lifecycle(php: str, published_at: str) -> list[str]:
     """``- ⚠ ...`` when the line is past its end of life or its base no longer updates;
     else the support it has on the day of publishing, and until when."""
@@ -696,7 +692,7 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory, *, rehearsal: bo
             for php, old, new in entry.changes:
                 reason = entry.reason.replace("|", "\\|").replace("\n", " ")
                 out.append(
-                    f"| {entry.date} | {php} | `{_short(old)}` | `{_short(new)}` | {reason} |"
+                    f"| {entry.date} | {php} | `{short_digest(old)}` | `{short_digest(new)}` | {reason} |"
                 )
         out.append("")
 

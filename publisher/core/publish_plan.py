@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ..resolve import sha256_digest
+from ..resolve import sha256_digest, short_digest
 from . import plan as planning
 from .config import Config, Extensions, Line, Registry
 from .errors import ConfigError, InvalidReferenceError, UsageError
@@ -613,7 +613,8 @@ def floating_disagreements(publish_plan: PublishPlan) -> list[str]:
         found.append(
             f"{tag} would point at "
             + "; ".join(
-                f"{m.source_release or 'its pin'} ({(m.new or 'set after the builds')[:19]}…) on {name}"
+                f"{m.source_release or 'its pin'} ({short_digest(m.new, 'set after the builds')}) "
+                f"on {name}"
                 if m
                 else f"nothing on {name} (it holds no stable release)"
                 for name, m in targets.items()
@@ -626,13 +627,10 @@ def tag_differences(found: Mapping[str, Mapping[str, str | None]]) -> list[str]:
     """Each tag the registries (name -> tag -> digest) disagree on, in words:
     ``latest: dockerhub sha256:0123456789ab…, ghcr (absent)``, sorted by tag."""
 
-    def short(digest: str | None) -> str:
-        return digest[:19] + "…" if digest else "(absent)"
-
     tags = sorted({tag for tags in found.values() for tag in tags})
     differ = []
     for tag in tags:
         seen = {name: tags.get(tag) for name, tags in found.items()}
         if len(set(seen.values())) > 1:
-            differ.append(f"{tag}: " + ", ".join(f"{n} {short(d)}" for n, d in seen.items()))
+            differ.append(f"{tag}: " + ", ".join(f"{n} {short_digest(d)}" for n, d in seen.items()))
     return differ

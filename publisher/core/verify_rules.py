@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from ..resolve import short_digest
 from .platforms import Platform
 from .sizes import human_size
 
@@ -100,12 +101,6 @@ KINDS = {
 }
 
 
-def short(digest: str | None) -> str:
-    if not digest:
-        return "-"
-    return digest if len(digest) <= 19 else digest[:19] + "…"
-
-
 def over_budget(platform: str, size: int, budget_bytes: int) -> str:
     """Exact bytes and the excess: rounding would print "700.0 MB, over the 700.0 MB budget"."""
     return (
@@ -123,10 +118,10 @@ def check_image(
     tags: Sequence[str] = (),
 ) -> list[Defect]:
     """Defects of one index digest on one registry; ``tags`` (those pointing at it) name it."""
-    where = f"{facts.registry} {short(facts.digest)}"
+    where = f"{facts.registry} {short_digest(facts.digest)}"
     if tags:
         named = ", ".join(tags[:3]) + (f" and {len(tags) - 3} more" if len(tags) > 3 else "")
-        where = f"{facts.registry} {'tag' if len(tags) == 1 else 'tags'} {named} ({short(facts.digest)})"
+        where = f"{facts.registry} {'tag' if len(tags) == 1 else 'tags'} {named} ({short_digest(facts.digest)})"
     line = f"PHP {php}: " if php else ""
 
     def defect(kind: str, message: str) -> Defect:
@@ -213,7 +208,9 @@ def check_line(
         digests = {found[(registry, t)] for t in wanted if found.get((registry, t))}
         if len(digests) > 1:
             pointing = ", ".join(
-                f"{t} -> {short(found[(registry, t)])}" for t in wanted if found.get((registry, t))
+                f"{t} -> {short_digest(found[(registry, t)])}"
+                for t in wanted
+                if found.get((registry, t))
             )
             defects.append(
                 Defect(
@@ -231,8 +228,8 @@ def check_line(
                     defects.append(
                         Defect(
                             "pin-moved",
-                            f"PHP {php}: {registry} tag {tag} points at {short(digest)}, "
-                            f"the release's record names {short(expectation.recorded)}",
+                            f"PHP {php}: {registry} tag {tag} points at {short_digest(digest)}, "
+                            f"the release's record names {short_digest(expectation.recorded)}",
                             php,
                             registry,
                         )
@@ -240,7 +237,7 @@ def check_line(
     agreed = line_digests(expectation, tags)
     distinct = {d for d in agreed.values() if d}
     if len(distinct) > 1:
-        listing = ", ".join(f"{name} {short(d)}" for name, d in agreed.items() if d)
+        listing = ", ".join(f"{name} {short_digest(d)}" for name, d in agreed.items() if d)
         defects.append(
             Defect(
                 "registries-disagree",
@@ -260,7 +257,7 @@ def check_line(
                 defects.append(
                     Defect(
                         "unreadable",
-                        f"PHP {php}: {registry}: {short(digest)} was not inspected",
+                        f"PHP {php}: {registry}: {short_digest(digest)} was not inspected",
                         php,
                         registry,
                     )

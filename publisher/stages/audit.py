@@ -46,6 +46,7 @@ from ..core.errors import (
 from ..core.notes import ReleaseFacts, load_record, record_releases
 from ..core.plan import is_floating_tag, parse_scheme_tag, settled
 from ..core.reference import parse_repository
+from ..resolve import short_digest
 from .clients import AnonymousClient
 from .parallel import in_parallel, tag_digests
 from .public import fix_steps
@@ -202,7 +203,7 @@ class Auditor:
             c.digest for c in manifest.children if not client.manifest_exists(repo, c.digest)
         ]
         if missing:
-            return False, f"{len(missing)} child manifest(s) are gone ({missing[0][:19]}…)"
+            return False, f"{len(missing)} child manifest(s) are gone ({short_digest(missing[0])})"
         return True, ""
 
     def readable_anonymously(self, registry: Registry, tag: str) -> str | None:
@@ -367,7 +368,9 @@ class Auditor:
                     [*(c.digest for c in children), digest],
                 )
                 self._complete[(target.label, digest)] = (True, "")
-                report.repaired.append(f"{target.label}: copied {digest[:19]}… from {source.label}")
+                report.repaired.append(
+                    f"{target.label}: copied {short_digest(digest)} from {source.label}"
+                )
             if finding.kind == rules.INCOMPLETE:
                 continue
             self.client(target).tag(registry.repository.path, digest, finding.tag)

@@ -39,6 +39,7 @@ from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.verify_rules import Defect, ImageFacts, LineExpectation, Report, TagFacts
 from ..core.version import Release
+from ..resolve import short_digest
 from .parallel import REQUESTS_IN_FLIGHT, in_parallel
 
 T = TypeVar("T")
@@ -75,12 +76,12 @@ def _missing_blobs(
     missing = []
     config = manifest.config
     if config is not None and not cache.exists(client, repo_path, config.digest):
-        missing.append(f"{label}config blob {rules.short(config.digest)}")
+        missing.append(f"{label}config blob {short_digest(config.digest)}")
     layers = manifest.layers
     for number, layer in enumerate(layers, 1):
         if not cache.exists(client, repo_path, layer.digest):
             missing.append(
-                f"{label}layer {number} of {len(layers)} blob {rules.short(layer.digest)}"
+                f"{label}layer {number} of {len(layers)} blob {short_digest(layer.digest)}"
             )
     return missing
 
@@ -120,10 +121,10 @@ def inspect_index(
         try:
             child_manifest = client.get_manifest_by_digest(repo_path, child.digest)
         except NotFoundError:
-            missing.append(f"{label} manifest {rules.short(child.digest)}")
+            missing.append(f"{label} manifest {short_digest(child.digest)}")
             continue
         except InvalidResponseError as exc:
-            missing.append(f"{label} manifest {rules.short(child.digest)} ({exc.message})")
+            missing.append(f"{label} manifest {short_digest(child.digest)} ({exc.message})")
             continue
         missing += _missing_blobs(client, repo_path, child_manifest, f"{label} ", cache)
         if child.is_attestation:

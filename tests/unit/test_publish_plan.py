@@ -353,16 +353,24 @@ def test_floating_tags_the_plan_would_point_apart_are_named_before_any_write():
     assert floating_disagreements(w.publish(c, "v1.0.1")) == []
     w.tags["ghcr"] = {t: d for t, d in w.tags["ghcr"].items() if not t.startswith("v1.1.0")}
     p = planning.plan(c, "v1.0.2", {n: list(t) for n, t in w.tags.items()})
-    found = floating_disagreements(
-        plan_publish(
-            p,
-            w.observe(p),
-            {line.php: candidate("v1.0.2", line.php) for line in c.lines},
-            primary="hub",
-        )
+    planned = plan_publish(
+        p,
+        w.observe(p),
+        {line.php: candidate("v1.0.2", line.php) for line in c.lines},
+        primary="hub",
     )
+    found = floating_disagreements(planned)
     assert [f.split(" ")[0] for f in found] == ["latest", "php-8.3", "php-8.4"]
     assert "v1.1.0" in found[0] and "on hub" in found[0] and "v1.0.2" in found[0]
+    # before the builds, this release's digest is not known yet: said whole, not cut short
+    before = dataclasses.replace(
+        planned,
+        floating_moves=tuple(
+            dataclasses.replace(m, new=None) if m.source_release == "v1.0.2" else m
+            for m in planned.floating_moves
+        ),
+    )
+    assert "v1.0.2 (set after the builds) on ghcr" in floating_disagreements(before)[0]
 
 
 def test_tag_differences_name_each_tag_and_registry_in_words() -> None:

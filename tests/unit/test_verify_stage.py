@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from publisher.adapters.registry import OCI_INDEX, OCI_MANIFEST, Manifest, sha256_digest
-from publisher.core.verify_rules import check_image, short
+from publisher.core.verify_rules import check_image
+from publisher.resolve import short_digest as short
 from publisher.stages.verify import inspect_index
 from tests.support.fake_registry import FakeRegistryClient
 
