@@ -386,7 +386,10 @@ def _line_source(
 ) -> tuple[str | None, str, str | None, bool]:
     """(digest, source, previous, conflict) for one line."""
     if candidate.digest is None:
-        return (pinned, PUBLISHED, None, False) if pinned else (None, PENDING, None, False)
+        if pinned and not republish:
+            return pinned, PUBLISHED, None, False
+        # Before the builds: a republish replaces the pinned index with one not built yet.
+        return None, PENDING, pinned, False
     if pinned is None or pinned == candidate.digest:
         return candidate.digest, ASSEMBLED, None, False
     if pinned_images is not None and sorted(pinned_images) == sorted(candidate.images):

@@ -289,6 +289,21 @@ def test_a_dry_run_before_the_builds_knows_what_is_pending():
     assert pp.to_json() == plan_publish(p, w.observe(p), {}, primary="hub").to_json()
 
 
+def test_a_republish_dry_run_before_the_builds_sets_the_pins_after_the_builds():
+    # The real run rebuilds every line and moves its pins (and the floating tags that
+    # follow them): before the builds the dry run cannot call them "unchanged".
+    w = World()
+    c = cfg()
+    w.publish(c, "v1.0.0")
+    p = planning.plan(c, "v1.0.0", {n: list(t) for n, t in w.tags.items()})
+    pp = plan_publish(p, w.observe(p), {}, primary="hub", republish_reason="CVE-1")
+    assert {a.source for a in pp.lines} == {PENDING}
+    assert {a.previous for a in pp.lines} == {digest("v1.0.0/8.3"), digest("v1.0.0/8.4")}
+    assert {m.effect for m in pp.pin_moves} == {"set after the builds"}
+    assert {m.effect for m in pp.floating_moves} == {"set after the builds"}
+    assert pp.conflicts == () and pp.history is None
+
+
 def test_a_pin_on_a_secondary_with_other_content_is_a_conflict():
     w = World()
     c = cfg()
