@@ -99,10 +99,16 @@ def config_for_record(
             raise not_in_release(record, chosen.option, absent)
     notices: list[str] = []
     if record.default_line != config.default_line:
+        # latest follows the newest stable release only, never a prerelease
+        follows = (
+            f" (and for latest while {record.release} is the newest stable release)"
+            if record.stable
+            else ""
+        )
         notices.append(
             f"{record.release} was published with default line {record.default_line}; "
             f"matrix.yaml now says {config.default_line}: keeping {record.default_line} "
-            f"for {record.release} and latest"
+            f"for {record.release}{follows}"
         )
     known = {line.php: line for line in config.lines}
     recorded = record.line_names

@@ -237,6 +237,21 @@ def record_of(release: str, default_line: str, lines=("8.3", "8.4")) -> ReleaseF
     )
 
 
+def test_the_default_line_notice_names_latest_for_a_stable_release_only():
+    stable, notices = config_for_record(cfg("8.4"), record_of("v1.1.0", "8.3"))
+    assert stable.default_line == "8.3"
+    assert notices == [
+        "v1.1.0 was published with default line 8.3; matrix.yaml now says 8.4: keeping 8.3 "
+        "for v1.1.0 (and for latest while v1.1.0 is the newest stable release)"
+    ]
+    rc = dataclasses.replace(record_of("v2.0.0-rc.1", "8.3"), stable=False)
+    _, notices = config_for_record(cfg("8.4"), rc)
+    assert notices == [
+        "v2.0.0-rc.1 was published with default line 8.3; matrix.yaml now says 8.4: "
+        "keeping 8.3 for v2.0.0-rc.1"
+    ]
+
+
 def test_a_default_line_change_never_moves_an_older_release_to_another_line():
     w = World()
     old = cfg("8.3")
