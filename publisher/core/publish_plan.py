@@ -117,6 +117,8 @@ def config_for_record(
     missing = []
     dropped = []
     for php in recorded:
+        if chosen is not None and php not in chosen.lines:
+            continue  # left out by --only: neither rebuilt nor read, dropped or not
         line = known.get(php)
         if line is None:
             if php not in configured and keep_dropped and not strict:

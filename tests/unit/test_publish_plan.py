@@ -341,6 +341,22 @@ def test_record_lines_and_platforms_win_over_todays_matrix():
     assert any("no longer has" in n for n in notices)
 
 
+def test_a_republish_with_only_leaves_out_a_line_matrix_yaml_dropped():
+    """v1.0.0 had PHP 8.2, which matrix.yaml dropped since: the refusal's tip says
+    to select the others with --only, and --only 8.4 then republishes 8.4 alone."""
+    gone = record_of("v1.0.0", "8.2", lines=("8.2", "8.4"))
+    with pytest.raises(ConfigError, match=r"8\.2") as info:
+        config_for_record(acme_config(), gone, strict=True)
+    assert "select the others with --only" in (info.value.hint or "")
+    only = acme_config().select(("8.4",), option="--only")
+    adjusted, notices = config_for_record(only, gone, strict=True)
+    assert adjusted.line_names == ("8.4",) and adjusted.default_line == "8.2"
+    assert not any("no longer has" in n for n in notices)
+    read, notices = config_for_record(only, gone, keep_dropped=True)
+    assert read.line_names == ("8.4",)
+    assert not any("no longer has" in n for n in notices)
+
+
 def test_a_release_is_read_where_it_was_published_and_never_written_elsewhere():
     """The Docker Hub org moved after v1.1.0 (namespace: other): reading v1.1.0
     (verify, check-public) goes to the recorded repository and says so; a command
