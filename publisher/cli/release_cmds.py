@@ -177,6 +177,7 @@ def build_command(
             base=bases.get(php),
             record_path=digest_file,
             recorded_base=(recorded.base_image, recorded.base_digest) if recorded else None,
+            recorded_index=recorded.index_digest if recorded else None,
         )
 
 

@@ -115,11 +115,14 @@ def published_record(
     *,
     primary: RegistryClient,
     recorded_base: tuple[str, str | None] | None = None,
+    recorded_index: str | None = None,
 ) -> DigestRecord | None:
     """The leg's record taken from the release's pin on the primary, if it holds one.
 
     ``recorded_base`` is the base (image, digest) the release record names for
-    the line; without a record the base is taken as unknown.
+    the line; without a record the base is taken as unknown. ``recorded_index`` is
+    the index the record names: a pin holding other content was moved away from it,
+    which ``publisher audit --repair`` undoes.
     """
     repo = config.primary.repository
     pin = pin_tag(release, leg.php)
@@ -143,11 +146,18 @@ def published_record(
     labels = image_labels(primary, repo.path, images[0])
     built_as = labels.get(VERSION_LABEL)
     if built_as is not None and built_as != pin:
+        republish = f"`publisher republish {release.tag} --reason ...`"
         raise ReleaseConflictError(
             f"release {release.tag} is already published with other content: {repo.name}:{pin} "
             f"holds a {leg.platform} image built as {built_as!r}, not {pin!r}",
-            hint=f"nothing was changed. To replace it on purpose, run `publisher republish "
-            f"{release.tag} --reason ...`",
+            hint=(
+                f"nothing was changed. {pin} points at other content than the release's "
+                f"record names (moved by hand?): `publisher audit --repair` points it back at "
+                f"the recorded index; to replace the release's content on purpose, run "
+                f"{republish}"
+                if recorded_index is not None and found[pin] != recorded_index
+                else f"nothing was changed. To replace it on purpose, run {republish}"
+            ),
         )
     base_image, base_digest = (
         recorded_base
@@ -226,6 +236,7 @@ class BuildStage:
         earlier_records: tuple[Path, ...] = (),
         recorded_base: tuple[str, str | None] | None = None,
         published: Mapping[Leg, DigestRecord] | None = None,
+        recorded_index: str | None = None,
     ) -> DigestRecord:
         """Build and push one leg; write and return its digest record.
 
@@ -251,6 +262,7 @@ class BuildStage:
             record_paths=(record_path, *earlier_records),
             recorded_base=recorded_base,
             published=published,
+            recorded_index=recorded_index,
         )
         if found is not None:
             record, why = found
@@ -312,6 +324,7 @@ class BuildStage:
         record_paths: Sequence[Path],
         recorded_base: tuple[str, str | None] | None = None,
         published: Mapping[Leg, DigestRecord] | None = None,
+        recorded_index: str | None = None,
     ) -> tuple[DigestRecord, str] | None:
         """The record ``leg`` takes instead of a build, and why in words; None: it builds.
 
@@ -327,7 +340,12 @@ class BuildStage:
             published.get(leg)
             if published is not None
             else published_record(
-                config, release, leg, primary=primary, recorded_base=recorded_base
+                config,
+                release,
+                leg,
+                primary=primary,
+                recorded_base=recorded_base,
+                recorded_index=recorded_index,
             )
         )
         if pinned is not None:

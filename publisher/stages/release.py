@@ -126,6 +126,7 @@ def release(
     recorded_bases = (
         {line.php: (line.base_image, line.base_digest) for line in record.lines} if record else {}
     )
+    recorded_indexes = {line.php: line.index_digest for line in record.lines} if record else {}
     # A pin that holds an image built for another pin (pushed by hand, or by a
     # mistaken copy) refuses the run now, before anything is built; the records
     # read here are the ones the build step reuses.
@@ -133,7 +134,12 @@ def release(
     for leg in legs(config):
         found = (
             published_record(
-                config, version, leg, primary=primary, recorded_base=recorded_bases.get(leg.php)
+                config,
+                version,
+                leg,
+                primary=primary,
+                recorded_base=recorded_bases.get(leg.php),
+                recorded_index=recorded_indexes.get(leg.php),
             )
             if leg.php in done
             else None

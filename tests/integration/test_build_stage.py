@@ -168,10 +168,38 @@ def test_a_pin_holding_an_image_built_for_another_pin_refuses_its_legs_before_bu
     error = caught.value
     assert error.exit_code == ReleaseConflictError.exit_code
     assert "built as 'v1.1.0-php-8.4', not 'v1.2.0-php-8.4'" in error.message
+    assert "audit --repair" not in (error.hint or "")  # no record: nothing to restore
     assert ("8.4", Platform.AMD64) not in builder.built
     assert ("8.4", Platform.ARM64) not in builder.built
     written = {(r.php, r.platform) for r in read_directory(stage["digests"])}
     assert written == {("8.3", Platform.AMD64), ("8.3", Platform.ARM64)}
+
+
+def test_a_pin_moved_off_the_release_record_is_pointed_back_by_audit_repair(
+    stage: dict[str, Any], seed: Callable[..., str], registry: LocalRegistry
+) -> None:
+    """v1.2.0 is recorded; its pin was since moved by hand to v1.1.0's image: the
+    refusal names the repair that points it back, as the publish step's does."""
+    other = make_image(seed=7, labels={VERSION_LABEL: "v1.1.0-php-8.4"})
+    seed(registry, stage["repo"], other, tags=["v1.2.0-php-8.4"])
+    stage["digests"].mkdir()
+    with pytest.raises(ReleaseConflictError) as caught:
+        BuildStage(
+            stage["config"],
+            RELEASE,
+            FakeBuilder(),
+            stage["primary"],
+            Output(env={}, stream=io.StringIO(), err_stream=io.StringIO()),
+            BuildOptions(),
+        ).leg(
+            Leg("8.4", Platform.AMD64),
+            base=stage["bases"]["8.4"],
+            record_path=stage["digests"] / "leg.json",
+            recorded_index="sha256:" + "cd" * 32,
+        )
+    hint = caught.value.hint or ""
+    assert "v1.2.0-php-8.4 points at other content than the release's record names" in hint
+    assert "`publisher audit --repair`" in hint and "publisher republish v1.2.0" in hint
 
 
 @pytest.mark.parametrize(("name", "warned"), [("buildah", True), ("buildx", False)])
