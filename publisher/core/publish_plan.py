@@ -536,13 +536,14 @@ def plan_publish(
 
     history = None
     if republish:
+        # What the release was: its record's index (a republish that died after moving
+        # some pins left them on a build no record names), else what the pin held.
         earlier = {line.php: line.index_digest for line in record.lines} if record else {}
+        was = {a.php: earlier.get(a.php) or a.previous for a in actions}
         changes = tuple(
-            (a.php, a.previous or earlier[a.php], a.digest)
+            (a.php, old, a.digest)
             for a in actions
-            if a.digest is not None
-            and (a.previous or earlier.get(a.php))
-            and (a.previous or earlier[a.php]) != a.digest
+            if a.digest is not None and (old := was[a.php]) and old != a.digest
         )
         if changes:
             history = Republish(date=date, reason=republish_reason or "", changes=changes)

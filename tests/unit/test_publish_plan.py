@@ -252,6 +252,28 @@ def test_the_default_line_notice_names_latest_for_a_stable_release_only():
     ]
 
 
+def test_a_republish_rerun_records_the_change_from_what_the_record_said():
+    """A republish died after moving v1.0.0-php-8.4 on hub to its build; the base moved
+    again before the rerun. The history says recorded -> new: the half-way build was
+    never the release's record."""
+    w = World()
+    c = cfg()
+    w.publish(c, "v1.0.0")
+    half = candidate("v1.0.0", "8.4", "/half-way")
+    w.contents[half.digest] = half.images
+    w.tags["hub"]["v1.0.0-php-8.4"] = w.tags["hub"]["v1.0.0"] = half.digest
+    pp = w.publish(
+        c, "v1.0.0", reason="CVE-1", record=record_of("v1.0.0", "8.4"), suffix="/rebuilt"
+    )
+    assert pp.history is not None
+    assert pp.history.changes == (
+        ("8.3", digest("v1.0.0/8.3"), digest("v1.0.0/8.3/rebuilt")),
+        ("8.4", digest("v1.0.0/8.4"), digest("v1.0.0/8.4/rebuilt")),
+    )
+    for name in REGISTRIES:
+        assert w.points(name, "v1.0.0-php-8.4") == digest("v1.0.0/8.4/rebuilt")
+
+
 def test_a_default_line_change_never_moves_an_older_release_to_another_line():
     w = World()
     old = cfg("8.3")
