@@ -606,6 +606,23 @@ def pins_off_record(
     ]
 
 
+def started_default_line(plan: planning.Plan, publish_plan: PublishPlan) -> str | None:
+    """The default line an earlier, unfinished run of the release wrote ``vX.Y.Z`` for,
+    when it is not the plan's (default_line changed before the rerun): the line whose
+    pin holds what the release's bare tag holds on some registry; else None."""
+    for move in publish_plan.pin_moves:
+        if move.tag != plan.release or move.old is None or move.old == move.new:
+            continue
+        for line in plan.lines:
+            pin = plan.pins(line.php)[0]
+            if line.php != plan.default_line and any(
+                m.registry == move.registry and m.tag == pin and m.old == move.old
+                for m in publish_plan.pin_moves
+            ):
+                return line.php
+    return None
+
+
 def floating_disagreements(publish_plan: PublishPlan) -> list[str]:
     """The floating tags the plan would point at different content on different
     registries: the registries do not hold the same releases (one added to the

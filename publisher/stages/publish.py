@@ -226,14 +226,29 @@ def load_release(
 
 
 def conflict_error(
-    release: Release, conflicts: Sequence[str], off_record: Sequence[str]
+    release: Release,
+    conflicts: Sequence[str],
+    off_record: Sequence[str],
+    *,
+    started: tuple[str, str] | None = None,
 ) -> ReleaseConflictError:
     """The refusal of a run whose pins hold other content. Pins of a recorded release
     moved away from its record (``off_record``) go back with ``publisher audit
-    --repair``; otherwise a rerun of the release finishes it from what its pins hold."""
+    --repair``; an unfinished release ``started`` with another default line (that
+    line, today's) is finished with that line; otherwise a rerun of the release
+    finishes it from what its pins hold."""
     tag = release.tag
     republish = f"`publisher republish {tag} --reason ...`"
-    if off_record:
+    if started is not None:
+        line, today = started
+        hint = (
+            f"nothing was changed. {tag} holds PHP {line}'s image ({tag}-php-{line}): the "
+            f"run that wrote it had default_line {line}, and matrix.yaml now says {today}. "
+            f'Set default_line: "{line}" to finish {tag} with `publisher release {tag}` '
+            f"(change it again for the next release), or replace {tag} on purpose with "
+            f"{republish}"
+        )
+    elif off_record:
         hint = (
             f"nothing was changed. {', '.join(off_record)} point(s) at other content than "
             f"the release's record names (moved by hand?): `publisher audit --repair` points "
@@ -1080,7 +1095,13 @@ class Publisher:
         result = PublishResult(plan=p, indexes=indexes, publish_plan=publish_plan)
         if publish_plan.conflicts and self.options.republish_reason is None:
             off_record = pp.pins_off_record(p, publish_plan, self.record)
-            raise conflict_error(self.release, publish_plan.conflicts, off_record)
+            line = None if self.record else pp.started_default_line(p, publish_plan)
+            raise conflict_error(
+                self.release,
+                publish_plan.conflicts,
+                off_record,
+                started=(line, p.default_line) if line else None,
+            )
         disagree = pp.floating_disagreements(publish_plan)
         if disagree:
             raise VerificationError(

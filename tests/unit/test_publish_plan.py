@@ -28,6 +28,7 @@ from publisher.core.publish_plan import (
     config_for_record,
     pins_off_record,
     plan_publish,
+    started_default_line,
     tag_differences,
     tags_to_resolve,
 )
@@ -272,6 +273,21 @@ def test_a_republish_rerun_records_the_change_from_what_the_record_said():
     )
     for name in REGISTRIES:
         assert w.points(name, "v1.0.0-php-8.4") == digest("v1.0.0/8.4/rebuilt")
+
+
+def test_a_rerun_after_default_line_changed_names_the_line_the_release_started_with():
+    """v1.0.0 died before writing its record, with default line 8.3; matrix.yaml now
+    says 8.4. The rerun refuses to move `v1.0.0`, and says which line finishes it."""
+    w = World()
+    w.publish(cfg("8.3"), "v1.0.0")
+    for default, started in (("8.4", "8.3"), ("8.3", None)):
+        p = planning.plan(cfg(default), "v1.0.0", {n: list(t) for n, t in w.tags.items()})
+        cands = {line.php: candidate("v1.0.0", line.php) for line in p.lines}
+        pp = plan_publish(p, w.observe(p), cands, primary="hub")
+        assert bool(pp.conflicts) == (started is not None)
+        assert started_default_line(p, pp) == started
+    error = conflict_error(parse_release("v1.0.0"), pp.conflicts, [], started=("8.3", "8.4"))
+    assert 'Set default_line: "8.3" to finish v1.0.0' in (error.hint or "")
 
 
 def test_a_default_line_change_never_moves_an_older_release_to_another_line():
