@@ -446,6 +446,14 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
             if repaired
             else "run `publisher audit --repair` to restore what the records say"
         )
+    moved_pins = sorted({f.release for f in report.defects if f.kind == rules.MOVED})
+    if moved_pins and not repaired:
+        tips.append(
+            f"if the pins of {', '.join(moved_pins)} moved because a republish stopped "
+            "half-way, rerun that republish instead (`publisher republish "
+            f"{moved_pins[0] if len(moved_pins) == 1 else 'vX.Y.Z'} --reason ...`): a repair "
+            "points them back at the images the record names"
+        )
     moved = [label for label, registry in report.targets.items() if label != registry.name]
     left = [f.registry for f in drift] + report.unrepairable
     if repaired and any(label in text for label in moved for text in left):

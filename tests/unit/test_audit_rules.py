@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from publisher.core import audit_rules as rules
+from publisher.stages.audit import AuditReport, advice
+from tests.support.matrices import acme_config
 from tests.unit.test_publish_plan import digest, record_of
 
 
@@ -155,3 +159,21 @@ def test_pins_of_a_release_recorded_in_another_repository_are_not_unrecorded():
     assert [n.release for n in notices] == ["v1.0.0"]
     expected, notices = rules.expected_tags([], actual, "hub", elsewhere=["v1.0.0"])
     assert expected == {} and notices == []
+
+
+def test_a_pin_moved_off_its_record_is_advised_a_repair_or_the_republish_that_stopped():
+    """A republish killed after moving hub's pins of v2.1.1: a repair points them back at
+    the published images; rerunning the republish finishes it. The advice names both."""
+    moved = rules.Finding(
+        "hub", rules.MOVED, "v2.1.1-php-8.4", digest("recorded"), digest("rebuilt"), "v2.1.1"
+    )
+    report = AuditReport(releases=("v2.1.1",), findings=[moved])
+    text = advice(acme_config(), report, repaired=False)
+    assert "run `publisher audit --repair` to restore what the records say" in text
+    assert "if the pins of v2.1.1 moved because a republish stopped half-way" in text
+    assert "`publisher republish v2.1.1 --reason ...`" in text
+    missing = dataclasses.replace(moved, kind=rules.MISSING, actual=None)
+    text = advice(
+        acme_config(), AuditReport(releases=("v2.1.1",), findings=[missing]), repaired=False
+    )
+    assert "republish stopped" not in text
