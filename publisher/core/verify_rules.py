@@ -306,6 +306,22 @@ class Report:
         return bool(self.defects) and all(d.kind == "unreachable" for d in self.defects)
 
     @property
+    def nothing_published(self) -> bool:
+        """No record, and not one tag of the release on a registry that answered: the
+        release was never published (or its tag is mistyped)."""
+        return (
+            not self.recorded
+            and bool(self.lines)
+            and not any(
+                digest
+                for line in self.lines
+                for registry, tags in line.tags.items()
+                if registry not in self.unreachable
+                for digest in tags.values()
+            )
+        )
+
+    @property
     def wrong_pins(self) -> bool:
         """Some tag points at other content than the release's (see WRONG_PIN_KINDS)."""
         return any(d.kind in WRONG_PIN_KINDS for d in self.defects)

@@ -375,6 +375,13 @@ def defects_hint(report: Report) -> str:
     purpose (``republish``). Missing tags or content are what a rerun finishes.
     """
     release = report.release
+    if report.nothing_published:
+        return (
+            f"no tag of {release} is on any registry that answered, and no record of it is "
+            f"here: it was never published (is the tag mistyped? `git tag --list` and the "
+            f"release notes directory name the releases); `publisher release {release}` "
+            "publishes it"
+        )
     if report.wrong_pins:
         back = (
             "`publisher audit --repair` points the tags back at the indexes the record names "

@@ -6,9 +6,16 @@ import json
 from typing import Any
 
 from publisher.adapters.registry import OCI_INDEX, OCI_MANIFEST, Manifest, sha256_digest
-from publisher.core.verify_rules import check_image
+from publisher.core.platforms import Platform
+from publisher.core.verify_rules import (
+    ImageFacts,
+    LineExpectation,
+    TagFacts,
+    build_report,
+    check_image,
+)
 from publisher.resolve import short_digest as short
-from publisher.stages.verify import inspect_index
+from publisher.stages.verify import defects_hint, inspect_index
 from tests.support.fake_registry import FakeRegistryClient
 
 
@@ -78,3 +85,20 @@ def test_a_single_image_names_its_missing_layer() -> None:
     assert not facts.is_index
     assert facts.missing == (f"layer 1 of 1 blob {short(blob(5))}",)
     assert sha256_digest(single.body) == single.digest
+
+
+def test_a_release_with_no_tag_anywhere_was_never_published() -> None:
+    """`verify v9.9.9`: not one tag on a registry that answered, and no record."""
+    expect = LineExpectation(
+        "8.4", (Platform.AMD64,), 700_000_000, {"hub": ("v9.9.9-php-8.4", "v9.9.9")}
+    )
+    absent = [TagFacts("hub", tag, None) for tag in expect.tags["hub"]]
+    report = build_report("v9.9.9", [expect], absent, {})
+    assert report.nothing_published
+    assert "it was never published (is the tag mistyped?" in defects_hint(report)
+    # one tag found is a release to finish, not one never published
+    found = [TagFacts("hub", "v9.9.9-php-8.4", blob(1)), absent[1]]
+    images = {("hub", blob(1)): ImageFacts("hub", blob(1), platforms={"linux/amd64": 1})}
+    started = build_report("v9.9.9", [expect], found, images)
+    assert not started.nothing_published
+    assert "rerun the release" in defects_hint(started)
