@@ -170,7 +170,11 @@ def config_for_record(
             hint="restore those lines in matrix.yaml to rebuild or re-plan this release, "
             "or select the others with --only",
         )
-    extra = [php for php in config.line_names if php not in recorded]
+    extra = [
+        php
+        for php in config.line_names
+        if php not in recorded and (chosen is None or php in chosen.lines)
+    ]
     if extra:
         notices.append(
             f"{record.release} has no PHP {', '.join(extra)}; a published release keeps "

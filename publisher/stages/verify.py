@@ -24,7 +24,7 @@ from ..adapters.output import Output
 from ..adapters.registry import Manifest, RegistryClient
 from ..core import notes
 from ..core import verify_rules as rules
-from ..core.config import Config, Line, Registry
+from ..core.config import Config, Line, Registry, Selection
 from ..core.errors import (
     InvalidResponseError,
     NotFoundError,
@@ -34,7 +34,7 @@ from ..core.errors import (
 )
 from ..core.notes import ReleaseFacts
 from ..core.plan import Plan
-from ..core.publish_plan import config_for_record, not_in_release
+from ..core.publish_plan import config_for_record
 from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.verify_rules import Defect, ImageFacts, LineExpectation, Report, TagFacts
@@ -189,9 +189,8 @@ def load_published(
     if record is None:
         return (config.select(only, option="--only") if only is not None else config), None
     if only is not None:
-        absent = [php for php in only if php not in record.line_names]
-        if absent:
-            raise not_in_release(record, "--only", absent)
+        # Selected, not narrowed yet: a line the matrix dropped may be chosen from the record.
+        config = dataclasses.replace(config, selection=Selection("--only", only))
     adjusted, notices = config_for_record(config, record, keep_dropped=True)
     for notice in notices:
         output.warning(notice)

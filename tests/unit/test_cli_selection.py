@@ -432,3 +432,24 @@ def test_a_build_leg_of_a_platform_the_line_is_not_built_for_is_refused_before_a
         result.output
     )
     assert "`publisher matrix v2.0.0` lists every leg" in result.output
+
+
+def test_only_warns_about_no_line_it_leaves_out(published):
+    """v1.1.0 has PHP 8.4 and 8.3; matrix.yaml also has 8.1, 8.2 and 8.5. `--only 8.4`
+    reads 8.4 alone, and says nothing about the lines it did not select."""
+    import io
+
+    from publisher.adapters.output import Output
+    from publisher.core.version import parse_release
+    from publisher.stages.verify import load_published
+
+    said = io.StringIO()
+    output = Output({}, stream=said, err_stream=said)
+    cfg = load("matrix.yaml", {})
+    release = parse_release("v1.1.0")
+    chosen, record = load_published(cfg, published, release, output, ("8.4",))
+    assert record is not None and chosen.line_names == ("8.4",)
+    assert "has no PHP" not in said.getvalue(), said.getvalue()
+    everything, _ = load_published(cfg, published, release, output)
+    assert "v1.1.0 has no PHP 8.1, 8.2, 8.5" in said.getvalue()
+    assert set(everything.line_names) == {"8.3", "8.4"}
