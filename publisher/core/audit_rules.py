@@ -8,8 +8,9 @@ releases only: pins of a release without a record (one that died before its
 notes were written) are reported, never promoted to ``latest`` or ``php-A.B``,
 and a floating tag carrying such content is drift, unless that release is newer
 than the records and its pins are alike on every registry holding them: then it
-finished and only its record is missing here (its notes not merged yet), and the
-tag is reported as ``ahead``, which a repair never moves back. ``disagreements``
+got as far as its tags, and either its record is missing here (its notes not merged
+yet) or it stopped before writing it (a rerun finishes it), and the tag is reported
+as ``ahead``, which a repair never moves back. ``disagreements``
 names each floating tag the registries do not agree on.
 
 A release is judged by its record: ``scopes`` places each recorded release in
@@ -83,10 +84,11 @@ class Finding:
         elif self.kind == AHEAD:
             text = (
                 f"{self.tag} carries {self.detail}, newer than the records here say "
-                f"({self.release}); its pins are on every registry that holds any, so it "
-                f"finished and only its record is missing: copy {self.detail}.json (with "
-                f"{self.detail}.md and {self.detail}.env) into the notes directory this audit "
-                f"reads, or rerun `publisher release {self.detail}`; a repair does not move "
+                f"({self.release}); its pins are on every registry that holds any, so it got "
+                f"as far as its tags: either its record is not here yet (copy {self.detail}.json, "
+                f"with {self.detail}.md and {self.detail}.env, into the notes directory this "
+                f"audit reads), or it stopped before writing it (rerun `publisher release "
+                f"{self.detail}`, which finishes it either way); a repair does not move "
                 f"{self.tag} back"
             )
         elif self.kind == DISAGREE:
