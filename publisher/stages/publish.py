@@ -1018,7 +1018,13 @@ class Publisher:
             stable=self.release.is_stable,
             stand_in=self.config.stand_in,
             default_line=self.config.default_line,
-            published_at=self.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            # A republish keeps the day the release was published; its history says when
+            # and why it was rebuilt.
+            published_at=(
+                self.record.published_at
+                if self.record is not None and self.options.republish_reason is not None
+                else self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+            ),
             registries=p.registries,
             lines=tuple(lines),
             floating=tuple(floating),

@@ -149,6 +149,7 @@ def test_release_sequence_and_republish_end_to_end(tmp_path, tools, bases, fresh
     before = stack.index_digests("v1.1.0")
     floating_before = {t: d for t, d in on_hub.items() if t.startswith("php-") or t == "latest"}
 
+    published = stack.notes("v1.1.0")["published_at"]
     patch_base(tmp_path, bases, "security-patch-2")
     stack.ok(
         "republish",
@@ -177,6 +178,7 @@ def test_release_sequence_and_republish_end_to_end(tmp_path, tools, bases, fresh
             "changes": [{"php": "8.4", "old": before["8.4"], "new": after["8.4"]}],
         }
     ]
+    assert notes["published_at"] == published  # the day of the release; history says the rest
     text = (stack.notes_dir / "v1.1.0.md").read_text()
     assert "## Republish history" in text and "CVE-2026-0001" in text
     pins = (stack.notes_dir / "v1.1.0.env").read_text()  # the launcher's pins follow
