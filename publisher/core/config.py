@@ -328,8 +328,8 @@ def loads(
     return _Reader(source).config(node, root, env or {})
 
 
-#: How deep mappings and lists may nest. A matrix nests four levels (lines, a line,
-#: its extensions, configure); PyYAML builds nodes recursively, so a file nested
+#: How deep mappings and lists may nest, the file's own mapping included. A matrix
+#: nests six levels (the file, lines, a line, its extensions, configure, flags); PyYAML builds nodes recursively, so a file nested
 #: thousands of levels deep would exhaust the stack before any value is checked.
 MAX_NESTING = 32
 
