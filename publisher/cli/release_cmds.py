@@ -58,7 +58,7 @@ def created_from_env(env: dict[str, str]) -> str:
     significant = epoch.lstrip("0") or "0"  # leading zeros change no value
     if len(significant) > 12 or int(significant) > MAX_SOURCE_DATE_EPOCH:
         raise UsageError(f"SOURCE_DATE_EPOCH={shown!r} is after the year 9999", hint=hint)
-    moment = datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
+    moment = datetime.datetime.fromtimestamp(int(significant), datetime.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

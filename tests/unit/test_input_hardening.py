@@ -205,7 +205,7 @@ def test_source_date_epoch_bounds_are_accepted():
 
     assert created_from_env({"SOURCE_DATE_EPOCH": "0"}) == "1970-01-01T00:00:00Z"
     assert created_from_env({"SOURCE_DATE_EPOCH": "253402300799"}) == "9999-12-31T23:59:59Z"
-    assert created_from_env({"SOURCE_DATE_EPOCH": "0" * 20 + "1"}) == "1970-01-01T00:00:01Z"
+    assert created_from_env({"SOURCE_DATE_EPOCH": "0" * 5000 + "1"}) == "1970-01-01T00:00:01Z"
     assert created_from_env({"SOURCE_DATE_EPOCH": " "}) == ""
 
 
