@@ -56,7 +56,8 @@ def matrix_command(
 
     A release that has a record (release-notes/RELEASE.json; a rerun or a
     republish) builds what it is: the record's lines and platforms, whatever
-    matrix.yaml says today. A new release takes matrix.yaml's.
+    matrix.yaml says today; a recorded line matrix.yaml no longer has cannot be
+    built and is left out, with a warning. A new release takes matrix.yaml's.
 
     \b
     Examples:
