@@ -2252,10 +2252,18 @@ def matrix_repositories(path: str, env: Mapping[str, str]) -> tuple[Repository, 
         ) from None
     from publisher.core.errors import PublisherError
 
+    if not Path(path).exists():
+        raise ResolveError(
+            f"{MATRIX_FLAG} {path}: no such file",
+            hint=f"give {MATRIX_FLAG} the path of the stack's matrix.yaml, or drop it and "
+            "ship the release's pins file",
+        )
     try:
         cfg = config.load(Path(path), {})
     except PublisherError as exc:
-        raise ResolveError(f"{MATRIX_FLAG}: {exc.message}", hint=exc.hint) from None
+        # The loader's tips name publisher's own option for the file; here it is --matrix.
+        hint = exc.hint.replace("--config", MATRIX_FLAG) if exc.hint else None
+        raise ResolveError(f"{MATRIX_FLAG}: {exc.message}", hint=hint) from None
     primary = cfg.primary.repository.repository()
     secondaries = cfg.secondaries
     mirror = (secondaries[0] if secondaries else cfg.primary).repository.repository()

@@ -1000,6 +1000,17 @@ def test_with_matrix_the_repositories_come_from_it(tmp_path: Path) -> None:
         ResolveError, match=r"--matrix: .*ci\.yaml:1:1: include: unknown key 'include'"
     ):
         resolve(env, flags, cwd=tmp_path, probe=probe, cache=None, host="linux/arm64")
+    # a path that is not there names --matrix, not publisher's own --config
+    with pytest.raises(ResolveError, match=r"--matrix .*gone\.yaml: no such file") as info:
+        resolve(
+            env,
+            {"--matrix": "gone.yaml"},
+            cwd=tmp_path,
+            probe=probe,
+            cache=None,
+            host="linux/arm64",
+        )
+    assert "--config" not in str(info.value.hint)
 
 
 def test_the_module_is_one_vendorable_stdlib_file() -> None:
