@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..resolve import sha256_digest, short_digest
@@ -608,6 +608,19 @@ def pins_off_record(
         for move in publish_plan.pin_moves
         if move.old is not None and move.tag in line_of and move.old != recorded[line_of[move.tag]]
     ]
+
+
+def off_record_hint(release: str, pins: Sequence[str]) -> str:
+    """The tip for pins of a recorded release that point elsewhere than its record names
+    (moved by hand): the repair points them back; a republish replaces on purpose."""
+    one = len(pins) == 1
+    return (
+        f"nothing was changed. {', '.join(pins)} {'points' if one else 'point'} at other "
+        "content than the release's record names (moved by hand?): `publisher audit "
+        f"--repair` points {'it' if one else 'them'} back at the recorded "
+        f"{'index' if one else 'indexes'}; to replace the release's content on purpose, run "
+        f"`publisher republish {release} --reason ...`"
+    )
 
 
 def started_default_line(plan: planning.Plan, publish_plan: PublishPlan) -> str | None:

@@ -29,6 +29,7 @@ from ..core.config import Config, Line
 from ..core.errors import PublisherError, ReleaseConflictError, UsageError, file_error
 from ..core.plan import pin_tag
 from ..core.platforms import BuilderName
+from ..core.publish_plan import off_record_hint
 from ..core.records import DigestRecord, Leg, usable_records, write_record_file
 from ..core.reference import Reference
 from ..core.version import Release
@@ -151,10 +152,7 @@ def published_record(
             f"release {release.tag} is already published with other content: {repo.name}:{pin} "
             f"holds a {leg.platform} image built as {built_as!r}, not {pin!r}",
             hint=(
-                f"nothing was changed. {pin} points at other content than the release's "
-                f"record names (moved by hand?): `publisher audit --repair` points it back at "
-                f"the recorded index; to replace the release's content on purpose, run "
-                f"{republish}"
+                off_record_hint(release.tag, [pin])
                 if recorded_index is not None and found[pin] != recorded_index
                 else f"nothing was changed. To replace it on purpose, run {republish}"
             ),

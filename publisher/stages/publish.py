@@ -249,12 +249,7 @@ def conflict_error(
             f"{republish}"
         )
     elif off_record:
-        hint = (
-            f"nothing was changed. {', '.join(off_record)} point(s) at other content than "
-            f"the release's record names (moved by hand?): `publisher audit --repair` points "
-            f"them back at the recorded indexes; to replace the release's content on purpose, "
-            f"run {republish}"
-        )
+        hint = pp.off_record_hint(tag, off_record)
     else:
         hint = (
             f"nothing was changed. To replace it on purpose, run {republish}; "

@@ -506,7 +506,7 @@ def test_a_pin_of_a_recorded_release_moved_by_hand_is_named_for_audit_repair():
     assert pins_off_record(p, pp, record) == ["ghcr v1.0.0-php-8.3"]
     error = conflict_error(parse_release("v1.0.0"), pp.conflicts, ["ghcr v1.0.0-php-8.3"])
     assert error.exit_code == 14 and error.hint
-    assert "`publisher audit --repair` points them back" in error.hint
+    assert "`publisher audit --repair` points it back" in error.hint
     assert "publisher release v1.0.0" not in error.hint  # that is the run just refused
 
 
