@@ -9,7 +9,8 @@ import click
 
 from ..core import plan as planning
 from ..core import reference, render
-from ..core.errors import UsageError
+from ..core.config import Config
+from ..core.errors import StaleDockerfilesError, UsageError
 from ..core.version import parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state
@@ -91,9 +92,12 @@ def plan_command(
     is_flag=True,
     help="Fail (exit 3) if a committed Dockerfile is changed or missing; write nothing.",
 )
+@options.as_json(
+    "Print each line's Dockerfile and its state (current, written, changed, missing) as JSON."
+)
 @pass_state
 @handle_errors
-def render_command(state: State, config_path: str, check: bool) -> None:
+def render_command(state: State, config_path: str, check: bool, as_json: bool) -> None:
     """Render dockerfiles/<X.Y>/Dockerfile for every PHP line from the template.
 
     --check compares every line's rendered Dockerfile with the committed one and
@@ -102,14 +106,22 @@ def render_command(state: State, config_path: str, check: bool) -> None:
     start of each diff. A Dockerfile left in the directory of a line matrix.yaml no
     longer configures is a warning, with or without --check.
 
+    --json prints {"ok", "template", "lines": [{"php", "path", "state"}], "leftovers"}
+    on stdout, the state of each line being current, written, changed (with "diff",
+    the start of the diff) or missing; a failed check adds "error" and exits 3.
+
     \b
     Examples:
       publisher render                 # rewrite the Dockerfiles
       publisher render --check         # CI: fail when they are not what render writes
+      publisher render --check --json  # the same, as JSON
       publisher render --config examples/offline/matrix.yaml
     """
     cfg = state.load_config(config_path)
     result = render.check(cfg)
+    if as_json:
+        render_json(state, cfg, config_path, result, check)
+        return
     for item in result.current:
         state.output.detail(f"up to date: {item.path}")
     if not check:
@@ -127,14 +139,38 @@ def render_command(state: State, config_path: str, check: bool) -> None:
         state.output.info(f"{difference.php} changed: {difference.path}")
         for line in difference.excerpt:
             state.output.info(f"  {line}")
+    raise check_failed(cfg, config_path, result)
+
+
+def check_failed(cfg: Config, config_path: str, result: render.Check) -> StaleDockerfilesError:
+    """The failure of ``render --check``, with the command that fixes it."""
     command = "publisher render"
     if config_path != options.CONFIG:
         command += f" --config {shlex.quote(config_path)}"
-    raise result.error(
+    return result.error(
         cfg,
         hint=f"run `{command}` and commit the result (a change made by hand belongs in "
         f"{cfg.source} or {render.template_shown(cfg)}, which render reads)",
     )
+
+
+def render_json(
+    state: State, cfg: Config, config_path: str, result: render.Check, check: bool
+) -> None:
+    """``render --json``: write what differs (unless --check), then print the document;
+    a failed check's document carries its error, and the command exits 3."""
+    if not check:
+        for difference in result.differences:
+            render.write(difference.rendered)
+    for leftover in result.leftovers:  # to stderr: stdout stays the JSON alone
+        state.output.warning(leftover.describe(cfg))
+    document = result.to_dict(cfg, written=not check)
+    failure = None if document["ok"] else check_failed(cfg, config_path, result)
+    if failure is not None:
+        document["error"] = failure.to_dict()
+    state.output.print_text(json.dumps(document, indent=2, sort_keys=True))
+    if failure is not None:
+        raise failure
 
 
 @main.command("inspect")

@@ -247,6 +247,27 @@ class Check:
     def ok(self) -> bool:
         return not self.differences
 
+    def to_dict(self, config: Config, *, written: bool) -> dict[str, object]:
+        """The check as JSON (``render --json``): each line's Dockerfile and its state,
+        ``current``, ``changed`` or ``missing``, or ``written`` when ``written`` (a plain
+        ``render`` rewrote it), with the start of the diff of a changed one; then the
+        leftovers. Dockerfile paths are absolute."""
+        lines: list[dict[str, object]] = [
+            {"php": item.php, "path": str(item.path), "state": "current"} for item in self.current
+        ]
+        for difference in self.differences:
+            entry: dict[str, object] = {"php": difference.php, "path": str(difference.path)}
+            entry["state"] = "written" if written else difference.kind
+            if difference.excerpt:
+                entry["diff"] = list(difference.excerpt)
+            lines.append(entry)
+        return {
+            "ok": written or self.ok,
+            "template": template_shown(config),
+            "lines": sorted(lines, key=lambda entry: php_line_order(str(entry["php"]))),
+            "leftovers": [{"php": item.php, "path": str(item.path)} for item in self.leftovers],
+        }
+
     def error(self, config: Config, hint: str) -> StaleDockerfilesError:
         """The failure of the check: every difference, classified, in one message."""
         sources = f"{config.source} and {template_shown(config)}"

@@ -3,6 +3,7 @@ classified (changed, missing), in one failure; a dropped line's leftover is a wa
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,58 @@ def test_leftovers_are_the_unconfigured_line_directories_only(repo_root):
         for name in ("10.0", "8.3", "8.4", "9.9", "tools", "8")
     ]
     assert [item.php for item in render.leftovers(cfg, found)] == ["9.9", "10.0"]
+
+
+def render_json(cli, project: Path, *flags: str):
+    result = cli("render", "--json", *flags, "--config", str(project / "matrix.yaml"))
+    return result, json.loads(result.stdout)
+
+
+def test_render_json_lists_every_line_current_and_writes_nothing(cli, project):
+    result, document = render_json(cli, project, "--check")
+    assert result.exit_code == 0, result.output
+    assert document["ok"] is True
+    assert [line["php"] for line in document["lines"]] == ["8.1", "8.2", "8.3", "8.4", "8.5"]
+    assert {line["state"] for line in document["lines"]} == {"current"}
+    assert document["lines"][3]["path"] == str(dockerfile(project, "8.4"))
+    assert document["template"].endswith("dockerfiles/Dockerfile.j2")
+    assert document["leftovers"] == []
+
+
+def test_render_check_json_classifies_each_line_and_carries_the_error(cli, project):
+    edited = dockerfile(project, "8.4")
+    edited.write_text(edited.read_text() + "# edited by hand\n")
+    dockerfile(project, "8.3").unlink()
+    (project / "dockerfiles" / "8.0").mkdir()
+    (project / "dockerfiles" / "8.0" / "Dockerfile").write_text("FROM scratch\n")
+    result, document = render_json(cli, project, "--check")
+    assert result.exit_code == 3, result.output
+    states = {line["php"]: line["state"] for line in document["lines"]}
+    assert states == {
+        "8.1": "current",
+        "8.2": "current",
+        "8.3": "missing",
+        "8.4": "changed",
+        "8.5": "current",
+    }
+    changed = next(line for line in document["lines"] if line["php"] == "8.4")
+    assert "-# edited by hand" in changed["diff"]
+    assert document["ok"] is False
+    assert document["error"]["exit_code"] == 3
+    assert "8.3 missing" in document["error"]["message"]
+    assert document["leftovers"] == [
+        {"php": "8.0", "path": str(project / "dockerfiles" / "8.0" / "Dockerfile")}
+    ]
+    assert "8.0" in result.stderr and "leftover" in result.stderr  # the warning: stderr
+    assert edited.read_text().endswith("# edited by hand\n")  # --check writes nothing
+    assert not dockerfile(project, "8.3").exists()
+
+
+def test_render_json_rewrites_and_says_written(cli, project):
+    dockerfile(project, "8.3").unlink()
+    result, document = render_json(cli, project)
+    assert result.exit_code == 0, result.output
+    states = {line["php"]: line["state"] for line in document["lines"]}
+    assert states["8.3"] == "written" and states["8.4"] == "current"
+    assert dockerfile(project, "8.3").exists()
+    assert check(cli, project).exit_code == 0
