@@ -61,6 +61,8 @@ def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
     kind = "multi-platform index" if result.is_index else "single-platform image"
     extra = f", {result.attestations} attestation(s)" if result.attestations else ""
     output.info(f"     kind: {kind} ({result.media_type}){extra}")
+    for key, value in sorted(result.annotations.items()):
+        output.info(f"annotation: {key}={value}")
     rows = [
         (p.platform, p.digest, human_size(p.size), p.created or "-", str(len(p.labels)))
         for p in result.platforms

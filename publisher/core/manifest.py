@@ -54,6 +54,7 @@ __all__ = [
     "Manifest",
     "build_index",
     "descriptor_for",
+    "index_annotations",
     "platform_key",
     "sha256_digest",
 ]
@@ -239,6 +240,36 @@ class Manifest:
     def annotations(self) -> Mapping[str, str]:
         value = self.data.get("annotations") or {}
         return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
+#: The image labels an index repeats as its own annotations when every platform image
+#: carries the same value: registries that show one description for a multi-platform
+#: image (GHCR's package page) read the index's annotations, not its images' labels.
+INDEX_ANNOTATIONS = (
+    "org.opencontainers.image.title",
+    "org.opencontainers.image.description",
+    "org.opencontainers.image.version",
+    "org.opencontainers.image.created",
+    "org.opencontainers.image.revision",
+    "org.opencontainers.image.source",
+    "org.opencontainers.image.url",
+    "org.opencontainers.image.documentation",
+    "org.opencontainers.image.licenses",
+    "org.opencontainers.image.vendor",
+)
+
+
+def index_annotations(labels: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """The annotations of an index over images with these ``labels``: each label of
+    ``INDEX_ANNOTATIONS`` that every image sets to the same non-empty value."""
+    if not labels:
+        return {}
+    shared = {}
+    for key in INDEX_ANNOTATIONS:
+        values = {image.get(key, "") for image in labels}
+        if len(values) == 1 and (value := values.pop()):
+            shared[key] = value
+    return shared
 
 
 def build_index(

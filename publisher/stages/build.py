@@ -177,12 +177,7 @@ def published_record(
 
 def image_labels(client: RegistryClient, repo_path: str, digest: str) -> dict[str, str]:
     """The OCI labels of the image at ``digest`` ({} when it has none)."""
-    manifest = client.get_manifest_by_digest(repo_path, digest)
-    config = client.image_config(repo_path, manifest).get("config") or {}
-    labels = config.get("Labels") if isinstance(config, dict) else None
-    if not isinstance(labels, dict):
-        return {}
-    return {str(k): str(v) for k, v in labels.items()}
+    return client.labels(repo_path, client.get_manifest_by_digest(repo_path, digest))
 
 
 def base_from_label(name: str | None) -> tuple[str, str | None] | None:

@@ -38,6 +38,8 @@ class Inspection:
     platforms: tuple[PlatformInfo, ...] = ()
     attestations: int = 0
     error: PublisherError | None = None
+    #: the annotations of the manifest or index itself (an index's describe the whole image)
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -58,6 +60,7 @@ class Inspection:
                 for p in self.platforms
             ],
             "attestations": self.attestations,
+            "annotations": dict(self.annotations),
             "error": None,
         }
         if self.error is not None:
@@ -145,4 +148,5 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
         is_index=manifest.is_index,
         platforms=tuple(platforms),
         attestations=len(manifest.attestations),
+        annotations=manifest.annotations,
     )

@@ -47,6 +47,7 @@ from ..adapters.registry import (
     RegistryClient,
     build_index,
     descriptor_for,
+    index_annotations,
     sha256_digest,
 )
 from ..adapters.registry.transfer import DEFAULT_TRANSFERS, Transfers
@@ -647,6 +648,7 @@ class Publisher:
             children: list[Descriptor] = []
             attestations: list[Descriptor] = []
             images: list[tuple[str, str]] = []
+            platform_images: list[Manifest] = []
             for record in records:
                 manifest = manifests[record.digest]
                 if manifest.is_index:
@@ -662,7 +664,12 @@ class Publisher:
                     manifest = primary.get_manifest_by_digest(repo, found[0].digest)
                 children.append(descriptor_for(manifest, record.platform))
                 images.append((record.platform, manifest.digest))
-            body, media_type = build_index([*children, *attestations])
+                platform_images.append(manifest)
+            # The index repeats the labels its images share (title, description,
+            # version, source, ...): GHCR shows a multi-platform image's description
+            # from its index. The same images give the same index, on every run.
+            labels = in_parallel(lambda image: primary.labels(repo, image), platform_images)
+            body, media_type = build_index([*children, *attestations], index_annotations(labels))
             self._bodies[sha256_digest(body)] = (body, media_type)
             indexes[php] = LineIndex(
                 php,

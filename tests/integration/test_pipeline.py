@@ -9,6 +9,7 @@ issue's end-to-end sequence and RELIABILITY.md scenarios 11-18.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import shutil
@@ -211,6 +212,91 @@ def test_republish_of_the_newest_release_moves_floating_tags(
 
 
 # --------------------------------------------------------------------------- scenario 11
+
+
+def skopeo_json(skopeo: str, *args: str) -> dict[str, object]:
+    out = subprocess.run(
+        [skopeo, "inspect", "--tls-verify=false", *args], capture_output=True, check=True
+    ).stdout
+    return json.loads(out)
+
+
+def test_each_index_repeats_the_labels_its_images_share_as_annotations(
+    tmp_path, tools, bases, fresh_registry
+):
+    """GHCR shows a multi-platform image's description from its index: the index carries
+    the OCI labels both platform images share (read back by skopeo, on both registries)."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    stack.release("v1.0.0")
+    skopeo = tools["skopeo"]
+    for php, digest in stack.index_digests("v1.0.0").items():
+        for host in (hub.host, ghcr.host):
+            index = skopeo_json(skopeo, "--raw", f"docker://{host}/{stack.repo}@{digest}")
+            annotations = index["annotations"]
+            labels = [
+                skopeo_json(skopeo, "--config", f"docker://{host}/{stack.repo}@{child['digest']}")[
+                    "config"
+                ]["Labels"]
+                for child in index["manifests"]
+            ]
+            assert len(labels) == 2
+            assert annotations["org.opencontainers.image.version"] == f"v1.0.0-php-{php}"
+            for key in (
+                "org.opencontainers.image.title",
+                "org.opencontainers.image.description",
+                "org.opencontainers.image.version",
+            ):
+                assert annotations[key] == labels[0][key] == labels[1][key], key
+            # only the OCI labels the images share: no base, no publisher-specific label
+            assert all(key.startswith("org.opencontainers.image.") for key in annotations)
+            assert not any(key.startswith("org.opencontainers.image.base.") for key in annotations)
+
+
+def test_a_release_whose_indexes_carry_no_annotations_reruns_without_conflict(
+    tmp_path, tools, bases, fresh_registry
+):
+    """A release published before indexes repeated their images' labels: its rerun keeps
+    the indexes it has (the same platform images), refuses nothing and moves no tag."""
+    import requests
+
+    hub, ghcr = fresh_registry(), fresh_registry()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    stack.release("v1.0.0")
+    skopeo = tools["skopeo"]
+    renamed: dict[str, str] = {}
+    for host in (hub.host, ghcr.host):
+        tags = skopeo_tag_map(skopeo, host, stack.repo)
+        for digest in stack.index_digests("v1.0.0").values():
+            url = f"http://{host}/v2/{stack.repo}/manifests"
+            got = requests.get(
+                f"{url}/{digest}", headers={"Accept": "application/vnd.oci.image.index.v1+json"}
+            )
+            index = got.json()
+            assert index.pop("annotations")  # what this publisher writes
+            body = json.dumps(index, sort_keys=True, separators=(",", ":")).encode()
+            headers = {"Content-Type": "application/vnd.oci.image.index.v1+json"}
+            for reference in ["", *sorted(t for t, d in tags.items() if d == digest)]:
+                put = requests.put(
+                    f"{url}/{reference or 'sha256:' + hashlib.sha256(body).hexdigest()}",
+                    body,
+                    headers=headers,
+                )
+                assert put.status_code == 201, put.text
+            renamed[digest] = "sha256:" + hashlib.sha256(body).hexdigest()
+    for path in stack.notes_dir.iterdir():  # the record an earlier publisher wrote
+        text = path.read_text(encoding="utf-8")
+        for old, new in renamed.items():
+            text = text.replace(old, new)
+        path.write_text(text, encoding="utf-8")
+    before = tag_maps(stack, skopeo)
+    assert set(before[0].values()) == set(renamed.values())
+
+    result = stack.release("v1.0.0")
+    assert "conflict" not in (result.stdout + result.stderr).lower()
+    assert tag_maps(stack, skopeo) == before
+    assert set(stack.index_digests("v1.0.0").values()) == set(renamed.values())
+    stack.ok("verify", "v1.0.0", "--notes-dir", str(stack.notes_dir))
 
 
 def test_push_order_children_then_index_then_tags(

@@ -65,8 +65,25 @@ def test_inspect_online_json(
     assert data["platforms"][0]["labels"] == labels
     assert data["platforms"][0]["created"] == "2024-01-01T00:00:00Z"
     assert data["attestations"] == 2
+    assert data["annotations"] == {}
     table = run(["inspect", f"{registry.host}/{repo}:v1"], tmp_path)
     assert table.exit_code == 0 and digest in table.output and "linux/arm64" in table.output
+
+
+def test_inspect_shows_the_annotations_of_an_index(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    """An index's own annotations (what GHCR shows for a multi-platform image)."""
+    image = make_image(seed=11)
+    index = json.loads(image.index)
+    index["annotations"] = {"org.opencontainers.image.description": "PHP-FPM, described"}
+    annotated = TestImage(json.dumps(index).encode(), OCI_INDEX, image.images)
+    seed(registry, repo, annotated, tags=["v2"])
+    result = run(["inspect", f"{registry.host}/{repo}:v2", "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["annotations"] == index["annotations"]
+    table = run(["inspect", f"{registry.host}/{repo}:v2"], tmp_path)
+    assert "annotation: org.opencontainers.image.description=PHP-FPM, described" in table.output
 
 
 def test_inspect_says_when_a_broken_matrix_yaml_is_not_used(

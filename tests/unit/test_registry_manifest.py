@@ -17,6 +17,7 @@ from publisher.adapters.registry import (
     Manifest,
     build_index,
     descriptor_for,
+    index_annotations,
     platform_key,
     sha256_digest,
 )
@@ -125,6 +126,38 @@ def test_build_index_is_deterministic_and_keeps_descriptors() -> None:
     rebuilt = Manifest.parse(body1)
     assert [c.digest for c in rebuilt.children] == [c.digest for c in children]
     assert rebuilt.attestations[0].annotations == children[2].annotations
+
+
+OCI = "org.opencontainers.image."
+
+
+def test_index_annotations_are_the_oci_labels_every_image_shares() -> None:
+    amd64 = {
+        OCI + "title": "PHP-FPM",
+        OCI + "version": "v2.0.0-php-8.4",
+        OCI + "revision": "abc",
+        OCI + "created": "",  # empty: not repeated
+        OCI + "base.name": "php@sha256:" + "1" * 64,  # describes one image, never the index
+        "dev.publisher.php-line": "8.4",  # not an OCI label
+        OCI + "source": "https://example.test/a",
+    }
+    arm64 = {**amd64, OCI + "revision": "def", OCI + "source": "https://example.test/a"}
+    del arm64[OCI + "title"]  # one image lacks it: not shared
+    assert index_annotations([amd64, arm64]) == {
+        OCI + "version": "v2.0.0-php-8.4",
+        OCI + "source": "https://example.test/a",
+    }
+    assert index_annotations([amd64])[OCI + "title"] == "PHP-FPM"
+    assert index_annotations([]) == {}
+
+
+def test_an_index_with_annotations_is_deterministic_and_keeps_them() -> None:
+    children = Manifest.parse(make_image(seed=5).index).children
+    shared = {OCI + "version": "v1", OCI + "description": "d"}
+    body, _ = build_index(children, shared)
+    assert body == build_index(children, dict(reversed(list(shared.items()))))[0]
+    assert Manifest.parse(body).annotations == shared
+    assert body != build_index(children)[0]
 
 
 def test_build_index_rejects_empty_and_non_manifests() -> None:

@@ -17,6 +17,7 @@ Public API (import from ``publisher.adapters.registry``)::
     client.blob_exists(repo_path, digest) -> bool
     client.get_blob(repo_path, digest) -> bytes   # small blobs (configs), verified
     client.image_config(repo_path, manifest) -> dict
+    client.labels(repo_path, manifest) -> {label: value}   # the image config's Labels
     client.push_blob(repo_path, digest, data: bytes | Path) -> bool   # False when it existed
     client.mount_blob(repo_path, digest, from_repo) -> bool           # True when mounted (201)
     client.upload(repo_path, digest, size, data, what=None) -> bool   # retried; data: bytes, a file
@@ -40,7 +41,8 @@ Public API (import from ``publisher.adapters.registry``)::
     Manifest.parse(body, media_type, digest)      # .is_index .children .platform_children
                                                   # .attestations .config .layers .blobs .compressed_size
     Descriptor(media_type, digest, size, platform, annotations)   # .is_attestation
-    build_index(children) -> (body, media_type)   # pure, deterministic OCI index bytes
+    build_index(children, annotations) -> (body, media_type)   # pure, deterministic OCI index bytes
+    index_annotations([labels, ...]) -> {key: value}   # the OCI labels all images share
     descriptor_for(manifest, platform) -> Descriptor
 
 ``repo_path`` is the repository path on the host (``acme/php-fpm``), as in
@@ -63,6 +65,7 @@ from ...core.manifest import (
     Manifest,
     build_index,
     descriptor_for,
+    index_annotations,
     platform_key,
     sha256_digest,
 )
@@ -88,6 +91,7 @@ __all__ = [
     "credentials_for",
     "credentials_for_host",
     "descriptor_for",
+    "index_annotations",
     "platform_key",
     "sha256_digest",
 ]

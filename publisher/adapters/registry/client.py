@@ -442,6 +442,14 @@ class RegistryClient:
             )
         return data
 
+    def labels(self, repo_path: str, manifest: Manifest) -> dict[str, str]:
+        """The labels in the image config of an image manifest ({} when it has none)."""
+        config = self.image_config(repo_path, manifest).get("config") or {}
+        labels = config.get("Labels") if isinstance(config, dict) else None
+        if not isinstance(labels, dict):
+            return {}
+        return {str(k): str(v) for k, v in labels.items()}
+
     def platform_sizes(self, ref: Reference) -> dict[str, int]:
         """``linux/amd64`` -> compressed bytes (config + layers); attestations excluded."""
         manifest = self.get_manifest(ref)
