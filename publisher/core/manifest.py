@@ -53,6 +53,7 @@ __all__ = [
     "Descriptor",
     "Manifest",
     "build_index",
+    "config_labels",
     "descriptor_for",
     "index_annotations",
     "platform_key",
@@ -257,6 +258,13 @@ INDEX_ANNOTATIONS = (
     "org.opencontainers.image.licenses",
     "org.opencontainers.image.vendor",
 )
+
+
+def config_labels(config: Mapping[str, Any]) -> dict[str, str]:
+    """The labels of an image config (its ``config.Labels``; {} when it has none)."""
+    inner = config.get("config") or {}
+    labels = inner.get("Labels") if isinstance(inner, Mapping) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, Mapping) else {}
 
 
 def index_annotations(labels: Sequence[Mapping[str, str]]) -> dict[str, str]:

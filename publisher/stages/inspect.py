@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..adapters.registry import Descriptor, Manifest, RegistryClient
+from ..adapters.registry import Descriptor, Manifest, RegistryClient, config_labels
 from ..core.errors import InvalidResponseError, NotFoundError, PublisherError
 from ..core.reference import Reference
 from ..resolve import UNKNOWN_PLATFORM, platform_key
@@ -70,12 +70,7 @@ class Inspection:
 
 def _config_facts(data: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
     created = data.get("created")
-    inner = data.get("config") or {}
-    labels = inner.get("Labels") if isinstance(inner, Mapping) else None
-    return (
-        created if isinstance(created, str) else None,
-        {str(k): str(v) for k, v in labels.items()} if isinstance(labels, Mapping) else {},
-    )
+    return created if isinstance(created, str) else None, config_labels(data)
 
 
 def _missing_child(

@@ -46,6 +46,7 @@ from ..adapters.registry import (
     Manifest,
     RegistryClient,
     build_index,
+    config_labels,
     descriptor_for,
     index_annotations,
     sha256_digest,
@@ -414,6 +415,9 @@ class Publisher:
     transfers: Transfers = field(init=False)
     #: manifest bodies this run assembled or fetched, so tagging them needs no GET
     _bodies: dict[str, tuple[bytes, str]] = field(init=False, default_factory=dict)
+    #: image config blobs read from the primary (for the index's annotations), by digest:
+    #: the copies upload them from here, so the run reads each blob from the primary once
+    _configs: dict[str, bytes] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.transfers = Transfers(workers=self.options.transfers, output=self.output)
@@ -668,7 +672,7 @@ class Publisher:
             # The index repeats the labels its images share (title, description,
             # version, source, ...): GHCR shows a multi-platform image's description
             # from its index. The same images give the same index, on every run.
-            labels = in_parallel(lambda image: primary.labels(repo, image), platform_images)
+            labels = in_parallel(lambda image: self.labels(primary, repo, image), platform_images)
             body, media_type = build_index([*children, *attestations], index_annotations(labels))
             self._bodies[sha256_digest(body)] = (body, media_type)
             indexes[php] = LineIndex(
@@ -681,6 +685,18 @@ class Publisher:
                 tuple(images),
             )
         return indexes
+
+    def labels(self, client: RegistryClient, repo: str, image: Manifest) -> dict[str, str]:
+        """The labels of a platform image on the primary; its config blob is kept for
+        the copies (``_configs``)."""
+        config = image.config
+        if config is None:
+            return {}
+        body = self._configs.get(config.digest)
+        if body is None:
+            body = client.get_blob(repo, config.digest)
+            self._configs[config.digest] = body
+        return config_labels(client.parse_config(config.digest, body))
 
     def push_indexes(self, publish_plan: pp.PublishPlan, indexes: Mapping[str, LineIndex]) -> None:
         client = self.client(self.primary)
@@ -711,7 +727,9 @@ class Publisher:
             self.output.detail("every registry holds every index already")
             return
         clients = {planned.copies.targets[r.name]: self.client(r) for r in self.config.secondaries}
-        self.transfers.execute(self.client(self.primary), planned.copies.tree, transfers, clients)
+        self.transfers.execute(
+            self.client(self.primary), planned.copies.tree, transfers, clients, self._configs
+        )
         self._copied(transfers, planned.indexes)
 
     def _copied(self, plan: TransferPlan, indexes: Mapping[str, LineIndex]) -> None:

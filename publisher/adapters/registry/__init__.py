@@ -18,6 +18,7 @@ Public API (import from ``publisher.adapters.registry``)::
     client.get_blob(repo_path, digest) -> bytes   # small blobs (configs), verified
     client.image_config(repo_path, manifest) -> dict
     client.labels(repo_path, manifest) -> {label: value}   # the image config's Labels
+    client.parse_config(digest, body) -> dict     # a config blob already read
     client.push_blob(repo_path, digest, data: bytes | Path) -> bool   # False when it existed
     client.mount_blob(repo_path, digest, from_repo) -> bool           # True when mounted (201)
     client.upload(repo_path, digest, size, data, what=None) -> bool   # retried; data: bytes, a file
@@ -64,6 +65,7 @@ from ...core.manifest import (
     Descriptor,
     Manifest,
     build_index,
+    config_labels,
     descriptor_for,
     index_annotations,
     platform_key,
@@ -88,6 +90,7 @@ __all__ = [
     "RetryPolicy",
     "api_host",
     "build_index",
+    "config_labels",
     "credentials_for",
     "credentials_for_host",
     "descriptor_for",

@@ -23,6 +23,7 @@ from ...core.manifest import (
     MAX_MANIFEST_BYTES,
     Descriptor,
     Manifest,
+    config_labels,
     sha256_digest,
 )
 from ...core.reference import Reference
@@ -428,27 +429,27 @@ class RegistryClient:
         if config is None:
             raise ValueError("an index has no config")
         body = self.get_blob(repo_path, config.digest, limit=MAX_CONFIG_BLOB)
+        return self.parse_config(config.digest, body)
+
+    def parse_config(self, digest: str, body: bytes) -> dict[str, Any]:
+        """An image config blob's JSON; InvalidResponseError when it is not an object."""
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise self.transport.error(
                 InvalidResponseError,
-                f"the image config {config.digest} is not valid JSON",
+                f"the image config {digest} is not valid JSON",
             ) from None
         if not isinstance(data, dict):
             raise self.transport.error(
                 InvalidResponseError,
-                f"the image config {config.digest} is not a JSON object",
+                f"the image config {digest} is not a JSON object",
             )
         return data
 
     def labels(self, repo_path: str, manifest: Manifest) -> dict[str, str]:
         """The labels in the image config of an image manifest ({} when it has none)."""
-        config = self.image_config(repo_path, manifest).get("config") or {}
-        labels = config.get("Labels") if isinstance(config, dict) else None
-        if not isinstance(labels, dict):
-            return {}
-        return {str(k): str(v) for k, v in labels.items()}
+        return config_labels(self.image_config(repo_path, manifest))
 
     def platform_sizes(self, ref: Reference) -> dict[str, int]:
         """``linux/amd64`` -> compressed bytes (config + layers); attestations excluded."""

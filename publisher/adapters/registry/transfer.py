@@ -128,8 +128,13 @@ class Transfers:
         tree: SourceTree,
         plan: TransferPlan,
         clients: Mapping[Target, RegistryClient],
+        held: Mapping[str, bytes] | None = None,
     ) -> None:
-        """Carry out ``plan``: every blob step on the pool, then the manifests wave by wave."""
+        """Carry out ``plan``: every blob step on the pool, then the manifests wave by wave.
+
+        ``held``: blobs the caller has already read from the source (digest -> verified
+        bytes, e.g. image configs); they are uploaded from memory, not downloaded again.
+        """
         if plan.is_noop:
             self._detail("copy: every target holds every manifest already")
             return
@@ -141,7 +146,8 @@ class Transfers:
         src = tree.source
         with tempfile.TemporaryDirectory(prefix="publisher-copy-", dir=self.spool_dir) as tmp:
             self._run_all(
-                lambda step: self._blob(source, src, step, clients, Path(tmp)), plan.blobs
+                lambda step: self._blob(source, src, step, clients, Path(tmp), held or {}),
+                plan.blobs,
             )
         for wave in plan.manifests:
             self._run_all(lambda step: self._manifest(tree, step, clients), wave)
@@ -263,6 +269,7 @@ class Transfers:
         step: BlobStep,
         clients: Mapping[Target, RegistryClient],
         tmp: Path,
+        held: Mapping[str, bytes],
     ) -> None:
         digest = step.digest
         uploads = list(step.uploads)
@@ -272,7 +279,7 @@ class Transfers:
         after = list(step.after)
         if not uploads:
             return
-        if len(uploads) + len(after) == 1:
+        if digest not in held and len(uploads) + len(after) == 1:
             (target,) = uploads
             self._once(
                 (target.registry, target.repository, digest),
@@ -281,13 +288,14 @@ class Transfers:
             return
         spool = tmp / digest.replace(":", "-")
         try:
-            source.download_blob(src.repository, digest, step.size, spool)
+            data: bytes | Path = held.get(digest) or spool
+            if data is spool:
+                source.download_blob(src.repository, digest, step.size, spool)
 
             def upload(target: Target) -> None:
-                client = clients[target]
                 self._once(
                     (target.registry, target.repository, digest),
-                    lambda: self._push_file(client, target, digest, spool),
+                    lambda: self._push(clients[target], target, digest, data),
                 )
 
             self._run_all(upload, uploads, workers=len(uploads))
@@ -329,10 +337,13 @@ class Transfers:
             what=f"copy blob {step.digest[:19]} ({step.size} bytes) to {target}",
         )
 
-    def _push_file(self, client: RegistryClient, target: Target, digest: str, path: Path) -> None:
-        size = path.stat().st_size
+    def _push(
+        self, client: RegistryClient, target: Target, digest: str, data: bytes | Path
+    ) -> None:
+        """Upload a blob held in memory or spooled to a file."""
+        size = len(data) if isinstance(data, bytes) else data.stat().st_size
         what = f"upload blob {digest[:19]} ({size} bytes) to {target}"
-        client.upload(target.repository, digest, size, path, what=what)
+        client.upload(target.repository, digest, size, data, what=what)
 
     # ------------------------------------------------------------ manifests
 
