@@ -246,17 +246,20 @@ class Manifest:
 #: The image labels an index repeats as its own annotations when every platform image
 #: carries the same value: registries that show one description for a multi-platform
 #: image (GHCR's package page) read the index's annotations, not its images' labels.
-INDEX_ANNOTATIONS = (
-    "org.opencontainers.image.title",
-    "org.opencontainers.image.description",
-    "org.opencontainers.image.version",
-    "org.opencontainers.image.created",
-    "org.opencontainers.image.revision",
-    "org.opencontainers.image.source",
-    "org.opencontainers.image.url",
-    "org.opencontainers.image.documentation",
-    "org.opencontainers.image.licenses",
-    "org.opencontainers.image.vendor",
+INDEX_ANNOTATIONS = tuple(
+    f"org.opencontainers.image.{name}"
+    for name in (
+        "title",
+        "description",
+        "version",
+        "created",
+        "revision",
+        "source",
+        "url",
+        "documentation",
+        "licenses",
+        "vendor",
+    )
 )
 
 
