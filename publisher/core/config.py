@@ -106,6 +106,9 @@ def url_problem(value: str) -> str | None:
         return "is not a valid URL (port 0)"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "must be an http:// or https:// URL with a host, e.g. https://github.com/OWNER/REPO"
+    if parts.username is not None or parts.password is not None:
+        # It becomes a label of every published image: a token in it would be public.
+        return "carries credentials (user:password@); give the URL without them"
     return None
 
 
@@ -707,7 +710,7 @@ class _Reader:
         try:
             return reference.parse(text)
         except InvalidReferenceError as exc:
-            self.fail(node, path, exc.message)
+            self.fail(node, path, exc.message, hint=exc.hint)
 
     def env_name(self, node: yaml.Node, path: str) -> str | None:
         value = self.optional_string(node, path)
@@ -719,7 +722,7 @@ class _Reader:
         value = self.optional_string(node, path)
         if value is None:
             return None
-        return _check_mirror(value, lambda msg: self.fail(node, path, msg))
+        return _check_mirror(value, lambda msg, hint=None: self.fail(node, path, msg, hint))
 
     def directory(self, node: yaml.Node, path: str) -> str:
         return self.one_line(node, path).rstrip("/")
@@ -739,7 +742,8 @@ class _Reader:
             return None
         problem = url_problem(value)
         if problem:
-            self.fail(node, path, f"{value!r} {problem}")
+            shown = reference.hide_credentials(value) or value
+            self.fail(node, path, f"{shown!r} {problem}")
         return value
 
     def packages(self, node: yaml.Node, path: str) -> tuple[str, ...]:
@@ -846,7 +850,7 @@ class _Reader:
         if env.get(ENV_BASE_MIRROR):
             text = env[ENV_BASE_MIRROR]
             then["base.mirror"] = lambda: _Value(
-                _check_mirror(text, lambda msg: _env_fail(ENV_BASE_MIRROR, msg)),
+                _check_mirror(text, lambda msg, hint=None: _env_fail(ENV_BASE_MIRROR, msg, hint)),
                 None,
                 ENV_BASE_MIRROR,
             )
@@ -1162,8 +1166,11 @@ _CONFIG_FIELDS = frozenset(f.name for f in fields(Config))
 _LINE_FIELDS = frozenset(f.name for f in fields(Line))
 
 
-def _check_mirror(value: str, fail: Callable[[str], NoReturn]) -> str:
+def _check_mirror(value: str, fail: Callable[..., NoReturn]) -> str:
     value = value.rstrip("/")
+    hidden = reference.hide_credentials(value)
+    if hidden is not None:  # before any message that would echo the password
+        fail(f"{hidden!r} carries credentials (user:password@)", hint=reference.CREDENTIALS_HINT)
     domain, _, prefix = value.partition("/")
     try:
         probe = reference.parse(f"{domain}/{prefix + '/' if prefix else ''}probe")
@@ -1174,8 +1181,8 @@ def _check_mirror(value: str, fail: Callable[[str], NoReturn]) -> str:
     return value
 
 
-def _env_fail(name: str, message: str) -> NoReturn:
-    raise ConfigError(message, source="environment", field=name)
+def _env_fail(name: str, message: str, hint: str | None = None) -> NoReturn:
+    raise ConfigError(message, source="environment", field=name, hint=hint)
 
 
 def _apply_env(config: Config, env: Mapping[str, str]) -> Config:

@@ -105,9 +105,42 @@ class Reference:
         }
 
 
-def _fail(text: str, reason: str) -> InvalidReferenceError:
+def _fail(text: str, reason: str, hint: str | None = None) -> InvalidReferenceError:
     shown = text if len(text) <= 80 else text[:77] + "..."
-    return InvalidReferenceError(f"invalid image reference {shown!r}: {reason}")
+    return InvalidReferenceError(f"invalid image reference {shown!r}: {reason}", hint=hint)
+
+
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+#: What follows '@' in a reference with a digest of any algorithm (only sha256 passes later).
+_DIGEST_LIKE_RE = re.compile(r"(?:[a-z0-9]+(?:[+._-][a-z0-9]+)*:)?[0-9a-fA-F]{32,}")
+
+#: Where registry credentials belong (a reference or a URL with them is refused).
+CREDENTIALS_HINT = (
+    "credentials come from the environment variables matrix.yaml names for the registry "
+    "(username_env, password_env) or from the docker config (`docker login HOST`); remove "
+    "them from the reference, and change the password if it was shared"
+)
+
+
+def hide_credentials(text: str) -> str | None:
+    """``text`` with the ``user:password@`` it starts with (after an optional ``scheme://``)
+    shown as ``***@``, or None when it carries none.
+
+    An ``@`` is a digest's unless what follows it is no digest (a host:
+    ``alice:s3cret@registry.example/team/php``); the password may hold any character.
+    """
+    scheme = _SCHEME_RE.match(text)
+    start = scheme.end() if scheme else 0
+    rest = text[start:]
+    at = rest.rfind("@")
+    if at == -1:
+        return None
+    after = rest[at + 1 :]
+    if not (after.startswith("sha256:") or _DIGEST_LIKE_RE.fullmatch(after)):
+        return text[:start] + "***" + rest[at:]
+    authority = rest.split("/", 1)[0] if scheme else ""
+    at = authority.rfind("@")
+    return None if at == -1 else text[:start] + "***" + rest[at:]
 
 
 def _check_tag(tag: str, text: str | None = None) -> None:
@@ -206,6 +239,9 @@ def parse(text: str) -> Reference:
     """Parse and normalize an image reference; raise InvalidReferenceError with a sentence."""
     if not isinstance(text, str) or not text:
         raise _fail(str(text), "the reference is empty")
+    hidden = hide_credentials(text)
+    if hidden is not None:  # checked first: no other message may echo the password
+        raise _fail(hidden, "it carries credentials (user:password@)", CREDENTIALS_HINT)
     if text != text.strip() or any(c.isspace() for c in text):
         raise _fail(text, "a reference may not contain whitespace")
     if not text.isascii():

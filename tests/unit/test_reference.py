@@ -527,3 +527,33 @@ def test_accepted_exactly_when_the_grammar_says_so(text):
     except InvalidReferenceError:
         accepted = False
     assert accepted == _oracle(text), text
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("alice:pw@registry.example/team/php", "***@registry.example/team/php"),
+        ("alice:pw@127.0.0.1:5000", "***@127.0.0.1:5000"),
+        ("alice:p@w/d@127.0.0.1:5000/x", "***@127.0.0.1:5000/x"),
+        ("https://alice:pw@registry.example/x", "https://***@registry.example/x"),
+        ("https://alice:p/w@registry.example/x", "https://***@registry.example/x"),
+        ("https://alice:pw@h/x@sha256:" + "0" * 64, "https://***@h/x@sha256:" + "0" * 64),
+        ("php@sha256:" + "a" * 64, None),
+        ("php:8.4@sha256:abc", None),
+        ("php@sha512:" + "a" * 128, None),
+        ("busybox@" + "a" * 64, None),
+        ("docker.io/library/php:8.4", None),
+    ],
+)
+def test_hide_credentials_shows_a_reference_without_its_user_and_password(
+    text: str, shown: str | None
+) -> None:
+    assert reference.hide_credentials(text) == shown
+
+
+def test_a_reference_with_credentials_is_refused_without_them() -> None:
+    with pytest.raises(InvalidReferenceError) as info:
+        reference.parse("alice:s3cret-pw@127.0.0.1:5000/team/php:v1")
+    assert "s3cret-pw" not in info.value.message + (info.value.hint or "")
+    assert "'***@127.0.0.1:5000/team/php:v1'" in info.value.message
+    assert "carries credentials" in info.value.message
