@@ -5,9 +5,11 @@ searched for the canary (and its encoded forms)."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
@@ -15,8 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from publisher.adapters.builders import dockercli
 from publisher.adapters.localregistry import LocalRegistry
-from tests.conftest import ROOT
+from publisher.adapters.runner import Runner
+from tests.conftest import ROOT, require_tool
+from tests.integration.conftest import BasicAuthRegistry
 
 pytestmark = pytest.mark.integration
 
@@ -138,3 +143,44 @@ def test_credentials_in_an_inspected_reference_are_refused_without_echoing_them(
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert "carries credentials" in result.stdout + result.stderr
         assert leaked(result.stdout + result.stderr) == [], result.stdout + result.stderr
+
+
+# ------------------------------------------- docker login into a throwaway config
+
+
+def test_docker_login_keeps_the_password_out_of_the_platform_credential_store(
+    basic_registry: BasicAuthRegistry,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With `pass` and docker-credential-pass installed (as on many desktops), `docker login`
+    into a config without credentials files the password in the pass store, where it stays
+    after the throwaway config is gone."""
+    docker = require_tool("docker")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    calls = tmp_path / "store-calls.txt"
+    for name in ("pass", "docker-credential-pass"):
+        shim = bindir / name
+        shim.write_text(f'#!/bin/sh\ncat >/dev/null\necho "{name} $*" >> {calls}\n')
+        shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DOCKER_CONFIG", raising=False)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    runner = Runner()
+    with dockercli.logged_in_config(
+        runner, basic_registry.host, basic_registry.credentials, docker=docker
+    ) as env:
+        config = json.loads((Path(env["DOCKER_CONFIG"]) / "config.json").read_text())
+        assert "credsStore" not in config
+        assert config["auths"][basic_registry.host]["auth"]  # logged in, in this file
+    assert not calls.exists(), calls.read_text()  # no credential store was asked to keep it
+    assert list(scratch.iterdir()) == []  # the throwaway config is gone
+
+
+def test_docker_hub_credentials_are_filed_where_docker_login_puts_them() -> None:
+    assert dockercli.config_key("docker.io") == "https://index.docker.io/v1/"
+    assert dockercli.config_key("127.0.0.1:5000") == "127.0.0.1:5000"

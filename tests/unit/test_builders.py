@@ -489,7 +489,8 @@ def test_buildx_logs_in_through_stdin_with_a_throwaway_docker_config(
         config_dir = Path(call.env["DOCKER_CONFIG"])
         seen["config"] = str(config_dir)
         seen["plugins"] = str((config_dir / "cli-plugins").resolve())
-        seen["has_user_config"] = str((config_dir / "config.json").exists())
+        seen["config_is_a_link"] = str((config_dir / "config.json").is_symlink())
+        seen["config_json"] = (config_dir / "config.json").read_text()
         (tmp_path / "work" / "php-8.4-arm64.metadata.json").write_text(
             json.dumps({"containerimage.digest": DIGEST_A})
         )
@@ -512,7 +513,10 @@ def test_buildx_logs_in_through_stdin_with_a_throwaway_docker_config(
     assert all(Creds.password not in " ".join(c.argv) for c in runner.calls)
     assert login.env["DOCKER_CONFIG"] == seen["config"] != str(user_config)
     assert seen["plugins"] == str(user_config / "cli-plugins")
-    assert seen["has_user_config"] == "False"
+    # Not the user's config.json: one of its own, whose entry for the host keeps `docker
+    # login` from filing the password in a credential store instead.
+    assert seen["config_is_a_link"] == "False"
+    assert json.loads(seen["config_json"]) == {"auths": {"https://index.docker.io/v1/": {}}}
     assert not Path(seen["config"]).exists()  # removed afterwards
     assert Creds.password not in runner.stream.getvalue()
 

@@ -10,6 +10,7 @@ a 20.10 CLI uses the daemon's built-in BuildKit. So we probe each candidate
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...resolve import DOCKER_HUB_API, DOCKER_HUB_CONFIG_KEY, api_host
 from ..runner import Runner
 from .base import Login, log_in, parse_version
 
@@ -87,6 +89,11 @@ def login_argv(registry_host: str, username: str, *, docker: str = "docker") -> 
     return [docker, "login", "--username", username, "--password-stdin", registry_host]
 
 
+def config_key(host: str) -> str:
+    """The key `docker login HOST` files the credentials under in config.json."""
+    return DOCKER_HUB_CONFIG_KEY if api_host(host) == DOCKER_HUB_API else host
+
+
 @contextlib.contextmanager
 def logged_in_config(
     runner: Runner, host: str, creds: Login | None, *, docker: str = "docker"
@@ -106,6 +113,13 @@ def logged_in_config(
             for entry in original.iterdir():
                 if entry.name != "config.json":
                     (tmp / entry.name).symlink_to(entry)
+        # A config holding no credentials at all makes `docker login` look for the
+        # platform's credential store (docker-credential-pass, -secretservice) and keep the
+        # password there, out of this directory and after the run: an entry for the host
+        # keeps it in this config.json, removed with the directory.
+        seed = tmp / "config.json"
+        with open(os.open(seed, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+            json.dump({"auths": {config_key(host): {}}}, handle)
         config_env = {"DOCKER_CONFIG": str(tmp)}
         log_in(runner, login_argv(host, creds.username, docker=docker), creds, env=config_env)
         yield config_env
