@@ -20,7 +20,7 @@ import math
 import re
 import time
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -340,7 +340,7 @@ class GitHubReleases:
         if isinstance(exc, github.RateLimitExceededException) or (
             isinstance(exc, GithubException) and exc.status == 429
         ):
-            detail = _message(exc)
+            detail = _message(exc, redact)
             return GitHubError(
                 f"{doing} failed: GitHub API rate limit exceeded ({exc.status}"
                 f"{': ' + redact(detail) if detail else ''}){_rate_limit_wait(exc.headers)}",
@@ -356,7 +356,7 @@ class GitHubReleases:
                 f"`{env}: ${{{{ secrets.GITHUB_TOKEN }}}}`, otherwise create a new token",
             )
         if isinstance(exc, GithubException) and exc.status == 403:
-            detail = _message(exc)
+            detail = _message(exc, redact)
             return GitHubError(
                 f"{doing} failed: GitHub refused the request (403{': ' + redact(detail) if detail else ''})",
                 hint=_PERMISSION_HINT.format(env=env, repo=repo),
@@ -369,7 +369,7 @@ class GitHubReleases:
                 hint=f"check the OWNER/NAME; for a private repository the token needs read access to {repo}",
             )
         if isinstance(exc, GithubException):
-            detail = _message(exc)
+            detail = _message(exc, redact)
             return GitHubError(
                 f"{doing} failed: GitHub answered {exc.status}{': ' + redact(detail) if detail else ''}",
                 hint="see https://www.githubstatus.com/ for outages; rerun the step to retry"
@@ -454,8 +454,9 @@ def _rate_limit_wait(headers: Mapping[str, str] | None, now: float | None = None
     return ""
 
 
-def _message(exc: GithubException) -> str:
-    """GitHub's message, with the reasons of a validation failure (``errors``), on one line."""
+def _message(exc: GithubException, redact: Callable[[str], str]) -> str:
+    """GitHub's message, with the reasons of a validation failure (``errors``), on one line,
+    ``redact`` applied before it is cut short (a token cut in two is no longer recognized)."""
     data = exc.data
     if not isinstance(data, dict):
         return ""
@@ -469,4 +470,4 @@ def _message(exc: GithubException) -> str:
             said = entry.get("message")
             named = " ".join(str(entry[k]) for k in ("resource", "field", "code") if entry.get(k))
             parts.append(said if isinstance(said, str) and said else named)
-    return " ".join("; ".join(p for p in parts if p).split())[:300]
+    return redact(" ".join("; ".join(p for p in parts if p).split()))[:300]

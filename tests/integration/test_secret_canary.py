@@ -21,7 +21,9 @@ from publisher.adapters.builders import dockercli
 from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.runner import Runner
 from tests.conftest import ROOT, require_tool
-from tests.integration.conftest import BasicAuthRegistry
+from tests.integration.conftest import GH_REPO, GH_TOKEN, BasicAuthRegistry
+from tests.support.fake_github import ECHO_AUTHORIZATION, FakeGitHub
+from tests.support.faultproxy import Fault, FaultProxy
 
 pytestmark = pytest.mark.integration
 
@@ -184,3 +186,104 @@ def test_docker_login_keeps_the_password_out_of_the_platform_credential_store(
 def test_docker_hub_credentials_are_filed_where_docker_login_puts_them() -> None:
     assert dockercli.config_key("docker.io") == "https://index.docker.io/v1/"
     assert dockercli.config_key("127.0.0.1:5000") == "127.0.0.1:5000"
+
+
+# ------------------------------------------ a registry that echoes the password back
+
+
+@pytest.fixture
+def canary_registry(fresh_registry: Callable[..., LocalRegistry], tmp_path: Path) -> LocalRegistry:
+    htpasswd = require_tool("htpasswd")
+    line = subprocess.run(
+        [htpasswd, "-niB", "alice"], input=CANARY, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    path = tmp_path / "htpasswd"
+    path.write_text(line + "\n")
+    return fresh_registry(
+        extra_config={"auth": {"htpasswd": {"realm": "canary", "path": str(path)}}}
+    )
+
+
+def fragments(secret: str = CANARY, size: int = 6) -> list[str]:
+    """Every piece of ``secret`` of ``size`` characters: what a cut leaves of it."""
+    return [secret[i : i + size] for i in range(len(secret) - size + 1)]
+
+
+def _errors(code: str, message: str) -> bytes:
+    return json.dumps({"errors": [{"code": code, "message": message}]}).encode()
+
+
+#: Answers that put the canary where the message that quotes them is cut short.
+ECHOES = {
+    "error message": Fault("status", status=400, body=_errors("DENIED", "x" * 190 + CANARY)),
+    "error code": Fault("status", status=400, body=_errors("C" * 54 + CANARY, "denied")),
+    "plain body": Fault("status", status=400, body=("y" * 190 + CANARY).encode()),
+    "WWW-Authenticate": Fault(
+        "status",
+        status=401,
+        headers={"WWW-Authenticate": 'Bearer realm="http://x/' + "z" * 67 + CANARY},
+    ),
+    "WWW-Authenticate, parser's excerpt": Fault(
+        "status", status=401, headers={"WWW-Authenticate": 'Bearer realm="abcd' + CANARY}
+    ),
+    "token realm": Fault(
+        "status",
+        status=401,
+        headers={"WWW-Authenticate": f'Bearer realm="ftp://{"z" * 84}{CANARY}",service="s"'},
+    ),
+    "ratelimit-remaining": Fault(
+        "status",
+        status=429,
+        headers={"ratelimit-remaining": "r" * 54 + CANARY, "Retry-After": "0"},
+    ),
+}
+
+
+@pytest.mark.parametrize("echo", list(ECHOES), ids=list(ECHOES))
+def test_a_password_echoed_where_a_message_is_cut_short_leaves_no_piece_of_it(
+    canary_registry: LocalRegistry,
+    proxy_for: Callable[[object], FaultProxy],
+    tmp_path: Path,
+    echo: str,
+) -> None:
+    proxy = proxy_for(canary_registry)
+    fault = ECHOES[echo]
+    fault.path, fault.times = "/manifests/", None
+    proxy.add(fault)
+    home = tmp_path / "home"
+    (home / ".docker").mkdir(parents=True)
+    auth = base64.b64encode(f"alice:{CANARY}".encode()).decode()
+    (home / ".docker" / "config.json").write_text(
+        json.dumps({"auths": {proxy.host: {"auth": auth}}})
+    )
+    env = {"HOME": str(home), "PUBLISHER_RETRY_ATTEMPTS": "1", **actions_env(tmp_path)}
+    ref = f"{proxy.host}/acme/php-fpm:v1"
+    for args in (("--debug", "inspect", ref), ("inspect", ref, "--json")):
+        result = run_publisher(*args, env=env, cwd=tmp_path)
+        assert result.returncode in (4, 6, 7, 8, 9), (result.stdout, result.stderr)
+        shown = "\n".join(
+            line
+            for line in (result.stdout + result.stderr).splitlines()
+            if not line.startswith("::add-mask::")
+        )
+        assert [f for f in fragments() if f in shown] == [], shown
+    assert [s for s in proxy.log if s.fault == "status"]  # the registry did answer so
+
+
+def test_a_token_echoed_where_github_s_message_is_cut_short_leaves_no_piece_of_it(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    notes = tmp_path / "v1.0.0.md"
+    notes.write_text("notes\n", encoding="utf-8")
+    gh.script("POST", r"/releases", 403, {"message": "m" * 284 + ECHO_AUTHORIZATION})
+    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": GH_TOKEN, **actions_env(tmp_path)}
+    args = ("gh-release", "v1.0.0", "--repo", GH_REPO, "--notes", str(notes))
+    result = run_publisher(*args, env=env, cwd=tmp_path)
+    assert result.returncode == 15, result.stdout + result.stderr
+    shown = "\n".join(
+        line
+        for line in (result.stdout + result.stderr).splitlines()
+        if not line.startswith("::add-mask::")
+    )
+    assert "m" * 100 in shown  # the message is there, cut short
+    assert [f for f in fragments(GH_TOKEN) if f in shown] == [], shown

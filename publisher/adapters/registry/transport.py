@@ -145,7 +145,15 @@ class Transient(Exception):
         self.kind = kind  # "http", "connection", "truncated"
 
 
-def _error_entries(body: bytes) -> list[tuple[str, str]]:
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters. Clean it first: a secret cut in two is no
+    longer recognized, and its first part would be shown."""
+    return text[:limit]
+
+
+def _error_entries(
+    body: bytes, clean: Callable[[str], str] = lambda text: text
+) -> list[tuple[str, str]]:
     try:
         data = json.loads(body[:MAX_ERROR_BODY])
     except (ValueError, UnicodeDecodeError):
@@ -156,7 +164,8 @@ def _error_entries(body: bytes) -> list[tuple[str, str]]:
     result = []
     for entry in errors[:5]:
         if isinstance(entry, dict):
-            result.append((str(entry.get("code", ""))[:64], str(entry.get("message", ""))[:200]))
+            code, message = clean(str(entry.get("code", ""))), clean(str(entry.get("message", "")))
+            result.append((clip(code, 64), clip(message, 200)))
     return result
 
 
@@ -170,16 +179,16 @@ def _is_loopback_url(url: str) -> bool:
     return is_loopback(urlsplit(url).hostname or "")
 
 
-def describe_error_body(body: bytes) -> str:
-    """A short, scrubbed summary of a registry error body."""
-    entries = _error_entries(body)
+def describe_error_body(body: bytes, clean: Callable[[str], str] = scrub) -> str:
+    """A short summary of a registry error body, ``clean`` (by default ``scrub``) applied
+    before anything is cut short."""
+    entries = _error_entries(body, clean)
     if entries:
         text = "; ".join(f"{code}: {message}" if message else code for code, message in entries)
     else:
-        text = body[:200].decode("utf-8", errors="replace")
+        text = clip(clean(body[:MAX_ERROR_BODY].decode("utf-8", errors="replace")), 200)
     # One line: a line of its own starting "::" would be a workflow command in Actions.
-    text = scrub(" ".join(text.split()))
-    return text[:300]
+    return clip(clean(" ".join(text.split())), 300)
 
 
 @dataclass
@@ -226,11 +235,15 @@ class Transport:
 
     def clean(self, text: str) -> str:
         """Remove every secret this transport knows (and Authorization-shaped values)."""
-        text = scrub(text)
+        return self._redact(scrub(text))
+
+    def _redact(self, text: str) -> str:
+        """Remove every secret this transport and its output know, in every form the
+        output knows (URL-encoded, JSON-escaped, base64)."""
         for secret in sorted(self._secrets, key=len, reverse=True):
             if len(secret) >= 3:
                 text = text.replace(secret, "***")
-        return text
+        return self.output.redact(text) if self.output is not None else text
 
     @property
     def label(self) -> str:
@@ -317,7 +330,7 @@ class Transport:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise self.error(
                 InvalidResponseError,
-                f"the token realm {realm[:100]!r} is not an http(s) URL",
+                f"the token realm {clip(self.clean(realm), 100)!r} is not an http(s) URL",
             )
         if parts.scheme == "http" and self.credentials and not self.plain_http:
             raise self.error(
@@ -385,10 +398,14 @@ class Transport:
         try:
             challenge: Challenge | None = parse_challenges(raw)[0] if raw.strip() else None
         except ValueError as exc:
+            why = str(exc)
+            if self._redact(raw) != raw:
+                # The parser quotes a piece of the header, which may hold part of a secret.
+                why = why.split(" (", 1)[0]
             raise self.error(
                 InvalidResponseError,
                 f"the registry sent a malformed WWW-Authenticate header "
-                f"({self.clean(raw[:100])!r}: {exc})",
+                f"({clip(self.clean(raw), 100)!r}: {self.clean(why)})",
             ) from None
         scheme = challenge.scheme if challenge else ""
         if scheme == "basic":
@@ -582,7 +599,7 @@ class Transport:
 
     def _raise_for(self, reply: Reply, what: str, scopes: Sequence[str]) -> None:
         status = reply.status
-        detail = self.clean(describe_error_body(reply.body))
+        detail = describe_error_body(reply.body, self.clean)
         suffix = f": {detail}" if detail else ""
         if is_retryable_status(status):
             raise Transient(
@@ -682,8 +699,8 @@ class Transport:
                 f"{self.retry.total_timeout:g}s, PUBLISHER_RETRY_TOTAL_TIMEOUT)"
             )
         if exc.status == 429:
-            remaining = _header(exc.headers, "ratelimit-remaining")
-            limit = _header(exc.headers, "ratelimit-limit")
+            remaining = self._header(exc.headers, "ratelimit-remaining")
+            limit = self._header(exc.headers, "ratelimit-limit")
             quota = ""
             if remaining is not None:
                 quota = f"; ratelimit-remaining: {remaining}"
@@ -720,6 +737,11 @@ class Transport:
             hint=f"{exc.host or 'the registry'} is having trouble; retry later, or allow more "
             "time with PUBLISHER_RETRY_ATTEMPTS and PUBLISHER_RETRY_TOTAL_TIMEOUT",
         )
+
+    def _header(self, headers: Mapping[str, str], name: str) -> str | None:
+        """A header a registry sent, to be shown: cleaned, then cut short."""
+        value = _header(headers, name)
+        return None if value is None else clip(self.clean(value), 64)
 
     def request(self, method: str, url: str, *, what: str, **exchange: Any) -> Reply:
         """``send`` under the retry policy."""
@@ -776,7 +798,7 @@ def _covered(scope: str, wanted: Sequence[str]) -> bool:
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     for key, value in headers.items():
         if key.lower() == name.lower():
-            return str(value)[:64]
+            return str(value)
     return None
 
 
