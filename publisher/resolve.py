@@ -186,6 +186,32 @@ def port_problem(domain: str) -> str | None:
     return f"registry port {port} is out of range: a port is 1 to {PORT_MAX}"
 
 
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+#: What follows '@' in a reference with a digest of any algorithm (only sha256 passes later).
+_DIGEST_LIKE_RE = re.compile(r"(?:[a-z0-9]+(?:[+._-][a-z0-9]+)*:)?[0-9a-fA-F]{32,}")
+
+
+def hide_credentials(text: str) -> str | None:
+    """``text`` with the ``user:password@`` it starts with (after an optional ``scheme://``)
+    shown as ``***@``, or None when it carries none.
+
+    An ``@`` is a digest's unless what follows it is no digest (a host:
+    ``alice:s3cret@registry.example/team/php``); the password may hold any character.
+    """
+    scheme = _SCHEME_RE.match(text)
+    start = scheme.end() if scheme else 0
+    rest = text[start:]
+    at = rest.rfind("@")
+    if at == -1:
+        return None
+    after = rest[at + 1 :]
+    if not (after.startswith("sha256:") or _DIGEST_LIKE_RE.fullmatch(after)):
+        return text[:start] + "***" + rest[at:]
+    authority = rest.split("/", 1)[0] if scheme else ""
+    at = authority.rfind("@")
+    return None if at == -1 else text[:start] + "***" + rest[at:]
+
+
 def parse_reference(text: str) -> ImageRef:
     """Parse ``[domain/]path[:tag][@digest]`` the way docker normalizes it; ValueError if not."""
     rest, digest = text, None
@@ -1878,7 +1904,8 @@ def _flag(name: str) -> str | None:
 
 
 def _bad(name: str, value: str, accepted: str) -> ResolveError:
-    shown = value if len(value) <= 60 else value[:57] + "..."
+    shown = hide_credentials(value) or value  # never the password
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
     flag = _flag(name)
     where = f"the environment variable {name}" + (f" or the flag {flag}" if flag else "")
     return ResolveError(f"{name}={shown!r} is not valid: {accepted}", hint=f"correct {where}")
@@ -1961,6 +1988,14 @@ def parse_inputs(
     def repository(name: str) -> Repository | None:
         if name not in merged:
             return None
+        if hide_credentials(merged[name].strip()) is not None:
+            raise _bad(
+                name,
+                merged[name],
+                "it carries credentials (user:password@): give the repository alone, and run "
+                f"`docker login` for its registry (resolve also reads {ENV_USERNAME} and "
+                f"{ENV_PASSWORD})",
+            )
         try:
             return parse_repository(merged[name].strip())
         except ValueError as exc:

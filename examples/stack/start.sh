@@ -94,6 +94,29 @@ matches() {
   printf '%s\n' "$1" | LC_ALL=C grep -Eqx -e "$2"
 }
 
+# without_credentials TEXT: status 0 when TEXT carries a user:password@ (after an optional
+# scheme://), with $shown TEXT showing it as ***@; else status 1 and $shown TEXT. As
+# resolve's hide_credentials: an @ is a digest's only when a digest follows it.
+without_credentials() {
+  shown=$1 wc_scheme='' wc_rest=$1
+  case $1 in
+    *://*) matches "${1%%://*}" '[A-Za-z][A-Za-z0-9+.-]*' && wc_scheme=${1%%://*}:// wc_rest=${1#*://} ;;
+  esac
+  case $wc_rest in *@*) ;; *) return 1 ;; esac
+  wc_after=${wc_rest##*@}
+  case $wc_after in
+    sha256:*) ;;
+    *) if ! matches "$wc_after" '([a-z0-9]+([+._-][a-z0-9]+)*:)?[0-9a-fA-F]{32,}'; then
+         shown="$wc_scheme***@$wc_after"
+         return 0
+       fi ;;
+  esac
+  [ -n "$wc_scheme" ] || return 1
+  wc_authority=${wc_rest%%/*}
+  case $wc_authority in *@*) ;; *) return 1 ;; esac
+  shown="$wc_scheme***@${wc_rest#"${wc_authority%@*}@"}"
+}
+
 # reference TEXT: TEXT parsed as docker (and resolve) parse [host/]path[:tag][@digest]:
 # ref_repository (host/path, docker.io/library/ added as docker does), ref_qualified
 # (a tag or digest given), ref_digest; or ref_error in resolve's words, and status 1.
@@ -189,7 +212,9 @@ if [ -n "${STACK_RELEASE:-}" ] && ! is_release "$STACK_RELEASE"; then
   fail 2 "STACK_RELEASE='$STACK_RELEASE' is not valid: use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1"
 fi
 case ${PMA_IMAGE:-} in
-  *[[:space:][:cntrl:]]*) fail 2 "PMA_IMAGE='$PMA_IMAGE' is not valid: an image reference may not contain whitespace or control characters" ;;
+  *[[:space:][:cntrl:]]*)
+    without_credentials "$PMA_IMAGE" || :  # never the password
+    fail 2 "PMA_IMAGE='$shown' is not valid: an image reference may not contain whitespace or control characters" ;;
 esac
 # PHP_IMAGE_REPOSITORY, PHP_IMAGE_MIRROR: a repository name, as docker (and resolve) read it.
 repo_override=
@@ -199,6 +224,10 @@ for setting in PHP_IMAGE_REPOSITORY PHP_IMAGE_MIRROR; do
   trimmed=${value#"${value%%[![:space:]]*}"}
   trimmed=${trimmed%"${trimmed##*[![:space:]]}"}
   [ -n "$trimmed" ] || continue
+  if without_credentials "$trimmed"; then
+    without_credentials "$value" || :
+    fail 2 "$setting='$shown' is not valid: it carries credentials (user:password@): give the repository alone, and run \`docker login\` for its registry (resolve also reads PHP_IMAGE_REGISTRY_USERNAME and PHP_IMAGE_REGISTRY_PASSWORD)"
+  fi
   repository "$trimmed" \
     || fail 2 "$setting='$value' is not valid: $ref_error (e.g. registry.example.com/team/php-fpm)"
   case $setting in

@@ -29,7 +29,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..resolve import DOMAIN_RE, PATH_COMPONENT_RE, TAG_RE, is_digest, port_problem
+from ..resolve import (
+    DOMAIN_RE,
+    PATH_COMPONENT_RE,
+    TAG_RE,
+    hide_credentials,
+    is_digest,
+    port_problem,
+)
 from .errors import InvalidReferenceError
 
 DOCKER_HUB = "docker.io"
@@ -110,37 +117,12 @@ def _fail(text: str, reason: str, hint: str | None = None) -> InvalidReferenceEr
     return InvalidReferenceError(f"invalid image reference {shown!r}: {reason}", hint=hint)
 
 
-_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-#: What follows '@' in a reference with a digest of any algorithm (only sha256 passes later).
-_DIGEST_LIKE_RE = re.compile(r"(?:[a-z0-9]+(?:[+._-][a-z0-9]+)*:)?[0-9a-fA-F]{32,}")
-
 #: Where registry credentials belong (a reference or a URL with them is refused).
 CREDENTIALS_HINT = (
     "credentials come from the environment variables matrix.yaml names for the registry "
     "(username_env, password_env) or from the docker config (`docker login HOST`); remove "
     "them from the reference, and change the password if it was shared"
 )
-
-
-def hide_credentials(text: str) -> str | None:
-    """``text`` with the ``user:password@`` it starts with (after an optional ``scheme://``)
-    shown as ``***@``, or None when it carries none.
-
-    An ``@`` is a digest's unless what follows it is no digest (a host:
-    ``alice:s3cret@registry.example/team/php``); the password may hold any character.
-    """
-    scheme = _SCHEME_RE.match(text)
-    start = scheme.end() if scheme else 0
-    rest = text[start:]
-    at = rest.rfind("@")
-    if at == -1:
-        return None
-    after = rest[at + 1 :]
-    if not (after.startswith("sha256:") or _DIGEST_LIKE_RE.fullmatch(after)):
-        return text[:start] + "***" + rest[at:]
-    authority = rest.split("/", 1)[0] if scheme else ""
-    at = authority.rfind("@")
-    return None if at == -1 else text[:start] + "***" + rest[at:]
 
 
 def _check_tag(tag: str, text: str | None = None) -> None:

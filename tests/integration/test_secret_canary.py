@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -287,3 +288,42 @@ def test_a_token_echoed_where_github_s_message_is_cut_short_leaves_no_piece_of_i
     )
     assert "m" * 100 in shown  # the message is there, cut short
     assert [f for f in fragments(GH_TOKEN) if f in shown] == [], shown
+
+
+# ------------------------------------------------ the launcher and resolve, alike
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("PHP_IMAGE_REPOSITORY", "alice:{canary}@{host}/team/php-fpm", "***@{host}/team/php-fpm"),
+        ("PHP_IMAGE_MIRROR", "https://alice:{canary}@{host}/team/php-fpm", "https://***@{host}/team/php-fpm"),
+        ("PHP_IMAGE_REPOSITORY", "alice:{canary}/x@{host}/team/php-fpm", "***@{host}/team/php-fpm"),
+        ("PMA_IMAGE", "alice:{canary}@{host}/pma latest", "***@{host}/pma latest"),
+    ],
+)  # fmt: skip
+def test_the_launcher_and_resolve_refuse_credentials_in_a_setting_without_echoing_them(
+    registry: LocalRegistry, tmp_path: Path, name: str, value: str, shown: str
+) -> None:
+    text = value.format(canary=CANARY, host=registry.host)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "DOCKER": "/bin/false",  # refused before any docker command
+        "PHP_VERSION": "8.4",
+        "STACK_RELEASE": "v1.0.0",
+        name: text,
+    }
+    stack = ROOT / "examples" / "stack"
+    said = []
+    for argv in (
+        [shutil.which("dash") or "sh", str(stack / "start.sh")],
+        [sys.executable, str(ROOT / "publisher" / "resolve.py"), "--format", "json"],
+    ):
+        proc = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True)
+        assert proc.returncode == 2, proc.stderr
+        assert leaked(proc.stdout + proc.stderr) == [], proc.stderr
+        error = next(line for line in proc.stderr.splitlines() if "error: " in line)
+        said.append(error.split("error: ", 1)[1])
+        assert f"{name}='{shown.format(host=registry.host)}' is not valid" in error
+    assert said[0] == said[1]  # the same words
