@@ -669,6 +669,25 @@ class BasicCredentials:
         return repr(self)
 
 
+#: The ``user:password@`` of a URL inside a message (up to its last ``@``).
+_USERINFO_RE = re.compile(r"(?<=://)[^/?#\s'\"]*@")
+
+
+def without_secrets(text: str, credentials: BasicCredentials | None = None) -> str:
+    """``text``, a message quoting what a registry sent, without the ``user:password@`` of
+    any URL in it, nor the password of ``credentials`` in the forms a server echoes it
+    (as is, URL- or JSON-escaped, quoted, or in the base64 of ``user:password``)."""
+    text = _USERINFO_RE.sub("***@", text)
+    if credentials is None or len(credentials.password) < 3:
+        return text
+    secret = credentials.password
+    basic = base64.b64encode(f"{credentials.username}:{secret}".encode()).decode()
+    forms = {secret, quote(secret, safe=""), json.dumps(secret)[1:-1], repr(secret)[1:-1], basic}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "***")
+    return text
+
+
 class CredentialsError(Problem):
     """The docker config or a credential helper gave nothing usable; ``hint`` says what to do."""
 
@@ -1649,9 +1668,11 @@ def probe(
                     platforms=tuple(out.extra.get("platforms", ())),
                     tags=out.extra.get("tags"),
                 )
-            box["result"] = replace(result, authenticated=session.authenticated)
+            # The detail may quote a URL or a body the registry sent: it may echo a secret.
+            detail = without_secrets(result.detail, creds)
+            box["result"] = replace(result, detail=detail, authenticated=session.authenticated)
         except _Outcome as out:
-            box["result"] = Result(out.status, out.detail)
+            box["result"] = Result(out.status, without_secrets(out.detail))
         except BaseException as exc:  # a bug: hand it to the caller's thread
             box["error"] = exc
 

@@ -327,3 +327,49 @@ def test_the_launcher_and_resolve_refuse_credentials_in_a_setting_without_echoin
         said.append(error.split("error: ", 1)[1])
         assert f"{name}='{shown.format(host=registry.host)}' is not valid" in error
     assert said[0] == said[1]  # the same words
+
+
+#: Answers of a registry that quote the password back in a URL resolve refuses to follow.
+RESOLVE_ECHOES = {
+    "redirect to another scheme": {"Location": f"ftp://alice:{CANARY}@127.0.0.1/v2/x"},
+    "redirect to a port out of range": {"Location": f"http://alice:{CANARY}@127.0.0.1:99999/x"},
+    "redirect, URL-encoded": {
+        "Location": f"ftp://alice:{urllib.parse.quote(CANARY + '/@', safe='')}@127.0.0.1/x"
+    },
+    "token realm": {"WWW-Authenticate": f'Bearer realm="ftp://alice:{CANARY}@127.0.0.1:1/t"'},
+}
+
+
+@pytest.mark.parametrize("echo", list(RESOLVE_ECHOES), ids=list(RESOLVE_ECHOES))
+def test_resolve_says_why_a_registry_failed_without_the_password_it_echoed(
+    canary_registry: LocalRegistry,
+    proxy_for: Callable[[object], FaultProxy],
+    tmp_path: Path,
+    echo: str,
+) -> None:
+    proxy = proxy_for(canary_registry)
+    headers = RESOLVE_ECHOES[echo]
+    status = 401 if "WWW-Authenticate" in headers else 302
+    proxy.add(Fault("status", path="/manifests/", status=status, headers=headers, times=None))
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "PHP_IMAGE_REGISTRY_USERNAME": "alice",
+        "PHP_IMAGE_REGISTRY_PASSWORD": CANARY + ("/@" if "encoded" in echo else ""),
+        "PHP_VERSION": "8.4",
+        "STACK_RELEASE": "v1.0.0",
+        "PHP_IMAGE_REPOSITORY": f"{proxy.host}/team/php-fpm",
+        "ALLOW_LOCAL_BUILD_FALLBACK": "false",
+        "PHP_IMAGE_CACHE_CHECK": "false",
+    }
+    for argv in (
+        [sys.executable, "-m", "publisher", "resolve", "--format", "json"],
+        [sys.executable, str(ROOT / "publisher" / "resolve.py"), "--format", "text"],
+    ):
+        proc = subprocess.run(
+            argv, env={**env, "PYTHONPATH": str(ROOT)}, cwd=tmp_path, capture_output=True, text=True
+        )
+        assert proc.returncode == 17, proc.stdout + proc.stderr  # it could not be used
+        assert "***@127.0.0.1" in proc.stdout + proc.stderr  # the URL is named, without it
+        assert leaked(proc.stdout + proc.stderr) == [], proc.stdout + proc.stderr
+    assert [s for s in proxy.log if s.fault == "status"]

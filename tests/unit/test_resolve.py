@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -1064,3 +1065,16 @@ def test_the_launchers_registry_timeout_is_read_when_resolve_has_none() -> None:
         ResolveError, match=r"STACK_REGISTRY_TIMEOUT='61' is not valid: .*at most 60"
     ):
         parse_inputs({"STACK_REGISTRY_TIMEOUT": "61"})
+
+
+def test_without_secrets_drops_userinfo_and_every_echoed_form_of_the_password() -> None:
+    creds = resolving.BasicCredentials("alice", "pa ss/w'rd")
+    basic = base64.b64encode(b"alice:pa ss/w'rd").decode()
+    text = (
+        "refusing to follow the URL 'ftp://alice:pa%20ss%2Fw%27rd@h/x'; said pa ss/w'rd, "
+        f'"pa ss/w\'rd", Basic {basic}, https://u:p@w@other/x'
+    )
+    shown = resolving.without_secrets(text, creds)
+    assert "pa ss" not in shown and "pa%20ss" not in shown and basic not in shown
+    assert "ftp://***@h/x" in shown and "https://***@other/x" in shown
+    assert resolving.without_secrets("https://h/v2/x?n=1") == "https://h/v2/x?n=1"
