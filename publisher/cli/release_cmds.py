@@ -241,6 +241,7 @@ def publish_command(
     version = parse_release(release)
     _check_json(as_json, dry_run)
     cfg = state.load_config(config_path, only)
+    _refuse_secret_reason(state, cfg, reason)
     notes = options.notes_dir_of(cfg, notes_dir)
     ensure_writable(notes, "the release notes directory", create=not dry_run)
     cfg, record = load_release(cfg, notes, version, state.output, republish=reason is not None)
@@ -328,6 +329,7 @@ def _release(
     version = parse_release(release_tag)
     _check_json(as_json, dry_run)
     cfg = state.load_config(config_path, only)
+    _refuse_secret_reason(state, cfg, reason)
     state.json_only(as_json)
     state.warn_lifecycle(cfg)
     settings = ReleaseOptions(
@@ -373,6 +375,27 @@ def _republish_reason(reason: str | None) -> str | None:
     if not reason.strip():
         raise UsageError("--reason must say why the release is republished")
     return reason.strip()
+
+
+def _refuse_secret_reason(state: State, cfg: Config, reason: str | None) -> None:
+    """A --reason holding a registry password or a token is refused before anything runs:
+    the reason is published, in the release notes and their history (it is never shown)."""
+    if reason is None:
+        return
+    named = [
+        registry.password_env
+        for registry in cfg.registries
+        if registry.password_env
+        and len(state.env.get(registry.password_env, "")) >= 3
+        and state.env[registry.password_env] in reason
+    ]
+    if named or state.output.redact(reason) != reason:
+        holds = f"the value of {', '.join(dict.fromkeys(named))}" if named else "a secret"
+        raise UsageError(
+            f"--reason holds {holds}: the reason is published in the release notes",
+            hint="say why in words (e.g. the CVE), without a password or token; "
+            "and change that secret if it was shared",
+        )
 
 
 @main.command("release")

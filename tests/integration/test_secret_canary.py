@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.parse
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,10 +22,13 @@ import yaml
 from publisher.adapters.builders import dockercli
 from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.runner import Runner
+from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
 from tests.integration.conftest import GH_REPO, GH_TOKEN, BasicAuthRegistry
+from tests.support.builds import quiet_runner
 from tests.support.fake_github import ECHO_AUTHORIZATION, FakeGitHub
 from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.pipeline import Stack
 
 pytestmark = pytest.mark.integration
 
@@ -373,3 +377,46 @@ def test_resolve_says_why_a_registry_failed_without_the_password_it_echoed(
         assert "***@127.0.0.1" in proc.stdout + proc.stderr  # the URL is named, without it
         assert leaked(proc.stdout + proc.stderr) == [], proc.stdout + proc.stderr
     assert [s for s in proxy.log if s.fault == "status"]
+
+
+# ------------------------------------------------------------ a secret in --reason
+
+
+def test_a_republish_reason_holding_the_password_is_refused_before_anything_runs(
+    canary_registry: LocalRegistry,
+    second_registry: LocalRegistry,
+    fresh_registry: Callable[..., LocalRegistry],
+    tmp_path: Path,
+) -> None:
+    """The reason goes into the release notes and their history, which are published."""
+    require_tool("buildah")
+    bases = fresh_registry()
+    standins.push_standins(bases.host, runner=quiet_runner(), lines=("8.4",))
+    stack = Stack(
+        tmp_path / "stack", canary_registry.host, second_registry.host, bases.host,
+        repo=f"acme/reason-{uuid.uuid4().hex[:8]}", lines=("8.4",),
+    )  # fmt: skip
+    data = yaml.safe_load(stack.matrix.read_text())
+    data["platforms"] = ["linux/amd64"]
+    data["registries"][0].update(username_env="HUB_USER", password_env="HUB_CANARY")
+    stack.matrix.write_text(yaml.safe_dump(data, sort_keys=False))
+    stack.env.update({"HUB_USER": "alice", "HUB_CANARY": CANARY, **actions_env(tmp_path)})
+    stack.release("v1.0.0", "--no-smoke")
+    # A security patch lands in the base, so that a republish has something to record.
+    patched = tmp_path / "patched"
+    shutil.copytree(standins.SOURCE_DIR, patched)
+    with open(patched / "Containerfile", "a", encoding="utf-8") as handle:
+        handle.write('\nLABEL dev.publisher.stand-in.patch="1"\n')
+    standins.push_standins(bases.host, runner=quiet_runner(), lines=("8.4",), source_dir=patched)
+    notes = {p.name: p.read_bytes() for p in stack.notes_dir.iterdir()}
+    nd = str(stack.notes_dir)
+    for args in (
+        ("republish", "v1.0.0", "--reason", f"rotated {CANARY}", "--notes-dir", nd, "--no-smoke"),
+        ("republish", "v1.0.0", "--dry-run", "--reason", f"{CANARY} leaked", "--notes-dir", nd),
+    ):
+        result = stack.run(*args)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "--reason holds the value of HUB_CANARY" in result.stderr
+        assert leaked(result.stdout + result.stderr) == []
+    assert {p.name: p.read_bytes() for p in stack.notes_dir.iterdir()} == notes
+    assert leaked(files_left(tmp_path).replace(CANARY + "\n", "")) == []
