@@ -688,6 +688,25 @@ def without_secrets(text: str, credentials: BasicCredentials | None = None) -> s
     return text
 
 
+_announced: set[str] = set()
+
+
+def announce_secret(credentials: BasicCredentials | None, env: Mapping[str, str]) -> None:
+    """In GitHub Actions, ``::add-mask::`` the password (and its base64 with the user, as
+    sent) before it is first used, on stderr: stdout may be the env file being written."""
+    if credentials is None or env.get("GITHUB_ACTIONS") != "true":
+        return
+    basic = base64.b64encode(f"{credentials.username}:{credentials.password}".encode()).decode()
+    for value in (*credentials.password.splitlines(), basic):
+        value = value.strip()
+        if len(value) < 3 or value in _announced:
+            continue
+        _announced.add(value)
+        escaped = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        sys.stderr.write(f"::add-mask::{escaped}\n")
+    sys.stderr.flush()
+
+
 class CredentialsError(Problem):
     """The docker config or a credential helper gave nothing usable; ``hint`` says what to do."""
 
@@ -1657,6 +1676,7 @@ def probe(
     def work() -> None:
         try:
             creds = credentials or find_credentials(target.host, env, timeout=timeout)
+            announce_secret(creds, env)
             session = _Session(target, creds, deadline, clock, env)
             try:
                 result = _probe(target, session, list_tags)

@@ -420,3 +420,32 @@ def test_a_republish_reason_holding_the_password_is_refused_before_anything_runs
         assert leaked(result.stdout + result.stderr) == []
     assert {p.name: p.read_bytes() for p in stack.notes_dir.iterdir()} == notes
     assert leaked(files_left(tmp_path).replace(CANARY + "\n", "")) == []
+
+
+def test_resolve_in_github_actions_masks_the_password_before_using_it(
+    canary_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "GITHUB_ACTIONS": "true",
+        "PHP_IMAGE_REGISTRY_USERNAME": "alice",
+        "PHP_IMAGE_REGISTRY_PASSWORD": CANARY,
+        "PHP_VERSION": "8.4",
+        "STACK_RELEASE": "v1.0.0",
+        "PHP_IMAGE_REPOSITORY": f"{canary_registry.host}/team/php-fpm",
+        "ALLOW_LOCAL_BUILD_FALLBACK": "false",
+        "PHP_IMAGE_CACHE_CHECK": "false",
+    }
+    basic = base64.b64encode(f"alice:{CANARY}".encode()).decode()
+    for argv in (
+        [sys.executable, "-m", "publisher", "resolve", "--format", "env"],
+        [sys.executable, str(ROOT / "publisher" / "resolve.py"), "--format", "env"],
+    ):
+        proc = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True)
+        assert proc.returncode == 17, proc.stderr  # asked with the credentials: not published
+        lines = proc.stderr.splitlines()
+        assert lines[:2] == [f"::add-mask::{CANARY}", f"::add-mask::{basic}"], proc.stderr
+        assert leaked("\n".join(lines[2:]) + proc.stdout) == []
+        assert "::" not in proc.stdout  # the env file stays an env file
