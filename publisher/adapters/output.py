@@ -35,7 +35,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..core.errors import ConfigError, OutputClosed, PublisherError
-from ..resolve import tip_lines
+from ..resolve import tip_lines, without_secrets
 
 _REDACTED = "***"
 
@@ -44,6 +44,8 @@ _REDACTED = "***"
 SECRET_ENV_SUFFIXES = ("TOKEN", "PASSWORD", "PASSWD", "SECRET", "_PAT", "API_KEY")
 #: Shortest such value taken for a secret (shorter ones are flags, not credentials).
 _MIN_ENV_SECRET = 8
+#: Proxy variables, whose URL may carry a password (``http://user:password@proxy:3128``).
+PROXY_ENV = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
 
 
 class _Console(Console):
@@ -90,6 +92,9 @@ class Output:
         for name, value in self.env.items():
             if name.upper().endswith(SECRET_ENV_SUFFIXES) and len(value) >= _MIN_ENV_SECRET:
                 self._protect(value)
+            elif name.upper() in PROXY_ENV and _url_password(value):
+                self._protect(_url_password(value))
+                self._protect(urllib.parse.unquote(_url_password(value)))
 
     # ---------------------------------------------------------------- secrets
 
@@ -128,7 +133,7 @@ class Output:
         for pattern in self._patterns:
             if pattern in text:
                 text = text.replace(pattern, _REDACTED)
-        return text
+        return without_secrets(text)  # and the user:password@ of any URL
 
     # ---------------------------------------------------------------- writing
 
@@ -287,6 +292,14 @@ def markdown_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[s
     lines = [f"### {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def _url_password(url: str) -> str:
+    """The password of a URL's ``user:password@``, as written and unquoted; "" without one."""
+    authority = url.partition("://")[2].split("/", 1)[0]
+    userinfo, at, _ = authority.rpartition("@")
+    password = userinfo.partition(":")[2] if at else ""
+    return password if len(password) >= _MIN_ENV_SECRET else ""
 
 
 def _encodings(secret: str) -> set[str]:

@@ -449,3 +449,25 @@ def test_resolve_in_github_actions_masks_the_password_before_using_it(
         assert lines[:2] == [f"::add-mask::{CANARY}", f"::add-mask::{basic}"], proc.stderr
         assert leaked("\n".join(lines[2:]) + proc.stdout) == []
         assert "::" not in proc.stdout  # the env file stays an env file
+
+
+# ---------------------------------------------------------- the proxy's password
+
+
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        "http://proxy-user:{canary}@127.0.0.1:99999",  # a URL requests cannot parse
+        "http://proxy-user:{quoted}@127.0.0.1:99999",
+        "http://proxy-user:{canary}@127.0.0.1:1",  # nothing listens there
+    ],
+)
+def test_a_proxy_password_never_shows(tmp_path: Path, proxy: str) -> None:
+    url = proxy.format(canary=CANARY, quoted=urllib.parse.quote(CANARY + "/@", safe=""))
+    env = {"HTTPS_PROXY": url, "PUBLISHER_RETRY_ATTEMPTS": "1", **actions_env(tmp_path)}
+    ref = "registry.example.invalid/acme/php-fpm:v1"  # not loopback: through the proxy
+    for args in (("--debug", "inspect", ref), ("inspect", ref, "--json")):
+        result = run_publisher(*args, env=env, cwd=tmp_path)
+        assert result.returncode == 7, result.stdout + result.stderr
+        assert leaked(result.stdout + result.stderr) == [], result.stdout + result.stderr
+        assert urllib.parse.quote(CANARY + "/@", safe="") not in result.stdout + result.stderr

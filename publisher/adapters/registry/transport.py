@@ -40,7 +40,14 @@ from ...core.errors import (
     UnreachableError,
 )
 from ...core.retry import RetryPolicy, is_retryable_status, parse_retry_after
-from ...resolve import DOCKER_HUB_API, Challenge, api_host, is_loopback, parse_challenges
+from ...resolve import (
+    DOCKER_HUB_API,
+    Challenge,
+    api_host,
+    is_loopback,
+    parse_challenges,
+    without_secrets,
+)
 from .. import stop
 from .credentials import Credentials
 
@@ -243,7 +250,7 @@ class Transport:
         for secret in sorted(self._secrets, key=len, reverse=True):
             if len(secret) >= 3:
                 text = text.replace(secret, "***")
-        return self.output.redact(text) if self.output is not None else text
+        return self.output.redact(text) if self.output is not None else without_secrets(text)
 
     @property
     def label(self) -> str:
