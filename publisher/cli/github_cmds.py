@@ -8,7 +8,7 @@ import click
 
 from ..core import jobmatrix, notes
 from ..core import plan as planning
-from ..core.errors import ConfigError, FileAccessError
+from ..core.errors import ConfigError, FileAccessError, UsageError
 from ..core.version import parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state
@@ -167,6 +167,8 @@ def gh_release_command(
     from ..adapters.github import GitHubReleases  # PyGithub is slow to import: only when used
 
     releases = GitHubReleases.from_env(state.env, repository=repository, output=state.output)
+    pins = path.with_name(f"{version.tag}.env")
+    _refuse_secrets(state, {"--title": title or "", str(path): body, str(pins): _text_of(pins)})
     if allow_stand_in:  # said after the token is masked (its mask is the first line)
         state.output.warning(
             f"{ALLOW_STAND_IN}=1: a STAND-IN rehearsal's notes are let through (only for "
@@ -174,7 +176,6 @@ def gh_release_command(
         )
     with state.output.step(f"GitHub release {version.tag}"):
         result = releases.upsert(version.tag, body=body, name=title)
-    pins = path.with_name(f"{version.tag}.env")
     if pins.is_file():
         with state.output.step(f"Attach {pins.name}"):
             releases.attach(version.tag, pins)
@@ -193,3 +194,23 @@ def gh_release_command(
             else ""
         )
     )
+
+
+def _text_of(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""  # no pins file: said when it is not attached
+
+
+def _refuse_secrets(state: State, texts: dict[str, str]) -> None:
+    """What gh-release publishes holds no secret the run knows (a token or password from
+    the environment, a URL's user:password@): else refused before any request."""
+    holding = [where for where, text in texts.items() if state.output.redact(text) != text]
+    if holding:
+        raise UsageError(
+            f"{', '.join(holding)} hold{'s' if len(holding) == 1 else ''} a secret (a token, "
+            "a password, or a URL's user:password@): it would be published on the GitHub release",
+            hint="remove it (a --reason or --title is published as written), and change that "
+            "secret if it was shared",
+        )

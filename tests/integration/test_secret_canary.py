@@ -471,3 +471,39 @@ def test_a_proxy_password_never_shows(tmp_path: Path, proxy: str) -> None:
         assert result.returncode == 7, result.stdout + result.stderr
         assert leaked(result.stdout + result.stderr) == [], result.stdout + result.stderr
         assert urllib.parse.quote(CANARY + "/@", safe="") not in result.stdout + result.stderr
+
+
+# --------------------------------------------- what gh-release publishes, checked
+
+
+@pytest.mark.parametrize("where", ["title", "notes", "pins"])
+def test_gh_release_publishes_nothing_that_holds_a_known_secret(
+    gh: FakeGitHub, tmp_path: Path, where: str
+) -> None:
+    notes = tmp_path / "v1.0.0.md"
+    notes.write_text(
+        "# v1.0.0\n" + (f"republished: rotated {CANARY}\n" if where == "notes" else ""),
+        encoding="utf-8",
+    )
+    pins = "PHP_PINS_SCHEMA='1'\nSTACK_RELEASE='v1.0.0'\n"
+    (tmp_path / "v1.0.0.env").write_text(
+        pins + (f"PHP_IMAGE_8_4='https://u:{CANARY}@r.example/x'\n" if where == "pins" else "")
+    )
+    title = ["--title", f"v1.0.0 {GH_TOKEN}"] if where == "title" else []
+    env = {
+        "GITHUB_API_URL": gh.url,
+        "GITHUB_TOKEN": GH_TOKEN,
+        "HUB_PASSWORD": CANARY,  # a credential variable of the run
+        **actions_env(tmp_path),
+    }
+    args = ("gh-release", "v1.0.0", "--repo", GH_REPO, "--notes", str(notes), *title)
+    result = run_publisher(*args, env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "it would be published on the GitHub release" in result.stderr
+    assert gh.writes() == []  # nothing was sent
+    shown = "\n".join(
+        line
+        for line in (result.stdout + result.stderr).splitlines()
+        if not line.startswith("::add-mask::")
+    )
+    assert leaked(shown) == [] and GH_TOKEN not in shown
