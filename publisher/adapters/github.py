@@ -68,7 +68,8 @@ def check_api_url(url: str) -> str:
         f"set {ENV_API_URL} to the API's base URL, e.g. {DEFAULT_API_URL} or "
         f"https://HOST/api/v3 for GitHub Enterprise Server; unset it for github.com"
     )
-    shown = re.sub(r"//[^/]*@", "//***@", url)  # never echo credentials
+    shown = re.sub(r"//[^/]*@", "//***@", url)  # never echo credentials,
+    shown = re.sub(r"[?#].*", "?***", shown, flags=re.DOTALL)  # nor a token in the query
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
 
     def fail(problem: str) -> UsageError:

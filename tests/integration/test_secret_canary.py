@@ -507,3 +507,19 @@ def test_gh_release_publishes_nothing_that_holds_a_known_secret(
         if not line.startswith("::add-mask::")
     )
     assert leaked(shown) == [] and GH_TOKEN not in shown
+
+
+def test_a_token_in_the_github_api_url_s_query_is_not_echoed(tmp_path: Path) -> None:
+    other = "ghp_QUERYcanary0123456789abcdef"  # not GITHUB_TOKEN: nothing else knows it
+    notes = tmp_path / "v1.0.0.md"
+    notes.write_text("# v1.0.0\n", encoding="utf-8")
+    env = {
+        "GITHUB_API_URL": f"https://127.0.0.1:1/api/v3?access_token={other}",
+        "GITHUB_TOKEN": GH_TOKEN,
+        **actions_env(tmp_path),
+    }
+    args = ("gh-release", "v1.0.0", "--repo", GH_REPO, "--notes", str(notes))
+    result = run_publisher(*args, env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "has a query or a fragment" in result.stderr
+    assert [f for f in fragments(other) if f in result.stdout + result.stderr] == []
