@@ -670,7 +670,7 @@ class BasicCredentials:
 
 
 #: The ``user:password@`` of a URL inside a message (up to its last ``@``).
-_USERINFO_RE = re.compile(r"(?<=://)[^/?#\s'\"]*@")
+_USERINFO_RE = re.compile(r"(?<=://)[^/?#\s'\"]*@(?!sha256:)")
 
 
 def without_secrets(text: str, credentials: BasicCredentials | None = None) -> str:

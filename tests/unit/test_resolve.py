@@ -1078,3 +1078,5 @@ def test_without_secrets_drops_userinfo_and_every_echoed_form_of_the_password() 
     assert "pa ss" not in shown and "pa%20ss" not in shown and basic not in shown
     assert "ftp://***@h/x" in shown and "https://***@other/x" in shown
     assert resolving.without_secrets("https://h/v2/x?n=1") == "https://h/v2/x?n=1"
+    # A reference by digest is not a URL with a user: it is left as it is.
+    assert resolving.without_secrets("docker://php@sha256:abc") == "docker://php@sha256:abc"
