@@ -495,7 +495,8 @@ class Transport:
             length = int(value)
         except ValueError:
             raise self.error(
-                InvalidResponseError, f"{what}: invalid Content-Length {value[:40]!r}"
+                InvalidResponseError,
+                f"{what}: invalid Content-Length {clip(self.clean(value), 40)!r}",
             ) from None
         if length < 0:
             raise self.error(InvalidResponseError, f"{what}: invalid Content-Length {length}")
