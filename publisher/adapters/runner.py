@@ -330,7 +330,7 @@ class Runner:
             captured = _decode(exc.stdout) + _decode(exc.stderr)
             raise CommandError(
                 f"`{label}` did not finish within {timeout:g}s",
-                output=self.output.redact(tail(captured)),
+                output=tail(self.output.redact(captured)),
                 hint=hint or "the command hung; its last output is shown above",
             ) from None
         except OSError as exc:
@@ -412,7 +412,7 @@ def command_failed(
     hint: str | None = None,
 ) -> CommandError:
     """The CommandError for a failed ``result``: message, redacted output tail, hint."""
-    shown = redact(tail(result.output))
+    shown = tail(redact(result.output))  # redacted whole: a secret cut in two is not found
     message = f"`{label}` failed with exit status {result.returncode}"
     if shown:
         message += "; its last output:\n" + _indent(shown)

@@ -5,6 +5,7 @@ searched for the canary (and its encoded forms)."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import shutil
@@ -21,7 +22,9 @@ import yaml
 
 from publisher.adapters.builders import dockercli
 from publisher.adapters.localregistry import LocalRegistry
-from publisher.adapters.runner import Runner
+from publisher.adapters.output import Output
+from publisher.adapters.runner import TAIL_CHARS, Runner
+from publisher.core.errors import CommandError
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
 from tests.integration.conftest import GH_REPO, GH_TOKEN, BasicAuthRegistry
@@ -523,3 +526,23 @@ def test_a_token_in_the_github_api_url_s_query_is_not_echoed(tmp_path: Path) -> 
     assert result.returncode == 2, result.stdout + result.stderr
     assert "has a query or a fragment" in result.stderr
     assert [f for f in fragments(other) if f in result.stdout + result.stderr] == []
+
+
+# ------------------------------------------------ a failed command's last output
+
+
+def test_a_failed_command_s_output_cut_short_shows_no_piece_of_a_secret() -> None:
+    """The tail of a failed command's output starts where it is cut: a password printed
+    (by the tool, or echoed by a registry) just before that point lost its first part."""
+    out = io.StringIO()
+    runner = Runner(output=Output(env={}, stream=out, err_stream=out))
+    # The secret comes on stdin (never argv); the tool prints it, then filler up to the cut.
+    script = (
+        f"import sys\nprint(sys.stdin.read() + 'y' * {TAIL_CHARS - 8}, file=sys.stderr)\n"
+        "sys.exit(3)\n"
+    )
+    with pytest.raises(CommandError) as caught:
+        runner.run([sys.executable, "-c", script], stdin=CANARY, secrets=[CANARY])
+    shown = caught.value.message + (caught.value.hint or "") + caught.value.output + out.getvalue()
+    assert "yyyy" in caught.value.message  # the tail is there
+    assert [f for f in fragments() if f in shown] == [], caught.value.message[:200]
