@@ -85,6 +85,7 @@ class Output:
             file=self._stream, highlight=False, soft_wrap=True, emoji=False, width=width
         )
         self._secrets: set[str] = set()
+        self._proxy_passwords: set[str] = set()
         self._patterns: list[str] = []  # secrets and their encodings, longest first
         self._lock = threading.RLock()
         self._group_depth = 0
@@ -95,6 +96,8 @@ class Output:
             elif name.upper() in PROXY_ENV and _url_password(value):
                 self._protect(_url_password(value))
                 self._protect(urllib.parse.unquote(_url_password(value)))
+                self._proxy_passwords.add(_url_password(value))
+                self._proxy_passwords.add(urllib.parse.unquote(_url_password(value)))
 
     # ---------------------------------------------------------------- secrets
 
@@ -118,6 +121,12 @@ class Output:
                         self._commands, f"::add-mask::{_escape_data(value)}\n", redact=False
                     )
                 self._protect(value)
+
+    def mask_proxy_passwords(self) -> None:
+        """Mask the passwords of the proxy URLs in the environment (in Actions, before the
+        first request that may go through a proxy); redacted from the start anyway."""
+        for password in sorted(self._proxy_passwords):
+            self.mask(password)
 
     def _protect(self, secret: str) -> None:
         """Redact ``secret`` (and its encoded forms) from everything written from now on."""

@@ -546,3 +546,21 @@ def test_a_failed_command_s_output_cut_short_shows_no_piece_of_a_secret() -> Non
     shown = caught.value.message + (caught.value.hint or "") + caught.value.output + out.getvalue()
     assert "yyyy" in caught.value.message  # the tail is there
     assert [f for f in fragments() if f in shown] == [], caught.value.message[:200]
+
+
+def test_in_github_actions_a_proxy_password_is_masked_before_the_first_request(
+    tmp_path: Path,
+) -> None:
+    env = {
+        "HTTPS_PROXY": f"http://proxy-user:{CANARY}@127.0.0.1:1",
+        "PUBLISHER_RETRY_ATTEMPTS": "1",
+        **actions_env(tmp_path),
+    }
+    ref = "registry.example.invalid/acme/php-fpm:v1"
+    result = run_publisher("--debug", "inspect", ref, env=env, cwd=tmp_path)
+    assert result.returncode == 7, result.stdout + result.stderr
+    lines = (result.stdout + result.stderr).splitlines()
+    assert lines[0] == f"::add-mask::{CANARY}", lines[:3]
+    result = run_publisher("inspect", ref, "--json", env=env, cwd=tmp_path)
+    assert json.loads(result.stdout)["reachable"] is False  # stdout is JSON only
+    assert f"::add-mask::{CANARY}" in result.stderr.splitlines()

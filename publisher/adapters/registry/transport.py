@@ -237,6 +237,8 @@ class Transport:
             self._secrets.add(base64.b64encode(raw).decode())
             if self.output:
                 self.output.mask(self.credentials.password)
+        if self.output is not None:
+            self.output.mask_proxy_passwords()  # requests may send them to a proxy
 
     # ----------------------------------------------------------------- naming
 
