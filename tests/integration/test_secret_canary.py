@@ -570,3 +570,27 @@ def test_in_github_actions_a_proxy_password_is_masked_before_the_first_request(
     result = run_publisher("inspect", ref, "--json", env=env, cwd=tmp_path)
     assert json.loads(result.stdout)["reachable"] is False  # stdout is JSON only
     assert f"::add-mask::{CANARY}" in result.stderr.splitlines()
+
+
+# ------------------------------------------------------------ an internal-error path
+
+
+def test_a_password_that_is_no_text_is_an_auth_error_not_an_internal_one(
+    canary_registry: LocalRegistry, write_matrix: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Bytes that are not UTF-8 in the password variable: once an internal error from deep
+    in the HTTP client; now said, naming the variable, with nothing of its value."""
+    matrix = write_matrix(
+        tmp_path,
+        [("local", f"{canary_registry.host}/test/php-fpm", True)],
+        lines=("8.4",),
+        credentials={"local": ("HUB_USER", "HUB_PASS")},
+    )
+    password = "CANARY-\udcff\udcfe-s3cr3t"  # what Python makes of the bytes 0xff 0xfe
+    env = {"HUB_USER": "alice", "HUB_PASS": password, **actions_env(tmp_path)}
+    for args in (("--debug", "verify", "v1.0.0"), ("verify", "v1.0.0", "--json")):
+        result = run_publisher(*args, "--config", str(matrix), env=env, cwd=tmp_path)
+        assert result.returncode == 4, result.stdout + result.stderr
+        assert "HUB_PASS is not UTF-8 text" in result.stderr
+        assert "internal error" not in result.stdout + result.stderr
+        assert "CANARY-" not in result.stdout + result.stderr and "s3cr3t" not in result.stderr

@@ -95,6 +95,15 @@ def credentials_for_host(
     creds: Credentials | None = None
     if username_env and password_env:
         user, password = env.get(username_env, ""), env.get(password_env, "")
+        for name, value in ((username_env, user), (password_env, password)):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:  # bytes that are no text: never shown, never sent
+                raise AuthError(
+                    f"{name} is not UTF-8 text",
+                    registry=host,
+                    hint=f"set {name} to the credential alone (a token or password), as UTF-8",
+                ) from None
         if user and password:
             creds = Credentials(user, password, source=f"env {username_env}/{password_env}")
         elif user or password:
