@@ -436,3 +436,52 @@ def test_label_value_escapes_backslash_quote_and_dollar_only():
 
     assert label_value('a\\b"c$d') == 'a\\\\b\\"c\\$d'
     assert label_value("PHP-FPM (8.4) ünïcode 'x'") == "PHP-FPM (8.4) ünïcode 'x'"
+
+
+# ------------------------------------------------------------ oversized inputs (RELIABILITY 29)
+
+HUGE = 64 * 1024 * 1024
+
+
+def _refused_within(read, limit: int) -> ConfigError:
+    """Run ``read`` (which must refuse its input); its peak Python memory stays near ``limit``."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ConfigError, match="larger than") as info:
+            read()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * limit + 1024 * 1024, f"peak {peak} bytes for a {limit}-byte limit"
+    return info.value
+
+
+def _huge(path):
+    """A 64 MiB file (sparse: quick to make), far over every input limit."""
+    with open(path, "wb") as handle:
+        handle.truncate(HUGE)
+    return path
+
+
+def test_oversized_inputs_are_refused_in_bounded_memory(tmp_path):
+    """A multi-megabyte matrix, release record, digest record or size history is refused
+    after reading at most its limit: never read whole."""
+    from publisher.core import notes, records
+
+    error = _refused_within(
+        lambda: config.load(_huge(tmp_path / "matrix.yaml"), {}), config.MAX_MATRIX_BYTES
+    )
+    assert error.exit_code == 3 and "matrix.yaml" in str(error)
+    (tmp_path / "notes").mkdir()
+    _refused_within(
+        lambda: notes.read_record(_huge(tmp_path / "notes" / "v1.0.0.json")),
+        notes.MAX_RECORD_BYTES,
+    )
+    _huge(tmp_path / "notes" / notes.HISTORY_FILE)
+    _refused_within(lambda: notes.load_size_history(tmp_path / "notes"), notes.MAX_HISTORY_BYTES)
+    _refused_within(
+        lambda: records.read_record_file(_huge(tmp_path / "8.4-linux-amd64.json")),
+        records.MAX_DIGEST_RECORD_BYTES,
+    )
