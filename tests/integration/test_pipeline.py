@@ -1065,6 +1065,14 @@ def test_half_moved_floating_tags_are_named_and_a_rerun_makes_the_registries_ide
     assert result.returncode != 0
     assert "registries now disagree" in result.stderr
     assert "latest" in result.stderr and "audit --repair" in result.stderr
+    # Which tags differ where: each floating tag hub holds now, with its digest there,
+    # and ghcr without it.
+    on_hub = skopeo_tag_map(tools["skopeo"], hub.host, stack.repo)
+    floating = sorted(t for t in on_hub if t == "latest" or t.startswith("php-"))
+    assert floating == ["latest", "php-8.3", "php-8.4"], on_hub
+    for tag in floating:
+        line = f"  - {tag}: hub {on_hub[tag][:19]}…, ghcr (absent)"
+        assert line in result.stderr.splitlines(), result.stderr
     front_ghcr.clear()
     stack.release("v1.0.0", "--no-smoke")
     on_hub, on_ghcr = tag_maps(stack, tools["skopeo"], hub.host, ghcr.host)
