@@ -380,6 +380,11 @@ def test_second_registry_failing_moves_no_floating_tag_and_a_rerun_finishes(
     assert result.returncode in (7, 9), result.stderr
     assert "503" in result.stderr or "unavailable" in result.stderr.lower()
     assert elapsed < 300
+    # Each refused write (blob uploads, copied in parallel) was tried the configured
+    # number of times: 3, Stack's PUBLISHER_RETRY_ATTEMPTS.
+    assert "after 3 attempts" in result.stderr, result.stderr
+    refused = [s for s in front.log if s.fault]
+    assert refused and len(refused) % 3 == 0, [(s.method, s.path) for s in refused]
     now_hub, now_ghcr = tag_maps(stack, tools["skopeo"], hub.host, ghcr.host)
     floating = ("php-8.3", "php-8.4", "latest")
     for tag in floating:
@@ -961,6 +966,10 @@ def test_every_registry_command_honours_the_retry_limit(
     result = stack.run(*command, env={"PUBLISHER_RETRY_ATTEMPTS": "2"}, timeout=120)
     assert result.returncode not in (0, 1), result.stdout + result.stderr
     assert len(front.log) == 2, [(s.method, s.path) for s in front.log]
+    # RELIABILITY 3: nothing was tagged and no release notes were written.
+    assert all(s.method in ("GET", "HEAD") for s in front.log)
+    assert skopeo_tag_map(tools["skopeo"], hub.host, stack.repo) == {}
+    assert not stack.notes_dir.exists() or not any(stack.notes_dir.iterdir())
 
 
 @pytest.fixture
