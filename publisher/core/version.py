@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from .errors import InvalidVersionError
 
+#: The longest image tag (the OCI distribution grammar).
+TAG_MAX = 128
 _NUM = r"0|[1-9][0-9]*"
 _IDENT = r"[0-9A-Za-z-]+"
 _SEMVER_RE = re.compile(
@@ -55,7 +57,9 @@ def _precedence(r: Release) -> tuple[object, ...]:
     identifiers compare numerically and before alphanumeric ones."""
     if not r.prerelease:
         return (r.major, r.minor, r.patch, 1, ())
-    idents = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in r.prerelease)
+    # A numeric identifier has no leading zero: the longer is the larger, and at one
+    # length the order is the text's (no int(), which refuses over 4300 digits).
+    idents = tuple((0, len(p), p) if p.isdigit() else (1, 0, p) for p in r.prerelease)
     return (r.major, r.minor, r.patch, 0, idents)
 
 
@@ -66,6 +70,13 @@ def parse_release(text: str) -> Release:
     m = _SEMVER_RE.fullmatch(text)
     if m is None:
         raise InvalidVersionError(_explain(text), hint="use a tag such as v2.0.0 or v2.1.0-rc.1")
+    for part in ("major", "minor", "patch"):
+        if len(m[part]) > TAG_MAX:  # also beyond what int() reads from a string
+            raise InvalidVersionError(
+                f"release tag {_short(text)!r} is not valid: its {part.upper()} has "
+                f"{len(m[part])} digits, more than an image tag of {TAG_MAX} characters holds",
+                hint="use a tag such as v2.0.0 or v2.1.0-rc.1",
+            )
     pre = tuple(m["pre"].split(".")) if m["pre"] else ()
     zero = _leading_zero(pre)
     if zero is not None:

@@ -6,7 +6,7 @@ import itertools
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from publisher.core.errors import InvalidVersionError
@@ -160,3 +160,70 @@ def test_precedence_is_a_total_order(a, b, c):
     if x < y and y < z:
         assert x < z
     assert str(parse_release(str(x))) == a
+
+
+# ------------------------------------------------- the grammar under Hypothesis (RELIABILITY 19)
+
+#: SemVer 2.0's own regular expression (semver.org), ASCII only, after the ``v``;
+#: build metadata matches it but cannot be in an image tag.
+_SEMVER_ORG = re.compile(
+    r"v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+    r"(?:-((?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)"
+    r"(?:\.(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
+)
+
+
+def _semver_oracle(text: str) -> bool:
+    m = _SEMVER_ORG.fullmatch(text)
+    if m is None or m[5] is not None:
+        return False
+    # Each number fits an image tag (128 characters), as every release tag must.
+    return all(len(m[i]) <= 128 for i in (1, 2, 3))
+
+
+#: Pieces of tags, near misses and numbers longer than an image tag or than int() reads.
+_PIECES = st.sampled_from([*"v0123456789.-+aZ", "V", "rc", "00", "\n", "٣", "1" * 129, "9" * 4400])
+
+
+_NUMBER = st.one_of(
+    st.integers(0, 20).map(str),
+    st.sampled_from(["00", "01", "1" * 128, "1" * 129, "9" * 4400]),
+)
+_IDENTIFIER = st.one_of(_NUMBER, st.text("abcXYZ-09", min_size=0, max_size=4))
+#: Tags shaped like vMAJOR.MINOR.PATCH[-PRE][+BUILD], each part possibly wrong.
+_SHAPED = st.builds(
+    lambda prefix, numbers, pre, build: (
+        prefix
+        + ".".join(numbers)
+        + ("-" + ".".join(pre) if pre is not None else "")
+        + ("+" + ".".join(build) if build is not None else "")
+    ),
+    st.sampled_from(["v", "v", "V", ""]),
+    st.lists(_NUMBER, min_size=2, max_size=4),
+    st.none() | st.lists(_IDENTIFIER, min_size=1, max_size=3),
+    st.none() | st.lists(_IDENTIFIER, min_size=1, max_size=2),
+)
+
+
+@settings(max_examples=1000)
+@given(st.one_of(_SHAPED, st.lists(_PIECES, max_size=12).map("".join)))
+def test_release_tags_are_accepted_exactly_when_the_grammar_says_so(text):
+    try:
+        release = parse_release(text)
+    except InvalidVersionError as exc:
+        assert not _semver_oracle(text), text
+        assert exc.message and exc.exit_code == 2
+        return
+    assert _semver_oracle(text), text
+    assert str(release) == text and parse_release(str(release)) == release
+    # Ordering never fails either, whatever the size of the numbers.
+    other = parse_release("v1.0.0-1")
+    assert (release < other) + (other < release) + (release == other) == 1
+
+
+def test_numbers_too_long_for_a_tag_are_refused_not_a_crash():
+    with pytest.raises(InvalidVersionError, match="MAJOR has 4400 digits"):
+        parse_release("v" + "9" * 4400 + ".0.0")
+    huge = parse_release("v1.0.0-" + "9" * 4400)  # the plan refuses it as too long for a pin
+    assert parse_release("v1.0.0-" + "9" * 4399) < huge < parse_release("v1.0.0-a")
