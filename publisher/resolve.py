@@ -181,9 +181,12 @@ def port_problem(domain: str) -> str | None:
     _host, colon, port = domain.rpartition(":")
     if not colon or domain.endswith("]") or not port.isdigit():
         return None
-    if 0 < int(port) <= PORT_MAX:
+    digits = port.lstrip("0")
+    # Compare lengths first: int() refuses strings over 4300 digits.
+    if digits and len(digits) <= len(str(PORT_MAX)) and int(digits) <= PORT_MAX:
         return None
-    return f"registry port {port} is out of range: a port is 1 to {PORT_MAX}"
+    shown = port if len(port) <= 12 else port[:12] + "…"
+    return f"registry port {shown} is out of range: a port is 1 to {PORT_MAX}"
 
 
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")

@@ -501,8 +501,9 @@ def _oracle(text: str) -> bool:
     domain = m["domain"]
     path = m["path"]
     port = re.search(r":([0-9]+)$", domain or "")
-    if port and not 0 < int(port[1]) <= 65535:
-        return False  # a port is 1 to 65535
+    digits = port[1].lstrip("0") if port else ""
+    if port and not (digits and len(digits) <= 5 and int(digits) <= 65535):
+        return False  # a port is 1 to 65535 (compared by length first: int() stops at 4300 digits)
     if domain is None and "/" in path and "." in path.split("/")[0]:
         return False  # docker reads a dotted first component as a registry host
     if domain and not (
@@ -515,7 +516,9 @@ def _oracle(text: str) -> bool:
     return len(path) <= 255
 
 
-alphabet = st.sampled_from([*list("abcAB019-_.:/@[]"), "sha256:", "a" * 64, "localhost"])
+alphabet = st.sampled_from(
+    [*list("abcAB019-_.:/@[]"), "sha256:", "a" * 64, "localhost", "00", "65536", "9" * 4400]
+)
 
 
 @settings(max_examples=800)
@@ -557,3 +560,28 @@ def test_a_reference_with_credentials_is_refused_without_them() -> None:
     assert "s3cret-pw" not in info.value.message + (info.value.hint or "")
     assert "'***@127.0.0.1:5000/team/php:v1'" in info.value.message
     assert "carries credentials" in info.value.message
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(["localhost", "registry.example", "[::1]", "10.0.0.1"]),
+    st.one_of(
+        st.integers(0, 70000).map(str),
+        st.text("0123456789", min_size=1, max_size=8),
+        st.sampled_from(["9" * 4400, "0" * 4400 + "1", "1" + "0" * 4400]),
+    ),
+    path_components(),
+)
+def test_a_registry_port_is_accepted_exactly_from_1_to_65535(host, port, path):
+    """Any digits after the host: accepted exactly when they name a port, else a short
+    error (never a crash, however many digits)."""
+    digits = port.lstrip("0")
+    in_range = bool(digits) and len(digits) <= 5 and int(digits) <= 65535
+    try:
+        ref = reference.parse(f"{host}:{port}/{path}")
+    except InvalidReferenceError as exc:
+        assert not in_range, port
+        assert "is out of range" in str(exc) and len(str(exc)) < 300
+    else:
+        assert in_range, port
+        assert reference.parse(str(ref)) == ref
