@@ -394,6 +394,17 @@ def _compose(text: str, source: str) -> yaml.Node:
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
         ) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, anywhere
+        position = max(0, min(exc.position, len(text)))
+        line_start = text.rfind("\n", 0, position) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise ConfigError(
+            f"invalid YAML: the non-printable character U+{ord(char):04X} is not allowed",
+            source=source,
+            line=text.count("\n", 0, position) + 1,
+            column=position - line_start + 1,
+            hint='remove it; a string may hold it written as an escape, e.g. "\\x07"',
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", source=source) from None
     if node is None:

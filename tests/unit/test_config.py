@@ -157,6 +157,15 @@ def test_bad_yaml_is_located():
     assert "invalid YAML" in str(err)
 
 
+def test_a_non_printable_character_is_located():
+    err = error_for(replace("image: php-fpm", "image: php\x07fpm"))
+    assert (err.line, err.column) == (2, 11)
+    assert str(err) == (
+        "matrix.yaml:2:11: invalid YAML: the non-printable character U+0007 is not allowed"
+    )
+    assert "unicode string" not in str(err) and "position" not in str(err)
+
+
 def test_duplicate_yaml_key():
     err = error_for(replace("image: php-fpm\n", "image: php-fpm\nimage: other\n"))
     assert err.field == "image" and "duplicate key" in str(err) and err.line == 3
@@ -238,6 +247,19 @@ def _mutations() -> st.SearchStrategy[str]:
         d[k + "x"] = d.pop(k)
         return yaml.safe_dump(d)
 
+    def duplicate_line(index: int) -> str:
+        d = dict(data)
+        d["lines"] = [*d["lines"], dict(d["lines"][index % len(d["lines"])])]
+        return yaml.safe_dump(d)
+
+    def impossible_platform(index: int, platform: str) -> str:
+        d = dict(data)
+        d["platforms"] = ["linux/amd64"]
+        lines = [dict(line) for line in d["lines"]]
+        lines[index % len(lines)]["platforms"] = [platform]
+        d["lines"] = lines
+        return yaml.safe_dump(d)
+
     junk = st.one_of(
         st.integers(),
         st.text(max_size=5),
@@ -250,6 +272,12 @@ def _mutations() -> st.SearchStrategy[str]:
         st.sampled_from(keys).map(unknown),
         st.builds(retype, st.sampled_from(keys), junk),
         st.sampled_from(["registries", "lines", "default_line"]).map(drop),
+        st.integers(0, 5).map(duplicate_line),
+        st.builds(
+            impossible_platform,
+            st.integers(0, 5),
+            st.sampled_from(["linux/arm64", "linux/arm/v7", "linux/s390x", "windows/amd64"]),
+        ),
         st.builds(lambda cut: GOOD[:cut], st.integers(0, len(GOOD) - 1)),
         st.text(max_size=60),
     )
@@ -264,6 +292,9 @@ def test_broken_matrices_fail_with_a_located_config_error(text):
         assert err.exit_code == 3
         assert str(err).startswith("matrix.yaml")
         assert err.problem and "Traceback" not in str(err)
+        # Located: a line and column, unless there is nothing to point at.
+        if err.problem != "the file is empty":
+            assert err.line is not None and err.column is not None, str(err)
     else:
         # only mutations that keep the file valid may load (e.g. a retype to an equal value)
         assert cfg.lines
@@ -513,3 +544,49 @@ def test_a_merge_fan_out_is_read_once() -> None:
         + _SPELLED_OUT.replace('  - php: "8.4"\n', '  - php: "8.4"\n    <<: *l29\n')
     )
     assert config.loads(text, source="m.yaml").line("8.4").size_budget_bytes == 500_000_000
+
+
+_COMMANDS = [
+    ["plan", "v1.0.0"],
+    ["release", "v1.0.0"],
+    ["release", "v1.0.0", "--dry-run"],
+    ["build", "v1.0.0", "--php", "8.4", "--platform", "linux/amd64", "--digest-file", "d.json"],
+    ["publish", "v1.0.0", "--digests", "."],
+    ["republish", "v1.0.0", "--reason", "r"],
+    ["verify", "v1.0.0"],
+    ["preflight"],
+    ["audit"],
+]
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(_mutations(), st.sampled_from(_COMMANDS))
+def test_a_broken_matrix_stops_every_command_before_any_subprocess_or_network_call(
+    tmp_path, text, argv
+):
+    """RELIABILITY 20 through the CLI: this package's autouse fixture makes any
+    subprocess or socket connection fail, so exit 3 with the file's location shows
+    that the matrix was refused first."""
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+
+    try:
+        config.loads(text, source="matrix.yaml")
+    except ConfigError as err:
+        expected = err
+    else:
+        return  # a mutation that kept the file valid
+    path = tmp_path / "matrix.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(
+        main, [*argv, "--config", str(path)], env={"HOME": str(tmp_path)}, catch_exceptions=True
+    )
+    assert result.exit_code == 3, (argv, result.output, result.exception)
+    assert "internal error" not in result.output and "Traceback" not in result.output
+    where = str(path) + (f":{expected.line}:{expected.column}:" if expected.line else ":")
+    assert where in result.output, result.output
