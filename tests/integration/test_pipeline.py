@@ -1467,3 +1467,115 @@ def test_a_release_caught_between_the_registries_is_waited_for(
     v110 = {f"v1.1.0-php-{php}": on_hub[f"v1.1.0-php-{php}"] for php in LINES}
     assert on_hub["latest"] == v110["v1.1.0-php-8.4"]
     assert all(on_hub[f"php-{php}"] == v110[f"v1.1.0-php-{php}"] for php in LINES)
+
+
+# --------------------------------------------------------------------------- scenarios 21, 22, 31
+
+
+def test_a_canary_password_echoed_back_in_debug_mode_appears_nowhere(
+    tmp_path, tools, bases, basic_registry, fresh_registry, proxy_for
+):
+    """A whole release in GitHub Actions mode with --debug, its primary behind basic auth
+    with a canary password, while the registry echoes the Authorization header back in
+    two 503 answers. The release finishes; the canary is masked before its first use
+    and is in no output, notes, JSON, digest record, step summary or lasting file; the
+    smoke tests pull with it through stdin, never argv (RELIABILITY 21, 22 and 31)."""
+    import base64
+    import os
+    import uuid
+
+    secret = basic_registry.password
+    basic = base64.b64encode(f"{basic_registry.username}:{secret}".encode()).decode()
+    front = proxy_for(basic_registry)
+    ghcr = fresh_registry()
+    stack = Stack(
+        tmp_path / "s",
+        front.host,
+        ghcr.host,
+        bases.host,
+        repo=f"acme/canary-{uuid.uuid4().hex[:8]}",
+        lines=("8.4",),
+    )
+    data = yaml.safe_load(stack.matrix.read_text())
+    data["registries"][0].update(username_env="HUB_USER", password_env="HUB_PASSWORD")
+    stack.matrix.write_text(yaml.safe_dump(data, sort_keys=False))
+    # Every buildah call goes through a shim that records its argv.
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    argv_log = tmp_path / "buildah-argv.log"
+    (shims / "buildah").write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{argv_log}"\nexec "{tools["buildah"]}" "$@"\n'
+    )
+    (shims / "buildah").chmod(0o755)
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "home").mkdir()
+    summary = tmp_path / "summary.md"
+    env = {
+        "HUB_USER": basic_registry.username,
+        "HUB_PASSWORD": secret,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_OUTPUT": str(tmp_path / "output.txt"),
+        "TMPDIR": str(tmp_path / "tmp"),
+        "HOME": str(tmp_path / "home"),
+        "PATH": f"{shims}{os.pathsep}{os.environ['PATH']}",
+    }
+    # A careless registry echoes the credentials back: once in a retryable answer, then
+    # in a refusal of every tag write, which stops the first run with its error.
+    front.add(Fault("echo", method="HEAD", path="/blobs/", status=503, times=1))
+    front.add(Fault("echo", method="PUT", path=TAG_PUT, status=400, times=None))
+    runtime_auth = Path(f"/run/containers/{os.getuid()}/auth.json")
+    runtime_before = runtime_auth.read_bytes() if runtime_auth.exists() else None
+
+    def release() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            stack.argv("--debug", "release", "v1.0.0", "--notes-dir", str(stack.notes_dir)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,  # one stream, so that the order of mask and use shows
+            text=True,
+            env=stack.process_env(env),
+            cwd=stack.root,
+            timeout=600,
+            check=False,
+        )
+
+    refused = release()
+    assert refused.returncode == 9, refused.stdout
+    assert "DENIED" in refused.stdout  # the registry's error, as it said it
+    echoed = [s for s in front.log if s.fault == "echo"]
+    assert {s.method for s in echoed} == {"HEAD", "PUT"}
+    assert all(s.headers.get("Authorization") == f"Basic {basic}" for s in echoed)
+    front.clear()
+    finished = release()
+    assert finished.returncode == 0, finished.stdout
+    out = refused.stdout + finished.stdout
+
+    for run in (refused, finished):
+        lines = run.stdout.splitlines()
+        assert f"::add-mask::{secret}" in lines
+        first_use = next(i for i, line in enumerate(lines) if front.host in line)
+        assert lines.index(f"::add-mask::{secret}") < first_use
+    lines = out.splitlines()
+    unmasked = "\n".join(line for line in lines if not line.startswith("::add-mask::"))
+    for needle in (secret, basic):
+        assert needle not in unmasked
+        assert needle not in summary.read_text(encoding="utf-8")
+        leaked = [
+            p
+            for p in tmp_path.rglob("*")
+            if p.is_file() and not p.is_symlink() and needle.encode() in p.read_bytes()
+        ]
+        assert leaked == [], leaked  # notes, JSON, digest records, outputs, temporary files
+    assert json.loads((stack.notes_dir / "v1.0.0.json").read_text())["release"] == "v1.0.0"
+    assert list(stack.digests_dir("v1.0.0").glob("*.json"))
+    assert "### Published v1.0.0" in summary.read_text(encoding="utf-8")
+    assert not [p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith("publisher-")]
+    after = runtime_auth.read_bytes() if runtime_auth.exists() else None
+    assert after == runtime_before  # buildah's own auth file was not used
+
+    # The smoke tests pulled from the primary with the credentials: given on stdin.
+    calls = argv_log.read_text().splitlines()
+    logins = [c for c in calls if c.startswith("login ")]
+    assert any("--password-stdin" in c and c.endswith(front.host) for c in logins), calls
+    assert any(c.startswith("from ") and "--authfile" in c and front.host in c for c in calls)
+    assert not [c for c in calls if secret in c or basic in c]

@@ -90,6 +90,30 @@ def test_21_echoed_authorization_never_reaches_output(
         assert leaks(text) == [], text
 
 
+def test_21_credentials_echoed_in_other_words_are_removed_from_errors(
+    canary_registry: LocalRegistry, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """A registry that quotes the password and the Basic value in its own words (not as
+    an Authorization header): a client used as a library, with no Output to redact,
+    still raises an error without them."""
+    from publisher.adapters.registry import Credentials
+
+    proxy = proxy_for(canary_registry)
+    said = f"user {CANARY_USER} with password {CANARY} (token {CANARY_B64}) may not push"
+    body = json.dumps({"errors": [{"code": "DENIED", "message": said}]}).encode()
+    proxy.add(Fault("status", method="PUT", path="/manifests/", status=403, body=body, times=None))
+    client = RegistryClient(
+        proxy.host, plain_http=True, credentials=Credentials(CANARY_USER, CANARY)
+    )
+    with pytest.raises(PublisherError) as info, tempfile.TemporaryDirectory() as tmp:
+        client.push_layout(write_layout(make_image(), Path(tmp)), "canary/php-fpm")
+    assert proxy.count("PUT", "manifest") >= 1
+    assert f"DENIED: user {CANARY_USER} with password *** (token ***) may not push" in str(
+        info.value
+    )
+    assert leaks(str(info.value) + repr(info.value.args) + (info.value.hint or "")) == []
+
+
 def test_21_canary_absent_from_cli_output_and_json(
     canary_registry: LocalRegistry,
     proxy_for: Callable[[Any], FaultProxy],
