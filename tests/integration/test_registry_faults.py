@@ -379,24 +379,38 @@ def test_9_huge_error_body_is_read_only_up_to_a_cap(
     assert peak < 16 * 1024 * 1024
 
 
+HOSTILE_MANIFESTS = {
+    "oversize": Fault("huge", path="/manifests/", status=200, huge_bytes=BIG, times=None),
+    "malformed-json": Fault(
+        "body", path="/manifests/", body=b"{not json", fix_digest=True, times=None
+    ),
+    "length-mismatch": Fault("length", path="/manifests/", times=None),
+    "truncated": Fault("truncate", path="/manifests/", times=None),
+    "huge-error": Fault("huge", path="/manifests/", status=400, huge_bytes=BIG, times=None),
+}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE_MANIFESTS))
 def test_9_cli_shows_a_clean_error_without_traceback(
-    proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
+    kind: str, proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
 ) -> None:
+    """Each hostile answer through the command line: one classified error line and a
+    tip, no traceback, no internal error, and none of the hostile body echoed."""
     import publisher.cli.registry_cmds  # noqa: F401  (registers the commands)
     from publisher.cli.base import main
 
     seed(registry, repo, make_image(), tags=["v1"])
-    proxy.add(
-        Fault("huge", method="GET", path="/manifests/", status=200, huge_bytes=BIG, times=None)
-    )
+    proxy.add(HOSTILE_MANIFESTS[kind])
     result = CliRunner().invoke(
         main,
         ["inspect", f"{proxy.host}/{repo}:v1"],
-        env={"PUBLISHER_RETRY_ATTEMPTS": "1", "HOME": "/nonexistent"},
+        env={"PUBLISHER_RETRY_ATTEMPTS": "2", "HOME": "/nonexistent"},
     )
-    assert result.exit_code == 8, result.output
-    assert "Traceback" not in result.output
-    assert "invalid registry response" in result.output
+    assert result.exit_code == (9 if kind == "huge-error" else 8), result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.output
+    assert len(result.output) < 1500, result.output[:2000]
 
 
 # ----------------------------------------------------------- 10. Location headers
