@@ -305,3 +305,58 @@ def test_sigint_during_the_smoke_tests_removes_their_containers(
     assert took < 30, log
     assert _smoke_containers(engine, repo) == [], log
     assert _images(engine, repo) == [], log
+
+
+def test_a_finished_buildx_release_leaves_no_credential_on_disk_or_in_argv(
+    basic_registry: BasicAuthRegistry,
+    second_registry: LocalRegistry,
+    bases: str,
+    tmp_path: Path,
+) -> None:
+    """RELIABILITY 22 and 31 on the docker path, for a run that ends normally: the builds'
+    temporary DOCKER_CONFIG and the smoke tests' are removed, the docker CLI gets the
+    password on stdin only, and no file left anywhere under the run's directories
+    (TMPDIR, HOME, the outputs) holds the password or its Basic value."""
+    import base64
+    import shutil
+
+    stack, tmp, env = logged_in_stack(
+        tmp_path,
+        basic_registry,
+        basic_registry.host,
+        second_registry.host,
+        bases,
+        f"acme/finished-buildx-{uuid.uuid4().hex[:10]}",
+        "buildx",
+        platforms=["linux/amd64"],
+    )
+    docker = shutil.which("docker")
+    assert docker is not None
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    argv_log = tmp_path / "docker-argv.log"
+    (shims / "docker").write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{argv_log}"\nexec "{docker}" "$@"\n'
+    )
+    (shims / "docker").chmod(0o755)
+    (tmp_path / "home").mkdir()
+    env.update(HOME=str(tmp_path / "home"), PATH=f"{shims}{os.pathsep}{os.environ['PATH']}")
+    finished = stack.run("release", "v1.0.0", "--notes-dir", str(stack.notes_dir), env=env)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    secret = basic_registry.password
+    basic = base64.b64encode(f"{basic_registry.username}:{secret}".encode()).decode()
+    calls = argv_log.read_text().splitlines()
+    logins = [c for c in calls if c.startswith("login ")]
+    assert logins and all("--password-stdin" in c for c in logins), calls
+    assert any(c.startswith("buildx build") for c in calls), calls
+    assert any(c.startswith(("run ", "create ", "pull ")) for c in calls), calls  # smoke test
+    assert [c for c in calls if secret in c or basic in c] == []
+    assert not [p.name for p in tmp.iterdir() if p.name.startswith("publisher-")]
+    for needle in (secret, basic):
+        assert needle not in finished.stdout + finished.stderr
+        leaked = [
+            p
+            for p in tmp_path.rglob("*")
+            if p.is_file() and not p.is_symlink() and needle.encode() in p.read_bytes()
+        ]
+        assert leaked == [], leaked
