@@ -942,6 +942,7 @@ def test_an_older_release_keeps_its_recorded_default_line(tmp_path, tools, bases
         ["republish", "v1.0.0", "--reason", "r"],
         ["verify", "v1.0.0"],
         ["preflight"],
+        ["check-public", "v1.0.0"],
     ],
     ids=lambda argv: argv[0],
 )
