@@ -302,26 +302,33 @@ def test_a_release_whose_indexes_carry_no_annotations_reruns_without_conflict(
 def test_push_order_children_then_index_then_tags(
     tmp_path, tools, bases, fresh_registry, proxy_for
 ):
+    """On the primary (pushed) and on the other registry (copied alike): every child
+    manifest before any index, every index before any tag."""
     hub, ghcr = fresh_registry(), fresh_registry()
-    front = proxy_for(hub.host)
-    stack = make_stack(tmp_path, front.host, ghcr.host, bases)
+    fronts = [proxy_for(hub.host), proxy_for(ghcr.host)]
+    stack = make_stack(tmp_path, fronts[0].host, fronts[1].host, bases)
     stack.release("v1.0.0")
-    manifest_puts = [s for s in front.log if s.method == "PUT" and s.kind == "manifest"]
-    by_digest = [s.path.rsplit("/", 1)[1] for s in manifest_puts if "/manifests/sha256:" in s.path]
-    first_tag = next(i for i, s in enumerate(manifest_puts) if "/manifests/sha256:" not in s.path)
     indexes = set(stack.index_digests("v1.0.0").values())
-    index_positions = [
-        i for i, s in enumerate(manifest_puts) if s.path.rsplit("/", 1)[1] in indexes
-    ]
-    child_positions = [
-        i
-        for i, s in enumerate(manifest_puts)
-        if "/manifests/sha256:" in s.path and s.path.rsplit("/", 1)[1] not in indexes
-    ]
-    assert len(index_positions) == len(LINES) and len(child_positions) == 2 * len(LINES)
-    assert max(child_positions) < min(index_positions) < first_tag
-    assert all("/manifests/sha256:" not in s.path for s in manifest_puts[first_tag:])
-    assert len(by_digest) == 3 * len(LINES)
+    for front in fronts:
+        manifest_puts = [s for s in front.log if s.method == "PUT" and s.kind == "manifest"]
+        by_digest = [
+            s.path.rsplit("/", 1)[1] for s in manifest_puts if "/manifests/sha256:" in s.path
+        ]
+        first_tag = next(
+            i for i, s in enumerate(manifest_puts) if "/manifests/sha256:" not in s.path
+        )
+        index_positions = [
+            i for i, s in enumerate(manifest_puts) if s.path.rsplit("/", 1)[1] in indexes
+        ]
+        child_positions = [
+            i
+            for i, s in enumerate(manifest_puts)
+            if "/manifests/sha256:" in s.path and s.path.rsplit("/", 1)[1] not in indexes
+        ]
+        assert len(index_positions) == len(LINES) and len(child_positions) == 2 * len(LINES)
+        assert max(child_positions) < min(index_positions) < first_tag, front.upstream
+        assert all("/manifests/sha256:" not in s.path for s in manifest_puts[first_tag:])
+        assert len(by_digest) == 3 * len(LINES)
 
 
 def test_an_index_with_a_missing_child_is_never_tagged(tmp_path, tools, bases, fresh_registry):
