@@ -366,6 +366,28 @@ def test_an_index_with_a_missing_child_is_never_tagged(tmp_path, tools, bases, f
     assert not (stack.notes_dir / "v1.1.0.json").exists()
 
 
+def test_a_registry_lying_about_the_stored_index_stops_the_release_before_any_tag(
+    tmp_path, tools, bases, fresh_registry, proxy_for
+):
+    """RELIABILITY 8 through the pipeline: the primary answers publisher's index PUTs
+    with another Docker-Content-Digest. The release fails as an invalid answer, and no
+    tag or release note appears anywhere."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(hub.host)
+    stack = make_stack(tmp_path, front.host, ghcr.host, bases)
+    front.add(
+        Fault(
+            "digest", method="PUT", path="/manifests/sha256:", user_agent="^publisher", times=None
+        )
+    )
+    result = stack.run("release", "v1.0.0", "--no-smoke", "--notes-dir", str(stack.notes_dir))
+    assert result.returncode == 8, result.stdout + result.stderr
+    assert "says it stored sha256:0000" in result.stderr
+    assert [s for s in front.log if s.fault == "digest"]
+    assert tag_maps(stack, tools["skopeo"], hub.host, ghcr.host) == [{}, {}]
+    assert not (stack.notes_dir / "v1.0.0.json").exists()
+
+
 # --------------------------------------------------------------------------- scenario 12 and 3
 
 
