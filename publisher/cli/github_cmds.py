@@ -8,7 +8,8 @@ import click
 
 from ..core import jobmatrix, notes
 from ..core import plan as planning
-from ..core.errors import ConfigError, FileAccessError, UsageError
+from ..core.errors import FileAccessError, UsageError
+from ..core.fileio import read_text
 from ..core.version import parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state
@@ -144,22 +145,19 @@ def gh_release_command(
     version = parse_release(release)
     path = notes_path or Path("release-notes") / f"{version.tag}.md"
     try:
-        body = path.read_text(encoding="utf-8")
+        # Bounded: a file of megabytes is refused before it is read whole (exit 3), one
+        # that cannot be read is exit 18, one that is not UTF-8 exit 3.
+        body = read_text(
+            path,
+            limit=notes.MAX_NOTES_TEXT_BYTES,
+            what="release notes file",
+            hint="pass --notes with the release's Markdown notes (release-notes/RELEASE.md), "
+            "or restore the file from git history",
+        )
     except FileNotFoundError:
         raise FileAccessError(
             f"release notes not found: {path}",
             hint=f"run `publisher publish {version.tag} --digests DIR` first, or pass --notes FILE",
-        ) from None
-    except OSError as exc:
-        raise FileAccessError(
-            f"cannot read the release notes {path}: {exc.strerror or exc}",
-            hint="pass --notes with the release's Markdown notes (release-notes/RELEASE.md)",
-        ) from None
-    except UnicodeDecodeError:
-        raise ConfigError(
-            "not UTF-8 text; not release notes",
-            source=str(path),
-            hint="restore the file from git history; publisher writes it in UTF-8",
         ) from None
     allow_stand_in = state.env.get(ALLOW_STAND_IN) == "1"
     if not allow_stand_in:
@@ -197,8 +195,9 @@ def gh_release_command(
 
 
 def _text_of(path: Path) -> str:
+    """The pins file's text, bounded as the notes are; "" when there is none."""
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        return notes.read_pins_text(path)
     except OSError:
         return ""  # no pins file: said when it is not attached
 

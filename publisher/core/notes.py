@@ -28,7 +28,7 @@ from typing import Any
 from ..resolve import is_digest, php_line_order, short_digest
 from . import lifecycle
 from .errors import ConfigError, FileAccessError, UsageError, file_error
-from .fileio import parse_json, read_text
+from .fileio import MIB, parse_json, read_bytes, read_text
 from .plan import LATEST, RegistryPlan, release_pins
 from .platforms import Platform
 from .sizes import MB, human_size, megabytes, signed_megabytes
@@ -38,6 +38,9 @@ NOTES_SCHEMA = 1
 #: A notes file larger than this is refused before it is parsed.
 MAX_RECORD_BYTES = 4 * 1024 * 1024
 HISTORY_SCHEMA = 1
+#: Release notes (Markdown) or a pins file larger than this are refused before they
+#: are read whole: a release's notes are a few kilobytes.
+MAX_NOTES_TEXT_BYTES = 1024 * 1024
 #: The size history's file name in the notes directory.
 HISTORY_FILE = "size-history.json"
 #: A size history larger than this is refused before it is parsed.
@@ -551,6 +554,19 @@ STAND_IN_BANNER = "> **STAND-IN REHEARSAL.**"
 _PINS_STAND_IN = re.compile(r"^PHP_STAND_IN=['\"]?true['\"]?[ \t]*\r?$", re.MULTILINE)
 
 
+def read_pins_text(path: Path) -> str:
+    """A release's pins file, read as text (an odd byte replaced), at most
+    ``MAX_NOTES_TEXT_BYTES``: a larger one is ConfigError; a missing one FileNotFoundError."""
+    raw = read_bytes(path, limit=MAX_NOTES_TEXT_BYTES, what="pins file")
+    if len(raw) > MAX_NOTES_TEXT_BYTES:
+        raise ConfigError(
+            f"the file is larger than {MAX_NOTES_TEXT_BYTES // MIB} MiB; not a pins file",
+            source=str(path),
+            hint="restore it from git history, or write it again with `publisher publish`",
+        )
+    return raw.decode("utf-8", errors="replace")
+
+
 def refuse_stand_in(notes_path: Path, release: str, body: str) -> None:
     """Raise UsageError when the notes at ``notes_path`` (text ``body``) are a stand-in
     rehearsal's: their record beside them says ``stand_in: true``, the pins file beside
@@ -565,8 +581,8 @@ def refuse_stand_in(notes_path: Path, release: str, body: str) -> None:
     pins = notes_path.with_name(f"{release}.env")
     if pins.is_file():
         try:
-            text = pins.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
+            text = read_pins_text(pins)
+        except FileNotFoundError as exc:
             raise file_error(exc, "read the pins file") from None
         if _PINS_STAND_IN.search(text):
             marks.append(f"its pins file {pins} says PHP_STAND_IN=true")

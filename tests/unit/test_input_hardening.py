@@ -485,3 +485,37 @@ def test_oversized_inputs_are_refused_in_bounded_memory(tmp_path):
         lambda: records.read_record_file(_huge(tmp_path / "8.4-linux-amd64.json")),
         records.MAX_DIGEST_RECORD_BYTES,
     )
+
+
+def test_gh_release_refuses_oversized_notes_or_pins_in_bounded_memory(cli, tmp_path):
+    """The Markdown notes gh-release sends, and the pins file beside them, are refused at
+    their size (exit 3) before they are read whole, and before any request."""
+    import tracemalloc
+
+    from publisher.core import notes
+
+    limit = notes.MAX_NOTES_TEXT_BYTES
+    env = {"GITHUB_TOKEN": "ghs_" + "a" * 36}
+    for huge, small in (("v1.0.0.md", "v1.0.0.env"), ("v1.0.0.env", "v1.0.0.md")):
+        for name in (huge, small):
+            (tmp_path / name).unlink(missing_ok=True)
+        _huge(tmp_path / huge)
+        (tmp_path / small).write_text("notes\n" if small.endswith(".md") else "X='y'\n")
+        tracemalloc.start()
+        try:
+            result = cli(
+                "gh-release",
+                "v1.0.0",
+                "--repo",
+                "a/b",
+                "--notes",
+                str(tmp_path / "v1.0.0.md"),
+                env=env,
+            )
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert result.exit_code == 3, result.output
+        assert "larger than 1 MiB" in result.output and str(tmp_path / huge) in result.output
+        assert "internal error" not in result.output
+        assert peak < 2 * limit + 1024 * 1024, f"peak {peak} bytes reading {huge}"
