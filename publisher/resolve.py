@@ -176,14 +176,27 @@ class ImageRef:
         return text
 
 
+def small_number(text: str, most: int) -> int | None:
+    """``text`` as a whole number if it is ASCII digits worth at most ``most``, else None.
+
+    Lengths are compared first: ``int()`` refuses strings of over 4300 digits, and a
+    registry, a proxy setting or an image may send any number of them.
+    """
+    if not text.isascii() or not text.isdigit():
+        return None
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(most)):
+        return None
+    value = int(digits)
+    return value if value <= most else None
+
+
 def port_problem(domain: str) -> str | None:
     """What is wrong with the port of ``domain`` (a host the grammar accepts), or None."""
     _host, colon, port = domain.rpartition(":")
     if not colon or domain.endswith("]") or not port.isdigit():
         return None
-    digits = port.lstrip("0")
-    # Compare lengths first: int() refuses strings over 4300 digits.
-    if digits and len(digits) <= len(str(PORT_MAX)) and int(digits) <= PORT_MAX:
+    if small_number(port, PORT_MAX) not in (None, 0):
         return None
     shown = port if len(port) <= 12 else port[:12] + "…"
     return f"registry port {shown} is out of range: a port is 1 to {PORT_MAX}"
@@ -1051,6 +1064,8 @@ def find_credentials(
 # Content-Length, chunked, or up to EOF; every size bounded.
 
 MAX_HEADER_BYTES = 64 * 1024
+#: The largest Content-Length read as a number (a larger one is a malformed answer).
+MAX_CONTENT_LENGTH = 2**63 - 1
 
 
 @dataclass
@@ -1094,7 +1109,7 @@ def _no_proxy_matches(host: str, port: int, no_proxy: str) -> bool:
         entry_port = None
         if entry.count(":") == 1 and not entry.startswith("["):
             entry, _, port_text = entry.partition(":")
-            entry_port = int(port_text) if port_text.isdigit() else None
+            entry_port = small_number(port_text, PORT_MAX)
         entry = entry.strip("[]")
         if entry_port is not None and entry_port != port:
             continue
@@ -1211,9 +1226,10 @@ def _exchange(
     try:
         status_line = reader.readline(MAX_HEADER_BYTES + 1)
         parts = status_line.split(None, 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+        code = small_number(parts[1].decode("latin-1"), 999) if len(parts) >= 2 else None
+        if code is None or not parts[0].startswith(b"HTTP/1."):
             raise _Malformed("not an HTTP/1.x status line")
-        status = int(parts[1])
+        status = code
         answer: dict[str, str] = {}
         seen = len(status_line)
         while True:
@@ -1236,9 +1252,10 @@ def _exchange(
             return status, answer, _read_chunked(reader, limit)
         declared = answer.get("content-length", "")
         if declared:
-            if not declared.isdigit():
-                raise _Malformed(f"Content-Length {declared!r} is not a number")
-            want = int(declared)
+            want = small_number(declared, MAX_CONTENT_LENGTH)
+            if want is None:
+                shown = declared if len(declared) <= 24 else declared[:24] + "…"
+                raise _Malformed(f"Content-Length {shown!r} is not a number of bytes")
             body = _read_exact(reader, min(want, limit + 1))
             if len(body) < min(want, limit + 1):
                 raise _Truncated(f"{len(body)} of {want} bytes")

@@ -49,7 +49,7 @@ from ..core.config import Config
 from ..core.errors import CommandError, SmokeTestError, ToolMissingError
 from ..core.platforms import Platform
 from ..core.reference import Reference
-from ..resolve import is_loopback
+from ..resolve import PORT_MAX, is_loopback, small_number
 from . import fastcgi
 from .builders import dockercli
 from .builders.base import (
@@ -262,7 +262,8 @@ def fpm_port(config: dict[str, Any]) -> int:
     """The FastCGI port: the image's one exposed TCP port, else FPM's usual 9000."""
     ports = [str(p) for p in (config.get("ExposedPorts") or {})]
     tcp = [p.split("/")[0] for p in ports if p.endswith("/tcp") or "/" not in p]
-    return int(tcp[0]) if len(tcp) == 1 and tcp[0].isdigit() else 9000
+    port = small_number(tcp[0], PORT_MAX) if len(tcp) == 1 else None
+    return port or 9000
 
 
 def _pinned(image: Reference) -> Reference:

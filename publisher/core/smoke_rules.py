@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from .errors import SmokeTestError
 
 #: ``PHP 8.4.12 (cli) (built: ...)``; a suffix such as ``RC1`` or ``-standin`` is kept.
-_PHP_V_RE = re.compile(r"^PHP (\d+)\.(\d+)\.(\d+)([A-Za-z0-9.+~-]*) \(", re.MULTILINE)
+#: Each number at most 9 digits: int() refuses a string of thousands.
+_PHP_V_RE = re.compile(
+    r"^PHP ([0-9]{1,9})\.([0-9]{1,9})\.([0-9]{1,9})([A-Za-z0-9.+~-]*) \(", re.MULTILINE
+)
 FPM_TEST_OK = "test is successful"
 #: The version suffix of the busybox stand-ins, which are not PHP and run no script.
 NOT_PHP_SUFFIX = "-standin"

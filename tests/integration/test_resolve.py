@@ -35,7 +35,7 @@ from tests.support import images as test_images
 from tests.support.connectproxy import ConnectProxy
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import make_image, push_raw
-from tests.support.sockets import Silent
+from tests.support.sockets import FixedAnswer, Silent
 
 pytestmark = pytest.mark.integration
 
@@ -641,6 +641,33 @@ def test_hostile_answers_are_clean_errors(
         assert "Traceback" not in run.stderr
 
 
+@pytest.mark.parametrize(
+    ("answer", "phrase"),
+    [
+        (b"HTTP/1.1 " + b"2" * 5000 + b" OK\r\n\r\n", "status"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n{}", "Content-Length"),
+    ],
+    ids=["status", "content-length"],
+)
+def test_numbers_of_thousands_of_digits_in_an_answer_are_clean_errors(
+    answer: bytes, phrase: str, workdir: Path
+) -> None:
+    """A status or Content-Length of 5000 digits (Python's int() refuses such strings):
+    a registry error naming the field, never a traceback."""
+    server = FixedAnswer("200 OK", {}, b"")
+    server.answer = answer
+    with server:
+        env = {
+            "PHP_IMAGE_REPOSITORY": f"{server.host}/acme/php",
+            "ALLOW_LOCAL_BUILD_FALLBACK": "false",
+        }
+        run = resolve_process(workdir, env)
+    assert run.code == EXIT_CANNOT_PROCEED, run.stderr
+    assert run.data["availability"] == "registry-error", run.data["reason"]
+    assert phrase in run.data["reason"] and len(run.data["reason"]) < 400
+    assert "Traceback" not in run.stderr
+
+
 def test_a_registry_echoing_credentials_leaks_nothing(
     basic_registry: Any, proxy_for: Callable[[Any], FaultProxy], workdir: Path
 ) -> None:
@@ -735,9 +762,14 @@ def test_http_proxy_no_proxy_and_loopback(published: Published) -> None:
         assert "nope" not in wrong.detail and "s3cret" not in wrong.detail
         served = len(proxy.requests)
 
-        env = {"HTTP_PROXY": proxy.url("alice:s3cret"), "NO_PROXY": "example.com, .test"}
+        env = {
+            "HTTP_PROXY": proxy.url("alice:s3cret"),
+            # an entry whose port is thousands of digits matches nothing, without a crash
+            "NO_PROXY": "registry.test:" + "9" * 5000 + ", example.com, .test",
+        }
         direct = probing.probe(named, timeout=5, env=env)
         assert direct.status is probing.Status.UNREACHABLE  # registry.test does not resolve here
+        assert "digits" not in direct.detail, direct.detail
         loopback = probing.Target(registry_host, path, f"{RELEASE}-php-8.4", HOST, plain_http=True)
         local = probing.probe(loopback, timeout=5, env={"HTTP_PROXY": proxy.url()})
         assert local.status is probing.Status.AVAILABLE, local.detail

@@ -89,7 +89,15 @@ def test_php_version_is_parsed_exactly(text: str, expected: str, line: str) -> N
     assert version.line == line
 
 
-@pytest.mark.parametrize("text", ["", "sh: php: not found\n", "PHP Warning: x (cli)\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "sh: php: not found\n",
+        "PHP Warning: x (cli)\n",
+        "PHP 8." + "4" * 5000 + ".1 (cli)\n",  # int() refuses so many digits
+    ],
+)
 def test_no_version_is_a_smoke_failure(text: str) -> None:
     with pytest.raises(SmokeTestError, match="did not report a PHP version"):
         smoke_rules.parse_php_version(text)
@@ -635,6 +643,10 @@ def test_fpm_port_follows_the_one_exposed_port() -> None:
     assert fpm_port({"ExposedPorts": {"9001/tcp": {}}}) == 9001
     assert fpm_port({"ExposedPorts": {"80/tcp": {}, "9000/tcp": {}}}) == 9000
     assert fpm_port({}) == 9000
+    # not a port: FPM's usual one (int() refuses thousands of digits)
+    assert fpm_port({"ExposedPorts": {"9" * 5000 + "/tcp": {}}}) == 9000
+    assert fpm_port({"ExposedPorts": {"70000/tcp": {}}}) == 9000
+    assert fpm_port({"ExposedPorts": {"0/tcp": {}}}) == 9000
 
 
 class Creds:
