@@ -191,12 +191,30 @@ def small_number(text: str, most: int) -> int | None:
     return value if value <= most else None
 
 
-def port_problem(domain: str) -> str | None:
-    """What is wrong with the port of ``domain`` (a host the grammar accepts), or None."""
-    _host, colon, port = domain.rpartition(":")
-    if not colon or domain.endswith("]") or not port.isdigit():
-        return None
-    if small_number(port, PORT_MAX) not in (None, 0):
+#: DNS: a name's labels are at most 63 characters, the whole name at most 253.
+LABEL_MAX = 63
+HOST_NAME_MAX = 253
+
+
+def domain_problem(domain: str) -> str | None:
+    """What no registry ``domain`` (a host the grammar accepts, with its port) can be, or
+    None: a name no DNS holds (a label over 63 characters, a name over 253), a port out
+    of 1-65535. Refused before any request: the HTTP clients fail on them with errors of
+    their own (``UnicodeError``, ``LocationParseError``, ``ValueError``)."""
+    bracketed = domain.startswith("[")
+    host, colon, port = domain.rpartition(":") if not domain.endswith("]") else ("", "", "")
+    host = host if colon else domain
+    if not bracketed:
+        if len(host) > HOST_NAME_MAX:
+            return f"registry host is {len(host)} characters long: a host name is at most {HOST_NAME_MAX}"
+        label = max(host.split("."), key=len)
+        if len(label) > LABEL_MAX:
+            shown = label[:12] + "…"
+            return (
+                f"registry host label {shown!r} is {len(label)} characters long: "
+                f"a label is at most {LABEL_MAX}"
+            )
+    if not colon or not port.isdigit() or small_number(port, PORT_MAX) not in (None, 0):
         return None
     shown = port if len(port) <= 12 else port[:12] + "…"
     return f"registry port {shown} is out of range: a port is 1 to {PORT_MAX}"
@@ -252,7 +270,7 @@ def parse_reference(text: str) -> ImageRef:
         domain, path_parts = parts[0], parts[1:]
         if not DOMAIN_RE.fullmatch(domain):
             raise ValueError(f"{domain!r} is not a registry host")
-        problem = port_problem(domain)
+        problem = domain_problem(domain)
         if problem:
             raise ValueError(problem)
     else:
@@ -449,6 +467,8 @@ def _ipv4_octets(name: str) -> list[int] | None:
     octets = []
     for part in parts:
         if not part.isdigit() or not part.isascii() or (len(part) > 1 and part[0] == "0"):
+            return None
+        if len(part) > 3:  # before int(), which refuses thousands of digits
             return None
         octets.append(int(part))
     return octets if all(o <= 255 for o in octets) else None

@@ -147,6 +147,22 @@ reference() {
           part='([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
           matches "$domain" "($part(\\.$part)*|\\[[a-fA-F0-9:]+\\])(:[0-9]+)?" \
             || { ref_error="'$domain' is not a registry host"; return 1; }
+          # DNS: a label is at most 63 characters, a name at most 253.
+          case $domain in
+            \[*) ;;
+            *)
+              labels=${domain%%:*}
+              [ "${#labels}" -le 253 ] \
+                || { ref_error="registry host is ${#labels} characters long: a host name is at most 253"; return 1; }
+              labels=$labels.
+              while [ -n "$labels" ]; do
+                label=${labels%%.*} labels=${labels#*.}
+                [ "${#label}" -le 63 ] || {
+                  ref_error="registry host label '$(printf '%.12s' "$label")…' is ${#label} characters long: a label is at most 63"
+                  return 1
+                }
+              done ;;
+          esac
           case $domain in
             *\]) ;;
             *:*)

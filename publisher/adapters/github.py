@@ -31,6 +31,7 @@ from requests import exceptions as requests_exceptions
 
 from ..core.errors import GitHubError, InvalidVersionError, UsageError
 from ..core.version import Release, parse_release
+from ..resolve import small_number
 from .output import Output
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -442,8 +443,9 @@ def _rate_limit_wait(headers: Mapping[str, str] | None, now: float | None = None
     """When a rate-limited request may be sent again, as GitHub's headers say, or ""."""
     found = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
     retry_after = found.get("retry-after", "")
-    if retry_after.isdigit():
-        return f"; GitHub asks to wait {int(retry_after)} s"
+    wait = small_number(retry_after, 10**9)
+    if wait is not None:
+        return f"; GitHub asks to wait {wait} s"
     reset = found.get("x-ratelimit-reset", "")
     if found.get("x-ratelimit-remaining") == "0" and reset.isdigit():
         try:

@@ -1012,7 +1012,10 @@ class _Reader:
             rule = PECL_MINIMUM.get(name)
             if rule is None or key < rule[0] or not version:
                 continue
-            given = tuple(int(n) for n in re.findall(r"\d+", version)[:3])
+            # a number of 10 digits or more is past any minimum (and int() refuses thousands)
+            given = tuple(
+                int(n) if len(n) < 10 else 10**10 for n in re.findall(r"\d+", version)[:3]
+            )
             if given < rule[1]:
                 shown = ".".join(map(str, rule[1]))
                 self.fail(

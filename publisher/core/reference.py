@@ -33,9 +33,9 @@ from ..resolve import (
     DOMAIN_RE,
     PATH_COMPONENT_RE,
     TAG_RE,
+    domain_problem,
     hide_credentials,
     is_digest,
-    port_problem,
 )
 from .errors import InvalidReferenceError
 
@@ -171,7 +171,7 @@ def _split_domain(name: str) -> tuple[str, str]:
 
 def _check_domain(domain: str, text: str) -> None:
     if DOMAIN_RE.fullmatch(domain):
-        problem = port_problem(domain)
+        problem = domain_problem(domain)
         if problem:
             raise _fail(text, problem)
         return

@@ -714,6 +714,30 @@ def test_invalid_settings_are_exit_2_in_both(
         assert accepted in stderr
 
 
+@pytest.mark.parametrize(
+    ("host", "problem"),
+    [
+        ("a" * 64 + ".example", "registry host label 'aaaaaaaaaaaa…' is 64 characters long"),
+        (
+            ".".join(["b" * 63] * 4),
+            "registry host is 255 characters long: a host name is at most 253",
+        ),
+    ],
+    ids=["label", "name"],
+)
+def test_a_host_name_no_dns_holds_is_exit_2_in_both(
+    world: World, project: str, tmp_path: Path, host: str, problem: str
+) -> None:
+    """Before any request (the HTTP clients fail on such names with errors of their own)."""
+    env = launcher_env(world, project, tmp_path, PHP_IMAGE_REPOSITORY=f"{host}/team/php-fpm")
+    answer, _ = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert (answer.returncode, proc.returncode) == (2, 2), proc.stderr
+    assert fields == {}
+    for stderr in (answer.stderr, proc.stderr):
+        assert problem in stderr, stderr
+
+
 def test_blanks_around_a_setting_count_in_neither(
     world: World, project: str, tmp_path: Path
 ) -> None:

@@ -386,6 +386,10 @@ def test_choice_with_notes_is_pinned_by_digest() -> None:
         ("localhost:99999/php-fpm", "registry port 99999 is out of range"),
         ("localhost:0/php-fpm", "registry port 0 is out of range"),
         ("127.0.0.1:1234567890123456789012/php-fpm", "out of range: a port is 1 to 65535"),
+        ("a" * 64 + ".example/php-fpm", "is 64 characters long: a label is at most 63"),
+        ("1.2.3." + "4" * 5000 + "/php-fpm", "a host name is at most 253"),
+        ("1.2.3." + "4" * 100 + "/php-fpm", "a label is at most 63"),
+        (".".join(["b" * 63] * 4) + "/php-fpm", "a host name is at most 253"),
     ],
 )
 def test_a_port_out_of_range_is_refused_by_the_grammar(text: str, problem: str) -> None:
@@ -395,6 +399,8 @@ def test_a_port_out_of_range_is_refused_by_the_grammar(text: str, problem: str) 
         parse_repository(text)
     assert parse_repository("localhost:65535/php-fpm").domain == "localhost:65535"
     assert parse_repository("[::1]:5000/php-fpm").domain == "[::1]:5000"
+    longest = ".".join(["c" * 63, "d" * 63, "e" * 63, "f" * 61])  # 253 characters
+    assert parse_repository(f"{longest}/php-fpm").domain == longest
 
 
 def test_mirror_and_repository_overrides() -> None:
