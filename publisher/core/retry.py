@@ -111,13 +111,18 @@ class RetryPolicy:
         return wait
 
 
+#: The longest ``Retry-After`` taken as given (about 31 years; a longer one is cut to it).
+MAX_RETRY_AFTER = 10**9
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():  # "²" is a digit to isdigit(), not to float()
+        # thousands of digits: a wait past any total timeout, still a finite number
+        return float(value) if len(value) <= 9 else float(MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

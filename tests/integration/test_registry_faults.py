@@ -114,6 +114,24 @@ def test_2_rate_limit_give_up_advises_authenticating(
     assert all(s >= 1.0 for s in clock.sleeps)
 
 
+@pytest.mark.parametrize("retry_after", ["9" * 5000, "\u00b2"])
+def test_2_a_retry_after_that_is_no_plain_number_is_a_clean_give_up(
+    proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str], retry_after: str
+) -> None:
+    """Thousands of digits (a wait past any total timeout), or a character isdigit()
+    calls a digit ("²") but no header means: the run gives up as rate-limited,
+    never sleeps for ever, never fails inside the header's parser."""
+    seed(registry, repo, make_image(), tags=["v1"])
+    clock = FakeClock()
+    client = client_via(proxy, clock.policy(attempts=3, max_delay=8.0))
+    headers = {"Retry-After": retry_after}
+    proxy.add(Fault("status", path="/manifests/", status=429, headers=headers, times=None))
+    with pytest.raises(RateLimitedError) as info:
+        client.resolve(Reference(proxy.host, repo, "v1"))
+    assert info.value.exit_code == 6
+    assert all(wait < 3600 for wait in clock.sleeps), clock.sleeps
+
+
 # ----------------------------------------------------------- 3. endless 503
 
 

@@ -58,6 +58,8 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("2") == 2.0
     assert parse_retry_after(None) is None
     assert parse_retry_after("soon") is None
+    assert parse_retry_after("\u00b2") is None  # a digit to str.isdigit(), not to float()
+    assert parse_retry_after("9" * 5000) == 10**9  # finite, past any total timeout
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == 10.0
 
 
