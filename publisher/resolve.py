@@ -2018,11 +2018,13 @@ def parse_platform(value: str) -> str:
     raise _bad(ENV_PLATFORM, value, "use " + " or ".join(PLATFORMS))
 
 
+#: Seconds as the launcher reads them: digits with at most one '.', at most 9 characters
+#: (no sign, exponent, '_' or non-ASCII digits, which float() would take).
+_SECONDS_RE = re.compile(r"(?=[0-9.]{1,9}$)[0-9]*\.?[0-9]*")
+
+
 def parse_timeout(value: str, name: str = ENV_TIMEOUT) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
+    number = float(value) if _SECONDS_RE.fullmatch(value) and value != "." else -1.0
     if not 0 < number <= MAX_TIMEOUT:
         raise _bad(name, value, f"use a number of seconds above 0 and at most {MAX_TIMEOUT:g}")
     return number

@@ -698,6 +698,9 @@ def test_pma_image_passes_through_to_compose(world: World, project: str, tmp_pat
             "registry port 0 is out of range: a port is 1 to 65535",
         ),
         ("STACK_REGISTRY_TIMEOUT", "61", "use a number of seconds above 0 and at most 60"),
+        # float() takes these; the launcher's shell arithmetic does not, so neither does resolve
+        ("STACK_REGISTRY_TIMEOUT", "1_0", "use a number of seconds above 0 and at most 60"),
+        ("STACK_REGISTRY_TIMEOUT", "1e1", "use a number of seconds above 0 and at most 60"),
         ("PHP_IMAGE_CACHE_CHECK", "ture", "use true or false"),
     ],
 )

@@ -1073,6 +1073,19 @@ def test_the_launchers_registry_timeout_is_read_when_resolve_has_none() -> None:
         parse_inputs({"STACK_REGISTRY_TIMEOUT": "61"})
 
 
+@pytest.mark.parametrize("text", ["10", "2.5", "5.", ".5", "0.1", "000000010", "60"])
+def test_a_timeout_is_read_as_the_launcher_reads_it(text: str) -> None:
+    assert parse_inputs({"RESOLVE_TIMEOUT": text}).timeout == float(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["1_0", "1e1", "+5", "\u0663", "\uff15", ".", "0000000005", "inf", "0x10", "0"]
+)
+def test_a_timeout_float_would_take_but_the_launcher_would_not_is_refused(text: str) -> None:
+    with pytest.raises(ResolveError, match="is not valid: use a number of seconds"):
+        parse_inputs({"RESOLVE_TIMEOUT": text})
+
+
 def test_without_secrets_drops_userinfo_and_every_echoed_form_of_the_password() -> None:
     creds = resolving.BasicCredentials("alice", "pa ss/w'rd")
     basic = base64.b64encode(b"alice:pa ss/w'rd").decode()
