@@ -509,9 +509,14 @@ def _oracle(text: str) -> bool:
         return False  # a port is 1 to 65535 (compared by length first: int() stops at 4300 digits)
     if domain is None and "/" in path and "." in path.split("/")[0]:
         return False  # docker reads a dotted first component as a registry host
-    if domain and not (
+    is_host = bool(domain) and (
         "." in domain or ":" in domain or domain == "localhost" or domain.lower() != domain
-    ):
+    )
+    if is_host and not domain.startswith("["):
+        name = re.sub(r":[0-9]+$", "", domain)
+        if len(name) > 253 or max(len(label) for label in name.split(".")) > 63:
+            return False  # no DNS holds it: a label is at most 63 characters, a name 253
+    if domain and not is_host:
         # Not a registry host after all (docker's rule): it is the first path component.
         if not re.fullmatch(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*", domain):
             return False
