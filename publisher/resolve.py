@@ -423,8 +423,9 @@ def _darwin_arm64_hardware() -> bool:  # pragma: no cover - macOS only
 
 # --------------------------------------------------------------------------- PHP lines and pins
 
-#: A PHP line: MAJOR.MINOR without leading zeros (``8.4``, ``8.10``).
-PHP_LINE = r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+#: A PHP line: MAJOR.MINOR without leading zeros (``8.4``, ``8.10``), each at most 3
+#: digits (no file name, tag or int() is asked to hold thousands).
+PHP_LINE = r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})"
 _PHP_LINE_RE = re.compile(PHP_LINE)
 _PIN_TAG_RE = re.compile(rf"(?P<release>v.+)-php-(?P<php>{PHP_LINE})")
 

@@ -195,7 +195,7 @@ repository() {
 id='(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)'
 is_release() { matches "$1" "v(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-$id(\\.$id)*)?"; }
 # is_php_line TEXT: MAJOR.MINOR, no leading zeros?
-is_php_line() { matches "$1" '(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)'; }
+is_php_line() { matches "$1" '(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})'; }  # as resolve
 
 # Settings are read as resolve reads them: a blank setting is unset, and the blanks
 # around a word (a stray space, the CR of an env file edited on Windows) do not count.

@@ -675,6 +675,7 @@ def test_pma_image_passes_through_to_compose(world: World, project: str, tmp_pat
         ("USE_PREBUILT", "maybe", "use true or false"),
         ("ALLOW_LOCAL_BUILD_FALLBACK", "perhaps", "use true or false"),
         ("PHP_VERSION", "8", "use a PHP line MAJOR.MINOR, e.g. 8.4"),
+        ("PHP_VERSION", "8.1000", "use a PHP line MAJOR.MINOR, e.g. 8.4"),  # 3 digits at most
         ("PREBUILT_REGISTRY", "backup", "use canonical or mirror"),
         ("PHP_IMAGE_PLATFORM", "linux/riscv64", "use linux/amd64 or linux/arm64"),
         ("PMA_IMAGE", "phpmyadmin latest", "whitespace or control characters"),

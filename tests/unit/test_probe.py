@@ -96,6 +96,10 @@ def test_one_php_line_grammar_and_pin_tag() -> None:
     assert [is_php_line(t) for t in ("8.4", "8.10", "0.0", "08.4", "8.04", "8", "8.4.1")] == [
         True, True, True, False, False, False, False,
     ]  # fmt: skip
+    # each number at most 3 digits: a line is a directory name, a tag and an int()
+    assert [is_php_line(t) for t in ("999.999", "8.1000", "1000.0", "8." + "9" * 5000)] == [
+        True, False, False, False,
+    ]  # fmt: skip
     assert pin_tag("v2.0.0", "8.4") == plan.pin_tag(parse_release("v2.0.0"), "8.4")
     assert split_pin_tag("v2.0.0-rc.1-php-8.4") == ("v2.0.0-rc.1", "8.4")
     assert split_pin_tag("v2.0.0-php-08.4") is None
