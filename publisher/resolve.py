@@ -2233,17 +2233,26 @@ def parse_pins(text: str, *, source: str) -> Pins:
     )
 
 
+def _is(path: Path, kind: Callable[[int], bool]) -> bool:
+    """Whether ``path`` is there as a ``kind`` (``stat.S_ISREG``, ``stat.S_ISDIR``): a path
+    the system cannot even look up (a name too long, a loop) is not there."""
+    try:
+        return kind(path.stat().st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 def find_pins(pins: str | None, release: str | None, *, cwd: Path) -> tuple[Path | None, bool]:
     """Where the pins file should be, and whether the user named it."""
     if pins is None:
         if release is None:
             return None, False
         candidate = cwd / DEFAULT_PINS_DIR / f"{release}.env"
-        return (candidate if candidate.is_file() else None), False
+        return (candidate if _is(candidate, stat.S_ISREG) else None), False
     path = Path(pins)
     if not path.is_absolute():
         path = cwd / path
-    if path.is_dir():
+    if _is(path, stat.S_ISDIR):
         if release is None:
             raise ResolveError(
                 f"{ENV_PINS} names a directory ({path}), and {ENV_RELEASE} is not set",
@@ -2371,7 +2380,7 @@ def matrix_repositories(path: str, env: Mapping[str, str]) -> tuple[Repository, 
         ) from None
     from publisher.core.errors import PublisherError
 
-    if not Path(path).exists():
+    if not os.path.exists(path):  # False too for a path that cannot be looked up
         raise ResolveError(
             f"{MATRIX_FLAG} {path}: no such file",
             hint=f"give {MATRIX_FLAG} the path of the stack's matrix.yaml, or drop it and "
@@ -2769,7 +2778,7 @@ def dockerfile_facts(dockerfiles: str, php: str, *, cwd: Path) -> DockerfileFact
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return DockerfileFacts(shown, path.is_file())
+        return DockerfileFacts(shown, _is(path, stat.S_ISREG))
     match = _BASE_ARG_RE.search(text)
     return DockerfileFacts(shown, True, match.group(1) if match else None)
 
@@ -3006,6 +3015,12 @@ def main(
     except ResolveError as exc:
         stderr.write(error_text(exc))
         return exc.exit_code
+    except OSError as exc:  # a file or directory this run could not use: never a traceback
+        where = f" {exc.filename}" if exc.filename else ""
+        problem = ResolveError(f"cannot use{where}: {exc.strerror or exc}")
+        problem.exit_code = EXIT_CANNOT_PROCEED
+        stderr.write(error_text(problem))
+        return EXIT_CANNOT_PROCEED
     stdout.write(text)
     if fmt != "text":
         stderr.write(summary(decision))

@@ -668,6 +668,25 @@ def test_numbers_of_thousands_of_digits_in_an_answer_are_clean_errors(
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "args", "code"),
+    [
+        ({"PHP_PINS_FILE": "/tmp/" + "p" * 300}, (), 3),
+        ({"PHP_PINS_FILE": "/tmp/" + "p" * 300 + "/"}, (), 3),
+        ({"PHP_DOCKERFILES": "/tmp/" + "d" * 300, "USE_PREBUILT": "false"}, (), 17),
+        ({}, ("--matrix", "/tmp/" + "m" * 300), 2),
+    ],
+    ids=["pins-file", "pins-directory", "dockerfiles", "matrix"],
+)
+def test_a_path_too_long_for_the_file_system_is_a_clean_answer(
+    workdir: Path, env: dict[str, str], args: tuple[str, ...], code: int
+) -> None:
+    """A name the system cannot even look up (ENAMETOOLONG) is a file that is not there."""
+    run = resolve_process(workdir, {"PHP_IMAGE_REPOSITORY": "127.0.0.1:9/acme/php", **env}, *args)
+    assert run.code == code, run.stderr
+    assert "Traceback" not in run.stderr
+
+
 def test_a_registry_echoing_credentials_leaks_nothing(
     basic_registry: Any, proxy_for: Callable[[Any], FaultProxy], workdir: Path
 ) -> None:
