@@ -32,6 +32,7 @@ by pure functions next to each adapter and unit-tested without running anything.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -94,6 +95,9 @@ Spawn = Callable[..., "subprocess.CompletedProcess[str]"]
 STOP_GRACE = 5.0
 #: Seconds a cleanup command (``Runner.cleanup``) may take before it is killed.
 CLEANUP_TIMEOUT = 10.0
+#: Seconds a tool may take to answer a question about itself (``Runner.probe``: its
+#: version, its daemon, its builder) before it is taken for broken.
+PROBE_TIMEOUT = 30.0
 
 _live: set[subprocess.Popen[str]] = set()
 _live_lock = threading.RLock()  # re-entered when the signal handler interrupts its holder
@@ -168,7 +172,7 @@ def run_tracked(
             stdout, stderr = process.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             process.kill()
-            exc.stdout, exc.stderr = process.communicate()
+            exc.stdout, exc.stderr = _drain(process)
             raise
         except BaseException:
             if cleanup:  # interrupted while tidying up: let the tidying finish
@@ -185,6 +189,21 @@ def run_tracked(
     if check and returncode:
         raise subprocess.CalledProcessError(returncode, command, stdout, stderr)
     return subprocess.CompletedProcess(command, returncode, stdout, stderr)
+
+
+def _drain(process: subprocess.Popen[str]) -> tuple[Any, Any]:
+    """The rest of a killed ``process``'s output. A child it left behind (a shell
+    script's ``sleep``) may hold its pipes open for ever: after ``STOP_GRACE`` seconds
+    the pipes are closed instead, so a command that timed out never hangs the run."""
+    try:
+        return process.communicate(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        for pipe in (process.stdin, process.stdout, process.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                if pipe is not None:
+                    pipe.close()
+        process.wait()
+        return None, None
 
 
 def _finish(process: subprocess.Popen[str], timeout: float | None) -> None:
@@ -349,6 +368,29 @@ class Runner:
         if check and not result.ok:
             raise command_failed(result, label, self.output.redact, hint)
         return result
+
+    def probe(
+        self, argv: Sequence[str], *, what: str | None = None, hint: str | None = None
+    ) -> Completed:
+        """Ask a tool about itself before any work (``buildah --version``, ``docker
+        version``, ``docker buildx inspect``): not echoed, and its exit status is the
+        caller's to judge. A tool found on PATH that cannot be started, or does not
+        answer within ``PROBE_TIMEOUT`` seconds, is broken: ToolMissingError (exit 10)
+        naming its path, never a wait without end."""
+        argv = [str(a) for a in argv]
+        try:
+            return self.run(argv, check=False, echo=False, timeout=PROBE_TIMEOUT, what=what)
+        except CommandError as exc:
+            if stop.stopping():
+                raise
+            name = tool_name(argv[0])
+            path = self.which(argv[0]) or argv[0]
+            raise ToolMissingError(
+                f"{name} ({path}) is installed but does not work: {exc.message}",
+                hint=hint
+                or f"repair or reinstall it, or put a working {name} first on PATH; "
+                + INSTALL_HINTS.get(name, f"install {name}"),
+            ) from None
 
     def cleanup(
         self,

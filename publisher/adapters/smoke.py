@@ -56,7 +56,7 @@ from .builders.base import (
     Login,
     log_in,
 )
-from .builders.buildah import run_buildah
+from .builders.buildah import BuildahBuilder, run_buildah
 from .emulation import foreign_hint, require_emulation
 from .runner import INSTALL_HINTS, Completed, Runner
 
@@ -314,20 +314,25 @@ class SmokeTester:
         return self.docker
 
     def check(self) -> str:
+        """The engine works here (before any build): buildah answers with a recent enough
+        version and can run as this user; a docker CLI reaches its daemon."""
         engine = self._engine()
         if engine is Engine.BUILDAH:
-            self.runner.require("buildah")
-            return "buildah"
-        docker = self._docker()
-        server = self.runner.run(
-            [docker, "version", "--format", "{{.Server.Version}}"], check=False, echo=False
+            return BuildahBuilder(self.runner).check()
+        said = "no answer"
+        for docker in [self.docker] if self.docker else dockercli.candidates(self.runner):
+            server = self.runner.probe([docker, "version", "--format", "{{.Server.Version}}"])
+            if server.ok and server.stdout.strip():
+                self.docker = docker
+                return f"docker {server.stdout.strip()} ({docker})"
+            lines = server.output.strip().splitlines()
+            said = f"{docker}: {lines[-1][:300] if lines else 'no answer'}"
+        raise ToolMissingError(
+            f"smoke tests run the images with docker, and its daemon is not reachable ({said}); "
+            "nothing was built or pushed",
+            hint="start dockerd (`systemctl start docker`), check DOCKER_HOST; if the docker "
+            "socket refuses you, run as root or join the docker group; or install buildah",
         )
-        if not server.ok:
-            raise ToolMissingError(
-                f"the docker daemon is not reachable from {docker}",
-                hint="start dockerd, check DOCKER_HOST, or install buildah",
-            )
-        return f"docker {server.stdout.strip()}"
 
     def test(
         self,
@@ -388,6 +393,22 @@ class SmokeTester:
         )
 
 
+def preferred_engine(runner: Runner, prefer: str | None) -> Engine | None:
+    """The engine that follows the builder ``prefer`` names (``buildah`` → buildah;
+    ``docker`` or ``buildx`` → docker) when it is installed; else None (the default)."""
+    if prefer == "buildah" and runner.which("buildah"):
+        return Engine.BUILDAH
+    if prefer in ("docker", "buildx") and dockercli.candidates(runner):
+        return Engine.DOCKER
+    return None
+
+
+def check_engine(runner: Runner, prefer: str | None = None) -> str:
+    """Check, before anything is started or built, that the engine ``smoke_tester``
+    would pick works here (ToolMissingError, exit 10, when it does not)."""
+    return SmokeTester(runner, preferred_engine(runner, prefer)).check()
+
+
 def smoke_tester(
     runner: Runner,
     config: Config,
@@ -401,11 +422,7 @@ def smoke_tester(
     or ``buildx`` → docker), else buildah when installed, else docker. Whether a
     registry is plain HTTP comes from ``config`` (loopback registries are).
     """
-    engine: Engine | None = None
-    if prefer == "buildah" and runner.which("buildah"):
-        engine = Engine.BUILDAH
-    elif prefer in ("docker", "buildx") and dockercli.candidates(runner):
-        engine = Engine.DOCKER
+    engine = preferred_engine(runner, prefer)
     from .registry.credentials import credentials_for
 
     env = getattr(runner, "env", None) or os.environ

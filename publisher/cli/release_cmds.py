@@ -349,6 +349,10 @@ def _release(
         json_plan=as_json,
     )
     chosen = get_builder(state, builder)
+    if not (dry_run or no_smoke):  # a broken smoke-test engine is found before any build
+        from ..adapters.smoke import check_engine
+
+        check_engine(state.runner, builder)
     with contextlib.ExitStack() as stack:
         if local:
             cfg, _registries = stack.enter_context(

@@ -899,3 +899,49 @@ def test_a_build_without_emulation_stops_before_running_anything(
         BuildahBuilder(runner).build(request(tmp_path, platform=Platform.ARM64))
     assert "qemu-user-static" in (caught.value.hint or "")
     assert runner.calls == []
+
+
+# ----------------------------------------------------------------- a broken environment
+
+
+def test_buildah_as_another_user_than_root_needs_subordinate_ids_in_both_files() -> None:
+    rootless = buildah_mod.rootless_problem
+    assert rootless(0, "", "") is None  # root: no ranges needed
+    both = "builder:100000:65536\n"
+    assert rootless(1000, both, both, user="builder") is None
+    assert rootless(1000, "1000:100000:65536\n", "1000:100000:65536\n", user="x") is None
+    problem = rootless(1000, "", both, user="builder")
+    assert problem is not None
+    assert "rootless as builder (uid 1000)" in problem and "/etc/subuid gives" in problem
+    assert "/etc/subgid" not in problem
+    none = rootless(65534, "other:100000:65536\nbuilder:1:0\n", "", user="nobody")
+    assert none is not None and "/etc/subuid and /etc/subgid give" in none
+    assert buildah_mod.has_id_range("builder:1:0\n", 1000, "builder") is False  # empty range
+
+
+def test_buildx_inspect_reporting_an_error_is_found_before_any_build() -> None:
+    assert buildx_mod.inspect_error("Name: default\nDriver: docker\n") is None
+    down = (
+        "Name:          default\nDriver:        \n"
+        "Error:         Cannot connect to the Docker daemon at unix:///x.sock.\n"
+    )
+    assert (
+        buildx_mod.inspect_error(down) == "Cannot connect to the Docker daemon at unix:///x.sock."
+    )
+    runner = FakeRunner(tools={"docker": "/usr/bin/docker"})
+    runner.on(["/usr/bin/docker", "version"], ok("26.1.5\n"))
+    runner.on(["/usr/bin/docker", "buildx", "version"], ok("github.com/docker/buildx 0.13.1\n"))
+    runner.on(["/usr/bin/docker", "buildx", "inspect"], ok(down))
+    with pytest.raises(ToolMissingError, match=r"cannot use its builder.*Cannot connect"):
+        BuildxBuilder(runner).check()
+
+
+def test_a_version_command_that_fails_is_a_broken_tool_not_a_failed_build() -> None:
+    runner = FakeRunner(tools={"buildah": "/opt/bin/buildah"})
+    runner.on(["/opt/bin/buildah", "--version"], fail(1, stderr="cannot load libgpgme\n"))
+    with pytest.raises(ToolMissingError) as raised:
+        BuildahBuilder(runner).check()
+    assert "buildah (/opt/bin/buildah) is installed but does not work" in raised.value.message
+    assert "`buildah --version` failed with exit status 1: cannot load libgpgme" in (
+        raised.value.message
+    )

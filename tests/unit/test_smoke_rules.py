@@ -543,6 +543,7 @@ def test_an_interrupt_during_the_checks_still_removes_the_container_and_image(
 def test_smoke_tester_for_the_publish_stage_follows_config_and_builder() -> None:
     buildah = "/usr/bin/buildah"
     runner = FakeRunner(tools={"buildah": buildah, "docker": DOCKER})
+    runner.on([buildah, "--version"], ok("buildah version 1.28.2 (image-spec 1.1.0-rc2)\n"))
     runner.on([buildah, "inspect"], ok(json.dumps({"Docker": {"config": CONFIG}})))
 
     def run(call: Call) -> Completed:
@@ -565,7 +566,8 @@ def test_smoke_tester_for_the_publish_stage_follows_config_and_builder() -> None
     smoke = smoke_tester(runner, cfg, prefer="buildah")
     hub = Reference("docker.io", "stand-in-example/php-fpm", None, DIGEST)
     assert smoke(hub, "linux/amd64", "8.4", ("bcmath", "opcache")) == "8.4.12"
-    assert "--tls-verify=true" in runner.argvs()[0]
+    assert runner.argvs()[0] == (buildah, "--version")  # checked before any image is run
+    assert "--tls-verify=true" in runner.argvs()[1]
     assert smoke(IMAGE, "linux/amd64", "8.4", ()) == "8.4.12"
     loopback_from = [a for a in runner.argvs() if a[1] == "from"][-1]
     assert "--tls-verify=false" in loopback_from

@@ -309,6 +309,28 @@ def require_version(
     return version
 
 
+def probed_version(
+    runner: Runner,
+    argv: list[str],
+    tool: str,
+    minimum: tuple[int, int, int],
+    hint: str,
+) -> tuple[int, int, int]:
+    """Ask ``tool`` its version (``argv``, through ``Runner.probe``) and check it: a tool
+    that hangs, cannot start or fails to say its version is installed but broken
+    (ToolMissingError, exit 10, with what it printed), found before any build."""
+    answer = runner.probe(argv, what=" ".join([tool, *argv[1:]]))
+    if not answer.ok:
+        said = answer.output.strip().splitlines()
+        raise ToolMissingError(
+            f"{tool} ({argv[0]}) is installed but does not work: `{' '.join([tool, *argv[1:]])}` "
+            f"failed with exit status {answer.returncode}"
+            + (f": {said[-1][:200]}" if said else " and printed nothing"),
+            hint=f"repair or reinstall it, or put a working {tool} first on PATH; {hint}",
+        )
+    return require_version(tool, answer.stdout, minimum, hint)
+
+
 def epoch_seconds(created: str) -> int | None:
     """Parse an RFC 3339 time (``2025-01-02T03:04:05Z``) into epoch seconds, or None."""
     text = created.strip()

@@ -18,13 +18,16 @@ cgroup setups fail); set ``isolation`` (or ``BUILDAH_ISOLATION``) to change it.
 
 from __future__ import annotations
 
+import os
+import pwd
 import shutil
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from ...core.errors import CommandError
+from ...core.errors import CommandError, ToolMissingError
 from ...core.platforms import BuilderName
 from ..emulation import foreign_hint, require_emulation
 from ..runner import INSTALL_HINTS, Completed, Runner
@@ -32,7 +35,7 @@ from .base import (
     BuildOutput,
     BuildRequest,
     build_arg_flags,
-    require_version,
+    probed_version,
 )
 from .layout import checked_output, normalize_config, read_layout
 
@@ -53,6 +56,63 @@ TRANSIENT_FAILURES = {
     "sealing memfd copy": "the container runtime failed to start a RUN step while another "
     "container started",
 }
+#: Where a user's ranges of subordinate user and group IDs are listed (``NAME:START:COUNT``
+#: or ``UID:START:COUNT`` per line): buildah run by another user than root needs both.
+SUBUID = Path("/etc/subuid")
+SUBGID = Path("/etc/subgid")
+ROOTLESS_HINT = (
+    "run publisher as root (`sudo`), as the release machines do; or give the user ranges of "
+    "subordinate IDs (`usermod --add-subuids 100000-165535 --add-subgids 100000-165535 USER`, "
+    "then `buildah system migrate`); or build with docker: --builder buildx or --builder docker"
+)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _user_name(uid: int) -> str | None:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return None
+
+
+def has_id_range(listing: str, uid: int, user: str | None) -> bool:
+    """Does ``listing`` (the text of /etc/subuid or /etc/subgid) give the user a range?"""
+    for line in listing.splitlines():
+        owner, _, rest = line.strip().partition(":")
+        _start, _, count = rest.partition(":")
+        if owner in (str(uid), user) and count.strip().isdigit() and int(count) > 0:
+            return True
+    return False
+
+
+def rootless_problem(uid: int, subuid: str, subgid: str, *, user: str | None = None) -> str | None:
+    """Why buildah cannot build as user ``uid`` here, or None: root can; any other user
+    runs buildah rootless, whose RUN steps fail ("error setting supplemental groups
+    list") without ranges of subordinate IDs in both files."""
+    if uid == 0:
+        return None
+    user = user or _user_name(uid)
+    missing = [
+        str(path)
+        for path, listing in ((SUBUID, subuid), (SUBGID, subgid))
+        if not has_id_range(listing, uid, user)
+    ]
+    if not missing:
+        return None
+    who = f"{user} (uid {uid})" if user else f"uid {uid}"
+    return (
+        f"buildah would run rootless as {who}, and {' and '.join(missing)} "
+        f"{'give' if len(missing) > 1 else 'gives'} that user no range of subordinate IDs: "
+        "its RUN steps would fail; nothing was built or pushed"
+    )
+
+
 #: Runs of one buildah command, counting the first, when each fails in one of those ways.
 BUILD_ATTEMPTS = 3
 
@@ -161,8 +221,12 @@ class BuildahBuilder:
 
     def check(self) -> str:
         buildah = self.runner.require("buildah")
-        result = self.runner.run([buildah, "--version"], echo=False, what="buildah --version")
-        version = require_version("buildah", result.stdout, MIN_VERSION, INSTALL_HINTS["buildah"])
+        version = probed_version(
+            self.runner, [buildah, "--version"], "buildah", MIN_VERSION, INSTALL_HINTS["buildah"]
+        )
+        problem = rootless_problem(os.geteuid(), _read(SUBUID), _read(SUBGID))
+        if problem is not None:
+            raise ToolMissingError(problem, hint=ROOTLESS_HINT)
         return "buildah " + ".".join(map(str, version))
 
     def commands(self, request: BuildRequest) -> tuple[tuple[str, ...], ...]:

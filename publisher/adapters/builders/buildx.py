@@ -66,6 +66,16 @@ def parse_driver(text: str) -> str | None:
     return None
 
 
+def inspect_error(text: str) -> str | None:
+    """The error ``docker buildx inspect`` reports for its builder (an ``Error:`` line:
+    it says so, with exit status 0, when the docker daemon cannot be reached), or None."""
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() == "Error" and value.strip():
+            return value.strip()
+    return None
+
+
 def pushes_by_digest(driver: str | None) -> bool:
     """Pure rule: every driver but the engine's own ``docker`` one can push by digest.
 
@@ -248,11 +258,23 @@ class BuildxBuilder:
         return pushes_by_digest(self.driver)
 
     def _driver(self, docker: str) -> str | None:
+        """The instance's driver; ToolMissingError when buildx says it cannot use the
+        instance (the docker daemon down or out of reach, an unknown ``--builder``)."""
         argv = [docker, "buildx", "inspect"]
         if self.instance:
             argv.append(self.instance)
-        answer = self.runner.run(argv, check=False, echo=False, what="docker buildx inspect")
-        return parse_driver(answer.stdout) if answer.ok else None
+        answer = self.runner.probe(argv, what="docker buildx inspect")
+        problem = inspect_error(answer.output) if answer.ok else answer.output.strip()
+        if problem is not None:
+            said = problem.splitlines()[-1][:300] if problem else "no answer"
+            raise ToolMissingError(
+                f"docker buildx cannot use its builder "
+                f"{self.instance or '(the current one)'}: {said}; nothing was built or pushed",
+                hint="start dockerd (`systemctl start docker`) or fix DOCKER_HOST so that "
+                "`docker buildx inspect` names a driver and no error; if the docker socket "
+                "refuses you, run as root or join the docker group; or use --builder buildah",
+            )
+        return parse_driver(answer.stdout)
 
     def commands(self, request: BuildRequest) -> tuple[tuple[str, ...], ...]:
         docker = self.docker or "docker"

@@ -99,13 +99,10 @@ class DockerBuilder:
 
     def check(self) -> str:
         docker = self._cli()
-        client = self.runner.run(
-            [docker, "version", "--format", "{{.Client.Version}}"], check=False, echo=False
-        )
+        # Exit status 1 when the daemon is down, with the client's version printed all the same.
+        client = self.runner.probe([docker, "version", "--format", "{{.Client.Version}}"])
         version = require_version("docker", client.stdout, MIN_VERSION, INSTALL_HINTS["docker"])
-        server = self.runner.run(
-            [docker, "version", "--format", "{{.Server.Version}}"], check=False, echo=False
-        )
+        server = self.runner.probe([docker, "version", "--format", "{{.Server.Version}}"])
         if not server.ok or parse_version(server.stdout) is None:
             said = (server.stderr or server.stdout).strip().splitlines()
             raise ToolMissingError(

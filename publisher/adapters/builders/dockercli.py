@@ -66,13 +66,8 @@ def candidates(runner: Runner) -> list[str]:
 
 def probe(runner: Runner, path: str) -> DockerCli:
     """Ask one CLI for its version and whether its buildx plugin works."""
-    version = runner.run(
-        [path, "version", "--format", "{{.Client.Version}}"],
-        check=False,
-        echo=False,
-        what="docker version",
-    )
-    buildx = runner.run([path, "buildx", "version"], check=False, echo=False, what="docker buildx")
+    version = runner.probe([path, "version", "--format", "{{.Client.Version}}"])
+    buildx = runner.probe([path, "buildx", "version"])
     return DockerCli(
         path=path,
         client_version=parse_version(version.stdout),

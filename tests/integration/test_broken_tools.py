@@ -1,0 +1,266 @@
+"""A machine whose tools are there but broken: each is found before anything is started,
+built or pushed, as a missing tool (exit 10) naming what is wrong and what to do; never a
+wait without end, never a failure after the builds.
+
+The real tools run; where one must be broken, a PATH shim stands in for it (a script named
+``buildah`` or ``docker`` placed first on PATH that fails or hangs), and it is labelled
+so in each test. The daemon out of reach is the real docker CLI pointed at a socket that
+does not exist; the user without rights is the real ``nobody``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, require_tool
+
+pytestmark = pytest.mark.integration
+
+MATRIX = str(ROOT / "examples/offline/matrix.yaml")
+ONE_LEG = {"PUBLISHER_LINES": "8.4", "PUBLISHER_PLATFORMS": "linux/amd64"}
+
+
+def publisher(
+    *args: str,
+    env: dict[str, str],
+    cwd: Path,
+    probe_timeout: float | None = None,
+    timeout: float = 240,
+    user: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a child process; ``probe_timeout`` shortens how long a tool may
+    take to answer about itself (``runner.PROBE_TIMEOUT``), so a hang is found fast."""
+    code = "import sys\n"
+    if probe_timeout is not None:
+        code += f"import publisher.adapters.runner as r; r.PROBE_TIMEOUT = {probe_timeout}\n"
+    code += "from publisher.cli import main\nsys.argv[0] = 'publisher'\nmain()\n"
+    argv = [sys.executable, "-c", code, *args]
+    if user is not None:
+        argv = ["runuser", "-u", user, "--", "env", *(f"{k}={v}" for k, v in env.items()), *argv]
+    return subprocess.run(
+        argv,
+        cwd=cwd,
+        env=None if user is not None else env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def shim(directory: Path, name: str, body: str) -> Path:
+    """A broken stand-in for tool ``name``, first on PATH (a test double, said as such)."""
+    directory.mkdir(exist_ok=True)
+    path = directory / name
+    path.write_text(f"#!/bin/sh\n# PATH shim: a broken {name} for this test\n{body}\n")
+    path.chmod(0o755)
+    return path
+
+
+def base_env(tmp_path: Path, shims: Path | None = None, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PUBLISHER_", "DOCKER_", "BUILDAH_", "GITHUB_"))
+    }
+    env["PATH"] = (f"{shims}{os.pathsep}" if shims else "") + os.environ.get("PATH", os.defpath)
+    env["PUBLISHER_CACHE_DIR"] = os.environ.get("PUBLISHER_CACHE_DIR") or str(
+        Path.home() / ".cache" / "publisher"
+    )
+    return {**env, **ONE_LEG, **extra}
+
+
+def rehearsal(tmp_path: Path, *extra: str) -> list[str]:
+    return [
+        "release",
+        "v1.0.0",
+        "--local",
+        "--config",
+        MATRIX,
+        "--notes-dir",
+        str(tmp_path / "notes"),
+        "--digests",
+        str(tmp_path / "digests"),
+        *extra,
+    ]
+
+
+def nothing_started(result: subprocess.CompletedProcess[str], tmp_path: Path) -> None:
+    text = result.stdout + result.stderr
+    assert "Traceback" not in text and "internal error" not in text, text
+    assert "rehearsal:" not in result.stdout, text  # no throwaway registry was started
+    assert "pushed sha256" not in text and "pushed STAND-IN" not in text, text
+    assert not (tmp_path / "notes").exists() and not (tmp_path / "digests").exists()
+
+
+def test_a_builder_that_fails_to_say_its_version_is_a_broken_tool(tmp_path: Path) -> None:
+    require_tool("buildah")
+    shims = tmp_path / "shims"
+    fake = shim(shims, "buildah", "echo 'buildah: cannot load libgpgme.so.11' >&2; exit 1")
+    env = base_env(tmp_path, shims)
+    result = publisher(*rehearsal(tmp_path, "--builder", "buildah"), env=env, cwd=tmp_path)
+    assert result.returncode == 10, result.stdout + result.stderr
+    assert f"buildah ({fake}) is installed but does not work" in result.stderr
+    assert "`buildah --version` failed with exit status 1: buildah: cannot load" in result.stderr
+    assert "put a working buildah first on PATH" in result.stderr
+    nothing_started(result, tmp_path)
+
+
+@pytest.mark.parametrize("tool", ["docker", "buildah"])
+def test_a_tool_that_hangs_is_reported_not_waited_for(tmp_path: Path, tool: str) -> None:
+    require_tool(tool)
+    shims = tmp_path / "shims"
+    # The shell waits on a child holding its output open: killing the shell alone is
+    # not enough to end the wait.
+    pids = tmp_path / "pids"
+    shim(shims, tool, f"sleep 600 & echo $! >> {pids}; wait")
+    env = base_env(tmp_path, shims)
+    builder = "buildx" if tool == "docker" else "buildah"
+    started = time.monotonic()
+    try:
+        result = publisher(
+            *rehearsal(tmp_path, "--builder", builder, "--dry-run"),
+            env=env,
+            cwd=tmp_path,
+            probe_timeout=2,
+            timeout=60,
+        )
+    finally:  # the shim's own child outlives it
+        for pid in pids.read_text().split() if pids.exists() else ():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+    assert time.monotonic() - started < 30
+    assert result.returncode == 10, result.stdout + result.stderr
+    assert f"{tool} ({shims / tool}) is installed but does not work" in result.stderr
+    assert "did not finish within 2s" in result.stderr
+    nothing_started(result, tmp_path)
+
+
+def test_buildx_without_a_reachable_daemon_stops_before_anything_starts(tmp_path: Path) -> None:
+    require_tool("docker")
+    env = base_env(tmp_path, DOCKER_HOST=f"unix://{tmp_path}/nonexistent.sock")
+    version = subprocess.run(["docker", "buildx", "version"], capture_output=True, env=env)
+    if version.returncode != 0:
+        pytest.skip("needs the docker buildx plugin")
+    result = publisher(*rehearsal(tmp_path, "--builder", "buildx"), env=env, cwd=tmp_path)
+    assert result.returncode == 10, result.stdout + result.stderr
+    assert "docker buildx cannot use its builder" in result.stderr
+    assert "nonexistent.sock" in result.stderr  # the daemon's own words
+    assert "DOCKER_HOST" in result.stderr and "--builder buildah" in result.stderr
+    nothing_started(result, tmp_path)
+
+
+def test_a_broken_smoke_test_engine_is_found_before_the_builds(tmp_path: Path) -> None:
+    require_tool("docker")
+    if subprocess.run(["docker", "buildx", "inspect"], capture_output=True).returncode != 0:
+        pytest.skip("needs a working docker buildx")
+    shims = tmp_path / "shims"
+    # The default builder is buildx; the default smoke-test engine buildah, when installed.
+    fake = shim(shims, "buildah", "exit 125")
+    env = base_env(tmp_path, shims)
+    result = publisher(*rehearsal(tmp_path), env=env, cwd=tmp_path)
+    assert result.returncode == 10, result.stdout + result.stderr
+    assert f"buildah ({fake}) is installed but does not work" in result.stderr
+    assert "builder: buildx" in result.stdout  # the builder works: the engine is refused
+    assert "Build 1 images" not in result.stdout
+    nothing_started(result, tmp_path)
+
+
+def test_the_smoke_test_uses_a_docker_cli_that_reaches_the_daemon(tmp_path: Path) -> None:
+    """A broken docker first on PATH, a working one at its usual place: the builder and
+    the smoke test both take the working one."""
+    real = next((p for p in ("/usr/bin/docker", "/usr/local/bin/docker") if Path(p).is_file()), "")
+    if not real or subprocess.run([real, "info"], capture_output=True).returncode != 0:
+        pytest.skip("needs a docker CLI in /usr/bin or /usr/local/bin and a running daemon")
+    shims = tmp_path / "shims"
+    shim(shims, "docker", "exit 1")
+    env = base_env(tmp_path, shims)
+    result = publisher(
+        *rehearsal(tmp_path, "--builder", "docker"), env=env, cwd=tmp_path, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "smoke-test" in result.stdout.lower()
+    assert "starts, php-fpm -t passes" in result.stdout
+
+
+def _nobody_can_run_publisher() -> bool:
+    if os.geteuid() != 0 or shutil.which("runuser") is None:
+        return False
+    probe = subprocess.run(
+        ["runuser", "-u", "nobody", "--", sys.executable, "-c", "import publisher.cli"],
+        cwd="/",
+        capture_output=True,
+    )
+    return probe.returncode == 0
+
+
+@pytest.fixture
+def nobody_dir() -> Iterator[Path]:
+    """A directory of nobody's own (pytest's is private to root), with a HOME in it."""
+    if not _nobody_can_run_publisher():
+        pytest.skip("needs root, runuser, and a Python with publisher that nobody can run")
+    work = Path(tempfile.mkdtemp(prefix="publisher-nobody-"))
+    try:
+        (work / "home").mkdir()
+        for path in (work, work / "home"):
+            shutil.chown(path, "nobody")
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _nobody_env(work: Path) -> dict[str, str]:
+    return {
+        "HOME": str(work / "home"),
+        "PATH": os.environ.get("PATH", os.defpath),
+        "LANG": "C.UTF-8",
+        "PUBLISHER_CACHE_DIR": str(work / "home" / "cache"),
+        **ONE_LEG,
+    }
+
+
+def test_buildah_as_a_user_without_subordinate_ids_is_refused_up_front(nobody_dir: Path) -> None:
+    require_tool("buildah")
+    listed = [Path(p).read_text() for p in ("/etc/subuid", "/etc/subgid") if Path(p).exists()]
+    if any(line.startswith(("nobody:", "65534:")) for text in listed for line in text.splitlines()):
+        pytest.skip("this machine gives nobody subordinate IDs")
+    result = publisher(
+        *rehearsal(nobody_dir, "--builder", "buildah", "--dry-run"),
+        env=_nobody_env(nobody_dir),
+        cwd=nobody_dir,
+        user="nobody",
+    )
+    assert result.returncode == 10, result.stdout + result.stderr
+    assert "buildah would run rootless as nobody (uid 65534)" in result.stderr
+    assert "/etc/subuid" in result.stderr and "usermod --add-subuids" in result.stderr
+    nothing_started(result, nobody_dir)
+
+
+def test_a_docker_socket_that_refuses_the_user_is_said_before_anything_starts(
+    nobody_dir: Path,
+) -> None:
+    require_tool("docker")
+    socket = Path("/var/run/docker.sock")
+    if not socket.exists() or os.stat(socket).st_mode & 0o006:
+        pytest.skip("needs a docker socket that other users cannot open")
+    result = publisher(
+        *rehearsal(nobody_dir, "--builder", "buildx", "--dry-run"),
+        env=_nobody_env(nobody_dir),
+        cwd=nobody_dir,
+        user="nobody",
+    )
+    assert result.returncode == 10, result.stdout + result.stderr
+    assert "permission denied" in result.stderr
+    assert "docker group" in result.stderr
+    nothing_started(result, nobody_dir)
