@@ -34,7 +34,7 @@ from typing import IO
 from rich.console import Console
 from rich.table import Table
 
-from ..core.errors import ConfigError, OutputClosed, PublisherError
+from ..core.errors import ConfigError, FileAccessError, OutputClosed, PublisherError
 from ..resolve import tip_lines, without_secrets
 
 _REDACTED = "***"
@@ -167,7 +167,9 @@ class Output:
                 yield
             except OSError as exc:
                 if exc.errno != errno.EPIPE:
-                    raise
+                    silence(stream)  # what is still buffered goes nowhere, not here again
+                    name = "stdout" if stream is self._stream else "stderr"
+                    raise stream_error(exc, name) from None
                 self._closed = True
                 silence(stream)
                 _stop_commands(stream)
@@ -331,6 +333,16 @@ def _encodings(secret: str) -> set[str]:
         end = (8 * (shift + len(raw))) // 6  # last one, exclusive
         forms.add(encoded[start:end])
     return {f for f in forms if len(f) >= _MIN_DERIVED and f != secret}
+
+
+def stream_error(exc: OSError, name: str) -> FileAccessError:
+    """Writing to ``name`` (stdout or stderr) failed otherwise than by its reader going
+    away (``/dev/full``, a full disk under a redirection, an I/O error): exit 18, naming it."""
+    return FileAccessError(
+        f"cannot write to {name}: {exc.strerror or exc}",
+        hint=f"publisher writes its output there: redirect {name} to a file on a file "
+        f"system with room (or to /dev/null to discard it), then rerun",
+    )
 
 
 def silence(stream: IO[str]) -> None:

@@ -32,7 +32,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from .. import __version__
-from ..core.errors import Interrupted, OutputClosed, PublisherError, UsageError, file_error
+from ..core.errors import (
+    FileAccessError,
+    Interrupted,
+    OutputClosed,
+    PublisherError,
+    UsageError,
+    file_error,
+)
 from ..core.platforms import did_you_mean
 from .options import EnvOption
 
@@ -225,7 +232,15 @@ def _reporting(
         state.json_only(True)
     try:
         result = func(*args, **kwargs)
-        sys.stdout.flush()  # a reader gone before the end shows here, not at exit
+        try:
+            sys.stdout.flush()  # a reader gone before the end shows here, not at exit
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                from ..adapters.output import silence, stream_error
+
+                silence(sys.stdout)
+                raise stream_error(exc, "stdout") from None
+            raise
         return result
     except PublisherError as exc:
         _debug_traceback(state)
@@ -276,6 +291,25 @@ def say_interrupted(exc: Interrupted) -> None:
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.write(f"interrupted by {exc.name}: stopped before finishing\n")
         sys.stderr.flush()
+
+
+def reopen_closed_streams() -> list[str]:
+    """The standard streams publisher was started without (``>&-``, ``2>&-``), each now
+    open on /dev/null in its place: no file publisher opens takes the number 1 or 2 (where
+    a child would write), and nothing fails for want of the stream. Returns their names."""
+    closed = []
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            closed.append(name)
+            opened = os.open(os.devnull, os.O_RDWR)  # the lowest free number: this one
+            if opened != fd:
+                os.dup2(opened, fd)
+                os.close(opened)
+            if getattr(sys, name) is None:
+                setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))  # noqa: SIM115
+    return closed
 
 
 def output_gone() -> bool:
@@ -429,6 +463,18 @@ class LazyGroup(click.Group):
         return super().resolve_command(ctx, args)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        closed = reopen_closed_streams()
+        if "stdout" in closed:
+            from ..adapters.output import Output
+
+            Output().error(
+                FileAccessError(
+                    "stdout is closed: publisher writes its output there; nothing was done",
+                    hint="redirect stdout instead of closing it: `>/dev/null` discards it, "
+                    "`>FILE` keeps it",
+                )
+            )
+            raise SystemExit(FileAccessError.exit_code)
         try:
             return super().main(*args, **kwargs)
         except SystemExit as exc:

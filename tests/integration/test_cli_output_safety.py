@@ -1,5 +1,6 @@
 """What the CLI prints when things go sideways: --debug tracebacks never show a
-secret, a closed stdout (``| head``) stops the command quietly with 141, and an
+secret, a closed stdout (``| head``) stops the command quietly with 141, a stdout closed
+from the start or full is exit 18 naming it, a closed stderr keeps the exit code, and an
 interrupt is not reported as a usage error."""
 
 from __future__ import annotations
@@ -87,3 +88,34 @@ def test_a_closed_stdout_stops_quietly_with_141(args: tuple[str, ...]) -> None:
     assert result.returncode == 141, result.stderr
     assert "error" not in result.stderr
     assert "Broken pipe" not in result.stderr and "Traceback" not in result.stderr
+
+
+def _shell_run(redirect: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run publisher under ``sh`` with ``redirect`` applied (``>&-`` closes stdout, as a
+    caller can); what it says on stderr is captured unless the redirection takes stderr."""
+    return subprocess.run(
+        ["sh", "-c", f'exec "$@" {redirect}', "sh", sys.executable, "-m", "publisher", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_stdout_closed_from_the_start_is_said_and_nothing_is_done() -> None:
+    result = _shell_run(">&-", "plan", "v2.0.0")
+    assert result.returncode == 18, result.stderr
+    assert "stdout is closed" in result.stderr and ">/dev/null" in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_full_stdout_is_a_file_error_naming_stdout() -> None:
+    result = _shell_run(">/dev/full", "plan", "v2.0.0")
+    assert result.returncode == 18, result.stderr
+    assert "cannot write to stdout: No space left on device" in result.stderr
+
+
+def test_a_closed_stderr_keeps_the_exit_code() -> None:
+    assert _shell_run("2>&-", "plan", "v9").returncode == 2  # a bad release tag: usage error
+    assert _shell_run("2>&-", "plan", "v2.0.0").returncode == 0  # its warnings go nowhere

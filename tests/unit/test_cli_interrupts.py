@@ -17,7 +17,7 @@ from publisher.adapters import runner as runner_module
 from publisher.adapters.output import Output
 from publisher.adapters.runner import Runner
 from publisher.cli.base import EPILOG_EXIT_CODES, LazyGroup, State, handle_errors
-from publisher.core.errors import CommandError, OutputClosed
+from publisher.core.errors import CommandError, FileAccessError, OutputClosed
 
 
 def _command(exc: BaseException) -> click.Command:
@@ -88,7 +88,8 @@ def test_other_write_errors_stay_errors() -> None:
         def write(self, text: str) -> int:
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    with pytest.raises(OSError):
+    # an error naming the stream (exit 18), not a reader gone (141)
+    with pytest.raises(FileAccessError, match="cannot write to stdout: No space left"):
         Output(env={}, stream=Full()).info("x")
 
 
