@@ -42,6 +42,8 @@ Exception`` on the way takes them for one, while every ``finally`` still runs.
 
 from __future__ import annotations
 
+import errno
+
 from ..resolve import Problem
 
 
@@ -274,11 +276,15 @@ def file_error(exc: OSError, what: str) -> FileAccessError:
     """A classified error for ``exc`` met while doing ``what`` (e.g. "write the notes")."""
     where = f": {exc.filename}" if exc.filename else ""
     reason = exc.strerror or type(exc).__name__
-    return FileAccessError(
-        f"cannot {what}{where}: {reason}",
-        hint="check that the path exists, is a directory where one is expected, and is "
-        "writable by this user (or pass another directory)",
-    )
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = "the file system (or the user's quota) is full: free space there, or pass "
+        hint += "another directory"
+    elif exc.errno == errno.EROFS:
+        hint = "the file system is mounted read-only: pass a directory on a writable one"
+    else:
+        hint = "check that the path exists, is a directory where one is expected, and is "
+        hint += "writable by this user (or pass another directory)"
+    return FileAccessError(f"cannot {what}{where}: {reason}", hint=hint)
 
 
 #: Exit codes of ``publisher resolve`` that are decisions, not failures.

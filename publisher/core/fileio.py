@@ -18,24 +18,52 @@ MIB = 1024 * 1024
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    return write_atomic_set({Path(path): text})[0]
+
+
+def write_atomic_set(files: dict[Path, str]) -> list[Path]:
+    """Write several files as one: every text goes to a temporary file beside its target
+    first (where a full disk or a quota shows), and only once all are written are they
+    renamed into place. A failure leaves every target as it was: never some of the
+    set new and the rest old or missing. An OSError names the target, not the
+    temporary file."""
+    staged: list[tuple[str, Path]] = []
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        try:
-            os.replace(tmp, target)
-        except OSError as exc:  # name the file the caller asked for, not the temporary one
-            raise type(exc)(exc.errno, exc.strerror, str(target)) from None
+        for target, text in files.items():
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(
+                    prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+                )
+                staged.append((tmp, target))
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.chmod(tmp, 0o644)
+            except OSError as exc:
+                raise _naming(exc, target) from None
+        for _tmp, target in staged:  # what would stop a rename halfway, before the first
+            if target.is_dir() and not target.is_symlink():
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+        for tmp, target in staged:
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                raise _naming(exc, target) from None
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        for tmp, _target in staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         raise
-    return target
+    return list(files)
+
+
+def _naming(exc: OSError, target: Path) -> OSError:
+    """``exc`` naming the file the caller asked for (not the temporary one, nor none)."""
+    if exc.errno is None:
+        return exc
+    return type(exc)(exc.errno, exc.strerror, str(target))
 
 
 def ensure_writable(directory: str | os.PathLike[str], what: str, *, create: bool = True) -> Path:

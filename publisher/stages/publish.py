@@ -64,7 +64,7 @@ from ..core.errors import (
     VerificationError,
     file_error,
 )
-from ..core.fileio import write_atomic
+from ..core.fileio import write_atomic_set
 from ..core.platforms import Platform
 from ..core.records import DigestRecord
 from ..core.reference import Reference
@@ -1090,20 +1090,24 @@ class Publisher:
         md = self.options.notes_dir / f"{self.release.tag}.md"
         js = self.options.notes_dir / f"{self.release.tag}.json"
         env = self.options.notes_dir / pins_mod.file_name(self.release.tag)
+        files: dict[Path, str] = {}
+        if not (keep and md.exists()):
+            files[md] = notes_mod.release_markdown(facts, history, rehearsal=self.options.rehearsal)
+        if not (keep and js.exists()):
+            files[js] = notes_mod.release_json(facts, history)
+        files[history_path] = history.with_release(facts).to_json()
+        # The launcher's pins (digest-pinned references per line), from the record just written.
+        if not (keep and env.exists()):
+            files[env] = pins_mod.render(notes_mod.to_dict(facts, history))
         try:
-            if not (keep and md.exists()):
-                write_atomic(
-                    md,
-                    notes_mod.release_markdown(facts, history, rehearsal=self.options.rehearsal),
-                )
-            if not (keep and js.exists()):
-                write_atomic(js, notes_mod.release_json(facts, history))
-            write_atomic(history_path, history.with_release(facts).to_json())
-            # The launcher's pins (digest-pinned references per line), from the record just written.
-            if not (keep and env.exists()):
-                write_atomic(env, pins_mod.render(notes_mod.to_dict(facts, history)))
+            write_atomic_set(files)  # all of them or, on a full disk, none
         except OSError as exc:
-            raise file_error(exc, "write the release notes") from None
+            error = file_error(exc, "write the release notes")
+            error.message += (
+                "; no notes file was changed, while every tag is written: rerun the same "
+                "command once they can be written, and it writes only the notes"
+            )
+            raise error from None
         return md, js, env
 
     # ---------------------------------------------------------------- the run

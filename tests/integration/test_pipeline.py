@@ -1072,6 +1072,48 @@ def test_unwritable_outputs_are_refused_before_any_build(
     assert front.mutating_requests == 0
 
 
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A file system of 8 KiB (two pages): room for a probe, not for a release's notes."""
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")
+    path = tmp_path / "small"
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=False)
+
+
+def test_a_full_disk_leaves_no_half_written_notes_and_the_rerun_writes_them(
+    tmp_path, tools, bases, fresh_registry, small_disk
+):
+    hub, ghcr = fresh_registry(), fresh_registry()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    result = stack.run("release", "v1.0.0", "--notes-dir", str(small_disk))
+    assert result.returncode == 18, result.stdout + result.stderr
+    assert "cannot write the release notes" in result.stderr
+    assert f"{small_disk}/" in result.stderr  # the file, by name
+    assert "No space left on device" in result.stderr and "free space" in result.stderr
+    assert "no notes file was changed" in result.stderr and "rerun" in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in small_disk.iterdir()) == []  # nothing half done
+    # Room again: the rerun builds nothing, moves nothing, and writes every notes file.
+    subprocess.run(["mount", "-o", "remount,size=1m", str(small_disk)], check=True)
+    rerun = stack.run("release", "v1.0.0", "--notes-dir", str(small_disk))
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert no_build_ran(rerun)
+    assert sorted(p.name for p in small_disk.iterdir()) == [
+        "size-history.json",
+        "v1.0.0.env",
+        "v1.0.0.json",
+        "v1.0.0.md",
+    ]
+
+
 def test_oversized_inputs_are_refused_at_once(tmp_path, tools, bases, fresh_registry):
     hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)

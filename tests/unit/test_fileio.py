@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from publisher.core.errors import FileAccessError, file_error
-from publisher.core.fileio import ensure_writable, write_atomic
+from publisher.core.fileio import ensure_writable, write_atomic, write_atomic_set
 
 
 def test_write_atomic_replaces_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -27,6 +27,26 @@ def test_a_failed_write_names_the_target_not_the_temporary_file(tmp_path: Path) 
     message = file_error(info.value, "write the release notes").message
     assert message == f"cannot write the release notes: {target}: Is a directory"
     assert [p.name for p in tmp_path.iterdir()] == ["v1.4.0.md"]  # no temporary left
+
+
+def test_a_set_of_files_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    md, js, env = tmp_path / "v1.0.0.md", tmp_path / "v1.0.0.json", tmp_path / "v1.0.0.env"
+    md.write_text("old\n")
+    env.mkdir()  # the last one cannot be written
+    with pytest.raises(IsADirectoryError) as info:
+        write_atomic_set({md: "new\n", js: "{}\n", env: "PINS\n"})
+    assert info.value.filename == str(env)
+    assert md.read_text() == "old\n" and not js.exists()  # none of the set moved
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v1.0.0.env", "v1.0.0.md"]
+    env.rmdir()
+    assert write_atomic_set({md: "new\n", js: "{}\n", env: "PINS\n"}) == [md, js, env]
+    assert (md.read_text(), js.read_text(), env.read_text()) == ("new\n", "{}\n", "PINS\n")
+
+
+def test_a_full_disk_says_to_free_space() -> None:
+    error = file_error(OSError(28, "No space left on device", "/n/v1.md"), "write the notes")
+    assert error.message == "cannot write the notes: /n/v1.md: No space left on device"
+    assert error.hint is not None and "full: free space there" in error.hint
 
 
 def test_an_error_without_a_file_name_reads_cleanly() -> None:
