@@ -248,6 +248,10 @@ def local_registries(
     """
     started: list[LocalRegistry] = []
     hosts: dict[str, str] = {}
+    if config.stand_in and not config.base_mirror:  # before any registry starts
+        from . import standins
+
+        standins.check_cache(os.environ if env is None else env)
     try:
         for registry in config.registries:
             if registry.host in hosts:

@@ -60,6 +60,7 @@ from ..core import reference
 from ..core.config import Config
 from ..core.errors import (
     CommandError,
+    FileAccessError,
     InvalidReferenceError,
     NotFoundError,
     ToolMissingError,
@@ -132,6 +133,22 @@ def cache_root(env: Mapping[str, str]) -> Path:
         return Path(env[ENV_CACHE])
     base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")
     return Path(base) / "publisher"
+
+
+def check_cache(env: Mapping[str, str]) -> Path:
+    """The stand-in cache, made if needed and proven writable before anything starts
+    (FileAccessError, exit 18, naming it and the variable that moves it)."""
+    from ..core.fileio import ensure_writable
+
+    root = cache_root(env)
+    try:
+        return ensure_writable(root, "the stand-in cache")
+    except FileAccessError as exc:
+        exc.hint = (
+            f"set {ENV_CACHE} to a writable directory; by default the cache is "
+            "$XDG_CACHE_HOME/publisher, else ~/.cache/publisher"
+        )
+        raise
 
 
 def busybox_binary(arch: str, runner: Runner, cache: Path, env: Mapping[str, str]) -> Path:

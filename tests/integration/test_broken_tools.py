@@ -194,6 +194,22 @@ def test_the_smoke_test_uses_a_docker_cli_that_reaches_the_daemon(tmp_path: Path
     assert "starts, php-fpm -t passes" in result.stdout
 
 
+def test_a_home_that_cannot_hold_the_stand_in_cache_is_said_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    require_tool("buildah")
+    home = tmp_path / "home"
+    home.write_text("a file where HOME should be a directory\n")
+    env = base_env(tmp_path, HOME=str(home))
+    for name in ("PUBLISHER_CACHE_DIR", "XDG_CACHE_HOME"):
+        env.pop(name, None)
+    result = publisher(*rehearsal(tmp_path, "--builder", "buildah"), env=env, cwd=tmp_path)
+    assert result.returncode == 18, result.stdout + result.stderr
+    assert f"the stand-in cache {home}/.cache/publisher is not writable" in result.stderr
+    assert "set PUBLISHER_CACHE_DIR to a writable directory" in result.stderr
+    nothing_started(result, tmp_path)
+
+
 def _nobody_can_run_publisher() -> bool:
     if os.geteuid() != 0 or shutil.which("runuser") is None:
         return False

@@ -270,9 +270,10 @@ class BuildxBuilder:
             raise ToolMissingError(
                 f"docker buildx cannot use its builder "
                 f"{self.instance or '(the current one)'}: {said}; nothing was built or pushed",
-                hint="start dockerd (`systemctl start docker`) or fix DOCKER_HOST so that "
-                "`docker buildx inspect` names a driver and no error; if the docker socket "
-                "refuses you, run as root or join the docker group; or use --builder buildah",
+                hint="`docker buildx inspect` must name a driver and no error: the docker "
+                "daemon reachable (start dockerd, check DOCKER_HOST; a socket that refuses "
+                "you: run as root or join the docker group) and buildx's state writable "
+                "($DOCKER_CONFIG, default ~/.docker); or use --builder buildah",
             )
         return parse_driver(answer.stdout)
 
