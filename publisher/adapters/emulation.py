@@ -7,6 +7,7 @@ image; both add ``foreign_hint`` to a failure on a foreign platform.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..core.errors import ToolMissingError
@@ -75,4 +76,19 @@ def require_emulation(platform: Platform, *, binfmt_dir: Path | None = None) -> 
             f"cannot run {platform} binaries on this {host_platform()} machine: no QEMU "
             f"handler for {QEMU_CPU[platform]} is registered in {binfmt_dir or BINFMT_DIR}",
             hint=EMULATION_HINT,
+        )
+
+
+def require_emulation_for(platforms: Iterable[Platform], *, binfmt_dir: Path | None = None) -> None:
+    """Raise ToolMissingError before a run starts when any of ``platforms`` cannot run
+    here, naming every one: no leg is built or pushed, only for another to fail."""
+    missing = sorted({p for p in platforms if emulation_missing(p, binfmt_dir=binfmt_dir)}, key=str)
+    if missing:
+        cpus = ", ".join(QEMU_CPU[p] for p in missing)
+        raise ToolMissingError(
+            f"cannot run {', '.join(map(str, missing))} binaries on this {host_platform()} "
+            f"machine: no QEMU handler for {cpus} is registered in {binfmt_dir or BINFMT_DIR}; "
+            "nothing was built or pushed",
+            hint=f"{EMULATION_HINT}; or leave them out for now: "
+            f"PUBLISHER_PLATFORMS={host_platform()} builds this machine's own",
         )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..adapters.emulation import require_emulation_for
 from ..core.config import Config, parse_line_list
 from ..core.errors import FileAccessError, UsageError
 from ..core.platforms import Platform
@@ -259,6 +260,8 @@ def publish_command(
         # A republish needs a published release: a record, or pins on the primary.
         pinned = published_lines(cfg, version, clients[cfg.primary.name])
         cfg = republish_config(cfg, version, record, pinned, notes, state.output)
+    if not (dry_run or no_smoke):  # the smoke tests run every platform: before any copy
+        require_emulation_for(p for line in cfg.lines for p in line.platforms)
     smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke)
     state.json_only(as_json)
     how = PublishOptions(
@@ -349,6 +352,7 @@ def _release(
         json_plan=as_json,
     )
     chosen = get_builder(state, builder)
+    require_emulation_for(p for line in cfg.lines for p in line.platforms)
     if not (dry_run or no_smoke):  # a broken smoke-test engine is found before any build
         from ..adapters.smoke import check_engine
 

@@ -210,6 +210,39 @@ def test_a_home_that_cannot_hold_the_stand_in_cache_is_said_before_anything_star
     nothing_started(result, tmp_path)
 
 
+def test_no_qemu_for_a_foreign_platform_is_found_before_any_leg_is_built(tmp_path: Path) -> None:
+    """binfmt_misc as a machine without QEMU shows it: a ``status`` file and no handler.
+    A private mount namespace holds the stand-in directory (over
+    /proc/sys/fs/binfmt_misc), so that nothing changes for any other process."""
+    require_tool("buildah")
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare for a private mount namespace")
+    if os.uname().machine not in ("x86_64", "aarch64"):
+        pytest.skip("needs an amd64 or arm64 machine")
+    env = base_env(tmp_path, PUBLISHER_PLATFORMS="linux/amd64,linux/arm64")
+    without_qemu = (
+        "mount -t tmpfs -o size=64k tmpfs /proc/sys/fs/binfmt_misc && "
+        'printf "enabled\\n" > /proc/sys/fs/binfmt_misc/status && exec "$@"'
+    )
+    code = "from publisher.cli import main; import sys; sys.argv[0] = 'publisher'; main()"
+    namespace = ["unshare", "--mount", "--propagation", "private", "sh", "-c", without_qemu, "sh"]
+    for builder in ("buildx", "buildah"):
+        result = subprocess.run(
+            [*namespace, sys.executable, "-c", code, *rehearsal(tmp_path, "--builder", builder)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 10, result.stdout + result.stderr
+        nothing_started(result, tmp_path)
+        foreign = "linux/arm64" if os.uname().machine == "x86_64" else "linux/amd64"
+        assert f"cannot run {foreign} binaries" in result.stderr
+        assert "no QEMU handler" in result.stderr and "qemu-user-static" in result.stderr
+        assert "PUBLISHER_PLATFORMS=" in result.stderr
+
+
 def _nobody_can_run_publisher() -> bool:
     if os.geteuid() != 0 or shutil.which("runuser") is None:
         return False

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from ...core.errors import CommandError, ToolMissingError, UsageError
 from ...core.platforms import BuilderName
 from ...resolve import IMAGE_TYPES, is_digest, platform_of
-from ..emulation import foreign_hint
+from ..emulation import foreign_hint, require_emulation
 from ..runner import INSTALL_HINTS, Runner
 from . import dockercli
 from .base import (
@@ -52,6 +52,9 @@ from .layout import blob_path, read_layout
 
 MIN_VERSION = (0, 10, 0)
 METADATA_DIGEST_KEY = "containerimage.digest"
+
+#: buildx drivers whose BuildKit runs on another machine (with its own emulation).
+REMOTE_DRIVERS = frozenset({"remote", "kubernetes"})
 
 #: buildx drivers that cannot push by digest (nor export a registry cache).
 NO_PUSH_BY_DIGEST = frozenset({"docker"})
@@ -303,6 +306,8 @@ class BuildxBuilder:
 
     def build(self, request: BuildRequest) -> BuildOutput:
         start = time.monotonic()
+        if self.driver not in REMOTE_DRIVERS:  # this machine's kernel runs the RUN steps
+            require_emulation(request.platform)
         if self.docker is None:
             self.check()
         docker = self.docker or "docker"
