@@ -98,6 +98,27 @@ class ResolveError(Problem):
     exit_code = EXIT_INVALID_INPUT
 
 
+class WorkdirError(ResolveError):
+    """The current directory is gone: nothing relative can be read (exit 17)."""
+
+    exit_code = EXIT_CANNOT_PROCEED
+
+
+def _working_directory() -> Path:
+    """The current directory, which relative paths (the pins file, dockerfiles/) start
+    from; WorkdirError when it was removed since the shell entered it."""
+    try:
+        return Path.cwd()
+    except OSError as exc:
+        raise WorkdirError(
+            f"the current directory cannot be read ({exc.strerror or exc}): it was removed "
+            "or renamed after this shell entered it, so no pins file or Dockerfile can be "
+            "found from it",
+            hint='cd into the stack\'s directory again (`cd "$PWD"` takes a recreated one) and '
+            "rerun",
+        ) from None
+
+
 class PinsError(ResolveError):
     exit_code = EXIT_PINS
 
@@ -2834,7 +2855,7 @@ def resolve(
         )
     if not inputs.cache_check:
         cache_fn = None
-    base = Path(cwd) if cwd is not None else Path.cwd()
+    base = Path(cwd) if cwd is not None else _working_directory()
     platform = inputs.platform or host or detect_host_platform()
     pins = load_pins(inputs.pins, inputs.release, cwd=base)
     if inputs.matrix is not None and pins is None:

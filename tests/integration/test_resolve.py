@@ -261,6 +261,28 @@ def test_invalid_input_is_exit_2(workdir: Path) -> None:
     assert "PHP_VERSION='8' is not valid: use a PHP line MAJOR.MINOR, e.g. 8.4" in run.stderr
 
 
+@pytest.mark.parametrize(
+    "entry", [("-m", "publisher.resolve"), ("-m", "publisher", "resolve")], ids=["file", "cli"]
+)
+def test_a_removed_working_directory_is_said_not_a_traceback(
+    tmp_path: Path, entry: tuple[str, ...]
+) -> None:
+    gone = tmp_path / "stack"
+    gone.mkdir()
+    script = 'cd "$1" && rmdir "$1" && shift && exec "$@"'
+    run = subprocess.run(
+        ["sh", "-c", script, "sh", str(gone), sys.executable, *entry],
+        env={**os.environ, "STACK_RELEASE": "v2.0.0", "PHP_VERSION": "8.4"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == EXIT_CANNOT_PROCEED, run.stderr
+    assert "Traceback" not in run.stderr and run.stdout == ""
+    assert run.stderr.startswith("error: the current directory cannot be read")
+    assert 'cd "$PWD"' in run.stderr
+
+
 # --------------------------------------------------------------------------- the pins file
 
 
