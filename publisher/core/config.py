@@ -294,7 +294,7 @@ def load(
         text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            "configuration file not found",
+            "configuration file not found" + _looked_in(Path(path)),
             source=source,
             hint="run from the repository root, or pass --config PATH",
         ) from None
@@ -318,6 +318,17 @@ def load(
         ) from None
     root = str(Path(path).resolve().parent)
     return loads(text, source=source, root=root, env=env or {})
+
+
+def _looked_in(path: Path) -> str:
+    """Where a relative matrix path was looked for: the current directory, or that it is
+    gone (removed after the shell entered it)."""
+    if path.is_absolute():
+        return ""
+    try:
+        return f" in the current directory {Path.cwd()}"
+    except OSError:
+        return " (the current directory was removed after the shell entered it: cd again)"
 
 
 def loads(

@@ -217,6 +217,13 @@ def test_missing_file(tmp_path):
         config.load(tmp_path / "nope.yaml", {})
 
 
+def test_a_missing_relative_matrix_names_the_directory_it_was_looked_for_in(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        config.load("matrix.yaml", {})
+    assert info.value.message.endswith(f"file not found in the current directory {tmp_path}")
+
+
 def test_committed_matrices_load(repo_root):
     cfg = config.load(repo_root / "matrix.yaml", {})
     assert cfg.line_names == ("8.1", "8.2", "8.3", "8.4", "8.5")
