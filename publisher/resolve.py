@@ -803,7 +803,7 @@ def read_docker_config(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # none there (HOME a file: none either)
         return {}
     except OSError as exc:
         raise DockerConfigError(

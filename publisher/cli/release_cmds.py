@@ -327,6 +327,7 @@ def _release(
 
     With --local, on throwaway loopback registries standing in for the configured ones.
     """
+    from ..adapters.registry.credentials import check_docker_config
     from ..stages.release import ReleaseOptions, local_registries, release
 
     version = parse_release(release_tag)
@@ -353,6 +354,7 @@ def _release(
     )
     chosen = get_builder(state, builder)
     require_emulation_for(p for line in cfg.lines for p in line.platforms)
+    check_docker_config(state.env)  # read later for every registry: a broken one stops now
     if not (dry_run or no_smoke):  # a broken smoke-test engine is found before any build
         from ..adapters.smoke import check_engine
 

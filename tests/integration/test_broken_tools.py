@@ -243,6 +243,37 @@ def test_no_qemu_for_a_foreign_platform_is_found_before_any_leg_is_built(tmp_pat
         assert "PUBLISHER_PLATFORMS=" in result.stderr
 
 
+@pytest.mark.parametrize("kind", ["not JSON", "a directory"])
+def test_a_broken_docker_config_stops_the_run_before_anything_starts(
+    tmp_path: Path, kind: str
+) -> None:
+    require_tool("buildah", "docker")
+    config = tmp_path / "docker" / "config.json"
+    config.parent.mkdir()
+    if kind == "not JSON":
+        config.write_text('{"auths": {')
+    else:
+        config.mkdir()
+    env = base_env(tmp_path, DOCKER_CONFIG=str(config.parent))
+    result = publisher(*rehearsal(tmp_path), env=env, cwd=tmp_path)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert f"{config}: " in result.stderr
+    nothing_started(result, tmp_path)
+
+
+def test_buildah_with_a_docker_config_directory_that_has_no_config_is_refused_up_front(
+    tmp_path: Path,
+) -> None:
+    require_tool("buildah")
+    nowhere = tmp_path / "no-such-directory"
+    env = base_env(tmp_path, DOCKER_CONFIG=str(nowhere))
+    result = publisher(*rehearsal(tmp_path, "--builder", "buildah"), env=env, cwd=tmp_path)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert f"DOCKER_CONFIG={nowhere} holds no config.json" in result.stderr
+    assert "unset it" in result.stderr
+    nothing_started(result, tmp_path)
+
+
 def _nobody_can_run_publisher() -> bool:
     if os.geteuid() != 0 or shutil.which("runuser") is None:
         return False

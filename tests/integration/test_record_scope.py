@@ -119,6 +119,8 @@ class World:
 
 
 def make_world(tmp_path: Path, write_matrix: Callable[..., Path], **hosts: str) -> World:
+    (tmp_path / "docker").mkdir()  # a docker config of its own, empty: buildah needs the file
+    (tmp_path / "docker" / "config.json").write_text("{}\n", encoding="utf-8")
     env = {
         **os.environ,
         "PUBLISHER_RETRY_ATTEMPTS": "1",

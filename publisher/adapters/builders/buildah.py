@@ -23,11 +23,11 @@ import pwd
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...core.errors import CommandError, ToolMissingError
+from ...core.errors import CommandError, ConfigError, ToolMissingError
 from ...core.platforms import BuilderName
 from ..emulation import foreign_hint, require_emulation
 from ..runner import INSTALL_HINTS, Completed, Runner
@@ -111,6 +111,24 @@ def rootless_problem(uid: int, subuid: str, subgid: str, *, user: str | None = N
         f"{'give' if len(missing) > 1 else 'gives'} that user no range of subordinate IDs: "
         "its RUN steps would fail; nothing was built or pushed"
     )
+
+
+def require_auth_file(env: Mapping[str, str]) -> None:
+    """buildah reads its credentials from ``$DOCKER_CONFIG/config.json`` when DOCKER_CONFIG
+    is set (and REGISTRY_AUTH_FILE is not), and refuses to push or pull at all when that
+    file is missing ("checking authfile"): ConfigError (exit 3) before anything starts."""
+    directory = env.get("DOCKER_CONFIG", "")
+    if not directory or env.get("REGISTRY_AUTH_FILE"):
+        return
+    path = Path(directory) / "config.json"
+    if not path.is_file():
+        raise ConfigError(
+            f"DOCKER_CONFIG={directory} holds no config.json, and buildah then refuses to "
+            'pull or push ("checking authfile"); nothing was built or pushed',
+            source=str(path),
+            hint=f"point DOCKER_CONFIG at your docker config directory, unset it (~/.docker), "
+            f"or create an empty one: mkdir -p {directory} && echo '{{}}' > {path}",
+        )
 
 
 #: Runs of one buildah command, counting the first, when each fails in one of those ways.
@@ -227,6 +245,7 @@ class BuildahBuilder:
         problem = rootless_problem(os.geteuid(), _read(SUBUID), _read(SUBGID))
         if problem is not None:
             raise ToolMissingError(problem, hint=ROOTLESS_HINT)
+        require_auth_file(getattr(self.runner, "env", None) or os.environ)
         return "buildah " + ".".join(map(str, version))
 
     def commands(self, request: BuildRequest) -> tuple[tuple[str, ...], ...]:

@@ -27,6 +27,8 @@ from ...resolve import (
     RunCommand,
     api_host,
     docker_config_credentials,
+    docker_config_path,
+    read_docker_config,
 )
 from ..output import Output
 from ..runner import Runner
@@ -80,6 +82,25 @@ def from_docker_config(
         raise ConfigError(exc.message, source=exc.source, hint=exc.hint) from None
     except CredentialsError as exc:
         raise AuthError(exc.message, hint=exc.hint) from None
+
+
+def check_docker_config(env: Mapping[str, str]) -> None:
+    """Read the docker config once before a run starts anything: one that cannot be read
+    or parsed is a ConfigError (exit 3) now, not after the throwaway registries or the
+    first build."""
+    path = docker_config_path(env)
+    if path is None:
+        return
+    try:
+        read_docker_config(path)
+    except DockerConfigError as exc:
+        raise ConfigError(
+            exc.message,
+            source=exc.source,
+            hint=exc.hint
+            or "fix its permissions or remove it, point DOCKER_CONFIG at another directory, "
+            "or set the credential environment variables instead",
+        ) from None
 
 
 def credentials_for_host(
