@@ -55,6 +55,10 @@ class _Console(Console):
         raise BrokenPipeError(errno.EPIPE, "Broken pipe")
 
 
+#: Terminals narrower than this get each table row as "column: value" lines: a table
+#: crushed into a few columns folds or drops what its cells hold.
+MIN_TABLE_WIDTH = 60
+
 #: Shortest derived form (base64 fragment, escaped form) that is worth redacting.
 _MIN_DERIVED = 6
 
@@ -261,6 +265,13 @@ class Output:
         if self.github:
             self.summary(markdown_table(title, columns, rows))
         if self.quiet:
+            return
+        if self._console.width < MIN_TABLE_WIDTH:  # a table would crush (and drop) its cells
+            lines = [title]
+            for row in rows:
+                cells = [f"{c}: {v}" for c, v in zip(columns, (str(v) for v in row), strict=False)]
+                lines += [cells[0], *(f"  {cell}" for cell in cells[1:])]
+            self._write(self._stream, "\n".join(lines) + "\n")
             return
         table = Table(title=self.redact(title), title_justify="left")
         for column in columns:

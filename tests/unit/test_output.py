@@ -353,3 +353,30 @@ def test_redaction_removes_every_echo_of_any_secret(secret: str, prefix: str, su
         assert secret not in redacted
     basic = base64.b64encode(f"user:{secret}".encode()).decode()
     assert basic not in out.redact(f"Basic {basic}")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("columns", ["5", "20", "59"])
+def test_a_very_narrow_terminal_gets_every_cell_of_a_table(
+    columns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    digest = "sha256:" + "ab" * 32
+    stream = _Terminal()
+    Output(env={}, stream=stream).table(
+        "Indexes", ["PHP", "index"], [["8.4", digest], ["8.5", "pending"]]
+    )
+    assert stream.getvalue() == (
+        f"Indexes\nPHP: 8.4\n  index: {digest}\nPHP: 8.5\n  index: pending\n"
+    )
+
+
+def test_a_terminal_of_ordinary_width_keeps_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    stream = _Terminal()
+    Output(env={}, stream=stream).table("Indexes", ["PHP", "index"], [["8.4", "sha256:ab"]])
+    assert "│ 8.4 │ sha256:ab │" in stream.getvalue()
