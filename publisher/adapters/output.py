@@ -94,6 +94,7 @@ class Output:
         self._lock = threading.RLock()
         self._group_depth = 0
         self._closed = False
+        self._summary_failed = False
         for name, value in self.env.items():
             if name.upper().endswith(SECRET_ENV_SUFFIXES) and len(value) >= _MIN_ENV_SECRET:
                 self._protect(value)
@@ -284,9 +285,17 @@ class Output:
     def summary(self, markdown: str) -> None:
         """Append to ``$GITHUB_STEP_SUMMARY`` (only in Actions)."""
         path = self.env.get("GITHUB_STEP_SUMMARY")
-        if self.github and path:
+        if not (self.github and path) or self._summary_failed:
+            return
+        try:
             with self._lock, open(path, "a", encoding="utf-8") as handle:
                 handle.write(self.redact(markdown).rstrip("\n") + "\n\n")
+        except OSError as exc:  # a summary is for reading: the run goes on without it
+            self._summary_failed = True
+            self.warning(
+                f"cannot append to the step summary GITHUB_STEP_SUMMARY={path} "
+                f"({exc.strerror or exc}); its tables are in this log only"
+            )
 
     def set_output(self, name: str, value: str) -> None:
         """Write a step output to ``$GITHUB_OUTPUT`` (only in Actions)."""
@@ -294,12 +303,20 @@ class Output:
         if not (self.github and path):
             return
         value = self.redact(value)
-        with self._lock, open(path, "a", encoding="utf-8") as handle:
-            if "\n" in value:
-                delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
-                handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-            else:
-                handle.write(f"{name}={value}\n")
+        try:
+            with self._lock, open(path, "a", encoding="utf-8") as handle:
+                if "\n" in value:
+                    delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
+                    handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+                else:
+                    handle.write(f"{name}={value}\n")
+        except OSError as exc:  # later steps read it: an error, naming the variable
+            raise FileAccessError(
+                f"cannot write the step output {name!r} to GITHUB_OUTPUT={path}: "
+                f"{exc.strerror or exc}",
+                hint="in GitHub Actions the runner sets GITHUB_OUTPUT to a writable file; "
+                "by hand, unset GITHUB_ACTIONS (or GITHUB_OUTPUT)",
+            ) from None
 
     def print_text(self, text: str) -> None:
         """Machine-readable output (JSON, env files): written as is, never dimmed."""

@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from publisher.adapters.output import Output, markdown_table
-from publisher.core.errors import CommandError, ConfigError, RegistryError
+from publisher.core.errors import CommandError, ConfigError, FileAccessError, RegistryError
 from tests.support.github_files import parse_outputs
 
 CANARY = "cAnArY-s3cr3t%val/ue+1=="
@@ -380,3 +380,32 @@ def test_a_terminal_of_ordinary_width_keeps_the_table(monkeypatch: pytest.Monkey
     stream = _Terminal()
     Output(env={}, stream=stream).table("Indexes", ["PHP", "index"], [["8.4", "sha256:ab"]])
     assert "│ 8.4 │ sha256:ab │" in stream.getvalue()
+
+
+def test_a_step_summary_that_cannot_be_written_is_one_warning_not_a_failed_run(
+    tmp_path: Path,
+) -> None:
+    stream = io.StringIO()
+    missing = tmp_path / "gone" / "summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(missing)}
+    out = Output(env=env, stream=stream)
+    out.table("Plan", ["PHP"], [["8.4"]])
+    out.table("Tags", ["tag"], [["latest"]])
+    warnings = [line for line in stream.getvalue().splitlines() if line.startswith("::warning")]
+    assert warnings == [
+        f"::warning::cannot append to the step summary GITHUB_STEP_SUMMARY={missing} "
+        "(No such file or directory); its tables are in this log only"
+    ]
+
+
+def test_a_step_output_that_cannot_be_written_names_github_output(tmp_path: Path) -> None:
+    missing = tmp_path / "gone" / "output"
+    out = Output(
+        env={"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(missing)}, stream=io.StringIO()
+    )
+    with pytest.raises(FileAccessError) as info:
+        out.set_output("changed", "true")
+    assert info.value.message == (
+        f"cannot write the step output 'changed' to GITHUB_OUTPUT={missing}: "
+        "No such file or directory"
+    )
