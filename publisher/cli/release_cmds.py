@@ -132,7 +132,7 @@ def build_command(
       publisher build v2.0.0 --php 8.4 --platform linux/arm64 --digest-file digests/8.4-linux-arm64.json
       publisher build v2.0.0 --php 8.1 --platform linux/amd64 --digest-file d.json --builder buildah
     """
-    from ..core.fileio import ensure_writable
+    from ..core.fileio import check_tmpdir, ensure_writable
     from ..stages.build import BuildOptions, BuildStage, Leg
     from ..stages.publish import load_release
     from ..stages.release import published_lines, resolve_bases
@@ -161,6 +161,7 @@ def build_command(
             hint=f"build one of those (`publisher matrix {version.tag}` lists every leg), or "
             f"add {platform_text} to the line's platforms in {cfg.source}",
         )
+    check_tmpdir(state.env)
     chosen = get_builder(state, builder)
     clients = state.clients.configured(cfg)
     primary = clients[cfg.primary.name]
@@ -234,7 +235,7 @@ def publish_command(
       publisher publish v2.0.0 --digests digests/ --only 8.4 --reason "base image update"
     """
     reason = _republish_reason(reason)
-    from ..core.fileio import ensure_writable
+    from ..core.fileio import check_tmpdir, ensure_writable
     from ..core.records import read_directory
     from ..stages.publish import Publisher, PublishOptions, load_release, republish_config
     from ..stages.release import published_lines
@@ -260,6 +261,8 @@ def publish_command(
         # A republish needs a published release: a record, or pins on the primary.
         pinned = published_lines(cfg, version, clients[cfg.primary.name])
         cfg = republish_config(cfg, version, record, pinned, notes, state.output)
+    if not dry_run:  # temporary files (copies spooled, smoke tests): before any copy
+        check_tmpdir(state.env)
     if not (dry_run or no_smoke):  # the smoke tests run every platform: before any copy
         require_emulation_for(p for line in cfg.lines for p in line.platforms)
     smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke)
@@ -328,6 +331,7 @@ def _release(
     With --local, on throwaway loopback registries standing in for the configured ones.
     """
     from ..adapters.registry.credentials import check_docker_config
+    from ..core.fileio import check_tmpdir
     from ..stages.release import ReleaseOptions, local_registries, release
 
     version = parse_release(release_tag)
@@ -352,6 +356,7 @@ def _release(
         attestations=attestations,
         json_plan=as_json,
     )
+    check_tmpdir(state.env)
     chosen = get_builder(state, builder)
     require_emulation_for(p for line in cfg.lines for p in line.platforms)
     check_docker_config(state.env)  # read later for every registry: a broken one stops now

@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,28 @@ def _nearest(target: Path) -> Path:
     while not os.path.lexists(path) and path.parent != path:
         path = path.parent
     return path
+
+
+def check_tmpdir(env: Mapping[str, str]) -> None:
+    """A TMPDIR that is set must be a writable directory: Python quietly falls back to
+    /tmp, but buildah and docker do not, and fail halfway through a build. FileAccessError
+    (exit 18) before anything starts."""
+    value = env.get("TMPDIR", "")
+    if not value:
+        return
+    target = Path(value)
+    try:
+        if not target.is_dir():
+            if target.exists() or target.is_symlink():
+                raise NotADirectoryError(errno.ENOTDIR, "not a directory", value)
+            raise FileNotFoundError(errno.ENOENT, "no such directory", value)
+        _probe_file(target)
+    except OSError as exc:
+        raise FileAccessError(
+            f"TMPDIR={value} is not a writable directory ({exc.strerror or exc}): the builders "
+            "and publisher keep their temporary files there; nothing was built or pushed",
+            hint="point TMPDIR at a writable directory with room, or unset it (then /tmp)",
+        ) from None
 
 
 def _probe_file(directory: Path) -> None:

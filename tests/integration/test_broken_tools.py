@@ -274,6 +274,18 @@ def test_buildah_with_a_docker_config_directory_that_has_no_config_is_refused_up
     nothing_started(result, tmp_path)
 
 
+def test_a_tmpdir_that_is_not_there_is_said_before_anything_starts(tmp_path: Path) -> None:
+    """Python falls back to /tmp on its own; buildah does not, and failed in its first build."""
+    require_tool("buildah")
+    nowhere = tmp_path / "no-such-tmp"
+    env = base_env(tmp_path, TMPDIR=str(nowhere))
+    result = publisher(*rehearsal(tmp_path, "--builder", "buildah"), env=env, cwd=tmp_path)
+    assert result.returncode == 18, result.stdout + result.stderr
+    assert f"TMPDIR={nowhere} is not a writable directory" in result.stderr
+    assert "unset it" in result.stderr
+    nothing_started(result, tmp_path)
+
+
 def _nobody_can_run_publisher() -> bool:
     if os.geteuid() != 0 or shutil.which("runuser") is None:
         return False

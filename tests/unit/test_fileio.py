@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from publisher.core.errors import FileAccessError, file_error
-from publisher.core.fileio import ensure_writable, write_atomic, write_atomic_set
+from publisher.core.fileio import check_tmpdir, ensure_writable, write_atomic, write_atomic_set
 
 
 def test_write_atomic_replaces_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -139,3 +139,17 @@ def test_read_text_bounds_the_read_and_names_the_file(tmp_path: Path) -> None:
     assert denied.value.exit_code == 18
     with pytest.raises(FileNotFoundError):
         read_text(tmp_path / "absent.json", limit=1024, what="size history", hint="h")
+
+
+def test_a_tmpdir_that_is_set_must_be_a_writable_directory(tmp_path: Path) -> None:
+    check_tmpdir({})  # unset: /tmp
+    check_tmpdir({"TMPDIR": ""})
+    check_tmpdir({"TMPDIR": str(tmp_path)})
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    for value, reason in ((tmp_path / "none", "no such directory"), (a_file, "not a directory")):
+        with pytest.raises(FileAccessError) as info:
+            check_tmpdir({"TMPDIR": str(value)})
+        assert info.value.message.startswith(
+            f"TMPDIR={value} is not a writable directory ({reason})"
+        )
