@@ -276,11 +276,31 @@ class Runner:
         if path is None:
             name = tool_name(tool)
             where = f"{tool} does not exist" if os.sep in tool else "was not found on PATH"
+            unusable = self.not_executable(tool)
+            if unusable is not None:
+                raise ToolMissingError(
+                    f"{name} is required, and {unusable} is not executable by this user",
+                    hint=f"make it executable (`chmod +x {unusable}`), or put a working {name} "
+                    "first on PATH",
+                )
             raise ToolMissingError(
                 f"{name} is required but {where}",
                 hint=hint or INSTALL_HINTS.get(name, f"install {name} and make sure it is on PATH"),
             )
         return path
+
+    def not_executable(self, tool: str) -> str | None:
+        """A file named ``tool`` on PATH (or at that path) that this user may not run, if
+        any: what ``which`` passes over, and the reason a tool "was not found"."""
+        if os.sep in tool:
+            candidates = [tool]
+        else:
+            path = self._env().get("PATH", os.defpath)
+            candidates = [os.path.join(d or ".", tool) for d in path.split(os.pathsep)]
+        for candidate in candidates:
+            if os.path.isfile(candidate) and not os.access(candidate, os.X_OK):
+                return candidate
+        return None
 
     def _prepare(
         self, argv: Sequence[str], env: Mapping[str, str] | None, what: str | None

@@ -286,6 +286,18 @@ def test_a_tmpdir_that_is_not_there_is_said_before_anything_starts(tmp_path: Pat
     nothing_started(result, tmp_path)
 
 
+def test_a_builder_on_path_that_is_not_executable_is_named(tmp_path: Path) -> None:
+    shims = tmp_path / "shims"
+    fake = shim(shims, "buildah", "exit 0")
+    fake.chmod(0o644)  # there, but not executable
+    env = {**base_env(tmp_path), "PATH": str(shims)}
+    result = publisher(*rehearsal(tmp_path, "--builder", "buildah"), env=env, cwd=tmp_path)
+    assert result.returncode == 10, result.stdout + result.stderr
+    assert f"buildah is required, and {fake} is not executable by this user" in result.stderr
+    assert f"chmod +x {fake}" in result.stderr
+    nothing_started(result, tmp_path)
+
+
 def _nobody_can_run_publisher() -> bool:
     if os.geteuid() != 0 or shutil.which("runuser") is None:
         return False
