@@ -807,10 +807,18 @@ def read_docker_config(path: Path) -> dict[str, Any]:
         return {}
     except OSError as exc:
         raise DockerConfigError(
-            f"cannot read the docker config: {exc.strerror or exc}", source=str(path)
+            f"cannot read the docker config: {exc.strerror or exc}",
+            source=str(path),
+            hint="make it a file this user can read, or point DOCKER_CONFIG at another "
+            "directory; or set the credential environment variables instead",
         ) from None
     if len(raw) > MAX_CONFIG_BYTES:
-        raise DockerConfigError("the docker config is larger than 1 MiB", source=str(path))
+        raise DockerConfigError(
+            "the docker config is larger than 1 MiB",
+            source=str(path),
+            hint="a docker config is a few KB: look at what wrote it, or point DOCKER_CONFIG "
+            "at another directory",
+        )
     try:
         data = json.loads(raw or b"{}")
     except ValueError:

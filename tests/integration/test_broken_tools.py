@@ -243,7 +243,7 @@ def test_no_qemu_for_a_foreign_platform_is_found_before_any_leg_is_built(tmp_pat
         assert "PUBLISHER_PLATFORMS=" in result.stderr
 
 
-@pytest.mark.parametrize("kind", ["not JSON", "a directory"])
+@pytest.mark.parametrize("kind", ["not JSON", "a directory", "huge"])
 def test_a_broken_docker_config_stops_the_run_before_anything_starts(
     tmp_path: Path, kind: str
 ) -> None:
@@ -252,12 +252,16 @@ def test_a_broken_docker_config_stops_the_run_before_anything_starts(
     config.parent.mkdir()
     if kind == "not JSON":
         config.write_text('{"auths": {')
+    elif kind == "huge":
+        config.write_text("{" + " " * (1 << 20) + "}")
     else:
         config.mkdir()
     env = base_env(tmp_path, DOCKER_CONFIG=str(config.parent))
     result = publisher(*rehearsal(tmp_path), env=env, cwd=tmp_path)
     assert result.returncode == 3, result.stdout + result.stderr
     assert f"{config}: " in result.stderr
+    said = {"not JSON": "not valid JSON", "huge": "larger than 1 MiB", "a directory": "config"}
+    assert said[kind] in result.stderr and "tip: " in result.stderr
     nothing_started(result, tmp_path)
 
 

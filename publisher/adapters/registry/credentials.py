@@ -97,9 +97,7 @@ def check_docker_config(env: Mapping[str, str]) -> None:
         raise ConfigError(
             exc.message,
             source=exc.source,
-            hint=exc.hint
-            or "fix its permissions or remove it, point DOCKER_CONFIG at another directory, "
-            "or set the credential environment variables instead",
+            hint=exc.hint,
         ) from None
 
 
