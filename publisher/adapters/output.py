@@ -173,8 +173,11 @@ class Output:
             except OSError as exc:
                 if exc.errno != errno.EPIPE:
                     silence(stream)  # what is still buffered goes nowhere, not here again
-                    name = "stdout" if stream is self._stream else "stderr"
-                    raise stream_error(exc, name) from None
+                    if stream is self._stream:
+                        raise stream_error(exc, "stdout") from None
+                    # stderr (a full disk under `2>log`): its messages are lost, but the
+                    # run is not stopped for them, and its exit code stays its own
+                    return
                 self._closed = True
                 silence(stream)
                 _stop_commands(stream)
@@ -364,8 +367,8 @@ def _encodings(secret: str) -> set[str]:
 
 
 def stream_error(exc: OSError, name: str) -> FileAccessError:
-    """Writing to ``name`` (stdout or stderr) failed otherwise than by its reader going
-    away (``/dev/full``, a full disk under a redirection, an I/O error): exit 18, naming it."""
+    """Writing to ``name`` (stdout) failed otherwise than by its reader going away
+    (``/dev/full``, a full disk under a redirection, an I/O error): exit 18, naming it."""
     return FileAccessError(
         f"cannot write to {name}: {exc.strerror or exc}",
         hint=f"publisher writes its output there: redirect {name} to a file on a file "
