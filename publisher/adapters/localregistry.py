@@ -25,6 +25,11 @@ from ..core.errors import ToolMissingError, UnreachableError
 from .runner import Background, Runner
 
 BINARIES = ("docker-registry", "registry")
+BROKEN_BINARY_HINT = (
+    "the throwaway registries run the CNCF distribution registry (`docker-registry serve "
+    "CONFIG`): repair or reinstall it (`apt-get install docker-registry`), or put a working "
+    "one first on PATH"
+)
 
 
 def free_port() -> int:
@@ -132,9 +137,12 @@ class LocalRegistry:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc is not None and self._proc.exited():
-                raise UnreachableError(
-                    f"the local registry exited at start: {self.log_tail()}",
-                    registry=self.host,
+                said, binary = self.log_tail().strip(), self._proc.argv[0]
+                self.stop()
+                raise ToolMissingError(
+                    f"the throwaway registry ({binary}) exited at start"
+                    + (f": {said}" if said else " and said nothing"),
+                    hint=BROKEN_BINARY_HINT,
                 )
             try:
                 with urllib.request.urlopen(f"{self.url}/v2/", timeout=1):
@@ -143,7 +151,15 @@ class LocalRegistry:
                 return  # 401 with auth configured: it is up
             except OSError:
                 time.sleep(0.05)
+        said = self.log_tail().strip()
+        running = self._proc.argv[0] if self._proc is not None else None
         self.stop()
+        if running is not None:  # the binary runs, but never answers
+            raise ToolMissingError(
+                f"the throwaway registry ({running}) did not answer on "
+                f"{self.url} within {timeout:.0f}s" + (f": {said}" if said else ""),
+                hint=BROKEN_BINARY_HINT,
+            )
         raise UnreachableError(
             f"the local registry did not start within {timeout:.0f}s", registry=self.host
         )

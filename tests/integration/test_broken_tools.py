@@ -302,6 +302,22 @@ def test_a_builder_on_path_that_is_not_executable_is_named(tmp_path: Path) -> No
     nothing_started(result, tmp_path)
 
 
+def test_a_registry_binary_that_fails_at_start_is_a_broken_tool(tmp_path: Path) -> None:
+    require_tool("buildah")
+    shims = tmp_path / "shims"
+    fake = shim(shims, "docker-registry", "echo 'configuration error: bad storage' >&2; exit 1")
+    env = base_env(tmp_path, shims)
+    result = publisher(
+        *rehearsal(tmp_path, "--builder", "buildah", "--dry-run"), env=env, cwd=tmp_path
+    )
+    assert result.returncode == 10, result.stdout + result.stderr
+    assert f"the throwaway registry ({fake}) exited at start: configuration error" in (
+        result.stderr
+    )
+    assert "apt-get install docker-registry" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def _nobody_can_run_publisher() -> bool:
     if os.geteuid() != 0 or shutil.which("runuser") is None:
         return False
