@@ -340,7 +340,7 @@ class Runner:
         argv = [str(a) for a in argv]
         for secret in secrets:
             self.output.mask(secret)
-        if any(secret and secret in arg for arg in argv for secret in secrets):
+        if any(_in_argv(secret, argv) for secret in secrets if secret):
             raise ValueError("a secret must be passed through stdin, never argv")
         command, label, full_env = self._prepare(argv, env, what)
         if not cleanup:
@@ -484,6 +484,22 @@ def command_failed(
         hint=hint
         or f"rerun the command shown above to see the full output: {redact(format_argv(result.argv))}",
     )
+
+
+def _in_argv(secret: str, argv: Sequence[str]) -> bool:
+    """Whether ``argv`` hands ``secret`` to the command as a password would be handed
+    (``--password S``, ``-p S``, ``--password=S``, ``user:S@host``). A word that only
+    happens to equal a weak password (a username ``admin`` beside the password
+    ``admin``, a host ``localhost`` holding ``local``) is no such hand-over."""
+    for i, arg in enumerate(argv):
+        option, equals, value = arg.partition("=")
+        if equals and value == secret and option.startswith("-"):
+            return True
+        if arg in ("--password", "-p") and i + 1 < len(argv) and argv[i + 1] == secret:
+            return True
+        if f":{secret}@" in arg:
+            return True
+    return False
 
 
 def _refuse_when_stopping(label: str) -> None:

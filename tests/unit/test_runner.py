@@ -72,10 +72,30 @@ def test_secrets_go_through_stdin_and_are_redacted_everywhere() -> None:
     assert "***" in caught.value.message
 
 
-def test_a_secret_in_argv_is_refused() -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [f"--password={SECRET}"],
+        ["--password", SECRET],
+        ["-p", SECRET],
+        [f"https://alice:{SECRET}@registry.example"],
+    ],
+)
+def test_a_secret_in_argv_is_refused(argv: list[str]) -> None:
     runner, _, _ = make(Spawn())
     with pytest.raises(ValueError, match="stdin"):
-        runner.run([PYTHON, f"--password={SECRET}"], secrets=[SECRET])
+        runner.run([PYTHON, *argv], secrets=[SECRET])
+
+
+def test_a_weak_password_that_equals_a_word_of_the_command_is_no_secret_in_argv() -> None:
+    """admin/admin, or the password "local" on localhost: the login runs (its password
+    through stdin), instead of an internal error."""
+    spawn = Spawn()
+    runner, _, _ = make(spawn)
+    argv = [PYTHON, "login", "--username", "admin", "--password-stdin", "localhost:5000"]
+    runner.run(argv, stdin="admin\n", secrets=["admin"])
+    runner.run(argv, stdin="local\n", secrets=["local"])
+    assert len(spawn.calls) == 2
 
 
 def test_failure_shows_the_tail_of_the_output_and_how_to_rerun() -> None:
