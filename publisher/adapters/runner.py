@@ -367,10 +367,11 @@ class Runner:
             )
         except subprocess.TimeoutExpired as exc:
             captured = _decode(exc.stdout) + _decode(exc.stderr)
+            said = "its last output is shown above" if captured.strip() else "it printed nothing"
             raise CommandError(
                 f"`{label}` did not finish within {timeout:g}s",
                 output=tail(self.output.redact(captured)),
-                hint=hint or "the command hung; its last output is shown above",
+                hint=hint or f"the command hung; {said}",
             ) from None
         except OSError as exc:
             raise _not_started(

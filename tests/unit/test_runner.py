@@ -160,6 +160,14 @@ def test_timeout_becomes_a_command_error_with_partial_output() -> None:
     with pytest.raises(CommandError, match="did not finish within 5s") as caught:
         runner.run([PYTHON, "hang"], timeout=5)
     assert "partial progress" in caught.value.output
+    assert caught.value.hint == "the command hung; its last output is shown above"
+
+
+def test_a_timeout_without_output_says_it_printed_nothing() -> None:
+    runner, _, _ = make(Spawn(exc=subprocess.TimeoutExpired(["x"], 5)))
+    with pytest.raises(CommandError, match="did not finish within 5s") as caught:
+        runner.run([PYTHON, "hang"], timeout=5)
+    assert caught.value.hint == "the command hung; it printed nothing"
 
 
 def test_a_binary_that_cannot_start_is_a_command_error() -> None:
