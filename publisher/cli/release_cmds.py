@@ -204,7 +204,8 @@ def build_command(
     "--reason",
     default=None,
     help="Publish a republish of RELEASE (legs rebuilt with `build --rebuild`): "
-    "its pins move, and the reason is kept in the notes' history.",
+    "its pins move, and the reason (one line, at most 500 characters) is kept in the "
+    "notes' history.",
 )
 @pass_state
 @handle_errors
@@ -383,13 +384,30 @@ def _release(
         state.output.info("the throwaway registries have been stopped; nothing was published")
 
 
+#: The longest --reason: a line of the notes' history table (and the record keeps it for
+#: years; a record or notes file past its size limit could no longer be read).
+MAX_REASON = 500
+
+
 def _republish_reason(reason: str | None) -> str | None:
-    """--reason without its surrounding blanks; a blank reason is refused."""
+    """--reason without its surrounding blanks; a blank reason, one over ``MAX_REASON``
+    characters, or one with a line break or another control character is refused."""
     if reason is None:
         return None
-    if not reason.strip():
+    text = reason.strip()
+    if not text:
         raise UsageError("--reason must say why the release is republished")
-    return reason.strip()
+    if len(text) > MAX_REASON:
+        raise UsageError(
+            f"--reason is {len(text)} characters long; it may be at most {MAX_REASON}",
+            hint="say why in one line (e.g. the CVE); link to the details",
+        )
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+        raise UsageError(
+            "--reason holds a line break or another control character",
+            hint="write the reason on one line: it is a row of the notes' history table",
+        )
+    return text
 
 
 def _refuse_secret_reason(state: State, cfg: Config, reason: str | None) -> None:
@@ -438,7 +456,11 @@ def release_command(state: State, release_tag: str, **given: Any) -> None:
 
 @main.command("republish")
 @click.argument("release_tag", metavar="RELEASE")
-@click.option("--reason", required=True, help="Why (e.g. the CVE); kept in the notes' history.")
+@click.option(
+    "--reason",
+    required=True,
+    help="Why (e.g. the CVE), on one line of at most 500 characters; kept in the notes' history.",
+)
 @release_run_options
 @pass_state
 @handle_errors

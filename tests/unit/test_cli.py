@@ -172,6 +172,24 @@ def test_a_blank_republish_reason_is_refused_before_anything_runs(cli, args):
     assert "--reason must say why the release is republished" in result.output
 
 
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [
+        ("x" * 501, "--reason is 501 characters long; it may be at most 500"),
+        ("CVE-1\n## Not a heading", "--reason holds a line break or another control character"),
+        ("CVE-1\x1b[31m", "--reason holds a line break or another control character"),
+    ],
+    ids=["long", "line-break", "escape"],
+)
+@pytest.mark.parametrize(
+    "command", [("publish", "v2.0.0", "--digests", "digests"), ("republish", "v2.0.0")]
+)
+def test_a_reason_the_notes_cannot_keep_is_refused_before_anything_runs(cli, command, reason, said):
+    result = cli(*command, "--reason", reason)
+    assert result.exit_code == 2, result.output
+    assert said in result.output
+
+
 @pytest.mark.parametrize("command", ["publish", "release", "republish"])
 def test_json_without_dry_run_is_refused(cli, command):
     extra = {"publish": ("--digests", "digests"), "republish": ("--reason", "CVE")}
