@@ -2054,7 +2054,8 @@ _SECONDS_RE = re.compile(r"(?=[0-9.]{1,9}$)[0-9]*\.?[0-9]*")
 
 
 def parse_timeout(value: str, name: str = ENV_TIMEOUT) -> float:
-    number = float(value) if _SECONDS_RE.fullmatch(value) and value != "." else -1.0
+    text = value.strip()  # the blanks around a setting do not count (a CR, a stray space)
+    number = float(text) if _SECONDS_RE.fullmatch(text) and text != "." else -1.0
     if not 0 < number <= MAX_TIMEOUT:
         raise _bad(name, value, f"use a number of seconds above 0 and at most {MAX_TIMEOUT:g}")
     return number

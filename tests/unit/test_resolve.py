@@ -1073,7 +1073,7 @@ def test_the_launchers_registry_timeout_is_read_when_resolve_has_none() -> None:
         parse_inputs({"STACK_REGISTRY_TIMEOUT": "61"})
 
 
-@pytest.mark.parametrize("text", ["10", "2.5", "5.", ".5", "0.1", "000000010", "60"])
+@pytest.mark.parametrize("text", ["10", "2.5", "5.", ".5", "0.1", "000000010", "60", " 2\r"])
 def test_a_timeout_is_read_as_the_launcher_reads_it(text: str) -> None:
     assert parse_inputs({"RESOLVE_TIMEOUT": text}).timeout == float(text)
 
