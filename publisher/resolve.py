@@ -488,12 +488,11 @@ def _ipv4_octets(name: str) -> list[int] | None:
         return None
     octets = []
     for part in parts:
-        if not part.isdigit() or not part.isascii() or (len(part) > 1 and part[0] == "0"):
+        octet = small_number(part, 255) if not (len(part) > 1 and part[0] == "0") else None
+        if octet is None:
             return None
-        if len(part) > 3:  # before int(), which refuses thousands of digits
-            return None
-        octets.append(int(part))
-    return octets if all(o <= 255 for o in octets) else None
+        octets.append(octet)
+    return octets
 
 
 def is_loopback(host: str) -> bool:
