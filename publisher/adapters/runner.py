@@ -235,9 +235,22 @@ class Background:
             self.process.wait()
 
 
-def format_argv(argv: Sequence[str]) -> str:
-    """Shell-quoted command text, as echoed (before redaction)."""
-    return shlex.join(str(a) for a in argv)
+def format_argv(argv: Sequence[str], *, brief: bool = False) -> str:
+    """Shell-quoted command text, as echoed (before redaction).
+
+    ``brief`` shortens an argument of several lines (a script handed to ``sh -c``) to its
+    first line and a count of the rest, so a log shows each command on one line; the
+    whole text is what ``--debug`` and a failure's hint show.
+    """
+    words = []
+    for arg in map(str, argv):
+        lines = arg.splitlines()
+        if brief and len(lines) > 1:
+            more = len(lines) - 1
+            words.append(f"{shlex.quote(lines[0] + ' …')} (+{more} line{'s' if more > 1 else ''})")
+        else:
+            words.append(shlex.quote(arg))
+    return " ".join(words)
 
 
 def tail(text: str, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> str:
@@ -347,7 +360,11 @@ class Runner:
             _refuse_when_stopping(label)
         text = self.output.redact(format_argv(argv))
         if echo:
-            self.output.command(text)
+            # redacted whole first: a secret split across lines is still found
+            brief = format_argv(self.output.redact("\0".join(argv)).split("\0"), brief=True)
+            self.output.command(brief)
+            if brief != text:
+                self.output.debug(f"+ {text}")
         else:
             self.output.debug(f"+ {text}")
         start = time.monotonic()

@@ -54,6 +54,34 @@ def test_echoes_the_command_before_running_it() -> None:
     assert result.argv == (PYTHON, "-c", "print('hello world')")
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_script_argument_is_echoed_as_its_first_line_and_whole_only_in_debug(
+    debug: bool,
+) -> None:
+    """A script of many lines handed to ``sh -c`` would fill the log at every run: the echo
+    keeps one line a command, ``--debug`` still shows every line of it."""
+    script = "set -e\necho one\necho two\n"
+    runner, out, err = make(Spawn(), debug=debug)
+    runner.run([PYTHON, "-c", script, "probe"])
+    assert out.getvalue().strip() == f"+ {PYTHON} -c 'set -e …' (+2 lines) probe"
+    whole = f"debug: + {PYTHON} -c 'set -e\necho one\necho two\n' probe"
+    assert (whole in err.getvalue()) is debug
+    runner.run([PYTHON, "-c", "echo one"])
+    assert out.getvalue().strip().splitlines()[-1] == f"+ {PYTHON} -c 'echo one'"
+
+
+def test_a_secret_in_a_script_is_redacted_before_the_script_is_shortened() -> None:
+    """The secret spans the line the short echo cuts at: it is redacted whole first."""
+    secret = "first-half\nsecond-half"
+    spawn = Spawn()
+    runner, out, err = make(spawn, debug=True)
+    runner.output.mask(secret)
+    runner.run([PYTHON, "-c", f"x={secret}\ny=1"])
+    shown = out.getvalue() + err.getvalue()
+    assert "first-half" not in shown and "second-half" not in shown
+    assert f"+ {PYTHON} -c 'x=*** …' (+1 line)" in out.getvalue()
+
+
 def test_secrets_go_through_stdin_and_are_redacted_everywhere() -> None:
     spawn = Spawn(returncode=1, stderr=f"login failed for password {SECRET}\n")
     runner, out, err = make(spawn)
