@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -12,9 +13,11 @@ import pytest
 import requests
 
 from publisher.adapters.localregistry import LocalRegistry
+from publisher.adapters.output import Output
 from publisher.adapters.registry import ACCEPT, RegistryClient
 from publisher.adapters.registry.transfer import Transfers
 from publisher.core.errors import InvalidResponseError
+from publisher.core.sizes import human_size
 from tests.support.clock import FakeClock
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import TestImage, make_image, make_layer
@@ -351,3 +354,34 @@ def test_an_empty_blob_is_copied(
     for host in hosts:
         assert stored(host, repo, digest_of(b""))
         assert manifest_there(host, repo, digest)
+
+
+def test_a_long_copy_says_how_far_it_is_and_a_short_one_says_nothing_more(
+    registry: Any,
+    fresh_registry: Callable[..., LocalRegistry],
+    repo: str,
+    lines: tuple[TestImage, TestImage],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """Gigabytes to a slow registry take minutes: every ``progress_every`` seconds a line
+    says how many blobs (and bytes) are placed; a copy done sooner prints no such line."""
+    roots = [image.digest for image in lines]
+    blobs = unique_blobs(*lines)
+    total = sum(len(data) for data in blobs.values())
+    ticks = iter(range(0, 10_000, 4))  # each look at the clock is 4 s later
+
+    def run(**options: Any) -> list[str]:
+        out = io.StringIO()
+        output = Output(env={}, stream=out, err_stream=io.StringIO())
+        target = make_client(fresh_registry())
+        Transfers(workers=1, output=output, **options).copy(
+            make_client(registry), repo, [(target, repo)], roots
+        )
+        return [line for line in out.getvalue().splitlines() if " placed, " in line]
+
+    assert run() == []  # a copy of a few kB: well within the first 10 s
+    said = run(progress_every=10.0, clock=lambda: float(next(ticks)))
+    counts = [int(line.split()[1]) for line in said]  # "copy: 3 of 16 blob(s) placed, ..."
+    assert counts == list(range(3, len(blobs), 3))  # one line a 12 s, the last blob none
+    assert all(f" of {len(blobs)} blob(s) placed, " in line for line in said)
+    assert said[-1].endswith(f" of {human_size(total)} ({4 * counts[-1]}s)")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence, Set
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
 
 #: Blob transfers in flight at once, by default (HEAD checks and manifest pushes too).
 DEFAULT_TRANSFERS = 6
+#: Seconds between two progress lines of a long copy (a short one prints none).
+PROGRESS_EVERY = 10.0
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -70,7 +73,8 @@ class Transfers:
 
     ``workers`` bounds the blob transfers in flight (and the HEAD checks and
     manifest pushes). Thread-safe: concurrent ``copy`` calls share in-flight
-    transfers.
+    transfers. A copy that lasts says how far it is every ``progress_every``
+    seconds (by ``clock``).
     """
 
     def __init__(
@@ -79,10 +83,14 @@ class Transfers:
         workers: int = DEFAULT_TRANSFERS,
         output: Output | None = None,
         spool_dir: Path | None = None,
+        progress_every: float = PROGRESS_EVERY,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.workers = max(1, workers)
         self.output = output
         self.spool_dir = spool_dir
+        self.progress_every = progress_every
+        self.clock = clock
         self._lock = threading.Lock()
         self._inflight: dict[tuple[str, str, str], Future[None]] = {}
 
@@ -144,11 +152,14 @@ class Transfers:
             + ", ".join(f"{human_size(n)} to {r.split('://')[-1]}" for r, n in uploads.items())
         )
         src = tree.source
+        progress = _Progress(self, plan.blobs)
         with tempfile.TemporaryDirectory(prefix="publisher-copy-", dir=self.spool_dir) as tmp:
-            self._run_all(
-                lambda step: self._blob(source, src, step, clients, Path(tmp), held or {}),
-                plan.blobs,
-            )
+
+            def place(step: BlobStep) -> None:
+                self._blob(source, src, step, clients, Path(tmp), held or {})
+                progress.placed(step)
+
+            self._run_all(place, plan.blobs)
         for wave in plan.manifests:
             self._run_all(lambda step: self._manifest(tree, step, clients), wave)
 
@@ -374,6 +385,35 @@ class Transfers:
                 for f in futures:
                     f.cancel()
                 raise
+
+
+class _Progress:
+    """Counts the blobs a copy has placed; says so when ``progress_every`` has passed."""
+
+    def __init__(self, transfers: Transfers, steps: Sequence[BlobStep]) -> None:
+        self._transfers = transfers
+        self._total = len(steps)
+        self._total_bytes = sum(step.size for step in steps)
+        self._done = 0
+        self._bytes = 0
+        self._start = self._last = transfers.clock()
+        self._lock = threading.Lock()
+
+    def placed(self, step: BlobStep) -> None:
+        transfers = self._transfers
+        with self._lock:
+            self._done += 1
+            self._bytes += step.size
+            now = transfers.clock()
+            if self._done == self._total or now - self._last < transfers.progress_every:
+                return
+            self._last = now
+            message = (
+                f"copy: {self._done} of {self._total} blob(s) placed, "
+                f"{human_size(self._bytes)} of {human_size(self._total_bytes)} "
+                f"({now - self._start:.0f}s)"
+            )
+        transfers._detail(message)
 
 
 class _NotMounted(Exception):
