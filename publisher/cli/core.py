@@ -186,8 +186,10 @@ def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> Non
 
     Online: whether it is reachable (or the classified reason: auth, not found,
     rate limited, unreachable), its digest, platforms, compressed size per
-    platform, labels, and the annotations of an index itself. Credentials come from the variables matrix.yaml names
-    for its registries (./matrix.yaml, or PUBLISHER_CONFIG, when that file exists;
+    platform, labels, and the annotations of an index itself. REPO:TAG@DIGEST (as a
+    pins file names an image) inspects the digest and says where the tag points now,
+    so a pin a republish has moved is seen. Credentials come from the variables
+    matrix.yaml names for its registries (./matrix.yaml, or PUBLISHER_CONFIG, when that file exists;
     inspect has no --config), else the docker config; public images need none.
 
     \b

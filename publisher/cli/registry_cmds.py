@@ -58,6 +58,9 @@ def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
         return
     output.info(f"reference: {ref.canonical}")
     output.info(f"   digest: {result.digest}")
+    tag_words = result.tag_words()
+    if tag_words is not None:
+        output.info(f"      tag: {tag_words}")
     kind = "multi-platform index" if result.is_index else "single-platform image"
     extra = f", {result.attestations} attestation(s)" if result.attestations else ""
     output.info(f"     kind: {kind} ({result.media_type}){extra}")

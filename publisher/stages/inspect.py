@@ -40,6 +40,28 @@ class Inspection:
     error: PublisherError | None = None
     #: the annotations of the manifest or index itself (an index's describe the whole image)
     annotations: Mapping[str, str] = field(default_factory=dict)
+    #: for a reference naming a tag and a digest (``repo:tag@digest``, as pins files do):
+    #: where the tag points now (None: the registry does not have it). The digest is what
+    #: was inspected; the tag is only looked up.
+    tag_digest: str | None = None
+
+    @property
+    def tag_checked(self) -> bool:
+        return self.reference.tag is not None and self.reference.digest is not None
+
+    def tag_words(self) -> str | None:
+        """Where the tag of a ``repo:tag@digest`` reference points, in words (None: no such pair)."""
+        if not self.tag_checked:
+            return None
+        tag = self.reference.tag
+        if self.tag_digest is None:
+            return f"{tag} is not on the registry (the digest named was inspected)"
+        if self.tag_digest == self.digest:
+            return f"{tag} points at this digest"
+        return (
+            f"{tag} now points at {self.tag_digest}, not at this digest (republished or moved "
+            "since the reference was written; the digest named was inspected)"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -61,6 +83,15 @@ class Inspection:
             ],
             "attestations": self.attestations,
             "annotations": dict(self.annotations),
+            "tag": (
+                {
+                    "name": self.reference.tag,
+                    "digest": self.tag_digest,
+                    "matches": self.tag_digest is not None and self.tag_digest == self.digest,
+                }
+                if self.tag_checked and self.reachable
+                else None
+            ),
             "error": None,
         }
         if self.error is not None:
@@ -135,9 +166,13 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
         platforms.append(
             PlatformInfo(platform, manifest.digest, manifest.compressed_size, created, labels)
         )
+    tag_digest = None
+    if ref.tag is not None and ref.digest is not None:
+        tag_digest = client.tag_digests(ref.path, [ref.tag]).get(ref.tag)
     return Inspection(
         reference=ref,
         reachable=True,
+        tag_digest=tag_digest,
         digest=manifest.digest,
         media_type=manifest.media_type,
         is_index=manifest.is_index,

@@ -86,6 +86,42 @@ def test_inspect_shows_the_annotations_of_an_index(
     assert "annotation: org.opencontainers.image.description=PHP-FPM, described" in table.output
 
 
+def test_inspect_of_a_tag_and_a_digest_says_where_the_tag_points_now(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    """A pins file names ``repo:pin@digest``: the digest is inspected, and the pin is looked
+    up, so a pin moved by a republish since the file was written is said, not hidden."""
+    old = seed(registry, repo, make_image(seed=21), tags=["v1.0.0-php-8.4"])
+    pinned = f"{registry.host}/{repo}:v1.0.0-php-8.4@{old}"
+    result = run(["inspect", pinned, "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["digest"] == old
+    assert data["tag"] == {"name": "v1.0.0-php-8.4", "digest": old, "matches": True}
+    assert "tag: v1.0.0-php-8.4 points at this digest" in run(["inspect", pinned], tmp_path).stdout
+
+    new = seed(registry, repo, make_image(seed=22), tags=["v1.0.0-php-8.4"])  # republished
+    result = run(["inspect", pinned, "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["digest"] == old
+    assert data["tag"] == {"name": "v1.0.0-php-8.4", "digest": new, "matches": False}
+    text = run(["inspect", pinned], tmp_path).stdout
+    assert f"tag: v1.0.0-php-8.4 now points at {new}, not at this digest" in text
+
+    gone = f"{registry.host}/{repo}:v9.9.9-php-8.4@{old}"
+    result = run(["inspect", gone, "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["tag"] == {
+        "name": "v9.9.9-php-8.4",
+        "digest": None,
+        "matches": False,
+    }
+    assert "tag: v9.9.9-php-8.4 is not on the registry" in run(["inspect", gone], tmp_path).stdout
+    plain = run(["inspect", f"{registry.host}/{repo}@{old}", "--json"], tmp_path)
+    assert json.loads(plain.stdout)["tag"] is None
+
+
 def test_inspect_says_when_a_broken_matrix_yaml_is_not_used(
     registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
 ) -> None:
