@@ -834,6 +834,7 @@ class Publisher:
         takes those images instead of rebuilding.
         """
         pending = [m for m in moves if m.changes and m.new is not None]
+        written: set[pp.TagMove] = set()
 
         def one(move: pp.TagMove) -> None:
             registry = self.registry(move.registry)
@@ -844,13 +845,24 @@ class Publisher:
                 client.tag(registry.repository.path, move.new, move.tag)
             else:
                 client.put_manifest(registry.repository.path, known[0], known[1], tag=move.tag)
-            self.output.info(f"{registry.repository.name}:{move.tag} -> {move.new}")
+            written.add(move)
+
+        def write(group: list[pp.TagMove]) -> None:
+            """The group at once; then each tag written, in the plan's order (also when one
+            failed: the log says exactly which tags moved, the same way on every run)."""
+            try:
+                in_parallel(one, group)
+            finally:
+                for move in group:
+                    if move in written:
+                        name = self.registry(move.registry).repository.name
+                        self.output.info(f"{name}:{move.tag} -> {move.new}")
 
         if not primary_first:
-            in_parallel(one, pending)
+            write(pending)
             return
-        in_parallel(one, [m for m in pending if m.registry == self.primary.name])
-        in_parallel(one, [m for m in pending if m.registry != self.primary.name])
+        write([m for m in pending if m.registry == self.primary.name])
+        write([m for m in pending if m.registry != self.primary.name])
 
     def floating_moves(self, registry: Registry, counted: set[str]) -> list[pp.TagMove]:
         """Where the floating tags of ``registry`` must point, from its settled pins."""

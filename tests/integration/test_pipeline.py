@@ -828,6 +828,11 @@ def test_rerun_after_the_bases_moved_finishes_without_rebuilding(
     front_ghcr.clear()
     written = skopeo_tag_map(tools["skopeo"], hub.host, stack.repo)
     assert "v1.0.0-php-8.4" in written, failed.stderr
+    # The log names exactly the pins written, in the plan's order (the default line's
+    # vX.Y.Z after its pin), whatever order the writes finished in.
+    said = [line for line in failed.stdout.splitlines() if " -> sha256:" in line]
+    order = ["v1.0.0-php-8.3", "v1.0.0-php-8.4", "v1.0.0"]
+    assert said == [f"{front_hub.host}/{stack.repo}:{t} -> {written[t]}" for t in order]
     # The official images are rebuilt weekly: the bases move before the rerun.
     patch_base(tmp_path, bases, "moved-before-rerun", lines=LINES)
     front_hub.reset_counts()
