@@ -98,6 +98,9 @@ CLEANUP_TIMEOUT = 10.0
 #: Seconds a tool may take to answer a question about itself (``Runner.probe``: its
 #: version, its daemon, its builder) before it is taken for broken.
 PROBE_TIMEOUT = 30.0
+#: Seconds between two "still running" lines of an echoed command that lasts (a build
+#: under QEMU can take many minutes with nothing else to show).
+STILL_RUNNING_EVERY = 60.0
 
 _live: set[subprocess.Popen[str]] = set()
 _live_lock = threading.RLock()  # re-entered when the signal handler interrupts its holder
@@ -148,13 +151,16 @@ def run_tracked(
     check: bool = False,
     capture_output: bool = False,
     cleanup: bool = False,
+    still_running: tuple[float, Callable[[float], None]] | None = None,
     **popen: Any,
 ) -> subprocess.CompletedProcess[str]:
     """``subprocess.run`` whose process ``stop_children`` can reach from another thread.
 
     A ``cleanup`` process is out of its reach: it runs to its end (or ``timeout``),
     even when the waiting thread is interrupted, and in its own session, so that a
-    second Ctrl-C at the terminal (sent to the whole foreground group) does not end it."""
+    second Ctrl-C at the terminal (sent to the whole foreground group) does not end it.
+    ``still_running`` is ``(every, say)``: ``say(seconds so far)`` is called every
+    ``every`` seconds while the process runs."""
     if cleanup:
         popen["start_new_session"] = True
     if input is not None:
@@ -169,7 +175,7 @@ def run_tracked(
                     _live.add(process)
                 if stop.stopping():  # stop_children ran while this one was starting
                     _signal(process, kill=False)
-            stdout, stderr = process.communicate(input, timeout=timeout)
+            stdout, stderr = _communicate(process, input, timeout, started, still_running)
         except subprocess.TimeoutExpired as exc:
             process.kill()
             exc.stdout, exc.stderr = _drain(process)
@@ -189,6 +195,32 @@ def run_tracked(
     if check and returncode:
         raise subprocess.CalledProcessError(returncode, command, stdout, stderr)
     return subprocess.CompletedProcess(command, returncode, stdout, stderr)
+
+
+def _communicate(
+    process: subprocess.Popen[str],
+    input: str | None,
+    timeout: float | None,
+    started: float,
+    still_running: tuple[float, Callable[[float], None]] | None,
+) -> tuple[Any, Any]:
+    """``process.communicate(input, timeout)``, saying every so often that it still runs
+    (waiting again after a ``TimeoutExpired`` loses no output)."""
+    if still_running is None:
+        return process.communicate(input, timeout=timeout)
+    every, say = still_running
+    while True:
+        elapsed = time.monotonic() - started
+        left = None if timeout is None else timeout - elapsed
+        wait = every if left is None else max(0.0, min(every, left))
+        try:
+            return process.communicate(input, timeout=wait)
+        except subprocess.TimeoutExpired:
+            elapsed = time.monotonic() - started
+            if timeout is not None and elapsed >= timeout:
+                raise subprocess.TimeoutExpired(process.args, timeout) from None
+            input = None  # written already: communicate takes it only once
+            say(elapsed)
 
 
 def _drain(process: subprocess.Popen[str]) -> tuple[Any, Any]:
@@ -262,6 +294,16 @@ def tail(text: str, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> str:
     return out
 
 
+def _duration(seconds: float) -> str:
+    """``45s``, ``3m 05s``, ``1h 02m``."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m {whole % 60:02d}s"
+    return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
+
+
 def tool_name(argv0: str) -> str:
     return Path(argv0).name
 
@@ -273,6 +315,8 @@ class Runner:
     output: Output = field(default_factory=lambda: Output(env={}, quiet=True))
     env: Mapping[str, str] | None = None
     spawn: Spawn = run_tracked
+    #: seconds between two "still running" lines of an echoed command
+    still_running_every: float = STILL_RUNNING_EVERY
 
     def _env(self) -> dict[str, str]:
         return dict(os.environ if self.env is None else self.env)
@@ -368,9 +412,14 @@ class Runner:
         else:
             self.output.debug(f"+ {text}")
         start = time.monotonic()
+
+        def still(seconds: float) -> None:
+            self.output.detail(f"{label}: still running ({_duration(seconds)})")
+
         try:
             proc = self.spawn(
                 command,
+                still_running=(self.still_running_every, still) if echo else None,
                 input=stdin,
                 stdin=None if stdin is not None else subprocess.DEVNULL,
                 capture_output=True,

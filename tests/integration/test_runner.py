@@ -50,6 +50,24 @@ def test_a_real_command_gets_stdin_and_env_and_its_failure_is_explained() -> Non
     assert out.getvalue().count(f"+ {sys.executable} -c") == 2
 
 
+def test_a_long_command_says_it_still_runs_and_keeps_its_stdin_and_output() -> None:
+    """A build under QEMU can run for many minutes: every ``still_running_every`` seconds a
+    line says it is still running; the output is whole, and a quiet probe says nothing."""
+    out = io.StringIO()
+    runner = Runner(output=Output(env={}, stream=out, err_stream=out), still_running_every=0.3)
+    script = "import sys, time; data = sys.stdin.read(); time.sleep(1.1); print('got', data)"
+    done = runner.run([sys.executable, "-c", script], stdin="abc", what="slow build")
+    assert done.stdout == "got abc\n"
+    said = [line for line in out.getvalue().splitlines() if "still running" in line]
+    assert 2 <= len(said) <= 5, out.getvalue()
+    assert set(said) <= {"slow build: still running (0s)", "slow build: still running (1s)"}
+    out.truncate(0)
+    runner.run([sys.executable, "-c", "import time; time.sleep(0.7)"], echo=False)
+    assert "still running" not in out.getvalue()
+    with pytest.raises(CommandError, match=r"did not finish within 0\.7s"):
+        runner.run([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.7)
+
+
 def test_a_hanging_command_is_stopped() -> None:
     runner = Runner()
     with pytest.raises(CommandError, match=r"did not finish within 0\.5s"):

@@ -230,6 +230,25 @@ def test_a_cleanup_that_hangs_or_cannot_start_never_raises(exc: Exception, said:
     assert not result.ok and said in result.stderr
 
 
+def test_still_running_lines_name_the_step_and_its_time() -> None:
+    """The spawner is handed how often to say so, and what it says (echoed commands only)."""
+    spawn = Spawn()
+    runner, out, _ = make(spawn)
+    runner.still_running_every = 42.0
+    runner.run([PYTHON, "-V"], what="buildah build (PHP 8.4, linux/arm64)")
+    every, say = spawn.calls[0][1]["still_running"]
+    assert every == 42.0
+    for seconds in (59.9, 185.0, 3725.0):
+        say(seconds)
+    assert out.getvalue().splitlines()[1:] == [
+        "buildah build (PHP 8.4, linux/arm64): still running (59s)",
+        "buildah build (PHP 8.4, linux/arm64): still running (3m 05s)",
+        "buildah build (PHP 8.4, linux/arm64): still running (1h 02m)",
+    ]
+    runner.run([PYTHON, "-V"], echo=False)
+    assert spawn.calls[1][1]["still_running"] is None
+
+
 def test_format_and_tail_helpers() -> None:
     assert format_argv(["a b", "c"]) == "'a b' c"
     assert tail("a\nb\nc\n", lines=2) == "b\nc"
