@@ -15,6 +15,7 @@ import os
 import re
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -605,6 +606,155 @@ def test_matrix_keys_used_by_the_build_job_exist() -> None:
     cfg = config.load(ROOT / "matrix.yaml", {})
     provided = set(jobmatrix.github_matrix(plan(cfg, "v1.0.0", {}))["include"][0])
     assert used <= provided, used - provided
+
+
+# ------------------------------------------------------ publisher invocations
+
+#: A sample value for each step variable that a ``${{ }}`` expression sets, as a run
+#: would see it; a new variable needs one here (the test says so).
+SAMPLES = {
+    "RELEASE_TAG": "v1.2.3",
+    "PHP_LINE": "8.4",
+    "PLATFORM": "linux/arm64",
+    "PUBLISHER_PLATFORMS": "linux/arm64",
+    "SLUG": "8.4-linux-arm64",
+    "REBUILD": "true",
+    "ONLY": "8.3,8.4",
+    "LINES": "8.3,8.4",
+    "REASON": "weekly check: base image digests changed",
+}
+#: Variables an expression may leave empty or false (an optional dispatch input, a
+#: weekly run with no lines): each step also runs with these so.
+OPTIONAL = {"ONLY": "", "LINES": "", "REBUILD": "false"}
+#: Values that only reach the registries or GitHub, never the command line.
+OPAQUE = re.compile(r"_(USERNAME|TOKEN)$")
+
+
+def step_env(wf: dict, step: dict, *, optional_empty: bool) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for key, value in {**wf.get("env", {}), **step.get("env", {})}.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if "${{" not in text:
+            env[key] = text
+        elif optional_empty and key in OPTIONAL:
+            env[key] = OPTIONAL[key]
+        elif key in SAMPLES:
+            env[key] = SAMPLES[key]
+        elif OPAQUE.search(key):
+            env[key] = "opaque"
+        else:
+            raise AssertionError(f"step {step.get('name')!r}: give {key} a sample value in SAMPLES")
+    return env
+
+
+def publisher_calls(wf: dict, where: Path) -> list[tuple[str, list[str], dict[str, str]]]:
+    """Run every ``run:`` step of ``wf`` that calls publisher, as a runner would
+    (``bash -eo pipefail``), with a stand-in ``publisher`` that records its argv;
+    each step runs with its optional variables set and empty. Returns (step, argv, env)."""
+    where.mkdir(parents=True, exist_ok=True)
+    bin_dir = where / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    record = where / "calls.jsonl"
+    stub = bin_dir / "publisher"
+    stub.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        "with open(os.environ['CALLS'], 'a', encoding='utf-8') as f:\n"
+        "    f.write(json.dumps(sys.argv[1:]) + '\\n')\n",
+        encoding="utf-8",
+    )
+    stub.chmod(0o755)
+    calls: list[tuple[str, list[str], dict[str, str]]] = []
+    for job_id, job in wf["jobs"].items():
+        for step in job.get("steps", []):
+            run = step.get("run", "")
+            if not re.search(r"(?<![\w./-])publisher(?![\w./-])", run):
+                continue
+            name = f"{job_id}/{step.get('name', run.splitlines()[0])}"
+            for optional_empty in (False, True):
+                env = step_env(wf, step, optional_empty=optional_empty)
+                record.write_text("", encoding="utf-8")
+                files = {k: where / k.lower() for k in ("GITHUB_OUTPUT", "GITHUB_ENV")}
+                for path in files.values():
+                    path.write_text("", encoding="utf-8")
+                result = subprocess.run(
+                    ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", run],
+                    cwd=where,
+                    env={
+                        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+                        "CALLS": str(record),
+                        "GITHUB_STEP_SUMMARY": str(where / "summary"),
+                        **{k: str(v) for k, v in files.items()},
+                        **env,
+                    },
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                )
+                assert result.returncode == 0, f"{name}: {result.stderr}"
+                lines = record.read_text(encoding="utf-8").splitlines()
+                assert lines, f"{name}: the step calls publisher, but did not run it"
+                calls += [(name, json.loads(line), env) for line in lines]
+    return calls
+
+
+def refusal(argv: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """Why publisher's command line refuses ``argv`` (None: it parses), without running it."""
+    import click
+
+    from publisher.cli.base import main as cli
+
+    if not argv or argv[0].startswith("-"):
+        return f"no command in {argv}"
+    with monkeypatch.context() as patched:
+        for key, value in env.items():
+            patched.setenv(key, value)
+        ctx = click.Context(cli, info_name="publisher")
+        command = cli.get_command(ctx, argv[0])
+        if command is None:
+            return f"no command {argv[0]!r}"
+        try:
+            command.make_context(argv[0], list(argv[1:]), parent=ctx)
+        except click.UsageError as exc:
+            return exc.format_message()
+    return None
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_publisher_command_in_the_workflows_parses(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every ``publisher`` call a workflow makes, as its shell builds it (arrays, optional
+    flags on and off), names a command and options that exist, with valid values."""
+    wf = load(name)
+    calls = publisher_calls(wf, tmp_path)
+    refused = [
+        f"{step}: publisher {' '.join(argv)}: {why}"
+        for step, argv, env in calls
+        if (why := refusal(argv, env, monkeypatch))
+    ]
+    capsys.readouterr()
+    assert not refused, "\n".join(refused)
+    assert calls or name == "ci.yml"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('--digests digests --reason "$REASON"', '--digest digests --reason "$REASON"'),
+        ('args+=(--only "$LINES")', 'args+=(--lines "$LINES")'),
+        ("run: publisher republish-check", "run: publisher republish-checks"),
+        ('args=(publish "$RELEASE_TAG"', "args=(publish"),
+    ],
+)
+def test_a_publisher_command_that_does_not_parse_is_caught(
+    old: str, new: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (WORKFLOWS / "republish.yml").read_text(encoding="utf-8")
+    assert old in text
+    wf = yaml.safe_load(text.replace(old, new, 1))
+    calls = publisher_calls(wf, tmp_path)
+    assert any(refusal(argv, env, monkeypatch) for _, argv, env in calls)
 
 
 # ---------------------------------------------------------------- scripts
