@@ -43,7 +43,18 @@ set -u
 say() { printf 'start: %s\n' "$*" >&2; }
 fail() { code=$1; shift; say "error: $*"; exit "$code"; }
 
-case $0 in */*) here=${0%/*} ;; *) here=. ;; esac
+# The folder of the script itself, also when started through a symlink to it (a
+# ~/bin/php-stack -> .../stack/start.sh): its pins file, compose.yaml and dockerfiles
+# are there. readlink without -f: macOS, busybox and GNU all have that one.
+script=$0 hops=0
+while [ -h "$script" ] && [ "$hops" -lt 40 ] && target=$(readlink -- "$script" 2>/dev/null); do
+  case $target in
+    /*) script=$target ;;
+    *) case $script in */*) script=${script%/*}/$target ;; *) script=$target ;; esac ;;
+  esac
+  hops=$((hops + 1))
+done
+case $script in */*) here=${script%/*} ;; *) here=. ;; esac
 here=$(CDPATH='' cd -- "$here" && pwd) || exit 1
 docker=${DOCKER:-docker}
 project_name=${STACK_NAME:-php-stack}
@@ -357,13 +368,13 @@ pid=
 trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 130' INT
 trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 143' TERM
 
-# engine CMD...: CMD (a docker engine call, its errors discarded) under a deadline of
+# engine CMD...: CMD (a docker engine call, its errors kept in $work/engine.err) under a deadline of
 # $engine_timeout s kept by a background watchdog (no GNU timeout); status 124 and
 # $work/hung when the engine took the connection and never answered (a stuck Docker
 # Desktop). hung (in the launcher's own shell) then stops with exit 10.
 engine_timeout=10
 engine() {
-  "$@" 2>/dev/null &
+  "$@" 2>"$work/engine.err" &
   pid=$!
   call=$pid
   (
@@ -387,11 +398,35 @@ start: fix: restart Docker Desktop, or the docker service (sudo systemctl restar
 
 command -v "$docker" >/dev/null 2>&1 || fail 10 "docker is not installed (the $docker command is missing)
 start: fix: install Docker Desktop (macOS) or the docker engine and its compose plugin (Linux)"
-"$docker" compose version >/dev/null 2>&1 || fail 10 "docker compose v2 is missing
-start: fix: install the compose plugin (Docker Desktop has it; Debian/Ubuntu: docker-compose-plugin or docker-compose 2.x)"
-engine_platform=$(engine "$docker" version --format '{{.Server.Os}}/{{.Server.Arch}}') \
-  || { hung; fail 10 "the docker engine does not answer
-start: fix: start Docker Desktop, or the docker service (sudo systemctl start docker)"; }
+if ! "$docker" compose version >/dev/null 2>&1; then
+  install_compose="install the compose plugin (Docker Desktop has it; Debian/Ubuntu: docker-compose-plugin or docker-compose 2.x)"
+  # A docker-compose command of its own: the old v1 (whose files and flags differ), or a
+  # v2 binary that docker does not know as its plugin.
+  standalone=$(docker-compose version --short 2>/dev/null) || standalone=
+  case $standalone in
+    [2-9].* | [1-9][0-9].*)
+      fail 10 "docker compose v2 is missing as a docker plugin: docker-compose $standalone is installed as a command of its own
+start: fix: make docker find it: mkdir -p ~/.docker/cli-plugins && ln -s \"$(command -v docker-compose)\" ~/.docker/cli-plugins/docker-compose; or $install_compose" ;;
+    ?*)
+      fail 10 "docker compose v2 is missing: only docker-compose $standalone (compose v1, unsupported) is installed
+start: fix: $install_compose" ;;
+  esac
+  fail 10 "docker compose v2 is missing
+start: fix: $install_compose"
+fi
+# What docker said names the engine it asked (DOCKER_HOST, the docker context), or that
+# this user may not use it (Linux: not in the docker group).
+engine_platform=$(engine "$docker" version --format '{{.Server.Os}}/{{.Server.Arch}}') || {
+  hung
+  said=$(grep -v -e '^[[:space:]]*$' -e '^WARNING' "$work/engine.err" 2>/dev/null | tail -n 1)
+  case $(lower "$said") in
+    *"permission denied"*)
+      fail 10 "this user may not use the docker engine: $said
+start: fix: add yourself to the docker group (sudo usermod -aG docker \"\$USER\", then log out and in again), or use Docker Desktop or rootless docker" ;;
+  esac
+  fail 10 "the docker engine does not answer${said:+: $said}
+start: fix: start Docker Desktop, or the docker service (sudo systemctl start docker); if it is running, \`$docker context ls\` and DOCKER_HOST say which engine is asked"
+}
 platform=${PHP_IMAGE_PLATFORM:-$engine_platform}
 case $platform in
   linux/amd64 | linux/arm64) ;;

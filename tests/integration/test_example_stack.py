@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -125,7 +126,20 @@ def _record(repository: str, digest: str, base: str, mirror: str | None = None) 
 def _bin_dir(target: Path, docker: str) -> Path:
     """A PATH with what a stack user's machine has, and no python."""
     target.mkdir()
-    for tool in ("sh", "dash", "sed", "tr", "grep", "tail", "mktemp", "rm", "sleep", "cat", "wc"):
+    for tool in (
+        "sh",
+        "dash",
+        "sed",
+        "tr",
+        "grep",
+        "tail",
+        "mktemp",
+        "rm",
+        "sleep",
+        "cat",
+        "wc",
+        "readlink",
+    ):
         found = shutil.which(tool)
         if found:
             (target / tool).symlink_to(found)
@@ -641,6 +655,35 @@ def test_a_stack_under_a_path_with_spaces_hash_and_dollar(
     assert bad.stdout == ""
 
 
+def test_started_through_a_symlink_from_another_directory(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """~/bin/php-stack -> the vendored start.sh, and a relative link to that link: the
+    pins file, compose.yaml and dockerfiles/ are read next to the script itself."""
+    home = tmp_path / "proj" / "my stack"
+    shutil.copytree(STACK, home, ignore=shutil.ignore_patterns("README.md", ".gitignore"))
+    shutil.copytree(DOCKERFILES / "8.4", home / "dockerfiles" / "8.4")
+    shutil.copy(world.pins, home / "php-images.env")
+    links = tmp_path / "bin"
+    links.mkdir()
+    (links / "php-stack").symlink_to(home / "start.sh")
+    (links / "stack").symlink_to("php-stack")  # relative, to a link
+    web = tmp_path / "proj" / "web"
+    web.mkdir()
+    env = launcher_env(world, project, tmp_path, USE_PREBUILT="false")
+    del env["PHP_PINS_FILE"], env["PHP_DOCKERFILES"]  # the defaults: next to start.sh
+    dash = shutil.which("dash") or "sh"
+    for argv in (
+        [dash, "../../bin/stack"],
+        [str(links / "php-stack")],
+        [dash, "../my stack/start.sh"],
+    ):
+        proc = run(*argv, env=env, check=False, cwd=web)
+        assert proc.returncode == 0, (argv, proc.stderr)
+        assert "start: decision=build-locally availability=none" in proc.stderr, proc.stderr
+        assert str(home / "dockerfiles" / "8.4" / "Dockerfile") in proc.stderr
+
+
 def test_the_launcher_is_shellcheck_clean_and_needs_no_python(world: World) -> None:
     shellcheck = require_tool("shellcheck")
     for script in ("start.sh", "stop.sh"):
@@ -1104,6 +1147,85 @@ def test_a_docker_engine_that_never_answers_is_exit_10_not_a_silent_wait(
     assert "start: error: the docker engine does not answer (it took the connection" in proc.stderr
     assert "restart Docker Desktop" in proc.stderr
     assert time.monotonic() - began < 30
+
+
+def test_a_stopped_engine_and_a_user_outside_the_docker_group_are_told_apart(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """Exit 10 either way, with what docker said: the engine it asked (a stale DOCKER_HOST,
+    Docker Desktop's socket elsewhere), or that this user may not use it."""
+    dash = shutil.which("dash") or "sh"
+    env = launcher_env(world, project, tmp_path, DOCKER_HOST="unix:///nonexistent/docker.sock")
+    proc = run(dash, str(STACK / "start.sh"), env=env, check=False, timeout=60)
+    assert proc.returncode == 10, proc.stderr
+    assert (
+        "start: error: the docker engine does not answer: Cannot connect to the Docker "
+        "daemon at unix:///nonexistent/docker.sock" in proc.stderr
+    )
+    assert "`docker context ls` and DOCKER_HOST say which engine is asked" in proc.stderr
+
+    setpriv = shutil.which("setpriv")
+    socket = Path("/var/run/docker.sock")
+    if setpriv is None or os.getuid() != 0 or socket.stat().st_mode & 0o007:
+        pytest.skip("needs root, setpriv and a docker socket closed to others")
+    shared = Path(tempfile.mkdtemp(prefix="stack-nobody-"))
+    try:
+        shared.chmod(0o777)
+        shutil.copy(world.pins, shared / "pins.env")
+        (shared / "pins.env").chmod(0o644)
+        env = {
+            **launcher_env(world, project, shared),
+            "PATH": f"{Path(world.docker).parent}:/usr/bin:/bin",
+            "PHP_PINS_FILE": str(shared / "pins.env"),
+        }
+        proc = run(
+            setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", dash,
+            str(STACK / "start.sh"), env=env, check=False, timeout=60,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+    assert proc.returncode == 10, proc.stderr
+    assert "start: error: this user may not use the docker engine: permission denied" in proc.stderr
+    assert "sudo usermod -aG docker" in proc.stderr
+
+
+@pytest.mark.parametrize("standalone", ["none", "v1", "v2"])
+def test_compose_v1_or_a_standalone_compose_is_said_with_its_fix(
+    world: World, project: str, tmp_path: Path, standalone: str
+) -> None:
+    """docker without its compose plugin (an unusable one shadows the system's here), and
+    beside it nothing, the old docker-compose v1, or a compose v2 binary of its own."""
+    env = launcher_env(world, project, tmp_path)
+    plugins = Path(env["DOCKER_CONFIG"]) / "cli-plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "docker-compose").write_text("#!/bin/sh\nexit 1\n")
+    (plugins / "docker-compose").chmod(0o755)
+    bin_dir = tmp_path / "bin"
+    shutil.copytree(world.bin_dir, bin_dir, symlinks=True)
+    compose = bin_dir / "docker-compose"
+    if standalone == "v1":  # not installable here any more: what its `version --short` prints
+        compose.write_text(
+            '#!/bin/sh\n[ "$*" = "version --short" ] && echo 1.29.2 && exit 0\nexit 1\n'
+        )
+        compose.chmod(0o755)
+    elif standalone == "v2":
+        plugin = run(world.docker, "info", "--format", "{{json .ClientInfo.Plugins}}").stdout
+        found = [p["Path"] for p in json.loads(plugin) if p["Name"] == "compose"]
+        compose.symlink_to(found[0])
+    env["PATH"] = str(bin_dir)
+    proc = run(shutil.which("dash") or "sh", str(STACK / "start.sh"), env=env, check=False)
+    assert proc.returncode == 10, proc.stderr
+    said = {
+        "none": "start: error: docker compose v2 is missing\n",
+        "v1": "start: error: docker compose v2 is missing: only docker-compose 1.29.2 (compose v1, "
+        "unsupported) is installed\n",
+        "v2": "start: error: docker compose v2 is missing as a docker plugin: docker-compose 2.",
+    }[standalone]
+    assert said in proc.stderr
+    if standalone == "v2":
+        assert f'ln -s "{compose}" ~/.docker/cli-plugins/docker-compose' in proc.stderr
+    else:
+        assert "start: fix: install the compose plugin" in proc.stderr
 
 
 def test_the_mirror_is_pulled_by_the_lines_digest_as_resolve_does(
