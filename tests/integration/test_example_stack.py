@@ -18,6 +18,7 @@ an index, as CI would; its pins file is rendered by ``publisher.core.pins``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -1226,6 +1227,49 @@ def test_compose_v1_or_a_standalone_compose_is_said_with_its_fix(
         assert f'ln -s "{compose}" ~/.docker/cli-plugins/docker-compose' in proc.stderr
     else:
         assert "start: fix: install the compose plugin" in proc.stderr
+
+
+def test_a_pins_file_from_before_a_republish_still_pulls_its_digest(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A republish moved the pin tag to a new index; a stack that has not taken the new
+    pins file yet pulls the digest its file names, and both tools say it is available."""
+    skopeo = require_tool("skopeo")
+    repository = f"{world.registry.host}/republished-{uuid.uuid4().hex[:6]}/php-fpm"
+    tls = ("--src-tls-verify=false", "--dest-tls-verify=false")
+    run(skopeo, "copy", "--all", *tls, f"docker://{world.repository}@{world.digest}",
+        f"docker://{repository}:{PIN}")  # fmt: skip
+    base_name, base_digest = world.base.split("@")
+    base_repo = base_name.rsplit(":", 1)[0]
+    run(
+        skopeo,
+        "copy",
+        "--all",
+        *tls,
+        f"docker://{base_repo}@{base_digest}",
+        f"docker://{repository}:{PIN}",
+    )  # the republish: the pin tag now names another index
+    moved = run(skopeo, "inspect", "--raw", "--tls-verify=false", f"docker://{repository}:{PIN}")
+    assert "sha256:" + hashlib.sha256(moved.stdout.encode()).hexdigest() != world.digest
+    old_pins = tmp_path / f"{RELEASE}.env"
+    old_pins.write_text(pins.render(_record(repository, world.digest, world.base)))
+    env = launcher_env(
+        world, project, tmp_path, PHP_PINS_FILE=str(old_pins), PHP_IMAGE_CACHE_CHECK="false",
+        ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    try:
+        proc, fields = launch(world, env)
+        answer, decision = resolve(env, tmp_path)
+        started = running_image(world.docker, project)
+    finally:
+        run(world.docker, "rmi", "-f", world.prebuilt(repository), check=False)
+    assert fields == {"decision": "use-prebuilt", "availability": "available"}, proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert f"{repository}@{world.digest}" in started["RepoDigests"]
+    assert (decision["decision"], decision["availability"]) == ("use-prebuilt", "available"), (
+        answer.stderr
+    )
+    assert decision["image"] == world.prebuilt(repository)
 
 
 def test_the_mirror_is_pulled_by_the_lines_digest_as_resolve_does(
