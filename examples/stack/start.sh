@@ -33,8 +33,8 @@
 #
 # Exit status: 0 started; 17 cannot proceed (the message says what failed and what
 # to do); 2 invalid setting; 3 missing or broken pins file; 10 docker or compose
-# missing, or the docker engine does not answer (within 10 s); 130/143 stopped by SIGINT/SIGTERM; anything else: compose failed (its
-# own message above).
+# missing, or the docker engine does not answer (within 10 s) or refuses this user;
+# 130/143 stopped by SIGINT/SIGTERM; anything else: compose failed (its own message above).
 set -u
 # zsh start.sh: read as sh (zsh's own path and status, which PATH and $? are, are not
 # used as variables here either).
