@@ -405,8 +405,9 @@ if ! "$docker" compose version >/dev/null 2>&1; then
   standalone=$(docker-compose version --short 2>/dev/null) || standalone=
   case $standalone in
     [2-9].* | [1-9][0-9].*)
+      plugins=${DOCKER_CONFIG:-${HOME:-}/.docker}/cli-plugins  # where docker looks for this user's
       fail 10 "docker compose v2 is missing as a docker plugin: docker-compose $standalone is installed as a command of its own
-start: fix: make docker find it: mkdir -p ~/.docker/cli-plugins && ln -s \"$(command -v docker-compose)\" ~/.docker/cli-plugins/docker-compose; or $install_compose" ;;
+start: fix: make docker find it: mkdir -p \"$plugins\" && ln -s \"$(command -v docker-compose)\" \"$plugins/docker-compose\"; or $install_compose" ;;
     ?*)
       fail 10 "docker compose v2 is missing: only docker-compose $standalone (compose v1, unsupported) is installed
 start: fix: $install_compose" ;;

@@ -1224,7 +1224,7 @@ def test_compose_v1_or_a_standalone_compose_is_said_with_its_fix(
     }[standalone]
     assert said in proc.stderr
     if standalone == "v2":
-        assert f'ln -s "{compose}" ~/.docker/cli-plugins/docker-compose' in proc.stderr
+        assert f'ln -s "{compose}" "{plugins}/docker-compose"' in proc.stderr
     else:
         assert "start: fix: install the compose plugin" in proc.stderr
 
