@@ -593,6 +593,29 @@ start() {  # start IMAGE BUILD(true|false)
     compose build php || fail $? "the local build failed (see above)"
   fi
   compose up --detach --no-build --pull never php || fail $? "docker compose could not start the stack (see above)"
+  # Another platform than the engine's runs under emulation, and an engine without it
+  # shows that only once the container runs: it stops at once (exec format error).
+  if [ "$platform" != "$engine_platform" ]; then
+    sleep 2
+    container=$(compose ps --all --quiet php 2>/dev/null | sed -n 1p)
+    # Restarted (restart: unless-stopped) counts: between two restarts it is running.
+    state=$(engine "$docker" inspect --format '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}' "$container") \
+      || state=
+    case $state in
+      '' | 'running 0 '*) ;;
+      *)
+        restarts=${state#* } how="docker says ${state%% *}"
+        if [ "${restarts%% *}" != 0 ]; then how="$how, restarted ${restarts%% *} times"; fi
+        if [ "${state##* }" != 0 ]; then how="$how, exit status ${state##* }"; fi
+        esc=$(printf '\033')  # terminal sequences in the log (ESC [ 2 K) are not shown
+        said=$(compose logs --no-color --no-log-prefix --tail 5 php 2>&1 \
+          | sed "s/$esc\[[0-9;]*[A-Za-z]//g" | grep -v '^[[:space:]]*$' | tail -n 1 | tr -d '[:cntrl:]')
+        # No restart loop left behind: the container goes (its last line is said below).
+        compose rm --stop --force php >/dev/null 2>&1 || :
+        fail 17 "PHP-FPM ($platform) stopped as soon as it started ($how)${said:+: $said}
+start: fix: this docker engine is $engine_platform: $platform images run under emulation (Docker Desktop has it; Linux: docker run --privileged --rm tonistiigi/binfmt --install ${platform#linux/}), or set PHP_IMAGE_PLATFORM=$engine_platform" ;;
+    esac
+  fi
   say "started $1 ($platform)"
   prune_superseded
   exit 0

@@ -1272,6 +1272,54 @@ def test_a_pins_file_from_before_a_republish_still_pulls_its_digest(
     assert decision["image"] == world.prebuilt(repository)
 
 
+def test_an_emulated_platform_that_stops_at_once_is_not_called_started(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """PHP_IMAGE_PLATFORM names the other platform, and the container stops as soon as it
+    runs, as on an engine with no emulation (exec format error): exit 17 with the fix,
+    never "started"."""
+    buildah = require_tool("buildah")
+    context = tmp_path / "crash"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        f"FROM {world.base}\n"
+        'ENTRYPOINT ["/bin/sh", "-c", "echo \'exec /usr/local/sbin/php-fpm: exec format error\''
+        ' >&2; exit 255"]\nCMD []\n'
+    )
+    path = f"crash-{uuid.uuid4().hex[:6]}/php-fpm"
+    manifest = f"publisher-stack-crash-{uuid.uuid4().hex[:6]}"
+    digest_file = tmp_path / "digest"
+    try:
+        run(buildah, "build", "--isolation", "chroot", "--tls-verify=false", "--platform", OTHER,
+            "--manifest", manifest, str(context))  # fmt: skip
+        run(buildah, "manifest", "push", "--all", "--tls-verify=false", "--digestfile",
+            str(digest_file), manifest, f"docker://{world.registry.host}/{path}:{PIN}")  # fmt: skip
+    finally:
+        run(buildah, "manifest", "rm", manifest, check=False)
+    repository = f"{world.registry.host}/{path}"
+    record = _record(repository, digest_file.read_text().strip(), world.base)
+    record["lines"][0]["platforms"][0]["platform"] = OTHER
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(pins.render(record))
+    env = launcher_env(world, project, tmp_path, PHP_PINS_FILE=str(pins_file),
+                       PHP_IMAGE_PLATFORM=OTHER)  # fmt: skip
+    try:
+        proc, fields = launch(world, env)
+        states = run(world.docker, "ps", "-a", "--format", "{{.State}}",
+                     "--filter", f"label=com.docker.compose.project={project}").stdout.split()  # fmt: skip
+    finally:
+        compose_down(world.docker, project)
+        run(world.docker, "rmi", "-f", f"{repository}:{PIN}@{digest_file.read_text().strip()}",
+            check=False)  # fmt: skip
+    assert fields == {"decision": "use-prebuilt", "availability": "available"}, proc.stderr
+    assert proc.returncode == 17, proc.stderr
+    assert f"start: error: PHP-FPM ({OTHER}) stopped as soon as it started" in proc.stderr
+    assert "): exec /usr/local/sbin/php-fpm: exec format error\n" in proc.stderr, proc.stderr
+    assert f"or set PHP_IMAGE_PLATFORM={HOST}" in proc.stderr
+    assert "start: started" not in proc.stderr
+    assert states == []  # removed, not left restarting
+
+
 def test_the_mirror_is_pulled_by_the_lines_digest_as_resolve_does(
     world: World, project: str, tmp_path: Path
 ) -> None:
