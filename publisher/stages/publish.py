@@ -826,6 +826,37 @@ class Publisher:
             versions[php] = line.php_version
         return versions
 
+    def refuse_pins_written_meanwhile(self, moves: Sequence[pp.TagMove]) -> None:
+        """Refuse (exit 14, before any tag write) when a pin this run would write now
+        points at content it did not find there when it planned, nor would write: another
+        run of the same release (a maintainer's and the workflow's at once) wrote it
+        meanwhile, and a pin only moves by a republish."""
+        pending = [m for m in moves if m.changes and m.new is not None]
+        names = list(dict.fromkeys(m.registry for m in pending))
+
+        def read(name: str) -> dict[str, str]:
+            registry = self.registry(name)
+            tags = [m.tag for m in pending if m.registry == name]
+            return tag_digests(self.client(registry), registry.repository.path, tags)
+
+        now = dict(zip(names, in_parallel(read, names), strict=True))
+        moved = [
+            f"{m.registry}: {m.tag} -> {found} (this run found "
+            f"{m.old or 'no such tag'} and would write {m.new})"
+            for m in pending
+            if (found := now[m.registry].get(m.tag)) is not None and found not in (m.old, m.new)
+        ]
+        if moved:
+            tag = self.release.tag
+            raise ReleaseConflictError(
+                f"release {tag}: another run wrote its pins while this one ran:\n  - "
+                + "\n  - ".join(moved),
+                hint=f"nothing was tagged by this run. `publisher verify {tag}` checks what the "
+                f"other run published; `publisher release {tag}` finishes it from the images "
+                f'its pins hold; `publisher republish {tag} --reason "..."` replaces them on '
+                "purpose",
+            )
+
     def write_pins(self, moves: Sequence[pp.TagMove], *, primary_first: bool = False) -> None:
         """Point each tag at its digest (several at once); skip tags already there.
 
@@ -1179,6 +1210,7 @@ class Publisher:
                 if self.smoke is None:
                     out.warning("smoke tests skipped (--no-smoke)")
         with out.step("6/8 Write the pin tags, then move the floating tags"):
+            self.refuse_pins_written_meanwhile(publish_plan.pin_moves)
             self.write_pins(publish_plan.pin_moves, primary_first=True)
             moved = [m for m in publish_plan.pin_moves if m.changes] + self.move_floating()
             result.moves = moved

@@ -12,15 +12,18 @@ they change, so the world stays v1.0.0 as released.
 * a corrupt or misshapen ``size-history.json`` is a located error (exit 3)
   before anything is built or pushed, never an internal error after the tags moved;
 * ``publish --dry-run`` refuses missing digest records as the real run does, and
-  the dry run's tag moves call a new pin "created", not "unchanged".
+  the dry run's tag moves call a new pin "created", not "unchanged";
+* of two runs of one release at once, the one reaching its tags second refuses
+  (exit 14) rather than move the pins the other wrote.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +31,8 @@ from publisher.adapters.localregistry import LocalRegistry
 from publisher.stages import standins
 from tests.conftest import require_tool
 from tests.support.builds import quiet_runner
-from tests.support.pipeline import LINES, Stack, skopeo_tag_map
+from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.pipeline import LINES, Stack, kill_group, skopeo_tag_map, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -258,3 +262,40 @@ def test_a_new_release_without_its_default_line_is_refused_before_any_build(
     # A published release is finished or republished line by line, as before.
     rerun = stack.run("release", "v1.0.0", "--only", "8.3", "--dry-run", *notes_dir)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+
+
+# --------------------------------------------------------------------------- the same release twice
+
+
+def test_a_run_whose_pins_another_run_wrote_meanwhile_refuses_and_moves_none(
+    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """Two runs of one new release at once (a maintainer's and the workflow's), whose
+    builds differ: both read the registries before either wrote a pin. The one that
+    reaches its tags second finds the pins written by the other and refuses (exit
+    14) instead of moving them: a pin only moves by a republish."""
+    stack = world.stack
+    ghcr = proxy_for(stack.secondary)
+    ghcr.add(Fault("stall", method="PUT", path="/manifests/sha256:", stall_seconds=120))
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    slow = Stack(tmp_path / "slow", stack.primary, ghcr.host, stack.bases, "acme/twice", env=env)
+    other = {**env, "SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
+    fast = Stack(tmp_path / "fast", stack.primary, stack.secondary, stack.bases, "acme/twice")
+    fast.env = other
+    first = slow.start("release", "v1.0.0", "--no-smoke", "--notes-dir", str(slow.notes_dir))
+    try:
+        # the slow run has planned and is copying its indexes to ghcr: no tag yet
+        assert wait_for(lambda: ghcr.faults[0].fired, timeout=300)
+        fast.release("v1.0.0", "--no-smoke")
+        published = skopeo_tag_map(world.skopeo, stack.primary, "acme/twice")
+        ghcr.release()
+        first.wait(timeout=300)
+    finally:
+        kill_group(first)
+    log = (slow.root / "run.log").read_text()
+    assert first.returncode == 14, log
+    assert "v1.0.0-php-8.4" in log and "internal error" not in log
+    for host in (stack.primary, stack.secondary):
+        assert skopeo_tag_map(world.skopeo, host, "acme/twice") == published
+    assert published["v1.0.0"] == fast.index_digests("v1.0.0")["8.4"]
+    assert not (slow.notes_dir / "v1.0.0.json").exists()
