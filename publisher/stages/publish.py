@@ -264,6 +264,35 @@ def conflict_error(
     )
 
 
+def refuse_started_with_another_default(
+    config: Config, release: Release, primary: RegistryClient
+) -> None:
+    """Refuse (exit 14) before any build a release without a record whose ``vX.Y.Z``
+    holds another line's image, while today's default line has no pin yet: the run that
+    wrote it had another default_line. The publish plan refuses it too, but only once
+    the default line is built, so a dry run (which builds nothing) could not."""
+    repo = config.primary.repository.path
+    default = config.default_line
+    bare = primary.tag_digests(repo, [release.tag]).get(release.tag)
+    if bare is None:
+        return
+    pins = {line.php: planning.pin_tag(release, line.php) for line in config.lines}
+    held = primary.tag_digests(repo, list(pins.values()))
+    if pins.get(default) in held:
+        return  # the publish plan compares both digests
+    for php, pin in pins.items():
+        if held.get(pin) == bare:
+            raise conflict_error(
+                release,
+                [
+                    f"{release.tag} is {bare} on {config.primary.name}: PHP {php}'s image "
+                    f"({pin}), and default_line is {default}"
+                ],
+                (),
+                started=(php, default),
+            )
+
+
 def reads_record(*, rehearsal: bool, republish: bool) -> bool:
     """Does a run build on the release's record? Always, but for a rehearsal of a release:
     its registries are new, so a record of the same tag is an earlier rehearsal's, of

@@ -38,6 +38,7 @@ from .publish import (
     PublishResult,
     SmokeTest,
     load_release,
+    refuse_started_with_another_default,
     republish_config,
     require_default_line,
 )
@@ -117,6 +118,8 @@ def release(
         require_default_line(
             config, version, record, held, rehearsal_output=output if options.rehearsal else None
         )
+    if not republish and record is None and not options.rehearsal:
+        refuse_started_with_another_default(config, version, primary)
     if republish:
         # A republish rebuilds a published release: one with a record or pins.
         config = republish_config(config, version, record, done, options.notes_dir, output)

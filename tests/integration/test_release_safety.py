@@ -14,7 +14,9 @@ they change, so the world stays v1.0.0 as released.
 * ``publish --dry-run`` refuses missing digest records as the real run does, and
   the dry run's tag moves call a new pin "created", not "unchanged";
 * of two runs of one release at once, the one reaching its tags second refuses
-  (exit 14) rather than move the pins the other wrote.
+  (exit 14) rather than move the pins the other wrote;
+* a rerun of a release without its record after default_line changed is refused,
+  and its dry run too, before any build.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from publisher.adapters.localregistry import LocalRegistry
 from publisher.stages import standins
@@ -299,3 +302,32 @@ def test_a_run_whose_pins_another_run_wrote_meanwhile_refuses_and_moves_none(
         assert skopeo_tag_map(world.skopeo, host, "acme/twice") == published
     assert published["v1.0.0"] == fast.index_digests("v1.0.0")["8.4"]
     assert not (slow.notes_dir / "v1.0.0.json").exists()
+
+
+def test_a_rerun_after_the_default_line_changed_is_refused_before_any_build(
+    world: World, tmp_path: Path
+) -> None:
+    """v1.0.0 without its record (it died before writing it, or the record is not in
+    this directory), rerun after default_line moved to a new line 8.5: ``v1.0.0`` holds
+    8.4's image. The run and its dry run refuse alike (exit 14, naming 8.4), before
+    building 8.5: the dry run, which builds nothing, had seen no conflict."""
+    stack = world.stack
+    standins.push_standins(stack.bases, runner=quiet_runner(), lines=("8.5",))
+    moved = Stack(
+        tmp_path / "moved",
+        stack.primary,
+        stack.secondary,
+        stack.bases,
+        stack.repo,
+        lines=(*LINES, "8.5"),
+    )
+    data = yaml.safe_load(moved.matrix.read_text())
+    data["default_line"] = "8.5"
+    moved.matrix.write_text(yaml.safe_dump(data, sort_keys=False))
+    tags = world.tags()
+    for extra in (["--dry-run"], ["--no-smoke"]):
+        result = moved.run("release", "v1.0.0", "--notes-dir", str(moved.notes_dir), *extra)
+        assert result.returncode == 14, (extra, result.stdout + result.stderr)
+        assert 'Set default_line: "8.4"' in result.stderr, result.stderr
+        assert "Resolve the base images" not in result.stdout, result.stdout  # nor built
+    assert world.tags() == tags
