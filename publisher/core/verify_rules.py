@@ -89,6 +89,7 @@ KINDS = {
     "tag-missing": "an expected tag does not exist on a registry",
     "pin-moved": "a pin points at another index than the release's record names",
     "tags-disagree": "the tags of one line point at different digests on one registry",
+    "floating-moved": "a floating tag points elsewhere than the line's pins on one registry",
     "registries-disagree": "one line has different digests on different registries",
     "unreadable": "a digest could not be read (missing, malformed or altered)",
     "not-an-index": "a line's digest is a single image, not a multi-arch index",
@@ -206,7 +207,11 @@ def check_line(
                     )
                 )
         digests = {found[(registry, t)] for t in wanted if found.get((registry, t))}
+        pinned = {found[(registry, t)] for t in expectation.pins if found.get((registry, t))}
         if len(digests) > 1:
+            # the pins hold the recorded index, a floating tag points elsewhere: a rerun
+            # moves it back (without a record, which tag moved cannot be told)
+            floating = expectation.recorded is not None and pinned == {expectation.recorded}
             pointing = ", ".join(
                 f"{t} -> {short_digest(found[(registry, t)])}"
                 for t in wanted
@@ -214,7 +219,7 @@ def check_line(
             )
             defects.append(
                 Defect(
-                    "tags-disagree",
+                    "floating-moved" if floating else "tags-disagree",
                     f"PHP {php}: the tags on {registry} point at different digests ({pointing})",
                     php,
                     registry,

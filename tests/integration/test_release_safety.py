@@ -16,12 +16,15 @@ they change, so the world stays v1.0.0 as released.
 * of two runs of one release at once, the one reaching its tags second refuses
   (exit 14) rather than move the pins the other wrote;
 * a rerun of a release without its record after default_line changed is refused,
-  and its dry run too, before any build.
+  and its dry run too, before any build;
+* a floating tag moved by hand is named by verify, whose tip is the rerun that puts
+  it back, not a republish.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -330,4 +333,39 @@ def test_a_rerun_after_the_default_line_changed_is_refused_before_any_build(
         assert result.returncode == 14, (extra, result.stdout + result.stderr)
         assert 'Set default_line: "8.4"' in result.stderr, result.stderr
         assert "Resolve the base images" not in result.stdout, result.stdout  # nor built
+    assert world.tags() == tags
+
+
+# --------------------------------------------------------------------------- drift
+
+
+def test_a_floating_tag_moved_by_hand_is_put_back_by_a_rerun_as_verify_says(world: World) -> None:
+    """``latest`` moved by hand on ghcr to 8.3's image: verify names the drift and
+    says what puts it back (a rerun, or ``audit --repair``), not a republish, whose
+    rebuild would move the pins; the rerun then restores every tag."""
+    stack = world.stack
+    tags = world.tags()
+    ghcr = tags[1]
+    seed_tag = subprocess.run(
+        [
+            world.skopeo,
+            "copy",
+            "--all",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            f"docker://{stack.secondary}/{stack.repo}@{ghcr['v1.0.0-php-8.3']}",
+            f"docker://{stack.secondary}/{stack.repo}:latest",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert seed_tag.returncode == 0, seed_tag.stderr
+    checked = stack.run("verify", "v1.0.0", "--notes-dir", str(stack.notes_dir))
+    assert checked.returncode == 12, checked.stdout + checked.stderr
+    assert "latest -> " in checked.stderr
+    tip = checked.stderr.split("tip:", 1)[1]
+    assert "publisher release v1.0.0" in tip and "republish" not in tip, tip
+    stack.release("v1.0.0", "--no-smoke")
     assert world.tags() == tags

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from publisher.core.verify_rules import (
     KINDS,
     ImageFacts,
@@ -153,6 +155,22 @@ def test_tags_of_one_line_disagree_on_one_registry() -> None:
     defects = check_line(EXPECT, tags, images(hub_B=ImageFacts("hub", B, platforms=GOOD)))
     assert kinds(defects) == ["tags-disagree"]
     assert "latest -> sha256:bbbb" in defects[0].message
+
+
+def test_a_floating_tag_away_from_the_agreeing_pins_is_floating_moved() -> None:
+    pinned = replace(EXPECT, pins=("v1.0.0-php-8.4", "v1.0.0"), recorded=A)
+    tags = [TagFacts(t.registry, t.tag, B if t.tag == "latest" else t.digest) for t in all_tags()]
+    defects = check_line(pinned, tags, images(hub_B=ImageFacts("hub", B, platforms=GOOD)))
+    assert kinds(defects) == ["floating-moved"]
+    # a pin away from the other pin is still a wrong pin
+    tags = [TagFacts(t.registry, t.tag, B if t.tag == "v1.0.0" else t.digest) for t in all_tags()]
+    defects = check_line(pinned, tags, images(hub_B=ImageFacts("hub", B, platforms=GOOD)))
+    assert "tags-disagree" in kinds(defects) and "floating-moved" not in kinds(defects)
+    # without a record, which tag moved cannot be told
+    tags = [TagFacts(t.registry, t.tag, B if t.tag == "latest" else t.digest) for t in all_tags()]
+    unrecorded = replace(pinned, recorded=None)
+    defects = check_line(unrecorded, tags, images(hub_B=ImageFacts("hub", B, platforms=GOOD)))
+    assert kinds(defects) == ["tags-disagree"]
 
 
 def test_every_defect_is_listed_not_just_the_first() -> None:
