@@ -618,7 +618,8 @@ def off_record_hint(release: str, pins: Sequence[str]) -> str:
         f"nothing was changed. {', '.join(pins)} {'points' if one else 'point'} at other "
         "content than the release's record names (moved by hand?): `publisher audit "
         f"--repair` points {'it' if one else 'them'} back at the recorded "
-        f"{'index' if one else 'indexes'}; to replace the release's content on purpose, run "
+        f"{'index' if one else 'indexes'}; to replace the release's content on purpose, or to "
+        "finish a republish that stopped before writing the record, run "
         f"`publisher republish {release} --reason ...`"
     )
 

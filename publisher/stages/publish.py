@@ -1204,6 +1204,19 @@ class Publisher:
                 off_record,
                 started=(line, p.default_line) if line else None,
             )
+        off_record = (
+            []
+            if self.options.republish_reason
+            else pp.pins_off_record(p, publish_plan, self.record)
+        )
+        if off_record:
+            # the pins agree with the builds but not with the record: moved by hand on
+            # every registry, or a republish that stopped before writing the record
+            raise conflict_error(
+                self.release,
+                [f"{pin} is not the index the release's record names" for pin in off_record],
+                off_record,
+            )
         disagree = pp.floating_disagreements(publish_plan)
         if disagree:
             raise VerificationError(

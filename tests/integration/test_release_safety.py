@@ -18,7 +18,9 @@ they change, so the world stays v1.0.0 as released.
 * a rerun of a release without its record after default_line changed is refused,
   and its dry run too, before any build;
 * a floating tag moved by hand is named by verify, whose tip is the rerun that puts
-  it back, not a republish.
+  it back, not a republish;
+* pins that agree on every registry but not with the record (a republish that
+  stopped before its record) refuse a rerun of the release, which would rewrite it.
 """
 
 from __future__ import annotations
@@ -369,3 +371,38 @@ def test_a_floating_tag_moved_by_hand_is_put_back_by_a_rerun_as_verify_says(worl
     assert "publisher release v1.0.0" in tip and "republish" not in tip, tip
     stack.release("v1.0.0", "--no-smoke")
     assert world.tags() == tags
+
+
+def test_pins_off_the_record_on_every_registry_refuse_a_rerun_until_the_republish_finishes(
+    world: World, tmp_path: Path
+) -> None:
+    """A republish moved v1.0.0-php-8.3 on every registry, then stopped before writing
+    the record (its notes are as before). A rerun of the release refuses (exit 14)
+    instead of rewriting the record from the registries (the republish's history and
+    the release's date lost); the republish, rerun, finishes and records its history."""
+    stack = world.stack
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    s = Stack(
+        tmp_path / "s", stack.primary, stack.secondary, stack.bases, "acme/offrecord", env=env
+    )
+    s.release("v1.0.0", "--no-smoke")
+    before = {p.name: p.read_bytes() for p in s.notes_dir.glob("v1.0.0.*")}
+    republish = [
+        "republish", "v1.0.0", "--reason", "base fix", "--only", "8.3", "--no-smoke",
+        "--notes-dir", str(s.notes_dir),
+    ]  # fmt: skip
+    rebuilt = {"SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
+    s.ok(*republish, env=rebuilt)
+    for name, data in before.items():  # as if it had stopped before the notes
+        (s.notes_dir / name).write_bytes(data)
+    tags = [skopeo_tag_map(world.skopeo, h, s.repo) for h in (s.primary, s.secondary)]
+    for extra in (["--dry-run"], ["--no-smoke"]):
+        rerun = s.run("release", "v1.0.0", "--notes-dir", str(s.notes_dir), *extra)
+        assert rerun.returncode == 14, (extra, rerun.stdout + rerun.stderr)
+        assert "ghcr v1.0.0-php-8.3" in rerun.stderr and "publisher republish" in rerun.stderr
+    assert {p.name: p.read_bytes() for p in s.notes_dir.glob("v1.0.0.*")} == before
+    assert [skopeo_tag_map(world.skopeo, h, s.repo) for h in (s.primary, s.secondary)] == tags
+    s.ok(*republish, env=rebuilt)
+    history = s.notes("v1.0.0")["history"]
+    assert isinstance(history, list) and [h["reason"] for h in history] == ["base fix"]
+    assert s.index_digests("v1.0.0")["8.3"] == tags[0]["v1.0.0-php-8.3"]
