@@ -436,7 +436,13 @@ def test_release_workflow_shape() -> None:
     assert "publisher preflight" in preflight
     assert 'publisher matrix "$RELEASE_TAG" --github' in preflight
     download = next(s for s in jobs["publish"]["steps"] if "download-artifact" in s.get("uses", ""))
-    assert download["with"] == {"pattern": "digest-*", "path": "digests", "merge-multiple": True}
+    assert download["with"] == {
+        "pattern": "digest-*",
+        "path": "digests",
+        "merge-multiple": True,
+        "github-token": "${{ github.token }}",
+        "run-id": "${{ github.run_id }}",
+    }
     publish = "\n".join(run_steps(jobs["publish"]))
     for command in (
         'publisher publish "$RELEASE_TAG" --digests digests',
@@ -926,3 +932,22 @@ def test_release_notes_pull_request_flow(tmp_path: Path) -> None:
     after_merge = run("pr")
     assert after_merge.returncode == 0, after_merge.stderr
     assert "already holds these notes" in after_merge.stdout
+
+
+def test_a_rerun_of_failed_jobs_finds_the_digest_records_of_earlier_attempts() -> None:
+    """Without a token, download-artifact asks the artifact service of the current attempt
+    only: after "Re-run failed jobs" the legs that passed before (and were not run again)
+    would have no record, and the publish job would stop. Through the REST API, with the
+    run's id and `actions: read`, artifacts belong to the run."""
+    found = 0
+    for name in NAMES:
+        for job_name, job in load(name).get("jobs", {}).items():
+            for step in job.get("steps", []):
+                if not str(step.get("uses", "")).startswith("actions/download-artifact@"):
+                    continue
+                found += 1
+                given = step.get("with", {})
+                assert given.get("github-token") == "${{ github.token }}", (name, job_name)
+                assert given.get("run-id") == "${{ github.run_id }}", (name, job_name)
+                assert job.get("permissions", {}).get("actions") == "read", (name, job_name)
+    assert found == 2  # the publish jobs of release.yml and republish.yml
