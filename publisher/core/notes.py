@@ -722,10 +722,16 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory, *, rehearsal: bo
 
 
 def _size_chart(facts: ReleaseFacts, history: SizeHistory) -> list[str]:
-    """Mermaid xycharts of compressed size across stable releases (and this one)."""
+    """Mermaid xycharts of compressed size across stable releases up to this one (and
+    this one): notes written again later (a republish, a lost file) show what they did."""
     merged = history.with_release(facts)
+    current = parse_release(facts.release)
     releases = sorted(
-        (r for r in merged.sizes if parse_release(r).is_stable or r == facts.release),
+        (
+            r
+            for r in merged.sizes
+            if r == facts.release or (parse_release(r).is_stable and parse_release(r) < current)
+        ),
         key=parse_release,
     )[-12:]
     if not releases:

@@ -110,6 +110,17 @@ def test_markdown_has_digests_sizes_pull_example_and_flags_regressions():
     assert "first release" in notes.release_markdown(facts("v0.1.0"), SizeHistory())
 
 
+def test_the_size_history_of_a_release_stops_at_that_release():
+    """Notes written again later (a republish of v1.1.0 after v2.0.0, a lost file) chart
+    the releases up to theirs, as when first written, not the releases since."""
+    text = notes.release_markdown(facts(), HISTORY)
+    chart = text[text.index("## Size history") :]
+    assert '"v1.0.0", "v1.1.0"' in chart and "| v1.0.0 |" in chart and "| v1.1.0 |" in chart
+    assert "v2.0.0" not in chart and "rc.1" not in chart
+    newest = notes.release_markdown(facts("v2.1.0"), HISTORY)
+    assert '"v1.0.0", "v2.0.0", "v2.1.0"' in newest[newest.index("## Size history") :]
+
+
 def test_a_tiny_image_is_sized_in_kb_not_as_zero_mb():
     """A stand-in image of 45 kB read "0.0 MB"; the budget stays in MB."""
     text = notes.release_markdown(facts("v0.1.0", amd=45_000, arm=1_250_000), SizeHistory())
