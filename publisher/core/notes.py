@@ -27,7 +27,7 @@ from typing import Any
 
 from ..resolve import is_digest, php_line_order, short_digest
 from . import lifecycle
-from .errors import ConfigError, FileAccessError, UsageError, file_error
+from .errors import ConfigError, FileAccessError, PublisherError, UsageError, file_error
 from .fileio import MIB, parse_json, read_bytes, read_text
 from .plan import LATEST, RegistryPlan, release_pins
 from .platforms import Platform
@@ -176,8 +176,8 @@ def _line_key(item: tuple[str, Any]) -> tuple[int, ...]:
 
 #: What to do about a size history publisher cannot read.
 HISTORY_HINT = (
-    "restore it from git history (publisher writes it atomically), or delete it to start "
-    "the size history afresh (the notes then compare sizes with no earlier release)"
+    "restore it from git history (publisher writes it atomically), or delete it: it is "
+    "then rebuilt from the release records next to it"
 )
 
 
@@ -242,7 +242,8 @@ def size_history_path(notes_dir: str | Path) -> Path:
 
 
 def load_size_history(notes_dir: str | Path) -> SizeHistory:
-    """The size history in ``notes_dir`` (empty when there is none yet).
+    """The size history in ``notes_dir``; when there is no such file, the one its release
+    records give (``sizes_from_records``: empty before the first release).
 
     A file that exists but cannot be read or parsed is an error, never "empty":
     the publish stage reads it before anything is built or pushed.
@@ -251,8 +252,30 @@ def load_size_history(notes_dir: str | Path) -> SizeHistory:
     try:
         text = read_text(path, limit=MAX_HISTORY_BYTES, what="size history", hint=HISTORY_HINT)
     except FileNotFoundError:
-        return SizeHistory()
+        return sizes_from_records(notes_dir)[0]
     return parse_size_history(text, str(path))
+
+
+def sizes_from_records(notes_dir: str | Path) -> tuple[SizeHistory, list[str]]:
+    """The sizes the release records in ``notes_dir`` hold, and the records passed over
+    (unreadable or corrupt: a lost size history is rebuilt from what can be read; the
+    command acting on such a record says what is wrong with it)."""
+    history = SizeHistory()
+    skipped: list[str] = []
+    root = Path(notes_dir)
+    if not root.is_dir():
+        return history, skipped
+    for path in sorted(root.glob("v*.json")):
+        if not is_release_tag(path.stem):
+            continue
+        try:
+            record = read_record(path)
+        except (PublisherError, OSError):
+            skipped.append(path.name)
+            continue
+        if record.release == path.stem:
+            history = history.with_release(record)
+    return history, skipped
 
 
 @dataclass(frozen=True)

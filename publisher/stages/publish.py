@@ -1158,7 +1158,16 @@ class Publisher:
         notes files that exist as they are (only a missing one is written). Returns the
         Markdown, JSON and pins files' paths."""
         history_path = notes_mod.size_history_path(self.options.notes_dir)
-        history = notes_mod.load_size_history(self.options.notes_dir)
+        if history_path.exists():
+            history = notes_mod.load_size_history(self.options.notes_dir)
+        else:
+            history, skipped = notes_mod.sizes_from_records(self.options.notes_dir)
+            if history.sizes:
+                self.output.warning(
+                    f"{history_path} was missing: rebuilt from the sizes in the "
+                    f"{len(history.sizes)} release record(s) next to it"
+                    + (f"; passed over, unreadable: {', '.join(skipped)}" if skipped else "")
+                )
         md = self.options.notes_dir / f"{self.release.tag}.md"
         js = self.options.notes_dir / f"{self.release.tag}.json"
         env = self.options.notes_dir / pins_mod.file_name(self.release.tag)

@@ -154,6 +154,38 @@ def test_a_republish_that_rebuilds_identical_images_says_nothing_changed(world: 
 # --------------------------------------------------------------------------- size history
 
 
+def test_a_lost_size_history_is_rebuilt_from_the_release_records(world: World) -> None:
+    """Deleted (as a corrupt one's hint allows), the size history is not started afresh
+    with one release: a rerun rebuilds it from the sizes every record holds, and says so."""
+    stack = world.stack
+    history = stack.notes_dir / "size-history.json"
+    saved = history.read_bytes()
+    tags, notes = world.tags(), stack.notes("v1.0.0")
+    try:
+        history.unlink()
+        result = stack.run(
+            "publish",
+            "v1.0.0",
+            "--digests",
+            str(stack.digests_dir("v1.0.0")),
+            "--no-smoke",
+            "--notes-dir",
+            str(stack.notes_dir),
+        )
+        assert result.returncode == 0, result.stderr
+        said = " ".join(result.stderr.split())
+        assert "size-history.json was missing: rebuilt from the sizes in the 1 release" in said
+        rebuilt = json.loads(history.read_text())["releases"]
+        assert rebuilt == json.loads(saved)["releases"]
+        assert rebuilt["v1.0.0"] == {
+            line["php"]: {p["platform"]: p["size_bytes"] for p in line["platforms"]}
+            for line in notes["lines"]
+        }
+        assert world.tags() == tags
+    finally:
+        history.write_bytes(saved)
+
+
 @pytest.mark.parametrize(
     ("content", "located"),
     [

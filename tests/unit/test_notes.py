@@ -232,3 +232,21 @@ def test_a_record_digest_that_is_not_hex_is_refused() -> None:
     with pytest.raises(ConfigError, match="is not a sha256 digest") as caught:
         notes.parse_record(broken, "v1.1.0.json")
     assert caught.value.exit_code == 3
+
+
+def test_the_size_history_is_rebuilt_from_the_records_when_its_file_is_missing(tmp_path):
+    """A lost size-history.json is what the records next to it say; an unreadable record
+    is passed over (and named), a record filed under another release's name too."""
+    assert notes.load_size_history(tmp_path) == SizeHistory()
+    for release in ("v1.0.0", "v1.1.0"):
+        (tmp_path / f"{release}.json").write_text(notes.release_json(facts(release), HISTORY))
+    (tmp_path / "v1.2.0.json").write_text("{not json")
+    (tmp_path / "v9.0.0.json").write_text(notes.release_json(facts("v1.0.0"), HISTORY))
+    (tmp_path / "notes.json").write_text("{}")
+    rebuilt, skipped = notes.sizes_from_records(tmp_path)
+    sizes = {"8.4": {"linux/amd64": 100_000_000, "linux/arm64": 95_000_000}}
+    assert rebuilt.sizes == {"v1.0.0": sizes, "v1.1.0": sizes}
+    assert skipped == ["v1.2.0.json"]
+    assert notes.load_size_history(tmp_path) == rebuilt
+    (tmp_path / notes.HISTORY_FILE).write_text(SizeHistory().to_json())
+    assert notes.load_size_history(tmp_path) == SizeHistory()  # the file, when there is one
