@@ -412,11 +412,33 @@ COMMAND_MODULES = {
 }
 
 
+def _debug_after_the_command(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``publisher verify v2.0.0 --debug`` means what ``publisher --debug verify v2.0.0`` does."""
+    state = ctx.find_object(State)
+    if value and state is not None:
+        state.debug = True
+
+
 class JsonCommand(click.Command):
     """A command whose click refusals (an unknown option, a missing argument, an
     out-of-range value: exit 2, click's message on stderr) are reported as every other
     failure is: ``{"ok": false, "error": ...}`` on stdout with ``--json``, and an
-    ``::error`` annotation in GitHub Actions."""
+    ``::error`` annotation in GitHub Actions.
+
+    Each also takes ``--debug`` after its name, as the hint of an internal error says
+    "rerun with --debug" wherever the user put the rest of the command line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(
+            click.Option(
+                ["--debug"],
+                is_flag=True,
+                expose_value=False,
+                callback=_debug_after_the_command,
+                help="Show tracebacks and debug detail (as `publisher --debug`).",
+            )
+        )
 
     def make_context(
         self,

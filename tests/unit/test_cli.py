@@ -304,6 +304,23 @@ def test_json_commands_print_a_document_when_publisher_itself_fails(cli, monkeyp
     assert "this is a bug in publisher" in document["error"]["hint"]
 
 
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_shows_the_traceback_before_or_after_the_command_name(cli, monkeypatch, where):
+    """The internal error's hint says "rerun with --debug": it works wherever it is put."""
+
+    def broken(text):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("publisher.core.reference.parse", broken)
+    command = ["inspect", "busybox", "--offline"]
+    args = ["--debug", *command] if where == "before" else [*command, "--debug"]
+    result = cli(*args)
+    assert result.exit_code == 1, result.output
+    assert "Traceback (most recent call last)" in result.stderr
+    assert "rerun with --debug" in result.stderr
+    assert "Traceback" not in cli(*command).stderr
+
+
 def test_without_json_click_refusals_leave_stdout_empty(cli):
     result = cli("plan", "v1.0.0", "--bogus")
     assert result.exit_code == 2
