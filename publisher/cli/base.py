@@ -419,6 +419,25 @@ def _debug_after_the_command(ctx: click.Context, param: click.Parameter, value: 
         state.debug = True
 
 
+def _keep_exit_code_on_a_lost_stderr(exc: click.ClickException) -> click.ClickException:
+    """A click refusal whose message meets a stderr that cannot be written (``2>/dev/full``)
+    loses the message, never its exit code (2), as every other message of publisher."""
+    show = exc.show
+
+    def show_or_lose(file: Any = None) -> None:
+        try:
+            show(file)
+        except OSError as error:
+            if error.errno == errno.EPIPE:
+                raise
+            from ..adapters.output import silence
+
+            silence(sys.stderr)
+
+    exc.show = show_or_lose  # type: ignore[method-assign]
+    return exc
+
+
 class JsonCommand(click.Command):
     """A command whose click refusals (an unknown option, a missing argument, an
     out-of-range value: exit 2, click's message on stderr) are reported as every other
@@ -459,8 +478,27 @@ class JsonCommand(click.Command):
             Output(quiet=json_wanted).annotate(error)
             if json_wanted:
                 document = {"ok": False, "error": error.to_dict()}
-                click.echo(json.dumps(document, indent=2, sort_keys=True))
+                _echo_own_output(json.dumps(document, indent=2, sort_keys=True))
             raise
+
+
+def _stdout_failed(exc: OSError) -> int:
+    """stdout cannot take click's own output (``--help >/dev/full``): said on stderr, 18."""
+    from ..adapters.output import Output, silence, stream_error
+
+    silence(sys.stdout)
+    Output().error(stream_error(exc, "stdout"))
+    return FileAccessError.exit_code
+
+
+def _echo_own_output(text: str) -> None:
+    """Write what the CLI itself prints on stdout; a full one is exit 18, not a traceback."""
+    try:
+        click.echo(text)
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise
+        raise click.exceptions.Exit(_stdout_failed(exc)) from None
 
 
 class LazyGroup(click.Group):
@@ -475,6 +513,18 @@ class LazyGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
             importlib.import_module(f"{__package__}.{COMMAND_MODULES[cmd_name]}")
         return super().get_command(ctx, cmd_name)
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.ClickException as exc:  # publisher's own options (`publisher --bogus`)
+            raise _keep_exit_code_on_a_lost_stderr(exc) from exc.__cause__
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -504,12 +554,18 @@ class LazyGroup(click.Group):
             if exc.code == 1 and output_gone():
                 raise SystemExit(OutputClosed.exit_code) from None
             raise
+        except OSError as exc:  # click's own output to stdout (--help, --version) failed
+            if exc.errno == errno.EPIPE:
+                raise
+            raise SystemExit(_stdout_failed(exc)) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         signals = _Signals()
         signals.install()
         try:
             return super().invoke(ctx)
+        except click.ClickException as exc:  # a command's refusal, or a mistyped command
+            raise _keep_exit_code_on_a_lost_stderr(exc) from exc.__cause__
         except Interrupted as exc:  # outside a command's own handling (e.g. while importing)
             say_interrupted(exc)
             raise click.exceptions.Exit(exc.exit_code) from None

@@ -116,8 +116,25 @@ def test_a_full_stdout_is_a_file_error_naming_stdout() -> None:
     assert "cannot write to stdout: No space left on device" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [("--help",), ("--version",), ("plan", "--help"), ("plan", "v2.0.0", "--json", "--bogus")],
+    ids=lambda a: " ".join(a),
+)
+def test_click_own_output_on_a_full_stdout_is_a_file_error(args: tuple[str, ...]) -> None:
+    """--help, --version and the JSON of a refused command line are written by click's
+    side of the CLI: a full stdout there is exit 18 too, never a traceback."""
+    result = _shell_run(">/dev/full", *args)
+    assert result.returncode == 18, result.stderr
+    assert "cannot write to stdout: No space left on device" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize("redirect", ["2>&-", "2>/dev/full"], ids=["closed", "full"])
 def test_a_stderr_that_cannot_be_written_keeps_the_exit_code(redirect: str) -> None:
     assert _shell_run(redirect, "plan", "v9").returncode == 2  # a bad release tag: usage error
+    assert _shell_run(redirect, "plan", "v2.0.0", "--bogus").returncode == 2  # click's refusal
+    assert _shell_run(redirect, "--bogus").returncode == 2  # an option of publisher itself
+    assert _shell_run(redirect, "verfy").returncode == 2  # a mistyped command
     done = _shell_run(redirect, "plan", "v2.0.0")  # its warnings go nowhere; the plan is printed
     assert done.returncode == 0 and "v2.0.0-php-8.4" in done.stdout
