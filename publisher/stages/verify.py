@@ -392,7 +392,7 @@ def defects_hint(report: Report) -> str:
             f"a tag of {release} points at other content than the release's, which a rerun "
             f"refuses: {back}to replace the content on purpose, "
             f'`publisher republish {release} --reason "..."`; '
-            "`publisher verify --json` lists the defects for scripts"
+            f"`publisher verify {release} --json` lists the defects for scripts"
         )
     return (
         f"rerun the release (`publisher release {release}`) to finish or repair it"
@@ -401,7 +401,7 @@ def defects_hint(report: Report) -> str:
             if report.recorded
             else ""
         )
-        + "; `publisher verify --json` lists the defects for scripts"
+        + f"; `publisher verify {release} --json` lists the defects for scripts"
     )
 
 

@@ -102,3 +102,5 @@ def test_a_release_with_no_tag_anywhere_was_never_published() -> None:
     started = build_report("v9.9.9", [expect], found, images)
     assert not started.nothing_published
     assert "rerun the release" in defects_hint(started)
+    # the command the hint gives for scripts is one that runs as written
+    assert "`publisher verify v9.9.9 --json` lists the defects" in defects_hint(started)
