@@ -1063,6 +1063,22 @@ def test_both_entry_points_word_an_error_alike(
     assert err.getvalue().startswith("error: ") and "\n  tip: " in err.getvalue()
 
 
+@pytest.mark.parametrize("argv", [["--bogus"], ["--format", "yaml"]])
+def test_both_entry_points_refuse_an_unknown_flag_with_exit_2(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A command line the parser refuses: each parser's own words, one exit code (2)."""
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+    from publisher.cli import resolve_cmd as _  # noqa: F401  (registers the command)
+
+    with pytest.raises(SystemExit) as refused:
+        resolving.main(argv, env={}, stdout=io.StringIO(), stderr=io.StringIO())
+    assert refused.value.code == 2
+    assert CliRunner().invoke(main, ["resolve", *argv]).exit_code == 2
+
+
 def test_the_launchers_registry_timeout_is_read_when_resolve_has_none() -> None:
     assert parse_inputs({"STACK_REGISTRY_TIMEOUT": "7.5"}).timeout == 7.5
     both = {"STACK_REGISTRY_TIMEOUT": "7.5", "RESOLVE_TIMEOUT": "3"}
