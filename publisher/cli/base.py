@@ -597,6 +597,8 @@ def main(ctx: click.Context, debug: bool) -> None:
       publisher plan v2.0.0                 # what a release would tag, where
       publisher render --check              # are the committed Dockerfiles current?
       publisher inspect php:8.4-fpm-alpine --offline
-      publisher release v2.0.0 --local      # rehearse a release on loopback registries
+      publisher release v2.0.0 --local      # rehearse on loopback registries (bases from Docker Hub)
+      publisher release v1.0.0 --local --config examples/offline/matrix.yaml
+                                            # the same offline, on STAND-IN bases
     """
     ctx.obj = State(debug=debug)

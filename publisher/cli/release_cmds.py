@@ -447,6 +447,7 @@ def release_command(state: State, release_tag: str, **given: Any) -> None:
     \b
     Examples:
       publisher release v2.0.0 --local              # rehearsal on loopback registries
+      publisher release v1.0.0 --local --config examples/offline/matrix.yaml  # offline
       publisher release v2.0.0 --dry-run            # what would happen
       publisher release v2.0.0 --dry-run --json     # the publish plan as JSON
       publisher release v2.0.1 --only 8.4,8.5 --jobs 4

@@ -159,6 +159,19 @@ def test_every_command_has_help_with_examples(cli):
         assert "Examples" in result.output or "Example" in result.output, command
 
 
+def test_help_examples_name_matrix_files_that_exist(cli, repo_root):
+    """An example's `--config FILE` runs as written from the repository root; the offline
+    rehearsal (no Docker Hub needed) is among the top-level examples."""
+    import re
+
+    from publisher.cli.base import COMMAND_MODULES
+
+    helps = [cli("--help").output] + [cli(c, "--help").output for c in COMMAND_MODULES]
+    named = {m for text in helps for m in re.findall(r"publisher .*--config (\S+)", text)}
+    assert named and all((repo_root / path).is_file() for path in named), named
+    assert "release v1.0.0 --local --config examples/offline/matrix.yaml" in helps[0]
+
+
 @pytest.mark.parametrize(
     "args",
     [
