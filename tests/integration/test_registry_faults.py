@@ -532,6 +532,22 @@ def test_a_registry_that_never_answers_is_said_to_time_out(repo: str) -> None:
         assert "connection failed: no answer within 0.5 s" in _unreachable(client, repo)
 
 
+def test_a_registry_that_never_answers_ends_within_the_total_time_and_one_answer_wait(
+    repo: str,
+) -> None:
+    """README: the total time is checked before each wait, and one request waits at most
+    its answer time limit, so a silent registry is given up on within their sum."""
+    policy = RetryPolicy(attempts=100, initial_delay=0.05, max_delay=0.05, total_timeout=1.0)
+    with Silent() as silent:
+        client = RegistryClient(silent.host, plain_http=True, timeout=0.5, retry=policy)
+        started = time.monotonic()
+        message = _unreachable(client, repo)
+        elapsed = time.monotonic() - started
+    assert "no answer within 0.5 s" in message
+    assert re.search(r"after [2-9] attempts", message), message  # retried while time was left
+    assert elapsed < 1.0 + 0.5 + 0.5, elapsed  # the total, one answer wait, and slack
+
+
 def test_an_untrusted_certificate_is_named(https_registry: Any, repo: str) -> None:
     client = RegistryClient(https_registry.host, retry=FakeClock().policy(attempts=1))
     message = _unreachable(client, repo)
