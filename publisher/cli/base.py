@@ -586,7 +586,7 @@ class LazyGroup(click.Group):
     is_flag=True,
     cls=EnvOption,
     envvar="PUBLISHER_DEBUG",
-    help="Show tracebacks and debug detail.",
+    help="Show tracebacks and debug detail (env: PUBLISHER_DEBUG).",
 )
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:

@@ -317,17 +317,18 @@ def test_json_commands_print_a_document_when_publisher_itself_fails(cli, monkeyp
     assert "this is a bug in publisher" in document["error"]["hint"]
 
 
-@pytest.mark.parametrize("where", ["before", "after"])
+@pytest.mark.parametrize("where", ["before", "after", "env"])
 def test_debug_shows_the_traceback_before_or_after_the_command_name(cli, monkeypatch, where):
-    """The internal error's hint says "rerun with --debug": it works wherever it is put."""
+    """The internal error's hint says "rerun with --debug": it works wherever it is put,
+    and as the variable its help names (PUBLISHER_DEBUG)."""
 
     def broken(text):
         raise RuntimeError("a bug")
 
     monkeypatch.setattr("publisher.core.reference.parse", broken)
     command = ["inspect", "busybox", "--offline"]
-    args = ["--debug", *command] if where == "before" else [*command, "--debug"]
-    result = cli(*args)
+    args = {"before": ["--debug", *command], "after": [*command, "--debug"], "env": command}
+    result = cli(*args[where], env={"PUBLISHER_DEBUG": "1"} if where == "env" else None)
     assert result.exit_code == 1, result.output
     assert "Traceback (most recent call last)" in result.stderr
     assert "rerun with --debug" in result.stderr
