@@ -25,6 +25,7 @@ import yaml
 from ..resolve import is_digest, is_loopback, is_php_line, php_line_order
 from . import reference
 from .errors import ConfigError, InvalidReferenceError, UsageError
+from .fileio import read_prefix
 from .platforms import Platform, did_you_mean
 from .reference import Reference
 from .sizes import MB
@@ -282,8 +283,7 @@ def load(
     """
     source = str(path)
     try:
-        with Path(path).open("rb") as handle:
-            raw = handle.read(MAX_MATRIX_BYTES + 1)
+        raw = read_prefix(path, MAX_MATRIX_BYTES)
         if len(raw) > MAX_MATRIX_BYTES:
             raise ConfigError(
                 f"the file is larger than {MAX_MATRIX_BYTES // 1024} KiB; a matrix file is a "

@@ -7,6 +7,7 @@ import contextlib
 import errno
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -166,6 +167,30 @@ def _could_write(target: Path) -> None:
     os.rmdir(tempfile.mkdtemp(prefix=".publisher-write-check.", dir=existing))
 
 
+class NotRegularFileError(OSError):
+    """A pipe, a socket or a device where a file is to be read: refused, never waited on."""
+
+
+def read_prefix(path: str | os.PathLike[str], limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of the regular file at ``path``: the one way publisher
+    opens a file it reads. A directory raises IsADirectoryError, and a pipe or a device
+    NotRegularFileError before anything is read (a FIFO would block the run for ever,
+    a device would never end); a missing file raises FileNotFoundError."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(
+                errno.EINVAL, "not a regular file (a pipe, a socket or a device)", str(path)
+            )
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(limit + 1)
+    finally:
+        os.close(fd)
+
+
 def read_bytes(path: str | os.PathLike[str], *, limit: int, what: str) -> bytes:
     """At most ``limit + 1`` bytes of the file, which should be a ``what`` ("Dockerfile"):
     more than ``limit`` means it is larger, and the caller says what that means.
@@ -175,8 +200,7 @@ def read_bytes(path: str | os.PathLike[str], *, limit: int, what: str) -> bytes:
     """
     target = Path(path)
     try:
-        with target.open("rb") as handle:
-            return handle.read(limit + 1)
+        return read_prefix(target, limit)
     except FileNotFoundError:
         raise
     except OSError as exc:

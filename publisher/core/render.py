@@ -21,7 +21,7 @@ import jinja2
 from ..resolve import is_php_line, php_line_order
 from .config import Config, Line
 from .errors import ConfigError, StaleDockerfilesError
-from .fileio import MIB, read_bytes, write_atomic
+from .fileio import MIB, read_bytes, read_prefix, write_atomic
 
 #: What the template is given (see ``render_line``); an error about an undefined name lists them.
 TEMPLATE_NAMES = (
@@ -136,10 +136,21 @@ def render_line(config: Config, line: Line, template_text: str) -> str:
         raise _render_error(config, exc) from None
 
 
+#: The largest Dockerfile template read (the committed one is a few KiB).
+MAX_TEMPLATE_BYTES = MIB
+
+
 def read_template(config: Config) -> str:
     path = config.template_path
     try:
-        return path.read_text(encoding="utf-8")
+        raw = read_prefix(path, MAX_TEMPLATE_BYTES)
+        if len(raw) > MAX_TEMPLATE_BYTES:
+            raise ConfigError(
+                "the Dockerfile template is larger than 1 MiB; a template is a few KiB",
+                source=template_shown(config),
+                hint=f"expected the template at {os.path.normpath(path)}",
+            )
+        return raw.decode("utf-8")
     except OSError as exc:
         raise ConfigError(
             f"cannot read the Dockerfile template: {exc.strerror or exc}",

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from publisher.core.errors import FileAccessError, file_error
-from publisher.core.fileio import check_tmpdir, ensure_writable, write_atomic, write_atomic_set
+from publisher.core import config, render
+from publisher.core.errors import ConfigError, FileAccessError, file_error
+from publisher.core.fileio import (
+    check_tmpdir,
+    ensure_writable,
+    read_prefix,
+    read_text,
+    write_atomic,
+    write_atomic_set,
+)
+from tests.conftest import ROOT
 
 
 def test_write_atomic_replaces_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -153,3 +166,45 @@ def test_a_tmpdir_that_is_set_must_be_a_writable_directory(tmp_path: Path) -> No
         assert info.value.message.startswith(
             f"TMPDIR={value} is not a writable directory ({reason})"
         )
+
+
+def _within(seconds: float, call: Callable[[], object]) -> BaseException | None:
+    """Run ``call`` in a thread: the exception it raised, failing if it blocks."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:  # handed to the test
+            raised.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        with open(_within.fifo, "wb"):  # type: ignore[attr-defined]  (unblocks the reader)
+            pass
+        pytest.fail("the read blocked on a pipe")
+    return raised[0] if raised else None
+
+
+@pytest.mark.parametrize("reader", ["config", "read_text", "template"])
+def test_a_pipe_where_a_file_belongs_is_refused_not_waited_on(tmp_path: Path, reader: str) -> None:
+    """A FIFO given as --config, a record, notes or the template: said at once, never read."""
+    fifo = tmp_path / "matrix.yaml"
+    os.mkfifo(fifo)
+    _within.fifo = fifo  # type: ignore[attr-defined]
+    calls: dict[str, Callable[[], object]] = {
+        "config": lambda: config.load(fifo, env={}),
+        "read_text": lambda: read_text(fifo, limit=1024, what="release record", hint="-"),
+        "template": lambda: render.read_template(
+            dataclasses.replace(config.load(ROOT / "matrix.yaml", env={}), template=str(fifo))
+        ),
+    }
+    raised = _within(5, calls[reader])
+    assert isinstance(raised, (ConfigError, FileAccessError)), raised
+    expected = FileAccessError if reader == "read_text" else ConfigError
+    assert type(raised) is expected and raised.exit_code == (18 if reader == "read_text" else 3)
+    assert "not a regular file" in raised.message
+    with pytest.raises(IsADirectoryError):
+        read_prefix(tmp_path, 10)
