@@ -27,11 +27,13 @@ from ..adapters.output import Output
 from ..adapters.registry import RegistryClient
 from ..core.config import Config, Line
 from ..core.errors import PublisherError, ReleaseConflictError, UsageError, file_error
+from ..core.fileio import read_bytes
 from ..core.plan import pin_tag
 from ..core.platforms import BuilderName
 from ..core.publish_plan import off_record_hint
 from ..core.records import DigestRecord, Leg, usable_records, write_record_file
 from ..core.reference import Reference
+from ..core.render import MAX_DOCKERFILE_BYTES
 from ..core.version import Release
 from ..resolve import is_digest, sha256_digest
 
@@ -69,12 +71,17 @@ def legs(config: Config) -> tuple[Leg, ...]:
 def dockerfile_sha256(config: Config, php: str) -> str:
     path = config.dockerfile_path(php)
     try:
-        data = path.read_bytes()
-    except OSError:
+        data = read_bytes(path, limit=MAX_DOCKERFILE_BYTES, what="Dockerfile")
+    except FileNotFoundError:
         raise UsageError(
             f"the Dockerfile for PHP {php} is missing: {path}",
             hint="run `publisher render` and commit the result",
         ) from None
+    if len(data) > MAX_DOCKERFILE_BYTES:
+        raise UsageError(
+            f"the Dockerfile for PHP {php} is larger than 1 MiB, so not one render wrote: {path}",
+            hint="run `publisher render` and commit the result",
+        )
     return sha256_digest(data)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from publisher.core import config, render
-from publisher.core.errors import ConfigError, FileAccessError, file_error
+from publisher.core.errors import ConfigError, FileAccessError, UsageError, file_error
 from publisher.core.fileio import (
     check_tmpdir,
     ensure_writable,
@@ -208,3 +208,25 @@ def test_a_pipe_where_a_file_belongs_is_refused_not_waited_on(tmp_path: Path, re
     assert "not a regular file" in raised.message
     with pytest.raises(IsADirectoryError):
         read_prefix(tmp_path, 10)
+
+
+def test_the_dockerfile_a_build_records_is_read_bounded_and_never_from_a_pipe(
+    tmp_path: Path,
+) -> None:
+    """`build` hashes the committed Dockerfile into its record: a pipe there is refused at
+    once, and one too large to be rendered is refused rather than hashed in part."""
+    from publisher.stages.build import dockerfile_sha256
+
+    cfg = dataclasses.replace(config.load(ROOT / "matrix.yaml", env={}), root=str(tmp_path))
+    fifo = cfg.dockerfile_path("8.4")
+    fifo.parent.mkdir(parents=True)
+    os.mkfifo(fifo)
+    _within.fifo = fifo  # type: ignore[attr-defined]
+    raised = _within(5, lambda: dockerfile_sha256(cfg, "8.4"))
+    assert isinstance(raised, FileAccessError) and "not a regular file" in raised.message
+    fifo.unlink()
+    fifo.write_bytes(b"#" * (render.MAX_DOCKERFILE_BYTES + 1))
+    with pytest.raises(UsageError, match="larger than 1 MiB"):
+        dockerfile_sha256(cfg, "8.4")
+    with pytest.raises(UsageError, match="is missing"):
+        dockerfile_sha256(cfg, "8.5")
