@@ -69,6 +69,8 @@ def matrix_command(
     """
     from ..stages.publish import load_release
 
+    if as_github:  # stdout carries the one line of JSON; workflow commands go to stderr
+        state.output.quiet = True
     version = parse_release(release)
     cfg = state.load_config(config_path, only)
     cfg, _record = load_release(cfg, options.notes_dir_of(cfg, notes_dir), version, state.output)

@@ -160,6 +160,19 @@ def test_verify_checks_a_line_matrix_yaml_no_longer_has_from_the_record(world: W
     assert "not checked" not in clean.stderr
     assert "read from its record" in clean.stderr
 
+    # The job matrix leaves the dropped line out with a warning; in GitHub Actions that
+    # warning is a workflow command on stderr, and stdout is still the one line of JSON.
+    world.env["GITHUB_ACTIONS"] = "true"
+    world.env["GITHUB_OUTPUT"] = str(world.root / "github-output")
+    try:
+        legs = world.run("matrix", "v1.0.0", "--github", matrix=today)
+    finally:
+        del world.env["GITHUB_ACTIONS"], world.env["GITHUB_OUTPUT"]
+    assert legs.returncode == 0, legs.stdout + legs.stderr
+    assert len(legs.stdout.splitlines()) == 1
+    assert {leg["php"] for leg in json.loads(legs.stdout)["include"]} == {"8.4", "8.5"}
+    assert "::warning::v1.0.0 was published with PHP 8.3" in legs.stderr
+
     world.put_tag("hub", digests["8.4"], "v1.0.0-php-8.3")
     found = world.run("verify", "v1.0.0", matrix=today)
     out = found.stdout + found.stderr
