@@ -238,6 +238,23 @@ esac
 if [ -n "${STACK_RELEASE:-}" ] && ! is_release "$STACK_RELEASE"; then
   fail 2 "STACK_RELEASE='$STACK_RELEASE' is not valid: use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1"
 fi
+# PHP_VERSION and PHP_IMAGE_PLATFORM, when set, are checked with the other settings, before
+# the pins file and the engine are asked anything (their defaults come from those): a bad
+# value is exit 2 whatever else is wrong, as in resolve.
+php_line_or_fail() {
+  is_php_line "$1" && return 0
+  matches "$1" '[0-9]+\.[0-9]+\.[0-9]+[^[:space:]]*' \
+    && fail 2 "PHP_VERSION='$1' is not valid: give the PHP line MAJOR.MINOR (${1%%.*}.$(printf '%s' "${1#*.}" | sed 's/[.].*//')), not a full version"
+  fail 2 "PHP_VERSION='$1' is not valid: use a PHP line MAJOR.MINOR, e.g. 8.4"
+}
+platform_or_fail() {
+  case $1 in
+    linux/amd64 | linux/arm64) ;;
+    *) fail 2 "PHP_IMAGE_PLATFORM='$1' is not valid: use linux/amd64 or linux/arm64" ;;
+  esac
+}
+[ -z "${PHP_VERSION:-}" ] || php_line_or_fail "$PHP_VERSION"
+[ -z "${PHP_IMAGE_PLATFORM:-}" ] || platform_or_fail "$PHP_IMAGE_PLATFORM"
 case ${PMA_IMAGE:-} in
   *[[:space:][:cntrl:]]*)
     without_credentials "$PMA_IMAGE" || :  # never the password
@@ -350,11 +367,7 @@ fi
 php=${PHP_VERSION:-$(pin PHP_DEFAULT_LINE)}
 [ -n "$php" ] || fail 2 "PHP_VERSION is not set (and the pins file names no default line)
 start: fix: set PHP_VERSION (e.g. PHP_VERSION=8.4)"
-if ! is_php_line "$php"; then
-  matches "$php" '[0-9]+\.[0-9]+\.[0-9]+[^[:space:]]*' \
-    && fail 2 "PHP_VERSION='$php' is not valid: give the PHP line MAJOR.MINOR (${php%%.*}.$(printf '%s' "${php#*.}" | sed 's/[.].*//')), not a full version"
-  fail 2 "PHP_VERSION='$php' is not valid: use a PHP line MAJOR.MINOR, e.g. 8.4"
-fi
+php_line_or_fail "$php"
 key=$(printf '%s' "$php" | tr . _)
 stand_in=$(pin PHP_STAND_IN)
 
@@ -429,10 +442,7 @@ start: fix: add yourself to the docker group (sudo usermod -aG docker \"\$USER\"
 start: fix: start Docker Desktop, or the docker service (sudo systemctl start docker); if it is running, \`$docker context ls\` and DOCKER_HOST say which engine is asked"
 }
 platform=${PHP_IMAGE_PLATFORM:-$engine_platform}
-case $platform in
-  linux/amd64 | linux/arm64) ;;
-  *) fail 2 "PHP_IMAGE_PLATFORM='$platform' is not valid: use linux/amd64 or linux/arm64" ;;
-esac
+platform_or_fail "$platform"
 
 # ------------------------------------------------------------------ what to run
 

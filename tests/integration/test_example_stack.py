@@ -763,6 +763,24 @@ def test_invalid_settings_are_exit_2_in_both(
 
 
 @pytest.mark.parametrize(
+    ("name", "value"), [("PHP_VERSION", "8"), ("PHP_IMAGE_PLATFORM", "linux/riscv64")]
+)
+def test_an_invalid_setting_is_exit_2_in_both_even_without_a_pins_file(
+    world: World, project: str, tmp_path: Path, name: str, value: str
+) -> None:
+    """Settings are checked before the pins file is looked for, by both tools: a bad value
+    is exit 2 whatever else is wrong (the launcher said "pins file not found", exit 3)."""
+    missing = str(tmp_path / "none" / f"{RELEASE}.env")
+    env = launcher_env(world, project, tmp_path, PHP_PINS_FILE=missing, **{name: value})
+    answer, _ = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert (answer.returncode, proc.returncode) == (2, 2), proc.stderr
+    assert fields == {}
+    for stderr in (answer.stderr, proc.stderr):
+        assert f"{name}='{value}' is not valid" in stderr, stderr
+
+
+@pytest.mark.parametrize(
     ("host", "problem"),
     [
         ("a" * 64 + ".example", "registry host label 'aaaaaaaaaaaa…' is 64 characters long"),
