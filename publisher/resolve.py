@@ -800,6 +800,14 @@ def docker_config_path(env: Mapping[str, str]) -> Path | None:
 def read_docker_config(path: Path) -> dict[str, Any]:
     """The parsed docker config; ``{}`` when there is none. DockerConfigError when unreadable."""
     try:
+        mode = path.stat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a directory: said below
+            raise DockerConfigError(  # a pipe would block for ever, a device never end
+                "the docker config is not a regular file (a pipe, a socket or a device)",
+                source=str(path),
+                hint="make it a file, or point DOCKER_CONFIG at another directory; or set "
+                "the credential environment variables instead",
+            )
         with open(path, "rb") as handle:
             raw = handle.read(MAX_CONFIG_BYTES + 1)
     except (FileNotFoundError, NotADirectoryError):  # none there (HOME a file: none either)

@@ -145,6 +145,36 @@ def test_unreadable_docker_config_is_a_config_error(tmp_path: Path) -> None:
         credentials_for_host("ghcr.io", {"DOCKER_CONFIG": str(tmp_path)})
 
 
+def test_a_pipe_as_the_docker_config_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """A FIFO is never opened (opening it for reading would block until a writer came)."""
+    import os
+    import threading
+
+    fifo = tmp_path / "config.json"
+    os.mkfifo(fifo)
+    done = threading.Event()
+
+    def writer() -> None:  # unblocks a reader that waits on the pipe, after 5 s
+        if done.wait(5):
+            return
+        while not done.is_set():
+            try:
+                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # no reader yet
+                done.wait(0.1)
+                continue
+            os.write(fd, b"{}")
+            os.close(fd)
+            return
+
+    threading.Thread(target=writer, daemon=True).start()
+    try:
+        with pytest.raises(ConfigError, match="not a regular file"):
+            credentials_for_host("ghcr.io", {"DOCKER_CONFIG": str(tmp_path)})
+    finally:
+        done.set()
+
+
 def test_bad_auth_value_says_what_to_do(tmp_path: Path) -> None:
     env = docker_config(tmp_path, {"auths": {"ghcr.io": {"auth": b64("no-colon")}}})
     with pytest.raises(AuthError, match="not base64 of user:password") as info:
