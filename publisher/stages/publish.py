@@ -1204,8 +1204,12 @@ class Publisher:
             if identical and self.options.dry_run:  # a real run ends with this warning
                 out.warning(self._identical_notice(identical, publish_plan))
         result = PublishResult(plan=p, indexes=indexes, publish_plan=publish_plan)
+        off_record = (
+            []
+            if self.options.republish_reason is not None
+            else pp.pins_off_record(p, publish_plan, self.record)
+        )
         if publish_plan.conflicts and self.options.republish_reason is None:
-            off_record = pp.pins_off_record(p, publish_plan, self.record)
             line = None if self.record else pp.started_default_line(p, publish_plan)
             raise conflict_error(
                 self.release,
@@ -1213,11 +1217,6 @@ class Publisher:
                 off_record,
                 started=(line, p.default_line) if line else None,
             )
-        off_record = (
-            []
-            if self.options.republish_reason
-            else pp.pins_off_record(p, publish_plan, self.record)
-        )
         if off_record:
             # the pins agree with the builds but not with the record: moved by hand on
             # every registry, or a republish that stopped before writing the record
