@@ -17,7 +17,8 @@ the probe script in ``smoke_rules``). With docker the request comes from
 publisher's own FastCGI client (``fastcgi.py``) to the container's address; with
 buildah (chroot isolation, the host's network) the start script sends it with the
 image's ``cgi-fcgi``, the tool its HEALTHCHECK uses. Busybox stand-ins, whose
-``php -v`` says they are not PHP, answer no probe and are not asked to.
+``php -v`` says they are not PHP, run no script: their answer to the probe is
+not judged.
 
 Pulls use the registry credentials configured for the image's registry (matrix.yaml's
 variables, else the docker config): a throwaway ``DOCKER_CONFIG`` or buildah auth
