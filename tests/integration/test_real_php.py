@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -167,3 +168,74 @@ def test_a_seeded_broken_image_fails_for_the_right_reason(
     assert reason in message
     others = [r for s, (_, _, r) in SEEDS.items() if s != seed]
     assert not [r for r in others if r in message], message  # only the seeded defect
+
+
+def _docker(docker: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [docker, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.mark.parametrize("php", ["8.2", "8.4"])
+def test_the_image_runs_as_a_developer_runs_it(php: str, bases: dict[str, Reference]) -> None:
+    """The rendered Dockerfile, built with docker and run beside another container as the
+    stack runs it: healthy by its own HEALTHCHECK, FastCGI on port 9000 from the other
+    container, workers as www-data, a graceful and quick `docker stop`, and a log that
+    holds the requests a developer made, not the health check's pings."""
+    docker = require_tool("docker")
+    name = f"publisher-dev-{php.replace('.', '')}-{os.getpid()}"
+    tag = f"localhost/{name}:test"
+    built = _docker(
+        docker,
+        "build",
+        "--quiet",
+        "--file",
+        str(ROOT / f"examples/real-php/dockerfiles/{php}/Dockerfile"),
+        "--build-arg",
+        f"PHP_BASE_IMAGE={bases[php]}",
+        "--tag",
+        tag,
+        str(ROOT / "examples/real-php"),
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    try:
+        assert _docker(docker, "network", "create", name).returncode == 0
+        # The image's own HEALTHCHECK command, polled every second instead of every 30 s.
+        started = _docker(
+            docker, "run", "--detach", "--name", name, "--network", name,
+            "--health-interval", "1s", tag,
+        )  # fmt: skip
+        assert started.returncode == 0, started.stderr
+        status = ""
+        for _ in range(60):
+            status = _docker(
+                docker, "inspect", "--format", "{{.State.Health.Status}}", name
+            ).stdout.strip()
+            if status == "healthy":
+                break
+            time.sleep(1)
+        assert status == "healthy", _docker(docker, "logs", name).stderr
+        # A request from another container, as the web server sends it: FPM answers on 9000.
+        asked = _docker(
+            docker, "run", "--rm", "--network", name, "--entrypoint", "cgi-fcgi",
+            "--env", "SCRIPT_NAME=/dev-request.php", "--env", "SCRIPT_FILENAME=/dev-request.php",
+            "--env", "REQUEST_METHOD=GET", tag, "-bind", "-connect", f"{name}:9000",
+        )  # fmt: skip
+        assert "Status: 404" in asked.stdout, asked.stdout + asked.stderr
+        users = _docker(docker, "exec", name, "ps", "-eo", "user=,args=").stdout
+        workers = [ln.split()[0] for ln in users.splitlines() if "pool www" in ln]
+        assert workers and set(workers) == {"www-data"}, users
+        before = time.monotonic()
+        stopped = _docker(docker, "stop", name)
+        took = time.monotonic() - before
+        assert stopped.returncode == 0, stopped.stderr
+        assert took < 5, f"docker stop took {took:.1f} s: the stop signal was not honoured"
+        log = _docker(docker, "logs", name)
+        text = log.stdout + log.stderr
+        assert "Finishing ..." in text, text  # SIGQUIT: FPM's graceful stop
+        assert "/dev-request.php" in text, text  # the access log goes to the container's log
+        assert "/ping" not in text, text  # ... without a line per health check
+    finally:
+        _docker(docker, "rm", "--force", name)
+        _docker(docker, "network", "rm", name)
+        _docker(docker, "rmi", "--force", tag)
