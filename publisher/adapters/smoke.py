@@ -16,7 +16,9 @@ that exercises every configured extension, ``php -v`` reports the expected line,
 the probe script in ``smoke_rules``). With docker the request comes from
 publisher's own FastCGI client (``fastcgi.py``) to the container's address; with
 buildah (chroot isolation, the host's network) the start script sends it with the
-image's ``cgi-fcgi``, the tool its HEALTHCHECK uses. Busybox stand-ins, whose
+image's ``cgi-fcgi``, the tool its HEALTHCHECK uses, which reaches a pool on 127.0.0.1
+as well: both engines read the server's sockets (``PROC_NET``) so that a pool the
+stack's web server could not reach fails either way. Busybox stand-ins, whose
 ``php -v`` says they are not PHP, run no script: their answer to the probe is
 not judged.
 
@@ -115,6 +117,10 @@ def server_command(config: dict[str, Any]) -> list[str]:
 
 PROBE_BEGIN = "publisher-smoke: FastCGI answer follows"
 PROBE_END = "publisher-smoke: FastCGI request exit status"
+NET_BEGIN = "publisher-smoke: listening sockets follow"
+NET_END = "publisher-smoke: end of listening sockets"
+#: The server's sockets (``smoke_rules.loopback_only`` reads them).
+PROC_NET = ["cat", "/proc/net/tcp", "/proc/net/tcp6"]
 
 
 def cgi_fcgi_command(port: int = 9000) -> str:
@@ -129,13 +135,15 @@ def start_script(health: list[str] | None, timeout: float, probe: str | None = N
 
     It polls every ``POLL`` seconds for up to ``timeout`` seconds. Without a
     health check, staying alive for ``ALIVE_WITHOUT_HEALTHCHECK`` seconds is enough.
-    Once healthy it runs ``probe`` (a shell command) and prints its output between
+    Once healthy it prints the sockets (``PROC_NET``) between ``NET_BEGIN`` and
+    ``NET_END``, runs ``probe`` (a shell command) and prints its output between
     ``PROBE_BEGIN`` and ``PROBE_END <status>`` before stopping the server.
     """
     polls = max(1, int(timeout / POLL))
     alive = max(1, int(ALIVE_WITHOUT_HEALTHCHECK / POLL))
     check = f"{shlex.join(health)} >/dev/null 2>&1" if health else f'[ "$i" -ge {alive} ]'
     then = '    echo "publisher-smoke: healthy after $i checks"; '
+    then += f'echo "{NET_BEGIN}"; {shlex.join(PROC_NET)} 2>/dev/null; echo "{NET_END}"; '
     if probe:
         then += f'echo "{PROBE_BEGIN}"; {probe} 2>&1; echo; echo "{PROBE_END} $?"; '
     return "\n".join(
@@ -171,6 +179,13 @@ def probe_from_start_output(output: str) -> tuple[tuple[int, str] | None, str]:
     except fastcgi.FastCgiError as exc:
         return None, f"{exc}: {answer.strip()[:200] or 'no output'}"
     return (response.status, response.body.decode("utf-8", "replace")), ""
+
+
+def proc_net_from_start_output(output: str) -> str:
+    """The sockets the start script printed ("" when it printed none)."""
+    begin = output.find(NET_BEGIN)
+    end = output.find(NET_END, begin + 1)
+    return output[begin + len(NET_BEGIN) : end] if 0 <= begin < end else ""
 
 
 def buildah_from_argv(
@@ -365,6 +380,7 @@ class SmokeTester:
             probe, probe_error = (
                 session.probe() if started.ok else (None, "the image did not start")
             )
+            proc_net = session.proc_net() if started.ok else ""
         observed = smoke_rules.Observed(
             started=started.ok,
             start_output=started.output,
@@ -374,6 +390,8 @@ class SmokeTester:
             fpm_output=fpm.output,
             probe=probe,
             probe_error=probe_error,
+            proc_net=proc_net,
+            port=session.port,
         )
         version, found = smoke_rules.defects(observed, php_line, list(extensions))
         if found or version is None:
@@ -461,6 +479,8 @@ class _BuildahSession:
         self.name = f"publisher-smoke-{uuid.uuid4().hex[:12]}"
         self.buildah = "buildah"
         self._probe: tuple[tuple[int, str] | None, str] = (None, "not sent")
+        self._proc_net = ""
+        self.port = 9000
 
     def exec(
         self, argv: list[str], timeout: float = EXEC_TIMEOUT, stdin: str | None = None
@@ -487,6 +507,9 @@ class _BuildahSession:
 
     def probe(self) -> tuple[tuple[int, str] | None, str]:
         return self._probe
+
+    def proc_net(self) -> str:
+        return self._proc_net
 
     @contextlib.contextmanager
     def _pull_auth(self) -> Iterator[str | None]:
@@ -532,7 +555,8 @@ class _BuildahSession:
             config = self._config()
             timeout = self.tester.start_timeout
             stored = self.exec(write_probe_argv(), timeout=120, stdin=probe_script)
-            probe = cgi_fcgi_command(fpm_port(config)) if stored.ok else None
+            self.port = fpm_port(config)
+            probe = cgi_fcgi_command(self.port) if stored.ok else None
             script = start_script(health_command(config.get("Healthcheck")), timeout, probe)
             with _HOST_NETWORK:
                 started = self.exec(
@@ -544,6 +568,7 @@ class _BuildahSession:
                 if stored.ok
                 else (None, f"the probe script could not be stored: {stored.output.strip()}")
             )
+            self._proc_net = proc_net_from_start_output(started.stdout)
             yield started
         finally:
             self.runner.cleanup([self.buildah, "rm", self.name])
@@ -580,6 +605,7 @@ class _DockerSession:
         self.docker = "docker"
         self.probe_script = ""
         self.config: dict[str, Any] = {}
+        self.port = 9000
         #: The server exited: the checks run in a container of their own (``docker exec``
         #: needs a running one), as buildah runs each check in the image.
         self.exited = False
@@ -618,7 +644,7 @@ class _DockerSession:
         ).split()
         if not addresses:
             return None, "the container has no network address to send FastCGI to"
-        port = fpm_port(self.config)
+        port = self.port
         try:
             answer = self.tester.fastcgi_request(
                 addresses[0], port, smoke_rules.probe_params(port), timeout=EXEC_TIMEOUT
@@ -627,6 +653,12 @@ class _DockerSession:
         except fastcgi.FastCgiError as exc:
             return None, str(exc)
         return (response.status, response.body.decode("utf-8", "replace")), ""
+
+    def proc_net(self) -> str:
+        """The sockets inside the running container ("" once its server has exited)."""
+        if self.exited:
+            return ""
+        return self.exec(PROC_NET, timeout=60).stdout
 
     @contextlib.contextmanager
     def running(self, probe_script: str) -> Iterator[Completed]:
@@ -652,6 +684,7 @@ class _DockerSession:
     def _wait_healthy(self) -> Completed:
         config = json.loads(self._inspect("{{json .Config}}") or "{}")
         self.config = config if isinstance(config, dict) else {}
+        self.port = fpm_port(self.config)
         health = health_command(config.get("Healthcheck"))
         timeout = self.tester.start_timeout
         polls = max(1, int(timeout / POLL))

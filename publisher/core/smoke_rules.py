@@ -5,7 +5,9 @@ health check), php-fpm runs a probe script sent to it over FastCGI that exercise
 every configured extension (``probe_script``; gd draws a PNG, intl formats in
 German and French, ...) and every check passes, ``php -v`` reports the expected
 PHP line, ``php-fpm -t`` reports a valid configuration, and ``php -m`` lists
-every configured extension. The
+every configured extension; and php-fpm, once healthy, must not listen on the
+loopback address alone (``loopback_only``): the web server in another container
+could not reach it. The
 exact PHP version (``8.4.12``, ``8.5.0RC1``, ``8.4.99-standin``) goes into the
 release notes.
 """
@@ -99,6 +101,10 @@ class Observed:
     probe: tuple[int, str] | None = None
     #: Why the probe could not be sent (connection refused, no cgi-fcgi, ...).
     probe_error: str = ""
+    #: ``/proc/net/tcp`` and ``tcp6`` as read while the server ran ("" when not read),
+    #: and the FastCGI port.
+    proc_net: str = ""
+    port: int = 9000
 
 
 def defects(
@@ -135,7 +141,52 @@ def defects(
         else:
             status, body = observed.probe
             found += probe_defects(status, body, [e for e in expected if e not in missing])
+        if loopback_only(observed.proc_net, observed.port):
+            found.append(
+                f"php-fpm listens on port {observed.port} of the loopback address only: "
+                "the stack's web server, in another container, cannot reach it "
+                f"(FPM's pool needs `listen = {observed.port}`)"
+            )
     return version, found
+
+
+# ----------------------------------------------------------------- where FPM listens
+
+#: The state of a listening socket in ``/proc/net/tcp`` and ``/proc/net/tcp6``.
+_TCP_LISTEN = "0A"
+
+
+def listening_addresses(proc_net: str, port: int) -> frozenset[str]:
+    """The local addresses listening on ``port`` in ``/proc/net/tcp{,6}`` text, as the
+    kernel writes them (hex: ``0100007F`` is 127.0.0.1, ``00000000`` every IPv4 address)."""
+    found: set[str] = set()
+    for line in proc_net.splitlines():
+        fields = line.split()
+        if len(fields) < 4 or fields[3] != _TCP_LISTEN:
+            continue
+        address, _, hex_port = fields[1].rpartition(":")
+        try:
+            if int(hex_port, 16) == port:
+                found.add(address.upper())
+        except ValueError:
+            continue
+    return frozenset(found)
+
+
+def _is_loopback(address: str) -> bool:
+    """127.0.0.0/8 (also IPv4-mapped) or ::1, in the kernel's hex."""
+    if len(address) == 8:
+        return address.endswith("7F")  # the first byte, written last
+    if len(address) == 32:
+        mapped = address.startswith("0000000000000000FFFF0000")
+        return (mapped and address.endswith("7F")) or address == "0" * 24 + "01000000"
+    return False
+
+
+def loopback_only(proc_net: str, port: int) -> bool:
+    """Something listens on ``port`` and only on loopback addresses."""
+    addresses = listening_addresses(proc_net, port)
+    return bool(addresses) and all(_is_loopback(a) for a in addresses)
 
 
 # ----------------------------------------------------------------- the FastCGI probe

@@ -138,6 +138,13 @@ SEEDS = {
         Engine.DOCKER,
         "php-fpm did not answer a FastCGI request",
     ),
+    # FPM listens on 127.0.0.1 only: the health check and a probe from inside pass, the
+    # stack's web server in another container gets no answer (buildah: the host's network)
+    "loopback-only": (
+        "RUN sed -i 's/^listen = 9000/listen = 127.0.0.1:9000/' /usr/local/etc/php-fpm.d/www.conf",
+        Engine.BUILDAH,
+        "php-fpm listens on port 9000 of the loopback address only",
+    ),
     # OPcache loads but is switched off: its check fails under php-fpm
     "extension-check": (
         "RUN echo 'opcache.enable=0' > /usr/local/etc/php/conf.d/zz-opcache-off.ini",

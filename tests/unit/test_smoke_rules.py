@@ -15,6 +15,8 @@ from publisher.adapters import fastcgi
 from publisher.adapters import runner as runner_module
 from publisher.adapters.runner import Completed
 from publisher.adapters.smoke import (
+    NET_BEGIN,
+    NET_END,
     PROBE_BEGIN,
     PROBE_END,
     Engine,
@@ -28,6 +30,7 @@ from publisher.adapters.smoke import (
     health_command,
     login_argv,
     probe_from_start_output,
+    proc_net_from_start_output,
     server_command,
     smoke_tester,
     start_script,
@@ -717,3 +720,58 @@ def test_a_buildah_run_that_passes_on_no_output_is_run_once_more() -> None:
     )
     assert result.php_version == "8.4.27"
     assert len([c for c in runner.argvs() if c[-2:] == ("php", "-v")]) == 2
+
+
+# /proc/net/tcp and tcp6 as read in a real-PHP image's container (docker's DNS on 127.0.0.11,
+# FPM on every address, a health check's connection closing), and with FPM on 127.0.0.1 only.
+TCP_HEAD = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
+DNS = "   0: 0B00007F:81F5 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0\n"
+CLOSING = "   1: 0100007F:AD34 0100007F:2328 06 00000000:00000000 03:0000042C 00000000     0\n"
+FPM_ANY6 = (
+    "   0: 00000000000000000000000000000000:2328 00000000000000000000000000000000:0000 0A"
+    " 00000000:00000000 00:00000000 00000000     0\n"
+)
+FPM_LOOPBACK4 = (
+    "   2: 0100007F:2328 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0\n"
+)
+FPM_LOOPBACK6 = (
+    "   1: 00000000000000000000000001000000:2328 00000000000000000000000000000000:0000 0A"
+    " 00000000:00000000 00:00000000 00000000     0\n"
+)
+FPM_ANY4 = "   3: 00000000:2328 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0\n"
+
+
+def test_fpm_listening_on_loopback_only_is_found_from_proc_net() -> None:
+    every = TCP_HEAD + DNS + CLOSING + TCP_HEAD + FPM_ANY6
+    assert smoke_rules.listening_addresses(every, 9000) == {"0" * 32}
+    assert not smoke_rules.loopback_only(every, 9000)
+    assert not smoke_rules.loopback_only(TCP_HEAD + FPM_ANY4 + FPM_LOOPBACK4, 9000)
+    assert smoke_rules.loopback_only(TCP_HEAD + DNS + CLOSING + FPM_LOOPBACK4, 9000)
+    assert smoke_rules.loopback_only(TCP_HEAD + FPM_LOOPBACK4 + TCP_HEAD + FPM_LOOPBACK6, 9000)
+    # nothing listening on the port (a stand-in, or not read at all): nothing to say
+    assert not smoke_rules.loopback_only(TCP_HEAD + DNS + CLOSING, 9000)
+    assert not smoke_rules.loopback_only("", 9000)
+    assert not smoke_rules.loopback_only("garbage :zz 0A\n", 9000)
+    assert smoke_rules.loopback_only(FPM_LOOPBACK4.replace(":2328", ":2329"), 9001)
+
+
+def test_a_pool_the_web_server_cannot_reach_is_a_defect() -> None:
+    # The probe reached FPM on 127.0.0.1 (the buildah engine shares the host's network),
+    # yet the stack's web server, in another container, could not.
+    _, found = smoke_rules.defects(
+        observed(proc_net=TCP_HEAD + FPM_LOOPBACK4), "8.4", ["bcmath", "opcache"]
+    )
+    assert found == [
+        "php-fpm listens on port 9000 of the loopback address only: the stack's web server,"
+        " in another container, cannot reach it (FPM's pool needs `listen = 9000`)"
+    ]
+    assert smoke_rules.defects(observed(proc_net=TCP_HEAD + FPM_ANY6), "8.4", ["bcmath"])[1] == []
+
+
+def test_the_start_script_prints_the_sockets_once_healthy() -> None:
+    script = start_script(["php-fpm-healthcheck"], 30, cgi_fcgi_command(9000))
+    sockets = f'echo "{NET_BEGIN}"; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; echo "{NET_END}"'
+    assert sockets in script and script.index(sockets) < script.index(PROBE_BEGIN)
+    printed = f"healthy\n{NET_BEGIN}\n{TCP_HEAD}{FPM_LOOPBACK4}{NET_END}\n{PROBE_BEGIN}\n"
+    assert proc_net_from_start_output(printed) == f"\n{TCP_HEAD}{FPM_LOOPBACK4}"
+    assert proc_net_from_start_output("publisher-smoke: the server exited") == ""
