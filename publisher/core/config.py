@@ -65,9 +65,13 @@ _CONFIGURE_FLAG_RE = re.compile(r"--[a-z0-9][a-z0-9-]*(?:=[A-Za-z0-9/._,:-]+)?")
 #: What a value that breaks its grammar is told, after its quoted text.
 _NOT_A_PHP_LINE = 'is not a PHP line; write MAJOR.MINOR such as "8.4"'
 _NOT_A_DIGEST = "is not a digest; write sha256: followed by 64 lowercase hex digits"
+#: Said without the value, which may be the credential itself.
 _NOT_AN_ENV_NAME = (
-    "is not an environment variable name; give the NAME of the "
-    "variable that holds the credential, never the credential itself"
+    "is not an environment variable name (its value is not shown: it may be the credential)"
+)
+_ENV_NAME_HINT = (
+    "give the NAME of the variable that holds the credential, such as REGISTRY_PASSWORD, "
+    "never the credential itself (change it if it was shared)"
 )
 
 
@@ -738,7 +742,9 @@ class _Reader:
         value = self.optional_string(node, path)
         if value is None:
             return None
-        return self.matching(node, path, value, _ENV_NAME_RE.fullmatch, _NOT_AN_ENV_NAME)
+        if not _ENV_NAME_RE.fullmatch(value):
+            self.fail(node, path, f"{path.rsplit('.', 1)[-1]} {_NOT_AN_ENV_NAME}", _ENV_NAME_HINT)
+        return value
 
     def mirror(self, node: yaml.Node, path: str) -> str | None:
         value = self.optional_string(node, path)

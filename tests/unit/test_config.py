@@ -174,6 +174,9 @@ def test_duplicate_yaml_key():
 def test_credentials_are_names_never_values():
     err = error_for(replace("password_env: HUB_TOKEN", "password_env: dckr_pat_abc-123!"))
     assert "environment variable name" in str(err)
+    # a credential written where its variable's name belongs is located, never echoed
+    assert (err.field, err.line) == ("registries[0].password_env", 8)
+    assert "dckr_pat" not in f"{err} {err.hint}" and "the NAME of the variable" in (err.hint or "")
     err = error_for(replace("    password_env: HUB_TOKEN\n", ""))
     assert "set both username_env and password_env" in str(err)
 
