@@ -58,7 +58,8 @@ ENV_OVERRIDES = (ENV_LINES, ENV_PLATFORMS, ENV_BASE_MIRROR, ENV_NAMESPACE)
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _EXTENSION_RE = re.compile(r"[a-z0-9_]+")
-_PECL_RE = re.compile(r"[a-z0-9_]+(-[0-9][0-9A-Za-z.]*)?")
+#: NAME or NAME-VERSION: numbers joined by dots, then maybe a stability (6.3.1RC1, 1.0.0beta2).
+_PECL_RE = re.compile(r"[a-z0-9_]+(-[0-9]+(\.[0-9]+)*([A-Za-z]+[0-9]*)?)?")
 _PACKAGE_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9+._-]*(?:[<>=~]{1,2}[a-zA-Z0-9+._-]+)?")
 _CONFIGURE_FLAG_RE = re.compile(r"--[a-z0-9][a-z0-9-]*(?:=[A-Za-z0-9/._,:-]+)?")
 
@@ -1054,6 +1055,31 @@ class _Reader:
                         return entry
         return node
 
+    def pecl(self, node: yaml.Node, path: str) -> tuple[str, ...]:
+        """PECL packages, NAME-VERSION or NAME, each package once (one `pecl install` each)."""
+        hint = "write NAME-VERSION as PECL names it, such as redis-6.3.0 or apcu-5.1.24"
+        if not isinstance(node, yaml.SequenceNode):
+            self.fail(
+                node, path, f"expected a list of pecl packages, found {self._kind(node)}", hint
+            )
+        names: list[str] = []
+        packages: list[str] = []
+        for i, item in enumerate(node.value):
+            value = self.string(item, f"{path}[{i}]")
+            if not _PECL_RE.fullmatch(value):
+                self.fail(item, f"{path}[{i}]", f"{value!r} is not a valid pecl package", hint)
+            name = value.partition("-")[0]
+            if name in names:
+                self.fail(
+                    item,
+                    f"{path}[{i}]",
+                    f"pecl package {name!r} is listed twice (first as {path}[{names.index(name)}])",
+                    hint="keep one version of it",
+                )
+            names.append(name)
+            packages.append(value)
+        return tuple(packages)
+
     def registries(
         self, node: yaml.Node, path: str, namespace: str, image: str
     ) -> tuple[Registry, ...]:
@@ -1129,9 +1155,7 @@ class _Reader:
         install: tuple[str, ...] = self.optional(
             entries, path, "install", self.listing(_EXTENSION_RE, "extensions"), ()
         )
-        pecl: tuple[str, ...] = self.optional(
-            entries, path, "pecl", self.listing(_PECL_RE, "pecl packages"), ()
-        )
+        pecl: tuple[str, ...] = self.optional(entries, path, "pecl", self.pecl, ())
         configure: list[tuple[str, tuple[str, ...]]] = []
         if "configure" in entries:
             conf = entries["configure"][1]

@@ -414,6 +414,22 @@ def test_an_unversioned_or_newer_pecl_package_is_left_to_pecl() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("pecl", "message"),
+    [
+        ("[redis-6.1..0]", "'redis-6.1..0' is not a valid pecl package"),
+        ("[redis-6.1.]", "'redis-6.1.' is not a valid pecl package"),
+        ("[redis-latest]", "'redis-latest' is not a valid pecl package"),
+        ("[redis-6.1.0, redis-6.2.0]", "pecl package 'redis' is listed twice"),
+        ("[redis, redis-6.2.0]", "pecl package 'redis' is listed twice"),
+    ],
+)
+def test_a_pecl_package_is_a_name_and_a_version_and_is_installed_once(pecl, message) -> None:
+    err = error_for(replace("pecl: [redis-6.1.0]", f"pecl: {pecl}"))
+    assert message in err.message and err.field and err.field.startswith("extensions.pecl[")
+    assert "redis-6.3.0" in (err.hint or "") or "keep one version" in (err.hint or "")
+
+
 def test_the_committed_matrix_pins_every_pecl_package() -> None:
     cfg = config.load(ROOT / "matrix.yaml", {})
     for line in cfg.lines:
