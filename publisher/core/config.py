@@ -48,6 +48,21 @@ PECL_MINIMUM: dict[str, tuple[tuple[int, int], tuple[int, ...]]] = {
     "redis": ((8, 5), (6, 3, 0)),
 }
 
+#: The extensions of PHP's own source (``ext/``) that ``docker-php-ext-install`` can build
+#: on the official images, PHP 8.1 to 8.5 (imap, oci8, pdo_oci and pspell left PHP in
+#: 8.4). Anything else is a typo, or a PECL package, which ``extensions.pecl`` installs.
+BUNDLED_EXTENSIONS = frozenset(
+    # one string read as words: a list of 71 names would take 71 lines
+    """
+    bcmath bz2 calendar ctype curl dba dl_test dom enchant exif ffi fileinfo filter ftp gd
+    gettext gmp hash iconv imap intl json ldap lexbor mbstring mysqli mysqlnd oci8 odbc
+    opcache openssl pcntl pcre pdo pdo_dblib pdo_firebird pdo_mysql pdo_oci pdo_odbc
+    pdo_pgsql pdo_sqlite pgsql phar posix pspell random readline reflection session shmop
+    simplexml snmp soap sockets sodium spl sqlite3 standard sysvmsg sysvsem sysvshm tidy
+    tokenizer uri xml xmlreader xmlwriter xsl zend_test zip zlib
+    """.split()  # noqa: SIM905
+)
+
 #: Environment overrides, each passed in explicitly (see ``load``).
 ENV_LINES = "PUBLISHER_LINES"
 ENV_PLATFORMS = "PUBLISHER_PLATFORMS"
@@ -1155,6 +1170,16 @@ class _Reader:
         install: tuple[str, ...] = self.optional(
             entries, path, "install", self.listing(_EXTENSION_RE, "extensions"), ()
         )
+        for i, ext in enumerate(install):
+            if ext not in BUNDLED_EXTENSIONS:
+                self.fail(
+                    entries["install"][1].value[i],
+                    f"{path}.install[{i}]",
+                    f"{ext!r} is not one of PHP's own extensions, which docker-php-ext-install "
+                    f"builds{did_you_mean(ext, BUNDLED_EXTENSIONS)}",
+                    hint="a PECL package (redis, apcu, imagick, xdebug, ...) goes in "
+                    f"{path}.pecl as NAME-VERSION, such as apcu-5.1.24",
+                )
         pecl: tuple[str, ...] = self.optional(entries, path, "pecl", self.pecl, ())
         configure: list[tuple[str, tuple[str, ...]]] = []
         if "configure" in entries:

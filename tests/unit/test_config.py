@@ -415,6 +415,29 @@ def test_an_unversioned_or_newer_pecl_package_is_left_to_pecl() -> None:
 
 
 @pytest.mark.parametrize(
+    ("install", "field", "suggestion"),
+    [
+        ("[gd, intl, exfi]", "extensions.install[2]", "; did you mean 'exif'?"),
+        ("[gd, intl, pdo_mysq]", "extensions.install[2]", "; did you mean 'pdo_mysql'?"),
+        ("[gd, imagick]", "extensions.install[1]", ""),
+    ],
+)
+def test_an_extension_php_s_source_lacks_is_refused_where_it_is_written(
+    install, field, suggestion
+) -> None:
+    err = error_for(replace("install: [gd, intl]", f"install: {install}"))
+    assert (err.field, err.line) == (field, 21)
+    assert err.message.endswith("which docker-php-ext-install builds" + suggestion)
+    assert "extensions.pecl as NAME-VERSION" in (err.hint or "")
+
+
+def test_every_extension_the_committed_matrices_install_is_known() -> None:
+    for path in (ROOT / "matrix.yaml", ROOT / "examples/offline/matrix.yaml"):
+        for line in config.load(path, {}).lines:
+            assert set(line.extensions.install) <= config.BUNDLED_EXTENSIONS
+
+
+@pytest.mark.parametrize(
     ("pecl", "message"),
     [
         ("[redis-6.1..0]", "'redis-6.1..0' is not a valid pecl package"),
