@@ -932,7 +932,19 @@ class _Reader:
                     f"PHP line {php} is listed twice (first on line {first})",
                 )
             seen[php] = php_node
-            lines.append(self.line(got))
+            line = self.line(got)
+            for other in lines:
+                # one tag for two lines: php -v would report another line than one of them
+                if _same_image(other.base, line.base):
+                    image = got["base_image"]
+                    self.fail(
+                        image.node or php_node,
+                        image.path,
+                        f"PHP {other.php} and {php} would both build FROM {line.base}",
+                        hint="write {php} in the base image where the line goes, as in "
+                        f"{DEFAULT_BASE_IMAGE}, or give each line its own base_image",
+                    )
+            lines.append(line)
 
         default_node = top["default_line"][1]
         default_line = self.php_line(default_node, "default_line")
@@ -1200,6 +1212,13 @@ class _Reader:
                 flags = self.string_list(value_node, where, _CONFIGURE_FLAG_RE, "configure flags")
                 configure.append((ext, flags))
         return Extensions(install=install, configure=tuple(configure), pecl=pecl)
+
+
+def _same_image(a: Reference, b: Reference) -> bool:
+    """Whether ``a`` and ``b`` name one image: the same tag (whatever digest pins it)."""
+    if a.tag is None or b.tag is None:
+        return a == b
+    return (a.domain, a.path, a.tag) == (b.domain, b.path, b.tag)
 
 
 def _at_least(minimum: float) -> Read:

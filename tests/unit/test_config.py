@@ -414,6 +414,17 @@ def test_an_unversioned_or_newer_pecl_package_is_left_to_pecl() -> None:
     )
 
 
+def test_two_lines_built_from_one_base_image_are_refused() -> None:
+    err = error_for(replace('image: "php:{php}-fpm-alpine"', 'image: "php:8.4-fpm-alpine"'))
+    assert (err.field, err.line) == ("base.image", 17)
+    assert "PHP 8.3 and 8.4 would both build FROM docker.io/library/php:8.4-fpm-alpine" in str(err)
+    assert "{php}" in (err.hint or "")
+    # a line's own base_image naming another line's base: found at the second of them
+    err = error_for(replace("    size_budget_mb: 500\n", "    base_image: php:8.4-fpm-alpine\n"))
+    assert (err.field, err.line) == ("base.image", 17)
+    assert "PHP 8.3 and 8.4 would both build FROM" in err.message
+
+
 @pytest.mark.parametrize(
     ("install", "field", "suggestion"),
     [
