@@ -651,6 +651,26 @@ class _Reader:
             self.fail(node, path, "must not be empty")
         return value
 
+    def repository_part(self, node: yaml.Node, path: str) -> str:
+        """``namespace`` or ``image``: what {namespace} and {image} put in a repository."""
+        value = self.string(node, path)
+
+        def valid(text: str) -> bool:
+            return all(reference.PATH_COMPONENT_RE.fullmatch(part) for part in text.split("/"))
+
+        if not valid(value):
+            fixed = value.lower().replace(" ", "-")
+            self.fail(
+                node,
+                path,
+                f"{value!r} is not a valid {path} (lowercase letters, digits, '.', '_', '-')",
+                hint="registries name repositories in lowercase"
+                + (
+                    f": write {fixed!r}" if valid(fixed) else ", with '.', '_' or '-' between words"
+                ),
+            )
+        return value
+
     def optional_string(self, node: yaml.Node, path: str) -> str | None:
         if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
             return None
@@ -1229,8 +1249,8 @@ def _at_least(minimum: float) -> Read:
 #: hints and in the README). Adding a key that lines may override is one row with
 #: ``line=True`` (and the field of the same name on ``Line`` that holds it).
 KEYS: tuple[Key, ...] = (
-    Key("namespace", _Reader.string, ""),
-    Key("image", _Reader.string, ""),
+    Key("namespace", _Reader.repository_part, ""),
+    Key("image", _Reader.repository_part, ""),
     Key("title", _Reader.one_line, "PHP-FPM"),
     Key("description", _Reader.one_line, "PHP-FPM images for the development stack"),
     Key("source_url", _Reader.url, None),

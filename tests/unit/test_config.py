@@ -190,6 +190,24 @@ def test_registry_needs_full_repository_and_one_primary():
     assert "repository name must be lowercase" in str(err)
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "field", "hint"),
+    [
+        ("namespace: acme", "namespace: Acme", "namespace", "write 'acme'"),
+        ("namespace: acme", "namespace: acme corp", "namespace", "write 'acme-corp'"),
+        ("image: php-fpm", "image: php-fpm-", "image", "between words"),
+    ],
+)
+def test_a_namespace_or_image_no_registry_takes_is_refused_where_it_is_written(
+    old, new, field, hint
+) -> None:
+    # not at the registries whose repositories use it (nor for those that do not)
+    err = error_for(replace(old, new))
+    assert (err.field, err.line) == (field, 1 if field == "namespace" else 2)
+    assert f"is not a valid {field}" in err.message and hint in (err.hint or "")
+    assert config.loads(replace("namespace: acme", "namespace: acme/team")).namespace == "acme/team"
+
+
 def test_bad_digest_and_extension_configure():
     err = error_for(replace("sha256:" + "a" * 64, "sha256:abc"))
     assert err.field == "lines[1].base_digest"
