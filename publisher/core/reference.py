@@ -228,6 +228,13 @@ def parse(text: str) -> Reference:
         raise _fail(text, "a reference may not contain whitespace")
     if not text.isascii():
         raise _fail(text, "a reference may only contain ASCII characters")
+    scheme, sep, rest = text.partition("://")
+    if sep and rest:  # a URL copied from a browser or a registry's docs
+        raise _fail(
+            text,
+            f"a reference has no scheme ({scheme}://)",
+            f"write it without one, as docker does: {rest.rstrip('/')!r}",
+        )
 
     remainder, at, digest = text.partition("@")
     if at:

@@ -357,6 +357,24 @@ INVALID = [
 ]
 
 
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        (
+            "https://registry.example.com:5000/team/php-fpm/",
+            "registry.example.com:5000/team/php-fpm",
+        ),
+        ("http://localhost:5000/acme/php", "localhost:5000/acme/php"),
+        ("docker://ghcr.io/acme/php-fpm", "ghcr.io/acme/php-fpm"),
+    ],
+)
+def test_a_url_is_refused_with_the_reference_to_write(text: str, written: str) -> None:
+    with pytest.raises(InvalidReferenceError) as info:
+        reference.parse(text)
+    assert "a reference has no scheme" in info.value.message
+    assert info.value.hint == f"write it without one, as docker does: {written!r}"
+
+
 @pytest.mark.parametrize(("text", "message"), INVALID)
 def test_invalid_references_say_why(text, message):
     with pytest.raises(InvalidReferenceError) as info:
