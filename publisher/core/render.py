@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,7 +118,7 @@ def render_line(config: Config, line: Line, template_text: str) -> str:
         ) from None
     configure = [(ext, list(flags)) for ext, flags in line.extensions.configure]
     try:
-        return template.render(
+        text = template.render(
             php=line.php,
             base=str(line.base),
             title=config.title,
@@ -134,6 +135,34 @@ def render_line(config: Config, line: Line, template_text: str) -> str:
         )
     except Exception as exc:  # the template is code: whatever it raises is the template's error
         raise _render_error(config, exc) from None
+    _check_base_argument(config, text)
+    return text
+
+
+#: ``ARG PHP_BASE_IMAGE[=default]`` and a ``FROM`` that builds on it (see ``_check_base_argument``).
+_ARG_BASE_RE = re.compile(r"\s*ARG\s+PHP_BASE_IMAGE(=\S*)?\s*", re.IGNORECASE)
+_FROM_BASE_RE = re.compile(
+    r"\s*FROM\s+(--\S+\s+)*(\$PHP_BASE_IMAGE|\$\{PHP_BASE_IMAGE\})(\s+AS\s+\S+)?\s*",
+    re.IGNORECASE,
+)
+
+
+def _check_base_argument(config: Config, text: str) -> None:
+    """Refuse a Dockerfile that does not build FROM the build argument PHP_BASE_IMAGE,
+    declared before it: builders pass the base there, pinned to the digest they resolved
+    (through the mirror), and the release records that digest as the image's base."""
+    lines = text.splitlines()
+    declared = next((i for i, ln in enumerate(lines) if _ARG_BASE_RE.fullmatch(ln)), None)
+    used = next((i for i, ln in enumerate(lines) if _FROM_BASE_RE.fullmatch(ln)), None)
+    if declared is None or used is None or used < declared:
+        raise ConfigError(
+            "the Dockerfile the template renders does not build FROM the build argument "
+            "PHP_BASE_IMAGE: builders pass the base there, pinned to the digest they resolved "
+            "and that the release records",
+            source=template_shown(config),
+            hint="begin it as dockerfiles/Dockerfile.j2 does: `ARG PHP_BASE_IMAGE={{ base }}`, "
+            "then `FROM ${PHP_BASE_IMAGE}`",
+        )
 
 
 #: The largest Dockerfile template read (the committed one is a few KiB).

@@ -333,6 +333,32 @@ def test_a_template_failure_names_the_template_as_the_user_reaches_it(
     assert f"error: configuration error: {said}" in result.output, result.output
 
 
+@pytest.mark.parametrize(
+    "template",
+    [
+        "FROM {{ base }}\nRUN php -m\n",  # the base as a literal: no digest pin, no mirror
+        "FROM ${PHP_BASE_IMAGE}\nARG PHP_BASE_IMAGE={{ base }}\n",  # declared too late
+        "ARG PHP_BASE_IMAGE={{ base }}\nFROM alpine\n",
+    ],
+)
+def test_a_template_whose_dockerfile_ignores_the_base_argument_is_refused(cli, tmp_path, template):
+    result = cli("render", "--config", _render_world(tmp_path, template))
+    assert result.exit_code == 3, result.output
+    assert "T.j2: the Dockerfile the template renders does not build FROM the build argument" in (
+        result.output
+    )
+    assert "`ARG PHP_BASE_IMAGE={{ base }}`, then `FROM ${PHP_BASE_IMAGE}`" in result.output
+    assert not (tmp_path / "dockerfiles").exists()  # nothing written
+
+
+def test_a_template_building_on_the_base_argument_renders(cli, tmp_path):
+    template = (
+        "ARG PHP_BASE_IMAGE={{ base }}\nfrom --platform=$TARGETPLATFORM $PHP_BASE_IMAGE AS php\n"
+    )
+    result = cli("render", "--config", _render_world(tmp_path, template))
+    assert result.exit_code == 0, result.output
+
+
 def test_an_undefined_name_lists_what_the_template_is_given(cli, tmp_path):
     result = cli("render", "--config", _render_world(tmp_path, "{{ titel }}\n"))
     assert result.exit_code == 3
