@@ -299,7 +299,11 @@ def release_run_options(func: F) -> F:
         click.option(
             "--local",
             is_flag=True,
-            help="Rehearse against throwaway loopback registries standing in for the configured ones.",
+            help=(
+                "Rehearse against throwaway loopback registries standing in for the "
+                "configured ones. Offline: a matrix with `stand_in: true` and no base "
+                "mirror builds on busybox stand-ins of its bases, served by one more."
+            ),
         ),
         options.attestations,
         options.no_smoke,
