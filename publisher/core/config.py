@@ -52,10 +52,10 @@ PECL_MINIMUM: dict[str, tuple[tuple[int, int], tuple[int, ...]]] = {
 #: on the official images, PHP 8.1 to 8.5 (imap, oci8, pdo_oci and pspell left PHP in
 #: 8.4). Anything else is a typo, or a PECL package, which ``extensions.pecl`` installs.
 BUNDLED_EXTENSIONS = frozenset(
-    # one string read as words: a list of 71 names would take 71 lines
+    # one string read as words: as a list, each name would take a line of its own
     """
-    bcmath bz2 calendar ctype curl dba dl_test dom enchant exif ffi fileinfo filter ftp gd
-    gettext gmp hash iconv imap intl json ldap lexbor mbstring mysqli mysqlnd oci8 odbc
+    bcmath bz2 calendar ctype curl date dba dl_test dom enchant exif ffi fileinfo filter ftp gd
+    gettext gmp hash iconv imap intl json ldap lexbor libxml mbstring mysqli mysqlnd oci8 odbc
     opcache openssl pcntl pcre pdo pdo_dblib pdo_firebird pdo_mysql pdo_oci pdo_odbc
     pdo_pgsql pdo_sqlite pgsql phar posix pspell random readline reflection session shmop
     simplexml snmp soap sockets sodium spl sqlite3 standard sysvmsg sysvsem sysvshm tidy
