@@ -21,8 +21,9 @@ from ..adapters.localregistry import LocalRegistry
 from ..adapters.output import Output
 from ..adapters.registry import RegistryClient
 from ..adapters.runner import Runner
+from ..core import render
 from ..core.config import Config, Registry
-from ..core.errors import file_error
+from ..core.errors import PublisherError, file_error
 from ..core.fileio import ensure_writable
 from ..core.notes import load_size_history
 from ..core.plan import pin_tag
@@ -74,6 +75,22 @@ def published_lines(config: Config, version: Release, primary: RegistryClient) -
     return {line.php for line in config.lines if pin_tag(version, line.php) in present}
 
 
+def warn_stale_dockerfiles(config: Config, output: Output) -> None:
+    """Warn when the committed Dockerfiles are not what matrix.yaml and the template render
+    now (matrix.yaml edited, `publisher render` forgotten): the builds use the committed
+    files. CI's preflight refuses the same with `render --check`."""
+    try:
+        found = render.check(config)
+    except PublisherError:
+        return  # `publisher render --check` says what is wrong with the template
+    if not found.ok:
+        output.warning(
+            found.error(config, "").message
+            + "; the builds use the committed files: run `publisher render` if matrix.yaml "
+            "or the template changed since"
+        )
+
+
 def release(
     config: Config,
     version: Release,
@@ -90,6 +107,7 @@ def release(
     the new digest records replace the earlier ones only when the run succeeds.
     """
     output = clients.output
+    warn_stale_dockerfiles(config, output)
     # A dry run checks the same, writing nothing.
     create = not options.dry_run
     ensure_writable(options.notes_dir, "the release notes directory", create=create)

@@ -154,6 +154,27 @@ def test_a_republish_that_rebuilds_identical_images_says_nothing_changed(world: 
 # --------------------------------------------------------------------------- size history
 
 
+def test_a_release_from_stale_dockerfiles_says_so(world: World) -> None:
+    """matrix.yaml edited and `publisher render` forgotten: the builds use the committed
+    Dockerfiles, and the release says they are not what the matrix renders now."""
+    stack = world.stack
+    dockerfile = stack.root / "dockerfiles" / "8.4" / "Dockerfile"
+    saved = dockerfile.read_bytes()
+    notes_dir = ["--notes-dir", str(stack.notes_dir)]
+    current = stack.run("release", "v1.0.0", "--dry-run", *notes_dir)
+    assert current.returncode == 0, current.stderr
+    assert "differ from what" not in current.stderr
+    try:
+        dockerfile.write_bytes(saved + b"# edited by hand\n")
+        stale = stack.run("release", "v1.0.0", "--dry-run", *notes_dir)
+        assert stale.returncode == 0, stale.stderr
+        said = " ".join(stale.stderr.split())
+        assert f"warning: the committed Dockerfiles differ from what {stack.matrix}" in said
+        assert f"8.4 changed ({dockerfile})" in said and "run `publisher render`" in said
+    finally:
+        dockerfile.write_bytes(saved)
+
+
 def test_a_lost_size_history_is_rebuilt_from_the_release_records(world: World) -> None:
     """Deleted (as a corrupt one's hint allows), the size history is not started afresh
     with one release: a rerun rebuilds it from the sizes every record holds, and says so."""
