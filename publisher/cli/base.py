@@ -153,15 +153,19 @@ class State:
             parse_line_list(only) if only is not None else None,
         )
 
-    def warn_lifecycle(self, cfg: config.Config) -> None:
+    def warn_matrix(self, cfg: config.Config) -> None:
         """Say which lines are past their end of life, have a base that no longer updates,
-        or leave security support within 90 days (``lifecycle.matrix_warnings``)."""
-        from ..core import lifecycle
+        or leave security support within 90 days (``lifecycle.matrix_warnings``), and what
+        ``latest`` lacks when the default line has fewer platforms than the others."""
+        from ..core import lifecycle, plan
 
         today = datetime.datetime.now(datetime.UTC).date()
         lines = [(line.php, line.frozen) for line in cfg.lines]
         for text in lifecycle.matrix_warnings(lines, cfg.default_line, today):
             self.output.warning(text)
+        gap = plan.default_line_gap(cfg)
+        if gap is not None:
+            self.output.warning(gap)
 
 
 pass_state = click.make_pass_decorator(State)

@@ -60,7 +60,7 @@ def plan_command(
     existing = {r.name: existing_tags for r in cfg.registries}
     result = planning.plan(cfg, version, existing)
     if as_json:  # the warnings go to stderr: stdout stays the JSON alone
-        state.warn_lifecycle(cfg)
+        state.warn_matrix(cfg)
         state.output.print_text(result.to_json())
         return
     rows = []
@@ -82,7 +82,7 @@ def plan_command(
             ("registry", "tag", "points at"),
             [(f.registry, f.tag, f.source) for f in unmoved],
         )
-    state.warn_lifecycle(cfg)
+    state.warn_matrix(cfg)
 
 
 @main.command("render")

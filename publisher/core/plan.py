@@ -223,6 +223,24 @@ def floating_tags(
     return tuple(result)
 
 
+def default_line_gap(config: Config) -> str | None:
+    """What ``latest`` and ``vX.Y.Z`` lack when the default line, which they follow, is
+    built for fewer platforms than other lines are (None: nothing, or the default line is
+    not among the selected lines)."""
+    default = next((line for line in config.lines if line.php == config.default_line), None)
+    if default is None:
+        return None
+    others = {p for line in config.lines for p in line.platforms}
+    missing = sorted(p.value for p in others - set(default.platforms))
+    if not missing:
+        return None
+    return (
+        f"the default line {default.php} is not built for {', '.join(missing)}, while other "
+        "lines are: latest and each release's vX.Y.Z follow it, so they have no image for "
+        f"{', '.join(missing)}; build it for every platform, or pick another default_line"
+    )
+
+
 def plan(config: Config, release: Release | str, existing: Mapping[str, Iterable[str]]) -> Plan:
     """Compute the release plan.
 

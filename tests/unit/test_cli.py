@@ -69,6 +69,17 @@ def test_plan_says_which_line_leaves_security_support_within_90_days(cli, monkey
     assert "PHP 8.3's security support ends" not in cli("plan", "v2.0.0").output
 
 
+def test_plan_warns_when_the_default_line_lacks_a_platform_the_others_have(cli, tmp_path):
+    text = (ROOT / "matrix.yaml").read_text(encoding="utf-8")
+    matrix = tmp_path / "matrix.yaml"
+    narrowed = text.replace('  - php: "8.4"\n', '  - php: "8.4"\n    platforms: [linux/amd64]\n')
+    assert narrowed != text
+    matrix.write_text(narrowed, "utf-8")
+    flat = " ".join(cli("plan", "v3.0.0", "--config", str(matrix)).output.split())
+    assert "warning: the default line 8.4 is not built for linux/arm64, while other" in flat
+    assert "default line 8.4 is not built" not in " ".join(cli("plan", "v3.0.0").output.split())
+
+
 def test_plan_warns_when_latest_would_follow_a_line_that_no_longer_updates(
     cli, tmp_path, monkeypatch
 ):

@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from publisher.core import config
 from publisher.core.errors import InvalidVersionError
-from publisher.core.plan import LATEST, is_floating_tag, parse_scheme_tag, plan, settled
+from publisher.core.plan import (
+    LATEST,
+    default_line_gap,
+    is_floating_tag,
+    parse_scheme_tag,
+    plan,
+    settled,
+)
 from publisher.core.version import parse_release
 from tests.support.matrices import acme_matrix
 
@@ -294,3 +301,17 @@ def test_floating_tags_never_follow_a_release_that_died_writing_pins(sequence, d
 def test_which_tags_float(tag: str, floating: bool) -> None:
     """One rule for the plan, the publish stage's repair report and audit."""
     assert is_floating_tag(tag) is floating
+
+
+def test_a_default_line_with_fewer_platforms_says_what_latest_lacks():
+    """latest and vX.Y.Z follow the default line: built for amd64 alone, they have no arm64
+    image while php-8.3 has one, and Apple Silicon Macs pulling latest would fail."""
+    narrow = config.loads(acme_matrix(line_platforms={"8.4": ["linux/amd64"]}))
+    gap = default_line_gap(narrow)
+    assert gap is not None
+    assert gap.startswith("the default line 8.4 is not built for linux/arm64, while other")
+    assert "latest and each release's vX.Y.Z follow it" in gap
+    assert default_line_gap(config.loads(MATRIX)) is None
+    other = config.loads(acme_matrix(line_platforms={"8.3": ["linux/amd64"]}))
+    assert default_line_gap(other) is None  # a narrower other line takes nothing from latest
+    assert default_line_gap(narrow.select(("8.3",), option="--only")) is None
