@@ -256,6 +256,19 @@ def load_size_history(notes_dir: str | Path) -> SizeHistory:
     return parse_size_history(text, str(path))
 
 
+def check_size_history(notes_dir: str | Path) -> None:
+    """Refuse a size history that exists but cannot be read or parsed (a located error,
+    as ``load_size_history`` gives), reading only the file: the check the release and
+    publish stages make before anything is built, while a missing file is rebuilt from
+    the records only when the notes are written."""
+    path = size_history_path(notes_dir)
+    try:
+        text = read_text(path, limit=MAX_HISTORY_BYTES, what="size history", hint=HISTORY_HINT)
+    except FileNotFoundError:
+        return
+    parse_size_history(text, str(path))
+
+
 def sizes_from_records(notes_dir: str | Path) -> tuple[SizeHistory, list[str]]:
     """The sizes the release records in ``notes_dir`` hold, and the records passed over
     (unreadable or corrupt: a lost size history is rebuilt from what can be read; the

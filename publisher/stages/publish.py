@@ -457,7 +457,7 @@ class Publisher:
             self.record = notes_mod.load_record(self.options.notes_dir, self.release.tag)
         # The notes are written last, after the tags moved: a size history that
         # cannot be read refuses the run now, before anything is pushed.
-        notes_mod.load_size_history(self.options.notes_dir)
+        notes_mod.check_size_history(self.options.notes_dir)
 
     def client(self, registry: Registry) -> RegistryClient:
         return self.clients[registry.name]

@@ -25,7 +25,7 @@ from ..core import render
 from ..core.config import Config, Registry
 from ..core.errors import PublisherError, file_error
 from ..core.fileio import ensure_writable
-from ..core.notes import load_size_history
+from ..core.notes import check_size_history
 from ..core.plan import pin_tag
 from ..core.records import DigestRecord
 from ..core.reference import Reference
@@ -124,7 +124,7 @@ def release(
     )
     # The notes are written last, after the tags moved: a size history that
     # cannot be read refuses the run now, before anything is built.
-    load_size_history(options.notes_dir)
+    check_size_history(options.notes_dir)
     registries = clients.configured(config)
     primary = registries[config.primary.name]
     # One read of the primary before anything is built: it proves the registry

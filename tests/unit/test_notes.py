@@ -250,3 +250,19 @@ def test_the_size_history_is_rebuilt_from_the_records_when_its_file_is_missing(t
     assert notes.load_size_history(tmp_path) == rebuilt
     (tmp_path / notes.HISTORY_FILE).write_text(SizeHistory().to_json())
     assert notes.load_size_history(tmp_path) == SizeHistory()  # the file, when there is one
+
+
+def test_the_check_before_a_run_reads_the_size_history_file_only(tmp_path, monkeypatch):
+    """The pre-run check refuses a corrupt size-history.json, and with no such file it
+    reads no release record: rebuilding the history is left to when the notes are written."""
+    (tmp_path / "v1.0.0.json").write_text(notes.release_json(facts("v1.0.0"), HISTORY))
+
+    def no_record(*_args, **_kwargs):
+        raise AssertionError("a release record was read")
+
+    monkeypatch.setattr(notes, "read_record", no_record)
+    notes.check_size_history(tmp_path)
+    (tmp_path / notes.HISTORY_FILE).write_text('{"schema": 1,\n "releases": {')
+    with pytest.raises(ConfigError) as caught:
+        notes.check_size_history(tmp_path)
+    assert caught.value.source == str(tmp_path / notes.HISTORY_FILE)
