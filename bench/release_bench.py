@@ -54,6 +54,7 @@ from publisher.core.plan import Plan, plan  # noqa: E402
 from publisher.core.reference import Reference  # noqa: E402
 from publisher.core.version import parse_release  # noqa: E402
 from publisher.stages import standins  # noqa: E402
+from publisher.stages.clients import ClientFactory  # noqa: E402
 from publisher.stages.release import ReleaseOptions, map_to_local, release  # noqa: E402
 from tests.support.faultproxy import FaultProxy  # noqa: E402
 
@@ -149,8 +150,7 @@ def publisher_run(
         cfg,
         parse_release(tag),
         builder=builder,
-        env={},
-        output=output,
+        clients=ClientFactory({}, output),
         options=options,
         smoke=smoke,
     )

@@ -154,10 +154,10 @@ def compare(
     print(f"  {'':<14} {'median':>8} {'range':>17}   requests ({', '.join(KINDS)})")
     for name in ways:
         runs = walls[name]
-        counted = ", ".join(str(requests[name][k]) for k in KINDS)
+        shown = ", ".join(str(requests[name][k]) for k in KINDS)
         print(
             f"  {name:<14} {statistics.median(runs):7.2f}s "
-            f"{min(runs):7.2f}s-{max(runs):7.2f}s   {counted}"
+            f"{min(runs):7.2f}s-{max(runs):7.2f}s   {shown}"
         )
     ratio = statistics.median(walls["one at a time"]) / statistics.median(walls["at once"])
     print(f"  one at a time / at once: {ratio:.1f}x; the same report every run: {same}")
