@@ -85,8 +85,16 @@ class Output:
         self._err = err_stream or sys.stderr
         # Logs and pipes get wide tables (digests stay on one line); terminals keep their width.
         width = None if _isatty(self._stream) else 200
+        # NO_COLOR (https://no-color.org) set and not empty: no escape sequence at all, bold
+        # and dim included (rich would drop only the colours); a pipe or file never gets any.
+        plain = bool(self.env.get("NO_COLOR"))
         self._console = _Console(
-            file=self._stream, highlight=False, soft_wrap=True, emoji=False, width=width
+            file=self._stream,
+            highlight=False,
+            soft_wrap=True,
+            emoji=False,
+            width=width,
+            color_system=None if plain else "auto",
         )
         self._secrets: set[str] = set()
         self._proxy_passwords: set[str] = set()

@@ -409,3 +409,31 @@ def test_a_step_output_that_cannot_be_written_names_github_output(tmp_path: Path
         f"cannot write the step output 'changed' to GITHUB_OUTPUT={missing}: "
         "No such file or directory"
     )
+
+
+@pytest.mark.parametrize("env", [{"NO_COLOR": "1"}, {"NO_COLOR": "1", "TERM": "xterm-256color"}])
+def test_no_color_on_a_terminal_writes_no_escape_sequence_at_all(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.delenv("NO_COLOR", raising=False)  # what Output is given decides
+    stream = _Terminal()
+    out = Output(env=env, stream=stream)
+    out.detail("+ buildah build")
+    with out.step("Build"):
+        out.table("Indexes", ["PHP", "index"], [["8.4", "sha256:ab"]])
+    assert "\x1b" not in stream.getvalue()
+    assert "+ buildah build" in stream.getvalue() and "│ 8.4 │ sha256:ab │" in stream.getvalue()
+
+
+def test_a_pipe_gets_no_escape_sequence_and_a_terminal_keeps_its_styles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    pipe = io.StringIO()
+    Output(env={}, stream=pipe).detail("+ buildah build")
+    assert pipe.getvalue() == "+ buildah build\n"
+    terminal = _Terminal()
+    Output(env={}, stream=terminal).detail("+ buildah build")
+    assert "\x1b[2m" in terminal.getvalue()  # dim, without NO_COLOR
