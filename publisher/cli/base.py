@@ -41,7 +41,7 @@ from ..core.errors import (
     file_error,
 )
 from ..core.platforms import did_you_mean
-from .options import EnvOption
+from .options import EnvOption, Only
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -120,21 +120,21 @@ class State:
             self.output.quiet = True
             self.json_mode = True
 
-    def load_config(self, path: str, only: str | None = None) -> config.Config:
+    def load_config(self, path: str, only: Only = None) -> config.Config:
         from ..core import config
 
         refuse_empty_config(path, self.env)
         cfg = config.load(path, self.env)
-        if only is not None:  # an empty --only is refused, never "all lines"
-            cfg = cfg.select(config.parse_line_list(only), option="--only")
+        lines = only_lines(only)
+        if lines is not None:  # an empty --only is refused, never "all lines"
+            cfg = cfg.select(lines, option="--only")
         return cfg
 
     def load_published(
-        self, path: str, notes_dir: Path | None, version: Release, only: str | None
+        self, path: str, notes_dir: Path | None, version: Release, only: Only
     ) -> tuple[config.Config, ReleaseFacts | None]:
         """matrix.yaml at ``path`` as ``version`` was published (its record's lines,
         default line and platforms, when it has one), narrowed by ``--only``."""
-        from ..core.config import parse_line_list
         from ..stages.verify import load_published
         from . import options
 
@@ -150,7 +150,7 @@ class State:
             options.notes_dir_of(cfg, notes_dir),
             version,
             self.output,
-            parse_line_list(only) if only is not None else None,
+            only_lines(only),
         )
 
     def warn_matrix(self, cfg: config.Config) -> None:
@@ -169,6 +169,16 @@ class State:
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+def only_lines(only: Only) -> tuple[str, ...] | None:
+    """The PHP lines every ``--only`` names, in order (each value a comma-separated list,
+    refused when empty or with an empty item, quoted as given); None without ``--only``."""
+    if only is None:
+        return None
+    from ..core.config import parse_line_list
+
+    return tuple(line for given in only for line in parse_line_list(given))
 
 
 def refuse_empty_config(path: str, env: dict[str, str]) -> None:

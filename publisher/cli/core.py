@@ -34,7 +34,7 @@ def plan_command(
     state: State,
     release: str,
     config_path: str,
-    only: str | None,
+    only: options.Only,
     as_json: bool,
     existing_tags: tuple[str, ...],
 ) -> None:

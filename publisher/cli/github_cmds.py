@@ -45,7 +45,7 @@ def matrix_command(
     state: State,
     release: str,
     config_path: str,
-    only: str | None,
+    only: options.Only,
     notes_dir: Path | None,
     as_github: bool,
     qemu: bool,

@@ -71,12 +71,23 @@ config = click.option(
     help=f"The matrix file (env: {CONFIG_ENV}).",
 )
 
+#: ``--only`` as a command gets it: each value given (comma-separated lines), or None.
+Only = tuple[str, ...] | None
+
+
+def _every_only(ctx: click.Context, param: click.Parameter, given: tuple[str, ...]) -> Any:
+    """``--only`` as given, each time (none: None, every line): ``--only 8.4 --only 8.3``
+    means both lines, as ``--only 8.4,8.3`` does, never the last one alone."""
+    return given or None
+
+
 only = click.option(
     "--only",
     metavar="LINES",
-    default=None,
-    help="Comma-separated PHP lines to act on, e.g. 8.4,8.5 (default: all; an empty "
-    "list or item is refused, never read as all).",
+    multiple=True,
+    callback=_every_only,
+    help="Comma-separated PHP lines to act on, e.g. 8.4,8.5; repeatable, every line named "
+    "is acted on (default: all; an empty list or item is refused, never read as all).",
 )
 
 builder = click.option(

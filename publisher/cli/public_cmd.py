@@ -19,7 +19,7 @@ from .base import State, handle_errors, main, pass_state
 @pass_state
 @handle_errors
 def check_public_command(
-    state: State, release_tag: str, config_path: str, only: str | None, notes_dir: Path | None
+    state: State, release_tag: str, config_path: str, only: options.Only, notes_dir: Path | None
 ) -> None:
     """Read every pin of RELEASE on every registry anonymously, as consumers do.
 

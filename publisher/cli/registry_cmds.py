@@ -92,7 +92,7 @@ def verify_command(
     state: State,
     release: str,
     config_path: str,
-    only: str | None,
+    only: options.Only,
     notes_dir: Path | None,
     as_json: bool,
 ) -> None:
@@ -146,7 +146,7 @@ def verify_command(
 @options.as_json("Print the checks as JSON, the failed one last (ok: false, exit_code).")
 @pass_state
 @handle_errors
-def preflight_command(state: State, config_path: str, only: str | None, as_json: bool) -> None:
+def preflight_command(state: State, config_path: str, only: options.Only, as_json: bool) -> None:
     """Check, before any build, that a release can get through.
 
     Every target registry is reachable and accepts the credentials, the

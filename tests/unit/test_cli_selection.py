@@ -117,6 +117,24 @@ def test_a_line_the_matrix_does_not_have_is_bad_input_in_every_command(cli, publ
     assert "8.9" in result.output
 
 
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_only_given_twice_acts_on_both_lists_in_every_command(cli, published, command):
+    """`--only 8.9 --only 8.4` is both lists, as `--only 8.9,8.4`: 8.9 is refused, never
+    dropped in silence for the last value alone."""
+    result = run(cli, command, "--only", "8.9", "--only", "8.4", notes_dir=published)
+    assert result.exit_code == 2, result.output
+    assert "--only: " in result.output and "8.9" in result.output
+    result = run(cli, command, "--only", "8.4", "--only", "", notes_dir=published)
+    assert result.exit_code == 2, result.output
+    assert "--only: an empty list; name at least one PHP line" in result.output
+
+
+def test_only_given_twice_plans_every_line_named(cli):
+    result = cli("plan", "v3.0.0", "--only", "8.4", "--only", "8.3,8.4", "--json")
+    assert result.exit_code == 0, result.output
+    assert [line["php"] for line in json.loads(result.stdout)["lines"]] == ["8.3", "8.4"]
+
+
 @pytest.mark.parametrize("command", ["matrix", "verify", "check-public", "publish"])
 def test_a_line_the_release_does_not_have_is_bad_input_in_every_command(cli, published, command):
     """8.5 is configured, but v1.1.0 was published without it: exit 2, the same words."""
