@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +12,7 @@ from ..core.errors import PartialVerificationError, VerificationError
 if TYPE_CHECKING:
     from ..stages.clients import AnonymousClient
 from . import options
-from .base import State, handle_errors, main, pass_state
+from .base import State, handle_errors, main, pass_state, print_report
 
 
 @main.command("audit")
@@ -58,6 +57,8 @@ def audit_command(
     A registry that cannot be reached is listed as a defect and the others are
     still audited (and repaired; --json prints the report all the same): exit 7
     when nothing else is wrong, 12 when a registry that answered has a defect.
+    --json prints {"ok", "releases", "findings", "unreachable", "repaired",
+    "unrepairable", "moved"}; a failed audit adds "error".
 
     A release is judged by its record: each release is audited (and repaired)
     in the repository its record names for each registry, so after a
@@ -87,14 +88,17 @@ def audit_command(
         repair=repair,
         anonymous=anonymous,
     )
-    if as_json:
-        output.print_text(json.dumps(report.to_dict(), indent=2, sort_keys=True))
-    for line in report.repaired:
-        output.info(f"repaired: {line}")
+    failure = None
     if not report.ok:
-        failure = PartialVerificationError if report.only_unreachable else VerificationError
-        raise failure(
+        kind = PartialVerificationError if report.only_unreachable else VerificationError
+        failure = kind(
             [f.message for f in report.defects] + report.unrepairable,
             hint=advice(cfg, report, repaired=repair),
         )
+    if as_json:
+        print_report(state, report.to_dict(), failure)
+    for line in report.repaired:
+        output.info(f"repaired: {line}")
+    if failure is not None:
+        raise failure
     output.info(f"audit: {len(report.releases)} release(s) match their records on every registry")

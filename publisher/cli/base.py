@@ -226,6 +226,14 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def print_report(state: State, document: dict[str, Any], failure: PublisherError | None) -> None:
+    """A ``--json`` report on stdout (``"ok"`` in it): a failed one carries its error as every
+    failure's document does (``"error": {"kind", "exit_code", "message", "hint"}``)."""
+    if failure is not None:
+        document = {**document, "error": failure.to_dict()}
+    state.output.print_text(json.dumps(document, indent=2, sort_keys=True))
+
+
 def _json_error(state: State, exc: PublisherError) -> None:
     """With --json, a command that fails before printing its result prints the error
     as JSON instead (``{"ok": false, "error": {"kind", "exit_code", "message", "hint"}}``), so a

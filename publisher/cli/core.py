@@ -13,7 +13,7 @@ from ..core.config import Config
 from ..core.errors import StaleDockerfilesError, UsageError
 from ..core.version import parse_release
 from . import options
-from .base import State, handle_errors, main, pass_state
+from .base import State, handle_errors, main, pass_state, print_report
 
 
 @main.command("plan")
@@ -61,7 +61,8 @@ def plan_command(
     result = planning.plan(cfg, version, existing)
     if as_json:  # the warnings go to stderr: stdout stays the JSON alone
         state.warn_matrix(cfg)
-        state.output.print_text(result.to_json())
+        # "ok" as in every --json document; the plan (plan_sha256 in the notes) is the rest
+        print_report(state, {"ok": True, **result.to_dict()}, None)
         return
     rows = []
     for line in result.lines:

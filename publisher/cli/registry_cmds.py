@@ -18,7 +18,7 @@ from ..core.reference import Reference
 from ..core.sizes import human_size
 from ..core.version import parse_release
 from . import options
-from .base import State, handle_errors, main, pass_state
+from .base import State, handle_errors, main, pass_state, print_report
 
 
 def _optional_config(state: State) -> Config | None:
@@ -110,7 +110,8 @@ def verify_command(
     A registry that cannot be reached is listed as a defect and the others are
     still checked (--json prints the report all the same): exit 7 when nothing
     else is wrong, 12 when a registry that answered has a defect. The registries
-    are read at the same time, up to 8 requests in flight on each.
+    are read at the same time, up to 8 requests in flight on each. --json prints
+    {"ok", "release", "lines", "defects", "unreachable"}; a failed check adds "error".
 
     Registry retries are bounded by PUBLISHER_RETRY_ATTEMPTS (5),
     PUBLISHER_RETRY_MAX_DELAY (20 s) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s).
@@ -122,7 +123,7 @@ def verify_command(
       publisher verify v2.1.0-rc.1 --config examples/offline/matrix.yaml
     """
     from ..core import plan as planning
-    from ..stages.verify import existing_tags, raise_for_defects, show_report, verify_release
+    from ..stages.verify import defects_error, existing_tags, show_report, verify_release
 
     version = parse_release(release)
     state.json_only(as_json)
@@ -133,17 +134,21 @@ def verify_command(
     report = verify_release(
         cfg, plan, clients, state.output, record=record, unreachable=unreachable
     )
+    failure = defects_error(report)
     if as_json:
-        state.output.print_text(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+        print_report(state, report.to_dict(), failure)
     else:
         show_report(report, cfg, state.output)
-    raise_for_defects(report)
+    if failure is not None:
+        raise failure
 
 
 @main.command("preflight")
 @options.config
 @options.only
-@options.as_json("Print the checks as JSON, the failed one last (ok: false, exit_code).")
+@options.as_json(
+    "Print the checks as a JSON list, the failed one last (ok: false, exit_code, error)."
+)
 @pass_state
 @handle_errors
 def preflight_command(state: State, config_path: str, only: options.Only, as_json: bool) -> None:
@@ -172,13 +177,16 @@ def preflight_command(state: State, config_path: str, only: options.Only, as_jso
     state.json_only(as_json)
     checks: list[Check] = []
 
-    def print_checks() -> None:
+    def print_checks(failure: PublisherError | None = None) -> None:
         if as_json:
-            state.output.print_text(json.dumps([c.to_dict() for c in checks], indent=2))
+            document = [c.to_dict() for c in checks]
+            if failure is not None and document:  # the failed check says it as every error
+                document[-1]["error"] = failure.to_dict()
+            state.output.print_text(json.dumps(document, indent=2))
 
     try:
         preflight(cfg, state.clients, checks)
-    except PublisherError:
-        print_checks()  # the failed check is the last one
+    except PublisherError as exc:
+        print_checks(exc)  # the failed check is the last one
         raise
     print_checks()

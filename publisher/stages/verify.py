@@ -267,7 +267,7 @@ def verify_release(
     With ``record``, every pin must point at the index the record names.
     ``unreachable`` (from ``existing_tags``) names registries already known to be
     down; one that stops answering during the check joins them. Each is a defect,
-    the others are checked. Does not raise on defects (see ``raise_for_defects``);
+    the others are checked. Does not raise on defects (see ``defects_error``);
     authentication and rate-limit errors propagate.
 
     The registries are read at the same time, and on each up to ``workers`` tags
@@ -413,8 +413,8 @@ def unreachable_hint(report: Report) -> str:
     )
 
 
-def raise_for_defects(report: Report) -> None:
-    """Raise VerificationError listing every defect, if there is any.
+def defects_error(report: Report) -> VerificationError | None:
+    """The VerificationError listing every defect, or None when there is none.
 
     When the only defects are registries that could not be reached, the error is
     a ``PartialVerificationError`` (exit 7): the others hold the release as they should.
@@ -422,7 +422,7 @@ def raise_for_defects(report: Report) -> None:
     messages = [d.message for d in report.defects]
     if report.only_unreachable:
         answered = any(line.tags for line in report.lines)
-        raise PartialVerificationError(
+        return PartialVerificationError(
             messages,
             hint=(
                 "the registries that answered hold the release complete and consistent; "
@@ -435,4 +435,5 @@ def raise_for_defects(report: Report) -> None:
         hint = defects_hint(report)
         if report.unreachable:
             hint += "; " + unreachable_hint(report)
-        raise VerificationError(messages, hint=hint)
+        return VerificationError(messages, hint=hint)
+    return None

@@ -504,6 +504,11 @@ def test_preflight_failure_names_the_base_via_the_mirror_and_json_lists_the_chec
         ("PHP 8.3 base", False),
     ]
     assert checks[-1]["exit_code"] == 5 and "via the mirror" in checks[-1]["result"]
+    # the failed check carries the error as every failure's document does, hint included
+    error = checks[-1]["error"]
+    assert error["kind"] == "not found" and error["exit_code"] == 5
+    assert error["message"] == checks[-1]["result"] and "check that it serves" in error["hint"]
+    assert all("error" not in c for c in checks[:-1])
 
 
 def test_verify_json_with_refused_credentials_prints_the_error_as_json(

@@ -37,6 +37,9 @@ def test_verify_and_audit_check_the_registries_that_answer(
         assert result.returncode == 7, result.stderr
         report = json.loads(result.stdout)
         assert list(report["unreachable"]) == ["ghcr"]
+        # the report says its error as every failure's document does
+        assert report["ok"] is False and report["error"]["exit_code"] == 7, report
+        assert report["error"]["kind"] == "registry unreachable" and report["error"]["hint"]
         assert "connection refused" in report["unreachable"]["ghcr"]
     checked = json.loads(world.run("verify", "v1.0.0", "--json", matrix=matrix).stdout)
     assert {line["php"]: line["digests"] for line in checked["lines"]} == {
@@ -49,9 +52,11 @@ def test_verify_and_audit_check_the_registries_that_answer(
     assert verify.returncode == 12, verify.stderr
     kinds = {(d["kind"], d["registry"]) for d in json.loads(verify.stdout)["defects"]}
     assert {("pin-moved", "hub"), ("unreachable", "ghcr")} <= kinds
+    assert json.loads(verify.stdout)["error"]["kind"] == "verification failed"
     audit = world.run("audit", "--json", matrix=matrix)
     assert audit.returncode == 12, audit.stderr
     kinds = {(f["kind"], f["registry"]) for f in json.loads(audit.stdout)["findings"]}
+    assert json.loads(audit.stdout)["error"]["exit_code"] == 12
     assert ("moved", "hub") in kinds and ("unreachable", "ghcr") in kinds
     # --repair mends the registry that answers.
     repaired = world.run("audit", "--repair", matrix=matrix)

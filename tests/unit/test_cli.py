@@ -16,6 +16,7 @@ def test_plan_json_on_the_committed_matrix_has_five_lines_two_platforms_two_regi
     result = cli("plan", "v2.0.0", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
+    assert data["ok"] is True  # as in every --json document
     assert len(data["lines"]) == 5
     assert {len(line["platforms"]) for line in data["lines"]} == {2}
     assert {len(line["targets"]) for line in data["lines"]} == {2}
