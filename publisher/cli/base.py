@@ -441,30 +441,65 @@ def _debug_after_the_command(ctx: click.Context, param: click.Parameter, value: 
         state.debug = True
 
 
-def _keep_exit_code_on_a_lost_stderr(exc: click.ClickException) -> click.ClickException:
-    """A click refusal whose message meets a stderr that cannot be written (``2>/dev/full``)
-    loses the message, never its exit code (2), as every other message of publisher."""
+def refusal_error(exc: click.ClickException) -> PublisherError | None:
+    """click's refusal of a command line (an unknown option or command, a missing argument,
+    an out-of-range value: exit 2) as a publisher usage error: click's words, and a tip
+    with the command's usage and its --help. None for any other click exception."""
+    ctx = exc.ctx if isinstance(exc, click.UsageError) else None
+    if ctx is None or isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        return None  # `publisher` alone: its help, as click shows it
+    names = [c.info_name or "" for c in reversed([ctx, *_parents(ctx)])]
+    path = " ".join(["publisher", *names[1:]])  # as the docs name it, however it was started
+    usage = " ".join([path, *ctx.command.collect_usage_pieces(ctx)])
+    return UsageError(exc.format_message(), hint=f"see `{path} --help` (usage: {usage})")
+
+
+def _parents(ctx: click.Context) -> list[click.Context]:
+    parents = []
+    while ctx.parent is not None:
+        ctx = ctx.parent
+        parents.append(ctx)
+    return parents
+
+
+def _said_as_every_error(
+    exc: click.ClickException, *, json_mode: bool = False
+) -> click.ClickException:
+    """click's refusal said as every publisher error is (``error: usage error: ...`` and a
+    ``tip:`` on stderr, an ``::error`` annotation in Actions), with click's exit code (2).
+
+    A stderr that cannot be written loses the message, never the exit code; a reader of
+    stderr gone is the quiet 141 of every other output."""
+    if getattr(exc, "said_as_every_error", False):
+        return exc
+    error = refusal_error(exc)
     show = exc.show
 
-    def show_or_lose(file: Any = None) -> None:
-        try:
-            show(file)
-        except OSError as error:
-            if error.errno == errno.EPIPE:
-                raise
-            from ..adapters.output import silence
+    def say(file: Any = None) -> None:
+        from ..adapters.output import Output, silence
 
+        try:
+            if error is not None:
+                Output(quiet=json_mode).error(error)
+            else:
+                show(file)
+        except OutputClosed:
+            raise SystemExit(OutputClosed.exit_code) from None
+        except OSError as lost:
+            if lost.errno == errno.EPIPE:
+                raise
             silence(sys.stderr)
 
-    exc.show = show_or_lose  # type: ignore[method-assign]
+    exc.show = say  # type: ignore[method-assign]
+    exc.said_as_every_error = True  # type: ignore[attr-defined]
     return exc
 
 
 class JsonCommand(click.Command):
     """A command whose click refusals (an unknown option, a missing argument, an
-    out-of-range value: exit 2, click's message on stderr) are reported as every other
-    failure is: ``{"ok": false, "error": ...}`` on stdout with ``--json``, and an
-    ``::error`` annotation in GitHub Actions.
+    out-of-range value: exit 2, in click's words) are reported as every other failure
+    is: ``error: usage error: ...`` and a tip on stderr, ``{"ok": false, "error": ...}``
+    on stdout with ``--json``, and an ``::error`` annotation in GitHub Actions.
 
     Each also takes ``--debug`` after its name, as the hint of an internal error says
     "rerun with --debug" wherever the user put the rest of the command line."""
@@ -493,15 +528,12 @@ class JsonCommand(click.Command):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as exc:
-            from ..adapters.output import Output
-
-            error = UsageError(exc.format_message(), hint=f"see `publisher {info_name} --help`")
+            error = refusal_error(exc)
             json_wanted = wants_json and any(p.name == "as_json" for p in self.params)
-            Output(quiet=json_wanted).annotate(error)
-            if json_wanted:
+            if json_wanted and error is not None:
                 document = {"ok": False, "error": error.to_dict()}
                 _echo_own_output(json.dumps(document, indent=2, sort_keys=True))
-            raise
+            raise _said_as_every_error(exc, json_mode=json_wanted) from exc.__cause__
 
 
 def _stdout_failed(exc: OSError) -> int:
@@ -546,7 +578,7 @@ class LazyGroup(click.Group):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.ClickException as exc:  # publisher's own options (`publisher --bogus`)
-            raise _keep_exit_code_on_a_lost_stderr(exc) from exc.__cause__
+            raise _said_as_every_error(exc) from exc.__cause__
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -587,7 +619,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.ClickException as exc:  # a command's refusal, or a mistyped command
-            raise _keep_exit_code_on_a_lost_stderr(exc) from exc.__cause__
+            raise _said_as_every_error(exc) from exc.__cause__
         except Interrupted as exc:  # outside a command's own handling (e.g. while importing)
             say_interrupted(exc)
             raise click.exceptions.Exit(exc.exit_code) from None

@@ -299,6 +299,39 @@ def test_json_commands_print_a_document_when_click_refuses_the_command_line(cli,
     assert f"publisher {args[0]} --help" in document["error"]["hint"]
 
 
+@pytest.mark.parametrize(
+    ("args", "said", "usage"),
+    [
+        (("plan", "v1.0.0", "--bogus"), "No such option '--bogus'.", "plan [OPTIONS] RELEASE"),
+        (("plan",), "Missing argument 'RELEASE'.", "plan [OPTIONS] RELEASE"),
+        (("verfy",), "No such command 'verfy'; did you mean 'verify'?", "[OPTIONS] COMMAND"),
+        (("--bogus",), "No such option '--bogus'.", "[OPTIONS] COMMAND [ARGS]..."),
+        (("release", "v1.0.0", "--jobs", "0"), "'--jobs': 0 is not in", "release [OPTIONS]"),
+    ],
+)
+def test_click_refusals_read_as_every_publisher_error(cli, args, said, usage):
+    """`error: KIND: MESSAGE` and `  tip: ...` on stderr, exit 2, as `plan v9` says its own
+    mistake: click's words kept, its `Usage:`/`Try`/`Error:` layout not."""
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    first, tip = result.stderr.splitlines()
+    assert first.startswith("error: usage error: ") and said in first, result.stderr
+    command = args[0] if not args[0].startswith("-") and args[0] != "verfy" else None
+    where = f"publisher {command}" if command else "publisher"
+    assert tip.startswith(f"  tip: see `{where} --help` (usage: publisher "), tip
+    assert usage in tip
+    assert "Error:" not in result.output and "Try '" not in result.output
+    own = cli("plan", "v9")
+    assert own.exit_code == 2 and own.stderr.startswith("error: invalid release tag: ")
+    assert own.stderr.splitlines()[1].startswith("  tip: ")
+
+
+def test_publisher_alone_still_shows_its_help(cli):
+    result = cli()
+    assert result.exit_code == 2
+    assert "Commands:" in result.output and "error:" not in result.output
+
+
 def test_click_refusals_are_annotated_in_github_actions(cli):
     """A bad value from the workflow (PUBLISHER_QEMU=bogus) or the command line is an
     ::error annotation in Actions, as publisher's own usage errors are."""
