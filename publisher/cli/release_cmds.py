@@ -499,10 +499,17 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
 
     Prints `release=vX.Y.Z`, `changed=true|false`, `lines=` (the PHP lines
     whose base moved, comma-separated) and `frozen=` (lines that can never
-    change: `frozen: true`, or an official image that no longer updates), also
-    as step outputs in GitHub Actions; the weekly schedule republishes only the
-    moved lines, and only when changed. Before the first stable release it prints
-    `release=` (empty) and `changed=false`, with a warning.
+    change: `frozen: true`, or an official image that no longer updates) on
+    stdout, and nothing else there; also as step outputs in GitHub Actions; the
+    weekly schedule republishes only the moved lines, and only when changed.
+    Before the first stable release it prints `release=` (empty) and
+    `changed=false`, with a warning.
+
+    On stderr, one line per recorded PHP line, in the record's order: its base
+    unchanged (with its digest), moved (old digest to new), no longer on the
+    registry, or can never change (and why). In GitHub Actions the same lines
+    are the step output `details`, a JSON list of strings (before the first
+    stable release: the one line saying why there is nothing to check).
 
     \b
     Examples:
@@ -521,9 +528,9 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     state.output.set_output("changed", "true" if result.changed else "false")
     state.output.set_output("lines", ",".join(result.moved))
     state.output.set_output("frozen", ",".join(result.frozen))
-    for line in result.details:
+    for line in result.details:  # on stderr: stdout is the key=value lines alone
         if result.release:
-            state.output.info(line)
+            state.output.note(line)
         else:  # no stable release yet: said as a warning, visible in the run's annotations
             state.output.warning(line)
     state.output.set_output("details", json.dumps(result.details))

@@ -7,6 +7,7 @@ The newest stable release's notes record each line's base digest. On the registr
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -96,7 +97,8 @@ def test_only_moved_lines_are_rebuilt_and_frozen_lines_are_named(
         env={**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(out)},
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "release=v1.0.0\nchanged=true\nlines=8.4\nfrozen=8.1\n" in result.stdout
+    # stdout is the key=value lines alone (a script may `eval` them); the words go to stderr
+    assert result.stdout == "release=v1.0.0\nchanged=true\nlines=8.4\nfrozen=8.1\n"
     outputs = dict(
         line.split("=", 1)
         for line in out.read_text().splitlines()
@@ -104,8 +106,12 @@ def test_only_moved_lines_are_rebuilt_and_frozen_lines_are_named(
     )
     assert outputs["lines"] == "8.4"
     assert outputs["frozen"] == "8.1"
-    said = result.stdout + result.stderr
+    said = result.stderr
     assert "PHP 8.1: can never change" in said
+    # the step output `details`: the same lines, as a JSON list
+    details = json.loads(outputs["details"])
+    assert [line.split(":")[0] for line in details] == ["PHP 8.1", "PHP 8.3", "PHP 8.4"]
+    assert all(line in said for line in details)
     assert "PHP 8.3: base" in said and "unchanged" in said
     # the bases are resolved together, and told in the record's order of lines
     assert said.index("PHP 8.1: can") < said.index("PHP 8.3: base") < said.index("PHP 8.4: base")
