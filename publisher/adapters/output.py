@@ -61,6 +61,12 @@ MIN_TABLE_WIDTH = 60
 
 #: Shortest derived form (base64 fragment, escaped form) that is worth redacting.
 _MIN_DERIVED = 6
+#: Shortest secret redacted (and masked in Actions). A one- or two-character value would
+#: be replaced wherever those characters occur (in every digest holding "ab", every word
+#: holding "a"): the log would be unreadable, and the gaps themselves would show the secret.
+#: Such a credential is said once, as a warning, instead (the line of a multi-line secret
+#: that is this short is skipped silently: the other lines are masked).
+MIN_SECRET = 3
 
 
 class Output:
@@ -103,6 +109,7 @@ class Output:
         self._group_depth = 0
         self._closed = False
         self._summary_failed = False
+        self._warned_short = False
         for name, value in self.env.items():
             if name.upper().endswith(SECRET_ENV_SUFFIXES) and len(value) >= _MIN_ENV_SECRET:
                 self._protect(value)
@@ -123,10 +130,17 @@ class Output:
         """
         if not secret:
             return
+        if 0 < len(secret.strip()) < MIN_SECRET and not self._warned_short:
+            self._warned_short = True
+            self.warning(
+                f"a credential of {len(secret.strip())} character(s) is in use: too short to "
+                "be redacted from the output (every occurrence of those characters would be), "
+                "so it may appear in it; use a real token or password"
+            )
         with self._lock:
             for value in {secret, *secret.splitlines()}:
                 value = value.strip()
-                if len(value) < 3 or value in self._secrets:
+                if len(value) < MIN_SECRET or value in self._secrets:
                     continue
                 self._secrets.add(value)
                 if self.github:
@@ -146,7 +160,7 @@ class Output:
         with self._lock:
             for value in {secret, *secret.splitlines()}:
                 value = value.strip()
-                if len(value) < 3:
+                if len(value) < MIN_SECRET:
                     continue
                 patterns = set(self._patterns) | {value} | _encodings(value)
                 self._patterns = sorted(patterns, key=len, reverse=True)

@@ -214,7 +214,33 @@ def test_mask_once_per_value_and_short_values_ignored(tmp_path: Path) -> None:
     run.out.mask("abcdef")
     run.out.mask("ab")
     run.out.mask(None)
-    assert run.stdout.getvalue() == "::add-mask::abcdef\n"
+    lines = run.stdout.getvalue().splitlines()
+    assert lines[0] == "::add-mask::abcdef"
+    assert [line for line in lines if "add-mask" in line] == ["::add-mask::abcdef"]
+
+
+@pytest.mark.parametrize("actions", [True, False])
+def test_a_credential_too_short_to_redact_is_said_once_never_shown(
+    tmp_path: Path, actions: bool
+) -> None:
+    """Masking "q7" would blank every "q7" in the log (and show the secret by its gaps):
+    it is not masked, and a warning says so once, without the value."""
+    run = make(tmp_path, actions=actions)
+    run.out.mask("q7")
+    run.out.mask("q7")
+    run.out.mask("x")
+    said = run.stdout.getvalue() + run.stderr.getvalue()
+    assert "add-mask" not in said
+    warnings = [line for line in said.splitlines() if "too short to be redacted" in line]
+    assert len(warnings) == 1 and "q7" not in said
+    assert "a credential of 2 character(s) is in use" in warnings[0]
+    run.out.info("digest sha256:q7q7")
+    assert run.stdout.getvalue().endswith("digest sha256:q7q7\n")  # the log stays readable
+    three = make(tmp_path, actions=actions)
+    three.out.mask("q7z")
+    three.out.info("token q7z")
+    assert three.stdout.getvalue().endswith("token ***\n")
+    assert "too short" not in three.stdout.getvalue() + three.stderr.getvalue()
 
 
 # ---------------------------------------------------------- summary/outputs
