@@ -210,10 +210,9 @@ class Output:
             self._write(self._stream, message + "\n")
 
     def note(self, message: str) -> None:
-        """Information beside a result that stdout carries alone (``key=value`` lines a
-        script reads): on stderr, never mixed into the result."""
-        if not self.quiet:
-            self._write(self._err, message + "\n")
+        """Information beside a result that stdout carries alone (``quiet``: ``key=value``
+        lines a script reads): on stderr, never mixed into the result."""
+        self._write(self._err, message + "\n")
 
     def detail(self, message: str) -> None:
         """Secondary information: dimmed locally."""

@@ -518,6 +518,7 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     """
     from ..stages.republish_check import check_bases
 
+    state.output.quiet = True  # stdout is the key=value lines; workflow commands go to stderr
     cfg = state.load_config(config_path)
     result = check_bases(cfg, options.notes_dir_of(cfg, notes_dir), state.clients)
     state.output.print_text(

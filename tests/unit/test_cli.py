@@ -424,3 +424,15 @@ def test_publish_with_no_digest_records_stops_before_asking_a_registry(cli, tmp_
     result = cli("publish", "v2.0.0", "--digests", str(tmp_path / "digests"), "--dry-run")
     assert result.exit_code == 2, result.output
     assert "no digest records in" in result.output and "no registry was asked" in result.output
+
+
+@pytest.mark.parametrize("actions", [False, True])
+def test_republish_check_keeps_stdout_to_its_key_value_lines(cli, tmp_path, actions):
+    """Before the first stable release: the four lines on stdout, the warning on stderr,
+    in Actions too (where it is a ::warning), so `eval "$(publisher republish-check)"` works."""
+    env = {"GITHUB_ACTIONS": "true"} if actions else None
+    result = cli("republish-check", "--notes-dir", str(tmp_path), env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "release=\nchanged=false\nlines=\nfrozen=\n"
+    assert "no stable release is recorded in" in result.stderr
+    assert ("::warning::" in result.stderr) is actions
