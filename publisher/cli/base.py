@@ -531,8 +531,12 @@ class JsonCommand(click.Command):
             error = refusal_error(exc)
             json_wanted = wants_json and any(p.name == "as_json" for p in self.params)
             if json_wanted and error is not None:
+                from ..adapters.output import Output
+
                 document = {"ok": False, "error": error.to_dict()}
-                _echo_own_output(json.dumps(document, indent=2, sort_keys=True))
+                # redacted as every output is: a refused value may be a secret or a URL's
+                text = Output(quiet=True).redact(json.dumps(document, indent=2, sort_keys=True))
+                _echo_own_output(text)
             raise _said_as_every_error(exc, json_mode=json_wanted) from exc.__cause__
 
 

@@ -332,6 +332,19 @@ def test_publisher_alone_still_shows_its_help(cli):
     assert "Commands:" in result.output and "error:" not in result.output
 
 
+def test_a_refused_value_is_redacted_in_the_json_document_as_on_stderr(cli):
+    """A secret or a URL's password given where click refuses it never reaches stdout."""
+    token = "sekrit-token-value"
+    for value in (token, "https://me:hunter2hunter2@host"):
+        result = cli(
+            "release", "v1.0.0", "--dry-run", "--json", "--jobs", value,
+            env={"DOCKERHUB_TOKEN": token},
+        )  # fmt: skip
+        assert result.exit_code == 2, result.output
+        assert token not in result.output and "hunter2hunter2" not in result.output
+        assert "Invalid value for '--jobs'" in json.loads(result.stdout)["error"]["message"]
+
+
 def test_click_refusals_are_annotated_in_github_actions(cli):
     """A bad value from the workflow (PUBLISHER_QEMU=bogus) or the command line is an
     ::error annotation in Actions, as publisher's own usage errors are."""
