@@ -495,7 +495,31 @@ def _said_as_every_error(
     return exc
 
 
-class JsonCommand(click.Command):
+class _SaysRefusals(click.Command):
+    """The one place a command line click refuses, for the group and for every command,
+    is turned into publisher's report of it (``_said_as_every_error``)."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # Before parsing, which consumes ``args``; an argument after ``--`` is not an option.
+        wants_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.ClickException as exc:
+            json_mode = self.refused(exc, wants_json=wants_json)
+            raise _said_as_every_error(exc, json_mode=json_mode) from exc.__cause__
+
+    def refused(self, exc: click.ClickException, *, wants_json: bool) -> bool:
+        """Report ``exc`` beyond stderr where the command does; True when stdout took it."""
+        return False
+
+
+class JsonCommand(_SaysRefusals):
     """A command whose click refusals (an unknown option, a missing argument, an
     out-of-range value: exit 2, in click's words) are reported as every other failure
     is: ``error: usage error: ...`` and a tip on stderr, ``{"ok": false, "error": ...}``
@@ -516,28 +540,17 @@ class JsonCommand(click.Command):
             )
         )
 
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: Any,
-    ) -> click.Context:
-        # Before parsing, which consumes ``args``; an argument after ``--`` is not an option.
-        wants_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
-        try:
-            return super().make_context(info_name, args, parent=parent, **extra)
-        except click.UsageError as exc:
-            error = refusal_error(exc)
-            json_wanted = wants_json and any(p.name == "as_json" for p in self.params)
-            if json_wanted and error is not None:
-                from ..adapters.output import Output
+    def refused(self, exc: click.ClickException, *, wants_json: bool) -> bool:
+        error = refusal_error(exc)
+        json_wanted = wants_json and any(p.name == "as_json" for p in self.params)
+        if json_wanted and error is not None:
+            from ..adapters.output import Output
 
-                document = {"ok": False, "error": error.to_dict()}
-                # redacted as every output is: a refused value may be a secret or a URL's
-                text = Output(quiet=True).redact(json.dumps(document, indent=2, sort_keys=True))
-                _echo_own_output(text)
-            raise _said_as_every_error(exc, json_mode=json_wanted) from exc.__cause__
+            document = {"ok": False, "error": error.to_dict()}
+            # redacted as every output is: a refused value may be a secret or a URL's
+            text = Output(quiet=True).redact(json.dumps(document, indent=2, sort_keys=True))
+            _echo_own_output(text)
+        return json_wanted
 
 
 def _stdout_failed(exc: OSError) -> int:
@@ -559,8 +572,9 @@ def _echo_own_output(text: str) -> None:
         raise click.exceptions.Exit(_stdout_failed(exc)) from None
 
 
-class LazyGroup(click.Group):
-    """A group whose commands are imported on first use."""
+class LazyGroup(_SaysRefusals, click.Group):
+    """A group whose commands are imported on first use (its own refused options,
+    `publisher --bogus`, said as its commands' are)."""
 
     command_class = JsonCommand
 
@@ -571,18 +585,6 @@ class LazyGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
             importlib.import_module(f"{__package__}.{COMMAND_MODULES[cmd_name]}")
         return super().get_command(ctx, cmd_name)
-
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: Any,
-    ) -> click.Context:
-        try:
-            return super().make_context(info_name, args, parent=parent, **extra)
-        except click.ClickException as exc:  # publisher's own options (`publisher --bogus`)
-            raise _said_as_every_error(exc) from exc.__cause__
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
