@@ -66,6 +66,7 @@ from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 if sys.version_info < (3, 9):  # noqa: UP036  (vendored copies meet older interpreters)
     # Exit 17, "cannot proceed", as every other refusal of resolve's (1 is a bug).
     sys.stderr.write(
+        "resolve: decision=none error=python-too-old\n"
         f"resolve.py needs Python 3.9 or newer, this is {sys.version.split()[0]}: install a "
         "newer python3, or start the stack with start.sh, which needs no Python\n"
     )
@@ -93,15 +94,21 @@ class Problem(Exception):
 
 
 class ResolveError(Problem):
-    """Invalid input (exit 2); :class:`PinsError` is an unreadable pins file (exit 3)."""
+    """Invalid input (exit 2); :class:`PinsError` is an unreadable pins file (exit 3).
+
+    ``error`` is the word the ``decision=none error=…`` line gives a script for it (start.sh
+    uses the same words for the same exit codes).
+    """
 
     exit_code = EXIT_INVALID_INPUT
+    error = "invalid-input"
 
 
 class WorkdirError(ResolveError):
     """The current directory is gone: nothing relative can be read (exit 17)."""
 
     exit_code = EXIT_CANNOT_PROCEED
+    error = "file-access"
 
 
 def _working_directory() -> Path:
@@ -121,6 +128,7 @@ def _working_directory() -> Path:
 
 class PinsError(ResolveError):
     exit_code = EXIT_PINS
+    error = "pins-file"
 
     def __init__(self, message: str, *, source: str, hint: str | None = None) -> None:
         super().__init__(f"{source}: {message}", hint=hint)
@@ -2991,8 +2999,12 @@ def tip_lines(hint: str) -> str:
 
 
 def error_text(exc: ResolveError) -> str:
-    """How both entry points (this module and ``publisher resolve``) word an error."""
-    return f"error: {exc.message}\n" + (tip_lines(exc.hint) if exc.hint else "")
+    """How both entry points (this module and ``publisher resolve``) word an error: first
+    the ``decision=`` line every outcome has (``decision=none error=<word>``: no decision
+    was made), as the launcher's ``start: decision=none error=<word>``."""
+    return f"resolve: decision=none error={exc.error}\nerror: {exc.message}\n" + (
+        tip_lines(exc.hint) if exc.hint else ""
+    )
 
 
 # --------------------------------------------------------------------------- entry point
@@ -3056,6 +3068,7 @@ def main(
         where = f" {exc.filename}" if exc.filename else ""
         problem = ResolveError(f"cannot use{where}: {exc.strerror or exc}")
         problem.exit_code = EXIT_CANNOT_PROCEED
+        problem.error = WorkdirError.error
         stderr.write(error_text(problem))
         return EXIT_CANNOT_PROCEED
     stdout.write(text)

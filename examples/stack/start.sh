@@ -35,13 +35,32 @@
 # to do); 2 invalid setting; 3 missing or broken pins file; 10 docker or compose
 # missing, or the docker engine does not answer (within 10 s) or refuses this user;
 # 130/143 stopped by SIGINT/SIGTERM; anything else: compose failed (its own message above).
+# stderr has one `start: decision=` line: decision=use-prebuilt|build-locally|cannot-proceed
+# availability=CLASS, or, stopped before deciding, decision=none error=invalid-input (2),
+# pins-file (3), docker-unavailable (10) or file-access (17: TMPDIR not writable).
 set -u
 # zsh start.sh: read as sh (zsh's own path and status, which PATH and $? are, are not
 # used as variables here either).
 [ -z "${ZSH_VERSION:-}" ] || emulate sh
 
 say() { printf 'start: %s\n' "$*" >&2; }
-fail() { code=$1; shift; say "error: $*"; exit "$code"; }
+# Every run says one decision= line a script can read: a stop before any decision says
+# decision=none and a word for what went wrong (resolve says the same words).
+decision_said=
+fail() {
+  code=$1
+  shift
+  if [ -z "$decision_said" ]; then
+    case $code in
+      2) say "decision=none error=invalid-input" ;;
+      3) say "decision=none error=pins-file" ;;
+      10) say "decision=none error=docker-unavailable" ;;
+      *) say "decision=none error=file-access" ;;  # 17: a file or folder it cannot use
+    esac
+  fi
+  say "error: $*"
+  exit "$code"
+}
 
 # The folder of the script itself, also when started through a symlink to it (a
 # ~/bin/php-stack -> .../stack/start.sh): its pins file, compose.yaml and dockerfiles
@@ -55,7 +74,8 @@ while [ -h "$script" ] && [ "$hops" -lt 40 ] && target=$(readlink -- "$script" 2
   hops=$((hops + 1))
 done
 case $script in */*) here=${script%/*} ;; *) here=. ;; esac
-here=$(CDPATH='' cd -- "$here" && pwd) || exit 1
+here=$(CDPATH='' cd -- "$here" && pwd) || fail 17 "cannot enter the launcher's folder $here
+start: fix: run start.sh from a folder this user may read"
 docker=${DOCKER:-docker}
 project_name=${STACK_NAME:-php-stack}
 
@@ -373,7 +393,9 @@ stand_in=$(pin PHP_STAND_IN)
 
 # ------------------------------------------------------------------ docker and compose
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/php-stack.XXXXXX") || exit 1
+work=$(mktemp -d "${TMPDIR:-/tmp}/php-stack.XXXXXX") \
+  || fail 17 "cannot create a temporary folder in ${TMPDIR:-/tmp} (TMPDIR)
+start: fix: set TMPDIR to a writable folder, or unset it"
 trap 'rm -rf "$work"' EXIT
 pid=
 # Pulls and engine calls run in the background (for their deadlines): stop them with
@@ -579,6 +601,7 @@ problem() {
 
 # decided DECISION AVAILABILITY WHY [FIX]: the one line tests and people read.
 decided() {
+  decision_said=1
   say "decision=$1 availability=$2"
   say "why: $3"
   if [ -n "${4:-}" ]; then say "fix: $4"; fi

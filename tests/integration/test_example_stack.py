@@ -297,11 +297,16 @@ def launch(
     """Run start.sh with dash (or ``shell``); return the process and its decision line's fields."""
     interpreter = shell or (shutil.which("dash") or "sh",)
     proc = run(*interpreter, str(stack / "start.sh"), env=env, check=False, cwd=cwd)
+    return proc, decision_fields(proc.stderr)
+
+
+def decision_fields(stderr: str) -> dict[str, str]:
+    """The fields of the launcher's ``start: decision=`` line."""
     fields: dict[str, str] = {}
-    for line in proc.stderr.splitlines():
+    for line in stderr.splitlines():
         if line.startswith("start: decision="):
             fields = dict(part.split("=", 1) for part in line[len("start: ") :].split())
-    return proc, fields
+    return fields
 
 
 def resolve(
@@ -756,7 +761,7 @@ def test_invalid_settings_are_exit_2_in_both(
     answer, _ = resolve(env, tmp_path)
     proc, fields = launch(world, env)
     assert (answer.returncode, proc.returncode) == (2, 2), proc.stderr
-    assert fields == {}
+    no_decision(proc, fields, answer, "invalid-input")
     for stderr in (answer.stderr, proc.stderr):
         assert f"{name}='{value}' is not valid" in stderr
         assert accepted in stderr
@@ -775,7 +780,7 @@ def test_an_invalid_setting_is_exit_2_in_both_even_without_a_pins_file(
     answer, _ = resolve(env, tmp_path)
     proc, fields = launch(world, env)
     assert (answer.returncode, proc.returncode) == (2, 2), proc.stderr
-    assert fields == {}
+    no_decision(proc, fields, answer, "invalid-input")
     for stderr in (answer.stderr, proc.stderr):
         assert f"{name}='{value}' is not valid" in stderr, stderr
 
@@ -799,7 +804,7 @@ def test_a_host_name_no_dns_holds_is_exit_2_in_both(
     answer, _ = resolve(env, tmp_path)
     proc, fields = launch(world, env)
     assert (answer.returncode, proc.returncode) == (2, 2), proc.stderr
-    assert fields == {}
+    no_decision(proc, fields, answer, "invalid-input")
     for stderr in (answer.stderr, proc.stderr):
         assert problem in stderr, stderr
 
@@ -852,7 +857,7 @@ def test_no_php_version_and_no_default_line_is_said_alike(
     answer, _ = resolve(env, tmp_path)
     proc, fields = launch(world, env)
     assert (answer.returncode, proc.returncode) == (2, 2), proc.stderr
-    assert fields == {}
+    no_decision(proc, fields, answer, "invalid-input")
     words = "PHP_VERSION is not set (and the pins file names no default line)"
     assert f"start: error: {words}\n" in proc.stderr
     assert f"error: {words}\n" in answer.stderr
@@ -1043,7 +1048,7 @@ def test_a_broken_pins_file_is_exit_3_in_both(
     answer, _ = resolve(env, tmp_path)
     proc, fields = launch(world, env)
     assert (answer.returncode, proc.returncode) == (3, 3), proc.stderr + answer.stderr
-    assert fields == {}
+    no_decision(proc, fields, answer, "pins-file")
     lines = world.pins.read_text().splitlines()
     n = next(i for i, line in enumerate(lines, 1) if line.startswith("PHP_IMAGE_8_4="))
     words = f"{path}: {BROKEN_PINS[case].format(n=n, end=len(lines) + 1)}"
@@ -1061,6 +1066,21 @@ SHELLS = {
     "zsh": ("zsh",),
     "busybox-ash": ("busybox", "ash"),
 }
+
+
+def no_decision(
+    proc: subprocess.CompletedProcess[str],
+    fields: dict[str, str],
+    answer: subprocess.CompletedProcess[str] | None,
+    error: str,
+) -> None:
+    """A stop before any decision: still one decision= line, the same in both tools."""
+    assert fields == {"decision": "none", "error": error}, proc.stderr
+    assert proc.stderr.count("start: decision=") == 1, proc.stderr
+    if answer is not None:
+        assert answer.stderr.startswith(f"resolve: decision=none error={error}\nerror: "), (
+            answer.stderr
+        )
 
 
 def said(proc: subprocess.CompletedProcess[str]) -> list[str]:
@@ -1163,6 +1183,7 @@ def test_a_docker_engine_that_never_answers_is_exit_10_not_a_silent_wait(
     finally:
         silent.close()
     assert proc.returncode == 10, proc.stderr
+    no_decision(proc, decision_fields(proc.stderr), None, "docker-unavailable")
     assert "start: error: the docker engine does not answer (it took the connection" in proc.stderr
     assert "restart Docker Desktop" in proc.stderr
     assert time.monotonic() - began < 30
@@ -1177,6 +1198,7 @@ def test_a_stopped_engine_and_a_user_outside_the_docker_group_are_told_apart(
     env = launcher_env(world, project, tmp_path, DOCKER_HOST="unix:///nonexistent/docker.sock")
     proc = run(dash, str(STACK / "start.sh"), env=env, check=False, timeout=60)
     assert proc.returncode == 10, proc.stderr
+    no_decision(proc, decision_fields(proc.stderr), None, "docker-unavailable")
     assert (
         "start: error: the docker engine does not answer: Cannot connect to the Docker "
         "daemon at unix:///nonexistent/docker.sock" in proc.stderr
@@ -1234,6 +1256,7 @@ def test_compose_v1_or_a_standalone_compose_is_said_with_its_fix(
     env["PATH"] = str(bin_dir)
     proc = run(shutil.which("dash") or "sh", str(STACK / "start.sh"), env=env, check=False)
     assert proc.returncode == 10, proc.stderr
+    no_decision(proc, decision_fields(proc.stderr), None, "docker-unavailable")
     said = {
         "none": "start: error: docker compose v2 is missing\n",
         "v1": "start: error: docker compose v2 is missing: only docker-compose 1.29.2 (compose v1, "
@@ -1245,6 +1268,18 @@ def test_compose_v1_or_a_standalone_compose_is_said_with_its_fix(
         assert f'ln -s "{compose}" "{plugins}/docker-compose"' in proc.stderr
     else:
         assert "start: fix: install the compose plugin" in proc.stderr
+
+
+def test_an_unwritable_tmpdir_is_said_not_a_bare_exit_1(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """mktemp fails on a TMPDIR that is gone: exit 17 with the fix, decision=none."""
+    env = launcher_env(world, project, tmp_path, TMPDIR=str(tmp_path / "gone"))
+    proc, fields = launch(world, env)
+    assert proc.returncode == 17, proc.stderr
+    no_decision(proc, fields, None, "file-access")
+    assert f"start: error: cannot create a temporary folder in {tmp_path / 'gone'}" in proc.stderr
+    assert "start: fix: set TMPDIR to a writable folder" in proc.stderr
 
 
 def test_a_pins_file_from_before_a_republish_still_pulls_its_digest(

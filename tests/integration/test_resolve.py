@@ -279,7 +279,9 @@ def test_a_removed_working_directory_is_said_not_a_traceback(
     )
     assert run.returncode == EXIT_CANNOT_PROCEED, run.stderr
     assert "Traceback" not in run.stderr and run.stdout == ""
-    assert run.stderr.startswith("error: the current directory cannot be read")
+    assert run.stderr.startswith(
+        "resolve: decision=none error=file-access\nerror: the current directory cannot be read"
+    )
     assert 'cd "$PWD"' in run.stderr
 
 
@@ -928,4 +930,7 @@ def test_the_single_file_runs_on_python_3_9_without_packages(
             [str(older[-1]), "-I", str(vendored), "--help"], capture_output=True, text=True
         )
         assert old.returncode == 17  # cannot proceed, as the exit-code table says
-        assert old.stderr.startswith("resolve.py needs Python 3.9 or newer, this is 3.8.")
+        assert old.stderr.startswith(
+            "resolve: decision=none error=python-too-old\n"
+            "resolve.py needs Python 3.9 or newer, this is 3.8."
+        )

@@ -1060,7 +1060,9 @@ def test_both_entry_points_word_an_error_alike(
     result = CliRunner().invoke(main, ["resolve", *argv], env={"STACK_RELEASE": None})
     assert result.exit_code == code
     assert result.stderr == err.getvalue()
-    assert err.getvalue().startswith("error: ") and "\n  tip: " in err.getvalue()
+    word = {2: "invalid-input", 3: "pins-file"}[code]
+    assert err.getvalue().startswith(f"resolve: decision=none error={word}\nerror: ")
+    assert "\n  tip: " in err.getvalue()
 
 
 @pytest.mark.parametrize("argv", [["--bogus"], ["--format", "yaml"]])
