@@ -1805,11 +1805,26 @@ CACHE_TIMEOUT = 0.5
 PLATFORM_CHECK_TIMEOUT = 2.0
 
 
-def docker_socket(env: Mapping[str, str]) -> str | None:
-    """The docker (or podman) API socket to ask, or None (remote or no daemon)."""
+def docker_address(env: Mapping[str, str]) -> str | tuple[str, int] | None:
+    """The docker (or podman) engine to ask, as the docker CLI picks it from ``DOCKER_HOST``
+    or the usual sockets: a unix socket's path, ``(host, port)`` for a plain ``tcp://``
+    engine; None when none is found or resolve cannot speak to it (``ssh://``, TLS)."""
     host = env.get("DOCKER_HOST", "")
     if host:
-        return host[len("unix://") :] if host.startswith("unix://") else None
+        if host.startswith("unix://"):
+            return host[len("unix://") :]
+        if (
+            host.startswith("tcp://")
+            and not env.get("DOCKER_TLS_VERIFY")
+            and not env.get("DOCKER_TLS")
+        ):
+            try:
+                parts = urlsplit(host)
+                port = parts.port or 2375
+            except ValueError:
+                return None
+            return (parts.hostname, port) if parts.hostname else None
+        return None
     candidates = ["/var/run/docker.sock"]
     if env.get("HOME"):
         candidates.append(str(Path(env["HOME"]) / ".docker" / "run" / "docker.sock"))
@@ -1818,14 +1833,29 @@ def docker_socket(env: Mapping[str, str]) -> str | None:
     return next((c for c in candidates if os.path.exists(c)), None)
 
 
+def docker_socket(env: Mapping[str, str]) -> str | None:
+    """The docker (or podman) API unix socket to ask, or None (remote or no daemon)."""
+    address = docker_address(env)
+    return address if isinstance(address, str) else None
+
+
 def _docker_api(
-    path: str, method: str, target: str, timeout: float, body: bytes = b"", want: int = 204
+    address: str | tuple[str, int],
+    method: str,
+    target: str,
+    timeout: float,
+    body: bytes = b"",
+    want: int = 204,
 ) -> bytes:
-    """One request to the docker API's unix socket; ValueError unless it answers ``want``."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    """One request to the docker API (its unix socket, or a plain tcp:// engine); ValueError
+    unless it answers ``want``."""
+    if isinstance(address, str):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    else:
+        sock = socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET)
     sock.settimeout(timeout)
     try:
-        sock.connect(path)
+        sock.connect(address)
         status, _, answer = _exchange(sock, method, "localhost", target, {}, MAX_SMALL_BYTES, body)
     finally:
         sock.close()
@@ -1844,12 +1874,12 @@ def cached_image(
     """A Result (CACHED) when the local docker image store has ``reference`` for
     ``platform``; None when it does not, or when there is no local daemon to ask.
 
-    One request to the daemon's unix socket (``GET /images/<ref>/json``; two more
-    for another platform of a multi-platform image), so a cached start needs no
-    registry at all and works offline.
+    One request to the daemon's socket (``GET /images/<ref>/json``; two more for
+    another platform of a multi-platform image), so a cached start needs no registry
+    at all and works offline.
     """
     env = os.environ if env is None else env
-    path = docker_socket(env)
+    path = docker_address(env)
     if path is None:
         return None
     start = time.monotonic()
@@ -1880,6 +1910,55 @@ def cached_image(
         digest=digest,
         platforms=(platform,),
         elapsed=time.monotonic() - start,
+    )
+
+
+def engine_platform(env: Mapping[str, str], timeout: float) -> str | None:
+    """The platform the docker engine runs containers for (``GET /version``: its ``Os``
+    and ``Arch``, as ``docker version`` shows them), or None when no engine answers."""
+    address = docker_address(env)
+    if address is None:
+        return None
+    try:
+        data = json.loads(_docker_api(address, "GET", "/version", timeout, want=200))
+        os_name, arch = data.get("Os"), data.get("Arch")
+    except (OSError, ValueError, LookupError, TypeError, AttributeError, _Truncated, _Malformed):
+        return None
+    if not isinstance(os_name, str) or not isinstance(arch, str) or not os_name or not arch:
+        return None
+    return f"{os_name.lower()}/{_ARCH_ALIASES.get(arch.lower(), arch.lower())}"
+
+
+def asks_engine(env: Mapping[str, str], system: str) -> bool:
+    """Whether the engine may run another platform than this machine (pure): any engine but
+    a local one on Linux, whose kernel is this machine's. On macOS the engine is a VM (of
+    either architecture: Colima's ``--arch``, a Rosetta shell); DOCKER_HOST may be anywhere."""
+    host = env.get("DOCKER_HOST", "")
+    return system != "Linux" or (bool(host) and not host.startswith("unix://"))
+
+
+def run_platform(
+    env: Mapping[str, str], timeout: float, system: str | None = None
+) -> tuple[str, str | None]:
+    """The platform to run when PHP_IMAGE_PLATFORM is not set, as the launcher picks it: the
+    docker engine's (the image runs there), else this machine's; and a note when DOCKER_HOST
+    names an engine elsewhere that could not be asked."""
+    if system is None:
+        system = os.uname().sysname if hasattr(os, "uname") else ""
+    if not asks_engine(env, system):
+        return detect_host_platform(), None
+    found = engine_platform(env, timeout)
+    if found is not None:
+        return found, None
+    host = detect_host_platform()
+    docker_host = env.get("DOCKER_HOST", "")
+    if not docker_host or docker_host.startswith("unix://"):
+        return host, None  # the engine of this machine (or none): the same platform
+    shown = hide_credentials(docker_host) or docker_host
+    return host, (
+        f"the docker engine at DOCKER_HOST={shown} could not be asked its platform (resolve "
+        f"speaks to unix:// and plain tcp:// engines, within {timeout:g} s): this machine's "
+        f"{host} is used; set {ENV_PLATFORM} to the engine's (`docker version` shows it)"
     )
 
 
@@ -1969,7 +2048,7 @@ OPTIONS: tuple[Option, ...] = (
         ENV_PLATFORM,
         "--platform",
         "linux/amd64|linux/arm64",
-        "Platform to run (default: the host's, linux/arm64 on Apple Silicon).",
+        "Platform to run (default: the docker engine's, linux/arm64 on Apple Silicon).",
     ),
     Option(
         ENV_REPOSITORY,
@@ -2015,7 +2094,7 @@ class Inputs:
     allow_fallback: bool = True
     registry: RegistryChoice = RegistryChoice.CANONICAL
     pma_image: str | None = None
-    platform: str | None = None  # None: the host's
+    platform: str | None = None  # None: the docker engine's (run_platform)
     repository: Repository | None = None
     mirror_repository: Repository | None = None
     pins: str | None = None  # None: ./release-notes/<release>.env if present
@@ -2861,7 +2940,7 @@ def resolve(
     ``env`` defaults to ``os.environ`` (also used for registry credentials and
     proxies); ``overrides`` are flag values keyed by the variable names (see
     OPTIONS, plus ``--matrix``); ``cwd`` anchors relative paths; ``host``
-    overrides host platform detection; ``probe`` and ``cache`` replace the
+    overrides the platform detection (the engine's, see :func:`run_platform`); ``probe`` and ``cache`` replace the
     registry probe and the local image store lookup (None: never look there).
     Raises ResolveError (invalid input) or PinsError (unreadable pins file); an
     unusable image is a Decision, not an exception.
@@ -2880,7 +2959,6 @@ def resolve(
     if not inputs.cache_check:
         cache_fn = None
     base = Path(cwd) if cwd is not None else _working_directory()
-    platform = inputs.platform or host or detect_host_platform()
     pins = load_pins(inputs.pins, inputs.release, cwd=base)
     if inputs.matrix is not None and pins is None:
         path = inputs.matrix if Path(inputs.matrix).is_absolute() else str(base / inputs.matrix)
@@ -2890,7 +2968,12 @@ def resolve(
             repository=inputs.repository or canonical,
             mirror_repository=inputs.mirror_repository or mirror,
         )
+    platform, engine_note = inputs.platform or host, None
+    if platform is None:  # the engine's, where the image will run (as the launcher's)
+        platform, engine_note = run_platform(env, min(CACHE_TIMEOUT, inputs.timeout / 4))
     choice = choose(inputs, pins, platform)
+    if engine_note is not None:
+        choice = replace(choice, note="; ".join(filter(None, (choice.note, engine_note))))
 
     def available(reference: str, target: Target | None) -> Result:
         if cache_fn is not None:

@@ -463,8 +463,10 @@ start: fix: add yourself to the docker group (sudo usermod -aG docker \"\$USER\"
   fail 10 "the docker engine does not answer${said:+: $said}
 start: fix: start Docker Desktop, or the docker service (sudo systemctl start docker); if it is running, \`$docker context ls\` and DOCKER_HOST say which engine is asked"
 }
+# The image runs on the engine, whatever this machine is (a remote DOCKER_HOST, a Rosetta
+# shell on Apple Silicon whose uname says x86_64): its platform, as resolve takes it. One
+# the pins file does not list (linux/arm, a Windows engine) is platform-missing, not exit 2.
 platform=${PHP_IMAGE_PLATFORM:-$engine_platform}
-platform_or_fail "$platform"
 
 # ------------------------------------------------------------------ what to run
 

@@ -43,7 +43,7 @@ from publisher.resolve import detect_host_platform
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
 from tests.support.builds import quiet_runner
-from tests.support.sockets import FixedAnswer, Silent, TcpRelay
+from tests.support.sockets import EngineVersion, FixedAnswer, Silent, TcpRelay
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -1168,6 +1168,33 @@ def test_a_tls_failure_is_unreachable_in_both(world: World, project: str, tmp_pa
     assert (answer.returncode, proc.returncode) == (17, 17)
     for text in (proc.stderr, decision["fix"]):
         assert "check the network or proxy" in text
+
+
+def test_both_take_the_platform_of_the_engine_not_of_this_machine(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """The image runs on the docker engine: one elsewhere (DOCKER_HOST) on another platform
+    than this machine's is the platform both tools decide for. (The pins list only this
+    machine's platform: both say the engine's is missing, without a registry request.)"""
+    engine = EngineVersion(OTHER)
+    env = launcher_env(
+        world, project, tmp_path, DOCKER_HOST=f"tcp://{engine.host}",
+        ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    try:
+        answer, decision = resolve(env, tmp_path)
+        proc, fields = launch(world, env)
+    finally:
+        engine.close()
+    assert fields == {"decision": "cannot-proceed", "availability": "platform-missing"}, proc.stderr
+    assert (decision.get("availability"), decision.get("platform")) == (
+        "platform-missing",
+        OTHER,
+    ), answer.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17)
+    for text in (proc.stderr, decision["reason"]):
+        assert f"platform {OTHER} missing" in text, text
+    assert any(path.endswith("/version") for path in engine.paths)
 
 
 def test_a_docker_engine_that_never_answers_is_exit_10_not_a_silent_wait(

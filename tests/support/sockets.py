@@ -7,6 +7,8 @@ Built on it:
 * ``Silent``       accepts and never answers: a registry that hangs
 * ``FixedAnswer``  answers every request with one canned HTTP response (401, 429, ...)
 * ``TcpRelay``     relays bytes to an upstream; ``close()`` takes the upstream "offline"
+* ``EngineVersion`` a docker engine elsewhere (``DOCKER_HOST=tcp://``) that runs another
+  platform: it answers ``/_ping`` and ``/version`` as docker 26 on ``os/arch``, nothing else
 
 ``relay(a, b)`` copies two sockets into each other until both sides are done
 (also used by ``ConnectProxy``).
@@ -15,6 +17,7 @@ Built on it:
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 from typing import Self
@@ -131,3 +134,50 @@ class TcpRelay(Listener):
 
     def handle(self, conn: socket.socket) -> None:
         relay(conn, self.keep(socket.create_connection(self.upstream)))
+
+
+class EngineVersion(Listener):
+    """A remote docker engine's ``/_ping`` and ``/version`` (docker 26 on ``platform``), for
+    ``DOCKER_HOST=tcp://HOST``: what ``docker version`` and resolve ask to learn the engine's
+    platform. Any other request is answered 404, as for an image it does not hold."""
+
+    def __init__(self, platform: str) -> None:
+        os_name, arch = platform.split("/")
+        self.version = json.dumps(
+            {
+                "Version": "26.1.5", "ApiVersion": "1.45", "MinAPIVersion": "1.24",
+                "Os": os_name, "Arch": arch, "KernelVersion": "6.1.0", "GoVersion": "go1.22",
+                "GitCommit": "stand-in", "BuildTime": "2026-01-01T00:00:00.000000000+00:00",
+                "Platform": {"Name": "EngineVersion stand-in"},
+                "Components": [{"Name": "Engine", "Version": "26.1.5", "Details": {
+                    "ApiVersion": "1.45", "Arch": arch, "Os": os_name, "MinAPIVersion": "1.24",
+                }}],
+            }
+        ).encode()  # fmt: skip
+        self.paths: list[str] = []
+        super().__init__()
+
+    def handle(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            seen = b""
+            while b"\r\n\r\n" not in seen and len(seen) < 65536:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                seen += data
+            method, path, *_ = [*seen.split(b"\r\n", 1)[0].decode("latin-1").split(" "), "", ""]
+            self.paths.append(path)
+            headers = {"Api-Version": "1.45", "Ostype": "linux", "Content-Type": "text/plain"}
+            if path.rstrip("/").endswith("/_ping"):
+                status, body = "200 OK", b"OK"
+            elif path.split("?")[0].endswith("/version"):
+                status, body = "200 OK", self.version
+                headers["Content-Type"] = "application/json"
+            else:
+                status, body = "404 Not Found", b'{"message":"no such image (stand-in engine)"}'
+                headers["Content-Type"] = "application/json"
+            head = [f"HTTP/1.1 {status}", "Connection: close", f"Content-Length: {len(body)}"]
+            head += [f"{k}: {v}" for k, v in headers.items()]
+            answer = ("\r\n".join(head) + "\r\n\r\n").encode()
+            conn.sendall(answer + (b"" if method == "HEAD" else body))

@@ -1117,3 +1117,31 @@ def test_without_secrets_drops_userinfo_and_every_echoed_form_of_the_password() 
     assert resolving.without_secrets("https://h/v2/x?n=1") == "https://h/v2/x?n=1"
     # A reference by digest is not a URL with a user: it is left as it is.
     assert resolving.without_secrets("docker://php@sha256:abc") == "docker://php@sha256:abc"
+
+
+@pytest.mark.parametrize(
+    ("system", "docker_host", "asks"),
+    [
+        ("Linux", None, False),  # this kernel runs the containers
+        ("Linux", "unix:///run/user/1000/docker.sock", False),
+        ("Linux", "tcp://build-box:2375", True),  # an engine elsewhere
+        ("Linux", "ssh://me@build-box", True),
+        ("Darwin", None, True),  # a VM: Colima --arch x86_64, a Rosetta shell
+        ("Darwin", "unix:///Users/me/.colima/default/docker.sock", True),
+    ],
+)
+def test_the_engine_is_asked_its_platform_unless_it_is_this_linux_kernel(
+    system: str, docker_host: str | None, asks: bool
+) -> None:
+    env = {"DOCKER_HOST": docker_host} if docker_host else {}
+    assert resolving.asks_engine(env, system) is asks
+
+
+def test_an_engine_that_cannot_be_asked_is_said_in_a_note() -> None:
+    """ssh:// (resolve does not speak it): this machine's platform, and what to set."""
+    platform, note = resolving.run_platform({"DOCKER_HOST": "ssh://me@box"}, 0.5, "Linux")
+    assert platform == resolving.detect_host_platform()
+    assert note is not None
+    assert "DOCKER_HOST=ssh://***@box could not be asked its platform" in note
+    assert "set PHP_IMAGE_PLATFORM to the engine's" in note
+    assert resolving.run_platform({}, 0.5, "Linux") == (platform, None)
