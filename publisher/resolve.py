@@ -1992,8 +1992,9 @@ MAX_TIMEOUT = 60.0
 #: remote registry, so a missing local image is never pulled from somewhere else.
 LOCAL_DOMAIN = "localhost"
 PINS_SCHEMA = "1"
-#: A pins file is a few KB; anything larger is not one (start.sh has the same limit).
-MAX_PINS_BYTES = 1024 * 1024
+#: A pins file is a few KB; anything larger is not one (start.sh has the same limit, which
+#: keeps its shell loop over the lines well under a second).
+MAX_PINS_BYTES = 64 * 1024
 
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
@@ -2405,7 +2406,7 @@ def load_pins(pins: str | None, release: str | None, *, cwd: Path) -> Pins | Non
             data = handle.read(MAX_PINS_BYTES + 1)
         if len(data) > MAX_PINS_BYTES:
             raise PinsError(
-                f"larger than {MAX_PINS_BYTES // (1024 * 1024)} MiB, so not a pins file",
+                f"larger than {MAX_PINS_BYTES // 1024} KiB, so not a pins file",
                 source=str(path),
                 hint=not_pins,
             )

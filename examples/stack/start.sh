@@ -311,12 +311,50 @@ fi
 [ -e "$pins" ] || fail 3 "$pins: pins file not found
 start: fix: vendor the release's vX.Y.Z.env next to this script as php-images.env, or set PHP_PINS_FILE"
 not_pins="use the pins file publisher wrote (vX.Y.Z.env), unmodified"
-# A device or a pipe is never read, nor more than 1 MiB (a pins file is a few KB).
+# A device or a pipe is never read, nor more than 64 KiB (a pins file is a few KB; the
+# shell reads 64 KiB of keys or comments in well under a second, a MiB in many seconds).
 [ -f "$pins" ] || fail 3 "$pins: not a regular file, so not a pins file
 start: fix: $not_pins"
 size=$(wc -c <"$pins") || fail 3 "$pins: cannot read the pins file"
-[ "$((size))" -le 1048576 ] || fail 3 "$pins: larger than 1 MiB, so not a pins file
+[ "$((size))" -le 65536 ] || fail 3 "$pins: larger than 64 KiB, so not a pins file
 start: fix: $not_pins"
+
+# not_utf8 FILE: "LINE BYTE" of the first byte of FILE that does not begin valid UTF-8 (the
+# start of a broken sequence, as resolve's decoder names it); nothing when it is all UTF-8.
+not_utf8() {
+  # ASCII, as publisher writes it, needs no more than tr; else od and awk read the bytes.
+  [ "$(LC_ALL=C tr -d '\000-\177' <"$1" | wc -c)" -gt 0 ] || return 0
+  od -An -v -tu1 "$1" | awk '
+    function bad(at_line, byte) { print at_line, byte; found = 1; exit }
+    BEGIN { line = 1; need = 0 }
+    {
+      for (i = 1; i <= NF; i++) {
+        b = $i + 0
+        if (need > 0) {
+          if (b < lo || b > hi) bad(lead_line, lead)
+          lo = 128; hi = 191; need--
+          continue
+        }
+        if (b == 10) line++
+        if (b < 128) continue
+        lead = b; lead_line = line; lo = 128; hi = 191
+        if (b >= 194 && b <= 223) need = 1
+        else if (b == 224) { need = 2; lo = 160 }
+        else if (b == 237) { need = 2; hi = 159 }
+        else if (b >= 225 && b <= 239) need = 2
+        else if (b == 240) { need = 3; lo = 144 }
+        else if (b == 244) { need = 3; hi = 143 }
+        else if (b >= 241 && b <= 243) need = 3
+        else bad(line, b)
+      }
+    }
+    END { if (!found && need > 0) print lead_line, lead }'
+}
+found=$(not_utf8 "$pins") || fail 3 "$pins: cannot read the pins file"
+if [ -n "$found" ]; then
+  fail 3 "$pins: line ${found% *} holds a byte that is not UTF-8 ($(printf '0x%02x' "${found#* }")): not a pins file, or one saved in another encoding
+start: fix: use the pins file publisher wrote, unmodified (download it again)"
+fi
 
 # The pins file, read as resolve reads it: KEY='value' lines (blank lines and
 # # comments aside), no key given twice; each value is kept as pin_KEY.
@@ -419,7 +457,7 @@ engine() {
     wait "$timer" && : >"$work/hung" && kill "$call" 2>/dev/null  # marked before the kill
   ) </dev/null >/dev/null 2>&1 &
   watchdog=$!
-  wait "$call"
+  wait "$call" 2>/dev/null  # no "Terminated" from dash when the watchdog stopped it
   exit_status=$?
   pid=
   kill "$watchdog" 2>/dev/null
@@ -543,7 +581,7 @@ pull() {
     ticks=$((ticks + 1))
     if [ $((ticks % 75)) = 0 ]; then say "still pulling $1 ($((ticks / 5)) s)"; fi
   done
-  wait "$pid"
+  wait "$pid" 2>/dev/null  # no "Terminated" from dash for a pull stopped at its deadline
   exit_status=$?
   pid=
   if [ -n "$timed_out" ]; then

@@ -140,6 +140,8 @@ def _bin_dir(target: Path, docker: str) -> Path:
         "cat",
         "wc",
         "readlink",
+        "od",
+        "awk",
     ):
         found = shutil.which(tool)
         if found:
@@ -972,6 +974,7 @@ def test_fractional_registry_timeout_and_sigterm(
     proc, fields = launch(world, env)
     assert fields == {"decision": "cannot-proceed", "availability": "unreachable"}, proc.stderr
     assert "within 0.5 s" in proc.stderr
+    assert "Terminated" not in proc.stderr  # dash's word for the pull it stopped: not said
     env["STACK_REGISTRY_TIMEOUT"] = "30"
     dash = shutil.which("dash") or "sh"
     with subprocess.Popen(
@@ -987,8 +990,10 @@ def test_fractional_registry_timeout_and_sigterm(
 def test_a_pins_file_edited_on_windows_reads_the_same(
     world: World, project: str, tmp_path: Path
 ) -> None:
+    """CRLF line ends, and a UTF-8 comment (not ASCII, but not broken either)."""
     crlf = tmp_path / f"{RELEASE}.env"
-    crlf.write_bytes(world.pins.read_bytes().replace(b"\n", b"\r\n"))
+    edited = world.pins.read_bytes() + "# vendored from the release — ok ✓\n".encode()
+    crlf.write_bytes(edited.replace(b"\n", b"\r\n"))
     env = launcher_env(
         world,
         project,
@@ -1009,8 +1014,17 @@ def _broken_pins(world: World, tmp_path: Path, case: str) -> str:
     path = tmp_path / f"{case}.env"
     if case == "device":
         return "/dev/zero"
-    if case == "large":  # an image tarball, say: refused unread
-        path.write_bytes(text.encode() + b"#" * (1024 * 1024))
+    if case == "large":  # an image tarball, say: refused unread (the shell would take seconds)
+        path.write_bytes(text.encode() + b"# padding\n" * 7000)
+        return str(path)
+    if case == "latin-1":  # a comment saved in another encoding
+        path.write_bytes(text.encode() + "# café\n".encode("latin-1"))
+        return str(path)
+    if case == "utf-16":  # saved as "Unicode" by a Windows editor
+        path.write_bytes(text.encode("utf-16"))
+        return str(path)
+    if case == "utf-8-cut":  # a multi-byte character cut at the end of a partial download
+        path.write_bytes(text.encode() + "# é".encode()[:-1])
         return str(path)
     image = next(line for line in text.splitlines() if line.startswith("PHP_IMAGE_8_4="))
     edited = {
@@ -1029,7 +1043,11 @@ def _broken_pins(world: World, tmp_path: Path, case: str) -> str:
 
 BROKEN_PINS = {
     "device": "not a regular file, so not a pins file",
-    "large": "larger than 1 MiB, so not a pins file",
+    "large": "larger than 64 KiB, so not a pins file",
+    "latin-1": "line {end} holds a byte that is not UTF-8 (0xe9): not a pins file, or one saved "
+    "in another encoding",
+    "utf-16": "line 1 holds a byte that is not UTF-8 (0xff)",
+    "utf-8-cut": "line {end} holds a byte that is not UTF-8 (0xc3)",
     "truncated": "line {n} is not KEY='value'",
     "digest": "PHP_IMAGE_8_4: 'sha256:zz",
     "double-quotes": "line {n} is not KEY='value'",
@@ -1211,6 +1229,7 @@ def test_a_docker_engine_that_never_answers_is_exit_10_not_a_silent_wait(
         silent.close()
     assert proc.returncode == 10, proc.stderr
     no_decision(proc, decision_fields(proc.stderr), None, "docker-unavailable")
+    assert "Terminated" not in proc.stderr  # dash's word for the call it stopped: not said
     assert "start: error: the docker engine does not answer (it took the connection" in proc.stderr
     assert "restart Docker Desktop" in proc.stderr
     assert time.monotonic() - began < 30

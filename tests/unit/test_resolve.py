@@ -316,9 +316,9 @@ def test_a_pins_file_that_is_no_regular_file_or_too_large_is_never_read_whole(
     pipe = tmp_path / "pipe.env"
     os.mkfifo(pipe)  # opening it would block: it must not be opened
     large = tmp_path / "large.env"
-    large.write_bytes(b"# padding\n" * (1024 * 1024 // 10 + 1))
+    large.write_bytes(b"# padding\n" * (64 * 1024 // 10 + 1))
     for path, words in (
-        (str(large), "larger than 1 MiB, so not a pins file"),
+        (str(large), "larger than 64 KiB, so not a pins file"),
         (str(pipe), "not a regular file, so not a pins file"),
         ("/dev/zero", "not a regular file, so not a pins file"),
     ):
@@ -327,8 +327,8 @@ def test_a_pins_file_that_is_no_regular_file_or_too_large_is_never_read_whole(
         assert info.value.message == f"{path}: {words}"
         assert info.value.exit_code == 3
     text = pins_text().encode()
-    large.write_bytes(text + b"#" * (1024 * 1024 - len(text) - 1) + b"\n")
-    assert resolving.load_pins(str(large), None, cwd=tmp_path) is not None  # 1 MiB exactly
+    large.write_bytes(text + b"#" * (64 * 1024 - len(text) - 1) + b"\n")
+    assert resolving.load_pins(str(large), None, cwd=tmp_path) is not None  # 64 KiB exactly
 
 
 def test_the_mirror_asked_for_and_none_in_the_pins_file_is_said() -> None:
