@@ -1805,11 +1805,40 @@ CACHE_TIMEOUT = 0.5
 PLATFORM_CHECK_TIMEOUT = 2.0
 
 
+def docker_host(env: Mapping[str, str]) -> str:
+    """The engine the docker CLI asks, as a ``DOCKER_HOST`` URL: ``DOCKER_HOST``, else the
+    endpoint of the docker context (``DOCKER_CONTEXT``, else the config's ``currentContext``:
+    Colima, Rancher Desktop, OrbStack, a remote engine); "" for the default engine."""
+    if env.get("DOCKER_HOST"):
+        return env["DOCKER_HOST"]
+    config = docker_config_path(env)
+    if config is None:
+        return ""
+    name = env.get("DOCKER_CONTEXT", "")
+    if not name:
+        try:
+            name = str(read_docker_config(config).get("currentContext") or "")
+        except DockerConfigError:  # docker says so itself; the probe says it for credentials
+            return ""
+    if not name or name == "default":
+        return ""
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    meta = config.parent / "contexts" / "meta" / digest / "meta.json"
+    try:
+        if not stat.S_ISREG(meta.stat().st_mode):
+            return ""
+        with open(meta, "rb") as handle:
+            host = json.loads(handle.read(MAX_SMALL_BYTES))["Endpoints"]["docker"]["Host"]
+    except (OSError, ValueError, LookupError, TypeError):
+        return ""
+    return host if isinstance(host, str) else ""
+
+
 def docker_address(env: Mapping[str, str]) -> str | tuple[str, int] | None:
-    """The docker (or podman) engine to ask, as the docker CLI picks it from ``DOCKER_HOST``
+    """The docker (or podman) engine to ask, as the docker CLI picks it (:func:`docker_host`)
     or the usual sockets: a unix socket's path, ``(host, port)`` for a plain ``tcp://``
     engine; None when none is found or resolve cannot speak to it (``ssh://``, TLS)."""
-    host = env.get("DOCKER_HOST", "")
+    host = docker_host(env)
     if host:
         if host.startswith("unix://"):
             return host[len("unix://") :]
@@ -1933,7 +1962,7 @@ def asks_engine(env: Mapping[str, str], system: str) -> bool:
     """Whether the engine may run another platform than this machine (pure): any engine but
     a local one on Linux, whose kernel is this machine's. On macOS the engine is a VM (of
     either architecture: Colima's ``--arch``, a Rosetta shell); DOCKER_HOST may be anywhere."""
-    host = env.get("DOCKER_HOST", "")
+    host = docker_host(env)
     return system != "Linux" or (bool(host) and not host.startswith("unix://"))
 
 
@@ -1951,14 +1980,15 @@ def run_platform(
     if found is not None:
         return found, None
     host = detect_host_platform()
-    docker_host = env.get("DOCKER_HOST", "")
-    if not docker_host or docker_host.startswith("unix://"):
+    engine = docker_host(env)
+    if not engine or engine.startswith("unix://"):
         return host, None  # the engine of this machine (or none): the same platform
-    shown = hide_credentials(docker_host) or docker_host
+    shown = hide_credentials(engine) or engine
     return host, (
-        f"the docker engine at DOCKER_HOST={shown} could not be asked its platform (resolve "
-        f"speaks to unix:// and plain tcp:// engines, within {timeout:g} s): this machine's "
-        f"{host} is used; set {ENV_PLATFORM} to the engine's (`docker version` shows it)"
+        f"the docker engine at {shown} (DOCKER_HOST or the docker context) could not be "
+        f"asked its platform (resolve speaks to unix:// and plain tcp:// engines, within "
+        f"{timeout:g} s): this machine's {host} is used; set {ENV_PLATFORM} to the engine's "
+        "(`docker version` shows it)"
     )
 
 

@@ -1188,17 +1188,27 @@ def test_a_tls_failure_is_unreachable_in_both(world: World, project: str, tmp_pa
         assert "check the network or proxy" in text
 
 
+@pytest.mark.parametrize("named_by", ["DOCKER_HOST", "context"])
 def test_both_take_the_platform_of_the_engine_not_of_this_machine(
-    world: World, project: str, tmp_path: Path
+    world: World, project: str, tmp_path: Path, named_by: str
 ) -> None:
-    """The image runs on the docker engine: one elsewhere (DOCKER_HOST) on another platform
-    than this machine's is the platform both tools decide for. (The pins list only this
-    machine's platform: both say the engine's is missing, without a registry request.)"""
+    """The image runs on the docker engine: one elsewhere (DOCKER_HOST, or the docker context
+    the config names) on another platform than this machine's is the platform both tools
+    decide for. (The pins list only this machine's platform: both say the engine's is
+    missing, without a registry request.)"""
     engine = EngineVersion(OTHER)
-    env = launcher_env(
-        world, project, tmp_path, DOCKER_HOST=f"tcp://{engine.host}",
-        ALLOW_LOCAL_BUILD_FALLBACK="false",
-    )  # fmt: skip
+    env = launcher_env(world, project, tmp_path, ALLOW_LOCAL_BUILD_FALLBACK="false")
+    if named_by == "DOCKER_HOST":
+        env["DOCKER_HOST"] = f"tcp://{engine.host}"
+    else:  # as `docker context create box --docker host=tcp://...` and `docker context use box`
+        config = Path(env["DOCKER_CONFIG"])
+        meta = config / "contexts" / "meta" / hashlib.sha256(b"box").hexdigest()
+        meta.mkdir(parents=True)
+        endpoint = {"Host": f"tcp://{engine.host}", "SkipTLSVerify": False}
+        (meta / "meta.json").write_text(
+            json.dumps({"Name": "box", "Metadata": {}, "Endpoints": {"docker": endpoint}})
+        )
+        (config / "config.json").write_text(json.dumps({"currentContext": "box"}))
     try:
         answer, decision = resolve(env, tmp_path)
         proc, fields = launch(world, env)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import os
@@ -1142,6 +1143,34 @@ def test_an_engine_that_cannot_be_asked_is_said_in_a_note() -> None:
     platform, note = resolving.run_platform({"DOCKER_HOST": "ssh://me@box"}, 0.5, "Linux")
     assert platform == resolving.detect_host_platform()
     assert note is not None
-    assert "DOCKER_HOST=ssh://***@box could not be asked its platform" in note
+    assert "engine at ssh://***@box (DOCKER_HOST or the docker context) could not be asked" in note
     assert "set PHP_IMAGE_PLATFORM to the engine's" in note
     assert resolving.run_platform({}, 0.5, "Linux") == (platform, None)
+
+
+def _context(config: Path, name: str, host: str) -> None:
+    """A docker context as `docker context create NAME --docker host=HOST` stores it."""
+    meta = config / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
+    meta.mkdir(parents=True)
+    (meta / "meta.json").write_text(
+        json.dumps({"Name": name, "Metadata": {}, "Endpoints": {"docker": {"Host": host}}})
+    )
+
+
+def test_the_engine_is_the_one_the_docker_cli_asks_also_through_a_context(tmp_path: Path) -> None:
+    """DOCKER_HOST, else DOCKER_CONTEXT, else the config's currentContext (Colima, Rancher
+    Desktop, OrbStack set one): the engine asked for images and for its platform."""
+    _context(tmp_path, "colima", "unix:///Users/me/.colima/default/docker.sock")
+    _context(tmp_path, "box", "tcp://build-box:2375")
+    (tmp_path / "config.json").write_text(json.dumps({"currentContext": "colima"}))
+    env = {"DOCKER_CONFIG": str(tmp_path)}
+    assert resolving.docker_address(env) == "/Users/me/.colima/default/docker.sock"
+    assert resolving.docker_address({**env, "DOCKER_CONTEXT": "box"}) == ("build-box", 2375)
+    assert resolving.asks_engine({**env, "DOCKER_CONTEXT": "box"}, "Linux")
+    assert resolving.docker_host({**env, "DOCKER_HOST": "unix:///run/d.sock"}) == (
+        "unix:///run/d.sock"
+    )
+    assert resolving.docker_host({**env, "DOCKER_CONTEXT": "default"}) == ""
+    assert resolving.docker_host({**env, "DOCKER_CONTEXT": "gone"}) == ""
+    (tmp_path / "config.json").write_text("{not json")
+    assert resolving.docker_host(env) == ""  # docker itself says what is wrong with it
