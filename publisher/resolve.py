@@ -2774,8 +2774,9 @@ def _problem(choice: Choice, result: Result) -> tuple[str, str]:
     if status is Status.NOT_ON_REGISTRY:
         return (
             f"{choice.reference} is not on this registry (mirror not synced?): {result.detail}",
-            f"try {ENV_REGISTRY}={_other(choice)}, or copy the release's digests to "
-            f"{choice.repository}",
+            f"try {ENV_REGISTRY}={_other(choice)}, take the release's current pins file (a "
+            "republish replaces digests, and a registry may prune old ones), or copy the "
+            f"release's digests to {choice.repository}",
         )
     if status is Status.AUTH_REQUIRED:
         return (

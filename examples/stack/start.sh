@@ -622,7 +622,7 @@ problem() {
       advice="set PHP_VERSION to a published line${shown:+ ($shown)}" ;;
     not-on-registry)
       why="$prebuilt is not on this registry (mirror not synced?): $2"
-      advice="try PREBUILT_REGISTRY=$other_registry, or copy the release's digests to $repository" ;;
+      advice="try PREBUILT_REGISTRY=$other_registry, take the release's current pins file (a republish replaces digests, and a registry may prune old ones), or copy the release's digests to $repository" ;;
     auth-required)
       why="authentication required: $2"
       advice="run \`docker login $registry_host\`" ;;

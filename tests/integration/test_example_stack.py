@@ -908,6 +908,8 @@ def test_a_mirror_not_synced_and_a_private_mirror(
     assert text in proc.stderr and text in decision["reason"]
     assert "try PREBUILT_REGISTRY=canonical" in proc.stderr
     assert "try PREBUILT_REGISTRY=canonical" in decision["fix"]
+    newer = "take the release's current pins file (a republish replaces digests"
+    assert newer in proc.stderr and newer in decision["fix"]  # a pruned digest, too
 
     env["PHP_IMAGE_MIRROR"] = world.repository  # a private mirror that has it
     answer, decision = resolve(env, tmp_path)
