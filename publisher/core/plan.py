@@ -15,7 +15,8 @@ from memory of earlier runs: any run can recompute them, a prerelease or a
 backport never moves them backwards, and two concurrent runs converge. Only
 *settled* pins count (``settled``): when the registries holding a release's pins
 do not all hold the same ones, the release died while writing them, and no
-floating tag follows it until a rerun finishes it. ``latest``
+floating tag follows it until a rerun finishes it; ``vX.Y.Z`` is written last
+on each registry, so a registry lacking it has not got them all. ``latest``
 follows the ``vX.Y.Z`` tags rather than the current default line so that a
 backport built with an older default line cannot pull it back.
 """
@@ -93,9 +94,13 @@ def settled(existing: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
     """Per registry, its tags less the pins of releases that did not finish writing them.
 
     A release's pins count when every registry that holds any of them holds the
-    same ones: a release that died while writing them (the primary gets them
-    first, so the primary has more) is followed by no floating tag on any
-    registry. A registry that holds none of a release's pins (one added to the
+    same ones, its ``vX.Y.Z`` among them: a release that died while writing them
+    is followed by no floating tag on any registry. The publish stage writes each
+    registry's ``vX.Y.Z`` after its other pins there, the primary's first, so
+    ``vX.Y.Z`` says that registry holds them all, and a registry with more of the
+    pins than another (the primary, written first) is not followed either. A
+    release without ``vX.Y.Z`` (a rehearsal leaving out the default line) moves
+    no floating tag. A registry that holds none of a release's pins (one added to the
     matrix later, or one the run died before reaching) does not hold it back:
     the publish stage then finds its floating tags pointing apart and refuses
     before writing any (``publish_plan.floating_disagreements``).
@@ -113,7 +118,11 @@ def settled(existing: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
             pins.setdefault(release, {})[name] = frozenset(
                 t for t in tags if release_of.get(t) == release
             )
-    finished = {release for release, where in pins.items() if len(set(where.values())) == 1}
+    finished = {
+        release
+        for release, where in pins.items()
+        if len(set(where.values())) == 1 and release in next(iter(where.values()))
+    }
     return {
         name: {t for t in tags if t not in release_of or release_of[t] in finished}
         for name, tags in held.items()
@@ -265,11 +274,13 @@ def plan(config: Config, release: Release | str, existing: Mapping[str, Iterable
             )
 
     this_tags = set(selected_pins(config, release))
+    # Without its vX.Y.Z (the default line left out) the release counts nowhere.
+    counts = this_tags if release.tag in this_tags else set()
 
     floating: list[FloatingTag] = []
     counted = settled(existing)
     for registry in config.registries:
-        present = counted.get(registry.name, set()) | this_tags
+        present = counted.get(registry.name, set()) | counts
         for f in floating_tags(registry.name, present, config.line_names):
             mine = f.source_release == release.tag and f.source in this_tags
             floating.append(FloatingTag(f.registry, f.tag, f.source, f.source_release, mine))

@@ -325,7 +325,8 @@ def require_default_line(
         rehearsal_output.warning(
             f"rehearsing {release.tag} without PHP {default}, its default line: a release "
             f"would refuse this (`{release.tag}` and `latest` follow the default line), so "
-            f"neither is rehearsed; PHP {', '.join(config.line_names)} only"
+            f"neither is rehearsed, nor any floating tag; PHP {', '.join(config.line_names)} "
+            "only"
         )
         return
     lines = sorted({*config.line_names, default}, key=lambda php: tuple(map(int, php.split("."))))
@@ -891,7 +892,9 @@ class Publisher:
 
         With ``primary_first`` (the release's pins): the primary, then the other
         registries, so a rerun finds on the primary every pin written anywhere and
-        takes those images instead of rebuilding.
+        takes those images instead of rebuilding; on each, ``vX.Y.Z`` after the
+        other pins, so a registry holding it holds them all (``plan.settled``: a
+        release that stopped before counts nowhere).
         """
         pending = [m for m in moves if m.changes and m.new is not None]
         written: set[pp.TagMove] = set()
@@ -921,8 +924,12 @@ class Publisher:
         if not primary_first:
             write(pending)
             return
-        write([m for m in pending if m.registry == self.primary.name])
-        write([m for m in pending if m.registry != self.primary.name])
+        primary = self.primary.name
+        last = self.release.tag
+        for first in (True, False):
+            here = [m for m in pending if (m.registry == primary) is first]
+            write([m for m in here if m.tag != last])
+            write([m for m in here if m.tag == last])
 
     def floating_moves(self, registry: Registry, counted: set[str]) -> list[pp.TagMove]:
         """Where the floating tags of ``registry`` must point, from its settled pins."""

@@ -133,15 +133,15 @@ def test_release_tags_that_look_like_pins_are_refused(cfg):
         plan(cfg, "v1.0.0-php-8.4", {})
 
 
-def test_selected_lines_without_the_default_line_do_not_move_latest(cfg):
+def test_selected_lines_without_the_default_line_move_no_floating_tag(cfg):
+    """Without ``v2.0.0`` (the default line's, written last) the release is not
+    finished anywhere, so neither ``latest`` nor ``php-8.3`` follows it (only a
+    rehearsal may leave the default line out)."""
     only = cfg.select(("8.3",))
     p = plan(only, "v2.0.0", {"hub": ["v1.0.0", "v1.0.0-php-8.4"]})
     assert [line.php for line in p.lines] == ["8.3"]
-    assert {f.tag: f.source for f in p.floating_for("hub")} == {
-        "php-8.3": "v2.0.0-php-8.3",
-        LATEST: "v1.0.0",
-    }
-    assert p.line("8.3").targets[0].tags == ("v2.0.0-php-8.3", "php-8.3")
+    assert {f.tag: f.source for f in p.floating_for("hub")} == {LATEST: "v1.0.0"}
+    assert p.line("8.3").targets[0].tags == ("v2.0.0-php-8.3",)
 
 
 def test_committed_matrix_plans_five_lines_two_platforms_two_registries(repo_root):
@@ -190,7 +190,8 @@ def test_floating_tags_point_at_the_highest_stable_release(sequence, data):
         done.append((parse_release(tag), lines))
         for r in registries.values():
             for php in ("8.3", "8.4"):
-                stable = [rel for rel, ls in done if rel.is_stable and php in ls]
+                # a release without its default line (8.4) has no vX.Y.Z: it counts nowhere
+                stable = [rel for rel, ls in done if rel.is_stable and php in ls and "8.4" in ls]
                 if stable:
                     assert r.tags[f"php-{php}"] == f"{max(stable).tag}/{php}"
                 else:
@@ -232,6 +233,16 @@ def test_a_release_that_died_writing_its_pins_is_followed_by_no_floating_tag(cfg
     }
 
 
+def test_a_release_whose_pins_stopped_before_its_release_tag_counts_nowhere(cfg):
+    """One registry: v1.1.0 wrote some of its pins, not ``v1.1.0`` (written last), so
+    a backport's floating tags stay off it and ``latest`` follows the backport."""
+    v100 = ["v1.0.0", "v1.0.0-php-8.3", "v1.0.0-php-8.4", "latest"]
+    existing = {"hub": [*v100, "v1.1.0-php-8.4"]}
+    assert settled(existing)["hub"] == set(v100)
+    backport = plan(cfg, "v1.0.1", {**existing, "ghcr": v100})
+    assert {f.tag: f.source for f in backport.floating_for("hub")}[LATEST] == "v1.0.1"
+
+
 def test_a_registry_without_a_releases_pins_does_not_hold_it_back() -> None:
     """A registry added to the matrix later holds none of the old release's pins
     (whether floating tags then agree is the publish plan's check)."""
@@ -255,18 +266,22 @@ def test_floating_tags_never_follow_a_release_that_died_writing_pins(sequence, d
         if data.draw(st.booleans(), label=f"{tag} dies"):
             pins = [(line.php, t) for line in p.lines for t in p.pins(line.php)]
             # The pins are written on hub (the primary, first), then on ghcr, each
-            # registry's in any order; the run died after ``done`` of those writes,
-            # with at least one on ghcr. (Dying before ghcr got any leaves hub's
+            # registry's in any order but vX.Y.Z last; the run died after ``done`` of
+            # those writes. (Dying with every pin on hub and none on ghcr leaves hub's
             # floating tags to follow it: the publish plan then finds the registries'
             # floating tags pointing apart and refuses, see test_publish_plan.)
+            last = [(php, t) for php, t in pins if t == tag]
+            others = [(php, t) for php, t in pins if t != tag]
             writes = [
                 (name, pin)
                 for name in ("hub", "ghcr")
-                for pin in data.draw(st.permutations(pins), label=f"{tag} on {name}")
+                for pin in [
+                    *data.draw(st.permutations(others), label=f"{tag} on {name}"),
+                    *last,
+                ]
             ]
-            done = data.draw(
-                st.integers(len(pins) + 1, len(writes) - 1), label=f"{tag} writes done"
-            )
+            done = data.draw(st.integers(1, len(writes) - 2), label=f"{tag} writes done")
+            done += done >= len(pins)  # never every pin on hub and none on ghcr
             for name, (php, pin) in writes[:done]:
                 registries[name].tags[pin] = f"{tag}/{php}"
             continue
