@@ -37,19 +37,17 @@ import enum
 import json
 import os
 import shlex
-import shutil
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..core import smoke_rules
 from ..core.config import Config
 from ..core.errors import CommandError, SmokeTestError, ToolMissingError
+from ..core.fileio import temp_dir
 from ..core.platforms import Platform
 from ..core.reference import Reference
 from ..resolve import PORT_MAX, is_loopback, small_number
@@ -59,9 +57,12 @@ from .builders.base import (
     Login,
     log_in,
 )
-from .builders.buildah import BuildahBuilder, run_buildah
+from .builders.buildah import BuildahBuilder, run_buildah, scratch
 from .emulation import foreign_hint, require_emulation
 from .runner import INSTALL_HINTS, Completed, Runner
+
+#: The throwaway buildah auth files of the smoke tests (``fileio.temp_dir``).
+SMOKE_AUTH_PREFIX = "publisher-smoke-auth-"
 
 DEFAULT_START_TIMEOUT = 30.0
 #: Seconds between start checks, and how long a server without HEALTHCHECK must stay up.
@@ -481,6 +482,7 @@ class _BuildahSession:
         self._probe: tuple[tuple[int, str] | None, str] = (None, "not sent")
         self._proc_net = ""
         self.port = 9000
+        self.env: dict[str, str] = {}  # buildah's TMPDIR while running
 
     def exec(
         self, argv: list[str], timeout: float = EXEC_TIMEOUT, stdin: str | None = None
@@ -496,6 +498,7 @@ class _BuildahSession:
                 buildah_run_argv(
                     self.name, argv, isolation=self.tester.isolation, buildah=self.buildah
                 ),
+                env=self.env,
                 check=False,
                 timeout=timeout,
                 stdin=stdin,
@@ -518,9 +521,8 @@ class _BuildahSession:
         if creds is None:
             yield None
             return
-        tmp = Path(tempfile.mkdtemp(prefix="publisher-smoke-auth-"))
-        authfile = str(tmp / "auth.json")
-        try:
+        with temp_dir(SMOKE_AUTH_PREFIX) as tmp:
+            authfile = str(tmp / "auth.json")
             argv = login_argv(
                 Engine.BUILDAH,
                 self.image.domain,
@@ -531,12 +533,15 @@ class _BuildahSession:
             )
             log_in(self.runner, argv, creds)
             yield authfile
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
 
     @contextlib.contextmanager
     def running(self, probe_script: str) -> Iterator[Completed]:
         self.buildah = self.runner.require("buildah")
+        with scratch(self.runner) as self.env, self._running(probe_script) as started:
+            yield started
+
+    @contextlib.contextmanager
+    def _running(self, probe_script: str) -> Iterator[Completed]:
         try:  # a `buildah from` cut short may have created the container already
             with self._pull_auth() as authfile:
                 run_buildah(  # again when a concurrent pull raced it in the image store
@@ -551,6 +556,7 @@ class _BuildahSession:
                     ),
                     what=f"buildah from {self.image} ({self.platform})",
                     between=lambda: self.runner.cleanup([self.buildah, "rm", self.name]),
+                    env=self.env,
                 )
             config = self._config()
             timeout = self.tester.start_timeout

@@ -1,5 +1,6 @@
 """Publisher's own files: atomic writes (a killed run never leaves a half-written
-file behind), bounded reads, and a strict JSON parse for the records."""
+file behind), bounded reads, a strict JSON parse for the records, and temporary
+directories a later run removes when the run that made them was killed."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import contextlib
 import errno
 import json
 import os
+import re
+import shutil
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -276,3 +279,87 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _size(limit: int) -> str:
     return f"{limit // MIB} MiB" if limit % MIB == 0 else f"{limit // 1024} KiB"
+
+
+# --------------------------------------------------------------------------- temporary dirs
+
+
+def _owner() -> str:
+    """This process as a temporary directory's name gives it: ``<pid namespace>.<pid>``
+    (the namespace keeps runs in containers sharing /tmp apart; 0 where there is none)."""
+    try:
+        namespace = re.sub(r"\D", "", os.readlink("/proc/self/ns/pid")) or "0"
+    except OSError:
+        namespace = "0"
+    return f"{namespace}.{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def _one_filesystem(path: str) -> bool:
+    """Nothing under ``path`` is mounted from elsewhere (removing it stays inside it)."""
+    try:
+        device = os.lstat(path).st_dev
+        for root, dirs, _files in os.walk(path):
+            if any(os.lstat(os.path.join(root, d)).st_dev != device for d in dirs):
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def remove_stale_temp_dirs(prefix: str, parent: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Remove the directories ``temp_dir(prefix, parent)`` made for runs that are gone.
+
+    A run killed with SIGKILL cannot remove its temporary directories (a docker config
+    or an auth file holding credentials, a builder's scratch space). Each is named
+    ``<prefix><pid namespace>.<pid>-<random>``: one of this user's, in this pid
+    namespace, whose process no longer exists, is removed, unless something is mounted
+    inside it. A directory whose pid was reused stays until that process ends. Returns
+    the directories removed."""
+    directory = Path(parent if parent is not None else tempfile.gettempdir())
+    namespace = _owner().split(".")[0]
+    pattern = re.compile(re.escape(prefix) + r"(\d+)\.(\d+)-[^/]+\Z")
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    for name in names:
+        match = pattern.match(name)
+        if match is None or match.group(1) != namespace or _alive(int(match.group(2))):
+            continue
+        path = directory / name
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+            continue
+        if not _one_filesystem(str(path)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+@contextlib.contextmanager
+def temp_dir(prefix: str, parent: str | os.PathLike[str] | None = None) -> Iterator[Path]:
+    """A new directory (mode 0700) in ``parent`` (Python's temporary directory when None),
+    removed afterwards, also when the run is interrupted. Its name says which process made
+    it, so that the next run removes it if this one is killed (``remove_stale_temp_dirs``,
+    run here first)."""
+    remove_stale_temp_dirs(prefix, parent)
+    path = Path(tempfile.mkdtemp(prefix=f"{prefix}{_owner()}-", dir=parent))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

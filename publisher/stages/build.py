@@ -16,7 +16,6 @@ lets a rerun finish a failed release without rebuilding what was pushed.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from ..adapters.output import Output
 from ..adapters.registry import RegistryClient
 from ..core.config import Config, Line
 from ..core.errors import PublisherError, ReleaseConflictError, UsageError, file_error
-from ..core.fileio import read_bytes
+from ..core.fileio import read_bytes, temp_dir
 from ..core.plan import pin_tag
 from ..core.platforms import BuilderName
 from ..core.publish_plan import off_record_hint
@@ -370,8 +369,8 @@ class BuildStage:
     def _build_and_push(self, leg: Leg, base: Reference) -> str:
         """Build the leg's image FROM ``base`` and push it by digest; its digest."""
         primary = self.primary
-        with tempfile.TemporaryDirectory(prefix="publisher-build-") as tmp:
-            result = self.builder.build(self.request(leg, base, Path(tmp)))
+        with temp_dir("publisher-build-") as tmp:
+            result = self.builder.build(self.request(leg, base, tmp))
             if result.layout is None:
                 return result.digest
             pushed = primary.push_layout(result.layout, self.config.primary.repository.path)

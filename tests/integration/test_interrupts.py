@@ -180,9 +180,8 @@ def test_sigterm_during_the_smoke_tests_pull_removes_its_auth_file(
     assert returncode == 143, log
     assert "interrupted by SIGTERM" in log and "Traceback" not in log
     left = sorted(p.name for p in tmp.iterdir())
-    assert not [n for n in left if n.startswith(("publisher-smoke-auth-", "publisher-build-"))], (
-        left
-    )
+    # buildah's own scratch directories too (``buildahNNN``: it is given one of the run's)
+    assert not [n for n in left if n.startswith(("publisher-", "buildah"))], left
     assert _smoke_containers("buildah", stack.repo) == [], log
 
 
@@ -360,3 +359,43 @@ def test_a_finished_buildx_release_leaves_no_credential_on_disk_or_in_argv(
             if p.is_file() and not p.is_symlink() and needle.encode() in p.read_bytes()
         ]
         assert leaked == [], leaked
+
+
+def test_a_run_killed_with_sigkill_leaves_credentials_the_rerun_removes(
+    basic_registry: BasicAuthRegistry,
+    second_registry: LocalRegistry,
+    bases: str,
+    tmp_path: Path,
+) -> None:
+    """RELIABILITY 13 and 22: SIGKILL gives a run no chance to remove its temporary
+    DOCKER_CONFIG (with the credentials) or buildah's scratch directory; the rerun of the
+    release removes them (their names say which process made them, now gone), finishes
+    the release, and leaves nothing of its own behind."""
+    stack, tmp, env = logged_in_stack(
+        tmp_path,
+        basic_registry,
+        basic_registry.host,
+        second_registry.host,
+        bases,
+        f"acme/interrupt-kill-{uuid.uuid4().hex[:10]}",
+        "buildx",
+        platforms=["linux/amd64"],
+    )
+    process = stack.start("release", "v1.0.0", "--notes-dir", str(stack.notes_dir), env=env)
+    try:
+        configs = _wait_for(
+            lambda: _holding_auth(tmp.glob("publisher-docker-config-*/config.json")), 240
+        )
+        assert configs, (stack.root / "run.log").read_text()
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        kill_group(process)
+    assert _holding_auth(configs), "a run killed with SIGKILL cannot remove its files"
+    time.sleep(2)  # the killed run's docker build ends with its parent gone
+
+    rerun = stack.run("release", "v1.0.0", "--notes-dir", str(stack.notes_dir), env=env)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert not [p for p in configs if p.exists()]
+    left = sorted(p.name for p in tmp.iterdir())
+    assert not [n for n in left if n.startswith(("publisher-", "buildah"))], left

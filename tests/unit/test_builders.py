@@ -224,6 +224,27 @@ def test_buildah_build_failure_removes_the_local_image(tmp_path: Path) -> None:
     assert [c[1] for c in runner.argvs()] == ["build", "rmi"]
 
 
+def test_buildah_gets_a_scratch_dir_of_its_own_removed_afterwards(tmp_path: Path) -> None:
+    """buildah keeps its scratch directories (``buildahNNN``) in TMPDIR, else /var/tmp, and
+    a buildah stopped by a signal leaves them there: each build gives it a TMPDIR of its
+    own inside that one, removed with what buildah left in it."""
+    parent = tmp_path / "tmp"
+    parent.mkdir()
+    given: list[str] = []
+
+    def build(call: Call) -> Completed:
+        given.append(call.env["TMPDIR"])
+        (Path(call.env["TMPDIR"]) / "buildah1234").mkdir()  # as a killed buildah leaves it
+        return fail(1, stderr="exec format error")
+
+    runner = FakeRunner(tools={"buildah": BUILDAH}, env={"TMPDIR": str(parent)})
+    with pytest.raises(CommandError, match="exec format error"):
+        BuildahBuilder(runner.on([BUILDAH, "build"], build)).build(request(tmp_path))
+    assert len(given) == 1 and Path(given[0]).parent == parent
+    assert Path(given[0]).name.startswith(buildah_mod.SCRATCH_PREFIX)
+    assert list(parent.iterdir()) == []
+
+
 RACED = (
     "Error: committing container for step {...}: copying layers and metadata for container "
     '"d122ace7": committing the finished image: creating image "3ff018a5": layer not known'

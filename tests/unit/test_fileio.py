@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from publisher.core import config, render
+from publisher.core import config, fileio, render
 from publisher.core.errors import ConfigError, FileAccessError, UsageError, file_error
 from publisher.core.fileio import (
     check_tmpdir,
@@ -230,3 +231,39 @@ def test_the_dockerfile_a_build_records_is_read_bounded_and_never_from_a_pipe(
         dockerfile_sha256(cfg, "8.4")
     with pytest.raises(UsageError, match="is missing"):
         dockerfile_sha256(cfg, "8.5")
+
+
+# --------------------------------------------------------------------------- temporary dirs
+
+
+def test_a_temporary_dir_is_removed_afterwards_and_names_its_process(tmp_path: Path) -> None:
+    with fileio.temp_dir("publisher-x-", tmp_path) as made:
+        assert made.is_dir() and made.parent == tmp_path
+        assert f".{os.getpid()}-" in made.name
+        assert stat.S_IMODE(made.stat().st_mode) == 0o700
+        (made / "config.json").write_text("{}")
+    assert not made.exists()
+
+
+def test_a_killed_runs_temporary_dir_is_removed_by_the_next_one(tmp_path: Path) -> None:
+    """A run killed with SIGKILL leaves its directory; the next ``temp_dir`` of that
+    prefix removes it once its process is gone, and leaves alone the directories of
+    living processes, other prefixes and other pid namespaces."""
+    with fileio.temp_dir("publisher-x-", tmp_path) as mine:
+        namespace = mine.name[len("publisher-x-") :].split(".")[0]
+        gone = 2**31 - 2  # above any pid_max: no such process
+        stale = tmp_path / f"publisher-x-{namespace}.{gone}-abc"
+        (stale / "sub").mkdir(parents=True)
+        (stale / "sub" / "config.json").write_text('{"auths": {"h": {"auth": "x"}}}')
+        kept = [
+            tmp_path / f"publisher-x-{namespace}.{os.getpid()}-live",  # a living process
+            tmp_path / f"publisher-y-{namespace}.{gone}-abc",  # another prefix
+            tmp_path / f"publisher-x-1{namespace}.{gone}-abc",  # another pid namespace
+        ]
+        for path in kept:
+            path.mkdir()
+        with fileio.temp_dir("publisher-x-", tmp_path) as other:
+            assert not stale.exists()
+            assert all(path.exists() for path in kept) and mine.exists()
+        assert not other.exists()
+        assert fileio.remove_stale_temp_dirs("publisher-x-", tmp_path) == []

@@ -18,16 +18,18 @@ cgroup setups fail); set ``isolation`` (or ``BUILDAH_ISOLATION``) to change it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ...core.errors import CommandError, ConfigError, ToolMissingError
+from ...core.fileio import temp_dir
 from ...core.platforms import BuilderName
 from ..emulation import foreign_hint, require_emulation
 from ..runner import INSTALL_HINTS, Completed, Runner
@@ -134,6 +136,24 @@ def require_auth_file(env: Mapping[str, str]) -> None:
 #: Runs of one buildah command, counting the first, when each fails in one of those ways.
 BUILD_ATTEMPTS = 3
 
+#: buildah's scratch directories (``buildahNNN``: a ``buildah run``'s bundle, an image
+#: copy) go where TMPDIR says, else here; a buildah stopped by a signal leaves them.
+BUILDAH_TMP_DEFAULT = "/var/tmp"
+#: The directory publisher gives each build and smoke test as buildah's TMPDIR.
+SCRATCH_PREFIX = "publisher-buildah-"
+
+
+@contextlib.contextmanager
+def scratch(runner: Runner) -> Iterator[dict[str, str]]:
+    """The environment for buildah commands of one build or smoke test: ``TMPDIR`` in a
+    directory of its own, where buildah would have put its scratch directories (TMPDIR,
+    else /var/tmp), removed afterwards with what a buildah stopped half-way left there;
+    after a SIGKILL the next run removes it (``fileio.temp_dir``)."""
+    env = getattr(runner, "env", None) or os.environ
+    parent = env.get("TMPDIR") or BUILDAH_TMP_DEFAULT
+    with temp_dir(SCRATCH_PREFIX, parent if os.path.isdir(parent) else None) as tmp:
+        yield {"TMPDIR": str(tmp)}
+
 
 def run_buildah(
     runner: Runner,
@@ -142,13 +162,14 @@ def run_buildah(
     what: str,
     hint: str | None = None,
     between: Callable[[], object] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Completed:
     """Run a buildah command; again, up to ``BUILD_ATTEMPTS`` runs in all, after a
     failure listed in ``TRANSIENT_FAILURES`` (with a warning each time). ``between``
     undoes what a failed run may have left (a container of the same name)."""
     for attempt in range(1, BUILD_ATTEMPTS):
         try:
-            return runner.run(argv, what=what, hint=hint)
+            return runner.run(argv, what=what, hint=hint, env=env)
         except CommandError as exc:
             cause = next((words for words in TRANSIENT_FAILURES if words in exc.output), None)
             if cause is None:
@@ -159,7 +180,7 @@ def run_buildah(
             )
             if between is not None:
                 between()
-    return runner.run(argv, what=what, hint=hint)
+    return runner.run(argv, what=what, hint=hint, env=env)
 
 
 def build_argv(
@@ -264,17 +285,19 @@ class BuildahBuilder:
         buildah = self.runner.require("buildah")
         request.work_dir.mkdir(parents=True, exist_ok=True)
         local_name = local_name_for(request, uuid.uuid4().hex[:12])
-        try:
-            self._build(request, local_name, buildah)
-            if request.layout_dir.exists():
-                shutil.rmtree(request.layout_dir)
-            request.digest_file.unlink(missing_ok=True)
-            self.runner.run(
-                push_argv(request, local_name, buildah=buildah, image_format=self.image_format),
-                what=f"buildah push (PHP {request.php}, {request.platform}) into an OCI layout",
-            )
-        finally:
-            self.runner.cleanup(rmi_argv(local_name, buildah=buildah))
+        with scratch(self.runner) as env:
+            try:
+                self._build(request, local_name, buildah, env)
+                if request.layout_dir.exists():
+                    shutil.rmtree(request.layout_dir)
+                request.digest_file.unlink(missing_ok=True)
+                self.runner.run(
+                    push_argv(request, local_name, buildah=buildah, image_format=self.image_format),
+                    what=f"buildah push (PHP {request.php}, {request.platform}) into an OCI layout",
+                    env=env,
+                )
+            finally:
+                self.runner.cleanup(rmi_argv(local_name, buildah=buildah))
         pushed = request.digest_file.read_text(encoding="utf-8").strip()
         if read_layout(request.layout_dir).digest != pushed:
             raise CommandError(
@@ -285,7 +308,9 @@ class BuildahBuilder:
         digest = normalize_config(request.layout_dir, base)
         return checked_output(self.name, request, digest, started=start)
 
-    def _build(self, request: BuildRequest, local_name: str, buildah: str) -> None:
+    def _build(
+        self, request: BuildRequest, local_name: str, buildah: str, env: Mapping[str, str]
+    ) -> None:
         """``buildah build``, again after a failure listed in ``TRANSIENT_FAILURES``."""
         what = f"buildah build (PHP {request.php}, {request.platform})"
         argv = build_argv(
@@ -295,4 +320,4 @@ class BuildahBuilder:
             isolation=self._isolation,
             image_format=self.image_format,
         )
-        run_buildah(self.runner, argv, what=what, hint=foreign_hint(request.platform))
+        run_buildah(self.runner, argv, what=what, hint=foreign_hint(request.platform), env=env)

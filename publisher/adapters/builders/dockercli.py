@@ -12,12 +12,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...core.fileio import temp_dir
 from ...resolve import DOCKER_HUB_API, DOCKER_HUB_CONFIG_KEY, api_host
 from ..runner import Runner
 from .base import Login, log_in, parse_version
@@ -89,6 +88,11 @@ def config_key(host: str) -> str:
     return DOCKER_HUB_CONFIG_KEY if api_host(host) == DOCKER_HUB_API else host
 
 
+#: The throwaway docker configs holding credentials (``fileio.temp_dir``: a run killed
+#: with SIGKILL leaves its own, which the next run removes).
+DOCKER_CONFIG_PREFIX = "publisher-docker-config-"
+
+
 @contextlib.contextmanager
 def logged_in_config(
     runner: Runner, host: str, creds: Login | None, *, docker: str = "docker"
@@ -102,8 +106,7 @@ def logged_in_config(
         return
     env = getattr(runner, "env", None) or os.environ
     original = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
-    tmp = Path(tempfile.mkdtemp(prefix="publisher-docker-config-"))
-    try:
+    with temp_dir(DOCKER_CONFIG_PREFIX) as tmp:
         if original.is_dir():
             for entry in original.iterdir():
                 if entry.name != "config.json":
@@ -118,5 +121,3 @@ def logged_in_config(
         config_env = {"DOCKER_CONFIG": str(tmp)}
         log_in(runner, login_argv(host, creds.username, docker=docker), creds, env=config_env)
         yield config_env
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

@@ -22,7 +22,6 @@ and executes that plan.
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence, Set
@@ -30,6 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from ...core.fileio import temp_dir
 from ...core.manifest import Manifest
 from ...core.sizes import human_size
 from ...core.transfer_plan import (
@@ -153,10 +153,10 @@ class Transfers:
         )
         src = tree.source
         progress = _Progress(self, plan.blobs)
-        with tempfile.TemporaryDirectory(prefix="publisher-copy-", dir=self.spool_dir) as tmp:
+        with temp_dir("publisher-copy-", self.spool_dir) as tmp:
 
             def place(step: BlobStep) -> None:
-                self._blob(source, src, step, clients, Path(tmp), held or {})
+                self._blob(source, src, step, clients, tmp, held or {})
                 progress.placed(step)
 
             self._run_all(place, plan.blobs)
