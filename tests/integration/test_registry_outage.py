@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.integration.test_record_scope import make_world
 
@@ -62,3 +63,58 @@ def test_verify_and_audit_check_the_registries_that_answer(
     repaired = world.run("audit", "--repair", matrix=matrix)
     assert repaired.returncode == 7, repaired.stdout + repaired.stderr
     assert "audited and repaired" in repaired.stderr
+
+
+def test_audit_during_an_outage_never_moves_a_floating_tag_back(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """v2.0.0 wrote every pin on both registries and moved hub's floating tags, then ghcr
+    refused its floating-tag writes: the run failed before its record. With ghcr down,
+    audit calls hub's tags ahead of the records (v2.0.0 finished on every registry that
+    answers), advises no repair that would move them, and a repair leaves them alone."""
+    from tests.support.faultproxy import Fault
+
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(ghcr.host)
+    world = make_world(tmp_path, write_matrix, hub=hub.host, ghcr=front.host)
+    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
+    world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    front.add(
+        Fault("status", method="PUT", path=r"/manifests/(latest|php-)", status=400, times=None)
+    )
+    try:
+        world.publish("v2.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    except AssertionError:
+        pass
+    else:
+        raise AssertionError("v2.0.0 should have failed on ghcr's floating tags")
+    assert not (world.notes / "v2.0.0.json").exists()
+    ghcr.stop()
+
+    audit = world.run("audit", "--json", matrix=matrix)
+    report = json.loads(audit.stdout)
+    assert audit.returncode == 12, audit.stdout + audit.stderr
+    kinds = {(f["kind"], f["registry"], f["tag"]) for f in report["findings"]}
+    assert ("ahead", "hub", "latest") in kinds, kinds
+    assert ("unreachable", "ghcr", "") in kinds
+    said = world.run("audit", matrix=matrix)
+    assert "a repair never moves it back" in said.stderr, said.stderr
+    assert "run `publisher audit --repair`" not in said.stderr, said.stderr
+    hub_tags = requests.get(f"http://{hub.host}/v2/{world.repo}/tags/list", timeout=10).json()
+    latest = requests.head(
+        f"http://{hub.host}/v2/{world.repo}/manifests/latest",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+        timeout=10,
+    ).headers["Docker-Content-Digest"]
+    repaired = world.run("audit", "--repair", matrix=matrix)
+    assert repaired.returncode != 0, repaired.stdout + repaired.stderr
+    after = requests.head(
+        f"http://{hub.host}/v2/{world.repo}/manifests/latest",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+        timeout=10,
+    ).headers["Docker-Content-Digest"]
+    assert after == latest, repaired.stdout + repaired.stderr
+    assert "v2.0.0" in hub_tags["tags"]
