@@ -7,7 +7,7 @@ stops with some of its pins written and others not. Then:
 * no other run (``audit --repair``, a backport, a later release's dry run) takes the
   half-written release for a finished one: ``latest`` and ``php-X.Y`` stay on the last
   finished release;
-* ``audit`` names the unfinished release;
+* ``verify`` and ``audit`` name the unfinished release;
 * a rerun finishes it, and only then do the floating tags move to it.
 """
 
@@ -59,6 +59,9 @@ def test_a_release_stopped_half_way_through_its_pins_moves_no_floating_tag_until
     assert "v2.0.0-php-8.3" not in half
     assert {t: d for t, d in half.items() if not t.startswith("v2.")} == before
 
+    checked = world.run("verify", "v2.0.0", matrix=matrix)
+    assert checked.returncode == 12, checked.stdout + checked.stderr
+    assert "tag 'v2.0.0-php-8.3' is missing on hub" in checked.stderr, checked.stderr
     # Nothing that recomputes floating tags takes v2.0.0 for finished.
     audit = world.run("audit", "--json", matrix=matrix)
     assert audit.returncode != 0, audit.stdout + audit.stderr
