@@ -4,14 +4,18 @@ Runs the CNCF distribution registry (Debian package ``docker-registry``, binary
 ``docker-registry``; upstream binary ``registry``) on a free 127.0.0.1 port with
 storage in a temporary directory, started through the runner. When no binary is installed, falls back to a
 ``registry:2`` container started through testcontainers.
+
+A run killed with SIGKILL cannot stop its registries: they outlive it. The next one
+started stops them and removes their directories (``stop_orphan``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import signal
 import socket
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +26,7 @@ from typing import Any
 import yaml
 
 from ..core.errors import ToolMissingError, UnreachableError
+from ..core.fileio import make_temp_dir, read_prefix
 from .runner import Background, Runner
 
 BINARIES = ("docker-registry", "registry")
@@ -30,6 +35,46 @@ BROKEN_BINARY_HINT = (
     "CONFIG`): repair or reinstall it (`apt-get install docker-registry`), or put a working "
     "one first on PATH"
 )
+
+#: A registry's directory (``fileio.make_temp_dir``): its config, log, storage and pid.
+REGISTRY_PREFIX = "publisher-registry-"
+CONFIG_FILE = "config.yml"
+PID_FILE = "registry.pid"
+#: Seconds an orphaned registry is given to exit after SIGTERM, before SIGKILL.
+ORPHAN_GRACE = 5.0
+
+
+def _serving_from(pid: int, config: Path) -> bool:
+    """Is process ``pid`` a registry serving ``config`` (not exited, not another process
+    that got its pid)?"""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return os.fsencode(str(config)) in argv
+
+
+def stop_orphan(root: Path) -> bool:
+    """Stop the registry that a run killed with SIGKILL left serving from ``root``.
+
+    True when none serves from it any more (then ``root`` may go); False when that
+    cannot be told (no /proc): the directory stays."""
+    try:
+        pid = int(read_prefix(root / PID_FILE, 32).decode("ascii").strip())
+    except (OSError, ValueError):
+        return True  # no registry was started there
+    if not Path("/proc/self/cmdline").exists():
+        return False
+    config = root / CONFIG_FILE
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        if not _serving_from(pid, config):
+            return True
+        with contextlib.suppress(OSError):
+            os.kill(pid, signum)
+        deadline = time.monotonic() + ORPHAN_GRACE
+        while _serving_from(pid, config) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return not _serving_from(pid, config)
 
 
 def free_port() -> int:
@@ -63,7 +108,7 @@ class LocalRegistry:
     ) -> None:
         self.port = port or free_port()
         self.extra_config = dict(extra_config or {})
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._root: Path | None = None
         self._storage = Path(storage) if storage else None
         self._runner = runner or Runner()
         self._proc: Background | None = None
@@ -94,17 +139,17 @@ class LocalRegistry:
 
     def start(self, timeout: float = 20.0) -> LocalRegistry:
         binary = find_binary()
-        self._tmp = tempfile.TemporaryDirectory(prefix="publisher-registry-")
-        root = Path(self._tmp.name)
+        self._root = root = make_temp_dir(REGISTRY_PREFIX, before=stop_orphan)
         storage = self._storage or root / "storage"
         storage.mkdir(parents=True, exist_ok=True)
         if binary:
-            config_path = root / "config.yml"
+            config_path = root / CONFIG_FILE
             config_path.write_text(yaml.safe_dump(self.config_dict(storage)), encoding="utf-8")
             self.log_path = root / "registry.log"
             self._proc = self._runner.start(
                 [binary, "serve", str(config_path)], log=self.log_path, what="local registry"
             )
+            (root / PID_FILE).write_text(f"{self._proc.process.pid}\n", encoding="ascii")
         else:
             self._start_container()
         self._wait(timeout)
@@ -177,9 +222,9 @@ class LocalRegistry:
             with contextlib.suppress(Exception):
                 self._container.stop()
             self._container = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+        if self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)
+            self._root = None
 
     def __enter__(self) -> LocalRegistry:
         return self.start()

@@ -12,7 +12,7 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -318,15 +318,20 @@ def _one_filesystem(path: str) -> bool:
     return True
 
 
-def remove_stale_temp_dirs(prefix: str, parent: str | os.PathLike[str] | None = None) -> list[Path]:
+def remove_stale_temp_dirs(
+    prefix: str,
+    parent: str | os.PathLike[str] | None = None,
+    before: Callable[[Path], bool] | None = None,
+) -> list[Path]:
     """Remove the directories ``temp_dir(prefix, parent)`` made for runs that are gone.
 
     A run killed with SIGKILL cannot remove its temporary directories (a docker config
     or an auth file holding credentials, a builder's scratch space). Each is named
     ``<prefix><pid namespace>.<pid>-<random>``: one of this user's, in this pid
     namespace, whose process no longer exists, is removed, unless something is mounted
-    inside it. A directory whose pid was reused stays until that process ends. Returns
-    the directories removed."""
+    inside it. A directory whose pid was reused stays until that process ends.
+    ``before(path)`` first ends what the gone run left running there (a throwaway
+    registry); False keeps the directory. Returns the directories removed."""
     directory = Path(parent if parent is not None else tempfile.gettempdir())
     namespace = _owner().split(".")[0]
     pattern = re.compile(re.escape(prefix) + r"(\d+)\.(\d+)-[^/]+\Z")
@@ -346,21 +351,29 @@ def remove_stale_temp_dirs(prefix: str, parent: str | os.PathLike[str] | None = 
             continue
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
             continue
-        if not _one_filesystem(str(path)):
+        if not _one_filesystem(str(path)) or (before is not None and not before(path)):
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     return removed
 
 
+def make_temp_dir(
+    prefix: str,
+    parent: str | os.PathLike[str] | None = None,
+    before: Callable[[Path], bool] | None = None,
+) -> Path:
+    """A new directory (mode 0700) in ``parent`` (Python's temporary directory when None),
+    which the caller removes. Its name says which process made it, so that the next run
+    removes it if this one is killed (``remove_stale_temp_dirs``, run here first)."""
+    remove_stale_temp_dirs(prefix, parent, before)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{_owner()}-", dir=parent))
+
+
 @contextlib.contextmanager
 def temp_dir(prefix: str, parent: str | os.PathLike[str] | None = None) -> Iterator[Path]:
-    """A new directory (mode 0700) in ``parent`` (Python's temporary directory when None),
-    removed afterwards, also when the run is interrupted. Its name says which process made
-    it, so that the next run removes it if this one is killed (``remove_stale_temp_dirs``,
-    run here first)."""
-    remove_stale_temp_dirs(prefix, parent)
-    path = Path(tempfile.mkdtemp(prefix=f"{prefix}{_owner()}-", dir=parent))
+    """``make_temp_dir``, removed afterwards, also when the run is interrupted."""
+    path = make_temp_dir(prefix, parent)
     try:
         yield path
     finally:
