@@ -548,6 +548,29 @@ def test_a_registry_that_never_answers_ends_within_the_total_time_and_one_answer
     assert elapsed < 1.0 + 0.5 + 0.5, elapsed  # the total, one answer wait, and slack
 
 
+def test_an_upload_stalled_mid_body_ends_within_the_total_time_and_one_request_wait(
+    proxy: FaultProxy, repo: str
+) -> None:
+    """A registry that takes the connection and the upload's headers, then reads no more
+    of its body: the sender blocks inside one socket call once the buffers are full. Each
+    blocked send waits at most the request time limit, so the upload is given up on within
+    the total time plus one request wait, as for a silent registry."""
+    proxy.add(Fault("stall", method="PUT", path="/blobs/uploads/", times=None, stall_seconds=120))
+    data = random.Random(7).randbytes(48 * 1024 * 1024)  # more than the socket buffers hold
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    policy = RetryPolicy(attempts=100, initial_delay=0.05, max_delay=0.05, total_timeout=1.0)
+    client = RegistryClient(proxy.host, plain_http=True, timeout=0.5, retry=policy)
+    started = time.monotonic()
+    try:
+        with pytest.raises(UnreachableError) as caught:
+            client.push_blob(repo, digest, data)
+    finally:
+        proxy.release()
+    elapsed = time.monotonic() - started
+    assert "connection failed" in caught.value.message, caught.value.message
+    assert elapsed < 1.0 + 0.5 + 1.0, elapsed  # the total, one request wait, and slack
+
+
 def test_an_untrusted_certificate_is_named(https_registry: Any, repo: str) -> None:
     client = RegistryClient(https_registry.host, retry=FakeClock().policy(attempts=1))
     message = _unreachable(client, repo)
