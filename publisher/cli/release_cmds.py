@@ -400,7 +400,10 @@ def _republish_reason(reason: str | None) -> str | None:
         return None
     text = reason.strip()
     if not text:
-        raise UsageError("--reason must say why the release is republished")
+        raise UsageError(
+            "--reason must say why the release is republished",
+            hint='say it in one line, e.g. --reason "CVE-2026-1234 in libxml2"',
+        )
     if len(text) > MAX_REASON:
         raise UsageError(
             f"--reason is {len(text)} characters long; it may be at most {MAX_REASON}",

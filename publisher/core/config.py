@@ -1376,6 +1376,7 @@ def split_list(text: str, field_name: str, noun: str, example: str) -> tuple[str
             field_name,
             f"{text!r} has an empty item (two commas in a row, or a comma at one end); "
             f"separate the {noun}s by single commas, e.g. {example}",
+            hint=f"write the list again with one comma between items, e.g. {example}",
         )
     return items
 
@@ -1392,7 +1393,9 @@ def parse_line_list(text: str, field_name: str = "--only") -> tuple[str, ...]:
     for item in items:
         if not is_php_line(item):
             raise _input_error(
-                field_name, f"{item!r} is not a PHP line; write MAJOR.MINOR such as 8.4"
+                field_name,
+                f"{item!r} is not a PHP line; write MAJOR.MINOR such as 8.4",
+                hint="name the PHP lines as matrix.yaml's lines do, e.g. 8.4,8.5",
             )
     return items
 

@@ -134,11 +134,21 @@ class ConfigError(PublisherError):
                     where += f":{column}"
             where += ": "
         what = f"{field}: " if field else ""
-        super().__init__(f"{where}{what}{message}", hint=hint)
+        super().__init__(f"{where}{what}{message}", hint=hint or _config_hint(source, field))
 
     def to_dict(self) -> dict[str, object]:
         location = {"source": self.source, "line": self.line, "column": self.column}
         return {**super().to_dict(), **location, "field": self.field}
+
+
+def _config_hint(source: str | None, field: str | None) -> str | None:
+    """What to do about a configuration error raised without a hint of its own: every
+    error is said with a tip, and the place it names is where to act."""
+    if source == "environment" and field:
+        return f"set {field} to a valid value, or unset it (an empty value counts as unset)"
+    if source and field:
+        return f"correct {field} in {source}, then rerun (the README's matrix.yaml section describes every key)"
+    return None
 
 
 class StaleDockerfilesError(PublisherError):

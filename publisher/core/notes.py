@@ -549,6 +549,8 @@ def load_record(notes_dir: str | Path, release: str) -> ReleaseFacts | None:
             f"this is the record of {record.release}, not {release}",
             source=str(path),
             field="release",
+            hint=f"each record is named after its release: restore {path.name} from git "
+            "history (publisher writes it unmodified)",
         )
     return record
 

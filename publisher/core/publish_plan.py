@@ -187,6 +187,8 @@ def config_for_record(
             f"(it has PHP {', '.join(recorded)})",
             source="environment" if narrowed else config.source,
             field=" and ".join(n.split("=")[0] for n in narrowed) if narrowed else "lines",
+            hint=f"select lines {record.release} has (PHP {', '.join(recorded)}); a published "
+            "release keeps its lines",
         )
     registries = (
         config.registries

@@ -112,9 +112,18 @@ class Reference:
         }
 
 
+#: What a reference looks like, the tip of a refused one that has no better advice.
+GRAMMAR_HINT = (
+    "write it as docker does: [HOST[:PORT]/]PATH[:TAG][@sha256:DIGEST], the path in "
+    "lowercase, e.g. docker.io/library/php:8.4-fpm-alpine"
+)
+
+
 def _fail(text: str, reason: str, hint: str | None = None) -> InvalidReferenceError:
     shown = text if len(text) <= 80 else text[:77] + "..."
-    return InvalidReferenceError(f"invalid image reference {shown!r}: {reason}", hint=hint)
+    return InvalidReferenceError(
+        f"invalid image reference {shown!r}: {reason}", hint=hint or GRAMMAR_HINT
+    )
 
 
 #: Where registry credentials belong (a reference or a URL with them is refused).

@@ -115,6 +115,8 @@ def render_line(config: Config, line: Line, template_text: str) -> str:
             f"template syntax error: {exc.message}",
             source=template_shown(config),
             line=exc.lineno,
+            hint="fix the template at that line (one Jinja2 file: no include, import or "
+            "extends), then run `publisher render`",
         ) from None
     configure = [(ext, list(flags)) for ext, flags in line.extensions.configure]
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..core import lifecycle
 from ..core.config import Config
 from ..core.errors import ConfigError, NotFoundError, PublisherError
-from ..core.notes import LineFacts, ReleaseFacts, load_record, record_releases
+from ..core.notes import RECORD_HINT, LineFacts, ReleaseFacts, load_record, record_releases
 from ..core.reference import parse
 from .clients import ClientFactory
 from .parallel import in_parallel
@@ -77,6 +77,7 @@ def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> Base
                 f"base image {line.base_image!r} is not a reference: {exc.message}",
                 source=str(notes_dir / f"{record.release}.json"),
                 field=f"lines[php={php}].base.image",
+                hint=RECORD_HINT,
             ) from None
         try:
             current = clients.for_base(config, ref).resolve(ref)

@@ -1,0 +1,101 @@
+"""What the README promises, read from the README and checked against the tool.
+
+The documentation is the contract users read: the exit codes in its table, in
+`publisher --help` and in core/errors.py are one list, and every error is said as
+`error: KIND: MESSAGE` with a `  tip:` line saying what to do.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+
+import pytest
+
+from publisher import resolve
+from publisher.core import errors
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _readme_exit_codes() -> set[int]:
+    section = README.split("### Exit codes", 1)[1].split("\n\n", 2)[1]
+    codes: set[int] = set()
+    for row in section.splitlines():
+        cell = row.split("|")[1].strip()
+        codes.update(int(c) for c in re.findall(r"\d+", cell))
+    return codes
+
+
+def _help_exit_codes(cli) -> set[int]:
+    epilog = cli("--help").output.split("Exit codes:", 1)[1]
+    return {int(c) for c in re.findall(r"(?<![\w/-])(\d+) [a-zA-Z(]", epilog)}
+
+
+def _errors_exit_codes() -> set[int]:
+    codes = {0, resolve.EXIT_BUILD_LOCALLY, resolve.EXIT_CANNOT_PROCEED}
+    codes |= {128 + 1, 128 + 2, 128 + 15}  # Interrupted: SIGHUP, SIGINT, SIGTERM
+    for _, cls in inspect.getmembers(errors, inspect.isclass):
+        code = getattr(cls, "exit_code", None)
+        if isinstance(code, int):
+            codes.add(code)
+    return codes
+
+
+def _docstring_exit_codes() -> set[int]:
+    table = (errors.__doc__ or "").split("====  ====", 2)[2]
+    return {int(m) for m in re.findall(r"^(\d+)\s", table, re.MULTILINE)}
+
+
+def test_the_exit_codes_of_the_readme_the_help_and_the_errors_are_one_list(cli):
+    readme, helped = _readme_exit_codes(), _help_exit_codes(cli)
+    raised, documented = _errors_exit_codes(), _docstring_exit_codes()
+    assert raised <= readme, f"raised, not in the README's table: {sorted(raised - readme)}"
+    assert readme == helped, f"README {sorted(readme)} against --help {sorted(helped)}"
+    assert readme == documented, f"README {sorted(readme)} against errors.py {sorted(documented)}"
+
+
+# A mistake of each kind a user makes first (offline, before any request).
+_OFFLINE = ("--config", "examples/offline/matrix.yaml")
+_LEG = ("--platform", "linux/amd64", "--digest-file", "d.json")
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("plan", "v1.0.0", *_OFFLINE, "--only", "8.4,,8.5"), {}),
+        (("plan", "v1.0.0", *_OFFLINE, "--only", "84"), {}),
+        (("plan", "v1.0.0", *_OFFLINE), {"PUBLISHER_LINES": "8.4,,8.5"}),
+        (("plan", "v1.0.0", *_OFFLINE), {"PUBLISHER_LINES": "84"}),
+        (("plan", "v1.0.0", *_OFFLINE), {"PUBLISHER_PLATFORMS": "linux/s390x"}),
+        (("plan", "v1.0.0", *_OFFLINE), {"PUBLISHER_BASE_MIRROR": "http://x/"}),
+        (("plan", "v1.0.0", *_OFFLINE), {"PUBLISHER_NAMESPACE": "UP"}),
+        (("inspect", "Bad Ref", "--offline"), {}),
+        (("inspect", "a:b:c", "--offline"), {}),
+        (("inspect", "", "--offline"), {}),
+        (("inspect", "x@sha256:abc", "--offline"), {}),
+        (("build", "v1.0.0", *_OFFLINE, "--php", "84", *_LEG), {}),
+        (("republish", "v1.0.0", *_OFFLINE, "--reason", " "), {}),
+    ],
+)
+def test_every_error_is_said_with_a_tip(cli, args, env):
+    """README: "Every error is said on stderr as `error: KIND: MESSAGE` with a `  tip:`
+    line saying what to do"; the JSON document carries the same tip as its hint."""
+    result = cli(*args, env=env)
+    assert result.exit_code in (2, 3), result.output
+    assert result.stderr.startswith("error: "), result.stderr
+    assert "\n  tip: " in result.stderr, result.stderr
+    if args[0] in ("plan", "inspect"):
+        document = json.loads(cli(*args, "--json", env=env).stdout)
+        assert document["ok"] is False and document["error"]["hint"], document
+
+
+def test_a_matrix_error_without_advice_of_its_own_says_where_to_correct_it(cli, tmp_path):
+    text = (ROOT / "examples/offline/matrix.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "matrix.yaml"
+    bad.write_text(text.replace('default_line: "8.4"', 'default_line: "9.9"'), encoding="utf-8")
+    result = cli("plan", "v1.0.0", "--config", str(bad))
+    assert result.exit_code == 3, result.output
+    assert f"  tip: correct default_line in {bad}" in result.stderr, result.stderr
