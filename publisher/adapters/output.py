@@ -94,6 +94,10 @@ class Output:
         # NO_COLOR (https://no-color.org) set and not empty: no escape sequence at all, bold
         # and dim included (rich would drop only the colours); a pipe or file never gets any.
         plain = bool(self.env.get("NO_COLOR"))
+        # A terminal gets styles, and so does a pipe or file when FORCE_COLOR is set and not
+        # empty (https://force-color.org); decided here from this env, never by rich from
+        # os.environ (nor by its own TTY_COMPATIBLE).
+        forced = bool(self.env.get("FORCE_COLOR")) and not plain
         self._console = _Console(
             file=self._stream,
             highlight=False,
@@ -101,6 +105,7 @@ class Output:
             emoji=False,
             width=width,
             color_system=None if plain else "auto",
+            force_terminal=forced or _isatty(self._stream),
         )
         self._secrets: set[str] = set()
         self._proxy_passwords: set[str] = set()

@@ -463,3 +463,26 @@ def test_a_pipe_gets_no_escape_sequence_and_a_terminal_keeps_its_styles(
     terminal = _Terminal()
     Output(env={}, stream=terminal).detail("+ buildah build")
     assert "\x1b[2m" in terminal.getvalue()  # dim, without NO_COLOR
+
+
+@pytest.mark.parametrize(
+    ("env", "styled"),
+    [
+        ({}, False),
+        ({"FORCE_COLOR": "1"}, True),
+        ({"FORCE_COLOR": ""}, False),  # empty counts as unset
+        ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),  # NO_COLOR wins
+        ({"TTY_COMPATIBLE": "1"}, False),  # rich's own switch is not publisher's
+    ],
+)
+def test_a_pipe_is_styled_only_when_force_color_is_set_and_no_color_is_not(
+    env: dict[str, str], styled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: a pipe or a file gets plain text unless FORCE_COLOR is set (not empty);
+    NO_COLOR wins. What Output is given decides, whatever the process's environment."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")  # the process's own: not what decides
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    pipe = io.StringIO()
+    Output(env=env, stream=pipe).detail("+ buildah build")
+    assert ("\x1b[2m" in pipe.getvalue()) is styled, pipe.getvalue()
