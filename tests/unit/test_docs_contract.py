@@ -99,3 +99,69 @@ def test_a_matrix_error_without_advice_of_its_own_says_where_to_correct_it(cli, 
     result = cli("plan", "v1.0.0", "--config", str(bad))
     assert result.exit_code == 3, result.output
     assert f"  tip: correct default_line in {bad}" in result.stderr, result.stderr
+
+
+def _command_row(command: str) -> str:
+    """The README's row of the Commands table for ``publisher COMMAND``."""
+    return next(r for r in README.splitlines() if r.startswith(f"| `publisher {command} "))
+
+
+def _quoted_names(text: str) -> set[str]:
+    """The JSON member names a README passage quotes: `"ok"` and `name` alike."""
+    return set(re.findall(r'`"?([a-z_]+)"?`', text))
+
+
+def _json_block(after: str) -> dict:
+    block = README.split(after, 1)[1].split("```json\n", 1)[1].split("\n```", 1)[0]
+    return json.loads(block)
+
+
+def test_plan_json_has_exactly_the_members_of_the_readme_example(cli):
+    example = _json_block("### Plan JSON")
+    plan = json.loads(cli("plan", "v2.0.0", "--json").stdout)
+    assert set(plan) == set(example)
+    assert set(plan["registries"][0]) == set(example["registries"][0])
+    assert set(plan["lines"][0]) == set(example["lines"][0])
+    assert set(plan["lines"][0]["targets"][0]) == set(example["lines"][0]["targets"][0])
+    assert set(plan["floating"][0]) == set(example["floating"][0])
+
+
+def test_render_json_has_exactly_the_members_the_readme_names(cli, tmp_path):
+    row = _command_row("render")
+    documented = {"ok", "template", "lines", "leftovers"}
+    assert documented | {"error"} <= _quoted_names(row), row
+    passed = json.loads(cli("render", "--check", "--json").stdout)
+    assert set(passed) == documented
+    assert {m for line in passed["lines"] for m in line} == {"php", "path", "state"}
+    assert {line["state"] for line in passed["lines"]} == {"current"}
+    text = (ROOT / "examples/offline/matrix.yaml").read_text(encoding="utf-8")
+    (tmp_path / "dockerfiles").mkdir()
+    template = ROOT / "dockerfiles/Dockerfile.j2"
+    matrix = text.replace("template: ../../dockerfiles/Dockerfile.j2", f"template: {template}")
+    (tmp_path / "matrix.yaml").write_text(matrix, encoding="utf-8")
+    failed = json.loads(
+        cli("render", "--check", "--json", "--config", str(tmp_path / "matrix.yaml")).stdout
+    )
+    assert set(failed) == documented | {"error"} and failed["ok"] is False
+    assert {line["state"] for line in failed["lines"]} == {"missing"}
+
+
+@pytest.mark.parametrize(
+    ("command", "members"),
+    [
+        ("verify", {"ok", "release", "lines", "defects", "unreachable"}),
+        (
+            "audit",
+            {"ok", "releases", "findings", "unreachable", "repaired", "unrepairable", "moved"},
+        ),
+    ],
+)
+def test_the_readme_and_the_help_name_the_same_json_members(cli, command, members):
+    """What `--json` prints, as the README's Commands table and the command's --help say
+    it (the integration tests check the documents themselves)."""
+    row = _command_row(command).split("`--json`:", 1)[1]
+    assert members | {"error"} == _quoted_names(row) - {"--json"}, row
+    helped = " ".join(cli(command, "--help").output.split())
+    printed = re.search(r"--json prints \{([^}]*)\}", helped)
+    assert printed and set(re.findall(r'"(\w+)"', printed.group(1))) == members, helped
+    assert 'adds "error"' in helped
