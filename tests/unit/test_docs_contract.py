@@ -165,3 +165,26 @@ def test_the_readme_and_the_help_name_the_same_json_members(cli, command, member
     printed = re.search(r"--json prints \{([^}]*)\}", helped)
     assert printed and set(re.findall(r'"(\w+)"', printed.group(1))) == members, helped
     assert 'adds "error"' in helped
+
+
+def _documents() -> str:
+    pages = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
+    pages += sorted((ROOT / "examples").glob("*/README.md"))
+    return "\n".join(page.read_text(encoding="utf-8") for page in pages)
+
+
+def test_every_publisher_variable_the_docs_name_is_read_and_every_one_read_is_named(cli):
+    """A `PUBLISHER_*` variable the documentation or a --help names is one publisher reads
+    (or, for the test suite's own, its conftest), and every one it reads is documented."""
+    from publisher.cli.base import COMMAND_MODULES
+
+    helps = [cli("--help").output] + [cli(c, "--help").output for c in COMMAND_MODULES]
+    named = set(re.findall(r"\bPUBLISHER_[A-Z0-9_]*[A-Z0-9]\b", _documents() + "".join(helps)))
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "publisher").rglob("*.py"))
+    code += (ROOT / "tests/conftest.py").read_text(encoding="utf-8")
+    read = set(re.findall(r"\bPUBLISHER_[A-Z0-9_]*[A-Z0-9_]", code))
+    prefixes = {name for name in read if name.endswith("_")}  # f"PUBLISHER_BUSYBOX_{ARCH}"
+    unread = {n for n in named if n not in read and not any(n.startswith(p) for p in prefixes)}
+    assert not unread, f"documented, read nowhere: {sorted(unread)}"
+    unnamed = {n for n in read - prefixes if n not in named}
+    assert not unnamed, f"read, documented nowhere: {sorted(unnamed)}"
