@@ -188,3 +188,34 @@ def test_every_publisher_variable_the_docs_name_is_read_and_every_one_read_is_na
     assert not unread, f"documented, read nowhere: {sorted(unread)}"
     unnamed = {n for n in read - prefixes if n not in named}
     assert not unnamed, f"read, documented nowhere: {sorted(unnamed)}"
+
+
+def _exit_code_row(code: int) -> str:
+    return next(r for r in README.splitlines() if r.startswith(f"| {code} | "))
+
+
+_RELEASE = ("release", "v1.0.0", *_OFFLINE, "--only", "8.4", "--dry-run")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "args"),
+    [
+        ("PUBLISHER_BUILDER", "kaniko", _RELEASE),
+        ("PUBLISHER_QEMU", "maybe", ("matrix", "v1.0.0", *_OFFLINE)),
+        ("PUBLISHER_RETRY_ATTEMPTS", "0", ("verify", "v1.0.0", *_OFFLINE)),
+        ("SOURCE_DATE_EPOCH", "1.5", _RELEASE),
+        ("PUBLISHER_LINES", "8.9", ("plan", "v1.0.0", *_OFFLINE)),
+        ("PUBLISHER_PLATFORMS", "linux/s390x", ("plan", "v1.0.0", *_OFFLINE)),
+        ("PUBLISHER_BASE_MIRROR", "http://x/", ("plan", "v1.0.0", *_OFFLINE)),
+        ("PUBLISHER_NAMESPACE", "UP", ("plan", "v1.0.0", *_OFFLINE)),
+    ],
+)
+def test_a_bad_variable_exits_with_the_code_whose_row_names_it(cli, variable, value, args):
+    """README's exit codes: a variable standing for an option is 2, an override of
+    matrix.yaml is 3; each row names its variables."""
+    code = next(
+        c for c in (2, 3) if variable.replace("RETRY_ATTEMPTS", "RETRY_*") in _exit_code_row(c)
+    )
+    result = cli(*args, env={variable: value})
+    assert result.exit_code == code, result.output
+    assert variable in result.stderr, result.stderr
