@@ -367,6 +367,12 @@ def loads(
 #: thousands of levels deep would exhaust the stack before any value is checked.
 MAX_NESTING = 32
 
+#: What to do about a matrix file YAML cannot read.
+YAML_HINT = (
+    "fix the YAML at that line and column: indent with spaces (never tabs), close every "
+    "quote and bracket, and put a space after each colon"
+)
+
 
 class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader, refusing mappings and lists nested over ``MAX_NESTING`` deep.
@@ -424,6 +430,7 @@ def _compose(text: str, source: str) -> yaml.Node:
             source=source,
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
+            hint=YAML_HINT,
         ) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow, anywhere
         position = max(0, min(exc.position, len(text)))
@@ -437,7 +444,7 @@ def _compose(text: str, source: str) -> yaml.Node:
             hint='remove it; a string may hold it written as an escape, e.g. "\\x07"',
         ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", source=source) from None
+        raise ConfigError(f"invalid YAML: {exc}", source=source, hint=YAML_HINT) from None
     if node is None:
         raise ConfigError(
             "the file is empty", source=source, hint="see the README's matrix.yaml reference"

@@ -219,3 +219,12 @@ def test_a_bad_variable_exits_with_the_code_whose_row_names_it(cli, variable, va
     result = cli(*args, env={variable: value})
     assert result.exit_code == code, result.output
     assert variable in result.stderr, result.stderr
+
+
+def test_a_matrix_file_yaml_cannot_read_is_said_with_a_tip(cli, tmp_path):
+    broken = tmp_path / "matrix.yaml"
+    broken.write_text("namespace: [a\n", encoding="utf-8")
+    result = cli("plan", "v1.0.0", "--config", str(broken))
+    assert result.exit_code == 3, result.output
+    assert f"error: configuration error: {broken}:2:1: invalid YAML" in result.stderr
+    assert "\n  tip: fix the YAML at that line and column" in result.stderr, result.stderr
