@@ -65,7 +65,11 @@ def created_from_env(env: dict[str, str]) -> str:
 
 def _check_json(as_json: bool, dry_run: bool) -> None:
     if as_json and not dry_run:
-        raise UsageError("--json prints the dry run's plan; add --dry-run")
+        raise UsageError(
+            "--json prints the dry run's plan; add --dry-run",
+            hint="add --dry-run to print the plan as JSON; a real run prints its steps and "
+            "its table, and its record is the notes JSON",
+        )
 
 
 def get_builder(state: State, name: str | None) -> Builder:
@@ -140,10 +144,17 @@ def build_command(
     version = parse_release(release)
     created = created_from_env(state.env)
     if not php.strip():
-        raise UsageError("--php is empty; name the PHP line to build, e.g. 8.4")
+        raise UsageError(
+            "--php is empty; name the PHP line to build, e.g. 8.4",
+            hint="one leg builds one PHP line: `publisher matrix RELEASE` lists the legs",
+        )
     php_lines = parse_line_list(php, "--php")
     if len(php_lines) != 1:
-        raise UsageError(f"--php: {php!r} names several lines; a build leg builds one, e.g. 8.4")
+        raise UsageError(
+            f"--php: {php!r} names several lines; a build leg builds one, e.g. 8.4",
+            hint="run one `publisher build` per line and platform (`publisher matrix RELEASE` "
+            "lists the legs), or `publisher release` for them all",
+        )
     cfg = state.load_config(config_path).select(php_lines, option="--php")
     if digest_file.is_dir():
         raise FileAccessError(

@@ -251,7 +251,9 @@ class BuildStage:
         if leg.platform not in line.platforms:
             raise UsageError(
                 f"PHP {leg.php} is not built for {leg.platform}; configured: "
-                + ", ".join(p.value for p in line.platforms)
+                + ", ".join(p.value for p in line.platforms),
+                hint="build one of the line's platforms (`publisher matrix RELEASE` lists the "
+                "legs), or add the platform to the line in matrix.yaml",
             )
         repo = config.primary.repository
         dockerfile = dockerfile_sha256(config, leg.php)

@@ -78,6 +78,9 @@ _LEG = ("--platform", "linux/amd64", "--digest-file", "d.json")
         (("inspect", "x@sha256:abc", "--offline"), {}),
         (("build", "v1.0.0", *_OFFLINE, "--php", "84", *_LEG), {}),
         (("republish", "v1.0.0", *_OFFLINE, "--reason", " "), {}),
+        (("build", "v1.0.0", *_OFFLINE, "--php", "", *_LEG), {}),
+        (("build", "v1.0.0", *_OFFLINE, "--php", "8.3,8.4", *_LEG), {}),
+        (("release", "v1.0.0", *_OFFLINE, "--json"), {}),
     ],
 )
 def test_every_error_is_said_with_a_tip(cli, args, env):
