@@ -307,6 +307,8 @@ def test_json_commands_print_a_document_when_click_refuses_the_command_line(cli,
         (("verfy",), "No such command 'verfy'; did you mean 'verify'?", "[OPTIONS] COMMAND"),
         (("--bogus",), "No such option '--bogus'.", "[OPTIONS] COMMAND [ARGS]..."),
         (("release", "v1.0.0", "--jobs", "0"), "'--jobs': 0 is not in", "release [OPTIONS]"),
+        (("resolve", "--bogus"), "No such option '--bogus'.", "resolve [OPTIONS]"),  # consumers.md
+        (("resolve", "--format", "yaml"), "'yaml' is not one of", "resolve [OPTIONS]"),
     ],
 )
 def test_click_refusals_read_as_every_publisher_error(cli, args, said, usage):
