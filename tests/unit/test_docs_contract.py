@@ -231,3 +231,15 @@ def test_a_matrix_file_yaml_cannot_read_is_said_with_a_tip(cli, tmp_path):
     assert result.exit_code == 3, result.output
     assert f"error: configuration error: {broken}:2:1: invalid YAML" in result.stderr
     assert "\n  tip: fix the YAML at that line and column" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("index", ["{not json", '{"manifests": [{"mediaType": 1}]}'])
+def test_a_layout_whose_index_cannot_be_read_is_said_with_a_tip(tmp_path, index):
+    from publisher.adapters.registry.client import _layout_top
+
+    (tmp_path / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}', encoding="utf-8")
+    (tmp_path / "index.json").write_text(index, encoding="utf-8")
+    with pytest.raises(errors.CommandError) as caught:
+        _layout_top(tmp_path)
+    assert str(tmp_path / "index.json") in caught.value.message
+    assert caught.value.hint and caught.value.hint.startswith("rebuild the image")

@@ -773,6 +773,12 @@ def _layout_blob(layout: Path, digest: str) -> Path:
     return path
 
 
+#: What to do about an OCI layout whose index.json cannot be read.
+_LAYOUT_HINT = (
+    "rebuild the image: the build wrote a layout whose index.json is not one publisher can push"
+)
+
+
 def _layout_top(layout: Path) -> Descriptor:
     index_path = layout / "index.json"
     if not (layout / "oci-layout").is_file() or not index_path.is_file():
@@ -784,7 +790,7 @@ def _layout_top(layout: Path) -> Descriptor:
         data = json.loads(index_path.read_bytes())
         entries = data["manifests"]
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise CommandError(f"{index_path} is not a valid OCI index") from None
+        raise CommandError(f"{index_path} is not a valid OCI index", hint=_LAYOUT_HINT) from None
     if not isinstance(entries, list) or len(entries) != 1:
         count = len(entries) if isinstance(entries, list) else 0
         raise CommandError(
@@ -794,4 +800,4 @@ def _layout_top(layout: Path) -> Descriptor:
     try:
         return Descriptor.from_dict(entries[0], "index.json entry")
     except InvalidResponseError as exc:
-        raise CommandError(f"{index_path}: {exc.message}") from None
+        raise CommandError(f"{index_path}: {exc.message}", hint=_LAYOUT_HINT) from None
