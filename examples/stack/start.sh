@@ -34,7 +34,8 @@
 # Exit status: 0 started; 17 cannot proceed (the message says what failed and what
 # to do); 2 invalid setting; 3 missing or broken pins file; 10 docker or compose
 # missing, or the docker engine does not answer (within 10 s) or refuses this user;
-# 130/143 stopped by SIGINT/SIGTERM; anything else: compose failed (its own message above).
+# 11 docker compose failed to build or start it (its last line and what to do follow);
+# 130/143 stopped by SIGINT/SIGTERM.
 # stderr has one `start: decision=` line: decision=use-prebuilt|build-locally|cannot-proceed
 # availability=CLASS, or, stopped before deciding, decision=none error=invalid-input (2),
 # pins-file (3), docker-unavailable (10) or file-access (17: TMPDIR not writable).
@@ -656,6 +657,59 @@ cannot_proceed() {
 
 compose() { "$docker" compose --project-name "$project_name" --file "$here/compose.yaml" "$@"; }
 
+# composed ARGS...: docker compose ARGS in the background, as pulls (SIGINT or SIGTERM to the
+# launcher stops it too, at once); its output shows as it comes and is kept in
+# $work/compose.log. A terminal keeps a build's live display (its error is the last thing it
+# shows there), so only a log or a pipe gets a build's output copied.
+composed() {
+  compose_log=$work/compose.log teed=
+  : >"$compose_log"
+  if { [ "$1" != build ] || [ ! -t 2 ]; } && command -v tee >/dev/null 2>&1 \
+    && rm -f "$work/compose.out" && mkfifo "$work/compose.out" 2>/dev/null; then
+    tee "$compose_log" <"$work/compose.out" >&2 &
+    teed=$!
+    "$docker" compose --project-name "$project_name" --file "$here/compose.yaml" "$@" >"$work/compose.out" 2>&1 &
+  else
+    "$docker" compose --project-name "$project_name" --file "$here/compose.yaml" "$@" &
+  fi  # docker itself, not a subshell running it: the pid a signal is passed on to
+  pid=$!
+  wait "$pid"
+  exit_status=$?
+  pid=
+  if [ -n "$teed" ]; then wait "$teed"; fi
+  return "$exit_status"
+}
+
+# compose_failed WHAT STATUS FIX: exit 11 (compose's own status could read as one of the
+# launcher's codes: a failed build is 17 in compose v2), with compose's last line and FIX.
+compose_failed() {
+  esc=$(printf '\033')
+  said=$(sed "s/$esc\[[0-9;]*[A-Za-z]//g" "$compose_log" 2>/dev/null | grep -v -e '^[[:space:]]*$' -e 'level=warning' \
+    | tail -n 1 | tr -d '[:cntrl:]' | sed 's/^Error response from daemon: //')
+  if [ -n "$said" ]; then said=": $said"; else said=" (its error is above)"; fi
+  fail 11 "$1: docker compose exited with status $2$said
+start: fix: $3"
+}
+
+# up_failed STATUS: why compose up failed, and what to do.
+up_failed() {
+  said=$(grep -v '^[[:space:]]*$' "$compose_log" 2>/dev/null | tail -n 1)
+  case $said in
+    *'is already in use by container'*)
+      name=$(printf '%s\n' "$said" | sed -n 's/.*container name "\/\([^"]*\)".*/\1/p')
+      fix="a container this stack did not create is named ${name:-that way}: remove it if it is left over (docker rm -f ${name:-NAME}), or set STACK_NAME to another name to run a separate stack" ;;
+    *'port is already allocated'* | *'address already in use'*)
+      port=$(printf '%s\n' "$said" | sed -n -e 's/.*:\([0-9][0-9]*\) failed: port is already allocated.*/\1/p' \
+        -e 's/.*:\([0-9][0-9]*\): bind: address already in use.*/\1/p' | sed -n 1p)
+      fix="port ${port:-it publishes} is taken by another stack or program: stop it (docker ps --filter publish=${port:-PORT} names a container holding it), or publish another port in $here/compose.yaml" ;;
+    *'network '*'incorrect label'* | *'was not created by compose'*)
+      fix="a network compose did not create holds this stack's network name (${project_name}_default): remove it (docker network rm ${project_name}_default), or set STACK_NAME to another name" ;;
+    *)
+      fix="what docker compose said is above; $here/stop.sh (with the same STACK_NAME) removes what this stack left behind, then start again" ;;
+  esac
+  compose_failed "docker compose could not start PHP-FPM" "$1" "$fix"
+}
+
 start() {  # start IMAGE BUILD(true|false)
   PHP_IMAGE=$1 PHP_PLATFORM=$platform PHP_BUILD_CONTEXT=$context PHP_BASE_IMAGE=${base:-unset}
   PHP_VERSION=$php STACK_RELEASE=$release
@@ -663,9 +717,10 @@ start() {  # start IMAGE BUILD(true|false)
   if [ -n "${PMA_IMAGE:-}" ]; then export PMA_IMAGE; fi
   if [ "$2" = true ]; then
     say "building $1 from $dockerfile (base ${base:-the Dockerfile default})"
-    compose build php || fail $? "the local build failed (see above)"
+    composed build php || compose_failed "the local build of $1 failed" $? \
+      "$dockerfile must build on ${base:-its base}: take the release's Dockerfile again if it was edited; its package steps (apk add, pecl install) need the network the first time; or use the pre-built image (USE_PREBUILT=true, with its registry reachable)"
   fi
-  compose up --detach --no-build --pull never php || fail $? "docker compose could not start the stack (see above)"
+  composed up --detach --no-build --pull never php || up_failed $?
   # Another platform than the engine's runs under emulation, and an engine without it
   # shows that only once the container runs: it stops at once (exec format error).
   if [ "$platform" != "$engine_platform" ]; then

@@ -142,6 +142,8 @@ def _bin_dir(target: Path, docker: str) -> Path:
         "readlink",
         "od",
         "awk",
+        "tee",
+        "mkfifo",
     ):
         found = shutil.which(tool)
         if found:
@@ -1451,3 +1453,134 @@ def test_the_mirror_is_pulled_by_the_lines_digest_as_resolve_does(
     assert fields == {"decision": "use-prebuilt", "availability": "cached"}, proc.stderr
     assert decision["image"] == world.prebuilt(mirror), answer.stderr
     assert f"pre-built image {world.prebuilt(mirror)} is in the local image store" in proc.stderr
+
+
+def _vendored(world: World, tmp_path: Path) -> Path:
+    """The stack as a maintainer vendors it: start.sh, compose.yaml, pins file, dockerfiles/."""
+    home = tmp_path / "stack"
+    shutil.copytree(STACK, home, ignore=shutil.ignore_patterns("README.md", ".gitignore"))
+    shutil.copytree(DOCKERFILES / "8.4", home / "dockerfiles" / "8.4")
+    shutil.copy(world.pins, home / "php-images.env")
+    return home
+
+
+def _stack_containers(world: World, project: str) -> list[str]:
+    return run(
+        world.docker, "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}"
+    ).stdout.split()
+
+
+def test_a_local_build_that_fails_is_exit_11_with_composes_last_words_and_a_fix(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A Dockerfile that does not build: compose exits with 17 of its own, which is the
+    launcher's "cannot proceed"; the launcher says exit 11, compose's last line and the fix."""
+    home = _vendored(world, tmp_path)
+    dockerfile = home / "dockerfiles" / "8.4" / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "RUN echo a-broken-step && exit 3\n")
+    env = launcher_env(world, project, tmp_path, USE_PREBUILT="false")
+    del env["PHP_PINS_FILE"], env["PHP_DOCKERFILES"]  # the defaults: next to start.sh
+    proc, fields = launch(world, env, stack=home)
+    assert fields == {"decision": "build-locally", "availability": "none"}, proc.stderr
+    assert proc.returncode == 11, proc.stderr
+    error = [line for line in said(proc) if line.startswith("start: error: ")]
+    assert len(error) == 1, proc.stderr
+    assert error[0].startswith(
+        f"start: error: the local build of {world.local} failed: docker compose exited with status "
+    ), proc.stderr
+    assert "did not complete successfully: exit code: 3" in error[0]
+    assert said(proc)[-1].startswith(f"start: fix: {dockerfile} must build on {world.base}: ")
+    assert "start: started" not in proc.stderr
+    assert _stack_containers(world, project) == []
+
+
+@pytest.mark.parametrize("held", ["name", "port"])
+def test_a_name_or_port_held_by_another_stack_is_exit_11_with_the_fix(
+    world: World, project: str, tmp_path: Path, held: str
+) -> None:
+    """compose up fails on a container name (a container the stack did not create) or a port
+    (another stack, STACK_NAME, publishing it): exit 11, what compose said, what to do."""
+    home = _vendored(world, tmp_path)
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["cached"],
+        ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    del env["PHP_PINS_FILE"], env["PHP_DOCKERFILES"]
+    other = f"{project}-other"
+    holder = f"{project}-php-1"
+    try:
+        if held == "port":
+            port = free_port()
+            compose = home / "compose.yaml"
+            compose.write_text(
+                compose.read_text().replace(
+                    "    restart: unless-stopped\n",
+                    f'    ports:\n      - "127.0.0.1:{port}:9000"\n    restart: unless-stopped\n',
+                )
+            )
+            first, _ = launch(world, {**env, "STACK_NAME": other}, stack=home)
+            assert first.returncode == 0, first.stderr
+            fix = (
+                f"start: fix: port {port} is taken by another stack or program: stop it "
+                f"(docker ps --filter publish={port} names a container holding it), "
+                f"or publish another port in {home}/compose.yaml"
+            )
+        else:
+            run(world.docker, "create", "--name", holder, world.base, "true")
+            fix = (
+                f"start: fix: a container this stack did not create is named {holder}: remove "
+                f"it if it is left over (docker rm -f {holder}), or set STACK_NAME to another "
+                "name to run a separate stack"
+            )
+        proc, fields = launch(world, env, stack=home)
+    finally:
+        compose_down(world.docker, other)
+        run(world.docker, "rm", "-f", holder, check=False)
+    assert fields == {"decision": "use-prebuilt", "availability": "cached"}, proc.stderr
+    assert proc.returncode == 11, proc.stderr
+    assert "start: error: docker compose could not start PHP-FPM: docker compose exited with " in (
+        proc.stderr
+    )
+    assert said(proc)[-1] == fix, proc.stderr
+
+
+def test_sigterm_during_a_local_build_stops_the_build_at_once(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """SIGTERM to the launcher alone (a wrapper, an IDE's stop button) while compose builds:
+    exit 143 at once, and the build is stopped with it, not run to its end first."""
+    home = _vendored(world, tmp_path)
+    dockerfile = home / "dockerfiles" / "8.4" / "Dockerfile"
+    marker = uuid.uuid4().hex  # a step no earlier build cached
+    dockerfile.write_text(dockerfile.read_text() + f"RUN echo {marker} && sleep 120\n")
+    env = launcher_env(world, project, tmp_path, USE_PREBUILT="false")
+    del env["PHP_PINS_FILE"], env["PHP_DOCKERFILES"]
+    dash = shutil.which("dash") or "sh"
+    with subprocess.Popen(
+        [dash, str(home / "start.sh")], env=env, stderr=subprocess.PIPE, text=True
+    ) as launcher:
+        try:
+            assert launcher.stderr is not None
+            seen = ""
+            while f"echo {marker}" not in seen:  # the slow step runs
+                line = launcher.stderr.readline()
+                assert line, seen
+                seen += line
+            time.sleep(1)
+            stopped = time.monotonic()
+            launcher.terminate()
+            assert launcher.wait(timeout=20) == 143
+            assert time.monotonic() - stopped < 20
+        finally:
+            launcher.kill()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            builds = [
+                line
+                for line in run("ps", "-eo", "args").stdout.splitlines()
+                if project in line and " build" in line
+            ]
+            if not builds:
+                break
+            time.sleep(0.5)
+        assert not builds, builds
