@@ -78,7 +78,6 @@ case $script in */*) here=${script%/*} ;; *) here=. ;; esac
 here=$(CDPATH='' cd -- "$here" && pwd) || fail 17 "cannot enter the launcher's folder $here
 start: fix: run start.sh from a folder this user may read"
 docker=${DOCKER:-docker}
-project_name=${STACK_NAME:-php-stack}
 
 # ------------------------------------------------------------------ settings
 
@@ -233,7 +232,7 @@ is_php_line() { matches "$1" '(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})'; }  # as
 # around a word (a stray space, the CR of an env file edited on Windows) do not count.
 for setting in USE_PREBUILT ALLOW_LOCAL_BUILD_FALLBACK PREBUILT_REGISTRY STACK_RELEASE PHP_VERSION \
   PHP_IMAGE_PLATFORM STACK_REGISTRY_TIMEOUT STACK_PULL_TIMEOUT PHP_IMAGE_CACHE_CHECK PMA_IMAGE \
-  PHP_PINS_FILE PHP_DOCKERFILES; do
+  PHP_PINS_FILE PHP_DOCKERFILES STACK_NAME; do
   eval "value=\${$setting:-}"
   trimmed=${value#"${value%%[![:space:]]*}"}
   trimmed=${trimmed%"${trimmed##*[![:space:]]}"}
@@ -275,6 +274,10 @@ platform_or_fail() {
   esac
 }
 [ -z "${PHP_VERSION:-}" ] || php_line_or_fail "$PHP_VERSION"
+# STACK_NAME: a compose project name, checked now rather than by compose after a pull or a build.
+project_name=${STACK_NAME:-php-stack}
+matches "$project_name" '[a-z0-9][a-z0-9_-]*' \
+  || fail 2 "STACK_NAME='$STACK_NAME' is not valid: use lowercase letters, digits, '-' and '_', starting with a letter or digit (a compose project name)"
 [ -z "${PHP_IMAGE_PLATFORM:-}" ] || platform_or_fail "$PHP_IMAGE_PLATFORM"
 case ${PMA_IMAGE:-} in
   *[[:space:][:cntrl:]]*)

@@ -1544,6 +1544,39 @@ def test_a_name_or_port_held_by_another_stack_is_exit_11_with_the_fix(
     assert said(proc)[-1] == fix, proc.stderr
 
 
+def test_stack_name_is_checked_with_the_settings_and_read_without_blanks(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """STACK_NAME is a compose project name: a bad one is exit 2 before any pull or build (not
+    compose's refusal after them), and the CR of an env file edited on Windows does not count,
+    in start.sh and stop.sh alike."""
+    env = launcher_env(
+        world, project, tmp_path, STACK_NAME="Client Site", USE_PREBUILT="false",
+    )  # fmt: skip
+    proc, fields = launch(world, env)
+    no_decision(proc, fields, None, "invalid-input")
+    assert proc.returncode == 2, proc.stderr
+    assert "start: error: STACK_NAME='Client Site' is not valid: use lowercase letters" in (
+        proc.stderr
+    )
+    assert "building" not in proc.stderr
+    dash = shutil.which("dash") or "sh"
+    stop = run(dash, str(STACK / "stop.sh"), env=env, check=False)
+    assert stop.returncode == 2, stop.stderr
+    assert "STACK_NAME='Client Site' is not valid" in stop.stderr
+
+    env = launcher_env(
+        world, project, tmp_path, STACK_NAME=f" {project}\r",
+        PHP_IMAGE_REPOSITORY=world.repositories["cached"],
+    )  # fmt: skip
+    proc, _ = launch(world, env)
+    assert proc.returncode == 0, proc.stderr
+    assert len(_stack_containers(world, project)) == 1
+    stop = run(dash, str(STACK / "stop.sh"), env=env, check=False)
+    assert stop.returncode == 0, stop.stderr
+    assert _stack_containers(world, project) == []
+
+
 def test_sigterm_during_a_local_build_stops_the_build_at_once(
     world: World, project: str, tmp_path: Path
 ) -> None:
