@@ -723,6 +723,12 @@ start() {  # start IMAGE BUILD(true|false)
     composed build php || compose_failed "the local build of $1 failed" $? \
       "$dockerfile must build on ${base:-its base}: take the release's Dockerfile again if it was edited; its package steps (apk add, pecl install) need the network the first time; or use the pre-built image (USE_PREBUILT=true, with its registry reachable)"
   fi
+  # The same STACK_NAME started from another folder (another project's vendored copy) is
+  # one stack to compose: its PHP-FPM is replaced by this one, said below.
+  was=$(engine "$docker" ps --all --filter "label=com.docker.compose.project=$project_name" \
+    --filter label=com.docker.compose.service=php --format '{{.Label "com.docker.compose.project.config_files"}}') \
+    || { hung; was=; }
+  was=$(printf '%s\n' "$was" | sed -n 1p)
   composed up --detach --no-build --pull never php || up_failed $?
   # Another platform than the engine's runs under emulation, and an engine without it
   # shows that only once the container runs: it stops at once (exec format error).
@@ -748,6 +754,9 @@ start: fix: this docker engine is $engine_platform: $platform images run under e
     esac
   fi
   say "started $1 ($platform)"
+  if [ -n "$was" ] && [ "$was" != "$here/compose.yaml" ]; then
+    say "note: this replaced the stack $project_name started from ${was%/*}: to run both, give each its own STACK_NAME"
+  fi
   prune_superseded
   exit 0
 }

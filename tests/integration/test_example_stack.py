@@ -1455,9 +1455,9 @@ def test_the_mirror_is_pulled_by_the_lines_digest_as_resolve_does(
     assert f"pre-built image {world.prebuilt(mirror)} is in the local image store" in proc.stderr
 
 
-def _vendored(world: World, tmp_path: Path) -> Path:
+def _vendored(world: World, tmp_path: Path, name: str = "stack") -> Path:
     """The stack as a maintainer vendors it: start.sh, compose.yaml, pins file, dockerfiles/."""
-    home = tmp_path / "stack"
+    home = tmp_path / name
     shutil.copytree(STACK, home, ignore=shutil.ignore_patterns("README.md", ".gitignore"))
     shutil.copytree(DOCKERFILES / "8.4", home / "dockerfiles" / "8.4")
     shutil.copy(world.pins, home / "php-images.env")
@@ -1617,3 +1617,40 @@ def test_sigterm_during_a_local_build_stops_the_build_at_once(
                 break
             time.sleep(0.5)
         assert not builds, builds
+
+
+def test_a_stack_of_another_folder_under_the_same_stack_name_is_said_to_be_replaced(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """Two projects that vendor the stack, both with the default STACK_NAME: compose takes them
+    for one stack and the second start replaces the first's PHP-FPM (its www); the launcher
+    says so and how to run both, and says nothing when the same folder starts it again."""
+    first = _vendored(world, tmp_path, "site-a")
+    second = _vendored(world, tmp_path, "site-b")
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["cached"],
+        ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    del env["PHP_PINS_FILE"], env["PHP_DOCKERFILES"]
+    proc, _ = launch(world, env, stack=first)
+    assert proc.returncode == 0, proc.stderr
+    assert "note:" not in proc.stderr
+    proc, _ = launch(world, env, stack=second)
+    assert proc.returncode == 0, proc.stderr
+    assert said(proc)[-1] == (
+        f"start: note: this replaced the stack {project} started from {first}: to run both, "
+        "give each its own STACK_NAME"
+    ), proc.stderr
+    mounts = json.loads(
+        run(
+            world.docker,
+            "inspect",
+            "--format",
+            "{{json .Mounts}}",
+            *_stack_containers(world, project),
+        ).stdout
+    )
+    assert [m["Source"] for m in mounts] == [str(second / "www")]
+    proc, _ = launch(world, env, stack=second)
+    assert proc.returncode == 0, proc.stderr
+    assert "note:" not in proc.stderr
