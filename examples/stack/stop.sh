@@ -1,7 +1,8 @@
 #!/bin/sh
 # Stop what ./start.sh started (same STACK_NAME): its containers and network. Needs docker
 # and compose v2. Exit status: 0 stopped (or nothing to stop); 2 an invalid STACK_NAME;
-# otherwise docker compose's own (its message above).
+# 10 docker missing; 11 docker compose failed (its message above, then what to do);
+# 130/143 stopped by SIGINT/SIGTERM.
 set -u
 docker=${DOCKER:-docker}
 # STACK_NAME as start.sh reads it: the blanks around it (the CR of an env file edited on
@@ -19,4 +20,13 @@ if [ -n "$bad" ]; then
   printf '%s\n' "stop: error: STACK_NAME='$STACK_NAME' is not valid: use lowercase letters, digits, '-' and '_', starting with a letter or digit (a compose project name)" >&2
   exit 2
 fi
-exec "$docker" compose --project-name "$name" down
+if ! command -v "$docker" >/dev/null 2>&1; then
+  printf '%s\n' "stop: error: docker is not installed (the $docker command is missing)" >&2
+  exit 10
+fi
+"$docker" compose --project-name "$name" down && exit 0
+status=$?
+[ "$status" -lt 128 ] || exit "$status"  # stopped by a signal: said by the shell
+printf '%s\n' "stop: error: docker compose could not stop the stack $name (exit status $status; what it said is above)" \
+  "stop: fix: start Docker Desktop or the docker service if it is not running (\`$docker version\` says); \`$docker compose ls --all\` lists the stacks it knows" >&2
+exit 11

@@ -1654,3 +1654,24 @@ def test_a_stack_of_another_folder_under_the_same_stack_name_is_said_to_be_repla
     proc, _ = launch(world, env, stack=second)
     assert proc.returncode == 0, proc.stderr
     assert "note:" not in proc.stderr
+
+
+def test_stop_says_what_failed_and_what_to_do(world: World, project: str, tmp_path: Path) -> None:
+    """stop.sh with no docker (exit 10), and with an engine that is not running (compose fails:
+    exit 11 with the fix), not a shell's "not found" or compose's bare status."""
+    env = launcher_env(world, project, tmp_path)
+    dash = shutil.which("dash") or "sh"
+    stop = run(dash, str(STACK / "stop.sh"), env={**env, "DOCKER": "no-docker-here"}, check=False)
+    assert (stop.returncode, stop.stderr) == (
+        10,
+        "stop: error: docker is not installed (the no-docker-here command is missing)\n",
+    )
+    gone = f"unix://{tmp_path}/no-engine.sock"
+    stop = run(dash, str(STACK / "stop.sh"), env={**env, "DOCKER_HOST": gone}, check=False)
+    assert stop.returncode == 11, stop.stderr
+    assert f"stop: error: docker compose could not stop the stack {project} (exit status 1;" in (
+        stop.stderr
+    )
+    assert "stop: fix: start Docker Desktop or the docker service if it is not running" in (
+        stop.stderr
+    )
