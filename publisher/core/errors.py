@@ -285,7 +285,7 @@ class FileAccessError(PublisherError):
 def file_error(exc: OSError, what: str) -> FileAccessError:
     """A classified error for ``exc`` met while doing ``what`` (e.g. "write the notes")."""
     where = f": {exc.filename}" if exc.filename else ""
-    reason = exc.strerror or type(exc).__name__
+    reason = exc.strerror or str(exc) or "the system gave no reason"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         hint = "the file system (or the user's quota) is full: free space there, or pass "
         hint += "another directory"

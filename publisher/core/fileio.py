@@ -233,6 +233,30 @@ def read_text(path: str | os.PathLike[str], *, limit: int, what: str, hint: str)
         raise ConfigError(f"not UTF-8 text; not a {what}", source=str(target), hint=hint) from None
 
 
+#: JSON's names for the Python types ``json.loads`` gives (bool before int: it is one).
+_JSON_KINDS: tuple[tuple[type, str], ...] = (
+    (bool, "true or false"),
+    (int, "a whole number"),
+    (float, "a number"),
+    (str, "a string"),
+    (list, "an array"),
+    (dict, "an object"),
+)
+
+
+def json_kind(value: object) -> str:
+    """What a parsed JSON value is, in JSON's words ("null", "an array"): never a Python
+    type name (``NoneType``, ``dict``) in a message about a file."""
+    if value is None:
+        return "null"
+    return next((word for kind, word in _JSON_KINDS if isinstance(value, kind)), "a value")
+
+
+def json_kind_of(kind: type) -> str:
+    """The JSON word for values of the Python type ``kind`` (``int``: "a whole number")."""
+    return next((word for known, word in _JSON_KINDS if known is kind), "a value")
+
+
 class _DuplicateKey(Exception):
     def __init__(self, key: str) -> None:
         super().__init__(key)

@@ -28,7 +28,7 @@ from typing import Any
 from ..resolve import is_digest, php_line_order, short_digest
 from . import lifecycle
 from .errors import ConfigError, FileAccessError, PublisherError, UsageError, file_error
-from .fileio import MIB, parse_json, read_bytes, read_text
+from .fileio import MIB, json_kind, json_kind_of, parse_json, read_bytes, read_text
 from .plan import LATEST, RegistryPlan, release_pins
 from .platforms import Platform
 from .sizes import MB, human_size, megabytes, signed_megabytes
@@ -192,11 +192,8 @@ def parse_size_history(text: str, source: str) -> SizeHistory:
             message, source=source, field=(keys[0] + field) if keys else None, hint=HISTORY_HINT
         )
 
-    def kind(value: Any) -> str:
-        return "null" if value is None else type(value).__name__
-
     if not isinstance(data, dict):
-        raise error(f"expected an object, got {kind(data)}")
+        raise error(f"expected an object, got {json_kind(data)}")
     schema = data.get("schema", HISTORY_SCHEMA)
     if schema != HISTORY_SCHEMA or isinstance(schema, bool):
         raise error(
@@ -207,7 +204,7 @@ def parse_size_history(text: str, source: str) -> SizeHistory:
     releases = data.get("releases")
     if not isinstance(releases, dict):
         raise error(
-            "missing" if releases is None else f"expected an object, got {kind(releases)}",
+            "missing" if releases is None else f"expected an object, got {json_kind(releases)}",
             "releases",
         )
     sizes: dict[str, dict[str, dict[str, int]]] = {}
@@ -215,13 +212,13 @@ def parse_size_history(text: str, source: str) -> SizeHistory:
         if not is_release_tag(tag):
             raise error(f"{tag!r} is not a release tag", "releases", tag)
         if not isinstance(lines, dict):
-            raise error(f"expected an object, got {kind(lines)}", "releases", tag)
+            raise error(f"expected an object, got {json_kind(lines)}", "releases", tag)
         sizes[tag] = {}
         for php, platforms in lines.items():
             if not _is_php_line(php):
                 raise error(f"{php!r} is not a PHP line (X.Y)", "releases", tag, php)
             if not isinstance(platforms, dict):
-                raise error(f"expected an object, got {kind(platforms)}", "releases", tag, php)
+                raise error(f"expected an object, got {json_kind(platforms)}", "releases", tag, php)
             sizes[tag][php] = {}
             for platform, size in platforms.items():
                 if not isinstance(size, int) or isinstance(size, bool) or size < 0:
@@ -393,7 +390,7 @@ class _Fields:
         self.path = path
         self.hint = hint
         if not isinstance(data, dict):
-            raise self.error(f"expected an object, got {type(data).__name__}")
+            raise self.error(f"expected an object, got {json_kind(data)}")
         self.data = data
 
     def error(self, message: str, key: str | None = None) -> ConfigError:
@@ -409,8 +406,9 @@ class _Fields:
         if value is None and optional:
             return None
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-            raise self.error(f"expected {names}, got {type(value).__name__}", key)
+            kinds = (kind,) if isinstance(kind, type) else kind
+            names = " or ".join(json_kind_of(k) for k in kinds)
+            raise self.error(f"expected {names}, got {json_kind(value)}", key)
         return value
 
     def objects(self, key: str, *, optional: bool = False) -> list[_Fields]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..resolve import is_digest
 from .errors import ConfigError, FileAccessError, PublisherError, file_error
-from .fileio import parse_json, read_text, write_atomic
+from .fileio import json_kind, parse_json, read_text, write_atomic
 from .platforms import Platform
 
 RECORD_SCHEMA = 1
@@ -100,7 +100,7 @@ def parse_record(text: str, source: str) -> DigestRecord:
     for name in fields:
         value = data[name]
         if not isinstance(value, str) and not (name == "base_digest" and value is None):
-            raise _corrupt(source, f"expected a string, got {type(value).__name__}", name)
+            raise _corrupt(source, f"expected a string, got {json_kind(value)}", name)
     try:
         record = DigestRecord(**{k: data[k] for k in fields})
     except ValueError as exc:  # the platform

@@ -93,11 +93,14 @@ def _render_error(config: Config, exc: Exception) -> ConfigError:
         hint = f"the template is given: {', '.join(TEMPLATE_NAMES)}"
     elif isinstance(exc, RecursionError):
         problem = "template error: a macro or loop calls itself without end"
-    else:
-        detail = (
-            str(exc) if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {exc}"
-        )
-        problem = f"template error: {detail[:300]}"
+    elif isinstance(exc, jinja2.TemplateError):
+        problem = f"template error: {str(exc)[:300]}"
+    else:  # Python under an expression: its words, never its class name (KeyError)
+        if isinstance(exc, KeyError) and exc.args:
+            detail = f"there is no key {exc.args[0]!r}"
+        else:
+            detail = str(exc) or "it gave no reason"
+        problem = f"template error: an expression failed: {detail[:300]}"
     return ConfigError(problem, source=template_shown(config), line=_template_line(exc), hint=hint)
 
 

@@ -216,7 +216,7 @@ def test_a_lost_size_history_is_rebuilt_from_the_release_records(world: World) -
             '{"schema": 1, "releases": {"v1.0.0": {"8.4": {"linux/amd64": "big"}}}}',
             'size-history.json: releases["v1.0.0"]["8.4"]["linux/amd64"]: expected a size',
         ),
-        ("[]", "size-history.json: expected an object, got list"),
+        ("[]", "size-history.json: expected an object, got an array"),
     ],
 )
 def test_a_corrupt_size_history_is_refused_before_anything_moves(

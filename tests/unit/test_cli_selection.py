@@ -303,7 +303,7 @@ def test_a_digest_record_field_of_the_wrong_type_is_named(cli, tmp_path):
     path.write_text(json.dumps(fields))
     result = publish(cli, digests, tmp_path / "notes")
     assert result.exit_code == 3, result.output
-    assert f"{path}: php: expected a string, got float" in result.output
+    assert f"{path}: php: expected a string, got a number" in result.output
 
 
 # --------------------------------------------------------------------------- paths

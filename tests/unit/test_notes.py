@@ -266,3 +266,28 @@ def test_the_check_before_a_run_reads_the_size_history_file_only(tmp_path, monke
     with pytest.raises(ConfigError) as caught:
         notes.check_size_history(tmp_path)
     assert caught.value.source == str(tmp_path / notes.HISTORY_FILE)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        (
+            '"default_line": "8.4"',
+            '"default_line": 8.4',
+            "default_line: expected a string, got a number",
+        ),
+        ('"schema": 1', '"schema": "1"', "schema: expected a whole number, got a string"),
+        ('"default_line": "8.4"', '"default_line": null', "expected a string, got null"),
+        ('"default_line": "8.4"', '"default_line": {}', "expected a string, got an object"),
+    ],
+)
+def test_a_record_value_of_the_wrong_kind_is_named_in_json_words(old, new, said) -> None:
+    """The message names JSON's kinds (a string, null, an object), never Python's (str,
+    NoneType, dict)."""
+    text = notes.release_json(facts(), SizeHistory({}))
+    broken = text.replace(old, new, 1)
+    assert broken != text
+    with pytest.raises(ConfigError) as caught:
+        notes.parse_record(broken, "v1.1.0.json")
+    assert said in str(caught.value)
+    assert not any(word in str(caught.value) for word in ("str,", "float", "NoneType", "dict"))

@@ -42,15 +42,15 @@ def test_a_size_history_round_trips_and_a_missing_one_is_empty(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("text", "field", "message"),
     [
-        ("[]", None, "expected an object, got list"),
+        ("[]", None, "expected an object, got an array"),
         ('{"schema": 2, "releases": {}}', "schema", "upgrade publisher"),
         ('{"schema": true, "releases": {}}', "schema", "is not one this publisher reads"),
         ('{"schema": 1}', "releases", "missing"),
-        ('{"releases": ["v1.1.0"]}', "releases", "expected an object, got list"),
+        ('{"releases": ["v1.1.0"]}', "releases", "expected an object, got an array"),
         ('{"releases": {"1.0": {}}}', 'releases["1.0"]', "is not a release tag"),
         ('{"releases": {"v1.0.0": null}}', 'releases["v1.0.0"]', "got null"),
         ('{"releases": {"v1.0.0": {"eight": {}}}}', 'releases["v1.0.0"]["eight"]', "PHP line"),
-        ('{"releases": {"v1.0.0": {"8.4": 5}}}', 'releases["v1.0.0"]["8.4"]', "got int"),
+        ('{"releases": {"v1.0.0": {"8.4": 5}}}', 'releases["v1.0.0"]["8.4"]', "got a whole number"),
         (
             '{"releases": {"v1.0.0": {"8.4": {"linux/amd64": "big"}}}}',
             'releases["v1.0.0"]["8.4"]["linux/amd64"]',
