@@ -29,7 +29,7 @@ import github
 from github import Auth, Github, GithubException, GithubRetry
 from requests import exceptions as requests_exceptions
 
-from ..core.errors import GitHubError, InvalidVersionError, UsageError
+from ..core.errors import GitHubError, InvalidVersionError, UsageError, file_error
 from ..core.version import Release, parse_release
 from ..resolve import small_number
 from .output import Output
@@ -285,7 +285,7 @@ class GitHubReleases:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise GitHubError(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise file_error(exc, f"read {path.name} to attach it to the GitHub release") from None
         label = f"{path.name} (sha256:{hashlib.sha256(data).hexdigest()[:16]})"
         with self._guard(f"attaching {path.name} to the GitHub release {tag} of {self.repository}"):
             release = self._find(self._repository(), tag)
@@ -388,10 +388,33 @@ class GitHubReleases:
         if isinstance(exc, requests_exceptions.RequestException | OSError):
             return GitHubError(
                 f"{doing} failed: cannot reach the GitHub API at {self.api_url} "
-                f"({type(exc).__name__}: {redact(str(exc))})",
+                f"({_network_reason(exc, redact)})",
                 hint=f"check the network, or {ENV_API_URL} for GitHub Enterprise Server",
             )
-        return GitHubError(f"{doing} failed: {type(exc).__name__}: {redact(str(exc))}")
+        return GitHubError(
+            f"{doing} failed: {redact(str(exc)) or 'the GitHub client gave no reason'}",
+            hint="rerun the step; if it fails the same way, rerun with --debug and report the "
+            "traceback it prints",
+        )
+
+
+def _network_reason(exc: BaseException, redact: Callable[[str], str]) -> str:
+    """What went wrong on the way to the API, in words (never a Python class name)."""
+    if isinstance(exc, requests_exceptions.SSLError):
+        reason = "the TLS handshake failed"
+    elif isinstance(exc, requests_exceptions.Timeout):
+        reason = "no answer in time"
+    elif isinstance(exc, requests_exceptions.ConnectionError):
+        reason = "the connection failed"
+    else:
+        reason = "a network error"
+    # The system's own words, from under the layers of reprs requests wraps them in.
+    said = _SYSTEM_ERROR.findall(redact(str(exc)))
+    return f"{reason}: {said[-1].strip()}" if said else reason
+
+
+#: "[Errno 111] Connection refused" inside requests' and urllib3's reprs.
+_SYSTEM_ERROR = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 
 
 #: PyGithub's logger: its retry lines ("Request GET ... failed with 403", "Required

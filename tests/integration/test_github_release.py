@@ -17,7 +17,7 @@ import publisher.cli.github_cmds  # noqa: F401  (registers matrix and gh-release
 from publisher.adapters.github import GitHubReleases, Settings, is_latest
 from publisher.adapters.output import Output
 from publisher.cli import main
-from publisher.core.errors import GitHubError, UsageError
+from publisher.core.errors import FileAccessError, GitHubError, UsageError
 from publisher.core.version import parse_release
 from tests.integration.conftest import GH_REPO, GH_TOKEN
 from tests.support.fake_github import FORBIDDEN, NOT_FOUND, FakeGitHub
@@ -153,6 +153,22 @@ def test_unreachable_api(streams) -> None:
     with pytest.raises(GitHubError, match="cannot reach the GitHub API") as info:
         client.upsert("v2.0.0", body="x")
     assert "GITHUB_API_URL" in (info.value.hint or "")
+    assert "(the connection failed: " in info.value.message
+    assert "ConnectionError" not in info.value.message  # words, not a Python class name
+
+
+def test_an_asset_that_cannot_be_read_is_a_file_error_naming_it(gh: FakeGitHub, streams, tmp_path):
+    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": GH_TOKEN, "GITHUB_REPOSITORY": GH_REPO}
+    client = GitHubReleases.from_env(
+        env, settings=FAST, output=Output({}, stream=streams[0], err_stream=streams[1])
+    )
+    with pytest.raises(FileAccessError) as info:
+        client.attach("v2.0.0", tmp_path / "v2.0.0.env")
+    assert info.value.exit_code == 18
+    assert info.value.message.startswith("cannot read v2.0.0.env to attach it to the GitHub")
+    assert "No such file or directory" in info.value.message
+    assert info.value.hint
+    assert gh.writes() == []
 
 
 def test_a_5xx_on_every_retry_is_an_answer_not_an_unreachable_api(gh: FakeGitHub, streams) -> None:

@@ -816,8 +816,20 @@ def test_read_layout_detects_a_tampered_blob(tmp_path: Path) -> None:
     blob = tmp_path / "l/blobs/sha256" / digest.split(":")[1]
     os.chmod(blob, 0o644)
     blob.write_bytes(blob.read_bytes() + b" ")
-    with pytest.raises(CommandError, match="does not match its digest"):
+    with pytest.raises(CommandError, match="does not match its digest") as caught:
         read_layout(tmp_path / "l")
+    assert "rerun the build" in (caught.value.hint or "")
+
+
+def test_read_layout_says_why_index_json_cannot_be_read(tmp_path: Path) -> None:
+    (tmp_path / "gone").mkdir()
+    with pytest.raises(CommandError) as caught:
+        read_layout(tmp_path / "gone")
+    assert caught.value.message.endswith("cannot read index.json (No such file or directory)")
+    assert "rerun the build" in (caught.value.hint or "")
+    (tmp_path / "gone/index.json").write_text("{")
+    with pytest.raises(CommandError, match=r"index.json is not valid JSON \(Expecting"):
+        read_layout(tmp_path / "gone")
 
 
 def test_merge_layouts_makes_a_multi_platform_index(tmp_path: Path) -> None:

@@ -70,7 +70,12 @@ def select_builder(
         try:
             name = BuilderName.parse(name)
         except ValueError as exc:
-            raise ConfigError(str(exc), field="--builder") from None
+            raise ConfigError(
+                str(exc),
+                field="--builder",
+                hint=f"pass one of {', '.join(BuilderName)}, or leave --builder out to use the "
+                "first of them installed",
+            ) from None
     if name is not None:
         builder = create_builder(name, runner)
     else:

@@ -124,7 +124,10 @@ def _member(archive: tarfile.TarFile, name: str) -> IO[bytes]:
         ) from None
     handle = archive.extractfile(member)
     if handle is None:
-        raise CommandError(f"{name!r} in the docker image archive is not a file")
+        raise CommandError(
+            f"{name!r} in the docker image archive is not a file",
+            hint="the archive from `docker save` is damaged; rerun the build",
+        )
     return handle
 
 
@@ -238,12 +241,18 @@ def read_layout(layout: Path) -> LayoutImage:
     """Read and check a single-image layout: digests match, every blob is present."""
 
     def fail(message: str) -> CommandError:
-        return CommandError(f"invalid OCI layout {layout}: {message}")
+        return CommandError(
+            f"invalid OCI layout {layout}: {message}",
+            hint="the image the build exported there is incomplete or was changed after it "
+            "was written: rerun the build",
+        )
 
     try:
         index = json.loads((layout / "index.json").read_bytes())
-    except (OSError, ValueError) as exc:
-        raise fail(f"cannot read index.json ({exc})") from None
+    except OSError as exc:
+        raise fail(f"cannot read index.json ({exc.strerror or 'unreadable'})") from None
+    except ValueError as exc:
+        raise fail(f"index.json is not valid JSON ({exc})") from None
     manifests = index.get("manifests") or []
     if len(manifests) != 1:
         raise fail(f"expected exactly one manifest, found {len(manifests)}")
