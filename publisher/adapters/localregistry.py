@@ -206,7 +206,11 @@ class LocalRegistry:
                 hint=BROKEN_BINARY_HINT,
             )
         raise UnreachableError(
-            f"the local registry did not start within {timeout:.0f}s", registry=self.host
+            f"the registry:2 container did not answer on {self.url} within {timeout:.0f}s",
+            registry=self.host,
+            hint=f"check that nothing else holds port {self.port} and that docker publishes "
+            "ports on 127.0.0.1; or install the distribution binary (`apt-get install "
+            "docker-registry`), which is used when present",
         )
 
     def log_tail(self, limit: int = 2000) -> str:

@@ -35,6 +35,18 @@ from ..resolve import (  # the registry core: media types and platforms live the
 )
 from .errors import InvalidResponseError
 
+#: What to do about a manifest that breaks the image spec: what the registry stores is what
+#: was pushed, so either the reference names something else or the content was altered.
+MANIFEST_HINT = (
+    "check that the reference names a container image (not another kind of artifact); if it "
+    "does, the registry or a proxy or mirror in front of it sent altered content"
+)
+#: What to do about a manifest over MAX_MANIFEST_BYTES.
+MANIFEST_SIZE_HINT = (
+    "an image manifest or index is a few kB: check that the reference names a container "
+    "image, not another kind of artifact"
+)
+
 __all__ = [
     "ACCEPT",
     "ATTESTATION",
@@ -103,22 +115,22 @@ class Descriptor:
     @classmethod
     def from_dict(cls, data: Any, where: str = "descriptor") -> Descriptor:
         if not isinstance(data, Mapping):
-            raise InvalidResponseError(f"{where} is not a JSON object")
+            raise InvalidResponseError(f"{where} is not a JSON object", hint=MANIFEST_HINT)
         digest = data.get("digest")
         size = data.get("size")
         media_type = data.get("mediaType", "")
         if not isinstance(digest, str) or not is_digest(digest):
-            raise InvalidResponseError(f"{where} has no valid sha256 digest")
+            raise InvalidResponseError(f"{where} has no valid sha256 digest", hint=MANIFEST_HINT)
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise InvalidResponseError(f"{where} has no valid size")
+            raise InvalidResponseError(f"{where} has no valid size", hint=MANIFEST_HINT)
         if not isinstance(media_type, str):
-            raise InvalidResponseError(f"{where} has an invalid mediaType")
+            raise InvalidResponseError(f"{where} has an invalid mediaType", hint=MANIFEST_HINT)
         annotations = data.get("annotations") or {}
         if not isinstance(annotations, Mapping):
-            raise InvalidResponseError(f"{where} has invalid annotations")
+            raise InvalidResponseError(f"{where} has invalid annotations", hint=MANIFEST_HINT)
         platform = data.get("platform")
         if platform is not None and not isinstance(platform, Mapping):
-            raise InvalidResponseError(f"{where} has an invalid platform")
+            raise InvalidResponseError(f"{where} has an invalid platform", hint=MANIFEST_HINT)
         return cls(
             media_type=media_type,
             digest=digest,
@@ -151,14 +163,17 @@ class Manifest:
             )
         if len(body) > MAX_MANIFEST_BYTES:
             raise InvalidResponseError(
-                f"manifest is {len(body)} bytes, over the {MAX_MANIFEST_BYTES}-byte limit"
+                f"manifest is {len(body)} bytes, over the {MAX_MANIFEST_BYTES}-byte limit",
+                hint=MANIFEST_SIZE_HINT,
             )
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidResponseError(f"manifest is not valid JSON: {exc}") from None
+            raise InvalidResponseError(
+                f"manifest is not valid JSON: {exc}", hint=MANIFEST_HINT
+            ) from None
         if not isinstance(data, dict):
-            raise InvalidResponseError("manifest is not a JSON object")
+            raise InvalidResponseError("manifest is not a JSON object", hint=MANIFEST_HINT)
         declared = data.get("mediaType")
         header_type = (media_type or "").split(";")[0].strip()
         kind = declared if isinstance(declared, str) and declared else header_type
@@ -171,22 +186,27 @@ class Manifest:
             else:
                 raise InvalidResponseError(
                     f"unsupported manifest media type {kind or '(none)'!r}",
-                    hint="publisher reads OCI and Docker v2 manifests and indexes",
+                    hint="publisher reads OCI and Docker v2 manifests and indexes: check that "
+                    "the reference names a container image (not another kind of artifact)",
                 )
         manifest = cls(digest=actual, media_type=kind, body=body, data=data)
         manifest._validate()
         return manifest
 
     def _validate(self) -> None:
-        if self.data.get("schemaVersion") != 2:
-            raise InvalidResponseError("manifest schemaVersion is not 2")
+        version = self.data.get("schemaVersion")
+        if version != 2:
+            said = "missing" if version is None else f"{json.dumps(version)}, not 2"
+            raise InvalidResponseError(f"manifest schemaVersion is {said}", hint=MANIFEST_HINT)
         if self.is_index:
             if not isinstance(self.data.get("manifests"), list):
-                raise InvalidResponseError("index has no 'manifests' list")
+                raise InvalidResponseError("index has no 'manifests' list", hint=MANIFEST_HINT)
             _ = self.children
         else:
             if not isinstance(self.data.get("layers"), list):
-                raise InvalidResponseError("image manifest has no 'layers' list")
+                raise InvalidResponseError(
+                    "image manifest has no 'layers' list", hint=MANIFEST_HINT
+                )
             _ = self.config, self.layers
 
     @property

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import InvalidVersionError
+from .fileio import json_kind
 
 #: The longest image tag (the OCI distribution grammar).
 TAG_MAX = 128
@@ -66,7 +67,10 @@ def _precedence(r: Release) -> tuple[object, ...]:
 def parse_release(text: str) -> Release:
     """Parse ``vMAJOR.MINOR.PATCH[-PRE][+BUILD]``; raise InvalidVersionError otherwise."""
     if not isinstance(text, str):
-        raise InvalidVersionError(f"release tag must be a string, got {type(text).__name__}")
+        raise InvalidVersionError(
+            f"a release tag is a string such as v2.0.0, not {json_kind(text)}",
+            hint="write the release tag as a string, e.g. v2.0.0",
+        )
     m = _SEMVER_RE.fullmatch(text)
     if m is None:
         raise InvalidVersionError(_explain(text), hint="use a tag such as v2.0.0 or v2.1.0-rc.1")

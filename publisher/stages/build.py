@@ -271,7 +271,12 @@ class BuildStage:
             output.info(f"{leg.label}: {why}")
             return record
         if base is None:
-            raise UsageError(f"{leg.label}: the base image was not resolved")
+            raise UsageError(
+                f"{leg.label}: the base image was not resolved: the release's pin for PHP "
+                f"{leg.php} was found when the run started, yet holds no image to reuse for it",
+                hint=f"`publisher republish-check {release.tag}` shows what the pins hold; if "
+                "they hold this leg, rerun with --debug and report the output as a bug",
+            )
         digest = self._build_and_push(leg, base)
         record = DigestRecord(
             release=release.tag,

@@ -140,6 +140,8 @@ def _index_images(
             raise InvalidResponseError(
                 f"{ref}: indexes nest more than {MAX_NESTING} deep (at {image.digest})",
                 registry=ref.domain,
+                hint=f"images are nested at most {MAX_NESTING} indexes deep: check that the "
+                "reference names a container image, not another kind of artifact",
             )
 
 

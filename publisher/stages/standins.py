@@ -184,7 +184,11 @@ def busybox_binary(arch: str, runner: Runner, cache: Path, env: Mapping[str, str
         )
         debs = sorted(Path(tmp).glob("busybox-static_*.deb"))
         if not debs:
-            raise CommandError(f"apt-get download left no busybox-static {arch} package in {tmp}")
+            raise CommandError(
+                f"apt-get download left no busybox-static {arch} package in {tmp}",
+                hint=f"check that `apt-cache policy busybox-static:{arch}` shows a candidate, or "
+                f"set {busybox_env_var(arch)} to a static {arch} busybox binary",
+            )
         runner.run([runner.require("dpkg-deb"), "-x", str(debs[0]), str(Path(tmp) / "root")])
         for relative in ("bin/busybox", "usr/bin/busybox"):
             found = Path(tmp) / "root" / relative
@@ -245,7 +249,11 @@ def pick_builder(runner: Runner, name: BuilderName | None = None) -> Builder:
     names = [name] if name else [BuilderName.BUILDAH, BuilderName.DOCKER]
     for candidate in names:
         if candidate is BuilderName.BUILDX:
-            raise ToolMissingError("stand-in images are built with buildah or docker, not buildx")
+            raise ToolMissingError(
+                "stand-in images are built with buildah or docker, not buildx",
+                hint="ask for buildah or docker, or for no builder: the first of them installed "
+                "is used",
+            )
         builder = create_builder(candidate, runner)
         if builder.available():
             builder.check()
@@ -282,10 +290,17 @@ def build_line(
         )
         output = builder.build(request)
         if output.layout is None:  # pragma: no cover - buildx is refused above
-            raise CommandError("the stand-in builder pushed instead of writing a layout")
+            raise CommandError(
+                "the stand-in builder pushed instead of writing a layout",
+                hint="this is a bug in publisher: rerun with --debug and report the traceback",
+            )
         labels = read_layout(output.layout).labels
         if labels.get(STAND_IN_LABEL) != "true":
-            raise CommandError(f"the stand-in image for {php} lacks the {STAND_IN_LABEL} label")
+            raise CommandError(
+                f"the stand-in image for {php} lacks the {STAND_IN_LABEL} label",
+                hint=f'the stand-in Containerfile must keep LABEL {STAND_IN_LABEL}="true", as '
+                "publisher's own does: put it back, then rerun",
+            )
         layouts.append(output.layout)
     return _merge_into(layouts, dest, ref_name)
 
@@ -524,7 +539,10 @@ def push_standins(
                     pushed = client.push_layout(layout, repository)
                     if pushed != digest:
                         raise CommandError(
-                            f"pushed {pushed} for the stand-in {php}, expected {digest}"
+                            f"pushed {pushed} for the stand-in {php}, expected {digest}",
+                            hint=f"the registry {registry} stored other content than the "
+                            f"layout holds: check that nothing else pushes to {repository} "
+                            "there, then rerun",
                         )
                     client.tag(repository, digest, tag)
                     output.info(f"pushed STAND-IN {ref}")
@@ -549,7 +567,8 @@ def push_for_config(
     if not config.stand_in:
         raise CommandError(
             f"{config.source} is not a stand-in matrix (stand_in: true); refusing to push stand-ins "
-            "for its base images"
+            "for its base images",
+            hint=f"set `stand_in: true` in {config.source} to rehearse with stand-in base images",
         )
     groups: dict[tuple[str, str], list[str]] = {}
     for line in config.lines:
@@ -742,7 +761,11 @@ def rootfs_php_version(tar_path: Path, php: str) -> str:
                 found = debian_package_version(status, f"php{php}-cli")
                 if found:
                     return upstream_php_version(found)
-    raise CommandError(f"the Debian root file system {tar_path} has no php{php}-cli installed")
+    raise CommandError(
+        f"the Debian root file system {tar_path} has no php{php}-cli installed",
+        hint=f"check that the suite the stand-in recipe ({DEBIAN_RECIPE}) names for {php} "
+        f"ships php{php}-cli, then rerun",
+    )
 
 
 def _add_empty_dev(tar_path: Path) -> None:

@@ -69,7 +69,8 @@ def test_media_type_from_header_or_shape_when_absent() -> None:
     [
         (b"{not json", "not valid JSON"),
         (b"[1, 2]", "not a JSON object"),
-        (b'{"schemaVersion": 1, "manifests": []}', "schemaVersion"),
+        (b'{"schemaVersion": 1, "manifests": []}', "schemaVersion is 1, not 2"),
+        (b'{"manifests": []}', "schemaVersion is missing"),
         (b'{"schemaVersion": 2, "mediaType": "text/plain"}', "unsupported manifest media type"),
         (
             b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [{"digest": "md5:x", "size": 1}]}',
@@ -84,8 +85,9 @@ def test_media_type_from_header_or_shape_when_absent() -> None:
     ],
 )
 def test_malformed_manifests_are_rejected(body: bytes, message: str) -> None:
-    with pytest.raises(InvalidResponseError, match=message):
+    with pytest.raises(InvalidResponseError, match=message) as caught:
         Manifest.parse(body)
+    assert "check that the reference names a container image" in (caught.value.hint or "")
 
 
 def test_digest_mismatch_is_rejected() -> None:

@@ -227,3 +227,13 @@ def test_numbers_too_long_for_a_tag_are_refused_not_a_crash():
         parse_release("v" + "9" * 4400 + ".0.0")
     huge = parse_release("v1.0.0-" + "9" * 4400)  # the plan refuses it as too long for a pin
     assert parse_release("v1.0.0-" + "9" * 4399) < huge < parse_release("v1.0.0-a")
+
+
+@pytest.mark.parametrize(
+    ("value", "said"), [(None, "null"), (2, "a whole number"), ([], "an array")]
+)
+def test_a_release_tag_that_is_not_a_string_is_named_in_json_words(value, said):
+    with pytest.raises(InvalidVersionError) as caught:
+        parse_release(value)
+    assert caught.value.message == f"a release tag is a string such as v2.0.0, not {said}"
+    assert caught.value.hint
