@@ -374,6 +374,7 @@ def test_9_hostile_manifest_bodies(
     error, peak = _peak_during(lambda: client.get_manifest(Reference(proxy.host, repo, "v1")))
     assert isinstance(error, InvalidResponseError), error
     assert error is not None and re.search(match, str(error))
+    assert error.hint and "check" in error.hint  # what to do, as every error says
     assert peak < 16 * 1024 * 1024, f"peak memory {peak} bytes"
 
 
@@ -461,8 +462,9 @@ def test_10_missing_or_foreign_location_is_rejected(
     proxy.add(Fault("location", method="POST", path="/blobs/uploads/", location=mode, times=None))
     layer = make_layer(1000, random.Random())
     client = client_via(proxy, FakeClock().policy(max_delay=8.0))
-    with pytest.raises(InvalidResponseError, match=match):
+    with pytest.raises(InvalidResponseError, match=match) as caught:
         client.push_blob(repo, "sha256:" + hashlib.sha256(layer).hexdigest(), layer)
+    assert caught.value.hint and "check" in caught.value.hint
     assert upload_puts(proxy) == []
 
 

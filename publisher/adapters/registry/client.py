@@ -19,6 +19,7 @@ from urllib.parse import quote
 from ...core.errors import CommandError, InvalidResponseError, NotFoundError, PublisherError
 from ...core.manifest import (
     ACCEPT,
+    MANIFEST_HINT,
     MANIFEST_TYPES,
     MAX_MANIFEST_BYTES,
     Descriptor,
@@ -31,6 +32,8 @@ from ...core.retry import RetryPolicy
 from ...resolve import UNKNOWN_PLATFORM, is_digest, platform_key
 from .credentials import Credentials, credentials_for
 from .transport import (
+    ALTERED_HINT,
+    MALFORMED_HINT,
     Reply,
     SizedBody,
     Transient,
@@ -247,6 +250,7 @@ class RegistryClient:
                 raise self.transport.error(
                     InvalidResponseError,
                     f"asked for {ref.digest} but the registry answered for {digest}",
+                    hint=ALTERED_HINT,
                 )
             return ref.digest
         if digest and is_digest(digest):
@@ -314,6 +318,8 @@ class RegistryClient:
                 raise self.transport.error(
                     InvalidResponseError,
                     f"more than {MAX_TAG_PAGES} pages of tags for {repo_path}",
+                    hint="the registry kept linking to a next page: check that it is not "
+                    "sending the same page over (its Link header), or ask its operator",
                 )
             reply = self._tags_page(repo_path, url, None)
             if reply.status == 404:
@@ -325,10 +331,13 @@ class RegistryClient:
                 raise self.transport.error(
                     InvalidResponseError,
                     f"the tag list of {repo_path} is not valid JSON",
+                    hint=MALFORMED_HINT,
                 ) from None
             if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
                 raise self.transport.error(
-                    InvalidResponseError, f"the tag list of {repo_path} is malformed"
+                    InvalidResponseError,
+                    f"the tag list of {repo_path} is not a list of tag names",
+                    hint=MALFORMED_HINT,
                 )
             tags.extend(page)
             url = self.transport.next_link(reply)
@@ -361,11 +370,15 @@ class RegistryClient:
                 NotFoundError,
                 f"blob {digest} not found in {self._ref_text(repo_path)}",
                 status=404,
+                hint="the image's manifest names a blob the registry does not hold, so the "
+                "image is broken there: push it again (a release of this project: `publisher "
+                "republish`), or ask the registry's operator whether the blob was removed",
             )
         if sha256_digest(reply.body) != digest:
             raise self.transport.error(
                 InvalidResponseError,
                 f"blob {digest} from {repo_path} does not match its digest",
+                hint=ALTERED_HINT,
             )
         return reply.body
 
@@ -439,11 +452,13 @@ class RegistryClient:
             raise self.transport.error(
                 InvalidResponseError,
                 f"the image config {digest} is not valid JSON",
+                hint=MANIFEST_HINT,
             ) from None
         if not isinstance(data, dict):
             raise self.transport.error(
                 InvalidResponseError,
                 f"the image config {digest} is not a JSON object",
+                hint=MANIFEST_HINT,
             )
         return data
 
@@ -623,6 +638,7 @@ class RegistryClient:
             raise self.transport.error(
                 InvalidResponseError,
                 f"{what}: the registry stored it as {stored}",
+                hint=ALTERED_HINT,
             )
 
     def _patch_chunks(

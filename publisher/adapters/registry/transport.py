@@ -71,6 +71,17 @@ STREAM_CHUNK = 256 * 1024
 #: The size of the reads of a streamed download.
 READ_CHUNK = 256 * 1024
 
+#: What to do about an answer that breaks the distribution API (bad JSON, a bad header).
+MALFORMED_HINT = (
+    "check that the host is a container registry (the distribution API), not a web server or "
+    "a proxy in front of one that rewrites its answers, then rerun"
+)
+#: What to do about content that is not what was sent or asked for.
+ALTERED_HINT = (
+    "the registry, or a proxy or mirror in front of it, changed the content: check that "
+    "nothing between publisher and the registry rewrites it, then rerun"
+)
+
 _SECRET_RE = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{4,}")
 _AUTHZ_RE = re.compile(r"(?i)(authorization\"?\s*[:=]\s*\"?)[^\",}\]]+")
 
@@ -340,6 +351,8 @@ class Transport:
             raise self.error(
                 InvalidResponseError,
                 f"the token realm {clip(self.clean(realm), 100)!r} is not an http(s) URL",
+                hint="the registry's WWW-Authenticate challenge must name its token server by "
+                "an http(s) URL: check the registry's auth configuration, or the registry host",
             )
         if parts.scheme == "http" and self.credentials and not self.plain_http:
             raise self.error(
@@ -394,7 +407,12 @@ class Transport:
         except (ValueError, AttributeError, UnicodeDecodeError):
             token = None
         if not isinstance(token, str) or not token:
-            raise self.error(InvalidResponseError, "the token server answered without a token")
+            raise self.error(
+                InvalidResponseError,
+                "the token server answered without a token",
+                hint=f"check that the realm the registry names is its token server, and the "
+                f"credentials ({self._where()})",
+            )
         if self.output is not None:
             self.output.mask(token)
         with self._lock:
@@ -415,6 +433,7 @@ class Transport:
                 InvalidResponseError,
                 f"the registry sent a malformed WWW-Authenticate header "
                 f"({clip(self.clean(raw), 100)!r}: {self.clean(why)})",
+                hint=MALFORMED_HINT,
             ) from None
         scheme = challenge.scheme if challenge else ""
         if scheme == "basic":
@@ -484,7 +503,10 @@ class Transport:
             ) from None
         except requests.exceptions.RequestException as exc:
             raise self.error(
-                UnreachableError, f"request failed: {self.clean(_short(exc))}"
+                UnreachableError,
+                f"request failed: {self.clean(_short(exc))}",
+                hint=f"check the registry host {self.host}, and HTTPS_PROXY, HTTP_PROXY and "
+                "NO_PROXY when a proxy is in the way, then rerun",
             ) from None
         self.debug(f"{method} {urlsplit(response.url or url).path} -> {response.status_code}")
         return response
@@ -499,9 +521,14 @@ class Transport:
             raise self.error(
                 InvalidResponseError,
                 f"{what}: invalid Content-Length {clip(self.clean(value), 40)!r}",
+                hint=MALFORMED_HINT,
             ) from None
         if length < 0:
-            raise self.error(InvalidResponseError, f"{what}: invalid Content-Length {length}")
+            raise self.error(
+                InvalidResponseError,
+                f"{what}: invalid Content-Length {length}",
+                hint=MALFORMED_HINT,
+            )
         return length
 
     def _chunks(self, response: requests.Response, limit: int, what: str) -> Iterator[bytes]:
@@ -512,6 +539,7 @@ class Transport:
             raise self.error(
                 InvalidResponseError,
                 f"{what}: the body is {declared} bytes, over the {limit}-byte limit",
+                hint=_oversize_hint(what),
             )
         total = 0
         for chunk in _iter_raw(response, READ_CHUNK):
@@ -520,6 +548,7 @@ class Transport:
                 raise self.error(
                     InvalidResponseError,
                     f"{what}: the body is over the {limit}-byte limit; stopped reading",
+                    hint=_oversize_hint(what),
                 )
             yield chunk
         if declared is not None and total != declared:
@@ -625,11 +654,19 @@ class Transport:
         if status == 403:
             raise self._auth_failed(f"{what}: access denied (HTTP 403){suffix}", scopes, status)
         if status == 404:
-            raise self.error(NotFoundError, f"{what}: not found{suffix}", status=404)
+            raise self.error(
+                NotFoundError,
+                f"{what}: not found{suffix}",
+                status=404,
+                hint="check the repository and tag names, and that the credentials may read "
+                "the repository (some registries answer 404 for a private one)",
+            )
         raise self.error(
             RegistryError,
             f"{what}: the registry refused the request (HTTP {status}){suffix}",
             status=status,
+            hint=f"the registry refuses the request as it is (HTTP {status}), so a rerun alone "
+            "sends it again unchanged: check the reason it gave and the repository name",
         )
 
     def _lacks_scope(self, reply: Reply) -> bool:
@@ -728,7 +765,13 @@ class Transport:
                 hint=hint,
             )
         if exc.kind == "truncated":
-            return self.error(InvalidResponseError, f"{what}: {exc.reason} {tries}")
+            return self.error(
+                InvalidResponseError,
+                f"{what}: {exc.reason} {tries}",
+                hint="the answer was cut short every time: check the network path (a proxy or "
+                "VPN that cuts long transfers), then rerun; blobs the registry already holds "
+                "are not sent again",
+            )
         at = f" (at {exc.host}, {exc.role})" if exc.host else ""
         if exc.kind == "connection":
             host = exc.host or self.api_host
@@ -767,7 +810,11 @@ class Transport:
         """
         location = reply.header("Location")
         if not location:
-            raise self.error(InvalidResponseError, f"{what}: the registry sent no Location header")
+            raise self.error(
+                InvalidResponseError,
+                f"{what}: the registry sent no Location header",
+                hint=MALFORMED_HINT,
+            )
         absolute = urljoin(self.base + "/", location.strip())
         mine, theirs = urlsplit(self.base), urlsplit(absolute)
         if (theirs.scheme, theirs.netloc.lower()) != (mine.scheme, mine.netloc.lower()):
@@ -775,6 +822,8 @@ class Transport:
                 InvalidResponseError,
                 f"{what}: the registry sent a Location on another host "
                 f"({theirs.scheme}://{theirs.netloc}); refusing to send data there",
+                hint="publisher sends data only to the registry it was given: check for a proxy "
+                "that rewrites Location headers, or name the registry by the host it sends",
             )
         return absolute
 
@@ -788,6 +837,14 @@ class Transport:
             return None
         fake = Reply(reply.status, {"Location": match.group(1)})
         return self.resolve_location(fake, "pagination")
+
+
+def _oversize_hint(what: str) -> str:
+    """What to do about an answer far larger than what was asked for can be."""
+    return (
+        f"publisher bounds what it reads, and no {what.split(':')[0]} answer is that large: "
+        "check that the host is a container registry, not a web server or a proxy in front of one"
+    )
 
 
 def _scope_key(scopes: Sequence[str]) -> str:
