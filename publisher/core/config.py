@@ -80,6 +80,14 @@ _CONFIGURE_FLAG_RE = re.compile(r"--[a-z0-9][a-z0-9-]*(?:=[A-Za-z0-9/._,:-]+)?")
 
 #: What a value that breaks its grammar is told, after its quoted text.
 _NOT_A_PHP_LINE = 'is not a PHP line; write MAJOR.MINOR such as "8.4"'
+#: What to write instead of an item of a list that is not valid (``what`` of string_list).
+_LIST_ITEM_HINTS = {
+    "packages": "name each package as the image's package manager takes it, e.g. icu-dev "
+    "(a version constraint such as libzip-dev<1.10 may follow)",
+    "configure flags": "write each flag as the extension's ./configure takes it, e.g. "
+    "--with-jpeg or --with-webp=/usr",
+    "extensions": "name each extension in lowercase letters, digits and _, e.g. gd or pdo_mysql",
+}
 _NOT_A_DIGEST = "is not a digest; write sha256: followed by 64 lowercase hex digits"
 #: Said without the value, which may be the credential itself.
 _NOT_AN_ENV_NAME = (
@@ -580,7 +588,13 @@ class _Reader:
         if done is not None:
             return done
         if id(node) in self._merging:
-            self.fail(node, path, "a merge key (<<) refers to the mapping it is part of")
+            self.fail(
+                node,
+                path,
+                "a merge key (<<) refers to the mapping it is part of",
+                hint="merge a mapping anchored elsewhere in the file (e.g. <<: *common), not "
+                "the one the merge key is in",
+            )
         own = [(k, v) for k, v in node.value if k.tag != MERGE_TAG]
         merges = [(k, v) for k, v in node.value if k.tag == MERGE_TAG]
         if len(merges) > 1:
@@ -621,16 +635,33 @@ class _Reader:
         """A mapping's entries by key (merge keys applied), refusing unknown and
         repeated keys; keys starting with ``ignored_prefix`` are read and left out."""
         if not isinstance(node, yaml.MappingNode):
-            self.fail(node, path, f"expected a mapping, found {self._kind(node)}")
+            self.fail(
+                node,
+                path,
+                f"expected a mapping, found {self._kind(node)}",
+                hint="write it as indented `key: value` lines (the README's matrix.yaml "
+                "section shows every key)",
+            )
         result: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         ignored: set[str] = set()
         for key_node, value_node in self.pairs(node, path):
             if not isinstance(key_node, yaml.ScalarNode):
-                self.fail(key_node, path, "keys must be plain names")
+                self.fail(
+                    key_node,
+                    path,
+                    "keys must be plain names",
+                    hint="write each key as a plain word followed by a colon, e.g. platforms:; "
+                    "a list or a mapping cannot be a key",
+                )
             key = str(key_node.value)
             where = f"{path}.{key}" if path else key
             if key in result or key in ignored:
-                self.fail(key_node, where, f"duplicate key {key!r}")
+                self.fail(
+                    key_node,
+                    where,
+                    f"duplicate key {key!r}",
+                    hint=f"keep one {key!r} there: YAML readers disagree on which of two counts",
+                )
             if ignored_prefix and key.startswith(ignored_prefix):
                 ignored.add(key)
                 continue
@@ -647,15 +678,32 @@ class _Reader:
     def scalar(self, node: yaml.Node, path: str) -> str:
         """The raw text of a scalar (so ``8.10`` stays ``8.10``, not the float 8.1)."""
         if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
-            self.fail(node, path, f"expected a value, found {self._kind(node)}")
+            self.fail(
+                node,
+                path,
+                f"expected a value, found {self._kind(node)}",
+                hint="write one value there (a string, a number or true/false), not a list or "
+                "a mapping",
+            )
         return str(node.value)
 
     def string(self, node: yaml.Node, path: str) -> str:
         if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:str":
-            self.fail(node, path, f"expected a string, found {self._kind(node)}")
+            self.fail(
+                node,
+                path,
+                f"expected a string, found {self._kind(node)}",
+                hint='write a string there; quote it ("8.4") where YAML would read a number or '
+                "a boolean",
+            )
         value = str(node.value)
         if not value.strip():
-            self.fail(node, path, "must not be empty")
+            self.fail(
+                node,
+                path,
+                "must not be empty",
+                hint="write a value after the colon, or remove the key where it is optional",
+            )
         return value
 
     def repository_part(self, node: yaml.Node, path: str) -> str:
@@ -691,7 +739,12 @@ class _Reader:
 
     def boolean(self, node: yaml.Node, path: str) -> bool:
         if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:bool":
-            self.fail(node, path, f"expected true or false, found {self._kind(node)}")
+            self.fail(
+                node,
+                path,
+                f"expected true or false, found {self._kind(node)}",
+                hint="write true or false, without quotes",
+            )
         return bool(yaml.SafeLoader.bool_values[str(node.value).lower()])
 
     def number(self, node: yaml.Node, path: str, *, minimum: float) -> float:
@@ -699,20 +752,35 @@ class _Reader:
             "tag:yaml.org,2002:int",
             "tag:yaml.org,2002:float",
         ):
-            self.fail(node, path, f"expected a number, found {self._kind(node)}")
+            self.fail(
+                node,
+                path,
+                f"expected a number, found {self._kind(node)}",
+                hint="write a number without quotes, e.g. 500",
+            )
         try:
             value = float(str(node.value).replace("_", ""))
         except ValueError:  # YAML's other spellings: .inf, .nan, 0x1F, 0b101, 1:30
             value = float(_YAML_VALUES.construct_object(node))
         if not value >= minimum or value == float("inf"):
-            self.fail(node, path, f"must be a finite number of at least {minimum:g}")
+            self.fail(
+                node,
+                path,
+                f"must be a finite number of at least {minimum:g}",
+                hint=f"write a number of at least {minimum:g}, without quotes",
+            )
         return value
 
     def string_list(
         self, node: yaml.Node, path: str, pattern: re.Pattern[str], what: str
     ) -> tuple[str, ...]:
         if not isinstance(node, yaml.SequenceNode):
-            self.fail(node, path, f"expected a list of {what}, found {self._kind(node)}")
+            self.fail(
+                node,
+                path,
+                f"expected a list of {what}, found {self._kind(node)}",
+                hint="write a YAML list: one `- item` a line under the key, or [a, b]",
+            )
         items: list[str] = []
         for i, item in enumerate(node.value):
             where = f"{path}[{i}]"
@@ -722,9 +790,10 @@ class _Reader:
                     item,
                     where,
                     f"{value!r} is not a valid {what[:-1] if what.endswith('s') else what}",
+                    hint=_LIST_ITEM_HINTS.get(what, f"correct {where} in {self.source}"),
                 )
             if value in items:
-                self.fail(item, where, f"{value!r} is listed twice")
+                self.fail(item, where, f"{value!r} is listed twice", hint="keep one of them")
             items.append(value)
         return tuple(items)
 
@@ -749,7 +818,12 @@ class _Reader:
 
     def platforms(self, node: yaml.Node, path: str) -> tuple[Platform, ...]:
         if not isinstance(node, yaml.SequenceNode) or not node.value:
-            self.fail(node, path, "expected a non-empty list of platforms such as linux/amd64")
+            self.fail(
+                node,
+                path,
+                "expected a non-empty list of platforms such as linux/amd64",
+                hint=f"list at least one of {', '.join(Platform)}",
+            )
         result: list[Platform] = []
         for i, item in enumerate(node.value):
             where = f"{path}[{i}]"
@@ -757,23 +831,38 @@ class _Reader:
             try:
                 platform = Platform.parse(text)
             except ValueError as exc:
-                self.fail(item, where, str(exc))
+                self.fail(item, where, str(exc), hint=f"use one of {', '.join(Platform)}")
             if platform in result:
-                self.fail(item, where, f"platform {text!r} is listed twice")
+                self.fail(
+                    item, where, f"platform {text!r} is listed twice", hint="keep one of them"
+                )
             result.append(platform)
         return tuple(result)
 
     def matching(
-        self, node: yaml.Node, path: str, value: str, rule: Callable[[str], object], problem: str
+        self,
+        node: yaml.Node,
+        path: str,
+        value: str,
+        rule: Callable[[str], object],
+        problem: str,
+        hint: str,
     ) -> str:
         """``value`` when ``rule`` accepts it, else a located error: ``'value' problem``."""
         if not rule(value):
-            self.fail(node, path, f"{value!r} {problem}")
+            self.fail(node, path, f"{value!r} {problem}", hint=hint)
         return value
 
     def php_line(self, node: yaml.Node, path: str) -> str:
         text = self.scalar(node, path)
-        return self.matching(node, path, text, is_php_line, _NOT_A_PHP_LINE)
+        return self.matching(
+            node,
+            path,
+            text,
+            is_php_line,
+            _NOT_A_PHP_LINE,
+            hint='write it quoted, e.g. php: "8.4" (unquoted, YAML reads 8.10 as the number 8.1)',
+        )
 
     def ref(self, node: yaml.Node, path: str, text: str) -> Reference:
         try:
@@ -814,7 +903,13 @@ class _Reader:
         problem = url_problem(value)
         if problem:
             shown = reference.hide_credentials(value) or value
-            self.fail(node, path, f"{shown!r} {problem}")
+            self.fail(
+                node,
+                path,
+                f"{shown!r} {problem}",
+                hint="give the repository's address, e.g. https://github.com/OWNER/REPO, or "
+                "remove source_url",
+            )
         return value
 
     def packages(self, node: yaml.Node, path: str) -> tuple[str, ...]:
@@ -822,7 +917,14 @@ class _Reader:
 
     def digest(self, node: yaml.Node, path: str) -> str:
         value = self.string(node, path)
-        return self.matching(node, path, value, is_digest, _NOT_A_DIGEST)
+        return self.matching(
+            node,
+            path,
+            value,
+            is_digest,
+            _NOT_A_DIGEST,
+            hint="copy the digest `publisher inspect IMAGE` shows, with its sha256: prefix",
+        )
 
     def narrow_platforms(
         self,
@@ -838,6 +940,8 @@ class _Reader:
                 node,
                 path,
                 f"{', '.join(extra)} is not in the top-level platforms ({', '.join(p.value for p in platforms)})",
+                hint="a line builds some of the top-level platforms: add it to the top-level "
+                "platforms, or remove it from the line",
             )
         return tuple(p for p in platforms if p in wanted)
 
@@ -903,7 +1007,13 @@ class _Reader:
         top = self.mapping(root_node, "", self.top_keys(), ignored_prefix=FREE_KEY_PREFIX)
         for required in ("registries", "lines", "default_line"):
             if required not in top:
-                self.fail(root_node, required, f"the required key {required!r} is missing")
+                self.fail(
+                    root_node,
+                    required,
+                    f"the required key {required!r} is missing",
+                    hint=f"add {required}: to {self.source} (the README's matrix.yaml section shows "
+                    "an example)",
+                )
 
         # The environment: PUBLISHER_NAMESPACE replaces the file's namespace unread,
         # PUBLISHER_BASE_MIRROR replaces base.mirror once the file's value is checked.
@@ -915,6 +1025,8 @@ class _Reader:
                     f"{namespace!r} is not a valid namespace (lowercase letters, digits, '.', '_', '-')",
                     source="environment",
                     field=ENV_NAMESPACE,
+                    hint=f"set {ENV_NAMESPACE} to a namespace such as acme, or unset it to keep "
+                    "matrix.yaml's",
                 )
             given["namespace"] = _Value(namespace, None, ENV_NAMESPACE)
         then: dict[str, Callable[[], _Value]] = {}
@@ -937,7 +1049,10 @@ class _Reader:
         lines_node = top["lines"][1]
         if not isinstance(lines_node, yaml.SequenceNode) or not lines_node.value:
             self.fail(
-                lines_node, "lines", "expected a non-empty list of PHP lines, each with a 'php' key"
+                lines_node,
+                "lines",
+                "expected a non-empty list of PHP lines, each with a 'php' key",
+                hint='list at least one line, e.g. lines: [{php: "8.4"}]',
             )
         line_keys = self.line_keys()
         lines: list[Line] = []
@@ -947,7 +1062,10 @@ class _Reader:
             entries = self.mapping(line_node, where, tuple(key.field for key in line_keys))
             if "php" not in entries:
                 self.fail(
-                    line_node, f"{where}.php", "each line needs a 'php' key, e.g. php: \"8.4\""
+                    line_node,
+                    f"{where}.php",
+                    "each line needs a 'php' key, e.g. php: \"8.4\"",
+                    hint='add php: "8.4" (the line, quoted) to it',
                 )
             got = self.line_values(entries, where, line_keys, values)
             php, php_node = got["php"].value, entries["php"][1]
@@ -957,6 +1075,7 @@ class _Reader:
                     php_node,
                     f"{where}.php",
                     f"PHP line {php} is listed twice (first on line {first})",
+                    hint="keep one entry per PHP line, with the settings of both",
                 )
             seen[php] = php_node
             line = self.line(got)
@@ -980,6 +1099,8 @@ class _Reader:
                 default_node,
                 "default_line",
                 f"default line {default_line} is not one of the configured lines ({', '.join(seen)})",
+                hint=f"set default_line to one of {', '.join(seen)}, or add a line for "
+                f"{default_line}",
             )
 
         model = {
@@ -1035,6 +1156,7 @@ class _Reader:
                 image.node,
                 image.path,
                 f"base image {text!r} needs a tag, e.g. php:{php}-fpm-alpine",
+                hint=f"add the tag to {image.path}, e.g. php:{php}-fpm-alpine",
             )
         digest = got["base_digest"].value
         if digest is not None:
@@ -1138,14 +1260,25 @@ class _Reader:
         self, node: yaml.Node, path: str, namespace: str, image: str
     ) -> tuple[Registry, ...]:
         if not isinstance(node, yaml.SequenceNode) or not node.value:
-            self.fail(node, path, "expected a non-empty list of registries")
+            self.fail(
+                node,
+                path,
+                "expected a non-empty list of registries",
+                hint="list at least one registry, e.g. - {name: dockerhub, repository: "
+                "docker.io/acme/php-fpm}",
+            )
         result: list[Registry] = []
         for i, item in enumerate(node.value):
             where = f"{path}[{i}]"
             entries = self.mapping(item, where, _REGISTRY_KEYS)
             for required in ("name", "repository"):
                 if required not in entries:
-                    self.fail(item, f"{where}.{required}", f"each registry needs {required!r}")
+                    self.fail(
+                        item,
+                        f"{where}.{required}",
+                        f"each registry needs {required!r}",
+                        hint=f"add {required}: to this registry",
+                    )
             name_node = entries["name"][1]
             name = self.string(name_node, f"{where}.name")
             if not _NAME_RE.fullmatch(name):
@@ -1153,6 +1286,7 @@ class _Reader:
                     name_node,
                     f"{where}.name",
                     f"{name!r} is not a valid name (lowercase letters, digits, '-', '_')",
+                    hint="name it with lowercase letters, digits, '-' and '_', e.g. dockerhub",
                 )
             repo_node = entries["repository"][1]
             raw = self.string(repo_node, f"{where}.repository")
@@ -1161,16 +1295,23 @@ class _Reader:
                     repo_node,
                     f"{where}.repository",
                     "uses {namespace} but no top-level 'namespace' is set",
+                    hint="set a top-level namespace:, or write the namespace into the repository",
                 )
             if "{image}" in raw and not image:
                 self.fail(
-                    repo_node, f"{where}.repository", "uses {image} but no top-level 'image' is set"
+                    repo_node,
+                    f"{where}.repository",
+                    "uses {image} but no top-level 'image' is set",
+                    hint="set a top-level image:, or write the image name into the repository",
                 )
             text = raw.replace("{namespace}", namespace).replace("{image}", image)
             repo = self.ref(repo_node, f"{where}.repository", text)
             if repo.tag or repo.digest:
                 self.fail(
-                    repo_node, f"{where}.repository", "a repository may not carry a tag or digest"
+                    repo_node,
+                    f"{where}.repository",
+                    "a repository may not carry a tag or digest",
+                    hint="remove the :tag or @digest: publisher writes the tags itself",
                 )
             first = text.split("/")[0]
             if "/" not in text or not ("." in first or ":" in first or first == "localhost"):
@@ -1179,19 +1320,34 @@ class _Reader:
                     f"{where}.repository",
                     f"{text!r} does not name its registry; write it in full, "
                     "e.g. docker.io/acme/php-fpm or ghcr.io/acme/php-fpm",
+                    hint="write the registry's host first, e.g. docker.io/acme/php-fpm",
                 )
             primary = self.optional(entries, where, "primary", self.boolean, False)
             insecure = self.optional(entries, where, "insecure", self.boolean, False)
             user_env = self.optional(entries, where, "username_env", self.env_name, None)
             pass_env = self.optional(entries, where, "password_env", self.env_name, None)
             if bool(user_env) != bool(pass_env):
-                self.fail(item, where, "set both username_env and password_env, or neither")
+                self.fail(
+                    item,
+                    where,
+                    "set both username_env and password_env, or neither",
+                    hint="add the missing one (the NAME of the variable holding it), or remove "
+                    "both to use the docker config",
+                )
             for other in result:
                 if other.name == name:
-                    self.fail(name_node, f"{where}.name", f"registry name {name!r} is used twice")
+                    self.fail(
+                        name_node,
+                        f"{where}.name",
+                        f"registry name {name!r} is used twice",
+                        hint="give each registry its own name",
+                    )
                 if other.repository == repo:
                     self.fail(
-                        repo_node, f"{where}.repository", f"repository {repo.name} is listed twice"
+                        repo_node,
+                        f"{where}.repository",
+                        f"repository {repo.name} is listed twice",
+                        hint="list each repository once",
                     )
             result.append(Registry(name, repo, primary, user_env, pass_env, insecure))
         primaries = [r for r in result if r.primary]
@@ -1228,14 +1384,26 @@ class _Reader:
                     conf,
                     f"{path}.configure",
                     f"expected a mapping of extension → flags, found {self._kind(conf)}",
+                    hint=f"write {path}.configure as `extension: [flags]` lines, e.g. gd: "
+                    "[--with-jpeg]",
                 )
             for key_node, value_node in self.pairs(conf, f"{path}.configure"):
                 ext = self.string(key_node, f"{path}.configure")
                 where = f"{path}.configure.{ext}"
                 if ext not in install:
-                    self.fail(key_node, where, f"{ext!r} is configured but not in {path}.install")
+                    self.fail(
+                        key_node,
+                        where,
+                        f"{ext!r} is configured but not in {path}.install",
+                        hint=f"add {ext} to {path}.install, or remove its configure entry",
+                    )
                 if any(e == ext for e, _ in configure):
-                    self.fail(key_node, where, f"{ext!r} is configured twice")
+                    self.fail(
+                        key_node,
+                        where,
+                        f"{ext!r} is configured twice",
+                        hint="keep one entry for it",
+                    )
                 flags = self.string_list(value_node, where, _CONFIGURE_FLAG_RE, "configure flags")
                 configure.append((ext, flags))
         return Extensions(install=install, configure=tuple(configure), pecl=pecl)
@@ -1292,6 +1460,10 @@ _CONFIG_FIELDS = frozenset(f.name for f in fields(Config))
 _LINE_FIELDS = frozenset(f.name for f in fields(Line))
 
 
+#: What a base image mirror is written as.
+_MIRROR_HINT = "give the mirror as HOST[:PORT][/PREFIX], e.g. mirror.gcr.io or 127.0.0.1:5000/hub"
+
+
 def _check_mirror(value: str, fail: Callable[..., NoReturn]) -> str:
     value = value.rstrip("/")
     hidden = reference.hide_credentials(value)
@@ -1301,9 +1473,15 @@ def _check_mirror(value: str, fail: Callable[..., NoReturn]) -> str:
     try:
         probe = reference.parse(f"{domain}/{prefix + '/' if prefix else ''}probe")
     except InvalidReferenceError:
-        fail(f"{value!r} is not a registry host (with an optional path prefix), e.g. mirror.gcr.io")
+        fail(
+            f"{value!r} is not a registry host (with an optional path prefix), e.g. mirror.gcr.io",
+            hint=_MIRROR_HINT,
+        )
     if probe.domain != domain:
-        fail(f"{value!r} must start with a registry host, e.g. mirror.gcr.io or 127.0.0.1:5000")
+        fail(
+            f"{value!r} must start with a registry host, e.g. mirror.gcr.io or 127.0.0.1:5000",
+            hint=_MIRROR_HINT,
+        )
     return value
 
 
@@ -1320,9 +1498,18 @@ def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
             try:
                 platform = Platform.parse(text)
             except ValueError as exc:
-                _env_fail(ENV_PLATFORMS, str(exc))
+                _env_fail(
+                    ENV_PLATFORMS,
+                    str(exc),
+                    hint=f"set {ENV_PLATFORMS} to some of {', '.join(Platform)}, comma-separated",
+                )
             if platform not in config.platforms:
-                _env_fail(ENV_PLATFORMS, f"{platform} is not a configured platform")
+                configured = ", ".join(config.platforms)
+                _env_fail(
+                    ENV_PLATFORMS,
+                    f"{platform} is not a configured platform (configured: {configured})",
+                    hint=f"name some of {configured} in {ENV_PLATFORMS}, or unset it",
+                )
             if platform not in wanted:
                 wanted.append(platform)
         lines = tuple(

@@ -116,6 +116,7 @@ def test_wrong_type():
         err
     )
     assert (err.line, err.column) == (19, 17)
+    assert err.hint == "write a number without quotes, e.g. 500"
 
 
 def test_unknown_platform():
@@ -131,17 +132,20 @@ def test_impossible_line_platform():
         )
     )
     assert err.field == "lines[1].platforms" and "not in the top-level platforms" in str(err)
+    assert "add it to the top-level platforms, or remove it from the line" in (err.hint or "")
 
 
 def test_duplicate_line():
     err = error_for(replace('  - php: "8.10"', '  - php: "8.3"'))
     assert err.field == "lines[2].php" and "8.3 is listed twice (first on line 28)" in str(err)
     assert (err.line, err.column) == (33, 10)
+    assert err.hint == "keep one entry per PHP line, with the settings of both"
 
 
 def test_malformed_version():
     err = error_for(replace('  - php: "8.10"', '  - php: "8"'))
     assert err.field == "lines[2].php" and "'8' is not a PHP line" in str(err)
+    assert 'write it quoted, e.g. php: "8.4"' in (err.hint or "")
 
 
 def test_missing_default_line():
@@ -149,6 +153,7 @@ def test_missing_default_line():
     assert err.field == "default_line" and "not one of the configured lines" in str(err)
     err = error_for(replace('default_line: "8.4"\n', ""))
     assert err.field == "default_line" and "required key" in str(err)
+    assert (err.hint or "").startswith("add default_line: to matrix.yaml")
 
 
 def test_bad_yaml_is_located():
@@ -229,6 +234,7 @@ def test_env_overrides_are_explicit_and_validated():
     assert "9.9 is not configured" in str(err)
     err = error_for(GOOD, env={"PUBLISHER_PLATFORMS": "linux/s390x"})
     assert "unknown platform" in str(err)
+    assert "set PUBLISHER_PLATFORMS to some of linux/amd64, linux/arm64" in (err.hint or "")
     # the environment is never read implicitly
     assert config.loads(GOOD).line_names == ("8.3", "8.4", "8.10")
 
