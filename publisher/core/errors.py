@@ -43,6 +43,7 @@ Exception`` on the way takes them for one, while every ``finally`` still runs.
 from __future__ import annotations
 
 import errno
+from typing import Final
 
 from ..resolve import Problem
 
@@ -296,6 +297,11 @@ def file_error(exc: OSError, what: str) -> FileAccessError:
         hint += "writable by this user (or pass another directory)"
     return FileAccessError(f"cannot {what}{where}: {reason}", hint=hint)
 
+
+#: ``hint=NO_HINT`` says on purpose that an error has no advice to give: rare, and only with
+#: a ``# no hint: <why>`` comment at the call (tests/unit/test_error_hints.py holds every other
+#: place an error is made to giving a hint).
+NO_HINT: Final[None] = None
 
 #: Exit codes of ``publisher resolve`` that are decisions, not failures.
 EXIT_USE_PREBUILT = 0
