@@ -152,5 +152,6 @@ def request(
                 except FastCgiError:
                     continue
     except OSError as exc:
-        raise FastCgiError(f"cannot talk to FastCGI at {host}:{port}: {exc}") from None
+        reason = exc.strerror or str(exc) or "the connection failed"  # "Connection refused"
+        raise FastCgiError(f"cannot talk to FastCGI at {host}:{port}: {reason}") from None
     return decode_answer(bytes(received))

@@ -661,8 +661,13 @@ def load_debian_recipe(source_dir: Path) -> DebianRecipe | None:
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise bad(f"cannot be read ({exc})") from None
+    except OSError as exc:
+        raise bad(f"cannot be read ({exc.strerror or 'unreadable'})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        said = getattr(exc, "problem", None)
+        raise bad(f"is not valid YAML{where}" + (f": {said}" if said else "")) from None
     if not isinstance(data, dict):
         raise bad("expected a mapping")
     lines = data.get("lines")

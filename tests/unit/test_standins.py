@@ -170,13 +170,14 @@ def test_the_real_php_recipe_names_a_suite_per_line_and_the_template_extensions(
         ("lines: {'8.4': trixie}\npackages: []\n", "`lines` must map"),
         ("lines: {'8.4': {suite: trixie}}\npackages: php\n", "`packages` must be a list"),
         ("lines: {'8.4': {suite: trixie}}\npackages: []\nbuiltin: x\n", "`builtin` must be"),
-        ("lines: [\n", "cannot be read"),
+        ("lines: [\n", "is not valid YAML at line 2, column 1: expected the node content"),
     ],
 )
 def test_a_broken_recipe_is_a_clear_error(tmp_path: Path, text: str, problem: str) -> None:
     (tmp_path / "debian.yaml").write_text(text)
-    with pytest.raises(CommandError, match=problem):
+    with pytest.raises(CommandError, match=problem) as caught:
         standins.load_debian_recipe(tmp_path)
+    assert "\n" not in caught.value.message  # YAML's own lines joined into the one message
 
 
 def test_mmdebstrap_lays_out_the_image_and_skips_debians_module_enabling() -> None:
