@@ -455,7 +455,11 @@ def _compose(text: str, source: str) -> yaml.Node:
         raise ConfigError(f"invalid YAML: {exc}", source=source, hint=YAML_HINT) from None
     if node is None:
         raise ConfigError(
-            "the file is empty", source=source, hint="see the README's matrix.yaml reference"
+            "the file is empty (or holds only comments)",
+            source=source,
+            hint="pass the matrix file itself with --config; to write one, start from "
+            "the repository's examples/offline/matrix.yaml (the README's matrix.yaml section "
+            "describes every key)",
         )
     return node
 
