@@ -49,6 +49,12 @@ ALLOWED: set[tuple[str, str, str]] = {
     ("publisher/resolve.py", "main", "ResolveError"),
 }
 
+#: Messages that may name a Python type: the internal error, a bug to report, where the
+#: class of the unexpected exception is what the maintainers need.
+WORDING_ALLOWED: set[tuple[str, str, str]] = {
+    ("publisher/cli/base.py", "_reporting", "PublisherError"),
+}
+
 
 @dataclass(frozen=True)
 class Site:
@@ -57,6 +63,7 @@ class Site:
     callee: str
     line: int
     problem: str
+    wording: bool = False  # the message, not the hint
 
     def key(self) -> tuple[str, str, str]:
         return (self.path, self.function, self.callee)
@@ -167,7 +174,10 @@ def _may_be_none(annotation: ast.expr | None) -> bool:
 
 
 def _only_classes(node: ast.expr, classes: set[str]) -> bool:
-    """Is ``node`` an error class, or a choice between error classes (``A if c else B``)?"""
+    """Is ``node`` an error class, or a choice between error classes (``A if c else B``,
+    ``A | B``)?"""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _only_classes(node.left, classes) and _only_classes(node.right, classes)
     if isinstance(node, ast.IfExp):
         return _only_classes(node.body, classes) and _only_classes(node.orelse, classes)
     if isinstance(node, ast.BoolOp):
@@ -245,11 +255,19 @@ class _Finder(ast.NodeVisitor):
         self.stack: list[_Function] = [_Function(None, "<module>", method=False)]
         self.in_class: list[str] = []
         self.sites: list[Site] = []
+        self.caught: list[str] = []  # the names ``except ... as NAME`` binds around here
         self.new_helpers: list[Helper] = []
         self.type_vars: set[str] = set()
+        self.factories: set[str] = set()
 
     def visit_Module(self, node: ast.Module) -> None:
-        """First the type variables bound to an error class (``E = TypeVar("E", bound=...)``)."""
+        """First the type variables bound to an error class (``E = TypeVar("E", bound=...)``),
+        and the functions that return an error (``-> ConfigError``): what is passed to them
+        is worded as a message is."""
+        for sub in ast.walk(node):
+            function = isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef)
+            if function and sub.returns is not None and _only_classes(sub.returns, self.classes):
+                self.factories.add(sub.name)
         for statement in node.body:
             if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
                 call = statement.value
@@ -281,6 +299,11 @@ class _Finder(ast.NodeVisitor):
     visit_FunctionDef = _visit_function
     visit_AsyncFunctionDef = _visit_function
 
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        self.caught.append(node.name or "")
+        self.generic_visit(node)
+        self.caught.pop()
+
     # -- calls
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -300,15 +323,45 @@ class _Finder(ast.NodeVisitor):
             if helper.binds(node, self.classes | self.stack[-1].error_kinds):
                 self._judge(node, name, helper.argument(node, helper.hint))
                 return
+        if name in self.factories:  # it gives the hint itself; its message comes from here
+            self._word(node, name)
+
+    def _word(self, call: ast.Call, callee: str) -> None:
+        """Report what the message of ``call`` shows that it should not."""
+        function = self.stack[-1]
+        said = [*call.args, *(k.value for k in call.keywords if k.arg != "hint")]
+        for wrong in sorted({w for arg in said for w in self._wording(arg)}):
+            site = Site(self.path, function.qualname, callee, call.lineno, wrong, wording=True)
+            self.sites.append(site)
 
     def _judge(self, call: ast.Call, callee: str, hint: ast.expr | None, unknown=False) -> None:
         function = self.stack[-1]
+        self._word(call, callee)
         if unknown:
             problem: str | None = "passes **keywords: give hint= by name"
         else:
             problem = self._problem(call, hint, function)
         if problem:
             self.sites.append(Site(self.path, function.qualname, callee, call.lineno, problem))
+
+    def _wording(self, message: ast.expr) -> Iterator[str]:
+        """What a message shows that a user should not see: a Python class name
+        (``type(x).__name__``: KeyError, NoneType) or an exception's repr (``{exc!r}``)."""
+        for node in ast.walk(message):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "__name__"
+                and isinstance(node.value, ast.Call)
+                and _base_name(node.value.func) == "type"
+            ):
+                yield "names a Python type in its message (type(...).__name__)"
+            shown = None
+            if isinstance(node, ast.FormattedValue) and node.conversion == ord("r"):
+                shown = node.value
+            elif isinstance(node, ast.Call) and _base_name(node.func) == "repr" and node.args:
+                shown = node.args[0]
+            if isinstance(shown, ast.Name) and shown.id in self.caught:
+                yield "shows an exception's repr in its message"
 
     def _problem(self, call: ast.Call, hint: ast.expr | None, function: _Function) -> str | None:
         if hint is None:
@@ -380,9 +433,10 @@ def package_sites() -> tuple[Site, ...]:
     return tuple(find_sites())
 
 
-def _findings(sites: tuple[Site, ...]) -> Iterator[str]:
+def _findings(sites: tuple[Site, ...], *, wording: bool = False) -> Iterator[str]:
+    allowed = WORDING_ALLOWED if wording else ALLOWED
     for site in sites:
-        if site.key() not in ALLOWED:
+        if site.wording == wording and site.key() not in allowed:
             yield str(site)
 
 
@@ -393,8 +447,17 @@ def test_every_error_is_made_with_a_hint():
     )
 
 
+def test_no_message_shows_a_python_type_or_an_exception_repr():
+    """A message says what happened in words: "expected a string, got null", never "got
+    NoneType" or "KeyError('x')" (those are for a bug report, the internal error's alone)."""
+    wrong = list(_findings(package_sites(), wording=True))
+    assert not wrong, "messages in Python's words:\n" + "\n".join(wrong)
+    left = {site.key() for site in package_sites() if site.wording}
+    assert left >= WORDING_ALLOWED, f"remove from WORDING_ALLOWED: {WORDING_ALLOWED - left}"
+
+
 def test_the_allowance_only_lists_sites_still_without_a_hint():
-    left = {site.key() for site in package_sites()}
+    left = {site.key() for site in package_sites() if not site.wording}
     fixed = sorted(ALLOWED - left)
     assert not fixed, f"these have a hint now: remove them from ALLOWED: {fixed}"
 
@@ -433,6 +496,21 @@ class Thing:
 def fine(flag, hint=None):
     raise UsageError("fine", hint=hint or "do that")
 
+def typed(value):
+    raise UsageError(f"got {type(value).__name__}", hint="pass a string")
+
+def shown():
+    try:
+        pass
+    except OSError as exc:
+        raise UsageError(f"failed: {exc!r}", hint="check it")
+
+def corrupt(message: str) -> ConfigError:
+    return ConfigError(message, hint="restore the file")
+
+def through_a_factory(data):
+    raise corrupt(f"expected an object, got {type(data).__name__}")
+
 def marked_with_why():
     # no hint: the message is the whole story
     raise UsageError("marked", hint=NO_HINT)
@@ -459,11 +537,26 @@ def planted_sites() -> tuple[Site, ...]:
 )
 def test_a_planted_error_without_a_hint_is_caught(function, reason):
     """The walk finds what it is for: each way of leaving out the hint is reported."""
-    sites = planted_sites()
+    sites = [site for site in planted_sites() if not site.wording]
     by_function = {site.function: site for site in sites}
     assert function in by_function, [str(s) for s in sites]
     assert reason in by_function[function].problem
     assert not {"fine", "marked_with_why", "passes", "Thing.error"} & set(by_function)
+
+
+@pytest.mark.parametrize(
+    ("function", "reason"),
+    [
+        ("typed", "names a Python type in its message"),
+        ("shown", "shows an exception's repr"),
+        ("through_a_factory", "names a Python type in its message"),
+    ],
+)
+def test_a_planted_message_in_python_s_words_is_caught(function, reason):
+    by_function = {site.function: site for site in planted_sites() if site.wording}
+    assert function in by_function, [str(s) for s in planted_sites()]
+    assert reason in by_function[function].problem
+    assert len({s.function for s in planted_sites() if s.wording}) == 3
 
 
 def test_the_package_has_error_sites_to_check():
