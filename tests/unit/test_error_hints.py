@@ -3,16 +3,22 @@
 The README promises a ``tip:`` line under every error (and ``"hint"`` in its ``--json``
 document). This reads every module under ``publisher/`` with ``ast`` and finds each place
 an error is made: a call to a class deriving from resolve's ``Problem`` (the base of
-``PublisherError``), or to a helper that makes one and passes its own ``hint`` parameter
-on (``Transport.error``, ``config._input_error``: then every call of the helper must give
-one). A site passes when its hint is something: a string, a constant, a call, a variable
-never set to ``None``, ``x or <something>``, another error's ``.hint``. A ``hint``
-variable the function takes with ``None`` for default makes the function such a helper.
+``PublisherError``, also through a name holding one: ``kind: type[E]``, ``kind = A if c
+else B``), or to a helper that makes one and passes its own ``hint`` parameter on
+(``Transport.error``, ``config._input_error``: then every call of the helper must give
+one). A site passes when its hint is something: a string, a constant, a variable never set
+to ``None``, a call of a function that never returns ``None``, ``x or <something>``,
+another error's ``.hint``. A ``hint`` the function takes with ``None`` for default makes
+the function such a helper.
 
 An error with no useful advice says so with ``hint=NO_HINT`` (publisher.core.errors) and a
 ``# no hint: <why>`` comment on the lines of the call; ``ALLOWED`` lists the sites in files
 being changed elsewhere, to be given hints after, and fails once one is fixed so that the
 list only shrinks.
+
+The messages of those calls (and of functions returning an error, ``-> ConfigError``) are
+read too: none names a Python type (``type(x).__name__``) or shows a caught exception's
+repr (``{exc!r}``).
 """
 
 from __future__ import annotations
