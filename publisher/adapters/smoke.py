@@ -111,7 +111,8 @@ def server_command(config: dict[str, Any]) -> list[str]:
     if not argv:
         raise SmokeTestError(
             "the image has neither ENTRYPOINT nor CMD, so it cannot start",
-            hint='the base image should provide CMD ["php-fpm"]',
+            hint='check the base image (it should provide CMD ["php-fpm"]) and any ENTRYPOINT '
+            "or CMD the Dockerfile template sets",
         )
     return argv
 

@@ -182,7 +182,8 @@ def read_template(config: Config) -> str:
             raise ConfigError(
                 "the Dockerfile template is larger than 1 MiB; a template is a few KiB",
                 source=template_shown(config),
-                hint=f"expected the template at {os.path.normpath(path)}",
+                hint=f"check that {os.path.normpath(path)} is the Dockerfile template (the "
+                "template key in matrix.yaml names it)",
             )
         return raw.decode("utf-8")
     except OSError as exc:
@@ -190,7 +191,8 @@ def read_template(config: Config) -> str:
             f"cannot read the Dockerfile template: {exc.strerror or exc}",
             source=config.source,
             field="template",
-            hint=f"expected the template at {os.path.normpath(path)}",
+            hint=f"put the Dockerfile template at {os.path.normpath(path)}, or set the template "
+            "key in matrix.yaml to where it is",
         ) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(

@@ -336,7 +336,8 @@ class BuildxBuilder:
         except OSError:
             raise CommandError(
                 f"buildx wrote no metadata file at {request.metadata_file}",
-                hint="needs buildx 0.10 or newer",
+                hint="publisher needs buildx 0.10 or newer (`docker buildx version`): upgrade "
+                "the docker-buildx plugin",
             ) from None
         digest = digest_from_metadata(text, str(request.metadata_file))
         if not push:

@@ -213,7 +213,8 @@ class RegistryClient:
                 NotFoundError,
                 f"digest {reference} not found in {self.host}/{repo_path}",
                 status=404,
-                hint="the content was deleted or never pushed to this registry",
+                hint="the content was deleted or never pushed to this registry: check the "
+                "digest, or push the image there again",
             )
         maybe = " (or the repository does not exist)" if unsure else ""
         return self.transport.error(
@@ -287,14 +288,14 @@ class RegistryClient:
                 InvalidResponseError,
                 f"the manifest body for {where} does not match its digest "
                 f"(got {actual}); refusing it",
-                hint="the registry or a proxy in between altered the content",
+                hint=ALTERED_HINT,
             )
         if header and is_digest(header) and header != actual:
             raise self.transport.error(
                 InvalidResponseError,
                 f"the manifest body for {where} hashes to {actual} but the registry "
                 f"says {header}; refusing it",
-                hint="the registry or a proxy in between altered the content",
+                hint=ALTERED_HINT,
             )
         try:
             return Manifest.parse(reply.body, reply.header("Content-Type"))
@@ -421,7 +422,7 @@ class RegistryClient:
                 InvalidResponseError,
                 f"blob {digest} from {repo_path} does not match its digest "
                 f"(got {actual}); refusing it",
-                hint="the registry or a proxy in between altered the content",
+                hint=ALTERED_HINT,
             )
         if held is not None:
             yield held

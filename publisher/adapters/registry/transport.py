@@ -358,7 +358,9 @@ class Transport:
             raise self.error(
                 AuthError,
                 f"refusing to send credentials to a plain-HTTP token server ({parts.netloc})",
-                hint="the registry's token realm must use HTTPS",
+                hint="the registry's token realm must use HTTPS: have its operator serve the "
+                "token server over HTTPS, or mark the registry insecure in matrix.yaml if it "
+                "is a test registry on a trusted network",
             )
         wanted = list(dict.fromkeys(scopes))
         if challenge.scope:
