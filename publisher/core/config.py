@@ -241,7 +241,11 @@ class Config:
         raise ConfigError(
             f"PHP line {php!r} is not selected; selected lines: {', '.join(self.line_names)}",
             source=self.source,
-            hint=f"configured lines: {', '.join(self.all_lines)}",
+            hint=(
+                f"name one of the selected lines, or select {php} too (--only or PUBLISHER_LINES)"
+                if php in self.all_lines
+                else f"name one of the configured lines: {', '.join(self.all_lines)}"
+            ),
         )
 
     @property

@@ -159,7 +159,8 @@ class Manifest:
         if digest is not None and digest != actual:
             raise InvalidResponseError(
                 f"manifest content does not match its digest: expected {digest}, got {actual}",
-                hint="the registry (or something between us and it) returned different content",
+                hint="the registry (or something between us and it) returned different content: "
+                "check that nothing in between rewrites it, then rerun",
             )
         if len(body) > MAX_MANIFEST_BYTES:
             raise InvalidResponseError(

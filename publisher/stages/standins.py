@@ -856,8 +856,8 @@ def build_debian_line(
         runner.run(
             mmdebstrap_argv(recipe, php, platform.arch, tar_path),
             what=f"mmdebstrap {suite} PHP {php} ({platform})",
-            hint="needs root and deb.debian.org; a foreign architecture needs QEMU "
-            "(qemu-user-static, binfmt-support)",
+            hint="run it as root with deb.debian.org reachable; for a foreign architecture "
+            "install QEMU (qemu-user-static, binfmt-support)",
             timeout=1800,
         )
         _add_empty_dev(tar_path)

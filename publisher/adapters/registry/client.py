@@ -695,7 +695,9 @@ class RegistryClient:
             raise self.transport.error(
                 InvalidResponseError,
                 f"{what}: the registry says it stored {stored}, but the manifest is {digest}",
-                hint="the registry or a proxy in between altered the manifest; nothing was tagged",
+                hint="the registry or a proxy in between altered the manifest; nothing was "
+                "tagged: check that nothing between publisher and the registry rewrites it, "
+                "then rerun",
             )
         return digest
 
