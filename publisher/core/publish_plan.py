@@ -31,6 +31,7 @@ from .platforms import Platform
 from .reference import parse as parse_reference
 from .reference import parse_repository
 from .transfer_plan import SourceTree, Target, TransferPlan, plan_transfers
+from .version import parse_release
 
 PUBLISH_PLAN_SCHEMA = 2
 
@@ -670,6 +671,27 @@ def floating_disagreements(publish_plan: PublishPlan) -> list[str]:
             )
         )
     return found
+
+
+def rewritten_halfway(publish_plan: PublishPlan) -> list[str]:
+    """The releases whose pins every registry holds by name but not with the same
+    content, as the plan's floating tags show them: a republish that stopped while
+    rewriting them (a release that stopped while writing them is told by the names)."""
+    registries = {m.registry for m in publish_plan.pin_moves} | {
+        m.registry for m in publish_plan.floating_moves
+    }
+    wanted: dict[str, dict[str, TagMove]] = {}
+    for move in publish_plan.floating_moves:
+        wanted.setdefault(move.tag, {})[move.registry] = move
+    found = {
+        next(iter(where.values())).source_release
+        for where in wanted.values()
+        if set(where) == registries
+        and len({m.source_release for m in where.values()}) == 1
+        and None not in {m.new for m in where.values()}
+        and len({m.new for m in where.values()}) > 1
+    }
+    return sorted(found, key=parse_release)
 
 
 def tag_differences(found: Mapping[str, Mapping[str, str | None]]) -> list[str]:

@@ -339,6 +339,28 @@ def require_default_line(
     )
 
 
+def floating_differences(
+    registries: Sequence[Registry], found: Sequence[Sequence[pp.TagMove]]
+) -> dict[str, str]:
+    """Each floating tag the registries' pins (``found``: per registry, in matrix order,
+    as ``expected_floating`` reads them) call for different content under, in words."""
+    maps = {
+        r.name: {m.tag: m.new for m in moves} for r, moves in zip(registries, found, strict=True)
+    }
+    return {text.split(":", 1)[0]: text for text in pp.tag_differences(maps)}
+
+
+def halfway_republish_hint(releases: Sequence[str], said: str) -> str:
+    """The tip when pins alike by name on every registry are not alike by content."""
+    republish = "; ".join(f"`publisher republish {tag} --reason ...`" for tag in releases)
+    return (
+        f"{said}. The pins of {', '.join(releases)} hold different content on different "
+        f"registries: a republish stopped while rewriting them. Rerun it ({republish}; "
+        "`publisher audit` names the pins; a pin moved by hand: `publisher audit --repair`), "
+        "then rerun this command"
+    )
+
+
 def summary_title(facts: notes_mod.ReleaseFacts, *, rehearsal: bool) -> str:
     """The heading of a publish run's digest table: what happened, and what the images are."""
     if rehearsal:
@@ -950,10 +972,16 @@ class Publisher:
 
     def move_floating(self) -> list[pp.TagMove]:
         """Recompute the floating tags from the settled pins of the registries and move
-        them, until nothing changes (a concurrent release may move pins meanwhile)."""
+        them, until nothing changes (a concurrent release may move pins meanwhile).
+
+        Pins alike by name are not alike by content when a republish stopped while
+        rewriting them (one registry's pins on the new images, another's on the old):
+        then no floating tag moves (``settled_floating``), so that ``latest`` and
+        ``php-X.Y`` never carry the new content on one registry and the old on another.
+        """
         applied: list[pp.TagMove] = []
         for _ in range(FLOATING_ROUNDS):
-            found = self.expected_floating()
+            found = self.settled_floating()
             pending = [m for moves in found for m in moves if m.changes]
             if not pending:
                 return applied
@@ -965,6 +993,36 @@ class Publisher:
         raise VerificationError(
             [f"floating tags kept changing after {FLOATING_ROUNDS} rounds (concurrent releases?)"],
             hint="rerun: floating tags are recomputed from the pins present",
+        )
+
+    def settled_floating(self) -> list[list[pp.TagMove]]:
+        """``expected_floating``, once the registries' pins call for the same content
+        under every floating tag; read again while that is still changing (a concurrent
+        run writing its pins), refused (exit 12, before any floating tag is written) when
+        it holds still."""
+        found = self.expected_floating()
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while differ := floating_differences(self.config.registries, found):
+            if time.monotonic() >= deadline:
+                break
+            self.output.info(
+                "the registries' pins call for different floating tags (another run may be "
+                f"writing its pins): reading them again in {SETTLE_PAUSE:g} s"
+            )
+            time.sleep(SETTLE_PAUSE)
+            again = self.expected_floating()
+            if again == found:
+                break
+            found = again
+        else:
+            return found
+        releases = sorted({m.source_release for moves in found for m in moves if m.tag in differ})
+        raise VerificationError(
+            [
+                f"the registries' pins call for different floating tags: {d}"
+                for d in differ.values()
+            ],
+            hint=halfway_republish_hint(releases, "no floating tag was moved by this run"),
         )
 
     def _left_behind(self, exc: PublisherError) -> PublisherError:
@@ -1037,7 +1095,6 @@ class Publisher:
         return planning.release_pins(self.release.tag, php, self.config.default_line)
 
     def _check_floating(self) -> tuple[list[str], list[notes_mod.FloatingFacts]]:
-        registries = list(self.config.registries)
         found = self.expected_floating()
         defects = [
             f"{m.registry}:{m.tag} is {m.old}, expected {m.new}"
@@ -1045,13 +1102,9 @@ class Publisher:
             for m in moves
             if m.changes
         ]
-        maps = {
-            r.name: {m.tag: m.new for m in moves}
-            for r, moves in zip(registries, found, strict=True)
-        }
         defects += [
             f"the registries' pins call for different floating tags: {difference}"
-            for difference in pp.tag_differences(maps)
+            for difference in floating_differences(self.config.registries, found).values()
         ]
         floating = [
             notes_mod.FloatingFacts(m.registry, m.tag, m.source_release, m.new or "")
@@ -1233,6 +1286,12 @@ class Publisher:
                 off_record,
             )
         disagree = pp.floating_disagreements(publish_plan)
+        halfway = pp.rewritten_halfway(publish_plan)
+        if disagree and halfway:
+            raise VerificationError(
+                [f"the registries hold different content: {d}" for d in disagree],
+                hint=halfway_republish_hint(halfway, "no tag was written"),
+            )
         if disagree:
             raise VerificationError(
                 [f"the registries hold different releases: {d}" for d in disagree],

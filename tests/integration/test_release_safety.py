@@ -21,6 +21,8 @@ they change, so the world stays v1.0.0 as released.
   it back, not a republish;
 * pins that agree on every registry but not with the record (a republish that
   stopped before its record) refuse a rerun of the release, which would rewrite it.
+* pins alike by name on every registry but not by content (a republish stopped
+  half-way) move no floating tag of a later release, planned before or after it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import pytest
 import yaml
 
 from publisher.adapters.localregistry import LocalRegistry
+from publisher.core.plan import is_floating_tag
 from publisher.stages import standins
 from tests.conftest import require_tool
 from tests.support.builds import quiet_runner
@@ -459,3 +462,55 @@ def test_pins_off_the_record_on_every_registry_refuse_a_rerun_until_the_republis
     history = s.notes("v1.0.0")["history"]
     assert isinstance(history, list) and [h["reason"] for h in history] == ["base fix"]
     assert s.index_digests("v1.0.0")["8.3"] == tags[0]["v1.0.0-php-8.3"]
+
+
+def test_a_release_moves_no_floating_tag_onto_a_republish_stopped_half_way(
+    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """A backport (v1.0.1) plans while v1.1.0, the newest stable release, is whole; a
+    republish of v1.1.0 then stops half-way (every pin rewritten on hub, only the 8.3
+    pin on ghcr). The pins' names are alike everywhere, their content is not: the
+    backport, reaching its floating tags, moves none of them rather than point latest
+    and php-X.Y at new content on one registry and old on the other (exit 12, naming
+    the republish to rerun), nor does its rerun, and the republish, rerun, moves them
+    together."""
+    stack = world.stack
+    hub, ghcr = proxy_for(stack.primary), proxy_for(stack.secondary)
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    s = Stack(tmp_path / "s", hub.host, ghcr.host, stack.bases, "acme/halfway", env=env)
+    s.release("v1.0.0", "--no-smoke")
+    s.release("v1.1.0", "--no-smoke")
+    notes = ["--notes-dir", str(s.notes_dir)]
+    republish = ["republish", "v1.1.0", "--reason", "base fix", "--no-smoke", *notes]
+    rebuilt = {"SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
+
+    def floating() -> list[dict[str, str]]:
+        maps = [skopeo_tag_map(world.skopeo, h, s.repo) for h in (hub.host, ghcr.host)]
+        return [{t: d for t, d in tags.items() if is_floating_tag(t)} for tags in maps]
+
+    before = floating()
+    hub.add(Fault("stall", method="PUT", path=r"/manifests/v1\.0\.1-php-8\.3$", stall_seconds=300))
+    backport = s.start("release", "v1.0.1", "--no-smoke", *notes)
+    try:
+        assert wait_for(lambda: hub.faults[0].fired, timeout=300)  # planned; no tag yet
+        ghcr.add(Fault("status", method="PUT", path=r"/manifests/v1\.1\.0-php-8\.4$", status=400))
+        stopped = s.run(*republish, env=rebuilt)
+        assert stopped.returncode != 0, stopped.stdout + stopped.stderr
+        hub.release()
+        backport.wait(timeout=300)
+    finally:
+        kill_group(backport)
+    log = (s.root / "run.log").read_text()
+    assert backport.returncode == 12, log
+    assert "publisher republish v1.1.0" in log and "internal error" not in log, log
+    assert floating() == before
+    again = s.run("release", "v1.0.1", "--no-smoke", *notes)  # refused as it plans
+    assert again.returncode == 12, again.stdout + again.stderr
+    assert "publisher republish v1.1.0" in again.stderr, again.stderr
+    assert floating() == before
+    s.ok(*republish, env=rebuilt)
+    after = floating()
+    assert after[0] == after[1] != before[0]
+    assert after[0]["latest"] == after[0]["php-8.4"] == s.index_digests("v1.1.0")["8.4"]
+    s.release("v1.0.1", "--no-smoke")  # the backport finishes; latest stays on v1.1.0
+    assert floating() == after

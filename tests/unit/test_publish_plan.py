@@ -522,3 +522,36 @@ def test_other_content_from_a_rebuild_is_not_a_pin_moved_off_the_record():
     assert pins_off_record(p, pp, None) == []
     error = conflict_error(parse_release("v1.0.0"), pp.conflicts, [])
     assert error.hint and "`publisher release v1.0.0` finishes an interrupted release" in error.hint
+
+
+def test_pins_alike_by_name_but_not_by_content_are_named_as_a_republish_stopped_half_way():
+    """A republish of v1.1.0 rewrote hub's pins, then stopped before ghcr's: a backport
+    would point the floating tags at v1.1.0's new content on hub and its old on ghcr.
+    The plan names v1.1.0 as rewritten half-way; a registry that lost v1.1.0 is not
+    that (its names differ), nor is a release whose registries agree."""
+    from publisher.core.publish_plan import floating_disagreements, rewritten_halfway
+
+    w = World()
+    c = cfg()
+    w.publish(c, "v1.0.0")
+    w.publish(c, "v1.1.0")
+    assert rewritten_halfway(w.publish(c, "v1.0.1")) == []
+    new = "sha256:" + "9" * 64
+    w.tags["hub"] = {t: new if t.startswith("v1.1.0") else d for t, d in w.tags["hub"].items()}
+    p = planning.plan(c, "v1.0.2", {n: list(t) for n, t in w.tags.items()})
+    planned = plan_publish(
+        p,
+        w.observe(p),
+        {line.php: candidate("v1.0.2", line.php) for line in c.lines},
+        primary="hub",
+    )
+    assert floating_disagreements(planned) and rewritten_halfway(planned) == ["v1.1.0"]
+    w.tags["ghcr"] = {t: d for t, d in w.tags["ghcr"].items() if not t.startswith("v1.1.0")}
+    p = planning.plan(c, "v1.0.2", {n: list(t) for n, t in w.tags.items()})
+    lost = plan_publish(
+        p,
+        w.observe(p),
+        {line.php: candidate("v1.0.2", line.php) for line in c.lines},
+        primary="hub",
+    )
+    assert floating_disagreements(lost) and rewritten_halfway(lost) == []
