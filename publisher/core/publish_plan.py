@@ -673,6 +673,36 @@ def floating_disagreements(publish_plan: PublishPlan) -> list[str]:
     return found
 
 
+def release_tags_apart(
+    registry: str, tags: Mapping[str, str], releases: Iterable[str]
+) -> list[tuple[str, str]]:
+    """Of ``releases`` (those the floating tags of ``registry`` follow), each whose
+    ``vX.Y.Z`` there points at none of its ``vX.Y.Z-php-A.B`` pins (``tags``: tag ->
+    digest, holding them), in words: a republish stopped while rewriting them (it writes
+    ``vX.Y.Z`` after the other pins), so ``latest`` and ``php-A.B`` would carry two
+    builds of one line. A release whose ``vX.Y.Z`` is not there is not judged. Each as
+    (release, in words)."""
+    found = []
+    for release in sorted(set(releases), key=parse_release):
+        digest = tags.get(release)
+        pins = {
+            d
+            for t, d in tags.items()
+            if (parsed := planning.parse_scheme_tag(t))
+            and parsed.php
+            and parsed.release.tag == release
+        }
+        if digest is not None and pins and digest not in pins:
+            found.append(
+                (
+                    release,
+                    f"{registry}: {release} is {short_digest(digest)}, which none of its "
+                    "vX.Y.Z-php-A.B pins there holds",
+                )
+            )
+    return found
+
+
 def rewritten_halfway(publish_plan: PublishPlan) -> list[str]:
     """The releases whose pins every registry holds by name but not with the same
     content, as the plan's floating tags show them: a republish that stopped while

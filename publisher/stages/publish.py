@@ -70,7 +70,7 @@ from ..core.records import DigestRecord
 from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import Target, TransferPlan
-from ..core.version import Release
+from ..core.version import Release, parse_release
 from ..resolve import php_line_order
 from .parallel import in_parallel, tag_digests
 from .verify import check_index
@@ -953,22 +953,39 @@ class Publisher:
             write([m for m in here if m.tag != last])
             write([m for m in here if m.tag == last])
 
-    def floating_moves(self, registry: Registry, counted: set[str]) -> list[pp.TagMove]:
-        """Where the floating tags of ``registry`` must point, from its settled pins."""
+    def floating_state(
+        self, registry: Registry, counted: set[str]
+    ) -> tuple[list[pp.TagMove], list[tuple[str, str]]]:
+        """Where the floating tags of ``registry`` must point, from its settled pins; and
+        the releases they follow whose pins there are being rewritten
+        (``publish_plan.release_tags_apart``)."""
         client = self.client(registry)
         repo = registry.repository.path
         lines = self.config.line_names
         wanted = planning.floating_tags(registry.name, counted, lines)
-        lookup = [f.source for f in wanted] + [f.tag for f in wanted]
-        digests = tag_digests(client, repo, [t for t in lookup if t in counted])
-        return pp.floating_moves(registry.name, digests, lines)
+        followed = {f.source_release for f in wanted}
+        own = [
+            t
+            for t in sorted(counted)
+            if (parsed := planning.parse_scheme_tag(t)) and parsed.release.tag in followed
+        ]
+        lookup = [f.source for f in wanted] + [f.tag for f in wanted] + own
+        digests = tag_digests(client, repo, [t for t in dict.fromkeys(lookup) if t in counted])
+        moves = pp.floating_moves(registry.name, digests, lines)
+        return moves, pp.release_tags_apart(registry.name, digests, followed)
 
-    def expected_floating(self) -> list[list[pp.TagMove]]:
-        """Per registry (in matrix order), where its floating tags must point."""
+    def floating_states(self) -> tuple[list[list[pp.TagMove]], list[tuple[str, str]]]:
+        """Per registry (in matrix order), where its floating tags must point; and, in
+        words, the releases they follow whose pins are being rewritten somewhere."""
         registries = list(self.config.registries)
         listed = in_parallel(lambda r: self.client(r).list_tags(r.repository.path), registries)
         counted = planning.settled({r.name: t for r, t in zip(registries, listed, strict=True)})
-        return in_parallel(lambda r: self.floating_moves(r, counted[r.name]), registries)
+        states = in_parallel(lambda r: self.floating_state(r, counted[r.name]), registries)
+        return [moves for moves, _ in states], [a for _, apart in states for a in apart]
+
+    def expected_floating(self) -> list[list[pp.TagMove]]:
+        """Per registry (in matrix order), where its floating tags must point."""
+        return self.floating_states()[0]
 
     def move_floating(self) -> list[pp.TagMove]:
         """Recompute the floating tags from the settled pins of the registries and move
@@ -997,12 +1014,12 @@ class Publisher:
 
     def settled_floating(self) -> list[list[pp.TagMove]]:
         """``expected_floating``, once the registries' pins call for the same content
-        under every floating tag; read again while that is still changing (a concurrent
-        run writing its pins), refused (exit 12, before any floating tag is written) when
-        it holds still."""
-        found = self.expected_floating()
+        under every floating tag and no release they follow is being rewritten; read
+        again while that is still changing (a concurrent run writing its pins), refused
+        (exit 12, before any floating tag is written) when it holds still."""
+        state = self.floating_states()
         deadline = time.monotonic() + SETTLE_SECONDS
-        while differ := floating_differences(self.config.registries, found):
+        while floating_differences(self.config.registries, state[0]) or state[1]:
             if time.monotonic() >= deadline:
                 break
             self.output.info(
@@ -1010,18 +1027,22 @@ class Publisher:
                 f"writing its pins): reading them again in {SETTLE_PAUSE:g} s"
             )
             time.sleep(SETTLE_PAUSE)
-            again = self.expected_floating()
-            if again == found:
+            again = self.floating_states()
+            if again == state:
                 break
-            found = again
+            state = again
         else:
-            return found
-        releases = sorted({m.source_release for moves in found for m in moves if m.tag in differ})
+            return state[0]
+        found, apart = state
+        differ = floating_differences(self.config.registries, found)
+        releases = sorted(
+            {m.source_release for moves in found for m in moves if m.tag in differ}
+            | {release for release, _ in apart},
+            key=parse_release,
+        )
         raise VerificationError(
-            [
-                f"the registries' pins call for different floating tags: {d}"
-                for d in differ.values()
-            ],
+            [f"the registries' pins call for different floating tags: {d}" for d in differ.values()]
+            + [f"pins rewritten half-way: {said}" for _, said in apart],
             hint=halfway_republish_hint(releases, "no floating tag was moved by this run"),
         )
 

@@ -22,7 +22,8 @@ they change, so the world stays v1.0.0 as released.
 * pins that agree on every registry but not with the record (a republish that
   stopped before its record) refuse a rerun of the release, which would rewrite it.
 * pins alike by name on every registry but not by content (a republish stopped
-  half-way) move no floating tag of a later release, planned before or after it.
+  half-way) move no floating tag of a later release, planned before or after it, nor
+  does a release tag on none of its pins (the same, on one registry).
 """
 
 from __future__ import annotations
@@ -513,4 +514,49 @@ def test_a_release_moves_no_floating_tag_onto_a_republish_stopped_half_way(
     assert after[0] == after[1] != before[0]
     assert after[0]["latest"] == after[0]["php-8.4"] == s.index_digests("v1.1.0")["8.4"]
     s.release("v1.0.1", "--no-smoke")  # the backport finishes; latest stays on v1.1.0
+    assert floating() == after
+
+
+def test_a_release_moves_no_floating_tag_onto_pins_rewritten_half_way_on_one_registry(
+    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """One registry: a republish of v1.1.0 rewrote its vX.Y.Z-php-A.B pins, then stopped
+    before v1.1.0 itself. A backport then moves neither latest (which follows v1.1.0,
+    still the old build) nor php-8.4 (which follows v1.1.0-php-8.4, the new one): two
+    builds of one line under one release's floating tags. It refuses (exit 12), naming
+    the republish to rerun; rerun, the republish moves them together."""
+    stack = world.stack
+    hub = proxy_for(stack.primary)
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    s = Stack(tmp_path / "s", hub.host, stack.secondary, stack.bases, "acme/alone", env=env)
+    data = yaml.safe_load(s.matrix.read_text(encoding="utf-8"))
+    data["registries"] = data["registries"][:1]
+    s.matrix.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    s.release("v1.0.0", "--no-smoke")
+    s.release("v1.1.0", "--no-smoke")
+    notes = ["--notes-dir", str(s.notes_dir)]
+    republish = ["republish", "v1.1.0", "--reason", "base fix", "--no-smoke", *notes]
+    rebuilt = {"SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
+
+    def floating() -> dict[str, str]:
+        tags = skopeo_tag_map(world.skopeo, hub.host, s.repo)
+        return {t: d for t, d in tags.items() if is_floating_tag(t)}
+
+    before = floating()
+    hub.add(Fault("status", method="PUT", path=r"/manifests/v1\.1\.0$", status=400, times=None))
+    stopped = s.run(*republish, env=rebuilt)
+    assert stopped.returncode != 0, stopped.stdout + stopped.stderr
+    hub.clear()
+    tags = skopeo_tag_map(world.skopeo, hub.host, s.repo)
+    assert tags["v1.1.0"] == before["latest"] != tags["v1.1.0-php-8.4"]
+    backport = s.run("release", "v1.0.1", "--no-smoke", *notes)
+    assert backport.returncode == 12, backport.stdout + backport.stderr
+    assert "publisher republish v1.1.0" in backport.stderr, backport.stderr
+    assert floating() == before
+    s.ok(*republish, env=rebuilt)
+    after = floating()
+    assert (
+        after["latest"] == after["php-8.4"] == s.index_digests("v1.1.0")["8.4"] != before["latest"]
+    )
+    s.release("v1.0.1", "--no-smoke")
     assert floating() == after

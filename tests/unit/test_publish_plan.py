@@ -555,3 +555,19 @@ def test_pins_alike_by_name_but_not_by_content_are_named_as_a_republish_stopped_
         primary="hub",
     )
     assert floating_disagreements(lost) and rewritten_halfway(lost) == []
+
+
+def test_a_release_tag_on_none_of_its_pins_is_named_as_pins_rewritten_half_way():
+    """v1.1.0's pins were rewritten, then the republish stopped before v1.1.0 itself:
+    v1.1.0 holds none of them. A finished release's tag holds its default line's pin;
+    a release whose vX.Y.Z is absent (a rehearsal without its default line) is not judged."""
+    from publisher.core.publish_plan import release_tags_apart
+
+    a, b, c = ("sha256:" + x * 64 for x in "abc")
+    whole = {"v1.1.0": b, "v1.1.0-php-8.3": a, "v1.1.0-php-8.4": b, "latest": b}
+    assert release_tags_apart("hub", whole, ["v1.1.0"]) == []
+    half = {**whole, "v1.1.0-php-8.4": c}
+    [(release, said)] = release_tags_apart("hub", half, ["v1.1.0"])
+    assert release == "v1.1.0" and said.startswith("hub: v1.1.0 is sha256:bbbbbbbbbbbb")
+    assert release_tags_apart("hub", {"v1.1.0-php-8.3": a}, ["v1.1.0"]) == []
+    assert release_tags_apart("hub", half, ["v1.0.0"]) == []
