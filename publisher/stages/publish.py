@@ -174,7 +174,9 @@ def match_records(
             if record.repository != config.primary.repository.name:
                 raise UsageError(
                     f"the record for PHP {line.php} {platform} names {record.repository}, "
-                    f"but the primary registry is {config.primary.repository.name}"
+                    f"but the primary registry is {config.primary.repository.name}",
+                    hint="the build ran with another matrix.yaml or PUBLISHER_NAMESPACE: "
+                    "publish with the same ones, or build the legs again with these",
                 )
             result[line.php].append(record)
     if missing and allow_missing:
@@ -714,7 +716,10 @@ class Publisher:
                     if len(found) != 1:
                         raise UsageError(
                             f"the record for PHP {php} {record.platform} names an index with "
-                            f"{len(found)} images; a build leg must push exactly one platform image"
+                            f"{len(found)} images; a build leg must push exactly one platform image",
+                            hint="build each leg for its one platform (`publisher build "
+                            f"{self.release.tag} --php {php} --platform {record.platform}`), "
+                            "then publish again",
                         )
                     attestations.extend(manifest.attestations)
                     manifest = primary.get_manifest_by_digest(repo, found[0].digest)

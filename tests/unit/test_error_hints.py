@@ -43,10 +43,6 @@ MARKER_COMMENT = "# no hint:"
 #: vendorable resolve.py), each (file, function, what is called): give each a hint once that
 #: change is in, then remove it from here (the second test fails on an entry that is fixed).
 ALLOWED: set[tuple[str, str, str]] = {
-    # a digest record naming another repository than the primary
-    ("publisher/stages/publish.py", "match_records", "UsageError"),
-    # a record whose index holds more than one platform image
-    ("publisher/stages/publish.py", "Publisher.assemble", "UsageError"),
     # a pins file that cannot be read (its message also shows the raw OSError)
     ("publisher/resolve.py", "load_pins", "PinsError"),
     # an unknown --format (the message lists the formats)

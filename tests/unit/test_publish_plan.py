@@ -571,3 +571,31 @@ def test_a_release_tag_on_none_of_its_pins_is_named_as_pins_rewritten_half_way()
     assert release == "v1.1.0" and said.startswith("hub: v1.1.0 is sha256:bbbbbbbbbbbb")
     assert release_tags_apart("hub", {"v1.1.0-php-8.3": a}, ["v1.1.0"]) == []
     assert release_tags_apart("hub", half, ["v1.0.0"]) == []
+
+
+def test_digest_records_of_another_repository_are_refused_with_what_to_do():
+    """Records built with another matrix or namespace name another primary repository:
+    publishing them is refused before any request, and the tip says how to match them."""
+    from publisher.core.errors import UsageError
+    from publisher.core.records import DigestRecord
+    from publisher.stages.publish import match_records
+
+    config_ = cfg()
+    records = [
+        DigestRecord(
+            release="v1.0.0",
+            php=line.php,
+            platform=platform,
+            repository="docker.io/other/php-fpm",
+            digest=digest(f"{line.php}{platform}"),
+            base_image="docker.io/library/php:8.4-fpm-alpine",
+            base_digest=None,
+            builder="buildah",
+            dockerfile_sha256=digest("dockerfile"),
+        )
+        for line in config_.lines
+        for platform in line.platforms
+    ]
+    with pytest.raises(UsageError, match=r"names docker\.io/other/php-fpm") as caught:
+        match_records(config_, parse_release("v1.0.0"), records)
+    assert "PUBLISHER_NAMESPACE" in (caught.value.hint or "")
