@@ -2133,18 +2133,29 @@ class Inputs:
     timeout: float = DEFAULT_TIMEOUT
     cache_check: bool = True
     matrix: str | None = None
+    #: The inputs (by variable) whose value came from a flag, which errors then name.
+    flags: frozenset[str] = frozenset()
 
-
-def _flag(name: str) -> str | None:
-    return next((o.flag for o in OPTIONS if o.env == name), None)
+    def named(self, env: str) -> str:
+        """How the user gave the input ``env``: its flag (``--pins``), or the variable."""
+        if env in self.flags:
+            return next(o.flag for o in OPTIONS if o.env == env)
+        return env
 
 
 def _bad(name: str, value: str, accepted: str) -> ResolveError:
+    """The value of ``name`` refused: ``name`` is the variable, or the flag (``--timeout``)
+    when the value came from one, as the user gave it (start.sh says the same words)."""
     shown = hide_credentials(value) or value  # never the password
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    flag = _flag(name)
-    where = f"the environment variable {name}" + (f" or the flag {flag}" if flag else "")
-    return ResolveError(f"{name}={shown!r} is not valid: {accepted}", hint=f"correct {where}")
+    if name.startswith("--"):
+        return ResolveError(
+            f"{name} {shown!r} is not valid: {accepted}", hint=f"correct the flag {name}"
+        )
+    return ResolveError(
+        f"{name}={shown!r} is not valid: {accepted}",
+        hint=f"correct the environment variable {name}",
+    )
 
 
 def parse_bool(name: str, value: str) -> bool:
@@ -2156,21 +2167,21 @@ def parse_bool(name: str, value: str) -> bool:
     raise _bad(name, value, "use true or false (1/0, yes/no, on/off are accepted too)")
 
 
-def parse_php(value: str) -> str:
+def parse_php(value: str, name: str = ENV_PHP) -> str:
     text = value.strip()
     if is_php_line(text):
         return text
     full = re.fullmatch(r"([0-9]+\.[0-9]+)\.[0-9]+\S*", text)
     if full:
-        raise _bad(ENV_PHP, value, f"give the PHP line MAJOR.MINOR ({full[1]}), not a full version")
-    raise _bad(ENV_PHP, value, "use a PHP line MAJOR.MINOR, e.g. 8.4")
+        raise _bad(name, value, f"give the PHP line MAJOR.MINOR ({full[1]}), not a full version")
+    raise _bad(name, value, "use a PHP line MAJOR.MINOR, e.g. 8.4")
 
 
-def parse_platform(value: str) -> str:
+def parse_platform(value: str, name: str = ENV_PLATFORM) -> str:
     text = value.strip()
     if text in PLATFORMS:
         return text
-    raise _bad(ENV_PLATFORM, value, "use " + " or ".join(PLATFORMS))
+    raise _bad(name, value, "use " + " or ".join(PLATFORMS))
 
 
 #: Seconds as the launcher reads them: digits with at most one '.', at most 9 characters
@@ -2202,8 +2213,10 @@ def parse_inputs(
     it accepts.
     """
     merged: dict[str, str] = {}
+    named: dict[str, str] = {}  # each input as the user gave it: the flag, or the variable
     for option in OPTIONS:
         value = (overrides or {}).get(option.env)
+        named[option.env] = option.env if value is None else option.flag
         if value is None:
             value = env.get(option.env)
         if value is not None and value.strip() != "":
@@ -2216,12 +2229,16 @@ def parse_inputs(
         try:
             registry = RegistryChoice(text)
         except ValueError:
-            raise _bad(ENV_REGISTRY, merged[ENV_REGISTRY], "use canonical or mirror") from None
+            raise _bad(
+                named[ENV_REGISTRY], merged[ENV_REGISTRY], "use canonical or mirror"
+            ) from None
 
     pma = merged.get(ENV_PMA)
     if pma is not None and any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in pma):
         raise _bad(
-            ENV_PMA, pma, "an image reference may not contain whitespace or control characters"
+            named[ENV_PMA],
+            pma,
+            "an image reference may not contain whitespace or control characters",
         )
 
     def repository(name: str) -> Repository | None:
@@ -2229,7 +2246,7 @@ def parse_inputs(
             return None
         if hide_credentials(merged[name].strip()) is not None:
             raise _bad(
-                name,
+                named[name],
                 merged[name],
                 "it carries credentials (user:password@): give the repository alone, and run "
                 f"`docker login` for its registry (resolve also reads {ENV_USERNAME} and "
@@ -2239,28 +2256,37 @@ def parse_inputs(
             return parse_repository(merged[name].strip())
         except ValueError as exc:
             raise _bad(
-                name, merged[name], f"{exc} (e.g. registry.example.com/team/php-fpm)"
+                named[name], merged[name], f"{exc} (e.g. registry.example.com/team/php-fpm)"
             ) from None
 
+    def release(name: str) -> str | None:
+        return parse_release(named[name], merged[name]) if name in merged else None
+
+    def flag(name: str) -> bool:
+        return parse_bool(named[name], merged.get(name, "true"))
+
     return Inputs(
-        php=parse_php(merged[ENV_PHP]) if ENV_PHP in merged else None,
-        release=parse_release(ENV_RELEASE, merged[ENV_RELEASE]) if ENV_RELEASE in merged else None,
-        use_prebuilt=parse_bool(ENV_USE_PREBUILT, merged.get(ENV_USE_PREBUILT, "true")),
-        allow_fallback=parse_bool(ENV_FALLBACK, merged.get(ENV_FALLBACK, "true")),
+        php=parse_php(merged[ENV_PHP], named[ENV_PHP]) if ENV_PHP in merged else None,
+        release=release(ENV_RELEASE),
+        use_prebuilt=flag(ENV_USE_PREBUILT),
+        allow_fallback=flag(ENV_FALLBACK),
         registry=registry,
         pma_image=pma,
-        platform=parse_platform(merged[ENV_PLATFORM]) if ENV_PLATFORM in merged else None,
+        platform=parse_platform(merged[ENV_PLATFORM], named[ENV_PLATFORM])
+        if ENV_PLATFORM in merged
+        else None,
         repository=repository(ENV_REPOSITORY),
         mirror_repository=repository(ENV_MIRROR),
         pins=merged.get(ENV_PINS),
         dockerfiles=merged.get(ENV_DOCKERFILES, DEFAULT_DOCKERFILES),
-        timeout=parse_timeout(merged[ENV_TIMEOUT])
+        timeout=parse_timeout(merged[ENV_TIMEOUT], named[ENV_TIMEOUT])
         if ENV_TIMEOUT in merged
         else parse_timeout(env[ENV_STACK_TIMEOUT], ENV_STACK_TIMEOUT)
         if env.get(ENV_STACK_TIMEOUT, "").strip()
         else DEFAULT_TIMEOUT,
-        cache_check=parse_bool(ENV_CACHE, merged.get(ENV_CACHE, "true")),
+        cache_check=flag(ENV_CACHE),
         matrix=matrix or None,
+        flags=frozenset(name for name in merged if named[name] != name),
     )
 
 
@@ -2397,8 +2423,11 @@ def _is(path: Path, kind: Callable[[int], bool]) -> bool:
         return False
 
 
-def find_pins(pins: str | None, release: str | None, *, cwd: Path) -> tuple[Path | None, bool]:
-    """Where the pins file should be, and whether the user named it."""
+def find_pins(
+    pins: str | None, release: str | None, *, cwd: Path, name: str = ENV_PINS
+) -> tuple[Path | None, bool]:
+    """Where the pins file should be, and whether the user named it (with ``name``: the
+    variable, or the flag ``--pins``)."""
     if pins is None:
         if release is None:
             return None, False
@@ -2410,20 +2439,23 @@ def find_pins(pins: str | None, release: str | None, *, cwd: Path) -> tuple[Path
     if _is(path, stat.S_ISDIR):
         if release is None:
             raise ResolveError(
-                f"{ENV_PINS} names a directory ({path}), and {ENV_RELEASE} is not set",
-                hint=f"set {ENV_RELEASE}, or point {ENV_PINS} at the vX.Y.Z.env file",
+                f"{name} names a directory ({path}), and {ENV_RELEASE} is not set",
+                hint=f"set {ENV_RELEASE}, or point {name} at the vX.Y.Z.env file",
             )
         path = path / f"{release}.env"
     return path, True
 
 
-def load_pins(pins: str | None, release: str | None, *, cwd: Path) -> Pins | None:
+def load_pins(
+    pins: str | None, release: str | None, *, cwd: Path, name: str = ENV_PINS
+) -> Pins | None:
     """The pins file at hand for ``release``, or None.
 
-    A path the user named must exist and be for ``release`` (when given); the
-    default location is optional.
+    A path the user named (with ``name``: the variable, or the flag ``--pins``) must exist
+    and be for ``release`` (when given); the default location is optional.
     """
-    path, explicit = find_pins(pins, release, cwd=cwd)
+    path, explicit = find_pins(pins, release, cwd=cwd, name=name)
+    drop = f"drop {name}" if name.startswith("--") else f"unset {name}"
     if path is None:
         return None
     not_pins = "use the pins file publisher wrote (vX.Y.Z.env), unmodified"
@@ -2455,10 +2487,22 @@ def load_pins(pins: str | None, release: str | None, *, cwd: Path) -> Pins | Non
         raise PinsError(
             "pins file not found",
             source=str(path),
-            hint=f"pass the vX.Y.Z.env the stack ships, or unset {ENV_PINS}",
+            hint=f"pass the vX.Y.Z.env the stack ships, or {drop}",
+        ) from None
+    except PermissionError as exc:
+        raise PinsError(
+            f"cannot read the pins file: {exc.strerror or exc}",
+            source=str(path),
+            hint="give this user read access to it (and search access to its folders), or "
+            + (f"point {name} at a copy it can read" if explicit else f"set {name} to a copy"),
         ) from None
     except OSError as exc:
-        raise PinsError(f"cannot read the pins file: {exc}", source=str(path)) from None
+        raise PinsError(
+            f"cannot read the pins file: {exc.strerror or exc}",
+            source=str(path),
+            hint="check the path and the disk it is on, or "
+            + (f"point {name} at a copy" if explicit else f"set {name} to a copy"),
+        ) from None
     parsed = parse_pins(text, source=str(path))
     if release is not None and parsed.release != release:
         raise PinsError(
@@ -2912,15 +2956,16 @@ def decide(
             f"({ENV_FALLBACK}=true)",
         )
     fallback = (
-        f"set {ENV_FALLBACK}=true (or --allow-fallback true) to build locally from {dockerfile.path}"
+        f"or set {ENV_FALLBACK}=true (or --allow-fallback true) to build locally from "
+        f"{dockerfile.path}"
         if dockerfile.exists
-        else f"to build locally, set {ENV_FALLBACK}=true and {ENV_DOCKERFILES} to the directory "
+        else f"or, to build locally, set {ENV_FALLBACK}=true and {ENV_DOCKERFILES} to the directory "
         f"holding <X.Y>/Dockerfile ({no_dockerfile})"
     )
     return make(
         Action.CANNOT_PROCEED,
         f"{problem}; the local build fallback is disabled ({ENV_FALLBACK}=false)",
-        f"{advice}; or {fallback}",
+        f"{advice}; {fallback}",
         "",
     )
 
@@ -2991,7 +3036,7 @@ def resolve(
     if not inputs.cache_check:
         cache_fn = None
     base = Path(cwd) if cwd is not None else _working_directory()
-    pins = load_pins(inputs.pins, inputs.release, cwd=base)
+    pins = load_pins(inputs.pins, inputs.release, cwd=base, name=inputs.named(ENV_PINS))
     if inputs.matrix is not None and pins is None:
         path = inputs.matrix if Path(inputs.matrix).is_absolute() else str(base / inputs.matrix)
         canonical, mirror = matrix_repositories(path, env)
@@ -3077,7 +3122,9 @@ def render(decision: Decision, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(decision.to_dict(), indent=2, sort_keys=True) + "\n"
     if fmt != "text":
-        raise ResolveError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+        raise ResolveError(
+            f"unknown format {fmt!r}", hint=f"give --format one of: {', '.join(FORMATS)}"
+        )
     headline = {
         Action.USE_PREBUILT: f"use pre-built image {decision.image}",
         Action.BUILD_LOCALLY: f"build locally: {decision.image} from {decision.dockerfile}",
@@ -3181,7 +3228,13 @@ def main(
         return exc.exit_code
     except OSError as exc:  # a file or directory this run could not use: never a traceback
         where = f" {exc.filename}" if exc.filename else ""
-        problem = ResolveError(f"cannot use{where}: {exc.strerror or exc}")
+        problem = ResolveError(
+            f"cannot use{where}: {exc.strerror or exc}",
+            hint=f"check that {exc.filename} is there and this user may use it, then rerun"
+            if exc.filename
+            else "check the files this run reads (the pins file, the Dockerfiles, the docker "
+            "configuration) are there and this user may use them, then rerun",
+        )
         problem.exit_code = EXIT_CANNOT_PROCEED
         problem.error = WorkdirError.error
         stderr.write(error_text(problem))

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -259,6 +260,71 @@ def test_invalid_input_is_exit_2(workdir: Path) -> None:
     run = resolve_process(workdir, {"PHP_VERSION": "8"})
     assert run.code == 2
     assert "PHP_VERSION='8' is not valid: use a PHP line MAJOR.MINOR, e.g. 8.4" in run.stderr
+
+
+NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv") or not Path("/usr/bin/python3").exists(),
+    reason="needs root (to run resolve.py as another user), setpriv and /usr/bin/python3",
+)
+def test_a_pins_file_this_user_may_not_read_is_said_with_a_tip(tmp_path: Path) -> None:
+    """Run as nobody, resolve.py meets a pins file only root may read: exit 3, in words."""
+    folder = Path(tempfile.mkdtemp(prefix="resolve-eacces-"))
+    try:
+        folder.chmod(0o755)
+        pins_file = folder / "v2.0.0.env"
+        pins_file.write_text("PHP_PINS_SCHEMA='1'\n")
+        pins_file.chmod(0o600)
+        proc = subprocess.run(
+            [
+                *NOBODY,
+                "/usr/bin/python3",
+                str(ROOT / "publisher" / "resolve.py"),
+                "--php",
+                "8.4",
+                "--pins",
+                str(pins_file),
+            ],
+            capture_output=True,
+            text=True,
+            env={"PATH": os.environ["PATH"], "HOME": str(folder)},
+            cwd=folder,
+            timeout=60,
+        )
+    finally:
+        shutil.rmtree(folder)
+    assert proc.returncode == 3, proc.stderr
+    assert f"error: {pins_file}: cannot read the pins file: Permission denied\n" in proc.stderr
+    assert "Errno" not in proc.stderr
+    assert (
+        "  tip: give this user read access to it (and search access to its folders), or point "
+        "--pins at a copy it can read\n"
+    ) in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "entry", [("-m", "publisher.resolve"), ("-m", "publisher", "resolve")], ids=["file", "cli"]
+)
+def test_a_bad_flag_value_names_the_flag_in_both_entry_points(
+    workdir: Path, entry: tuple[str, ...]
+) -> None:
+    """The flag wins over the variable, so its value is the one refused, and named so."""
+    run = subprocess.run(
+        [sys.executable, *entry, "--timeout", "abc", "--php", "8.4", "--release", "v2.0.0"],
+        env={**os.environ, "RESOLVE_TIMEOUT": "5"},
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        timeout=60,
+    )
+    assert run.returncode == 2, run.stderr
+    assert run.stderr == (
+        "resolve: decision=none error=invalid-input\n"
+        "error: --timeout 'abc' is not valid: use a number of seconds above 0 and at most 60\n"
+        "  tip: correct the flag --timeout\n"
+    )
 
 
 @pytest.mark.parametrize(

@@ -43,12 +43,6 @@ MARKER_COMMENT = "# no hint:"
 #: vendorable resolve.py), each (file, function, what is called): give each a hint once that
 #: change is in, then remove it from here (the second test fails on an entry that is fixed).
 ALLOWED: set[tuple[str, str, str]] = {
-    # a pins file that cannot be read (its message also shows the raw OSError)
-    ("publisher/resolve.py", "load_pins", "PinsError"),
-    # an unknown --format (the message lists the formats)
-    ("publisher/resolve.py", "render", "ResolveError"),
-    # an OSError met by `python -m publisher.resolve`
-    ("publisher/resolve.py", "main", "ResolveError"),
 }
 
 #: Messages that may name a Python type: the internal error, a bug to report, where the

@@ -1174,3 +1174,132 @@ def test_the_engine_is_the_one_the_docker_cli_asks_also_through_a_context(tmp_pa
     assert resolving.docker_host({**env, "DOCKER_CONTEXT": "gone"}) == ""
     (tmp_path / "config.json").write_text("{not json")
     assert resolving.docker_host(env) == ""  # docker itself says what is wrong with it
+
+
+# --------------------------------------------------------------------------- errors: words
+
+
+def test_a_pins_file_that_cannot_be_read_says_why_in_words_and_what_to_do(tmp_path: Path) -> None:
+    """The system's reason, not Python's ``[Errno 20] ...`` text; a tip naming the setting."""
+    (tmp_path / "file").write_text("")
+    path = tmp_path / "file" / "v2.0.0.env"  # a path through a file: "Not a directory"
+    with pytest.raises(PinsError) as info:
+        resolving.load_pins(str(path), None, cwd=tmp_path)
+    assert info.value.message == f"{path}: cannot read the pins file: Not a directory"
+    assert (
+        info.value.hint == "check the path and the disk it is on, or point PHP_PINS_FILE at a copy"
+    )
+    with pytest.raises(PinsError) as info:
+        resolving.load_pins(str(path), None, cwd=tmp_path, name="--pins")
+    assert info.value.hint == "check the path and the disk it is on, or point --pins at a copy"
+
+
+def test_an_unknown_format_has_a_tip_naming_the_formats() -> None:
+    decision = decide(inputs(), choose(inputs(), None, "linux/amd64"), AVAILABLE, DOCKERFILE)
+    with pytest.raises(ResolveError) as info:
+        render(decision, "yaml")
+    assert info.value.message == "unknown format 'yaml'"
+    assert info.value.hint == "give --format one of: text, env, json"
+    assert "  tip: give --format one of: text, env, json\n" in resolving.error_text(info.value)
+
+
+def test_an_os_error_in_the_entry_point_is_said_with_a_tip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file the run could not use, met where no narrower handler is: exit 17 with a tip."""
+    monkeypatch.chdir(tmp_path)
+
+    def fails(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(13, "Permission denied", "/srv/stack/dockerfiles")
+
+    monkeypatch.setattr(resolving, "resolve", fails)
+    out, err = io.StringIO(), io.StringIO()
+    assert main([], {}, out, err) == EXIT_CANNOT_PROCEED
+    assert err.getvalue() == (
+        "resolve: decision=none error=file-access\n"
+        "error: cannot use /srv/stack/dockerfiles: Permission denied\n"
+        "  tip: check that /srv/stack/dockerfiles is there and this user may use it, then rerun\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "said", "tip"),
+    [
+        (
+            ["--timeout", "abc"],
+            {"RESOLVE_TIMEOUT": "5"},
+            "--timeout 'abc' is not valid: use a number of seconds above 0 and at most 60",
+            "correct the flag --timeout",
+        ),
+        (
+            [],
+            {"RESOLVE_TIMEOUT": "abc"},
+            "RESOLVE_TIMEOUT='abc' is not valid: use a number of seconds above 0 and at most 60",
+            "correct the environment variable RESOLVE_TIMEOUT",
+        ),
+        (
+            ["--use-prebuilt", "maybe"],
+            {},
+            "--use-prebuilt 'maybe' is not valid: use true or false",
+            "correct the flag --use-prebuilt",
+        ),
+        (
+            ["--php", "8"],
+            {"PHP_VERSION": "8.4"},
+            "--php '8' is not valid: use a PHP line MAJOR.MINOR, e.g. 8.4",
+            "correct the flag --php",
+        ),
+        (
+            ["--repository", "127.0.0.1:5000/Team/php-fpm"],
+            {},
+            "--repository '127.0.0.1:5000/Team/php-fpm' is not valid",
+            "correct the flag --repository",
+        ),
+        (
+            ["--pins", "release-notes"],
+            {"PHP_VERSION": "8.4"},
+            "--pins names a directory ({cwd}/release-notes), and STACK_RELEASE is not set",
+            "set STACK_RELEASE, or point --pins at the vX.Y.Z.env file",
+        ),
+        (
+            [],
+            {"PHP_VERSION": "8.4", "PHP_PINS_FILE": "release-notes"},
+            "PHP_PINS_FILE names a directory ({cwd}/release-notes), and STACK_RELEASE is not set",
+            "set STACK_RELEASE, or point PHP_PINS_FILE at the vX.Y.Z.env file",
+        ),
+        (
+            ["--pins", "none.env"],
+            {"PHP_VERSION": "8.4", "PHP_PINS_FILE": "release-notes/v2.0.0.env"},
+            "{cwd}/none.env: pins file not found",
+            "pass the vX.Y.Z.env the stack ships, or drop --pins",
+        ),
+    ],
+    ids=[
+        "timeout-flag",
+        "timeout-env",
+        "bool-flag",
+        "php-flag",
+        "repo-flag",
+        "pins-flag",
+        "pins-env",
+        "pins-missing-flag",
+    ],
+)
+def test_a_bad_value_names_the_flag_or_the_variable_it_came_from(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    env: dict[str, str],
+    said: str,
+    tip: str,
+) -> None:
+    """``--timeout abc`` is the flag's value, not RESOLVE_TIMEOUT's (which the flag overrides)."""
+    write_tree(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, env, out, err)
+    assert code in (2, 3), err.getvalue()
+    lines = err.getvalue().splitlines()
+    assert lines[1].startswith(f"error: {said.format(cwd=tmp_path)}"), err.getvalue()
+    assert lines[2] == f"  tip: {tip}", err.getvalue()
+    assert out.getvalue() == ""
