@@ -2142,6 +2142,16 @@ class Inputs:
             return next(o.flag for o in OPTIONS if o.env == env)
         return env
 
+    def setting(self, env: str, value: str) -> str:
+        """``NAME=value`` as a reason says it, or ``--flag value`` when a flag gave it."""
+        named = self.named(env)
+        return f"{env}={value}" if named == env else f"{named} {value}"
+
+    def change(self, env: str, value: str) -> str:
+        """How to give the input another value: ``set NAME=value``, or ``pass --flag value``."""
+        named = self.named(env)
+        return f"set {env}={value}" if named == env else f"pass {named} {value}"
+
 
 def _bad(name: str, value: str, accepted: str) -> ResolveError:
     """The value of ``name`` refused: ``name`` is the variable, or the flag (``--timeout``)
@@ -2920,13 +2930,13 @@ def decide(
         if not dockerfile.exists:
             return make(
                 Action.CANNOT_PROCEED,
-                f"{ENV_USE_PREBUILT}=false, but {no_dockerfile}",
+                f"{inputs.setting(ENV_USE_PREBUILT, 'false')}, but {no_dockerfile}",
                 dockerfile_fix,
                 "",
             )
         return build(
-            f"{ENV_USE_PREBUILT}=false",
-            f"set {ENV_USE_PREBUILT}=true to use the pre-built image",
+            inputs.setting(ENV_USE_PREBUILT, "false"),
+            f"{inputs.change(ENV_USE_PREBUILT, 'true')} to use the pre-built image",
             f"building {choice.local_image} locally from {dockerfile.path}",
             sep=": ",
         )
@@ -2953,18 +2963,20 @@ def decide(
             problem,
             advice,
             f"falling back to a local build of {choice.local_image} from {dockerfile.path} "
-            f"({ENV_FALLBACK}=true)",
+            f"({inputs.setting(ENV_FALLBACK, 'true')})",
         )
+    enable = inputs.change(ENV_FALLBACK, "true")  # start.sh says the same for the variable
+    also = "" if enable.startswith("set ") else "set "
     fallback = (
-        f"or set {ENV_FALLBACK}=true (or --allow-fallback true) to build locally from "
-        f"{dockerfile.path}"
+        f"or {enable} to build locally from {dockerfile.path}"
         if dockerfile.exists
-        else f"or, to build locally, set {ENV_FALLBACK}=true and {ENV_DOCKERFILES} to the directory "
+        else f"or, to build locally, {enable} and {also}{ENV_DOCKERFILES} to the directory "
         f"holding <X.Y>/Dockerfile ({no_dockerfile})"
     )
     return make(
         Action.CANNOT_PROCEED,
-        f"{problem}; the local build fallback is disabled ({ENV_FALLBACK}=false)",
+        f"{problem}; the local build fallback is disabled "
+        f"({inputs.setting(ENV_FALLBACK, 'false')})",
         f"{advice}; {fallback}",
         "",
     )

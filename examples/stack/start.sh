@@ -83,6 +83,12 @@ docker=${DOCKER:-docker}
 
 lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
 
+# invalid NAME VALUE ACCEPTED: exit 2 for the setting NAME, in resolve's words (its tip too).
+invalid() {
+  fail 2 "$1='$2' is not valid: $3
+start: fix: correct the environment variable $1"
+}
+
 # bool NAME DEFAULT: the setting NAME as true/false; exit 2 when it is neither.
 bool() {
   eval "value=\${$1:-}"
@@ -90,7 +96,7 @@ bool() {
   case $(lower "${value:-$2}") in
     true | 1 | yes | on) echo true ;;
     false | 0 | no | off) echo false ;;
-    *) fail 2 "$1='$value' is not valid: use true or false (1/0, yes/no, on/off are accepted too)" ;;
+    *) invalid "$1" "$value" "use true or false (1/0, yes/no, on/off are accepted too)" ;;
   esac
 }
 
@@ -112,9 +118,9 @@ seconds() {
       ticks=$(((${whole:-0} * 10 + ${tenth:-0} + more + 1) / 2)) ;;
   esac
   if [ -n "${3:-}" ] && { [ "$ticks" -le 0 ] || [ "$ticks" -gt $(($3 * 5)) ]; }; then
-    fail 2 "$1='$value' is not valid: use a number of seconds above 0 and at most $3"  # as resolve
+    invalid "$1" "$value" "use a number of seconds above 0 and at most $3"  # as resolve
   fi
-  [ "$ticks" -gt 0 ] || fail 2 "$1='$value' is not valid: use a number of seconds above 0, e.g. 10 or 2.5"
+  [ "$ticks" -gt 0 ] || invalid "$1" "$value" "use a number of seconds above 0, e.g. 10 or 2.5"
   echo "$ticks"
 }
 
@@ -252,11 +258,11 @@ pull_timeout=${STACK_PULL_TIMEOUT:-900}
 case $(lower "${PREBUILT_REGISTRY:-canonical}") in
   canonical) which_registry=canonical; other_registry=mirror ;;
   mirror) which_registry=mirror; other_registry=canonical ;;
-  *) fail 2 "PREBUILT_REGISTRY='$PREBUILT_REGISTRY' is not valid: use canonical or mirror" ;;
+  *) invalid PREBUILT_REGISTRY "$PREBUILT_REGISTRY" "use canonical or mirror" ;;
 esac
 # STACK_RELEASE, when set: v + a semantic version (as resolve's --release).
 if [ -n "${STACK_RELEASE:-}" ] && ! is_release "$STACK_RELEASE"; then
-  fail 2 "STACK_RELEASE='$STACK_RELEASE' is not valid: use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1"
+  invalid STACK_RELEASE "$STACK_RELEASE" "use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1"
 fi
 # PHP_VERSION and PHP_IMAGE_PLATFORM, when set, are checked with the other settings, before
 # the pins file and the engine are asked anything (their defaults come from those): a bad
@@ -264,25 +270,25 @@ fi
 php_line_or_fail() {
   is_php_line "$1" && return 0
   matches "$1" '[0-9]+\.[0-9]+\.[0-9]+[^[:space:]]*' \
-    && fail 2 "PHP_VERSION='$1' is not valid: give the PHP line MAJOR.MINOR (${1%%.*}.$(printf '%s' "${1#*.}" | sed 's/[.].*//')), not a full version"
-  fail 2 "PHP_VERSION='$1' is not valid: use a PHP line MAJOR.MINOR, e.g. 8.4"
+    && invalid PHP_VERSION "$1" "give the PHP line MAJOR.MINOR (${1%%.*}.$(printf '%s' "${1#*.}" | sed 's/[.].*//')), not a full version"
+  invalid PHP_VERSION "$1" "use a PHP line MAJOR.MINOR, e.g. 8.4"
 }
 platform_or_fail() {
   case $1 in
     linux/amd64 | linux/arm64) ;;
-    *) fail 2 "PHP_IMAGE_PLATFORM='$1' is not valid: use linux/amd64 or linux/arm64" ;;
+    *) invalid PHP_IMAGE_PLATFORM "$1" "use linux/amd64 or linux/arm64" ;;
   esac
 }
 [ -z "${PHP_VERSION:-}" ] || php_line_or_fail "$PHP_VERSION"
 # STACK_NAME: a compose project name, checked now rather than by compose after a pull or a build.
 project_name=${STACK_NAME:-php-stack}
 matches "$project_name" '[a-z0-9][a-z0-9_-]*' \
-  || fail 2 "STACK_NAME='$STACK_NAME' is not valid: use lowercase letters, digits, '-' and '_', starting with a letter or digit (a compose project name)"
+  || invalid STACK_NAME "$STACK_NAME" "use lowercase letters, digits, '-' and '_', starting with a letter or digit (a compose project name)"
 [ -z "${PHP_IMAGE_PLATFORM:-}" ] || platform_or_fail "$PHP_IMAGE_PLATFORM"
 case ${PMA_IMAGE:-} in
   *[[:space:][:cntrl:]]*)
     without_credentials "$PMA_IMAGE" || :  # never the password
-    fail 2 "PMA_IMAGE='$shown' is not valid: an image reference may not contain whitespace or control characters" ;;
+    invalid PMA_IMAGE "$shown" "an image reference may not contain whitespace or control characters" ;;
 esac
 # PHP_IMAGE_REPOSITORY, PHP_IMAGE_MIRROR: a repository name, as docker (and resolve) read it.
 repo_override=
@@ -294,10 +300,10 @@ for setting in PHP_IMAGE_REPOSITORY PHP_IMAGE_MIRROR; do
   [ -n "$trimmed" ] || continue
   if without_credentials "$trimmed"; then
     without_credentials "$value" || :
-    fail 2 "$setting='$shown' is not valid: it carries credentials (user:password@): give the repository alone, and run \`docker login\` for its registry (resolve also reads PHP_IMAGE_REGISTRY_USERNAME and PHP_IMAGE_REGISTRY_PASSWORD)"
+    invalid "$setting" "$shown" "it carries credentials (user:password@): give the repository alone, and run \`docker login\` for its registry (resolve also reads PHP_IMAGE_REGISTRY_USERNAME and PHP_IMAGE_REGISTRY_PASSWORD)"
   fi
   repository "$trimmed" \
-    || fail 2 "$setting='$value' is not valid: $ref_error (e.g. registry.example.com/team/php-fpm)"
+    || invalid "$setting" "$value" "$ref_error (e.g. registry.example.com/team/php-fpm)"
   case $setting in
     PHP_IMAGE_REPOSITORY) repo_override=$ref_repository ;;
     *) mirror_override=$ref_repository ;;

@@ -333,6 +333,9 @@ def running_image(docker: str, project: str) -> dict[str, Any]:
     return data[0]
 
 
+#: What resolve's advice for a registry asking for credentials adds to the launcher's.
+RESOLVE_CREDENTIALS = " (or set PHP_IMAGE_REGISTRY_USERNAME and PHP_IMAGE_REGISTRY_PASSWORD)"
+
 PHRASES = {
     "available": "is available for",
     "cached": "is in the local image store (no registry request)",
@@ -416,8 +419,14 @@ def test_launcher_and_resolve_decide_alike(
     assert phrase in decision["reason"], phrase
 
     if expected == "cannot-proceed":
-        assert "set ALLOW_LOCAL_BUILD_FALLBACK=true" in proc.stderr
         assert "set ALLOW_LOCAL_BUILD_FALLBACK=true" in decision["fix"]
+        # word for word: what it says to do, and the reason's end (its start quotes the registry)
+        # but for the credentials only resolve reads (the launcher's docker pull reads
+        # docker's configuration alone)
+        fix = decision["fix"].replace(RESOLVE_CREDENTIALS, "")
+        assert f"start: fix: {fix}\n" in proc.stderr, proc.stderr
+        tail = decision["reason"].rpartition("; ")[2]
+        assert f"; {tail}\n" in proc.stderr, proc.stderr
         assert (
             run(
                 world.docker, "ps", "-q", "--filter", f"label=com.docker.compose.project={project}"
@@ -434,6 +443,27 @@ def test_launcher_and_resolve_decide_alike(
     else:
         assert world.local in image["RepoTags"]
         assert decision["image"] == world.local
+
+
+def test_no_dockerfile_with_the_fallback_disabled_is_said_in_the_same_words(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """What to do when neither the image nor a local build can be had, word for word."""
+    empty = tmp_path / "no-dockerfiles"
+    empty.mkdir()
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["refused"],
+        ALLOW_LOCAL_BUILD_FALLBACK="false", PHP_DOCKERFILES=str(empty),
+    )  # fmt: skip
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "cannot-proceed", "availability": "unreachable"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr
+    assert (
+        "; or, to build locally, set ALLOW_LOCAL_BUILD_FALLBACK=true and PHP_DOCKERFILES to "
+        in (decision["fix"])
+    )
+    assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
 
 
 def test_the_fallback_build_is_the_equivalent_image(
@@ -769,6 +799,21 @@ def test_invalid_settings_are_exit_2_in_both(
     for stderr in (answer.stderr, proc.stderr):
         assert f"{name}='{value}' is not valid" in stderr
         assert accepted in stderr
+    same_words(answer.stderr, proc.stderr)
+    assert f"  tip: correct the environment variable {name}\n" in answer.stderr
+
+
+def same_words(resolve_stderr: str, launcher_stderr: str) -> None:
+    """The error and what to do, word for word: resolve's ``error:`` and ``  tip:`` lines are
+    the launcher's ``start: error:`` and ``start: fix:`` ones (resolve's tip may go on to
+    name its flag: `` or pass --php 8.4``, which the launcher does not have)."""
+    said = resolve_stderr.splitlines()
+    assert said[1].startswith("error: ") and said[2].startswith("  tip: "), resolve_stderr
+    launcher = launcher_stderr.splitlines()
+    assert f"start: {said[1]}" in launcher, launcher_stderr
+    fix = next((line for line in launcher if line.startswith("start: fix: ")), "")
+    fix, tip = fix.removeprefix("start: fix: "), said[2].removeprefix("  tip: ")
+    assert fix and (tip == fix or tip.startswith(f"{fix} or pass --")), (tip, launcher_stderr)
 
 
 @pytest.mark.parametrize(
@@ -787,6 +832,7 @@ def test_an_invalid_setting_is_exit_2_in_both_even_without_a_pins_file(
     no_decision(proc, fields, answer, "invalid-input")
     for stderr in (answer.stderr, proc.stderr):
         assert f"{name}='{value}' is not valid" in stderr, stderr
+    same_words(answer.stderr, proc.stderr)
 
 
 @pytest.mark.parametrize(
@@ -867,6 +913,7 @@ def test_no_php_version_and_no_default_line_is_said_alike(
     assert f"error: {words}\n" in answer.stderr
     for stderr in (proc.stderr, answer.stderr):
         assert "set PHP_VERSION (e.g. PHP_VERSION=8.4)" in stderr
+    same_words(answer.stderr, proc.stderr)
 
 
 def test_a_line_the_release_lacks_lists_the_published_lines_alike(
@@ -944,6 +991,7 @@ def test_a_directory_of_pins_files_is_read_alike(
     for stderr in (answer.stderr, proc.stderr):
         assert "PHP_PINS_FILE names a directory" in stderr
         assert "and STACK_RELEASE is not set" in stderr
+    same_words(answer.stderr, proc.stderr)
 
 
 def test_mirror_asked_for_without_a_mirror_in_the_pins_file_is_said(

@@ -230,8 +230,8 @@ def test_every_combination(
         assert data["image"] == ""
         assert "the local build fallback is disabled (ALLOW_LOCAL_BUILD_FALLBACK=false)" in reason
         assert data["fix"].endswith(
-            "set ALLOW_LOCAL_BUILD_FALLBACK=true (or --allow-fallback true) to build locally "
-            "from dockerfiles/8.4/Dockerfile"
+            "; or set ALLOW_LOCAL_BUILD_FALLBACK=true to build locally from "
+            "dockerfiles/8.4/Dockerfile"
         )
         assert f"resolve: fix: {data['fix']}" in run.stderr
 

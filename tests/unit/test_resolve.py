@@ -535,8 +535,7 @@ def test_fallback_disabled_cannot_proceed_and_says_how_to_enable_it(case: str) -
     assert decision.fix is not None
     assert advice in decision.reason + decision.fix
     assert decision.fix.endswith(
-        "set ALLOW_LOCAL_BUILD_FALLBACK=true (or --allow-fallback true) to build locally from "
-        "dockerfiles/8.4/Dockerfile"
+        "; or set ALLOW_LOCAL_BUILD_FALLBACK=true to build locally from dockerfiles/8.4/Dockerfile"
     )
 
 
@@ -1303,3 +1302,44 @@ def test_a_bad_value_names_the_flag_or_the_variable_it_came_from(
     assert lines[1].startswith(f"error: {said.format(cwd=tmp_path)}"), err.getvalue()
     assert lines[2] == f"  tip: {tip}", err.getvalue()
     assert out.getvalue() == ""
+
+
+@pytest.mark.parametrize("given", ["variable", "flag"])
+def test_the_fallback_disabled_is_said_as_it_was_given(given: str) -> None:
+    """ALLOW_LOCAL_BUILD_FALLBACK=false says to set the variable (start.sh's very words);
+    ``--allow-fallback false``, which the variable cannot undo, says to pass the flag."""
+    base = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"}
+    if given == "flag":
+        args = parse_inputs(base, {"ALLOW_LOCAL_BUILD_FALLBACK": "false"})
+        off, on = "--allow-fallback false", "pass --allow-fallback true"
+    else:
+        args = parse_inputs({**base, "ALLOW_LOCAL_BUILD_FALLBACK": "false"})
+        off, on = "ALLOW_LOCAL_BUILD_FALLBACK=false", "set ALLOW_LOCAL_BUILD_FALLBACK=true"
+    failed = FAILURES["registry down"][0]
+    choice = choose(args, None, "linux/amd64")
+    decision = decide(args, choice, failed, DOCKERFILE)
+    assert decision.reason.endswith(f"; the local build fallback is disabled ({off})")
+    assert decision.fix is not None
+    assert decision.fix.endswith(f"; or {on} to build locally from dockerfiles/8.4/Dockerfile")
+    decision = decide(args, choice, failed, NO_DOCKERFILE)
+    assert decision.fix is not None
+    also = "" if given == "variable" else "set "
+    assert decision.fix.endswith(
+        f"; or, to build locally, {on} and {also}PHP_DOCKERFILES to the directory holding "
+        "<X.Y>/Dockerfile (there is no Dockerfile for PHP 8.4 at dockerfiles/8.6/Dockerfile)"
+    )
+
+
+@pytest.mark.parametrize("given", ["variable", "flag"])
+def test_use_prebuilt_false_is_said_as_it_was_given(given: str) -> None:
+    base = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"}
+    if given == "flag":
+        args = parse_inputs(base, {"USE_PREBUILT": "false"})
+        said = "--use-prebuilt false"
+    else:
+        args = parse_inputs({**base, "USE_PREBUILT": "false"})
+        said = "USE_PREBUILT=false"
+    decision = decide(args, choose(args, None, "linux/amd64"), None, DOCKERFILE)
+    assert decision.reason.startswith(f"{said}: building ")
+    decision = decide(args, choose(args, None, "linux/amd64"), None, NO_DOCKERFILE)
+    assert decision.reason.startswith(f"{said}, but there is no Dockerfile")
