@@ -669,7 +669,8 @@ def test_click_command_matches_the_light_entry_point(
         main, ["resolve", "--php", "8.4", "--release", RELEASE, "--use-prebuilt", "maybe"]
     )
     assert result.exit_code == 2
-    assert "USE_PREBUILT='maybe' is not valid" in result.stderr
+    assert "--use-prebuilt 'maybe' is not valid" in result.stderr  # the flag, as given
+    assert "  tip: correct the flag --use-prebuilt\n" in result.stderr
 
 
 def test_resolve_imports_stay_light() -> None:
