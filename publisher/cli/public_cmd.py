@@ -8,7 +8,7 @@ import click
 
 from ..core.version import parse_release
 from . import options
-from .base import State, handle_errors, main, pass_state
+from .base import State, handle_errors, main, pass_state, print_report
 
 
 @main.command("check-public")
@@ -16,10 +16,16 @@ from .base import State, handle_errors, main, pass_state
 @options.config
 @options.only
 @options.records_dir
+@options.report_json
 @pass_state
 @handle_errors
 def check_public_command(
-    state: State, release_tag: str, config_path: str, only: options.Only, notes_dir: Path | None
+    state: State,
+    release_tag: str,
+    config_path: str,
+    only: options.Only,
+    notes_dir: Path | None,
+    as_json: bool,
 ) -> None:
     """Read every pin of RELEASE on every registry anonymously, as consumers do.
 
@@ -31,18 +37,31 @@ def check_public_command(
     A registry that refuses (GHCR creates new packages private) fails with exit
     code 12 and the one-time steps that make it public.
 
+    --json prints {"ok", "release", "registries"}, each registry as {"name",
+    "repository", "public", "pins"} and each pin as {"reference", "digest",
+    "problem"} (null when anyone can pull it, else what the registry answered);
+    a failed check adds "error".
+
     \b
     Examples:
       publisher check-public v2.0.0
       publisher check-public v2.0.1 --only 8.4,8.5
       publisher check-public v2.0.0 --notes-dir release-notes
+      publisher check-public v2.0.0 --json
     """
-    from ..stages.public import require_public
+    from ..stages.public import check_public, public_error
 
     version = parse_release(release_tag)
+    state.json_only(as_json)
     cfg, _record = state.load_published(config_path, notes_dir, version, only)
     with state.output.step(f"Anonymous read of every pin of {version.tag}"):
-        result = require_public(cfg, version, state.clients)
+        clients = state.clients
+        result = check_public(cfg, version, anonymous=clients.anonymous, output=clients.output)
+        failure = public_error(cfg, version, result)
+        if as_json:
+            print_report(state, result.to_dict(cfg), failure)
+        if failure is not None:
+            raise failure
     state.output.info(
         f"{len(result.reads)} pins readable without credentials on {len(cfg.registries)} registries"
     )

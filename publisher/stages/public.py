@@ -7,8 +7,8 @@ of a release (``vX.Y.Z-php-A.B`` per line, and ``vX.Y.Z``) on every registry wit
 no credentials at all, and fails with the one-time steps that fix each registry.
 
 ``check_public`` is what the workflow runs after publishing (``publisher
-check-public vX.Y.Z``); ``require_public`` is the same check for a caller that
-already holds a configuration and an output (the release path).
+check-public vX.Y.Z``); ``public_error`` is the failure its result makes (the
+refused reads and the steps), and ``require_public`` the check that raises it.
 """
 
 from __future__ import annotations
@@ -48,6 +48,26 @@ class PublicCheck:
     @property
     def failures(self) -> tuple[PinRead, ...]:
         return tuple(r for r in self.reads if not r.ok)
+
+    def to_dict(self, config: Config) -> dict[str, object]:
+        """``check-public --json``: per registry and repository, whether anyone can pull
+        each pin, and what a refused read was answered (``problem``)."""
+        registries = []
+        for registry in config.registries:
+            pins = [
+                {"reference": r.reference, "digest": r.digest, "problem": r.problem}
+                for r in self.reads
+                if r.registry == registry.name
+            ]
+            registries.append(
+                {
+                    "name": registry.name,
+                    "repository": registry.repository.name,
+                    "public": all(pin["problem"] is None for pin in pins),
+                    "pins": pins,
+                }
+            )
+        return {"ok": not self.failures, "release": self.release, "registries": registries}
 
 
 def fix_steps(config: Config, registry: Registry) -> str:
@@ -121,9 +141,18 @@ def check_public(
 def require_public(config: Config, version: Release, clients: ClientFactory) -> PublicCheck:
     """``check_public``, raising VerificationError with the steps when any read fails."""
     result = check_public(config, version, anonymous=clients.anonymous, output=clients.output)
+    failure = public_error(config, version, result)
+    if failure is not None:
+        raise failure
+    return result
+
+
+def public_error(config: Config, version: Release, result: PublicCheck) -> VerificationError | None:
+    """The failure of a check where a read failed: every refused pin, and the one-time
+    steps for each registry that refused; None when anyone can pull every pin."""
     failures = result.failures
     if not failures:
-        return result
+        return None
     defects = [f"{f.reference}: {f.problem}" for f in failures]
     failed = [r for r in config.registries if any(f.registry == r.name for f in failures)]
     steps = "\n".join(f"  {r.name}: {fix_steps(config, r)}" for r in failed)
@@ -139,7 +168,7 @@ def require_public(config: Config, version: Release, clients: ClientFactory) -> 
             f"or a mistyped tag): `publisher verify {version.tag}` reads the release with "
             "credentials and names every missing tag."
         )
-    raise VerificationError(defects, hint=hint)
+    return VerificationError(defects, hint=hint)
 
 
 __all__ = [
@@ -148,5 +177,6 @@ __all__ = [
     "PublicCheck",
     "check_public",
     "fix_steps",
+    "public_error",
     "require_public",
 ]

@@ -38,9 +38,18 @@ LINES = ("8.3", "8.4")
 PINS = (f"{RELEASE}-php-8.3", f"{RELEASE}-php-8.4", RELEASE)
 
 
-def run(matrix: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run(matrix: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "publisher", "check-public", RELEASE, "--config", str(matrix)],
+        [
+            sys.executable,
+            "-m",
+            "publisher",
+            "check-public",
+            RELEASE,
+            "--config",
+            str(matrix),
+            *args,
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -130,6 +139,101 @@ def test_a_registry_that_refuses_anonymous_reads_fails_with_the_steps(
     assert "readable without credentials in that registry's settings" in out
     assert "publisher check-public" in out
     assert basic_registry.password not in out
+
+
+def test_json_says_per_registry_whether_anyone_can_pull_and_what_was_refused(
+    tmp_path: Path,
+    registry: LocalRegistry,
+    basic_registry: BasicAuthRegistry,
+    environment: dict[str, str],
+    write_matrix: Callable[..., Path],
+) -> None:
+    """--json: stdout is the document alone, one entry per registry and repository with
+    each pin's digest or refusal, the usual error (exit 12, steps as hint) when one refused."""
+    repo = f"private/php-fpm-{uuid.uuid4().hex[:8]}"
+    digest = seed_pins(registry.host, repo)
+    seed_pins(basic_registry.host, repo, basic_registry.session())
+    matrix = write_matrix(
+        tmp_path,
+        [
+            ("hub", f"{registry.host}/{repo}", True),
+            ("private", f"{basic_registry.host}/{repo}", False),
+        ],
+        lines=LINES,
+        credentials={"private": ("PRIVATE_USER", "PRIVATE_TOKEN")},
+    )
+    result = run(matrix, environment, "--json")
+    assert result.returncode == 12, result.stdout + result.stderr
+    document = json.loads(result.stdout)  # the JSON alone: nothing else on stdout
+    assert set(document) == {"ok", "release", "registries", "error"}
+    assert document["ok"] is False and document["release"] == RELEASE
+    hub, private = document["registries"]
+    assert (hub["name"], hub["repository"], hub["public"]) == (
+        "hub",
+        f"{registry.host}/{repo}",
+        True,
+    )
+    assert hub["pins"] == [
+        {"reference": f"{registry.host}/{repo}:{tag}", "digest": digest, "problem": None}
+        for tag in PINS
+    ]
+    assert (private["name"], private["repository"], private["public"]) == (
+        "private",
+        f"{basic_registry.host}/{repo}",
+        False,
+    )
+    assert [pin["reference"] for pin in private["pins"]] == [
+        f"{basic_registry.host}/{repo}:{tag}" for tag in PINS
+    ]
+    for pin in private["pins"]:
+        assert set(pin) == {"reference", "digest", "problem"}
+        assert pin["digest"] is None and pin["problem"].startswith("refused ("), pin
+    error = document["error"]
+    assert set(error) == {"kind", "exit_code", "message", "hint"}
+    assert error["exit_code"] == 12
+    assert f"{basic_registry.host}/{repo}:{RELEASE}: refused" in error["message"]
+    assert "readable without credentials in that registry's settings" in error["hint"]
+    assert "error: " in result.stderr  # the usual message, on stderr
+    assert basic_registry.password not in result.stdout + result.stderr
+
+
+def test_json_of_open_registries_is_ok_without_an_error(
+    tmp_path: Path,
+    registry: LocalRegistry,
+    second_registry: LocalRegistry,
+    environment: dict[str, str],
+    write_matrix: Callable[..., Path],
+) -> None:
+    repo = f"public/php-fpm-{uuid.uuid4().hex[:8]}"
+    digests = [seed_pins(registry.host, repo), seed_pins(second_registry.host, repo)]
+    matrix = write_matrix(
+        tmp_path,
+        [
+            ("hub", f"{registry.host}/{repo}", True),
+            ("ghcr", f"{second_registry.host}/{repo}", False),
+        ],
+        lines=LINES,
+    )
+    result = run(matrix, environment, "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    assert set(document) == {"ok", "release", "registries"} and document["ok"] is True
+    assert [(r["name"], r["public"]) for r in document["registries"]] == [
+        ("hub", True),
+        ("ghcr", True),
+    ]
+    for entry, digest in zip(document["registries"], digests, strict=True):
+        assert [(pin["digest"], pin["problem"]) for pin in entry["pins"]] == [(digest, None)] * 3
+    assert "readable" not in result.stdout  # the text report went quiet
+
+
+def test_json_of_a_check_that_cannot_start_is_the_error_document(
+    tmp_path: Path, environment: dict[str, str]
+) -> None:
+    result = run(tmp_path / "missing.yaml", environment, "--json")
+    assert result.returncode == 3, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    assert document["ok"] is False and document["error"]["exit_code"] == 3, document
 
 
 def test_pins_are_read_together_after_one_anonymous_token(

@@ -158,23 +158,31 @@ def test_render_json_has_exactly_the_members_the_readme_names(cli, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("command", "members"),
+    ("command", "members", "nested"),
     [
-        ("verify", {"ok", "release", "lines", "defects", "unreachable"}),
+        ("verify", {"ok", "release", "lines", "defects", "unreachable"}, set()),
         (
             "audit",
             {"ok", "releases", "findings", "unreachable", "repaired", "unrepairable", "moved"},
+            set(),
+        ),
+        (
+            "check-public",
+            {"ok", "release", "registries"},
+            {"name", "repository", "public", "pins", "reference", "digest", "problem"},
         ),
     ],
 )
-def test_the_readme_and_the_help_name_the_same_json_members(cli, command, members):
+def test_the_readme_and_the_help_name_the_same_json_members(cli, command, members, nested):
     """What `--json` prints, as the README's Commands table and the command's --help say
-    it (the integration tests check the documents themselves)."""
+    it, the members of its lists too (the integration tests check the documents themselves)."""
     row = _command_row(command).split("`--json`:", 1)[1]
-    assert members | {"error"} == _quoted_names(row) - {"--json"}, row
+    assert members | nested | {"error"} == _quoted_names(row) - {"--json"}, row
     helped = " ".join(cli(command, "--help").output.split())
     printed = re.search(r"--json prints \{([^}]*)\}", helped)
     assert printed and set(re.findall(r'"(\w+)"', printed.group(1))) == members, helped
+    listed = helped.split("--json prints", 1)[1].split('adds "error"', 1)[0]
+    assert set(re.findall(r'"(\w+)"', listed)) == members | nested, helped
     assert 'adds "error"' in helped
 
 
