@@ -8,7 +8,7 @@ no credentials at all, and fails with the one-time steps that fix each registry.
 
 ``check_public`` is what the workflow runs after publishing (``publisher
 check-public vX.Y.Z``); ``public_error`` is the failure its result makes (the
-refused reads and the steps), and ``require_public`` the check that raises it.
+refused reads and the steps), which the command raises.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..core.config import Config, Registry
 from ..core.errors import AuthError, NotFoundError, RateLimitedError, VerificationError
 from ..core.plan import selected_pins
 from ..core.version import Release
-from .clients import AnonymousClient, ClientFactory
+from .clients import AnonymousClient
 from .parallel import in_parallel
 
 #: What an anonymous read that got "not found" says: a private repository, or a pin
@@ -138,15 +138,6 @@ def check_public(
     return PublicCheck(version.tag, tuple(reads))
 
 
-def require_public(config: Config, version: Release, clients: ClientFactory) -> PublicCheck:
-    """``check_public``, raising VerificationError with the steps when any read fails."""
-    result = check_public(config, version, anonymous=clients.anonymous, output=clients.output)
-    failure = public_error(config, version, result)
-    if failure is not None:
-        raise failure
-    return result
-
-
 def public_error(config: Config, version: Release, result: PublicCheck) -> VerificationError | None:
     """The failure of a check where a read failed: every refused pin, and the one-time
     steps for each registry that refused; None when anyone can pull every pin."""
@@ -178,5 +169,4 @@ __all__ = [
     "check_public",
     "fix_steps",
     "public_error",
-    "require_public",
 ]

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import io
-from types import SimpleNamespace
-
-import pytest
 
 from publisher.adapters.output import Output
 from publisher.core import config
 from publisher.core.errors import AuthError, NotFoundError, VerificationError
 from publisher.core.plan import selected_pins
 from publisher.core.version import parse_release
-from publisher.stages.public import fix_steps, require_public
+from publisher.stages.public import check_public, fix_steps, public_error
 
 MATRIX = """
 namespace: acme
@@ -66,10 +63,16 @@ class _Refusing:
 def _refused(error: Exception) -> VerificationError:
     cfg = config.loads(MATRIX)
     output = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO())
-    clients = SimpleNamespace(anonymous=lambda registry: _Refusing(error), output=output)
-    with pytest.raises(VerificationError) as caught:
-        require_public(cfg, parse_release("v9.9.9"), clients)  # type: ignore[arg-type]
-    return caught.value
+    version = parse_release("v9.9.9")
+    result = check_public(
+        cfg,
+        version,
+        anonymous=lambda registry: _Refusing(error),  # type: ignore[arg-type,return-value]
+        output=output,
+    )
+    failure = public_error(cfg, version, result)
+    assert failure is not None
+    return failure
 
 
 def test_a_pin_not_found_anonymously_may_be_private_or_missing_and_the_hint_says_both() -> None:
