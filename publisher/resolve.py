@@ -2499,19 +2499,15 @@ def load_pins(
             source=str(path),
             hint=f"pass the vX.Y.Z.env the stack ships, or {drop}",
         ) from None
-    except PermissionError as exc:
-        raise PinsError(
-            f"cannot read the pins file: {exc.strerror or exc}",
-            source=str(path),
-            hint="give this user read access to it (and search access to its folders), or "
-            + (f"point {name} at a copy it can read" if explicit else f"set {name} to a copy"),
-        ) from None
     except OSError as exc:
+        copy = f"point {name} at a copy" if explicit else f"set {name} to a copy"
+        if isinstance(exc, PermissionError):
+            readable = " it can read" if explicit else ""
+            hint = f"give this user read access to it (and search access to its folders), or {copy}{readable}"
+        else:
+            hint = f"check the path and the disk it is on, or {copy}"
         raise PinsError(
-            f"cannot read the pins file: {exc.strerror or exc}",
-            source=str(path),
-            hint="check the path and the disk it is on, or "
-            + (f"point {name} at a copy" if explicit else f"set {name} to a copy"),
+            f"cannot read the pins file: {exc.strerror or exc}", source=str(path), hint=hint
         ) from None
     parsed = parse_pins(text, source=str(path))
     if release is not None and parsed.release != release:
