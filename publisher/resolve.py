@@ -2337,6 +2337,14 @@ class Pins:
         return sort_lines(line.php for line in self.lines)
 
 
+#: The tip for a pins file whose default line is not one publisher writes (the launcher
+#: says the same words).
+EDITED_PINS = (
+    "use the pins file publisher wrote, unmodified: this one was edited by hand (take the "
+    "release's vX.Y.Z.env again)"
+)
+
+
 def read_pins_text(text: str, *, source: str) -> dict[str, str]:
     """The ``KEY='value'`` pairs of a pins file; PinsError names the line it cannot read."""
     values: dict[str, str] = {}
@@ -2413,6 +2421,10 @@ def parse_pins(text: str, *, source: str) -> Pins:
         base = values.get(f"PHP_BASE_IMAGE_{key}") or None
         lines.append(PinnedLine(php, image, mirror_image, platforms, base))
     default_line = values.get("PHP_DEFAULT_LINE") or None
+    if default_line is not None and not is_php_line(default_line):
+        raise PinsError(
+            f"PHP_DEFAULT_LINE: '{default_line}' is not a PHP line", source=source, hint=EDITED_PINS
+        )
     return Pins(
         source=source,
         release=release,
@@ -2617,6 +2629,13 @@ def choose(inputs: Inputs, pins: Pins | None, platform: str) -> Choice:
         raise ResolveError(
             f"{ENV_RELEASE} is not set, and there is no pins file",
             hint=f"set {ENV_RELEASE} (e.g. v2.0.0), or {ENV_PINS} to the release's vX.Y.Z.env",
+        )
+    if inputs.php is None and pins is not None and php is not None and pins.line(php) is None:
+        raise PinsError(
+            f"PHP_DEFAULT_LINE: '{php}' is not one of PHP_LINES, so the pins file pins no "
+            f"image for it (no PHP_IMAGE_{php.replace('.', '_')})",
+            source=pins.source,
+            hint=f"{EDITED_PINS}, or set {ENV_PHP} to a line it lists",
         )
     if php is None:
         raise ResolveError(

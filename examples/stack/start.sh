@@ -372,6 +372,11 @@ broken() {
   fail 3 "$pins: $*
 start: fix: use the pins file publisher wrote, unmodified"
 }
+# edited MESSAGE [MORE]: a pins file whose default line publisher never wrote (resolve's words).
+edited() {
+  fail 3 "$pins: $1
+start: fix: use the pins file publisher wrote, unmodified: this one was edited by hand (take the release's vX.Y.Z.env again)${2:-}"
+}
 number=0
 keys=0
 while IFS= read -r line || [ -n "$line" ]; do
@@ -428,11 +433,19 @@ for line in $lines; do
     reference "$(pin "PHP_IMAGE_MIRROR_$line_key")" || broken "PHP_IMAGE_MIRROR_$line_key: $ref_error"
   fi
 done
+default_line=$(pin PHP_DEFAULT_LINE)
+[ -z "$default_line" ] || is_php_line "$default_line" \
+  || edited "PHP_DEFAULT_LINE: '$default_line' is not a PHP line"
 if [ -n "${STACK_RELEASE:-}" ] && [ "$STACK_RELEASE" != "$release" ]; then
   fail 3 "$pins: this pins file is for $release, not $STACK_RELEASE
 start: fix: vendor the pins file of $STACK_RELEASE, or unset STACK_RELEASE"
 fi
-php=${PHP_VERSION:-$(pin PHP_DEFAULT_LINE)}
+php=${PHP_VERSION:-$default_line}
+if [ -z "${PHP_VERSION:-}" ] && [ -n "$php" ]; then  # the default line: one PHP_LINES lists
+  listed=
+  for line in $lines; do [ "$line" != "$php" ] || listed=yes; done
+  [ -n "$listed" ] || edited "PHP_DEFAULT_LINE: '$php' is not one of PHP_LINES, so the pins file pins no image for it (no PHP_IMAGE_$(printf '%s' "$php" | tr . _))" ", or set PHP_VERSION to a line it lists"
+fi
 [ -n "$php" ] || fail 2 "PHP_VERSION is not set (and the pins file names no default line)
 start: fix: set PHP_VERSION (e.g. PHP_VERSION=8.4)"
 php_line_or_fail "$php"

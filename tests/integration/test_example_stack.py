@@ -1127,6 +1127,43 @@ def test_a_broken_pins_file_is_exit_3_in_both(
     assert "use the pins file publisher wrote" in proc.stderr
 
 
+#: A default line publisher never wrote (edited by hand): what both tools say, the
+#: fix they give after the common tip, and what PHP_VERSION set to a listed line changes.
+EDITED_DEFAULTS = {
+    "8.4.1": ("PHP_DEFAULT_LINE: '8.4.1' is not a PHP line", ""),
+    "8.9": (
+        "PHP_DEFAULT_LINE: '8.9' is not one of PHP_LINES, so the pins file pins no image for "
+        "it (no PHP_IMAGE_8_9)",
+        ", or set PHP_VERSION to a line it lists",
+    ),
+}
+
+
+@pytest.mark.parametrize("default", list(EDITED_DEFAULTS))
+def test_a_default_line_publisher_never_wrote_is_a_pins_file_error_in_both(
+    world: World, project: str, tmp_path: Path, default: str
+) -> None:
+    """With PHP_VERSION unset, the pins file's default line is the pins file's: not
+    "PHP_VERSION='8.4.1' is not valid" (a variable the user never set), exit 3 in both."""
+    text = world.pins.read_text()
+    assert "PHP_DEFAULT_LINE='8.4'" in text
+    path = tmp_path / f"{RELEASE}.env"
+    path.write_text(text.replace("PHP_DEFAULT_LINE='8.4'", f"PHP_DEFAULT_LINE='{default}'"))
+    env = launcher_env(world, project, tmp_path, PHP_PINS_FILE=str(path))
+    answer, _ = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert (answer.returncode, proc.returncode) == (3, 3), proc.stderr + answer.stderr
+    no_decision(proc, fields, answer, "pins-file")
+    words, more = EDITED_DEFAULTS[default]
+    assert f"start: error: {path}: {words}" in proc.stderr
+    assert "PHP_VERSION=" not in proc.stderr + answer.stderr
+    assert (
+        "start: fix: use the pins file publisher wrote, unmodified: this one was edited by hand "
+        f"(take the release's vX.Y.Z.env again){more}"
+    ) in proc.stderr
+    same_words(answer.stderr, proc.stderr)
+
+
 #: The shells a developer's ``sh`` may be, besides dash: macOS runs /bin/sh as bash in
 #: POSIX mode (or zsh's, or dash, as its owner chose); Alpine and many containers
 #: have busybox's ash. And macOS's login shell, zsh, for ``zsh start.sh``.

@@ -202,6 +202,57 @@ def test_the_pins_file_gives_the_release_and_the_default_line(tmp_path: Path) ->
     assert decision.image == f"docker.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX}"
 
 
+@pytest.mark.parametrize(
+    ("default", "words", "more"),
+    [
+        ("8.4.1", "PHP_DEFAULT_LINE: '8.4.1' is not a PHP line", ""),
+        ("8", "PHP_DEFAULT_LINE: '8' is not a PHP line", ""),
+        (
+            "8.9",
+            "PHP_DEFAULT_LINE: '8.9' is not one of PHP_LINES, so the pins file pins no image "
+            "for it (no PHP_IMAGE_8_9)",
+            ", or set PHP_VERSION to a line it lists",
+        ),
+    ],
+)
+def test_a_default_line_publisher_never_wrote_is_a_pins_file_error(
+    tmp_path: Path, default: str, words: str, more: str
+) -> None:
+    """With PHP_VERSION unset, a malformed or unpublished PHP_DEFAULT_LINE is the pins file's
+    fault (exit 3, naming the key), not a PHP_VERSION the user never set."""
+    edited = pins_text().replace("PHP_DEFAULT_LINE='8.4'", f"PHP_DEFAULT_LINE='{default}'")
+    (tmp_path / "v2.0.0.env").write_text(edited)
+    with pytest.raises(PinsError) as info:
+        resolve(
+            {"PHP_PINS_FILE": "v2.0.0.env"},
+            cwd=tmp_path,
+            probe=FakeProbe(AVAILABLE),
+            cache=None,
+            host="linux/amd64",
+        )
+    assert info.value.message == f"{tmp_path / 'v2.0.0.env'}: {words}"
+    assert info.value.hint == (
+        "use the pins file publisher wrote, unmodified: this one was edited by hand (take the "
+        f"release's vX.Y.Z.env again){more}"
+    )
+    assert (info.value.exit_code, info.value.error) == (3, "pins-file")
+
+
+def test_an_unpublished_default_line_is_no_matter_with_php_version_set(tmp_path: Path) -> None:
+    """A pins file without its default line's image (a rehearsal of some lines) still serves
+    the lines it lists."""
+    edited = pins_text().replace("PHP_DEFAULT_LINE='8.4'", "PHP_DEFAULT_LINE='8.9'")
+    (tmp_path / "v2.0.0.env").write_text(edited)
+    decision = resolve(
+        {"PHP_PINS_FILE": "v2.0.0.env", "PHP_VERSION": "8.3"},
+        cwd=tmp_path,
+        probe=FakeProbe(AVAILABLE),
+        cache=None,
+        host="linux/amd64",
+    )
+    assert decision.image == "docker.io/twentyi/php-fpm:v2.0.0-php-8.3@sha256:" + "c" * 64
+
+
 def test_exit_codes_match_the_package() -> None:
     assert (EXIT_USE_PREBUILT, EXIT_BUILD_LOCALLY, EXIT_CANNOT_PROCEED) == (
         errors.EXIT_USE_PREBUILT,
