@@ -91,12 +91,17 @@ def pins(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     for item in lines:
         by_php[str(item["php"])] = item
     order = _sort_lines(list(by_php))
+    # A rehearsal may leave its default line out: the file then names no default line,
+    # rather than one it pins no image for.
+    default = str(record.get("default_line") or "")
+    if default not in by_php:
+        default = ""
 
     out: list[tuple[str, str]] = [
         ("PHP_PINS_SCHEMA", str(PINS_SCHEMA)),
         ("STACK_RELEASE", release),
         ("PHP_LINES", " ".join(order)),
-        ("PHP_DEFAULT_LINE", str(record.get("default_line") or "")),
+        ("PHP_DEFAULT_LINE", default),
         ("PHP_STAND_IN", "true" if record.get("stand_in") is True else "false"),
         ("PHP_REPOSITORY", canonical),
     ]

@@ -99,3 +99,14 @@ def test_the_markdown_notes_name_the_pins_file() -> None:
     assert "`v1.1.0.env` pins every line by digest" in notes.release_markdown(
         facts(), SizeHistory()
     )
+
+
+def test_a_rehearsal_without_its_default_line_names_no_default_line() -> None:
+    """A rehearsal run with --only may leave the default line out: its pins file then
+    names no default line, rather than one it pins no image for (which both consumer
+    tools refuse as a pins file edited by hand)."""
+    data = record(two_lines())
+    data["default_line"] = "8.3"
+    text = pins.render(data)
+    assert "PHP_DEFAULT_LINE=''" in text.splitlines()
+    assert "PHP_DEFAULT_LINE='8.4'" in pins.render(record(two_lines())).splitlines()
