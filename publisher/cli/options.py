@@ -171,6 +171,14 @@ report_json = as_json("Print the report as JSON.")
 plan_json = as_json("With --dry-run: print the publish plan as JSON on stdout (nothing else).")
 
 
+def release_report(func: F) -> F:
+    """The options of a report on a published release's pins (verify, check-public): the
+    matrix, --only, where the records are, and --json."""
+    for option in (report_json, records_dir, only, config):
+        func = option(func)
+    return func
+
+
 def notes_dir_of(config: Config, given: Path | None, *, local: bool = False) -> Path:
     """The --notes-dir a command acts on: the one given, else the default next to the matrix.
 

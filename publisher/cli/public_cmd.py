@@ -13,10 +13,7 @@ from .base import State, handle_errors, main, pass_state, print_report
 
 @main.command("check-public")
 @click.argument("release_tag", metavar="RELEASE")
-@options.config
-@options.only
-@options.records_dir
-@options.report_json
+@options.release_report
 @pass_state
 @handle_errors
 def check_public_command(

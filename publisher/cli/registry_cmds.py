@@ -82,10 +82,7 @@ def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
 
 @main.command("verify")
 @click.argument("release")
-@options.config
-@options.only
-@options.records_dir
-@options.report_json
+@options.release_report
 @pass_state
 @handle_errors
 def verify_command(
