@@ -446,7 +446,9 @@ def refusal_error(exc: click.ClickException) -> PublisherError | None:
     an out-of-range value: exit 2) as a publisher usage error: click's words, and a tip
     with the command's usage and its --help. None for any other click exception."""
     ctx = exc.ctx if isinstance(exc, click.UsageError) else None
-    if ctx is None or isinstance(exc, click.exceptions.NoArgsIsHelpError):
+    # click 8.1 (which publisher supports) has no NoArgsIsHelpError: it shows that help itself.
+    no_args_is_help = getattr(click.exceptions, "NoArgsIsHelpError", ())
+    if ctx is None or isinstance(exc, no_args_is_help):
         return None  # `publisher` alone: its help, as click shows it
     names = [c.info_name or "" for c in reversed([ctx, *_parents(ctx)])]
     path = " ".join(["publisher", *names[1:]])  # as the docs name it, however it was started
