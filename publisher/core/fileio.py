@@ -327,6 +327,8 @@ def _alive(pid: int) -> bool:
         return False
     except OSError:  # another user's process: alive
         return True
+    except OverflowError:  # no pid at all (a name another user made up): never swept
+        return True
     return True
 
 

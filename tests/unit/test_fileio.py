@@ -267,3 +267,14 @@ def test_a_killed_runs_temporary_dir_is_removed_by_the_next_one(tmp_path: Path) 
             assert all(path.exists() for path in kept) and mine.exists()
         assert not other.exists()
         assert fileio.remove_stale_temp_dirs("publisher-x-", tmp_path) == []
+
+
+def test_a_dir_named_with_a_pid_beyond_any_process_is_passed_over(tmp_path: Path) -> None:
+    """Anyone may create a name in a shared /tmp: one whose pid no process can have
+    (beyond a C long) is left alone, never the run's end with an internal error."""
+    with fileio.temp_dir("publisher-x-", tmp_path) as mine:
+        namespace = mine.name[len("publisher-x-") :].split(".")[0]
+        odd = tmp_path / f"publisher-x-{namespace}.{10**20}-abc"
+        odd.mkdir()
+        assert fileio.remove_stale_temp_dirs("publisher-x-", tmp_path) == []
+        assert odd.exists()
