@@ -332,8 +332,30 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _one_filesystem(path: str) -> bool:
-    """Nothing under ``path`` is mounted from elsewhere (removing it stays inside it)."""
+def _mount_points(mountinfo: str = "/proc/self/mountinfo") -> list[str] | None:
+    """This mount namespace's mount points (bind mounts too); None where it cannot be read."""
+    try:
+        with open(mountinfo, encoding="utf-8", errors="replace") as handle:
+            fields = [line.split(" ") for line in handle.read(MIB * 4).splitlines()]
+    except OSError:
+        return None
+    # The fifth field; a blank, tab, newline or backslash in it is written in octal.
+    return [
+        re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), f[4])
+        for f in fields
+        if len(f) > 4
+    ]
+
+
+def _one_filesystem(path: str, mountinfo: str = "/proc/self/mountinfo") -> bool:
+    """Nothing under ``path`` is mounted (removing it stays inside it): no mount point
+    of this mount namespace, a bind mount of the same filesystem included, and, where
+    that list cannot be read, no directory on another device."""
+    points = _mount_points(mountinfo)
+    if points is not None:
+        inside = os.path.realpath(path) + os.sep
+        if any(point.startswith(inside) for point in points):
+            return False
     try:
         device = os.lstat(path).st_dev
         for root, dirs, _files in os.walk(path):
@@ -360,6 +382,10 @@ def remove_stale_temp_dirs(
     registry); False keeps the directory. Returns the directories removed."""
     directory = Path(parent if parent is not None else tempfile.gettempdir())
     namespace = _owner().split(".")[0]
+    if namespace == "0" and os.path.isdir("/proc/self"):
+        # /proc without a readable pid namespace: runs in containers sharing this /tmp
+        # could not be told apart, so nothing is swept.
+        return []
     pattern = re.compile(re.escape(prefix) + r"(\d+)\.(\d+)-[^/]+\Z")
     removed = []
     try:

@@ -278,3 +278,39 @@ def test_a_dir_named_with_a_pid_beyond_any_process_is_passed_over(tmp_path: Path
         odd.mkdir()
         assert fileio.remove_stale_temp_dirs("publisher-x-", tmp_path) == []
         assert odd.exists()
+
+
+def test_a_dir_with_a_mount_inside_is_never_removed_a_bind_mount_included(tmp_path: Path) -> None:
+    """A bind mount of the same filesystem has the same device number as its parent: the
+    mount namespace's own list of mount points tells it (a blank in a path is written
+    \\040 there), so removing a gone run's directory never deletes through a mount."""
+    stale = tmp_path / "publisher-x-1.2-abc"
+    (stale / "rootfs dir").mkdir(parents=True)
+    inside = str((stale / "rootfs dir").resolve()).replace(" ", "\\040")
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(
+        "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+        f"99 22 8:1 /srv/data {inside} rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+    )
+    assert not fileio._one_filesystem(str(stale), str(mountinfo))
+    mountinfo.write_text("22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n")
+    assert fileio._one_filesystem(str(stale), str(mountinfo))
+    # Where the list cannot be read, only other devices are seen: this tree has none.
+    assert fileio._one_filesystem(str(stale), str(tmp_path / "no-such-mountinfo"))
+
+
+def test_nothing_is_swept_where_the_pid_namespace_cannot_be_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs in containers sharing one /tmp are told apart by their pid namespace: where
+    /proc cannot say it, another container's living run could look gone, so none is."""
+    gone = 2**31 - 2
+    stale = tmp_path / f"publisher-x-0.{gone}-abc"
+    stale.mkdir()
+
+    def unreadable(path: str) -> str:
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(fileio.os, "readlink", unreadable)
+    assert fileio.remove_stale_temp_dirs("publisher-x-", tmp_path) == []
+    assert stale.exists()
