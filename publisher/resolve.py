@@ -2152,6 +2152,11 @@ class Inputs:
         named = self.named(env)
         return f"set {env}={value}" if named == env else f"pass {named} {value}"
 
+    def to(self, env: str, what: str) -> str:
+        """How to give the input a kind of value: ``set NAME to what``, or ``give --flag what``."""
+        named = self.named(env)
+        return f"set {env} to {what}" if named == env else f"give {named} {what}"
+
 
 def _bad(name: str, value: str, accepted: str) -> ResolveError:
     """The value of ``name`` refused: ``name`` is the variable, or the flag (``--timeout``)
@@ -2820,30 +2825,32 @@ def _other(choice: Choice) -> str:
     return "mirror" if choice.registry is RegistryChoice.CANONICAL else "canonical"
 
 
-def _problem(choice: Choice, result: Result) -> tuple[str, str]:
+def _problem(choice: Choice, result: Result, inputs: Inputs) -> tuple[str, str]:
     """(what went wrong, what to do about it) for an unusable pre-built image.
 
-    The words match examples/stack/start.sh, class for class.
+    The words match examples/stack/start.sh, class for class; an input a flag gave is
+    named as that flag.
     """
     host = choice.repository.domain
     status = result.status
     if status is Status.UNREACHABLE:
         return (
             f"registry {host} is offline or unreachable: {result.detail}",
-            f"check the network or proxy, try {ENV_REGISTRY}={_other(choice)}, or point "
-            f"{ENV_REPOSITORY} at a registry you can reach",
+            f"check the network or proxy, try {inputs.setting(ENV_REGISTRY, _other(choice))}, "
+            f"or point {inputs.named(ENV_REPOSITORY)} at a registry you can reach",
         )
     if status is Status.NOT_PUBLISHED:
         lines = _published(choice, result)
         return (
             f"PHP {choice.php} is not published for release {choice.release} "
             f"({result.detail}); published lines: {_lines_text(lines)}",
-            f"set {ENV_PHP} to a published line" + (f" ({', '.join(lines)})" if lines else ""),
+            inputs.to(ENV_PHP, "a published line") + (f" ({', '.join(lines)})" if lines else ""),
         )
     if status is Status.NOT_ON_REGISTRY:
         return (
             f"{choice.reference} is not on this registry (mirror not synced?): {result.detail}",
-            f"try {ENV_REGISTRY}={_other(choice)}, take the release's current pins file (a "
+            f"try {inputs.setting(ENV_REGISTRY, _other(choice))}, take the release's current "
+            "pins file (a "
             "republish replaces digests, and a registry may prune old ones), or copy the "
             f"release's digests to {choice.repository}",
         )
@@ -2856,17 +2863,17 @@ def _problem(choice: Choice, result: Result) -> tuple[str, str]:
         other = "linux/arm64" if choice.platform == "linux/amd64" else "linux/amd64"
         return (
             f"platform {choice.platform} missing: {result.detail}",
-            f"set {ENV_PLATFORM}={other} to run it under emulation",
+            f"{inputs.change(ENV_PLATFORM, other)} to run it under emulation",
         )
     if status is Status.RATE_LIMITED:
         return (
             f"registry {host} rate-limited the pull: {result.detail}",
-            f"wait and try again, run `docker login {host}` for a higher limit, or set "
-            f"{ENV_REGISTRY}={_other(choice)}",
+            f"wait and try again, run `docker login {host}` for a higher limit, or "
+            f"{inputs.change(ENV_REGISTRY, _other(choice))}",
         )
     return (
         f"registry {host} failed: {result.detail}",
-        f"try again later, or set {ENV_REGISTRY}={_other(choice)}",
+        f"try again later, or {inputs.change(ENV_REGISTRY, _other(choice))}",
     )
 
 
@@ -2917,9 +2924,15 @@ def decide(
         )
 
     no_dockerfile = f"there is no Dockerfile for PHP {choice.php} at {dockerfile.path}"
+    # start.sh's words for the variables; a flag the user gave is named as given.
+    other_line = "a line that has one"
     dockerfile_fix = (
-        f"set {ENV_DOCKERFILES} to the directory holding <X.Y>/Dockerfile, or {ENV_PHP} to a line "
-        "that has one"
+        f"{inputs.to(ENV_DOCKERFILES, 'the directory holding <X.Y>/Dockerfile')}, or "
+        + (
+            f"{ENV_PHP} to {other_line}"
+            if inputs.named(ENV_PHP) == ENV_PHP
+            else inputs.to(ENV_PHP, other_line)
+        )
     )
 
     def build(why: str, advice: str, building: str, sep: str = "; ") -> Decision:
@@ -2972,7 +2985,7 @@ def decide(
             choice.reference,
         )
 
-    problem, advice = _problem(choice, verdict)
+    problem, advice = _problem(choice, verdict, inputs)
     if inputs.allow_fallback:
         return build(
             problem,

@@ -1394,3 +1394,53 @@ def test_use_prebuilt_false_is_said_as_it_was_given(given: str) -> None:
     assert decision.reason.startswith(f"{said}: building ")
     decision = decide(args, choose(args, None, "linux/amd64"), None, NO_DOCKERFILE)
     assert decision.reason.startswith(f"{said}, but there is no Dockerfile")
+
+
+FLAG_ADVICE = {
+    # outcome: (result, the variable's words, the flag's words)
+    "registry down": (
+        FAILURES["registry down"][0],
+        "try PREBUILT_REGISTRY=mirror, or point PHP_IMAGE_REPOSITORY at",
+        "try --registry mirror, or point --repository at",
+    ),
+    "tag missing": (
+        FAILURES["tag missing"][0],
+        "set PHP_VERSION to a published line (8.3, 8.5)",
+        "give --php a published line (8.3, 8.5)",
+    ),
+    "platform missing": (
+        FAILURES["platform missing"][0],
+        "set PHP_IMAGE_PLATFORM=linux/arm64 to run it",
+        "pass --platform linux/arm64 to run it",
+    ),
+    "rate limited": (
+        FAILURES["rate limited"][0],
+        "or set PREBUILT_REGISTRY=mirror",
+        "or pass --registry mirror",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FLAG_ADVICE))
+def test_the_advice_names_the_flag_when_a_flag_gave_the_input(case: str) -> None:
+    """The flag wins over the variable, so advice to set the variable would do nothing:
+    an input a flag gave is named as that flag; a variable keeps start.sh's words."""
+    result, by_variable, by_flag = FLAG_ADVICE[case]
+    flags = frozenset(
+        {"PHP_VERSION", "PREBUILT_REGISTRY", "PHP_IMAGE_PLATFORM", "PHP_IMAGE_REPOSITORY"}
+    )
+    for from_flags, words in ((frozenset(), by_variable), (flags, by_flag)):
+        args = inputs(allow_fallback=False, flags=from_flags)
+        decision = decide(args, choose(args, None, "linux/amd64"), result, DOCKERFILE)
+        assert decision.fix is not None and words in decision.fix, decision.fix
+
+
+def test_the_missing_dockerfile_fix_names_the_flags_the_user_gave() -> None:
+    args = inputs(php="8.6", allow_fallback=True)
+    fix = decide(args, choose(args, notes(), "linux/amd64"), None, NO_DOCKERFILE).fix or ""
+    assert "set PHP_DOCKERFILES to the directory holding <X.Y>/Dockerfile, or PHP_VERSION to" in fix
+    args = inputs(
+        php="8.6", allow_fallback=True, flags=frozenset({"PHP_DOCKERFILES", "PHP_VERSION"})
+    )
+    fix = decide(args, choose(args, notes(), "linux/amd64"), None, NO_DOCKERFILE).fix or ""
+    assert "give --dockerfiles the directory holding <X.Y>/Dockerfile, or give --php a line" in fix
