@@ -496,7 +496,10 @@ def test_a_release_moves_no_floating_tag_onto_a_republish_stopped_half_way(
         assert wait_for(lambda: hub.faults[0].fired, timeout=300)  # planned; no tag yet
         ghcr.add(Fault("status", method="PUT", path=r"/manifests/v1\.1\.0-php-8\.4$", status=400))
         stopped = s.run(*republish, env=rebuilt)
-        assert stopped.returncode != 0, stopped.stdout + stopped.stderr
+        # Stopped where planted: ghcr refused the write of v1.1.0-php-8.4 (exit 9).
+        assert stopped.returncode == 9 and "v1.1.0-php-8.4" in stopped.stderr, (
+            stopped.stdout + stopped.stderr
+        )
         hub.release()
         backport.wait(timeout=300)
     finally:
@@ -545,10 +548,12 @@ def test_a_release_moves_no_floating_tag_onto_pins_rewritten_half_way_on_one_reg
     before = floating()
     hub.add(Fault("status", method="PUT", path=r"/manifests/v1\.1\.0$", status=400, times=None))
     stopped = s.run(*republish, env=rebuilt)
-    assert stopped.returncode != 0, stopped.stdout + stopped.stderr
+    said = stopped.stdout + stopped.stderr
+    # Stopped where planted: the registry refused the write of v1.1.0 (exit 9).
+    assert stopped.returncode == 9 and "v1.1.0" in stopped.stderr, said
     hub.clear()
     tags = skopeo_tag_map(world.skopeo, hub.host, s.repo)
-    assert tags["v1.1.0"] == before["latest"] != tags["v1.1.0-php-8.4"]
+    assert tags["v1.1.0"] == before["latest"] != tags["v1.1.0-php-8.4"], said
     backport = s.run("release", "v1.0.1", "--no-smoke", *notes)
     assert backport.returncode == 12, backport.stdout + backport.stderr
     assert "publisher republish v1.1.0" in backport.stderr, backport.stderr
