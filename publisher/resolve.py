@@ -60,7 +60,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
 if sys.version_info < (3, 9):  # noqa: UP036  (vendored copies meet older interpreters)
@@ -3236,8 +3236,21 @@ def main(
 
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    parser = argparse.ArgumentParser(
+
+    class Parser(argparse.ArgumentParser):
+        """Refuses a command line as every other invalid input: the ``decision=none`` line,
+        ``error:`` and a tip (exit 2); a flag is never taken from its first letters."""
+
+        def error(self, message: str) -> NoReturn:
+            raise ResolveError(
+                f"{message}",
+                hint=f"see `{self.prog} --help`: each flag there also has an environment "
+                "variable, named in brackets",
+            )
+
+    parser = Parser(
         prog="resolve.py",
+        allow_abbrev=False,
         description="Choose the PHP-FPM image to run: pre-built, or a local build. "
         "Each flag overrides the environment variable named in brackets.",
         epilog=HELP_EPILOG,
@@ -3258,9 +3271,9 @@ def main(
         "(needs the publisher package). Never read unless given.",
     )
     parser.add_argument("--format", choices=FORMATS, default="text", help="Output format.")
-    args = vars(parser.parse_args(argv))
-    fmt = args.pop("format")
     try:
+        args = vars(parser.parse_args(argv))
+        fmt = args.pop("format")
         decision = resolve(env, args)
         text = render(decision, fmt)
     except ResolveError as exc:

@@ -1,9 +1,20 @@
 #!/bin/sh
 # Stop what ./start.sh started (same STACK_NAME): its containers and network. Needs docker
-# and compose v2. Exit status: 0 stopped (or nothing to stop); 2 an invalid STACK_NAME;
+# and compose v2. Exit status: 0 stopped (or nothing to stop); 2 an invalid STACK_NAME or an argument;
 # 10 docker missing; 11 docker compose failed (its message above, then what to do);
 # 130/143 stopped by SIGINT/SIGTERM.
 set -u
+case ${1-} in
+  -h | --help)
+    sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^#//' -e 's/^ //'
+    exit 0
+    ;;
+esac
+if [ "$#" -gt 0 ]; then  # its one setting is STACK_NAME: an argument would be ignored
+  printf '%s\n' "stop: error: stop.sh takes no arguments ('$1' given)" \
+    "stop: fix: name another stack with STACK_NAME, e.g. STACK_NAME=other ./stop.sh" >&2
+  exit 2
+fi
 docker=${DOCKER:-docker}
 # STACK_NAME as start.sh reads it: the blanks around it (the CR of an env file edited on
 # Windows) do not count.

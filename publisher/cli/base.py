@@ -513,6 +513,9 @@ class _SaysRefusals(click.Command):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.ClickException as exc:
+            if isinstance(exc, click.UsageError) and exc.ctx is None:
+                # click names no context for an option missing its value (`--config` last)
+                exc.ctx = click.Context(self, info_name=info_name, parent=parent)
             json_mode = self.refused(exc, wants_json=wants_json)
             raise _said_as_every_error(exc, json_mode=json_mode) from exc.__cause__
 

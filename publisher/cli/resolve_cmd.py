@@ -11,13 +11,22 @@ import click
 
 from .. import resolve as resolving
 from ..core.errors import EXIT_BUILD_LOCALLY, EXIT_CANNOT_PROCEED, EXIT_USE_PREBUILT
-from .base import State, handle_errors, main, pass_state
+from .base import JsonCommand, State, handle_errors, main, pass_state
 
 EPILOG = f"""\b
 Exit codes: {EXIT_USE_PREBUILT} use the pre-built image, {EXIT_BUILD_LOCALLY} build locally,
 {EXIT_CANNOT_PROCEED} cannot proceed (nothing usable and no fallback),
 2 invalid input, 3 missing or broken pins file.
 """
+
+
+class ResolveCommand(JsonCommand):
+    """A refused command line also starts with the ``decision=none`` line every run of
+    resolve says, as ``python -m publisher.resolve`` does."""
+
+    def refused(self, exc: click.ClickException, *, wants_json: bool) -> bool:
+        click.echo(f"resolve: decision=none error={resolving.ResolveError.error}", err=True)
+        return super().refused(exc, wants_json=wants_json)
 
 
 def _with_input_options(func: click.decorators.FC) -> click.decorators.FC:
@@ -32,7 +41,7 @@ def _with_input_options(func: click.decorators.FC) -> click.decorators.FC:
     return func
 
 
-@main.command("resolve", epilog=EPILOG)
+@main.command("resolve", cls=ResolveCommand, epilog=EPILOG)
 @_with_input_options
 @click.option(
     "--format",

@@ -1760,3 +1760,40 @@ def test_stop_says_what_failed_and_what_to_do(world: World, project: str, tmp_pa
     assert "stop: fix: start Docker Desktop or the docker service if it is not running" in (
         stop.stderr
     )
+
+
+@pytest.mark.parametrize("shell", ["dash", *SHELLS])
+def test_the_scripts_refuse_arguments_and_show_their_header_for_help(
+    shell: str, tmp_path: Path
+) -> None:
+    """Their settings are environment variables: ``./start.sh 8.3`` would have started the
+    default line, so an argument is invalid input (exit 2, the decision=none line, a fix
+    naming the variable), and ``--help`` or ``-h`` prints the header, through a symlink too."""
+    argv = ("dash",) if shell == "dash" else SHELLS[shell]
+    tool = shutil.which(argv[0])
+    assert tool, f"{argv[0]} is not installed (scripts/setup-machine installs it)"
+    link = tmp_path / "php-stack"
+    link.symlink_to(STACK / "start.sh")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    refused = run(tool, *argv[1:], str(STACK / "start.sh"), "8.3", env=env, check=False)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stdout == ""
+    assert refused.stderr.splitlines() == [
+        "start: decision=none error=invalid-input",
+        "start: error: start.sh takes no arguments ('8.3' given): its settings are "
+        "environment variables",
+        "start: fix: set them before the command, e.g. PHP_VERSION=8.3 ./start.sh; "
+        "./start.sh --help lists them",
+    ]
+    for script, flag in ((link, "--help"), (STACK / "start.sh", "-h")):
+        shown = run(tool, *argv[1:], str(script), flag, env=env, check=False)
+        assert shown.returncode == 0 and shown.stderr == "", shown.stderr
+        assert shown.stdout.startswith("Start the stack's PHP-FPM with docker"), shown.stdout
+        assert "  PHP_VERSION   " in shown.stdout and "Exit status:" in shown.stdout
+        assert "#" not in shown.stdout.split("\n", 1)[0] and "set -u" not in shown.stdout
+    stop = run(tool, *argv[1:], str(STACK / "stop.sh"), "other", env=env, check=False)
+    assert stop.returncode == 2 and stop.stdout == ""
+    assert "stop: error: stop.sh takes no arguments ('other' given)" in stop.stderr
+    assert "STACK_NAME=other ./stop.sh" in stop.stderr
+    help_ = run(tool, *argv[1:], str(STACK / "stop.sh"), "--help", env=env, check=False)
+    assert help_.returncode == 0 and help_.stdout.startswith("Stop what ./start.sh started")

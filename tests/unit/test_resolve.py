@@ -1116,20 +1116,30 @@ def test_both_entry_points_word_an_error_alike(
     assert "\n  tip: " in err.getvalue()
 
 
-@pytest.mark.parametrize("argv", [["--bogus"], ["--format", "yaml"]])
-def test_both_entry_points_refuse_an_unknown_flag_with_exit_2(
-    argv: list[str], capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    "argv", [["--bogus"], ["--format", "yaml"], ["--ph", "8.4"], ["--php"], ["--rel", "v1.0.0"]]
+)
+def test_both_entry_points_refuse_a_command_line_with_the_decision_line_and_exit_2(
+    argv: list[str],
 ) -> None:
-    """A command line the parser refuses: each parser's own words, one exit code (2)."""
+    """A command line the parser refuses (an unknown flag, a flag's first letters, a bad
+    choice, a missing value) is invalid input: the ``decision=none`` line a script reads,
+    ``error:`` in each parser's words, a tip, exit 2 and nothing on stdout."""
     from click.testing import CliRunner
 
     from publisher.cli import main
     from publisher.cli import resolve_cmd as _  # noqa: F401  (registers the command)
 
-    with pytest.raises(SystemExit) as refused:
-        resolving.main(argv, env={}, stdout=io.StringIO(), stderr=io.StringIO())
-    assert refused.value.code == 2
-    assert CliRunner().invoke(main, ["resolve", *argv]).exit_code == 2
+    out, err = io.StringIO(), io.StringIO()
+    assert resolving.main(argv, env={}, stdout=out, stderr=err) == 2
+    assert out.getvalue() == ""
+    assert err.getvalue().startswith("resolve: decision=none error=invalid-input\nerror: ")
+    assert "\n  tip: see `resolve.py --help`" in err.getvalue()
+    result = CliRunner().invoke(main, ["resolve", *argv])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("resolve: decision=none error=invalid-input\nerror: ")
+    assert "\n  tip: see `publisher resolve --help`" in result.stderr
 
 
 def test_the_launchers_registry_timeout_is_read_when_resolve_has_none() -> None:
