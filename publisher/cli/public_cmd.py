@@ -32,12 +32,13 @@ def check_public_command(
 
     Credentials are neither read from the environment nor from the docker config.
     A registry that refuses (GHCR creates new packages private) fails with exit
-    code 12 and the one-time steps that make it public.
+    code 12 and the one-time steps that make it public. A registry that does not
+    answer is reported beside the others, and alone fails with exit code 7 (rerun).
 
     --json prints {"ok", "release", "registries"}, each registry as {"name",
-    "repository", "public", "pins"} and each pin as {"reference", "digest",
-    "problem"} (null when anyone can pull it, else what the registry answered);
-    a failed check adds "error".
+    "repository", "public", "pins"} ("public" null when the registry did not
+    answer) and each pin as {"reference", "digest", "problem"} (null when anyone
+    can pull it, else what the registry answered); a failed check adds "error".
 
     \b
     Examples:

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 
 from ..adapters.output import Output
 from ..core.config import Config, Registry
-from ..core.errors import AuthError, NotFoundError, RateLimitedError, VerificationError
+from ..core.errors import (
+    AuthError,
+    NotFoundError,
+    PartialVerificationError,
+    RateLimitedError,
+    UnreachableError,
+    VerificationError,
+)
 from ..core.plan import selected_pins
 from ..core.version import Release
 from .clients import AnonymousClient
@@ -34,6 +41,8 @@ class PinRead:
     reference: str
     digest: str | None
     problem: str | None = None
+    #: False: the registry did not answer (nothing is known of its visibility).
+    answered: bool = True
 
     @property
     def ok(self) -> bool:
@@ -54,20 +63,26 @@ class PublicCheck:
         each pin, and what a refused read was answered (``problem``)."""
         registries = []
         for registry in config.registries:
-            pins = [
-                {"reference": r.reference, "digest": r.digest, "problem": r.problem}
-                for r in self.reads
-                if r.registry == registry.name
-            ]
+            reads = [r for r in self.reads if r.registry == registry.name]
+            refused = any(not r.ok and r.answered for r in reads)
             registries.append(
                 {
                     "name": registry.name,
                     "repository": registry.repository.name,
-                    "public": all(pin["problem"] is None for pin in pins),
-                    "pins": pins,
+                    # null: the registry did not answer, so whether it is public is unknown
+                    "public": False if refused else None if self.unanswered(reads) else True,
+                    "pins": [
+                        {"reference": r.reference, "digest": r.digest, "problem": r.problem}
+                        for r in reads
+                    ],
                 }
             )
         return {"ok": not self.failures, "release": self.release, "registries": registries}
+
+    @staticmethod
+    def unanswered(reads: tuple[PinRead, ...] | list[PinRead]) -> list[str]:
+        """The registries (in order, once each) of ``reads`` that did not answer."""
+        return list(dict.fromkeys(r.registry for r in reads if not r.answered))
 
 
 def fix_steps(config: Config, registry: Registry) -> str:
@@ -107,7 +122,8 @@ def check_public(
     anonymous: AnonymousClient,
     output: Output,
 ) -> PublicCheck:
-    """Read every pin on every registry anonymously; never raises for a refused read.
+    """Read every pin on every registry anonymously; never raises for a refused read,
+    nor for a registry that does not answer (its pins are then not read: ``answered``).
 
     The registries are read at the same time, several pins at once on each.
     """
@@ -115,9 +131,12 @@ def check_public(
 
     def read_all(registry: Registry) -> list[PinRead]:
         client = anonymous(registry)
+        down: list[str] = []  # what the registry's first unanswered read said
 
         def read(tag: str) -> PinRead:
             ref = registry.ref(tag=tag)
+            if down:  # one unanswered read is enough: no more retries against it
+                return PinRead(registry.name, str(ref), None, f"not read: {down[0]}", False)
             try:
                 digest = client.resolve(ref)
             except AuthError as exc:
@@ -127,6 +146,9 @@ def check_public(
                 return PinRead(registry.name, str(ref), None, NOT_FOUND)
             except RateLimitedError as exc:
                 return PinRead(registry.name, str(ref), None, f"rate limited ({exc.message})")
+            except UnreachableError as exc:
+                down.append(exc.message)  # it names the registry
+                return PinRead(registry.name, str(ref), None, f"not read: {down[0]}", False)
             return PinRead(registry.name, str(ref), digest)
 
         return in_parallel(read, tags, first_alone=True)
@@ -144,7 +166,26 @@ def public_error(config: Config, version: Release, result: PublicCheck) -> Verif
     failures = result.failures
     if not failures:
         return None
-    defects = [f"{f.reference}: {f.problem}" for f in failures]
+    down = PublicCheck.unanswered(failures)
+    unread = [[f for f in failures if f.registry == name] for name in down]
+    retry = (
+        f"check that {', '.join(down)} can be reached (network, DNS, proxy, port), then run "
+        f"`publisher check-public {version.tag}` again"
+    )
+    failures = tuple(f for f in failures if f.answered)
+    # one line for a registry that did not answer (what it said), one per refused pin
+    defects = [f"{f.reference}: {f.problem}" for f in failures] + [
+        f"{(reads[0].problem or '').removeprefix('not read: ')}; {len(reads)} "
+        f"pin{'s' if len(reads) != 1 else ''} of {reads[0].registry} not read"
+        for reads in unread
+    ]
+    if not failures:  # only registries that did not answer: nothing is known of them
+        answered = any(r.answered for r in result.reads)
+        return PartialVerificationError(
+            defects,
+            hint=("anyone can pull every pin on the registries that answered; " if answered else "")
+            + retry,
+        )
     failed = [r for r in config.registries if any(f.registry == r.name for f in failures)]
     steps = "\n".join(f"  {r.name}: {fix_steps(config, r)}" for r in failed)
     hint = (
@@ -159,6 +200,8 @@ def public_error(config: Config, version: Release, result: PublicCheck) -> Verif
             f"or a mistyped tag): `publisher verify {version.tag}` reads the release with "
             "credentials and names every missing tag."
         )
+    if down:
+        hint += f"\n  And {retry}."
     return VerificationError(defects, hint=hint)
 
 

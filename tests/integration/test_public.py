@@ -11,6 +11,7 @@ import base64
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -270,3 +271,45 @@ def test_pins_are_read_together_after_one_anonymous_token(
     assert [line.split(": ")[0] for line in out.getvalue().splitlines()] == [
         read.reference for read in result.reads
     ]
+
+
+def test_a_registry_that_does_not_answer_is_reported_beside_the_ones_that_did(
+    tmp_path: Path,
+    registry: LocalRegistry,
+    environment: dict[str, str],
+    write_matrix: Callable[..., Path],
+) -> None:
+    """One registry down: the other is still read and reported (its pins, public true), the
+    one down says why once, its pins are not retried one by one, public is null (unknown),
+    and the exit code is 7 (unreachable: rerun), not 12 (a visibility defect)."""
+    repo = f"public/php-fpm-{uuid.uuid4().hex[:8]}"
+    digest = seed_pins(registry.host, repo)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        down = f"127.0.0.1:{probe.getsockname()[1]}"
+    matrix = write_matrix(
+        tmp_path,
+        [("hub", f"{registry.host}/{repo}", True), ("ghcr", f"{down}/{repo}", False)],
+        lines=LINES,
+    )
+    result = run(matrix, environment, "--json")
+    assert result.returncode == 7, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    hub, ghcr = document["registries"]
+    assert hub["public"] is True
+    assert [(p["digest"], p["problem"]) for p in hub["pins"]] == [(digest, None)] * 3
+    assert ghcr["public"] is None
+    problems = [p["problem"] for p in ghcr["pins"]]
+    assert all(p.startswith(f"not read: ghcr (anonymous) ({down}): ") for p in problems), problems
+    assert len(set(problems)) == 1
+    error = document["error"]
+    assert error["exit_code"] == 7 and error["kind"] == "registry unreachable"
+    assert error["message"].count("connection refused") == 1, error["message"]
+    assert "; 3 pins of ghcr not read" in error["message"]
+    assert error["hint"].startswith("anyone can pull every pin on the registries that answered;")
+    assert "check that ghcr can be reached" in error["hint"]
+    assert f"publisher check-public {RELEASE}` again" in error["hint"]
+    text = run(matrix, environment)
+    assert text.returncode == 7
+    assert f"{registry.host}/{repo}:{RELEASE}: readable anonymously" in text.stdout + text.stderr
+    assert "Traceback" not in text.stderr
