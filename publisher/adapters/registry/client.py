@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ...core.errors import CommandError, InvalidResponseError, NotFoundError, PublisherError
+from ...core.errors import (
+    AuthError,
+    CommandError,
+    InvalidResponseError,
+    NotFoundError,
+    PublisherError,
+)
 from ...core.manifest import (
     ACCEPT,
     MANIFEST_HINT,
@@ -92,6 +98,8 @@ class RegistryClient:
         self.host = host
         self.tags_page_size = TAGS_PAGE_SIZE
         self.upload_chunk = UPLOAD_CHUNK
+        #: Repositories a mount may not read from (the token lacks pull there): not asked again.
+        self._unmountable: set[str] = set()
 
     @classmethod
     def for_registry(
@@ -536,13 +544,26 @@ class RegistryClient:
         )
 
     def mount_blob(self, repo_path: str, digest: str, from_repo: str) -> bool:
-        """Cross-repository mount within this registry. True when the registry mounted it (201)."""
+        """Cross-repository mount within this registry. True when the registry mounted it (201).
+
+        False, for a normal upload instead, when the registry answers 202 or refuses the
+        mount's authorization: a mount needs pull on ``from_repo`` too (Docker Hub's token
+        scope ``repository:<from>:pull``), which a token may lack where push on
+        ``repo_path`` is granted. The upload then says what is missing, if anything.
+        """
+        if from_repo in self._unmountable:
+            return False
         scopes = [push_scope(repo_path), pull_scope(from_repo)]
         params = {"mount": digest, "from": from_repo}
-        return self.transport.retrying(
-            f"mount blob {digest[:19]} from {from_repo}",
-            lambda _n: self._mounted(repo_path, params, scopes, "blob mount"),
-        )
+        try:
+            return self.transport.retrying(
+                f"mount blob {digest[:19]} from {from_repo}",
+                lambda _n: self._mounted(repo_path, params, scopes, "blob mount"),
+            )
+        except AuthError:
+            self._unmountable.add(from_repo)
+            self.transport.debug(f"mount from {from_repo} refused; uploading instead")
+            return False
 
     def push_blob(self, repo_path: str, digest: str, data: bytes | Path) -> bool:
         """Upload a blob unless it exists. False when it already existed.
