@@ -7,19 +7,24 @@ answers the way Hub or GHCR do, and drives the registry client through it.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.registry import Credentials, RegistryClient
+from publisher.core.errors import InvalidResponseError, UnreachableError
 from publisher.core.reference import Reference
 from tests.conftest import require_tool
-from tests.support.faultproxy import FaultProxy
-from tests.support.images import make_image, write_layout
+from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.httpserver import LoopbackServer
+from tests.support.images import digest_of, make_image, write_layout
 from tests.support.tokenserver import TokenServer
 
 pytestmark = pytest.mark.integration
@@ -90,3 +95,166 @@ def test_a_mount_whose_token_lacks_pull_on_the_source_falls_back_to_an_upload(
     assert target.get_manifest(Reference(proxy.host, "team/target", digest=digest)).body == (
         image.index
     )
+
+
+class BlobCdn(LoopbackServer):
+    """A stand-in for the CDN Hub and GHCR send blob downloads to: serves ``blobs`` at
+    ``/blobs/<digest>`` (or what ``answers`` says for a path), and records each request's
+    path and headers."""
+
+    def __init__(self, blobs: dict[str, bytes]) -> None:
+        self.blobs = blobs
+        self.answers: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.seen: list[tuple[str, dict[str, str]]] = []
+
+    def location(self, digest: str) -> str:
+        return f"{self.url}/blobs/{digest}?signature=abc&expires=60"
+
+    def start(self) -> BlobCdn:
+        cdn = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                cdn.seen.append((self.path, dict(self.headers.items())))
+                path = urlsplit(self.path).path
+                status, headers, body = cdn.answers.get(path, (404, {}, b"no such blob"))
+                digest = path.rsplit("/", 1)[-1]
+                if path not in cdn.answers and digest in cdn.blobs:
+                    status, headers, body = 200, {}, cdn.blobs[digest]
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._serve(Handler)
+        return self
+
+
+@pytest.fixture
+def cdn() -> Iterator[Callable[[dict[str, bytes]], BlobCdn]]:
+    with contextlib.ExitStack() as started:
+        yield lambda blobs: started.enter_context(BlobCdn(blobs))
+
+
+def _redirect_blobs(proxy: FaultProxy, cdn: BlobCdn, digests: Iterable[str]) -> None:
+    """Answer every blob GET of ``digests`` with a 307 to ``cdn``, as Hub and GHCR do."""
+    for digest in digests:
+        proxy.add(
+            Fault(
+                "status",
+                method="GET",
+                path=f"/blobs/{digest}",
+                status=307,
+                headers={"Location": cdn.location(digest)},
+                times=None,
+            )
+        )
+
+
+def test_a_blob_download_redirected_to_a_cdn_is_followed_without_the_token(
+    token_registry: Any,
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+    cdn: Callable[[dict[str, bytes]], BlobCdn],
+    tmp_path: Path,
+) -> None:
+    proxy = proxy_for(token_registry)
+    client = make_client(proxy, credentials=token_registry.pusher)
+    image = make_image(("linux/amd64",), layer_sizes=(300_000,))
+    repo = "hub/redirected"
+    client.push_layout(write_layout(image, tmp_path / "layout"), repo)
+    store = cdn(dict(image.blobs))
+    _redirect_blobs(proxy, store, image.blobs)
+    config, layer = (digest_of(b) for b in (image.images[0].config, image.images[0].layers[0]))
+    assert client.get_blob(repo, config) == image.blobs[config]
+    client.download_blob(repo, layer, len(image.blobs[layer]), tmp_path / "layer")
+    assert (tmp_path / "layer").read_bytes() == image.blobs[layer]
+    assert len(store.seen) == 2
+    assert all("Authorization" not in headers for _path, headers in store.seen)
+    assert all("signature=abc" in path for path, _headers in store.seen)  # the query is kept
+    # The registry itself got the token: the request was authenticated before it was sent on.
+    assert all("Authorization" in s.headers for s in proxy.log if s.fault == "status")
+
+
+def test_what_the_cdn_refuses_is_retried_and_never_answered_with_credentials(
+    token_registry: Any,
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+    cdn: Callable[[dict[str, bytes]], BlobCdn],
+    tmp_path: Path,
+) -> None:
+    """A 401 or 403 from the host a download was redirected to (an expired signed URL) is
+    that host's, not the registry's: no token dance with a challenge it sends (which would
+    hand the registry's credentials to a realm of its choosing), no advice about the
+    password; a retry asks the registry again for a fresh URL, and the error names the host."""
+    proxy = proxy_for(token_registry)
+    client = make_client(proxy, credentials=token_registry.pusher)
+    image = make_image(("linux/amd64",))
+    repo = "hub/expired"
+    client.push_layout(write_layout(image, tmp_path / "layout"), repo)
+    layer = digest_of(image.images[0].layers[0])
+    store = cdn({})
+    _redirect_blobs(proxy, store, [layer])
+    with TokenServer() as elsewhere:
+        challenge = f'Bearer realm="{elsewhere.realm}",service="cdn",scope="blob:read"'
+        store.answers[f"/blobs/{layer}"] = (401, {"WWW-Authenticate": challenge}, b"")
+        with pytest.raises(UnreachableError) as info:
+            client.download_blob(repo, layer, len(image.blobs[layer]), tmp_path / "blob")
+        assert elsewhere.requests == []  # the credentials went nowhere
+    assert f"{store.host} (where the registry sent us) kept failing (HTTP 401)" in str(info.value)
+    assert proxy.count("GET", "blob") == 3  # each attempt asked the registry again
+    expired = b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
+    store.answers[f"/blobs/{layer}"] = (403, {"Content-Type": "application/xml"}, expired)
+    with pytest.raises(UnreachableError) as info:
+        client.get_blob(repo, layer)
+    assert "HTTP 403: <Error><Code>AccessDenied" in str(info.value)
+    assert "password" not in str(info.value.hint) and store.host in str(info.value.hint)
+    # The client still talks to the registry with its token afterwards.
+    store.answers.clear()
+    store.blobs[layer] = image.blobs[layer]
+    assert client.get_blob(repo, layer) == image.blobs[layer]
+
+
+def test_a_redirect_loop_is_a_clear_error(
+    registry: Any,
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+    seed: Callable[..., str],
+    cdn: Callable[[dict[str, bytes]], BlobCdn],
+) -> None:
+    image = make_image(("linux/amd64",))
+    seed(registry, "hub/loop", image)
+    proxy = proxy_for(registry)
+    config = digest_of(image.images[0].config)
+    store = cdn({})
+    _redirect_blobs(proxy, store, [config])
+    store.answers[f"/blobs/{config}"] = (307, {"Location": store.location(config)}, b"")
+    with pytest.raises(InvalidResponseError) as info:
+        make_client(proxy).get_blob("hub/loop", config)
+    assert "the redirects go round in a loop" in info.value.message
+    assert info.value.exit_code == 8
+
+
+def test_a_cdn_that_cannot_be_reached_is_named(
+    registry: Any,
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+    seed: Callable[..., str],
+) -> None:
+    image = make_image(("linux/amd64",))
+    seed(registry, "hub/gone", image)
+    proxy = proxy_for(registry)
+    config = digest_of(image.images[0].config)
+    with BlobCdn({}) as gone:
+        nowhere = gone.location(config)
+        host = gone.host
+    proxy.add(Fault("status", method="GET", status=307, headers={"Location": nowhere}, times=None))
+    with pytest.raises(UnreachableError) as info:
+        make_client(proxy).get_blob("hub/gone", config)
+    assert f"connection refused (nothing listens on that port) (at {host}," in info.value.message
+    assert f"check that {host} is reachable" in str(info.value.hint)

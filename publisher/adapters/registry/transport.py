@@ -497,11 +497,22 @@ class Transport:
                 "`insecure: true` in matrix.yaml",
             ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            elsewhere = urlsplit(url).netloc
+            # After a followed redirect, the request that failed is the redirected one.
+            failed = getattr(exc.request, "url", None) or url
+            elsewhere = urlsplit(failed).netloc
             raise Transient(
                 f"connection failed: {self.clean(_connection_cause(exc, self.timeout))}",
                 kind="connection",
                 host=elsewhere if elsewhere != self.api_host else None,
+            ) from None
+        except requests.exceptions.TooManyRedirects:
+            raise self.error(
+                InvalidResponseError,
+                f"{method} {urlsplit(url).path}: the redirects go round in a loop (more than "
+                f"{self.session.max_redirects})",
+                hint="the registry, or the host it sends downloads to, redirects back to "
+                "itself: check for a proxy or mirror in front of the registry that rewrites "
+                "Location headers, then rerun",
             ) from None
         except requests.exceptions.RequestException as exc:
             raise self.error(
@@ -512,6 +523,16 @@ class Transport:
             ) from None
         self.debug(f"{method} {urlsplit(response.url or url).path} -> {response.status_code}")
         return response
+
+    def _redirected_host(self, response: requests.Response) -> str | None:
+        """The host a followed redirect ended on, when it is not the registry."""
+        if not response.history:
+            return None
+        final = urlsplit(response.url or "")
+        mine = urlsplit(self.base)
+        if (final.scheme, final.netloc.lower()) == (mine.scheme, mine.netloc.lower()):
+            return None
+        return final.netloc or None
 
     def _declared_length(self, response: requests.Response, what: str) -> int | None:
         value = response.headers.get("Content-Length")
@@ -603,9 +624,22 @@ class Transport:
                 params=params,
                 data=data,
             )
-            if response.status_code in accept:
+            elsewhere = self._redirected_host(response)
+            if response.status_code in accept and not (elsewhere and response.status_code >= 300):
                 break
             refused = self._reply(method, url, response)
+            if elsewhere:
+                # A blob download the registry sent to a CDN: the CDN's 401, 403 or 404 is
+                # not the registry's (no re-authentication: its challenge would take our
+                # credentials elsewhere). A retry asks the registry again, for a fresh URL.
+                detail = describe_error_body(refused.body, self.clean)
+                raise Transient(
+                    f"HTTP {refused.status}" + (f": {detail}" if detail else ""),
+                    status=refused.status,
+                    retry_after=parse_retry_after(refused.header("Retry-After")),
+                    headers=refused.headers,
+                    host=elsewhere,
+                )
             if refused.status == 401 and not reauthenticated:
                 self._authenticate(refused, scopes)
                 reauthenticated = True
