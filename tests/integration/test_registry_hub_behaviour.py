@@ -22,6 +22,7 @@ from publisher.adapters.registry import Credentials, RegistryClient
 from publisher.core.errors import InvalidResponseError, UnreachableError
 from publisher.core.reference import Reference
 from tests.conftest import require_tool
+from tests.support.connectproxy import ConnectProxy
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.httpserver import LoopbackServer
 from tests.support.images import digest_of, make_image, write_layout
@@ -258,3 +259,48 @@ def test_a_cdn_that_cannot_be_reached_is_named(
         make_client(proxy).get_blob("hub/gone", config)
     assert f"connection refused (nothing listens on that port) (at {host}," in info.value.message
     assert f"check that {host} is reachable" in str(info.value.hint)
+
+
+def test_the_proxy_for_a_redirected_download_is_chosen_for_where_it_goes(
+    registry: Any,
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+    seed: Callable[..., str],
+    cdn: Callable[[dict[str, bytes]], BlobCdn],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The registry by a name only the proxy knows (so reached through HTTP_PROXY) sends
+    a download to a CDN: a CDN on loopback is reached directly, a CDN named in NO_PROXY
+    directly too, any other through the proxy."""
+    image = make_image(("linux/amd64",))
+    seed(registry, "hub/proxied", image)
+    config = digest_of(image.images[0].config)
+    front = proxy_for(registry)
+    store = cdn({config: image.blobs[config]})
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    names = {"registry.test": "127.0.0.1", "cdn.test": "127.0.0.1"}
+    with ConnectProxy(names) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url())
+        client = make_client(f"registry.test:{front.port}")
+
+        def fetched_through_proxy(location: str) -> list[str]:
+            front.clear()
+            front.add(
+                Fault(
+                    "status", method="GET", status=307, headers={"Location": location}, times=None
+                )
+            )
+            proxy.requests.clear()
+            assert client.get_blob("hub/proxied", config) == image.blobs[config]
+            return [r for r in proxy.requests if "signature=" in r]
+
+        assert fetched_through_proxy(store.location(config)) == []  # loopback: direct
+        named = store.location(config).replace("127.0.0.1", "cdn.test")
+        assert fetched_through_proxy(named) == [f"GET {named}"]
+        monkeypatch.setenv("NO_PROXY", "example.com,cdn.test")
+        with pytest.raises(UnreachableError) as info:  # direct, and only the proxy knows it
+            fetched_through_proxy(named)
+        assert "the host name does not resolve (DNS) (at cdn.test:" in info.value.message
+        assert not [r for r in proxy.requests if "cdn.test" in r]

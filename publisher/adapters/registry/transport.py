@@ -197,6 +197,16 @@ def _is_loopback_url(url: str) -> bool:
     return is_loopback(urlsplit(url).hostname or "")
 
 
+class _Session(requests.Session):
+    """A session that picks the proxy afresh for where a redirect goes (a blob download
+    sent to a CDN): requests itself keeps the first URL's proxy, so a CDN named in
+    NO_PROXY, or on loopback, would still be reached through it."""
+
+    def rebuild_proxies(self, prepared_request: Any, proxies: Any) -> Any:
+        fresh = _direct() if _is_loopback_url(prepared_request.url or "") else {}
+        return super().rebuild_proxies(prepared_request, fresh)
+
+
 def describe_error_body(body: bytes, clean: Callable[[str], str] = scrub) -> str:
     """A short summary of a registry error body, ``clean`` (by default ``scrub``) applied
     before anything is cut short."""
@@ -227,7 +237,7 @@ class Transport:
         self.api_host = api_host(self.host)
         self.scheme = "http" if self.plain_http else "https"
         self.base = f"{self.scheme}://{self.api_host}"
-        self.session = requests.Session()
+        self.session = _Session()
         # No cookies, ever: a registry that sets one may then want CSRF tokens.
         self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         # Enough kept-alive connections for the parallel transfers (--transfers <= 32).
