@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -304,3 +305,89 @@ def test_the_proxy_for_a_redirected_download_is_chosen_for_where_it_goes(
             fetched_through_proxy(named)
         assert "the host name does not resolve (DNS) (at cdn.test:" in info.value.message
         assert not [r for r in proxy.requests if "cdn.test" in r]
+
+
+@pytest.fixture
+def short_tokens(request: pytest.FixtureRequest) -> Iterator[tuple[LocalRegistry, TokenServer]]:
+    """A registry whose tokens work for 2 s (Hub's work for 300 s, a release takes longer);
+    its token answers have the fields the test's parameter names, if it has one."""
+    require_tool("docker-registry", "registry")
+    server = TokenServer(
+        users={PUSHER.username: (PUSHER.password, "pull,push")},
+        anonymous_actions="pull",
+        lifetime=2,
+    )
+    server.answer_fields = getattr(request, "param", server.answer_fields)
+    server.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            config = server.registry_auth_config(Path(tmp) / "signer.pem")
+            with LocalRegistry(extra_config=config) as reg:
+                yield reg, server
+        finally:
+            server.stop()
+
+
+def test_a_chunked_upload_that_outlives_its_token_finishes(
+    short_tokens: tuple[LocalRegistry, TokenServer],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """An upload longer than the token's lifetime: the token is renewed before it runs out
+    (``expires_in``), so no PATCH of the upload meets a 401, which would throw the bytes
+    sent so far away and start again, and again, never finishing."""
+    registry, _server = short_tokens
+    proxy = proxy_for(registry)
+    client = make_client(proxy, credentials=PUSHER)
+    client.upload_chunk = 64 * 1024
+    blob = bytes(range(256)) * 2048  # 512 KiB: 8 PATCH requests
+    digest = digest_of(blob)
+    # A slow uplink: 0.4 s per 64 KiB, so the upload takes over 3 s.
+    proxy.add(Fault("throttle", method="PATCH", stall_seconds=0.4, times=None))
+    assert client.push_blob("hub/slow", digest, blob)
+    patches = [s for s in proxy.log if s.method == "PATCH"]
+    assert len(patches) == 8 and all(s.status == 202 for s in patches)
+    assert client.get_blob("hub/slow", digest, limit=len(blob)) == blob
+
+
+@pytest.mark.parametrize(
+    "short_tokens",
+    [
+        ("access_token",),
+        ("token",),
+        ("token", "expires_in"),
+        ("token", "access_token", "expires_in", "issued_at"),
+    ],
+    indirect=True,
+    ids=["access_token only", "token only", "token and expires_in", "as Hub answers"],
+)
+def test_tokens_that_expire_during_a_run_are_renewed_one_401_at_most_per_request(
+    short_tokens: tuple[LocalRegistry, TokenServer],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+    tmp_path: Path,
+) -> None:
+    """Every token answer shape Hub, GHCR and others send works, and a run that outlives
+    its tokens goes on: each request meets at most one 401 (then a new token), none fails."""
+    registry, server = short_tokens
+    proxy = proxy_for(registry)
+    client = make_client(proxy, credentials=PUSHER)
+    image = make_image(layer_sizes=(4000, 3000))
+    digest = client.push_layout(write_layout(image, tmp_path / "layout"), "hub/long")
+    time.sleep(2.5)
+    source = Reference(proxy.host, "hub/long", digest=digest)
+    assert client.copy(source, client, "hub/long-copy", transfers=1) == digest
+    time.sleep(2.5)
+    assert client.resolve(source) == digest
+    client.tag("hub/long", digest, "v1")
+    time.sleep(2.5)
+    anonymous = make_client(proxy)
+    assert anonymous.get_manifest(source.with_digest(digest)).body == image.index
+    assert client.list_tags("hub/long") == ["v1"]
+    log = [(s.method, s.path, s.status) for s in proxy.log]
+    for i, (method, path, status) in enumerate(log):
+        if status == 401:
+            again = next(s for m, p, s in log[i + 1 :] if (m, p) == (method, path))
+            assert again != 401, f"{method} {path} met 401 twice"
+    assert all(s in (200, 201, 202, 204, 307, 401, 404) for _m, _p, s in log), log
+    assert len(server.requests) < len(log)

@@ -53,7 +53,14 @@ class TokenServer(LoopbackServer):
 
     users: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (password, actions)
     anonymous_actions: str = ""
+    #: How long a token works, in seconds (``expires_in``).
     lifetime: int = 300
+    #: How long past its ``exp`` distribution 2.8 still accepts a token: taken off
+    #: ``exp``, so that a token stops working ``lifetime`` seconds after it is issued.
+    registry_leeway: int = 60
+    #: The fields of a token answer (Hub sends ``token``, ``access_token``,
+    #: ``expires_in`` and ``issued_at``; some servers only one token field, no expiry).
+    answer_fields: tuple[str, ...] = ("token", "access_token", "expires_in")
     requests: list[TokenRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -104,7 +111,7 @@ class TokenServer(LoopbackServer):
                 "iss": ISSUER,
                 "sub": account or "",
                 "aud": service,
-                "exp": now + self.lifetime,
+                "exp": now + self.lifetime - self.registry_leeway,
                 "nbf": now - 10,
                 "iat": now,
                 "jti": uuid.uuid4().hex,
@@ -148,9 +155,14 @@ class TokenServer(LoopbackServer):
                 with server._lock:
                     server.requests.append(TokenRequest(account, scopes, service, True))
                 token = server.issue(account, scopes, actions, service)
-                body = json.dumps(
-                    {"token": token, "access_token": token, "expires_in": server.lifetime}
-                ).encode()
+                issued = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+                fields = {
+                    "token": token,
+                    "access_token": token,
+                    "expires_in": server.lifetime,
+                    "issued_at": issued,
+                }
+                body = json.dumps({k: fields[k] for k in server.answer_fields}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

@@ -9,6 +9,7 @@ from publisher.adapters.registry.transport import (
     Reply,
     Transient,
     Transport,
+    _renew_after,
     describe_error_body,
     scrub,
 )
@@ -296,3 +297,23 @@ def test_a_malformed_challenge_is_a_classified_error() -> None:
     reply = Reply(401, {"WWW-Authenticate": "Digest"})
     with pytest.raises(AuthError, match="without a usable WWW-Authenticate"):
         t._authenticate(reply, ["repository:a:pull"])
+
+
+@pytest.mark.parametrize(
+    ("answer", "renew"),
+    [
+        ({"token": "t", "expires_in": 300}, 270.0),  # Docker Hub: renewed 30 s early
+        ({"token": "t", "expires_in": 2}, 1.0),  # a short one: half-way
+        ({"token": "t"}, 30.0),  # none: the token specification's 60 s
+        ({"token": "t", "expires_in": "600"}, 570.0),
+        ({"token": "t", "expires_in": 0}, 30.0),
+        ({"token": "t", "expires_in": -5}, 30.0),
+        ({"token": "t", "expires_in": "soon"}, 30.0),
+        ({"token": "t", "expires_in": float("nan")}, 30.0),
+        ({"token": "t", "expires_in": [1]}, 30.0),
+    ],
+)
+def test_a_token_is_renewed_before_its_expires_in_runs_out(
+    answer: dict[str, object], renew: float
+) -> None:
+    assert _renew_after(answer) == renew

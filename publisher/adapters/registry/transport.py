@@ -15,6 +15,7 @@ import base64
 import contextlib
 import dataclasses
 import json
+import math
 import re
 import threading
 import time
@@ -61,6 +62,10 @@ E = TypeVar("E", bound=RegistryError)
 MAX_ERROR_BODY = 64 * 1024
 #: How much of a token response we read.
 MAX_TOKEN_BODY = 64 * 1024
+#: A token's lifetime when its answer gives no ``expires_in`` (the token specification's).
+TOKEN_LIFETIME = 60.0
+#: How long before a token runs out it is renewed (at most half its lifetime).
+TOKEN_MARGIN = 30.0
 #: The cap on any success body when the caller names none (uploads, deletes, pings).
 DEFAULT_BODY_LIMIT = 1024 * 1024
 CHUNK = 64 * 1024
@@ -232,6 +237,8 @@ class Transport:
     name: str | None = None
     username_env: str | None = None
     password_env: str | None = None
+    #: Seconds, for when a token is due for renewal (``time.monotonic``).
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         self.api_host = api_host(self.host)
@@ -250,7 +257,8 @@ class Transport:
         self._lock = threading.Lock()
         self._scheme: str | None = None  # "basic" or "bearer" once the registry said so
         self._challenge: Challenge | None = None
-        self._tokens: dict[str, str] = {}
+        #: scope key -> (token, when to get a new one, by ``clock``)
+        self._tokens: dict[str, tuple[str, float]] = {}
         self._secrets: set[str] = set()
         if self.credentials:
             self._secrets.add(self.credentials.password)
@@ -307,11 +315,13 @@ class Transport:
             if self._scheme == "basic" and self.credentials:
                 return {"Authorization": self._basic_value()}
             if self._scheme == "bearer":
-                token = self._tokens.get(_scope_key(scopes))
-                if token:
+                token, renew_at = self._tokens.get(_scope_key(scopes), ("", 0.0))
+                if token and self.clock() < renew_at:
                     return {"Authorization": f"Bearer {token}"}
         if self._scheme == "bearer" and self._challenge is not None:
-            # We know the token server: get a token for these scopes up front.
+            # We know the token server: get a token for these scopes up front (a new
+            # one before the last runs out: a 401 in the middle of an upload would
+            # throw away what was sent).
             token = self._fetch_token(self._challenge, scopes)
             return {"Authorization": f"Bearer {token}"}
         return {}
@@ -388,6 +398,7 @@ class Transport:
         self.debug(
             f"token request to {parts.scheme}://{parts.netloc}{parts.path} for {' '.join(wanted)}"
         )
+        asked = self.clock()
         try:
             response = self._open("GET", realm, headers=headers, params=params)
             reply = self._reply("GET", realm, response, MAX_TOKEN_BODY)
@@ -417,7 +428,7 @@ class Transport:
             data = json.loads(reply.body)
             token = data.get("token") or data.get("access_token")
         except (ValueError, AttributeError, UnicodeDecodeError):
-            token = None
+            data, token = None, None
         if not isinstance(token, str) or not token:
             raise self.error(
                 InvalidResponseError,
@@ -428,7 +439,7 @@ class Transport:
         if self.output is not None:
             self.output.mask(token)
         with self._lock:
-            self._tokens[_scope_key(scopes)] = token
+            self._tokens[_scope_key(scopes)] = (token, asked + _renew_after(data))
             self._secrets.add(token)
         return token
 
@@ -891,6 +902,19 @@ def _oversize_hint(what: str) -> str:
         f"publisher bounds what it reads, and no {what.split(':')[0]} answer is that large: "
         "check that the host is a container registry, not a web server or a proxy in front of one"
     )
+
+
+def _renew_after(answer: Mapping[str, Any]) -> float:
+    """Seconds after it was asked for when a token is renewed: well before the
+    ``expires_in`` of the token answer runs out (60 s when it says none, as the token
+    specification has it)."""
+    try:
+        lifetime = float(answer.get("expires_in") or TOKEN_LIFETIME)
+    except (TypeError, ValueError):
+        lifetime = TOKEN_LIFETIME
+    if not math.isfinite(lifetime) or lifetime <= 0:
+        lifetime = TOKEN_LIFETIME
+    return max(lifetime - TOKEN_MARGIN, lifetime / 2)
 
 
 def _scope_key(scopes: Sequence[str]) -> str:
