@@ -1490,11 +1490,18 @@ class _Session:
             if self.authorization:
                 headers["Authorization"] = self.authorization
             resp = self.raw(method, url, headers, limit)
-            if resp.status != 401 or attempt == 1:
+            if resp.status != 401 or attempt == 1 or not self._answered_here(resp):
+                # A 401 from where a redirect led (a blob CDN) is that host's: its
+                # challenge must not get a token request, let alone the credentials.
                 return resp
             if not self._authenticate(resp.headers.get("www-authenticate", "")):
                 return resp
         return resp  # pragma: no cover - the loop always returns
+
+    def _answered_here(self, resp: _Response) -> bool:
+        """Whether ``resp`` came from the registry itself, not from where it redirected."""
+        mine, theirs = urlsplit(self.base), urlsplit(resp.url)
+        return (mine.scheme, mine.netloc.lower()) == (theirs.scheme, theirs.netloc.lower())
 
     def _authenticate(self, header: str) -> bool:
         try:

@@ -22,6 +22,7 @@ from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.registry import Credentials, RegistryClient
 from publisher.core.errors import InvalidResponseError, UnreachableError
 from publisher.core.reference import Reference
+from publisher.resolve import BasicCredentials, Status, Target, probe
 from tests.conftest import require_tool
 from tests.support.connectproxy import ConnectProxy
 from tests.support.faultproxy import Fault, FaultProxy
@@ -36,15 +37,16 @@ READER = Credentials("reader", "reader-scoped-secret-93be")
 
 
 class ScopedTokenServer(TokenServer):
-    """A token server that grants ``PUSHER`` nothing on the repositories in ``withheld``,
-    whatever it may do elsewhere (as Hub does for a repository the account cannot read)."""
+    """A token server that grants ``PUSHER`` and anonymous users nothing on the repositories
+    in ``withheld``, whatever they may do elsewhere (as Hub does for a repository the
+    account cannot read, or that does not exist)."""
 
     withheld: frozenset[str] = frozenset()
 
     def issue(
         self, account: str | None, scopes: list[str], actions_allowed: str, service: str
     ) -> str:
-        if account == PUSHER.username:
+        if account in (PUSHER.username, None):
             scopes = [s for s in scopes if s.split(":")[1] not in self.withheld]
         return super().issue(account, scopes, actions_allowed, service)
 
@@ -56,7 +58,8 @@ def scoped_registry() -> Iterator[tuple[LocalRegistry, ScopedTokenServer]]:
         users={
             PUSHER.username: (PUSHER.password, "pull,push"),
             READER.username: (READER.password, "pull,push"),
-        }
+        },
+        anonymous_actions="pull",
     ).start()
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -391,3 +394,41 @@ def test_tokens_that_expire_during_a_run_are_renewed_one_401_at_most_per_request
             assert again != 401, f"{method} {path} met 401 twice"
     assert all(s in (200, 201, 202, 204, 307, 401, 404) for _m, _p, s in log), log
     assert len(server.requests) < len(log)
+
+
+def test_resolve_follows_a_config_download_to_a_cdn_and_never_answers_its_challenge(
+    token_registry: Any,
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+    cdn: Callable[[dict[str, bytes]], BlobCdn],
+    tmp_path: Path,
+) -> None:
+    """resolve's light probe reads the config of a single-platform image: redirected to a
+    CDN, it goes there without the token and checks the digest; a 401 the CDN sends back
+    is a registry error, not a token request with the credentials to a realm it names."""
+    proxy = proxy_for(token_registry)
+    client = make_client(proxy, credentials=token_registry.pusher)
+    image = make_image(("linux/amd64",))
+    single = image.images[0]
+    client.push_layout(write_layout(image, tmp_path / "layout"), "hub/single")
+    client.put_manifest("hub/single", single.manifest, single.media_type, tag="v1")
+    store = cdn(dict(single.blobs))
+    _redirect_blobs(proxy, store, single.blobs)
+    target = Target(proxy.host, "hub/single", "v1", "linux/amd64", plain_http=True)
+    pusher = token_registry.pusher
+    credentials = BasicCredentials(pusher.username, pusher.password)
+    found = probe(target, env={}, timeout=10, credentials=credentials)
+    assert found.status == Status.AVAILABLE, found.detail
+    assert [("Authorization" in headers) for _path, headers in store.seen] == [False]
+    config = f"/blobs/{digest_of(single.config)}"
+    store.answers[config] = (200, {}, b'{"architecture":"amd64","os":"linux"}')
+    altered = probe(target, env={}, timeout=10, credentials=credentials)
+    assert altered.status == Status.REGISTRY_ERROR
+    assert "a config with a wrong digest" in altered.detail
+    with TokenServer() as elsewhere:
+        challenge = f'Bearer realm="{elsewhere.realm}",service="cdn"'
+        store.answers[config] = (401, {"WWW-Authenticate": challenge}, b"")
+        refused = probe(target, env={}, timeout=10, credentials=credentials)
+        assert elsewhere.requests == []
+    assert refused.status == Status.REGISTRY_ERROR
+    assert "answered HTTP 401 for the image config" in refused.detail
