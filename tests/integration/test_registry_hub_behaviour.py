@@ -20,7 +20,7 @@ import pytest
 
 from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.registry import Credentials, RegistryClient
-from publisher.core.errors import InvalidResponseError, UnreachableError
+from publisher.core.errors import AuthError, InvalidResponseError, UnreachableError
 from publisher.core.reference import Reference
 from publisher.resolve import BasicCredentials, Status, Target, probe
 from tests.conftest import require_tool
@@ -432,3 +432,20 @@ def test_resolve_follows_a_config_download_to_a_cdn_and_never_answers_its_challe
         assert elsewhere.requests == []
     assert refused.status == Status.REGISTRY_ERROR
     assert "answered HTTP 401 for the image config" in refused.detail
+
+
+def test_a_pull_refused_with_401_may_be_a_repository_that_does_not_exist(
+    scoped_registry: tuple[LocalRegistry, ScopedTokenServer],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """Docker Hub and GHCR answer 401, not 404, for a repository they do not have, to
+    anonymous users and accounts alike: the advice for a refused pull says so, besides
+    the credentials (a mistyped base image is the usual cause)."""
+    registry, server = scoped_registry
+    server.withheld = frozenset({"library/phpp"})
+    ref = Reference(registry.host, "library/phpp", "8.4-fpm-alpine")
+    for who in (None, PUSHER):
+        with pytest.raises(AuthError) as info:
+            make_client(registry, credentials=who).get_manifest(ref)
+        assert info.value.exit_code == 4
+        assert "or the repository does not exist" in str(info.value.hint), info.value.hint

@@ -81,6 +81,11 @@ MALFORMED_HINT = (
     "check that the host is a container registry (the distribution API), not a web server or "
     "a proxy in front of one that rewrites its answers, then rerun"
 )
+#: What else a refused pull may mean.
+UNKNOWN_REPOSITORY = (
+    "or the repository does not exist: Docker Hub and GHCR answer 401, not 404, for a "
+    "repository they do not have, so check its name"
+)
 #: What to do about content that is not what was sent or asked for.
 ALTERED_HINT = (
     "the registry, or a proxy or mirror in front of it, changed the content: check that "
@@ -705,9 +710,14 @@ class Transport:
                 headers=reply.headers,
             )
         if status == 401:
-            if self._lacks_scope(reply):
-                raise self._scope_refused(reply, what, scopes)
-            raise self._auth_failed(f"{what}: not authorized (HTTP 401){suffix}", scopes, status)
+            refused = (
+                self._scope_refused(reply, what, scopes)
+                if self._lacks_scope(reply)
+                else self._auth_failed(f"{what}: not authorized (HTTP 401){suffix}", scopes, status)
+            )
+            if not any(s.endswith(",push") for s in scopes):
+                refused.hint = f"{refused.hint}; {UNKNOWN_REPOSITORY}"
+            raise refused
         if status == 403:
             raise self._auth_failed(f"{what}: access denied (HTTP 403){suffix}", scopes, status)
         if status == 404:
