@@ -449,3 +449,36 @@ def test_a_pull_refused_with_401_may_be_a_repository_that_does_not_exist(
             make_client(registry, credentials=who).get_manifest(ref)
         assert info.value.exit_code == 4
         assert "or the repository does not exist" in str(info.value.hint), info.value.hint
+
+
+def test_a_copy_from_a_registry_that_sends_downloads_to_a_cdn(
+    token_registry: Any,
+    registry: Any,
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+    cdn: Callable[[dict[str, bytes]], BlobCdn],
+    tmp_path: Path,
+) -> None:
+    """publish copies from the primary (Hub) to the others: its blob downloads go to the
+    CDN without the token, and a blob the CDN alters is never stored or referenced."""
+    source_proxy = proxy_for(token_registry)
+    source = make_client(source_proxy, credentials=token_registry.pusher)
+    image = make_image(attestations=True, layer_sizes=(50_000,))
+    digest = source.push_layout(write_layout(image, tmp_path / "layout"), "hub/copied")
+    store = cdn(dict(image.blobs))
+    _redirect_blobs(source_proxy, store, image.blobs)
+    target = make_client(registry)
+    ref = Reference(source_proxy.host, "hub/copied", digest=digest)
+    assert source.copy(ref, target, "mirror/copied") == digest
+    assert len(store.seen) == len(image.blobs)
+    assert not any("Authorization" in headers for _path, headers in store.seen)
+    altered = make_image(("linux/amd64",), layer_sizes=(40_000,))
+    bad = source.push_layout(write_layout(altered, tmp_path / "altered"), "hub/altered")
+    layer = digest_of(altered.images[0].layers[0])
+    store.blobs.update(altered.blobs)
+    store.blobs[layer] = altered.blobs[layer][:-1] + b"!"
+    _redirect_blobs(source_proxy, store, altered.blobs)
+    with pytest.raises(InvalidResponseError, match="does not match its digest"):
+        source.copy(Reference(source_proxy.host, "hub/altered", digest=bad), target, "mirror/x")
+    assert not target.blob_exists("mirror/x", layer)
+    assert not target.manifest_exists("mirror/x", altered.images[0].digest)
