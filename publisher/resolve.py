@@ -1467,8 +1467,9 @@ class _Session:
                 )
             if status in (301, 302, 303, 307, 308) and "location" in resp_headers:
                 new_url = urljoin(url, resp_headers["location"])
-                if urlsplit(new_url).netloc != parts.netloc:
-                    # Never carry credentials to another host (blob CDNs).
+                went = urlsplit(new_url)
+                if (went.scheme, went.netloc.lower()) != (parts.scheme, parts.netloc.lower()):
+                    # Never carry credentials to another host (blob CDNs), nor off TLS.
                     headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
                 url = new_url
                 continue
