@@ -57,7 +57,7 @@ from .builders.base import (
     Login,
     log_in,
 )
-from .builders.buildah import BuildahBuilder, run_buildah, scratch
+from .builders.buildah import BuildahBuilder, rootless_problem_here, run_buildah, scratch
 from .emulation import foreign_hint, require_emulation
 from .runner import INSTALL_HINTS, Completed, Runner
 
@@ -295,7 +295,7 @@ def _pinned(image: Reference) -> Reference:
 
 @dataclass
 class SmokeTester:
-    """Runs smoke tests with buildah (default when installed) or docker."""
+    """Runs smoke tests with buildah (default when installed and usable) or docker."""
 
     runner: Runner
     engine: Engine | None = None
@@ -310,10 +310,15 @@ class SmokeTester:
 
     def _engine(self) -> Engine:
         if self.engine is None:
-            if self.runner.which("buildah"):
+            # buildah, unless it would run rootless without subordinate IDs and docker
+            # is there (a user in the docker group); else buildah's check says why not.
+            has_buildah = self.runner.which("buildah") is not None
+            if has_buildah and rootless_problem_here() is None:
                 self.engine = Engine.BUILDAH
             elif dockercli.candidates(self.runner):
                 self.engine = Engine.DOCKER
+            elif has_buildah:
+                self.engine = Engine.BUILDAH
             else:
                 raise ToolMissingError(
                     "smoke tests need buildah or docker to run the images",

@@ -54,6 +54,7 @@ except ImportError:  # pragma: no cover - no flock here: runs sharing a cache ar
 
 from ..adapters.builders import BuilderName, BuildRequest, create_builder
 from ..adapters.builders.base import Builder
+from ..adapters.builders.buildah import rootless_problem_here
 from ..adapters.builders.layout import merge_layouts, read_layout
 from ..adapters.runner import Runner
 from ..core import reference
@@ -242,6 +243,18 @@ def _prepare_context(source_dir: Path, busyboxes: Mapping[str, Path], context: P
         os.chmod(target, 0o755)
     for script in (context / "rootfs" / "usr" / "local" / "bin").iterdir():
         os.chmod(script, 0o755)
+
+
+def default_builder(runner: Runner) -> BuilderName:
+    """buildah when installed and this user can build with it; else docker when
+    installed (a user without subordinate IDs, who has docker, as on a laptop); else
+    buildah, whose check then says what is missing."""
+    has_buildah = runner.which("buildah") is not None
+    if has_buildah and rootless_problem_here() is None:
+        return BuilderName.BUILDAH
+    if create_builder(BuilderName.DOCKER, runner).available():
+        return BuilderName.DOCKER
+    return BuilderName.BUILDAH if has_buildah else BuilderName.DOCKER
 
 
 def pick_builder(runner: Runner, name: BuilderName | None = None) -> Builder:
@@ -478,9 +491,7 @@ def push_standins(
         )
     cache = cache_root(env) / "standins"
     chosen: Builder | None = None
-    builder_name = builder or (
-        BuilderName.BUILDAH if runner.which("buildah") else BuilderName.DOCKER
-    )
+    builder_name = builder or default_builder(runner)
     if recipe is not None:  # Debian's real PHP, laid out without a builder
         busyboxes: dict[str, Path] = {}
         key = source_key(source_dir, busyboxes, f"debian-{DEBIAN_RECIPE_VERSION}")

@@ -37,7 +37,7 @@ from publisher.adapters.smoke import (
 )
 from publisher.core import config as config_module
 from publisher.core import smoke_rules
-from publisher.core.errors import CommandError, SmokeTestError
+from publisher.core.errors import CommandError, SmokeTestError, ToolMissingError
 from publisher.core.platforms import Platform
 from publisher.core.reference import Reference
 from tests.conftest import ROOT
@@ -775,3 +775,29 @@ def test_the_start_script_prints_the_sockets_once_healthy() -> None:
     printed = f"healthy\n{NET_BEGIN}\n{TCP_HEAD}{FPM_LOOPBACK4}{NET_END}\n{PROBE_BEGIN}\n"
     assert proc_net_from_start_output(printed) == f"\n{TCP_HEAD}{FPM_LOOPBACK4}"
     assert proc_net_from_start_output("publisher-smoke: the server exited") == ""
+
+
+def test_a_user_buildah_cannot_serve_smoke_tests_with_docker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publisher.adapters.builders import buildah
+    from publisher.adapters.smoke import check_engine
+
+    ranges = tmp_path / "subids"
+    ranges.write_text("someone-else:100000:65536\n")
+    monkeypatch.setattr(buildah, "SUBUID", ranges)
+    monkeypatch.setattr(buildah, "SUBGID", ranges)
+    monkeypatch.setattr(buildah.os, "geteuid", lambda: 4242)  # no range of its own
+    docker, builder = "/usr/bin/docker", "/usr/bin/buildah"
+    both = FakeRunner(tools={"buildah": builder, "docker": docker})
+    both.on([docker, "version", "--format", "{{.Server.Version}}"], ok("26.1.5\n"))
+    assert check_engine(both) == f"docker 26.1.5 ({docker})"
+    # Without docker, buildah is still the engine: its check says what is missing.
+    alone = FakeRunner(tools={"buildah": builder})
+    alone.on([builder, "--version"], ok("buildah version 1.28.2 (image-spec 1.0.2-dev)\n"))
+    with pytest.raises(ToolMissingError, match="rootless as uid 4242"):
+        check_engine(alone)
+    monkeypatch.setattr(buildah.os, "geteuid", lambda: 0)  # root needs no range
+    assert SmokeTester(FakeRunner(tools={"buildah": builder, "docker": docker}))._engine() is (
+        Engine.BUILDAH
+    )

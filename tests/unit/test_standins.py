@@ -331,3 +331,31 @@ def test_a_finished_layout_never_replaces_a_complete_one_in_place(tmp_path: Path
     wanted = standins._cached_digest(newer)
     assert standins._install_layout(newer, first) == wanted
     assert standins._cached_digest(first) == wanted
+
+
+def test_a_user_buildah_cannot_serve_builds_the_stand_ins_with_docker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publisher.adapters.builders import buildah
+
+    ranges = tmp_path / "subids"
+    ranges.write_text("someone-else:100000:65536\n")
+    monkeypatch.setattr(buildah, "SUBUID", ranges)
+    monkeypatch.setattr(buildah, "SUBGID", ranges)
+    monkeypatch.setattr(buildah.os, "geteuid", lambda: 4242)  # no range of its own
+    both = {"buildah": "/usr/bin/buildah", "docker": "/usr/bin/docker"}
+    assert standins.default_builder(FakeRunner(tools=both)) is BuilderName.DOCKER
+    # Without docker, buildah is still the choice: its check says what is missing.
+    alone = FakeRunner(tools={"buildah": "/usr/bin/buildah"})
+    assert standins.default_builder(alone) is BuilderName.BUILDAH
+    with pytest.raises(ToolMissingError, match="rootless as uid 4242"):
+        standins.pick_builder(
+            alone.on(["/usr/bin/buildah", "--version"], ok("buildah version 1.28.2\n")),
+            BuilderName.BUILDAH,
+        )
+
+    monkeypatch.setattr(buildah.os, "geteuid", lambda: 0)  # root needs no range
+    assert standins.default_builder(FakeRunner(tools=both)) is BuilderName.BUILDAH
+    assert standins.default_builder(FakeRunner(tools={"docker": "/usr/bin/docker"})) is (
+        BuilderName.DOCKER
+    )

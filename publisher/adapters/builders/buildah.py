@@ -115,6 +115,11 @@ def rootless_problem(uid: int, subuid: str, subgid: str, *, user: str | None = N
     )
 
 
+def rootless_problem_here() -> str | None:
+    """``rootless_problem`` for the user running publisher, from the system's files."""
+    return rootless_problem(os.geteuid(), _read(SUBUID), _read(SUBGID))
+
+
 def require_auth_file(env: Mapping[str, str]) -> None:
     """buildah reads its credentials from ``$DOCKER_CONFIG/config.json`` when DOCKER_CONFIG
     is set (and REGISTRY_AUTH_FILE is not), and refuses to push or pull at all when that
@@ -263,7 +268,7 @@ class BuildahBuilder:
         version = probed_version(
             self.runner, [buildah, "--version"], "buildah", MIN_VERSION, INSTALL_HINTS["buildah"]
         )
-        problem = rootless_problem(os.geteuid(), _read(SUBUID), _read(SUBGID))
+        problem = rootless_problem_here()
         if problem is not None:
             raise ToolMissingError(problem, hint=ROOTLESS_HINT)
         require_auth_file(getattr(self.runner, "env", None) or os.environ)
