@@ -11,6 +11,7 @@ does not exist; the user without rights is the real ``nobody``.
 from __future__ import annotations
 
 import contextlib
+import grp
 import os
 import shutil
 import signal
@@ -47,8 +48,8 @@ def publisher(
     code += "from publisher.cli import main\nsys.argv[0] = 'publisher'\nmain()\n"
     argv = [sys.executable, "-c", code, *args]
     if user is not None:
-        assert user == "nobody", user
-        argv = [*AS_NOBODY, *argv]
+        assert user in ("nobody", "nobody in the docker group"), user
+        argv = [*(AS_NOBODY if user == "nobody" else as_nobody_in_docker_group()), *argv]
     return subprocess.run(
         argv,
         cwd=cwd,
@@ -334,6 +335,15 @@ AS_NOBODY = [
 ]
 
 
+def as_nobody_in_docker_group() -> list[str]:
+    """AS_NOBODY, but a member of the docker group, as a maintainer on a laptop."""
+    try:
+        gid = grp.getgrnam("docker").gr_gid
+    except KeyError:
+        pytest.skip("needs a docker group")
+    return [arg if arg != "--clear-groups" else f"--groups={gid}" for arg in AS_NOBODY]
+
+
 def _nobody_can_run_publisher() -> bool:
     if os.geteuid() != 0:
         return False
@@ -404,3 +414,28 @@ def test_a_docker_socket_that_refuses_the_user_is_said_before_anything_starts(
     assert "permission denied" in result.stderr
     assert "docker group" in result.stderr
     nothing_started(result, nobody_dir)
+
+
+def test_a_user_without_subordinate_ids_rehearses_with_docker(nobody_dir: Path) -> None:
+    """A maintainer's laptop: buildah installed, but no subordinate IDs for the user, who
+    is in the docker group. The default builder (buildx), the stand-in bases and the smoke
+    tests all use docker; nothing asks for a rootless buildah that cannot work."""
+    require_tool("buildah", "docker")
+    socket = Path("/var/run/docker.sock")
+    if not socket.exists():
+        pytest.skip("needs the docker socket")
+    listed = [Path(p).read_text() for p in ("/etc/subuid", "/etc/subgid") if Path(p).exists()]
+    if any(line.startswith(("nobody:", "65534:")) for text in listed for line in text.splitlines()):
+        pytest.skip("this machine gives nobody subordinate IDs")
+    as_user = "nobody in the docker group"
+    env = _nobody_env(nobody_dir)
+    dry = publisher(
+        *rehearsal(nobody_dir, "--dry-run"), env=env, cwd=nobody_dir, user=as_user, timeout=600
+    )
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "building the STAND-IN base for PHP 8.4" in dry.stdout, dry.stdout
+    assert "rootless" not in dry.stdout + dry.stderr
+    real = publisher(*rehearsal(nobody_dir), env=env, cwd=nobody_dir, user=as_user, timeout=900)
+    assert real.returncode == 0, real.stdout + real.stderr
+    assert "starts, php-fpm -t passes" in real.stdout
+    assert (nobody_dir / "notes" / "v1.0.0.json").is_file()
