@@ -348,7 +348,7 @@ def _release(
     """
     from ..adapters.registry.credentials import check_docker_config
     from ..core.fileio import check_tmpdir
-    from ..stages.release import ReleaseOptions, local_registries, release
+    from ..stages.release import ReleaseOptions, check_outputs, local_registries, release
 
     version = parse_release(release_tag)
     _check_json(as_json, dry_run)
@@ -380,6 +380,8 @@ def _release(
         from ..adapters.smoke import check_engine
 
         check_engine(state.runner, builder)
+    if local:  # before any throwaway registry starts or stand-in base is built
+        check_outputs(settings)
     with contextlib.ExitStack() as stack:
         if local:
             cfg, _registries = stack.enter_context(

@@ -91,6 +91,14 @@ def warn_stale_dockerfiles(config: Config, output: Output) -> None:
         )
 
 
+def check_outputs(options: ReleaseOptions) -> None:
+    """The notes and digest directories can be written (FileAccessError, exit 18); a dry
+    run checks the same, writing nothing."""
+    create = not options.dry_run
+    ensure_writable(options.notes_dir, "the release notes directory", create=create)
+    ensure_writable(options.digests_dir, "the digest records directory", create=create)
+
+
 def release(
     config: Config,
     version: Release,
@@ -108,10 +116,7 @@ def release(
     """
     output = clients.output
     warn_stale_dockerfiles(config, output)
-    # A dry run checks the same, writing nothing.
-    create = not options.dry_run
-    ensure_writable(options.notes_dir, "the release notes directory", create=create)
-    ensure_writable(options.digests_dir, "the digest records directory", create=create)
+    check_outputs(options)
     republish = options.republish_reason is not None
     config, record = load_release(
         config,

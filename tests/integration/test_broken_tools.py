@@ -439,3 +439,20 @@ def test_a_user_without_subordinate_ids_rehearses_with_docker(nobody_dir: Path) 
     assert real.returncode == 0, real.stdout + real.stderr
     assert "starts, php-fpm -t passes" in real.stdout
     assert (nobody_dir / "notes" / "v1.0.0.json").is_file()
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "real"])
+def test_a_rehearsal_whose_notes_cannot_be_written_starts_nothing(
+    tmp_path: Path, dry_run: bool
+) -> None:
+    """A read-only checkout (here: a file where the notes directory goes) is exit 18
+    before a throwaway registry starts or a stand-in base is built."""
+    require_tool("buildah")
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the notes directory should be\n")
+    argv = rehearsal(tmp_path, "--builder", "buildah", *(["--dry-run"] if dry_run else []))
+    argv[argv.index(str(tmp_path / "notes"))] = str(blocked / "notes")
+    result = publisher(*argv, env=base_env(tmp_path), cwd=tmp_path)
+    assert result.returncode == 18, result.stdout + result.stderr
+    assert f"the release notes directory {blocked}/notes is not writable" in result.stderr
+    nothing_started(result, tmp_path)
