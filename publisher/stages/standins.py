@@ -69,6 +69,7 @@ from ..core.errors import (
 )
 from ..core.platforms import Platform
 from ..core.reference import Reference
+from ..core.retry import RetryPolicy
 
 #: The stand-in sources in a repository checkout.
 SOURCE_DIR = Path(__file__).resolve().parent / "standin-offline"
@@ -498,7 +499,9 @@ def push_standins(
     else:
         busyboxes = {p.arch: busybox_binary(p.arch, runner, cache, env) for p in platforms}
         key = source_key(source_dir, busyboxes, builder_name)
-    client = ClientFactory(env, output).anonymous_host(registry, plain_http=plain_http)
+    # PUBLISHER_RETRY_* bound these pushes too, as every registry request of the run.
+    retry = RetryPolicy.from_env(env)
+    client = ClientFactory(env, output, retry).anonymous_host(registry, plain_http=plain_http)
     result: dict[str, Reference] = {}
     with tempfile.TemporaryDirectory(prefix="publisher-standin-") as tmp:
         context = Path(tmp) / "context"

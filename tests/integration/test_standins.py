@@ -17,13 +17,13 @@ from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.registry import RegistryClient
 from publisher.adapters.smoke import Engine, SmokeTester
 from publisher.core import config as config_module
-from publisher.core.errors import CommandError
+from publisher.core.errors import CommandError, UnreachableError
 from publisher.core.platforms import Platform
 from publisher.core.reference import Reference
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
 from tests.support.builds import forget_images, image_registry, quiet_runner
-from tests.support.faultproxy import FaultProxy
+from tests.support.faultproxy import Fault, FaultProxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -205,3 +205,17 @@ def test_the_example_script_refuses_a_registry_that_is_not_a_host() -> None:
         assert done.returncode == 2, (value, done.stderr)
         assert f"--registry {value!r} is not a registry host" in done.stderr
         assert "give HOST[:PORT]" in done.stderr
+
+
+def test_the_retry_limits_bound_the_stand_in_pushes(
+    pushed: dict[str, Reference],
+    fresh_registry: Callable[..., LocalRegistry],
+    proxy_for: Callable[[Any], FaultProxy],
+) -> None:
+    """PUBLISHER_RETRY_* bound the rehearsal's stand-in pushes as every other request."""
+    proxy = proxy_for(fresh_registry())
+    proxy.add(Fault("status", method="HEAD", path="/manifests/", status=503, times=None))
+    env = {**os.environ, "PUBLISHER_RETRY_ATTEMPTS": "2", "PUBLISHER_RETRY_INITIAL_DELAY": "0"}
+    with pytest.raises(UnreachableError, match="after 2 attempts"):
+        standins.push_standins(proxy.host, runner=quiet_runner(), lines=("8.4",), env=env)
+    assert proxy.count("HEAD") == 2
