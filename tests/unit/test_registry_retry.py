@@ -192,6 +192,29 @@ def test_error_bodies_are_summarized_and_scrubbed() -> None:
     assert len(describe_error_body(b"x" * 100000)) <= 300
 
 
+def test_an_unknown_error_says_the_cause_the_registry_gave_in_its_detail() -> None:
+    """distribution answers a full disk with 500 UNKNOWN "unknown error", the cause in
+    ``detail``; a detail that is not text (an echo of headers) is never shown."""
+    full = (
+        b'{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":"write /tmp/r/'
+        b'storage/data: no space left on device"}]}'
+    )
+    assert describe_error_body(full) == (
+        "UNKNOWN: write /tmp/r/storage/data: no space left on device"
+    )
+    driver = (
+        b'{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":{"DriverName":'
+        b'"filesystem","Enclosed":{"Op":"write","Path":"/tmp/r/startedat","Err":28}}}]}'
+    )
+    assert describe_error_body(driver) == (
+        "UNKNOWN: filesystem: write /tmp/r/startedat: No space left on device"
+    )
+    echoed = b'{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":{"a":"b"}}]}'
+    assert describe_error_body(echoed) == "UNKNOWN: unknown error"
+    named = b'{"errors":[{"code":"DENIED","message":"denied","detail":"Bearer abc.def.ghi"}]}'
+    assert describe_error_body(named) == "DENIED: denied"
+
+
 def test_an_error_body_is_summarized_on_one_line() -> None:
     """A registry's message with line breaks stays one line: in Actions, a line of its own
     starting with "::" would be obeyed as a workflow command (a mask, an annotation)."""

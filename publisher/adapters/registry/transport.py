@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import re
 import threading
 import time
@@ -179,6 +180,21 @@ def clip(text: str, limit: int) -> str:
     return text[:limit]
 
 
+def _storage_failure(detail: object) -> str | None:
+    """The cause distribution gives, as ``detail``, for its "unknown error" (a full disk,
+    a storage driver's failure): a text, or its storage driver's error
+    (``{"DriverName": ..., "Enclosed": {"Op": ..., "Path": ..., "Err": ERRNO}}``)."""
+    if isinstance(detail, str):
+        return detail.strip() or None
+    if not isinstance(detail, dict) or not isinstance(detail.get("Enclosed"), dict):
+        return None
+    enclosed = detail["Enclosed"]
+    op, path, err = enclosed.get("Op"), enclosed.get("Path"), enclosed.get("Err")
+    if not (isinstance(op, str) and isinstance(path, str) and type(err) is int):
+        return None
+    return f"{detail.get('DriverName') or 'storage'}: {op} {path}: {os.strerror(err)}"
+
+
 def _error_entries(
     body: bytes, clean: Callable[[str], str] = lambda text: text
 ) -> list[tuple[str, str]]:
@@ -192,7 +208,10 @@ def _error_entries(
     result = []
     for entry in errors[:5]:
         if isinstance(entry, dict):
-            code, message = clean(str(entry.get("code", ""))), clean(str(entry.get("message", "")))
+            said = str(entry.get("message", ""))
+            if said.strip().lower() in ("", "unknown error"):
+                said = _storage_failure(entry.get("detail")) or said
+            code, message = clean(str(entry.get("code", ""))), clean(said)
             result.append((clip(code, 64), clip(message, 200)))
     return result
 
