@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import grp
+import json
 import os
 import shutil
 import signal
@@ -456,3 +457,21 @@ def test_a_rehearsal_whose_notes_cannot_be_written_starts_nothing(
     assert result.returncode == 18, result.stdout + result.stderr
     assert f"the release notes directory {blocked}/notes is not writable" in result.stderr
     nothing_started(result, tmp_path)
+
+
+def test_a_mac_docker_config_does_not_stop_the_rehearsal(tmp_path: Path) -> None:
+    """``credsStore: desktop`` and an empty Docker Hub entry, as Docker Desktop writes
+    them, on a machine without docker-credential-desktop: the throwaway registries need
+    no credential, so the rehearsal runs."""
+    require_tool("buildah", "docker")
+    if shutil.which("docker-credential-desktop"):
+        pytest.skip("this machine has docker-credential-desktop")
+    config = tmp_path / "docker" / "config.json"
+    config.parent.mkdir()
+    config.write_text(
+        json.dumps({"credsStore": "desktop", "auths": {"https://index.docker.io/v1/": {}}})
+    )
+    env = base_env(tmp_path, DOCKER_CONFIG=str(config.parent))
+    result = publisher(*rehearsal(tmp_path, "--dry-run"), env=env, cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "docker-credential-desktop" not in result.stdout + result.stderr

@@ -139,6 +139,30 @@ def test_helper_failures_are_auth_errors(tmp_path: Path) -> None:
     assert "remove it from the docker config" in (info.value.hint or "")
 
 
+@pytest.mark.parametrize("helper", ["desktop", "osxkeychain"])
+def test_a_credential_helper_not_installed_leaves_a_loopback_registry_anonymous(
+    tmp_path: Path, helper: str
+) -> None:
+    """A docker config copied from a Mac names a helper this machine lacks: the
+    rehearsal's throwaway registries (loopback) need no credential, so it stops nothing
+    there; its ``auths`` still count; a registry elsewhere still says what to do."""
+    env = docker_config(
+        tmp_path,
+        {
+            "credsStore": helper,
+            "credHelpers": {"localhost:5000": helper},
+            "auths": {"https://index.docker.io/v1/": {}, "127.0.0.1:6000": {"auth": b64("u:p")}},
+        },
+    )
+    for host in ("127.0.0.1:41945", "localhost:5000", "[::1]:5000"):
+        assert credentials_for_host(host, env, runner=FakeRunner()) is None, host
+    found = credentials_for_host("127.0.0.1:6000", env, runner=FakeRunner())
+    assert found is not None and found.username == "u"
+    for host in ("ghcr.io", "docker.io"):
+        with pytest.raises(AuthError, match=f"docker-credential-{helper} is not installed"):
+            credentials_for_host(host, env, runner=FakeRunner())
+
+
 def test_unreadable_docker_config_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{broken")
     with pytest.raises(ConfigError, match="not valid JSON"):
