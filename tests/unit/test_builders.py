@@ -969,6 +969,18 @@ def test_buildx_inspect_reporting_an_error_is_found_before_any_build() -> None:
         BuildxBuilder(runner).check()
 
 
+def test_buildx_named_after_a_docker_context_that_is_gone_says_so() -> None:
+    """currentContext names a context whose files are not here (a Mac's docker config)."""
+    runner = FakeRunner(tools={"docker": "/usr/bin/docker"})
+    runner.on(["/usr/bin/docker", "version"], ok("26.1.5\n"))
+    runner.on(["/usr/bin/docker", "buildx", "version"], ok("github.com/docker/buildx 0.13.1\n"))
+    runner.on(["/usr/bin/docker", "buildx", "inspect"], fail(1, 'ERROR: no builder "colima" found'))
+    with pytest.raises(ToolMissingError, match='no builder "colima" found') as raised:
+        BuildxBuilder(runner).check()
+    hint = raised.value.hint or ""
+    assert 'the docker context "colima"' in hint and "docker context use default" in hint
+
+
 def test_a_version_command_that_fails_is_a_broken_tool_not_a_failed_build() -> None:
     runner = FakeRunner(tools={"buildah": "/opt/bin/buildah"})
     runner.on(["/opt/bin/buildah", "--version"], fail(1, stderr="cannot load libgpgme\n"))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Mapping
@@ -58,6 +59,10 @@ REMOTE_DRIVERS = frozenset({"remote", "kubernetes"})
 
 #: buildx drivers that cannot push by digest (nor export a registry cache).
 NO_PUSH_BY_DIGEST = frozenset({"docker"})
+
+#: What ``docker buildx inspect`` says when the docker context it is named after is gone
+#: (a docker config copied from a machine with Docker Desktop or colima).
+MISSING_CONTEXT = re.compile(r'(?:no builder|context) "([^"]+)"(?: found|: context not found)')
 
 
 def parse_driver(text: str) -> str | None:
@@ -270,13 +275,24 @@ class BuildxBuilder:
         problem = inspect_error(answer.output) if answer.ok else answer.output.strip()
         if problem is not None:
             said = problem.splitlines()[-1][:300] if problem else "no answer"
+            hint = (
+                "`docker buildx inspect` must name a driver and no error: the docker "
+                "daemon reachable (start dockerd, check DOCKER_HOST; a socket that refuses "
+                "you: run as root or join the docker group) and buildx's state writable "
+                "($DOCKER_CONFIG, default ~/.docker); or use --builder buildah"
+            )
+            gone = None if self.instance else MISSING_CONTEXT.search(problem)
+            if gone:  # buildx's default builder is the docker context, which is not there
+                hint = (
+                    f'the docker context "{gone[1]}" (`currentContext` in the docker config, '
+                    "or DOCKER_CONTEXT) is not there: `docker context ls` lists those that "
+                    "are; `docker context use default` (or DOCKER_CONTEXT=default) uses the "
+                    "local daemon; or use --builder buildah"
+                )
             raise ToolMissingError(
                 f"docker buildx cannot use its builder "
                 f"{self.instance or '(the current one)'}: {said}; nothing was built or pushed",
-                hint="`docker buildx inspect` must name a driver and no error: the docker "
-                "daemon reachable (start dockerd, check DOCKER_HOST; a socket that refuses "
-                "you: run as root or join the docker group) and buildx's state writable "
-                "($DOCKER_CONFIG, default ~/.docker); or use --builder buildah",
+                hint=hint,
             )
         return parse_driver(answer.stdout)
 
