@@ -163,6 +163,18 @@ def test_a_credential_helper_not_installed_leaves_a_loopback_registry_anonymous(
             credentials_for_host(host, env, runner=FakeRunner())
 
 
+def test_a_helper_that_is_missing_names_the_registry_and_its_variables(tmp_path: Path) -> None:
+    env = docker_config(tmp_path, {"credsStore": "desktop"})
+    with pytest.raises(AuthError) as info:
+        credentials_for(registry(), env, runner=FakeRunner())
+    assert info.value.message == (
+        "credentials for ghcr.io: the docker credential helper docker-credential-desktop "
+        "is not installed"
+    )
+    assert info.value.registry == "ghcr.io"
+    assert "the variables for ghcr.io are GHCR_USERNAME and GHCR_TOKEN" in (info.value.hint or "")
+
+
 def test_unreadable_docker_config_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{broken")
     with pytest.raises(ConfigError, match="not valid JSON"):

@@ -150,7 +150,19 @@ def credentials_for_host(
                 hint=f"set both {username_env} and {password_env}, or neither (anonymous access)",
             )
     if creds is None:
-        creds = from_docker_config(host, env, runner=runner)
+        try:
+            creds = from_docker_config(host, env, runner=runner)
+        except AuthError as exc:  # say which registry, and which variables would do instead
+            named = (
+                f"; the variables for {host} are {username_env} and {password_env}"
+                if username_env and password_env
+                else ""
+            )
+            raise AuthError(
+                f"credentials for {host}: {exc.message}",
+                registry=host,
+                hint=f"{exc.hint or 'check the docker config'}{named}",
+            ) from None
     if creds is not None and output is not None:
         output.mask(creds.password)
         output.mask(base64.b64encode(f"{creds.username}:{creds.password}".encode()).decode())
