@@ -123,6 +123,11 @@ class LocalRegistry:
     def url(self) -> str:
         return f"http://{self.host}"
 
+    @property
+    def directory(self) -> Path | None:
+        """Where it keeps its config, log and (by default) storage, while it runs."""
+        return self._root
+
     def config_dict(self, storage: Path) -> dict[str, Any]:
         config: dict[str, Any] = {
             "version": 0.1,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +24,13 @@ from ..adapters.registry import RegistryClient
 from ..adapters.runner import Runner
 from ..core import render
 from ..core.config import Config, Registry
-from ..core.errors import PublisherError, file_error
+from ..core.errors import FileAccessError, PublisherError, file_error
 from ..core.fileio import ensure_writable
 from ..core.notes import check_size_history
 from ..core.plan import pin_tag
 from ..core.records import DigestRecord
 from ..core.reference import Reference
+from ..core.sizes import human_size
 from ..core.version import Release
 from .build import BuildOptions, BuildStage, Leg, legs, published_record, resolve_base
 from .clients import ClientFactory
@@ -298,6 +300,35 @@ def local_registries(
             )
             mapped = dataclasses.replace(mapped, base_mirror=bases.host)
         yield mapped, started
+    except PublisherError as exc:
+        full = _out_of_room(started, exc)
+        if full is None:
+            raise
+        raise full from None
     finally:
         for local in started:
             local.stop()
+
+
+def _out_of_room(started: list[LocalRegistry], exc: PublisherError) -> FileAccessError | None:
+    """A throwaway registry that answered "no space left on device": the file system
+    under TMPDIR, where it keeps what the rehearsal pushes, is full. Said as such (exit
+    18), not as a registry having trouble."""
+    if "no space left on device" not in exc.message.lower():
+        return None
+    for local in started:
+        if local.directory is not None and local.host in exc.message:
+            where = local.directory.parent
+            try:
+                free = f"{human_size(shutil.disk_usage(where).free)} free"
+            except OSError:
+                free = "its free space unknown"
+            return FileAccessError(
+                f"the rehearsal's throwaway registry {local.host} ran out of room in "
+                f"{where} ({free}), where the throwaway registries keep every image the "
+                f"rehearsal pushes: {exc.message}",
+                hint="point TMPDIR at a directory with more room (a rehearsal of every line "
+                "keeps each image on each registry until it ends), or free space there; "
+                "then rerun",
+            )
+    return None

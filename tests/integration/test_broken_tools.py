@@ -475,3 +475,31 @@ def test_a_mac_docker_config_does_not_stop_the_rehearsal(tmp_path: Path) -> None
     result = publisher(*rehearsal(tmp_path, "--dry-run"), env=env, cwd=tmp_path, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "docker-credential-desktop" not in result.stdout + result.stderr
+
+
+def test_a_tmpdir_too_small_for_the_throwaway_registries_is_said_as_such(tmp_path: Path) -> None:
+    """TMPDIR on a small tmpfs (a private mount namespace, so nothing changes for any
+    other process): the throwaway registries keep what the rehearsal pushes there, and
+    run out of room; that is a full TMPDIR (exit 18), not a registry "having trouble"."""
+    require_tool("buildah")
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare for a private mount namespace")
+    small = tmp_path / "small-tmp"
+    small.mkdir()
+    env = base_env(tmp_path, TMPDIR=str(small), PUBLISHER_RETRY_ATTEMPTS="2")
+    mounted = 'mount -t tmpfs -o size=512k tmpfs "$TMPDIR" && exec "$@"'
+    code = "from publisher.cli import main; import sys; sys.argv[0] = 'publisher'; main()"
+    namespace = ["unshare", "--mount", "--propagation", "private", "sh", "-c", mounted, "sh"]
+    result = subprocess.run(
+        [*namespace, sys.executable, "-c", code, *rehearsal(tmp_path, "--builder", "buildah")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 18, result.stdout + result.stderr
+    assert f"ran out of room in {small}" in result.stderr
+    assert "No space left on device" in result.stderr
+    assert "point TMPDIR at a directory with more room" in result.stderr
+    assert "Traceback" not in result.stderr and "having trouble" not in result.stderr

@@ -200,15 +200,20 @@ def test_an_unknown_error_says_the_cause_the_registry_gave_in_its_detail() -> No
         b'storage/data: no space left on device"}]}'
     )
     assert describe_error_body(full) == (
-        "UNKNOWN: write /tmp/r/storage/data: no space left on device"
+        "UNKNOWN: no space left on device (write /tmp/r/storage/data)"
     )
     driver = (
         b'{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":{"DriverName":'
         b'"filesystem","Enclosed":{"Op":"write","Path":"/tmp/r/startedat","Err":28}}}]}'
     )
     assert describe_error_body(driver) == (
-        "UNKNOWN: filesystem: write /tmp/r/startedat: No space left on device"
+        "UNKNOWN: No space left on device (filesystem: write /tmp/r/startedat)"
     )
+    deep = (
+        b'{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":{"DriverName":'
+        b'"filesystem","Enclosed":{"Op":"write","Path":"/tmp/' + b"d/" * 200 + b'x","Err":28}}}]}'
+    )
+    assert describe_error_body(deep).startswith("UNKNOWN: No space left on device (filesystem:")
     echoed = b'{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":{"a":"b"}}]}'
     assert describe_error_body(echoed) == "UNKNOWN: unknown error"
     named = b'{"errors":[{"code":"DENIED","message":"denied","detail":"Bearer abc.def.ghi"}]}'

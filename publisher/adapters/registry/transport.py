@@ -183,16 +183,18 @@ def clip(text: str, limit: int) -> str:
 def _storage_failure(detail: object) -> str | None:
     """The cause distribution gives, as ``detail``, for its "unknown error" (a full disk,
     a storage driver's failure): a text, or its storage driver's error
-    (``{"DriverName": ..., "Enclosed": {"Op": ..., "Path": ..., "Err": ERRNO}}``)."""
-    if isinstance(detail, str):
-        return detail.strip() or None
+    (``{"DriverName": ..., "Enclosed": {"Op": ..., "Path": ..., "Err": ERRNO}}``), the
+    cause first, so a long path is what a clipped message loses."""
+    if isinstance(detail, str):  # Go's "write PATH: no space left on device": the cause first
+        where, sep, cause = " ".join(detail.split()).rpartition(": ")
+        return (f"{cause} ({where})" if sep and where else cause) or None
     if not isinstance(detail, dict) or not isinstance(detail.get("Enclosed"), dict):
         return None
     enclosed = detail["Enclosed"]
     op, path, err = enclosed.get("Op"), enclosed.get("Path"), enclosed.get("Err")
     if not (isinstance(op, str) and isinstance(path, str) and type(err) is int):
         return None
-    return f"{detail.get('DriverName') or 'storage'}: {op} {path}: {os.strerror(err)}"
+    return f"{os.strerror(err)} ({detail.get('DriverName') or 'storage'}: {op} {path})"
 
 
 def _error_entries(
