@@ -175,6 +175,19 @@ def test_a_helper_that_is_missing_names_the_registry_and_its_variables(tmp_path:
     assert "the variables for ghcr.io are GHCR_USERNAME and GHCR_TOKEN" in (info.value.hint or "")
 
 
+def test_a_broken_docker_config_before_a_run_says_how_to_get_past_it(tmp_path: Path) -> None:
+    """The run reads it whatever the credential variables say: setting them is no way out."""
+    from publisher.adapters.registry.credentials import check_docker_config
+
+    (tmp_path / "config.json").write_text('{"auths": {')
+    env = {"DOCKER_CONFIG": str(tmp_path), "GHCR_USERNAME": "me", "GHCR_TOKEN": CANARY}
+    with pytest.raises(ConfigError, match="not valid JSON") as info:
+        check_docker_config(env)
+    hint = info.value.hint or ""
+    assert "point DOCKER_CONFIG at a directory" in hint
+    assert "set the credential environment variables instead" not in hint
+
+
 def test_unreadable_docker_config_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{broken")
     with pytest.raises(ConfigError, match="not valid JSON"):

@@ -111,10 +111,14 @@ def check_docker_config(env: Mapping[str, str]) -> None:
     try:
         read_docker_config(path)
     except DockerConfigError as exc:
+        # Read whatever the credential variables say (docker and buildah read it too):
+        # setting them is no way around it here.
         raise ConfigError(
             exc.message,
             source=exc.source,
-            hint=exc.hint,
+            hint=f"fix or remove {path}, or point DOCKER_CONFIG at a directory whose "
+            "config.json is valid JSON (or that has none); publisher, docker and buildah "
+            "read it even when the credential variables are set",
         ) from None
 
 
