@@ -380,8 +380,9 @@ def _release(
         from ..adapters.smoke import check_engine
 
         check_engine(state.runner, builder)
-    if local:  # before any throwaway registry starts or stand-in base is built
-        check_outputs(settings)
+    if local:  # before any throwaway registry starts or stand-in base is built; the
+        # directories are made later, once every check before the builds has passed
+        check_outputs(settings, create=False)
     with contextlib.ExitStack() as stack:
         if local:
             cfg, _registries = stack.enter_context(

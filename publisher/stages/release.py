@@ -93,10 +93,11 @@ def warn_stale_dockerfiles(config: Config, output: Output) -> None:
         )
 
 
-def check_outputs(options: ReleaseOptions) -> None:
+def check_outputs(options: ReleaseOptions, *, create: bool | None = None) -> None:
     """The notes and digest directories can be written (FileAccessError, exit 18); a dry
-    run checks the same, writing nothing."""
-    create = not options.dry_run
+    run (or ``create=False``) checks the same, writing nothing."""
+    if create is None:
+        create = not options.dry_run
     ensure_writable(options.notes_dir, "the release notes directory", create=create)
     ensure_writable(options.digests_dir, "the digest records directory", create=create)
 
