@@ -117,7 +117,7 @@ def verify_command(
     Examples:
       publisher verify v2.0.0
       publisher verify v2.0.0 --only 8.4 --json
-      publisher verify v2.1.0-rc.1 --config examples/offline/matrix.yaml
+      publisher verify v2.1.0-rc.1 --notes-dir release-notes  # a prerelease: pins only
     """
     from ..core import plan as planning
     from ..stages.verify import defects_error, existing_tags, show_report, verify_release
