@@ -12,7 +12,6 @@ signals while it unwinds are ignored; if unwinding has not ended after
 from __future__ import annotations
 
 import contextlib
-import datetime
 import errno
 import functools
 import importlib
@@ -159,9 +158,8 @@ class State:
         ``latest`` lacks when the default line has fewer platforms than the others."""
         from ..core import lifecycle, plan
 
-        today = datetime.datetime.now(datetime.UTC).date()
         lines = [(line.php, line.frozen) for line in cfg.lines]
-        for text in lifecycle.matrix_warnings(lines, cfg.default_line, today):
+        for text in lifecycle.matrix_warnings(lines, cfg.default_line, lifecycle.today()):
             self.output.warning(text)
         gap = plan.default_line_gap(cfg)
         if gap is not None:

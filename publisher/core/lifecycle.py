@@ -33,6 +33,13 @@ class PhpLine:
     last_version: str | None = None
 
 
+def today() -> datetime.date:
+    """The day every lifecycle judgement is made on: today in UTC, as a release's
+    ``published_at`` is written, whatever the machine's time zone (``plan``, ``release``
+    and ``republish-check`` run at the same moment say the same about a line)."""
+    return datetime.datetime.now(datetime.UTC).date()
+
+
 def _d(text: str) -> datetime.date:
     return datetime.date.fromisoformat(text)
 

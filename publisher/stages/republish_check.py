@@ -7,7 +7,6 @@ images again and compares digests.
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +58,7 @@ def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> Base
                 "(a release's notes land there when its notes pull request is merged)",
             ),
         )
-    today = datetime.date.today()
+    today = lifecycle.today()
     configured = {ln.php: ln for ln in config.lines}
 
     def compare(line: LineFacts) -> tuple[str, str]:

@@ -7,11 +7,13 @@ The newest stable release's notes record each line's base digest. On the registr
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
 import sys
 import uuid
+import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from publisher.core.notes import (
     SizeHistory,
     release_json,
 )
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require_tool
 from tests.support.images import make_image, push_raw
 
 pytestmark = pytest.mark.integration
@@ -115,3 +117,98 @@ def test_only_moved_lines_are_rebuilt_and_frozen_lines_are_named(
     assert "PHP 8.3: base" in said and "unchanged" in said
     # the bases are resolved together, and told in the record's order of lines
     assert said.index("PHP 8.1: can") < said.index("PHP 8.3: base") < said.index("PHP 8.4: base")
+
+
+def _at(instant: datetime.datetime, zone: str, *argv: str, env: dict[str, str]) -> str:
+    """stdout and stderr of ``publisher ARGV`` run at ``instant`` on a machine whose
+    time zone is ``zone`` (faketime reads the wall clock it is given in that zone)."""
+    wall = instant.astimezone(zoneinfo.ZoneInfo(zone)).strftime("@%Y-%m-%d %H:%M:%S")
+    result = subprocess.run(
+        [require_tool("faketime"), "-f", wall, sys.executable, "-m", "publisher", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**env, "TZ": zone, "DONT_FAKE_MONOTONIC": "1"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("instant", "zone", "ended"),
+    [
+        # 16:00 UTC on 2026-12-31 is already 2027-01-01 at UTC+14
+        (datetime.datetime(2026, 12, 31, 16, tzinfo=datetime.UTC), "Pacific/Kiritimati", False),
+        # 00:30 UTC on 2027-01-01 is still 2026-12-31 at UTC-8
+        (datetime.datetime(2027, 1, 1, 0, 30, tzinfo=datetime.UTC), "America/Los_Angeles", True),
+    ],
+)
+def test_plan_and_republish_check_judge_a_line_on_the_same_day_in_any_time_zone(
+    tmp_path: Path,
+    registry: LocalRegistry,
+    write_matrix: Callable[..., Path],
+    instant: datetime.datetime,
+    zone: str,
+    ended: bool,
+) -> None:
+    """PHP 8.2's security support ends on 2026-12-31 (UTC, the day notes are dated by):
+    at one moment, `plan` and the weekly `republish-check` agree on whether it has ended,
+    whatever the machine's time zone."""
+    prefix = f"bases-{uuid.uuid4().hex[:8]}/library/php"
+    digests = {
+        php: push_raw(
+            f"http://{registry.host}", prefix, make_image(("linux/amd64",)), [f"{php}-fpm-alpine"]
+        )
+        for php in ("8.2", "8.4")
+    }
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    repository = f"{registry.host}/acme/php-fpm"
+    facts = ReleaseFacts(
+        release="v1.0.0",
+        stable=True,
+        stand_in=False,
+        default_line="8.4",
+        published_at="2026-06-01T10:00:00Z",
+        registries=(RegistryFacts("hub", repository, True),),
+        lines=tuple(
+            LineFacts(
+                php=php,
+                php_version=f"{php}.9",
+                index_digest=digest,
+                tags=(f"v1.0.0-php-{php}",),
+                base_image=f"{registry.host}/{prefix}:{php}-fpm-alpine",
+                base_digest=digest,
+                size_budget_bytes=700_000_000,
+                platforms=(PlatformFacts("linux/amd64", digest, 1_000),),
+            )
+            for php, digest in digests.items()
+        ),
+        floating=(),
+    )
+    (notes / "v1.0.0.json").write_text(release_json(facts, SizeHistory()))
+    matrix = write_matrix(
+        tmp_path,
+        [("hub", repository, True)],
+        lines=("8.2", "8.4"),
+        base_image=f"{registry.host}/{prefix}:{{php}}-fpm-alpine",
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_OUTPUT")}
+    planned = _at(instant, zone, "plan", "v1.1.0", "--config", str(matrix), env=env)
+    checked = _at(
+        instant,
+        zone,
+        "republish-check",
+        "--config",
+        str(matrix),
+        "--notes-dir",
+        str(notes),
+        env=env,
+    )
+    if ended:
+        assert "PHP 8.2 reached end of life on 2026-12-31" in planned
+        assert "frozen=8.2\n" in checked and "PHP 8.2: can never change" in checked
+    else:
+        assert "PHP 8.2's security support ends on 2026-12-31 (today)" in planned
+        assert "frozen=\n" in checked and "PHP 8.2: base" in checked
