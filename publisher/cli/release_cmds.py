@@ -524,7 +524,8 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
 
     On stderr, one line per recorded PHP line, in the record's order: its base
     unchanged (with its digest), moved (old digest to new), no longer on the
-    registry, or can never change (and why). In GitHub Actions the same lines
+    registry, can never change (and why), or left out because matrix.yaml no
+    longer has the line (a rebuild could not build it). In GitHub Actions the same lines
     are the step output `details`, a JSON list of strings (before the first
     stable release: the one line saying why there is nothing to check).
 

@@ -47,6 +47,8 @@ def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> Base
     Before the first stable release there is nothing to republish: ``release`` is
     empty, ``changed`` False, and the one detail says why (the weekly run is then a
     no-op, not a failure every week until the first release's notes are merged).
+    A recorded line matrix.yaml no longer has is neither checked nor moved: the rebuild
+    could not build it, and naming it would fail the weekly run's job matrix every week.
     """
     record = newest_stable_record(notes_dir)
     if record is None:
@@ -62,12 +64,18 @@ def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> Base
     configured = {ln.php: ln for ln in config.lines}
 
     def compare(line: LineFacts) -> tuple[str, str]:
-        """(``frozen``, ``moved`` or ``same``; the line's detail in words)."""
+        """(``frozen``, ``dropped``, ``moved`` or ``same``; the line's detail in words)."""
         php = line.php
         known = configured.get(php)
         state = lifecycle.status(php, today, frozen=bool(known and known.frozen))
         if state.base_frozen:
             return "frozen", f"PHP {php}: can never change ({state.note or 'frozen'})"
+        if known is None:  # a republish builds matrix.yaml's lines: this one it cannot
+            return "dropped", (
+                f"PHP {php}: {record.release} was published with it, which matrix.yaml no "
+                "longer has: not checked, not rebuilt (restore the line in matrix.yaml to "
+                "republish it)"
+            )
         # The recorded image is the reference the build pulled (through the mirror, if any).
         try:
             ref = parse(line.base_image)

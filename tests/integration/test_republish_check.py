@@ -212,3 +212,75 @@ def test_plan_and_republish_check_judge_a_line_on_the_same_day_in_any_time_zone(
     else:
         assert "PHP 8.2's security support ends on 2026-12-31 (today)" in planned
         assert "frozen=\n" in checked and "PHP 8.2: base" in checked
+
+
+def test_a_line_dropped_from_the_matrix_is_not_offered_for_a_rebuild(
+    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
+) -> None:
+    """PHP 8.3 still receives security fixes, but matrix.yaml dropped it after the newest
+    release: its moved base is not a line to rebuild (the weekly run's `matrix --only`
+    would refuse it, exit 2, every week, and 8.4's rebuild with it); 8.4's is."""
+    prefix = f"bases-{uuid.uuid4().hex[:8]}/library/php"
+    for php in ("8.3", "8.4"):
+        push_raw(
+            f"http://{registry.host}", prefix, make_image(("linux/amd64",)), [f"{php}-fpm-alpine"]
+        )
+    moved = "sha256:" + "0" * 64  # both bases moved since the release
+    notes = tmp_path / "release-notes"  # the default, next to matrix.yaml
+    notes.mkdir()
+    repository = f"{registry.host}/acme/php-fpm"
+    facts = ReleaseFacts(
+        release="v1.0.0",
+        stable=True,
+        stand_in=False,
+        default_line="8.4",
+        published_at="2027-02-01T10:00:00Z",
+        registries=(RegistryFacts("hub", repository, True),),
+        lines=tuple(
+            LineFacts(
+                php=php,
+                php_version=f"{php}.9",
+                index_digest=moved,
+                tags=(f"v1.0.0-php-{php}",),
+                base_image=f"{registry.host}/{prefix}:{php}-fpm-alpine",
+                base_digest=moved,
+                size_budget_bytes=700_000_000,
+                platforms=(PlatformFacts("linux/amd64", moved, 1_000),),
+            )
+            for php in ("8.3", "8.4")
+        ),
+        floating=(),
+    )
+    (notes / "v1.0.0.json").write_text(release_json(facts, SizeHistory()))
+    matrix = write_matrix(
+        tmp_path,
+        [("hub", repository, True)],
+        lines=("8.4",),
+        base_image=f"{registry.host}/{prefix}:{{php}}-fpm-alpine",
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_OUTPUT")}
+    argv = [sys.executable, "-m", "publisher"]
+    config = ["--config", str(matrix)]
+    checked = subprocess.run(
+        [*argv, "republish-check", *config, "--notes-dir", str(notes)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout == "release=v1.0.0\nchanged=true\nlines=8.4\nfrozen=\n"
+    assert "PHP 8.3: v1.0.0 was published with it, which matrix.yaml no longer has" in (
+        checked.stderr
+    )
+    # What the weekly workflow runs next with those lines works.
+    legs = subprocess.run(
+        [*argv, "matrix", "v1.0.0", "--github", "--only", "8.4", *config],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+    )
+    assert legs.returncode == 0, legs.stdout + legs.stderr
