@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from pathlib import Path
 
 import click
 
@@ -20,6 +21,7 @@ from .base import State, handle_errors, main, pass_state, print_report
 @click.argument("release")
 @options.config
 @options.only
+@options.records_dir
 @options.as_json("Print the plan as JSON (schema in the README).")
 @click.option(
     "--existing",
@@ -35,12 +37,17 @@ def plan_command(
     release: str,
     config_path: str,
     only: options.Only,
+    notes_dir: Path | None,
     as_json: bool,
     existing_tags: tuple[str, ...],
 ) -> None:
     """Show which tags RELEASE puts on which registry, without touching any.
 
-    Offline: floating tags are computed from --existing pins plus RELEASE.
+    Offline: floating tags are computed from --existing pins plus RELEASE. A
+    release that has a record (release-notes/RELEASE.json) is planned as it was
+    published, as a rerun or a republish writes it: the record's default line,
+    lines and platforms, whatever matrix.yaml says today (a recorded line
+    matrix.yaml no longer has is left out, with a warning).
 
     \b
     Examples:
@@ -57,6 +64,9 @@ def plan_command(
                 "latest) are computed from them",
             )
     cfg = state.load_config(config_path, only)
+    from ..stages.publish import load_release
+
+    cfg, _record = load_release(cfg, options.notes_dir_of(cfg, notes_dir), version, state.output)
     existing = {r.name: existing_tags for r in cfg.registries}
     result = planning.plan(cfg, version, existing)
     if as_json:  # the warnings go to stderr: stdout stays the JSON alone

@@ -471,3 +471,21 @@ def test_only_warns_about_no_line_it_leaves_out(published):
     everything, _ = load_published(cfg, published, release, output)
     assert "v1.1.0 has no PHP 8.1, 8.2, 8.5" in said.getvalue()
     assert set(everything.line_names) == {"8.3", "8.4"}
+
+
+def test_plan_of_a_published_release_keeps_its_recorded_default_line_and_lines(cli, tmp_path):
+    """v1.1.0 was published with PHP 8.3 (its default line) and 8.4; matrix.yaml now has
+    8.1 to 8.5 with default line 8.4. The plan a republish workflow prints first must
+    say what the republish writes: vX.Y.Z and latest stay on 8.3, and no other line."""
+    (tmp_path / "v1.1.0.json").write_text(record_of("v1.1.0", ("8.3", "8.4")))
+    result = cli("plan", "v1.1.0", "--json", "--notes-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    planned = json.loads(result.stdout)
+    assert planned["default_line"] == "8.3"
+    assert sorted(line["php"] for line in planned["lines"]) == ["8.3", "8.4"]
+    assert "v1.1.0 was published with default line 8.3" in " ".join(result.stderr.split())
+    table = " ".join(cli("plan", "v1.1.0", "--notes-dir", str(tmp_path)).output.split())
+    assert "Release v1.1.0 (stable); default line 8.3" in table
+    # A new release is planned from today's matrix.yaml.
+    fresh = json.loads(cli("plan", "v1.2.0", "--json", "--notes-dir", str(tmp_path)).stdout)
+    assert fresh["default_line"] == "8.4" and len(fresh["lines"]) == 5
