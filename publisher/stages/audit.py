@@ -278,6 +278,11 @@ class Auditor:
         expected, notices = rules.expected_tags(records, actual, label, elsewhere)
         findings += notices
         findings += rules.compare(label, expected, actual, finished)
+        # Each index the tags point at is checked once, several at a time: years of
+        # releases are hundreds of indexes, each a GET and a HEAD per child.
+        self.client(target)  # made here, not by the threads
+        held = [want.digest for tag, want in expected.items() if actual.get(tag) == want.digest]
+        in_parallel(lambda digest: self.complete(target, digest), list(dict.fromkeys(held)))
         for tag, want in sorted(expected.items()):
             if actual.get(tag) != want.digest:
                 continue

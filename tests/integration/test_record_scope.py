@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import requests
 
 from publisher.core.records import DigestRecord, write_record_file
 from tests.integration.conftest import BasicAuthRegistry
+from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import OCI_INDEX, make_image, push_raw, raw_delete_manifest
 
 pytestmark = pytest.mark.integration
@@ -416,3 +418,40 @@ def test_audit_judges_each_release_where_its_record_says_it_was_published(
     assert lost.returncode == 12, lost.stdout + lost.stderr
     assert "no repository where v1.0.0 is recorded holds" in lost.stderr
     assert "run it with a matrix.yaml that names that repository" in lost.stderr
+
+
+def test_audit_reads_a_long_history_several_indexes_at_a_time(
+    tmp_path: Path,
+    proxy: FaultProxy,
+    second_registry: Any,
+    write_matrix: Callable[..., Path],
+) -> None:
+    """Years of releases are hundreds of indexes: audit checks the indexes the tags point
+    at several at a time, not one request after another (a distant registry made a
+    notes directory of 150 releases take many minutes). Every index read by digest on
+    hub is held at the proxy until audit has asked for a second one at once."""
+    world = make_world(tmp_path, write_matrix, hub=proxy.host, ghcr=second_registry.host)
+    published = world.matrix("matrix.yaml", lines=("8.3", "8.4"))
+    world.publish("v1.0.0", published, ("8.3", "8.4"))
+    world.publish("v1.1.0", published, ("8.3", "8.4"))
+    held = Fault("stall", method="GET", path=r"/manifests/sha256:", stall_seconds=60, times=None)
+    proxy.add(held)
+    audit = subprocess.Popen(
+        [sys.executable, "-m", "publisher", "audit", "--config", str(published)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=world.env,
+        cwd=world.root,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while held.fired < 2 and time.monotonic() < deadline and audit.poll() is None:
+            time.sleep(0.05)
+        at_once = held.fired
+    finally:
+        proxy.release()
+        out, err = audit.communicate(timeout=300)
+    assert audit.returncode == 0, out + err
+    assert at_once >= 2, f"one index read at a time ({at_once} held at once)"
+    assert "2 release(s) match their records on every registry" in out + err
