@@ -114,6 +114,26 @@ def test_2_rate_limit_give_up_advises_authenticating(
     assert all(s >= 1.0 for s in clock.sleeps)
 
 
+def test_2_a_used_up_pull_quota_stops_at_once(
+    proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
+) -> None:
+    """Docker Hub's pull limit: 429, no pulls left in a six-hour window, no Retry-After.
+    Waiting seconds cannot help: one request, then the rate-limit error at once."""
+    seed(registry, repo, make_image(), tags=["v1"])
+    clock = FakeClock()
+    client = client_via(proxy, clock.policy(attempts=5, max_delay=20.0))
+    headers = {"ratelimit-limit": "100;w=21600", "ratelimit-remaining": "0;w=21600"}
+    proxy.add(Fault("status", path="/manifests/", status=429, headers=headers, times=None))
+    with pytest.raises(RateLimitedError) as info:
+        client.resolve(Reference(proxy.host, repo, "v1"))
+    error = info.value
+    assert error.exit_code == 6
+    assert "ratelimit-remaining: 0;w=21600 (ratelimit-limit: 100;w=21600)" in error.message
+    assert "authenticate" in (error.hint or "")
+    assert proxy.count("HEAD", "manifest") == 1
+    assert clock.sleeps == []
+
+
 @pytest.mark.parametrize("retry_after", ["9" * 5000, "\u00b2"])
 def test_2_a_retry_after_that_is_no_plain_number_is_a_clean_give_up(
     proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str], retry_after: str

@@ -135,6 +135,39 @@ def test_retry_after_beyond_the_total_time_gives_up_at_once() -> None:
     assert "authenticate" in (info.value.hint or "")
 
 
+@pytest.mark.parametrize(
+    ("remaining", "retry_after", "attempts"),
+    [
+        ("0;w=21600", None, [1]),  # Docker Hub's pull limit: six hours, no wait named
+        ("0;w=21600", 2.0, [1, 2]),  # a Retry-After is honoured, whatever the quota says
+        ("0;w=10", None, [1, 2]),  # a window the retries can outwait
+        ("0", None, [1, 2]),  # no window: unclear, retried as before
+        ("5;w=21600", None, [1, 2]),  # pulls left: a short burst limit, retried
+    ],
+)
+def test_a_used_up_quota_without_retry_after_stops_at_once(
+    remaining: str, retry_after: float | None, attempts: list[int]
+) -> None:
+    clock = FakeClock()
+    t = transport(clock.policy(total_timeout=120.0))
+    headers = {"ratelimit-remaining": remaining, "ratelimit-limit": "100;w=21600"}
+    made, op = failing(
+        [Transient("HTTP 429", status=429, retry_after=retry_after, headers=headers)]
+    )
+    if attempts == [1]:
+        with pytest.raises(RateLimitedError) as info:
+            t.retrying("GET manifest", op)  # type: ignore[arg-type]
+        assert clock.sleeps == []
+        message = str(info.value)
+        assert "after 1 attempt" in message
+        assert "ratelimit-remaining: 0;w=21600 (ratelimit-limit: 100;w=21600)" in message
+        assert "used up for a window of 21600s" in message
+        assert "authenticate" in (info.value.hint or "")
+    else:
+        assert t.retrying("GET manifest", op) == "ok"  # type: ignore[arg-type]
+    assert made == attempts
+
+
 def test_rate_limit_hint_names_the_env_vars() -> None:
     clock = FakeClock()
     t = Transport(

@@ -799,9 +799,19 @@ class Transport:
         if policy.sleep is time.sleep:
             policy = dataclasses.replace(policy, sleep=stop.wait)
 
+        start = policy.clock()
+
         def attempt(number: int) -> T:
             stop.check(what)
-            return operation(number)
+            try:
+                return operation(number)
+            except Transient as exc:
+                window = quota_spent_for(exc)
+                if window is not None and window > policy.total_timeout:
+                    # No wait within the retry time can bring the quota back: stop now.
+                    ended = retry_loop.RetriesExhausted(exc, number, policy.clock() - start, None)
+                    raise self._gave_up(exc, what, ended) from None
+                raise
 
         def before_sleep(exc: Transient, attempt: int, wait: float) -> None:
             if self.output is not None:
@@ -843,6 +853,12 @@ class Transport:
                     quota += f" (ratelimit-limit: {limit})"
             if exc.retry_after is not None:
                 quota += f"; it asked to wait {exc.retry_after:.0f}s"
+            window = quota_spent_for(exc)
+            if window is not None and window > self.retry.total_timeout:
+                quota += (
+                    f"; the quota is used up for a window of {window:g}s and no Retry-After "
+                    "was given, so no wait within the retry time limit can help"
+                )
             hint = "authenticate to get a higher limit: " + self.auth_hint(push=False)
             if self.credentials:
                 hint = "wait for the limit to reset, or use an account with a higher limit"
@@ -961,6 +977,30 @@ def _covered(scope: str, wanted: Sequence[str]) -> bool:
         if hk == kind and hname == name and set(actions.split(",")) <= set(hactions.split(",")):
             return True
     return False
+
+
+def quota_spent_for(exc: Transient) -> float | None:
+    """The window, in seconds, of a 429 saying the quota is used up and naming no wait.
+
+    Docker Hub's pull limit answers 429 with ``ratelimit-remaining: 0;w=21600`` (no
+    pulls left in a six-hour window) and no ``Retry-After``: retrying within seconds
+    cannot succeed. None for any other failure, for a 429 with ``Retry-After`` (the
+    wait is honoured) and for one whose remaining count or window is absent or unclear.
+    """
+    if exc.status != 429 or exc.retry_after is not None:
+        return None
+    remaining = _header(exc.headers, "ratelimit-remaining")
+    if remaining is None:
+        return None
+    count, _, params = remaining.partition(";")
+    if count.strip() != "0":
+        return None
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        value = value.strip()
+        if name.strip().lower() == "w" and value.isascii() and value.isdigit():
+            return float(value[:12])
+    return None
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
