@@ -253,6 +253,52 @@ def test_4_401_reauthenticates_once_and_no_more(
     assert len(server.requests) == 1
 
 
+def test_4_an_upload_refused_mid_way_at_every_attempt_says_so_in_plain_words(
+    token_registry: Any, repo: str, proxy_for: Callable[[Any], FaultProxy], tmp_path: Path
+) -> None:
+    """Every upload starts, then its first PATCH meets 401 even with a new token (the
+    chunk sent is gone): the upload is restarted up to the attempts, then an AuthError says
+    what the registry kept doing."""
+    proxy = proxy_for(token_registry)
+    server = token_registry.server
+    challenge = (
+        f'Bearer realm="{server.realm}",service="publisher-test-registry",'
+        f'scope="repository:{repo}:pull,push"'
+    )
+    proxy.add(
+        Fault(
+            "status",
+            method="PATCH",
+            path="/blobs/uploads/",
+            status=401,
+            headers={"WWW-Authenticate": challenge},
+            times=None,
+        )
+    )
+    layer = make_layer(3000, random.Random(4))
+    blob = tmp_path / "layer"
+    blob.write_bytes(layer)
+    digest = "sha256:" + hashlib.sha256(layer).hexdigest()
+    clock = FakeClock()
+    client = client_via(
+        proxy, clock.policy(attempts=3, max_delay=8.0), credentials=token_registry.pusher
+    )
+    client.upload_chunk = 1024
+    with pytest.raises(AuthError) as info:
+        client.push_blob(repo, digest, blob)
+    error = info.value
+    assert error.exit_code == 4
+    patches = [s.status for s in proxy.log if s.method == "PATCH"]
+    assert patches == [401] * 3  # 3 attempts, each its upload's first chunk
+    assert len(server.requests) >= 3  # a new token at each
+    assert "kept refusing the credentials" in error.message
+    assert "in the middle of the upload" in error.message
+    assert "after 3 attempts" in error.message
+    assert "restarting the upload" not in error.message
+    assert "push to this repository" in (error.hint or "")
+    assert "Authorization header" in (error.hint or "")
+
+
 # ----------------------------------------------------------- 5. connection reset
 
 

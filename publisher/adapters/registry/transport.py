@@ -171,7 +171,7 @@ class Transient(Exception):
         self.status = status
         self.retry_after = retry_after
         self.headers = dict(headers or {})
-        self.kind = kind  # "http", "connection", "truncated"
+        self.kind = kind  # "http", "connection", "truncated", "refused mid-upload"
 
 
 def clip(text: str, limit: int) -> str:
@@ -692,7 +692,12 @@ class Transport:
                 reauthenticated = True
                 if isinstance(data, SizedBody):
                     # A streamed body is gone once sent: the caller restarts the transfer.
-                    raise Transient("re-authenticated; restarting the upload", status=401)
+                    raise Transient(
+                        "the registry refused the credentials in the middle of the upload "
+                        "(HTTP 401); re-authenticated, restarting the upload",
+                        status=401,
+                        kind="refused mid-upload",
+                    )
                 continue
             self._raise_for(refused, what, scopes)
         try:
@@ -875,6 +880,26 @@ class Transport:
                 hint="the answer was cut short every time: check the network path (a proxy or "
                 "VPN that cuts long transfers), then rerun; blobs the registry already holds "
                 "are not sent again",
+            )
+        if exc.kind == "refused mid-upload":
+            who = (
+                f" of {self.credentials.username!r} ({self.credentials.source})"
+                if self.credentials
+                else ""
+            )
+            return self.error(
+                AuthError,
+                f"{what}: the registry kept refusing the credentials{who} "
+                f"in the middle of the upload: each time it took them to start the upload, then "
+                f"answered a later request of the same upload with HTTP 401, even with a new "
+                f"token; gave up {tries}",
+                status=401,
+                hint="the registry accepts these credentials to start an upload but not to go on "
+                "with it: check that the account may push to this repository "
+                f"({self._where()}), and that no proxy or load balancer in front of the registry "
+                "drops the Authorization header or sends the upload's later requests to a "
+                "registry node that does not trust the token; then rerun (blobs already stored "
+                "are not sent again)",
             )
         at = f" (at {exc.host}, {exc.role})" if exc.host else ""
         if exc.kind == "connection":
