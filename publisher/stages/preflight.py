@@ -8,6 +8,8 @@
 It fails fast: the first failure raises its classified error (auth 4, not found
 5, rate limited 6, unreachable 7, ...), after the checks that passed were shown;
 the failed check, named, ends the list of checks (``--json`` prints them all).
+The bases are read several at a time (the first alone), then checked in the
+lines' order: the first line whose base fails is the one reported.
 A base pulled through the mirror (PUBLISHER_BASE_MIRROR) is named as the PHP
 line's base via the mirror, whichever registry client reached it.
 """
@@ -23,6 +25,7 @@ from ..core.config import Config, Line, Registry
 from ..core.errors import AuthError, NotFoundError, PublisherError
 from ..core.reference import Reference
 from .clients import ClientFactory
+from .parallel import in_parallel
 
 
 @dataclass(frozen=True)
@@ -123,28 +126,23 @@ def preflight(
                 raise push_refused(client, registry, refused) from None
             ok(current, f"may push to {repo.name}")
 
-        cache: dict[str, RegistryClient] = {}
-        seen: dict[str, set[str]] = {}
-        for line in config.lines:
+        refs = [config.base_pull_ref(line) for line in config.lines]
+        found = _read_bases(refs, clients, config)
+        for line, ref in zip(config.lines, refs, strict=True):
             current = f"PHP {line.php} base"
-            ref = config.base_pull_ref(line)
-            if ref.domain not in cache:
-                cache[ref.domain] = clients.for_reference(ref, config)
-            client = cache[ref.domain]
-            key = str(ref)
-            try:
-                if key not in seen:
-                    manifest = client.get_manifest(ref)
-                    seen[key] = base_platforms(client, ref.path, manifest)
-            except PublisherError as exc:
+            platforms = found[str(ref)]
+            if isinstance(platforms, _Unread):
+                raise platforms.error
+            if isinstance(platforms, tuple):
+                client, exc = platforms
                 raise _as_base(exc, client, line, ref, config.base_mirror) from None
             wanted = [p.value for p in line.platforms]
-            absent = [p for p in wanted if p not in seen[key]]
+            absent = [p for p in wanted if p not in platforms]
             if absent:
                 via = f" via the mirror {config.base_mirror}" if config.base_mirror else ""
                 raise NotFoundError(
                     f"PHP {line.php} base {ref}{via} has no image for {', '.join(absent)} "
-                    f"(it has {', '.join(sorted(seen[key])) or 'none'})",
+                    f"(it has {', '.join(sorted(platforms)) or 'none'})",
                     registry=ref.domain,
                     hint="pick a base that is published for every configured platform, or "
                     "limit the line's platforms in matrix.yaml",
@@ -154,6 +152,46 @@ def preflight(
         passed.append(Check(current or "configuration", exc.message, exc.exit_code))
         raise
     return passed
+
+
+@dataclass(frozen=True)
+class _Unread:
+    """A base whose registry client could not be made (its credentials, say)."""
+
+    error: PublisherError
+
+
+def _read_bases(
+    refs: list[Reference], clients: ClientFactory, config: Config
+) -> dict[str, set[str] | tuple[RegistryClient, PublisherError] | _Unread]:
+    """Each base's platforms, or what failed reading it, by reference.
+
+    Several are read at a time; the first alone (it learns the registry's token, and
+    a registry that fails it decides the check): when it fails, the rest are not read,
+    as the first failure in order is the one preflight reports.
+    """
+    made: dict[str, RegistryClient | _Unread] = {}
+    for ref in refs:
+        if ref.domain not in made:
+            try:
+                made[ref.domain] = clients.for_reference(ref, config)
+            except PublisherError as exc:
+                made[ref.domain] = _Unread(exc)
+    unique = list({str(ref): ref for ref in refs}.values())
+
+    def read(ref: Reference) -> set[str] | tuple[RegistryClient, PublisherError] | _Unread:
+        client = made[ref.domain]
+        if isinstance(client, _Unread):
+            return client
+        try:
+            return base_platforms(client, ref.path, client.get_manifest(ref))
+        except PublisherError as exc:
+            return client, exc
+
+    results = [read(unique[0])] if unique else []
+    if results and isinstance(results[0], set):
+        results += in_parallel(read, unique[1:])
+    return {str(ref): result for ref, result in zip(unique, results, strict=False)}
 
 
 def _as_base(

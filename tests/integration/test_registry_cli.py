@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from publisher.adapters.localregistry import free_port
 from publisher.cli.base import main
 from publisher.core import config as config_mod
 from publisher.core import plan as planning
+from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import (
     OCI_INDEX,
     TestImage,
@@ -425,6 +428,79 @@ def test_preflight_base_missing_a_platform(
     result = run(["preflight", "--config", str(matrix)], tmp_path)
     assert result.exit_code == 5, result.output
     assert "has no image for linux/arm64" in result.output
+
+
+def test_preflight_reads_the_bases_several_at_a_time_and_reports_in_order(
+    registry: Any,
+    repo: str,
+    write_matrix: Callable[..., Path],
+    proxy_for: Callable[[Any], FaultProxy],
+    tmp_path: Path,
+) -> None:
+    """The bases after the first are read together: the PHP 8.4 base is asked for while
+    the PHP 8.3 one is still held by the registry. The report keeps the lines' order, and
+    of two failing bases, the first line's is the one raised."""
+    lines = ("8.2", "8.3", "8.4")
+    for php in lines:
+        push_raw(registry.url, "base/php", make_image(), [f"{php}-fpm-alpine"])
+    proxy = proxy_for(registry)
+    held = Fault("stall", method="GET", path="/base/php/manifests/8.3-", stall_seconds=10)
+    later = Fault("stall", method="GET", path="/base/php/manifests/8.4-", stall_seconds=0)
+    proxy.add(held, later)
+    overlapped: list[bool] = []
+
+    def watch() -> None:
+        # When the 8.4 base is asked for: is the 8.3 one still held (asked, not answered)?
+        deadline = time.monotonic() + 15
+        while not later.fired and time.monotonic() < deadline:
+            time.sleep(0.005)
+        answered = any("/manifests/8.3-" in seen.path for seen in proxy.log)
+        overlapped.append(held.fired == 1 and not answered)
+        proxy.release()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    base = f"{proxy.host}/base/php:{{php}}-fpm-alpine"
+    matrix = write_matrix(
+        tmp_path,
+        [("hub", f"{registry.host}/{repo}", True)],
+        base_image=base,
+        lines=lines,
+        default_line="8.4",
+    )
+    result = run(["preflight", "--config", str(matrix), "--json"], tmp_path)
+    watcher.join()
+    assert result.exit_code == 0, result.output
+    assert overlapped == [True]
+    checks = json.loads(result.stdout)
+    assert [c["check"] for c in checks] == [
+        "hub reachable",
+        "hub push access",
+        "PHP 8.2 base",
+        "PHP 8.3 base",
+        "PHP 8.4 base",
+    ]
+    assert all(c["ok"] for c in checks)
+    # Two bases missing: the report ends at the first line's, whichever answered first.
+    proxy.clear()
+    proxy.add(Fault("stall", method="GET", path="/base/php/manifests/8.3-", stall_seconds=0.5))
+    missing = f"{proxy.host}/base/php:{{php}}-missing"
+    matrix = write_matrix(
+        tmp_path,
+        [("hub", f"{registry.host}/{repo}", True)],
+        base_image=missing,
+        lines=lines,
+        default_line="8.4",
+        line_overrides={"8.2": {"base_image": base.replace("{php}", "8.2")}},
+    )
+    failed = run(["preflight", "--config", str(matrix), "--json"], tmp_path)
+    assert failed.exit_code == 5, failed.output
+    checks = json.loads(failed.stdout)
+    assert [(c["check"], c["ok"]) for c in checks][2:] == [
+        ("PHP 8.2 base", True),
+        ("PHP 8.3 base", False),
+    ]
+    assert "8.3-missing" in checks[-1]["result"]
 
 
 def test_preflight_read_only_token_cannot_push(
