@@ -26,6 +26,7 @@ from tests.support.images import (
     make_image,
     push_raw,
     raw_delete_manifest,
+    raw_put_manifest,
 )
 
 pytestmark = pytest.mark.integration
@@ -501,6 +502,35 @@ def test_preflight_reads_the_bases_several_at_a_time_and_reports_in_order(
         ("PHP 8.3 base", False),
     ]
     assert "8.3-missing" in checks[-1]["result"]
+
+
+def test_preflight_follows_a_base_that_is_an_index_inside_an_index(
+    registry: Any, repo: str, write_matrix: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The OCI image-index spec lets an index list another index (BuildKit builds FROM
+    one): the platforms of the nested index are the base's, not "none"."""
+    inner = make_image(platforms=["linux/amd64", "linux/arm64"])
+    inner_digest = push_raw(registry.url, "nested/php", inner)
+    outer = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [{"mediaType": OCI_INDEX, "digest": inner_digest, "size": len(inner.index)}],
+    }
+    body = json.dumps(outer).encode()
+    for php in ("8.3", "8.4"):
+        raw_put_manifest(registry.url, "nested/php", body, OCI_INDEX, f"{php}-fpm-alpine")
+    base = f"{registry.host}/nested/php:{{php}}-fpm-alpine"
+    matrix = write_matrix(tmp_path, [("hub", f"{registry.host}/{repo}", True)], base_image=base)
+    result = run(["preflight", "--config", str(matrix)], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "8.4-fpm-alpine has linux/amd64, linux/arm64" in result.output
+    # An entry naming a platform narrows its nested index to that platform.
+    outer["manifests"][0]["platform"] = {"architecture": "amd64", "os": "linux"}
+    body = json.dumps(outer).encode()
+    raw_put_manifest(registry.url, "nested/php", body, OCI_INDEX, "8.4-fpm-alpine")
+    narrowed = run(["preflight", "--config", str(matrix)], tmp_path)
+    assert narrowed.exit_code == 5, narrowed.output
+    assert "has no image for linux/arm64 (it has linux/amd64)" in narrowed.output
 
 
 def test_preflight_read_only_token_cannot_push(
