@@ -45,6 +45,7 @@ from publisher.adapters.output import Output
 from publisher.adapters.registry import RegistryClient
 from publisher.adapters.runner import Runner
 from publisher.core.errors import NotFoundError
+from publisher.core.reference import parse
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
 from tests.integration.conftest import GH_REPO, GH_TOKEN, BasicAuthRegistry
@@ -190,6 +191,16 @@ def condition(step: Mapping[str, Any], ctx: Contexts) -> bool:
 # ---------------------------------------------------------------- runner
 
 
+class NoOutputs(dict[str, Any]):
+    """The outputs of a step that did not run: every name reads as null."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
 @dataclass
 class StepResult:
     name: str
@@ -208,6 +219,19 @@ class Machine:
     workflow: dict[str, Any]
     builder: str
     log: list[StepResult] = field(default_factory=list)
+    #: The ``github`` context's values that differ from a tag push (e.g. a schedule's).
+    github: dict[str, Any] = field(default_factory=dict)
+
+    def github_context(self) -> dict[str, Any]:
+        """The ``github`` context: a tag push of RELEASE unless ``github`` says otherwise."""
+        return {
+            "ref_name": RELEASE,
+            "event_name": "push",
+            "actor": "publisher-bot",
+            "repository": GH_REPO,
+            "event": {"repository": {"default_branch": "main"}},
+            **self.github,
+        }
 
     def run_job(
         self,
@@ -226,12 +250,7 @@ class Machine:
         workflow_env = {k: str(v) for k, v in (workflow.get("env") or {}).items()}
         job_env: dict[str, str] = {}  # what steps append to $GITHUB_ENV
         ctx = Contexts(
-            github={
-                "ref_name": RELEASE,
-                "actor": "publisher-bot",
-                "repository": GH_REPO,
-                "event": {"repository": {"default_branch": "main"}},
-            },
+            github=self.github_context(),
             secrets=self.secrets,
             matrix=dict(matrix or {}),
             needs=dict(needs or {}),
@@ -239,7 +258,12 @@ class Machine:
             steps={},
             inputs=dict(inputs or {}),
         )
-        steps_outputs: dict[str, dict[str, str]] = {}
+        # A step that does not run has empty outputs (null on GitHub); one that ran has
+        # exactly what it wrote, so reading an output it never sets is an error here.
+        steps_outputs: dict[str, Mapping[str, Any]] = {
+            step["id"]: NoOutputs() for step in job.get("steps") or [] if "id" in step
+        }
+        ctx.values["steps"] = {k: {"outputs": v} for k, v in steps_outputs.items()}
         for index, step in enumerate(job.get("steps") or []):
             name = step.get("name") or step.get("uses") or f"step {index + 1}"
             if "run" not in step:
@@ -410,23 +434,18 @@ def checkout(repository: Path, where: Path) -> Path:
     return where
 
 
-# ------------------------------------------------------------------- test
-
-
-def test_release_workflow_commands_run_in_order(
+def workflow_machine(
     tmp_path: Path,
-    bases: str,
-    repository: Path,
     bin_dir: Path,
     gh: FakeGitHub,
     basic_registry: BasicAuthRegistry,
-    second_registry: LocalRegistry,
-) -> None:
-    require_tool("bash")
-    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
-    unclassified = run_steps_named(workflow) - set(SKIPPED) - EXECUTED
-    assert not unclassified, f"classify these run steps in the test: {sorted(unclassified)}"
+    bases: str,
+    workflow: dict[str, Any],
+) -> tuple[Machine, Path, Path]:
+    """A runner for ``workflow`` with the secrets, docker login and stand-ins of a release.
 
+    Returns the machine, the step summary file and the cosign stand-in's log.
+    """
     canary = basic_registry.password
     basic = base64.b64encode(f"{basic_registry.username}:{canary}".encode()).decode()
     # What docker/login-action leaves behind: a docker config with the registry's auth.
@@ -469,6 +488,32 @@ def test_release_workflow_commands_run_in_order(
         workflow=workflow,
         builder=local_builder(),
     )
+
+    return machine, summary, cosign_log
+
+
+# ------------------------------------------------------------------- test
+
+
+def test_release_workflow_commands_run_in_order(
+    tmp_path: Path,
+    bases: str,
+    repository: Path,
+    bin_dir: Path,
+    gh: FakeGitHub,
+    basic_registry: BasicAuthRegistry,
+    second_registry: LocalRegistry,
+) -> None:
+    require_tool("bash")
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    unclassified = run_steps_named(workflow) - set(SKIPPED) - EXECUTED
+    assert not unclassified, f"classify these run steps in the test: {sorted(unclassified)}"
+
+    machine, summary, cosign_log = workflow_machine(
+        tmp_path, bin_dir, gh, basic_registry, bases, workflow
+    )
+    canary = basic_registry.password
+    basic = base64.b64encode(f"{basic_registry.username}:{canary}".encode()).decode()
 
     # preflight
     assert list(workflow["jobs"]) == ["preflight", "build", "publish"]
@@ -701,3 +746,252 @@ def test_image_build_workflow_commands_build_and_smoke_test_pushing_nothing(
         except NotFoundError:
             tags = []
         assert tags == [], (host, tags)
+
+
+# -------------------------------------------------------------- republish
+
+
+REPUBLISH_WORKFLOW = WORKFLOWS / "republish.yml"
+#: republish.yml's run steps that a scheduled run never reaches, by name, with the reason.
+NOT_ON_SCHEDULE = {"Requested release": "workflow_dispatch only (`if: github.event_name == ...`)"}
+#: The weekly run when a base moved: every run step but the manual one, skipped ones aside.
+EXECUTED_REPUBLISH = {
+    "Have the base images changed?",
+    "Build matrix (only the lines to rebuild)",
+    "Release commit time (SOURCE_DATE_EPOCH)",
+    "Build and push by digest",
+    "Republish (indexes, copies, verification, smoke tests, tags, notes)",
+    "Verify every tag on every registry",
+    "Sign the new index digests",
+    "GitHub release",
+    "Anyone can pull (anonymous read of every pin)",
+}
+#: The weekly run when nothing moved: the check says so, and nothing else runs.
+EXECUTED_UNCHANGED = {"Have the base images changed?", "Nothing to do"}
+SCHEDULE = {"event_name": "schedule", "ref_name": "main"}
+#: A scheduled run has no inputs: each reads as null.
+NO_INPUTS = {"release": None, "reason": None, "only": None, "sign": None}
+
+
+def run_legs(
+    machine: Machine,
+    call: Mapping[str, Any],
+    needs: Mapping[str, Any],
+    release_checkout: Path,
+    where: Path,
+) -> Path:
+    """Run the legs.yml ``call`` (a caller's job): each leg in its own checkout of the
+    release commit, its record "uploaded" under ``where``; returns the artifacts directory."""
+    legs_workflow = load_workflow(call["uses"])
+    ctx = Contexts(github=machine.github_context(), needs=needs)
+    inputs: dict[str, Any] = {  # a boolean input stays one (`rebuild: true`)
+        k: v if isinstance(v, bool) else interpolate(str(v), ctx) for k, v in call["with"].items()
+    }
+    inputs.setdefault("rebuild", False)  # the input's default
+    upload = next(
+        s for s in legs_workflow["jobs"]["build"]["steps"] if "upload-artifact" in s.get("uses", "")
+    )
+    artifacts = where / "artifacts"
+    for leg in json.loads(inputs["matrix"])["include"]:
+        leg_checkout = checkout(release_checkout, where / f"build-{leg['slug']}")
+        machine.run_job("build", leg_checkout, matrix=leg, workflow=legs_workflow, inputs=inputs)
+        ctx = Contexts(matrix=leg)
+        name = interpolate(upload["with"]["name"], ctx)
+        source = leg_checkout / interpolate(upload["with"]["path"], ctx)
+        assert source.is_file(), f"leg {leg['slug']} wrote no digest record at {source}"
+        (artifacts / name).mkdir(parents=True)
+        shutil.copy2(source, artifacts / name / source.name)
+    return artifacts
+
+
+def download(job: Mapping[str, Any], artifacts: Path, into: Path) -> Path:
+    """What the job's download-artifact step does: every matching artifact, merged."""
+    step = next(s for s in job["steps"] if "download-artifact" in s.get("uses", ""))
+    assert step["with"]["merge-multiple"] is True
+    target = into / step["with"]["path"]
+    target.mkdir()
+    pattern = re.compile(step["with"]["pattern"].replace("*", ".*"))
+    for artifact in sorted(artifacts.iterdir()):
+        if pattern.fullmatch(artifact.name):
+            for f in artifact.iterdir():
+                shutil.copy2(f, target / f.name)
+    return target
+
+
+def move_base(bases: str, php: str) -> str:
+    """Push the stand-in base of ``php`` again, changed (an annotation on its index):
+    what a new upstream build does to the tag. Returns the new digest."""
+    client = RegistryClient(bases, plain_http=True)
+    tag = standins.TAG_TEMPLATE.format(php=php)
+    index = client.get_manifest(parse(f"{bases}/{standins.REPOSITORY}:{tag}"))
+    body = json.loads(index.body)
+    body.setdefault("annotations", {})["org.example.rebuilt"] = uuid.uuid4().hex
+    return client.put_manifest(
+        standins.REPOSITORY, json.dumps(body).encode(), index.media_type, tag=tag
+    )
+
+
+def weekly(
+    machine: Machine,
+    workflow: dict[str, Any],
+    default_branch: Path,
+    release_checkout: Path,
+    where: Path,
+) -> dict[str, Any]:
+    """One scheduled run of republish.yml, job by job; returns the check job's outputs."""
+    where.mkdir()
+    machine.github = dict(SCHEDULE)
+    machine.base_env["GITHUB_EVENT_NAME"] = "schedule"
+    machine.base_env["GITHUB_REF_NAME"] = "main"
+    machine.workflow = workflow
+    check = machine.run_job("check", checkout(default_branch, where / "check"), inputs=NO_INPUTS)
+    needs = {"check": {"outputs": check["outputs"]}}
+    ctx = Contexts(github=machine.github_context(), needs=needs, inputs=NO_INPUTS)
+    for job_id in ("legs", "republish"):
+        assert workflow["jobs"][job_id]["if"] == "needs.check.outputs.changed == 'true'"
+    if not condition(workflow["jobs"]["legs"], ctx):
+        return check["outputs"]
+    call = workflow["jobs"]["legs"]
+    assert call["with"]["rebuild"] is True
+    artifacts = run_legs(machine, call, needs, release_checkout, where)
+    job = workflow["jobs"]["republish"]
+    pub = checkout(default_branch, where / "republish")
+    download(job, artifacts, pub)
+    anonymous = "Anyone can pull (anonymous read of every pin)"
+    # The primary stands in for a private package: the last step fails (exit 12), as in
+    # the release test; everything before it ran.
+    machine.run_job("republish", pub, needs=needs, inputs=NO_INPUTS, expect_failure={anonymous: 12})
+    return {**check["outputs"], "checkout": pub}
+
+
+def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
+    tmp_path: Path,
+    bases: str,
+    repository: Path,
+    bin_dir: Path,
+    gh: FakeGitHub,
+    basic_registry: BasicAuthRegistry,
+    second_registry: LocalRegistry,
+) -> None:
+    """republish.yml on its schedule, after a stable release made by release.yml."""
+    require_tool("bash")
+    workflow = load_workflow(".github/workflows/republish.yml")
+    unclassified = (
+        run_steps_named(workflow)
+        - set(SKIPPED)
+        - (EXECUTED_REPUBLISH | EXECUTED_UNCHANGED)
+        - set(NOT_ON_SCHEDULE)
+    )
+    assert not unclassified, f"classify these run steps in the test: {sorted(unclassified)}"
+    release_workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    machine, summary, _ = workflow_machine(
+        tmp_path, bin_dir, gh, basic_registry, bases, release_workflow
+    )
+
+    # The release, by release.yml: preflight, legs, publish.
+    pre = machine.run_job("preflight", checkout(repository, tmp_path / "preflight"))
+    needs = {"preflight": {"outputs": pre["outputs"]}}
+    artifacts = run_legs(
+        machine, release_workflow["jobs"]["build"], needs, repository, tmp_path / "release"
+    )
+    pub = checkout(repository, tmp_path / "publish")
+    download(release_workflow["jobs"]["publish"], artifacts, pub)
+    anonymous = "Anyone can pull (anonymous read of every pin)"
+    machine.run_job("publish", pub, expect_failure={anonymous: 12})
+    # Its notes pull request is merged: the default branch holds the record.
+    default_branch = checkout(repository, tmp_path / "main")
+    shutil.copytree(pub / "release-notes", default_branch / "release-notes")
+    record = json.loads((default_branch / "release-notes" / f"{RELEASE}.json").read_text())
+    assert record["stable"] is True and record.get("history", []) == []
+    old_index = record["lines"][0]["index_digest"]
+
+    name = record["lines"][0]["references"]["dockerhub"].split("@")[0].split("/", 1)[1]
+    clients = [
+        RegistryClient(
+            basic_registry.host, plain_http=True, credentials=basic_registry.credentials
+        ),
+        RegistryClient(second_registry.host, plain_http=True),
+    ]
+    tags = [f"{RELEASE}-php-{LINES[-1]}", RELEASE, f"php-{LINES[-1]}", "latest"]
+
+    def tag_state() -> list[dict[str, str]]:
+        return [{t: c.tag_digests(name).get(t, "") for t in tags} for c in clients]
+
+    released = tag_state()
+    assert released == [dict.fromkeys(tags, old_index)] * 2
+
+    # (b) A week where nothing moved: the check says so, and nothing else happens.
+    del machine.log[:]
+    summary.write_text("", encoding="utf-8")
+    said = weekly(machine, workflow, default_branch, repository, tmp_path / "week1")
+    assert said == {"changed": "false", "release": RELEASE, "lines": "", "matrix": ""}
+    assert {r.name.split(": ", 1)[1] for r in machine.log} == EXECUTED_UNCHANGED
+    check_step = next(r for r in machine.log if r.name.endswith("Have the base images changed?"))
+    assert check_step.outputs["changed"] == "false"
+    assert f"PHP {LINES[-1]}: base " in check_step.stderr and "unchanged" in check_step.stderr
+    assert summary.read_text() == (
+        f"The base images of {RELEASE} have not changed: nothing to republish.\n"
+    )
+    assert tag_state() == released
+
+    # (a) The base of the line moved: the check says which line, legs rebuild it,
+    # the republish moves pins and floating tags on both registries, notes and the
+    # GitHub release say so.
+    new_base = move_base(bases, LINES[-1])
+    del machine.log[:]
+    summary.write_text("", encoding="utf-8")
+    said = weekly(machine, workflow, default_branch, repository, tmp_path / "week2")
+    assert {k: said[k] for k in ("changed", "release", "lines")} == {
+        "changed": "true",
+        "release": RELEASE,
+        "lines": LINES[-1],
+    }
+    ran = {r.name.split(": ", 1)[1] for r in machine.log}
+    assert ran == EXECUTED_REPUBLISH, ran ^ EXECUTED_REPUBLISH
+    check_step = next(r for r in machine.log if r.name.endswith("Have the base images changed?"))
+    assert f"moved from {record['lines'][0]['base']['digest']} to {new_base}" in check_step.stderr
+    builds = [r for r in machine.log if r.name == "build: Build and push by digest"]
+    assert len(builds) == 2
+    for r in builds:
+        assert "not rebuilding" not in r.stdout + r.stderr, [
+            line for line in (r.stdout + r.stderr).splitlines() if "rebuil" in line
+        ]
+    republished = json.loads((said["checkout"] / "release-notes" / f"{RELEASE}.json").read_text())
+    new_index = republished["lines"][0]["index_digest"]
+    assert new_index != old_index
+    assert republished["lines"][0]["base"]["digest"] == new_base
+    assert tag_state() == [dict.fromkeys(tags, new_index)] * 2
+    assert len(republished["history"]) == 1, republished["history"]
+    entry = republished["history"][0]
+    assert entry["reason"] == "weekly check: base image digests changed", entry
+    summary_text = summary.read_text(encoding="utf-8")
+    assert new_index in summary_text, summary_text
+    release = gh.release(GH_REPO, RELEASE)
+    assert release is not None
+    notes_md = (said["checkout"] / "release-notes" / f"{RELEASE}.md").read_text()
+    assert release["body"] == notes_md
+    assert "weekly check: base image digests changed" in notes_md
+    assert new_index in notes_md
+
+    # Re-run all jobs of that run (its notes pull request not merged yet): the
+    # default branch is unchanged, so the check says changed again; the rebuild of
+    # the same commit on the same base gives the same images, and nothing moves.
+    del machine.log[:]
+    summary.write_text("", encoding="utf-8")
+    again = weekly(machine, workflow, default_branch, repository, tmp_path / "week2-rerun")
+    assert again["changed"] == "true"
+    assert tag_state() == [dict.fromkeys(tags, new_index)] * 2
+    rerun = json.loads((again["checkout"] / "release-notes" / f"{RELEASE}.json").read_text())
+    assert rerun["lines"] == republished["lines"]
+    assert len(rerun["history"]) == 1, rerun["history"]
+    assert gh.release(GH_REPO, RELEASE)["body"] == notes_md  # type: ignore[index]
+
+    # The notes pull request merged: next week's run finds nothing moved.
+    shutil.rmtree(default_branch / "release-notes")
+    shutil.copytree(said["checkout"] / "release-notes", default_branch / "release-notes")
+    del machine.log[:]
+    summary.write_text("", encoding="utf-8")
+    said = weekly(machine, workflow, default_branch, repository, tmp_path / "week3")
+    assert said["changed"] == "false"
+    assert {r.name.split(": ", 1)[1] for r in machine.log} == EXECUTED_UNCHANGED
+    assert tag_state() == [dict.fromkeys(tags, new_index)] * 2
