@@ -363,10 +363,25 @@ def halfway_republish_hint(releases: Sequence[str], said: str) -> str:
     )
 
 
-def summary_title(facts: notes_mod.ReleaseFacts, *, rehearsal: bool) -> str:
-    """The heading of a publish run's digest table: what happened, and what the images are."""
+def summary_title(
+    facts: notes_mod.ReleaseFacts,
+    *,
+    rehearsal: bool,
+    republish: notes_mod.Republish | None = None,
+    rebuilt: bool = False,
+) -> str:
+    """The heading of a publish run's digest table: what happened, and what the images are.
+
+    ``republish``: the history entry this run added (a republish that replaced images);
+    ``rebuilt``: a republish whose rebuilt images were all the published ones.
+    """
     if rehearsal:
         title = f"Rehearsed {facts.release} on throwaway registries"
+    elif republish is not None:
+        lines = ", ".join(php for php, _old, _new in republish.changes)
+        title = f"Republished {facts.release}, PHP {lines} ({republish.reason})"
+    elif rebuilt:
+        title = f"Rebuilt {facts.release}: identical to the published images, nothing republished"
     else:
         title = f"Published {facts.release}"
     if facts.stand_in:
@@ -1378,7 +1393,11 @@ class Publisher:
                 out.info(f"kept {files}: every fact is as recorded")
             else:
                 out.info(f"wrote {files}")
-        self._report(facts)
+        self._report(
+            facts,
+            republish=publish_plan.history,
+            rebuilt=self.options.republish_reason is not None and publish_plan.history is None,
+        )
         if identical:
             out.warning(self._identical_notice(identical, publish_plan))
         return result
@@ -1480,7 +1499,13 @@ class Publisher:
             rows,
         )
 
-    def _report(self, facts: notes_mod.ReleaseFacts) -> None:
+    def _report(
+        self,
+        facts: notes_mod.ReleaseFacts,
+        *,
+        republish: notes_mod.Republish | None = None,
+        rebuilt: bool = False,
+    ) -> None:
         rows = []
         for line in facts.lines:
             for platform in line.platforms:
@@ -1495,7 +1520,9 @@ class Publisher:
                 )
             self.output.set_output(f"digest-{line.php}", line.index_digest)
         self.output.table(
-            summary_title(facts, rehearsal=self.options.rehearsal),
+            summary_title(
+                facts, rehearsal=self.options.rehearsal, republish=republish, rebuilt=rebuilt
+            ),
             ("PHP", "version", "platform", "digest", "size"),
             rows,
         )

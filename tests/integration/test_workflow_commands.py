@@ -966,6 +966,12 @@ def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
     assert entry["reason"] == "weekly check: base image digests changed", entry
     summary_text = summary.read_text(encoding="utf-8")
     assert new_index in summary_text, summary_text
+    # The digest table says a republish happened, of which line, and why.
+    assert (
+        f"### Republished {RELEASE}, PHP {LINES[-1]} (weekly check: base image digests "
+        "changed): STAND-IN images, no real PHP\n"
+    ) in summary_text, summary_text
+    assert f"### Published {RELEASE}" not in summary_text
     release = gh.release(GH_REPO, RELEASE)
     assert release is not None
     notes_md = (said["checkout"] / "release-notes" / f"{RELEASE}.md").read_text()

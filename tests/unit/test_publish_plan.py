@@ -17,7 +17,13 @@ import pytest
 from publisher.core import config
 from publisher.core import plan as planning
 from publisher.core.errors import ConfigError
-from publisher.core.notes import LineFacts, PlatformFacts, RegistryFacts, ReleaseFacts
+from publisher.core.notes import (
+    LineFacts,
+    PlatformFacts,
+    RegistryFacts,
+    ReleaseFacts,
+    Republish,
+)
 from publisher.core.publish_plan import (
     ASSEMBLED,
     PENDING,
@@ -33,7 +39,7 @@ from publisher.core.publish_plan import (
     tags_to_resolve,
 )
 from publisher.core.version import parse_release
-from publisher.stages.publish import conflict_error
+from publisher.stages.publish import conflict_error, summary_title
 from tests.support.matrices import acme_config
 
 REGISTRIES = ("hub", "ghcr")
@@ -599,3 +605,20 @@ def test_digest_records_of_another_repository_are_refused_with_what_to_do():
     with pytest.raises(UsageError, match=r"names docker\.io/other/php-fpm") as caught:
         match_records(config_, parse_release("v1.0.0"), records)
     assert "PUBLISHER_NAMESPACE" in (caught.value.hint or "")
+
+
+def test_the_digest_table_heading_says_whether_a_run_published_republished_or_rebuilt() -> None:
+    facts = record_of("v1.0.0", "8.4")
+    assert summary_title(facts, rehearsal=False) == "Published v1.0.0"
+    entry = Republish("2026-02-01", "CVE-1", (("8.4", digest("old"), digest("new")),))
+    assert (
+        summary_title(facts, rehearsal=False, republish=entry)
+        == "Republished v1.0.0, PHP 8.4 (CVE-1)"
+    )
+    assert summary_title(facts, rehearsal=False, rebuilt=True) == (
+        "Rebuilt v1.0.0: identical to the published images, nothing republished"
+    )
+    stand_in = dataclasses.replace(facts, stand_in=True)
+    assert summary_title(stand_in, rehearsal=True) == (
+        "Rehearsed v1.0.0 on throwaway registries: STAND-IN images, no real PHP"
+    )
