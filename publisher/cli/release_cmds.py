@@ -527,7 +527,8 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     registry, can never change (and why), or left out because matrix.yaml no
     longer has the line (a rebuild could not build it). In GitHub Actions the same lines
     are the step output `details`, a JSON list of strings (before the first
-    stable release: the one line saying why there is nothing to check).
+    stable release: the one line saying why there is nothing to check), and,
+    once a stable release is recorded, a list in the step summary.
 
     \b
     Examples:
@@ -553,3 +554,9 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
         else:  # no stable release yet: said as a warning, visible in the run's annotations
             state.output.warning(line)
     state.output.set_output("details", json.dumps(result.details))
+    if result.release:  # the run's summary says which base moved, not only the log
+        verdict = f"rebuilding PHP {', '.join(result.moved)}" if result.changed else "no base moved"
+        state.output.summary(
+            f"### Base images of {result.release}: {verdict}\n\n"
+            + "".join(f"- {line}\n" for line in result.details)
+        )

@@ -888,7 +888,26 @@ def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
         tmp_path, bin_dir, gh, basic_registry, bases, release_workflow
     )
 
+    # Before the first release's notes are merged, the weekly run has nothing to check.
+    # (The project's release-notes/ holds its README until then.)
+    before = checkout(repository, tmp_path / "main-before-release")
+    (before / "release-notes").mkdir()
+    shutil.copy2(ROOT / "release-notes" / "README.md", before / "release-notes" / "README.md")
+    said = weekly(machine, workflow, before, repository, tmp_path / "week0")
+    assert said == {"changed": "false", "release": "", "lines": "", "matrix": ""}
+    assert {r.name.split(": ", 1)[1] for r in machine.log} == EXECUTED_UNCHANGED
+    assert summary.read_text(encoding="utf-8") == (
+        "No stable release is recorded in release-notes/ yet: nothing to republish.\n"
+    )
+    assert "::warning::no stable release is recorded" in machine.log[0].stderr
+    del machine.log[:]
+    summary.write_text("", encoding="utf-8")
+
     # The release, by release.yml: preflight, legs, publish.
+    machine.workflow = release_workflow
+    machine.github = {}
+    machine.base_env["GITHUB_EVENT_NAME"] = "push"
+    machine.base_env["GITHUB_REF_NAME"] = RELEASE
     pre = machine.run_job("preflight", checkout(repository, tmp_path / "preflight"))
     needs = {"preflight": {"outputs": pre["outputs"]}}
     artifacts = run_legs(
@@ -929,9 +948,15 @@ def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
     check_step = next(r for r in machine.log if r.name.endswith("Have the base images changed?"))
     assert check_step.outputs["changed"] == "false"
     assert f"PHP {LINES[-1]}: base " in check_step.stderr and "unchanged" in check_step.stderr
-    assert summary.read_text() == (
-        f"The base images of {RELEASE} have not changed: nothing to republish.\n"
+    # The summary lists each line's base, then says nothing is to be done.
+    said_summary = summary.read_text(encoding="utf-8")
+    assert said_summary.startswith(f"### Base images of {RELEASE}: no base moved\n"), said_summary
+    assert f"- PHP {LINES[-1]}: base {record['lines'][0]['base']['image']} unchanged" in (
+        said_summary
     )
+    assert said_summary.endswith(
+        f"The base images of {RELEASE} have not changed: nothing to republish.\n"
+    ), said_summary
     assert tag_state() == released
 
     # (a) The base of the line moved: the check says which line, legs rebuild it,
@@ -949,7 +974,11 @@ def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
     ran = {r.name.split(": ", 1)[1] for r in machine.log}
     assert ran == EXECUTED_REPUBLISH, ran ^ EXECUTED_REPUBLISH
     check_step = next(r for r in machine.log if r.name.endswith("Have the base images changed?"))
-    assert f"moved from {record['lines'][0]['base']['digest']} to {new_base}" in check_step.stderr
+    moved = f"moved from {record['lines'][0]['base']['digest']} to {new_base}"
+    assert moved in check_step.stderr
+    assert json.loads(check_step.outputs["details"]) == [
+        f"PHP {LINES[-1]}: base {record['lines'][0]['base']['image']} {moved}"
+    ]
     builds = [r for r in machine.log if r.name == "build: Build and push by digest"]
     assert len(builds) == 2
     for r in builds:
@@ -966,6 +995,11 @@ def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
     assert entry["reason"] == "weekly check: base image digests changed", entry
     summary_text = summary.read_text(encoding="utf-8")
     assert new_index in summary_text, summary_text
+    # The check's summary says which base moved, and what is rebuilt.
+    assert summary_text.startswith(f"### Base images of {RELEASE}: rebuilding PHP {LINES[-1]}\n"), (
+        summary_text
+    )
+    assert moved in summary_text
     # The digest table says a republish happened, of which line, and why.
     assert (
         f"### Republished {RELEASE}, PHP {LINES[-1]} (weekly check: base image digests "
