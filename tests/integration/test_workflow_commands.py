@@ -752,7 +752,8 @@ def test_image_build_workflow_commands_build_and_smoke_test_pushing_nothing(
 
 
 REPUBLISH_WORKFLOW = WORKFLOWS / "republish.yml"
-#: republish.yml's run steps that a scheduled run never reaches, by name, with the reason.
+#: republish.yml's run steps that a scheduled run never reaches, by name, with the reason
+#: (the test's last run, by hand, runs them).
 NOT_ON_SCHEDULE = {"Requested release": "workflow_dispatch only (`if: github.event_name == ...`)"}
 #: The weekly run when a base moved: every run step but the manual one, skipped ones aside.
 EXECUTED_REPUBLISH = {
@@ -768,7 +769,10 @@ EXECUTED_REPUBLISH = {
 }
 #: The weekly run when nothing moved: the check says so, and nothing else runs.
 EXECUTED_UNCHANGED = {"Have the base images changed?", "Nothing to do"}
-SCHEDULE = {"event_name": "schedule", "ref_name": "main"}
+#: A run by hand that rebuilds, without signing: the manual check, then the republish job.
+EXECUTED_BY_HAND = (
+    EXECUTED_REPUBLISH - {"Have the base images changed?", "Sign the new index digests"}
+) | {"Requested release"}
 #: A scheduled run has no inputs: each reads as null.
 NO_INPUTS = {"release": None, "reason": None, "only": None, "sign": None}
 
@@ -837,16 +841,21 @@ def weekly(
     default_branch: Path,
     release_checkout: Path,
     where: Path,
+    *,
+    inputs: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One scheduled run of republish.yml, job by job; returns the check job's outputs."""
+    """One run of republish.yml, job by job: on its schedule, or by hand with ``inputs``
+    (workflow_dispatch). Returns the check job's outputs (and the republish checkout)."""
+    event = "schedule" if inputs is None else "workflow_dispatch"
+    inputs = NO_INPUTS if inputs is None else {**NO_INPUTS, **inputs}
     where.mkdir()
-    machine.github = dict(SCHEDULE)
-    machine.base_env["GITHUB_EVENT_NAME"] = "schedule"
+    machine.github = {"event_name": event, "ref_name": "main"}
+    machine.base_env["GITHUB_EVENT_NAME"] = event
     machine.base_env["GITHUB_REF_NAME"] = "main"
     machine.workflow = workflow
-    check = machine.run_job("check", checkout(default_branch, where / "check"), inputs=NO_INPUTS)
+    check = machine.run_job("check", checkout(default_branch, where / "check"), inputs=inputs)
     needs = {"check": {"outputs": check["outputs"]}}
-    ctx = Contexts(github=machine.github_context(), needs=needs, inputs=NO_INPUTS)
+    ctx = Contexts(github=machine.github_context(), needs=needs, inputs=inputs)
     for job_id in ("legs", "republish"):
         assert workflow["jobs"][job_id]["if"] == "needs.check.outputs.changed == 'true'"
     if not condition(workflow["jobs"]["legs"], ctx):
@@ -860,7 +869,7 @@ def weekly(
     anonymous = "Anyone can pull (anonymous read of every pin)"
     # The primary stands in for a private package: the last step fails (exit 12), as in
     # the release test; everything before it ran.
-    machine.run_job("republish", pub, needs=needs, inputs=NO_INPUTS, expect_failure={anonymous: 12})
+    machine.run_job("republish", pub, needs=needs, inputs=inputs, expect_failure={anonymous: 12})
     return {**check["outputs"], "checkout": pub}
 
 
@@ -881,6 +890,7 @@ def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
         - set(SKIPPED)
         - (EXECUTED_REPUBLISH | EXECUTED_UNCHANGED)
         - set(NOT_ON_SCHEDULE)
+        - EXECUTED_BY_HAND
     )
     assert not unclassified, f"classify these run steps in the test: {sorted(unclassified)}"
     release_workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
@@ -1029,9 +1039,40 @@ def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
     # The notes pull request merged: next week's run finds nothing moved.
     shutil.rmtree(default_branch / "release-notes")
     shutil.copytree(said["checkout"] / "release-notes", default_branch / "release-notes")
+    merged = json.loads((default_branch / "release-notes" / f"{RELEASE}.json").read_text())
     del machine.log[:]
     summary.write_text("", encoding="utf-8")
     said = weekly(machine, workflow, default_branch, repository, tmp_path / "week3")
     assert said["changed"] == "false"
     assert {r.name.split(": ", 1)[1] for r in machine.log} == EXECUTED_UNCHANGED
     assert tag_state() == [dict.fromkeys(tags, new_index)] * 2
+
+    # By hand (workflow_dispatch) with a reason, one line and no signing: the rebuild
+    # on the same base gives the published images, so nothing is republished, no
+    # history entry is added, and the summary says so.
+    del machine.log[:]
+    summary.write_text("", encoding="utf-8")
+    said = weekly(
+        machine,
+        workflow,
+        default_branch,
+        repository,
+        tmp_path / "by-hand",
+        inputs={"release": RELEASE, "reason": "CVE-2026-0001", "only": LINES[-1], "sign": False},
+    )
+    assert {k: said[k] for k in ("changed", "release", "lines")} == {
+        "changed": "true",
+        "release": RELEASE,
+        "lines": LINES[-1],
+    }
+    ran = {r.name.split(": ", 1)[1] for r in machine.log}
+    assert ran == EXECUTED_BY_HAND, ran ^ EXECUTED_BY_HAND
+    assert tag_state() == [dict.fromkeys(tags, new_index)] * 2
+    by_hand = json.loads((said["checkout"] / "release-notes" / f"{RELEASE}.json").read_text())
+    assert by_hand["history"] == merged["history"]
+    summary_text = summary.read_text(encoding="utf-8")
+    assert (
+        f"### Rebuilt {RELEASE}: identical to the published images, nothing republished"
+    ) in summary_text, summary_text
+    publish_step = next(r for r in machine.log if r.name.startswith("republish: Republish ("))
+    assert "identical to the published ones" in publish_step.stderr + publish_step.stdout
