@@ -835,6 +835,18 @@ def move_base(bases: str, php: str) -> str:
     )
 
 
+def no_secrets(log: list[StepResult], summary: str, basic_registry: BasicAuthRegistry) -> None:
+    """No token or registry password (nor its Basic form) in any log, output or summary,
+    but for the ::add-mask:: lines that hide them."""
+    canary = basic_registry.password
+    basic = base64.b64encode(f"{basic_registry.username}:{canary}".encode()).decode()
+    logs = "\n".join(r.stdout + r.stderr for r in log)
+    unmasked = "\n".join(line for line in logs.splitlines() if not line.startswith("::add-mask::"))
+    for secret in (GH_TOKEN, canary, basic):
+        assert secret not in unmasked + summary, secret
+        assert all(secret not in "\n".join(r.outputs.values()) for r in log), secret
+
+
 def weekly(
     machine: Machine,
     workflow: dict[str, Any],
@@ -1016,6 +1028,12 @@ def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
         "changed): STAND-IN images, no real PHP\n"
     ) in summary_text, summary_text
     assert f"### Published {RELEASE}" not in summary_text
+    # The step outputs say what moved: the new index, and that the release was updated.
+    publish_step = next(r for r in machine.log if r.name.startswith("republish: Republish ("))
+    assert publish_step.outputs[f"digest-{LINES[-1]}"] == new_index
+    gh_step = next(r for r in machine.log if r.name == "republish: GitHub release")
+    assert gh_step.outputs["release-action"] == "updated"
+    no_secrets(machine.log, summary_text, basic_registry)
     release = gh.release(GH_REPO, RELEASE)
     assert release is not None
     notes_md = (said["checkout"] / "release-notes" / f"{RELEASE}.md").read_text()
@@ -1035,6 +1053,8 @@ def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
     assert rerun["lines"] == republished["lines"]
     assert len(rerun["history"]) == 1, rerun["history"]
     assert gh.release(GH_REPO, RELEASE)["body"] == notes_md  # type: ignore[index]
+    gh_step = next(r for r in machine.log if r.name == "republish: GitHub release")
+    assert gh_step.outputs["release-action"] == "unchanged"
 
     # The notes pull request merged: next week's run finds nothing moved.
     shutil.rmtree(default_branch / "release-notes")
