@@ -533,20 +533,7 @@ def test_release_workflow_commands_run_in_order(
     inputs = {k: interpolate(str(v), call_ctx) for k, v in call["with"].items()}
     assert inputs == {"release": RELEASE, "matrix": pre["outputs"]["matrix"]}
     inputs["rebuild"] = False  # the input's default
-    build_job = legs_workflow["jobs"]["build"]
-    assert build_job["strategy"]["matrix"] == "${{ fromJSON(inputs.matrix) }}"
-    upload = next(s for s in build_job["steps"] if "upload-artifact" in s.get("uses", ""))
-    assert upload["with"]["overwrite"] is True  # "Re-run all jobs" uploads the same name again
-    artifacts = tmp_path / "artifacts"
-    for leg in legs:
-        leg_checkout = checkout(repository, tmp_path / f"build-{leg['slug']}")
-        machine.run_job("build", leg_checkout, matrix=leg, workflow=legs_workflow, inputs=inputs)
-        ctx = Contexts(matrix=leg)
-        name = interpolate(upload["with"]["name"], ctx)
-        source = leg_checkout / interpolate(upload["with"]["path"], ctx)
-        assert source.is_file(), f"leg {leg['slug']} wrote no digest record at {source}"
-        (artifacts / name).mkdir(parents=True)
-        shutil.copy2(source, artifacts / name / source.name)
+    artifacts = run_legs(machine, call, needs, repository, tmp_path)
 
     # Reproducible: every leg ran with the release commit's time, and a rebuild of the
     # same commit (republish.yml calls legs.yml with rebuild: true) gives the same label.
@@ -576,16 +563,8 @@ def test_release_workflow_commands_run_in_order(
     assert rebuilt["platform"] == record["platform"]
 
     # publish: download (merge) every digest-* artifact, then the publish steps
-    publish_job = workflow["jobs"]["publish"]
-    download = next(s for s in publish_job["steps"] if "download-artifact" in s.get("uses", ""))
     pub = checkout(repository, tmp_path / "publish")
-    target = pub / download["with"]["path"]
-    target.mkdir()
-    pattern = re.compile(download["with"]["pattern"].replace("*", ".*"))
-    for artifact in sorted(artifacts.iterdir()):
-        if pattern.fullmatch(artifact.name):
-            for f in artifact.iterdir():
-                shutil.copy2(f, target / f.name)
+    target = download(workflow["jobs"]["publish"], artifacts, pub)
     assert len(list(target.iterdir())) == len(legs)
     anonymous = "Anyone can pull (anonymous read of every pin)"
     machine.run_job("publish", pub, expect_failure={anonymous: 12})
@@ -792,9 +771,10 @@ def run_legs(
         k: v if isinstance(v, bool) else interpolate(str(v), ctx) for k, v in call["with"].items()
     }
     inputs.setdefault("rebuild", False)  # the input's default
-    upload = next(
-        s for s in legs_workflow["jobs"]["build"]["steps"] if "upload-artifact" in s.get("uses", "")
-    )
+    build_job = legs_workflow["jobs"]["build"]
+    assert build_job["strategy"]["matrix"] == "${{ fromJSON(inputs.matrix) }}"
+    upload = next(s for s in build_job["steps"] if "upload-artifact" in s.get("uses", ""))
+    assert upload["with"]["overwrite"] is True  # "Re-run all jobs" uploads the same name again
     artifacts = where / "artifacts"
     for leg in json.loads(inputs["matrix"])["include"]:
         leg_checkout = checkout(release_checkout, where / f"build-{leg['slug']}")
