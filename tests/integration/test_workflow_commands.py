@@ -10,7 +10,10 @@ jobs in order, the way a runner would (``bash -eo pipefail``, the step's
   whose digest record is then "uploaded" to its own artifact directory;
 * publish: a fresh checkout, the artifacts "downloaded" (merged) into digests/,
   then publish, verify, signing (with a recording stand-in for cosign) and the
-  GitHub release (against the local GitHub stand-in).
+  GitHub release (against the local GitHub stand-in);
+* republish.yml, after such a release: check (republish-check, or the requested
+  release by hand), the legs with ``rebuild: true`` when it says changed, then the
+  republish job; on its schedule with and without a moved base, rerun, and by hand.
 
 What differs from GitHub, and why, is spelled out in ``SKIPPED`` and
 ``SUBSTITUTED``: the registries are loopback distribution registries, the base
