@@ -879,7 +879,7 @@ def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
 ) -> None:
     """republish.yml on its schedule, after a stable release made by release.yml."""
     require_tool("bash")
-    workflow = load_workflow(".github/workflows/republish.yml")
+    workflow = yaml.safe_load(REPUBLISH_WORKFLOW.read_text(encoding="utf-8"))
     unclassified = (
         run_steps_named(workflow)
         - set(SKIPPED)
