@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from publisher.adapters.registry import Credentials, RetryPolicy
@@ -251,6 +253,23 @@ def test_an_unknown_error_says_the_cause_the_registry_gave_in_its_detail() -> No
     assert describe_error_body(echoed) == "UNKNOWN: unknown error"
     named = b'{"errors":[{"code":"DENIED","message":"denied","detail":"Bearer abc.def.ghi"}]}'
     assert describe_error_body(named) == "DENIED: denied"
+
+
+def test_an_unknown_error_whose_detail_is_odd_says_unknown_error() -> None:
+    """A storage driver's detail with an errno no system has (past a C int: os.strerror
+    would raise) or a driver name that is not text is left out: the message, never an
+    internal error or a Python repr."""
+    for err, name in ((10**20, "filesystem"), (-1, "filesystem"), (28, {"x": 1})):
+        detail = {"DriverName": name, "Enclosed": {"Op": "write", "Path": "/r/x", "Err": err}}
+        body = json.dumps(
+            {"errors": [{"code": "UNKNOWN", "message": "unknown error", "detail": detail}]}
+        ).encode()
+        text = describe_error_body(body)
+        assert "{" not in text, text
+        assert text in (
+            "UNKNOWN: unknown error",
+            "UNKNOWN: No space left on device (storage: write /r/x)",
+        ), text
 
 
 def test_an_error_body_is_summarized_on_one_line() -> None:

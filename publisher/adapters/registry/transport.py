@@ -192,9 +192,12 @@ def _storage_failure(detail: object) -> str | None:
         return None
     enclosed = detail["Enclosed"]
     op, path, err = enclosed.get("Op"), enclosed.get("Path"), enclosed.get("Err")
-    if not (isinstance(op, str) and isinstance(path, str) and type(err) is int):
+    # An errno is small: any other number (one past a C int would stop os.strerror) says nothing.
+    if not (isinstance(op, str) and isinstance(path, str) and type(err) is int and 0 < err < 4096):
         return None
-    return f"{os.strerror(err)} ({detail.get('DriverName') or 'storage'}: {op} {path})"
+    driver = detail.get("DriverName")
+    driver = driver if isinstance(driver, str) and driver else "storage"
+    return f"{os.strerror(err)} ({driver}: {op} {path})"
 
 
 def _error_entries(
