@@ -150,6 +150,8 @@ def test_inspect_wrong_password(basic_registry: Any, repo: str, tmp_path: Path) 
     assert result.exit_code == 4, result.output
     assert "authentication failed" in result.output and "docker config" in result.output
     assert "not-the-password" not in result.output
+    # A password registry answers 404 for a repository it lacks: its 401 is the password's.
+    assert "repository does not exist" not in result.output
 
 
 def test_inspect_missing_tag_and_missing_repository(

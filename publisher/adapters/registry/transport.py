@@ -744,7 +744,9 @@ class Transport:
                 if self._lacks_scope(reply)
                 else self._auth_failed(f"{what}: not authorized (HTTP 401){suffix}", scopes, status)
             )
-            if not any(s.endswith(",push") for s in scopes):
+            # A token registry's 401 to a read may mean no such repository; a password
+            # registry's (htpasswd) means the password, as it answers 404 for a repository.
+            if self._scheme == "bearer" and not any(s.endswith(",push") for s in scopes):
                 refused.hint = f"{refused.hint}; {UNKNOWN_REPOSITORY}"
             raise refused
         if status == 403:
