@@ -445,7 +445,8 @@ def smoke_tester(
     """A checked smoke test for the publish stage: ``(ref, platform, php, extensions) -> version``.
 
     The engine follows the builder when it can (``buildah`` → buildah; ``docker``
-    or ``buildx`` → docker), else buildah when installed, else docker. Whether a
+    or ``buildx`` → docker), else buildah when installed and usable by this user, else
+    docker when installed, else buildah (whose check says what is missing). Whether a
     registry is plain HTTP comes from ``config`` (loopback registries are).
     """
     engine = preferred_engine(runner, prefer)
