@@ -57,7 +57,7 @@ from .builders.base import (
     Login,
     log_in,
 )
-from .builders.buildah import BuildahBuilder, rootless_problem_here, run_buildah, scratch
+from .builders.buildah import BuildahBuilder, local_engine, run_buildah, scratch
 from .emulation import foreign_hint, require_emulation
 from .runner import INSTALL_HINTS, Completed, Runner
 
@@ -310,20 +310,13 @@ class SmokeTester:
 
     def _engine(self) -> Engine:
         if self.engine is None:
-            # buildah, unless it would run rootless without subordinate IDs and docker
-            # is there (a user in the docker group); else buildah's check says why not.
-            has_buildah = self.runner.which("buildah") is not None
-            if has_buildah and rootless_problem_here() is None:
-                self.engine = Engine.BUILDAH
-            elif dockercli.candidates(self.runner):
-                self.engine = Engine.DOCKER
-            elif has_buildah:
-                self.engine = Engine.BUILDAH
-            else:
+            chosen = local_engine(self.runner)
+            if chosen is None:
                 raise ToolMissingError(
                     "smoke tests need buildah or docker to run the images",
                     hint=INSTALL_HINTS["buildah"],
                 )
+            self.engine = Engine(chosen.value)
         return self.engine
 
     def _docker(self) -> str:

@@ -54,7 +54,7 @@ except ImportError:  # pragma: no cover - no flock here: runs sharing a cache ar
 
 from ..adapters.builders import BuilderName, BuildRequest, create_builder
 from ..adapters.builders.base import Builder
-from ..adapters.builders.buildah import rootless_problem_here
+from ..adapters.builders.buildah import local_engine
 from ..adapters.builders.layout import merge_layouts, read_layout
 from ..adapters.runner import Runner
 from ..core import reference
@@ -247,15 +247,9 @@ def _prepare_context(source_dir: Path, busyboxes: Mapping[str, Path], context: P
 
 
 def default_builder(runner: Runner) -> BuilderName:
-    """buildah when installed and this user can build with it; else docker when
-    installed (a user without subordinate IDs, who has docker, as on a laptop); else
-    buildah, whose check then says what is missing."""
-    has_buildah = runner.which("buildah") is not None
-    if has_buildah and rootless_problem_here() is None:
-        return BuilderName.BUILDAH
-    if create_builder(BuilderName.DOCKER, runner).available():
-        return BuilderName.DOCKER
-    return BuilderName.BUILDAH if has_buildah else BuilderName.DOCKER
+    """The machine's engine (``local_engine``); docker when it has none, whose check
+    then says what is missing."""
+    return local_engine(runner) or BuilderName.DOCKER
 
 
 def pick_builder(runner: Runner, name: BuilderName | None = None) -> Builder:

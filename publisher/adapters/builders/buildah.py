@@ -33,6 +33,7 @@ from ...core.fileio import temp_dir
 from ...core.platforms import BuilderName
 from ..emulation import foreign_hint, require_emulation
 from ..runner import INSTALL_HINTS, Completed, Runner
+from . import dockercli
 from .base import (
     BuildOutput,
     BuildRequest,
@@ -118,6 +119,19 @@ def rootless_problem(uid: int, subuid: str, subgid: str, *, user: str | None = N
 def rootless_problem_here() -> str | None:
     """``rootless_problem`` for the user running publisher, from the system's files."""
     return rootless_problem(os.geteuid(), _read(SUBUID), _read(SUBGID))
+
+
+def local_engine(runner: Runner) -> BuilderName | None:
+    """What builds and runs images on this machine when nothing is named (the rehearsal's
+    stand-in bases, the smoke tests): buildah when installed and this user can build with
+    it; else docker when installed (a user without subordinate IDs, in the docker group);
+    else buildah when installed, whose check then says what is missing; None: neither."""
+    has_buildah = runner.which("buildah") is not None
+    if has_buildah and rootless_problem_here() is None:
+        return BuilderName.BUILDAH
+    if dockercli.candidates(runner):
+        return BuilderName.DOCKER
+    return BuilderName.BUILDAH if has_buildah else None
 
 
 def require_auth_file(env: Mapping[str, str]) -> None:
