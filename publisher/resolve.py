@@ -503,6 +503,13 @@ def _ipv4_octets(name: str) -> list[int] | None:
     return octets
 
 
+def same_origin(url: str, other: str) -> bool:
+    """Whether two URLs name the same scheme, host and port: where credentials may go
+    (a redirect elsewhere, or off TLS, must not carry them)."""
+    mine, theirs = urlsplit(url), urlsplit(other)
+    return (mine.scheme, mine.netloc.lower()) == (theirs.scheme, theirs.netloc.lower())
+
+
 def is_loopback(host: str) -> bool:
     """``localhost``, ``127.0.0.0/8`` or ``::1`` (also IPv4-mapped), with or without a port
     (``[::1]:5000``; a bare IPv6 address has no port)."""
@@ -1467,8 +1474,7 @@ class _Session:
                 )
             if status in (301, 302, 303, 307, 308) and "location" in resp_headers:
                 new_url = urljoin(url, resp_headers["location"])
-                went = urlsplit(new_url)
-                if (went.scheme, went.netloc.lower()) != (parts.scheme, parts.netloc.lower()):
+                if not same_origin(new_url, url):
                     # Never carry credentials to another host (blob CDNs), nor off TLS.
                     headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
                 url = new_url
@@ -1501,8 +1507,7 @@ class _Session:
 
     def _answered_here(self, resp: _Response) -> bool:
         """Whether ``resp`` came from the registry itself, not from where it redirected."""
-        mine, theirs = urlsplit(self.base), urlsplit(resp.url)
-        return (mine.scheme, mine.netloc.lower()) == (theirs.scheme, theirs.netloc.lower())
+        return same_origin(self.base, resp.url)
 
     def _authenticate(self, header: str) -> bool:
         try:

@@ -48,6 +48,7 @@ from ...resolve import (
     api_host,
     is_loopback,
     parse_challenges,
+    same_origin,
     without_secrets,
 )
 from .. import stop
@@ -578,11 +579,10 @@ class Transport:
         """The host a followed redirect ended on, when it is not the registry."""
         if not response.history:
             return None
-        final = urlsplit(response.url or "")
-        mine = urlsplit(self.base)
-        if (final.scheme, final.netloc.lower()) == (mine.scheme, mine.netloc.lower()):
+        final = response.url or ""
+        if same_origin(final, self.base):
             return None
-        return final.netloc or None
+        return urlsplit(final).netloc or None
 
     def _declared_length(self, response: requests.Response, what: str) -> int | None:
         value = response.headers.get("Content-Length")
@@ -950,8 +950,8 @@ class Transport:
                 hint=MALFORMED_HINT,
             )
         absolute = urljoin(self.base + "/", location.strip())
-        mine, theirs = urlsplit(self.base), urlsplit(absolute)
-        if (theirs.scheme, theirs.netloc.lower()) != (mine.scheme, mine.netloc.lower()):
+        theirs = urlsplit(absolute)
+        if not same_origin(absolute, self.base):
             raise self.error(
                 InvalidResponseError,
                 f"{what}: the registry sent a Location on another host "
