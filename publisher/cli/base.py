@@ -153,17 +153,11 @@ class State:
         )
 
     def warn_matrix(self, cfg: config.Config) -> None:
-        """Say which lines are past their end of life, have a base that no longer updates,
-        or leave security support within 90 days (``lifecycle.matrix_warnings``), and what
-        ``latest`` lacks when the default line has fewer platforms than the others."""
+        """Say what ``plan.line_warnings`` finds about the lines ``cfg`` writes today."""
         from ..core import lifecycle, plan
 
-        lines = [(line.php, line.frozen) for line in cfg.lines]
-        for text in lifecycle.matrix_warnings(lines, cfg.default_line, lifecycle.today()):
+        for text in plan.line_warnings(cfg, lifecycle.today()):
             self.output.warning(text)
-        gap = plan.default_line_gap(cfg)
-        if gap is not None:
-            self.output.warning(gap)
 
 
 pass_state = click.make_pass_decorator(State)

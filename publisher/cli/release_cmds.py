@@ -355,7 +355,6 @@ def _release(
     cfg = state.load_config(config_path, only)
     _refuse_secret_reason(state, cfg, reason)
     state.json_only(as_json)
-    state.warn_matrix(cfg)
     settings = ReleaseOptions(
         digests_dir=options.digests_dir_of(
             cfg, digests_dir, version.tag, local=local, republish=reason is not None

@@ -23,12 +23,14 @@ backport built with an older default line cannot pull it back.
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 from ..resolve import is_php_line, sha256_digest, split_pin_tag
 from ..resolve import pin_tag as resolve_pin_tag
+from . import lifecycle
 from .config import Config
 from .errors import InvalidVersionError
 from .platforms import Platform
@@ -248,6 +250,18 @@ def default_line_gap(config: Config) -> str | None:
         "lines are: latest and each release's vX.Y.Z follow it, so they have no image for "
         f"{', '.join(missing)}; build it for every platform, or pick another default_line"
     )
+
+
+def line_warnings(config: Config, today: datetime.date) -> list[str]:
+    """What ``plan``, ``release`` and ``republish`` warn about the lines ``config`` writes
+    on ``today``: each line's lifecycle (``lifecycle.matrix_warnings``), and what
+    ``latest`` lacks when the default line has fewer platforms than the others. A
+    published release is judged by its recorded lines (``config`` as its record
+    says), not by today's matrix.yaml."""
+    lines = [(line.php, line.frozen) for line in config.lines]
+    found = lifecycle.matrix_warnings(lines, config.default_line, today)
+    gap = default_line_gap(config)
+    return [*found, gap] if gap is not None else found
 
 
 def plan(config: Config, release: Release | str, existing: Mapping[str, Iterable[str]]) -> Plan:

@@ -22,12 +22,12 @@ from ..adapters.localregistry import LocalRegistry
 from ..adapters.output import Output
 from ..adapters.registry import RegistryClient
 from ..adapters.runner import Runner
-from ..core import render
+from ..core import lifecycle, render
 from ..core.config import Config, Registry
 from ..core.errors import FileAccessError, PublisherError, file_error
 from ..core.fileio import ensure_writable
 from ..core.notes import check_size_history
-from ..core.plan import pin_tag
+from ..core.plan import line_warnings, pin_tag
 from ..core.records import DigestRecord
 from ..core.reference import Reference
 from ..core.sizes import human_size
@@ -149,6 +149,10 @@ def release(
     if republish:
         # A republish rebuilds a published release: one with a record or pins.
         config = republish_config(config, version, record, done, options.notes_dir, output)
+    # About the lines this run writes: a published release's recorded ones, not
+    # today's matrix.yaml (whose disagreements load_release said once).
+    for text in line_warnings(config, lifecycle.today()):
+        output.warning(text)
     if not options.reuse or republish:
         done = set()
     todo = tuple(php for php in config.line_names if php not in done)

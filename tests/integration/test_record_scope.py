@@ -25,6 +25,7 @@ import pytest
 import requests
 
 from publisher.core.records import DigestRecord, write_record_file
+from tests.conftest import ROOT
 from tests.integration.conftest import BasicAuthRegistry
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import OCI_INDEX, make_image, push_raw, raw_delete_manifest
@@ -455,3 +456,56 @@ def test_audit_reads_a_long_history_several_indexes_at_a_time(
     assert audit.returncode == 0, out + err
     assert at_once >= 2, f"one index read at a time ({at_once} held at once)"
     assert "2 release(s) match their records on every registry" in out + err
+
+
+# ------------------------------------------------------------- release and republish
+
+
+def test_release_and_republish_warn_about_the_lines_they_write(world: World) -> None:
+    """v1.0.0 was published with PHP 8.4 and 8.6; matrix.yaml now adds 8.7. A rerun or a
+    republish writes v1.0.0's lines only: the lifecycle warnings name 8.6 (not in
+    publisher's table of PHP lines), once, and never 8.7, which the run does not touch;
+    the record's notices are said once. A new release warns about today's lines."""
+    base = f"{world.hosts['ghcr']}/bases/php:{{php}}-fpm-alpine"
+    published = world.write_matrix(
+        world.root,
+        [(n, f"{host}/{world.repo}", n == "hub") for n, host in world.hosts.items()],
+        name="matrix.yaml",
+        lines=("8.4", "8.6"),
+        base_image=base,
+    )
+    world.publish("v1.0.0", published, ("8.4", "8.6"))
+    for php in ("8.4", "8.6", "8.7"):
+        push_raw(
+            f"http://{world.hosts['ghcr']}",
+            "bases/php",
+            make_image(),
+            tags=[f"{php}-fpm-alpine"],
+        )
+    today = world.write_matrix(
+        world.root,
+        [(n, f"{host}/{world.repo}", n == "hub") for n, host in world.hosts.items()],
+        name="today.yaml",
+        lines=("8.4", "8.6", "8.7"),
+        base_image=base,
+    )
+    (world.root / "dockerfiles").mkdir()
+    template = ROOT / "dockerfiles" / "Dockerfile.j2"
+    (world.root / "dockerfiles" / "Dockerfile.j2").write_bytes(template.read_bytes())
+    rendered = world.run("render", matrix=today)
+    assert rendered.returncode == 0, rendered.stdout + rendered.stderr
+    table = "not in publisher's table of PHP lines"
+    for argv in (
+        ("release", "v1.0.0", "--dry-run"),
+        ("republish", "v1.0.0", "--reason", "base fix", "--dry-run"),
+    ):
+        result = world.run(*argv, matrix=today)
+        said = " ".join(result.stderr.split())
+        assert result.returncode == 0, (argv, result.stdout + result.stderr)
+        assert said.count(f"PHP 8.6 is {table}") == 1, (argv, said)
+        assert "PHP 8.7 is" not in said, (argv, said)
+        assert said.count("v1.0.0 has no PHP 8.7") == 1, (argv, said)
+    fresh = world.run("release", "v1.1.0", "--dry-run", matrix=today)
+    said = " ".join(fresh.stderr.split())
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert f"PHP 8.6 is {table}" in said and f"PHP 8.7 is {table}" in said, said
