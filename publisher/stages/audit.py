@@ -22,6 +22,11 @@ where they were published and the run says so once per registry. Floating tags
 are computed per repository from the releases recorded there, registries are
 compared only with the repositories holding the same releases, and a repair
 copies from the same release's repositories on the other registries.
+
+The repositories are read at the same time, each asked at most
+``REQUESTS_IN_FLIGHT`` requests at once (its tags, then the indexes they point
+at, then those indexes' children); the report does not depend on the order the
+answers arrive in.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from ..core.plan import is_floating_tag, parse_scheme_tag, settled
 from ..core.reference import parse_repository
 from ..resolve import short_digest
 from .clients import AnonymousClient
-from .parallel import in_parallel, tag_digests
+from .parallel import REQUESTS_IN_FLIGHT, in_parallel, tag_digests
 from .public import fix_steps
 
 
@@ -193,18 +198,44 @@ class Auditor:
         return self._complete[key]
 
     def _check_complete(self, target: Target, digest: str) -> tuple[bool, str]:
+        self.check_indexes(target, [digest], workers=1)
+        return self._complete[(target.label, digest)]
+
+    def check_indexes(
+        self, target: Target, digests: Sequence[str], workers: int = REQUESTS_IN_FLIGHT
+    ) -> None:
+        """Whether each index at ``digests`` is there with every child manifest, into
+        ``complete``'s answers: the indexes read ``workers`` at a time, then their
+        children asked about ``workers`` at a time (one level, so the requests to
+        ``target`` in flight never exceed ``workers``)."""
         client = self.client(target)
         repo = target.registry.repository.path
-        try:
-            manifest = client.get_manifest_by_digest(repo, digest)
-        except NotFoundError:
-            return False, "the index itself is gone"
-        missing = [
-            c.digest for c in manifest.children if not client.manifest_exists(repo, c.digest)
-        ]
-        if missing:
-            return False, f"{len(missing)} child manifest(s) are gone ({short_digest(missing[0])})"
-        return True, ""
+        todo = [d for d in dict.fromkeys(digests) if (target.label, d) not in self._complete]
+
+        def children(digest: str) -> list[str] | None:
+            try:
+                return [c.digest for c in client.get_manifest_by_digest(repo, digest).children]
+            except NotFoundError:
+                return None
+
+        listed = dict(zip(todo, in_parallel(children, todo, workers), strict=True))
+        asked = list(dict.fromkeys(c for found in listed.values() for c in found or ()))
+        there = dict(
+            zip(
+                asked,
+                in_parallel(lambda c: client.manifest_exists(repo, c), asked, workers),
+                strict=True,
+            )
+        )
+        for digest, found in listed.items():
+            missing = [c for c in found or () if not there[c]]
+            answer = (True, "")
+            if found is None:
+                answer = (False, "the index itself is gone")
+            elif missing:
+                gone = f"{len(missing)} child manifest(s) are gone ({short_digest(missing[0])})"
+                answer = (False, gone)
+            self._complete[(target.label, digest)] = answer
 
     def readable_anonymously(self, registry: Registry, tag: str) -> str | None:
         """None when anyone may read ``tag``; else what went wrong."""
@@ -231,6 +262,8 @@ class Auditor:
         report.moved = rules.moves([t.scope for t in self.targets])
         report.targets = {t.label: t.registry for t in self.targets}
         self.down = {}
+        for target in self.targets:
+            self.client(target)  # made here, not by the threads
         found = in_parallel(self._actual_or_error, self.targets)
         actual: dict[str, dict[str, str]] = {}
         for target, tags in zip(self.targets, found, strict=True):
@@ -243,9 +276,14 @@ class Auditor:
         groups: dict[tuple[str, ...], list[Target]] = {}
         for target in self.targets:
             groups.setdefault(tuple(sorted(target.scope.releases)), []).append(target)
+        #: each part of the report in order: a group's disagreements, then each of its
+        #: repositories' findings (filled in once every repository has been judged)
+        findings: list[list[rules.Finding]] = []
+        todo: list[tuple[Target, dict[str, str], set[str]]] = []
+        placed: list[int] = []
         for group in groups.values():
             held = {t.label: actual[t.label] for t in group if t.label in actual}
-            report.findings += rules.disagreements(held)
+            findings.append(rules.disagreements(held))
             # Releases whose pins are alike on every repository holding them:
             # finished, whether or not their record is here.
             finished = {
@@ -255,14 +293,32 @@ class Auditor:
                 if (parsed := parse_scheme_tag(tag))
             }
             for target in group:
-                if target.label in self.down:
-                    continue
-                try:
-                    report.findings += self._findings(target, held[target.label], finished)
-                except UnreachableError as exc:
-                    self.down[target.label] = exc.message
+                if target.label not in self.down:
+                    todo.append((target, held[target.label], finished))
+                    placed.append(len(findings))
+                findings.append([])
+        # The repositories at once (up to REQUESTS_IN_FLIGHT of them), each asked at
+        # most REQUESTS_IN_FLIGHT requests at a time: one level of requests each, never
+        # nested pools multiplying them. The findings keep the order of the loop above;
+        # an error other than a registry out of reach propagates, the first
+        # repository's first, as one repository after another would have it.
+        judged = in_parallel(lambda job: self._findings_or_error(*job), todo)
+        for (target, _, _), at, judgement in zip(todo, placed, judged, strict=True):
+            if isinstance(judgement, UnreachableError):
+                self.down[target.label] = judgement.message
+            else:
+                findings[at] = judgement
+        report.findings += [f for part in findings for f in part]
         report.findings[:0] = [rules.unreachable(name, error) for name, error in self.down.items()]
         return report
+
+    def _findings_or_error(
+        self, target: Target, actual: dict[str, str], finished: set[str]
+    ) -> list[rules.Finding] | UnreachableError:
+        try:
+            return self._findings(target, actual, finished)
+        except UnreachableError as exc:
+            return exc
 
     def _findings(
         self, target: Target, actual: dict[str, str], finished: set[str]
@@ -280,9 +336,8 @@ class Auditor:
         findings += rules.compare(label, expected, actual, finished)
         # Each index the tags point at is checked once, several at a time: years of
         # releases are hundreds of indexes, each a GET and a HEAD per child.
-        self.client(target)  # made here, not by the threads
         held = [want.digest for tag, want in expected.items() if actual.get(tag) == want.digest]
-        in_parallel(lambda digest: self.complete(target, digest), list(dict.fromkeys(held)))
+        self.check_indexes(target, held)
         for tag, want in sorted(expected.items()):
             if actual.get(tag) != want.digest:
                 continue

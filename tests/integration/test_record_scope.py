@@ -509,3 +509,88 @@ def test_release_and_republish_warn_about_the_lines_they_write(world: World) -> 
     said = " ".join(fresh.stderr.split())
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
     assert f"PHP 8.6 is {table}" in said and f"PHP 8.7 is {table}" in said, said
+
+
+def test_audit_reads_the_registries_at_once_and_an_index_children_several_at_a_time(
+    tmp_path: Path,
+    registry: Any,
+    second_registry: Any,
+    proxy_for: Callable[[Any], FaultProxy],
+    write_matrix: Callable[..., Path],
+) -> None:
+    """One index per registry (one release of one line, two platforms): audit asks about
+    its two children at once, and about both registries' at the same time, not one
+    registry after the other. Every child asked about by digest is held at its proxy
+    until audit has asked about both children on both registries."""
+    proxies = {"hub": proxy_for(registry), "ghcr": proxy_for(second_registry)}
+    world = make_world(tmp_path, write_matrix, **{n: p.host for n, p in proxies.items()})
+    published = world.matrix("matrix.yaml", lines=("8.4",))
+    world.publish("v1.0.0", published, ("8.4",))
+    held = {
+        name: Fault(
+            "stall", method="HEAD", path=r"/manifests/sha256:", stall_seconds=60, times=None
+        )
+        for name in proxies
+    }
+    for name, proxy in proxies.items():
+        proxy.add(held[name])
+    audit = subprocess.Popen(
+        [sys.executable, "-m", "publisher", "audit", "--config", str(published)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=world.env,
+        cwd=world.root,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while (
+            min(fault.fired for fault in held.values()) < 2
+            and time.monotonic() < deadline
+            and audit.poll() is None
+        ):
+            time.sleep(0.05)
+        at_once = {name: fault.fired for name, fault in held.items()}
+    finally:
+        for proxy in proxies.values():
+            proxy.release()
+        out, err = audit.communicate(timeout=300)
+    assert audit.returncode == 0, out + err
+    assert at_once == {"hub": 2, "ghcr": 2}, f"children held at once: {at_once}"
+    assert "1 release(s) match their records on every registry" in out + err
+
+
+def test_audit_asks_a_registry_at_most_eight_requests_at_once(
+    tmp_path: Path,
+    proxy: FaultProxy,
+    second_registry: Any,
+    write_matrix: Callable[..., Path],
+) -> None:
+    """Six indexes of twelve children on hub: the children are asked about eight at a
+    time (REQUESTS_IN_FLIGHT), never all twelve, however the checks are nested."""
+    world = make_world(tmp_path, write_matrix, hub=proxy.host, ghcr=second_registry.host)
+    published = world.matrix("matrix.yaml", lines=("8.3", "8.4"))
+    for release in ("v1.0.0", "v1.1.0", "v1.2.0"):
+        world.publish(release, published, ("8.3", "8.4"))
+    held = Fault("stall", method="HEAD", path=r"/manifests/sha256:", stall_seconds=60, times=None)
+    proxy.add(held)
+    audit = subprocess.Popen(
+        [sys.executable, "-m", "publisher", "audit", "--config", str(published)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=world.env,
+        cwd=world.root,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while held.fired < 8 and time.monotonic() < deadline and audit.poll() is None:
+            time.sleep(0.05)
+        time.sleep(1)  # time for a ninth, were there one
+        at_once = held.fired
+    finally:
+        proxy.release()
+        out, err = audit.communicate(timeout=300)
+    assert audit.returncode == 0, out + err
+    assert at_once == 8, f"{at_once} children asked about at once"
+    assert "3 release(s) match their records on every registry" in out + err
