@@ -26,6 +26,7 @@ from ..core.errors import (
     VerificationError,
 )
 from ..core.plan import selected_pins
+from ..core.reference import Reference
 from ..core.version import Release
 from .clients import AnonymousClient
 from .parallel import in_parallel
@@ -43,6 +44,9 @@ class PinRead:
     problem: str | None = None
     #: False: the registry did not answer (nothing is known of its visibility).
     answered: bool = True
+    #: What to do about a registry that did not answer (its error's own tip: the
+    #: network for a refused connection, the certificate for a TLS failure, ...).
+    advice: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -131,12 +135,16 @@ def check_public(
 
     def read_all(registry: Registry) -> list[PinRead]:
         client = anonymous(registry)
-        down: list[str] = []  # what the registry's first unanswered read said
+        down: list[tuple[str, str | None]] = []  # the first unanswered read: said, tip
+
+        def unread(ref: Reference) -> PinRead:
+            said, advice = down[0]
+            return PinRead(registry.name, str(ref), None, f"not read: {said}", False, advice)
 
         def read(tag: str) -> PinRead:
             ref = registry.ref(tag=tag)
             if down:  # one unanswered read is enough: no more retries against it
-                return PinRead(registry.name, str(ref), None, f"not read: {down[0]}", False)
+                return unread(ref)
             try:
                 digest = client.resolve(ref)
             except AuthError as exc:
@@ -147,8 +155,8 @@ def check_public(
             except RateLimitedError as exc:
                 return PinRead(registry.name, str(ref), None, f"rate limited ({exc.message})")
             except UnreachableError as exc:
-                down.append(exc.message)  # it names the registry
-                return PinRead(registry.name, str(ref), None, f"not read: {down[0]}", False)
+                down.append((exc.message, exc.hint))  # the message names the registry
+                return unread(ref)
             return PinRead(registry.name, str(ref), digest)
 
         return in_parallel(read, tags, first_alone=True)
@@ -168,10 +176,11 @@ def public_error(config: Config, version: Release, result: PublicCheck) -> Verif
         return None
     down = PublicCheck.unanswered(failures)
     unread = [[f for f in failures if f.registry == name] for name in down]
-    retry = (
-        f"check that {', '.join(down)} can be reached (network, DNS, proxy, port), then run "
-        f"`publisher check-public {version.tag}` again"
+    advice = "; ".join(
+        f"{reads[0].registry}: {reads[0].advice}" if reads[0].advice else reads[0].registry
+        for reads in unread
     )
+    retry = f"{advice}; then run `publisher check-public {version.tag}` again"
     failures = tuple(f for f in failures if f.answered)
     # one line for a registry that did not answer (what it said), one per refused pin
     defects = [f"{f.reference}: {f.problem}" for f in failures] + [

@@ -6,7 +6,7 @@ import io
 
 from publisher.adapters.output import Output
 from publisher.core import config
-from publisher.core.errors import AuthError, NotFoundError, VerificationError
+from publisher.core.errors import AuthError, NotFoundError, UnreachableError, VerificationError
 from publisher.core.plan import selected_pins
 from publisher.core.version import parse_release
 from publisher.stages.public import check_public, fix_steps, public_error
@@ -87,3 +87,21 @@ def test_a_refused_read_is_about_visibility_only() -> None:
     error = _refused(AuthError("401 unauthorized"))
     assert error.hint and "GHCR creates packages private" in error.hint
     assert "publisher verify" not in error.hint
+
+
+def test_a_registry_that_did_not_answer_gets_its_own_errors_advice() -> None:
+    """A TLS failure is not a network outage: the tip is the error's own (the
+    certificate), per registry, then the rerun; exit 7, as for any registry out of reach."""
+    tls = UnreachableError(
+        "TLS failed: certificate has expired",
+        hint="check the registry's certificate; for a plain-HTTP registry mark it "
+        "`insecure: true` in matrix.yaml",
+    )
+    error = _refused(tls)
+    assert error.exit_code == 7
+    assert error.hint is not None
+    assert "dockerhub: check the registry's certificate" in error.hint
+    assert "quay: check the registry's certificate" in error.hint
+    assert "network, DNS" not in error.hint
+    assert error.hint.endswith("then run `publisher check-public v9.9.9` again")
+    assert str(error).count("certificate has expired") == 3  # once per registry
