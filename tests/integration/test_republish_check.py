@@ -34,6 +34,45 @@ from tests.support.images import make_image, push_raw
 pytestmark = pytest.mark.integration
 
 
+def _record_v1(
+    notes: Path,
+    repository: str,
+    bases: str,
+    base_digests: dict[str, str],
+    published_at: str,
+) -> Path:
+    """NOTES (made here) holding the record of v1.0.0, published to one registry at
+    ``published_at``: one amd64 line per entry of ``base_digests`` (PHP line -> the base
+    digest recorded, also standing in for the line's index digest), each built on
+    ``BASES:X.Y-fpm-alpine``. Written the way publish writes it (the strict record
+    reader reads it back)."""
+    notes.mkdir()
+    facts = ReleaseFacts(
+        release="v1.0.0",
+        stable=True,
+        stand_in=False,
+        default_line="8.4",
+        published_at=published_at,
+        registries=(RegistryFacts("hub", repository, True),),
+        lines=tuple(
+            LineFacts(
+                php=php,
+                php_version=f"{php}.9",
+                index_digest=digest,
+                tags=(f"v1.0.0-php-{php}",),
+                base_image=f"{bases}:{php}-fpm-alpine",
+                base_digest=digest,
+                size_budget_bytes=700_000_000,
+                platforms=(PlatformFacts("linux/amd64", digest, 1_000),),
+            )
+            for php, digest in base_digests.items()
+        ),
+        floating=(),
+    )
+    (notes / "v1.0.0.json").write_text(release_json(facts, SizeHistory()))
+    return notes
+
+
 def test_only_moved_lines_are_rebuilt_and_frozen_lines_are_named(
     tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
 ) -> None:
@@ -45,33 +84,14 @@ def test_only_moved_lines_are_rebuilt_and_frozen_lines_are_named(
         for php in ("8.1", "8.3", "8.4")
     }
     recorded = {**current, "8.4": "sha256:" + "0" * 64}  # 8.4's base moved since
-    notes = tmp_path / "notes"
-    notes.mkdir()
     repository = f"{registry.host}/acme/php-fpm"
-    facts = ReleaseFacts(
-        release="v1.0.0",
-        stable=True,
-        stand_in=False,
-        default_line="8.4",
-        published_at="2026-11-02T10:00:00Z",
-        registries=(RegistryFacts("hub", repository, True),),
-        lines=tuple(
-            LineFacts(
-                php=php,
-                php_version=f"{php}.9",
-                index_digest=digest,
-                tags=(f"v1.0.0-php-{php}",),
-                base_image=f"{registry.host}/{prefix}:{php}-fpm-alpine",
-                base_digest=digest,
-                size_budget_bytes=700_000_000,
-                platforms=(PlatformFacts("linux/amd64", digest, 1_000),),
-            )
-            for php, digest in recorded.items()
-        ),
-        floating=(),
+    notes = _record_v1(
+        tmp_path / "notes",
+        repository,
+        f"{registry.host}/{prefix}",
+        recorded,
+        "2026-11-02T10:00:00Z",
     )
-    # Written the way publish writes it (the strict record reader reads it back).
-    (notes / "v1.0.0.json").write_text(release_json(facts, SizeHistory()))
     matrix = write_matrix(
         tmp_path,
         [("hub", repository, True)],
@@ -162,32 +182,10 @@ def test_plan_and_republish_check_judge_a_line_on_the_same_day_in_any_time_zone(
         )
         for php in ("8.2", "8.4")
     }
-    notes = tmp_path / "notes"
-    notes.mkdir()
     repository = f"{registry.host}/acme/php-fpm"
-    facts = ReleaseFacts(
-        release="v1.0.0",
-        stable=True,
-        stand_in=False,
-        default_line="8.4",
-        published_at="2026-06-01T10:00:00Z",
-        registries=(RegistryFacts("hub", repository, True),),
-        lines=tuple(
-            LineFacts(
-                php=php,
-                php_version=f"{php}.9",
-                index_digest=digest,
-                tags=(f"v1.0.0-php-{php}",),
-                base_image=f"{registry.host}/{prefix}:{php}-fpm-alpine",
-                base_digest=digest,
-                size_budget_bytes=700_000_000,
-                platforms=(PlatformFacts("linux/amd64", digest, 1_000),),
-            )
-            for php, digest in digests.items()
-        ),
-        floating=(),
+    notes = _record_v1(
+        tmp_path / "notes", repository, f"{registry.host}/{prefix}", digests, "2026-06-01T10:00:00Z"
     )
-    (notes / "v1.0.0.json").write_text(release_json(facts, SizeHistory()))
     matrix = write_matrix(
         tmp_path,
         [("hub", repository, True)],
@@ -226,32 +224,14 @@ def test_a_line_dropped_from_the_matrix_is_not_offered_for_a_rebuild(
             f"http://{registry.host}", prefix, make_image(("linux/amd64",)), [f"{php}-fpm-alpine"]
         )
     moved = "sha256:" + "0" * 64  # both bases moved since the release
-    notes = tmp_path / "release-notes"  # the default, next to matrix.yaml
-    notes.mkdir()
     repository = f"{registry.host}/acme/php-fpm"
-    facts = ReleaseFacts(
-        release="v1.0.0",
-        stable=True,
-        stand_in=False,
-        default_line="8.4",
-        published_at="2027-02-01T10:00:00Z",
-        registries=(RegistryFacts("hub", repository, True),),
-        lines=tuple(
-            LineFacts(
-                php=php,
-                php_version=f"{php}.9",
-                index_digest=moved,
-                tags=(f"v1.0.0-php-{php}",),
-                base_image=f"{registry.host}/{prefix}:{php}-fpm-alpine",
-                base_digest=moved,
-                size_budget_bytes=700_000_000,
-                platforms=(PlatformFacts("linux/amd64", moved, 1_000),),
-            )
-            for php in ("8.3", "8.4")
-        ),
-        floating=(),
+    notes = _record_v1(
+        tmp_path / "release-notes",  # the default, next to matrix.yaml
+        repository,
+        f"{registry.host}/{prefix}",
+        {"8.3": moved, "8.4": moved},
+        "2027-02-01T10:00:00Z",
     )
-    (notes / "v1.0.0.json").write_text(release_json(facts, SizeHistory()))
     matrix = write_matrix(
         tmp_path,
         [("hub", repository, True)],

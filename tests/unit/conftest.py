@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import subprocess
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -34,3 +36,22 @@ def cli(repo_root, monkeypatch):
         return CliRunner().invoke(main, list(args), env=env or {}, catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture
+def user_without_subids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """This process runs as uid 4242, which has no subordinate ID range of its own (the
+    ranges belong to someone else), so buildah cannot run rootless. The returned function
+    changes the uid the builders see (0: root, which needs no range)."""
+    from publisher.adapters.builders import buildah
+
+    ranges = tmp_path / "subids"
+    ranges.write_text("someone-else:100000:65536\n")
+    monkeypatch.setattr(buildah, "SUBUID", ranges)
+    monkeypatch.setattr(buildah, "SUBGID", ranges)
+
+    def become(uid: int) -> None:
+        monkeypatch.setattr(buildah.os, "geteuid", lambda: uid)
+
+    become(4242)
+    return become

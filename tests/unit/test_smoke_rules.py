@@ -778,16 +778,10 @@ def test_the_start_script_prints_the_sockets_once_healthy() -> None:
 
 
 def test_a_user_buildah_cannot_serve_smoke_tests_with_docker(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    user_without_subids: Callable[[int], None],
 ) -> None:
-    from publisher.adapters.builders import buildah
     from publisher.adapters.smoke import check_engine
 
-    ranges = tmp_path / "subids"
-    ranges.write_text("someone-else:100000:65536\n")
-    monkeypatch.setattr(buildah, "SUBUID", ranges)
-    monkeypatch.setattr(buildah, "SUBGID", ranges)
-    monkeypatch.setattr(buildah.os, "geteuid", lambda: 4242)  # no range of its own
     docker, builder = "/usr/bin/docker", "/usr/bin/buildah"
     both = FakeRunner(tools={"buildah": builder, "docker": docker})
     both.on([docker, "version", "--format", "{{.Server.Version}}"], ok("26.1.5\n"))
@@ -797,7 +791,7 @@ def test_a_user_buildah_cannot_serve_smoke_tests_with_docker(
     alone.on([builder, "--version"], ok("buildah version 1.28.2 (image-spec 1.0.2-dev)\n"))
     with pytest.raises(ToolMissingError, match="rootless as uid 4242"):
         check_engine(alone)
-    monkeypatch.setattr(buildah.os, "geteuid", lambda: 0)  # root needs no range
+    user_without_subids(0)  # root needs no range
     assert SmokeTester(FakeRunner(tools={"buildah": builder, "docker": docker}))._engine() is (
         Engine.BUILDAH
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -334,15 +335,9 @@ def test_a_finished_layout_never_replaces_a_complete_one_in_place(tmp_path: Path
 
 
 def test_a_user_buildah_cannot_serve_builds_the_stand_ins_with_docker(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    user_without_subids: Callable[[int], None],
 ) -> None:
-    from publisher.adapters.builders import buildah
 
-    ranges = tmp_path / "subids"
-    ranges.write_text("someone-else:100000:65536\n")
-    monkeypatch.setattr(buildah, "SUBUID", ranges)
-    monkeypatch.setattr(buildah, "SUBGID", ranges)
-    monkeypatch.setattr(buildah.os, "geteuid", lambda: 4242)  # no range of its own
     both = {"buildah": "/usr/bin/buildah", "docker": "/usr/bin/docker"}
     assert standins.default_builder(FakeRunner(tools=both)) is BuilderName.DOCKER
     # Without docker, buildah is still the choice: its check says what is missing.
@@ -354,7 +349,7 @@ def test_a_user_buildah_cannot_serve_builds_the_stand_ins_with_docker(
             BuilderName.BUILDAH,
         )
 
-    monkeypatch.setattr(buildah.os, "geteuid", lambda: 0)  # root needs no range
+    user_without_subids(0)  # root needs no range
     assert standins.default_builder(FakeRunner(tools=both)) is BuilderName.BUILDAH
     assert standins.default_builder(FakeRunner(tools={"docker": "/usr/bin/docker"})) is (
         BuilderName.DOCKER
