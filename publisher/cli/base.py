@@ -40,7 +40,7 @@ from ..core.errors import (
     file_error,
 )
 from ..core.platforms import did_you_mean
-from .options import EnvOption, Only
+from .options import EnvOption, Only, ReleaseScope
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -130,27 +130,38 @@ class State:
         return cfg
 
     def load_published(
-        self, path: str, notes_dir: Path | None, version: Release, only: Only
+        self, scope: ReleaseScope, version: Release
     ) -> tuple[config.Config, ReleaseFacts | None]:
-        """matrix.yaml at ``path`` as ``version`` was published (its record's lines,
-        default line and platforms, when it has one), narrowed by ``--only``."""
+        """The matrix as ``version`` was published (its record's lines, default line and
+        platforms, when it has one; a line the matrix dropped kept from the record),
+        narrowed by ``--only``: what verify and check-public read."""
         from ..stages.verify import load_published
+
+        cfg = self.load_config(scope.config_path)
+        records = self._records(cfg, scope, version)
+        return load_published(cfg, records, version, self.output, only_lines(scope.only))
+
+    def load_release(
+        self, scope: ReleaseScope, version: Release
+    ) -> tuple[config.Config, ReleaseFacts | None]:
+        """The matrix narrowed by ``--only``, as a rerun or a republish of ``version``
+        publishes it (a line the matrix dropped is left out): what plan and matrix show."""
+        from ..stages.publish import load_release
+
+        cfg = self.load_config(scope.config_path, scope.only)
+        return load_release(cfg, self._records(cfg, scope, version), version, self.output)
+
+    def _records(self, cfg: config.Config, scope: ReleaseScope, version: Release) -> Path:
+        """The directory of ``version``'s record; one given that does not exist is said:
+        a mistyped --notes-dir would otherwise pass for a release without a record."""
         from . import options
 
-        cfg = self.load_config(path)
-        if notes_dir is not None and not notes_dir.exists():
-            # A mistyped --notes-dir would otherwise pass for a release without a record.
+        if scope.notes_dir is not None and not scope.notes_dir.exists():
             self.output.warning(
-                f"--notes-dir {notes_dir} does not exist: {version.tag} is read without its "
-                f"record, as {cfg.source} describes it today"
+                f"--notes-dir {scope.notes_dir} does not exist: {version.tag} is read without "
+                f"its record, as {cfg.source} describes it today"
             )
-        return load_published(
-            cfg,
-            options.notes_dir_of(cfg, notes_dir),
-            version,
-            self.output,
-            only_lines(only),
-        )
+        return options.notes_dir_of(cfg, scope.notes_dir)
 
     def warn_matrix(self, cfg: config.Config) -> None:
         """Say what ``plan.line_warnings`` finds about the lines ``cfg`` writes today."""

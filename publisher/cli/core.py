@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-from pathlib import Path
 
 import click
 
@@ -19,9 +18,7 @@ from .base import State, handle_errors, main, pass_state, print_report
 
 @main.command("plan")
 @click.argument("release")
-@options.config
-@options.only
-@options.records_dir
+@options.release_scope
 @options.as_json("Print the plan as JSON (schema in the README).")
 @click.option(
     "--existing",
@@ -35,9 +32,7 @@ from .base import State, handle_errors, main, pass_state, print_report
 def plan_command(
     state: State,
     release: str,
-    config_path: str,
-    only: options.Only,
-    notes_dir: Path | None,
+    scope: options.ReleaseScope,
     as_json: bool,
     existing_tags: tuple[str, ...],
 ) -> None:
@@ -63,10 +58,7 @@ def plan_command(
                 hint="give tags such as v2.0.0 or v2.0.0-php-8.4; floating tags (php-X.Y, "
                 "latest) are computed from them",
             )
-    cfg = state.load_config(config_path, only)
-    from ..stages.publish import load_release
-
-    cfg, _record = load_release(cfg, options.notes_dir_of(cfg, notes_dir), version, state.output)
+    cfg, _record = state.load_release(scope, version)
     existing = {r.name: existing_tags for r in cfg.registries}
     result = planning.plan(cfg, version, existing)
     if as_json:  # the warnings go to stderr: stdout stays the JSON alone

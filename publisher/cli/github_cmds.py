@@ -21,9 +21,7 @@ ALLOW_STAND_IN = "PUBLISHER_ALLOW_STAND_IN_RELEASE"
 
 @main.command("matrix")
 @click.argument("release")
-@options.config
-@options.only
-@options.records_dir
+@options.release_scope
 @click.option(
     "--github",
     "as_github",
@@ -44,9 +42,7 @@ ALLOW_STAND_IN = "PUBLISHER_ALLOW_STAND_IN_RELEASE"
 def matrix_command(
     state: State,
     release: str,
-    config_path: str,
-    only: options.Only,
-    notes_dir: Path | None,
+    scope: options.ReleaseScope,
     as_github: bool,
     qemu: bool,
 ) -> None:
@@ -67,13 +63,10 @@ def matrix_command(
       publisher matrix v2.0.0 --github --qemu     # every leg on ubuntu-24.04
       publisher matrix v2.0.0 --github --only 8.4,8.5
     """
-    from ..stages.publish import load_release
-
     if as_github:  # stdout carries the one line of JSON; workflow commands go to stderr
         state.output.quiet = True
     version = parse_release(release)
-    cfg = state.load_config(config_path, only)
-    cfg, _record = load_release(cfg, options.notes_dir_of(cfg, notes_dir), version, state.output)
+    cfg, _record = state.load_release(scope, version)
     result = planning.plan(cfg, version, {})
     if as_github:
         text = jobmatrix.to_json(jobmatrix.github_matrix(result, qemu=qemu))

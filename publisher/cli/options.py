@@ -7,9 +7,11 @@ option is a function of that help and the rest is still written here once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -171,12 +173,29 @@ report_json = as_json("Print the report as JSON.")
 plan_json = as_json("With --dry-run: print the publish plan as JSON on stdout (nothing else).")
 
 
-def release_report(func: F) -> F:
-    """The options of a report on a published release's pins (verify, check-public): the
-    matrix, --only, where the records are, and --json."""
-    for option in (report_json, records_dir, only, config):
-        func = option(func)
-    return func
+@dataclass(frozen=True)
+class ReleaseScope:
+    """How a command reads a release: the matrix file (--config), the PHP lines
+    (--only) and the directory of the records (--notes-dir), as given."""
+
+    config_path: str
+    only: Only
+    notes_dir: Path | None
+
+
+def release_scope(func: F) -> F:
+    """--config, --only and --notes-dir (where the records are), handed to the command
+    as one ``scope`` (a ``ReleaseScope``)."""
+
+    @functools.wraps(func)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        given = (kwargs.pop(name) for name in ("config_path", "only", "notes_dir"))
+        return func(*args, scope=ReleaseScope(*given), **kwargs)
+
+    decorated: Any = command
+    for option in (records_dir, only, config):
+        decorated = option(decorated)
+    return cast(F, decorated)
 
 
 def notes_dir_of(config: Config, given: Path | None, *, local: bool = False) -> Path:

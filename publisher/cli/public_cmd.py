@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from ..core.version import parse_release
@@ -13,16 +11,12 @@ from .base import State, handle_errors, main, pass_state, print_report
 
 @main.command("check-public")
 @click.argument("release_tag", metavar="RELEASE")
-@options.release_report
+@options.release_scope
+@options.report_json
 @pass_state
 @handle_errors
 def check_public_command(
-    state: State,
-    release_tag: str,
-    config_path: str,
-    only: options.Only,
-    notes_dir: Path | None,
-    as_json: bool,
+    state: State, release_tag: str, scope: options.ReleaseScope, as_json: bool
 ) -> None:
     """Read every pin of RELEASE on every registry anonymously, as consumers do.
 
@@ -51,7 +45,7 @@ def check_public_command(
 
     version = parse_release(release_tag)
     state.json_only(as_json)
-    cfg, _record = state.load_published(config_path, notes_dir, version, only)
+    cfg, _record = state.load_published(scope, version)
     with state.output.step(f"Anonymous read of every pin of {version.tag}"):
         clients = state.clients
         result = check_public(cfg, version, anonymous=clients.anonymous, output=clients.output)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import click
 
@@ -82,17 +81,11 @@ def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
 
 @main.command("verify")
 @click.argument("release")
-@options.release_report
+@options.release_scope
+@options.report_json
 @pass_state
 @handle_errors
-def verify_command(
-    state: State,
-    release: str,
-    config_path: str,
-    only: options.Only,
-    notes_dir: Path | None,
-    as_json: bool,
-) -> None:
+def verify_command(state: State, release: str, scope: options.ReleaseScope, as_json: bool) -> None:
     """Check that RELEASE is complete and consistent on every registry.
 
     A published release is checked against its record (release-notes/RELEASE.json):
@@ -124,7 +117,7 @@ def verify_command(
 
     version = parse_release(release)
     state.json_only(as_json)
-    cfg, record = state.load_published(config_path, notes_dir, version, only)
+    cfg, record = state.load_published(scope, version)
     clients = state.clients.configured(cfg)
     existing, unreachable = existing_tags(cfg, clients)
     plan = planning.plan(cfg, version, existing)

@@ -146,15 +146,19 @@ def test_a_line_the_release_does_not_have_is_bad_input_in_every_command(cli, pub
     assert "a published release keeps its lines" in result.output
 
 
-@pytest.mark.parametrize("command", ["verify", "check-public"])
+@pytest.mark.parametrize("command", ["plan", "matrix", "verify", "check-public"])
 def test_a_notes_dir_that_does_not_exist_is_said(cli, tmp_path, command):
-    """A mistyped --notes-dir must not pass silently for a release without a record."""
+    """A mistyped --notes-dir must not pass silently for a release without a record:
+    plan and matrix would show, and the build legs would build, today's matrix instead
+    of the release's recorded lines."""
     missing = tmp_path / "mistyped"
-    result = run(cli, command, "--only", "8.9", notes_dir=missing)
-    assert f"--notes-dir {missing} does not exist: v1.1.0 is read without its record" in (
+    release = COMMANDS[command][:2]
+    result = cli(*release, "--only", "8.4", "--notes-dir", str(missing))
+    tag = release[1]
+    assert f"--notes-dir {missing} does not exist: {tag} is read without its record" in (
         result.output
     )
-    result = run(cli, command, "--only", "8.9", notes_dir=tmp_path)
+    result = cli(*release, "--only", "8.4", "--notes-dir", str(tmp_path))
     assert "does not exist" not in result.output
 
 
