@@ -189,11 +189,20 @@ def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> Non
 
     Online: whether it is reachable (or the classified reason: auth, not found,
     rate limited, unreachable), its digest, platforms, compressed size per
-    platform, labels, and the annotations of an index itself. REPO:TAG@DIGEST (as a
+    platform (config and layers, in bytes with --json), created, labels, the
+    number of attestation manifests, and the annotations of an index itself. An
+    index that lists indexes is followed to the images inside. An index whose
+    platform image, or an image whose config, the registry lacks is shown all the
+    same, and each missing piece is named (exit 5). REPO:TAG@DIGEST (as a
     pins file names an image) inspects the digest and says where the tag points now,
     so a pin a republish has moved is seen. Credentials come from the variables
     matrix.yaml names for its registries (./matrix.yaml, or PUBLISHER_CONFIG, when that file exists;
     inspect has no --config), else the docker config; public images need none.
+
+    --json prints {"ok", "reference", "reachable", "digest", "media_type",
+    "is_index", "platforms" (each {"platform", "digest", "size", "created",
+    "labels"}), "attestations", "missing" (each {"platform", "digest", "kind":
+    "manifest" or "config"}), "annotations", "tag", "error"}.
 
     \b
     Examples:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,9 @@ from ..core.sizes import human_size
 from ..core.version import parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state, print_report
+
+if TYPE_CHECKING:
+    from ..stages.inspect import Inspection
 
 
 def _optional_config(state: State) -> Config | None:
@@ -54,7 +58,16 @@ def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
         raise
     if as_json:
         output.print_text(json.dumps(result.to_dict(), indent=2))
-        return
+    else:
+        _show_inspection(state, result)
+    if result.error is not None:
+        raise result.error
+
+
+def _show_inspection(state: State, result: Inspection) -> None:
+    """``publisher inspect REF``'s lines and table: what the registry holds."""
+    output = state.output
+    ref = result.reference
     output.info(f"reference: {ref.canonical}")
     output.info(f"   digest: {result.digest}")
     tag_words = result.tag_words()

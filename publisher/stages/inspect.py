@@ -16,7 +16,7 @@ from typing import Any
 from ..adapters.registry import Descriptor, Manifest, RegistryClient, config_labels
 from ..core.errors import InvalidResponseError, NotFoundError, PublisherError
 from ..core.reference import Reference
-from ..resolve import UNKNOWN_PLATFORM, platform_key
+from ..resolve import INDEX_TYPES, UNKNOWN_PLATFORM, platform_key
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,24 @@ class PlatformInfo:
     size: int
     created: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Content an index or image names that the registry does not hold."""
+
+    #: the platform of the image it belongs to ("unknown" when the index does not say)
+    platform: str
+    digest: str
+    #: "manifest" (an image or nested index the index lists) or "config" (an image's config blob)
+    kind: str
+
+    def words(self) -> str:
+        what = "image" if self.kind == "manifest" else "image's config"
+        return f"its {self.platform} {what} ({self.digest})"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"platform": self.platform, "digest": self.digest, "kind": self.kind}
 
 
 @dataclass(frozen=True)
@@ -44,6 +62,8 @@ class Inspection:
     #: where the tag points now (None: the registry does not have it). The digest is what
     #: was inspected; the tag is only looked up.
     tag_digest: str | None = None
+    #: content the index or image names that the registry lacks (then ``error`` says so)
+    missing: tuple[Missing, ...] = ()
 
     @property
     def tag_checked(self) -> bool:
@@ -82,6 +102,7 @@ class Inspection:
                 for p in self.platforms
             ],
             "attestations": self.attestations,
+            "missing": [m.to_dict() for m in self.missing],
             "annotations": dict(self.annotations),
             "tag": (
                 {
@@ -104,16 +125,16 @@ def _config_facts(data: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
     return created if isinstance(created, str) else None, config_labels(data)
 
 
-def _missing_child(
-    ref: Reference, index: str, child: Descriptor, exc: NotFoundError
-) -> NotFoundError:
-    """A child the index lists that the registry lacks: the index is broken, not ``ref``."""
-    what = f"its {child.platform} image" if child.platform else "an image it lists"
+def _incomplete(ref: Reference, manifest: Manifest, missing: list[Missing]) -> NotFoundError:
+    """The error for an index (or image) that names content the registry lacks."""
+    kind = "index" if manifest.is_index else "image"
+    listed = ", ".join(m.words() for m in missing)
+    verb = "is" if len(missing) == 1 else "are"
     return NotFoundError(
-        f"{ref} is the index {index}, but {what} ({child.digest}) is missing from "
-        f"{ref.name}: the index is incomplete",
-        registry=exc.registry,
-        status=exc.status,
+        f"{ref} is the {kind} {manifest.digest}, but {listed} {verb} missing from "
+        f"{ref.name}: the {kind} is incomplete",
+        registry=ref.domain,
+        status=404,
         hint="push the image again with every platform (each platform's image before the "
         "index that lists it)",
     )
@@ -123,51 +144,85 @@ def _missing_child(
 MAX_NESTING = 4
 
 
-def _index_images(
-    ref: Reference, client: RegistryClient, index: Manifest, depth: int = 0
-) -> Iterator[tuple[Descriptor, Manifest]]:
-    """Each platform image of ``index`` with its descriptor, through nested indexes."""
-    for child in index.platform_children:
-        try:
-            image = client.get_manifest_by_digest(ref.path, child.digest)
-        except NotFoundError as exc:
-            raise _missing_child(ref, index.digest, child, exc) from None
-        if not image.is_index:
-            yield child, image
-        elif depth < MAX_NESTING:
-            yield from _index_images(ref, client, image, depth + 1)
-        else:
+def index_entries(
+    client: RegistryClient,
+    path: str,
+    index: Manifest,
+    missing: list[Missing] | None = None,
+    depth: int = 0,
+) -> Iterator[Descriptor]:
+    """Each image entry of ``index`` (attestations included), through nested indexes.
+
+    An index may list another index (the OCI image-index spec asks consumers to follow
+    it, as BuildKit does when it builds FROM it); an entry that names a platform narrows
+    its nested index to that platform. A nested index the registry lacks is added to
+    ``missing`` (raised when None).
+    """
+    for child in index.children:
+        if child.media_type not in INDEX_TYPES:
+            yield child
+            continue
+        if depth >= MAX_NESTING:
             raise InvalidResponseError(
-                f"{ref}: indexes nest more than {MAX_NESTING} deep (at {image.digest})",
-                registry=ref.domain,
+                f"{path}: indexes nest more than {MAX_NESTING} deep (at {child.digest})",
+                registry=client.host,
                 hint=f"images are nested at most {MAX_NESTING} indexes deep: check that the "
                 "reference names a container image, not another kind of artifact",
             )
+        try:
+            nested = client.get_manifest_by_digest(path, child.digest)
+        except NotFoundError:
+            if missing is None:
+                raise
+            missing.append(Missing(child.platform or "unknown", child.digest, "manifest"))
+            continue
+        for entry in index_entries(client, path, nested, missing, depth + 1):
+            if child.platform is None or entry.is_attestation or entry.platform == child.platform:
+                yield entry
+
+
+def _platform_info(
+    ref: Reference, client: RegistryClient, image: Manifest, platform: str | None
+) -> PlatformInfo | Missing:
+    """What an image's config says, or the config it names and the registry lacks."""
+    config = image.config
+    try:
+        data = client.image_config(ref.path, image)
+    except NotFoundError:
+        if config is None:
+            raise
+        return Missing(platform or "unknown", config.digest, "config")
+    created, labels = _config_facts(data)
+    platform = platform or platform_key(data) or UNKNOWN_PLATFORM
+    return PlatformInfo(platform, image.digest, image.compressed_size, created, labels)
 
 
 def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
-    """Inspect ``ref``; raises the classified error when it cannot be read."""
+    """Inspect ``ref``; raises the classified error when it cannot be read.
+
+    An index (or image) the registry answered for but whose content it lacks in part
+    (a platform's image, a config) is an inspection all the same, with what could be
+    read, every missing piece in ``missing``, and ``error`` naming them.
+    """
     manifest = client.get_manifest(ref)
-    platforms: list[PlatformInfo] = []
+    found: list[PlatformInfo | Missing] = []
+    missing: list[Missing] = []
+    attestations = 0
     if manifest.is_index:
-        for child, image in _index_images(ref, client, manifest):
-            created, labels = _config_facts(client.image_config(ref.path, image))
-            platforms.append(
-                PlatformInfo(
-                    child.platform or "unknown",
-                    child.digest,
-                    image.compressed_size,
-                    created,
-                    labels,
-                )
-            )
+        for child in index_entries(client, ref.path, manifest, missing):
+            if child.is_attestation:
+                attestations += 1
+                continue
+            try:
+                image = client.get_manifest_by_digest(ref.path, child.digest)
+            except NotFoundError:
+                missing.append(Missing(child.platform or "unknown", child.digest, "manifest"))
+                continue
+            found.append(_platform_info(ref, client, image, child.platform))
     else:
-        config = client.image_config(ref.path, manifest)
-        created, labels = _config_facts(config)
-        platform = platform_key(config) or UNKNOWN_PLATFORM
-        platforms.append(
-            PlatformInfo(platform, manifest.digest, manifest.compressed_size, created, labels)
-        )
+        found.append(_platform_info(ref, client, manifest, None))
+    platforms = tuple(p for p in found if isinstance(p, PlatformInfo))
+    missing += [p for p in found if isinstance(p, Missing)]
     tag_digest = None
     if ref.tag is not None and ref.digest is not None:
         tag_digest = client.tag_digests(ref.path, [ref.tag]).get(ref.tag)
@@ -178,7 +233,9 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
         digest=manifest.digest,
         media_type=manifest.media_type,
         is_index=manifest.is_index,
-        platforms=tuple(platforms),
-        attestations=len(manifest.attestations),
+        platforms=platforms,
+        attestations=attestations,
         annotations=manifest.annotations,
+        missing=tuple(missing),
+        error=_incomplete(ref, manifest, missing) if missing else None,
     )

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
 
 from ..adapters.registry import RegistryClient
 from ..core.config import Config, Line, Registry
 from ..core.errors import AuthError, NotFoundError, PublisherError
-from ..core.manifest import INDEX_TYPES
+from ..core.manifest import Manifest
 from ..core.reference import Reference
 from .clients import ClientFactory
+from .inspect import index_entries
 from .parallel import in_parallel
 
 
@@ -47,28 +47,15 @@ class Check:
         return result
 
 
-#: How many indexes deep a base's nested indexes are followed (one is what tools write).
-NESTED_INDEX_DEPTH = 4
-
-
-def base_platforms(client: RegistryClient, path: str, manifest: Any, depth: int = 0) -> set[str]:
-    """The platforms a base has an image for.
-
-    An index may list another index (a nested index, which the OCI image-index spec
-    asks consumers to support, and BuildKit follows when it builds FROM the base): its
-    platforms count, within the platform its entry names, if any.
-    """
+def base_platforms(client: RegistryClient, path: str, manifest: Manifest) -> set[str]:
+    """The platforms a base has an image for, through nested indexes (``index_entries``)."""
     if not manifest.is_index:
         return set(client.manifest_platform_sizes(path, manifest))
-    found: set[str] = set()
-    for child in manifest.platform_children:
-        if child.media_type not in INDEX_TYPES:
-            found.update([child.platform] if child.platform else [])
-        elif depth < NESTED_INDEX_DEPTH:
-            nested = client.get_manifest_by_digest(path, child.digest)
-            inner = base_platforms(client, path, nested, depth + 1)
-            found |= inner & {child.platform} if child.platform else inner
-    return found
+    return {
+        entry.platform
+        for entry in index_entries(client, path, manifest)
+        if entry.platform and not entry.is_attestation
+    }
 
 
 def push_refused(client: RegistryClient, registry: Registry, refused: AuthError) -> AuthError:

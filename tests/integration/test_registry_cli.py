@@ -23,6 +23,7 @@ from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import (
     OCI_INDEX,
     TestImage,
+    digest_of,
     make_image,
     push_raw,
     raw_delete_manifest,
@@ -181,6 +182,32 @@ def test_inspect_an_index_whose_child_is_missing_names_the_index_and_the_platfor
     assert f"is the index {digest}" in error["message"]
     assert f"its linux/arm64 image ({arm64}) is missing" in error["message"]
     assert "push the image again with every platform" in error["hint"]
+    # The registry answered: the inspection says what it holds and exactly what it lacks.
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and data["reachable"] is True and data["digest"] == digest
+    assert [p["platform"] for p in data["platforms"]] == ["linux/amd64"]
+    assert data["missing"] == [{"platform": "linux/arm64", "digest": arm64, "kind": "manifest"}]
+    table = run(["inspect", f"{registry.host}/{repo}:v1"], tmp_path)
+    assert table.exit_code == 5
+    assert digest in table.stdout and image.image("linux/amd64").digest in table.stdout
+
+
+def test_inspect_an_image_whose_config_is_missing_names_the_platform_and_the_blob(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    image = make_image(docker=True)
+    digest = seed(registry, repo, image, tags=["v1"])
+    amd64 = image.image("linux/amd64")
+    config = digest_of(amd64.config)
+    gone = requests.delete(f"{registry.url}/v2/{repo}/blobs/{config}", timeout=30)
+    assert gone.status_code == 202, gone.text
+    result = run(["inspect", f"{registry.host}/{repo}:v1", "--json"], tmp_path)
+    assert result.exit_code == 5, result.output
+    data = json.loads(result.stdout)
+    assert data["reachable"] is True and data["digest"] == digest
+    assert f"its linux/amd64 image's config ({config}) is missing" in data["error"]["message"]
+    assert data["missing"] == [{"platform": "linux/amd64", "digest": config, "kind": "config"}]
+    assert [p["platform"] for p in data["platforms"]] == ["linux/arm64"]
 
 
 def test_inspect_an_index_of_indexes_lists_the_images_inside(
@@ -207,6 +234,36 @@ def test_inspect_an_index_of_indexes_lists_the_images_inside(
     data = json.loads(result.stdout)
     assert {p["platform"]: p["size"] for p in data["platforms"]} == inner.sizes
     assert "internal error" not in result.output
+
+
+def test_inspect_an_index_of_indexes_counts_their_attestations_and_keeps_a_named_platform(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    """As preflight reads a base: an entry naming a platform narrows its nested index to
+    it, and the attestations inside a nested index are counted, never taken for images."""
+    inner = make_image(attestations=True)
+    digest = seed(registry, repo, inner)
+    outer = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {
+                    "mediaType": OCI_INDEX,
+                    "digest": digest,
+                    "size": len(inner.index),
+                    "platform": {"os": "linux", "architecture": "arm64"},
+                }
+            ],
+        }
+    ).encode()
+    raw_put_manifest(registry.url, repo, outer, OCI_INDEX, "v1")
+    result = run(["inspect", f"{registry.host}/{repo}:v1", "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [p["platform"] for p in data["platforms"]] == ["linux/arm64"]
+    assert data["attestations"] == 2
+    assert data["missing"] == []
 
 
 def test_inspect_unreachable(tmp_path: Path) -> None:
