@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..adapters.output import Output
-from ..adapters.registry import RegistryClient
+from ..adapters.registry import Descriptor, RegistryClient
 from ..adapters.registry.transfer import Transfers
 from ..core import audit_rules as rules
 from ..core.config import Config, Registry
@@ -143,6 +143,16 @@ def targets(config: Config, records: Sequence[ReleaseFacts]) -> list[Target]:
     return result
 
 
+def _gone_words(missing: Sequence[Descriptor]) -> str:
+    """The children of an index the registry lacks, each by platform and digest."""
+    named = ", ".join(
+        ("attestation manifest" if c.is_attestation else f"{c.platform or 'unknown'} image")
+        + f" ({short_digest(c.digest)})"
+        for c in missing
+    )
+    return f"its {named} {'is' if len(missing) == 1 else 'are'} gone"
+
+
 class Auditor:
     def __init__(
         self,
@@ -212,14 +222,14 @@ class Auditor:
         repo = target.registry.repository.path
         todo = [d for d in dict.fromkeys(digests) if (target.label, d) not in self._complete]
 
-        def children(digest: str) -> list[str] | None:
+        def children(digest: str) -> list[Descriptor] | None:
             try:
-                return [c.digest for c in client.get_manifest_by_digest(repo, digest).children]
+                return list(client.get_manifest_by_digest(repo, digest).children)
             except NotFoundError:
                 return None
 
         listed = dict(zip(todo, in_parallel(children, todo, workers), strict=True))
-        asked = list(dict.fromkeys(c for found in listed.values() for c in found or ()))
+        asked = list(dict.fromkeys(c.digest for found in listed.values() for c in found or ()))
         there = dict(
             zip(
                 asked,
@@ -228,13 +238,12 @@ class Auditor:
             )
         )
         for digest, found in listed.items():
-            missing = [c for c in found or () if not there[c]]
+            missing = [c for c in found or () if not there[c.digest]]
             answer = (True, "")
             if found is None:
                 answer = (False, "the index itself is gone")
             elif missing:
-                gone = f"{len(missing)} child manifest(s) are gone ({short_digest(missing[0])})"
-                answer = (False, gone)
+                answer = (False, _gone_words(missing))
             self._complete[(target.label, digest)] = answer
 
     def readable_anonymously(self, registry: Registry, tag: str) -> str | None:

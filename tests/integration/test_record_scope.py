@@ -297,6 +297,27 @@ def test_check_public_reads_a_line_matrix_yaml_no_longer_has(world: World) -> No
 # ------------------------------------------------------------------ audit
 
 
+def test_audit_names_the_platform_of_each_image_an_index_lost(world: World) -> None:
+    """Where an index is broken: which platform's image is gone, not a count."""
+    matrix = world.matrix("matrix.yaml", lines=("8.4",))
+    digests = world.publish("v1.0.0", matrix, ("8.4",))
+    ghcr = f"http://{world.hosts['ghcr']}/v2/{world.repo}/manifests"
+    index = requests.get(f"{ghcr}/{digests['8.4']}", headers={"Accept": OCI_INDEX}, timeout=30)
+    index.raise_for_status()
+    arm64 = next(
+        m["digest"] for m in index.json()["manifests"] if m["platform"]["architecture"] == "arm64"
+    )
+    raw_delete_manifest(f"http://{world.hosts['ghcr']}", world.repo, arm64)
+    result = world.run("audit", "--json", matrix=matrix)
+    assert result.returncode == 12, result.stdout + result.stderr
+    details = {
+        (f["registry"], f["tag"]): f["detail"] for f in json.loads(result.stdout)["findings"]
+    }
+    gone = f"its linux/arm64 image ({arm64[:19]}…) is gone"
+    assert details[("ghcr", "v1.0.0-php-8.4")] == gone, details
+    assert f"ghcr: latest: {gone}" in world.run("audit", matrix=matrix).stderr
+
+
 def test_audit_advice_for_a_registry_anonymous_users_cannot_read(
     tmp_path: Path,
     registry: Any,
