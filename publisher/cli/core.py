@@ -189,7 +189,8 @@ def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> Non
 
     Online: whether it is reachable (or the classified reason: auth, not found,
     rate limited, unreachable), its digest, platforms, compressed size per
-    platform (config and layers, in bytes with --json), created, labels, the
+    platform (config and layers, in bytes with --json), created, labels (a label
+    not every platform carries alike is followed by the platforms that do), the
     number of attestation manifests, and the annotations of an index itself. An
     index that lists indexes is followed to the images inside. An index whose
     platform image, or an image whose config, the registry lacks is shown all the

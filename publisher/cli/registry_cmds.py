@@ -87,9 +87,8 @@ def _show_inspection(state: State, result: Inspection) -> None:
         ("platform", "digest", "compressed", "created", "labels"),
         rows,
     )
-    labels = {k: v for p in result.platforms[:1] for k, v in sorted(p.labels.items())}
-    for key, value in labels.items():
-        output.detail(f"  {key}={value}")
+    for key, value, where in result.label_lines():
+        output.detail(f"  {key}={value}" + (f" ({', '.join(where)})" if where else ""))
 
 
 @main.command("verify")

@@ -83,6 +83,21 @@ class Inspection:
             "since the reference was written; the digest named was inspected)"
         )
 
+    def label_lines(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """Each label value with the platforms that carry it: () when every platform does
+        (sorted by key, then by the first platform)."""
+        every = tuple(p.platform for p in self.platforms)
+        carried: dict[tuple[str, str], list[str]] = {}
+        for info in self.platforms:
+            for key, value in info.labels.items():
+                carried.setdefault((key, value), []).append(info.platform)
+        return [
+            (key, value, () if tuple(where) == every else tuple(where))
+            for (key, value), where in sorted(
+                carried.items(), key=lambda item: (item[0][0], every.index(item[1][0]))
+            )
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "ok": self.error is None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +25,9 @@ from tests.support.images import (
     OCI_INDEX,
     TestImage,
     digest_of,
+    index_for,
     make_image,
+    make_platform_image,
     push_raw,
     raw_delete_manifest,
     raw_put_manifest,
@@ -73,6 +76,23 @@ def test_inspect_online_json(
     assert data["annotations"] == {}
     table = run(["inspect", f"{registry.host}/{repo}:v1"], tmp_path)
     assert table.exit_code == 0 and digest in table.output and "linux/arm64" in table.output
+
+
+def test_inspect_shows_each_platform_s_labels_not_the_first_one_s_for_all(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    rng = random.Random(5)
+    amd64 = make_platform_image("linux/amd64", rng=rng, labels={"common": "1", "arch": "x86"})
+    arm64 = make_platform_image(
+        "linux/arm64", rng=rng, labels={"common": "1", "arch": "arm", "only": "arm"}
+    )
+    seed(registry, repo, TestImage(index_for([amd64, arm64]), OCI_INDEX, [amd64, arm64]), ["v"])
+    result = run(["inspect", f"{registry.host}/{repo}:v"], tmp_path)
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    assert "common=1" in lines
+    assert "arch=x86 (linux/amd64)" in lines and "arch=arm (linux/arm64)" in lines
+    assert "only=arm (linux/arm64)" in lines
 
 
 def test_inspect_shows_the_annotations_of_an_index(
