@@ -26,7 +26,10 @@ def check_public_command(
 
     Credentials are neither read from the environment nor from the docker config.
     A registry that refuses (GHCR creates new packages private) fails with exit
-    code 12 and the one-time steps that make it public. A registry that does not
+    code 12 and the one-time steps that make it public. A pin missing from a
+    repository anyone can read (the registry lists its tags anonymously) is no
+    such tag, exit 12 too: the repository is public, the release is not there
+    (`publisher verify` names every missing tag). A registry that does not
     answer is reported beside the others, and alone fails with exit code 7 (rerun).
 
     --json prints {"ok", "release", "registries"}, each registry as {"name",

@@ -191,6 +191,9 @@ class AuthError(RegistryError):
 class NotFoundError(RegistryError):
     exit_code = 5
     label = "not found"
+    #: What the registry lacks, when it said which: "repository", "tag" (the repository
+    #: was listed: it exists and the client may read it) or "digest"; None when unknown.
+    missing: str | None = None
 
 
 class RateLimitedError(RegistryError):

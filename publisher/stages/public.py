@@ -34,6 +34,9 @@ from .parallel import in_parallel
 #: What an anonymous read that got "not found" says: a private repository, or a pin
 #: that does not exist (a release not published, or published elsewhere).
 NOT_FOUND = "not found anonymously"
+#: What it says when the registry listed the repository's tags to anyone: the
+#: repository is readable, and the pin is not there.
+ABSENT = "no such tag (the repository is readable anonymously)"
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,12 @@ class PinRead:
     def ok(self) -> bool:
         return self.problem is None
 
+    @property
+    def refused(self) -> bool:
+        """The registry answered and would not let anyone read the pin (a pin it does not
+        hold, in a repository anyone can read, is not refused: it is absent)."""
+        return not self.ok and self.answered and self.problem != ABSENT
+
 
 @dataclass(frozen=True)
 class PublicCheck:
@@ -68,7 +77,7 @@ class PublicCheck:
         registries = []
         for registry in config.registries:
             reads = [r for r in self.reads if r.registry == registry.name]
-            refused = any(not r.ok and r.answered for r in reads)
+            refused = any(r.refused for r in reads)
             registries.append(
                 {
                     "name": registry.name,
@@ -149,7 +158,9 @@ def check_public(
                 digest = client.resolve(ref)
             except AuthError as exc:
                 return PinRead(registry.name, str(ref), None, f"refused ({exc.message})")
-            except NotFoundError:
+            except NotFoundError as exc:
+                if exc.missing == "tag":  # its tags were listed to anyone: it is readable
+                    return PinRead(registry.name, str(ref), None, ABSENT)
                 # GHCR answers a private package's anonymous read with "not found" too.
                 return PinRead(registry.name, str(ref), None, NOT_FOUND)
             except RateLimitedError as exc:
@@ -195,26 +206,39 @@ def public_error(config: Config, version: Release, result: PublicCheck) -> Verif
             hint=("anyone can pull every pin on the registries that answered; " if answered else "")
             + retry,
         )
-    failed = [r for r in config.registries if any(f.registry == r.name for f in failures)]
-    steps = "\n".join(f"  {r.name}: {fix_steps(config, r)}" for r in failed)
-    hint = (
-        "consumers pull without credentials, so they cannot use this release until "
-        f"it is readable anonymously. One-time steps:\n{steps}"
+    absent = (
+        f"a pin not on a registry whose repository anyone can read was never pushed there "
+        f"(a release not published yet, or stopped halfway): `publisher verify {version.tag}` "
+        f"names every missing tag, and `publisher release {version.tag}` finishes the release"
     )
-    if any(f.problem == NOT_FOUND for f in failures):
-        # A registry may hide a private repository as "not found": the steps above may
-        # apply, or the pin is not there at all, which a read with credentials tells.
-        hint += (
-            f"\n  A pin not found may also not exist at all (a release not published yet, "
-            f"or a mistyped tag): `publisher verify {version.tag}` reads the release with "
-            "credentials and names every missing tag."
+    failed = [
+        r for r in config.registries if any(f.registry == r.name and f.refused for f in failures)
+    ]
+    if not failed:  # every pin that failed is absent from a readable repository
+        hint = absent
+    else:
+        steps = "\n".join(f"  {r.name}: {fix_steps(config, r)}" for r in failed)
+        hint = (
+            "consumers pull without credentials, so they cannot use this release until "
+            f"it is readable anonymously. One-time steps:\n{steps}"
         )
+        if any(f.problem == NOT_FOUND for f in failures):
+            # A registry may hide a private repository as "not found": the steps above may
+            # apply, or the pin is not there at all, which a read with credentials tells.
+            hint += (
+                f"\n  A pin not found may also not exist at all (a release not published yet, "
+                f"or a mistyped tag): `publisher verify {version.tag}` reads the release with "
+                "credentials and names every missing tag."
+            )
+        if any(f.problem == ABSENT for f in failures):
+            hint += f"\n  And {absent}."
     if down:
         hint += f"\n  And {retry}."
     return VerificationError(defects, hint=hint)
 
 
 __all__ = [
+    "ABSENT",
     "NOT_FOUND",
     "PinRead",
     "PublicCheck",

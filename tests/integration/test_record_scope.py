@@ -271,7 +271,13 @@ def test_check_public_and_matrix_read_the_release_record(world: World) -> None:
     assert len(json.loads(new.stdout)["include"]) == 6
     unpublished = world.run("check-public", "v1.2.0", matrix=today)
     assert unpublished.returncode == 12
-    assert "v1.2.0-php-8.3: not found anonymously" in unpublished.stdout + unpublished.stderr
+    out = unpublished.stdout + unpublished.stderr
+    # The repository is readable anonymously: the pins are not there, nothing is private.
+    assert "v1.2.0-php-8.3: no such tag (the repository is readable anonymously)" in out
+    assert "`publisher verify v1.2.0` names every missing tag" in out
+    assert "readable without credentials in that registry's settings" not in out
+    report = json.loads(world.run("check-public", "v1.2.0", "--json", matrix=today).stdout)
+    assert [r["public"] for r in report["registries"]] == [True, True]
 
 
 def test_check_public_reads_a_line_matrix_yaml_no_longer_has(world: World) -> None:
@@ -286,11 +292,11 @@ def test_check_public_reads_a_line_matrix_yaml_no_longer_has(world: World) -> No
     result = world.run("check-public", "v1.0.0", matrix=today)
     out = result.stdout + result.stderr
     assert result.returncode == 12, out
-    assert f"{world.hosts['ghcr']}/{world.repo}:v1.0.0-php-8.3: not found anonymously" in out
+    assert f"{world.hosts['ghcr']}/{world.repo}:v1.0.0-php-8.3: no such tag" in out
     only = world.run("check-public", "v1.0.0", "--only", "8.3", matrix=today)
     out = only.stdout + only.stderr
     assert only.returncode == 12, out
-    assert "1 defect found" in out and "v1.0.0-php-8.3: not found anonymously" in out
+    assert "1 defect found" in out and "v1.0.0-php-8.3: no such tag" in out
     assert "v1.0.0-php-8.4" not in out
 
 

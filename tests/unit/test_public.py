@@ -83,6 +83,17 @@ def test_a_pin_not_found_anonymously_may_be_private_or_missing_and_the_hint_says
     assert "`publisher verify v9.9.9`" in error.hint  # or the pin does not exist at all
 
 
+def test_a_tag_missing_from_a_repository_anyone_can_read_is_absent_not_private() -> None:
+    missing = NotFoundError("tag 'v9.9.9-php-8.3' not found")
+    missing.missing = "tag"  # the registry listed the repository's tags anonymously
+    error = _refused(missing)
+    assert error.exit_code == 12
+    assert "no such tag (the repository is readable anonymously)" in str(error)
+    assert error.hint and "GHCR creates packages private" not in error.hint
+    assert "`publisher verify v9.9.9` names every missing tag" in error.hint
+    assert "`publisher release v9.9.9` finishes the release" in error.hint
+
+
 def test_a_refused_read_is_about_visibility_only() -> None:
     error = _refused(AuthError("401 unauthorized"))
     assert error.hint and "GHCR creates packages private" in error.hint

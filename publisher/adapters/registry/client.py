@@ -209,28 +209,34 @@ class RegistryClient:
             except PublisherError:
                 unsure = True  # e.g. listing tags needs more access than reading a manifest
         if repo_missing:
-            return self.transport.error(
+            error = self.transport.error(
                 NotFoundError,
                 f"repository {self.host}/{repo_path} not found",
                 status=404,
                 hint="check the repository name (and namespace); private repositories "
                 "also look missing without credentials",
             )
+            error.missing = "repository"
+            return error
         if reference.startswith("sha256:"):
-            return self.transport.error(
+            error = self.transport.error(
                 NotFoundError,
                 f"digest {reference} not found in {self.host}/{repo_path}",
                 status=404,
                 hint="the content was deleted or never pushed to this registry: check the "
                 "digest, or push the image there again",
             )
+            error.missing = None if unsure else "digest"
+            return error
         maybe = " (or the repository does not exist)" if unsure else ""
-        return self.transport.error(
+        error = self.transport.error(
             NotFoundError,
             f"tag {reference!r} not found in {self.host}/{repo_path}{maybe}",
             status=404,
             hint=f"list the tags that exist with `skopeo list-tags docker://{self.host}/{repo_path}`",
         )
+        error.missing = None if unsure else "tag"
+        return error
 
     def _repository_exists(self, repo_path: str) -> bool:
         url = self.transport.url(f"/v2/{repo_path}/tags/list")
