@@ -44,6 +44,9 @@ class ImageFacts:
     duplicate_platforms: tuple[str, ...] = ()
     #: children or blobs that could not be fetched, each described in words.
     missing: tuple[str, ...] = ()
+    #: platforms the index lists whose image could not be fetched (``missing`` says so):
+    #: listed, so not absent from the index.
+    unfetched: tuple[str, ...] = ()
     #: set when the digest itself could not be read (then nothing else is known).
     error: str | None = None
 
@@ -137,9 +140,9 @@ def check_image(
         )
     expected = list(dict.fromkeys(platforms))
     for wanted in expected:
-        if wanted not in facts.platforms:
+        if wanted not in facts.platforms and wanted not in facts.unfetched:
             defects.append(defect("platform-missing", f"{wanted} is missing"))
-    for held in sorted(facts.platforms):
+    for held in sorted({*facts.platforms, *facts.unfetched}):
         if held not in expected:
             defects.append(
                 defect(

@@ -116,15 +116,16 @@ def inspect_index(
         )
     platforms: dict[str, int] = {}
     duplicates: list[str] = []
+    unfetched: list[str] = []
     for child in manifest.children:
         label = "attestation" if child.is_attestation else (child.platform or "unknown platform")
         try:
             child_manifest = client.get_manifest_by_digest(repo_path, child.digest)
-        except NotFoundError:
-            missing.append(f"{label} manifest {short_digest(child.digest)}")
-            continue
-        except InvalidResponseError as exc:
-            missing.append(f"{label} manifest {short_digest(child.digest)} ({exc.message})")
+        except (NotFoundError, InvalidResponseError) as exc:
+            why = "" if isinstance(exc, NotFoundError) else f" ({exc.message})"
+            missing.append(f"{label} manifest {short_digest(child.digest)}{why}")
+            if not child.is_attestation:
+                unfetched.append(child.platform or "unknown")
             continue
         missing += _missing_blobs(client, repo_path, child_manifest, f"{label} ", cache)
         if child.is_attestation:
@@ -140,6 +141,7 @@ def inspect_index(
         platforms=platforms,
         duplicate_platforms=tuple(duplicates),
         missing=tuple(missing),
+        unfetched=tuple(unfetched),
     )
 
 

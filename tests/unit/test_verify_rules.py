@@ -111,6 +111,21 @@ def test_defects_of_an_image_name_the_tags_and_the_registry() -> None:
     assert check_image(hub, PLATFORMS, 700 * MB)[0].message.startswith("hub sha256:aaaa")
 
 
+def test_a_platform_the_index_lists_but_whose_image_is_gone_is_one_defect_not_two() -> None:
+    """The index still names linux/arm64: the defect is its image, not an absent platform."""
+    facts = ImageFacts(
+        "ghcr",
+        A,
+        platforms={"linux/amd64": 10},
+        missing=(f"linux/arm64 manifest {A[:19]}",),
+        unfetched=("linux/arm64",),
+    )
+    found = check_image(facts, PLATFORMS, 700 * MB)
+    assert [d.kind for d in found] == ["child-missing"], found
+    extra = ImageFacts("ghcr", A, platforms=GOOD, unfetched=("linux/s390x",))
+    assert [d.kind for d in check_image(extra, PLATFORMS, 700 * MB)] == ["platform-extra"]
+
+
 def test_missing_child_and_duplicates_and_single_image() -> None:
     facts = ImageFacts(
         "hub",
