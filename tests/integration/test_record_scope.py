@@ -322,6 +322,11 @@ def test_audit_names_the_platform_of_each_image_an_index_lost(world: World) -> N
     gone = f"its linux/arm64 image ({arm64[:19]}…) is gone"
     assert details[("ghcr", "v1.0.0-php-8.4")] == gone, details
     assert f"ghcr: latest: {gone}" in world.run("audit", matrix=matrix).stderr
+    # The repair copies the lost image back: no blob to upload, and the line says so cleanly.
+    repaired = world.run("audit", "--repair", matrix=matrix)
+    out = repaired.stdout + repaired.stderr
+    assert repaired.returncode == 0, out
+    assert "copy: 0 blob(s) to place, 0 download(s)\n" in out, out
 
 
 def test_audit_advice_for_a_registry_anonymous_users_cannot_read(

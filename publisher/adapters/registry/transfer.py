@@ -148,8 +148,13 @@ class Transfers:
             return
         uploads = plan.upload_bytes()
         self._detail(
-            f"copy: {len(plan.blobs)} blob(s) to place, {plan.download_count} download(s), "
-            + ", ".join(f"{human_size(n)} to {r.split('://')[-1]}" for r, n in uploads.items())
+            ", ".join(
+                [
+                    f"copy: {len(plan.blobs)} blob(s) to place",
+                    f"{plan.download_count} download(s)",
+                    *(f"{human_size(n)} to {r.split('://')[-1]}" for r, n in uploads.items()),
+                ]
+            )
         )
         src = tree.source
         progress = _Progress(self, plan.blobs)
