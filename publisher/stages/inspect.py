@@ -40,6 +40,8 @@ class Missing:
 
     def words(self) -> str:
         what = "image" if self.kind == "manifest" else "image's config"
+        if self.platform == "unknown":  # an entry naming no platform (a nested index, ...)
+            return f"an {what} it lists ({self.digest})"
         return f"its {self.platform} {what} ({self.digest})"
 
     def to_dict(self) -> dict[str, str]:

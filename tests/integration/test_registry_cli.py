@@ -254,6 +254,14 @@ def test_inspect_an_index_of_indexes_lists_the_images_inside(
     data = json.loads(result.stdout)
     assert {p["platform"]: p["size"] for p in data["platforms"]} == inner.sizes
     assert "internal error" not in result.output
+    # The nested index gone: the outer one is incomplete, and names the entry it lost.
+    raw_delete_manifest(registry.url, repo, digest)
+    result = run(["inspect", f"{registry.host}/{repo}:v1", "--json"], tmp_path)
+    assert result.exit_code == 5, result.output
+    data = json.loads(result.stdout)
+    assert data["reachable"] is True and data["platforms"] == []
+    assert data["missing"] == [{"platform": "unknown", "digest": digest, "kind": "manifest"}]
+    assert f"but an image it lists ({digest}) is missing" in data["error"]["message"]
 
 
 def test_inspect_an_index_of_indexes_counts_their_attestations_and_keeps_a_named_platform(
