@@ -259,3 +259,24 @@ def test_a_layout_whose_index_cannot_be_read_is_said_with_a_tip(tmp_path, index)
         _layout_top(tmp_path)
     assert str(tmp_path / "index.json") in caught.value.message
     assert caught.value.hint and caught.value.hint.startswith("rebuild the image")
+
+
+def test_inspect_json_has_exactly_the_members_its_help_names(cli):
+    """`inspect --json` online: the members --help lists, its lists' members too."""
+    from publisher.core.reference import parse
+    from publisher.stages.inspect import Inspection, Missing, PlatformInfo
+
+    digest = "sha256:" + "a" * 64
+    document = Inspection(
+        parse(f"example.org/acme/php-fpm:v1@{digest}"),
+        reachable=True,
+        digest=digest,
+        platforms=(PlatformInfo("linux/amd64", digest, 1),),
+        missing=(Missing("linux/arm64", digest, "manifest"),),
+    ).to_dict()
+    helped = " ".join(cli("inspect", "--help").output.split())
+    listed = helped.split("--json prints", 1)[1].split("Examples:", 1)[0]
+    named = set(re.findall(r'"(\w+)"', listed)) - {"manifest", "config"}  # "kind"'s values
+    assert named == set(document) | set(document["platforms"][0]) | set(document["missing"][0])
+    row = _command_row("inspect")
+    assert '`"missing"`, each with `platform`, `digest` and `kind`' in row
