@@ -38,6 +38,8 @@ UNRECORDED = "unrecorded"  # pins of a release with no record: an unfinished rel
 DISAGREE = "disagree"  # a floating tag the registries do not agree on
 AHEAD = "ahead"  # a floating tag carries a finished release newer than the records here
 UNREACHABLE = "unreachable"  # the registry could not be reached: nothing on it was checked
+#: Every kind of finding, documented for --json consumers (README, Commands).
+KINDS = (MISSING, MOVED, FLOATING, INCOMPLETE, PRIVATE, UNRECORDED, DISAGREE, AHEAD, UNREACHABLE)
 
 
 @dataclass(frozen=True)

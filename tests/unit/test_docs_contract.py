@@ -280,3 +280,18 @@ def test_inspect_json_has_exactly_the_members_its_help_names(cli):
     assert named == set(document) | set(document["platforms"][0]) | set(document["missing"][0])
     row = _command_row("inspect")
     assert '`"missing"`, each with `platform`, `digest` and `kind`' in row
+
+
+def test_the_readme_names_every_kind_and_member_of_a_verify_defect_and_an_audit_finding():
+    from dataclasses import fields
+
+    from publisher.core import audit_rules, verify_rules
+
+    start = README.index("`verify --json` lists each defect as")
+    verify, audit = README[start:].split("\n\n", 1)[0].split("`audit --json`", 1)
+    members = [f.name for f in fields(verify_rules.Defect)]
+    assert "{" + ", ".join(f'"{m}"' for m in members) + "}" in verify
+    assert set(re.findall(r"`([a-z-]+)`", verify.split("one of", 1)[1])) == set(verify_rules.KINDS)
+    members = [f.name for f in fields(audit_rules.Finding)] + ["message"]
+    assert "{" + ", ".join(f'"{m}"' for m in members) + "}" in " ".join(audit.split())
+    assert set(re.findall(r"`([a-z-]+)`", audit.split("one of", 1)[1])) == set(audit_rules.KINDS)
