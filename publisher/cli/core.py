@@ -192,7 +192,8 @@ def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> Non
     platform (config and layers, in bytes with --json), created, labels (a label
     not every platform carries alike is followed by the platforms that do), the
     number of attestation manifests, and the annotations of an index itself. An
-    index that lists indexes is followed to the images inside. An index whose
+    index's platform images are read up to 8 at a time; an index that lists
+    indexes is followed to the images inside. An index whose
     platform image, or an image whose config, the registry lacks is shown all the
     same, and each missing piece is named (exit 5). REPO:TAG@DIGEST (as a
     pins file names an image) inspects the digest and says where the tag points now,

@@ -17,6 +17,7 @@ from ..adapters.registry import Descriptor, Manifest, RegistryClient, config_lab
 from ..core.errors import InvalidResponseError, NotFoundError, PublisherError
 from ..core.reference import Reference
 from ..resolve import INDEX_TYPES, UNKNOWN_PLATFORM, platform_key
+from .parallel import in_parallel
 
 
 @dataclass(frozen=True)
@@ -222,22 +223,24 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
     read, every missing piece in ``missing``, and ``error`` naming them.
     """
     manifest = client.get_manifest(ref)
-    found: list[PlatformInfo | Missing] = []
     missing: list[Missing] = []
     attestations = 0
     if manifest.is_index:
-        for child in index_entries(client, ref.path, manifest, missing):
-            if child.is_attestation:
-                attestations += 1
-                continue
+        entries = list(index_entries(client, ref.path, manifest, missing))
+        images = [child for child in entries if not child.is_attestation]
+        attestations = len(entries) - len(images)
+
+        def read(child: Descriptor) -> PlatformInfo | Missing:
             try:
                 image = client.get_manifest_by_digest(ref.path, child.digest)
             except NotFoundError:
-                missing.append(Missing(child.platform or "unknown", child.digest, "manifest"))
-                continue
-            found.append(_platform_info(ref, client, image, child.platform))
+                return Missing(child.platform or "unknown", child.digest, "manifest")
+            return _platform_info(ref, client, image, child.platform)
+
+        # Several platforms at a time, in the index's order (the index's read authenticated).
+        found = in_parallel(read, images)
     else:
-        found.append(_platform_info(ref, client, manifest, None))
+        found = [_platform_info(ref, client, manifest, None)]
     platforms = tuple(p for p in found if isinstance(p, PlatformInfo))
     missing += [p for p in found if isinstance(p, Missing)]
     tag_digest = None

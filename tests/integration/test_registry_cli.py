@@ -294,6 +294,42 @@ def test_inspect_an_index_of_indexes_counts_their_attestations_and_keeps_a_named
     assert data["missing"] == []
 
 
+def test_inspect_reads_the_platforms_of_an_index_several_at_a_time(
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    tmp_path: Path,
+) -> None:
+    """A distant registry answers each request late: the arm64 image is asked for while
+    the amd64 one is still held, and the table keeps the index's order."""
+    image = make_image()
+    seed(registry, repo, image, tags=["v1"])
+    amd64, arm64 = image.image("linux/amd64").digest, image.image("linux/arm64").digest
+    proxy = proxy_for(registry)
+    held = Fault("stall", method="GET", path=f"/manifests/{amd64}", stall_seconds=10)
+    later = Fault("stall", method="GET", path=f"/manifests/{arm64}", stall_seconds=0)
+    proxy.add(held, later)
+    overlapped: list[bool] = []
+
+    def watch() -> None:
+        deadline = time.monotonic() + 15
+        while not later.fired and time.monotonic() < deadline:
+            time.sleep(0.005)
+        answered = any(amd64 in seen.path for seen in proxy.log)
+        overlapped.append(held.fired == 1 and not answered)
+        proxy.release()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    result = run(["inspect", f"{proxy.host}/{repo}:v1", "--json"], tmp_path)
+    watcher.join()
+    assert result.exit_code == 0, result.output
+    assert overlapped == [True]
+    data = json.loads(result.stdout)
+    assert [p["digest"] for p in data["platforms"]] == [amd64, arm64]
+
+
 def test_inspect_unreachable(tmp_path: Path) -> None:
     host = f"127.0.0.1:{free_port()}"
     result = run(["inspect", f"{host}/nobody/home:v1"], tmp_path)
