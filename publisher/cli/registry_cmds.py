@@ -87,6 +87,12 @@ def _show_inspection(state: State, result: Inspection) -> None:
         ("platform", "digest", "compressed", "created", "labels"),
         rows,
     )
+    if result.is_index and not result.platforms and not result.missing:
+        output.warning(
+            f"{ref} is an index that lists no platform image"
+            + (f", only {result.attestations} attestation(s)" if result.attestations else "")
+            + ": there is nothing to pull or run"
+        )
     for key, value, where in result.label_lines():
         output.detail(f"  {key}={value}" + (f" ({', '.join(where)})" if where else ""))
 

@@ -330,6 +330,18 @@ def test_inspect_reads_the_platforms_of_an_index_several_at_a_time(
     assert [p["digest"] for p in data["platforms"]] == [amd64, arm64]
 
 
+def test_inspect_warns_of_an_index_that_lists_no_platform_image(
+    registry: Any, repo: str, tmp_path: Path
+) -> None:
+    empty = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}).encode()
+    raw_put_manifest(registry.url, repo, empty, OCI_INDEX, "v1")
+    result = run(["inspect", f"{registry.host}/{repo}:v1"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "is an index that lists no platform image: there is nothing to pull" in result.stderr
+    data = json.loads(run(["inspect", f"{registry.host}/{repo}:v1", "--json"], tmp_path).stdout)
+    assert data["platforms"] == [] and data["ok"] is True
+
+
 def test_inspect_unreachable(tmp_path: Path) -> None:
     host = f"127.0.0.1:{free_port()}"
     result = run(["inspect", f"{host}/nobody/home:v1"], tmp_path)
