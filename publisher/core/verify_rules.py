@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..resolve import short_digest
+from .plan import is_floating_tag
 from .platforms import Platform
 from .sizes import human_size
 
@@ -315,8 +316,10 @@ class Report:
 
     @property
     def nothing_published(self) -> bool:
-        """No record, and not one tag of the release on a registry that answered: the
-        release was never published (or its tag is mistyped)."""
+        """No record, and not one pin of the release on a registry that answered: the
+        release was never published (or its tag is mistyped). Floating tags do not
+        count: ``php-X.Y`` and ``latest`` hold an earlier release's content until this
+        one moves them."""
         return (
             not self.recorded
             and bool(self.lines)
@@ -325,7 +328,8 @@ class Report:
                 for line in self.lines
                 for registry, tags in line.tags.items()
                 if registry not in self.unreachable
-                for digest in tags.values()
+                for tag, digest in tags.items()
+                if not is_floating_tag(tag)
             )
         )
 

@@ -96,6 +96,16 @@ def test_a_release_with_no_tag_anywhere_was_never_published() -> None:
     report = build_report("v9.9.9", [expect], absent, {})
     assert report.nothing_published
     assert "it was never published (is the tag mistyped?" in defects_hint(report)
+    # php-8.4 and latest hold an earlier release until this one moves them: not its tags
+    floating = LineExpectation(
+        "8.4",
+        (Platform.AMD64,),
+        700_000_000,
+        {"hub": ("v9.9.9-php-8.4", "v9.9.9", "php-8.4", "latest")},
+    )
+    earlier = [*absent, TagFacts("hub", "php-8.4", blob(7)), TagFacts("hub", "latest", blob(7))]
+    held = {("hub", blob(7)): ImageFacts("hub", blob(7), platforms={"linux/amd64": 1})}
+    assert build_report("v9.9.9", [floating], earlier, held).nothing_published
     # one tag found is a release to finish, not one never published
     found = [TagFacts("hub", "v9.9.9-php-8.4", blob(1)), absent[1]]
     images = {("hub", blob(1)): ImageFacts("hub", blob(1), platforms={"linux/amd64": 1})}
