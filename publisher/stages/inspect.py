@@ -146,15 +146,21 @@ def _config_facts(data: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
 def _incomplete(ref: Reference, manifest: Manifest, missing: list[Missing]) -> NotFoundError:
     """The error for an index (or image) that names content the registry lacks."""
     kind = "index" if manifest.is_index else "image"
-    listed = ", ".join(m.words() for m in missing)
+    listed = ", ".join(
+        m.words() if manifest.is_index else f"its config ({m.digest})" for m in missing
+    )
     verb = "is" if len(missing) == 1 else "are"
     return NotFoundError(
         f"{ref} is the {kind} {manifest.digest}, but {listed} {verb} missing from "
         f"{ref.name}: the {kind} is incomplete",
         registry=ref.domain,
         status=404,
-        hint="push the image again with every platform (each platform's image before the "
-        "index that lists it)",
+        hint=(
+            "push the image again with every platform (each platform's image before the "
+            "index that lists it)"
+            if manifest.is_index
+            else "push the image again (its config and layers before its manifest)"
+        ),
     )
 
 
@@ -215,6 +221,10 @@ def _platform_info(
     return PlatformInfo(platform, image.digest, image.compressed_size, created, labels)
 
 
+#: What one platform's read gives: its facts, what the registry lacks, or what it sent broken.
+Found = PlatformInfo | Missing | InvalidResponseError
+
+
 def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
     """Inspect ``ref``; raises the classified error when it cannot be read.
 
@@ -225,24 +235,48 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
     manifest = client.get_manifest(ref)
     missing: list[Missing] = []
     attestations = 0
+
+    def unreadable(exc: InvalidResponseError, piece: str) -> InvalidResponseError:
+        """A platform's image or config the registry sent broken: ``ref`` itself was read."""
+        kind = "index" if manifest.is_index else "image"
+        return InvalidResponseError(
+            f"{ref} is the {kind} {manifest.digest}, but {piece} cannot be read: {exc.message}",
+            registry=exc.registry,
+            status=exc.status,
+            hint=exc.hint,
+        )
+
+    def describe(image: Manifest, platform: str | None) -> Found:
+        try:
+            return _platform_info(ref, client, image, platform)
+        except InvalidResponseError as exc:
+            config = image.config.digest if image.config else image.digest
+            if not manifest.is_index:
+                return unreadable(exc, f"its config ({config})")
+            return unreadable(exc, Missing(platform or "unknown", config, "config").words())
+
+    def read(child: Descriptor) -> Found:
+        try:
+            image = client.get_manifest_by_digest(ref.path, child.digest)
+        except NotFoundError:
+            return Missing(child.platform or "unknown", child.digest, "manifest")
+        except InvalidResponseError as exc:
+            piece = Missing(child.platform or "unknown", child.digest, "manifest").words()
+            return unreadable(exc, piece)
+        return describe(image, child.platform)
+
+    found: list[Found]
     if manifest.is_index:
         entries = list(index_entries(client, ref.path, manifest, missing))
         images = [child for child in entries if not child.is_attestation]
         attestations = len(entries) - len(images)
-
-        def read(child: Descriptor) -> PlatformInfo | Missing:
-            try:
-                image = client.get_manifest_by_digest(ref.path, child.digest)
-            except NotFoundError:
-                return Missing(child.platform or "unknown", child.digest, "manifest")
-            return _platform_info(ref, client, image, child.platform)
-
         # Several platforms at a time, in the index's order (the index's read authenticated).
         found = in_parallel(read, images)
     else:
-        found = [_platform_info(ref, client, manifest, None)]
+        found = [describe(manifest, None)]
     platforms = tuple(p for p in found if isinstance(p, PlatformInfo))
     missing += [p for p in found if isinstance(p, Missing)]
+    broken = [p for p in found if isinstance(p, InvalidResponseError)]
     tag_digest = None
     if ref.tag is not None and ref.digest is not None:
         tag_digest = client.tag_digests(ref.path, [ref.tag]).get(ref.tag)
@@ -257,5 +291,5 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
         attestations=attestations,
         annotations=manifest.annotations,
         missing=tuple(missing),
-        error=_incomplete(ref, manifest, missing) if missing else None,
+        error=broken[0] if broken else _incomplete(ref, manifest, missing) if missing else None,
     )

@@ -230,6 +230,43 @@ def test_inspect_an_image_whose_config_is_missing_names_the_platform_and_the_blo
     assert [p["platform"] for p in data["platforms"]] == ["linux/arm64"]
 
 
+def test_inspect_an_index_whose_platform_image_comes_back_altered_says_which(
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    tmp_path: Path,
+) -> None:
+    """The registry answered for the index: it is reachable, and the broken piece is named."""
+    image = make_image()
+    digest = seed(registry, repo, image, tags=["v1"])
+    arm64 = image.image("linux/arm64").digest
+    proxy = proxy_for(registry)
+    proxy.add(Fault("body", method="GET", path=f"/manifests/{arm64}", body=b"{}", times=None))
+    result = run(["inspect", f"{proxy.host}/{repo}:v1", "--json"], tmp_path)
+    assert result.exit_code == 8, result.output
+    data = json.loads(result.stdout)
+    assert data["reachable"] is True and data["digest"] == digest
+    assert [p["platform"] for p in data["platforms"]] == ["linux/amd64"]
+    message = data["error"]["message"]
+    assert f"is the index {digest}, but its linux/arm64 image ({arm64}) cannot be read" in message
+    assert "does not match its digest" in message
+
+
+def test_inspect_an_image_whose_config_is_missing_says_its_config(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    single = make_image().image("linux/amd64")
+    digest = seed(registry, repo, single, tags=["v1"])
+    config = digest_of(single.config)
+    requests.delete(f"{registry.url}/v2/{repo}/blobs/{config}", timeout=30).raise_for_status()
+    result = run(["inspect", f"{registry.host}/{repo}:v1", "--json"], tmp_path)
+    assert result.exit_code == 5, result.output
+    error = json.loads(result.stdout)["error"]
+    assert f"is the image {digest}, but its config ({config}) is missing" in error["message"]
+    assert error["hint"] == "push the image again (its config and layers before its manifest)"
+
+
 def test_inspect_an_index_of_indexes_lists_the_images_inside(
     registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
 ) -> None:
