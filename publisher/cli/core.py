@@ -198,14 +198,16 @@ def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> Non
     same, and each missing piece is named (exit 5; a piece the registry sends
     altered or malformed is named too, exit 8). REPO:TAG@DIGEST (as a
     pins file names an image) inspects the digest and says where the tag points now,
-    so a pin a republish has moved is seen. Credentials come from the variables
+    so a pin a republish has moved is seen (or, for one platform's image of the
+    tag's index, which platform the index lists it as). Credentials come from the variables
     matrix.yaml names for its registries (./matrix.yaml, or PUBLISHER_CONFIG, when that file exists;
     inspect has no --config), else the docker config; public images need none.
 
     --json prints {"ok", "reference", "reachable", "digest", "media_type",
     "is_index", "platforms" (each {"platform", "digest", "size", "created",
     "labels"}), "attestations", "missing" (each {"platform", "digest", "kind":
-    "manifest" or "config"}), "annotations", "tag", "error"}.
+    "manifest" or "config"}), "annotations", "tag" (null, or {"name", "digest",
+    "matches", "lists_as"}), "error"}.
 
     \b
     Examples:

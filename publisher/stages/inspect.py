@@ -65,6 +65,9 @@ class Inspection:
     #: where the tag points now (None: the registry does not have it). The digest is what
     #: was inspected; the tag is only looked up.
     tag_digest: str | None = None
+    #: when ``tag_digest`` is an index that lists the digest inspected: the platform it
+    #: lists it as (the reference named one platform's image of the tag's index)
+    tag_lists_as: str | None = None
     #: content the index or image names that the registry lacks (then ``error`` says so)
     missing: tuple[Missing, ...] = ()
 
@@ -81,6 +84,11 @@ class Inspection:
             return f"{tag} is not on the registry (the digest named was inspected)"
         if self.tag_digest == self.digest:
             return f"{tag} points at this digest"
+        if self.tag_lists_as is not None:
+            return (
+                f"{tag} points at the index {self.tag_digest}, which lists this digest as its "
+                f"{self.tag_lists_as} image"
+            )
         return (
             f"{tag} now points at {self.tag_digest}, not at this digest (republished or moved "
             "since the reference was written; the digest named was inspected)"
@@ -127,6 +135,7 @@ class Inspection:
                     "name": self.reference.tag,
                     "digest": self.tag_digest,
                     "matches": self.tag_digest is not None and self.tag_digest == self.digest,
+                    "lists_as": self.tag_lists_as,
                 }
                 if self.tag_checked and self.reachable
                 else None
@@ -221,6 +230,17 @@ def _platform_info(
     return PlatformInfo(platform, image.digest, image.compressed_size, created, labels)
 
 
+def _listed_as(client: RegistryClient, path: str, index: str, digest: str) -> str | None:
+    """The platform the index at ``index`` lists ``digest`` as (None: it does not list it,
+    or it is not an index, or it cannot be read)."""
+    try:
+        manifest = client.get_manifest_by_digest(path, index)
+        entries = list(index_entries(client, path, manifest)) if manifest.is_index else []
+    except (NotFoundError, InvalidResponseError):
+        return None
+    return next((e.platform or "unknown" for e in entries if e.digest == digest), None)
+
+
 #: What one platform's read gives: its facts, what the registry lacks, or what it sent broken.
 Found = PlatformInfo | Missing | InvalidResponseError
 
@@ -277,13 +297,16 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
     platforms = tuple(p for p in found if isinstance(p, PlatformInfo))
     missing += [p for p in found if isinstance(p, Missing)]
     broken = [p for p in found if isinstance(p, InvalidResponseError)]
-    tag_digest = None
+    tag_digest = tag_lists_as = None
     if ref.tag is not None and ref.digest is not None:
         tag_digest = client.tag_digests(ref.path, [ref.tag]).get(ref.tag)
+        if tag_digest is not None and tag_digest != manifest.digest:
+            tag_lists_as = _listed_as(client, ref.path, tag_digest, manifest.digest)
     return Inspection(
         reference=ref,
         reachable=True,
         tag_digest=tag_digest,
+        tag_lists_as=tag_lists_as,
         digest=manifest.digest,
         media_type=manifest.media_type,
         is_index=manifest.is_index,

@@ -122,7 +122,12 @@ def test_inspect_of_a_tag_and_a_digest_says_where_the_tag_points_now(
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["digest"] == old
-    assert data["tag"] == {"name": "v1.0.0-php-8.4", "digest": old, "matches": True}
+    assert data["tag"] == {
+        "name": "v1.0.0-php-8.4",
+        "digest": old,
+        "matches": True,
+        "lists_as": None,
+    }
     assert "tag: v1.0.0-php-8.4 points at this digest" in run(["inspect", pinned], tmp_path).stdout
 
     new = seed(registry, repo, make_image(seed=22), tags=["v1.0.0-php-8.4"])  # republished
@@ -130,7 +135,12 @@ def test_inspect_of_a_tag_and_a_digest_says_where_the_tag_points_now(
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["digest"] == old
-    assert data["tag"] == {"name": "v1.0.0-php-8.4", "digest": new, "matches": False}
+    assert data["tag"] == {
+        "name": "v1.0.0-php-8.4",
+        "digest": new,
+        "matches": False,
+        "lists_as": None,
+    }
     text = run(["inspect", pinned], tmp_path).stdout
     assert f"tag: v1.0.0-php-8.4 now points at {new}, not at this digest" in text
 
@@ -141,8 +151,25 @@ def test_inspect_of_a_tag_and_a_digest_says_where_the_tag_points_now(
         "name": "v9.9.9-php-8.4",
         "digest": None,
         "matches": False,
+        "lists_as": None,
     }
     assert "tag: v9.9.9-php-8.4 is not on the registry" in run(["inspect", gone], tmp_path).stdout
+    # One platform's image of the index the tag points at: said so, not "moved since".
+    image = make_image(seed=23)
+    index = seed(registry, repo, image, tags=["v2.0.0-php-8.4"])
+    arm64 = image.image("linux/arm64").digest
+    child = f"{registry.host}/{repo}:v2.0.0-php-8.4@{arm64}"
+    result = run(["inspect", child, "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["tag"] == {
+        "name": "v2.0.0-php-8.4",
+        "digest": index,
+        "matches": False,
+        "lists_as": "linux/arm64",
+    }
+    text = run(["inspect", child], tmp_path).stdout
+    assert f"points at the index {index}, which lists this digest as its linux/arm64 image" in text
+    assert "moved" not in text
     plain = run(["inspect", f"{registry.host}/{repo}@{old}", "--json"], tmp_path)
     assert json.loads(plain.stdout)["tag"] is None
 

@@ -277,7 +277,8 @@ def test_inspect_json_has_exactly_the_members_its_help_names(cli):
     helped = " ".join(cli("inspect", "--help").output.split())
     listed = helped.split("--json prints", 1)[1].split("Examples:", 1)[0]
     named = set(re.findall(r'"(\w+)"', listed)) - {"manifest", "config"}  # "kind"'s values
-    assert named == set(document) | set(document["platforms"][0]) | set(document["missing"][0])
+    nested = set(document["platforms"][0]) | set(document["missing"][0]) | set(document["tag"])
+    assert named == set(document) | nested
     row = _command_row("inspect")
     assert '`"missing"`, each with `platform`, `digest` and `kind`' in row
 
