@@ -534,6 +534,29 @@ def test_10_missing_or_foreign_location_is_rejected(
     assert upload_puts(proxy) == []
 
 
+@pytest.mark.parametrize("location", ["http://[bad", "//[::1", "http://\u00e9x/"])
+def test_10_malformed_location_is_a_classified_error(
+    location: str, proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
+) -> None:
+    """A Location that cannot be parsed (an upload's, or a redirect's requests follows)
+    is an invalid answer from the registry, never a ValueError escaping as a bug."""
+    layer = make_layer(1000, random.Random())
+    digest = "sha256:" + hashlib.sha256(layer).hexdigest()
+    client = client_via(proxy, FakeClock().policy(max_delay=8.0))
+    headers = {"Location": location}
+    proxy.add(Fault("status", method="POST", path="/blobs/uploads/", status=202, headers=headers))
+    with pytest.raises(InvalidResponseError, match=r"malformed Location|another host") as caught:
+        client.push_blob(repo, digest, layer)
+    assert caught.value.hint and "check" in caught.value.hint
+    assert upload_puts(proxy) == []
+    image = make_image(platforms=["linux/amd64"])
+    seed(registry, repo, image, tags=["v1"])
+    proxy.add(Fault("status", method="GET", path="/manifests/", status=307, headers=headers))
+    with pytest.raises(InvalidResponseError, match="malformed Location") as caught:
+        client.get_manifest(Reference(proxy.host, repo, "v1"))
+    assert caught.value.hint and "check" in caught.value.hint
+
+
 def test_9_huge_success_body_is_not_read(
     proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
 ) -> None:

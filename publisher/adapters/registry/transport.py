@@ -241,6 +241,13 @@ class _Session(requests.Session):
         fresh = _direct() if _is_loopback_url(prepared_request.url or "") else {}
         return super().rebuild_proxies(prepared_request, fresh)
 
+    def get_redirect_target(self, resp: Any) -> Any:
+        try:
+            return super().get_redirect_target(resp)
+        except ValueError:  # a Location that is not UTF-8: ``_open`` says so; free the socket
+            resp.close()
+            raise
+
 
 def describe_error_body(body: bytes, clean: Callable[[str], str] = scrub) -> str:
     """A short summary of a registry error body, ``clean`` (by default ``scrub``) applied
@@ -571,6 +578,16 @@ class Transport:
                 f"request failed: {self.clean(_short(exc))}",
                 hint=f"check the registry host {self.host}, and HTTPS_PROXY, HTTP_PROXY and "
                 "NO_PROXY when a proxy is in the way, then rerun",
+            ) from None
+        except ValueError as exc:
+            # requests checks the URL it is given (InvalidURL, above), not always the
+            # Location of a redirect it follows: a malformed one fails as a ValueError
+            # (an unclosed IPv6 bracket, bytes that are not UTF-8, a host label too long).
+            raise self.error(
+                InvalidResponseError,
+                f"{method} {urlsplit(url).path}: the registry redirected to a malformed "
+                f"Location ({clip(self.clean(str(exc)), 120)})",
+                hint=MALFORMED_HINT,
             ) from None
         self.debug(f"{method} {urlsplit(response.url or url).path} -> {response.status_code}")
         return response
@@ -949,8 +966,16 @@ class Transport:
                 f"{what}: the registry sent no Location header",
                 hint=MALFORMED_HINT,
             )
-        absolute = urljoin(self.base + "/", location.strip())
-        theirs = urlsplit(absolute)
+        try:
+            absolute = urljoin(self.base + "/", location.strip())
+            theirs = urlsplit(absolute)
+        except ValueError:  # an unclosed IPv6 bracket, a port out of range
+            raise self.error(
+                InvalidResponseError,
+                f"{what}: the registry sent a malformed Location "
+                f"({clip(self.clean(location), 100)!r})",
+                hint=MALFORMED_HINT,
+            ) from None
         if not same_origin(absolute, self.base):
             raise self.error(
                 InvalidResponseError,
