@@ -282,6 +282,8 @@ def parse_json(text: str, source: str, *, limit: int, what: str, hint: str) -> A
             column=exc.colno,
             hint=hint,
         ) from None
+    except RecursionError:  # arrays or objects nested thousands deep
+        raise ConfigError("not valid JSON: nested too deeply", source=source, hint=hint) from None
     except _DuplicateKey as exc:
         raise ConfigError(
             f"the key {exc.key!r} appears twice in one object (JSON readers would disagree "

@@ -169,9 +169,10 @@ class Manifest:
             )
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
             raise InvalidResponseError(
-                f"manifest is not valid JSON: {exc}", hint=MANIFEST_HINT
+                f"manifest is not valid JSON: {why}", hint=MANIFEST_HINT
             ) from None
         if not isinstance(data, dict):
             raise InvalidResponseError("manifest is not a JSON object", hint=MANIFEST_HINT)

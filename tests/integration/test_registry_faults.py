@@ -453,6 +453,20 @@ def test_9_one_truncated_answer_is_retried(
     assert client.get_manifest(Reference(proxy.host, repo, "v1")).digest == digest
 
 
+@pytest.mark.parametrize("status", [200, 400])
+def test_9_deeply_nested_tag_list_is_a_classified_error(
+    status: int, proxy: FaultProxy, repo: str
+) -> None:
+    """JSON nested past Python's recursion limit, as a tag list or an error body."""
+    nested = b'{"tags":' * 60_000
+    proxy.add(Fault("status", method="GET", path="/tags/list", status=status, body=nested))
+    client = client_via(proxy, FakeClock().policy(max_delay=8.0))
+    expected = InvalidResponseError if status == 200 else RegistryError
+    with pytest.raises(expected) as caught:
+        client.list_tags(repo)
+    assert caught.value.hint
+
+
 def test_9_huge_error_body_is_read_only_up_to_a_cap(
     proxy: FaultProxy, registry: Any, repo: str
 ) -> None:
@@ -474,6 +488,11 @@ HOSTILE_MANIFESTS = {
     "length-mismatch": Fault("length", path="/manifests/", times=None),
     "truncated": Fault("truncate", path="/manifests/", times=None),
     "huge-error": Fault("huge", path="/manifests/", status=400, huge_bytes=BIG, times=None),
+    # JSON nested deeper than Python's recursion limit: a RecursionError, not a ValueError
+    "nested-json": Fault(
+        "body", path="/manifests/", body=b"[" * 100_000, fix_digest=True, times=None
+    ),
+    "nested-error": Fault("status", path="/manifests/", status=400, body=b"[" * 60_000, times=None),
 }
 
 
@@ -493,7 +512,7 @@ def test_9_cli_shows_a_clean_error_without_traceback(
         ["inspect", f"{proxy.host}/{repo}:v1"],
         env={"PUBLISHER_RETRY_ATTEMPTS": "2", "HOME": "/nonexistent"},
     )
-    assert result.exit_code == (9 if kind == "huge-error" else 8), result.output
+    assert result.exit_code == (9 if kind.endswith("-error") else 8), result.output
     assert "Traceback" not in result.output and "internal error" not in result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, result.output

@@ -267,6 +267,7 @@ def test_a_record_that_is_a_directory_is_a_file_error(cli, tmp_path):
         ('{"schema": 2}', "not a digest record of schema 1"),
         ('{"schema": 1}', "digest record lacks base_digest, base_image, builder"),
         ("\xff", "not a digest record"),
+        ("[" * 50_000, "not valid JSON: nested too deeply"),
         ("x" * 70_000, "larger than 64 KiB; not a digest record"),
     ],
 )

@@ -68,6 +68,7 @@ def test_media_type_from_header_or_shape_when_absent() -> None:
     ("body", "message"),
     [
         (b"{not json", "not valid JSON"),
+        (b"[" * 100_000, "not valid JSON: nested too deeply"),
         (b"[1, 2]", "not a JSON object"),
         (b'{"schemaVersion": 1, "manifests": []}', "schemaVersion is 1, not 2"),
         (b'{"manifests": []}', "schemaVersion is missing"),

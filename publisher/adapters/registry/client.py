@@ -342,7 +342,7 @@ class RegistryClient:
             try:
                 data = json.loads(reply.body)
                 page = data.get("tags") or []
-            except (ValueError, AttributeError, UnicodeDecodeError):
+            except (ValueError, AttributeError, RecursionError):  # Recursion: nested too deep
                 raise self.transport.error(
                     InvalidResponseError,
                     f"the tag list of {repo_path} is not valid JSON",
@@ -463,7 +463,7 @@ class RegistryClient:
         """An image config blob's JSON; InvalidResponseError when it is not an object."""
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             raise self.transport.error(
                 InvalidResponseError,
                 f"the image config {digest} is not valid JSON",
@@ -835,7 +835,7 @@ def _layout_top(layout: Path) -> Descriptor:
     try:
         data = json.loads(index_path.read_bytes())
         entries = data["manifests"]
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise CommandError(f"{index_path} is not a valid OCI index", hint=_LAYOUT_HINT) from None
     if not isinstance(entries, list) or len(entries) != 1:
         count = len(entries) if isinstance(entries, list) else 0

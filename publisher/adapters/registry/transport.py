@@ -206,7 +206,7 @@ def _error_entries(
 ) -> list[tuple[str, str]]:
     try:
         data = json.loads(body[:MAX_ERROR_BODY])
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return []
     errors = data.get("errors") if isinstance(data, dict) else None
     if not isinstance(errors, list):
@@ -464,7 +464,7 @@ class Transport:
         try:
             data = json.loads(reply.body)
             token = data.get("token") or data.get("access_token")
-        except (ValueError, AttributeError, UnicodeDecodeError):
+        except (ValueError, AttributeError, RecursionError):
             data, token = None, None
         if not isinstance(token, str) or not token:
             raise self.error(
