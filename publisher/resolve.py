@@ -843,7 +843,7 @@ def read_docker_config(path: Path) -> dict[str, Any]:
         )
     try:
         data = json.loads(raw or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         raise DockerConfigError(
             "the docker config is not valid JSON",
             source=str(path),
@@ -908,7 +908,7 @@ def helper_credentials(
             raise ValueError("too long")
         answer = json.loads(out)
         username, secret = answer["Username"], answer["Secret"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise CredentialsError(
             f"the docker credential helper {binary} gave an unreadable answer (not the JSON "
             "of Username and Secret it should print)",
@@ -1473,8 +1473,15 @@ class _Session:
                     f"{parts.netloc} sent more than {limit} bytes for {parts.path}",
                 )
             if status in (301, 302, 303, 307, 308) and "location" in resp_headers:
-                new_url = urljoin(url, resp_headers["location"])
-                if not same_origin(new_url, url):
+                try:
+                    new_url = urljoin(url, resp_headers["location"])
+                    same = same_origin(new_url, url)
+                except ValueError:  # an unclosed IPv6 bracket
+                    raise _Outcome(
+                        Status.REGISTRY_ERROR,
+                        f"refusing to follow the URL {resp_headers['location']!r}",
+                    ) from None
+                if not same:
                     # Never carry credentials to another host (blob CDNs), nor off TLS.
                     headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
                 url = new_url
@@ -1547,7 +1554,7 @@ class _Session:
         try:
             answer = json.loads(resp.body)
             token = answer.get("token") or answer.get("access_token")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             token = None
         if not isinstance(token, str) or not token:
             raise _Outcome(
@@ -1569,7 +1576,7 @@ def _error_code(body: bytes) -> str:
     try:
         data = json.loads(body)
         return str(data["errors"][0]["code"])
-    except (ValueError, KeyError, IndexError, TypeError):
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError):
         return ""
 
 
@@ -1685,7 +1692,7 @@ def _platforms(resp: _Response, target: Target, session: _Session) -> tuple[str,
     media_type = resp.headers.get("content-type", "").split(";")[0].strip()
     try:
         data = json.loads(resp.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         raise _Outcome(
             Status.REGISTRY_ERROR, f"{target.host} sent a manifest that is not JSON"
         ) from None
@@ -1719,7 +1726,7 @@ def _platforms(resp: _Response, target: Target, session: _Session) -> tuple[str,
             )
         try:
             plat = platform_of(json.loads(blob.body))
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             plat = None
         return (plat,) if plat else ()
     raise _Outcome(
@@ -1746,7 +1753,7 @@ def _list_tags(target: Target, session: _Session) -> tuple[str, ...] | None:
             link = resp.headers.get("link", "")
             match = re.match(r"\s*<([^>]+)>", link)
             path = match.group(1) if match and match.group(1).startswith("/v2/") else None
-    except (_Outcome, ValueError, AttributeError):
+    except (_Outcome, ValueError, AttributeError, RecursionError):
         return tuple(tags) if tags else None
     return tuple(tags)
 
@@ -1842,7 +1849,7 @@ def docker_host(env: Mapping[str, str]) -> str:
             return ""
         with open(meta, "rb") as handle:
             host = json.loads(handle.read(MAX_SMALL_BYTES))["Endpoints"]["docker"]["Host"]
-    except (OSError, ValueError, LookupError, TypeError):
+    except (OSError, ValueError, LookupError, TypeError, RecursionError):
         return ""
     return host if isinstance(host, str) else ""
 
@@ -1940,7 +1947,16 @@ def cached_image(
             created = json.loads(_docker_api(path, "POST", query, wait, spec, want=201))
             with contextlib.suppress(OSError, ValueError, _Truncated, _Malformed):  # it is here
                 _docker_api(path, "DELETE", "/containers/" + quote(str(created["Id"])), wait)
-    except (OSError, ValueError, LookupError, TypeError, AttributeError, _Truncated, _Malformed):
+    except (
+        OSError,
+        ValueError,
+        LookupError,
+        TypeError,
+        AttributeError,
+        RecursionError,
+        _Truncated,
+        _Malformed,
+    ):
         return None
     digests = data.get("RepoDigests") or []
     digest = reference.rpartition("@")[2] if "@" in reference else None
@@ -1964,7 +1980,16 @@ def engine_platform(env: Mapping[str, str], timeout: float) -> str | None:
     try:
         data = json.loads(_docker_api(address, "GET", "/version", timeout, want=200))
         os_name, arch = data.get("Os"), data.get("Arch")
-    except (OSError, ValueError, LookupError, TypeError, AttributeError, _Truncated, _Malformed):
+    except (
+        OSError,
+        ValueError,
+        LookupError,
+        TypeError,
+        AttributeError,
+        RecursionError,
+        _Truncated,
+        _Malformed,
+    ):
         return None
     if not isinstance(os_name, str) or not isinstance(arch, str) or not os_name or not arch:
         return None

@@ -721,6 +721,40 @@ def test_hostile_answers_are_clean_errors(
             ),
             "refusing to follow the URL 'http://127.0.0.1:99999/v2/x/manifests/y'",
         ),
+        (
+            Fault(
+                "status",
+                method="GET",
+                path="/manifests/",
+                status=307,
+                headers={"Location": "http://[bad"},
+                times=None,
+            ),
+            "refusing to follow the URL 'http://[bad'",
+        ),
+        # JSON nested past Python's recursion limit: a RecursionError, not a ValueError
+        (
+            Fault(
+                "body",
+                method="GET",
+                path="/manifests/",
+                body=b"[" * 100_000,
+                fix_digest=True,
+                times=None,
+            ),
+            "not JSON",
+        ),
+        (
+            Fault(
+                "status",
+                method="GET",
+                path="/manifests/",
+                status=400,
+                body=b"[" * 60_000,
+                times=None,
+            ),
+            "HTTP 400",
+        ),
     ]
     for fault, phrase in cases:
         proxy.clear()

@@ -188,8 +188,10 @@ def test_a_broken_docker_config_before_a_run_says_how_to_get_past_it(tmp_path: P
     assert "set the credential environment variables instead" not in hint
 
 
-def test_unreadable_docker_config_is_a_config_error(tmp_path: Path) -> None:
-    (tmp_path / "config.json").write_text("{broken")
+@pytest.mark.parametrize("text", ["{broken", '{"auths":' * 100_000])
+def test_unreadable_docker_config_is_a_config_error(tmp_path: Path, text: str) -> None:
+    """Broken JSON, or JSON nested past Python's recursion limit (a RecursionError)."""
+    (tmp_path / "config.json").write_text(text)
     with pytest.raises(ConfigError, match="not valid JSON"):
         credentials_for_host("ghcr.io", {"DOCKER_CONFIG": str(tmp_path)})
 
