@@ -228,15 +228,22 @@ def release(
 
 
 def keep_records(pending: Path, digests_dir: Path) -> None:
-    """Move the records of a successful run over the earlier ones."""
+    """Move the records of a successful run over the earlier ones.
+
+    What else is left in ``pending`` (the temporary file of a record a killed run was
+    writing) is not kept, and a directory that stays is no failure: the records are in
+    place, and a rerun would meet the same directory again."""
     try:
         for path in sorted(pending.glob("*.json")):
             os.replace(path, digests_dir / path.name)
-        pending.rmdir()
     except FileNotFoundError:
         pass
     except OSError as exc:
         raise file_error(exc, "keep the digest records") from None
+    with contextlib.suppress(OSError):
+        for leftover in pending.glob(".*.tmp"):  # write_atomic's, of a run killed meanwhile
+            leftover.unlink()
+        pending.rmdir()
 
 
 # --------------------------------------------------------------------------- local rehearsal

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,8 @@ from publisher.core import notes
 from publisher.core.errors import ConfigError, FileAccessError, UsageError
 from publisher.core.publish_plan import TagMove
 from publisher.core.version import parse_release
-from publisher.stages.publish import load_release, republish_config
+from publisher.stages.publish import PENDING_DIR, load_release, republish_config
+from publisher.stages.release import keep_records
 from tests.support.matrices import acme_config
 
 D = "sha256:" + "a" * 64
@@ -219,3 +222,24 @@ def test_a_rehearsal_of_a_tag_rehearsed_before_says_what_becomes_of_its_notes(
     text = " ".join(stream.getvalue().split())
     assert "v1.0.0 was rehearsed before" in text and said in text
     assert ("would replace" in text) is dry_run
+
+
+# --------------------------------------------------------------------------- digest records
+
+
+def test_a_record_a_killed_run_left_half_written_does_not_fail_a_later_release(
+    tmp_path: Path,
+) -> None:
+    """A run killed while writing a record leaves write_atomic's temporary file among the
+    pending records; the next release, which succeeded, keeps its records and does not
+    fail on that file (nor would any rerun)."""
+    digests = tmp_path / "digests"
+    pending = digests / PENDING_DIR
+    pending.mkdir(parents=True)
+    # the temporary file as write_atomic names it, as SIGKILL leaves it
+    fd, _ = tempfile.mkstemp(prefix=".8.4-linux-amd64.json.", suffix=".tmp", dir=pending)
+    os.close(fd)
+    (pending / "8.4-linux-amd64.json").write_text("{}", encoding="utf-8")
+    keep_records(pending, digests)
+    assert (digests / "8.4-linux-amd64.json").read_text(encoding="utf-8") == "{}"
+    assert not pending.exists()
