@@ -539,7 +539,7 @@ def load_record(notes_dir: str | Path, release: str) -> ReleaseFacts | None:
     A file that exists but cannot be read or parsed is an error, never "absent".
     """
     path = record_path(notes_dir, release)
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():  # a dangling link is a record unread
         return None
     record = read_record(path)
     if record.release != release:

@@ -291,3 +291,17 @@ def test_a_record_value_of_the_wrong_kind_is_named_in_json_words(old, new, said)
         notes.parse_record(broken, "v1.1.0.json")
     assert said in str(caught.value)
     assert not any(word in str(caught.value) for word in ("str,", "float", "NoneType", "dict"))
+
+
+def test_a_record_that_is_a_dangling_link_is_a_file_error_not_an_absent_record(tmp_path):
+    """A release record linked to a file that is gone: listed by record_releases, so it
+    is an unreadable record (exit 18) for audit and verify alike, never "no record"."""
+    from publisher.core.errors import FileAccessError
+    from publisher.stages.audit import load_records
+
+    (tmp_path / "v1.0.0.json").symlink_to(tmp_path / "gone" / "v1.0.0.json")
+    assert [r.tag for r in notes.record_releases(tmp_path)] == ["v1.0.0"]
+    with pytest.raises(FileAccessError, match=r"v1\.0\.0\.json"):
+        notes.load_record(tmp_path, "v1.0.0")
+    with pytest.raises(FileAccessError, match=r"v1\.0\.0\.json"):
+        load_records(tmp_path)
