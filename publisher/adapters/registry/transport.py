@@ -583,6 +583,8 @@ class Transport:
             # requests checks the URL it is given (InvalidURL, above), not always the
             # Location of a redirect it follows: a malformed one fails as a ValueError
             # (an unclosed IPv6 bracket, bytes that are not UTF-8, a host label too long).
+            if method not in ("GET", "HEAD"):  # no redirect was followed: not that
+                raise
             raise self.error(
                 InvalidResponseError,
                 f"{method} {urlsplit(url).path}: the registry redirected to a malformed "
