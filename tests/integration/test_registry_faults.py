@@ -30,7 +30,8 @@ from publisher.core.reference import Reference
 from tests.support.clock import FakeClock
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import make_image, make_layer, raw_push_blob, write_layout
-from tests.support.sockets import FixedAnswer, Silent
+from tests.support.sockets import CorruptTls, FixedAnswer, Silent
+from tests.support.tls import self_signed
 
 pytestmark = pytest.mark.integration
 
@@ -685,6 +686,21 @@ def test_an_untrusted_certificate_is_named(https_registry: Any, repo: str) -> No
     client = RegistryClient(https_registry.host, retry=FakeClock().policy(attempts=1))
     message = _unreachable(client, repo)
     assert "TLS failed: the certificate is not trusted (self-signed certificate)" in message
+
+
+def test_a_tls_record_failing_its_check_mid_body_is_retried_then_classified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """urllib3 raises its own SSLError (no OSError) for a TLS record that fails its
+    integrity check while a body streams: a cut-off answer, retried, then an
+    invalid-response error, never an internal error."""
+    cert, key = self_signed(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    with CorruptTls(str(cert), str(key)) as server:
+        client = RegistryClient(server.host, retry=FakeClock().policy(attempts=2))
+        with pytest.raises(InvalidResponseError, match="cut off") as caught:
+            client.list_tags("test/repo")
+    assert caught.value.hint and "check the network path" in caught.value.hint
 
 
 def test_https_to_a_plain_http_registry_says_it_does_not_speak_tls(

@@ -6,6 +6,7 @@ Built on it:
 
 * ``Silent``       accepts and never answers: a registry that hangs
 * ``FixedAnswer``  answers every request with one canned HTTP response (401, 429, ...)
+* ``CorruptTls``   an HTTPS answer whose body breaks off with a TLS record that fails its check
 * ``TcpRelay``     relays bytes to an upstream; ``close()`` takes the upstream "offline"
 * ``EngineVersion`` a docker engine elsewhere (``DOCKER_HOST=tcp://``) that runs another
   platform: it answers ``/_ping`` and ``/version`` as docker 26 on ``os/arch``, nothing else
@@ -122,6 +123,31 @@ class FixedAnswer(Listener):
                     seen += data
             self.requests.append(seen)
             conn.sendall(self.answer)
+
+
+class CorruptTls(Listener):
+    """An HTTPS registry whose answer breaks in the middle of its body: it sends the
+    status line, the headers and the first bytes over TLS, then a TLS record that fails
+    its integrity check (what a faulty middlebox or NIC does to a stream)."""
+
+    def __init__(self, cert: str, key: str) -> None:
+        import ssl
+
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert, key)
+        super().__init__()
+
+    def handle(self, conn: socket.socket) -> None:
+        import os
+        import time
+
+        with self.context.wrap_socket(conn, server_side=True) as tls:
+            tls.recv(65536)
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n"
+            tls.sendall(head + b"\r\n" + b" " * 100)
+            time.sleep(0.2)
+            os.write(tls.fileno(), b"\x17\x03\x03\x00\x40" + os.urandom(64))  # bad record MAC
+            time.sleep(1)
 
 
 class TcpRelay(Listener):

@@ -1121,9 +1121,9 @@ def _iter_raw(response: requests.Response, size: int = CHUNK) -> Iterator[bytes]
             stop.check("a download")
             yield chunk
     except (
-        urllib3.exceptions.ProtocolError,
-        urllib3.exceptions.ReadTimeoutError,
-        urllib3.exceptions.DecodeError,
+        # every urllib3 error: a broken connection, a read timeout, an undecodable body,
+        # and a TLS record that fails its check (urllib3's SSLError, which is no OSError)
+        urllib3.exceptions.HTTPError,
         requests.exceptions.RequestException,
         OSError,
     ) as exc:
