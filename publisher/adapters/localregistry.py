@@ -145,19 +145,23 @@ class LocalRegistry:
     def start(self, timeout: float = 20.0) -> LocalRegistry:
         binary = find_binary()
         self._root = root = make_temp_dir(REGISTRY_PREFIX, before=stop_orphan)
-        storage = self._storage or root / "storage"
-        storage.mkdir(parents=True, exist_ok=True)
-        if binary:
-            config_path = root / CONFIG_FILE
-            config_path.write_text(yaml.safe_dump(self.config_dict(storage)), encoding="utf-8")
-            self.log_path = root / "registry.log"
-            self._proc = self._runner.start(
-                [binary, "serve", str(config_path)], log=self.log_path, what="local registry"
-            )
-            (root / PID_FILE).write_text(f"{self._proc.process.pid}\n", encoding="ascii")
-        else:
-            self._start_container()
-        self._wait(timeout)
+        try:
+            storage = self._storage or root / "storage"
+            storage.mkdir(parents=True, exist_ok=True)
+            if binary:
+                config_path = root / CONFIG_FILE
+                config_path.write_text(yaml.safe_dump(self.config_dict(storage)), encoding="utf-8")
+                self.log_path = root / "registry.log"
+                self._proc = self._runner.start(
+                    [binary, "serve", str(config_path)], log=self.log_path, what="local registry"
+                )
+                (root / PID_FILE).write_text(f"{self._proc.process.pid}\n", encoding="ascii")
+            else:
+                self._start_container()
+            self._wait(timeout)
+        except BaseException:  # an interrupt while it starts: the caller never gets it to stop
+            self.stop()
+            raise
         return self
 
     def _start_container(self) -> None:
