@@ -123,14 +123,13 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if value.isascii() and value.isdigit():  # "²" is a digit to isdigit(), not to float()
         # thousands of digits: a wait past any total timeout, still a finite number
         return float(value) if len(value) <= 9 else float(MAX_RETRY_AFTER)
+    current = time.time() if now is None else now
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        # OverflowError: a zone offset of twenty digits ("+99999999999999999999")
+        return None if when is None else max(0.0, when.timestamp() - current)
+    except (TypeError, ValueError, OverflowError):
         return None
-    if when is None:
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
 
 
 class RetriesExhausted(Exception):

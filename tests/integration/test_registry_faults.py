@@ -135,12 +135,16 @@ def test_2_a_used_up_pull_quota_stops_at_once(
     assert clock.sleeps == []
 
 
-@pytest.mark.parametrize("retry_after", ["9" * 5000, "\u00b2"])
+@pytest.mark.parametrize(
+    "retry_after",
+    ["9" * 5000, "\u00b2", "Sun, 06 Nov 1994 08:49:37 +" + "9" * 20],  # a date, an absurd zone
+)
 def test_2_a_retry_after_that_is_no_plain_number_is_a_clean_give_up(
     proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str], retry_after: str
 ) -> None:
-    """Thousands of digits (a wait past any total timeout), or a character isdigit()
-    calls a digit ("²") but no header means: the run gives up as rate-limited,
+    """Thousands of digits (a wait past any total timeout), a character isdigit()
+    calls a digit ("²") but no header means, or a date whose zone overflows: the run
+    gives up as rate-limited,
     never sleeps for ever, never fails inside the header's parser."""
     seed(registry, repo, make_image(), tags=["v1"])
     clock = FakeClock()

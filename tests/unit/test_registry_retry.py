@@ -64,6 +64,7 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("\u00b2") is None  # a digit to str.isdigit(), not to float()
     assert parse_retry_after("9" * 5000) == 10**9  # finite, past any total timeout
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == 10.0
+    assert parse_retry_after("Sun, 06 Nov 1994 08:49:37 +" + "9" * 20) is None  # overflows
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504, 599])
