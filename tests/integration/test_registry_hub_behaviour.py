@@ -482,3 +482,25 @@ def test_a_copy_from_a_registry_that_sends_downloads_to_a_cdn(
         source.copy(Reference(source_proxy.host, "hub/altered", digest=bad), target, "mirror/x")
     assert not target.blob_exists("mirror/x", layer)
     assert not target.manifest_exists("mirror/x", altered.images[0].digest)
+
+
+@pytest.mark.parametrize("said", [10**400, -5, "soon", 1e300])
+def test_a_token_answer_with_an_unusable_expires_in_keeps_the_default_lifetime(
+    said: Any, make_client: Callable[..., RegistryClient], tmp_path: Path
+) -> None:
+    """``expires_in`` too large for a float (a whole number of 400 digits), negative,
+    not a number or absurdly long: the token is used for the token specification's 60 s,
+    and nothing fails in the answer's parser."""
+    require_tool("docker-registry", "registry")
+    server = TokenServer(
+        users={PUSHER.username: (PUSHER.password, "pull,push")}, said_expires_in=said
+    ).start()
+    try:
+        config = server.registry_auth_config(tmp_path / "signer.pem")
+        with LocalRegistry(extra_config=config) as registry:
+            client = make_client(registry, credentials=PUSHER)
+            image = make_image(platforms=["linux/amd64"])
+            digest = client.push_layout(write_layout(image, tmp_path / "layout"), "hub/said")
+            assert client.resolve(Reference(registry.host, "hub/said", digest=digest)) == digest
+    finally:
+        server.stop()

@@ -61,6 +61,8 @@ class TokenServer(LoopbackServer):
     #: The fields of a token answer (Hub sends ``token``, ``access_token``,
     #: ``expires_in`` and ``issued_at``; some servers only one token field, no expiry).
     answer_fields: tuple[str, ...] = ("token", "access_token", "expires_in")
+    #: The ``expires_in`` the answers say, when not ``lifetime`` (a server's own words)
+    said_expires_in: Any = None
     requests: list[TokenRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -159,7 +161,11 @@ class TokenServer(LoopbackServer):
                 fields = {
                     "token": token,
                     "access_token": token,
-                    "expires_in": server.lifetime,
+                    "expires_in": (
+                        server.lifetime
+                        if server.said_expires_in is None
+                        else server.said_expires_in
+                    ),
                     "issued_at": issued,
                 }
                 body = json.dumps({k: fields[k] for k in server.answer_fields}).encode()

@@ -1014,7 +1014,7 @@ def _renew_after(answer: Mapping[str, Any]) -> float:
     specification has it)."""
     try:
         lifetime = float(answer.get("expires_in") or TOKEN_LIFETIME)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # Overflow: a whole number of 400 digits
         lifetime = TOKEN_LIFETIME
     if not math.isfinite(lifetime) or lifetime <= 0:
         lifetime = TOKEN_LIFETIME
