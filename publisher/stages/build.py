@@ -143,14 +143,15 @@ def published_record(
         ]
     else:
         images = []
-    if len(images) != 1:
+    image = primary.get_manifest_by_digest(repo.path, images[0]) if len(images) == 1 else None
+    if image is None or image.is_index:  # none, several, or an index nested where it should be
         raise ReleaseConflictError(
             f"{repo.name}:{pin} holds no single {leg.platform} image, so {leg.label} "
             f"cannot be taken from the published release",
             hint=f"run `publisher audit` to see what {release.tag} holds; republish it on "
             "purpose with `publisher republish`",
         )
-    labels = image_labels(primary, repo.path, images[0])
+    labels = primary.labels(repo.path, image)
     built_as = labels.get(VERSION_LABEL)
     if built_as is not None and built_as != pin:
         republish = f"`publisher republish {release.tag} --reason ...`"
@@ -179,11 +180,6 @@ def published_record(
         builder=PUBLISHED_BUILDER,
         dockerfile_sha256=dockerfile_sha256(config, leg.php),
     )
-
-
-def image_labels(client: RegistryClient, repo_path: str, digest: str) -> dict[str, str]:
-    """The OCI labels of the image at ``digest`` ({} when it has none)."""
-    return client.labels(repo_path, client.get_manifest_by_digest(repo_path, digest))
 
 
 def base_from_label(name: str | None) -> tuple[str, str | None] | None:

@@ -28,7 +28,7 @@ from publisher.core.reference import Reference
 from publisher.core.version import parse_release
 from publisher.stages.build import VERSION_LABEL, BuildOptions, BuildStage, Leg
 from tests.support.fake_builder import FakeBuilder
-from tests.support.images import make_image
+from tests.support.images import OCI_INDEX, canonical, make_image, raw_put_manifest
 
 RELEASE = parse_release("v1.2.0")
 LINES = ("8.3", "8.4")
@@ -173,6 +173,36 @@ def test_a_pin_holding_an_image_built_for_another_pin_refuses_its_legs_before_bu
     assert ("8.4", Platform.ARM64) not in builder.built
     written = {(r.php, r.platform) for r in read_directory(stage["digests"])}
     assert written == {("8.3", Platform.AMD64), ("8.3", Platform.ARM64)}
+
+
+def test_a_pin_whose_platform_entry_is_an_index_refuses_its_legs_before_building(
+    stage: dict[str, Any], seed: Callable[..., str], registry: LocalRegistry
+) -> None:
+    """A pin pushed by hand whose linux/amd64 entry is itself an index (an image where its
+    platform image should be): a release conflict, never an internal error."""
+    inner = make_image(seed=8, platforms=["linux/amd64"])
+    inner_digest = seed(registry, stage["repo"], inner)
+    outer = canonical(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {
+                    "mediaType": OCI_INDEX,
+                    "digest": inner_digest,
+                    "size": len(inner.index),
+                    "platform": {"os": "linux", "architecture": "amd64"},
+                }
+            ],
+        }
+    )
+    raw_put_manifest(f"http://{registry.host}", stage["repo"], outer, OCI_INDEX, "v1.2.0-php-8.4")
+    builder = FakeBuilder()
+    with pytest.raises(PublisherError) as caught:
+        run_build(stage, builder, io.StringIO())
+    assert caught.value.exit_code == ReleaseConflictError.exit_code
+    assert "holds no single linux/amd64 image" in caught.value.message
+    assert ("8.4", Platform.AMD64) not in builder.built
 
 
 def test_a_pin_moved_off_the_release_record_is_pointed_back_by_audit_repair(
