@@ -736,6 +736,17 @@ class Publisher:
                             f"{self.release.tag} --php {php} --platform {record.platform}`), "
                             "then publish again",
                         )
+                    odd = [c for c in manifest.attestations if not c.is_manifest]
+                    if odd:  # an index carries manifests only
+                        raise UsageError(
+                            f"the record for PHP {php} {record.platform} names an index whose "
+                            f"attestation {odd[0].digest} has the media type "
+                            f"{odd[0].media_type!r}, not a manifest's: it cannot be carried "
+                            "into the line's index",
+                            hint="build the leg again (`publisher build "
+                            f"{self.release.tag} --php {php} --platform {record.platform} "
+                            "--rebuild`), then publish again",
+                        )
                     attestations.extend(manifest.attestations)
                     manifest = primary.get_manifest_by_digest(repo, found[0].digest)
                 children.append(descriptor_for(manifest, record.platform))

@@ -24,11 +24,19 @@ import pytest
 from publisher.adapters.output import Output
 from publisher.adapters.registry import RegistryClient
 from publisher.core import config as config_mod
+from publisher.core.errors import UsageError
 from publisher.core.records import DigestRecord
 from publisher.core.version import parse_release
 from publisher.stages.publish import Publisher, PublishOptions, PublishResult
 from tests.support.faultproxy import FaultProxy
-from tests.support.images import TestImage, make_image, make_layer
+from tests.support.images import (
+    OCI_INDEX,
+    TestImage,
+    canonical,
+    make_image,
+    make_layer,
+    raw_put_manifest,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -124,3 +132,41 @@ def test_publish_executes_the_transfer_plan_its_dry_run_prints(
     assert again.publish_plan.transfers.is_noop
     assert all(not a.copy_to for a in again.publish_plan.lines)
     assert all(p.mutating_requests == 0 for p in proxies.values())
+
+
+def test_a_leg_index_whose_attestation_is_no_manifest_is_refused_not_a_crash(
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    write_matrix: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    """A leg's record names an index (buildx's image plus its attestations) whose
+    attestation entry has a media type no index may carry: the publish refuses it,
+    naming the leg to build again, before anything is written."""
+    image = make_image(platforms=["linux/amd64"], attestations=True)
+    seed(registry, repo, image)
+    data = json.loads(image.index)
+    for entry in data["manifests"]:
+        if entry["platform"]["os"] == "unknown":
+            entry["mediaType"] = "application/vnd.example.unknown+json"
+    index = canonical(data)
+    digest = raw_put_manifest(f"http://{registry.host}", repo, index, OCI_INDEX)
+    matrix = write_matrix(
+        tmp_path,
+        [("hub", f"{registry.host}/{repo}", True)],
+        lines=("8.4",),
+        platforms=("linux/amd64",),
+    )
+    cfg = config_mod.load(matrix, {})
+    record = DigestRecord(
+        RELEASE, "8.4", "linux/amd64", cfg.primary.repository.name, digest, "php", None,
+        "buildx", "0" * 64,
+    )  # fmt: skip
+    output = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO())
+    clients = {"hub": RegistryClient(registry.host, plain_http=True, name="hub")}
+    options = PublishOptions(notes_dir=tmp_path / "notes", dry_run=True)
+    publisher = Publisher(cfg, parse_release(RELEASE), clients, output, options)
+    with pytest.raises(UsageError, match="cannot be carried into the line's index") as caught:
+        publisher.run([record])
+    assert "--rebuild" in (caught.value.hint or "")
