@@ -43,6 +43,7 @@ Exception`` on the way takes them for one, while every ``finally`` still runs.
 from __future__ import annotations
 
 import errno
+from collections.abc import Mapping
 from typing import Final
 
 from ..resolve import Problem
@@ -299,6 +300,17 @@ def file_error(exc: OSError, what: str) -> FileAccessError:
         hint = "check that the path exists, is a directory where one is expected, and is "
         hint += "writable by this user (or pass another directory)"
     return FileAccessError(f"cannot {what}{where}: {reason}", hint=hint)
+
+
+def unanswered_tip(advice: Mapping[str, str | None], rerun: str) -> str:
+    """The tip for registries that did not answer (registry -> its error's own hint, in
+    the order given): what to check on each (its certificate after a TLS failure, the
+    network after a refused connection), then ``rerun``."""
+    checks = "; ".join(
+        f"{name}: {tip}" if tip else f"check that {name} can be reached (network, DNS, proxy, port)"
+        for name, tip in advice.items()
+    )
+    return f"{checks}; then run `{rerun}` again"
 
 
 #: ``hint=NO_HINT`` says on purpose that an error has no advice to give: rare, and only with

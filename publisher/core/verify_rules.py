@@ -304,6 +304,8 @@ class Report:
     recorded: bool = False
     #: registry name -> why it could not be reached (nothing on it was checked)
     unreachable: Mapping[str, str] = field(default_factory=dict)
+    #: registry name -> what to check on it, from its error (None: no advice of its own)
+    advice: Mapping[str, str | None] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -47,6 +47,7 @@ from ..core.errors import (
     RateLimitedError,
     UnreachableError,
     UsageError,
+    unanswered_tip,
 )
 from ..core.notes import ReleaseFacts, load_record, record_releases
 from ..core.plan import is_floating_tag, parse_scheme_tag, settled
@@ -67,6 +68,8 @@ class AuditReport:
     moved: list[str] = field(default_factory=list)
     #: label of each audited repository (``Scope.label``) -> its registry, for the advice
     targets: dict[str, Registry] = field(default_factory=dict, repr=False)
+    #: label of each repository that could not be reached -> what to check, from its error
+    advice: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     @property
     def defects(self) -> list[rules.Finding]:
@@ -174,7 +177,7 @@ class Auditor:
         self.transfers = Transfers(workers=transfers, output=output)
         self._complete: dict[tuple[str, str], tuple[bool, str]] = {}
         #: target label -> why it could not be reached (left out of the audit and repair)
-        self.down: dict[str, str] = {}
+        self.down: dict[str, UnreachableError] = {}
 
     def client(self, target: Target) -> RegistryClient:
         """One client per registry and host (a moved repository may be on another host)."""
@@ -277,7 +280,7 @@ class Auditor:
         actual: dict[str, dict[str, str]] = {}
         for target, tags in zip(self.targets, found, strict=True):
             if isinstance(tags, UnreachableError):
-                self.down[target.label] = tags.message
+                self.down[target.label] = tags
             else:
                 actual[target.label] = tags
         # Repositories holding the same recorded releases are compared with each
@@ -314,11 +317,14 @@ class Auditor:
         judged = in_parallel(lambda job: self._findings_or_error(*job), todo)
         for (target, _, _), at, judgement in zip(todo, placed, judged, strict=True):
             if isinstance(judgement, UnreachableError):
-                self.down[target.label] = judgement.message
+                self.down[target.label] = judgement
             else:
                 findings[at] = judgement
         report.findings += [f for part in findings for f in part]
-        report.findings[:0] = [rules.unreachable(name, error) for name, error in self.down.items()]
+        report.findings[:0] = [
+            rules.unreachable(name, exc.message) for name, exc in self.down.items()
+        ]
+        report.advice = {name: exc.hint for name, exc in self.down.items()}
         return report
 
     def _findings_or_error(
@@ -493,9 +499,10 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
         )
     down = sorted(report.unreachable)
     if down:
+        advice = {name: report.advice.get(name) for name in down}
         tips.append(
-            f"check that {', '.join(down)} can be reached (network, DNS, proxy, port), then "
-            "run `publisher audit` again: the other registries were "
+            unanswered_tip(advice, "publisher audit")
+            + ": the other registries were "
             + ("audited and repaired" if repaired else "audited")
         )
     if any(f.kind == rules.UNRECORDED for f in report.defects):

@@ -24,6 +24,7 @@ from ..core.errors import (
     RateLimitedError,
     UnreachableError,
     VerificationError,
+    unanswered_tip,
 )
 from ..core.plan import selected_pins
 from ..core.reference import Reference
@@ -187,11 +188,10 @@ def public_error(config: Config, version: Release, result: PublicCheck) -> Verif
         return None
     down = PublicCheck.unanswered(failures)
     unread = [[f for f in failures if f.registry == name] for name in down]
-    advice = "; ".join(
-        f"{reads[0].registry}: {reads[0].advice}" if reads[0].advice else reads[0].registry
-        for reads in unread
+    retry = unanswered_tip(
+        {reads[0].registry: reads[0].advice for reads in unread},
+        f"publisher check-public {version.tag}",
     )
-    retry = f"{advice}; then run `publisher check-public {version.tag}` again"
     failures = tuple(f for f in failures if f.answered)
     # one line for a registry that did not answer (what it said), one per refused pin
     defects = [f"{f.reference}: {f.problem}" for f in failures] + [

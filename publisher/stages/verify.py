@@ -31,6 +31,7 @@ from ..core.errors import (
     PartialVerificationError,
     UnreachableError,
     VerificationError,
+    unanswered_tip,
 )
 from ..core.notes import ReleaseFacts
 from ..core.plan import Plan
@@ -229,21 +230,21 @@ def expectations(
 
 def existing_tags(
     config: Config, clients: Mapping[str, RegistryClient]
-) -> tuple[dict[str, list[str]], dict[str, str]]:
+) -> tuple[dict[str, list[str]], dict[str, UnreachableError]]:
     """The tags on each registry that answers, and each one that cannot be reached
-    (registry name -> its error in words). The registries are asked at the same time."""
+    (registry name -> its error). The registries are asked at the same time."""
 
-    def listed(registry: Registry) -> list[str] | str:
+    def listed(registry: Registry) -> list[str] | UnreachableError:
         try:
             return clients[registry.name].list_tags(registry.repository.path)
         except UnreachableError as exc:
-            return exc.message
+            return exc
 
     existing: dict[str, list[str]] = {}
-    unreachable: dict[str, str] = {}
+    unreachable: dict[str, UnreachableError] = {}
     registries = list(config.registries)
     for registry, answer in zip(registries, in_parallel(listed, registries), strict=True):
-        if isinstance(answer, str):
+        if isinstance(answer, UnreachableError):
             unreachable[registry.name] = answer
         else:
             existing[registry.name] = answer
@@ -261,7 +262,7 @@ def verify_release(
     output: Output,
     *,
     record: ReleaseFacts | None = None,
-    unreachable: Mapping[str, str] | None = None,
+    unreachable: Mapping[str, UnreachableError] | None = None,
     workers: int = REQUESTS_IN_FLIGHT,
 ) -> Report:
     """Check every expected tag of ``plan`` on every registry; return every defect found.
@@ -280,7 +281,7 @@ def verify_release(
     down = dict(unreachable or {})
     cache = _BlobCache()
 
-    def read(registry: Registry) -> _RegistryFacts | str:
+    def read(registry: Registry) -> _RegistryFacts | UnreachableError:
         """What ``registry`` holds of the release, or why it could not be read."""
         client = clients[registry.name]
         repo = registry.repository
@@ -319,19 +320,21 @@ def verify_release(
             distinct = list(dict.fromkeys(d for d in digests if d))
             inspected = in_parallel(inspect, distinct, workers)
         except UnreachableError as exc:
-            return exc.message
+            return exc
         return found, {(registry.name, d): f for d, f in zip(distinct, inspected, strict=True)}
 
     tag_facts: list[TagFacts] = []
     images: dict[tuple[str, str], ImageFacts] = {}
     answering = [r for r in config.registries if r.name not in down]
     for registry, answer in zip(answering, in_parallel(read, answering, workers), strict=True):
-        if isinstance(answer, str):
+        if isinstance(answer, UnreachableError):
             down[registry.name] = answer
         else:
             tag_facts += answer[0]
             images.update(answer[1])
-    return rules.build_report(plan.release, wanted, tag_facts, images, down)
+    said = {name: exc.message for name, exc in down.items()}
+    report = rules.build_report(plan.release, wanted, tag_facts, images, said)
+    return dataclasses.replace(report, advice={name: exc.hint for name, exc in down.items()})
 
 
 def report_rows(report: Report, registries: Sequence[str]) -> list[tuple[str, ...]]:
@@ -408,10 +411,9 @@ def defects_hint(report: Report) -> str:
 
 
 def unreachable_hint(report: Report) -> str:
-    names = ", ".join(sorted(report.unreachable))
-    return (
-        f"check that {names} can be reached (network, DNS, proxy, port), then run "
-        f"`publisher verify {report.release}` again"
+    return unanswered_tip(
+        {name: report.advice.get(name) for name in sorted(report.unreachable)},
+        f"publisher verify {report.release}",
     )
 
 

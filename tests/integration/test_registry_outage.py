@@ -118,3 +118,36 @@ def test_audit_during_an_outage_never_moves_a_floating_tag_back(
     ).headers["Docker-Content-Digest"]
     assert after == latest, repaired.stdout + repaired.stderr
     assert "v2.0.0" in hub_tags["tags"]
+
+
+def test_the_tip_for_a_registry_out_of_order_is_its_own_error_s_advice(
+    tmp_path: Path,
+    registry: Any,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """ghcr answers 503 to everything: it is not a network to check, as it would be for a
+    connection refused, but a registry having trouble. verify, audit and check-public each
+    give that registry's own advice (wait, or allow more time), then their rerun."""
+    from tests.support.faultproxy import Fault
+
+    ghcr = fresh_registry()
+    front = proxy_for(ghcr.host)
+    world = make_world(tmp_path, write_matrix, hub=registry.host, ghcr=front.host)
+    matrix = world.matrix("matrix.yaml", lines=("8.4",), platforms=("linux/amd64",))
+    world.publish("v1.0.0", matrix, ("8.4",), ("linux/amd64",))
+    front.add(Fault("status", status=503, times=None))
+    world.env = {**world.env, "PUBLISHER_RETRY_ATTEMPTS": "2", "PUBLISHER_RETRY_MAX_DELAY": "0"}
+
+    for command, rerun in (
+        (("verify", "v1.0.0"), "publisher verify v1.0.0"),
+        (("audit",), "publisher audit"),
+        (("check-public", "v1.0.0"), "publisher check-public v1.0.0"),
+    ):
+        result = world.run(*command, "--json", matrix=matrix)
+        assert result.returncode == 7, result.stdout + result.stderr
+        hint = json.loads(result.stdout)["error"]["hint"]
+        assert "ghcr: the registry is having trouble; retry later, or allow more time" in hint
+        assert "network, DNS" not in hint, hint
+        assert f"then run `{rerun}` again" in hint, hint
