@@ -644,6 +644,42 @@ def started_default_line(plan: planning.Plan, publish_plan: PublishPlan) -> str 
     return None
 
 
+def pins_apart_after(
+    publish_plan: PublishPlan, tags_present: Mapping[str, Iterable[str]]
+) -> list[str]:
+    """The registries that would hold only some of the release's pins once the run wrote
+    its own (``tags_present``: registry -> every tag there before the run), each in words
+    with the pins it would lack; empty when every registry holding any holds them all.
+
+    Such a release counts nowhere (``plan.settled``), as one that died while writing them
+    does: no floating tag would follow it, or they would go back to an older release,
+    after a run that wrote only some of its lines (``--only``) on a registry added to the
+    matrix later. A release without its ``vX.Y.Z`` (a rehearsal leaving out the default
+    line) counts nowhere anyway and is not judged.
+    """
+    release = publish_plan.release
+    after = {name: set(tags) for name, tags in tags_present.items()}
+    for move in publish_plan.pin_moves:
+        after.setdefault(move.registry, set()).add(move.tag)
+    held = {
+        name: {
+            t
+            for t in tags
+            if (parsed := planning.parse_scheme_tag(t)) and parsed.release.tag == release
+        }
+        for name, tags in after.items()
+    }
+    held = {name: pins for name, pins in held.items() if pins}
+    every = set().union(*held.values()) if held else set()
+    if release not in every:
+        return []
+    return [
+        f"{name} would lack {', '.join(sorted(every - pins))}"
+        for name, pins in held.items()
+        if pins != every
+    ]
+
+
 def floating_disagreements(publish_plan: PublishPlan) -> list[str]:
     """The floating tags the plan would point at different content on different
     registries: the registries do not hold the same releases (one added to the

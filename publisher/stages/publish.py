@@ -341,6 +341,55 @@ def require_default_line(
     )
 
 
+def refuse_lines_left_out(
+    config: Config,
+    release: Release,
+    record: notes_mod.ReleaseFacts | None,
+    tags_present: Mapping[str, Collection[str]],
+    *,
+    said: str = "no tag was written",
+) -> None:
+    """Refuse (exit 2, before any tag is written; ``said`` says so) to finish a release without a record
+    while leaving out a line an earlier run of it already pinned (``--only``, or a line
+    dropped from matrix.yaml since). Its registries would then hold different pins of
+    it, the mark of a release that did not finish (``plan.settled``): no floating tag
+    would ever follow it, while the run said it was published."""
+    if record is not None:
+        return
+    selected = set(config.line_names)
+    where: dict[str, list[str]] = {}
+    for name, tags in tags_present.items():
+        for php in planning.pinned_lines(release.tag, tags):
+            if php not in selected:
+                where.setdefault(php, []).append(name)
+    if not where:
+        return
+    left_out = sorted(where, key=php_line_order)
+    held = "; ".join(
+        f"{planning.pin_tag(release, php)} on {', '.join(where[php])}" for php in left_out
+    )
+    configured = set(config.all_lines or config.line_names)
+    dropped = [php for php in left_out if php not in configured]
+    unselected = [php for php in left_out if php in configured]
+    ways = []
+    if dropped:
+        ways.append(f"restore PHP {', '.join(dropped)} in matrix.yaml")
+    if unselected:
+        lines = sorted({*config.line_names, *unselected}, key=php_line_order)
+        ways.append(
+            f"select PHP {', '.join(unselected)} too (`--only {','.join(lines)}`, or leave "
+            "--only out)"
+        )
+    raise UsageError(
+        f"{release.tag} was started with PHP {', '.join(left_out)} ({held}), which this run "
+        "leaves out: its registries would hold different pins of it, and no floating tag "
+        f"would ever follow it; {said}",
+        hint=f"a release keeps the lines it was started with: {' and '.join(ways)} to finish "
+        f"{release.tag} with `publisher release {release.tag}`; or delete those pins from the "
+        "registries by hand, then rerun",
+    )
+
+
 def floating_differences(
     registries: Sequence[Registry], found: Sequence[Sequence[pp.TagMove]]
 ) -> dict[str, str]:
@@ -624,6 +673,7 @@ class Publisher:
             require_default_line(
                 self.config, self.release, self.record, tags_present.get(self.primary.name, ())
             )
+            refuse_lines_left_out(self.config, self.release, self.record, tags_present)
         p = planning.plan(self.config, self.release, tags_present)
         if self.options.republish_reason is not None and self.record is None:
             held = set(tags_present.get(self.primary.name, ()))
@@ -651,6 +701,17 @@ class Publisher:
             republish_reason=self.options.republish_reason,
             date=self.now().strftime("%Y-%m-%d"),
         )
+        apart = pp.pins_apart_after(publish_plan, tags_present)
+        if apart:
+            raise VerificationError(
+                [
+                    f"after this run the registries would hold different pins of {p.release}: {a}"
+                    for a in apart
+                ],
+                hint="no tag was written. A registry added to the matrix later holds only what "
+                "was written there since: run `publisher audit --repair` (it copies every "
+                "recorded release there), or this run without --only; then rerun",
+            )
         indexes = self.final_indexes(publish_plan, candidates)
         return PlannedRun(p, publish_plan, indexes, observed.copies)
 

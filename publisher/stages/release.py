@@ -41,6 +41,7 @@ from .publish import (
     PublishResult,
     SmokeTest,
     load_release,
+    refuse_lines_left_out,
     refuse_started_with_another_default,
     republish_config,
     require_default_line,
@@ -146,6 +147,13 @@ def release(
         )
     if not republish and record is None and not options.rehearsal:
         refuse_started_with_another_default(config, version, primary)
+        refuse_lines_left_out(
+            config,
+            version,
+            record,
+            {config.primary.name: primary.list_tags(config.primary.repository.path)},
+            said="nothing was built or pushed",
+        )
     if republish:
         # A republish rebuilds a published release: one with a record or pins.
         config = republish_config(config, version, record, done, options.notes_dir, output)
