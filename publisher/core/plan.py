@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 from ..resolve import is_php_line, php_line_order, sha256_digest, split_pin_tag
@@ -99,7 +99,9 @@ def parse_scheme_tag(tag: str) -> ParsedTag | None:
         return None
 
 
-def settled(existing: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
+def settled(
+    existing: Mapping[str, Iterable[str]], recorded: Collection[str] = ()
+) -> dict[str, set[str]]:
     """Per registry, its tags less the pins of releases that did not finish writing them.
 
     A release's pins count when every registry that holds any of them holds the
@@ -113,6 +115,12 @@ def settled(existing: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
     matrix later, or one the run died before reaching) does not hold it back:
     the publish stage then finds its floating tags pointing apart and refuses
     before writing any (``publish_plan.floating_disagreements``).
+
+    A ``recorded`` release (one with a record: it finished once) counts on each registry
+    holding its ``vX.Y.Z``, whatever another holds: a later run that died while writing
+    its pins to a registry added since leaves that registry with some of them, and the
+    others' floating tags must not go back to an older release for it (that registry's
+    then point elsewhere, which the publish stage refuses).
     """
     held = {name: set(tags) for name, tags in existing.items()}
     release_of = {
@@ -133,7 +141,13 @@ def settled(existing: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
         if len(set(where.values())) == 1 and release in next(iter(where.values()))
     }
     return {
-        name: {t for t in tags if t not in release_of or release_of[t] in finished}
+        name: {
+            t
+            for t in tags
+            if t not in release_of
+            or release_of[t] in finished
+            or (release_of[t] in recorded and release_of[t] in tags)
+        }
         for name, tags in held.items()
     }
 
@@ -271,11 +285,17 @@ def line_warnings(config: Config, today: datetime.date) -> list[str]:
     return [*found, gap] if gap is not None else found
 
 
-def plan(config: Config, release: Release | str, existing: Mapping[str, Iterable[str]]) -> Plan:
+def plan(
+    config: Config,
+    release: Release | str,
+    existing: Mapping[str, Iterable[str]],
+    recorded: Collection[str] = (),
+) -> Plan:
     """Compute the release plan.
 
     ``existing`` maps a registry name to the tags present on it (any tags; those
     outside the scheme are ignored). A registry missing from the mapping has none.
+    ``recorded``: the releases with a record (see ``settled``).
     """
     if isinstance(release, str):
         release = parse_release(release)
@@ -299,7 +319,7 @@ def plan(config: Config, release: Release | str, existing: Mapping[str, Iterable
     counts = this_tags if release.tag in this_tags else set()
 
     floating: list[FloatingTag] = []
-    counted = settled(existing)
+    counted = settled(existing, recorded)
     for registry in config.registries:
         present = counted.get(registry.name, set()) | counts
         for f in floating_tags(registry.name, present, config.line_names):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..resolve import sha256_digest, short_digest
@@ -577,14 +577,17 @@ def plan_publish(
 
 
 def tags_to_resolve(
-    plan: planning.Plan, tags_present: Mapping[str, Iterable[str]]
+    plan: planning.Plan,
+    tags_present: Mapping[str, Iterable[str]],
+    recorded: Collection[str] = (),
 ) -> dict[str, list[str]]:
     """Per registry, the tags whose digests ``plan_publish`` needs: this release's
-    pins, the floating tags, and the pins the floating tags should carry."""
+    pins, the floating tags, and the pins the floating tags should carry
+    (``recorded``: the releases with a record, see ``plan.settled``)."""
     lines = [line.php for line in plan.lines]
     pins = [tag for line in plan.lines for tag in plan.pins(line.php)]
     result: dict[str, list[str]] = {}
-    counted = planning.settled(tags_present)
+    counted = planning.settled(tags_present, recorded)
     for registry in plan.registries:
         present = set(tags_present.get(registry.name, ()))
         this = set(pins)

@@ -536,6 +536,9 @@ class Publisher:
     #: image config blobs read from the primary (for the index's annotations), by digest:
     #: the copies upload them from here, so the run reads each blob from the primary once
     _configs: dict[str, bytes] = field(init=False, default_factory=dict)
+    #: the releases with a record in the notes directory: each finished once, so its
+    #: pins count wherever its vX.Y.Z is (``plan.settled``)
+    recorded: frozenset[str] = field(init=False, default=frozenset())
 
     def __post_init__(self) -> None:
         self.transfers = Transfers(workers=self.options.transfers, output=self.output)
@@ -544,6 +547,9 @@ class Publisher:
         )
         if self.record is None and reads:
             self.record = notes_mod.load_record(self.options.notes_dir, self.release.tag)
+        if not self.options.rehearsal and self.options.notes_dir.is_dir():
+            found = notes_mod.record_releases(self.options.notes_dir)
+            self.recorded = frozenset(r.tag for r in found)
         # The notes are written last, after the tags moved: a size history that
         # cannot be read refuses the run now, before anything is pushed.
         notes_mod.check_size_history(self.options.notes_dir)
@@ -566,7 +572,7 @@ class Publisher:
         return {r.name: tags for r, tags in zip(registries, found, strict=True)}
 
     def read_plan(self) -> planning.Plan:
-        return planning.plan(self.config, self.release, self.list_tags())
+        return planning.plan(self.config, self.release, self.list_tags(), self.recorded)
 
     def observe(
         self,
@@ -576,7 +582,7 @@ class Publisher:
     ) -> pp.Observed:
         """Read the digests of every tag the plan needs, the pinned indexes and which
         index digests each registry holds."""
-        wanted = pp.tags_to_resolve(p, tags_present)
+        wanted = pp.tags_to_resolve(p, tags_present, self.recorded)
         registries = list(self.config.registries)
         found = in_parallel(
             lambda r: tag_digests(self.client(r), r.repository.path, wanted[r.name]), registries
@@ -674,7 +680,7 @@ class Publisher:
                 self.config, self.release, self.record, tags_present.get(self.primary.name, ())
             )
             refuse_lines_left_out(self.config, self.release, self.record, tags_present)
-        p = planning.plan(self.config, self.release, tags_present)
+        p = planning.plan(self.config, self.release, tags_present, self.recorded)
         if self.options.republish_reason is not None and self.record is None:
             held = set(tags_present.get(self.primary.name, ()))
             if not any(p.pins(line.php)[0] in held for line in p.lines):
@@ -1071,7 +1077,9 @@ class Publisher:
         words, the releases they follow whose pins are being rewritten somewhere."""
         registries = list(self.config.registries)
         listed = in_parallel(lambda r: self.client(r).list_tags(r.repository.path), registries)
-        counted = planning.settled({r.name: t for r, t in zip(registries, listed, strict=True)})
+        counted = planning.settled(
+            {r.name: t for r, t in zip(registries, listed, strict=True)}, self.recorded
+        )
         states = in_parallel(lambda r: self.floating_state(r, counted[r.name]), registries)
         return [moves for moves, _ in states], [a for _, apart in states for a in apart]
 

@@ -137,14 +137,14 @@ class World:
                 refuse_lines_left_out(cfg, release, record, present)
             except PublisherError as exc:
                 raise Refused(str(exc)) from None
-        p = planning.plan(cfg, release, present)
+        p = planning.plan(cfg, release, present, set(self.records))
         candidates = {}
         for line in p.lines:
             gen = self.generation.get((tag, line.php), 0) + (reason is not None)
             content = f"{tag}/{line.php}/{gen}"
             candidates[line.php] = pp.Candidate(line.php, digest(content), images(content))
             self.contents[digest(content)] = images(content)
-        wanted = pp.tags_to_resolve(p, present)
+        wanted = pp.tags_to_resolve(p, present, set(self.records))
         observed_tags = {n: {t: self.tags[n][t] for t in wanted[n]} for n in self.tags}
         pinned = {}
         for line in p.lines:
@@ -205,7 +205,7 @@ class World:
 
     def move_floating(self, lines: Sequence[str]) -> None:
         """``Publisher.move_floating``: from the settled pins of every registry."""
-        counted = planning.settled(self.tags)
+        counted = planning.settled(self.tags, set(self.records))
         found = []
         for name in self.matrix.registries:
             wanted = planning.floating_tags(name, counted[name], lines)
@@ -513,3 +513,35 @@ def test_a_republish_of_some_lines_onto_a_registry_added_later_is_refused_before
     assert world.tags["hub"] == old and world.tags["quay"] == {}
     world.publish("v1.0.0", reason="base moved")  # every line: quay holds them all
     assert world.tags["quay"]["latest"] == world.tags["hub"]["latest"] != old["latest"]
+
+
+def test_a_run_that_died_copying_a_release_to_a_registry_added_later_takes_no_tag_back() -> None:
+    """quay joined after v1.1.0; a republish of v1.1.0 died after writing its pins on hub
+    and all but ``v1.1.0`` on ghcr, and one on quay. v1.1.0 is recorded, so it still counts where its vX.Y.Z
+    is: the backport v1.0.1 is refused (quay's floating tags would point elsewhere)
+    instead of moving latest and php-X.Y back to v1.0.1 on every registry."""
+    world = two_registries()
+    world.publish("v1.0.0")
+    world.publish("v1.1.0")
+    world.add_registry("quay", repair=False)
+    with pytest.raises(Died):
+        world.publish("v1.1.0", reason="base moved", die_after=6)
+    assert set(world.tags["quay"]) == {"v1.1.0-php-8.3"}
+    latest = {name: tags["latest"] for name, tags in world.tags.items() if "latest" in tags}
+    with pytest.raises(Refused, match=r"latest would point at v1\.1\.0"):
+        world.publish("v1.0.1")
+    assert {n: t["latest"] for n, t in world.tags.items() if "latest" in t} == latest
+    world.publish("v1.1.0", reason="base moved")  # finishes the republish, on quay too
+    world.publish("v1.0.1")
+    for name in world.matrix.registries:
+        assert floating_of(world, name) == dict.fromkeys(("php-8.3", "php-8.4", "latest"), "v1.1.0")
+
+
+def test_a_recorded_release_counts_where_its_release_tag_is() -> None:
+    existing = {
+        "hub": ["v1.1.0", "v1.1.0-php-8.3", "v1.1.0-php-8.4"],
+        "quay": ["v1.1.0-php-8.3"],
+    }
+    assert planning.settled(existing)["hub"] == set()  # by the tags alone: it died
+    counted = planning.settled(existing, recorded={"v1.1.0"})
+    assert counted == {"hub": set(existing["hub"]), "quay": set()}
