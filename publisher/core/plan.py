@@ -28,7 +28,7 @@ import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass
 
-from ..resolve import is_php_line, php_line_order, sha256_digest, split_pin_tag
+from ..resolve import is_php_line, sha256_digest, split_pin_tag
 from ..resolve import pin_tag as resolve_pin_tag
 from . import lifecycle
 from .config import Config
@@ -62,13 +62,6 @@ def selected_pins(config: Config, release: Release) -> tuple[str, ...]:
         for line in config.lines
         for tag in release_pins(release.tag, line.php, config.default_line)
     )
-
-
-def pinned_lines(release: str, tags: Iterable[str]) -> list[str]:
-    """The PHP lines whose pin of ``release`` (``vX.Y.Z-php-A.B``) is among ``tags``, in
-    line order."""
-    found = {pin[1] for tag in tags if (pin := split_pin_tag(tag)) and pin[0] == release}
-    return sorted(found, key=php_line_order)
 
 
 def line_tag(php: str) -> str:

@@ -71,7 +71,7 @@ from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import Target, TransferPlan
 from ..core.version import Release, parse_release
-from ..resolve import php_line_order
+from ..resolve import php_line_order, release_lines
 from .parallel import in_parallel, tag_digests
 from .verify import check_index
 
@@ -359,7 +359,7 @@ def refuse_lines_left_out(
     selected = set(config.line_names)
     where: dict[str, list[str]] = {}
     for name, tags in tags_present.items():
-        for php in planning.pinned_lines(release.tag, tags):
+        for php in release_lines(list(tags), release.tag):
             if php not in selected:
                 where.setdefault(php, []).append(name)
     if not where:

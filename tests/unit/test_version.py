@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from publisher.core.errors import InvalidVersionError
+from publisher.core.plan import ParsedTag, is_floating_tag, parse_scheme_tag, pin_tag
 from publisher.core.version import parse_release
+from publisher.resolve import is_release, split_pin_tag
 
 
 @pytest.mark.parametrize(
@@ -237,3 +239,62 @@ def test_a_release_tag_that_is_not_a_string_is_named_in_json_words(value, said):
         parse_release(value)
     assert caught.value.message == f"a release tag is a string such as v2.0.0, not {said}"
     assert caught.value.hint
+
+
+# ------------------------------------------------- precedence against the SemVer 2.0 rules
+
+
+def _spec_compare(a: str, b: str) -> int:
+    """SemVer 2.0 section 11, step by step: -1, 0 or 1."""
+
+    def split(text: str) -> tuple[list[int], list[str] | None]:
+        core, _, pre = text[1:].partition("-")
+        return [int(n) for n in core.split(".")], (pre.split(".") if pre else None)
+
+    (ca, pa), (cb, pb) = split(a), split(b)
+    if ca != cb:
+        return -1 if ca < cb else 1
+    if pa is None or pb is None:
+        return (pa is None) - (pb is None)  # a release is above its prereleases
+    for x, y in zip(pa, pb, strict=False):
+        if x == y:
+            continue
+        if x.isdigit() and y.isdigit():
+            return -1 if int(x) < int(y) else 1
+        if x.isdigit() or y.isdigit():
+            return -1 if x.isdigit() else 1  # numeric identifiers are lower
+        return -1 if x < y else 1  # ASCII order
+    return (len(pa) > len(pb)) - (len(pa) < len(pb))
+
+
+_SPEC_IDENT = st.one_of(
+    st.integers(0, 12).map(str),
+    st.sampled_from(["1" * 30, "9" * 29, "10" * 10]),
+    st.text("aAzZ-09", min_size=1, max_size=3).filter(lambda s: not s.isdigit()),
+)
+_SPEC_VERSIONS = st.builds(
+    lambda a, b, c, pre: f"v{a}.{b}.{c}" + ("-" + ".".join(pre) if pre else ""),
+    st.integers(0, 2),
+    st.integers(0, 2),
+    st.sampled_from([0, 1, 10, 10**40]),
+    st.lists(_SPEC_IDENT, max_size=3),
+)
+
+
+@settings(max_examples=300)
+@given(_SPEC_VERSIONS, _SPEC_VERSIONS)
+def test_precedence_is_semver_precedence(a, b):
+    x, y = parse_release(a), parse_release(b)
+    want = _spec_compare(a, b)
+    assert ((x > y) - (x < y)) == want, (a, b)
+    assert (x == y) == (want == 0) == (a == b)
+
+
+@settings(max_examples=300)
+@given(_SPEC_VERSIONS, st.sampled_from(["8.4", "8.10", "10.0", "0.0", "999.999"]))
+def test_a_pin_tag_names_its_release_and_line_back(release, php):
+    pin = pin_tag(parse_release(release), php)
+    assert split_pin_tag(pin) == (release, php)
+    assert parse_scheme_tag(pin) == ParsedTag(parse_release(release), php)
+    assert parse_scheme_tag(release) == ParsedTag(parse_release(release), None)
+    assert is_release(release) and not is_floating_tag(pin) and not is_floating_tag(release)
