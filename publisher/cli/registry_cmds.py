@@ -131,6 +131,7 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
       publisher verify v2.1.0-rc.1 --notes-dir release-notes  # a prerelease: pins only
     """
     from ..core import plan as planning
+    from ..core.notes import recorded_tags
     from ..stages.verify import defects_error, existing_tags, show_report, verify_release
 
     version = parse_release(release)
@@ -138,7 +139,8 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     cfg, record = state.load_published(scope, version)
     clients = state.clients.configured(cfg)
     existing, unreachable = existing_tags(cfg, clients)
-    plan = planning.plan(cfg, version, existing)
+    recorded = recorded_tags(options.notes_dir_of(cfg, notes_dir))
+    plan = planning.plan(cfg, version, existing, recorded)
     report = verify_release(
         cfg, plan, clients, state.output, record=record, unreachable=unreachable
     )

@@ -568,6 +568,14 @@ def record_releases(notes_dir: str | Path) -> list[Release]:
     return sorted(parse_release(p.stem) for p in root.glob("v*.json") if is_release_tag(p.stem))
 
 
+def recorded_tags(notes_dir: str | Path) -> frozenset[str]:
+    """The release tags with a record file in ``notes_dir`` (none when there is no such
+    directory yet): each such release finished once (``plan.settled``)."""
+    if not Path(notes_dir).is_dir():
+        return frozenset()
+    return frozenset(release.tag for release in record_releases(notes_dir))
+
+
 # --------------------------------------------------------------------------- Markdown
 
 

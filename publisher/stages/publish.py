@@ -547,9 +547,8 @@ class Publisher:
         )
         if self.record is None and reads:
             self.record = notes_mod.load_record(self.options.notes_dir, self.release.tag)
-        if not self.options.rehearsal and self.options.notes_dir.is_dir():
-            found = notes_mod.record_releases(self.options.notes_dir)
-            self.recorded = frozenset(r.tag for r in found)
+        if not self.options.rehearsal:
+            self.recorded = notes_mod.recorded_tags(self.options.notes_dir)
         # The notes are written last, after the tags moved: a size history that
         # cannot be read refuses the run now, before anything is pushed.
         notes_mod.check_size_history(self.options.notes_dir)

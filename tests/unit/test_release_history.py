@@ -33,6 +33,7 @@ from publisher.core.notes import (
     ReleaseFacts,
     SizeHistory,
     parse_record,
+    recorded_tags,
     release_json,
 )
 from publisher.core.version import Release, parse_release
@@ -545,3 +546,10 @@ def test_a_recorded_release_counts_where_its_release_tag_is() -> None:
     assert planning.settled(existing)["hub"] == set()  # by the tags alone: it died
     counted = planning.settled(existing, recorded={"v1.1.0"})
     assert counted == {"hub": set(existing["hub"]), "quay": set()}
+
+
+def test_the_recorded_releases_are_the_record_files_of_the_notes_directory(tmp_path) -> None:
+    assert recorded_tags(tmp_path / "none yet") == frozenset()
+    for name in ("v1.0.0.json", "v1.1.0-rc.1.json", "v1.0.0.md", "size-history.json", "v1.json"):
+        (tmp_path / name).write_text("{}")
+    assert recorded_tags(tmp_path) == {"v1.0.0", "v1.1.0-rc.1"}
