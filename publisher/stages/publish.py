@@ -382,8 +382,8 @@ def refuse_lines_left_out(
         )
     raise UsageError(
         f"{release.tag} was started with PHP {', '.join(left_out)} ({held}), which this run "
-        "leaves out: its registries would hold different pins of it, and no floating tag "
-        f"would ever follow it; {said}",
+        "leaves out: a release keeps its lines, and one whose registries hold different "
+        f"pins of it is followed by no floating tag; {said}",
         hint=f"a release keeps the lines it was started with: {' and '.join(ways)} to finish "
         f"{release.tag} with `publisher release {release.tag}`; or delete those pins from the "
         "registries by hand, then rerun",

@@ -16,7 +16,7 @@ they change, so the world stays v1.0.0 as released.
 * of two runs of one release at once, the one reaching its tags second refuses
   (exit 14) rather than move the pins the other wrote;
 * a rerun of a release without its record after default_line changed is refused,
-  and its dry run too, before any build;
+  and its dry run too, before any build; so is one leaving out a line it has a pin of;
 * a floating tag moved by hand is named by verify, whose tip is the rerun that puts
   it back, not a republish;
 * pins that agree on every registry but not with the record (a republish that
@@ -327,6 +327,25 @@ def test_a_new_release_without_its_default_line_is_refused_before_any_build(
     # A published release is finished or republished line by line, as before.
     rerun = stack.run("release", "v1.0.0", "--only", "8.3", "--dry-run", *notes_dir)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+
+
+def test_a_rerun_without_its_record_leaving_out_a_pinned_line_is_refused_before_any_build(
+    world: World, tmp_path: Path
+) -> None:
+    """v1.0.0 without its record (it died before writing it, or the record is not in
+    this directory), rerun with ``--only 8.4`` while the primary holds its 8.3 pin: the
+    run and its dry run refuse (exit 2) before building, naming the pin and the lines
+    to select, rather than publish v1.0.0 as a release of 8.4 alone."""
+    stack = world.stack
+    tags, notes = world.tags(), world.notes()
+    elsewhere = ["--notes-dir", str(tmp_path / "notes")]
+    for extra in (["--dry-run"], ["--no-smoke"]):
+        result = stack.run("release", "v1.0.0", "--only", "8.4", *elsewhere, *extra)
+        assert result.returncode == 2, (extra, result.stdout + result.stderr)
+        assert "v1.0.0 was started with PHP 8.3 (v1.0.0-php-8.3 on hub)" in result.stderr
+        assert "`--only 8.3,8.4`, or leave --only out" in result.stderr
+        assert no_build_ran(result) and "Resolve the base images" not in result.stdout
+    assert world.tags() == tags and world.notes() == notes
 
 
 # --------------------------------------------------------------------------- the same release twice

@@ -1,13 +1,16 @@
 """The tag rules over the life of a release, proven on generated histories.
 
 A history is a sequence of events against the pure core, applied as the publish
-stage applies them: releases (stable, prereleases, backports out of order), reruns,
-republishes (``--reason``, ``--only``), and matrix edits (a line added or dropped, the
-default line changed, a registry added and filled by ``audit --repair``). After every
-event, each floating tag on every registry points at the highest stable release
-that has its line (``latest``: the highest stable release, on its recorded default
-line), a rerun moves nothing and leaves the record as it was, and every record
-written reads back unchanged.
+stage applies them (``World.publish``: plan, publish plan, its refusals, the pins
+primary first and ``vX.Y.Z`` last, then the floating tags from the settled pins):
+releases (stable, prereleases, backports out of order), reruns, republishes
+(``--reason``, ``--only``), runs killed part-way through their pins and their
+reruns, and matrix edits (a line added or dropped, the default line changed, a
+registry added, filled by ``audit --repair`` or not). After every event each
+floating tag carries the highest stable release that has its line (``latest``:
+the highest stable release, on its recorded default line), never a prerelease,
+an older release or a release that did not finish; a rerun moves nothing and
+leaves the record as it was; every record and plan reads back as written.
 
 A registry is a dict tag -> digest; a line's index is the digest of
 ``release/php/generation`` (a republish makes a new generation).
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 
 import pytest
@@ -166,6 +170,8 @@ class World:
             republish_reason=reason,
             date="2026-12-01",
         )
+        for document in (p.to_json(), plan.to_json()):  # what --dry-run --json prints
+            assert json.dumps(json.loads(document), indent=2, sort_keys=True) + "\n" == document
         if plan.conflicts and reason is None:
             raise Refused("; ".join(plan.conflicts))
         if reason is None and pp.pins_off_record(p, plan, record):
@@ -488,8 +494,8 @@ def test_lines_an_earlier_run_pinned_are_named_with_what_to_do() -> None:
     assert error.exit_code == 2
     assert error.message == (
         "v2.0.0 was started with PHP 8.2, 8.3 (v2.0.0-php-8.2 on hub; v2.0.0-php-8.3 on hub), "
-        "which this run leaves out: its registries would hold different pins of it, and no "
-        "floating tag would ever follow it; no tag was written"
+        "which this run leaves out: a release keeps its lines, and one whose registries hold "
+        "different pins of it is followed by no floating tag; no tag was written"
     )
     assert error.hint == (
         "a release keeps the lines it was started with: restore PHP 8.3 in matrix.yaml and "
