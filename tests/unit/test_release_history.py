@@ -27,6 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from publisher.core import audit_rules
 from publisher.core import plan as planning
 from publisher.core import publish_plan as pp
 from publisher.core.errors import PublisherError, UsageError
@@ -336,6 +337,11 @@ class World:
             assert all(d in want.get(t, ()) for t, d in floating.items()), (name, floating, want)
             if ran and (name == self.primary or len(self.tags) == 2):
                 assert floating.keys() == want.keys(), (name, floating, want)
+        if ran and not dirty and len(self.tags) == 2:
+            # ``publisher audit`` (floating tags from the records alone) finds nothing
+            for name in self.matrix.registries:
+                expected, _ = audit_rules.expected_tags(list(self.records.values()), {}, name)
+                assert audit_rules.compare(name, expected, self.tags[name]) == [], name
         for tag, record in self.records.items():
             if tag in dirty:
                 continue
