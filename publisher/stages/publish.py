@@ -1329,7 +1329,17 @@ class Publisher:
             else line
             for line in record.lines
         )
-        return dataclasses.replace(record, lines=lines)
+        return self._recorded_as(dataclasses.replace(record, lines=lines), facts)
+
+    @staticmethod
+    def _recorded_as(
+        record: notes_mod.ReleaseFacts, facts: notes_mod.ReleaseFacts
+    ) -> notes_mod.ReleaseFacts:
+        """``record`` with what a record does not keep taken from ``facts`` (today's
+        settings): the source URL (the notes' signature check) and the size threshold."""
+        return dataclasses.replace(
+            record, source_url=facts.source_url, regression_percent=facts.regression_percent
+        )
 
     def write_notes(
         self, facts: notes_mod.ReleaseFacts, *, keep: bool = False
@@ -1464,7 +1474,7 @@ class Publisher:
                 facts = self._as_recorded(facts) or facts
             # Nothing new: the notes stay as written (their size comparisons and charts
             # date from the run that published, before any newer or backported release).
-            kept = facts == self.record
+            kept = self.record is not None and facts == self._recorded_as(self.record, facts)
             result.notes_md, result.notes_json, pins = self.write_notes(facts, keep=kept)
             result.facts = facts
             files = f"{result.notes_md}, {result.notes_json} and the pins file {pins.name}"

@@ -305,3 +305,39 @@ def test_a_record_that_is_a_dangling_link_is_a_file_error_not_an_absent_record(t
         notes.load_record(tmp_path, "v1.0.0")
     with pytest.raises(FileAccessError, match=r"v1\.0\.0\.json"):
         load_records(tmp_path)
+
+
+def test_notes_written_again_by_a_rerun_keep_the_signature_check_and_threshold(tmp_path) -> None:
+    """A rerun that only fills in a PHP version the first run did not smoke-test writes
+    the notes again from the record, which does not keep the source URL or the size
+    threshold: both come from today's settings, so the signature check stays."""
+    import dataclasses
+    import io
+
+    from publisher.adapters.output import Output
+    from publisher.core.version import parse_release
+    from publisher.stages.publish import NOT_TESTED, Publisher, PublishOptions
+    from tests.support.matrices import acme_config
+
+    published = facts()
+    untested = dataclasses.replace(
+        published,
+        lines=tuple(dataclasses.replace(line, php_version=NOT_TESTED) for line in published.lines),
+    )
+    record = notes.parse_record(notes.release_json(untested, HISTORY), "v1.1.0.json")
+    assert record.source_url is None  # not in the record
+    output = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO())
+    stage = Publisher(
+        acme_config(),
+        parse_release("v1.1.0"),
+        {},
+        output,
+        PublishOptions(notes_dir=tmp_path),
+        record=record,
+    )
+    rerun = dataclasses.replace(published, regression_percent=5.0)
+    written = stage._as_recorded(rerun)
+    assert written is not None
+    assert written.source_url == published.source_url and written.regression_percent == 5.0
+    assert written.lines[0].php_version == "8.4.12"
+    assert "## Verify the signatures" in notes.release_markdown(written, HISTORY)
