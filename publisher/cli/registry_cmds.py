@@ -139,7 +139,7 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     cfg, record = state.load_published(scope, version)
     clients = state.clients.configured(cfg)
     existing, unreachable = existing_tags(cfg, clients)
-    recorded = recorded_tags(options.notes_dir_of(cfg, notes_dir))
+    recorded = recorded_tags(options.notes_dir_of(cfg, scope.notes_dir))
     plan = planning.plan(cfg, version, existing, recorded)
     report = verify_release(
         cfg, plan, clients, state.output, record=record, unreachable=unreachable
