@@ -7,6 +7,7 @@ import json
 import random
 import re
 import socket
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -684,6 +685,119 @@ def test_an_upload_stalled_mid_body_ends_within_the_total_time_and_one_request_w
     elapsed = time.monotonic() - started
     assert "connection failed" in caught.value.message, caught.value.message
     assert elapsed < 1.0 + 0.5 + 1.0, elapsed  # the total, one request wait, and slack
+
+
+def _end_the_drip_after(proxy: FaultProxy, seconds: float) -> threading.Timer:
+    """Let a dripping answer through at once after ``seconds``: a client that waits for
+    it all (no limit on a whole answer) then gets it, instead of waiting minutes."""
+    timer = threading.Timer(seconds, proxy.release)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _no_timer_left(but: threading.Timer) -> None:
+    """Every deadline's timer thread is gone (each one is cancelled, none leaks)."""
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer) and thread is not but:
+            thread.join(2.0)
+            assert not thread.is_alive(), thread
+
+
+@pytest.mark.parametrize(
+    ("answer", "drip"),
+    [("tags", "headers"), ("tags", "body"), ("an error", "body")],
+)
+def test_an_answer_that_trickles_in_is_taken_for_none_within_the_total_time_and_one_answer_wait(
+    proxy: FaultProxy, seed: Callable[..., str], repo: str, answer: str, drip: str
+) -> None:
+    """A registry that sends its answer a byte at a time never leaves a socket read
+    waiting its time limit: the whole answer, headers and body (an error's too), must
+    come within the answer time limit, or it is taken for no answer (retried, then
+    "no answer within"), as README says."""
+    if answer == "tags":
+        seed(proxy.upstream, repo, make_image(platforms=["linux/amd64"]).images[0], ["1"])
+    proxy.add(
+        Fault("drip", method="GET", path="/tags/list", drip=drip, stall_seconds=0.05, times=None)
+    )
+    policy = RetryPolicy(attempts=100, initial_delay=0.05, max_delay=0.05, total_timeout=1.0)
+    client = RegistryClient(proxy.host, plain_http=True, timeout=0.5, retry=policy)
+    safety = _end_the_drip_after(proxy, 8.0)
+    started = time.monotonic()
+    try:
+        message = _unreachable(client, repo)
+    finally:
+        safety.cancel()
+        proxy.release()
+    elapsed = time.monotonic() - started
+    assert "no answer within 0.5 s" in message, message
+    assert re.search(r"after [2-9] attempts", message), message  # retried while time was left
+    assert elapsed < 1.0 + 0.5 + 0.5, elapsed  # the total, one answer wait, and slack
+    if answer == "an error":  # the repository is missing: the body dripped was a 404's
+        assert {s.status for s in proxy.log if s.kind == "tags"} == {404}
+    _no_timer_left(but=safety)
+
+
+def test_a_blob_download_that_trickles_is_stalled_retried_then_named(
+    proxy: FaultProxy, repo: str, tmp_path: Path
+) -> None:
+    """A blob has no total time limit, but one that moves less than the minimum over the
+    window is stalled: retried, then an error naming the blob, the registry, what moved
+    and the rate."""
+    data = random.Random(3).randbytes(8192)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    raw_push_blob(f"http://{proxy.upstream}", repo, data)
+    proxy.add(
+        Fault(
+            "drip", method="GET", path="/blobs/sha256:", drip="body", stall_seconds=0.01, times=None
+        )
+    )
+    policy = RetryPolicy(attempts=2, initial_delay=0.01, max_delay=0.01, total_timeout=30.0)
+    client = RegistryClient(proxy.host, plain_http=True, timeout=10.0, retry=policy)
+    client.transport.stall_window, client.transport.stall_bytes = 0.5, 4096
+    safety = _end_the_drip_after(proxy, 8.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(UnreachableError) as caught:
+            client.download_blob(repo, digest, len(data), tmp_path / "blob")
+    finally:
+        safety.cancel()
+        proxy.release()
+    elapsed = time.monotonic() - started
+    message = caught.value.message
+    assert message.startswith(f"{proxy.host}: "), message  # the registry
+    assert digest[:19] in message, message  # the blob
+    assert "the transfer stalled" in message and "under the minimum of 4096 bytes in 0.5 s" in (
+        message
+    ), message
+    assert re.search(r"\d+ bytes in the last 0\.\d s \(\d+ bytes/s", message), message
+    assert "after 2 attempts" in message, message
+    assert proxy.count("GET", "blob") == 2
+    assert elapsed < 2 * (0.5 + 0.5) + 1.0, elapsed
+    _no_timer_left(but=safety)
+
+
+def test_a_blob_download_slower_than_the_answer_time_limit_but_moving_is_not_cut(
+    proxy: FaultProxy, repo: str, tmp_path: Path
+) -> None:
+    """Only what is not a blob's body must come within the answer time limit: a layer
+    that takes longer, at more than the minimum rate, is downloaded whole."""
+    data = random.Random(4).randbytes(200)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    raw_push_blob(f"http://{proxy.upstream}", repo, data)
+    proxy.add(
+        Fault(
+            "drip", method="GET", path="/blobs/sha256:", drip="body", stall_seconds=0.01, times=None
+        )
+    )
+    client = RegistryClient(
+        proxy.host, plain_http=True, timeout=0.5, retry=FakeClock().policy(attempts=1)
+    )
+    client.transport.stall_window, client.transport.stall_bytes = 0.5, 10
+    started = time.monotonic()
+    client.download_blob(repo, digest, len(data), tmp_path / "blob")
+    assert time.monotonic() - started > 1.0  # well past the answer time limit
+    assert (tmp_path / "blob").read_bytes() == data
 
 
 def test_an_untrusted_certificate_is_named(https_registry: Any, repo: str) -> None:

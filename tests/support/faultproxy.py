@@ -26,6 +26,9 @@ Faults (``Fault.action``):
 * ``stall``     wait ``stall_seconds`` (or until ``release()``), then forward
 * ``throttle``  forward, reading the request body 64 KiB at a time with a pause of
                 ``stall_seconds`` before each piece (a slow uplink)
+* ``drip``      forward, then send the answer one byte every ``stall_seconds`` (until
+                ``release()``): all of it, or with ``drip="body"`` the headers at once and
+                the body dripped (a registry, or a link, that trickles its answer)
 * ``echo``      answer ``status`` with a body (and a header) echoing the request's
                 Authorization header, as a careless registry might
 
@@ -104,6 +107,7 @@ class Fault:
     fix_digest: bool = False
     page_size: int = 2
     stall_seconds: float = 60.0
+    drip: str = "headers"
     user_agent: str = ""
     seen: int = 0
     fired: int = 0
@@ -520,6 +524,9 @@ class FaultProxy(LoopbackServer):
                         self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
                     self.wfile.write(b"0\r\n\r\n")
                     return
+                if action == "drip":
+                    self._drip(fault, status, headers, answer)
+                    return
                 if action == "digest":
                     headers = [
                         (n, fault.digest if n.lower() == "docker-content-digest" else v)
@@ -547,6 +554,28 @@ class FaultProxy(LoopbackServer):
                         new.append((name, value))
                     headers = new
                 self._send(status, headers, answer)
+
+            def _drip(
+                self, fault: Fault, status: int, headers: list[tuple[str, str]], answer: bytes
+            ) -> None:
+                lines = [f"HTTP/1.1 {status} {http.client.responses.get(status, 'X')}"]
+                for name, value in headers:
+                    if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                        lines.append(f"{name}: {value}")
+                lines += [f"Content-Length: {len(answer)}", "Connection: close", "", ""]
+                head = "\r\n".join(lines).encode("latin-1")
+                body = answer if self.command != "HEAD" else b""
+                self.close_connection = True
+                at_once, dripped = (head, body) if fault.drip == "body" else (b"", head + body)
+                try:
+                    self.wfile.write(at_once)
+                    for at in range(len(dripped)):
+                        if proxy._released.wait(fault.stall_seconds):
+                            self.wfile.write(dripped[at:])
+                            return
+                        self.wfile.write(dripped[at : at + 1])
+                except OSError:  # the client gave up: so do we
+                    pass
 
             do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -29,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import requests.adapters
+import urllib3.connection
 import urllib3.exceptions
 
 from ...core import retry as retry_loop
@@ -77,6 +79,11 @@ POOL_SIZE = 32
 STREAM_CHUNK = 256 * 1024
 #: The size of the reads of a streamed download.
 READ_CHUNK = 256 * 1024
+#: A blob transfer has no time limit (a layer can be gigabytes), but one that moves fewer
+#: than STALL_BYTES in STALL_WINDOW seconds is stalled (about 270 bytes a second: a link
+#: that slow would take days for one layer, and no working link is that slow).
+STALL_WINDOW = 60.0
+STALL_BYTES = 16 * 1024
 
 #: What to do about an answer that breaks the distribution API (bad JSON, a bad header).
 MALFORMED_HINT = (
@@ -172,7 +179,7 @@ class Transient(Exception):
         self.status = status
         self.retry_after = retry_after
         self.headers = dict(headers or {})
-        self.kind = kind  # "http", "connection", "truncated", "refused mid-upload"
+        self.kind = kind  # "http", "connection", "truncated", "stalled", "refused mid-upload"
 
 
 def clip(text: str, limit: int) -> str:
@@ -261,6 +268,112 @@ def describe_error_body(body: bytes, clean: Callable[[str], str] = scrub) -> str
     return clip(clean(" ".join(text.split())), 300)
 
 
+class _Deadline:
+    """A limit on the time an answer takes, headers and body: when it passes, the
+    connection the answer comes on is shut down, which ends the read blocked on it.
+
+    Armed by the connection when its request is sent (``_WatchedConnection``), never
+    before; ``cancel`` stops it (always called: it owns a timer thread)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._lock = threading.Lock()
+        self._sock: Any = None
+        self._timer: threading.Timer | None = None
+        self._done = False
+
+    def attach(self, sock: Any) -> None:
+        """The request went out on ``sock``: its answer's time starts now (the first
+        time; a followed redirect's answer counts against the same time)."""
+        with self._lock:
+            if self._done:
+                return
+            self._sock = sock
+            if self._timer is None:
+                self._timer = threading.Timer(self.seconds, self._fire)
+                self._timer.daemon = True
+                self._timer.start()
+            fired = self.fired
+        if fired:
+            _shut(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            sock = self._sock
+        if sock is not None:
+            _shut(sock)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._done = True
+            self._sock = None
+            timer = self._timer
+        if timer is not None:
+            timer.cancel()
+
+
+def _shut(sock: Any) -> None:
+    """Shut ``sock`` down both ways (a TLS-in-TLS transport: the socket under it)."""
+    target = sock if isinstance(sock, socket.socket) else getattr(sock, "socket", None)
+    if isinstance(target, socket.socket):
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_RDWR)
+
+
+#: The deadline of the request this thread is sending, for its connection to arm.
+_sending = threading.local()
+
+
+class _WatchedConnection(urllib3.connection.HTTPConnection):
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        deadline = getattr(_sending, "deadline", None)
+        if deadline is not None:
+            deadline.attach(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        deadline = getattr(_sending, "deadline", None)
+        if deadline is not None:
+            deadline.attach(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    """An adapter whose connections arm the sending thread's ``_Deadline`` once a
+    request is sent (requests' own timeout bounds each socket read, not an answer)."""
+
+    def get_connection_with_tls_context(self, *args: Any, **kwargs: Any) -> Any:
+        pool: Any = super().get_connection_with_tls_context(*args, **kwargs)
+        if pool.ConnectionCls is urllib3.connection.HTTPSConnection:
+            pool.ConnectionCls = _WatchedHTTPSConnection
+        elif pool.ConnectionCls is urllib3.connection.HTTPConnection:
+            pool.ConnectionCls = _WatchedConnection
+        return pool
+
+
+#: The attribute of a response that holds its ``_Deadline``.
+_DEADLINE = "_publisher_deadline"
+
+
+def _deadline_of(response: requests.Response) -> _Deadline | None:
+    deadline = getattr(response, _DEADLINE, None)
+    return deadline if isinstance(deadline, _Deadline) else None
+
+
+def _close(response: requests.Response) -> None:
+    """Stop the response's deadline, then close it (its connection goes back to the pool)."""
+    deadline = _deadline_of(response)
+    if deadline is not None:
+        deadline.cancel()
+    response.close()
+
+
 @dataclass
 class Transport:
     """HTTP access to one registry, shared by every operation of a RegistryClient."""
@@ -276,6 +389,10 @@ class Transport:
     password_env: str | None = None
     #: Seconds, for when a token is due for renewal (``time.monotonic``).
     clock: Callable[[], float] = time.monotonic
+    #: A blob download that moves fewer than ``stall_bytes`` in ``stall_window`` seconds
+    #: is stalled.
+    stall_window: float = STALL_WINDOW
+    stall_bytes: int = STALL_BYTES
 
     def __post_init__(self) -> None:
         self.api_host = api_host(self.host)
@@ -285,7 +402,7 @@ class Transport:
         # No cookies, ever: a registry that sets one may then want CSRF tokens.
         self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         # Enough kept-alive connections for the parallel transfers (--transfers <= 32).
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE)
+        adapter = _Adapter(pool_maxsize=POOL_SIZE)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = "publisher"
@@ -525,8 +642,53 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         params: Any = None,
         data: bytes | Path | SizedBody | None = None,
+        whole: bool = True,
     ) -> requests.Response:
-        """Send one request and return the response with its body unread."""
+        """Send one request and return the response with its body unread.
+
+        Its answer must come within ``timeout`` of the request being sent: the headers
+        and, when ``whole`` (all but a blob's body), the body too, read before the
+        response is closed; a slower answer is taken for none."""
+        deadline = _Deadline(self.timeout)
+        _sending.deadline = deadline
+        sent = False
+        try:
+            response = self._send_one(method, url, headers=headers, params=params, data=data)
+            sent = True
+        except (PublisherError, Transient):
+            if deadline.fired:  # what the shut connection made of it
+                raise self._no_answer(url) from None
+            raise
+        finally:
+            _sending.deadline = None
+            if not sent:
+                deadline.cancel()
+        setattr(response, _DEADLINE, deadline)
+        if not whole:
+            deadline.cancel()
+            if deadline.fired:
+                response.close()
+                raise self._no_answer(url)
+        return response
+
+    def _no_answer(self, url: str) -> Transient:
+        """A request whose answer did not come in full within ``timeout``: as if none came."""
+        elsewhere = urlsplit(url).netloc
+        return Transient(
+            f"connection failed: no answer within {self.timeout:g} s",
+            kind="connection",
+            host=elsewhere if elsewhere != self.api_host else None,
+        )
+
+    def _send_one(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Any = None,
+        data: bytes | Path | SizedBody | None = None,
+    ) -> requests.Response:
         body = SizedBody(data.stat().st_size, file_chunks(data)) if isinstance(data, Path) else data
         send_headers = dict(headers or {})
         if body is not None:
@@ -623,9 +785,12 @@ class Transport:
             )
         return length
 
-    def _chunks(self, response: requests.Response, limit: int, what: str) -> Iterator[bytes]:
+    def _chunks(
+        self, response: requests.Response, limit: int, what: str, *, stall: bool = False
+    ) -> Iterator[bytes]:
         """The body's chunks as they arrive, bounded by ``limit`` and checked against
-        Content-Length."""
+        Content-Length; with ``stall`` (a blob's body, which has no time limit), a body
+        that comes slower than ``stall_bytes`` in ``stall_window`` seconds is stalled."""
         declared = self._declared_length(response, what)
         if limit and declared is not None and declared > limit:
             raise self.error(
@@ -634,7 +799,7 @@ class Transport:
                 hint=_oversize_hint(what),
             )
         total = 0
-        for chunk in _iter_raw(response, READ_CHUNK):
+        for chunk in self._flowing(response) if stall else _iter_raw(response, READ_CHUNK):
             total += len(chunk)
             if limit and total > limit:
                 raise self.error(
@@ -648,10 +813,44 @@ class Transport:
                 f"the body has {total} bytes but Content-Length said {declared}", kind="truncated"
             )
 
+    def _flowing(self, response: requests.Response) -> Iterator[bytes]:
+        """A body's pieces as they come, whatever their size (``read1``), so that a
+        body that trickles in is seen to: fewer than ``stall_bytes`` in any
+        ``stall_window`` seconds is a stalled transfer (Transient, retried)."""
+        read1 = getattr(response.raw, "read1", None)
+        if read1 is None:  # an urllib3 older than 2.3 reads only whole pieces
+            yield from _iter_raw(response, READ_CHUNK)
+            return
+        since = time.monotonic()
+        moved = total = 0
+        while True:
+            try:
+                chunk = read1(READ_CHUNK, decode_content=True)
+            except _READ_ERRORS as exc:
+                raise _cut_off(exc) from None
+            if not chunk:
+                return
+            stop.check("a download")
+            moved += len(chunk)
+            total += len(chunk)
+            elapsed = time.monotonic() - since
+            if elapsed >= self.stall_window:
+                if moved < self.stall_bytes:
+                    raise Transient(
+                        f"the transfer stalled: {moved} bytes in the last {elapsed:.1f} s "
+                        f"({moved / elapsed:.0f} bytes/s, under the minimum of "
+                        f"{self.stall_bytes} bytes in {self.stall_window:g} s), "
+                        f"{total} bytes in all",
+                        kind="stalled",
+                    )
+                since, moved = time.monotonic(), 0
+            yield chunk
+
     def _reply(self, method: str, url: str, response: requests.Response, limit: int = 0) -> Reply:
         """Read ``response`` into a Reply and close it: a success body up to ``limit``
         bytes (it must match its Content-Length), an error body's first bytes, no body for HEAD.
         """
+        deadline = _deadline_of(response)
         try:
             if method == "HEAD":
                 body = b""
@@ -661,9 +860,15 @@ class Transport:
                 body = b"".join(chunks)
             else:
                 body = _read_prefix(response, MAX_ERROR_BODY)
-            return Reply(response.status_code, response.headers, body, response.url or url)
+        except Transient:
+            if deadline is not None and deadline.fired:
+                raise self._no_answer(response.url or url) from None
+            raise
         finally:
-            response.close()
+            _close(response)
+        if deadline is not None and deadline.fired:  # an error body cut short by it
+            raise self._no_answer(response.url or url)
+        return Reply(response.status_code, response.headers, body, response.url or url)
 
     @contextlib.contextmanager
     def _exchange(
@@ -677,6 +882,7 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         params: Any = None,
         data: bytes | Path | SizedBody | None = None,
+        whole: bool = True,
     ) -> Iterator[requests.Response]:
         """One authenticated request, no retries: the response, body unread, when its
         status is in ``accept``.
@@ -692,6 +898,7 @@ class Transport:
                 headers={**self._auth_header(scopes), **(headers or {})},
                 params=params,
                 data=data,
+                whole=whole,
             )
             elsewhere = self._redirected_host(response)
             if response.status_code in accept and not (elsewhere and response.status_code >= 300):
@@ -725,7 +932,7 @@ class Transport:
         try:
             yield response
         finally:
-            response.close()
+            _close(response)
 
     def send(self, method: str, url: str, *, limit: int = 0, **exchange: Any) -> Reply:
         """One request with authentication, no retries, its body read up to ``limit``
@@ -743,8 +950,8 @@ class Transport:
         Transient). The chunks stop with an error past ``limit`` bytes or short of
         Content-Length.
         """
-        with self._exchange("GET", url, scopes=scopes, what=what) as response:
-            yield self._chunks(response, limit, f"GET {what}")
+        with self._exchange("GET", url, scopes=scopes, what=what, whole=False) as response:
+            yield self._chunks(response, limit, f"GET {what}", stall=True)
 
     def _raise_for(self, reply: Reply, what: str, scopes: Sequence[str]) -> None:
         status = reply.status
@@ -904,6 +1111,15 @@ class Transport:
                 hint="the answer was cut short every time: check the network path (a proxy or "
                 "VPN that cuts long transfers), then rerun; blobs the registry already holds "
                 "are not sent again",
+            )
+        if exc.kind == "stalled":
+            return self.error(
+                UnreachableError,
+                f"{what}: {exc.reason}; gave up {tries}",
+                hint="the registry, or the network path to it, moves the data far too slowly "
+                "(a blob has no time limit, but not this slow): check for a proxy or VPN "
+                "that throttles long transfers, then rerun; blobs already placed are not "
+                "sent again",
             )
         if exc.kind == "refused mid-upload":
             who = (
@@ -1115,28 +1331,31 @@ def _short(exc: BaseException) -> str:
     return scrub(text)[:200]
 
 
+#: What a body read may raise: every urllib3 error (a broken connection, a read timeout,
+#: an undecodable body, and a TLS record that fails its check: urllib3's SSLError, which
+#: is no OSError).
+_READ_ERRORS = (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError)
+
+
+def _cut_off(exc: BaseException) -> Transient:
+    """A body read that failed, as the Transient it is."""
+    incomplete = re.search(r"IncompleteRead\((\d+) bytes read, (\d+) more expected\)", str(exc))
+    if incomplete:
+        return Transient(
+            f"the body is shorter than its Content-Length ({incomplete.group(1)} bytes read, "
+            f"{incomplete.group(2)} more expected)",
+            kind="truncated",
+        )
+    return Transient(f"the response body was cut off ({_short(exc)})", kind="truncated")
+
+
 def _iter_raw(response: requests.Response, size: int = CHUNK) -> Iterator[bytes]:
     try:
         for chunk in response.raw.stream(size, decode_content=True):
             stop.check("a download")
             yield chunk
-    except (
-        # every urllib3 error: a broken connection, a read timeout, an undecodable body,
-        # and a TLS record that fails its check (urllib3's SSLError, which is no OSError)
-        urllib3.exceptions.HTTPError,
-        requests.exceptions.RequestException,
-        OSError,
-    ) as exc:
-        incomplete = re.search(r"IncompleteRead\((\d+) bytes read, (\d+) more expected\)", str(exc))
-        if incomplete:
-            raise Transient(
-                f"the body is shorter than its Content-Length ({incomplete.group(1)} bytes read, "
-                f"{incomplete.group(2)} more expected)",
-                kind="truncated",
-            ) from None
-        raise Transient(
-            f"the response body was cut off ({_short(exc)})", kind="truncated"
-        ) from None
+    except _READ_ERRORS as exc:
+        raise _cut_off(exc) from None
 
 
 def file_chunks(path: Path) -> Iterator[bytes]:
