@@ -683,7 +683,14 @@ def test_an_upload_stalled_mid_body_ends_within_the_total_time_and_one_request_w
     finally:
         proxy.release()
     elapsed = time.monotonic() - started
-    assert "connection failed" in caught.value.message, caught.value.message
+    message = caught.value.message
+    # Stalled, naming the registry, the blob, what went out and the rate.
+    assert message.startswith(f"{proxy.host}: upload blob {digest[:19]}"), message
+    assert re.search(
+        r"the transfer stalled: \d+ of 50331648 bytes sent in \d+\.\d s \(\d+ bytes/s\); "
+        r"a piece of 256 KiB could not be sent within 0\.5 s",
+        message,
+    ), message
     assert elapsed < 1.0 + 0.5 + 1.0, elapsed  # the total, one request wait, and slack
 
 
@@ -798,6 +805,26 @@ def test_a_blob_download_slower_than_the_answer_time_limit_but_moving_is_not_cut
     client.download_blob(repo, digest, len(data), tmp_path / "blob")
     assert time.monotonic() - started > 1.0  # well past the answer time limit
     assert (tmp_path / "blob").read_bytes() == data
+
+
+def test_an_upload_slower_than_the_request_time_limit_but_moving_is_not_cut(
+    proxy: FaultProxy, repo: str
+) -> None:
+    """A blob held in memory goes up in pieces like a file: only each piece must go out
+    within the request time limit, not the whole blob (one socket write of 48 MiB on a
+    link that takes seconds for it would time out)."""
+    proxy.add(
+        Fault("throttle", method="PUT", path="/blobs/uploads/", stall_seconds=0.005, times=None)
+    )
+    data = random.Random(8).randbytes(48 * 1024 * 1024)  # about 4 s at 64 KiB per 5 ms
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    client = RegistryClient(
+        proxy.host, plain_http=True, timeout=1.5, retry=FakeClock().policy(attempts=1)
+    )
+    started = time.monotonic()
+    assert client.push_blob(repo, digest, data)
+    assert time.monotonic() - started > 2 * 1.5  # well past the request time limit
+    assert client.get_blob(repo, digest, limit=len(data)) == data
 
 
 def test_an_untrusted_certificate_is_named(https_registry: Any, repo: str) -> None:

@@ -128,14 +128,19 @@ class SizedBody:
     def __init__(self, length: int, chunks: Iterable[bytes]) -> None:
         self.length = length
         self.chunks = chunks
+        #: The bytes of the pieces the connection has taken, and when the first was asked for.
+        self.sent = 0
+        self.started: float | None = None
 
     def __len__(self) -> int:
         return self.length
 
     def __iter__(self) -> Iterator[bytes]:
+        self.started = time.monotonic()
         for chunk in self.chunks:
             stop.check("an upload")  # between two pieces: an interrupted run ends promptly
             yield chunk
+            self.sent += len(chunk)  # the next piece is asked for once this one went out
 
 
 @dataclass
@@ -649,15 +654,26 @@ class Transport:
         Its answer must come within ``timeout`` of the request being sent: the headers
         and, when ``whole`` (all but a blob's body), the body too, read before the
         response is closed; a slower answer is taken for none."""
+        body: bytes | SizedBody | None
+        if isinstance(data, Path):
+            body = SizedBody(data.stat().st_size, file_chunks(data))
+        elif isinstance(data, bytes) and len(data) > STREAM_CHUNK:
+            # In pieces, like a file: one socket write of it all would have to end within
+            # ``timeout``, however large.
+            body = SizedBody(len(data), _pieces(data))
+        else:
+            body = data
         deadline = _Deadline(self.timeout)
         _sending.deadline = deadline
         sent = False
         try:
-            response = self._send_one(method, url, headers=headers, params=params, data=data)
+            response = self._send_one(method, url, headers=headers, params=params, body=body)
             sent = True
-        except (PublisherError, Transient):
+        except (PublisherError, Transient) as exc:
             if deadline.fired:  # what the shut connection made of it
                 raise self._no_answer(url) from None
+            if isinstance(exc, Transient) and isinstance(body, SizedBody):
+                raise self._stalled_upload(exc, body) from None
             raise
         finally:
             _sending.deadline = None
@@ -670,6 +686,25 @@ class Transport:
                 response.close()
                 raise self._no_answer(url)
         return response
+
+    def _stalled_upload(self, exc: Transient, body: SizedBody) -> Transient:
+        """``exc`` as a stalled upload when a piece of ``body`` could not be sent within
+        ``timeout`` (the request time limit bounds each socket write)."""
+        timed_out = "timed out" in exc.reason or "no answer within" in exc.reason
+        if (
+            exc.kind != "connection"
+            or not timed_out
+            or (body.started is None or body.sent >= len(body))
+        ):
+            return exc  # not a timeout, or one waiting for the answer: the body went out
+        elapsed = max(time.monotonic() - body.started, 1e-3)
+        return Transient(
+            f"the transfer stalled: {body.sent} of {len(body)} bytes sent in {elapsed:.1f} s "
+            f"({body.sent / elapsed:.0f} bytes/s); a piece of {STREAM_CHUNK // 1024} KiB "
+            f"could not be sent within {self.timeout:g} s",
+            kind="stalled",
+            host=exc.host,
+        )
 
     def _no_answer(self, url: str) -> Transient:
         """A request whose answer did not come in full within ``timeout``: as if none came."""
@@ -687,9 +722,8 @@ class Transport:
         *,
         headers: Mapping[str, str] | None = None,
         params: Any = None,
-        data: bytes | Path | SizedBody | None = None,
+        body: bytes | SizedBody | None = None,
     ) -> requests.Response:
-        body = SizedBody(data.stat().st_size, file_chunks(data)) if isinstance(data, Path) else data
         send_headers = dict(headers or {})
         if body is not None:
             send_headers["Content-Length"] = str(len(body))
@@ -1363,6 +1397,12 @@ def file_chunks(path: Path) -> Iterator[bytes]:
     with open(path, "rb") as handle:
         while chunk := handle.read(STREAM_CHUNK):
             yield chunk
+
+
+def _pieces(data: bytes) -> Iterator[bytes]:
+    """``data`` in ``STREAM_CHUNK`` pieces."""
+    for at in range(0, len(data), STREAM_CHUNK):
+        yield data[at : at + STREAM_CHUNK]
 
 
 def _read_prefix(response: requests.Response, cap: int) -> bytes:
