@@ -19,6 +19,7 @@ from publisher.core.errors import CommandError, StoppedError
 from publisher.core.manifest import sha256_digest
 from publisher.core.retry import RetryPolicy
 from tests.support.faultproxy import Fault
+from tests.support.images import raw_push_blob
 
 pytestmark = pytest.mark.integration
 
@@ -198,3 +199,30 @@ def test_an_interrupted_run_wakes_from_a_retry_wait_and_tries_no_more(
     caught = stop_during(lambda: client.list_tags(repo), lambda: bool(front.log))
     assert len(caught) == 1 and isinstance(caught[0], StoppedError), caught
     assert len(front.log) == 1  # no attempt after the stop
+
+
+def test_an_interrupted_run_stops_a_trickling_blob_download_at_once(
+    registry, proxy_for, make_client, repo, tmp_path: Path
+) -> None:
+    """A blob that comes a byte at a time is read as it comes, not in whole pieces, so a
+    stopping run ends it at the next byte rather than after the rest has trickled in."""
+    data = os.urandom(8192)
+    digest = sha256_digest(data)
+    raw_push_blob(registry.url, repo, data)
+    front = proxy_for(registry)
+    front.add(Fault("drip", path="/blobs/sha256:", drip="body", stall_seconds=0.01, times=None))
+    client = make_client(front)
+    safety = threading.Timer(8.0, front.release)  # a client that waits it out gets it all
+    safety.start()
+    try:
+        began = time.monotonic()
+        caught = stop_during(
+            lambda: client.download_blob(repo, digest, len(data), tmp_path / "blob"),
+            lambda: time.monotonic() - began > 0.5,  # the download is under way
+        )
+        stopped = time.monotonic() - began
+    finally:
+        safety.cancel()
+        front.release()
+    assert len(caught) == 1 and isinstance(caught[0], StoppedError), caught
+    assert stopped < 2.0, stopped

@@ -41,6 +41,7 @@ from ...core.errors import (
     PublisherError,
     RateLimitedError,
     RegistryError,
+    StoppedError,
     UnreachableError,
 )
 from ...core.retry import RetryPolicy, is_retryable_status, parse_retry_after
@@ -670,7 +671,7 @@ class Transport:
             response = self._send_one(method, url, headers=headers, params=params, body=body)
             sent = True
         except (PublisherError, Transient) as exc:
-            if deadline.fired:  # what the shut connection made of it
+            if deadline.fired and not isinstance(exc, StoppedError):  # the shut connection's
                 raise self._no_answer(url) from None
             if isinstance(exc, Transient) and isinstance(body, SizedBody):
                 raise self._stalled_upload(exc, body) from None
