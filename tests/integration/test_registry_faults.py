@@ -784,6 +784,32 @@ def test_a_blob_download_that_trickles_is_stalled_retried_then_named(
     _no_timer_left(but=safety)
 
 
+def test_a_blob_download_whose_body_never_comes_is_stalled_not_cut_short(
+    proxy: FaultProxy, repo: str, tmp_path: Path
+) -> None:
+    """Headers, then not a byte of the blob for the read time limit: stalled, with what
+    moved (nothing) and the rate, like a trickle."""
+    data = random.Random(5).randbytes(4096)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    raw_push_blob(f"http://{proxy.upstream}", repo, data)
+    proxy.add(
+        Fault(
+            "drip", method="GET", path="/blobs/sha256:", drip="body", stall_seconds=60, times=None
+        )
+    )
+    policy = RetryPolicy(attempts=2, initial_delay=0.01, max_delay=0.01, total_timeout=30.0)
+    client = RegistryClient(proxy.host, plain_http=True, timeout=0.5, retry=policy)
+    try:
+        with pytest.raises(UnreachableError) as caught:
+            client.download_blob(repo, digest, len(data), tmp_path / "blob")
+    finally:
+        proxy.release()
+    message = caught.value.message
+    assert message.startswith(f"{proxy.host}: GET blob {digest[:19]}"), message
+    assert re.search(r"the transfer stalled: 0 bytes in the last 0\.\d s \(0 bytes/s", message)
+    assert "after 2 attempts" in message, message
+
+
 def test_a_blob_download_slower_than_the_answer_time_limit_but_moving_is_not_cut(
     proxy: FaultProxy, repo: str, tmp_path: Path
 ) -> None:

@@ -858,10 +858,21 @@ class Transport:
             return
         since = time.monotonic()
         moved = total = 0
+
+        def stalled(elapsed: float) -> Transient:
+            return Transient(
+                f"the transfer stalled: {moved} bytes in the last {elapsed:.1f} s "
+                f"({moved / max(elapsed, 1e-3):.0f} bytes/s, under the minimum of "
+                f"{self.stall_bytes} bytes in {self.stall_window:g} s), {total} bytes in all",
+                kind="stalled",
+            )
+
         while True:
             try:
                 chunk = read1(READ_CHUNK, decode_content=True)
             except _READ_ERRORS as exc:
+                if "timed out" in str(exc):  # nothing at all for ``timeout``
+                    raise stalled(time.monotonic() - since) from None
                 raise _cut_off(exc) from None
             if not chunk:
                 return
@@ -871,13 +882,7 @@ class Transport:
             elapsed = time.monotonic() - since
             if elapsed >= self.stall_window:
                 if moved < self.stall_bytes:
-                    raise Transient(
-                        f"the transfer stalled: {moved} bytes in the last {elapsed:.1f} s "
-                        f"({moved / elapsed:.0f} bytes/s, under the minimum of "
-                        f"{self.stall_bytes} bytes in {self.stall_window:g} s), "
-                        f"{total} bytes in all",
-                        kind="stalled",
-                    )
+                    raise stalled(elapsed)
                 since, moved = time.monotonic(), 0
             yield chunk
 
