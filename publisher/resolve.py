@@ -1913,6 +1913,20 @@ def _docker_api(
     return answer
 
 
+#: What an engine's answer that cannot be used raises: no engine, a broken or cut-off
+#: answer, JSON of the wrong shape or nested thousands deep.
+_ENGINE_ANSWER_ERRORS = (
+    OSError,
+    ValueError,
+    LookupError,
+    TypeError,
+    AttributeError,
+    RecursionError,
+    _Truncated,
+    _Malformed,
+)
+
+
 def cached_image(
     reference: str,
     platform: str,
@@ -1947,16 +1961,7 @@ def cached_image(
             created = json.loads(_docker_api(path, "POST", query, wait, spec, want=201))
             with contextlib.suppress(OSError, ValueError, _Truncated, _Malformed):  # it is here
                 _docker_api(path, "DELETE", "/containers/" + quote(str(created["Id"])), wait)
-    except (
-        OSError,
-        ValueError,
-        LookupError,
-        TypeError,
-        AttributeError,
-        RecursionError,
-        _Truncated,
-        _Malformed,
-    ):
+    except _ENGINE_ANSWER_ERRORS:
         return None
     digests = data.get("RepoDigests") or []
     digest = reference.rpartition("@")[2] if "@" in reference else None
@@ -1980,16 +1985,7 @@ def engine_platform(env: Mapping[str, str], timeout: float) -> str | None:
     try:
         data = json.loads(_docker_api(address, "GET", "/version", timeout, want=200))
         os_name, arch = data.get("Os"), data.get("Arch")
-    except (
-        OSError,
-        ValueError,
-        LookupError,
-        TypeError,
-        AttributeError,
-        RecursionError,
-        _Truncated,
-        _Malformed,
-    ):
+    except _ENGINE_ANSWER_ERRORS:
         return None
     if not isinstance(os_name, str) or not isinstance(arch, str) or not os_name or not arch:
         return None
