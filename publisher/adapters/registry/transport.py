@@ -335,6 +335,8 @@ _sending = threading.local()
 
 
 class _WatchedConnection(urllib3.connection.HTTPConnection):
+    """A connection that arms the sending thread's deadline once its request is sent."""
+
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
         deadline = getattr(_sending, "deadline", None)
         if deadline is not None:
@@ -342,12 +344,8 @@ class _WatchedConnection(urllib3.connection.HTTPConnection):
         return super().getresponse(*args, **kwargs)
 
 
-class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
-    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        deadline = getattr(_sending, "deadline", None)
-        if deadline is not None:
-            deadline.attach(self.sock)
-        return super().getresponse(*args, **kwargs)
+class _WatchedHTTPSConnection(_WatchedConnection, urllib3.connection.HTTPSConnection):
+    """The same over TLS."""
 
 
 class _Adapter(requests.adapters.HTTPAdapter):
