@@ -5,6 +5,10 @@ Runs the CNCF distribution registry (Debian package ``docker-registry``, binary
 storage in a temporary directory, started through the runner. When no binary is installed, falls back to a
 ``registry:2`` container started through testcontainers.
 
+Each start marks the registry's answers with a header of its own, so that a registry
+never takes another's answers on its port for its own (another process can take a
+picked port before the registry binds it); it then moves to another free port.
+
 A run killed with SIGKILL cannot stop its registries: they outlive it. The next one
 started stops them and removes their directories (``stop_orphan``).
 """
@@ -13,9 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -42,6 +48,16 @@ CONFIG_FILE = "config.yml"
 PID_FILE = "registry.pid"
 #: Seconds an orphaned registry is given to exit after SIGTERM, before SIGKILL.
 ORPHAN_GRACE = 5.0
+#: The answer header that tells a registry started here from whatever else holds its port:
+#: its value is new at every start.
+OWN_HEADER = "X-Publisher-Registry"
+#: How many free ports a registry tries when another process takes the one it picked
+#: between the pick and the registry's own bind.
+PORT_ATTEMPTS = 5
+
+
+class _PortTaken(Exception):
+    """Something else answers on (or holds) the port this registry was to serve on."""
 
 
 def _serving_from(pid: int, config: Path) -> bool:
@@ -107,7 +123,10 @@ class LocalRegistry:
         runner: Runner | None = None,
     ) -> None:
         self.port = port or free_port()
+        #: Whether the port was picked here (and another may be picked when it is taken).
+        self._picked = port is None
         self.extra_config = dict(extra_config or {})
+        self._mark = ""
         self._root: Path | None = None
         self._storage = Path(storage) if storage else None
         self._runner = runner or Runner()
@@ -139,30 +158,53 @@ class LocalRegistry:
             },
             "http": {"addr": self.host, "secret": "local-rehearsal-only"},
         }
-        config.update(self.extra_config)
+        extra = dict(self.extra_config)
+        http = {**config["http"], **extra.pop("http", {})}
+        http["headers"] = {**http.get("headers", {}), OWN_HEADER: [self._mark]}
+        config.update(extra, http=http)
         return config
+
+    def _movable(self) -> bool:
+        """May another port be picked? Not when the caller chose it, or its address."""
+        return self._picked and "addr" not in self.extra_config.get("http", {})
 
     def start(self, timeout: float = 20.0) -> LocalRegistry:
         binary = find_binary()
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                self._start_once(binary, timeout)
+                return self
+            except _PortTaken as taken:
+                if attempt == PORT_ATTEMPTS or not self._movable():
+                    raise ToolMissingError(
+                        f"cannot start the throwaway registry on {self.host}: {taken}",
+                        hint="stop what holds that port, or let the registry pick a free one",
+                    ) from None
+                self.port = free_port()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _start_once(self, binary: str | None, timeout: float) -> None:
+        self._mark = secrets.token_hex(8)
         self._root = root = make_temp_dir(REGISTRY_PREFIX, before=stop_orphan)
         try:
             storage = self._storage or root / "storage"
             storage.mkdir(parents=True, exist_ok=True)
             if binary:
+                config = self.config_dict(storage)
                 config_path = root / CONFIG_FILE
-                config_path.write_text(yaml.safe_dump(self.config_dict(storage)), encoding="utf-8")
+                config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
                 self.log_path = root / "registry.log"
                 self._proc = self._runner.start(
                     [binary, "serve", str(config_path)], log=self.log_path, what="local registry"
                 )
                 (root / PID_FILE).write_text(f"{self._proc.process.pid}\n", encoding="ascii")
+                self._wait(timeout, tls="tls" in config["http"])
             else:
                 self._start_container()
-            self._wait(timeout)
+                self._wait(timeout, tls=False)
         except BaseException:  # an interrupt while it starts: the caller never gets it to stop
             self.stop()
             raise
-        return self
 
     def _start_container(self) -> None:
         try:
@@ -187,24 +229,37 @@ class LocalRegistry:
             ) from None
         self._container = container
 
-    def _wait(self, timeout: float) -> None:
+    def _wait(self, timeout: float, *, tls: bool) -> None:
+        url = f"{'https' if tls else 'http'}://{self.host}/v2/"
+        context = None
+        if tls:  # the probe asks only whether this registry is up, never for content
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc is not None and self._proc.exited():
                 said, binary = self.log_tail().strip(), self._proc.argv[0]
-                self.stop()
+                if "address already in use" in said:
+                    raise _PortTaken("another process holds the port")
                 raise ToolMissingError(
                     f"the throwaway registry ({binary}) exited at start"
                     + (f": {said}" if said else " and said nothing"),
                     hint=BROKEN_BINARY_HINT,
                 )
             try:
-                with urllib.request.urlopen(f"{self.url}/v2/", timeout=1):
-                    return
-            except urllib.error.HTTPError:
-                return  # 401 with auth configured: it is up
+                with urllib.request.urlopen(url, timeout=1, context=context) as answer:
+                    headers = answer.headers
+            except urllib.error.HTTPError as refused:  # 401 with auth configured: it is up
+                headers = refused.headers
             except OSError:
                 time.sleep(0.05)
+                continue
+            if self._proc is None or headers.get(OWN_HEADER) == self._mark:
+                return
+            # Another registry answers on the port this one was to take: this one
+            # cannot bind it, and talking to the other would read someone else's content.
+            raise _PortTaken("another registry answers there")
         said = self.log_tail().strip()
         running = self._proc.argv[0] if self._proc is not None else None
         self.stop()

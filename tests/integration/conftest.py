@@ -139,14 +139,7 @@ def fresh_registry() -> Iterator[Callable[..., LocalRegistry]]:
 def https_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpsRegistry]:
     _require_registry()
     cert, key = self_signed(tmp_path_factory.mktemp("tls"))
-    reg = LocalRegistry()
-    reg.extra_config = {
-        "http": {
-            "addr": reg.host,
-            "secret": "local-test-only",
-            "tls": {"certificate": str(cert), "key": str(key)},
-        }
-    }
+    reg = LocalRegistry(extra_config={"http": {"tls": {"certificate": str(cert), "key": str(key)}}})
     with reg:
         session = requests.Session()
         session.verify = str(cert)

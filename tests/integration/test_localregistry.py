@@ -8,14 +8,21 @@ registry stops that one and removes its directory.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
+import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from publisher.adapters import localregistry
+from publisher.adapters.localregistry import LocalRegistry
+from publisher.core.errors import ToolMissingError
 from tests.conftest import require_tool
 
 pytestmark = pytest.mark.integration
@@ -120,3 +127,76 @@ def _serving_from(directory: Path) -> list[int]:
             if any(os.fsencode(str(directory)) in arg for arg in argv):
                 found.append(int(pid))
     return found
+
+
+def _catalog(registry: LocalRegistry) -> list[str]:
+    with urllib.request.urlopen(f"{registry.url}/v2/_catalog", timeout=5) as answer:
+        return list(json.load(answer)["repositories"])
+
+
+def _holds(registry: LocalRegistry, blob: str) -> bool:
+    ask = urllib.request.Request(f"{registry.url}/v2/theirs/blobs/{blob}", method="HEAD")
+    try:
+        with urllib.request.urlopen(ask, timeout=5):
+            return True
+    except urllib.error.HTTPError as answer:
+        assert answer.code == 404
+        return False
+
+
+def _picking(monkeypatch: pytest.MonkeyPatch, first: int) -> None:
+    """The next port picked is ``first`` (as when another process takes the port between
+    the pick and the registry's own bind), then free ones."""
+    picks = iter([first])
+    real = localregistry.free_port
+    monkeypatch.setattr(localregistry, "free_port", lambda: next(picks, None) or real())
+
+
+def test_a_registry_whose_port_another_registry_took_serves_on_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another test suite's registry takes the port this one picked: this one must not
+    take the other's answers for its own (and read its content), but move on."""
+    require_tool("docker-registry", "registry")
+    with LocalRegistry() as other:
+        blob = b"someone else's content"
+        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+        start = urllib.request.Request(f"{other.url}/v2/theirs/blobs/uploads/", method="POST")
+        with urllib.request.urlopen(start, timeout=5) as started:
+            session = started.headers["Location"]
+        finish = urllib.request.Request(
+            f"{session}&digest={digest}",
+            data=blob,
+            method="PUT",
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        with urllib.request.urlopen(finish, timeout=5):
+            pass
+        assert _holds(other, digest)
+        _picking(monkeypatch, other.port)
+        with LocalRegistry() as mine:
+            assert mine.port != other.port
+            assert not _holds(mine, digest)
+            assert _holds(other, digest)
+
+
+def test_a_registry_whose_port_another_process_holds_serves_on_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    require_tool("docker-registry", "registry")
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        held = holder.getsockname()[1]
+        _picking(monkeypatch, held)
+        with LocalRegistry() as mine:
+            assert mine.port != held
+            assert _catalog(mine) == []
+
+
+def test_a_registry_given_a_port_another_registry_answers_on_is_refused() -> None:
+    require_tool("docker-registry", "registry")
+    with LocalRegistry() as other:
+        with pytest.raises(ToolMissingError, match="another registry answers there"):
+            LocalRegistry(port=other.port).start()
+        assert _catalog(other) == []
