@@ -453,6 +453,51 @@ def test_audit_judges_each_release_where_its_record_says_it_was_published(
     assert "run it with a matrix.yaml that names that repository" in lost.stderr
 
 
+def audit_while_held(
+    world: World,
+    matrix: Path,
+    held: Sequence[tuple[FaultProxy, str]],
+    at_least: int,
+    *,
+    settle: float = 0.0,
+) -> tuple[list[int], str]:
+    """Run ``publisher audit`` while each proxy holds every request by digest for a
+    manifest with the given method; wait until each holds ``at_least`` of them (or audit
+    ends, or 20 s pass), then ``settle`` s more. Returns how many each held at once, and
+    audit's output once released (audit must then pass)."""
+    faults = []
+    for proxy, method in held:
+        fault = Fault(
+            "stall", method=method, path=r"/manifests/sha256:", stall_seconds=60, times=None
+        )
+        proxy.add(fault)
+        faults.append(fault)
+    audit = subprocess.Popen(
+        [sys.executable, "-m", "publisher", "audit", "--config", str(matrix)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=world.env,
+        cwd=world.root,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while (
+            min(fault.fired for fault in faults) < at_least
+            and time.monotonic() < deadline
+            and audit.poll() is None
+        ):
+            time.sleep(0.05)
+        time.sleep(settle)
+        at_once = [fault.fired for fault in faults]
+    finally:
+        for proxy, _ in held:
+            proxy.release()
+        out, err = audit.communicate(timeout=300)
+    assert audit.returncode == 0, out + err
+    return at_once, out + err
+
+
 def test_audit_reads_a_long_history_several_indexes_at_a_time(
     tmp_path: Path,
     proxy: FaultProxy,
@@ -467,27 +512,9 @@ def test_audit_reads_a_long_history_several_indexes_at_a_time(
     published = world.matrix("matrix.yaml", lines=("8.3", "8.4"))
     world.publish("v1.0.0", published, ("8.3", "8.4"))
     world.publish("v1.1.0", published, ("8.3", "8.4"))
-    held = Fault("stall", method="GET", path=r"/manifests/sha256:", stall_seconds=60, times=None)
-    proxy.add(held)
-    audit = subprocess.Popen(
-        [sys.executable, "-m", "publisher", "audit", "--config", str(published)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=world.env,
-        cwd=world.root,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while held.fired < 2 and time.monotonic() < deadline and audit.poll() is None:
-            time.sleep(0.05)
-        at_once = held.fired
-    finally:
-        proxy.release()
-        out, err = audit.communicate(timeout=300)
-    assert audit.returncode == 0, out + err
+    (at_once,), said = audit_while_held(world, published, [(proxy, "GET")], 2)
     assert at_once >= 2, f"one index read at a time ({at_once} held at once)"
-    assert "2 release(s) match their records on every registry" in out + err
+    assert "2 release(s) match their records on every registry" in said
 
 
 # ------------------------------------------------------------- release and republish
@@ -558,38 +585,11 @@ def test_audit_reads_the_registries_at_once_and_an_index_children_several_at_a_t
     world = make_world(tmp_path, write_matrix, **{n: p.host for n, p in proxies.items()})
     published = world.matrix("matrix.yaml", lines=("8.4",))
     world.publish("v1.0.0", published, ("8.4",))
-    held = {
-        name: Fault(
-            "stall", method="HEAD", path=r"/manifests/sha256:", stall_seconds=60, times=None
-        )
-        for name in proxies
-    }
-    for name, proxy in proxies.items():
-        proxy.add(held[name])
-    audit = subprocess.Popen(
-        [sys.executable, "-m", "publisher", "audit", "--config", str(published)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=world.env,
-        cwd=world.root,
+    at_once, said = audit_while_held(
+        world, published, [(proxies["hub"], "HEAD"), (proxies["ghcr"], "HEAD")], 2
     )
-    try:
-        deadline = time.monotonic() + 20
-        while (
-            min(fault.fired for fault in held.values()) < 2
-            and time.monotonic() < deadline
-            and audit.poll() is None
-        ):
-            time.sleep(0.05)
-        at_once = {name: fault.fired for name, fault in held.items()}
-    finally:
-        for proxy in proxies.values():
-            proxy.release()
-        out, err = audit.communicate(timeout=300)
-    assert audit.returncode == 0, out + err
-    assert at_once == {"hub": 2, "ghcr": 2}, f"children held at once: {at_once}"
-    assert "1 release(s) match their records on every registry" in out + err
+    assert at_once == [2, 2], f"children held at once (hub, ghcr): {at_once}"
+    assert "1 release(s) match their records on every registry" in said
 
 
 def test_audit_asks_a_registry_at_most_eight_requests_at_once(
@@ -604,25 +604,7 @@ def test_audit_asks_a_registry_at_most_eight_requests_at_once(
     published = world.matrix("matrix.yaml", lines=("8.3", "8.4"))
     for release in ("v1.0.0", "v1.1.0", "v1.2.0"):
         world.publish(release, published, ("8.3", "8.4"))
-    held = Fault("stall", method="HEAD", path=r"/manifests/sha256:", stall_seconds=60, times=None)
-    proxy.add(held)
-    audit = subprocess.Popen(
-        [sys.executable, "-m", "publisher", "audit", "--config", str(published)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=world.env,
-        cwd=world.root,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while held.fired < 8 and time.monotonic() < deadline and audit.poll() is None:
-            time.sleep(0.05)
-        time.sleep(1)  # time for a ninth, were there one
-        at_once = held.fired
-    finally:
-        proxy.release()
-        out, err = audit.communicate(timeout=300)
-    assert audit.returncode == 0, out + err
+    # Then a second's wait: time for a ninth, were there one.
+    (at_once,), said = audit_while_held(world, published, [(proxy, "HEAD")], 8, settle=1)
     assert at_once == 8, f"{at_once} children asked about at once"
-    assert "3 release(s) match their records on every registry" in out + err
+    assert "3 release(s) match their records on every registry" in said
