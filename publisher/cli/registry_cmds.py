@@ -73,6 +73,9 @@ def _show_inspection(state: State, result: Inspection) -> None:
     tag_words = result.tag_words()
     if tag_words is not None:
         output.info(f"      tag: {tag_words}")
+    pin_words = result.pin_words()
+    if pin_words is not None:
+        output.info(f"      pin: {pin_words}")
     kind = "multi-platform index" if result.is_index else "single-platform image"
     extra = f", {result.attestations} attestation(s)" if result.attestations else ""
     output.info(f"     kind: {kind} ({result.media_type}){extra}")

@@ -265,6 +265,10 @@ class Manifest:
         return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
 
 
+#: The OCI label the Dockerfile sets to the pin the image was built for (vX.Y.Z-php-A.B);
+#: an index repeats it as an annotation (``INDEX_ANNOTATIONS``).
+VERSION_LABEL = "org.opencontainers.image.version"
+
 #: The image labels an index repeats as its own annotations when every platform image
 #: carries the same value: registries that show one description for a multi-platform
 #: image (GHCR's package page) read the index's annotations, not its images' labels.

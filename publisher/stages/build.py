@@ -27,6 +27,7 @@ from ..adapters.registry import RegistryClient
 from ..core.config import Config, Line
 from ..core.errors import PublisherError, ReleaseConflictError, UsageError, file_error
 from ..core.fileio import read_bytes, temp_dir
+from ..core.manifest import VERSION_LABEL
 from ..core.plan import pin_tag
 from ..core.platforms import BuilderName
 from ..core.publish_plan import off_record_hint
@@ -41,9 +42,6 @@ PUBLISHED_BUILDER = "published"
 
 #: The OCI label the Dockerfile sets to the digest-pinned base image.
 BASE_LABEL = "org.opencontainers.image.base.name"
-
-#: The OCI label the Dockerfile sets to the pin the image was built for (vX.Y.Z-php-A.B).
-VERSION_LABEL = "org.opencontainers.image.version"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,8 +15,10 @@ from typing import Any
 
 from ..adapters.registry import Descriptor, Manifest, RegistryClient, config_labels
 from ..core.errors import InvalidResponseError, NotFoundError, PublisherError
+from ..core.manifest import VERSION_LABEL
 from ..core.reference import Reference
-from ..resolve import INDEX_TYPES, UNKNOWN_PLATFORM, platform_key
+from ..core.version import is_release_tag
+from ..resolve import INDEX_TYPES, UNKNOWN_PLATFORM, platform_key, split_pin_tag
 from .parallel import in_parallel
 
 
@@ -70,6 +72,12 @@ class Inspection:
     tag_lists_as: str | None = None
     #: content the index or image names that the registry lacks (then ``error`` says so)
     missing: tuple[Missing, ...] = ()
+    #: the pin tag (``vX.Y.Z-php-X.Y``) the image says it was built as: the index's
+    #: version annotation, else the version label every platform image carries alike
+    #: (None: neither names a pin)
+    pin: str | None = None
+    #: where ``pin`` points in the same repository (None: it is not a tag there)
+    pin_digest: str | None = None
 
     @property
     def tag_checked(self) -> bool:
@@ -92,6 +100,24 @@ class Inspection:
         return (
             f"{tag} now points at {self.tag_digest}, not at this digest (republished or moved "
             "since the reference was written; the digest named was inspected)"
+        )
+
+    def pin_words(self) -> str | None:
+        """Which pin tag this is, in words ("latest is v1.2.0-php-8.4"); None when the image
+        names no pin, or the reference's tag is that pin."""
+        if self.pin is None or self.reference.tag == self.pin:
+            return None
+        name = self.reference.tag or "this digest"
+        if self.pin_digest == self.digest:
+            return f"{name} is {self.pin} (the pin tag points at this digest)"
+        if self.pin_digest is None:
+            return (
+                f"built as {self.pin}, which is not a tag of {self.reference.name} (not "
+                "published here, or deleted)"
+            )
+        return (
+            f"built as {self.pin}, but {self.pin} now points at {self.pin_digest} "
+            "(republished or moved since)"
         )
 
     def label_lines(self) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -138,6 +164,15 @@ class Inspection:
                     "lists_as": self.tag_lists_as,
                 }
                 if self.tag_checked and self.reachable
+                else None
+            ),
+            "pin": (
+                {
+                    "name": self.pin,
+                    "digest": self.pin_digest,
+                    "matches": self.pin_digest is not None and self.pin_digest == self.digest,
+                }
+                if self.pin is not None
                 else None
             ),
             "error": None,
@@ -241,6 +276,18 @@ def _listed_as(client: RegistryClient, path: str, index: str, digest: str) -> st
     return next((e.platform or "unknown" for e in entries if e.digest == digest), None)
 
 
+def _built_as(annotations: Mapping[str, str], platforms: tuple[PlatformInfo, ...]) -> str | None:
+    """The pin tag an image says it was built as: the version annotation of the index (or
+    image), else the version label of every platform image when they agree; None when that
+    is no pin tag (``vX.Y.Z-php-X.Y``) or nothing says it."""
+    named = annotations.get(VERSION_LABEL)
+    if named is None:
+        values = {p.labels.get(VERSION_LABEL) for p in platforms}
+        named = values.pop() if len(values) == 1 else None
+    split = split_pin_tag(named) if named else None
+    return named if split is not None and is_release_tag(split[0]) else None
+
+
 #: What one platform's read gives: its facts, what the registry lacks, or what it sent broken.
 Found = PlatformInfo | Missing | InvalidResponseError
 
@@ -302,6 +349,15 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
         tag_digest = client.tag_digests(ref.path, [ref.tag]).get(ref.tag)
         if tag_digest is not None and tag_digest != manifest.digest:
             tag_lists_as = _listed_as(client, ref.path, tag_digest, manifest.digest)
+    # Which pin tag this is ("latest is v1.2.0-php-8.4"): one HEAD of the pin the image
+    # names, none when the reference's tag is that pin.
+    pin = _built_as(manifest.annotations, platforms)
+    pin_digest = None
+    if pin is not None:
+        if pin != ref.tag:
+            pin_digest = client.tag_digests(ref.path, [pin]).get(pin)
+        else:
+            pin_digest = tag_digest if ref.digest is not None else manifest.digest
     return Inspection(
         reference=ref,
         reachable=True,
@@ -314,5 +370,7 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
         attestations=attestations,
         annotations=manifest.annotations,
         missing=tuple(missing),
+        pin=pin,
+        pin_digest=pin_digest,
         error=broken[0] if broken else _incomplete(ref, manifest, missing) if missing else None,
     )

@@ -174,6 +174,71 @@ def test_inspect_of_a_tag_and_a_digest_says_where_the_tag_points_now(
     assert json.loads(plain.stdout)["tag"] is None
 
 
+def _manifest_requests(proxy: FaultProxy, name: str) -> list[str]:
+    return [seen.method for seen in proxy.log if seen.path.endswith(f"/manifests/{name}")]
+
+
+def test_inspect_of_a_floating_tag_names_the_pin_tag_that_shares_its_digest(
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    tmp_path: Path,
+) -> None:
+    """What is `latest` now: the pin the image was built as (its index's version
+    annotation, else its labels), when that pin points at the same digest; one request
+    more, none when the reference names the pin or nothing names one."""
+    pin = "v1.2.0-php-8.4"
+    image = make_image(seed=31)
+    index = json.loads(image.index)
+    index["annotations"] = {"org.opencontainers.image.version": pin}
+    annotated = TestImage(json.dumps(index).encode(), OCI_INDEX, image.images)
+    digest = seed(registry, repo, annotated, tags=[pin, "latest", "php-8.4", "v1.2.0"])
+    proxy = proxy_for(registry)
+    result = run(["inspect", f"{proxy.host}/{repo}:latest", "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["pin"] == {"name": pin, "digest": digest, "matches": True}
+    assert _manifest_requests(proxy, pin) == ["HEAD"]
+    for tag in ("latest", "php-8.4", "v1.2.0"):
+        text = run(["inspect", f"{registry.host}/{repo}:{tag}"], tmp_path).stdout
+        assert f"pin: {tag} is {pin} (the pin tag points at this digest)" in text, text
+    by_digest = run(["inspect", f"{registry.host}/{repo}@{digest}"], tmp_path).stdout
+    assert f"pin: this digest is {pin}" in by_digest
+    # The pin itself: nothing more to say, and no request for it.
+    proxy.reset_counts()
+    result = run(["inspect", f"{proxy.host}/{repo}:{pin}", "--json"], tmp_path)
+    assert json.loads(result.stdout)["pin"] == {"name": pin, "digest": digest, "matches": True}
+    assert _manifest_requests(proxy, pin) == ["GET"]  # the inspection's own read
+    assert "pin:" not in run(["inspect", f"{registry.host}/{repo}:{pin}"], tmp_path).stdout
+
+    # The pin republished since (latest left behind): said, not taken for the same image.
+    moved = seed(registry, repo, make_image(seed=32), tags=[pin])
+    result = run(["inspect", f"{registry.host}/{repo}:latest", "--json"], tmp_path)
+    assert json.loads(result.stdout)["pin"] == {"name": pin, "digest": moved, "matches": False}
+    text = run(["inspect", f"{registry.host}/{repo}:latest"], tmp_path).stdout
+    assert f"pin: built as {pin}, but {pin} now points at {moved}" in text
+
+    # An index without annotations: the version label every platform carries names it.
+    older = make_image(seed=33, labels={"org.opencontainers.image.version": "v1.1.0-php-8.3"})
+    seed(registry, repo, older, tags=["php-8.3"])
+    result = run(["inspect", f"{registry.host}/{repo}:php-8.3", "--json"], tmp_path)
+    assert json.loads(result.stdout)["pin"] == {
+        "name": "v1.1.0-php-8.3",
+        "digest": None,
+        "matches": False,
+    }
+    text = run(["inspect", f"{registry.host}/{repo}:php-8.3"], tmp_path).stdout
+    assert "pin: built as v1.1.0-php-8.3, which is not a tag of" in text
+
+    # A version that is no pin tag (a stand-in base's): nothing said, nothing asked.
+    base = make_image(seed=34, labels={"org.opencontainers.image.version": "8.4.99-standin"})
+    seed(registry, repo, base, tags=["base"])
+    proxy.reset_counts()
+    result = run(["inspect", f"{proxy.host}/{repo}:base", "--json"], tmp_path)
+    assert json.loads(result.stdout)["pin"] is None
+    assert [s.method for s in proxy.log if "/manifests/" in s.path and s.method == "HEAD"] == []
+
+
 def test_inspect_says_when_a_broken_matrix_yaml_is_not_used(
     registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
 ) -> None:

@@ -273,14 +273,18 @@ def test_inspect_json_has_exactly_the_members_its_help_names(cli):
         digest=digest,
         platforms=(PlatformInfo("linux/amd64", digest, 1),),
         missing=(Missing("linux/arm64", digest, "manifest"),),
+        pin="v1.0.0-php-8.4",
+        pin_digest=digest,
     ).to_dict()
     helped = " ".join(cli("inspect", "--help").output.split())
     listed = helped.split("--json prints", 1)[1].split("Examples:", 1)[0]
     named = set(re.findall(r'"(\w+)"', listed)) - {"manifest", "config"}  # "kind"'s values
     nested = set(document["platforms"][0]) | set(document["missing"][0]) | set(document["tag"])
+    nested |= set(document["pin"])
     assert named == set(document) | nested
     row = _command_row("inspect")
     assert '`"missing"`, each with `platform`, `digest` and `kind`' in row
+    assert '`"pin"`' in row and "`name`, `digest` (where it points" in row
 
 
 def test_the_readme_names_every_kind_and_member_of_a_verify_defect_and_an_audit_finding():
