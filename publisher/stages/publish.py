@@ -418,17 +418,23 @@ def summary_title(
     rehearsal: bool,
     republish: notes_mod.Republish | None = None,
     rebuilt: bool = False,
+    moved: bool = True,
 ) -> str:
     """The heading of a publish run's digest table: what happened, and what the images are.
 
     ``republish``: the history entry this run added (a republish that replaced images);
-    ``rebuilt``: a republish whose rebuilt images were all the published ones.
+    ``rebuilt``: a republish whose rebuilt images were all the published ones;
+    ``moved``: the run wrote a tag. A republish whose every tag already held the rebuilt
+    images (a rerun before the notes of the run that moved them are merged, or after
+    that run failed before its notes) records the entry but republished nothing itself.
     """
     if rehearsal:
         title = f"Rehearsed {facts.release} on throwaway registries"
     elif republish is not None:
         lines = ", ".join(php for php, _old, _new in republish.changes)
         title = f"Republished {facts.release}, PHP {lines} ({republish.reason})"
+        if not moved:
+            title += " by an earlier run (this run moved no tag; its notes record it)"
     elif rebuilt:
         title = f"Rebuilt {facts.release}: identical to the published images, nothing republished"
     else:
@@ -1486,6 +1492,7 @@ class Publisher:
             facts,
             republish=publish_plan.history,
             rebuilt=self.options.republish_reason is not None and publish_plan.history is None,
+            moved=bool(moved),
         )
         if identical:
             out.warning(self._identical_notice(identical, publish_plan))
@@ -1594,6 +1601,7 @@ class Publisher:
         *,
         republish: notes_mod.Republish | None = None,
         rebuilt: bool = False,
+        moved: bool = True,
     ) -> None:
         rows = []
         for line in facts.lines:
@@ -1610,7 +1618,11 @@ class Publisher:
             self.output.set_output(f"digest-{line.php}", line.index_digest)
         self.output.table(
             summary_title(
-                facts, rehearsal=self.options.rehearsal, republish=republish, rebuilt=rebuilt
+                facts,
+                rehearsal=self.options.rehearsal,
+                republish=republish,
+                rebuilt=rebuilt,
+                moved=moved,
             ),
             ("PHP", "version", "platform", "digest", "size"),
             rows,

@@ -211,6 +211,43 @@ def test_republish_of_the_newest_release_moves_floating_tags(
         assert tags["latest"] == tags["php-8.4"] == tags["v1.0.0"] == after
 
 
+def test_a_republish_rerun_before_its_notes_are_merged_says_an_earlier_run_moved_the_tags(
+    tmp_path, tools, bases, fresh_registry
+):
+    """The weekly republish run again ("Re-run all jobs") before its notes pull request is
+    merged: its notes start from the default branch's, without the entry, and the rebuild
+    of the same commit on the same base gives the images the first run published, so no
+    tag moves. The notes keep the entry (the merge needs it); the digest table's heading
+    says the republish was an earlier run's, not this one's."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    stack.release("v1.0.0", "--only", "8.4", "--no-smoke")
+    default_branch = tmp_path / "default-branch"
+    shutil.copytree(stack.notes_dir, default_branch)
+    patch_base(tmp_path, bases, "rerun-before-merge")
+    republish = ("republish", "v1.0.0", "--reason", "weekly check", "--only", "8.4", "--no-smoke")
+    wide = {"COLUMNS": "400"}
+    heading = "Republished v1.0.0, PHP 8.4 (weekly check)"
+    first_notes = tmp_path / "first-run"
+    shutil.copytree(default_branch, first_notes)
+    first = stack.ok(*republish, "--notes-dir", str(first_notes), env=wide)
+    assert f"{heading}: STAND-IN images, no real PHP" in first.stdout, first.stdout
+    tags = tag_maps(stack, tools["skopeo"])
+
+    rerun_notes = tmp_path / "rerun"
+    shutil.copytree(default_branch, rerun_notes)
+    rerun = stack.ok(*republish, "--notes-dir", str(rerun_notes), env=wide)
+    assert "every tag already points where it should; nothing moved" in rerun.stdout
+    assert tag_maps(stack, tools["skopeo"]) == tags
+    assert (
+        f"{heading} by an earlier run (this run moved no tag; its notes record it): "
+        "STAND-IN images, no real PHP"
+    ) in rerun.stdout, rerun.stdout
+    assert f"{heading}: STAND-IN" not in rerun.stdout
+    recorded = json.loads((first_notes / "v1.0.0.json").read_text())["history"]
+    assert json.loads((rerun_notes / "v1.0.0.json").read_text())["history"] == recorded
+
+
 # --------------------------------------------------------------------------- scenario 11
 
 

@@ -1038,6 +1038,12 @@ def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
     assert gh.release(GH_REPO, RELEASE)["body"] == notes_md  # type: ignore[index]
     gh_step = next(r for r in machine.log if r.name == "republish: GitHub release")
     assert gh_step.outputs["release-action"] == "unchanged"
+    # Its digest table says the republish was the first run's, not this one's.
+    rerun_summary = summary.read_text(encoding="utf-8")
+    assert (
+        f"### Republished {RELEASE}, PHP {LINES[-1]} (weekly check: base image digests "
+        "changed) by an earlier run (this run moved no tag; its notes record it)"
+    ) in rerun_summary, rerun_summary
 
     # The notes pull request merged: next week's run finds nothing moved.
     shutil.rmtree(default_branch / "release-notes")

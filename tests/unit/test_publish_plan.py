@@ -615,6 +615,11 @@ def test_the_digest_table_heading_says_whether_a_run_published_republished_or_re
         summary_title(facts, rehearsal=False, republish=entry)
         == "Republished v1.0.0, PHP 8.4 (CVE-1)"
     )
+    # A rerun whose tags already held the rebuilt images: the entry is an earlier run's.
+    assert summary_title(facts, rehearsal=False, republish=entry, moved=False) == (
+        "Republished v1.0.0, PHP 8.4 (CVE-1) by an earlier run (this run moved no tag; its "
+        "notes record it)"
+    )
     assert summary_title(facts, rehearsal=False, rebuilt=True) == (
         "Rebuilt v1.0.0: identical to the published images, nothing republished"
     )
