@@ -346,7 +346,7 @@ def _release(
 
     With --local, on throwaway loopback registries standing in for the configured ones.
     """
-    from ..adapters.registry.credentials import check_docker_config
+    from ..adapters.registry.credentials import docker_config_for_run
     from ..core.fileio import check_tmpdir
     from ..stages.release import ReleaseOptions, check_outputs, local_registries, release
 
@@ -374,16 +374,17 @@ def _release(
     check_tmpdir(state.env)
     chosen = get_builder(state, builder)
     require_emulation_for(p for line in cfg.lines for p in line.platforms)
-    check_docker_config(state.env)  # read later for every registry: a broken one stops now
-    if not (dry_run or no_smoke):  # a broken smoke-test engine is found before any build
-        from ..adapters.smoke import check_engine
-
-        check_engine(state.runner, builder)
-    if local:  # before any throwaway registry starts or stand-in base is built; the
-        # directories are made later, once every check before the builds has passed
-        check_outputs(settings, create=False)
     with contextlib.ExitStack() as stack:
-        if local:
+        # Read later for every registry: a broken one stops now, but for a rehearsal,
+        # which goes on with an empty one (its registries need no credentials).
+        stack.enter_context(docker_config_for_run(state.env, state.output, rehearsal=local))
+        if not (dry_run or no_smoke):  # a broken smoke-test engine is found before any build
+            from ..adapters.smoke import check_engine
+
+            check_engine(state.runner, builder)
+        if local:  # before any throwaway registry starts or stand-in base is built; the
+            # directories are made later, once every check before the builds has passed
+            check_outputs(settings, create=False)
             cfg, _registries = stack.enter_context(
                 local_registries(cfg, state.output, runner=state.runner, env=state.env)
             )

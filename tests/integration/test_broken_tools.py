@@ -246,11 +246,14 @@ def test_no_qemu_for_a_foreign_platform_is_found_before_any_leg_is_built(tmp_pat
         assert "PUBLISHER_PLATFORMS=" in result.stderr
 
 
-@pytest.mark.parametrize("kind", ["not JSON", "a directory", "huge"])
-def test_a_broken_docker_config_stops_the_run_before_anything_starts(
-    tmp_path: Path, kind: str
-) -> None:
-    require_tool("buildah", "docker")
+BROKEN_DOCKER_CONFIG = {
+    "not JSON": "not valid JSON",
+    "huge": "larger than 1 MiB",
+    "a directory": "config",
+}
+
+
+def broken_docker_config(tmp_path: Path, kind: str) -> Path:
     config = tmp_path / "docker" / "config.json"
     config.parent.mkdir()
     if kind == "not JSON":
@@ -259,13 +262,47 @@ def test_a_broken_docker_config_stops_the_run_before_anything_starts(
         config.write_text("{" + " " * (1 << 20) + "}")
     else:
         config.mkdir()
+    return config
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN_DOCKER_CONFIG))
+def test_a_broken_docker_config_stops_a_real_run_before_anything_starts(
+    tmp_path: Path, kind: str
+) -> None:
+    require_tool("buildah", "docker")
+    config = broken_docker_config(tmp_path, kind)
     env = base_env(tmp_path, DOCKER_CONFIG=str(config.parent))
-    result = publisher(*rehearsal(tmp_path), env=env, cwd=tmp_path)
+    real_run = [arg for arg in rehearsal(tmp_path) if arg != "--local"]
+    result = publisher(*real_run, env=env, cwd=tmp_path)
     assert result.returncode == 3, result.stdout + result.stderr
     assert f"{config}: " in result.stderr
-    said = {"not JSON": "not valid JSON", "huge": "larger than 1 MiB", "a directory": "config"}
-    assert said[kind] in result.stderr and "tip: " in result.stderr
+    assert BROKEN_DOCKER_CONFIG[kind] in result.stderr and "tip: " in result.stderr
     nothing_started(result, tmp_path)
+
+
+@pytest.mark.parametrize(("kind", "builder"), [("not JSON", "buildah"), ("a directory", "buildx")])
+def test_a_rehearsal_with_a_broken_docker_config_warns_and_goes_on_with_an_empty_one(
+    tmp_path: Path, kind: str, builder: str
+) -> None:
+    """Its throwaway registries need no credentials. buildah would refuse to pull even
+    from them with the broken file: the run's tools read an empty throwaway config,
+    removed at the end; the broken one is left as it was."""
+    require_tool("buildah", "docker", "docker-registry")
+    config = broken_docker_config(tmp_path, kind)
+    before = config.read_bytes() if config.is_file() else None
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = base_env(tmp_path, DOCKER_CONFIG=str(config.parent), TMPDIR=str(scratch))
+    result = publisher(*rehearsal(tmp_path, "--builder", builder), env=env, cwd=tmp_path)
+    text = result.stdout + result.stderr
+    assert result.returncode == 0, text
+    said = " ".join(result.stderr.split())
+    assert f"warning: {config}: " in said and BROKEN_DOCKER_CONFIG[kind] in said, said
+    assert "the rehearsal goes on with an empty docker config" in said
+    assert "A real release stops on it" in said
+    assert "rehearsal finished" in result.stdout
+    assert (config.read_bytes() if config.is_file() else None) == before
+    assert not list(scratch.glob("publisher-empty-docker-config-*"))
 
 
 def test_buildah_with_a_docker_config_directory_that_has_no_config_is_refused_up_front(

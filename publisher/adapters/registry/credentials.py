@@ -15,10 +15,12 @@ here the helpers run through the runner and the core's errors become ours.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING
 
 from ...core.errors import AuthError, ConfigError
+from ...core.fileio import temp_dir, write_atomic
 from ...resolve import (
     HELPER_TIMEOUT,
     BasicCredentials,
@@ -120,6 +122,48 @@ def check_docker_config(env: Mapping[str, str]) -> None:
             "config.json is valid JSON (or that has none); publisher, docker and buildah "
             "read it even when the credential variables are set",
         ) from None
+
+
+#: The empty docker config a rehearsal uses in place of one it cannot read.
+EMPTY_DOCKER_CONFIG_PREFIX = "publisher-empty-docker-config-"
+
+
+@contextlib.contextmanager
+def docker_config_for_run(
+    env: MutableMapping[str, str], output: Output, *, rehearsal: bool
+) -> Iterator[None]:
+    """``check_docker_config`` before a run starts anything, except in a rehearsal.
+
+    A rehearsal's throwaway registries need no credentials: there, a docker config that
+    cannot be read or parsed is said in a warning, and the run goes on with an empty one
+    (``DOCKER_CONFIG`` in ``env`` names a throwaway directory until the run ends, so
+    publisher, docker and buildah, which refuses to pull with a broken one, all read it).
+    """
+    try:
+        check_docker_config(env)
+    except ConfigError as exc:
+        if not rehearsal:
+            raise
+        broken = exc
+    else:
+        yield
+        return
+    output.warning(
+        f"{broken.message}: the rehearsal goes on with an empty docker config (its throwaway "
+        "registries need no credentials; a base image they do not serve is pulled "
+        "anonymously). A real release stops on it: fix or remove that file first"
+    )
+    saved = env.get("DOCKER_CONFIG")
+    with temp_dir(EMPTY_DOCKER_CONFIG_PREFIX) as directory:
+        write_atomic(directory / "config.json", "{}\n")
+        env["DOCKER_CONFIG"] = str(directory)
+        try:
+            yield
+        finally:
+            if saved is None:
+                env.pop("DOCKER_CONFIG", None)
+            else:
+                env["DOCKER_CONFIG"] = saved
 
 
 def credentials_for_host(
