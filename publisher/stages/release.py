@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,21 +231,23 @@ def release(
     result = Publisher(
         config, version, registries, output, options, smoke=smoke, record=record
     ).run(records)
-    keep_records(pending, options.digests_dir)
+    keep_records(pending, options.digests_dir, [leg.record_name for leg in legs(config)])
     return result
 
 
-def keep_records(pending: Path, digests_dir: Path) -> None:
-    """Move the records of a successful run over the earlier ones.
+def keep_records(pending: Path, digests_dir: Path, names: Iterable[str]) -> None:
+    """Move the records of a successful run (``names``: one per leg it built or reused)
+    over the earlier ones.
 
-    What else is left in ``pending`` (the temporary file of a record a killed run was
-    writing) is not kept, and a directory that stays is no failure: the records are in
+    A record in ``pending`` of a leg this run did not have (an earlier run of more lines
+    that failed) stays there, as it was: it describes no published image, so it never
+    replaces the record of its line. The temporary file of a record a killed run was
+    writing is removed, and a directory that stays is no failure: the records are in
     place, and a rerun would meet the same directory again."""
     try:
-        for path in sorted(pending.glob("*.json")):
-            os.replace(path, digests_dir / path.name)
-    except FileNotFoundError:
-        pass
+        for name in sorted(set(names)):
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(pending / name, digests_dir / name)
     except OSError as exc:
         raise file_error(exc, "keep the digest records") from None
     with contextlib.suppress(OSError):

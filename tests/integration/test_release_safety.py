@@ -38,7 +38,7 @@ from typing import Any
 import pytest
 import yaml
 
-from publisher.adapters.localregistry import LocalRegistry
+from publisher.adapters.localregistry import LocalRegistry, free_port
 from publisher.core.plan import is_floating_tag
 from publisher.stages import standins
 from tests.conftest import require_tool
@@ -79,6 +79,35 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         stack = Stack(root / "s", hub.host, ghcr.host, bases.host, repo="acme/php-fpm")
         stack.release("v1.0.0", "--no-smoke")
         yield World(stack, skopeo)
+
+
+def test_a_failed_run_s_records_never_replace_those_of_a_later_run_of_other_lines(
+    world: World, tmp_path: Path
+) -> None:
+    """The digest records of a run replace the earlier ones only when it succeeds: a run
+    that built PHP 8.3 and 8.4, then failed, leaves its records pending; a later run of
+    8.4 alone that succeeds keeps its own record, never the failed run's 8.3 one (an
+    image nothing published), which stays pending as it was."""
+    stack, root = world.stack, tmp_path / "s"
+    one_platform = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    repo = "acme/keep-records"
+    dead = f"127.0.0.1:{free_port()}"
+    failing = Stack(root, stack.primary, dead, stack.bases, repo=repo, env=one_platform)
+    failed = failing.run("release", "v5.0.0", "--no-smoke", env={"PUBLISHER_RETRY_ATTEMPTS": "1"})
+    assert failed.returncode == 7, failed.stdout + failed.stderr
+    digests = failing.digests_dir("v5.0.0")
+    pending = digests / ".pending"
+    names = ["8.3-linux-amd64.json", "8.4-linux-amd64.json"]
+    assert sorted(p.name for p in pending.glob("*.json")) == names
+    assert not list(digests.glob("*.json"))
+    stale = (pending / names[0]).read_bytes()
+
+    working = Stack(root, stack.primary, stack.secondary, stack.bases, repo=repo, env=one_platform)
+    done = working.ok("release", "v5.0.0", "--only", "8.4", "--no-smoke")
+    lines: Any = working.notes("v5.0.0")["lines"]
+    assert [line["php"] for line in lines] == ["8.4"]
+    assert [p.name for p in digests.glob("*.json")] == [names[1]], done.stdout
+    assert (pending / names[0]).read_bytes() == stale
 
 
 def no_build_ran(result: object) -> bool:

@@ -240,6 +240,6 @@ def test_a_record_a_killed_run_left_half_written_does_not_fail_a_later_release(
     fd, _ = tempfile.mkstemp(prefix=".8.4-linux-amd64.json.", suffix=".tmp", dir=pending)
     os.close(fd)
     (pending / "8.4-linux-amd64.json").write_text("{}", encoding="utf-8")
-    keep_records(pending, digests)
+    keep_records(pending, digests, ["8.4-linux-amd64.json"])
     assert (digests / "8.4-linux-amd64.json").read_text(encoding="utf-8") == "{}"
     assert not pending.exists()
