@@ -138,7 +138,9 @@ class PinsError(ResolveError):
 # --------------------------------------------------------------------------- names
 
 PLATFORMS = ("linux/amd64", "linux/arm64")
-_NUM = r"(?:0|[1-9][0-9]*)"
+#: The longest image tag (the OCI distribution grammar); a release's numbers fit one too.
+TAG_MAX = 128
+_NUM = rf"(?:0|[1-9][0-9]{{0,{TAG_MAX - 1}}})"
 _PRE_ID = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
 _RELEASE_RE = re.compile(rf"v{_NUM}\.{_NUM}\.{_NUM}(?:-{_PRE_ID}(?:\.{_PRE_ID})*)?")
 # The reference grammar (distribution/reference), one copy: ``publisher.core.reference``
@@ -148,7 +150,7 @@ DOMAIN_RE = re.compile(
     rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
 )
 PATH_COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+TAG_RE = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9_.-]{{0,{TAG_MAX - 1}}}")
 PORT_MAX = 65535
 _DIGEST_RE = re.compile(r"sha256:[a-f0-9]{64}")
 DOCKER_HUB = "docker.io"

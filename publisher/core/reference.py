@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from ..resolve import (
     DOMAIN_RE,
     PATH_COMPONENT_RE,
+    TAG_MAX,
     TAG_RE,
     domain_problem,
     hide_credentials,
@@ -44,7 +45,6 @@ LEGACY_DOCKER_HUB = "index.docker.io"
 OFFICIAL_NAMESPACE = "library"
 DEFAULT_TAG = "latest"
 PATH_MAX = 255
-TAG_MAX = 128
 
 _HEX64_RE = re.compile(r"[a-f0-9]{64}")
 

@@ -9,11 +9,10 @@ import functools
 import re
 from dataclasses import dataclass
 
+from ..resolve import TAG_MAX
 from .errors import InvalidVersionError
 from .fileio import json_kind
 
-#: The longest image tag (the OCI distribution grammar).
-TAG_MAX = 128
 _NUM = r"0|[1-9][0-9]*"
 _IDENT = r"[0-9A-Za-z-]+"
 _SEMVER_RE = re.compile(

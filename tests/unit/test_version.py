@@ -211,6 +211,8 @@ _SHAPED = st.builds(
 @settings(max_examples=1000)
 @given(st.one_of(_SHAPED, st.lists(_PIECES, max_size=12).map("".join)))
 def test_release_tags_are_accepted_exactly_when_the_grammar_says_so(text):
+    # The launcher's check (resolve, standard library only) takes the same tags.
+    assert is_release(text) == _semver_oracle(text), text
     try:
         release = parse_release(text)
     except InvalidVersionError as exc:
