@@ -246,6 +246,14 @@ def test_no_qemu_for_a_foreign_platform_is_found_before_any_leg_is_built(tmp_pat
         assert "PUBLISHER_PLATFORMS=" in result.stderr
 
 
+#: Where docker looks for its plugins after ``$DOCKER_CONFIG/cli-plugins`` (Debian's first).
+SYSTEM_PLUGIN_DIRS = (
+    Path("/usr/libexec/docker/cli-plugins"),
+    Path("/usr/local/libexec/docker/cli-plugins"),
+    Path("/usr/lib/docker/cli-plugins"),
+    Path("/usr/local/lib/docker/cli-plugins"),
+)
+
 BROKEN_DOCKER_CONFIG = {
     "not JSON": "not valid JSON",
     "huge": "larger than 1 MiB",
@@ -303,6 +311,41 @@ def test_a_rehearsal_with_a_broken_docker_config_warns_and_goes_on_with_an_empty
     assert "rehearsal finished" in result.stdout
     assert (config.read_bytes() if config.is_file() else None) == before
     assert not list(scratch.glob("publisher-empty-docker-config-*"))
+
+
+PLUGIN_CHECK = """
+import os, subprocess, sys
+from publisher.adapters.output import Output
+from publisher.adapters.registry.credentials import docker_config_for_run
+env = dict(os.environ)
+with docker_config_for_run(env, Output(env), rehearsal=True):
+    done = subprocess.run(["docker", "buildx", "version"], env=env, capture_output=True, text=True)
+print(done.returncode, done.stdout + done.stderr)
+"""
+
+
+def test_a_rehearsal_with_a_broken_docker_config_keeps_the_docker_plugins_beside_it(
+    tmp_path: Path,
+) -> None:
+    """buildx installed for this user only (``~/.docker/cli-plugins``, as on many Macs)
+    is still found by docker while the rehearsal reads the empty throwaway config."""
+    require_tool("docker")
+    (system_plugins,) = [p for p in SYSTEM_PLUGIN_DIRS if (p / "docker-buildx").exists()]
+    config = broken_docker_config(tmp_path, "not JSON")
+    (config.parent / "cli-plugins").mkdir()
+    shutil.copy2(system_plugins / "docker-buildx", config.parent / "cli-plugins")
+    env = base_env(tmp_path, DOCKER_CONFIG=str(config.parent))
+    hide = f'mount -t tmpfs tmpfs {system_plugins} && exec "$@"'  # buildx only beside the config
+    namespace = ["unshare", "--mount", "--propagation", "private", "sh", "-c", hide, "sh"]
+    result = subprocess.run(
+        [*namespace, sys.executable, "-c", PLUGIN_CHECK],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("0 ") and "buildx" in result.stdout, result.stdout
 
 
 def test_buildah_with_a_docker_config_directory_that_has_no_config_is_refused_up_front(

@@ -154,8 +154,12 @@ def docker_config_for_run(
         "anonymously). A real release stops on it: fix or remove that file first"
     )
     saved = env.get("DOCKER_CONFIG")
+    path = docker_config_path(env)
     with temp_dir(EMPTY_DOCKER_CONFIG_PREFIX) as directory:
         write_atomic(directory / "config.json", "{}\n")
+        plugins = path.parent / "cli-plugins" if path else None
+        if plugins is not None and plugins.is_dir():  # docker finds buildx there too
+            (directory / "cli-plugins").symlink_to(plugins)
         env["DOCKER_CONFIG"] = str(directory)
         try:
             yield
