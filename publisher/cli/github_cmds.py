@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -17,6 +18,24 @@ from .base import State, handle_errors, main, pass_state
 #: Lets ``gh-release`` publish a stand-in rehearsal (a rehearsal of the release workflow
 #: against a test GitHub server); never set it for a real repository.
 ALLOW_STAND_IN = "PUBLISHER_ALLOW_STAND_IN_RELEASE"
+
+
+def _allow_stand_in(env: Mapping[str, str]) -> bool:
+    """PUBLISHER_ALLOW_STAND_IN_RELEASE read as every yes/no variable of publisher is
+    (true/false, 1/0, yes/no, on/off; empty is unset): a value it does not know is refused,
+    never taken for "no", which would refuse the rehearsal without saying why."""
+    value = env.get(ALLOW_STAND_IN, "").strip()
+    if not value:
+        return False
+    try:
+        return bool(click.BOOL.convert(value, None, None))
+    except click.BadParameter:
+        raise UsageError(
+            f"{ALLOW_STAND_IN}={value!r} is not valid: use true or false (1/0, yes/no, "
+            "on/off are accepted too), or unset it",
+            hint=f"unset {ALLOW_STAND_IN} for a real release; set it to 1 only to rehearse "
+            "the release workflow against a test GitHub server",
+        ) from None
 
 
 @main.command("matrix")
@@ -154,7 +173,7 @@ def gh_release_command(
             f"release notes not found: {path}",
             hint=f"run `publisher publish {version.tag} --digests DIR` first, or pass --notes FILE",
         ) from None
-    allow_stand_in = state.env.get(ALLOW_STAND_IN) == "1"
+    allow_stand_in = _allow_stand_in(state.env)
     if not allow_stand_in:
         notes.refuse_stand_in(path, version.tag, body)
     from ..adapters.github import GitHubReleases  # PyGithub is slow to import: only when used
@@ -164,7 +183,7 @@ def gh_release_command(
     _refuse_secrets(state, {"--title": title or "", str(path): body, str(pins): _text_of(pins)})
     if allow_stand_in:  # said after the token is masked (its mask is the first line)
         state.output.warning(
-            f"{ALLOW_STAND_IN}=1: a STAND-IN rehearsal's notes are let through (only for "
+            f"{ALLOW_STAND_IN}={state.env[ALLOW_STAND_IN].strip()}: a STAND-IN rehearsal's notes are let through (only for "
             "rehearsing the workflow against a test GitHub server)"
         )
     with state.output.step(f"GitHub release {version.tag}"):

@@ -395,3 +395,56 @@ def test_cli_gh_release_refuses_a_stand_in_rehearsal(gh: FakeGitHub, tmp_path: P
     result = CliRunner().invoke(main, argv, env=allowed)
     assert result.exit_code == 0, result.output + result.stderr
     assert "PUBLISHER_ALLOW_STAND_IN_RELEASE=1" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["true", "yes", "on", " 1 "])
+def test_cli_gh_release_reads_the_stand_in_switch_as_every_yes_no_variable(
+    gh: FakeGitHub, tmp_path: Path, value: str
+) -> None:
+    """PUBLISHER_ALLOW_STAND_IN_RELEASE=true lets a rehearsal's notes through as =1 does,
+    as every yes/no variable of publisher reads true, yes and on."""
+    import dataclasses
+
+    from publisher.core import notes
+    from tests.unit.test_notes import HISTORY, facts
+
+    path = tmp_path / "v2.0.0.md"
+    rehearsal = dataclasses.replace(facts("v2.0.0"), stand_in=True)
+    path.write_text(notes.release_markdown(rehearsal, HISTORY), encoding="utf-8")
+    env = {
+        "GITHUB_API_URL": gh.url,
+        "GITHUB_TOKEN": GH_TOKEN,
+        "GITHUB_REPOSITORY": GH_REPO,
+        "PUBLISHER_ALLOW_STAND_IN_RELEASE": value,
+    }
+    result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(path)], env=env)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert f"PUBLISHER_ALLOW_STAND_IN_RELEASE={value.strip()}: a STAND-IN" in result.stderr
+    assert gh.release(GH_REPO, "v2.0.0") is not None
+
+
+@pytest.mark.parametrize("notes_stand_in", [True, False])
+def test_cli_gh_release_refuses_a_stand_in_switch_it_cannot_read(
+    gh: FakeGitHub, tmp_path: Path, notes_stand_in: bool
+) -> None:
+    """A value that is neither yes nor no is exit 2 naming the variable, before any request,
+    never taken for "no" (which refused a rehearsal without saying the switch was not read)."""
+    import dataclasses
+
+    from publisher.core import notes
+    from tests.unit.test_notes import HISTORY, facts
+
+    path = tmp_path / "v2.0.0.md"
+    release = dataclasses.replace(facts("v2.0.0"), stand_in=notes_stand_in)
+    path.write_text(notes.release_markdown(release, HISTORY), encoding="utf-8")
+    env = {
+        "GITHUB_API_URL": gh.url,
+        "GITHUB_TOKEN": GH_TOKEN,
+        "GITHUB_REPOSITORY": GH_REPO,
+        "PUBLISHER_ALLOW_STAND_IN_RELEASE": "maybe",
+    }
+    result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(path)], env=env)
+    assert result.exit_code == 2, result.output + result.stderr
+    assert "PUBLISHER_ALLOW_STAND_IN_RELEASE='maybe' is not valid" in result.stderr
+    assert "tip:" in result.stderr
+    assert gh.release(GH_REPO, "v2.0.0") is None and not gh.writes()
