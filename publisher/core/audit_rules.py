@@ -159,6 +159,27 @@ def moves(found: Sequence[Scope]) -> list[str]:
     return sentences
 
 
+def dropped(records: Sequence[ReleaseFacts], registries: Iterable[str]) -> list[str]:
+    """One sentence per registry (and repository) that records name but matrix.yaml no
+    longer has: the audit neither reads nor repairs it, and says so rather than call the
+    releases fine "on every registry" without a word."""
+    names = set(registries)
+    gone: dict[tuple[str, str], list[str]] = {}
+    for record in records:
+        for registry in record.registries:
+            if registry.name not in names:
+                gone.setdefault((registry.name, registry.repository), []).append(record.release)
+    sentences = []
+    for (name, repository), releases in gone.items():
+        ordered = sorted(releases, key=_version)
+        span = ordered[0] if len(ordered) == 1 else f"{ordered[0]}..{ordered[-1]}"
+        sentences.append(
+            f"{name}: {span} ({len(ordered)} release(s)) were also published to {repository}, "
+            "which matrix.yaml no longer names: not audited there"
+        )
+    return sentences
+
+
 def _version(release: str) -> tuple[int, object]:
     parsed = planning.parse_scheme_tag(release)
     return (0, release) if parsed is None else (1, parsed.release)

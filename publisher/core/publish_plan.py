@@ -206,6 +206,22 @@ def config_for_record(
             )
             + ": checking it there, not where matrix.yaml now points"
         )
+    named = {r.name for r in config.registries}
+    gone = [r for r in record.registries if r.name not in named]
+    if gone and not rehearsal:
+        # A registry dropped from the matrix still serves the release: said, never silent,
+        # since no command here reads or writes it any more (a republish leaves its pins
+        # at the old content).
+        notices.append(
+            f"{record.release} was also published to "
+            + ", ".join(f"{r.repository} ({r.name})" for r in gone)
+            + ", which matrix.yaml no longer names: "
+            + (
+                "not checked there"
+                if keep_dropped and not strict
+                else "its tags there are left as they are"
+            )
+        )
     adjusted = dataclasses.replace(
         config, default_line=record.default_line, lines=tuple(lines), registries=registries
     )

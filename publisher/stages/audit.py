@@ -470,6 +470,8 @@ def audit(
     report = auditor.run()
     for sentence in report.moved:
         output.warning(sentence)
+    for sentence in rules.dropped(records, (r.name for r in config.registries)):
+        output.warning(sentence)
     if not repair or report.ok or report.only_unreachable:
         return report
     auditor.repair(report)

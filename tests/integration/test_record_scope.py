@@ -379,6 +379,38 @@ def test_a_release_is_judged_where_its_record_says_it_was_published(world: World
         assert "a release stays where it was published" in refused.stderr
 
 
+def test_a_registry_dropped_from_the_matrix_is_said_by_every_command(world: World) -> None:
+    """v1.0.0 went to hub and ghcr; matrix.yaml then drops ghcr. No command reads or
+    writes ghcr any more: verify, check-public and audit say so instead of passing
+    "everywhere" without a word, and what a rerun or a republish would write (its plan,
+    its jobs) says its tags there stay as they are."""
+    published = world.matrix("matrix.yaml", lines=("8.4",))
+    world.publish("v1.0.0", published, ("8.4",))
+    dropped = world.root / "dropped.yaml"
+    world.write_matrix(
+        world.root,
+        [("hub", f"{world.hosts['hub']}/{world.repo}", True)],
+        name=dropped.name,
+        lines=("8.4",),
+    )
+    said = f"also published to {world.hosts['ghcr']}/{world.repo} (ghcr), which matrix.yaml"
+    for argv, ends in (
+        (("verify", "v1.0.0"), "no longer names: not checked there"),
+        (("check-public", "v1.0.0"), "no longer names: not checked there"),
+        (("plan", "v1.0.0"), "no longer names: its tags there are left as they are"),
+        (("matrix", "v1.0.0", "--github"), "no longer names: its tags there are left as they are"),
+    ):
+        result = world.run(*argv, matrix=dropped)
+        assert result.returncode == 0, (argv, result.stdout + result.stderr)
+        assert f"{said} {ends}" in " ".join(result.stderr.split()), (argv, result.stderr)
+    audited = world.run("audit", matrix=dropped)
+    assert audited.returncode == 0, audited.stdout + audited.stderr
+    assert (
+        f"ghcr: v1.0.0 (1 release(s)) were also published to {world.hosts['ghcr']}/{world.repo}, "
+        "which matrix.yaml no longer names: not audited there"
+    ) in " ".join(audited.stderr.split())
+
+
 def test_audit_judges_each_release_where_its_record_says_it_was_published(
     world: World,
 ) -> None:

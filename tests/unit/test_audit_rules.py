@@ -152,6 +152,25 @@ def test_each_release_is_judged_in_the_repository_its_record_names():
     assert rules.moves(same) == []
 
 
+def test_a_registry_the_records_name_and_the_matrix_dropped_is_said():
+    """v1.0.0 and v1.1.0 also went to a team registry, since dropped from matrix.yaml: the
+    audit does not read it, and says so once, instead of "every registry" without a word."""
+    from dataclasses import replace
+
+    from publisher.core.notes import RegistryFacts
+
+    team = RegistryFacts("team", "registry.example.com/acme/php-fpm", False)
+    records = [
+        replace(r, registries=(*r.registries, team))
+        for r in (record_of("v1.1.0", "8.4"), record_of("v1.0.0", "8.4"))
+    ]
+    assert rules.dropped([*records, record_of("v1.2.0", "8.4")], ["hub", "ghcr"]) == [
+        "team: v1.0.0..v1.1.0 (2 release(s)) were also published to "
+        "registry.example.com/acme/php-fpm, which matrix.yaml no longer names: not audited there"
+    ]
+    assert rules.dropped(records, ["hub", "team"]) == []
+
+
 def test_pins_of_a_release_recorded_in_another_repository_are_not_unrecorded():
     """Copies of an older release in the new repository are neither expected there nor
     a release without a record."""

@@ -430,6 +430,34 @@ def test_a_release_is_read_where_it_was_published_and_never_written_elsewhere():
     assert same.registries == cfg().registries and not any("published to" in n for n in notices)
 
 
+def test_a_registry_dropped_from_the_matrix_is_said_never_silently_forgotten():
+    """v1.1.0 went to hub and a team registry; matrix.yaml no longer names the team one.
+    Nothing reads or writes it any more, so verify must not call the release consistent
+    "everywhere" without a word, nor a republish leave its old pins there unsaid."""
+    record = dataclasses.replace(
+        record_of("v1.1.0", "8.4"),
+        registries=(
+            RegistryFacts("hub", "docker.io/acme/php-fpm", True),
+            RegistryFacts("team", "registry.example.com/acme/php-fpm", False),
+        ),
+    )
+    dropped = "v1.1.0 was also published to registry.example.com/acme/php-fpm (team)"
+    _, read = config_for_record(cfg(), record, keep_dropped=True)
+    assert [n for n in read if n.startswith(dropped)] == [
+        dropped + ", which matrix.yaml no longer names: not checked there"
+    ]
+    for writing in ({}, {"strict": True}):
+        _, notices = config_for_record(cfg(), record, **writing)
+        assert [n for n in notices if n.startswith(dropped)] == [
+            dropped + ", which matrix.yaml no longer names: its tags there are left as they are"
+        ]
+    # A rehearsal's registries are new each time: nothing to say about the earlier ones.
+    _, rehearsed = config_for_record(cfg(), record, rehearsal=True)
+    assert not any(n.startswith(dropped) for n in rehearsed)
+    _, same = config_for_record(cfg(), record_of("v1.1.0", "8.4"), keep_dropped=True)
+    assert not any("also published" in n for n in same)
+
+
 def test_floating_tags_the_plan_would_point_apart_are_named_before_any_write():
     """ghcr lost v1.1.0 (a registry emptied, or added to the matrix later): a backport
     would point ghcr's floating tags at itself and hub's at v1.1.0. The plan says so;
