@@ -221,6 +221,10 @@ class Config:
     #: The environment overrides that left out configured lines, as ``NAME=value``
     #: (so an error about a missing line can say why it is missing).
     narrowed_by: tuple[str, ...] = field(default=())
+    #: The lines PUBLISHER_LINES named, when it is set: a published release that lacks
+    #: one of them refuses it as that variable's mistake (exit 3), as ``selection`` does
+    #: for an option's.
+    env_lines: tuple[str, ...] = field(default=())
     #: The lines a command-line option named (``--only``, ``build --php``), when one
     #: did: a published release that lacks one of them refuses it as that option's
     #: mistake (exit 2), where a line only matrix.yaml added is a warning.
@@ -1539,6 +1543,7 @@ def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
             **{
                 **selected.__dict__,
                 "narrowed_by": _narrowed(config, selected.lines, ENV_LINES, env),
+                "env_lines": selected.line_names,
             }
         )
     return config

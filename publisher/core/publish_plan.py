@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ..resolve import sha256_digest, short_digest
 from . import plan as planning
-from .config import Config, Extensions, Line, Registry
+from .config import ENV_LINES, Config, Extensions, Line, Registry
 from .errors import ConfigError, InvalidReferenceError, UsageError
 from .notes import LineFacts, ReleaseFacts, Republish
 from .platforms import Platform
@@ -190,6 +190,16 @@ def config_for_record(
             field=" and ".join(n.split("=")[0] for n in narrowed) if narrowed else "lines",
             hint=f"select lines {record.release} has (PHP {', '.join(recorded)}); a published "
             "release keeps its lines",
+        )
+    absent = [php for php in config.env_lines if php not in recorded]
+    if absent:
+        raise ConfigError(
+            f"{record.release} has no PHP {', '.join(absent)} "
+            f"(it was published with PHP {', '.join(recorded)})",
+            source="environment",
+            field=ENV_LINES,
+            hint=f"name lines of {record.release} in {ENV_LINES}, or unset it; a published "
+            "release keeps its lines (publish another line in a new release)",
         )
     registries = (
         config.registries

@@ -235,6 +235,22 @@ def test_a_release_the_override_leaves_no_line_of_is_an_override_error(cli, publ
     )
 
 
+@pytest.mark.parametrize("command", ["matrix", "verify", "check-public", "publish"])
+def test_a_line_the_release_does_not_have_in_the_override_is_an_override_error(
+    cli, published, command
+):
+    """PUBLISHER_LINES=8.4,8.5 for v1.1.0, published without 8.5: the same mistake as
+    --only 8.4,8.5, so exit 3 naming the variable, never a warning and a run of 8.4 alone."""
+    result = run(cli, command, notes_dir=published, env={"PUBLISHER_LINES": "8.4,8.5"})
+    assert result.exit_code == 3, result.output
+    assert (
+        "environment: PUBLISHER_LINES: v1.1.0 has no PHP 8.5 (it was published with PHP 8.4, 8.3)"
+    ) in result.output
+    assert "a published release keeps its lines" in result.output
+    result = run(cli, command, notes_dir=published, env={"PUBLISHER_LINES": "8.4"})
+    assert "PUBLISHER_LINES" not in result.output
+
+
 # --------------------------------------------------------------------------- digest records
 
 
