@@ -850,10 +850,7 @@ class Transport:
         """A body's pieces as they come, whatever their size (``read1``), so that a
         body that trickles in is seen to: fewer than ``stall_bytes`` in any
         ``stall_window`` seconds is a stalled transfer (Transient, retried)."""
-        read1 = getattr(response.raw, "read1", None)
-        if read1 is None:  # an urllib3 older than 2.3 reads only whole pieces
-            yield from _iter_raw(response, READ_CHUNK)
-            return
+        read1 = response.raw.read1  # urllib3 2.3 or later (pyproject.toml says so)
         since = time.monotonic()
         moved = total = 0
 
