@@ -19,6 +19,7 @@ import requests
 from click.testing import CliRunner
 
 from publisher.adapters.registry import OCI_INDEX, RegistryClient, RetryPolicy
+from publisher.adapters.registry.transport import _WATCHDOG, _close
 from publisher.core.errors import (
     AuthError,
     InvalidResponseError,
@@ -703,12 +704,11 @@ def _end_the_drip_after(proxy: FaultProxy, seconds: float) -> threading.Timer:
     return timer
 
 
-def _no_timer_left(but: threading.Timer) -> None:
-    """Every deadline's timer thread is gone (each one is cancelled, none leaks)."""
-    for thread in threading.enumerate():
-        if isinstance(thread, threading.Timer) and thread is not but:
-            thread.join(2.0)
-            assert not thread.is_alive(), thread
+def _no_deadline_left() -> None:
+    """Every deadline was disarmed (none stays with the watchdog), and no request
+    started a thread of its own: the one watchdog keeps them all."""
+    assert _WATCHDOG.armed() == 0
+    assert [t.name for t in threading.enumerate()].count("publisher-deadlines") == 1
 
 
 @pytest.mark.parametrize(
@@ -742,7 +742,7 @@ def test_an_answer_that_trickles_in_is_taken_for_none_within_the_total_time_and_
     assert elapsed < 1.0 + 0.5 + 0.5, elapsed  # the total, one answer wait, and slack
     if answer == "an error":  # the repository is missing: the body dripped was a 404's
         assert {s.status for s in proxy.log if s.kind == "tags"} == {404}
-    _no_timer_left(but=safety)
+    _no_deadline_left()
 
 
 def test_a_blob_download_that_trickles_is_stalled_retried_then_named(
@@ -781,7 +781,7 @@ def test_a_blob_download_that_trickles_is_stalled_retried_then_named(
     assert "after 2 attempts" in message, message
     assert proxy.count("GET", "blob") == 2
     assert elapsed < 2 * (0.5 + 0.5) + 1.0, elapsed
-    _no_timer_left(but=safety)
+    _no_deadline_left()
 
 
 def test_a_blob_download_whose_body_never_comes_is_stalled_not_cut_short(
@@ -946,3 +946,27 @@ def test_a_token_realm_that_serves_no_tokens_is_not_a_missing_image(
         info.value.message
     )
     assert "realm points at no token service" in (info.value.hint or "")
+
+
+def test_a_deadline_passing_after_its_answer_came_whole_spares_the_next_request_on_that_connection(
+    proxy: FaultProxy, repo: str
+) -> None:
+    """An answer read whole, whose thread is slow to hand it back (its deadline still
+    armed), puts its kept-alive connection back in the pool at once: the next request
+    takes it, and that answer's deadline passing meanwhile must not shut it under the
+    next request (which would fail once and be retried)."""
+    client = RegistryClient(
+        proxy.host, plain_http=True, timeout=0.5, retry=FakeClock().policy(attempts=1)
+    )
+    transport = client.transport
+    first = transport._open("GET", transport.url("/v2/"))
+    assert first.status_code == 200 and first.raw.read() == b"{}"  # whole: back in the pool
+    transport.timeout = 10.0
+    proxy.add(Fault("stall", method="GET", path="/tags/list", stall_seconds=1.5))
+    try:
+        # Sent on the first answer's connection; answered after that answer's deadline.
+        assert client.list_tags(repo) == []
+    finally:
+        proxy.release()
+        _close(first)
+    assert proxy.count("GET", "tags") == 1  # no second attempt

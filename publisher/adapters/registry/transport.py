@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import heapq
+import itertools
 import json
 import math
 import os
@@ -275,51 +277,163 @@ def describe_error_body(body: bytes, clean: Callable[[str], str] = scrub) -> str
 
 
 class _Deadline:
-    """A limit on the time an answer takes, headers and body: when it passes, the
-    connection the answer comes on is shut down, which ends the read blocked on it.
+    """A limit on the time an answer takes, headers and body: when it passes before the
+    answer is whole, the connection the answer comes on is shut down, which ends the
+    read blocked on it. So too, at once, when the run is stopping: a worker reading a
+    trickling answer ends then, not up to its time limit later.
 
     Armed by the connection when its request is sent (``_WatchedConnection``), never
-    before; ``cancel`` stops it (always called: it owns a timer thread)."""
+    before; ``cancel`` disarms it (always called: until then the watchdog holds it).
+    The process's one ``_Watchdog`` keeps the time of every deadline and shuts
+    connections under its lock: once ``cancel`` returns, the deadline shuts nothing (the
+    connection may already serve another request), and an answer read whole is never
+    shut, even before ``cancel`` (its connection went back to the pool as it ended)."""
+
+    __slots__ = ("answer", "done", "due", "fired", "late", "seconds", "sock", "stopped")
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
+        #: When it falls due (``time.monotonic``): None until armed, infinite once lifted.
+        self.due: float | None = None
+        #: Its time ran out (whether or not the answer was whole by then).
+        self.late = False
+        #: Its time ran out before the answer was whole: the connection was shut.
         self.fired = False
-        self._lock = threading.Lock()
-        self._sock: Any = None
-        self._timer: threading.Timer | None = None
-        self._done = False
+        #: The run stopped before the answer was whole: the connection was shut.
+        self.stopped = False
+        #: The socket of the request in flight, and its answer once the headers came.
+        self.sock: Any = None
+        self.answer: Any = None
+        self.done = False
 
     def attach(self, sock: Any) -> None:
         """The request went out on ``sock``: its answer's time starts now (the first
         time; a followed redirect's answer counts against the same time)."""
-        with self._lock:
-            if self._done:
-                return
-            self._sock = sock
-            if self._timer is None:
-                self._timer = threading.Timer(self.seconds, self._fire)
-                self._timer.daemon = True
-                self._timer.start()
-            fired = self.fired
-        if fired:
-            _shut(sock)
+        _WATCHDOG.attach(self, sock)
 
-    def _fire(self) -> None:
-        with self._lock:
-            if self._done:
-                return
-            self.fired = True
-            sock = self._sock
-        if sock is not None:
-            _shut(sock)
+    def answered(self, answer: Any) -> None:
+        """The headers of the answer came (urllib3's response): once it is read whole,
+        its connection goes back to the pool, and the deadline leaves it alone."""
+        self.answer = answer  # one reference, written once: the watchdog reads it locked
+
+    def lift(self) -> None:
+        """No time limit any more (a blob's body, which has none): only a stop shuts it."""
+        _WATCHDOG.lift(self)
 
     def cancel(self) -> None:
-        with self._lock:
-            self._done = True
-            self._sock = None
-            timer = self._timer
-        if timer is not None:
-            timer.cancel()
+        _WATCHDOG.disarm(self)
+
+    def whole(self) -> bool:
+        """The answer came whole (its connection may be back in the pool)."""
+        return self.answer is not None and bool(self.answer.closed)
+
+
+class _Watchdog:
+    """The one thread that keeps the time of every ``_Deadline`` of the process.
+
+    A heap of the armed deadlines by when they fall due: the thread sleeps until the
+    first, shuts the connection of each whose answer is not whole by then, and while
+    any is armed looks at the stop flag every ``STOP_POLL`` seconds (then it shuts every
+    connection whose answer is still coming). A disarmed deadline stays in the heap
+    until it falls due, or until such ones are many (the heap is then rebuilt without
+    them). Arming and disarming cost a lock and a heap push, not a thread each."""
+
+    #: Seconds between two looks at the stop flag while a deadline is armed.
+    STOP_POLL = 0.1
+    #: How many disarmed entries the heap may hold beyond the armed ones.
+    SLACK = 1024
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._armed: set[_Deadline] = set()
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+        #: When the thread wakes next by itself (infinite: only when told).
+        self._wakes = math.inf
+
+    def attach(self, deadline: _Deadline, sock: Any) -> None:
+        with self._cond:
+            if deadline.done:
+                return
+            deadline.sock, deadline.answer = sock, None
+            if deadline.late or deadline.stopped:  # a redirect after the time ran out
+                deadline.fired = deadline.fired or deadline.late
+                _shut(sock)
+                return
+            if stop.stopping():  # no new request while the run is stopping
+                deadline.stopped = True
+                _shut(sock)
+                return
+            if deadline.due is not None:  # a followed redirect: the same time
+                return
+            deadline.due = time.monotonic() + deadline.seconds
+            self._armed.add(deadline)
+            heapq.heappush(self._heap, (deadline.due, next(self._order), deadline))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="publisher-deadlines", daemon=True
+                )
+                self._thread.start()
+            if deadline.due < self._wakes:  # asleep for good, or until after it falls due
+                self._cond.notify()
+
+    def lift(self, deadline: _Deadline) -> None:
+        with self._cond:
+            if not deadline.done and deadline.due is not None:
+                deadline.due = math.inf  # its heap entry is stale now
+
+    def disarm(self, deadline: _Deadline) -> None:
+        with self._cond:
+            deadline.done = True
+            deadline.sock = deadline.answer = None
+            self._armed.discard(deadline)
+            if len(self._heap) > 2 * len(self._armed) + self.SLACK:
+                self._heap = [entry for entry in self._heap if self._current(entry)]
+                heapq.heapify(self._heap)
+
+    def armed(self) -> int:
+        """How many deadlines are armed (each is disarmed once its answer is handed back)."""
+        with self._cond:
+            return len(self._armed)
+
+    @staticmethod
+    def _current(entry: tuple[float, int, _Deadline]) -> bool:
+        due, _, deadline = entry
+        return not deadline.done and deadline.due == due
+
+    @staticmethod
+    def _cut(deadline: _Deadline, why: str) -> None:
+        """Shut the connection of ``deadline``'s answer unless it came whole, having set
+        ``why`` (``fired`` or ``stopped``) first: the reader wakes as soon as it is shut."""
+        if deadline.sock is None or deadline.whole():
+            return
+        setattr(deadline, why, True)
+        _shut(deadline.sock)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                while self._heap and self._heap[0][0] <= now:
+                    entry = heapq.heappop(self._heap)
+                    if self._current(entry):
+                        deadline = entry[2]
+                        deadline.late = True
+                        self._cut(deadline, "fired")
+                        self._armed.discard(deadline)
+                if self._armed and stop.stopping():
+                    for deadline in self._armed:
+                        if not deadline.stopped:
+                            self._cut(deadline, "stopped")
+                if not self._armed:
+                    self._heap.clear()  # only disarmed entries are left
+                    self._wakes = math.inf
+                    self._cond.wait()
+                else:
+                    first = self._heap[0][0] if self._heap else math.inf
+                    self._wakes = min(first, now + self.STOP_POLL)
+                    self._cond.wait(max(0.0, self._wakes - now))
 
 
 def _shut(sock: Any) -> None:
@@ -330,6 +444,8 @@ def _shut(sock: Any) -> None:
             target.shutdown(socket.SHUT_RDWR)
 
 
+#: The process's one watchdog, shared by every request of every registry.
+_WATCHDOG = _Watchdog()
 #: The deadline of the request this thread is sending, for its connection to arm.
 _sending = threading.local()
 
@@ -341,7 +457,10 @@ class _WatchedConnection(urllib3.connection.HTTPConnection):
         deadline = getattr(_sending, "deadline", None)
         if deadline is not None:
             deadline.attach(self.sock)
-        return super().getresponse(*args, **kwargs)
+        answer = super().getresponse(*args, **kwargs)
+        if deadline is not None:
+            deadline.answered(answer)
+        return answer
 
 
 class _WatchedHTTPSConnection(_WatchedConnection, urllib3.connection.HTTPSConnection):
@@ -669,8 +788,9 @@ class Transport:
             response = self._send_one(method, url, headers=headers, params=params, body=body)
             sent = True
         except (PublisherError, Transient) as exc:
-            if deadline.fired and not isinstance(exc, StoppedError):  # the shut connection's
-                raise self._no_answer(url) from None
+            cut = None if isinstance(exc, StoppedError) else self._cut_by(deadline, url)
+            if cut is not None:  # what the shut connection made of it
+                raise cut from None
             if isinstance(exc, Transient) and isinstance(body, SizedBody):
                 raise self._stalled_upload(exc, body) from None
             raise
@@ -680,11 +800,20 @@ class Transport:
                 deadline.cancel()
         setattr(response, _DEADLINE, deadline)
         if not whole:
-            deadline.cancel()
-            if deadline.fired:
-                response.close()
-                raise self._no_answer(url)
+            deadline.lift()  # the body has no time limit; a stop still shuts it
+            cut = self._cut_by(deadline, url)
+            if cut is not None:
+                _close(response)
+                raise cut
         return response
+
+    def _cut_by(self, deadline: _Deadline | None, url: str) -> Transient | None:
+        """What became of a request whose connection ``deadline`` shut: StoppedError
+        (raised) when the run is stopping, else no answer; None when it shut nothing."""
+        if deadline is None or not (deadline.fired or deadline.stopped):
+            return None
+        stop.check("a request")  # the stop shut it: say so, not that the registry failed
+        return self._no_answer(url) if deadline.fired else None
 
     def _stalled_upload(self, exc: Transient, body: SizedBody) -> Transient:
         """``exc`` as a stalled upload when a piece of ``body`` could not be sent within
@@ -866,6 +995,7 @@ class Transport:
             try:
                 chunk = read1(READ_CHUNK, decode_content=True)
             except _READ_ERRORS as exc:
+                stop.check("a download")  # the stop shut the connection: not a failure
                 if "timed out" in str(exc):  # nothing at all for ``timeout``
                     raise stalled(time.monotonic() - since) from None
                 raise _cut_off(exc) from None
@@ -896,13 +1026,15 @@ class Transport:
             else:
                 body = _read_prefix(response, MAX_ERROR_BODY)
         except Transient:
-            if deadline is not None and deadline.fired:
-                raise self._no_answer(response.url or url) from None
+            cut = self._cut_by(deadline, response.url or url)
+            if cut is not None:
+                raise cut from None
             raise
         finally:
             _close(response)
-        if deadline is not None and deadline.fired:  # an error body cut short by it
-            raise self._no_answer(response.url or url)
+        cut = self._cut_by(deadline, response.url or url)  # an error body cut short by it
+        if cut is not None:
+            raise cut
         return Reply(response.status_code, response.headers, body, response.url or url)
 
     @contextlib.contextmanager
