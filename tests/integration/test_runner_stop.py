@@ -19,7 +19,7 @@ from publisher.core.errors import CommandError, StoppedError
 from publisher.core.manifest import sha256_digest
 from publisher.core.retry import RetryPolicy
 from tests.support.faultproxy import Fault
-from tests.support.images import raw_push_blob
+from tests.support.images import make_image, raw_push_blob
 
 pytestmark = pytest.mark.integration
 
@@ -223,6 +223,63 @@ def test_an_interrupted_run_stops_a_trickling_blob_download_at_once(
         stopped = time.monotonic() - began
     finally:
         safety.cancel()
+        front.release()
+    assert len(caught) == 1 and isinstance(caught[0], StoppedError), caught
+    assert stopped < 2.0, stopped
+
+
+@pytest.mark.parametrize(
+    ("answer", "drip"),
+    [("tags", "headers"), ("tags", "body"), ("an error", "body")],
+)
+def test_an_interrupted_run_ends_a_trickling_answer_at_once(
+    registry, proxy_for, make_client, seed, repo, answer: str, drip: str
+) -> None:
+    """A worker reading an answer that trickles in (a tag list, an error) ends once the
+    run is stopping, with the stop for its error: not after the request time limit (30 s
+    here), nor with the rest of the answer."""
+    if answer == "tags":
+        seed(registry, repo, make_image(platforms=["linux/amd64"]).images[0], ["1"])
+    front = proxy_for(registry)
+    front.add(Fault("drip", path="/tags/list", drip=drip, stall_seconds=0.05, times=None))
+    client = make_client(front, timeout=30.0)
+    safety = threading.Timer(8.0, front.release)  # a client that waits it out gets it all
+    safety.start()
+    try:
+        began = time.monotonic()
+        caught = stop_during(
+            lambda: client.list_tags(repo),
+            lambda: time.monotonic() - began > 0.5 and bool(front.log),  # it is trickling
+        )
+        stopped = time.monotonic() - began
+    finally:
+        safety.cancel()
+        front.release()
+    assert len(caught) == 1 and isinstance(caught[0], StoppedError), caught
+    assert "stopped: publisher is stopping" in caught[0].message
+    assert stopped < 2.0, stopped
+    assert len(front.log) == 1  # no attempt after the stop
+
+
+def test_an_interrupted_run_ends_a_blob_download_whose_body_has_stopped_coming(
+    registry, proxy_for, make_client, repo, tmp_path: Path
+) -> None:
+    """A blob's body has no time limit, and one that sends nothing more leaves its read
+    waiting up to the request time limit: a stopping run ends it at once all the same."""
+    data = os.urandom(4096)
+    digest = sha256_digest(data)
+    raw_push_blob(registry.url, repo, data)
+    front = proxy_for(registry)
+    front.add(Fault("drip", path="/blobs/sha256:", drip="body", stall_seconds=60, times=None))
+    client = make_client(front, timeout=30.0)
+    try:
+        began = time.monotonic()
+        caught = stop_during(
+            lambda: client.download_blob(repo, digest, len(data), tmp_path / "blob"),
+            lambda: time.monotonic() - began > 0.5 and bool(front.log),  # the headers came
+        )
+        stopped = time.monotonic() - began
+    finally:
         front.release()
     assert len(caught) == 1 and isinstance(caught[0], StoppedError), caught
     assert stopped < 2.0, stopped
