@@ -970,3 +970,66 @@ def test_a_deadline_passing_after_its_answer_came_whole_spares_the_next_request_
         proxy.release()
         _close(first)
     assert proxy.count("GET", "tags") == 1  # no second attempt
+
+
+@pytest.mark.parametrize("drip", ["headers", "body"])
+def test_an_answer_that_trickles_in_over_tls_is_taken_for_none(
+    registry: Any,
+    seed: Callable[..., str],
+    repo: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    drip: str,
+) -> None:
+    """Over HTTPS too, an answer that trickles in must come whole within the answer time
+    limit: its TLS connection is shut like a plain one, and the answer taken for none."""
+    cert, key = self_signed(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    seed(registry, repo, make_image(platforms=["linux/amd64"]).images[0], ["1"])
+    with FaultProxy(registry.host, tls=(str(cert), str(key))) as front:
+        client = RegistryClient(front.host, timeout=0.5, retry=FakeClock().policy(attempts=1))
+        assert client.list_tags(repo) == ["1"]  # over TLS, and trusted
+        front.add(
+            Fault(
+                "drip", method="GET", path="/tags/list", drip=drip, stall_seconds=0.05, times=None
+            )
+        )
+        safety = _end_the_drip_after(front, 8.0)
+        started = time.monotonic()
+        try:
+            message = _unreachable(client, repo)
+        finally:
+            safety.cancel()
+            front.release()
+        elapsed = time.monotonic() - started
+    assert "no answer within 0.5 s" in message, message
+    assert elapsed < 0.5 + 1.0, elapsed  # one answer wait, and slack
+    _no_deadline_left()
+
+
+@pytest.mark.parametrize("drip", ["headers", "body"])
+def test_a_token_server_that_trickles_its_answer_is_named_as_not_answering(
+    token_realm: tuple[FaultProxy, RegistryClient], repo: str, drip: str
+) -> None:
+    """The token answer, too, must come whole within the answer time limit: a token
+    server that trickles it is taken for one that does not answer, and named."""
+    front, client = token_realm
+    client.transport.timeout = 0.5
+    front.add(Fault("drip", path="^/token", drip=drip, stall_seconds=0.05, times=None))
+    safety = _end_the_drip_after(front, 8.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(UnreachableError) as info:
+            client.list_tags(repo)
+    finally:
+        safety.cancel()
+        front.release()
+    elapsed = time.monotonic() - started
+    message = info.value.message
+    assert (
+        f"connection failed: no answer within 0.5 s (at {front.host}, the registry's token server)"
+        in message
+    ), message
+    assert "after 2 attempts" in message, message
+    assert elapsed < 2 * 0.5 + 1.0, elapsed  # two answer waits, and slack
+    _no_deadline_left()

@@ -7,7 +7,9 @@ both ways (memory stays flat for any blob size; a request body cut short is cut
 short upstream too). It counts requests by method and
 kind of path (``ping``, ``manifest``, ``blob``, ``upload``, ``tags``,
 ``other``) and the request-body bytes sent to upload endpoints; ``uploads_by_digest()``,
-``downloads_by_digest()`` and ``mounts()`` read its log per blob.
+``downloads_by_digest()`` and ``mounts()`` read its log per blob. Given ``tls`` (a
+certificate and its key, as ``tests.support.tls.self_signed`` writes them) it serves
+HTTPS; it speaks plain HTTP to the upstream all the same.
 
 Faults (``Fault.action``):
 
@@ -141,8 +143,9 @@ class Seen:
 class FaultProxy(LoopbackServer):
     """Start with ``start()`` (or as a context manager); ``host`` is ``127.0.0.1:PORT``."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, *, tls: tuple[str, str] | None = None) -> None:
         self.upstream = upstream
+        self.tls = tls  # serve HTTPS with this certificate and key (the upstream stays HTTP)
         self._released = threading.Event()
         self.faults: list[Fault] = []
         self.counts: Counter[tuple[str, str]] = Counter()
