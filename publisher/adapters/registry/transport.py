@@ -437,11 +437,16 @@ class _Watchdog:
 
 
 def _shut(sock: Any) -> None:
-    """Shut ``sock`` down both ways (a TLS-in-TLS transport: the socket under it)."""
+    """Shut ``sock`` down both ways (a TLS-in-TLS transport: the socket under it).
+
+    The plain socket's ``shutdown`` even for a TLS socket: its own unwraps it, under a
+    reader that may be half-way into a read on another thread, which then fails with
+    an error no read expects (a ValueError, an AttributeError) instead of finding the
+    connection ended."""
     target = sock if isinstance(sock, socket.socket) else getattr(sock, "socket", None)
     if isinstance(target, socket.socket):
         with contextlib.suppress(OSError):
-            target.shutdown(socket.SHUT_RDWR)
+            socket.socket.shutdown(target, socket.SHUT_RDWR)
 
 
 #: The process's one watchdog, shared by every request of every registry.
