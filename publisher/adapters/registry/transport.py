@@ -357,7 +357,7 @@ class _Watchdog:
             if deadline.done:
                 return
             deadline.sock, deadline.answer = sock, None
-            if deadline.late or deadline.stopped:  # a redirect after the time ran out
+            if deadline.late or deadline.stopped:  # a redirect after the time ran out, or a stop
                 deadline.fired = deadline.fired or deadline.late
                 _shut(sock)
                 return
@@ -370,7 +370,7 @@ class _Watchdog:
             deadline.due = time.monotonic() + deadline.seconds
             self._armed.add(deadline)
             heapq.heappush(self._heap, (deadline.due, next(self._order), deadline))
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="publisher-deadlines", daemon=True
                 )
