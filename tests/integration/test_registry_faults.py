@@ -1003,7 +1003,7 @@ def test_an_answer_that_trickles_in_over_tls_is_taken_for_none(
             front.release()
         elapsed = time.monotonic() - started
     assert "no answer within 0.5 s" in message, message
-    assert elapsed < 0.5 + 1.0, elapsed  # one answer wait, and slack
+    assert elapsed < 0.5 + 2.0, elapsed  # one answer wait, and slack (the drip lasts 8 s)
     _no_deadline_left()
 
 
@@ -1031,5 +1031,5 @@ def test_a_token_server_that_trickles_its_answer_is_named_as_not_answering(
         in message
     ), message
     assert "after 2 attempts" in message, message
-    assert elapsed < 2 * 0.5 + 1.0, elapsed  # two answer waits, and slack
+    assert elapsed < 2 * 0.5 + 2.0, elapsed  # two answer waits, and slack (the drip lasts 8 s)
     _no_deadline_left()
