@@ -283,3 +283,30 @@ def test_an_interrupted_run_ends_a_blob_download_whose_body_has_stopped_coming(
         front.release()
     assert len(caught) == 1 and isinstance(caught[0], StoppedError), caught
     assert stopped < 2.0, stopped
+
+
+def test_an_interrupted_run_ends_an_upload_whose_registry_reads_no_more_at_once(
+    registry, proxy_for, make_client, repo
+) -> None:
+    """A registry that takes an upload's headers, then reads no more of its body, leaves
+    the sender blocked in one socket write (up to the request time limit, 30 s here): a
+    stopping run ends it at once all the same, with the stop, and the blob never lands."""
+    front = proxy_for(registry)
+    held = Fault("stall", method="PUT", path="/blobs/uploads/", times=None, stall_seconds=120)
+    front.add(held)
+    data = os.urandom(48 * 1024 * 1024)  # more than the socket buffers hold
+    digest = sha256_digest(data)
+    client = make_client(front, timeout=30.0)
+    try:
+        began = time.monotonic()
+        caught = stop_during(
+            lambda: client.push_blob(repo, digest, data),
+            lambda: held.fired == 1 and time.monotonic() - began > 1.0,  # the body is stuck
+        )
+        stopped = time.monotonic() - began
+    finally:
+        front.release()
+    assert len(caught) == 1 and isinstance(caught[0], StoppedError), caught
+    assert "an upload stopped: publisher is stopping" in str(caught[0])
+    assert stopped < 3.0, stopped
+    assert not make_client(registry).blob_exists(repo, digest)

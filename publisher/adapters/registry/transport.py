@@ -306,6 +306,11 @@ class _Deadline:
         self.answer: Any = None
         self.done = False
 
+    def sending(self, sock: Any) -> None:
+        """The request's body is going out on ``sock``: no time limit on that (each
+        piece's socket write has its own), but a stop shuts it."""
+        _WATCHDOG.sending(self, sock)
+
     def attach(self, sock: Any) -> None:
         """The request went out on ``sock``: its answer's time starts now (the first
         time; a followed redirect's answer counts against the same time)."""
@@ -370,13 +375,31 @@ class _Watchdog:
             deadline.due = time.monotonic() + deadline.seconds
             self._armed.add(deadline)
             heapq.heappush(self._heap, (deadline.due, next(self._order), deadline))
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="publisher-deadlines", daemon=True
-                )
-                self._thread.start()
             if deadline.due < self._wakes:  # asleep for good, or until after it falls due
                 self._cond.notify()
+            self._start()
+
+    def sending(self, deadline: _Deadline, sock: Any) -> None:
+        with self._cond:
+            if deadline.done or deadline.sock is sock:  # watched from its first piece
+                return
+            deadline.sock, deadline.answer = sock, None
+            if stop.stopping():
+                deadline.stopped = True
+                _shut(sock)
+                return
+            self._armed.add(deadline)  # for a stop only: its time starts with ``attach``
+            self._start()
+
+    def _start(self) -> None:
+        """Start the thread if it is not running (the lock held)."""
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._run, name="publisher-deadlines", daemon=True
+            )
+            self._thread.start()
+        if self._wakes == math.inf:  # asleep until told: it must look at the stop flag
+            self._cond.notify()
 
     def lift(self, deadline: _Deadline) -> None:
         with self._cond:
@@ -456,7 +479,14 @@ _sending = threading.local()
 
 
 class _WatchedConnection(urllib3.connection.HTTPConnection):
-    """A connection that arms the sending thread's deadline once its request is sent."""
+    """A connection that arms the sending thread's deadline once its request is sent
+    (and has a stop shut it while the request's body goes out)."""
+
+    def send(self, data: Any) -> None:
+        deadline = getattr(_sending, "deadline", None)
+        if deadline is not None and self.sock is not None:  # connected: the body goes out
+            deadline.sending(self.sock)
+        super().send(data)
 
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
         deadline = getattr(_sending, "deadline", None)
@@ -793,7 +823,8 @@ class Transport:
             response = self._send_one(method, url, headers=headers, params=params, body=body)
             sent = True
         except (PublisherError, Transient) as exc:
-            cut = None if isinstance(exc, StoppedError) else self._cut_by(deadline, url)
+            what = "an upload" if isinstance(body, SizedBody) else "a request"
+            cut = None if isinstance(exc, StoppedError) else self._cut_by(deadline, url, what)
             if cut is not None:  # what the shut connection made of it
                 raise cut from None
             if isinstance(exc, Transient) and isinstance(body, SizedBody):
@@ -812,12 +843,15 @@ class Transport:
                 raise cut
         return response
 
-    def _cut_by(self, deadline: _Deadline | None, url: str) -> Transient | None:
-        """What became of a request whose connection ``deadline`` shut: StoppedError
-        (raised) when the run is stopping, else no answer; None when it shut nothing."""
+    def _cut_by(
+        self, deadline: _Deadline | None, url: str, what: str = "a request"
+    ) -> Transient | None:
+        """What became of ``what`` (a request) whose connection ``deadline`` shut:
+        StoppedError (raised) when the run is stopping, else no answer; None when it
+        shut nothing."""
         if deadline is None or not (deadline.fired or deadline.stopped):
             return None
-        stop.check("a request")  # the stop shut it: say so, not that the registry failed
+        stop.check(what)  # the stop shut it: say so, not that the registry failed
         return self._no_answer(url) if deadline.fired else None
 
     def _stalled_upload(self, exc: Transient, body: SizedBody) -> Transient:
