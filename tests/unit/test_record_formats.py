@@ -1,0 +1,332 @@
+"""The files a release writes are read back for years: today's readers read the files an
+earlier publisher wrote (``tests/fixtures/records-v1``, from a stand-in rehearsal and its
+republish), and give back what was written.
+
+Each reader is checked field by field, optional fields included, so that a reader that
+stops accepting a field publisher writes, or reads it under another name, fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from publisher import resolve
+from publisher.core import notes, pins, records
+from publisher.core.errors import UsageError
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "records-v1"
+NOTES = FIXTURES / "release-notes"
+DIGESTS = FIXTURES / "digests"
+BEFORE = FIXTURES / "before-republish"
+
+HUB = "127.0.0.1:56931/stand-in-example/php-fpm"
+GHCR = "127.0.0.1:40861/stand-in-example/php-fpm"
+BASES = "127.0.0.1:38865/stand-in/php"
+INDEX = {
+    "8.4": "sha256:dcae83297e9f49576ab2024b028596fc038ab35970b86a4a09e3cadf22ae31b9",
+    "8.5": "sha256:4949be0c0762399c86e6e82b36ebc9fa5d8b57478f5c722654e06fe19425222e",
+}
+FIRST_INDEX = {
+    "8.4": "sha256:4ae19bbb83bd5ae535f3226f729467583ad79d6cdc452f579dc60896ebca7b42",
+    "8.5": "sha256:50f4369d3ed963214ede6c4a4f83780342fd520354f8eabfe44a9d858c805bef",
+}
+BASE_DIGEST = {
+    "8.4": "sha256:fd498725c8fc51c56fc021d2eb9807953cf45cfc7d1bcf5c65c1966050742fe2",
+    "8.5": "sha256:8ce05220ead86a6be691d512b611118e26acd5269a8910d412cc683f7b3ce889",
+}
+PLATFORM_DIGEST = {
+    (
+        "8.4",
+        "linux/amd64",
+    ): "sha256:735767af5e39d055962ed829628e7adce92f89173389eeafddd2d3bd3ba8fe5a",
+    (
+        "8.4",
+        "linux/arm64",
+    ): "sha256:a5d0b9121955bb7eaf7316128e0a2262613df24a06d645067920b9b5ec97b3dc",
+    (
+        "8.5",
+        "linux/amd64",
+    ): "sha256:26dc213841b5617d711c0a57b9dd6fbf4889ab40bbea0f8a903ec3c5d29d005c",
+    (
+        "8.5",
+        "linux/arm64",
+    ): "sha256:8dab61bdbab6189443ab1c48942c1e01872a70daf6b5db3c96f480f59f5d9e8a",
+}
+SIZES = {
+    "8.4": {"linux/amd64": 1099246, "linux/arm64": 1051821},
+    "8.5": {"linux/amd64": 1099229, "linux/arm64": 1051810},
+}
+REASON = "CVE-2026-0001 in the stand-in base (rehearsal)"
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------- the release record
+
+
+def test_the_notes_schema_read_today_is_the_one_written() -> None:
+    assert _json(NOTES / "v1.0.0.json")["schema"] == notes.NOTES_SCHEMA == 1
+    assert _json(BEFORE / "v1.0.0.json")["schema"] == notes.NOTES_SCHEMA
+
+
+def test_the_record_reads_back_with_every_field() -> None:
+    record = notes.load_record(NOTES, "v1.0.0")
+    assert record is not None
+    assert record.release == "v1.0.0"
+    assert record.stable is True
+    assert record.stand_in is True
+    assert record.default_line == "8.4"
+    assert record.published_at == "2026-12-02T03:00:50Z"
+    assert record.plan_sha256 == (
+        "sha256:e6df1d729bffce11c87f9cbfb2ba8d19ed5823fd9267bd5aab34a6e531cc4c75"
+    )
+    assert record.publish_plan_sha256 == (
+        "sha256:b761ad16f9a266b4b9315c3af0d0473e097e996c1c434174520e8fd1a7efe8d5"
+    )
+    assert [(r.name, r.repository, r.primary) for r in record.registries] == [
+        ("dockerhub", HUB, True),
+        ("ghcr", GHCR, False),
+    ]
+    assert record.line_names == ("8.4", "8.5")
+    default = record.line("8.4")
+    assert default.php_version == "8.4.99-standin"
+    assert default.tags == ("v1.0.0-php-8.4", "v1.0.0", "php-8.4", "latest")
+    assert record.line("8.5").tags == ("v1.0.0-php-8.5", "php-8.5")
+    assert default.extensions == ("bcmath", "gd", "opcache", "pdo_mysql", "redis")
+    assert record.line("8.5").extensions == ("bcmath", "gd", "pdo_mysql", "redis")
+    for line in record.lines:
+        assert line.index_digest == INDEX[line.php]
+        assert line.base_image == f"{BASES}:{line.php}-fpm-alpine"
+        assert line.base_digest == BASE_DIGEST[line.php]
+        assert line.size_budget_bytes == 50_000_000
+        assert [(str(p.platform), p.digest, p.size_bytes) for p in line.platforms] == [
+            (platform, PLATFORM_DIGEST[line.php, platform], size)
+            for platform, size in SIZES[line.php].items()
+        ]
+    assert record.pin_digests() == {
+        "v1.0.0-php-8.4": INDEX["8.4"],
+        "v1.0.0": INDEX["8.4"],
+        "v1.0.0-php-8.5": INDEX["8.5"],
+    }
+
+
+def test_the_floating_tags_and_the_republish_history_read_back() -> None:
+    record = notes.read_record(NOTES / "v1.0.0.json")
+    assert [(f.registry, f.tag, f.release, f.digest) for f in record.floating] == [
+        (registry, tag, "v1.0.0", INDEX[php])
+        for registry in ("dockerhub", "ghcr")
+        for tag, php in (("php-8.4", "8.4"), ("php-8.5", "8.5"), ("latest", "8.4"))
+    ]
+    assert len(record.history) == 1
+    entry = record.history[0]
+    assert entry.date == "2026-12-02"
+    assert entry.reason == REASON
+    assert entry.changes == (
+        ("8.4", FIRST_INDEX["8.4"], INDEX["8.4"]),
+        ("8.5", FIRST_INDEX["8.5"], INDEX["8.5"]),
+    )
+    # the other reader of the history, which a republish extends
+    assert notes.history_from_json(_json(NOTES / "v1.0.0.json")) == record.history
+
+
+def test_the_record_of_the_first_run_has_an_empty_history() -> None:
+    record = notes.read_record(BEFORE / "v1.0.0.json")
+    assert record.history == ()
+    assert {line.php: line.index_digest for line in record.lines} == FIRST_INDEX
+
+
+@pytest.mark.parametrize(
+    "path", [NOTES / "v1.0.0.json", BEFORE / "v1.0.0.json"], ids=["republished", "first-run"]
+)
+def test_writing_back_what_was_read_keeps_every_field_written(path: Path) -> None:
+    """Today's writer still writes every field of the record, with the same value: a
+    republish or a rerun that writes the record again loses nothing an earlier run wrote."""
+    written = _json(path)
+    history = notes.load_size_history(NOTES)
+    again = json.loads(notes.release_json(notes.read_record(path), history))
+
+    def missing(old: Any, new: Any, where: str) -> list[str]:
+        if isinstance(old, dict) and isinstance(new, dict):
+            return [
+                lost
+                for key, value in old.items()
+                for lost in (
+                    missing(value, new[key], f"{where}.{key}")
+                    if key in new
+                    else [f"{where}.{key} (dropped)"]
+                )
+            ]
+        if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+            return [
+                lost
+                for i, pair in enumerate(zip(old, new, strict=True))
+                for lost in missing(*pair, f"{where}[{i}]")
+            ]
+        return [] if old == new else [f"{where}: {old!r} became {new!r}"]
+
+    assert missing(written, again, "record") == []
+
+
+# --------------------------------------------------------------------------- size history
+
+
+def test_the_size_history_reads_back() -> None:
+    history = notes.load_size_history(NOTES)
+    assert history.sizes == {"v1.0.0": SIZES}
+    assert history.to_json() == (NOTES / "size-history.json").read_text(encoding="utf-8")
+
+
+def test_the_size_history_rebuilt_from_the_records_is_the_one_written() -> None:
+    rebuilt, skipped = notes.sizes_from_records(NOTES)
+    assert skipped == []
+    assert rebuilt.sizes == notes.load_size_history(NOTES).sizes
+
+
+# --------------------------------------------------------------------------- digest records
+
+
+def test_the_digest_records_read_back() -> None:
+    read = {(r.php, str(r.platform)): r for r in records.read_directory(DIGESTS)}
+    assert set(read) == set(PLATFORM_DIGEST)
+    for (php, platform), record in read.items():
+        assert record.file_name == f"{php}-{platform.replace('/', '-')}.json"
+        assert record.release == "v1.0.0"
+        assert record.repository == HUB
+        assert record.digest == PLATFORM_DIGEST[php, platform]
+        assert record.base_image == f"{BASES}:{php}-fpm-alpine"
+        assert record.base_digest == BASE_DIGEST[php]
+        assert record.builder == "buildx"
+        assert resolve.is_digest(record.dockerfile_sha256)
+        # written back, the same bytes
+        assert record.to_json() == (DIGESTS / record.file_name).read_text(encoding="utf-8")
+    paths = sorted(DIGESTS.glob("*.json"))
+    assert [path for path, _ in records.usable_records(paths)] == paths
+
+
+# --------------------------------------------------------------------------- pins file
+
+
+FIRST_HUB = "127.0.0.1:38201/stand-in-example/php-fpm"
+FIRST_GHCR = "127.0.0.1:58265/stand-in-example/php-fpm"
+FIRST_BASES = "127.0.0.1:34555/stand-in/php"
+
+
+@pytest.mark.parametrize(
+    "folder,index,hub,ghcr,bases",
+    [(NOTES, INDEX, HUB, GHCR, BASES), (BEFORE, FIRST_INDEX, FIRST_HUB, FIRST_GHCR, FIRST_BASES)],
+    ids=["republished", "first-run"],
+)
+def test_resolve_reads_the_pins_file_with_its_own_parser(
+    folder: Path, index: dict[str, str], hub: str, ghcr: str, bases: str
+) -> None:
+    text = (folder / "v1.0.0.env").read_text(encoding="utf-8")
+    values = resolve.read_pins_text(text, source="v1.0.0.env")
+    assert values["PHP_PINS_SCHEMA"] == resolve.PINS_SCHEMA == str(pins.PINS_SCHEMA)
+    assert values["PHP_LINES"] == "8.4 8.5"
+    parsed = resolve.parse_pins(text, source="v1.0.0.env")
+    assert parsed.release == "v1.0.0"
+    assert parsed.default_line == "8.4"
+    assert parsed.stand_in is True
+    assert parsed.repository.name == hub
+    assert parsed.mirror is not None and parsed.mirror.name == ghcr
+    assert [line.php for line in parsed.lines] == ["8.4", "8.5"]
+    for line in parsed.lines:
+        assert str(line.image) == f"{hub}:v1.0.0-php-{line.php}@{index[line.php]}"
+        assert str(line.mirror_image) == f"{ghcr}:v1.0.0-php-{line.php}@{index[line.php]}"
+        assert line.platforms == ("linux/amd64", "linux/arm64")
+        assert line.base_image == f"{bases}:{line.php}-fpm-alpine@{BASE_DIGEST[line.php]}"
+    choice = resolve.choose(resolve.Inputs(php=None, release=None), parsed, "linux/arm64")
+    assert (choice.php, choice.release, choice.digest) == ("8.4", "v1.0.0", index["8.4"])
+    assert choice.known_platforms == ("linux/amd64", "linux/arm64")
+    assert choice.stand_in is True
+
+
+def test_resolve_loads_the_pins_file_from_the_notes_directory() -> None:
+    loaded = resolve.load_pins(str(NOTES), "v1.0.0", cwd=FIXTURES)
+    assert loaded is not None and loaded.release == "v1.0.0"
+
+
+@pytest.mark.parametrize("folder", [NOTES, BEFORE], ids=["republished", "first-run"])
+def test_the_pins_file_is_what_the_record_beside_it_gives(folder: Path) -> None:
+    assert pins.render(_json(folder / "v1.0.0.json")) == (folder / "v1.0.0.env").read_text(
+        encoding="utf-8"
+    )
+
+
+# --------------------------------------------------------------------------- Markdown notes
+
+
+def test_gh_release_knows_the_rehearsal_by_each_of_its_files() -> None:
+    body = (NOTES / "v1.0.0.md").read_text(encoding="utf-8")
+    assert body.splitlines()[0] == "# v1.0.0"
+    assert body.splitlines()[2].startswith(notes.STAND_IN_BANNER)
+    with pytest.raises(UsageError) as caught:
+        notes.refuse_stand_in(NOTES / "v1.0.0.md", "v1.0.0", body)
+    said = str(caught.value)
+    assert "says stand_in: true" in said
+    assert "says PHP_STAND_IN=true" in said
+    assert "say STAND-IN REHEARSAL" in said
+
+
+# --------------------------------------------------------------------------- a newer publisher's fields
+
+
+def _with_unknown_keys(data: dict[str, Any]) -> dict[str, Any]:
+    data = json.loads(json.dumps(data))
+    data["signed_by"] = "a later publisher"
+    data["registries"][0]["region"] = "eu"
+    data["lines"][0]["sbom"] = {"format": "spdx"}
+    data["lines"][0]["platforms"][0]["layers"] = 3
+    data["lines"][0]["base"]["pulled_at"] = "2026-12-02"
+    data["floating"][0]["moved_from"] = None
+    data["history"][0]["by"] = "weekly job"
+    data["history"][0]["changes"][0]["base"] = "sha256:" + "0" * 64
+    return data
+
+
+def test_a_record_with_fields_a_later_publisher_adds_is_read_as_today_and_they_are_lost_on_writing(
+    tmp_path: Path,
+) -> None:
+    """Today a field the reader does not know is passed over at every level (schema 1
+    says nothing of it): an older publisher re-running a job reads a newer publisher's
+    record. Writing that record again (a rerun, a republish) keeps only what it knows."""
+    original = _json(NOTES / "v1.0.0.json")
+    newer = _with_unknown_keys(original)
+    path = tmp_path / "v1.0.0.json"
+    path.write_text(json.dumps(newer, indent=2), encoding="utf-8")
+    record = notes.read_record(path)
+    assert record == notes.read_record(NOTES / "v1.0.0.json")
+    again = json.loads(notes.release_json(record, notes.load_size_history(NOTES)))
+    assert "signed_by" not in again
+    assert "sbom" not in again["lines"][0]
+
+
+def test_a_digest_record_with_a_later_field_is_read_as_today(tmp_path: Path) -> None:
+    data = _json(DIGESTS / "8.4-linux-amd64.json")
+    data["provenance"] = {"builder_version": "0.20"}
+    path = tmp_path / "8.4-linux-amd64.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert records.read_record_file(path) == records.read_record_file(
+        DIGESTS / "8.4-linux-amd64.json"
+    )
+
+
+def test_a_pins_file_with_a_later_key_is_read_as_today() -> None:
+    text = (NOTES / "v1.0.0.env").read_text(encoding="utf-8")
+    newer = text + "PHP_SBOM_8_4='127.0.0.1:56931/stand-in-example/php-fpm:sbom'\n"
+    assert resolve.parse_pins(newer, source="v1.0.0.env") == resolve.parse_pins(
+        text, source="v1.0.0.env"
+    )
+
+
+def test_a_size_history_with_a_later_top_level_key_is_read_as_today() -> None:
+    data = _json(NOTES / "size-history.json")
+    data["unit"] = "bytes"
+    history = notes.parse_size_history(json.dumps(data), "size-history.json")
+    assert history.sizes == {"v1.0.0": SIZES}
