@@ -330,3 +330,58 @@ def test_a_size_history_with_a_later_top_level_key_is_read_as_today() -> None:
     data["unit"] = "bytes"
     history = notes.parse_size_history(json.dumps(data), "size-history.json")
     assert history.sizes == {"v1.0.0": SIZES}
+
+
+# --------------------------------------------------------------------------- earlier versions' files
+
+OLDER = FIXTURES / "older"
+
+
+def test_the_first_writers_record_reads_without_the_fields_added_since() -> None:
+    record = notes.read_record(OLDER / "first-writer" / "v1.0.0.json")
+    assert record.publish_plan_sha256 == ""
+    assert record.plan_sha256 == "sha256:" + "6" * 64
+    assert [line.extensions for line in record.lines] == [None, None]
+    assert record.default_line == "8.4"
+    assert record.line("8.4").tags == ("v1.0.0-php-8.4", "v1.0.0", "php-8.4", "latest")
+    assert record.line("8.4").base_digest == "sha256:" + "9" * 64
+    assert record.history[0].reason == "openssl update"
+    assert record.history[0].changes == (("8.4", "sha256:" + "7" * 64, "sha256:" + "b" * 64),)
+    assert len(record.floating) == 6
+    sizes = notes.load_size_history(OLDER / "first-writer").sizes
+    assert sizes["v1.0.0"]["8.3"] == {"linux/amd64": 30_000_000, "linux/arm64": 30_000_001}
+    digest = records.read_record_file(OLDER / "first-writer" / "8.4-linux-amd64.json")
+    assert (digest.php, str(digest.platform), digest.builder) == ("8.4", "linux/amd64", "buildah")
+    # today's pins file can still be made from it (a republish writes one)
+    parsed = resolve.parse_pins(
+        pins.render(_json(OLDER / "first-writer" / "v1.0.0.json")), source="v1.0.0.env"
+    )
+    assert parsed.default_line == "8.4" and [line.php for line in parsed.lines] == ["8.3", "8.4"]
+
+
+def test_a_record_from_before_extensions_were_kept_reads_with_none() -> None:
+    folder = OLDER / "before-extensions"
+    record = notes.read_record(folder / "v1.0.0.json")
+    assert record.stand_in is True
+    assert record.line_names == ("8.4", "8.5")
+    assert [line.extensions for line in record.lines] == [None, None]
+    assert record.publish_plan_sha256.startswith("sha256:")
+    assert notes.load_size_history(folder).sizes["v1.0.0"]["8.4"]["linux/arm64"] == 1051771
+    parsed = resolve.parse_pins((folder / "v1.0.0.env").read_text(encoding="utf-8"), source="env")
+    assert {line.php: line.digest for line in parsed.lines} == {
+        line.php: line.index_digest for line in record.lines
+    }
+    assert pins.render(_json(folder / "v1.0.0.json")) == (folder / "v1.0.0.env").read_text(
+        encoding="utf-8"
+    )
+
+
+def test_a_pins_file_naming_a_default_line_it_does_not_pin_is_read_for_its_lines() -> None:
+    """Written by publisher before its pins file left such a default line out: resolve
+    reads it, and a PHP line asked for by name is chosen from it as ever."""
+    text = (OLDER / "unpinned-default-line" / "v1.0.0.env").read_text(encoding="utf-8")
+    parsed = resolve.parse_pins(text, source="v1.0.0.env")
+    assert parsed.default_line == "8.4"
+    assert [line.php for line in parsed.lines] == ["8.5"]
+    choice = resolve.choose(resolve.Inputs(php="8.5", release=None), parsed, "linux/amd64")
+    assert choice.digest == parsed.lines[0].digest
