@@ -173,6 +173,18 @@ def test_writing_back_what_was_read_keeps_every_field_written(path: Path) -> Non
     assert missing(written, again, "record") == []
 
 
+def test_the_references_the_signing_script_reads_are_written_back() -> None:
+    """.github/scripts/sign-release.sh signs ``lines[].references`` (one REPOSITORY@DIGEST
+    per registry), a field no Python reader reads: a rerun's record must still carry it."""
+    again = json.loads(
+        notes.release_json(notes.read_record(NOTES / "v1.0.0.json"), notes.load_size_history(NOTES))
+    )
+    for data in (_json(NOTES / "v1.0.0.json"), again):
+        assert [ref for line in data["lines"] for ref in line["references"].values()] == [
+            f"{repository}@{INDEX[php]}" for php in ("8.4", "8.5") for repository in (HUB, GHCR)
+        ]
+
+
 # --------------------------------------------------------------------------- size history
 
 
