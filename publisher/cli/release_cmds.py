@@ -17,7 +17,7 @@ import click
 
 from ..adapters.emulation import require_emulation_for
 from ..core.config import Config, parse_line_list
-from ..core.errors import FileAccessError, UsageError
+from ..core.errors import FileAccessError, NotFoundError, UsageError
 from ..core.platforms import Platform
 from ..core.version import parse_release
 from . import options
@@ -515,16 +515,18 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     """Say whether the newest stable release's base images changed since it was published.
 
     Prints `release=vX.Y.Z`, `changed=true|false`, `lines=` (the PHP lines
-    whose base moved, comma-separated) and `frozen=` (lines that can never
-    change: `frozen: true`, or an official image that no longer updates) on
-    stdout, and nothing else there; also as step outputs in GitHub Actions; the
-    weekly schedule republishes only the moved lines, and only when changed.
-    Before the first stable release it prints `release=` (empty) and
-    `changed=false`, with a warning.
+    whose base moved, comma-separated), `frozen=` (lines that can never
+    change: `frozen: true`, or an official image that no longer updates) and
+    `gone=` (lines whose base no longer exists: not rebuilt, since a rebuild
+    could not pull it) on stdout, and nothing else there; also as step outputs
+    in GitHub Actions; the weekly schedule republishes only the moved lines, and
+    only when changed, then fails the run when a base is gone. Before the first
+    stable release it prints `release=` (empty) and `changed=false`, with a warning.
 
     On stderr, one line per recorded PHP line, in the record's order: its base
     unchanged (with its digest), moved (old digest to new), no longer on the
-    registry, can never change (and why), or left out because matrix.yaml no
+    registry (also a warning, an error annotation in GitHub Actions), can never
+    change (and why), or left out because matrix.yaml no
     longer has the line (a rebuild could not build it). In GitHub Actions the same lines
     are the step output `details`, a JSON list of strings (before the first
     stable release: the one line saying why there is nothing to check), and,
@@ -542,20 +544,35 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     result = check_bases(cfg, options.notes_dir_of(cfg, notes_dir), state.clients)
     state.output.print_text(
         f"release={result.release}\nchanged={'true' if result.changed else 'false'}\n"
-        f"lines={','.join(result.moved)}\nfrozen={','.join(result.frozen)}"
+        f"lines={','.join(result.moved)}\nfrozen={','.join(result.frozen)}\n"
+        f"gone={','.join(result.gone)}"
     )
     state.output.set_output("release", result.release)
     state.output.set_output("changed", "true" if result.changed else "false")
     state.output.set_output("lines", ",".join(result.moved))
     state.output.set_output("frozen", ",".join(result.frozen))
+    state.output.set_output("gone", ",".join(result.gone))
     for line in result.details:  # on stderr: stdout is the key=value lines alone
         if result.release:
             state.output.note(line)
         else:  # no stable release yet: said as a warning, visible in the run's annotations
             state.output.warning(line)
+    if result.gone:  # loud: a maintainer must act, the weekly run cannot rebuild them
+        gone = NotFoundError(
+            f"the base image of PHP {', '.join(result.gone)} no longer exists: "
+            f"{'that line is' if len(result.gone) == 1 else 'those lines are'} not rebuilt",
+            hint="point the line's base in matrix.yaml at a tag that exists and publish a "
+            "new release, or mark the line `frozen: true`",
+        )
+        if state.output.github:
+            state.output.annotate(gone)
+        else:
+            state.output.warning(f"{gone.message} ({gone.hint})")
     state.output.set_output("details", json.dumps(result.details))
     if result.release:  # the run's summary says which base moved, not only the log
         verdict = f"rebuilding PHP {', '.join(result.moved)}" if result.changed else "no base moved"
+        if result.gone:
+            verdict += f"; base of PHP {', '.join(result.gone)} gone, not rebuilt"
         state.output.summary(
             f"### Base images of {result.release}: {verdict}\n\n"
             + "".join(f"- {line}\n" for line in result.details)

@@ -24,10 +24,13 @@ class BaseCheck:
     release: str
     changed: bool
     details: tuple[str, ...]
-    #: The PHP lines whose base moved (or vanished): the only ones to rebuild.
+    #: The PHP lines whose base moved: the only ones to rebuild.
     moved: tuple[str, ...] = ()
     #: Lines that can never change: frozen in matrix.yaml, or the official image stopped.
     frozen: tuple[str, ...] = ()
+    #: Lines whose recorded base no longer exists: a rebuild could not pull it, so they
+    #: are not rebuilt (and do not hold back the others); a maintainer must act.
+    gone: tuple[str, ...] = ()
 
 
 def newest_stable_record(notes_dir: Path) -> ReleaseFacts | None:
@@ -49,6 +52,8 @@ def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> Base
     no-op, not a failure every week until the first release's notes are merged).
     A recorded line matrix.yaml no longer has is neither checked nor moved: the rebuild
     could not build it, and naming it would fail the weekly run's job matrix every week.
+    A line whose base no longer exists is ``gone``, not moved: its rebuild could not pull
+    the base, and a failed leg would hold back the republish of every other line.
     """
     record = newest_stable_record(notes_dir)
     if record is None:
@@ -64,7 +69,8 @@ def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> Base
     configured = {ln.php: ln for ln in config.lines}
 
     def compare(line: LineFacts) -> tuple[str, str]:
-        """(``frozen``, ``dropped``, ``moved`` or ``same``; the line's detail in words)."""
+        """(``frozen``, ``dropped``, ``gone``, ``moved`` or ``same``; the line's detail in
+        words)."""
         php = line.php
         known = configured.get(php)
         state = lifecycle.status(php, today, frozen=bool(known and known.frozen))
@@ -89,7 +95,11 @@ def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> Base
         try:
             current = clients.for_base(config, ref).resolve(ref)
         except NotFoundError:
-            return "moved", f"PHP {php}: base {ref} no longer exists"
+            return "gone", (
+                f"PHP {php}: base {ref} no longer exists: not rebuilt (a rebuild could not "
+                "pull it); point the line's base in matrix.yaml at a tag that exists and "
+                "publish a new release, or mark the line `frozen: true`"
+            )
         if current != line.base_digest:
             return "moved", f"PHP {php}: base {ref} moved from {line.base_digest} to {current}"
         return "same", f"PHP {php}: base {ref} unchanged ({current})"
@@ -98,5 +108,6 @@ def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> Base
     lines = [line.php for line in record.lines]
     moved = tuple(php for php, (kind, _) in zip(lines, found, strict=True) if kind == "moved")
     frozen = tuple(php for php, (kind, _) in zip(lines, found, strict=True) if kind == "frozen")
+    gone = tuple(php for php, (kind, _) in zip(lines, found, strict=True) if kind == "gone")
     details = tuple(detail for _, detail in found)
-    return BaseCheck(record.release, bool(moved), details, moved, frozen)
+    return BaseCheck(record.release, bool(moved), details, moved, frozen, gone)

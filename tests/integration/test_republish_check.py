@@ -29,7 +29,8 @@ from publisher.core.notes import (
     release_json,
 )
 from tests.conftest import ROOT, require_tool
-from tests.support.images import make_image, push_raw
+from tests.support.github_files import parse_outputs
+from tests.support.images import make_image, push_raw, raw_delete_manifest
 
 pytestmark = pytest.mark.integration
 
@@ -120,7 +121,7 @@ def test_only_moved_lines_are_rebuilt_and_frozen_lines_are_named(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     # stdout is the key=value lines alone (a script may `eval` them); the words go to stderr
-    assert result.stdout == "release=v1.0.0\nchanged=true\nlines=8.4\nfrozen=8.1\n"
+    assert result.stdout == "release=v1.0.0\nchanged=true\nlines=8.4\nfrozen=8.1\ngone=\n"
     outputs = dict(
         line.split("=", 1)
         for line in out.read_text().splitlines()
@@ -250,7 +251,7 @@ def test_a_line_dropped_from_the_matrix_is_not_offered_for_a_rebuild(
         env=env,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert checked.stdout == "release=v1.0.0\nchanged=true\nlines=8.4\nfrozen=\n"
+    assert checked.stdout == "release=v1.0.0\nchanged=true\nlines=8.4\nfrozen=\ngone=\n"
     assert "PHP 8.3: v1.0.0 was published with it, which matrix.yaml no longer has" in (
         checked.stderr
     )
@@ -264,3 +265,87 @@ def test_a_line_dropped_from_the_matrix_is_not_offered_for_a_rebuild(
         env=env,
     )
     assert legs.returncode == 0, legs.stdout + legs.stderr
+
+
+def test_a_base_that_no_longer_exists_is_said_loudly_and_holds_back_no_other_line(
+    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
+) -> None:
+    """8.3's base was deleted from its registry and 8.4's moved: only 8.4 is to be
+    rebuilt (8.3's leg could not pull its base, and a failed leg would hold back 8.4's
+    security rebuild); 8.3 is `gone=`, an ::error annotation and in the summary."""
+    prefix = f"bases-{uuid.uuid4().hex[:8]}/library/php"
+    current = {
+        php: push_raw(
+            f"http://{registry.host}", prefix, make_image(("linux/amd64",)), [f"{php}-fpm-alpine"]
+        )
+        for php in ("8.3", "8.4")
+    }
+    raw_delete_manifest(f"http://{registry.host}", prefix, current["8.3"])
+    repository = f"{registry.host}/acme/php-fpm"
+    notes = _record_v1(
+        tmp_path / "notes",
+        repository,
+        f"{registry.host}/{prefix}",
+        {**current, "8.4": "sha256:" + "0" * 64},  # 8.4's base moved since
+        "2026-11-02T10:00:00Z",
+    )
+    matrix = write_matrix(
+        tmp_path,
+        [("hub", repository, True)],
+        lines=("8.3", "8.4"),
+        base_image=f"{registry.host}/{prefix}:{{php}}-fpm-alpine",
+    )
+    out, summary = tmp_path / "github-output", tmp_path / "summary"
+    out.write_text("")
+    summary.write_text("")
+    env = {
+        **os.environ,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(out),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    argv = [sys.executable, "-m", "publisher"]
+    config = ["--config", str(matrix)]
+    checked = subprocess.run(
+        [*argv, "republish-check", *config, "--notes-dir", str(notes)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout == "release=v1.0.0\nchanged=true\nlines=8.4\nfrozen=\ngone=8.3\n"
+    outputs = parse_outputs(out.read_text())
+    assert (outputs["lines"], outputs["gone"]) == ("8.4", "8.3")
+    assert "PHP 8.3: base" in checked.stderr
+    assert "no longer exists: not rebuilt" in checked.stderr
+    assert "::error title=" in checked.stderr
+    assert "the base image of PHP 8.3 no longer exists" in checked.stderr
+    said = summary.read_text()
+    assert said.startswith(
+        "### Base images of v1.0.0: rebuilding PHP 8.4; base of PHP 8.3 gone, not rebuilt\n"
+    ), said
+    # What the weekly workflow runs next with those lines works.
+    legs = subprocess.run(
+        [*argv, "matrix", "v1.0.0", "--github", "--only", outputs["lines"], *config],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={k: v for k, v in env.items() if k not in ("GITHUB_ACTIONS", "GITHUB_OUTPUT")},
+    )
+    assert legs.returncode == 0, legs.stdout + legs.stderr
+    assert {leg["php"] for leg in json.loads(legs.stdout)["include"]} == {"8.4"}
+    # Outside Actions the same news is a warning on stderr, stdout unchanged.
+    local = subprocess.run(
+        [*argv, "republish-check", *config, "--notes-dir", str(notes)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={k: v for k, v in env.items() if not k.startswith("GITHUB_")},
+    )
+    assert local.returncode == 0, local.stdout + local.stderr
+    assert local.stdout == checked.stdout
+    assert "warning: the base image of PHP 8.3 no longer exists" in local.stderr

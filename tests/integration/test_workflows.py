@@ -482,7 +482,7 @@ def test_republish_weekly_only_when_changed() -> None:
     assert set(triggers) == {"workflow_dispatch", "schedule"}
     assert set(triggers["workflow_dispatch"]["inputs"]) == {"release", "reason", "only", "sign"}
     jobs = wf["jobs"]
-    assert list(jobs) == ["check", "legs", "republish"]
+    assert list(jobs) == ["check", "legs", "republish", "gone"]
     check = jobs["check"]
     assert "publisher republish-check" in "\n".join(run_steps(check))
     # Only the lines whose base moved are rebuilt, on the release's native fan-out.
@@ -500,6 +500,41 @@ def test_republish_weekly_only_when_changed() -> None:
     steps = "\n".join(run_steps(republish))
     assert 'args=(publish "$RELEASE_TAG" --digests digests --reason "$REASON")' in steps
     assert "publisher check-public" in run_steps(republish)[-1]
+
+
+def test_weekly_republish_fails_last_for_a_base_that_is_gone(tmp_path: Path) -> None:
+    """A line whose base no longer exists is not in `lines=` (its leg could not pull the
+    base and would hold back the republish of the others): the `gone` job, after the
+    republish whatever it did, fails the run with an annotation and a summary line."""
+    wf = load("republish.yml")
+    jobs = wf["jobs"]
+    assert jobs["check"]["outputs"]["gone"] == "${{ steps.weekly.outputs.gone }}"
+    gone = jobs["gone"]
+    assert gone["needs"] == ["check", "republish"]
+    # runs when the republish was skipped (nothing moved) or failed, never when cancelled
+    assert gone["if"] == "${{ !cancelled() && needs.check.outputs.gone != '' }}"
+    assert gone["permissions"] == {}
+    (step,) = gone["steps"]
+    assert step["env"]["GONE"] == "${{ needs.check.outputs.gone }}"
+    summary = tmp_path / "summary"
+    summary.write_text("")
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={
+            "PATH": os.environ["PATH"],
+            "RELEASE_TAG": "v1.0.0",
+            "GONE": "8.3",
+            "GITHUB_STEP_SUMMARY": str(summary),
+        },
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith(
+        "::error title=Base image gone::The base image of PHP 8.3 (release v1.0.0) no longer"
+    ), result.stdout
+    assert "PHP 8.3 (release v1.0.0) no longer exists: not rebuilt" in summary.read_text()
 
 
 def test_image_build_workflow_pushes_nothing_public() -> None:

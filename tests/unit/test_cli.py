@@ -448,11 +448,11 @@ def test_publish_with_no_digest_records_stops_before_asking_a_registry(cli, tmp_
 
 @pytest.mark.parametrize("actions", [False, True])
 def test_republish_check_keeps_stdout_to_its_key_value_lines(cli, tmp_path, actions):
-    """Before the first stable release: the four lines on stdout, the warning on stderr,
+    """Before the first stable release: the five lines on stdout, the warning on stderr,
     in Actions too (where it is a ::warning), so `eval "$(publisher republish-check)"` works."""
     env = {"GITHUB_ACTIONS": "true"} if actions else None
     result = cli("republish-check", "--notes-dir", str(tmp_path), env=env)
     assert result.exit_code == 0, result.output
-    assert result.stdout == "release=\nchanged=false\nlines=\nfrozen=\n"
+    assert result.stdout == "release=\nchanged=false\nlines=\nfrozen=\ngone=\n"
     assert "no stable release is recorded in" in result.stderr
     assert ("::warning::" in result.stderr) is actions
