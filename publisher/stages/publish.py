@@ -312,8 +312,8 @@ def require_default_line(
 ) -> None:
     """Refuse to start a release without its default line (``--only`` leaving it out).
 
-    ``vX.Y.Z`` and ``latest`` follow the default line, and a published release
-    keeps its lines, so no later run could add it. A release that has a record,
+    ``vX.Y.Z`` (and, for a stable release, ``latest``) follow the default line, and a
+    published release keeps its lines, so no later run could add it. A release that has a record,
     or whose default-line pin the primary holds, is already started: fine. A
     rehearsal (``rehearsal_output``: where it says so) publishes nothing that could be kept: it is told,
     and goes on (a build check of one line rehearses that line alone).
@@ -323,18 +323,24 @@ def require_default_line(
         return
     if planning.pin_tag(release, default) in primary_tags:
         return
+    # a prerelease never moves `latest`: only its own vX.Y.Z-rc.N follows the default line
+    follow = (
+        f"`{release.tag}` and `latest` follow the default line"
+        if release.is_stable
+        else f"`{release.tag}` follows the default line"
+    )
     if rehearsal_output is not None:
         rehearsal_output.warning(
             f"rehearsing {release.tag} without PHP {default}, its default line: a release "
-            f"would refuse this (`{release.tag}` and `latest` follow the default line), so "
-            f"neither is rehearsed, nor any floating tag; PHP {', '.join(config.line_names)} "
-            "only"
+            f"would refuse this ({follow}), so "
+            f"{'neither is' if release.is_stable else 'it is not'} rehearsed, nor any "
+            f"floating tag; PHP {', '.join(config.line_names)} only"
         )
         return
     lines = sorted({*config.line_names, default}, key=lambda php: tuple(map(int, php.split("."))))
     raise UsageError(
         f"{release.tag} would be published without PHP {default}, its default line: "
-        f"`{release.tag}` and `latest` follow the default line, and a published release "
+        f"{follow}, and a published release "
         "keeps its lines, so no later run could add it; nothing was built or pushed",
         hint=f"include it (`--only {','.join(lines)}`) or leave --only out; to make another "
         "line the default, set default_line in matrix.yaml",

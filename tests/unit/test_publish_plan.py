@@ -16,7 +16,7 @@ import pytest
 
 from publisher.core import config
 from publisher.core import plan as planning
-from publisher.core.errors import ConfigError
+from publisher.core.errors import ConfigError, UsageError
 from publisher.core.notes import (
     LineFacts,
     PlatformFacts,
@@ -39,7 +39,7 @@ from publisher.core.publish_plan import (
     tags_to_resolve,
 )
 from publisher.core.version import parse_release
-from publisher.stages.publish import conflict_error, summary_title
+from publisher.stages.publish import conflict_error, require_default_line, summary_title
 from tests.support.matrices import acme_config
 
 REGISTRIES = ("hub", "ghcr")
@@ -655,3 +655,36 @@ def test_the_digest_table_heading_says_whether_a_run_published_republished_or_re
     assert summary_title(stand_in, rehearsal=True) == (
         "Rehearsed v1.0.0 on throwaway registries: STAND-IN images, no real PHP"
     )
+
+
+@pytest.mark.parametrize(
+    ("tag", "follow"),
+    [
+        ("v2.0.0", "`v2.0.0` and `latest` follow the default line"),
+        # a prerelease never moves `latest`: the sentence names its own tag alone
+        ("v2.0.0-rc.1", "`v2.0.0-rc.1` follows the default line"),
+    ],
+)
+def test_leaving_out_the_default_line_names_the_tags_that_follow_it(tag: str, follow: str) -> None:
+    """The refusal of ``--only`` without the default line, and the rehearsal's warning,
+    say which tags follow the default line: a prerelease's own tag, never ``latest``."""
+    import io
+
+    from publisher.adapters.output import Output
+
+    only_83 = cfg().select(("8.3",), "--only")
+    release = parse_release(tag)
+    with pytest.raises(UsageError) as refused:
+        require_default_line(only_83, release, None, set())
+    assert follow in refused.value.message
+    assert ("latest" in refused.value.message) is release.is_stable
+    err = io.StringIO()
+    require_default_line(
+        only_83,
+        release,
+        None,
+        set(),
+        rehearsal_output=Output({}, stream=io.StringIO(), err_stream=err),
+    )
+    assert follow in err.getvalue()
+    assert ("latest" in err.getvalue()) is release.is_stable, err.getvalue()
