@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..core.errors import PartialVerificationError, VerificationError
+from ..core.fileio import counted
 
 if TYPE_CHECKING:
     from ..stages.clients import AnonymousClient
@@ -101,4 +102,8 @@ def audit_command(
         output.info(f"repaired: {line}")
     if failure is not None:
         raise failure
-    output.info(f"audit: {len(report.releases)} release(s) match their records on every registry")
+    output.info(
+        f"audit: {counted(len(report.releases), 'release')} "
+        f"{'matches its record' if len(report.releases) == 1 else 'match their records'} "
+        "on every registry"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..core.fileio import counted
 from ..core.version import parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state, print_report
@@ -58,5 +59,6 @@ def check_public_command(
         if failure is not None:
             raise failure
     state.output.info(
-        f"{len(result.reads)} pins readable without credentials on {len(cfg.registries)} registries"
+        f"{counted(len(result.reads), 'pin')} readable without credentials on "
+        f"{counted(len(cfg.registries), 'registry', 'registries')}"
     )

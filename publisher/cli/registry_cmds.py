@@ -14,6 +14,7 @@ import click
 
 from ..core.config import Config
 from ..core.errors import ConfigError, PublisherError
+from ..core.fileio import counted
 from ..core.reference import Reference
 from ..core.sizes import human_size
 from ..core.version import parse_release
@@ -77,7 +78,7 @@ def _show_inspection(state: State, result: Inspection) -> None:
     if pin_words is not None:
         output.info(f"      pin: {pin_words}")
     kind = "multi-platform index" if result.is_index else "single-platform image"
-    extra = f", {result.attestations} attestation(s)" if result.attestations else ""
+    extra = f", {counted(result.attestations, 'attestation')}" if result.attestations else ""
     output.info(f"     kind: {kind} ({result.media_type}){extra}")
     for key, value in sorted(result.annotations.items()):
         output.info(f"annotation: {key}={value}")
@@ -93,7 +94,11 @@ def _show_inspection(state: State, result: Inspection) -> None:
     if result.is_index and not result.platforms and not result.missing:
         output.warning(
             f"{ref} is an index that lists no platform image"
-            + (f", only {result.attestations} attestation(s)" if result.attestations else "")
+            + (
+                f", only {counted(result.attestations, 'attestation')}"
+                if result.attestations
+                else ""
+            )
             + ": there is nothing to pull or run"
         )
     for key, value, where in result.label_lines():

@@ -150,11 +150,11 @@ def moves(found: Sequence[Scope]) -> list[str]:
         if scope.today or not scope.releases:
             continue
         ordered = sorted(scope.releases, key=_version)
-        span = ordered[0] if len(ordered) == 1 else f"{ordered[0]}..{ordered[-1]}"
+        one = len(ordered) == 1
         sentences.append(
-            f"{scope.registry}: {span} ({len(ordered)} release(s)) were published to "
+            f"{scope.registry}: {_span(ordered)} {'was' if one else 'were'} published to "
             f"{scope.repository}, while matrix.yaml names {now[scope.registry]}: "
-            "audited there, as their records say"
+            f"audited there, as {'its record says' if one else 'their records say'}"
         )
     return sentences
 
@@ -172,12 +172,18 @@ def dropped(records: Sequence[ReleaseFacts], registries: Iterable[str]) -> list[
     sentences = []
     for (name, repository), releases in gone.items():
         ordered = sorted(releases, key=_version)
-        span = ordered[0] if len(ordered) == 1 else f"{ordered[0]}..{ordered[-1]}"
         sentences.append(
-            f"{name}: {span} ({len(ordered)} release(s)) were also published to {repository}, "
-            "which matrix.yaml no longer names: not audited there"
+            f"{name}: {_span(ordered)} {'was' if len(ordered) == 1 else 'were'} also "
+            f"published to {repository}, which matrix.yaml no longer names: not audited there"
         )
     return sentences
+
+
+def _span(ordered: Sequence[str]) -> str:
+    """Releases in version order, in words: ``v1.0.0``, or ``v1.0.0..v1.2.0 (3 releases)``."""
+    if len(ordered) == 1:
+        return ordered[0]
+    return f"{ordered[0]}..{ordered[-1]} ({len(ordered)} releases)"
 
 
 def _version(release: str) -> tuple[int, object]:

@@ -257,6 +257,12 @@ def json_kind_of(kind: type) -> str:
     return next((word for known, word in _JSON_KINDS if known is kind), "a value")
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``count`` and its noun, in the plural unless one: "1 line", "2 lines", "0 lines";
+    ``plural`` where adding "s" is wrong ("registry", "registries")."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 class _DuplicateKey(Exception):
     def __init__(self, key: str) -> None:
         super().__init__(key)

@@ -64,7 +64,7 @@ from ..core.errors import (
     VerificationError,
     file_error,
 )
-from ..core.fileio import write_atomic_set
+from ..core.fileio import counted, write_atomic_set
 from ..core.platforms import Platform
 from ..core.records import DigestRecord
 from ..core.reference import Reference
@@ -1367,7 +1367,7 @@ class Publisher:
             if history.sizes:
                 self.output.warning(
                     f"{history_path} was missing: rebuilt from the sizes in the "
-                    f"{len(history.sizes)} release record(s) next to it"
+                    f"{counted(len(history.sizes), 'release record')} next to it"
                     + (f"; passed over, unreadable: {', '.join(skipped)}" if skipped else "")
                 )
         md = self.options.notes_dir / f"{self.release.tag}.md"
@@ -1596,7 +1596,8 @@ class Publisher:
             for row in transfers.summary()
         ]
         self.output.table(
-            f"Copies ({transfers.download_count} blob(s) to download from {self.primary.name})",
+            f"Copies ({counted(transfers.download_count, 'blob')} to download from "
+            f"{self.primary.name})",
             ("registry", "blobs to upload", "bytes", "blobs to mount", "manifests to put"),
             rows,
         )

@@ -25,7 +25,7 @@ from ..adapters.runner import Runner
 from ..core import lifecycle, render
 from ..core.config import Config, Registry
 from ..core.errors import FileAccessError, PublisherError, file_error
-from ..core.fileio import ensure_writable
+from ..core.fileio import counted, ensure_writable
 from ..core.notes import check_size_history
 from ..core.plan import line_warnings, pin_tag
 from ..core.records import DigestRecord
@@ -194,7 +194,7 @@ def release(
         )
     bases: dict[str, Reference] = {}
     if todo:
-        with output.step(f"Resolve the base images ({len(todo)} lines)"):
+        with output.step(f"Resolve the base images ({counted(len(todo), 'line')})"):
             bases = resolve_bases(config.select(todo), clients)
     stage = BuildStage(config, version, builder, primary, output, options)
     if options.dry_run:
@@ -219,7 +219,8 @@ def release(
         ).run(list(earlier.values()))
     pending = options.digests_dir / PENDING_DIR
     with output.step(
-        f"Build {len(legs(config))} images with {builder.name} (up to {options.jobs} at a time)"
+        f"Build {counted(len(legs(config)), 'image')} with {builder.name} "
+        f"(up to {options.jobs} at a time)"
     ):
         records = stage.all(
             bases,

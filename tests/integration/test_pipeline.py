@@ -1232,7 +1232,7 @@ def test_audit_reports_each_drift_and_repair_restores_the_records(
         stack.release(release, "--no-smoke")
     expected = expected_tags(stack, ["v1.0.0", "v1.1.0"])
     clean = stack.ok("audit", "--notes-dir", str(stack.notes_dir))
-    assert "2 release(s) match their records" in clean.stdout + clean.stderr
+    assert "2 releases match their records" in clean.stdout + clean.stderr
     # Drift 1: v1.0.0's 8.3 index is deleted on ghcr (its tags go with it).
     gone = stack.index_digests("v1.0.0")["8.3"]
     subprocess.run(
@@ -1475,6 +1475,7 @@ def test_a_rehearsal_and_its_dry_run_after_an_earlier_rehearsal(tmp_path, tools,
     assert "v1.0.0.json and the pins file v1.0.0.env" in first.stdout  # all it wrote
     dry = stack.run("release", "v1.0.0", "--local", "--dry-run", "--only", "8.4")
     assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "Resolve the base images (1 line)" in first.stdout + dry.stdout, first.stdout
     assert "buildah build" in dry.stdout  # the commands it would run: it rebuilds
     # what the copy of a line not built yet takes is unknown: said, never "nothing"
     assert "Copies: PHP 8.4: built by this run, then copied to ghcr" in dry.stdout

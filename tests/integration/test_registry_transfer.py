@@ -381,7 +381,7 @@ def test_a_long_copy_says_how_far_it_is_and_a_short_one_says_nothing_more(
 
     assert run() == []  # a copy of a few kB: well within the first 10 s
     said = run(progress_every=10.0, clock=lambda: float(next(ticks)))
-    counts = [int(line.split()[1]) for line in said]  # "copy: 3 of 16 blob(s) placed, ..."
+    counts = [int(line.split()[1]) for line in said]  # "copy: 3 of 16 blobs placed, ..."
     assert counts == list(range(3, len(blobs), 3))  # one line a 12 s, the last blob none
-    assert all(f" of {len(blobs)} blob(s) placed, " in line for line in said)
+    assert all(f" of {len(blobs)} blobs placed, " in line for line in said)
     assert said[-1].endswith(f" of {human_size(total)} ({4 * counts[-1]}s)")

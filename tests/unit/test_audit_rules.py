@@ -143,8 +143,13 @@ def test_each_release_is_judged_in_the_repository_its_record_names():
         ("ghcr", ("v1.0.0", "v1.1.0", "v1.2.0")),
     ]
     assert rules.moves(found) == [
-        "hub: v1.0.0..v1.1.0 (2 release(s)) were published to docker.io/acme/php-fpm, "
+        "hub: v1.0.0..v1.1.0 (2 releases) were published to docker.io/acme/php-fpm, "
         "while matrix.yaml names docker.io/other/php-fpm: audited there, as their records say"
+    ]
+    one = rules.scopes([old[0], new], [("hub", "docker.io/other/php-fpm")])
+    assert rules.moves(one) == [
+        "hub: v1.0.0 was published to docker.io/acme/php-fpm, "
+        "while matrix.yaml names docker.io/other/php-fpm: audited there, as its record says"
     ]
     # Without a move, one scope per registry holding every release, and nothing to say.
     same = rules.scopes(old, [("hub", "docker.io/acme/php-fpm")])
@@ -165,10 +170,15 @@ def test_a_registry_the_records_name_and_the_matrix_dropped_is_said():
         for r in (record_of("v1.1.0", "8.4"), record_of("v1.0.0", "8.4"))
     ]
     assert rules.dropped([*records, record_of("v1.2.0", "8.4")], ["hub", "ghcr"]) == [
-        "team: v1.0.0..v1.1.0 (2 release(s)) were also published to "
+        "team: v1.0.0..v1.1.0 (2 releases) were also published to "
         "registry.example.com/acme/php-fpm, which matrix.yaml no longer names: not audited there"
     ]
     assert rules.dropped(records, ["hub", "team"]) == []
+    # One release is said as one: no "(1 release(s)) were".
+    assert rules.dropped(records[1:], ["hub", "ghcr"]) == [
+        "team: v1.0.0 was also published to registry.example.com/acme/php-fpm, which "
+        "matrix.yaml no longer names: not audited there"
+    ]
 
 
 def test_pins_of_a_release_recorded_in_another_repository_are_not_unrecorded():

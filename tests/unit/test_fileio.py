@@ -314,3 +314,14 @@ def test_nothing_is_swept_where_the_pid_namespace_cannot_be_read(
     monkeypatch.setattr(fileio.os, "readlink", unreadable)
     assert fileio.remove_stale_temp_dirs("publisher-x-", tmp_path) == []
     assert stale.exists()
+
+
+def test_a_count_takes_the_plural_unless_it_is_one():
+    """What a user reads: "1 line", never "1 lines" nor "line(s)"."""
+    from publisher.core.fileio import counted
+
+    assert counted(1, "line") == "1 line"
+    assert counted(0, "line") == "0 lines"
+    assert counted(2, "blob") == "2 blobs"
+    assert counted(1, "registry", "registries") == "1 registry"
+    assert counted(3, "registry", "registries") == "3 registries"

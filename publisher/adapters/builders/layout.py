@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ...core.errors import CommandError
+from ...core.fileio import counted
 from ...core.platforms import BuilderName
 from ...resolve import (
     IMAGE_TYPES,
@@ -175,7 +176,8 @@ def docker_archive_to_layout(archive_path: Path, layout: Path) -> str:
             layers.append({"mediaType": OCI_LAYER_GZIP, "digest": digest, "size": size})
         if len(layers) != len(diff_ids):
             raise CommandError(
-                f"the docker archive has {len(layers)} layers but its config lists {len(diff_ids)}",
+                f"the docker archive has {counted(len(layers), 'layer')} but its config "
+                f"lists {len(diff_ids)}",
                 hint="the archive is corrupt; rerun the build",
             )
     return write_single_image(layout, config, config_bytes, layers)

@@ -29,7 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from ...core.fileio import temp_dir
+from ...core.fileio import counted, temp_dir
 from ...core.manifest import Manifest
 from ...core.sizes import human_size
 from ...core.transfer_plan import (
@@ -150,8 +150,8 @@ class Transfers:
         self._detail(
             ", ".join(
                 [
-                    f"copy: {len(plan.blobs)} blob(s) to place",
-                    f"{plan.download_count} download(s)",
+                    f"copy: {counted(len(plan.blobs), 'blob')} to place",
+                    f"{counted(plan.download_count, 'download')}",
                     *(f"{human_size(n)} to {r.split('://')[-1]}" for r, n in uploads.items()),
                 ]
             )
@@ -414,7 +414,7 @@ class _Progress:
                 return
             self._last = now
             message = (
-                f"copy: {self._done} of {self._total} blob(s) placed, "
+                f"copy: {self._done} of {counted(self._total, 'blob')} placed, "
                 f"{human_size(self._bytes)} of {human_size(self._total_bytes)} "
                 f"({now - self._start:.0f}s)"
             )
