@@ -150,10 +150,14 @@ class SizeHistory:
         return json.dumps({"schema": HISTORY_SCHEMA, "releases": ordered}, indent=2) + "\n"
 
     def with_release(self, facts: ReleaseFacts) -> SizeHistory:
+        """The history with ``facts.release``'s sizes replaced by its record's: a line the
+        record no longer holds (an earlier rehearsal of the tag with more lines) keeps no
+        size there. A real run's record carries every line the release was published
+        with (``--only`` keeps the others' facts), so none of its lines is lost."""
         merged = {r: {p: dict(v) for p, v in lines.items()} for r, lines in self.sizes.items()}
-        entry = merged.setdefault(facts.release, {})
-        for line in facts.lines:
-            entry[line.php] = {p.platform: p.size_bytes for p in line.platforms}
+        merged[facts.release] = {
+            line.php: {p.platform: p.size_bytes for p in line.platforms} for line in facts.lines
+        }
         return SizeHistory(merged)
 
     def previous_stable(self, release: str, php: str, platform: str) -> tuple[str, int] | None:

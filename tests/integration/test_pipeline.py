@@ -1507,6 +1507,31 @@ def test_a_rehearsal_and_its_dry_run_after_an_earlier_rehearsal(tmp_path, tools,
     assert rehearsed.returncode == 0, rehearsed.stdout + rehearsed.stderr
 
 
+def test_a_rehearsal_with_fewer_lines_leaves_no_size_of_the_lines_it_replaced(
+    tmp_path, tools, bases
+):
+    """A rehearsal replaces an earlier rehearsal of the same tag, record and sizes alike:
+    after v1.0.0 with both lines, then with 8.4 alone, size-history.json holds 8.4's
+    sizes for v1.0.0, as its record does, and no 8.3 size from the replaced one that a
+    later size-regression check would take for v1.0.0's."""
+    stack = make_stack(tmp_path, "127.0.0.1:1", "127.0.0.1:2", bases)
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    both = stack.run("release", "v1.0.0", "--local", "--no-smoke", "--jobs", "1", env=env)
+    assert both.returncode == 0, both.stdout + both.stderr
+    notes = stack.root / ".publisher" / "local" / "release-notes"
+
+    def sized() -> list[str]:
+        history = json.loads((notes / "size-history.json").read_text(encoding="utf-8"))
+        return sorted(history["releases"]["v1.0.0"])
+
+    assert sized() == sorted(LINES)
+    again = stack.run("release", "v1.0.0", "--local", "--no-smoke", "--only", DEFAULT_LINE, env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    record = json.loads((notes / "v1.0.0.json").read_text(encoding="utf-8"))
+    assert [line["php"] for line in record["lines"]] == [DEFAULT_LINE]
+    assert sized() == [DEFAULT_LINE]
+
+
 def test_the_build_check_rehearses_a_line_that_is_not_the_default(tmp_path, tools, bases):
     """image-build.yml rehearses each line alone (`--only X.Y`, one platform): a line other
     than the default is rehearsed, with a warning, where a release refuses to leave the
