@@ -91,6 +91,14 @@ def parse_record(text: str, source: str) -> DigestRecord:
     data = parse_json(
         text, source, limit=MAX_DIGEST_RECORD_BYTES, what="digest record", hint=RECORD_HINT
     )
+    if isinstance(data, dict) and ({"release", "lines"} <= set(data) or "releases" in data):
+        raise ConfigError(  # `--digests .` at the repository root reaches release-notes/
+            "not a digest record: release notes JSON (a release record or the size "
+            "history), which publish reads from the notes directory, never from --digests",
+            source=source,
+            hint="point --digests at the directory the build legs wrote their digest records "
+            "to (`X.Y-linux-ARCH.json`, e.g. digests/), not at one that holds release notes",
+        )
     if not isinstance(data, dict) or data.get("schema") != RECORD_SCHEMA:
         raise _corrupt(source, f"not a digest record of schema {RECORD_SCHEMA}")
     fields = DigestRecord.__dataclass_fields__

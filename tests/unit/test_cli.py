@@ -456,3 +456,57 @@ def test_republish_check_keeps_stdout_to_its_key_value_lines(cli, tmp_path, acti
     assert result.stdout == "release=\nchanged=false\nlines=\nfrozen=\ngone=\n"
     assert "no stable release is recorded in" in result.stderr
     assert ("::warning::" in result.stderr) is actions
+
+
+@pytest.mark.parametrize("notes_file", ["v1.0.0.json", "size-history.json"])
+def test_publish_pointed_at_release_notes_says_they_are_not_digest_records(
+    cli, tmp_path, notes_file
+):
+    """`--digests .` at the repository root reaches release-notes/: its JSON files are
+    said to be release notes, with where the digest records are, not a missing field."""
+    from publisher.core.notes import (
+        LineFacts,
+        PlatformFacts,
+        RegistryFacts,
+        ReleaseFacts,
+        SizeHistory,
+        release_json,
+    )
+
+    digest = "sha256:" + "1" * 64
+    facts = ReleaseFacts(
+        release="v1.0.0",
+        stable=True,
+        stand_in=False,
+        default_line="8.4",
+        published_at="2026-11-02T10:00:00Z",
+        registries=(RegistryFacts("hub", "docker.io/acme/php-fpm", True),),
+        lines=(
+            LineFacts(
+                php="8.4",
+                php_version="8.4.9",
+                index_digest=digest,
+                tags=("v1.0.0-php-8.4",),
+                base_image="php:8.4-fpm-alpine",
+                base_digest=digest,
+                size_budget_bytes=700_000_000,
+                platforms=(PlatformFacts("linux/amd64", digest, 1_000),),
+            ),
+        ),
+        floating=(),
+    )
+    notes = tmp_path / "release-notes"
+    notes.mkdir()
+    text = {
+        "v1.0.0.json": release_json(facts, SizeHistory()),
+        "size-history.json": SizeHistory().with_release(facts).to_json(),
+    }[notes_file]
+    (notes / notes_file).write_text(text)
+    result = cli(
+        "publish", "v1.0.0", "--digests", str(tmp_path), "--notes-dir", str(tmp_path / "n"),
+        "--dry-run",
+    )  # fmt: skip
+    assert result.exit_code == 3, result.output
+    flat = " ".join(result.output.split())
+    assert f"{notes_file}: not a digest record: release notes JSON" in flat, flat
+    assert "point --digests at the directory the build legs wrote" in flat
