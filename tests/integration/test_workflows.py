@@ -535,6 +535,27 @@ def test_weekly_republish_fails_last_for_a_base_that_is_gone(tmp_path: Path) -> 
         "::error title=Base image gone::The base image of PHP 8.3 (release v1.0.0) no longer"
     ), result.stdout
     assert "PHP 8.3 (release v1.0.0) no longer exists: not rebuilt" in summary.read_text()
+    # A week where only a base is gone: the check job's summary does not say "not changed".
+    (nothing,) = [s for s in jobs["check"]["steps"] if s.get("name") == "Nothing to do"]
+    assert nothing["env"]["GONE"] == "${{ steps.weekly.outputs.gone }}"
+    summary.write_text("")
+    said = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", nothing["run"]],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={
+            "PATH": os.environ["PATH"],
+            "RELEASE_TAG": "v1.0.0",
+            "GONE": "8.3",
+            "GITHUB_STEP_SUMMARY": str(summary),
+        },
+    )
+    assert said.returncode == 0, said.stdout + said.stderr
+    assert summary.read_text() == (
+        "No base image of v1.0.0 moved: nothing to republish (the base of PHP 8.3 is gone: "
+        "see the job Base images gone).\n"
+    )
 
 
 def test_image_build_workflow_pushes_nothing_public() -> None:
