@@ -18,6 +18,8 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .fileio import counted
+
 SOURCE = "https://www.php.net/supported-versions.php"
 
 
@@ -121,10 +123,6 @@ def _days_left(line: PhpLine, day: datetime.date) -> int | None:
     return left if 0 <= left <= NOTICE_DAYS else None
 
 
-def _days(count: int) -> str:
-    return f"{count} day{'' if count == 1 else 's'}"
-
-
 def ending_soon(php: str, today: datetime.date, *, frozen: bool = False) -> str | None:
     """A one-line notice when ``php`` leaves security support within :data:`NOTICE_DAYS`
     (and its base still moves): what happens then, and what to change in matrix.yaml."""
@@ -134,7 +132,7 @@ def ending_soon(php: str, today: datetime.date, *, frozen: bool = False) -> str 
     left = _days_left(line, today)
     if left is None:
         return None
-    when = "today" if left == 0 else f"in {_days(left)}"
+    when = "today" if left == 0 else f"in {counted(left, 'day')}"
     return (
         f"PHP {php}'s security support ends on {line.security_until} ({when}), and the "
         "official image stops updating it after that day: then mark the line frozen: true "
@@ -156,7 +154,7 @@ def support(php: str, day: datetime.date) -> str | None:
     left = _days_left(line, day)
     if left is None:
         return f"PHP {php} support: {text} — source: {SOURCE}"
-    when = "the day of this release" if left == 0 else f"{_days(left)} after this release"
+    when = "the day of this release" if left == 0 else f"{counted(left, 'day')} after this release"
     return f"⚠ PHP {php} support: {text} ({when}) — source: {SOURCE}"
 
 
