@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..adapters.registry import Descriptor, Manifest, RegistryClient, config_labels
-from ..core.errors import InvalidResponseError, NotFoundError, PublisherError
+from ..core.errors import InvalidResponseError, NotFoundError, PublisherError, StoppedError
 from ..core.manifest import VERSION_LABEL
 from ..core.reference import Reference
 from ..core.version import is_release_tag
@@ -76,8 +76,12 @@ class Inspection:
     #: version annotation, else the version label every platform image carries alike
     #: (None: neither names a pin)
     pin: str | None = None
-    #: where ``pin`` points in the same repository (None: it is not a tag there)
+    #: where ``pin`` points in the same repository (None: it is not a tag there, or
+    #: ``pin_error`` says why that could not be read)
     pin_digest: str | None = None
+    #: why the pin could not be looked up (one request, not retried: a side lookup never
+    #: fails the inspection)
+    pin_error: PublisherError | None = None
 
     @property
     def tag_checked(self) -> bool:
@@ -108,6 +112,11 @@ class Inspection:
         if self.pin is None or self.reference.tag == self.pin:
             return None
         name = self.reference.tag or "this digest"
+        if self.pin_error is not None:
+            return (
+                f"built as {self.pin}; where {self.pin} points is unknown (its lookup failed: "
+                f"{self.pin_error.message})"
+            )
         if self.pin_digest == self.digest:
             return f"{name} is {self.pin} (the pin tag points at this digest)"
         if self.pin_digest is None:
@@ -170,7 +179,12 @@ class Inspection:
                 {
                     "name": self.pin,
                     "digest": self.pin_digest,
-                    "matches": self.pin_digest is not None and self.pin_digest == self.digest,
+                    "matches": (
+                        None
+                        if self.pin_error is not None
+                        else self.pin_digest is not None and self.pin_digest == self.digest
+                    ),
+                    "error": None if self.pin_error is None else self.pin_error.to_dict(),
                 }
                 if self.pin is not None
                 else None
@@ -352,10 +366,15 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
     # Which pin tag this is ("latest is v1.2.0-php-8.4"): one HEAD of the pin the image
     # names, none when the reference's tag is that pin.
     pin = _built_as(manifest.annotations, platforms)
-    pin_digest = None
+    pin_digest = pin_error = None
     if pin is not None:
         if pin != ref.tag:
-            pin_digest = client.tag_digests(ref.path, [pin]).get(pin)
+            try:  # one try: a side lookup that fails is said, never the inspection's failure
+                pin_digest = client.tag_digests(ref.path, [pin], attempts=1).get(pin)
+            except StoppedError:
+                raise
+            except PublisherError as exc:
+                pin_error = exc
         else:
             pin_digest = tag_digest if ref.digest is not None else manifest.digest
     return Inspection(
@@ -372,5 +391,6 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
         missing=tuple(missing),
         pin=pin,
         pin_digest=pin_digest,
+        pin_error=pin_error,
         error=broken[0] if broken else _incomplete(ref, manifest, missing) if missing else None,
     )

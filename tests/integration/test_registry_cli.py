@@ -197,7 +197,12 @@ def test_inspect_of_a_floating_tag_names_the_pin_tag_that_shares_its_digest(
     proxy = proxy_for(registry)
     result = run(["inspect", f"{proxy.host}/{repo}:latest", "--json"], tmp_path)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["pin"] == {"name": pin, "digest": digest, "matches": True}
+    assert json.loads(result.stdout)["pin"] == {
+        "name": pin,
+        "digest": digest,
+        "matches": True,
+        "error": None,
+    }
     assert _manifest_requests(proxy, pin) == ["HEAD"]
     for tag in ("latest", "php-8.4", "v1.2.0"):
         text = run(["inspect", f"{registry.host}/{repo}:{tag}"], tmp_path).stdout
@@ -207,14 +212,24 @@ def test_inspect_of_a_floating_tag_names_the_pin_tag_that_shares_its_digest(
     # The pin itself: nothing more to say, and no request for it.
     proxy.reset_counts()
     result = run(["inspect", f"{proxy.host}/{repo}:{pin}", "--json"], tmp_path)
-    assert json.loads(result.stdout)["pin"] == {"name": pin, "digest": digest, "matches": True}
+    assert json.loads(result.stdout)["pin"] == {
+        "name": pin,
+        "digest": digest,
+        "matches": True,
+        "error": None,
+    }
     assert _manifest_requests(proxy, pin) == ["GET"]  # the inspection's own read
     assert "pin:" not in run(["inspect", f"{registry.host}/{repo}:{pin}"], tmp_path).stdout
 
     # The pin republished since (latest left behind): said, not taken for the same image.
     moved = seed(registry, repo, make_image(seed=32), tags=[pin])
     result = run(["inspect", f"{registry.host}/{repo}:latest", "--json"], tmp_path)
-    assert json.loads(result.stdout)["pin"] == {"name": pin, "digest": moved, "matches": False}
+    assert json.loads(result.stdout)["pin"] == {
+        "name": pin,
+        "digest": moved,
+        "matches": False,
+        "error": None,
+    }
     text = run(["inspect", f"{registry.host}/{repo}:latest"], tmp_path).stdout
     assert f"pin: built as {pin}, but {pin} now points at {moved}" in text
 
@@ -226,6 +241,7 @@ def test_inspect_of_a_floating_tag_names_the_pin_tag_that_shares_its_digest(
         "name": "v1.1.0-php-8.3",
         "digest": None,
         "matches": False,
+        "error": None,
     }
     text = run(["inspect", f"{registry.host}/{repo}:php-8.3"], tmp_path).stdout
     assert "pin: built as v1.1.0-php-8.3, which is not a tag of" in text
@@ -237,6 +253,57 @@ def test_inspect_of_a_floating_tag_names_the_pin_tag_that_shares_its_digest(
     result = run(["inspect", f"{proxy.host}/{repo}:base", "--json"], tmp_path)
     assert json.loads(result.stdout)["pin"] is None
     assert [s.method for s in proxy.log if "/manifests/" in s.path and s.method == "HEAD"] == []
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"),
+    [(500, {}), (401, {}), (403, {}), (429, {"Retry-After": "30"})],
+)
+def test_inspect_whose_pin_lookup_fails_says_so_and_does_not_fail(
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    tmp_path: Path,
+    status: int,
+    headers: dict[str, str],
+) -> None:
+    """The pin the image names is looked up on the side: a registry that fails that one
+    request (a token scoped to another tag, a rate limit, a 500) leaves the inspection
+    whole and at once, the pin's place said to be unknown."""
+    pin = "v1.2.0-php-8.4"
+    image = make_image(seed=35)
+    index = json.loads(image.index)
+    index["annotations"] = {"org.opencontainers.image.version": pin}
+    digest = seed(
+        registry,
+        repo,
+        TestImage(json.dumps(index).encode(), OCI_INDEX, image.images),
+        tags=[pin, "latest"],
+    )
+    proxy = proxy_for(registry)
+    fault = Fault(
+        "status",
+        method="HEAD",
+        path=f"/manifests/{pin}$",
+        status=status,
+        headers=headers,
+        times=None,
+    )
+    proxy.add(fault)
+    started = time.monotonic()
+    result = run(
+        ["inspect", f"{proxy.host}/{repo}:latest", "--json"], tmp_path, PUBLISHER_RETRY_ATTEMPTS="3"
+    )
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started < 20
+    assert fault.fired == 1  # one try, not retried
+    data = json.loads(result.stdout)
+    assert data["ok"] is True and data["digest"] == digest
+    assert data["pin"]["name"] == pin and data["pin"]["digest"] is None
+    assert data["pin"]["matches"] is None and data["pin"]["error"]["exit_code"] > 0
+    text = run(["inspect", f"{proxy.host}/{repo}:latest"], tmp_path).stdout
+    assert f"pin: built as {pin}; where {pin} points is unknown (its lookup failed: " in text
 
 
 def test_inspect_says_when_a_broken_matrix_yaml_is_not_used(

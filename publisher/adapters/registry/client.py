@@ -151,17 +151,21 @@ class RegistryClient:
         what: str,
         scopes: list[str] | None = None,
         once: bool = False,
+        attempts: int | None = None,
         **kwargs: Any,
     ) -> Reply:
         """``method`` on ``/v2/<repo_path>/<path>``: reads with the pull scope, writes with
         push (unless ``scopes`` says), under the retry policy unless ``once`` (a step of
-        an operation that is retried as a whole)."""
+        an operation that is retried as a whole), with at most ``attempts`` tries when given."""
         if scopes is None:
             read = method in ("GET", "HEAD")
             scopes = [pull_scope(repo_path) if read else push_scope(repo_path)]
-        send = self.transport.send if once else self.transport.request
         url = self.transport.url(f"/v2/{repo_path}/{path}")
-        return send(method, url, scopes=scopes, what=what, **kwargs)
+        if once:
+            return self.transport.send(method, url, scopes=scopes, what=what, **kwargs)
+        return self.transport.request(
+            method, url, scopes=scopes, what=what, attempts=attempts, **kwargs
+        )
 
     def _manifest_request(
         self, method: str, repo_path: str, reference: str, **kwargs: Any
@@ -242,8 +246,9 @@ class RegistryClient:
         url = self.transport.url(f"/v2/{repo_path}/tags/list")
         return self._tags_page(repo_path, url, {"n": "1"}).status == 200
 
-    def resolve(self, ref: Reference) -> str:
-        """The manifest digest ``ref`` points at (HEAD; GET when HEAD gives no digest).
+    def resolve(self, ref: Reference, *, attempts: int | None = None) -> str:
+        """The manifest digest ``ref`` points at (HEAD; GET when HEAD gives no digest), in
+        at most ``attempts`` tries of the HEAD when given.
 
         Raises NotFoundError saying whether the repository, tag or digest is missing.
         """
@@ -254,6 +259,7 @@ class RegistryClient:
             ref.path,
             reference,
             accept=(200, 404, 405, 501),  # some registries do not implement HEAD: GET then
+            attempts=attempts,
         )
         if reply.status == 404:
             raise self._not_found(ref.path, reference, reply)
@@ -358,13 +364,16 @@ class RegistryClient:
             url = self.transport.next_link(reply)
         return sorted(set(tags))
 
-    def tag_digests(self, repo_path: str, tags: Iterable[str] | None = None) -> dict[str, str]:
-        """tag -> digest for ``tags`` (default: every tag). Missing tags are left out."""
+    def tag_digests(
+        self, repo_path: str, tags: Iterable[str] | None = None, *, attempts: int | None = None
+    ) -> dict[str, str]:
+        """tag -> digest for ``tags`` (default: every tag). Missing tags are left out.
+        ``attempts``: at most so many tries of each (a side lookup: 1)."""
         wanted = self.list_tags(repo_path) if tags is None else list(tags)
         result: dict[str, str] = {}
         for tag in wanted:
             try:
-                result[tag] = self.resolve(Reference(self.host, repo_path, tag))
+                result[tag] = self.resolve(Reference(self.host, repo_path, tag), attempts=attempts)
             except NotFoundError:
                 continue
         return result

@@ -1232,12 +1232,17 @@ class Transport:
 
     # ------------------------------------------------------------- retrying
 
-    def retrying(self, what: str, operation: Callable[[int], T]) -> T:
-        """Run ``operation(attempt)`` under the retry policy (attempt starts at 1).
+    def retrying(
+        self, what: str, operation: Callable[[int], T], *, attempts: int | None = None
+    ) -> T:
+        """Run ``operation(attempt)`` under the retry policy (attempt starts at 1), with at
+        most ``attempts`` tries when given (a side lookup: 1, its failure classified).
 
         An interrupted run wakes from a retry's wait at once and makes no new attempt.
         """
         policy = self.retry
+        if attempts is not None:
+            policy = dataclasses.replace(policy, attempts=min(attempts, policy.attempts))
         if policy.sleep is time.sleep:
             policy = dataclasses.replace(policy, sleep=stop.wait)
 
@@ -1371,9 +1376,13 @@ class Transport:
         value = _header(headers, name)
         return None if value is None else clip(self.clean(value), 64)
 
-    def request(self, method: str, url: str, *, what: str, **exchange: Any) -> Reply:
-        """``send`` under the retry policy."""
-        return self.retrying(what, lambda _attempt: self.send(method, url, what=what, **exchange))
+    def request(
+        self, method: str, url: str, *, what: str, attempts: int | None = None, **exchange: Any
+    ) -> Reply:
+        """``send`` under the retry policy (at most ``attempts`` tries when given)."""
+        return self.retrying(
+            what, lambda _attempt: self.send(method, url, what=what, **exchange), attempts=attempts
+        )
 
     # ------------------------------------------------------------ locations
 
