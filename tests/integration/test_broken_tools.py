@@ -348,6 +348,43 @@ def test_a_rehearsal_with_a_broken_docker_config_keeps_the_docker_plugins_beside
     assert result.stdout.startswith("0 ") and "buildx" in result.stdout, result.stdout
 
 
+BUILDER_CHECK = """
+import os, subprocess, sys
+from publisher.adapters.output import Output
+from publisher.adapters.registry.credentials import docker_config_for_run
+env = dict(os.environ)
+with docker_config_for_run(env, Output(env), rehearsal=True):
+    done = subprocess.run(["docker", "buildx", "inspect"], env=env, capture_output=True, text=True)
+print(done.returncode, done.stdout + done.stderr)
+"""
+
+
+def test_a_rehearsal_with_a_broken_docker_config_builds_with_the_buildx_builder_in_use(
+    tmp_path: Path,
+) -> None:
+    """The builder ``docker buildx use`` chose (kept beside the config, as docker's
+    contexts are) is the one the rehearsal checked before it swapped the config, and the
+    one its builds use; the throwaway config's removal leaves it in place."""
+    require_tool("docker")
+    config = broken_docker_config(tmp_path, "not JSON")
+    name = f"publisher-test-{tmp_path.name[-12:].lower().replace('_', '-')}"
+    env = base_env(tmp_path, DOCKER_CONFIG=str(config.parent))
+    config.write_text("{}")  # buildx writes the config too: make the builder, then break it
+    create = ["docker", "buildx", "create", "--name", name, "--driver", "docker-container", "--use"]
+    made = subprocess.run(create, env=env, capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    config.write_text('{"auths": {')
+    result = subprocess.run(
+        [sys.executable, "-c", BUILDER_CHECK], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("0 ") and f"Name:          {name}" in result.stdout, (
+        result.stdout
+    )
+    assert "docker-container" in result.stdout
+    assert (config.parent / "buildx" / "instances" / name).is_file()
+
+
 def test_buildah_with_a_docker_config_directory_that_has_no_config_is_refused_up_front(
     tmp_path: Path,
 ) -> None:
