@@ -784,6 +784,38 @@ def test_a_blob_download_that_trickles_is_stalled_retried_then_named(
     _no_deadline_left()
 
 
+def test_a_blob_download_refused_with_an_error_body_that_trickles_ends_within_the_time_limit(
+    proxy: FaultProxy, repo: str, tmp_path: Path
+) -> None:
+    """Only a blob's own body goes without the answer time limit: the error body of a
+    refused download (here the registry's 404) that trickles in is taken for no answer,
+    not read a byte at a time for minutes."""
+    data = random.Random(6).randbytes(4096)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()  # never pushed: a 404
+    raw_push_blob(f"http://{proxy.upstream}", repo, b"something else")
+    proxy.add(
+        Fault(
+            "drip", method="GET", path="/blobs/sha256:", drip="body", stall_seconds=0.2, times=None
+        )
+    )
+    client = RegistryClient(
+        proxy.host, plain_http=True, timeout=1.0, retry=FakeClock().policy(attempts=1)
+    )
+    safety = _end_the_drip_after(proxy, 15.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(UnreachableError) as caught:
+            client.download_blob(repo, digest, len(data), tmp_path / "blob")
+    finally:
+        safety.cancel()
+        proxy.release()
+    elapsed = time.monotonic() - started
+    assert "no answer within 1 s" in caught.value.message, caught.value.message
+    assert {s.status for s in proxy.log if s.kind == "blob"} == {404}
+    assert elapsed < 1.0 + 1.0, elapsed
+    _no_deadline_left()
+
+
 def test_a_blob_download_whose_body_never_comes_is_stalled_not_cut_short(
     proxy: FaultProxy, repo: str, tmp_path: Path
 ) -> None:

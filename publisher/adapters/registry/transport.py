@@ -800,13 +800,12 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         params: Any = None,
         data: bytes | Path | SizedBody | None = None,
-        whole: bool = True,
     ) -> requests.Response:
         """Send one request and return the response with its body unread.
 
         Its answer must come within ``timeout`` of the request being sent: the headers
-        and, when ``whole`` (all but a blob's body), the body too, read before the
-        response is closed; a slower answer is taken for none."""
+        and the body too, read before the response is closed (unless ``_lift`` lifts the
+        limit from an accepted blob's body); a slower answer is taken for none."""
         body: bytes | SizedBody | None
         if isinstance(data, Path):
             body = SizedBody(data.stat().st_size, file_chunks(data))
@@ -835,13 +834,20 @@ class Transport:
             if not sent:
                 deadline.cancel()
         setattr(response, _DEADLINE, deadline)
-        if not whole:
-            deadline.lift()  # the body has no time limit; a stop still shuts it
-            cut = self._cut_by(deadline, url)
-            if cut is not None:
-                _close(response)
-                raise cut
         return response
+
+    def _lift(self, response: requests.Response, url: str) -> None:
+        """An accepted blob's body has no time limit (a stop still shuts it): lift its
+        deadline, unless that already shut the connection. Any other answer's body, an
+        error's too, must come within the time limit."""
+        deadline = _deadline_of(response)
+        if deadline is None:
+            return
+        deadline.lift()
+        cut = self._cut_by(deadline, url)
+        if cut is not None:
+            _close(response)
+            raise cut
 
     def _cut_by(
         self, deadline: _Deadline | None, url: str, what: str = "a request"
@@ -1091,7 +1097,8 @@ class Transport:
         whole: bool = True,
     ) -> Iterator[requests.Response]:
         """One authenticated request, no retries: the response, body unread, when its
-        status is in ``accept``.
+        status is in ``accept`` (with ``whole`` False, a blob's: its body without the
+        answer time limit, which still bounds an error's).
 
         A 401 re-authenticates once and sends again; retryable statuses raise
         Transient; the rest become classified errors describing ``what``.
@@ -1104,10 +1111,11 @@ class Transport:
                 headers={**self._auth_header(scopes), **(headers or {})},
                 params=params,
                 data=data,
-                whole=whole,
             )
             elsewhere = self._redirected_host(response)
             if response.status_code in accept and not (elsewhere and response.status_code >= 300):
+                if not whole:
+                    self._lift(response, url)
                 break
             refused = self._reply(method, url, response)
             if elsewhere:
