@@ -438,3 +438,16 @@ def temp_dir(prefix: str, parent: str | os.PathLike[str] | None = None) -> Itera
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def link_beside(source: Path, into: Path, *, but: str) -> None:
+    """Link each entry of the directory ``source`` into ``into``, all but the one named
+    ``but``: a throwaway docker config keeps the user's plugins (buildx), buildx's builders
+    and the one in use, and the docker contexts. Nothing when ``source`` cannot be listed."""
+    try:
+        entries = sorted(source.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name != but:
+            (into / entry.name).symlink_to(entry)

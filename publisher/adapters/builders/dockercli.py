@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...core.fileio import temp_dir
+from ...core.fileio import link_beside, temp_dir
 from ...resolve import DOCKER_HUB_API, DOCKER_HUB_CONFIG_KEY, api_host
 from ..runner import Runner
 from .base import Login, log_in, parse_version
@@ -107,10 +107,7 @@ def logged_in_config(
     env = getattr(runner, "env", None) or os.environ
     original = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
     with temp_dir(DOCKER_CONFIG_PREFIX) as tmp:
-        if original.is_dir():
-            for entry in original.iterdir():
-                if entry.name != "config.json":
-                    (tmp / entry.name).symlink_to(entry)
+        link_beside(original, tmp, but="config.json")
         # A config holding no credentials at all makes `docker login` look for the
         # platform's credential store (docker-credential-pass, -secretservice) and keep the
         # password there, out of this directory and after the run: an entry for the host

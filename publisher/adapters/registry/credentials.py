@@ -17,11 +17,10 @@ from __future__ import annotations
 import base64
 import contextlib
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...core.errors import AuthError, ConfigError
-from ...core.fileio import temp_dir, write_atomic
+from ...core.fileio import link_beside, temp_dir, write_atomic
 from ...resolve import (
     HELPER_TIMEOUT,
     BasicCredentials,
@@ -158,14 +157,8 @@ def docker_config_for_run(
     path = docker_config_path(env)
     with temp_dir(EMPTY_DOCKER_CONFIG_PREFIX) as directory:
         write_atomic(directory / "config.json", "{}\n")
-        # All else beside the broken file, as docker itself reads it: its plugins (buildx),
-        # buildx's builders and the one in use, the docker contexts.
-        beside: list[Path] = []
-        if path is not None:
-            with contextlib.suppress(OSError):  # a directory it cannot list: nothing beside
-                beside = [p for p in sorted(path.parent.iterdir()) if p.name != path.name]
-        for entry in beside:
-            (directory / entry.name).symlink_to(entry)
+        if path is not None:  # all else beside the broken file, as docker itself reads it
+            link_beside(path.parent, directory, but=path.name)
         env["DOCKER_CONFIG"] = str(directory)
         try:
             yield
