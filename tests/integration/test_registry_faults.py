@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import re
 import socket
 import threading
 import time
 import tracemalloc
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import requests
 from click.testing import CliRunner
 
 from publisher.adapters.registry import OCI_INDEX, RegistryClient, RetryPolicy
-from publisher.adapters.registry.transport import _WATCHDOG, _close
+from publisher.adapters.registry.transport import _WATCHDOG, _close, _Deadline
 from publisher.core.errors import (
     AuthError,
     InvalidResponseError,
@@ -709,6 +711,38 @@ def _no_deadline_left() -> None:
     started a thread of its own: the one watchdog keeps them all."""
     assert _WATCHDOG.armed() == 0
     assert [t.name for t in threading.enumerate()].count("publisher-deadlines") == 1
+
+
+def test_a_forked_child_s_requests_never_shut_its_parent_s_connections() -> None:
+    """A child forked while a request of its parent was in flight shares that request's
+    socket: its own watchdog must not keep the parent's time limit, or it shuts the
+    connection once that limit passes, though the parent had its answer in time."""
+    mine, theirs = socket.socketpair()
+    parent = _Deadline(0.3)
+    parent.attach(mine)  # a request in flight at the fork
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # forking with threads running
+        pid = os.fork()
+    if pid == 0:  # the child: a request of its own starts its watchdog, past the parent's limit
+        code = 1
+        try:
+            own, _ = socket.socketpair()
+            child = _Deadline(30.0)
+            child.attach(own)
+            time.sleep(0.8)
+            child.cancel()
+            code = 0
+        finally:
+            os._exit(code)
+    parent.cancel()  # the parent's answer came in time
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    theirs.sendall(b"still open")
+    mine.settimeout(2.0)
+    assert mine.recv(32) == b"still open"
+    mine.close()
+    theirs.close()
+    _no_deadline_left()
 
 
 @pytest.mark.parametrize(

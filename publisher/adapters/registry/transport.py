@@ -349,6 +349,13 @@ class _Watchdog:
     SLACK = 1024
 
     def __init__(self) -> None:
+        self._forget()
+
+    def _forget(self) -> None:
+        """Keep no deadline, and no thread yet: at the start, and in a child process after
+        a fork, whose copies of its parent's deadlines are not its own (its watchdog would
+        shut the parent's connections, which the child shares) and whose lock the parent's
+        watchdog may have held."""
         self._cond = threading.Condition(threading.Lock())
         self._heap: list[tuple[float, int, _Deadline]] = []
         self._armed: set[_Deadline] = set()
@@ -474,6 +481,8 @@ def _shut(sock: Any) -> None:
 
 #: The process's one watchdog, shared by every request of every registry.
 _WATCHDOG = _Watchdog()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_WATCHDOG._forget)
 #: The deadline of the request this thread is sending, for its connection to arm.
 _sending = threading.local()
 
