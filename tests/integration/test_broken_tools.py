@@ -313,13 +313,14 @@ def test_a_rehearsal_with_a_broken_docker_config_warns_and_goes_on_with_an_empty
     assert not list(scratch.glob("publisher-empty-docker-config-*"))
 
 
-PLUGIN_CHECK = """
+#: ``docker ARGS...`` (the script's arguments) run inside a rehearsal's docker config swap.
+DOCKER_IN_SWAP = """
 import os, subprocess, sys
 from publisher.adapters.output import Output
 from publisher.adapters.registry.credentials import docker_config_for_run
 env = dict(os.environ)
 with docker_config_for_run(env, Output(env), rehearsal=True):
-    done = subprocess.run(["docker", "buildx", "version"], env=env, capture_output=True, text=True)
+    done = subprocess.run(["docker", *sys.argv[1:]], env=env, capture_output=True, text=True)
 print(done.returncode, done.stdout + done.stderr)
 """
 
@@ -338,7 +339,7 @@ def test_a_rehearsal_with_a_broken_docker_config_keeps_the_docker_plugins_beside
     hide = f'mount -t tmpfs tmpfs {system_plugins} && exec "$@"'  # buildx only beside the config
     namespace = ["unshare", "--mount", "--propagation", "private", "sh", "-c", hide, "sh"]
     result = subprocess.run(
-        [*namespace, sys.executable, "-c", PLUGIN_CHECK],
+        [*namespace, sys.executable, "-c", DOCKER_IN_SWAP, "buildx", "version"],
         env=env,
         capture_output=True,
         text=True,
@@ -346,17 +347,6 @@ def test_a_rehearsal_with_a_broken_docker_config_keeps_the_docker_plugins_beside
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("0 ") and "buildx" in result.stdout, result.stdout
-
-
-BUILDER_CHECK = """
-import os, subprocess, sys
-from publisher.adapters.output import Output
-from publisher.adapters.registry.credentials import docker_config_for_run
-env = dict(os.environ)
-with docker_config_for_run(env, Output(env), rehearsal=True):
-    done = subprocess.run(["docker", "buildx", "inspect"], env=env, capture_output=True, text=True)
-print(done.returncode, done.stdout + done.stderr)
-"""
 
 
 def test_a_rehearsal_with_a_broken_docker_config_builds_with_the_buildx_builder_in_use(
@@ -375,7 +365,11 @@ def test_a_rehearsal_with_a_broken_docker_config_builds_with_the_buildx_builder_
     assert made.returncode == 0, made.stderr
     config.write_text('{"auths": {')
     result = subprocess.run(
-        [sys.executable, "-c", BUILDER_CHECK], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", DOCKER_IN_SWAP, "buildx", "inspect"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("0 ") and f"Name:          {name}" in result.stdout, (
