@@ -97,18 +97,20 @@ def reusable_record(
     base: Reference,
     dockerfile: str,
     primary: RegistryClient,
-    repo_path: str,
+    repository: Reference,
 ) -> tuple[Path, DigestRecord] | None:
-    """The first earlier record of the leg that still describes an image on the primary."""
+    """The first earlier record of the leg that still describes an image on the primary
+    (``repository``: a record of another primary, before matrix.yaml changed it, is not)."""
     for path, record in usable_records(paths):
         same = (
             record.release == release.tag
+            and record.repository == repository.name
             and record.php == leg.php
             and record.platform == leg.platform
             and record.base_digest == base.digest
             and record.dockerfile_sha256 == dockerfile
         )
-        if same and primary.manifest_exists(repo_path, record.digest):
+        if same and primary.manifest_exists(repository.path, record.digest):
             return path, record
     return None
 
@@ -189,9 +191,17 @@ def base_from_label(name: str | None) -> tuple[str, str | None] | None:
     return image, (digest_part if is_digest(digest_part) else None)
 
 
-def earlier_record(paths: Sequence[Path], digest: str) -> DigestRecord | None:
-    """A record among ``paths`` naming exactly ``digest`` (it knows the true base)."""
-    return next((record for _, record in usable_records(paths) if record.digest == digest), None)
+def earlier_record(paths: Sequence[Path], digest: str, repository: str) -> DigestRecord | None:
+    """A record among ``paths`` naming exactly ``digest`` in ``repository`` (it knows the
+    true base); one of another primary, before matrix.yaml changed it, is not taken."""
+    return next(
+        (
+            record
+            for _, record in usable_records(paths)
+            if record.digest == digest and record.repository == repository
+        ),
+        None,
+    )
 
 
 def write_record(path: Path, record: DigestRecord) -> None:
@@ -349,7 +359,7 @@ class BuildStage:
             )
         )
         if pinned is not None:
-            pinned = earlier_record(record_paths, pinned.digest) or pinned
+            pinned = earlier_record(record_paths, pinned.digest, pinned.repository) or pinned
             pin = pin_tag(release, leg.php)
             return pinned, f"{release.tag} already holds {pinned.digest} ({pin}); not rebuilding"
         if base is None:
@@ -361,7 +371,7 @@ class BuildStage:
             base=base,
             dockerfile=dockerfile_sha256(config, leg.php),
             primary=primary,
-            repo_path=config.primary.repository.path,
+            repository=config.primary.repository,
         )
         if reusable is None:
             return None

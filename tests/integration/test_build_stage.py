@@ -276,3 +276,73 @@ def test_the_dry_run_shows_the_requests_the_real_build_makes(
         BuildOptions(jobs=1),
     ).commands({}, tmp_path / "work")
     assert "none: every image is already built and pushed" in plain.getvalue()
+
+
+def test_records_of_the_primary_before_matrix_yaml_changed_it_are_not_reused(
+    stage: dict[str, Any],
+    tmp_path: Path,
+    registry: LocalRegistry,
+    second_registry: LocalRegistry,
+    write_matrix: Callable[..., Path],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """The primary moved to another registry (which holds the same images since) after
+    the legs were built: a rerun builds or takes the pins of the new primary, and every
+    record it returns names the new primary's repository, which publish requires."""
+    import dataclasses
+
+    repo = stage["repo"]
+    old = run_build(stage, FakeBuilder(), io.StringIO())
+    assert {r.repository for r in old} == {f"{registry.host}/{repo}"}
+    moved = config_mod.load(
+        write_matrix(
+            tmp_path,
+            [
+                ("new", f"{second_registry.host}/{repo}", True),
+                ("old", f"{registry.host}/{repo}", False),
+            ],
+            name="moved.yaml",
+            lines=LINES,
+        ),
+        env={},
+    )
+    new_repository = f"{second_registry.host}/{repo}"
+    new_stage = {**stage, "config": moved, "primary": make_client(second_registry)}
+    # The new primary holds the same images (pushed there by another run's copy).
+    copied = run_build({**new_stage, "digests": tmp_path / "copied"}, FakeBuilder(), io.StringIO())
+    assert {(r.php, r.platform, r.digest) for r in copied} == {
+        (r.php, r.platform, r.digest) for r in old
+    }
+
+    records = run_build(new_stage, FakeBuilder(), io.StringIO())
+    assert {r.repository for r in records} == {new_repository}
+    on_disk = read_directory(stage["digests"])
+    assert {r.repository for r in on_disk} == {new_repository}
+
+    # A leg taken from the new primary's pin keeps the pin's record, not an earlier
+    # record of the old primary naming the same image.
+    for record in old:
+        (stage["digests"] / Leg(record.php, record.platform).record_name).write_text(
+            (tmp_path / "copied" / Leg(record.php, record.platform).record_name)
+            .read_text(encoding="utf-8")
+            .replace(new_repository, f"{registry.host}/{repo}"),
+            encoding="utf-8",
+        )
+    rerun = BuildStage(
+        moved,
+        RELEASE,
+        FakeBuilder(),
+        new_stage["primary"],
+        Output(env={}, stream=io.StringIO(), err_stream=io.StringIO()),
+        BuildOptions(jobs=1),
+    )
+    for record in copied:
+        leg = Leg(record.php, record.platform)
+        pinned = dataclasses.replace(record, builder="published")
+        found = rerun.reused(
+            leg,
+            base=stage["bases"][record.php],
+            record_paths=(stage["digests"] / leg.record_name,),
+            published={leg: pinned},
+        )
+        assert found is not None and found[0].repository == new_repository, found
