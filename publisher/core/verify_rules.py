@@ -199,6 +199,12 @@ def check_line(
     php = expectation.php
     defects: list[Defect] = []
     found = {(f.registry, f.tag): f.digest for f in tags}
+    every_pin = {
+        digest
+        for registry in expectation.tags
+        for tag in expectation.pins
+        if (digest := found.get((registry, tag)))
+    }
     for registry, wanted in expectation.tags.items():
         for tag in wanted:
             if found.get((registry, tag)) is None:
@@ -213,9 +219,15 @@ def check_line(
         digests = {found[(registry, t)] for t in wanted if found.get((registry, t))}
         pinned = {found[(registry, t)] for t in expectation.pins if found.get((registry, t))}
         if len(digests) > 1:
-            # the pins hold the recorded index, a floating tag points elsewhere: a rerun
-            # moves it back (without a record, which tag moved cannot be told)
-            floating = expectation.recorded is not None and pinned == {expectation.recorded}
+            # the pins hold the recorded index (without a record: the pins agree on every
+            # registry, as a run leaves them when a registry refused its floating-tag
+            # writes), a floating tag points elsewhere: a rerun moves it, since it
+            # follows the pins
+            floating = (
+                pinned == {expectation.recorded}
+                if expectation.recorded
+                else pinned == every_pin and len(every_pin) == 1
+            )
             pointing = ", ".join(
                 f"{t} -> {short_digest(found[(registry, t)])}"
                 for t in wanted
