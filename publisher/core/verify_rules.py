@@ -167,13 +167,17 @@ def check_image(
 
 
 def line_digests(expectation: LineExpectation, tags: Iterable[TagFacts]) -> dict[str, str | None]:
-    """The digest each registry's tags of this line agree on (the most common; None if no tag)."""
+    """The digest each registry's tags of this line agree on (the most common; None if no tag).
+
+    With the line's pins known, only they count: a registry the run did not reach holds
+    the floating tags of an earlier release, which are not this release's digest."""
     per_registry: dict[str, Counter[str]] = {name: Counter() for name in expectation.tags}
     for fact in tags:
         if (
             fact.registry in per_registry
             and fact.digest
             and fact.tag in expectation.tags[fact.registry]
+            and (not expectation.pins or fact.tag in expectation.pins)
         ):
             per_registry[fact.registry][fact.digest] += 1
     result: dict[str, str | None] = {}

@@ -12,6 +12,7 @@ from publisher.core.verify_rules import (
     build_report,
     check_image,
     check_line,
+    line_digests,
 )
 
 A = "sha256:" + "a" * 64
@@ -198,6 +199,19 @@ def test_a_floating_tag_away_from_the_agreeing_pins_is_floating_moved() -> None:
     ]
     facts = images(hub_B=ImageFacts("hub", B, platforms=GOOD))
     assert "tags-disagree" in kinds(check_line(unrecorded, tags, facts))
+
+
+def test_a_registry_without_the_pins_is_not_said_to_hold_other_content() -> None:
+    """The run stopped before writing its pins on ghcr: ghcr's floating tags still carry
+    the earlier release, which is no digest of this release's line there (a rerun
+    finishes it; nothing points at other content)."""
+    both = ("v1.0.0-php-8.4", "v1.0.0", "php-8.4", "latest")
+    expect = replace(EXPECT, tags={"hub": both, "ghcr": both}, pins=both[:2])
+    tags = [TagFacts("hub", t, A) for t in both]
+    tags += [TagFacts("ghcr", t, None if t in both[:2] else B) for t in both]
+    facts = images(ghcr_B=ImageFacts("ghcr", B, platforms=GOOD))
+    assert kinds(check_line(expect, tags, facts)) == ["tag-missing", "tag-missing"]
+    assert line_digests(expect, tags) == {"hub": A, "ghcr": None}
 
 
 def test_every_defect_is_listed_not_just_the_first() -> None:
