@@ -209,6 +209,8 @@ def check_line(
         for tag in expectation.pins
         if (digest := found.get((registry, tag)))
     }
+    #: the release's index for this line: the recorded one, else the one its pins agree on
+    release_digest = expectation.recorded or (min(every_pin) if len(every_pin) == 1 else None)
     for registry, wanted in expectation.tags.items():
         for tag in wanted:
             if found.get((registry, tag)) is None:
@@ -241,6 +243,19 @@ def check_line(
                 Defect(
                     "floating-moved" if floating else "tags-disagree",
                     f"PHP {php}: the tags on {registry} point at different digests ({pointing})",
+                    php,
+                    registry,
+                )
+            )
+        elif not pinned and digests and release_digest and digests != {release_digest}:
+            # no pin here (the run stopped before writing them): the floating tags still
+            # carry an earlier release, which a rerun moves once it writes the pins
+            elsewhere = ", ".join(short_digest(d) for d in sorted(d for d in digests if d))
+            defects.append(
+                Defect(
+                    "floating-moved",
+                    f"PHP {php}: the floating tags on {registry} point at {elsewhere}, not at the "
+                    f"release's {short_digest(release_digest)} (its pins are missing there)",
                     php,
                     registry,
                 )

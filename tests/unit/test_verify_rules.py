@@ -203,14 +203,19 @@ def test_a_floating_tag_away_from_the_agreeing_pins_is_floating_moved() -> None:
 
 def test_a_registry_without_the_pins_is_not_said_to_hold_other_content() -> None:
     """The run stopped before writing its pins on ghcr: ghcr's floating tags still carry
-    the earlier release, which is no digest of this release's line there (a rerun
-    finishes it; nothing points at other content)."""
+    the earlier release, which is no digest of this release's line there: a floating tag
+    a rerun moves, not registries holding other content (which a rerun refuses)."""
     both = ("v1.0.0-php-8.4", "v1.0.0", "php-8.4", "latest")
     expect = replace(EXPECT, tags={"hub": both, "ghcr": both}, pins=both[:2])
     tags = [TagFacts("hub", t, A) for t in both]
     tags += [TagFacts("ghcr", t, None if t in both[:2] else B) for t in both]
     facts = images(ghcr_B=ImageFacts("ghcr", B, platforms=GOOD))
-    assert kinds(check_line(expect, tags, facts)) == ["tag-missing", "tag-missing"]
+    found = check_line(expect, tags, facts)
+    assert kinds(found) == ["tag-missing", "tag-missing", "floating-moved"]
+    assert found[-1].message == (
+        "PHP 8.4: the floating tags on ghcr point at sha256:bbbbbbbbbbbb…, not at the "
+        "release's sha256:aaaaaaaaaaaa… (its pins are missing there)"
+    )
     assert line_digests(expect, tags) == {"hub": A, "ghcr": None}
 
 
