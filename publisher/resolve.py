@@ -48,6 +48,7 @@ from __future__ import annotations
 import base64
 import contextlib  # already loaded by dataclasses: free
 import enum
+import errno  # built in: free
 import hashlib
 import json
 import os
@@ -79,6 +80,8 @@ EXIT_BUILD_LOCALLY = 16
 EXIT_CANNOT_PROCEED = 17
 EXIT_INVALID_INPUT = 2
 EXIT_PINS = 3
+EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C)
+EXIT_OUTPUT_CLOSED = 141  # stdout's reader went away (128 + SIGPIPE)
 
 
 class Problem(Exception):
@@ -3328,10 +3331,41 @@ def main(
         problem.error = WorkdirError.error
         stderr.write(error_text(problem))
         return EXIT_CANNOT_PROCEED
-    stdout.write(text)
+    except KeyboardInterrupt:  # Ctrl-C: one line and 130, as publisher's commands
+        stderr.write("interrupted by SIGINT: stopped before finishing\n")
+        return EXIT_INTERRUPTED
+    try:
+        if stdout is None:  # started with stdout closed (>&-)
+            raise OSError(errno.EBADF, "stdout is closed")
+        stdout.write(text)
+        stdout.flush()
+    except OSError as exc:  # /dev/full, a full disk under `> php.env`: no half-read answer
+        return _stdout_failed(exc, stdout, stderr)
     if fmt != "text":
         stderr.write(summary(decision))
     return decision.exit_code
+
+
+def _stdout_failed(exc: OSError, stdout: Any, stderr: Any) -> int:
+    """The decision could not be written: its reader gone (EPIPE), quietly 141 as a shell
+    tool; any other failure said (exit 17, ``error=file-access``), since a launcher
+    reading ``php.env`` must not take a truncated file for an answer."""
+    if stdout is not None:
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # the exit's flush
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stdout.fileno())
+            os.close(devnull)
+    if exc.errno == errno.EPIPE:
+        return EXIT_OUTPUT_CLOSED
+    problem = WorkdirError(
+        f"cannot write the decision to stdout: {exc.strerror or exc}",
+        hint="redirect stdout instead of closing it (`> php.env` keeps the decision)"
+        if stdout is None
+        else "redirect stdout to a file on a file system with room (`> php.env`), or to a "
+        "pipe, then rerun",
+    )
+    stderr.write(error_text(problem))
+    return problem.exit_code
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -349,6 +350,57 @@ def test_a_removed_working_directory_is_said_not_a_traceback(
         "resolve: decision=none error=file-access\nerror: the current directory cannot be read"
     )
     assert 'cd "$PWD"' in run.stderr
+
+
+@pytest.mark.parametrize("where", ["/dev/full", "closed"])
+def test_a_decision_that_cannot_be_written_is_said_not_a_traceback(
+    workdir: Path, where: str
+) -> None:
+    """``resolve.py --format env > php.env`` on a full disk, or with stdout closed: exit 17
+    and what to do, never a traceback (nor a truncated php.env read as an answer)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "STACK_RELEASE": RELEASE,
+        "PHP_VERSION": "8.4",
+        "USE_PREBUILT": "false",
+        "DOCKER_CONFIG": str(workdir / "docker-config"),
+    }
+    redirect = ">/dev/full" if where == "/dev/full" else ">&-"
+    run = subprocess.run(
+        ["sh", "-c", f'exec "$@" {redirect}', "sh", sys.executable, "-m", "publisher.resolve",
+         "--format", "env"],
+        env=env, cwd=workdir, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == EXIT_CANNOT_PROCEED, run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stderr.startswith(
+        "resolve: decision=none error=file-access\nerror: cannot write the decision to stdout: "
+    )
+    assert "  tip: redirect stdout " in run.stderr
+
+
+def test_ctrl_c_while_the_registry_is_asked_is_one_line_not_a_traceback(
+    silent_server: str, workdir: Path
+) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "STACK_RELEASE": RELEASE,
+        "PHP_VERSION": "8.4",
+        "DOCKER_CONFIG": str(workdir / "docker-config"),
+        "PHP_IMAGE_REPOSITORY": f"{silent_server}/twentyi/php-fpm",
+        "RESOLVE_TIMEOUT": "30",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "publisher.resolve", "--format", "env"],
+        env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(2)  # well into the probe of the silent registry
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert (out, err) == ("", "interrupted by SIGINT: stopped before finishing\n")
 
 
 # --------------------------------------------------------------------------- the pins file
