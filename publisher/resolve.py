@@ -2916,6 +2916,27 @@ def _problem(choice: Choice, result: Result, inputs: Inputs) -> tuple[str, str]:
     )
 
 
+def _base_fix(status: Status, base_image: str, inputs: Inputs) -> str:
+    """What makes a local build's base obtainable, for why it could not be pulled (the
+    words of start.sh's base_fix)."""
+    target = base_target(base_image, "")
+    host = target.host if target else "its registry"
+    if status is Status.UNREACHABLE:
+        return f"pull {base_image} (or the pre-built image) once while online"
+    if status in (Status.NOT_ON_REGISTRY, Status.NOT_PUBLISHED):
+        return (
+            f"take the release's current pins file and Dockerfiles: the base {base_image} "
+            "is no longer on its registry"
+        )
+    if status is Status.AUTH_REQUIRED:
+        return f"run `docker login {host}` to pull the base {base_image}"
+    if status is Status.RATE_LIMITED:
+        return f"pull {base_image} once {host} allows it again (`docker login {host}` raises the limit)"
+    if status is Status.PLATFORM_MISSING:
+        return f"{inputs.to(ENV_PLATFORM, 'a platform')} the base {base_image} has"
+    return f"pull {base_image} (or the pre-built image) once {host} answers"
+
+
 def _published(choice: Choice, result: Result) -> tuple[str, ...] | None:
     if choice.published_lines is not None:
         return choice.published_lines
@@ -2988,7 +3009,7 @@ def decide(
                 Action.CANNOT_PROCEED,
                 f"{why}; a local build cannot work either: its base {base_image} is not in the "
                 f"local image store and cannot be pulled ({base.status.value}: {base.detail})",
-                f"{advice}; or pull {base_image} (or the pre-built image) once while online",
+                f"{advice}; or {_base_fix(base.status, base_image or '', inputs)}",
                 "",
             )
         return make(Action.BUILD_LOCALLY, f"{why}{sep}{building}", None, choice.local_image)
@@ -3163,6 +3184,9 @@ def resolve(
     ):
         # A build starts by pulling its base: find out now, not after a doomed build.
         base_check = available(base_image, base_target(base_image, platform))
+        if base_check.status is Status.NOT_PUBLISHED and "@" in base_image:
+            # Pinned by digest: the base was published, and this registry no longer has it.
+            base_check = replace(base_check, status=Status.NOT_ON_REGISTRY)
     return decide(inputs, choice, availability, facts, base_check)
 
 

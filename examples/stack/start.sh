@@ -811,6 +811,19 @@ prune_superseded() {
   done
 }
 
+# base_fix CLASS: what makes the base obtainable, for why its pull failed (resolve's words).
+base_fix() {
+  if reference "$base"; then base_host=${ref_repository%%/*}; else base_host="its registry"; fi
+  case $1 in
+    unreachable) echo "pull $base (or the pre-built image) once while online" ;;
+    not-on-registry) echo "take the release's current pins file and Dockerfiles: the base $base is no longer on its registry" ;;
+    auth-required) echo "run \`docker login $base_host\` to pull the base $base" ;;
+    rate-limited) echo "pull $base once $base_host allows it again (\`docker login $base_host\` raises the limit)" ;;
+    platform-missing) echo "set PHP_IMAGE_PLATFORM to a platform the base $base has" ;;
+    *) echo "pull $base (or the pre-built image) once $base_host answers" ;;
+  esac
+}
+
 # build_or_stop AVAILABILITY WHY ADVICE: the local build, when it can work.
 build_or_stop() {
   if [ ! -f "$dockerfile" ]; then
@@ -821,7 +834,7 @@ build_or_stop() {
     # A build starts by pulling its base: find out now, not after a doomed build.
     if ! pull "$base"; then
       cannot_proceed "$1" "$2; a local build cannot work either: its base $base is not in the local image store and cannot be pulled ($pull_class: $pull_detail)" \
-        "$3; or pull $base (or the pre-built image) once while online"
+        "$3; or $(base_fix "$pull_class")"
     fi
   fi
 }

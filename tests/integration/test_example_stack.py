@@ -632,6 +632,30 @@ def test_offline_with_nothing_cached_says_so_instead_of_a_doomed_build(
     assert "building" not in proc.stderr  # no build was started
 
 
+def test_a_pruned_release_and_base_say_to_take_the_current_pins_file_not_to_go_online(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """An old checkout's pins file: its image and its base digest are gone from registries
+    that answer. Going online cannot help; the release's current pins file can."""
+    gone = "sha256:" + "0" * 64
+    base = f"{world.base.split('@')[0]}@{gone}"
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(pins.render(_record(world.repository, gone, base)))
+    env = launcher_env(world, project, tmp_path, PHP_PINS_FILE=str(pins_file))
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "cannot-proceed", "availability": "not-on-registry"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17), proc.stderr
+    said = (
+        f"its base {base} is not in the local image store and cannot be pulled (not-on-registry: "
+    )
+    assert said in proc.stderr and said in decision["reason"], answer.stderr
+    fix = f"or take the release's current pins file and Dockerfiles: the base {base} is no longer"
+    assert f"start: fix: {decision['fix']}\n" in proc.stderr  # the same words
+    assert fix in decision["fix"]
+    assert "once while online" not in proc.stderr
+
+
 WEIRD = "Client Sites #1 $HOME's"  # spaces, '#', '$' (and a quote in the parent, see below)
 
 

@@ -856,6 +856,33 @@ def test_a_build_whose_base_cannot_be_had_is_not_started(
     assert fake.targets[-1].reference == BASE
 
 
+BASE_FIXES = {
+    # why the base could not be pulled: (its class as said, the fix's words)
+    S.UNREACHABLE: ("unreachable", "once while online"),
+    S.NOT_PUBLISHED: ("not-on-registry", "take the release's current pins file and Dockerfiles"),
+    S.AUTH_REQUIRED: ("auth-required", "run `docker login docker.io` to pull the base"),
+    S.RATE_LIMITED: ("rate-limited", "once docker.io allows it again (`docker login docker.io`"),
+    S.PLATFORM_MISSING: ("platform-missing", "set PHP_IMAGE_PLATFORM to a platform the base"),
+    S.REGISTRY_ERROR: ("registry-error", "once docker.io answers"),
+}
+
+
+@pytest.mark.parametrize("status", sorted(BASE_FIXES, key=str), ids=str)
+def test_a_base_that_cannot_be_pulled_gets_the_fix_for_why(status: S, tmp_path: Path) -> None:
+    """Going online helps only a base that could not be reached: a base pruned from its
+    registry, behind a login or a rate limit, or lacking the platform needs another fix."""
+    write_tree(tmp_path)
+    fake = FakeProbe(FAILURES["registry down"][0], base=probing.Result(status, "said"))
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"}
+    decision = resolve(env, cwd=tmp_path, probe=fake, cache=None, host="linux/amd64")
+    said, fix = BASE_FIXES[status]
+    assert decision.action is Action.CANNOT_PROCEED
+    assert f"cannot be pulled ({said}: said)" in decision.reason
+    assert decision.fix is not None and fix in decision.fix
+    if status is not S.UNREACHABLE:
+        assert "once while online" not in decision.fix
+
+
 def test_a_digest_the_pins_list_but_the_registry_lacks_is_not_on_this_registry(
     tmp_path: Path,
 ) -> None:
