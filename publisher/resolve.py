@@ -2602,6 +2602,8 @@ class Choice:
     local_path: str | None = None
     #: Something to know that changes nothing (the mirror asked for, and there is none).
     note: str | None = None
+    #: Whether the other PREBUILT_REGISTRY would pull another repository (advice names it).
+    other_registry: bool = True
 
     @property
     def reference(self) -> str:
@@ -2688,10 +2690,12 @@ def choose(inputs: Inputs, pins: Pins | None, platform: str) -> Choice:
             hint=f"set {ENV_PHP} (e.g. {ENV_PHP}=8.4) or pass --php 8.4",
         )
     canonical, mirror = _repositories(pins)
+    on_canonical = inputs.repository or canonical
+    on_mirror = inputs.mirror_repository or inputs.repository or mirror
     if inputs.registry is RegistryChoice.CANONICAL:
-        repository = inputs.repository or canonical
+        repository, other = on_canonical, on_mirror
     else:
-        repository = inputs.mirror_repository or inputs.repository or mirror
+        repository, other = on_mirror, on_canonical
     pin = pin_tag(release, php)
     digest = published = known = precheck = base_image = note = None
     if (
@@ -2742,6 +2746,7 @@ def choose(inputs: Inputs, pins: Pins | None, platform: str) -> Choice:
         stand_in=pins.stand_in if pins else False,
         local_path=(pins.repository if pins else inputs.repository or canonical).path,
         note=note,
+        other_registry=other != repository,
     )
 
 
@@ -2872,11 +2877,15 @@ def _problem(choice: Choice, result: Result, inputs: Inputs) -> tuple[str, str]:
     """
     host = choice.repository.domain
     status = result.status
+    # The other registry is advised only when it is another repository: a release on one
+    # registry (or PHP_IMAGE_REPOSITORY for both) would only fail the same way there.
+    elsewhere = choice.other_registry
     if status is Status.UNREACHABLE:
         return (
             f"registry {host} is offline or unreachable: {result.detail}",
-            f"check the network or proxy, try {inputs.setting(ENV_REGISTRY, _other(choice))}, "
-            f"or point {inputs.named(ENV_REPOSITORY)} at a registry you can reach",
+            "check the network or proxy, "
+            + (f"try {inputs.setting(ENV_REGISTRY, _other(choice))}, " if elsewhere else "")
+            + f"or point {inputs.named(ENV_REPOSITORY)} at a registry you can reach",
         )
     if status is Status.NOT_PUBLISHED:
         lines = _published(choice, result)
@@ -2888,8 +2897,8 @@ def _problem(choice: Choice, result: Result, inputs: Inputs) -> tuple[str, str]:
     if status is Status.NOT_ON_REGISTRY:
         return (
             f"{choice.reference} is not on this registry (mirror not synced?): {result.detail}",
-            f"try {inputs.setting(ENV_REGISTRY, _other(choice))}, take the release's current "
-            "pins file (a "
+            (f"try {inputs.setting(ENV_REGISTRY, _other(choice))}, " if elsewhere else "")
+            + "take the release's current pins file (a "
             "republish replaces digests, and a registry may prune old ones), or copy the "
             f"release's digests to {choice.repository}",
         )
@@ -2908,11 +2917,14 @@ def _problem(choice: Choice, result: Result, inputs: Inputs) -> tuple[str, str]:
         return (
             f"registry {host} rate-limited the pull: {result.detail}",
             f"wait and try again, run `docker login {host}` for a higher limit, or "
-            f"{inputs.change(ENV_REGISTRY, _other(choice))}",
+            f"{inputs.change(ENV_REGISTRY, _other(choice))}"
+            if elsewhere
+            else f"wait and try again, or run `docker login {host}` for a higher limit",
         )
     return (
         f"registry {host} failed: {result.detail}",
-        f"try again later, or {inputs.change(ENV_REGISTRY, _other(choice))}",
+        "try again later"
+        + (f", or {inputs.change(ENV_REGISTRY, _other(choice))}" if elsewhere else ""),
     )
 
 

@@ -560,6 +560,15 @@ else
   repository=${mirror_override:-${repo_override:-${mirror:-$canonical}}}
 fi
 registry_host=${repository%%/*}
+# The other PREBUILT_REGISTRY is advised only when it pulls another repository: a release
+# on one registry (or PHP_IMAGE_REPOSITORY for both) would only fail the same way there.
+if [ "$which_registry" = canonical ]; then
+  other_repository=${mirror_override:-${repo_override:-${mirror:-$canonical}}}
+else
+  other_repository=${repo_override:-$canonical}
+fi
+try_other="try PREBUILT_REGISTRY=$other_registry, "
+[ "$other_repository" != "$repository" ] || try_other='' other_registry=''
 prebuilt=
 case " $lines " in
   *" $php "*) image=$(pin "PHP_IMAGE_$key") && prebuilt=$repository:$release-php-$php@${image#*@} ;;
@@ -649,14 +658,14 @@ problem() {
   case $1 in
     unreachable)
       why="registry $registry_host is offline or unreachable: $2"
-      advice="check the network or proxy, try PREBUILT_REGISTRY=$other_registry, or point PHP_IMAGE_REPOSITORY at a registry you can reach" ;;
+      advice="check the network or proxy, ${try_other}or point PHP_IMAGE_REPOSITORY at a registry you can reach" ;;
     not-published)
       shown=$(printf '%s\n' "$lines" | sed 's/  */, /g')  # "8.3, 8.4", as resolve lists them
       why="PHP $php is not published for release $release ($2); published lines: ${shown:-none}"
       advice="set PHP_VERSION to a published line${shown:+ ($shown)}" ;;
     not-on-registry)
       why="$prebuilt is not on this registry (mirror not synced?): $2"
-      advice="try PREBUILT_REGISTRY=$other_registry, take the release's current pins file (a republish replaces digests, and a registry may prune old ones), or copy the release's digests to $repository" ;;
+      advice="${try_other}take the release's current pins file (a republish replaces digests, and a registry may prune old ones), or copy the release's digests to $repository" ;;
     auth-required)
       why="authentication required: $2"
       advice="run \`docker login $registry_host\`" ;;
@@ -666,10 +675,14 @@ problem() {
       advice="set PHP_IMAGE_PLATFORM=$other to run it under emulation" ;;
     rate-limited)
       why="registry $registry_host rate-limited the pull: $2"
-      advice="wait and try again, run \`docker login $registry_host\` for a higher limit, or set PREBUILT_REGISTRY=$other_registry" ;;
+      if [ -n "$other_registry" ]; then
+        advice="wait and try again, run \`docker login $registry_host\` for a higher limit, or set PREBUILT_REGISTRY=$other_registry"
+      else
+        advice="wait and try again, or run \`docker login $registry_host\` for a higher limit"
+      fi ;;
     *)
       why="registry $registry_host failed: $2"
-      advice="try again later, or set PREBUILT_REGISTRY=$other_registry" ;;
+      advice="try again later${other_registry:+, or set PREBUILT_REGISTRY=$other_registry}" ;;
   esac
 }
 

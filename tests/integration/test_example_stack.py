@@ -1038,6 +1038,36 @@ def test_mirror_asked_for_without_a_mirror_in_the_pins_file_is_said(
     assert f"resolve: {note}\n" in answer.stderr
 
 
+def test_the_other_registry_is_advised_only_when_there_is_one(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A release on one registry, or PHP_IMAGE_REPOSITORY standing for both: the other
+    PREBUILT_REGISTRY would pull the same repository and fail the same way, so neither
+    tool sends the developer there; a mirror of its own is advised."""
+    dead = f"127.0.0.1:{free_port()}"
+    single = tmp_path / "single.env"
+    single.write_text(pins.render(_record(f"{dead}/{world.path}", world.digest, world.base)))
+    mirrored = tmp_path / "mirrored.env"
+    mirrored.write_text(
+        pins.render(_record(f"{dead}/{world.path}", world.digest, world.base, world.repository))
+    )
+    cases = [
+        ({"PHP_PINS_FILE": str(single)}, False),
+        ({"PHP_PINS_FILE": str(mirrored), "PHP_IMAGE_REPOSITORY": f"{dead}/team/php"}, False),
+        ({"PHP_PINS_FILE": str(mirrored)}, True),
+    ]
+    for settings, advised in cases:
+        env = launcher_env(world, project, tmp_path, ALLOW_LOCAL_BUILD_FALLBACK="false", **settings)
+        answer, decision = resolve(env, tmp_path)
+        proc, fields = launch(world, env)
+        assert fields == {"decision": "cannot-proceed", "availability": "unreachable"}, proc.stderr
+        assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr
+        assert f"start: fix: {decision['fix']}\n" in proc.stderr  # the same words
+        assert ("try PREBUILT_REGISTRY=mirror, " in decision["fix"]) is advised, settings
+        assert decision["fix"].startswith("check the network or proxy, ")
+        assert "or point PHP_IMAGE_REPOSITORY at a registry you can reach" in decision["fix"]
+
+
 def test_fractional_registry_timeout_and_sigterm(
     world: World, project: str, tmp_path: Path
 ) -> None:
