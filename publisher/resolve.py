@@ -2287,7 +2287,7 @@ def parse_inputs(
                 named[ENV_REGISTRY], merged[ENV_REGISTRY], "use canonical or mirror"
             ) from None
 
-    pma = merged.get(ENV_PMA)
+    pma = merged[ENV_PMA].strip() if ENV_PMA in merged else None  # a CR is no part of it
     if pma is not None and any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in pma):
         raise _bad(
             named[ENV_PMA],

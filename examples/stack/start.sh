@@ -254,7 +254,7 @@ for setting in USE_PREBUILT ALLOW_LOCAL_BUILD_FALLBACK PREBUILT_REGISTRY STACK_R
   trimmed=${value#"${value%%[![:space:]]*}"}
   trimmed=${trimmed%"${trimmed##*[![:space:]]}"}
   case $setting in
-    PMA_IMAGE | PHP_PINS_FILE | PHP_DOCKERFILES) [ -n "$trimmed" ] || eval "$setting=" ;;  # else as given
+    PHP_PINS_FILE | PHP_DOCKERFILES) [ -n "$trimmed" ] || eval "$setting=" ;;  # else as given
     *) eval "$setting=\$trimmed" ;;
   esac
 done

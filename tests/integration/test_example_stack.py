@@ -776,6 +776,24 @@ def test_pma_image_passes_through_to_compose(world: World, project: str, tmp_pat
     )
 
 
+def test_pma_image_from_an_env_file_edited_on_windows_reaches_compose_without_its_cr(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A module's env file saved with CRLF: PMA_IMAGE is read as the other settings are,
+    without the blanks around it, never refused for a character nobody sees."""
+    log = tmp_path / "compose.log"
+    env = launcher_env(
+        world, project, tmp_path, PMA_IMAGE="phpmyadmin:5.2\r", PHP_VERSION="8.4\r",
+        STACK_TEST_LOG=str(log),
+    )  # fmt: skip
+    proc, fields = launch(world, env)
+    assert fields["decision"] == "use-prebuilt", proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert set(log.read_text().splitlines()) == {"PMA_IMAGE=phpmyadmin:5.2"}
+    answer, decision = resolve(env, tmp_path)
+    assert decision.get("pma_image") == "phpmyadmin:5.2", answer.stderr
+
+
 @pytest.mark.parametrize(
     ("name", "value", "accepted"),
     [
