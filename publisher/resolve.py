@@ -1217,7 +1217,10 @@ def proxy_for(scheme: str, host: str, port: int, env: Mapping[str, str]) -> Prox
         return None
     if _no_proxy_matches(host, port, env.get("no_proxy") or env.get("NO_PROXY") or ""):
         return None
-    parts = urlsplit(value if "://" in value else f"http://{value}")
+    try:
+        parts = urlsplit(value if "://" in value else f"http://{value}")
+    except ValueError:  # an unclosed "[": no host can be read from it
+        parts = urlsplit("http://")
     try:
         port = parts.port or 80
     except ValueError:

@@ -307,6 +307,7 @@ def test_proxy_credentials_become_a_header_and_odd_proxies_are_refused() -> None
         ("::::", "it names no usable host and port"),
         ("http://al:s3cret@p:notaport", "it names no usable host and port"),
         ("http://:3128", "it names no usable host and port"),
+        ("http://al:s3cret@[::1:3128", "it names no usable host and port"),  # urlsplit raises
     ],
 )
 def test_an_unusable_proxy_is_said_why_without_repeating_it(value: str, said: str) -> None:
