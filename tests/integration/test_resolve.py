@@ -37,6 +37,7 @@ from tests.support import images as test_images
 from tests.support.connectproxy import ConnectProxy
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import make_image, push_raw
+from tests.support.pipeline import default_stop_signals
 from tests.support.sockets import FixedAnswer, Silent
 
 pytestmark = pytest.mark.integration
@@ -395,6 +396,7 @@ def test_ctrl_c_while_the_registry_is_asked_is_one_line_not_a_traceback(
     proc = subprocess.Popen(
         [sys.executable, "-m", "publisher.resolve", "--format", "env"],
         env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_stop_signals,  # as from a terminal, even under `nohup ... &`
     )  # fmt: skip
     time.sleep(2)  # well into the probe of the silent registry
     proc.send_signal(signal.SIGINT)

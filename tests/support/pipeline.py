@@ -161,7 +161,7 @@ class Stack:
                 env=self.process_env(env),
                 cwd=self.root,
                 start_new_session=True,
-                preexec_fn=_default_stop_signals,
+                preexec_fn=default_stop_signals,
             )
 
     def release(self, tag: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -263,7 +263,7 @@ def pins_of(tags: Iterable[str], release: str) -> list[str]:
     return [t for t in tags if t == release or t.startswith(f"{release}-php-")]
 
 
-def _default_stop_signals() -> None:
+def default_stop_signals() -> None:
     """In the child before exec: SIGINT and SIGHUP back to their default actions."""
     for signum in (signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)
