@@ -143,6 +143,25 @@ class ConfigError(PublisherError):
         return {**super().to_dict(), **location, "field": self.field}
 
 
+class NewerSchemaError(ConfigError):
+    """A file a newer publisher wrote: its schema number is above the one this publisher
+    reads (``core/schema.py``). It is left as it is, and nothing is built or pushed."""
+
+
+def newer_schema_error(
+    what: str, schema: object, reads: int, *, source: str, field: str
+) -> NewerSchemaError:
+    """The refusal of the ``what`` at ``source``, of schema ``schema`` (above ``reads``)."""
+    return NewerSchemaError(
+        f"this {what} has schema {schema}, written by a newer publisher; this publisher "
+        f"reads schema {reads} and leaves the file as it is",
+        source=source,
+        field=field,
+        hint="run the publisher version that wrote it, or a later one (a job re-run from "
+        "an older commit runs that commit's publisher: run it from the current one instead)",
+    )
+
+
 def _config_hint(source: str | None, field: str | None) -> str | None:
     """What to do about a configuration error raised without a hint of its own: every
     error is said with a tip, and the place it names is where to act."""

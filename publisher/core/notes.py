@@ -27,10 +27,18 @@ from typing import Any
 
 from ..resolve import is_digest, php_line_order, short_digest
 from . import lifecycle
-from .errors import ConfigError, FileAccessError, PublisherError, UsageError, file_error
+from .errors import (
+    ConfigError,
+    FileAccessError,
+    PublisherError,
+    UsageError,
+    file_error,
+    newer_schema_error,
+)
 from .fileio import MIB, json_kind, json_kind_of, parse_json, read_bytes, read_text
 from .plan import LATEST, RegistryPlan, release_pins
 from .platforms import Platform
+from .schema import Shape, is_newer
 from .sizes import MB, human_size, megabytes, signed_megabytes
 from .version import Release, is_release_tag, parse_release
 
@@ -109,6 +117,9 @@ class ReleaseFacts:
     plan_sha256: str = ""
     #: sha256 of the publish plan the last run executed (``publisher publish --dry-run --json``)
     publish_plan_sha256: str = ""
+    #: The record as its file held it (None for one not read from a file): what a newer
+    #: publisher added to it is written back (``RECORD_SHAPE``). Not a fact of the release.
+    written: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def line(self, php: str) -> LineFacts:
         return next(line for line in self.lines if line.php == php)
@@ -134,6 +145,8 @@ class SizeHistory:
     """Compressed size per release, PHP line and platform, kept in the repository."""
 
     sizes: Mapping[str, Mapping[str, Mapping[str, int]]] = field(default_factory=dict)
+    #: The history as its file held it: what a newer publisher added is written back.
+    written: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_json(cls, text: str | None, source: str = HISTORY_FILE) -> SizeHistory:
@@ -147,7 +160,8 @@ class SizeHistory:
             r: {p: dict(sorted(v.items())) for p, v in sorted(self.sizes[r].items(), key=_line_key)}
             for r in sorted(self.sizes, key=parse_release)
         }
-        return json.dumps({"schema": HISTORY_SCHEMA, "releases": ordered}, indent=2) + "\n"
+        data = HISTORY_SHAPE.carry(self.written, {"schema": HISTORY_SCHEMA, "releases": ordered})
+        return json.dumps(data, indent=2) + "\n"
 
     def with_release(self, facts: ReleaseFacts) -> SizeHistory:
         """The history with ``facts.release``'s sizes replaced by its record's: a line the
@@ -158,7 +172,7 @@ class SizeHistory:
         merged[facts.release] = {
             line.php: {p.platform: p.size_bytes for p in line.platforms} for line in facts.lines
         }
-        return SizeHistory(merged)
+        return SizeHistory(merged, self.written)
 
     def previous_stable(self, release: str, php: str, platform: str) -> tuple[str, int] | None:
         """The highest stable release below ``release`` with a size for (php, platform)."""
@@ -172,6 +186,11 @@ class SizeHistory:
             if size is not None and (best is None or best[0] < candidate):
                 best = (candidate, size)
         return (best[0].tag, best[1]) if best else None
+
+
+#: The size history's fields: ``releases`` is a map of release tags (to PHP lines, to
+#: platforms, to bytes), where a newer publisher has no field to add.
+HISTORY_SHAPE = Shape({"schema", "releases"})
 
 
 def _line_key(item: tuple[str, Any]) -> tuple[int, ...]:
@@ -199,10 +218,13 @@ def parse_size_history(text: str, source: str) -> SizeHistory:
     if not isinstance(data, dict):
         raise error(f"expected an object, got {json_kind(data)}")
     schema = data.get("schema", HISTORY_SCHEMA)
+    if is_newer(schema, HISTORY_SCHEMA):
+        raise newer_schema_error(
+            "size history", schema, HISTORY_SCHEMA, source=source, field="schema"
+        )
     if schema != HISTORY_SCHEMA or isinstance(schema, bool):
         raise error(
-            f"schema {schema!r} is not one this publisher reads (it reads {HISTORY_SCHEMA}); "
-            "upgrade publisher",
+            f"schema {schema!r} is not one this publisher reads (it reads {HISTORY_SCHEMA})",
             "schema",
         )
     releases = data.get("releases")
@@ -230,7 +252,7 @@ def parse_size_history(text: str, source: str) -> SizeHistory:
                         f"expected a size in bytes, got {size!r}", "releases", tag, php, platform
                     )
                 sizes[tag][php][platform] = size
-    return SizeHistory(sizes)
+    return SizeHistory(sizes, data)
 
 
 def _is_php_line(text: str) -> bool:
@@ -315,6 +337,47 @@ def size_change(
 
 # --------------------------------------------------------------------------- JSON
 
+#: The fields of the release record this publisher knows (``to_dict`` writes them), and
+#: how its lists name their entries: what a newer publisher added anywhere else is
+#: written back as the file held it, within the entry of the same name.
+RECORD_SHAPE = Shape(
+    {
+        "schema",
+        "release",
+        "stable",
+        "stand_in",
+        "default_line",
+        "published_at",
+        "plan_sha256",
+        "publish_plan_sha256",
+    },
+    registries=Shape({"name", "repository", "primary"}, names=("name",)),
+    lines=Shape(
+        {
+            "php",
+            "php_version",
+            "index_digest",
+            "tags",
+            "size_budget_bytes",
+            "extensions",
+            "references",  # one REPOSITORY@DIGEST per registry: written whole each time
+        },
+        names=("php",),
+        base=Shape({"image", "digest"}),
+        platforms=Shape(
+            {"platform", "digest", "size_bytes", "within_budget"},
+            names=("platform",),
+            size_change=Shape(SizeChange.__dataclass_fields__),
+        ),
+    ),
+    floating=Shape({"registry", "tag", "release", "digest"}, names=("registry", "tag")),
+    history=Shape(
+        {"date", "reason"},
+        names=("date", "reason"),
+        changes=Shape({"php", "old", "new"}, names=("php",)),
+    ),
+)
+
 
 def to_dict(facts: ReleaseFacts, history: SizeHistory) -> dict[str, Any]:
     lines = []
@@ -341,7 +404,7 @@ def to_dict(facts: ReleaseFacts, history: SizeHistory) -> dict[str, Any]:
                 },
             }
         )
-    return {
+    data = {
         "schema": NOTES_SCHEMA,
         "release": facts.release,
         "stable": facts.stable,
@@ -362,6 +425,7 @@ def to_dict(facts: ReleaseFacts, history: SizeHistory) -> dict[str, Any]:
             for h in facts.history
         ],
     }
+    return RECORD_SHAPE.carry(facts.written, data)
 
 
 def release_json(facts: ReleaseFacts, history: SizeHistory) -> str:
@@ -460,10 +524,13 @@ def parse_record(text: str, source: str) -> ReleaseFacts:
     )
     top = _Fields(data, source, "")
     schema = top.get("schema", int)
+    if is_newer(schema, NOTES_SCHEMA):
+        raise newer_schema_error(
+            "release record", schema, NOTES_SCHEMA, source=source, field="schema"
+        )
     if schema != NOTES_SCHEMA:
         raise top.error(
-            f"schema {schema} is not one this publisher reads (it reads {NOTES_SCHEMA}); "
-            "upgrade publisher",
+            f"schema {schema} is not one this publisher reads (it reads {NOTES_SCHEMA})",
             "schema",
         )
     release = top.get("release", str)
@@ -520,6 +587,7 @@ def parse_record(text: str, source: str) -> ReleaseFacts:
         history=tuple(history),
         plan_sha256=top.get("plan_sha256", str, optional=True) or "",
         publish_plan_sha256=top.get("publish_plan_sha256", str, optional=True) or "",
+        written=data,
     )
 
 

@@ -9,14 +9,23 @@ atomically, so a killed leg leaves either a whole record or none.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from ..resolve import is_digest
-from .errors import ConfigError, FileAccessError, PublisherError, file_error
+from .errors import (
+    ConfigError,
+    FileAccessError,
+    NewerSchemaError,
+    PublisherError,
+    file_error,
+    newer_schema_error,
+)
 from .fileio import json_kind, parse_json, read_text, write_atomic
 from .platforms import Platform
+from .schema import Shape, is_newer
 
 RECORD_SCHEMA = 1
 
@@ -32,6 +41,9 @@ class DigestRecord:
     base_digest: str | None
     builder: str
     dockerfile_sha256: str
+    #: The record as its file held it (None for a record not read from one): what a newer
+    #: publisher added to it is written back when a rerun reuses the record.
+    written: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "platform", Platform.parse(self.platform))
@@ -41,9 +53,14 @@ class DigestRecord:
         return Leg(self.php, self.platform).record_name
 
     def to_json(self) -> str:
-        return (
-            json.dumps({"schema": RECORD_SCHEMA, **asdict(self)}, indent=2, sort_keys=True) + "\n"
-        )
+        data = {"schema": RECORD_SCHEMA, **{name: getattr(self, name) for name in FIELDS}}
+        return json.dumps(SHAPE.carry(self.written, data), indent=2, sort_keys=True) + "\n"
+
+
+#: The fields of a digest record (besides ``schema``), each a string (``base_digest`` may
+#: be null); what a newer publisher added besides them is written back as it was.
+FIELDS = tuple(f.name for f in fields(DigestRecord) if f.compare)
+SHAPE = Shape({"schema", *FIELDS})
 
 
 @dataclass(frozen=True)
@@ -99,18 +116,21 @@ def parse_record(text: str, source: str) -> DigestRecord:
             hint="point --digests at the directory the build legs wrote their digest records "
             "to (`X.Y-linux-ARCH.json`, e.g. digests/), not at one that holds release notes",
         )
+    if isinstance(data, dict) and is_newer(data.get("schema"), RECORD_SCHEMA):
+        raise newer_schema_error(
+            "digest record", data["schema"], RECORD_SCHEMA, source=source, field="schema"
+        )
     if not isinstance(data, dict) or data.get("schema") != RECORD_SCHEMA:
         raise _corrupt(source, f"not a digest record of schema {RECORD_SCHEMA}")
-    fields = DigestRecord.__dataclass_fields__
-    missing = set(fields) - set(data)
+    missing = set(FIELDS) - set(data)
     if missing:
         raise _corrupt(source, f"digest record lacks {', '.join(sorted(missing))}")
-    for name in fields:
+    for name in FIELDS:
         value = data[name]
         if not isinstance(value, str) and not (name == "base_digest" and value is None):
             raise _corrupt(source, f"expected a string, got {json_kind(value)}", name)
     try:
-        record = DigestRecord(**{k: data[k] for k in fields})
+        record = DigestRecord(**{k: data[k] for k in FIELDS}, written=data)
     except ValueError as exc:  # the platform
         raise _corrupt(source, str(exc), "platform") from None
     if not is_digest(record.digest):
@@ -137,13 +157,24 @@ def usable_records(paths: Iterable[Path]) -> Iterator[tuple[Path, DigestRecord]]
     """(path, record) for each of ``paths`` that holds a readable record, in order.
 
     The others are skipped: an earlier run's leftover is a hint, never an error
-    (the registry decides whether its image still exists).
+    (the registry decides whether its image still exists). A record a newer publisher
+    wrote is the exception: NewerSchemaError, as that record is not this publisher's to
+    replace (``check_not_newer`` makes a run say so before it builds anything).
     """
     for path in paths:
         try:
             yield path, read_record_file(path)
+        except NewerSchemaError:
+            raise
         except PublisherError:
             continue
+
+
+def check_not_newer(paths: Iterable[Path]) -> None:
+    """Raise NewerSchemaError for the first of ``paths`` a newer publisher wrote; the
+    other records, readable or not, are left to ``usable_records``."""
+    for _ in usable_records(paths):
+        pass
 
 
 def read_directory(directory: str | Path) -> list[DigestRecord]:

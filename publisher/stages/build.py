@@ -31,7 +31,13 @@ from ..core.manifest import VERSION_LABEL
 from ..core.plan import pin_tag
 from ..core.platforms import BuilderName
 from ..core.publish_plan import off_record_hint
-from ..core.records import DigestRecord, Leg, usable_records, write_record_file
+from ..core.records import (
+    DigestRecord,
+    Leg,
+    check_not_newer,
+    usable_records,
+    write_record_file,
+)
 from ..core.reference import Reference
 from ..core.render import MAX_DOCKERFILE_BYTES
 from ..core.version import Release
@@ -259,6 +265,8 @@ class BuildStage:
                 hint="build one of the line's platforms (`publisher matrix RELEASE` lists the "
                 "legs), or add the platform to the line in matrix.yaml",
             )
+        # a record a newer publisher wrote is not this one's to replace
+        check_not_newer((record_path, *earlier_records))
         repo = config.primary.repository
         dockerfile = dockerfile_sha256(config, leg.php)
         found = self.reused(

@@ -1316,6 +1316,7 @@ class Publisher:
             source_url=self.config.source_url,
             regression_percent=self.config.size_regression_percent,
             plan_sha256=p.digest,
+            written=self.record.written if self.record is not None else None,
         )
 
     def _as_recorded(self, facts: notes_mod.ReleaseFacts) -> notes_mod.ReleaseFacts | None:

@@ -28,7 +28,7 @@ from ..core.errors import FileAccessError, PublisherError, file_error
 from ..core.fileio import counted, ensure_writable
 from ..core.notes import check_size_history
 from ..core.plan import line_warnings, pin_tag
-from ..core.records import DigestRecord
+from ..core.records import DigestRecord, check_not_newer
 from ..core.reference import Reference
 from ..core.sizes import human_size
 from ..core.version import Release
@@ -132,8 +132,10 @@ def release(
         dry_run=options.dry_run,
     )
     # The notes are written last, after the tags moved: a size history that
-    # cannot be read refuses the run now, before anything is built.
+    # cannot be read refuses the run now, before anything is built; so does an
+    # earlier digest record a newer publisher wrote, which this run would replace.
     check_size_history(options.notes_dir)
+    check_not_newer(options.digests_dir / leg.record_name for leg in legs(config))
     registries = clients.configured(config)
     primary = registries[config.primary.name]
     # One read of the primary before anything is built: it proves the registry

@@ -31,6 +31,8 @@ CASES = {
     "first-run": ("before-republish/v1.0.0.env", None),
     "before-extensions": ("older/before-extensions/v1.0.0.env", None),
     "unpinned-default-line": ("older/unpinned-default-line/v1.0.0.env", "8.5"),
+    # keys a newer publisher added are passed over
+    "newer-publisher": ("../records-v1-newer/release-notes/v1.0.0.env", None),
 }
 
 

@@ -280,7 +280,7 @@ def test_a_record_that_is_a_directory_is_a_file_error(cli, tmp_path):
     [
         ('{"schema":1', "not valid JSON: Expecting ',' delimiter"),
         ('{"schema": 1, "schema": 1}', "the key 'schema' appears twice in one object"),
-        ('{"schema": 2}', "not a digest record of schema 1"),
+        ('{"schema": 0}', "not a digest record of schema 1"),
         ('{"schema": 1}', "digest record lacks base_digest, base_image, builder"),
         ("\xff", "not a digest record"),
         ("[" * 50_000, "not valid JSON: nested too deeply"),
@@ -297,6 +297,18 @@ def test_a_corrupt_digest_record_is_exit_3_as_a_corrupt_release_record(cli, tmp_
     assert f"configuration error: {path}:" in result.output  # then its line and column, if any
     assert said in result.output
     assert "rerun that leg" in result.output
+
+
+def test_a_digest_record_a_newer_publisher_wrote_is_refused_naming_it(cli, tmp_path):
+    digests = tmp_path / "digests"
+    digests.mkdir()
+    path = digests / "8.4-linux-amd64.json"
+    path.write_text('{"schema": 2, "release": "v1.0.0"}', encoding="utf-8")
+    result = publish(cli, digests, tmp_path / "notes")
+    assert result.exit_code == 3, result.output
+    assert f"configuration error: {path}: schema:" in result.output
+    assert "this digest record has schema 2, written by a newer publisher" in result.output
+    assert "run the publisher version that wrote it" in result.output
 
     notes_dir = tmp_path / "notes"
     notes_dir.mkdir(exist_ok=True)

@@ -8,6 +8,7 @@ stops accepting a field publisher writes, or reads it under another name, fails 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 
 from publisher import resolve
 from publisher.core import notes, pins, records
-from publisher.core.errors import UsageError
+from publisher.core.errors import ConfigError, UsageError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "records-v1"
 NOTES = FIXTURES / "release-notes"
@@ -305,7 +306,7 @@ def _with_unknown_keys(data: dict[str, Any]) -> dict[str, Any]:
 def test_a_record_with_fields_a_later_publisher_adds_is_read_as_today(tmp_path: Path) -> None:
     """A field the reader does not know is passed over at every level (schema 1 says
     nothing of it), so an older publisher re-running a job reads a newer publisher's
-    record. (Writing that record again keeps only the fields this publisher knows.)"""
+    record (and writes it again with those fields: ``records-v1-newer`` below)."""
     newer = _with_unknown_keys(_json(NOTES / "v1.0.0.json"))
     path = tmp_path / "v1.0.0.json"
     path.write_text(json.dumps(newer, indent=2), encoding="utf-8")
@@ -390,3 +391,161 @@ def test_a_pins_file_naming_a_default_line_it_does_not_pin_is_read_for_its_lines
     assert [line.php for line in parsed.lines] == ["8.5"]
     choice = resolve.choose(resolve.Inputs(php="8.5", release=None), parsed, "linux/amd64")
     assert choice.digest == parsed.lines[0].digest
+
+
+# --------------------------------------------------------------------------- a newer publisher's files
+
+NEWER = FIXTURES.parent / "records-v1-newer"
+NEWER_NOTES = NEWER / "release-notes"
+
+#: Every field ``records-v1-newer`` holds that schema 1 does not name.
+ADDED = [
+    "signed",
+    "source_commit",
+    "registries[0].region",
+    "registries[1].anonymous_pull",
+    *(
+        f"lines[{i}].{name}"
+        for i in (0, 1)
+        for name in ("php_api", "sbom", *(["built_on"] if i == 0 else []))
+    ),
+    *(f"lines[{i}].base.pulled_at" for i in (0, 1)),
+    *(
+        f"lines[{i}].platforms[{j}].{n}"
+        for i in (0, 1)
+        for j in (0, 1)
+        for n in ("layers", "uncompressed_bytes")
+    ),
+    *(f"floating[{i}].moved_at" for i in range(6)),
+    "history[0].requested_by",
+    "history[0].changes[0].base_before",
+    "history[0].changes[1].base_before",
+]
+
+
+def _paths(data: Any, path: str = "") -> set[str]:
+    """Every field path in ``data`` (``lines[0].base.image``)."""
+    if isinstance(data, dict):
+        return {
+            found
+            for key, value in data.items()
+            for found in {f"{path}.{key}".lstrip(".")} | _paths(value, f"{path}.{key}".lstrip("."))
+        }
+    if isinstance(data, list):
+        return {found for i, item in enumerate(data) for found in _paths(item, f"{path}[{i}]")}
+    return set()
+
+
+def test_the_newer_fixture_adds_fields_at_every_level_of_the_record() -> None:
+    newer, written = _json(NEWER_NOTES / "v1.0.0.json"), _json(NOTES / "v1.0.0.json")
+    assert sorted(notes.RECORD_SHAPE.unknown(newer)) == sorted(ADDED)
+    assert _paths(newer) - _paths(written) == {
+        found for added in ADDED for found in {added} | _paths(_at(newer, added), added)
+    }
+    # today's writer writes only the fields its shape names
+    assert notes.RECORD_SHAPE.unknown(written) == []
+
+
+def _at(data: Any, path: str) -> Any:
+    for part in path.replace("[", ".[").split("."):
+        data = data[int(part[1:-1])] if part.startswith("[") else data[part]
+    return data
+
+
+def test_a_newer_publishers_record_is_written_back_byte_for_byte() -> None:
+    """An older publisher re-running a job writes a newer one's record again as it was:
+    the fields it does not know stay, in their place, with their values."""
+    record = notes.read_record(NEWER_NOTES / "v1.0.0.json")
+    assert record == notes.read_record(NOTES / "v1.0.0.json")
+    history = notes.load_size_history(NEWER_NOTES)
+    assert notes.release_json(record, history) == (NEWER_NOTES / "v1.0.0.json").read_text(
+        encoding="utf-8"
+    )
+    # the same after the size history is written again for it, as publish does
+    assert history.with_release(record).to_json() == (NEWER_NOTES / "size-history.json").read_text(
+        encoding="utf-8"
+    )
+
+
+def test_a_rewrite_keeps_the_added_fields_of_what_it_keeps_and_drops_those_of_what_it_drops() -> (
+    None
+):
+    """A republish changes a line's digests and adds a history entry: the fields a newer
+    publisher added stay with their entry (named by its PHP line, platform, registry and
+    tag), and leave with a line the rewrite no longer holds."""
+    record = notes.read_record(NEWER_NOTES / "v1.0.0.json")
+    new_index = "sha256:" + "e" * 64
+    line = record.line("8.4")
+    moved = dataclasses.replace(
+        line,
+        index_digest=new_index,
+        platforms=tuple(reversed(line.platforms)),  # the order changes, not the names
+    )
+    entry = notes.Republish("2026-12-09", "openssl", (("8.4", line.index_digest, new_index),))
+    rewritten = dataclasses.replace(record, lines=(moved,), history=(*record.history, entry))
+    data = json.loads(notes.release_json(rewritten, notes.load_size_history(NEWER_NOTES)))
+    newer = _json(NEWER_NOTES / "v1.0.0.json")
+    for path in ADDED:
+        if path.startswith("lines[1]"):
+            continue  # 8.5 is gone, and what was added to it
+        kept = path.replace("platforms[0]", "platforms[X]").replace("platforms[1]", "platforms[0]")
+        kept = kept.replace("platforms[X]", "platforms[1]")
+        assert _at(data, kept) == _at(newer, path), path
+    assert [line["php"] for line in data["lines"]] == ["8.4"]
+    assert data["lines"][0]["index_digest"] == new_index
+    assert sorted(notes.RECORD_SHAPE.unknown(data)) == sorted(
+        a.replace("platforms[0]", "platforms[X]")
+        .replace("platforms[1]", "platforms[0]")
+        .replace("platforms[X]", "platforms[1]")
+        for a in ADDED
+        if not a.startswith("lines[1]")
+    )
+    assert "requested_by" not in data["history"][1]  # the new entry has only its own fields
+
+
+def test_a_newer_publishers_digest_records_are_written_back_byte_for_byte() -> None:
+    for path in sorted((NEWER / "digests").glob("*.json")):
+        record = records.read_record_file(path)
+        assert record == records.read_record_file(DIGESTS / path.name)
+        assert record.to_json() == path.read_text(encoding="utf-8")
+        # a rerun that reuses the record writes it with what it does not know
+        again = records.parse_record(record.to_json(), str(path))
+        assert again.written is not None and again.written["provenance"]["builder_version"]
+
+
+def test_the_launcher_reader_reads_a_newer_publishers_pins_file_as_its_twin() -> None:
+    text = (NEWER_NOTES / "v1.0.0.env").read_text(encoding="utf-8")
+    assert "PHP_SBOM_8_4" in text
+    assert resolve.parse_pins(text, source="v1.0.0.env") == resolve.parse_pins(
+        (NOTES / "v1.0.0.env").read_text(encoding="utf-8"), source="v1.0.0.env"
+    )
+
+
+def _schema(text: str, schema: int) -> str:
+    return text.replace('"schema": 1', f'"schema": {schema}', 1)
+
+
+@pytest.mark.parametrize(
+    ("read", "path", "what"),
+    [
+        (notes.read_record, NEWER_NOTES / "v1.0.0.json", "release record"),
+        (notes.load_size_history, NEWER_NOTES / "size-history.json", "size history"),
+        (records.read_record_file, NEWER / "digests" / "8.4-linux-amd64.json", "digest record"),
+    ],
+    ids=["record", "size-history", "digest-record"],
+)
+def test_a_file_of_a_newer_schema_is_refused_saying_a_newer_publisher_wrote_it(
+    tmp_path: Path, read: Any, path: Path, what: str
+) -> None:
+    target = tmp_path / path.name
+    target.write_text(_schema(path.read_text(encoding="utf-8"), 2), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        read(tmp_path if what == "size history" else target)
+    error = caught.value
+    assert error.exit_code == 3
+    assert (error.source, error.field) == (str(target), "schema")
+    assert error.problem == (
+        f"this {what} has schema 2, written by a newer publisher; this publisher reads "
+        "schema 1 and leaves the file as it is"
+    )
+    assert error.hint is not None and "run the publisher version that wrote it" in error.hint

@@ -46,7 +46,7 @@ def test_a_size_history_round_trips_and_a_missing_one_is_empty(tmp_path: Path) -
     ("text", "field", "message"),
     [
         ("[]", None, "expected an object, got an array"),
-        ('{"schema": 2, "releases": {}}', "schema", "upgrade publisher"),
+        ('{"schema": 0, "releases": {}}', "schema", "is not one this publisher reads"),
         ('{"schema": true, "releases": {}}', "schema", "is not one this publisher reads"),
         ('{"schema": 1}', "releases", "missing"),
         ('{"releases": ["v1.1.0"]}', "releases", "expected an object, got an array"),
