@@ -125,7 +125,7 @@ def test_a_digest_record_of_a_newer_schema_stops_a_release_before_anything_is_bu
         encoding="utf-8",
     )
     before = _files(world / "notes"), _files(world / "digests")
-    run = publisher(world, "republish", "v1.0.0", "--local", "--no-smoke", "--reason", REASON)
+    run = publisher(world, "release", "v1.0.0", "--local", "--no-smoke")
     assert run.returncode == 3, run.stdout + run.stderr
     said = run.stdout + run.stderr
     assert f"{digest}: schema: this digest record has schema 2, written by a newer" in said

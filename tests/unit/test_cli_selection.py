@@ -522,3 +522,32 @@ def test_plan_of_a_published_release_keeps_its_recorded_default_line_and_lines(c
     # A new release is planned from today's matrix.yaml.
     fresh = json.loads(cli("plan", "v1.2.0", "--json", "--notes-dir", str(tmp_path)).stdout)
     assert fresh["default_line"] == "8.4" and len(fresh["lines"]) == 5
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("verify", "v1.1.0"),
+        ("audit",),
+        ("republish-check",),
+        ("publish", "v1.1.0", "--digests", "DIR/digests"),
+    ],
+    ids=lambda args: args[0],
+)
+def test_a_record_a_newer_publisher_wrote_stops_every_command_before_the_registries(
+    cli, tmp_path, args
+):
+    """Refused before any registry is asked (the unit tests' guard fails any socket a
+    command would open before), so nothing is built, pushed or moved; release and
+    republish, which check their builder first, are in tests/integration/test_record_skew.py."""
+    notes_dir = tmp_path / "notes"
+    notes_dir.mkdir()
+    record = notes_dir / "v1.1.0.json"
+    record.write_text(record_of("v1.1.0", ("8.4", "8.3")).replace('"schema": 1', '"schema": 2'))
+    (tmp_path / "digests").mkdir()
+    args = tuple(arg.replace("DIR", str(tmp_path)) for arg in args)
+    result = cli(*args, "--notes-dir", str(notes_dir))
+    assert result.exit_code == 3, result.output
+    flat = " ".join(result.output.split())
+    assert f"{record}: schema: this release record has schema 2, written by a newer" in flat
+    assert "run the publisher version that wrote it" in flat
