@@ -2428,8 +2428,22 @@ def parse_pins(text: str, *, source: str) -> Pins:
 
     if not values:
         raise fail("the pins file is empty")
-    if values.get("PHP_PINS_SCHEMA") != PINS_SCHEMA:
-        schema = values.get("PHP_PINS_SCHEMA")
+    schema = values.get("PHP_PINS_SCHEMA")
+    if (
+        schema is not None
+        and schema.isascii()
+        and schema.isdigit()
+        and int(schema) > int(PINS_SCHEMA)
+    ):
+        raise PinsError(
+            f"PHP_PINS_SCHEMA is {schema!r}: a newer publisher wrote this pins file; this "
+            f"launcher reads schema {PINS_SCHEMA}",
+            source=source,
+            hint="update the stack's start.sh and resolve.py to the publisher version that "
+            "wrote the pins file (its release's examples/stack), or use a pins file of schema "
+            f"{PINS_SCHEMA}",
+        )
+    if schema != PINS_SCHEMA:
         raise fail(
             ("PHP_PINS_SCHEMA is missing" if schema is None else f"PHP_PINS_SCHEMA is {schema!r}")
             + f"; schema {PINS_SCHEMA} is expected (is it a pins file?)"

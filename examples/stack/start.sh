@@ -421,6 +421,9 @@ has_pin() { eval "[ -n \"\${line_of_$1:-}\" ]"; }
 [ "$keys" -gt 0 ] || broken "the pins file is empty"
 if ! has_pin PHP_PINS_SCHEMA; then
   broken "PHP_PINS_SCHEMA is missing; schema 1 is expected (is it a pins file?)"
+elif matches "$(pin PHP_PINS_SCHEMA)" '0*([2-9]|[1-9][0-9]+)'; then
+  fail 3 "$pins: PHP_PINS_SCHEMA is '$(pin PHP_PINS_SCHEMA)': a newer publisher wrote this pins file; this launcher reads schema 1
+start: fix: update the stack's start.sh and resolve.py to the publisher version that wrote the pins file (its release's examples/stack), or use a pins file of schema 1"
 elif [ "$(pin PHP_PINS_SCHEMA)" != 1 ]; then
   broken "PHP_PINS_SCHEMA is '$(pin PHP_PINS_SCHEMA)'; schema 1 is expected (is it a pins file?)"
 fi

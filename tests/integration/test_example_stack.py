@@ -1199,6 +1199,30 @@ def test_a_broken_pins_file_is_exit_3_in_both(
     assert "use the pins file publisher wrote" in proc.stderr
 
 
+@pytest.mark.parametrize("schema", ["2", "10"])
+def test_a_pins_file_of_a_newer_schema_says_a_newer_publisher_wrote_it_in_both(
+    world: World, project: str, tmp_path: Path, schema: str
+) -> None:
+    """A stack that vendored an older launcher, given the pins file of a release a newer
+    publisher wrote with a new schema: both say so, and to update the launcher."""
+    path = tmp_path / f"{RELEASE}.env"
+    path.write_text(
+        world.pins.read_text().replace("PHP_PINS_SCHEMA='1'", f"PHP_PINS_SCHEMA='{schema}'")
+    )
+    env = launcher_env(world, project, tmp_path, PHP_PINS_FILE=str(path))
+    answer, _ = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert (answer.returncode, proc.returncode) == (3, 3), proc.stderr + answer.stderr
+    no_decision(proc, fields, answer, "pins-file")
+    words = (
+        f"{path}: PHP_PINS_SCHEMA is '{schema}': a newer publisher wrote this pins file; "
+        "this launcher reads schema 1"
+    )
+    fix = "update the stack's start.sh and resolve.py to the publisher version that wrote"
+    assert f"start: error: {words}" in proc.stderr and f"start: fix: {fix}" in proc.stderr
+    assert f"error: {words}" in answer.stderr and fix in answer.stderr
+
+
 #: A default line publisher never wrote (edited by hand): what both tools say, the
 #: fix they give after the common tip, and what PHP_VERSION set to a listed line changes.
 EDITED_DEFAULTS = {

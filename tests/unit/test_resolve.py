@@ -323,7 +323,15 @@ def test_parse_pins() -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (("PHP_PINS_SCHEMA='1'", "PHP_PINS_SCHEMA='2'"), "PHP_PINS_SCHEMA is '2'"),
+        (
+            ("PHP_PINS_SCHEMA='1'", "PHP_PINS_SCHEMA='2'"),
+            "PHP_PINS_SCHEMA is '2': a newer publisher wrote this pins file; this launcher "
+            "reads schema 1",
+        ),
+        (
+            ("PHP_PINS_SCHEMA='1'", "PHP_PINS_SCHEMA='²'"),
+            "PHP_PINS_SCHEMA is '²'; schema 1 is expected (is it a pins file?)",
+        ),
         (("STACK_RELEASE='v2.0.0'", "STACK_RELEASE='2.0.0'"), "STACK_RELEASE '2.0.0'"),
         (("PHP_LINES='8.3 8.4'", "PHP_LINES='8.3 8'"), "PHP_LINES: '8' is not a PHP line"),
         ((f"@{INDEX}'", "'"), "PHP_IMAGE_8_4 is not pinned by digest"),
