@@ -11,6 +11,7 @@ real builds are tested in ``test_builders.py`` and ``test_pipeline.py``.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,12 @@ from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.output import Output
 from publisher.adapters.registry import RegistryClient
 from publisher.core import config as config_mod
-from publisher.core.errors import CommandError, PublisherError, ReleaseConflictError
+from publisher.core.errors import (
+    CommandError,
+    NewerSchemaError,
+    PublisherError,
+    ReleaseConflictError,
+)
 from publisher.core.platforms import Platform
 from publisher.core.records import read_directory
 from publisher.core.reference import Reference
@@ -346,3 +352,46 @@ def test_records_of_the_primary_before_matrix_yaml_changed_it_are_not_reused(
             published={leg: pinned},
         )
         assert found is not None and found[0].repository == new_repository, found
+
+
+def test_a_rerun_that_reuses_a_newer_publishers_record_keeps_its_fields(
+    stage: dict[str, Any],
+) -> None:
+    """An older publisher re-running the legs writes each reused record again with the
+    fields a newer publisher added to it, as they were."""
+    run_build(stage, FakeBuilder(), io.StringIO())
+    path = stage["digests"] / "8.4-linux-amd64.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["provenance"] = {"builder_version": "0.20.1"}
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    newer = path.read_bytes()
+    builder = FakeBuilder()
+    stream = io.StringIO()
+    run_build(stage, builder, stream)
+    assert builder.built == []
+    assert "8.4 linux/amd64: already built and pushed" in stream.getvalue()
+    assert path.read_bytes() == newer
+
+
+def test_a_leg_whose_record_a_newer_publisher_wrote_is_refused_before_it_builds(
+    stage: dict[str, Any],
+) -> None:
+    """Even a rebuild (which reads no earlier record to reuse) leaves a newer publisher's
+    record as it is: the leg says so, and builds nothing."""
+    stage["digests"].mkdir()
+    path = stage["digests"] / "8.4-linux-amd64.json"
+    path.write_text('{"schema": 2, "release": "v1.2.0"}\n', encoding="utf-8")
+    builder = FakeBuilder()
+    with pytest.raises(NewerSchemaError) as caught:
+        BuildStage(
+            stage["config"],
+            RELEASE,
+            builder,
+            stage["primary"],
+            Output(env={}, stream=io.StringIO(), err_stream=io.StringIO()),
+            BuildOptions(reuse=False),
+        ).leg(Leg("8.4", Platform.AMD64), base=stage["bases"]["8.4"], record_path=path)
+    assert caught.value.exit_code == 3
+    assert "this digest record has schema 2, written by a newer publisher" in caught.value.message
+    assert builder.built == []
+    assert path.read_text(encoding="utf-8") == '{"schema": 2, "release": "v1.2.0"}\n'
