@@ -4,8 +4,11 @@ The notes JSON is the **release record**: the one place that says what a
 release was (its default line, lines, platforms, registries, bases, digests,
 sizes, PHP versions, dates and republish history). This module owns its schema,
 both ways: ``release_json`` writes it and ``parse_record``/``load_record`` read
-it, with located errors (exit 3) for a malformed or unknown-schema file, which
-is never treated as absent. Every reader (publish, republish, republish-check,
+it, with located errors (exit 3) for a malformed file or one of another schema
+(a higher one: a newer publisher wrote it), which is never treated as absent. A
+record of this schema with fields a newer publisher added is read for the fields this
+one knows and written again with the others as they were (``RECORD_SHAPE``; the size
+history's ``HISTORY_SHAPE``). Every reader (publish, republish, republish-check,
 verify, audit) goes through here. The size history (``size-history.json``) is
 read the same way (``load_size_history``): a corrupt file is a located error
 (exit 3), never an empty history.

@@ -3,10 +3,10 @@
 A release lives for years and its jobs are re-run with the publisher of their commit,
 so a file one publisher wrote is read and written again by an older or a newer one.
 Within a schema number, a newer publisher only adds optional fields; a change of
-meaning takes a new number (CONTRIBUTING, "Record formats"). So:
+meaning takes a new number (CONTRIBUTING, "Record formats across publisher versions"):
 
-- a file of a higher schema number is refused (``errors.newer_schema_error``, exit 3): a newer
-  publisher wrote it, and only that version knows what it means;
+- a file of a higher schema number is refused (``errors.newer_schema_error``, exit 3):
+  a newer publisher wrote it, and only that version knows what it means;
 - a file of the same number is read for the fields this publisher knows, and when it
   writes the file again it keeps every field it does not know as it was, in the same
   object, after the same field (``Shape.carry``). A field inside an entry of a list
