@@ -78,6 +78,7 @@ def config_for_record(
     strict: bool = False,
     keep_dropped: bool = False,
     rehearsal: bool = False,
+    recorded: Collection[str] = (),
 ) -> tuple[Config, list[str]]:
     """``config`` as the recorded release was: its default line, lines and platforms.
 
@@ -90,6 +91,8 @@ def config_for_record(
     notice and left out. The registries are the record's (see
     ``_recorded_registries``), except in a ``rehearsal``: its throwaway registries
     are new each time, and the record names those of an earlier rehearsal.
+    ``recorded``: the release tags with a record next to it (a newer stable one
+    among them carries ``latest``, so the notices do not tie it to this release).
     """
     if record is None:
         return config, []
@@ -101,9 +104,11 @@ def config_for_record(
     notices: list[str] = []
     if record.default_line != config.default_line:
         # latest follows the newest stable release only, never a prerelease
+        this = parse_release(record.release)
+        newer = any((other := parse_release(tag)).is_stable and this < other for tag in recorded)
         follows = (
             f" (and for latest while {record.release} is the newest stable release)"
-            if record.stable
+            if record.stable and not newer
             else ""
         )
         notices.append(

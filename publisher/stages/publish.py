@@ -223,7 +223,13 @@ def load_release(
         return config, None
     if record is None:
         return config, None
-    adjusted, notices = pp.config_for_record(config, record, strict=republish, rehearsal=rehearsal)
+    adjusted, notices = pp.config_for_record(
+        config,
+        record,
+        strict=republish,
+        rehearsal=rehearsal,
+        recorded=notes_mod.recorded_tags(notes_dir),
+    )
     for notice in notices:
         output.warning(notice)
     return adjusted, record

@@ -194,7 +194,9 @@ def load_published(
     if only is not None:
         # Selected, not narrowed yet: a line the matrix dropped may be chosen from the record.
         config = dataclasses.replace(config, selection=Selection("--only", only))
-    adjusted, notices = config_for_record(config, record, keep_dropped=True)
+    adjusted, notices = config_for_record(
+        config, record, keep_dropped=True, recorded=notes.recorded_tags(notes_dir)
+    )
     for notice in notices:
         output.warning(notice)
     if only is not None:

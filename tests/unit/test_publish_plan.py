@@ -251,6 +251,19 @@ def test_the_default_line_notice_names_latest_for_a_stable_release_only():
         "v1.1.0 was published with default line 8.3; matrix.yaml now says 8.4: keeping 8.3 "
         "for v1.1.0 (and for latest while v1.1.0 is the newest stable release)"
     ]
+    # an older release: latest follows the newer stable release recorded next to it
+    _, notices = config_for_record(
+        cfg("8.4"), record_of("v1.0.0", "8.3"), recorded={"v1.0.0", "v1.1.0", "v2.0.0-rc.1"}
+    )
+    assert notices == [
+        "v1.0.0 was published with default line 8.3; matrix.yaml now says 8.4: keeping 8.3 "
+        "for v1.0.0"
+    ]
+    # a newer prerelease does not take latest
+    _, notices = config_for_record(
+        cfg("8.4"), record_of("v1.1.0", "8.3"), recorded={"v1.0.0", "v1.1.0", "v2.0.0-rc.1"}
+    )
+    assert notices[0].endswith("(and for latest while v1.1.0 is the newest stable release)")
     rc = dataclasses.replace(record_of("v2.0.0-rc.1", "8.3"), stable=False)
     _, notices = config_for_record(cfg("8.4"), rc)
     assert notices == [
