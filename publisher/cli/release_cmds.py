@@ -21,7 +21,7 @@ from ..core.errors import FileAccessError, NotFoundError, UsageError
 from ..core.platforms import Platform
 from ..core.version import parse_release
 from . import options
-from .base import State, handle_errors, main, pass_state
+from .base import State, handle_errors, main, only_lines, pass_state
 
 if TYPE_CHECKING:
     from ..adapters.builders import Builder
@@ -249,14 +249,22 @@ def publish_command(
     reason = _republish_reason(reason)
     from ..core.fileio import check_tmpdir, ensure_writable
     from ..core.records import read_directory
-    from ..stages.publish import Publisher, PublishOptions, load_release, republish_config
+    from ..stages.publish import (
+        Publisher,
+        PublishOptions,
+        load_release,
+        republish_config,
+        select_lines,
+    )
     from ..stages.release import published_lines
 
     version = parse_release(release)
     _check_json(as_json, dry_run)
-    cfg = state.load_config(config_path, only)
+    lines = only_lines(only)
+    cfg = state.load_config(config_path)
     _refuse_secret_reason(state, cfg, reason)
     notes = options.notes_dir_of(cfg, notes_dir)
+    cfg = select_lines(cfg, lines, notes, version, republish=reason is not None)
     ensure_writable(notes, "the release notes directory", create=not dry_run)
     cfg, record = load_release(cfg, notes, version, state.output, republish=reason is not None)
     # The records first: an empty directory is a mistake found without asking a registry.
@@ -348,11 +356,13 @@ def _release(
     """
     from ..adapters.registry.credentials import docker_config_for_run
     from ..core.fileio import check_tmpdir
+    from ..stages.publish import select_lines
     from ..stages.release import ReleaseOptions, check_outputs, local_registries, release
 
     version = parse_release(release_tag)
     _check_json(as_json, dry_run)
-    cfg = state.load_config(config_path, only)
+    lines = only_lines(only)
+    cfg = state.load_config(config_path)
     _refuse_secret_reason(state, cfg, reason)
     state.json_only(as_json)
     settings = ReleaseOptions(
@@ -370,6 +380,9 @@ def _release(
         republish_reason=reason,
         attestations=attestations,
         json_plan=as_json,
+    )
+    cfg = select_lines(
+        cfg, lines, settings.notes_dir, version, rehearsal=local, republish=reason is not None
     )
     check_tmpdir(state.env)
     chosen = get_builder(state, builder)

@@ -61,13 +61,27 @@ def recorded_line(facts: LineFacts) -> Line:
     )
 
 
-def not_in_release(record: ReleaseFacts, option: str, absent: Iterable[str]) -> UsageError:
-    """The refusal of an option (``--only``) that names lines ``record``'s release lacks."""
+def not_in_release(
+    record: ReleaseFacts,
+    option: str,
+    absent: Iterable[str],
+    takeable: Sequence[str] | None = None,
+) -> UsageError:
+    """The refusal of an option (``--only``) that names lines ``record``'s release lacks.
+
+    ``takeable``: the release's lines the command can act on, when not all of them
+    (a command that rebuilds or publishes needs them in matrix.yaml)."""
+    if takeable is None or list(takeable) == list(record.line_names):
+        which = f"name lines of {record.release}"
+    elif takeable:
+        which = f"name lines of {record.release} that matrix.yaml has (PHP {', '.join(takeable)})"
+    else:
+        which = f"restore lines of {record.release} in matrix.yaml to act on them"
     return UsageError(
         f"{option}: {record.release} has no PHP {', '.join(absent)} "
         f"(it was published with PHP {', '.join(record.line_names)})",
-        hint=f"name lines of {record.release}; a published release keeps its lines "
-        "(publish another line in a new release)",
+        hint=f"{which}; a published release keeps its lines (publish another line in a new "
+        "release)",
     )
 
 

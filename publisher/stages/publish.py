@@ -301,6 +301,35 @@ def refuse_started_with_another_default(
             )
 
 
+def select_lines(
+    config: Config,
+    only: tuple[str, ...] | None,
+    notes_dir: Path,
+    release: Release,
+    *,
+    rehearsal: bool = False,
+    republish: bool = False,
+) -> Config:
+    """``config`` narrowed to the lines ``--only`` names, for a command that rebuilds or
+    publishes ``release``. A release with a record has the lines it was published with:
+    a line it lacks is refused naming them (those matrix.yaml still has, which the
+    command can take), not matrix.yaml's, which may hold lines the release never had."""
+    if only is None:
+        return config
+    record = (
+        notes_mod.load_record(notes_dir, release.tag)
+        if reads_record(rehearsal=rehearsal, republish=republish) and notes_dir.is_dir()
+        else None
+    )
+    if record is not None:
+        absent = [php for php in only if php not in record.line_names]
+        if absent:
+            configured = set(config.all_lines or config.line_names)
+            takeable = [php for php in record.line_names if php in configured]
+            raise pp.not_in_release(record, "--only", absent, takeable)
+    return config.select(only, option="--only")
+
+
 def reads_record(*, rehearsal: bool, republish: bool) -> bool:
     """Does a run build on the release's record? Always, but for a rehearsal of a release:
     its registries are new, so a record of the same tag is an earlier rehearsal's, of

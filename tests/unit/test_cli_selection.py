@@ -146,6 +146,29 @@ def test_a_line_the_release_does_not_have_is_bad_input_in_every_command(cli, pub
     assert "a published release keeps its lines" in result.output
 
 
+@pytest.mark.parametrize(
+    "command", ["matrix", "verify", "check-public", "publish", "release", "republish"]
+)
+def test_a_line_neither_has_is_refused_naming_the_lines_of_the_release(
+    cli, tmp_path, published, command
+):
+    """8.9 is in neither matrix.yaml nor v1.1.0: the refusal lists the lines the command
+    can take (the release's), not matrix.yaml's (8.1, 8.2, 8.5 were never part of it)."""
+    result = run(cli, command, "--only", "8.9", notes_dir=published)
+    assert result.exit_code == 2, result.output
+    assert "--only: v1.1.0 has no PHP 8.9 (it was published with PHP 8.4, 8.3)" in result.output
+    assert "8.1" not in result.output and "8.5" not in result.output
+    if command in ("verify", "check-public"):
+        return
+    # A recorded line matrix.yaml dropped cannot be rebuilt or published: not offered.
+    dropped = tmp_path / "dropped"
+    dropped.mkdir()
+    (dropped / "v1.1.0.json").write_text(record_of("v1.1.0", ("8.4", "7.4")))
+    result = run(cli, command, "--only", "8.9", notes_dir=dropped)
+    assert result.exit_code == 2, result.output
+    assert "name lines of v1.1.0 that matrix.yaml has (PHP 8.4)" in result.output
+
+
 @pytest.mark.parametrize("command", ["plan", "matrix", "verify", "check-public"])
 def test_a_notes_dir_that_does_not_exist_is_said(cli, tmp_path, command):
     """A mistyped --notes-dir must not pass silently for a release without a record:
