@@ -339,9 +339,10 @@ class LineAction:
     #: the index this release's pins point at after the run (None: known after the builds)
     digest: str | None
     source: str
-    #: push the assembled index to the primary
+    #: push the assembled index to the primary (PENDING: once built)
     push: bool
-    #: registries that lack the index (it is copied there by digest)
+    #: registries that lack the index (it is copied there by digest); PENDING: every
+    #: other registry, once built
     copy_to: tuple[str, ...]
     #: what the line's pin pointed at before (a republish replaces it)
     previous: str | None = None
@@ -511,9 +512,12 @@ def _plan_lines(
                 pin_moves.append(TagMove(name, tag, old, digest, "pin", plan.release))
                 pending_pins[name][tag] = digest
         has = {name: digest in observed.indexes.get(name, frozenset()) for name in registries}
-        push = source in (ASSEMBLED, REPLACED) and digest is not None and not has[primary]
+        # A line still to build (PENDING) is pushed and copied once built, as the real run
+        # does (it skips only an index a registry holds then, or the pinned one rebuilt).
+        pending = source == PENDING
+        push = pending or (source in (ASSEMBLED, REPLACED) and not has[primary])
         copy_to = tuple(
-            name for name in registries if name != primary and digest is not None and not has[name]
+            name for name in registries if name != primary and (pending or not has[name])
         )
         actions.append(LineAction(line.php, digest, source, push, copy_to, previous))
     return _Lines(tuple(actions), tuple(conflicts), tuple(pin_moves), pending_pins)
@@ -552,7 +556,7 @@ def transfers_for(
     unread = [r for r in roots if r not in copies.tree.manifests]
     if unread:
         raise ValueError(f"the copies were not looked into for {', '.join(unread)}")
-    names = list(dict.fromkeys(name for a in actions for name in a.copy_to))
+    names = list(dict.fromkeys(name for a in actions if a.digest for name in a.copy_to))
     present = {
         copies.targets[name]: copies.present.get(copies.targets[name], frozenset())
         | indexes.get(name, frozenset())
@@ -603,7 +607,8 @@ def plan_publish(
     transfers = None
     if observed.copies is not None:
         transfers = transfers_for(actions, observed.indexes, observed.copies)
-    elif not any(a.copy_to for a in actions):
+    elif not any(a.copy_to and a.digest for a in actions):
+        # (a line still to build has no blobs to count yet)
         transfers = TransferPlan()
 
     return PublishPlan(

@@ -600,6 +600,15 @@ def test_release_and_republish_warn_about_the_lines_they_write(world: World) -> 
     said = " ".join(fresh.stderr.split())
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
     assert f"PHP 8.6 is {table}" in said and f"PHP 8.7 is {table}" in said, said
+    # Its JSON says what the human output says: each line, built by the run, is pushed to
+    # the primary and copied to ghcr (what copying takes is counted once it exists).
+    assert "Copies: PHP 8.4, 8.6, 8.7: built by this run, then copied to ghcr" in fresh.stdout
+    planned = world.run("release", "v1.1.0", "--dry-run", "--json", matrix=today)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    lines = json.loads(planned.stdout)["lines"]
+    assert [(a["php"], a["source"], a["digest"], a["push"], a["copy_to"]) for a in lines] == [
+        (php, "pending", None, True, ["ghcr"]) for php in ("8.4", "8.6", "8.7")
+    ]
 
 
 def test_audit_reads_the_registries_at_once_and_an_index_children_several_at_a_time(

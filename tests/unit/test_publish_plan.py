@@ -358,6 +358,12 @@ def test_a_dry_run_before_the_builds_knows_what_is_pending():
     pp = plan_publish(p, w.observe(p), {}, primary="hub")
     assert {a.source for a in pp.lines} == {PENDING}
     assert all(m.new is None for m in pp.pin_moves)
+    # built by the run, then pushed and copied: the JSON says so, as the human output
+    assert {(a.push, a.copy_to) for a in pp.lines} == {(True, ("ghcr",))}
+    lines = json.loads(pp.to_json())["lines"]
+    assert {(line["push"], tuple(line["copy_to"])) for line in lines} == {(True, ("ghcr",))}
+    # whose blobs are counted only once they exist
+    assert pp.transfers is not None and pp.transfers.is_noop
     assert pp.to_json() == plan_publish(p, w.observe(p), {}, primary="hub").to_json()
 
 
@@ -374,6 +380,7 @@ def test_a_republish_dry_run_before_the_builds_sets_the_pins_after_the_builds():
     assert {m.effect for m in pp.pin_moves} == {"set after the builds"}
     assert {m.effect for m in pp.floating_moves} == {"set after the builds"}
     assert pp.conflicts == () and pp.history is None
+    assert {(a.push, a.copy_to) for a in pp.lines} == {(True, ("ghcr",))}
 
 
 def test_a_pin_on_a_secondary_with_other_content_is_a_conflict():
