@@ -33,7 +33,7 @@
 #
 # Exit status: 0 started; 17 cannot proceed (the message says what failed and what
 # to do); 2 invalid setting (or an argument: there are none but --help); 3 missing or broken pins file; 10 docker or compose
-# missing, or the docker engine does not answer (within 10 s) or refuses this user;
+# missing (or compose older than 2.8.0), or the docker engine does not answer (within 10 s) or refuses this user;
 # 11 docker compose failed to build or start it (its last line and what to do follow);
 # 130/143 stopped by SIGINT/SIGTERM.
 # stderr has one `start: decision=` line: decision=use-prebuilt|build-locally|cannot-proceed
@@ -508,7 +508,13 @@ start: fix: restart Docker Desktop, or the docker service (sudo systemctl restar
 
 command -v "$docker" >/dev/null 2>&1 || fail 10 "docker is not installed (the $docker command is missing)
 start: fix: install Docker Desktop (macOS) or the docker engine and its compose plugin (Linux)"
-if ! "$docker" compose version >/dev/null 2>&1; then
+# The oldest compose this launcher works with: `docker compose up --pull never` came in
+# compose 2.8.0 (ps --all, logs --no-log-prefix, rm --stop, version --short: 2.0.0;
+# pull_policy: missing: 2.1.0; the compose file's top-level name: 2.3.0). `version --short` prints 2.26.1, v2.7.0 (before
+# 2.8), 2.26.1+ds1, 2.29.2-desktop.2 or a dev build's own words: one it cannot read goes on.
+compose_minimum=2.8.0
+if ! compose_version=$("$docker" compose version --short 2>/dev/null) \
+  && ! "$docker" compose version >/dev/null 2>&1; then
   install_compose="install the compose plugin (Docker Desktop has it; Debian/Ubuntu: docker-compose-plugin or docker-compose 2.x)"
   # A docker-compose command of its own: the old v1 (whose files and flags differ), or a
   # v2 binary that docker does not know as its plugin.
@@ -524,6 +530,17 @@ start: fix: $install_compose" ;;
   esac
   fail 10 "docker compose v2 is missing
 start: fix: $install_compose"
+fi
+compose_version=$(printf '%s\n' "${compose_version:-}" | sed -n 1p | tr -d '[:space:]')
+compose_version=${compose_version#v}
+if matches "$compose_version" '[0-9]{1,4}\.[0-9]{1,4}([^0-9].*)?'; then
+  compose_major=${compose_version%%.*}
+  compose_minor=${compose_version#*.}
+  compose_minor=${compose_minor%%[!0-9]*}
+  if [ "$compose_major" -lt 2 ] || { [ "$compose_major" -eq 2 ] && [ "$compose_minor" -lt 8 ]; }; then
+    fail 10 "docker compose $compose_version is too old: this launcher needs compose $compose_minimum or newer (\`docker compose up --pull never\`)
+start: fix: update compose: Docker Desktop (macOS, Windows): install its current version; Linux: upgrade the docker-compose-plugin package (sudo apt-get install --only-upgrade docker-compose-plugin, or your distribution's docker-compose 2.x), or put a newer compose release's binary in ${DOCKER_CONFIG:-${HOME:-}/.docker}/cli-plugins/docker-compose"
+  fi
 fi
 # What docker said names the engine it asked (DOCKER_HOST, the docker context), or that
 # this user may not use it (Linux: not in the docker group).

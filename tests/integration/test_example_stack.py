@@ -1511,6 +1511,58 @@ def test_compose_v1_or_a_standalone_compose_is_said_with_its_fix(
         assert "start: fix: install the compose plugin" in proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("version", "too_old"),
+    [
+        ("2.7.1", True),
+        ("v2.7.0", True),  # --short kept the v before compose 2.8
+        ("2.8.0", False),
+        ("2.29.2-desktop.2", False),
+        ("2.26.1+ds1", False),
+        ("v3.0.0", False),
+        ("dev", False),  # a version it cannot read does not stop the start
+        ("", False),
+    ],
+)
+def test_a_compose_older_than_2_8_is_refused_naming_the_minimum(
+    world: World, project: str, tmp_path: Path, version: str, too_old: bool
+) -> None:
+    """`docker compose up --pull never` came in compose 2.8.0: an older compose is exit 10
+    before anything is pulled or built, with the minimum and how to update; a newer one,
+    or one whose version cannot be read, goes on (here to a missing Dockerfile, exit 17)."""
+    bin_dir = tmp_path / "bin"
+    shutil.copytree(world.bin_dir, bin_dir, symlinks=True)
+    (bin_dir / "docker").unlink()
+    (bin_dir / "docker").write_text(
+        "#!/bin/sh\n"
+        'if [ "$1 $2" = "compose version" ]; then\n'
+        f'  case "$*" in *--short*) echo "{version}" ;; *) echo "Docker Compose version {version}" ;; esac\n'
+        "  exit 0\n"
+        "fi\n"
+        f'exec "{world.docker}" "$@"\n'
+    )
+    (bin_dir / "docker").chmod(0o755)
+    env = launcher_env(
+        world, project, tmp_path, USE_PREBUILT="false", PHP_DOCKERFILES=str(tmp_path / "none")
+    )
+    env["PATH"] = str(bin_dir)
+    proc, fields = launch(world, env)
+    if too_old:
+        assert proc.returncode == 10, proc.stderr
+        no_decision(proc, fields, None, "docker-unavailable")
+        shown = version.removeprefix("v")
+        assert (
+            f"start: error: docker compose {shown} is too old: this launcher needs compose "
+            "2.8.0 or newer (`docker compose up --pull never`)\n"
+        ) in proc.stderr
+        assert "Docker Desktop (macOS, Windows): install its current version" in proc.stderr
+        assert "upgrade the docker-compose-plugin package" in proc.stderr
+    else:
+        assert proc.returncode == 17, proc.stderr
+        assert fields["decision"] == "cannot-proceed", proc.stderr
+        assert "too old" not in proc.stderr
+
+
 def test_an_unwritable_tmpdir_is_said_not_a_bare_exit_1(
     world: World, project: str, tmp_path: Path
 ) -> None:
