@@ -2194,6 +2194,11 @@ class Inputs:
         named = self.named(env)
         return f"set {env}={value}" if named == env else f"pass {named} {value}"
 
+    def drop(self, env: str) -> str:
+        """How to leave the input out: ``unset NAME``, or ``drop --flag``."""
+        named = self.named(env)
+        return f"unset {env}" if named == env else f"drop {named}"
+
     def to(self, env: str, what: str) -> str:
         """How to give the input a kind of value: ``set NAME to what``, or ``give --flag what``."""
         named = self.named(env)
@@ -2926,10 +2931,15 @@ def _problem(choice: Choice, result: Result, inputs: Inputs) -> tuple[str, str]:
         )
     if status is Status.PLATFORM_MISSING:
         other = "linux/arm64" if choice.platform == "linux/amd64" else "linux/amd64"
-        return (
-            f"platform {choice.platform} missing: {result.detail}",
-            f"{inputs.change(ENV_PLATFORM, other)} to run it under emulation",
-        )
+        if inputs.platform is None:  # the engine's own platform: the other one is emulated
+            advice = f"{inputs.change(ENV_PLATFORM, other)} to run it under emulation"
+        else:  # a platform given (the engine is not asked then): the other may be the engine's
+            advice = (
+                f"{inputs.drop(ENV_PLATFORM)} to run the docker engine's own platform natively, "
+                f"or {inputs.change(ENV_PLATFORM, other)} (under emulation unless the engine "
+                f"is {other})"
+            )
+        return (f"platform {choice.platform} missing: {result.detail}", advice)
     if status is Status.RATE_LIMITED:
         return (
             f"registry {host} rate-limited the pull: {result.detail}",

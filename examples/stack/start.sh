@@ -692,7 +692,11 @@ problem() {
     platform-missing)
       why="platform $platform missing: $2"
       case $platform in linux/amd64) other=linux/arm64 ;; *) other=linux/amd64 ;; esac
-      advice="set PHP_IMAGE_PLATFORM=$other to run it under emulation" ;;
+      if [ -z "${PHP_IMAGE_PLATFORM:-}" ]; then  # the engine's own: the other one is emulated
+        advice="set PHP_IMAGE_PLATFORM=$other to run it under emulation"
+      else  # as resolve, which does not ask the engine when a platform is given
+        advice="unset PHP_IMAGE_PLATFORM to run the docker engine's own platform natively, or set PHP_IMAGE_PLATFORM=$other (under emulation unless the engine is $other)"
+      fi ;;
     rate-limited)
       why="registry $registry_host rate-limited the pull: $2"
       if [ -n "$other_registry" ]; then

@@ -425,6 +425,11 @@ def test_launcher_and_resolve_decide_alike(
         # docker's configuration alone)
         fix = decision["fix"].replace(RESOLVE_CREDENTIALS, "")
         assert f"start: fix: {fix}\n" in proc.stderr, proc.stderr
+        if state == "platform":  # forced to OTHER: the one left is this engine's own, native
+            assert fix.startswith(
+                "unset PHP_IMAGE_PLATFORM to run the docker engine's own platform natively, "
+                f"or set PHP_IMAGE_PLATFORM={HOST} (under emulation unless the engine is {HOST})"
+            ), fix
         tail = decision["reason"].rpartition("; ")[2]
         assert f"; {tail}\n" in proc.stderr, proc.stderr
         assert (
@@ -1407,6 +1412,10 @@ def test_both_take_the_platform_of_the_engine_not_of_this_machine(
     assert (answer.returncode, proc.returncode) == (17, 17)
     for text in (proc.stderr, decision["reason"]):
         assert f"platform {OTHER} missing" in text, text
+    # the engine's own platform is missing: the other one runs under emulation
+    fix = f"set PHP_IMAGE_PLATFORM={HOST} to run it under emulation; "
+    assert decision["fix"].startswith(fix), decision["fix"]
+    assert f"start: fix: {fix}" in proc.stderr, proc.stderr
     assert any(path.endswith("/version") for path in engine.paths)
 
 
