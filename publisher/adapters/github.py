@@ -238,7 +238,8 @@ class GitHubReleases:
         with self._guard(f"updating the GitHub release {tag} of {self.repository}"):
             repo = self._repository()
             existing = self._find(repo, tag)
-            others = [r.tag_name for r in repo.get_releases() if r.tag_name != tag]
+            # A draft is no release yet: it never takes "latest" away from this one.
+            others = [r.tag_name for r in repo.get_releases() if r.tag_name != tag and not r.draft]
             latest = is_latest(release, others)
             make_latest = "true" if latest else "false"
             if existing is None:
@@ -274,6 +275,12 @@ class GitHubReleases:
                 make_latest=make_latest,
             )
             self.output.info(f"updated GitHub release {tag}: {updated.html_url}")
+            if existing.draft:
+                self.output.warning(
+                    f"the GitHub release {tag} is a draft: its notes are updated and it is left a "
+                    "draft, which nobody else sees (the stack's launcher cannot fetch its pins "
+                    "file); publish it on GitHub when it is ready"
+                )
             return ReleaseResult("updated", tag, updated.html_url, updated.id, latest)
 
     def attach(self, tag: str, path: Path) -> str:
@@ -322,10 +329,17 @@ class GitHubReleases:
 
     @staticmethod
     def _find(repo: Any, tag: str) -> Any:
+        """The release of ``tag``: the published one, else a draft of it (the newest).
+
+        GitHub's lookup by tag never returns a draft (its tag need not exist yet), so a
+        draft is looked for in the list: else a draft made by hand, or left by an earlier
+        run, would get a second release of the same tag beside it.
+        """
         try:
             return repo.get_release(tag)
         except github.UnknownObjectException:
-            return None
+            pass
+        return next((r for r in repo.get_releases() if r.draft and r.tag_name == tag), None)
 
     @contextlib.contextmanager
     def _guard(self, doing: str) -> Iterator[None]:

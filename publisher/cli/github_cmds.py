@@ -138,7 +138,8 @@ def gh_release_command(
     """Create or update the GitHub release of RELEASE with the release notes as its body.
 
     Finds the release by tag; creates it when missing, updates its body when
-    present (no write when nothing changed). The pins file next to the notes
+    present (no write when nothing changed; a draft of the tag is updated and left
+    a draft, with a warning). The pins file next to the notes
     (RELEASE.env: every line's image pinned by digest, for the stack's launcher)
     is attached to the release, replaced when it changed. A prerelease tag makes a
     prerelease; only the highest stable release is marked "latest". Notes of a

@@ -99,6 +99,31 @@ def test_release_created_meanwhile_is_updated_not_duplicated(gh: FakeGitHub, str
     assert gh.release(GH_REPO, "v2.0.0")["body"] == "mine"
 
 
+def test_a_draft_of_the_tag_is_updated_not_duplicated(gh: FakeGitHub, streams) -> None:
+    # GitHub never returns a draft by its tag: a draft made by hand (or by a drafter) is
+    # found in the list, its body replaced, and it stays a draft, with a warning.
+    gh.add_release(GH_REPO, "v2.0.0", body="drafted by hand", draft=True)
+    result = releases(gh, streams).upsert("v2.0.0", body="## Digests\n\nsha256:abc")
+    assert result.action == "updated"
+    assert [r.method for r in gh.writes()] == ["PATCH"]
+    assert len(gh.releases[GH_REPO]) == 1
+    draft = gh.releases[GH_REPO][0]
+    assert draft["body"] == "## Digests\n\nsha256:abc"
+    assert draft["draft"] is True
+    assert "is a draft" in streams[1].getvalue() + streams[0].getvalue()
+    again = releases(gh, streams).upsert("v2.0.0", body="## Digests\n\nsha256:abc")
+    assert again.action == "unchanged"
+    assert len(gh.releases[GH_REPO]) == 1
+
+
+def test_a_draft_of_a_higher_tag_does_not_take_latest_away(gh: FakeGitHub, streams) -> None:
+    gh.add_release(GH_REPO, "v3.0.0", body="next release, drafted ahead", draft=True)
+    result = releases(gh, streams).upsert("v2.0.0", body="notes")
+    assert result.action == "created"
+    assert result.latest
+    assert [r.body["make_latest"] for r in gh.writes() if r.method == "POST"] == ["true"]
+
+
 def test_401_names_the_token(gh: FakeGitHub, streams) -> None:
     with pytest.raises(GitHubError) as info:
         releases(gh, streams, token="ghs_wrongTokenValue000").upsert("v2.0.0", body="x")

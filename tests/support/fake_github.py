@@ -5,9 +5,11 @@ it, on 127.0.0.1, for ``publisher.adapters.github`` and ``publisher gh-release``
 
 * ``GET  /repos/{owner}/{repo}``                    the repository
 * ``GET  /repos/{owner}/{repo}/releases``           list (paginated: ``per_page``, ``page``)
-* ``GET  /repos/{owner}/{repo}/releases/tags/{tag}`` one release by tag, or 404
+* ``GET  /repos/{owner}/{repo}/releases/tags/{tag}`` one published release by tag, or 404
+  (as on GitHub, a draft is never found by its tag: only in the list)
 * ``GET  /repos/{owner}/{repo}/releases/{id}``       one release by id
-* ``POST /repos/{owner}/{repo}/releases``            create (422 ``already_exists`` on a taken tag)
+* ``POST /repos/{owner}/{repo}/releases``            create (422 ``already_exists`` on a tag a
+  published release holds; a draft holds none, so a second release of its tag is created)
 * ``PATCH /repos/{owner}/{repo}/releases/{id}``      update
 * ``GET  /repos/{owner}/{repo}/releases/{id}/assets``  the release's assets
 * ``POST /repos/{owner}/{repo}/releases/{id}/assets?name=N&label=L``  upload (the upload_url)
@@ -224,7 +226,7 @@ class FakeGitHub(LoopbackServer):
                     },
                     {},
                 )
-            if any(r["tag_name"] == body["tag_name"] for r in releases):
+            if any(r["tag_name"] == body["tag_name"] and not r["draft"] for r in releases):
                 return (
                     422,
                     {
@@ -239,7 +241,7 @@ class FakeGitHub(LoopbackServer):
         t = re.fullmatch(r"/releases/tags/(.+)", rest)
         if t and method == "GET":
             tag = unquote(t[1])
-            found = next((r for r in releases if r["tag_name"] == tag), None)
+            found = next((r for r in releases if r["tag_name"] == tag and not r["draft"]), None)
             return (200, found, {}) if found else (404, NOT_FOUND, {})
         a = re.fullmatch(r"/releases/([0-9]+)/assets", rest)
         if a:
