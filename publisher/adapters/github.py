@@ -432,8 +432,8 @@ _SYSTEM_ERROR = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 
 
 #: PyGithub's logger: its retry lines ("Request GET ... failed with 403", "Required
-#: backoff of ...") would otherwise reach stderr raw. (urllib3's is shared with the
-#: registry client, so it is left alone.)
+#: backoff of ...") would otherwise reach stderr raw, through the handler PyGithub's own
+#: import gives it. (urllib3's is shared with the registry client, so it is left alone.)
 LIBRARY_LOGGER = "github"
 
 
@@ -452,7 +452,9 @@ class _ToOutput(logging.Handler):
 def route_library_log(output: Output) -> None:
     """Send the GitHub client's log lines to ``output``, and nowhere else."""
     logger = logging.getLogger(LIBRARY_LOGGER)
-    for handler in [h for h in logger.handlers if isinstance(h, _ToOutput)]:
+    # Every handler goes, ours of an earlier client and the raw stderr one PyGithub adds
+    # to this logger when it is imported.
+    for handler in list(logger.handlers):
         logger.removeHandler(handler)
     logger.addHandler(_ToOutput(output))
     logger.propagate = False

@@ -7,6 +7,9 @@ for it on loopback. Everything else is real: PyGithub, HTTP, the CLI.
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -263,6 +266,35 @@ def test_the_client_librarys_retry_lines_are_details_not_raw_stderr(
     assert "Request GET" not in raw and "backoff" not in raw, raw
     said = streams[0].getvalue()
     assert "GitHub API: Request GET /repos/" in said, said
+
+
+def test_the_retry_lines_never_reach_stderr_raw_in_a_real_process(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    """PyGithub puts a handler of its own on stderr when it is imported: in a real run
+    (not under pytest's capture) its retry lines must still come out only as details."""
+    gh.script("POST", r"/releases$", 403, FORBIDDEN)
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n", encoding="utf-8")
+    env = {
+        "PATH": os.environ["PATH"],
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_API_URL": gh.url,
+        "GITHUB_TOKEN": GH_TOKEN,
+        "GITHUB_REPOSITORY": GH_REPO,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "publisher", "gh-release", "v2.0.0", "--notes", str(notes)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 15, proc.stdout + proc.stderr
+    assert "GitHub API: Request POST /repos/" in proc.stdout
+    assert "Request POST" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("error: GitHub API error:"), proc.stderr
 
 
 def test_a_validation_failure_gives_githubs_reasons_and_no_outage_tip(
