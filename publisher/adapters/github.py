@@ -225,8 +225,9 @@ class GitHubReleases:
         """Create the release for ``tag`` with ``body``, or update the one that exists.
 
         The prerelease flag follows the tag; GitHub's "latest" marker only goes
-        to the highest stable release. An update that changes nothing sends no
-        write request.
+        to the highest stable release. The title is ``name``, else the tag for a new
+        release; an existing one keeps its title (perhaps edited by hand) unless
+        ``name`` is given. An update that changes nothing sends no write request.
         """
         release = parse_release(tag)
         if len(body) > MAX_BODY:
@@ -260,6 +261,8 @@ class GitHubReleases:
                     self.output.info(f"created GitHub release {tag}: {created.html_url}")
                     return ReleaseResult("created", tag, created.html_url, created.id, latest)
             assert existing is not None
+            if name is None:
+                title = existing.name or ""
             if (
                 existing.body == body
                 and existing.name == title

@@ -125,7 +125,11 @@ def matrix_command(
     default=None,
     help="The GitHub repository [default: $GITHUB_REPOSITORY, set by Actions].",
 )
-@click.option("--title", default=None, help="Release title [default: RELEASE].")
+@click.option(
+    "--title",
+    default=None,
+    help="Release title [default: RELEASE for a new release; an existing one keeps its title].",
+)
 @pass_state
 @handle_errors
 def gh_release_command(

@@ -64,6 +64,17 @@ def test_updates_the_body_of_an_existing_release(gh: FakeGitHub, streams) -> Non
     assert len(gh.releases[GH_REPO]) == 1
 
 
+def test_a_title_edited_by_hand_is_kept_when_no_title_is_given(gh: FakeGitHub, streams) -> None:
+    # gh-release updates the body; a rerun or a weekly republish leaves the title alone.
+    gh.add_release(GH_REPO, "v2.0.0", body="old notes", name="v2.0.0: security release")
+    client = releases(gh, streams)
+    assert client.upsert("v2.0.0", body="new notes").action == "updated"
+    assert gh.release(GH_REPO, "v2.0.0")["name"] == "v2.0.0: security release"
+    assert client.upsert("v2.0.0", body="new notes").action == "unchanged"
+    assert client.upsert("v2.0.0", body="new notes", name="v2.0.0").action == "updated"
+    assert gh.release(GH_REPO, "v2.0.0")["name"] == "v2.0.0"
+
+
 def test_nothing_changed_sends_no_write(gh: FakeGitHub, streams) -> None:
     client = releases(gh, streams)
     client.upsert("v2.0.0", body="notes")
