@@ -272,9 +272,15 @@ def publish_command(
     if not records:
         raise UsageError(
             f"no digest records in {digests_dir}: nothing to publish; no registry was asked",
-            hint="point --digests at the directory the build legs wrote their records to "
-            "(`publisher build ... --digest-file DIR/X.Y-linux-ARCH.json`), or run "
-            f"`publisher release {version.tag}`, which builds and publishes",
+            hint=(
+                "in GitHub Actions, the build legs' digest-* artifacts are kept 7 days: after "
+                'that, "Re-run all jobs" (the legs find their pins on the primary and '
+                'rebuild nothing), not "Re-run failed jobs"'
+                if state.output.github
+                else "point --digests at the directory the build legs wrote their records to "
+                "(`publisher build ... --digest-file DIR/X.Y-linux-ARCH.json`), or run "
+                f"`publisher release {version.tag}`, which builds and publishes"
+            ),
         )
     clients = state.clients.configured(cfg)
     if reason is not None:

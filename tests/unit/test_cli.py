@@ -446,6 +446,19 @@ def test_publish_with_no_digest_records_stops_before_asking_a_registry(cli, tmp_
     assert "no digest records in" in result.output and "no registry was asked" in result.output
 
 
+def test_publish_with_no_digest_records_in_actions_says_how_to_rerun(cli, tmp_path):
+    """In a workflow, no records is what "Re-run failed jobs" meets once the legs'
+    artifacts (kept 7 days) are gone: the hint says to re-run all jobs."""
+    (tmp_path / "digests").mkdir()
+    result = cli(
+        "publish", "v2.0.0", "--digests", str(tmp_path / "digests"), "--dry-run",
+        env={"GITHUB_ACTIONS": "true"},
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "digest-* artifacts" in said and "Re-run all jobs" in said, said
+
+
 @pytest.mark.parametrize("actions", [False, True])
 def test_republish_check_keeps_stdout_to_its_key_value_lines(cli, tmp_path, actions):
     """Before the first stable release: the five lines on stdout, the warning on stderr,
