@@ -105,6 +105,8 @@ class ReleaseResult:
     url: str
     id: int
     latest: bool
+    #: a draft (found, never made by publisher): left a draft, so GitHub marks it nothing
+    draft: bool = False
 
 
 @dataclass(frozen=True)
@@ -263,28 +265,33 @@ class GitHubReleases:
             assert existing is not None
             if name is None:
                 title = existing.name or ""
+            draft = bool(existing.draft)
+            if draft:
+                self.output.warning(
+                    f"the GitHub release {tag} is a draft: its notes are kept up to date and it "
+                    "is left a draft, which nobody else sees (the stack's launcher cannot fetch "
+                    "its pins file); publish it on GitHub when it is ready"
+                )
             if (
                 existing.body == body
                 and existing.name == title
                 and existing.prerelease == (not release.is_stable)
             ):
                 self.output.info(f"GitHub release {tag} is already up to date: {existing.html_url}")
-                return ReleaseResult("unchanged", tag, existing.html_url, existing.id, latest)
+                return ReleaseResult(
+                    "unchanged", tag, existing.html_url, existing.id, latest and not draft, draft
+                )
             updated = existing.update_release(
                 name=title,
                 message=body,
-                draft=existing.draft,
+                draft=draft,
                 prerelease=not release.is_stable,
                 make_latest=make_latest,
             )
             self.output.info(f"updated GitHub release {tag}: {updated.html_url}")
-            if existing.draft:
-                self.output.warning(
-                    f"the GitHub release {tag} is a draft: its notes are updated and it is left a "
-                    "draft, which nobody else sees (the stack's launcher cannot fetch its pins "
-                    "file); publish it on GitHub when it is ready"
-                )
-            return ReleaseResult("updated", tag, updated.html_url, updated.id, latest)
+            return ReleaseResult(
+                "updated", tag, updated.html_url, updated.id, latest and not draft, draft
+            )
 
     def attach(self, tag: str, path: Path) -> str:
         """Attach ``path`` to the release of ``tag`` (replacing an older asset of that name).

@@ -206,7 +206,9 @@ def gh_release_command(
     state.output.summary(
         f"GitHub release [{version.tag}]({result.url}): {result.action}"
         + (
-            (" (marked latest)" if result.action != "unchanged" else " (the latest)")
+            " (a draft: publish it on GitHub)"
+            if result.draft
+            else (" (marked latest)" if result.action != "unchanged" else " (the latest)")
             if result.latest
             else ""
         )

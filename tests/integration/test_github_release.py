@@ -125,8 +125,9 @@ def test_a_draft_of_the_tag_is_updated_not_duplicated(gh: FakeGitHub, streams) -
     assert draft["body"] == "## Digests\n\nsha256:abc"
     assert draft["draft"] is True
     assert "is a draft" in streams[1].getvalue() + streams[0].getvalue()
+    assert result.draft and not result.latest  # GitHub marks no draft "latest"
     again = releases(gh, streams).upsert("v2.0.0", body="## Digests\n\nsha256:abc")
-    assert again.action == "unchanged"
+    assert again.action == "unchanged" and again.draft
     assert len(gh.releases[GH_REPO]) == 1
 
 
@@ -387,6 +388,25 @@ def test_cli_gh_release_in_actions(gh: FakeGitHub, tmp_path: Path) -> None:
     again = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
     assert again.exit_code == 0, again.output + again.stderr
     assert "unchanged (the latest)" in summary.read_text().strip().splitlines()[-1]
+
+
+def test_cli_gh_release_of_a_draft_says_so_in_the_summary(gh: FakeGitHub, tmp_path: Path) -> None:
+    gh.add_release(GH_REPO, "v2.0.0", body="drafted by hand", draft=True)
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n", encoding="utf-8")
+    summary = tmp_path / "summary"
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_API_URL": gh.url,
+        "GITHUB_TOKEN": GH_TOKEN,
+        "GITHUB_REPOSITORY": GH_REPO,
+    }
+    result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "::warning::the GitHub release v2.0.0 is a draft" in result.stdout
+    said = summary.read_text()
+    assert "updated (a draft: publish it on GitHub)" in said and "latest" not in said, said
 
 
 def test_cli_gh_release_attaches_the_pins_file_beside_the_notes(
