@@ -228,12 +228,13 @@ def check_line(
             # the pins hold the recorded index (without a record: the pins agree on every
             # registry, as a run leaves them when a registry refused its floating-tag
             # writes), a floating tag points elsewhere: a rerun moves it, since it
-            # follows the pins
+            # follows the pins. So it does where the pins are missing (the run stopped
+            # before writing them), whatever earlier releases the floating tags carry.
             floating = (
                 pinned == {expectation.recorded}
                 if expectation.recorded
                 else pinned == every_pin and len(every_pin) == 1
-            )
+            ) or (not pinned and release_digest is not None)
             pointing = ", ".join(
                 f"{t} -> {short_digest(found[(registry, t)])}"
                 for t in wanted

@@ -219,6 +219,23 @@ def test_a_registry_without_the_pins_is_not_said_to_hold_other_content() -> None
     assert line_digests(expect, tags) == {"hub": A, "ghcr": None}
 
 
+def test_a_registry_without_the_pins_whose_floating_tags_differ_is_floating_moved() -> None:
+    """ghcr has none of the release's pins, and its floating tags carry two earlier
+    releases (latest the earlier default line's, php-8.4 this line's): a rerun writes the
+    pins and moves both, so they are floating tags it moves, not tags that disagree."""
+    both = ("v1.0.0-php-8.4", "v1.0.0", "php-8.4", "latest")
+    expect = replace(EXPECT, tags={"hub": both, "ghcr": both}, pins=both[:2])
+    C = "sha256:" + "c" * 64
+    tags = [TagFacts("hub", t, A) for t in both]
+    tags += [TagFacts("ghcr", "v1.0.0-php-8.4", None), TagFacts("ghcr", "v1.0.0", None)]
+    tags += [TagFacts("ghcr", "php-8.4", B), TagFacts("ghcr", "latest", C)]
+    facts = images(ghcr_B=ImageFacts("ghcr", B, platforms=GOOD))
+    facts[("ghcr", C)] = ImageFacts("ghcr", C, platforms=GOOD)
+    for recorded in (A, None):
+        found = check_line(replace(expect, recorded=recorded), tags, facts)
+        assert kinds(found) == ["tag-missing", "tag-missing", "floating-moved"], recorded
+
+
 def test_every_defect_is_listed_not_just_the_first() -> None:
     tags = all_tags(A, B)
     tags[0] = TagFacts("hub", "v1.0.0-php-8.4", None)  # the pin is missing on hub
