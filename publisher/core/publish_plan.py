@@ -85,6 +85,24 @@ def not_in_release(
     )
 
 
+def dropped_from_matrix(
+    record: ReleaseFacts, option: str, dropped: Iterable[str], takeable: Sequence[str]
+) -> UsageError:
+    """The refusal of an option (``--only``) that names lines of ``record``'s release
+    that matrix.yaml no longer has: a rerun or a republish builds from matrix.yaml."""
+    lines = ", ".join(dropped)
+    return UsageError(
+        f"{option}: {record.release}'s PHP {lines} is no longer in matrix.yaml, so a rerun "
+        "or republish cannot take it",
+        hint=f"restore PHP {lines} in matrix.yaml's lines to act on it"
+        + (
+            f", or name lines of {record.release} that matrix.yaml has (PHP {', '.join(takeable)})"
+            if takeable
+            else ""
+        ),
+    )
+
+
 def config_for_record(
     config: Config,
     record: ReleaseFacts | None,

@@ -312,8 +312,9 @@ def select_lines(
 ) -> Config:
     """``config`` narrowed to the lines ``--only`` names, for a command that rebuilds or
     publishes ``release``. A release with a record has the lines it was published with:
-    a line it lacks is refused naming them (those matrix.yaml still has, which the
-    command can take), not matrix.yaml's, which may hold lines the release never had."""
+    a line it lacks, or one of them matrix.yaml dropped, is refused naming them (those
+    matrix.yaml still has, which the command can take), not matrix.yaml's, which may
+    hold lines the release never had."""
     if only is None:
         return config
     record = (
@@ -322,11 +323,14 @@ def select_lines(
         else None
     )
     if record is not None:
+        configured = set(config.all_lines or config.line_names)
+        takeable = [php for php in record.line_names if php in configured]
         absent = [php for php in only if php not in record.line_names]
         if absent:
-            configured = set(config.all_lines or config.line_names)
-            takeable = [php for php in record.line_names if php in configured]
             raise pp.not_in_release(record, "--only", absent, takeable)
+        dropped = [php for php in only if php not in configured]
+        if dropped:
+            raise pp.dropped_from_matrix(record, "--only", dropped, takeable)
     return config.select(only, option="--only")
 
 

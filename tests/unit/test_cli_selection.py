@@ -169,6 +169,24 @@ def test_a_line_neither_has_is_refused_naming_the_lines_of_the_release(
     assert "name lines of v1.1.0 that matrix.yaml has (PHP 8.4)" in result.output
 
 
+@pytest.mark.parametrize("command", ["matrix", "publish", "release", "republish"])
+def test_a_line_of_the_release_matrix_yaml_dropped_is_refused_naming_the_lines_it_can_take(
+    cli, tmp_path, command
+):
+    """7.4 is a line of v1.1.0 that matrix.yaml no longer has: a rerun or republish cannot
+    take it, and the refusal names the release's lines it can take, not matrix.yaml's
+    (8.1, 8.2, 8.5 were never part of the release)."""
+    dropped = tmp_path / "dropped"
+    dropped.mkdir()
+    (dropped / "v1.1.0.json").write_text(record_of("v1.1.0", ("8.4", "7.4")))
+    result = run(cli, command, "--only", "7.4", notes_dir=dropped)
+    assert result.exit_code == 2, result.output
+    assert "--only: v1.1.0's PHP 7.4 is no longer in matrix.yaml" in result.output
+    assert "restore PHP 7.4 in matrix.yaml's lines" in result.output
+    assert "name lines of v1.1.0 that matrix.yaml has (PHP 8.4)" in result.output
+    assert "8.1" not in result.output and "8.5" not in result.output
+
+
 @pytest.mark.parametrize("command", ["plan", "matrix", "verify", "check-public"])
 def test_a_notes_dir_that_does_not_exist_is_said(cli, tmp_path, command):
     """A mistyped --notes-dir must not pass silently for a release without a record:
