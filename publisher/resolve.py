@@ -2116,7 +2116,7 @@ OPTIONS: tuple[Option, ...] = (
         "canonical|mirror",
         f"Pull from the canonical registry or the mirror (default canonical: {DEFAULT_CANONICAL}).",
     ),
-    Option(ENV_PMA, "--pma-image", "REF", "phpMyAdmin image, passed through unchanged."),
+    Option(ENV_PMA, "--pma-image", "REF", "phpMyAdmin image, passed through trimmed."),
     Option(
         ENV_PLATFORM,
         "--platform",

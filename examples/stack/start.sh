@@ -18,7 +18,7 @@
 #   PHP_IMAGE_MIRROR            the same, for PREBUILT_REGISTRY=mirror
 #   PHP_IMAGE_PLATFORM          linux/amd64|linux/arm64 (default: the docker engine's,
 #                               linux/arm64 on Apple Silicon)
-#   PMA_IMAGE                   phpMyAdmin image, passed to compose unchanged
+#   PMA_IMAGE                   phpMyAdmin image, passed to compose as given (blanks around it aside)
 #   STACK_RELEASE               vX.Y.Z: refuse a pins file of another release
 #   PHP_PINS_FILE               the release's pins file (default: ./php-images.env here),
 #                               or a directory of vX.Y.Z.env (then STACK_RELEASE picks one)
