@@ -3223,8 +3223,9 @@ def resolve(
     ):
         # A build starts by pulling its base: find out now, not after a doomed build.
         base_check = available(base_image, base_target(base_image, platform))
-        if base_check.status is Status.NOT_PUBLISHED and "@" in base_image:
-            # Pinned by digest: the base was published, and this registry no longer has it.
+        if base_check.status is Status.NOT_PUBLISHED:
+            # not-published is a word for the release's lines: a base, by digest or by
+            # tag, is one its registry does not have (start.sh's not-on-registry)
             base_check = replace(base_check, status=Status.NOT_ON_REGISTRY)
     return decide(inputs, choice, availability, facts, base_check)
 

@@ -924,6 +924,26 @@ def test_a_base_that_cannot_be_pulled_gets_the_fix_for_why(status: S, tmp_path: 
         assert "once while online" not in decision.fix
 
 
+def test_a_base_named_by_tag_that_its_registry_lacks_is_not_on_registry(tmp_path: Path) -> None:
+    """A pins file without the line's base (the Dockerfile's tag is built on): a base its
+    registry lacks is said not-on-registry, as start.sh says it, never not-published (a
+    word for the release's lines), and gets the fix for a base gone from its registry."""
+    write_tree(tmp_path, with_notes=False)
+    (tmp_path / "release-notes").mkdir()
+    text = "".join(
+        line for line in pins_text().splitlines(True) if not line.startswith("PHP_BASE_IMAGE_")
+    )
+    (tmp_path / "release-notes" / "v2.0.0.env").write_text(text)
+    fake = FakeProbe(FAILURES["registry down"][0], base=probing.Result(S.NOT_PUBLISHED, "said"))
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"}
+    decision = resolve(env, cwd=tmp_path, probe=fake, cache=None, host="linux/amd64")
+    assert decision.action is Action.CANNOT_PROCEED
+    assert decision.base_image == "docker.io/library/php:8.4-fpm-alpine"
+    assert "cannot be pulled (not-on-registry: said)" in decision.reason
+    assert decision.fix is not None
+    assert "take the release's current pins file and Dockerfiles" in decision.fix
+
+
 def test_a_digest_the_pins_list_but_the_registry_lacks_is_not_on_this_registry(
     tmp_path: Path,
 ) -> None:
