@@ -40,6 +40,8 @@ ENV_TOKEN = "GITHUB_TOKEN"
 ENV_REPOSITORY = "GITHUB_REPOSITORY"
 #: GitHub rejects a release body longer than this (characters).
 MAX_BODY = 125_000
+#: Appended to an asset's name while its replacement is uploaded.
+_UPLOADING = ".uploading"
 
 _REPO_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
 #: What a token may hold: printable ASCII without spaces (it goes into an HTTP header).
@@ -297,7 +299,9 @@ class GitHubReleases:
         """Attach ``path`` to the release of ``tag`` (replacing an older asset of that name).
 
         The asset's label carries the file's sha256, so attaching the same bytes
-        again sends no write. Returns "attached", "replaced" or "unchanged".
+        again sends no write. A replacement is uploaded under a temporary name, then
+        the old asset deleted and the new one renamed: a failed upload leaves the old
+        asset in place. Returns "attached", "replaced" or "unchanged".
         """
         try:
             data = path.read_bytes()
@@ -311,18 +315,30 @@ class GitHubReleases:
                     f"there is no GitHub release {tag} to attach {path.name} to",
                     hint=f"run `publisher gh-release {tag}` first",
                 )
-            action = "attached"
-            for asset in release.get_assets():
-                if asset.name != path.name:
-                    continue
-                if asset.label == label:
-                    self.output.info(f"{path.name} is already attached to {tag}")
-                    return "unchanged"
-                asset.delete_asset()
-                action = "replaced"
-            release.upload_asset(str(path), label=label, content_type="text/plain", name=path.name)
-            self.output.info(f"{action} {path.name} on the GitHub release {tag}")
-            return action
+            # A new file goes up under a temporary name first: an upload that fails leaves
+            # the old asset in place (the stack's launcher downloads it); a rerun removes
+            # what a failed run left under the temporary name.
+            temporary = f"{path.name}{_UPLOADING}"
+            assets = list(release.get_assets())
+            for leftover in (a for a in assets if a.name == temporary):
+                leftover.delete_asset()
+            old = next((a for a in assets if a.name == path.name), None)
+            if old is not None and old.label == label:
+                self.output.info(f"{path.name} is already attached to {tag}")
+                return "unchanged"
+            if old is None:
+                release.upload_asset(
+                    str(path), label=label, content_type="text/plain", name=path.name
+                )
+                self.output.info(f"attached {path.name} on the GitHub release {tag}")
+                return "attached"
+            new = release.upload_asset(
+                str(path), label=label, content_type="text/plain", name=temporary
+            )
+            old.delete_asset()
+            new.update_asset(path.name, label=label)
+            self.output.info(f"replaced {path.name} on the GitHub release {tag}")
+            return "replaced"
 
     def get_body(self, tag: str) -> str | None:
         """The body of the release for ``tag``, or None when there is no such release."""

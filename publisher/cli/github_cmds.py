@@ -145,7 +145,8 @@ def gh_release_command(
     present (no write when nothing changed; a draft of the tag is updated and left
     a draft, with a warning). The pins file next to the notes
     (RELEASE.env: every line's image pinned by digest, for the stack's launcher)
-    is attached to the release, replaced when it changed. A prerelease tag makes a
+    is attached to the release, replaced when it changed (the new file is uploaded
+    before the old one is removed). A prerelease tag makes a
     prerelease; only the highest stable release is marked "latest". Notes of a
     STAND-IN rehearsal (their record says stand_in: true, their pins file
     PHP_STAND_IN=true, or they carry the rehearsal banner) are refused (exit 2)

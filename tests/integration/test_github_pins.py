@@ -51,7 +51,9 @@ def test_the_pins_file_is_attached_once_and_replaced_when_it_changes(
     gh_release(gh, notes)
     (replaced,) = gh.release(GH_REPO, "v2.0.0")["assets"]
     assert replaced["content"] == pins.read_text()
-    assert [r.method for r in gh.writes()[writes:]] == ["DELETE", "POST"]
+    assert replaced["name"] == "v2.0.0.env"
+    # The new file goes up first (under a temporary name), then the old one goes.
+    assert [r.method for r in gh.writes()[writes:]] == ["POST", "DELETE", "PATCH"]
 
 
 def test_without_a_pins_file_nothing_is_attached(gh: FakeGitHub, tmp_path: Path) -> None:

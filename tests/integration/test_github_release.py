@@ -211,6 +211,34 @@ def test_an_asset_that_cannot_be_read_is_a_file_error_naming_it(gh: FakeGitHub, 
     assert gh.writes() == []
 
 
+def test_a_failed_upload_of_a_new_pins_file_leaves_the_old_one_and_a_rerun_replaces_it(
+    gh: FakeGitHub, streams, tmp_path: Path
+) -> None:
+    gh.add_release(GH_REPO, "v2.0.0", body="notes")
+    pins = tmp_path / "v2.0.0.env"
+    pins.write_text("PHP_PINS_SCHEMA='1'\nOLD=1\n", encoding="utf-8")
+    client = releases(gh, streams)
+    assert client.attach("v2.0.0", pins) == "attached"
+    pins.write_text("PHP_PINS_SCHEMA='1'\nNEW=1\n", encoding="utf-8")
+    gh.script("POST", r"/releases/[0-9]+/assets$", 500, {"message": "Server Error"})
+    with pytest.raises(GitHubError):
+        client.attach("v2.0.0", pins)
+    assets = gh.release(GH_REPO, "v2.0.0")["assets"]
+    assert [a["name"] for a in assets] == ["v2.0.0.env"]
+    assert "OLD=1" in assets[0]["content"]
+    # A run cut off after its upload leaves the new file under the temporary name.
+    gh.release(GH_REPO, "v2.0.0")["assets"].append(
+        {**assets[0], "id": 999, "name": "v2.0.0.env.uploading", "label": "", "content": "half"}
+    )
+    assets[1]["url"] = assets[1]["url"].rsplit("/", 1)[0] + "/999"
+    assert client.attach("v2.0.0", pins) == "replaced"
+    assets = gh.release(GH_REPO, "v2.0.0")["assets"]
+    assert [a["name"] for a in assets] == ["v2.0.0.env"]
+    assert "NEW=1" in assets[0]["content"]
+    assert assets[0]["browser_download_url"].endswith("/download/v2.0.0/v2.0.0.env")
+    assert client.attach("v2.0.0", pins) == "unchanged"
+
+
 def test_a_5xx_on_every_retry_is_an_answer_not_an_unreachable_api(gh: FakeGitHub, streams) -> None:
     """With retries on (as in a real run), GitHub answering 502 until none is left says
     so, with the outage tip: the API was reached, the network is not to blame."""

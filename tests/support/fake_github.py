@@ -14,6 +14,8 @@ it, on 127.0.0.1, for ``publisher.adapters.github`` and ``publisher gh-release``
 * ``GET  /repos/{owner}/{repo}/releases/{id}/assets``  the release's assets
 * ``POST /repos/{owner}/{repo}/releases/{id}/assets?name=N&label=L``  upload (the upload_url)
 * ``DELETE /repos/{owner}/{repo}/releases/assets/{id}`` delete an asset
+* ``PATCH /repos/{owner}/{repo}/releases/assets/{id}``  rename or relabel an asset (422
+  ``already_exists`` on a name another asset of its release holds)
 
 Requests need ``Authorization: token T`` (or ``Bearer T``) with the server's
 token, else 401 ``Bad credentials`` as GitHub answers. ``script(...)`` queues
@@ -275,12 +277,25 @@ class FakeGitHub(LoopbackServer):
                 found["assets"].append(asset)
                 return 201, asset, {}
         d = re.fullmatch(r"/releases/assets/([0-9]+)", rest)
-        if d and method == "DELETE":
+        if d and method in ("DELETE", "PATCH"):
             for release in releases:
                 for asset in release["assets"]:
-                    if asset["id"] == int(d[1]):
+                    if asset["id"] != int(d[1]):
+                        continue
+                    if method == "DELETE":
                         release["assets"].remove(asset)
                         return 204, None, {}
+                    change = body if isinstance(body, dict) else {}
+                    name = change.get("name", asset["name"])
+                    if any(x["name"] == name and x is not asset for x in release["assets"]):
+                        return 422, {"message": "Validation Failed", "errors": [
+                            {"resource": "ReleaseAsset", "code": "already_exists", "field": "name"}
+                        ]}, {}  # fmt: skip
+                    asset["name"] = name
+                    url = asset["browser_download_url"]
+                    asset["browser_download_url"] = f"{url.rsplit('/', 1)[0]}/{name}"
+                    asset["label"] = change.get("label", asset["label"])
+                    return 200, asset, {}
             return 404, NOT_FOUND, {}
         i = re.fullmatch(r"/releases/([0-9]+)", rest)
         if i:
