@@ -143,7 +143,11 @@ def gh_release_command(
 
     Finds the release by tag; creates it when missing, updates its body when
     present (no write when nothing changed; a draft of the tag is updated and left
-    a draft, with a warning). The pins file next to the notes
+    a draft, with a warning). Notes longer than GitHub's 125,000 characters
+    leave out their oldest republish history rows from the body, with a line
+    pointing to the full notes and JSON record in the repository (the digests are
+    never cut: notes too long without their history are refused). The pins file
+    next to the notes
     (RELEASE.env: every line's image pinned by digest, for the stack's launcher)
     is attached to the release, replaced when it changed (the new file is uploaded
     before the old one is removed). A prerelease tag makes a
@@ -182,7 +186,8 @@ def gh_release_command(
     allow_stand_in = _allow_stand_in(state.env)
     if not allow_stand_in:
         notes.refuse_stand_in(path, version.tag, body)
-    from ..adapters.github import GitHubReleases  # PyGithub is slow to import: only when used
+    # PyGithub is slow to import: only when used
+    from ..adapters.github import MAX_BODY, GitHubReleases
 
     releases = GitHubReleases.from_env(state.env, repository=repository, output=state.output)
     pins = path.with_name(f"{version.tag}.env")
@@ -191,6 +196,14 @@ def gh_release_command(
         state.output.warning(
             f"{ALLOW_STAND_IN}={state.env[ALLOW_STAND_IN].strip()}: a STAND-IN rehearsal's notes are let through (only for "
             "rehearsing the workflow against a test GitHub server)"
+        )
+    body, left_out = notes.fit_body(
+        body, MAX_BODY, notes=str(path), record=str(path.with_name(f"{version.tag}.json"))
+    )
+    if left_out:
+        state.output.info(
+            f"the release body leaves out the {left_out} oldest republish history entries "
+            f"to fit GitHub's {MAX_BODY:,} characters; {path} keeps them all"
         )
     with state.output.step(f"GitHub release {version.tag}"):
         result = releases.upsert(version.tag, body=body, name=title)

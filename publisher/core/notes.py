@@ -840,6 +840,61 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory, *, rehearsal: bo
     return "\n".join(out)
 
 
+def fit_body(markdown: str, limit: int, *, notes: str, record: str) -> tuple[str, int]:
+    """The release notes cut to ``limit`` characters for a GitHub release body, and how
+    many republish history rows were left out.
+
+    Only the ``## Republish history`` table is cut: its newest rows (the last) that fit
+    are kept, and one line says how many earlier ones are left out and that the full
+    history is in ``notes`` and ``record`` in the repository. Everything above it (the
+    digests) is never cut: notes too long even without their history come back whole
+    (GitHub refuses them, and gh-release says so).
+    """
+    if len(markdown) <= limit:
+        return markdown, 0
+    lines = markdown.split("\n")
+    try:
+        start = lines.index("## Republish history")
+    except ValueError:
+        return markdown, 0
+    # heading, blank, table head (2 lines), rows up to the blank line after them
+    first = start + 4
+    end = first
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    head, table, rows, tail = (
+        lines[: start + 2],
+        lines[start + 2 : first],
+        lines[first:end],
+        lines[end:],
+    )
+    # What is always there, and the table's head: each line counted with its "\n".
+    fixed = len("\n".join(head + tail)) + 1 + sum(len(t) + 1 for t in table)
+
+    def note(left_out: int) -> str:
+        return (
+            f"_{left_out} earlier {'entry is' if left_out == 1 else 'entries are'} left out "
+            f"here (a GitHub release body holds at most {limit:,} characters): the full "
+            f"history is in `{notes}` and `{record}` in the repository._"
+        )
+
+    # The longest tail of rows that fits; with no row kept, the table goes too.
+    kept = len(rows)
+    size = sum(len(row) + 1 for row in rows)
+    while kept > 0:
+        left_out = len(rows) - kept
+        if fixed + len(note(left_out)) + 2 + size <= limit:
+            break
+        size -= len(rows[left_out]) + 1
+        kept -= 1
+    left_out = len(rows) - kept
+    middle = [note(left_out), ""] + (table + rows[left_out:] if kept else [])
+    cut = "\n".join(head + middle + tail)
+    if len(cut) > limit:
+        return markdown, 0
+    return cut, left_out
+
+
 def _size_chart(facts: ReleaseFacts, history: SizeHistory) -> list[str]:
     """Mermaid xycharts of compressed size across stable releases up to this one (and
     this one): notes written again later (a republish, a lost file) show what they did."""

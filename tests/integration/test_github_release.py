@@ -450,6 +450,35 @@ def test_cli_gh_release_attaches_the_pins_file_beside_the_notes(
     assert [a["name"] for a in gh.release(GH_REPO, "v2.0.0")["assets"]] == ["v2.0.0.env"]
 
 
+def test_cli_gh_release_of_notes_over_githubs_limit_leaves_out_the_oldest_history(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    # Years of weekly republishes: the notes outgrow what GitHub holds in a release body.
+    from publisher.adapters.github import MAX_BODY
+    from publisher.core import notes
+    from tests.unit.test_notes import HISTORY, D, facts
+
+    reason = "weekly rebuild for the base image's security updates " * 2
+    history = tuple(
+        notes.Republish(f"2027-01-01T00:00:{w:05d}Z", f"{reason}{w}", (("8.4", D["a"], D["e"]),))
+        for w in range(1200)
+    )
+    text = notes.release_markdown(facts("v2.0.0", history=history), HISTORY)
+    assert len(text) > MAX_BODY
+    path = tmp_path / "v2.0.0.md"
+    path.write_text(text, encoding="utf-8")
+    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": GH_TOKEN, "GITHUB_REPOSITORY": GH_REPO}
+    result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(path)], env=env)
+    assert result.exit_code == 0, result.output + result.stderr
+    body = gh.release(GH_REPO, "v2.0.0")["body"]
+    assert len(body) <= MAX_BODY
+    assert body.startswith(text[: text.index("## Republish history")])
+    assert f"{reason}1199 |" in body and f"{reason}0 |" not in body
+    assert f"in `{path}` and `{tmp_path / 'v2.0.0.json'}` in the repository" in body
+    assert path.read_text(encoding="utf-8") == text  # the file keeps every row
+    assert "oldest republish history entries" in result.stderr + result.stdout
+
+
 def test_cli_gh_release_403_exit_code_and_tip(gh: FakeGitHub, tmp_path: Path) -> None:
     notes = tmp_path / "notes.md"
     notes.write_text("notes", encoding="utf-8")

@@ -341,3 +341,50 @@ def test_notes_written_again_by_a_rerun_keep_the_signature_check_and_threshold(t
     assert written.source_url == published.source_url and written.regression_percent == 5.0
     assert written.lines[0].php_version == "8.4.12"
     assert "## Verify the signatures" in notes.release_markdown(written, HISTORY)
+
+
+def _republished(weeks: int) -> ReleaseFacts:
+    history = tuple(
+        Republish(
+            f"2027-{1 + w // 28:02d}-{1 + w % 28:02d}",
+            f"weekly rebuild {w}",
+            (("8.4", D["a"], D["e"]),),
+        )
+        for w in range(weeks)
+    )
+    return facts("v2.0.0", history=history)
+
+
+def test_a_body_too_long_keeps_its_newest_history_rows_and_says_where_the_rest_is():
+    text = notes.release_markdown(_republished(400), HISTORY)
+    before_history = text[: text.index("## Republish history")]
+    limit = len(text) - 5000
+    body, left_out = notes.fit_body(
+        text, limit, notes="release-notes/v2.0.0.md", record="release-notes/v2.0.0.json"
+    )
+    assert len(body) <= limit and left_out > 0
+    assert body.startswith(before_history)  # the digests are never cut
+    assert body.endswith(text[text.index("<sub>Written by publisher") :])
+    assert "weekly rebuild 399 |" in body and "weekly rebuild 0 |" not in body
+    kept = [row for row in body.splitlines() if "weekly rebuild" in row]
+    assert len(kept) == 400 - left_out and kept[0].endswith(f"weekly rebuild {left_out} |")
+    assert (
+        f"_{left_out} earlier entries are left out here (a GitHub release body holds at most "
+        f"{limit:,} characters): the full history is in `release-notes/v2.0.0.md` and "
+        "`release-notes/v2.0.0.json` in the repository._"
+    ) in body
+    # As many rows as fit are kept: the next older one would not have fit (its note
+    # would say one entry fewer, perhaps one digit shorter).
+    older = next(
+        row for row in text.splitlines() if row.endswith(f"weekly rebuild {left_out - 1} |")
+    )
+    assert len(body) + len(older) + 1 - 1 > limit
+
+
+def test_a_body_that_fits_or_cannot_fit_without_its_history_is_left_whole():
+    text = notes.release_markdown(_republished(3), HISTORY)
+    assert notes.fit_body(text, len(text), notes="n", record="r") == (text, 0)
+    head = len(text[: text.index("## Republish history")])
+    assert notes.fit_body(text, head, notes="n", record="r") == (text, 0)
+    body, left_out = notes.fit_body(text, len(text) - 1, notes="n", record="r")
+    assert left_out >= 1 and len(body) < len(text)
