@@ -54,6 +54,8 @@ HISTORY_SCHEMA = 1
 MAX_NOTES_TEXT_BYTES = 1024 * 1024
 #: The size history's file name in the notes directory.
 HISTORY_FILE = "size-history.json"
+#: The heading of the notes' republish history table (the one part a too-long body cuts).
+HISTORY_HEADING = "## Republish history"
 #: A size history larger than this is refused before it is parsed.
 MAX_HISTORY_BYTES = 16 * 1024 * 1024
 
@@ -818,7 +820,7 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory, *, rehearsal: bo
 
     if facts.history:
         out += [
-            "## Republish history",
+            HISTORY_HEADING,
             "",
             "| date | PHP | old digest | new digest | reason |",
             "|---|---|---|---|---|",
@@ -854,7 +856,7 @@ def fit_body(markdown: str, limit: int, *, notes: str, record: str) -> tuple[str
         return markdown, 0
     lines = markdown.split("\n")
     try:
-        start = lines.index("## Republish history")
+        start = lines.index(HISTORY_HEADING)
     except ValueError:
         return markdown, 0
     # heading, blank, table head (2 lines), rows up to the blank line after them
