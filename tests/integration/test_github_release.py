@@ -35,8 +35,13 @@ def streams() -> tuple[io.StringIO, io.StringIO]:
     return io.StringIO(), io.StringIO()
 
 
+def gh_env(gh: FakeGitHub, token: str = GH_TOKEN) -> dict[str, str]:
+    """The environment a workflow step gives publisher to reach the stand-in GitHub."""
+    return {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": token, "GITHUB_REPOSITORY": GH_REPO}
+
+
 def releases(gh: FakeGitHub, streams, token: str = GH_TOKEN) -> GitHubReleases:
-    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": token, "GITHUB_REPOSITORY": GH_REPO}
+    env = gh_env(gh, token)
     out = Output({}, stream=streams[0], err_stream=streams[1])
     return GitHubReleases.from_env(env, output=out, settings=FAST)
 
@@ -198,7 +203,7 @@ def test_unreachable_api(streams) -> None:
 
 
 def test_an_asset_that_cannot_be_read_is_a_file_error_naming_it(gh: FakeGitHub, streams, tmp_path):
-    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": GH_TOKEN, "GITHUB_REPOSITORY": GH_REPO}
+    env = gh_env(gh)
     client = GitHubReleases.from_env(
         env, settings=FAST, output=Output({}, stream=streams[0], err_stream=streams[1])
     )
@@ -243,7 +248,7 @@ def test_a_5xx_on_every_retry_is_an_answer_not_an_unreachable_api(gh: FakeGitHub
     """With retries on (as in a real run), GitHub answering 502 until none is left says
     so, with the outage tip: the API was reached, the network is not to blame."""
     gh.script("GET", r"/repos/[^/]+/[^/]+$", 502, {"message": "Server Error"}, times=3)
-    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": GH_TOKEN, "GITHUB_REPOSITORY": GH_REPO}
+    env = gh_env(gh)
     retrying = Settings(timeout=5, retries=1, seconds_between_requests=0, seconds_between_writes=0)
     client = GitHubReleases.from_env(
         env, settings=retrying, output=Output({}, stream=streams[0], err_stream=streams[1])
@@ -295,7 +300,7 @@ def test_the_client_librarys_retry_lines_are_details_not_raw_stderr(
     limited = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 3000)}
     gh.script("GET", r"/repos/[^/]+/[^/]+$", 403, {"message": "API rate limit exceeded"},
               headers=limited)  # fmt: skip
-    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": GH_TOKEN, "GITHUB_REPOSITORY": GH_REPO}
+    env = gh_env(gh)
     retrying = Settings(timeout=5, retries=1, seconds_between_requests=0, seconds_between_writes=0)
     client = GitHubReleases.from_env(
         env, settings=retrying, output=Output({}, stream=streams[0], err_stream=streams[1])
@@ -319,9 +324,7 @@ def test_the_retry_lines_never_reach_stderr_raw_in_a_real_process(
     env = {
         "PATH": os.environ["PATH"],
         "GITHUB_ACTIONS": "true",
-        "GITHUB_API_URL": gh.url,
-        "GITHUB_TOKEN": GH_TOKEN,
-        "GITHUB_REPOSITORY": GH_REPO,
+        **gh_env(gh),
     }
     proc = subprocess.run(
         [sys.executable, "-m", "publisher", "gh-release", "v2.0.0", "--notes", str(notes)],
@@ -395,9 +398,7 @@ def test_cli_gh_release_in_actions(gh: FakeGitHub, tmp_path: Path) -> None:
         "GITHUB_ACTIONS": "true",
         "GITHUB_OUTPUT": str(outputs),
         "GITHUB_STEP_SUMMARY": str(summary),
-        "GITHUB_API_URL": gh.url,
-        "GITHUB_TOKEN": GH_TOKEN,
-        "GITHUB_REPOSITORY": GH_REPO,
+        **gh_env(gh),
     }
     result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
     assert result.exit_code == 0, result.output + result.stderr
@@ -426,9 +427,7 @@ def test_cli_gh_release_of_a_draft_says_so_in_the_summary(gh: FakeGitHub, tmp_pa
     env = {
         "GITHUB_ACTIONS": "true",
         "GITHUB_STEP_SUMMARY": str(summary),
-        "GITHUB_API_URL": gh.url,
-        "GITHUB_TOKEN": GH_TOKEN,
-        "GITHUB_REPOSITORY": GH_REPO,
+        **gh_env(gh),
     }
     result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
     assert result.exit_code == 0, result.output + result.stderr
@@ -443,7 +442,7 @@ def test_cli_gh_release_attaches_the_pins_file_beside_the_notes(
     notes = tmp_path / "v2.0.0.md"
     notes.write_text("# v2.0.0\n", encoding="utf-8")
     (tmp_path / "v2.0.0.env").write_text("PHP_PINS_SCHEMA='1'\n", encoding="utf-8")
-    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": GH_TOKEN, "GITHUB_REPOSITORY": GH_REPO}
+    env = gh_env(gh)
     result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
     assert result.exit_code == 0, result.output + result.stderr
     assert "no pins file" not in result.stderr
@@ -467,7 +466,7 @@ def test_cli_gh_release_of_notes_over_githubs_limit_leaves_out_the_oldest_histor
     assert len(text) > MAX_BODY
     path = tmp_path / "v2.0.0.md"
     path.write_text(text, encoding="utf-8")
-    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": GH_TOKEN, "GITHUB_REPOSITORY": GH_REPO}
+    env = gh_env(gh)
     result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(path)], env=env)
     assert result.exit_code == 0, result.output + result.stderr
     body = gh.release(GH_REPO, "v2.0.0")["body"]
@@ -484,9 +483,7 @@ def test_cli_gh_release_403_exit_code_and_tip(gh: FakeGitHub, tmp_path: Path) ->
     notes.write_text("notes", encoding="utf-8")
     gh.script("POST", r"/releases", 403, FORBIDDEN)
     env = {
-        "GITHUB_API_URL": gh.url,
-        "GITHUB_TOKEN": GH_TOKEN,
-        "GITHUB_REPOSITORY": GH_REPO,
+        **gh_env(gh),
         "GITHUB_ACTIONS": "",
     }
     result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
@@ -523,7 +520,7 @@ def test_cli_gh_release_refuses_a_stand_in_rehearsal(gh: FakeGitHub, tmp_path: P
         "v2.0.0.env": pins.render(json.loads(record)),
     }
     real = notes.release_markdown(facts("v2.0.0"), HISTORY)
-    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": GH_TOKEN, "GITHUB_REPOSITORY": GH_REPO}
+    env = gh_env(gh)
     for name, text in texts.items():
         folder = tmp_path / name.replace(".", "-")
         folder.mkdir()
@@ -557,9 +554,7 @@ def test_cli_gh_release_reads_the_stand_in_switch_as_every_yes_no_variable(
     rehearsal = dataclasses.replace(facts("v2.0.0"), stand_in=True)
     path.write_text(notes.release_markdown(rehearsal, HISTORY), encoding="utf-8")
     env = {
-        "GITHUB_API_URL": gh.url,
-        "GITHUB_TOKEN": GH_TOKEN,
-        "GITHUB_REPOSITORY": GH_REPO,
+        **gh_env(gh),
         "PUBLISHER_ALLOW_STAND_IN_RELEASE": value,
     }
     result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(path)], env=env)
@@ -583,9 +578,7 @@ def test_cli_gh_release_refuses_a_stand_in_switch_it_cannot_read(
     release = dataclasses.replace(facts("v2.0.0"), stand_in=notes_stand_in)
     path.write_text(notes.release_markdown(release, HISTORY), encoding="utf-8")
     env = {
-        "GITHUB_API_URL": gh.url,
-        "GITHUB_TOKEN": GH_TOKEN,
-        "GITHUB_REPOSITORY": GH_REPO,
+        **gh_env(gh),
         "PUBLISHER_ALLOW_STAND_IN_RELEASE": "maybe",
     }
     result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(path)], env=env)
