@@ -147,10 +147,9 @@ def gh_release_command(
     leave out their oldest republish history rows from the body, with a line
     pointing to the full notes and JSON record in the repository (the digests are
     never cut: notes too long without their history are refused). The pins file
-    next to the notes
-    (RELEASE.env: every line's image pinned by digest, for the stack's launcher)
-    is attached to the release, replaced when it changed (the new file is uploaded
-    before the old one is removed). A prerelease tag makes a
+    next to the notes (RELEASE.env: every line's image pinned by digest, for the
+    stack's launcher) is attached to the release, replaced when it changed (the
+    new file is uploaded before the old one is removed). A prerelease tag makes a
     prerelease; only the highest stable release is marked "latest". Notes of a
     STAND-IN rehearsal (their record says stand_in: true, their pins file
     PHP_STAND_IN=true, or they carry the rehearsal banner) are refused (exit 2)
