@@ -340,12 +340,6 @@ class GitHubReleases:
             self.output.info(f"replaced {path.name} on the GitHub release {tag}")
             return "replaced"
 
-    def get_body(self, tag: str) -> str | None:
-        """The body of the release for ``tag``, or None when there is no such release."""
-        with self._guard(f"reading the GitHub release {tag} of {self.repository}"):
-            found = self._find(self._repository(), tag)
-            return None if found is None else (found.body or "")
-
     # ------------------------------------------------------------ internals
 
     def _repository(self) -> Any:
