@@ -146,13 +146,13 @@ class State:
     ) -> tuple[config.Config, ReleaseFacts | None]:
         """The matrix narrowed by ``--only``, as a rerun or a republish of ``version``
         publishes it (a line the matrix dropped is left out): what plan and matrix show."""
-        from ..stages.publish import load_release, select_lines
+        from ..stages.publish import load_release, select_release
 
         only = only_lines(scope.only)
         cfg = self.load_config(scope.config_path)
         notes_dir = self._records(cfg, scope, version)
-        cfg = select_lines(cfg, only, notes_dir, version)
-        return load_release(cfg, notes_dir, version, self.output)
+        cfg, record = select_release(cfg, only, notes_dir, version)
+        return load_release(cfg, notes_dir, version, self.output, record=record)
 
     def _records(self, cfg: config.Config, scope: ReleaseScope, version: Release) -> Path:
         """The directory of ``version``'s record; one given that does not exist is said:

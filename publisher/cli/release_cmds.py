@@ -254,7 +254,7 @@ def publish_command(
         PublishOptions,
         load_release,
         republish_config,
-        select_lines,
+        select_release,
     )
     from ..stages.release import published_lines
 
@@ -264,9 +264,11 @@ def publish_command(
     cfg = state.load_config(config_path)
     _refuse_secret_reason(state, cfg, reason)
     notes = options.notes_dir_of(cfg, notes_dir)
-    cfg = select_lines(cfg, lines, notes, version, republish=reason is not None)
+    cfg, read = select_release(cfg, lines, notes, version, republish=reason is not None)
     ensure_writable(notes, "the release notes directory", create=not dry_run)
-    cfg, record = load_release(cfg, notes, version, state.output, republish=reason is not None)
+    cfg, record = load_release(
+        cfg, notes, version, state.output, republish=reason is not None, record=read
+    )
     # The records first: an empty directory is a mistake found without asking a registry.
     records = read_directory(digests_dir)
     if not records:
@@ -362,7 +364,7 @@ def _release(
     """
     from ..adapters.registry.credentials import docker_config_for_run
     from ..core.fileio import check_tmpdir
-    from ..stages.publish import select_lines
+    from ..stages.publish import select_release
     from ..stages.release import ReleaseOptions, check_outputs, local_registries, release
 
     version = parse_release(release_tag)
@@ -387,7 +389,7 @@ def _release(
         attestations=attestations,
         json_plan=as_json,
     )
-    cfg = select_lines(
+    cfg, read = select_release(
         cfg, lines, settings.notes_dir, version, rehearsal=local, republish=reason is not None
     )
     check_tmpdir(state.env)
@@ -415,6 +417,7 @@ def _release(
             clients=state.clients,
             options=settings,
             smoke=smoke,
+            read=read,
         )
     if local and result.notes_md:
         state.output.info(f"rehearsal finished: notes at {result.notes_md} and {result.notes_json}")

@@ -190,6 +190,23 @@ def match_records(
     return result
 
 
+@dataclass(eq=False)
+class ReleaseRecord:
+    """``release``'s record in ``notes_dir``, read once per command: when first needed
+    (by ``select_release`` when ``--only`` is checked against it, else by
+    ``load_release``), then kept."""
+
+    notes_dir: Path
+    release: Release
+    _read: tuple[notes_mod.ReleaseFacts | None] | None = field(default=None, init=False)
+
+    def facts(self) -> notes_mod.ReleaseFacts | None:
+        """The record; None when the notes directory holds none."""
+        if self._read is None:
+            self._read = (notes_mod.load_record(self.notes_dir, self.release.tag),)
+        return self._read[0]
+
+
 def load_release(
     config: Config,
     notes_dir: Path,
@@ -199,6 +216,7 @@ def load_release(
     republish: bool = False,
     rehearsal: bool = False,
     dry_run: bool = False,
+    record: ReleaseRecord | None = None,
 ) -> tuple[Config, notes_mod.ReleaseFacts | None]:
     """``config`` as ``release`` was published, and its record (None for a new release).
 
@@ -207,10 +225,11 @@ def load_release(
     record or at least pins; without a record, the matrix is used and that is said.
     A rehearsal's record of the same tag describes an earlier rehearsal, whose
     throwaway registries are gone: a new rehearsal starts from today's matrix
-    (and replaces those notes, which its dry run leaves as they are).
+    (and replaces those notes, which its dry run leaves as they are). ``record``:
+    the one ``select_release`` gave, so the command reads it once.
     """
-    record = notes_mod.load_record(notes_dir, release.tag)
-    if record is not None and not reads_record(rehearsal=rehearsal, republish=republish):
+    facts = (record or ReleaseRecord(notes_dir, release)).facts()
+    if facts is not None and not reads_record(rehearsal=rehearsal, republish=republish):
         replaces = (
             "would replace those notes (this dry run writes nothing)"
             if dry_run
@@ -221,18 +240,18 @@ def load_release(
             f"today's matrix.yaml on new throwaway registries and {replaces} ({notes_dir})"
         )
         return config, None
-    if record is None:
+    if facts is None:
         return config, None
     adjusted, notices = pp.config_for_record(
         config,
-        record,
+        facts,
         strict=republish,
         rehearsal=rehearsal,
         recorded=notes_mod.recorded_tags(notes_dir),
     )
     for notice in notices:
         output.warning(notice)
-    return adjusted, record
+    return adjusted, facts
 
 
 def conflict_error(
@@ -301,7 +320,7 @@ def refuse_started_with_another_default(
             )
 
 
-def select_lines(
+def select_release(
     config: Config,
     only: tuple[str, ...] | None,
     notes_dir: Path,
@@ -309,29 +328,30 @@ def select_lines(
     *,
     rehearsal: bool = False,
     republish: bool = False,
-) -> Config:
+) -> tuple[Config, ReleaseRecord]:
     """``config`` narrowed to the lines ``--only`` names, for a command that rebuilds or
-    publishes ``release``. A release with a record has the lines it was published with:
-    a line it lacks, or one of them matrix.yaml dropped, is refused naming them (those
-    matrix.yaml still has, which the command can take), not matrix.yaml's, which may
-    hold lines the release never had."""
+    publishes ``release`` (``release``, ``republish``, ``publish``, ``plan``, ``matrix``,
+    ``gh-release``), and the release's record, read once for the command: pass it on
+    to ``load_release``.
+
+    A release with a record has the lines it was published with: a line it lacks, or
+    one of them matrix.yaml dropped, is refused naming them (those matrix.yaml still
+    has, which the command can take), not matrix.yaml's, which may hold lines the
+    release never had."""
+    record = ReleaseRecord(notes_dir, release)
     if only is None:
-        return config
-    record = (
-        notes_mod.load_record(notes_dir, release.tag)
-        if reads_record(rehearsal=rehearsal, republish=republish) and notes_dir.is_dir()
-        else None
-    )
-    if record is not None:
+        return config, record
+    facts = record.facts() if reads_record(rehearsal=rehearsal, republish=republish) else None
+    if facts is not None:
         configured = set(config.all_lines or config.line_names)
-        takeable = [php for php in record.line_names if php in configured]
-        absent = [php for php in only if php not in record.line_names]
+        takeable = [php for php in facts.line_names if php in configured]
+        absent = [php for php in only if php not in facts.line_names]
         if absent:
-            raise pp.not_in_release(record, "--only", absent, takeable)
+            raise pp.not_in_release(facts, "--only", absent, takeable)
         dropped = [php for php in only if php not in configured]
         if dropped:
-            raise pp.dropped_from_matrix(record, "--only", dropped, takeable)
-    return config.select(only, option="--only")
+            raise pp.dropped_from_matrix(facts, "--only", dropped, takeable)
+    return config.select(only, option="--only"), record
 
 
 def reads_record(*, rehearsal: bool, republish: bool) -> bool:

@@ -39,6 +39,7 @@ from .publish import (
     Publisher,
     PublishOptions,
     PublishResult,
+    ReleaseRecord,
     SmokeTest,
     load_release,
     refuse_lines_left_out,
@@ -111,12 +112,14 @@ def release(
     clients: ClientFactory,
     options: ReleaseOptions,
     smoke: SmokeTest | None,
+    read: ReleaseRecord | None = None,
 ) -> PublishResult:
     """Build every leg (skipping what the release or an earlier run already pushed), then publish.
 
     ``config`` is today's matrix; a release that has a record keeps what the
     record says (default line, lines, platforms). Outputs are checked first, and
     the new digest records replace the earlier ones only when the run succeeds.
+    ``read``: the release's record as ``select_release`` gave it (read once).
     """
     output = clients.output
     warn_stale_dockerfiles(config, output)
@@ -130,6 +133,7 @@ def release(
         republish=republish,
         rehearsal=options.rehearsal,
         dry_run=options.dry_run,
+        record=read,
     )
     # The notes are written last, after the tags moved: a size history that
     # cannot be read refuses the run now, before anything is built; so does an

@@ -16,7 +16,7 @@ from publisher.core import notes
 from publisher.core.errors import ConfigError, FileAccessError, UsageError
 from publisher.core.publish_plan import TagMove
 from publisher.core.version import parse_release
-from publisher.stages.publish import PENDING_DIR, load_release, republish_config
+from publisher.stages.publish import PENDING_DIR, load_release, republish_config, select_release
 from publisher.stages.release import keep_records
 from tests.support.matrices import acme_config
 
@@ -222,6 +222,20 @@ def test_a_rehearsal_of_a_tag_rehearsed_before_says_what_becomes_of_its_notes(
     text = " ".join(stream.getvalue().split())
     assert "v1.0.0 was rehearsed before" in text and said in text
     assert ("would replace" in text) is dry_run
+
+
+def test_a_command_with_only_reads_the_release_record_once(tmp_path: Path) -> None:
+    """--only is checked against the record, and the release is then loaded from the
+    same read: a record that changes between the two (here: broken) is not read again."""
+    (tmp_path / "v1.0.0.json").write_text(notes.release_json(record(), notes.SizeHistory()))
+    version = parse_release("v1.0.0")
+    selected, read = select_release(acme_config(), ("8.4",), tmp_path, version)
+    (tmp_path / "v1.0.0.json").write_text("{")
+    out, _ = quiet()
+    _config, facts = load_release(selected, tmp_path, version, out, record=read)
+    assert facts == record()
+    with pytest.raises(ConfigError):  # read anew, it would be refused
+        load_release(selected, tmp_path, version, out)
 
 
 # --------------------------------------------------------------------------- digest records
