@@ -3398,6 +3398,18 @@ def main(
     except KeyboardInterrupt:  # Ctrl-C: one line and 130, as publisher's commands
         stderr.write("interrupted by SIGINT: stopped before finishing\n")
         return EXIT_INTERRUPTED
+    failed = write_decision(text, stdout, stderr)
+    if failed is not None:
+        return failed
+    if fmt != "text":
+        stderr.write(summary(decision))
+    return decision.exit_code
+
+
+def write_decision(text: str, stdout: Any, stderr: Any) -> int | None:
+    """Write the decision to ``stdout`` (None: closed since the start, ``>&-``), as both
+    entry points do; None when it was written, else the exit code of the failure, said
+    on ``stderr`` (see ``_stdout_failed``)."""
     try:
         if stdout is None:  # started with stdout closed (>&-)
             raise OSError(errno.EBADF, "stdout is closed")
@@ -3405,15 +3417,13 @@ def main(
         stdout.flush()
     except OSError as exc:  # /dev/full, a full disk under `> php.env`: no half-read answer
         return _stdout_failed(exc, stdout, stderr)
-    if fmt != "text":
-        stderr.write(summary(decision))
-    return decision.exit_code
+    return None
 
 
 def _stdout_failed(exc: OSError, stdout: Any, stderr: Any) -> int:
     """The decision could not be written: its reader gone (EPIPE), quietly 141 as a shell
-    tool; any other failure said (exit 17, ``error=file-access``), since a launcher
-    reading ``php.env`` must not take a truncated file for an answer."""
+    tool; any other failure said (exit 17, ``error=file-access``, whichever entry point),
+    since a launcher reading ``php.env`` must not take a truncated file for an answer."""
     if stdout is not None:
         with contextlib.suppress(AttributeError, OSError, ValueError):  # the exit's flush
             devnull = os.open(os.devnull, os.O_WRONLY)

@@ -85,6 +85,9 @@ class State:
     #: ``--json``: stdout carries JSON only, an error document when the command fails
     #: before printing its result
     json_mode: bool = False
+    #: started with stdout closed (``>&-``): only the commands of ``SAY_CLOSED_STDOUT``
+    #: run then, and say it themselves
+    stdout_closed: bool = False
 
     @cached_property
     def output(self) -> Output:
@@ -583,11 +586,28 @@ def _echo_own_output(text: str) -> None:
         raise click.exceptions.Exit(_stdout_failed(exc)) from None
 
 
+#: The commands that say a stdout closed from the start (``>&-``) in their own words:
+#: resolve's ``decision=none error=file-access`` and exit 17, as ``python -m
+#: publisher.resolve`` says it, not every other command's exit 18.
+SAY_CLOSED_STDOUT = frozenset({"resolve"})
+
+
+def _says_closed_stdout(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Does the command line (as ``click.Group.main`` gets it: ``args`` given, else the
+    process's) run one of ``SAY_CLOSED_STDOUT``, not for its --help?"""
+    given = kwargs.get("args", args[0] if args else None)
+    words = sys.argv[1:] if given is None else list(given)
+    command = next((word for word in words if not word.startswith("-")), None)
+    return command in SAY_CLOSED_STDOUT and not {"-h", "--help"} & set(words)
+
+
 class LazyGroup(_SaysRefusals, click.Group):
     """A group whose commands are imported on first use (its own refused options,
     `publisher --bogus`, said as its commands' are)."""
 
     command_class = JsonCommand
+    #: the standard streams the process was started without (``reopen_closed_streams``)
+    closed_at_start: tuple[str, ...] = ()
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
@@ -607,7 +627,8 @@ class LazyGroup(_SaysRefusals, click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         closed = reopen_closed_streams()
-        if "stdout" in closed:
+        self.closed_at_start = tuple(closed)
+        if "stdout" in closed and not _says_closed_stdout(args, kwargs):
             from ..adapters.output import Output
 
             Output().error(
@@ -672,4 +693,5 @@ def main(ctx: click.Context, debug: bool) -> None:
       publisher release v1.0.0 --local --config examples/offline/matrix.yaml
                                             # the same offline, on STAND-IN bases
     """
-    ctx.obj = State(debug=debug)
+    closed = getattr(ctx.command, "closed_at_start", ())
+    ctx.obj = State(debug=debug, stdout_closed="stdout" in closed)

@@ -7,6 +7,8 @@ maps flags onto its inputs, prints the decision and exits with its code.
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from .. import resolve as resolving
@@ -88,7 +90,12 @@ def resolve_command(state: State, fmt: str, matrix: str | None, **values: str | 
     except resolving.ResolveError as exc:  # worded as `python -m publisher.resolve` words it
         click.echo(resolving.error_text(exc), err=True, nl=False)
         click.get_current_context().exit(exc.exit_code)
-    state.output.print_text(text)
+    # written as `python -m publisher.resolve` writes it: a stdout that cannot take it
+    # is exit 17 with the decision=none line, in both
+    stdout = None if state.stdout_closed else sys.stdout
+    failed = resolving.write_decision(state.output.redact(text), stdout, sys.stderr)
+    if failed is not None:
+        click.get_current_context().exit(failed)
     if fmt != "text":
         click.echo(resolving.summary(decision), err=True, nl=False)
     click.get_current_context().exit(decision.exit_code)

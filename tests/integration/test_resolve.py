@@ -353,12 +353,16 @@ def test_a_removed_working_directory_is_said_not_a_traceback(
     assert 'cd "$PWD"' in run.stderr
 
 
+@pytest.mark.parametrize(
+    "entry", [("-m", "publisher.resolve"), ("-m", "publisher", "resolve")], ids=["file", "cli"]
+)
 @pytest.mark.parametrize("where", ["/dev/full", "closed"])
 def test_a_decision_that_cannot_be_written_is_said_not_a_traceback(
-    workdir: Path, where: str
+    workdir: Path, where: str, entry: tuple[str, ...]
 ) -> None:
     """``resolve.py --format env > php.env`` on a full disk, or with stdout closed: exit 17
-    and what to do, never a traceback (nor a truncated php.env read as an answer)."""
+    and what to do, never a traceback (nor a truncated php.env read as an answer); the
+    same from ``publisher resolve``, not the 18 of publisher's other commands."""
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -369,8 +373,7 @@ def test_a_decision_that_cannot_be_written_is_said_not_a_traceback(
     }
     redirect = ">/dev/full" if where == "/dev/full" else ">&-"
     run = subprocess.run(
-        ["sh", "-c", f'exec "$@" {redirect}', "sh", sys.executable, "-m", "publisher.resolve",
-         "--format", "env"],
+        ["sh", "-c", f'exec "$@" {redirect}', "sh", sys.executable, *entry, "--format", "env"],
         env=env, cwd=workdir, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert run.returncode == EXIT_CANNOT_PROCEED, run.stderr
