@@ -33,6 +33,7 @@ from . import lifecycle
 from .errors import (
     ConfigError,
     FileAccessError,
+    NewerSchemaError,
     PublisherError,
     UsageError,
     file_error,
@@ -297,26 +298,52 @@ def check_size_history(notes_dir: str | Path) -> None:
     parse_size_history(text, str(path))
 
 
-def sizes_from_records(notes_dir: str | Path) -> tuple[SizeHistory, list[str]]:
+@dataclass(frozen=True)
+class PassedOver:
+    """The release records ``sizes_from_records`` could not take sizes from, by file name."""
+
+    #: unreadable or corrupt (the command acting on such a record says what is wrong)
+    unreadable: tuple[str, ...] = ()
+    #: of a schema a newer publisher writes (``errors.newer_schema_error``)
+    newer: tuple[str, ...] = ()
+
+    def said(self) -> str:
+        """``; passed over, ...`` for the warning that the history was rebuilt; "" for none."""
+        parts = []
+        if self.unreadable:
+            parts.append(f"unreadable: {', '.join(self.unreadable)}")
+        if self.newer:
+            parts.append(
+                f"written by a newer publisher (the version that wrote them, or a later one, "
+                f"reads their sizes): {', '.join(self.newer)}"
+            )
+        return "".join(f"; passed over, {part}" for part in parts)
+
+
+def sizes_from_records(notes_dir: str | Path) -> tuple[SizeHistory, PassedOver]:
     """The sizes the release records in ``notes_dir`` hold, and the records passed over
-    (unreadable or corrupt: a lost size history is rebuilt from what can be read; the
-    command acting on such a record says what is wrong with it)."""
+    (unreadable or corrupt, or a newer publisher's: a lost size history is rebuilt from
+    what can be read; the command acting on such a record says what is wrong with it)."""
     history = SizeHistory()
-    skipped: list[str] = []
+    unreadable: list[str] = []
+    newer: list[str] = []
     root = Path(notes_dir)
     if not root.is_dir():
-        return history, skipped
+        return history, PassedOver()
     for path in sorted(root.glob("v*.json")):
         if not is_release_tag(path.stem):
             continue
         try:
             record = read_record(path)
+        except NewerSchemaError:
+            newer.append(path.name)
+            continue
         except (PublisherError, OSError):
-            skipped.append(path.name)
+            unreadable.append(path.name)
             continue
         if record.release == path.stem:
             history = history.with_release(record)
-    return history, skipped
+    return history, PassedOver(tuple(unreadable), tuple(newer))
 
 
 @dataclass(frozen=True)

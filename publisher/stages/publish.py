@@ -1423,12 +1423,11 @@ class Publisher:
         if history_path.exists():
             history = notes_mod.load_size_history(self.options.notes_dir)
         else:
-            history, skipped = notes_mod.sizes_from_records(self.options.notes_dir)
+            history, passed = notes_mod.sizes_from_records(self.options.notes_dir)
             if history.sizes:
                 self.output.warning(
                     f"{history_path} was missing: rebuilt from the sizes in the "
-                    f"{counted(len(history.sizes), 'release record')} next to it"
-                    + (f"; passed over, unreadable: {', '.join(skipped)}" if skipped else "")
+                    f"{counted(len(history.sizes), 'release record')} next to it" + passed.said()
                 )
         md = self.options.notes_dir / f"{self.release.tag}.md"
         js = self.options.notes_dir / f"{self.release.tag}.json"

@@ -243,13 +243,42 @@ def test_the_size_history_is_rebuilt_from_the_records_when_its_file_is_missing(t
     (tmp_path / "v1.2.0.json").write_text("{not json")
     (tmp_path / "v9.0.0.json").write_text(notes.release_json(facts("v1.0.0"), HISTORY))
     (tmp_path / "notes.json").write_text("{}")
-    rebuilt, skipped = notes.sizes_from_records(tmp_path)
+    rebuilt, passed = notes.sizes_from_records(tmp_path)
     sizes = {"8.4": {"linux/amd64": 100_000_000, "linux/arm64": 95_000_000}}
     assert rebuilt.sizes == {"v1.0.0": sizes, "v1.1.0": sizes}
-    assert skipped == ["v1.2.0.json"]
+    assert passed.unreadable == ("v1.2.0.json",) and not passed.newer
+    assert passed.said() == "; passed over, unreadable: v1.2.0.json"
     assert notes.load_size_history(tmp_path) == rebuilt
     (tmp_path / notes.HISTORY_FILE).write_text(SizeHistory().to_json())
     assert notes.load_size_history(tmp_path) == SizeHistory()  # the file, when there is one
+
+
+def test_a_record_a_newer_publisher_wrote_is_passed_over_as_such_not_as_unreadable(tmp_path):
+    """Rebuilding a lost size history, a record of a newer schema (whose fields may have
+    changed too) is said to be a newer publisher's, as every other reader of records says."""
+    (tmp_path / "v1.0.0.json").write_text(notes.release_json(facts("v1.0.0"), HISTORY))
+    newer = json.loads(notes.release_json(facts("v1.1.0"), HISTORY))
+    newer["schema"] = notes.NOTES_SCHEMA + 1
+    newer["lines"] = "changed in schema 2"
+    (tmp_path / "v1.1.0.json").write_text(json.dumps(newer))
+    import io
+
+    from publisher.adapters.output import Output
+    from publisher.core.version import parse_release
+    from publisher.stages.publish import Publisher, PublishOptions
+    from tests.support.matrices import acme_config
+
+    err = io.StringIO()
+    output = Output(env={}, stream=io.StringIO(), err_stream=err)
+    stage = Publisher(
+        acme_config(), parse_release("v1.2.0"), {}, output, PublishOptions(notes_dir=tmp_path)
+    )
+    stage.write_notes(facts("v1.2.0"))
+    said = " ".join(err.getvalue().split())
+    assert "rebuilt from the sizes in the 1 release record next to it" in said
+    assert "passed over, written by a newer publisher" in said and "v1.1.0.json" in said
+    assert "unreadable" not in said
+    assert list(notes.load_size_history(tmp_path).sizes) == ["v1.0.0", "v1.2.0"]
 
 
 def test_the_check_before_a_run_reads_the_size_history_file_only(tmp_path, monkeypatch):

@@ -196,8 +196,8 @@ def test_the_size_history_reads_back() -> None:
 
 
 def test_the_size_history_rebuilt_from_the_records_is_the_one_written() -> None:
-    rebuilt, skipped = notes.sizes_from_records(NOTES)
-    assert skipped == []
+    rebuilt, passed = notes.sizes_from_records(NOTES)
+    assert passed == notes.PassedOver()
     assert rebuilt.sizes == notes.load_size_history(NOTES).sizes
 
 
