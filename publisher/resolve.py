@@ -2072,6 +2072,13 @@ _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 _BASE_ARG_RE = re.compile(r"^ARG\s+PHP_BASE_IMAGE=(\S+)\s*$", re.MULTILINE)
 _PINS_LINE_RE = re.compile(r"([A-Z][A-Z0-9_]*)='([^']*)'")
+#: A pins file's schema line in any syntax a later schema may write (quoted or not, `=` or
+#: `:`), read before any line is judged: a newer publisher's file is said to be one even
+#: when its lines changed too (start.sh reads it the same way).
+_PINS_SCHEMA_RE = re.compile(
+    r"^[ \t\r\f\v]*PHP_PINS_SCHEMA[ \t\r\f\v]*[=:][ \t\r\f\v]*['\"]?([0-9]+)['\"]?[ \t\r\f\v]*$",
+    re.MULTILINE | re.ASCII,
+)
 
 
 class RegistryChoice(enum.Enum):
@@ -2423,7 +2430,19 @@ def read_pins_text(text: str, *, source: str) -> dict[str, str]:
 
 
 def parse_pins(text: str, *, source: str) -> Pins:
-    """Parse a pins file (schema 1); raise PinsError naming the key."""
+    """Parse a pins file (schema 1); raise PinsError naming the key. A newer schema is
+    refused as such before any line is read, whatever their syntax."""
+    newer = _PINS_SCHEMA_RE.search(text)
+    if newer and int(newer[1]) > int(PINS_SCHEMA):
+        schema = newer[1]
+        raise PinsError(
+            f"PHP_PINS_SCHEMA is {schema!r}: a newer publisher wrote this pins file; this "
+            f"launcher reads schema {PINS_SCHEMA}",
+            source=source,
+            hint="update the stack's start.sh and resolve.py to the publisher version that "
+            "wrote the pins file (its release's examples/stack), or use a pins file of schema "
+            f"{PINS_SCHEMA}",
+        )
     values = read_pins_text(text, source=source)
 
     def fail(message: str) -> PinsError:
@@ -2434,20 +2453,6 @@ def parse_pins(text: str, *, source: str) -> Pins:
     if not values:
         raise fail("the pins file is empty")
     schema = values.get("PHP_PINS_SCHEMA")
-    if (
-        schema is not None
-        and schema.isascii()
-        and schema.isdigit()
-        and int(schema) > int(PINS_SCHEMA)
-    ):
-        raise PinsError(
-            f"PHP_PINS_SCHEMA is {schema!r}: a newer publisher wrote this pins file; this "
-            f"launcher reads schema {PINS_SCHEMA}",
-            source=source,
-            hint="update the stack's start.sh and resolve.py to the publisher version that "
-            "wrote the pins file (its release's examples/stack), or use a pins file of schema "
-            f"{PINS_SCHEMA}",
-        )
     if schema != PINS_SCHEMA:
         raise fail(
             ("PHP_PINS_SCHEMA is missing" if schema is None else f"PHP_PINS_SCHEMA is {schema!r}")

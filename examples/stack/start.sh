@@ -377,6 +377,15 @@ if [ -n "$found" ]; then
 start: fix: use the pins file publisher wrote, unmodified (download it again)"
 fi
 
+# The schema first, in any syntax a later schema may write (quoted or not, = or :), as
+# resolve finds it: a newer publisher's pins file is said to be one even when its lines
+# changed too, not called broken for them.
+schema=$(LC_ALL=C sed -n "s/^[[:space:]]*PHP_PINS_SCHEMA[[:space:]]*[=:][[:space:]]*[\"']\{0,1\}\([0-9][0-9]*\)[\"']\{0,1\}[[:space:]]*\$/\1/p" "$pins" | sed -n 1p)
+if matches "$schema" '0*([2-9]|[1-9][0-9]+)'; then
+  fail 3 "$pins: PHP_PINS_SCHEMA is '$schema': a newer publisher wrote this pins file; this launcher reads schema 1
+start: fix: update the stack's start.sh and resolve.py to the publisher version that wrote the pins file (its release's examples/stack), or use a pins file of schema 1"
+fi
+
 # The pins file, read as resolve reads it: KEY='value' lines (blank lines and
 # # comments aside), no key given twice; each value is kept as pin_KEY.
 broken() {
@@ -421,9 +430,6 @@ has_pin() { eval "[ -n \"\${line_of_$1:-}\" ]"; }
 [ "$keys" -gt 0 ] || broken "the pins file is empty"
 if ! has_pin PHP_PINS_SCHEMA; then
   broken "PHP_PINS_SCHEMA is missing; schema 1 is expected (is it a pins file?)"
-elif matches "$(pin PHP_PINS_SCHEMA)" '0*([2-9]|[1-9][0-9]+)'; then
-  fail 3 "$pins: PHP_PINS_SCHEMA is '$(pin PHP_PINS_SCHEMA)': a newer publisher wrote this pins file; this launcher reads schema 1
-start: fix: update the stack's start.sh and resolve.py to the publisher version that wrote the pins file (its release's examples/stack), or use a pins file of schema 1"
 elif [ "$(pin PHP_PINS_SCHEMA)" != 1 ]; then
   broken "PHP_PINS_SCHEMA is '$(pin PHP_PINS_SCHEMA)'; schema 1 is expected (is it a pins file?)"
 fi

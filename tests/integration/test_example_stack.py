@@ -1204,16 +1204,17 @@ def test_a_broken_pins_file_is_exit_3_in_both(
     assert "use the pins file publisher wrote" in proc.stderr
 
 
+@pytest.mark.parametrize("syntax", ["same", "changed"])
 @pytest.mark.parametrize("schema", ["2", "10"])
 def test_a_pins_file_of_a_newer_schema_says_a_newer_publisher_wrote_it_in_both(
-    world: World, project: str, tmp_path: Path, schema: str
+    world: World, project: str, tmp_path: Path, schema: str, syntax: str
 ) -> None:
     """A stack that vendored an older launcher, given the pins file of a release a newer
-    publisher wrote with a new schema: both say so, and to update the launcher."""
+    publisher wrote with a new schema: both say so, and to update the launcher, also when
+    the new schema writes its lines another way (`KEY=value`), the schema line too."""
     path = tmp_path / f"{RELEASE}.env"
-    path.write_text(
-        world.pins.read_text().replace("PHP_PINS_SCHEMA='1'", f"PHP_PINS_SCHEMA='{schema}'")
-    )
+    text = world.pins.read_text().replace("PHP_PINS_SCHEMA='1'", f"PHP_PINS_SCHEMA='{schema}'")
+    path.write_text(text.replace("'", "") if syntax == "changed" else text)
     env = launcher_env(world, project, tmp_path, PHP_PINS_FILE=str(path))
     answer, _ = resolve(env, tmp_path)
     proc, fields = launch(world, env)

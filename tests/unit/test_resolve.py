@@ -357,6 +357,27 @@ def test_broken_pins_are_located(edit: tuple[str, str], message: str) -> None:
     assert info.value.exit_code == 3
 
 
+@pytest.mark.parametrize(
+    "schema_line", ["PHP_PINS_SCHEMA='2'", "PHP_PINS_SCHEMA=2", '  PHP_PINS_SCHEMA: "02"\r']
+)
+def test_a_newer_pins_file_whose_lines_changed_too_is_said_to_be_newer(schema_line: str) -> None:
+    """A newer schema may write its lines another way: its schema is read first, so the
+    file is said to be a newer publisher's, never broken for lines it wrote its own way."""
+    text = pins_text().replace("PHP_PINS_SCHEMA='1'", schema_line)
+    changed = "".join(
+        line.replace("='", '="').replace("'\n", '"\n') if "PHP_PINS_SCHEMA" not in line else line
+        for line in text.splitlines(keepends=True)
+    )
+    with pytest.raises(PinsError) as info:
+        parse_pins(changed, source="v2.0.0.env")
+    number = schema_line.split("=")[-1].split(":")[-1].strip(" '\"\r")
+    assert info.value.message == (
+        f"v2.0.0.env: PHP_PINS_SCHEMA is '{number}': a newer publisher wrote this pins file; "
+        "this launcher reads schema 1"
+    )
+    assert info.value.hint and "update the stack's start.sh and resolve.py" in info.value.hint
+
+
 def test_a_byte_that_is_not_utf8_is_located_with_a_hint(tmp_path: Path) -> None:
     path = tmp_path / "v2.0.0.env"
     path.write_bytes(pins_text().replace("8.3", "8.\xa73", 1).encode("latin-1"))
