@@ -578,21 +578,20 @@ case $dockerfiles in /*) ;; *) dockerfiles=$(pwd)/$dockerfiles ;; esac
 context=$dockerfiles/$php
 dockerfile=$context/Dockerfile
 
+# The repository each PREBUILT_REGISTRY pulls (as resolve's): an override, else the
+# pins file's (a release on one registry: the canonical one for both).
+canonical_repository=${repo_override:-$canonical}
+mirror_repository=${mirror_override:-${repo_override:-${mirror:-$canonical}}}
 # The reference (as resolve's): the release pin on the chosen repository, by the
-# digest the pins file gives for this line.
+# digest the pins file gives for this line. The other PREBUILT_REGISTRY is advised only
+# when it pulls another repository: a release on one registry (or PHP_IMAGE_REPOSITORY
+# for both) would only fail the same way there.
 if [ "$which_registry" = canonical ]; then
-  repository=${repo_override:-$canonical}
+  repository=$canonical_repository other_repository=$mirror_repository
 else
-  repository=${mirror_override:-${repo_override:-${mirror:-$canonical}}}
+  repository=$mirror_repository other_repository=$canonical_repository
 fi
 registry_host=${repository%%/*}
-# The other PREBUILT_REGISTRY is advised only when it pulls another repository: a release
-# on one registry (or PHP_IMAGE_REPOSITORY for both) would only fail the same way there.
-if [ "$which_registry" = canonical ]; then
-  other_repository=${mirror_override:-${repo_override:-${mirror:-$canonical}}}
-else
-  other_repository=${repo_override:-$canonical}
-fi
 try_other="try PREBUILT_REGISTRY=$other_registry, "
 [ "$other_repository" != "$repository" ] || try_other='' other_registry=''
 prebuilt=
