@@ -3401,28 +3401,65 @@ def main(
         stderr.write(error_text(problem))
         return EXIT_CANNOT_PROCEED
     except KeyboardInterrupt:  # Ctrl-C: one line and 130, as publisher's commands
-        stderr.write("interrupted by SIGINT: stopped before finishing\n")
-        return EXIT_INTERRUPTED
-    failed = write_decision(text, stdout, stderr)
-    if failed is not None:
-        return failed
-    if fmt != "text":
-        stderr.write(summary(decision))
+        return _interrupted(stderr)
+    try:
+        failed = write_decision(text, stdout, stderr)
+        if failed is not None:
+            return failed
+        if fmt != "text":
+            stderr.write(summary(decision))
+    except KeyboardInterrupt:  # while the decision was written: none of it is left
+        return _interrupted(stderr)
     return decision.exit_code
+
+
+def _interrupted(stderr: Any) -> int:
+    stderr.write("interrupted by SIGINT: stopped before finishing\n")
+    return EXIT_INTERRUPTED
 
 
 def write_decision(text: str, stdout: Any, stderr: Any) -> int | None:
     """Write the decision to ``stdout`` (None: closed since the start, ``>&-``), as both
-    entry points do; None when it was written, else the exit code of the failure, said
-    on ``stderr`` (see ``_stdout_failed``)."""
+    entry points do, whole or not at all (``_write_whole``); None when it was written,
+    else the exit code of the failure, said on ``stderr`` (see ``_stdout_failed``). An
+    interruption (Ctrl-C) while it is written goes on to the caller, which says it."""
     try:
         if stdout is None:  # started with stdout closed (>&-)
             raise OSError(errno.EBADF, "stdout is closed")
-        stdout.write(text)
-        stdout.flush()
+        _write_whole(text, stdout)
     except OSError as exc:  # /dev/full, a full disk under `> php.env`: no half-read answer
         return _stdout_failed(exc, stdout, stderr)
     return None
+
+
+def _write_whole(text: str, stdout: Any) -> None:
+    """``text`` on ``stdout``, so that no reader ever finds part of it: in a file (``>
+    php.env``, ``>> log``), what a failed or interrupted write (a full disk, Ctrl-C) left
+    is cut off again, back to the file's length before; a pipe takes a text of up to
+    PIPE_BUF bytes (4 KiB or more: every env decision) in one write, whole or none of it.
+    A stream that is no file (``io.StringIO``) is simply written."""
+    try:
+        fd = stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        stdout.write(text)
+        stdout.flush()
+        return
+    stdout.flush()  # nothing of the decision waits there: it goes out below, at once
+    data = text.encode(
+        getattr(stdout, "encoding", None) or "utf-8", getattr(stdout, "errors", None) or "strict"
+    )
+    info = os.fstat(fd)
+    # where the decision starts in a file: its end for `>>`, its position for `>`
+    start = max(info.st_size, os.lseek(fd, 0, os.SEEK_CUR)) if stat.S_ISREG(info.st_mode) else None
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BaseException:  # OSError, KeyboardInterrupt, publisher's Interrupted
+        if start is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+        raise
 
 
 def _stdout_failed(exc: OSError, stdout: Any, stderr: Any) -> int:

@@ -9,6 +9,7 @@ blob by blob (``tests.support.images``), labelled as stand-ins.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -382,6 +383,82 @@ def test_a_decision_that_cannot_be_written_is_said_not_a_traceback(
         "resolve: decision=none error=file-access\nerror: cannot write the decision to stdout: "
     )
     assert "  tip: redirect stdout " in run.stderr
+
+
+def _no_decision_env(workdir: Path) -> dict[str, str]:
+    """A run that decides at once, offline: USE_PREBUILT=false and no Dockerfile."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "STACK_RELEASE": RELEASE,
+        "PHP_VERSION": "8.4",
+        "USE_PREBUILT": "false",
+        "DOCKER_CONFIG": str(workdir / "docker-config"),
+    }
+
+
+@pytest.mark.parametrize(
+    "entry", [("-m", "publisher.resolve"), ("-m", "publisher", "resolve")], ids=["file", "cli"]
+)
+def test_ctrl_c_while_the_decision_is_written_leaves_none_of_it(
+    workdir: Path, entry: tuple[str, ...]
+) -> None:
+    """Ctrl-C while the decision goes out (here: to a pipe its reader has not emptied):
+    exit 130 and one line, and the reader finds no part of the decision."""
+    reader, writer = os.pipe()
+    os.set_blocking(writer, False)
+    unread = 0
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            unread += os.write(writer, b"x" * 65536)
+    os.set_blocking(writer, True)
+    proc = subprocess.Popen(
+        [sys.executable, *entry, "--format", "env"],
+        env=_no_decision_env(workdir), cwd=workdir, stdout=writer, stderr=subprocess.PIPE,
+        text=True, preexec_fn=default_stop_signals,
+    )  # fmt: skip
+    os.close(writer)
+    try:
+        wchan = Path(f"/proc/{proc.pid}/wchan")
+        deadline = time.monotonic() + 60
+        while "pipe_write" not in wchan.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "pipe_write" in wchan.read_text()  # blocked writing the decision
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait()
+    left = b""
+    while chunk := os.read(reader, 65536):
+        left += chunk
+    os.close(reader)
+    assert proc.returncode == 130, err
+    assert err == "interrupted by SIGINT: stopped before finishing\n"
+    assert left == b"x" * unread
+
+
+@pytest.mark.parametrize(
+    "entry", [("-m", "publisher.resolve"), ("-m", "publisher", "resolve")], ids=["file", "cli"]
+)
+def test_a_decision_cut_short_leaves_the_file_as_it_was(
+    workdir: Path, entry: tuple[str, ...]
+) -> None:
+    """`>> php.env` whose file cannot grow past 512 bytes (`ulimit -f 1`) half-way through
+    the decision: exit 17, and the file holds what it held, not part of a decision."""
+    target = workdir / "php.env"
+    target.write_text("# kept\n")
+    run = subprocess.run(
+        ["sh", "-c", f'ulimit -f 1 && exec "$@" >>"{target}"', "sh", sys.executable, *entry,
+         "--format", "json"],
+        env=_no_decision_env(workdir), cwd=workdir, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == EXIT_CANNOT_PROCEED, run.stderr
+    assert run.stderr.startswith(
+        "resolve: decision=none error=file-access\nerror: cannot write the decision to stdout: "
+    )
+    assert target.read_text() == "# kept\n"
 
 
 def test_ctrl_c_while_the_registry_is_asked_is_one_line_not_a_traceback(
