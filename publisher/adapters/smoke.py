@@ -36,12 +36,13 @@ import contextlib
 import enum
 import json
 import os
+import re
 import shlex
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..core import smoke_rules
@@ -237,6 +238,20 @@ def buildah_run_argv(
     name: str, argv: list[str], *, isolation: str = "chroot", buildah: str = "buildah"
 ) -> list[str]:
     return [buildah, "run", "--isolation", isolation, name, "--", *argv]
+
+
+#: What ``buildah run`` appends to the stderr of a command that failed in the image
+#: (``subprocess exited with status 78``, once or twice, then ``Error: exit status 78``),
+#: at times glued to the command's last line: not the command's own words.
+_BUILDAH_RUN_TRAILER = re.compile(
+    r"(?:\n?(?:subprocess exited with status|Error: exit status) -?\d+[ \t]*)+\n?\Z"
+)
+
+
+def without_buildah_trailer(stderr: str) -> str:
+    """``stderr`` of a ``buildah run`` without the lines buildah adds when the command
+    fails, so a failure is told by what the command itself said."""
+    return _BUILDAH_RUN_TRAILER.sub("", stderr)
 
 
 def docker_run_argv(
@@ -506,7 +521,9 @@ class _BuildahSession:
             )
             if stdin is not None or not result.ok or result.output.strip():
                 break
-        return result
+        if result.ok:
+            return result
+        return replace(result, stderr=without_buildah_trailer(result.stderr))
 
     def probe(self) -> tuple[tuple[int, str] | None, str]:
         return self._probe

@@ -194,6 +194,46 @@ def test_the_smoke_test_catches_a_wrong_line_and_missing_extensions(
     assert "`php -m` does not list bcmath, redis" in caught.value.message
 
 
+@pytest.mark.parametrize("engine", [Engine.BUILDAH, Engine.DOCKER], ids=str)
+def test_a_failed_php_fpm_check_is_told_in_php_fpms_own_words(
+    engine: Engine, offline: Config, build_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    """An image whose ``php-fpm -t`` fails: the error quotes what php-fpm said, not the
+    lines ``buildah run`` adds after a failed command."""
+    require_tool("buildah", engine.value)
+    context = tmp_path / "ctx"
+    context.mkdir()
+    dockerfile = context / "Dockerfile"
+    dockerfile.write_text(
+        "ARG PHP_BASE_IMAGE\nFROM ${PHP_BASE_IMAGE}\n"
+        "RUN mv /usr/local/bin/php-fpm /usr/local/bin/php-fpm-real && "
+        "printf '%s\\n' '#!/bin/sh' 'case \" $* \" in *\" -t \"*) "
+        'echo "ERROR: the pool has no listen address" >&2; exit 78;; esac\' '
+        "'exec php-fpm-real \"$@\"' > /usr/local/bin/php-fpm && chmod 0755 /usr/local/bin/php-fpm\n"
+    )
+    request = _request(
+        offline, Platform.AMD64, tmp_path / "work", context=context, dockerfile=dockerfile
+    )
+    runner = quiet_runner()
+    out = select_builder(BuilderName.BUILDAH, runner).build(request)
+    repo = f"test/fpm-check-{engine}"
+    client = RegistryClient(build_registry.host, plain_http=True)
+    assert client.push_layout(out.layout, repo) == out.digest
+    image = Reference(build_registry.host, repo, None, out.digest)
+
+    with pytest.raises(SmokeTestError) as caught:
+        SmokeTester(runner, engine).test(
+            image, Platform.AMD64, php_line=PHP, extensions=(), plain_http=True
+        )
+
+    message = caught.value.message
+    assert message.startswith(f"{image} (linux/amd64): "), message
+    assert (
+        "`php-fpm -t` failed (exit status 78): ERROR: the pool has no listen address" in message
+    ), message
+    assert "subprocess exited" not in message and "Error: exit status" not in message
+
+
 @pytest.mark.parametrize(
     ("platform", "provenance"),
     [(Platform.AMD64, True), (Platform.ARM64, False)],

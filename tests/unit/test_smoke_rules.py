@@ -795,3 +795,31 @@ def test_a_user_buildah_cannot_serve_smoke_tests_with_docker(
     assert SmokeTester(FakeRunner(tools={"buildah": builder, "docker": docker}))._engine() is (
         Engine.BUILDAH
     )
+
+
+@pytest.mark.parametrize(
+    ("stderr", "own"),
+    [
+        (
+            "ERROR: bad pool\nsubprocess exited with status 78\n"
+            "subprocess exited with status 78\nError: exit status 78\n",
+            "ERROR: bad pool",
+        ),
+        (  # a command that could not start: buildah glues its line to the last one
+            'exec: "php-fpm": executable file not found in $PATHprocess exited with error: '
+            "exec: not startedsubprocess exited with status 1\nError: exit status 1\n",
+            'exec: "php-fpm": executable file not found in $PATHprocess exited with error: '
+            "exec: not started",
+        ),
+        ("subprocess exited with status 1\nError: exit status 1\n", ""),
+        (
+            "said: Error: exit status 2 is not the end\n",
+            "said: Error: exit status 2 is not the end\n",
+        ),
+    ],
+    ids=["trailer", "glued", "only-trailer", "mid-line"],
+)
+def test_buildah_runs_own_lines_are_not_taken_for_the_commands(stderr: str, own: str) -> None:
+    from publisher.adapters.smoke import without_buildah_trailer
+
+    assert without_buildah_trailer(stderr) == own
