@@ -60,6 +60,7 @@ from ..core.config import Config, Registry
 from ..core.errors import (
     PublisherError,
     ReleaseConflictError,
+    SmokeTestError,
     UsageError,
     VerificationError,
     file_error,
@@ -999,7 +1000,10 @@ class Publisher:
         return sizes
 
     def smoke_test(self, indexes: Mapping[str, LineIndex]) -> dict[str, str]:
-        """Smoke-test every platform image (up to ``jobs`` at once); the exact PHP version per line."""
+        """Smoke-test every platform image (up to ``jobs`` at once); the exact PHP version per line.
+
+        Every image is tested even when one fails, and the error names each one that
+        failed with its PHP line, so one rerun can follow the fixes of all of them."""
         smoke = self.smoke
         if smoke is None:
             return {}
@@ -1009,18 +1013,36 @@ class Publisher:
             for record in index.records
         ]
 
-        def one(item: tuple[LineIndex, str, Reference]) -> str:
+        def one(item: tuple[LineIndex, str, Reference]) -> str | SmokeTestError:
             index, platform, ref = item
             line = self.config.line(index.php)
-            version = smoke(ref, platform, index.php, line.extensions.names)
+            try:
+                version = smoke(ref, platform, index.php, line.extensions.names)
+            except SmokeTestError as exc:
+                return exc
             self.output.info(f"PHP {index.php} {platform}: PHP {version} starts, php-fpm -t passes")
             return version
 
         with ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
             results = list(pool.map(one, work))
+        failed = [
+            (index.php, result)
+            for (index, _platform, _ref), result in zip(work, results, strict=True)
+            if isinstance(result, SmokeTestError)
+        ]
+        if failed:
+            said = [f"PHP {php}: {exc.message}" for php, exc in failed]
+            raise SmokeTestError(
+                said[0]
+                if len(said) == 1
+                else f"{len(said)} of {len(work)} platform images failed:\n"
+                + "\n".join(f"  - {line}" for line in said),
+                hint=failed[0][1].hint,
+            )
         found: dict[str, dict[str, str]] = {}
         for (index, platform, _ref), version in zip(work, results, strict=True):
-            found.setdefault(index.php, {})[platform] = version
+            if isinstance(version, str):  # every one is, once none failed
+                found.setdefault(index.php, {})[platform] = version
         versions: dict[str, str] = {}
         for php, by_platform in found.items():
             distinct = sorted(set(by_platform.values()))
