@@ -154,17 +154,23 @@ def digests(text: str, *, required: bool = False) -> Callable[[F], F]:
     )
 
 
-def _notes_dir(what: str) -> Callable[[F], F]:
+def _notes_dir(what: str, default: str = f"{NOTES}/ next to the matrix file") -> Callable[[F], F]:
     return click.option(
         "--notes-dir",
         type=click.Path(path_type=Path),
         default=None,
-        help=f"Where the release {what} (default: {NOTES}/ next to the matrix file).",
+        help=f"Where the release {what} (default: {default}).",
     )
 
 
 #: --notes-dir for the commands that write the notes.
 notes_dir = _notes_dir("notes go")
+#: --notes-dir for `release` and `republish`, whose rehearsal keeps its notes apart
+#: (``notes_dir_of``).
+run_notes_dir = _notes_dir(
+    "notes go",
+    f"{NOTES}/ next to the matrix file; with --local, {WORK}/local/{NOTES}/ there",
+)
 #: --notes-dir for the commands that read the records.
 records_dir = _notes_dir("records are")
 #: --json of the commands that check releases on the registries.

@@ -317,7 +317,7 @@ def release_run_options(func: F) -> F:
         options.digests(
             "Where the digest records go (default: under .publisher/ next to the matrix)."
         ),
-        options.notes_dir,
+        options.run_notes_dir,
         options.dry_run(
             "Print the build commands and the publish plan (indexes, copies, every tag "
             "move, old digest -> new); write nothing."

@@ -171,6 +171,22 @@ def test_every_command_has_help_with_examples(cli):
         assert "Examples" in result.output or "Example" in result.output, command
 
 
+@pytest.mark.parametrize("command", ["release", "republish"])
+def test_the_notes_dir_help_says_where_a_rehearsal_writes_its_notes(cli, command):
+    """A rehearsal (--local) writes its notes apart from the real ones: the help says where."""
+    from pathlib import Path
+
+    from publisher.cli.options import NOTES, WORK, notes_dir_of
+
+    class Matrix:
+        root = "/repo"
+
+    rehearsal = notes_dir_of(Matrix(), None, local=True)  # type: ignore[arg-type]
+    assert rehearsal == Path("/repo", WORK, "local", NOTES)
+    text = " ".join(cli(command, "--help").output.split())
+    assert f"with --local, {rehearsal.relative_to('/repo')}/ there" in text
+
+
 def test_help_examples_name_matrix_files_that_exist(cli, repo_root):
     """An example's `--config FILE` runs as written from the repository root; the offline
     rehearsal (no Docker Hub needed) is among the top-level examples."""
