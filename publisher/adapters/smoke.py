@@ -254,6 +254,14 @@ def without_buildah_trailer(stderr: str) -> str:
     return _BUILDAH_RUN_TRAILER.sub("", stderr)
 
 
+#: A rehearsal's failed smoke test: what to do, once its images have gone with it.
+REHEARSAL_HINT = (
+    "the rehearsal's throwaway registries stop with it, and its images with them: the "
+    "checks it ran are the `+` lines above; change matrix.yaml or the Dockerfile template, "
+    "run `publisher render`, and rehearse again"
+)
+
+
 def docker_run_argv(
     image: Reference, platform: Platform, name: str, *, docker: str = "docker"
 ) -> list[str]:
@@ -322,6 +330,9 @@ class SmokeTester:
     logins: Mapping[str, Login] = field(default_factory=dict, repr=False)
     #: Sends the probe over FastCGI (the docker engine); replaceable in tests.
     fastcgi_request: Callable[..., fastcgi.Answer] = fastcgi.request
+    #: The images are in a rehearsal's throwaway registries, gone once it ends: a
+    #: failure's tip cannot send the user to run them.
+    rehearsal: bool = False
 
     def _engine(self) -> Engine:
         if self.engine is None:
@@ -414,7 +425,11 @@ class SmokeTester:
             raise SmokeTestError(
                 f"{pinned} ({platform}): " + "; ".join(found),
                 hint=(f"{qemu}; " if qemu else "")
-                + f"try it yourself: docker run --rm -it --platform {platform} {pinned} sh",
+                + (
+                    REHEARSAL_HINT
+                    if self.rehearsal
+                    else f"try it yourself: docker run --rm -it --platform {platform} {pinned} sh"
+                ),
             )
         modules = tuple(sorted(smoke_rules.parse_modules(php_m.stdout)))
         return SmokeResult(
@@ -449,13 +464,15 @@ def smoke_tester(
     *,
     prefer: str | None = None,
     start_timeout: float = DEFAULT_START_TIMEOUT,
+    rehearsal: bool = False,
 ) -> Callable[[Reference, str, str, tuple[str, ...]], str]:
     """A checked smoke test for the publish stage: ``(ref, platform, php, extensions) -> version``.
 
     The engine follows the builder when it can (``buildah`` → buildah; ``docker``
     or ``buildx`` → docker), else buildah when installed and usable by this user, else
     docker when installed, else buildah (whose check says what is missing). Whether a
-    registry is plain HTTP comes from ``config`` (loopback registries are).
+    registry is plain HTTP comes from ``config`` (loopback registries are). In a
+    ``rehearsal`` the images go with its throwaway registries, and a failure says so.
     """
     engine = preferred_engine(runner, prefer)
     from .registry.credentials import credentials_for
@@ -466,7 +483,9 @@ def smoke_tester(
         creds = credentials_for(registry, env, runner.output)
         if creds is not None:
             logins[registry.host] = creds
-    tester = SmokeTester(runner, engine, start_timeout=start_timeout, logins=logins)
+    tester = SmokeTester(
+        runner, engine, start_timeout=start_timeout, logins=logins, rehearsal=rehearsal
+    )
     tester.check()
     plain = {registry.host: registry.plain_http for registry in config.registries}
 

@@ -79,13 +79,13 @@ def get_builder(state: State, name: str | None) -> Builder:
 
 
 def get_smoke(
-    state: State, config: Config, builder_name: str | None, skip: bool
+    state: State, config: Config, builder_name: str | None, skip: bool, *, local: bool = False
 ) -> SmokeTest | None:
     if skip:
         return None
     from ..adapters.smoke import smoke_tester
 
-    return smoke_tester(state.runner, config, prefer=builder_name)
+    return smoke_tester(state.runner, config, prefer=builder_name, rehearsal=local)
 
 
 @main.command("build")
@@ -409,7 +409,7 @@ def _release(
             cfg, _registries = stack.enter_context(
                 local_registries(cfg, state.output, runner=state.runner, env=state.env)
             )
-        smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke)
+        smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke, local=local)
         result = release(
             cfg,
             version,

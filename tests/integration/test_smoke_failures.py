@@ -37,7 +37,7 @@ def run(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProce
 
 def test_every_image_that_fails_is_named_with_its_php_line(tmp_path: Path) -> None:
     """Two lines fail: one run names both, each with its line, image and platform, so a
-    fix of each can be tried by one rerun."""
+    fix of each can be tried by one rerun; the tip is one a rehearsal can follow."""
     require_tool("buildah")
     template = tmp_path / "Dockerfile.j2"
     template.write_text((ROOT / "dockerfiles/Dockerfile.j2").read_text() + BREAK_REDIS)
@@ -67,5 +67,9 @@ def test_every_image_that_fails_is_named_with_its_php_line(tmp_path: Path) -> No
         said = [line for line in result.stderr.splitlines() if line.startswith(f"  - PHP {php}: ")]
         assert len(said) == 1, result.stderr
         assert "(linux/amd64): `php -m` does not list redis" in said[0], result.stderr
+    # the throwaway registries are gone: the tip does not send anyone to pull from them
+    assert "try it yourself" not in result.stderr
+    assert "  tip: the rehearsal's throwaway registries stop with it" in result.stderr
+    assert "run `publisher render`, and rehearse again" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / ".publisher" / "local" / "release-notes" / "v1.0.0.json").exists()
