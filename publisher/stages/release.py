@@ -82,11 +82,17 @@ def published_lines(config: Config, version: Release, primary: RegistryClient) -
 def warn_stale_dockerfiles(config: Config, output: Output) -> None:
     """Warn when the committed Dockerfiles are not what matrix.yaml and the template render
     now (matrix.yaml edited, `publisher render` forgotten): the builds use the committed
-    files. CI's preflight refuses the same with `render --check`."""
+    files. CI's preflight refuses the same with `render --check`. A template that no
+    longer renders (or a committed file that cannot be read) is said too, with its error."""
     try:
         found = render.check(config)
-    except PublisherError:
-        return  # `publisher render --check` says what is wrong with the template
+    except PublisherError as exc:  # a template that no longer renders, a file unreadable
+        output.warning(
+            "the committed Dockerfiles could not be compared with what matrix.yaml and the "
+            f"template render: {exc.message}; the builds use the committed files: "
+            "`publisher render --check` says what to fix"
+        )
+        return
     if not found.ok:
         output.warning(
             found.error(config, "").message

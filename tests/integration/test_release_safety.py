@@ -44,7 +44,7 @@ from publisher.stages import standins
 from tests.conftest import require_tool
 from tests.support.builds import quiet_runner
 from tests.support.faultproxy import Fault, FaultProxy
-from tests.support.pipeline import LINES, Stack, kill_group, skopeo_tag_map, wait_for
+from tests.support.pipeline import LINES, TEMPLATE, Stack, kill_group, skopeo_tag_map, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -206,6 +206,24 @@ def test_a_release_from_stale_dockerfiles_says_so(world: World) -> None:
         assert f"8.4 changed ({dockerfile})" in said and "run `publisher render`" in said
     finally:
         dockerfile.write_bytes(saved)
+
+
+def test_a_release_whose_template_no_longer_renders_says_so(world: World) -> None:
+    """The template edited into an error and `publisher render` not run: the builds use
+    the committed Dockerfiles, and the release says the template does not render."""
+    stack = world.stack
+    saved = stack.matrix.read_text()
+    template = stack.root / "broken.j2"
+    template.write_text(TEMPLATE.read_text() + "# {{ no_such_name }}\n")
+    try:
+        stack.matrix.write_text(saved.replace(str(TEMPLATE), str(template)))
+        result = stack.run("release", "v1.0.0", "--dry-run", "--notes-dir", str(stack.notes_dir))
+        assert result.returncode == 0, result.stderr
+        said = " ".join(result.stderr.split())
+        assert "warning: the committed Dockerfiles could not be compared with what" in said
+        assert "'no_such_name' is undefined" in said and "the builds use the committed" in said
+    finally:
+        stack.matrix.write_text(saved)
 
 
 def test_a_lost_size_history_is_rebuilt_from_the_release_records(world: World) -> None:
