@@ -1435,6 +1435,23 @@ class Publisher:
             record, source_url=facts.source_url, regression_percent=facts.regression_percent
         )
 
+    def _warn_size_growth(
+        self, facts: notes_mod.ReleaseFacts, history: notes_mod.SizeHistory
+    ) -> None:
+        """Say each platform image that grew past ``size_regression_percent`` since the
+        previous stable release, as its notes flag it."""
+        for line in facts.lines:
+            for platform in line.platforms:
+                change = notes_mod.size_change(facts, history, line.php, platform)
+                if change is None or not change.regression:
+                    continue
+                self.output.warning(
+                    f"PHP {line.php} {platform.platform}: {platform.size_bytes:,} bytes, "
+                    f"{change.change_bytes:+,} bytes ({change.change_percent:+g}%) since "
+                    f"{change.previous_release}: over the {facts.regression_percent:g}% "
+                    "size_regression_percent of matrix.yaml (the notes flag it)"
+                )
+
     def write_notes(
         self, facts: notes_mod.ReleaseFacts, *, keep: bool = False
     ) -> tuple[Path, Path, Path]:
@@ -1451,6 +1468,7 @@ class Publisher:
                     f"{history_path} was missing: rebuilt from the sizes in the "
                     f"{counted(len(history.sizes), 'release record')} next to it" + passed.said()
                 )
+        self._warn_size_growth(facts, history)
         md = self.options.notes_dir / f"{self.release.tag}.md"
         js = self.options.notes_dir / f"{self.release.tag}.json"
         env = self.options.notes_dir / pins_mod.file_name(self.release.tag)

@@ -1,0 +1,106 @@
+"""What a rehearsal says of the images a changed Dockerfile template gives, for real: an
+offline rehearsal on stand-in bases, built with buildah and smoke-tested in the images
+themselves, from a copy of the offline matrix whose template has steps appended."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, require_tool
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+#: Appended to the template: the lines named lose their redis module.
+BREAK_REDIS = (
+    '{% if php in ("8.3", "8.4") %}\n'
+    'RUN sed -i "/redis/d" /usr/local/lib/php-standin/enabled\n'
+    "{% endif %}\n"
+)
+#: Appended to the template: 300 kB that do not compress, on a 1.1 MB stand-in image.
+GROW = "RUN head -c 300000 /dev/urandom > /grown\n"
+
+
+class Rehearsal:
+    """A copy of the offline matrix in ``root``, whose template each ``rehearse`` writes."""
+
+    def __init__(self, root: Path, lines: str) -> None:
+        self.root = root
+        self.matrix = root / "matrix.yaml"
+        self.matrix.write_text(
+            (ROOT / "examples/offline/matrix.yaml")
+            .read_text()
+            .replace("template: ../../dockerfiles/Dockerfile.j2", "template: Dockerfile.j2")
+        )
+        self.env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("PUBLISHER_", "DOCKER_"))
+        }
+        self.env["PUBLISHER_CACHE_DIR"] = os.environ.get("PUBLISHER_CACHE_DIR") or str(
+            Path.home() / ".cache" / "publisher"
+        )
+        self.env |= {"PUBLISHER_LINES": lines, "PUBLISHER_PLATFORMS": "linux/amd64"}
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "publisher", *args, "--config", str(self.matrix)],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def rehearse(self, release: str, tail: str = "") -> subprocess.CompletedProcess[str]:
+        template = (ROOT / "dockerfiles/Dockerfile.j2").read_text() + tail
+        (self.root / "Dockerfile.j2").write_text(template)
+        rendered = self.run("render")
+        assert rendered.returncode == 0, rendered.stdout + rendered.stderr
+        return self.run("release", release, "--local", "--builder", "buildah")
+
+
+def test_every_image_that_fails_is_named_with_its_php_line(tmp_path: Path) -> None:
+    """Two lines fail: one run names both, each with its line, image and platform, so a
+    fix of each can be tried by one rerun; the tip is one a rehearsal can follow."""
+    require_tool("buildah")
+
+    result = Rehearsal(tmp_path, "8.3,8.4").rehearse("v1.0.0", BREAK_REDIS)
+
+    assert result.returncode == 13, result.stdout + result.stderr
+    assert "error: smoke test failed: 2 of 2 platform images failed:" in result.stderr
+    for php in ("8.3", "8.4"):
+        said = [line for line in result.stderr.splitlines() if line.startswith(f"  - PHP {php}: ")]
+        assert len(said) == 1, result.stderr
+        assert "(linux/amd64): `php -m` does not list redis" in said[0], result.stderr
+    # the throwaway registries are gone: the tip does not send anyone to pull from them
+    assert "try it yourself" not in result.stderr
+    assert "  tip: the rehearsal's throwaway registries stop with it" in result.stderr
+    assert "run `publisher render`, and rehearse again" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / ".publisher" / "local" / "release-notes" / "v1.0.0.json").exists()
+
+
+def test_an_image_grown_past_the_regression_threshold_is_said_by_the_run(
+    tmp_path: Path,
+) -> None:
+    """The notes flag a platform image that grew more than size_regression_percent since
+    the previous stable release, and the run says so too, in bytes and percent."""
+    require_tool("buildah")
+    rehearsal = Rehearsal(tmp_path, "8.4")
+    first = rehearsal.rehearse("v1.0.0")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "size_regression_percent" not in first.stderr
+
+    grown = rehearsal.rehearse("v1.1.0", GROW)
+
+    assert grown.returncode == 0, grown.stdout + grown.stderr
+    said = [line for line in grown.stderr.splitlines() if "size_regression_percent" in line]
+    assert len(said) == 1, grown.stderr
+    assert said[0].startswith("warning: PHP 8.4 linux/amd64: "), said
+    assert "since v1.0.0: over the 10% size_regression_percent of matrix.yaml" in said[0]
+    notes = (tmp_path / ".publisher/local/release-notes/v1.1.0.md").read_text()
+    assert "over the 10% threshold" in notes
