@@ -70,6 +70,7 @@ from ..core.errors import (
 from ..core.platforms import Platform
 from ..core.reference import Reference
 from ..core.retry import RetryPolicy
+from ..resolve import sha256_digest
 
 #: The stand-in sources in a repository checkout.
 SOURCE_DIR = Path(__file__).resolve().parent / "standin-offline"
@@ -416,21 +417,37 @@ def _sweep_old(directory: Path, *, keep: Path) -> None:
 
 def _cached_digest(layout: Path) -> str | None:
     """The index digest of a complete cached layout: every blob its index, manifests
-    and configs name is there; else None (absent, half written or damaged)."""
+    and configs name is there, of its size and digest; else None (absent, half written
+    or damaged), so that the layout is built again rather than pushed and refused."""
     blobs = layout / "blobs" / "sha256"
 
     def path(descriptor: Any) -> Path:
         return blobs / str(descriptor["digest"]).partition(":")[2]
+
+    def intact(descriptor: Any) -> bool:
+        """The blob is there, of the descriptor's size and digest (read by pieces)."""
+        hashed, size = hashlib.sha256(), 0
+        with path(descriptor).open("rb") as handle:
+            while piece := handle.read(1 << 20):
+                hashed.update(piece)
+                size += len(piece)
+        return f"sha256:{hashed.hexdigest()}" == descriptor["digest"] and size == descriptor.get(
+            "size", size
+        )
 
     try:
         top = json.loads((layout / "index.json").read_bytes())
         pending = [top["manifests"][0]]
         digest = str(pending[0]["digest"])
         while pending:
-            node = json.loads(path(pending.pop()).read_bytes())
+            descriptor = pending.pop()
+            raw = path(descriptor).read_bytes()  # an index or a manifest: small
+            if sha256_digest(raw) != descriptor["digest"]:
+                return None
+            node = json.loads(raw)
             pending += node.get("manifests") or []
             named = [node.get("config"), *(node.get("layers") or [])]
-            if not all(path(blob).is_file() for blob in named if blob):
+            if not all(intact(blob) for blob in named if blob):
                 return None
     except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):
         return None

@@ -306,6 +306,21 @@ def test_a_cached_layout_missing_any_blob_is_rebuilt_not_pushed(
     assert standins._cached_digest(layout) is None
 
 
+@pytest.mark.parametrize("damaged", ["config", "layer"])
+@pytest.mark.parametrize("how", ["altered", "cut short"])
+def test_a_cached_layout_with_a_damaged_blob_is_rebuilt_not_pushed(
+    tmp_path: Path, damaged: str, how: str
+) -> None:
+    """A blob that is there but not what its digest says (a disk error, a copy cut
+    short) would be refused by the registry on every rehearsal: it is built again."""
+    layout = _index_layout(tmp_path, "cached")
+    assert standins._cached_digest(layout) is not None
+    blob = _blobs(layout)[damaged]
+    data = blob.read_bytes()
+    blob.write_bytes(data[:-1] + bytes([data[-1] ^ 1]) if how == "altered" else data[:-1])
+    assert standins._cached_digest(layout) is None
+
+
 def test_a_layout_another_run_is_reading_is_not_removed(tmp_path: Path) -> None:
     """Two rehearsals may share one cache: a sweep leaves a layout being pushed."""
     layout = _index_layout(tmp_path, "held")
