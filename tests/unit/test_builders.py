@@ -214,6 +214,18 @@ def test_buildah_check_rejects_an_old_version() -> None:
     assert caught.value.hint is not None and "install" in caught.value.hint
 
 
+def test_an_old_builder_is_named_by_its_path() -> None:
+    """Another, newer one may be installed too: the message says which one answered."""
+    runner = FakeRunner(tools={"buildah": BUILDAH}).on(
+        [BUILDAH, "--version"], ok("buildah version 1.19.6 (image-spec 1.0.1)\n")
+    )
+    with pytest.raises(ToolMissingError) as caught:
+        BuildahBuilder(runner).check()
+    assert caught.value.message.startswith(f"buildah 1.19.6 is too old ({BUILDAH}); ")
+    assert caught.value.hint is not None
+    assert caught.value.hint.startswith("upgrade it, or put a newer buildah first on PATH; ")
+
+
 def test_buildah_build_failure_removes_the_local_image(tmp_path: Path) -> None:
     runner = FakeRunner(tools={"buildah": BUILDAH}).on(
         [BUILDAH, "build"], fail(1, stderr="exec format error")

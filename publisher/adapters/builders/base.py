@@ -290,21 +290,24 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
 
 
 def require_version(
-    tool: str, text: str, minimum: tuple[int, int, int], hint: str
+    tool: str, text: str, minimum: tuple[int, int, int], hint: str, *, path: str | None = None
 ) -> tuple[int, int, int]:
-    """Parse the version in ``text`` and raise ToolMissingError when below ``minimum``."""
+    """Parse the version in ``text`` and raise ToolMissingError when below ``minimum``;
+    ``path``, the tool that answered, is named, since another may be installed too."""
     version = parse_version(text)
     wanted = ".".join(map(str, minimum))
+    where = f" ({path})" if path else ""
     if version is None:
         raise ToolMissingError(
-            f"cannot tell which version of {tool} is installed (it printed {text.strip()[:80]!r})",
+            f"cannot tell which version of {tool}{where} is installed "
+            f"(it printed {text.strip()[:80]!r})",
             hint=f"publisher needs {tool} {wanted} or newer; {hint}",
         )
     if version < minimum:
         found = ".".join(map(str, version))
         raise ToolMissingError(
-            f"{tool} {found} is too old; publisher needs {tool} {wanted} or newer",
-            hint=hint,
+            f"{tool} {found} is too old{where}; publisher needs {tool} {wanted} or newer",
+            hint=(f"upgrade it, or put a newer {tool} first on PATH; " if path else "") + hint,
         )
     return version
 
@@ -328,7 +331,7 @@ def probed_version(
             + (f": {said[-1][:200]}" if said else " and printed nothing"),
             hint=f"repair or reinstall it, or put a working {tool} first on PATH; {hint}",
         )
-    return require_version(tool, answer.stdout, minimum, hint)
+    return require_version(tool, answer.stdout, minimum, hint, path=argv[0])
 
 
 def epoch_seconds(created: str) -> int | None:

@@ -101,7 +101,9 @@ class DockerBuilder:
         docker = self._cli()
         # Exit status 1 when the daemon is down, with the client's version printed all the same.
         client = self.runner.probe([docker, "version", "--format", "{{.Client.Version}}"])
-        version = require_version("docker", client.stdout, MIN_VERSION, INSTALL_HINTS["docker"])
+        version = require_version(
+            "docker", client.stdout, MIN_VERSION, INSTALL_HINTS["docker"], path=docker
+        )
         server = self.runner.probe([docker, "version", "--format", "{{.Server.Version}}"])
         if not server.ok or parse_version(server.stdout) is None:
             said = (server.stderr or server.stdout).strip().splitlines()
