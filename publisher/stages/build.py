@@ -439,7 +439,8 @@ class BuildStage:
                     record = future.result()
                 except PublisherError as exc:
                     failures.append((leg, exc))
-                    self.output.warning(f"{leg.label}: {exc.label}: {exc.message}")
+                    if len(todo) > 1:  # said as it happens; a run's one leg is its error
+                        self.output.warning(f"{leg.label}: {exc.label}: {exc.message}")
                     continue
                 records.append(record)
         if len(failures) == 1:

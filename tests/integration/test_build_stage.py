@@ -145,6 +145,21 @@ def test_a_failed_leg_lets_the_others_finish_and_a_rerun_builds_only_it(
     assert sorted((r.php, r.platform) for r in records) == sorted(LEGS)
 
 
+def test_the_one_leg_of_a_run_that_fails_is_said_once(stage: dict[str, Any]) -> None:
+    """A run of one leg (CI's image check builds one per job): its failure is the error,
+    not also a warning before it saying the same."""
+    one = config_mod.load(
+        stage["config"].source,
+        env={"PUBLISHER_LINES": "8.4", "PUBLISHER_PLATFORMS": "linux/arm64"},
+    )
+    builder = FakeBuilder(fail={("8.4", Platform.ARM64): CommandError("no space (scripted)")})
+    printed = io.StringIO()
+    with pytest.raises(CommandError, match="scripted"):
+        run_build({**stage, "config": one}, builder, printed)
+    assert builder.built == [("8.4", Platform.ARM64)]
+    assert "no space (scripted)" not in printed.getvalue()
+
+
 def test_several_failed_legs_are_named_together_with_the_first_ones_exit_code(
     stage: dict[str, Any],
 ) -> None:
