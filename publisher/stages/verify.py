@@ -378,7 +378,8 @@ def defects_hint(report: Report) -> str:
 
     A tag pointing at other content is refused by a rerun of the release (exit
     14): it is put back from the record (``audit --repair``) or replaced on
-    purpose (``republish``). Missing tags or content are what a rerun finishes.
+    purpose (``republish``), which also finishes a republish that stopped before
+    writing the record. Missing tags or content are what a rerun finishes.
     """
     release = report.release
     if report.nothing_published:
@@ -395,10 +396,17 @@ def defects_hint(report: Report) -> str:
             if report.recorded
             else ""
         )
+        stopped = (
+            f"; if a republish of {release} stopped before writing its record (its pins "
+            "rewritten, the record not), rerun that republish instead: it finishes the job, "
+            "while a repair points them back at the images the record names"
+            if report.recorded
+            else ""
+        )
         return (
             f"a tag of {release} points at other content than the release's, which a rerun "
             f"refuses: {back}to replace the content on purpose, "
-            f'`publisher republish {release} --reason "..."`; '
+            f'`publisher republish {release} --reason "..."`{stopped}; '
             f"`publisher verify {release} --json` lists the defects for scripts"
         )
     return (

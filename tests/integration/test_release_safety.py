@@ -20,7 +20,9 @@ they change, so the world stays v1.0.0 as released.
 * a floating tag moved by hand is named by verify, whose tip is the rerun that puts
   it back, not a republish;
 * pins that agree on every registry but not with the record (a republish that
-  stopped before its record) refuse a rerun of the release, which would rewrite it.
+  stopped before its record) refuse a rerun of the release, which would rewrite it;
+  verify and audit name the rerun of that republish, which finishes it (also after
+  a SIGKILL while it moved the floating tags).
 * pins alike by name on every registry but not by content (a republish stopped
   half-way) move no floating tag of a later release, planned before or after it, nor
   does a release tag on none of its pins (the same, on one registry).
@@ -529,6 +531,57 @@ def test_pins_off_the_record_on_every_registry_refuse_a_rerun_until_the_republis
     history = s.notes("v1.0.0")["history"]
     assert isinstance(history, list) and [h["reason"] for h in history] == ["base fix"]
     assert s.index_digests("v1.0.0")["8.3"] == tags[0]["v1.0.0-php-8.3"]
+
+
+def test_a_republish_killed_while_moving_floating_tags_is_finished_by_its_rerun(
+    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """A republish of v1.0.0 is killed (SIGKILL) while it moves the floating tags: every
+    pin and hub's floating tags hold the rebuilt images, ghcr's latest the old one, and
+    the record still names the old images. verify and audit name the rerun of that
+    republish as what finishes it (a repair would point the pins back); the rerun moves
+    the tag left behind, records the history, and verify then passes."""
+    stack = world.stack
+    ghcr = proxy_for(stack.secondary)
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    s = Stack(tmp_path / "s", stack.primary, ghcr.host, stack.bases, "acme/killed", env=env)
+    s.release("v1.0.0", "--no-smoke")
+    old = s.index_digests("v1.0.0")
+    notes = ["--notes-dir", str(s.notes_dir)]
+    republish = ["republish", "v1.0.0", "--reason", "base fix", "--no-smoke", *notes]
+    rebuilt = {"SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
+    ghcr.add(Fault("stall", method="PUT", path=r"/manifests/latest$", stall_seconds=300))
+    killed = s.start(*republish, env=rebuilt)
+    try:
+        assert wait_for(lambda: ghcr.faults[0].fired, timeout=300)
+    finally:
+        kill_group(killed)
+    ghcr.clear()
+    hub, other = (skopeo_tag_map(world.skopeo, h, s.repo) for h in (s.primary, ghcr.host))
+    assert hub["v1.0.0-php-8.4"] == hub["latest"] != old["8.4"] == other["latest"]
+    assert s.index_digests("v1.0.0") == old  # the record was not written
+
+    checked = s.run("verify", "v1.0.0", *notes)
+    assert checked.returncode == 12, checked.stdout + checked.stderr
+    tip = checked.stderr.split("tip:", 1)[1]
+    assert "republish of v1.0.0 stopped before writing its record" in tip, tip
+    assert "rerun that republish instead" in tip, tip
+    audit = s.run("audit", *notes)
+    assert audit.returncode == 12, audit.stdout + audit.stderr
+    assert "rerun that republish instead" in audit.stderr, audit.stderr
+
+    s.ok(*republish, env=rebuilt)
+    new = s.index_digests("v1.0.0")
+    history = s.notes("v1.0.0")["history"]
+    assert isinstance(history, list) and [h["reason"] for h in history] == ["base fix"]
+    assert {c["php"]: (c["old"], c["new"]) for c in history[0]["changes"]} == {
+        php: (old[php], new[php]) for php in old
+    }
+    for host in (s.primary, ghcr.host):
+        tags = skopeo_tag_map(world.skopeo, host, s.repo)
+        assert tags["latest"] == tags["php-8.4"] == tags["v1.0.0"] == new["8.4"] != old["8.4"]
+        assert tags["php-8.3"] == tags["v1.0.0-php-8.3"] == new["8.3"]
+    s.ok("verify", "v1.0.0", *notes)
 
 
 def test_a_release_moves_no_floating_tag_onto_a_republish_stopped_half_way(
