@@ -26,7 +26,7 @@ from ..resolve import sha256_digest, short_digest
 from . import plan as planning
 from .config import ENV_LINES, Config, Extensions, Line, Registry
 from .errors import ConfigError, InvalidReferenceError, UsageError
-from .notes import LineFacts, ReleaseFacts, Republish
+from .notes import LineFacts, RegistryFacts, ReleaseFacts, Republish
 from .platforms import Platform
 from .reference import parse as parse_reference
 from .reference import parse_repository
@@ -253,26 +253,37 @@ def config_for_record(
             )
             + ": checking it there, not where matrix.yaml now points"
         )
-    named = {r.name for r in config.registries}
-    gone = [r for r in record.registries if r.name not in named]
+    gone = dropped_registries(config, record)
     if gone and not rehearsal:
         # A registry dropped from the matrix still serves the release: said, never silent,
         # since no command here reads or writes it any more (a republish leaves its pins
-        # at the old content).
+        # at the old content, and its record no longer names it).
+        if strict:
+            left = (
+                "a republish leaves its tags there on the images it replaces, and the record "
+                "it writes no longer names it (to republish there too, add it back to "
+                "matrix.yaml first)"
+            )
+        elif keep_dropped:
+            left = "not checked there"
+        else:
+            left = "its tags there are left as they are"
         notices.append(
             f"{record.release} was also published to "
             + ", ".join(f"{r.repository} ({r.name})" for r in gone)
-            + ", which matrix.yaml no longer names: "
-            + (
-                "not checked there"
-                if keep_dropped and not strict
-                else "its tags there are left as they are"
-            )
+            + f", which matrix.yaml no longer names: {left}"
         )
     adjusted = dataclasses.replace(
         config, default_line=record.default_line, lines=tuple(lines), registries=registries
     )
     return adjusted, notices
+
+
+def dropped_registries(config: Config, record: ReleaseFacts) -> list[RegistryFacts]:
+    """The registries ``record`` names that matrix.yaml no longer has: none of the
+    commands reads or writes them any more, and the release's tags there stay as they are."""
+    named = {r.name for r in config.registries}
+    return [r for r in record.registries if r.name not in named]
 
 
 def _recorded_registries(

@@ -72,7 +72,7 @@ from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import Target, TransferPlan
 from ..core.version import Release, parse_release
-from ..resolve import php_line_order, release_lines
+from ..resolve import php_line_order, release_lines, short_digest
 from .parallel import in_parallel, tag_digests
 from .verify import check_index
 
@@ -1601,7 +1601,30 @@ class Publisher:
         )
         if identical:
             out.warning(self._identical_notice(identical, publish_plan))
+        if publish_plan.history is not None:
+            self._warn_left_behind(publish_plan.history)
         return result
+
+    def _warn_left_behind(self, history: notes_mod.Republish) -> None:
+        """Said again at the end of a republish (the notice before its builds is long
+        gone): the registries the record named that matrix.yaml no longer has still serve
+        the replaced images under the release's tags, and the record no longer names them."""
+        if self.record is None or self.options.rehearsal:
+            return
+        gone = pp.dropped_registries(self.config, self.record)
+        if not gone:
+            return
+        tag = self.release.tag
+        replaced = ", ".join(f"PHP {php} {short_digest(old)}" for php, old, _new in history.changes)
+        names = ", ".join(r.name for r in self.config.registries)
+        self.output.warning(
+            f"{tag}'s record now names {names} only: "
+            + ", ".join(f"{r.repository} ({r.name})" for r in gone)
+            + f", which matrix.yaml no longer names, still serves {tag}'s tags there with the "
+            f"images this republish replaced ({replaced}). To republish there too, add it back "
+            "to matrix.yaml and run `publisher audit --repair` (it copies the new images there "
+            f"and points the tags at them); otherwise delete {tag}'s tags there"
+        )
 
     def identical_lines(self, publish_plan: pp.PublishPlan) -> list[str]:
         """A republish: the lines whose rebuilt index is the one already published

@@ -584,6 +584,55 @@ def test_a_republish_killed_while_moving_floating_tags_is_finished_by_its_rerun(
     s.ok("verify", "v1.0.0", *notes)
 
 
+def test_a_republish_says_a_registry_matrix_yaml_dropped_keeps_the_replaced_images(
+    world: World, tmp_path: Path, fresh_registry: Callable[..., LocalRegistry]
+) -> None:
+    """v1.0.0 went to hub, ghcr and extra0; matrix.yaml then drops extra0 and v1.0.0 is
+    republished. extra0 keeps the old images under v1.0.0's tags, and the record the
+    republish writes names hub and ghcr only: the run says both, before its builds and
+    again at its end, with what republishes there too (extra0 back in matrix.yaml, then
+    `publisher audit --repair`), which works."""
+    stack = world.stack
+    extra = fresh_registry()
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    s = Stack(
+        tmp_path / "s", stack.primary, stack.secondary, stack.bases, "acme/dropped",
+        env=env, more=(extra.host,),
+    )  # fmt: skip
+    s.release("v1.0.0", "--no-smoke")
+    old = s.index_digests("v1.0.0")
+    published = yaml.safe_load(s.matrix.read_text(encoding="utf-8"))
+    dropped = dict(published, registries=published["registries"][:2])
+    s.matrix.write_text(yaml.safe_dump(dropped, sort_keys=False), encoding="utf-8")
+    notes = ["--notes-dir", str(s.notes_dir)]
+    rebuilt = {"SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
+    done = s.ok("republish", "v1.0.0", "--reason", "base fix", "--no-smoke", *notes, env=rebuilt)
+    said = " ".join(done.stderr.split())
+    where = f"{extra.host}/{s.repo} (extra0)"
+    assert (
+        f"v1.0.0 was also published to {where}, which matrix.yaml no longer names: a "
+        "republish leaves its tags there on the images it replaces, and the record it writes "
+        "no longer names it"
+    ) in said, done.stderr
+    assert (
+        f"v1.0.0's record now names hub, ghcr only: {where}, which matrix.yaml no longer "
+        "names, still serves v1.0.0's tags there with the images this republish replaced "
+        f"(PHP 8.3 {old['8.3'][:19]}…, PHP 8.4 {old['8.4'][:19]}…)"
+    ) in said, done.stderr
+    assert "add it back to matrix.yaml and run `publisher audit --repair`" in said
+    record: Any = s.notes("v1.0.0")
+    assert [r["name"] for r in record["registries"]] == ["hub", "ghcr"]
+    new = s.index_digests("v1.0.0")
+    left = skopeo_tag_map(world.skopeo, extra.host, s.repo)
+    assert left["v1.0.0-php-8.4"] == left["latest"] == old["8.4"] != new["8.4"]
+
+    s.matrix.write_text(yaml.safe_dump(published, sort_keys=False), encoding="utf-8")
+    s.ok("audit", "--repair", *notes)
+    hub = skopeo_tag_map(world.skopeo, stack.primary, s.repo)
+    assert skopeo_tag_map(world.skopeo, extra.host, s.repo) == hub
+    assert hub["latest"] == new["8.4"]
+
+
 def test_a_release_moves_no_floating_tag_onto_a_republish_stopped_half_way(
     world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
 ) -> None:
