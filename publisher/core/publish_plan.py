@@ -842,6 +842,31 @@ def rewritten_halfway(publish_plan: PublishPlan) -> list[str]:
     return sorted(found, key=parse_release)
 
 
+def registries_behind(
+    tags_present: Mapping[str, Collection[str]], recorded: Collection[str]
+) -> dict[str, tuple[list[str], list[str]]]:
+    """Per registry that holds none of the pins of a recorded release another registry
+    holds (one added to the matrix later holds only what was written there since): those
+    releases, and the floating tags the other registries carry that it lacks. A run writes
+    only its own release and the floating tags of its lines; `audit --repair` fills the rest."""
+    held: dict[str, set[str]] = {}
+    for name, tags in tags_present.items():
+        held[name] = {
+            parsed.release.tag
+            for tag in tags
+            if (parsed := planning.parse_scheme_tag(tag)) and parsed.release.tag in recorded
+        }
+    every = set().union(*held.values()) if held else set()
+    floating = {t for tags in tags_present.values() for t in tags if planning.is_floating_tag(t)}
+    result = {}
+    for name, tags in tags_present.items():
+        missing = sorted(every - held[name], key=parse_release)
+        if missing:
+            lacks = sorted(floating - set(tags))
+            result[name] = (missing, lacks)
+    return result
+
+
 def tag_differences(found: Mapping[str, Mapping[str, str | None]]) -> list[str]:
     """Each tag the registries (name -> tag -> digest) disagree on, in words:
     ``latest: dockerhub sha256:0123456789ab…, ghcr (absent)``, sorted by tag."""

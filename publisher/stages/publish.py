@@ -1603,7 +1603,40 @@ class Publisher:
             out.warning(self._identical_notice(identical, publish_plan))
         if publish_plan.history is not None:
             self._warn_left_behind(publish_plan.history)
+        self._warn_registries_behind()
         return result
+
+    def _warn_registries_behind(self) -> None:
+        """A registry added to the matrix later holds this release (the run wrote it there)
+        but not the recorded releases before it, nor the floating tags only they carry
+        (``php-X.Y`` of a line this release lacks): said, with the command that fills it."""
+        if self.options.rehearsal:
+            return
+        recorded = set(self.recorded) - {self.release.tag}
+        behind = pp.registries_behind(self.list_tags(), recorded)
+        for name, (missing_releases, lacks) in behind.items():
+            # after a repository move, the new repository holds the releases since only
+            here = self.registry(name).repository.name
+            releases = [
+                tag
+                for tag in missing_releases
+                if (record := notes_mod.load_record(self.options.notes_dir, tag)) is None
+                or all(r.repository == here for r in record.registries if r.name == name)
+            ]
+            if not releases:
+                continue
+            missing = (
+                f" and the floating tags {', '.join(lacks)} the other registries carry"
+                if lacks
+                else ""
+            )
+            self.output.warning(
+                f"{name} ({self.registry(name).repository.name}) lacks the recorded "
+                f"{'release' if len(releases) == 1 else 'releases'} {', '.join(releases)}"
+                f"{missing} (a registry added to the matrix later holds only what was "
+                "written there since; this run wrote only its own release and the floating "
+                "tags of its lines): `publisher audit --repair` copies them there"
+            )
 
     def _warn_left_behind(self, history: notes_mod.Republish) -> None:
         """Said again at the end of a republish (the notice before its builds is long

@@ -633,6 +633,45 @@ def test_a_republish_says_a_registry_matrix_yaml_dropped_keeps_the_replaced_imag
     assert hub["latest"] == new["8.4"]
 
 
+def test_a_republish_says_what_a_registry_added_later_lacks_and_what_fills_it(
+    world: World, tmp_path: Path, fresh_registry: Callable[..., LocalRegistry]
+) -> None:
+    """v1.0.0 (PHP 8.3, 8.4) and v1.1.0 (8.4 alone) went to hub and ghcr; extra0 is added
+    to matrix.yaml and v1.1.0 republished. The republish writes v1.1.0, latest and php-8.4
+    there, not v1.0.0 nor php-8.3 (which follows v1.0.0-php-8.3 on the others): it says
+    so, naming `publisher audit --repair`, which fills it."""
+    stack = world.stack
+    extra = fresh_registry()
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    s = Stack(
+        tmp_path / "s", stack.primary, stack.secondary, stack.bases, "acme/added",
+        env=env, more=(extra.host,),
+    )  # fmt: skip
+    later = yaml.safe_load(s.matrix.read_text(encoding="utf-8"))
+    first = dict(later, registries=later["registries"][:2])
+    s.matrix.write_text(yaml.safe_dump(first, sort_keys=False), encoding="utf-8")
+    s.release("v1.0.0", "--no-smoke")
+    s.release("v1.1.0", "--no-smoke", "--only", "8.4")
+    s.matrix.write_text(yaml.safe_dump(later, sort_keys=False), encoding="utf-8")
+    notes = ["--notes-dir", str(s.notes_dir)]
+    rebuilt = {"SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
+    done = s.ok("republish", "v1.1.0", "--reason", "base fix", "--no-smoke", *notes, env=rebuilt)
+    said = " ".join(done.stderr.split())
+    assert (
+        f"extra0 ({extra.host}/{s.repo}) lacks the recorded release v1.0.0 and the floating "
+        "tags php-8.3 the other registries carry"
+    ) in said, done.stderr
+    assert "`publisher audit --repair` copies them there" in said, done.stderr
+    added = skopeo_tag_map(world.skopeo, extra.host, s.repo)
+    assert sorted(added) == ["latest", "php-8.4", "v1.1.0", "v1.1.0-php-8.4"]
+    s.ok("audit", "--repair", *notes)
+    hub = skopeo_tag_map(world.skopeo, stack.primary, s.repo)
+    assert skopeo_tag_map(world.skopeo, extra.host, s.repo) == hub
+    assert "php-8.3" in hub
+    again = s.ok("republish", "v1.1.0", "--reason", "base fix", "--no-smoke", *notes, env=rebuilt)
+    assert "lacks the recorded" not in again.stderr, again.stderr
+
+
 def test_a_release_moves_no_floating_tag_onto_a_republish_stopped_half_way(
     world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
 ) -> None:

@@ -34,6 +34,7 @@ from publisher.core.publish_plan import (
     config_for_record,
     pins_off_record,
     plan_publish,
+    registries_behind,
     started_default_line,
     tag_differences,
     tags_to_resolve,
@@ -714,3 +715,17 @@ def test_leaving_out_the_default_line_names_the_tags_that_follow_it(tag: str, fo
     )
     assert follow in err.getvalue()
     assert ("latest" in err.getvalue()) is release.is_stable, err.getvalue()
+
+
+def test_a_registry_added_later_is_said_to_lack_the_recorded_releases_before_it():
+    """extra holds v1.1.0 (written by this run) but neither v1.0.0 nor the php-8.3 its
+    8.3 pin carries on the others; a release without a record (unfinished, said
+    elsewhere) and a registry holding everything are not named."""
+    full = ["v1.0.0", "v1.0.0-php-8.3", "v1.0.0-php-8.4", "php-8.3", "php-8.4", "latest"]
+    tags = {
+        "hub": [*full, "v1.1.0", "v1.1.0-php-8.4", "v1.2.0-php-8.4"],
+        "ghcr": [*full, "v1.1.0", "v1.1.0-php-8.4"],
+        "extra": ["v1.1.0", "v1.1.0-php-8.4", "php-8.4", "latest"],
+    }
+    assert registries_behind(tags, {"v1.0.0", "v1.1.0"}) == {"extra": (["v1.0.0"], ["php-8.3"])}
+    assert registries_behind({k: tags[k] for k in ("hub", "ghcr")}, {"v1.0.0"}) == {}
