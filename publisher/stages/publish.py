@@ -472,9 +472,10 @@ def halfway_republish_hint(releases: Sequence[str], said: str) -> str:
     republish = "; ".join(f"`publisher republish {tag} --reason ...`" for tag in releases)
     return (
         f"{said}. The pins of {', '.join(releases)} hold different content on different "
-        f"registries: a republish stopped while rewriting them. Rerun it ({republish}; "
-        "`publisher audit` names the pins; a pin moved by hand: `publisher audit --repair`), "
-        "then rerun this command"
+        f"registries: a republish stopped while rewriting them. Rerun it as it was run "
+        f"({republish}, with the --only it had, if any, so that it takes the lines of the "
+        "pins named above; a pin moved by hand: `publisher audit --repair`), then rerun this "
+        "command"
     )
 
 
@@ -611,6 +612,8 @@ class Publisher:
     #: the releases with a record in the notes directory: each finished once, so its
     #: pins count wherever its vX.Y.Z is (``plan.settled``)
     recorded: frozenset[str] = field(init=False, default=frozenset())
+    #: the pins this run wrote (moved), once it wrote them
+    pins_written: list[pp.TagMove] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.transfers = Transfers(workers=self.options.transfers, output=self.output)
@@ -1232,11 +1235,43 @@ class Publisher:
             | {release for release, _ in apart},
             key=parse_release,
         )
+        said = (
+            f"this run wrote its pins ({counted(len(self.pins_written), 'tag')}) and moved no "
+            "floating tag, and its record is not written"
+            if self.pins_written
+            else "no floating tag was moved by this run"
+        )
         raise VerificationError(
             [f"the registries' pins call for different floating tags: {d}" for d in differ.values()]
-            + [f"pins rewritten half-way: {said}" for _, said in apart],
-            hint=halfway_republish_hint(releases, "no floating tag was moved by this run"),
+            + [f"pins rewritten half-way: {words}" for _, words in apart]
+            + self.halfway_pins([r for r in releases if r not in {a for a, _ in apart}]),
+            hint=halfway_republish_hint(releases, said),
         )
+
+    def halfway_pins(self, releases: Sequence[str]) -> list[str]:
+        """The pins of ``releases`` that hold different content on different registries,
+        each in words with its digest on each (read again; on an error, none is named)."""
+        if not releases:
+            return []
+        wanted = set(releases)
+
+        def read(registry: Registry) -> dict[str, str]:
+            client = self.client(registry)
+            repo = registry.repository.path
+            names = [
+                t
+                for t in client.list_tags(repo)
+                if (parsed := planning.parse_scheme_tag(t)) and parsed.release.tag in wanted
+            ]
+            return tag_digests(client, repo, names)
+
+        registries = list(self.config.registries)
+        try:
+            found = in_parallel(read, registries)
+        except PublisherError:
+            return []
+        maps = {r.name: tags for r, tags in zip(registries, found, strict=True)}
+        return [f"pin rewritten half-way: {d}" for d in pp.tag_differences(maps)]
 
     def _left_behind(self, exc: PublisherError) -> PublisherError:
         """``exc`` with the tags that now differ between the registries (best effort)."""
@@ -1530,7 +1565,8 @@ class Publisher:
         halfway = pp.rewritten_halfway(publish_plan)
         if disagree and halfway:
             raise VerificationError(
-                [f"the registries hold different content: {d}" for d in disagree],
+                [f"the registries hold different content: {d}" for d in disagree]
+                + self.halfway_pins(halfway),
                 hint=halfway_republish_hint(halfway, "no tag was written"),
             )
         if disagree:
@@ -1569,6 +1605,7 @@ class Publisher:
         with out.step("6/8 Write the pin tags, then move the floating tags"):
             self.refuse_pins_written_meanwhile(publish_plan.pin_moves)
             self.write_pins(publish_plan.pin_moves, primary_first=True)
+            self.pins_written = [m for m in publish_plan.pin_moves if m.changes]
             moved = [m for m in publish_plan.pin_moves if m.changes] + self.move_floating()
             result.moves = moved
             if not moved:

@@ -727,6 +727,50 @@ def test_a_release_moves_no_floating_tag_onto_a_republish_stopped_half_way(
     assert floating() == after
 
 
+def test_a_republish_of_one_line_names_the_pins_another_left_half_way_and_what_to_rerun(
+    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """`republish --only 8.4` stopped part-way (hub's v1.0.0-php-8.4 and v1.0.0 rewritten,
+    ghcr refused its first). `republish --only 8.3` then refuses before writing any tag
+    (exit 12), naming each pin whose content differs, with its digest on each registry,
+    and the republish to rerun as it was run; rerun, both finish and verify passes."""
+    stack = world.stack
+    ghcr = proxy_for(stack.secondary)
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    s = Stack(tmp_path / "s", stack.primary, ghcr.host, stack.bases, "acme/oneline", env=env)
+    s.release("v1.0.0", "--no-smoke")
+    notes = ["--notes-dir", str(s.notes_dir)]
+    rebuilt = {"SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
+
+    def republish(php: str) -> list[str]:
+        return ["republish", "v1.0.0", "--reason", f"fix {php}", "--only", php, "--no-smoke"]
+
+    ghcr.add(Fault("status", method="PUT", path=r"/manifests/v1\.0\.0-php-8\.4$", status=400))
+    stopped = s.run(*republish("8.4"), *notes, env=rebuilt)
+    assert stopped.returncode == 9, stopped.stdout + stopped.stderr
+    ghcr.clear()
+    hosts = (s.primary, ghcr.host)
+    half = [skopeo_tag_map(world.skopeo, h, s.repo) for h in hosts]
+    assert half[0]["v1.0.0-php-8.4"] != half[1]["v1.0.0-php-8.4"]
+
+    refused = s.run(*republish("8.3"), *notes, env=rebuilt)
+    assert refused.returncode == 12, refused.stdout + refused.stderr
+    said = " ".join(refused.stderr.split())
+    for pin in ("v1.0.0-php-8.4", "v1.0.0"):
+        assert (
+            f"pin rewritten half-way: {pin}: hub {half[0][pin][:19]}…, ghcr {half[1][pin][:19]}…"
+        ) in said, refused.stderr
+    assert "no tag was written" in said and "internal error" not in said, said
+    assert "`publisher republish v1.0.0 --reason ...`, with the --only it had" in said, said
+    assert [skopeo_tag_map(world.skopeo, h, s.repo) for h in hosts] == half
+
+    s.ok(*republish("8.4"), *notes, env=rebuilt)
+    s.ok(*republish("8.3"), *notes, env=rebuilt)
+    history = s.notes("v1.0.0")["history"]
+    assert isinstance(history, list) and [h["reason"] for h in history] == ["fix 8.4", "fix 8.3"]
+    s.ok("verify", "v1.0.0", *notes)
+
+
 def test_a_release_moves_no_floating_tag_onto_pins_rewritten_half_way_on_one_registry(
     world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
 ) -> None:
