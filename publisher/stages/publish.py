@@ -612,6 +612,8 @@ class Publisher:
     #: the releases with a record in the notes directory: each finished once, so its
     #: pins count wherever its vX.Y.Z is (``plan.settled``)
     recorded: frozenset[str] = field(init=False, default=frozenset())
+    #: every registry's tags as the floating tags were last computed from them
+    _listed: dict[str, list[str]] = field(init=False, default_factory=dict)
     #: the pins this run wrote (moved), once it wrote them
     pins_written: list[pp.TagMove] = field(init=False, default_factory=list)
 
@@ -1172,9 +1174,8 @@ class Publisher:
         words, the releases they follow whose pins are being rewritten somewhere."""
         registries = list(self.config.registries)
         listed = in_parallel(lambda r: self.client(r).list_tags(r.repository.path), registries)
-        counted = planning.settled(
-            {r.name: t for r, t in zip(registries, listed, strict=True)}, self.recorded
-        )
+        self._listed = {r.name: t for r, t in zip(registries, listed, strict=True)}
+        counted = planning.settled(self._listed, self.recorded)
         states = in_parallel(lambda r: self.floating_state(r, counted[r.name]), registries)
         return [moves for moves, _ in states], [a for _, apart in states for a in apart]
 
@@ -1650,7 +1651,7 @@ class Publisher:
         if self.options.rehearsal:
             return
         recorded = set(self.recorded) - {self.release.tag}
-        behind = pp.registries_behind(self.list_tags(), recorded)
+        behind = pp.registries_behind(self._listed or self.list_tags(), recorded)
         for name, (missing_releases, lacks) in behind.items():
             # after a repository move, the new repository holds the releases since only
             here = self.registry(name).repository.name
