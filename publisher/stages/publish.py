@@ -472,7 +472,8 @@ def halfway_republish_hint(releases: Sequence[str], said: str) -> str:
     republish = "; ".join(f"`publisher republish {tag} --reason ...`" for tag in releases)
     return (
         f"{said}. The pins of {', '.join(releases)} hold different content on different "
-        f"registries: a republish stopped while rewriting them. Rerun it as it was run "
+        "registries: a republish stopped while rewriting them, or another run of it is "
+        "rewriting them now (wait for it to end). Rerun it as it was run "
         f"({republish}, with the --only it had, if any, so that it takes the lines of the "
         "pins named above; a pin moved by hand: `publisher audit --repair`), then rerun this "
         "command"

@@ -771,6 +771,50 @@ def test_a_republish_of_one_line_names_the_pins_another_left_half_way_and_what_t
     s.ok("verify", "v1.0.0", *notes)
 
 
+def test_two_republishes_at_once_leave_no_floating_tag_off_the_record_and_a_rerun_settles(
+    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """Two republishes of v1.0.0 at once, of different builds (X and Y). X checked its pins
+    and is writing them when Y runs through: Y moves every tag and writes the record. X's
+    writes then land over Y's pins; reaching its floating tags, X finds the pins of two
+    builds and moves none (exit 12), saying another run may be rewriting them. The
+    floating tags stay on the content the record names (Y's); X, rerun, finishes: every
+    tag on X's build, the history holding both, verify passing."""
+    stack = world.stack
+    hub = proxy_for(stack.primary)
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    s = Stack(tmp_path / "s", hub.host, stack.secondary, stack.bases, "acme/twice", env=env)
+    s.release("v1.0.0", "--no-smoke")
+    notes = ["--notes-dir", str(s.notes_dir)]
+    x = ["republish", "v1.0.0", "--reason", "X", "--no-smoke", *notes]
+    x_build = {"SOURCE_DATE_EPOCH": "1767226100"}  # builds of their own
+    hub.add(Fault("stall", method="PUT", path=r"/manifests/v1\.0\.0-php-8\.3$", stall_seconds=300))
+    first = s.start(*x, env=x_build)
+    try:
+        assert wait_for(lambda: hub.faults[0].fired, timeout=300)  # X is writing its pins
+        y = ["republish", "v1.0.0", "--reason", "Y", "--no-smoke", *notes]
+        s.ok(*y, env={"SOURCE_DATE_EPOCH": "1767226200"})
+        ys = s.index_digests("v1.0.0")
+        hub.release()
+        first.wait(timeout=300)
+    finally:
+        kill_group(first)
+    log = " ".join((s.root / "run.log").read_text().split())
+    assert first.returncode == 12, log
+    assert "or another run of it is rewriting them now" in log, log
+    hosts = (hub.host, stack.secondary)
+    for tags in (skopeo_tag_map(world.skopeo, h, s.repo) for h in hosts):
+        assert tags["latest"] == tags["php-8.4"] == ys["8.4"] and tags["php-8.3"] == ys["8.3"]
+    s.ok(*x, env=x_build)
+    xs = s.index_digests("v1.0.0")
+    history: Any = s.notes("v1.0.0")["history"]
+    assert [h["reason"] for h in history] == ["Y", "X"]
+    assert {c["php"]: c["old"] for c in history[1]["changes"]} == ys
+    for tags in (skopeo_tag_map(world.skopeo, h, s.repo) for h in hosts):
+        assert tags["latest"] == tags["v1.0.0"] == xs["8.4"] != ys["8.4"]
+    s.ok("verify", "v1.0.0", *notes)
+
+
 def test_a_release_moves_no_floating_tag_onto_pins_rewritten_half_way_on_one_registry(
     world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
 ) -> None:
