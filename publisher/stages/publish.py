@@ -1652,7 +1652,9 @@ class Publisher:
         if self.options.rehearsal:
             return
         recorded = set(self.recorded) - {self.release.tag}
-        behind = pp.registries_behind(self._listed or self.list_tags(), recorded)
+        if not self._listed:  # no floating tag was computed: nothing read to judge by
+            return
+        behind = pp.registries_behind(self._listed, recorded)
         for name, (missing_releases, lacks) in behind.items():
             # after a repository move, the new repository holds the releases since only
             here = self.registry(name).repository.name
