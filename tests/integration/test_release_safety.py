@@ -3,7 +3,9 @@
 One world for the module (two registries, STAND-IN bases, v1.0.0 released once
 without smoke tests); every test then runs ``python -m publisher`` on it and
 checks, with skopeo, that a refused run moved no tag. The tests restore what
-they change, so the world stays v1.0.0 as released.
+they change, so the world stays v1.0.0 as released. A test that releases images of
+its own does so in a repository of its own, checked to hold no tag yet: one an earlier
+test released to would make its new release a rerun, taking that test's images unbuilt.
 
 * a republish of a release that was never published is refused (exit 2) before
   any build or push, for ``republish``, its dry run and ``publish --reason``;
@@ -69,6 +71,16 @@ class World:
     def notes(self) -> dict[str, bytes]:
         return {p.name: p.read_bytes() for p in sorted(self.stack.notes_dir.iterdir())}
 
+    def own_repo(self, repo: str) -> str:
+        """``repo``, checked to hold no tag on either registry: a test's own repository.
+        The registries serve the whole module, so a repository an earlier test released
+        to would turn this test's new release into a rerun of that one, which takes the
+        published images instead of building (at whatever SOURCE_DATE_EPOCH)."""
+        for host in (self.stack.primary, self.stack.secondary):
+            held = skopeo_tag_map(self.skopeo, host, repo)
+            assert not held, f"{host}/{repo} already holds {sorted(held)}: another test used it"
+        return repo
+
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
@@ -92,7 +104,7 @@ def test_a_failed_run_s_records_never_replace_those_of_a_later_run_of_other_line
     image nothing published), which stays pending as it was."""
     stack, root = world.stack, tmp_path / "s"
     one_platform = {"PUBLISHER_PLATFORMS": "linux/amd64"}
-    repo = "acme/keep-records"
+    repo = world.own_repo("acme/keep-records")
     dead = f"127.0.0.1:{free_port()}"
     failing = Stack(root, stack.primary, dead, stack.bases, repo=repo, env=one_platform)
     failed = failing.run("release", "v5.0.0", "--no-smoke", env={"PUBLISHER_RETRY_ATTEMPTS": "1"})
@@ -411,16 +423,17 @@ def test_a_run_whose_pins_another_run_wrote_meanwhile_refuses_and_moves_none(
     ghcr = proxy_for(stack.secondary)
     ghcr.add(Fault("stall", method="PUT", path="/manifests/sha256:", stall_seconds=120))
     env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
-    slow = Stack(tmp_path / "slow", stack.primary, ghcr.host, stack.bases, "acme/twice", env=env)
+    repo = world.own_repo("acme/twice")
+    slow = Stack(tmp_path / "slow", stack.primary, ghcr.host, stack.bases, repo, env=env)
     other = {**env, "SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
-    fast = Stack(tmp_path / "fast", stack.primary, stack.secondary, stack.bases, "acme/twice")
+    fast = Stack(tmp_path / "fast", stack.primary, stack.secondary, stack.bases, repo)
     fast.env = other
     first = slow.start("release", "v1.0.0", "--no-smoke", "--notes-dir", str(slow.notes_dir))
     try:
         # the slow run has planned and is copying its indexes to ghcr: no tag yet
         assert wait_for(lambda: ghcr.faults[0].fired, timeout=300)
         fast.release("v1.0.0", "--no-smoke")
-        published = skopeo_tag_map(world.skopeo, stack.primary, "acme/twice")
+        published = skopeo_tag_map(world.skopeo, stack.primary, repo)
         ghcr.release()
         first.wait(timeout=300)
     finally:
@@ -429,7 +442,7 @@ def test_a_run_whose_pins_another_run_wrote_meanwhile_refuses_and_moves_none(
     assert first.returncode == 14, log
     assert "v1.0.0-php-8.4" in log and "internal error" not in log
     for host in (stack.primary, stack.secondary):
-        assert skopeo_tag_map(world.skopeo, host, "acme/twice") == published
+        assert skopeo_tag_map(world.skopeo, host, repo) == published
     assert published["v1.0.0"] == fast.index_digests("v1.0.0")["8.4"]
     assert not (slow.notes_dir / "v1.0.0.json").exists()
 
@@ -507,9 +520,8 @@ def test_pins_off_the_record_on_every_registry_refuse_a_rerun_until_the_republis
     the release's date lost); the republish, rerun, finishes and records its history."""
     stack = world.stack
     env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
-    s = Stack(
-        tmp_path / "s", stack.primary, stack.secondary, stack.bases, "acme/offrecord", env=env
-    )
+    repo = world.own_repo("acme/offrecord")
+    s = Stack(tmp_path / "s", stack.primary, stack.secondary, stack.bases, repo, env=env)
     s.release("v1.0.0", "--no-smoke")
     before = {p.name: p.read_bytes() for p in s.notes_dir.glob("v1.0.0.*")}
     republish = [
@@ -544,7 +556,8 @@ def test_a_republish_killed_while_moving_floating_tags_is_finished_by_its_rerun(
     stack = world.stack
     ghcr = proxy_for(stack.secondary)
     env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
-    s = Stack(tmp_path / "s", stack.primary, ghcr.host, stack.bases, "acme/killed", env=env)
+    repo = world.own_repo("acme/killed")
+    s = Stack(tmp_path / "s", stack.primary, ghcr.host, stack.bases, repo, env=env)
     s.release("v1.0.0", "--no-smoke")
     old = s.index_digests("v1.0.0")
     notes = ["--notes-dir", str(s.notes_dir)]
@@ -595,8 +608,9 @@ def test_a_republish_says_a_registry_matrix_yaml_dropped_keeps_the_replaced_imag
     stack = world.stack
     extra = fresh_registry()
     env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    repo = world.own_repo("acme/dropped")
     s = Stack(
-        tmp_path / "s", stack.primary, stack.secondary, stack.bases, "acme/dropped",
+        tmp_path / "s", stack.primary, stack.secondary, stack.bases, repo,
         env=env, more=(extra.host,),
     )  # fmt: skip
     s.release("v1.0.0", "--no-smoke")
@@ -643,8 +657,9 @@ def test_a_republish_says_what_a_registry_added_later_lacks_and_what_fills_it(
     stack = world.stack
     extra = fresh_registry()
     env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    repo = world.own_repo("acme/added")
     s = Stack(
-        tmp_path / "s", stack.primary, stack.secondary, stack.bases, "acme/added",
+        tmp_path / "s", stack.primary, stack.secondary, stack.bases, repo,
         env=env, more=(extra.host,),
     )  # fmt: skip
     later = yaml.safe_load(s.matrix.read_text(encoding="utf-8"))
@@ -685,7 +700,8 @@ def test_a_release_moves_no_floating_tag_onto_a_republish_stopped_half_way(
     stack = world.stack
     hub, ghcr = proxy_for(stack.primary), proxy_for(stack.secondary)
     env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
-    s = Stack(tmp_path / "s", hub.host, ghcr.host, stack.bases, "acme/halfway", env=env)
+    repo = world.own_repo("acme/halfway")
+    s = Stack(tmp_path / "s", hub.host, ghcr.host, stack.bases, repo, env=env)
     s.release("v1.0.0", "--no-smoke")
     s.release("v1.1.0", "--no-smoke")
     notes = ["--notes-dir", str(s.notes_dir)]
@@ -737,7 +753,8 @@ def test_a_republish_of_one_line_names_the_pins_another_left_half_way_and_what_t
     stack = world.stack
     ghcr = proxy_for(stack.secondary)
     env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
-    s = Stack(tmp_path / "s", stack.primary, ghcr.host, stack.bases, "acme/oneline", env=env)
+    repo = world.own_repo("acme/oneline")
+    s = Stack(tmp_path / "s", stack.primary, ghcr.host, stack.bases, repo, env=env)
     s.release("v1.0.0", "--no-smoke")
     notes = ["--notes-dir", str(s.notes_dir)]
     rebuilt = {"SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
@@ -783,7 +800,8 @@ def test_two_republishes_at_once_leave_no_floating_tag_off_the_record_and_a_reru
     stack = world.stack
     hub = proxy_for(stack.primary)
     env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
-    s = Stack(tmp_path / "s", hub.host, stack.secondary, stack.bases, "acme/twice", env=env)
+    repo = world.own_repo("acme/two-republishes")
+    s = Stack(tmp_path / "s", hub.host, stack.secondary, stack.bases, repo, env=env)
     s.release("v1.0.0", "--no-smoke")
     notes = ["--notes-dir", str(s.notes_dir)]
     x = ["republish", "v1.0.0", "--reason", "X", "--no-smoke", *notes]
@@ -826,7 +844,8 @@ def test_a_release_moves_no_floating_tag_onto_pins_rewritten_half_way_on_one_reg
     stack = world.stack
     hub = proxy_for(stack.primary)
     env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
-    s = Stack(tmp_path / "s", hub.host, stack.secondary, stack.bases, "acme/alone", env=env)
+    repo = world.own_repo("acme/alone")
+    s = Stack(tmp_path / "s", hub.host, stack.secondary, stack.bases, repo, env=env)
     data = yaml.safe_load(s.matrix.read_text(encoding="utf-8"))
     data["registries"] = data["registries"][:1]
     s.matrix.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
