@@ -1658,12 +1658,7 @@ class Publisher:
         for name, (missing_releases, lacks) in behind.items():
             # after a repository move, the new repository holds the releases since only
             here = self.registry(name).repository.name
-            releases = [
-                tag
-                for tag in missing_releases
-                if (record := notes_mod.load_record(self.options.notes_dir, tag)) is None
-                or all(r.repository == here for r in record.registries if r.name == name)
-            ]
+            releases = [tag for tag in missing_releases if self._recorded_at(tag, name, here)]
             if not releases:
                 continue
             missing = (
@@ -1678,6 +1673,19 @@ class Publisher:
                 "written there since; this run wrote only its own release and the floating "
                 "tags of its lines): `publisher audit --repair` copies them there"
             )
+
+    def _recorded_at(self, tag: str, name: str, repository: str) -> bool:
+        """Does ``tag``'s record leave it at ``repository`` on registry ``name`` (or not
+        name that registry)? A record that cannot be read counts as yes: this is said at
+        the end of a run that succeeded, which it must not fail (`audit` says what is
+        wrong with the record)."""
+        try:
+            record = notes_mod.load_record(self.options.notes_dir, tag)
+        except (PublisherError, OSError):
+            return True
+        return record is None or all(
+            r.repository == repository for r in record.registries if r.name == name
+        )
 
     def _warn_left_behind(self, history: notes_mod.Republish) -> None:
         """Said again at the end of a republish (the notice before its builds is long

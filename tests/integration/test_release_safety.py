@@ -687,6 +687,34 @@ def test_a_republish_says_what_a_registry_added_later_lacks_and_what_fills_it(
     assert "lacks the recorded" not in again.stderr, again.stderr
 
 
+def test_a_damaged_older_record_leaves_a_republish_to_a_registry_added_later_a_success(
+    world: World, tmp_path: Path, fresh_registry: Callable[..., LocalRegistry]
+) -> None:
+    """The warning about what a registry added later lacks is said at the end of a run
+    that succeeded: an older release's record that cannot be read (damaged) leaves the
+    run a success, the release named among those the registry lacks, not an error after
+    every tag moved and the notes were written."""
+    stack = world.stack
+    extra = fresh_registry()
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    s = Stack(
+        tmp_path / "s", stack.primary, stack.secondary, stack.bases, "acme/damaged",
+        env=env, more=(extra.host,),
+    )  # fmt: skip
+    later = yaml.safe_load(s.matrix.read_text(encoding="utf-8"))
+    first = dict(later, registries=later["registries"][:2])
+    s.matrix.write_text(yaml.safe_dump(first, sort_keys=False), encoding="utf-8")
+    s.release("v1.0.0", "--no-smoke", "--only", "8.4")
+    s.release("v1.1.0", "--no-smoke", "--only", "8.4")
+    s.matrix.write_text(yaml.safe_dump(later, sort_keys=False), encoding="utf-8")
+    (s.notes_dir / "v1.0.0.json").write_text('{"schema": 1, "release": ', encoding="utf-8")
+    notes = ["--notes-dir", str(s.notes_dir)]
+    rebuilt = {"SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
+    done = s.ok("republish", "v1.1.0", "--reason", "base fix", "--no-smoke", *notes, env=rebuilt)
+    said = " ".join(done.stderr.split())
+    assert f"extra0 ({extra.host}/{s.repo}) lacks the recorded release v1.0.0" in said, said
+
+
 def test_a_release_moves_no_floating_tag_onto_a_republish_stopped_half_way(
     world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
 ) -> None:
