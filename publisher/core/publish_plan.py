@@ -259,9 +259,10 @@ def config_for_record(
         # since no command here reads or writes it any more (a republish leaves its pins
         # at the old content, and its record no longer names it).
         if strict:
+            it = "it" if len(gone) == 1 else "them"
             left = (
                 "a republish leaves its tags there on the images it replaces, and the record "
-                "it writes no longer names it (to republish there too, add it back to "
+                f"it writes no longer names {it} (to republish there too, add {it} back to "
                 "matrix.yaml first)"
             )
         elif keep_dropped:
@@ -284,6 +285,32 @@ def dropped_registries(config: Config, record: ReleaseFacts) -> list[RegistryFac
     commands reads or writes them any more, and the release's tags there stay as they are."""
     named = {r.name for r in config.registries}
     return [r for r in record.registries if r.name not in named]
+
+
+def left_behind(
+    config: Config, record: ReleaseFacts, changes: Sequence[tuple[str, str, str]]
+) -> str | None:
+    """At the end of a republish of ``record``'s release that replaced ``changes`` (php,
+    old digest, new digest): the registries the record named that matrix.yaml no longer
+    has still serve the replaced images under the release's tags, and the record it wrote
+    no longer names them; None when there is none."""
+    gone = dropped_registries(config, record)
+    if not gone:
+        return None
+    tag = record.release
+    one = len(gone) == 1
+    it = "it" if one else "them"
+    replaced = ", ".join(f"PHP {php} {short_digest(old)}" for php, old, _new in changes)
+    names = ", ".join(r.name for r in config.registries)
+    return (
+        f"{tag}'s record now names {names} only: "
+        + ", ".join(f"{r.repository} ({r.name})" for r in gone)
+        + f", which matrix.yaml no longer names, still {'serves' if one else 'serve'} "
+        f"{tag}'s tags there with the images this republish replaced ({replaced}). To "
+        f"republish there too, add {it} back to matrix.yaml and run `publisher audit "
+        f"--repair` (it copies the new images there and points the tags at them); otherwise "
+        f"delete {tag}'s tags there"
+    )
 
 
 def _recorded_registries(

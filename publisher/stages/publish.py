@@ -72,7 +72,7 @@ from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import Target, TransferPlan
 from ..core.version import Release, parse_release
-from ..resolve import php_line_order, release_lines, short_digest
+from ..resolve import php_line_order, release_lines
 from .parallel import in_parallel, tag_digests
 from .verify import check_index
 
@@ -1662,7 +1662,8 @@ class Publisher:
             if not releases:
                 continue
             missing = (
-                f" and the floating tags {', '.join(lacks)} the other registries carry"
+                f" and the floating {'tag' if len(lacks) == 1 else 'tags'} {', '.join(lacks)} "
+                "the other registries carry"
                 if lacks
                 else ""
             )
@@ -1693,20 +1694,9 @@ class Publisher:
         the replaced images under the release's tags, and the record no longer names them."""
         if self.record is None or self.options.rehearsal:
             return
-        gone = pp.dropped_registries(self.config, self.record)
-        if not gone:
-            return
-        tag = self.release.tag
-        replaced = ", ".join(f"PHP {php} {short_digest(old)}" for php, old, _new in history.changes)
-        names = ", ".join(r.name for r in self.config.registries)
-        self.output.warning(
-            f"{tag}'s record now names {names} only: "
-            + ", ".join(f"{r.repository} ({r.name})" for r in gone)
-            + f", which matrix.yaml no longer names, still serves {tag}'s tags there with the "
-            f"images this republish replaced ({replaced}). To republish there too, add it back "
-            "to matrix.yaml and run `publisher audit --repair` (it copies the new images there "
-            f"and points the tags at them); otherwise delete {tag}'s tags there"
-        )
+        notice = pp.left_behind(self.config, self.record, history.changes)
+        if notice is not None:
+            self.output.warning(notice)
 
     def identical_lines(self, publish_plan: pp.PublishPlan) -> list[str]:
         """A republish: the lines whose rebuilt index is the one already published

@@ -674,7 +674,7 @@ def test_a_republish_says_what_a_registry_added_later_lacks_and_what_fills_it(
     said = " ".join(done.stderr.split())
     assert (
         f"extra0 ({extra.host}/{s.repo}) lacks the recorded release v1.0.0 and the floating "
-        "tags php-8.3 the other registries carry"
+        "tag php-8.3 the other registries carry"
     ) in said, done.stderr
     assert "`publisher audit --repair` copies them there" in said, done.stderr
     added = skopeo_tag_map(world.skopeo, extra.host, s.repo)

@@ -32,6 +32,7 @@ from publisher.core.publish_plan import (
     Candidate,
     Observed,
     config_for_record,
+    left_behind,
     pins_off_record,
     plan_publish,
     registries_behind,
@@ -483,6 +484,28 @@ def test_a_registry_dropped_from_the_matrix_is_said_never_silently_forgotten():
     assert not any(n.startswith(dropped) for n in rehearsed)
     _, same = config_for_record(cfg(), record_of("v1.1.0", "8.4"), keep_dropped=True)
     assert not any("also published" in n for n in same)
+
+
+def test_a_republish_says_registries_matrix_yaml_dropped_in_words_for_one_or_many():
+    """Two registries dropped from matrix.yaml: the notice before a republish's builds and
+    the warning at its end speak of them, not of one "it" that "still serves"."""
+    team = RegistryFacts("team", "registry.example.com/acme/php-fpm", False)
+    lab = RegistryFacts("lab", "lab.example.com/acme/php-fpm", False)
+    hub = RegistryFacts("hub", "docker.io/acme/php-fpm", True)
+    changes = (("8.4", digest("old"), digest("new")),)
+    for gone, it, serve in (((team,), "it", "serves"), ((team, lab), "them", "serve")):
+        record = dataclasses.replace(record_of("v1.1.0", "8.4"), registries=(hub, *gone))
+        _, notices = config_for_record(cfg(), record, strict=True)
+        [notice] = [n for n in notices if "no longer names" in n]
+        assert notice.endswith(
+            f"the record it writes no longer names {it} (to republish there too, add {it} "
+            "back to matrix.yaml first)"
+        ), notice
+        said = left_behind(cfg(), record, changes)
+        assert said is not None
+        assert f", which matrix.yaml no longer names, still {serve} v1.1.0's tags there" in said
+        assert f"To republish there too, add {it} back to matrix.yaml" in said, said
+    assert left_behind(cfg(), dataclasses.replace(record, registries=(hub,)), changes) is None
 
 
 def test_floating_tags_the_plan_would_point_apart_are_named_before_any_write():
