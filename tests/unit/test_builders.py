@@ -686,8 +686,12 @@ def test_buildx_version_is_checked() -> None:
     runner = FakeRunner(tools={"docker": NEW_DOCKER})
     runner.on([NEW_DOCKER, "version", "--format", "{{.Client.Version}}"], ok("24.0.0\n"))
     runner.on([NEW_DOCKER, "buildx", "version"], ok("github.com/docker/buildx v0.9.1 ed00243\n"))
-    with pytest.raises(ToolMissingError, match=r"buildx 0\.9\.1 is too old"):
+    with pytest.raises(ToolMissingError, match=r"buildx 0\.9\.1 is too old") as caught:
         BuildxBuilder(runner).check()
+    # named by the docker CLI whose plugin answered: another may be installed too
+    assert caught.value.message.startswith(f"docker buildx 0.9.1 is too old ({NEW_DOCKER}); ")
+    assert caught.value.hint is not None
+    assert caught.value.hint.startswith("upgrade it, or put a newer docker buildx first on PATH")
 
 
 # ----------------------------------------------------------------- selection

@@ -253,7 +253,11 @@ class BuildxBuilder:
                 + "; or use --builder buildah / --builder docker",
             )
         version = require_version(
-            "docker buildx", cli.buildx_version, MIN_VERSION, INSTALL_HINTS["docker-buildx"]
+            "docker buildx",
+            cli.buildx_version,
+            MIN_VERSION,
+            INSTALL_HINTS["docker-buildx"],
+            path=cli.path,
         )
         self.docker = cli.path
         self.driver = self._driver(cli.path)
