@@ -470,13 +470,24 @@ def floating_differences(
 def halfway_republish_hint(releases: Sequence[str], said: str) -> str:
     """The tip when pins alike by name on every registry are not alike by content."""
     republish = "; ".join(f"`publisher republish {tag} --reason ...`" for tag in releases)
+    why, rerun = (
+        (
+            "a republish stopped while rewriting them, or another run of it is rewriting "
+            "them now (wait for it to end). Rerun it",
+            "the --only it had",
+        )
+        if len(releases) == 1
+        else (
+            "a republish of each stopped while rewriting them, or another run of it is "
+            "rewriting them now (wait for it to end). Rerun each",
+            "the --only each had",
+        )
+    )
     return (
         f"{said}. The pins of {', '.join(releases)} hold different content on different "
-        "registries: a republish stopped while rewriting them, or another run of it is "
-        "rewriting them now (wait for it to end). Rerun it as it was run "
-        f"({republish}, with the --only it had, if any, so that it takes the lines of the "
-        "pins named above; a pin moved by hand: `publisher audit --repair`), then rerun this "
-        "command"
+        f"registries: {why} as it was run ({republish}, with {rerun}, if any, so that it "
+        "takes the lines of the pins named above; a pin moved by hand: `publisher audit "
+        "--repair`), then rerun this command"
     )
 
 

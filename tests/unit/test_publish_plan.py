@@ -41,7 +41,12 @@ from publisher.core.publish_plan import (
     tags_to_resolve,
 )
 from publisher.core.version import parse_release
-from publisher.stages.publish import conflict_error, require_default_line, summary_title
+from publisher.stages.publish import (
+    conflict_error,
+    halfway_republish_hint,
+    require_default_line,
+    summary_title,
+)
 from tests.support.matrices import acme_config
 
 REGISTRIES = ("hub", "ghcr")
@@ -752,3 +757,17 @@ def test_a_registry_added_later_is_said_to_lack_the_recorded_releases_before_it(
     }
     assert registries_behind(tags, {"v1.0.0", "v1.1.0"}) == {"extra": (["v1.0.0"], ["php-8.3"])}
     assert registries_behind({k: tags[k] for k in ("hub", "ghcr")}, {"v1.0.0"}) == {}
+
+
+def test_the_tip_for_pins_rewritten_half_way_speaks_of_one_republish_or_of_each():
+    """Two releases whose pins a republish left half-way: the tip says to rerun each, with
+    the --only each had, not "it" as though there were one."""
+    one = halfway_republish_hint(["v1.0.0"], "no tag was written")
+    assert "a republish stopped while rewriting them" in one, one
+    assert "Rerun it as it was run (`publisher republish v1.0.0 --reason ...`, with the " in one
+    two = halfway_republish_hint(["v1.0.0", "v1.1.0"], "no tag was written")
+    assert "a republish of each stopped while rewriting them" in two, two
+    assert (
+        "Rerun each as it was run (`publisher republish v1.0.0 --reason ...`; `publisher "
+        "republish v1.1.0 --reason ...`, with the --only each had, if any" in two
+    ), two
