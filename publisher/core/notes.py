@@ -313,9 +313,10 @@ class PassedOver:
         if self.unreadable:
             parts.append(f"unreadable: {', '.join(self.unreadable)}")
         if self.newer:
+            them, their = ("it", "its") if len(self.newer) == 1 else ("them", "their")
             parts.append(
-                f"written by a newer publisher (the version that wrote them, or a later one, "
-                f"reads their sizes): {', '.join(self.newer)}"
+                f"written by a newer publisher (the version that wrote {them}, or a later one, "
+                f"reads {their} sizes): {', '.join(self.newer)}"
             )
         return "".join(f"; passed over, {part}" for part in parts)
 

@@ -417,3 +417,13 @@ def test_a_body_that_fits_or_cannot_fit_without_its_history_is_left_whole():
     assert notes.fit_body(text, head, notes="n", record="r") == (text, 0)
     body, left_out = notes.fit_body(text, len(text) - 1, notes="n", record="r")
     assert left_out >= 1 and len(body) < len(text)
+
+
+def test_the_records_a_newer_publisher_wrote_are_passed_over_in_words_for_one_or_many():
+    one = notes.PassedOver(newer=("v1.1.0.json",)).said()
+    assert one == (
+        "; passed over, written by a newer publisher (the version that wrote it, or a later "
+        "one, reads its sizes): v1.1.0.json"
+    )
+    two = notes.PassedOver(newer=("v1.1.0.json", "v1.2.0.json")).said()
+    assert "(the version that wrote them, or a later one, reads their sizes)" in two, two
