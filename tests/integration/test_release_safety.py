@@ -647,6 +647,26 @@ def test_a_republish_says_a_registry_matrix_yaml_dropped_keeps_the_replaced_imag
     assert hub["latest"] == new["8.4"]
 
 
+def _released_then_registry_added(
+    world: World, tmp_path: Path, extra: LocalRegistry, repo: str, *v100: str
+) -> Stack:
+    """v1.0.0 (released with the options ``v100``, as ``--only 8.4``) and v1.1.0 (8.4
+    alone) released to hub and ghcr, then ``extra`` added to matrix.yaml as extra0."""
+    stack = world.stack
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    s = Stack(
+        tmp_path / "s", stack.primary, stack.secondary, stack.bases, world.own_repo(repo),
+        env=env, more=(extra.host,),
+    )  # fmt: skip
+    later = yaml.safe_load(s.matrix.read_text(encoding="utf-8"))
+    first = dict(later, registries=later["registries"][:2])
+    s.matrix.write_text(yaml.safe_dump(first, sort_keys=False), encoding="utf-8")
+    s.release("v1.0.0", "--no-smoke", *v100)
+    s.release("v1.1.0", "--no-smoke", "--only", "8.4")
+    s.matrix.write_text(yaml.safe_dump(later, sort_keys=False), encoding="utf-8")
+    return s
+
+
 def test_a_republish_says_what_a_registry_added_later_lacks_and_what_fills_it(
     world: World, tmp_path: Path, fresh_registry: Callable[..., LocalRegistry]
 ) -> None:
@@ -656,18 +676,7 @@ def test_a_republish_says_what_a_registry_added_later_lacks_and_what_fills_it(
     so, naming `publisher audit --repair`, which fills it."""
     stack = world.stack
     extra = fresh_registry()
-    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
-    repo = world.own_repo("acme/added")
-    s = Stack(
-        tmp_path / "s", stack.primary, stack.secondary, stack.bases, repo,
-        env=env, more=(extra.host,),
-    )  # fmt: skip
-    later = yaml.safe_load(s.matrix.read_text(encoding="utf-8"))
-    first = dict(later, registries=later["registries"][:2])
-    s.matrix.write_text(yaml.safe_dump(first, sort_keys=False), encoding="utf-8")
-    s.release("v1.0.0", "--no-smoke")
-    s.release("v1.1.0", "--no-smoke", "--only", "8.4")
-    s.matrix.write_text(yaml.safe_dump(later, sort_keys=False), encoding="utf-8")
+    s = _released_then_registry_added(world, tmp_path, extra, "acme/added")
     notes = ["--notes-dir", str(s.notes_dir)]
     rebuilt = {"SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
     done = s.ok("republish", "v1.1.0", "--reason", "base fix", "--no-smoke", *notes, env=rebuilt)
@@ -694,19 +703,8 @@ def test_a_damaged_older_record_leaves_a_republish_to_a_registry_added_later_a_s
     that succeeded: an older release's record that cannot be read (damaged) leaves the
     run a success, the release named among those the registry lacks, not an error after
     every tag moved and the notes were written."""
-    stack = world.stack
     extra = fresh_registry()
-    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
-    s = Stack(
-        tmp_path / "s", stack.primary, stack.secondary, stack.bases, "acme/damaged",
-        env=env, more=(extra.host,),
-    )  # fmt: skip
-    later = yaml.safe_load(s.matrix.read_text(encoding="utf-8"))
-    first = dict(later, registries=later["registries"][:2])
-    s.matrix.write_text(yaml.safe_dump(first, sort_keys=False), encoding="utf-8")
-    s.release("v1.0.0", "--no-smoke", "--only", "8.4")
-    s.release("v1.1.0", "--no-smoke", "--only", "8.4")
-    s.matrix.write_text(yaml.safe_dump(later, sort_keys=False), encoding="utf-8")
+    s = _released_then_registry_added(world, tmp_path, extra, "acme/damaged", "--only", "8.4")
     (s.notes_dir / "v1.0.0.json").write_text('{"schema": 1, "release": ', encoding="utf-8")
     notes = ["--notes-dir", str(s.notes_dir)]
     rebuilt = {"SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
