@@ -31,11 +31,13 @@ def check_public_command(
     repository anyone can read (the registry lists its tags anonymously) is no
     such tag, exit 12 too: the repository is public, the release is not there
     (`publisher verify` names every missing tag). A registry that does not
-    answer is reported beside the others, and alone fails with exit code 7 (rerun).
+    answer is reported beside the others, and alone fails with exit code 7 (rerun);
+    one that rate-limits the reads, exit code 6 (wait, then rerun): neither says
+    who may read the repository.
 
     --json prints {"ok", "release", "registries"}, each registry as {"name",
     "repository", "public", "pins"} ("public" null when the registry did not
-    answer) and each pin as {"reference", "digest", "problem"} (null when anyone
+    answer or rate-limited every read) and each pin as {"reference", "digest", "problem"} (null when anyone
     can pull it, else what the registry answered); a failed check adds "error".
 
     \b

@@ -280,6 +280,15 @@ class PartialVerificationError(VerificationError):
     label = "registry unreachable"
 
 
+class RateLimitedVerificationError(VerificationError):
+    """A check whose reads a registry rate-limited, and that found nothing wrong on the
+    registries that answered: exit 6 (as any rate limit), since nothing can be concluded
+    about the registry that limited it until its limit resets."""
+
+    exit_code = 6
+    label = "rate limited"
+
+
 class SmokeTestError(PublisherError):
     exit_code = 13
     label = "smoke test failed"

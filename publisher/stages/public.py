@@ -22,6 +22,7 @@ from ..core.errors import (
     NotFoundError,
     PartialVerificationError,
     RateLimitedError,
+    RateLimitedVerificationError,
     UnreachableError,
     VerificationError,
     unanswered_tip,
@@ -51,6 +52,8 @@ class PinRead:
     #: What to do about a registry that did not answer (its error's own tip: the
     #: network for a refused connection, the certificate for a TLS failure, ...).
     advice: str | None = None
+    #: True: the registry rate-limited the read, which says nothing of its visibility.
+    limited: bool = False
 
     @property
     def ok(self) -> bool:
@@ -59,8 +62,9 @@ class PinRead:
     @property
     def refused(self) -> bool:
         """The registry answered and would not let anyone read the pin (a pin it does not
-        hold, in a repository anyone can read, is not refused: it is absent)."""
-        return not self.ok and self.answered and self.problem != ABSENT
+        hold, in a repository anyone can read, is not refused: it is absent; a read it
+        rate-limited is not refused either: nothing is known of who may read it)."""
+        return not self.ok and self.answered and self.problem != ABSENT and not self.limited
 
 
 @dataclass(frozen=True)
@@ -79,12 +83,18 @@ class PublicCheck:
         for registry in config.registries:
             reads = [r for r in self.reads if r.registry == registry.name]
             refused = any(r.refused for r in reads)
+            # every read rate-limited: nothing is known of who may read it
+            limited = all(r.limited for r in reads)
             registries.append(
                 {
                     "name": registry.name,
                     "repository": registry.repository.name,
                     # null: the registry did not answer, so whether it is public is unknown
-                    "public": False if refused else None if self.unanswered(reads) else True,
+                    "public": False
+                    if refused
+                    else None
+                    if self.unanswered(reads) or limited
+                    else True,
                     "pins": [
                         {"reference": r.reference, "digest": r.digest, "problem": r.problem}
                         for r in reads
@@ -165,7 +175,9 @@ def check_public(
                 # GHCR answers a private package's anonymous read with "not found" too.
                 return PinRead(registry.name, str(ref), None, NOT_FOUND)
             except RateLimitedError as exc:
-                return PinRead(registry.name, str(ref), None, f"rate limited ({exc.message})")
+                return PinRead(
+                    registry.name, str(ref), None, f"rate limited ({exc.message})", limited=True
+                )
             except UnreachableError as exc:
                 down.append((exc.message, exc.hint))  # the message names the registry
                 return unread(ref)
@@ -214,6 +226,18 @@ def public_error(config: Config, version: Release, result: PublicCheck) -> Verif
     failed = [
         r for r in config.registries if any(f.registry == r.name and f.refused for f in failures)
     ]
+    limited = list(dict.fromkeys(f.registry for f in failures if f.limited))
+    wait = (
+        f"{', '.join(limited)}: the registry rate-limited the anonymous reads, which says "
+        "nothing of who may read the repository; wait until its limit resets, then run "
+        f"`publisher check-public {version.tag}` again"
+    )
+    if not failed and not any(f.problem == ABSENT for f in failures):
+        # only rate-limited reads (and maybe registries that did not answer)
+        return RateLimitedVerificationError(
+            defects,
+            hint=wait + (f"\n  And {retry}." if down else ""),
+        )
     if not failed:  # every pin that failed is absent from a readable repository
         hint = absent
     else:
@@ -232,6 +256,8 @@ def public_error(config: Config, version: Release, result: PublicCheck) -> Verif
             )
         if any(f.problem == ABSENT for f in failures):
             hint += f"\n  And {absent}."
+    if limited:
+        hint += f"\n  And {wait}."
     if down:
         hint += f"\n  And {retry}."
     return VerificationError(defects, hint=hint)

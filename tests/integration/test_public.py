@@ -30,6 +30,7 @@ from publisher.core.version import parse_release
 from publisher.stages.public import check_public
 from tests.conftest import ROOT
 from tests.integration.conftest import BasicAuthRegistry, matrix_text
+from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import make_image, push_raw, write_layout
 
 pytestmark = pytest.mark.integration
@@ -312,4 +313,42 @@ def test_a_registry_that_does_not_answer_is_reported_beside_the_ones_that_did(
     text = run(matrix, environment)
     assert text.returncode == 7
     assert f"{registry.host}/{repo}:{RELEASE}: readable anonymously" in text.stdout + text.stderr
+    assert "Traceback" not in text.stderr
+
+
+def test_a_registry_that_rate_limits_the_anonymous_reads_is_not_called_private(
+    tmp_path: Path,
+    registry: LocalRegistry,
+    second_registry: LocalRegistry,
+    environment: dict[str, str],
+    write_matrix: Callable[..., Path],
+) -> None:
+    """A 429 says nothing of who may read the repository: the registry's visibility is
+    unknown (public null), the exit code is 6 (rate limited), and the tip says to wait and
+    rerun, not to make a repository public that may be public already."""
+    repo = f"public/php-fpm-{uuid.uuid4().hex[:8]}"
+    seed_pins(registry.host, repo)
+    seed_pins(second_registry.host, repo)
+    limit = Fault("status", status=429, headers={"Retry-After": "1"}, times=None)
+    with FaultProxy(second_registry.host).add(limit) as limited:
+        matrix = write_matrix(
+            tmp_path,
+            [("hub", f"{registry.host}/{repo}", True), ("ghcr", f"{limited.host}/{repo}", False)],
+            lines=LINES,
+        )
+        result = run(matrix, environment, "--json")
+        text = run(matrix, environment)
+    assert result.returncode == 6, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    hub, ghcr = document["registries"]
+    assert hub["public"] is True
+    assert ghcr["public"] is None
+    assert all(p["problem"].startswith("rate limited (") for p in ghcr["pins"]), ghcr["pins"]
+    error = document["error"]
+    assert error["exit_code"] == 6 and error["kind"] == "rate limited"
+    assert "One-time steps" not in error["hint"] and "readable without" not in error["hint"]
+    assert error["hint"].startswith("ghcr: the registry rate-limited the anonymous reads")
+    assert f"`publisher check-public {RELEASE}` again" in error["hint"]
+    assert text.returncode == 6
+    assert "error: rate limited: 3 defects found" in text.stderr
     assert "Traceback" not in text.stderr
