@@ -51,11 +51,11 @@ def check_public_command(
 
     version = parse_release(release_tag)
     state.json_only(as_json)
-    cfg, _record = state.load_published(scope, version)
+    cfg, record = state.load_published(scope, version)
     with state.output.step(f"Anonymous read of every pin of {version.tag}"):
         clients = state.clients
         result = check_public(cfg, version, anonymous=clients.anonymous, output=clients.output)
-        failure = public_error(cfg, version, result)
+        failure = public_error(cfg, version, result, recorded=record is not None)
         if as_json:
             print_report(state, result.to_dict(cfg), failure)
         if failure is not None:

@@ -192,9 +192,12 @@ def check_public(
     return PublicCheck(version.tag, tuple(reads))
 
 
-def public_error(config: Config, version: Release, result: PublicCheck) -> VerificationError | None:
+def public_error(
+    config: Config, version: Release, result: PublicCheck, *, recorded: bool = False
+) -> VerificationError | None:
     """The failure of a check where a read failed: every refused pin, and the one-time
-    steps for each registry that refused; None when anyone can pull every pin."""
+    steps for each registry that refused; None when anyone can pull every pin.
+    ``recorded``: the release has a record, so a pin absent was published and is gone."""
     failures = result.failures
     if not failures:
         return None
@@ -219,9 +222,20 @@ def public_error(config: Config, version: Release, result: PublicCheck) -> Verif
             + retry,
         )
     absent = (
-        f"a pin not on a registry whose repository anyone can read was never pushed there "
-        f"(a release not published yet, or stopped halfway): `publisher verify {version.tag}` "
-        f"names every missing tag, and `publisher release {version.tag}` finishes the release"
+        (
+            f"{version.tag} has a record, so a pin missing from a registry whose repository "
+            "anyone can read was deleted there after it was published (or the registry was "
+            f"added to matrix.yaml after the release): `publisher verify {version.tag}` names "
+            "every missing tag, and `publisher audit --repair` copies them back from a "
+            "registry that holds them"
+        )
+        if recorded
+        else (
+            f"a pin not on a registry whose repository anyone can read was never pushed there "
+            f"(a release not published yet, or stopped halfway): `publisher verify "
+            f"{version.tag}` names every missing tag, and `publisher release {version.tag}` "
+            "finishes the release"
+        )
     )
     failed = [
         r for r in config.registries if any(f.registry == r.name and f.refused for f in failures)

@@ -300,6 +300,27 @@ def test_check_public_reads_a_line_matrix_yaml_no_longer_has(world: World) -> No
     assert "v1.0.0-php-8.4" not in out
 
 
+def test_check_public_tip_for_a_published_pin_deleted_by_hand_is_a_repair(world: World) -> None:
+    """A recorded release was published: a pin gone from a repository anyone can read was
+    deleted since, not "never pushed"; the tip's `audit --repair` puts it back."""
+    matrix = world.matrix("matrix.yaml", lines=("8.4",), platforms=("linux/amd64",))
+    digests = world.publish("v1.0.0", matrix, ("8.4",), ("linux/amd64",))
+    requests.delete(
+        f"http://{world.hosts['ghcr']}/v2/{world.repo}/manifests/{digests['8.4']}", timeout=30
+    ).raise_for_status()
+    result = world.run("check-public", "v1.0.0", matrix=matrix)
+    out = result.stdout + result.stderr
+    assert result.returncode == 12, out
+    assert "v1.0.0 has a record, so a pin missing from a registry" in out
+    assert "was deleted there after it was published" in out
+    assert "`publisher audit --repair` copies them back" in out
+    assert "never pushed there" not in out and "finishes the release" not in out
+    repair = world.run("audit", "--repair", matrix=matrix)
+    assert repair.returncode == 0, repair.stdout + repair.stderr
+    again = world.run("check-public", "v1.0.0", matrix=matrix)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
 # ------------------------------------------------------------------ audit
 
 
