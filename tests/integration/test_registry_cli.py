@@ -974,3 +974,28 @@ def test_verify_json_with_refused_credentials_prints_the_error_as_json(
     assert "not authorized (HTTP 401)" in document["error"]["message"]
     assert "HUB_USERNAME/HUB_TOKEN" in document["error"]["message"]
     assert "not-the-password" not in result.output
+
+
+def test_refused_credentials_from_the_environment_are_said_to_be_set_and_wrong(
+    basic_registry: Any, repo: str, write_matrix: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The variables matrix.yaml names are set and the registry refuses what they hold:
+    the tip says to check their values, not to set them."""
+    matrix = write_matrix(
+        tmp_path,
+        [("hub", f"{basic_registry.host}/{repo}", True)],
+        credentials={"hub": ("HUB_USERNAME", "HUB_TOKEN")},
+    )
+    result = run(
+        ["verify", "v1.0.0", "--config", str(matrix)],
+        tmp_path,
+        HUB_USERNAME=basic_registry.username,
+        HUB_TOKEN="not-the-password",
+    )
+    assert result.exit_code == 4, result.output
+    assert (
+        "tip: the registry refused the username and password in HUB_USERNAME and HUB_TOKEN "
+        "(named in matrix.yaml): check both values" in result.stderr
+    )
+    assert "set HUB_USERNAME" not in result.stderr
+    assert "not-the-password" not in result.output

@@ -647,6 +647,14 @@ class Transport:
             return {"Authorization": f"Bearer {token}"}
         return {}
 
+    def _from_env(self) -> bool:
+        """The credentials sent are those of matrix.yaml's variables (they are set)."""
+        return (
+            self.credentials is not None
+            and bool(self.username_env and self.password_env)
+            and self.credentials.source == f"env {self.username_env}/{self.password_env}"
+        )
+
     def _where(self) -> str:
         """Where this registry's credentials are set."""
         env = (
@@ -654,6 +662,8 @@ class Transport:
             if self.username_env and self.password_env
             else None
         )
+        if env and self._from_env():  # set already: what they hold is what to change
+            return f"put such credentials in {env} (named in matrix.yaml)"
         return f"set {env} (named in matrix.yaml)" if env else f"run `docker login {self.host}`"
 
     def auth_hint(self, *, push: bool) -> str:
@@ -669,6 +679,11 @@ class Transport:
             return f"use a Docker Hub access token with {need} access; {where}"
         if self.credentials is None:
             return f"no credentials were found for {self.host}: {where}"
+        if self._from_env():
+            return (
+                f"the registry refused the username and password in {self.username_env} and "
+                f"{self.password_env} (named in matrix.yaml): check both values"
+            )
         return f"check the username and password ({self.credentials.source}); {where}"
 
     def _auth_failed(self, message: str, scopes: Sequence[str], status: int) -> AuthError:
