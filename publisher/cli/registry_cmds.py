@@ -86,6 +86,11 @@ def _show_inspection(state: State, result: Inspection) -> None:
         (p.platform, p.digest, human_size(p.size), p.created or "-", str(len(p.labels)))
         for p in result.platforms
     ]
+    # what the index or image names and the registry lacks: a row each, said missing
+    rows += [
+        (m.platform, m.digest, "missing" if m.kind == "manifest" else "config missing", "-", "-")
+        for m in result.missing
+    ]
     output.table(
         f"{ref.familiar}: platforms",
         ("platform", "digest", "compressed", "created", "labels"),

@@ -371,6 +371,25 @@ def test_inspect_an_index_whose_child_is_missing_names_the_index_and_the_platfor
     assert digest in table.stdout and image.image("linux/amd64").digest in table.stdout
 
 
+def test_inspect_s_table_has_a_row_for_each_platform_the_registry_lacks(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    """The index is shown all the same: its platform the registry lacks is a row saying
+    so, rather than left out of the table (an empty one for a one-platform index)."""
+    image = make_image(docker=True)
+    seed(registry, repo, image, tags=["v1"])
+    arm64 = image.image("linux/arm64").digest
+    config = digest_of(image.image("linux/amd64").config)
+    raw_delete_manifest(registry.url, repo, arm64)
+    requests.delete(f"{registry.url}/v2/{repo}/blobs/{config}", timeout=30).raise_for_status()
+    table = run(["inspect", f"{registry.host}/{repo}:v1"], tmp_path, COLUMNS="300")
+    assert table.exit_code == 5, table.output
+    rows = [line for line in table.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 2, table.stdout
+    assert any("linux/arm64" in r and arm64 in r and " missing " in r for r in rows), rows
+    assert any("linux/amd64" in r and config in r and "config missing" in r for r in rows), rows
+
+
 def test_inspect_an_image_whose_config_is_missing_names_the_platform_and_the_blob(
     registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
 ) -> None:
