@@ -48,7 +48,8 @@ def audit_command(
     (vX.Y.Z-php-A.B, and vX.Y.Z for that release's own default line) on every
     registry points at the recorded index, every floating tag (php-A.B, latest)
     is where the recorded pins say, the registries agree, each tagged index
-    still has its children, and anonymous users can read each registry. Pins of
+    still has its children, and anonymous users can read each registry (a
+    registry that rate-limits that read is warned of, not a defect). Pins of
     a release without a record (one that died before writing it) are a defect
     whose fix is `publisher release vX.Y.Z`; no floating tag follows them, and
     --repair leaves them alone. A floating tag carrying a newer release that

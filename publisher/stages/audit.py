@@ -260,7 +260,11 @@ class Auditor:
         except NotFoundError:
             return "not found anonymously (a private repository answers so)"
         except RateLimitedError as exc:
-            return f"rate limited ({exc.message})"
+            # a rate limit says nothing of who may read the repository: not a finding
+            self.output.warning(
+                f"{registry.name}: whether anonymous users can read {tag} was not checked: "
+                f"{exc.message}; `publisher check-public` checks it once the limit resets"
+            )
         return None
 
     def _actual_or_error(self, target: Target) -> dict[str, str] | UnreachableError:

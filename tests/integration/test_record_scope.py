@@ -375,6 +375,30 @@ def test_audit_advice_for_a_registry_anonymous_users_cannot_read(
         assert basic_registry.password not in out
 
 
+def test_audit_does_not_call_a_registry_that_rate_limits_its_anonymous_read_private(
+    tmp_path: Path,
+    registry: Any,
+    second_registry: Any,
+    proxy_for: Callable[[Any], FaultProxy],
+    write_matrix: Callable[..., Path],
+) -> None:
+    """A 429 says nothing of who may read the repository: audit warns that the anonymous
+    read was not checked, and finds nothing to make public."""
+    proxy = proxy_for(second_registry)
+    world = make_world(tmp_path, write_matrix, hub=registry.host, ghcr=proxy.host)
+    matrix = world.matrix("matrix.yaml", lines=("8.4",), platforms=("linux/amd64",))
+    world.publish("v1.0.0", matrix, ("8.4",), ("linux/amd64",))
+    # the audit's own read of the pin answers; the anonymous read after it is rate-limited
+    pin = "/manifests/v1.0.0-php-8.4$"
+    proxy.add(Fault("status", method="HEAD", path=pin, status=429, skip=1, times=None))
+    result = world.run("audit", matrix=matrix)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "anonymous users cannot read it" not in out
+    assert "ghcr: whether anonymous users can read v1.0.0-php-8.4 was not checked" in out
+    assert "(HTTP 429)" in out
+
+
 def test_a_release_is_judged_where_its_record_says_it_was_published(world: World) -> None:
     """The repositories moved after v1.0.0 (another namespace in matrix.yaml): verify
     and check-public read v1.0.0 where it was published, and say so; a rerun or a
