@@ -13,8 +13,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# No property test is timed: Hypothesis's default 200 ms deadline per example fails a
+# test on a loaded machine (CI shares its cores) for no fault of the code. A test's own
+# @settings inherits this profile and keeps its example count.
+settings.register_profile("publisher", deadline=None)
+settings.load_profile("publisher")
 
 
 def require_tool(*names: str) -> str:

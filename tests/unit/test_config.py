@@ -645,7 +645,6 @@ _COMMANDS = [
 
 @settings(
     max_examples=150,
-    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(_mutations(), st.sampled_from(_COMMANDS))

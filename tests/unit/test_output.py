@@ -361,7 +361,7 @@ def test_canary_masked_in_actions_even_when_set_up_late(tmp_path: Path) -> None:
     assert lines.index(f"::add-mask::{CANARY.replace('%', '%25')}") < lines.index("***")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     secret=st.text(
         alphabet=st.characters(blacklist_characters="*", blacklist_categories=("Cs",)),

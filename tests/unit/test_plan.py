@@ -175,7 +175,7 @@ release_tags = st.builds(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(st.lists(release_tags, min_size=1, max_size=12, unique=True), st.data())
 def test_floating_tags_point_at_the_highest_stable_release(sequence, data):
     cfg = config.loads(MATRIX)
@@ -252,7 +252,7 @@ def test_a_registry_without_a_releases_pins_does_not_hold_it_back() -> None:
     assert counted["quay"] == {"v2.0.0", "v2.0.0-php-8.4"}
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(st.lists(release_tags, min_size=2, max_size=10, unique=True), st.data())
 def test_floating_tags_never_follow_a_release_that_died_writing_pins(sequence, data):
     """Any release of a sequence may die after writing some of its pins, on each

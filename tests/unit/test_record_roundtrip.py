@@ -97,7 +97,7 @@ def records(draw):
     )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(records())
 def test_a_record_reads_back_as_written(facts):
     text = release_json(facts, SizeHistory())

@@ -85,7 +85,7 @@ def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(
     scheme=tokens,
     params=st.dictionaries(tokens.map(str.lower), printable, min_size=1, max_size=5),
@@ -101,7 +101,7 @@ def test_round_trip(scheme: str, params: dict[str, str], quoted: list[bool]) -> 
     assert challenge.params == params
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(st.text(max_size=60))
 def test_any_text_parses_or_raises_value_error(text: str) -> None:
     try:

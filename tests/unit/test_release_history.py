@@ -450,7 +450,7 @@ def run_history(history: Sequence[tuple], data: st.DataObject) -> None:
         world.check(dirty, ran=ran and not dirty)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(st.lists(events, min_size=1, max_size=14), st.data())
 def test_floating_tags_follow_the_records_over_any_history(history, data):
     run_history(history, data)
