@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..core.errors import PartialVerificationError, VerificationError
+from ..core.errors import VerificationError, unanswered_error
 from ..core.fileio import counted
 
 if TYPE_CHECKING:
@@ -56,11 +56,13 @@ def audit_command(
     finished on every registry but has no record here (notes not merged yet) is
     reported as ahead, and --repair never moves it back. Run it after an outage or a half-finished
     release. Exits 0 only when everything matches, else 12 listing every defect.
-    A registry that cannot be reached is listed as a defect and the others are
-    still audited (and repaired; --json prints the report all the same): exit 7
-    when nothing else is wrong, 12 when a registry that answered has a defect.
-    --json prints {"ok", "releases", "findings", "unreachable", "repaired",
-    "unrepairable", "moved"}; a failed audit adds "error".
+    A registry that cannot be reached, or that rate-limits the reads through
+    the retries, is listed as a defect and the others are still audited (and
+    repaired; --json prints the report all the same): exit 7 when nothing else
+    is wrong (6 when one was rate limited), 12 when a registry that answered
+    has a defect. --json prints {"ok", "releases", "findings", "unreachable",
+    "rate_limited", "repaired", "unrepairable", "moved"}; a failed audit adds
+    "error".
 
     A release is judged by its record: each release is audited (and repaired)
     in the repository its record names for each registry, so after a
@@ -92,10 +94,12 @@ def audit_command(
     )
     failure = None
     if not report.ok:
-        kind = PartialVerificationError if report.only_unreachable else VerificationError
-        failure = kind(
-            [f.message for f in report.defects] + report.unrepairable,
-            hint=advice(cfg, report, repaired=repair),
+        found = [f.message for f in report.defects] + report.unrepairable
+        hint = advice(cfg, report, repaired=repair)
+        failure = (
+            unanswered_error(found, rate_limited=bool(report.rate_limited), hint=hint)
+            if report.only_unanswered
+            else VerificationError(found, hint=hint)
         )
     if as_json:
         print_report(state, report.to_dict(), failure)

@@ -128,11 +128,13 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     digest, identical on every registry; each index holds exactly the configured
     platforms (attestations ignored); every child and blob is fetchable; each
     platform image is within the size budget. Exits 12 listing every defect.
-    A registry that cannot be reached is listed as a defect and the others are
-    still checked (--json prints the report all the same): exit 7 when nothing
-    else is wrong, 12 when a registry that answered has a defect. The registries
-    are read at the same time, up to 8 requests in flight on each. --json prints
-    {"ok", "release", "lines", "defects", "unreachable"}; a failed check adds "error".
+    A registry that cannot be reached, or that rate-limits the reads through the
+    retries, is listed as a defect and the others are still checked (--json
+    prints the report all the same): exit 7 when nothing else is wrong (6 when
+    one was rate limited), 12 when a registry that answered has a defect. The
+    registries are read at the same time, up to 8 requests in flight on each.
+    --json prints {"ok", "release", "lines", "defects", "unreachable",
+    "rate_limited"}; a failed check adds "error".
 
     Registry retries are bounded by PUBLISHER_RETRY_ATTEMPTS (5),
     PUBLISHER_RETRY_MAX_DELAY (20 s) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s).

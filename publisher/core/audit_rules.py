@@ -38,8 +38,22 @@ UNRECORDED = "unrecorded"  # pins of a release with no record: an unfinished rel
 DISAGREE = "disagree"  # a floating tag the registries do not agree on
 AHEAD = "ahead"  # a floating tag carries a finished release newer than the records here
 UNREACHABLE = "unreachable"  # the registry could not be reached: nothing on it was checked
+RATE_LIMITED = "rate-limited"  # the registry rate-limited the reads: nothing on it was checked
+#: The kinds that say a registry did not answer (nothing on it was judged).
+UNANSWERED = (UNREACHABLE, RATE_LIMITED)
 #: Every kind of finding, documented for --json consumers (README, Commands).
-KINDS = (MISSING, MOVED, FLOATING, INCOMPLETE, PRIVATE, UNRECORDED, DISAGREE, AHEAD, UNREACHABLE)
+KINDS = (
+    MISSING,
+    MOVED,
+    FLOATING,
+    INCOMPLETE,
+    PRIVATE,
+    UNRECORDED,
+    DISAGREE,
+    AHEAD,
+    UNREACHABLE,
+    RATE_LIMITED,
+)
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,8 @@ class Finding:
             text = f"the registries disagree on {self.tag}: {self.detail}"
         elif self.kind == UNREACHABLE:
             text = f"could not be reached, so nothing on it was checked: {self.detail}"
+        elif self.kind == RATE_LIMITED:
+            text = f"rate-limited the reads, so nothing on it was checked: {self.detail}"
         else:
             text = f"{self.tag}: {self.detail}"
         if self.kind == FLOATING and self.detail:
@@ -284,9 +300,12 @@ def _newer(release: str | None, than: str) -> bool:
     return a is not None and (b is None or b.release < a.release)
 
 
-def unreachable(registry: str, error: str) -> Finding:
-    """``registry`` did not answer (``error`` in words): one finding, nothing else judged."""
-    return Finding(registry, UNREACHABLE, "", None, None, "", error)
+def unreachable(registry: str, error: str, *, rate_limited: bool = False) -> Finding:
+    """``registry`` did not answer (``error`` in words; ``rate_limited``: it rate-limited
+    the reads): one finding, nothing else judged."""
+    return Finding(
+        registry, RATE_LIMITED if rate_limited else UNREACHABLE, "", None, None, "", error
+    )
 
 
 def disagreements(actual: Mapping[str, Mapping[str, str]]) -> list[Finding]:

@@ -226,6 +226,12 @@ class UnreachableError(RegistryError):
     label = "registry unreachable"
 
 
+#: A registry that did not answer a read: unreachable, or rate-limited past the retries.
+#: verify and audit leave it out, name it with what it said, and check the others.
+Unanswered = UnreachableError | RateLimitedError
+UNANSWERED: Final = (UnreachableError, RateLimitedError)
+
+
 class InvalidResponseError(RegistryError):
     exit_code = 8
     label = "invalid registry response"
@@ -287,6 +293,15 @@ class RateLimitedVerificationError(VerificationError):
 
     exit_code = 6
     label = "rate limited"
+
+
+def unanswered_error(
+    defects: list[str], *, rate_limited: bool, hint: str | None
+) -> VerificationError:
+    """The failure of a check that found nothing wrong but registries that did not
+    answer: exit 6 when one of them rate-limited the reads, else 7."""
+    kind = RateLimitedVerificationError if rate_limited else PartialVerificationError
+    return kind(defects, hint=hint)
 
 
 class SmokeTestError(PublisherError):

@@ -13,7 +13,8 @@ just the first:
 * each platform image's compressed size (config + layers) is within the budget.
 
 A registry that could not be reached is one defect (``unreachable``, its error in
-words); the rules then judge the registries that answered, without it.
+words), and so is one that rate-limited the reads past the retries (``rate-limited``);
+the rules then judge the registries that answered, without it.
 
 Pure: no I/O.
 """
@@ -103,7 +104,11 @@ KINDS = {
     "child-missing": "a child manifest or blob of the index cannot be fetched",
     "over-budget": "a platform image is larger than the size budget",
     "unreachable": "a registry could not be reached: nothing on it was checked",
+    "rate-limited": "a registry rate-limited the reads: nothing on it was checked",
 }
+
+#: The kinds of defect that say a registry did not answer (nothing on it was judged).
+UNANSWERED_KINDS = ("unreachable", "rate-limited")
 
 
 def over_budget(platform: str, size: int, budget_bytes: int) -> str:
@@ -338,15 +343,22 @@ class Report:
     unreachable: Mapping[str, str] = field(default_factory=dict)
     #: registry name -> what to check on it, from its error (None: no advice of its own)
     advice: Mapping[str, str | None] = field(default_factory=dict)
+    #: registry name -> what it said when it rate-limited the reads (nothing on it was checked)
+    rate_limited: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.defects
 
     @property
-    def only_unreachable(self) -> bool:
-        """Every defect is a registry that could not be reached: nothing wrong was found."""
-        return bool(self.defects) and all(d.kind == "unreachable" for d in self.defects)
+    def unanswered(self) -> dict[str, str]:
+        """Every registry not checked (unreachable or rate-limited) -> what it said."""
+        return {**self.unreachable, **self.rate_limited}
+
+    @property
+    def only_unanswered(self) -> bool:
+        """Every defect is a registry that did not answer: nothing wrong was found."""
+        return bool(self.defects) and all(d.kind in UNANSWERED_KINDS for d in self.defects)
 
     @property
     def nothing_published(self) -> bool:
@@ -361,7 +373,7 @@ class Report:
                 digest
                 for line in self.lines
                 for registry, tags in line.tags.items()
-                if registry not in self.unreachable
+                if registry not in self.unanswered
                 for tag, digest in tags.items()
                 if not is_floating_tag(tag)
             )
@@ -392,6 +404,7 @@ class Report:
             ],
             "defects": [asdict(d) for d in self.defects],
             "unreachable": dict(sorted(self.unreachable.items())),
+            "rate_limited": dict(sorted(self.rate_limited.items())),
         }
 
 
@@ -424,17 +437,22 @@ def build_report(
     tags: Sequence[TagFacts],
     images: Mapping[tuple[str, str], ImageFacts],
     unreachable: Mapping[str, str] | None = None,
+    rate_limited: Mapping[str, str] | None = None,
 ) -> Report:
     """Apply every rule to every line; the report lists every defect found.
 
-    ``unreachable`` (registry name -> its error in words) are registries that could
-    not be read: each is one defect, and the lines are judged on the others.
+    ``unreachable`` and ``rate_limited`` (registry name -> its error in words) are
+    registries that could not be read: each is one defect, and the lines are judged
+    on the others.
     """
-    down = dict(unreachable or {})
+    limited = dict(rate_limited or {})
+    down = {**(unreachable or {}), **limited}
     defects: list[Defect] = [
         Defect(
-            "unreachable",
-            f"{name}: could not be reached, so nothing on it was checked: {error}",
+            "rate-limited" if name in limited else "unreachable",
+            f"{name}: "
+            + ("rate-limited the reads" if name in limited else "could not be reached")
+            + f", so nothing on it was checked: {error}",
             None,
             name,
         )
@@ -455,4 +473,5 @@ def build_report(
         defects.extend(check_line(expectation, line_tags, images))
         lines.append(line_report(expectation, line_tags, images))
     recorded = any(e.recorded for e in expectations)
-    return Report(release, tuple(lines), tuple(defects), recorded, down)
+    reached = {name: error for name, error in down.items() if name not in limited}
+    return Report(release, tuple(lines), tuple(defects), recorded, reached, rate_limited=limited)

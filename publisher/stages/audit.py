@@ -12,7 +12,7 @@ pointed where the recorded pins say, the same on every registry. The tags of
 a release without a record are left alone: rerunning that release finishes it.
 
 A registry that cannot be reached (connection, TLS, a server that keeps
-failing) is one finding; the registries that answer are still audited, and
+failing) or that rate-limits the reads past the retries is one finding; the registries that answer are still audited, and
 repaired with ``repair``.
 
 A release is judged by its record: each recorded release is audited, and
@@ -42,10 +42,11 @@ from ..adapters.registry.transfer import Transfers
 from ..core import audit_rules as rules
 from ..core.config import Config, Registry
 from ..core.errors import (
+    UNANSWERED,
     AuthError,
     NotFoundError,
     RateLimitedError,
-    UnreachableError,
+    Unanswered,
     UsageError,
     unanswered_tip,
 )
@@ -85,12 +86,22 @@ class AuditReport:
         return {f.registry: f.detail for f in self.findings if f.kind == rules.UNREACHABLE}
 
     @property
-    def only_unreachable(self) -> bool:
-        """Nothing found wrong but registries that could not be reached."""
+    def rate_limited(self) -> dict[str, str]:
+        """Registry name -> what it said when it rate-limited the reads."""
+        return {f.registry: f.detail for f in self.findings if f.kind == rules.RATE_LIMITED}
+
+    @property
+    def unanswered(self) -> dict[str, str]:
+        """Every registry not audited (unreachable or rate-limited) -> what it said."""
+        return {**self.unreachable, **self.rate_limited}
+
+    @property
+    def only_unanswered(self) -> bool:
+        """Nothing found wrong but registries that did not answer."""
         return (
             bool(self.findings)
             and not self.unrepairable
-            and all(f.kind == rules.UNREACHABLE for f in self.findings)
+            and all(f.kind in rules.UNANSWERED for f in self.findings)
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -98,6 +109,7 @@ class AuditReport:
             "releases": list(self.releases),
             "ok": self.ok,
             "unreachable": dict(sorted(self.unreachable.items())),
+            "rate_limited": dict(sorted(self.rate_limited.items())),
             "findings": [f.to_dict() for f in self.findings],
             "repaired": self.repaired,
             "unrepairable": self.unrepairable,
@@ -176,8 +188,9 @@ class Auditor:
         self.anonymous = anonymous
         self.transfers = Transfers(workers=transfers, output=output)
         self._complete: dict[tuple[str, str], tuple[bool, str]] = {}
-        #: target label -> why it could not be reached (left out of the audit and repair)
-        self.down: dict[str, UnreachableError] = {}
+        #: target label -> why it could not be reached or was rate-limited (left out of
+        #: the audit and repair)
+        self.down: dict[str, Unanswered] = {}
 
     def client(self, target: Target) -> RegistryClient:
         """One client per registry and host (a moved repository may be on another host)."""
@@ -267,10 +280,10 @@ class Auditor:
             )
         return None
 
-    def _actual_or_error(self, target: Target) -> dict[str, str] | UnreachableError:
+    def _actual_or_error(self, target: Target) -> dict[str, str] | Unanswered:
         try:
             return self.actual(target)
-        except UnreachableError as exc:
+        except UNANSWERED as exc:
             return exc
 
     def run(self) -> AuditReport:
@@ -283,7 +296,7 @@ class Auditor:
         found = in_parallel(self._actual_or_error, self.targets)
         actual: dict[str, dict[str, str]] = {}
         for target, tags in zip(self.targets, found, strict=True):
-            if isinstance(tags, UnreachableError):
+            if isinstance(tags, UNANSWERED):
                 self.down[target.label] = tags
             else:
                 actual[target.label] = tags
@@ -320,23 +333,24 @@ class Auditor:
         # repository's first, as one repository after another would have it.
         judged = in_parallel(lambda job: self._findings_or_error(*job), todo)
         for (target, _, _), at, judgement in zip(todo, placed, judged, strict=True):
-            if isinstance(judgement, UnreachableError):
+            if isinstance(judgement, UNANSWERED):
                 self.down[target.label] = judgement
             else:
                 findings[at] = judgement
         report.findings += [f for part in findings for f in part]
         report.findings[:0] = [
-            rules.unreachable(name, exc.message) for name, exc in self.down.items()
+            rules.unreachable(name, exc.message, rate_limited=isinstance(exc, RateLimitedError))
+            for name, exc in self.down.items()
         ]
         report.advice = {name: exc.hint for name, exc in self.down.items()}
         return report
 
     def _findings_or_error(
         self, target: Target, actual: dict[str, str], finished: set[str]
-    ) -> list[rules.Finding] | UnreachableError:
+    ) -> list[rules.Finding] | Unanswered:
         try:
             return self._findings(target, actual, finished)
-        except UnreachableError as exc:
+        except UNANSWERED as exc:
             return exc
 
     def _findings(
@@ -476,7 +490,7 @@ def audit(
         output.warning(sentence)
     for sentence in rules.dropped(records, (r.name for r in config.registries)):
         output.warning(sentence)
-    if not repair or report.ok or report.only_unreachable:
+    if not repair or report.ok or report.only_unanswered:
         return report
     auditor.repair(report)
     again = auditor.run()
@@ -503,7 +517,7 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
             "directory this audit reads (merge its notes pull request, or copy its vX.Y.Z.json, "
             ".md and .env there) or rerun that release"
         )
-    down = sorted(report.unreachable)
+    down = sorted(report.unanswered)
     if down:
         advice = {name: report.advice.get(name) for name in down}
         tips.append(
@@ -520,7 +534,7 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
     drift = [
         f
         for f in report.defects
-        if f.kind not in (rules.PRIVATE, rules.UNRECORDED, rules.AHEAD, rules.UNREACHABLE)
+        if f.kind not in (rules.PRIVATE, rules.UNRECORDED, rules.AHEAD, *rules.UNANSWERED)
     ]
     if report.unrepairable or drift:
         tips.append(

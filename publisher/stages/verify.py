@@ -3,11 +3,11 @@
 ``verify_release`` checks a whole release (every expected tag on every
 registry); ``check_index`` checks one index digest without looking at tags (the
 publish stage runs it before any tag moves). Missing content and altered
-content become defects; authentication and rate limits stay errors (their own
-exit codes), since then nothing can be concluded. A registry that cannot be
-reached (connection, TLS, a server that keeps failing) is one defect, and the
-registries that answer are still checked: during a partial outage the report
-says what holds everywhere else.
+content become defects; authentication stays an error (its own exit code), since
+then nothing can be concluded. A registry that cannot be reached (connection,
+TLS, a server that keeps failing) or that rate-limits the reads past the retries
+is one defect, and the registries that answer are still checked: during a partial
+outage the report says what holds everywhere else.
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ from ..core import notes
 from ..core import verify_rules as rules
 from ..core.config import Config, Line, Registry, Selection
 from ..core.errors import (
+    UNANSWERED,
     InvalidResponseError,
     NotFoundError,
-    PartialVerificationError,
-    UnreachableError,
+    RateLimitedError,
+    Unanswered,
     VerificationError,
+    unanswered_error,
     unanswered_tip,
 )
 from ..core.notes import ReleaseFacts
@@ -232,21 +234,22 @@ def expectations(
 
 def existing_tags(
     config: Config, clients: Mapping[str, RegistryClient]
-) -> tuple[dict[str, list[str]], dict[str, UnreachableError]]:
-    """The tags on each registry that answers, and each one that cannot be reached
-    (registry name -> its error). The registries are asked at the same time."""
+) -> tuple[dict[str, list[str]], dict[str, Unanswered]]:
+    """The tags on each registry that answers, and each one that cannot be reached or
+    rate-limits the read (registry name -> its error). The registries are asked at the
+    same time."""
 
-    def listed(registry: Registry) -> list[str] | UnreachableError:
+    def listed(registry: Registry) -> list[str] | Unanswered:
         try:
             return clients[registry.name].list_tags(registry.repository.path)
-        except UnreachableError as exc:
+        except UNANSWERED as exc:
             return exc
 
     existing: dict[str, list[str]] = {}
-    unreachable: dict[str, UnreachableError] = {}
+    unreachable: dict[str, Unanswered] = {}
     registries = list(config.registries)
     for registry, answer in zip(registries, in_parallel(listed, registries), strict=True):
-        if isinstance(answer, UnreachableError):
+        if isinstance(answer, UNANSWERED):
             unreachable[registry.name] = answer
         else:
             existing[registry.name] = answer
@@ -264,16 +267,16 @@ def verify_release(
     output: Output,
     *,
     record: ReleaseFacts | None = None,
-    unreachable: Mapping[str, UnreachableError] | None = None,
+    unreachable: Mapping[str, Unanswered] | None = None,
     workers: int = REQUESTS_IN_FLIGHT,
 ) -> Report:
     """Check every expected tag of ``plan`` on every registry; return every defect found.
 
     With ``record``, every pin must point at the index the record names.
     ``unreachable`` (from ``existing_tags``) names registries already known to be
-    down; one that stops answering during the check joins them. Each is a defect,
-    the others are checked. Does not raise on defects (see ``defects_error``);
-    authentication and rate-limit errors propagate.
+    down or rate-limiting; one that stops answering during the check joins them.
+    Each is a defect, the others are checked. Does not raise on defects (see
+    ``defects_error``); authentication errors propagate.
 
     The registries are read at the same time, and on each up to ``workers`` tags
     are resolved and indexes inspected at once (``workers=1``: one request at a
@@ -283,13 +286,13 @@ def verify_release(
     down = dict(unreachable or {})
     cache = _BlobCache()
 
-    def read(registry: Registry) -> _RegistryFacts | UnreachableError:
+    def read(registry: Registry) -> _RegistryFacts | Unanswered:
         """What ``registry`` holds of the release, or why it could not be read."""
         client = clients[registry.name]
         repo = registry.repository
         #: set by the first request that finds the registry gone: the requests
         #: still queued for it then end at once instead of each waiting out retries.
-        gone: list[UnreachableError] = []
+        gone: list[Unanswered] = []
 
         def unless_gone(ask: Callable[[str], T]) -> Callable[[str], T]:
             def asked(item: str) -> T:
@@ -297,7 +300,7 @@ def verify_release(
                     raise gone[0]
                 try:
                     return ask(item)
-                except UnreachableError as exc:
+                except UNANSWERED as exc:
                     gone.append(exc)
                     raise
 
@@ -321,7 +324,7 @@ def verify_release(
             found = [TagFacts(registry.name, t, d) for t, d in zip(tags, digests, strict=True)]
             distinct = list(dict.fromkeys(d for d in digests if d))
             inspected = in_parallel(inspect, distinct, workers)
-        except UnreachableError as exc:
+        except UNANSWERED as exc:
             return exc
         return found, {(registry.name, d): f for d, f in zip(distinct, inspected, strict=True)}
 
@@ -329,13 +332,14 @@ def verify_release(
     images: dict[tuple[str, str], ImageFacts] = {}
     answering = [r for r in config.registries if r.name not in down]
     for registry, answer in zip(answering, in_parallel(read, answering, workers), strict=True):
-        if isinstance(answer, UnreachableError):
+        if isinstance(answer, UNANSWERED):
             down[registry.name] = answer
         else:
             tag_facts += answer[0]
             images.update(answer[1])
     said = {name: exc.message for name, exc in down.items()}
-    report = rules.build_report(plan.release, wanted, tag_facts, images, said)
+    limited = {n: said.pop(n) for n, exc in down.items() if isinstance(exc, RateLimitedError)}
+    report = rules.build_report(plan.release, wanted, tag_facts, images, said, limited)
     return dataclasses.replace(report, advice={name: exc.hint for name, exc in down.items()})
 
 
@@ -343,8 +347,9 @@ def report_rows(report: Report, registries: Sequence[str]) -> list[tuple[str, ..
     rows: list[tuple[str, ...]] = []
     for line in report.lines:
         for name in registries:
-            if name in report.unreachable:
-                rows.append((line.php, name, "unreachable", "-", "-", "-"))
+            if name in report.unanswered:
+                state = "rate limited" if name in report.rate_limited else "unreachable"
+                rows.append((line.php, name, state, "-", "-", "-"))
                 continue
             found = line.registry_sizes.get(name, {})
             sizes = ", ".join(f"{p} {human_size(found[p])}" for p in sorted(found)) or "-"
@@ -422,7 +427,7 @@ def defects_hint(report: Report) -> str:
 
 def unreachable_hint(report: Report) -> str:
     return unanswered_tip(
-        {name: report.advice.get(name) for name in sorted(report.unreachable)},
+        {name: report.advice.get(name) for name in sorted(report.unanswered)},
         f"publisher verify {report.release}",
     )
 
@@ -430,14 +435,16 @@ def unreachable_hint(report: Report) -> str:
 def defects_error(report: Report) -> VerificationError | None:
     """The VerificationError listing every defect, or None when there is none.
 
-    When the only defects are registries that could not be reached, the error is
-    a ``PartialVerificationError`` (exit 7): the others hold the release as they should.
+    When the only defects are registries that could not be reached or rate-limited
+    the reads, the error says so (exit 7, or 6 when one was rate-limited): the others
+    hold the release as they should.
     """
     messages = [d.message for d in report.defects]
-    if report.only_unreachable:
+    if report.only_unanswered:
         answered = any(line.tags for line in report.lines)
-        return PartialVerificationError(
+        return unanswered_error(
             messages,
+            rate_limited=bool(report.rate_limited),
             hint=(
                 "the registries that answered hold the release complete and consistent; "
                 if answered
@@ -447,7 +454,7 @@ def defects_error(report: Report) -> VerificationError | None:
         )
     if report.defects:
         hint = defects_hint(report)
-        if report.unreachable:
+        if report.unanswered:
             hint += "; " + unreachable_hint(report)
         return VerificationError(messages, hint=hint)
     return None

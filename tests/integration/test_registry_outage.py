@@ -151,3 +151,63 @@ def test_the_tip_for_a_registry_out_of_order_is_its_own_error_s_advice(
         assert "ghcr: the registry is having trouble; retry later, or allow more time" in hint
         assert "network, DNS" not in hint, hint
         assert f"then run `{rerun}` again" in hint, hint
+
+
+def test_a_registry_that_rate_limits_the_reads_is_reported_beside_the_others(
+    tmp_path: Path,
+    registry: Any,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """ghcr answers 429 to everything: verify and audit still check hub, name ghcr as
+    rate limited with what it said and its advice, and exit 6 (rate limited) as nothing
+    else is wrong; a defect on hub makes it 12, ghcr still named beside it."""
+    from tests.support.faultproxy import Fault
+
+    ghcr = fresh_registry()
+    front = proxy_for(ghcr.host)
+    world = make_world(tmp_path, write_matrix, hub=registry.host, ghcr=front.host)
+    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    front.add(Fault("status", status=429, headers={"Retry-After": "0"}, times=None))
+    world.env = {**world.env, "PUBLISHER_RETRY_ATTEMPTS": "2", "PUBLISHER_RETRY_MAX_DELAY": "0"}
+
+    for command, rerun in (
+        (("verify", "v1.0.0"), "publisher verify v1.0.0"),
+        (("audit",), "publisher audit"),
+    ):
+        result = world.run(*command, "--json", matrix=matrix)
+        assert result.returncode == 6, result.stdout + result.stderr
+        report = json.loads(result.stdout)
+        assert list(report["rate_limited"]) == ["ghcr"], report
+        assert "HTTP 429" in report["rate_limited"]["ghcr"]
+        assert report["unreachable"] == {}
+        error = report["error"]
+        assert error["exit_code"] == 6 and error["kind"] == "rate limited", error
+        assert "ghcr: rate-limited the reads, so nothing on it was checked" in error["message"]
+        assert "ghcr: authenticate to get a higher limit" in error["hint"], error["hint"]
+        assert f"then run `{rerun}` again" in error["hint"], error["hint"]
+        text = world.run(*command, matrix=matrix)
+        out = text.stdout + text.stderr
+        assert text.returncode == 6, out
+        assert "error: rate limited:" in text.stderr, out
+        assert "Traceback" not in out and "internal error" not in out
+    checked = json.loads(world.run("verify", "v1.0.0", "--json", matrix=matrix).stdout)
+    assert {line["php"]: line["digests"] for line in checked["lines"]} == {
+        php: {"hub": digest} for php, digest in digests.items()
+    }
+    assert ("rate-limited", "ghcr") in {(d["kind"], d["registry"]) for d in checked["defects"]}
+    table = world.run("verify", "v1.0.0", matrix=matrix).stdout
+    assert any("ghcr" in row and "rate limited" in row for row in table.splitlines()), table
+
+    # A defect on the registry that answers is found and decides the exit code.
+    world.put_tag("hub", digests["8.4"], "v1.0.0-php-8.3")
+    verify = world.run("verify", "v1.0.0", "--json", matrix=matrix)
+    assert verify.returncode == 12, verify.stderr
+    kinds = {(d["kind"], d["registry"]) for d in json.loads(verify.stdout)["defects"]}
+    assert {("pin-moved", "hub"), ("rate-limited", "ghcr")} <= kinds
+    audit = world.run("audit", "--json", matrix=matrix)
+    assert audit.returncode == 12, audit.stderr
+    kinds = {(f["kind"], f["registry"]) for f in json.loads(audit.stdout)["findings"]}
+    assert ("moved", "hub") in kinds and ("rate-limited", "ghcr") in kinds

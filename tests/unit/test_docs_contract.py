@@ -160,10 +160,19 @@ def test_render_json_has_exactly_the_members_the_readme_names(cli, tmp_path):
 @pytest.mark.parametrize(
     ("command", "members", "nested"),
     [
-        ("verify", {"ok", "release", "lines", "defects", "unreachable"}, set()),
+        ("verify", {"ok", "release", "lines", "defects", "unreachable", "rate_limited"}, set()),
         (
             "audit",
-            {"ok", "releases", "findings", "unreachable", "repaired", "unrepairable", "moved"},
+            {
+                "ok",
+                "releases",
+                "findings",
+                "unreachable",
+                "rate_limited",
+                "repaired",
+                "unrepairable",
+                "moved",
+            },
             set(),
         ),
         (
