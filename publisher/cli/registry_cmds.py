@@ -128,6 +128,9 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     digest, identical on every registry; each index holds exactly the configured
     platforms (attestations ignored); every child and blob is fetchable; each
     platform image is within the size budget. Exits 12 listing every defect.
+    A release never published (no pin on any registry that answers, no record)
+    is one defect saying so, with the command that publishes it: its floating
+    tags carry an earlier release, and are not judged.
     A registry that cannot be reached, or that rate-limits the reads through the
     retries, is listed as a defect and the others are still checked (--json
     prints the report all the same): exit 7 when nothing else is wrong (6 when

@@ -463,6 +463,36 @@ def build_report(
             replace(e, tags={n: t for n, t in e.tags.items() if n not in down})
             for e in expectations
         ]
+    recorded = any(e.recorded for e in expectations)
+    answered = sorted({name for e in expectations for name in e.tags})
+    never = (
+        not recorded
+        and bool(answered)
+        and not any(f.digest for f in tags if f.registry in answered and not is_floating_tag(f.tag))
+    )
+    if never:
+        # Not one pin anywhere: the floating tags carry an earlier release, which today's
+        # matrix says nothing about. The pins alone are reported, as one plain defect.
+        expectations = [
+            replace(
+                e,
+                tags={
+                    n: tuple(t for t in ts if not is_floating_tag(t)) for n, ts in e.tags.items()
+                },
+            )
+            for e in expectations
+        ]
+        tags = [f for f in tags if not is_floating_tag(f.tag)]
+        pins = dict.fromkeys(t for e in expectations for ts in e.tags.values() for t in ts)
+        defects.append(
+            Defect(
+                "tag-missing",
+                f"nothing of {release} is published: not one of its pins ({', '.join(pins)}) "
+                f"is on {' or '.join(answered)}",
+                None,
+                None,
+            )
+        )
     lines = []
     for expectation in expectations:
         line_tags = [
@@ -470,8 +500,8 @@ def build_report(
             for f in tags
             if f.registry in expectation.tags and f.tag in expectation.tags[f.registry]
         ]
-        defects.extend(check_line(expectation, line_tags, images))
+        if not never:
+            defects.extend(check_line(expectation, line_tags, images))
         lines.append(line_report(expectation, line_tags, images))
-    recorded = any(e.recorded for e in expectations)
     reached = {name: error for name, error in down.items() if name not in limited}
     return Report(release, tuple(lines), tuple(defects), recorded, reached, rate_limited=limited)

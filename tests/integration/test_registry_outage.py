@@ -211,3 +211,39 @@ def test_a_registry_that_rate_limits_the_reads_is_reported_beside_the_others(
     assert audit.returncode == 12, audit.stderr
     kinds = {(f["kind"], f["registry"]) for f in json.loads(audit.stdout)["findings"]}
     assert ("moved", "hub") in kinds and ("rate-limited", "ghcr") in kinds
+
+
+def test_verify_of_a_release_never_published_says_so_without_judging_floating_tags(
+    tmp_path: Path, registry: Any, fresh_registry: Callable[..., Any], write_matrix: Any
+) -> None:
+    """v1.0.0 is published for amd64; matrix.yaml now adds arm64. `verify v9.9.9` (no pin
+    anywhere, no record) says nothing of v9.9.9 is published and how to publish it, not
+    that php-8.4 and latest, which carry v1.0.0, lack today's arm64."""
+    ghcr = fresh_registry()
+    world = make_world(tmp_path, write_matrix, hub=registry.host, ghcr=ghcr.host)
+    old = world.matrix("old.yaml", lines=("8.4",), platforms=("linux/amd64",))
+    world.publish("v1.0.0", old, ("8.4",), ("linux/amd64",))
+    today = world.matrix("matrix.yaml", lines=("8.4",), platforms=("linux/amd64", "linux/arm64"))
+
+    result = world.run("verify", "v9.9.9", "--json", matrix=today)
+    assert result.returncode == 12, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert [d["kind"] for d in report["defects"]] == ["tag-missing"], report["defects"]
+    said = report["defects"][0]["message"]
+    assert said.startswith("nothing of v9.9.9 is published: not one of its pins"), said
+    assert "hub" in said and "ghcr" in said
+    assert {tag for line in report["lines"] for tags in line["tags"].values() for tag in tags}
+    assert not any(
+        digest
+        for line in report["lines"]
+        for tags in line["tags"].values()
+        for digest in tags.values()
+    ), report["lines"]
+    hint = report["error"]["hint"]
+    assert "it was never published" in hint and "`publisher release v9.9.9`" in hint, hint
+    text = world.run("verify", "v9.9.9", matrix=today)
+    out = text.stdout + text.stderr
+    assert text.returncode == 12, out
+    assert "error: verification failed: 1 defect found" in text.stderr, out
+    assert "arm64" not in text.stderr and "floating" not in text.stderr, text.stderr
+    assert "Traceback" not in out
