@@ -424,12 +424,11 @@ class SmokeTester:
             qemu = foreign_hint(platform)
             raise SmokeTestError(
                 f"{pinned} ({platform}): " + "; ".join(found),
-                hint=(f"{qemu}; " if qemu else "")
-                + (
-                    REHEARSAL_HINT
-                    if self.rehearsal
-                    else f"try it yourself: docker run --rm -it --platform {platform} {pinned} sh"
-                ),
+                hint=REHEARSAL_HINT if self.rehearsal else "try it yourself",
+                advice=[qemu] if qemu else [],
+                tries=[]
+                if self.rehearsal
+                else [f"docker run --rm -it --platform {platform} {pinned} sh"],
             )
         modules = tuple(sorted(smoke_rules.parse_modules(php_m.stdout)))
         return SmokeResult(

@@ -43,7 +43,7 @@ Exception`` on the way takes them for one, while every ``finally`` still runs.
 from __future__ import annotations
 
 import errno
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from ..resolve import Problem
@@ -305,8 +305,47 @@ def unanswered_error(
 
 
 class SmokeTestError(PublisherError):
+    """``advice`` is what to check first, a piece each; ``hint`` what to do then, with
+    ``tries``, the commands that run the failing image by hand, after it ("try it
+    yourself: COMMAND"). The error of several failures (``of_all``) says each distinct
+    piece once, and each ``hint`` once with the commands of every image it is for."""
+
     exit_code = 13
     label = "smoke test failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        advice: Sequence[str] = (),
+        tries: Sequence[str] = (),
+    ) -> None:
+        self.advice = tuple(advice)
+        self.then: dict[str, tuple[str, ...]] = {hint: tuple(tries)} if hint else {}
+        super().__init__(message, hint=self._said())
+
+    def _said(self) -> str | None:
+        said = list(self.advice)
+        for then, tries in self.then.items():
+            if len(tries) > 1:
+                then += ": " + ", ".join(f"`{t}`" for t in tries)
+            elif tries:
+                then += f": {tries[0]}"
+            said.append(then)
+        return "; ".join(said) or None
+
+    @classmethod
+    def of_all(cls, message: str, failures: Sequence[SmokeTestError]) -> SmokeTestError:
+        """One error for ``failures``: every distinct piece of their advice, then every
+        distinct ``hint`` with the commands to try of each failure that gave it, each
+        once, in the order the failures give them."""
+        error = cls(message, advice=list(dict.fromkeys(a for f in failures for a in f.advice)))
+        for failure in failures:
+            for then, tries in failure.then.items():
+                error.then[then] = tuple(dict.fromkeys(error.then.get(then, ()) + tries))
+        error.hint = error._said()
+        return error
 
 
 class ReleaseConflictError(PublisherError):

@@ -1049,12 +1049,12 @@ class Publisher:
         ]
         if failed:
             said = [f"PHP {php}: {exc.message}" for php, exc in failed]
-            raise SmokeTestError(
+            raise SmokeTestError.of_all(
                 said[0]
                 if len(said) == 1
                 else f"{len(said)} of {len(work)} platform images failed:\n"
                 + "\n".join(f"  - {line}" for line in said),
-                hint=failed[0][1].hint,
+                [exc for _php, exc in failed],
             )
         found: dict[str, dict[str, str]] = {}
         for (index, platform, _ref), version in zip(work, results, strict=True):

@@ -823,3 +823,68 @@ def test_buildah_runs_own_lines_are_not_taken_for_the_commands(stderr: str, own:
     from publisher.adapters.smoke import without_buildah_trailer
 
     assert without_buildah_trailer(stderr) == own
+
+
+def test_failed_smoke_tests_of_several_images_keep_every_piece_of_advice_once(tmp_path) -> None:
+    """amd64 fails first with the native tip, arm64 under QEMU with the QEMU advice: the
+    one error for both says the QEMU advice, each command to try, and "try" once."""
+    import io
+
+    from publisher.adapters.emulation import foreign_hint
+    from publisher.adapters.output import Output
+    from publisher.core.records import DigestRecord
+    from publisher.core.version import parse_release
+    from publisher.stages.publish import LineIndex, Publisher, PublishOptions
+    from tests.support.matrices import acme_config
+
+    qemu = foreign_hint(Platform.ARM64) or "arm64 runs under QEMU"
+
+    def smoke(ref: Reference, platform: str, php: str, extensions: tuple[str, ...]) -> str:
+        try_it = f"docker run --rm -it --platform {platform} {ref} sh"
+        advice = [qemu] if platform == "linux/arm64" else []
+        raise SmokeTestError(
+            f"{ref} ({platform}): broken", hint="try it yourself", advice=advice, tries=[try_it]
+        )
+
+    config = acme_config(lines=("8.4",))
+    platforms = ("linux/amd64", "linux/arm64")
+    images = tuple((p, "sha256:" + str(n) * 64) for n, p in enumerate(platforms, 1))
+    index = LineIndex(
+        php="8.4",
+        digest="sha256:" + "0" * 64,
+        body=b"{}",
+        media_type="application/vnd.oci.image.index.v1+json",
+        children=(),
+        records=tuple(
+            DigestRecord("v1.0.0", "8.4", p, "r", d, "php:8.4-fpm", None, "buildah", "x")
+            for p, d in images
+        ),
+        images=images,
+    )
+    output = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO())
+    stage = Publisher(
+        config,
+        parse_release("v1.0.0"),
+        {},
+        output,
+        PublishOptions(notes_dir=tmp_path, jobs=1),
+        smoke=smoke,
+    )
+    with pytest.raises(SmokeTestError) as caught:
+        stage.smoke_test({"8.4": index})
+    hint = caught.value.hint or ""
+    tries = [
+        f"docker run --rm -it --platform {p} {config.primary.ref(digest=d)} sh" for p, d in images
+    ]
+    assert hint == f"{qemu}; try it yourself: `{tries[0]}`, `{tries[1]}`"
+    assert hint.count(qemu) == 1 and hint.count("yourself") == 1
+    # one failure's hint is said as it was
+    one = SmokeTestError("x", hint="try it yourself", advice=[qemu], tries=tries[:1])
+    assert one.hint == f"{qemu}; try it yourself: {tries[0]}"
+    assert SmokeTestError.of_all("one", [one]).hint == one.hint
+    # a rehearsal's tip, the same for both, is said once after the QEMU advice
+    rehearsal = [
+        SmokeTestError("a", hint="rehearse again"),
+        SmokeTestError("b", hint="rehearse again", advice=[qemu]),
+    ]
+    assert SmokeTestError.of_all("both", rehearsal).hint == f"{qemu}; rehearse again"
