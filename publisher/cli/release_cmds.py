@@ -545,6 +545,10 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     only when changed, then fails the run when a base is gone. Before the first
     stable release it prints `release=` (empty) and `changed=false`, with a warning.
 
+    Each base is asked where the release pulled it, as its record names it
+    (through the mirror the release was built with, if any): base.mirror and
+    PUBLISHER_BASE_MIRROR play no part.
+
     On stderr, one line per recorded PHP line, in the record's order: its base
     unchanged (with its digest), moved (old digest to new), no longer on the
     registry (also a warning, an error annotation in GitHub Actions), can never
