@@ -82,6 +82,32 @@ def seed_pins(host: str, repo: str, session: requests.Session | None = None) -> 
     return push_raw(f"http://{host}", repo, make_image(("linux/amd64",)), PINS, session)
 
 
+def seeded(*hosts: str, kind: str = "public") -> tuple[str, list[str]]:
+    """A repository of its own, ``KIND/php-fpm-…``, with the pins on each of ``hosts``
+    (open registries): its name, and the digest the pins point at on each host."""
+    repo = f"{kind}/php-fpm-{uuid.uuid4().hex[:8]}"
+    return repo, [seed_pins(host, repo) for host in hosts]
+
+
+def two_registries(
+    write_matrix: Callable[..., Path],
+    tmp_path: Path,
+    repo: str,
+    hub: str,
+    other: tuple[str, str],
+    **kwargs: Any,
+) -> Path:
+    """matrix.yaml of the lines LINES naming ``repo`` on the primary ``hub`` (a host) and on
+    ``other`` (its name and host)."""
+    name, host = other
+    return write_matrix(
+        tmp_path,
+        [("hub", f"{hub}/{repo}", True), (name, f"{host}/{repo}", False)],
+        lines=LINES,
+        **kwargs,
+    )
+
+
 def test_open_registries_pass(
     tmp_path: Path,
     registry: LocalRegistry,
@@ -89,16 +115,9 @@ def test_open_registries_pass(
     environment: dict[str, str],
     write_matrix: Callable[..., Path],
 ) -> None:
-    repo = f"public/php-fpm-{uuid.uuid4().hex[:8]}"
-    seed_pins(registry.host, repo)
-    seed_pins(second_registry.host, repo)
-    matrix = write_matrix(
-        tmp_path,
-        [
-            ("hub", f"{registry.host}/{repo}", True),
-            ("ghcr", f"{second_registry.host}/{repo}", False),
-        ],
-        lines=LINES,
+    repo, _ = seeded(registry.host, second_registry.host)
+    matrix = two_registries(
+        write_matrix, tmp_path, repo, registry.host, ("ghcr", second_registry.host)
     )
     result = run(matrix, environment)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -112,8 +131,7 @@ def test_a_registry_that_refuses_anonymous_reads_fails_with_the_steps(
     environment: dict[str, str],
     write_matrix: Callable[..., Path],
 ) -> None:
-    repo = f"private/php-fpm-{uuid.uuid4().hex[:8]}"
-    seed_pins(registry.host, repo)
+    repo, _ = seeded(registry.host, kind="private")
     session = basic_registry.session()
     seed_pins(basic_registry.host, repo, session)
     # Pushed and readable with credentials: only the anonymous read can tell.
@@ -122,13 +140,12 @@ def test_a_registry_that_refuses_anonymous_reads_fails_with_the_steps(
         headers={"Accept": "application/vnd.oci.image.index.v1+json"},
         timeout=30,
     ).ok
-    matrix = write_matrix(
+    matrix = two_registries(
+        write_matrix,
         tmp_path,
-        [
-            ("hub", f"{registry.host}/{repo}", True),
-            ("private", f"{basic_registry.host}/{repo}", False),
-        ],
-        lines=LINES,
+        repo,
+        registry.host,
+        ("private", basic_registry.host),
         credentials={"private": ("PRIVATE_USER", "PRIVATE_TOKEN")},
     )
     result = run(matrix, environment)
@@ -152,16 +169,14 @@ def test_json_says_per_registry_whether_anyone_can_pull_and_what_was_refused(
 ) -> None:
     """--json: stdout is the document alone, one entry per registry and repository with
     each pin's digest or refusal, the usual error (exit 12, steps as hint) when one refused."""
-    repo = f"private/php-fpm-{uuid.uuid4().hex[:8]}"
-    digest = seed_pins(registry.host, repo)
+    repo, [digest] = seeded(registry.host, kind="private")
     seed_pins(basic_registry.host, repo, basic_registry.session())
-    matrix = write_matrix(
+    matrix = two_registries(
+        write_matrix,
         tmp_path,
-        [
-            ("hub", f"{registry.host}/{repo}", True),
-            ("private", f"{basic_registry.host}/{repo}", False),
-        ],
-        lines=LINES,
+        repo,
+        registry.host,
+        ("private", basic_registry.host),
         credentials={"private": ("PRIVATE_USER", "PRIVATE_TOKEN")},
     )
     result = run(matrix, environment, "--json")
@@ -206,15 +221,9 @@ def test_json_of_open_registries_is_ok_without_an_error(
     environment: dict[str, str],
     write_matrix: Callable[..., Path],
 ) -> None:
-    repo = f"public/php-fpm-{uuid.uuid4().hex[:8]}"
-    digests = [seed_pins(registry.host, repo), seed_pins(second_registry.host, repo)]
-    matrix = write_matrix(
-        tmp_path,
-        [
-            ("hub", f"{registry.host}/{repo}", True),
-            ("ghcr", f"{second_registry.host}/{repo}", False),
-        ],
-        lines=LINES,
+    repo, digests = seeded(registry.host, second_registry.host)
+    matrix = two_registries(
+        write_matrix, tmp_path, repo, registry.host, ("ghcr", second_registry.host)
     )
     result = run(matrix, environment, "--json")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -283,16 +292,11 @@ def test_a_registry_that_does_not_answer_is_reported_beside_the_ones_that_did(
     """One registry down: the other is still read and reported (its pins, public true), the
     one down says why once, its pins are not retried one by one, public is null (unknown),
     and the exit code is 7 (unreachable: rerun), not 12 (a visibility defect)."""
-    repo = f"public/php-fpm-{uuid.uuid4().hex[:8]}"
-    digest = seed_pins(registry.host, repo)
+    repo, [digest] = seeded(registry.host)
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         down = f"127.0.0.1:{probe.getsockname()[1]}"
-    matrix = write_matrix(
-        tmp_path,
-        [("hub", f"{registry.host}/{repo}", True), ("ghcr", f"{down}/{repo}", False)],
-        lines=LINES,
-    )
+    matrix = two_registries(write_matrix, tmp_path, repo, registry.host, ("ghcr", down))
     result = run(matrix, environment, "--json")
     assert result.returncode == 7, result.stdout + result.stderr
     document = json.loads(result.stdout)
@@ -326,16 +330,10 @@ def test_a_registry_that_rate_limits_the_anonymous_reads_is_not_called_private(
     """A 429 says nothing of who may read the repository: the registry's visibility is
     unknown (public null), the exit code is 6 (rate limited), and the tip says to wait and
     rerun, not to make a repository public that may be public already."""
-    repo = f"public/php-fpm-{uuid.uuid4().hex[:8]}"
-    seed_pins(registry.host, repo)
-    seed_pins(second_registry.host, repo)
+    repo, _ = seeded(registry.host, second_registry.host)
     limit = Fault("status", status=429, headers={"Retry-After": "1"}, times=None)
     with FaultProxy(second_registry.host).add(limit) as limited:
-        matrix = write_matrix(
-            tmp_path,
-            [("hub", f"{registry.host}/{repo}", True), ("ghcr", f"{limited.host}/{repo}", False)],
-            lines=LINES,
-        )
+        matrix = two_registries(write_matrix, tmp_path, repo, registry.host, ("ghcr", limited.host))
         result = run(matrix, environment, "--json")
         text = run(matrix, environment)
     assert result.returncode == 6, result.stdout + result.stderr
