@@ -211,7 +211,7 @@ def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> Non
     "is_index", "platforms" (each {"platform", "digest", "size", "created",
     "labels"}), "attestations", "missing" (each {"platform", "digest", "kind":
     "manifest" or "config"}), "annotations", "tag" (null, or {"name", "digest",
-    "matches", "lists_as"}), "pin" (null, or {"name", "digest", "matches"}),
+    "matches", "lists_as"}), "pin" (null, or {"name", "digest", "matches", "error"}),
     "error"}.
 
     \b

@@ -291,6 +291,19 @@ def test_inspect_json_has_exactly_the_members_its_help_names(cli):
     nested = set(document["platforms"][0]) | set(document["missing"][0]) | set(document["tag"])
     nested |= set(document["pin"])
     assert named == set(document) | nested
+    # Each object's own members, as its parenthesis lists them: a member one object lacks
+    # in the help is not hidden by another object (or the document) having that name.
+    objects = dict(re.findall(r'"(\w+)" \((?:each|null, or) \{([^}]*)\}', listed))
+    printed = {
+        "platforms": document["platforms"][0],
+        "missing": document["missing"][0],
+        "tag": document["tag"],
+        "pin": document["pin"],
+    }
+    for member, sample in printed.items():
+        assert set(re.findall(r'"(\w+)"', objects[member])) - {"manifest", "config"} == set(
+            sample
+        ), (member, objects.get(member))
     row = _command_row("inspect")
     assert '`"missing"`, each with `platform`, `digest` and `kind`' in row
     assert '`"pin"`' in row and "`name`, `digest` (where it points" in row
