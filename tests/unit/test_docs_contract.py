@@ -322,3 +322,21 @@ def test_the_readme_names_every_kind_and_member_of_a_verify_defect_and_an_audit_
     members = [f.name for f in fields(audit_rules.Finding)] + ["message"]
     assert "{" + ", ".join(f'"{m}"' for m in members) + "}" in " ".join(audit.split())
     assert set(re.findall(r"`([a-z-]+)`", audit.split("one of", 1)[1])) == set(audit_rules.KINDS)
+
+
+def test_consumers_quotes_each_resolve_entry_points_refusal_of_an_unknown_flag(cli):
+    """docs/consumers.md quotes how `publisher resolve` and the vendored resolve.py refuse
+    `--bogus`: each quoted `error:` line is one the entry point prints, in that order."""
+    import io
+
+    page = " ".join((ROOT / "docs/consumers.md").read_text(encoding="utf-8").split())
+    passage = page.split("only a flag it does not know", 1)[1].split(". The launcher", 1)[0]
+    quoted = re.findall(r"`((?:resolve\.py: )?error: [^`]*)`", passage)
+    err = io.StringIO()
+    assert resolve.main(["--bogus"], env={}, stdout=io.StringIO(), stderr=err) == 2
+    clicked = cli("resolve", "--bogus")
+    assert clicked.exit_code == 2
+    printed = [clicked.stderr.splitlines(), err.getvalue().splitlines()]
+    assert len(quoted) == len(printed), passage
+    for line, lines in zip(quoted, printed, strict=True):
+        assert line in lines, (line, lines)
