@@ -66,10 +66,12 @@ from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
 if sys.version_info < (3, 9):  # noqa: UP036  (vendored copies meet older interpreters)
     # Exit 17, "cannot proceed", as every other refusal of resolve's (1 is a bug).
+    # Worded as every other refusal: the decision line, then `error:` and a `  tip:`.
     sys.stderr.write(
         "resolve: decision=none error=python-too-old\n"
-        f"resolve.py needs Python 3.9 or newer, this is {sys.version.split()[0]}: install a "
-        "newer python3, or start the stack with start.sh, which needs no Python\n"
+        f"error: resolve.py needs Python 3.9 or newer, this is {sys.version.split()[0]}\n"
+        "  tip: install a newer python3, or start the stack with start.sh, which needs no "
+        "Python\n"
     )
     sys.exit(17)
 

@@ -1165,7 +1165,12 @@ def test_the_single_file_runs_on_python_3_9_without_packages(
             [str(older[-1]), "-I", str(vendored), "--help"], capture_output=True, text=True
         )
         assert old.returncode == 17  # cannot proceed, as the exit-code table says
-        assert old.stderr.startswith(
+        # Worded as every refusal of resolve's (docs/consumers.md): `error:`, then `  tip:`.
+        version = older[-1].parent.parent.name
+        assert old.stderr == (
             "resolve: decision=none error=python-too-old\n"
-            "resolve.py needs Python 3.9 or newer, this is 3.8."
+            f"error: resolve.py needs Python 3.9 or newer, this is {version}\n"
+            "  tip: install a newer python3, or start the stack with start.sh, which needs no "
+            "Python\n"
         )
+        assert old.stdout == ""

@@ -1563,3 +1563,27 @@ def test_the_missing_dockerfile_fix_names_the_flags_the_user_gave() -> None:
     )
     fix = decide(args, choose(args, notes(), "linux/amd64"), None, NO_DOCKERFILE).fix or ""
     assert "give --dockerfiles the directory holding <X.Y>/Dockerfile, or give --php a line" in fix
+
+
+def test_an_interpreter_too_old_is_refused_in_the_words_of_every_other_refusal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/consumers.md: Python 3.7 or 3.8 gets exit 17, and every refusal is worded
+    `decision=none error=WORD`, then `error: …`, then `  tip: …`, with stdout empty. The
+    vendored file's first check runs as under 3.8 (tests/integration/test_resolve.py runs
+    it under a real 3.8 where pyenv has one)."""
+    import runpy
+    import sys
+
+    monkeypatch.setattr(sys, "version_info", (3, 8, 18, "final", 0))
+    monkeypatch.setattr(sys, "version", "3.8.18 (pretend)")
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_path(resolving.__file__, run_name="resolve_too_old")
+    assert stopped.value.code == 17
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "resolve: decision=none error=python-too-old",
+        "error: resolve.py needs Python 3.9 or newer, this is 3.8.18",
+        "  tip: install a newer python3, or start the stack with start.sh, which needs no Python",
+    ]
