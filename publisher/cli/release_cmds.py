@@ -161,6 +161,13 @@ def build_command(
             f"--digest-file {digest_file} is a directory; nothing was built or pushed",
             hint=f"name the record's file, e.g. {digest_file / (php + '-' + platform_text.replace('/', '-'))}.json",
         )
+    if digest_file.exists() and not digest_file.is_file():  # never replace /dev/null
+        raise FileAccessError(
+            f"--digest-file {digest_file} is not a regular file (a pipe, a socket or a "
+            "device); nothing was built or pushed",
+            hint=f"name the record's file in a directory, e.g. digests/{php}-"
+            f"{platform_text.replace('/', '-')}.json",
+        )
     ensure_writable(digest_file.parent, "the digest record's directory")
     cfg, record = load_release(cfg, options.notes_dir_of(cfg, None), version, state.output)
     platforms = cfg.line(php).platforms

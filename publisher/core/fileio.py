@@ -51,6 +51,10 @@ def write_atomic_set(files: dict[Path, str]) -> list[Path]:
         for _tmp, target in staged:  # what would stop a rename halfway, before the first
             if target.is_dir() and not target.is_symlink():
                 raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+            if target.exists() and not target.is_file():  # a rename would replace the device
+                raise NotRegularFileError(
+                    errno.EINVAL, "not a regular file (a pipe, a socket or a device)", str(target)
+                )
         for tmp, target in staged:
             try:
                 os.replace(tmp, target)

@@ -450,6 +450,27 @@ def test_a_directory_as_the_digest_file_of_a_build_leg_is_exit_18(cli, tmp_path)
     assert f"{tmp_path}/8.4-linux-amd64.json" in result.output
 
 
+def test_a_pipe_or_device_as_the_digest_file_of_a_build_leg_is_exit_18_and_left_alone(
+    cli, tmp_path
+):
+    """README, exit 18: a pipe or device where a file belongs is refused (`build
+    --digest-file`); the record is never renamed over it (`--digest-file /dev/null` run
+    as root would otherwise replace /dev/null with a file)."""
+    import os
+    import stat
+
+    fifo = tmp_path / "record.fifo"
+    os.mkfifo(fifo)
+    args = ("build", "v1.1.0", "--php", "8.4", "--platform", "linux/amd64", "--digest-file")
+    result = cli(*args, str(fifo))
+    assert result.exit_code == 18, result.output
+    said = " ".join(result.output.split())
+    assert f"--digest-file {fifo} is not a regular file (a pipe, a socket or a device)" in said
+    assert "nothing was built or pushed" in said
+    assert "digests/8.4-linux-amd64.json" in said
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
 def test_a_directory_as_the_matrix_file_is_exit_3_as_a_missing_one(cli, tmp_path):
     missing = cli("plan", "v1.0.0", "--config", str(tmp_path / "matrix.yaml"))
     assert missing.exit_code == 3, missing.output

@@ -325,3 +325,18 @@ def test_a_count_takes_the_plural_unless_it_is_one():
     assert counted(2, "blob") == "2 blobs"
     assert counted(1, "registry", "registries") == "1 registry"
     assert counted(3, "registry", "registries") == "3 registries"
+
+
+def test_write_atomic_never_renames_over_a_pipe_or_device(tmp_path: Path) -> None:
+    """A rename would replace the device itself (as root, /dev/null): the target must
+    be a regular file, or nothing; it is left as it was, with no temporary beside it."""
+    fifo = tmp_path / "record.json"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.json"
+    link.symlink_to(fifo)
+    for target in (fifo, link):
+        with pytest.raises(OSError, match="not a regular file"):
+            write_atomic(target, "{}\n")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "record.json"]
