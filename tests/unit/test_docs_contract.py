@@ -218,6 +218,34 @@ def test_every_publisher_variable_the_docs_name_is_read_and_every_one_read_is_na
     assert not unnamed, f"read, documented nowhere: {sorted(unnamed)}"
 
 
+#: Variables publisher reads that no page needs to name: the platform's own (HOME), the
+#: files GitHub Actions names for the step outputs and summary the docs describe, and
+#: buildah's own setting, honoured as buildah honours it.
+_PLATFORM_VARIABLES = {"HOME", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "REGISTRY_AUTH_FILE"}
+
+#: How the package reads a variable: ``env.get("X")``, ``environ["X"]``, ``getenv("X")``,
+#: click's ``envvar="X"``, or a constant such as ``ENV_PHP = "X"`` / ``CONFIG_ENV = "X"``.
+_READS = re.compile(
+    r"""(?:\b(?:env|environ|environment)(?:\.get)?\(\s*|\b(?:env|environ)\[\s*|getenv\(\s*"""
+    r"""|envvar=|\b[A-Z_]*ENV[A-Z_]*\s*=\s*)["']([A-Za-z][A-Za-z0-9_]*)["']"""
+)
+
+
+def test_every_environment_variable_the_package_reads_is_named_in_the_docs(cli):
+    """Any variable publisher or resolve reads (not only `PUBLISHER_*`) is named in the
+    README, a docs page, an example's README or a --help, so no setting works unseen;
+    a lowercase form (`no_proxy`) is documented as its uppercase one's."""
+    from publisher.cli.base import COMMAND_MODULES
+
+    helps = [cli("--help").output] + [cli(c, "--help").output for c in COMMAND_MODULES]
+    documented = _documents() + "".join(helps)
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "publisher").rglob("*.py"))
+    read = {name.upper() for name in _READS.findall(code)} - _PLATFORM_VARIABLES
+    assert {"PHP_VERSION", "DOCKER_HOST", "PUBLISHER_CONFIG", "GITHUB_TOKEN"} <= read, read
+    unnamed = {n for n in read if not re.search(rf"(?<![A-Z0-9_]){n}(?![A-Z0-9_])", documented)}
+    assert not unnamed, f"read, documented nowhere: {sorted(unnamed)}"
+
+
 def _exit_code_row(code: int) -> str:
     return next(r for r in README.splitlines() if r.startswith(f"| {code} | "))
 
