@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -190,18 +190,22 @@ def only_lines(only: Only) -> tuple[str, ...] | None:
     return tuple(line for given in only for line in parse_line_list(given))
 
 
-def refuse_empty_config(path: str, env: dict[str, str]) -> None:
+def refuse_empty_config(path: str, env: Mapping[str, str], *, has_option: bool = True) -> None:
     """An empty (or blank) --config or PUBLISHER_CONFIG is bad input that names the
     option or variable: never a read of the current directory, nor (click drops an
-    empty variable) a silent fall back to matrix.yaml."""
+    empty variable) a silent fall back to matrix.yaml. ``has_option=False``: a command
+    without --config (inspect), which reads only the variable."""
     from click.core import ParameterSource
 
     from .options import CONFIG, CONFIG_ENV
 
     ctx = click.get_current_context(silent=True)
-    source = ctx.get_parameter_source("config_path") if ctx is not None else None
+    source = ctx.get_parameter_source("config_path") if ctx is not None and has_option else None
     variable = env.get(CONFIG_ENV)
-    from_variable = source in (ParameterSource.ENVIRONMENT, ParameterSource.DEFAULT)
+    from_variable = not has_option or source in (
+        ParameterSource.ENVIRONMENT,
+        ParameterSource.DEFAULT,
+    )
     if from_variable and variable is not None and not variable.strip():
         raise UsageError(
             f"{CONFIG_ENV} is set but empty",

@@ -19,7 +19,7 @@ from ..core.reference import Reference
 from ..core.sizes import human_size
 from ..core.version import parse_release
 from . import options
-from .base import State, handle_errors, main, pass_state, print_report
+from .base import State, handle_errors, main, pass_state, print_report, refuse_empty_config
 
 if TYPE_CHECKING:
     from ..stages.inspect import Inspection
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 def _optional_config(state: State) -> Config | None:
     """matrix.yaml when there is one (for credentials of configured registries); else None."""
     path = state.env.get(options.CONFIG_ENV) or options.CONFIG
+    refuse_empty_config(path, state.env, has_option=False)  # set but empty: exit 2, as elsewhere
     if not os.path.isfile(path):
         return None
     try:

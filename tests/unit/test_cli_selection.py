@@ -504,6 +504,19 @@ def test_an_empty_publisher_config_is_bad_input_naming_the_variable(cli, value):
     )
 
 
+@pytest.mark.parametrize("value", ["", " "])
+def test_inspect_refuses_an_empty_publisher_config_before_any_request(cli, value):
+    """inspect has no --config and reads PUBLISHER_CONFIG for credentials: set but empty
+    is exit 2 there too (README, exit codes), not a silent read of ./matrix.yaml."""
+    ref = "127.0.0.1:9/acme/php-fpm:v1.0.0-php-8.4"
+    result = cli("inspect", ref, env={"PUBLISHER_CONFIG": value})
+    assert result.exit_code == 2, result.output
+    assert "error: usage error: PUBLISHER_CONFIG is set but empty" in result.output
+    document = json.loads(cli("inspect", ref, "--json", env={"PUBLISHER_CONFIG": value}).stdout)
+    assert document["ok"] is False and document["error"]["exit_code"] == 2, document
+    assert cli("inspect", ref, "--offline", env={"PUBLISHER_CONFIG": value}).exit_code == 0
+
+
 def test_a_matrix_file_that_is_not_utf8_is_exit_3_in_words(cli, tmp_path):
     matrix = tmp_path / "matrix.yaml"
     matrix.write_bytes(b"lines:\n  \xff\xfe: {}\n")
