@@ -870,9 +870,20 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory, *, rehearsal: bo
     return "\n".join(out)
 
 
+def body_size(text: str) -> int:
+    """How much of a GitHub release body's limit ``text`` takes: its UTF-8 bytes.
+
+    GitHub's refusal says "characters", yet some of its text limits count UTF-8 bytes (an
+    issue body's does: 4-byte emoji fill it four times as fast), and which one a release
+    body's counts is not documented. The bytes are never fewer than the characters (nor
+    than the UTF-16 units), so a body within the limit in bytes fits on every reading.
+    """
+    return len(text.encode("utf-8"))
+
+
 def fit_body(markdown: str, limit: int, *, notes: str, record: str) -> tuple[str, int]:
-    """The release notes cut to ``limit`` characters for a GitHub release body, and how
-    many republish history rows were left out.
+    """The release notes cut to ``limit`` (measured by ``body_size``: UTF-8 bytes) for a
+    GitHub release body, and how many republish history rows were left out.
 
     Only the ``## Republish history`` table is cut: its newest rows (the last) that fit
     are kept, and one line says how many earlier ones are left out and that the full
@@ -880,7 +891,8 @@ def fit_body(markdown: str, limit: int, *, notes: str, record: str) -> tuple[str
     digests) is never cut: notes too long even without their history come back whole
     (GitHub refuses them, and gh-release says so).
     """
-    if len(markdown) <= limit:
+    size_of = body_size
+    if size_of(markdown) <= limit:
         return markdown, 0
     lines = markdown.split("\n")
     try:
@@ -899,7 +911,7 @@ def fit_body(markdown: str, limit: int, *, notes: str, record: str) -> tuple[str
         lines[end:],
     )
     # What is always there, and the table's head: each line counted with its "\n".
-    fixed = len("\n".join(head + tail)) + 1 + sum(len(t) + 1 for t in table)
+    fixed = size_of("\n".join(head + tail)) + 1 + sum(size_of(t) + 1 for t in table)
 
     def note(left_out: int) -> str:
         return (
@@ -910,17 +922,18 @@ def fit_body(markdown: str, limit: int, *, notes: str, record: str) -> tuple[str
 
     # The longest tail of rows that fits; with no row kept, the table goes too.
     kept = len(rows)
-    size = sum(len(row) + 1 for row in rows)
+    sizes = [size_of(row) + 1 for row in rows]
+    size = sum(sizes)
     while kept > 0:
         left_out = len(rows) - kept
-        if fixed + len(note(left_out)) + 2 + size <= limit:
+        if fixed + size_of(note(left_out)) + 2 + size <= limit:
             break
-        size -= len(rows[left_out]) + 1
+        size -= sizes[left_out]
         kept -= 1
     left_out = len(rows) - kept
     middle = [note(left_out), ""] + (table + rows[left_out:] if kept else [])
     cut = "\n".join(head + middle + tail)
-    if len(cut) > limit:
+    if size_of(cut) > limit:
         return markdown, 0
     return cut, left_out
 

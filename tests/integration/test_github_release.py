@@ -586,3 +586,34 @@ def test_cli_gh_release_refuses_a_stand_in_switch_it_cannot_read(
     assert "PUBLISHER_ALLOW_STAND_IN_RELEASE='maybe' is not valid" in result.stderr
     assert "tip:" in result.stderr
     assert gh.release(GH_REPO, "v2.0.0") is None and not gh.writes()
+
+
+def test_cli_gh_release_fits_notes_of_multi_byte_characters_whichever_unit_github_counts(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    """Reasons written in another script: the notes hold fewer than 125,000 characters but
+    more UTF-8 bytes. GitHub's refusal says "characters" while some of its limits count
+    bytes; the body sent must fit either way, so it is measured in bytes."""
+    from publisher.adapters.github import MAX_BODY
+    from publisher.core import notes
+    from tests.unit.test_notes import HISTORY, D, facts
+
+    gh.body_limit_unit = "bytes"
+    reason = "基础镜像的每周安全更新，重新构建 " * 4  # 3 bytes per character
+    history = tuple(
+        notes.Republish(f"2027-01-01T00:00:{w:05d}Z", f"{reason}{w}", (("8.4", D["a"], D["e"]),))
+        for w in range(700)
+    )
+    text = notes.release_markdown(facts("v2.0.0", history=history), HISTORY)
+    assert len(text) <= MAX_BODY < len(text.encode("utf-8"))
+    path = tmp_path / "v2.0.0.md"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["gh-release", "v2.0.0", "--notes", str(path)], env=gh_env(gh)
+    )
+    assert result.exit_code == 0, result.output + result.stderr
+    body = gh.release(GH_REPO, "v2.0.0")["body"]
+    assert len(body.encode("utf-8")) <= MAX_BODY
+    assert body.startswith(text[: text.index("## Republish history")])
+    assert f"{reason}699 |" in body and f"{reason}0 |" not in body
+    assert "oldest republish history entries" in result.stderr + result.stdout

@@ -11,6 +11,9 @@ it, on 127.0.0.1, for ``publisher.adapters.github`` and ``publisher gh-release``
 * ``POST /repos/{owner}/{repo}/releases``            create (422 ``already_exists`` on a tag a
   published release holds; a draft holds none, so a second release of its tag is created)
 * ``PATCH /repos/{owner}/{repo}/releases/{id}``      update
+  (both answer 422 ``body is too long (maximum is 125000 characters)`` as GitHub does, the
+  body counted in characters, or in UTF-8 bytes with ``body_limit_unit = "bytes"``: GitHub
+  counts some of its text limits in bytes while saying "characters")
 * ``GET  /repos/{owner}/{repo}/releases/{id}/assets``  the release's assets
 * ``POST /repos/{owner}/{repo}/releases/{id}/assets?name=N&label=L``  upload (the upload_url)
 * ``DELETE /repos/{owner}/{repo}/releases/assets/{id}`` delete an asset
@@ -51,6 +54,21 @@ BAD_CREDENTIALS = {
     "message": "Bad credentials",
     "documentation_url": "https://docs.github.com/rest",
     "status": "401",
+}
+#: GitHub's limit on a release body, as its 422 answer words it.
+MAX_BODY = 125_000
+BODY_TOO_LONG = {
+    "message": "Validation Failed",
+    "errors": [
+        {
+            "resource": "Release",
+            "code": "custom",
+            "field": "body",
+            "message": f"body is too long (maximum is {MAX_BODY} characters)",
+        }
+    ],
+    "documentation_url": "https://docs.github.com/rest/releases/releases#create-a-release",
+    "status": "422",
 }
 NOT_FOUND = {
     "message": "Not Found",
@@ -98,6 +116,8 @@ class FakeGitHub(LoopbackServer):
         self._script: list[Scripted] = []
         self._next_id = 1000
         self._lock = threading.Lock()
+        #: how a release body is measured against MAX_BODY: "characters" or "bytes" (UTF-8)
+        self.body_limit_unit = "characters"
 
     # ------------------------------------------------------------- lifecycle
 
@@ -182,6 +202,13 @@ class FakeGitHub(LoopbackServer):
         self.releases.setdefault(full_name, []).append(release)
         return release
 
+    def _too_long(self, body: Any) -> bool:
+        text = body.get("body") if isinstance(body, dict) else None
+        if not isinstance(text, str):
+            return False
+        size = len(text.encode("utf-8")) if self.body_limit_unit == "bytes" else len(text)
+        return size > MAX_BODY
+
     def handle(
         self, method: str, raw_path: str, body: Any, authorization: str | None
     ) -> tuple[int, Any, dict[str, str]]:
@@ -228,6 +255,8 @@ class FakeGitHub(LoopbackServer):
                     },
                     {},
                 )
+            if self._too_long(body):
+                return 422, BODY_TOO_LONG, {}
             if any(r["tag_name"] == body["tag_name"] and not r["draft"] for r in releases):
                 return (
                     422,
@@ -305,6 +334,8 @@ class FakeGitHub(LoopbackServer):
             if method == "GET":
                 return 200, found, {}
             if method == "PATCH" and isinstance(body, dict):
+                if self._too_long(body):
+                    return 422, BODY_TOO_LONG, {}
                 for key in (
                     "name",
                     "body",

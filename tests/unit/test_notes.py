@@ -387,11 +387,11 @@ def _republished(weeks: int) -> ReleaseFacts:
 def test_a_body_too_long_keeps_its_newest_history_rows_and_says_where_the_rest_is():
     text = notes.release_markdown(_republished(400), HISTORY)
     before_history = text[: text.index("## Republish history")]
-    limit = len(text) - 5000
+    limit = notes.body_size(text) - 5000
     body, left_out = notes.fit_body(
         text, limit, notes="release-notes/v2.0.0.md", record="release-notes/v2.0.0.json"
     )
-    assert len(body) <= limit and left_out > 0
+    assert notes.body_size(body) <= limit and left_out > 0
     assert body.startswith(before_history)  # the digests are never cut
     assert body.endswith(text[text.index("<sub>Written by publisher") :])
     assert "weekly rebuild 399 |" in body and "weekly rebuild 0 |" not in body
@@ -407,16 +407,26 @@ def test_a_body_too_long_keeps_its_newest_history_rows_and_says_where_the_rest_i
     older = next(
         row for row in text.splitlines() if row.endswith(f"weekly rebuild {left_out - 1} |")
     )
-    assert len(body) + len(older) + 1 - 1 > limit
+    assert notes.body_size(body) + notes.body_size(older) + 1 - 1 > limit
 
 
 def test_a_body_that_fits_or_cannot_fit_without_its_history_is_left_whole():
     text = notes.release_markdown(_republished(3), HISTORY)
-    assert notes.fit_body(text, len(text), notes="n", record="r") == (text, 0)
-    head = len(text[: text.index("## Republish history")])
+    size = notes.body_size(text)
+    assert notes.fit_body(text, size, notes="n", record="r") == (text, 0)
+    head = notes.body_size(text[: text.index("## Republish history")])
     assert notes.fit_body(text, head, notes="n", record="r") == (text, 0)
-    body, left_out = notes.fit_body(text, len(text) - 1, notes="n", record="r")
+    body, left_out = notes.fit_body(text, size - 1, notes="n", record="r")
     assert left_out >= 1 and len(body) < len(text)
+
+
+def test_a_body_is_measured_in_utf8_bytes_which_fit_whatever_github_counts():
+    # "—" is one character, 3 bytes; an astral emoji one character, 2 UTF-16 units, 4 bytes
+    assert notes.body_size("a—🔒") == 1 + 3 + 4
+    text = notes.release_markdown(_republished(3), HISTORY)
+    assert notes.body_size(text) > len(text)  # the notes hold "—" of their own
+    body, left_out = notes.fit_body(text, len(text), notes="n", record="r")
+    assert left_out >= 1 and notes.body_size(body) <= len(text)
 
 
 def test_the_records_a_newer_publisher_wrote_are_passed_over_in_words_for_one_or_many():
