@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
+import json
 import logging
 import math
 import re
@@ -27,7 +28,9 @@ from typing import Any
 
 import github
 from github import Auth, Github, GithubException, GithubRetry
+from github.Requester import Requester
 from requests import exceptions as requests_exceptions
+from urllib3.exceptions import InvalidHeader
 
 from ..core.errors import GitHubError, InvalidVersionError, UsageError, file_error
 from ..core.notes import body_size
@@ -121,6 +124,9 @@ class Settings:
     retries: int = 3
     seconds_between_requests: float = 0.25
     seconds_between_writes: float = 1.0
+    #: longest wait for a rate limit (its reset, or a Retry-After) before a retry; a
+    #: longer one fails at once, saying how long GitHub asks to wait
+    max_wait: float = 120.0
 
 
 def is_latest(release: Release, other_tags: Iterable[str]) -> bool:
@@ -176,7 +182,7 @@ class GitHubReleases:
         self.token_env = token_env
         s = settings or Settings()
         retry = (
-            GithubRetry(total=s.retries, backoff_factor=0.5, max_rate_limit_wait=120)
+            _BoundedRetry(total=s.retries, backoff_factor=0.5, max_rate_limit_wait=s.max_wait)
             if s.retries
             else None
         )
@@ -454,6 +460,53 @@ def _network_reason(exc: BaseException, redact: Callable[[str], str]) -> str:
 
 #: "[Errno 111] Connection refused" inside requests' and urllib3's reprs.
 _SYSTEM_ERROR = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+
+
+class _BoundedRetry(GithubRetry):
+    """PyGithub's retry, with its cap on a rate limit's wait applied to a Retry-After too.
+
+    urllib3 sleeps whatever a retried answer's Retry-After asks (a secondary rate limit's
+    429 or 403, a 503), an hour as well, once per retry and without a word: here a wait
+    longer than ``max_rate_limit_wait`` fails at once with GitHub's answer (the error
+    says the wait), and a shorter one is said before it is slept.
+    """
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Any:
+        said = response.headers.get("Retry-After") if response is not None else None
+        if said is not None and response.status >= 400:
+            try:
+                wait = self.parse_retry_after(said)
+            except InvalidHeader:  # urllib3 ignores a Retry-After it cannot read
+                wait = None
+            if wait is not None and self.is_retry(method or "GET", response.status, True):
+                if self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
+                    raise Requester.createException(
+                        response.status, dict(response.headers), _json_of(response, url)
+                    )
+                logging.getLogger(LIBRARY_LOGGER).info(
+                    "%s %s answered %s; waiting %s s, as its Retry-After asks",
+                    method,
+                    url,
+                    response.status,
+                    f"{wait:g}",
+                )
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def _json_of(response: Any, url: str | None) -> Any:
+    """The JSON body of a urllib3 response (GitHub's message), or None."""
+    try:
+        return json.loads(GithubRetry.get_content(response, url or ""))
+    except (ValueError, TypeError):
+        return None
 
 
 #: PyGithub's logger: its retry lines ("Request GET ... failed with 403", "Required

@@ -292,6 +292,59 @@ def test_a_rate_limit_says_so_and_when_to_rerun(
     assert gh.writes() == []
 
 
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (429, "You have exceeded a secondary rate limit"),
+        (403, "You have exceeded a secondary rate limit. Please wait a few minutes."),
+    ],
+)
+def test_a_retry_after_longer_than_the_wait_allowed_fails_at_once_saying_it(
+    gh: FakeGitHub, streams, status: int, message: str
+) -> None:
+    """With retries on (as in a real run), a secondary rate limit asking to wait an hour is
+    not slept through in silence (three times over): it fails at once, saying the wait."""
+    import threading
+
+    gh.script("GET", r"/repos/[^/]+/[^/]+$", status, {"message": message},
+              headers={"Retry-After": "3600"}, times=4)  # fmt: skip
+    client = GitHubReleases.from_env(
+        gh_env(gh),
+        settings=Settings(timeout=5, retries=3, seconds_between_requests=0),
+        output=Output({}, stream=streams[0], err_stream=streams[1]),
+    )
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            client.upsert("v2.0.0", body="x")
+        except BaseException as exc:  # handed to the test's thread
+            raised.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "slept through the Retry-After"
+    assert len(raised) == 1 and isinstance(raised[0], GitHubError), raised
+    assert f"rate limit exceeded ({status}: {message})" in raised[0].message
+    assert "GitHub asks to wait 3600 s" in raised[0].message
+    assert gh.writes() == []
+
+
+def test_a_short_retry_after_is_waited_for_and_said(gh: FakeGitHub, streams) -> None:
+    gh.script("GET", r"/repos/[^/]+/[^/]+$", 429,
+              {"message": "You have exceeded a secondary rate limit"},
+              headers={"Retry-After": "1"})  # fmt: skip
+    client = GitHubReleases.from_env(
+        gh_env(gh),
+        settings=Settings(timeout=5, retries=3, seconds_between_requests=0),
+        output=Output({}, stream=streams[0], err_stream=streams[1]),
+    )
+    assert client.upsert("v2.0.0", body="x").action == "created"
+    said = streams[0].getvalue()
+    assert "GitHub API: GET /repos/acme/php-fpm-images answered 429; waiting 1 s" in said, said
+
+
 def test_the_client_librarys_retry_lines_are_details_not_raw_stderr(
     gh: FakeGitHub, streams, capfd: pytest.CaptureFixture[str]
 ) -> None:
