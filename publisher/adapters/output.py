@@ -3,8 +3,8 @@
 Every stage talks to an ``Output``; it never prints directly. In GitHub Actions
 (``GITHUB_ACTIONS=true``) a step is a ``::group::``, errors become
 ``::error file=,line=::`` annotations, secrets are masked with ``::add-mask::``
-before first use, tables also go to ``$GITHUB_STEP_SUMMARY`` and values to
-``$GITHUB_OUTPUT``. Locally, steps are rich rules and tables are rich tables.
+before first use, tables (and a failed run's error) also go to
+``$GITHUB_STEP_SUMMARY`` and values to ``$GITHUB_OUTPUT``. Locally, steps are rich rules and tables are rich tables.
 
 Everything written passes through ``redact`` so a registered secret never
 reaches the terminal, a file or a summary.
@@ -244,11 +244,13 @@ class Output:
             self._write(self._err, f"warning: {message}\n")
 
     def error(self, exc: PublisherError) -> None:
-        """Report an error: one or two lines; an annotation in Actions."""
+        """Report an error: one or two lines; in Actions also an annotation, and the end
+        of the step summary (whose tables, written before, would read as a success)."""
         self.annotate(exc)
         self._write(self._err, f"error: {exc.label}: {exc.message}\n")
         if exc.hint:
             self._write(self._err, tip_lines(exc.hint))
+        self.summary(failure_markdown(exc))
 
     def annotate(self, exc: PublisherError) -> None:
         """In Actions, the ``::error`` annotation of ``exc`` (located for a matrix error)."""
@@ -366,6 +368,13 @@ def markdown_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[s
     lines = [f"### {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def failure_markdown(exc: PublisherError) -> str:
+    """A failed run's last words in the step summary: its error, exit code and tip."""
+    said = [exc.message] + ([f"tip: {exc.hint}"] if exc.hint else [])
+    quoted = "\n>\n".join("\n".join(f"> {line}" for line in part.splitlines()) for part in said)
+    return f"**Failed: {exc.label} (exit {exc.exit_code})**\n\n{quoted}"
 
 
 def _url_password(url: str) -> str:

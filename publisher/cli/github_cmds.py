@@ -206,14 +206,7 @@ def gh_release_command(
         )
     with state.output.step(f"GitHub release {version.tag}"):
         result = releases.upsert(version.tag, body=body, name=title)
-    if pins.is_file():
-        with state.output.step(f"Attach {pins.name}"):
-            releases.attach(version.tag, pins)
-    else:
-        state.output.warning(
-            f"no pins file {pins} beside the notes, so none is attached: the stack's launcher "
-            f"finds no {pins.name} on this release (publish writes it next to {path.name})"
-        )
+    # Said before the pins file is attached: a failure there leaves the release made.
     state.output.set_output("release-url", result.url)
     state.output.set_output("release-action", result.action)
     state.output.summary(
@@ -226,6 +219,14 @@ def gh_release_command(
             else ""
         )
     )
+    if pins.is_file():
+        with state.output.step(f"Attach {pins.name}"):
+            releases.attach(version.tag, pins)
+    else:
+        state.output.warning(
+            f"no pins file {pins} beside the notes, so none is attached: the stack's launcher "
+            f"finds no {pins.name} on this release (publish writes it next to {path.name})"
+        )
 
 
 def _text_of(path: Path) -> str:

@@ -670,3 +670,38 @@ def test_cli_gh_release_fits_notes_of_multi_byte_characters_whichever_unit_githu
     assert body.startswith(text[: text.index("## Republish history")])
     assert f"{reason}699 |" in body and f"{reason}0 |" not in body
     assert "oldest republish history entries" in result.stderr + result.stdout
+
+
+def test_cli_gh_release_failing_after_the_release_still_gives_its_url_and_says_the_failure(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    """The release was created, then the pins file could not be attached: the step's
+    outputs and summary still name the release, and the summary says the step failed,
+    so a summary read alone is not taken for a success."""
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n", encoding="utf-8")
+    (tmp_path / "v2.0.0.env").write_text("PHP_PINS_SCHEMA='1'\n", encoding="utf-8")
+    outputs, summary = tmp_path / "out", tmp_path / "summary"
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(outputs),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        **gh_env(gh),
+    }
+    gh.script("POST", r"/releases/[0-9]+/assets$", 422,
+              {"message": "Validation Failed", "errors": [
+                  {"resource": "ReleaseAsset", "code": "custom", "field": "size",
+                   "message": "size is too large"}]})  # fmt: skip
+    result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
+    assert result.exit_code == 15, result.output + result.stderr
+    assert gh.release(GH_REPO, "v2.0.0") is not None
+    said = outputs.read_text(encoding="utf-8")
+    assert "release-url=https://github.example/acme/php-fpm-images/releases/tag/v2.0.0" in said
+    assert "release-action=created" in said
+    text = summary.read_text(encoding="utf-8")
+    assert "GitHub release [v2.0.0](" in text and "created (marked latest)" in text, text
+    failure = text[text.index("created (marked latest)") :]
+    assert "GitHub API error" in failure and "exit 15" in failure, text
+    assert "attaching v2.0.0.env to the GitHub release v2.0.0" in failure, text
+    assert "size is too large" in failure and "tip:" in failure, text
+    assert GH_TOKEN not in text

@@ -262,6 +262,26 @@ def test_table_goes_to_the_step_summary(tmp_path: Path) -> None:
     assert "sha256:aaa" in run.stdout.getvalue()  # and on the log, as a table
 
 
+def test_an_error_ends_the_step_summary_quoted_with_its_exit_code_and_tip(
+    tmp_path: Path,
+) -> None:
+    """Tables written before the failure would read as a success: the summary says it."""
+    from publisher.core.errors import VerificationError
+
+    run = make(tmp_path)
+    run.out.table("Plan", ["PHP"], [["8.4"]])
+    run.out.mask("s3cretValue")
+    run.out.error(VerificationError(["8.4: tag missing", "8.5: s3cretValue"], hint="rerun"))
+    summary = run.summary.read_text(encoding="utf-8")
+    failure = summary[summary.index("**Failed: verification failed (exit 12)**") :]
+    assert ">   - 8.4: tag missing\n>   - 8.5: ***\n" in failure, summary
+    assert failure.rstrip().endswith(">\n> tip: rerun"), summary
+    (tmp_path / "local").mkdir()
+    local = make(tmp_path / "local", actions=False)
+    local.out.error(VerificationError(["x"]))
+    assert local.summary.read_text(encoding="utf-8") == ""
+
+
 def test_summary_appends(tmp_path: Path) -> None:
     run = make(tmp_path)
     run.out.summary("first")
