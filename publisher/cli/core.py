@@ -65,7 +65,7 @@ def plan_command(
         state.warn_matrix(cfg)
         # "ok" as in every --json document; the plan (plan_sha256 in the notes) is the rest
         print_report(state, {"ok": True, **result.to_dict()}, None)
-        return
+        # the tables below still go to the step summary in Actions (the output is quiet)
     rows = []
     for line in result.lines:
         for target in line.targets:
@@ -85,7 +85,8 @@ def plan_command(
             ("registry", "tag", "points at"),
             [(f.registry, f.tag, f.source) for f in unmoved],
         )
-    state.warn_matrix(cfg)
+    if not as_json:  # said above, before the JSON
+        state.warn_matrix(cfg)
 
 
 @main.command("render")

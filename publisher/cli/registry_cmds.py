@@ -138,7 +138,8 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     one was rate limited), 12 when a registry that answered has a defect. The
     registries are read at the same time, up to 8 requests in flight on each.
     --json prints {"ok", "release", "lines", "defects", "unreachable",
-    "rate_limited"}; a failed check adds "error".
+    "rate_limited"}; a failed check adds "error"; in GitHub Actions the table still
+    goes to the step summary.
 
     Registry retries are bounded by PUBLISHER_RETRY_ATTEMPTS (5),
     PUBLISHER_RETRY_MAX_DELAY (20 s) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s).
@@ -166,8 +167,9 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     failure = defects_error(report)
     if as_json:
         print_report(state, report.to_dict(), failure)
-    else:
-        show_report(report, cfg, state.output)
+    # With --json, stdout carries the JSON alone (the output is quiet): the table still
+    # goes to the step summary in Actions, as every table does.
+    show_report(report, cfg, state.output)
     if failure is not None:
         raise failure
 

@@ -647,6 +647,30 @@ def test_verify_a_complete_release(release: Callable[..., Release], tmp_path: Pa
     assert [line["php"] for line in json.loads(only.stdout)["lines"]] == ["8.3"]
 
 
+def test_verify_json_in_actions_writes_the_step_summary_as_verify_does(
+    release: Callable[..., Release], tmp_path: Path
+) -> None:
+    """--json changes what stdout carries, not the step summary: the table a maintainer
+    reads on the run's page is there either way, and stdout stays the JSON alone."""
+    rel = release()
+    rel.publish("8.3", make_image())
+    d84 = rel.publish("8.4", make_image())
+    summaries = []
+    for extra in (["--json"], []):
+        summary = tmp_path / f"summary{len(summaries)}.md"
+        summary.write_text("", encoding="utf-8")
+        actions = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+        args = ["verify", "v1.0.0", "--config", str(rel.matrix), *extra]
+        result = run(args, tmp_path, **actions)
+        assert result.exit_code == 0, result.output + result.stderr
+        summaries.append(summary.read_text(encoding="utf-8"))
+        if extra:
+            assert json.loads(result.stdout)["ok"] is True
+    assert "### Release v1.0.0: index digests and compressed sizes" in summaries[0]
+    assert d84 in summaries[0]
+    assert summaries[0] == summaries[1]
+
+
 def _seed_defect(kind: str, rel: Release) -> None:
     good84 = make_image()
     if kind == "platform-missing":

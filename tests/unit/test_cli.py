@@ -25,6 +25,24 @@ def test_plan_json_on_the_committed_matrix_has_five_lines_two_platforms_two_regi
     assert cli("plan", "v2.0.0", "--json").output == result.output  # byte-identical
 
 
+def test_plan_json_in_actions_writes_the_step_summary_as_plan_does(cli, tmp_path):
+    """--json changes what stdout carries, not the step summary: it gets the plan's
+    tables either way, and stdout stays the JSON alone."""
+    summaries = []
+    for extra in (["--json"], []):
+        summary = tmp_path / f"summary{len(summaries)}.md"
+        summary.write_text("", encoding="utf-8")
+        env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+        result = cli("plan", "v1.0.1", *extra, "--existing", "v1.1.0", env=env)
+        assert result.exit_code == 0, result.output
+        summaries.append(summary.read_text(encoding="utf-8"))
+        if extra:
+            assert json.loads(result.stdout)["ok"] is True
+    assert "### Release v1.0.1 (stable); default line 8.4" in summaries[0], summaries[0]
+    assert "### Floating tags that stay on an earlier release" in summaries[0]
+    assert summaries[0] == summaries[1]
+
+
 def test_plan_with_existing_pins_keeps_floating_tags_on_the_newer_release(cli):
     result = cli("plan", "v1.0.1", "--json", "--existing", "v1.1.0", "--existing", "v1.1.0-php-8.4")
     data = json.loads(result.stdout)
