@@ -310,7 +310,9 @@ class GitHubReleases:
         """Attach ``path`` to the release of ``tag`` (replacing an older asset of that name).
 
         The asset's label carries the file's sha256, so attaching the same bytes
-        again sends no write. A replacement is uploaded under a temporary name, then
+        again sends no write (an asset of that name GitHub does not list as "uploaded", left
+        by an upload cut off halfway, is deleted and uploaded again). A replacement is
+        uploaded under a temporary name, then
         the old asset deleted and the new one renamed: a failed upload leaves the old
         asset in place. Returns "attached", "replaced" or "unchanged".
         """
@@ -331,9 +333,14 @@ class GitHubReleases:
             # what a failed run left under the temporary name.
             temporary = f"{path.name}{_UPLOADING}"
             assets = list(release.get_assets())
-            for leftover in (a for a in assets if a.name == temporary):
+            # An upload cut off on GitHub's side leaves an asset that is not "uploaded"
+            # (state "new"): its name and label are set, its bytes not all there, and
+            # nobody can download it. It goes, as a leftover does, and is uploaded again.
+            broken = [a for a in assets if a.name == path.name and a.state != "uploaded"]
+            for leftover in [a for a in assets if a.name == temporary] + broken:
                 leftover.delete_asset()
-            old = next((a for a in assets if a.name == path.name), None)
+            gone = {a.id for a in broken}
+            old = next((a for a in assets if a.name == path.name and a.id not in gone), None)
             if old is not None and old.label == label:
                 self.output.info(f"{path.name} is already attached to {tag}")
                 return "unchanged"

@@ -244,6 +244,34 @@ def test_a_failed_upload_of_a_new_pins_file_leaves_the_old_one_and_a_rerun_repla
     assert client.attach("v2.0.0", pins) == "unchanged"
 
 
+@pytest.mark.parametrize("name", ["v2.0.0.env", "v2.0.0.env.uploading"])
+def test_an_upload_cut_off_on_github_is_uploaded_again_not_taken_for_attached(
+    gh: FakeGitHub, streams, tmp_path: Path, name: str
+) -> None:
+    """An upload cut off halfway leaves an asset GitHub lists with state "new" (its name and
+    label set, its bytes not all there; nobody can download it): a rerun deletes it and
+    uploads the file again, instead of saying it is already attached."""
+    import hashlib
+
+    release = gh.add_release(GH_REPO, "v2.0.0", body="notes")
+    pins = tmp_path / "v2.0.0.env"
+    pins.write_text("PHP_PINS_SCHEMA='1'\n", encoding="utf-8")
+    sha = hashlib.sha256(pins.read_bytes()).hexdigest()[:16]
+    release["assets"].append(
+        {"id": 999, "url": f"{release['url'].rsplit('/', 1)[0]}/assets/999", "name": name,
+         "label": f"v2.0.0.env (sha256:{sha})", "state": "new", "content_type": "text/plain",
+         "size": 0, "content": "", "download_count": 0,
+         "browser_download_url": f"https://github.example/{GH_REPO}/releases/download/v2.0.0/{name}",
+         "created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z"}
+    )  # fmt: skip
+    client = releases(gh, streams)
+    assert client.attach("v2.0.0", pins) == "attached"
+    assets = gh.release(GH_REPO, "v2.0.0")["assets"]
+    assert [(a["name"], a["state"]) for a in assets] == [("v2.0.0.env", "uploaded")]
+    assert "PHP_PINS_SCHEMA" in assets[0]["content"]
+    assert client.attach("v2.0.0", pins) == "unchanged"
+
+
 def test_a_5xx_on_every_retry_is_an_answer_not_an_unreachable_api(gh: FakeGitHub, streams) -> None:
     """With retries on (as in a real run), GitHub answering 502 until none is left says
     so, with the outage tip: the API was reached, the network is not to blame."""
