@@ -182,7 +182,15 @@ class GitHubReleases:
         self.token_env = token_env
         s = settings or Settings()
         retry = (
-            _BoundedRetry(total=s.retries, backoff_factor=0.5, max_rate_limit_wait=s.max_wait)
+            _BoundedRetry(
+                total=s.retries,
+                backoff_factor=0.5,
+                max_rate_limit_wait=s.max_wait,
+                # PyGithub retries GET and POST; every write here may be sent twice (a
+                # PATCH sends the same body or name again), so a passing 5xx on one is
+                # retried too, not only on a create
+                allowed_methods=GithubRetry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"},
+            )
             if s.retries
             else None
         )

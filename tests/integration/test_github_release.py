@@ -272,6 +272,35 @@ def test_an_upload_cut_off_on_github_is_uploaded_again_not_taken_for_attached(
     assert client.attach("v2.0.0", pins) == "unchanged"
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("PATCH", r"/releases/[0-9]+$"), ("POST", r"/releases$"), ("DELETE", r"/assets/[0-9]+$")],
+)
+def test_a_5xx_then_success_is_retried_for_every_write(
+    gh: FakeGitHub, streams, tmp_path: Path, method: str, path: str
+) -> None:
+    """With retries on (as in a real run), a passing 502 on a write is retried as on a
+    read: an update of the body (a PATCH, sending the same body again) as much as a create."""
+    if method != "POST":
+        gh.add_release(GH_REPO, "v2.0.0", body="old notes")
+    pins = tmp_path / "v2.0.0.env"
+    pins.write_text("PHP_PINS_SCHEMA='1'\nOLD=1\n", encoding="utf-8")
+    retrying = Settings(timeout=5, retries=2, seconds_between_requests=0, seconds_between_writes=0)
+    client = GitHubReleases.from_env(
+        gh_env(gh), settings=retrying, output=Output({}, stream=streams[0], err_stream=streams[1])
+    )
+    if method == "DELETE":
+        client.attach("v2.0.0", pins)
+        pins.write_text("PHP_PINS_SCHEMA='1'\nNEW=1\n", encoding="utf-8")
+    gh.script(method, path, 502, {"message": "Server Error"})
+    if method == "DELETE":
+        assert client.attach("v2.0.0", pins) == "replaced"
+    else:
+        assert client.upsert("v2.0.0", body="new notes").action in ("created", "updated")
+        assert gh.release(GH_REPO, "v2.0.0")["body"] == "new notes"
+    assert [r.method for r in gh.requests].count(method) >= 2
+
+
 def test_a_5xx_on_every_retry_is_an_answer_not_an_unreachable_api(gh: FakeGitHub, streams) -> None:
     """With retries on (as in a real run), GitHub answering 502 until none is left says
     so, with the outage tip: the API was reached, the network is not to blame."""
