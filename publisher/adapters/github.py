@@ -33,7 +33,6 @@ from requests import exceptions as requests_exceptions
 from urllib3.exceptions import InvalidHeader
 
 from ..core.errors import GitHubError, InvalidVersionError, UsageError, file_error
-from ..core.notes import body_size
 from ..core.version import Release, parse_release
 from ..resolve import small_number
 from .output import Output
@@ -42,8 +41,8 @@ DEFAULT_API_URL = "https://api.github.com"
 ENV_API_URL = "GITHUB_API_URL"
 ENV_TOKEN = "GITHUB_TOKEN"
 ENV_REPOSITORY = "GITHUB_REPOSITORY"
-#: GitHub rejects a release body longer than this ("characters"; measured as UTF-8 bytes
-#: by ``notes.body_size``, which fits whichever GitHub counts).
+#: GitHub rejects a release body longer than this ("characters"; gh-release cuts notes to
+#: fit it in UTF-8 bytes, ``notes.body_size``, which fits whichever GitHub counts).
 MAX_BODY = 125_000
 #: Appended to an asset's name while its replacement is uploaded.
 _UPLOADING = ".uploading"
@@ -250,12 +249,12 @@ class GitHubReleases:
         ``name`` is given. An update that changes nothing sends no write request.
         """
         release = parse_release(tag)
-        size = body_size(body)
-        if size > MAX_BODY:
-            characters = "" if size == len(body) else f" ({len(body):,} characters)"
+        # Refused here only when GitHub surely refuses it: over the limit in characters.
+        # One over it only in UTF-8 bytes (gh-release cuts to fit those when it can) is
+        # sent: GitHub may count characters, and then holds it.
+        if len(body) > MAX_BODY:
             raise GitHubError(
-                f"release notes for {tag} are {size:,} bytes in UTF-8{characters}; GitHub "
-                f"allows {MAX_BODY:,} characters and may count each byte of a multi-byte one",
+                f"release notes for {tag} are {len(body):,} characters; GitHub allows {MAX_BODY:,}",
                 hint="shorten the notes (the full notes stay in release-notes/ in the repository)",
             )
         title = name or tag

@@ -144,9 +144,10 @@ def gh_release_command(
     Finds the release by tag; creates it when missing, updates its body when
     present (no write when nothing changed; a draft of the tag is updated and left
     a draft, with a warning). Notes longer than GitHub's 125,000 characters
-    (counted in UTF-8 bytes, which fits whatever GitHub counts) leave out their oldest republish history rows from the body, with a line
-    pointing to the full notes and JSON record in the repository (the digests are
-    never cut: notes too long without their history are refused). The pins file
+    (counted in UTF-8 bytes, which fits whatever GitHub counts) leave out their
+    oldest republish history rows from the body, with a line pointing to the full
+    notes and JSON record in the repository (the digests are never cut: notes too
+    long without their history are refused when over 125,000 characters). The pins file
     next to the notes (RELEASE.env: every line's image pinned by digest, for the
     stack's launcher) is attached to the release, replaced when it changed (the
     new file is uploaded before the old one is removed). A prerelease tag makes a

@@ -762,3 +762,15 @@ def test_cli_gh_release_failing_after_the_release_still_gives_its_url_and_says_t
     assert "attaching v2.0.0.env to the GitHub release v2.0.0" in failure, text
     assert "size is too large" in failure and "tip:" in failure, text
     assert GH_TOKEN not in text
+
+
+def test_notes_over_the_limit_only_in_bytes_that_cannot_be_cut_are_sent_for_github_to_judge(
+    gh: FakeGitHub, streams
+) -> None:
+    """No history to leave out: a body within 125,000 characters is sent (GitHub may count
+    characters and hold it); one over them is refused before any request."""
+    client = releases(gh, streams)
+    assert client.upsert("v2.0.0", body="é" * 70_000).action == "created"
+    with pytest.raises(GitHubError, match="130,000 characters; GitHub allows 125,000"):
+        client.upsert("v2.0.1", body="é" * 130_000)
+    assert [r.method for r in gh.writes()] == ["POST"]
