@@ -24,6 +24,12 @@ When the run is interrupted (Ctrl-C, SIGTERM, SIGHUP), the CLI calls
 Every ``finally`` that tidies up with a command uses ``cleanup``; temporary
 files are removed in Python, which nothing stops.
 
+Every command runs in its own session, and whatever ends it (its timeout, a stop,
+an interrupt of the waiting thread) signals its whole process group: a tool that is a
+wrapper script ends with the children it started, which would otherwise live on and
+hold its output pipes open. The terminal's Ctrl-C reaches publisher alone, and
+publisher stops its commands as above.
+
 Builders, the smoke test and the stand-in builder take a ``Runner``: unit tests
 pass one whose tools and processes are scripted (it overrides ``which`` and
 ``spawn``, so echo, redaction and failures are this code). argv lists are built
@@ -36,6 +42,7 @@ import contextlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -126,12 +133,11 @@ def allow_children() -> None:
     stop.clear()
 
 
-def _signal(process: subprocess.Popen[str], *, kill: bool) -> None:
-    try:
-        if process.poll() is None:
-            process.kill() if kill else process.terminate()
-    except OSError:
-        pass
+def _signal(process: subprocess.Popen[Any], *, kill: bool) -> None:
+    """SIGTERM (or SIGKILL) ``process`` and every process it started in its group (it
+    leads a session of its own): a wrapper's children end with it."""
+    with contextlib.suppress(OSError):  # the group is gone
+        os.killpg(process.pid, signal.SIGKILL if kill else signal.SIGTERM)
 
 
 def _kill_later(processes: list[subprocess.Popen[str]], grace: float) -> None:
@@ -156,13 +162,12 @@ def run_tracked(
 ) -> subprocess.CompletedProcess[str]:
     """``subprocess.run`` whose process ``stop_children`` can reach from another thread.
 
-    A ``cleanup`` process is out of its reach: it runs to its end (or ``timeout``),
-    even when the waiting thread is interrupted, and in its own session, so that a
-    second Ctrl-C at the terminal (sent to the whole foreground group) does not end it.
+    Every process runs in its own session, and what ends it ends its whole group
+    (``_signal``). A ``cleanup`` process is out of ``stop_children``'s reach: it runs
+    to its end (or ``timeout``), even when the waiting thread is interrupted.
     ``still_running`` is ``(every, say)``: ``say(seconds so far)`` is called every
     ``every`` seconds while the process runs."""
-    if cleanup:
-        popen["start_new_session"] = True
+    popen["start_new_session"] = True
     if input is not None:
         popen["stdin"] = subprocess.PIPE
     if capture_output:
@@ -177,7 +182,7 @@ def run_tracked(
                     _signal(process, kill=False)
             stdout, stderr = _communicate(process, input, timeout, started, still_running)
         except subprocess.TimeoutExpired as exc:
-            process.kill()
+            _signal(process, kill=True)
             exc.stdout, exc.stderr = _drain(process)
             raise
         except BaseException:
@@ -224,9 +229,10 @@ def _communicate(
 
 
 def _drain(process: subprocess.Popen[str]) -> tuple[Any, Any]:
-    """The rest of a killed ``process``'s output. A child it left behind (a shell
-    script's ``sleep``) may hold its pipes open for ever: after ``STOP_GRACE`` seconds
-    the pipes are closed instead, so a command that timed out never hangs the run."""
+    """The rest of a killed ``process``'s output. Its group was killed with it, but a
+    child that left the group (a daemon in a session of its own) may hold its pipes open
+    for ever: after ``STOP_GRACE`` seconds the pipes are closed instead, so a command
+    that timed out never hangs the run."""
     try:
         return process.communicate(timeout=STOP_GRACE)
     except subprocess.TimeoutExpired:
@@ -239,11 +245,11 @@ def _drain(process: subprocess.Popen[str]) -> tuple[Any, Any]:
 
 
 def _finish(process: subprocess.Popen[str], timeout: float | None) -> None:
-    """Wait for ``process`` up to ``timeout`` seconds, then SIGKILL it."""
+    """Wait for ``process`` up to ``timeout`` seconds, then SIGKILL it and its group."""
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        process.kill()
+        _signal(process, kill=True)
 
 
 @dataclass
@@ -257,13 +263,14 @@ class Background:
         return self.process.poll() is not None
 
     def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL when it has not exited within ``timeout`` seconds."""
+        """SIGTERM, then SIGKILL when it has not exited within ``timeout`` seconds (each
+        to its process group: what it started ends with it)."""
         if self.process.poll() is None:
-            self.process.terminate()
+            _signal(self.process, kill=False)
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            _signal(self.process, kill=True)
             self.process.wait()
 
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from publisher.adapters import runner as runner_module
 from publisher.adapters.output import Output
 from publisher.adapters.runner import Runner
-from publisher.core.errors import CommandError
+from publisher.core.errors import CommandError, ToolMissingError
 
 pytestmark = pytest.mark.integration
 
@@ -72,6 +77,89 @@ def test_a_hanging_command_is_stopped() -> None:
     runner = Runner()
     with pytest.raises(CommandError, match=r"did not finish within 0\.5s"):
         runner.run([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
+
+
+def wrapper_tool(directory: Path, name: str) -> tuple[Path, Path]:
+    """A tool on PATH that is a wrapper script: it starts a child that holds its output
+    open (``sleep 1000 &``), writes the child's pid, then hangs itself."""
+    directory.mkdir(exist_ok=True)
+    pid_file = directory / f"{name}.child"
+    tool = directory / name
+    tool.write_text(f"#!/bin/sh\nsleep 1000 &\necho $! > {pid_file}\nsleep 1000\n")
+    tool.chmod(0o755)
+    return tool, pid_file
+
+
+def _written(path: Path) -> bool:
+    return path.exists() and path.read_text().strip() != ""
+
+
+def gone(pid: int, within: float = 2.0) -> bool:
+    """Whether process ``pid`` has ended (a zombie not yet reaped by init counts)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
+def test_a_hanging_wrapper_s_child_ends_with_it_at_the_probe_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe of a tool that hangs returns at its timeout, and the child the wrapper
+    started (holding the pipes) is gone too: the whole process group is killed."""
+    tool, pid_file = wrapper_tool(tmp_path / "bin", "sometool")
+    monkeypatch.setattr(runner_module, "PROBE_TIMEOUT", 1.0)
+    runner = Runner(env={**os.environ, "PATH": f"{tool.parent}{os.pathsep}{os.environ['PATH']}"})
+    started = time.monotonic()
+    try:
+        with pytest.raises(ToolMissingError, match=r"did not finish within 1s"):
+            runner.probe(["sometool", "--version"])
+        took = time.monotonic() - started
+        child = int(pid_file.read_text())
+        assert took < 1.0 + 2.0, f"the probe took {took:.1f}s"
+        assert gone(child), "the wrapper's child outlived the probe"
+    finally:
+        with contextlib.suppress(ProcessLookupError, ValueError, FileNotFoundError):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def test_a_stopped_wrapper_s_child_ends_with_it(tmp_path: Path) -> None:
+    """``stop_children`` (Ctrl-C, SIGTERM) ends the wrapper and the child it started."""
+    tool, pid_file = wrapper_tool(tmp_path / "bin", "sometool")
+    runner = Runner(env={**os.environ, "PATH": f"{tool.parent}{os.pathsep}{os.environ['PATH']}"})
+    caught: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            runner.run(["sometool", "build"])
+        except CommandError as exc:
+            caught.append(exc)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not _written(pid_file) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        child = int(pid_file.read_text())
+        started = time.monotonic()
+        runner_module.stop_children()
+        worker.join(timeout=10)
+        assert not worker.is_alive()
+        assert time.monotonic() - started < 2.0
+        assert caught and "failed with exit status -15" in str(caught[0])
+        assert gone(child), "the wrapper's child outlived the stop"
+    finally:
+        runner_module.allow_children()
+        with contextlib.suppress(ProcessLookupError, ValueError, FileNotFoundError):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
 
 
 def test_a_background_command_logs_to_its_file_and_stops(tmp_path: Path) -> None:

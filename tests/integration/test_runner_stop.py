@@ -126,15 +126,18 @@ def test_an_interrupt_of_the_waiting_thread_lets_the_cleanup_finish(tmp_path: Pa
     assert (tmp_path / "marker").read_text() == "done"
 
 
-def test_a_cleanup_runs_outside_the_terminal_s_process_group(tmp_path: Path) -> None:
-    """A second Ctrl-C reaches the terminal's foreground group, not a cleanup under way."""
+def test_commands_run_outside_the_terminal_s_process_group(tmp_path: Path) -> None:
+    """A second Ctrl-C reaches the terminal's foreground group, not a cleanup under way;
+    each command leads a session of its own, so that what ends it ends its children."""
     runner = Runner(output=Output(env={}, quiet=True))
-    code = "import os; print(os.getpgid(0), os.getsid(0))"
+    code = "import os; print(os.getpid(), os.getpgid(0), os.getsid(0))"
     cleanup = runner.cleanup([sys.executable, "-c", code])
     work = runner.run([sys.executable, "-c", code])
     assert cleanup.ok and work.ok
-    assert work.stdout.split() == [str(os.getpgid(0)), str(os.getsid(0))]
-    assert str(os.getpgid(0)) not in cleanup.stdout.split()
+    for result in (cleanup, work):
+        pid, group, session = result.stdout.split()
+        assert pid == group == session, result.stdout
+        assert str(os.getpgid(0)) != group
 
 
 def stop_during(work: Callable[[], object], started: Callable[[], bool]) -> list[BaseException]:
