@@ -200,6 +200,27 @@ def test_buildah_isolation_follows_the_option_then_the_environment(tmp_path: Pat
     assert BuildahBuilder(FakeRunner()).commands(request(tmp_path))[0][3] == "chroot"
 
 
+def buildah_1_28(**env: str) -> FakeRunner:
+    return FakeRunner(tools={"buildah": BUILDAH}, env=env).on(
+        [BUILDAH, "--version"], ok("buildah version 1.28.2 (image-spec 1.0.2)\n")
+    )
+
+
+@pytest.mark.parametrize("value", ["bogus", "runc", "chroot "])
+def test_buildah_check_refuses_an_isolation_buildah_does_not_know(value: str) -> None:
+    runner = buildah_1_28(BUILDAH_ISOLATION=value)
+    with pytest.raises(ConfigError, match="is not an isolation buildah knows") as caught:
+        BuildahBuilder(runner).check()
+    assert caught.value.field == "BUILDAH_ISOLATION" and "unset it" in (caught.value.hint or "")
+    with pytest.raises(ConfigError, match="isolation: 'bogus' is not"):
+        BuildahBuilder(buildah_1_28(), isolation="bogus").check()
+
+
+@pytest.mark.parametrize("value", ["", "chroot", "OCI", "rootless", "default"])
+def test_buildah_check_takes_every_isolation_buildah_knows(value: str) -> None:
+    assert BuildahBuilder(buildah_1_28(BUILDAH_ISOLATION=value)).check() == "buildah 1.28.2"
+
+
 def test_buildah_commands_for_dry_run(tmp_path: Path) -> None:
     commands = BuildahBuilder(FakeRunner()).commands(request(tmp_path))
     assert [c[1] for c in commands] == ["build", "push", "rmi"]

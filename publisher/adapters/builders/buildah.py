@@ -14,6 +14,9 @@ and ``--timestamp`` (from PUBLISHER_CREATED) fixes every time stamp, so the
 same inputs give the same digest. ``--isolation chroot`` is the default
 because it works as root without a working OCI runtime (crun/runc under some
 cgroup setups fail); set ``isolation`` (or ``BUILDAH_ISOLATION``) to change it.
+``check`` refuses an isolation buildah does not know before anything starts:
+every buildah command reads ``BUILDAH_ISOLATION``, and would refuse it at the first
+build, after the bases were pulled.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ from .layout import checked_output, normalize_config, read_layout
 
 MIN_VERSION = (1, 24, 0)
 DEFAULT_ISOLATION = "chroot"
+#: The isolations buildah knows (``--isolation``, ``BUILDAH_ISOLATION``; in any case, and
+#: ``default``, which is oci): see ``man buildah-build``.
+ISOLATIONS = ("chroot", "oci", "rootless")
 DEFAULT_FORMAT = "docker"
 
 #: Failures of a sound buildah command that running it again gets past, by what its
@@ -150,6 +156,26 @@ def require_auth_file(env: Mapping[str, str]) -> None:
             hint=f"point DOCKER_CONFIG at your docker config directory, unset it (~/.docker), "
             f"or create an empty one: mkdir -p {directory} && echo '{{}}' > {path}",
         )
+
+
+def require_isolation(env: Mapping[str, str], isolation: str | None = None) -> None:
+    """``BUILDAH_ISOLATION`` (which every buildah command reads: ``buildah from`` too) and
+    the ``isolation`` asked for are ones buildah knows: ConfigError (exit 3) before
+    anything starts, not a failed build after the bases were pulled."""
+    for name, value in (
+        ("BUILDAH_ISOLATION", env.get("BUILDAH_ISOLATION")),
+        ("isolation", isolation),
+    ):
+        if value and value.lower() not in (*ISOLATIONS, "default"):
+            raise ConfigError(
+                f"{value!r} is not an isolation buildah knows ({', '.join(ISOLATIONS)}); "
+                "nothing was built or pushed",
+                source="environment" if name == "BUILDAH_ISOLATION" else None,
+                field=name,
+                hint=f"set {name} to {DEFAULT_ISOLATION} (publisher's default: it needs no OCI "
+                "runtime), oci or rootless"
+                + (", or unset it" if name == "BUILDAH_ISOLATION" else ""),
+            )
 
 
 #: Runs of one buildah command, counting the first, when each fails in one of those ways.
@@ -271,8 +297,13 @@ class BuildahBuilder:
 
     @property
     def _isolation(self) -> str:
-        env = getattr(self.runner, "env", None) or {}
-        return self.isolation or env.get("BUILDAH_ISOLATION") or DEFAULT_ISOLATION
+        return self.isolation or self._env.get("BUILDAH_ISOLATION") or DEFAULT_ISOLATION
+
+    @property
+    def _env(self) -> Mapping[str, str]:
+        """The environment buildah runs in (the process's when the runner sets none)."""
+        env = getattr(self.runner, "env", None)
+        return os.environ if env is None else env
 
     def available(self) -> bool:
         return self.runner.which("buildah") is not None
@@ -285,6 +316,7 @@ class BuildahBuilder:
         problem = rootless_problem_here()
         if problem is not None:
             raise ToolMissingError(problem, hint=ROOTLESS_HINT)
+        require_isolation(self._env, self.isolation)
         require_auth_file(getattr(self.runner, "env", None) or os.environ)
         return "buildah " + ".".join(map(str, version))
 
