@@ -272,7 +272,8 @@ def publish_command(
     _refuse_secret_reason(state, cfg, reason)
     notes = options.notes_dir_of(cfg, notes_dir)
     cfg, read = select_release(cfg, lines, notes, version, republish=reason is not None)
-    ensure_writable(notes, "the release notes directory", create=not dry_run)
+    # made when the notes are written: a run refused before then leaves no empty one
+    ensure_writable(notes, "the release notes directory", create=False)
     cfg, record = load_release(
         cfg, notes, version, state.output, republish=reason is not None, record=read
     )
@@ -410,9 +411,8 @@ def _release(
             from ..adapters.smoke import check_engine
 
             check_engine(state.runner, builder)
-        if local:  # before any throwaway registry starts or stand-in base is built; the
-            # directories are made later, once every check before the builds has passed
-            check_outputs(settings, create=False)
+        if local:  # before any throwaway registry starts or stand-in base is built
+            check_outputs(settings)
             cfg, _registries = stack.enter_context(
                 local_registries(cfg, state.output, runner=state.runner, env=state.env)
             )

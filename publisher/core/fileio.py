@@ -80,11 +80,12 @@ def ensure_writable(directory: str | os.PathLike[str], what: str, *, create: boo
 
     Raises FileAccessError (exit 18) naming ``what`` (e.g. "the release notes
     directory"), so a run fails before its first build or push, not after.
-    ``create=False`` (a dry run) makes the same first move without keeping anything:
-    a probe file in the directory if it exists, else a probe directory in the
-    nearest existing one above it, removed at once. So a dry run refuses what the
-    real run refuses (a read-only or pseudo file system, a file or a symbolic link
-    to nowhere in the way, no permission), in the same words.
+    ``create=False`` (a dry run, or a run that makes the directory only when it first
+    writes there, so that a failure before then leaves none empty) makes the same first
+    move without keeping anything: a probe file in the directory if it exists, else a
+    probe directory in the nearest existing one above it, removed at once. So a dry
+    run refuses what the real run refuses (a read-only or pseudo file system, a file or
+    a symbolic link to nowhere in the way, no permission), in the same words.
     """
     target = Path(directory)
     try:

@@ -101,13 +101,13 @@ def warn_stale_dockerfiles(config: Config, output: Output) -> None:
         )
 
 
-def check_outputs(options: ReleaseOptions, *, create: bool | None = None) -> None:
-    """The notes and digest directories can be written (FileAccessError, exit 18); a dry
-    run (or ``create=False``) checks the same, writing nothing."""
-    if create is None:
-        create = not options.dry_run
-    ensure_writable(options.notes_dir, "the release notes directory", create=create)
-    ensure_writable(options.digests_dir, "the digest records directory", create=create)
+def check_outputs(options: ReleaseOptions) -> None:
+    """The notes and digest directories can be written (FileAccessError, exit 18), proven
+    without creating them: each is made when the run first writes there (the digest
+    directory when the builds start, the notes directory with the notes), so that a
+    run refused or interrupted before then leaves no empty directory behind."""
+    ensure_writable(options.notes_dir, "the release notes directory", create=False)
+    ensure_writable(options.digests_dir, "the digest records directory", create=False)
 
 
 def release(
