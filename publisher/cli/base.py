@@ -510,6 +510,37 @@ def _said_as_every_error(
     return exc
 
 
+#: The words that ask for a command's help.
+HELP_WORDS = ("-h", "--help")
+
+
+def _refuse_help_for_a_value(command: click.Command, args: list[str]) -> None:
+    """Refuse an option left without its value, a help word after it (``--reason -h``,
+    ``--notes-dir --help``), as click refuses one last on the line: click would take the
+    word for the value (republish "because -h", write notes into ``./-h``) where the
+    user asked for help or forgot the value. ``--reason=-h`` gives that value on purpose."""
+    takes_value = {
+        name
+        for param in command.params
+        if isinstance(param, click.Option) and not (param.is_flag or param.count)
+        for name in param.opts
+    }
+    words = iter(args)
+    for word in words:
+        if word == "--":  # what follows is no option
+            break
+        if word in takes_value:
+            value = next(words, None)  # click takes the next word, whatever it is
+            if value in HELP_WORDS:
+                raise click.BadOptionUsage(
+                    word,
+                    f"{word} needs a value; {value} after it asks for help, not for a value "
+                    f"(to give the value {value}, write {word}={value})",
+                )
+        elif isinstance(command, click.Group) and not word.startswith("-"):
+            break  # the subcommand's words are its own
+
+
 class _SaysRefusals(click.Command):
     """The one place a command line click refuses, for the group and for every command,
     is turned into publisher's report of it (``_said_as_every_error``)."""
@@ -524,6 +555,7 @@ class _SaysRefusals(click.Command):
         # Before parsing, which consumes ``args``; an argument after ``--`` is not an option.
         wants_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
         try:
+            _refuse_help_for_a_value(self, args)
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.ClickException as exc:
             if isinstance(exc, click.UsageError) and exc.ctx is None:

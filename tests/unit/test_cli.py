@@ -345,6 +345,7 @@ def test_json_commands_print_a_document_when_click_refuses_the_command_line(cli,
         (("release", "v1.0.0", "--jobs", "0"), "'--jobs': 0 is not in", "release [OPTIONS]"),
         (("resolve", "--bogus"), "No such option '--bogus'.", "resolve [OPTIONS]"),  # consumers.md
         (("resolve", "--format", "yaml"), "'yaml' is not one of", "resolve [OPTIONS]"),
+        (("resolve", "--php", "-h"), "--php needs a value; -h after it", "resolve [OPTIONS]"),
     ],
 )
 def test_click_refusals_read_as_every_publisher_error(cli, args, said, usage):
@@ -365,6 +366,41 @@ def test_click_refusals_read_as_every_publisher_error(cli, args, said, usage):
     own = cli("plan", "v9")
     assert own.exit_code == 2 and own.stderr.startswith("error: invalid release tag: ")
     assert own.stderr.splitlines()[1].startswith("  tip: ")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("republish", "v1.0.0", "--reason", "-h"),
+        ("republish", "v1.0.0", "--only", "8.4", "--reason", "--help"),
+        ("release", "v1.0.0", "--dry-run", "--notes-dir", "-h"),
+        ("plan", "v1.0.0", "--config", "--help"),
+    ],
+)
+def test_a_help_word_where_an_option_s_value_belongs_is_a_missing_value(cli, args):
+    """click takes the word after ``--reason`` for its value, whatever it is: ``--reason
+    -h`` would republish "because -h" (and ``--notes-dir -h`` write into ./-h), where the
+    user forgot the value or asked for help. Refused as a missing value, naming the way
+    to give that value on purpose."""
+    option, word = args[-2:]
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    assert "Usage:" not in result.output  # no help shown as if asked for, exit 0
+    first, tip = result.stderr.splitlines()
+    assert first == (
+        f"error: usage error: {option} needs a value; {word} after it asks for help, not for "
+        f"a value (to give the value {word}, write {option}={word})"
+    )
+    assert tip.startswith(f"  tip: see `publisher {args[0]} --help`")
+
+
+def test_a_help_word_after_a_value_or_after_the_options_still_asks_for_help(cli):
+    for args in (("republish", "v1.0.0", "--reason", "r", "-h"), ("plan", "--json", "--help")):
+        result = cli(*args)
+        assert result.exit_code == 0 and "Usage: " in result.stdout, result.output
+    # after --, no word is an option: click's own refusal of the extra arguments
+    result = cli("plan", "v1.0.0", "--", "--config", "-h")
+    assert result.exit_code == 2 and "unexpected extra arguments" in result.stderr, result.output
 
 
 def test_publisher_alone_still_shows_its_help(cli):

@@ -1587,3 +1587,17 @@ def test_an_interpreter_too_old_is_refused_in_the_words_of_every_other_refusal(
         "error: resolve.py needs Python 3.9 or newer, this is 3.8.18",
         "  tip: install a newer python3, or start the stack with start.sh, which needs no Python",
     ]
+
+
+@pytest.mark.parametrize("flag", ["--php", "--matrix", "--format"])
+@pytest.mark.parametrize("word", ["-h", "--help"])
+def test_a_help_word_where_a_flag_s_value_belongs_is_a_missing_value(
+    flag: str, word: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """argparse takes no word that starts with a dash for a value: ``--php -h`` is a
+    refused command line (exit 2, the flag named), not the help and exit 0, nor a PHP
+    line "-h"; ``publisher resolve`` says the same of it."""
+    out, err = io.StringIO(), io.StringIO()
+    assert main([flag, word], {}, out, err) == 2
+    assert f"error: argument {flag}: expected one argument" in err.getvalue()
+    assert out.getvalue() == "" and capsys.readouterr().out == ""
