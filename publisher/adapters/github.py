@@ -318,7 +318,8 @@ class GitHubReleases:
 
         The asset's label carries the file's sha256, so attaching the same bytes
         again sends no write (an asset of that name GitHub does not list as "uploaded", left
-        by an upload cut off halfway, is deleted and uploaded again). A replacement is
+        by an upload cut off halfway, is deleted and uploaded again; an upload GitHub stored
+        before answering 5xx is found by its retry and kept, see ``_upload``). A replacement is
         uploaded under a temporary name, then
         the old asset deleted and the new one renamed: a failed upload leaves the old
         asset in place. Returns "attached", "replaced" or "unchanged".
@@ -352,20 +353,51 @@ class GitHubReleases:
                 self.output.info(f"{path.name} is already attached to {tag}")
                 return "unchanged"
             if old is None:
-                release.upload_asset(
-                    str(path), label=label, content_type="text/plain", name=path.name
-                )
+                self._upload(release, path, label, path.name)
                 self.output.info(f"attached {path.name} on the GitHub release {tag}")
                 return "attached"
-            new = release.upload_asset(
-                str(path), label=label, content_type="text/plain", name=temporary
-            )
+            new = self._upload(release, path, label, temporary)
             old.delete_asset()
             new.update_asset(path.name, label=label)
             self.output.info(f"replaced {path.name} on the GitHub release {tag}")
             return "replaced"
 
     # ------------------------------------------------------------ internals
+
+    def _upload(self, release: Any, path: Path, label: str, name: str) -> Any:
+        """Upload ``path`` as the asset ``name`` of ``release``; the asset.
+
+        GitHub may store an upload and still answer 5xx (a proxy or its front end gave up
+        waiting): the retried POST then gets 422 ``already_exists``. The asset of that name
+        is looked at: this very file (its label carries the hash) in state "uploaded" is
+        taken as it is; anything else there (cut off halfway, in state "new", or another
+        file) is deleted and the file uploaded once more.
+        """
+
+        def upload() -> Any:
+            return release.upload_asset(
+                str(path), label=label, content_type="text/plain", name=name
+            )
+
+        try:
+            return upload()
+        except GithubException as exc:
+            if exc.status != 422 or not _already_exists(exc):
+                raise
+        there = next((a for a in release.get_assets() if a.name == name), None)
+        if there is not None and there.label == label and there.state == "uploaded":
+            self.output.detail(
+                f"GitHub already holds {name} with this file's hash (an upload stored before "
+                "an error answer): kept as it is"
+            )
+            return there
+        if there is not None:
+            self.output.detail(
+                f"GitHub holds another or an unfinished {name} (state {there.state}): "
+                "deleted and uploaded again"
+            )
+            there.delete_asset()
+        return upload()
 
     def _repository(self) -> Any:
         if self._repo is None:
@@ -586,6 +618,15 @@ def _rate_limit_wait(headers: Mapping[str, str] | None, now: float | None = None
         minutes = max(0, math.ceil((int(reset) - (time.time() if now is None else now)) / 60))
         return f"; the limit resets at {at:%H:%M} UTC, in {minutes} min"
     return ""
+
+
+def _already_exists(exc: GithubException) -> bool:
+    """Whether GitHub's 422 says the name is taken (``already_exists``)."""
+    errors = exc.data.get("errors") if isinstance(exc.data, dict) else None
+    return any(
+        isinstance(entry, dict) and entry.get("code") == "already_exists"
+        for entry in (errors if isinstance(errors, list) else [])
+    )
 
 
 def _message(exc: GithubException, redact: Callable[[str], str]) -> str:

@@ -61,3 +61,20 @@ def test_without_a_pins_file_nothing_is_attached(gh: FakeGitHub, tmp_path: Path)
     notes.write_text("# v2.0.0\n")
     gh_release(gh, notes)
     assert gh.release(GH_REPO, "v2.0.0")["assets"] == []
+
+
+def test_a_pins_file_stored_by_github_before_a_502_is_attached_not_a_failed_step(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    """GitHub stores the upload and answers 502; the retried upload is told the name is
+    taken: the step sees its own file there and succeeds (it used to fail, and its rerun
+    said "unchanged")."""
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n")
+    pins = tmp_path / "v2.0.0.env"
+    pins.write_text(PINS.format("a" * 64))
+    gh.script("POST", r"/releases/[0-9]+/assets$", 502, {"message": "Server Error"}, stored=True)
+    gh_release(gh, notes)
+    (asset,) = gh.release(GH_REPO, "v2.0.0")["assets"]
+    assert (asset["name"], asset["state"]) == ("v2.0.0.env", "uploaded")
+    assert asset["content"] == pins.read_text()

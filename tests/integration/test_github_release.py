@@ -774,3 +774,61 @@ def test_notes_over_the_limit_only_in_bytes_that_cannot_be_cut_are_sent_for_gith
     with pytest.raises(GitHubError, match="130,000 characters; GitHub allows 125,000"):
         client.upsert("v2.0.1", body="é" * 130_000)
     assert [r.method for r in gh.writes()] == ["POST"]
+
+
+ALREADY_EXISTS = {"message": "Validation Failed", "errors": [
+    {"resource": "ReleaseAsset", "code": "already_exists", "field": "name"}]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("replacing", "state"), [(False, "uploaded"), (False, "new"), (True, "uploaded"), (True, "new")]
+)
+def test_an_upload_stored_then_answered_5xx_is_taken_as_it_is_on_the_retry(
+    gh: FakeGitHub, streams, tmp_path: Path, replacing: bool, state: str
+) -> None:
+    """GitHub stored the upload, then answered 502: the retried POST gets 422 already_exists.
+    The asset there is looked at: the same file (its label's hash), uploaded, is attached
+    as it is; one left in state new is deleted and uploaded again. The step succeeds."""
+    gh.add_release(GH_REPO, "v2.0.0", body="notes")
+    pins = tmp_path / "v2.0.0.env"
+    pins.write_text("PHP_PINS_SCHEMA='1'\nOLD=1\n", encoding="utf-8")
+    retrying = Settings(timeout=5, retries=2, seconds_between_requests=0, seconds_between_writes=0)
+    client = GitHubReleases.from_env(
+        gh_env(gh), settings=retrying, output=Output({}, stream=streams[0], err_stream=streams[1])
+    )
+    if replacing:
+        client.attach("v2.0.0", pins)
+        pins.write_text("PHP_PINS_SCHEMA='1'\nNEW=1\n", encoding="utf-8")
+    before = len(gh.requests)
+    gh.script("POST", r"/releases/[0-9]+/assets$", 502, {"message": "Server Error"},
+              stored=True, stored_state=state)  # fmt: skip
+    assert client.attach("v2.0.0", pins) == ("replaced" if replacing else "attached")
+    assets = gh.release(GH_REPO, "v2.0.0")["assets"]
+    assert [(a["name"], a["state"]) for a in assets] == [("v2.0.0.env", "uploaded")]
+    assert assets[0]["content"] == pins.read_text(encoding="utf-8")
+    uploads = [r for r in gh.requests[before:] if r.method == "POST"]
+    # the 502, the retry answered 422; a third upload only after an unfinished one is deleted
+    assert len(uploads) == (2 if state == "uploaded" else 3)
+    assert client.attach("v2.0.0", pins) == "unchanged"
+
+
+def test_an_asset_of_another_file_found_by_a_retried_upload_is_replaced(
+    gh: FakeGitHub, streams, tmp_path: Path
+) -> None:
+    """The asset a retried upload collides with carries another file's hash (another run's,
+    uploaded meanwhile): it is deleted and this file uploaded, never taken for this one."""
+    release = gh.add_release(GH_REPO, "v2.0.0", body="notes")
+    pins = tmp_path / "v2.0.0.env"
+    pins.write_text("PHP_PINS_SCHEMA='1'\nNEW=1\n", encoding="utf-8")
+    release["assets"].append(
+        {"id": 999, "url": f"{release['url'].rsplit('/', 1)[0]}/assets/999", "name": "v2.0.0.env",
+         "label": "v2.0.0.env (sha256:0000000000000000)", "state": "uploaded",
+         "content_type": "text/plain", "size": 5, "content": "OTHER", "download_count": 0,
+         "browser_download_url": f"https://github.example/{GH_REPO}/releases/download/v2.0.0/v2.0.0.env",
+         "created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z"}
+    )  # fmt: skip
+    # The first listing is from before the other run's upload: it shows no asset yet.
+    gh.script("GET", r"/releases/[0-9]+/assets$", 200, [])
+    assert releases(gh, streams).attach("v2.0.0", pins) == "attached"
+    (asset,) = gh.release(GH_REPO, "v2.0.0")["assets"]
+    assert asset["content"] == pins.read_text(encoding="utf-8") and asset["id"] != 999

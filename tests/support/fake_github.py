@@ -24,7 +24,11 @@ Requests need ``Authorization: token T`` (or ``Bearer T``) with the server's
 token, else 401 ``Bad credentials`` as GitHub answers. ``script(...)`` queues
 canned answers (e.g. a 403 ``Resource not accessible by integration``) for the
 next matching requests; ``ECHO_AUTHORIZATION`` in a canned body is replaced by
-the request's Authorization header, as a careless server echoes it back. ``requests`` records every request for assertions.
+the request's Authorization header, as a careless server echoes it back. With
+``stored=True`` the request is carried out first and only its answer is replaced: GitHub
+stored the upload or the change, then a proxy or its front end answered 5xx (an uploaded
+asset is then listed with ``stored_state``, "uploaded" unless told; "new" is an upload cut
+off halfway). ``requests`` records every request for assertions.
 
 Usage::
 
@@ -103,6 +107,10 @@ class Scripted:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    #: carry the request out, then answer with this instead of GitHub's own answer
+    stored: bool = False
+    #: the state an asset uploaded by a ``stored`` request is left in
+    stored_state: str = "uploaded"
 
 
 class FakeGitHub(LoopbackServer):
@@ -164,11 +172,22 @@ class FakeGitHub(LoopbackServer):
         *,
         times: int = 1,
         headers: dict[str, str] | None = None,
+        stored: bool = False,
+        stored_state: str = "uploaded",
     ) -> None:
-        """Answer the next ``times`` requests matching ``method`` and ``path_regex`` with this."""
+        """Answer the next ``times`` requests matching ``method`` and ``path_regex`` with this
+        (with ``stored``, after carrying each out: "stored, then 5xx")."""
         for _ in range(times):
             self._script.append(
-                Scripted(method.upper(), re.compile(path_regex), status, body, dict(headers or {}))
+                Scripted(
+                    method.upper(),
+                    re.compile(path_regex),
+                    status,
+                    body,
+                    dict(headers or {}),
+                    stored,
+                    stored_state,
+                )
             )
 
     def writes(self) -> list[Recorded]:
@@ -220,10 +239,17 @@ class FakeGitHub(LoopbackServer):
             for i, item in enumerate(self._script):
                 if item.method == method and item.path.search(path):
                     del self._script[i]
+                    if item.stored and self._authorized(authorization):
+                        status, done, _ = self._route(method, path, query, body)
+                        if status == 201 and isinstance(done, dict) and "state" in done:
+                            done["state"] = item.stored_state
                     return item.status, _echo(item.body, authorization), item.headers
-            if authorization not in (f"token {self.token}", f"Bearer {self.token}"):
+            if not self._authorized(authorization):
                 return 401, BAD_CREDENTIALS, {}
             return self._route(method, path, query, body)
+
+    def _authorized(self, authorization: str | None) -> bool:
+        return authorization in (f"token {self.token}", f"Bearer {self.token}")
 
     def _route(
         self, method: str, path: str, query: dict[str, list[str]], body: Any
