@@ -146,6 +146,21 @@ def is_latest(release: Release, other_tags: Iterable[str]) -> bool:
     return True
 
 
+def same_body(on_github: str | None, body: str) -> bool:
+    """Whether a release body GitHub holds says what ``body`` says.
+
+    Pure. GitHub's web editor saves a body with CRLF line ends, and GitHub gives an empty
+    one as null: line ends, and white space ending the whole body, are not compared, so
+    notes saved there unedited are no reason to send them again. Everything else is, the
+    spaces ending a line too (two of them are a line break in Markdown).
+    """
+
+    def normal(text: str) -> str:
+        return text.replace("\r\n", "\n").replace("\r", "\n").rstrip()
+
+    return normal(on_github or "") == normal(body)
+
+
 class GitHubReleases:
     """The releases of one repository."""
 
@@ -246,7 +261,9 @@ class GitHubReleases:
         The prerelease flag follows the tag; GitHub's "latest" marker only goes
         to the highest stable release. The title is ``name``, else the tag for a new
         release; an existing one keeps its title (perhaps edited by hand) unless
-        ``name`` is given. An update that changes nothing sends no write request.
+        ``name`` is given. An update that changes nothing sends no write request (a body
+        differing only in its line ends, as GitHub's web editor saves it, is the same:
+        ``same_body``).
         """
         release = parse_release(tag)
         # Refused here only when GitHub surely refuses it: over the limit in characters.
@@ -293,7 +310,7 @@ class GitHubReleases:
                     "its pins file); publish it on GitHub when it is ready"
                 )
             if (
-                existing.body == body
+                same_body(existing.body, body)
                 and existing.name == title
                 and existing.prerelease == (not release.is_stable)
             ):

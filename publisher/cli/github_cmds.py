@@ -142,7 +142,8 @@ def gh_release_command(
     """Create or update the GitHub release of RELEASE with the release notes as its body.
 
     Finds the release by tag; creates it when missing, updates its body when
-    present (no write when nothing changed; a draft of the tag is updated and left
+    present (no write when nothing changed, line ends as GitHub's web editor
+    saves them, CRLF, not counting; a draft of the tag is updated and left
     a draft, with a warning). Notes longer than GitHub's 125,000 characters
     (counted in UTF-8 bytes, which fits whatever GitHub counts) leave out their
     oldest republish history rows from the body, with a line pointing to the full

@@ -88,6 +88,39 @@ def test_nothing_changed_sends_no_write(gh: FakeGitHub, streams) -> None:
     assert len(gh.writes()) == writes
 
 
+@pytest.mark.parametrize(
+    "on_github",
+    [
+        "# v2.0.0\r\n\r\n## Digests\r\n\r\n| 8.4 | sha256:abc |\r\n",  # saved in the web UI
+        "# v2.0.0\r\n\r\n## Digests\r\n\r\n| 8.4 | sha256:abc |",  # ... without the last line end
+        "# v2.0.0\n\n## Digests\n\n| 8.4 | sha256:abc |\n\n  ",
+    ],
+)
+def test_a_body_saved_in_githubs_web_ui_with_crlf_line_ends_is_unchanged(
+    gh: FakeGitHub, streams, on_github: str
+) -> None:
+    """GitHub's web editor saves a body with CRLF line ends: the same notes are still
+    "unchanged" (no write at every rerun); a real edit made there is still replaced."""
+    body = "# v2.0.0\n\n## Digests\n\n| 8.4 | sha256:abc |\n"
+    gh.add_release(GH_REPO, "v2.0.0", body=on_github)
+    client = releases(gh, streams)
+    assert client.upsert("v2.0.0", body=body).action == "unchanged"
+    assert gh.writes() == []
+    gh.release(GH_REPO, "v2.0.0")["body"] = on_github.replace("sha256:abc", "sha256:edited")
+    assert client.upsert("v2.0.0", body=body).action == "updated"
+    assert gh.release(GH_REPO, "v2.0.0")["body"] == body
+    # Spaces ending a line are Markdown (two make a line break): a change there is an edit.
+    gh.release(GH_REPO, "v2.0.0")["body"] = body.replace("# v2.0.0\n", "# v2.0.0  \n")
+    assert client.upsert("v2.0.0", body=body).action == "updated"
+
+
+def test_an_empty_body_on_github_is_the_same_as_empty_notes(gh: FakeGitHub, streams) -> None:
+    """GitHub gives an empty body as null: empty notes then change nothing."""
+    gh.add_release(GH_REPO, "v2.0.0", body=None)
+    assert releases(gh, streams).upsert("v2.0.0", body="").action == "unchanged"
+    assert gh.writes() == []
+
+
 def test_prerelease_and_backport_never_take_latest(gh: FakeGitHub, streams) -> None:
     client = releases(gh, streams)
     client.upsert("v1.1.0", body="a")
