@@ -335,18 +335,27 @@ class Output:
             )
 
     def set_output(self, name: str, value: str) -> None:
-        """Write a step output to ``$GITHUB_OUTPUT`` (only in Actions)."""
+        """Write a step output to ``$GITHUB_OUTPUT`` (only in Actions).
+
+        ``name=value`` only for a value of printable characters; any other (a line
+        break, a lone CR, another control character, a Unicode line separator) goes
+        between delimiter lines no value holds. The runner ends a line at LF alone (CRLF
+        on Windows), but a reader that ends one at CR too, as Python's ``splitlines``
+        does, would take ``a<CR>latest=...`` for a second output.
+        """
         path = self.env.get("GITHUB_OUTPUT")
         if not (self.github and path):
             return
         value = self.redact(value)
         try:
             with self._lock, open(path, "a", encoding="utf-8") as handle:
-                if "\n" in value:
-                    delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
-                    handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-                else:
+                if value.isprintable():
                     handle.write(f"{name}={value}\n")
+                else:
+                    delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
+                    while delimiter in value:  # never: a fresh random one each time
+                        delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
+                    handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
         except OSError as exc:  # later steps read it: an error, naming the variable
             raise FileAccessError(
                 f"cannot write the step output {name!r} to GITHUB_OUTPUT={path}: "

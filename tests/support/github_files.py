@@ -10,7 +10,9 @@ from __future__ import annotations
 
 def parse_outputs(text: str) -> dict[str, str]:
     result: dict[str, str] = {}
-    lines = iter(text.splitlines())
+    # Lines end at LF alone, as the runner reads them (``str.splitlines`` would end
+    # them at CR, VT, FF, U+2028... too, which the runner does not).
+    lines = iter(text.split("\n"))
     for line in lines:
         if not line:
             continue

@@ -305,6 +305,42 @@ def test_output_value_cannot_forge_another_output(tmp_path: Path) -> None:
     assert parsed == {"notes": "line1\nlatest=sha256:evil"}
 
 
+def any_line_break_reader(text: str) -> dict[str, str]:
+    """$GITHUB_OUTPUT read by a reader that ends a line at CR, VT, FF, U+2028... too
+    (Python's ``splitlines``), where the runner ends one at LF alone."""
+    return parse_outputs("\n".join(text.splitlines()))
+
+
+@pytest.mark.parametrize("brk", ["\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029"])
+def test_no_line_break_of_any_reader_lets_a_value_forge_another_output(
+    tmp_path: Path, brk: str
+) -> None:
+    """A lone CR (or another line break some reader honours) in a single-line value goes
+    between delimiters, as LF does: the runner reads it back whole, and no reader finds
+    a second output in it."""
+    run = make(tmp_path)
+    value = f"https://github.example/r{brk}latest=sha256:evil"
+    run.out.set_output("release-url", value)
+    run.out.set_output("changed", "true")
+    written = run.outputs.read_bytes().decode("utf-8")  # as written: no newline translation
+    assert parse_outputs(written) == {"release-url": value, "changed": "true"}
+    assert set(any_line_break_reader(written)) == {"release-url", "changed"}
+
+
+@settings(max_examples=300)
+@given(value=st.text(max_size=30))
+def test_any_value_reads_back_whole_and_alone(value: str) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as where:
+        run = make(Path(where))
+        run.out.set_output("a", value)
+        run.out.set_output("b", "x")
+        written = run.outputs.read_bytes().decode("utf-8")
+    assert parse_outputs(written) == {"a": value, "b": "x"}
+    assert set(any_line_break_reader(written)) == {"a", "b"}
+
+
 def test_markdown_table_shape() -> None:
     text = markdown_table("T", ("a", "b"), [("1", "x\ny")])
     assert text.splitlines() == ["### T", "", "| a | b |", "|---|---|", "| 1 | x y |"]
