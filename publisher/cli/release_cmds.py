@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..adapters.emulation import require_emulation_for
-from ..core.config import Config, parse_line_list
+from ..core.config import Config, parse_line_list, text_problem
 from ..core.errors import FileAccessError, NotFoundError, UsageError
 from ..core.platforms import Platform
 from ..core.version import parse_release
@@ -438,7 +438,8 @@ MAX_REASON = 500
 
 def _republish_reason(reason: str | None) -> str | None:
     """--reason without its surrounding blanks; a blank reason, one over ``MAX_REASON``
-    characters, or one with a line break or another control character is refused."""
+    characters, one with a line break or another control character, or one that is not
+    UTF-8 text (a lone surrogate: argv bytes Python could not decode) is refused."""
     if reason is None:
         return None
     text = reason.strip()
@@ -452,7 +453,17 @@ def _republish_reason(reason: str | None) -> str | None:
             f"--reason is {len(text)} characters long; it may be at most {MAX_REASON}",
             hint="say why in one line (e.g. the CVE); link to the details",
         )
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+    try:  # argv bytes that are not UTF-8 arrive as lone surrogates, which no file can hold
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start])
+        what = f"the byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"{code:#x}"
+        raise UsageError(
+            f"--reason is not UTF-8 text: it holds {what} at character {exc.start + 1}",
+            hint="write the reason in UTF-8 (the notes and the record are UTF-8 files); "
+            "check the terminal's or the workflow's encoding",
+        ) from None
+    if text_problem(text):
         raise UsageError(
             "--reason holds a line break or another control character",
             hint="write the reason on one line: it is a row of the notes' history table",

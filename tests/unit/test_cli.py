@@ -237,8 +237,11 @@ def test_a_blank_republish_reason_is_refused_before_anything_runs(cli, args):
         ("x" * 501, "--reason is 501 characters long; it may be at most 500"),
         ("CVE-1\n## Not a heading", "--reason holds a line break or another control character"),
         ("CVE-1\x1b[31m", "--reason holds a line break or another control character"),
+        ("CVE-1\u2028## Not a heading", "--reason holds a line break or another control"),
+        ("CVE-1\x85more", "--reason holds a line break or another control character"),
+        ("CVE-1 \udcff", "--reason is not UTF-8 text: it holds the byte 0xff at character 7"),
     ],
-    ids=["long", "line-break", "escape"],
+    ids=["long", "line-break", "escape", "line-separator", "next-line", "not-utf-8"],
 )
 @pytest.mark.parametrize(
     "command", [("publish", "v2.0.0", "--digests", "digests"), ("republish", "v2.0.0")]
