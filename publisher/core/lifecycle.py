@@ -112,6 +112,25 @@ def warning(php: str, today: datetime.date, *, frozen: bool = False) -> str | No
     return s.note
 
 
+#: What a maintainer changes in matrix.yaml about a line whose base no longer moves but
+#: that is not marked frozen (said by plans, releases and republish-check until it is).
+UNFROZEN_ADVICE = (
+    "mark the line frozen: true in matrix.yaml (its published images stay, and no "
+    "republish waits for its base), or drop it"
+)
+
+
+def advised(php: str, today: datetime.date, *, frozen: bool = False) -> str | None:
+    """:func:`warning`, with :data:`UNFROZEN_ADVICE` before its source when matrix.yaml
+    does not mark the line frozen yet: the note says what to do, not only what happened."""
+    note = warning(php, today, frozen=frozen)
+    if note is None or frozen:
+        return note
+    source = f" — source: {SOURCE}"
+    head = note.removesuffix(source)
+    return f"{head}: {UNFROZEN_ADVICE}{source}"
+
+
 #: How long before a line's end of security support plans and releases say it is coming.
 NOTICE_DAYS = 90
 
@@ -180,7 +199,7 @@ def matrix_warnings(
                 + f" — source: {SOURCE}"
             )
             continue
-        past = warning(php, today, frozen=frozen)
+        past = advised(php, today, frozen=frozen)
         soon = ending_soon(php, today, frozen=frozen)
         found += [text for text in (past, soon) if text]
         if past and php == default_line:

@@ -75,7 +75,10 @@ def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> Base
         known = configured.get(php)
         state = lifecycle.status(php, today, frozen=bool(known and known.frozen))
         if state.base_frozen:
-            return "frozen", f"PHP {php}: can never change ({state.note or 'frozen'})"
+            note = lifecycle.advised(php, today, frozen=bool(known and known.frozen))
+            if known is None:  # dropped from matrix.yaml already: nothing to change there
+                note = state.note
+            return "frozen", f"PHP {php}: can never change ({note or 'frozen'})"
         if known is None:  # a republish builds matrix.yaml's lines: this one it cannot
             return "dropped", (
                 f"PHP {php}: {record.release} was published with it, which matrix.yaml no "

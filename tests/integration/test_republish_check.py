@@ -215,6 +215,9 @@ def test_plan_and_republish_check_judge_a_line_on_the_same_day_in_any_time_zone(
     if ended:
         assert "PHP 8.2 reached end of life on 2026-12-31" in planned
         assert "frozen=8.2\n" in checked and "PHP 8.2: can never change" in checked
+        # 8.2 is not marked frozen in matrix.yaml: each says, once, what to change there
+        advice = "mark the line frozen: true in matrix.yaml"
+        assert planned.count(advice) == 1 and checked.count(advice) == 1, planned + checked
     else:
         assert "PHP 8.2's security support ends on 2026-12-31 (today)" in planned
         assert "frozen=\n" in checked and "PHP 8.2: base" in checked

@@ -67,6 +67,15 @@ def test_the_matrix_warnings_on_one_day() -> None:
         "PHP 8.1 reached end of l",
         "PHP 8.2 reached end of l",
     ]
+    # 8.2 is not marked frozen yet: the warning says what to change; 8.1 is, so it does not
+    assert "mark the line frozen: true in matrix.yaml" not in next_year[0]
+    assert next_year[1].endswith(
+        "the official image no longer updates it: mark the line frozen: true in matrix.yaml "
+        "(its published images stay, and no republish waits for its base), or drop it"
+        " — source: " + lifecycle.SOURCE
+    )
+    marked = lifecycle.matrix_warnings([("8.2", True)], "8.4", D(2027, 1, 1))
+    assert len(marked) == 1 and "mark the line" not in marked[0]
 
 
 def test_a_line_the_table_lacks_is_said_and_older_lines_have_their_dates() -> None:
