@@ -1027,3 +1027,14 @@ def test_a_version_command_that_fails_is_a_broken_tool_not_a_failed_build() -> N
     assert "`buildah --version` failed with exit status 1: cannot load libgpgme" in (
         raised.value.message
     )
+
+
+@pytest.mark.parametrize("name", ["buildah", "docker", "buildx"])
+def test_every_builder_refuses_an_unknown_build_cache_at_selection(name: str) -> None:
+    """PUBLISHER_BUILD_CACHE is bad input whichever builder runs (exit 2, README), not
+    silently ignored by buildah and docker, which keep no cache of their own to name."""
+    runner = FakeRunner(env={"PUBLISHER_BUILD_CACHE": "s3"})
+    with pytest.raises(UsageError, match="PUBLISHER_BUILD_CACHE='s3' is not a build cache"):
+        select_builder(name, runner, check=False)
+    runner = FakeRunner(env={"PUBLISHER_BUILD_CACHE": "gha"})
+    assert str(select_builder(name, runner, check=False).name) == name

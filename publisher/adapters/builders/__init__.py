@@ -8,6 +8,8 @@ under a scratch tag).
 
 from __future__ import annotations
 
+import os
+
 from ...core.errors import ConfigError, ToolMissingError
 from ...core.platforms import BuilderName
 from ..runner import INSTALL_HINTS, Runner
@@ -22,7 +24,7 @@ from .base import (
     Login,
 )
 from .buildah import BuildahBuilder
-from .buildx import BuildxBuilder
+from .buildx import BuildxBuilder, cache_backend
 from .docker import DockerBuilder
 
 __all__ = [
@@ -76,6 +78,9 @@ def select_builder(
                 hint=f"pass one of {', '.join(BuilderName)}, or leave --builder out to use the "
                 "first of them installed",
             ) from None
+    # PUBLISHER_BUILD_CACHE names buildx's cache; a mistyped value is bad input whichever
+    # builder runs (README, exit codes), refused before any request, never ignored.
+    cache_backend(getattr(runner, "env", None) or os.environ)
     if name is not None:
         builder = create_builder(name, runner)
     else:
