@@ -70,7 +70,9 @@ class Finding:
     tag: str
     expected: str | None
     actual: str | None
-    release: str
+    #: the release whose record the finding is about; None when it is no one release's
+    #: (registries disagreeing, a floating tag no record has, a registry not read)
+    release: str | None
     detail: str = ""
 
     @property
@@ -291,7 +293,7 @@ def compare(
         findings.append(Finding(registry, kind, tag, want.digest, have, want.release, detail))
     for tag, have in sorted(actual.items()):
         if tag not in expected and planning.is_floating_tag(tag):
-            findings.append(Finding(registry, FLOATING, tag, None, have, "", whose(have)))
+            findings.append(Finding(registry, FLOATING, tag, None, have, None, whose(have)))
     return findings
 
 
@@ -304,7 +306,7 @@ def unreachable(registry: str, error: str, *, rate_limited: bool = False) -> Fin
     """``registry`` did not answer (``error`` in words; ``rate_limited``: it rate-limited
     the reads): one finding, nothing else judged."""
     return Finding(
-        registry, RATE_LIMITED if rate_limited else UNREACHABLE, "", None, None, "", error
+        registry, RATE_LIMITED if rate_limited else UNREACHABLE, "", None, None, None, error
     )
 
 
@@ -320,5 +322,5 @@ def disagreements(actual: Mapping[str, Mapping[str, str]]) -> list[Finding]:
             detail = ", ".join(
                 f"{name} {short_digest(d)}" for name, d in zip(names, seen, strict=True)
             )
-            findings.append(Finding(", ".join(names), DISAGREE, tag, None, None, "", detail))
+            findings.append(Finding(", ".join(names), DISAGREE, tag, None, None, None, detail))
     return findings

@@ -435,15 +435,15 @@ class Auditor:
         for finding in todo:
             target = by_label[finding.registry]
             registry = target.registry
-            digest = finding.expected
-            if digest is None:
+            digest, release = finding.expected, finding.release
+            if digest is None or release is None:
                 report.unrepairable.append(
                     f"{finding.message}: no recorded release says where it belongs, so the "
                     "repair leaves it; finish the release it came from"
                 )
                 continue
             if not self.complete(target, digest)[0]:
-                source = self.holder(digest, finding.release, target)
+                source = self.holder(digest, release, target)
                 if source is None:
                     report.unrepairable.append(
                         f"{finding.message}: no repository where {finding.release} is recorded "
@@ -542,7 +542,7 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
             if repaired
             else "run `publisher audit --repair` to restore what the records say"
         )
-    moved_pins = sorted({f.release for f in report.defects if f.kind == rules.MOVED})
+    moved_pins = sorted({f.release for f in report.defects if f.kind == rules.MOVED and f.release})
     if moved_pins and not repaired:
         tips.append(
             f"if the pins of {', '.join(moved_pins)} moved because a republish stopped "

@@ -1312,6 +1312,7 @@ def test_audit_after_a_half_finished_release_keeps_floating_tags_on_the_records(
     report = json.loads(audit("--json").stdout)
     seen = {(f["registry"], f["kind"], f["tag"]) for f in report["findings"]}
     assert {("hub", "floating", "latest"), ("hub, ghcr", "disagree", "latest")} <= seen
+    assert [f["release"] for f in report["findings"] if f["kind"] == "disagree"] == [None]
     assert "content of v1.1.0, which has no record" in json.dumps(report)
     assert audit("--repair").returncode == 12
     on_hub, on_ghcr = tag_maps(stack, skopeo, hub.host, ghcr.host)

@@ -74,6 +74,7 @@ def test_a_release_without_a_record_is_reported_and_never_moves_a_floating_tag()
     assert found["latest"].expected == digest("v1.0.0/8.4")
     assert "content of v2.0.0, which has no record" in found["latest"].message
     assert found["php-8.5"].expected is None and "no recorded release" in found["php-8.5"].message
+    assert found["php-8.5"].to_dict()["release"] is None
 
 
 def test_floating_tags_the_registries_disagree_on_are_named():
@@ -87,6 +88,10 @@ def test_floating_tags_the_registries_disagree_on_are_named():
         (rules.DISAGREE, "php-8.4"),
     ]
     assert "ghcr (absent)" in found[1].message
+    # audit --json: a finding no one release's has "release": null, never ""
+    assert [f.to_dict()["release"] for f in found] == [None, None]
+    down = rules.unreachable("ghcr", "connection refused")
+    assert down.to_dict()["release"] is None
 
 
 def test_a_finished_release_whose_record_is_not_here_is_ahead_never_rolled_back():
