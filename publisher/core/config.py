@@ -375,7 +375,16 @@ def loads(
     env: Mapping[str, str] | None = None,
 ) -> Config:
     node = _compose(text, source)
-    return _Reader(source).config(node, root, env or {})
+    return _Reader(source).config(node, root, overrides(env or {}))
+
+
+def overrides(env: Mapping[str, str]) -> Mapping[str, str]:
+    """``env`` without the ``PUBLISHER_*`` overrides set to nothing but blanks: those count
+    as unset (README), as the empty string does and as resolve reads a blank setting."""
+    blank = [name for name in ENV_OVERRIDES if name in env and not env[name].strip()]
+    if not blank:
+        return env
+    return {name: value for name, value in env.items() if name not in blank}
 
 
 #: How deep mappings and lists may nest, the file's own mapping included. A matrix

@@ -250,7 +250,7 @@ def _matrix_beside(notes_dir: Path, tmp_path: Path) -> Path:
         ("PUBLISHER_PLATFORMS", ",", "',' names no platform"),
         ("PUBLISHER_LINES", "8.4,,8.5", "has an empty item"),
         ("PUBLISHER_LINES", "8.4,", "has an empty item"),
-        ("PUBLISHER_LINES", " ", "an empty list; name at least one PHP line"),
+        ("PUBLISHER_LINES", " ,", "names no PHP line"),
     ],
 )
 def test_overrides_follow_the_same_rule_for_empty_items(cli, name, value, said):
@@ -266,6 +266,24 @@ def test_an_empty_override_is_the_same_as_none(cli):
     result = cli("plan", "v3.0.0", "--json", env={"PUBLISHER_LINES": "", "PUBLISHER_PLATFORMS": ""})
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)["lines"]) == 5
+
+
+@pytest.mark.parametrize("blank", [" ", "\t", " \r"])
+def test_a_blank_override_is_the_same_as_none(cli, blank):
+    """A variable of blanks only is unset too, as for every other setting publisher reads
+    (PUBLISHER_BUILD_CACHE, PUBLISHER_RETRY_*) and as resolve reads one: the CR of an env
+    file edited on Windows, a workflow's `${{ inputs.x }} ` are not a value."""
+    names = (
+        "PUBLISHER_LINES",
+        "PUBLISHER_PLATFORMS",
+        "PUBLISHER_BASE_MIRROR",
+        "PUBLISHER_NAMESPACE",
+    )
+    result = cli("plan", "v3.0.0", "--json", env=dict.fromkeys(names, blank))
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert len(plan["lines"]) == 5
+    assert plan["registries"][0]["repository"] == "docker.io/twentyi/php-fpm"
 
 
 def test_a_release_the_override_leaves_no_line_of_is_an_override_error(cli, published):
