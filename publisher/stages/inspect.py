@@ -101,9 +101,28 @@ class Inspection:
                 f"{tag} points at the index {self.tag_digest}, which lists this digest as its "
                 f"{self.tag_lists_as} image"
             )
+        if self._another_pins_digest():
+            return (
+                f"{tag} points at {self.tag_digest}, not at the digest given, {self.digest}, "
+                f"which is {self.pin}'s: the reference pairs {tag} with another release or "
+                "line's digest (the digest named was inspected)"
+            )
         return (
             f"{tag} now points at {self.tag_digest}, not at this digest (republished or moved "
             "since the reference was written; the digest named was inspected)"
+        )
+
+    def _another_pins_digest(self) -> bool:
+        """The reference's tag is a pin or release tag (``vX.Y.Z-php-X.Y``, ``vX.Y.Z``),
+        which never moves to another pin's image, yet the digest given is another pin's:
+        a mismatched pair, not a tag moved since."""
+        tag = self.reference.tag
+        return (
+            tag is not None
+            and (split_pin_tag(tag) is not None or is_release_tag(tag))
+            and self.pin is not None
+            and self.pin != tag
+            and self.pin_digest == self.digest
         )
 
     def pin_words(self) -> str | None:
@@ -111,7 +130,11 @@ class Inspection:
         names no pin, or the reference's tag is that pin."""
         if self.pin is None or self.reference.tag == self.pin:
             return None
-        name = self.reference.tag or "this digest"
+        # The tag of a repo:tag@digest names this image only when it points at it.
+        here = self.reference.tag is not None and (
+            not self.tag_checked or self.tag_digest == self.digest
+        )
+        name = self.reference.tag if here else "this digest"
         if self.pin_error is not None:
             return (
                 f"built as {self.pin}; where {self.pin} points is unknown (its lookup failed: "

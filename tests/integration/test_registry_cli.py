@@ -255,6 +255,40 @@ def test_inspect_of_a_floating_tag_names_the_pin_tag_that_shares_its_digest(
     assert [s.method for s in proxy.log if "/manifests/" in s.path and s.method == "HEAD"] == []
 
 
+def test_inspect_of_a_pin_paired_with_another_pins_digest_names_both(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    """`REPO:v1.0.0-php-8.3@<8.4's digest>`: the digest given is not the one the tag points
+    at (a pin never moves to another line's image): said so, naming both, never
+    "v1.0.0-php-8.3 is v1.0.0-php-8.4" nor "moved since"."""
+    digests = {}
+    for php, number in (("8.3", 41), ("8.4", 42)):
+        pin = f"v1.0.0-php-{php}"
+        image = make_image(seed=number)
+        index = json.loads(image.index)
+        index["annotations"] = {"org.opencontainers.image.version": pin}
+        annotated = TestImage(json.dumps(index).encode(), OCI_INDEX, image.images)
+        digests[php] = seed(registry, repo, annotated, tags=[pin])
+    paired = f"{registry.host}/{repo}:v1.0.0-php-8.3@{digests['8.4']}"
+    result = run(["inspect", paired], tmp_path)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert (
+        f"tag: v1.0.0-php-8.3 points at {digests['8.3']}, not at the digest given, "
+        f"{digests['8.4']}, which is v1.0.0-php-8.4's"
+    ) in text, text
+    assert "pin: this digest is v1.0.0-php-8.4" in text
+    assert "v1.0.0-php-8.3 is v1.0.0-php-8.4" not in text and "moved" not in text
+    data = json.loads(run(["inspect", paired, "--json"], tmp_path).stdout)
+    assert data["tag"]["digest"] == digests["8.3"] and not data["tag"]["matches"]
+    assert data["pin"] == {
+        "name": "v1.0.0-php-8.4",
+        "digest": digests["8.4"],
+        "matches": True,
+        "error": None,
+    }
+
+
 @pytest.mark.parametrize(
     ("status", "headers"),
     [(500, {}), (401, {}), (403, {}), (429, {"Retry-After": "30"})],
