@@ -27,11 +27,13 @@ Same record, same bytes: nothing here depends on the clock or on dict order.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from ..resolve import is_php_line, php_line_order, pin_tag
+from . import lifecycle
 
 PINS_SCHEMA = 1
 
@@ -128,6 +130,24 @@ def pins(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
+def _past_end_of_life(record: Mapping[str, Any], lines: list[str]) -> list[str]:
+    """A comment for each line past its end of life on the day the release was published
+    (its ``published_at``, as the notes judge it): whoever opens the file sees it."""
+    try:
+        day = datetime.date.fromisoformat(str(record.get("published_at") or "")[:10])
+    except ValueError:
+        return []
+    said = []
+    for php in lines:
+        line = lifecycle.TABLE.get(php)
+        if line is not None and lifecycle.status(php, day).end_of_life:
+            said.append(
+                f"# PHP {php} was past its end of life ({line.security_until}, no security "
+                f"fixes) when this release was published on {day}; see the release notes."
+            )
+    return said
+
+
 def render(record: Mapping[str, Any]) -> str:
     """The pins file's text (deterministic bytes)."""
     release = str(record.get("release"))
@@ -139,5 +159,6 @@ def render(record: Mapping[str, Any]) -> str:
     ]
     if record.get("stand_in") is True:
         head.append("# STAND-IN REHEARSAL: these images contain no real PHP. Do not use them.")
+    head += _past_end_of_life(record, dict(pairs)["PHP_LINES"].split())
     body = [f"{key}={quote(value)}" for key, value in pairs]
     return "\n".join(head + body) + "\n"

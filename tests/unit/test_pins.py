@@ -110,3 +110,25 @@ def test_a_rehearsal_without_its_default_line_names_no_default_line() -> None:
     text = pins.render(data)
     assert "PHP_DEFAULT_LINE=''" in text.splitlines()
     assert "PHP_DEFAULT_LINE='8.4'" in pins.render(record(two_lines())).splitlines()
+
+
+def test_a_line_past_its_end_of_life_on_the_day_of_publishing_is_said_in_the_file() -> None:
+    """PHP 8.2's security support ended on 2026-12-31: a release published on 2027-01-05
+    says so in its pins file too (a comment: the keys stay what start.sh and resolve read),
+    as its notes do; 8.4, still supported, and a release of 2026-11-22 say nothing."""
+    base = facts()
+    line_82 = replace(base.lines[0], php="8.2", php_version="8.2.30", tags=("v1.1.0-php-8.2",))
+    later = replace(base, lines=(line_82, base.lines[0]), published_at="2027-01-05T10:00:00Z")
+    text = pins.render(record(later))
+    comments = [line for line in text.splitlines() if line.startswith("# PHP")]
+    assert comments == [
+        "# PHP 8.2 was past its end of life (2026-12-31, no security fixes) when this release "
+        "was published on 2027-01-05; see the release notes."
+    ]
+    assert "⚠ PHP 8.2 reached end of life on 2026-12-31" in notes.release_markdown(
+        later, SizeHistory()
+    )
+    keys = [line for line in text.splitlines() if not line.startswith("#")]
+    earlier = pins.render(record(replace(later, published_at="2026-11-22T10:00:00Z")))
+    assert "# PHP" not in earlier
+    assert keys == [line for line in earlier.splitlines() if not line.startswith("#")]
