@@ -514,27 +514,43 @@ def _said_as_every_error(
 HELP_WORDS = ("-h", "--help")
 
 
-def _refuse_help_for_a_value(command: click.Command, args: list[str]) -> None:
-    """Refuse an option left without its value, a help word after it (``--reason -h``,
-    ``--notes-dir --help``), as click refuses one last on the line: click would take the
-    word for the value (republish "because -h", write notes into ``./-h``) where the
-    user asked for help or forgot the value. ``--reason=-h`` gives that value on purpose."""
+def _option_names(command: click.Command) -> tuple[set[str], set[str]]:
+    """The option names ``command`` itself takes (``--json``, ``--no-attestations``, the
+    help words), and of them those that take a value (``--reason``, ``--only``)."""
+    options = [param for param in command.params if isinstance(param, click.Option)]
+    every = {name for option in options for name in (*option.opts, *option.secondary_opts)}
     takes_value = {
-        name
-        for param in command.params
-        if isinstance(param, click.Option) and not (param.is_flag or param.count)
-        for name in param.opts
+        name for option in options if not (option.is_flag or option.count) for name in option.opts
     }
+    return every | set(HELP_WORDS), takes_value
+
+
+def _refuse_an_option_for_a_value(command: click.Command, args: list[str]) -> None:
+    """Refuse an option left without its value, another of the command's options after
+    it (``--reason --only 8.4``, ``--notes-dir --help``), as click refuses one last on the
+    line: click would take that option for the value (republish "because --json", write
+    notes into ``./-h``) and the rest of the line for something else, where the user forgot
+    the value or asked for help. ``--reason=--only`` gives that value on purpose; a word
+    that is no option of the command (``-1``, ``--foo``) is a value as before."""
+    options, takes_value = _option_names(command)
     words = iter(args)
     for word in words:
         if word == "--":  # what follows is no option
             break
         if word in takes_value:
             value = next(words, None)  # click takes the next word, whatever it is
-            if value in HELP_WORDS:
+            if value is None:
+                break  # click's own refusal: the option requires an argument
+            named = value.split("=", 1)[0] if value.startswith("--") else value
+            if named in options:
+                what = (
+                    "asks for help, not for a value"
+                    if value in HELP_WORDS
+                    else "is an option of its own, not a value"
+                )
                 raise click.BadOptionUsage(
                     word,
-                    f"{word} needs a value; {value} after it asks for help, not for a value "
+                    f"{word} needs a value; {value} after it {what} "
                     f"(to give the value {value}, write {word}={value})",
                 )
         elif isinstance(command, click.Group) and not word.startswith("-"):
@@ -555,7 +571,7 @@ class _SaysRefusals(click.Command):
         # Before parsing, which consumes ``args``; an argument after ``--`` is not an option.
         wants_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
         try:
-            _refuse_help_for_a_value(self, args)
+            _refuse_an_option_for_a_value(self, args)
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.ClickException as exc:
             if isinstance(exc, click.UsageError) and exc.ctx is None:

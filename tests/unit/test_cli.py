@@ -406,6 +406,75 @@ def test_a_help_word_after_a_value_or_after_the_options_still_asks_for_help(cli)
     assert result.exit_code == 2 and "unexpected extra arguments" in result.stderr, result.output
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("republish", "v1.0.0", "--reason", "--only", "8.4"),
+        ("republish", "v1.0.0", "--only", "--dry-run"),
+        ("release", "v1.0.0", "--notes-dir", "--no-attestations", "--dry-run"),
+        ("gh-release", "v1.0.0", "--title", "--notes", "notes.md"),
+        ("verify", "v1.0.0", "--only", "--only=8.4"),
+        ("resolve", "--php", "--format", "json"),
+        ("audit", "--config", "--debug"),
+    ],
+)
+def test_an_option_where_another_option_s_value_belongs_is_a_missing_value(cli, args):
+    """click takes the word after ``--reason`` for its value even when it is one of the
+    command's own options: ``--reason --only 8.4`` republished "because --only" and then
+    refused 8.4 as an extra argument (``--reason --json`` republished every line).
+    Refused as a missing value before anything runs, naming the way to give that value."""
+    index = next(i for i, word in enumerate(args) if word.startswith("--"))
+    option, word = args[index : index + 2]
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    first, tip = result.stderr.splitlines()[-2:]
+    assert first == (
+        f"error: usage error: {option} needs a value; {word} after it is an option of its "
+        f"own, not a value (to give the value {word}, write {option}={word})"
+    )
+    assert tip.startswith(f"  tip: see `publisher {args[0]} --help`")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("republish", "v1.0.0", "--reason", "--json"),
+        ("plan", "v1.0.0", "--config", "--json"),
+        ("verify", "v1.0.0", "--json", "--only", "--json"),
+    ],
+)
+def test_json_after_an_option_missing_its_value_is_refused_in_a_json_document(cli, args):
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    document = json.loads(result.stdout)
+    assert document["ok"] is False and document["error"]["exit_code"] == 2
+    assert document["error"]["kind"] == "usage error"
+    option = args[-2]
+    assert document["error"]["message"] == (
+        f"{option} needs a value; --json after it is an option of its own, not a value "
+        f"(to give the value --json, write {option}=--json)"
+    )
+    assert f"publisher {args[0]} --help" in document["error"]["hint"]
+
+
+@pytest.mark.parametrize(
+    ("args", "value"),
+    [
+        (("plan", "v1.0.0", "--config", "-1"), "-1"),
+        (("plan", "v1.0.0", "--config", "--foo"), "--foo"),  # no option of plan's
+        (("plan", "v1.0.0", "--config=--json"), "--json"),  # the value on purpose
+        (("republish", "v1.0.0", "--reason", "--foo", "--config", "absent.yaml"), "absent.yaml"),
+        (("republish", "v1.0.0", "--reason=--only", "--config", "absent.yaml"), "absent.yaml"),
+    ],
+)
+def test_a_dashed_word_that_is_no_option_of_the_command_is_still_a_value(cli, args, value):
+    """Only the command's own option names are refused after an option: ``-1`` or
+    ``--foo`` is taken for the value as before, and ``--config=--json`` is that value."""
+    result = cli(*args)
+    assert result.exit_code == 3, result.output  # the matrix file named is not there
+    assert f"configuration error: {value}: configuration file not found" in result.stderr
+
+
 def test_publisher_alone_still_shows_its_help(cli):
     result = cli()
     assert result.exit_code == 2
