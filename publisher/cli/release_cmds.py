@@ -168,7 +168,8 @@ def build_command(
             hint=f"name the record's file in a directory, e.g. digests/{php}-"
             f"{platform_text.replace('/', '-')}.json",
         )
-    ensure_writable(digest_file.parent, "the digest record's directory")
+    # made when the record is written: a leg refused before then leaves no empty one
+    ensure_writable(digest_file.parent, "the digest record's directory", create=False)
     cfg, record = load_release(cfg, options.notes_dir_of(cfg, None), version, state.output)
     platforms = cfg.line(php).platforms
     if Platform.parse(platform_text) not in platforms:  # before any tool or registry

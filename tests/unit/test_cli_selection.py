@@ -578,6 +578,63 @@ def test_a_build_leg_of_a_platform_the_line_is_not_built_for_is_refused_before_a
     assert "`publisher matrix v2.0.0` lists every leg" in result.output
 
 
+@pytest.mark.parametrize(
+    ("refusal", "code"),
+    [("platform", 2), ("tmpdir", 18)],
+)
+def test_a_build_leg_refused_before_its_record_leaves_no_directory_for_it(
+    cli, tmp_path, refusal, code
+):
+    """--digest-file's directory is proven writable, not made: it is made with the
+    record, so a leg refused (or interrupted) before it has one to write leaves no
+    empty directory behind."""
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(acme_matrix(line_platforms={"8.3": ["linux/amd64"]}))
+    digests = tmp_path / "digests" / "8.3"
+    env = {"TMPDIR": str(tmp_path / "no-such-tmp")} if refusal == "tmpdir" else None
+    result = cli(
+        "build",
+        "v2.0.0",
+        "--php",
+        "8.3",
+        "--platform",
+        "linux/arm64" if refusal == "platform" else "linux/amd64",
+        "--digest-file",
+        str(digests / "d.json"),
+        "--config",
+        str(matrix),
+        env=env,
+    )
+    assert result.exit_code == code, result.output
+    assert not (tmp_path / "digests").exists()
+
+
+def test_a_build_leg_whose_digest_directory_cannot_be_made_is_exit_18_before_anything(
+    cli, tmp_path
+):
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(acme_matrix(line_platforms={"8.3": ["linux/amd64"]}))
+    (tmp_path / "file").write_text("")
+    digests = tmp_path / "file" / "digests"
+    result = cli(
+        "build",
+        "v2.0.0",
+        "--php",
+        "8.3",
+        "--platform",
+        "linux/arm64",  # a refusal that would come later
+        "--digest-file",
+        str(digests / "d.json"),
+        "--config",
+        str(matrix),
+    )
+    assert result.exit_code == 18, result.output
+    said = " ".join(result.output.split())
+    assert f"the digest record's directory {digests} is not writable" in said
+    assert "a file stands where a directory is needed" in said
+    assert (tmp_path / "file").is_file()
+
+
 def test_only_warns_about_no_line_it_leaves_out(published):
     """v1.1.0 has PHP 8.4 and 8.3; matrix.yaml also has 8.1, 8.2 and 8.5. `--only 8.4`
     reads 8.4 alone, and says nothing about the lines it did not select."""
