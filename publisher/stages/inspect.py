@@ -64,9 +64,12 @@ class Inspection:
     #: the annotations of the manifest or index itself (an index's describe the whole image)
     annotations: Mapping[str, str] = field(default_factory=dict)
     #: for a reference naming a tag and a digest (``repo:tag@digest``, as pins files do):
-    #: where the tag points now (None: the registry does not have it). The digest is what
-    #: was inspected; the tag is only looked up.
+    #: where the tag points now (None: the registry does not have it, or ``tag_error`` says
+    #: why that could not be read). The digest is what was inspected; the tag is only looked up.
     tag_digest: str | None = None
+    #: why the tag could not be looked up (after the retries): the digest, what a pins file
+    #: names and what is pulled, was read all the same, so the inspection stands
+    tag_error: PublisherError | None = None
     #: when ``tag_digest`` is an index that lists the digest inspected: the platform it
     #: lists it as (the reference named one platform's image of the tag's index)
     tag_lists_as: str | None = None
@@ -92,6 +95,11 @@ class Inspection:
         if not self.tag_checked:
             return None
         tag = self.reference.tag
+        if self.tag_error is not None:
+            return (
+                f"{tag} could not be checked (its lookup failed: {self.tag_error.message}); "
+                "the digest named was inspected"
+            )
         if self.tag_digest is None:
             return f"{tag} is not on the registry (the digest named was inspected)"
         if self.tag_digest == self.digest:
@@ -192,8 +200,13 @@ class Inspection:
                 {
                     "name": self.reference.tag,
                     "digest": self.tag_digest,
-                    "matches": self.tag_digest is not None and self.tag_digest == self.digest,
+                    "matches": (
+                        None
+                        if self.tag_error is not None
+                        else self.tag_digest is not None and self.tag_digest == self.digest
+                    ),
                     "lists_as": self.tag_lists_as,
+                    "error": None if self.tag_error is None else self.tag_error.to_dict(),
                 }
                 if self.tag_checked and self.reachable
                 else None
@@ -381,9 +394,14 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
     platforms = tuple(p for p in found if isinstance(p, PlatformInfo))
     missing += [p for p in found if isinstance(p, Missing)]
     broken = [p for p in found if isinstance(p, InvalidResponseError)]
-    tag_digest = tag_lists_as = None
+    tag_digest = tag_lists_as = tag_error = None
     if ref.tag is not None and ref.digest is not None:
-        tag_digest = client.tag_digests(ref.path, [ref.tag]).get(ref.tag)
+        try:  # retried as any read; a tag that still fails leaves the digest's facts standing
+            tag_digest = client.tag_digests(ref.path, [ref.tag]).get(ref.tag)
+        except StoppedError:
+            raise
+        except PublisherError as exc:
+            tag_error = exc
         if tag_digest is not None and tag_digest != manifest.digest:
             tag_lists_as = _listed_as(client, ref.path, tag_digest, manifest.digest)
     # Which pin tag this is ("latest is v1.2.0-php-8.4"): one HEAD of the pin the image
@@ -398,12 +416,15 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
                 raise
             except PublisherError as exc:
                 pin_error = exc
+        elif ref.digest is not None:  # the pin is the tag looked up: where it points, or why not
+            pin_digest, pin_error = tag_digest, tag_error
         else:
-            pin_digest = tag_digest if ref.digest is not None else manifest.digest
+            pin_digest = manifest.digest
     return Inspection(
         reference=ref,
         reachable=True,
         tag_digest=tag_digest,
+        tag_error=tag_error,
         tag_lists_as=tag_lists_as,
         digest=manifest.digest,
         media_type=manifest.media_type,

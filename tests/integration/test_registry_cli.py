@@ -127,6 +127,7 @@ def test_inspect_of_a_tag_and_a_digest_says_where_the_tag_points_now(
         "digest": old,
         "matches": True,
         "lists_as": None,
+        "error": None,
     }
     assert "tag: v1.0.0-php-8.4 points at this digest" in run(["inspect", pinned], tmp_path).stdout
 
@@ -140,6 +141,7 @@ def test_inspect_of_a_tag_and_a_digest_says_where_the_tag_points_now(
         "digest": new,
         "matches": False,
         "lists_as": None,
+        "error": None,
     }
     text = run(["inspect", pinned], tmp_path).stdout
     assert f"tag: v1.0.0-php-8.4 now points at {new}, not at this digest" in text
@@ -152,6 +154,7 @@ def test_inspect_of_a_tag_and_a_digest_says_where_the_tag_points_now(
         "digest": None,
         "matches": False,
         "lists_as": None,
+        "error": None,
     }
     assert "tag: v9.9.9-php-8.4 is not on the registry" in run(["inspect", gone], tmp_path).stdout
     # One platform's image of the index the tag points at: said so, not "moved since".
@@ -166,12 +169,62 @@ def test_inspect_of_a_tag_and_a_digest_says_where_the_tag_points_now(
         "digest": index,
         "matches": False,
         "lists_as": "linux/arm64",
+        "error": None,
     }
     text = run(["inspect", child], tmp_path).stdout
     assert f"points at the index {index}, which lists this digest as its linux/arm64 image" in text
     assert "moved" not in text
     plain = run(["inspect", f"{registry.host}/{repo}@{old}", "--json"], tmp_path)
     assert json.loads(plain.stdout)["tag"] is None
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"), [(503, "registry unreachable"), (403, "authentication failed")]
+)
+def test_inspect_of_a_tag_and_a_digest_whose_tag_lookup_fails_shows_the_digest(
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    tmp_path: Path,
+    status: int,
+    kind: str,
+) -> None:
+    """``repo:pin@digest`` from a pins file: the digest is what is pulled, and it reads; a
+    registry that fails the tag's lookup (a 5xx through the retries, a refusal) leaves the
+    inspection whole, the tag said not checked and why (exit 0, as for a tag not there)."""
+    pin = "v1.3.0-php-8.4"
+    image = make_image(seed=36)
+    index = json.loads(image.index)
+    index["annotations"] = {"org.opencontainers.image.version": pin}
+    annotated = TestImage(json.dumps(index).encode(), OCI_INDEX, image.images)
+    digest = seed(registry, repo, annotated, tags=[pin])
+    proxy = proxy_for(registry)
+    fault = Fault("status", method="HEAD", path=f"/manifests/{pin}$", status=status, times=None)
+    proxy.add(fault)
+    pinned = f"{proxy.host}/{repo}:{pin}@{digest}"
+    result = run(["inspect", pinned, "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert fault.fired == (2 if status >= 500 else 1)  # a 5xx retried (FAST: 2 tries)
+    data = json.loads(result.stdout)
+    assert data["ok"] is True and data["digest"] == digest
+    assert [p["platform"] for p in data["platforms"]] == ["linux/amd64", "linux/arm64"]
+    tag = data["tag"]
+    assert (tag["name"], tag["digest"], tag["matches"], tag["lists_as"]) == (pin, None, None, None)
+    assert tag["error"]["kind"] == kind and tag["error"]["exit_code"] > 0
+    # The pin is the tag: its place is as unknown as the tag's, not "not a tag here".
+    assert data["pin"]["matches"] is None and data["pin"]["error"] == tag["error"]
+    result = run(["inspect", pinned], tmp_path)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert f"tag: {pin} could not be checked (its lookup failed: " in text, text
+    assert "the digest named was inspected" in text
+    assert "is not on the registry" not in text and "not a tag of" not in text
+    # The tag absent (a 404) is still said as before.
+    proxy.clear()
+    proxy.add(Fault("status", method="HEAD", path=f"/manifests/{pin}$", status=404, times=None))
+    text = run(["inspect", pinned], tmp_path).stdout
+    assert f"tag: {pin} is not on the registry (the digest named was inspected)" in text
 
 
 def _manifest_requests(proxy: FaultProxy, name: str) -> list[str]:
