@@ -324,8 +324,8 @@ class Output:
         path = self.env.get("GITHUB_STEP_SUMMARY")
         if not (self.github and path) or self._summary_failed:
             return
-        try:
-            with self._lock, open(path, "a", encoding="utf-8") as handle:
+        try:  # bytes of a path that are not UTF-8 (lone surrogates) are written \udcff
+            with self._lock, open(path, "a", encoding="utf-8", errors="backslashreplace") as handle:
                 handle.write(self.redact(markdown).rstrip("\n") + "\n\n")
         except OSError as exc:  # a summary is for reading: the run goes on without it
             self._summary_failed = True

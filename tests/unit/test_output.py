@@ -282,6 +282,17 @@ def test_an_error_ends_the_step_summary_quoted_with_its_exit_code_and_tip(
     assert local.summary.read_text(encoding="utf-8") == ""
 
 
+def test_an_error_naming_a_path_that_is_not_utf8_ends_the_step_summary(tmp_path: Path) -> None:
+    """A path of bytes that are not UTF-8 (Python holds them as lone surrogates) in an
+    error message reaches the summary escaped, instead of a traceback in place of the
+    error: ``publisher gh-release v1.0.0 --notes $'n\\xff.md'`` in Actions was exit 1."""
+    run = make(tmp_path)
+    run.out.error(FileAccessError("release notes not found: n\udcff.md", hint="pass --notes"))
+    summary = run.summary.read_text(encoding="utf-8")
+    assert "release notes not found: n\\udcff.md" in summary, summary
+    assert "error: file error: release notes not found: n" in run.stderr.getvalue()
+
+
 def test_summary_appends(tmp_path: Path) -> None:
     run = make(tmp_path)
     run.out.summary("first")
