@@ -34,7 +34,14 @@ from typing import IO
 from rich.console import Console
 from rich.table import Table
 
-from ..core.errors import ConfigError, FileAccessError, OutputClosed, PublisherError
+from ..core.config import utf8_problem
+from ..core.errors import (
+    ConfigError,
+    FileAccessError,
+    OutputClosed,
+    PublisherError,
+    UsageError,
+)
 from ..resolve import tip_lines, without_secrets
 
 _REDACTED = "***"
@@ -347,6 +354,13 @@ class Output:
         if not (self.github and path):
             return
         value = self.redact(value)
+        not_utf8 = utf8_problem(value)  # later steps would read another value, or none
+        if not_utf8:
+            raise UsageError(
+                f"the step output {name!r} is not UTF-8 text: {not_utf8}",
+                hint="give publisher UTF-8 text and paths (GitHub reads GITHUB_OUTPUT as "
+                "UTF-8); check the terminal's or the workflow's encoding",
+            )
         try:
             with self._lock, open(path, "a", encoding="utf-8") as handle:
                 if value.isprintable():

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..adapters.emulation import require_emulation_for
-from ..core.config import Config, parse_line_list, text_problem
+from ..core.config import Config, parse_line_list, text_problem, utf8_problem
 from ..core.errors import FileAccessError, NotFoundError, UsageError
 from ..core.platforms import Platform
 from ..core.version import parse_release
@@ -454,16 +454,13 @@ def _republish_reason(reason: str | None) -> str | None:
             f"--reason is {len(text)} characters long; it may be at most {MAX_REASON}",
             hint="say why in one line (e.g. the CVE); link to the details",
         )
-    try:  # argv bytes that are not UTF-8 arrive as lone surrogates, which no file can hold
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        code = ord(text[exc.start])
-        what = f"the byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"{code:#x}"
+    not_utf8 = utf8_problem(text)  # argv bytes that are not UTF-8: no file can hold them
+    if not_utf8:
         raise UsageError(
-            f"--reason is not UTF-8 text: it holds {what} at character {exc.start + 1}",
+            f"--reason is not UTF-8 text: {not_utf8}",
             hint="write the reason in UTF-8 (the notes and the record are UTF-8 files); "
             "check the terminal's or the workflow's encoding",
-        ) from None
+        )
     if text_problem(text):
         raise UsageError(
             "--reason holds a line break or another control character",

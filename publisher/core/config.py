@@ -107,6 +107,20 @@ _ONE_LINE_HINT = (
 )
 
 
+def utf8_problem(value: str) -> str | None:
+    """Where ``value`` is not UTF-8 text, e.g. "it holds the byte 0xff at character 7",
+    or None when it is. Argv and environment bytes that are not UTF-8 arrive as lone
+    surrogates, which pass many checks and then fail whatever file, API or pipe they
+    are written to."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(value[exc.start])
+        what = f"the byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"{code:#x}"
+        return f"it holds {what} at character {exc.start + 1}"
+    return None
+
+
 def text_problem(value: str) -> str | None:
     """Why ``value`` cannot go into one Dockerfile line, or None when it can."""
     for char in value:

@@ -338,6 +338,18 @@ def test_no_line_break_of_any_reader_lets_a_value_forge_another_output(
     assert set(any_line_break_reader(written)) == {"release-url", "changed"}
 
 
+def test_a_step_output_that_is_not_utf8_is_refused_naming_the_byte(tmp_path: Path) -> None:
+    """A lone surrogate (argv or environment bytes that are not UTF-8) cannot be written to
+    GITHUB_OUTPUT: a clear error naming the output and the byte, not UnicodeEncodeError,
+    and nothing half-written for the next step to read."""
+    from publisher.core.errors import UsageError
+
+    run = make(tmp_path)
+    with pytest.raises(UsageError, match=r"'lines' is not UTF-8 text: it holds the byte 0xff at "):
+        run.out.set_output("lines", "8.4,\udcff")
+    assert run.outputs.read_text(encoding="utf-8") == ""
+
+
 @settings(max_examples=300)
 @given(value=st.text(max_size=30))
 def test_any_value_reads_back_whole_and_alone(value: str) -> None:
