@@ -9,6 +9,7 @@ import click
 
 from ..core import jobmatrix, notes
 from ..core import plan as planning
+from ..core.config import utf8_problem
 from ..core.errors import FileAccessError, UsageError
 from ..core.fileio import read_text
 from ..core.version import parse_release
@@ -168,6 +169,13 @@ def gh_release_command(
       GITHUB_TOKEN=... publisher gh-release v2.0.1 --repo acme/php-fpm-images
     """
     version = parse_release(release)
+    not_utf8 = utf8_problem(title or "")  # refused before the notes are read or GitHub asked
+    if not_utf8:
+        raise UsageError(
+            f"--title is not UTF-8 text: {not_utf8}",
+            hint="write the title in UTF-8 (GitHub keeps UTF-8 text); "
+            "check the terminal's or the workflow's encoding",
+        )
     path = notes_path or Path("release-notes") / f"{version.tag}.md"
     try:
         # Bounded: a file of megabytes is refused before it is read whole (exit 3), one

@@ -547,3 +547,23 @@ def test_gh_release_refuses_oversized_notes_or_pins_in_bounded_memory(cli, tmp_p
         assert "larger than 1 MiB" in result.output and str(tmp_path / huge) in result.output
         assert "internal error" not in result.output
         assert peak < 2 * limit + 1024 * 1024, f"peak {peak} bytes reading {huge}"
+
+
+def test_a_title_that_is_not_utf8_is_refused_before_github_is_asked(cli, tmp_path) -> None:
+    """``--title $'x\\xff'``: argv bytes that are not UTF-8 (a lone surrogate) are refused
+    naming the byte, before the token or GitHub is used (port 1: nothing answers)."""
+    notes = tmp_path / "v1.0.0.md"
+    notes.write_text("notes\n")
+    env = {"GITHUB_TOKEN": "x", "GITHUB_API_URL": "http://127.0.0.1:1"}
+    result = cli(
+        "gh-release",
+        "v1.0.0",
+        "--repo",
+        "a/b",
+        "--notes",
+        str(notes),
+        "--title",
+        "x\udcff",
+        env=env,
+    )
+    assert_usage_error(result, "--title is not UTF-8 text: it holds the byte 0xff at character 2")
