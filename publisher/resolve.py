@@ -3305,6 +3305,23 @@ def summary(decision: Decision) -> str:
     return line + "\n"
 
 
+def pass_undecodable_bytes(stdout: Any = None, stderr: Any = None) -> None:
+    """Let the standard streams write back the bytes of a path or value that are not UTF-8.
+
+    Python holds argv and environment bytes it cannot decode as lone surrogates; a
+    stream opened ``strict`` (any UTF-8 locale but C.UTF-8, or PYTHONIOENCODING=utf-8)
+    raised UnicodeEncodeError printing them, even while printing the error that names
+    them. stdout writes the original bytes (a path printed is the path given), stderr
+    escapes them as ``\\udcff``, as Python's stderr does in every other locale."""
+    for stream, errors in (
+        (stdout or sys.stdout, "surrogateescape"),
+        (stderr or sys.stderr, "backslashreplace"),
+    ):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):  # closed, or not reconfigurable
+                stream.reconfigure(errors=errors)
+
+
 def tip_lines(hint: str) -> str:
     """``hint`` under an ``  tip:`` label; its further lines indented under the first's text."""
     return "  tip: " + hint.replace("\n", "\n       ") + "\n"
@@ -3346,6 +3363,7 @@ def main(
 
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    pass_undecodable_bytes(stdout, stderr)
 
     class Parser(argparse.ArgumentParser):
         """Refuses a command line as every other invalid input: the ``decision=none`` line,

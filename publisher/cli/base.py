@@ -680,6 +680,9 @@ class LazyGroup(_SaysRefusals, click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         closed = reopen_closed_streams()
         self.closed_at_start = tuple(closed)
+        from ..resolve import pass_undecodable_bytes  # loaded by Output anyway
+
+        pass_undecodable_bytes()
         if "stdout" in closed and not _says_closed_stdout(args, kwargs):
             from ..adapters.output import Output
 

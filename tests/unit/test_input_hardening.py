@@ -7,6 +7,8 @@ matrix values that reach the Dockerfile, deep YAML and failing templates.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from publisher.core import config
@@ -567,3 +569,18 @@ def test_a_title_that_is_not_utf8_is_refused_before_github_is_asked(cli, tmp_pat
         env=env,
     )
     assert_usage_error(result, "--title is not UTF-8 text: it holds the byte 0xff at character 2")
+
+
+def test_publisher_prints_a_path_of_bytes_that_are_not_utf8_instead_of_crashing(
+    cli, tmp_path
+) -> None:
+    """``publisher resolve --dockerfiles $'/tmp/p\\xff'``: click's stdout is strict, as a
+    terminal's is in most UTF-8 locales; the answer names the path (its bytes as given),
+    not an internal error."""
+    where = f"{tmp_path}/p\udcff"
+    result = cli(
+        "resolve", "--php", "8.4", "--release", "v1.0.0", "--use-prebuilt", "false",
+        "--dockerfiles", where,
+    )  # fmt: skip
+    assert result.exit_code == 17, result.output
+    assert os.fsencode(f"{where}/8.4/Dockerfile") in result.stdout_bytes

@@ -1601,3 +1601,20 @@ def test_a_help_word_where_a_flag_s_value_belongs_is_a_missing_value(
     assert main([flag, word], {}, out, err) == 2
     assert f"error: argument {flag}: expected one argument" in err.getvalue()
     assert out.getvalue() == "" and capsys.readouterr().out == ""
+
+
+def test_a_path_of_bytes_that_are_not_utf8_is_printed_back_not_a_crash(tmp_path: Path) -> None:
+    """``--dockerfiles $'/tmp/p\\xff'`` on streams opened strict (a UTF-8 locale other than
+    C.UTF-8, or PYTHONIOENCODING=utf-8): the answer names the path as given, its bytes
+    unchanged on stdout, escaped on stderr, instead of UnicodeEncodeError."""
+    from publisher.resolve import main
+
+    where = f"{tmp_path}/p\udcff"
+    out_bytes, err_bytes = io.BytesIO(), io.BytesIO()
+    out = io.TextIOWrapper(out_bytes, encoding="utf-8", errors="strict", write_through=True)
+    err = io.TextIOWrapper(err_bytes, encoding="utf-8", errors="strict", write_through=True)
+    argv = ["--php", "8.4", "--release", "v1.0.0", "--use-prebuilt", "false"]
+    assert main([*argv, "--dockerfiles", where], {}, out, err) == EXIT_CANNOT_PROCEED
+    assert os.fsencode(f"{where}/8.4/Dockerfile") in out_bytes.getvalue()
+    assert main([*argv, "--dockerfiles", where, "--format", "env"], {}, out, err) == 17
+    assert f"{tmp_path}/p\\udcff/8.4/Dockerfile".encode() in err_bytes.getvalue()
