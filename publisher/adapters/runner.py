@@ -30,6 +30,13 @@ wrapper script ends with the children it started, which would otherwise live on 
 hold its output pipes open. The terminal's Ctrl-C reaches publisher alone, and
 publisher stops its commands as above.
 
+An ``OSError`` before the process exists (no such file, not executable) is a
+command that "could not be started"; one after it started (the wait for it or a
+read of its pipes failing in publisher's own process, as ``time.sleep`` does under
+faketime with ``DONT_FAKE_MONOTONIC=1``) is ``LostTrack``: the command is stopped
+(its group signalled, as on a timeout) and the error says it was started, with its
+pid, instead of blaming the tool.
+
 Builders, the smoke test and the stand-in builder take a ``Runner``: unit tests
 pass one whose tools and processes are scripted (it overrides ``which`` and
 ``spawn``, so echo, redaction and failures are this code). argv lists are built
@@ -113,6 +120,16 @@ _live: set[subprocess.Popen[str]] = set()
 _live_lock = threading.RLock()  # re-entered when the signal handler interrupts its holder
 
 
+class LostTrack(OSError):
+    """Raised by ``run_tracked``: an ``OSError`` met once the command had started, while
+    waiting for it or reading its output. The command (its process group) was stopped
+    before this was raised; ``pid`` was its process id."""
+
+    def __init__(self, pid: int, error: OSError) -> None:
+        super().__init__(error.errno, error.strerror or str(error))
+        self.pid = pid
+
+
 def stop_children(grace: float = STOP_GRACE) -> None:
     """The run is being interrupted: SIGTERM every work command ``run`` is waiting for
     (SIGKILL after ``grace`` seconds) and refuse to start new ones; cleanup commands
@@ -166,7 +183,9 @@ def run_tracked(
     (``_signal``). A ``cleanup`` process is out of ``stop_children``'s reach: it runs
     to its end (or ``timeout``), even when the waiting thread is interrupted.
     ``still_running`` is ``(every, say)``: ``say(seconds so far)`` is called every
-    ``every`` seconds while the process runs."""
+    ``every`` seconds while the process runs. An ``OSError`` raised by ``Popen`` means
+    the command never started; one raised later (the wait, the pipes) stops the command
+    and becomes ``LostTrack``."""
     popen["start_new_session"] = True
     if input is not None:
         popen["stdin"] = subprocess.PIPE
@@ -185,6 +204,10 @@ def run_tracked(
             _signal(process, kill=True)
             exc.stdout, exc.stderr = _drain(process)
             raise
+        except OSError as exc:  # publisher's wait failed, not the command: stop it, cleanup too
+            _signal(process, kill=False)
+            _finish(process, STOP_GRACE)
+            raise LostTrack(process.pid, exc) from exc
         except BaseException:
             if cleanup:  # interrupted while tidying up: let the tidying finish
                 left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
@@ -245,10 +268,11 @@ def _drain(process: subprocess.Popen[str]) -> tuple[Any, Any]:
 
 
 def _finish(process: subprocess.Popen[str], timeout: float | None) -> None:
-    """Wait for ``process`` up to ``timeout`` seconds, then SIGKILL it and its group."""
+    """Wait for ``process`` up to ``timeout`` seconds, then SIGKILL it and its group (at
+    once when the wait itself fails: the process must not outlive the run)."""
     try:
         process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    except (subprocess.TimeoutExpired, OSError):
         _signal(process, kill=True)
 
 
@@ -446,6 +470,8 @@ class Runner:
                 output=tail(self.output.redact(captured)),
                 hint=hint or f"the command hung; {said}",
             ) from None
+        except LostTrack as exc:  # before OSError: it is one
+            raise _lost_track(label, exc) from None
         except OSError as exc:
             raise _not_started(
                 label, exc, hint or f"check that {command[0]} is executable"
@@ -475,7 +501,7 @@ class Runner:
         try:
             return self.run(argv, check=False, echo=False, timeout=PROBE_TIMEOUT, what=what)
         except CommandError as exc:
-            if stop.stopping():
+            if stop.stopping() or isinstance(exc, _LostCommand):  # the tool is not to blame
                 raise
             name = tool_name(argv[0])
             path = self.which(argv[0]) or argv[0]
@@ -587,6 +613,23 @@ def _refuse_when_stopping(label: str) -> None:
 
 def _not_started(label: str, exc: OSError, hint: str) -> CommandError:
     return CommandError(f"`{label}` could not be started: {exc.strerror or exc}", hint=hint)
+
+
+class _LostCommand(CommandError):
+    """The CommandError for a command that started and that publisher then lost track of
+    (``LostTrack``): the same exit status, but ``Runner.probe`` does not take the tool
+    for broken."""
+
+
+def _lost_track(label: str, exc: LostTrack) -> CommandError:
+    return _LostCommand(
+        f"`{label}` was started (pid {exc.pid}), but publisher lost track of it while "
+        f"waiting for it: {exc.strerror or exc}; the command was stopped",
+        hint="the error is publisher's own, not the command's: waiting for it failed in "
+        "publisher's process (time.sleep does under faketime with DONT_FAKE_MONOTONIC=1, "
+        "a resource limit can too); rerun publisher without that, or run the command "
+        "shown above by hand",
+    )
 
 
 def _indent(text: str) -> str:

@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -17,6 +18,7 @@ from publisher.adapters import runner as runner_module
 from publisher.adapters.output import Output
 from publisher.adapters.runner import Runner
 from publisher.core.errors import CommandError, ToolMissingError
+from tests.conftest import require_tool
 
 pytestmark = pytest.mark.integration
 
@@ -181,3 +183,59 @@ def test_a_background_command_logs_to_its_file_and_stops(tmp_path: Path) -> None
     assert log.read_text() == "up\nbye\n"
     with pytest.raises(CommandError, match="could not be started"):
         runner.start([sys.executable], log=tmp_path / "missing" / "x.log")
+
+
+#: Run under faketime with DONT_FAKE_MONOTONIC=1, where time.sleep fails with EINVAL: the
+#: runner starts a command that closes its output, ignores SIGTERM and runs on (busy, no
+#: sleep), so publisher's own wait for it (which sleeps between polls) is what fails.
+LOST_TRACK = """
+import sys
+from publisher.adapters.runner import Runner
+from publisher.core.errors import CommandError
+pid_file = sys.argv[1]
+tool = (
+    "import os, signal\\n"
+    f"open({pid_file!r}, 'w').write(str(os.getpid()))\\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\\n"
+    "os.close(1); os.close(2)\\n"
+    "while True: pass\\n"
+)
+try:
+    Runner().run([sys.executable, "-c", tool], what="busy tool", timeout=60)
+except CommandError as exc:
+    print(exc.exit_code, exc.message, exc.hint, sep="\\n")
+"""
+
+
+def test_a_started_command_publisher_loses_track_of_is_stopped_and_not_blamed(
+    tmp_path: Path,
+) -> None:
+    """An OSError while waiting for a command that did start (time.sleep under faketime)
+    says it was started, with its pid, and stopped: not "could not be started" with a hint
+    to check the tool is executable. A command that ignores SIGTERM is killed, not left
+    running (nor waited for without end)."""
+    faketime = require_tool("faketime")
+    pid_file = tmp_path / "tool.pid"
+    try:
+        result = subprocess.run(
+            [faketime, "-f", "@2026-06-01 12:00:00", sys.executable, "-c", LOST_TRACK, pid_file],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "DONT_FAKE_MONOTONIC": "1"},
+        )
+    finally:
+        if _written(pid_file):
+            pid = int(pid_file.read_text())
+            if not gone(pid, within=0):
+                os.kill(pid, signal.SIGKILL)
+                pytest.fail(f"the command (pid {pid}) outlived the error")
+    pid = int(pid_file.read_text())
+    code, message, hint = result.stdout.splitlines()
+    assert code == "11", result.stdout + result.stderr
+    assert message == (
+        f"`busy tool` was started (pid {pid}), but publisher lost track of it while waiting "
+        "for it: Invalid argument; the command was stopped"
+    )
+    assert "could not be started" not in result.stdout
+    assert "executable" not in hint and "faketime" in hint

@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 
 from publisher.adapters.output import Output
-from publisher.adapters.runner import CLEANUP_TIMEOUT, Completed, Runner, format_argv, tail
+from publisher.adapters.runner import (
+    CLEANUP_TIMEOUT,
+    Completed,
+    LostTrack,
+    Runner,
+    format_argv,
+    tail,
+)
 from publisher.core.errors import CommandError, ToolMissingError
 
 PYTHON = sys.executable
@@ -202,6 +209,34 @@ def test_a_binary_that_cannot_start_is_a_command_error() -> None:
     runner, _, _ = make(Spawn(exc=PermissionError(13, "Permission denied")))
     with pytest.raises(CommandError, match="could not be started: Permission denied"):
         runner.run([PYTHON, "x"])
+
+
+def test_a_command_lost_track_of_after_it_started_is_not_said_not_to_start() -> None:
+    """The spawner's wait failed once the process existed (``LostTrack``, pid 4321): the
+    error says it was started and stopped, and its hint does not blame the tool."""
+    lost = LostTrack(4321, OSError(22, "Invalid argument"))
+    runner, _, _ = make(Spawn(exc=lost))
+    with pytest.raises(CommandError) as caught:
+        runner.run([PYTHON, "build"], what="buildah build", hint="check the Containerfile")
+    assert caught.value.message == (
+        "`buildah build` was started (pid 4321), but publisher lost track of it while "
+        "waiting for it: Invalid argument; the command was stopped"
+    )
+    assert caught.value.exit_code == 11
+    assert caught.value.hint is not None and "executable" not in caught.value.hint
+    assert "faketime" in caught.value.hint
+
+
+def test_a_probe_lost_track_of_does_not_call_the_tool_broken() -> None:
+    """A probe whose tool cannot start is a broken tool (exit 10); one publisher lost track
+    of after it started is no sign of that (exit 11, the message above)."""
+    runner, _, _ = make(Spawn(exc=LostTrack(4321, OSError(22, "Invalid argument"))))
+    with pytest.raises(CommandError, match=r"was started \(pid 4321\)") as caught:
+        runner.probe([PYTHON, "--version"])
+    assert not isinstance(caught.value, ToolMissingError) and caught.value.exit_code == 11
+    runner, _, _ = make(Spawn(exc=PermissionError(13, "Permission denied")))
+    with pytest.raises(ToolMissingError, match="could not be started: Permission denied"):
+        runner.probe([PYTHON, "--version"])
 
 
 def test_a_cleanup_is_bounded_quiet_and_marked_for_the_spawner() -> None:
