@@ -288,12 +288,13 @@ class Background:
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL when it has not exited within ``timeout`` seconds (each
-        to its process group: what it started ends with it)."""
+        to its process group: what it started ends with it). SIGKILL at once when the wait
+        itself fails (``time.sleep`` under faketime): the command never outlives its stop."""
         if self.process.poll() is None:
             _signal(self.process, kill=False)
         try:
             self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        except (subprocess.TimeoutExpired, OSError):
             _signal(self.process, kill=True)
             self.process.wait()
 

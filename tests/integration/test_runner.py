@@ -239,3 +239,55 @@ def test_a_started_command_publisher_loses_track_of_is_stopped_and_not_blamed(
     )
     assert "could not be started" not in result.stdout
     assert "executable" not in hint and "faketime" in hint
+
+
+#: ``Background.stop`` under the same faketime: the wait that grants the command
+#: ``timeout`` seconds to end fails, and a command that ignores SIGTERM is killed.
+STOP_UNDER_FAKETIME = """
+import sys
+from pathlib import Path
+from publisher.adapters.runner import Runner
+pid_file, log = sys.argv[1], Path(sys.argv[2])
+tool = (
+    "import os, signal\\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\\n"
+    f"open({pid_file!r}, 'w').write(str(os.getpid()))\\n"
+    "while True: pass\\n"
+)
+started = Runner().start([sys.executable, "-c", tool], log=log)
+while not Path(pid_file).exists() or not Path(pid_file).read_text():
+    pass
+started.stop(timeout=20)
+print("stopped", started.process.returncode)
+"""
+
+
+def test_a_background_command_is_stopped_when_the_wait_for_it_fails(tmp_path: Path) -> None:
+    """``Background.stop`` whose wait fails (time.sleep under faketime) kills the command
+    that ignores SIGTERM, instead of raising with the command left running."""
+    faketime = require_tool("faketime")
+    pid_file = tmp_path / "server.pid"
+    try:
+        result = subprocess.run(
+            [
+                faketime,
+                "-f",
+                "@2026-06-01 12:00:00",
+                sys.executable,
+                "-c",
+                STOP_UNDER_FAKETIME,
+                pid_file,
+                tmp_path / "server.log",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "DONT_FAKE_MONOTONIC": "1"},
+        )
+    finally:
+        if _written(pid_file):
+            pid = int(pid_file.read_text())
+            if not gone(pid, within=0):
+                os.kill(pid, signal.SIGKILL)
+                pytest.fail(f"the background command (pid {pid}) outlived its stop")
+    assert result.stdout == f"stopped {-signal.SIGKILL}\n", result.stdout + result.stderr
