@@ -149,7 +149,9 @@ def test_only_moved_lines_are_rebuilt_and_frozen_lines_are_named(
 
 def _at(instant: datetime.datetime, zone: str, *argv: str, env: dict[str, str]) -> str:
     """stdout and stderr of ``publisher ARGV`` run at ``instant`` on a machine whose
-    time zone is ``zone`` (faketime reads the wall clock it is given in that zone)."""
+    time zone is ``zone`` (faketime reads the wall clock it is given in that zone).
+    ``DONT_FAKE_MONOTONIC=1`` keeps timeouts on the real clock, but makes ``time.sleep``
+    fail: ``argv`` must be a command that neither sleeps nor waits for a subprocess."""
     wall = instant.astimezone(zoneinfo.ZoneInfo(zone)).strftime("@%Y-%m-%d %H:%M:%S")
     result = subprocess.run(
         [require_tool("faketime"), "-f", wall, sys.executable, "-m", "publisher", *argv],
