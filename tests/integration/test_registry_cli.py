@@ -227,6 +227,44 @@ def test_inspect_of_a_tag_and_a_digest_whose_tag_lookup_fails_shows_the_digest(
     assert f"tag: {pin} is not on the registry (the digest named was inspected)" in text
 
 
+@pytest.mark.parametrize(
+    ("status", "kind"), [(503, "registry unreachable"), (403, "authentication failed")]
+)
+def test_inspect_of_an_image_of_a_tag_whose_index_cannot_be_read_shows_the_digest(
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    tmp_path: Path,
+    status: int,
+    kind: str,
+) -> None:
+    """``repo:pin@digest`` naming one platform's image: the tag's digest is found (another
+    one, an index), but the index itself cannot be read to tell whether it lists this
+    image (a 5xx through the retries, a refusal). That is the tag's lookup failing too:
+    the digest's facts stand, the tag is said not checked and why (exit 0), never the
+    whole inspection failed for a tag the reference only names."""
+    pin = "v2.1.0-php-8.4"
+    image = make_image(seed=37)
+    index = seed(registry, repo, image, tags=[pin])
+    arm64 = image.image("linux/arm64").digest
+    proxy = proxy_for(registry)
+    fault = Fault("status", method="GET", path=f"/manifests/{index}$", status=status, times=None)
+    proxy.add(fault)
+    child = f"{proxy.host}/{repo}:{pin}@{arm64}"
+    result = run(["inspect", child, "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert fault.fired >= 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is True and data["digest"] == arm64
+    tag = data["tag"]
+    assert (tag["name"], tag["digest"], tag["matches"], tag["lists_as"]) == (pin, index, None, None)
+    assert tag["error"]["kind"] == kind and tag["error"]["exit_code"] > 0
+    text = run(["inspect", child], tmp_path)
+    assert text.exit_code == 0, text.output
+    assert f"tag: {pin} could not be checked (its lookup failed: " in text.stdout
+
+
 def _manifest_requests(proxy: FaultProxy, name: str) -> list[str]:
     return [seen.method for seen in proxy.log if seen.path.endswith(f"/manifests/{name}")]
 
