@@ -67,8 +67,9 @@ class Inspection:
     #: where the tag points now (None: the registry does not have it, or ``tag_error`` says
     #: why that could not be read). The digest is what was inspected; the tag is only looked up.
     tag_digest: str | None = None
-    #: why the tag could not be looked up (after the retries): the digest, what a pins file
-    #: names and what is pulled, was read all the same, so the inspection stands
+    #: why the tag could not be looked up (after the retries), or the index it points at
+    #: read to tell whether it lists the digest: the digest, what a pins file names and
+    #: what is pulled, was read all the same, so the inspection stands
     tag_error: PublisherError | None = None
     #: when ``tag_digest`` is an index that lists the digest inspected: the platform it
     #: lists it as (the reference named one platform's image of the tag's index)
@@ -403,7 +404,12 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
         except PublisherError as exc:
             tag_error = exc
         if tag_digest is not None and tag_digest != manifest.digest:
-            tag_lists_as = _listed_as(client, ref.path, tag_digest, manifest.digest)
+            try:  # part of the tag's lookup: an index that cannot be read is said as one
+                tag_lists_as = _listed_as(client, ref.path, tag_digest, manifest.digest)
+            except StoppedError:
+                raise
+            except PublisherError as exc:
+                tag_error = exc
     # Which pin tag this is ("latest is v1.2.0-php-8.4"): one HEAD of the pin the image
     # names, none when the reference's tag is that pin.
     pin = _built_as(manifest.annotations, platforms)
