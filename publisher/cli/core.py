@@ -200,9 +200,10 @@ def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> Non
     altered or malformed is named too, exit 8). REPO:TAG@DIGEST (as a
     pins file names an image) inspects the digest and says where the tag points now,
     so a pin a republish has moved is seen (or, for one platform's image of the
-    tag's index, which platform the index lists it as); a tag whose lookup fails
-    through the retries is said not checked, and why, and the digest's inspection
-    stands (exit 0, as for a tag not there). An image whose version
+    tag's index, which platform the index lists it as); a tag whose lookup, or the
+    read of the index it points at, fails through the retries is said not checked,
+    and why, and the digest's inspection stands (exit 0, as for a tag not there).
+    An image whose version
     annotation (or the version label of every platform) names a pin tag
     (vX.Y.Z-php-X.Y) is said to be that pin when the pin points at the same digest
     ("latest is v1.2.0-php-8.4"), or said to be built as it when the pin is missing
