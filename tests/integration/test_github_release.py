@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -40,10 +41,21 @@ def gh_env(gh: FakeGitHub, token: str = GH_TOKEN) -> dict[str, str]:
     return {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": token, "GITHUB_REPOSITORY": GH_REPO}
 
 
-def releases(gh: FakeGitHub, streams, token: str = GH_TOKEN) -> GitHubReleases:
+def releases(gh: FakeGitHub, streams, token: str = GH_TOKEN, *, retries: int = 0) -> GitHubReleases:
+    """A client of the stand-in GitHub; ``retries`` turns retries on, as in a real run."""
     env = gh_env(gh, token)
     out = Output({}, stream=streams[0], err_stream=streams[1])
-    return GitHubReleases.from_env(env, output=out, settings=FAST)
+    return GitHubReleases.from_env(env, output=out, settings=replace(FAST, retries=retries))
+
+
+def pins_to_attach(client: GitHubReleases, tmp_path: Path, *, replacing: bool) -> Path:
+    """A pins file for release v2.0.0; when ``replacing``, an older one is attached first."""
+    pins = tmp_path / "v2.0.0.env"
+    pins.write_text("PHP_PINS_SCHEMA='1'\nOLD=1\n", encoding="utf-8")
+    if replacing:
+        client.attach("v2.0.0", pins)
+        pins.write_text("PHP_PINS_SCHEMA='1'\nNEW=1\n", encoding="utf-8")
+    return pins
 
 
 def test_creates_the_release_when_missing(gh: FakeGitHub, streams) -> None:
@@ -316,15 +328,8 @@ def test_a_5xx_then_success_is_retried_for_every_write(
     read: an update of the body (a PATCH, sending the same body again) as much as a create."""
     if method != "POST":
         gh.add_release(GH_REPO, "v2.0.0", body="old notes")
-    pins = tmp_path / "v2.0.0.env"
-    pins.write_text("PHP_PINS_SCHEMA='1'\nOLD=1\n", encoding="utf-8")
-    retrying = Settings(timeout=5, retries=2, seconds_between_requests=0, seconds_between_writes=0)
-    client = GitHubReleases.from_env(
-        gh_env(gh), settings=retrying, output=Output({}, stream=streams[0], err_stream=streams[1])
-    )
-    if method == "DELETE":
-        client.attach("v2.0.0", pins)
-        pins.write_text("PHP_PINS_SCHEMA='1'\nNEW=1\n", encoding="utf-8")
+    client = releases(gh, streams, retries=2)
+    pins = pins_to_attach(client, tmp_path, replacing=method == "DELETE")
     gh.script(method, path, 502, {"message": "Server Error"})
     if method == "DELETE":
         assert client.attach("v2.0.0", pins) == "replaced"
@@ -338,11 +343,7 @@ def test_a_5xx_on_every_retry_is_an_answer_not_an_unreachable_api(gh: FakeGitHub
     """With retries on (as in a real run), GitHub answering 502 until none is left says
     so, with the outage tip: the API was reached, the network is not to blame."""
     gh.script("GET", r"/repos/[^/]+/[^/]+$", 502, {"message": "Server Error"}, times=3)
-    env = gh_env(gh)
-    retrying = Settings(timeout=5, retries=1, seconds_between_requests=0, seconds_between_writes=0)
-    client = GitHubReleases.from_env(
-        env, settings=retrying, output=Output({}, stream=streams[0], err_stream=streams[1])
-    )
+    client = releases(gh, streams, retries=1)
     with pytest.raises(GitHubError) as info:
         client.upsert("v2.0.0", body="x")
     err = info.value
@@ -443,11 +444,7 @@ def test_the_client_librarys_retry_lines_are_details_not_raw_stderr(
     limited = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 3000)}
     gh.script("GET", r"/repos/[^/]+/[^/]+$", 403, {"message": "API rate limit exceeded"},
               headers=limited)  # fmt: skip
-    env = gh_env(gh)
-    retrying = Settings(timeout=5, retries=1, seconds_between_requests=0, seconds_between_writes=0)
-    client = GitHubReleases.from_env(
-        env, settings=retrying, output=Output({}, stream=streams[0], err_stream=streams[1])
-    )
+    client = releases(gh, streams, retries=1)
     with pytest.raises(GitHubError, match="rate limit exceeded"):
         client.upsert("v2.0.0", body="x")
     raw = capfd.readouterr().err
@@ -823,15 +820,8 @@ def test_an_upload_stored_then_answered_5xx_is_taken_as_it_is_on_the_retry(
     The asset there is looked at: the same file (its label's hash), uploaded, is attached
     as it is; one left in state new is deleted and uploaded again. The step succeeds."""
     gh.add_release(GH_REPO, "v2.0.0", body="notes")
-    pins = tmp_path / "v2.0.0.env"
-    pins.write_text("PHP_PINS_SCHEMA='1'\nOLD=1\n", encoding="utf-8")
-    retrying = Settings(timeout=5, retries=2, seconds_between_requests=0, seconds_between_writes=0)
-    client = GitHubReleases.from_env(
-        gh_env(gh), settings=retrying, output=Output({}, stream=streams[0], err_stream=streams[1])
-    )
-    if replacing:
-        client.attach("v2.0.0", pins)
-        pins.write_text("PHP_PINS_SCHEMA='1'\nNEW=1\n", encoding="utf-8")
+    client = releases(gh, streams, retries=2)
+    pins = pins_to_attach(client, tmp_path, replacing=replacing)
     before = len(gh.requests)
     gh.script("POST", r"/releases/[0-9]+/assets$", 502, {"message": "Server Error"},
               stored=True, stored_state=state)  # fmt: skip

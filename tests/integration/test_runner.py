@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from publisher.adapters.output import Output
 from publisher.adapters.runner import Runner
 from publisher.core.errors import CommandError, ToolMissingError
 from tests.conftest import require_tool
+from tests.support.stopping import stop_during
 
 pytestmark = pytest.mark.integration
 
@@ -136,30 +136,14 @@ def test_a_stopped_wrapper_s_child_ends_with_it(tmp_path: Path) -> None:
     """``stop_children`` (Ctrl-C, SIGTERM) ends the wrapper and the child it started."""
     tool, pid_file = wrapper_tool(tmp_path / "bin", "sometool")
     runner = Runner(env={**os.environ, "PATH": f"{tool.parent}{os.pathsep}{os.environ['PATH']}"})
-    caught: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            runner.run(["sometool", "build"])
-        except CommandError as exc:
-            caught.append(exc)
-
-    worker = threading.Thread(target=work)
-    worker.start()
     try:
-        deadline = time.monotonic() + 10
-        while not _written(pid_file) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        child = int(pid_file.read_text())
-        started = time.monotonic()
-        runner_module.stop_children()
-        worker.join(timeout=10)
-        assert not worker.is_alive()
-        assert time.monotonic() - started < 2.0
-        assert caught and "failed with exit status -15" in str(caught[0])
-        assert gone(child), "the wrapper's child outlived the stop"
+        caught = stop_during(
+            lambda: runner.run(["sometool", "build"]), lambda: _written(pid_file), within=2.0
+        )
+        assert len(caught) == 1 and isinstance(caught[0], CommandError), caught
+        assert "failed with exit status -15" in str(caught[0])
+        assert gone(int(pid_file.read_text())), "the wrapper's child outlived the stop"
     finally:
-        runner_module.allow_children()
         with contextlib.suppress(ProcessLookupError, ValueError, FileNotFoundError):
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
 

@@ -7,7 +7,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from publisher.core.manifest import sha256_digest
 from publisher.core.retry import RetryPolicy
 from tests.support.faultproxy import Fault
 from tests.support.images import make_image, raw_push_blob
+from tests.support.stopping import stop_during
 
 pytestmark = pytest.mark.integration
 
@@ -28,31 +28,19 @@ SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 
 def test_stop_children_ends_a_command_waited_for_on_another_thread() -> None:
     runner = Runner(output=Output(env={}, quiet=True))
-    caught: list[BaseException] = []
 
-    def work() -> None:
-        try:
-            runner.run(SLEEPER, what="sleeper")
-        except CommandError as exc:
-            caught.append(exc)
-
-    worker = threading.Thread(target=work)
-    worker.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not runner_module._live and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert runner_module._live, "the command did not start"
-        started = time.monotonic()
-        runner_module.stop_children()
-        worker.join(timeout=10)
-        assert not worker.is_alive()
-        assert time.monotonic() - started < 5
-        assert caught and "`sleeper` failed with exit status -15" in str(caught[0])
+    def refused_while_stopping() -> None:
         with pytest.raises(CommandError, match="publisher is stopping"):
             runner.run(SLEEPER, what="sleeper")
-    finally:
-        runner_module.allow_children()
+
+    caught = stop_during(
+        lambda: runner.run(SLEEPER, what="sleeper"),
+        lambda: bool(runner_module._live),
+        within=5,
+        while_stopping=refused_while_stopping,
+    )
+    assert len(caught) == 1 and isinstance(caught[0], CommandError), caught
+    assert "`sleeper` failed with exit status -15" in str(caught[0])
     assert not runner_module._live
 
 
@@ -138,32 +126,6 @@ def test_commands_run_outside_the_terminal_s_process_group(tmp_path: Path) -> No
         pid, group, session = result.stdout.split()
         assert pid == group == session, result.stdout
         assert str(os.getpgid(0)) != group
-
-
-def stop_during(work: Callable[[], object], started: Callable[[], bool]) -> list[BaseException]:
-    """Run ``work`` on a worker thread; once ``started()`` says it is under way, stop
-    the run as the signal handler does and wait for the worker. What ended it, if anything."""
-    caught: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            work()
-        except BaseException as exc:  # the test reports what ended it
-            caught.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not started() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert started(), "the work did not start"
-        runner_module.stop_children()
-        worker.join(timeout=120)
-        assert not worker.is_alive()
-    finally:
-        runner_module.allow_children()
-    return caught
 
 
 def test_an_interrupted_run_stops_an_upload_between_two_pieces(
