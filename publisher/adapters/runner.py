@@ -202,7 +202,10 @@ def run_tracked(
             stdout, stderr = _communicate(process, input, timeout, started, still_running)
         except subprocess.TimeoutExpired as exc:
             _signal(process, kill=True)
-            exc.stdout, exc.stderr = _drain(process)
+            try:
+                exc.stdout, exc.stderr = _drain(process)
+            except OSError as lost:  # reading what it left failed: killed, yet lost track of
+                raise LostTrack(process.pid, lost) from lost
             raise
         except OSError as exc:  # publisher's wait failed, not the command: stop it, cleanup too
             _signal(process, kill=False)

@@ -6,12 +6,14 @@ The process spawner is injected, so nothing runs here (the unit guard forbids it
 from __future__ import annotations
 
 import io
+import signal
 import subprocess
 import sys
 from typing import Any
 
 import pytest
 
+from publisher.adapters import runner as runner_module
 from publisher.adapters.output import Output
 from publisher.adapters.runner import (
     CLEANUP_TIMEOUT,
@@ -290,3 +292,56 @@ def test_format_and_tail_helpers() -> None:
     assert tail("x" * 100, lines=5, chars=10) == "…" + "x" * 10
     done = Completed(("a",), 0, stdout="out\n", stderr="err\n")
     assert done.output == "out\nerr"
+
+
+class LosingProcess:
+    """Stands in for the ``Popen`` that ``run_tracked`` spawns: pid 4321 runs past its
+    timeout, then reading the rest of its output fails as time.sleep does under faketime."""
+
+    pid = 4321
+    returncode = -9
+    stdin = stdout = stderr = None
+
+    def __init__(self, argv: list[str], **kwargs: Any) -> None:
+        self.args = argv
+        self.signals: list[int] = []
+        LosingProcess.last = self
+
+    last: LosingProcess | None = None
+
+    def __enter__(self) -> LosingProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def communicate(self, input: str | None = None, timeout: float | None = None) -> Any:
+        if signal.SIGKILL in self.signals:  # the drain after the timeout's kill
+            raise OSError(22, "Invalid argument")
+        raise subprocess.TimeoutExpired(self.args, timeout or 0)
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.returncode
+
+
+def test_a_timed_out_command_whose_output_cannot_be_read_is_lost_track_of(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The timeout's kill went out, then reading what the command left failed (an
+    OSError): the command was started and lost track of, not "could not be started"."""
+
+    def killpg(pid: int, sig: int) -> None:
+        assert pid == 4321 and LosingProcess.last is not None
+        LosingProcess.last.signals.append(sig)
+
+    monkeypatch.setattr(runner_module.subprocess, "Popen", LosingProcess)
+    monkeypatch.setattr(runner_module.os, "killpg", killpg)
+    runner = Runner(output=Output(env={}, quiet=True), env={"PATH": "/nonexistent"})
+    with pytest.raises(CommandError) as caught:
+        runner.run([PYTHON, "build"], what="buildah build", timeout=0.05)
+    assert caught.value.message == (
+        "`buildah build` was started (pid 4321), but publisher lost track of it while "
+        "waiting for it: Invalid argument; the command was stopped"
+    )
+    assert caught.value.exit_code == 11
+    assert LosingProcess.last is not None and LosingProcess.last.signals[0] == signal.SIGKILL
