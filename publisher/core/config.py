@@ -123,13 +123,14 @@ def utf8_problem(value: str) -> str | None:
 
 def text_problem(value: str) -> str | None:
     """Why ``value`` cannot go into one Dockerfile line, or None when it can."""
+    not_utf8 = utf8_problem(value)
     for char in value:
         if char in _LINE_BREAKS:
             return f"must be one line; it holds a line break ({char!a})"
         if unicodedata.category(char) == "Cc":
             return f"must not hold control characters; it holds {char!a}"
-        if unicodedata.category(char) == "Cs":
-            return f"must be Unicode text; it holds the lone surrogate {char!a}"
+        if not_utf8 and unicodedata.category(char) == "Cs":
+            return f"must be UTF-8 text; {not_utf8}"
     return None
 
 

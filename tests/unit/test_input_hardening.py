@@ -421,7 +421,8 @@ def test_nesting_up_to_the_limit_is_left_to_the_usual_checks():
         ("title", r'"a\u2028b"', "must be one line"),
         ("title", r'"tab\there"', "must not hold control characters"),
         ("description", r'"a\x1b[31mred"', "must not hold control characters"),
-        ("title", r'"a\ud800b"', "lone surrogate"),
+        ("title", r'"a\ud800b"', "must be UTF-8 text; it holds 0xd800 at character 2"),
+        ("title", r'"a\udcffb"', "must be UTF-8 text; it holds the byte 0xff at character 2"),
         ("description", ">\n  folded but kept a newline\n", "must be one line"),
         ("template", r'"T.j2\nRUN x"', "must be one line"),
         ("dockerfiles", r'"out\ndir"', "must be one line"),
@@ -441,6 +442,20 @@ def test_values_written_into_the_dockerfile_are_validated_with_their_location(ke
     err = caught.value
     assert err.field == key and err.line == text.count("\n", 0, text.index(f"{key}:")) + 1
     assert problem in err.problem
+
+
+def test_a_label_value_that_is_not_utf8_is_refused_naming_the_byte(cli, tmp_path):
+    """``title: "PHP\\udcff"`` in matrix.yaml: ``publisher render`` refuses it, worded as
+    every value that is not UTF-8 is (the byte and where), located, before rendering."""
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(acme_matrix() + 'title: "PHP\\udcff"\n')
+    result = cli("render", "--config", str(matrix))
+    assert result.exit_code == 3, result.output
+    assert "internal error" not in result.output and "Traceback" not in result.output
+    line = acme_matrix().count("\n") + 1
+    said = f"matrix.yaml:{line}:8: title: must be UTF-8 text; it holds the byte 0xff at character 4"
+    assert said in result.output, result.output
+    assert not (tmp_path / "dockerfiles").exists()  # nothing written
 
 
 def test_legal_special_characters_are_escaped_inside_the_label(repo_root):
