@@ -169,6 +169,30 @@ def test_a_background_command_logs_to_its_file_and_stops(tmp_path: Path) -> None
         runner.start([sys.executable], log=tmp_path / "missing" / "x.log")
 
 
+def _under_faketime(
+    script: str, pid_file: Path, *args: Path, outlived: str
+) -> subprocess.CompletedProcess[str]:
+    """``python -c SCRIPT PID_FILE ARGS`` under faketime with ``DONT_FAKE_MONOTONIC=1``
+    (time.sleep fails there). The command whose pid the script writes to ``pid_file``
+    must be gone when it ends: else it is killed and the test fails with ``outlived``
+    (its ``{pid}`` filled in)."""
+    faketime = require_tool("faketime")
+    try:
+        return subprocess.run(
+            [faketime, "-f", "@2026-06-01 12:00:00", sys.executable, "-c", script, pid_file, *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "DONT_FAKE_MONOTONIC": "1"},
+        )
+    finally:
+        if _written(pid_file):
+            pid = int(pid_file.read_text())
+            if not gone(pid, within=0):
+                os.kill(pid, signal.SIGKILL)
+                pytest.fail(outlived.format(pid=pid))
+
+
 #: Run under faketime with DONT_FAKE_MONOTONIC=1, where time.sleep fails with EINVAL: the
 #: runner starts a command that closes its output, ignores SIGTERM and runs on (busy, no
 #: sleep), so publisher's own wait for it (which sleeps between polls) is what fails.
@@ -198,22 +222,10 @@ def test_a_started_command_publisher_loses_track_of_is_stopped_and_not_blamed(
     says it was started, with its pid, and stopped: not "could not be started" with a hint
     to check the tool is executable. A command that ignores SIGTERM is killed, not left
     running (nor waited for without end)."""
-    faketime = require_tool("faketime")
     pid_file = tmp_path / "tool.pid"
-    try:
-        result = subprocess.run(
-            [faketime, "-f", "@2026-06-01 12:00:00", sys.executable, "-c", LOST_TRACK, pid_file],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env={**os.environ, "DONT_FAKE_MONOTONIC": "1"},
-        )
-    finally:
-        if _written(pid_file):
-            pid = int(pid_file.read_text())
-            if not gone(pid, within=0):
-                os.kill(pid, signal.SIGKILL)
-                pytest.fail(f"the command (pid {pid}) outlived the error")
+    result = _under_faketime(
+        LOST_TRACK, pid_file, outlived="the command (pid {pid}) outlived the error"
+    )
     pid = int(pid_file.read_text())
     code, message, hint = result.stdout.splitlines()
     assert code == "11", result.stdout + result.stderr
@@ -249,29 +261,11 @@ print("stopped", started.process.returncode)
 def test_a_background_command_is_stopped_when_the_wait_for_it_fails(tmp_path: Path) -> None:
     """``Background.stop`` whose wait fails (time.sleep under faketime) kills the command
     that ignores SIGTERM, instead of raising with the command left running."""
-    faketime = require_tool("faketime")
     pid_file = tmp_path / "server.pid"
-    try:
-        result = subprocess.run(
-            [
-                faketime,
-                "-f",
-                "@2026-06-01 12:00:00",
-                sys.executable,
-                "-c",
-                STOP_UNDER_FAKETIME,
-                pid_file,
-                tmp_path / "server.log",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env={**os.environ, "DONT_FAKE_MONOTONIC": "1"},
-        )
-    finally:
-        if _written(pid_file):
-            pid = int(pid_file.read_text())
-            if not gone(pid, within=0):
-                os.kill(pid, signal.SIGKILL)
-                pytest.fail(f"the background command (pid {pid}) outlived its stop")
+    result = _under_faketime(
+        STOP_UNDER_FAKETIME,
+        pid_file,
+        tmp_path / "server.log",
+        outlived="the background command (pid {pid}) outlived its stop",
+    )
     assert result.stdout == f"stopped {-signal.SIGKILL}\n", result.stdout + result.stderr

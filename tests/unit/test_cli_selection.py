@@ -554,23 +554,23 @@ def test_release_notes_gh_release_cannot_read_are_exit_18(cli, tmp_path, make):
     assert str(notes_path) in result.output
 
 
+def _build_leg_of_php_83(
+    cli, tmp_path: Path, platform: str, digest_file: Path, env: dict[str, str] | None = None
+):
+    """``publisher build v2.0.0 --php 8.3 --platform PLATFORM --digest-file DIGEST_FILE``
+    with a matrix that builds PHP 8.3 for linux/amd64 alone."""
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(acme_matrix(line_platforms={"8.3": ["linux/amd64"]}))
+    return cli(
+        "build", "v2.0.0", "--php", "8.3", "--platform", platform,
+        "--digest-file", str(digest_file), "--config", str(matrix), env=env,
+    )  # fmt: skip
+
+
 def test_a_build_leg_of_a_platform_the_line_is_not_built_for_is_refused_before_any_request(
     cli, tmp_path
 ):
-    matrix = tmp_path / "matrix.yaml"
-    matrix.write_text(acme_matrix(line_platforms={"8.3": ["linux/amd64"]}))
-    result = cli(
-        "build",
-        "v2.0.0",
-        "--php",
-        "8.3",
-        "--platform",
-        "linux/arm64",
-        "--digest-file",
-        str(tmp_path / "d.json"),
-        "--config",
-        str(matrix),
-    )
+    result = _build_leg_of_php_83(cli, tmp_path, "linux/arm64", tmp_path / "d.json")
     assert result.exit_code == 2, result.output  # no builder or registry was asked
     assert "--platform: PHP 8.3 is not built for linux/arm64; configured: linux/amd64" in (
         result.output
@@ -588,23 +588,10 @@ def test_a_build_leg_refused_before_its_record_leaves_no_directory_for_it(
     """--digest-file's directory is proven writable, not made: it is made with the
     record, so a leg refused (or interrupted) before it has one to write leaves no
     empty directory behind."""
-    matrix = tmp_path / "matrix.yaml"
-    matrix.write_text(acme_matrix(line_platforms={"8.3": ["linux/amd64"]}))
     digests = tmp_path / "digests" / "8.3"
     env = {"TMPDIR": str(tmp_path / "no-such-tmp")} if refusal == "tmpdir" else None
-    result = cli(
-        "build",
-        "v2.0.0",
-        "--php",
-        "8.3",
-        "--platform",
-        "linux/arm64" if refusal == "platform" else "linux/amd64",
-        "--digest-file",
-        str(digests / "d.json"),
-        "--config",
-        str(matrix),
-        env=env,
-    )
+    platform = "linux/arm64" if refusal == "platform" else "linux/amd64"
+    result = _build_leg_of_php_83(cli, tmp_path, platform, digests / "d.json", env=env)
     assert result.exit_code == code, result.output
     assert not (tmp_path / "digests").exists()
 
@@ -612,22 +599,10 @@ def test_a_build_leg_refused_before_its_record_leaves_no_directory_for_it(
 def test_a_build_leg_whose_digest_directory_cannot_be_made_is_exit_18_before_anything(
     cli, tmp_path
 ):
-    matrix = tmp_path / "matrix.yaml"
-    matrix.write_text(acme_matrix(line_platforms={"8.3": ["linux/amd64"]}))
     (tmp_path / "file").write_text("")
     digests = tmp_path / "file" / "digests"
-    result = cli(
-        "build",
-        "v2.0.0",
-        "--php",
-        "8.3",
-        "--platform",
-        "linux/arm64",  # a refusal that would come later
-        "--digest-file",
-        str(digests / "d.json"),
-        "--config",
-        str(matrix),
-    )
+    # linux/arm64: a refusal that would come later
+    result = _build_leg_of_php_83(cli, tmp_path, "linux/arm64", digests / "d.json")
     assert result.exit_code == 18, result.output
     said = " ".join(result.output.split())
     assert f"the digest record's directory {digests} is not writable" in said

@@ -17,11 +17,13 @@ from publisher.core.retry import RetryPolicy
 from tests.support.matrices import acme_matrix
 
 
-def gh_release(cli, tmp_path, env: dict[str, str | None]):
-    """``publisher gh-release v1.0.0 --repo a/b`` with notes in place and only ``env``."""
+def gh_release(cli, tmp_path, env: dict[str, str | None], *args: str, write_notes: bool = True):
+    """``publisher gh-release v1.0.0 --repo a/b --notes tmp_path/v1.0.0.md ARGS`` with only
+    ``env``; the notes are written first unless ``write_notes`` is false (the test made them)."""
     notes = tmp_path / "v1.0.0.md"
-    notes.write_text("notes\n")
-    return cli("gh-release", "v1.0.0", "--repo", "a/b", "--notes", str(notes), env=env)
+    if write_notes:
+        notes.write_text("notes\n")
+    return cli("gh-release", "v1.0.0", "--repo", "a/b", "--notes", str(notes), *args, env=env)
 
 
 def assert_usage_error(result, *words: str) -> None:
@@ -548,15 +550,7 @@ def test_gh_release_refuses_oversized_notes_or_pins_in_bounded_memory(cli, tmp_p
         (tmp_path / small).write_text("notes\n" if small.endswith(".md") else "X='y'\n")
         tracemalloc.start()
         try:
-            result = cli(
-                "gh-release",
-                "v1.0.0",
-                "--repo",
-                "a/b",
-                "--notes",
-                str(tmp_path / "v1.0.0.md"),
-                env=env,
-            )
+            result = gh_release(cli, tmp_path, env, write_notes=False)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -569,20 +563,8 @@ def test_gh_release_refuses_oversized_notes_or_pins_in_bounded_memory(cli, tmp_p
 def test_a_title_that_is_not_utf8_is_refused_before_github_is_asked(cli, tmp_path) -> None:
     """``--title $'x\\xff'``: argv bytes that are not UTF-8 (a lone surrogate) are refused
     naming the byte, before the token or GitHub is used (port 1: nothing answers)."""
-    notes = tmp_path / "v1.0.0.md"
-    notes.write_text("notes\n")
     env = {"GITHUB_TOKEN": "x", "GITHUB_API_URL": "http://127.0.0.1:1"}
-    result = cli(
-        "gh-release",
-        "v1.0.0",
-        "--repo",
-        "a/b",
-        "--notes",
-        str(notes),
-        "--title",
-        "x\udcff",
-        env=env,
-    )
+    result = gh_release(cli, tmp_path, env, "--title", "x\udcff")
     assert_usage_error(result, "--title is not UTF-8 text: it holds the byte 0xff at character 2")
 
 
