@@ -211,7 +211,11 @@ def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> Non
     matrix.yaml names for its registries (./matrix.yaml, or PUBLISHER_CONFIG, when that file exists;
     inspect has no --config), else the docker config; public images need none.
 
-    --json prints {"ok", "reference", "reachable", "digest", "media_type",
+    The reference: line names the reference normalized, with the tag and the digest
+    it was given (REPO:TAG@DIGEST; REPO:latest when it names neither).
+
+    --json prints {"ok", "reference" (the object --offline --json prints, with the
+    tag and the digest as given), "reachable", "digest", "media_type",
     "is_index", "platforms" (each {"platform", "digest", "size", "created",
     "labels"}), "attestations", "missing" (each {"platform", "digest", "kind":
     "manifest" or "config"}), "annotations", "tag" (null, or {"name", "digest",

@@ -70,7 +70,7 @@ def _show_inspection(state: State, result: Inspection) -> None:
     """``publisher inspect REF``'s lines and table: what the registry holds."""
     output = state.output
     ref = result.reference
-    output.info(f"reference: {ref.canonical}")
+    output.info(f"reference: {ref.full}")  # the tag as well as the digest
     output.info(f"   digest: {result.digest}")
     tag_words = result.tag_words()
     if tag_words is not None:

@@ -80,6 +80,14 @@ class Reference:
             return f"{self.name}@{self.digest}"
         return f"{self.name}:{self.tag or DEFAULT_TAG}"
 
+    @property
+    def full(self) -> str:
+        """All the reference names, normalized: ``name:tag@digest`` keeps the tag that
+        ``canonical`` drops; ``name:latest`` when it names neither."""
+        if self.tag is not None and self.digest is not None:
+            return f"{self.name}:{self.tag}@{self.digest}"
+        return self.canonical
+
     def with_tag(self, tag: str) -> Reference:
         _check_tag(tag)
         return Reference(self.domain, self.path, tag, None)

@@ -129,7 +129,9 @@ def test_inspect_of_a_tag_and_a_digest_says_where_the_tag_points_now(
         "lists_as": None,
         "error": None,
     }
-    assert "tag: v1.0.0-php-8.4 points at this digest" in run(["inspect", pinned], tmp_path).stdout
+    text = run(["inspect", pinned], tmp_path).stdout
+    assert "tag: v1.0.0-php-8.4 points at this digest" in text
+    assert f"reference: {pinned}\n" in text  # as typed: the tag too, not only the digest
 
     new = seed(registry, repo, make_image(seed=22), tags=["v1.0.0-php-8.4"])  # republished
     result = run(["inspect", pinned, "--json"], tmp_path)

@@ -307,6 +307,21 @@ def test_valid_references(text, name, domain, path, familiar, tag, digest, canon
     }
 
 
+@pytest.mark.parametrize(
+    ("text", "full"),
+    [
+        (f"ghcr.io/acme/php:v1.0.0-php-8.4@{D}", f"ghcr.io/acme/php:v1.0.0-php-8.4@{D}"),
+        (f"busybox:1.36@{D}", f"docker.io/library/busybox:1.36@{D}"),
+        (f"busybox@{D}", f"docker.io/library/busybox@{D}"),
+        ("busybox:1.36", "docker.io/library/busybox:1.36"),
+        ("busybox", "docker.io/library/busybox:latest"),
+    ],
+)
+def test_full_keeps_the_tag_of_a_tag_and_a_digest(text, full):
+    """What ``inspect`` shows on its reference: line; ``canonical`` drops the tag."""
+    assert reference.parse(text).full == full
+
+
 INVALID = [
     ("", "empty"),
     ("Busybox", "repository name must be lowercase"),
