@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from ..core.errors import FileAccessError
+from ..core.fileio import path_kind
 from ..core.platforms import BuilderName
 
 if TYPE_CHECKING:
@@ -212,7 +213,7 @@ def notes_dir_of(config: Config, given: Path | None, *, local: bool = False) -> 
     if given is not None:
         if given.exists() and not given.is_dir():
             raise FileAccessError(
-                f"--notes-dir {given} is a file, not a directory",
+                f"--notes-dir {given} is {path_kind(given)}, not a directory",
                 hint="pass the directory of the release notes and records "
                 f"(default: {NOTES}/ next to the matrix file)",
             )

@@ -136,7 +136,7 @@ def build_command(
       publisher build v2.0.0 --php 8.4 --platform linux/arm64 --digest-file digests/8.4-linux-arm64.json
       publisher build v2.0.0 --php 8.1 --platform linux/amd64 --digest-file d.json --builder buildah
     """
-    from ..core.fileio import check_tmpdir, ensure_writable
+    from ..core.fileio import check_tmpdir, ensure_writable, path_kind
     from ..stages.build import BuildOptions, BuildStage, Leg
     from ..stages.publish import load_release
     from ..stages.release import published_lines, resolve_bases
@@ -163,8 +163,8 @@ def build_command(
         )
     if digest_file.exists() and not digest_file.is_file():  # never replace /dev/null
         raise FileAccessError(
-            f"--digest-file {digest_file} is not a regular file (a pipe, a socket or a "
-            "device); nothing was built or pushed",
+            f"--digest-file {digest_file} is {path_kind(digest_file)}, not a regular file; "
+            "nothing was built or pushed",
             hint=f"name the record's file in a directory, e.g. digests/{php}-"
             f"{platform_text.replace('/', '-')}.json",
         )

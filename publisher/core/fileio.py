@@ -52,9 +52,7 @@ def write_atomic_set(files: dict[Path, str]) -> list[Path]:
             if target.is_dir() and not target.is_symlink():
                 raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
             if target.exists() and not target.is_file():  # a rename would replace the device
-                raise NotRegularFileError(
-                    errno.EINVAL, "not a regular file (a pipe, a socket or a device)", str(target)
-                )
+                raise _not_regular(os.stat(target).st_mode, target)
         for tmp, target in staged:
             try:
                 os.replace(tmp, target)
@@ -101,7 +99,7 @@ def ensure_writable(directory: str | os.PathLike[str], what: str, *, create: boo
         if isinstance(exc, _DanglingLink):
             reason = str(exc)
         elif isinstance(exc, (FileExistsError, NotADirectoryError)):
-            reason = "a file stands where a directory is needed"
+            reason = f"{path_kind(_nearest(target))} stands where a directory is needed"
         elif isinstance(exc, FileNotFoundError):  # the file system refuses new entries
             reason = f"it cannot be created under {_nearest(target)}: {reason}"
         raise FileAccessError(
@@ -179,6 +177,34 @@ class NotRegularFileError(OSError):
     """A pipe, a socket or a device where a file is to be read: refused, never waited on."""
 
 
+def kind_of(mode: int) -> str:
+    """What a file of this ``st_mode`` is, in words for a message ("is a named pipe,
+    not a directory"): the one place a refusal says what stands at a path."""
+    kinds = (
+        (stat.S_ISREG, "a regular file"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISLNK, "a symbolic link"),
+    )
+    return next((words for test, words in kinds if test(mode)), "a file of an unknown kind")
+
+
+def path_kind(path: str | os.PathLike[str]) -> str:
+    """``kind_of`` what stands at ``path`` (a link followed; a link to nowhere said so,
+    nothing there "nothing")."""
+    try:
+        return kind_of(os.stat(path).st_mode)
+    except OSError:
+        return "a symbolic link to nowhere" if os.path.islink(path) else "nothing"
+
+
+def _not_regular(mode: int, path: str | os.PathLike[str]) -> NotRegularFileError:
+    return NotRegularFileError(errno.EINVAL, f"{kind_of(mode)}, not a regular file", str(path))
+
+
 def read_prefix(path: str | os.PathLike[str], limit: int) -> bytes:
     """At most ``limit + 1`` bytes of the regular file at ``path``: the one way publisher
     opens a file it reads. A directory raises IsADirectoryError, and a pipe or a device
@@ -190,9 +216,7 @@ def read_prefix(path: str | os.PathLike[str], limit: int) -> bytes:
         if stat.S_ISDIR(mode):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         if not stat.S_ISREG(mode):
-            raise NotRegularFileError(
-                errno.EINVAL, "not a regular file (a pipe, a socket or a device)", str(path)
-            )
+            raise _not_regular(mode, path)
         with os.fdopen(fd, "rb", closefd=False) as handle:
             return handle.read(limit + 1)
     finally:

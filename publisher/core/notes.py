@@ -39,7 +39,7 @@ from .errors import (
     file_error,
     newer_schema_error,
 )
-from .fileio import MIB, json_kind, json_kind_of, parse_json, read_bytes, read_text
+from .fileio import MIB, json_kind, json_kind_of, parse_json, path_kind, read_bytes, read_text
 from .plan import LATEST, RegistryPlan, release_pins
 from .platforms import Platform
 from .schema import Shape, is_newer
@@ -664,7 +664,7 @@ def record_releases(notes_dir: str | Path) -> list[Release]:
     file) is a FileAccessError (exit 18), as every missing input is."""
     root = Path(notes_dir)
     if not root.is_dir():
-        what = "is not a directory" if root.exists() else "does not exist"
+        what = f"is {path_kind(root)}, not a directory" if root.exists() else "does not exist"
         raise FileAccessError(
             f"cannot read the release records: {root} {what}",
             hint="pass --notes-dir with the directory the releases wrote their notes and records "

@@ -23,7 +23,7 @@ from .errors import (
     file_error,
     newer_schema_error,
 )
-from .fileio import json_kind, parse_json, read_text, write_atomic
+from .fileio import json_kind, parse_json, path_kind, read_text, write_atomic
 from .platforms import Platform
 from .schema import Shape, is_newer
 
@@ -185,7 +185,7 @@ def read_directory(directory: str | Path) -> list[DigestRecord]:
     """
     root = Path(directory)
     if not root.is_dir():
-        what = "is not a directory" if root.exists() else "does not exist"
+        what = f"is {path_kind(root)}, not a directory" if root.exists() else "does not exist"
         raise FileAccessError(
             f"cannot read the digest records: {root} {what}",
             hint="point --digests at the directory the build legs wrote their records to",

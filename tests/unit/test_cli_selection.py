@@ -414,15 +414,45 @@ def test_a_digest_record_field_of_the_wrong_type_is_named(cli, tmp_path):
         ("republish", "v1.1.0", "--reason", "CVE", "--dry-run"),
     ],
 )
+@pytest.mark.parametrize("kind", ["a regular file", "a named pipe"])
 def test_a_file_where_the_notes_directory_should_be_is_exit_18_in_every_command(
-    cli, tmp_path, args
+    cli, tmp_path, args, kind
 ):
-    """As `--notes-dir FILE/sub` already was: one mistake, one code (not click's 2)."""
+    """As `--notes-dir FILE/sub` already was: one mistake, one code (not click's 2); the
+    refusal says what stands there (README, exit 18: a pipe or device where a folder
+    belongs), not "a file" for a pipe."""
+    import os
+    import stat
+
     plain = tmp_path / "notes"
-    plain.write_text("")
+    if kind == "a named pipe":
+        os.mkfifo(plain)
+    else:
+        plain.write_text("")
     result = cli(*args, "--notes-dir", str(plain))
     assert result.exit_code == 18, result.output
-    assert f"file error: --notes-dir {plain} is a file, not a directory" in result.output
+    said = " ".join(result.output.split())
+    assert f"file error: --notes-dir {plain} is {kind}, not a directory" in said
+    assert stat.S_ISFIFO(os.lstat(plain).st_mode) == (kind == "a named pipe")
+
+
+def test_a_device_as_the_notes_directory_is_said_to_be_a_device(cli):
+    """/dev/zero named where a folder belongs: refused (nothing written there) as the
+    character device it is."""
+    result = cli("audit", "--notes-dir", "/dev/zero")
+    assert result.exit_code == 18, result.output
+    assert "--notes-dir /dev/zero is a character device, not a directory" in result.output
+
+
+def test_a_pipe_as_the_digest_records_directory_is_said_to_be_a_pipe(cli, tmp_path):
+    import os
+
+    fifo = tmp_path / "digests"
+    os.mkfifo(fifo)
+    result = cli("publish", "v1.1.0", "--digests", str(fifo), "--dry-run")
+    assert result.exit_code == 18, result.output
+    said = " ".join(result.output.split())
+    assert f"cannot read the digest records: {fifo} is a named pipe, not a directory" in said
 
 
 @pytest.mark.parametrize("command", ["audit", "republish-check"])
@@ -449,7 +479,9 @@ def test_the_commands_that_read_records_need_their_directory(cli, tmp_path, comm
     (repo / "release-notes").write_text("")  # a file where the default directory belongs
     shadowed = cli(command, "--config", str(repo / "matrix.yaml"))
     assert shadowed.exit_code == 18, shadowed.output
-    assert f"{repo / 'release-notes'} is not a directory" in " ".join(shadowed.output.split())
+    assert f"{repo / 'release-notes'} is a regular file, not a directory" in " ".join(
+        shadowed.output.split()
+    )
 
 
 def test_a_file_where_the_digest_directory_should_be_is_exit_18(cli, tmp_path):
@@ -457,7 +489,10 @@ def test_a_file_where_the_digest_directory_should_be_is_exit_18(cli, tmp_path):
     plain.write_text("")
     result = publish(cli, plain, tmp_path / "notes")
     assert result.exit_code == 18, result.output
-    assert f"cannot read the digest records: {plain} is not a directory" in result.output
+    assert (
+        f"cannot read the digest records: {plain} is a regular file, not a directory"
+        in " ".join(result.output.split())
+    )
 
 
 def test_a_directory_as_the_digest_file_of_a_build_leg_is_exit_18(cli, tmp_path):
@@ -483,7 +518,7 @@ def test_a_pipe_or_device_as_the_digest_file_of_a_build_leg_is_exit_18_and_left_
     result = cli(*args, str(fifo))
     assert result.exit_code == 18, result.output
     said = " ".join(result.output.split())
-    assert f"--digest-file {fifo} is not a regular file (a pipe, a socket or a device)" in said
+    assert f"--digest-file {fifo} is a named pipe, not a regular file" in said
     assert "nothing was built or pushed" in said
     assert "digests/8.4-linux-amd64.json" in said
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
@@ -606,7 +641,7 @@ def test_a_build_leg_whose_digest_directory_cannot_be_made_is_exit_18_before_any
     assert result.exit_code == 18, result.output
     said = " ".join(result.output.split())
     assert f"the digest record's directory {digests} is not writable" in said
-    assert "a file stands where a directory is needed" in said
+    assert "a regular file stands where a directory is needed" in said
     assert (tmp_path / "file").is_file()
 
 

@@ -16,6 +16,8 @@ from publisher.core.errors import ConfigError, FileAccessError, UsageError, file
 from publisher.core.fileio import (
     check_tmpdir,
     ensure_writable,
+    kind_of,
+    path_kind,
     read_prefix,
     read_text,
     write_atomic,
@@ -79,8 +81,38 @@ def test_a_file_in_place_of_a_directory_is_said_so(
     with pytest.raises(FileAccessError) as info:
         ensure_writable(directory, "the digest record's directory", create=create)
     assert info.value.exit_code == 18
-    assert "a file stands where a directory is needed" in info.value.message
+    assert "a regular file stands where a directory is needed" in info.value.message
     assert "File exists" not in info.value.message
+
+
+@pytest.mark.parametrize("create", [True, False], ids=["run", "dry-run"])
+def test_a_pipe_in_place_of_a_directory_is_said_to_be_a_pipe(tmp_path: Path, create: bool) -> None:
+    fifo = tmp_path / "digests"
+    os.mkfifo(fifo)
+    with pytest.raises(FileAccessError) as info:
+        ensure_writable(fifo, "the digest records directory", create=create)
+    assert "a named pipe stands where a directory is needed" in info.value.message
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_kind_of_names_what_stands_at_a_path(tmp_path: Path) -> None:
+    """The words every refusal of a path uses ("is a named pipe, not a directory")."""
+    import socket
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    (tmp_path / "plain").write_text("")
+    (tmp_path / "nowhere").symlink_to(tmp_path / "missing")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "sock"))
+        assert path_kind(tmp_path / "sock") == "a socket"
+    assert path_kind(fifo) == "a named pipe"
+    assert path_kind(tmp_path / "plain") == "a regular file"
+    assert path_kind(tmp_path) == "a directory"
+    assert path_kind("/dev/zero") == "a character device"  # only looked at
+    assert path_kind(tmp_path / "nowhere") == "a symbolic link to nowhere"
+    assert path_kind(tmp_path / "missing") == "nothing"
+    assert kind_of(stat.S_IFBLK) == "a block device"
 
 
 def test_the_dry_run_check_writes_nothing(tmp_path: Path) -> None:
@@ -206,7 +238,7 @@ def test_a_pipe_where_a_file_belongs_is_refused_not_waited_on(tmp_path: Path, re
     assert isinstance(raised, (ConfigError, FileAccessError)), raised
     expected = FileAccessError if reader == "read_text" else ConfigError
     assert type(raised) is expected and raised.exit_code == (18 if reader == "read_text" else 3)
-    assert "not a regular file" in raised.message
+    assert "a named pipe, not a regular file" in raised.message
     with pytest.raises(IsADirectoryError):
         read_prefix(tmp_path, 10)
 
@@ -335,7 +367,7 @@ def test_write_atomic_never_renames_over_a_pipe_or_device(tmp_path: Path) -> Non
     link = tmp_path / "link.json"
     link.symlink_to(fifo)
     for target in (fifo, link):
-        with pytest.raises(OSError, match="not a regular file"):
+        with pytest.raises(OSError, match="a named pipe, not a regular file"):
             write_atomic(target, "{}\n")
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert link.is_symlink()
