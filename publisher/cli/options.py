@@ -37,7 +37,14 @@ WORK = ".publisher"
 class EnvOption(click.Option):
     """An option that may come from an environment variable: a refused value from the
     environment names the variable (``PUBLISHER_QEMU='maybe'``), not only the flag the
-    user never typed, and a refused yes/no says plainly what it accepts."""
+    user never typed, and a refused yes/no says plainly what it accepts. A variable set
+    to blanks only (a space, a CR) counts as unset, as click already counts an empty one
+    and as every other PUBLISHER_* setting does (README); PUBLISHER_CONFIG set so is
+    refused all the same (``refuse_empty_config`` reads the variable itself)."""
+
+    def resolve_envvar_value(self, ctx: click.Context) -> str | None:
+        value = super().resolve_envvar_value(ctx)
+        return value if value is None or value.strip() else None
 
     def process_value(self, ctx: click.Context, value: Any) -> Any:
         try:

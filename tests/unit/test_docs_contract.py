@@ -277,6 +277,32 @@ def test_a_bad_variable_exits_with_the_code_whose_row_names_it(cli, variable, va
     assert variable in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize("blank", [" ", "\r", "\t "])
+@pytest.mark.parametrize(
+    ("variable", "args"),
+    [
+        ("PUBLISHER_BUILDER", ("release", "v1.0.0", *_OFFLINE, "--only", "8.9", "--dry-run")),
+        ("PUBLISHER_ATTESTATIONS", ("release", "v1.0.0", *_OFFLINE, "--only", "8.9")),
+        ("PUBLISHER_QEMU", ("matrix", "v1.0.0", *_OFFLINE, "--github")),
+        ("PUBLISHER_DEBUG", ("plan", "v1.0.0", *_OFFLINE, "--only", "8.9")),
+    ],
+)
+def test_a_blank_variable_standing_for_an_option_counts_as_unset(cli, variable, args, blank):
+    """README: a variable set to blanks only counts as unset, as the other settings do
+    (config.overrides): the run is the one without it, never click's exit 2 for ' '."""
+    unset = cli(*args)
+    result = cli(*args, env={variable: blank})
+    assert (result.exit_code, result.output) == (unset.exit_code, unset.output)
+    assert variable not in result.output
+
+
+def test_a_blank_publisher_config_is_still_refused(cli):
+    """The one exception the README names: never a silent read of ./matrix.yaml."""
+    result = cli("plan", "v1.0.0", env={"PUBLISHER_CONFIG": " "})
+    assert result.exit_code == 2, result.output
+    assert "PUBLISHER_CONFIG is set but empty" in result.output
+
+
 def test_a_matrix_file_yaml_cannot_read_is_said_with_a_tip(cli, tmp_path):
     broken = tmp_path / "matrix.yaml"
     broken.write_text("namespace: [a\n", encoding="utf-8")
