@@ -218,6 +218,35 @@ def refuse_empty_config(path: str, env: Mapping[str, str], *, has_option: bool =
             hint=f"pass the matrix file, e.g. --config {CONFIG}, or leave --config out to read "
             f"./{CONFIG}",
         )
+    named = CONFIG_ENV if from_variable and variable else "--config"
+    refuse_non_utf8_config(path, named, directory=has_option)  # inspect names no path of it
+
+
+#: What to do about a path whose bytes are not UTF-8.
+UTF8_PATH_HINT = (
+    "rename it, or move the repository, to a path that is UTF-8 text: publisher names its "
+    "paths in JSON reports and records, which hold UTF-8 text only"
+)
+
+
+def refuse_non_utf8_config(path: str, named: str, *, directory: bool = True) -> None:
+    """The matrix file, and the directory it is in, named in UTF-8 text: every default
+    path (the notes, the records, the digests) is under that directory and is named in
+    JSON reports, where bytes that are not UTF-8 would be a lone-surrogate escape
+    (``\\udcff``) strict readers reject. UsageError (exit 2), naming the byte."""
+    from ..core.config import utf8_problem
+    from ..core.errors import printable
+
+    problem = utf8_problem(path)
+    if problem:  # --config and PUBLISHER_CONFIG are refused so by click already
+        raise UsageError(f"{named} must be UTF-8 text; {problem}", hint=UTF8_PATH_HINT)
+    where = os.path.dirname(os.path.realpath(path))
+    problem = utf8_problem(where) if directory else None
+    if problem:
+        raise UsageError(
+            f"the directory of the matrix file, {printable(where)}, must be UTF-8 text; {problem}",
+            hint=UTF8_PATH_HINT,
+        )
 
 
 def handle_errors(func: F) -> F:

@@ -115,7 +115,7 @@ def matrix_command(
 @click.option(
     "--notes",
     "notes_path",
-    type=click.Path(path_type=Path),
+    type=options.path(path_type=Path),
     default=None,
     help="Markdown file for the release body [default: release-notes/RELEASE.md].",
 )

@@ -34,6 +34,31 @@ NOTES = "release-notes"
 WORK = ".publisher"
 
 
+class Utf8Path(click.Path):
+    """A path option that refuses bytes that are not UTF-8 (argv and environment bytes
+    arrive as lone surrogates): a JSON report, a record or a GitHub output naming it
+    would hold a lone-surrogate escape ("\\udcff") strict JSON readers reject or mangle.
+    Exit 2, naming the byte, before anything is read or written."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from ..core.config import utf8_problem
+
+        problem = utf8_problem(value) if isinstance(value, str) else None
+        if problem:
+            self.fail(
+                f"must be UTF-8 text; {problem} (JSON reports and records name it, and hold "
+                "UTF-8 text only)",
+                param,
+                ctx,
+            )
+        return super().convert(value, param, ctx)
+
+
+def path(**kwargs: Any) -> Utf8Path:
+    """The type of every path option: ``click.Path`` refusing bytes that are not UTF-8."""
+    return Utf8Path(**kwargs)
+
+
 class EnvOption(click.Option):
     """An option that may come from an environment variable: a refused value from the
     environment names the variable (``PUBLISHER_QEMU='maybe'``), not only the flag the
@@ -77,7 +102,7 @@ config = click.option(
     default=CONFIG,
     show_default=True,
     envvar=CONFIG_ENV,
-    type=click.Path(),
+    type=path(),
     help=f"The matrix file (env: {CONFIG_ENV}).",
 )
 
@@ -156,7 +181,7 @@ def digests(text: str, *, required: bool = False) -> Callable[[F], F]:
     return click.option(
         "--digests",
         "digests_dir",
-        type=click.Path(path_type=Path),
+        type=path(path_type=Path),
         required=required,
         help=text,
     )
@@ -165,7 +190,7 @@ def digests(text: str, *, required: bool = False) -> Callable[[F], F]:
 def _notes_dir(what: str, default: str = f"{NOTES}/ next to the matrix file") -> Callable[[F], F]:
     return click.option(
         "--notes-dir",
-        type=click.Path(path_type=Path),
+        type=path(path_type=Path),
         default=None,
         help=f"Where the release {what} (default: {default}).",
     )

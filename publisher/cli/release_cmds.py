@@ -100,7 +100,7 @@ def get_smoke(
 )
 @click.option(
     "--digest-file",
-    type=click.Path(path_type=Path),
+    type=options.path(path_type=Path),
     required=True,
     help="Where to write this leg's digest record (JSON, written atomically).",
 )

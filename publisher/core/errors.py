@@ -65,6 +65,19 @@ class OutputClosed(BaseException):
     exit_code = 141
 
 
+def printable(value: str) -> str:
+    """``value`` with each byte that is not UTF-8 (a lone surrogate ``\\udcff``) written
+    ``\\xff``, as text any file or JSON reader takes; the rest as it is."""
+    return "".join(
+        f"\\x{ord(c) - 0xDC00:02x}"
+        if 0xDC80 <= ord(c) <= 0xDCFF
+        else f"\\u{ord(c):04x}"
+        if 0xD800 <= ord(c) <= 0xDFFF
+        else c
+        for c in value
+    )
+
+
 class PublisherError(Problem):
     """Base class: a failure we expected and can explain (its message and hint are
     resolve's :class:`~publisher.resolve.Problem`, shared by both entry points)."""
@@ -75,11 +88,11 @@ class PublisherError(Problem):
     def to_dict(self) -> dict[str, object]:
         """The error in a JSON report (``inspect --json``; ``{"ok": false, "error": ...}``
         from any ``--json`` command that fails before printing its result)."""
-        return {
+        return {  # a path's bytes that are not UTF-8 as \\xff: strict JSON readers take it
             "kind": self.label,
             "exit_code": self.exit_code,
-            "message": self.message,
-            "hint": self.hint,
+            "message": printable(self.message),
+            "hint": None if self.hint is None else printable(self.hint),
         }
 
 
@@ -139,7 +152,8 @@ class ConfigError(PublisherError):
         super().__init__(f"{where}{what}{message}", hint=hint or _config_hint(source, field))
 
     def to_dict(self) -> dict[str, object]:
-        location = {"source": self.source, "line": self.line, "column": self.column}
+        source = None if self.source is None else printable(self.source)
+        location = {"source": source, "line": self.line, "column": self.column}
         return {**super().to_dict(), **location, "field": self.field}
 
 

@@ -581,3 +581,80 @@ def test_publisher_prints_a_path_of_bytes_that_are_not_utf8_instead_of_crashing(
     )  # fmt: skip
     assert result.exit_code == 17, result.output
     assert os.fsencode(f"{where}/8.4/Dockerfile") in result.stdout_bytes
+
+
+_DIGEST_FILE = ("--digest-file", "d/8.4\udcff.json")
+
+
+def _strict_json(text: str) -> dict:
+    """``text`` as a strict JSON reader takes it: UTF-8, no lone-surrogate escape."""
+    import json
+
+    assert "\\ud" not in text.lower(), text
+    text.encode("utf-8")
+    return json.loads(text)
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "at"),
+    [
+        (("audit", "--notes-dir", "notes\udcff", "--json"), "--notes-dir", 6),
+        (("plan", "v1.0.0", "--notes-dir", "notes\udcff", "--json"), "--notes-dir", 6),
+        (("publish", "v1.0.0", "--digests", "d\udcff", "--dry-run", "--json"), "--digests", 2),
+        (("plan", "v1.0.0", "--config", "m\udcff.yaml", "--json"), "--config", 2),
+        (
+            ("build", "v1.0.0", "--php", "8.4", "--platform", "linux/amd64", *_DIGEST_FILE),
+            "--digest-file",
+            6,
+        ),
+        (("gh-release", "v1.0.0", "--repo", "a/b", "--notes", "n\udcff.md"), "--notes", 2),
+    ],
+)
+def test_a_path_option_that_is_not_utf8_is_refused_naming_the_byte(cli, args, option, at):
+    """``--notes-dir $'notes\\xff'``: a path JSON reports and records would hold as a
+    lone-surrogate escape ("\\udcff", which strict JSON readers reject) is refused up
+    front, exit 2, naming the byte; --json prints a document any reader takes."""
+    result = cli(*args)
+    assert_usage_error(
+        result,
+        f"Invalid value for '{option}': must be UTF-8 text; it holds the byte 0xff at "
+        f"character {at}",
+    )
+    if "--json" in args:
+        assert _strict_json(result.stdout)["error"]["exit_code"] == 2
+
+
+def test_a_publisher_config_that_is_not_utf8_is_refused_naming_the_byte(cli):
+    result = cli("plan", "v1.0.0", env={"PUBLISHER_CONFIG": "m\udcff.yaml"})
+    assert_usage_error(result, "Invalid value for PUBLISHER_CONFIG (the environment's --config)")
+    assert "must be UTF-8 text; it holds the byte 0xff at character 2" in result.output
+    result = cli("inspect", "127.0.0.1:1/x", "--json", env={"PUBLISHER_CONFIG": "m\udcff.yaml"})
+    assert_usage_error(result, "PUBLISHER_CONFIG must be UTF-8 text; it holds the byte 0xff")
+    assert _strict_json(result.stdout)["ok"] is False
+
+
+def test_a_matrix_file_in_a_directory_that_is_not_utf8_is_refused(cli, tmp_path):
+    """Every default path (release-notes/, the digests under .publisher/) is under the
+    matrix file's directory: one whose name is not UTF-8 is refused, said with \\xff."""
+    from tests.conftest import ROOT
+
+    where = tmp_path / "repo\udcff"
+    where.mkdir()
+    (where / "matrix.yaml").write_text((ROOT / "matrix.yaml").read_text("utf-8"), "utf-8")
+    (tmp_path / "link").symlink_to(where)  # a UTF-8 name for it: what is read is the same
+    result = cli("plan", "v1.0.0", "--config", str(tmp_path / "link/matrix.yaml"), "--json")
+    assert_usage_error(result, "the directory of the matrix file, ", "repo\\xff, must be UTF-8")
+    message = _strict_json(result.stdout)["error"]["message"]
+    assert message.startswith(f"the directory of the matrix file, {tmp_path}/repo\\xff,")
+
+
+def test_a_path_found_in_a_directory_that_is_not_utf8_is_written_with_its_byte(cli, tmp_path):
+    """A path no option gave (a file found under --digests) cannot be refused up front:
+    a JSON error names it with the byte written \\xff, never the escape "\\udcff"."""
+    digests = tmp_path / "digests"
+    digests.mkdir()
+    (digests / "8.4\udcff.json").write_text("{}\n")
+    result = cli("publish", "v1.0.0", "--digests", str(digests), "--dry-run", "--json")
+    assert result.exit_code == 3, result.output
+    error = _strict_json(result.stdout)["error"]
+    assert error["message"].startswith(f"{digests}/8.4\\xff.json: ")
