@@ -40,7 +40,7 @@ from ..core.errors import (
     file_error,
 )
 from ..core.platforms import did_you_mean
-from .options import EnvOption, Only, ReleaseScope
+from .options import UTF8_PATH_HINT, EnvOption, HintedRefusal, Only, ReleaseScope
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -220,13 +220,6 @@ def refuse_empty_config(path: str, env: Mapping[str, str], *, has_option: bool =
         )
     named = CONFIG_ENV if from_variable and variable else "--config"
     refuse_non_utf8_config(path, named, directory=has_option)  # inspect names no path of it
-
-
-#: What to do about a path whose bytes are not UTF-8.
-UTF8_PATH_HINT = (
-    "rename it, or move the repository, to a path that is UTF-8 text: publisher names its "
-    "paths in JSON reports and records, which hold UTF-8 text only"
-)
 
 
 def refuse_non_utf8_config(path: str, named: str, *, directory: bool = True) -> None:
@@ -495,6 +488,8 @@ def refusal_error(exc: click.ClickException) -> PublisherError | None:
     names = [c.info_name or "" for c in reversed([ctx, *_parents(ctx)])]
     path = " ".join(["publisher", *names[1:]])  # as the docs name it, however it was started
     usage = " ".join([path, *ctx.command.collect_usage_pieces(ctx)])
+    if isinstance(exc, HintedRefusal):
+        return UsageError(exc.format_message(), hint=exc.hint)
     return UsageError(exc.format_message(), hint=f"see `{path} --help` (usage: {usage})")
 
 

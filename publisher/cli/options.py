@@ -34,6 +34,24 @@ NOTES = "release-notes"
 WORK = ".publisher"
 
 
+#: What to do about a path whose bytes are not UTF-8.
+UTF8_PATH_HINT = (
+    "rename it, or move the repository, to a path that is UTF-8 text: publisher names its "
+    "paths in JSON reports and records, which hold UTF-8 text only"
+)
+
+
+class HintedRefusal(click.BadParameter):
+    """click's refusal of a value that carries publisher's tip (``refusal_error`` gives
+    it instead of the command's usage)."""
+
+    hint = ""
+
+
+class NotUtf8Path(HintedRefusal):
+    hint = UTF8_PATH_HINT
+
+
 class Utf8Path(click.Path):
     """A path option that refuses bytes that are not UTF-8 (argv and environment bytes
     arrive as lone surrogates): a JSON report, a record or a GitHub output naming it
@@ -45,12 +63,7 @@ class Utf8Path(click.Path):
 
         problem = utf8_problem(value) if isinstance(value, str) else None
         if problem:
-            self.fail(
-                f"must be UTF-8 text; {problem} (JSON reports and records name it, and hold "
-                "UTF-8 text only)",
-                param,
-                ctx,
-            )
+            raise NotUtf8Path(f"must be UTF-8 text; {problem}", ctx=ctx, param=param)
         return super().convert(value, param, ctx)
 
 
@@ -86,7 +99,8 @@ class EnvOption(click.Option):
                     "(1/0, yes/no, on/off are accepted too), or unset it"
                 )
             flag = max(self.opts, key=len)
-            raise click.BadParameter(
+            refusal = type(exc) if isinstance(exc, HintedRefusal) else click.BadParameter
+            raise refusal(
                 message, ctx=ctx, param=self, param_hint=f"{variable} (the environment's {flag})"
             ) from None
 

@@ -620,6 +620,7 @@ def test_a_path_option_that_is_not_utf8_is_refused_naming_the_byte(cli, args, op
         f"Invalid value for '{option}': must be UTF-8 text; it holds the byte 0xff at "
         f"character {at}",
     )
+    assert "tip: rename it, or move the repository, to a path that is UTF-8 text" in result.stderr
     if "--json" in args:
         assert _strict_json(result.stdout)["error"]["exit_code"] == 2
 
