@@ -1,0 +1,496 @@
+"""A dry run writes nothing, and its plan is what the real run then does (a sweep).
+
+Two real registries (hub, the primary, and ghcr), each behind a counting fault proxy;
+a release's legs are stand-ins seeded on the primary with their digest records, then
+``publisher publish`` runs as a separate process. In each registry state below the
+sweep runs ``--dry-run --json``, then the same command for real, and checks:
+
+* the dry run sent no PUT, POST, PATCH or DELETE to either registry;
+* every tag move the dry run lists (pins, ``vX.Y.Z``, ``php-X.Y``, ``latest``, on each
+  registry) is what the real run did: each tag read afterwards with plain HTTP points
+  where the plan says, no other tag changed, a tag written by a manifest PUT exactly
+  when the plan says created or moves (an unchanged one gets no write);
+* the indexes pushed to the primary, and the manifests and blobs copied to ghcr, are
+  those the plan names; a run that moved tags records the printed plan's sha256.
+
+States: a first release; its rerun (nothing moves); a newer release (floating tags
+move); a backport and a prerelease (they move none); a republish (``publish --reason``
+with legs rebuilt from a changed base) of the newest release and of an older one;
+a release whose pins one registry half wrote (a refused pin write); a registry
+added to matrix.yaml after two releases (the rerun fills it with its own release).
+The ``release`` command's rerun of a release whose every pin is on the primary builds
+nothing, so its dry run is checked the same way in the half-written state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from publisher.core import config as config_mod
+from publisher.core.records import DigestRecord, write_record_file
+from publisher.stages.build import dockerfile_sha256
+from tests.conftest import ROOT
+from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.images import (
+    DOCKER_LIST,
+    DOCKER_MANIFEST,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    make_image,
+    push_raw,
+)
+
+pytestmark = pytest.mark.integration
+
+LINES = ("8.3", "8.4")
+PLATFORMS = ("linux/amd64", "linux/arm64")
+ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST))
+MUTATING = ("PUT", "POST", "PATCH", "DELETE")
+TEMPLATE = ROOT / "dockerfiles" / "Dockerfile.j2"
+
+
+def tag_map(host: str, repo: str) -> dict[str, str]:
+    """tag -> digest of every tag in ``host``/``repo``, read with plain HTTP."""
+    listed = requests.get(f"http://{host}/v2/{repo}/tags/list", timeout=30)
+    if listed.status_code == 404:
+        return {}
+    listed.raise_for_status()
+    found = {}
+    for tag in listed.json().get("tags") or []:
+        got = requests.get(
+            f"http://{host}/v2/{repo}/manifests/{tag}", headers={"Accept": ACCEPT}, timeout=30
+        )
+        got.raise_for_status()
+        found[tag] = "sha256:" + hashlib.sha256(got.content).hexdigest()
+    return found
+
+
+def manifest_puts(proxy: FaultProxy) -> list[str]:
+    """The references of the manifest PUTs the registry accepted, in order."""
+    return [
+        urlsplit(s.path).path.rsplit("/manifests/", 1)[1]
+        for s in proxy.log
+        if s.method == "PUT" and s.kind == "manifest" and s.status == 201
+    ]
+
+
+@dataclass
+class Sweep:
+    root: Path
+    registries: dict[str, str]  # name -> the registry's own host (read directly)
+    proxies: dict[str, FaultProxy]  # name -> the proxy in front of it (publisher's host)
+    repo: str
+    write_matrix: Callable[..., Path]
+    env: dict[str, str]
+    bases: dict[str, str]  # PHP line -> the digest of its base image (on hub's registry)
+    matrix: Path = field(init=False)
+    checked: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.matrix = self.write_to(tuple(self.registries))
+
+    def write_to(self, names: Sequence[str]) -> Path:
+        """matrix.yaml naming the registries ``names`` (hub first, the primary)."""
+        self.matrix = self.write_matrix(
+            self.root,
+            [(n, f"{self.proxies[n].host}/{self.repo}", n == "hub") for n in names],
+            lines=LINES,
+            platforms=PLATFORMS,
+            base_image=f"{self.registries['hub']}/base/php:{{php}}-fpm-alpine",
+        )
+        return self.matrix
+
+    def render(self) -> None:
+        """The Dockerfiles ``release`` wants, rendered from the project's template."""
+        if (self.root / "dockerfiles").exists():
+            return
+        (self.root / "dockerfiles").mkdir()
+        (self.root / "dockerfiles" / "Dockerfile.j2").write_bytes(TEMPLATE.read_bytes())
+        rendered = self.run("render")
+        assert rendered.returncode == 0, rendered.stdout + rendered.stderr
+
+    @property
+    def notes(self) -> Path:
+        return self.root / "release-notes"
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "publisher", *args, "--config", str(self.matrix)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=self.env,
+            cwd=self.root,
+            check=False,
+        )
+
+    def build(self, release: str, name: str = "", *, keep: Path | None = None) -> Path:
+        """Build legs stand-in: new images for every leg, seeded on the primary (not
+        through its proxy), with their digest records in a directory of their own;
+        the PHP 8.3 legs of ``keep`` (earlier records) rebuilt identical. Without a
+        ``name``, the records are where ``release`` keeps them, as its builds write them
+        (their base and Dockerfile), so that its rerun takes them instead of building."""
+        if name:
+            digests = self.root / f"digests-{name}"
+        else:
+            self.render()
+            digests = self.root / ".publisher" / "builds" / release / "digests"
+            config = config_mod.load(self.matrix, {})
+        digests.mkdir(parents=True)
+        primary = self.registries["hub"]
+        for php in LINES:
+            if keep is not None and php == "8.3":
+                for path in keep.glob("8.3-*.json"):
+                    (digests / path.name).write_bytes(path.read_bytes())
+                continue
+            for image in make_image(PLATFORMS).images:
+                push_raw(f"http://{primary}", self.repo, image)
+                record = DigestRecord(
+                    release,
+                    php,
+                    image.platform,  # type: ignore[arg-type]  (parsed on creation)
+                    f"{self.proxies['hub'].host}/{self.repo}",
+                    image.digest,
+                    f"{primary}/base/php:{php}-fpm-alpine",
+                    None if name else self.bases[php],
+                    "buildah",
+                    "0" * 64 if name else dockerfile_sha256(config, php),
+                )
+                write_record_file(digests / record.file_name, record)
+        return digests
+
+    def tags(self) -> dict[str, dict[str, str]]:
+        return {name: tag_map(host, self.repo) for name, host in self.registries.items()}
+
+    def point(self, name: str, tag: str, at: str) -> None:
+        """Point ``tag`` on registry ``name`` at the tag ``at``'s manifest, by hand."""
+        base = f"http://{self.registries[name]}/v2/{self.repo}/manifests"
+        got = requests.get(f"{base}/{at}", headers={"Accept": ACCEPT}, timeout=30)
+        got.raise_for_status()
+        put = requests.put(
+            f"{base}/{tag}",
+            data=got.content,
+            headers={"Content-Type": got.headers["Content-Type"]},
+            timeout=30,
+        )
+        assert put.status_code == 201, put.text
+
+    def reset(self) -> None:
+        for proxy in self.proxies.values():
+            proxy.clear()
+
+    def check(self, state: str, *argv: str) -> dict[str, Any]:
+        """Run ``argv`` as a dry run (``--json``), then for real; check that the dry run
+        wrote nothing and that the real run did exactly what its plan says."""
+        said = f"{state}: publisher {' '.join(argv)}"
+        before = self.tags()
+        self.reset()
+        dry = self.run(*argv, "--dry-run", "--json")
+        assert dry.returncode == 0, f"{said} --dry-run:\n{dry.stdout}\n{dry.stderr}"
+        for name, proxy in self.proxies.items():
+            sent = {m: proxy.count(m) for m in MUTATING if proxy.count(m)}
+            assert not sent, f"{said}: the dry run sent {sent} to {name}"
+        assert self.tags() == before, f"{said}: the dry run changed a tag"
+        plan = json.loads(dry.stdout)
+        planned_sha = "sha256:" + hashlib.sha256(dry.stdout.encode()).hexdigest()
+
+        self.reset()
+        real = self.run(*argv, "--no-smoke")
+        assert real.returncode == 0, f"{said}:\n{real.stdout}\n{real.stderr}"
+        after = self.tags()
+
+        moves = [*plan["pin_moves"], *plan["floating_moves"]]
+        expected = {name: dict(tags) for name, tags in before.items()}
+        for move in moves:
+            assert move["new"] is not None, f"{said}: {move} has no digest"
+            if move["registry"] in expected:
+                expected[move["registry"]][move["tag"]] = move["new"]
+        for name in self.registries:
+            if name not in {r["name"] for r in plan_registries(self.matrix)}:
+                continue
+            assert after[name] == expected[name], (
+                f"{said}: on {name} the real run left the tags "
+                f"{differences(before[name], after[name])} where the dry run planned "
+                f"{differences(before[name], expected[name])}\n{dry.stdout}\n{real.stderr}"
+            )
+            written = {ref for ref in manifest_puts(self.proxies[name]) if ":" not in ref}
+            changed = {m["tag"] for m in moves if m["registry"] == name and m["old"] != m["new"]}
+            unchanged = {m["tag"] for m in moves if m["registry"] == name} - changed
+            assert written == changed, (
+                f"{said}: on {name} the real run wrote the tags {sorted(written)}; the dry "
+                f"run planned {sorted(changed)} (unchanged: {sorted(unchanged)})"
+            )
+            for move in moves:
+                if move["registry"] == name and move["old"] is not None:
+                    assert before[name].get(move["tag"]) == move["old"], (said, move)
+        self.check_copies(said, plan)
+        record = json.loads((self.notes / f"{plan['release']}.json").read_text())
+        if any(m["old"] != m["new"] for m in moves):
+            assert record["publish_plan_sha256"] == planned_sha, (
+                f"{said}: the notes record another plan than the dry run printed"
+            )
+        self.checked.append(state)
+        return plan
+
+    def release_dry_run(self, release: str) -> dict[str, Any]:
+        """``release RELEASE --dry-run --json``: it sends no mutating request."""
+        self.render()
+        self.reset()
+        dry = self.run("release", release, "--dry-run", "--json")
+        assert dry.returncode == 0, dry.stdout + dry.stderr
+        for name, proxy in self.proxies.items():
+            sent = {m: proxy.count(m) for m in MUTATING if proxy.count(m)}
+            assert not sent, f"release {release} --dry-run sent {sent} to {name}"
+        plan: dict[str, Any] = json.loads(dry.stdout)
+        return plan
+
+    def check_copies(self, said: str, plan: dict[str, Any]) -> None:
+        """Indexes pushed to the primary, manifests and blobs copied to the others: those
+        the plan names, no more."""
+        transfers = plan["transfers"] or {"blobs": [], "manifests": []}
+        for name, proxy in self.proxies.items():
+            target = f"{proxy.host}/{self.repo}"
+            digests = [ref for ref in manifest_puts(proxy) if ref.startswith("sha256:")]
+            wanted = {
+                s["digest"] for wave in transfers["manifests"] for s in wave if s["to"] == target
+            }
+            if name == "hub":
+                wanted |= {a["digest"] for a in plan["lines"] if a["push"]}
+            assert sorted(digests) == sorted(wanted), (
+                f"{said}: {name} got the manifests {sorted(digests)}, planned {sorted(wanted)}"
+            )
+            copied = [a["digest"] for a in plan["lines"] if name in a["copy_to"]]
+            assert set(copied) <= set(digests), (said, name, copied, digests)
+            uploads = {b["digest"] for b in transfers["blobs"] if target in b["upload"]}
+            assert set(proxy.uploads_by_digest()) == uploads, (said, name)
+            mounts = [
+                b for b in transfers["blobs"] for m in (*b["mount"], *b["mount_after_upload"])
+                if m["to"] == target
+            ]  # fmt: skip
+            assert len(proxy.mounts()) == len(mounts), (said, name)
+
+
+def as_built(before: dict[str, Any], after: dict[str, Any]) -> None:
+    """``before``, a ``release`` dry run's plan (lines still to build have no digest),
+    is ``after``, the plan of the publish of those builds, but for the digests the
+    builds give: every tag move, from the same digest, and each line's index pushed
+    and copied to every other registry."""
+    for key in ("pin_moves", "floating_moves"):
+        assert len(before[key]) == len(after[key]), (key, before[key], after[key])
+        for planned, done in zip(before[key], after[key], strict=True):
+            fixed = ("registry", "tag", "kind", "old", "source_release")
+            assert {k: planned[k] for k in fixed} == {k: done[k] for k in fixed}, (planned, done)
+            if planned["new"] is not None:
+                assert planned["new"] == done["new"], (planned, done)
+            else:
+                assert done["new"] is not None and done["new"] != done["old"], (planned, done)
+    for planned, done in zip(before["lines"], after["lines"], strict=True):
+        if planned["digest"] is None:
+            assert planned["source"] == "pending" and done["source"] == "assembled", done
+            assert (planned["push"], planned["copy_to"]) == (done["push"], done["copy_to"])
+        else:
+            assert planned == done
+
+
+def plan_registries(matrix: Path) -> list[dict[str, Any]]:
+    import yaml
+
+    data: Any = yaml.safe_load(matrix.read_text(encoding="utf-8"))
+    return list(data["registries"])
+
+
+def differences(before: dict[str, str], after: dict[str, str]) -> dict[str, str]:
+    """tag -> what happened to it, between two tag maps."""
+    said = {}
+    for tag in sorted(set(before) | set(after)):
+        old, new = before.get(tag), after.get(tag)
+        if old != new:
+            said[tag] = f"{(old or '(none)')[:19]} -> {(new or '(gone)')[:19]}"
+    return said
+
+
+@pytest.fixture
+def sweep(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], FaultProxy],
+    write_matrix: Callable[..., Path],
+) -> Sweep:
+    hosts = {"hub": fresh_registry().host, "ghcr": fresh_registry().host}
+    (tmp_path / "docker").mkdir()  # a docker config of its own, empty
+    (tmp_path / "docker" / "config.json").write_text("{}\n", encoding="utf-8")
+    env = {
+        **os.environ,
+        "PUBLISHER_RETRY_ATTEMPTS": "1",
+        "PUBLISHER_RETRY_INITIAL_DELAY": "0.01",
+        "PUBLISHER_RETRY_MAX_DELAY": "0.02",
+        "DOCKER_CONFIG": str(tmp_path / "docker"),
+        "PUBLISHER_CONFIG": str(tmp_path / "none.yaml"),
+    }
+    for name in ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "PUBLISHER_LINES", "PUBLISHER_PLATFORMS"):
+        env.pop(name, None)
+    bases = {  # the bases `release` resolves (and would build FROM)
+        php: push_raw(
+            f"http://{hosts['hub']}", "base/php", make_image(PLATFORMS), [f"{php}-fpm-alpine"]
+        )
+        for php in LINES
+    }
+    proxies = {name: proxy_for(host) for name, host in hosts.items()}
+    repo = f"sweep/php-fpm-{uuid.uuid4().hex[:8]}"
+    return Sweep(tmp_path, hosts, proxies, repo, write_matrix, env, bases)
+
+
+def publish(sweep: Sweep, release: str, digests: Path, *extra: str) -> tuple[str, ...]:
+    return ("publish", release, "--digests", str(digests), *extra)
+
+
+def test_a_dry_run_is_what_the_real_run_does_from_release_to_republish(sweep: Sweep) -> None:
+    """One repository's life: every tag move each dry run lists is what the run did."""
+    before = sweep.release_dry_run("v1.0.0")
+    v100 = sweep.build("v1.0.0", "v1.0.0")
+    first = sweep.check("first release", *publish(sweep, "v1.0.0", v100))
+    as_built(before, first)
+    assert {m["tag"] for m in first["floating_moves"]} == {"php-8.3", "php-8.4", "latest"}
+
+    again = sweep.check("rerun of a finished release", *publish(sweep, "v1.0.0", v100))
+    assert not [m for m in again["pin_moves"] + again["floating_moves"] if m["old"] != m["new"]]
+    as_built(sweep.release_dry_run("v1.0.0"), again)
+
+    before = sweep.release_dry_run("v1.1.0")
+    newer = sweep.check("newer release", *publish(sweep, "v1.1.0", sweep.build("v1.1.0", "v1.1.0")))
+    as_built(before, newer)
+    assert {m["tag"] for m in newer["floating_moves"] if m["old"] != m["new"]} == {
+        "php-8.3", "php-8.4", "latest"
+    }  # fmt: skip
+
+    before = sweep.release_dry_run("v1.0.1")
+    v101 = sweep.build("v1.0.1", "v1.0.1")
+    backport = sweep.check("backport", *publish(sweep, "v1.0.1", v101))
+    as_built(before, backport)
+    assert all(m["old"] == m["new"] for m in backport["floating_moves"])
+
+    before = sweep.release_dry_run("v2.0.0-rc.1")
+    rc = sweep.check("prerelease", *publish(sweep, "v2.0.0-rc.1", sweep.build("v2.0.0-rc.1", "rc")))
+    as_built(before, rc)
+    assert all(m["old"] == m["new"] for m in rc["floating_moves"])
+
+    sweep.point("hub", "latest", "v1.0.0")
+    sweep.point("hub", "php-8.3", "v1.0.1-php-8.3")
+    sweep.point("ghcr", "php-8.3", "v1.0.1-php-8.3")
+    back = sweep.check("floating tags moved by hand", *publish(sweep, "v1.0.1", v101))
+    assert {(m["registry"], m["tag"]) for m in back["floating_moves"] if m["old"] != m["new"]} == {
+        ("hub", "latest"),
+        ("hub", "php-8.3"),
+        ("ghcr", "php-8.3"),
+    }
+
+    reason = ("--reason", "base image update")
+    newest = sweep.check(
+        "republish of the newest release",
+        *publish(sweep, "v1.1.0", sweep.build("v1.1.0", "v1.1.0-rebuilt"), *reason),
+    )
+    assert {m["tag"] for m in newest["floating_moves"] if m["old"] != m["new"]} == {
+        "php-8.3", "php-8.4", "latest"
+    }  # fmt: skip
+    older = sweep.check(
+        "republish of an older release",
+        *publish(sweep, "v1.0.0", sweep.build("v1.0.0", "v1.0.0-rebuilt"), *reason),
+    )
+    assert all(m["old"] == m["new"] for m in older["floating_moves"])
+    one = sweep.check(
+        "republish rebuilding one line identical",
+        *publish(sweep, "v1.0.1", sweep.build("v1.0.1", "v1.0.1-8.4", keep=v101), *reason),
+    )
+    assert {m["tag"] for m in one["pin_moves"] if m["old"] != m["new"]} == {
+        "v1.0.1-php-8.4", "v1.0.1"
+    }  # fmt: skip
+    assert len(sweep.checked) == 9
+
+
+def test_a_dry_run_is_what_the_rerun_of_a_half_written_release_does(sweep: Sweep) -> None:
+    """Runs stopped while writing their pins (a registry refused one), then rerun: on
+    the primary (v1.1.0: hub refused a pin, ghcr got the indexes and no tag); on ghcr
+    (v1.2.0: hub holds every pin); a republish stopped the same way (v1.2.0). The dry
+    runs of each rerun (and of ``release``, which builds nothing when every pin is on
+    the primary) list what the rerun then writes."""
+    sweep.check("first release", *publish(sweep, "v1.0.0", sweep.build("v1.0.0", "v1.0.0")))
+
+    def stop(registry: str, pin: str, *argv: str) -> dict[str, dict[str, str]]:
+        refused = Fault("status", method="PUT", path=f"/manifests/{pin}$", status=400)
+        sweep.proxies[registry].add(refused)
+        stopped = sweep.run(*argv, "--no-smoke")
+        assert stopped.returncode == 9, stopped.stdout + stopped.stderr
+        assert refused.fired == 1
+        sweep.reset()
+        return sweep.tags()
+
+    v110 = sweep.build("v1.1.0", "v1.1.0")
+    tags = stop("hub", r"v1\.1\.0-php-8\.3", *publish(sweep, "v1.1.0", v110))
+    assert "v1.1.0-php-8.3" not in tags["hub"] and not pins(tags["ghcr"], "v1.1.0"), tags
+    sweep.check("pins half written on the primary", *publish(sweep, "v1.1.0", v110))
+
+    v120 = sweep.build("v1.2.0", "v1.2.0")
+    tags = stop("ghcr", r"v1\.2\.0-php-8\.4", *publish(sweep, "v1.2.0", v120))
+    assert "v1.2.0" in tags["hub"] and "v1.2.0" not in tags["ghcr"], tags
+    assert tags["hub"]["latest"] == tags["ghcr"]["latest"] == tags["hub"]["v1.1.0"]
+    sweep.render()
+    sweep.reset()
+    dry = sweep.run("release", "v1.2.0", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert not any(p.count(m) for p in sweep.proxies.values() for m in MUTATING)
+    planned = json.loads(dry.stdout)
+    assert not any(a["push"] or a["digest"] is None for a in planned["lines"]), planned
+    rerun = sweep.check("pins half written on ghcr", *publish(sweep, "v1.2.0", v120))
+    assert {(m["registry"], m["tag"]) for m in rerun["pin_moves"] if m["old"] is None} == {
+        ("ghcr", "v1.2.0-php-8.4"), ("ghcr", "v1.2.0")
+    }  # fmt: skip
+    for key in ("pin_moves", "floating_moves", "lines"):
+        assert planned[key] == rerun[key], key  # as `release` planned it
+
+    again = sweep.build("v1.2.0", "v1.2.0-rebuilt")
+    republish = publish(sweep, "v1.2.0", again, "--reason", "base image update")
+    tags = stop("ghcr", r"v1\.2\.0-php-8\.4", *republish)
+    assert tags["hub"]["v1.2.0-php-8.4"] != tags["ghcr"]["v1.2.0-php-8.4"], tags
+    plan = sweep.check("republish stopped half-way", *republish)
+    assert {m["tag"] for m in plan["floating_moves"] if m["old"] != m["new"]} == {
+        "php-8.3", "php-8.4", "latest"
+    }  # fmt: skip
+
+    # v1.3.0 built and pushed; its run stopped copying to ghcr, before any tag
+    sweep.build("v1.3.0")
+    tags = stop("ghcr", "sha256:[0-9a-f]+", "release", "v1.3.0")
+    assert not pins(tags["hub"], "v1.3.0") and not pins(tags["ghcr"], "v1.3.0"), tags
+    plan = sweep.check("a release stopped while copying, after its builds", "release", "v1.3.0")
+    assert not any(a["push"] or a["digest"] is None for a in plan["lines"]), plan["lines"]
+
+
+def pins(tags: dict[str, str], release: str) -> list[str]:
+    return [t for t in tags if t == release or t.startswith(f"{release}-php-")]
+
+
+def test_a_dry_run_is_what_the_rerun_onto_a_registry_added_later_does(sweep: Sweep) -> None:
+    """v1.0.0 and v1.1.0 published to hub alone; ghcr added to matrix.yaml; the rerun of
+    v1.1.0 copies it there and points ghcr's floating tags at it, as its dry run says."""
+    sweep.write_to(["hub"])
+    sweep.check("first release, hub alone", *publish(sweep, "v1.0.0", sweep.build("v1.0.0", "a")))
+    v110 = sweep.build("v1.1.0", "b")
+    sweep.check("newer release, hub alone", *publish(sweep, "v1.1.0", v110))
+    sweep.write_to(["hub", "ghcr"])
+    plan = sweep.check("registry added later", *publish(sweep, "v1.1.0", v110))
+    assert {m["tag"] for m in plan["pin_moves"] + plan["floating_moves"] if m["old"] is None} == {
+        "v1.1.0-php-8.3", "v1.1.0-php-8.4", "v1.1.0", "php-8.3", "php-8.4", "latest"
+    }  # fmt: skip
+    assert all(a["copy_to"] == ["ghcr"] for a in plan["lines"])
