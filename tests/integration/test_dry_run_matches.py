@@ -245,15 +245,17 @@ class Sweep:
         self.checked.append(state)
         return plan
 
-    def release_dry_run(self, release: str) -> dict[str, Any]:
-        """``release RELEASE --dry-run --json``: it sends no mutating request."""
+    def release_dry_run(self, release: str, *argv: str) -> dict[str, Any]:
+        """``release RELEASE --dry-run --json`` (or ``argv``, as ``republish RELEASE
+        --reason ...``), before any build: it sends no mutating request."""
         self.render()
         self.reset()
-        dry = self.run("release", release, "--dry-run", "--json")
+        argv = argv or ("release", release)
+        dry = self.run(*argv, "--dry-run", "--json")
         assert dry.returncode == 0, dry.stdout + dry.stderr
         for name, proxy in self.proxies.items():
             sent = {m: proxy.count(m) for m in MUTATING if proxy.count(m)}
-            assert not sent, f"release {release} --dry-run sent {sent} to {name}"
+            assert not sent, f"{' '.join(argv)} --dry-run sent {sent} to {name}"
         plan: dict[str, Any] = json.loads(dry.stdout)
         return plan
 
@@ -299,8 +301,10 @@ def as_built(before: dict[str, Any], after: dict[str, Any]) -> None:
                 assert done["new"] is not None and done["new"] != done["old"], (planned, done)
     for planned, done in zip(before["lines"], after["lines"], strict=True):
         if planned["digest"] is None:
-            assert planned["source"] == "pending" and done["source"] == "assembled", done
-            assert (planned["push"], planned["copy_to"]) == (done["push"], done["copy_to"])
+            assert planned["source"] == "pending", planned
+            assert done["source"] in ("assembled", "replaced"), done
+            for key in ("push", "copy_to", "previous"):
+                assert planned[key] == done[key], (key, planned, done)
         else:
             assert planned == done
 
@@ -398,10 +402,12 @@ def test_a_dry_run_is_what_the_real_run_does_from_release_to_republish(sweep: Sw
     }
 
     reason = ("--reason", "base image update")
+    before = sweep.release_dry_run("v1.1.0", "republish", "v1.1.0", *reason)
     newest = sweep.check(
         "republish of the newest release",
         *publish(sweep, "v1.1.0", sweep.build("v1.1.0", "v1.1.0-rebuilt"), *reason),
     )
+    as_built(before, newest)
     assert {m["tag"] for m in newest["floating_moves"] if m["old"] != m["new"]} == {
         "php-8.3", "php-8.4", "latest"
     }  # fmt: skip
@@ -483,12 +489,26 @@ def pins(tags: dict[str, str], release: str) -> list[str]:
 
 def test_a_dry_run_is_what_the_rerun_onto_a_registry_added_later_does(sweep: Sweep) -> None:
     """v1.0.0 and v1.1.0 published to hub alone; ghcr added to matrix.yaml; the rerun of
-    v1.1.0 copies it there and points ghcr's floating tags at it, as its dry run says."""
+    v1.1.0 copies it there and points ghcr's floating tags at it, as its dry run says.
+    The rerun of v1.0.0, which would point them elsewhere than hub's, is refused by
+    its dry run as by the real run."""
+    sweep.render()
     sweep.write_to(["hub"])
     sweep.check("first release, hub alone", *publish(sweep, "v1.0.0", sweep.build("v1.0.0", "a")))
     v110 = sweep.build("v1.1.0", "b")
     sweep.check("newer release, hub alone", *publish(sweep, "v1.1.0", v110))
     sweep.write_to(["hub", "ghcr"])
+    # v1.0.0, rerun, would point ghcr's latest at it, hub's staying on v1.1.0: both
+    # runs refuse alike, before writing anything
+    refusals = []
+    for extra in ("--dry-run", "--no-smoke"):
+        sweep.reset()
+        refused = sweep.run("release", "v1.0.0", extra)
+        assert refused.returncode == 12, refused.stdout + refused.stderr
+        assert not any(p.count(m) for p in sweep.proxies.values() for m in MUTATING), extra
+        refusals.append(refused.stderr.replace("dry run: ", ""))
+    assert "latest would point at v1.0.0" in refusals[0], refusals[0]
+    assert refusals[0] == refusals[1]
     plan = sweep.check("registry added later", *publish(sweep, "v1.1.0", v110))
     assert {m["tag"] for m in plan["pin_moves"] + plan["floating_moves"] if m["old"] is None} == {
         "v1.1.0-php-8.3", "v1.1.0-php-8.4", "v1.1.0", "php-8.3", "php-8.4", "latest"
