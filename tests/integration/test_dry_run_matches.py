@@ -14,12 +14,19 @@ sweep runs ``--dry-run --json``, then the same command for real, and checks:
   those the plan names; a run that moved tags records the printed plan's sha256.
 
 States: a first release; its rerun (nothing moves); a newer release (floating tags
-move); a backport and a prerelease (they move none); a republish (``publish --reason``
-with legs rebuilt from a changed base) of the newest release and of an older one;
-a release whose pins one registry half wrote (a refused pin write); a registry
-added to matrix.yaml after two releases (the rerun fills it with its own release).
-The ``release`` command's rerun of a release whose every pin is on the primary builds
-nothing, so its dry run is checked the same way in the half-written state.
+move); a backport and a prerelease (they move none); floating tags moved by hand (the
+rerun puts them back); a republish (``publish --reason``, legs rebuilt from a changed
+base) of the newest release, of an older one, and of one line whose rebuild is
+identical; releases stopped while writing their pins (a registry refused one: on the
+primary, on ghcr, and a republish) or while copying to ghcr after their builds; a
+registry added to matrix.yaml after two releases (the rerun of the newest fills it,
+that of the older is refused by its dry run as by the real run); a newer release of
+one line (``--only``); a release after ``default_line`` changed.
+
+``release`` and ``republish`` dry runs (before their builds) are checked against the
+publish of the legs built: the same tag moves, those "set after the builds" then set.
+``release`` reruns that build nothing (every pin on the primary, or every leg already
+built and pushed) are run for real.
 """
 
 from __future__ import annotations
@@ -102,7 +109,7 @@ class Sweep:
     def __post_init__(self) -> None:
         self.matrix = self.write_to(tuple(self.registries))
 
-    def write_to(self, names: Sequence[str]) -> Path:
+    def write_to(self, names: Sequence[str], default_line: str = "8.4") -> Path:
         """matrix.yaml naming the registries ``names`` (hub first, the primary)."""
         self.matrix = self.write_matrix(
             self.root,
@@ -110,6 +117,7 @@ class Sweep:
             lines=LINES,
             platforms=PLATFORMS,
             base_image=f"{self.registries['hub']}/base/php:{{php}}-fpm-alpine",
+            default_line=default_line,
         )
         return self.matrix
 
@@ -218,9 +226,7 @@ class Sweep:
             assert move["new"] is not None, f"{said}: {move} has no digest"
             if move["registry"] in expected:
                 expected[move["registry"]][move["tag"]] = move["new"]
-        for name in self.registries:
-            if name not in {r["name"] for r in plan_registries(self.matrix)}:
-                continue
+        for name in sorted({m["registry"] for m in plan["pin_moves"]}):  # matrix.yaml's
             assert after[name] == expected[name], (
                 f"{said}: on {name} the real run left the tags "
                 f"{differences(before[name], after[name])} where the dry run planned "
@@ -309,13 +315,6 @@ def as_built(before: dict[str, Any], after: dict[str, Any]) -> None:
             assert planned == done
 
 
-def plan_registries(matrix: Path) -> list[dict[str, Any]]:
-    import yaml
-
-    data: Any = yaml.safe_load(matrix.read_text(encoding="utf-8"))
-    return list(data["registries"])
-
-
 def differences(before: dict[str, str], after: dict[str, str]) -> dict[str, str]:
     """tag -> what happened to it, between two tag maps."""
     said = {}
@@ -357,7 +356,7 @@ def sweep(
     return Sweep(tmp_path, hosts, proxies, repo, write_matrix, env, bases)
 
 
-def publish(sweep: Sweep, release: str, digests: Path, *extra: str) -> tuple[str, ...]:
+def publish(release: str, digests: Path, *extra: str) -> tuple[str, ...]:
     return ("publish", release, "--digests", str(digests), *extra)
 
 
@@ -365,16 +364,16 @@ def test_a_dry_run_is_what_the_real_run_does_from_release_to_republish(sweep: Sw
     """One repository's life: every tag move each dry run lists is what the run did."""
     before = sweep.release_dry_run("v1.0.0")
     v100 = sweep.build("v1.0.0", "v1.0.0")
-    first = sweep.check("first release", *publish(sweep, "v1.0.0", v100))
+    first = sweep.check("first release", *publish("v1.0.0", v100))
     as_built(before, first)
     assert {m["tag"] for m in first["floating_moves"]} == {"php-8.3", "php-8.4", "latest"}
 
-    again = sweep.check("rerun of a finished release", *publish(sweep, "v1.0.0", v100))
+    again = sweep.check("rerun of a finished release", *publish("v1.0.0", v100))
     assert not [m for m in again["pin_moves"] + again["floating_moves"] if m["old"] != m["new"]]
     as_built(sweep.release_dry_run("v1.0.0"), again)
 
     before = sweep.release_dry_run("v1.1.0")
-    newer = sweep.check("newer release", *publish(sweep, "v1.1.0", sweep.build("v1.1.0", "v1.1.0")))
+    newer = sweep.check("newer release", *publish("v1.1.0", sweep.build("v1.1.0", "v1.1.0")))
     as_built(before, newer)
     assert {m["tag"] for m in newer["floating_moves"] if m["old"] != m["new"]} == {
         "php-8.3", "php-8.4", "latest"
@@ -382,19 +381,19 @@ def test_a_dry_run_is_what_the_real_run_does_from_release_to_republish(sweep: Sw
 
     before = sweep.release_dry_run("v1.0.1")
     v101 = sweep.build("v1.0.1", "v1.0.1")
-    backport = sweep.check("backport", *publish(sweep, "v1.0.1", v101))
+    backport = sweep.check("backport", *publish("v1.0.1", v101))
     as_built(before, backport)
     assert all(m["old"] == m["new"] for m in backport["floating_moves"])
 
     before = sweep.release_dry_run("v2.0.0-rc.1")
-    rc = sweep.check("prerelease", *publish(sweep, "v2.0.0-rc.1", sweep.build("v2.0.0-rc.1", "rc")))
+    rc = sweep.check("prerelease", *publish("v2.0.0-rc.1", sweep.build("v2.0.0-rc.1", "rc")))
     as_built(before, rc)
     assert all(m["old"] == m["new"] for m in rc["floating_moves"])
 
     sweep.point("hub", "latest", "v1.0.0")
     sweep.point("hub", "php-8.3", "v1.0.1-php-8.3")
     sweep.point("ghcr", "php-8.3", "v1.0.1-php-8.3")
-    back = sweep.check("floating tags moved by hand", *publish(sweep, "v1.0.1", v101))
+    back = sweep.check("floating tags moved by hand", *publish("v1.0.1", v101))
     assert {(m["registry"], m["tag"]) for m in back["floating_moves"] if m["old"] != m["new"]} == {
         ("hub", "latest"),
         ("hub", "php-8.3"),
@@ -405,7 +404,7 @@ def test_a_dry_run_is_what_the_real_run_does_from_release_to_republish(sweep: Sw
     before = sweep.release_dry_run("v1.1.0", "republish", "v1.1.0", *reason)
     newest = sweep.check(
         "republish of the newest release",
-        *publish(sweep, "v1.1.0", sweep.build("v1.1.0", "v1.1.0-rebuilt"), *reason),
+        *publish("v1.1.0", sweep.build("v1.1.0", "v1.1.0-rebuilt"), *reason),
     )
     as_built(before, newest)
     assert {m["tag"] for m in newest["floating_moves"] if m["old"] != m["new"]} == {
@@ -413,12 +412,12 @@ def test_a_dry_run_is_what_the_real_run_does_from_release_to_republish(sweep: Sw
     }  # fmt: skip
     older = sweep.check(
         "republish of an older release",
-        *publish(sweep, "v1.0.0", sweep.build("v1.0.0", "v1.0.0-rebuilt"), *reason),
+        *publish("v1.0.0", sweep.build("v1.0.0", "v1.0.0-rebuilt"), *reason),
     )
     assert all(m["old"] == m["new"] for m in older["floating_moves"])
     one = sweep.check(
         "republish rebuilding one line identical",
-        *publish(sweep, "v1.0.1", sweep.build("v1.0.1", "v1.0.1-8.4", keep=v101), *reason),
+        *publish("v1.0.1", sweep.build("v1.0.1", "v1.0.1-8.4", keep=v101), *reason),
     )
     assert {m["tag"] for m in one["pin_moves"] if m["old"] != m["new"]} == {
         "v1.0.1-php-8.4", "v1.0.1"
@@ -432,7 +431,7 @@ def test_a_dry_run_is_what_the_rerun_of_a_half_written_release_does(sweep: Sweep
     (v1.2.0: hub holds every pin); a republish stopped the same way (v1.2.0). The dry
     runs of each rerun (and of ``release``, which builds nothing when every pin is on
     the primary) list what the rerun then writes."""
-    sweep.check("first release", *publish(sweep, "v1.0.0", sweep.build("v1.0.0", "v1.0.0")))
+    sweep.check("first release", *publish("v1.0.0", sweep.build("v1.0.0", "v1.0.0")))
 
     def stop(registry: str, pin: str, *argv: str) -> dict[str, dict[str, str]]:
         refused = Fault("status", method="PUT", path=f"/manifests/{pin}$", status=400)
@@ -444,12 +443,12 @@ def test_a_dry_run_is_what_the_rerun_of_a_half_written_release_does(sweep: Sweep
         return sweep.tags()
 
     v110 = sweep.build("v1.1.0", "v1.1.0")
-    tags = stop("hub", r"v1\.1\.0-php-8\.3", *publish(sweep, "v1.1.0", v110))
+    tags = stop("hub", r"v1\.1\.0-php-8\.3", *publish("v1.1.0", v110))
     assert "v1.1.0-php-8.3" not in tags["hub"] and not pins(tags["ghcr"], "v1.1.0"), tags
-    sweep.check("pins half written on the primary", *publish(sweep, "v1.1.0", v110))
+    sweep.check("pins half written on the primary", *publish("v1.1.0", v110))
 
     v120 = sweep.build("v1.2.0", "v1.2.0")
-    tags = stop("ghcr", r"v1\.2\.0-php-8\.4", *publish(sweep, "v1.2.0", v120))
+    tags = stop("ghcr", r"v1\.2\.0-php-8\.4", *publish("v1.2.0", v120))
     assert "v1.2.0" in tags["hub"] and "v1.2.0" not in tags["ghcr"], tags
     assert tags["hub"]["latest"] == tags["ghcr"]["latest"] == tags["hub"]["v1.1.0"]
     sweep.render()
@@ -459,7 +458,7 @@ def test_a_dry_run_is_what_the_rerun_of_a_half_written_release_does(sweep: Sweep
     assert not any(p.count(m) for p in sweep.proxies.values() for m in MUTATING)
     planned = json.loads(dry.stdout)
     assert not any(a["push"] or a["digest"] is None for a in planned["lines"]), planned
-    rerun = sweep.check("pins half written on ghcr", *publish(sweep, "v1.2.0", v120))
+    rerun = sweep.check("pins half written on ghcr", *publish("v1.2.0", v120))
     assert {(m["registry"], m["tag"]) for m in rerun["pin_moves"] if m["old"] is None} == {
         ("ghcr", "v1.2.0-php-8.4"), ("ghcr", "v1.2.0")
     }  # fmt: skip
@@ -467,7 +466,7 @@ def test_a_dry_run_is_what_the_rerun_of_a_half_written_release_does(sweep: Sweep
         assert planned[key] == rerun[key], key  # as `release` planned it
 
     again = sweep.build("v1.2.0", "v1.2.0-rebuilt")
-    republish = publish(sweep, "v1.2.0", again, "--reason", "base image update")
+    republish = publish("v1.2.0", again, "--reason", "base image update")
     tags = stop("ghcr", r"v1\.2\.0-php-8\.4", *republish)
     assert tags["hub"]["v1.2.0-php-8.4"] != tags["ghcr"]["v1.2.0-php-8.4"], tags
     plan = sweep.check("republish stopped half-way", *republish)
@@ -494,9 +493,9 @@ def test_a_dry_run_is_what_the_rerun_onto_a_registry_added_later_does(sweep: Swe
     its dry run as by the real run."""
     sweep.render()
     sweep.write_to(["hub"])
-    sweep.check("first release, hub alone", *publish(sweep, "v1.0.0", sweep.build("v1.0.0", "a")))
+    sweep.check("first release, hub alone", *publish("v1.0.0", sweep.build("v1.0.0", "a")))
     v110 = sweep.build("v1.1.0", "b")
-    sweep.check("newer release, hub alone", *publish(sweep, "v1.1.0", v110))
+    sweep.check("newer release, hub alone", *publish("v1.1.0", v110))
     sweep.write_to(["hub", "ghcr"])
     # v1.0.0, rerun, would point ghcr's latest at it, hub's staying on v1.1.0: both
     # runs refuse alike, before writing anything
@@ -509,8 +508,22 @@ def test_a_dry_run_is_what_the_rerun_onto_a_registry_added_later_does(sweep: Swe
         refusals.append(refused.stderr.replace("dry run: ", ""))
     assert "latest would point at v1.0.0" in refusals[0], refusals[0]
     assert refusals[0] == refusals[1]
-    plan = sweep.check("registry added later", *publish(sweep, "v1.1.0", v110))
+    plan = sweep.check("registry added later", *publish("v1.1.0", v110))
     assert {m["tag"] for m in plan["pin_moves"] + plan["floating_moves"] if m["old"] is None} == {
         "v1.1.0-php-8.3", "v1.1.0-php-8.4", "v1.1.0", "php-8.3", "php-8.4", "latest"
     }  # fmt: skip
     assert all(a["copy_to"] == ["ghcr"] for a in plan["lines"])
+
+    only = sweep.check(
+        "a newer release of one line",
+        *publish("v1.2.0", sweep.build("v1.2.0", "c"), "--only", "8.4"),
+    )
+    assert {m["tag"] for m in only["floating_moves"] if m["old"] != m["new"]} == {
+        "php-8.4",
+        "latest",
+    }
+    sweep.write_to(["hub", "ghcr"], default_line="8.3")
+    other = sweep.check("another default line", *publish("v1.3.0", sweep.build("v1.3.0", "d")))
+    latest = {m["registry"]: m["new"] for m in other["floating_moves"] if m["tag"] == "latest"}
+    pinned = {m["registry"]: m["new"] for m in other["pin_moves"] if m["tag"] == "v1.3.0-php-8.3"}
+    assert latest == pinned, other
