@@ -36,7 +36,7 @@ Faults (``Fault.action``):
 
 ``body`` with ``fix_digest=True`` also sets Docker-Content-Digest to the new body's digest.
 
-A fault applies to requests matching ``method``, the regex ``path`` (and the
+A fault applies to requests matching ``method`` (or any of ``methods``), the regex ``path`` (and the
 regex ``user_agent``, when given: to fault one client only), after
 ``skip`` matching requests have passed, ``times`` times (None: forever).
 """
@@ -93,6 +93,7 @@ def path_kind(path: str) -> str:
 class Fault:
     action: str
     method: str | None = None
+    methods: tuple[str, ...] = ()  # any of these (with ``method``, its alternatives too)
     path: str = ".*"
     status: int = 503
     headers: dict[str, str] = field(default_factory=dict)
@@ -115,7 +116,8 @@ class Fault:
     fired: int = 0
 
     def matches(self, method: str, path: str, user_agent: str = "") -> bool:
-        if self.method and self.method != method:
+        wanted = (*((self.method,) if self.method else ()), *self.methods)
+        if wanted and method not in wanted:
             return False
         if self.user_agent and not re.search(self.user_agent, user_agent):
             return False

@@ -1,0 +1,443 @@
+"""A fault sweep of ``publisher publish``: a failure at every write request.
+
+Two real registries (``hub``, the primary, and ``ghcr``), each behind a ``FaultProxy``;
+two PHP lines on one platform. Each ``Trial`` is a repository of its own on both, with
+v1.0.0 published clean; its v2.0.0 images are seeded on hub (straight to the registry,
+not through the proxy) with their digest records, as the build legs leave them. The
+images come from fixed seeds, so every trial publishes the same content.
+
+``reference()`` publishes v2.0.0 clean and gives what a faulted trial is checked
+against: the write requests (POST, PUT, PATCH, DELETE) it made on each registry, in
+order, and the tag map of both registries at its end. ``fault_at()`` and ``kill_at()``
+make the ``k``-th write on one registry fail (an answer 400, or the answer lost after the
+registry did the write) or hang while the run is
+killed with SIGKILL; ``invariants()`` reads both registries with plain HTTP, not with
+the project's client, and says what a failed run broke:
+
+* a floating tag (``latest``, ``php-X.Y``) points at its v1.0.0 index, or at its v2.0.0
+  index only once every v2.0.0 pin of every line is on every registry with its digest;
+* a pin present on both registries has the same digest on both (a floating tag cannot:
+  tags on two registries do not move at once, so a run stopped while it moves them
+  leaves some moved; the rule above is what holds of those);
+* v1.0.0's pins are untouched.
+
+Then ``finish()`` reruns the publish without faults: it must exit 0 and leave both
+registries' tags as the reference run left them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from publisher.core.platforms import Platform
+from publisher.core.records import DigestRecord, write_record_file
+from tests.support.faultproxy import Fault, FaultProxy, Seen
+from tests.support.images import DOCKER_LIST, OCI_INDEX, make_image, push_raw
+from tests.support.pipeline import kill_group
+
+LINES = ("8.3", "8.4")
+DEFAULT_LINE = "8.4"
+PLATFORMS = ("linux/amd64",)
+REGISTRIES = ("hub", "ghcr")
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+FLOATING = ("latest", *(f"php-{php}" for php in LINES))
+#: The line each floating tag follows.
+FOLLOWS = {"latest": DEFAULT_LINE, **{f"php-{php}": php for php in LINES}}
+ACCEPT = ", ".join([OCI_INDEX, DOCKER_LIST])
+
+TagMap = dict[str, str]
+
+
+def pins(release: str) -> dict[str, str]:
+    """tag -> line, for every pin of ``release`` (the default line's bare one too)."""
+    found = {f"{release}-php-{php}": php for php in LINES}
+    found[release] = DEFAULT_LINE
+    return found
+
+
+def tag_map(host: str, repo: str) -> TagMap:
+    """tag -> digest on ``host``, read with plain HTTP."""
+    base = f"http://{host}/v2/{repo}"
+    listed = requests.get(f"{base}/tags/list", timeout=10)
+    if listed.status_code == 404:
+        return {}
+    listed.raise_for_status()
+    found = {}
+    for tag in listed.json().get("tags") or []:
+        head = requests.head(f"{base}/manifests/{tag}", headers={"Accept": ACCEPT}, timeout=10)
+        head.raise_for_status()
+        found[tag] = head.headers["Docker-Content-Digest"]
+    return found
+
+
+def write_kind(seen: Seen) -> str:
+    """What a write request does, in a few words: ``blob upload start``, ``blob PUT``,
+    ``manifest PUT <tag>`` (by digest: ``manifest PUT digest``)."""
+    if seen.kind == "upload":
+        return {"POST": "blob upload start", "PUT": "blob PUT"}.get(
+            seen.method, f"blob {seen.method}"
+        )
+    if seen.kind == "manifest":
+        reference = seen.path.split("?", 1)[0].rsplit("/manifests/", 1)[1]
+        named = "digest" if reference.startswith("sha256:") else reference
+        return f"manifest {seen.method} {named}"
+    return f"{seen.kind} {seen.method}"
+
+
+def writes(proxy: FaultProxy) -> list[str]:
+    """The write requests ``proxy`` saw, in order, each as ``write_kind`` says."""
+    return [write_kind(s) for s in list(proxy.log) if s.method in WRITES]
+
+
+def matching(kind: str) -> tuple[tuple[str, ...], str]:
+    """The methods and path pattern of the write requests of ``kind`` (``write_kind``)."""
+    if kind == "blob upload start":
+        return ("POST",), r"/blobs/uploads/?(\?|$)"
+    if kind == "blob PUT":
+        return ("PUT",), r"/blobs/uploads/[^?]+"
+    method, reference = kind.split()[1:]
+    if reference == "digest":
+        return (method,), r"/manifests/sha256:"
+    return (method,), "/manifests/" + re.escape(reference) + "$"
+
+
+def points(kinds: Sequence[str]) -> list[tuple[str, int]]:
+    """Each write of a run as (its kind, which of that kind): the k-th write of
+    ``kinds`` is ``points(kinds)[k]``. Faulting by kind hits the same request whatever
+    order the run's worker threads send them in."""
+    seen: dict[str, int] = {}
+    found = []
+    for kind in kinds:
+        found.append((kind, seen.get(kind, 0)))
+        seen[kind] = seen.get(kind, 0) + 1
+    return found
+
+
+@dataclass
+class Reference:
+    """A clean publish of v2.0.0 after v1.0.0."""
+
+    writes: dict[str, list[str]]  # registry -> its write requests, in order
+    tags: dict[str, TagMap]  # registry -> tag map at the end
+    v1: dict[str, str]  # line -> v1.0.0 index digest
+    v2: dict[str, str]  # line -> v2.0.0 index digest
+    seconds: float
+
+
+@dataclass
+class Outcome:
+    """What one faulted trial found."""
+
+    registry: str
+    k: int
+    faulted: str  # the faulted request, as ``write_kind`` says (or "" if none was)
+    broken: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.registry} write {self.k} ({self.faulted}): " + "; ".join(self.broken)
+
+
+@dataclass
+class Trial:
+    """One repository on both registries, behind proxies of its own, v1.0.0 published."""
+
+    root: Path
+    upstream: dict[str, str]  # registry name -> the registry's own host
+    proxies: dict[str, FaultProxy]
+    repo: str
+    matrix: Path
+    env: dict[str, str]
+
+    # ------------------------------------------------------------ running
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "publisher", *args, "--config", str(self.matrix)]
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(*args),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=self.env,
+            cwd=self.root,
+            check=False,
+        )
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """Start a run in a process group of its own (to kill it and its children)."""
+        return subprocess.Popen(
+            self.command(*args),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=self.env,
+            cwd=self.root,
+            start_new_session=True,
+        )
+
+    def seed(self, release: str) -> Path:
+        """The build legs' stand-in: each line's image on hub, with its digest record."""
+        digests = self.root / f"digests-{release}"
+        digests.mkdir(exist_ok=True)
+        major = int(release.lstrip("v").split(".")[0])
+        primary = f"{self.proxies['hub'].host}/{self.repo}"
+        for n, php in enumerate(LINES):
+            for image in make_image(PLATFORMS, seed=100 * major + n).images:
+                push_raw(f"http://{self.upstream['hub']}", self.repo, image)
+                record = DigestRecord(
+                    release,
+                    php,
+                    Platform(image.platform),
+                    primary,
+                    image.digest,
+                    f"php:{php}-fpm-alpine",
+                    None,
+                    "buildah",
+                    "0" * 64,
+                )
+                write_record_file(digests / record.file_name, record)
+        return digests
+
+    def publish_args(self, release: str) -> list[str]:
+        return [
+            "publish",
+            release,
+            "--digests",
+            str(self.root / f"digests-{release}"),
+            "--no-smoke",
+        ]
+
+    def publish(self, release: str) -> subprocess.CompletedProcess[str]:
+        return self.run(*self.publish_args(release))
+
+    def recorded(self, release: str) -> dict[str, str]:
+        """line -> index digest, from the release record."""
+        record = json.loads((self.root / "release-notes" / f"{release}.json").read_text())
+        return {line["php"]: line["index_digest"] for line in record["lines"]}
+
+    def tags(self) -> dict[str, TagMap]:
+        return {name: tag_map(host, self.repo) for name, host in self.upstream.items()}
+
+    # ------------------------------------------------------------ faults
+
+    def fault(self, registry: str, point: tuple[str, int], **fault: Any) -> Fault:
+        """Add a fault (``fault`` its fields) on the write ``point`` of ``registry``."""
+        kind, n = point
+        methods, path = matching(kind)
+        added = Fault(methods=methods, path=path, skip=n, **fault)
+        self.proxies[registry].add(added)
+        return added
+
+    def fault_at(
+        self, registry: str, point: tuple[str, int], mode: str = "refused"
+    ) -> subprocess.CompletedProcess[str]:
+        """Publish v2.0.0 with the write ``point`` on ``registry`` refused (``mode``
+        ``refused``: answered 400, nothing written) or its answer lost (``lost``: the
+        registry does the write, then the connection closes short of the answer)."""
+        if mode == "refused":
+            self.fault(
+                registry,
+                point,
+                action="status",
+                status=400,
+                headers={"Content-Type": "application/json"},
+                body=b'{"errors":[{"code":"DENIED","message":"fault sweep"}]}',
+            )
+        else:
+            self.fault(registry, point, action="length", length_delta=100)
+        try:
+            return self.publish("v2.0.0")
+        finally:
+            self.proxies[registry].faults.clear()
+
+    def kill_at(self, registry: str, point: tuple[str, int], *, within: float = 60.0) -> bool:
+        """Publish v2.0.0, hold the write ``point`` on ``registry``, SIGKILL the run's
+        process group while it is held, then let the held request through to the
+        registry (as a request already sent may still land). Whether it was held."""
+        proxy = self.proxies[registry]
+        fault = self.fault(registry, point, action="stall", stall_seconds=within)
+        process = self.start(*self.publish_args("v2.0.0"))
+        try:
+            deadline = time.monotonic() + within
+            while not fault.fired and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            kill_group(process)
+        held = bool(fault.fired)
+        before = sum(1 for s in list(proxy.log) if s.method in WRITES)
+        proxy.release()
+        if held:  # the held request goes on to the registry: wait until it is answered
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if sum(1 for s in list(proxy.log) if s.method in WRITES) > before:
+                    break
+                time.sleep(0.01)
+        proxy.faults.clear()
+        return held
+
+    def faulted(self, registry: str) -> str:
+        """The request the sweep's fault hit on ``registry``, if any."""
+        hit = [s for s in list(self.proxies[registry].log) if s.fault]
+        return write_kind(hit[0]) if hit else ""
+
+    # ------------------------------------------------------------ checks
+
+    def invariants(self, reference: Reference) -> list[str]:
+        """What the registries now break of the release's promise (empty: nothing)."""
+        tags = self.tags()
+        broken = []
+        v2_done = all(
+            tags[name].get(pin) == reference.v2[php]
+            for name in REGISTRIES
+            for pin, php in pins("v2.0.0").items()
+        )
+        for name in REGISTRIES:
+            for tag in FLOATING:
+                php = FOLLOWS[tag]
+                at = tags[name].get(tag)
+                if at == reference.v1[php]:
+                    continue
+                if at == reference.v2[php] and v2_done:
+                    continue
+                said = (
+                    "the v2.0.0 index before every v2.0.0 pin was everywhere"
+                    if at == reference.v2[php]
+                    else f"{at}"
+                )
+                broken.append(f"{name} {tag} points at {said}")
+            for pin, php in pins("v1.0.0").items():
+                if tags[name].get(pin) != reference.v1[php]:
+                    broken.append(f"{name} {pin} moved to {tags[name].get(pin)}")
+        hub, ghcr = (tags[name] for name in REGISTRIES)
+        for tag in sorted((hub.keys() & ghcr.keys()) - set(FLOATING)):
+            if hub[tag] != ghcr[tag]:
+                broken.append(f"{tag} differs: hub {hub[tag]}, ghcr {ghcr[tag]}")
+        return broken
+
+    def finish(self, reference: Reference) -> list[str]:
+        """Rerun without faults; what it left wrong (empty: it finished the release)."""
+        rerun = self.publish("v2.0.0")
+        if rerun.returncode != 0:
+            return [f"the rerun exited {rerun.returncode}: {rerun.stderr.strip()[-600:]}"]
+        tags = self.tags()
+        if tags != reference.tags:
+            return [f"the rerun left {tags}, not {reference.tags}"]
+        return []
+
+
+def failed_clearly(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """What is wrong with how a faulted run failed (empty: exit non-zero, an error said,
+    no traceback)."""
+    said = result.stdout + result.stderr
+    if result.returncode == 0:
+        return ["the faulted run exited 0"]
+    if "Traceback" in said:
+        return [f"the faulted run printed a traceback: {said.strip()[-600:]}"]
+    if "error" not in result.stderr.lower():
+        return [f"the faulted run (exit {result.returncode}) said no error: {said[-600:]}"]
+    return []
+
+
+@dataclass
+class Sweep:
+    """Two registries, and a trial per repository on them."""
+
+    root: Path
+    upstream: dict[str, str]  # registry name -> host
+    write_matrix: Callable[..., Path]
+    made: int = 0
+
+    @contextlib.contextmanager
+    def trial(self) -> Iterator[Trial]:
+        """A new repository on both registries, behind new proxies, v1.0.0 published."""
+        self.made += 1
+        root = self.root / f"t{self.made}"
+        (root / "docker").mkdir(parents=True)
+        (root / "docker" / "config.json").write_text("{}\n", encoding="utf-8")
+        env = {
+            **os.environ,
+            "PUBLISHER_RETRY_ATTEMPTS": "1",
+            "PUBLISHER_RETRY_INITIAL_DELAY": "0.01",
+            "PUBLISHER_RETRY_MAX_DELAY": "0.02",
+            "DOCKER_CONFIG": str(root / "docker"),
+            "PUBLISHER_CONFIG": str(root / "none.yaml"),
+        }
+        env.pop("GITHUB_ACTIONS", None)
+        env.pop("GITHUB_OUTPUT", None)
+        repo = f"sweep/php-fpm-{uuid.uuid4().hex[:8]}"
+        with contextlib.ExitStack() as started:
+            proxies = {
+                name: started.enter_context(FaultProxy(host))
+                for name, host in self.upstream.items()
+            }
+            matrix = self.write_matrix(
+                root,
+                [(n, f"{p.host}/{repo}", n == "hub") for n, p in proxies.items()],
+                lines=LINES,
+                default_line=DEFAULT_LINE,
+                platforms=PLATFORMS,
+            )
+            trial = Trial(root, dict(self.upstream), proxies, repo, matrix, env)
+            trial.seed("v1.0.0")
+            first = trial.publish("v1.0.0")
+            assert first.returncode == 0, first.stdout + first.stderr
+            trial.seed("v2.0.0")
+            for proxy in proxies.values():
+                proxy.reset_counts()
+            yield trial
+
+    def reference(self) -> Reference:
+        with self.trial() as trial:
+            v1 = trial.recorded("v1.0.0")
+            started = time.monotonic()
+            done = trial.publish("v2.0.0")
+            seconds = time.monotonic() - started
+            assert done.returncode == 0, done.stdout + done.stderr
+            return Reference(
+                {name: writes(proxy) for name, proxy in trial.proxies.items()},
+                trial.tags(),
+                v1,
+                trial.recorded("v2.0.0"),
+                seconds,
+            )
+
+    def fault(self, reference: Reference, registry: str, k: int, mode: str = "refused") -> Outcome:
+        """Refuse the ``k``-th write of the reference run on ``registry`` (or lose its
+        answer: ``Trial.fault_at``)."""
+        point = points(reference.writes[registry])[k]
+        with self.trial() as trial:
+            result = trial.fault_at(registry, point, mode)
+            outcome = Outcome(registry, k, f"{point[0]} #{point[1] + 1}")
+            if trial.faulted(registry) != point[0]:
+                outcome.broken.append(f"the fault hit {trial.faulted(registry) or 'nothing'}")
+            outcome.broken += failed_clearly(result)
+            outcome.broken += trial.invariants(reference)
+            outcome.broken += trial.finish(reference)
+            return outcome
+
+    def kill(self, reference: Reference, registry: str, k: int) -> Outcome:
+        """SIGKILL the run while the ``k``-th write of the reference run on ``registry``
+        is held."""
+        point = points(reference.writes[registry])[k]
+        with self.trial() as trial:
+            held = trial.kill_at(registry, point)
+            outcome = Outcome(registry, k, f"{point[0]} #{point[1] + 1}")
+            if not held:
+                outcome.broken.append("no write was held")
+            outcome.broken += trial.invariants(reference)
+            outcome.broken += trial.finish(reference)
+            return outcome
