@@ -93,7 +93,6 @@ def path_kind(path: str) -> str:
 class Fault:
     action: str
     method: str | None = None
-    methods: tuple[str, ...] = ()  # any of these (with ``method``, its alternatives too)
     path: str = ".*"
     status: int = 503
     headers: dict[str, str] = field(default_factory=dict)
@@ -112,6 +111,7 @@ class Fault:
     stall_seconds: float = 60.0
     drip: str = "headers"
     user_agent: str = ""
+    methods: tuple[str, ...] = ()  # any of these (with ``method``, its alternatives too)
     seen: int = 0
     fired: int = 0
 
