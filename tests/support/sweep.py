@@ -8,18 +8,22 @@ images come from fixed seeds, so every trial publishes the same content.
 
 ``reference()`` publishes v2.0.0 clean and gives what a faulted trial is checked
 against: the write requests (POST, PUT, PATCH, DELETE) it made on each registry, in
-order, and the tag map of both registries at its end. ``fault_at()`` and ``kill_at()``
-make the ``k``-th write on one registry fail (an answer 400, or the answer lost after the
-registry did the write) or hang while the run is
-killed with SIGKILL; ``invariants()`` reads both registries with plain HTTP, not with
-the project's client, and says what a failed run broke:
+order, and the tag map of both registries at its end. ``Sweep.fault()`` and
+``Sweep.kill()`` make the ``k``-th of those writes on one registry fail in a new trial
+(answered 400, or its answer lost after the registry did the write) or hang while the
+run is killed with SIGKILL. The fault picks the request by kind (``points``: the 2nd
+``blob PUT``, the 1st ``manifest PUT latest``), so it hits the same write whatever
+order the run's worker threads send them in. ``Trial.invariants()`` then reads both
+registries with plain HTTP, not with the project's client, and says what the failed
+run broke:
 
 * a floating tag (``latest``, ``php-X.Y``) points at its v1.0.0 index, or at its v2.0.0
   index only once every v2.0.0 pin of every line is on every registry with its digest;
 * a pin present on both registries has the same digest on both (a floating tag cannot:
   tags on two registries do not move at once, so a run stopped while it moves them
   leaves some moved; the rule above is what holds of those);
-* v1.0.0's pins are untouched.
+* v1.0.0's pins are untouched, and no record of v2.0.0 is written (a recorded release
+  counts as finished).
 
 Then ``finish()`` reruns the publish without faults: it must exit 0 and leave both
 registries' tags as the reference run left them.
@@ -322,6 +326,8 @@ class Trial:
             for pin, php in pins("v1.0.0").items():
                 if tags[name].get(pin) != reference.v1[php]:
                     broken.append(f"{name} {pin} moved to {tags[name].get(pin)}")
+        if (self.root / "release-notes" / "v2.0.0.json").exists():
+            broken.append("the failed run wrote v2.0.0's record")
         hub, ghcr = (tags[name] for name in REGISTRIES)
         for tag in sorted((hub.keys() & ghcr.keys()) - set(FLOATING)):
             if hub[tag] != ghcr[tag]:
