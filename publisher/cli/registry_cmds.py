@@ -31,8 +31,10 @@ def _optional_config(state: State) -> Config | None:
     refuse_empty_config(path, state.env, has_option=False)  # set but empty: exit 2, as elsewhere
     if not os.path.isfile(path):
         return None
-    try:
-        return state.load_config(path)
+    from ..core import config
+
+    try:  # not state.load_config: its refusal of a directory that is not UTF-8 is for
+        return config.load(path, state.env)  # the paths under it, and inspect names none
     except ConfigError as exc:
         state.output.warning(
             f"{path} is not usable ({exc.message}); the credentials of the registries it "

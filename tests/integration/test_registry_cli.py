@@ -42,7 +42,7 @@ FAST = {
 }
 
 
-def run(args: list[str], tmp_path: Path, **env: str) -> Result:
+def run(args: list[str], tmp_path: Path, **env: str | None) -> Result:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     base_env = {
@@ -441,6 +441,38 @@ def test_inspect_wrong_password(basic_registry: Any, repo: str, tmp_path: Path) 
     assert "not-the-password" not in result.output
     # A password registry answers 404 for a repository it lacks: its 401 is the password's.
     assert "repository does not exist" not in result.output
+
+
+def test_inspect_in_a_directory_that_is_not_utf8_uses_its_matrix_credentials(
+    basic_registry: Any,
+    repo: str,
+    write_matrix: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """inspect names no path of matrix.yaml (it reads it for the credentials of the
+    registries it configures): ./matrix.yaml in a directory whose name is not UTF-8 is
+    read, not refused as a release command refuses it (whose notes and digests are
+    under that directory). The matrix's credentials are what the registry takes: its
+    answer is that the tag is not there (exit 5), not a refusal (4, 2)."""
+    where = tmp_path / "repo\udcff"
+    where.mkdir()
+    write_matrix(
+        where,
+        [("hub", f"{basic_registry.host}/{repo}", True)],
+        credentials={"hub": ("HUB_USERNAME", "HUB_TOKEN")},
+    )
+    monkeypatch.chdir(where)
+    result = run(
+        ["inspect", f"{basic_registry.host}/{repo}:absent", "--json"],
+        tmp_path,
+        PUBLISHER_CONFIG=None,  # ./matrix.yaml, the default
+        HUB_USERNAME=basic_registry.username,
+        HUB_TOKEN=basic_registry.password,
+    )
+    assert result.exit_code == 5, result.output
+    assert "directory of the matrix file" not in result.output
+    assert json.loads(result.stdout)["error"]["kind"] == "not found"
 
 
 def test_inspect_missing_tag_and_missing_repository(
