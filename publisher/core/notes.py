@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -331,9 +332,7 @@ def sizes_from_records(notes_dir: str | Path) -> tuple[SizeHistory, PassedOver]:
     root = Path(notes_dir)
     if not root.is_dir():
         return history, PassedOver()
-    for path in sorted(root.glob("v*.json")):
-        if not is_release_tag(path.stem):
-            continue
+    for path in _record_files(root):
         try:
             record = read_record(path)
         except NewerSchemaError:
@@ -670,7 +669,20 @@ def record_releases(notes_dir: str | Path) -> list[Release]:
             hint="pass --notes-dir with the directory the releases wrote their notes and records "
             "to (default: release-notes/ next to the matrix file)",
         )
-    return sorted(parse_release(p.stem) for p in root.glob("v*.json") if is_release_tag(p.stem))
+    return sorted(parse_release(p.stem) for p in _record_files(root))
+
+
+def _record_files(root: Path) -> list[Path]:
+    """The release record files in the directory ``root`` (``vX.Y.Z.json``), in name
+    order. A directory that cannot be listed is a FileAccessError (exit 18), never read
+    as holding none (``Path.glob`` skips it silently): republish-check would say there
+    is nothing to republish."""
+    try:
+        names = sorted(os.listdir(root))
+    except OSError as exc:
+        raise file_error(exc, "read the release records") from None
+    files = [root / name for name in names if name.endswith(".json")]
+    return [path for path in files if is_release_tag(path.stem)]
 
 
 def recorded_tags(notes_dir: str | Path) -> frozenset[str]:

@@ -9,6 +9,7 @@ atomically, so a killed leg leaves either a whole record or none.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -191,11 +192,22 @@ def read_directory(directory: str | Path) -> list[DigestRecord]:
             hint="point --digests at the directory the build legs wrote their records to",
         )
     try:
-        paths = [
-            p
-            for p in root.rglob("*.json")
-            if not any(part.startswith(".") for part in p.relative_to(root).parts)
-        ]
+        paths = _record_paths(root)
     except OSError as exc:
         raise file_error(exc, "read the digest records") from None
     return read_records(paths)
+
+
+def _raise(exc: OSError) -> None:
+    raise exc
+
+
+def _record_paths(root: Path) -> list[Path]:
+    """Every ``*.json`` under ``root``, hidden entries left out. A directory that cannot
+    be listed raises (``Path.rglob`` skips one it may not read, its records unsaid)."""
+    paths: list[Path] = []
+    for where, dirs, files in os.walk(root, onerror=_raise):
+        dirs[:] = [name for name in dirs if not name.startswith(".")]
+        names = (*dirs, *files)  # a link to a directory is listed, never followed
+        paths += [Path(where, n) for n in names if n.endswith(".json") and n[0] != "."]
+    return paths

@@ -6,6 +6,7 @@ interrupt is not reported as a usage error."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -138,3 +139,64 @@ def test_a_stderr_that_cannot_be_written_keeps_the_exit_code(redirect: str) -> N
     assert _shell_run(redirect, "verfy").returncode == 2  # a mistyped command
     done = _shell_run(redirect, "plan", "v2.0.0")  # its warnings go nowhere; the plan is printed
     assert done.returncode == 0 and "v2.0.0-php-8.4" in done.stdout
+
+
+#: Root without its capabilities: file modes bind it as they bind any user.
+_WITHOUT_CAPABILITIES = ("setpriv", "--inh-caps=-all", "--bounding-set=-all", "--")
+
+
+def _without_capabilities(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``publisher ARGS`` as root without its capabilities, in ``cwd``."""
+    command = [*_WITHOUT_CAPABILITIES, sys.executable, "-m", "publisher", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv"
+)
+@pytest.mark.parametrize("command", [("republish-check",), ("audit",)])
+def test_a_notes_directory_that_cannot_be_read_is_said_not_empty(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """release-notes/ next to the matrix that cannot be listed is exit 18 naming it, not
+    read as holding no record: republish-check said "no stable release is recorded ...
+    nothing to republish" and exit 0, audit "no release records", exit 2."""
+    (tmp_path / "matrix.yaml").write_text((ROOT / "matrix.yaml").read_text("utf-8"), "utf-8")
+    notes = tmp_path / "release-notes"
+    notes.mkdir()
+    (notes / "v1.0.0.json").write_text("{}\n")
+    notes.chmod(0o311)  # searchable, not listable
+    try:
+        result = _without_capabilities(*command, cwd=tmp_path)
+    finally:
+        notes.chmod(0o755)
+    assert result.returncode == 18, result.stderr
+    assert f"cannot read the release records: {notes}: Permission denied" in result.stderr
+    assert "no stable release" not in result.stderr and "no release records" not in result.stderr
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv"
+)
+def test_digest_records_in_a_subdirectory_that_cannot_be_read_are_said_not_missing(
+    tmp_path: Path,
+) -> None:
+    """The build legs' records are downloaded one artifact directory each: one that
+    cannot be read is exit 18 naming it (permission denied), not skipped as though its
+    records were not there ("no digest records", or a leg said to be missing)."""
+    digests = tmp_path / "digests"
+    locked = digests / "digest-8.4-linux-amd64"
+    locked.mkdir(parents=True)
+    (locked / "8.4-linux-amd64.json").write_text("{}\n")
+    locked.chmod(0)
+    try:
+        result = _without_capabilities(
+            *("publish", "v1.0.0", "--config", str(ROOT / "matrix.yaml"), "--dry-run"),
+            *("--digests", str(digests)),
+            cwd=tmp_path,
+        )
+    finally:
+        locked.chmod(0o755)
+    assert result.returncode == 18, result.stderr
+    assert str(locked) in result.stderr and "Permission denied" in result.stderr
+    assert "no digest records" not in result.stderr
