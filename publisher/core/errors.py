@@ -154,7 +154,8 @@ class ConfigError(PublisherError):
     def to_dict(self) -> dict[str, object]:
         source = None if self.source is None else printable(self.source)
         location = {"source": source, "line": self.line, "column": self.column}
-        return {**super().to_dict(), **location, "field": self.field}
+        field = None if self.field is None else printable(self.field)  # a key of the file
+        return {**super().to_dict(), **location, "field": field}
 
 
 class NewerSchemaError(ConfigError):

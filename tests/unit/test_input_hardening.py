@@ -659,3 +659,18 @@ def test_a_path_found_in_a_directory_that_is_not_utf8_is_written_with_its_byte(c
     assert result.exit_code == 3, result.output
     error = _strict_json(result.stdout)["error"]
     assert error["message"].startswith(f"{digests}/8.4\\xff.json: ")
+
+
+def test_a_matrix_key_that_is_not_utf8_is_named_in_json_as_text_any_reader_takes(cli, tmp_path):
+    """``"x\\udcff": 1`` in matrix.yaml (a YAML escape of a lone surrogate): the JSON
+    error's ``field`` names the key with the byte written \\xff, as its source is
+    named, never the escape "\\udcff" strict JSON readers reject."""
+    import json
+
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(acme_matrix() + '"x\\udcff": 1\n')
+    result = cli("plan", "v1.0.0", "--config", str(matrix), "--json")
+    assert result.exit_code == 3, result.output
+    assert "\\udcff" not in result.stdout.replace("\\\\udcff", "")  # not the JSON escape
+    error = json.loads(result.stdout)["error"]
+    assert error["field"] == "x\\xff" and "unknown key" in error["message"]
