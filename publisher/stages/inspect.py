@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..adapters.registry import Descriptor, Manifest, RegistryClient, config_labels
-from ..core.errors import InvalidResponseError, NotFoundError, PublisherError, StoppedError
+from ..core.errors import (
+    InvalidResponseError,
+    NotFoundError,
+    PublisherError,
+    StoppedError,
+    printable,
+)
 from ..core.manifest import VERSION_LABEL
 from ..core.reference import Reference
 from ..core.version import is_release_tag
@@ -49,6 +55,12 @@ class Missing:
 
     def to_dict(self) -> dict[str, str]:
         return {"platform": self.platform, "digest": self.digest, "kind": self.kind}
+
+
+def _printable(values: Mapping[str, str]) -> dict[str, str]:
+    """Labels or annotations as the registry sent them, but for a lone surrogate its
+    JSON escape may hold ("\\udcff"), written as text (``printable``) strict readers take."""
+    return {printable(key): printable(value) for key, value in values.items()}
 
 
 @dataclass(frozen=True)
@@ -190,13 +202,13 @@ class Inspection:
                     "digest": p.digest,
                     "size": p.size,
                     "created": p.created,
-                    "labels": dict(p.labels),
+                    "labels": _printable(p.labels),
                 }
                 for p in self.platforms
             ],
             "attestations": self.attestations,
             "missing": [m.to_dict() for m in self.missing],
-            "annotations": dict(self.annotations),
+            "annotations": _printable(self.annotations),
             "tag": (
                 {
                     "name": self.reference.tag,

@@ -78,6 +78,24 @@ def test_inspect_online_json(
     assert table.exit_code == 0 and digest in table.output and "linux/arm64" in table.output
 
 
+def test_inspect_json_names_a_label_that_is_not_text_as_text_any_reader_takes(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    """A label or annotation the registry serves as a lone-surrogate escape ("\\udcff",
+    valid to a lenient JSON reader) is printed by --json with the code written as text
+    ("\\xff"), never echoed as the escape strict JSON readers reject."""
+    image = make_image(seed=41, labels={"org.opencontainers.image.title": "x\udcff"})
+    index = json.loads(image.index)
+    index["annotations"] = {"note\udcfe": "y\ud800"}
+    seed(registry, repo, TestImage(json.dumps(index).encode(), OCI_INDEX, image.images), ["v"])
+    result = run(["inspect", f"{registry.host}/{repo}:v", "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "\\ud" not in result.stdout.replace("\\\\ud", "")  # no JSON escape of one
+    data = json.loads(result.stdout)
+    assert data["platforms"][0]["labels"] == {"org.opencontainers.image.title": "x\\xff"}
+    assert data["annotations"] == {"note\\xfe": "y\\ud800"}
+
+
 def test_inspect_shows_each_platform_s_labels_not_the_first_one_s_for_all(
     registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
 ) -> None:
