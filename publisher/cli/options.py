@@ -68,8 +68,12 @@ class Utf8Path(click.Path):
 
 
 def path(**kwargs: Any) -> Utf8Path:
-    """The type of every path option: ``click.Path`` refusing bytes that are not UTF-8."""
-    return Utf8Path(**kwargs)
+    """The type of every path option: ``click.Path`` refusing bytes that are not UTF-8.
+
+    click does not check that the path can be read (``readable=False``): its refusal is a
+    usage error (exit 2), while a file or folder this user cannot read or write is exit 18
+    (README), said by the project's own read or write of it, which names what it is for."""
+    return Utf8Path(**{"readable": False, **kwargs})
 
 
 class EnvOption(click.Option):

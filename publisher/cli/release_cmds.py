@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,7 +19,7 @@ import click
 
 from ..adapters.emulation import require_emulation_for
 from ..core.config import Config, parse_line_list, text_problem, utf8_problem
-from ..core.errors import FileAccessError, NotFoundError, UsageError
+from ..core.errors import FileAccessError, NotFoundError, UsageError, file_error
 from ..core.platforms import Platform
 from ..core.version import parse_release
 from . import options
@@ -61,6 +63,22 @@ def created_from_env(env: dict[str, str]) -> str:
         raise UsageError(f"SOURCE_DATE_EPOCH={shown!r} is after the year 9999", hint=hint)
     moment = datetime.datetime.fromtimestamp(int(significant), datetime.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def revision_from_env(env: dict[str, str]) -> str:
+    """The source revision the images are labelled with: GITHUB_SHA, which GitHub Actions
+    sets to the commit's SHA; empty when unset or blank. It goes into an image label (and
+    the index's annotation) as any other value of one does: one line of UTF-8 text, else
+    a usage error naming the variable, before anything is built."""
+    revision = env.get("GITHUB_SHA", "").strip()
+    problem = text_problem(revision)
+    if problem:
+        raise UsageError(
+            f"GITHUB_SHA {problem}: it becomes the images' org.opencontainers.image.revision label",
+            hint="GitHub Actions sets it to the commit's SHA: set it to the commit being "
+            "released, e.g. $(git rev-parse HEAD), or unset it (then no revision is labelled)",
+        )
+    return revision
 
 
 def _check_json(as_json: bool, dry_run: bool) -> None:
@@ -136,13 +154,14 @@ def build_command(
       publisher build v2.0.0 --php 8.4 --platform linux/arm64 --digest-file digests/8.4-linux-arm64.json
       publisher build v2.0.0 --php 8.1 --platform linux/amd64 --digest-file d.json --builder buildah
     """
-    from ..core.fileio import check_tmpdir, ensure_writable, path_kind
+    from ..core.fileio import check_tmpdir
     from ..stages.build import BuildOptions, BuildStage, Leg
     from ..stages.publish import load_release
     from ..stages.release import published_lines, resolve_bases
 
     version = parse_release(release)
     created = created_from_env(state.env)
+    revision = revision_from_env(state.env)
     if not php.strip():
         raise UsageError(
             "--php is empty; name the PHP line to build, e.g. 8.4",
@@ -156,20 +175,7 @@ def build_command(
             "lists the legs), or `publisher release` for them all",
         )
     cfg = state.load_config(config_path).select(php_lines, option="--php")
-    if digest_file.is_dir():
-        raise FileAccessError(
-            f"--digest-file {digest_file} is a directory; nothing was built or pushed",
-            hint=f"name the record's file, e.g. {digest_file / (php + '-' + platform_text.replace('/', '-'))}.json",
-        )
-    if digest_file.exists() and not digest_file.is_file():  # never replace /dev/null
-        raise FileAccessError(
-            f"--digest-file {digest_file} is {path_kind(digest_file)}, not a regular file; "
-            "nothing was built or pushed",
-            hint=f"name the record's file in a directory, e.g. digests/{php}-"
-            f"{platform_text.replace('/', '-')}.json",
-        )
-    # made when the record is written: a leg refused before then leaves no empty one
-    ensure_writable(digest_file.parent, "the digest record's directory", create=False)
+    check_digest_file(digest_file, f"{php}-{platform_text.replace('/', '-')}.json")
     cfg, record = load_release(cfg, options.notes_dir_of(cfg, None), version, state.output)
     platforms = cfg.line(php).platforms
     if Platform.parse(platform_text) not in platforms:  # before any tool or registry
@@ -191,7 +197,7 @@ def build_command(
         how = BuildOptions(
             reuse=not rebuild,
             created=created,
-            revision=state.env.get("GITHUB_SHA", ""),
+            revision=revision,
             attestations=attestations,
         )
         BuildStage(cfg, version, chosen, primary, state.output, how).leg(
@@ -201,6 +207,56 @@ def build_command(
             recorded_base=(recorded.base_image, recorded.base_digest) if recorded else None,
             recorded_index=recorded.index_digest if recorded else None,
         )
+
+
+def check_digest_file(digest_file: Path, name: str) -> None:
+    """Refuse a --digest-file the leg could not use, before anything is built (exit 18):
+    a directory, a pipe or a device (never replaced by the record), a symbolic link to
+    nowhere (the record would replace the link, never be written where it points), a
+    record there that this user cannot read (it is read to reuse its image and to leave
+    a newer publisher's record alone), or a directory it cannot write in. ``name``: the
+    leg's record file name, for the tip."""
+    from ..core.fileio import ensure_writable, path_kind, read_prefix
+
+    nothing = "nothing was built or pushed"
+    try:
+        mode = os.lstat(digest_file).st_mode
+    except (FileNotFoundError, NotADirectoryError):  # a new file (ensure_writable: its folder)
+        mode = None
+    except OSError as exc:  # a folder this user may not search
+        raise FileAccessError(
+            f"cannot use --digest-file {digest_file} ({exc.strerror or exc}); {nothing}",
+            hint=file_error(exc, "use it").hint,
+        ) from None
+    if mode is not None and stat.S_ISLNK(mode) and not digest_file.exists():
+        raise FileAccessError(
+            f"--digest-file {digest_file} is a dangling symbolic link (to "
+            f"{os.readlink(digest_file)}, which does not exist); {nothing}",
+            hint="the record would replace the link, not be written where it points: "
+            f"remove the link, or name a regular file, e.g. digests/{name}",
+        )
+    if mode is not None and digest_file.is_dir():
+        raise FileAccessError(
+            f"--digest-file {digest_file} is a directory; {nothing}",
+            hint=f"name the record's file, e.g. {digest_file / name}",
+        )
+    if mode is not None and not digest_file.is_file():  # never replace /dev/null
+        raise FileAccessError(
+            f"--digest-file {digest_file} is {path_kind(digest_file)}, not a regular file; "
+            f"{nothing}",
+            hint=f"name the record's file in a directory, e.g. digests/{name}",
+        )
+    if mode is not None:  # an earlier record: read to reuse its image, or to leave a newer one
+        try:
+            read_prefix(digest_file, 0)
+        except OSError as exc:
+            raise FileAccessError(
+                f"cannot read --digest-file {digest_file} ({exc.strerror or exc}), the "
+                f"leg's earlier record; {nothing}",
+                hint=file_error(exc, "read it").hint,
+            ) from None
+    # made when the record is written: a leg refused before then leaves no empty one
+    ensure_writable(digest_file.parent, "the digest record's directory", create=False)
 
 
 @main.command("publish")
@@ -393,7 +449,7 @@ def _release(
         dry_run=dry_run,
         reuse=reason is None,
         created=created_from_env(state.env),
-        revision=state.env.get("GITHUB_SHA", ""),
+        revision=revision_from_env(state.env),
         republish_reason=reason,
         attestations=attestations,
         json_plan=as_json,

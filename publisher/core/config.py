@@ -24,8 +24,8 @@ import yaml
 
 from ..resolve import is_digest, is_loopback, is_php_line, php_line_order
 from . import reference
-from .errors import ConfigError, InvalidReferenceError, UsageError
-from .fileio import read_prefix
+from .errors import ConfigError, InvalidReferenceError, UsageError, file_error
+from .fileio import NotRegularFileError, read_prefix
 from .platforms import Platform, did_you_mean
 from .reference import Reference
 from .sizes import MB
@@ -355,12 +355,14 @@ def load(
             source=source,
             hint="pass the matrix file itself, e.g. --config matrix.yaml",
         ) from None
-    except OSError as exc:
+    except (NotRegularFileError, NotADirectoryError) as exc:
         raise ConfigError(
             f"cannot read the configuration file: {exc.strerror or exc}",
             source=source,
-            hint="check the path and its permissions",
+            hint="pass the matrix file itself, e.g. --config matrix.yaml",
         ) from None
+    except OSError as exc:  # no permission, an I/O error: a file it cannot use (exit 18)
+        raise file_error(exc, "read the configuration file") from None
     except UnicodeDecodeError:
         raise ConfigError(
             "cannot read the configuration file: it is not UTF-8 text",

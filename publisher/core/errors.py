@@ -43,6 +43,7 @@ Exception`` on the way takes them for one, while every ``finally`` still runs.
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Mapping, Sequence
 from typing import Final
 
@@ -384,15 +385,44 @@ class FileAccessError(PublisherError):
     label = "file error"
 
 
+#: What to do when the current directory was removed after the shell entered it.
+CWD_GONE_HINT = (
+    "cd to the checkout again (a shell stays in a directory that was removed, or replaced "
+    "by a new checkout, until it changes directory), then rerun"
+)
+
+
+def cwd_gone() -> bool:
+    """Whether the current directory no longer exists (removed after the shell entered
+    it): every relative path, and the resolving of one, then fails with ENOENT."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return True
+    return False
+
+
 def file_error(exc: OSError, what: str) -> FileAccessError:
     """A classified error for ``exc`` met while doing ``what`` (e.g. "write the notes")."""
     where = f": {exc.filename}" if exc.filename else ""
     reason = exc.strerror or str(exc) or "the system gave no reason"
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    gone = exc.errno == errno.ENOENT and cwd_gone()
+    if gone and not exc.filename:  # resolving a relative path: the error names nothing
+        return FileAccessError(
+            f"cannot {what}: the current directory no longer exists (it was removed after "
+            "the shell entered it)",
+            hint=CWD_GONE_HINT,
+        )
+    if gone and not os.path.isabs(exc.filename):
+        hint = f"the current directory no longer exists: {CWD_GONE_HINT}"
+    elif exc.errno in (errno.ENOSPC, errno.EDQUOT):
         hint = "the file system (or the user's quota) is full: free space there, or pass "
         hint += "another directory"
     elif exc.errno == errno.EROFS:
         hint = "the file system is mounted read-only: pass a directory on a writable one"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        hint = "this user may not use it: check the permissions and owner of the path and "
+        hint += "of the directories above it, or pass another path"
     else:
         hint = "check that the path exists, is a directory where one is expected, and is "
         hint += "writable by this user (or pass another directory)"

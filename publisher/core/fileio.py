@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, FileAccessError, file_error
+from .errors import CWD_GONE_HINT, ConfigError, FileAccessError, cwd_gone, file_error
 
 MIB = 1024 * 1024
 
@@ -96,15 +96,20 @@ def ensure_writable(directory: str | os.PathLike[str], what: str, *, create: boo
     except OSError as exc:
         error = file_error(exc, f"write to {what} {target}")
         reason = exc.strerror or str(exc)
+        hint = error.hint
         if isinstance(exc, _DanglingLink):
             reason = str(exc)
         elif isinstance(exc, (FileExistsError, NotADirectoryError)):
             reason = f"{path_kind(_nearest(target))} stands where a directory is needed"
+        elif isinstance(exc, FileNotFoundError) and cwd_gone() and not target.is_absolute():
+            reason = "the current directory no longer exists: it was removed after the shell "
+            reason += "entered it"
+            hint = CWD_GONE_HINT
         elif isinstance(exc, FileNotFoundError):  # the file system refuses new entries
             reason = f"it cannot be created under {_nearest(target)}: {reason}"
         raise FileAccessError(
             f"{what} {target} is not writable ({reason}); nothing was built or pushed",
-            hint=error.hint,
+            hint=hint,
         ) from None
     return target
 

@@ -643,8 +643,12 @@ def load_record(notes_dir: str | Path, release: str) -> ReleaseFacts | None:
     A file that exists but cannot be read or parsed is an error, never "absent".
     """
     path = record_path(notes_dir, release)
-    if not path.exists() and not path.is_symlink():  # a dangling link is a record unread
+    try:
+        os.lstat(path)  # a dangling link is there: a record unread, not "no record"
+    except (FileNotFoundError, NotADirectoryError):
         return None
+    except OSError as exc:  # a notes directory this user may not search: exit 18, not a traceback
+        raise file_error(exc, "read the release record") from None
     record = read_record(path)
     if record.release != release:
         raise ConfigError(

@@ -200,3 +200,112 @@ def test_digest_records_in_a_subdirectory_that_cannot_be_read_are_said_not_missi
     assert result.returncode == 18, result.stderr
     assert str(locked) in result.stderr and "Permission denied" in result.stderr
     assert "no digest records" not in result.stderr
+
+
+def _locked_paths(tmp_path: Path) -> dict[str, tuple[tuple[str, ...], dict[str, str], Path]]:
+    """Each path option (and PUBLISHER_CONFIG) naming what this user may not read or
+    write: (publisher's arguments, extra environment, the path said in the error)."""
+    matrix = str(ROOT / "matrix.yaml")
+    config = tmp_path / "matrix.yaml"  # mode 000
+    config.write_text((ROOT / "matrix.yaml").read_text("utf-8"), "utf-8")
+    locked = tmp_path / "locked"  # mode 000: neither listed nor searched
+    locked.mkdir()
+    readonly = tmp_path / "readonly"  # mode 555: no new entry
+    readonly.mkdir()
+    record = tmp_path / "8.4-linux-amd64.json"  # mode 000: an earlier record
+    record.write_text("{}\n")
+    notes = tmp_path / "v1.0.0.md"  # mode 000
+    notes.write_text("notes\n")
+    publish = ("publish", "v1.0.0", "--config", matrix, "--digests", str(tmp_path))
+    leg = ("build", "v1.0.0", "--php", "8.4", "--platform", "linux/amd64", "--config", matrix)
+    return {
+        "--config": (("plan", "v1.0.0", "--config", str(config)), {}, config),
+        "PUBLISHER_CONFIG": (("render",), {"PUBLISHER_CONFIG": str(config)}, config),
+        "a --config below": (("render", "--config", str(locked / "m.yaml")), {}, locked),
+        "plan --notes-dir": (
+            ("plan", "v1.0.0", "--config", matrix, "--notes-dir", str(locked)),
+            {},
+            locked,
+        ),
+        "audit --notes-dir": (
+            ("audit", "--config", matrix, "--notes-dir", str(locked)),
+            {},
+            locked,
+        ),
+        "publish --notes-dir": (
+            (*publish, "--notes-dir", str(readonly)),  # a real publish's: proven writable first
+            {},
+            readonly,
+        ),
+        "publish --digests": (
+            ("publish", "v1.0.0", "--config", matrix, "--dry-run", "--digests", str(locked)),
+            {},
+            locked,
+        ),
+        "release --digests": (
+            ("release", "v1.0.0", "--config", matrix, "--dry-run", "--digests", str(readonly)),
+            {},
+            readonly,
+        ),
+        "build --digest-file below": ((*leg, "--digest-file", str(locked / "d.json")), {}, locked),
+        "build --digest-file in": ((*leg, "--digest-file", str(readonly / "d.json")), {}, readonly),
+        "build --digest-file": ((*leg, "--digest-file", str(record)), {}, record),
+        "gh-release --notes": (
+            ("gh-release", "v1.0.0", "--repo", "a/b", "--notes", str(notes)),
+            {"GITHUB_TOKEN": "x"},
+            notes,
+        ),
+    }
+
+
+_LOCKED = [
+    "--config",
+    "PUBLISHER_CONFIG",
+    "a --config below",
+    "plan --notes-dir",
+    "audit --notes-dir",
+    "publish --notes-dir",
+    "publish --digests",
+    "release --digests",
+    "build --digest-file below",
+    "build --digest-file in",
+    "build --digest-file",
+    "gh-release --notes",
+]
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv"
+)
+@pytest.mark.parametrize("case", _LOCKED)
+def test_a_path_this_user_may_not_use_is_exit_18_not_a_usage_error(tmp_path: Path, case: str):
+    """README, exit 18: a file or directory the tool cannot use. click's own check said
+    "Invalid value for '--config': Path 'x' is not readable" with a usage tip, exit 2;
+    each path option's read or write says it instead, naming the path, exit 18."""
+    cases = _locked_paths(tmp_path)
+    assert sorted(cases) == sorted(_LOCKED)
+    args, env, said = cases[case]
+    modes = {"matrix.yaml": 0, "locked": 0, "readonly": 0o555, "v1.0.0.md": 0}
+    modes["8.4-linux-amd64.json"] = 0
+    for name, mode in modes.items():
+        (tmp_path / name).chmod(mode)
+    command = [*_WITHOUT_CAPABILITIES, sys.executable, "-m", "publisher", *args]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "PUB"))}
+    try:
+        result = subprocess.run(
+            command,
+            cwd=tmp_path,
+            env={**environment, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        for name in modes:
+            (tmp_path / name).chmod(0o755)
+    assert result.returncode == 18, result.stderr
+    stderr = " ".join(result.stderr.split())
+    assert "file error:" in stderr and str(said) in stderr, stderr
+    assert "Permission denied" in stderr, stderr
+    assert "not readable" not in stderr and "usage error" not in stderr, stderr
+    assert "Build PHP" not in stderr and "Traceback" not in stderr, stderr

@@ -711,3 +711,53 @@ def test_a_record_a_newer_publisher_wrote_stops_every_command_before_the_registr
     flat = " ".join(result.output.split())
     assert f"{record}: schema: this release record has schema 2, written by a newer" in flat
     assert "run the publisher version that wrote it" in flat
+
+
+def test_a_dangling_link_as_the_digest_file_of_a_build_leg_is_exit_18_and_left_alone(cli, tmp_path):
+    """A --digest-file that is a symbolic link to nowhere is refused before anything is
+    built, naming where it points: the record would be renamed over the link (never
+    written where it points), after a whole build."""
+    import os
+
+    link = tmp_path / "8.4-linux-amd64.json"
+    link.symlink_to(tmp_path / "gone" / "record.json")
+    args = ("build", "v1.1.0", "--php", "8.4", "--platform", "linux/amd64", "--digest-file")
+    result = cli(*args, str(link))
+    assert result.exit_code == 18, result.output
+    said = " ".join(result.output.split())
+    assert f"--digest-file {link} is a dangling symbolic link (to {tmp_path}/gone/" in said
+    assert "nothing was built or pushed" in said and "remove the link" in said
+    assert "Build PHP" not in said
+    assert os.readlink(link) == str(tmp_path / "gone" / "record.json")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("plan", "v1.0.0"),
+        ("render", "--check"),
+        ("audit",),
+        ("build", "v1.0.0", "--php", "8.4", "--platform", "linux/amd64", "--digest-file", "d.json"),
+    ],
+    ids=["plan", "render", "audit", "build"],
+)
+def test_a_removed_current_directory_is_said_so_with_a_tip(tmp_path, monkeypatch, args):
+    """Run from a directory removed after the shell entered it, a command that needs a
+    relative path said "cannot use a file or directory: No such file or directory",
+    naming nothing: it says the current directory no longer exists, and to cd again."""
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+
+    gone = tmp_path / "checkout"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    if args[0] == "build":
+        args = (*args, "--config", str(ROOT / "matrix.yaml"))
+    result = CliRunner().invoke(main, list(args), env={}, catch_exceptions=False)
+    assert result.exit_code == 18, result.output
+    said = " ".join(result.stderr.split())
+    assert "the current directory no longer exists" in said, said
+    assert "tip: cd to the checkout again" in said, said
+    assert "Traceback" not in said

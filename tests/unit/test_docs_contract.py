@@ -260,6 +260,7 @@ _RELEASE = ("release", "v1.0.0", *_OFFLINE, "--only", "8.4", "--dry-run")
         ("PUBLISHER_QEMU", "maybe", ("matrix", "v1.0.0", *_OFFLINE)),
         ("PUBLISHER_RETRY_ATTEMPTS", "0", ("verify", "v1.0.0", *_OFFLINE)),
         ("SOURCE_DATE_EPOCH", "1.5", _RELEASE),
+        ("GITHUB_SHA", "0\n1", _RELEASE),
         ("PUBLISHER_LINES", "8.9", ("plan", "v1.0.0", *_OFFLINE)),
         ("PUBLISHER_PLATFORMS", "linux/s390x", ("plan", "v1.0.0", *_OFFLINE)),
         ("PUBLISHER_BASE_MIRROR", "http://x/", ("plan", "v1.0.0", *_OFFLINE)),

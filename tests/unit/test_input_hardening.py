@@ -228,6 +228,50 @@ def test_build_refuses_an_overflowing_source_date_epoch_before_anything_else(cli
     assert_usage_error(result, "SOURCE_DATE_EPOCH=", "after the year 9999")
 
 
+# ------------------------------------------------------------------------- GITHUB_SHA
+
+
+@pytest.mark.parametrize(
+    ("sha", "problem"),
+    [
+        ("abc\ndef", "must be one line; it holds a line break ('\\n')"),
+        ("abc\u2028def", "must be one line; it holds a line break ('\\u2028')"),
+        ("abc\tdef", "must not hold control characters; it holds '\\t'"),
+        ("ab\udcffc", "must be UTF-8 text; it holds the byte 0xff at character 3"),
+    ],
+)
+def test_a_github_sha_that_cannot_be_a_label_is_a_usage_error_naming_it(sha, problem):
+    """GITHUB_SHA becomes the images' revision label: it gets the one-line UTF-8 check
+    every other label value gets, not written into the build as it came."""
+    from publisher.cli.release_cmds import revision_from_env
+
+    with pytest.raises(UsageError) as caught:
+        revision_from_env({"GITHUB_SHA": sha})
+    assert caught.value.message.startswith(f"GITHUB_SHA {problem}"), caught.value.message
+    assert "org.opencontainers.image.revision" in caught.value.message
+    assert "git rev-parse HEAD" in (caught.value.hint or "")
+
+
+def test_a_github_sha_is_taken_without_its_surrounding_blanks():
+    from publisher.cli.release_cmds import revision_from_env
+
+    assert revision_from_env({"GITHUB_SHA": f" {'a' * 40}\n"}) == "a" * 40
+    assert revision_from_env({"GITHUB_SHA": " "}) == revision_from_env({}) == ""
+
+
+@pytest.mark.parametrize("command", ["build", "release"])
+def test_build_and_release_refuse_a_github_sha_with_a_line_break_before_anything(
+    cli, tmp_path, command
+):
+    args = {
+        "build": ("--php", "8.4", "--platform", "linux/amd64", "--digest-file", "d.json"),
+        "release": ("--only", "8.4", "--dry-run"),
+    }[command]
+    result = cli(command, "v1.0.0", *args, env={"GITHUB_SHA": "0" * 40 + "\nX=1"})
+    assert_usage_error(result, "GITHUB_SHA must be one line; it holds a line break")
+    assert "builder:" not in result.output and "Resolve" not in result.output
+
+
 # ------------------------------------------------- --only, --php, PUBLISHER_LINES (item 7)
 
 
