@@ -13,12 +13,31 @@ as the reference run did. A trial takes 5 to 10 s, so the test takes each kind o
 once (a blob upload's start and its PUT, a manifest by digest, a pin, the release tag,
 each floating tag), refused; two with the answer lost after the registry did the
 write; and a SIGKILL while four are held.
-``bench/fault_sweep_bench.py`` runs every write of both registries, every way.
+
+A graceful stop runs the cleanup code a SIGKILL never runs: SIGTERM (a CI runner
+cancelling the job) and SIGINT (Ctrl-C) while a write is held must end the run with
+exit 143 or 130 and ``interrupted by SIGTERM`` (``SIGINT``), no traceback, the same
+invariants, no file written, rewritten or removed (no record, notes, pins file, size
+history, digest record), and a rerun that finishes the release.
+
+The weekly security republish (``publish v1.0.0 --reason ... --digests`` rebuilt images,
+``Sweep(republish=True)``) is swept the same ways, a few points each. What holds after
+any of them (README: "Release tags", the republish paragraph, the notes' ``history``):
+every pin of v1.0.0 is on its old or its new index on each registry; a floating tag is
+on its old index, or on its new one only once every rewritten pin of v1.0.0 is on every
+registry; v1.0.0's record is left byte for byte (a half-done republish adds no
+``history`` entry), as is every other file; and a rerun of the same republish exits 0,
+leaves both registries' tags as a clean republish does, and records the new indexes
+with exactly one ``history`` entry.
+
+``bench/fault_sweep_bench.py`` runs every write of both registries, every way, for both
+runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -122,3 +141,67 @@ def test_a_run_killed_at_a_write_moves_no_floating_tag_onto_half_pushed_content(
         ("hub", reference.writes["hub"].index(FLOATING[2])),
     ]
     check([sweep.kill(reference, name, k) for name, k in points])
+
+
+def test_a_run_stopped_gracefully_at_a_write_cleans_up_nothing_it_should_not(
+    sweep: Sweep, reference: Reference
+) -> None:
+    """SIGTERM while a floating tag is held on hub (some floating tags moved, on ghcr
+    none), SIGINT while a pin is held on ghcr (every pin on hub, no floating tag)."""
+    points = [
+        ("hub", reference.writes["hub"].index(FLOATING[1]), signal.SIGTERM),
+        ("ghcr", reference.writes["ghcr"].index(PINS[1]), signal.SIGINT),
+    ]
+    check([sweep.stop(reference, name, k, signum) for name, k, signum in points])
+
+
+# --------------------------------------------------------------------------- republish
+
+REPUBLISHED_PINS = [p.replace("v2.0.0", "v1.0.0") for p in PINS]
+
+
+@pytest.fixture(scope="module")
+def republish_sweep(sweep: Sweep, tmp_path_factory: pytest.TempPathFactory) -> Sweep:
+    """The same registries; each trial republishes v1.0.0 with rebuilt images."""
+    root = tmp_path_factory.mktemp("republish-sweep")
+    return Sweep(root, sweep.upstream, write_matrix, republish=True)
+
+
+@pytest.fixture(scope="module")
+def republished(republish_sweep: Sweep) -> Reference:
+    return republish_sweep.reference()
+
+
+def test_the_reference_republish_rewrites_the_pins_then_the_floating_tags(
+    republished: Reference,
+) -> None:
+    """The rebuilt indexes go to hub, their content to ghcr; then v1.0.0's pins move,
+    then the floating tags, onto the new indexes."""
+    for name, content in (("hub", 2), ("ghcr", 12)):
+        writes = republished.writes[name]
+        assert sorted(writes[content : content + 3]) == sorted(REPUBLISHED_PINS)
+        assert sorted(writes[content + 3 :]) == sorted(FLOATING)
+    for name in REGISTRIES:
+        for php in ("8.3", "8.4"):
+            assert republished.v1[php] != republished.v2[php]
+            assert republished.tags[name][f"v1.0.0-php-{php}"] == republished.v2[php]
+        assert republished.tags[name]["latest"] == republished.v2["8.4"]
+
+
+def test_a_republish_failing_at_a_write_leaves_each_pin_old_or_new_and_its_record_alone(
+    republish_sweep: Sweep, republished: Reference
+) -> None:
+    """A pin refused on ghcr (hub's pins moved), a pin on hub whose answer is lost,
+    SIGKILL while a floating tag is held on ghcr, SIGTERM while the release tag is held
+    on hub: each rerun of the republish finishes it."""
+    hub, ghcr = (republished.writes[name] for name in REGISTRIES)
+    check(
+        [
+            republish_sweep.fault(republished, "ghcr", ghcr.index(REPUBLISHED_PINS[0])),
+            republish_sweep.fault(republished, "hub", hub.index(REPUBLISHED_PINS[1]), "lost"),
+            republish_sweep.kill(republished, "ghcr", ghcr.index(FLOATING[0])),
+            republish_sweep.stop(
+                republished, "hub", hub.index(REPUBLISHED_PINS[2]), signal.SIGTERM
+            ),
+        ]
+    )

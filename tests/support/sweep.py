@@ -27,6 +27,29 @@ run broke:
 
 Then ``finish()`` reruns the publish without faults: it must exit 0 and leave both
 registries' tags as the reference run left them.
+
+``Sweep.stop()`` holds a write as ``kill()`` does but stops the run gracefully
+(SIGTERM or SIGINT, delivered to the run as a CI runner or Ctrl-C does): the run must
+exit 143 or 130 saying ``interrupted by SIGTERM`` (``SIGINT``), with no traceback, and
+what its cleanup code does on the way out must keep the same invariants.
+
+``Sweep(republish=True)`` sweeps the weekly security republish instead: v1.0.0 is
+published clean, its lines are rebuilt (new images, new digest records in a directory of
+their own) and the run under test is ``publish v1.0.0 --reason ... --digests`` them,
+which rewrites v1.0.0's pins and moves the floating tags with them (v1.0.0 is the newest
+stable release). ``Reference.v1`` is then v1.0.0's published indexes and
+``Reference.v2`` its rebuilt ones. The invariants (README, "Release tags" and the
+release notes' ``history``):
+
+* every pin of v1.0.0 is on its old or its new index, on each registry (the pins are
+  rewritten primary first, so the registries may differ while they move);
+* a floating tag points at its old index, or at its new one only once every rewritten
+  pin of v1.0.0 is on every registry;
+* v1.0.0's record is left byte for byte as it was: a half-done republish adds no
+  ``history`` entry (one is added when the republish finishes);
+* a rerun of the same republish exits 0, leaves both registries' tags as a clean
+  republish does, and the record with its new indexes and exactly one ``history``
+  entry with the reason.
 """
 
 from __future__ import annotations
@@ -35,6 +58,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -61,6 +85,10 @@ FLOATING = ("latest", *(f"php-{php}" for php in LINES))
 #: The line each floating tag follows.
 FOLLOWS = {"latest": DEFAULT_LINE, **{f"php-{php}": php for php in LINES}}
 ACCEPT = ", ".join([OCI_INDEX, DOCKER_LIST])
+#: The reason the swept republish gives.
+REASON = "weekly security rebuild"
+#: The exit code and the words of a run stopped by each signal (README, exit codes).
+STOPPED = {signal.SIGTERM: 143, signal.SIGINT: 130}
 
 TagMap = dict[str, str]
 
@@ -132,12 +160,12 @@ def points(kinds: Sequence[str]) -> list[tuple[str, int]]:
 
 @dataclass
 class Reference:
-    """A clean publish of v2.0.0 after v1.0.0."""
+    """A clean publish of v2.0.0 after v1.0.0 (or a clean republish of v1.0.0)."""
 
     writes: dict[str, list[str]]  # registry -> its write requests, in order
     tags: dict[str, TagMap]  # registry -> tag map at the end
-    v1: dict[str, str]  # line -> v1.0.0 index digest
-    v2: dict[str, str]  # line -> v2.0.0 index digest
+    v1: dict[str, str]  # line -> v1.0.0 index digest (the old one, for a republish)
+    v2: dict[str, str]  # line -> v2.0.0 index digest (v1.0.0's rebuilt one, for a republish)
     seconds: float
 
 
@@ -164,6 +192,16 @@ class Trial:
     repo: str
     matrix: Path
     env: dict[str, str]
+    republish: bool = False
+    #: v1.0.0's record as its clean publish wrote it.
+    record: bytes = b""
+    #: Every file of the trial before the run under test (``files()``).
+    before: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def release(self) -> str:
+        """The release the run under test writes."""
+        return "v1.0.0" if self.republish else "v2.0.0"
 
     # ------------------------------------------------------------ running
 
@@ -181,26 +219,30 @@ class Trial:
             check=False,
         )
 
-    def start(self, *args: str) -> subprocess.Popen[str]:
-        """Start a run in a process group of its own (to kill it and its children)."""
-        return subprocess.Popen(
-            self.command(*args),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=self.env,
-            cwd=self.root,
-            start_new_session=True,
-        )
+    def start(self, *args: str, log: Path | None = None) -> subprocess.Popen[str]:
+        """Start a run in a process group of its own (to kill it and its children);
+        its stdout and stderr go to ``log`` if given."""
+        with open(log or os.devnull, "w", encoding="utf-8") as out:
+            return subprocess.Popen(
+                self.command(*args),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=self.env,
+                cwd=self.root,
+                start_new_session=True,
+            )
 
-    def seed(self, release: str) -> Path:
-        """The build legs' stand-in: each line's image on hub, with its digest record."""
-        digests = self.root / f"digests-{release}"
+    def seed(self, release: str, *, rebuilt: bool = False) -> Path:
+        """The build legs' stand-in: each line's image on hub, with its digest record
+        (``rebuilt``: other images, as ``build --rebuild`` on new bases gives, their
+        records in a directory of their own)."""
+        digests = self.root / f"digests-{release}{'-rebuilt' if rebuilt else ''}"
         digests.mkdir(exist_ok=True)
         major = int(release.lstrip("v").split(".")[0])
         primary = f"{self.proxies['hub'].host}/{self.repo}"
         for n, php in enumerate(LINES):
-            for image in make_image(PLATFORMS, seed=100 * major + n).images:
+            for image in make_image(PLATFORMS, seed=100 * major + n + 50 * rebuilt).images:
                 push_raw(f"http://{self.upstream['hub']}", self.repo, image)
                 record = DigestRecord(
                     release,
@@ -216,7 +258,10 @@ class Trial:
                 write_record_file(digests / record.file_name, record)
         return digests
 
-    def publish_args(self, release: str) -> list[str]:
+    def publish_args(self, release: str, *, republish: bool = False) -> list[str]:
+        if republish:
+            digests = self.root / f"digests-{release}-rebuilt"
+            return ["publish", release, "--digests", str(digests), "--no-smoke", "--reason", REASON]
         return [
             "publish",
             release,
@@ -228,10 +273,23 @@ class Trial:
     def publish(self, release: str) -> subprocess.CompletedProcess[str]:
         return self.run(*self.publish_args(release))
 
+    def under_test(self) -> list[str]:
+        """The run the sweep faults: publish v2.0.0, or republish v1.0.0."""
+        return self.publish_args(self.release, republish=self.republish)
+
     def recorded(self, release: str) -> dict[str, str]:
         """line -> index digest, from the release record."""
         record = json.loads((self.root / "release-notes" / f"{release}.json").read_text())
         return {line["php"]: line["index_digest"] for line in record["lines"]}
+
+    def files(self) -> dict[str, bytes]:
+        """Every file under the trial's directory (notes, digest records, docker config),
+        by its path there; the logs of the runs the sweep stopped left out."""
+        return {
+            str(path.relative_to(self.root)): path.read_bytes()
+            for path in sorted(self.root.rglob("*"))
+            if path.is_file() and not path.name.startswith("stopped-")
+        }
 
     def tags(self) -> dict[str, TagMap]:
         return {name: tag_map(host, self.repo) for name, host in self.upstream.items()}
@@ -264,21 +322,58 @@ class Trial:
         else:
             self.fault(registry, point, action="length", length_delta=100)
         try:
-            return self.publish("v2.0.0")
+            return self.run(*self.under_test())
         finally:
             self.proxies[registry].faults.clear()
 
     def kill_at(self, registry: str, point: tuple[str, int], *, within: float = 60.0) -> bool:
-        """Publish v2.0.0, hold the write ``point`` on ``registry``, SIGKILL the run's
-        process group while it is held, then let the held request through to the
+        """Run the run under test, hold the write ``point`` on ``registry``, SIGKILL the
+        run's process group while it is held, then let the held request through to the
         registry (as a request already sent may still land). Whether it was held."""
+        return self.hold_at(registry, point, lambda process: None, within=within)[0]
+
+    def stop_at(
+        self, registry: str, point: tuple[str, int], signum: signal.Signals, *, within: float = 60.0
+    ) -> tuple[bool, int | None, str]:
+        """As ``kill_at``, but stop the run with ``signum`` (sent to the run itself, as a
+        CI runner does; Ctrl-C's SIGINT reaches it the same way) while the write is held,
+        and wait for it to exit on its own. Whether the write was held, the run's exit
+        code (None: it had not exited within ``within`` and was killed) and its output."""
+        log = self.root / f"stopped-{signum.name}.log"
+
+        def stop(process: subprocess.Popen[str]) -> int | None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signum)
+            try:
+                return process.wait(timeout=within)
+            except subprocess.TimeoutExpired:
+                return None
+
+        held, code = self.hold_at(registry, point, stop, within=within, log=log)
+        return held, code, log.read_text(encoding="utf-8", errors="replace")
+
+    def hold_at(
+        self,
+        registry: str,
+        point: tuple[str, int],
+        stop: Callable[[subprocess.Popen[str]], int | None],
+        *,
+        within: float,
+        log: Path | None = None,
+    ) -> tuple[bool, int | None]:
+        """Hold the write ``point`` on ``registry`` of the run under test; once it is
+        held, ``stop`` the run (what it gives is returned), SIGKILL what is left of the
+        run's process group, and let the held request through."""
         proxy = self.proxies[registry]
         fault = self.fault(registry, point, action="stall", stall_seconds=within)
-        process = self.start(*self.publish_args("v2.0.0"))
+        process = self.start(*self.under_test(), log=log)
+        stopped = None
         try:
             deadline = time.monotonic() + within
             while not fault.fired and process.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.01)
+            if fault.fired:
+                stopped = stop(process)
         finally:
             kill_group(process)
         held = bool(fault.fired)
@@ -291,7 +386,7 @@ class Trial:
                     break
                 time.sleep(0.01)
         proxy.faults.clear()
-        return held
+        return held, stopped
 
     def faulted(self, registry: str) -> str:
         """The request the sweep's fault hit on ``registry``, if any."""
@@ -301,7 +396,28 @@ class Trial:
     # ------------------------------------------------------------ checks
 
     def invariants(self, reference: Reference) -> list[str]:
+        """What the registries and the files now break of the release's promise (empty:
+        nothing)."""
+        return self.registry_invariants(reference) + self.files_invariants()
+
+    def files_invariants(self) -> list[str]:
+        """A run that did not finish writes no file (no record, notes, pins file or size
+        history; no digest record rewritten), removes none and leaves none behind."""
+        now = self.files()
+        broken = []
+        for path in sorted(now.keys() | self.before.keys()):
+            if path not in now:
+                broken.append(f"the failed run removed {path}")
+            elif path not in self.before:
+                broken.append(f"the failed run wrote {path}")
+            elif now[path] != self.before[path]:
+                broken.append(f"the failed run rewrote {path}")
+        return broken
+
+    def registry_invariants(self, reference: Reference) -> list[str]:
         """What the registries now break of the release's promise (empty: nothing)."""
+        if self.republish:
+            return self.republish_invariants(reference)
         tags = self.tags()
         broken = []
         v2_done = all(
@@ -334,14 +450,55 @@ class Trial:
                 broken.append(f"{tag} differs: hub {hub[tag]}, ghcr {ghcr[tag]}")
         return broken
 
+    def republish_invariants(self, reference: Reference) -> list[str]:
+        """What the registries and the notes now break of a republish's promise."""
+        tags = self.tags()
+        broken = []
+        done = all(
+            tags[name].get(pin) == reference.v2[php]
+            for name in REGISTRIES
+            for pin, php in pins("v1.0.0").items()
+        )
+        for name in REGISTRIES:
+            for tag in FLOATING:
+                php = FOLLOWS[tag]
+                at = tags[name].get(tag)
+                if at == reference.v1[php] or (at == reference.v2[php] and done):
+                    continue
+                said = (
+                    "the rebuilt index before every rewritten pin was everywhere"
+                    if at == reference.v2[php]
+                    else f"{at}"
+                )
+                broken.append(f"{name} {tag} points at {said}")
+            for pin, php in pins("v1.0.0").items():
+                if tags[name].get(pin) not in (reference.v1[php], reference.v2[php]):
+                    broken.append(f"{name} {pin} is on {tags[name].get(pin)}, neither old nor new")
+        record = self.root / "release-notes" / "v1.0.0.json"
+        if not record.exists():
+            broken.append("v1.0.0's record is gone")
+        elif record.read_bytes() != self.record:
+            history = json.loads(record.read_bytes()).get("history") or []
+            broken.append(
+                f"the stopped republish rewrote v1.0.0's record ({len(history)} history entries)"
+            )
+        return broken
+
     def finish(self, reference: Reference) -> list[str]:
         """Rerun without faults; what it left wrong (empty: it finished the release)."""
-        rerun = self.publish("v2.0.0")
+        rerun = self.run(*self.under_test())
         if rerun.returncode != 0:
             return [f"the rerun exited {rerun.returncode}: {rerun.stderr.strip()[-600:]}"]
         tags = self.tags()
         if tags != reference.tags:
             return [f"the rerun left {tags}, not {reference.tags}"]
+        if self.republish:
+            record = json.loads((self.root / "release-notes" / "v1.0.0.json").read_text())
+            history = record.get("history") or []
+            if self.recorded("v1.0.0") != reference.v2:
+                return [f"the rerun recorded {self.recorded('v1.0.0')}, not {reference.v2}"]
+            if [entry.get("reason") for entry in history] != [REASON]:
+                return [f"the rerun left the history {history}, not one entry for the reason"]
         return []
 
 
@@ -358,6 +515,21 @@ def failed_clearly(result: subprocess.CompletedProcess[str]) -> list[str]:
     return []
 
 
+def stopped_clearly(signum: signal.Signals, code: int | None, said: str) -> list[str]:
+    """What is wrong with how a run stopped by ``signum`` ended (empty: its exit code,
+    ``interrupted by SIGTERM`` said, no traceback)."""
+    if code is None:
+        return [f"the run did not exit after {signum.name}: {said.strip()[-600:]}"]
+    broken = []
+    if code != STOPPED[signum]:
+        broken.append(f"the run stopped by {signum.name} exited {code}, not {STOPPED[signum]}")
+    if f"interrupted by {signum.name}" not in said:
+        broken.append(f"the run stopped by {signum.name} did not say so: {said.strip()[-600:]}")
+    if "Traceback" in said:
+        broken.append(f"the run stopped by {signum.name} printed a traceback: {said[-600:]}")
+    return broken
+
+
 @dataclass
 class Sweep:
     """Two registries, and a trial per repository on them."""
@@ -366,6 +538,8 @@ class Sweep:
     upstream: dict[str, str]  # registry name -> host
     write_matrix: Callable[..., Path]
     made: int = 0
+    #: Sweep the republish of v1.0.0 (rebuilt images) instead of the publish of v2.0.0.
+    republish: bool = False
 
     @contextlib.contextmanager
     def trial(self) -> Iterator[Trial]:
@@ -397,11 +571,16 @@ class Sweep:
                 default_line=DEFAULT_LINE,
                 platforms=PLATFORMS,
             )
-            trial = Trial(root, dict(self.upstream), proxies, repo, matrix, env)
+            trial = Trial(root, dict(self.upstream), proxies, repo, matrix, env, self.republish)
             trial.seed("v1.0.0")
             first = trial.publish("v1.0.0")
             assert first.returncode == 0, first.stdout + first.stderr
-            trial.seed("v2.0.0")
+            trial.record = (root / "release-notes" / "v1.0.0.json").read_bytes()
+            if self.republish:
+                trial.seed("v1.0.0", rebuilt=True)
+            else:
+                trial.seed("v2.0.0")
+            trial.before = trial.files()
             for proxy in proxies.values():
                 proxy.reset_counts()
             yield trial
@@ -410,14 +589,14 @@ class Sweep:
         with self.trial() as trial:
             v1 = trial.recorded("v1.0.0")
             started = time.monotonic()
-            done = trial.publish("v2.0.0")
+            done = trial.run(*trial.under_test())
             seconds = time.monotonic() - started
             assert done.returncode == 0, done.stdout + done.stderr
             return Reference(
                 {name: writes(proxy) for name, proxy in trial.proxies.items()},
                 trial.tags(),
                 v1,
-                trial.recorded("v2.0.0"),
+                trial.recorded(trial.release),
                 seconds,
             )
 
@@ -444,6 +623,21 @@ class Sweep:
             outcome = Outcome(registry, k, f"{point[0]} #{point[1] + 1}")
             if not held:
                 outcome.broken.append("no write was held")
+            outcome.broken += trial.invariants(reference)
+            outcome.broken += trial.finish(reference)
+            return outcome
+
+    def stop(self, reference: Reference, registry: str, k: int, signum: signal.Signals) -> Outcome:
+        """Stop the run with ``signum`` (SIGTERM, SIGINT) while the ``k``-th write of the
+        reference run on ``registry`` is held."""
+        point = points(reference.writes[registry])[k]
+        with self.trial() as trial:
+            held, code, said = trial.stop_at(registry, point, signum)
+            outcome = Outcome(registry, k, f"{point[0]} #{point[1] + 1}")
+            if not held:
+                outcome.broken.append("no write was held")
+            else:
+                outcome.broken += stopped_clearly(signum, code, said)
             outcome.broken += trial.invariants(reference)
             outcome.broken += trial.finish(reference)
             return outcome
