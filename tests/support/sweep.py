@@ -231,6 +231,10 @@ class Trial:
                 env=self.env,
                 cwd=self.root,
                 start_new_session=True,
+                # A command started in the background by a script inherits SIGINT
+                # ignored, and publisher keeps a signal its caller ignores: give the run
+                # Ctrl-C's SIGINT as a terminal's foreground command has it.
+                preexec_fn=_default_sigint,
             )
 
     def seed(self, release: str, *, rebuilt: bool = False) -> Path:
@@ -500,6 +504,11 @@ class Trial:
             if [entry.get("reason") for entry in history] != [REASON]:
                 return [f"the rerun left the history {history}, not one entry for the reason"]
         return []
+
+
+def _default_sigint() -> None:
+    """In the child, before the run starts: SIGINT stops it, whoever started the sweep."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def failed_clearly(result: subprocess.CompletedProcess[str]) -> list[str]:
