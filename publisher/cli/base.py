@@ -162,12 +162,13 @@ class State:
         a mistyped --notes-dir would otherwise pass for a release without a record."""
         from . import options
 
+        notes_dir = options.notes_dir_of(cfg, scope.notes_dir)  # one it may not search: 18
         if scope.notes_dir is not None and not scope.notes_dir.exists():
             self.output.warning(
                 f"--notes-dir {scope.notes_dir} does not exist: {version.tag} is read without "
                 f"its record, as {cfg.source} describes it today"
             )
-        return options.notes_dir_of(cfg, scope.notes_dir)
+        return notes_dir
 
     def warn_matrix(self, cfg: config.Config) -> None:
         """Say what ``plan.line_warnings`` finds about the lines ``cfg`` writes today."""

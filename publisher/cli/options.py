@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from ..core.errors import FileAccessError
+from ..core.errors import FileAccessError, file_error
 from ..core.fileio import path_kind
 from ..core.platforms import BuilderName
 
@@ -261,7 +261,11 @@ def notes_dir_of(config: Config, given: Path | None, *, local: bool = False) -> 
     A rehearsal (--local) keeps its notes under WORK: it must not touch the real ones.
     """
     if given is not None:
-        if given.exists() and not given.is_dir():
+        try:  # a directory above it this user may not search: exit 18 naming the option
+            misplaced = given.exists() and not given.is_dir()
+        except OSError as exc:
+            raise file_error(exc, "use --notes-dir") from None
+        if misplaced:
             raise FileAccessError(
                 f"--notes-dir {given} is {path_kind(given)}, not a directory",
                 hint="pass the directory of the release notes and records "

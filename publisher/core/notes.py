@@ -666,7 +666,11 @@ def record_releases(notes_dir: str | Path) -> list[Release]:
     ``republish-check``, which act on records): a directory that is not there (or a
     file) is a FileAccessError (exit 18), as every missing input is."""
     root = Path(notes_dir)
-    if not root.is_dir():
+    try:  # a directory above it this user may not search: said as the records' read
+        is_dir = root.is_dir()
+    except OSError as exc:
+        raise file_error(exc, "read the release records") from None
+    if not is_dir:
         what = f"is {path_kind(root)}, not a directory" if root.exists() else "does not exist"
         raise FileAccessError(
             f"cannot read the release records: {root} {what}",

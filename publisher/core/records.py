@@ -185,7 +185,11 @@ def read_directory(directory: str | Path) -> list[DigestRecord]:
     are not records.
     """
     root = Path(directory)
-    if not root.is_dir():
+    try:  # a directory above it this user may not search: said as the records' read
+        is_dir = root.is_dir()
+    except OSError as exc:
+        raise file_error(exc, "read the digest records") from None
+    if not is_dir:
         what = f"is {path_kind(root)}, not a directory" if root.exists() else "does not exist"
         raise FileAccessError(
             f"cannot read the digest records: {root} {what}",

@@ -309,3 +309,43 @@ def test_a_path_this_user_may_not_use_is_exit_18_not_a_usage_error(tmp_path: Pat
     assert "Permission denied" in stderr, stderr
     assert "not readable" not in stderr and "usage error" not in stderr, stderr
     assert "Build PHP" not in stderr and "Traceback" not in stderr, stderr
+
+
+_BELOW = {
+    "plan --notes-dir": (("plan", "v1.0.0", "--notes-dir"), "cannot use --notes-dir: "),
+    "audit --notes-dir": (("audit", "--notes-dir"), "cannot use --notes-dir: "),
+    "publish --digests": (
+        ("publish", "v1.0.0", "--dry-run", "--digests"),
+        "cannot read the digest records: ",
+    ),
+}
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv"
+)
+@pytest.mark.parametrize("case", sorted(_BELOW))
+def test_a_directory_option_below_one_this_user_may_not_search_says_what_it_is_for(
+    tmp_path: Path, case: str
+):
+    """A --notes-dir or --digests inside a directory this user may not search was said
+    only by the catch-all, "cannot use a file or directory": the check of that option
+    says it, naming the option or what it holds, exit 18."""
+    args, said = _BELOW[case]
+    locked = tmp_path / "locked"
+    (locked / "dir").mkdir(parents=True)
+    locked.chmod(0)
+    matrix = str(ROOT / "matrix.yaml")
+    command = [*_WITHOUT_CAPABILITIES, sys.executable, "-m", "publisher", *args]
+    command += [str(locked / "dir"), "--config", matrix]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "PUB"))}
+    try:
+        result = subprocess.run(
+            command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        locked.chmod(0o755)
+    assert result.returncode == 18, result.stderr
+    stderr = " ".join(result.stderr.split())
+    assert f"{said}{locked / 'dir'}: Permission denied" in stderr, stderr
+    assert "use a file or directory" not in stderr, stderr
