@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,42 +45,21 @@ import pytest
 import requests
 
 from publisher.core import config as config_mod
-from publisher.core.records import DigestRecord, write_record_file
 from publisher.stages.build import dockerfile_sha256
 from tests.conftest import ROOT
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import (
-    DOCKER_LIST,
-    DOCKER_MANIFEST,
-    OCI_INDEX,
-    OCI_MANIFEST,
     make_image,
     push_raw,
 )
+from tests.support.publishing import ACCEPT, isolated_env, run_publisher, seed_line, tag_map
 
 pytestmark = pytest.mark.integration
 
 LINES = ("8.3", "8.4")
 PLATFORMS = ("linux/amd64", "linux/arm64")
-ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST))
 MUTATING = ("PUT", "POST", "PATCH", "DELETE")
 TEMPLATE = ROOT / "dockerfiles" / "Dockerfile.j2"
-
-
-def tag_map(host: str, repo: str) -> dict[str, str]:
-    """tag -> digest of every tag in ``host``/``repo``, read with plain HTTP."""
-    listed = requests.get(f"http://{host}/v2/{repo}/tags/list", timeout=30)
-    if listed.status_code == 404:
-        return {}
-    listed.raise_for_status()
-    found = {}
-    for tag in listed.json().get("tags") or []:
-        got = requests.get(
-            f"http://{host}/v2/{repo}/manifests/{tag}", headers={"Accept": ACCEPT}, timeout=30
-        )
-        got.raise_for_status()
-        found[tag] = "sha256:" + hashlib.sha256(got.content).hexdigest()
-    return found
 
 
 def manifest_puts(proxy: FaultProxy) -> list[str]:
@@ -135,15 +112,7 @@ class Sweep:
         return self.root / "release-notes"
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "publisher", *args, "--config", str(self.matrix)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env=self.env,
-            cwd=self.root,
-            check=False,
-        )
+        return run_publisher(*args, config=self.matrix, env=self.env, cwd=self.root)
 
     def build(self, release: str, name: str = "", *, keep: Path | None = None) -> Path:
         """Build legs stand-in: new images for every leg, seeded on the primary (not
@@ -164,20 +133,18 @@ class Sweep:
                 for path in keep.glob("8.3-*.json"):
                     (digests / path.name).write_bytes(path.read_bytes())
                 continue
-            for image in make_image(PLATFORMS).images:
-                push_raw(f"http://{primary}", self.repo, image)
-                record = DigestRecord(
-                    release,
-                    php,
-                    image.platform,  # type: ignore[arg-type]  (parsed on creation)
-                    f"{self.proxies['hub'].host}/{self.repo}",
-                    image.digest,
-                    f"{primary}/base/php:{php}-fpm-alpine",
-                    None if name else self.bases[php],
-                    "buildah",
-                    "0" * 64 if name else dockerfile_sha256(config, php),
-                )
-                write_record_file(digests / record.file_name, record)
+            seed_line(
+                digests,
+                release,
+                php,
+                PLATFORMS,
+                push_to=primary,
+                repo=self.repo,
+                image_repo=f"{self.proxies['hub'].host}/{self.repo}",
+                base=f"{primary}/base/php:{php}-fpm-alpine",
+                base_digest=None if name else self.bases[php],
+                dockerfile_sha256="0" * 64 if name else dockerfile_sha256(config, php),
+            )
         return digests
 
     def tags(self) -> dict[str, dict[str, str]]:
@@ -333,18 +300,7 @@ def sweep(
     write_matrix: Callable[..., Path],
 ) -> Sweep:
     hosts = {"hub": fresh_registry().host, "ghcr": fresh_registry().host}
-    (tmp_path / "docker").mkdir()  # a docker config of its own, empty
-    (tmp_path / "docker" / "config.json").write_text("{}\n", encoding="utf-8")
-    env = {
-        **os.environ,
-        "PUBLISHER_RETRY_ATTEMPTS": "1",
-        "PUBLISHER_RETRY_INITIAL_DELAY": "0.01",
-        "PUBLISHER_RETRY_MAX_DELAY": "0.02",
-        "DOCKER_CONFIG": str(tmp_path / "docker"),
-        "PUBLISHER_CONFIG": str(tmp_path / "none.yaml"),
-    }
-    for name in ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "PUBLISHER_LINES", "PUBLISHER_PLATFORMS"):
-        env.pop(name, None)
+    env = isolated_env(tmp_path)
     bases = {  # the bases `release` resolves (and would build FROM)
         php: push_raw(
             f"http://{hosts['hub']}", "base/php", make_image(PLATFORMS), [f"{php}-fpm-alpine"]

@@ -19,24 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.integration.test_record_scope import World, make_world
 from tests.support.faultproxy import Fault
+from tests.support.publishing import tag_map
 
 pytestmark = pytest.mark.integration
-
-
-def tag_map(host: str, repo: str) -> dict[str, str]:
-    base = f"http://{host}/v2/{repo}"
-    tags = requests.get(f"{base}/tags/list", timeout=10).json().get("tags") or []
-    accept = "application/vnd.oci.image.index.v1+json"
-    return {
-        tag: requests.head(
-            f"{base}/manifests/{tag}", headers={"Accept": accept}, timeout=10
-        ).headers["Docker-Content-Digest"]
-        for tag in tags
-    }
 
 
 def test_a_release_stopped_half_way_through_its_pins_moves_no_floating_tag_until_rerun(

@@ -11,7 +11,6 @@ release as it was published.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -24,11 +23,11 @@ from typing import Any
 import pytest
 import requests
 
-from publisher.core.records import DigestRecord, write_record_file
 from tests.conftest import ROOT
 from tests.integration.conftest import BasicAuthRegistry
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import OCI_INDEX, make_image, push_raw, raw_delete_manifest
+from tests.support.publishing import isolated_env, run_publisher, seed_line
 
 pytestmark = pytest.mark.integration
 
@@ -64,15 +63,7 @@ class World:
         return self.root / "release-notes"  # the default, next to the matrix files
 
     def run(self, *args: str, matrix: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "publisher", *args, "--config", str(matrix)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env=self.env,
-            cwd=self.root,
-            check=False,
-        )
+        return run_publisher(*args, config=matrix, env=self.env, cwd=self.root)
 
     def publish(
         self,
@@ -85,30 +76,36 @@ class World:
     ) -> dict[str, str]:
         """Build legs stand-in: seed each leg's image on the primary with its digest
         record; then ``publisher publish``. Returns each line's index digest."""
-        digests = self.root / f"digests-{release}"
-        digests.mkdir()
-        primary = self.hosts["hub"]
-        for php in lines:
-            for image in make_image(platforms).images:
-                push_raw(f"http://{primary}", self.repo, image)
-                record = DigestRecord(
-                    release,
-                    php,
-                    image.platform,  # type: ignore[arg-type]  (parsed on creation)
-                    f"{primary}/{self.repo}",
-                    image.digest,
-                    f"php:{php}-fpm-alpine",
-                    None,
-                    "buildah",
-                    "0" * 64,
-                )
-                write_record_file(digests / record.file_name, record)
+        digests = self.seed(release, lines, platforms)
         result = self.run(
             "publish", release, "--digests", str(digests), "--no-smoke", *extra, matrix=matrix
         )
         assert result.returncode == 0, result.stdout + result.stderr
         record = json.loads((self.notes / f"{release}.json").read_text())
         return {line["php"]: line["index_digest"] for line in record["lines"]}
+
+    def seed(
+        self,
+        release: str,
+        lines: Sequence[str],
+        platforms: Sequence[str] = ("linux/amd64", "linux/arm64"),
+    ) -> Path:
+        """Build legs stand-in: each leg's image on the primary, with its digest record
+        in ``digests-<release>``; returns that directory."""
+        digests = self.root / f"digests-{release}"
+        digests.mkdir()
+        primary = self.hosts["hub"]
+        for php in lines:
+            seed_line(
+                digests,
+                release,
+                php,
+                platforms,
+                push_to=primary,
+                repo=self.repo,
+                image_repo=f"{primary}/{self.repo}",
+            )
+        return digests
 
     def delete(self, registry: str, digest: str) -> None:
         """Delete the manifest ``digest`` from ``registry`` by hand (not through publisher)."""
@@ -126,18 +123,7 @@ class World:
 
 
 def make_world(tmp_path: Path, write_matrix: Callable[..., Path], **hosts: str) -> World:
-    (tmp_path / "docker").mkdir()  # a docker config of its own, empty: buildah needs the file
-    (tmp_path / "docker" / "config.json").write_text("{}\n", encoding="utf-8")
-    env = {
-        **os.environ,
-        "PUBLISHER_RETRY_ATTEMPTS": "1",
-        "PUBLISHER_RETRY_INITIAL_DELAY": "0.01",
-        "PUBLISHER_RETRY_MAX_DELAY": "0.02",
-        "DOCKER_CONFIG": str(tmp_path / "docker"),
-        "PUBLISHER_CONFIG": str(tmp_path / "none.yaml"),
-    }
-    env.pop("GITHUB_ACTIONS", None)
-    env.pop("GITHUB_OUTPUT", None)
+    env = isolated_env(tmp_path)
     repo = f"scope/php-fpm-{uuid.uuid4().hex[:8]}"
     return World(tmp_path, hosts, repo, write_matrix, env)
 

@@ -51,7 +51,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -62,17 +61,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from publisher.core.records import DigestRecord, write_record_file
 from tests.integration.test_record_scope import World, make_world
 from tests.support.faultproxy import Fault, FaultProxy
-from tests.support.images import (
-    DOCKER_LIST,
-    DOCKER_MANIFEST,
-    OCI_INDEX,
-    OCI_MANIFEST,
-    make_image,
-    push_raw,
-)
+from tests.support.publishing import tag_map
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +80,6 @@ DEFAULT = "8.4"
 PLATFORMS = ("linux/amd64",)
 REGISTRIES = ("hub", "ghcr")  # hub is the primary
 FLOATING = ("latest", *(f"php-{line}" for line in LINES))
-ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST))
 
 Tags = dict[str, dict[str, str]]  # registry -> tag -> digest
 
@@ -102,21 +92,6 @@ def pins_of(version: str) -> tuple[str, ...]:
 def owner(tag: str) -> str | None:
     """The release of a pin tag; None for a floating tag."""
     return next((v for v in POOL if tag in pins_of(v)), None)
-
-
-def read_tags(host: str, repo: str) -> dict[str, str]:
-    """Every tag of ``repo`` on ``host`` and its digest, read with plain HTTP."""
-    base = f"http://{host}/v2/{repo}"
-    listed = requests.get(f"{base}/tags/list", timeout=10)
-    if listed.status_code == 404:  # nothing pushed to the repository yet
-        return {}
-    listed.raise_for_status()
-    found = {}
-    for tag in listed.json().get("tags") or []:
-        head = requests.head(f"{base}/manifests/{tag}", headers={"Accept": ACCEPT}, timeout=10)
-        head.raise_for_status()
-        found[tag] = head.headers["Docker-Content-Digest"]
-    return found
 
 
 class Model:
@@ -200,7 +175,7 @@ def make_machine(
         # ------------------------------------------------------------ helpers
 
         def read(self) -> Tags:
-            return {name: read_tags(hosts[name], self.world.repo) for name in REGISTRIES}
+            return {name: tag_map(hosts[name], self.world.repo) for name in REGISTRIES}
 
         def digests_dir(self, version: str) -> Path:
             """The build legs' digest records of ``version``, seeded on the primary once:
@@ -208,24 +183,7 @@ def make_machine(
             path = self.world.root / f"digests-{version}"
             if path.exists():
                 return path
-            path.mkdir()
-            primary = self.world.hosts["hub"]
-            for php in LINES:
-                for image in make_image(PLATFORMS).images:
-                    push_raw(f"http://{primary}", self.world.repo, image)
-                    record = DigestRecord(
-                        version,
-                        php,
-                        image.platform,  # type: ignore[arg-type]  (parsed on creation)
-                        f"{primary}/{self.world.repo}",
-                        image.digest,
-                        f"php:{php}-fpm-alpine",
-                        None,
-                        "buildah",
-                        "0" * 64,
-                    )
-                    write_record_file(path / record.file_name, record)
-            return path
+            return self.world.seed(version, LINES, PLATFORMS)
 
         def publish(
             self, version: str, fault: Fault | None = None, registry: str = "hub"

@@ -60,7 +60,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -68,13 +67,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
-
-from publisher.core.platforms import Platform
-from publisher.core.records import DigestRecord, write_record_file
 from tests.support.faultproxy import Fault, FaultProxy, Seen
-from tests.support.images import DOCKER_LIST, OCI_INDEX, make_image, push_raw
 from tests.support.pipeline import kill_group
+from tests.support.publishing import (
+    isolated_env,
+    publisher_command,
+    run_publisher,
+    seed_line,
+    tag_map,
+)
 
 LINES = ("8.3", "8.4")
 DEFAULT_LINE = "8.4"
@@ -84,7 +85,6 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 FLOATING = ("latest", *(f"php-{php}" for php in LINES))
 #: The line each floating tag follows.
 FOLLOWS = {"latest": DEFAULT_LINE, **{f"php-{php}": php for php in LINES}}
-ACCEPT = ", ".join([OCI_INDEX, DOCKER_LIST])
 #: The reason the swept republish gives.
 REASON = "weekly security rebuild"
 #: The exit code and the words of a run stopped by each signal (README, exit codes).
@@ -97,21 +97,6 @@ def pins(release: str) -> dict[str, str]:
     """tag -> line, for every pin of ``release`` (the default line's bare one too)."""
     found = {f"{release}-php-{php}": php for php in LINES}
     found[release] = DEFAULT_LINE
-    return found
-
-
-def tag_map(host: str, repo: str) -> TagMap:
-    """tag -> digest on ``host``, read with plain HTTP."""
-    base = f"http://{host}/v2/{repo}"
-    listed = requests.get(f"{base}/tags/list", timeout=10)
-    if listed.status_code == 404:
-        return {}
-    listed.raise_for_status()
-    found = {}
-    for tag in listed.json().get("tags") or []:
-        head = requests.head(f"{base}/manifests/{tag}", headers={"Accept": ACCEPT}, timeout=10)
-        head.raise_for_status()
-        found[tag] = head.headers["Docker-Content-Digest"]
     return found
 
 
@@ -206,18 +191,10 @@ class Trial:
     # ------------------------------------------------------------ running
 
     def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "publisher", *args, "--config", str(self.matrix)]
+        return publisher_command(*args, config=self.matrix)
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.command(*args),
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env=self.env,
-            cwd=self.root,
-            check=False,
-        )
+        return run_publisher(*args, config=self.matrix, env=self.env, cwd=self.root)
 
     def start(self, *args: str, log: Path | None = None) -> subprocess.Popen[str]:
         """Start a run in a process group of its own (to kill it and its children);
@@ -246,20 +223,16 @@ class Trial:
         major = int(release.lstrip("v").split(".")[0])
         primary = f"{self.proxies['hub'].host}/{self.repo}"
         for n, php in enumerate(LINES):
-            for image in make_image(PLATFORMS, seed=100 * major + n + 50 * rebuilt).images:
-                push_raw(f"http://{self.upstream['hub']}", self.repo, image)
-                record = DigestRecord(
-                    release,
-                    php,
-                    Platform(image.platform),
-                    primary,
-                    image.digest,
-                    f"php:{php}-fpm-alpine",
-                    None,
-                    "buildah",
-                    "0" * 64,
-                )
-                write_record_file(digests / record.file_name, record)
+            seed_line(
+                digests,
+                release,
+                php,
+                PLATFORMS,
+                push_to=self.upstream["hub"],
+                repo=self.repo,
+                image_repo=primary,
+                seed=100 * major + n + 50 * rebuilt,
+            )
         return digests
 
     def publish_args(self, release: str, *, republish: bool = False) -> list[str]:
@@ -555,18 +528,7 @@ class Sweep:
         """A new repository on both registries, behind new proxies, v1.0.0 published."""
         self.made += 1
         root = self.root / f"t{self.made}"
-        (root / "docker").mkdir(parents=True)
-        (root / "docker" / "config.json").write_text("{}\n", encoding="utf-8")
-        env = {
-            **os.environ,
-            "PUBLISHER_RETRY_ATTEMPTS": "1",
-            "PUBLISHER_RETRY_INITIAL_DELAY": "0.01",
-            "PUBLISHER_RETRY_MAX_DELAY": "0.02",
-            "DOCKER_CONFIG": str(root / "docker"),
-            "PUBLISHER_CONFIG": str(root / "none.yaml"),
-        }
-        env.pop("GITHUB_ACTIONS", None)
-        env.pop("GITHUB_OUTPUT", None)
+        env = isolated_env(root)
         repo = f"sweep/php-fpm-{uuid.uuid4().hex[:8]}"
         with contextlib.ExitStack() as started:
             proxies = {

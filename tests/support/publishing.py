@@ -1,0 +1,126 @@
+"""What the tests that run ``publisher publish`` as a separate process share.
+
+* ``tag_map``: every tag of a repository and its digest, read with plain HTTP (not the
+  project's client), straight from a registry;
+* ``isolated_env``: the environment such a run gets, cut off from the user's and CI's;
+* ``publisher_command``, ``run_publisher``: such a run, with a matrix file;
+* ``seed_line``: the build legs' stand-in for one PHP line, its platform images pushed
+  to the primary with their digest records, as ``publish --digests`` takes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import requests
+
+from publisher.core.platforms import Platform
+from publisher.core.records import DigestRecord, write_record_file
+from tests.support.images import (
+    DOCKER_LIST,
+    DOCKER_MANIFEST,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    make_image,
+    push_raw,
+)
+
+#: The Accept header of a manifest read: an index or a single manifest, OCI or Docker.
+ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST))
+#: The environment variables a run must not take from the caller's environment.
+DROPPED = ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "PUBLISHER_LINES", "PUBLISHER_PLATFORMS")
+
+
+def tag_map(host: str, repo: str) -> dict[str, str]:
+    """tag -> digest of every tag of ``repo`` on ``host``, read with plain HTTP: the
+    digest is the sha256 of the manifest the tag serves. A repository nothing was pushed
+    to yet (404) has no tags; any other failed read raises."""
+    base = f"http://{host}/v2/{repo}"
+    listed = requests.get(f"{base}/tags/list", timeout=30)
+    if listed.status_code == 404:
+        return {}
+    listed.raise_for_status()
+    found = {}
+    for tag in listed.json().get("tags") or []:
+        got = requests.get(f"{base}/manifests/{tag}", headers={"Accept": ACCEPT}, timeout=30)
+        got.raise_for_status()
+        found[tag] = "sha256:" + hashlib.sha256(got.content).hexdigest()
+    return found
+
+
+def isolated_env(root: Path) -> dict[str, str]:
+    """The environment of a publisher run under ``root``: a docker config of its own,
+    empty (buildah needs the file), fast retries (one attempt), no config file of the
+    user's, and none of GitHub Actions' or the line and platform selections."""
+    (root / "docker").mkdir(parents=True, exist_ok=True)
+    (root / "docker" / "config.json").write_text("{}\n", encoding="utf-8")
+    env = {
+        **os.environ,
+        "PUBLISHER_RETRY_ATTEMPTS": "1",
+        "PUBLISHER_RETRY_INITIAL_DELAY": "0.01",
+        "PUBLISHER_RETRY_MAX_DELAY": "0.02",
+        "DOCKER_CONFIG": str(root / "docker"),
+        "PUBLISHER_CONFIG": str(root / "none.yaml"),
+    }
+    for name in DROPPED:
+        env.pop(name, None)
+    return env
+
+
+def publisher_command(*args: str, config: Path) -> list[str]:
+    """The command line of ``publisher <args> --config <config>``, this interpreter's."""
+    return [sys.executable, "-m", "publisher", *args, "--config", str(config)]
+
+
+def run_publisher(
+    *args: str, config: Path, env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run ``publisher <args> --config <config>`` in ``cwd``, its output captured; five
+    minutes at the most."""
+    return subprocess.run(
+        publisher_command(*args, config=config),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def seed_line(
+    digests: Path,
+    release: str,
+    php: str,
+    platforms: Sequence[str],
+    *,
+    push_to: str,
+    repo: str,
+    image_repo: str,
+    base: str | None = None,
+    base_digest: str | None = None,
+    dockerfile_sha256: str = "0" * 64,
+    seed: int | None = None,
+) -> None:
+    """The build legs of ``php`` for ``release``: a new image per platform (from
+    ``seed`` if given) pushed to ``repo`` on the registry ``push_to`` (its own host, not
+    a proxy), and its digest record in ``digests``, naming ``image_repo``."""
+    for image in make_image(platforms, seed=seed).images:
+        push_raw(f"http://{push_to}", repo, image)
+        record = DigestRecord(
+            release,
+            php,
+            Platform(image.platform),
+            image_repo,
+            image.digest,
+            base or f"php:{php}-fpm-alpine",
+            base_digest,
+            "buildah",
+            dockerfile_sha256,
+        )
+        write_record_file(digests / record.file_name, record)
