@@ -354,12 +354,17 @@ class Trial:
         finally:
             kill_group(process)
         held = bool(fault.fired)
-        before = sum(1 for s in list(proxy.log) if s.method in WRITES)
         proxy.release()
-        if held:  # the held request goes on to the registry: wait until it is answered
-            deadline = time.monotonic() + 10
+        if held:
+            # The held request goes on to the registry: wait until it is answered. The
+            # proxy logs a request once answered; other writes of the killed run still
+            # in flight are logged meanwhile, so count those of the held one's kind
+            # until every one that reached the proxy (``fault.seen``) is logged.
+            methods, path = matching(point[0])
+            deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                if sum(1 for s in list(proxy.log) if s.method in WRITES) > before:
+                logged = [s for s in list(proxy.log) if s.method in methods]
+                if sum(1 for s in logged if re.search(path, s.path)) >= fault.seen:
                     break
                 time.sleep(0.01)
         proxy.faults.clear()
