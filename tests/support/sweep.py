@@ -303,14 +303,19 @@ class Trial:
         finally:
             self.proxies[registry].faults.clear()
 
-    def kill_at(self, registry: str, point: tuple[str, int], *, within: float = 60.0) -> bool:
+    def kill_at(self, registry: str, point: tuple[str, int], *, within: float = 180.0) -> bool:
         """Run the run under test, hold the write ``point`` on ``registry``, SIGKILL the
         run's process group while it is held, then let the held request through to the
         registry (as a request already sent may still land). Whether it was held."""
         return self.hold_at(registry, point, lambda process: None, within=within)[0]
 
     def stop_at(
-        self, registry: str, point: tuple[str, int], signum: signal.Signals, *, within: float = 60.0
+        self,
+        registry: str,
+        point: tuple[str, int],
+        signum: signal.Signals,
+        *,
+        within: float = 180.0,
     ) -> tuple[bool, int | None, str]:
         """As ``kill_at``, but stop the run with ``signum`` (sent to the run itself, as a
         CI runner does; Ctrl-C's SIGINT reaches it the same way) while the write is held,
