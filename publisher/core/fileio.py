@@ -206,6 +206,19 @@ def path_kind(path: str | os.PathLike[str]) -> str:
         return "a symbolic link to nowhere" if os.path.islink(path) else "nothing"
 
 
+def require_directory(root: Path, what: str, *, hint: str) -> None:
+    """Refuse ``root`` unless it is a directory: FileAccessError (exit 18) "cannot read
+    ``what``: ROOT does not exist" (or "is a named pipe, not a directory"); a directory
+    above it this user may not search is said as the read of ``what``."""
+    try:
+        is_dir = root.is_dir()
+    except OSError as exc:
+        raise file_error(exc, f"read {what}") from None
+    if not is_dir:
+        there = f"is {path_kind(root)}, not a directory" if root.exists() else "does not exist"
+        raise FileAccessError(f"cannot read {what}: {root} {there}", hint=hint)
+
+
 def _not_regular(mode: int, path: str | os.PathLike[str]) -> NotRegularFileError:
     return NotRegularFileError(errno.EINVAL, f"{kind_of(mode)}, not a regular file", str(path))
 

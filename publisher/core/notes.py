@@ -33,14 +33,21 @@ from ..resolve import is_digest, php_line_order, short_digest
 from . import lifecycle
 from .errors import (
     ConfigError,
-    FileAccessError,
     NewerSchemaError,
     PublisherError,
     UsageError,
     file_error,
     newer_schema_error,
 )
-from .fileio import MIB, json_kind, json_kind_of, parse_json, path_kind, read_bytes, read_text
+from .fileio import (
+    MIB,
+    json_kind,
+    json_kind_of,
+    parse_json,
+    read_bytes,
+    read_text,
+    require_directory,
+)
 from .plan import LATEST, RegistryPlan, release_pins
 from .platforms import Platform
 from .schema import Shape, is_newer
@@ -666,17 +673,12 @@ def record_releases(notes_dir: str | Path) -> list[Release]:
     ``republish-check``, which act on records): a directory that is not there (or a
     file) is a FileAccessError (exit 18), as every missing input is."""
     root = Path(notes_dir)
-    try:  # a directory above it this user may not search: said as the records' read
-        is_dir = root.is_dir()
-    except OSError as exc:
-        raise file_error(exc, "read the release records") from None
-    if not is_dir:
-        what = f"is {path_kind(root)}, not a directory" if root.exists() else "does not exist"
-        raise FileAccessError(
-            f"cannot read the release records: {root} {what}",
-            hint="pass --notes-dir with the directory the releases wrote their notes and records "
-            "to (default: release-notes/ next to the matrix file)",
-        )
+    require_directory(
+        root,
+        "the release records",
+        hint="pass --notes-dir with the directory the releases wrote their notes and records "
+        "to (default: release-notes/ next to the matrix file)",
+    )
     return sorted(parse_release(p.stem) for p in _record_files(root))
 
 

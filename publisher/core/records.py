@@ -18,13 +18,12 @@ from typing import Any
 from ..resolve import is_digest
 from .errors import (
     ConfigError,
-    FileAccessError,
     NewerSchemaError,
     PublisherError,
     file_error,
     newer_schema_error,
 )
-from .fileio import json_kind, parse_json, path_kind, read_text, write_atomic
+from .fileio import json_kind, parse_json, read_text, require_directory, write_atomic
 from .platforms import Platform
 from .schema import Shape, is_newer
 
@@ -185,16 +184,11 @@ def read_directory(directory: str | Path) -> list[DigestRecord]:
     are not records.
     """
     root = Path(directory)
-    try:  # a directory above it this user may not search: said as the records' read
-        is_dir = root.is_dir()
-    except OSError as exc:
-        raise file_error(exc, "read the digest records") from None
-    if not is_dir:
-        what = f"is {path_kind(root)}, not a directory" if root.exists() else "does not exist"
-        raise FileAccessError(
-            f"cannot read the digest records: {root} {what}",
-            hint="point --digests at the directory the build legs wrote their records to",
-        )
+    require_directory(
+        root,
+        "the digest records",
+        hint="point --digests at the directory the build legs wrote their records to",
+    )
     try:
         paths = _record_paths(root)
     except OSError as exc:
