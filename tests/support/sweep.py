@@ -413,19 +413,9 @@ class Trial:
             for pin, php in pins("v2.0.0").items()
         )
         for name in REGISTRIES:
-            for tag in FLOATING:
-                php = FOLLOWS[tag]
-                at = tags[name].get(tag)
-                if at == reference.v1[php]:
-                    continue
-                if at == reference.v2[php] and v2_done:
-                    continue
-                said = (
-                    "the v2.0.0 index before every v2.0.0 pin was everywhere"
-                    if at == reference.v2[php]
-                    else f"{at}"
-                )
-                broken.append(f"{name} {tag} points at {said}")
+            broken += floating_broken(
+                name, tags[name], reference, v2_done, "the v2.0.0 index before every v2.0.0 pin"
+            )
             for pin, php in pins("v1.0.0").items():
                 if tags[name].get(pin) != reference.v1[php]:
                     broken.append(f"{name} {pin} moved to {tags[name].get(pin)}")
@@ -447,17 +437,9 @@ class Trial:
             for pin, php in pins("v1.0.0").items()
         )
         for name in REGISTRIES:
-            for tag in FLOATING:
-                php = FOLLOWS[tag]
-                at = tags[name].get(tag)
-                if at == reference.v1[php] or (at == reference.v2[php] and done):
-                    continue
-                said = (
-                    "the rebuilt index before every rewritten pin was everywhere"
-                    if at == reference.v2[php]
-                    else f"{at}"
-                )
-                broken.append(f"{name} {tag} points at {said}")
+            broken += floating_broken(
+                name, tags[name], reference, done, "the rebuilt index before every rewritten pin"
+            )
             for pin, php in pins("v1.0.0").items():
                 if tags[name].get(pin) not in (reference.v1[php], reference.v2[php]):
                     broken.append(f"{name} {pin} is on {tags[name].get(pin)}, neither old nor new")
@@ -519,6 +501,23 @@ def stopped_clearly(signum: signal.Signals, code: int | None, said: str) -> list
         broken.append(f"the run stopped by {signum.name} did not say so: {said.strip()[-600:]}")
     if "Traceback" in said:
         broken.append(f"the run stopped by {signum.name} printed a traceback: {said[-600:]}")
+    return broken
+
+
+def floating_broken(
+    registry: str, tags: dict[str, str], reference: Reference, done: bool, new_too_soon: str
+) -> list[str]:
+    """The floating tags of ``registry`` that break the rule of every run, publish and
+    republish alike: on the old content, or on the new only once every new pin is on
+    every registry (``done``). ``new_too_soon`` names the new content for the message."""
+    broken = []
+    for tag in FLOATING:
+        php = FOLLOWS[tag]
+        at = tags.get(tag)
+        if at == reference.v1[php] or (at == reference.v2[php] and done):
+            continue
+        said = f"{new_too_soon} was everywhere" if at == reference.v2[php] else f"{at}"
+        broken.append(f"{registry} {tag} points at {said}")
     return broken
 
 
