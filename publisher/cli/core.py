@@ -25,7 +25,9 @@ from .base import State, handle_errors, main, pass_state, print_report
     "existing_tags",
     multiple=True,
     metavar="TAG",
-    help="A pin tag already published (repeatable); floating tags are computed from these.",
+    help="A release or pin tag already published (repeatable); floating tags are computed "
+    "from these: a release's pins count with its vX.Y.Z, latest follows vX.Y.Z and php-X.Y "
+    "the pins.",
 )
 @pass_state
 @handle_errors
@@ -38,7 +40,7 @@ def plan_command(
 ) -> None:
     """Show which tags RELEASE puts on which registry, without touching any.
 
-    Offline: floating tags are computed from --existing pins plus RELEASE. A
+    Offline: floating tags are computed from the --existing tags plus RELEASE. A
     release that has a record (release-notes/RELEASE.json) is planned as it was
     published, as a rerun or a republish writes it: the record's default line,
     lines and platforms, whatever matrix.yaml says today (a recorded line
@@ -59,6 +61,8 @@ def plan_command(
                 "latest) are computed from them",
             )
     cfg, _record = state.load_release(scope, version)
+    for text in _partial_existing(version.tag, existing_tags):
+        state.output.warning(text)
     existing = {r.name: existing_tags for r in cfg.registries}
     result = planning.plan(cfg, version, existing)
     if as_json:  # the warnings go to stderr: stdout stays the JSON alone
@@ -87,6 +91,38 @@ def plan_command(
         )
     if not as_json:  # said above, before the JSON
         state.warn_matrix(cfg)
+
+
+def _partial_existing(release: str, tags: tuple[str, ...]) -> list[str]:
+    """What the plan leaves out of ``--existing``: the pins of a stable release given
+    without its ``vX.Y.Z`` (a release whose pins count only once it is there, as on a
+    registry), and a stable ``vX.Y.Z`` given without any of its pins (``latest`` stays
+    on it, but no ``php-X.Y`` does)."""
+    pins: dict[str, list[str]] = {}
+    releases: set[str] = set()
+    for tag in dict.fromkeys(tags):
+        parsed = planning.parse_scheme_tag(tag)
+        if parsed is None or not parsed.release.is_stable or parsed.release.tag == release:
+            continue
+        if parsed.php is None:
+            releases.add(parsed.release.tag)
+        else:
+            pins.setdefault(parsed.release.tag, []).append(tag)
+    said = []
+    for tag, given in pins.items():
+        if tag not in releases:
+            said.append(
+                f"--existing {', '.join(given)} without --existing {tag}: no floating tag "
+                f"follows {tag}'s pins (a release whose {tag} is not there did not finish "
+                f"writing them); add --existing {tag} if it was published whole"
+            )
+    for tag in sorted(releases - pins.keys()):
+        said.append(
+            f"--existing {tag} names none of its pins: php-X.Y tags follow pins "
+            f"({tag}-php-X.Y) only, so here only latest stays on {tag}; add --existing "
+            f"{tag}-php-X.Y for each line it published"
+        )
+    return said
 
 
 @main.command("render")

@@ -52,6 +52,48 @@ def test_plan_with_existing_pins_keeps_floating_tags_on_the_newer_release(cli):
     assert floating[("dockerhub", "php-8.3")] == "v1.0.1-php-8.3"
 
 
+def test_plan_says_why_an_existing_pin_without_its_release_tag_is_not_followed(cli):
+    """A release's pins count once its vX.Y.Z is there too (a registry holding only some
+    is a release that died while writing them), so `--existing v1.1.0-php-8.4` alone
+    leaves php-8.4 on the release planned: the plan says so and how to count the pin,
+    rather than moving php-8.4 back without a word. The pin given with its release tag,
+    or a prerelease's pin (never followed), gets no such warning."""
+    result = cli("plan", "v1.0.1", "--json", "--existing", "v1.1.0-php-8.4")
+    assert result.exit_code == 0, result.output
+    floating = {
+        (f["registry"], f["tag"]): f["source"] for f in json.loads(result.stdout)["floating"]
+    }
+    assert floating[("dockerhub", "php-8.4")] == "v1.0.1-php-8.4"
+    assert (
+        "warning: --existing v1.1.0-php-8.4 without --existing v1.1.0: no floating tag "
+        "follows v1.1.0's pins (a release whose v1.1.0 is not there did not finish writing "
+        "them)" in result.stderr
+    ), result.stderr
+    assert "add --existing v1.1.0 if it was published whole" in result.stderr
+    for extra in (["--existing", "v1.1.0"], []):
+        quiet = cli("plan", "v1.0.1", "--existing", "v1.1.0-php-8.4", *extra)
+        assert quiet.exit_code == 0, quiet.output
+        assert ("--existing v1.1.0-php-8.4 without" in quiet.stderr) is not bool(extra)
+    prerelease = cli("plan", "v1.0.1", "--existing", "v1.1.0-rc.1-php-8.4")
+    assert "without --existing" not in prerelease.stderr, prerelease.stderr
+
+
+def test_plan_says_which_lines_an_existing_release_tag_without_its_pins_leaves_out(cli):
+    """`--existing v1.1.0` alone keeps latest on v1.1.0, but php-A.B tags follow pins
+    only, so php-8.4 would move back to the release planned: the plan says so."""
+    result = cli("plan", "v1.0.1", "--json", "--existing", "v1.1.0")
+    assert result.exit_code == 0, result.output
+    floating = {
+        (f["registry"], f["tag"]): f["source"] for f in json.loads(result.stdout)["floating"]
+    }
+    assert floating[("dockerhub", "latest")] == "v1.1.0"
+    assert (
+        "warning: --existing v1.1.0 names none of its pins: php-X.Y tags follow pins "
+        "(v1.1.0-php-X.Y) only, so here only latest stays on v1.1.0" in result.stderr
+    ), result.stderr
+    assert "add --existing v1.1.0-php-X.Y for each line it published" in result.stderr
+
+
 @pytest.mark.parametrize("tag", ["foo", "php-8.4", "latest", "2.0.0-php-8.4", "v2.0-php-8.4"])
 def test_plan_refuses_existing_tags_that_are_no_release_or_pin(cli, tag):
     result = cli("plan", "v2.0.1", "--existing", tag)
