@@ -183,6 +183,15 @@ def match_records(
     if missing and allow_missing:
         incomplete = {m.split(" ")[0] for m in missing}
         return {php: found for php, found in result.items() if php not in incomplete}
+    others = {record.release for record in records} - {release.tag}
+    if missing and others and not any(result.values()):
+        given = ", ".join(sorted(others))
+        raise UsageError(
+            f"no digest record for release {release.tag}: the digest records given are of "
+            f"{given}, not of {release.tag}; no registry was changed",
+            hint=f"point --digests at {release.tag}'s records (the directory its "
+            f"`publisher build` legs wrote), or publish the release they are of",
+        )
     if missing:
         raise UsageError(
             f"no digest record for release {release.tag}: {', '.join(missing)}",

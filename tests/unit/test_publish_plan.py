@@ -771,3 +771,35 @@ def test_the_tip_for_pins_rewritten_half_way_speaks_of_one_republish_or_of_each(
         "Rerun each as it was run (`publisher republish v1.0.0 --reason ...`; `publisher "
         "republish v1.1.0 --reason ...`, with the --only each had, if any" in two
     ), two
+
+
+def test_digest_records_of_another_release_are_named_when_none_is_of_this_one():
+    """`--digests` holding another release's records (a leftover directory, the wrong
+    artifact) is refused naming the release they are of and where to point it, not only
+    with the legs to build."""
+    from publisher.core.errors import UsageError
+    from publisher.core.records import DigestRecord
+    from publisher.stages.publish import match_records
+
+    config_ = cfg()
+    records = [
+        DigestRecord(
+            release=release,
+            php=line.php,
+            platform=platform,
+            repository=config_.primary.repository.name,
+            digest=digest(f"{release}{line.php}{platform}"),
+            base_image="docker.io/library/php:8.4-fpm-alpine",
+            base_digest=None,
+            builder="buildah",
+            dockerfile_sha256=digest("dockerfile"),
+        )
+        for release in ("v1.0.0", "v1.1.0-rc.1")
+        for line in config_.lines
+        for platform in line.platforms
+    ]
+    with pytest.raises(UsageError, match=r"no digest record for release v1\.2\.0") as caught:
+        match_records(config_, parse_release("v1.2.0"), records)
+    message = str(caught.value)
+    assert "the digest records given are of v1.0.0, v1.1.0-rc.1, not of v1.2.0" in message
+    assert "point --digests at v1.2.0's records" in (caught.value.hint or "")
