@@ -9,7 +9,7 @@ import click
 
 from ..core import jobmatrix, notes
 from ..core import plan as planning
-from ..core.config import utf8_problem
+from ..core.config import text_problem, utf8_problem
 from ..core.errors import FileAccessError, UsageError
 from ..core.fileio import read_text
 from ..core.version import parse_release
@@ -19,6 +19,25 @@ from .base import State, handle_errors, main, pass_state
 #: Lets ``gh-release`` publish a stand-in rehearsal (a rehearsal of the release workflow
 #: against a test GitHub server); never set it for a real repository.
 ALLOW_STAND_IN = "PUBLISHER_ALLOW_STAND_IN_RELEASE"
+
+
+def _check_title(title: str | None) -> None:
+    """A --title given blank (it would retitle an existing release with its tag) or
+    holding a line break or another control character is refused: a title is one line."""
+    if title is None:
+        return
+    if not title.strip():
+        raise UsageError(
+            "--title is empty",
+            hint="leave out --title to keep an existing release's title (a new one is "
+            "titled with its tag), or give the title on one line",
+        )
+    if text_problem(title):
+        raise UsageError(
+            "--title holds a line break or another control character",
+            hint="write the title on one line, or leave out --title to keep an existing "
+            "release's title",
+        )
 
 
 def _allow_stand_in(env: Mapping[str, str]) -> bool:
@@ -129,7 +148,8 @@ def matrix_command(
 @click.option(
     "--title",
     default=None,
-    help="Release title [default: RELEASE for a new release; an existing one keeps its title].",
+    help="Release title, on one line [default: RELEASE for a new release; an existing one "
+    "keeps its title].",
 )
 @pass_state
 @handle_errors
@@ -176,6 +196,7 @@ def gh_release_command(
             hint="write the title in UTF-8 (GitHub keeps UTF-8 text); "
             "check the terminal's or the workflow's encoding",
         )
+    _check_title(title)
     path = notes_path or Path("release-notes") / f"{version.tag}.md"
     try:
         # Bounded: a file of megabytes is refused before it is read whole (exit 3), one

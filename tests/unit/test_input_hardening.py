@@ -612,6 +612,26 @@ def test_a_title_that_is_not_utf8_is_refused_before_github_is_asked(cli, tmp_pat
     assert_usage_error(result, "--title is not UTF-8 text: it holds the byte 0xff at character 2")
 
 
+@pytest.mark.parametrize(
+    ("title", "said"),
+    [
+        ("", "--title is empty"),
+        ("   ", "--title is empty"),
+        ("v1.0.0\nextra", "--title holds a line break or another control character"),
+        ("a\tb", "--title holds a line break or another control character"),
+    ],
+)
+def test_a_blank_or_multi_line_title_is_refused_before_github_is_asked(
+    cli, tmp_path, title, said
+) -> None:
+    """``--title ""`` would have retitled an existing release with its tag (an existing
+    release keeps its title unless one is given), and a line break has no place in a
+    title: both are refused before the token or GitHub is used (port 1: nothing answers)."""
+    env = {"GITHUB_TOKEN": "x", "GITHUB_API_URL": "http://127.0.0.1:1"}
+    result = gh_release(cli, tmp_path, env, "--title", title)
+    assert_usage_error(result, said, "leave out --title")
+
+
 def test_publisher_prints_a_path_of_bytes_that_are_not_utf8_instead_of_crashing(
     cli, tmp_path
 ) -> None:
