@@ -194,6 +194,15 @@ def load_published(
     if record is None:
         return (config.select(only, option="--only") if only is not None else config), None
     if only is not None:
+        # A recorded line the environment's override leaves out is refused as every
+        # command refuses it (exit 2, naming the override), not left out in silence.
+        off = tuple(
+            php
+            for php in only
+            if php in record.line_names and php in config.all_lines and php not in config.line_names
+        )
+        if off and config.narrowed_by:
+            config.select(off, option="--only")  # raises, naming the override
         # Selected, not narrowed yet: a line the matrix dropped may be chosen from the record.
         config = dataclasses.replace(config, selection=Selection("--only", only))
     adjusted, notices = config_for_record(

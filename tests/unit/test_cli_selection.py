@@ -313,6 +313,23 @@ def test_a_line_the_release_does_not_have_in_the_override_is_an_override_error(
     assert "PUBLISHER_LINES" not in result.output
 
 
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_an_only_line_the_override_leaves_out_is_the_same_usage_error_in_every_command(
+    cli, published, command
+):
+    """PUBLISHER_LINES=8.4 with --only 8.3, for v1.1.0 published with both: the two
+    selections leave no line. Every command says so as `plan` does (exit 2, naming the
+    variable), also verify and check-public, which read the release's record: never an
+    override error (exit 3) saying none of the lines is part of the release, which both
+    are."""
+    result = run(cli, command, "--only", "8.3", notes_dir=published, env={"PUBLISHER_LINES": "8.4"})
+    assert result.exit_code == 2, result.output
+    assert "--only: 8.3 is left out by PUBLISHER_LINES=8.4 (lines it leaves: 8.4)" in (
+        result.output
+    )
+    assert "none of the selected lines is part of" not in result.output
+
+
 # --------------------------------------------------------------------------- digest records
 
 
