@@ -24,7 +24,7 @@ from ..adapters.registry import RegistryClient
 from ..adapters.runner import Runner
 from ..core import lifecycle, render
 from ..core.config import Config, Registry
-from ..core.errors import FileAccessError, PublisherError, file_error
+from ..core.errors import FileAccessError, PublisherError, UnreachableError, file_error
 from ..core.fileio import counted, ensure_writable
 from ..core.notes import check_size_history
 from ..core.plan import line_warnings, pin_tag
@@ -207,7 +207,12 @@ def release(
     bases: dict[str, Reference] = {}
     if todo:
         with output.step(f"Resolve the base images ({counted(len(todo), 'line')})"):
-            bases = resolve_bases(config.select(todo), clients)
+            try:
+                bases = resolve_bases(config.select(todo), clients)
+            except UnreachableError as exc:
+                if options.rehearsal and not config.stand_in:
+                    exc.hint = _stand_in_hint(exc.hint, config, version, republish)
+                raise
     stage = BuildStage(config, version, builder, primary, output, options)
     if options.dry_run:
         with output.step("Dry run: the build commands that would run"):
@@ -267,6 +272,21 @@ def keep_records(pending: Path, digests_dir: Path, names: Iterable[str]) -> None
         for leftover in pending.glob(".*.tmp"):  # write_atomic's, of a run killed meanwhile
             leftover.unlink()
         pending.rmdir()
+
+
+def _stand_in_hint(hint: str | None, config: Config, version: Release, republish: bool) -> str:
+    """What a rehearsal that cannot reach its real bases (an offline machine) adds to the
+    error's hint: a stand-in matrix rehearses without them."""
+    command = "republish" if republish else "release"
+    reason = ' --reason "..."' if republish else ""
+    said = (
+        f"{config.source} has no stand_in: true in it, so this rehearsal pulls the real "
+        "bases; to rehearse without reaching them, run it on a copy of the matrix with "
+        'stand_in: true (README, "The two commands"), or on examples/offline/matrix.yaml: '
+        f"`publisher {command} {version.tag} --local{reason} --config "
+        "examples/offline/matrix.yaml`"
+    )
+    return f"{hint}; {said}" if hint else said
 
 
 # --------------------------------------------------------------------------- local rehearsal

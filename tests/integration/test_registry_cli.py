@@ -1201,3 +1201,35 @@ def test_refused_credentials_from_the_environment_are_said_to_be_set_and_wrong(
     )
     assert "set HUB_USERNAME" not in result.stderr
     assert "not-the-password" not in result.output
+
+
+def test_a_rehearsal_whose_bases_cannot_be_reached_says_how_to_rehearse_on_stand_ins(
+    tmp_path: Path,
+) -> None:
+    """`publisher release v2.0.0 --local`, the top-level help's example, pulls the bases from
+    where matrix.yaml names them: a machine that cannot reach them (offline) is told,
+    beside what to check, that a stand-in matrix rehearses without them, and how."""
+    import publisher.cli.release_cmds  # noqa: F401  (registers release on main)
+    from tests.conftest import ROOT
+
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(
+        "registries:\n"
+        "  - {name: hub, repository: docker.io/acme/php-fpm, primary: true}\n"
+        'default_line: "8.4"\n'
+        f'base: {{image: "127.0.0.1:{free_port()}/library/php:{{php}}-fpm-alpine"}}\n'
+        f"template: {ROOT / 'dockerfiles' / 'Dockerfile.j2'}\n"
+        'lines:\n  - php: "8.4"\n',
+        encoding="utf-8",
+    )
+    assert run(["render", "--config", str(matrix)], tmp_path).exit_code == 0
+    args = ["release", "v2.0.0", "--local", "--dry-run", "--config", str(matrix)]
+    result = run(args, tmp_path)
+    assert result.exit_code == 7, result.output
+    assert "registry unreachable" in result.output and "Traceback" not in result.output
+    assert (
+        "no stand_in: true in it, so this rehearsal pulls the real bases; to rehearse without "
+        "reaching them, run it on a copy of the matrix with stand_in: true (README, "
+        '"The two commands"), or on examples/offline/matrix.yaml: `publisher release '
+        "v2.0.0 --local --config examples/offline/matrix.yaml`"
+    ) in " ".join(result.output.split()), result.output
