@@ -279,6 +279,24 @@ def _json_error(state: State, exc: PublisherError) -> None:
         state.output.print_text(json.dumps(document, indent=2, sort_keys=True))
 
 
+def _json_interrupted(state: State, exc: Interrupted) -> None:
+    """With --json, a run interrupted before printing its result prints the interruption
+    as its error, so a reader of stdout still gets a document (nothing when stdout is
+    gone, or a second signal comes while it is printed)."""
+    if state.json_mode and not state.output.printed:
+        document = {
+            "ok": False,
+            "error": {
+                "kind": "interrupted",
+                "exit_code": exc.exit_code,
+                "message": f"interrupted by {exc.name}: stopped before finishing",
+                "hint": "run the same command again",
+            },
+        }
+        with contextlib.suppress(OSError, ValueError, OutputClosed, Interrupted):
+            state.output.print_text(json.dumps(document, indent=2, sort_keys=True))
+
+
 def _reporting(
     func: Callable[..., Any],
     ctx: click.Context,
@@ -320,9 +338,11 @@ def _reporting(
         raise
     except Interrupted as exc:
         say_interrupted(exc)
+        _json_interrupted(state, exc)
         ctx.exit(exc.exit_code)
     except KeyboardInterrupt:  # before the handlers were installed
         say_interrupted(Interrupted(signal.SIGINT, "SIGINT"))
+        _json_interrupted(state, Interrupted(signal.SIGINT, "SIGINT"))
         ctx.exit(128 + signal.SIGINT)
     except Exception as exc:
         _debug_traceback(state)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import re
 import signal
 import subprocess
@@ -140,3 +141,32 @@ def test_signals_the_caller_ignores_stay_ignored_and_handlers_are_restored() -> 
         assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGHUP, before_hup)
+
+
+def test_an_interrupted_json_command_still_prints_its_json_document() -> None:
+    """With --json stdout carries a document whatever happens: a run stopped by SIGTERM
+    before printing its result prints the interruption as its error (exit 143), so
+    `verify --json > report.json` or `| jq .ok` never meets an empty stdout; the usual
+    line still goes to stderr, and without --json stdout stays empty."""
+    from publisher.core.errors import Interrupted
+
+    @click.command()
+    @click.option("--json", "as_json", is_flag=True)
+    @handle_errors
+    def cmd(as_json: bool) -> None:
+        raise Interrupted(signal.SIGTERM, "SIGTERM")
+
+    result = CliRunner().invoke(cmd, ["--json"], obj=State(env={}))
+    assert result.exit_code == 143
+    assert json.loads(result.stdout) == {
+        "ok": False,
+        "error": {
+            "kind": "interrupted",
+            "exit_code": 143,
+            "message": "interrupted by SIGTERM: stopped before finishing",
+            "hint": "run the same command again",
+        },
+    }
+    assert result.stderr.strip() == "interrupted by SIGTERM: stopped before finishing"
+    plain = CliRunner().invoke(cmd, [], obj=State(env={}))
+    assert plain.exit_code == 143 and plain.stdout == ""
