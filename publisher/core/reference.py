@@ -240,6 +240,16 @@ def parse(text: str) -> Reference:
         raise _fail(str(text), "the reference is empty")
     hidden = hide_credentials(text)
     if hidden is not None:  # checked first: no other message may echo the password
+        before, _, after = text.rpartition("@")
+        if ":" not in before and "/" not in after:
+            # `php@8.4`: no password before '@', no host path after it: a tag or a digest
+            # mistyped, said as such (the part before '@' still not echoed)
+            raise _fail(
+                hidden,
+                f"what follows '@' ({after!r}) is not a digest",
+                "write a tag after ':' (php:8.4) and a digest after '@' as @sha256: and "
+                "its 64 hex digits; credentials never go in a reference",
+            )
         raise _fail(hidden, "it carries credentials (user:password@)", CREDENTIALS_HINT)
     if text != text.strip() or any(c.isspace() for c in text):
         raise _fail(text, "a reference may not contain whitespace")

@@ -603,6 +603,23 @@ def test_a_reference_with_credentials_is_refused_without_them() -> None:
     assert "carries credentials" in info.value.message
 
 
+@pytest.mark.parametrize("text", ["php@8.4", "php@latest", "docker.io/library/php@8.4-fpm"])
+def test_a_tag_written_after_an_at_sign_is_said_to_be_no_digest_not_credentials(text) -> None:
+    """`php@8.4` (a tag typed where a digest goes) holds no password: it is refused saying
+    what follows '@' is no digest and how to write a tag or a digest, not that it
+    carries credentials; the part before '@' is still not echoed."""
+    with pytest.raises(InvalidReferenceError) as info:
+        reference.parse(text)
+    at = text.rindex("@")
+    message = info.value.message
+    assert f"what follows '@' ({text[at + 1 :]!r}) is not a digest" in message, message
+    assert "carries credentials" not in message
+    assert text[:at] not in message
+    assert "php:8.4" in (info.value.hint or "") and "@sha256:" in (info.value.hint or "")
+    with pytest.raises(InvalidReferenceError, match="carries credentials"):
+        reference.parse("alice@registry.example/team/php")  # a user name before a host path
+
+
 @settings(max_examples=300)
 @given(
     st.sampled_from(["localhost", "registry.example", "[::1]", "10.0.0.1"]),
