@@ -3193,7 +3193,9 @@ def resolve(
         )
     platform, engine_note = inputs.platform or host, None
     if platform is None:  # the engine's, where the image will run (as the launcher's)
-        platform, engine_note = run_platform(env, min(CACHE_TIMEOUT, inputs.timeout / 4))
+        # The engine is no registry: its own deadline, whatever RESOLVE_TIMEOUT is (as the
+        # launcher's engine calls): a short registry timeout never picks another platform.
+        platform, engine_note = run_platform(env, CACHE_TIMEOUT)
     choice = choose(inputs, pins, platform)
     if engine_note is not None:
         choice = replace(choice, note="; ".join(filter(None, (choice.note, engine_note))))
@@ -3201,7 +3203,7 @@ def resolve(
     def available(reference: str, target: Target | None) -> Result:
         if cache_fn is not None:
             began = time.monotonic()
-            limit = min(CACHE_TIMEOUT, inputs.timeout / 4)
+            limit = CACHE_TIMEOUT  # as the engine's: a cached image is found offline at any timeout
             found = cache_fn(reference, platform, env=env, timeout=limit)
             if found is not None:
                 return found

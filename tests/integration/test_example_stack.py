@@ -1379,17 +1379,21 @@ def test_a_tls_failure_is_unreachable_in_both(world: World, project: str, tmp_pa
         assert "check the network or proxy" in text
 
 
-@pytest.mark.parametrize("named_by", ["DOCKER_HOST", "context"])
+@pytest.mark.parametrize("named_by", ["DOCKER_HOST", "context", "busy DOCKER_HOST"])
 def test_both_take_the_platform_of_the_engine_not_of_this_machine(
     world: World, project: str, tmp_path: Path, named_by: str
 ) -> None:
     """The image runs on the docker engine: one elsewhere (DOCKER_HOST, or the docker context
     the config names) on another platform than this machine's is the platform both tools
     decide for. (The pins list only this machine's platform: both say the engine's is
-    missing, without a registry request.)"""
-    engine = EngineVersion(OTHER)
+    missing, without a registry request.) A busy engine that answers in 0.15 s is asked
+    within the engine's own deadline also under a short registry timeout (0.2 s), which
+    once gave it a quarter of that and took this machine's platform."""
+    engine = EngineVersion(OTHER, delay=0.15 if named_by.startswith("busy") else 0.0)
     env = launcher_env(world, project, tmp_path, ALLOW_LOCAL_BUILD_FALLBACK="false")
-    if named_by == "DOCKER_HOST":
+    if named_by.startswith("busy"):
+        env["STACK_REGISTRY_TIMEOUT"] = "0.2"
+    if named_by.endswith("DOCKER_HOST"):
         env["DOCKER_HOST"] = f"tcp://{engine.host}"
     else:  # as `docker context create box --docker host=tcp://...` and `docker context use box`
         config = Path(env["DOCKER_CONFIG"])

@@ -9,7 +9,8 @@ Built on it:
 * ``CorruptTls``   an HTTPS answer whose body breaks off with a TLS record that fails its check
 * ``TcpRelay``     relays bytes to an upstream; ``close()`` takes the upstream "offline"
 * ``EngineVersion`` a docker engine elsewhere (``DOCKER_HOST=tcp://``) that runs another
-  platform: it answers ``/_ping`` and ``/version`` as docker 26 on ``os/arch``, nothing else
+  platform: it answers ``/_ping`` and ``/version`` as docker 26 on ``os/arch`` (after
+  ``delay`` seconds: a busy engine), nothing else
 
 ``relay(a, b)`` copies two sockets into each other until both sides are done
 (also used by ``ConnectProxy``).
@@ -21,6 +22,7 @@ import contextlib
 import json
 import socket
 import threading
+import time
 from typing import Self
 
 
@@ -167,8 +169,9 @@ class EngineVersion(Listener):
     ``DOCKER_HOST=tcp://HOST``: what ``docker version`` and resolve ask to learn the engine's
     platform. Any other request is answered 404, as for an image it does not hold."""
 
-    def __init__(self, platform: str) -> None:
+    def __init__(self, platform: str, delay: float = 0.0) -> None:
         os_name, arch = platform.split("/")
+        self.delay = delay  # seconds before each answer: a busy engine (Docker Desktop's VM)
         self.version = json.dumps(
             {
                 "Version": "26.1.5", "ApiVersion": "1.45", "MinAPIVersion": "1.24",
@@ -194,6 +197,8 @@ class EngineVersion(Listener):
                 seen += data
             method, path, *_ = [*seen.split(b"\r\n", 1)[0].decode("latin-1").split(" "), "", ""]
             self.paths.append(path)
+            if self.delay:
+                time.sleep(self.delay)
             headers = {"Api-Version": "1.45", "Ostype": "linux", "Content-Type": "text/plain"}
             if path.rstrip("/").endswith("/_ping"):
                 status, body = "200 OK", b"OK"

@@ -1016,8 +1016,33 @@ def test_a_cache_miss_asks_the_registry_within_the_timeout(tmp_path: Path) -> No
     env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "RESOLVE_TIMEOUT": "1"}
     decision = resolve(env, cwd=tmp_path, probe=fake, cache=cache, host="linux/amd64")
     assert decision.availability == "available"
-    assert cache.asked == [(decision.image, "linux/amd64", 0.25)]
+    assert cache.asked == [(decision.image, "linux/amd64", 0.5)]
     assert len(fake.targets) == 1
+
+
+@pytest.mark.parametrize("timeout", ["0.01", "0.2", "1"])
+def test_a_short_registry_timeout_leaves_the_engine_its_own_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, timeout: str
+) -> None:
+    """RESOLVE_TIMEOUT is the registry's: the docker engine (its platform, its image store)
+    keeps its 0.5 s whatever it is, as the launcher's engine calls keep their 10 s. A quarter
+    of a short timeout (0.0025 s for 0.01) missed an image docker had, offline, at random,
+    and on a Mac took this machine's platform instead of the engine's."""
+    write_tree(tmp_path)
+    asked: list[float] = []
+
+    def run_platform(env: Any, limit: float) -> tuple[str, None]:
+        asked.append(limit)
+        return "linux/amd64", None
+
+    monkeypatch.setattr(resolving, "run_platform", run_platform)
+    fake, cache = FakeProbe(FAILURES["registry down"][0]), FakeCache(hit=True)
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "RESOLVE_TIMEOUT": timeout}
+    decision = resolve(env, cwd=tmp_path, probe=fake, cache=cache)
+    assert decision.availability == "cached"
+    assert asked == [0.5]
+    assert cache.asked == [(decision.image, "linux/amd64", 0.5)]
+    assert fake.targets == []
 
 
 def test_the_cache_check_can_be_disabled(tmp_path: Path) -> None:
