@@ -3224,8 +3224,25 @@ def resolve(
     usable = availability is not None and availability.available and choice.precheck is None
     base_check = None
     base_image = choice.base_image or facts.base_default
+    # A fallback to an earlier start's local build on this base needs no base (offline,
+    # after `docker image prune -a` took the base), as start.sh reuses it.
+    reused = (
+        not usable
+        and facts.exists
+        and inputs.use_prebuilt
+        and inputs.allow_fallback
+        and cache_fn is not None
+        and cache_fn(
+            replace(choice, base_image=base_image).local_image,
+            platform,
+            env=env,
+            timeout=CACHE_TIMEOUT,
+        )
+        is not None
+    )
     if (
         not usable
+        and not reused
         and facts.exists
         and base_image
         and (inputs.allow_fallback or not inputs.use_prebuilt)

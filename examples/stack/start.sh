@@ -936,8 +936,12 @@ if [ "$allow_fallback" = false ]; then
   fi
   cannot_proceed "$class" "$why; the local build fallback is disabled (ALLOW_LOCAL_BUILD_FALLBACK=false)" "$fix"
 fi
-build_or_stop "$class" "$why" "$advice"
-if cached "$local_image"; then
+# An earlier start's local build on the pins file's base needs no base (offline, after a
+# `docker image prune -a` took the base): looked for before the base is (as resolve).
+reuse=
+if [ -f "$dockerfile" ] && [ "$cache_check" = true ] && cached "$local_image"; then reuse=1; fi
+[ -n "$reuse" ] || build_or_stop "$class" "$why" "$advice"
+if [ -n "$reuse" ] || cached "$local_image"; then
   decided build-locally "$class" "$why; using the local build $local_image from an earlier start (ALLOW_LOCAL_BUILD_FALLBACK=true; remove it to rebuild)"
   start "$local_image" false
 fi

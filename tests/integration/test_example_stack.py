@@ -613,6 +613,7 @@ def test_an_image_cached_for_the_emulated_platform_needs_no_registry(
 def test_offline_with_nothing_cached_says_so_instead_of_a_doomed_build(
     world: World, project: str, tmp_path: Path, use_prebuilt: bool
 ) -> None:
+    run(world.docker, "rmi", "-f", world.local, check=False)  # nothing: no earlier local build
     dead = f"127.0.0.1:{free_port()}"
     base = f"{dead}/stand-in/php:8.4-fpm-alpine@{world.base.split('@')[1]}"
     pins_file = tmp_path / f"{RELEASE}.env"
@@ -635,6 +636,37 @@ def test_offline_with_nothing_cached_says_so_instead_of_a_doomed_build(
     assert phrase in decision["reason"]
     assert "once while online" in proc.stderr and "once while online" in decision["fix"]
     assert "building" not in proc.stderr  # no build was started
+
+
+def test_offline_an_earlier_local_build_starts_without_its_base(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """The fallback's local build of an earlier start stays for offline starts: with the
+    base gone from the image store (`docker image prune -a` while the stack ran) and its
+    registry out of reach, both tools take that build instead of saying that a local build
+    cannot work (they once looked for the base first, and stopped with exit 17)."""
+    proc, _ = launch(world, launcher_env(world, project, tmp_path, USE_PREBUILT="false"))
+    assert proc.returncode == 0, proc.stderr  # the local build on the pins file's base
+    compose_down(world.docker, project)
+    dead = f"127.0.0.1:{free_port()}"  # the registries, and the base never pulled from there
+    base = f"{dead}/stand-in/php:8.4-fpm-alpine@{world.base.split('@')[1]}"
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(pins.render(_record(f"{dead}/{world.path}", world.digest, base)))
+    env = launcher_env(world, project, tmp_path, PHP_PINS_FILE=str(pins_file))
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "build-locally", "availability": "unreachable"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (16, 0), answer.stderr + proc.stderr
+    assert decision["image"] == world.local, answer.stderr
+    assert f"using the local build {world.local} from an earlier start" in proc.stderr
+    assert "building" not in proc.stderr  # started, not built
+    assert running_image(world.docker, project)["RepoTags"] == [world.local]
+    # asked to look in no image store, they ask the base's registry, as before
+    env["PHP_IMAGE_CACHE_CHECK"] = "false"
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "cannot-proceed", "availability": "unreachable"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr + proc.stderr
 
 
 def test_a_pruned_release_and_base_say_to_take_the_current_pins_file_not_to_go_online(

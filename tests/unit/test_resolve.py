@@ -1045,6 +1045,40 @@ def test_a_short_registry_timeout_leaves_the_engine_its_own_deadline(
     assert fake.targets == []
 
 
+class LocalBuildOnly(FakeCache):
+    """An image store holding the local build of an earlier start, and not its base."""
+
+    def __call__(
+        self, reference: str, platform: str, *, env: Any, timeout: float
+    ) -> probing.Result | None:
+        self.asked.append((reference, platform, timeout))
+        if not reference.startswith("localhost/"):
+            return None
+        return probing.Result(S.CACHED, f"{reference} is here", platforms=(platform,))
+
+
+def test_a_fallback_takes_an_earlier_local_build_without_asking_for_its_base(
+    tmp_path: Path,
+) -> None:
+    """Offline, with the base gone from the image store: the earlier start's local build on
+    that base is what the fallback starts (start.sh reuses it), not "cannot work either"."""
+    write_tree(tmp_path)
+    down = FAILURES["registry down"][0]
+    fake, cache = FakeProbe(down, base=down), LocalBuildOnly(hit=True)
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"}
+    decision = resolve(env, cwd=tmp_path, probe=fake, cache=cache, host="linux/amd64")
+    assert (decision.action, decision.availability) == (Action.BUILD_LOCALLY, "unreachable")
+    assert decision.image.startswith("localhost/twentyi/php-fpm:v2.0.0-php-8.4-base-")
+    assert [a[0] for a in cache.asked] == [decision.prebuilt, decision.image]
+    assert len(fake.targets) == 1  # the pre-built image's registry; the base's is not asked
+    # without the fallback, or with USE_PREBUILT=false (which always builds), the base counts
+    for setting in ({"ALLOW_LOCAL_BUILD_FALLBACK": "false"}, {"USE_PREBUILT": "false"}):
+        decision = resolve(
+            {**env, **setting}, cwd=tmp_path, probe=fake, cache=cache, host="linux/amd64"
+        )
+        assert decision.action is Action.CANNOT_PROCEED, setting
+
+
 def test_the_cache_check_can_be_disabled(tmp_path: Path) -> None:
     write_tree(tmp_path)
     fake, cache = FakeProbe(AVAILABLE), FakeCache(hit=True)
