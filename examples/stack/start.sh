@@ -329,14 +329,28 @@ if [ -d "$pins" ]; then  # a directory of vX.Y.Z.env: the one of STACK_RELEASE
 start: fix: set STACK_RELEASE, or point PHP_PINS_FILE at the vX.Y.Z.env file"
   pins=${pins%/}/$STACK_RELEASE.env
 fi
-[ -e "$pins" ] || fail 3 "$pins: pins file not found
+# A pins file this user may not read, or below a folder it may not search (which -e calls
+# missing): said so, in resolve's words, never "not found" or the shell's own message.
+if [ -n "${PHP_PINS_FILE:-}" ]; then copy="point PHP_PINS_FILE at a copy it can read"; else copy="set PHP_PINS_FILE to a copy"; fi
+denied="$pins: cannot read the pins file: Permission denied
+start: fix: give this user read access to it (and search access to its folders), or $copy"
+if [ ! -e "$pins" ]; then
+  folder=$pins
+  while case $folder in */?*) true ;; *) false ;; esac; do
+    folder=${folder%/*}
+    if [ -d "${folder:-/}" ] && [ ! -x "${folder:-/}" ]; then fail 3 "$denied"; fi
+  done
+  fail 3 "$pins: pins file not found
 start: fix: vendor the release's vX.Y.Z.env next to this script as php-images.env, or set PHP_PINS_FILE"
+fi
 not_pins="use the pins file publisher wrote (vX.Y.Z.env), unmodified"
 # A device or a pipe is never read, nor more than 64 KiB (a pins file is a few KB; the
 # shell reads 64 KiB of keys or comments in well under a second, a MiB in many seconds).
 [ -f "$pins" ] || fail 3 "$pins: not a regular file, so not a pins file
 start: fix: $not_pins"
-size=$(wc -c <"$pins") || fail 3 "$pins: cannot read the pins file"
+[ -r "$pins" ] || fail 3 "$denied"
+size=$(wc -c 2>/dev/null <"$pins") || fail 3 "$pins: cannot read the pins file
+start: fix: check the path and the disk it is on, or $copy"
 [ "$((size))" -le 65536 ] || fail 3 "$pins: larger than 64 KiB, so not a pins file
 start: fix: $not_pins"
 

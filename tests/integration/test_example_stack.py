@@ -1298,6 +1298,51 @@ def test_a_default_line_publisher_never_wrote_is_a_pins_file_error_in_both(
     same_words(answer.stderr, proc.stderr)
 
 
+@pytest.mark.parametrize("locked", ["file", "folder"])
+def test_a_pins_file_this_user_may_not_read_is_said_so_by_both_with_a_fix(
+    tmp_path: Path, locked: str
+) -> None:
+    """Run as nobody, a pins file only root may read (or one in a folder only root may
+    search) is exit 3 in resolve's words and tip, from both tools: the launcher once said
+    the shell's own `cannot open` and no fix, or called the file in the folder missing."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or os.getuid() != 0 or not Path("/usr/bin/python3").exists():
+        pytest.skip("needs root (to run as another user), setpriv and /usr/bin/python3")
+    shared = Path(tempfile.mkdtemp(prefix="stack-eacces-"))
+    try:
+        shared.chmod(0o755)
+        for name in ("start.sh", "compose.yaml"):  # nobody may not read the checkout
+            shutil.copy(STACK / name, shared / name)
+        shutil.copy(RESOLVE, shared / "resolve.py")
+        folder = shared / "pins"
+        folder.mkdir()
+        pins_file = folder / f"{RELEASE}.env"
+        pins_file.write_text("PHP_PINS_SCHEMA='1'\n")
+        pins_file.chmod(0o600 if locked == "file" else 0o644)
+        folder.chmod(0o755 if locked == "file" else 0o700)
+        nobody = (setpriv, "--reuid=65534", "--regid=65534", "--clear-groups")
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(shared), "PHP_PINS_FILE": str(pins_file)}
+        proc = run(*nobody, "dash", str(shared / "start.sh"), env=env, check=False, cwd=shared)
+        answer = run(
+            *nobody, "/usr/bin/python3", str(shared / "resolve.py"), "--format", "env",
+            env=env, check=False, cwd=shared,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+    assert (proc.returncode, answer.returncode) == (3, 3), proc.stderr + answer.stderr
+    error = f"{pins_file}: cannot read the pins file: Permission denied"
+    fix = (
+        "give this user read access to it (and search access to its folders), or point "
+        "PHP_PINS_FILE at a copy it can read"
+    )
+    assert proc.stderr == (
+        f"start: decision=none error=pins-file\nstart: error: {error}\nstart: fix: {fix}\n"
+    )
+    assert answer.stderr == (
+        f"resolve: decision=none error=pins-file\nerror: {error}\n  tip: {fix}\n"
+    )
+
+
 #: The shells a developer's ``sh`` may be, besides dash: macOS runs /bin/sh as bash in
 #: POSIX mode (or zsh's, or dash, as its owner chose); Alpine and many containers
 #: have busybox's ash. And macOS's login shell, zsh, for ``zsh start.sh``.
