@@ -2004,10 +2004,11 @@ def engine_platform(env: Mapping[str, str], timeout: float) -> str | None:
 
 def asks_engine(env: Mapping[str, str], system: str) -> bool:
     """Whether the engine may run another platform than this machine (pure): any engine but
-    a local one on Linux, whose kernel is this machine's. On macOS the engine is a VM (of
-    either architecture: Colima's ``--arch``, a Rosetta shell); DOCKER_HOST may be anywhere."""
-    host = docker_host(env)
-    return system != "Linux" or (bool(host) and not host.startswith("unix://"))
+    the default one on Linux (no DOCKER_HOST, no context), whose kernel is this machine's. On
+    macOS the engine is a VM (of either architecture: Colima's ``--arch``, a Rosetta shell);
+    DOCKER_HOST or a context may name anything, a unix socket too (Colima or Lima on Linux
+    run a VM, ``--arch aarch64`` on an x86 machine; a socket forwarded over ssh)."""
+    return system != "Linux" or bool(docker_host(env))
 
 
 def run_platform(

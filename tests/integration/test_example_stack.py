@@ -1456,7 +1456,9 @@ def test_a_tls_failure_is_unreachable_in_both(world: World, project: str, tmp_pa
         assert "check the network or proxy" in text
 
 
-@pytest.mark.parametrize("named_by", ["DOCKER_HOST", "context", "busy DOCKER_HOST"])
+@pytest.mark.parametrize(
+    "named_by", ["DOCKER_HOST", "context", "busy DOCKER_HOST", "unix socket DOCKER_HOST"]
+)
 def test_both_take_the_platform_of_the_engine_not_of_this_machine(
     world: World, project: str, tmp_path: Path, named_by: str
 ) -> None:
@@ -1465,13 +1467,20 @@ def test_both_take_the_platform_of_the_engine_not_of_this_machine(
     decide for. (The pins list only this machine's platform: both say the engine's is
     missing, without a registry request.) A busy engine that answers in 0.15 s is asked
     within the engine's own deadline also under a short registry timeout (0.2 s), which
-    once gave it a quarter of that and took this machine's platform."""
-    engine = EngineVersion(OTHER, delay=0.15 if named_by.startswith("busy") else 0.0)
+    once gave it a quarter of that and took this machine's platform. An engine on a unix
+    socket DOCKER_HOST names (Colima or Lima on Linux, `--arch aarch64` on x86) is asked too:
+    resolve once took this machine's platform for any unix socket on Linux."""
+    unix = named_by.startswith("unix")
+    engine = EngineVersion(
+        OTHER,
+        delay=0.15 if named_by.startswith("busy") else 0.0,
+        address=str(tmp_path / "engine.sock") if unix else "127.0.0.1",
+    )
     env = launcher_env(world, project, tmp_path, ALLOW_LOCAL_BUILD_FALLBACK="false")
     if named_by.startswith("busy"):
         env["STACK_REGISTRY_TIMEOUT"] = "0.2"
     if named_by.endswith("DOCKER_HOST"):
-        env["DOCKER_HOST"] = f"tcp://{engine.host}"
+        env["DOCKER_HOST"] = f"unix://{engine.host}" if unix else f"tcp://{engine.host}"
     else:  # as `docker context create box --docker host=tcp://...` and `docker context use box`
         config = Path(env["DOCKER_CONFIG"])
         meta = config / "contexts" / "meta" / hashlib.sha256(b"box").hexdigest()

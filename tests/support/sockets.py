@@ -10,7 +10,7 @@ Built on it:
 * ``TcpRelay``     relays bytes to an upstream; ``close()`` takes the upstream "offline"
 * ``EngineVersion`` a docker engine elsewhere (``DOCKER_HOST=tcp://``) that runs another
   platform: it answers ``/_ping`` and ``/version`` as docker 26 on ``os/arch`` (after
-  ``delay`` seconds: a busy engine), nothing else
+  ``delay`` seconds: a busy engine), nothing else; on a unix socket when ``address`` is a path
 
 ``relay(a, b)`` copies two sockets into each other until both sides are done
 (also used by ``ConnectProxy``).
@@ -30,11 +30,16 @@ class Listener:
     backlog = 64
 
     def __init__(self, address: str = "127.0.0.1") -> None:
-        self.listener = socket.socket()
-        self.listener.bind((address, 0))
+        if address.startswith("/"):  # a unix socket at that path (``host`` is the path)
+            self.listener = socket.socket(socket.AF_UNIX)
+            self.listener.bind(address)
+            self.host = address
+        else:
+            self.listener = socket.socket()
+            self.listener.bind((address, 0))
+            self.host = f"{address}:{self.listener.getsockname()[1]}"
         self.listener.listen(self.backlog)
         self.listener.settimeout(0.1)  # so that close() ends the accept loop promptly
-        self.host = f"{address}:{self.listener.getsockname()[1]}"
         self._open: list[socket.socket] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)
@@ -169,7 +174,7 @@ class EngineVersion(Listener):
     ``DOCKER_HOST=tcp://HOST``: what ``docker version`` and resolve ask to learn the engine's
     platform. Any other request is answered 404, as for an image it does not hold."""
 
-    def __init__(self, platform: str, delay: float = 0.0) -> None:
+    def __init__(self, platform: str, delay: float = 0.0, address: str = "127.0.0.1") -> None:
         os_name, arch = platform.split("/")
         self.delay = delay  # seconds before each answer: a busy engine (Docker Desktop's VM)
         self.version = json.dumps(
@@ -184,7 +189,7 @@ class EngineVersion(Listener):
             }
         ).encode()  # fmt: skip
         self.paths: list[str] = []
-        super().__init__()
+        super().__init__(address)
 
     def handle(self, conn: socket.socket) -> None:
         with conn:
