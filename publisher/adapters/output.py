@@ -41,6 +41,8 @@ from ..core.errors import (
     OutputClosed,
     PublisherError,
     UsageError,
+    message_text,
+    printable,
 )
 from ..resolve import tip_lines, without_secrets
 
@@ -245,18 +247,24 @@ class Output:
         self.detail(f"+ {argv_text}")
 
     def warning(self, message: str) -> None:
+        """A warning; a byte of a path or value in it that is not UTF-8 written ``\\xff``
+        (``message_text``), as in every error and JSON document, after the redaction."""
+        said = message_text(self.redact(message))
         if self.github:
-            self._write(self._commands, f"::warning::{_escape_data(self.redact(message))}\n")
+            self._write(self._commands, f"::warning::{_escape_data(said)}\n", redact=False)
         else:
-            self._write(self._err, f"warning: {message}\n")
+            self._write(self._err, f"warning: {said}\n", redact=False)
 
     def error(self, exc: PublisherError) -> None:
         """Report an error: one or two lines; in Actions also an annotation, and the end
-        of the step summary (whose tables, written before, would read as a success)."""
+        of the step summary (whose tables, written before, would read as a success).
+        A byte of a path or value that is not UTF-8 is written ``\\xff`` in each, as in
+        its JSON document (``message_text``, after the redaction)."""
         self.annotate(exc)
-        self._write(self._err, f"error: {exc.label}: {exc.message}\n")
+        said = message_text(self.redact(f"error: {exc.label}: {exc.message}\n"))
+        self._write(self._err, said, redact=False)
         if exc.hint:
-            self._write(self._err, tip_lines(exc.hint))
+            self._write(self._err, message_text(self.redact(tip_lines(exc.hint))), redact=False)
         self.summary(failure_markdown(exc))
 
     def annotate(self, exc: PublisherError) -> None:
@@ -265,14 +273,15 @@ class Output:
             return
         props = ""
         if isinstance(exc, ConfigError) and exc.source:
-            props = f" file={_escape_prop(exc.source)}"
+            props = f" file={_escape_prop(printable(exc.source))}"
             if exc.line is not None:
                 props += f",line={exc.line}"
                 if exc.column is not None:
                     props += f",col={exc.column}"
         props += ("," if props else " ") + f"title={_escape_prop(self.redact(exc.label))}"
         annotation = exc.message + (f"\ntip: {exc.hint}" if exc.hint else "")
-        self._write(self._commands, f"::error{props}::{_escape_data(self.redact(annotation))}\n")
+        said = _escape_data(message_text(self.redact(annotation)))
+        self._write(self._commands, f"::error{props}::{said}\n", redact=False)
 
     @contextlib.contextmanager
     def step(self, title: str) -> Iterator[None]:
@@ -331,9 +340,9 @@ class Output:
         path = self.env.get("GITHUB_STEP_SUMMARY")
         if not (self.github and path) or self._summary_failed:
             return
-        try:  # bytes of a path that are not UTF-8 (lone surrogates) are written \udcff
-            with self._lock, open(path, "a", encoding="utf-8", errors="backslashreplace") as handle:
-                handle.write(self.redact(markdown).rstrip("\n") + "\n\n")
+        try:  # bytes of a path or value that are not UTF-8 are written \xff (message_text)
+            with self._lock, open(path, "a", encoding="utf-8") as handle:
+                handle.write(message_text(self.redact(markdown)).rstrip("\n") + "\n\n")
         except OSError as exc:  # a summary is for reading: the run goes on without it
             self._summary_failed = True
             self.warning(

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Final
 
@@ -79,6 +80,18 @@ def printable(value: str) -> str:
     )
 
 
+#: The escape ``repr`` (``{value!r}``) writes a lone surrogate as: an odd run of backslashes
+#: before ``udcXX`` (an even run is backslashes of the value itself, each written twice).
+_REPR_SURROGATE = re.compile(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])")
+
+
+def message_text(text: str) -> str:
+    """A message or tip as it is shown (stderr, the step summary, a JSON error): each byte
+    that is not UTF-8 written ``\\xff``, whether the message holds the value itself (a
+    path) or quotes it (``{value!r}`` writes ``\\udcff``), as ``printable`` writes it."""
+    return printable(_REPR_SURROGATE.sub(r"\1\\x\2", text))
+
+
 class PublisherError(Problem):
     """Base class: a failure we expected and can explain (its message and hint are
     resolve's :class:`~publisher.resolve.Problem`, shared by both entry points)."""
@@ -92,8 +105,8 @@ class PublisherError(Problem):
         return {  # a path's bytes that are not UTF-8 as \\xff: strict JSON readers take it
             "kind": self.label,
             "exit_code": self.exit_code,
-            "message": printable(self.message),
-            "hint": None if self.hint is None else printable(self.hint),
+            "message": message_text(self.message),
+            "hint": None if self.hint is None else message_text(self.hint),
         }
 
 

@@ -725,6 +725,27 @@ def test_a_path_found_in_a_directory_that_is_not_utf8_is_written_with_its_byte(c
     assert error["message"].startswith(f"{digests}/8.4\\xff.json: ")
 
 
+def test_a_byte_that_is_not_utf8_is_written_the_same_on_stderr_as_in_json(cli, tmp_path):
+    """A path found under --digests (held in the message as it is) and a release tag
+    (quoted in it, ``{value!r}``) whose bytes are not UTF-8: stderr writes the byte \\xff
+    as the JSON error does, never Python's escape "\\udcff"."""
+    digests = tmp_path / "digests"
+    digests.mkdir()
+    (digests / "8.4\udcff.json").write_text("{}\n")
+    for args, said in (
+        (
+            ("publish", "v1.0.0", "--digests", str(digests), "--dry-run"),
+            f"{digests}/8.4\\xff.json: ",
+        ),
+        (("plan", "v1.0.0\udcff"), "release tag 'v1.0.0\\xff' is not valid: '0\\xff' is not"),
+    ):
+        result = cli(*args)
+        assert result.exit_code in (2, 3), result.output
+        assert said in result.stderr and "\\udc" not in result.stderr, result.stderr
+        result = cli(*args, "--json")
+        assert said in _strict_json(result.stdout)["error"]["message"], result.stdout
+
+
 def test_a_matrix_key_that_is_not_utf8_is_named_in_json_as_text_any_reader_takes(cli, tmp_path):
     """``"x\\udcff": 1`` in matrix.yaml (a YAML escape of a lone surrogate): the JSON
     error's ``field`` names the key with the byte written \\xff, as its source is

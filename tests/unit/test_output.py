@@ -289,8 +289,8 @@ def test_an_error_naming_a_path_that_is_not_utf8_ends_the_step_summary(tmp_path:
     run = make(tmp_path)
     run.out.error(FileAccessError("release notes not found: n\udcff.md", hint="pass --notes"))
     summary = run.summary.read_text(encoding="utf-8")
-    assert "release notes not found: n\\udcff.md" in summary, summary
-    assert "error: file error: release notes not found: n" in run.stderr.getvalue()
+    assert "release notes not found: n\\xff.md" in summary, summary
+    assert "error: file error: release notes not found: n\\xff.md" in run.stderr.getvalue()
 
 
 def test_summary_appends(tmp_path: Path) -> None:
@@ -565,3 +565,12 @@ def test_a_pipe_is_styled_only_when_force_color_is_set_and_no_color_is_not(
     pipe = io.StringIO()
     Output(env=env, stream=pipe).detail("+ buildah build")
     assert ("\x1b[2m" in pipe.getvalue()) is styled, pipe.getvalue()
+
+
+def test_a_warning_writes_a_byte_that_is_not_utf8_as_its_errors_do(tmp_path: Path) -> None:
+    """A warning naming a path (as it is) or quoting a value (``{value!r}``) whose bytes
+    are not UTF-8 writes each such byte \\xff; a backslash the value holds stays one."""
+    run = make(tmp_path, actions=False)
+    quoted, literal = "v\udcfe", "a\\udcff"
+    run.out.warning(f"n\udcff.md and {quoted!r} and {literal!r}")
+    assert run.stderr.getvalue() == "warning: n\\xff.md and 'v\\xfe' and 'a\\\\udcff'\n"
