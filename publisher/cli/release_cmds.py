@@ -120,7 +120,8 @@ def get_smoke(
     "--digest-file",
     type=options.path(path_type=Path),
     required=True,
-    help="Where to write this leg's digest record (JSON, written atomically).",
+    help="Where to write this leg's digest record (JSON, written atomically; a symbolic "
+    "link is kept, the record written where it points).",
 )
 @options.config
 @options.builder
@@ -175,7 +176,7 @@ def build_command(
             "lists the legs), or `publisher release` for them all",
         )
     cfg = state.load_config(config_path).select(php_lines, option="--php")
-    check_digest_file(digest_file, f"{php}-{platform_text.replace('/', '-')}.json")
+    digest_file = check_digest_file(digest_file, f"{php}-{platform_text.replace('/', '-')}.json")
     cfg, record = load_release(cfg, options.notes_dir_of(cfg, None), version, state.output)
     platforms = cfg.line(php).platforms
     if Platform.parse(platform_text) not in platforms:  # before any tool or registry
@@ -209,13 +210,15 @@ def build_command(
         )
 
 
-def check_digest_file(digest_file: Path, name: str) -> None:
+def check_digest_file(digest_file: Path, name: str) -> Path:
     """Refuse a --digest-file the leg could not use, before anything is built (exit 18):
     a directory, a pipe or a device (never replaced by the record), a symbolic link to
-    nowhere (the record would replace the link, never be written where it points), a
-    record there that this user cannot read (it is read to reuse its image and to leave
-    a newer publisher's record alone), or a directory it cannot write in. ``name``: the
-    leg's record file name, for the tip."""
+    nowhere (likely a mistake: nothing is there to write to), a record there that this
+    user cannot read (it is read to reuse its image and to leave a newer publisher's
+    record alone), or a directory it cannot write in. ``name``: the leg's record file
+    name, for the tip. Returns the file the record is written to: a symbolic link's
+    target, so that the atomic write (a rename in the target's directory) replaces the
+    file the link points to, never the link itself."""
     from ..core.fileio import ensure_writable, path_kind, read_prefix
 
     nothing = "nothing was built or pushed"
@@ -232,8 +235,8 @@ def check_digest_file(digest_file: Path, name: str) -> None:
         raise FileAccessError(
             f"--digest-file {digest_file} is a dangling symbolic link (to "
             f"{os.readlink(digest_file)}, which does not exist); {nothing}",
-            hint="the record would replace the link, not be written where it points: "
-            f"remove the link, or name a regular file, e.g. digests/{name}",
+            hint="the record is written where the link points: point it to an existing "
+            f"file, or remove the link, or name a regular file, e.g. digests/{name}",
         )
     if mode is not None and digest_file.is_dir():
         raise FileAccessError(
@@ -255,8 +258,11 @@ def check_digest_file(digest_file: Path, name: str) -> None:
                 f"leg's earlier record; {nothing}",
                 hint=file_error(exc, "read it").hint,
             ) from None
+    if mode is not None and stat.S_ISLNK(mode):  # written through, in the target's directory
+        digest_file = Path(os.path.realpath(digest_file))
     # made when the record is written: a leg refused before then leaves no empty one
     ensure_writable(digest_file.parent, "the digest record's directory", create=False)
+    return digest_file
 
 
 @main.command("publish")

@@ -898,6 +898,12 @@ def test_rerun_after_the_bases_moved_finishes_without_rebuilding(
 
     # "Re-run all jobs" in Actions: each build leg, then publish.
     legs_dir = tmp_path / "rerun-legs"
+    # ... one leg's --digest-file a symbolic link to its record of the first run: the
+    # record is written where the link points, and the link kept
+    legs_dir.mkdir()
+    kept = tmp_path / "kept-record.json"
+    kept.write_bytes((stack.digests_dir("v1.0.0") / "8.4-linux-amd64.json").read_bytes())
+    (legs_dir / "8.4-linux-amd64.json").symlink_to(kept)
     for php in LINES:
         for platform in ("linux/amd64", "linux/arm64"):
             leg = stack.ok(
@@ -921,6 +927,7 @@ def test_rerun_after_the_bases_moved_finishes_without_rebuilding(
             )
             assert record["digest"] == platform["digest"]
             assert record["base_digest"] == line["base"]["digest"]
+    assert (legs_dir / "8.4-linux-amd64.json").readlink() == kept
     for front in (front_hub, front_ghcr):
         front.reset_counts()
     stack.ok("publish", "v1.0.0", "--digests", str(legs_dir), "--notes-dir", str(stack.notes_dir))

@@ -751,6 +751,28 @@ def test_a_dangling_link_as_the_digest_file_of_a_build_leg_is_exit_18_and_left_a
     assert os.readlink(link) == str(tmp_path / "gone" / "record.json")
 
 
+def test_a_digest_file_that_is_a_link_is_written_where_it_points(tmp_path):
+    """A --digest-file that is a symbolic link to a file: the record is written to that
+    file (atomically, in its own directory), and the link stays a link; the rename
+    replaced the link by a regular file, leaving the file it pointed to as it was."""
+    import os
+
+    from publisher.cli.release_cmds import check_digest_file
+    from publisher.core.fileio import write_atomic
+
+    (tmp_path / "kept").mkdir()
+    target = tmp_path / "kept" / "record.json"
+    target.write_text("{}\n")
+    link = tmp_path / "8.4-linux-amd64.json"
+    link.symlink_to("kept/record.json")
+    written = check_digest_file(link, "8.4-linux-amd64.json")
+    assert written == target
+    write_atomic(written, "new\n")
+    assert os.readlink(link) == "kept/record.json" and target.read_text() == "new\n"
+    plain = tmp_path / "plain.json"
+    assert check_digest_file(plain, "plain.json") == plain  # a new file: as given
+
+
 @pytest.mark.parametrize(
     "args",
     [
