@@ -209,13 +209,18 @@ def path_kind(path: str | os.PathLike[str]) -> str:
 def require_directory(root: Path, what: str, *, hint: str) -> None:
     """Refuse ``root`` unless it is a directory: FileAccessError (exit 18) "cannot read
     ``what``: ROOT does not exist" (or "is a named pipe, not a directory"); a directory
-    above it this user may not search is said as the read of ``what``."""
+    above it this user may not search is said as the read of ``what``; a relative ROOT
+    missing because the current directory was removed says so, with its tip."""
     try:
         is_dir = root.is_dir()
     except OSError as exc:
         raise file_error(exc, f"read {what}") from None
     if not is_dir:
         there = f"is {path_kind(root)}, not a directory" if root.exists() else "does not exist"
+        if not root.exists() and not root.is_absolute() and cwd_gone():
+            there += " (the current directory no longer exists: it was removed after the "
+            there += "shell entered it)"
+            hint = CWD_GONE_HINT
         raise FileAccessError(f"cannot read {what}: {root} {there}", hint=hint)
 
 
