@@ -258,10 +258,13 @@ def read_bytes(path: str | os.PathLike[str], *, limit: int, what: str) -> bytes:
         return read_prefix(target, limit)
     except FileNotFoundError:
         raise
-    except OSError as exc:
+    except OSError as exc:  # no permission: the tip every path option gives (file_error)
+        denied = exc.errno in (errno.EACCES, errno.EPERM)
         raise FileAccessError(
             f"cannot read the {what} {target}: {exc.strerror or exc}",
-            hint="check the path and its permissions",
+            hint=file_error(exc, f"read the {what}").hint
+            if denied
+            else "check the path and its permissions",
         ) from None
 
 

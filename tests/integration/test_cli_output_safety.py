@@ -307,6 +307,7 @@ def test_a_path_this_user_may_not_use_is_exit_18_not_a_usage_error(tmp_path: Pat
     stderr = " ".join(result.stderr.split())
     assert "file error:" in stderr and str(said) in stderr, stderr
     assert "Permission denied" in stderr, stderr
+    assert "tip: this user may not use it: check the permissions and owner of" in stderr, stderr
     assert "not readable" not in stderr and "usage error" not in stderr, stderr
     assert "Build PHP" not in stderr and "Traceback" not in stderr, stderr
 
