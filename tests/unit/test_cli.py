@@ -43,10 +43,14 @@ def test_plan_json_in_actions_writes_the_step_summary_as_plan_does(cli, tmp_path
     assert summaries[0] == summaries[1]
 
 
+def floating_of(result) -> dict[tuple[str, str], str]:
+    """A `plan --json` result's floating tags: (registry, tag) to the tag it follows."""
+    return {(f["registry"], f["tag"]): f["source"] for f in json.loads(result.stdout)["floating"]}
+
+
 def test_plan_with_existing_pins_keeps_floating_tags_on_the_newer_release(cli):
     result = cli("plan", "v1.0.1", "--json", "--existing", "v1.1.0", "--existing", "v1.1.0-php-8.4")
-    data = json.loads(result.stdout)
-    floating = {(f["registry"], f["tag"]): f["source"] for f in data["floating"]}
+    floating = floating_of(result)
     assert floating[("dockerhub", "latest")] == "v1.1.0"
     assert floating[("dockerhub", "php-8.4")] == "v1.1.0-php-8.4"
     assert floating[("dockerhub", "php-8.3")] == "v1.0.1-php-8.3"
@@ -60,9 +64,7 @@ def test_plan_says_why_an_existing_pin_without_its_release_tag_is_not_followed(c
     or a prerelease's pin (never followed), gets no such warning."""
     result = cli("plan", "v1.0.1", "--json", "--existing", "v1.1.0-php-8.4")
     assert result.exit_code == 0, result.output
-    floating = {
-        (f["registry"], f["tag"]): f["source"] for f in json.loads(result.stdout)["floating"]
-    }
+    floating = floating_of(result)
     assert floating[("dockerhub", "php-8.4")] == "v1.0.1-php-8.4"
     assert (
         "warning: --existing v1.1.0-php-8.4 without --existing v1.1.0: no floating tag "
@@ -83,9 +85,7 @@ def test_plan_says_which_lines_an_existing_release_tag_without_its_pins_leaves_o
     only, so php-8.4 would move back to the release planned: the plan says so."""
     result = cli("plan", "v1.0.1", "--json", "--existing", "v1.1.0")
     assert result.exit_code == 0, result.output
-    floating = {
-        (f["registry"], f["tag"]): f["source"] for f in json.loads(result.stdout)["floating"]
-    }
+    floating = floating_of(result)
     assert floating[("dockerhub", "latest")] == "v1.1.0"
     assert (
         "warning: --existing v1.1.0 names none of its pins: php-X.Y tags follow pins "
