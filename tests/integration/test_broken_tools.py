@@ -404,14 +404,18 @@ def test_buildah_with_a_docker_config_directory_that_has_no_config_is_refused_up
     nothing_started(result, tmp_path)
 
 
-def test_a_buildah_isolation_buildah_does_not_know_is_refused_up_front(tmp_path: Path) -> None:
+@pytest.mark.parametrize("value", ["bogus", " "])
+def test_a_buildah_isolation_buildah_does_not_know_is_refused_up_front(
+    tmp_path: Path, value: str
+) -> None:
     """Every buildah command refuses it, but only the first build said so, after the
-    throwaway registries had started and the stand-in bases were pushed."""
+    throwaway registries had started and the stand-in bases were pushed. Bad input (exit
+    2), as any variable publisher reads: a blank one too, which buildah refuses itself."""
     require_tool("buildah")
-    env = base_env(tmp_path, BUILDAH_ISOLATION="bogus")
+    env = base_env(tmp_path, BUILDAH_ISOLATION=value)
     result = publisher(*rehearsal(tmp_path, "--builder", "buildah"), env=env, cwd=tmp_path)
-    assert result.returncode == 3, result.stdout + result.stderr
-    assert "BUILDAH_ISOLATION: 'bogus' is not an isolation buildah knows" in result.stderr
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"BUILDAH_ISOLATION={value!r} is not an isolation buildah knows" in result.stderr
     assert "(chroot, oci, rootless)" in result.stderr
     assert "set BUILDAH_ISOLATION to chroot" in result.stderr and "unset it" in result.stderr
     nothing_started(result, tmp_path)

@@ -206,12 +206,22 @@ def buildah_1_28(**env: str) -> FakeRunner:
     )
 
 
-@pytest.mark.parametrize("value", ["bogus", "runc", "chroot "])
-def test_buildah_check_refuses_an_isolation_buildah_does_not_know(value: str) -> None:
+@pytest.mark.parametrize("value", ["bogus", "runc", "chroot ", " ", "\r"])
+def test_buildah_check_refuses_an_isolation_buildah_does_not_know(
+    value: str, tmp_path: Path
+) -> None:
+    """Bad input, exit 2, naming the variable and what it takes, as every variable publisher
+    reads (PUBLISHER_BUILD_CACHE); blanks too: buildah reads the variable itself (``buildah
+    from`` refuses " "), so publisher cannot take it for unset as it does its own settings."""
     runner = buildah_1_28(BUILDAH_ISOLATION=value)
-    with pytest.raises(ConfigError, match="is not an isolation buildah knows") as caught:
+    with pytest.raises(UsageError, match="is not an isolation buildah knows") as caught:
         BuildahBuilder(runner).check()
-    assert caught.value.field == "BUILDAH_ISOLATION" and "unset it" in (caught.value.hint or "")
+    assert caught.value.exit_code == 2
+    assert caught.value.message.startswith(f"BUILDAH_ISOLATION={value!r} is not")
+    assert "(chroot, oci, rootless)" in caught.value.message
+    assert "unset it" in (caught.value.hint or "")
+    with pytest.raises(UsageError, match="BUILDAH_ISOLATION="):
+        BuildahBuilder(runner).commands(request(tmp_path))
     with pytest.raises(ConfigError, match="isolation: 'bogus' is not"):
         BuildahBuilder(buildah_1_28(), isolation="bogus").check()
 

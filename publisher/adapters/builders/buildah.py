@@ -14,9 +14,9 @@ and ``--timestamp`` (from PUBLISHER_CREATED) fixes every time stamp, so the
 same inputs give the same digest. ``--isolation chroot`` is the default
 because it works as root without a working OCI runtime (crun/runc under some
 cgroup setups fail); set ``isolation`` (or ``BUILDAH_ISOLATION``) to change it.
-``check`` refuses an isolation buildah does not know before anything starts:
-every buildah command reads ``BUILDAH_ISOLATION``, and would refuse it at the first
-build, after the bases were pulled.
+``check`` refuses an isolation buildah does not know before anything starts (exit 2
+for ``BUILDAH_ISOLATION``, blanks included): every buildah command reads
+``BUILDAH_ISOLATION``, and would refuse it at the first build, after the bases were pulled.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...core.errors import CommandError, ConfigError, ToolMissingError
+from ...core.errors import CommandError, ConfigError, ToolMissingError, UsageError
 from ...core.fileio import temp_dir
 from ...core.platforms import BuilderName
 from ..emulation import foreign_hint, require_emulation
@@ -47,6 +47,8 @@ from .layout import checked_output, normalize_config, read_layout
 
 MIN_VERSION = (1, 24, 0)
 DEFAULT_ISOLATION = "chroot"
+#: The variable every buildah command reads its isolation from (``isolation_from_env``).
+ISOLATION_ENV = "BUILDAH_ISOLATION"
 #: The isolations buildah knows (``--isolation``, ``BUILDAH_ISOLATION``; in any case, and
 #: ``default``, which is oci): see ``man buildah-build``.
 ISOLATIONS = ("chroot", "oci", "rootless")
@@ -158,24 +160,40 @@ def require_auth_file(env: Mapping[str, str]) -> None:
         )
 
 
+def isolation_from_env(env: Mapping[str, str]) -> str | None:
+    """``BUILDAH_ISOLATION``, which every buildah command reads itself (``buildah from``
+    too): None when unset or empty (buildah's default then, as buildah reads it), else one
+    buildah knows, in any case. Anything else is bad input, a UsageError (exit 2) naming the
+    variable, as every other variable publisher reads is refused: before anything starts,
+    not a failed build after the bases were pulled. A value of blanks only is refused too,
+    not read as unset as publisher's own settings are: buildah would still read it, and
+    refuse it, in every command publisher cannot give ``--isolation``."""
+    value = env.get(ISOLATION_ENV)
+    if not value:
+        return None
+    if value.lower() not in (*ISOLATIONS, "default"):
+        raise UsageError(
+            f"{ISOLATION_ENV}={value!r} is not an isolation buildah knows "
+            f"({', '.join(ISOLATIONS)}); nothing was built or pushed",
+            hint=f"set {ISOLATION_ENV} to {DEFAULT_ISOLATION} (publisher's default: it needs no "
+            "OCI runtime), oci or rootless, or unset it (buildah reads it itself, and refuses "
+            "a blank value)",
+        )
+    return value
+
+
 def require_isolation(env: Mapping[str, str], isolation: str | None = None) -> None:
-    """``BUILDAH_ISOLATION`` (which every buildah command reads: ``buildah from`` too) and
-    the ``isolation`` asked for are ones buildah knows: ConfigError (exit 3) before
-    anything starts, not a failed build after the bases were pulled."""
-    for name, value in (
-        ("BUILDAH_ISOLATION", env.get("BUILDAH_ISOLATION")),
-        ("isolation", isolation),
-    ):
-        if value and value.lower() not in (*ISOLATIONS, "default"):
-            raise ConfigError(
-                f"{value!r} is not an isolation buildah knows ({', '.join(ISOLATIONS)}); "
-                "nothing was built or pushed",
-                source="environment" if name == "BUILDAH_ISOLATION" else None,
-                field=name,
-                hint=f"set {name} to {DEFAULT_ISOLATION} (publisher's default: it needs no OCI "
-                "runtime), oci or rootless"
-                + (", or unset it" if name == "BUILDAH_ISOLATION" else ""),
-            )
+    """``BUILDAH_ISOLATION`` (``isolation_from_env``) and the ``isolation`` asked for are
+    ones buildah knows; a wrong ``isolation`` is a ConfigError (exit 3)."""
+    isolation_from_env(env)
+    if isolation and isolation.lower() not in (*ISOLATIONS, "default"):
+        raise ConfigError(
+            f"{isolation!r} is not an isolation buildah knows ({', '.join(ISOLATIONS)}); "
+            "nothing was built or pushed",
+            field="isolation",
+            hint=f"set isolation to {DEFAULT_ISOLATION} (publisher's default: it needs no OCI "
+            "runtime), oci or rootless",
+        )
 
 
 #: Runs of one buildah command, counting the first, when each fails in one of those ways.
@@ -297,7 +315,7 @@ class BuildahBuilder:
 
     @property
     def _isolation(self) -> str:
-        return self.isolation or self._env.get("BUILDAH_ISOLATION") or DEFAULT_ISOLATION
+        return self.isolation or isolation_from_env(self._env) or DEFAULT_ISOLATION
 
     @property
     def _env(self) -> Mapping[str, str]:
