@@ -61,7 +61,7 @@ def plan_command(
                 "latest) are computed from them",
             )
     cfg, _record = state.load_release(scope, version)
-    for text in _partial_existing(version.tag, existing_tags):
+    for text in _partial_existing(version.tag, existing_tags, cfg.line_names):
         state.output.warning(text)
     existing = {r.name: existing_tags for r in cfg.registries}
     result = planning.plan(cfg, version, existing)
@@ -93,22 +93,34 @@ def plan_command(
         state.warn_matrix(cfg)
 
 
-def _partial_existing(release: str, tags: tuple[str, ...]) -> list[str]:
-    """What the plan leaves out of ``--existing``: the pins of a stable release given
-    without its ``vX.Y.Z`` (a release whose pins count only once it is there, as on a
-    registry), and a stable ``vX.Y.Z`` given without any of its pins (``latest`` stays
-    on it, but no ``php-X.Y`` does)."""
+def _partial_existing(release: str, tags: tuple[str, ...], lines: tuple[str, ...]) -> list[str]:
+    """What the plan leaves out of ``--existing``: a pin of a PHP line the plan does not
+    have (not in the matrix, or left out by --only or the release's record: no php-X.Y tag
+    of it is planned), the pins of a stable release given without its ``vX.Y.Z`` (a release
+    whose pins count only once it is there, as on a registry), and a stable ``vX.Y.Z``
+    given without any of its pins (``latest`` stays on it, but no ``php-X.Y`` does)."""
+    said = []
     pins: dict[str, list[str]] = {}
     releases: set[str] = set()
+    named: set[str] = set()
     for tag in dict.fromkeys(tags):
         parsed = planning.parse_scheme_tag(tag)
-        if parsed is None or not parsed.release.is_stable or parsed.release.tag == release:
+        if parsed is None:
+            continue
+        if parsed.php is not None and parsed.php not in lines:
+            said.append(
+                f"--existing {tag}: PHP {parsed.php} is not a line of this plan "
+                f"({', '.join(lines)}): no php-{parsed.php} tag is planned, so it moves "
+                "nothing; check the line, or leave the tag out"
+            )
+            named.add(parsed.release.tag)  # its release names a pin all the same
+            continue
+        if not parsed.release.is_stable or parsed.release.tag == release:
             continue
         if parsed.php is None:
             releases.add(parsed.release.tag)
         else:
             pins.setdefault(parsed.release.tag, []).append(tag)
-    said = []
     for tag, given in pins.items():
         if tag not in releases:
             said.append(
@@ -116,7 +128,7 @@ def _partial_existing(release: str, tags: tuple[str, ...]) -> list[str]:
                 f"follows {tag}'s pins (a release whose {tag} is not there did not finish "
                 f"writing them); add --existing {tag} if it was published whole"
             )
-    for tag in sorted(releases - pins.keys()):
+    for tag in sorted(releases - pins.keys() - named):
         said.append(
             f"--existing {tag} names none of its pins: php-X.Y tags follow pins "
             f"({tag}-php-X.Y) only, so here only latest stays on {tag}; add --existing "

@@ -94,6 +94,34 @@ def test_plan_says_which_lines_an_existing_release_tag_without_its_pins_leaves_o
     assert "add --existing v1.1.0-php-X.Y for each line it published" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "tag", "lines"),
+    [
+        ((), "v2.0.0-php-9.9", "8.1, 8.2, 8.3, 8.4, 8.5"),  # the release's own pin
+        ((), "v1.0.0-php-7.4", "8.1, 8.2, 8.3, 8.4, 8.5"),  # an earlier release's
+        ((), "v1.0.0-rc.1-php-9.9", "8.1, 8.2, 8.3, 8.4, 8.5"),  # a prerelease's
+        (("--only", "8.4"), "v1.0.0-php-8.3", "8.4"),  # a line --only leaves out
+    ],
+)
+def test_plan_says_an_existing_pin_of_a_line_it_does_not_have_moves_nothing(cli, args, tag, lines):
+    """No php-X.Y tag is planned for a line the plan lacks, so the pin moves nothing: said,
+    as the other --existing tags the plan leaves out are, not taken in silence (a mistyped
+    line). Its release still names a pin: no "names none of its pins" besides."""
+    release = tag.split("-php-")[0]
+    result = cli("plan", "v2.0.0", *args, "--existing", tag, "--existing", release)
+    assert result.exit_code == 0, result.output
+    php = tag.rsplit("-php-", 1)[1]
+    assert (
+        f"warning: --existing {tag}: PHP {php} is not a line of this plan ({lines}): no "
+        f"php-{php} tag is planned, so it moves nothing" in result.stderr
+    ), result.stderr
+    assert "names none of its pins" not in result.stderr
+    planned = cli("plan", "v2.0.0", *args, "--json", "--existing", tag)
+    assert f"php-{php}" not in {tag for _, tag in floating_of(planned)}
+    known = cli("plan", "v2.0.0", "--existing", "v1.0.0-php-8.4", "--existing", "v1.0.0")
+    assert "is not a line of this plan" not in known.stderr, known.stderr
+
+
 @pytest.mark.parametrize("tag", ["foo", "php-8.4", "latest", "2.0.0-php-8.4", "v2.0-php-8.4"])
 def test_plan_refuses_existing_tags_that_are_no_release_or_pin(cli, tag):
     result = cli("plan", "v2.0.1", "--existing", tag)
