@@ -98,6 +98,32 @@ class Problem(Exception):
         return self.message
 
 
+def printable(value: str) -> str:
+    """``value`` with each byte that is not UTF-8 (a lone surrogate ``\\udcff``) written
+    ``\\xff``, as text any file or JSON reader takes; the rest as it is."""
+    return "".join(
+        f"\\x{ord(c) - 0xDC00:02x}"
+        if 0xDC80 <= ord(c) <= 0xDCFF
+        else f"\\u{ord(c):04x}"
+        if 0xD800 <= ord(c) <= 0xDFFF
+        else c
+        for c in value
+    )
+
+
+#: The escape ``repr`` (``{value!r}``) writes a lone surrogate as: an odd run of backslashes
+#: before ``udcXX`` (an even run is backslashes of the value itself, each written twice).
+_REPR_SURROGATE = re.compile(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])")
+
+
+def message_text(text: str) -> str:
+    """A message or tip as it is shown (stderr, the step summary, a JSON error): each byte
+    that is not UTF-8 written ``\\xff``, whether the message holds the value itself (a
+    path) or quotes it (``{value!r}`` writes ``\\udcff``), as ``printable`` writes it. Both
+    entry points of resolve, and publisher's every message, show them so."""
+    return printable(_REPR_SURROGATE.sub(r"\1\\x\2", text))
+
+
 class ResolveError(Problem):
     """Invalid input (exit 2); :class:`PinsError` is an unreadable pins file (exit 3).
 
@@ -3313,7 +3339,8 @@ def render(decision: Decision, fmt: str) -> str:
 
 
 def summary(decision: Decision) -> str:
-    """stderr lines for the env and json formats, whose stdout is for machines."""
+    """stderr lines for the env and json formats, whose stdout is for machines (a byte
+    that is not UTF-8 written ``\\xff``, as in an error: ``message_text``)."""
     line = (
         f"resolve: decision={decision.action.value} "
         f"availability={decision.availability or 'none'}\nresolve: why: {decision.reason}"
@@ -3322,7 +3349,7 @@ def summary(decision: Decision) -> str:
         line += f"\nresolve: fix: {decision.fix}"
     if decision.note:
         line += f"\nresolve: note: {decision.note}"
-    return line + "\n"
+    return message_text(line + "\n")
 
 
 def pass_undecodable_bytes(stdout: Any = None, stderr: Any = None) -> None:
@@ -3331,8 +3358,9 @@ def pass_undecodable_bytes(stdout: Any = None, stderr: Any = None) -> None:
     Python holds argv and environment bytes it cannot decode as lone surrogates; a
     stream opened ``strict`` (any UTF-8 locale but C.UTF-8, or PYTHONIOENCODING=utf-8)
     raised UnicodeEncodeError printing them, even while printing the error that names
-    them. stdout writes the original bytes (a path printed is the path given), stderr
-    escapes them as ``\\udcff``, as Python's stderr does in every other locale."""
+    them. stdout writes the original bytes (a path printed is the path given); stderr
+    gets errors and summaries written ``\\xff`` already (``message_text``), and escapes
+    any other such character, as Python's stderr does in every other locale."""
     for stream, errors in (
         (stdout or sys.stdout, "surrogateescape"),
         (stderr or sys.stderr, "backslashreplace"),
@@ -3350,9 +3378,12 @@ def tip_lines(hint: str) -> str:
 def error_text(exc: ResolveError) -> str:
     """How both entry points (this module and ``publisher resolve``) word an error: first
     the ``decision=`` line every outcome has (``decision=none error=<word>``: no decision
-    was made), as the launcher's ``start: decision=none error=<word>``."""
-    return f"resolve: decision=none error={exc.error}\nerror: {exc.message}\n" + (
-        tip_lines(exc.hint) if exc.hint else ""
+    was made), as the launcher's ``start: decision=none error=<word>``. A byte of a value
+    or path that is not UTF-8 is written ``\\xff`` (``message_text``), as publisher's
+    other commands write it."""
+    return message_text(
+        f"resolve: decision=none error={exc.error}\nerror: {exc.message}\n"
+        + (tip_lines(exc.hint) if exc.hint else "")
     )
 
 

@@ -44,11 +44,12 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from ..resolve import Problem
+# The one copy of how a byte that is not UTF-8 is shown (\xff) is resolve's: its errors
+# (both entry points) and every other message write such bytes the same way.
+from ..resolve import Problem, message_text, printable
 
 
 class Interrupted(KeyboardInterrupt):
@@ -65,31 +66,6 @@ class OutputClosed(BaseException):
     """The reader of stdout or stderr has gone (EPIPE): stop quietly, exit status 141."""
 
     exit_code = 141
-
-
-def printable(value: str) -> str:
-    """``value`` with each byte that is not UTF-8 (a lone surrogate ``\\udcff``) written
-    ``\\xff``, as text any file or JSON reader takes; the rest as it is."""
-    return "".join(
-        f"\\x{ord(c) - 0xDC00:02x}"
-        if 0xDC80 <= ord(c) <= 0xDCFF
-        else f"\\u{ord(c):04x}"
-        if 0xD800 <= ord(c) <= 0xDFFF
-        else c
-        for c in value
-    )
-
-
-#: The escape ``repr`` (``{value!r}``) writes a lone surrogate as: an odd run of backslashes
-#: before ``udcXX`` (an even run is backslashes of the value itself, each written twice).
-_REPR_SURROGATE = re.compile(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])")
-
-
-def message_text(text: str) -> str:
-    """A message or tip as it is shown (stderr, the step summary, a JSON error): each byte
-    that is not UTF-8 written ``\\xff``, whether the message holds the value itself (a
-    path) or quotes it (``{value!r}`` writes ``\\udcff``), as ``printable`` writes it."""
-    return printable(_REPR_SURROGATE.sub(r"\1\\x\2", text))
 
 
 class PublisherError(Problem):

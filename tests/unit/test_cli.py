@@ -117,7 +117,7 @@ def test_plan_says_an_existing_pin_of_a_line_it_does_not_have_moves_nothing(cli,
     ), result.stderr
     assert "names none of its pins" not in result.stderr
     planned = cli("plan", "v2.0.0", *args, "--json", "--existing", tag)
-    assert f"php-{php}" not in {tag for _, tag in floating_of(planned)}
+    assert f"php-{php}" not in {floating for _, floating in floating_of(planned)}
     known = cli("plan", "v2.0.0", "--existing", "v1.0.0-php-8.4", "--existing", "v1.0.0")
     assert "is not a line of this plan" not in known.stderr, known.stderr
 

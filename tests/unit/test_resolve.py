@@ -1678,4 +1678,25 @@ def test_a_path_of_bytes_that_are_not_utf8_is_printed_back_not_a_crash(tmp_path:
     assert main([*argv, "--dockerfiles", where], {}, out, err) == EXIT_CANNOT_PROCEED
     assert os.fsencode(f"{where}/8.4/Dockerfile") in out_bytes.getvalue()
     assert main([*argv, "--dockerfiles", where, "--format", "env"], {}, out, err) == 17
-    assert f"{tmp_path}/p\\udcff/8.4/Dockerfile".encode() in err_bytes.getvalue()
+    # stderr's summary writes it \xff, as every message of publisher's does
+    assert f"{tmp_path}/p\\xff/8.4/Dockerfile".encode() in err_bytes.getvalue()
+    assert b"udcff" not in err_bytes.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--php", "a\udcff"), ("--release", "v1.0.0\udcff"), ("--registry", "\udcffmirror")],
+)
+def test_a_value_of_bytes_that_are_not_utf8_is_written_as_publisher_writes_it(
+    cli: Any, flag: str, value: str
+) -> None:
+    """``--php $'a\\xff'``: both entry points write the byte ``\\xff`` in the refusal (as
+    publisher's other commands do, ``message_text``), not Python's escape ``\\udcff``."""
+    shown = repr(value).replace("\\udcff", "\\xff")
+    err = io.StringIO()
+    assert main([flag, value], {}, io.StringIO(), err) == 2
+    clicked = cli("resolve", flag, value)
+    assert clicked.exit_code == 2
+    for said in (err.getvalue(), clicked.stderr):
+        assert f"{flag} {shown} is not valid" in said, said
+        assert "udcff" not in said, said
