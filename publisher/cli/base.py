@@ -32,13 +32,16 @@ import click
 
 from .. import __version__
 from ..core.errors import (
+    CWD_GONE_HINT,
     FileAccessError,
     Interrupted,
     OutputClosed,
     PublisherError,
     UsageError,
+    cwd_gone,
     file_error,
 )
+from ..core.fileio import require_directory
 from ..core.platforms import did_you_mean
 from .options import UTF8_PATH_HINT, EnvOption, HintedRefusal, Only, ReleaseScope
 
@@ -164,6 +167,10 @@ class State:
 
         notes_dir = options.notes_dir_of(cfg, scope.notes_dir)  # one it may not search: 18
         if scope.notes_dir is not None and not scope.notes_dir.exists():
+            if not scope.notes_dir.is_absolute() and cwd_gone():
+                # not a directory that is not there: nothing relative can be read now
+                # (exit 18, said with its tip, as every other path option says it)
+                require_directory(scope.notes_dir, "the release records", hint=CWD_GONE_HINT)
             self.output.warning(
                 f"--notes-dir {scope.notes_dir} does not exist: {version.tag} is read without "
                 f"its record, as {cfg.source} describes it today"

@@ -782,8 +782,19 @@ def test_a_digest_file_that_is_a_link_is_written_where_it_points(tmp_path):
         ("build", "v1.0.0", "--php", "8.4", "--platform", "linux/amd64", "--digest-file", "d.json"),
         ("publish", "v1.0.0", "--digests", "d", "--dry-run", "--config", str(ROOT / "matrix.yaml")),
         ("audit", "--notes-dir", "n", "--config", str(ROOT / "matrix.yaml")),
+        ("plan", "v1.0.0", "--notes-dir", "n", "--config", str(ROOT / "matrix.yaml")),
+        ("matrix", "v1.0.0", "--notes-dir", "n", "--config", str(ROOT / "matrix.yaml")),
     ],
-    ids=["plan", "render", "audit", "build", "publish --digests", "audit --notes-dir"],
+    ids=[
+        "plan",
+        "render",
+        "audit",
+        "build",
+        "publish --digests",
+        "audit --notes-dir",
+        "plan --notes-dir",  # it only warned "n does not exist"
+        "matrix --notes-dir",
+    ],
 )
 def test_a_removed_current_directory_is_said_so_with_a_tip(tmp_path, monkeypatch, args):
     """Run from a directory removed after the shell entered it, a command that needs a
