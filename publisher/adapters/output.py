@@ -93,7 +93,8 @@ class Output:
         self.env = dict(os.environ if env is None else env)
         self.github = self.env.get("GITHUB_ACTIONS") == "true"
         self.quiet = quiet
-        #: whether ``print_text`` wrote the command's result (its JSON) to stdout
+        #: whether ``print_text`` began writing the command's result (its JSON) to stdout:
+        #: one stopped halfway (a signal, a broken pipe) is followed by no other document
         self.printed = False
         self.debug_enabled = debug
         self._stream = stream or sys.stdout
@@ -389,8 +390,8 @@ class Output:
 
     def print_text(self, text: str) -> None:
         """Machine-readable output (JSON, env files): written as is, never dimmed."""
+        self.printed = True  # before: a write a signal stops halfway is the result all the same
         self._write(self._stream, text if text.endswith("\n") else text + "\n")
-        self.printed = True
 
 
 def markdown_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

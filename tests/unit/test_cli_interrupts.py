@@ -170,3 +170,31 @@ def test_an_interrupted_json_command_still_prints_its_json_document() -> None:
     assert result.stderr.strip() == "interrupted by SIGTERM: stopped before finishing"
     plain = CliRunner().invoke(cmd, [], obj=State(env={}))
     assert plain.exit_code == 143 and plain.stdout == ""
+
+
+def test_a_json_result_interrupted_while_printed_is_followed_by_no_second_document() -> None:
+    """A signal that stops the write of the result (a slow reader: the flush blocks, SIGTERM
+    comes) leaves stdout with the result alone, whole or cut: never the result followed by
+    the interruption's error document, two documents no JSON reader takes."""
+    from publisher.adapters.output import Output
+    from publisher.core.errors import Interrupted
+
+    class Stream(io.StringIO):
+        def flush(self) -> None:
+            if '"ok": true' in self.getvalue():
+                raise Interrupted(signal.SIGTERM, "SIGTERM")
+
+    stream = Stream()
+    state = State(env={})
+    state.output = Output({}, stream=stream)
+
+    @click.command()
+    @click.option("--json", "as_json", is_flag=True)
+    @handle_errors
+    def cmd(as_json: bool) -> None:
+        state.output.print_text(json.dumps({"ok": True}))
+
+    result = CliRunner().invoke(cmd, ["--json"], obj=state)
+    assert result.exit_code == 143
+    assert json.loads(stream.getvalue()) == {"ok": True}, stream.getvalue()
+    assert result.stderr.strip() == "interrupted by SIGTERM: stopped before finishing"
