@@ -111,17 +111,24 @@ def printable(value: str) -> str:
     )
 
 
-#: The escape ``repr`` (``{value!r}``) writes a lone surrogate as: an odd run of backslashes
-#: before ``udcXX`` (an even run is backslashes of the value itself, each written twice).
+#: A value quoted with ``repr`` (``{value!r}``): '...' or "..." after no letter or digit (not
+#: the apostrophe of "leg's"), each backslash in it the start of an escape.
+_REPR_LITERAL = re.compile(r"""(?<!\w)(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""")
+#: The escape ``repr`` writes a lone surrogate as: an odd run of backslashes before
+#: ``udcXX`` (an even run is backslashes of the value itself, each written twice).
 _REPR_SURROGATE = re.compile(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])")
 
 
 def message_text(text: str) -> str:
     """A message or tip as it is shown (stderr, the step summary, a JSON error): each byte
     that is not UTF-8 written ``\\xff``, whether the message holds the value itself (a
-    path) or quotes it (``{value!r}`` writes ``\\udcff``), as ``printable`` writes it. Both
-    entry points of resolve, and publisher's every message, show them so."""
-    return printable(_REPR_SURROGATE.sub(r"\1\\x\2", text))
+    path) or quotes it (``{value!r}`` writes ``\\udcff``), as ``printable`` writes it. Only
+    a quoted value's escapes are rewritten: a path held as it is keeps its backslashes
+    (``C:\\udcache`` is a folder name, not an escape). Both entry points of resolve, and
+    publisher's every message, show them so."""
+    return printable(
+        _REPR_LITERAL.sub(lambda quoted: _REPR_SURROGATE.sub(r"\1\\x\2", quoted[0]), text)
+    )
 
 
 class ResolveError(Problem):

@@ -759,3 +759,21 @@ def test_a_matrix_key_that_is_not_utf8_is_named_in_json_as_text_any_reader_takes
     assert "\\udcff" not in result.stdout.replace("\\\\udcff", "")  # not the JSON escape
     error = json.loads(result.stdout)["error"]
     assert error["field"] == "x\\xff" and "unknown key" in error["message"]
+
+
+def test_a_path_holding_a_backslash_before_udc_is_shown_as_it_is(cli, tmp_path):
+    """A path held in the message as it is keeps its backslashes: a Windows-like
+    ``C:\\udcache\\digests`` (a folder named ``udcache``) is never taken for Python's
+    escape of a byte that is not UTF-8 and written ``C:\\xache``, on stderr or in JSON;
+    a quoted value's escape (``{value!r}``) is still written ``\\xff``."""
+    import json
+
+    digests = tmp_path / "C:\\udcache\\digests"
+    result = cli("publish", "v1.0.0", "--digests", str(digests), "--dry-run")
+    assert result.exit_code == 18, result.output
+    assert f"{digests} does not exist" in result.stderr, result.stderr
+    result = cli("publish", "v1.0.0", "--digests", str(digests), "--dry-run", "--json")
+    # json.loads: its text holds the folder's backslash escaped, which _strict_json refuses
+    assert f"{digests} does not exist" in json.loads(result.stdout)["error"]["message"]
+    result = cli("plan", "v1.0.0\udcff", "--json")
+    assert "release tag 'v1.0.0\\xff'" in _strict_json(result.stdout)["error"]["message"]

@@ -574,3 +574,14 @@ def test_a_warning_writes_a_byte_that_is_not_utf8_as_its_errors_do(tmp_path: Pat
     quoted, literal = "v\udcfe", "a\\udcff"
     run.out.warning(f"n\udcff.md and {quoted!r} and {literal!r}")
     assert run.stderr.getvalue() == "warning: n\\xff.md and 'v\\xfe' and 'a\\\\udcff'\n"
+
+
+def test_a_warning_keeps_the_backslashes_of_a_path_held_as_it_is(tmp_path: Path) -> None:
+    """Only a quoted value's ``\\udcXX`` is an escape to write ``\\xXX``: a path held as it
+    is (``C:\\udcache``) keeps its text, whatever an apostrophe before it or a quoted value
+    beside it."""
+    run = make(tmp_path, actions=False)
+    quoted, apostrophe = "v\udcfe", "it's"
+    run.out.warning(f"the leg's folder C:\\udcache and {quoted!r} and {apostrophe!r}")
+    said = run.stderr.getvalue()
+    assert said == "warning: the leg's folder C:\\udcache and 'v\\xfe' and \"it's\"\n", said
