@@ -299,7 +299,8 @@ def hide_credentials(text: str) -> str | None:
     shown as ``***@``, or None when it carries none.
 
     An ``@`` is a digest's unless what follows it is no digest (a host:
-    ``alice:s3cret@registry.example/team/php``); the password may hold any character.
+    ``alice:s3cret@registry.example/team/php``), or another ``@`` comes before it
+    (``alice@registry.example/team/php@sha256:...``); the password may hold any character.
     """
     scheme = _SCHEME_RE.match(text)
     start = scheme.end() if scheme else 0
@@ -310,9 +311,17 @@ def hide_credentials(text: str) -> str | None:
     after = rest[at + 1 :]
     if not (after.startswith("sha256:") or _DIGEST_LIKE_RE.fullmatch(after)):
         return text[:start] + "***" + rest[at:]
-    authority = rest.split("/", 1)[0] if scheme else ""
-    at = authority.rfind("@")
-    return None if at == -1 else text[:start] + "***" + rest[at:]
+    if scheme:  # before a digest: the authority's
+        authority = rest.split("/", 1)[0]
+        at = authority.rfind("@")
+        return None if at == -1 else text[:start] + "***" + rest[at:]
+    # another '@' before a digest, followed by no digest: a user or token before a host
+    # (`token@ghcr.io/team/php@sha256:...`), not a digest typed twice
+    at = rest.rfind("@", 0, at)
+    between = rest[at + 1 :].partition("@")[0]
+    if at == -1 or between.startswith("sha256:") or _DIGEST_LIKE_RE.fullmatch(between):
+        return None
+    return "***" + rest[at:]
 
 
 def parse_reference(text: str) -> ImageRef:

@@ -234,6 +234,18 @@ def _check_path(path: str, text: str) -> None:
         )
 
 
+def _is_name(text: str) -> bool:
+    """Whether ``text`` is an image name without tag or digest (``php``,
+    ``docker.io/library/php``), never a user or token (``alice:pw``, ``ghp_AbC``)."""
+    if not text or any(c in text for c in "@:") or not text.isascii():
+        return False
+    try:
+        _check_path(_split_domain(text)[1], text)
+    except InvalidReferenceError:
+        return False
+    return True
+
+
 def parse(text: str) -> Reference:
     """Parse and normalize an image reference; raise InvalidReferenceError with a sentence."""
     if not isinstance(text, str) or not text:
@@ -241,9 +253,10 @@ def parse(text: str) -> Reference:
     hidden = hide_credentials(text)
     if hidden is not None:  # checked first: no other message may echo the password
         before, _, after = text.rpartition("@")
-        if ":" not in before and "/" not in after:
-            # `php@8.4`: no password before '@', no host path after it: a tag or a digest
-            # mistyped, said as such (the part before '@' still not echoed)
+        if (not after or TAG_RE.fullmatch(after)) and _is_name(before):
+            # `php@8.4`: an image name before '@' (no password, no upper case of a token),
+            # a tag after it (no host:port, no path): a tag or a digest mistyped, said as
+            # such (the part before '@' still not echoed)
             raise _fail(
                 hidden,
                 f"what follows '@' ({after!r}) is not a digest",

@@ -643,3 +643,27 @@ def test_a_registry_port_is_accepted_exactly_from_1_to_65535(host, port, path):
     else:
         assert in_range, port
         assert reference.parse(str(ref)) == ref
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "token@registry.example.com:5000",  # a host:port after '@' is no tag
+        "ghp_S3cretToken@ghcr.io",  # a token before '@' is no image name
+        "S3CRET@10.0.0.1",
+        "s3cret@[::1]:5000",
+        "ghp_S3cretToken@ghcr.io/team/php@sha256:" + "a" * 64,  # a second '@' before a digest
+        "alice@registry.example/team/php@sha256:" + "a" * 64,
+    ],
+)
+def test_a_user_or_token_before_a_host_is_never_echoed_nor_taken_for_a_tag(text) -> None:
+    """Only an image name before '@' and a tag after it (php@8.4) is said to be a tag typed
+    where a digest goes: a user or token before a host (with a port, an address, or a
+    path and a digest after it) is refused as credentials, the part before the first '@'
+    never echoed."""
+    secret = text.split("@", 1)[0]
+    with pytest.raises(InvalidReferenceError) as info:
+        reference.parse(text)
+    said = info.value.message + (info.value.hint or "")
+    assert "carries credentials" in info.value.message, said
+    assert secret not in said and "is not a digest" not in said, said
