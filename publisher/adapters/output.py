@@ -421,17 +421,24 @@ def _url_password(url: str) -> str:
 def _encodings(secret: str) -> set[str]:
     """Forms ``secret`` takes when echoed by a server or a tool, for redaction.
 
-    JSON string escaping, URL encoding, and base64 (as in an HTTP Basic
+    JSON string escaping, a byte that is not UTF-8 written ``\\xff`` (``printable``, as
+    messages and JSON documents write it), URL encoding, and base64 (as in an HTTP Basic
     ``Authorization`` header, where the secret follows ``user:`` at any byte
     offset): for each of the three alignments, the base64 characters that depend
     only on the secret's own bytes.
     """
+    try:  # an environment's bytes as they are, one that is not UTF-8 included
+        raw = secret.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no byte stands for (a YAML escape)
+        raw = secret.encode("utf-8", "surrogatepass")
+    shown = printable(secret)  # a byte that is not UTF-8 as every message writes it: \xff
     forms = {
         json.dumps(secret)[1:-1],
-        urllib.parse.quote(secret, safe=""),
-        urllib.parse.quote_plus(secret),
+        shown,
+        json.dumps(shown)[1:-1],
+        urllib.parse.quote(raw, safe=""),
+        urllib.parse.quote_plus(raw),
     }
-    raw = secret.encode("utf-8")
     for shift in range(3):
         encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
         start = -(-8 * shift // 6)  # first character made only of the secret's bits

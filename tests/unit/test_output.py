@@ -585,3 +585,18 @@ def test_a_warning_keeps_the_backslashes_of_a_path_held_as_it_is(tmp_path: Path)
     run.out.warning(f"the leg's folder C:\\udcache and {quoted!r} and {apostrophe!r}")
     said = run.stderr.getvalue()
     assert said == "warning: the leg's folder C:\\udcache and 'v\\xfe' and \"it's\"\n", said
+
+
+def test_a_secret_holding_a_byte_that_is_not_utf8_is_redacted_not_a_crash(tmp_path: Path) -> None:
+    """A token from the environment with a byte that is not UTF-8 (``\\xff``): the output
+    starts (it crashed encoding the token's forms) and redacts the token as it is, as an
+    error writes it (``\\xff``) and as its JSON document holds it."""
+    token = "abcdefgh\udcffijkl"
+    stream, err = io.StringIO(), io.StringIO()
+    out = Output(env={"GITHUB_TOKEN": token}, stream=stream, err_stream=err)
+    failure = RegistryError(f"the server said: {token}")
+    out.error(failure)
+    out.print_text(json.dumps({"ok": False, "error": failure.to_dict()}))
+    said = err.getvalue() + stream.getvalue()
+    assert "abcdefgh" not in said and "ijkl" not in said, said
+    assert "***" in err.getvalue() and "***" in json.loads(stream.getvalue())["error"]["message"]
