@@ -144,7 +144,8 @@ matches() {
 
 # without_credentials TEXT: status 0 when TEXT carries a user:password@ (after an optional
 # scheme://), with $shown TEXT showing it as ***@; else status 1 and $shown TEXT. As
-# resolve's hide_credentials: an @ is a digest's only when a digest follows it.
+# resolve's hide_credentials: an @ is a digest's only when a digest follows it, and no other
+# @ comes before it.
 without_credentials() {
   shown=$1 wc_scheme='' wc_rest=$1
   case $1 in
@@ -159,7 +160,17 @@ without_credentials() {
          return 0
        fi ;;
   esac
-  [ -n "$wc_scheme" ] || return 1
+  if [ -z "$wc_scheme" ]; then
+    # another @ before the digest, followed by no digest: a user or token before a host
+    # (token@ghcr.io/team/php@sha256:...), not a digest typed twice
+    wc_before=${wc_rest%@*}
+    case $wc_before in *@*) ;; *) return 1 ;; esac
+    wc_between=${wc_before##*@}
+    case $wc_between in sha256:*) return 1 ;; esac
+    ! matches "$wc_between" '([a-z0-9]+([+._-][a-z0-9]+)*:)?[0-9a-fA-F]{32,}' || return 1
+    shown="***@${wc_rest#"${wc_before%@*}@"}"
+    return 0
+  fi
   wc_authority=${wc_rest%%/*}
   case $wc_authority in *@*) ;; *) return 1 ;; esac
   shown="$wc_scheme***@${wc_rest#"${wc_authority%@*}@"}"

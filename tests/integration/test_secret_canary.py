@@ -312,6 +312,8 @@ def test_a_token_echoed_where_github_s_message_is_cut_short_leaves_no_piece_of_i
         ("PHP_IMAGE_MIRROR", "https://alice:{canary}@{host}/team/php-fpm", "https://***@{host}/team/php-fpm"),
         ("PHP_IMAGE_REPOSITORY", "alice:{canary}/x@{host}/team/php-fpm", "***@{host}/team/php-fpm"),
         ("PMA_IMAGE", "alice:{canary}@{host}/pma latest", "***@{host}/pma latest"),
+        # a token before the host, a digest after: the only other '@' is no digest's
+        ("PHP_IMAGE_REPOSITORY", "{canary}@{host}/team/php-fpm@sha256:abc", "***@{host}/team/php-fpm@sha256:abc"),
     ],
 )  # fmt: skip
 def test_the_launcher_and_resolve_refuse_credentials_in_a_setting_without_echoing_them(
