@@ -3245,17 +3245,14 @@ def resolve(
 
     def available(reference: str, target: Target | None) -> Result:
         if cache_fn is not None:
-            began = time.monotonic()
-            limit = CACHE_TIMEOUT  # as the engine's: a cached image is found offline at any timeout
-            found = cache_fn(reference, platform, env=env, timeout=limit)
+            # as the engine's: a cached image is found offline at any timeout
+            found = cache_fn(reference, platform, env=env, timeout=CACHE_TIMEOUT)
             if found is not None:
                 return found
-            spent = min(time.monotonic() - began, limit)
-        else:
-            spent = 0.0
         if target is None:
             return Result(Status.REGISTRY_ERROR, f"{reference} is not a valid image reference")
-        return probe_fn(target, timeout=max(inputs.timeout - spent, 0.05), env=env)
+        # the registry's own RESOLVE_TIMEOUT, whatever a busy engine took before it
+        return probe_fn(target, timeout=inputs.timeout, env=env)
 
     availability = None
     if inputs.use_prebuilt and choice.precheck is None:

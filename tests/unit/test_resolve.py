@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -1700,3 +1701,28 @@ def test_a_value_of_bytes_that_are_not_utf8_is_written_as_publisher_writes_it(
     for said in (err.getvalue(), clicked.stderr):
         assert f"{flag} {shown} is not valid" in said, said
         assert "udcff" not in said, said
+
+
+def test_a_busy_engine_leaves_the_registry_its_whole_timeout(tmp_path: Path) -> None:
+    """RESOLVE_TIMEOUT is the seconds a registry has to answer: an engine that takes its
+    0.3 s to say it lacks the image leaves the registry its 0.4 s, not what is left of them
+    (0.1 s: an answer in 0.2 s was 'unreachable', a build or exit 17 at random)."""
+    write_tree(tmp_path)
+    timeouts: list[float] = []
+
+    class SlowMiss(FakeCache):
+        def __call__(self, *args: Any, **kwargs: Any) -> probing.Result | None:
+            time.sleep(0.3)
+            return super().__call__(*args, **kwargs)
+
+    class Probe(FakeProbe):
+        def __call__(self, target: probing.Target, **kwargs: Any) -> probing.Result:
+            timeouts.append(kwargs["timeout"])
+            return super().__call__(target, **kwargs)
+
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "RESOLVE_TIMEOUT": "0.4"}
+    decision = resolve(
+        env, cwd=tmp_path, probe=Probe(AVAILABLE), cache=SlowMiss(hit=False), host="linux/amd64"
+    )
+    assert decision.availability == "available"
+    assert timeouts == [0.4]
