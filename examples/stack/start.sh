@@ -32,7 +32,7 @@
 #   DOCKER                      the docker CLI (default docker)
 #
 # Exit status: 0 started; 17 cannot proceed (the message says what failed and what
-# to do); 2 invalid setting (or an argument: there are none but --help); 3 missing or broken pins file; 10 docker or compose
+# to do); 2 invalid setting (or an argument: there are none but --help, alone); 3 missing or broken pins file; 10 docker or compose
 # missing (or compose older than 2.8.0), or the docker engine does not answer (within 10 s) or refuses this user;
 # 11 docker compose failed to build or start it (its last line and what to do follow);
 # 130/143 stopped by SIGINT/SIGTERM.
@@ -80,14 +80,17 @@ start: fix: run start.sh from a folder this user may read"
 docker=${DOCKER:-docker}
 
 # Its settings are environment variables: an argument (./start.sh 8.3) would be ignored,
-# so it is refused; -h or --help shows the header above.
+# so it is refused; -h or --help, alone, shows the header above (--help 8.3 is refused too).
 case ${1-} in
   -h | --help)
-    sed -n '2,/^set -u/p' "$script" | sed -e '$d' -e 's/^#//' -e 's/^ //'
-    exit 0
-    ;;
+    if [ "$#" -eq 1 ]; then
+      sed -n '2,/^set -u/p' "$script" | sed -e '$d' -e 's/^#//' -e 's/^ //'
+      exit 0
+    fi
+    shift ;;
 esac
 [ "$#" -eq 0 ] || fail 2 "start.sh takes no arguments ('$1' given): its settings are environment variables
+start: usage: [SETTING=value ...] ./start.sh, or ./start.sh --help
 start: fix: set them before the command, e.g. PHP_VERSION=8.3 ./start.sh; ./start.sh --help lists them"
 
 # ------------------------------------------------------------------ settings

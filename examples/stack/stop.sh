@@ -5,13 +5,16 @@
 # 130/143 stopped by SIGINT/SIGTERM.
 set -u
 case ${1-} in
-  -h | --help)
-    sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^#//' -e 's/^ //'
-    exit 0
-    ;;
+  -h | --help)  # alone: --help with more is refused below, as any argument
+    if [ "$#" -eq 1 ]; then
+      sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^#//' -e 's/^ //'
+      exit 0
+    fi
+    shift ;;
 esac
 if [ "$#" -gt 0 ]; then  # its one setting is STACK_NAME: an argument would be ignored
   printf '%s\n' "stop: error: stop.sh takes no arguments ('$1' given)" \
+    "stop: usage: [STACK_NAME=name] ./stop.sh, or ./stop.sh --help" \
     "stop: fix: name another stack with STACK_NAME, e.g. STACK_NAME=other ./stop.sh" >&2
   exit 2
 fi

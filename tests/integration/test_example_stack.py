@@ -2023,25 +2023,30 @@ def test_the_scripts_refuse_arguments_and_show_their_header_for_help(
     link = tmp_path / "php-stack"
     link.symlink_to(STACK / "start.sh")
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
-    refused = run(tool, *argv[1:], str(STACK / "start.sh"), "8.3", env=env, check=False)
-    assert refused.returncode == 2, refused.stderr
-    assert refused.stdout == ""
-    assert refused.stderr.splitlines() == [
-        "start: decision=none error=invalid-input",
-        "start: error: start.sh takes no arguments ('8.3' given): its settings are "
-        "environment variables",
-        "start: fix: set them before the command, e.g. PHP_VERSION=8.3 ./start.sh; "
-        "./start.sh --help lists them",
-    ]
+    # --help followed by more is no request for help: it once printed the header, exit 0
+    for args in (("8.3",), ("--help", "8.3"), ("-h", "8.3", "extra")):
+        refused = run(tool, *argv[1:], str(STACK / "start.sh"), *args, env=env, check=False)
+        assert refused.returncode == 2, (args, refused.stderr)
+        assert refused.stdout == ""
+        assert refused.stderr.splitlines() == [
+            "start: decision=none error=invalid-input",
+            "start: error: start.sh takes no arguments ('8.3' given): its settings are "
+            "environment variables",
+            "start: usage: [SETTING=value ...] ./start.sh, or ./start.sh --help",
+            "start: fix: set them before the command, e.g. PHP_VERSION=8.3 ./start.sh; "
+            "./start.sh --help lists them",
+        ], args
     for script, flag in ((link, "--help"), (STACK / "start.sh", "-h")):
         shown = run(tool, *argv[1:], str(script), flag, env=env, check=False)
         assert shown.returncode == 0 and shown.stderr == "", shown.stderr
         assert shown.stdout.startswith("Start the stack's PHP-FPM with docker"), shown.stdout
         assert "  PHP_VERSION   " in shown.stdout and "Exit status:" in shown.stdout
         assert "#" not in shown.stdout.split("\n", 1)[0] and "set -u" not in shown.stdout
-    stop = run(tool, *argv[1:], str(STACK / "stop.sh"), "other", env=env, check=False)
-    assert stop.returncode == 2 and stop.stdout == ""
-    assert "stop: error: stop.sh takes no arguments ('other' given)" in stop.stderr
-    assert "STACK_NAME=other ./stop.sh" in stop.stderr
+    for args in (("other",), ("--help", "other")):
+        stop = run(tool, *argv[1:], str(STACK / "stop.sh"), *args, env=env, check=False)
+        assert stop.returncode == 2 and stop.stdout == "", (args, stop.stderr)
+        assert "stop: error: stop.sh takes no arguments ('other' given)" in stop.stderr
+        assert "stop: usage: [STACK_NAME=name] ./stop.sh, or ./stop.sh --help" in stop.stderr
+        assert "STACK_NAME=other ./stop.sh" in stop.stderr
     help_ = run(tool, *argv[1:], str(STACK / "stop.sh"), "--help", env=env, check=False)
     assert help_.returncode == 0 and help_.stdout.startswith("Stop what ./start.sh started")
