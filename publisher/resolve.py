@@ -2845,10 +2845,18 @@ class DockerfileFacts:
     exists: bool
     #: The default of ``ARG PHP_BASE_IMAGE=`` in the Dockerfile.
     base_default: str | None = None
+    #: Why this user may not read it (``Permission denied``: the file, or a folder above
+    #: it it may not search), or None.
+    denied: str | None = None
 
     @property
     def context(self) -> str:
         return str(Path(self.path).parent)
+
+    @property
+    def buildable(self) -> bool:
+        """Whether a local build can read it."""
+        return self.exists and self.denied is None
 
 
 @dataclass(frozen=True)
@@ -3083,10 +3091,19 @@ def decide(
             else inputs.to(ENV_PHP, other_line)
         )
     )
+    if dockerfile.denied is not None:  # as an unreadable pins file is said
+        no_dockerfile = (
+            f"the Dockerfile for PHP {choice.php} at {dockerfile.path} cannot be read: "
+            f"{dockerfile.denied}"
+        )
+        dockerfile_fix = (
+            "give this user read access to it (and search access to its folders), or "
+            + inputs.to(ENV_DOCKERFILES, "a copy it can read")
+        )
 
     def build(why: str, advice: str, building: str, sep: str = "; ") -> Decision:
         """A local build, or why it cannot work either."""
-        if not dockerfile.exists:
+        if not dockerfile.buildable:
             return make(
                 Action.CANNOT_PROCEED,
                 f"{why}; the local build fallback is allowed, but {no_dockerfile}",
@@ -3104,7 +3121,7 @@ def decide(
         return make(Action.BUILD_LOCALLY, f"{why}{sep}{building}", None, choice.local_image)
 
     if not inputs.use_prebuilt:
-        if not dockerfile.exists:
+        if not dockerfile.buildable:
             return make(
                 Action.CANNOT_PROCEED,
                 f"{inputs.setting(ENV_USE_PREBUILT, 'false')}, but {no_dockerfile}",
@@ -3167,6 +3184,8 @@ def dockerfile_facts(dockerfiles: str, php: str, *, cwd: Path) -> DockerfileFact
     path = Path(shown) if Path(shown).is_absolute() else cwd / shown
     try:
         text = path.read_text(encoding="utf-8")
+    except PermissionError as exc:  # the file, or a folder above it (as start.sh tells them)
+        return DockerfileFacts(shown, _is(path, stat.S_ISREG), denied=exc.strerror or str(exc))
     except (OSError, UnicodeDecodeError):
         return DockerfileFacts(shown, _is(path, stat.S_ISREG))
     match = _BASE_ARG_RE.search(text)
@@ -3283,7 +3302,7 @@ def resolve(
     if (
         not usable
         and not reused
-        and facts.exists
+        and facts.buildable
         and base_image
         and (inputs.allow_fallback or not inputs.use_prebuilt)
     ):

@@ -605,6 +605,28 @@ fi
 case $dockerfiles in /*) ;; *) dockerfiles=$(pwd)/$dockerfiles ;; esac
 context=$dockerfiles/$php
 dockerfile=$context/Dockerfile
+# A Dockerfile this user may not read, or below a folder it may not search (which -f calls
+# missing): said so in resolve's words, as the pins file is, never "no Dockerfile" or a
+# build that fails in compose (exit 11) on it.
+dockerfile_denied=
+if [ -f "$dockerfile" ]; then
+  [ -r "$dockerfile" ] || dockerfile_denied=1
+else
+  folder=$dockerfile
+  while case $folder in */?*) true ;; *) false ;; esac; do
+    folder=${folder%/*}
+    if [ -d "${folder:-/}" ] && [ ! -x "${folder:-/}" ]; then dockerfile_denied=1; break; fi
+  done
+fi
+buildable=
+if [ -n "$dockerfile_denied" ]; then
+  no_dockerfile="the Dockerfile for PHP $php at $dockerfile cannot be read: Permission denied"
+  dockerfile_fix="give this user read access to it (and search access to its folders), or set PHP_DOCKERFILES to a copy it can read"
+else
+  [ ! -f "$dockerfile" ] || buildable=1
+  no_dockerfile="there is no Dockerfile for PHP $php at $dockerfile"
+  dockerfile_fix="set PHP_DOCKERFILES to the directory holding <X.Y>/Dockerfile, or PHP_VERSION to a line that has one"
+fi
 
 # The repository each PREBUILT_REGISTRY pulls (as resolve's): an override, else the
 # pins file's (a release on one registry: the canonical one for both).
@@ -627,7 +649,7 @@ case " $lines " in
   *" $php "*) image=$(pin "PHP_IMAGE_$key") && prebuilt=$repository:$release-php-$php@${image#*@} ;;
 esac
 base=$(pin "PHP_BASE_IMAGE_$key")
-if [ -z "$base" ] && [ -f "$dockerfile" ]; then
+if [ -z "$base" ] && [ -n "$buildable" ]; then
   base=$(sed -n 's/^ARG[[:space:]][[:space:]]*PHP_BASE_IMAGE=\([^[:space:]]*\).*/\1/p' "$dockerfile" | sed -n 1p)
 fi
 # The local build's tag is keyed on its base digest (as resolve's): a pins file
@@ -896,9 +918,8 @@ base_fix() {
 
 # build_or_stop AVAILABILITY WHY ADVICE: the local build, when it can work.
 build_or_stop() {
-  if [ ! -f "$dockerfile" ]; then
-    cannot_proceed "$1" "$2; the local build fallback is allowed, but there is no Dockerfile for PHP $php at $dockerfile" \
-      "$3; or set PHP_DOCKERFILES to the directory holding <X.Y>/Dockerfile, or PHP_VERSION to a line that has one"
+  if [ -z "$buildable" ]; then
+    cannot_proceed "$1" "$2; the local build fallback is allowed, but $no_dockerfile" "$3; or $dockerfile_fix"
   fi
   if [ -n "$base" ] && { [ "$cache_check" = false ] || ! cached "$base"; }; then
     # A build starts by pulling its base: find out now, not after a doomed build.
@@ -919,9 +940,8 @@ if [ "$use_prebuilt" = true ] && [ "$which_registry" = mirror ] \
 fi
 
 if [ "$use_prebuilt" = false ]; then
-  if [ ! -f "$dockerfile" ]; then
-    cannot_proceed none "USE_PREBUILT=false, but there is no Dockerfile for PHP $php at $dockerfile" \
-      "set PHP_DOCKERFILES to the directory holding <X.Y>/Dockerfile, or PHP_VERSION to a line that has one"
+  if [ -z "$buildable" ]; then
+    cannot_proceed none "USE_PREBUILT=false, but $no_dockerfile" "$dockerfile_fix"
   fi
   build_or_stop none "USE_PREBUILT=false" "set USE_PREBUILT=true to use the pre-built image"
   decided build-locally none "USE_PREBUILT=false: building $local_image locally from $dockerfile"
@@ -960,7 +980,7 @@ if [ "$allow_fallback" = false ]; then
   if [ -f "$dockerfile" ]; then
     fix="$advice; or set ALLOW_LOCAL_BUILD_FALLBACK=true to build locally from $dockerfile"
   else
-    fix="$advice; or, to build locally, set ALLOW_LOCAL_BUILD_FALLBACK=true and PHP_DOCKERFILES to the directory holding <X.Y>/Dockerfile (there is no Dockerfile for PHP $php at $dockerfile)"
+    fix="$advice; or, to build locally, set ALLOW_LOCAL_BUILD_FALLBACK=true and PHP_DOCKERFILES to the directory holding <X.Y>/Dockerfile ($no_dockerfile)"
   fi
   cannot_proceed "$class" "$why; the local build fallback is disabled (ALLOW_LOCAL_BUILD_FALLBACK=false)" "$fix"
 fi

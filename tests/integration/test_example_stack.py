@@ -2050,3 +2050,79 @@ def test_the_scripts_refuse_arguments_and_show_their_header_for_help(
         assert "STACK_NAME=other ./stop.sh" in stop.stderr
     help_ = run(tool, *argv[1:], str(STACK / "stop.sh"), "--help", env=env, check=False)
     assert help_.returncode == 0 and help_.stdout.startswith("Stop what ./start.sh started")
+
+
+@pytest.mark.parametrize(
+    ("locked", "use_prebuilt"),
+    [("file", "false"), ("folder", "false"), ("file", "true")],
+    ids=["file", "folder", "file-fallback"],
+)
+def test_a_dockerfile_this_user_may_not_read_is_said_so_by_both_with_a_fix(
+    world: World, project: str, locked: str, use_prebuilt: str
+) -> None:
+    """Run as nobody (in the docker group), a Dockerfile only root may read (or one in a
+    folder only root may search) is cannot-proceed (exit 17) in the same words from both
+    tools, as an unreadable pins file is: the launcher once started a build that failed in
+    compose (exit 11, no word of permission), or called the Dockerfile missing; resolve
+    decided to build (exit 16) what could not be built."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or os.getuid() != 0 or not Path("/usr/bin/python3").exists():
+        pytest.skip("needs root (to run as another user), setpriv and /usr/bin/python3")
+    docker_group = run("getent", "group", "docker", check=False).stdout.split(":")
+    if len(docker_group) < 3:
+        pytest.skip("needs a docker group (for another user to reach the engine)")
+    shared = Path(tempfile.mkdtemp(prefix="stack-dockerfile-eacces-"))
+    try:
+        shared.chmod(0o755)
+        for name in ("start.sh", "compose.yaml"):  # nobody may not read the checkout
+            shutil.copy(STACK / name, shared / name)
+        shutil.copy(RESOLVE, shared / "resolve.py")
+        shutil.copy(world.pins, shared / "php-images.env")
+        (shared / "php-images.env").chmod(0o644)
+        scratch = shared / "tmp"
+        scratch.mkdir()
+        scratch.chmod(0o1777)
+        folder = shared / "dockerfiles" / "8.4"
+        folder.mkdir(parents=True)
+        (shared / "dockerfiles").chmod(0o755)
+        dockerfile = folder / "Dockerfile"
+        shutil.copy(DOCKERFILES / "8.4" / "Dockerfile", dockerfile)
+        dockerfile.chmod(0o600 if locked == "file" else 0o644)
+        folder.chmod(0o755 if locked == "file" else 0o700)
+        nobody = (
+            setpriv, "--reuid=65534", "--regid=65534", f"--groups={docker_group[2]}",
+        )  # fmt: skip
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(scratch),
+            "TMPDIR": str(scratch),
+            "DOCKER_CONFIG": str(scratch),
+            "STACK_NAME": project,
+            "PHP_DOCKERFILES": str(shared / "dockerfiles"),
+            "USE_PREBUILT": use_prebuilt,
+            "PHP_IMAGE_REPOSITORY": world.repositories["refused"],
+            "STACK_REGISTRY_TIMEOUT": "2",
+        }
+        proc = run(*nobody, "dash", str(shared / "start.sh"), env=env, check=False, cwd=shared)
+        answer = run(
+            *nobody, "/usr/bin/python3", str(shared / "resolve.py"), "--format", "json",
+            "--pins", str(shared / "php-images.env"), env=env, check=False, cwd=shared,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+    decision = json.loads(answer.stdout) if answer.stdout.startswith("{") else {}
+    availability = "none" if use_prebuilt == "false" else "unreachable"
+    fields = decision_fields(proc.stderr)
+    assert fields == {"decision": "cannot-proceed", "availability": availability}, proc.stderr
+    assert (proc.returncode, answer.returncode) == (17, 17), proc.stderr + answer.stderr
+    said = f"the Dockerfile for PHP 8.4 at {dockerfile} cannot be read: Permission denied"
+    fix = (
+        "give this user read access to it (and search access to its folders), or set "
+        "PHP_DOCKERFILES to a copy it can read"
+    )
+    assert decision["reason"].endswith(said) and decision["fix"].endswith(fix), answer.stderr
+    assert f"{said}\nstart: fix: " in proc.stderr and f"{fix}\n" in proc.stderr, proc.stderr
+    if use_prebuilt == "false":  # no registry's words in them: the same lines
+        assert f"start: why: {decision['reason']}\n" in proc.stderr, proc.stderr
+        assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
+    assert "building" not in proc.stderr  # no build was started

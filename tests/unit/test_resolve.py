@@ -720,6 +720,36 @@ def test_use_prebuilt_false_without_dockerfile() -> None:
     )
 
 
+@pytest.mark.parametrize("exists", [True, False], ids=["file", "folder"])
+def test_a_dockerfile_this_user_may_not_read_is_said_so_not_built(exists: bool) -> None:
+    """Unreadable (or below a folder it may not search): cannot proceed, in start.sh's
+    words, with how to give access; it once decided to build (exit 16) on a file it
+    could not read, and called one below a locked folder missing."""
+    facts = DockerfileFacts(DOCKERFILE.path, exists, denied="Permission denied")
+    said = (
+        "the Dockerfile for PHP 8.4 at dockerfiles/8.4/Dockerfile cannot be read: Permission denied"
+    )
+    fix = (
+        "give this user read access to it (and search access to its folders), or set "
+        "PHP_DOCKERFILES to a copy it can read"
+    )
+    args = inputs(use_prebuilt=False)
+    decision = decide(args, choose(args, notes(), "linux/amd64"), None, facts)
+    assert decision.action is Action.CANNOT_PROCEED
+    assert (decision.reason, decision.fix) == (f"USE_PREBUILT=false, but {said}", fix)
+    args = inputs()
+    result = probing.Result(S.UNREACHABLE, "no answer")
+    decision = decide(args, choose(args, notes(), "linux/amd64"), result, facts)
+    assert decision.action is Action.CANNOT_PROCEED
+    assert decision.reason.endswith(f"; the local build fallback is allowed, but {said}")
+    assert decision.fix is not None and decision.fix.endswith(f"; or {fix}")
+    flagged = inputs(use_prebuilt=False, flags=frozenset({"PHP_DOCKERFILES"}))
+    decision = decide(flagged, choose(flagged, notes(), "linux/amd64"), None, facts)
+    assert decision.fix is not None and decision.fix.endswith(
+        "give --dockerfiles a copy it can read"
+    )
+
+
 def test_published_lines_unknown_without_notes_or_tags() -> None:
     args = inputs(allow_fallback=False)
     result = probing.Result(S.NOT_PUBLISHED, "gone")
