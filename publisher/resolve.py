@@ -420,8 +420,29 @@ UNKNOWN_PLATFORM = "unknown/unknown"
 # --------------------------------------------------------------------------- platforms
 
 #: Machine and architecture names (``uname -m``, docker's ``Architecture``) that are
-#: not the OCI architecture they mean.
-_ARCH_ALIASES = {"x86_64": "amd64", "aarch64": "arm64", "armv8": "arm64", "armv8l": "arm64"}
+#: not the OCI architecture they mean. A 32-bit machine is named as its docker engine
+#: names itself (``docker version``: ``linux/arm``, ``linux/386``), the launcher's name.
+_ARCH_ALIASES = {
+    "x86_64": "amd64",
+    "aarch64": "arm64",
+    "armv8": "arm64",
+    "armv8l": "arm64",
+    **dict.fromkeys(("armv5l", "armv5tel", "armv6l", "armv7l", "armhf", "armel"), "arm"),
+    **dict.fromkeys(("i386", "i486", "i586", "i686", "x86"), "386"),
+}
+#: The variants an image for ``linux/arm`` (no variant: a 32-bit ARM engine's own name)
+#: may have, as docker picks one for ``docker pull --platform linux/arm``.
+_ARM_VARIANTS = ("", "v7", "v6", "v5")
+
+
+def serves(wanted: str, listed: str) -> bool:
+    """Whether an image for the platform ``listed`` (an index's ``linux/arm/v7``) is the one
+    docker runs for ``wanted`` (the engine's ``linux/arm``): the same platform, or an
+    ``arm`` image of a variant docker takes for ``linux/arm``."""
+    if wanted == listed:
+        return True
+    os_name, _, variant = listed.partition("/arm/")
+    return wanted == f"{os_name}/arm" and variant in _ARM_VARIANTS
 
 
 def platform_key(platform: Mapping[str, Any] | None) -> str | None:
@@ -1673,7 +1694,7 @@ def _probe(target: Target, session: _Session, list_tags: bool) -> Result:
         platforms = tuple(target.known_platforms or ())
     else:
         platforms = _platforms(resp, target, session)
-    if target.platform not in platforms:
+    if not any(serves(target.platform, listed) for listed in platforms):
         shown = ", ".join(platforms) or "none"
         raise _Outcome(
             Status.PLATFORM_MISSING,

@@ -2126,3 +2126,27 @@ def test_a_dockerfile_this_user_may_not_read_is_said_so_by_both_with_a_fix(
         assert f"start: why: {decision['reason']}\n" in proc.stderr, proc.stderr
         assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
     assert "building" not in proc.stderr  # no build was started
+
+
+def test_a_32_bit_arm_engine_is_linux_arm_in_both(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A 32-bit ARM docker engine says linux/arm (`docker version`); both tools name the
+    platform so, never armv7l or arm/v7 (resolve read armv7l from `uname -m` on such a
+    machine's own engine), and both find it missing from the pins, in the same words."""
+    engine = EngineVersion("linux/arm")
+    env = launcher_env(
+        world, project, tmp_path, ALLOW_LOCAL_BUILD_FALLBACK="false",
+        DOCKER_HOST=f"tcp://{engine.host}",
+    )  # fmt: skip
+    try:
+        answer, decision = resolve(env, tmp_path)
+        proc, fields = launch(world, env)
+    finally:
+        engine.close()
+    assert fields == {"decision": "cannot-proceed", "availability": "platform-missing"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr + proc.stderr
+    assert decision["platform"] == "linux/arm", answer.stderr
+    said = f"has no linux/arm image (it has: {HOST}; pins file)"
+    assert said in decision["reason"] and said in proc.stderr, proc.stderr
+    assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -764,6 +764,21 @@ def test_single_platform_manifest_is_checked_through_its_config(
     run = resolve_process(workdir, {"PHP_IMAGE_REPOSITORY": f"{registry.host}/{repo}"})
     assert run.code == EXIT_BUILD_LOCALLY
     assert f"platform {HOST} missing" in run.data["reason"]
+
+
+def test_a_32_bit_arm_engine_takes_an_arm_v7_image_as_docker_does(registry: LocalRegistry) -> None:
+    """A 32-bit ARM engine names its platform linux/arm (`docker version`, and resolve from
+    `uname -m` armv7l): an index's linux/arm/v7 image is the one `docker pull --platform
+    linux/arm` takes, as the launcher pulls a base. resolve once called it missing, so a
+    fallback stopped on a base the launcher built on."""
+    repo = f"resolve-{os.urandom(3).hex()}/arm"
+    push_raw(registry.url, repo, stand_in(("linux/amd64", "linux/arm/v7"), seed=11), ["8.4"])
+    target = probing.Target(registry.host, repo, "8.4", "linux/arm", plain_http=True)
+    found = probing.probe(target, timeout=10, env={})
+    assert found.status is probing.Status.AVAILABLE, found.detail
+    assert found.platforms == ("linux/amd64", "linux/arm/v7")
+    missing = probing.probe(replace(target, platform="linux/arm64"), timeout=10, env={})
+    assert missing.status is probing.Status.PLATFORM_MISSING, missing.detail
 
 
 # --------------------------------------------------------------------------- the click command, imports

@@ -296,10 +296,43 @@ def test_pma_image_passes_through_unchanged() -> None:
         ("Windows", "AMD64", False, "linux/amd64"),
         ("Windows", "ARM64", False, "linux/arm64"),
         ("Linux", "riscv64", False, "linux/riscv64"),
+        # 32-bit: as the docker engine names itself (`docker version`), the launcher's name
+        ("Linux", "armv7l", False, "linux/arm"),
+        ("Linux", "armv6l", False, "linux/arm"),
+        ("Linux", "armhf", False, "linux/arm"),
+        ("Linux", "i686", False, "linux/386"),
     ],
 )
 def test_host_platform(system: str, machine: str, arm64_hardware: bool, expected: str) -> None:
     assert host_platform(system, machine, arm64_hardware=arm64_hardware) == expected
+
+
+def test_a_32_bit_machine_is_named_as_its_engine_and_the_launcher_name_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the default engine on Linux resolve reads `uname -m`, where start.sh asks `docker
+    version` (linux/arm on 32-bit ARM): resolve once said linux/armv7l there."""
+    uname = os.uname()
+    fake = type(uname)((uname.sysname, uname.nodename, uname.release, uname.version, "armv7l"))
+    monkeypatch.setattr(resolving.os, "uname", lambda: fake)
+    assert resolving.run_platform({}, 0.5, "Linux") == ("linux/arm", None)
+
+
+@pytest.mark.parametrize(
+    ("wanted", "listed", "serves"),
+    [
+        ("linux/arm", "linux/arm/v7", True),  # what `docker pull --platform linux/arm` takes
+        ("linux/arm", "linux/arm/v6", True),
+        ("linux/arm", "linux/arm", True),
+        ("linux/arm", "linux/arm64", False),
+        ("linux/arm", "linux/arm/v8", False),
+        ("linux/arm64", "linux/arm/v7", False),
+        ("linux/amd64", "linux/amd64", True),
+        ("linux/amd64", "linux/386", False),
+    ],
+)
+def test_which_image_serves_a_platform(wanted: str, listed: str, serves: bool) -> None:
+    assert resolving.serves(wanted, listed) is serves
 
 
 # --------------------------------------------------------------------------- the pins file
