@@ -2150,3 +2150,34 @@ def test_a_32_bit_arm_engine_is_linux_arm_in_both(
     said = f"has no linux/arm image (it has: {HOST}; pins file)"
     assert said in decision["reason"] and said in proc.stderr, proc.stderr
     assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
+
+
+def test_a_local_build_for_another_platform_is_not_reused_for_this_one(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A local build made for one platform (PHP_IMAGE_PLATFORM=linux/arm64 under emulation)
+    is not the image for another, though its tag names no platform: asked for the engine's
+    own platform next, with the registry out of reach, both tools build for it instead of
+    taking the earlier build (each checks the cached local image's platform, as the
+    pre-built image's; a guard: neither took it before)."""
+    run(world.docker, "rmi", "-f", world.local, check=False)
+    env = launcher_env(world, project, tmp_path, USE_PREBUILT="false", PHP_IMAGE_PLATFORM=OTHER)
+    proc, _ = launch(world, env)
+    assert proc.returncode == 0, proc.stderr
+    compose_down(world.docker, project)
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["refused"],
+        PHP_IMAGE_PLATFORM=HOST,
+    )  # fmt: skip
+    try:
+        answer, decision = resolve(env, tmp_path)
+        proc, fields = launch(world, env)
+        assert fields == {"decision": "build-locally", "availability": "unreachable"}, proc.stderr
+        assert (answer.returncode, proc.returncode) == (16, 0), answer.stderr + proc.stderr
+        assert "falling back to a local build" in decision["reason"], answer.stderr
+        assert "falling back to a local build" in proc.stderr, proc.stderr
+        image = running_image(world.docker, project)
+        assert f"{image['Os']}/{image['Architecture']}" == HOST
+    finally:
+        compose_down(world.docker, project)
+        run(world.docker, "rmi", "-f", world.local, check=False)
