@@ -989,7 +989,8 @@ fi
 reuse=
 if [ -f "$dockerfile" ] && [ "$cache_check" = true ] && cached "$local_image"; then reuse=1; fi
 [ -n "$reuse" ] || build_or_stop "$class" "$why" "$advice"
-if [ -n "$reuse" ] || cached "$local_image"; then
+# PHP_IMAGE_CACHE_CHECK=false looks for it neither: built anew (docker's build cache), as resolve.
+if [ -n "$reuse" ]; then
   decided build-locally "$class" "$why; using the local build $local_image from an earlier start (ALLOW_LOCAL_BUILD_FALLBACK=true; remove it to rebuild)"
   start "$local_image" false
 fi

@@ -2071,6 +2071,8 @@ def test_a_dockerfile_this_user_may_not_read_is_said_so_by_both_with_a_fix(
     docker_group = run("getent", "group", "docker", check=False).stdout.split(":")
     if len(docker_group) < 3:
         pytest.skip("needs a docker group (for another user to reach the engine)")
+    # an earlier start's local build needs no Dockerfile: both would start it instead
+    run(world.docker, "rmi", "-f", world.local, check=False)
     shared = Path(tempfile.mkdtemp(prefix="stack-dockerfile-eacces-"))
     try:
         shared.chmod(0o755)
@@ -2181,3 +2183,26 @@ def test_a_local_build_for_another_platform_is_not_reused_for_this_one(
     finally:
         compose_down(world.docker, project)
         run(world.docker, "rmi", "-f", world.local, check=False)
+
+
+def test_cache_check_false_builds_anew_in_both_not_the_earlier_local_build(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """PHP_IMAGE_CACHE_CHECK=false looks in the image store for nothing, an earlier start's
+    local build neither: with the registry out of reach both tools build anew, in the same
+    words. The launcher once asked for the base, then started the earlier build anyway
+    ("using the local build"), where resolve said to build (exit 16, PHP_BUILD=1)."""
+    proc, _ = launch(world, launcher_env(world, project, tmp_path, USE_PREBUILT="false"))
+    assert proc.returncode == 0, proc.stderr  # the earlier start's local build
+    compose_down(world.docker, project)
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["refused"],
+        PHP_IMAGE_CACHE_CHECK="false",
+    )  # fmt: skip
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "build-locally", "availability": "unreachable"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (16, 0), answer.stderr + proc.stderr
+    building = f"; falling back to a local build of {world.local} from"
+    assert building in decision["reason"] and building in proc.stderr, proc.stderr
+    assert "using the local build" not in proc.stderr
