@@ -3069,9 +3069,12 @@ def decide(
     availability: Result | None,
     dockerfile: DockerfileFacts,
     base: Result | None = None,
+    reused: bool = False,
 ) -> Decision:
     """The rules (pure). ``availability`` is None when nothing was checked; ``base``
-    is whether the base of a local build can be had (None: not checked, assumed)."""
+    is whether the base of a local build can be had (None: not checked, assumed);
+    ``reused``: a fallback finds an earlier start's local build in the image store, which
+    it takes as start.sh does (needing neither its base nor its Dockerfile)."""
     base_image = choice.base_image or dockerfile.base_default
     choice = replace(choice, base_image=base_image)  # the local tag is keyed on it
     # USE_PREBUILT=false asks nothing about the pre-built image: no verdict to report.
@@ -3173,6 +3176,14 @@ def decide(
         )
 
     problem, advice = _problem(choice, verdict, inputs)
+    if inputs.allow_fallback and reused:  # started, not built: start.sh's words
+        return make(
+            Action.BUILD_LOCALLY,
+            f"{problem}; using the local build {choice.local_image} from an earlier start "
+            f"({inputs.setting(ENV_FALLBACK, 'true')}; remove it to rebuild)",
+            None,
+            choice.local_image,
+        )
     if inputs.allow_fallback:
         return build(
             problem,
@@ -3305,10 +3316,11 @@ def resolve(
     base_check = None
     base_image = choice.base_image or facts.base_default
     # A fallback to an earlier start's local build on this base needs no base (offline,
-    # after `docker image prune -a` took the base), as start.sh reuses it.
+    # after `docker image prune -a` took the base), nor a Dockerfile this user may read, as
+    # start.sh reuses it; one that is not there at all is no fallback's.
     reused = (
         not usable
-        and facts.exists
+        and (facts.exists or facts.denied is not None)
         and inputs.use_prebuilt
         and inputs.allow_fallback
         and cache_fn is not None
@@ -3333,7 +3345,7 @@ def resolve(
             # not-published is a word for the release's lines: a base, by digest or by
             # tag, is one its registry does not have (start.sh's not-on-registry)
             base_check = replace(base_check, status=Status.NOT_ON_REGISTRY)
-    return decide(inputs, choice, availability, facts, base_check)
+    return decide(inputs, choice, availability, facts, base_check, reused=bool(reused))
 
 
 # --------------------------------------------------------------------------- rendering

@@ -985,9 +985,13 @@ if [ "$allow_fallback" = false ]; then
   cannot_proceed "$class" "$why; the local build fallback is disabled (ALLOW_LOCAL_BUILD_FALLBACK=false)" "$fix"
 fi
 # An earlier start's local build on the pins file's base needs no base (offline, after a
-# `docker image prune -a` took the base): looked for before the base is (as resolve).
+# `docker image prune -a` took the base), nor a Dockerfile this user may read: looked for
+# before the base is (as resolve), unless there is no Dockerfile at all.
 reuse=
-if [ -f "$dockerfile" ] && [ "$cache_check" = true ] && cached "$local_image"; then reuse=1; fi
+if { [ -f "$dockerfile" ] || [ -n "$dockerfile_denied" ]; } && [ "$cache_check" = true ] \
+  && cached "$local_image"; then
+  reuse=1
+fi
 [ -n "$reuse" ] || build_or_stop "$class" "$why" "$advice"
 # PHP_IMAGE_CACHE_CHECK=false looks for it neither: built anew (docker's build cache), as resolve.
 if [ -n "$reuse" ]; then

@@ -2052,27 +2052,19 @@ def test_the_scripts_refuse_arguments_and_show_their_header_for_help(
     assert help_.returncode == 0 and help_.stdout.startswith("Stop what ./start.sh started")
 
 
-@pytest.mark.parametrize(
-    ("locked", "use_prebuilt"),
-    [("file", "false"), ("folder", "false"), ("file", "true")],
-    ids=["file", "folder", "file-fallback"],
-)
-def test_a_dockerfile_this_user_may_not_read_is_said_so_by_both_with_a_fix(
+def as_nobody(
     world: World, project: str, locked: str, use_prebuilt: str
-) -> None:
-    """Run as nobody (in the docker group), a Dockerfile only root may read (or one in a
-    folder only root may search) is cannot-proceed (exit 17) in the same words from both
-    tools, as an unreadable pins file is: the launcher once started a build that failed in
-    compose (exit 11, no word of permission), or called the Dockerfile missing; resolve
-    decided to build (exit 16) what could not be built."""
+) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str], Path]:
+    """start.sh (dash) and the vendored resolve.py run as nobody (in the docker group) on a
+    copy of the stack whose Dockerfile only root may read (``locked="file"``) or sits in a
+    folder only root may search (``"folder"``), the registry refusing connections: their
+    processes, and the Dockerfile's path."""
     setpriv = shutil.which("setpriv")
     if setpriv is None or os.getuid() != 0 or not Path("/usr/bin/python3").exists():
         pytest.skip("needs root (to run as another user), setpriv and /usr/bin/python3")
     docker_group = run("getent", "group", "docker", check=False).stdout.split(":")
     if len(docker_group) < 3:
         pytest.skip("needs a docker group (for another user to reach the engine)")
-    # an earlier start's local build needs no Dockerfile: both would start it instead
-    run(world.docker, "rmi", "-f", world.local, check=False)
     shared = Path(tempfile.mkdtemp(prefix="stack-dockerfile-eacces-"))
     try:
         shared.chmod(0o755)
@@ -2112,6 +2104,25 @@ def test_a_dockerfile_this_user_may_not_read_is_said_so_by_both_with_a_fix(
         )  # fmt: skip
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+    return proc, answer, dockerfile
+
+
+@pytest.mark.parametrize(
+    ("locked", "use_prebuilt"),
+    [("file", "false"), ("folder", "false"), ("file", "true")],
+    ids=["file", "folder", "file-fallback"],
+)
+def test_a_dockerfile_this_user_may_not_read_is_said_so_by_both_with_a_fix(
+    world: World, project: str, locked: str, use_prebuilt: str
+) -> None:
+    """Run as nobody (in the docker group), a Dockerfile only root may read (or one in a
+    folder only root may search) is cannot-proceed (exit 17) in the same words from both
+    tools, as an unreadable pins file is: the launcher once started a build that failed in
+    compose (exit 11, no word of permission), or called the Dockerfile missing; resolve
+    decided to build (exit 16) what could not be built."""
+    # an earlier start's local build needs no Dockerfile: both start it instead (below)
+    run(world.docker, "rmi", "-f", world.local, check=False)
+    proc, answer, dockerfile = as_nobody(world, project, locked, use_prebuilt)
     decision = json.loads(answer.stdout) if answer.stdout.startswith("{") else {}
     availability = "none" if use_prebuilt == "false" else "unreachable"
     fields = decision_fields(proc.stderr)
@@ -2128,6 +2139,38 @@ def test_a_dockerfile_this_user_may_not_read_is_said_so_by_both_with_a_fix(
         assert f"start: why: {decision['reason']}\n" in proc.stderr, proc.stderr
         assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
     assert "building" not in proc.stderr  # no build was started
+
+
+@pytest.mark.parametrize("locked", ["file", "folder"])
+def test_an_earlier_local_build_starts_though_its_dockerfile_may_not_be_read(
+    world: World, project: str, tmp_path: Path, locked: str
+) -> None:
+    """A fallback takes an earlier start's local build without its Dockerfile (as it does
+    without its base): a Dockerfile this user may not read, or below a folder it may not
+    search, stops neither tool then; both choose that build (exit 16 naming it, the
+    launcher starting it). resolve once said cannot-proceed (exit 17) where the launcher
+    started the build for an unreadable file, and both stopped for a locked folder."""
+    proc, _ = launch(world, launcher_env(world, project, tmp_path, USE_PREBUILT="false"))
+    assert proc.returncode == 0, proc.stderr  # the earlier start's local build
+    compose_down(world.docker, project)
+    try:
+        proc, answer, _ = as_nobody(world, project, locked, "true")
+        decision = json.loads(answer.stdout) if answer.stdout.startswith("{") else {}
+        fields = decision_fields(proc.stderr)
+        assert fields == {"decision": "build-locally", "availability": "unreachable"}, proc.stderr
+        assert (answer.returncode, proc.returncode) == (16, 0), answer.stderr + proc.stderr
+        assert decision["image"] == world.local, answer.stderr
+        using = (
+            f"; using the local build {world.local} from an earlier start "
+            "(ALLOW_LOCAL_BUILD_FALLBACK=true; remove it to rebuild)"
+        )
+        assert decision["reason"].endswith(using), answer.stderr  # the launcher's words
+        assert f"{using}\n" in proc.stderr, proc.stderr
+        assert "building" not in proc.stderr  # started, not built
+        assert running_image(world.docker, project)["RepoTags"] == [world.local]
+    finally:
+        compose_down(world.docker, project)
+        run(world.docker, "rmi", "-f", world.local, check=False)
 
 
 def test_a_32_bit_arm_engine_is_linux_arm_in_both(

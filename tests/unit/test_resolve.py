@@ -783,6 +783,31 @@ def test_a_dockerfile_this_user_may_not_read_is_said_so_not_built(exists: bool) 
     )
 
 
+@pytest.mark.parametrize("exists", [True, False], ids=["file", "folder"])
+def test_an_earlier_local_build_is_taken_though_its_dockerfile_may_not_be_read(
+    exists: bool,
+) -> None:
+    """A fallback that finds an earlier start's local build takes it (start.sh starts it)
+    in the launcher's words, whatever the Dockerfile it needs no more: it once said that
+    the Dockerfile cannot be read (exit 17) where start.sh started that build."""
+    facts = DockerfileFacts(DOCKERFILE.path, exists, denied="Permission denied")
+    args = inputs()
+    choice = choose(args, notes(), "linux/amd64")
+    result = probing.Result(S.UNREACHABLE, "no answer")
+    decision = decide(args, choice, result, facts, reused=True)
+    assert (decision.action, decision.image) == (Action.BUILD_LOCALLY, choice.local_image)
+    assert decision.reason.endswith(
+        f"; using the local build {choice.local_image} from an earlier start "
+        "(ALLOW_LOCAL_BUILD_FALLBACK=true; remove it to rebuild)"
+    )
+    assert decision.fix is None
+    # without the fallback, or with USE_PREBUILT=false (which always builds), it counts
+    for args in (inputs(allow_fallback=False), inputs(use_prebuilt=False)):
+        choice = choose(args, notes(), "linux/amd64")
+        decision = decide(args, choice, result, facts, reused=True)
+        assert decision.action is Action.CANNOT_PROCEED
+
+
 def test_published_lines_unknown_without_notes_or_tags() -> None:
     args = inputs(allow_fallback=False)
     result = probing.Result(S.NOT_PUBLISHED, "gone")
