@@ -3195,7 +3195,7 @@ def decide(
     also = "" if enable.startswith("set ") else "set "
     fallback = (
         f"or {enable} to build locally from {dockerfile.path}"
-        if dockerfile.exists
+        if dockerfile.buildable  # one it may not read is said, as below a locked folder
         else f"or, to build locally, {enable} and {also}{ENV_DOCKERFILES} to the directory "
         f"holding <X.Y>/Dockerfile ({no_dockerfile})"
     )

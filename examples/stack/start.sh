@@ -977,7 +977,7 @@ fi
 
 problem "$class" "$detail"
 if [ "$allow_fallback" = false ]; then
-  if [ -f "$dockerfile" ]; then
+  if [ -n "$buildable" ]; then  # not one it may not read: that one is said, as the folder's
     fix="$advice; or set ALLOW_LOCAL_BUILD_FALLBACK=true to build locally from $dockerfile"
   else
     fix="$advice; or, to build locally, set ALLOW_LOCAL_BUILD_FALLBACK=true and PHP_DOCKERFILES to the directory holding <X.Y>/Dockerfile ($no_dockerfile)"

@@ -2053,7 +2053,7 @@ def test_the_scripts_refuse_arguments_and_show_their_header_for_help(
 
 
 def as_nobody(
-    world: World, project: str, locked: str, use_prebuilt: str
+    world: World, project: str, locked: str, use_prebuilt: str, **settings: str
 ) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str], Path]:
     """start.sh (dash) and the vendored resolve.py run as nobody (in the docker group) on a
     copy of the stack whose Dockerfile only root may read (``locked="file"``) or sits in a
@@ -2096,6 +2096,7 @@ def as_nobody(
             "USE_PREBUILT": use_prebuilt,
             "PHP_IMAGE_REPOSITORY": world.repositories["refused"],
             "STACK_REGISTRY_TIMEOUT": "2",
+            **settings,
         }
         proc = run(*nobody, "dash", str(shared / "start.sh"), env=env, check=False, cwd=shared)
         answer = run(
@@ -2108,12 +2109,18 @@ def as_nobody(
 
 
 @pytest.mark.parametrize(
-    ("locked", "use_prebuilt"),
-    [("file", "false"), ("folder", "false"), ("file", "true")],
-    ids=["file", "folder", "file-fallback"],
+    ("locked", "use_prebuilt", "fallback"),
+    [
+        ("file", "false", "true"),
+        ("folder", "false", "true"),
+        ("file", "true", "true"),
+        ("file", "true", "false"),
+        ("folder", "true", "false"),
+    ],
+    ids=["file", "folder", "file-fallback", "file-no-fallback", "folder-no-fallback"],
 )
 def test_a_dockerfile_this_user_may_not_read_is_said_so_by_both_with_a_fix(
-    world: World, project: str, locked: str, use_prebuilt: str
+    world: World, project: str, locked: str, use_prebuilt: str, fallback: str
 ) -> None:
     """Run as nobody (in the docker group), a Dockerfile only root may read (or one in a
     folder only root may search) is cannot-proceed (exit 17) in the same words from both
@@ -2122,13 +2129,23 @@ def test_a_dockerfile_this_user_may_not_read_is_said_so_by_both_with_a_fix(
     decided to build (exit 16) what could not be built."""
     # an earlier start's local build needs no Dockerfile: both start it instead (below)
     run(world.docker, "rmi", "-f", world.local, check=False)
-    proc, answer, dockerfile = as_nobody(world, project, locked, use_prebuilt)
+    proc, answer, dockerfile = as_nobody(
+        world, project, locked, use_prebuilt, ALLOW_LOCAL_BUILD_FALLBACK=fallback
+    )
     decision = json.loads(answer.stdout) if answer.stdout.startswith("{") else {}
     availability = "none" if use_prebuilt == "false" else "unreachable"
     fields = decision_fields(proc.stderr)
     assert fields == {"decision": "cannot-proceed", "availability": availability}, proc.stderr
     assert (proc.returncode, answer.returncode) == (17, 17), proc.stderr + answer.stderr
     said = f"the Dockerfile for PHP 8.4 at {dockerfile} cannot be read: Permission denied"
+    if fallback == "false":  # enabling the fallback alone would not build it (either lock)
+        said = (
+            "to build locally, set ALLOW_LOCAL_BUILD_FALLBACK=true and PHP_DOCKERFILES to "
+            f"the directory holding <X.Y>/Dockerfile ({said})"
+        )
+        assert said in decision["fix"] and f"{said}\n" in proc.stderr, answer.stderr + proc.stderr
+        assert "to build locally from" not in proc.stderr + answer.stdout
+        return
     fix = (
         "give this user read access to it (and search access to its folders), or set "
         "PHP_DOCKERFILES to a copy it can read"

@@ -783,6 +783,22 @@ def test_a_dockerfile_this_user_may_not_read_is_said_so_not_built(exists: bool) 
     )
 
 
+def test_a_dockerfile_it_may_not_read_is_said_when_the_fallback_is_disabled() -> None:
+    """Enabling the fallback alone would not build a Dockerfile this user may not read:
+    the fix says why (as for one below a folder it may not search), where it once said to
+    set ALLOW_LOCAL_BUILD_FALLBACK=true to build locally from it."""
+    facts = DockerfileFacts(DOCKERFILE.path, True, denied="Permission denied")
+    args = inputs(allow_fallback=False)
+    result = probing.Result(S.UNREACHABLE, "no answer")
+    decision = decide(args, choose(args, notes(), "linux/amd64"), result, facts)
+    assert decision.action is Action.CANNOT_PROCEED
+    assert decision.fix is not None and decision.fix.endswith(
+        "; or, to build locally, set ALLOW_LOCAL_BUILD_FALLBACK=true and PHP_DOCKERFILES to "
+        "the directory holding <X.Y>/Dockerfile (the Dockerfile for PHP 8.4 at "
+        "dockerfiles/8.4/Dockerfile cannot be read: Permission denied)"
+    )
+
+
 @pytest.mark.parametrize("exists", [True, False], ids=["file", "folder"])
 def test_an_earlier_local_build_is_taken_though_its_dockerfile_may_not_be_read(
     exists: bool,
