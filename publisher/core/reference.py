@@ -236,11 +236,17 @@ def _check_path(path: str, text: str) -> None:
 
 def _is_name(text: str) -> bool:
     """Whether ``text`` is an image name without tag or digest (``php``,
-    ``docker.io/library/php``), never a user or token (``alice:pw``, ``ghp_AbC``)."""
-    if not text or any(c in text for c in "@:") or not text.isascii():
+    ``docker.io/library/php``, ``localhost:5000/php``), never a user or token (``alice:pw``,
+    ``ghp_AbC``): a ':' only in a registry host's port, before a path."""
+    if not text or "@" in text or not text.isascii():
+        return False
+    domain, path = _split_domain(text)
+    if ":" in path:  # a tag, or a password with no host after it
         return False
     try:
-        _check_path(_split_domain(text)[1], text)
+        if ":" in domain:
+            _check_domain(domain, text)
+        _check_path(path, text)
     except InvalidReferenceError:
         return False
     return True

@@ -603,7 +603,17 @@ def test_a_reference_with_credentials_is_refused_without_them() -> None:
     assert "carries credentials" in info.value.message
 
 
-@pytest.mark.parametrize("text", ["php@8.4", "php@latest", "docker.io/library/php@8.4-fpm"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "php@8.4",
+        "php@latest",
+        "docker.io/library/php@8.4-fpm",
+        "localhost:5000/php@8.4",  # a registry's port is no password
+        "127.0.0.1:5000/team/php@8.4-fpm",
+        "[::1]:5000/php@8.4",
+    ],
+)
 def test_a_tag_written_after_an_at_sign_is_said_to_be_no_digest_not_credentials(text) -> None:
     """`php@8.4` (a tag typed where a digest goes) holds no password: it is refused saying
     what follows '@' is no digest and how to write a tag or a digest, not that it
@@ -654,6 +664,9 @@ def test_a_registry_port_is_accepted_exactly_from_1_to_65535(host, port, path):
         "s3cret@[::1]:5000",
         "ghp_S3cretToken@ghcr.io/team/php@sha256:" + "a" * 64,  # a second '@' before a digest
         "alice@registry.example/team/php@sha256:" + "a" * 64,
+        "alice:s3cret@8.4",  # a user and password before what looks like a tag
+        "alice:s3cret/team@8.4",  # a password is no port
+        "localhost:5000@8.4",  # no path after the host: nothing to name
     ],
 )
 def test_a_user_or_token_before_a_host_is_never_echoed_nor_taken_for_a_tag(text) -> None:
