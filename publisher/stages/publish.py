@@ -184,7 +184,8 @@ def match_records(
         incomplete = {m.split(" ")[0] for m in missing}
         return {php: found for php, found in result.items() if php not in incomplete}
     others = {record.release for record in records} - {release.tag}
-    if missing and others and not any(result.values()):
+    # every record is another release's: none of this one, of a selected line or not
+    if missing and others and not by_key:
         given = ", ".join(sorted(others))
         raise UsageError(
             f"no digest record for release {release.tag}: the digest records given are of "

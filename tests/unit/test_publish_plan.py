@@ -803,3 +803,39 @@ def test_digest_records_of_another_release_are_named_when_none_is_of_this_one():
     message = str(caught.value)
     assert "the digest records given are of v1.0.0, v1.1.0-rc.1, not of v1.2.0" in message
     assert "point --digests at v1.2.0's records" in (caught.value.hint or "")
+
+
+def test_records_of_this_release_for_lines_left_out_are_not_called_another_release():
+    """`--only 8.4` with --digests holding this release's 8.3 records beside an earlier
+    release's: the records given are not all of the other release, so the legs missing
+    are named, not "the digest records given are of v1.0.0, not of v1.2.0"."""
+    from publisher.core.errors import UsageError
+    from publisher.core.records import DigestRecord
+    from publisher.stages.publish import match_records
+
+    config_ = cfg()
+    first, *rest = config_.lines
+    selected = config_.select([rest[0].php], option="--only")
+
+    def record(release: str, php: str, platform: str) -> DigestRecord:
+        return DigestRecord(
+            release=release,
+            php=php,
+            platform=platform,
+            repository=config_.primary.repository.name,
+            digest=digest(f"{release}{php}{platform}"),
+            base_image="docker.io/library/php:8.4-fpm-alpine",
+            base_digest=None,
+            builder="buildah",
+            dockerfile_sha256=digest("dockerfile"),
+        )
+
+    records = [record("v1.2.0", first.php, p.value) for p in first.platforms] + [
+        record("v1.0.0", line.php, p.value) for line in config_.lines for p in line.platforms
+    ]
+    with pytest.raises(UsageError, match=r"no digest record for release v1\.2\.0") as caught:
+        match_records(selected, parse_release("v1.2.0"), records)
+    message = str(caught.value)
+    assert "the digest records given are of" not in message, message
+    assert f"v1.2.0: {rest[0].php} {rest[0].platforms[0]}" in message, message
+    assert "run `publisher build` for those legs" in (caught.value.hint or "")
