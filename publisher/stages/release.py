@@ -335,6 +335,7 @@ def local_registries(
         from . import standins
 
         standins.check_cache(os.environ if env is None else env)
+        standins.check_engine(config, runner or Runner(output=output), env=env)
     try:
         for registry in config.registries:
             if registry.host in hosts:

@@ -54,7 +54,7 @@ except ImportError:  # pragma: no cover - no flock here: runs sharing a cache ar
 
 from ..adapters.builders import BuilderName, BuildRequest, create_builder
 from ..adapters.builders.base import Builder
-from ..adapters.builders.buildah import local_engine
+from ..adapters.builders.buildah import isolation_from_env, local_engine
 from ..adapters.builders.layout import merge_layouts, read_layout
 from ..adapters.runner import Runner
 from ..core import reference
@@ -577,6 +577,31 @@ def push_standins(
     return result
 
 
+def source_dir_for(config: Config) -> Path:
+    """The stand-in sources of a stand-in matrix: ``<config root>/standin`` when it holds a
+    Containerfile or a Debian recipe, else publisher's own."""
+    source = Path(config.root) / "standin"
+    if (source / "Containerfile").is_file() or (source / DEBIAN_RECIPE).is_file():
+        return source
+    return SOURCE_DIR
+
+
+def check_engine(
+    config: Config,
+    runner: Runner,
+    builder: BuilderName | None = None,
+    env: Mapping[str, str] | None = None,
+) -> None:
+    """Before any throwaway registry starts: when a stand-in matrix's stand-ins are built
+    with buildah (``builder``, else this machine's engine; a Debian recipe needs none), a
+    ``BUILDAH_ISOLATION`` buildah does not know is refused (UsageError, exit 2), whatever
+    builds the release's own images: it was said only once the registries had started."""
+    if load_debian_recipe(source_dir_for(config)) is not None:
+        return
+    if (builder or default_builder(runner)) is BuilderName.BUILDAH:
+        isolation_from_env(os.environ if env is None else env)
+
+
 def push_for_config(
     config: Config,
     registry: str,
@@ -600,7 +625,6 @@ def push_for_config(
         tag = line.base.tag or ""
         template = tag.replace(line.php, "{php}", 1)
         groups.setdefault((line.base.path, template), []).append(line.php)
-    source = Path(config.root) / "standin"
     result: dict[str, Reference] = {}
     for (path, template), lines in groups.items():
         result.update(
@@ -611,9 +635,7 @@ def push_for_config(
                 platforms=config.platforms,
                 repository=path,
                 tag_template=template,
-                source_dir=source
-                if (source / "Containerfile").is_file() or (source / DEBIAN_RECIPE).is_file()
-                else SOURCE_DIR,
+                source_dir=source_dir_for(config),
                 builder=builder,
                 env=env,
             )

@@ -421,6 +421,27 @@ def test_a_buildah_isolation_buildah_does_not_know_is_refused_up_front(
     nothing_started(result, tmp_path)
 
 
+def test_a_buildah_isolation_is_refused_up_front_when_only_the_stand_ins_use_buildah(
+    tmp_path: Path,
+) -> None:
+    """A docker-built rehearsal builds its stand-in bases with this machine's engine,
+    buildah (root here): a BUILDAH_ISOLATION buildah does not know was said only after the
+    throwaway registries had started (a cold stand-in cache), and not at all with a warm
+    one. Said before anything starts, whatever the cache holds."""
+    require_tool("buildah")
+    real = next((p for p in ("/usr/bin/docker", "/usr/local/bin/docker") if Path(p).is_file()), "")
+    if not real or subprocess.run([real, "info"], capture_output=True).returncode != 0:
+        pytest.skip("needs a docker CLI and a running daemon")
+    if os.geteuid() != 0:
+        pytest.skip("needs root: buildah is the stand-ins' engine then")
+    env = base_env(tmp_path, BUILDAH_ISOLATION="bogus")
+    env["PUBLISHER_CACHE_DIR"] = str(tmp_path / "cold-cache")
+    result = publisher(*rehearsal(tmp_path, "--builder", "docker"), env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "BUILDAH_ISOLATION='bogus' is not an isolation buildah knows" in result.stderr
+    nothing_started(result, tmp_path)
+
+
 def test_a_tmpdir_that_is_not_there_is_said_before_anything_starts(tmp_path: Path) -> None:
     """Python falls back to /tmp on its own; buildah does not, and failed in its first build."""
     require_tool("buildah")

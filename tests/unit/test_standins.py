@@ -369,3 +369,21 @@ def test_a_user_buildah_cannot_serve_builds_the_stand_ins_with_docker(
     assert standins.default_builder(FakeRunner(tools={"docker": "/usr/bin/docker"})) is (
         BuilderName.DOCKER
     )
+
+
+def test_buildah_isolation_is_checked_only_when_buildah_builds_the_stand_ins() -> None:
+    """Refused before the rehearsal's registries start when buildah builds the stand-ins
+    (exit 2); a run whose stand-ins docker builds, or a Debian recipe (no builder), does
+    not read the variable: it must not stop a docker or buildx run."""
+    from publisher.core import config
+    from publisher.core.errors import UsageError
+
+    offline = config.load(str(ROOT / "examples/offline/matrix.yaml"), {})
+    bogus = {"BUILDAH_ISOLATION": "bogus"}
+    runner = FakeRunner()
+    with pytest.raises(UsageError, match="BUILDAH_ISOLATION='bogus' is not an isolation"):
+        standins.check_engine(offline, runner, BuilderName.BUILDAH, env=bogus)
+    standins.check_engine(offline, runner, BuilderName.DOCKER, env=bogus)
+    standins.check_engine(offline, runner, BuilderName.BUILDAH, env={"BUILDAH_ISOLATION": "OCI"})
+    real_php = config.load(str(ROOT / "examples/real-php/matrix.yaml"), {})
+    standins.check_engine(real_php, runner, BuilderName.BUILDAH, env=bogus)
