@@ -45,6 +45,40 @@ set -u
 [ -z "${ZSH_VERSION:-}" ] || emulate sh
 
 say() { printf 'start: %s\n' "$*" >&2; }
+# printable TEXT: TEXT with each byte that is not part of valid UTF-8 written \xff, as resolve
+# (and every publisher command) writes it in an error; valid UTF-8 as it is.
+printable() {
+  # ASCII needs no more than tr; else od and awk read the bytes.
+  if [ "$(printf '%s' "$1" | LC_ALL=C tr -d '\000-\177' | wc -c)" -eq 0 ]; then
+    printf '%s' "$1"
+    return 0
+  fi
+  printf '%s' "$1" | od -An -v -tu1 | LC_ALL=C awk '
+    { for (i = 1; i <= NF; i++) b[n++] = $i + 0 }
+    END {
+      i = 0
+      while (i < n) {
+        c = b[i]
+        if (c < 128) { printf "%c", c; i++; continue }
+        lo = 128; hi = 191; need = 0
+        if (c >= 194 && c <= 223) need = 1
+        else if (c == 224) { need = 2; lo = 160 }
+        else if (c == 237) { need = 2; hi = 159 }
+        else if (c >= 225 && c <= 239) need = 2
+        else if (c == 240) { need = 3; lo = 144 }
+        else if (c == 244) { need = 3; hi = 143 }
+        else if (c >= 241 && c <= 243) need = 3
+        ok = need > 0 && i + need < n
+        for (k = 1; ok && k <= need; k++) {
+          if (b[i + k] < lo || b[i + k] > hi) ok = 0
+          lo = 128; hi = 191
+        }
+        if (!ok) { printf "\\x%02x", c; i++; continue }
+        for (k = 0; k <= need; k++) printf "%c", b[i + k]
+        i += need + 1
+      }
+    }'
+}
 # Every run says one decision= line a script can read: a stop before any decision says
 # decision=none and a word for what went wrong (resolve says the same words).
 decision_said=
@@ -59,7 +93,7 @@ fail() {
       *) say "decision=none error=file-access" ;;  # 17: a file or folder it cannot use
     esac
   fi
-  say "error: $*"
+  say "error: $(printable "$*")"
   exit "$code"
 }
 

@@ -882,6 +882,30 @@ def test_invalid_settings_are_exit_2_in_both(
     assert f"  tip: correct the environment variable {name}\n" in answer.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("USE_PREBUILT", "tru\udcffe", "tru\\xffe"),  # a byte that is not UTF-8
+        ("PHP_VERSION", "8.\udce9", "8.\\xe9"),  # Latin-1 é
+        ("STACK_RELEASE", "v1-caf\u00e9-\udced\udca0\udc80", "v1-caf\u00e9-\\xed\\xa0\\x80"),
+    ],
+)
+def test_a_value_that_is_not_utf8_is_written_alike_by_both(
+    world: World, project: str, tmp_path: Path, name: str, value: str, shown: str
+) -> None:
+    """A byte that is not UTF-8 (argv and the environment hold any bytes) is written \\xff
+    in the error of both tools, valid UTF-8 as it is: the same words, where the launcher
+    wrote the byte itself and resolve \\xff."""
+    env = launcher_env(world, project, tmp_path, **{name: value})
+    answer, _ = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert (answer.returncode, proc.returncode) == (2, 2), proc.stderr
+    no_decision(proc, fields, answer, "invalid-input")
+    for stderr in (answer.stderr, proc.stderr):
+        assert f"{name}='{shown}' is not valid" in stderr, stderr
+    same_words(answer.stderr, proc.stderr)
+
+
 def same_words(resolve_stderr: str, launcher_stderr: str) -> None:
     """The error and what to do, word for word: resolve's ``error:`` and ``  tip:`` lines are
     the launcher's ``start: error:`` and ``start: fix:`` ones (resolve's tip may go on to
