@@ -510,6 +510,13 @@ FREE_KEY_PREFIX = "x-"
 _REGISTRY_KEYS = ("name", "repository", "primary", "username_env", "password_env", "insecure")
 _EXTENSION_KEYS = ("install", "configure", "pecl")
 
+
+def _short_tag(tag: str) -> str:
+    """A YAML tag as written: ``!!binary`` for the standard ones, a local ``!foo`` as is."""
+    standard = "tag:yaml.org,2002:"
+    return "!!" + tag[len(standard) :] if tag.startswith(standard) else tag
+
+
 #: Turns a YAML number the way PyYAML spells it (hexadecimal, sexagesimal, .inf) into its value.
 _YAML_VALUES = yaml.constructor.SafeConstructor()
 
@@ -610,7 +617,20 @@ class _Reader:
             return f"a boolean ({node.value})"
         if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
             return f"a number ({node.value})"
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return f"a date ({node.value})"
+        if node.tag != "tag:yaml.org,2002:str":
+            return f"a value tagged {_short_tag(node.tag)} ({node.value!r})"
         return f"a string ({node.value!r})"
+
+    def _not_a(self, node: yaml.Node, path: str, what: str, hint: str) -> NoReturn:
+        """Refuses a scalar explicitly tagged as ``what`` whose text is not one."""
+        self.fail(
+            node,
+            path,
+            f"expected {what}, found {node.value!r} (tagged {_short_tag(node.tag)})",
+            hint=hint,
+        )
 
     # -- typed accessors
 
@@ -638,7 +658,18 @@ class _Reader:
         if len(merges) > 1:
             self.fail(merges[1][0], path, "duplicate key '<<'", hint=MERGE_HINT)
         result = list(own)
-        seen = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
+        seen: set[Any] = set()
+        for key, _ in own:  # also in a mapping read only through `<<:`, such as an x- anchor
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    self.fail(
+                        key,
+                        f"{path}.{key.value}" if path else str(key.value),
+                        f"duplicate key {key.value!r}",
+                        hint=f"keep one {key.value!r} there: YAML readers disagree on which of "
+                        "two counts",
+                    )
+                seen.add(key.value)
         self._merging.add(id(node))
         try:
             for _, value in merges:
@@ -783,7 +814,10 @@ class _Reader:
                 f"expected true or false, found {self._kind(node)}",
                 hint="write true or false, without quotes",
             )
-        return bool(yaml.SafeLoader.bool_values[str(node.value).lower()])
+        value = yaml.SafeLoader.bool_values.get(str(node.value).lower())
+        if value is None:  # tagged !!bool by hand: `!!bool maybe`
+            self._not_a(node, path, "true or false", "write true or false, without a tag")
+        return bool(value)
 
     def number(self, node: yaml.Node, path: str, *, minimum: float) -> float:
         if not isinstance(node, yaml.ScalarNode) or node.tag not in (
@@ -799,7 +833,11 @@ class _Reader:
         try:
             value = float(str(node.value).replace("_", ""))
         except ValueError:  # YAML's other spellings: .inf, .nan, 0x1F, 0b101, 1:30
-            value = float(_YAML_VALUES.construct_object(node))
+            try:
+                value = float(_YAML_VALUES.construct_object(node))
+            except (ArithmeticError, LookupError, TypeError, ValueError, yaml.YAMLError):
+                # tagged !!int or !!float by hand: `!!int abc`
+                self._not_a(node, path, "a number", "write a number without quotes or a tag")
         if not value >= minimum or value == float("inf"):
             self.fail(
                 node,

@@ -508,6 +508,34 @@ def test_numbers_in_yaml_s_other_spellings() -> None:
     assert cfg.line("8.4").size_budget_bytes == 512_000_000
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        # an explicit YAML tag on a value that is not of that type
+        ("size_budget_mb: 700", "size_budget_mb: !!int abc", "expected a number, found 'abc'"),
+        ("size_budget_mb: 700", "size_budget_mb: !!float 1e", "expected a number, found '1e'"),
+        ("size_budget_mb: 700", "size_budget_mb: !!int", "expected a number, found ''"),
+        (
+            "    insecure: true",
+            "    insecure: !!bool maybe",
+            "expected true or false, found 'maybe'",
+        ),
+        ("    insecure: true", "    insecure: !!bool", "expected true or false, found ''"),
+        # a value YAML reads as something other than a string is named as what it is
+        ("image: php-fpm", "image: 2026-01-01", "expected a string, found a date (2026-01-01)"),
+        ("image: php-fpm", "image: !foo php-fpm", "found a value tagged !foo ('php-fpm')"),
+        ("image: php-fpm", "image: !!binary aGk=", "found a value tagged !!binary ('aGk=')"),
+    ],
+)
+def test_explicitly_tagged_values_are_located_config_errors(old, new, message) -> None:
+    assert old in GOOD
+    with pytest.raises(ConfigError) as info:
+        config.loads(GOOD.replace(old, new, 1), source="m.yaml")
+    err = info.value
+    assert err.exit_code == 3 and err.line is not None, str(err)
+    assert message in str(err)
+
+
 # ---------------------------------------------------------------- anchors and merge keys
 
 _SHARED = """\
@@ -613,6 +641,17 @@ def test_merge_key_mistakes_are_located(old, new, where, message) -> None:
     assert err.exit_code == 3
     assert (err.line, err.column) == where, str(err)
     assert message in str(err)
+
+
+def test_a_key_written_twice_in_a_merged_mapping_is_a_duplicate() -> None:
+    """A mapping read only through `<<:` (an `x-` anchor) is checked for repeated keys as
+    any other: YAML readers disagree on which of the two counts, so neither is taken."""
+    text = _SHARED.replace("x-large: &large\n", "x-large: &large\n  size_budget_mb: 901\n", 1)
+    with pytest.raises(ConfigError) as info:
+        config.loads(text, source="m.yaml")
+    err = info.value
+    assert err.exit_code == 3 and (err.line, err.column) == (11, 3), str(err)
+    assert "duplicate key 'size_budget_mb'" in str(err)
 
 
 def test_a_merge_fan_out_is_read_once() -> None:
