@@ -150,16 +150,20 @@ _FROM_BASE_RE = re.compile(
     r"\s*FROM\s+(--\S+\s+)*(\$PHP_BASE_IMAGE|\$\{PHP_BASE_IMAGE\})(\s+AS\s+\S+)?\s*",
     re.IGNORECASE,
 )
+#: Any ``FROM``: the ARGs declared before the first one are the only ones a FROM reads.
+_FROM_RE = re.compile(r"\s*FROM\s", re.IGNORECASE)
 
 
 def _check_base_argument(config: Config, text: str) -> None:
     """Refuse a Dockerfile that does not build FROM the build argument PHP_BASE_IMAGE,
-    declared before it: builders pass the base there, pinned to the digest they resolved
+    declared before the first FROM (the only ARGs a FROM reads): builders pass the base there, pinned to the digest they resolved
     (through the mirror), and the release records that digest as the image's base."""
     lines = text.splitlines()
     declared = next((i for i, ln in enumerate(lines) if _ARG_BASE_RE.fullmatch(ln)), None)
     used = next((i for i, ln in enumerate(lines) if _FROM_BASE_RE.fullmatch(ln)), None)
-    if declared is None or used is None or used < declared:
+    # A FROM reads only the ARGs declared before the first FROM; one inside a stage is not seen.
+    first_from = next((i for i, ln in enumerate(lines) if _FROM_RE.match(ln)), None)
+    if declared is None or used is None or first_from is None or first_from < declared:
         raise ConfigError(
             "the Dockerfile the template renders does not build FROM the build argument "
             "PHP_BASE_IMAGE: builders pass the base there, pinned to the digest they resolved "

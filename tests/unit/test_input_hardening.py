@@ -389,6 +389,8 @@ def test_a_template_failure_names_the_template_as_the_user_reaches_it(
         "FROM {{ base }}\nRUN php -m\n",  # the base as a literal: no digest pin, no mirror
         "FROM ${PHP_BASE_IMAGE}\nARG PHP_BASE_IMAGE={{ base }}\n",  # declared too late
         "ARG PHP_BASE_IMAGE={{ base }}\nFROM alpine\n",
+        # declared inside a stage: a FROM reads only the ARGs before the first FROM
+        "FROM alpine AS tools\nARG PHP_BASE_IMAGE={{ base }}\nFROM ${PHP_BASE_IMAGE}\n",
     ],
 )
 def test_a_template_whose_dockerfile_ignores_the_base_argument_is_refused(cli, tmp_path, template):
