@@ -83,7 +83,9 @@ def status(php: str, today: datetime.date, *, frozen: bool = False) -> Status:
     """Where ``php`` stands on ``today``; ``frozen`` is the matrix's ``frozen: true``."""
     line = TABLE.get(php)
     if line is None:
-        return Status(php, False, frozen, False, "frozen in matrix.yaml" if frozen else None)
+        return Status(
+            php, False, frozen, False, f"PHP {php} is frozen in matrix.yaml" if frozen else None
+        )
     eol = today > line.security_until
     ended = line.image_updates_ended is not None and today >= line.image_updates_ended
     base_frozen = frozen or ended or eol
@@ -98,8 +100,8 @@ def status(php: str, today: datetime.date, *, frozen: bool = False) -> Status:
         parts.append(f"the official image stopped updating it on {line.image_updates_ended}{last}")
     elif eol:
         parts.append("the official image no longer updates it")
-    if frozen and not ended:
-        parts.append("frozen in matrix.yaml")
+    if frozen and not ended:  # said after what php.net says, or alone naming the line
+        parts.append("frozen in matrix.yaml" if parts else f"PHP {php} is frozen in matrix.yaml")
     note = "; ".join(parts) + f" — source: {SOURCE}" if parts else None
     return Status(php, eol, base_frozen, security_only, note)
 

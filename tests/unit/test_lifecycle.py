@@ -31,6 +31,11 @@ def test_end_of_life_and_frozen_bases() -> None:
     assert lifecycle.warning("8.4", D(2026, 11, 30)) is None
     frozen = lifecycle.status("8.4", D(2026, 11, 30), frozen=True)
     assert frozen.base_frozen and "frozen in matrix.yaml" in (frozen.note or "")
+    # a line frozen while still supported: the warning plans print names it
+    assert (frozen.note or "").startswith("PHP 8.4 is frozen in matrix.yaml — source: ")
+    assert lifecycle.warning("8.4", D(2026, 11, 30), frozen=True) == frozen.note
+    unknown = lifecycle.status("9.9", D(2026, 1, 1), frozen=True).note
+    assert unknown == "PHP 9.9 is frozen in matrix.yaml"
     assert lifecycle.status("9.9", D(2026, 1, 1)).note is None  # unknown: no claim
 
 
