@@ -1235,6 +1235,15 @@ class _Reader:
                 hint=f"add the tag to {image.path}, e.g. php:{php}-fpm-alpine",
             )
         digest = got["base_digest"].value
+        if digest is not None and base.digest not in (None, digest):
+            pinned = got["base_digest"]
+            self.fail(
+                pinned.node,
+                pinned.path,
+                f"{digest} differs from the digest {image.path} pins ({base.digest})",
+                hint=f"pin the base once: remove the @digest from {image.path}, or remove "
+                f"{pinned.path}",
+            )
         if digest is not None:
             base = Reference(base.domain, base.path, base.tag, digest)
         packages = got["packages"].value

@@ -213,6 +213,19 @@ def test_a_namespace_or_image_no_registry_takes_is_refused_where_it_is_written(
     assert config.loads(replace("namespace: acme", "namespace: acme/team")).namespace == "acme/team"
 
 
+def test_a_base_pinned_twice_to_different_digests_is_refused() -> None:
+    """base_image@DIGEST and base_digest naming another: one of them would be dropped
+    in silence, so the line's base is not what one of the two says."""
+    pinned = "  - php: 8.4\n    base_image: php:8.4-fpm-alpine@sha256:" + "b" * 64 + "\n"
+    err = error_for(replace("  - php: 8.4\n", pinned))
+    assert err.exit_code == 3 and err.field == "lines[1].base_digest" and err.line == 33
+    assert "differs from the digest lines[1].base_image pins (sha256:" + "b" * 64 in err.message
+    # the same digest twice says one thing: accepted
+    same = "  - php: 8.4\n    base_image: php:8.4-fpm-alpine@sha256:" + "a" * 64 + "\n"
+    line = config.loads(replace("  - php: 8.4\n", same)).line("8.4")
+    assert line.base.digest == "sha256:" + "a" * 64
+
+
 def test_bad_digest_and_extension_configure():
     err = error_for(replace("sha256:" + "a" * 64, "sha256:abc"))
     assert err.field == "lines[1].base_digest"
