@@ -467,12 +467,20 @@ def _compose(text: str, source: str) -> yaml.Node:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
+        hint = YAML_HINT
+        first = "; first occurrence"
+        if exc.context and exc.context.endswith(first) and exc.context_mark:
+            # an anchor defined twice: PyYAML's problem is only "second occurrence"
+            problem = (
+                f"{exc.context.removesuffix(first)} (first on line {exc.context_mark.line + 1})"
+            )
+            hint = "give each anchor (&name) its own name"
         raise ConfigError(
             f"invalid YAML: {problem}",
             source=source,
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
-            hint=YAML_HINT,
+            hint=hint,
         ) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow, anywhere
         position = max(0, min(exc.position, len(text)))

@@ -171,6 +171,17 @@ def test_a_non_printable_character_is_located():
     assert "unicode string" not in str(err) and "position" not in str(err)
 
 
+def test_an_anchor_defined_twice_names_both_places() -> None:
+    err = error_for(
+        replace("platforms: [linux/amd64, linux/arm64]", "platforms: &p [linux/amd64]\nx-a: &p 1")
+    )
+    assert (err.line, err.column) == (15, 6)
+    assert str(err).startswith(
+        "matrix.yaml:15:6: invalid YAML: found duplicate anchor 'p' (first on line 14)"
+    )
+    assert "give each anchor" in (err.hint or "")
+
+
 def test_duplicate_yaml_key():
     err = error_for(replace("image: php-fpm\n", "image: php-fpm\nimage: other\n"))
     assert err.field == "image" and "duplicate key" in str(err) and err.line == 3
