@@ -945,7 +945,9 @@ class _Reader:
             text,
             is_php_line,
             _NOT_A_PHP_LINE,
-            hint='write it quoted, e.g. php: "8.4" (unquoted, YAML reads 8.10 as the number 8.1)',
+            # 8.10 unquoted is read as written, not as the number 8.1: no need to quote it
+            hint=f'write the PHP line as MAJOR.MINOR, e.g. {path.rsplit(".", 1)[-1]}: "8.4" '
+            "(8.4, not 8.4.1)",
         )
 
     def ref(self, node: yaml.Node, path: str, text: str) -> Reference:

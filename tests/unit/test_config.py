@@ -145,7 +145,13 @@ def test_duplicate_line():
 def test_malformed_version():
     err = error_for(replace('  - php: "8.10"', '  - php: "8"'))
     assert err.field == "lines[2].php" and "'8' is not a PHP line" in str(err)
-    assert 'write it quoted, e.g. php: "8.4"' in (err.hint or "")
+    # 8.10 unquoted is read as written (8.10), so the tip does not ask for quotes
+    assert err.hint == 'write the PHP line as MAJOR.MINOR, e.g. php: "8.4" (8.4, not 8.4.1)'
+    err = error_for(replace('default_line: "8.4"', 'default_line: "8.4.1"'))
+    assert err.field == "default_line" and "'8.4.1' is not a PHP line" in str(err)
+    assert err.hint == (
+        'write the PHP line as MAJOR.MINOR, e.g. default_line: "8.4" (8.4, not 8.4.1)'
+    )
 
 
 def test_missing_default_line():
