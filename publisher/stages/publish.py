@@ -56,8 +56,9 @@ from ..core import notes as notes_mod
 from ..core import pins as pins_mod
 from ..core import plan as planning
 from ..core import publish_plan as pp
-from ..core.config import Config, Registry
+from ..core.config import ENV_LINES, Config, Registry
 from ..core.errors import (
+    ConfigError,
     PublisherError,
     ReleaseConflictError,
     SmokeTestError,
@@ -407,11 +408,30 @@ def require_default_line(
             f"floating tag; PHP {', '.join(config.line_names)} only"
         )
         return
-    lines = sorted({*config.line_names, default}, key=lambda php: tuple(map(int, php.split("."))))
-    raise UsageError(
+    refused = (
         f"{release.tag} would be published without PHP {default}, its default line: "
         f"{follow}, and a published release "
-        "keeps its lines, so no later run could add it; nothing was built or pushed",
+        "keeps its lines, so no later run could add it; nothing was built or pushed"
+    )
+    # Left out by PUBLISHER_LINES or PUBLISHER_PLATFORMS rather than by --only: that
+    # variable's mistake (exit 3, as its others), which --only cannot undo.
+    overrides = [named.split("=")[0] for named in config.narrowed_by]
+    if config.env_lines and default not in config.env_lines:
+        overrides = [ENV_LINES]
+    elif config.env_lines:  # it names the default line: another override left it out
+        overrides = [name for name in overrides if name != ENV_LINES]
+    if overrides and (config.selection is None or overrides == [ENV_LINES]):
+        names = " and ".join(overrides)
+        raise ConfigError(
+            refused,
+            source="environment",
+            field=names,
+            hint=f"change or unset {names} so that it keeps PHP {default}; to make another "
+            "line the default, set default_line in matrix.yaml",
+        )
+    lines = sorted({*config.line_names, default}, key=lambda php: tuple(map(int, php.split("."))))
+    raise UsageError(
+        refused,
         hint=f"include it (`--only {','.join(lines)}`) or leave --only out; to make another "
         "line the default, set default_line in matrix.yaml",
     )

@@ -47,7 +47,7 @@ from publisher.stages.publish import (
     require_default_line,
     summary_title,
 )
-from tests.support.matrices import acme_config
+from tests.support.matrices import acme_config, acme_matrix
 
 REGISTRIES = ("hub", "ghcr")
 
@@ -743,6 +743,26 @@ def test_leaving_out_the_default_line_names_the_tags_that_follow_it(tag: str, fo
     )
     assert follow in err.getvalue()
     assert ("latest" in err.getvalue()) is release.is_stable, err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"PUBLISHER_LINES": "8.3"}, "PUBLISHER_LINES"),
+        ({"PUBLISHER_PLATFORMS": "linux/amd64"}, "PUBLISHER_PLATFORMS"),
+    ],
+)
+def test_an_override_leaving_out_the_default_line_is_its_mistake(env, named) -> None:
+    """Left out by an environment override, not by --only: the refusal is that variable's
+    mistake (exit 3, as its other ones), and the tip changes it, not an --only never given."""
+    text = acme_matrix(line_platforms={"8.4": ["linux/arm64"]})
+    narrowed = config.loads(text, env=env)
+    with pytest.raises(ConfigError) as refused:
+        require_default_line(narrowed, parse_release("v2.0.0"), None, set())
+    err = refused.value
+    assert err.exit_code == 3 and err.field == named and err.source == "environment"
+    assert "v2.0.0 would be published without PHP 8.4, its default line" in err.message
+    assert "--only" not in (err.hint or "") and f"change or unset {named}" in (err.hint or "")
 
 
 def test_a_registry_added_later_is_said_to_lack_the_recorded_releases_before_it():
