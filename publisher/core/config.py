@@ -666,18 +666,7 @@ class _Reader:
         if len(merges) > 1:
             self.fail(merges[1][0], path, "duplicate key '<<'", hint=MERGE_HINT)
         result = list(own)
-        seen: set[Any] = set()
-        for key, _ in own:  # also in a mapping read only through `<<:`, such as an x- anchor
-            if isinstance(key, yaml.ScalarNode):
-                if key.value in seen:
-                    self.fail(
-                        key,
-                        f"{path}.{key.value}" if path else str(key.value),
-                        f"duplicate key {key.value!r}",
-                        hint=f"keep one {key.value!r} there: YAML readers disagree on which of "
-                        "two counts",
-                    )
-                seen.add(key.value)
+        seen = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
         self._merging.add(id(node))
         try:
             for _, value in merges:
@@ -691,6 +680,7 @@ class _Reader:
                             f"found {self._kind(source)}",
                             hint=MERGE_HINT,
                         )
+                    self._unique_keys(source, path)
                     for key, item in self.pairs(source, path):
                         name = key.value if isinstance(key, yaml.ScalarNode) else None
                         if name is None or name not in seen:
@@ -700,6 +690,22 @@ class _Reader:
             self._merging.discard(id(node))
         self._merged[id(node)] = result
         return result
+
+    def _unique_keys(self, node: yaml.MappingNode, path: str) -> None:
+        """Refuse a key written twice in a mapping merged with ``<<:`` (an ``x-`` anchor
+        is read nowhere else; ``mapping`` checks the mappings it reads itself)."""
+        seen: set[str] = set()
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != MERGE_TAG:
+                if key.value in seen:
+                    self.fail(
+                        key,
+                        f"{path}.{key.value}" if path else str(key.value),
+                        f"duplicate key {key.value!r}",
+                        hint=f"keep one {key.value!r} there: YAML readers disagree on which of "
+                        "two counts",
+                    )
+                seen.add(key.value)
 
     def mapping(
         self,
