@@ -516,6 +516,8 @@ MERGE_HINT = (
 FREE_KEY_PREFIX = "x-"
 
 _REGISTRY_KEYS = ("name", "repository", "primary", "username_env", "password_env", "insecure")
+#: Public registries that serve HTTPS only: ``insecure: true`` there is a mistake.
+HTTPS_ONLY = frozenset(("docker.io", "registry-1.docker.io", "ghcr.io"))
 _EXTENSION_KEYS = ("install", "configure", "pecl")
 
 
@@ -1425,6 +1427,15 @@ class _Reader:
                 )
             primary = self.optional(entries, where, "primary", self.boolean, False)
             insecure = self.optional(entries, where, "insecure", self.boolean, False)
+            if insecure and repo.domain in HTTPS_ONLY:
+                self.fail(
+                    entries["insecure"][1],
+                    f"{where}.insecure",
+                    f"{repo.domain} answers only over HTTPS: plain HTTP would reach nothing, "
+                    "or send its credentials and tokens unencrypted",
+                    hint="remove insecure: true (it is for a registry of your own that serves "
+                    "plain HTTP)",
+                )
             user_env = self.optional(entries, where, "username_env", self.env_name, None)
             pass_env = self.optional(entries, where, "password_env", self.env_name, None)
             if bool(user_env) != bool(pass_env):

@@ -749,3 +749,25 @@ def test_an_empty_matrix_says_where_to_start(text):
     err = error_for(text)
     assert err.problem == "the file is empty (or holds only comments)"
     assert "examples/offline/matrix.yaml" in (err.hint or "")
+
+
+@pytest.mark.parametrize(
+    "repository", ["docker.io/{namespace}/{image}", "ghcr.io/acme/php-fpm", "acme.example/x/y"]
+)
+def test_insecure_on_a_registry_that_serves_only_https_is_refused_at_the_key(repository) -> None:
+    """`insecure: true` on Docker Hub or GHCR is a mistake (they answer only over HTTPS;
+    plain HTTP would carry the credentials or tokens unencrypted): refused where it is
+    written. A registry of one's own may still be reached over plain HTTP."""
+    text = GOOD.replace(
+        "    primary: true\n", "    primary: true\n    insecure: true\n", 1
+    ).replace("docker.io/{namespace}/{image}", repository, 1)
+    if repository.startswith("acme.example"):
+        assert config.loads(text, source="m.yaml").primary.plain_http
+        return
+    with pytest.raises(ConfigError) as info:
+        config.loads(text, source="m.yaml")
+    err = info.value
+    assert (err.exit_code, err.line, err.field) == (3, 7, "registries[0].insecure"), str(err)
+    host = repository.split("/")[0]
+    assert f"{host} answers only over HTTPS" in str(err)
+    assert err.hint and "remove insecure: true" in err.hint
