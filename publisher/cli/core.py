@@ -63,6 +63,19 @@ def plan_command(
     cfg, _record = state.load_release(scope, version)
     for text in _partial_existing(version.tag, existing_tags, cfg.line_names):
         state.output.warning(text)
+    follow = planning.default_line_left_out(
+        cfg, version, recorded=_record is not None, tags=existing_tags
+    )
+    if follow is not None:  # the plan of a release `publisher release` refuses to start
+        left_out = " and ".join(
+            ["--only"] * (cfg.selection is not None) + [n.split("=")[0] for n in cfg.narrowed_by]
+        )
+        state.output.warning(
+            f"{version.tag} is planned without PHP {cfg.default_line}, its default line"
+            f"{f' (left out by {left_out})' if left_out else ''}: {follow}, so this plan "
+            "moves no such tag; `publisher release` refuses to start a release so, as a "
+            "published release keeps its lines and no later run could add it"
+        )
     existing = {r.name: existing_tags for r in cfg.registries}
     result = planning.plan(cfg, version, existing)
     if as_json:  # the warnings go to stderr: stdout stays the JSON alone

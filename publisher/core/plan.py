@@ -266,6 +266,22 @@ def default_line_gap(config: Config) -> str | None:
     )
 
 
+def default_line_left_out(
+    config: Config, release: Release, *, recorded: bool, tags: Collection[str]
+) -> str | None:
+    """What a release started without its default line loses (pure): None when the release
+    has a record (it keeps its lines), ``config`` has the default line, or ``tags`` (the
+    primary's) hold the default line's pin (it is started); else the words for what follows
+    that line (``vX.Y.Z``, and ``latest`` for a stable release), which nothing could add
+    later: a published release keeps its lines."""
+    default = config.default_line
+    if recorded or default in config.line_names or pin_tag(release, default) in tags:
+        return None
+    if release.is_stable:
+        return f"`{release.tag}` and `latest` follow the default line"
+    return f"`{release.tag}` follows the default line"
+
+
 def line_warnings(config: Config, today: datetime.date) -> list[str]:
     """What ``plan``, ``release`` and ``republish`` warn about the lines ``config`` writes
     on ``today``: each line's lifecycle (``lifecycle.matrix_warnings``), and what

@@ -390,16 +390,12 @@ def require_default_line(
     and goes on (a build check of one line rehearses that line alone).
     """
     default = config.default_line
-    if record is not None or default in config.line_names:
-        return
-    if planning.pin_tag(release, default) in primary_tags:
-        return
     # a prerelease never moves `latest`: only its own vX.Y.Z-rc.N follows the default line
-    follow = (
-        f"`{release.tag}` and `latest` follow the default line"
-        if release.is_stable
-        else f"`{release.tag}` follows the default line"
+    follow = planning.default_line_left_out(
+        config, release, recorded=record is not None, tags=primary_tags
     )
+    if follow is None:
+        return
     if rehearsal_output is not None:
         rehearsal_output.warning(
             f"rehearsing {release.tag} without PHP {default}, its default line: a release "

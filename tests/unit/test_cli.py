@@ -735,3 +735,32 @@ def test_publish_pointed_at_release_notes_says_they_are_not_digest_records(
     flat = " ".join(result.output.split())
     assert f"{notes_file}: not a digest record: release notes JSON" in flat, flat
     assert "point --digests at the directory the build legs wrote" in flat
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "by"),
+    [
+        (["--only", "8.3"], {}, "--only"),
+        ([], {"PUBLISHER_LINES": "8.3"}, "PUBLISHER_LINES"),
+    ],
+)
+def test_plan_warns_that_a_release_without_its_default_line_is_one_release_refuses(
+    cli, args, env, by
+):
+    """A new release planned without its default line (8.4 here) moves neither vX.Y.Z nor
+    latest, and `publisher release` refuses to start it so: the plan says so and what left
+    the line out, where it showed the pins alone without a word. Once the default line's pin
+    is there (--existing), the release is started and the plan is silent."""
+    result = cli("plan", "v9.0.0", "--json", *args, env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ok"] is True  # the warning stays on stderr
+    assert (
+        f"warning: v9.0.0 is planned without PHP 8.4, its default line (left out by {by}): "
+        "`v9.0.0` and `latest` follow the default line" in result.stderr
+    ), result.stderr
+    assert "`publisher release` refuses to start a release so" in result.stderr
+    started = cli("plan", "v9.0.0", *args, "--existing", "v9.0.0-php-8.4", env=env)
+    assert started.exit_code == 0, started.output
+    assert "its default line" not in started.stderr, started.stderr
+    whole = cli("plan", "v9.0.0")  # every line: nothing to say
+    assert "its default line" not in whole.stderr, whole.stderr
