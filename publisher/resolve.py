@@ -2905,6 +2905,9 @@ class Decision:
     stand_in: bool = False
     elapsed_ms: float | None = None
     note: str | None = None
+    #: A fallback's local build of an earlier start, started as it is (the launcher's
+    #: "using the local build"): nothing to build, so PHP_BUILD is 0.
+    reused: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -2912,7 +2915,9 @@ class Decision:
 
     @property
     def build(self) -> bool:
-        return self.action is Action.BUILD_LOCALLY
+        """Whether the image is to be built (``docker compose up --build``): a local build,
+        not one an earlier start left (its Dockerfile may be unreadable, its base gone)."""
+        return self.action is Action.BUILD_LOCALLY and not self.reused
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -3177,12 +3182,15 @@ def decide(
 
     problem, advice = _problem(choice, verdict, inputs)
     if inputs.allow_fallback and reused:  # started, not built: start.sh's words
-        return make(
-            Action.BUILD_LOCALLY,
-            f"{problem}; using the local build {choice.local_image} from an earlier start "
-            f"({inputs.setting(ENV_FALLBACK, 'true')}; remove it to rebuild)",
-            None,
-            choice.local_image,
+        return replace(
+            make(
+                Action.BUILD_LOCALLY,
+                f"{problem}; using the local build {choice.local_image} from an earlier start "
+                f"({inputs.setting(ENV_FALLBACK, 'true')}; remove it to rebuild)",
+                None,
+                choice.local_image,
+            ),
+            reused=True,
         )
     if inputs.allow_fallback:
         return build(

@@ -817,6 +817,10 @@ def test_an_earlier_local_build_is_taken_though_its_dockerfile_may_not_be_read(
         "(ALLOW_LOCAL_BUILD_FALLBACK=true; remove it to rebuild)"
     )
     assert decision.fix is None
+    # started as it is, as the launcher starts it: `docker compose up` with no --build,
+    # which would need the Dockerfile (and the base) again
+    assert decision.build is False and decision.to_dict()["build"] is False
+    assert "PHP_BUILD='0'" in render(decision, "env").splitlines()
     # without the fallback, or with USE_PREBUILT=false (which always builds), it counts
     for args in (inputs(allow_fallback=False), inputs(use_prebuilt=False)):
         choice = choose(args, notes(), "linux/amd64")
