@@ -291,6 +291,14 @@ def launcher_env(world: World, project: str, tmp_path: Path, **settings: str) ->
     }
 
 
+def earlier_local_build(world: World, project: str, tmp_path: Path) -> None:
+    """An earlier start's local build (USE_PREBUILT=false), its stack taken down: the image
+    a fallback later takes as it is."""
+    proc, _ = launch(world, launcher_env(world, project, tmp_path, USE_PREBUILT="false"))
+    assert proc.returncode == 0, proc.stderr
+    compose_down(world.docker, project)
+
+
 def launch(
     world: World,
     env: dict[str, str],
@@ -645,9 +653,7 @@ def test_offline_an_earlier_local_build_starts_without_its_base(
     base gone from the image store (`docker image prune -a` while the stack ran) and its
     registry out of reach, both tools take that build instead of saying that a local build
     cannot work (they once looked for the base first, and stopped with exit 17)."""
-    proc, _ = launch(world, launcher_env(world, project, tmp_path, USE_PREBUILT="false"))
-    assert proc.returncode == 0, proc.stderr  # the local build on the pins file's base
-    compose_down(world.docker, project)
+    earlier_local_build(world, project, tmp_path)
     dead = f"127.0.0.1:{free_port()}"  # the registries, and the base never pulled from there
     base = f"{dead}/stand-in/php:8.4-fpm-alpine@{world.base.split('@')[1]}"
     pins_file = tmp_path / f"{RELEASE}.env"
@@ -658,6 +664,7 @@ def test_offline_an_earlier_local_build_starts_without_its_base(
     assert fields == {"decision": "build-locally", "availability": "unreachable"}, proc.stderr
     assert (answer.returncode, proc.returncode) == (16, 0), answer.stderr + proc.stderr
     assert decision["image"] == world.local, answer.stderr
+    assert decision["build"] is False, answer.stderr  # started as it is: PHP_BUILD=0
     assert f"using the local build {world.local} from an earlier start" in proc.stderr
     assert "building" not in proc.stderr  # started, not built
     assert running_image(world.docker, project)["RepoTags"] == [world.local]
@@ -2191,9 +2198,7 @@ def test_an_earlier_local_build_starts_though_its_dockerfile_may_not_be_read(
     search, stops neither tool then; both choose that build (exit 16 naming it, the
     launcher starting it). resolve once said cannot-proceed (exit 17) where the launcher
     started the build for an unreadable file, and both stopped for a locked folder."""
-    proc, _ = launch(world, launcher_env(world, project, tmp_path, USE_PREBUILT="false"))
-    assert proc.returncode == 0, proc.stderr  # the earlier start's local build
-    compose_down(world.docker, project)
+    earlier_local_build(world, project, tmp_path)
     try:
         proc, answer, _ = as_nobody(world, project, locked, "true")
         decision = json.loads(answer.stdout) if answer.stdout.startswith("{") else {}
@@ -2201,6 +2206,7 @@ def test_an_earlier_local_build_starts_though_its_dockerfile_may_not_be_read(
         assert fields == {"decision": "build-locally", "availability": "unreachable"}, proc.stderr
         assert (answer.returncode, proc.returncode) == (16, 0), answer.stderr + proc.stderr
         assert decision["image"] == world.local, answer.stderr
+        assert decision["build"] is False, answer.stderr  # started as it is: PHP_BUILD=0
         using = (
             f"; using the local build {world.local} from an earlier start "
             "(ALLOW_LOCAL_BUILD_FALLBACK=true; remove it to rebuild)"
@@ -2276,9 +2282,7 @@ def test_cache_check_false_builds_anew_in_both_not_the_earlier_local_build(
     local build neither: with the registry out of reach both tools build anew, in the same
     words. The launcher once asked for the base, then started the earlier build anyway
     ("using the local build"), where resolve said to build (exit 16, PHP_BUILD=1)."""
-    proc, _ = launch(world, launcher_env(world, project, tmp_path, USE_PREBUILT="false"))
-    assert proc.returncode == 0, proc.stderr  # the earlier start's local build
-    compose_down(world.docker, project)
+    earlier_local_build(world, project, tmp_path)
     env = launcher_env(
         world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["refused"],
         PHP_IMAGE_CACHE_CHECK="false",
@@ -2287,6 +2291,7 @@ def test_cache_check_false_builds_anew_in_both_not_the_earlier_local_build(
     proc, fields = launch(world, env)
     assert fields == {"decision": "build-locally", "availability": "unreachable"}, proc.stderr
     assert (answer.returncode, proc.returncode) == (16, 0), answer.stderr + proc.stderr
+    assert decision["build"] is True, answer.stderr  # built anew: PHP_BUILD=1
     building = f"; falling back to a local build of {world.local} from"
     assert building in decision["reason"] and building in proc.stderr, proc.stderr
     assert "using the local build" not in proc.stderr
