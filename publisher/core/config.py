@@ -517,7 +517,18 @@ FREE_KEY_PREFIX = "x-"
 
 _REGISTRY_KEYS = ("name", "repository", "primary", "username_env", "password_env", "insecure")
 #: Public registries that serve HTTPS only: ``insecure: true`` there is a mistake.
-HTTPS_ONLY = frozenset(("docker.io", "registry-1.docker.io", "ghcr.io"))
+HTTPS_ONLY = frozenset(("docker.io", "index.docker.io", "registry-1.docker.io", "ghcr.io"))
+
+
+def https_only(domain: str) -> bool:
+    """Whether ``domain`` is one of :data:`HTTPS_ONLY`, however written: a host name is
+    case-insensitive (``GHCR.io`` is ghcr.io), and ``:443`` is HTTPS's own port."""
+    host = domain.lower()
+    if host.endswith(":443"):
+        host = host[: -len(":443")]
+    return host in HTTPS_ONLY
+
+
 _EXTENSION_KEYS = ("install", "configure", "pecl")
 
 
@@ -1427,7 +1438,7 @@ class _Reader:
                 )
             primary = self.optional(entries, where, "primary", self.boolean, False)
             insecure = self.optional(entries, where, "insecure", self.boolean, False)
-            if insecure and repo.domain in HTTPS_ONLY:
+            if insecure and https_only(repo.domain):
                 self.fail(
                     entries["insecure"][1],
                     f"{where}.insecure",

@@ -752,7 +752,17 @@ def test_an_empty_matrix_says_where_to_start(text):
 
 
 @pytest.mark.parametrize(
-    "repository", ["docker.io/{namespace}/{image}", "ghcr.io/acme/php-fpm", "acme.example/x/y"]
+    "repository",
+    [
+        "docker.io/{namespace}/{image}",
+        "ghcr.io/acme/php-fpm",
+        "registry-1.docker.io/acme/php-fpm",
+        # A host name is case-insensitive, and :443 is HTTPS's own port: the same registries.
+        "GHCR.io/acme/php-fpm",
+        "Docker.IO/acme/php-fpm",
+        "ghcr.io:443/acme/php-fpm",
+        "acme.example/x/y",
+    ],
 )
 def test_insecure_on_a_registry_that_serves_only_https_is_refused_at_the_key(repository) -> None:
     """`insecure: true` on Docker Hub or GHCR is a mistake (they answer only over HTTPS;
