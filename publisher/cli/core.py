@@ -67,12 +67,10 @@ def plan_command(
         cfg, version, recorded=_record is not None, tags=existing_tags
     )
     if follow is not None:  # the plan of a release `publisher release` refuses to start
-        left_out = " and ".join(
-            ["--only"] * (cfg.selection is not None) + [n.split("=")[0] for n in cfg.narrowed_by]
-        )
+        left_out = " and ".join(planning.default_line_left_out_by(cfg))
         state.output.warning(
             f"{version.tag} is planned without PHP {cfg.default_line}, its default line"
-            f"{f' (left out by {left_out})' if left_out else ''}: {follow}, so this plan "
+            f" (left out by {left_out}): {follow}, so this plan "
             "moves no such tag; `publisher release` refuses to start a release so, as a "
             "published release keeps its lines and no later run could add it"
         )

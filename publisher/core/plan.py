@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from ..resolve import is_php_line, sha256_digest, split_pin_tag
 from ..resolve import pin_tag as resolve_pin_tag
 from . import lifecycle
-from .config import Config
+from .config import ENV_LINES, Config
 from .errors import InvalidVersionError
 from .platforms import Platform
 from .reference import TAG_MAX
@@ -280,6 +280,23 @@ def default_line_left_out(
     if release.is_stable:
         return f"`{release.tag}` and `latest` follow the default line"
     return f"`{release.tag}` follows the default line"
+
+
+def default_line_left_out_by(config: Config) -> tuple[str, ...]:
+    """What left the default line out of ``config`` (pure), as ``release`` refuses it and
+    ``plan`` warns of it: the overrides that did (``PUBLISHER_LINES`` alone when it does
+    not name the line; not when it names it, as another override left it out), or
+    ``("--only",)`` when the refusal is --only's (it was given and not only because of
+    ``PUBLISHER_LINES``)."""
+    default = config.default_line
+    overrides = [named.split("=")[0] for named in config.narrowed_by]
+    if config.env_lines and default not in config.env_lines:
+        overrides = [ENV_LINES]
+    elif config.env_lines:  # it names the default line: another override left it out
+        overrides = [name for name in overrides if name != ENV_LINES]
+    if overrides and (config.selection is None or overrides == [ENV_LINES]):
+        return tuple(overrides)
+    return ("--only",)
 
 
 def line_warnings(config: Config, today: datetime.date) -> list[str]:

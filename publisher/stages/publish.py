@@ -56,7 +56,7 @@ from ..core import notes as notes_mod
 from ..core import pins as pins_mod
 from ..core import plan as planning
 from ..core import publish_plan as pp
-from ..core.config import ENV_LINES, Config, Registry
+from ..core.config import Config, Registry
 from ..core.errors import (
     ConfigError,
     PublisherError,
@@ -411,13 +411,9 @@ def require_default_line(
     )
     # Left out by PUBLISHER_LINES or PUBLISHER_PLATFORMS rather than by --only: that
     # variable's mistake (exit 3, as its others), which --only cannot undo.
-    overrides = [named.split("=")[0] for named in config.narrowed_by]
-    if config.env_lines and default not in config.env_lines:
-        overrides = [ENV_LINES]
-    elif config.env_lines:  # it names the default line: another override left it out
-        overrides = [name for name in overrides if name != ENV_LINES]
-    if overrides and (config.selection is None or overrides == [ENV_LINES]):
-        names = " and ".join(overrides)
+    left_out_by = planning.default_line_left_out_by(config)
+    if left_out_by != ("--only",):
+        names = " and ".join(left_out_by)
         raise ConfigError(
             refused,
             source="environment",

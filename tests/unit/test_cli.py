@@ -742,6 +742,10 @@ def test_publish_pointed_at_release_notes_says_they_are_not_digest_records(
     [
         (["--only", "8.3"], {}, "--only"),
         ([], {"PUBLISHER_LINES": "8.3"}, "PUBLISHER_LINES"),
+        # what left it out is said as release says it: PUBLISHER_LINES naming the line did
+        # not (--only did), and one that does not is the mistake, whatever --only says
+        (["--only", "8.3"], {"PUBLISHER_LINES": "8.3,8.4"}, "--only"),
+        (["--only", "8.3"], {"PUBLISHER_LINES": "8.3"}, "PUBLISHER_LINES"),
     ],
 )
 def test_plan_warns_that_a_release_without_its_default_line_is_one_release_refuses(
