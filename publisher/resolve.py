@@ -3399,6 +3399,8 @@ def render(decision: Decision, fmt: str) -> str:
         Action.BUILD_LOCALLY: f"build locally: {decision.image} from {decision.dockerfile}",
         Action.CANNOT_PROCEED: f"cannot proceed with PHP {decision.php}",
     }[decision.action]
+    if decision.reused:  # started as it is: nothing is built, from that Dockerfile or any
+        headline = f"start the local build {decision.image} from an earlier start"
     out = [f"{headline}\n", f"  why: {decision.reason}\n"]
     if decision.fix:
         out.append(f"  fix: {decision.fix}\n")

@@ -821,6 +821,10 @@ def test_an_earlier_local_build_is_taken_though_its_dockerfile_may_not_be_read(
     # which would need the Dockerfile (and the base) again
     assert decision.build is False and decision.to_dict()["build"] is False
     assert "PHP_BUILD='0'" in render(decision, "env").splitlines()
+    # and the text headline says so, not that it builds from the Dockerfile it no longer needs
+    assert render(decision, "text").startswith(
+        f"start the local build {choice.local_image} from an earlier start\n  why: "
+    ), render(decision, "text")
     # without the fallback, or with USE_PREBUILT=false (which always builds), it counts
     for args in (inputs(allow_fallback=False), inputs(use_prebuilt=False)):
         choice = choose(args, notes(), "linux/amd64")
