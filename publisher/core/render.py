@@ -154,11 +154,46 @@ _FROM_BASE_RE = re.compile(
 _FROM_RE = re.compile(r"\s*FROM\s", re.IGNORECASE)
 
 
+#: A parser directive (``# escape=`` is the one read here), before any other line.
+_DIRECTIVE_RE = re.compile(r"\s*#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*")
+
+
+def _instructions(text: str) -> list[str]:
+    """``text``'s lines with each instruction continued over several (a line ending in the
+    escape character, ``\\`` or the one ``# escape=`` sets) joined into one, as docker reads
+    them: ``FROM \\`` then ``${PHP_BASE_IMAGE}`` builds on the base. A comment or empty
+    line inside an instruction is skipped, as docker skips it; a comment is never continued."""
+    lines = text.splitlines()
+    escape = "\\"
+    for line in lines:
+        directive = _DIRECTIVE_RE.fullmatch(line)
+        if directive is None:
+            break
+        if directive.group(1).lower() == "escape" and directive.group(2) in ("`", "\\"):
+            escape = directive.group(2)
+    joined: list[str] = []
+    current: str | None = None
+    for line in lines:
+        if not line.strip() or line.lstrip().startswith("#"):
+            if current is None:
+                joined.append(line)
+            continue
+        stripped = line.rstrip()
+        continued = stripped.endswith(escape)
+        current = (current or "") + (stripped[: -len(escape)] if continued else line)
+        if not continued:
+            joined.append(current)
+            current = None
+    if current is not None:
+        joined.append(current)
+    return joined
+
+
 def _check_base_argument(config: Config, text: str) -> None:
     """Refuse a Dockerfile that does not build FROM the build argument PHP_BASE_IMAGE,
     declared before the first FROM (the only ARGs a FROM reads): builders pass the base there, pinned to the digest they resolved
     (through the mirror), and the release records that digest as the image's base."""
-    lines = text.splitlines()
+    lines = _instructions(text)
     declared = next((i for i, ln in enumerate(lines) if _ARG_BASE_RE.fullmatch(ln)), None)
     used = next((i for i, ln in enumerate(lines) if _FROM_BASE_RE.fullmatch(ln)), None)
     # A FROM reads only the ARGs declared before the first FROM; one inside a stage is not seen.

@@ -391,6 +391,8 @@ def test_a_template_failure_names_the_template_as_the_user_reaches_it(
         "ARG PHP_BASE_IMAGE={{ base }}\nFROM alpine\n",
         # declared inside a stage: a FROM reads only the ARGs before the first FROM
         "FROM alpine AS tools\nARG PHP_BASE_IMAGE={{ base }}\nFROM ${PHP_BASE_IMAGE}\n",
+        # a stage's FROM continued over two lines is still the first FROM
+        "FROM \\\n  alpine AS tools\nARG PHP_BASE_IMAGE={{ base }}\nFROM ${PHP_BASE_IMAGE}\n",
     ],
 )
 def test_a_template_whose_dockerfile_ignores_the_base_argument_is_refused(cli, tmp_path, template):
@@ -403,10 +405,23 @@ def test_a_template_whose_dockerfile_ignores_the_base_argument_is_refused(cli, t
     assert not (tmp_path / "dockerfiles").exists()  # nothing written
 
 
-def test_a_template_building_on_the_base_argument_renders(cli, tmp_path):
-    template = (
-        "ARG PHP_BASE_IMAGE={{ base }}\nfrom --platform=$TARGETPLATFORM $PHP_BASE_IMAGE AS php\n"
-    )
+@pytest.mark.parametrize(
+    "template",
+    [
+        "ARG PHP_BASE_IMAGE={{ base }}\nfrom --platform=$TARGETPLATFORM $PHP_BASE_IMAGE AS php\n",
+        # directives, comments, several ARGs, one with no default, before the first FROM
+        "# syntax=docker/dockerfile:1\n# the base: FROM below\nARG RELEASE\n"
+        "ARG PHP_BASE_IMAGE\nARG X=1\nFROM ${PHP_BASE_IMAGE}\n",
+        # an instruction continued over lines (a comment between them is skipped), as docker
+        # and buildah read it: they build on the base argument
+        "ARG PHP_BASE_IMAGE={{ base }}\nFROM \\\n# the base\n  ${PHP_BASE_IMAGE} \\\n  AS php\n",
+        "ARG \\\n  PHP_BASE_IMAGE={{ base }}\nFROM ${PHP_BASE_IMAGE}\n",
+        "# escape=`\nARG PHP_BASE_IMAGE={{ base }}\nFROM `\n  ${PHP_BASE_IMAGE}\n",
+        # a comment ending in a backslash continues nothing
+        "# see README \\\nARG PHP_BASE_IMAGE={{ base }}\nFROM ${PHP_BASE_IMAGE}\n",
+    ],
+)
+def test_a_template_building_on_the_base_argument_renders(cli, tmp_path, template):
     result = cli("render", "--config", _render_world(tmp_path, template))
     assert result.exit_code == 0, result.output
 
