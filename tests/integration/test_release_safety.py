@@ -384,9 +384,28 @@ def test_a_new_release_without_its_default_line_is_refused_before_any_build(
         assert "without PHP 8.4, its default line" in result.stderr, result.stderr
         assert "--only 8.3,8.4" in result.stderr
         assert no_build_ran(result)
+    # Left out by PUBLISHER_LINES, not --only: that variable's mistake (exit 3), said by
+    # release, its dry run, a prerelease and publish, the tip changing it
+    lines_83 = {"PUBLISHER_LINES": "8.3", **WIDE}
+    for argv in (
+        ["release", "v1.9.0", "--no-smoke", *notes_dir],
+        ["release", "v1.9.0", "--dry-run", *notes_dir],
+        ["release", "v1.9.0-rc.1", "--dry-run", *notes_dir],
+        ["publish", "v1.9.0", "--digests", str(stack.digests_dir("v1.0.0")), *notes_dir],
+    ):
+        result = stack.run(*argv, env=lines_83)
+        said = " ".join(result.stderr.split())
+        assert result.returncode == 3, (argv, result.stdout + result.stderr)
+        assert "environment: PUBLISHER_LINES: v1.9.0" in said, said
+        assert "without PHP 8.4, its default line" in said
+        assert "change or unset PUBLISHER_LINES so that it keeps PHP 8.4" in said
+        assert "--only" not in said
+        assert no_build_ran(result)
     assert world.tags() == tags and world.notes() == notes
     # A published release is finished or republished line by line, as before.
     rerun = stack.run("release", "v1.0.0", "--only", "8.3", "--dry-run", *notes_dir)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    rerun = stack.run("release", "v1.0.0", "--dry-run", *notes_dir, env=lines_83)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
 
 
