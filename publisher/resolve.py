@@ -372,6 +372,18 @@ def parse_repository(text: str) -> Repository:
     return ref.repository
 
 
+def is_repository_name(text: str) -> bool:
+    """Whether ``text`` is a repository name with neither tag nor digest (``php``,
+    ``localhost:5000/php``), never a user or token (``alice:pw``, ``ghp_AbC``)."""
+    if not text.isascii() or "@" in text:
+        return False
+    try:
+        parse_repository(text)
+    except ValueError:
+        return False
+    return True
+
+
 def sort_lines(lines: Any) -> tuple[str, ...]:
     def key(php: str) -> tuple[int, ...]:
         try:
@@ -2379,7 +2391,18 @@ def parse_inputs(
     def repository(name: str) -> Repository | None:
         if name not in merged:
             return None
-        if hide_credentials(merged[name].strip()) is not None:
+        value = merged[name].strip()
+        if hide_credentials(value) is not None:
+            before, _, after = value.rpartition("@")
+            if (not after or TAG_RE.fullmatch(after)) and is_repository_name(before):
+                # `localhost:5000/php@8.4`: a tag typed where a digest goes, not a password
+                # (the part before '@' still not echoed)
+                raise _bad(
+                    named[name],
+                    merged[name],
+                    f"what follows '@' ({after!r}) is not a digest, and a repository name "
+                    "may not have a tag or digest here (e.g. registry.example.com/team/php-fpm)",
+                )
             raise _bad(
                 named[name],
                 merged[name],

@@ -359,6 +359,15 @@ for setting in PHP_IMAGE_REPOSITORY PHP_IMAGE_MIRROR; do
   [ -n "$trimmed" ] || continue
   if without_credentials "$trimmed"; then
     without_credentials "$value" || :
+    # localhost:5000/php@8.4: a tag typed where a digest goes, not a password (as resolve;
+    # the part before @ still not echoed)
+    wc_name=${trimmed%@*} wc_tag=${trimmed##*@}
+    case $wc_name in *@*) ;; *)
+      if { [ -z "$wc_tag" ] || matches "$wc_tag" '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}'; } \
+        && repository "$wc_name"; then
+        invalid "$setting" "$shown" "what follows '@' ('$wc_tag') is not a digest, and a repository name may not have a tag or digest here (e.g. registry.example.com/team/php-fpm)"
+      fi ;;
+    esac
     invalid "$setting" "$shown" "it carries credentials (user:password@): give the repository alone, and run \`docker login\` for its registry (resolve also reads PHP_IMAGE_REGISTRY_USERNAME and PHP_IMAGE_REGISTRY_PASSWORD)"
   fi
   repository "$trimmed" \

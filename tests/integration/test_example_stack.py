@@ -927,6 +927,32 @@ def same_words(resolve_stderr: str, launcher_stderr: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("localhost:5000/php@8.4", "what follows '@' ('8.4') is not a digest"),
+        ("php@8.4", "what follows '@' ('8.4') is not a digest"),
+        ("token@registry.example.com:5000", "it carries credentials"),
+        ("alice@localhost:5000/php@8.4", "it carries credentials"),
+        ("alice:s3cret@8.4", "it carries credentials"),
+    ],
+)
+def test_a_tag_typed_where_a_digest_goes_is_not_called_credentials_by_either(
+    tmp_path: Path, value: str, problem: str
+) -> None:
+    """An image name, '@' and a tag is a tag mistyped (as the main CLI says); a user or
+    token before a host is still refused as credentials. Both tools, the same words, and
+    never the part before the first '@'."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
+    env |= {"PHP_VERSION": "8.4", "STACK_RELEASE": RELEASE, "PHP_IMAGE_REPOSITORY": value}
+    answer, _ = resolve(env, tmp_path)
+    proc = run(shutil.which("dash") or "sh", str(STACK / "start.sh"), env=env, check=False)
+    assert (answer.returncode, proc.returncode) == (2, 2), proc.stderr
+    for stderr in (answer.stderr, proc.stderr):
+        assert problem in stderr and value.split("@")[0] + "@" not in stderr, stderr
+    same_words(answer.stderr, proc.stderr)
+
+
+@pytest.mark.parametrize(
     ("name", "value"), [("PHP_VERSION", "8"), ("PHP_IMAGE_PLATFORM", "linux/riscv64")]
 )
 def test_an_invalid_setting_is_exit_2_in_both_even_without_a_pins_file(

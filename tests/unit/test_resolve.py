@@ -165,6 +165,50 @@ def test_invalid_repository_names_the_variable() -> None:
 
 
 @pytest.mark.parametrize(
+    ("value", "after"),
+    [("localhost:5000/php@8.4", "8.4"), ("php@8.4", "8.4"), ("127.0.0.1:5000/team/php@", "")],
+)
+def test_a_tag_typed_where_a_digest_goes_is_said_so_not_called_credentials(
+    value: str, after: str
+) -> None:
+    """As the main CLI: an image name before '@' and a tag after it is a tag (or a digest)
+    mistyped, not a user or password; the part before '@' is still not echoed."""
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "PHP_IMAGE_MIRROR": value}
+    with pytest.raises(ResolveError) as info:
+        parse_inputs(env)
+    said = f"{info.value.message} {info.value.hint}"
+    assert (
+        f"PHP_IMAGE_MIRROR='***@{after}' is not valid: what follows '@' ({after!r}) is not a digest"
+        in said
+    )
+    assert "credentials" not in said and value.split("@")[0] + "@" not in said, said
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "token@registry.example.com:5000",
+        "ghp_S3cretToken@ghcr.io",
+        "s3cret@[::1]:5000",
+        "alice@registry.example/team/php@8.4",  # a second '@': a user before the host
+        "alice:s3cret@8.4",
+        "alice:s3cret/team@8.4",
+        "localhost:5000@8.4",
+    ],
+)
+def test_a_user_or_token_before_a_host_is_still_called_credentials_and_never_echoed(
+    value: str,
+) -> None:
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "PHP_IMAGE_REPOSITORY": value}
+    with pytest.raises(ResolveError) as info:
+        parse_inputs(env)
+    said = f"{info.value.message} {info.value.hint}"
+    assert "it carries credentials" in said and "is not a digest" not in said, said
+    assert value.split("@")[0] not in said, said
+
+
+@pytest.mark.parametrize(
     ("missing", "hint"), [("PHP_VERSION", "--php"), ("STACK_RELEASE", "PHP_PINS_FILE")]
 )
 def test_required_inputs_without_a_pins_file(missing: str, hint: str, tmp_path: Path) -> None:
