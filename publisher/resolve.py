@@ -3243,8 +3243,12 @@ def decide(
 
 
 def dockerfile_facts(dockerfiles: str, php: str, *, cwd: Path) -> DockerfileFacts:
-    shown = str(Path(dockerfiles) / php / "Dockerfile")
-    path = Path(shown) if Path(shown).is_absolute() else cwd / shown
+    # Named by its absolute path, as the pins file is (and as start.sh names both): a
+    # relative setting is taken from the working directory, which the message then shows,
+    # and compose reads a relative build context from the compose file's folder instead.
+    path = Path(dockerfiles) / php / "Dockerfile"
+    path = path if path.is_absolute() else cwd / path
+    shown = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except PermissionError as exc:  # the file, or a folder above it (as start.sh tells them)
@@ -3532,7 +3536,12 @@ def main(
         "Each flag overrides the environment variable named in brackets.",
         epilog=HELP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,  # --help is shown after the whole line is read, as below
     )
+    # argparse shows the help as soon as it meets --help, so `--help extra` was exit 0:
+    # read as a flag, it is shown only for a command line that is valid otherwise, and
+    # `--help extra` is refused (exit 2) as start.sh refuses it.
+    parser.add_argument("-h", "--help", action="store_true", help="show this help message and exit")
     for option in OPTIONS:
         parser.add_argument(
             option.flag,
@@ -3550,6 +3559,9 @@ def main(
     parser.add_argument("--format", choices=FORMATS, default="text", help="Output format.")
     try:
         args = vars(parser.parse_args(argv))
+        if args.pop("help"):
+            parser.print_help(stdout)
+            return 0
         fmt = args.pop("format")
         decision = resolve(env, args)
         text = render(decision, fmt)

@@ -281,6 +281,21 @@ reference() {
   ref_repository=$domain/$ref_path
 }
 
+# absolute PATH: PATH taken from the working directory when relative, named as resolve
+# names it (pathlib): no '.' component, no repeated or trailing '/'; in $abs.
+absolute() {
+  case $1 in /*) abs=$1 ;; *) abs=$(pwd -P)/$1 ;; esac
+  while :; do
+    case $abs in
+      *//*) abs=${abs%%//*}/${abs#*//} ;;
+      */./*) abs=${abs%%/./*}/${abs#*/./} ;;
+      *?/.) abs=${abs%/.} ;;
+      *?/) abs=${abs%/} ;;
+      *) break ;;
+    esac
+  done
+}
+
 # repository TEXT: TEXT as a repository name (no tag, no digest), as reference.
 repository() {
   reference "$1" || return 1
@@ -380,7 +395,8 @@ done
 
 # ------------------------------------------------------------------ the pins file
 
-pins=${PHP_PINS_FILE:-$here/php-images.env}
+absolute "${PHP_PINS_FILE:-$here/php-images.env}"  # named by its absolute path, as resolve names it
+pins=$abs
 if [ -d "$pins" ]; then  # a directory of vX.Y.Z.env: the one of STACK_RELEASE
   [ -n "${STACK_RELEASE:-}" ] || fail 2 "PHP_PINS_FILE names a directory ($pins), and STACK_RELEASE is not set
 start: fix: set STACK_RELEASE, or point PHP_PINS_FILE at the vX.Y.Z.env file"
@@ -645,7 +661,8 @@ if [ -z "$dockerfiles" ]; then
   # In publisher's own repository the Dockerfiles sit two levels up.
   [ -d "$dockerfiles" ] || [ ! -d "$here/../../dockerfiles" ] || dockerfiles=$here/../../dockerfiles
 fi
-case $dockerfiles in /*) ;; *) dockerfiles=$(pwd)/$dockerfiles ;; esac
+absolute "$dockerfiles"  # named by its absolute path, as resolve names it
+dockerfiles=$abs
 context=$dockerfiles/$php
 dockerfile=$context/Dockerfile
 # A Dockerfile this user may not read, or below a folder it may not search (which -f calls

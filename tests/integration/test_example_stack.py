@@ -479,6 +479,34 @@ def test_no_dockerfile_with_the_fallback_disabled_is_said_in_the_same_words(
     assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
 
 
+def test_relative_dockerfiles_and_pins_file_are_named_by_the_same_absolute_path_in_both(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A relative PHP_DOCKERFILES or PHP_PINS_FILE is taken from the working directory by
+    both tools, and named by its absolute path by both (resolve said the path as given,
+    the launcher the absolute one for the Dockerfile, and the reverse for the pins file)."""
+    here = tmp_path.resolve()
+    (here / "no-dockerfiles").mkdir()
+    env = launcher_env(
+        world, project, tmp_path, USE_PREBUILT="false", PHP_DOCKERFILES="./no-dockerfiles/",
+        PHP_PINS_FILE=os.path.relpath(world.pins, here),
+    )  # fmt: skip
+    answer, _ = resolve(env, here)
+    proc, fields = launch(world, env, cwd=here)
+    assert fields == {"decision": "cannot-proceed", "availability": "none"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr
+    missing = f"there is no Dockerfile for PHP 8.4 at {here}/no-dockerfiles/8.4/Dockerfile"
+    assert f"resolve: why: USE_PREBUILT=false, but {missing}\n" in answer.stderr
+    assert f"start: why: USE_PREBUILT=false, but {missing}\n" in proc.stderr, proc.stderr
+
+    env["PHP_PINS_FILE"] = "./elsewhere//v2.0.0.env"
+    answer, _ = resolve(env, here)
+    proc, fields = launch(world, env, cwd=here)
+    no_decision(proc, fields, answer, "pins-file")
+    said = f"error: {here}/elsewhere/v2.0.0.env: pins file not found\n"
+    assert said in answer.stderr and f"start: {said}" in proc.stderr, proc.stderr
+
+
 def test_the_fallback_build_is_the_equivalent_image(
     world: World, project: str, tmp_path: Path
 ) -> None:

@@ -200,11 +200,10 @@ def test_every_combination(
     assert f"resolve: why: {reason}" in run.stderr
     path = repository.split("/", 1)[1]
     local = f"localhost/{path}:{RELEASE}-php-8.4"
+    dockerfile = workdir / "dockerfiles" / "8.4" / "Dockerfile"  # named by its absolute path
 
     if not use_prebuilt:
-        assert reason == (
-            f"USE_PREBUILT=false: building {local} locally from dockerfiles/8.4/Dockerfile"
-        )
+        assert reason == (f"USE_PREBUILT=false: building {local} locally from {dockerfile}")
         assert data["availability"] is None  # not even asked
         assert data["image"] == local
         return
@@ -225,7 +224,7 @@ def test_every_combination(
         assert data["image"] == local
         assert data["build"] is True
         assert reason.endswith(
-            f"falling back to a local build of {local} from dockerfiles/8.4/Dockerfile "
+            f"falling back to a local build of {local} from {dockerfile} "
             "(ALLOW_LOCAL_BUILD_FALLBACK=true)"
         )
         assert data["fix"] is None
@@ -233,8 +232,7 @@ def test_every_combination(
         assert data["image"] == ""
         assert "the local build fallback is disabled (ALLOW_LOCAL_BUILD_FALLBACK=false)" in reason
         assert data["fix"].endswith(
-            "; or set ALLOW_LOCAL_BUILD_FALLBACK=true to build locally from "
-            "dockerfiles/8.4/Dockerfile"
+            f"; or set ALLOW_LOCAL_BUILD_FALLBACK=true to build locally from {dockerfile}"
         )
         assert f"resolve: fix: {data['fix']}" in run.stderr
 
@@ -250,7 +248,9 @@ def test_env_output_is_deterministic_and_ready_for_compose(
     pairs = {k: v.strip("'") for k, v in (line.split("=", 1) for line in first.stdout.splitlines())}
     assert pairs["PHP_IMAGE"] == f"{published.up}:{RELEASE}-php-8.4"
     assert pairs["PHP_BUILD"] == "0"
-    assert pairs["PHP_DOCKERFILE"] == "dockerfiles/8.4/Dockerfile"
+    # absolute: compose reads a relative build context from the compose file's folder
+    assert pairs["PHP_DOCKERFILE"] == str(workdir / "dockerfiles" / "8.4" / "Dockerfile")
+    assert pairs["PHP_BUILD_CONTEXT"] == str(workdir / "dockerfiles" / "8.4")
     assert pairs["PHP_BASE_IMAGE"] == base_image
     assert pairs["PMA_IMAGE"] == "phpmyadmin:5.2"
 

@@ -1274,9 +1274,11 @@ def test_dockerfile_facts(tmp_path: Path) -> None:
     write_tree(tmp_path, with_notes=False)
     facts = dockerfile_facts("dockerfiles", "8.4", cwd=tmp_path)
     assert facts == DockerfileFacts(
-        "dockerfiles/8.4/Dockerfile", True, "docker.io/library/php:8.4-fpm-alpine"
+        f"{tmp_path}/dockerfiles/8.4/Dockerfile", True, "docker.io/library/php:8.4-fpm-alpine"
     )
-    assert facts.context == "dockerfiles/8.4"
+    assert facts.context == f"{tmp_path}/dockerfiles/8.4"
+    # named by its absolute path, as the launcher names it: "./" and a trailing "/" go
+    assert dockerfile_facts("./dockerfiles/", "8.4", cwd=tmp_path) == facts
     assert dockerfile_facts("dockerfiles", "8.6", cwd=tmp_path).exists is False
 
 
@@ -1293,6 +1295,29 @@ def test_light_entry_point_exit_codes(tmp_path: Path, monkeypatch: pytest.Monkey
     assert out.getvalue() == "PHP_DECISION='cannot-proceed'\n"
     assert "resolve: decision=cannot-proceed availability=none\n" in err.getvalue()
     assert "resolve: why: USE_PREBUILT=false, but there is no Dockerfile" in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["--help"], 0),
+        (["-h"], 0),
+        (["--format", "json", "--help"], 0),
+        (["--help", "extra"], 2),  # as start.sh: --help with anything else is refused
+        (["extra", "--help"], 2),
+        (["--help", "--format", "yaml"], 2),
+    ],
+)
+def test_help_is_shown_only_for_a_command_line_that_is_valid_otherwise(
+    argv: list[str], code: int
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert main(argv, {}, out, err) == code, err.getvalue()
+    if code == 0:
+        assert out.getvalue().startswith("usage: resolve.py [-h]") and err.getvalue() == ""
+    else:
+        assert out.getvalue() == ""
+        assert err.getvalue().startswith("resolve: decision=none error=invalid-input\nerror: ")
 
 
 def test_reads_what_the_publish_stage_writes() -> None:
