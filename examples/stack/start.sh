@@ -133,8 +133,44 @@ lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
 
 # invalid NAME VALUE ACCEPTED: exit 2 for the setting NAME, in resolve's words (its tip too).
 invalid() {
-  fail 2 "$1='$2' is not valid: $3
+  iv_shown=$(shortened "$2"; printf x)
+  fail 2 "$1='${iv_shown%x}' is not valid: $3
 start: fix: correct the environment variable $1"
+}
+
+# shortened TEXT: TEXT as resolve shows a value it refuses: whole up to 60 characters, else
+# its first 57 and "..." (a byte that is not UTF-8 counts as one, as resolve's \xff does).
+shortened() {
+  if [ "$(printf '%s' "$1" | LC_ALL=C tr -d '\000-\177' | wc -c)" -eq 0 ]; then
+    if [ "$(printf '%s' "$1" | wc -c)" -le 60 ]; then printf '%s' "$1"; else printf '%.57s...' "$1"; fi
+    return 0
+  fi
+  printf '%s' "$1" | od -An -v -tu1 | LC_ALL=C awk '
+    { for (i = 1; i <= NF; i++) b[n++] = $i + 0 }
+    END {
+      i = 0; units = 0
+      while (i < n) {  # where each character starts, as printable reads them
+        start[units++] = i
+        c = b[i]; lo = 128; hi = 191; need = 0
+        if (c >= 194 && c <= 223) need = 1
+        else if (c == 224) { need = 2; lo = 160 }
+        else if (c == 237) { need = 2; hi = 159 }
+        else if (c >= 225 && c <= 239) need = 2
+        else if (c == 240) { need = 3; lo = 144 }
+        else if (c == 244) { need = 3; hi = 143 }
+        else if (c >= 241 && c <= 243) need = 3
+        ok = c >= 128 && need > 0 && i + need < n
+        for (k = 1; ok && k <= need; k++) {
+          if (b[i + k] < lo || b[i + k] > hi) ok = 0
+          lo = 128; hi = 191
+        }
+        i += ok ? need + 1 : 1
+      }
+      end = n
+      if (units > 60) end = start[57]
+      for (i = 0; i < end; i++) printf "%c", b[i]
+      if (units > 60) printf "..."
+    }'
 }
 
 # bool NAME DEFAULT: the setting NAME as true/false; exit 2 when it is neither.

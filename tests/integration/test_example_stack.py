@@ -479,6 +479,30 @@ def test_no_dockerfile_with_the_fallback_disabled_is_said_in_the_same_words(
     assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("PHP_IMAGE_REPOSITORY", "registry.example.com/team/" + "X" * 35, "X" * 31 + "..."),
+        ("PHP_IMAGE_REPOSITORY", "registry.example.com/team/" + "X" * 34, "X" * 34),  # 60
+        ("STACK_RELEASE", "v" + "\u00e9" * 70, "\u00e9" * 56 + "..."),  # characters, not bytes
+        ("STACK_RELEASE", "v1" + "\udcff" * 70, "\\xff" * 55 + "..."),  # a byte not UTF-8: one
+    ],
+)
+def test_a_long_value_is_cut_short_alike_by_both(
+    tmp_path: Path, name: str, value: str, shown: str
+) -> None:
+    """resolve shows a refused value of more than 60 characters as its first 57 and "...";
+    the launcher showed it whole."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
+    env |= {"PHP_VERSION": "8.4", "STACK_RELEASE": RELEASE, name: value}
+    answer, _ = resolve(env, tmp_path)
+    proc = run(shutil.which("dash") or "sh", str(STACK / "start.sh"), env=env, check=False)
+    assert (answer.returncode, proc.returncode) == (2, 2), proc.stderr
+    for stderr in (answer.stderr, proc.stderr):
+        assert f"{shown}' is not valid: " in stderr, stderr
+    same_words(answer.stderr, proc.stderr)
+
+
 def test_relative_dockerfiles_and_pins_file_are_named_by_the_same_absolute_path_in_both(
     world: World, project: str, tmp_path: Path
 ) -> None:
