@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -466,6 +467,58 @@ def test_second_registry_failing_moves_no_floating_tag_and_a_rerun_finishes(
     now_hub, now_ghcr = tag_maps(stack, tools["skopeo"], hub.host, ghcr.host)
     assert now_hub == now_ghcr
     assert now_hub["latest"] == stack.index_digests("v1.1.0")["8.4"]
+
+
+def test_registries_failing_for_a_while_mid_release_are_ridden_out_within_the_attempts(
+    tmp_path, tools, bases, fresh_registry, proxy_for
+):
+    """RELIABILITY 1 through the CLI: while a release copies v1.1.0 to the registries,
+    each kind of request publisher sends meets a registry that fails, then recovers, on
+    the third attempt at the latest (Stack's PUBLISHER_RETRY_ATTEMPTS is 3). The primary
+    answers blob reads 500 or sends half a body; the secondary answers 500 to upload
+    starts, to manifests by digest, to a pin and to floating tags. The run ends 0 with
+    both registries alike, every floating tag on v1.1.0, no blob uploaded twice and no
+    request tried a fourth time."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    hub_front, ghcr_front = proxy_for(hub.host), proxy_for(ghcr.host)
+    stack = make_stack(tmp_path, hub_front.host, ghcr_front.host, bases)
+    stack.release("v1.0.0", "--no-smoke")
+    hub_front.reset_counts()
+    ghcr_front.reset_counts()
+    ours = "^publisher"  # publisher's own requests, not the builder's pushes
+    hub_front.add(
+        Fault("status", method="GET", path=r"/blobs/sha256:", status=500, user_agent=ours),
+        Fault("truncate", method="GET", path=r"/blobs/sha256:", user_agent=ours),
+    )
+    flaky = (
+        ("POST", r"/blobs/uploads/$", 503),
+        ("PUT", r"/manifests/sha256:", 500),
+        ("PUT", r"/manifests/v1\.1\.0-php-8\.4$", 502),
+        ("PUT", r"/manifests/php-8\.4$", 500),
+        ("PUT", r"/manifests/latest$", 500),
+    )
+    for method, path, status in flaky:
+        ghcr_front.add(Fault("status", method=method, path=path, status=status, times=2))
+    result = stack.run("release", "v1.1.0", "--no-smoke", "--notes-dir", str(stack.notes_dir))
+    said = result.stdout + result.stderr
+    assert result.returncode == 0, said
+    assert "Traceback" not in said and "internal error" not in said
+    # every fault was met, as many times as it was set to be
+    assert len([s for s in hub_front.log if s.fault]) == 2, hub_front.log
+    assert len([s for s in ghcr_front.log if s.fault]) == 2 * len(flaky), ghcr_front.log
+    for method, path, _status in flaky[2:]:
+        tries = [s for s in ghcr_front.log if s.method == method and re.search(path, s.path)]
+        assert [s.status for s in tries][-1] in (200, 201), (path, tries)
+        assert len(tries) == 3, (path, [(s.status, s.fault) for s in tries])
+    assert all(n == 1 for n in ghcr_front.uploads_by_digest().values()), (
+        ghcr_front.uploads_by_digest()
+    )
+    now_hub, now_ghcr = tag_maps(stack, tools["skopeo"], hub.host, ghcr.host)
+    assert now_hub == now_ghcr
+    indexes = stack.index_digests("v1.1.0")
+    assert now_hub["latest"] == indexes["8.4"]
+    assert now_hub["php-8.3"] == indexes["8.3"] and now_hub["php-8.4"] == indexes["8.4"]
+    assert (stack.notes_dir / "v1.1.0.json").exists()
 
 
 # --------------------------------------------------------------------------- scenario 13
