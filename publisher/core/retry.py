@@ -115,19 +115,36 @@ class RetryPolicy:
 MAX_RETRY_AFTER = 10**9
 
 
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+def parse_retry_after(
+    value: str | None, now: float | None = None, date: str | None = None
+) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date).
+
+    A date is a moment on the registry's clock: given the answer's ``Date`` header (the
+    registry's clock when it answered), the wait is the time between the two, whatever
+    this machine's clock says; without one that parses, it is measured from ``now``.
+    """
     if not value:
         return None
     value = value.strip()
     if value.isascii() and value.isdigit():  # "²" is a digit to isdigit(), not to float()
         # thousands of digits: a wait past any total timeout, still a finite number
         return float(value) if len(value) <= 9 else float(MAX_RETRY_AFTER)
-    current = time.time() if now is None else now
+    when = _http_date(value)
+    if when is None:
+        return None
+    current = _http_date(date) if date else None
+    if current is None:
+        current = time.time() if now is None else now
+    return max(0.0, when - current)
+
+
+def _http_date(value: str) -> float | None:
+    """The moment an HTTP date names, or None for one that does not parse."""
     try:
         when = parsedate_to_datetime(value)
         # OverflowError: a zone offset of twenty digits ("+99999999999999999999")
-        return None if when is None else max(0.0, when.timestamp() - current)
+        return None if when is None else when.timestamp()
     except (TypeError, ValueError, OverflowError):
         return None
 

@@ -13,6 +13,7 @@ import time
 import tracemalloc
 import warnings
 from collections.abc import Callable
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,42 @@ def test_2_rate_limit_retry_after_is_honoured(
     start = time.monotonic()
     assert client.resolve(Reference(proxy.host, repo, "v1")) == digest
     assert time.monotonic() - start >= 2.0
+    assert waits == [2.0]
+    assert proxy.count("HEAD", "manifest") == 2
+
+
+@pytest.mark.parametrize("skew", [3600, -3600], ids=["registry-ahead", "registry-behind"])
+def test_2_a_retry_after_date_is_honoured_whatever_the_registry_s_clock_says(
+    proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str], skew: int
+) -> None:
+    """A 429 whose Retry-After is a date 2 s past the registry's own Date, from a registry
+    whose clock is an hour off this machine's: the wait is 2 s, not an hour (a give-up
+    at once) nor none (a retry the registry refuses again)."""
+    digest = seed(registry, repo, make_image(), tags=["v1"])
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    client = client_via(
+        proxy,
+        RetryPolicy(attempts=3, initial_delay=0.01, max_delay=0.05, total_timeout=60, sleep=sleep),
+    )
+    theirs = int(time.time()) + skew
+    proxy.add(
+        Fault(
+            "status",
+            method="HEAD",
+            path="/manifests/",
+            status=429,
+            headers={
+                "Date": formatdate(theirs, usegmt=True),
+                "Retry-After": formatdate(theirs + 2, usegmt=True),
+            },
+        )
+    )
+    assert client.resolve(Reference(proxy.host, repo, "v1")) == digest
     assert waits == [2.0]
     assert proxy.count("HEAD", "manifest") == 2
 

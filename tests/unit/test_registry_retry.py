@@ -67,6 +67,24 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("Sun, 06 Nov 1994 08:49:37 +" + "9" * 20) is None  # overflows
 
 
+def test_a_retry_after_date_is_read_against_the_registry_s_own_clock() -> None:
+    """RELIABILITY 2 under clock skew: a date in ``Retry-After`` is a moment on the
+    registry's clock, which its ``Date`` header gives; this machine's clock an hour off
+    either way must not make 10 s an hour's wait, or none."""
+    said = "Wed, 21 Oct 2015 07:28:10 GMT"
+    theirs = "Wed, 21 Oct 2015 07:28:00 GMT"  # 1445412480
+    for ours in (1445412480.0 - 3600, 1445412480.0, 1445412480.0 + 3600):
+        assert parse_retry_after(said, now=ours, date=theirs) == 10.0
+    # without a Date, or with one that does not parse, this machine's clock it is
+    assert parse_retry_after(said, now=1445412480.0 - 3600) == 3610.0
+    assert parse_retry_after(said, now=1445412480.0, date="yesterday") == 10.0
+    assert (
+        parse_retry_after(said, now=1445412480.0, date="Sun, 06 Nov 1994 08:49:37 +" + "9" * 20)
+        == 10.0
+    )
+    assert parse_retry_after("7", now=0.0, date=theirs) == 7.0  # seconds need no clock
+
+
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504, 599])
 def test_retryable_statuses(status: int) -> None:
     assert is_retryable_status(status)

@@ -1150,7 +1150,9 @@ class Transport:
                 raise Transient(
                     f"HTTP {refused.status}" + (f": {detail}" if detail else ""),
                     status=refused.status,
-                    retry_after=parse_retry_after(refused.header("Retry-After")),
+                    retry_after=parse_retry_after(
+                        refused.header("Retry-After"), date=refused.header("Date")
+                    ),
                     headers=refused.headers,
                     host=elsewhere,
                 )
@@ -1199,7 +1201,9 @@ class Transport:
             raise Transient(
                 f"HTTP {status}{suffix}",
                 status=status,
-                retry_after=parse_retry_after(reply.header("Retry-After")),
+                retry_after=parse_retry_after(
+                    reply.header("Retry-After"), date=reply.header("Date")
+                ),
                 headers=reply.headers,
             )
         if status == 401:
