@@ -311,6 +311,33 @@ def test_buildah_builds_again_when_another_build_raced_it_in_the_image_store(
     assert "attempt 2 of 3" in said and "attempt 3 of 3" in said
 
 
+PUSH_RACED = (
+    'Error: pushing image "localhost/publisher-build/php-8.4-amd64:9e928f091749" to "oci:/tmp/'
+    'x/php-8.4-amd64.oci": reading blob sha256:c802f507: layer not known'
+)
+
+
+def test_buildah_pushes_again_when_another_leg_removed_a_layer_it_was_reading(
+    tmp_path: Path,
+) -> None:
+    """Two legs whose images hold identical layers (--timestamp): one leg's image removed
+    once it is pushed can take a layer the other's push is reading by digest ("layer not
+    known"). The push is run again, at most BUILD_ATTEMPTS times, with a warning each time
+    and a fresh layout; the image is built once and removed once, at the end."""
+    runner = (
+        FakeRunner(tools={"buildah": BUILDAH})
+        .on([BUILDAH, "build"], ok())
+        .on([BUILDAH, "push"], fail(125, stderr=PUSH_RACED))
+    )
+    with pytest.raises(CommandError, match="layer not known"):
+        BuildahBuilder(runner).build(request(tmp_path))
+    steps = [c[1] for c in runner.argvs()]
+    assert steps == ["build"] + ["push"] * buildah_mod.BUILD_ATTEMPTS + ["rmi"], steps
+    said = runner.stream.getvalue()
+    assert said.count("another buildah process changed the image store at the same time") == 2
+    assert "into an OCI layout" in said and "attempt 3 of 3" in said
+
+
 SEALING = (
     "+ php -m\nClose_Fd sealing memfd copy: Device or resource busy\n"
     'subprocess exited with status 1\nError: building at STEP "RUN ...": exit status 1'

@@ -60,7 +60,8 @@ TRANSIENT_FAILURES = {
     # Another buildah process sharing the image store removed or replaced a layer
     # while this one committed or pulled the same one (two builds of identical
     # layers at once: ``--timestamp`` makes layers identical across releases; two
-    # smoke tests pulling images that share their base layers).
+    # smoke tests pulling images that share their base layers; a leg's push reading a
+    # layer by digest while another leg's identical image is removed).
     "layer not known": "another buildah process changed the image store at the same time",
     # runc could not seal its copy of itself for a RUN step while another container
     # started (runc 1.1 under parallel builds); the step never ran.
@@ -357,12 +358,20 @@ class BuildahBuilder:
         with scratch(self.runner) as env:
             try:
                 self._build(request, local_name, buildah, env)
-                if request.layout_dir.exists():
-                    shutil.rmtree(request.layout_dir)
-                request.digest_file.unlink(missing_ok=True)
-                self.runner.run(
+
+                def fresh_layout() -> None:
+                    if request.layout_dir.exists():
+                        shutil.rmtree(request.layout_dir)
+                    request.digest_file.unlink(missing_ok=True)
+
+                fresh_layout()
+                # Again after "layer not known": another leg's image, holding layers identical
+                # to this one's (--timestamp), removed while this push read them by digest.
+                run_buildah(
+                    self.runner,
                     push_argv(request, local_name, buildah=buildah, image_format=self.image_format),
                     what=f"buildah push (PHP {request.php}, {request.platform}) into an OCI layout",
+                    between=fresh_layout,
                     env=env,
                 )
             finally:
