@@ -37,6 +37,7 @@ from ..resolve import (
     domain_problem,
     hide_credentials,
     is_digest,
+    is_repository_name,
 )
 from .errors import InvalidReferenceError
 
@@ -234,24 +235,6 @@ def _check_path(path: str, text: str) -> None:
         )
 
 
-def _is_name(text: str) -> bool:
-    """Whether ``text`` is an image name without tag or digest (``php``,
-    ``docker.io/library/php``, ``localhost:5000/php``), never a user or token (``alice:pw``,
-    ``ghp_AbC``): a ':' only in a registry host's port, before a path."""
-    if not text or "@" in text or not text.isascii():
-        return False
-    domain, path = _split_domain(text)
-    if ":" in path:  # a tag, or a password with no host after it
-        return False
-    try:
-        if ":" in domain:
-            _check_domain(domain, text)
-        _check_path(path, text)
-    except InvalidReferenceError:
-        return False
-    return True
-
-
 def parse(text: str) -> Reference:
     """Parse and normalize an image reference; raise InvalidReferenceError with a sentence."""
     if not isinstance(text, str) or not text:
@@ -259,7 +242,7 @@ def parse(text: str) -> Reference:
     hidden = hide_credentials(text)
     if hidden is not None:  # checked first: no other message may echo the password
         before, _, after = text.rpartition("@")
-        if (not after or TAG_RE.fullmatch(after)) and _is_name(before):
+        if (not after or TAG_RE.fullmatch(after)) and is_repository_name(before):
             # `php@8.4`: an image name before '@' (no password, no upper case of a token),
             # a tag after it (no host:port, no path): a tag or a digest mistyped, said as
             # such (the part before '@' still not echoed)
