@@ -45,22 +45,17 @@ set -u
 [ -z "${ZSH_VERSION:-}" ] || emulate sh
 
 say() { printf 'start: %s\n' "$*" >&2; }
-# printable TEXT: TEXT with each byte that is not part of valid UTF-8 written \xff, as resolve
-# (and every publisher command) writes it in an error; valid UTF-8 as it is.
-printable() {
-  # ASCII needs no more than tr; else od and awk read the bytes.
-  if [ "$(printf '%s' "$1" | LC_ALL=C tr -d '\000-\177' | wc -c)" -eq 0 ]; then
-    printf '%s' "$1"
-    return 0
-  fi
-  printf '%s' "$1" | od -An -v -tu1 | LC_ALL=C awk '
+# utf8 MODE TEXT: TEXT read a character at a time as resolve reads it (UTF-8; a byte that
+# is not part of valid UTF-8 is a character of its own). MODE escape: TEXT with each such
+# byte written \xff (printable); MODE cut: TEXT whole up to 60 characters, else its first
+# 57 and "..." (shortened).
+utf8() {
+  printf '%s' "$2" | od -An -v -tu1 | LC_ALL=C awk -v mode="$1" '
     { for (i = 1; i <= NF; i++) b[n++] = $i + 0 }
     END {
-      i = 0
+      i = 0; units = 0
       while (i < n) {
-        c = b[i]
-        if (c < 128) { printf "%c", c; i++; continue }
-        lo = 128; hi = 191; need = 0
+        c = b[i]; lo = 128; hi = 191; need = 0
         if (c >= 194 && c <= 223) need = 1
         else if (c == 224) { need = 2; lo = 160 }
         else if (c == 237) { need = 2; hi = 159 }
@@ -68,16 +63,29 @@ printable() {
         else if (c == 240) { need = 3; lo = 144 }
         else if (c == 244) { need = 3; hi = 143 }
         else if (c >= 241 && c <= 243) need = 3
-        ok = need > 0 && i + need < n
+        ok = c >= 128 && need > 0 && i + need < n
         for (k = 1; ok && k <= need; k++) {
           if (b[i + k] < lo || b[i + k] > hi) ok = 0
           lo = 128; hi = 191
         }
-        if (!ok) { printf "\\x%02x", c; i++; continue }
-        for (k = 0; k <= need; k++) printf "%c", b[i + k]
-        i += need + 1
+        start[units] = i; size[units] = ok ? need + 1 : 1; bad[units] = c >= 128 && !ok
+        i += size[units++]
       }
+      end = units
+      if (mode == "cut" && units > 60) end = 57
+      for (u = 0; u < end; u++) {
+        if (mode == "escape" && bad[u]) { printf "\\x%02x", b[start[u]]; continue }
+        for (k = 0; k < size[u]; k++) printf "%c", b[start[u] + k]
+      }
+      if (end < units) printf "..."
     }'
+}
+# ascii TEXT: whether TEXT is ASCII alone (no more than tr is needed to show it).
+ascii() { [ "$(printf '%s' "$1" | LC_ALL=C tr -d '\000-\177' | wc -c)" -eq 0 ]; }
+# printable TEXT: TEXT with each byte that is not part of valid UTF-8 written \xff, as resolve
+# (and every publisher command) writes it in an error; valid UTF-8 as it is.
+printable() {
+  if ascii "$1"; then printf '%s' "$1"; else utf8 escape "$1"; fi
 }
 # Every run says one decision= line a script can read: a stop before any decision says
 # decision=none and a word for what went wrong (resolve says the same words).
@@ -141,36 +149,13 @@ start: fix: correct the environment variable $1"
 # shortened TEXT: TEXT as resolve shows a value it refuses: whole up to 60 characters, else
 # its first 57 and "..." (a byte that is not UTF-8 counts as one, as resolve's \xff does).
 shortened() {
-  if [ "$(printf '%s' "$1" | LC_ALL=C tr -d '\000-\177' | wc -c)" -eq 0 ]; then
-    if [ "$(printf '%s' "$1" | wc -c)" -le 60 ]; then printf '%s' "$1"; else printf '%.57s...' "$1"; fi
-    return 0
+  if ! ascii "$1"; then
+    utf8 cut "$1"
+  elif [ "$(printf '%s' "$1" | wc -c)" -le 60 ]; then
+    printf '%s' "$1"
+  else
+    printf '%.57s...' "$1"
   fi
-  printf '%s' "$1" | od -An -v -tu1 | LC_ALL=C awk '
-    { for (i = 1; i <= NF; i++) b[n++] = $i + 0 }
-    END {
-      i = 0; units = 0
-      while (i < n) {  # where each character starts, as printable reads them
-        start[units++] = i
-        c = b[i]; lo = 128; hi = 191; need = 0
-        if (c >= 194 && c <= 223) need = 1
-        else if (c == 224) { need = 2; lo = 160 }
-        else if (c == 237) { need = 2; hi = 159 }
-        else if (c >= 225 && c <= 239) need = 2
-        else if (c == 240) { need = 3; lo = 144 }
-        else if (c == 244) { need = 3; hi = 143 }
-        else if (c >= 241 && c <= 243) need = 3
-        ok = c >= 128 && need > 0 && i + need < n
-        for (k = 1; ok && k <= need; k++) {
-          if (b[i + k] < lo || b[i + k] > hi) ok = 0
-          lo = 128; hi = 191
-        }
-        i += ok ? need + 1 : 1
-      }
-      end = n
-      if (units > 60) end = start[57]
-      for (i = 0; i < end; i++) printf "%c", b[i]
-      if (units > 60) printf "..."
-    }'
 }
 
 # bool NAME DEFAULT: the setting NAME as true/false; exit 2 when it is neither.
