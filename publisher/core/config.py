@@ -771,28 +771,37 @@ class _Reader:
             result[key] = (key_node, value_node)
         return result
 
-    def scalar(self, node: yaml.Node, path: str) -> str:
-        """The raw text of a scalar (so ``8.10`` stays ``8.10``, not the float 8.1)."""
-        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
-            self.fail(
-                node,
-                path,
-                f"expected a value, found {self._kind(node)}",
-                hint="write one value there (a string, a number or true/false), not a list or "
-                "a mapping",
-            )
+    def expect(
+        self, node: yaml.Node, path: str, kinds: tuple[str, ...] | None, what: str, hint: str
+    ) -> str:
+        """The text of ``node`` if it is a scalar YAML resolved to one of ``kinds`` (short tag
+        names: ``str``, ``bool``, ``int``, ``float``; None: any but null); else a located
+        "expected WHAT, found ..." error."""
+        kind = node.tag.removeprefix("tag:yaml.org,2002:")
+        if not isinstance(node, yaml.ScalarNode) or (
+            kind == "null" if kinds is None else kind not in kinds
+        ):
+            self.fail(node, path, f"expected {what}, found {self._kind(node)}", hint=hint)
         return str(node.value)
 
+    def scalar(self, node: yaml.Node, path: str) -> str:
+        """The raw text of a scalar (so ``8.10`` stays ``8.10``, not the float 8.1)."""
+        return self.expect(
+            node,
+            path,
+            None,
+            "a value",
+            "write one value there (a string, a number or true/false), not a list or a mapping",
+        )
+
     def string(self, node: yaml.Node, path: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:str":
-            self.fail(
-                node,
-                path,
-                f"expected a string, found {self._kind(node)}",
-                hint='write a string there; quote it ("8.4") where YAML would read a number or '
-                "a boolean",
-            )
-        value = str(node.value)
+        value = self.expect(
+            node,
+            path,
+            ("str",),
+            "a string",
+            'write a string there; quote it ("8.4") where YAML would read a number or a boolean',
+        )
         if not value.strip():
             self.fail(
                 node,
@@ -834,31 +843,20 @@ class _Reader:
         return self.string(node, path)
 
     def boolean(self, node: yaml.Node, path: str) -> bool:
-        if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:bool":
-            self.fail(
-                node,
-                path,
-                f"expected true or false, found {self._kind(node)}",
-                hint="write true or false, without quotes",
-            )
-        value = yaml.SafeLoader.bool_values.get(str(node.value).lower())
+        text = self.expect(
+            node, path, ("bool",), "true or false", "write true or false, without quotes"
+        )
+        value = yaml.SafeLoader.bool_values.get(text.lower())
         if value is None:  # tagged !!bool by hand: `!!bool maybe`
             self._not_a(node, path, "true or false", "write true or false, without a tag")
         return bool(value)
 
     def number(self, node: yaml.Node, path: str, *, minimum: float) -> float:
-        if not isinstance(node, yaml.ScalarNode) or node.tag not in (
-            "tag:yaml.org,2002:int",
-            "tag:yaml.org,2002:float",
-        ):
-            self.fail(
-                node,
-                path,
-                f"expected a number, found {self._kind(node)}",
-                hint="write a number without quotes, e.g. 500",
-            )
+        text = self.expect(
+            node, path, ("int", "float"), "a number", "write a number without quotes, e.g. 500"
+        )
         try:
-            value = float(str(node.value).replace("_", ""))
+            value = float(text.replace("_", ""))
         except ValueError:  # YAML's other spellings: .inf, .nan, 0x1F, 0b101, 1:30
             try:
                 value = float(_YAML_VALUES.construct_object(node))
