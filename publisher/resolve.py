@@ -2607,14 +2607,15 @@ def _is(path: Path, kind: Callable[[int], bool]) -> bool:
 
 def find_pins(
     pins: str | None, release: str | None, *, cwd: Path, name: str = ENV_PINS
-) -> tuple[Path | None, bool]:
-    """Where the pins file should be, and whether the user named it (with ``name``: the
-    variable, or the flag ``--pins``)."""
+) -> tuple[Path | None, str | None]:
+    """Where the pins file should be, and what the user named (with ``name``: the
+    variable, or the flag ``--pins``): ``"file"``, ``"directory"`` (of vX.Y.Z.env), or
+    None for the default location."""
     if pins is None:
         if release is None:
-            return None, False
+            return None, None
         candidate = cwd / DEFAULT_PINS_DIR / f"{release}.env"
-        return (candidate if _is(candidate, stat.S_ISREG) else None), False
+        return (candidate if _is(candidate, stat.S_ISREG) else None), None
     path = Path(pins)
     if not path.is_absolute():
         path = cwd / path
@@ -2624,8 +2625,8 @@ def find_pins(
                 f"{name} names a directory ({path}), and {ENV_RELEASE} is not set",
                 hint=f"set {ENV_RELEASE}, or point {name} at the vX.Y.Z.env file",
             )
-        path = path / f"{release}.env"
-    return path, True
+        return path / f"{release}.env", "directory"
+    return path, "file"
 
 
 def load_pins(
@@ -2636,8 +2637,8 @@ def load_pins(
     A path the user named (with ``name``: the variable, or the flag ``--pins``) must exist
     and be for ``release`` (when given); the default location is optional.
     """
-    path, explicit = find_pins(pins, release, cwd=cwd, name=name)
-    drop = f"drop {name}" if name.startswith("--") else f"unset {name}"
+    path, named = find_pins(pins, release, cwd=cwd, name=name)
+    explicit = named is not None
     if path is None:
         return None
     not_pins = "use the pins file publisher wrote (vX.Y.Z.env), unmodified"
@@ -2666,11 +2667,13 @@ def load_pins(
     except FileNotFoundError:
         if not explicit:
             return None
-        raise PinsError(
-            "pins file not found",
-            source=str(path),
-            hint=f"pass the vX.Y.Z.env the stack ships, or {drop}",
-        ) from None
+        # start.sh's words for what the user named: a file, or a directory of vX.Y.Z.env
+        hint = (
+            f"check {ENV_RELEASE}, or put the release's {path.name} in the directory {name} names"
+            if named == "directory"
+            else f"check the path in {name}, or point {name} at the release's vX.Y.Z.env"
+        )
+        raise PinsError("pins file not found", source=str(path), hint=hint) from None
     except OSError as exc:
         copy = f"point {name} at a copy" if explicit else f"set {name} to a copy"
         if isinstance(exc, PermissionError):
@@ -2892,6 +2895,9 @@ class DockerfileFacts:
     #: Why this user may not read it (``Permission denied``: the file, or a folder above
     #: it it may not search), or None.
     denied: str | None = None
+    #: Why this user may not list its folder, the build context docker sends (``Permission
+    #: denied``: a Dockerfile readable in a folder it may search but not read), or None.
+    context_denied: str | None = None
 
     @property
     def context(self) -> str:
@@ -2899,8 +2905,8 @@ class DockerfileFacts:
 
     @property
     def buildable(self) -> bool:
-        """Whether a local build can read it."""
-        return self.exists and self.denied is None
+        """Whether a local build can read it, and the build context it sits in."""
+        return self.exists and self.denied is None and self.context_denied is None
 
 
 @dataclass(frozen=True)
@@ -3148,6 +3154,12 @@ def decide(
             f"the Dockerfile for PHP {choice.php} at {dockerfile.path} cannot be read: "
             f"{dockerfile.denied}"
         )
+    elif dockerfile.context_denied is not None:  # docker could not send it: no build either
+        no_dockerfile = (
+            f"the build context for PHP {choice.php} at {dockerfile.context} (the "
+            f"Dockerfile's folder) cannot be read: {dockerfile.context_denied}"
+        )
+    if dockerfile.denied is not None or dockerfile.context_denied is not None:
         dockerfile_fix = (
             "give this user read access to it (and search access to its folders), or "
             + inputs.to(ENV_DOCKERFILES, "a copy it can read")
@@ -3256,7 +3268,15 @@ def dockerfile_facts(dockerfiles: str, php: str, *, cwd: Path) -> DockerfileFact
     except (OSError, UnicodeDecodeError):
         return DockerfileFacts(shown, _is(path, stat.S_ISREG))
     match = _BASE_ARG_RE.search(text)
-    return DockerfileFacts(shown, True, match.group(1) if match else None)
+    facts = DockerfileFacts(shown, True, match.group(1) if match else None)
+    try:  # docker sends the Dockerfile's folder as the build context: it must be listed
+        with os.scandir(path.parent) as entries:
+            next(entries, None)
+    except PermissionError as exc:  # a folder it may search (the file was read), not read
+        return replace(facts, context_denied=exc.strerror or str(exc))
+    except OSError:
+        pass  # anything else is docker's to say, as before
+    return facts
 
 
 ProbeFn = Callable[..., Result]

@@ -303,9 +303,15 @@ reference() {
 }
 
 # absolute PATH: PATH taken from the working directory when relative, named as resolve
-# names it (pathlib): no '.' component, no repeated or trailing '/'; in $abs.
+# names it (pathlib): no '.' component, no repeated or trailing '/', but for a leading '//'
+# kept as given (POSIX lets it mean something else than '/'; three or more are '/'); in $abs.
 absolute() {
-  case $1 in /*) abs=$1 ;; *) abs=$(pwd -P)/$1 ;; esac
+  abs_root=
+  case $1 in
+    //*) case $1 in ///*) abs=$1 ;; *) abs=${1#/} abs_root=/ ;; esac ;;
+    /*) abs=$1 ;;
+    *) abs=$(pwd -P)/$1 ;;
+  esac
   while :; do
     case $abs in
       *//*) abs=${abs%%//*}/${abs#*//} ;;
@@ -315,6 +321,7 @@ absolute() {
       *) break ;;
     esac
   done
+  abs=$abs_root$abs
 }
 
 # repository TEXT: TEXT as a repository name (no tag, no digest), as reference.
@@ -418,7 +425,9 @@ done
 
 absolute "${PHP_PINS_FILE:-$here/php-images.env}"  # named by its absolute path, as resolve names it
 pins=$abs
+pins_in_directory=
 if [ -d "$pins" ]; then  # a directory of vX.Y.Z.env: the one of STACK_RELEASE
+  pins_in_directory=1
   [ -n "${STACK_RELEASE:-}" ] || fail 2 "PHP_PINS_FILE names a directory ($pins), and STACK_RELEASE is not set
 start: fix: set STACK_RELEASE, or point PHP_PINS_FILE at the vX.Y.Z.env file"
   pins=${pins%/}/$STACK_RELEASE.env
@@ -434,8 +443,16 @@ if [ ! -e "$pins" ]; then
     folder=${folder%/*}
     if [ -d "${folder:-/}" ] && [ ! -x "${folder:-/}" ]; then fail 3 "$denied"; fi
   done
+  # the fix for what was named (resolve's words): a file, a directory of vX.Y.Z.env, or none
+  if [ -z "${PHP_PINS_FILE:-}" ]; then
+    fix="vendor the release's vX.Y.Z.env next to this script as php-images.env, or set PHP_PINS_FILE"
+  elif [ -n "$pins_in_directory" ]; then
+    fix="check STACK_RELEASE, or put the release's $STACK_RELEASE.env in the directory PHP_PINS_FILE names"
+  else
+    fix="check the path in PHP_PINS_FILE, or point PHP_PINS_FILE at the release's vX.Y.Z.env"
+  fi
   fail 3 "$pins: pins file not found
-start: fix: vendor the release's vX.Y.Z.env next to this script as php-images.env, or set PHP_PINS_FILE"
+start: fix: $fix"
 fi
 not_pins="use the pins file publisher wrote (vX.Y.Z.env), unmodified"
 # A device or a pipe is never read, nor more than 64 KiB (a pins file is a few KB; the
@@ -690,8 +707,11 @@ dockerfile=$context/Dockerfile
 # missing): said so in resolve's words, as the pins file is, never "no Dockerfile" or a
 # build that fails in compose (exit 11) on it.
 dockerfile_denied=
+context_denied=
 if [ -f "$dockerfile" ]; then
-  [ -r "$dockerfile" ] || dockerfile_denied=1
+  # docker sends the Dockerfile's folder as the build context: one this user may search
+  # (the file is there) but not read cannot be sent, and the build would fail in compose.
+  if [ ! -r "$dockerfile" ]; then dockerfile_denied=1; elif [ ! -r "$context" ]; then context_denied=1; fi
 else
   folder=$dockerfile
   while case $folder in */?*) true ;; *) false ;; esac; do
@@ -700,8 +720,12 @@ else
   done
 fi
 buildable=
-if [ -n "$dockerfile_denied" ]; then
-  no_dockerfile="the Dockerfile for PHP $php at $dockerfile cannot be read: Permission denied"
+if [ -n "$dockerfile_denied$context_denied" ]; then
+  if [ -n "$dockerfile_denied" ]; then
+    no_dockerfile="the Dockerfile for PHP $php at $dockerfile cannot be read: Permission denied"
+  else
+    no_dockerfile="the build context for PHP $php at $context (the Dockerfile's folder) cannot be read: Permission denied"
+  fi
   dockerfile_fix="give this user read access to it (and search access to its folders), or set PHP_DOCKERFILES to a copy it can read"
 else
   [ ! -f "$dockerfile" ] || buildable=1
@@ -730,7 +754,7 @@ case " $lines " in
   *" $php "*) image=$(pin "PHP_IMAGE_$key") && prebuilt=$repository:$release-php-$php@${image#*@} ;;
 esac
 base=$(pin "PHP_BASE_IMAGE_$key")
-if [ -z "$base" ] && [ -n "$buildable" ]; then
+if [ -z "$base" ] && { [ -n "$buildable" ] || [ -n "$context_denied" ]; }; then  # read, as resolve
   base=$(sed -n 's/^ARG[[:space:]][[:space:]]*PHP_BASE_IMAGE=\([^[:space:]]*\).*/\1/p' "$dockerfile" | sed -n 1p)
 fi
 # The local build's tag is keyed on its base digest (as resolve's): a pins file

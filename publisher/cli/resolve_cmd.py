@@ -22,13 +22,51 @@ Exit codes: {EXIT_USE_PREBUILT} use the pre-built image, {EXIT_BUILD_LOCALLY} bu
 """
 
 
+#: Where ``--help`` is noted until the whole command line has been read.
+_HELP_ASKED = "publisher.resolve.help"
+
+
+def _note_help(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[_HELP_ASKED] = True
+
+
 class ResolveCommand(JsonCommand):
     """A refused command line also starts with the ``decision=none`` line every run of
-    resolve says, as ``python -m publisher.resolve`` does."""
+    resolve says, as ``python -m publisher.resolve`` does.
+
+    ``--help`` shows the help only for a command line valid otherwise, as
+    ``python -m publisher.resolve`` and start.sh do: click shows it as soon as it meets
+    ``--help``, so ``publisher resolve --help extra`` was exit 0 where they refuse it
+    (exit 2, with a usage line)."""
+
+    _resolve_help: click.Option | None = None
 
     def refused(self, exc: click.ClickException, *, wants_json: bool) -> bool:
         click.echo(f"resolve: decision=none error={resolving.ResolveError.error}", err=True)
         return super().refused(exc, wants_json=wants_json)
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        names = self.get_help_option_names(ctx)
+        if not names or not self.add_help_option:
+            return None
+        if self._resolve_help is None:  # one object: click orders the parameters by it
+            self._resolve_help = click.Option(
+                names,
+                is_flag=True,
+                expose_value=False,
+                is_eager=True,
+                callback=_note_help,
+                help="Show this message and exit.",
+            )
+        return self._resolve_help
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)  # refuses what is wrong, --help or not
+        if ctx.meta.get(_HELP_ASKED) and not ctx.resilient_parsing:
+            click.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit()
+        return rest
 
 
 def _with_input_options(func: click.decorators.FC) -> click.decorators.FC:

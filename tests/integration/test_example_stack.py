@@ -531,6 +531,73 @@ def test_relative_dockerfiles_and_pins_file_are_named_by_the_same_absolute_path_
     assert said in answer.stderr and f"start: {said}" in proc.stderr, proc.stderr
 
 
+@pytest.mark.parametrize("given", ["file", "directory", "unset"])
+def test_a_missing_pins_file_gets_the_same_tip_from_both(tmp_path: Path, given: str) -> None:
+    """A pins file not found: both tools say it in the same words, and the tip fits what was
+    set. The launcher said "or set PHP_PINS_FILE" though PHP_PINS_FILE was set (to a path
+    that does not exist), and resolve "or unset PHP_PINS_FILE", which finds no pins file."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
+    env |= {"PHP_VERSION": "8.4", "STACK_RELEASE": RELEASE}
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    shutil.copy(STACK / "start.sh", stack / "start.sh")
+    missing = tmp_path / "v2.0.0.env"
+    tip = "check the path in PHP_PINS_FILE, or point PHP_PINS_FILE at the release's vX.Y.Z.env"
+    if given == "file":
+        env["PHP_PINS_FILE"] = str(missing)
+    elif given == "directory":  # a directory of vX.Y.Z.env without STACK_RELEASE's
+        (tmp_path / "pins").mkdir()
+        env["PHP_PINS_FILE"] = str(tmp_path / "pins")
+        missing = tmp_path / "pins" / "v2.0.0.env"
+        tip = "check STACK_RELEASE, or put the release's v2.0.0.env in the directory PHP_PINS_FILE names"
+    proc = run(shutil.which("dash") or "sh", str(stack / "start.sh"), env=env, check=False)
+    assert proc.returncode == 3, proc.stderr
+    if given == "unset":  # the launcher's own default (resolve's is optional)
+        assert proc.stderr.splitlines()[1:] == [
+            f"start: error: {stack}/php-images.env: pins file not found",
+            "start: fix: vendor the release's vX.Y.Z.env next to this script as php-images.env, "
+            "or set PHP_PINS_FILE",
+        ], proc.stderr
+        return
+    answer, _ = resolve(env, tmp_path)
+    assert answer.returncode == 3, answer.stderr
+    assert answer.stderr.splitlines()[1:] == [
+        f"error: {missing}: pins file not found",
+        f"  tip: {tip}",
+    ], answer.stderr
+    same_words(answer.stderr, proc.stderr)
+
+
+def test_a_path_starting_with_two_slashes_is_named_alike_by_both(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """POSIX lets a path's leading '//' mean something else than '/': resolve (pathlib)
+    keeps exactly two, and now so does the launcher, which made one of them (three or more
+    are '/' for both), so both name the same file."""
+    here = tmp_path.resolve()
+    (here / "no-dockerfiles").mkdir()
+    env = launcher_env(
+        world, project, tmp_path, USE_PREBUILT="false", PHP_DOCKERFILES=f"/{here}//no-dockerfiles/"
+    )
+    answer, _ = resolve(env, here)
+    proc, fields = launch(world, env, cwd=here)
+    assert fields == {"decision": "cannot-proceed", "availability": "none"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr
+    missing = f"there is no Dockerfile for PHP 8.4 at /{here}/no-dockerfiles/8.4/Dockerfile"
+    assert f"resolve: why: USE_PREBUILT=false, but {missing}\n" in answer.stderr
+    assert f"start: why: USE_PREBUILT=false, but {missing}\n" in proc.stderr, proc.stderr
+    for given, named in (
+        (f"/{here}//v9.env", f"/{here}/v9.env"),
+        (f"//{here}/v9.env", f"{here}/v9.env"),
+    ):
+        env["PHP_PINS_FILE"] = given
+        answer, _ = resolve(env, here)
+        proc, fields = launch(world, env, cwd=here)
+        no_decision(proc, fields, answer, "pins-file")
+        said = f"error: {named}: pins file not found\n"
+        assert said in answer.stderr and f"start: {said}" in proc.stderr, proc.stderr
+
+
 def test_the_fallback_build_is_the_equivalent_image(
     world: World, project: str, tmp_path: Path
 ) -> None:
@@ -1428,7 +1495,7 @@ def test_a_pins_file_this_user_may_not_read_is_said_so_by_both_with_a_fix(
         pins_file = folder / f"{RELEASE}.env"
         pins_file.write_text("PHP_PINS_SCHEMA='1'\n")
         pins_file.chmod(0o600 if locked == "file" else 0o644)
-        folder.chmod(0o755 if locked == "file" else 0o700)
+        folder.chmod({"file": 0o755, "folder": 0o700, "listing": 0o711}[locked])
         nobody = (setpriv, "--reuid=65534", "--regid=65534", "--clear-groups")
         env = {"PATH": "/usr/bin:/bin", "HOME": str(shared), "PHP_PINS_FILE": str(pins_file)}
         proc = run(*nobody, "dash", str(shared / "start.sh"), env=env, check=False, cwd=shared)
@@ -2165,8 +2232,9 @@ def as_nobody(
     world: World, project: str, locked: str, use_prebuilt: str, **settings: str
 ) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str], Path]:
     """start.sh (dash) and the vendored resolve.py run as nobody (in the docker group) on a
-    copy of the stack whose Dockerfile only root may read (``locked="file"``) or sits in a
-    folder only root may search (``"folder"``), the registry refusing connections: their
+    copy of the stack whose Dockerfile only root may read (``locked="file"``), or sits in a
+    folder only root may search (``"folder"``) or list (``"listing"``: the Dockerfile is
+    readable, its build context is not), the registry refusing connections: their
     processes, and the Dockerfile's path."""
     setpriv = shutil.which("setpriv")
     if setpriv is None or os.getuid() != 0 or not Path("/usr/bin/python3").exists():
@@ -2191,7 +2259,7 @@ def as_nobody(
         dockerfile = folder / "Dockerfile"
         shutil.copy(DOCKERFILES / "8.4" / "Dockerfile", dockerfile)
         dockerfile.chmod(0o600 if locked == "file" else 0o644)
-        folder.chmod(0o755 if locked == "file" else 0o700)
+        folder.chmod({"file": 0o755, "folder": 0o700, "listing": 0o711}[locked])
         nobody = (
             setpriv, "--reuid=65534", "--regid=65534", f"--groups={docker_group[2]}",
         )  # fmt: skip
@@ -2267,7 +2335,52 @@ def test_a_dockerfile_this_user_may_not_read_is_said_so_by_both_with_a_fix(
     assert "building" not in proc.stderr  # no build was started
 
 
-@pytest.mark.parametrize("locked", ["file", "folder"])
+@pytest.mark.parametrize(
+    ("use_prebuilt", "fallback"),
+    [("false", "true"), ("true", "true"), ("true", "false")],
+    ids=["local", "fallback", "no-fallback"],
+)
+def test_a_build_context_this_user_may_not_list_is_said_so_by_both_with_a_fix(
+    world: World, project: str, use_prebuilt: str, fallback: str
+) -> None:
+    """Run as nobody (in the docker group), a readable Dockerfile in a folder (its build
+    context) this user may search but not list: docker cannot send that context, so no
+    build. Both tools said it buildable, and the launcher then failed in compose (exit 11,
+    `open ...: permission denied`); now both say it up front, cannot-proceed (exit 17), in
+    the same words and with the fix an unreadable Dockerfile gets."""
+    run(world.docker, "rmi", "-f", world.local, check=False)
+    proc, answer, dockerfile = as_nobody(
+        world, project, "listing", use_prebuilt, ALLOW_LOCAL_BUILD_FALLBACK=fallback
+    )
+    decision = json.loads(answer.stdout) if answer.stdout.startswith("{") else {}
+    availability = "none" if use_prebuilt == "false" else "unreachable"
+    fields = decision_fields(proc.stderr)
+    assert fields == {"decision": "cannot-proceed", "availability": availability}, proc.stderr
+    assert (proc.returncode, answer.returncode) == (17, 17), proc.stderr + answer.stderr
+    said = (
+        f"the build context for PHP 8.4 at {dockerfile.parent} (the Dockerfile's folder) "
+        "cannot be read: Permission denied"
+    )
+    fix = (
+        "give this user read access to it (and search access to its folders), or set "
+        "PHP_DOCKERFILES to a copy it can read"
+    )
+    if fallback == "false":
+        said = (
+            "to build locally, set ALLOW_LOCAL_BUILD_FALLBACK=true and PHP_DOCKERFILES to "
+            f"the directory holding <X.Y>/Dockerfile ({said})"
+        )
+        assert said in decision["fix"] and f"{said}\n" in proc.stderr, answer.stderr + proc.stderr
+    else:
+        assert decision["reason"].endswith(said) and decision["fix"].endswith(fix), answer.stderr
+        assert f"{said}\nstart: fix: " in proc.stderr and f"{fix}\n" in proc.stderr, proc.stderr
+    if use_prebuilt == "false":
+        assert f"start: why: {decision['reason']}\n" in proc.stderr, proc.stderr
+        assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
+    assert "building" not in proc.stderr  # no build was started
+
+
+@pytest.mark.parametrize("locked", ["file", "folder", "listing"])
 def test_an_earlier_local_build_starts_though_its_dockerfile_may_not_be_read(
     world: World, project: str, tmp_path: Path, locked: str
 ) -> None:

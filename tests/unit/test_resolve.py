@@ -827,6 +827,30 @@ def test_a_dockerfile_this_user_may_not_read_is_said_so_not_built(exists: bool) 
     )
 
 
+def test_a_build_context_this_user_may_not_read_is_said_so_not_built() -> None:
+    """A readable Dockerfile in a folder this user may not list: docker cannot send that
+    build context, so no build (cannot proceed, in start.sh's words, with how to give
+    access); it once decided to build (exit 16), and the build failed in compose."""
+    facts = DockerfileFacts(DOCKERFILE.path, True, context_denied="Permission denied")
+    assert not facts.buildable
+    said = (
+        "the build context for PHP 8.4 at dockerfiles/8.4 (the Dockerfile's folder) cannot be "
+        "read: Permission denied"
+    )
+    fix = (
+        "give this user read access to it (and search access to its folders), or set "
+        "PHP_DOCKERFILES to a copy it can read"
+    )
+    args = inputs(use_prebuilt=False)
+    decision = decide(args, choose(args, notes(), "linux/amd64"), None, facts)
+    assert decision.action is Action.CANNOT_PROCEED
+    assert (decision.reason, decision.fix) == (f"USE_PREBUILT=false, but {said}", fix)
+    args = inputs(allow_fallback=False)
+    result = probing.Result(S.UNREACHABLE, "no answer")
+    decision = decide(args, choose(args, notes(), "linux/amd64"), result, facts)
+    assert decision.fix is not None and decision.fix.endswith(f"<X.Y>/Dockerfile ({said})")
+
+
 def test_a_dockerfile_it_may_not_read_is_said_when_the_fallback_is_disabled() -> None:
     """Enabling the fallback alone would not build a Dockerfile this user may not read:
     the fix says why (as for one below a folder it may not search), where it once said to
@@ -1306,18 +1330,33 @@ def test_light_entry_point_exit_codes(tmp_path: Path, monkeypatch: pytest.Monkey
         (["--help", "extra"], 2),  # as start.sh: --help with anything else is refused
         (["extra", "--help"], 2),
         (["--help", "--format", "yaml"], 2),
+        (["--help", "--php", "8.4"], 0),
+        (["-h", "extra", "more"], 2),
     ],
 )
 def test_help_is_shown_only_for_a_command_line_that_is_valid_otherwise(
     argv: list[str], code: int
 ) -> None:
+    """By both entry points: `publisher resolve --help extra` (click shows the help as soon
+    as it meets --help) printed the help, exit 0, where resolve.py and start.sh refuse."""
+    from click.testing import CliRunner
+
+    from publisher.cli import main as cli
+    from publisher.cli import resolve_cmd as _  # noqa: F401  (registers the command)
+
     out, err = io.StringIO(), io.StringIO()
     assert main(argv, {}, out, err) == code, err.getvalue()
+    result = CliRunner().invoke(cli, ["resolve", *argv], prog_name="publisher")
+    assert result.exit_code == code, result.output
     if code == 0:
         assert out.getvalue().startswith("usage: resolve.py [-h]") and err.getvalue() == ""
+        assert result.stdout.startswith("Usage: publisher resolve [OPTIONS]")
+        assert result.stderr == ""
     else:
-        assert out.getvalue() == ""
-        assert err.getvalue().startswith("resolve: decision=none error=invalid-input\nerror: ")
+        assert out.getvalue() == "" and result.stdout == ""
+        for said in (err.getvalue(), result.stderr):
+            assert said.startswith("resolve: decision=none error=invalid-input\nerror: ")
+        assert "(usage: publisher resolve [OPTIONS])" in result.stderr
 
 
 def test_reads_what_the_publish_stage_writes() -> None:
@@ -1683,7 +1722,19 @@ def test_an_os_error_in_the_entry_point_is_said_with_a_tip(
             ["--pins", "none.env"],
             {"PHP_VERSION": "8.4", "PHP_PINS_FILE": "release-notes/v2.0.0.env"},
             "{cwd}/none.env: pins file not found",
-            "pass the vX.Y.Z.env the stack ships, or drop --pins",
+            "check the path in --pins, or point --pins at the release's vX.Y.Z.env",
+        ),
+        (
+            [],
+            {"PHP_VERSION": "8.4", "PHP_PINS_FILE": "none.env"},
+            "{cwd}/none.env: pins file not found",
+            "check the path in PHP_PINS_FILE, or point PHP_PINS_FILE at the release's vX.Y.Z.env",
+        ),
+        (
+            ["--pins", "release-notes", "--release", "v9.9.9"],
+            {"PHP_VERSION": "8.4"},
+            "{cwd}/release-notes/v9.9.9.env: pins file not found",
+            "check STACK_RELEASE, or put the release's v9.9.9.env in the directory --pins names",
         ),
     ],
     ids=[
@@ -1695,6 +1746,8 @@ def test_an_os_error_in_the_entry_point_is_said_with_a_tip(
         "pins-flag",
         "pins-env",
         "pins-missing-flag",
+        "pins-missing-env",
+        "pins-missing-in-directory",
     ],
 )
 def test_a_bad_value_names_the_flag_or_the_variable_it_came_from(
