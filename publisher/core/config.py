@@ -540,6 +540,11 @@ def _short_tag(tag: str) -> str:
 
 #: Turns a YAML number the way PyYAML spells it (hexadecimal, sexagesimal, .inf) into its value.
 _YAML_VALUES = yaml.constructor.SafeConstructor()
+#: Says what a plain (untagged) scalar's text is to YAML: int, float, str, bool, null...
+_YAML_TYPES = yaml.resolver.Resolver()
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+#: What a value that is not a number is told, tagged or not (``_Reader.number``'s tip).
+NUMBER_HINT = "write a number without quotes, e.g. 500"
 
 #: Alpine's ICU ships English only; intl gets every locale from this package unless
 #: the matrix says ``icu_data_full: false``.
@@ -652,6 +657,30 @@ class _Reader:
             f"expected {what}, found {node.value!r} (tagged {_short_tag(node.tag)})",
             hint=hint,
         )
+
+    def as_untagged(self, node: yaml.Node, path: str) -> yaml.Node:
+        """A number tagged by hand (``!!int 12``) read as its text is without the tag.
+
+        Python's int() and float() take spellings YAML's numbers do not (``0o17``,
+        ``7e2``): untagged, YAML reads those as strings, and ``number`` refuses them;
+        tagged, they are refused here alike, with the same tip. A text YAML reads as a
+        number is that number, whichever of the two tags it carries (``!!float 0x1F``
+        is 31, as ``0x1F`` is).
+        """
+        if not isinstance(node, yaml.ScalarNode) or node.tag not in _NUMBER_TAGS:
+            return node
+        text = str(node.value)
+        tag = _YAML_TYPES.resolve(yaml.ScalarNode, text, (True, False))
+        if tag not in _NUMBER_TAGS:
+            kind = self._kind(yaml.ScalarNode(tag, text)).split(" (")[0]
+            self.fail(
+                node,
+                path,
+                f"expected a number, found {text!r} (tagged {_short_tag(node.tag)}: "
+                f"YAML reads it untagged as {kind})",
+                hint=NUMBER_HINT,
+            )
+        return yaml.ScalarNode(tag, text, node.start_mark, node.end_mark)
 
     # -- typed accessors
 
@@ -1538,7 +1567,9 @@ def _same_image(a: Reference, b: Reference) -> bool:
 
 
 def _at_least(minimum: float) -> Read:
-    return lambda reader, node, path: reader.number(node, path, minimum=minimum)
+    return lambda reader, node, path: reader.number(
+        reader.as_untagged(node, path), path, minimum=minimum
+    )
 
 
 #: Every key of matrix.yaml, one row each, in the order the top level lists them (in

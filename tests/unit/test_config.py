@@ -538,6 +538,28 @@ def test_numbers_in_yaml_s_other_spellings() -> None:
     assert cfg.line("8.4").size_budget_bytes == 512_000_000
 
 
+@pytest.mark.parametrize("text", ["0o17", "7e2", "1e3", "0O17", "-0o17"])
+@pytest.mark.parametrize("tag", ["!!int", "!!float"])
+def test_a_tagged_number_is_refused_as_its_untagged_text_is(tag: str, text: str) -> None:
+    # int() and float() take 0o17 and 7e2; YAML does not: untagged they are strings
+    untagged = error_for(replace("size_budget_mb: 700", f"size_budget_mb: {text}"))
+    tagged = error_for(replace("size_budget_mb: 700", f"size_budget_mb: {tag} {text}"))
+    assert "expected a number, found a string" in str(untagged)
+    assert (
+        f"expected a number, found {text!r} (tagged {tag}: YAML reads it untagged as a "
+        "string)" in str(tagged)
+    )
+    assert (tagged.line, tagged.column, tagged.field) == (19, 17, "size_budget_mb")
+    assert tagged.hint == untagged.hint == config.NUMBER_HINT
+
+
+@pytest.mark.parametrize(("text", "mb"), [("0x1F", 31), ("1_000", 1000), ("5.5", 5.5)])
+@pytest.mark.parametrize("tag", ["", "!!int ", "!!float "])
+def test_a_tagged_number_is_read_as_its_untagged_text_is(tag: str, text: str, mb: float) -> None:
+    cfg = config.loads(GOOD.replace("size_budget_mb: 700", f"size_budget_mb: {tag}{text}"))
+    assert cfg.line("8.4").size_budget_bytes == int(mb * 1_000_000)
+
+
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
