@@ -23,7 +23,9 @@ ALLOW_STAND_IN = "PUBLISHER_ALLOW_STAND_IN_RELEASE"
 
 def _check_title(title: str | None) -> None:
     """A --title given blank (it would retitle an existing release with its tag) or
-    holding a line break or another control character is refused: a title is one line."""
+    holding a line break, another control character or an invisible one (a bidirectional
+    control that would show it in another order: ``text_problem``) is refused: a title is
+    one line of visible text."""
     if title is None:
         return
     if not title.strip():
@@ -32,11 +34,12 @@ def _check_title(title: str | None) -> None:
             hint="leave out --title to keep an existing release's title (a new one is "
             "titled with its tag), or give the title on one line",
         )
-    if text_problem(title):
+    problem = text_problem(title)
+    if problem:
         raise UsageError(
-            "--title holds a line break or another control character",
-            hint="write the title on one line, or leave out --title to keep an existing "
-            "release's title",
+            f"--title {problem}",
+            hint="write the title on one line of visible text, or leave out --title to keep "
+            "an existing release's title",
         )
 
 

@@ -501,8 +501,8 @@ MAX_REASON = 500
 
 def _republish_reason(reason: str | None) -> str | None:
     """--reason without its surrounding blanks; a blank reason, one over ``MAX_REASON``
-    characters, one with a line break or another control character, or one that is not
-    UTF-8 text (a lone surrogate: argv bytes Python could not decode) is refused."""
+    characters, one with a line break, another control character or an invisible one
+    (``text_problem``), or one that is not UTF-8 text (a lone surrogate: argv bytes Python could not decode) is refused."""
     if reason is None:
         return None
     text = reason.strip()
@@ -523,10 +523,12 @@ def _republish_reason(reason: str | None) -> str | None:
             hint="write the reason in UTF-8 (the notes and the record are UTF-8 files); "
             "check the terminal's or the workflow's encoding",
         )
-    if text_problem(text):
+    problem = text_problem(text)
+    if problem:
         raise UsageError(
-            "--reason holds a line break or another control character",
-            hint="write the reason on one line: it is a row of the notes' history table",
+            f"--reason {problem}",
+            hint="write the reason on one line of visible text: it is a row of the notes' "
+            "history table",
         )
     return text
 

@@ -105,6 +105,17 @@ _ONE_LINE_HINT = (
     "it is written into each Dockerfile: one line of printable text (a YAML '>-' "
     "block folds lines into one)"
 )
+#: The bidirectional controls: embeddings and overrides (U+202A-U+202E), isolates
+#: (U+2066-U+2069) and the marks (U+200E, U+200F, U+061C). Unseen, they show the text
+#: after them in another order than it is written (a "Trojan Source" title).
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+#: The invisible format characters (Unicode category Cf) a line of text may hold: the
+#: zero-width joiner and non-joiner, which emoji sequences and scripts such as Persian
+#: and Hindi need, and which reorder nothing. Every other one is refused: zero-width
+#: spaces, word joiners, U+FEFF, soft hyphens, tag characters, the bidirectional controls.
+KEPT_FORMAT = frozenset("\u200c\u200d")
 
 
 def utf8_problem(value: str) -> str | None:
@@ -122,15 +133,31 @@ def utf8_problem(value: str) -> str | None:
 
 
 def text_problem(value: str) -> str | None:
-    """Why ``value`` cannot go into one Dockerfile line, or None when it can."""
+    """Why ``value`` cannot go into one Dockerfile line, or None when it can.
+
+    It is also a label, a row of the release notes or a GitHub release's title, so
+    it must read as what it is: no invisible character that reorders or hides text
+    (``BIDI_CONTROLS``, and the format characters ``KEPT_FORMAT`` does not keep)."""
     not_utf8 = utf8_problem(value)
-    for char in value:
+    for position, char in enumerate(value, 1):
+        category = unicodedata.category(char)
         if char in _LINE_BREAKS:
             return f"must be one line; it holds a line break ({char!a})"
-        if unicodedata.category(char) == "Cc":
+        if category == "Cc":
             return f"must not hold control characters; it holds {char!a}"
-        if not_utf8 and unicodedata.category(char) == "Cs":
+        if not_utf8 and category == "Cs":
             return f"must be UTF-8 text; {not_utf8}"
+        if category == "Cf" and char not in KEPT_FORMAT:
+            what = (
+                "a bidirectional control: it shows the text after it in another order"
+                if char in BIDI_CONTROLS
+                else "an invisible format character"
+            )
+            name = unicodedata.name(char, "")
+            return (
+                f"must not hold invisible characters; it holds U+{ord(char):04X}"
+                f"{' ' + name if name else ''} at character {position} ({what})"
+            )
     return None
 
 

@@ -305,13 +305,28 @@ def test_a_blank_republish_reason_is_refused_before_anything_runs(cli, args):
     ("reason", "said"),
     [
         ("x" * 501, "--reason is 501 characters long; it may be at most 500"),
-        ("CVE-1\n## Not a heading", "--reason holds a line break or another control character"),
-        ("CVE-1\x1b[31m", "--reason holds a line break or another control character"),
-        ("CVE-1\u2028## Not a heading", "--reason holds a line break or another control"),
-        ("CVE-1\x85more", "--reason holds a line break or another control character"),
+        ("CVE-1\n## Not a heading", "--reason must be one line; it holds a line break ('\\n')"),
+        ("CVE-1\x1b[31m", "--reason must not hold control characters; it holds '\\x1b'"),
+        ("CVE-1\u2028## Not a heading", "--reason must be one line; it holds a line break"),
+        ("CVE-1\x85more", "--reason must be one line; it holds a line break ('\\x85')"),
         ("CVE-1 \udcff", "--reason is not UTF-8 text: it holds the byte 0xff at character 7"),
+        (
+            "CVE-1 \u202e2-EVC",
+            "--reason must not hold invisible characters; it holds U+202E RIGHT-TO-LEFT "
+            "OVERRIDE at character 7 (a bidirectional control",
+        ),
+        ("CVE-1\u200b", "it holds U+200B ZERO WIDTH SPACE at character 6 (an invisible"),
     ],
-    ids=["long", "line-break", "escape", "line-separator", "next-line", "not-utf-8"],
+    ids=[
+        "long",
+        "line-break",
+        "escape",
+        "line-separator",
+        "next-line",
+        "not-utf-8",
+        "bidi-override",
+        "zero-width-space",
+    ],
 )
 @pytest.mark.parametrize(
     "command", [("publish", "v2.0.0", "--digests", "digests"), ("republish", "v2.0.0")]

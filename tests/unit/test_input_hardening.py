@@ -485,6 +485,19 @@ def test_nesting_up_to_the_limit_is_left_to_the_usual_checks():
         ("title", r'"tab\there"', "must not hold control characters"),
         ("description", r'"a\x1b[31mred"', "must not hold control characters"),
         ("title", r'"a\ud800b"', "must be UTF-8 text; it holds 0xd800 at character 2"),
+        (
+            "title",
+            r'"PHP \u202eMPF-"',
+            "must not hold invisible characters; it holds U+202E RIGHT-TO-LEFT OVERRIDE at "
+            "character 5 (a bidirectional control: it shows the text after it in another order)",
+        ),
+        (
+            "description",
+            r'"zero\u200bwidth"',
+            "it holds U+200B ZERO WIDTH SPACE at character 5 (an invisible format character)",
+        ),
+        ("description", r'"a\u00adb"', "it holds U+00AD SOFT HYPHEN at character 2"),
+        ("template", r'"T\ufeff.j2"', "it holds U+FEFF ZERO WIDTH NO-BREAK SPACE at character 2"),
         ("title", r'"a\udcffb"', "must be UTF-8 text; it holds the byte 0xff at character 2"),
         ("description", ">\n  folded but kept a newline\n", "must be one line"),
         ("template", r'"T.j2\nRUN x"', "must be one line"),
@@ -505,6 +518,26 @@ def test_values_written_into_the_dockerfile_are_validated_with_their_location(ke
     err = caught.value
     assert err.field == key and err.line == text.count("\n", 0, text.index(f"{key}:")) + 1
     assert problem in err.problem
+
+
+@pytest.mark.parametrize("char", sorted(config.BIDI_CONTROLS))
+def test_every_bidirectional_control_is_refused_in_a_line_of_text(char: str) -> None:
+    problem = config.text_problem(f"v1.0.0 {char}x")
+    assert problem is not None and f"U+{ord(char):04X}" in problem, problem
+    assert "at character 8 (a bidirectional control" in problem
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PHP-FPM \U0001f469\u200d\U0001f4bb",  # an emoji sequence: the zero-width joiner
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian: the non-joiner
+        "\u0627\u0644\u0639\u0631\u0628\u064a\u0629 PHP",  # right-to-left text, no control
+        "caf\u00e9 \u00a0\u3000",
+    ],
+)
+def test_a_line_of_text_keeps_joiners_and_right_to_left_letters(text: str) -> None:
+    assert config.text_problem(text) is None
 
 
 def test_a_label_value_that_is_not_utf8_is_refused_naming_the_byte(cli, tmp_path):
@@ -634,8 +667,13 @@ def test_a_title_that_is_not_utf8_is_refused_before_github_is_asked(cli, tmp_pat
     [
         ("", "--title is empty"),
         ("   ", "--title is empty"),
-        ("v1.0.0\nextra", "--title holds a line break or another control character"),
-        ("a\tb", "--title holds a line break or another control character"),
+        ("v1.0.0\nextra", "--title must be one line; it holds a line break ('\\n')"),
+        ("a\tb", "--title must not hold control characters; it holds '\\t'"),
+        (
+            "v1.0.0 \u2067nuf\u2069",
+            "--title must not hold invisible characters; it holds U+2067 RIGHT-TO-LEFT "
+            "ISOLATE at character 8 (a bidirectional control",
+        ),
     ],
 )
 def test_a_blank_or_multi_line_title_is_refused_before_github_is_asked(
