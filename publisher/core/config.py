@@ -463,6 +463,13 @@ class _Loader(yaml.SafeLoader):
         finally:
             self.depth -= 1
 
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            if event.anchor not in self.anchors:
+                raise _UndefinedAlias(event.anchor, event.start_mark, tuple(self.anchors))
+        return super().compose_node(parent, index)
+
     def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:
         with self._nested():
             return super().compose_sequence_node(anchor)
@@ -478,9 +485,59 @@ class _TooDeep(Exception):
         self.mark = mark
 
 
+class _UndefinedAlias(Exception):
+    def __init__(self, name: str, mark: yaml.Mark, defined: tuple[str, ...]) -> None:
+        super().__init__(f"undefined alias {name}")
+        self.name = name
+        self.mark = mark
+        #: The anchors defined before the alias.
+        self.defined = defined
+
+
+def _anchor_line(text: str, name: str) -> int | None:
+    """The line where the anchor ``&name`` is defined, or None: a file is read top to
+    bottom, so an alias above its anchor is one YAML has not met yet."""
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            mark = event.start_mark
+            if isinstance(event, yaml.AliasEvent) or mark is None:
+                continue
+            if getattr(event, "anchor", None) == name:
+                return int(mark.line) + 1
+    except yaml.YAMLError:  # an error further on: the anchor is not found before it
+        pass
+    return None
+
+
+def _undefined_alias(exc: _UndefinedAlias, text: str, source: str) -> ConfigError:
+    """``*name`` with no ``&name`` before it: located at the alias, and said whether the
+    anchor comes later in the file or is missing (perhaps mistyped)."""
+    name = exc.name
+    later = _anchor_line(text, name)
+    if later is not None:
+        message = f"alias *{name} is not defined yet: &{name} is on line {later}, after it"
+        hint = f"define &{name} before using it: move the value anchored &{name} above *{name}"
+    else:
+        typo = did_you_mean(f"*{name}", [f"*{anchor}" for anchor in exc.defined])
+        message = f"alias *{name} is not defined" + (typo or f"; define &{name} before using it")
+        hint = (
+            f"anchor a value with &{name} above the alias (e.g. a top-level x-{name}: "
+            f"&{name} ...), or correct the alias's name"
+        )
+    return ConfigError(
+        message,
+        source=source,
+        line=exc.mark.line + 1,
+        column=exc.mark.column + 1,
+        hint=hint,
+    )
+
+
 def _compose(text: str, source: str) -> yaml.Node:
     try:
         node = yaml.compose(text, Loader=_Loader)
+    except _UndefinedAlias as exc:
+        raise _undefined_alias(exc, text, source) from None
     except _TooDeep as exc:
         mark = exc.mark
         raise ConfigError(

@@ -188,6 +188,24 @@ def test_an_anchor_defined_twice_names_both_places() -> None:
     assert "give each anchor" in (err.hint or "")
 
 
+def test_an_undefined_alias_is_located_and_named() -> None:
+    err = error_for(replace("size_budget_mb: 700", "size_budget_mb: *nope"))
+    assert str(err) == "matrix.yaml:19:17: alias *nope is not defined; define &nope before using it"
+    assert "indent with spaces" not in (err.hint or "") and "&nope" in (err.hint or "")
+
+
+def test_an_alias_before_its_anchor_or_mistyped_says_so() -> None:
+    later = error_for(replace("size_budget_mb: 700", "size_budget_mb: *big\nx-big: &big 900"))
+    assert (later.line, later.column) == (19, 17)
+    assert "alias *big is not defined yet: &big is on line 20, after it" in str(later)
+    assert "move the value anchored &big above *big" in (later.hint or "")
+    typo = error_for(
+        "x-common: &common {size_budget_mb: 5}\n" + replace("size_budget_mb: 700", "<<: *comon")
+    )
+    assert (typo.line, typo.column) == (20, 5)
+    assert "alias *comon is not defined; did you mean '*common'?" in str(typo)
+
+
 def test_duplicate_yaml_key():
     err = error_for(replace("image: php-fpm\n", "image: php-fpm\nimage: other\n"))
     assert err.field == "image" and "duplicate key" in str(err) and err.line == 3
