@@ -533,7 +533,33 @@ def _undefined_alias(exc: _UndefinedAlias, text: str, source: str) -> ConfigErro
     )
 
 
+#: The line breaks YAML 1.1 reads besides CR and LF: NEXT LINE, LINE SEPARATOR and
+#: PARAGRAPH SEPARATOR. Editors and grep show none there, so the rest of a comment after
+#: one would be read as YAML unseen, and every line number after it would be off by one.
+_UNSEEN_LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def _refuse_unseen_line_breaks(text: str, source: str) -> None:
+    """Refuse the first of ``_UNSEEN_LINE_BREAKS`` in ``text``, located as an editor
+    counts lines (by LF alone)."""
+    found = _UNSEEN_LINE_BREAKS.search(text)
+    if found is None:
+        return
+    position = found.start()
+    char = found.group()
+    raise ConfigError(
+        f"invalid YAML: the line break U+{ord(char):04X} ({unicodedata.name(char, 'NEXT LINE')}) "
+        "is not allowed: YAML starts a new line there, where editors and grep show none",
+        source=source,
+        line=text.count("\n", 0, position) + 1,
+        column=position - (text.rfind("\n", 0, position) + 1) + 1,
+        hint="delete it (most editors do not show it), or end the line there with an "
+        "ordinary line break",
+    )
+
+
 def _compose(text: str, source: str) -> yaml.Node:
+    _refuse_unseen_line_breaks(text, source)
     try:
         node = yaml.compose(text, Loader=_Loader)
     except _UndefinedAlias as exc:

@@ -105,6 +105,14 @@ class InvalidVersionError(UsageError):
     label = "invalid release tag"
 
 
+def shown_field(path: str) -> str:
+    """A field path as a message shows it: a key is the file's text, so each character a
+    terminal would not show as itself (U+FEFF, U+202E, an escape sequence's ESC) is
+    written as Python's repr writes it (``\\ufeff``), where it would be unseen or act;
+    a byte that is not UTF-8 as ``\\xff`` (``printable``)."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in printable(path))
+
+
 class ConfigError(PublisherError):
     """matrix.yaml (or an environment override) is wrong.
 
@@ -138,8 +146,11 @@ class ConfigError(PublisherError):
                 if column is not None:
                     where += f":{column}"
             where += ": "
-        what = f"{field}: " if field else ""
-        super().__init__(f"{where}{what}{message}", hint=hint or _config_hint(source, field))
+        what = f"{shown_field(field)}: " if field else ""
+        super().__init__(
+            f"{where}{what}{message}",
+            hint=hint or _config_hint(source, None if field is None else shown_field(field)),
+        )
 
     def to_dict(self) -> dict[str, object]:
         source = None if self.source is None else printable(self.source)

@@ -177,6 +177,31 @@ def test_a_non_printable_character_is_located():
     assert "unicode string" not in str(err) and "position" not in str(err)
 
 
+@pytest.mark.parametrize("char", ["\x85", "\u2028", "\u2029"])
+def test_a_line_break_editors_do_not_show_is_refused_where_they_show_it(char: str) -> None:
+    """YAML ends a line at NEL, U+2028 and U+2029; editors and grep do not: the rest of a
+    comment would be read as YAML unseen (here a mirror every base is pulled through),
+    and every later line number would be off by one."""
+    text = replace(
+        "image: php-fpm\n", f"image: php-fpm  # mirror: none{char}base: {{mirror: evil.example}}\n"
+    )
+    err = error_for(text)
+    assert (err.line, err.column) == (2, 31)  # after "image: php-fpm  # mirror: none"
+    assert f"the line break U+{ord(char):04X}" in str(err) and "is not allowed" in str(err)
+    assert "delete it" in (err.hint or "")
+
+
+def test_a_key_s_invisible_characters_are_escaped_in_the_field_path() -> None:
+    err = error_for(replace("size_budget_mb: 700", "size_\ufeffbudget_mb: 700"))
+    assert err.field == "size_\ufeffbudget_mb"  # the key as the file holds it
+    assert str(err).startswith("matrix.yaml:19:1: size_\\ufeffbudget_mb: unknown key")
+    escape = error_for(replace("    primary: true", '    "prim\\e[31mary": true'))
+    assert "registries[0].prim\\x1b[31mary: unknown key" in str(escape)
+    assert "\x1b" not in str(escape) and "\x1b" not in (escape.hint or "")
+    bidi = error_for(replace("image: php-fpm", "\u202eimage: php-fpm"))
+    assert str(bidi).startswith("matrix.yaml:2:1: \\u202eimage: unknown key")
+
+
 def test_an_anchor_defined_twice_names_both_places() -> None:
     err = error_for(
         replace("platforms: [linux/amd64, linux/arm64]", "platforms: &p [linux/amd64]\nx-a: &p 1")
