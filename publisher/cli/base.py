@@ -125,11 +125,19 @@ class State:
             self.output.quiet = True
             self.json_mode = True
 
-    def load_config(self, path: str, only: Only = None) -> config.Config:
+    def load_config(
+        self, path: str, only: Only = None, *, every_line: bool = False
+    ) -> config.Config:
+        """The matrix at ``path``, with the environment's overrides, narrowed by ``only``.
+        ``every_line``: PUBLISHER_LINES and PUBLISHER_PLATFORMS are checked, but leave out
+        no line (``render``: the committed Dockerfiles are every configured line's)."""
         from ..core import config
 
         refuse_empty_config(path, self.env)
         cfg = config.load(path, self.env)
+        if every_line and cfg.narrowed_by:
+            kept = {k: v for k, v in self.env.items() if k not in config.ENV_LINE_SELECTORS}
+            cfg = config.load(path, kept)
         lines = only_lines(only)
         if lines is not None:  # an empty --only is refused, never "all lines"
             cfg = cfg.select(lines, option="--only")

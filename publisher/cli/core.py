@@ -169,6 +169,11 @@ def render_command(state: State, config_path: str, check: bool, as_json: bool) -
     start of each diff. A Dockerfile left in the directory of a line matrix.yaml no
     longer configures is a warning, with or without --check.
 
+    Every configured line, whatever PUBLISHER_LINES or PUBLISHER_PLATFORMS select:
+    they choose the lines a build makes, while the committed Dockerfiles are every
+    line's. When they would leave lines out, a note on stderr says they were not
+    applied here.
+
     --json prints {"ok", "template", "lines": [{"php", "path", "state"}], "leftovers"}
     on stdout, the state of each line being current, written, changed (with "diff",
     the start of the diff) or missing; a failed check adds "error" and exits 3.
@@ -180,7 +185,14 @@ def render_command(state: State, config_path: str, check: bool, as_json: bool) -
       publisher render --check --json  # the same, as JSON
       publisher render --config examples/offline/matrix.yaml
     """
-    cfg = state.load_config(config_path)
+    selected = state.load_config(config_path)
+    cfg = state.load_config(config_path, every_line=True) if selected.narrowed_by else selected
+    if selected.narrowed_by:
+        state.output.note(
+            f"render {'checks' if check else 'writes'} every configured line "
+            f"({', '.join(cfg.line_names)}); {' and '.join(selected.narrowed_by)} "
+            "selects the lines a build makes, not the committed Dockerfiles"
+        )
     result = render.check(cfg)
     if as_json:
         render_json(state, cfg, config_path, result, check)

@@ -69,6 +69,9 @@ ENV_PLATFORMS = "PUBLISHER_PLATFORMS"
 ENV_BASE_MIRROR = "PUBLISHER_BASE_MIRROR"
 ENV_NAMESPACE = "PUBLISHER_NAMESPACE"
 ENV_OVERRIDES = (ENV_LINES, ENV_PLATFORMS, ENV_BASE_MIRROR, ENV_NAMESPACE)
+#: The overrides that can leave out configured lines (a line none of whose platforms is
+#: selected is left out too).
+ENV_LINE_SELECTORS = (ENV_LINES, ENV_PLATFORMS)
 
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")

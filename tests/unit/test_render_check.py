@@ -121,11 +121,41 @@ def test_render_rewrites_what_the_check_finds_and_warns_about_a_leftover(cli, pr
     assert check(cli, project).exit_code == 0
 
 
-def test_a_line_an_override_leaves_out_is_no_leftover(cli, project):
-    dockerfile(project, "8.4").write_text("FROM scratch\n")
+NOTE = (
+    "render {verb} every configured line (8.1, 8.2, 8.3, 8.4, 8.5); PUBLISHER_LINES=8.3 "
+    "selects the lines a build makes, not the committed Dockerfiles"
+)
+
+
+def test_the_check_compares_the_lines_an_override_leaves_out_and_says_so(cli, project):
+    """A CI step with PUBLISHER_LINES in its environment still fails on a stale
+    Dockerfile of another line; a note on stderr says the variable was not applied."""
+    stale = dockerfile(project, "8.4")
+    stale.write_text("FROM scratch\n")
     result = check(cli, project, env={"PUBLISHER_LINES": "8.3"})
-    assert result.exit_code == 0, result.output
-    assert "warning" not in result.output
+    assert result.exit_code == 3, result.output
+    assert f"8.4 changed ({stale})" in result.output
+    assert NOTE.format(verb="checks") in result.stderr
+    assert "is for PHP" not in result.output  # a line left out is no leftover
+    as_json, document = render_json(cli, project, "--check", env={"PUBLISHER_LINES": "8.3"})
+    assert as_json.exit_code == 3 and NOTE.format(verb="checks") in as_json.stderr
+    assert [line["php"] for line in document["lines"]] == ["8.1", "8.2", "8.3", "8.4", "8.5"]
+    written = cli(
+        "render", "--config", str(project / "matrix.yaml"), env={"PUBLISHER_LINES": "8.3"}
+    )
+    assert written.exit_code == 0 and f"wrote {stale}" in written.output
+    assert NOTE.format(verb="writes") in written.stderr
+    assert check(cli, project, env={"PUBLISHER_LINES": "8.3"}).exit_code == 0
+
+
+def test_an_override_that_leaves_out_no_line_says_nothing(cli, project):
+    every = "8.1,8.2,8.3,8.4,8.5"
+    result = check(
+        cli, project, env={"PUBLISHER_LINES": every, "PUBLISHER_PLATFORMS": "linux/amd64"}
+    )
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    refused = check(cli, project, env={"PUBLISHER_LINES": "9.9"})  # still checked
+    assert refused.exit_code == 3 and "PUBLISHER_LINES: 9.9 is not configured" in refused.output
 
 
 def test_a_dockerfile_that_is_not_utf8_is_changed_not_an_internal_error(cli, project):
@@ -212,8 +242,8 @@ def test_leftovers_are_the_unconfigured_line_directories_only(repo_root):
     assert [item.php for item in render.leftovers(cfg, found)] == ["9.9", "10.0"]
 
 
-def render_json(cli, project: Path, *flags: str):
-    result = cli("render", "--json", *flags, "--config", str(project / "matrix.yaml"))
+def render_json(cli, project: Path, *flags: str, env: dict[str, str] | None = None):
+    result = cli("render", "--json", *flags, "--config", str(project / "matrix.yaml"), env=env)
     return result, json.loads(result.stdout)
 
 
