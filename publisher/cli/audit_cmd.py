@@ -56,6 +56,9 @@ def audit_command(
     finished on every registry but has no record here (notes not merged yet) is
     reported as ahead, and --repair never moves it back. Run it after an outage or a half-finished
     release. Exits 0 only when everything matches, else 12 listing every defect.
+    A notes directory without any record yet (before the first release's notes
+    are merged) has nothing to audit: a warning says so, no registry is read,
+    and the exit code is 0.
     A registry that cannot be reached, or that rate-limits the reads through
     the retries, is listed as a defect and the others are still audited (and
     repaired; --json prints the report all the same): exit 7 when nothing else
@@ -107,6 +110,8 @@ def audit_command(
         output.info(f"repaired: {line}")
     if failure is not None:
         raise failure
+    if not report.releases:  # a warning said so: nothing is recorded yet
+        return
     output.info(
         f"audit: {counted(len(report.releases), 'release')} "
         f"{'matches its record' if len(report.releases) == 1 else 'match their records'} "

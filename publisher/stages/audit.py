@@ -47,7 +47,6 @@ from ..core.errors import (
     NotFoundError,
     RateLimitedError,
     Unanswered,
-    UsageError,
     unanswered_tip,
 )
 from ..core.notes import ReleaseFacts, load_record, record_releases
@@ -118,12 +117,8 @@ class AuditReport:
 
 
 def load_records(notes_dir: Path) -> list[ReleaseFacts]:
+    """Every release record in ``notes_dir``, oldest first (none before the first release)."""
     releases = record_releases(notes_dir)
-    if not releases:
-        raise UsageError(
-            f"no release records in {notes_dir}",
-            hint="pass --notes-dir with the release-notes directory the releases wrote",
-        )
     records = []
     for release in releases:
         record = load_record(notes_dir, release.tag)
@@ -484,6 +479,9 @@ def audit(
     ``repair``, fix what can be fixed and audit again. ``connect`` makes the client
     of a registry (at today's repository or a recorded one)."""
     records = load_records(notes_dir)
+    if not records:  # before the first release's notes are merged: not a mistake
+        output.warning(nothing_recorded(notes_dir))
+        return AuditReport(releases=())
     auditor = Auditor(config, records, connect, output, anonymous=anonymous)
     report = auditor.run()
     for sentence in report.moved:
@@ -497,6 +495,15 @@ def audit(
     again.repaired = report.repaired
     again.unrepairable = report.unrepairable
     return again
+
+
+def nothing_recorded(notes_dir: Path) -> str:
+    """What an audit of a notes directory without a release record says (exit 0)."""
+    return (
+        f"no release is recorded in {notes_dir} yet: nothing to audit, no registry was read "
+        "(a release's notes land there when its notes pull request is merged; pass "
+        "--notes-dir if the releases wrote them elsewhere)"
+    )
 
 
 def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
