@@ -988,8 +988,11 @@ class _Reader:
         text = self.expect(
             node, path, ("bool",), "true or false", "write true or false, without quotes"
         )
+        # tagged !!bool by hand: `!!bool maybe`, or `!!bool yES`, which YAML reads untagged
+        # as a string (only yes, Yes and YES are booleans): refused, as it is untagged
+        untagged = _YAML_TYPES.resolve(yaml.ScalarNode, text, (True, False))
         value = yaml.SafeLoader.bool_values.get(text.lower())
-        if value is None:  # tagged !!bool by hand: `!!bool maybe`
+        if untagged != "tag:yaml.org,2002:bool" or value is None:
             self._not_a(node, path, "true or false", "write true or false, without a tag")
         return bool(value)
 

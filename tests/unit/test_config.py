@@ -616,6 +616,9 @@ def test_a_tagged_number_is_read_as_its_untagged_text_is(tag: str, text: str, mb
             "expected true or false, found 'maybe'",
         ),
         ("    insecure: true", "    insecure: !!bool", "expected true or false, found ''"),
+        # what YAML reads untagged as a string, tagged as a boolean (its case mixed)
+        ("    insecure: true", "    insecure: !!bool yES", "expected true or false, found 'yES'"),
+        ("    insecure: true", "    insecure: !!bool tRUE", "expected true or false, found 'tRUE'"),
         # a value YAML reads as something other than a string is named as what it is
         ("image: php-fpm", "image: 2026-01-01", "expected a string, found a date (2026-01-01)"),
         ("image: php-fpm", "image: !foo php-fpm", "found a value tagged !foo ('php-fpm')"),
