@@ -1616,9 +1616,8 @@ class Publisher:
             out.info("dry run: nothing was written")
             if self.options.json_plan:
                 out.print_text(publish_plan.to_json())
-            else:
-                out.info("plan JSON:")
-                out.print_text(p.to_json())
+            else:  # the tables above say it all; the JSON is for --json to print
+                out.info("add --json to print this plan as JSON")
             return result
         with out.step("2/8 Push each line's index to the primary registry"):
             self.push_indexes(publish_plan, indexes)

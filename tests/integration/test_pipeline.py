@@ -1543,6 +1543,9 @@ def test_a_rehearsal_and_its_dry_run_after_an_earlier_rehearsal(tmp_path, tools,
     # what the copy of a line not built yet takes is unknown: said, never "nothing"
     assert "Copies: PHP 8.4: built by this run, then copied to ghcr" in dry.stdout
     assert "nothing to copy" not in dry.stdout
+    # the human dry run is its tables; the plan as JSON is --json's (no trailing dump)
+    assert "add --json to print this plan as JSON" in dry.stdout
+    assert not [line for line in dry.stdout.splitlines() if line.strip() in ("{", "}")]
     # In Actions too, --json leaves stdout to the plan: the log groups go to stderr.
     actions = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
     planned = stack.run(
