@@ -617,7 +617,9 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     """Say whether the newest stable release's base images changed since it was published.
 
     Prints `release=vX.Y.Z`, `changed=true|false`, `lines=` (the PHP lines
-    whose base moved, comma-separated), `frozen=` (lines that can never
+    whose base moved, comma-separated; a line past its end of life that
+    matrix.yaml does not mark `frozen: true` too, once, when its base moved
+    after the release: its last update), `frozen=` (lines that can never
     change: `frozen: true`, or an official image that no longer updates) and
     `gone=` (lines whose base no longer exists: not rebuilt, since a rebuild
     could not pull it) on stdout, and nothing else there; also as step outputs

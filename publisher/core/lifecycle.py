@@ -156,8 +156,9 @@ def ending_soon(php: str, today: datetime.date, *, frozen: bool = False) -> str 
     when = "today" if left == 0 else f"in {counted(left, 'day')}"
     return (
         f"PHP {php}'s security support ends on {line.security_until} ({when}), and the "
-        "official image stops updating it after that day: then mark the line frozen: true "
-        f"in matrix.yaml, or drop it — source: {SOURCE}"
+        "official image stops updating it after that day: then, once republish-check has "
+        "run past that day (it rebuilds a base that moved since the release), mark the line "
+        f"frozen: true in matrix.yaml, or drop it — source: {SOURCE}"
     )
 
 
@@ -186,6 +187,7 @@ def matrix_warnings(
     on ``today``: lines past their end or with a base that no longer moves, lines leaving
     security support within :data:`NOTICE_DAYS`, and a default line (which ``latest``
     follows) whose base no longer moves."""
+    lines = list(lines)
     found: list[str] = []
     for php, frozen in lines:
         if php not in TABLE:
@@ -205,8 +207,26 @@ def matrix_warnings(
         soon = ending_soon(php, today, frozen=frozen)
         found += [text for text in (past, soon) if text]
         if past and php == default_line:
-            found.append(
-                f"latest and each release's vX.Y.Z follow the default line {php}, whose base "
-                "no longer updates: set default_line in matrix.yaml to a line that still does"
-            )
+            found.append(_default_line_advice(php, lines, today))
     return found
+
+
+def _default_line_advice(
+    default_line: str, lines: list[tuple[str, bool]], today: datetime.date
+) -> str:
+    """What to change when ``latest`` follows a default line whose base no longer moves:
+    the lines judged with it that still do, by name, newest first; when none does (every
+    line past its end), that one must be added first."""
+    moving = [php for php, frozen in lines if not status(php, today, frozen=frozen).base_frozen]
+    moving.sort(key=lambda php: tuple(map(int, php.split("."))), reverse=True)
+    head = (
+        f"latest and each release's vX.Y.Z follow the default line {default_line}, whose "
+        "base no longer updates: set default_line in matrix.yaml to a line that still does"
+    )
+    if moving:
+        return f"{head} ({', '.join(moving)})"
+    return (
+        f"{head}; none of these lines does: add a line php.net still supports to matrix.yaml "
+        "(and to publisher/core/lifecycle.py when publisher does not know it yet), render and "
+        f"commit its Dockerfile, and make it default_line — source: {SOURCE}"
+    )

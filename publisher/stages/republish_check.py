@@ -7,6 +7,7 @@ images again and compares digests.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +45,15 @@ def newest_stable_record(notes_dir: Path) -> ReleaseFacts | None:
     return record
 
 
-def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> BaseCheck:
-    """Resolve every recorded base again (several at once) and compare its digest.
+def check_bases(
+    config: Config,
+    notes_dir: Path,
+    clients: ClientFactory,
+    *,
+    today: datetime.date | None = None,
+) -> BaseCheck:
+    """Resolve every recorded base again (several at once) and compare its digest, on
+    ``today`` (default: :func:`lifecycle.today`, in UTC).
 
     Before the first stable release there is nothing to republish: ``release`` is
     empty, ``changed`` False, and the one detail says why (the weekly run is then a
@@ -54,6 +62,12 @@ def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> Base
     could not build it, and naming it would fail the weekly run's job matrix every week.
     A line whose base no longer exists is ``gone``, not moved: its rebuild could not pull
     the base, and a failed leg would hold back the republish of every other line.
+    A line matrix.yaml marks ``frozen: true`` is not asked about. One past its end of
+    life (or whose official image stopped) that matrix.yaml does not mark yet is still
+    asked: a base that moved after the release was published (the official image's last
+    builds, up to the end's day) is rebuilt once more, as any moved base, instead of
+    leaving the release on the base before it; one that did not move, or is gone, is
+    ``frozen``.
     """
     record = newest_stable_record(notes_dir)
     if record is None:
@@ -65,7 +79,7 @@ def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> Base
                 "(a release's notes land there when its notes pull request is merged)",
             ),
         )
-    today = lifecycle.today()
+    day = lifecycle.today() if today is None else today
     configured = {ln.php: ln for ln in config.lines}
 
     def compare(line: LineFacts) -> tuple[str, str]:
@@ -73,9 +87,10 @@ def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> Base
         words)."""
         php = line.php
         known = configured.get(php)
-        state = lifecycle.status(php, today, frozen=bool(known and known.frozen))
-        if state.base_frozen:
-            note = lifecycle.advised(php, today, frozen=bool(known and known.frozen))
+        marked = bool(known and known.frozen)
+        state = lifecycle.status(php, day, frozen=marked)
+        note = lifecycle.advised(php, day, frozen=marked)
+        if state.base_frozen and (marked or known is None):
             if known is None:  # dropped from matrix.yaml already: nothing to change there
                 note = state.note
             return "frozen", f"PHP {php}: can never change ({note or 'frozen'})"
@@ -98,13 +113,20 @@ def check_bases(config: Config, notes_dir: Path, clients: ClientFactory) -> Base
         try:
             current = clients.for_base(config, ref).resolve(ref)
         except NotFoundError:
+            if state.base_frozen:  # past its end: nothing more to rebuild it on
+                return "frozen", f"PHP {php}: can never change (base {ref} is gone; {note})"
             return "gone", (
                 f"PHP {php}: base {ref} no longer exists: not rebuilt (a rebuild could not "
                 "pull it); point the line's base in matrix.yaml at a tag that exists and "
                 "publish a new release, or mark the line `frozen: true`"
             )
         if current != line.base_digest:
-            return "moved", f"PHP {php}: base {ref} moved from {line.base_digest} to {current}"
+            moved = f"PHP {php}: base {ref} moved from {line.base_digest} to {current}"
+            if state.base_frozen:  # the official image's last build, after the release
+                return "moved", f"{moved}, its last update: rebuilt on it once more ({note})"
+            return "moved", moved
+        if state.base_frozen:
+            return "frozen", f"PHP {php}: can never change ({note})"
         return "same", f"PHP {php}: base {ref} unchanged ({current})"
 
     found = in_parallel(compare, record.lines)

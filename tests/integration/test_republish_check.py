@@ -225,6 +225,65 @@ def test_plan_and_republish_check_judge_a_line_on_the_same_day_in_any_time_zone(
         assert "frozen=\n" in checked and "PHP 8.2: base" in checked
 
 
+def test_the_first_weekly_run_after_a_line_ends_rebuilds_its_last_base(
+    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
+) -> None:
+    """Monday 2027-01-04 05:17 UTC, the first weekly run after PHP 8.2's security support
+    ended on 2026-12-31: 8.2's base moved after the last weekly run (the official image's
+    last build, before its end). The release is rebuilt on it once more, not left for good
+    on the base before it as a line that "can never change"; 8.1, past its end too, whose
+    base is gone from the registry, can never change (no red run); 8.4 is unchanged."""
+    prefix = f"bases-{uuid.uuid4().hex[:8]}/library/php"
+    current = {
+        php: push_raw(
+            f"http://{registry.host}", prefix, make_image(("linux/amd64",)), [f"{php}-fpm-alpine"]
+        )
+        for php in ("8.1", "8.2", "8.4")
+    }
+    raw_delete_manifest(f"http://{registry.host}", prefix, current["8.1"])
+    repository = f"{registry.host}/acme/php-fpm"
+    notes = _record_v1(
+        tmp_path / "notes",
+        repository,
+        f"{registry.host}/{prefix}",
+        {**current, "8.2": "sha256:" + "2" * 64},  # 8.2's base moved since
+        "2026-11-02T10:00:00Z",
+    )
+    matrix = write_matrix(
+        tmp_path,
+        [("hub", repository, True)],
+        lines=("8.1", "8.2", "8.4"),
+        base_image=f"{registry.host}/{prefix}:{{php}}-fpm-alpine",
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_OUTPUT")}
+    argv = ["republish-check", "--config", str(matrix), "--notes-dir", str(notes)]
+    monday = datetime.datetime(2027, 1, 4, 5, 17, tzinfo=datetime.UTC)
+    checked = _at(monday, "America/Adak", *argv, env=env)
+    assert checked.startswith("release=v1.0.0\nchanged=true\nlines=8.2\nfrozen=8.1\ngone=\n")
+    assert "PHP 8.2: base" in checked and "its last update: rebuilt on it once more" in checked
+    assert "PHP 8.2 reached end of life on 2026-12-31" in checked
+    assert "PHP 8.1: can never change (base" in checked and "is gone;" in checked
+    # 8.2 is not marked frozen: once rebuilt (the record then holds its last base), the
+    # next run finds it unchanged, and it can never change; marked frozen, it is not asked.
+    _record_v1(
+        tmp_path / "notes-after",
+        repository,
+        f"{registry.host}/{prefix}",
+        current,
+        "2026-11-02T10:00:00Z",
+    )
+    after = [
+        "republish-check",
+        "--config",
+        str(matrix),
+        "--notes-dir",
+        str(tmp_path / "notes-after"),
+    ]
+    next_monday = _at(monday + datetime.timedelta(days=7), "UTC", *after, env=env)
+    assert next_monday.startswith("release=v1.0.0\nchanged=false\nlines=\nfrozen=8.1,8.2\n")
+    assert "PHP 8.2: can never change (PHP 8.2 reached end of life" in next_monday
+
+
 def test_a_line_dropped_from_the_matrix_is_not_offered_for_a_rebuild(
     tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
 ) -> None:

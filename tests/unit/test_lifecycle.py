@@ -67,6 +67,8 @@ def test_the_matrix_warnings_on_one_day() -> None:
     assert today[1].startswith("PHP 8.2's security support ends on 2026-12-31 (in 31 days)")
     on_81 = lifecycle.matrix_warnings(lines, "8.1", D(2026, 11, 30))
     assert on_81[1].startswith("latest and each release's vX.Y.Z follow the default line 8.1")
+    # the lines that still update are named, newest first
+    assert on_81[1].endswith("to a line that still does (8.5, 8.4, 8.3, 8.2)")
     next_year = lifecycle.matrix_warnings(lines, "8.4", D(2027, 1, 1))
     assert [text[:24] for text in next_year] == [
         "PHP 8.1 reached end of l",
@@ -99,3 +101,24 @@ def test_a_line_the_table_lacks_is_said_and_older_lines_have_their_dates() -> No
         "publisher/core/lifecycle.py): its end of life is not checked — source: " + lifecycle.SOURCE
     ]
     assert lifecycle.status("7.4", day).base_frozen  # never rebuilt by a republish
+
+
+def test_a_default_line_past_its_end_when_every_line_is_gets_advice_it_can_follow() -> None:
+    """On 2030-01-01 every line of the committed matrix is past its end: "set default_line
+    to a line that still does" names none, since there is none; the advice says to add one."""
+    lines = [(line.php, line.frozen) for line in load(ROOT / "matrix.yaml", {}).lines]
+    said = lifecycle.matrix_warnings(lines, "8.4", D(2030, 1, 1))
+    assert len(said) == 6, said  # each line past its end, and the default line's advice
+    advice = said[4]
+    assert advice.startswith(
+        "latest and each release's vX.Y.Z follow the default line 8.4, whose base no longer "
+        "updates: set default_line in matrix.yaml to a line that still does; none of these "
+        "lines does: add a line php.net still supports to matrix.yaml"
+    ), advice
+    assert "publisher/core/lifecycle.py" in advice and "make it default_line" in advice
+    # the day before 8.5's end, 8.5 still updates: it is the one named
+    before = lifecycle.matrix_warnings(lines, "8.4", D(2029, 12, 31))
+    assert any(text.endswith("to a line that still does (8.5)") for text in before), before
+    # a line publisher's table lacks (a newer one, unchecked) counts as one that may update
+    newer = lifecycle.matrix_warnings([*lines, ("9.0", False)], "8.4", D(2030, 1, 1))
+    assert any(text.endswith("to a line that still does (9.0)") for text in newer), newer
