@@ -8,6 +8,7 @@ The newest stable release's notes record each line's base digest. On the registr
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import os
 import subprocess
@@ -20,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from publisher.adapters.localregistry import LocalRegistry
+from publisher.adapters.output import Output
+from publisher.core.config import load
 from publisher.core.notes import (
     LineFacts,
     PlatformFacts,
@@ -28,6 +31,8 @@ from publisher.core.notes import (
     SizeHistory,
     release_json,
 )
+from publisher.stages.clients import ClientFactory
+from publisher.stages.republish_check import check_bases
 from tests.conftest import ROOT, require_tool
 from tests.support.github_files import parse_outputs
 from tests.support.images import make_image, push_raw, raw_delete_manifest
@@ -282,6 +287,57 @@ def test_the_first_weekly_run_after_a_line_ends_rebuilds_its_last_base(
     next_monday = _at(monday + datetime.timedelta(days=7), "UTC", *after, env=env)
     assert next_monday.startswith("release=v1.0.0\nchanged=false\nlines=\nfrozen=8.1,8.2\n")
     assert "PHP 8.2: can never change (PHP 8.2 reached end of life" in next_monday
+
+
+def test_a_line_is_asked_until_its_end_and_after_it_until_marked_frozen(
+    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
+) -> None:
+    """PHP 8.3's base moved after the release. On 2027-12-31, its last day of security
+    support, it is a moved base as any; on 2028-01-01 it is still rebuilt, as its last
+    update; once matrix.yaml marks it frozen, it is not asked about (the day injected)."""
+    prefix = f"bases-{uuid.uuid4().hex[:8]}/library/php"
+    push_raw(f"http://{registry.host}", prefix, make_image(("linux/amd64",)), ["8.3-fpm-alpine"])
+    repository = f"{registry.host}/acme/php-fpm"
+    notes = _record_v1(
+        tmp_path / "notes",
+        repository,
+        f"{registry.host}/{prefix}",
+        {"8.3": "sha256:" + "3" * 64},
+        "2027-06-01T10:00:00Z",
+    )
+    base = f"{registry.host}/{prefix}:{{php}}-fpm-alpine"
+    registries = [("hub", repository, True)]
+    asked = load(
+        write_matrix(tmp_path, registries, lines=("8.3",), default_line="8.3", base_image=base), {}
+    )
+    marked = load(
+        write_matrix(
+            tmp_path,
+            registries,
+            name="frozen.yaml",
+            lines=("8.3",),
+            default_line="8.3",
+            base_image=base,
+            line_overrides={"8.3": {"frozen": True}},
+        ),
+        {},
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    clients = ClientFactory(env, Output(env=env, stream=io.StringIO(), err_stream=io.StringIO()))
+    last_day = check_bases(asked, notes, clients, today=datetime.date(2027, 12, 31))
+    assert (last_day.moved, last_day.frozen) == (("8.3",), ())
+    assert "last update" not in last_day.details[0]
+    after = check_bases(asked, notes, clients, today=datetime.date(2028, 1, 1))
+    assert (after.moved, after.frozen) == (("8.3",), ())
+    assert after.details[0].endswith(
+        "its last update: rebuilt on it once more (PHP 8.3 reached end of life on 2027-12-31 "
+        "(no security fixes); the official image no longer updates it: mark the line frozen: "
+        "true in matrix.yaml (its published images stay, and no republish waits for its "
+        "base), or drop it — source: https://www.php.net/supported-versions.php)"
+    )
+    frozen = check_bases(marked, notes, clients, today=datetime.date(2028, 1, 1))
+    assert (frozen.changed, frozen.moved, frozen.frozen) == (False, (), ("8.3",))
+    assert "mark the line" not in frozen.details[0]
 
 
 def test_a_line_dropped_from_the_matrix_is_not_offered_for_a_rebuild(
