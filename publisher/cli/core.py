@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Collection
 
 import click
 
@@ -61,7 +62,10 @@ def plan_command(
                 "latest) are computed from them",
             )
     cfg, _record = state.load_release(scope, version)
-    for text in _partial_existing(version.tag, existing_tags, cfg.line_names):
+    existing = {r.name: existing_tags for r in cfg.registries}
+    result = planning.plan(cfg, version, existing)
+    latest = {f.source_release for f in result.floating if f.tag == planning.LATEST}
+    for text in _partial_existing(version.tag, existing_tags, cfg.line_names, latest):
         state.output.warning(text)
     follow = planning.default_line_left_out(
         cfg, version, recorded=_record is not None, tags=existing_tags
@@ -74,8 +78,6 @@ def plan_command(
             "moves no such tag; `publisher release` refuses to start a release so, as a "
             "published release keeps its lines and no later run could add it"
         )
-    existing = {r.name: existing_tags for r in cfg.registries}
-    result = planning.plan(cfg, version, existing)
     if as_json:  # the warnings go to stderr: stdout stays the JSON alone
         state.warn_matrix(cfg)
         # "ok" as in every --json document; the plan (plan_sha256 in the notes) is the rest
@@ -104,12 +106,16 @@ def plan_command(
         state.warn_matrix(cfg)
 
 
-def _partial_existing(release: str, tags: tuple[str, ...], lines: tuple[str, ...]) -> list[str]:
+def _partial_existing(
+    release: str, tags: tuple[str, ...], lines: tuple[str, ...], latest: Collection[str] = ()
+) -> list[str]:
     """What the plan leaves out of ``--existing``: a pin of a PHP line the plan does not
     have (not in the matrix, or left out by --only or the release's record: no php-X.Y tag
     of it is planned), the pins of a stable release given without its ``vX.Y.Z`` (a release
     whose pins count only once it is there, as on a registry), and a stable ``vX.Y.Z``
-    given without any of its pins (``latest`` stays on it, but no ``php-X.Y`` does)."""
+    given without any of its pins (no ``php-X.Y`` stays on it; ``latest`` does when it is
+    among ``latest``, the releases the plan's ``latest`` follows, and not when a newer
+    release, the one planned, takes it)."""
     said = []
     pins: dict[str, list[str]] = {}
     releases: set[str] = set()
@@ -142,8 +148,13 @@ def _partial_existing(release: str, tags: tuple[str, ...], lines: tuple[str, ...
     for tag in sorted(releases - pins.keys() - named):
         said.append(
             f"--existing {tag} names none of its pins: php-X.Y tags follow pins "
-            f"({tag}-php-X.Y) only, so here only latest stays on {tag}; add --existing "
-            f"{tag}-php-X.Y for each line it published"
+            f"({tag}-php-X.Y) only, so here "
+            + (
+                f"only latest stays on {tag}"
+                if tag in latest
+                else f"no floating tag stays on {tag}"
+            )
+            + f"; add --existing {tag}-php-X.Y for each line it published"
         )
     return said
 

@@ -94,6 +94,19 @@ def test_plan_says_which_lines_an_existing_release_tag_without_its_pins_leaves_o
     assert "add --existing v1.1.0-php-X.Y for each line it published" in result.stderr
 
 
+def test_plan_says_latest_stays_on_an_existing_release_only_when_it_does(cli):
+    """`--existing v1.1.0` without its pins, for a newer release planned: latest follows
+    the release planned, not v1.1.0, so the warning must not say latest stays there."""
+    result = cli("plan", "v2.0.0", "--json", "--existing", "v1.1.0")
+    assert result.exit_code == 0, result.output
+    assert floating_of(result)[("dockerhub", "latest")] == "v2.0.0"
+    assert "latest stays on v1.1.0" not in result.stderr, result.stderr
+    assert (
+        "warning: --existing v1.1.0 names none of its pins: php-X.Y tags follow pins "
+        "(v1.1.0-php-X.Y) only, so here no floating tag stays on v1.1.0" in result.stderr
+    ), result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "tag", "lines"),
     [
