@@ -2146,6 +2146,17 @@ PINS_SCHEMA = "1"
 #: keeps its shell loop over the lines well under a second).
 MAX_PINS_BYTES = 64 * 1024
 
+#: The blanks around a setting that do not count (a stray space, the CR of an env file edited
+#: on Windows): ASCII ones alone, as the launcher reads them in every shell and locale. A
+#: Unicode space (a no-break space pasted with a value) is part of the value, and refused.
+BLANKS = " \t\n\r\x0b\x0c"
+
+
+def trimmed(value: str) -> str:
+    """``value`` without the blanks around it (``BLANKS``)."""
+    return value.strip(BLANKS)
+
+
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 _BASE_ARG_RE = re.compile(r"^ARG\s+PHP_BASE_IMAGE=(\S+)\s*$", re.MULTILINE)
@@ -2306,7 +2317,7 @@ def _bad(name: str, value: str, accepted: str) -> ResolveError:
 
 
 def parse_bool(name: str, value: str) -> bool:
-    text = value.strip().lower()
+    text = trimmed(value).lower()
     if text in _TRUE:
         return True
     if text in _FALSE:
@@ -2315,7 +2326,7 @@ def parse_bool(name: str, value: str) -> bool:
 
 
 def parse_php(value: str, name: str = ENV_PHP) -> str:
-    text = value.strip()
+    text = trimmed(value)
     if is_php_line(text):
         return text
     full = re.fullmatch(r"([0-9]+\.[0-9]+)\.[0-9]+\S*", text)
@@ -2325,7 +2336,7 @@ def parse_php(value: str, name: str = ENV_PHP) -> str:
 
 
 def parse_platform(value: str, name: str = ENV_PLATFORM) -> str:
-    text = value.strip()
+    text = trimmed(value)
     if text in PLATFORMS:
         return text
     raise _bad(name, value, "use " + " or ".join(PLATFORMS))
@@ -2337,7 +2348,7 @@ _SECONDS_RE = re.compile(r"(?=[0-9.]{1,9}$)[0-9]*\.?[0-9]*")
 
 
 def parse_timeout(value: str, name: str = ENV_TIMEOUT) -> float:
-    text = value.strip()  # the blanks around a setting do not count (a CR, a stray space)
+    text = trimmed(value)  # the blanks around a setting do not count (a CR, a stray space)
     number = float(text) if _SECONDS_RE.fullmatch(text) and text != "." else -1.0
     if not 0 < number <= MAX_TIMEOUT:
         raise _bad(name, value, f"use a number of seconds above 0 and at most {MAX_TIMEOUT:g}")
@@ -2345,7 +2356,7 @@ def parse_timeout(value: str, name: str = ENV_TIMEOUT) -> float:
 
 
 def parse_release(name: str, value: str) -> str:
-    text = value.strip()
+    text = trimmed(value)
     if not is_release(text):
         raise _bad(name, value, "use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1")
     return text
@@ -2366,13 +2377,13 @@ def parse_inputs(
         named[option.env] = option.env if value is None else option.flag
         if value is None:
             value = env.get(option.env)
-        if value is not None and value.strip() != "":
+        if value is not None and trimmed(value) != "":
             merged[option.env] = value
     matrix = (overrides or {}).get(MATRIX_FLAG)
 
     registry = RegistryChoice.CANONICAL
     if ENV_REGISTRY in merged:
-        text = merged[ENV_REGISTRY].strip().lower()
+        text = trimmed(merged[ENV_REGISTRY]).lower()
         try:
             registry = RegistryChoice(text)
         except ValueError:
@@ -2380,7 +2391,7 @@ def parse_inputs(
                 named[ENV_REGISTRY], merged[ENV_REGISTRY], "use canonical or mirror"
             ) from None
 
-    pma = merged[ENV_PMA].strip() if ENV_PMA in merged else None  # a CR is no part of it
+    pma = trimmed(merged[ENV_PMA]) if ENV_PMA in merged else None  # a CR is no part of it
     if pma is not None and any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in pma):
         raise _bad(
             named[ENV_PMA],
@@ -2391,7 +2402,7 @@ def parse_inputs(
     def repository(name: str) -> Repository | None:
         if name not in merged:
             return None
-        value = merged[name].strip()
+        value = trimmed(merged[name])
         if hide_credentials(value) is not None:
             before, _, after = value.rpartition("@")
             if (not after or TAG_RE.fullmatch(after)) and is_repository_name(before):
@@ -2411,7 +2422,7 @@ def parse_inputs(
                 f"{ENV_PASSWORD})",
             )
         try:
-            return parse_repository(merged[name].strip())
+            return parse_repository(trimmed(merged[name]))
         except ValueError as exc:
             raise _bad(
                 named[name], merged[name], f"{exc} (e.g. registry.example.com/team/php-fpm)"
@@ -2440,7 +2451,7 @@ def parse_inputs(
         timeout=parse_timeout(merged[ENV_TIMEOUT], named[ENV_TIMEOUT])
         if ENV_TIMEOUT in merged
         else parse_timeout(env[ENV_STACK_TIMEOUT], ENV_STACK_TIMEOUT)
-        if env.get(ENV_STACK_TIMEOUT, "").strip()
+        if trimmed(env.get(ENV_STACK_TIMEOUT, ""))
         else DEFAULT_TIMEOUT,
         cache_check=flag(ENV_CACHE),
         matrix=matrix or None,

@@ -45,6 +45,10 @@ set -u
 [ -z "${ZSH_VERSION:-}" ] || emulate sh
 
 say() { printf 'start: %s\n' "$*" >&2; }
+# The blanks around a setting that do not count (space, tab, LF, CR, VT, FF): ASCII ones, as
+# resolve reads them, in every shell and locale ([:space:] takes an em space in bash or zsh
+# under a UTF-8 locale, and not in dash). A Unicode space is part of the value.
+blanks=$(printf ' \t\n\r\v\f.') blanks=${blanks%.}
 # utf8 MODE TEXT: TEXT read a character at a time as resolve reads it (UTF-8; a byte that
 # is not part of valid UTF-8 is a character of its own). MODE escape: TEXT with each such
 # byte written \xff (printable); MODE cut: TEXT whole up to 60 characters, else its first
@@ -342,8 +346,8 @@ for setting in USE_PREBUILT ALLOW_LOCAL_BUILD_FALLBACK PREBUILT_REGISTRY STACK_R
   PHP_IMAGE_PLATFORM STACK_REGISTRY_TIMEOUT STACK_PULL_TIMEOUT PHP_IMAGE_CACHE_CHECK PMA_IMAGE \
   PHP_PINS_FILE PHP_DOCKERFILES STACK_NAME; do
   eval "value=\${$setting:-}"
-  trimmed=${value#"${value%%[![:space:]]*}"}
-  trimmed=${trimmed%"${trimmed##*[![:space:]]}"}
+  trimmed=${value#"${value%%[!"$blanks"]*}"}
+  trimmed=${trimmed%"${trimmed##*[!"$blanks"]}"}
   case $setting in
     PHP_PINS_FILE | PHP_DOCKERFILES) [ -n "$trimmed" ] || eval "$setting=" ;;  # else as given
     *) eval "$setting=\$trimmed" ;;
@@ -397,8 +401,8 @@ repo_override=
 mirror_override=
 for setting in PHP_IMAGE_REPOSITORY PHP_IMAGE_MIRROR; do
   eval "value=\${$setting:-}"
-  trimmed=${value#"${value%%[![:space:]]*}"}
-  trimmed=${trimmed%"${trimmed##*[![:space:]]}"}
+  trimmed=${value#"${value%%[!"$blanks"]*}"}
+  trimmed=${trimmed%"${trimmed##*[!"$blanks"]}"}
   [ -n "$trimmed" ] || continue
   if without_credentials "$trimmed"; then
     without_credentials "$value" || :

@@ -20,10 +20,11 @@ if [ "$#" -gt 0 ]; then  # its one setting is STACK_NAME: an argument would be i
 fi
 docker=${DOCKER:-docker}
 # STACK_NAME as start.sh reads it: the blanks around it (the CR of an env file edited on
-# Windows) do not count.
+# Windows) do not count; ASCII ones alone (space, tab, LF, CR, VT, FF), in every shell and locale.
+blanks=$(printf ' \t\n\r\v\f.') blanks=${blanks%.}
 name=${STACK_NAME:-}
-name=${name#"${name%%[![:space:]]*}"}
-name=${name%"${name##*[![:space:]]}"}
+name=${name#"${name%%[!"$blanks"]*}"}
+name=${name%"${name##*[!"$blanks"]}"}
 name=${name:-php-stack}
 lower=abcdefghijklmnopqrstuvwxyz0123456789  # spelled out: a range may take in capitals in some locales
 case $name in

@@ -1134,6 +1134,32 @@ def test_blanks_around_a_setting_count_in_neither(
     assert f"started {world.prebuilt(cached)} ({HOST})" in proc.stderr
 
 
+@pytest.mark.parametrize(
+    "shell",
+    [("dash",), ("bash",), ("zsh",), ("busybox", "sh")],
+    ids=["dash", "bash", "zsh", "busybox"],
+)
+@pytest.mark.parametrize("value", ["\u20038.4", "8.4\u00a0", "8.4\x1c"], ids=["em", "nbsp", "fs"])
+def test_a_unicode_space_around_a_setting_is_no_blank_in_either(
+    tmp_path: Path, shell: tuple[str, ...], value: str
+) -> None:
+    """The blanks around a setting are ASCII ones (space, tab, CR, LF, VT, FF) in both tools,
+    whatever the shell or the locale: resolve stripped any Unicode space (and \\x1c) and took
+    the line, dash and busybox refused it, and bash or zsh under a UTF-8 locale stripped some
+    (an em space, not a no-break space). Every one now refuses it, naming the variable."""
+    if shutil.which(shell[0]) is None:
+        pytest.skip(f"{shell[0]} is not installed")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
+    env |= {"LC_ALL": "C.UTF-8", "STACK_RELEASE": RELEASE, "PHP_VERSION": value}
+    answer, _ = resolve(env, tmp_path)
+    proc = run(*shell, str(STACK / "start.sh"), env=env, check=False)
+    assert (answer.returncode, proc.returncode) == (2, 2), (answer.stderr, proc.stderr)
+    assert "PHP_VERSION=" in answer.stderr and "is not valid" in answer.stderr, answer.stderr
+    assert "start: error: PHP_VERSION=" in proc.stderr and "is not valid" in proc.stderr, (
+        proc.stderr
+    )
+
+
 def test_cache_check_false_asks_the_registry_in_both(
     world: World, project: str, tmp_path: Path
 ) -> None:
