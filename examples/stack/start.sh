@@ -52,9 +52,25 @@ blanks=$(printf ' \t\n\r\v\f.') blanks=${blanks%.}
 # utf8 MODE TEXT: TEXT read a character at a time as resolve reads it (UTF-8; a byte that
 # is not part of valid UTF-8 is a character of its own). MODE escape: TEXT with each such
 # byte written \xff (printable); MODE cut: TEXT whole up to 60 characters, else its first
-# 57 and "..." (shortened).
+# 57 and "..."; MODE repr: TEXT cut so and quoted as resolve quotes a value it
+# refuses (Python's repr: '...', or "..." for a value holding ' and no "; a backslash
+# doubled, \t \n \r, a control character or an invisible one as \xNN, \uNNNN or
+# \UNNNNNNNN: a no-break space, a zero-width one, a bidirectional mark; a byte that is not
+# UTF-8 as \xff).
 utf8() {
   printf '%s' "$2" | od -An -v -tu1 | LC_ALL=C awk -v mode="$1" '
+    # hidden CP: a character Python does not print as it is (categories Cc, Cf, Co, Z but
+    # the space; a code point no Unicode version assigns yet is shown as it is here).
+    function hidden(cp) {
+      return cp < 32 || (cp >= 127 && cp <= 160) || cp == 173 || (cp >= 1536 && cp <= 1541) \
+        || cp == 1564 || cp == 1757 || cp == 1807 || cp == 2192 || cp == 2193 || cp == 2274 \
+        || cp == 5760 || cp == 6158 || (cp >= 8192 && cp <= 8207) || (cp >= 8232 && cp <= 8239) \
+        || (cp >= 8287 && cp <= 8303) || cp == 12288 || (cp >= 57344 && cp <= 63743) \
+        || cp == 65279 || (cp >= 65529 && cp <= 65531) || cp == 65534 || cp == 65535 \
+        || cp == 69821 || cp == 69837 || (cp >= 78896 && cp <= 78904) \
+        || (cp >= 113824 && cp <= 113827) || (cp >= 119155 && cp <= 119162) \
+        || (cp >= 917504 && cp <= 917631) || cp >= 983040
+    }
     { for (i = 1; i <= NF; i++) b[n++] = $i + 0 }
     END {
       i = 0; units = 0
@@ -76,12 +92,40 @@ utf8() {
         i += size[units++]
       }
       end = units
-      if (mode == "cut" && units > 60) end = 57
+      if (mode != "escape" && units > 60) end = 57
+      quote = ""
+      if (mode == "repr") {
+        single = 0; double = 0
+        for (u = 0; u < end; u++) {
+          if (b[start[u]] == 39) single = 1
+          if (b[start[u]] == 34) double = 1
+        }
+        quote = single && !double ? "\"" : "\047"
+        printf "%s", quote
+      }
       for (u = 0; u < end; u++) {
-        if (mode == "escape" && bad[u]) { printf "\\x%02x", b[start[u]]; continue }
+        c = b[start[u]]
+        if (mode != "cut" && bad[u]) { printf "\\x%02x", c; continue }
+        if (mode == "repr") {
+          cp = c
+          if (size[u] == 2) cp = (c - 192) * 64 + b[start[u] + 1] - 128
+          if (size[u] == 3) cp = ((c - 224) * 64 + b[start[u] + 1] - 128) * 64 + b[start[u] + 2] - 128
+          if (size[u] == 4) cp = (((c - 240) * 64 + b[start[u] + 1] - 128) * 64 + b[start[u] + 2] - 128) * 64 + b[start[u] + 3] - 128
+          if (cp == 92 || (cp == 39 && quote == "\047")) { printf "\\%c", cp; continue }
+          if (cp == 9) { printf "\\t"; continue }
+          if (cp == 10) { printf "\\n"; continue }
+          if (cp == 13) { printf "\\r"; continue }
+          if (hidden(cp)) {
+            if (cp < 256) printf "\\x%02x", cp
+            else if (cp < 65536) printf "\\u%04x", cp
+            else printf "\\U%08x", cp
+            continue
+          }
+        }
         for (k = 0; k < size[u]; k++) printf "%c", b[start[u] + k]
       }
       if (end < units) printf "..."
+      printf "%s", quote
     }'
 }
 # ascii TEXT: whether TEXT is ASCII alone (no more than tr is needed to show it).
@@ -143,23 +187,14 @@ start: fix: set them before the command, e.g. PHP_VERSION=8.3 ./start.sh; ./star
 
 lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
 
-# invalid NAME VALUE ACCEPTED: exit 2 for the setting NAME, in resolve's words (its tip too).
+# invalid NAME VALUE ACCEPTED: exit 2 for the setting NAME, in resolve's words (its tip too):
+# VALUE as resolve shows a value it refuses, whole up to 60 characters, else its first 57 and
+# "...", quoted as Python's repr quotes it (utf8 repr: a byte that is not UTF-8 counts as one
+# character, written \xff; an invisible character is written as an escape).
 invalid() {
-  iv_shown=$(shortened "$2"; printf x)
-  fail 2 "$1='${iv_shown%x}' is not valid: $3
+  iv_shown=$(utf8 repr "$2")
+  fail 2 "$1=$iv_shown is not valid: $3
 start: fix: correct the environment variable $1"
-}
-
-# shortened TEXT: TEXT as resolve shows a value it refuses: whole up to 60 characters, else
-# its first 57 and "..." (a byte that is not UTF-8 counts as one, as resolve's \xff does).
-shortened() {
-  if ! ascii "$1"; then
-    utf8 cut "$1"
-  elif [ "$(printf '%s' "$1" | wc -c)" -le 60 ]; then
-    printf '%s' "$1"
-  else
-    printf '%.57s...' "$1"
-  fi
 }
 
 # bool NAME DEFAULT: the setting NAME as true/false; exit 2 when it is neither.

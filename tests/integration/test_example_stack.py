@@ -1160,6 +1160,37 @@ def test_a_unicode_space_around_a_setting_is_no_blank_in_either(
     )
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "'8.4'",  # quoted in an env file: resolve's repr writes "'8.4'"
+        "a\"b'c",  # both quotes: '...' with \' inside
+        "8\\4",  # a backslash, written twice
+        "8.4\t1",  # a tab, and the other control characters: an escape sequence stays inert
+        "8.4\x1b[2J",
+        "8.4\u00a0",  # a no-break space, a zero-width one, a line separator: shown, not hidden
+        "\u200b8.4",
+        "8\u20284",
+        "\u00e9\u00a0" * 40,  # cut to 57 characters first, then quoted
+    ],
+    ids=["quotes", "both-quotes", "backslash", "tab", "escape", "nbsp", "zwsp", "ls", "long"],
+)
+def test_a_refused_value_is_quoted_alike_by_both(tmp_path: Path, value: str) -> None:
+    """The launcher quotes a value it refuses as resolve does (Python's repr): a quote, a
+    backslash, a control character or an invisible one (a no-break space pasted with the
+    value) is written so that it shows; the launcher wrote it as it was, inside '...',
+    where resolve wrote an escape, so their words differed (and an escape sequence reached
+    the terminal)."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
+    env |= {"PHP_VERSION": value}
+    answer, _ = resolve(env, tmp_path)
+    proc = run(shutil.which("dash") or "sh", str(STACK / "start.sh"), env=env, check=False)
+    assert (answer.returncode, proc.returncode) == (2, 2), (answer.stderr, proc.stderr)
+    assert "\x1b" not in proc.stderr, proc.stderr
+    assert f"error: PHP_VERSION={value[:57]!r}"[:30] in answer.stderr, answer.stderr
+    same_words(answer.stderr, proc.stderr)
+
+
 def test_cache_check_false_asks_the_registry_in_both(
     world: World, project: str, tmp_path: Path
 ) -> None:
