@@ -344,12 +344,17 @@ reference() {
 # absolute PATH: PATH taken from the working directory when relative, named as resolve
 # names it (pathlib): no '.' component, no repeated or trailing '/', but for a leading '//'
 # kept as given (POSIX lets it mean something else than '/'; three or more are '/'); in $abs.
+# A relative PATH in a directory removed after the shell entered it is exit 17, in resolve's
+# words: no path is made from the root instead.
 absolute() {
   abs_root=
   case $1 in
     //*) case $1 in ///*) abs=$1 ;; *) abs=${1#/} abs_root=/ ;; esac ;;
     /*) abs=$1 ;;
-    *) abs=$(pwd -P)/$1 ;;
+    *) abs=$(pwd -P 2>/dev/null) || abs=  # zsh says "." for a directory that is gone
+       case $abs in /*) ;; *) fail 17 "the current directory cannot be read (No such file or directory): it was removed or renamed after this shell entered it, so no pins file or Dockerfile can be found from it
+start: fix: cd into the stack's directory again (\`cd \"\$PWD\"\` takes a recreated one) and rerun" ;; esac
+       abs=$abs/$1 ;;
   esac
   while :; do
     case $abs in

@@ -1191,6 +1191,38 @@ def test_a_refused_value_is_quoted_alike_by_both(tmp_path: Path, value: str) -> 
     same_words(answer.stderr, proc.stderr)
 
 
+@pytest.mark.parametrize("name", ["PHP_PINS_FILE", "PHP_DOCKERFILES"])
+def test_a_relative_path_in_a_removed_directory_is_said_so_by_both(
+    tmp_path: Path, name: str
+) -> None:
+    """A relative PHP_PINS_FILE or PHP_DOCKERFILES, run from a directory removed after the
+    shell entered it: the launcher said the path from the root, `/v2.0.0.env: pins file
+    not found` (exit 3) or a Dockerfile under /dockerfiles, a file nobody named; it says,
+    as resolve does, that the current directory cannot be read (exit 17)."""
+    gone = tmp_path / "gone"
+    pins_file = tmp_path / f"{RELEASE}.env"  # read before the Dockerfiles are looked for
+    base = f"127.0.0.1:1/php:8.4-fpm-alpine@sha256:{'cd' * 32}"
+    pins_file.write_text(pins.render(_record("127.0.0.1:1/t/php-fpm", f"sha256:{'ab' * 32}", base)))
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PHP_PINS_FILE": str(pins_file)}
+    env[name] = f"{RELEASE}.env" if name == "PHP_PINS_FILE" else "dockerfiles"
+    said = {}
+    for tool in (
+        (sys.executable, str(RESOLVE)),
+        (shutil.which("dash") or "sh", str(STACK / "start.sh")),
+    ):
+        gone.mkdir()
+        said[tool[0]] = run(
+            "sh", "-c", 'cd "$1" && rmdir "$1" && shift && exec "$@"', "sh", str(gone), *tool,
+            env=env, check=False,
+        )  # fmt: skip
+    answer, proc = said[sys.executable], said[shutil.which("dash") or "sh"]
+    assert (answer.returncode, proc.returncode) == (17, 17), (answer.stderr, proc.stderr)
+    assert "start: decision=none error=file-access" in proc.stderr, proc.stderr
+    assert "/dockerfiles" not in proc.stderr and f"/{RELEASE}.env" not in proc.stderr
+    assert "getcwd" not in proc.stderr.split("\n", 1)[1], proc.stderr  # the shell's own first line
+    same_words(answer.stderr, proc.stderr)
+
+
 def test_cache_check_false_asks_the_registry_in_both(
     world: World, project: str, tmp_path: Path
 ) -> None:
