@@ -51,8 +51,8 @@ say() { printf 'start: %s\n' "$*" >&2; }
 blanks=$(printf ' \t\n\r\v\f.') blanks=${blanks%.}
 # utf8 MODE TEXT: TEXT read a character at a time as resolve reads it (UTF-8; a byte that
 # is not part of valid UTF-8 is a character of its own). MODE escape: TEXT with each such
-# byte written \xff (printable); MODE cut: TEXT whole up to 60 characters, else its first
-# 57 and "..."; MODE repr: TEXT cut so and quoted as resolve quotes a value it
+# byte written \xff (printable); MODE repr: TEXT whole up to 60 characters, else its first
+# 57 and "...", quoted as resolve quotes a value it
 # refuses (Python's repr: '...', or "..." for a value holding ' and no "; a backslash
 # doubled, \t \n \r, a control character or an invisible one as \xNN, \uNNNN or
 # \UNNNNNNNN: a no-break space, a zero-width one, a bidirectional mark; a byte that is not
@@ -92,7 +92,7 @@ utf8() {
         i += size[units++]
       }
       end = units
-      if (mode != "escape" && units > 60) end = 57
+      if (mode == "repr" && units > 60) end = 57
       quote = ""
       if (mode == "repr") {
         single = 0; double = 0
@@ -105,7 +105,7 @@ utf8() {
       }
       for (u = 0; u < end; u++) {
         c = b[start[u]]
-        if (mode != "cut" && bad[u]) { printf "\\x%02x", c; continue }
+        if (bad[u]) { printf "\\x%02x", c; continue }
         if (mode == "repr") {
           cp = c
           if (size[u] == 2) cp = (c - 192) * 64 + b[start[u] + 1] - 128
