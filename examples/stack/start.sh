@@ -56,7 +56,8 @@ blanks=$(printf ' \t\n\r\v\f.') blanks=${blanks%.}
 # refuses (Python's repr: '...', or "..." for a value holding ' and no "; a backslash
 # doubled, \t \n \r, a control character or an invisible one as \xNN, \uNNNN or
 # \UNNNNNNNN: a no-break space, a zero-width one, a bidirectional mark; a byte that is not
-# UTF-8 as \xff).
+# UTF-8 as \xff); MODE spaced: 1 when TEXT holds whitespace or a control character as
+# resolve reads them (Python's isspace: a no-break space, an em space too), else nothing.
 utf8() {
   printf '%s' "$2" | od -An -v -tu1 | LC_ALL=C awk -v mode="$1" '
     # hidden CP: a character Python does not print as it is (categories Cc, Cf, Co, Z but
@@ -70,6 +71,20 @@ utf8() {
         || cp == 69821 || cp == 69837 || (cp >= 78896 && cp <= 78904) \
         || (cp >= 113824 && cp <= 113827) || (cp >= 119155 && cp <= 119162) \
         || (cp >= 917504 && cp <= 917631) || cp >= 983040
+    }
+    # code U: the code point of the valid character U (of size[U] bytes from start[U]).
+    function code(u,   c, cp, k) {
+      c = b[start[u]]
+      if (size[u] == 1) return c
+      cp = size[u] == 2 ? c - 192 : size[u] == 3 ? c - 224 : c - 240
+      for (k = 1; k < size[u]; k++) cp = cp * 64 + b[start[u] + k] - 128
+      return cp
+    }
+    # spacing CP: whitespace or a control character to Python (isspace, below 32, 127).
+    function spacing(cp) {
+      return cp <= 32 || cp == 127 || cp == 133 || cp == 160 || cp == 5760 \
+        || (cp >= 8192 && cp <= 8202) || cp == 8232 || cp == 8233 || cp == 8239 || cp == 8287 \
+        || cp == 12288
     }
     { for (i = 1; i <= NF; i++) b[n++] = $i + 0 }
     END {
@@ -91,6 +106,10 @@ utf8() {
         start[units] = i; size[units] = ok ? need + 1 : 1; bad[units] = c >= 128 && !ok
         i += size[units++]
       }
+      if (mode == "spaced") {  # prints 1 when TEXT holds whitespace or a control character
+        for (u = 0; u < units; u++) if (!bad[u] && spacing(code(u))) { printf "1"; exit }
+        exit
+      }
       end = units
       if (mode == "repr" && units > 60) end = 57
       quote = ""
@@ -107,10 +126,7 @@ utf8() {
         c = b[start[u]]
         if (bad[u]) { printf "\\x%02x", c; continue }
         if (mode == "repr") {
-          cp = c
-          if (size[u] == 2) cp = (c - 192) * 64 + b[start[u] + 1] - 128
-          if (size[u] == 3) cp = ((c - 224) * 64 + b[start[u] + 1] - 128) * 64 + b[start[u] + 2] - 128
-          if (size[u] == 4) cp = (((c - 240) * 64 + b[start[u] + 1] - 128) * 64 + b[start[u] + 2] - 128) * 64 + b[start[u] + 3] - 128
+          cp = code(u)
           if (cp == 92 || (cp == 39 && quote == "\047")) { printf "\\%c", cp; continue }
           if (cp == 9) { printf "\\t"; continue }
           if (cp == 10) { printf "\\n"; continue }
@@ -431,11 +447,14 @@ project_name=${STACK_NAME:-php-stack}
 matches "$project_name" '[a-z0-9][a-z0-9_-]*' \
   || invalid STACK_NAME "$STACK_NAME" "use lowercase letters, digits, '-' and '_', starting with a letter or digit (a compose project name)"
 [ -z "${PHP_IMAGE_PLATFORM:-}" ] || platform_or_fail "$PHP_IMAGE_PLATFORM"
-case ${PMA_IMAGE:-} in
-  *[[:space:][:cntrl:]]*)
-    without_credentials "$PMA_IMAGE" || :  # never the password
-    invalid PMA_IMAGE "$shown" "an image reference may not contain whitespace or control characters" ;;
-esac
+# Whitespace or a control character as resolve reads them, a Unicode space too (a no-break
+# space pasted with it), whatever the shell's locale makes of [:space:] and [:cntrl:].
+pma_spaced=
+[ -z "${PMA_IMAGE:-}" ] || pma_spaced=$(utf8 spaced "$PMA_IMAGE")
+if [ -n "$pma_spaced" ]; then
+  without_credentials "$PMA_IMAGE" || :  # never the password
+  invalid PMA_IMAGE "$shown" "an image reference may not contain whitespace or control characters"
+fi
 # PHP_IMAGE_REPOSITORY, PHP_IMAGE_MIRROR: a repository name, as docker (and resolve) read it.
 repo_override=
 mirror_override=

@@ -1223,6 +1223,20 @@ def test_a_relative_path_in_a_removed_directory_is_said_so_by_both(
     same_words(answer.stderr, proc.stderr)
 
 
+@pytest.mark.parametrize("space", ["\u00a0", "\u2003", "\u3000", "\u2028", "\x85"])
+def test_a_pma_image_holding_a_unicode_space_is_refused_by_both(tmp_path: Path, space: str) -> None:
+    """PMA_IMAGE with a Unicode space in it (a no-break space pasted with the reference):
+    resolve refused it (exit 2) and the launcher, which looked for ASCII blanks and control
+    characters only, handed it to compose; both refuse it now, in the same words."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
+    env |= {"PMA_IMAGE": f"phpmyadmin:5.2{space}x"}
+    answer, _ = resolve(env, tmp_path)
+    proc = run(shutil.which("dash") or "sh", str(STACK / "start.sh"), env=env, check=False)
+    assert (answer.returncode, proc.returncode) == (2, 2), (answer.stderr, proc.stderr)
+    assert "may not contain whitespace or control characters" in proc.stderr, proc.stderr
+    same_words(answer.stderr, proc.stderr)
+
+
 def test_cache_check_false_asks_the_registry_in_both(
     world: World, project: str, tmp_path: Path
 ) -> None:
