@@ -282,11 +282,36 @@ def _stand_in_hint(hint: str | None, config: Config, version: Release, republish
     said = (
         f"{config.source} has no stand_in: true in it, so this rehearsal pulls the real "
         "bases; to rehearse without reaching them, run it on a copy of the matrix with "
-        'stand_in: true (README, "The two commands"), or on examples/offline/matrix.yaml: '
-        f"`publisher {command} {version.tag} --local{reason} --config "
-        "examples/offline/matrix.yaml`"
+        'stand_in: true (README, "The two commands")'
     )
+    example = _offline_example(config)
+    if example is not None:
+        said += (
+            f", or on publisher's offline example: `publisher {command} {version.tag} "
+            f"--local{reason} --config {example}`"
+        )
     return f"{hint}; {said}" if hint else said
+
+
+#: publisher's stand-in example matrix, in its repository (a checkout, or an editable install).
+OFFLINE_EXAMPLE = Path("examples") / "offline" / "matrix.yaml"
+
+
+def _offline_example(config: Config) -> str | None:
+    """``examples/offline/matrix.yaml`` named so that ``--config`` finds it from the current
+    directory: as it is below it, else by its path beside the matrix or in publisher's own
+    checkout; None when none of them is there (an installed publisher ships no examples)."""
+    for candidate in (
+        OFFLINE_EXAMPLE,
+        Path(config.root) / OFFLINE_EXAMPLE,
+        Path(__file__).resolve().parents[2] / OFFLINE_EXAMPLE,
+    ):
+        try:
+            if candidate.is_file():
+                return str(candidate)
+        except OSError:  # a folder this user may not search, a removed current directory
+            continue
+    return None
 
 
 # --------------------------------------------------------------------------- local rehearsal

@@ -1204,11 +1204,13 @@ def test_refused_credentials_from_the_environment_are_said_to_be_set_and_wrong(
 
 
 def test_a_rehearsal_whose_bases_cannot_be_reached_says_how_to_rehearse_on_stand_ins(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`publisher release v2.0.0 --local`, the top-level help's example, pulls the bases from
     where matrix.yaml names them: a machine that cannot reach them (offline) is told,
-    beside what to check, that a stand-in matrix rehearses without them, and how."""
+    beside what to check, that a stand-in matrix rehearses without them, and how: by a
+    command that works from the directory it was run in (run outside publisher's checkout,
+    it named examples/offline/matrix.yaml, which is not there)."""
     import publisher.cli.release_cmds  # noqa: F401  (registers release on main)
     from tests.conftest import ROOT
 
@@ -1224,12 +1226,16 @@ def test_a_rehearsal_whose_bases_cannot_be_reached_says_how_to_rehearse_on_stand
     )
     assert run(["render", "--config", str(matrix)], tmp_path).exit_code == 0
     args = ["release", "v2.0.0", "--local", "--dry-run", "--config", str(matrix)]
-    result = run(args, tmp_path)
-    assert result.exit_code == 7, result.output
-    assert "registry unreachable" in result.output and "Traceback" not in result.output
-    assert (
-        "no stand_in: true in it, so this rehearsal pulls the real bases; to rehearse without "
-        "reaching them, run it on a copy of the matrix with stand_in: true (README, "
-        '"The two commands"), or on examples/offline/matrix.yaml: `publisher release '
-        "v2.0.0 --local --config examples/offline/matrix.yaml`"
-    ) in " ".join(result.output.split()), result.output
+    example = ROOT / "examples" / "offline" / "matrix.yaml"
+    for where, named in ((ROOT, "examples/offline/matrix.yaml"), (tmp_path, str(example))):
+        monkeypatch.chdir(where)
+        result = run(args, tmp_path)
+        assert result.exit_code == 7, result.output
+        assert "registry unreachable" in result.output and "Traceback" not in result.output
+        assert (
+            "no stand_in: true in it, so this rehearsal pulls the real bases; to rehearse "
+            "without reaching them, run it on a copy of the matrix with stand_in: true (README, "
+            '"The two commands"), or on publisher\'s offline example: `publisher release '
+            f"v2.0.0 --local --config {named}`"
+        ) in " ".join(result.output.split()), result.output
+        assert (where / named).is_file()  # the command works from there
