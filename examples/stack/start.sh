@@ -38,7 +38,8 @@
 # 130/143 stopped by SIGINT/SIGTERM.
 # stderr has one `start: decision=` line: decision=use-prebuilt|build-locally|cannot-proceed
 # availability=CLASS, or, stopped before deciding, decision=none error=invalid-input (2),
-# pins-file (3), docker-unavailable (10) or file-access (17: TMPDIR not writable).
+# pins-file (3), docker-unavailable (10) or file-access (17: TMPDIR not writable, or the
+# current directory removed under a relative PHP_PINS_FILE or PHP_DOCKERFILES).
 set -u
 # zsh start.sh: read as sh (zsh's own path and status, which PATH and $? are, are not
 # used as variables here either).
