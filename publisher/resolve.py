@@ -2303,7 +2303,9 @@ class Inputs:
 
 def _bad(name: str, value: str, accepted: str) -> ResolveError:
     """The value of ``name`` refused: ``name`` is the variable, or the flag (``--timeout``)
-    when the value came from one, as the user gave it (start.sh says the same words)."""
+    when the value came from one, as the user gave it but for the blanks around it, which
+    do not count (start.sh says the same words)."""
+    value = trimmed(value)
     shown = hide_credentials(value) or value  # never the password
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
     if name.startswith("--"):

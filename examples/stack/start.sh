@@ -464,8 +464,7 @@ for setting in PHP_IMAGE_REPOSITORY PHP_IMAGE_MIRROR; do
   trimmed=${value#"${value%%[!"$blanks"]*}"}
   trimmed=${trimmed%"${trimmed##*[!"$blanks"]}"}
   [ -n "$trimmed" ] || continue
-  if without_credentials "$trimmed"; then
-    without_credentials "$value" || :
+  if without_credentials "$trimmed"; then  # $shown: the value without its blanks, as resolve
     # localhost:5000/php@8.4: a tag typed where a digest goes, not a password (as resolve;
     # the part before @ still not echoed)
     wc_name=${trimmed%@*} wc_tag=${trimmed##*@}
@@ -478,7 +477,7 @@ for setting in PHP_IMAGE_REPOSITORY PHP_IMAGE_MIRROR; do
     invalid "$setting" "$shown" "it carries credentials (user:password@): give the repository alone, and run \`docker login\` for its registry (resolve also reads PHP_IMAGE_REGISTRY_USERNAME and PHP_IMAGE_REGISTRY_PASSWORD)"
   fi
   repository "$trimmed" \
-    || invalid "$setting" "$value" "$ref_error (e.g. registry.example.com/team/php-fpm)"
+    || invalid "$setting" "$trimmed" "$ref_error (e.g. registry.example.com/team/php-fpm)"
   case $setting in
     PHP_IMAGE_REPOSITORY) repo_override=$ref_repository ;;
     *) mirror_override=$ref_repository ;;

@@ -1237,6 +1237,30 @@ def test_a_pma_image_holding_a_unicode_space_is_refused_by_both(tmp_path: Path, 
     same_words(answer.stderr, proc.stderr)
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("USE_PREBUILT", " maybe\r"),
+        ("PHP_VERSION", "\t8.x "),
+        ("STACK_REGISTRY_TIMEOUT", " abc\r"),
+        ("PHP_IMAGE_REPOSITORY", " localhost:5000/php@8.4\r"),
+        ("PHP_IMAGE_REPOSITORY", "\tlocalhost:99999/php "),
+    ],
+)
+def test_a_refused_value_is_named_without_its_blanks_by_both(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    """The blanks around a setting do not count, and neither tool shows them when it refuses
+    the value: resolve named USE_PREBUILT=' maybe\\r' where the launcher named 'maybe'."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
+    env |= {name: value}
+    answer, _ = resolve(env, tmp_path)
+    proc = run(shutil.which("dash") or "sh", str(STACK / "start.sh"), env=env, check=False)
+    assert (answer.returncode, proc.returncode) == (2, 2), (answer.stderr, proc.stderr)
+    assert "\\r" not in answer.stderr and "\\t" not in answer.stderr, answer.stderr
+    same_words(answer.stderr, proc.stderr)
+
+
 def test_cache_check_false_asks_the_registry_in_both(
     world: World, project: str, tmp_path: Path
 ) -> None:
