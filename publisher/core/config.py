@@ -635,10 +635,11 @@ HTTPS_ONLY = frozenset(("docker.io", "index.docker.io", "registry-1.docker.io", 
 
 def https_only(domain: str) -> bool:
     """Whether ``domain`` is one of :data:`HTTPS_ONLY`, however written: a host name is
-    case-insensitive (``GHCR.io`` is ghcr.io), and ``:443`` is HTTPS's own port."""
-    host = domain.lower()
-    if host.endswith(":443"):
-        host = host[: -len(":443")]
+    case-insensitive (``GHCR.io`` is ghcr.io), and port 443 (``:443``, ``:0443``) is
+    HTTPS's own."""
+    host, _, port = domain.lower().rpartition(":")
+    if not host or not port.isdigit() or int(port) != 443:  # no port, or another one
+        host = domain.lower()
     return host in HTTPS_ONLY
 
 

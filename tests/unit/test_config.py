@@ -829,7 +829,9 @@ def test_an_empty_matrix_says_where_to_start(text):
         "GHCR.io/acme/php-fpm",
         "Docker.IO/acme/php-fpm",
         "ghcr.io:443/acme/php-fpm",
+        "ghcr.io:0443/acme/php-fpm",
         "acme.example/x/y",
+        "ghcr.io:4430/acme/php-fpm",
     ],
 )
 def test_insecure_on_a_registry_that_serves_only_https_is_refused_at_the_key(repository) -> None:
@@ -839,7 +841,7 @@ def test_insecure_on_a_registry_that_serves_only_https_is_refused_at_the_key(rep
     text = GOOD.replace(
         "    primary: true\n", "    primary: true\n    insecure: true\n", 1
     ).replace("docker.io/{namespace}/{image}", repository, 1)
-    if repository.startswith("acme.example"):
+    if repository.startswith(("acme.example", "ghcr.io:4430")):  # not the HTTPS-only ones
         assert config.loads(text, source="m.yaml").primary.plain_http
         return
     with pytest.raises(ConfigError) as info:
