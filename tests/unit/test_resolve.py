@@ -797,15 +797,36 @@ def test_use_prebuilt_false_without_dockerfile() -> None:
     )
 
 
-@pytest.mark.parametrize("exists", [True, False], ids=["file", "folder"])
-def test_a_dockerfile_this_user_may_not_read_is_said_so_not_built(exists: bool) -> None:
-    """Unreadable (or below a folder it may not search): cannot proceed, in start.sh's
-    words, with how to give access; it once decided to build (exit 16) on a file it
-    could not read, and called one below a locked folder missing."""
-    facts = DockerfileFacts(DOCKERFILE.path, exists, denied="Permission denied")
-    said = (
-        "the Dockerfile for PHP 8.4 at dockerfiles/8.4/Dockerfile cannot be read: Permission denied"
-    )
+_DENIED = "Permission denied"
+#: What this user may not read, and how resolve says it (start.sh's words).
+_UNREADABLE = {
+    "file": (
+        DockerfileFacts(DOCKERFILE.path, True, denied=_DENIED),
+        "the Dockerfile for PHP 8.4 at dockerfiles/8.4/Dockerfile cannot be read: "
+        "Permission denied",
+    ),
+    "folder": (
+        DockerfileFacts(DOCKERFILE.path, False, denied=_DENIED),
+        "the Dockerfile for PHP 8.4 at dockerfiles/8.4/Dockerfile cannot be read: "
+        "Permission denied",
+    ),
+    "context": (
+        DockerfileFacts(DOCKERFILE.path, True, context_denied=_DENIED),
+        "the build context for PHP 8.4 at dockerfiles/8.4 (the Dockerfile's folder) cannot be "
+        "read: Permission denied",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_UNREADABLE))
+def test_a_dockerfile_or_context_this_user_may_not_read_is_said_so_not_built(case: str) -> None:
+    """An unreadable Dockerfile (file), one below a folder it may not search (folder), or
+    a readable one in a folder it may not list, the build context docker sends (context):
+    cannot proceed, in start.sh's words, with how to give access. It once decided to build
+    (exit 16) on a file it could not read or a context docker could not send (the build
+    failed in compose), and called one below a locked folder missing."""
+    facts, said = _UNREADABLE[case]
+    assert not facts.buildable
     fix = (
         "give this user read access to it (and search access to its folders), or set "
         "PHP_DOCKERFILES to a copy it can read"
@@ -827,43 +848,19 @@ def test_a_dockerfile_this_user_may_not_read_is_said_so_not_built(exists: bool) 
     )
 
 
-def test_a_build_context_this_user_may_not_read_is_said_so_not_built() -> None:
-    """A readable Dockerfile in a folder this user may not list: docker cannot send that
-    build context, so no build (cannot proceed, in start.sh's words, with how to give
-    access); it once decided to build (exit 16), and the build failed in compose."""
-    facts = DockerfileFacts(DOCKERFILE.path, True, context_denied="Permission denied")
-    assert not facts.buildable
-    said = (
-        "the build context for PHP 8.4 at dockerfiles/8.4 (the Dockerfile's folder) cannot be "
-        "read: Permission denied"
-    )
-    fix = (
-        "give this user read access to it (and search access to its folders), or set "
-        "PHP_DOCKERFILES to a copy it can read"
-    )
-    args = inputs(use_prebuilt=False)
-    decision = decide(args, choose(args, notes(), "linux/amd64"), None, facts)
-    assert decision.action is Action.CANNOT_PROCEED
-    assert (decision.reason, decision.fix) == (f"USE_PREBUILT=false, but {said}", fix)
-    args = inputs(allow_fallback=False)
-    result = probing.Result(S.UNREACHABLE, "no answer")
-    decision = decide(args, choose(args, notes(), "linux/amd64"), result, facts)
-    assert decision.fix is not None and decision.fix.endswith(f"<X.Y>/Dockerfile ({said})")
-
-
-def test_a_dockerfile_it_may_not_read_is_said_when_the_fallback_is_disabled() -> None:
-    """Enabling the fallback alone would not build a Dockerfile this user may not read:
-    the fix says why (as for one below a folder it may not search), where it once said to
-    set ALLOW_LOCAL_BUILD_FALLBACK=true to build locally from it."""
-    facts = DockerfileFacts(DOCKERFILE.path, True, denied="Permission denied")
+@pytest.mark.parametrize("case", ["file", "context"])
+def test_a_dockerfile_it_may_not_read_is_said_when_the_fallback_is_disabled(case: str) -> None:
+    """Enabling the fallback alone would not build a Dockerfile (or a build context) this
+    user may not read: the fix says why (as for one below a folder it may not search),
+    where it once said to set ALLOW_LOCAL_BUILD_FALLBACK=true to build locally from it."""
+    facts, said = _UNREADABLE[case]
     args = inputs(allow_fallback=False)
     result = probing.Result(S.UNREACHABLE, "no answer")
     decision = decide(args, choose(args, notes(), "linux/amd64"), result, facts)
     assert decision.action is Action.CANNOT_PROCEED
     assert decision.fix is not None and decision.fix.endswith(
         "; or, to build locally, set ALLOW_LOCAL_BUILD_FALLBACK=true and PHP_DOCKERFILES to "
-        "the directory holding <X.Y>/Dockerfile (the Dockerfile for PHP 8.4 at "
-        "dockerfiles/8.4/Dockerfile cannot be read: Permission denied)"
+        f"the directory holding <X.Y>/Dockerfile ({said})"
     )
 
 
