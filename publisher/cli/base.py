@@ -185,11 +185,12 @@ class State:
             )
         return notes_dir
 
-    def warn_matrix(self, cfg: config.Config) -> None:
-        """Say what ``plan.line_warnings`` finds about the lines ``cfg`` writes today."""
+    def warn_matrix(self, cfg: config.Config, upcoming: config.Config | None = None) -> None:
+        """Say what ``plan.line_warnings`` finds about the lines ``cfg`` writes today;
+        ``upcoming``: today's matrix, when ``cfg`` is a published release's."""
         from ..core import lifecycle, plan
 
-        for text in plan.line_warnings(cfg, lifecycle.today()):
+        for text in plan.line_warnings(cfg, lifecycle.today(), upcoming=upcoming):
             self.output.warning(text)
 
 

@@ -78,8 +78,10 @@ def plan_command(
             "moves no such tag; `publisher release` refuses to start a release so, as a "
             "published release keeps its lines and no later run could add it"
         )
+    # a published release keeps its default line: advice about it is for the next release
+    upcoming = None if _record is None else state.load_config(scope.config_path)
     if as_json:  # the warnings go to stderr: stdout stays the JSON alone
-        state.warn_matrix(cfg)
+        state.warn_matrix(cfg, upcoming)
         # "ok" as in every --json document; the plan (plan_sha256 in the notes) is the rest
         print_report(state, {"ok": True, **result.to_dict()}, None)
         # the tables below still go to the step summary in Actions (the output is quiet)
@@ -103,7 +105,7 @@ def plan_command(
             [(f.registry, f.tag, f.source) for f in unmoved],
         )
     if not as_json:  # said above, before the JSON
-        state.warn_matrix(cfg)
+        state.warn_matrix(cfg, upcoming)
 
 
 def _partial_existing(

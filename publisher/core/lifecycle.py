@@ -181,12 +181,21 @@ def support(php: str, day: datetime.date) -> str | None:
 
 
 def matrix_warnings(
-    lines: Iterable[tuple[str, bool]], default_line: str, today: datetime.date
+    lines: Iterable[tuple[str, bool]],
+    default_line: str,
+    today: datetime.date,
+    *,
+    upcoming: tuple[str, Iterable[tuple[str, bool]]] | None = None,
 ) -> list[str]:
     """What ``publisher plan`` and ``release`` warn about a matrix's ``(php, frozen)`` lines
     on ``today``: lines past their end or with a base that no longer moves, lines leaving
     security support within :data:`NOTICE_DAYS`, and a default line (which ``latest``
-    follows) whose base no longer moves."""
+    follows) whose base no longer moves.
+
+    ``upcoming``: when ``lines`` and ``default_line`` are a published release's, which
+    keeps them, the default line and ``(php, frozen)`` lines of the next release (today's
+    matrix.yaml): what to change about a default line is then the next release's, and
+    nothing is said when that one still updates."""
     lines = list(lines)
     found: list[str] = []
     for php, frozen in lines:
@@ -207,22 +216,47 @@ def matrix_warnings(
         soon = ending_soon(php, today, frozen=frozen)
         found += [text for text in (past, soon) if text]
         if past and php == default_line:
-            found.append(_default_line_advice(php, lines, today))
+            if upcoming is None:
+                found.append(_default_line_advice(php, lines, today))
+                continue
+            following, next_lines = upcoming[0], list(upcoming[1])
+            marked = dict(next_lines).get(following, False)
+            if status(following, today, frozen=marked).base_frozen:
+                found.append(_default_line_advice(following, next_lines, today, kept=php))
     return found
 
 
 def _default_line_advice(
-    default_line: str, lines: list[tuple[str, bool]], today: datetime.date
+    default_line: str,
+    lines: list[tuple[str, bool]],
+    today: datetime.date,
+    *,
+    kept: str | None = None,
 ) -> str:
     """What to change when ``latest`` follows a default line whose base no longer moves:
     the lines judged with it that still do, by name, newest first; when none does (every
-    line past its end), that one must be added first."""
+    line past its end), that one must be added first. ``kept``: the default line of a
+    published release, which keeps it; ``default_line`` and ``lines`` are then the next
+    release's (matrix.yaml's), the only ones a change can reach."""
     moving = [php for php, frozen in lines if not status(php, today, frozen=frozen).base_frozen]
     moving.sort(key=lambda php: tuple(map(int, php.split("."))), reverse=True)
-    head = (
-        f"latest and each release's vX.Y.Z follow the default line {default_line}, whose "
-        "base no longer updates: set default_line in matrix.yaml to a line that still does"
-    )
+    if kept is None:
+        head = (
+            f"latest and each release's vX.Y.Z follow the default line {default_line}, whose "
+            "base no longer updates: set default_line in matrix.yaml to a line that still does"
+        )
+    else:
+        head = (
+            f"a published release keeps its default line, here {kept}, whose base no longer "
+            "updates; "
+            + (
+                f"matrix.yaml's default_line, which the next release takes, is {kept} too"
+                if default_line == kept
+                else f"matrix.yaml's default_line {default_line}, which the next release "
+                "takes, no longer updates either"
+            )
+            + ": for the next release, set default_line in matrix.yaml to a line that still does"
+        )
     if moving:
         return f"{head} ({', '.join(moving)})"
     return (

@@ -299,14 +299,23 @@ def default_line_left_out_by(config: Config) -> tuple[str, ...]:
     return ("--only",)
 
 
-def line_warnings(config: Config, today: datetime.date) -> list[str]:
+def line_warnings(
+    config: Config, today: datetime.date, *, upcoming: Config | None = None
+) -> list[str]:
     """What ``plan``, ``release`` and ``republish`` warn about the lines ``config`` writes
     on ``today``: each line's lifecycle (``lifecycle.matrix_warnings``), and what
     ``latest`` lacks when the default line has fewer platforms than the others. A
     published release is judged by its recorded lines (``config`` as its record
-    says), not by today's matrix.yaml."""
+    says), not by today's matrix.yaml; ``upcoming`` is then today's matrix.yaml, the
+    next release's, which advice about the default line is for (the published release
+    keeps its own)."""
     lines = [(line.php, line.frozen) for line in config.lines]
-    found = lifecycle.matrix_warnings(lines, config.default_line, today)
+    following = (
+        None
+        if upcoming is None
+        else (upcoming.default_line, [(line.php, line.frozen) for line in upcoming.lines])
+    )
+    found = lifecycle.matrix_warnings(lines, config.default_line, today, upcoming=following)
     gap = default_line_gap(config)
     return [*found, gap] if gap is not None else found
 

@@ -131,6 +131,7 @@ def release(
     warn_stale_dockerfiles(config, output)
     check_outputs(options)
     republish = options.republish_reason is not None
+    matrix = config
     config, record = load_release(
         config,
         options.notes_dir,
@@ -171,7 +172,9 @@ def release(
         config = republish_config(config, version, record, done, options.notes_dir, output)
     # About the lines this run writes: a published release's recorded ones, not
     # today's matrix.yaml (whose disagreements load_release said once).
-    for text in line_warnings(config, lifecycle.today()):
+    # A published release keeps its default line: advice about it is the next release's.
+    upcoming = matrix if record is not None or republish else None
+    for text in line_warnings(config, lifecycle.today(), upcoming=upcoming):
         output.warning(text)
     if not options.reuse or republish:
         done = set()

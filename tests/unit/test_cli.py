@@ -205,6 +205,73 @@ def test_plan_warns_when_latest_would_follow_a_line_that_no_longer_updates(
     assert "follow the default line" not in " ".join(cli("plan", "v3.0.0").output.split())
 
 
+def test_a_published_release_past_its_default_line_s_end_gets_advice_for_the_next_one(
+    cli, tmp_path
+):
+    """v1.0.0's record says its default line is 8.1, past its end: a published release keeps
+    it, so the plan of v1.0.0 does not say to change default_line for it. With matrix.yaml
+    already on 8.4 there is nothing to change; still on 8.1, the advice is the next
+    release's."""
+    from publisher.core.notes import (
+        LineFacts,
+        PlatformFacts,
+        RegistryFacts,
+        ReleaseFacts,
+        SizeHistory,
+        release_json,
+    )
+
+    digest = "sha256:" + "1" * 64
+    facts = ReleaseFacts(
+        release="v1.0.0",
+        stable=True,
+        stand_in=False,
+        default_line="8.1",
+        published_at="2025-06-02T10:00:00Z",
+        registries=(RegistryFacts("dockerhub", "docker.io/twentyi/php-fpm", True),),
+        lines=tuple(
+            LineFacts(
+                php=php,
+                php_version=f"{php}.9",
+                index_digest=digest,
+                tags=(f"v1.0.0-php-{php}",),
+                base_image=f"php:{php}-fpm-alpine",
+                base_digest=digest,
+                size_budget_bytes=700_000_000,
+                platforms=(PlatformFacts("linux/amd64", digest, 1_000),),
+            )
+            for php in ("8.1", "8.4")
+        ),
+        floating=(),
+    )
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "v1.0.0.json").write_text(release_json(facts, SizeHistory()))
+    text = (ROOT / "matrix.yaml").read_text(encoding="utf-8")
+    on_81 = tmp_path / "matrix.yaml"
+    on_81.write_text(text.replace('default_line: "8.4"', 'default_line: "8.1"'), "utf-8")
+
+    moved_on = cli("plan", "v1.0.0", "--notes-dir", str(notes))
+    assert moved_on.exit_code == 0, moved_on.output
+    flat = " ".join(moved_on.stderr.split())
+    assert "PHP 8.1 reached end of life on 2025-12-31" in flat
+    assert "default_line" not in flat.replace("published with default line 8.1", ""), flat
+
+    still = cli("plan", "v1.0.0", "--notes-dir", str(notes), "--config", str(on_81))
+    assert still.exit_code == 0, still.output
+    flat = " ".join(still.stderr.split())
+    assert "latest and each release's vX.Y.Z follow the default line" not in flat
+    assert (
+        "a published release keeps its default line, here 8.1, whose base no longer "
+        "updates; matrix.yaml's default_line, which the next release takes, is 8.1 too: for "
+        "the next release, set default_line in matrix.yaml to a line that still does "
+        "(8.5, 8.4, 8.3, 8.2)"
+    ) in flat, flat
+    # a new release of the same matrix is told as before
+    new = " ".join(cli("plan", "v2.0.0", "--config", str(on_81)).stderr.split())
+    assert "latest and each release's vX.Y.Z follow the default line 8.1" in new
+
+
 def test_a_mistyped_command_is_exit_2_with_the_closest_one(cli):
     typo = cli("relase", "v1.0.0")
     assert typo.exit_code == 2

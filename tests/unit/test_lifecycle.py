@@ -122,3 +122,26 @@ def test_a_default_line_past_its_end_when_every_line_is_gets_advice_it_can_follo
     # a line publisher's table lacks (a newer one, unchecked) counts as one that may update
     newer = lifecycle.matrix_warnings([*lines, ("9.0", False)], "8.4", D(2030, 1, 1))
     assert any(text.endswith("to a line that still does (9.0)") for text in newer), newer
+
+
+def test_a_published_release_s_default_line_advice_is_about_the_next_release() -> None:
+    """A published release keeps its default line: past its end, the advice is for the next
+    release (matrix.yaml's default line and lines), and none when that one still updates."""
+    recorded = [("8.1", False), ("8.4", False)]
+    day = D(2026, 12, 3)
+    matrix = [("8.1", True), ("8.2", False), ("8.3", False), ("8.4", False), ("8.5", False)]
+    moved_on = lifecycle.matrix_warnings(recorded, "8.1", day, upcoming=("8.4", matrix))
+    assert len(moved_on) == 1 and moved_on[0].startswith("PHP 8.1 reached end of life")
+    still = lifecycle.matrix_warnings(recorded, "8.1", day, upcoming=("8.1", matrix))
+    assert still[1] == (
+        "a published release keeps its default line, here 8.1, whose base no longer updates; "
+        "matrix.yaml's default_line, which the next release takes, is 8.1 too: for the next "
+        "release, set default_line in matrix.yaml to a line that still does (8.5, 8.4, 8.3, "
+        "8.2)"
+    )
+    other = lifecycle.matrix_warnings(
+        recorded, "8.1", D(2030, 1, 1), upcoming=("8.5", [("8.5", False)])
+    )
+    assert len(other) == 3, other  # 8.1 and 8.4 past their end, and the advice after 8.1
+    assert "matrix.yaml's default_line 8.5, which the next release takes, no longer " in other[1]
+    assert "none of these lines does: add a line php.net still supports" in other[1]
