@@ -635,7 +635,9 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     unchanged (with its digest), moved (old digest to new), no longer on the
     registry (also a warning, an error annotation in GitHub Actions), can never
     change (and why), or left out because matrix.yaml no
-    longer has the line (a rebuild could not build it). In GitHub Actions the same lines
+    longer has the line (a rebuild could not build it). The line of one past its
+    end that matrix.yaml does not mark `frozen: true` says to mark it so: a
+    warning (a warning annotation in GitHub Actions). In GitHub Actions the same lines
     are the step output `details`, a JSON list of strings (before the first
     stable release: the one line saying why there is nothing to check), and,
     once a stable release is recorded, a list in the step summary.
@@ -661,9 +663,10 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     state.output.set_output("frozen", ",".join(result.frozen))
     state.output.set_output("gone", ",".join(result.gone))
     for line in result.details:  # on stderr: stdout is the key=value lines alone
-        if result.release:
+        if result.release and line not in result.advised:
             state.output.note(line)
-        else:  # no stable release yet: said as a warning, visible in the run's annotations
+        else:  # no stable release yet, or what to change in matrix.yaml: said as a warning,
+            # visible in the run's annotations (in Actions), not only in its log
             state.output.warning(line)
     if result.gone:  # loud: a maintainer must act, the weekly run cannot rebuild them
         gone = NotFoundError(

@@ -32,6 +32,9 @@ class BaseCheck:
     #: Lines whose recorded base no longer exists: a rebuild could not pull it, so they
     #: are not rebuilt (and do not hold back the others); a maintainer must act.
     gone: tuple[str, ...] = ()
+    #: The details that say what to change in matrix.yaml (a line past its end it does not
+    #: mark ``frozen: true``): warnings, where the others are information.
+    advised: tuple[str, ...] = ()
 
 
 def newest_stable_record(notes_dir: Path) -> ReleaseFacts | None:
@@ -135,4 +138,16 @@ def check_bases(
     frozen = tuple(php for php, (kind, _) in zip(lines, found, strict=True) if kind == "frozen")
     gone = tuple(php for php, (kind, _) in zip(lines, found, strict=True) if kind == "gone")
     details = tuple(detail for _, detail in found)
-    return BaseCheck(record.release, bool(moved), details, moved, frozen, gone)
+    # A line matrix.yaml has, past its end, not marked frozen: its detail (moved or frozen)
+    # carries lifecycle.UNFROZEN_ADVICE, what to change there.
+    unmarked = {
+        php
+        for php, known in configured.items()
+        if not known.frozen and lifecycle.advised(php, day) is not None
+    }
+    advised = tuple(
+        detail
+        for php, (kind, detail) in zip(lines, found, strict=True)
+        if php in unmarked and kind in ("moved", "frozen")
+    )
+    return BaseCheck(record.release, bool(moved), details, moved, frozen, gone, advised)

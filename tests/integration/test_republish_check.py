@@ -289,6 +289,55 @@ def test_the_first_weekly_run_after_a_line_ends_rebuilds_its_last_base(
     assert "PHP 8.2: can never change (PHP 8.2 reached end of life" in next_monday
 
 
+def test_the_advice_to_mark_a_line_frozen_is_a_warning_on_the_run_s_page(
+    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
+) -> None:
+    """Monday 2027-01-04 in GitHub Actions: PHP 8.2 is past its end and matrix.yaml does
+    not mark it frozen. What to change there is a ::warning:: annotation (what the run's
+    page shows), said once in the log, once in the summary and once in `details`; 8.1,
+    marked frozen, and 8.4, unchanged, stay lines of the log."""
+    prefix = f"bases-{uuid.uuid4().hex[:8]}/library/php"
+    digests = {
+        php: push_raw(
+            f"http://{registry.host}", prefix, make_image(("linux/amd64",)), [f"{php}-fpm-alpine"]
+        )
+        for php in ("8.1", "8.2", "8.4")
+    }
+    repository = f"{registry.host}/acme/php-fpm"
+    notes = _record_v1(
+        tmp_path / "notes", repository, f"{registry.host}/{prefix}", digests, "2026-11-02T10:00:00Z"
+    )
+    matrix = write_matrix(
+        tmp_path,
+        [("hub", repository, True)],
+        lines=("8.1", "8.2", "8.4"),
+        base_image=f"{registry.host}/{prefix}:{{php}}-fpm-alpine",
+        line_overrides={"8.1": {"frozen": True}},
+    )
+    out, summary = tmp_path / "github-output", tmp_path / "summary"
+    out.write_text("")
+    summary.write_text("")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")},
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(out),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    monday = datetime.datetime(2027, 1, 4, 5, 17, tzinfo=datetime.UTC)
+    argv = ["republish-check", "--config", str(matrix), "--notes-dir", str(notes)]
+    said = _at(monday, "UTC", *argv, env=env)
+    assert said.startswith("release=v1.0.0\nchanged=false\nlines=\nfrozen=8.1,8.2\n"), said
+    advice = "mark the line frozen: true in matrix.yaml"
+    warnings = [line for line in said.splitlines() if line.startswith("::warning::")]
+    assert len(warnings) == 1, said
+    assert warnings[0].startswith("::warning::PHP 8.2: can never change (PHP 8.2 reached end")
+    assert advice in warnings[0] and said.count(advice) == 1, said
+    assert "\nPHP 8.1: can never change" in said and "\nPHP 8.4: base" in said
+    assert summary.read_text().count(advice) == 1
+    details = json.loads(parse_outputs(out.read_text())["details"])
+    assert sum(advice in line for line in details) == 1
+
+
 def test_a_line_is_asked_until_its_end_and_after_it_until_marked_frozen(
     tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
 ) -> None:
@@ -329,6 +378,7 @@ def test_a_line_is_asked_until_its_end_and_after_it_until_marked_frozen(
     assert "last update" not in last_day.details[0]
     after = check_bases(asked, notes, clients, today=datetime.date(2028, 1, 1))
     assert (after.moved, after.frozen) == (("8.3",), ())
+    assert (last_day.advised, after.advised) == ((), after.details)  # what to change: a warning
     assert after.details[0].endswith(
         "its last update: rebuilt on it once more (PHP 8.3 reached end of life on 2027-12-31 "
         "(no security fixes); the official image no longer updates it: mark the line frozen: "
@@ -337,7 +387,7 @@ def test_a_line_is_asked_until_its_end_and_after_it_until_marked_frozen(
     )
     frozen = check_bases(marked, notes, clients, today=datetime.date(2028, 1, 1))
     assert (frozen.changed, frozen.moved, frozen.frozen) == (False, (), ("8.3",))
-    assert "mark the line" not in frozen.details[0]
+    assert "mark the line" not in frozen.details[0] and frozen.advised == ()
 
 
 def test_a_line_dropped_from_the_matrix_is_not_offered_for_a_rebuild(
