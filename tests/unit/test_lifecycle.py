@@ -145,3 +145,19 @@ def test_a_published_release_s_default_line_advice_is_about_the_next_release() -
     assert len(other) == 3, other  # 8.1 and 8.4 past their end, and the advice after 8.1
     assert "matrix.yaml's default_line 8.5, which the next release takes, no longer " in other[1]
     assert "none of these lines does: add a line php.net still supports" in other[1]
+
+
+def test_the_offline_rehearsal_says_about_each_line_what_the_real_matrix_does() -> None:
+    """The README's first command rehearses the real release on examples/offline: its lines
+    are the real matrix's, frozen where it is, so a rehearsal's warnings are a release's
+    (no advice to mark 8.1 frozen, which matrix.yaml already does)."""
+    from publisher.core.plan import line_warnings
+
+    real = load(ROOT / "matrix.yaml", {})
+    offline = load(ROOT / "examples/offline/matrix.yaml", {})
+    assert [(line.php, line.frozen) for line in offline.lines] == [
+        (line.php, line.frozen) for line in real.lines
+    ]
+    for day in (D(2026, 12, 3), D(2027, 1, 1), D(2030, 1, 1)):
+        assert line_warnings(offline, day) == line_warnings(real, day), day
+    assert lifecycle.UNFROZEN_ADVICE not in " ".join(line_warnings(offline, D(2026, 12, 3)))
