@@ -638,6 +638,47 @@ def test_release_and_republish_warn_about_the_lines_they_write(world: World) -> 
     ]
 
 
+def test_a_published_release_s_default_line_past_its_end_is_advice_for_the_next_release(
+    world: World,
+) -> None:
+    """v1.0.0 was published with default line 8.1, now past its end; a published release
+    keeps it, so a rerun or a republish of v1.0.0 never says to set default_line for it.
+    With matrix.yaml on 8.4 there is nothing to change; still on 8.1, the advice is the next
+    release's."""
+    base = f"{world.hosts['ghcr']}/bases/php:{{php}}-fpm-alpine"
+    registries = [(n, f"{host}/{world.repo}", n == "hub") for n, host in world.hosts.items()]
+    published = world.write_matrix(
+        world.root, registries, name="matrix.yaml", lines=("8.1", "8.4"), default_line="8.1",
+        base_image=base,
+    )  # fmt: skip
+    world.publish("v1.0.0", published, ("8.1", "8.4"))
+    for php in ("8.1", "8.4"):
+        push_raw(
+            f"http://{world.hosts['ghcr']}", "bases/php", make_image(), tags=[f"{php}-fpm-alpine"]
+        )
+    moved_on = world.write_matrix(
+        world.root, registries, name="today.yaml", lines=("8.1", "8.4"), base_image=base
+    )
+    (world.root / "dockerfiles").mkdir()
+    template = ROOT / "dockerfiles" / "Dockerfile.j2"
+    (world.root / "dockerfiles" / "Dockerfile.j2").write_bytes(template.read_bytes())
+    assert world.run("render", matrix=moved_on).returncode == 0
+    for argv in (
+        ("release", "v1.0.0", "--dry-run"),
+        ("republish", "v1.0.0", "--reason", "base fix", "--dry-run"),
+    ):
+        for matrix, advised in ((moved_on, False), (published, True)):
+            result = world.run(*argv, matrix=matrix)
+            said = " ".join(result.stderr.split())
+            assert result.returncode == 0, (argv, result.stdout + result.stderr)
+            assert "PHP 8.1 reached end of life on 2025-12-31" in said, (argv, said)
+            assert "latest and each release's vX.Y.Z follow the default line" not in said
+            next_release = "for the next release, set default_line in matrix.yaml to a line"
+            assert (said.count(next_release) == 1) is advised, (argv, said)
+            if advised:
+                assert "a published release keeps its default line, here 8.1" in said
+
+
 def test_audit_reads_the_registries_at_once_and_an_index_children_several_at_a_time(
     tmp_path: Path,
     registry: Any,
