@@ -5,6 +5,8 @@
     python bench/fault_sweep_bench.py --no-kill   # the 400 answers and lost answers only
     python bench/fault_sweep_bench.py --only lost # one kind of fault
     python bench/fault_sweep_bench.py --only republish --only SIGTERM  # one run, one fault
+    python bench/fault_sweep_bench.py --only retried   # lost answers, the retries on
+    python bench/fault_sweep_bench.py --ci --only SIGTERM  # as a cancelled CI job
 
 tests/integration/test_fault_sweep.py runs a stride of it; this runs every point: a
 clean reference publish of v2.0.0 counts the write requests on hub and ghcr, then each
@@ -12,7 +14,11 @@ write on each registry is answered 400, then has its answer lost after the regis
 it, and (unless ``--no-kill``) is held while the run is killed with SIGKILL, or
 stopped with SIGTERM or SIGINT (it must exit 143 or 130 and say so), each in a trial of
 its own, and the invariants of ``tests.support.sweep`` are checked, then a rerun must
-finish the release. All of that for two runs: the publish of v2.0.0 after v1.0.0
+finish the release. ``retried`` loses each write's answer with the retries on
+(``PUBLISHER_RETRY_ATTEMPTS`` at its default): the run must finish by itself, as the
+clean run did, sending no blob twice. ``--ci`` runs the SIGKILL, SIGTERM and SIGINT
+points as a GitHub Actions job (``Trial.in_ci``): no step output, and after SIGTERM or
+SIGINT nothing in ``TMPDIR``. All of that for two runs: the publish of v2.0.0 after v1.0.0
 (``publish``), and the weekly republish of v1.0.0 with rebuilt images (``republish``).
 ``--only`` names faults, runs, or both (repeatable). Prints the writes of each
 reference run, each point that broke an invariant and why, and the time per trial.
@@ -54,11 +60,16 @@ def main() -> int:
         choices=[*MODES, *RUNS],
         help="these faults (or runs) only; repeatable",
     )
+    parser.add_argument(
+        "--ci",
+        action="store_true",
+        help="run the SIGKILL, SIGTERM and SIGINT points as a GitHub Actions job",
+    )
     args = parser.parse_args()
     only = args.only or []
     modes = [m for m in MODES if m in only or not set(only) & set(MODES)]
     if args.no_kill:
-        modes = [m for m in modes if m in ("400", "lost")]
+        modes = [m for m in modes if m in ("400", "lost", "retried")]
     runs = [r for r in RUNS if r in only or not set(only) & set(RUNS)]
     failed: list[tuple[str, Outcome]] = []
     with LocalRegistry() as hub, LocalRegistry() as ghcr:
@@ -70,18 +81,20 @@ def main() -> int:
                     write_matrix,
                     republish=run_name == "republish",
                 )
-                failed += sweep_run(sweep, run_name, modes)
+                failed += sweep_run(sweep, run_name, modes, ci=args.ci)
     for label, outcome in failed:
         print(f"BROKEN {label} {outcome}")
     print(f"{len(failed)} points broke an invariant")
     return 1 if failed else 0
 
 
-MODES = ("400", "lost", "SIGKILL", "SIGTERM", "SIGINT")
+MODES = ("400", "lost", "retried", "SIGKILL", "SIGTERM", "SIGINT")
 RUNS = ("publish", "republish")
 
 
-def sweep_run(sweep: Sweep, run_name: str, modes: list[str]) -> list[tuple[str, Outcome]]:
+def sweep_run(
+    sweep: Sweep, run_name: str, modes: list[str], *, ci: bool = False
+) -> list[tuple[str, Outcome]]:
     """Every write of ``sweep``'s reference run, each of ``modes``: the points broken."""
     reference = sweep.reference()
     what = "republish of v1.0.0" if sweep.republish else "publish of v2.0.0"
@@ -93,9 +106,10 @@ def sweep_run(sweep: Sweep, run_name: str, modes: list[str]) -> list[tuple[str, 
     runs: dict[str, Callable[[Reference, str, int], Outcome]] = {
         "400": sweep.fault,
         "lost": lambda ref, name, k: sweep.fault(ref, name, k, "lost"),
-        "SIGKILL": sweep.kill,
-        "SIGTERM": lambda ref, name, k: sweep.stop(ref, name, k, signal.SIGTERM),
-        "SIGINT": lambda ref, name, k: sweep.stop(ref, name, k, signal.SIGINT),
+        "retried": sweep.retried,
+        "SIGKILL": lambda ref, name, k: sweep.kill(ref, name, k, ci=ci),
+        "SIGTERM": lambda ref, name, k: sweep.stop(ref, name, k, signal.SIGTERM, ci=ci),
+        "SIGINT": lambda ref, name, k: sweep.stop(ref, name, k, signal.SIGINT, ci=ci),
     }
     failed: list[tuple[str, Outcome]] = []
     for mode in modes:

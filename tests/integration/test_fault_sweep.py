@@ -14,11 +14,24 @@ once (a blob upload's start and its PUT, a manifest by digest, a pin, the releas
 each floating tag), refused; two with the answer lost after the registry did the
 write; and a SIGKILL while four are held.
 
+A lost answer with the retries on (``PUBLISHER_RETRY_ATTEMPTS`` at its default, the
+delays short) is what a flaky link does to a real run: the run must retry and finish
+the release by itself (exit 0, no error), leaving the registries and the record as the
+clean run did, and send no blob again that a HEAD shows is there. Each kind of write
+once: a blob upload's start and its PUT, an index, a pin, the release tag, a floating
+tag.
+
 A graceful stop runs the cleanup code a SIGKILL never runs: SIGTERM (a CI runner
 cancelling the job) and SIGINT (Ctrl-C) while a write is held must end the run with
 exit 143 or 130 and ``interrupted by SIGTERM`` (``SIGINT``), no traceback, the same
 invariants, no file written, rewritten or removed (no record, notes, pins file, size
-history, digest record), and a rerun that finishes the release.
+history, digest record), and a rerun that finishes the release. The SIGTERM points, and
+one SIGKILL, run as a GitHub Actions job (``GITHUB_ACTIONS=true``, the step outputs,
+the step summary and ``TMPDIR`` in the trial's folder): the cancelled job's later steps
+read no step output (``digests``, ``digest-X.Y`` say a release is published), and a
+graceful stop leaves nothing in ``TMPDIR`` (no copy's spool folder).
+With a third registry, a blob bound for two is spooled under ``TMPDIR``: SIGTERM while
+one of its uploads is held must remove that too.
 
 The weekly security republish (``publish v1.0.0 --reason ... --digests`` rebuilt images,
 ``Sweep(republish=True)``) is swept the same ways, a few points each. What holds after
@@ -129,30 +142,78 @@ def test_a_write_whose_answer_is_lost_moves_no_floating_tag_onto_half_pushed_con
     check([sweep.fault(reference, name, k, "lost") for name, k in points])
 
 
+def test_a_write_whose_answer_is_lost_is_retried_and_the_release_finishes_by_itself(
+    sweep: Sweep, reference: Reference
+) -> None:
+    """The default retries make up for a lost answer: a blob upload's start and its
+    PUT on ghcr, an index on hub, a pin on ghcr, the release tag on hub, a floating
+    tag on ghcr. Each run exits 0 as the clean run did, no blob sent twice."""
+    hub, ghcr = (reference.writes[name] for name in REGISTRIES)
+    points = [
+        ("ghcr", ghcr.index("blob upload start")),
+        ("ghcr", ghcr.index("blob PUT")),
+        ("hub", hub.index("manifest PUT digest")),
+        ("ghcr", ghcr.index(PINS[1])),
+        ("hub", hub.index(PINS[2])),
+        ("ghcr", ghcr.index(FLOATING[0])),
+    ]
+    check([sweep.retried(reference, name, k) for name, k in points])
+
+
 def test_a_run_killed_at_a_write_moves_no_floating_tag_onto_half_pushed_content(
     sweep: Sweep, reference: Reference
 ) -> None:
     """SIGKILL while a write is held (the held write then lands): a blob upload, an
-    index, a pin on ghcr, a floating tag on hub."""
+    index, a pin on ghcr, a floating tag on hub (a GitHub Actions job's run: every pin
+    written, yet no step output)."""
     points = [
-        ("ghcr", reference.writes["ghcr"].index("blob PUT")),
-        ("hub", reference.writes["hub"].index("manifest PUT digest")),
-        ("ghcr", reference.writes["ghcr"].index(PINS[1])),
-        ("hub", reference.writes["hub"].index(FLOATING[2])),
+        ("ghcr", reference.writes["ghcr"].index("blob PUT"), False),
+        ("hub", reference.writes["hub"].index("manifest PUT digest"), False),
+        ("ghcr", reference.writes["ghcr"].index(PINS[1]), False),
+        ("hub", reference.writes["hub"].index(FLOATING[2]), True),
     ]
-    check([sweep.kill(reference, name, k) for name, k in points])
+    check([sweep.kill(reference, name, k, ci=ci) for name, k, ci in points])
 
 
 def test_a_run_stopped_gracefully_at_a_write_cleans_up_nothing_it_should_not(
     sweep: Sweep, reference: Reference
 ) -> None:
     """SIGTERM while a floating tag is held on hub (some floating tags moved, on ghcr
-    none), SIGINT while a pin is held on ghcr (every pin on hub, no floating tag)."""
+    none; a cancelled GitHub Actions job), SIGINT while a pin is held on ghcr (every pin
+    on hub, no floating tag)."""
     points = [
         ("hub", reference.writes["hub"].index(FLOATING[1]), signal.SIGTERM),
         ("ghcr", reference.writes["ghcr"].index(PINS[1]), signal.SIGINT),
     ]
-    check([sweep.stop(reference, name, k, signum) for name, k, signum in points])
+    check(
+        [
+            sweep.stop(reference, name, k, signum, ci=signum == signal.SIGTERM)
+            for name, k, signum in points
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def spooling_sweep(
+    sweep: Sweep, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Sweep, Reference]]:
+    """The same registries and a third (quay): a blob going to two registries is
+    downloaded once into a spool folder under TMPDIR, then uploaded from there to each."""
+    with LocalRegistry() as quay:
+        root = tmp_path_factory.mktemp("spooling-sweep")
+        spooling = Sweep(root, {**sweep.upstream, "quay": quay.host}, write_matrix)
+        yield spooling, spooling.reference()
+
+
+def test_a_cancelled_job_leaves_no_spooled_copy_in_tmpdir(
+    spooling_sweep: tuple[Sweep, Reference],
+) -> None:
+    """SIGTERM to a GitHub Actions job's run while a blob's upload to quay is held (its
+    spooled copy in TMPDIR, as a SIGKILL there leaves it): the run removes it on its way
+    out."""
+    spooling, reference = spooling_sweep
+    k = reference.writes["quay"].index("blob PUT")
+    check([spooling.stop(reference, "quay", k, signal.SIGTERM, ci=True)])
 
 
 # --------------------------------------------------------------------------- republish
@@ -193,7 +254,9 @@ def test_a_republish_failing_at_a_write_leaves_each_pin_old_or_new_and_its_recor
 ) -> None:
     """A pin refused on ghcr (hub's pins moved), a pin on hub whose answer is lost,
     SIGKILL while a floating tag is held on ghcr, SIGTERM while the release tag is held
-    on hub: each rerun of the republish finishes it."""
+    on hub (a cancelled GitHub Actions job): each rerun of the republish finishes it.
+    A pin on ghcr whose answer is lost with the retries on: the republish finishes by
+    itself."""
     hub, ghcr = (republished.writes[name] for name in REGISTRIES)
     check(
         [
@@ -201,7 +264,8 @@ def test_a_republish_failing_at_a_write_leaves_each_pin_old_or_new_and_its_recor
             republish_sweep.fault(republished, "hub", hub.index(REPUBLISHED_PINS[1]), "lost"),
             republish_sweep.kill(republished, "ghcr", ghcr.index(FLOATING[0])),
             republish_sweep.stop(
-                republished, "hub", hub.index(REPUBLISHED_PINS[2]), signal.SIGTERM
+                republished, "hub", hub.index(REPUBLISHED_PINS[2]), signal.SIGTERM, ci=True
             ),
+            republish_sweep.retried(republished, "ghcr", ghcr.index(REPUBLISHED_PINS[1])),
         ]
     )

@@ -33,6 +33,15 @@ registries' tags as the reference run left them.
 exit 143 or 130 saying ``interrupted by SIGTERM`` (``SIGINT``), with no traceback, and
 what its cleanup code does on the way out must keep the same invariants.
 
+Every run has one attempt (``isolated_env``), so a fault is seen. ``Sweep.retried()``
+loses a write's answer with the retries on (``PUBLISHER_RETRY_ATTEMPTS`` at its
+default, the delays as short as ``isolated_env`` makes them): the run must finish by
+itself, exit 0 with no error, leave both registries' tags and the record as the
+reference run did, and upload no blob twice (a retried upload asks with HEAD first).
+``kill()`` and ``stop()`` with ``ci=True`` run as a GitHub Actions job
+(``Trial.in_ci``): a run that did not finish writes no step output, and a graceful
+stop leaves nothing in ``TMPDIR``.
+
 ``Sweep(republish=True)`` sweeps the weekly security republish instead: v1.0.0 is
 published clean, its lines are rebuilt (new images, new digest records in a directory of
 their own) and the run under test is ``publish v1.0.0 --reason ... --digests`` them,
@@ -89,6 +98,8 @@ FOLLOWS = {"latest": DEFAULT_LINE, **{f"php-{php}": php for php in LINES}}
 REASON = "weekly security rebuild"
 #: The exit code and the words of a run stopped by each signal (README, exit codes).
 STOPPED = {signal.SIGTERM: 143, signal.SIGINT: 130}
+#: A trial's folders of a run in CI (``Trial.in_ci``): the runner's files, and TMPDIR.
+CI, TMP = "ci", "tmp"
 
 TagMap = dict[str, str]
 
@@ -261,12 +272,45 @@ class Trial:
 
     def files(self) -> dict[str, bytes]:
         """Every file under the trial's directory (notes, digest records, docker config),
-        by its path there; the logs of the runs the sweep stopped left out."""
+        by its path there; the logs of the runs the sweep stopped left out, and so are
+        the runner's files and TMPDIR of a run in CI (``ci_invariants`` reads those)."""
         return {
             str(path.relative_to(self.root)): path.read_bytes()
             for path in sorted(self.root.rglob("*"))
-            if path.is_file() and not path.name.startswith("stopped-")
+            if path.is_file()
+            and not path.name.startswith("stopped-")
+            and path.relative_to(self.root).parts[0] not in (CI, TMP)
         }
+
+    def in_ci(self) -> None:
+        """Run as a GitHub Actions job does (the runs from now on): ``GITHUB_ACTIONS=true``,
+        the step outputs and the step summary in files of ``ci/`` (as the runner gives
+        each step files of its own), ``TMPDIR`` the empty folder ``tmp/``."""
+        for folder in (CI, TMP):
+            (self.root / folder).mkdir(exist_ok=True)
+        self.env.update(
+            GITHUB_ACTIONS="true",
+            GITHUB_OUTPUT=str(self.root / CI / "output"),
+            GITHUB_STEP_SUMMARY=str(self.root / CI / "summary"),
+            TMPDIR=str(self.root / TMP),
+        )
+
+    def ci_invariants(self, *, graceful: bool) -> list[str]:
+        """What a run in CI that did not finish broke of what the job's later steps and
+        the runner see (empty: nothing): no step output at all (the outputs, ``digests``
+        and ``digest-X.Y``, say a release is published: README, "Release tags"), none
+        half-written; and after a graceful stop (``graceful``: SIGTERM, SIGINT, whose
+        cleanup code runs, unlike SIGKILL's) nothing left in ``TMPDIR``."""
+        broken = []
+        output = self.root / CI / "output"
+        if output.exists() and output.read_bytes():
+            said = output.read_text(encoding="utf-8", errors="replace")
+            broken.append(f"the run that did not finish wrote step outputs: {said[-600:]!r}")
+        if graceful:
+            left = sorted(str(p.relative_to(self.root)) for p in (self.root / TMP).rglob("*"))
+            if left:
+                broken.append(f"the stopped run left in TMPDIR: {', '.join(left[:10])}")
+        return broken
 
     def tags(self) -> dict[str, TagMap]:
         return {name: tag_map(host, self.repo) for name, host in self.upstream.items()}
@@ -409,10 +453,10 @@ class Trial:
         broken = []
         v2_done = all(
             tags[name].get(pin) == reference.v2[php]
-            for name in REGISTRIES
+            for name in self.upstream
             for pin, php in pins("v2.0.0").items()
         )
-        for name in REGISTRIES:
+        for name in self.upstream:
             broken += floating_broken(
                 name, tags[name], reference, v2_done, "the v2.0.0 index before every v2.0.0 pin"
             )
@@ -421,10 +465,12 @@ class Trial:
                     broken.append(f"{name} {pin} moved to {tags[name].get(pin)}")
         if (self.root / "release-notes" / "v2.0.0.json").exists():
             broken.append("the failed run wrote v2.0.0's record")
-        hub, ghcr = (tags[name] for name in REGISTRIES)
-        for tag in sorted((hub.keys() & ghcr.keys()) - set(FLOATING)):
-            if hub[tag] != ghcr[tag]:
-                broken.append(f"{tag} differs: hub {hub[tag]}, ghcr {ghcr[tag]}")
+        hub = tags["hub"]
+        for other in (name for name in self.upstream if name != "hub"):
+            there = tags[other]
+            for tag in sorted((hub.keys() & there.keys()) - set(FLOATING)):
+                if hub[tag] != there[tag]:
+                    broken.append(f"{tag} differs: hub {hub[tag]}, {other} {there[tag]}")
         return broken
 
     def republish_invariants(self, reference: Reference) -> list[str]:
@@ -433,10 +479,10 @@ class Trial:
         broken = []
         done = all(
             tags[name].get(pin) == reference.v2[php]
-            for name in REGISTRIES
+            for name in self.upstream
             for pin, php in pins("v1.0.0").items()
         )
-        for name in REGISTRIES:
+        for name in self.upstream:
             broken += floating_broken(
                 name, tags[name], reference, done, "the rebuilt index before every rewritten pin"
             )
@@ -458,17 +504,33 @@ class Trial:
         rerun = self.run(*self.under_test())
         if rerun.returncode != 0:
             return [f"the rerun exited {rerun.returncode}: {rerun.stderr.strip()[-600:]}"]
+        return self.left_as(reference, "the rerun")
+
+    def left_as(self, reference: Reference, run: str) -> list[str]:
+        """What ``run``, which exited 0, left otherwise than the clean run ``reference``
+        (empty: both registries' tags as it left them, the release recorded with them)."""
         tags = self.tags()
         if tags != reference.tags:
-            return [f"the rerun left {tags}, not {reference.tags}"]
+            return [f"{run} left {tags}, not {reference.tags}"]
+        if self.recorded(self.release) != reference.v2:
+            return [f"{run} recorded {self.recorded(self.release)}, not {reference.v2}"]
         if self.republish:
             record = json.loads((self.root / "release-notes" / "v1.0.0.json").read_text())
             history = record.get("history") or []
-            if self.recorded("v1.0.0") != reference.v2:
-                return [f"the rerun recorded {self.recorded('v1.0.0')}, not {reference.v2}"]
             if [entry.get("reason") for entry in history] != [REASON]:
-                return [f"the rerun left the history {history}, not one entry for the reason"]
+                return [f"{run} left the history {history}, not one entry for the reason"]
         return []
+
+    def uploaded_twice(self) -> list[str]:
+        """Each blob uploaded more than once to a registry (empty: none). A retry after
+        an upload whose answer was lost asks the registry first (HEAD): the blob is
+        there, so it is not sent again."""
+        return [
+            f"{name}: blob {digest[:19]} uploaded {n} times"
+            for name, proxy in self.proxies.items()
+            for digest, n in sorted(proxy.uploads_by_digest().items())
+            if n > 1
+        ]
 
 
 def _default_sigint() -> None:
@@ -486,6 +548,20 @@ def failed_clearly(result: subprocess.CompletedProcess[str]) -> list[str]:
         return [f"the faulted run printed a traceback: {said.strip()[-600:]}"]
     if "error" not in result.stderr.lower():
         return [f"the faulted run (exit {result.returncode}) said no error: {said[-600:]}"]
+    return []
+
+
+def finished_alone(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """What is wrong with how a run that met a lost answer with the retries on ended
+    (empty: exit 0, no error said, no traceback: its retries made up for it)."""
+    said = result.stdout + result.stderr
+    if result.returncode != 0:
+        return [f"the run exited {result.returncode}: {said.strip()[-600:]}"]
+    if "Traceback" in said:
+        return [f"the run printed a traceback: {said.strip()[-600:]}"]
+    errors = [line for line in said.splitlines() if re.match(r"\W*error\b", line, re.I)]
+    if errors:
+        return [f"the run that finished said an error: {' | '.join(errors)[-600:]}"]
     return []
 
 
@@ -594,30 +670,66 @@ class Sweep:
             outcome.broken += trial.finish(reference)
             return outcome
 
-    def kill(self, reference: Reference, registry: str, k: int) -> Outcome:
-        """SIGKILL the run while the ``k``-th write of the reference run on ``registry``
-        is held."""
+    def retried(self, reference: Reference, registry: str, k: int) -> Outcome:
+        """Lose the answer of the ``k``-th write of the reference run on ``registry``
+        after the registry did it, with the retries on (``PUBLISHER_RETRY_ATTEMPTS`` at
+        its default, the delays short): the run must finish by itself, exit 0 and say no
+        error, leave the registries and the record as the clean run did, and send no blob
+        twice."""
         point = points(reference.writes[registry])[k]
         with self.trial() as trial:
+            trial.env.pop("PUBLISHER_RETRY_ATTEMPTS")
+            result = trial.fault_at(registry, point, "lost")
+            outcome = Outcome(registry, k, f"{point[0]} #{point[1] + 1}")
+            if trial.faulted(registry) != point[0]:
+                outcome.broken.append(f"the fault hit {trial.faulted(registry) or 'nothing'}")
+            outcome.broken += finished_alone(result)
+            if result.returncode == 0:
+                outcome.broken += trial.left_as(reference, "the run")
+            outcome.broken += trial.uploaded_twice()
+            return outcome
+
+    def kill(self, reference: Reference, registry: str, k: int, *, ci: bool = False) -> Outcome:
+        """SIGKILL the run while the ``k``-th write of the reference run on ``registry``
+        is held (``ci``: the run a GitHub Actions job's, ``Trial.in_ci``)."""
+        point = points(reference.writes[registry])[k]
+        with self.trial() as trial:
+            if ci:
+                trial.in_ci()
             held = trial.kill_at(registry, point)
             outcome = Outcome(registry, k, f"{point[0]} #{point[1] + 1}")
             if not held:
                 outcome.broken.append("no write was held")
+            if ci:
+                outcome.broken += trial.ci_invariants(graceful=False)
             outcome.broken += trial.invariants(reference)
             outcome.broken += trial.finish(reference)
             return outcome
 
-    def stop(self, reference: Reference, registry: str, k: int, signum: signal.Signals) -> Outcome:
+    def stop(
+        self,
+        reference: Reference,
+        registry: str,
+        k: int,
+        signum: signal.Signals,
+        *,
+        ci: bool = False,
+    ) -> Outcome:
         """Stop the run with ``signum`` (SIGTERM, SIGINT) while the ``k``-th write of the
-        reference run on ``registry`` is held."""
+        reference run on ``registry`` is held (``ci``: the run a GitHub Actions job's,
+        ``Trial.in_ci``, as a cancelled job is stopped with SIGTERM)."""
         point = points(reference.writes[registry])[k]
         with self.trial() as trial:
+            if ci:
+                trial.in_ci()
             held, code, said = trial.stop_at(registry, point, signum)
             outcome = Outcome(registry, k, f"{point[0]} #{point[1] + 1}")
             if not held:
                 outcome.broken.append("no write was held")
             else:
                 outcome.broken += stopped_clearly(signum, code, said)
+            if ci:
+                outcome.broken += trial.ci_invariants(graceful=True)
             outcome.broken += trial.invariants(reference)
             outcome.broken += trial.finish(reference)
             return outcome
