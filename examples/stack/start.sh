@@ -59,6 +59,8 @@ blanks=$(printf ' \t\n\r\v\f.') blanks=${blanks%.}
 # \UNNNNNNNN: a no-break space, a zero-width one, a bidirectional mark; a byte that is not
 # UTF-8 as \xff); MODE spaced: 1 when TEXT holds whitespace or a control character as
 # resolve reads them (Python's isspace: a no-break space, an em space too), else nothing.
+# awk runs under LC_ALL=C: BWK awk's second edition (2023 on; macOS may ship it) writes
+# printf "%c" of a byte above 127 as that code point in UTF-8 under a UTF-8 locale.
 utf8() {
   printf '%s' "$2" | od -An -v -tu1 | LC_ALL=C awk -v mode="$1" '
     # hidden CP: a character Python does not print as it is (categories Cc, Cf, Co, Z but

@@ -8,6 +8,8 @@ stack with real compose v2 where a start is expected; ``publisher resolve``
 (the single-file module, on the same pins file) must reach the same decision,
 availability class and exit code. A set of starts also runs under bash --posix,
 zsh's sh emulation, zsh itself and busybox ash, which must do and say what dash does.
+Its refused values and broken pins files are said byte for byte alike with each awk a
+developer may have (mawk, busybox's, BWK's of 2022 and its 2025 second edition).
 
 Everything here is a STAND-IN: the base is publisher's busybox stand-in (label
 ``dev.publisher.stand-in=true``) and the Dockerfile is the offline example's
@@ -1189,6 +1191,94 @@ def test_a_refused_value_is_quoted_alike_by_both(tmp_path: Path, value: str) -> 
     assert "\x1b" not in proc.stderr, proc.stderr
     assert f"error: PHP_VERSION={value[:57]!r}"[:30] in answer.stderr, answer.stderr
     same_words(answer.stderr, proc.stderr)
+
+
+#: The awks a developer's start.sh may meet: mawk (Debian's), busybox's (Alpine's) and
+#: BWK's "one true awk", macOS's /usr/bin/awk: its 2022 version (macOS ships 20200816) and
+#: its second edition (2023 on), which reads UTF-8 under a UTF-8 locale and writes
+#: ``printf "%c"`` of a number above 127 as that code point in UTF-8.
+AWKS = {
+    "mawk": ("mawk",),
+    "busybox": ("busybox",),
+    "bwk-2022": ("original-awk",),
+    "bwk-2025": ("original-awk-2025",),  # Debian 13's original-awk (scripts/setup-machine)
+}
+
+#: Settings the launcher reads with awk (utf8: escape, repr, spaced): quotes, a backslash,
+#: accents, an emoji, a lone byte that is not UTF-8, long values cut.
+AWK_SETTINGS = {
+    "quotes": ("PHP_VERSION", "a\"b'c"),
+    "backslash": ("PHP_VERSION", "8\\4"),
+    "escape": ("PHP_VERSION", "8.4\x1b[2J"),
+    "nbsp": ("PHP_VERSION", "8.4\u00a0"),
+    "zwsp": ("PHP_VERSION", "\u200b8.4"),
+    "accent": ("PHP_VERSION", "8.\u00e9"),
+    "emoji": ("PHP_VERSION", "8.4\U0001f600"),
+    "long": ("PHP_VERSION", "\u00e9\u00a0" * 40),
+    "long-emoji": ("STACK_RELEASE", "v" + "\U0001f600" * 70),
+    "byte-ff": ("USE_PREBUILT", "tru\udcffe"),
+    "long-ff": ("STACK_RELEASE", "v1" + "\udcff" * 70),
+    "surrogate": ("STACK_RELEASE", "v1-caf\u00e9-\udced\udca0\udc80"),
+    "repository": ("PHP_IMAGE_REPOSITORY", "r\u00e9gistry.example.com/team/php"),
+    "pma-em": ("PMA_IMAGE", "phpmyadmin:5\u2003x"),
+    "pma-nbsp": ("PMA_IMAGE", "phpmyadmin:5\u00a0"),
+}
+
+#: Pins files the launcher reads with awk (not_utf8): Latin-1, UTF-16, a cut character.
+AWK_PINS = {
+    "pins-latin-1": ("PHP_PINS_SCHEMA='1'\n# caf\u00e9\n".encode("latin-1"), "0xe9"),
+    "pins-utf-16": ("PHP_PINS_SCHEMA='1'\n".encode("utf-16"), "0xff"),
+    "pins-utf-8-cut": ("PHP_PINS_SCHEMA='1'\n# caf\u00e9".encode()[:-1], "0xc3"),
+}
+
+
+def awk_first(tmp_path: Path, awk: str) -> str:
+    """A PATH whose ``awk`` is ``awk`` (one of AWKS), ahead of the rest of this PATH."""
+    tool = shutil.which(AWKS[awk][0])
+    assert tool, f"{AWKS[awk][0]} is not installed (scripts/setup-machine installs it)"
+    shim = tmp_path / f"awk-{awk}"
+    if not shim.is_dir():
+        shim.mkdir()
+        (shim / "awk").symlink_to(tool)
+    return f"{shim}{os.pathsep}{os.environ['PATH']}"
+
+
+@pytest.mark.parametrize("awk", list(AWKS))
+@pytest.mark.parametrize("case", [*AWK_SETTINGS, *AWK_PINS])
+def test_every_awk_writes_a_refused_value_byte_for_byte_as_mawk_does(
+    tmp_path: Path, awk: str, case: str
+) -> None:
+    """Under a UTF-8 locale, as on a Mac: BWK awk's second edition writes ``%c`` of a byte
+    as a code point in UTF-8, which would write an accent or an emoji twice encoded
+    (``é`` as ``Ã©``); the launcher runs awk under LC_ALL=C, so every awk writes the same
+    bytes as mawk, and the same words as resolve."""
+    require_tool(AWKS[awk][0])
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
+    env |= {"LANG": "C.UTF-8", "LC_CTYPE": "C.UTF-8", "PHP_VERSION": "8.4"}
+    env |= {"STACK_RELEASE": RELEASE}
+    if case in AWK_SETTINGS:
+        name, value = AWK_SETTINGS[case]
+        env[name] = value
+        words = "' is not valid"
+    else:
+        text, byte = AWK_PINS[case]
+        (tmp_path / "pins.env").write_bytes(text)
+        env["PHP_PINS_FILE"] = str(tmp_path / "pins.env")
+        words = f"holds a byte that is not UTF-8 ({byte})"
+    said = {}
+    for name in ("mawk", awk):
+        launcher = {**env, "PATH": awk_first(tmp_path, name)}
+        said[name] = subprocess.run(
+            [shutil.which("dash") or "sh", str(STACK / "start.sh")],
+            env=launcher, capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert said[awk].stderr == said["mawk"].stderr, (said[awk].stderr, said["mawk"].stderr)
+    assert said[awk].returncode == said["mawk"].returncode
+    answer, _ = resolve(env, tmp_path)
+    stderr = said[awk].stderr.decode(errors="surrogateescape")
+    assert (answer.returncode, said[awk].returncode) in ((2, 2), (3, 3)), (answer.stderr, stderr)
+    assert words in stderr, stderr
+    same_words(answer.stderr, stderr)
 
 
 @pytest.mark.parametrize("name", ["PHP_PINS_FILE", "PHP_DOCKERFILES"])
