@@ -59,10 +59,12 @@ blanks=$(printf ' \t\n\r\v\f.') blanks=${blanks%.}
 # \UNNNNNNNN: a no-break space, a zero-width one, a bidirectional mark; a byte that is not
 # UTF-8 as \xff); MODE spaced: 1 when TEXT holds whitespace or a control character as
 # resolve reads them (Python's isspace: a no-break space, an em space too), else nothing.
-# awk runs under LC_ALL=C: BWK awk's second edition (2023 on; macOS may ship it) writes
-# printf "%c" of a byte above 127 as that code point in UTF-8 under a UTF-8 locale.
+# awk writes ASCII alone (a backslash doubled, a byte above 127 as \0ooo) and printf %b the
+# bytes: BWK awk's second edition (2023 on; macOS may ship it) writes printf "%c" of a
+# byte above 127 as that code point in UTF-8 (under a UTF-8 locale; before its 2023-10-30
+# fix, under LC_ALL=C too), which would write an accent or an emoji twice encoded.
 utf8() {
-  printf '%s' "$2" | od -An -v -tu1 | LC_ALL=C awk -v mode="$1" '
+  escaped=$(printf '%s' "$2" | od -An -v -tu1 | LC_ALL=C awk -v mode="$1" '
     # hidden CP: a character Python does not print as it is (categories Cc, Cf, Co, Z but
     # the space; a code point no Unicode version assigns yet is shown as it is here).
     function hidden(cp) {
@@ -127,25 +129,32 @@ utf8() {
       }
       for (u = 0; u < end; u++) {
         c = b[start[u]]
-        if (bad[u]) { printf "\\x%02x", c; continue }
+        if (bad[u]) { printf "\\\\x%02x", c; continue }
         if (mode == "repr") {
           cp = code(u)
-          if (cp == 92 || (cp == 39 && quote == "\047")) { printf "\\%c", cp; continue }
-          if (cp == 9) { printf "\\t"; continue }
-          if (cp == 10) { printf "\\n"; continue }
-          if (cp == 13) { printf "\\r"; continue }
+          if (cp == 92) { printf "\\\\\\\\"; continue }
+          if (cp == 39 && quote == "\047") { printf "\\\\\047"; continue }
+          if (cp == 9) { printf "\\\\t"; continue }
+          if (cp == 10) { printf "\\\\n"; continue }
+          if (cp == 13) { printf "\\\\r"; continue }
           if (hidden(cp)) {
-            if (cp < 256) printf "\\x%02x", cp
-            else if (cp < 65536) printf "\\u%04x", cp
-            else printf "\\U%08x", cp
+            if (cp < 256) printf "\\\\x%02x", cp
+            else if (cp < 65536) printf "\\\\u%04x", cp
+            else printf "\\\\U%08x", cp
             continue
           }
         }
-        for (k = 0; k < size[u]; k++) printf "%c", b[start[u] + k]
+        for (k = 0; k < size[u]; k++) {
+          x = b[start[u] + k]
+          if (x >= 128) printf "\\0%03o", x
+          else if (x == 92) printf "\\\\"
+          else printf "%c", x
+        }
       }
       if (end < units) printf "..."
       printf "%s", quote
-    }'
+    }')
+  printf '%b' "$escaped"
 }
 # ascii TEXT: whether TEXT is ASCII alone (no more than tr is needed to show it).
 ascii() { [ "$(printf '%s' "$1" | LC_ALL=C tr -d '\000-\177' | wc -c)" -eq 0 ]; }

@@ -1202,6 +1202,9 @@ AWKS = {
     "busybox": ("busybox",),
     "bwk-2022": ("original-awk",),
     "bwk-2025": ("original-awk-2025",),  # Debian 13's original-awk (scripts/setup-machine)
+    # The second edition before its 2023-10-30 fix, which read and wrote UTF-8 under
+    # LC_ALL=C too: the 2025 one under a UTF-8 locale whatever the caller sets.
+    "bwk-2025-utf8": ("original-awk-2025",),
 }
 
 #: Settings the launcher reads with awk (utf8: escape, repr, spaced): quotes, a backslash,
@@ -1209,6 +1212,7 @@ AWKS = {
 AWK_SETTINGS = {
     "quotes": ("PHP_VERSION", "a\"b'c"),
     "backslash": ("PHP_VERSION", "8\\4"),
+    "printf-escapes": ("USE_PREBUILT", "\\c\u00e9\\0101%s\\n"),  # printf %b's own: inert
     "escape": ("PHP_VERSION", "8.4\x1b[2J"),
     "nbsp": ("PHP_VERSION", "8.4\u00a0"),
     "zwsp": ("PHP_VERSION", "\u200b8.4"),
@@ -1239,7 +1243,11 @@ def awk_first(tmp_path: Path, awk: str) -> str:
     shim = tmp_path / f"awk-{awk}"
     if not shim.is_dir():
         shim.mkdir()
-        (shim / "awk").symlink_to(tool)
+        if awk.endswith("-utf8"):
+            (shim / "awk").write_text(f'#!/bin/sh\nLC_ALL=C.UTF-8 exec {tool} "$@"\n')
+            (shim / "awk").chmod(0o755)
+        else:
+            (shim / "awk").symlink_to(tool)
     return f"{shim}{os.pathsep}{os.environ['PATH']}"
 
 
@@ -1250,7 +1258,8 @@ def test_every_awk_writes_a_refused_value_byte_for_byte_as_mawk_does(
 ) -> None:
     """Under a UTF-8 locale, as on a Mac: BWK awk's second edition writes ``%c`` of a byte
     as a code point in UTF-8, which would write an accent or an emoji twice encoded
-    (``é`` as ``Ã©``); the launcher runs awk under LC_ALL=C, so every awk writes the same
+    (``é`` as ``Ã©``), and did so under LC_ALL=C too before its 2023-10-30 fix; the
+    launcher's awk writes ASCII alone and printf the bytes, so every awk writes the same
     bytes as mawk, and the same words as resolve."""
     require_tool(AWKS[awk][0])
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
