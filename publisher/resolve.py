@@ -2121,6 +2121,9 @@ ENV_FALLBACK = "ALLOW_LOCAL_BUILD_FALLBACK"
 ENV_REGISTRY = "PREBUILT_REGISTRY"
 ENV_PMA = "PMA_IMAGE"
 ENV_PLATFORM = "PHP_IMAGE_PLATFORM"
+#: docker's own default platform (the docker CLI and compose take it when no platform is
+#: given): the image's platform when PHP_IMAGE_PLATFORM (or --platform) is not set.
+ENV_DEFAULT_PLATFORM = "DOCKER_DEFAULT_PLATFORM"
 ENV_REPOSITORY = "PHP_IMAGE_REPOSITORY"
 ENV_MIRROR = "PHP_IMAGE_MIRROR"
 ENV_PINS = "PHP_PINS_FILE"
@@ -2217,7 +2220,8 @@ OPTIONS: tuple[Option, ...] = (
         ENV_PLATFORM,
         "--platform",
         "linux/amd64|linux/arm64",
-        "Platform to run (default: the docker engine's, linux/arm64 on Apple Silicon).",
+        f"Platform to run (default: {ENV_DEFAULT_PLATFORM} when set, else the docker "
+        "engine's, linux/arm64 on Apple Silicon).",
     ),
     Option(
         ENV_REPOSITORY,
@@ -2263,7 +2267,9 @@ class Inputs:
     allow_fallback: bool = True
     registry: RegistryChoice = RegistryChoice.CANONICAL
     pma_image: str | None = None
-    platform: str | None = None  # None: the docker engine's (run_platform)
+    platform: str | None = None  # None: DOCKER_DEFAULT_PLATFORM's, else the engine's
+    #: DOCKER_DEFAULT_PLATFORM, read when no platform is given (None: not set, or not read).
+    default_platform: str | None = None
     repository: Repository | None = None
     mirror_repository: Repository | None = None
     pins: str | None = None  # None: ./release-notes/<release>.env if present
@@ -2337,11 +2343,39 @@ def parse_php(value: str, name: str = ENV_PHP) -> str:
     raise _bad(name, value, "use a PHP line MAJOR.MINOR, e.g. 8.4")
 
 
+#: The spellings docker reads as each platform (lowercase; OS/ARCH[/VARIANT], containerd's
+#: normalization): x86_64 is amd64, whose variant v1 is no variant; aarch64 is arm64, whose
+#: variant v8 is the only one. start.sh's platform_of takes the same, case-insensitively.
+_PLATFORM_SPELLINGS = {
+    **dict.fromkeys(
+        (
+            f"linux/{arch}{variant}"
+            for arch in ("amd64", "x86_64", "x86-64")
+            for variant in ("", "/v1")
+        ),
+        "linux/amd64",
+    ),
+    **dict.fromkeys(
+        (
+            f"linux/{arch}{variant}"
+            for arch in ("arm64", "aarch64")
+            for variant in ("", "/8", "/v8", "/v8.0")
+        ),
+        "linux/arm64",
+    ),
+}
+
+
 def parse_platform(value: str, name: str = ENV_PLATFORM) -> str:
+    """``linux/amd64`` or ``linux/arm64`` from a value docker reads as one of them
+    (``linux/arm64/v8``, ``Linux/x86_64``), else the value refused, naming ``name``."""
     text = trimmed(value)
-    if text in PLATFORMS:
-        return text
-    raise _bad(name, value, "use " + " or ".join(PLATFORMS))
+    if text.isascii() and text.lower() in _PLATFORM_SPELLINGS:
+        return _PLATFORM_SPELLINGS[text.lower()]
+    accepted = "use " + " or ".join(PLATFORMS)
+    if name == ENV_DEFAULT_PLATFORM:  # docker's, set for every project: say what it does here
+        accepted += f" (the PHP image's platform when {ENV_PLATFORM} is not set)"
+    raise _bad(name, value, accepted)
 
 
 #: Seconds as the launcher reads them: digits with at most one '.', at most 9 characters
@@ -2445,6 +2479,11 @@ def parse_inputs(
         pma_image=pma,
         platform=parse_platform(merged[ENV_PLATFORM], named[ENV_PLATFORM])
         if ENV_PLATFORM in merged
+        else None,
+        # docker's default platform, as docker takes it, unless a platform is given (then it
+        # is not read, nor refused)
+        default_platform=parse_platform(env[ENV_DEFAULT_PLATFORM], ENV_DEFAULT_PLATFORM)
+        if ENV_PLATFORM not in merged and trimmed(env.get(ENV_DEFAULT_PLATFORM, ""))
         else None,
         repository=repository(ENV_REPOSITORY),
         mirror_repository=repository(ENV_MIRROR),
@@ -2736,6 +2775,9 @@ class Choice:
     note: str | None = None
     #: Whether the other PREBUILT_REGISTRY would pull another repository (advice names it).
     other_registry: bool = True
+    #: The docker engine's own platform, when asked for a platform DOCKER_DEFAULT_PLATFORM
+    #: gave (None: not asked, or it could not be).
+    engine: str | None = None
 
     @property
     def reference(self) -> str:
@@ -3057,13 +3099,25 @@ def _problem(choice: Choice, result: Result, inputs: Inputs) -> tuple[str, str]:
         )
     if status is Status.PLATFORM_MISSING:
         other = "linux/arm64" if choice.platform == "linux/amd64" else "linux/amd64"
-        if inputs.platform is None:  # the engine's own platform: the other one is emulated
-            advice = f"{inputs.change(ENV_PLATFORM, other)} to run it under emulation"
-        else:  # a platform given (the engine is not asked then): the other may be the engine's
+        # the engine's own platform (DOCKER_DEFAULT_PLATFORM naming it too): the other one
+        # is emulated
+        advice = f"{inputs.change(ENV_PLATFORM, other)} to run it under emulation"
+        if inputs.platform is not None:  # given (the engine is not asked): it may be the other
             advice = (
                 f"{inputs.drop(ENV_PLATFORM)} to run the docker engine's own platform natively, "
                 f"or {inputs.change(ENV_PLATFORM, other)} (under emulation unless the engine "
                 f"is {other})"
+            )
+        elif inputs.default_platform is not None and choice.engine == other:
+            advice = (  # docker's default, set for every project: this stack alone, too
+                f"unset {ENV_DEFAULT_PLATFORM}, or {inputs.change(ENV_PLATFORM, other)} for "
+                "this stack alone, to run the docker engine's own platform natively"
+            )
+        elif inputs.default_platform is not None and choice.engine is None:  # not known
+            advice = (
+                f"unset {ENV_DEFAULT_PLATFORM} to run the docker engine's own platform "
+                f"natively, or {inputs.change(ENV_PLATFORM, other)} (under emulation unless "
+                f"the engine is {other})"
             )
         return (f"platform {choice.platform} missing: {result.detail}", advice)
     if status is Status.RATE_LIMITED:
@@ -3311,6 +3365,17 @@ def base_target(base_image: str, platform: str) -> Target | None:
     )
 
 
+def default_platform_note(platform: str, engine: str | None, inputs: Inputs) -> str:
+    """What a decision notes about a platform DOCKER_DEFAULT_PLATFORM gave that is not the
+    docker engine's own (``engine``; None: it could not be asked), in start.sh's words."""
+    if engine is None:
+        return f"platform {platform} ({ENV_DEFAULT_PLATFORM})"
+    return (
+        f"platform {platform} ({ENV_DEFAULT_PLATFORM}; emulated on this {engine} engine): "
+        f"{inputs.change(ENV_PLATFORM, engine)} to run the engine's own natively"
+    )
+
+
 def resolve(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, str | None] | None = None,
@@ -3353,12 +3418,25 @@ def resolve(
             repository=inputs.repository or canonical,
             mirror_repository=inputs.mirror_repository or mirror,
         )
-    platform, engine_note = inputs.platform or host, None
-    if platform is None:  # the engine's, where the image will run (as the launcher's)
-        # The engine is no registry: its own deadline, whatever RESOLVE_TIMEOUT is (as the
-        # launcher's engine calls): a short registry timeout never picks another platform.
-        platform, engine_note = run_platform(env, CACHE_TIMEOUT)
+    engine, engine_note = host, None
+    if inputs.platform is not None:  # given: the engine is not asked
+        platform = inputs.platform
+    else:
+        if engine is None:
+            # The engine's, where the image will run (as the launcher's), asked also under
+            # DOCKER_DEFAULT_PLATFORM, to say whether that one is emulated. The engine is no
+            # registry: its own deadline, whatever RESOLVE_TIMEOUT is (as the launcher's
+            # engine calls): a short registry timeout never picks another platform.
+            engine, engine_note = run_platform(env, CACHE_TIMEOUT)
+        platform = inputs.default_platform or engine
     choice = choose(inputs, pins, platform)
+    if inputs.default_platform is not None:
+        # the engine's platform is not taken: one that could not be asked is not known
+        engine = None if engine_note is not None else engine
+        choice = replace(choice, engine=engine)
+        engine_note = (
+            None if platform == engine else default_platform_note(platform, engine, inputs)
+        )
     if engine_note is not None:
         choice = replace(choice, note="; ".join(filter(None, (choice.note, engine_note))))
 

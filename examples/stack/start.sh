@@ -16,7 +16,8 @@
 #   PHP_IMAGE_REPOSITORY        pull the same digests from this repository instead
 #                               (a private copy, e.g. registry.example.com/team/php-fpm)
 #   PHP_IMAGE_MIRROR            the same, for PREBUILT_REGISTRY=mirror
-#   PHP_IMAGE_PLATFORM          linux/amd64|linux/arm64 (default: the docker engine's,
+#   PHP_IMAGE_PLATFORM          linux/amd64|linux/arm64 (default: DOCKER_DEFAULT_PLATFORM
+#                               when set, as docker takes it; else the docker engine's,
 #                               linux/arm64 on Apple Silicon)
 #   PMA_IMAGE                   phpMyAdmin image, passed to compose as given (blanks around it aside)
 #   STACK_RELEASE               vX.Y.Z: refuse a pins file of another release
@@ -447,18 +448,46 @@ php_line_or_fail() {
     && invalid PHP_VERSION "$1" "give the PHP line MAJOR.MINOR (${1%%.*}.$(printf '%s' "${1#*.}" | sed 's/[.].*//')), not a full version"
   invalid PHP_VERSION "$1" "use a PHP line MAJOR.MINOR, e.g. 8.4"
 }
-platform_or_fail() {
-  case $1 in
-    linux/amd64 | linux/arm64) ;;
-    *) invalid PHP_IMAGE_PLATFORM "$1" "use linux/amd64 or linux/arm64" ;;
+# platform_of TEXT: linux/amd64 or linux/arm64 for TEXT as docker reads it (as resolve: any
+# case; x86_64 is amd64, whose variant v1 is none; aarch64 is arm64, whose variant v8 is the
+# only one), else nothing.
+platform_of() {
+  case $(printf '%s' "$1" | LC_ALL=C tr '[:upper:]' '[:lower:]') in
+    linux/amd64 | linux/x86[-_]64 | linux/amd64/v1 | linux/x86[-_]64/v1) echo linux/amd64 ;;
+    linux/arm64 | linux/aarch64 | linux/arm64/8 | linux/arm64/v8 | linux/arm64/v8.0 | \
+      linux/aarch64/8 | linux/aarch64/v8 | linux/aarch64/v8.0) echo linux/arm64 ;;
   esac
+}
+# platform_or_fail NAME VALUE: VALUE as a platform ($given_platform); exit 2 naming NAME when
+# it is none the image has (DOCKER_DEFAULT_PLATFORM: docker's, said what it does here).
+platform_or_fail() {
+  given_platform=$(platform_of "$2")
+  [ -n "$given_platform" ] && return 0
+  case $1 in
+    DOCKER_DEFAULT_PLATFORM)
+      invalid "$1" "$2" "use linux/amd64 or linux/arm64 (the PHP image's platform when PHP_IMAGE_PLATFORM is not set)" ;;
+  esac
+  invalid "$1" "$2" "use linux/amd64 or linux/arm64"
 }
 [ -z "${PHP_VERSION:-}" ] || php_line_or_fail "$PHP_VERSION"
 # STACK_NAME: a compose project name, checked now rather than by compose after a pull or a build.
 project_name=${STACK_NAME:-php-stack}
 matches "$project_name" '[a-z0-9][a-z0-9_-]*' \
   || invalid STACK_NAME "$STACK_NAME" "use lowercase letters, digits, '-' and '_', starting with a letter or digit (a compose project name)"
-[ -z "${PHP_IMAGE_PLATFORM:-}" ] || platform_or_fail "$PHP_IMAGE_PLATFORM"
+# The platform given: PHP_IMAGE_PLATFORM, else docker's own default (the docker CLI and
+# compose take DOCKER_DEFAULT_PLATFORM when no platform is given; both are given one here),
+# read as resolve reads it: its blanks aside, not read (nor refused) under PHP_IMAGE_PLATFORM.
+given_platform='' platform_from=''
+docker_default=${DOCKER_DEFAULT_PLATFORM:-}
+docker_default=${docker_default#"${docker_default%%[!"$blanks"]*}"}
+docker_default=${docker_default%"${docker_default##*[!"$blanks"]}"}
+if [ -n "${PHP_IMAGE_PLATFORM:-}" ]; then
+  platform_or_fail PHP_IMAGE_PLATFORM "$PHP_IMAGE_PLATFORM"
+  platform_from=PHP_IMAGE_PLATFORM
+elif [ -n "$docker_default" ]; then
+  platform_or_fail DOCKER_DEFAULT_PLATFORM "$docker_default"
+  platform_from=DOCKER_DEFAULT_PLATFORM
+fi
 # Whitespace or a control character as resolve reads them, a Unicode space too (a no-break
 # space pasted with it), whatever the shell's locale makes of [:space:] and [:cntrl:].
 pma_spaced=
@@ -763,7 +792,7 @@ start: fix: start Docker Desktop, or the docker service (sudo systemctl start do
 # The image runs on the engine, whatever this machine is (a remote DOCKER_HOST, a Rosetta
 # shell on Apple Silicon whose uname says x86_64): its platform, as resolve takes it. One
 # the pins file does not list (linux/arm, a Windows engine) is platform-missing, not exit 2.
-platform=${PHP_IMAGE_PLATFORM:-$engine_platform}
+platform=${given_platform:-$engine_platform}
 
 # ------------------------------------------------------------------ what to run
 
@@ -926,10 +955,12 @@ problem() {
     platform-missing)
       why="platform $platform missing: $2"
       case $platform in linux/amd64) other=linux/arm64 ;; *) other=linux/amd64 ;; esac
-      if [ -z "${PHP_IMAGE_PLATFORM:-}" ]; then  # the engine's own: the other one is emulated
-        advice="set PHP_IMAGE_PLATFORM=$other to run it under emulation"
-      else  # as resolve, which does not ask the engine when a platform is given
+      # the engine's own (DOCKER_DEFAULT_PLATFORM naming it too): the other one is emulated
+      advice="set PHP_IMAGE_PLATFORM=$other to run it under emulation"
+      if [ "$platform_from" = PHP_IMAGE_PLATFORM ]; then  # as resolve, which does not ask the engine then
         advice="unset PHP_IMAGE_PLATFORM to run the docker engine's own platform natively, or set PHP_IMAGE_PLATFORM=$other (under emulation unless the engine is $other)"
+      elif [ "$platform_from" = DOCKER_DEFAULT_PLATFORM ] && [ "$engine_platform" = "$other" ]; then
+        advice="unset DOCKER_DEFAULT_PLATFORM, or set PHP_IMAGE_PLATFORM=$other for this stack alone, to run the docker engine's own platform natively"
       fi ;;
     rate-limited)
       why="registry $registry_host rate-limited the pull: $2"
@@ -1019,6 +1050,13 @@ start() {  # start IMAGE BUILD(true|false)
   PHP_VERSION=$php STACK_RELEASE=$release
   export PHP_IMAGE PHP_PLATFORM PHP_BUILD_CONTEXT PHP_BASE_IMAGE PHP_VERSION STACK_RELEASE
   if [ -n "${PMA_IMAGE:-}" ]; then export PMA_IMAGE; fi
+  # DOCKER_DEFAULT_PLATFORM set (even one PHP_IMAGE_PLATFORM overrides, or linux/arm64/v8):
+  # compose's build takes it over the service's platform, and refuses one that differs in
+  # its spelling; it gets the platform decided on.
+  if [ -n "${DOCKER_DEFAULT_PLATFORM+set}" ]; then
+    DOCKER_DEFAULT_PLATFORM=$platform
+    export DOCKER_DEFAULT_PLATFORM
+  fi
   if [ "$2" = true ]; then
     say "building $1 from $dockerfile (base ${base:-the Dockerfile default})"
     composed build php || compose_failed "the local build of $1 failed" $? \
@@ -1050,8 +1088,10 @@ start() {  # start IMAGE BUILD(true|false)
           | sed "s/$esc\[[0-9;]*[A-Za-z]//g" | grep -v '^[[:space:]]*$' | tail -n 1 | tr -d '[:cntrl:]')
         # No restart loop left behind: the container goes (its last line is said below).
         compose rm --stop --force php >/dev/null 2>&1 || :
+        unset_default=
+        [ "$platform_from" != DOCKER_DEFAULT_PLATFORM ] || unset_default=" (or unset DOCKER_DEFAULT_PLATFORM, which gave $platform)"
         fail 17 "PHP-FPM ($platform) stopped as soon as it started ($how)${said:+: $said}
-start: fix: this docker engine is $engine_platform: $platform images run under emulation (Docker Desktop has it; Linux: docker run --privileged --rm tonistiigi/binfmt --install ${platform#linux/}), or set PHP_IMAGE_PLATFORM=$engine_platform" ;;
+start: fix: this docker engine is $engine_platform: $platform images run under emulation (Docker Desktop has it; Linux: docker run --privileged --rm tonistiigi/binfmt --install ${platform#linux/}), or set PHP_IMAGE_PLATFORM=$engine_platform$unset_default" ;;
     esac
   fi
   say "started $1 ($platform)"
@@ -1116,6 +1156,10 @@ note=
 if [ "$use_prebuilt" = true ] && [ "$which_registry" = mirror ] \
   && [ -z "$mirror" ] && [ -z "$mirror_override" ]; then
   note="PREBUILT_REGISTRY=mirror, but the pins file names no mirror (a release on one registry) and PHP_IMAGE_MIRROR is not set: the images come from $repository"
+fi
+# docker's default platform, set for every project, is said when it is not the engine's own.
+if [ "$platform_from" = DOCKER_DEFAULT_PLATFORM ] && [ "$platform" != "$engine_platform" ]; then
+  note="${note:+$note; }platform $platform (DOCKER_DEFAULT_PLATFORM; emulated on this $engine_platform engine): set PHP_IMAGE_PLATFORM=$engine_platform to run the engine's own natively"
 fi
 
 if [ "$use_prebuilt" = false ]; then

@@ -53,6 +53,8 @@ RELEASE = "v2.0.0"
 PIN = f"{RELEASE}-php-8.4"
 HOST = detect_host_platform()
 OTHER = "linux/arm64" if HOST == "linux/amd64" else "linux/amd64"
+#: OTHER as docker also reads it (DOCKER_DEFAULT_PLATFORM, PHP_IMAGE_PLATFORM): with a variant.
+OTHER_SPELLED = {"linux/arm64": "linux/arm64/v8", "linux/amd64": "linux/x86_64/v1"}[OTHER]
 STACK = ROOT / "examples" / "stack"
 DOCKERFILES = ROOT / "examples" / "offline" / "dockerfiles"  # STAND-IN rendering of the template
 RESOLVE = ROOT / "publisher" / "resolve.py"
@@ -699,12 +701,26 @@ def _has_image(world: World, ref: str) -> bool:
     return run(world.docker, "image", "inspect", ref, check=False).returncode == 0
 
 
+#: How the platform other than the engine's is given: PHP_IMAGE_PLATFORM; docker's own
+#: DOCKER_DEFAULT_PLATFORM (set on many a Mac for linux/amd64 images), which both tools once
+#: ignored, starting the engine's platform; both, where PHP_IMAGE_PLATFORM wins and
+#: DOCKER_DEFAULT_PLATFORM is not read (nor refused).
+GIVEN_PLATFORM = {
+    "PHP_IMAGE_PLATFORM": {"PHP_IMAGE_PLATFORM": OTHER},
+    "DOCKER_DEFAULT_PLATFORM": {"DOCKER_DEFAULT_PLATFORM": OTHER},
+    "both": {"PHP_IMAGE_PLATFORM": OTHER, "DOCKER_DEFAULT_PLATFORM": "linux/riscv64"},
+}
+
+
+@pytest.mark.parametrize("given", list(GIVEN_PLATFORM))
 def test_an_image_cached_for_the_emulated_platform_needs_no_registry(
-    world: World, project: str, tmp_path: Path
+    world: World, project: str, tmp_path: Path, given: str
 ) -> None:
-    """PHP_IMAGE_PLATFORM other than the engine's (linux/amd64 on Apple Silicon): the image
-    pulled for it sits next to the engine's own in the image store, where `docker image
-    inspect` names the engine's platform; both tools still find it, with the registry gone."""
+    """PHP_IMAGE_PLATFORM (or DOCKER_DEFAULT_PLATFORM) other than the engine's (linux/amd64
+    on Apple Silicon): the image pulled for it sits next to the engine's own in the image
+    store, where `docker image inspect` names the engine's platform; both tools still find
+    it, with the registry gone, and start it for that platform. DOCKER_DEFAULT_PLATFORM,
+    set for every project, is said in a note, in the same words."""
     name, index = world.base.split("@")  # a two-platform index: the stand-in base
     relay = TcpRelay(world.registry.host)
     repository = f"{relay.host}/{name.split('/', 1)[1].rsplit(':', 1)[0]}"
@@ -720,7 +736,7 @@ def test_an_image_cached_for_the_emulated_platform_needs_no_registry(
     pins_file.write_text(text)
     env = launcher_env(
         world, project, tmp_path, PHP_PINS_FILE=str(pins_file), PHP_IMAGE_REPOSITORY=repository,
-        PHP_IMAGE_PLATFORM=OTHER, ALLOW_LOCAL_BUILD_FALLBACK="false",
+        ALLOW_LOCAL_BUILD_FALLBACK="false", **GIVEN_PLATFORM[given],
     )  # fmt: skip
     try:
         answer, decision = resolve(env, tmp_path)
@@ -728,6 +744,17 @@ def test_an_image_cached_for_the_emulated_platform_needs_no_registry(
         assert fields == {"decision": "use-prebuilt", "availability": "cached"}, proc.stderr
         assert (answer.returncode, proc.returncode) == (0, 0), answer.stderr + proc.stderr
         assert (decision["availability"], decision["image"]) == ("cached", reference)
+        assert decision["platform"] == OTHER, answer.stderr
+        assert f"started {reference} ({OTHER})" in proc.stderr, proc.stderr
+        if given == "DOCKER_DEFAULT_PLATFORM":
+            note = (
+                f"platform {OTHER} (DOCKER_DEFAULT_PLATFORM; emulated on this {HOST} engine): "
+                f"set PHP_IMAGE_PLATFORM={HOST} to run the engine's own natively"
+            )
+            assert decision["note"] == note, answer.stderr
+            assert f"start: note: {note}\n" in proc.stderr, proc.stderr
+        else:
+            assert decision["note"] is None and "note:" not in proc.stderr, proc.stderr
         ids = run(
             world.docker, "ps", "-q", "--filter", f"label=com.docker.compose.project={project}"
         ).stdout.split()
@@ -968,6 +995,12 @@ def test_pma_image_from_an_env_file_edited_on_windows_reaches_compose_without_it
         ("PHP_VERSION", "8.1000", "use a PHP line MAJOR.MINOR, e.g. 8.4"),  # 3 digits at most
         ("PREBUILT_REGISTRY", "backup", "use canonical or mirror"),
         ("PHP_IMAGE_PLATFORM", "linux/riscv64", "use linux/amd64 or linux/arm64"),
+        (
+            "DOCKER_DEFAULT_PLATFORM",
+            "linux/arm/v7",
+            "use linux/amd64 or linux/arm64 (the PHP image's platform when PHP_IMAGE_PLATFORM "
+            "is not set)",
+        ),
         ("PMA_IMAGE", "phpmyadmin latest", "whitespace or control characters"),
         ("STACK_RELEASE", "garbage", "use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1"),
         ("PHP_IMAGE_REPOSITORY", "127.0.0.1:5000/Team/php-fpm", "a repository path is lowercase"),
@@ -1074,7 +1107,12 @@ def test_a_tag_typed_where_a_digest_goes_is_not_called_credentials_by_either(
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("PHP_VERSION", "8"), ("PHP_IMAGE_PLATFORM", "linux/riscv64")]
+    ("name", "value"),
+    [
+        ("PHP_VERSION", "8"),
+        ("PHP_IMAGE_PLATFORM", "linux/riscv64"),
+        ("DOCKER_DEFAULT_PLATFORM", "linux/riscv64"),
+    ],
 )
 def test_an_invalid_setting_is_exit_2_in_both_even_without_a_pins_file(
     world: World, project: str, tmp_path: Path, name: str, value: str
@@ -1912,6 +1950,36 @@ def test_both_take_the_platform_of_the_engine_not_of_this_machine(
     assert any(path.endswith("/version") for path in engine.paths)
 
 
+def test_a_docker_default_platform_the_pins_lack_says_which_variable_to_unset(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """DOCKER_DEFAULT_PLATFORM names the other platform (written with docker's variant, as
+    docker reads it), and the release has only the engine's: both tools find it missing from
+    the pins, say where the platform came from, and advise unsetting DOCKER_DEFAULT_PLATFORM
+    or setting PHP_IMAGE_PLATFORM for this stack (unsetting PHP_IMAGE_PLATFORM, unset
+    already, would change nothing), word for word. Both once ignored it and took the engine's."""
+    env = launcher_env(
+        world, project, tmp_path, ALLOW_LOCAL_BUILD_FALLBACK="false",
+        DOCKER_DEFAULT_PLATFORM=OTHER_SPELLED,
+    )  # fmt: skip
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "cannot-proceed", "availability": "platform-missing"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr + proc.stderr
+    assert decision["platform"] == OTHER, answer.stderr
+    said = f"has no {OTHER} image (it has: {HOST}; pins file)"
+    assert said in decision["reason"] and said in proc.stderr, proc.stderr
+    fix = (
+        f"unset DOCKER_DEFAULT_PLATFORM, or set PHP_IMAGE_PLATFORM={HOST} for this stack alone, "
+        "to run the docker engine's own platform natively; "
+    )
+    assert decision["fix"].startswith(fix), decision["fix"]
+    assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
+    note = f"platform {OTHER} (DOCKER_DEFAULT_PLATFORM; emulated on this {HOST} engine)"
+    assert decision["note"].startswith(note), answer.stderr
+    assert f"start: note: {decision['note']}\n" in proc.stderr, proc.stderr
+
+
 def test_a_docker_engine_that_never_answers_is_exit_10_not_a_silent_wait(
     world: World, project: str, tmp_path: Path
 ) -> None:
@@ -2661,22 +2729,26 @@ def test_a_32_bit_arm_engine_is_linux_arm_in_both(
     assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
 
 
+@pytest.mark.parametrize("given", ["PHP_IMAGE_PLATFORM", "DOCKER_DEFAULT_PLATFORM"])
 def test_a_local_build_for_another_platform_is_not_reused_for_this_one(
-    world: World, project: str, tmp_path: Path
+    world: World, project: str, tmp_path: Path, given: str
 ) -> None:
-    """A local build made for one platform (PHP_IMAGE_PLATFORM=linux/arm64 under emulation)
-    is not the image for another, though its tag names no platform: asked for the engine's
-    own platform next, with the registry out of reach, both tools build for it instead of
-    taking the earlier build (each checks the cached local image's platform, as the
-    pre-built image's; a guard: neither took it before)."""
+    """A local build made for one platform (PHP_IMAGE_PLATFORM=linux/arm64 under emulation,
+    or DOCKER_DEFAULT_PLATFORM) is not the image for another, though its tag names no
+    platform: asked for the engine's own platform next (PHP_IMAGE_PLATFORM, which wins over
+    a DOCKER_DEFAULT_PLATFORM still set), with the registry out of reach, both tools build
+    for it instead of taking the earlier build (each checks the cached local image's
+    platform, as the pre-built image's; a guard: neither took it before)."""
     run(world.docker, "rmi", "-f", world.local, check=False)
-    env = launcher_env(world, project, tmp_path, USE_PREBUILT="false", PHP_IMAGE_PLATFORM=OTHER)
+    # written with a variant, as docker reads it too (compose refused the build for it)
+    env = launcher_env(world, project, tmp_path, USE_PREBUILT="false", **{given: OTHER_SPELLED})
     proc, _ = launch(world, env)
     assert proc.returncode == 0, proc.stderr
+    assert f"({OTHER})" in proc.stderr, proc.stderr
     compose_down(world.docker, project)
     env = launcher_env(
         world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["refused"],
-        PHP_IMAGE_PLATFORM=HOST,
+        PHP_IMAGE_PLATFORM=HOST, DOCKER_DEFAULT_PLATFORM=OTHER_SPELLED,
     )  # fmt: skip
     try:
         answer, decision = resolve(env, tmp_path)

@@ -1957,3 +1957,123 @@ def test_a_busy_engine_leaves_the_registry_its_whole_timeout(tmp_path: Path) -> 
     )
     assert decision.availability == "available"
     assert timeouts == [0.4]
+
+
+# --------------------------------------------------------------------------- DOCKER_DEFAULT_PLATFORM
+
+
+@pytest.mark.parametrize(
+    ("value", "platform"),
+    [
+        ("linux/amd64", "linux/amd64"),
+        ("linux/arm64/v8", "linux/arm64"),  # docker's own name for the arm64 variant
+        ("Linux/X86_64", "linux/amd64"),  # docker reads any case and uname's names
+        ("linux/aarch64", "linux/arm64"),
+        ("linux/amd64/v1", "linux/amd64"),
+        (" linux/arm64\r", "linux/arm64"),  # the blanks around a setting do not count
+    ],
+)
+def test_docker_default_platform_is_read_as_docker_reads_it(value: str, platform: str) -> None:
+    """DOCKER_DEFAULT_PLATFORM (docker and compose take it when no platform is given; a Mac
+    with it set to linux/amd64 is common) is the platform when PHP_IMAGE_PLATFORM is not set;
+    PHP_IMAGE_PLATFORM is read the same way."""
+    got = parse_inputs({"DOCKER_DEFAULT_PLATFORM": value})
+    assert (got.platform, got.default_platform) == (None, platform)
+    assert parse_inputs({"PHP_IMAGE_PLATFORM": value}).platform == platform
+
+
+@pytest.mark.parametrize("given", [{"PHP_IMAGE_PLATFORM": "linux/arm64"}, {}])
+def test_php_image_platform_wins_over_docker_default_platform(given: dict[str, str]) -> None:
+    """PHP_IMAGE_PLATFORM (or --platform) wins, and DOCKER_DEFAULT_PLATFORM is then not read:
+    not refused either, whatever it holds."""
+    overrides = {} if given else {"PHP_IMAGE_PLATFORM": "linux/arm64"}
+    env = {"DOCKER_DEFAULT_PLATFORM": "linux/riscv64", **given}
+    got = parse_inputs(env, overrides)
+    assert (got.platform, got.default_platform) == ("linux/arm64", None)
+
+
+@pytest.mark.parametrize("value", ["linux/riscv64", "linux/arm/v7", "amd64", "linux/amd64/", "x"])
+def test_a_docker_default_platform_the_image_lacks_is_refused_naming_it(value: str) -> None:
+    with pytest.raises(ResolveError) as info:
+        parse_inputs({"DOCKER_DEFAULT_PLATFORM": value})
+    assert info.value.message == (
+        f"DOCKER_DEFAULT_PLATFORM={value!r} is not valid: use linux/amd64 or linux/arm64 (the "
+        "PHP image's platform when PHP_IMAGE_PLATFORM is not set)"
+    )
+    assert info.value.hint == "correct the environment variable DOCKER_DEFAULT_PLATFORM"
+    assert info.value.exit_code == 2
+
+
+def test_docker_default_platform_is_the_platform_and_its_emulation_is_noted(
+    tmp_path: Path,
+) -> None:
+    """On Apple Silicon (engine linux/arm64) with DOCKER_DEFAULT_PLATFORM=linux/amd64: the
+    image is looked for, probed and run for linux/amd64, and the decision says where that
+    platform came from (it was silently ignored: the engine's linux/arm64 was taken)."""
+    write_tree(tmp_path)
+    fake, cache = FakeProbe(AVAILABLE), FakeCache(hit=False)
+    env = {
+        "PHP_VERSION": "8.4",
+        "STACK_RELEASE": "v2.0.0",
+        "DOCKER_DEFAULT_PLATFORM": "linux/amd64",
+    }
+    decision = resolve(env, cwd=tmp_path, probe=fake, cache=cache, host="linux/arm64")
+    assert decision.platform == "linux/amd64"
+    assert [t.platform for t in fake.targets] == ["linux/amd64"]
+    assert {platform for _, platform, _ in cache.asked} == {"linux/amd64"}
+    assert decision.note == (
+        "platform linux/amd64 (DOCKER_DEFAULT_PLATFORM; emulated on this linux/arm64 engine): "
+        "set PHP_IMAGE_PLATFORM=linux/arm64 to run the engine's own natively"
+    )
+    assert f"  note: {decision.note}\n" in render(decision, "text")
+    assert f"resolve: note: {decision.note}\n" in resolving.summary(decision)
+    # the engine's own platform named by it too: nothing to note
+    same = resolve(
+        {**env, "DOCKER_DEFAULT_PLATFORM": "linux/arm64/v8"},
+        cwd=tmp_path, probe=fake, cache=cache, host="linux/arm64",
+    )  # fmt: skip
+    assert (same.platform, same.note) == ("linux/arm64", None)
+    # PHP_IMAGE_PLATFORM wins, said as before
+    forced = resolve(
+        {**env, "PHP_IMAGE_PLATFORM": "linux/arm64"},
+        cwd=tmp_path, probe=fake, cache=cache, host="linux/arm64",
+    )  # fmt: skip
+    assert (forced.platform, forced.note) == ("linux/arm64", None)
+
+
+def test_a_docker_default_platform_the_pins_lack_says_which_variable_to_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DOCKER_DEFAULT_PLATFORM=linux/amd64 on an arm64 engine, and a release for linux/arm64
+    alone: unsetting PHP_IMAGE_PLATFORM (unset already) would change nothing; the advice
+    names the variable that picked the platform, and PHP_IMAGE_PLATFORM for this stack."""
+    (tmp_path / "dockerfiles").mkdir()
+    data = notes_dict()
+    for line in data["lines"]:
+        line["platforms"] = line["platforms"][1:]  # linux/arm64 alone
+    (tmp_path / "v2.0.0.env").write_text(pins.render(data))
+    env = {
+        "PHP_PINS_FILE": "v2.0.0.env",
+        "ALLOW_LOCAL_BUILD_FALLBACK": "false",
+        "DOCKER_DEFAULT_PLATFORM": "linux/amd64",
+    }
+    decision = resolve(
+        env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=None, host="linux/arm64"
+    )
+    assert (decision.action, decision.availability) == (Action.CANNOT_PROCEED, "platform-missing")
+    assert decision.fix is not None
+    assert decision.fix.startswith(
+        "unset DOCKER_DEFAULT_PLATFORM, or set PHP_IMAGE_PLATFORM=linux/arm64 for this stack "
+        "alone, to run the docker engine's own platform natively; "
+    ), decision.fix
+    # an engine resolve cannot ask (ssh://): its platform is not known, nor taken
+    monkeypatch.setattr(
+        resolving, "run_platform", lambda env, limit: ("linux/arm64", "could not be asked")
+    )
+    unknown = resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=None)
+    assert unknown.platform == "linux/amd64"
+    assert unknown.note == "platform linux/amd64 (DOCKER_DEFAULT_PLATFORM)"
+    assert unknown.fix is not None and unknown.fix.startswith(
+        "unset DOCKER_DEFAULT_PLATFORM to run the docker engine's own platform natively, or set "
+        "PHP_IMAGE_PLATFORM=linux/arm64 (under emulation unless the engine is linux/arm64); "
+    ), unknown.fix
