@@ -1950,6 +1950,38 @@ def test_both_take_the_platform_of_the_engine_not_of_this_machine(
     assert any(path.endswith("/version") for path in engine.paths)
 
 
+@pytest.mark.parametrize("name", ["PHP_IMAGE_PLATFORM", "DOCKER_DEFAULT_PLATFORM"])
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("linux/amd64", True),
+        ("Linux/X86_64", True),
+        ("linux/x86-64/v1", True),
+        ("linux/arm64/v8", True),
+        ("LINUX/AARCH64/V8.0", True),
+        ("linux/arm64/v9", False),
+        ("linux/amd64/", False),
+        ("amd64", False),  # docker would add this client's OS (darwin on a Mac)
+        ("linux/386", False),
+        ("linux/\u0430md64", False),  # a Cyrillic a
+    ],
+)
+def test_both_read_a_platform_as_docker_spells_it_alike(
+    tmp_path: Path, name: str, value: str, valid: bool
+) -> None:
+    """The spellings docker reads as linux/amd64 or linux/arm64 are taken by both tools, for
+    either variable, and nothing else: with no pins file, a valid one gets as far as that
+    (exit 3), an invalid one is exit 2 naming the variable, in the same words."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
+    env |= {"PHP_PINS_FILE": str(tmp_path / "none.env"), name: value}
+    answer, _ = resolve(env, tmp_path)
+    proc = run(shutil.which("dash") or "sh", str(STACK / "start.sh"), env=env, check=False)
+    assert (answer.returncode, proc.returncode) == ((3, 3) if valid else (2, 2)), proc.stderr
+    if not valid:
+        assert f"{name}={value!r} is not valid" in answer.stderr, answer.stderr
+        same_words(answer.stderr, proc.stderr)
+
+
 def test_a_docker_default_platform_the_pins_lack_says_which_variable_to_unset(
     world: World, project: str, tmp_path: Path
 ) -> None:
