@@ -248,21 +248,50 @@ def floating_tags(
     return tuple(result)
 
 
-def default_line_gap(config: Config) -> str | None:
-    """What ``latest`` and ``vX.Y.Z`` lack when the default line, which they follow, is
-    built for fewer platforms than other lines are (None: nothing, or the default line is
-    not among the selected lines)."""
+def _default_line_lacks(config: Config) -> list[str] | None:
+    """The platforms other lines of ``config`` are built for and its default line is not,
+    sorted (None: the default line is not among the selected lines)."""
     default = next((line for line in config.lines if line.php == config.default_line), None)
     if default is None:
         return None
     others = {p for line in config.lines for p in line.platforms}
-    missing = sorted(p.value for p in others - set(default.platforms))
+    return sorted(p.value for p in others - set(default.platforms))
+
+
+def default_line_gap(config: Config, *, upcoming: Config | None = None) -> str | None:
+    """What ``latest`` and ``vX.Y.Z`` lack when the default line, which they follow, is
+    built for fewer platforms than other lines are (None: nothing, or the default line is
+    not among the selected lines).
+
+    ``upcoming``: when ``config`` is a published release's, which keeps its default line
+    and lines, the next release's (today's matrix.yaml): what to change is then about its
+    default line, and nothing is advised when that one lacks no platform."""
+    missing = _default_line_lacks(config)
     if not missing:
         return None
-    return (
-        f"the default line {default.php} is not built for {', '.join(missing)}, while other "
+    lacked = ", ".join(missing)
+    fact = (
+        f"the default line {config.default_line} is not built for {lacked}, while other "
         "lines are: latest and each release's vX.Y.Z follow it, so they have no image for "
-        f"{', '.join(missing)}; build it for every platform, or pick another default_line"
+        f"{lacked}"
+    )
+    if upcoming is None:
+        return f"{fact}; build it for every platform, or pick another default_line"
+    fact += "; a published release keeps its default line and its lines' platforms"
+    following = _default_line_lacks(upcoming)
+    if not following:  # the next release's default line lacks nothing (or is left out)
+        return fact
+    also = ", ".join(following)
+    which = (
+        f"matrix.yaml's default_line, which the next release takes, is {config.default_line} "
+        f"too, not built for {also}"
+        if upcoming.default_line == config.default_line
+        else f"matrix.yaml's default_line {upcoming.default_line}, which the next release "
+        f"takes, is not built for {also} either"
+    )
+    return (
+        f"{fact}; {which}: for the next release, build it for every platform, or pick "
+        "another default_line in matrix.yaml"
     )
 
 
@@ -316,7 +345,7 @@ def line_warnings(
         else (upcoming.default_line, [(line.php, line.frozen) for line in upcoming.lines])
     )
     found = lifecycle.matrix_warnings(lines, config.default_line, today, upcoming=following)
-    gap = default_line_gap(config)
+    gap = default_line_gap(config, upcoming=upcoming)
     return [*found, gap] if gap is not None else found
 
 

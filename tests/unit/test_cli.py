@@ -205,13 +205,8 @@ def test_plan_warns_when_latest_would_follow_a_line_that_no_longer_updates(
     assert "follow the default line" not in " ".join(cli("plan", "v3.0.0").output.split())
 
 
-def test_a_published_release_past_its_default_line_s_end_gets_advice_for_the_next_one(
-    cli, tmp_path
-):
-    """v1.0.0's record says its default line is 8.1, past its end: a published release keeps
-    it, so the plan of v1.0.0 does not say to change default_line for it. With matrix.yaml
-    already on 8.4 there is nothing to change; still on 8.1, the advice is the next
-    release's."""
+def _published_v1(tmp_path, default_line: str, lines: dict[str, tuple[str, ...]]):
+    """A notes folder holding v1.0.0's record: ``default_line``, and each line's platforms."""
     from publisher.core.notes import (
         LineFacts,
         PlatformFacts,
@@ -226,7 +221,7 @@ def test_a_published_release_past_its_default_line_s_end_gets_advice_for_the_nex
         release="v1.0.0",
         stable=True,
         stand_in=False,
-        default_line="8.1",
+        default_line=default_line,
         published_at="2025-06-02T10:00:00Z",
         registries=(RegistryFacts("dockerhub", "docker.io/twentyi/php-fpm", True),),
         lines=tuple(
@@ -238,15 +233,26 @@ def test_a_published_release_past_its_default_line_s_end_gets_advice_for_the_nex
                 base_image=f"php:{php}-fpm-alpine",
                 base_digest=digest,
                 size_budget_bytes=700_000_000,
-                platforms=(PlatformFacts("linux/amd64", digest, 1_000),),
+                platforms=tuple(PlatformFacts(p, digest, 1_000) for p in platforms),
             )
-            for php in ("8.1", "8.4")
+            for php, platforms in lines.items()
         ),
         floating=(),
     )
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "v1.0.0.json").write_text(release_json(facts, SizeHistory()))
+    return notes
+
+
+def test_a_published_release_past_its_default_line_s_end_gets_advice_for_the_next_one(
+    cli, tmp_path
+):
+    """v1.0.0's record says its default line is 8.1, past its end: a published release keeps
+    it, so the plan of v1.0.0 does not say to change default_line for it. With matrix.yaml
+    already on 8.4 there is nothing to change; still on 8.1, the advice is the next
+    release's."""
+    notes = _published_v1(tmp_path, "8.1", {"8.1": ("linux/amd64",), "8.4": ("linux/amd64",)})
     text = (ROOT / "matrix.yaml").read_text(encoding="utf-8")
     on_81 = tmp_path / "matrix.yaml"
     on_81.write_text(text.replace('default_line: "8.4"', 'default_line: "8.1"'), "utf-8")
@@ -270,6 +276,44 @@ def test_a_published_release_past_its_default_line_s_end_gets_advice_for_the_nex
     # a new release of the same matrix is told as before
     new = " ".join(cli("plan", "v2.0.0", "--config", str(on_81)).stderr.split())
     assert "latest and each release's vX.Y.Z follow the default line 8.1" in new
+
+
+def test_a_published_release_s_narrow_default_line_gets_advice_for_the_next_one(cli, tmp_path):
+    """v1.0.0's record has its default line 8.4 built for amd64 alone, 8.3 for arm64 too: a
+    published release keeps its lines' platforms, so its plan does not say to build 8.4 for
+    every platform. With matrix.yaml's 8.4 on both there is nothing to change; narrowed
+    still, the advice is the next release's."""
+    notes = _published_v1(
+        tmp_path, "8.4", {"8.3": ("linux/amd64", "linux/arm64"), "8.4": ("linux/amd64",)}
+    )
+    fact = (
+        "the default line 8.4 is not built for linux/arm64, while other lines are: latest "
+        "and each release's vX.Y.Z follow it, so they have no image for linux/arm64; a "
+        "published release keeps its default line and its lines' platforms"
+    )
+    moved_on = cli("plan", "v1.0.0", "--notes-dir", str(notes))
+    assert moved_on.exit_code == 0, moved_on.output
+    flat = " ".join(moved_on.stderr.split())
+    assert fact in flat, flat
+    assert "build it for every platform" not in flat, flat
+
+    text = (ROOT / "matrix.yaml").read_text(encoding="utf-8")
+    narrow = tmp_path / "matrix.yaml"
+    narrow.write_text(
+        text.replace('  - php: "8.4"\n', '  - php: "8.4"\n    platforms: [linux/amd64]\n'),
+        "utf-8",
+    )
+    still = cli("plan", "v1.0.0", "--notes-dir", str(notes), "--config", str(narrow))
+    assert still.exit_code == 0, still.output
+    flat = " ".join(still.stderr.split())
+    assert (
+        f"{fact}; matrix.yaml's default_line, which the next release takes, is 8.4 too, not "
+        "built for linux/arm64: for the next release, build it for every platform, or pick "
+        "another default_line in matrix.yaml"
+    ) in flat, flat
+    # a new release of the same matrix is told as before
+    new = " ".join(cli("plan", "v2.0.0", "--config", str(narrow)).stderr.split())
+    assert "for linux/arm64; build it for every platform, or pick another default_line" in new
 
 
 def test_a_mistyped_command_is_exit_2_with_the_closest_one(cli):

@@ -330,3 +330,32 @@ def test_a_default_line_with_fewer_platforms_says_what_latest_lacks():
     other = config.loads(acme_matrix(line_platforms={"8.3": ["linux/amd64"]}))
     assert default_line_gap(other) is None  # a narrower other line takes nothing from latest
     assert default_line_gap(narrow.select(("8.3",), option="--only")) is None
+
+
+def test_a_published_release_s_default_line_gap_is_advice_for_the_next_release():
+    """A published release keeps its default line and its lines' platforms: the gap is
+    said as a fact, and what to change is about matrix.yaml's default line, which the next
+    release takes, and only when that one lacks a platform too."""
+    narrow = config.loads(acme_matrix(line_platforms={"8.4": ["linux/amd64"]}))
+    fact = (
+        "the default line 8.4 is not built for linux/arm64, while other lines are: latest "
+        "and each release's vX.Y.Z follow it, so they have no image for linux/arm64; a "
+        "published release keeps its default line and its lines' platforms"
+    )
+    assert default_line_gap(narrow, upcoming=config.loads(MATRIX)) == fact
+    assert default_line_gap(narrow, upcoming=narrow) == (
+        f"{fact}; matrix.yaml's default_line, which the next release takes, is 8.4 too, not "
+        "built for linux/arm64: for the next release, build it for every platform, or pick "
+        "another default_line in matrix.yaml"
+    )
+    moved = config.loads(acme_matrix(default_line="8.3", line_platforms={"8.3": ["linux/amd64"]}))
+    assert default_line_gap(narrow, upcoming=moved) == (
+        f"{fact}; matrix.yaml's default_line 8.3, which the next release takes, is not built "
+        "for linux/arm64 either: for the next release, build it for every platform, or pick "
+        "another default_line in matrix.yaml"
+    )
+    # a new release is told as before
+    assert default_line_gap(narrow).endswith(  # type: ignore[union-attr]
+        "; build it for every platform, or pick another default_line"
+    )
+    assert default_line_gap(config.loads(MATRIX), upcoming=narrow) is None
