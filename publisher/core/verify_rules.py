@@ -46,6 +46,10 @@ class ImageFacts:
     duplicate_platforms: tuple[str, ...] = ()
     #: children or blobs that could not be fetched, each described in words.
     missing: tuple[str, ...] = ()
+    #: how many of ``missing`` are blobs (a config or a layer) of a manifest the registry
+    #: holds: what neither a rerun nor ``audit --repair`` restores, as they copy only the
+    #: manifests a registry lacks.
+    missing_blobs: int = 0
     #: platforms the index lists whose image could not be fetched (``missing`` says so):
     #: listed, so not absent from the index.
     unfetched: tuple[str, ...] = ()
@@ -345,6 +349,8 @@ class Report:
     advice: Mapping[str, str | None] = field(default_factory=dict)
     #: registry name -> what it said when it rate-limited the reads (nothing on it was checked)
     rate_limited: Mapping[str, str] = field(default_factory=dict)
+    #: some registry holds a manifest of the release without one of its blobs
+    blobs_gone: bool = False
 
     @property
     def ok(self) -> bool:
@@ -504,4 +510,12 @@ def build_report(
             defects.extend(check_line(expectation, line_tags, images))
         lines.append(line_report(expectation, line_tags, images))
     reached = {name: error for name, error in down.items() if name not in limited}
-    return Report(release, tuple(lines), tuple(defects), recorded, reached, rate_limited=limited)
+    return Report(
+        release,
+        tuple(lines),
+        tuple(defects),
+        recorded,
+        reached,
+        rate_limited=limited,
+        blobs_gone=any(facts.missing_blobs for facts in images.values()),
+    )

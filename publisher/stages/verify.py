@@ -108,18 +108,29 @@ def inspect_index(
     missing: list[str] = []
     if not manifest.is_index:
         missing += _missing_blobs(client, repo_path, manifest, "", cache)
+        gone_blobs = len(missing)
         try:
             sizes = client.manifest_platform_sizes(repo_path, manifest)
         except (NotFoundError, InvalidResponseError) as exc:
             return ImageFacts(
-                registry_name, digest, is_index=False, missing=(*missing, exc.message)
+                registry_name,
+                digest,
+                is_index=False,
+                missing=(*missing, exc.message),
+                missing_blobs=gone_blobs,
             )
         return ImageFacts(
-            registry_name, digest, is_index=False, platforms=sizes, missing=tuple(missing)
+            registry_name,
+            digest,
+            is_index=False,
+            platforms=sizes,
+            missing=tuple(missing),
+            missing_blobs=gone_blobs,
         )
     platforms: dict[str, int] = {}
     duplicates: list[str] = []
     unfetched: list[str] = []
+    gone_blobs = 0
     for child in manifest.children:
         label = "attestation" if child.is_attestation else (child.platform or "unknown platform")
         try:
@@ -130,7 +141,9 @@ def inspect_index(
             if not child.is_attestation:
                 unfetched.append(child.platform or "unknown")
             continue
-        missing += _missing_blobs(client, repo_path, child_manifest, f"{label} ", cache)
+        gone = _missing_blobs(client, repo_path, child_manifest, f"{label} ", cache)
+        missing += gone
+        gone_blobs += len(gone)
         if child.is_attestation:
             continue
         key = child.platform or "unknown"
@@ -145,6 +158,7 @@ def inspect_index(
         duplicate_platforms=tuple(duplicates),
         missing=tuple(missing),
         unfetched=tuple(unfetched),
+        missing_blobs=gone_blobs,
     )
 
 
@@ -393,7 +407,9 @@ def defects_hint(report: Report) -> str:
     A tag pointing at other content is refused by a rerun of the release (exit
     14): it is put back from the record (``audit --repair``) or replaced on
     purpose (``republish``), which also finishes a republish that stopped before
-    writing the record. Missing tags or content are what a rerun finishes.
+    writing the record. Missing tags or content are what a rerun finishes, but for a
+    blob of a manifest a registry holds, which only a copy of it by digest (or a
+    republish) restores.
     """
     release = report.release
     if report.nothing_published:
@@ -421,6 +437,17 @@ def defects_hint(report: Report) -> str:
             f"a tag of {release} points at other content than the release's, which a rerun "
             f"refuses: {back}to replace the content on purpose, "
             f'`publisher republish {release} --reason "..."`{stopped}; '
+            f"`publisher verify {release} --json` lists the defects for scripts"
+        )
+    if report.blobs_gone:
+        return (
+            f"a registry holds a manifest of {release} without one of its blobs (its config "
+            "or a layer): neither a rerun nor `publisher audit --repair` restores a blob, as "
+            "they copy only the manifests a registry lacks; copy the index again by digest "
+            "from a registry that holds it complete, which uploads the blobs the other lacks "
+            "(`skopeo copy --all --preserve-digests docker://HOST/REPOSITORY@DIGEST "
+            "docker://OTHER-HOST/REPOSITORY@DIGEST`), "
+            f'or replace the content: `publisher republish {release} --reason "..."`; '
             f"`publisher verify {release} --json` lists the defects for scripts"
         )
     return (

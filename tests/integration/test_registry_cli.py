@@ -882,6 +882,34 @@ def test_verify_reports_each_seeded_defect(
     assert "verification failed" in result.output
 
 
+def test_verify_of_a_blob_gone_under_a_manifest_says_what_restores_it(
+    release: Callable[..., Release], tmp_path: Path
+) -> None:
+    """A registry holding an image without its config (or a layer) is not repaired by a
+    rerun, which skips a registry holding the index, nor by `audit --repair`, which copies
+    only missing manifests: the tip says what does, and which blob of which tag is gone."""
+    rel = release()
+    image = make_image()
+    rel.publish("8.3", image)
+    rel.publish("8.4", make_image())
+    config = digest_of(image.image("linux/arm64").config)
+    gone = requests.delete(f"http://{rel.ghcr.host}/v2/{rel.repo}/blobs/{config}", timeout=10)
+    assert gone.status_code == 202, gone.text
+    result = run(["verify", "v1.0.0", "--config", str(rel.matrix)], tmp_path, COLUMNS="400")
+    assert result.exit_code == 12, result.output
+    flat = " ".join(result.output.split())
+    assert (
+        "PHP 8.3: ghcr tags v1.0.0-php-8.3, php-8.3 (" in flat
+        and f"linux/arm64 config blob {config[:19]}… cannot be fetched" in flat
+    ), flat
+    assert (
+        "tip: a registry holds a manifest of v1.0.0 without one of its blobs (its config or "
+        "a layer): neither a rerun nor `publisher audit --repair` restores a blob" in flat
+    ), flat
+    assert "skopeo copy --all --preserve-digests docker://HOST/REPOSITORY@DIGEST" in flat
+    assert "rerun the release" not in flat
+
+
 def test_verify_lists_every_defect_at_once(release: Callable[..., Release], tmp_path: Path) -> None:
     rel = release(line_overrides={"8.3": {"size_budget_mb": 1}})
     rel.publish(
