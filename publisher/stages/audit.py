@@ -571,6 +571,6 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
             tips.append(
                 f"{label} cannot be read without credentials: that is the repository's "
                 "visibility setting, which neither a repair nor a republish changes. "
-                + fix_steps(config, registry)
+                + fix_steps(config, registry, "publisher audit")
             )
     return "\n".join(tips)

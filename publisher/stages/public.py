@@ -109,8 +109,10 @@ class PublicCheck:
         return list(dict.fromkeys(r.registry for r in reads if not r.answered))
 
 
-def fix_steps(config: Config, registry: Registry) -> str:
-    """The one-time steps that make ``registry``'s repository readable by anyone."""
+def fix_steps(config: Config, registry: Registry, rerun: str) -> str:
+    """The one-time steps that make ``registry``'s repository readable by anyone;
+    ``rerun``: the command that checks again (``publisher check-public vX.Y.Z``, which
+    takes its release, or ``publisher audit``)."""
     path = registry.repository.path
     owner, _, package = path.partition("/")
     host = registry.host
@@ -125,17 +127,17 @@ def fix_steps(config: Config, registry: Registry) -> str:
             f"    3. 'Manage Actions access' > add the repository {source} with the Write role "
             "(or link the package to it: the image's org.opencontainers.image.source label "
             "does this on the next push), so that the workflow's GITHUB_TOKEN can still push;\n"
-            "    4. rerun `publisher check-public` (or the failed job)."
+            f"    4. rerun `{rerun}` (or the failed job)."
         )
     if host in ("docker.io", "registry-1.docker.io", "index.docker.io"):
         return (
             f"The Docker Hub repository {path} is private. Once: open "
             f"https://hub.docker.com/repository/docker/{path}/settings, "
-            "'Visibility settings' > Make public; then rerun `publisher check-public`."
+            f"'Visibility settings' > Make public; then rerun `{rerun}`."
         )
     return (
         f"Make the repository {path} on {host} readable without credentials in that "
-        "registry's settings (anonymous pull), then rerun `publisher check-public`."
+        f"registry's settings (anonymous pull), then rerun `{rerun}`."
     )
 
 
@@ -255,7 +257,8 @@ def public_error(
     if not failed:  # every pin that failed is absent from a readable repository
         hint = absent
     else:
-        steps = "\n".join(f"  {r.name}: {fix_steps(config, r)}" for r in failed)
+        rerun = f"publisher check-public {version.tag}"
+        steps = "\n".join(f"  {r.name}: {fix_steps(config, r, rerun)}" for r in failed)
         hint = (
             "consumers pull without credentials, so they cannot use this release until "
             f"it is readable anonymously. One-time steps:\n{steps}"

@@ -156,7 +156,8 @@ def test_a_registry_that_refuses_anonymous_reads_fails_with_the_steps(
         assert f"{registry.host}/{repo}:{tag}: refused" not in out
     assert "3 defects found" in out
     assert "readable without credentials in that registry's settings" in out
-    assert "publisher check-public" in out
+    # the command to rerun is whole: check-public takes the release
+    assert f"(anonymous pull), then rerun `publisher check-public {RELEASE}`." in out
     assert basic_registry.password not in out
 
 

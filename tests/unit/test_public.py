@@ -39,15 +39,19 @@ def test_pins_are_one_per_line_and_the_bare_tag_for_the_default_line() -> None:
 def test_the_steps_name_the_exact_settings_for_each_registry() -> None:
     cfg = config.loads(MATRIX)
     hub, ghcr, quay = cfg.registries
-    ghcr_steps = fix_steps(cfg, ghcr)
+    rerun = "publisher check-public v2.0.0"
+    ghcr_steps = fix_steps(cfg, ghcr, rerun)
     assert "GHCR creates packages private" in ghcr_steps
     assert "https://github.com/acme?tab=packages" in ghcr_steps
     assert "Change visibility' > Public" in ghcr_steps
     assert "https://github.com/acme/php-fpm-images" in ghcr_steps  # the package's repository
     assert "Write role" in ghcr_steps
-    hub_steps = fix_steps(cfg, hub)
+    hub_steps = fix_steps(cfg, hub, rerun)
     assert "https://hub.docker.com/repository/docker/acme/php-fpm/settings" in hub_steps
-    assert "quay.io" in fix_steps(cfg, quay)
+    assert "quay.io" in fix_steps(cfg, quay, rerun)
+    # each names the whole command to rerun (check-public takes the release)
+    for steps in (ghcr_steps, hub_steps, fix_steps(cfg, quay, rerun)):
+        assert "rerun `publisher check-public v2.0.0`" in steps, steps
 
 
 class _Refusing:
