@@ -450,15 +450,21 @@ def defects_hint(report: Report) -> str:
             f'or replace the content: `publisher republish {release} --reason "..."`; '
             f"`publisher verify {release} --json` lists the defects for scripts"
         )
-    return (
-        f"rerun the release (`publisher release {release}`) to finish or repair it"
-        + (
-            "; `publisher audit --repair` restores the tags the record names"
-            if report.recorded
-            else ""
-        )
-        + f"; `publisher verify {release} --json` lists the defects for scripts"
+    scripts = f"`publisher verify {release} --json` lists the defects for scripts"
+    rerun = f"rerun the release (`publisher release {release}`) to finish or repair it" + (
+        "; `publisher audit --repair` restores the tags the record names" if report.recorded else ""
     )
+    if not any(d.kind == "over-budget" for d in report.defects):
+        return f"{rerun}; {scripts}"
+    # a rerun pushes the same images again: it finishes the rest, not this
+    grown = (
+        "a rerun pushes the same images, so it brings none within its size budget: see "
+        "what grew (`publisher inspect` shows each platform's compressed size), then make "
+        "the image smaller, or raise the line's budget (size_budget_mb in matrix.yaml) "
+        "when the growth is expected"
+    )
+    others = [d for d in report.defects if d.kind not in ("over-budget", *rules.UNANSWERED_KINDS)]
+    return f"{grown}; {rerun} for the other defects; {scripts}" if others else f"{grown}; {scripts}"
 
 
 def unreachable_hint(report: Report) -> str:

@@ -114,3 +114,29 @@ def test_a_release_with_no_tag_anywhere_was_never_published() -> None:
     assert "rerun the release" in defects_hint(started)
     # the command the hint gives for scripts is one that runs as written
     assert "`publisher verify v9.9.9 --json` lists the defects" in defects_hint(started)
+
+
+def test_an_image_over_its_budget_is_not_sent_to_a_rerun_alone() -> None:
+    """A rerun pushes the same images: it finishes a missing tag, but brings no image
+    within its size budget. The tip says so, and what does; with another defect the
+    rerun is still given for that one."""
+    expect = LineExpectation(
+        "8.4", (Platform.AMD64,), 1_000_000, {"hub": ("v9.9.9-php-8.4", "v9.9.9")}
+    )
+    tags = [TagFacts("hub", tag, blob(1)) for tag in expect.tags["hub"]]
+    big = {("hub", blob(1)): ImageFacts("hub", blob(1), platforms={"linux/amd64": 1_200_000})}
+    over = build_report("v9.9.9", [expect], tags, big)
+    assert [d.kind for d in over.defects] == ["over-budget"]
+    hint = defects_hint(over)
+    assert hint.startswith(
+        "a rerun pushes the same images, so it brings none within its size budget: see what "
+        "grew (`publisher inspect` shows each platform's compressed size), then make the "
+        "image smaller, or raise the line's budget (size_budget_mb in matrix.yaml) when the "
+        "growth is expected; "
+    ), hint
+    assert "rerun the release" not in hint
+    both = build_report("v9.9.9", [expect], [tags[0], TagFacts("hub", "v9.9.9", None)], big)
+    assert (
+        "; rerun the release (`publisher release v9.9.9`) to finish or repair it for the "
+        "other defects;" in defects_hint(both)
+    )
