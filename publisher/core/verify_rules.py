@@ -50,6 +50,10 @@ class ImageFacts:
     #: holds: what neither a rerun nor ``audit --repair`` restores, as they copy only the
     #: manifests a registry lacks.
     missing_blobs: int = 0
+    #: how many of ``missing`` are manifests (a platform image, an attestation) the index
+    #: lists and the registry does not have: a rerun, which skips a registry holding the
+    #: index, does not restore them; ``audit --repair`` does for a recorded release.
+    missing_manifests: int = 0
     #: platforms the index lists whose image could not be fetched (``missing`` says so):
     #: listed, so not absent from the index.
     unfetched: tuple[str, ...] = ()
@@ -351,6 +355,8 @@ class Report:
     rate_limited: Mapping[str, str] = field(default_factory=dict)
     #: some registry holds a manifest of the release without one of its blobs
     blobs_gone: bool = False
+    #: some registry holds an index of the release without one of the manifests it lists
+    children_gone: bool = False
 
     @property
     def ok(self) -> bool:
@@ -518,4 +524,5 @@ def build_report(
         reached,
         rate_limited=limited,
         blobs_gone=any(facts.missing_blobs for facts in images.values()),
+        children_gone=any(facts.missing_manifests for facts in images.values()),
     )

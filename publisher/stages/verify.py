@@ -130,7 +130,7 @@ def inspect_index(
     platforms: dict[str, int] = {}
     duplicates: list[str] = []
     unfetched: list[str] = []
-    gone_blobs = 0
+    gone_blobs = gone_manifests = 0
     for child in manifest.children:
         label = "attestation" if child.is_attestation else (child.platform or "unknown platform")
         try:
@@ -138,6 +138,7 @@ def inspect_index(
         except (NotFoundError, InvalidResponseError) as exc:
             why = "" if isinstance(exc, NotFoundError) else f" ({exc.message})"
             missing.append(f"{label} manifest {short_digest(child.digest)}{why}")
+            gone_manifests += isinstance(exc, NotFoundError)
             if not child.is_attestation:
                 unfetched.append(child.platform or "unknown")
             continue
@@ -159,6 +160,7 @@ def inspect_index(
         missing=tuple(missing),
         unfetched=tuple(unfetched),
         missing_blobs=gone_blobs,
+        missing_manifests=gone_manifests,
     )
 
 
@@ -439,16 +441,40 @@ def defects_hint(report: Report) -> str:
             f'`publisher republish {release} --reason "..."`{stopped}; '
             f"`publisher verify {release} --json` lists the defects for scripts"
         )
-    if report.blobs_gone:
+    if report.children_gone and report.recorded and not report.blobs_gone:
         return (
-            f"a registry holds a manifest of {release} without one of its blobs (its config "
-            "or a layer): neither a rerun nor `publisher audit --repair` restores a blob, as "
-            "they copy only the manifests a registry lacks; copy the index again by digest "
-            "from a registry that holds it complete, which uploads the blobs the other lacks "
-            "(`skopeo copy --all --preserve-digests docker://HOST/REPOSITORY@DIGEST "
-            "docker://OTHER-HOST/REPOSITORY@DIGEST`), "
-            f'or replace the content: `publisher republish {release} --reason "..."`; '
+            f"a registry holds an index of {release} without one of the images it lists, "
+            "which a rerun does not restore (it skips a registry that holds the index): "
+            "`publisher audit --repair` copies it back from a registry that holds it; "
             f"`publisher verify {release} --json` lists the defects for scripts"
+        )
+    if report.blobs_gone or report.children_gone:
+        gone = (
+            "one of its blobs (its config or a layer)"
+            if not report.children_gone
+            else "one of the images it lists"
+            if not report.blobs_gone
+            else "some of the images it lists and the blobs of others"
+        )
+        return (
+            f"a registry holds an index or image of {release} without {gone}: a rerun does "
+            "not restore it (it skips a registry that holds the index), nor does "
+            "`publisher audit --repair` "
+            + (
+                "(it copies missing images back, not the blobs of one a registry holds)"
+                if report.recorded
+                else "(it leaves a release without a record alone)"
+            )
+            + "; copy the index again by digest from a registry that holds it complete, "
+            "which uploads what the other lacks "
+            "(`skopeo copy --all --preserve-digests docker://HOST/REPOSITORY@DIGEST "
+            "docker://OTHER-HOST/REPOSITORY@DIGEST`)"
+            + (
+                f', or replace the content: `publisher republish {release} --reason "..."`'
+                if report.recorded
+                else ""
+            )
+            + f"; `publisher verify {release} --json` lists the defects for scripts"
         )
     scripts = f"`publisher verify {release} --json` lists the defects for scripts"
     rerun = f"rerun the release (`publisher release {release}`) to finish or repair it" + (

@@ -903,10 +903,33 @@ def test_verify_of_a_blob_gone_under_a_manifest_says_what_restores_it(
         and f"linux/arm64 config blob {config[:19]}… cannot be fetched" in flat
     ), flat
     assert (
-        "tip: a registry holds a manifest of v1.0.0 without one of its blobs (its config or "
-        "a layer): neither a rerun nor `publisher audit --repair` restores a blob" in flat
+        "tip: a registry holds an index or image of v1.0.0 without one of its blobs (its "
+        "config or a layer): a rerun does not restore it (it skips a registry that holds the "
+        "index), nor does `publisher audit --repair` (it leaves a release without a record "
+        "alone); copy the index again by digest from a registry that holds it complete" in flat
     ), flat
     assert "skopeo copy --all --preserve-digests docker://HOST/REPOSITORY@DIGEST" in flat
+    assert "rerun the release" not in flat
+
+
+def test_verify_of_an_image_gone_from_under_its_index_does_not_send_to_a_rerun(
+    release: Callable[..., Release], tmp_path: Path
+) -> None:
+    """A rerun skips a registry that holds the index, so it would never bring back the
+    platform image gone from under it: verify's tip says what does."""
+    rel = release()
+    image = make_image()
+    rel.publish("8.3", image)
+    rel.publish("8.4", make_image())
+    raw_delete_manifest(f"http://{rel.ghcr.host}", rel.repo, image.image("linux/arm64").digest)
+    result = run(["verify", "v1.0.0", "--config", str(rel.matrix)], tmp_path, COLUMNS="400")
+    assert result.exit_code == 12, result.output
+    flat = " ".join(result.output.split())
+    assert "linux/arm64 manifest" in flat and "cannot be fetched" in flat, flat
+    assert (
+        "tip: a registry holds an index or image of v1.0.0 without one of the images it "
+        "lists: a rerun does not restore it" in flat
+    ), flat
     assert "rerun the release" not in flat
 
 
