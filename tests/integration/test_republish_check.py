@@ -15,96 +15,130 @@ import subprocess
 import sys
 import uuid
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.output import Output
 from publisher.core.config import load
-from publisher.core.notes import (
-    LineFacts,
-    PlatformFacts,
-    RegistryFacts,
-    ReleaseFacts,
-    SizeHistory,
-    release_json,
-)
+from publisher.core.notes import RegistryFacts
 from publisher.stages.clients import ClientFactory
 from publisher.stages.republish_check import check_bases
 from tests.conftest import ROOT, require_tool
 from tests.support.github_files import parse_outputs
 from tests.support.images import make_image, push_raw, raw_delete_manifest
+from tests.support.records import PUBLISHED_AT, line_facts, release_facts, write_record
 
 pytestmark = pytest.mark.integration
 
 
-def _record_v1(
-    notes: Path,
-    repository: str,
-    bases: str,
-    base_digests: dict[str, str],
-    published_at: str,
-) -> Path:
-    """NOTES (made here) holding the record of v1.0.0, published to one registry at
-    ``published_at``: one amd64 line per entry of ``base_digests`` (PHP line -> the base
-    digest recorded, also standing in for the line's index digest), each built on
-    ``BASES:X.Y-fpm-alpine``. Written the way publish writes it (the strict record
-    reader reads it back)."""
-    notes.mkdir()
-    facts = ReleaseFacts(
-        release="v1.0.0",
-        stable=True,
-        stand_in=False,
-        default_line="8.4",
-        published_at=published_at,
-        registries=(RegistryFacts("hub", repository, True),),
-        lines=tuple(
-            LineFacts(
-                php=php,
-                php_version=f"{php}.9",
-                index_digest=digest,
-                tags=(f"v1.0.0-php-{php}",),
-                base_image=f"{bases}:{php}-fpm-alpine",
-                base_digest=digest,
-                size_budget_bytes=700_000_000,
-                platforms=(PlatformFacts("linux/amd64", digest, 1_000),),
-            )
-            for php, digest in base_digests.items()
-        ),
-        floating=(),
-    )
-    (notes / "v1.0.0.json").write_text(release_json(facts, SizeHistory()))
-    return notes
+MOVED = "sha256:" + "0" * 64  # a recorded base the registry does not have: it moved since
 
 
-def test_only_moved_lines_are_rebuilt_and_frozen_lines_are_named(
-    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
-) -> None:
+@dataclass(frozen=True)
+class _Published:
+    """Bases pushed to a registry, v1.0.0's record of them, and a matrix.yaml on them."""
+
+    notes: Path
+    matrix: Path
+    repository: str  # where v1.0.0 was published (and matrix.yaml publishes)
+    base_image: str  # the bases, ``{php}`` for the line, as matrix.yaml names them
+    current: dict[str, str]  # PHP line -> its base's digest as pushed
+    published_at: str
+
+    def record(self, notes: Path, moved: Collection[str] = ()) -> Path:
+        """NOTES (made here) holding v1.0.0's record, written the way publish writes it
+        (the strict record reader reads it back): one amd64 line a pushed base, built on
+        it (its digest also stands in for the line's index digest), except that each of
+        ``moved`` was built on a base the registry does not have."""
+        facts = release_facts(
+            (
+                line_facts(
+                    php,
+                    digest=MOVED if php in moved else digest,
+                    base_image=self.base_image,
+                    base_digest=MOVED if php in moved else digest,
+                )
+                for php, digest in self.current.items()
+            ),
+            published_at=self.published_at,
+            registries=(RegistryFacts("hub", self.repository, True),),
+        )
+        return write_record(notes, facts)
+
+
+def _published(
+    tmp_path: Path,
+    registry: LocalRegistry,
+    write_matrix: Callable[..., Path],
+    *,
+    lines: tuple[str, ...],
+    gone: str | None = None,
+    moved: Collection[str] = (),
+    published_at: str = PUBLISHED_AT,
+    notes: str = "notes",
+    matrix_lines: tuple[str, ...] | None = None,
+    **matrix: Any,
+) -> _Published:
+    """An amd64 base for each of ``lines`` pushed to ``registry`` (then ``gone``'s deleted),
+    v1.0.0's record in ``tmp_path/notes``, published at ``published_at`` with ``lines``
+    built on those bases but ``moved``'s (whose base has moved since), and matrix.yaml in
+    ``tmp_path`` with ``matrix_lines`` (``lines`` unless told) on the same bases, and
+    ``matrix``'s other keywords for ``write_matrix``."""
     prefix = f"bases-{uuid.uuid4().hex[:8]}/library/php"
     current = {
         php: push_raw(
             f"http://{registry.host}", prefix, make_image(("linux/amd64",)), [f"{php}-fpm-alpine"]
         )
-        for php in ("8.1", "8.3", "8.4")
+        for php in lines
     }
-    recorded = {**current, "8.4": "sha256:" + "0" * 64}  # 8.4's base moved since
+    if gone is not None:
+        raw_delete_manifest(f"http://{registry.host}", prefix, current[gone])
     repository = f"{registry.host}/acme/php-fpm"
-    notes = _record_v1(
-        tmp_path / "notes",
-        repository,
-        f"{registry.host}/{prefix}",
-        recorded,
-        "2026-11-02T10:00:00Z",
-    )
-    matrix = write_matrix(
+    base_image = f"{registry.host}/{prefix}:{{php}}-fpm-alpine"
+    path = write_matrix(
         tmp_path,
         [("hub", repository, True)],
+        lines=matrix_lines or lines,
+        base_image=base_image,
+        **matrix,
+    )
+    world = _Published(tmp_path / notes, path, repository, base_image, current, published_at)
+    world.record(world.notes, moved)
+    return world
+
+
+def _in_actions(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    """A GitHub Actions step's output and summary files (empty, in ``tmp_path``) and its
+    environment, which names them (the machine's other ``GITHUB_*`` variables left out)."""
+    out, summary = tmp_path / "github-output", tmp_path / "summary"
+    out.write_text("")
+    summary.write_text("")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")},
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(out),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    return out, summary, env
+
+
+def test_only_moved_lines_are_rebuilt_and_frozen_lines_are_named(
+    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
+) -> None:
+    world = _published(
+        tmp_path,
+        registry,
+        write_matrix,
         lines=("8.1", "8.3", "8.4"),
-        base_image=f"{registry.host}/{prefix}:{{php}}-fpm-alpine",
+        moved=("8.4",),
         line_overrides={"8.1": {"frozen": True}},
     )
+    matrix, notes = world.matrix, world.notes
     out = tmp_path / "github-output"
     out.write_text("")
     result = subprocess.run(
@@ -190,23 +224,14 @@ def test_plan_and_republish_check_judge_a_line_on_the_same_day_in_any_time_zone(
     """PHP 8.2's security support ends on 2026-12-31 (UTC, the day notes are dated by):
     at one moment, `plan` and the weekly `republish-check` agree on whether it has ended,
     whatever the machine's time zone."""
-    prefix = f"bases-{uuid.uuid4().hex[:8]}/library/php"
-    digests = {
-        php: push_raw(
-            f"http://{registry.host}", prefix, make_image(("linux/amd64",)), [f"{php}-fpm-alpine"]
-        )
-        for php in ("8.2", "8.4")
-    }
-    repository = f"{registry.host}/acme/php-fpm"
-    notes = _record_v1(
-        tmp_path / "notes", repository, f"{registry.host}/{prefix}", digests, "2026-06-01T10:00:00Z"
-    )
-    matrix = write_matrix(
+    world = _published(
         tmp_path,
-        [("hub", repository, True)],
+        registry,
+        write_matrix,
         lines=("8.2", "8.4"),
-        base_image=f"{registry.host}/{prefix}:{{php}}-fpm-alpine",
+        published_at="2026-06-01T10:00:00Z",
     )
+    matrix, notes = world.matrix, world.notes
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_OUTPUT")}
     planned = _at(instant, zone, "plan", "v1.1.0", "--config", str(matrix), env=env)
     checked = _at(
@@ -238,28 +263,10 @@ def test_the_first_weekly_run_after_a_line_ends_rebuilds_its_last_base(
     last build, before its end). The release is rebuilt on it once more, not left for good
     on the base before it as a line that "can never change"; 8.1, past its end too, whose
     base is gone from the registry, can never change (no red run); 8.4 is unchanged."""
-    prefix = f"bases-{uuid.uuid4().hex[:8]}/library/php"
-    current = {
-        php: push_raw(
-            f"http://{registry.host}", prefix, make_image(("linux/amd64",)), [f"{php}-fpm-alpine"]
-        )
-        for php in ("8.1", "8.2", "8.4")
-    }
-    raw_delete_manifest(f"http://{registry.host}", prefix, current["8.1"])
-    repository = f"{registry.host}/acme/php-fpm"
-    notes = _record_v1(
-        tmp_path / "notes",
-        repository,
-        f"{registry.host}/{prefix}",
-        {**current, "8.2": "sha256:" + "2" * 64},  # 8.2's base moved since
-        "2026-11-02T10:00:00Z",
+    world = _published(
+        tmp_path, registry, write_matrix, lines=("8.1", "8.2", "8.4"), gone="8.1", moved=("8.2",)
     )
-    matrix = write_matrix(
-        tmp_path,
-        [("hub", repository, True)],
-        lines=("8.1", "8.2", "8.4"),
-        base_image=f"{registry.host}/{prefix}:{{php}}-fpm-alpine",
-    )
+    matrix, notes = world.matrix, world.notes
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_OUTPUT")}
     argv = ["republish-check", "--config", str(matrix), "--notes-dir", str(notes)]
     monday = datetime.datetime(2027, 1, 4, 5, 17, tzinfo=datetime.UTC)
@@ -270,13 +277,7 @@ def test_the_first_weekly_run_after_a_line_ends_rebuilds_its_last_base(
     assert "PHP 8.1: can never change (base" in checked and "is gone;" in checked
     # 8.2 is not marked frozen: once rebuilt (the record then holds its last base), the
     # next run finds it unchanged, and it can never change; marked frozen, it is not asked.
-    _record_v1(
-        tmp_path / "notes-after",
-        repository,
-        f"{registry.host}/{prefix}",
-        current,
-        "2026-11-02T10:00:00Z",
-    )
+    world.record(tmp_path / "notes-after")
     after = [
         "republish-check",
         "--config",
@@ -296,33 +297,15 @@ def test_the_advice_to_mark_a_line_frozen_is_a_warning_on_the_run_s_page(
     not mark it frozen. What to change there is a ::warning:: annotation (what the run's
     page shows), said once in the log, once in the summary and once in `details`; 8.1,
     marked frozen, and 8.4, unchanged, stay lines of the log."""
-    prefix = f"bases-{uuid.uuid4().hex[:8]}/library/php"
-    digests = {
-        php: push_raw(
-            f"http://{registry.host}", prefix, make_image(("linux/amd64",)), [f"{php}-fpm-alpine"]
-        )
-        for php in ("8.1", "8.2", "8.4")
-    }
-    repository = f"{registry.host}/acme/php-fpm"
-    notes = _record_v1(
-        tmp_path / "notes", repository, f"{registry.host}/{prefix}", digests, "2026-11-02T10:00:00Z"
-    )
-    matrix = write_matrix(
+    world = _published(
         tmp_path,
-        [("hub", repository, True)],
+        registry,
+        write_matrix,
         lines=("8.1", "8.2", "8.4"),
-        base_image=f"{registry.host}/{prefix}:{{php}}-fpm-alpine",
         line_overrides={"8.1": {"frozen": True}},
     )
-    out, summary = tmp_path / "github-output", tmp_path / "summary"
-    out.write_text("")
-    summary.write_text("")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")},
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_OUTPUT": str(out),
-        "GITHUB_STEP_SUMMARY": str(summary),
-    }
+    matrix, notes = world.matrix, world.notes
+    out, summary, env = _in_actions(tmp_path)
     monday = datetime.datetime(2027, 1, 4, 5, 17, tzinfo=datetime.UTC)
     argv = ["republish-check", "--config", str(matrix), "--notes-dir", str(notes)]
     said = _at(monday, "UTC", *argv, env=env)
@@ -344,29 +327,25 @@ def test_a_line_is_asked_until_its_end_and_after_it_until_marked_frozen(
     """PHP 8.3's base moved after the release. On 2027-12-31, its last day of security
     support, it is a moved base as any; on 2028-01-01 it is still rebuilt, as its last
     update; once matrix.yaml marks it frozen, it is not asked about (the day injected)."""
-    prefix = f"bases-{uuid.uuid4().hex[:8]}/library/php"
-    push_raw(f"http://{registry.host}", prefix, make_image(("linux/amd64",)), ["8.3-fpm-alpine"])
-    repository = f"{registry.host}/acme/php-fpm"
-    notes = _record_v1(
-        tmp_path / "notes",
-        repository,
-        f"{registry.host}/{prefix}",
-        {"8.3": "sha256:" + "3" * 64},
-        "2027-06-01T10:00:00Z",
+    world = _published(
+        tmp_path,
+        registry,
+        write_matrix,
+        lines=("8.3",),
+        moved=("8.3",),
+        published_at="2027-06-01T10:00:00Z",
+        default_line="8.3",
     )
-    base = f"{registry.host}/{prefix}:{{php}}-fpm-alpine"
-    registries = [("hub", repository, True)]
-    asked = load(
-        write_matrix(tmp_path, registries, lines=("8.3",), default_line="8.3", base_image=base), {}
-    )
+    notes = world.notes
+    asked = load(world.matrix, {})
     marked = load(
         write_matrix(
             tmp_path,
-            registries,
+            [("hub", world.repository, True)],
             name="frozen.yaml",
             lines=("8.3",),
             default_line="8.3",
-            base_image=base,
+            base_image=world.base_image,
             line_overrides={"8.3": {"frozen": True}},
         ),
         {},
@@ -396,26 +375,17 @@ def test_a_line_dropped_from_the_matrix_is_not_offered_for_a_rebuild(
     """PHP 8.3 still receives security fixes, but matrix.yaml dropped it after the newest
     release: its moved base is not a line to rebuild (the weekly run's `matrix --only`
     would refuse it, exit 2, every week, and 8.4's rebuild with it); 8.4's is."""
-    prefix = f"bases-{uuid.uuid4().hex[:8]}/library/php"
-    for php in ("8.3", "8.4"):
-        push_raw(
-            f"http://{registry.host}", prefix, make_image(("linux/amd64",)), [f"{php}-fpm-alpine"]
-        )
-    moved = "sha256:" + "0" * 64  # both bases moved since the release
-    repository = f"{registry.host}/acme/php-fpm"
-    notes = _record_v1(
-        tmp_path / "release-notes",  # the default, next to matrix.yaml
-        repository,
-        f"{registry.host}/{prefix}",
-        {"8.3": moved, "8.4": moved},
-        "2027-02-01T10:00:00Z",
-    )
-    matrix = write_matrix(
+    world = _published(
         tmp_path,
-        [("hub", repository, True)],
-        lines=("8.4",),
-        base_image=f"{registry.host}/{prefix}:{{php}}-fpm-alpine",
+        registry,
+        write_matrix,
+        lines=("8.3", "8.4"),
+        moved=("8.3", "8.4"),  # both bases moved since the release
+        published_at="2027-02-01T10:00:00Z",
+        notes="release-notes",  # the default, next to matrix.yaml
+        matrix_lines=("8.4",),
     )
+    matrix, notes = world.matrix, world.notes
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_OUTPUT")}
     argv = [sys.executable, "-m", "publisher"]
     config = ["--config", str(matrix)]
@@ -450,37 +420,11 @@ def test_a_base_that_no_longer_exists_is_said_loudly_and_holds_back_no_other_lin
     """8.3's base was deleted from its registry and 8.4's moved: only 8.4 is to be
     rebuilt (8.3's leg could not pull its base, and a failed leg would hold back 8.4's
     security rebuild); 8.3 is `gone=`, an ::error annotation and in the summary."""
-    prefix = f"bases-{uuid.uuid4().hex[:8]}/library/php"
-    current = {
-        php: push_raw(
-            f"http://{registry.host}", prefix, make_image(("linux/amd64",)), [f"{php}-fpm-alpine"]
-        )
-        for php in ("8.3", "8.4")
-    }
-    raw_delete_manifest(f"http://{registry.host}", prefix, current["8.3"])
-    repository = f"{registry.host}/acme/php-fpm"
-    notes = _record_v1(
-        tmp_path / "notes",
-        repository,
-        f"{registry.host}/{prefix}",
-        {**current, "8.4": "sha256:" + "0" * 64},  # 8.4's base moved since
-        "2026-11-02T10:00:00Z",
+    world = _published(
+        tmp_path, registry, write_matrix, lines=("8.3", "8.4"), gone="8.3", moved=("8.4",)
     )
-    matrix = write_matrix(
-        tmp_path,
-        [("hub", repository, True)],
-        lines=("8.3", "8.4"),
-        base_image=f"{registry.host}/{prefix}:{{php}}-fpm-alpine",
-    )
-    out, summary = tmp_path / "github-output", tmp_path / "summary"
-    out.write_text("")
-    summary.write_text("")
-    env = {
-        **os.environ,
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_OUTPUT": str(out),
-        "GITHUB_STEP_SUMMARY": str(summary),
-    }
+    matrix, notes = world.matrix, world.notes
+    out, summary, env = _in_actions(tmp_path)
     argv = [sys.executable, "-m", "publisher"]
     config = ["--config", str(matrix)]
     checked = subprocess.run(

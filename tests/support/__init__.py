@@ -7,6 +7,11 @@ Fakes the unit tests use to drive stages and adapters without a process or a soc
 * ``clock``        a fake clock/sleep for RetryPolicy
 * ``fake_github``  the GitHub API on a local HTTP server (the one stand-in for a service)
 
+Plain data the tests build from:
+
+* ``matrices``     the acme matrix.yaml the planning tests share, varied by keywords
+* ``records``      release records as publish writes them, for tests of a published release
+
 Real parts the integration tests start:
 
 * ``images``       small multi-arch images assembled blob by blob; raw (client-free) seeding

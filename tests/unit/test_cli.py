@@ -9,7 +9,9 @@ import json
 import pytest
 
 from publisher.core import lifecycle
+from publisher.core.notes import RegistryFacts, SizeHistory, release_json
 from tests.conftest import ROOT
+from tests.support.records import line_facts, release_facts, write_record
 
 
 def test_plan_json_on_the_committed_matrix_has_five_lines_two_platforms_two_registries(cli):
@@ -207,42 +209,13 @@ def test_plan_warns_when_latest_would_follow_a_line_that_no_longer_updates(
 
 def _published_v1(tmp_path, default_line: str, lines: dict[str, tuple[str, ...]]):
     """A notes folder holding v1.0.0's record: ``default_line``, and each line's platforms."""
-    from publisher.core.notes import (
-        LineFacts,
-        PlatformFacts,
-        RegistryFacts,
-        ReleaseFacts,
-        SizeHistory,
-        release_json,
-    )
-
-    digest = "sha256:" + "1" * 64
-    facts = ReleaseFacts(
-        release="v1.0.0",
-        stable=True,
-        stand_in=False,
+    facts = release_facts(
+        (line_facts(php, platforms=platforms) for php, platforms in lines.items()),
         default_line=default_line,
         published_at="2025-06-02T10:00:00Z",
         registries=(RegistryFacts("dockerhub", "docker.io/twentyi/php-fpm", True),),
-        lines=tuple(
-            LineFacts(
-                php=php,
-                php_version=f"{php}.9",
-                index_digest=digest,
-                tags=(f"v1.0.0-php-{php}",),
-                base_image=f"php:{php}-fpm-alpine",
-                base_digest=digest,
-                size_budget_bytes=700_000_000,
-                platforms=tuple(PlatformFacts(p, digest, 1_000) for p in platforms),
-            )
-            for php, platforms in lines.items()
-        ),
-        floating=(),
     )
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "v1.0.0.json").write_text(release_json(facts, SizeHistory()))
-    return notes
+    return write_record(tmp_path / "notes", facts)
 
 
 def test_a_published_release_past_its_default_line_s_end_gets_advice_for_the_next_one(
@@ -831,37 +804,7 @@ def test_publish_pointed_at_release_notes_says_they_are_not_digest_records(
 ):
     """`--digests .` at the repository root reaches release-notes/: its JSON files are
     said to be release notes, with where the digest records are, not a missing field."""
-    from publisher.core.notes import (
-        LineFacts,
-        PlatformFacts,
-        RegistryFacts,
-        ReleaseFacts,
-        SizeHistory,
-        release_json,
-    )
-
-    digest = "sha256:" + "1" * 64
-    facts = ReleaseFacts(
-        release="v1.0.0",
-        stable=True,
-        stand_in=False,
-        default_line="8.4",
-        published_at="2026-11-02T10:00:00Z",
-        registries=(RegistryFacts("hub", "docker.io/acme/php-fpm", True),),
-        lines=(
-            LineFacts(
-                php="8.4",
-                php_version="8.4.9",
-                index_digest=digest,
-                tags=("v1.0.0-php-8.4",),
-                base_image="php:8.4-fpm-alpine",
-                base_digest=digest,
-                size_budget_bytes=700_000_000,
-                platforms=(PlatformFacts("linux/amd64", digest, 1_000),),
-            ),
-        ),
-        floating=(),
-    )
+    facts = release_facts([line_facts("8.4")])
     notes = tmp_path / "release-notes"
     notes.mkdir()
     text = {

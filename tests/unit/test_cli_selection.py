@@ -18,6 +18,7 @@ from publisher.core import notes
 from publisher.core.config import load
 from tests.conftest import ROOT
 from tests.support.matrices import acme_matrix
+from tests.support.records import line_facts, release_facts
 
 D = "sha256:" + "d" * 64
 E = "sha256:" + "e" * 64
@@ -38,29 +39,24 @@ COMMANDS = {
 def record_of(release: str, lines: tuple[str, ...]) -> str:
     """A release record of the committed matrix.yaml's registries, with ``lines``."""
     cfg = load("matrix.yaml", {})
-    facts = notes.ReleaseFacts(
-        release=release,
-        stable=True,
-        stand_in=False,
-        default_line=lines[0],
-        published_at="2026-11-22T10:00:00Z",
-        registries=tuple(
-            notes.RegistryFacts(r.name, r.repository.name, r.primary) for r in cfg.registries
-        ),
-        lines=tuple(
-            notes.LineFacts(
-                php=php,
-                php_version=f"{php}.1",
-                index_digest=D,
-                tags=(f"{release}-php-{php}",),
-                base_image=f"docker.io/library/php:{php}-fpm-alpine",
+    facts = release_facts(
+        (
+            line_facts(
+                php,
+                release,
+                digest=D,
+                base_image="docker.io/library/php:{php}-fpm-alpine",
                 base_digest=E,
-                size_budget_bytes=700_000_000,
-                platforms=(notes.PlatformFacts("linux/amd64", D, 1),),
+                php_version=f"{php}.1",
             )
             for php in lines
         ),
-        floating=(),
+        release,
+        default_line=lines[0],
+        published_at="2026-11-22T10:00:00Z",
+        registries=[
+            notes.RegistryFacts(r.name, r.repository.name, r.primary) for r in cfg.registries
+        ],
     )
     return notes.release_json(facts, notes.SizeHistory())
 

@@ -18,8 +18,6 @@ from publisher.core import config
 from publisher.core import plan as planning
 from publisher.core.errors import ConfigError, UsageError
 from publisher.core.notes import (
-    LineFacts,
-    PlatformFacts,
     RegistryFacts,
     ReleaseFacts,
     Republish,
@@ -48,6 +46,7 @@ from publisher.stages.publish import (
     summary_title,
 )
 from tests.support.matrices import acme_config, acme_matrix
+from tests.support.records import line_facts, release_facts
 
 REGISTRIES = ("hub", "ghcr")
 
@@ -224,30 +223,23 @@ def test_republish_replaces_the_pins_and_records_history():
 
 
 def record_of(release: str, default_line: str, lines=("8.3", "8.4")) -> ReleaseFacts:
-    return ReleaseFacts(
-        release=release,
-        stable=True,
-        stand_in=False,
-        default_line=default_line,
-        published_at="2026-01-01T00:00:00Z",
-        registries=(RegistryFacts("hub", "docker.io/acme/php-fpm", True),),
-        lines=tuple(
-            LineFacts(
-                php=php,
-                php_version=f"{php}.1",
-                index_digest=digest(f"{release}/{php}"),
-                tags=(),
-                base_image=f"docker.io/library/php:{php}-fpm-alpine",
+    return release_facts(
+        (
+            line_facts(
+                php,
+                release,
+                digest=digest(f"{release}/{php}"),
+                base_image="docker.io/library/php:{php}-fpm-alpine",
                 base_digest=None,
-                size_budget_bytes=700_000_000,
-                platforms=(
-                    PlatformFacts("linux/amd64", digest("a"), 1),
-                    PlatformFacts("linux/arm64", digest("b"), 1),
-                ),
+                platforms={"linux/amd64": digest("a"), "linux/arm64": digest("b")},
+                php_version=f"{php}.1",
+                tags=(),
             )
             for php in lines
         ),
-        floating=(),
+        release,
+        default_line=default_line,
+        published_at="2026-01-01T00:00:00Z",
     )
 
 
