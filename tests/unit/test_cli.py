@@ -176,12 +176,22 @@ def test_plan_says_which_line_leaves_security_support_within_90_days(cli, monkey
     assert "PHP 8.3's security support ends" not in cli("plan", "v2.0.0").output
 
 
-def test_plan_warns_when_the_default_line_lacks_a_platform_the_others_have(cli, tmp_path):
+#: matrix.yaml's edits: its default line 8.1 (past its end), its 8.4 built for amd64 alone
+DEFAULT_81 = ('default_line: "8.4"', 'default_line: "8.1"')
+NARROW_84 = ('  - php: "8.4"\n', '  - php: "8.4"\n    platforms: [linux/amd64]\n')
+
+
+def _committed_matrix_with(tmp_path, old: str, new: str):
+    """tmp_path/matrix.yaml: the committed matrix.yaml with ``old`` (it has it) as ``new``."""
     text = (ROOT / "matrix.yaml").read_text(encoding="utf-8")
+    assert old in text, old
     matrix = tmp_path / "matrix.yaml"
-    narrowed = text.replace('  - php: "8.4"\n', '  - php: "8.4"\n    platforms: [linux/amd64]\n')
-    assert narrowed != text
-    matrix.write_text(narrowed, "utf-8")
+    matrix.write_text(text.replace(old, new), "utf-8")
+    return matrix
+
+
+def test_plan_warns_when_the_default_line_lacks_a_platform_the_others_have(cli, tmp_path):
+    matrix = _committed_matrix_with(tmp_path, *NARROW_84)
     flat = " ".join(cli("plan", "v3.0.0", "--config", str(matrix)).output.split())
     assert "warning: the default line 8.4 is not built for linux/arm64, while other" in flat
     assert "default line 8.4 is not built" not in " ".join(cli("plan", "v3.0.0").output.split())
@@ -190,9 +200,7 @@ def test_plan_warns_when_the_default_line_lacks_a_platform_the_others_have(cli, 
 def test_plan_warns_when_latest_would_follow_a_line_that_no_longer_updates(
     cli, tmp_path, monkeypatch
 ):
-    text = (ROOT / "matrix.yaml").read_text(encoding="utf-8")
-    matrix = tmp_path / "matrix.yaml"
-    matrix.write_text(text.replace('default_line: "8.4"', 'default_line: "8.1"'), "utf-8")
+    matrix = _committed_matrix_with(tmp_path, *DEFAULT_81)
     flat = " ".join(cli("plan", "v3.0.0", "--config", str(matrix)).output.split())
     assert "latest and each release's vX.Y.Z follow the default line 8.1" in flat
     assert "whose base no longer updates" in flat
@@ -226,9 +234,7 @@ def test_a_published_release_past_its_default_line_s_end_gets_advice_for_the_nex
     already on 8.4 there is nothing to change; still on 8.1, the advice is the next
     release's."""
     notes = _published_v1(tmp_path, "8.1", {"8.1": ("linux/amd64",), "8.4": ("linux/amd64",)})
-    text = (ROOT / "matrix.yaml").read_text(encoding="utf-8")
-    on_81 = tmp_path / "matrix.yaml"
-    on_81.write_text(text.replace('default_line: "8.4"', 'default_line: "8.1"'), "utf-8")
+    on_81 = _committed_matrix_with(tmp_path, *DEFAULT_81)
 
     moved_on = cli("plan", "v1.0.0", "--notes-dir", str(notes))
     assert moved_on.exit_code == 0, moved_on.output
@@ -270,12 +276,7 @@ def test_a_published_release_s_narrow_default_line_gets_advice_for_the_next_one(
     assert fact in flat, flat
     assert "build it for every platform" not in flat, flat
 
-    text = (ROOT / "matrix.yaml").read_text(encoding="utf-8")
-    narrow = tmp_path / "matrix.yaml"
-    narrow.write_text(
-        text.replace('  - php: "8.4"\n', '  - php: "8.4"\n    platforms: [linux/amd64]\n'),
-        "utf-8",
-    )
+    narrow = _committed_matrix_with(tmp_path, *NARROW_84)
     still = cli("plan", "v1.0.0", "--notes-dir", str(notes), "--config", str(narrow))
     assert still.exit_code == 0, still.output
     flat = " ".join(still.stderr.split())
