@@ -389,6 +389,7 @@ start: fix: cd into the stack's directory again (\`cd \"\$PWD\"\` takes a recrea
     case $abs in
       *//*) abs=${abs%%//*}/${abs#*//} ;;
       */./*) abs=${abs%%/./*}/${abs#*/./} ;;
+      /.) abs=/ ;;  # the root's '.' (from '/.', '//.', or '.' in /): the root
       *?/.) abs=${abs%/.} ;;
       *?/) abs=${abs%/} ;;
       *) break ;;

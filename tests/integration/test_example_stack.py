@@ -2816,3 +2816,23 @@ def test_cache_check_false_builds_anew_in_both_not_the_earlier_local_build(
     building = f"; falling back to a local build of {world.local} from"
     assert building in decision["reason"] and building in proc.stderr, proc.stderr
     assert "using the local build" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [("/.", "/"), ("/./", "/"), ("//.", "//"), ("//./", "//"), (".", "/"), ("./", "/")],
+)
+def test_the_root_s_dot_is_named_alike_by_both(tmp_path: Path, given: str, named: str) -> None:
+    """A PHP_PINS_FILE of the root's '.' (as given, or '.' in the root as the working
+    directory): resolve (pathlib) names the root, '/' (or '//', which POSIX lets mean
+    something else); the launcher said '/.' (and '//.'), so each named another file."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
+    env |= {"PHP_VERSION": "8.4", "STACK_RELEASE": RELEASE, "PHP_PINS_FILE": given}
+    assert not Path(f"/{RELEASE}.env").exists()
+    answer, _ = resolve(env, Path("/"))
+    proc = run(shutil.which("dash") or "sh", str(STACK / "start.sh"), env=env, cwd="/", check=False)
+    assert (answer.returncode, proc.returncode) == (3, 3), answer.stderr + proc.stderr
+    said = f"error: {named}{RELEASE}.env: pins file not found"
+    assert answer.stderr.splitlines()[1] == said, answer.stderr
+    assert f"start: {said}" in proc.stderr.splitlines(), proc.stderr
+    same_words(answer.stderr, proc.stderr)
