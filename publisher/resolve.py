@@ -62,7 +62,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlencode, urljoin, urlsplit
 
 if sys.version_info < (3, 9):  # noqa: UP036  (vendored copies meet older interpreters)
     # Exit 17, "cannot proceed", as every other refusal of resolve's (1 is a bug).
@@ -827,16 +827,81 @@ class BasicCredentials:
 _USERINFO_RE = re.compile(r"(?<=://)[^/?#\s'\"]*@(?!sha256:)")
 
 
+#: Shortest form of a secret other than itself (an escaped form, a base64 fragment) that
+#: is redacted: a shorter one would be found in unrelated text.
+MIN_SECRET_FORM = 6
+
+
+#: A secret of these characters alone is written the same by every quoting below.
+_PLAIN = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+def secret_forms(secret: str) -> list[str]:
+    """``secret`` and every form a message, a document or a server can show it in, longest
+    first: the one list every redaction matches (publisher's output, a probe's detail).
+
+    * as it is, and as messages write a byte that is not UTF-8 (``printable``: ``\\xff``;
+      a matrix key as ``shown_field`` writes it);
+    * quoted with ``repr`` or ``ascii`` (``{value!r}``, ``{value!a}``) inside ``'...'`` or
+      ``"..."``, a lone surrogate written ``\\udcff`` or, once ``message_text`` rewrote it,
+      ``\\xff``;
+    * each of those JSON-escaped, as publisher's documents write it (``\\u00e4``) and as a
+      server may (the character itself; ``\\u0026`` for ``&`` as Go does);
+    * URL-quoted (``%C3%A4``, ``+`` for a space), as in a query or a URL's userinfo;
+    * in base64 at any byte offset (an HTTP Basic ``Authorization`` header holds
+      ``user:secret``): for each of the three alignments, the characters made of the
+      secret's bits alone.
+
+    Forms other than ``secret`` itself shorter than :data:`MIN_SECRET_FORM` are left out.
+    """
+    try:  # an environment's bytes as they are, one that is not UTF-8 included
+        raw = secret.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no byte stands for (a YAML escape)
+        raw = secret.encode("utf-8", "surrogatepass")
+    forms = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
+        start = -(-8 * shift // 6)  # first character made only of the secret's bits
+        end = (8 * (shift + len(raw))) // 6  # last one, exclusive
+        forms.add(encoded[start:end])
+    if not _PLAIN.fullmatch(secret):  # a token's characters: no quoting changes them
+        forms |= _escaped(secret, raw)
+    kept = {f for f in forms if len(f) >= MIN_SECRET_FORM} | {secret}
+    return sorted(kept, key=len, reverse=True)
+
+
+def _escaped(secret: str, raw: bytes) -> set[str]:
+    """The forms of :func:`secret_forms` a message, JSON or a URL writes ``secret`` in."""
+    shown = printable(secret)
+    texts = {
+        secret,
+        shown,
+        "".join(c if c.isprintable() else ascii(c)[1:-1] for c in shown),  # shown_field
+    }
+    for quoted in (repr, ascii):
+        inner = quoted('"' + secret)[2:-1]  # inside '...': a quote written \'
+        variants = {inner} if '"' in secret else {inner, inner.replace("\\'", "'")}
+        texts |= variants | {_REPR_SURROGATE.sub(r"\1\\x\2", v) for v in variants}
+    forms = set(texts)
+    for text in texts:
+        escaped = json.dumps(text, ensure_ascii=False)[1:-1]
+        forms |= {json.dumps(text)[1:-1], escaped}
+        forms.add(escaped.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e"))
+    return forms | {quote(raw, safe=""), quote(raw), quote_plus(raw)}
+
+
 def without_secrets(text: str, credentials: BasicCredentials | None = None) -> str:
     """``text``, a message quoting what a registry sent, without the ``user:password@`` of
-    any URL in it, nor the password of ``credentials`` in the forms a server echoes it
-    (as is, URL- or JSON-escaped, quoted, or in the base64 of ``user:password``)."""
+    any URL in it, nor the password of ``credentials`` in any form a message or a server
+    shows it in (:func:`secret_forms`), nor the base64 of ``user:password``."""
     text = _USERINFO_RE.sub("***@", text)
     if credentials is None or len(credentials.password) < 3:
         return text
     secret = credentials.password
-    basic = base64.b64encode(f"{credentials.username}:{secret}".encode()).decode()
-    forms = {secret, quote(secret, safe=""), json.dumps(secret)[1:-1], repr(secret)[1:-1], basic}
+    forms = set(secret_forms(secret))
+    with contextlib.suppress(UnicodeEncodeError):  # its fragments are forms all the same
+        raw = f"{credentials.username}:{secret}".encode("utf-8", "surrogateescape")
+        forms.add(base64.b64encode(raw).decode())
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, "***")
     return text

@@ -18,11 +18,10 @@ SIGPIPE would.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import errno
-import json
 import os
+import re
 import sys
 import threading
 import time
@@ -44,7 +43,7 @@ from ..core.errors import (
     message_text,
     printable,
 )
-from ..resolve import tip_lines, without_secrets
+from ..resolve import MIN_SECRET_FORM, secret_forms, tip_lines, without_secrets
 
 _REDACTED = "***"
 
@@ -68,8 +67,6 @@ class _Console(Console):
 #: crushed into a few columns folds or drops what its cells hold.
 MIN_TABLE_WIDTH = 60
 
-#: Shortest derived form (base64 fragment, escaped form) that is worth redacting.
-_MIN_DERIVED = 6
 #: Shortest secret redacted (and masked in Actions). A one- or two-character value would
 #: be replaced wherever those characters occur (in every digest holding "ab", every word
 #: holding "a"): the log would be unreadable, and the gaps themselves would show the secret.
@@ -119,7 +116,10 @@ class Output:
         )
         self._secrets: set[str] = set()
         self._proxy_passwords: set[str] = set()
-        self._patterns: list[str] = []  # secrets and their encodings, longest first
+        #: the secrets and their forms, longest first, and the regex that finds the first
+        #: few characters of any of them (None until the first redaction needs it): one
+        #: pass over a line that holds none, the common case, rather than one per form
+        self._redaction: tuple[tuple[str, ...], re.Pattern[str] | None] = ((), None)
         self._lock = threading.RLock()
         self._group_depth = 0
         self._closed = False
@@ -140,8 +140,9 @@ class Output:
         """Register a secret: redacted everywhere from now on, masked in Actions.
 
         In Actions, ``::add-mask::`` is printed at once, before the caller first
-        uses the secret. Redaction also covers the forms a secret takes when
-        echoed back inside JSON, a URL or an HTTP Basic ``Authorization`` header.
+        uses the secret. Redaction also covers every form a message, a document or a
+        server shows it in (``secret_forms``: escaped as a message or ``repr`` writes it,
+        inside JSON, a URL or an HTTP Basic ``Authorization`` header).
         """
         if not secret:
             return
@@ -177,14 +178,28 @@ class Output:
                 value = value.strip()
                 if len(value) < MIN_SECRET:
                     continue
-                patterns = set(self._patterns) | {value} | _encodings(value)
-                self._patterns = sorted(patterns, key=len, reverse=True)
+                patterns = set(self._redaction[0]) | set(secret_forms(value))
+                self._redaction = (tuple(sorted(patterns, key=len, reverse=True)), None)
 
     def redact(self, text: str) -> str:
-        for pattern in self._patterns:
-            if pattern in text:
-                text = text.replace(pattern, _REDACTED)
+        patterns, starts = self._redaction
+        if patterns and starts is None:
+            starts = self._starts(patterns)
+        if starts is not None and starts.search(text):
+            for pattern in patterns:
+                if pattern in text:
+                    text = text.replace(pattern, _REDACTED)
         return without_secrets(text)  # and the user:password@ of any URL
+
+    def _starts(self, patterns: tuple[str, ...]) -> re.Pattern[str]:
+        """The regex of the first characters of each of ``patterns`` (compiled once for a
+        set of secrets: a few characters each, however long the tokens)."""
+        starts = sorted({p[:MIN_SECRET_FORM] for p in patterns}, key=len, reverse=True)
+        compiled = re.compile("|".join(map(re.escape, starts)))
+        with self._lock:
+            if self._redaction[0] is patterns:  # no secret came meanwhile
+                self._redaction = (patterns, compiled)
+        return compiled
 
     # ---------------------------------------------------------------- writing
 
@@ -416,35 +431,6 @@ def _url_password(url: str) -> str:
     userinfo, at, _ = authority.rpartition("@")
     password = userinfo.partition(":")[2] if at else ""
     return password if len(password) >= _MIN_ENV_SECRET else ""
-
-
-def _encodings(secret: str) -> set[str]:
-    """Forms ``secret`` takes when echoed by a server or a tool, for redaction.
-
-    JSON string escaping, a byte that is not UTF-8 written ``\\xff`` (``printable``, as
-    messages and JSON documents write it), URL encoding, and base64 (as in an HTTP Basic
-    ``Authorization`` header, where the secret follows ``user:`` at any byte
-    offset): for each of the three alignments, the base64 characters that depend
-    only on the secret's own bytes.
-    """
-    try:  # an environment's bytes as they are, one that is not UTF-8 included
-        raw = secret.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a surrogate no byte stands for (a YAML escape)
-        raw = secret.encode("utf-8", "surrogatepass")
-    shown = printable(secret)  # a byte that is not UTF-8 as every message writes it: \xff
-    forms = {
-        json.dumps(secret)[1:-1],
-        shown,
-        json.dumps(shown)[1:-1],
-        urllib.parse.quote(raw, safe=""),
-        urllib.parse.quote_plus(raw),
-    }
-    for shift in range(3):
-        encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
-        start = -(-8 * shift // 6)  # first character made only of the secret's bits
-        end = (8 * (shift + len(raw))) // 6  # last one, exclusive
-        forms.add(encoded[start:end])
-    return {f for f in forms if len(f) >= _MIN_DERIVED and f != secret}
 
 
 def stream_error(exc: OSError, name: str) -> FileAccessError:

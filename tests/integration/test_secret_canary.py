@@ -596,3 +596,42 @@ def test_a_password_that_is_no_text_is_an_auth_error_not_an_internal_one(
         assert "HUB_PASS is not UTF-8 text" in result.stderr
         assert "internal error" not in result.stdout + result.stderr
         assert "CANARY-" not in result.stdout + result.stderr and "s3cr3t" not in result.stderr
+
+
+# ------------------------------------------- a secret quoted as a message quotes it
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "CANäRY-s3cr3t\udcff",  # non-ASCII and a byte that is not UTF-8 (0xff)
+        "CAN'äRY\"-s3cr3t\\\udcfe",  # quotes and a backslash: escaped by repr, by JSON
+    ],
+)
+@pytest.mark.parametrize(
+    "args",
+    [("inspect", "Registry/{secret}"), ("plan", "v1.0.0-{secret}")],
+    ids=["refused reference", "refused release tag"],
+)
+def test_a_secret_quoted_in_a_message_shows_nowhere(
+    tmp_path: Path, args: tuple[str, ...], secret: str
+) -> None:
+    """A value refused with its repr quoted (``{value!r}``: ``'CAN\\xe4RY'`` and
+    ``\\udcff``, rewritten ``\\xff``) that holds a registry password from the environment:
+    the password is in none of stderr, the ``::error`` annotation, the step summary and
+    the ``--json`` error document, in any of the forms they write it."""
+    env = {"HUB_PASSWORD": secret, **actions_env(tmp_path)}
+    argv = [arg.format(secret=secret) for arg in args]
+    for extra in ((), ("--json",)):
+        result = run_publisher(*argv, *extra, env=env, cwd=tmp_path)
+        assert result.returncode == 2, result.stdout + result.stderr
+        summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+        assert "::error title=" in result.stdout + result.stderr and "***" in summary
+        for where, text in {
+            "stdout": result.stdout,
+            "stderr": result.stderr,
+            "summary": summary,
+        }.items():
+            assert "s3cr3t" not in text and "CAN" not in text, f"{where}: {text}"
+        if extra:
+            assert "***" in json.loads(result.stdout)["error"]["message"]

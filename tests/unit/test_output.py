@@ -13,16 +13,24 @@ from __future__ import annotations
 import base64
 import io
 import json
+import tempfile
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from publisher.adapters.output import Output, markdown_table
-from publisher.core.errors import CommandError, ConfigError, FileAccessError, RegistryError
+from publisher.core.errors import (
+    CommandError,
+    ConfigError,
+    FileAccessError,
+    RegistryError,
+    shown_field,
+)
+from publisher.resolve import BasicCredentials, without_secrets
 from tests.support.github_files import parse_outputs
 
 CANARY = "cAnArY-s3cr3t%val/ue+1=="
@@ -600,3 +608,84 @@ def test_a_secret_holding_a_byte_that_is_not_utf8_is_redacted_not_a_crash(tmp_pa
     said = err.getvalue() + stream.getvalue()
     assert "abcdefgh" not in said and "ijkl" not in said, said
     assert "***" in err.getvalue() and "***" in json.loads(stream.getvalue())["error"]["message"]
+
+
+#: Both ends of the secrets below: every text form of a secret (escaped, quoted, as a
+#: message writes it) keeps these letters and digits, so any piece of it left shows them.
+_MARK = "Qz7"
+#: Characters of a secret, a byte that is not UTF-8 included (Python holds 0xff as \udcff).
+_SECRET_CHARS = st.one_of(
+    st.characters(blacklist_categories=("Cs",)),
+    st.characters(min_codepoint=0xDC80, max_codepoint=0xDCFF),
+)
+
+
+def shown_echoes(secret: str) -> list[str]:
+    """How publisher's messages show a value: as it is (a path), quoted with ``repr`` or
+    ``ascii`` alone or inside a longer value (whose quotes ``repr`` picks by the whole),
+    as a matrix key (``shown_field``), URL-quoted in a URL's query."""
+    raw = secret.encode("utf-8", "surrogateescape")
+    return [
+        secret,
+        f"{secret!r}",
+        f"{secret!a}",
+        f"{'it' + chr(39) + 's ' + secret!r}",
+        f"{'say ' + chr(34) + secret + chr(39)!r}",
+        f"{'say ' + chr(34) + secret!a}",
+        f"lines[{shown_field(secret)}]",
+        "https://r.example/v2/?q=" + urllib.parse.quote(raw, safe=""),
+    ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(middle=st.text(alphabet=_SECRET_CHARS, min_size=2, max_size=16))  # 8 or more
+@example(middle="pässwörd\udcff")  # non-ASCII and a byte that is not UTF-8: repr leaked it
+@example(middle="ä'\"\\\udcfe\t€")
+@example(middle="ä'\\\udcfe")
+def test_every_form_a_message_shows_a_secret_in_is_redacted_everywhere(middle: str) -> None:
+    """A secret from the environment, quoted in a message however publisher quotes values,
+    is not on stderr, in the ``::error``/``::warning`` annotations, in the step summary nor
+    in the ``--json`` error document: redaction matches each form as it is written (a byte
+    that is not UTF-8 as ``\\xff``, a quoted value's ``\\udcff``, JSON's ``\\u00e4``)."""
+    secret = _MARK + middle + _MARK
+    if len(secret.splitlines()) != 1:
+        return  # a line break splits a secret into its lines, each redacted
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = Path(tmp) / "summary.md"
+        env = {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "HUB_PASSWORD": secret,
+        }
+        stdout, stderr = io.StringIO(), io.StringIO()
+        out = Output(env, stream=stdout, err_stream=stderr)
+        for echo in shown_echoes(secret):
+            out.warning(f"retrying after {echo}")
+            failure = RegistryError(f"the registry refused {echo}", hint=f"check {echo}")
+            out.error(failure)
+            out.print_text(json.dumps({"ok": False, "error": failure.to_dict()}, indent=2))
+            for where, text in {
+                "stdout": stdout.getvalue(),
+                "stderr": stderr.getvalue(),
+                "summary": summary.read_text(encoding="utf-8"),
+            }.items():
+                assert _MARK not in text, f"{echo!r} leaked into {where}: {text[-300:]!r}"
+        assert "::error" in stdout.getvalue() and "***" in summary.read_text(encoding="utf-8")
+
+
+def test_a_secret_a_server_echoes_escaped_its_own_way_is_redacted() -> None:
+    """A body quoted as a registry sent it: JSON with the characters as they are, or with
+    ``&``, ``<``, ``>`` written ``\\u0026`` as Go writes them, or the secret URL-quoted
+    in a path (``/`` kept); redacted by publisher's output and by resolve's probe alike."""
+    secret = "Qz7-s&c<r>é/t-Qz7"
+    go_json = json.dumps(secret, ensure_ascii=False)
+    go_json = go_json.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    echoes = [
+        json.dumps({"detail": secret}, ensure_ascii=False),
+        "{" + f'"detail":{go_json}' + "}",
+        "GET /v2/" + urllib.parse.quote(secret) + "/manifests/v1",
+    ]
+    out = Output({"HUB_PASSWORD": secret}, stream=io.StringIO(), err_stream=io.StringIO())
+    for echo in echoes:
+        assert _MARK not in out.redact(echo), echo
+        assert _MARK not in without_secrets(echo, BasicCredentials("u", secret)), echo

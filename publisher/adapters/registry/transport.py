@@ -54,6 +54,7 @@ from ...resolve import (
     is_loopback,
     parse_challenges,
     same_origin,
+    secret_forms,
     without_secrets,
 )
 from .. import stop
@@ -597,11 +598,13 @@ class Transport:
         return self._redact(scrub(text))
 
     def _redact(self, text: str) -> str:
-        """Remove every secret this transport and its output know, in every form the
-        output knows (URL-encoded, JSON-escaped, base64)."""
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if len(secret) >= 3:
-                text = text.replace(secret, "***")
+        """Remove every secret this transport and its output know, in every form a message
+        or a server shows it in (``secret_forms``: escaped, quoted, URL-encoded, base64)."""
+        with self._lock:
+            secrets = [s for s in self._secrets if len(s) >= 3]
+        forms = {form for secret in secrets for form in secret_forms(secret)}
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, "***")
         return self.output.redact(text) if self.output is not None else without_secrets(text)
 
     @property
