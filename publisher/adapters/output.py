@@ -189,6 +189,8 @@ class Output:
             for pattern in patterns:
                 if pattern in text:
                     text = text.replace(pattern, _REDACTED)
+            if _CUT in text:
+                text = _without_cut_secrets(text, patterns)
         return without_secrets(text)  # and the user:password@ of any URL
 
     def _starts(self, patterns: tuple[str, ...]) -> re.Pattern[str]:
@@ -431,6 +433,31 @@ def _url_password(url: str) -> str:
     userinfo, at, _ = authority.rpartition("@")
     password = userinfo.partition(":")[2] if at else ""
     return password if len(password) >= _MIN_ENV_SECRET else ""
+
+
+#: How a message ends a value it cuts short (``value[:77] + "..."``: a refused reference).
+_CUT = "..."
+
+
+def _without_cut_secrets(text: str, patterns: tuple[str, ...]) -> str:
+    """``text`` without the start of a secret (any of its ``patterns``) that a message cut
+    short before ``...``: the whole secret is not there to be found. At least
+    ``MIN_SECRET_FORM`` characters of it, or the whole of a shorter form, count."""
+    end = text.rfind(_CUT)
+    while end >= 0:  # from the last cut back, so the offsets before it stay right
+        longest = 0
+        for pattern in patterns:
+            for size in range(min(len(pattern) - 1, end), longest, -1):
+                if size < min(MIN_SECRET_FORM, len(pattern) - 1):
+                    break
+                if text.endswith(pattern[:size], 0, end):
+                    longest = size
+                    break
+        if longest:
+            text = text[: end - longest] + _REDACTED + text[end:]
+            end -= longest
+        end = text.rfind(_CUT, 0, end)
+    return text
 
 
 def stream_error(exc: OSError, name: str) -> FileAccessError:

@@ -28,9 +28,10 @@ from publisher.core.errors import (
     ConfigError,
     FileAccessError,
     RegistryError,
+    UsageError,
     shown_field,
 )
-from publisher.resolve import BasicCredentials, without_secrets
+from publisher.resolve import MIN_SECRET_FORM, BasicCredentials, without_secrets
 from tests.support.github_files import parse_outputs
 
 CANARY = "cAnArY-s3cr3t%val/ue+1=="
@@ -689,3 +690,28 @@ def test_a_secret_a_server_echoes_escaped_its_own_way_is_redacted() -> None:
     for echo in echoes:
         assert _MARK not in out.redact(echo), echo
         assert _MARK not in without_secrets(echo, BasicCredentials("u", secret)), echo
+
+
+@pytest.mark.parametrize("cut", [10, 57, 68, 77])
+def test_a_secret_a_message_cut_short_is_redacted_up_to_the_cut(tmp_path: Path, cut: int) -> None:
+    """A message cuts a long value short (``value[:77] + "..."``: a refused reference;
+    resolve's refused values at 57): a secret in it is then not there whole to be found,
+    and its start was shown (68 characters of a 108-character token). What stands before
+    the ``...`` is redacted when it is the start of a secret, in any of its forms."""
+    secret = "ghp_" + "CUTSECRET" * 12  # 112 characters: a fine-grained token's length
+    run = make(tmp_path)
+    run.out.mask(secret)
+    shown = ("Registry/" + secret)[: cut + 9] + "..."  # cut, then quoted: reference._fail
+    for text in (
+        f"invalid image reference 'Registry/{secret[:cut]}...': a tag is at most 128",
+        f"invalid image reference {shown!r}: a tag is at most 128",
+    ):
+        run.out.warning(text)
+        run.out.error(UsageError(text, hint=f"check {secret[:cut]}..."))
+    for where, said in run.all_text().items():
+        said = "".join(line for line in said.splitlines() if not line.startswith("::add-mask::"))
+        assert secret[:MIN_SECRET_FORM] not in said, f"{where}: {said}"
+    assert "Registry/***..." in run.all_text()["stderr"]
+    # a value that only ends like a secret's start, shorter than a form, stays as it is
+    run.out.warning(f"see {secret[:3]}...")
+    assert f"::warning::see {secret[:3]}..." in run.all_text()["stdout"]
