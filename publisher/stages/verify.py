@@ -414,6 +414,7 @@ def defects_hint(report: Report) -> str:
     republish) restores.
     """
     release = report.release
+    scripts = f"`publisher verify {release} --json` lists the defects for scripts"
     if report.nothing_published:
         return (
             f"no tag of {release} is on any registry that answered, and no record of it is "
@@ -438,15 +439,13 @@ def defects_hint(report: Report) -> str:
         return (
             f"a tag of {release} points at other content than the release's, which a rerun "
             f"refuses: {back}to replace the content on purpose, "
-            f'`publisher republish {release} --reason "..."`{stopped}; '
-            f"`publisher verify {release} --json` lists the defects for scripts"
+            f'`publisher republish {release} --reason "..."`{stopped}; {scripts}'
         )
     if report.children_gone and report.recorded and not report.blobs_gone:
         return (
             f"a registry holds an index of {release} without one of the images it lists, "
             "which a rerun does not restore (it skips a registry that holds the index): "
-            "`publisher audit --repair` copies it back from a registry that holds it; "
-            f"`publisher verify {release} --json` lists the defects for scripts"
+            f"`publisher audit --repair` copies it back from a registry that holds it; {scripts}"
         )
     if report.blobs_gone or report.children_gone:
         gone = (
@@ -474,9 +473,8 @@ def defects_hint(report: Report) -> str:
                 if report.recorded
                 else ""
             )
-            + f"; `publisher verify {release} --json` lists the defects for scripts"
+            + f"; {scripts}"
         )
-    scripts = f"`publisher verify {release} --json` lists the defects for scripts"
     rerun = f"rerun the release (`publisher release {release}`) to finish or repair it" + (
         "; `publisher audit --repair` restores the tags the record names" if report.recorded else ""
     )
