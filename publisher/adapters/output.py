@@ -442,18 +442,17 @@ _CUT = "..."
 def _without_cut_secrets(text: str, patterns: tuple[str, ...]) -> str:
     """``text`` without the start of a secret (any of its ``patterns``) that a message cut
     short before ``...``: the whole secret is not there to be found. At least
-    ``MIN_SECRET_FORM`` characters of it, or the whole of a shorter form, count."""
+    ``MIN_SECRET_FORM`` characters of it count (a shorter start, such as two characters
+    of a three-character secret, is found in other words, and its gap would show it)."""
     end = text.rfind(_CUT)
     while end >= 0:  # from the last cut back, so the offsets before it stay right
-        longest = 0
+        longest = MIN_SECRET_FORM - 1
         for pattern in patterns:
             for size in range(min(len(pattern) - 1, end), longest, -1):
-                if size < min(MIN_SECRET_FORM, len(pattern) - 1):
-                    break
                 if text.endswith(pattern[:size], 0, end):
                     longest = size
                     break
-        if longest:
+        if longest >= MIN_SECRET_FORM:
             text = text[: end - longest] + _REDACTED + text[end:]
             end -= longest
         end = text.rfind(_CUT, 0, end)

@@ -715,3 +715,14 @@ def test_a_secret_a_message_cut_short_is_redacted_up_to_the_cut(tmp_path: Path, 
     # a value that only ends like a secret's start, shorter than a form, stays as it is
     run.out.warning(f"see {secret[:3]}...")
     assert f"::warning::see {secret[:3]}..." in run.all_text()["stdout"]
+
+
+def test_a_cut_short_of_a_short_secret_leaves_the_text_before_it_whole(tmp_path: Path) -> None:
+    """Before a cut, only a start of ``MIN_SECRET_FORM`` characters or more counts as a
+    secret's: two characters of a three-character secret before any ``...`` of a line
+    that also holds the secret were replaced, garbling other words ("tab..." shown as
+    "t***...") and showing, by the gap, how the secret starts."""
+    run = make(tmp_path, actions=False)
+    run.out.mask("abc")
+    assert run.out.redact("loading tab... for abc") == "loading tab... for ***"
+    assert run.out.redact("see 'abcd...'") == "see '***d...'"  # the whole secret, as before
