@@ -447,6 +447,9 @@ def defects_hint(report: Report) -> str:
             "which a rerun does not restore (it skips a registry that holds the index): "
             f"`publisher audit --repair` copies it back from a registry that holds it; {scripts}"
         )
+    rerun = f"rerun the release (`publisher release {release}`) to finish or repair it" + (
+        "; `publisher audit --repair` restores the tags the record names" if report.recorded else ""
+    )
     if report.blobs_gone or report.children_gone:
         gone = (
             "one of its blobs (its config or a layer)"
@@ -455,6 +458,12 @@ def defects_hint(report: Report) -> str:
             if not report.blobs_gone
             else "some of the images it lists and the blobs of others"
         )
+        # what a rerun does finish beside it (a missing tag): said too
+        rest = [
+            d
+            for d in report.defects
+            if d.kind not in ("child-missing", "over-budget", *rules.UNANSWERED_KINDS)
+        ]
         return (
             f"a registry holds an index or image of {release} without {gone}: a rerun does "
             "not restore it (it skips a registry that holds the index), nor does "
@@ -473,11 +482,9 @@ def defects_hint(report: Report) -> str:
                 if report.recorded
                 else ""
             )
+            + (f"; {rerun} for the other defects" if rest else "")
             + f"; {scripts}"
         )
-    rerun = f"rerun the release (`publisher release {release}`) to finish or repair it" + (
-        "; `publisher audit --repair` restores the tags the record names" if report.recorded else ""
-    )
     if not any(d.kind == "over-budget" for d in report.defects):
         return f"{rerun}; {scripts}"
     # a rerun pushes the same images again: it finishes the rest, not this

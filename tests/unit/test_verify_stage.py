@@ -140,3 +140,33 @@ def test_an_image_over_its_budget_is_not_sent_to_a_rerun_alone() -> None:
         "; rerun the release (`publisher release v9.9.9`) to finish or repair it for the "
         "other defects;" in defects_hint(both)
     )
+
+
+def test_a_missing_blob_beside_a_missing_tag_still_sends_the_tag_to_a_rerun() -> None:
+    """A blob gone from under an index a registry holds is restored by a copy by digest,
+    not by a rerun; a tag missing beside it is what a rerun finishes. The tip named the
+    copy alone, so the missing tag was left without any advice."""
+    expect = LineExpectation("8.4", (Platform.AMD64,), 10**9, {"hub": ("v9.9.9-php-8.4", "v9.9.9")})
+    gone = {
+        ("hub", blob(1)): ImageFacts(
+            "hub",
+            blob(1),
+            platforms={"linux/amd64": 1},
+            missing=(f"linux/amd64 layer 1 of 1 blob {short(blob(2))}",),
+            missing_blobs=1,
+        )
+    }
+    alone = build_report(
+        "v9.9.9", [expect], [TagFacts("hub", t, blob(1)) for t in expect.tags["hub"]], gone
+    )
+    assert [d.kind for d in alone.defects] == ["child-missing"]
+    assert "rerun the release" not in defects_hint(alone)
+    tags = [TagFacts("hub", "v9.9.9-php-8.4", blob(1)), TagFacts("hub", "v9.9.9", None)]
+    both = build_report("v9.9.9", [expect], tags, gone)
+    assert sorted(d.kind for d in both.defects) == ["child-missing", "tag-missing"]
+    hint = defects_hint(both)
+    assert "copy the index again by digest" in hint
+    assert (
+        "; rerun the release (`publisher release v9.9.9`) to finish or repair it for the "
+        "other defects;" in hint
+    ), hint
