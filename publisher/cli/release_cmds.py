@@ -460,6 +460,7 @@ def _release(
         attestations=attestations,
         json_plan=as_json,
     )
+    whole = cfg  # before --only: the next release's lines, which advice may name
     cfg, read = select_release(
         cfg, lines, settings.notes_dir, version, rehearsal=local, republish=reason is not None
     )
@@ -488,6 +489,7 @@ def _release(
             options=settings,
             smoke=smoke,
             read=read,
+            matrix=whole,
         )
     if local and result.notes_md:
         state.output.info(f"rehearsal finished: notes at {result.notes_md} and {result.notes_json}")

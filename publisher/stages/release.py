@@ -119,6 +119,7 @@ def release(
     options: ReleaseOptions,
     smoke: SmokeTest | None,
     read: ReleaseRecord | None = None,
+    matrix: Config | None = None,
 ) -> PublishResult:
     """Build every leg (skipping what the release or an earlier run already pushed), then publish.
 
@@ -126,12 +127,15 @@ def release(
     record says (default line, lines, platforms). Outputs are checked first, and
     the new digest records replace the earlier ones only when the run succeeds.
     ``read``: the release's record as ``select_release`` gave it (read once).
+    ``matrix``: today's whole matrix.yaml, before ``--only`` narrowed ``config`` (the next
+    release's lines and default line, which advice about a published release's default
+    line is for; default: ``config``).
     """
     output = clients.output
     warn_stale_dockerfiles(config, output)
     check_outputs(options)
     republish = options.republish_reason is not None
-    matrix = config
+    matrix = config if matrix is None else matrix
     config, record = load_release(
         config,
         options.notes_dir,

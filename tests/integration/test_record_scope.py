@@ -666,6 +666,9 @@ def test_a_published_release_s_default_line_past_its_end_is_advice_for_the_next_
     for argv in (
         ("release", "v1.0.0", "--dry-run"),
         ("republish", "v1.0.0", "--reason", "base fix", "--dry-run"),
+        # --only narrows what is rebuilt, not the next release's lines the advice names
+        ("release", "v1.0.0", "--dry-run", "--only", "8.1"),
+        ("republish", "v1.0.0", "--reason", "base fix", "--dry-run", "--only", "8.1"),
     ):
         for matrix, advised in ((moved_on, False), (published, True)):
             result = world.run(*argv, matrix=matrix)
@@ -677,6 +680,7 @@ def test_a_published_release_s_default_line_past_its_end_is_advice_for_the_next_
             assert (said.count(next_release) == 1) is advised, (argv, said)
             if advised:
                 assert "a published release keeps its default line, here 8.1" in said
+                assert f"{next_release} that still does (8.4)" in said, (argv, said)
 
 
 def test_audit_reads_the_registries_at_once_and_an_index_children_several_at_a_time(
