@@ -507,6 +507,20 @@ def test_a_long_value_is_cut_short_alike_by_both(
     same_words(answer.stderr, proc.stderr)
 
 
+def both_say_there_is_no_dockerfile(
+    world: World, env: dict[str, str], here: Path, path: str
+) -> None:
+    """USE_PREBUILT=false and no Dockerfile at ``path``: both tools cannot proceed (exit
+    17) and name that path alike."""
+    answer, _ = resolve(env, here)
+    proc, fields = launch(world, env, cwd=here)
+    assert fields == {"decision": "cannot-proceed", "availability": "none"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr
+    missing = f"there is no Dockerfile for PHP 8.4 at {path}"
+    assert f"resolve: why: USE_PREBUILT=false, but {missing}\n" in answer.stderr
+    assert f"start: why: USE_PREBUILT=false, but {missing}\n" in proc.stderr, proc.stderr
+
+
 def test_relative_dockerfiles_and_pins_file_are_named_by_the_same_absolute_path_in_both(
     world: World, project: str, tmp_path: Path
 ) -> None:
@@ -519,13 +533,7 @@ def test_relative_dockerfiles_and_pins_file_are_named_by_the_same_absolute_path_
         world, project, tmp_path, USE_PREBUILT="false", PHP_DOCKERFILES="./no-dockerfiles/",
         PHP_PINS_FILE=os.path.relpath(world.pins, here),
     )  # fmt: skip
-    answer, _ = resolve(env, here)
-    proc, fields = launch(world, env, cwd=here)
-    assert fields == {"decision": "cannot-proceed", "availability": "none"}, proc.stderr
-    assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr
-    missing = f"there is no Dockerfile for PHP 8.4 at {here}/no-dockerfiles/8.4/Dockerfile"
-    assert f"resolve: why: USE_PREBUILT=false, but {missing}\n" in answer.stderr
-    assert f"start: why: USE_PREBUILT=false, but {missing}\n" in proc.stderr, proc.stderr
+    both_say_there_is_no_dockerfile(world, env, here, f"{here}/no-dockerfiles/8.4/Dockerfile")
 
     env["PHP_PINS_FILE"] = "./elsewhere//v2.0.0.env"
     answer, _ = resolve(env, here)
@@ -583,13 +591,7 @@ def test_a_path_starting_with_two_slashes_is_named_alike_by_both(
     env = launcher_env(
         world, project, tmp_path, USE_PREBUILT="false", PHP_DOCKERFILES=f"/{here}//no-dockerfiles/"
     )
-    answer, _ = resolve(env, here)
-    proc, fields = launch(world, env, cwd=here)
-    assert fields == {"decision": "cannot-proceed", "availability": "none"}, proc.stderr
-    assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr
-    missing = f"there is no Dockerfile for PHP 8.4 at /{here}/no-dockerfiles/8.4/Dockerfile"
-    assert f"resolve: why: USE_PREBUILT=false, but {missing}\n" in answer.stderr
-    assert f"start: why: USE_PREBUILT=false, but {missing}\n" in proc.stderr, proc.stderr
+    both_say_there_is_no_dockerfile(world, env, here, f"/{here}/no-dockerfiles/8.4/Dockerfile")
     for given, named in (
         (f"/{here}//v9.env", f"/{here}/v9.env"),
         (f"//{here}/v9.env", f"{here}/v9.env"),
