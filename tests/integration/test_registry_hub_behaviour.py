@@ -8,8 +8,11 @@ answers the way Hub or GHCR do, and drives the registry client through it.
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -331,6 +334,36 @@ def short_tokens(request: pytest.FixtureRequest) -> Iterator[tuple[LocalRegistry
             server.stop()
 
 
+def test_the_stand_in_token_server_keeps_the_lifetime_it_says_even_at_a_seconds_end(
+    short_tokens: tuple[LocalRegistry, TokenServer],
+) -> None:
+    """``exp`` is whole seconds: a 2 s token asked for in the last tenth of a second still
+    works 1.5 s later at the real registry (counted from the second's start it died 1.1 s
+    after it was issued, and one-second tokens could die before skopeo used them), and no
+    longer 3.1 s later."""
+    registry, server = short_tokens
+    base = f"http://{registry.host}/v2/hub/none/tags/list"
+    while time.time() % 1 < 0.9:
+        time.sleep(0.01)
+    with urllib.request.urlopen(
+        f"{server.realm}?service=publisher-test-registry&scope=repository:hub/none:pull"
+    ) as answer:
+        token = json.load(answer)["token"]
+
+    def status() -> int:
+        ask = urllib.request.Request(base, headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(ask) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as refused:
+            return refused.code
+
+    time.sleep(1.5)
+    assert status() == 404  # allowed in: the repository does not exist
+    time.sleep(1.6)
+    assert status() == 401
+
+
 def test_a_chunked_upload_that_outlives_its_token_finishes(
     short_tokens: tuple[LocalRegistry, TokenServer],
     proxy_for: Callable[[Any], FaultProxy],
@@ -377,13 +410,13 @@ def test_tokens_that_expire_during_a_run_are_renewed_one_401_at_most_per_request
     client = make_client(proxy, credentials=PUSHER)
     image = make_image(layer_sizes=(4000, 3000))
     digest = client.push_layout(write_layout(image, tmp_path / "layout"), "hub/long")
-    time.sleep(2.5)
+    time.sleep(3.1)  # a 2 s token dies within 3 s of its issue
     source = Reference(proxy.host, "hub/long", digest=digest)
     assert client.copy(source, client, "hub/long-copy", transfers=1) == digest
-    time.sleep(2.5)
+    time.sleep(3.1)
     assert client.resolve(source) == digest
     client.tag("hub/long", digest, "v1")
-    time.sleep(2.5)
+    time.sleep(3.1)
     anonymous = make_client(proxy)
     assert anonymous.get_manifest(source.with_digest(digest)).body == image.index
     assert client.list_tags("hub/long") == ["v1"]

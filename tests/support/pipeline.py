@@ -203,7 +203,7 @@ def skopeo_tags(skopeo: str, host: str, repo: str) -> list[str]:
 
 def skopeo_digest(skopeo: str, host: str, repo: str, reference: str) -> str:
     sep = "@" if reference.startswith("sha256:") else ":"
-    raw = subprocess.run(
+    read = subprocess.run(
         [
             skopeo,
             "inspect",
@@ -212,9 +212,13 @@ def skopeo_digest(skopeo: str, host: str, repo: str, reference: str) -> str:
             f"docker://{host}/{repo}{sep}{reference}",
         ],
         capture_output=True,
-        check=True,
-    ).stdout
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+        check=False,
+    )
+    if read.returncode != 0:
+        raise AssertionError(
+            f"skopeo could not read {host}/{repo}{sep}{reference}: {read.stderr!r}"
+        )
+    return "sha256:" + hashlib.sha256(read.stdout).hexdigest()
 
 
 def skopeo_tag_map(skopeo: str, host: str, repo: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
 import threading
 import time
 import uuid
@@ -53,10 +54,14 @@ class TokenServer(LoopbackServer):
 
     users: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (password, actions)
     anonymous_actions: str = ""
-    #: How long a token works, in seconds (``expires_in``).
+    #: How long a token works at least, in seconds (``expires_in``): ``exp`` is whole
+    #: seconds, counted from the issuing second's end, so a token never dies sooner than
+    #: its answer says (counted from the second's start, a one-second token could die
+    #: a few milliseconds after it was issued, before a client such as skopeo used it).
     lifetime: int = 300
     #: How long past its ``exp`` distribution 2.8 still accepts a token: taken off
-    #: ``exp``, so that a token stops working ``lifetime`` seconds after it is issued.
+    #: ``exp``, so that a token stops working ``lifetime`` seconds (less than one more)
+    #: after it is issued.
     registry_leeway: int = 60
     #: The fields of a token answer (Hub sends ``token``, ``access_token``,
     #: ``expires_in`` and ``issued_at``; some servers only one token field, no expiry).
@@ -107,15 +112,15 @@ class TokenServer(LoopbackServer):
             granted = [a for a in actions.split(",") if a in allowed]
             if kind == "repository" and granted:
                 access.append({"type": kind, "name": name, "actions": granted})
-        now = int(time.time())
+        now = time.time()
         return self.sign(
             {
                 "iss": ISSUER,
                 "sub": account or "",
                 "aud": service,
-                "exp": now + self.lifetime - self.registry_leeway,
-                "nbf": now - 10,
-                "iat": now,
+                "exp": math.ceil(now) + self.lifetime - self.registry_leeway,
+                "nbf": int(now) - 10,
+                "iat": int(now),
                 "jti": uuid.uuid4().hex,
                 "access": access,
             }
