@@ -3435,6 +3435,11 @@ def default_platform_note(platform: str, engine: str | None, inputs: Inputs) -> 
     docker engine's own (``engine``; None: it could not be asked), in start.sh's words."""
     if engine is None:
         return f"platform {platform} ({ENV_DEFAULT_PLATFORM})"
+    if engine not in PLATFORMS:  # linux/arm, linux/386: no value either tool takes
+        return (
+            f"platform {platform} ({ENV_DEFAULT_PLATFORM}; emulated on this {engine} engine, "
+            f"which no PHP-FPM image is built for: they are {' and '.join(PLATFORMS)} only)"
+        )
     return (
         f"platform {platform} ({ENV_DEFAULT_PLATFORM}; emulated on this {engine} engine): "
         f"{inputs.change(ENV_PLATFORM, engine)} to run the engine's own natively"

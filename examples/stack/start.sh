@@ -1089,10 +1089,15 @@ start() {  # start IMAGE BUILD(true|false)
           | sed "s/$esc\[[0-9;]*[A-Za-z]//g" | grep -v '^[[:space:]]*$' | tail -n 1 | tr -d '[:cntrl:]')
         # No restart loop left behind: the container goes (its last line is said below).
         compose rm --stop --force php >/dev/null 2>&1 || :
-        unset_default=
-        [ "$platform_from" != DOCKER_DEFAULT_PLATFORM ] || unset_default=" (or unset DOCKER_DEFAULT_PLATFORM, which gave $platform)"
+        native=
+        case $engine_platform in
+          linux/amd64 | linux/arm64)  # linux/arm, linux/386: no value either tool takes
+            native=", or set PHP_IMAGE_PLATFORM=$engine_platform"
+            [ "$platform_from" != DOCKER_DEFAULT_PLATFORM ] || native="$native (or unset DOCKER_DEFAULT_PLATFORM, which gave $platform)" ;;
+          *) engine_platform="$engine_platform, which no PHP-FPM image is built for" ;;
+        esac
         fail 17 "PHP-FPM ($platform) stopped as soon as it started ($how)${said:+: $said}
-start: fix: this docker engine is $engine_platform: $platform images run under emulation (Docker Desktop has it; Linux: docker run --privileged --rm tonistiigi/binfmt --install ${platform#linux/}), or set PHP_IMAGE_PLATFORM=$engine_platform$unset_default" ;;
+start: fix: this docker engine is $engine_platform: $platform images run under emulation (Docker Desktop has it; Linux: docker run --privileged --rm tonistiigi/binfmt --install ${platform#linux/})$native" ;;
     esac
   fi
   say "started $1 ($platform)"
@@ -1160,7 +1165,12 @@ if [ "$use_prebuilt" = true ] && [ "$which_registry" = mirror ] \
 fi
 # docker's default platform, set for every project, is said when it is not the engine's own.
 if [ "$platform_from" = DOCKER_DEFAULT_PLATFORM ] && [ "$platform" != "$engine_platform" ]; then
-  note="${note:+$note; }platform $platform (DOCKER_DEFAULT_PLATFORM; emulated on this $engine_platform engine): set PHP_IMAGE_PLATFORM=$engine_platform to run the engine's own natively"
+  case $engine_platform in
+    linux/amd64 | linux/arm64)
+      note="${note:+$note; }platform $platform (DOCKER_DEFAULT_PLATFORM; emulated on this $engine_platform engine): set PHP_IMAGE_PLATFORM=$engine_platform to run the engine's own natively" ;;
+    *)  # linux/arm, linux/386: no value either tool takes
+      note="${note:+$note; }platform $platform (DOCKER_DEFAULT_PLATFORM; emulated on this $engine_platform engine, which no PHP-FPM image is built for: they are linux/amd64 and linux/arm64 only)" ;;
+  esac
 fi
 
 if [ "$use_prebuilt" = false ]; then

@@ -2222,12 +2222,30 @@ def test_a_pins_file_from_before_a_republish_still_pulls_its_digest(
     assert decision["image"] == world.prebuilt(repository)
 
 
+def engine_says(world: World, tmp_path: Path, platform: str) -> Path:
+    """The launcher's PATH with a docker whose `docker version` names ``platform`` as the
+    engine's (a 32-bit ARM engine's linux/arm), the real docker doing everything else."""
+    bin_dir = tmp_path / "engine-bin"
+    bin_dir.mkdir()
+    for tool in world.bin_dir.iterdir():
+        (bin_dir / tool.name).symlink_to(tool)
+    (bin_dir / "docker").unlink()
+    (bin_dir / "docker").write_text(
+        f'#!/bin/sh\nif [ "$1" = version ]; then echo {platform}; exit 0; fi\n'
+        f'exec "{world.bin_dir / "docker"}" "$@"\n'
+    )
+    (bin_dir / "docker").chmod(0o755)
+    return bin_dir
+
+
+@pytest.mark.parametrize("engine", ["this machine's", "linux/arm"])
 def test_an_emulated_platform_that_stops_at_once_is_not_called_started(
-    world: World, project: str, tmp_path: Path
+    world: World, project: str, tmp_path: Path, engine: str
 ) -> None:
     """PHP_IMAGE_PLATFORM names the other platform, and the container stops as soon as it
     runs, as on an engine with no emulation (exec format error): exit 17 with the fix,
-    never "started"."""
+    never "started". On an engine no image is built for (linux/arm), the fix is emulation
+    alone: it once said to set PHP_IMAGE_PLATFORM=linux/arm, a value refused (exit 2)."""
     buildah = require_tool("buildah")
     context = tmp_path / "crash"
     context.mkdir()
@@ -2253,6 +2271,8 @@ def test_an_emulated_platform_that_stops_at_once_is_not_called_started(
     pins_file.write_text(pins.render(record))
     env = launcher_env(world, project, tmp_path, PHP_PINS_FILE=str(pins_file),
                        PHP_IMAGE_PLATFORM=OTHER)  # fmt: skip
+    if engine == "linux/arm":
+        env["PATH"] = str(engine_says(world, tmp_path, engine))
     try:
         proc, fields = launch(world, env)
         states = run(world.docker, "ps", "-a", "--format", "{{.State}}",
@@ -2265,7 +2285,15 @@ def test_an_emulated_platform_that_stops_at_once_is_not_called_started(
     assert proc.returncode == 17, proc.stderr
     assert f"start: error: PHP-FPM ({OTHER}) stopped as soon as it started" in proc.stderr
     assert "): exec /usr/local/sbin/php-fpm: exec format error\n" in proc.stderr, proc.stderr
-    assert f"or set PHP_IMAGE_PLATFORM={HOST}" in proc.stderr
+    if engine == "linux/arm":
+        fix = (
+            "start: fix: this docker engine is linux/arm, which no PHP-FPM image is built for: "
+            f"{OTHER} images run under emulation (Docker Desktop has it; Linux: docker run "
+            f"--privileged --rm tonistiigi/binfmt --install {OTHER.split('/')[1]})\n"
+        )
+        assert fix in proc.stderr, proc.stderr
+    else:
+        assert f"or set PHP_IMAGE_PLATFORM={HOST}\n" in proc.stderr, proc.stderr
     assert "start: started" not in proc.stderr
     assert states == []  # removed, not left restarting
 
@@ -2761,6 +2789,36 @@ def test_a_32_bit_arm_engine_is_linux_arm_in_both(
     said = f"has no linux/arm image (it has: {HOST}; pins file)"
     assert said in decision["reason"] and said in proc.stderr, proc.stderr
     assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
+
+
+def test_a_32_bit_arm_engine_under_docker_default_platform_is_advised_no_platform_refused(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """DOCKER_DEFAULT_PLATFORM set on a 32-bit ARM engine (linux/arm): both tools note the
+    platform as emulated, in the same words, and never advise PHP_IMAGE_PLATFORM=linux/arm,
+    which both refuse (exit 2): they say no image is built for that engine instead. Both
+    once advised it as the engine's own platform, to run natively."""
+    engine = EngineVersion("linux/arm")
+    env = launcher_env(
+        world, project, tmp_path, ALLOW_LOCAL_BUILD_FALLBACK="false",
+        DOCKER_HOST=f"tcp://{engine.host}", DOCKER_DEFAULT_PLATFORM=OTHER_SPELLED,
+    )  # fmt: skip
+    try:
+        answer, decision = resolve(env, tmp_path)
+        proc, fields = launch(world, env)
+    finally:
+        engine.close()
+    assert fields == {"decision": "cannot-proceed", "availability": "platform-missing"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr + proc.stderr
+    note = (
+        f"platform {OTHER} (DOCKER_DEFAULT_PLATFORM; emulated on this linux/arm engine, which "
+        "no PHP-FPM image is built for: they are linux/amd64 and linux/arm64 only)"
+    )
+    assert decision["note"] == note, answer.stderr
+    assert f"start: note: {note}\n" in proc.stderr, proc.stderr
+    assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
+    for said in (answer.stderr, proc.stderr):
+        assert "PHP_IMAGE_PLATFORM=linux/arm " not in said.replace(")", " "), said
 
 
 @pytest.mark.parametrize("given", ["PHP_IMAGE_PLATFORM", "DOCKER_DEFAULT_PLATFORM"])

@@ -2041,6 +2041,28 @@ def test_docker_default_platform_is_the_platform_and_its_emulation_is_noted(
     assert (forced.platform, forced.note) == ("linux/arm64", None)
 
 
+@pytest.mark.parametrize("engine", ["linux/arm", "linux/386"])
+def test_docker_default_platform_on_an_engine_no_image_is_built_for_advises_no_refused_value(
+    tmp_path: Path, engine: str
+) -> None:
+    """A 32-bit engine (linux/arm, linux/386) with DOCKER_DEFAULT_PLATFORM set: the note
+    says no image is built for it, never PHP_IMAGE_PLATFORM=<the engine's>, a value resolve
+    refuses (exit 2); it once advised that to run natively."""
+    write_tree(tmp_path)
+    env = {
+        "PHP_VERSION": "8.4",
+        "STACK_RELEASE": "v2.0.0",
+        "DOCKER_DEFAULT_PLATFORM": "linux/amd64",
+    }
+    decision = resolve(
+        env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=FakeCache(hit=False), host=engine
+    )
+    assert decision.note == (
+        f"platform linux/amd64 (DOCKER_DEFAULT_PLATFORM; emulated on this {engine} engine, "
+        "which no PHP-FPM image is built for: they are linux/amd64 and linux/arm64 only)"
+    )
+
+
 def test_a_docker_default_platform_the_pins_lack_says_which_variable_to_unset(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
