@@ -2329,6 +2329,40 @@ def _vendored(world: World, tmp_path: Path, name: str = "stack") -> Path:
     return home
 
 
+def test_the_by_hand_build_docs_give_works_under_a_shells_docker_default_platform(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """docs/consumers.md's by-hand build after resolve (`... > php.env`, then its compose
+    command, run as a `set -eu` script runs it) builds and starts the local build for
+    php.env's PHP_PLATFORM in a shell whose DOCKER_DEFAULT_PLATFORM names it in another
+    spelling (which `docker compose build` refuses). The command once took
+    DOCKER_DEFAULT_PLATFORM from "$PHP_PLATFORM", a variable php.env gives compose, not the
+    shell: such a script stopped on it (parameter not set)."""
+    text = (ROOT / "docs" / "consumers.md").read_text()
+    by_hand = text[text.index("**`DOCKER_DEFAULT_PLATFORM` counts") :].split("\n\n")[0]
+    commands = [c for c in re.findall(r"`([^`]+)`", by_hand) if c.endswith("up -d --build")]
+    assert len(commands) == 1, by_hand
+    home = _vendored(world, tmp_path)
+    spelled = {"linux/amd64": "linux/x86_64/v1", "linux/arm64": "linux/arm64/v8"}[HOST]
+    env = launcher_env(world, project, tmp_path, USE_PREBUILT="false")
+    env |= {"PATH": f"{world.bin_dir}:{os.environ['PATH']}", "DOCKER_DEFAULT_PLATFORM": spelled}
+    env |= {"PHP_PINS_FILE": "php-images.env", "PHP_DOCKERFILES": "dockerfiles"}
+    run(world.docker, "rmi", "-f", world.local, check=False)
+    try:
+        script = f"{sys.executable} resolve.py --format env > php.env || [ $? -eq 16 ]\n"
+        shutil.copy(RESOLVE, home / "resolve.py")
+        proc = run("sh", "-euc", script + commands[0], env=env, cwd=home, check=False)
+        assert "PHP_BUILD='1'\n" in (home / "php.env").read_text(), proc.stderr
+        assert f"PHP_PLATFORM='{HOST}'\n" in (home / "php.env").read_text(), proc.stderr
+        assert proc.returncode == 0, proc.stderr
+        image = running_image(world.docker, project)
+        assert image["RepoTags"] == [world.local]
+        assert f"{image['Os']}/{image['Architecture']}" == HOST
+    finally:
+        compose_down(world.docker, project)
+        run(world.docker, "rmi", "-f", world.local, check=False)
+
+
 def _stack_containers(world: World, project: str) -> list[str]:
     return run(
         world.docker, "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}"
