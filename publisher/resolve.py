@@ -2747,12 +2747,18 @@ def find_pins(
 
 
 def load_pins(
-    pins: str | None, release: str | None, *, cwd: Path, name: str = ENV_PINS
+    pins: str | None,
+    release: str | None,
+    *,
+    cwd: Path,
+    name: str = ENV_PINS,
+    drop_release: str = f"unset {ENV_RELEASE}",
 ) -> Pins | None:
     """The pins file at hand for ``release``, or None.
 
     A path the user named (with ``name``: the variable, or the flag ``--pins``) must exist
-    and be for ``release`` (when given); the default location is optional.
+    and be for ``release`` (when given); the default location is optional. ``drop_release``
+    is how to leave the release out (``drop --release`` when a flag gave it).
     """
     path, named = find_pins(pins, release, cwd=cwd, name=name)
     explicit = named is not None
@@ -2806,7 +2812,9 @@ def load_pins(
         raise PinsError(
             f"this pins file is for {parsed.release}, not {release}",
             source=str(path),
-            hint=f"pass the pins file of {release}, or set {ENV_RELEASE}={parsed.release}",
+            # start.sh's words
+            hint=f"take the pins file of {release}, or {drop_release} to use this one "
+            f"({parsed.release})",
         )
     return parsed
 
@@ -3479,7 +3487,13 @@ def resolve(
     if not inputs.cache_check:
         cache_fn = None
     base = Path(cwd) if cwd is not None else _working_directory()
-    pins = load_pins(inputs.pins, inputs.release, cwd=base, name=inputs.named(ENV_PINS))
+    pins = load_pins(
+        inputs.pins,
+        inputs.release,
+        cwd=base,
+        name=inputs.named(ENV_PINS),
+        drop_release=inputs.drop(ENV_RELEASE),
+    )
     if inputs.matrix is not None and pins is None:
         path = inputs.matrix if Path(inputs.matrix).is_absolute() else str(base / inputs.matrix)
         canonical, mirror = matrix_repositories(path, env)

@@ -687,7 +687,7 @@ default_line=$(pin PHP_DEFAULT_LINE)
   || edited "PHP_DEFAULT_LINE: '$default_line' is not a PHP line"
 if [ -n "${STACK_RELEASE:-}" ] && [ "$STACK_RELEASE" != "$release" ]; then
   fail 3 "$pins: this pins file is for $release, not $STACK_RELEASE
-start: fix: vendor the pins file of $STACK_RELEASE, or unset STACK_RELEASE"
+start: fix: take the pins file of $STACK_RELEASE, or unset STACK_RELEASE to use this one ($release)"
 fi
 php=${PHP_VERSION:-$default_line}
 if [ -z "${PHP_VERSION:-}" ] && [ -n "$php" ]; then  # the default line: one PHP_LINES lists

@@ -1515,6 +1515,21 @@ def test_a_directory_of_pins_files_is_read_alike(
     same_words(answer.stderr, proc.stderr)
 
 
+def test_a_pins_file_of_another_release_than_stack_release_is_said_alike(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """STACK_RELEASE names another release than the pins file's: exit 3 from both, with the
+    same fix (resolve once said to pass the file, the launcher to vendor it)."""
+    env = launcher_env(world, project, tmp_path, STACK_RELEASE="v2.0.1")
+    answer, _ = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "none", "error": "pins-file"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (3, 3), answer.stderr + proc.stderr
+    assert f"this pins file is for {RELEASE}, not v2.0.1\n" in answer.stderr, answer.stderr
+    same_words(answer.stderr, proc.stderr)
+    assert f"unset STACK_RELEASE to use this one ({RELEASE})\n" in proc.stderr, proc.stderr
+
+
 def test_mirror_asked_for_without_a_mirror_in_the_pins_file_is_said(
     world: World, project: str, tmp_path: Path
 ) -> None:

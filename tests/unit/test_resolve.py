@@ -1284,8 +1284,17 @@ def test_resolve_with_an_explicit_pins_file_of_another_release(tmp_path: Path) -
         "STACK_RELEASE": "v2.0.1",
         "PHP_PINS_FILE": "release-notes/v2.0.0.env",
     }
-    with pytest.raises(PinsError, match=r"this pins file is for v2\.0\.0, not v2\.0\.1"):
+    with pytest.raises(PinsError, match=r"this pins file is for v2\.0\.0, not v2\.0\.1") as info:
         resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=None, host="linux/amd64")
+    # start.sh's words; a flag that gave the release is named as that flag
+    fix = "take the pins file of v2.0.1, or unset STACK_RELEASE to use this one (v2.0.0)"
+    assert info.value.hint == fix
+    with pytest.raises(PinsError) as info:
+        resolve(
+            {**env, "STACK_RELEASE": ""}, {"STACK_RELEASE": "v2.0.1"},
+            cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=None, host="linux/amd64",
+        )  # fmt: skip
+    assert info.value.hint == fix.replace("unset STACK_RELEASE", "drop --release")
     env["PHP_PINS_FILE"] = "release-notes"
     with pytest.raises(PinsError, match="pins file not found"):
         resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=None, host="linux/amd64")
