@@ -20,7 +20,8 @@ The steps, each separate so tests can drive them with plain data:
    ``vX.Y.Z-php-X.Y`` on the canonical registry (or the mirror), ``@digest``
    from the pins file;
 3. the local docker image store, then the registry (:func:`probe`, one
-   deadline), say whether it can be had for this machine's platform;
+   deadline), say whether it can be had for the platform it runs on (the docker
+   engine's, unless PHP_IMAGE_PLATFORM or DOCKER_DEFAULT_PLATFORM names one);
 4. :func:`decide` (pure) applies the rules: use the pre-built image, build
    locally from ``dockerfiles/<X.Y>/Dockerfile`` (when its base can be had),
    or stop with what went wrong and how to enable the fallback.

@@ -106,8 +106,9 @@ def resolve_command(state: State, fmt: str, matrix: str | None, **values: str | 
 
     Picks the release pin vX.Y.Z-php-X.Y on the canonical registry (pinned by
     digest from the release's pins file vX.Y.Z.env), uses it from the local image
-    store, or checks within a short timeout that the registry serves it for this
-    machine's platform; otherwise falls back to building dockerfiles/<X.Y>/Dockerfile
+    store, or checks within a short timeout that the registry serves it for the
+    platform it runs on (--platform, else DOCKER_DEFAULT_PLATFORM, else the docker
+    engine's, not this machine's); otherwise falls back to building dockerfiles/<X.Y>/Dockerfile
     (when its base can be had), or stops and says how to enable the fallback. The
     same decisions as examples/stack/start.sh. Every flag overrides its
     environment variable.

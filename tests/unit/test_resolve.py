@@ -1537,6 +1537,23 @@ def test_both_entry_points_refuse_a_command_line_with_the_decision_line_and_exit
     assert "\n  tip: see `publisher resolve --help`" in result.stderr
 
 
+def test_publisher_resolve_help_names_the_platform_it_decides_for() -> None:
+    """`publisher resolve --help` says the image is checked for the platform it runs on, the
+    docker engine's unless a setting names one, as docs/consumers.md and `resolve.py --help`
+    say; it said "this machine's platform", which a Rosetta shell or a remote DOCKER_HOST
+    is not."""
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+    from publisher.cli import resolve_cmd as _  # noqa: F401  (registers the command)
+
+    result = CliRunner().invoke(main, ["resolve", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "this machine's platform" not in text
+    assert "DOCKER_DEFAULT_PLATFORM, else the docker engine's, not this machine's" in text
+
+
 def test_the_launchers_registry_timeout_is_read_when_resolve_has_none() -> None:
     assert parse_inputs({"STACK_REGISTRY_TIMEOUT": "7.5"}).timeout == 7.5
     both = {"STACK_REGISTRY_TIMEOUT": "7.5", "RESOLVE_TIMEOUT": "3"}
