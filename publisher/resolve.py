@@ -2336,6 +2336,9 @@ class Inputs:
     platform: str | None = None  # None: DOCKER_DEFAULT_PLATFORM's, else the engine's
     #: DOCKER_DEFAULT_PLATFORM, read when no platform is given (None: not set, or not read).
     default_platform: str | None = None
+    #: Whether DOCKER_DEFAULT_PLATFORM is set (not blank), read or not: with the platform
+    #: given, unsetting that alone would make it the platform.
+    default_platform_set: bool = False
     repository: Repository | None = None
     mirror_repository: Repository | None = None
     pins: str | None = None  # None: ./release-notes/<release>.env if present
@@ -2551,6 +2554,7 @@ def parse_inputs(
         default_platform=parse_platform(env[ENV_DEFAULT_PLATFORM], ENV_DEFAULT_PLATFORM)
         if ENV_PLATFORM not in merged and trimmed(env.get(ENV_DEFAULT_PLATFORM, ""))
         else None,
+        default_platform_set=bool(trimmed(env.get(ENV_DEFAULT_PLATFORM, ""))),
         repository=repository(ENV_REPOSITORY),
         mirror_repository=repository(ENV_MIRROR),
         pins=merged.get(ENV_PINS),
@@ -3177,8 +3181,13 @@ def _problem(choice: Choice, result: Result, inputs: Inputs) -> tuple[str, str]:
         # is emulated
         advice = f"{inputs.change(ENV_PLATFORM, other)} to run it under emulation"
         if inputs.platform is not None:  # given (the engine is not asked): it may be the other
+            # DOCKER_DEFAULT_PLATFORM set too would be the platform once that one is dropped
+            drop = inputs.drop(ENV_PLATFORM)
+            if inputs.default_platform_set:  # start.sh's words: unset A and B
+                unset = "" if drop.startswith("unset ") else "unset "
+                drop = f"{drop} and {unset}{ENV_DEFAULT_PLATFORM}"
             advice = (
-                f"{inputs.drop(ENV_PLATFORM)} to run the docker engine's own platform natively, "
+                f"{drop} to run the docker engine's own platform natively, "
                 f"or {inputs.change(ENV_PLATFORM, other)} (under emulation unless the engine "
                 f"is {other})"
             )

@@ -959,7 +959,8 @@ problem() {
       # the engine's own (DOCKER_DEFAULT_PLATFORM naming it too): the other one is emulated
       advice="set PHP_IMAGE_PLATFORM=$other to run it under emulation"
       if [ "$platform_from" = PHP_IMAGE_PLATFORM ]; then  # as resolve, which does not ask the engine then
-        advice="unset PHP_IMAGE_PLATFORM to run the docker engine's own platform natively, or set PHP_IMAGE_PLATFORM=$other (under emulation unless the engine is $other)"
+        # DOCKER_DEFAULT_PLATFORM set too would be the platform once that one is unset
+        advice="unset PHP_IMAGE_PLATFORM${docker_default:+ and DOCKER_DEFAULT_PLATFORM} to run the docker engine's own platform natively, or set PHP_IMAGE_PLATFORM=$other (under emulation unless the engine is $other)"
       elif [ "$platform_from" = DOCKER_DEFAULT_PLATFORM ] && [ "$engine_platform" = "$other" ]; then
         advice="unset DOCKER_DEFAULT_PLATFORM, or set PHP_IMAGE_PLATFORM=$other for this stack alone, to run the docker engine's own platform natively"
       fi ;;

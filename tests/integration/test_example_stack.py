@@ -2029,6 +2029,30 @@ def test_a_docker_default_platform_the_pins_lack_says_which_variable_to_unset(
     assert f"start: note: {decision['note']}\n" in proc.stderr, proc.stderr
 
 
+def test_a_platform_given_missing_under_docker_default_platform_says_to_unset_both(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """PHP_IMAGE_PLATFORM names the other platform (which wins), DOCKER_DEFAULT_PLATFORM is
+    set too, and the release has only the engine's: unsetting PHP_IMAGE_PLATFORM alone would
+    make DOCKER_DEFAULT_PLATFORM the platform, so both tools say to unset both to run the
+    engine's own natively, word for word (they said PHP_IMAGE_PLATFORM alone)."""
+    env = launcher_env(
+        world, project, tmp_path, ALLOW_LOCAL_BUILD_FALLBACK="false",
+        PHP_IMAGE_PLATFORM=OTHER, DOCKER_DEFAULT_PLATFORM=OTHER_SPELLED,
+    )  # fmt: skip
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "cannot-proceed", "availability": "platform-missing"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr + proc.stderr
+    fix = (
+        "unset PHP_IMAGE_PLATFORM and DOCKER_DEFAULT_PLATFORM to run the docker engine's own "
+        f"platform natively, or set PHP_IMAGE_PLATFORM={HOST} (under emulation unless the "
+        f"engine is {HOST}); "
+    )
+    assert decision["fix"].startswith(fix), decision["fix"]
+    assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
+
+
 def test_a_docker_engine_that_never_answers_is_exit_10_not_a_silent_wait(
     world: World, project: str, tmp_path: Path
 ) -> None:

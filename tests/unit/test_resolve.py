@@ -698,33 +698,61 @@ def test_fallback_disabled_cannot_proceed_and_says_how_to_enable_it(case: str) -
 
 
 @pytest.mark.parametrize(
-    ("given", "flags", "advice"),
+    ("given", "flags", "advice", "default_set"),
     [
         # not given: the engine's own platform is missing, so the other one is emulated
-        (None, frozenset(), "set PHP_IMAGE_PLATFORM=linux/arm64 to run it under emulation; "),
+        (
+            None,
+            frozenset(),
+            "set PHP_IMAGE_PLATFORM=linux/arm64 to run it under emulation; ",
+            False,
+        ),
         # given (the engine is not asked then): the other one may be the engine's, native
         (
             "linux/amd64",
             frozenset(),
             "unset PHP_IMAGE_PLATFORM to run the docker engine's own platform natively, or set "
             "PHP_IMAGE_PLATFORM=linux/arm64 (under emulation unless the engine is linux/arm64); ",
+            False,
         ),
         (
             "linux/amd64",
             frozenset({"PHP_IMAGE_PLATFORM"}),
             "drop --platform to run the docker engine's own platform natively, or pass "
             "--platform linux/arm64 (under emulation unless the engine is linux/arm64); ",
+            False,
+        ),
+        # DOCKER_DEFAULT_PLATFORM set too: it would be the platform once the other is left out
+        (
+            "linux/amd64",
+            frozenset(),
+            "unset PHP_IMAGE_PLATFORM and DOCKER_DEFAULT_PLATFORM to run the docker engine's "
+            "own platform natively, or set PHP_IMAGE_PLATFORM=linux/arm64 (under emulation "
+            "unless the engine is linux/arm64); ",
+            True,
+        ),
+        (
+            "linux/amd64",
+            frozenset({"PHP_IMAGE_PLATFORM"}),
+            "drop --platform and unset DOCKER_DEFAULT_PLATFORM to run the docker engine's own "
+            "platform natively, or pass --platform linux/arm64 (under emulation unless the "
+            "engine is linux/arm64); ",
+            True,
         ),
     ],
 )
 def test_a_missing_platform_given_by_hand_advises_the_engines_own_not_only_emulation(
-    given: str | None, flags: frozenset[str], advice: str
+    given: str | None, flags: frozenset[str], advice: str, default_set: bool
 ) -> None:
     """A platform forced with PHP_IMAGE_PLATFORM (an amd64 image on Apple Silicon) and
     missing: leaving it out runs the engine's own platform natively, and the other platform
-    is emulated only when it is not the engine's (resolve does not ask the engine then)."""
+    is emulated only when it is not the engine's (resolve does not ask the engine then).
+    With DOCKER_DEFAULT_PLATFORM set as well, leaving it out is not enough (that one would
+    be the platform then): both are named; PHP_IMAGE_PLATFORM alone once was."""
     result = FAILURES["platform missing"][0]
-    args = inputs(allow_fallback=False, platform=given, flags=flags)
+    args = inputs(
+        allow_fallback=False, platform=given, flags=flags, default_platform_set=default_set
+    )
     decision = decide(args, choose(args, None, given or "linux/amd64"), result, DOCKERFILE)
     assert decision.fix is not None
     assert decision.fix.startswith(advice), decision.fix
