@@ -190,7 +190,7 @@ class Output:
                 if pattern in text:
                     text = text.replace(pattern, _REDACTED)
             if _CUT in text:
-                text = _without_cut_secrets(text, patterns)
+                text = _without_cut_secrets(text, patterns, starts)
         return without_secrets(text)  # and the user:password@ of any URL
 
     def _starts(self, patterns: tuple[str, ...]) -> re.Pattern[str]:
@@ -334,8 +334,9 @@ class Output:
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         """A table on the terminal, and in the step summary when in Actions."""
-        if self.github:
-            self.summary(markdown_table(title, columns, rows))
+        if self.github:  # each cell redacted before its '|' is escaped ('\\|')
+            redacted = [[self.redact(str(cell)) for cell in row] for row in rows]
+            self.summary(markdown_table(title, columns, redacted))
         if self.quiet:
             return
         if self._console.width < MIN_TABLE_WIDTH:  # a table would crush (and drop) its cells
@@ -439,24 +440,40 @@ def _url_password(url: str) -> str:
 _CUT = "..."
 
 
-def _without_cut_secrets(text: str, patterns: tuple[str, ...]) -> str:
+def _without_cut_secrets(text: str, patterns: tuple[str, ...], starts: re.Pattern[str]) -> str:
     """``text`` without the start of a secret (any of its ``patterns``) that a message cut
     short before ``...``: the whole secret is not there to be found. At least
     ``MIN_SECRET_FORM`` characters of it count (a shorter start, such as two characters
-    of a three-character secret, is found in other words, and its gap would show it)."""
-    end = text.rfind(_CUT)
-    while end >= 0:  # from the last cut back, so the offsets before it stay right
-        longest = MIN_SECRET_FORM - 1
+    of a three-character secret, is found in other words, and its gap would show it).
+
+    Only where ``starts`` (the first characters of a pattern) finds one is a cut looked
+    for, the longest start followed by ``...``: the whole secrets are replaced already, so
+    that is seldom, and a long text with many ``...`` (a build's log) holding one costs a
+    pass, not a look at every length of every pattern before every ``...``."""
+    kept: list[str] = []
+    done = 0  # text[:done] is in kept
+    found = starts.search(text)
+    while found is not None:
+        at = found.start()
+        longest = 0
         for pattern in patterns:
-            for size in range(min(len(pattern) - 1, end), longest, -1):
-                if text.endswith(pattern[:size], 0, end):
+            if len(pattern) <= MIN_SECRET_FORM or not text.startswith(
+                pattern[:MIN_SECRET_FORM], at
+            ):
+                continue
+            same = MIN_SECRET_FORM  # how far text goes on as the pattern does, short of it whole
+            limit = min(len(pattern) - 1, len(text) - at)
+            while same < limit and text[at + same] == pattern[same]:
+                same += 1
+            for size in range(same, max(longest, MIN_SECRET_FORM - 1), -1):
+                if text.startswith(_CUT, at + size):
                     longest = size
                     break
-        if longest >= MIN_SECRET_FORM:
-            text = text[: end - longest] + _REDACTED + text[end:]
-            end -= longest
-        end = text.rfind(_CUT, 0, end)
-    return text
+        if longest:
+            kept += [text[done:at], _REDACTED]
+            done = at + longest
+        found = starts.search(text, done if longest else at + 1)
+    return "".join(kept) + text[done:] if kept else text
 
 
 def stream_error(exc: OSError, name: str) -> FileAccessError:

@@ -14,6 +14,7 @@ import base64
 import io
 import json
 import tempfile
+import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,6 +270,18 @@ def test_table_goes_to_the_step_summary(tmp_path: Path) -> None:
     assert "| 8.4 | sha256:aaa | 51.2 MB | 49.8 MB |" in summary
     assert "sha256:b\\|b" in summary  # a pipe cannot break the table
     assert "sha256:aaa" in run.stdout.getvalue()  # and on the log, as a table
+
+
+def test_a_secret_in_a_table_cell_is_redacted_before_the_pipe_is_escaped(tmp_path: Path) -> None:
+    """A cell's ``|`` is written ``\\|`` in the step summary: a secret holding one (a
+    password of any characters) was searched for after that, so the summary held it."""
+    secret = "pa|ss|w0rd-Qz7"
+    run = make(tmp_path)
+    run.out.mask(secret)
+    run.out.table("Registries", ("name", "note"), [("hub", f"refused {secret}")])
+    summary = run.summary.read_text(encoding="utf-8")
+    assert "Qz7" not in summary and "w0rd" not in summary, summary
+    assert "| hub | refused *** |" in summary
 
 
 def test_an_error_ends_the_step_summary_quoted_with_its_exit_code_and_tip(
@@ -726,3 +739,32 @@ def test_a_cut_short_of_a_short_secret_leaves_the_text_before_it_whole(tmp_path:
     run.out.mask("abc")
     assert run.out.redact("loading tab... for abc") == "loading tab... for ***"
     assert run.out.redact("see 'abcd...'") == "see '***d...'"  # the whole secret, as before
+
+
+def test_a_cut_followed_by_more_dots_is_still_a_cut(tmp_path: Path) -> None:
+    """A value cut short and then a sentence's full stop (``'ghp_CUTSE....'``): the cut is
+    any ``...`` of the dots, not only the last three."""
+    secret = "ghp_" + "CUTSECRET" * 12
+    run = make(tmp_path, actions=False)
+    run.out.mask(secret)
+    assert run.out.redact(f"the value {secret[:40]}.... was refused") == (
+        "the value ***.... was refused"
+    )
+
+
+def test_a_long_log_holding_a_secret_and_many_cuts_is_redacted_in_one_pass() -> None:
+    """A build's captured log is redacted whole, and autoconf writes "checking for gcc...
+    gcc" on thousands of lines: each ``...`` was compared with every length of every form
+    of every secret, so a log of 5,000 such lines holding a 1,200-character token (a
+    registry's JWT) once took 13 seconds (a 2,900-character ECR password, minutes)."""
+    secret = "eyJhbGciOiJSUzI1NiJ9." + "x1" * 600
+    out = Output({}, stream=io.StringIO(), err_stream=io.StringIO())
+    out.mask(secret)
+    log = "".join(f"checking for feature {i}... yes\n" for i in range(5000))
+    log += f"the token is {secret}\nchecking for {secret[:100]}... no\n"
+    started = time.perf_counter()
+    redacted = out.redact(log)
+    took = time.perf_counter() - started
+    assert redacted.endswith("the token is ***\nchecking for ***... no\n")
+    assert redacted.count("... yes") == 5000
+    assert took < 2, f"{took:.1f}s to redact a {len(log)}-character log"
