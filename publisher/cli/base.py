@@ -185,12 +185,18 @@ class State:
             )
         return notes_dir
 
-    def warn_matrix(self, cfg: config.Config, upcoming: config.Config | None = None) -> None:
+    def warn_matrix(
+        self,
+        cfg: config.Config,
+        upcoming: config.Config | None = None,
+        matrix: config.Config | None = None,
+    ) -> None:
         """Say what ``plan.line_warnings`` finds about the lines ``cfg`` writes today;
-        ``upcoming``: today's matrix, when ``cfg`` is a published release's."""
+        ``upcoming``: today's matrix, when ``cfg`` is a published release's; ``matrix``:
+        today's matrix with every line, when ``cfg`` is narrowed to fewer."""
         from ..core import lifecycle, plan
 
-        for text in plan.line_warnings(cfg, lifecycle.today(), upcoming=upcoming):
+        for text in plan.line_warnings(cfg, lifecycle.today(), upcoming=upcoming, matrix=matrix):
             self.output.warning(text)
 
 

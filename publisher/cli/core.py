@@ -79,9 +79,11 @@ def plan_command(
             "published release keeps its lines and no later run could add it"
         )
     # a published release keeps its default line: advice about it is for the next release
-    upcoming = None if _record is None else state.load_config(scope.config_path)
+    # the lines advice may name are matrix.yaml's, whatever --only or the environment selects
+    whole = state.load_config(scope.config_path, every_line=True)
+    upcoming = None if _record is None else whole
     if as_json:  # the warnings go to stderr: stdout stays the JSON alone
-        state.warn_matrix(cfg, upcoming)
+        state.warn_matrix(cfg, upcoming, whole)
         # "ok" as in every --json document; the plan (plan_sha256 in the notes) is the rest
         print_report(state, {"ok": True, **result.to_dict()}, None)
         # the tables below still go to the step summary in Actions (the output is quiet)
@@ -105,7 +107,7 @@ def plan_command(
             [(f.registry, f.tag, f.source) for f in unmoved],
         )
     if not as_json:  # said above, before the JSON
-        state.warn_matrix(cfg, upcoming)
+        state.warn_matrix(cfg, upcoming, whole)
 
 
 def _partial_existing(

@@ -460,7 +460,9 @@ def _release(
         attestations=attestations,
         json_plan=as_json,
     )
-    whole = cfg  # before --only: the next release's lines, which advice may name
+    # every line of matrix.yaml, before --only and the environment's selection: the next
+    # release's lines, and those advice about the default line may name
+    whole = state.load_config(config_path, every_line=True) if cfg.narrowed_by else cfg
     cfg, read = select_release(
         cfg, lines, settings.notes_dir, version, rehearsal=local, republish=reason is not None
     )

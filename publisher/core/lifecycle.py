@@ -186,6 +186,7 @@ def matrix_warnings(
     today: datetime.date,
     *,
     upcoming: tuple[str, Iterable[tuple[str, bool]]] | None = None,
+    matrix: Iterable[tuple[str, bool]] | None = None,
 ) -> list[str]:
     """What ``publisher plan`` and ``release`` warn about a matrix's ``(php, frozen)`` lines
     on ``today``: lines past their end or with a base that no longer moves, lines leaving
@@ -195,8 +196,13 @@ def matrix_warnings(
     ``upcoming``: when ``lines`` and ``default_line`` are a published release's, which
     keeps them, the default line and ``(php, frozen)`` lines of the next release (today's
     matrix.yaml): what to change about a default line is then the next release's, and
-    nothing is said when that one still updates."""
+    nothing is said when that one still updates.
+
+    ``matrix``: the ``(php, frozen)`` lines of matrix.yaml, when ``--only`` or the
+    environment narrowed ``lines`` to fewer: the lines still updating that the advice
+    about a default line names are matrix.yaml's, not only the selected ones."""
     lines = list(lines)
+    offered = lines if matrix is None else list(matrix)
     found: list[str] = []
     for php, frozen in lines:
         if php not in TABLE:
@@ -217,7 +223,7 @@ def matrix_warnings(
         found += [text for text in (past, soon) if text]
         if past and php == default_line:
             if upcoming is None:
-                found.append(_default_line_advice(php, lines, today))
+                found.append(_default_line_advice(php, offered, today))
                 continue
             following, next_lines = upcoming[0], list(upcoming[1])
             marked = dict(next_lines).get(following, False)

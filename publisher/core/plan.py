@@ -329,7 +329,11 @@ def default_line_left_out_by(config: Config) -> tuple[str, ...]:
 
 
 def line_warnings(
-    config: Config, today: datetime.date, *, upcoming: Config | None = None
+    config: Config,
+    today: datetime.date,
+    *,
+    upcoming: Config | None = None,
+    matrix: Config | None = None,
 ) -> list[str]:
     """What ``plan``, ``release`` and ``republish`` warn about the lines ``config`` writes
     on ``today``: each line's lifecycle (``lifecycle.matrix_warnings``), and what
@@ -337,14 +341,18 @@ def line_warnings(
     published release is judged by its recorded lines (``config`` as its record
     says), not by today's matrix.yaml; ``upcoming`` is then today's matrix.yaml, the
     next release's, which advice about the default line is for (the published release
-    keeps its own)."""
+    keeps its own). ``matrix``: matrix.yaml with every line, when ``--only`` or the
+    environment narrowed ``config``: the lines that advice may name."""
     lines = [(line.php, line.frozen) for line in config.lines]
     following = (
         None
         if upcoming is None
         else (upcoming.default_line, [(line.php, line.frozen) for line in upcoming.lines])
     )
-    found = lifecycle.matrix_warnings(lines, config.default_line, today, upcoming=following)
+    offered = None if matrix is None else [(line.php, line.frozen) for line in matrix.lines]
+    found = lifecycle.matrix_warnings(
+        lines, config.default_line, today, upcoming=following, matrix=offered
+    )
     gap = default_line_gap(config, upcoming=upcoming)
     return [*found, gap] if gap is not None else found
 

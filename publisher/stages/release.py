@@ -127,9 +127,10 @@ def release(
     record says (default line, lines, platforms). Outputs are checked first, and
     the new digest records replace the earlier ones only when the run succeeds.
     ``read``: the release's record as ``select_release`` gave it (read once).
-    ``matrix``: today's whole matrix.yaml, before ``--only`` narrowed ``config`` (the next
-    release's lines and default line, which advice about a published release's default
-    line is for; default: ``config``).
+    ``matrix``: today's whole matrix.yaml, before ``--only`` and the environment narrowed
+    ``config`` (the next release's lines and default line, which advice about a published
+    release's default line is for, and the lines advice about a default line names;
+    default: ``config``).
     """
     output = clients.output
     warn_stale_dockerfiles(config, output)
@@ -178,7 +179,7 @@ def release(
     # today's matrix.yaml (whose disagreements load_release said once).
     # A published release keeps its default line: advice about it is the next release's.
     upcoming = matrix if record is not None or republish else None
-    for text in line_warnings(config, lifecycle.today(), upcoming=upcoming):
+    for text in line_warnings(config, lifecycle.today(), upcoming=upcoming, matrix=matrix):
         output.warning(text)
     if not options.reuse or republish:
         done = set()

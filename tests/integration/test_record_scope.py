@@ -681,6 +681,18 @@ def test_a_published_release_s_default_line_past_its_end_is_advice_for_the_next_
             if advised:
                 assert "a published release keeps its default line, here 8.1" in said
                 assert f"{next_release} that still does (8.4)" in said, (argv, said)
+    # a new release narrowed to its default line: the advice names matrix.yaml's other line
+    # (it said none of the lines still updates, add one), for --only as for PUBLISHER_LINES
+    for argv, env in (
+        (("release", "v2.0.0", "--dry-run", "--only", "8.1"), {}),
+        (("release", "v2.0.0", "--dry-run"), {"PUBLISHER_LINES": "8.1"}),
+    ):
+        result = run_publisher(*argv, config=published, env={**world.env, **env}, cwd=world.root)
+        said = " ".join(result.stderr.split())
+        assert result.returncode == 0, (argv, result.stdout + result.stderr)
+        assert "follow the default line 8.1, whose base no longer updates" in said, said
+        assert "set default_line in matrix.yaml to a line that still does (8.4)" in said, said
+        assert "none of these lines does" not in said, (argv, env, said)
 
 
 def test_audit_reads_the_registries_at_once_and_an_index_children_several_at_a_time(

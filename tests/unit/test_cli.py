@@ -215,6 +215,27 @@ def test_plan_warns_when_latest_would_follow_a_line_that_no_longer_updates(
     assert "follow the default line" not in " ".join(cli("plan", "v3.0.0").output.split())
 
 
+def test_a_new_release_narrowed_to_its_default_line_is_told_the_lines_matrix_yaml_has(
+    cli, tmp_path
+):
+    """--only and PUBLISHER_LINES narrow what a release builds, not the lines matrix.yaml
+    offers: with its default line 8.1 (past its end) alone selected, the advice said none
+    of the lines still updates (add one to matrix.yaml), and with 8.1 and 8.2 it named 8.2
+    alone, where matrix.yaml's 8.3, 8.4 and 8.5 still update."""
+    matrix = _committed_matrix_with(tmp_path, *DEFAULT_81)
+    for argv, env in (
+        (("--only", "8.1"), {}),
+        (("--only", "8.1,8.2"), {}),
+        ((), {"PUBLISHER_LINES": "8.1"}),
+    ):
+        result = cli("plan", "v3.0.0", *argv, "--config", str(matrix), env=env)
+        assert result.exit_code == 0, result.output
+        flat = " ".join(result.output.split())
+        assert "latest and each release's vX.Y.Z follow the default line 8.1" in flat, flat
+        assert "set default_line in matrix.yaml to a line that still does (8.5, 8.4, 8.3" in flat
+        assert "none of these lines does" not in flat, (argv, env, flat)
+
+
 def _published_v1(tmp_path, default_line: str, lines: dict[str, tuple[str, ...]]):
     """A notes folder holding v1.0.0's record: ``default_line``, and each line's platforms."""
     facts = release_facts(
