@@ -1005,10 +1005,14 @@ class _Reader:
             value = float(text.replace("_", ""))
         except ValueError:  # YAML's other spellings: .inf, .nan, 0x1F, 0b101, 1:30
             try:
-                value = float(_YAML_VALUES.construct_object(node))
+                number = _YAML_VALUES.construct_object(node)
             except (ArithmeticError, LookupError, TypeError, ValueError, yaml.YAMLError):
                 # tagged !!int or !!float by hand: `!!int abc`
                 self._not_a(node, path, "a number", "write a number without quotes or a tag")
+            try:
+                value = float(number)
+            except OverflowError:  # a whole number past a float's range (0xFFF...): not finite
+                value = float("inf")
         if not value >= minimum or value == float("inf"):
             self.fail(
                 node,

@@ -576,6 +576,25 @@ def test_yaml_infinity_and_nan_are_located_errors(value: str) -> None:
     assert "must be a finite number of at least 1" in str(err)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9" * 400,
+        "0x" + "f" * 300,
+        "0b" + "1" * 1100,
+        ":".join(["59"] * 200),
+        "!!int 0x" + "f" * 300,
+    ],
+)
+def test_a_number_too_large_for_a_float_is_refused_as_not_finite(value: str) -> None:
+    """A whole number past a float's range in YAML's other spellings (hexadecimal, binary,
+    sexagesimal) is refused as the decimal one is, not as a value tagged !!int (it has no
+    tag) that is not a number."""
+    err = error_for(replace("size_budget_mb: 700", f"size_budget_mb: {value}"))
+    assert (err.line, err.column, err.field) == (19, 17, "size_budget_mb")
+    assert err.problem == "must be a finite number of at least 1", str(err)
+
+
 def test_numbers_in_yaml_s_other_spellings() -> None:
     cfg = config.loads(GOOD.replace("size_budget_mb: 700", "size_budget_mb: 0x200"))
     assert cfg.line("8.4").size_budget_bytes == 512_000_000
