@@ -920,7 +920,8 @@ class _Reader:
         """The text of ``node`` if it is a scalar YAML resolved to one of ``kinds`` (short tag
         names: ``str``, ``bool``, ``int``, ``float``; None: any but null); else a located
         "expected WHAT, found ..." error."""
-        kind = node.tag.removeprefix("tag:yaml.org,2002:")
+        standard = "tag:yaml.org,2002:"  # a local tag (``!<int>``) is none of them
+        kind = node.tag.removeprefix(standard) if node.tag.startswith(standard) else None
         if not isinstance(node, yaml.ScalarNode) or (
             kind == "null" if kinds is None else kind not in kinds
         ):

@@ -642,6 +642,10 @@ def test_a_tagged_number_is_read_as_its_untagged_text_is(tag: str, text: str, mb
         ("image: php-fpm", "image: 2026-01-01", "expected a string, found a date (2026-01-01)"),
         ("image: php-fpm", "image: !foo php-fpm", "found a value tagged !foo ('php-fpm')"),
         ("image: php-fpm", "image: !!binary aGk=", "found a value tagged !!binary ('aGk=')"),
+        # a local tag named like a standard one is not it: !<int> is no !!int
+        ("image: php-fpm", "image: !<str> php-fpm", "found a value tagged str ('php-fpm')"),
+        ("size_budget_mb: 700", "size_budget_mb: !<int> 12", "found a value tagged int ('12')"),
+        ("    insecure: true", "    insecure: !<bool> true", "found a value tagged bool ('true')"),
     ],
 )
 def test_explicitly_tagged_values_are_located_config_errors(old, new, message) -> None:
