@@ -220,6 +220,12 @@ def matrix_warnings(
             continue
         past = advised(php, today, frozen=frozen)
         soon = ending_soon(php, today, frozen=frozen)
+        if soon and php == default_line and (upcoming is None or upcoming[0] == php):
+            # the line latest follows: neither frozen (latest stops) nor dropped (matrix.yaml
+            # would not load) until default_line names another
+            soon = _default_line_ending(
+                soon, TABLE[php], offered if upcoming is None else list(upcoming[1])
+            )
         found += [text for text in (past, soon) if text]
         if past and php == default_line:
             if upcoming is None:
@@ -230,6 +236,29 @@ def matrix_warnings(
             if status(following, today, frozen=marked).base_frozen:
                 found.append(_default_line_advice(following, next_lines, today, kept=php))
     return found
+
+
+def _default_line_ending(notice: str, line: PhpLine, lines: list[tuple[str, bool]]) -> str:
+    """:func:`ending_soon`'s ``notice`` about the default line: first hand ``latest`` to a
+    line of ``lines`` that still updates after ``line``'s end, by name, newest first."""
+    after = line.security_until + datetime.timedelta(days=1)
+    moving = [
+        php
+        for php, frozen in lines
+        if php != line.php and not status(php, after, frozen=frozen).base_frozen
+    ]
+    moving.sort(key=lambda php: tuple(map(int, php.split("."))), reverse=True)
+    head = notice.removesuffix(f" — source: {SOURCE}")
+    first = (
+        f"first set default_line in matrix.yaml to a line that still updates after that day "
+        f"({', '.join(moving)})"
+        if moving
+        else "first add a line php.net supports longer to matrix.yaml, and make it default_line"
+    )
+    return (
+        f"{head}; it is the default line, which latest and each release's vX.Y.Z follow: "
+        f"{first} — source: {SOURCE}"
+    )
 
 
 def _default_line_advice(

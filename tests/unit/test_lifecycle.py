@@ -53,6 +53,35 @@ def test_a_line_leaving_security_support_within_90_days_is_announced() -> None:
     assert lifecycle.ending_soon("9.9", D(2026, 11, 30)) is None  # unknown: no claim
 
 
+def test_the_default_line_leaving_security_support_soon_hands_latest_on_first() -> None:
+    """The default line ending within 90 days was told to be marked frozen or dropped, as
+    any line: frozen, latest would stay on it; dropped, matrix.yaml no longer loads
+    (default_line is not one of its lines). The notice says to set default_line to a line
+    that still updates after that day first."""
+    lines = [("8.1", True), ("8.2", False), ("8.3", False), ("8.4", False), ("8.5", False)]
+    day = D(2026, 11, 30)
+    said = lifecycle.matrix_warnings(lines, "8.2", day)
+    assert len(said) == 2, said
+    assert said[1] == (
+        "PHP 8.2's security support ends on 2026-12-31 (in 31 days), and the official image "
+        "stops updating it after that day: then, once republish-check has run past that day "
+        "(it rebuilds a base that moved since the release), mark the line frozen: true in "
+        "matrix.yaml, or drop it; it is the default line, which latest and each release's "
+        "vX.Y.Z follow: first set default_line in matrix.yaml to a line that still updates "
+        "after that day (8.5, 8.4, 8.3) — source: " + lifecycle.SOURCE
+    )
+    # another line's notice is as before; a lone default line is told to add one
+    assert "it is the default line" not in lifecycle.matrix_warnings(lines, "8.4", day)[1]
+    alone = lifecycle.matrix_warnings([("8.2", False)], "8.2", day)
+    assert "first add a line php.net supports longer to matrix.yaml" in alone[0]
+    # a published release whose next one (matrix.yaml) has another default line: no advice
+    upcoming = ("8.4", lines)
+    kept = lifecycle.matrix_warnings([("8.2", False)], "8.2", day, upcoming=upcoming)
+    assert "it is the default line" not in kept[0]
+    still = lifecycle.matrix_warnings([("8.2", False)], "8.2", day, upcoming=("8.2", lines))
+    assert still[0].endswith("after that day (8.5, 8.4, 8.3) — source: " + lifecycle.SOURCE)
+
+
 def test_the_committed_matrix_keeps_8_1_frozen() -> None:
     cfg = load(ROOT / "matrix.yaml", {})
     assert cfg.line("8.1").frozen
