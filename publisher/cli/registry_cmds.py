@@ -91,7 +91,13 @@ def _show_inspection(state: State, result: Inspection) -> None:
     ]
     # what the index or image names and the registry lacks: a row each, said missing
     rows += [
-        (m.platform, m.digest, "missing" if m.kind == "manifest" else "config missing", "-", "-")
+        (
+            m.platform,
+            m.platform_digest,
+            "missing" if m.kind == "manifest" else "config missing",
+            "-",
+            "-",
+        )
         for m in result.missing
     ]
     output.table(

@@ -46,6 +46,13 @@ class Missing:
     digest: str
     #: "manifest" (an image or nested index the index lists) or "config" (an image's config blob)
     kind: str
+    #: for a config: the digest of the image (manifest) that names it, the platform's digest
+    image: str | None = None
+
+    @property
+    def platform_digest(self) -> str:
+        """The digest of the platform's image: what the table's digest column shows."""
+        return self.image or self.digest
 
     def words(self) -> str:
         what = "image" if self.kind == "manifest" else "image's config"
@@ -322,7 +329,7 @@ def _platform_info(
     except NotFoundError:
         if config is None:
             raise
-        return Missing(platform or "unknown", config.digest, "config")
+        return Missing(platform or "unknown", config.digest, "config", image.digest)
     created, labels = _config_facts(data)
     platform = platform or platform_key(data) or UNKNOWN_PLATFORM
     return PlatformInfo(platform, image.digest, image.compressed_size, created, labels)
