@@ -306,7 +306,7 @@ def test_a_registry_that_does_not_answer_is_reported_beside_the_ones_that_did(
     assert [(p["digest"], p["problem"]) for p in hub["pins"]] == [(digest, None)] * 3
     assert ghcr["public"] is None
     problems = [p["problem"] for p in ghcr["pins"]]
-    assert all(p.startswith(f"not read: ghcr (anonymous) ({down}): ") for p in problems), problems
+    assert all(p.startswith(f"not read: ghcr ({down}, anonymous): ") for p in problems), problems
     assert len(set(problems)) == 1
     error = document["error"]
     assert error["exit_code"] == 7 and error["kind"] == "registry unreachable"

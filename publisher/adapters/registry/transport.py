@@ -609,7 +609,14 @@ class Transport:
 
     @property
     def label(self) -> str:
-        return f"{self.name} ({self.host})" if self.name else self.host
+        """``hub (HOST)``; a name with a note of its own, ``ghcr (anonymous)``, gets the
+        host inside it, ``ghcr (HOST, anonymous)``, not a second pair of parentheses."""
+        if not self.name:
+            return self.host
+        name, _, note = self.name.partition(" (")
+        if note.endswith(")"):
+            return f"{name} ({self.host}, {note}"
+        return f"{self.name} ({self.host})"
 
     def url(self, path: str) -> str:
         return self.base + path
