@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +24,13 @@ from ..adapters.registry import RegistryClient
 from ..adapters.runner import Runner
 from ..core import lifecycle, render
 from ..core.config import Config, Registry
-from ..core.errors import FileAccessError, PublisherError, UnreachableError, file_error
+from ..core.errors import (
+    FileAccessError,
+    PublisherError,
+    StoppedError,
+    UnreachableError,
+    file_error,
+)
 from ..core.fileio import counted, ensure_writable
 from ..core.notes import check_size_history
 from ..core.plan import line_warnings, pin_tag
@@ -254,11 +260,37 @@ def release(
             recorded_bases=recorded_bases,
             published=published,
         )
-    result = Publisher(
-        config, version, registries, output, options, smoke=smoke, record=record
-    ).run(records)
+    try:
+        result = Publisher(
+            config, version, registries, output, options, smoke=smoke, record=record
+        ).run(records)
+    except StoppedError:
+        raise
+    except PublisherError as exc:
+        if not options.rehearsal and not republish:  # a rehearsal's registries are gone
+            exc.hint = _builds_kept_hint(exc.hint, records, config.primary.name, pending)
+        raise
     keep_records(pending, options.digests_dir, [leg.record_name for leg in legs(config)])
     return result
+
+
+def _builds_kept_hint(
+    hint: str | None, records: Sequence[DigestRecord], primary: str, pending: Path
+) -> str:
+    """What a release that failed after its builds adds to the error's hint: the images
+    are on the primary and recorded, so the rerun that finishes the release reuses them
+    (hours of builds are not lost to a registry that failed while publishing)."""
+    images = (
+        "the image of this run is"
+        if len(records) == 1
+        else (f"the {len(records)} images of this run are")
+    )
+    said = (
+        f"{images} built and pushed to {primary} "
+        f"(records in {pending}): a rerun of the same command reuses them, without "
+        "building them again"
+    )
+    return f"{hint}; {said}" if hint else said
 
 
 def keep_records(pending: Path, digests_dir: Path, names: Iterable[str]) -> None:
