@@ -379,13 +379,16 @@ def report_rows(report: Report, registries: Sequence[str]) -> list[tuple[str, ..
             found = line.registry_sizes.get(name, {})
             sizes = ", ".join(f"{p} {human_size(found[p])}" for p in sorted(found)) or "-"
             tags = line.tags.get(name, {})
-            present = sum(1 for d in tags.values() if d)
+            digest = line.digests.get(name)
+            # the tags on the row's digest: a tag that points elsewhere is not counted,
+            # so "4/4" never stands beside a floating tag left on another release
+            held = sum(1 for d in tags.values() if d and (digest is None or d == digest))
             rows.append(
                 (
                     line.php,
                     name,
-                    line.digests.get(name) or "-",
-                    f"{present}/{len(tags)}",
+                    digest or "-",
+                    f"{held}/{len(tags)}",
                     sizes,
                     megabytes(line.budget_bytes),
                 )

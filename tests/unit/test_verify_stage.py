@@ -15,7 +15,7 @@ from publisher.core.verify_rules import (
     check_image,
 )
 from publisher.resolve import short_digest as short
-from publisher.stages.verify import defects_hint, inspect_index
+from publisher.stages.verify import defects_hint, inspect_index, report_rows
 from tests.support.fake_registry import FakeRegistryClient
 
 
@@ -170,3 +170,23 @@ def test_a_missing_blob_beside_a_missing_tag_still_sends_the_tag_to_a_rerun() ->
         "; rerun the release (`publisher release v9.9.9`) to finish or repair it for the "
         "other defects;" in hint
     ), hint
+
+
+def test_the_table_counts_the_tags_on_the_row_s_digest_not_a_tag_left_elsewhere() -> None:
+    """php-8.4 still on an earlier release's index: the row of the release's digest says
+    3 of its 4 tags are there, not 4/4 beside the floating-moved defect."""
+    tags = ("v9.9.9-php-8.4", "v9.9.9", "php-8.4", "latest")
+    expect = LineExpectation("8.4", (Platform.AMD64,), 700_000_000, {"hub": tags}, pins=tags[:2])
+    facts = [TagFacts("hub", tag, blob(7) if tag == "php-8.4" else blob(1)) for tag in tags]
+    images = {
+        ("hub", digest): ImageFacts("hub", digest, platforms={"linux/amd64": 1})
+        for digest in (blob(1), blob(7))
+    }
+    report = build_report("v9.9.9", [expect], facts, images)
+    assert [d.kind for d in report.defects] == ["floating-moved"]
+    [row] = report_rows(report, ["hub"])
+    assert row[2:4] == (blob(1), "3/4"), row
+    # a missing tag is not there either
+    facts[3] = TagFacts("hub", "latest", None)
+    [row] = report_rows(build_report("v9.9.9", [expect], facts, images), ["hub"])
+    assert row[2:4] == (blob(1), "2/4"), row
