@@ -253,10 +253,23 @@ def check_line(
                 for t in wanted
                 if found.get((registry, t))
             )
+            said = f"the tags on {registry} point at different digests"
+            target = min(pinned) if pinned else release_digest
+            off = [
+                t
+                for t in wanted
+                if t not in expectation.pins and found.get((registry, t)) not in (None, target)
+            ]
+            if floating and target and off:  # which floating tag is away from the pins
+                said = (
+                    f"the floating {'tag' if len(off) == 1 else 'tags'} {', '.join(off)} on "
+                    f"{registry} {'points' if len(off) == 1 else 'point'} elsewhere than the "
+                    f"release's {short_digest(target)}"
+                )
             defects.append(
                 Defect(
                     "floating-moved" if floating else "tags-disagree",
-                    f"PHP {php}: the tags on {registry} point at different digests ({pointing})",
+                    f"PHP {php}: {said} ({pointing})",
                     php,
                     registry,
                 )

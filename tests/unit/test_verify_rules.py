@@ -178,6 +178,12 @@ def test_a_floating_tag_away_from_the_agreeing_pins_is_floating_moved() -> None:
     tags = [TagFacts(t.registry, t.tag, B if t.tag == "latest" else t.digest) for t in all_tags()]
     defects = check_line(pinned, tags, images(hub_B=ImageFacts("hub", B, platforms=GOOD)))
     assert kinds(defects) == ["floating-moved"]
+    # the message names the floating tag that moved, and where the release is
+    assert defects[0].message.startswith(
+        "PHP 8.4: the floating tag latest on hub points elsewhere than the release's "
+        "sha256:aaaaaaaaaaaa… ("
+    ), defects[0].message
+    assert "latest -> sha256:bbbb" in defects[0].message
     # a pin away from the other pin is still a wrong pin
     tags = [TagFacts(t.registry, t.tag, B if t.tag == "v1.0.0" else t.digest) for t in all_tags()]
     defects = check_line(pinned, tags, images(hub_B=ImageFacts("hub", B, platforms=GOOD)))
