@@ -254,7 +254,7 @@ def check_line(
                 if found.get((registry, t))
             )
             said = f"the tags on {registry} point at different digests"
-            target = min(pinned) if pinned else release_digest
+            target = min((d for d in pinned if d), default=release_digest)
             off = [
                 t
                 for t in wanted
