@@ -288,7 +288,7 @@ def _builds_kept_hint(
     said = (
         f"{images} built and pushed to {primary} "
         f"(records in {pending}): a rerun of the same command reuses them, without "
-        "building them again"
+        "building them again, while their Dockerfiles and bases stay as they are"
     )
     return f"{hint}; {said}" if hint else said
 
