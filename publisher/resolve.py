@@ -2578,7 +2578,9 @@ class PinnedLine:
     php: str
     image: ImageRef  # on the canonical registry, tag and digest
     mirror_image: ImageRef | None
-    platforms: tuple[str, ...]
+    #: None: the pins file records none (``PHP_PLATFORMS_X_Y`` empty or missing), so the
+    #: registry is asked; never taken for a line published for no platform.
+    platforms: tuple[str, ...] | None
     base_image: str | None
 
     @property
@@ -2699,7 +2701,7 @@ def parse_pins(text: str, *, source: str) -> Pins:
         mirror_image = None
         if f"PHP_IMAGE_MIRROR_{key}" in values:
             mirror_image = ref(f"PHP_IMAGE_MIRROR_{key}", values[f"PHP_IMAGE_MIRROR_{key}"])
-        platforms = tuple(sorted(values.get(f"PHP_PLATFORMS_{key}", "").split()))
+        platforms = tuple(sorted(values.get(f"PHP_PLATFORMS_{key}", "").split())) or None
         base = values.get(f"PHP_BASE_IMAGE_{key}") or None
         lines.append(PinnedLine(php, image, mirror_image, platforms, base))
     default_line = values.get("PHP_DEFAULT_LINE") or None
@@ -2971,10 +2973,10 @@ def choose(inputs: Inputs, pins: Pins | None, platform: str) -> Choice:
             )
         else:
             digest = line.digest
-            known = line.platforms
+            known = line.platforms  # None: not recorded, the registry is asked
             base_image = line.base_image
-            if platform not in line.platforms:
-                shown = ", ".join(line.platforms) or "none"
+            if line.platforms is not None and platform not in line.platforms:
+                shown = ", ".join(line.platforms)
                 image = str(ImageRef(repository, pin, digest))
                 precheck = Result(
                     Status.PLATFORM_MISSING,

@@ -923,7 +923,8 @@ pull() {
   fi
   pull_detail=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1 | sed 's/^Error response from daemon: //')
   case $(lower "$pull_detail") in
-    *"no matching manifest"*) pull_class="platform-missing" ;;
+    # docker's words, then those of its containerd image store (pulling by digest)
+    *"no matching manifest"* | *"no match for platform"*) pull_class="platform-missing" ;;
     *toomanyrequests* | *"too many requests"* | *" 429 "* | *"rate limit"*) pull_class=rate-limited ;;
     *unauthorized* | *"authentication required"* | *"no basic auth credentials"* | *denied* | *"docker login"* | \
       *"403 forbidden"*)
@@ -1190,11 +1191,15 @@ if [ -z "$prebuilt" ]; then
   detail="the pins file $pins lists no PHP $php image"
 else
   platforms=$(pin "PHP_PLATFORMS_$key")
-  case " $platforms " in
-    *" $platform "*) ;;
-    *) class="platform-missing"
-       detail="$prebuilt has no $platform image (it has: ${platforms:-none}; pins file)" ;;
-  esac
+  # None recorded (PHP_PLATFORMS_X_Y empty or missing): the registry is asked, as resolve.
+  if [ -n "${platforms#"${platforms%%[! ]*}"}" ]; then
+    case " $platforms " in
+      *" $platform "*) ;;
+      *) class="platform-missing"
+         shown=$(printf '%s\n' "$platforms" | sed 's/^  *//; s/  *$//; s/  */, /g')  # as resolve
+         detail="$prebuilt has no $platform image (it has: $shown; pins file)" ;;
+    esac
+  fi
 fi
 if [ -z "$class" ]; then
   if [ "$cache_check" = true ] && cached "$prebuilt"; then

@@ -582,6 +582,10 @@ def parse_record(text: str, source: str) -> ReleaseFacts:
     lines = []
     for line in top.objects("lines"):
         base = _Fields(line.get("base", dict), source, f"{line.path}.base")
+        if not line.objects("platforms"):
+            # Every publisher wrote the platforms of the index it verified: none is a record
+            # edited by hand, whose pins file would say the image has no platform at all.
+            raise line.error("a line of a release record lists at least one platform", "platforms")
         lines.append(
             LineFacts(
                 php=line.get("php", str),

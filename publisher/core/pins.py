@@ -120,6 +120,10 @@ def pins(record: Mapping[str, Any]) -> list[tuple[str, str]]:
         platforms = sorted(
             str(p["platform"]) for p in item.get("platforms") or [] if isinstance(p, Mapping)
         )
+        if not platforms:
+            # An empty value would read as "not recorded" (the launcher and resolve ask the
+            # registry); a release record always has the platforms of the index it verified.
+            raise ValueError(f"release record: PHP {php} lists no 'platforms'")
         out.append((f"PHP_PLATFORMS_{key}", " ".join(platforms)))
         base = item.get("base") or {}
         image = base.get("image") if isinstance(base, Mapping) else None

@@ -767,6 +767,50 @@ def test_an_image_cached_for_the_emulated_platform_needs_no_registry(
         run(world.docker, "rmi", "-f", reference, check=False)
 
 
+@pytest.mark.parametrize("written", ["empty", "missing"])
+@pytest.mark.parametrize("wanted", ["host", "other"])
+def test_platforms_the_pins_file_does_not_record_are_asked_of_the_registry(
+    world: World, project: str, tmp_path: Path, written: str, wanted: str
+) -> None:
+    """PHP_PLATFORMS_8_4 empty or missing records no platform: both tools ask the registry,
+    which serves this engine's platform (started) and not the other (platform-missing in
+    the registry's words, the same fix from both). Both once said "it has: none" from the
+    pins file and stopped, advising the other platform, which it did not list either."""
+    text = world.pins.read_text()
+    if written == "missing":
+        text = re.sub(r"^PHP_PLATFORMS_8_4=.*\n", "", text, flags=re.M)
+    else:
+        text = re.sub(r"^PHP_PLATFORMS_8_4=.*$", "PHP_PLATFORMS_8_4=''", text, flags=re.M)
+    assert text != world.pins.read_text()
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(text)
+    platform = HOST if wanted == "host" else OTHER
+    env = launcher_env(
+        world, project, tmp_path, PHP_PINS_FILE=str(pins_file), PHP_IMAGE_PLATFORM=platform,
+        ALLOW_LOCAL_BUILD_FALLBACK="false", PHP_IMAGE_CACHE_CHECK="false",
+    )  # fmt: skip
+    try:
+        answer, decision = resolve(env, tmp_path)
+        proc, fields = launch(world, env)
+        assert "it has: none" not in answer.stderr + proc.stderr, answer.stderr + proc.stderr
+        assert "pins file)" not in answer.stderr + proc.stderr, answer.stderr + proc.stderr
+        if wanted == "host":
+            assert fields == {"decision": "use-prebuilt", "availability": "available"}, proc.stderr
+            assert (answer.returncode, proc.returncode) == (0, 0), answer.stderr + proc.stderr
+            assert decision["image"] == world.prebuilt(), answer.stderr
+            image = running_image(world.docker, project)
+            assert f"{image['Os']}/{image['Architecture']}" == HOST
+        else:
+            expected = {"decision": "cannot-proceed", "availability": "platform-missing"}
+            assert fields == expected, proc.stderr
+            assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr + proc.stderr
+            assert f"has no {OTHER} image (it has: {HOST})" in decision["reason"], answer.stderr
+            assert f"platform {OTHER} missing: " in proc.stderr, proc.stderr
+            assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
+    finally:
+        compose_down(world.docker, project)
+
+
 @pytest.mark.parametrize("use_prebuilt", [True, False], ids=["prebuilt", "local"])
 def test_offline_with_nothing_cached_says_so_instead_of_a_doomed_build(
     world: World, project: str, tmp_path: Path, use_prebuilt: bool

@@ -132,3 +132,30 @@ def test_a_line_past_its_end_of_life_on_the_day_of_publishing_is_said_in_the_fil
     earlier = pins.render(record(replace(later, published_at="2026-11-22T10:00:00Z")))
     assert "# PHP" not in earlier
     assert keys == [line for line in earlier.splitlines() if not line.startswith("#")]
+
+
+def test_a_line_without_platforms_is_never_written_empty() -> None:
+    """An empty PHP_PLATFORMS_X_Y reads as "not recorded" to the launcher and resolve (they
+    ask the registry): publisher, which records the platforms of every index it verified,
+    never writes one. A record whose line lists none is not a release record; it once gave
+    ``PHP_PLATFORMS_8_4=''``, which both tools read as an image with no platform at all."""
+    data = record()
+    data["lines"][0]["platforms"] = []
+    with pytest.raises(ValueError, match=r"PHP 8\.4 lists no 'platforms'"):
+        pins.render(data)
+    del data["lines"][0]["platforms"]
+    with pytest.raises(ValueError, match=r"PHP 8\.4 lists no 'platforms'"):
+        pins.render(data)
+
+
+def test_a_record_whose_line_lists_no_platform_is_a_corrupt_record() -> None:
+    """Read back (a republish or an ``--only`` run keeps the lines it does not touch, and
+    writes their pins again), such a line is exit 3 naming the field, not a pins file
+    saying the image has no platform."""
+    data = record()
+    data["lines"][0]["platforms"] = []
+    with pytest.raises(notes.ConfigError) as caught:
+        notes.parse_record(json.dumps(data), "v1.0.0.json")
+    assert caught.value.exit_code == 3
+    assert "lists at least one platform" in str(caught.value)
+    assert caught.value.field == "lines[0].platforms"

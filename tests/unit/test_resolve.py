@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -594,6 +595,29 @@ def test_notes_decide_without_network_when_the_platform_is_missing() -> None:
     assert choice.precheck is not None
     assert choice.precheck.status is S.PLATFORM_MISSING
     assert choice.precheck.platforms == ("linux/amd64",)
+
+
+@pytest.mark.parametrize("written", ["", "   ", None], ids=["empty", "blank", "missing"])
+def test_platforms_the_pins_file_does_not_record_are_asked_of_the_registry(
+    written: str | None,
+) -> None:
+    """A PHP_PLATFORMS_X_Y empty or missing records no platform: the probe reads the index
+    (a GET, not a HEAD trusting the pins), instead of "it has: none" for an image the
+    registry may well serve for this machine."""
+    text = pins.render(notes_dict())
+    if written is None:
+        text = re.sub(r"^PHP_PLATFORMS_8_4=.*\n", "", text, flags=re.M)
+    else:
+        text = re.sub(r"^PHP_PLATFORMS_8_4=.*$", f"PHP_PLATFORMS_8_4='{written}'", text, flags=re.M)
+    pinned = parse_pins(text, source="v2.0.0.env")
+    line = pinned.line("8.4")
+    assert line is not None and line.platforms is None
+    for platform in ("linux/amd64", "linux/arm64"):
+        choice = choose(inputs(), pinned, platform)
+        assert choice.precheck is None, choice.precheck
+        assert choice.digest == INDEX
+        assert choice.target().reference == INDEX
+        assert choice.target().known_platforms is None
 
 
 # --------------------------------------------------------------------------- the rules
