@@ -2573,6 +2573,10 @@ def parse_inputs(
 # --------------------------------------------------------------------------- the pins file
 
 
+#: A word of a pins file's PHP_PLATFORMS_X_Y: os/arch[/variant] (start.sh's is_platform).
+_PINNED_PLATFORM_RE = re.compile(r"[a-z0-9]+/[a-z0-9_]+(/[a-z0-9.]+)?")
+
+
 @dataclass(frozen=True)
 class PinnedLine:
     php: str
@@ -2701,7 +2705,13 @@ def parse_pins(text: str, *, source: str) -> Pins:
         mirror_image = None
         if f"PHP_IMAGE_MIRROR_{key}" in values:
             mirror_image = ref(f"PHP_IMAGE_MIRROR_{key}", values[f"PHP_IMAGE_MIRROR_{key}"])
-        platforms = tuple(sorted(values.get(f"PHP_PLATFORMS_{key}", "").split())) or None
+        words = values.get(f"PHP_PLATFORMS_{key}", "").split()
+        for word in words:  # the first in the file's order, as the launcher names it
+            if not _PINNED_PLATFORM_RE.fullmatch(word):
+                raise fail(
+                    f"PHP_PLATFORMS_{key}: {word!r} is not a platform (os/arch, e.g. linux/amd64)"
+                )
+        platforms = tuple(sorted(words)) or None  # None: not recorded, the registry is asked
         base = values.get(f"PHP_BASE_IMAGE_{key}") or None
         lines.append(PinnedLine(php, image, mirror_image, platforms, base))
     default_line = values.get("PHP_DEFAULT_LINE") or None

@@ -409,6 +409,8 @@ id='(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)'
 is_release() { matches "$1" "v(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-$id(\\.$id)*)?"; }
 # is_php_line TEXT: MAJOR.MINOR, no leading zeros?
 is_php_line() { matches "$1" '(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})'; }  # as resolve
+# is_platform TEXT: os/arch[/variant], as a pins file's PHP_PLATFORMS_X_Y lists them?
+is_platform() { matches "$1" '[a-z0-9]+/[a-z0-9_]+(/[a-z0-9.]+)?'; }  # as resolve
 
 # Settings are read as resolve reads them: a blank setting is unset, and the blanks
 # around a word (a stray space, the CR of an env file edited on Windows) do not count.
@@ -681,6 +683,12 @@ for line in $lines; do
   if has_pin "PHP_IMAGE_MIRROR_$line_key"; then
     reference "$(pin "PHP_IMAGE_MIRROR_$line_key")" || broken "PHP_IMAGE_MIRROR_$line_key: $ref_error"
   fi
+  set -f  # the words as they are: none is a pattern
+  for word in $(pin "PHP_PLATFORMS_$line_key"); do  # none (empty, missing): not recorded
+    is_platform "$word" \
+      || broken "PHP_PLATFORMS_$line_key: '$word' is not a platform (os/arch, e.g. linux/amd64)"
+  done
+  set +f
 done
 default_line=$(pin PHP_DEFAULT_LINE)
 [ -z "$default_line" ] || is_php_line "$default_line" \

@@ -1698,6 +1698,12 @@ def _broken_pins(world: World, tmp_path: Path, case: str) -> str:
         "repository": text.replace(
             f"PHP_REPOSITORY='{world.registry.host}/", "PHP_REPOSITORY='-x:5000/"
         ),
+        "platform": re.sub(
+            r"^PHP_PLATFORMS_8_4=.*$", f"PHP_PLATFORMS_8_4='{HOST} x86 amd64'", text, flags=re.M
+        ),
+        "platform-glob": re.sub(
+            r"^PHP_PLATFORMS_8_4=.*$", f"PHP_PLATFORMS_8_4='{HOST} *'", text, flags=re.M
+        ),
     }
     path.write_text(edited[case])
     return str(path)
@@ -1716,6 +1722,9 @@ BROKEN_PINS = {
     "twice": "line {end} gives PHP_IMAGE_8_4 again (line {n})",
     "no-schema": "PHP_PINS_SCHEMA is missing; schema 1 is expected (is it a pins file?)",
     "repository": "PHP_REPOSITORY/PHP_MIRROR_REPOSITORY: '-x:5000' is not a registry host",
+    # a word that is no platform (the first in the file named): not platform-missing
+    "platform": "PHP_PLATFORMS_8_4: 'x86' is not a platform (os/arch, e.g. linux/amd64)",
+    "platform-glob": "PHP_PLATFORMS_8_4: '*' is not a platform (os/arch, e.g. linux/amd64)",
 }
 
 

@@ -414,6 +414,10 @@ def test_parse_pins() -> None:
         (("STACK_RELEASE='v2.0.0'", "STACK_RELEASE='2.0.0'"), "STACK_RELEASE '2.0.0'"),
         (("PHP_LINES='8.3 8.4'", "PHP_LINES='8.3 8'"), "PHP_LINES: '8' is not a PHP line"),
         ((f"@{INDEX}'", "'"), "PHP_IMAGE_8_4 is not pinned by digest"),
+        (
+            ("PHP_PLATFORMS_8_4='linux/amd64 ", "PHP_PLATFORMS_8_4='amd64 "),
+            "PHP_PLATFORMS_8_4: 'amd64' is not a platform (os/arch, e.g. linux/amd64)",
+        ),
         (("PHP_REPOSITORY='docker.io/", "PHP_REPOSITORY='docker.io/Team"), "PHP_REPOSITORY"),
         (("PHP_DEFAULT_LINE='8.4'", "PHP_DEFAULT_LINE=8.4"), "line 7 is not KEY='value'"),
         (
