@@ -3716,7 +3716,9 @@ or broken pins file.
 
 examples:
   PHP_VERSION=8.4 python3 resolve.py --pins release-notes/v2.0.0.env --format env > php.env
-  docker compose --env-file php.env up -d
+  docker compose --env-file php.env up -d          # PHP_BUILD='0' in php.env
+  docker compose --env-file php.env up -d --build  # PHP_BUILD='1' (without --build, compose
+                                                   # starts an image of that tag built before)
   python3 -m publisher.resolve --php 8.4 --release v2.0.0 --use-prebuilt false
   python3 -m publisher.resolve --php 8.6 --release v2.0.0 --allow-fallback false --format json
 """

@@ -1610,6 +1610,25 @@ def test_publisher_resolve_help_names_the_platform_it_decides_for() -> None:
     assert "DOCKER_DEFAULT_PLATFORM, else the docker engine's, not this machine's" in text
 
 
+def test_both_helps_run_compose_with_build_when_php_env_says_build(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`publisher resolve --help` and `resolve.py --help` showed `up -d` alone: compose 2.26
+    builds on `up` only an image it lacks, so a PHP_BUILD='1' decision run so started an
+    image of that tag built before, from an older Dockerfile, as it was."""
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+    from publisher.cli import resolve_cmd as _  # noqa: F401  (registers the command)
+
+    result = CliRunner().invoke(main, ["resolve", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert resolving.main(["--help"], env={}) == 0
+    for text in (result.stdout, capsys.readouterr().out):
+        assert "docker compose --env-file php.env up -d --build  # PHP_BUILD='1'" in text, text
+        assert "docker compose --env-file php.env up -d          # PHP_BUILD='0'" in text, text
+
+
 def test_the_launchers_registry_timeout_is_read_when_resolve_has_none() -> None:
     assert parse_inputs({"STACK_REGISTRY_TIMEOUT": "7.5"}).timeout == 7.5
     both = {"STACK_REGISTRY_TIMEOUT": "7.5", "RESOLVE_TIMEOUT": "3"}
