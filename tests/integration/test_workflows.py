@@ -190,7 +190,12 @@ def test_every_publish_job_is_in_the_image_group() -> None:
         if policy.is_publish_job(job)
     ]
     assert publish_jobs == [("release.yml", "publish"), ("republish.yml", "republish")]
-    assert image_group() == "publish-twentyi-php-fpm"
+    # The group follows matrix.yaml's namespace and image (docs/workflows.md: rename it
+    # with them), whatever they are: no name of this repository's own is written here.
+    groups = {load(name)["jobs"][job_id]["concurrency"]["group"] for name, job_id in publish_jobs}
+    assert groups == {image_group()}
+    cfg = config.load(ROOT / "matrix.yaml", {})
+    assert image_group() == f"publish-{cfg.namespace}-{cfg.image}"
 
 
 GOOD = f"""
@@ -405,7 +410,7 @@ def test_every_violation_of_the_real_workflows_would_be_caught() -> None:
         ),
         "publish-concurrency": text.replace(
             "      cancel-in-progress: false\n    permissions:", "    permissions:", 1
-        ).replace("    concurrency:\n      group: publish-twentyi-php-fpm\n", "", 1),
+        ).replace(f"    concurrency:\n      group: {group}\n", "", 1),
     }
     for rule, seeded_text in cases.items():
         assert seeded_text != text, rule
@@ -588,6 +593,7 @@ CURRENT_MAJORS = {
 
 def test_every_action_is_at_its_current_major() -> None:
     seen = set()
+    pins: set[tuple[str, str, str]] = set()
     for name in NAMES:
         for line in (WORKFLOWS / name).read_text(encoding="utf-8").splitlines():
             m = policy.USES_LINE_RE.match(line)
@@ -598,7 +604,17 @@ def test_every_action_is_at_its_current_major() -> None:
             assert action in CURRENT_MAJORS, f"{name}: add {action} to CURRENT_MAJORS"
             assert major and int(major[1]) == CURRENT_MAJORS[action], f"{name}: {line.strip()}"
             seen.add(action)
+            pins.add((action, m["comment"].strip().lstrip("#").strip(), m["ref"].split("@")[1]))
     assert seen == set(CURRENT_MAJORS)
+    # docs/workflows.md's table of pinned actions is the workflows' pins, row for row.
+    doc = (ROOT / "docs" / "workflows.md").read_text(encoding="utf-8")
+    table = doc.split("## Pinned actions", 1)[1].split("\n## ", 1)[0]
+    documented = set(
+        re.findall(r"^\| ([\w.-]+/[\w.-]+) \| (v[\d.]+) \| `([0-9a-f]{40})` \|$", table, re.M)
+    )
+    assert documented == pins, (
+        f"docs/workflows.md lists {sorted(documented - pins)}; the workflows use {sorted(pins - documented)}"
+    )
 
 
 def test_every_install_uses_the_lock_with_hashes() -> None:
@@ -1007,3 +1023,89 @@ def test_a_rerun_of_failed_jobs_finds_the_digest_records_of_earlier_attempts() -
                 assert given.get("run-id") == "${{ github.run_id }}", (name, job_name)
                 assert job.get("permissions", {}).get("actions") == "read", (name, job_name)
     assert found == 2  # the publish jobs of release.yml and republish.yml
+
+
+#: What each registry command of the workflows reads its credentials for: every
+#: registry (preflight proves each can push; publish and verify write and read them
+#: all), the primary alone (a build leg pushes there by digest), or none (check-public
+#: reads as consumers do, and a rehearsal pushes to throwaway loopback registries).
+CREDENTIALS_NEEDED = {
+    "preflight": "all",
+    "publish": "all",
+    "verify": "all",
+    "build": "primary",
+    "check-public": "none",
+    "release --local": "none",
+}
+COMMAND_RE = re.compile(
+    r"\bpublisher (release \"\$CHECK_TAG\" --local|preflight|publish|verify|check-public)\b"
+    r"|\bargs=\((build|publish) "
+)
+
+
+def credential_steps(workflows: dict[str, dict]) -> list[tuple[str, str, str, dict[str, str]]]:
+    """(workflow, step name, registry command, its env) for each step running one."""
+    found = []
+    for name, wf in workflows.items():
+        for job in wf["jobs"].values():
+            for step in job.get("steps", []):
+                for m in COMMAND_RE.finditer(step.get("run", "")):
+                    command = m[1] or m[2]
+                    if command.startswith("release "):
+                        command = "release --local"
+                    found.append((name, step.get("name", ""), command, step.get("env", {})))
+    return found
+
+
+def credential_gaps(workflows: dict[str, dict]) -> list[str]:
+    cfg = config.load(ROOT / "matrix.yaml", {})
+    by_scope = {
+        "all": list(cfg.registries),
+        "primary": [cfg.primary],
+        "none": [],
+    }
+    every = {v for r in cfg.registries for v in (r.username_env, r.password_env) if v}
+    gaps = []
+    for name, step, command, env in credential_steps(workflows):
+        wanted = {
+            v
+            for r in by_scope[CREDENTIALS_NEEDED[command]]
+            for v in (r.username_env, r.password_env)
+        }
+        for variable in sorted(wanted):
+            value = str(env.get(variable, ""))
+            if not re.fullmatch(r"\$\{\{ (secrets\.[A-Z_]+|github\.actor) \}\}", value):
+                gaps.append(f"{name} '{step}' ({command}): {variable} is {value or 'unset'}")
+        for variable in sorted((every - wanted) & set(env)):
+            gaps.append(f"{name} '{step}' ({command}): {variable} is set; it reads none")
+    return gaps
+
+
+def test_every_registry_command_gets_the_credentials_matrix_yaml_names() -> None:
+    """The variables matrix.yaml names (`username_env`, `password_env`) are set from
+    secrets wherever publisher writes or proves it can write (a runner has no docker
+    config to fall back on), and nowhere it must read as anyone does."""
+    workflows = {name: load(name) for name in NAMES}
+    commands = [c for _, _, c, _ in credential_steps(workflows)]
+    assert sorted(set(commands)) == sorted(CREDENTIALS_NEEDED), commands
+    assert credential_gaps(workflows) == []
+    # Each way of breaking it is caught.
+    release = workflows["release.yml"]
+    verify = next(
+        s for s in release["jobs"]["publish"]["steps"] if s.get("name", "").startswith("Verify")
+    )
+    del verify["env"]["GHCR_TOKEN"]
+    public = release["jobs"]["publish"]["steps"][-1]
+    public["env"]["DOCKERHUB_TOKEN"] = "${{ secrets.DOCKERHUB_TOKEN }}"
+    build = next(
+        s
+        for s in workflows["legs.yml"]["jobs"]["build"]["steps"]
+        if "run" in s and "args=(build" in s["run"]
+    )
+    build["env"]["DOCKERHUB_USERNAME"] = "docker"
+    assert credential_gaps(workflows) == [
+        "release.yml 'Verify every tag on every registry' (verify): GHCR_TOKEN is unset",
+        "release.yml 'Anyone can pull (anonymous read of every pin)' (check-public): "
+        "DOCKERHUB_TOKEN is set; it reads none",
+        "legs.yml 'Build and push by digest' (build): DOCKERHUB_USERNAME is docker",
+    ]
