@@ -369,6 +369,44 @@ def test_push_order_children_then_index_then_tags(
         assert len(by_digest) == 3 * len(LINES)
 
 
+def test_tag_order_pins_then_the_release_tag_then_the_floating_tags(
+    tmp_path, tools, bases, fresh_registry, proxy_for
+):
+    """The order a maintainer relies on when a release stops half-way: the primary's
+    pins, then its `vX.Y.Z`; then the other registry's pins, then its `vX.Y.Z`; only
+    then any floating tag, on any registry. So a registry holding `vX.Y.Z` holds every
+    pin of the release, the primary holds every pin written anywhere (a rerun takes its
+    images), and no floating tag follows a release some registry lacks."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    fronts = [proxy_for(hub.host), proxy_for(ghcr.host)]
+    stack = make_stack(tmp_path, fronts[0].host, fronts[1].host, bases)
+    stack.release("v1.0.0")
+    writes = sorted(
+        (s.at, registry, s.path.rsplit("/manifests/", 1)[1])
+        for registry, front in enumerate(fronts)
+        for s in front.log
+        if s.method == "PUT"
+        and s.kind == "manifest"
+        and s.status == 201
+        and "/manifests/sha256:" not in s.path
+    )
+
+    def phase(registry: int, tag: str) -> int:
+        if tag.startswith("v1.0.0-php-"):
+            return 2 * registry  # a pin
+        if tag == "v1.0.0":
+            return 2 * registry + 1
+        return 4  # a floating tag: php-X.Y, latest
+
+    order = [phase(registry, tag) for _, registry, tag in writes]
+    assert order == sorted(order), [(registry, tag) for _, registry, tag in writes]
+    pins = {f"v1.0.0-php-{php}" for php in LINES}
+    for registry in (0, 1):
+        written = [tag for _, r, tag in writes if r == registry]
+        assert set(written[: len(pins)]) == pins and written[len(pins)] == "v1.0.0"
+        assert {"latest", *(f"php-{php}" for php in LINES)} <= set(written[len(pins) + 1 :])
+
+
 def test_an_index_with_a_missing_child_is_never_tagged(tmp_path, tools, bases, fresh_registry):
     hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)

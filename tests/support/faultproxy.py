@@ -140,6 +140,9 @@ class Seen:
     status: int | None
     fault: str | None
     headers: dict[str, str]
+    #: When the proxy took the request's answer (time.monotonic), before passing it on:
+    #: the order of requests to two proxies, one after the other's answer.
+    at: float = field(default_factory=time.monotonic)
 
 
 class FaultProxy(LoopbackServer):
