@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import tomllib
 
 import pytest
 
@@ -395,3 +396,22 @@ def test_consumers_quotes_each_resolve_entry_points_refusal_of_an_unknown_flag(c
     assert len(quoted) == len(printed), passage
     for line, lines in zip(quoted, printed, strict=True):
         assert line in lines, (line, lines)
+
+
+def test_the_design_says_why_of_every_runtime_dependency():
+    """docs/design.md's "Runtime dependencies" table has one row per dependency of
+    pyproject.toml, and no row for one the package no longer declares."""
+    declared = {
+        re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower()
+        for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
+            "project"
+        ]["dependencies"]
+    }
+    design = (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
+    table = design.split("## Runtime dependencies", 1)[1].split("\n#", 1)[0]
+    rows = {
+        line.split("|")[1].strip().lower()
+        for line in table.splitlines()
+        if line.startswith("| ") and not line.startswith("| dependency ")
+    }
+    assert rows == declared

@@ -247,3 +247,24 @@ def contributing_table() -> dict[str, set[str]]:
 
 def test_contributing_shows_the_same_table() -> None:
     assert contributing_table() == {name: set(entries) for name, entries in LAYERS}
+
+
+def test_the_design_map_names_every_module_in_its_layer() -> None:
+    """docs/design.md's layer table, a map of the code, names each module of the core,
+    the adapters and the stages (`name`, or `folder/` with its modules in brackets)."""
+    text = (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
+    section = text.split("## Layers", 1)[1].split("\n## ", 1)[0]
+    rows = {
+        cells[0]: cells[1]
+        for line in section.splitlines()
+        if len(cells := [c.strip() for c in line.strip().strip("|").split("|")]) >= 3
+    }
+    named = {layer: set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", rows[layer])) for layer in rows}
+    unnamed = []
+    for layer, folder in (("pure core", "core"), ("adapters", "adapters"), ("stages", "stages")):
+        for path in sorted((PACKAGE / folder).rglob("*.py")):
+            if path.name == "__init__.py" or (folder == "core" and path.stem == "platforms"):
+                continue
+            if path.stem not in named[layer]:
+                unnamed.append(f"{layer}: {path.relative_to(PACKAGE)}")
+    assert unnamed == [], "name these in docs/design.md's layer table"
