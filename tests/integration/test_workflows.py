@@ -1109,3 +1109,45 @@ def test_every_registry_command_gets_the_credentials_matrix_yaml_names() -> None
         "DOCKERHUB_TOKEN is set; it reads none",
         "legs.yml 'Build and push by digest' (build): DOCKERHUB_USERNAME is docker",
     ]
+
+
+#: The publish job's steps, in docs/workflows.md's order: the notes history first (the
+#: new notes build on it), the tags, their verification, the signatures of the indexes
+#: the tags name, the GitHub release and the notes pull request from the notes written,
+#: and last the anonymous read (a private package fails the job only once all is done).
+PUBLISH_STEP_ORDER = (
+    "release-notes.sh sync",
+    "publish",
+    "publisher verify",
+    "sign-release.sh",
+    "publisher gh-release",
+    "release-notes.sh pr",
+    "publisher check-public",
+)
+
+
+def publish_step_order(job: dict) -> list[str]:
+    found = []
+    for run in run_steps(job):
+        for what in PUBLISH_STEP_ORDER:
+            if what == "publish":
+                hit = bool(re.search(r"publisher publish |args=\(publish ", run))
+            else:
+                hit = what in run
+            if hit:
+                found.append(what)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("name", "job_id"), [("release.yml", "publish"), ("republish.yml", "republish")]
+)
+def test_publish_jobs_run_their_steps_in_the_documented_order(name: str, job_id: str) -> None:
+    job = load(name)["jobs"][job_id]
+    assert publish_step_order(job) == list(PUBLISH_STEP_ORDER)
+    # An order that would sign before the tags are verified is caught.
+    steps = job["steps"]
+    verify = next(i for i, s in enumerate(steps) if "publisher verify" in s.get("run", ""))
+    sign = next(i for i, s in enumerate(steps) if "sign-release.sh" in s.get("run", ""))
+    steps[verify], steps[sign] = steps[sign], steps[verify]
+    assert publish_step_order(job) != list(PUBLISH_STEP_ORDER)
