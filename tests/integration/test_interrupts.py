@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -399,3 +400,34 @@ def test_a_run_killed_with_sigkill_leaves_credentials_the_rerun_removes(
     assert not [p for p in configs if p.exists()]
     left = sorted(p.name for p in tmp.iterdir())
     assert not [n for n in left if n.startswith(("publisher-", "buildah"))], left
+
+
+def test_a_run_whose_unwinding_hangs_exits_anyway_with_the_signal_s_code() -> None:
+    """docs/design.md: if unwinding takes longer than FORCE_EXIT_AFTER (a blob upload in
+    flight), the process exits anyway, with the code of the signal that stopped it."""
+    script = """
+import os, signal, time
+import click
+from publisher.cli import base
+from publisher.cli.base import LazyGroup, State, handle_errors
+
+base.FORCE_EXIT_AFTER = 0.5
+
+@click.command()
+@handle_errors
+def hang() -> None:
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+    finally:
+        time.sleep(30)  # a cleanup that does not end
+
+LazyGroup(commands={"hang": hang})(["hang"], obj=State(env={}))
+"""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 143, done.stdout + done.stderr
+    assert "publisher: still stopping after 0.5s; exiting" in done.stderr
+    assert time.monotonic() - started < 20
