@@ -1071,13 +1071,14 @@ def credential_gaps(workflows: dict[str, dict]) -> list[str]:
             v
             for r in by_scope[CREDENTIALS_NEEDED[command]]
             for v in (r.username_env, r.password_env)
+            if v
         }
         for variable in sorted(wanted):
             value = str(env.get(variable, ""))
             if not re.fullmatch(r"\$\{\{ (secrets\.[A-Z_]+|github\.actor) \}\}", value):
                 gaps.append(f"{name} '{step}' ({command}): {variable} is {value or 'unset'}")
         for variable in sorted((every - wanted) & set(env)):
-            gaps.append(f"{name} '{step}' ({command}): {variable} is set; it reads none")
+            gaps.append(f"{name} '{step}' ({command}): {variable} is set, which it does not use")
     return gaps
 
 
@@ -1106,7 +1107,7 @@ def test_every_registry_command_gets_the_credentials_matrix_yaml_names() -> None
     assert credential_gaps(workflows) == [
         "release.yml 'Verify every tag on every registry' (verify): GHCR_TOKEN is unset",
         "release.yml 'Anyone can pull (anonymous read of every pin)' (check-public): "
-        "DOCKERHUB_TOKEN is set; it reads none",
+        "DOCKERHUB_TOKEN is set, which it does not use",
         "legs.yml 'Build and push by digest' (build): DOCKERHUB_USERNAME is docker",
     ]
 
