@@ -341,7 +341,12 @@ def test_push_order_children_then_index_then_tags(
     tmp_path, tools, bases, fresh_registry, proxy_for
 ):
     """On the primary (pushed) and on the other registry (copied alike): every child
-    manifest before any index, every index before any tag."""
+    manifest before any index, every index before any tag. Then the tags in the order a
+    maintainer relies on when a release stops half-way: the primary's pins, then its
+    `vX.Y.Z`; then the other registry's pins, then its `vX.Y.Z`; only then any floating
+    tag, on any registry. So a registry holding `vX.Y.Z` holds every pin of the release,
+    the primary holds every pin written anywhere (a rerun takes its images), and no
+    floating tag follows a release some registry lacks."""
     hub, ghcr = fresh_registry(), fresh_registry()
     fronts = [proxy_for(hub.host), proxy_for(ghcr.host)]
     stack = make_stack(tmp_path, fronts[0].host, fronts[1].host, bases)
@@ -367,20 +372,6 @@ def test_push_order_children_then_index_then_tags(
         assert max(child_positions) < min(index_positions) < first_tag, front.upstream
         assert all("/manifests/sha256:" not in s.path for s in manifest_puts[first_tag:])
         assert len(by_digest) == 3 * len(LINES)
-
-
-def test_tag_order_pins_then_the_release_tag_then_the_floating_tags(
-    tmp_path, tools, bases, fresh_registry, proxy_for
-):
-    """The order a maintainer relies on when a release stops half-way: the primary's
-    pins, then its `vX.Y.Z`; then the other registry's pins, then its `vX.Y.Z`; only
-    then any floating tag, on any registry. So a registry holding `vX.Y.Z` holds every
-    pin of the release, the primary holds every pin written anywhere (a rerun takes its
-    images), and no floating tag follows a release some registry lacks."""
-    hub, ghcr = fresh_registry(), fresh_registry()
-    fronts = [proxy_for(hub.host), proxy_for(ghcr.host)]
-    stack = make_stack(tmp_path, fronts[0].host, fronts[1].host, bases)
-    stack.release("v1.0.0")
     writes = sorted(
         (s.at, registry, s.path.rsplit("/manifests/", 1)[1])
         for registry, front in enumerate(fronts)
