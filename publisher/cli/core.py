@@ -78,6 +78,13 @@ def plan_command(
             "moves no such tag; `publisher release` refuses to start a release so, as a "
             "published release keeps its lines and no later run could add it"
         )
+    refusal = render.committed_refusal(cfg)
+    if refusal is not None:  # the plan of a release no command that builds starts
+        state.output.warning(
+            f"{refusal.message}: `publisher release` (and build, republish) refuses to "
+            f"start this release (exit {refusal.exit_code})"
+            + (f"; {refusal.hint}" if refusal.hint else "")
+        )
     # a published release keeps its default line: advice about it is for the next release
     # the lines advice may name are matrix.yaml's, whatever --only or the environment selects
     whole = state.load_config(scope.config_path, every_line=True)

@@ -148,13 +148,16 @@ def build_command(
     runners, then `publisher publish` assembles the indexes from the records.
     When the release's pin for the line is already on the primary registry, the
     leg is not rebuilt: its record is written from the published image (so
-    re-running a release's jobs finishes it, whatever the bases did since).
+    re-running a release's jobs finishes it, whatever the bases did since). A line
+    without its committed Dockerfile is refused (exit 3, as `render --check`; one that
+    cannot be read: 18) before any tool or registry is asked.
 
     \b
     Examples:
       publisher build v2.0.0 --php 8.4 --platform linux/arm64 --digest-file digests/8.4-linux-arm64.json
       publisher build v2.0.0 --php 8.1 --platform linux/amd64 --digest-file d.json --builder buildah
     """
+    from ..core import render
     from ..core.fileio import check_tmpdir
     from ..stages.build import BuildOptions, BuildStage, Leg
     from ..stages.publish import load_release
@@ -188,6 +191,7 @@ def build_command(
             f"add {platform_text} to the line's platforms in {cfg.source}",
         )
     check_tmpdir(state.env)
+    render.require_committed(cfg)  # before any tool or registry, as `release` does
     chosen = get_builder(state, builder)
     clients = state.clients.configured(cfg)
     primary = clients[cfg.primary.name]
@@ -434,8 +438,9 @@ def _release(
     With --local, on throwaway loopback registries standing in for the configured ones.
     """
     from ..adapters.registry.credentials import docker_config_for_run
+    from ..core import render
     from ..core.fileio import check_tmpdir
-    from ..stages.publish import select_release
+    from ..stages.publish import building_config, select_release
     from ..stages.release import ReleaseOptions, check_outputs, local_registries, release
 
     version = parse_release(release_tag)
@@ -467,6 +472,11 @@ def _release(
         cfg, lines, settings.notes_dir, version, rehearsal=local, republish=reason is not None
     )
     check_tmpdir(state.env)
+    # A Dockerfile missing or unreadable is refused before any tool, registry or
+    # rehearsal's throwaway registry starts; `release` checks again the lines it builds.
+    render.require_committed(
+        building_config(cfg, read, rehearsal=local, republish=reason is not None)
+    )
     chosen = get_builder(state, builder)
     require_emulation_for(p for line in cfg.lines for p in line.platforms)
     with contextlib.ExitStack() as stack:

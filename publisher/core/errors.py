@@ -13,7 +13,8 @@ code  meaning
 1     unexpected internal error (a bug: please report it)
 2     bad command-line input: usage, image reference, release tag
 3     configuration error in matrix.yaml (or an override); render --check: a committed
-      Dockerfile changed or missing
+      Dockerfile changed or missing; build, release, republish: a committed Dockerfile
+      of a line to build missing
 4     registry authentication failed or access denied
 5     not found on the registry (repository, tag or digest)
 6     rate limited by the registry
@@ -198,6 +199,15 @@ class StaleDockerfilesError(PublisherError):
 
     exit_code = 3
     label = "render check failed"
+
+
+class MissingDockerfileError(StaleDockerfilesError):
+    """A command that builds (``build``, ``release``, ``republish``, their dry runs and
+    rehearsals) found no committed Dockerfile for a line it would build: refused before
+    any base is resolved, anything built or pushed. Exit 3, as ``render --check``
+    refuses the same."""
+
+    label = "missing Dockerfile"
 
 
 class RegistryError(PublisherError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,13 @@ import jinja2
 
 from ..resolve import is_php_line, php_line_order
 from .config import Config, Line
-from .errors import ConfigError, StaleDockerfilesError
+from .errors import (
+    ConfigError,
+    FileAccessError,
+    MissingDockerfileError,
+    PublisherError,
+    StaleDockerfilesError,
+)
 from .fileio import MIB, read_bytes, read_prefix, write_atomic
 
 #: What the template is given (see ``render_line``); an error about an undefined name lists them.
@@ -465,3 +472,55 @@ def check(config: Config) -> Check:
         else:
             differences.append(difference)
     return Check(tuple(current), tuple(differences), leftovers(config, dockerfiles_found(config)))
+
+
+def render_command(config: Config) -> str:
+    """The command that writes ``config``'s Dockerfiles: ``publisher render``, with
+    ``--config`` when the matrix is not ./matrix.yaml."""
+    command = "publisher render"
+    if config.source != "matrix.yaml":
+        command += f" --config {shlex.quote(config.source)}"
+    return command
+
+
+def require_committed(config: Config) -> None:
+    """Refuse a build of ``config``'s lines when a committed Dockerfile is missing or
+    cannot be read, before any base is resolved, anything built or pushed (every
+    build leg would fail on it): ``committed_refusal``'s error, said so."""
+    refusal = committed_refusal(config, then="; nothing was built or pushed")
+    if refusal is not None:
+        raise refusal
+
+
+def committed_refusal(config: Config, *, then: str = "") -> PublisherError | None:
+    """Why a build of ``config``'s lines cannot start, naming every Dockerfile at fault
+    in one error: missing is MissingDockerfileError (exit 3, as ``render --check``),
+    unreadable FileAccessError (exit 18, as ``render --check`` too); None when every
+    one can be read. A Dockerfile that is there but not what the template renders is
+    built as committed (a warning, see ``check``). ``then``: what the message ends with."""
+    missing: list[tuple[str, Path]] = []
+    unreadable: list[FileAccessError] = []
+    for line in config.lines:
+        path = config.dockerfile_path(line.php)
+        try:
+            committed = read_committed(path)
+        except FileAccessError as exc:
+            unreadable.append(exc)
+            continue
+        if committed is None:
+            missing.append((line.php, path))
+    if missing:
+        found = ", ".join(f"PHP {php} at {path}" for php, path in missing)
+        also = "; " + "; ".join(exc.message for exc in unreadable) if unreadable else ""
+        return MissingDockerfileError(
+            f"there is no committed Dockerfile for {found}{also}{then}",
+            hint=f"run `{render_command(config)}` to write "
+            f"{'it' if len(missing) == 1 else 'them'} from {config.source} and "
+            f"{template_shown(config)}, then commit the result (the builds use the "
+            "committed files)",
+        )
+    if unreadable:
+        return FileAccessError(
+            "; ".join(exc.message for exc in unreadable) + then, hint=unreadable[0].hint
+        )
+    return None

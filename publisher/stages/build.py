@@ -25,7 +25,13 @@ from ..adapters.builders import Builder, BuildRequest
 from ..adapters.output import Output
 from ..adapters.registry import RegistryClient
 from ..core.config import Config, Line
-from ..core.errors import PublisherError, ReleaseConflictError, UsageError, file_error
+from ..core.errors import (
+    MissingDockerfileError,
+    PublisherError,
+    ReleaseConflictError,
+    UsageError,
+    file_error,
+)
 from ..core.fileio import read_bytes, temp_dir
 from ..core.manifest import VERSION_LABEL
 from ..core.plan import pin_tag
@@ -39,7 +45,7 @@ from ..core.records import (
     write_record_file,
 )
 from ..core.reference import Reference
-from ..core.render import MAX_DOCKERFILE_BYTES
+from ..core.render import MAX_DOCKERFILE_BYTES, render_command
 from ..core.version import Release
 from ..resolve import is_digest, sha256_digest
 
@@ -75,15 +81,15 @@ def dockerfile_sha256(config: Config, php: str) -> str:
     path = config.dockerfile_path(php)
     try:
         data = read_bytes(path, limit=MAX_DOCKERFILE_BYTES, what="Dockerfile")
-    except FileNotFoundError:
-        raise UsageError(
-            f"the Dockerfile for PHP {php} is missing: {path}",
-            hint="run `publisher render` and commit the result",
+    except FileNotFoundError:  # removed since the run checked (require_committed)
+        raise MissingDockerfileError(
+            f"there is no committed Dockerfile for PHP {php} at {path}",
+            hint=f"run `{render_command(config)}` and commit the result",
         ) from None
     if len(data) > MAX_DOCKERFILE_BYTES:
         raise UsageError(
             f"the Dockerfile for PHP {php} is larger than 1 MiB, so not one render wrote: {path}",
-            hint="run `publisher render` and commit the result",
+            hint=f"run `{render_command(config)}` and commit the result",
         )
     return sha256_digest(data)
 

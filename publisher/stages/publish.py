@@ -266,6 +266,16 @@ def load_release(
     return adjusted, facts
 
 
+def building_config(
+    config: Config, record: ReleaseRecord, *, rehearsal: bool = False, republish: bool = False
+) -> Config:
+    """The lines ``load_release`` will give a run of the release, saying nothing (it says
+    each disagreement with the record in its turn): what a check made before anything
+    starts (the committed Dockerfiles) is about."""
+    facts = record.facts() if reads_record(rehearsal=rehearsal, republish=republish) else None
+    return pp.config_for_record(config, facts, strict=republish, rehearsal=rehearsal)[0]
+
+
 def conflict_error(
     release: Release,
     conflicts: Sequence[str],

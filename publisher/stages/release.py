@@ -89,7 +89,8 @@ def warn_stale_dockerfiles(config: Config, output: Output) -> None:
     """Warn when the committed Dockerfiles are not what matrix.yaml and the template render
     now (matrix.yaml edited, `publisher render` forgotten): the builds use the committed
     files. CI's preflight refuses the same with `render --check`. A template that no
-    longer renders (or a committed file that cannot be read) is said too, with its error."""
+    longer renders is said too, with its error (a committed file missing or unreadable
+    was refused before: ``render.require_committed``)."""
     try:
         found = render.check(config)
     except PublisherError as exc:  # a template that no longer renders, a file unreadable
@@ -139,7 +140,6 @@ def release(
     default: ``config``).
     """
     output = clients.output
-    warn_stale_dockerfiles(config, output)
     check_outputs(options)
     republish = options.republish_reason is not None
     matrix = config if matrix is None else matrix
@@ -153,6 +153,10 @@ def release(
         dry_run=options.dry_run,
         record=read,
     )
+    # Every leg would fail on a Dockerfile missing or unreadable: refused before any
+    # registry is asked, anything built or pushed (a dry run says the same).
+    render.require_committed(config)
+    warn_stale_dockerfiles(config, output)
     # The notes are written last, after the tags moved: a size history that
     # cannot be read refuses the run now, before anything is built; so does an
     # earlier digest record a newer publisher wrote, which this run would replace.

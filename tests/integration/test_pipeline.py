@@ -1064,6 +1064,64 @@ def test_a_refused_run_destroys_nothing(tmp_path, tools, bases, fresh_registry):
     assert tag_maps(stack, tools["skopeo"]) == tags
 
 
+@pytest.mark.parametrize("fault", ["missing", "a directory"])
+def test_a_dockerfile_missing_or_unreadable_is_refused_before_any_registry_or_build(
+    tmp_path, tools, bases, fresh_registry, proxy_for, fault
+):
+    """`publisher render` never run, or a Dockerfile deleted: every command that builds
+    (and its dry run, rehearsal and one leg) refuses it at once, naming each file and
+    the fix, before any registry is asked or anything is built."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    fronts = [proxy_for(hub.host), proxy_for(ghcr.host), proxy_for(bases.host)]
+    stack = Stack(
+        tmp_path / "s", fronts[0].host, fronts[1].host, fronts[2].host, repo="acme/php-fpm"
+    )
+    files = {php: stack.root / "dockerfiles" / php / "Dockerfile" for php in LINES}
+    for path in files.values():
+        path.unlink()
+        if fault == "a directory":  # read as a file, it cannot be: exit 18, as render --check
+            path.mkdir()
+    code = 3 if fault == "missing" else 18
+    checked = stack.run("render", "--check")
+    assert checked.returncode == code, checked.stderr
+    notes = ("--notes-dir", str(stack.notes_dir))
+    leg = ("--php", "8.4", "--platform", "linux/amd64", "--digest-file", str(tmp_path / "d.json"))
+    runs = {
+        ("release", "v1.0.0", *notes): LINES,
+        ("release", "v1.0.0", "--dry-run", *notes): LINES,
+        ("release", "v1.0.0", "--dry-run", "--json", *notes): LINES,
+        ("release", "v1.0.0", "--only", "8.3", *notes): ("8.3",),
+        ("release", "v1.0.0", "--local", *notes): LINES,
+        ("republish", "v1.0.0", "--reason", "CVE", *notes): LINES,
+        ("build", "v1.0.0", *leg): ("8.4",),
+    }
+    for argv, named in runs.items():
+        result = stack.run(*argv)
+        said = " ".join(result.stderr.split())
+        assert result.returncode == code, (argv, result.stdout, result.stderr)
+        assert "Traceback" not in said and "internal error" not in said, said
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1, (argv, said)  # one error, naming every file
+        for php in LINES:
+            assert (str(files[php]) in said) == (php in named), (argv, said)
+        assert "nothing was built or pushed" in said, (argv, said)
+        if fault == "missing":
+            assert "error: missing Dockerfile: there is no committed Dockerfile for PHP" in said
+            assert f"tip: run `publisher render --config {stack.matrix}`" in said, said
+            assert "then commit the result" in said, said
+        else:
+            assert "Is a directory" in said, said
+        if "--json" in argv:
+            assert json.loads(result.stdout)["error"]["exit_code"] == code
+        assert no_build_ran(result), (argv, result.stdout)
+        assert "rehearsal:" not in result.stdout + result.stderr  # no throwaway registry
+        for front in fronts:
+            assert front.count() == 0, (argv, [(s.method, s.path) for s in front.log])
+    assert not stack.notes_dir.exists() and not (tmp_path / "d.json").exists()
+    assert not (stack.root / ".publisher").exists()
+    assert skopeo_tag_map(tools["skopeo"], hub.host, stack.repo) == {}
+
+
 def test_an_older_release_keeps_its_recorded_default_line(tmp_path, tools, bases, fresh_registry):
     hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)

@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from publisher.core import config, fileio, render
-from publisher.core.errors import ConfigError, FileAccessError, UsageError, file_error
+from publisher.core.errors import (
+    ConfigError,
+    FileAccessError,
+    MissingDockerfileError,
+    UsageError,
+    file_error,
+)
 from publisher.core.fileio import (
     check_tmpdir,
     ensure_writable,
@@ -261,7 +267,7 @@ def test_the_dockerfile_a_build_records_is_read_bounded_and_never_from_a_pipe(
     fifo.write_bytes(b"#" * (render.MAX_DOCKERFILE_BYTES + 1))
     with pytest.raises(UsageError, match="larger than 1 MiB"):
         dockerfile_sha256(cfg, "8.4")
-    with pytest.raises(UsageError, match="is missing"):
+    with pytest.raises(MissingDockerfileError, match=r"no committed Dockerfile for PHP 8\.5"):
         dockerfile_sha256(cfg, "8.5")
 
 

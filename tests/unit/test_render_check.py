@@ -4,6 +4,7 @@ classified (changed, missing), in one failure; a dropped line's leftover is a wa
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -295,3 +296,50 @@ def test_render_json_rewrites_and_says_written(cli, project):
     assert states["8.3"] == "written" and states["8.4"] == "current"
     assert dockerfile(project, "8.3").exists()
     assert check(cli, project).exit_code == 0
+
+
+def test_a_build_refuses_every_missing_or_unreadable_dockerfile_before_anything(
+    cli, project, tmp_path
+):
+    """`publisher render` never run for a line, or its file deleted: a command that builds
+    names every such file at once, with the fix, before any tool or registry (the
+    matrix's registries are not reachable from here: a request would be another error);
+    `plan` warns of the refusal."""
+    matrix = str(project / "matrix.yaml")
+    for php in ("8.3", "8.5"):
+        dockerfile(project, php).unlink()
+    digest = str(tmp_path / "d.json")
+    for argv in (
+        ("release", "v2.0.0", "--dry-run"),
+        ("release", "v2.0.0", "--local", "--dry-run"),
+        ("republish", "v2.0.0", "--reason", "CVE"),
+        ("build", "v2.0.0", "--php", "8.5", "--platform", "linux/amd64", "--digest-file", digest),
+    ):
+        result = cli(*argv, "--config", matrix)
+        said = " ".join(result.output.split())
+        assert result.exit_code == 3, (argv, result.output)
+        assert "error: missing Dockerfile: there is no committed Dockerfile for PHP" in said
+        named = ("8.5",) if argv[0] == "build" else ("8.3", "8.5")
+        for php in ("8.1", "8.2", "8.3", "8.4", "8.5"):
+            assert (f"PHP {php} at {dockerfile(project, php)}" in said) == (php in named)
+        assert "nothing was built or pushed" in said
+        assert f"tip: run `publisher render --config {matrix}` to write" in said
+        assert "then commit the result" in said
+    plan = cli("plan", "v2.0.0", "--config", matrix)
+    said = " ".join(plan.output.split())
+    assert plan.exit_code == 0, plan.output
+    missing = f"{dockerfile(project, '8.3')}, PHP 8.5 at {dockerfile(project, '8.5')}"
+    assert f"warning: there is no committed Dockerfile for PHP 8.3 at {missing}" in said
+    assert (
+        "`publisher release` (and build, republish) refuses to start this release (exit 3)" in said
+    )
+    # one that cannot be read: exit 18, as render --check, never read from a pipe
+    render_check = check(cli, project)
+    assert render_check.exit_code == 3
+    for php in ("8.3", "8.5"):
+        os.mkfifo(dockerfile(project, php))
+    result = cli("release", "v2.0.0", "--dry-run", "--config", matrix)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 18, result.output
+    assert said.count("not a regular file") == 2 and "nothing was built or pushed" in said
+    assert check(cli, project).exit_code == 18
