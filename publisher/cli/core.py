@@ -289,7 +289,8 @@ def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> Non
     index's platform images are read up to 8 at a time; an index that lists
     indexes is followed to the images inside. An index whose
     platform image, or an image whose config, the registry lacks is shown all the
-    same, and each missing piece is named (exit 5; a piece the registry sends
+    same, and each missing piece is named, a row where the index lists it (exit 5;
+    a piece the registry sends
     altered or malformed is named too, exit 8). REPO:TAG@DIGEST (as a
     pins file names an image) inspects the digest and says where the tag points now,
     so a pin a republish has moved is seen (or, for one platform's image of the

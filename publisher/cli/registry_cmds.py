@@ -70,6 +70,8 @@ def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
 
 def _show_inspection(state: State, result: Inspection) -> None:
     """``publisher inspect REF``'s lines and table: what the registry holds."""
+    from ..stages.inspect import PlatformInfo
+
     output = state.output
     ref = result.reference
     output.info(f"reference: {ref.full}")  # the tag as well as the digest
@@ -85,20 +87,18 @@ def _show_inspection(state: State, result: Inspection) -> None:
     output.info(f"     kind: {kind} ({result.media_type}){extra}")
     for key, value in sorted(result.annotations.items()):
         output.info(f"annotation: {key}={value}")
+    # in the index's order, what the registry lacks a row too, said missing
     rows = [
         (p.platform, p.digest, human_size(p.size), p.created or "-", str(len(p.labels)))
-        for p in result.platforms
-    ]
-    # what the index or image names and the registry lacks: a row each, said missing
-    rows += [
-        (
-            m.platform,
-            m.platform_digest,
-            "missing" if m.kind == "manifest" else "config missing",
+        if isinstance(p, PlatformInfo)
+        else (
+            p.platform,
+            p.platform_digest,
+            "missing" if p.kind == "manifest" else "config missing",
             "-",
             "-",
         )
-        for m in result.missing
+        for p in result.listed
     ]
     output.table(
         f"{ref.familiar}: platforms",

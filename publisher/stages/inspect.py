@@ -95,6 +95,8 @@ class Inspection:
     tag_lists_as: str | None = None
     #: content the index or image names that the registry lacks (then ``error`` says so)
     missing: tuple[Missing, ...] = ()
+    #: ``platforms`` and ``missing`` together, in the order the index lists them
+    listed: tuple[PlatformInfo | Missing, ...] = ()
     #: the pin tag (``vX.Y.Z-php-X.Y``) the image says it was built as: the index's
     #: version annotation, else the version label every platform image carries alike
     #: (None: neither names a pin)
@@ -404,11 +406,23 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
 
     found: list[Found]
     if manifest.is_index:
-        entries = list(index_entries(client, ref.path, manifest, missing))
-        images = [child for child in entries if not child.is_attestation]
-        attestations = len(entries) - len(images)
+        # What the index lists, in its order: each image entry, and in its place each
+        # nested index the registry lacks (added to ``missing`` as the entries are read).
+        listed: list[Descriptor | Missing] = []
+        for entry in index_entries(client, ref.path, manifest, missing):
+            listed += [*missing, entry]
+            missing.clear()
+        listed += missing
+        missing.clear()
+        images = [d for d in listed if isinstance(d, Descriptor) and not d.is_attestation]
+        attestations = sum(isinstance(d, Descriptor) for d in listed) - len(images)
         # Several platforms at a time, in the index's order (the index's read authenticated).
-        found = in_parallel(read, images)
+        read_images = iter(in_parallel(read, images))
+        found = [
+            item if isinstance(item, Missing) else next(read_images)
+            for item in listed
+            if isinstance(item, Missing) or not item.is_attestation
+        ]
     else:
         found = [describe(manifest, None)]
     platforms = tuple(p for p in found if isinstance(p, PlatformInfo))
@@ -458,6 +472,7 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
         attestations=attestations,
         annotations=manifest.annotations,
         missing=tuple(missing),
+        listed=tuple(p for p in found if isinstance(p, PlatformInfo | Missing)),
         pin=pin,
         pin_digest=pin_digest,
         pin_error=pin_error,

@@ -554,6 +554,27 @@ def test_inspect_s_table_has_a_row_for_each_platform_the_registry_lacks(
     assert f"linux/amd64 image's config ({config})" in " ".join(table.output.split())
 
 
+def test_inspect_s_table_lists_a_platform_the_registry_lacks_in_the_index_s_order(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    """A missing platform's row stands where the index lists it, not after the others:
+    the table reads as the index does (attestations, listed last, are no row)."""
+    platforms = ("linux/amd64", "linux/arm64", "linux/ppc64le")
+    image = make_image(platforms, attestations=True)
+    seed(registry, repo, image, tags=["v1"])
+    gone = image.image("linux/arm64").digest
+    raw_delete_manifest(registry.url, repo, image.image("linux/amd64").digest)
+    raw_delete_manifest(registry.url, repo, gone)
+    table = run(["inspect", f"{registry.host}/{repo}:v1"], tmp_path, COLUMNS="300")
+    assert table.exit_code == 5, table.output
+    rows = [line for line in table.stdout.splitlines() if line.startswith("│")]
+    assert [r.split("│")[1].strip() for r in rows] == list(platforms), table.stdout
+    assert [" missing " in r for r in rows] == [True, True, False], rows
+    data = json.loads(run(["inspect", f"{registry.host}/{repo}:v1", "--json"], tmp_path).stdout)
+    assert [m["platform"] for m in data["missing"]] == ["linux/amd64", "linux/arm64"]
+    assert data["attestations"] == 3
+
+
 def test_inspect_an_image_whose_config_is_missing_names_the_platform_and_the_blob(
     registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
 ) -> None:
