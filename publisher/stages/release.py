@@ -26,8 +26,10 @@ from ..core import lifecycle, render
 from ..core.config import Config, Registry
 from ..core.errors import (
     FileAccessError,
+    PartialVerificationError,
     PublisherError,
-    StoppedError,
+    RateLimitedVerificationError,
+    RegistryError,
     UnreachableError,
     file_error,
 )
@@ -268,14 +270,18 @@ def release(
         result = Publisher(
             config, version, registries, output, options, smoke=smoke, record=record
         ).run(records)
-    except StoppedError:
-        raise
-    except PublisherError as exc:
-        if not options.rehearsal and not republish:  # a rehearsal's registries are gone
+    except _REGISTRY_FAILED as exc:  # a refusal (a conflict, a backwards latest) is not
+        # finished by a rerun, and a rehearsal's registries are gone
+        if not options.rehearsal and not republish:
             exc.hint = _builds_kept_hint(exc.hint, records, config.primary.name, pending)
         raise
     keep_records(pending, options.digests_dir, [leg.record_name for leg in legs(config)])
     return result
+
+
+#: The failures after the builds that a rerun finishes: a registry that failed, or that
+#: could not be read back (its images are then kept on the primary, their records with them).
+_REGISTRY_FAILED = (RegistryError, PartialVerificationError, RateLimitedVerificationError)
 
 
 def _builds_kept_hint(
