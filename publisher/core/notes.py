@@ -852,11 +852,8 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory, *, rehearsal: bo
 
     out += _size_chart(facts, history)
 
-    if (
-        facts.source_url
-        and facts.source_url.startswith("https://github.com/")
-        and not facts.stand_in
-    ):
+    identity = signer_identity_pattern(facts.source_url)
+    if identity and not facts.stand_in:
         out += [
             "## Verify the signatures",
             "",
@@ -867,7 +864,7 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory, *, rehearsal: bo
         for line in facts.lines:
             out.append(
                 f"cosign verify {primary.repository}@{line.index_digest} \\\n"
-                f"  --certificate-identity-regexp '^{facts.source_url}/\\.github/workflows/(release|republish)\\.yml@' \\\n"
+                f"  --certificate-identity-regexp '{identity}' \\\n"
                 "  --certificate-oidc-issuer https://token.actions.githubusercontent.com"
             )
         out += ["```", ""]
@@ -894,6 +891,39 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory, *, rehearsal: bo
         "",
     ]
     return "\n".join(out)
+
+
+# A repository's address on GitHub, as source_url gives it: https://github.com/OWNER/REPO,
+# perhaps with .git or a slash at its end. GitHub's own characters only (no quote, no
+# space), so what is taken from it cannot leave the shell quotes of the notes' command.
+_GITHUB_REPOSITORY_RE = re.compile(
+    r"https://github\.com/([A-Za-z0-9][A-Za-z0-9-]*)/([A-Za-z0-9._-]+?)(?:\.git)?/?"
+)
+
+
+def signer_identity_pattern(source_url: str | None) -> str | None:
+    """The ``--certificate-identity-regexp`` of the notes' ``cosign verify`` commands: the
+    identities keyless signing gives the release and republish workflows of the repository
+    at ``source_url`` (``.../release.yml@refs/tags/vX.Y.Z``, ``.../republish.yml@refs/heads/
+    BRANCH``), and no other. cosign finds the pattern anywhere in the identity, so it is
+    held at both ends, and its literal parts are escaped (a bare dot matches any character).
+
+    None when ``source_url`` is not a GitHub repository's address: nothing to verify against.
+    """
+    if source_url is None:
+        return None
+    found = _GITHUB_REPOSITORY_RE.fullmatch(source_url)
+    if found is None:
+        return None
+    owner, repository = found.groups()
+    workflows = _regexp_literal(f"https://github.com/{owner}/{repository}/.github/workflows/")
+    return f"^{workflows}(release\\.yml@refs/tags/v[^/]+|republish\\.yml@refs/heads/.+)$"
+
+
+def _regexp_literal(text: str) -> str:
+    """``text`` as a pattern that matches it alone, in Go's regexp syntax (cosign's) as in
+    Python's: each metacharacter behind a backslash."""
+    return re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\1", text)
 
 
 def body_size(text: str) -> int:

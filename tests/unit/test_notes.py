@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 
 import pytest
 
@@ -18,6 +19,7 @@ from publisher.core.notes import (
     Republish,
     SizeHistory,
 )
+from tests.conftest import ROOT
 
 D = {c: "sha256:" + c * 64 for c in "abcdef0123"}
 
@@ -144,6 +146,75 @@ def test_republish_history_is_listed():
     assert "## Republish history" in text and "CVE-2026-1234" in text
     data = json.loads(notes.release_json(f, HISTORY))
     assert notes.history_from_json(data) == (entry,)
+
+
+def identity_patterns(text: str) -> list[str]:
+    """The ``--certificate-identity-regexp`` arguments of the notes' cosign commands."""
+    return re.findall(r"--certificate-identity-regexp '([^']*)'", text)
+
+
+@pytest.mark.parametrize("owner, repo", [("acme", "php-fpm-images"), ("acme-co", "php.fpm")])
+def test_the_cosign_identity_pattern_accepts_only_this_repositorys_workflows(owner, repo):
+    """cosign matches the pattern anywhere in the certificate's identity (Go's
+    MatchString, as re.search here): the dots of github.com and of the repository's name
+    matched any character, and nothing held its end, so other identities passed too."""
+    f = ReleaseFacts(**{**facts().__dict__, "source_url": f"https://github.com/{owner}/{repo}"})
+    patterns = identity_patterns(notes.release_markdown(f, HISTORY))
+    assert len(patterns) == len(f.lines) and len(set(patterns)) == 1
+    pattern = re.compile(patterns[0])
+    base = f"https://github.com/{owner}/{repo}/.github/workflows"
+    for real in (
+        f"{base}/release.yml@refs/tags/v1.1.0",
+        f"{base}/republish.yml@refs/heads/main",
+    ):
+        assert pattern.search(real), real
+    dotted = repo.replace(".", "X")
+    for other in (
+        f"https://githubXcom/{owner}/{repo}/.github/workflows/release.yml@refs/tags/v1.1.0",
+        f"https://github.com/{owner}/{dotted}/.github/workflows/release.yml@refs/tags/v1.1.0"
+        if dotted != repo
+        else f"https://github.com/{owner}/{repo}/.githubX/workflows/release.yml@refs/tags/v1",
+        f"https://github.com/{owner}/{repo}-fork/.github/workflows/release.yml@refs/tags/v1.1.0",
+        f"https://github.com/{owner}/{repo}/.github/workflows/release.yml@refs/tags/v1.1.0/x/y",
+        f"https://github.com/{owner}/{repo}/.github/workflows/release.yml@refs/heads/main",
+        f"https://github.com/{owner}/{repo}/.github/workflows/republish.yml@refs/tags/v1.1.0",
+        f"https://evil.example/?https://github.com/{owner}/{repo}/.github/workflows/"
+        "release.yml@refs/tags/v1.1.0",
+        f"{base}/release.yml@refs/tags/v1.1.0 https://github.com/{owner}/{repo}-fork/",
+    ):
+        assert not pattern.search(other), other
+
+
+@pytest.mark.parametrize(
+    "source_url, shown",
+    [
+        ("https://github.com/acme/php-fpm-images.git", True),
+        ("https://github.com/acme/php-fpm-images/", True),
+        ("https://github.com/acme/php-fpm-images/tree/main", False),
+        ("https://github.com/acme/php-fpm-images'x", False),
+        ("https://gitlab.com/acme/php-fpm-images", False),
+        (None, False),
+    ],
+)
+def test_the_cosign_command_names_the_repository_or_is_left_out(source_url, shown):
+    """A `.git` or `/` at the end of source_url is not part of the signer's identity, and
+    an address that is not a GitHub repository's (or could leave the command's shell
+    quotes) gets no command rather than one that verifies nothing."""
+    f = ReleaseFacts(**{**facts().__dict__, "source_url": source_url})
+    patterns = identity_patterns(notes.release_markdown(f, HISTORY))
+    if not shown:
+        assert patterns == []
+        return
+    real = "https://github.com/acme/php-fpm-images/.github/workflows/release.yml@refs/tags/v1.1.0"
+    assert re.search(patterns[0], real)
+
+
+def test_the_docs_show_the_notes_cosign_command():
+    """docs/workflows.md shows the pattern the notes write, for OWNER/REPO."""
+    docs = (ROOT / "docs" / "workflows.md").read_text(encoding="utf-8")
+    pattern = notes.signer_identity_pattern("https://github.com/OWNER/REPO")
+    assert f"--certificate-identity-regexp '{pattern}'" in docs
+    assert "--certificate-oidc-issuer https://token.actions.githubusercontent.com" in docs
 
 
 def test_stand_in_notes_say_so():
