@@ -577,6 +577,22 @@ def test_image_build_workflow_pushes_nothing_public() -> None:
     assert "--local" in build["run"]
 
 
+def test_the_docs_name_the_pull_requests_image_build_runs_on() -> None:
+    """docs/workflows.md said image-build made "a release never a Dockerfile's first
+    build"; a push straight to the default branch, or a change to publisher alone, runs no
+    build. The docs name the paths that do, as the workflow has them."""
+    paths = load("image-build.yml")[True]["pull_request"]["paths"]
+    shown = [p.removesuffix("**").removeprefix(".github/workflows/") for p in paths]
+    docs = (ROOT / "docs" / "workflows.md").read_text(encoding="utf-8")
+    row = next(r for r in docs.splitlines() if r.startswith("| `image-build.yml` |"))
+    triggers = row.split(" | ")[1]
+    first_build = docs.split("5. **A real build first**", 1)[1].split("\n6. ", 1)[0]
+    for text in (triggers, first_build):
+        assert all(f"`{name}`" in text for name in shown), (shown, text)
+    assert "never a Dockerfile's first build" not in docs
+    assert "pushed straight to the default branch" in first_build
+
+
 #: The newest major of every action used (checked against each action's release tags).
 CURRENT_MAJORS = {
     "actions/checkout": 7,
