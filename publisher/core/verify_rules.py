@@ -57,6 +57,12 @@ class ImageFacts:
     #: platforms the index lists whose image could not be fetched (``missing`` says so):
     #: listed, so not absent from the index.
     unfetched: tuple[str, ...] = ()
+    #: platform -> the digest of the image the index lists for it (the first one), to
+    #: name the child of a platform that is not configured.
+    children: Mapping[str, str] = field(default_factory=dict)
+    #: the digests of the images the index lists without naming a platform (entries that
+    #: are no attestation either): no platform, so never one of the configured ones.
+    unplatformed: tuple[str, ...] = ()
     #: set when the digest itself could not be read (then nothing else is known).
     error: str | None = None
 
@@ -156,14 +162,25 @@ def check_image(
     for wanted in expected:
         if wanted not in facts.platforms and wanted not in facts.unfetched:
             defects.append(defect("platform-missing", f"{wanted} is missing"))
+    configured = ", ".join(expected)
     for held in sorted({*facts.platforms, *facts.unfetched}):
         if held not in expected:
+            child = facts.children.get(held)
+            named = f" ({short_digest(child)})" if child else ""
             defects.append(
                 defect(
                     "platform-extra",
-                    f"holds {held}, which is not configured ({', '.join(expected)})",
+                    f"holds {held}{named}, which is not configured ({configured})",
                 )
             )
+    for child in facts.unplatformed:
+        defects.append(
+            defect(
+                "platform-extra",
+                f"lists {short_digest(child)} with no platform (and not as an attestation): "
+                f"it is none of the configured platforms ({configured})",
+            )
+        )
     for held in facts.duplicate_platforms:
         defects.append(defect("platform-duplicate", f"lists {held} more than once"))
     for item in facts.missing:

@@ -130,24 +130,32 @@ def inspect_index(
     platforms: dict[str, int] = {}
     duplicates: list[str] = []
     unfetched: list[str] = []
+    children: dict[str, str] = {}
+    # An entry naming no platform that is no attestation either: said by its digest, never
+    # as a platform (there is none to name).
+    unplatformed = [
+        c.digest for c in manifest.children if not c.is_attestation and c.platform is None
+    ]
     gone_blobs = gone_manifests = 0
     for child in manifest.children:
         label = "attestation" if child.is_attestation else (child.platform or "unknown platform")
+        if child.platform is not None and not child.is_attestation:
+            children.setdefault(child.platform, child.digest)
         try:
             child_manifest = client.get_manifest_by_digest(repo_path, child.digest)
         except (NotFoundError, InvalidResponseError) as exc:
             why = "" if isinstance(exc, NotFoundError) else f" ({exc.message})"
             missing.append(f"{label} manifest {short_digest(child.digest)}{why}")
             gone_manifests += isinstance(exc, NotFoundError)
-            if not child.is_attestation:
-                unfetched.append(child.platform or "unknown")
+            if not child.is_attestation and child.platform is not None:
+                unfetched.append(child.platform)
             continue
         gone = _missing_blobs(client, repo_path, child_manifest, f"{label} ", cache)
         missing += gone
         gone_blobs += len(gone)
-        if child.is_attestation:
+        if child.is_attestation or child.platform is None:
             continue
-        key = child.platform or "unknown"
+        key = child.platform
         if key in platforms:
             duplicates.append(key)
         platforms[key] = child_manifest.compressed_size
@@ -159,6 +167,8 @@ def inspect_index(
         duplicate_platforms=tuple(duplicates),
         missing=tuple(missing),
         unfetched=tuple(unfetched),
+        children=children,
+        unplatformed=tuple(unplatformed),
         missing_blobs=gone_blobs,
         missing_manifests=gone_manifests,
     )

@@ -20,10 +20,12 @@ from publisher.adapters.localregistry import free_port
 from publisher.cli.base import main
 from publisher.core import config as config_mod
 from publisher.core import plan as planning
+from publisher.resolve import short_digest
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import (
     OCI_INDEX,
     TestImage,
+    canonical,
     digest_of,
     index_for,
     make_image,
@@ -906,6 +908,55 @@ def test_verify_reports_each_seeded_defect(
         assert [d["kind"] for d in defects] == ["child-missing"], defects
     assert SEEDED[kind] in result.output
     assert "verification failed" in result.output
+
+
+def _with_extra_child(platform: dict[str, str] | None) -> TestImage:
+    """A release's index (amd64, arm64, their attestations) that also lists an s390x image,
+    under ``platform`` (None: the entry names no platform), as a hand push may."""
+    image = make_image(attestations=True)
+    odd = make_platform_image("linux/s390x", rng=random.Random(3))
+    entry: dict[str, Any] = {
+        "mediaType": odd.media_type,
+        "digest": odd.digest,
+        "size": len(odd.manifest),
+    }
+    if platform is not None:
+        entry["platform"] = platform
+    index = json.loads(image.index)
+    index["manifests"].append(entry)
+    image.index = canonical(index)
+    image.attestations.append(odd)  # pushed before the index, as its other children
+    return image
+
+
+@pytest.mark.parametrize(
+    "platform", [None, {"os": "linux", "architecture": "s390x"}], ids=["no-platform", "s390x"]
+)
+def test_verify_names_the_child_an_index_holds_beyond_its_platforms(
+    platform: dict[str, str] | None, release: Callable[..., Release], tmp_path: Path
+) -> None:
+    """A child that names no platform, or one publisher does not build, is a defect naming
+    the index and that child's digest: not "holds unknown", a platform name nobody wrote.
+    The attestations beside it are not platforms and no defect."""
+    rel = release()
+    image = _with_extra_child(platform)
+    odd = image.attestations[-1].digest
+    digest = rel.publish("8.3", image)
+    rel.publish("8.4", make_image())
+    result = run(["verify", "v1.0.0", "--config", str(rel.matrix), "--json"], tmp_path)
+    assert result.exit_code == 12, result.output
+    defects = json.loads(result.stdout)["defects"]
+    assert [d["kind"] for d in defects] == ["platform-extra", "platform-extra"], defects
+    for defect in defects:  # one per registry
+        assert short_digest(digest) in defect["message"], defect
+        assert short_digest(odd) in defect["message"], defect
+        assert "unknown" not in defect["message"], defect
+    said = "with no platform" if platform is None else "linux/s390x"
+    assert said in defects[0]["message"], defects
+    sizes = json.loads(result.stdout)["lines"][0]["registry_sizes"]["hub"]
+    assert sorted(sizes) == (
+        ["linux/amd64", "linux/arm64"] + ([] if platform is None else ["linux/s390x"])
+    )
 
 
 def test_verify_of_a_blob_gone_under_a_manifest_says_what_restores_it(
