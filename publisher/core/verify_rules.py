@@ -387,6 +387,9 @@ class Report:
     blobs_gone: bool = False
     #: some registry holds an index of the release without one of the manifests it lists
     children_gone: bool = False
+    #: a pin points at an index that lists an image of a platform the line is not
+    #: published for, or an image naming no platform: content a rerun refuses to replace
+    foreign_pins: bool = False
 
     @property
     def ok(self) -> bool:
@@ -555,4 +558,32 @@ def build_report(
         rate_limited=limited,
         blobs_gone=any(facts.missing_blobs for facts in images.values()),
         children_gone=any(facts.missing_manifests for facts in images.values()),
+        foreign_pins=any(_pins_foreign(e, tags, images) for e in expectations),
     )
+
+
+def holds_foreign(facts: ImageFacts, platforms: Sequence[Platform]) -> bool:
+    """The index lists an image of a platform not among ``platforms``, or one naming none."""
+    listed = {*facts.platforms, *facts.unfetched}
+    return bool(facts.unplatformed) or any(p not in platforms for p in listed)
+
+
+def _pins_foreign(
+    expectation: LineExpectation,
+    tags: Sequence[TagFacts],
+    images: Mapping[tuple[str, str], ImageFacts],
+) -> bool:
+    """A pin of the line points at an index that ``holds_foreign`` content."""
+    for fact in tags:
+        if fact.digest is None or fact.tag not in expectation.pins:
+            continue
+        if fact.registry not in expectation.tags:
+            continue
+        facts = images.get((fact.registry, fact.digest))
+        if (
+            facts is not None
+            and facts.error is None
+            and holds_foreign(facts, expectation.platforms)
+        ):
+            return True
+    return False

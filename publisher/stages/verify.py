@@ -454,6 +454,15 @@ def defects_hint(report: Report) -> str:
             f"refuses: {back}to replace the content on purpose, "
             f'`publisher republish {release} --reason "..."`{stopped}; {scripts}'
         )
+    if report.foreign_pins:
+        return (
+            f"a pin of {release} points at an index that lists an image of a platform the "
+            "line is not published for, or an image naming no platform (an attestation "
+            "manifest is neither): a rerun refuses to replace what a pin holds (exit 14). "
+            "If matrix.yaml no longer lists a platform the release was published with, put "
+            "it back; otherwise replace the content on purpose: "
+            f'`publisher republish {release} --reason "..."`; {scripts}'
+        )
     if report.children_gone and report.recorded and not report.blobs_gone:
         return (
             f"a registry holds an index of {release} without one of the images it lists, "

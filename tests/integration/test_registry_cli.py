@@ -953,6 +953,9 @@ def test_verify_names_the_child_an_index_holds_beyond_its_platforms(
         assert "unknown" not in defect["message"], defect
     said = "with no platform" if platform is None else "linux/s390x"
     assert said in defects[0]["message"], defects
+    # A rerun refuses to replace what the pins hold (exit 14): the tip says what does.
+    assert "rerun the release" not in result.output
+    assert 'publisher republish v1.0.0 --reason "..."' in result.output
     sizes = json.loads(result.stdout)["lines"][0]["registry_sizes"]["hub"]
     assert sorted(sizes) == (
         ["linux/amd64", "linux/arm64"] + ([] if platform is None else ["linux/s390x"])
