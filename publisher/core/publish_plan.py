@@ -518,6 +518,26 @@ def _line_source(
     return candidate.digest, ASSEMBLED, pinned, True
 
 
+#: The platform ``Observed.pinned_images`` gives an image whose index entry names none.
+NO_PLATFORM = "unknown"
+
+
+def foreign_images(
+    pinned: tuple[tuple[str, str], ...] | None, built: tuple[tuple[str, str], ...]
+) -> str:
+    """``; its index also lists ...``: the images of the pinned index whose platform the
+    build has none of (an image naming no platform said so, by its digest); "" for none."""
+    platforms = {platform for platform, _ in built}
+    extra = [
+        f"{'an image with no platform' if platform == NO_PLATFORM else platform} ({digest})"
+        for platform, digest in pinned or ()
+        if platform not in platforms
+    ]
+    if not extra:
+        return ""
+    return f"; its index also lists {', '.join(extra)}, which this release does not publish"
+
+
 @dataclass(frozen=True)
 class _Lines:
     actions: tuple[LineAction, ...]
@@ -551,6 +571,7 @@ def _plan_lines(
             conflicts.append(
                 f"PHP {line.php}: {pins[0]} is {pinned} on {primary}, this build is "
                 f"{candidate.digest}"
+                + foreign_images(observed.pinned_images.get(line.php), candidate.images)
             )
         # Secondary registries: a pin elsewhere pointing at other content is a conflict too.
         for name in registries:

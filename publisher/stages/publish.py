@@ -726,7 +726,7 @@ class Publisher:
             self._bodies[manifest.digest] = (manifest.body, manifest.media_type)
             pinned_images[php] = tuple(
                 sorted(
-                    (c.platform or "unknown", c.digest)
+                    (c.platform or pp.NO_PLATFORM, c.digest)
                     for c in manifest.children
                     if not c.is_attestation
                 )

@@ -1,0 +1,133 @@
+"""A pin pushed by hand before the release: its attestations, and a child of no platform.
+
+Real loopback registries; ``publisher publish`` runs as a separate process over the
+legs' platform images seeded on the primary with their digest records (as
+``tests.support.publishing.seed_line`` does), while the release's pin on the primary
+was pushed by hand: the same platform images in an index that also lists buildx-style
+attestation manifests (``unknown/unknown``), and, in the second case, one more image
+whose entry names no platform.
+
+Attestation manifests are no platforms: the release is the pinned index as it is, and
+its copy to the other registry by digest carries them. An image naming no platform is
+not the release's content: the run is refused as a conflict (exit 14) naming that
+image, nothing is written, and no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from publisher.core.platforms import Platform
+from publisher.core.records import DigestRecord, write_record_file
+from tests.support.images import (
+    OCI_INDEX,
+    OCI_MANIFEST,
+    TestImage,
+    canonical,
+    make_image,
+    make_platform_image,
+    push_raw,
+)
+from tests.support.publishing import isolated_env, run_publisher, tag_map
+
+pytestmark = pytest.mark.integration
+
+
+def _records(image: TestImage, digests: Path, repository: str) -> None:
+    """The build legs' records of ``image``'s platform images (line 8.4 of v1.0.0)."""
+    digests.mkdir(exist_ok=True)
+    for platform_image in image.images:
+        record = DigestRecord(
+            "v1.0.0",
+            "8.4",
+            Platform(platform_image.platform),
+            repository,
+            platform_image.digest,
+            "php:8.4-fpm-alpine",
+            None,
+            "buildah",
+            "0" * 64,
+        )
+        write_record_file(digests / record.file_name, record)
+
+
+def _setup(
+    tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Callable[..., Path]
+) -> tuple[str, Path, dict[str, str]]:
+    repo = f"acme/php-{uuid.uuid4().hex[:8]}"
+    matrix = write_matrix(
+        tmp_path,
+        [
+            ("hub", f"{registry.host}/{repo}", True),
+            ("ghcr", f"{second_registry.host}/{repo}", False),
+        ],
+        lines=("8.4",),
+    )
+    return repo, matrix, isolated_env(tmp_path)
+
+
+def test_a_pin_pushed_with_attestations_is_published_as_it_is_and_copied_whole(
+    tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Callable[..., Path]
+) -> None:
+    repo, matrix, env = _setup(tmp_path, registry, second_registry, write_matrix)
+    image = make_image(attestations=True)
+    for platform_image in image.images:
+        push_raw(registry.url, repo, platform_image)
+    _records(image, tmp_path / "digests", f"{registry.host}/{repo}")
+    pinned = push_raw(registry.url, repo, image, ["v1.0.0-php-8.4"])
+    result = run_publisher(
+        "publish", "v1.0.0", "--digests", str(tmp_path / "digests"), "--no-smoke",
+        config=matrix, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert set(tag_map(second_registry.host, repo).values()) == {pinned}
+    for attestation in image.attestations:  # copied by digest with the index, blobs and all
+        got = requests.get(
+            f"{second_registry.url}/v2/{repo}/manifests/{attestation.digest}",
+            headers={"Accept": OCI_MANIFEST},
+            timeout=30,
+        )
+        assert got.status_code == 200 and got.content == attestation.manifest
+        for blob in attestation.blobs:
+            head = requests.head(f"{second_registry.url}/v2/{repo}/blobs/{blob}", timeout=30)
+            assert head.status_code == 200
+    record = json.loads((tmp_path / "release-notes" / "v1.0.0.json").read_text())
+    assert [(p["platform"], p["digest"]) for p in record["lines"][0]["platforms"]] == [
+        (i.platform, i.digest) for i in image.images
+    ]
+
+
+def test_a_pin_listing_an_image_of_no_platform_is_refused_naming_it(
+    tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Callable[..., Path]
+) -> None:
+    repo, matrix, env = _setup(tmp_path, registry, second_registry, write_matrix)
+    image = make_image(attestations=True)
+    odd = make_platform_image("linux/s390x", rng=random.Random(3))
+    index = json.loads(image.index)
+    index["manifests"].append(
+        {"mediaType": odd.media_type, "digest": odd.digest, "size": len(odd.manifest)}
+    )
+    pinned_image = TestImage(canonical(index), OCI_INDEX, image.images, [*image.attestations, odd])
+    for platform_image in image.images:
+        push_raw(registry.url, repo, platform_image)
+    _records(image, tmp_path / "digests", f"{registry.host}/{repo}")
+    pinned = push_raw(registry.url, repo, pinned_image, ["v1.0.0-php-8.4"])
+    result = run_publisher(
+        "publish", "v1.0.0", "--digests", str(tmp_path / "digests"), "--no-smoke",
+        config=matrix, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    said = result.stdout + result.stderr
+    assert result.returncode == 14, said
+    assert "Traceback" not in said and "internal error" not in said
+    assert f"v1.0.0-php-8.4 is {pinned}" in said
+    assert f"an image with no platform ({odd.digest})" in said, said
+    assert tag_map(registry.host, repo) == {"v1.0.0-php-8.4": pinned}
+    assert tag_map(second_registry.host, repo) == {}
