@@ -63,6 +63,9 @@ class ImageFacts:
     #: the digests of the images the index lists without naming a platform (entries that
     #: are no attestation either): no platform, so never one of the configured ones.
     unplatformed: tuple[str, ...] = ()
+    #: platform -> the index the index lists for it instead of an image (nested indexes,
+    #: which publisher never writes: their images' sizes and content are not judged)
+    nested: Mapping[str, str] = field(default_factory=dict)
     #: set when the digest itself could not be read (then nothing else is known).
     error: str | None = None
 
@@ -115,6 +118,7 @@ KINDS = {
     "platform-missing": "a configured platform is absent from the index",
     "platform-extra": "the index holds a platform that is not configured",
     "platform-duplicate": "the index lists one platform twice",
+    "platform-nested": "the index lists another index for a platform, not its image",
     "child-missing": "a child manifest or blob of the index cannot be fetched",
     "over-budget": "a platform image is larger than the size budget",
     "unreachable": "a registry could not be reached: nothing on it was checked",
@@ -160,10 +164,10 @@ def check_image(
         )
     expected = list(dict.fromkeys(platforms))
     for wanted in expected:
-        if wanted not in facts.platforms and wanted not in facts.unfetched:
+        if wanted not in {*facts.platforms, *facts.unfetched, *facts.nested}:
             defects.append(defect("platform-missing", f"{wanted} is missing"))
     configured = ", ".join(expected)
-    for held in sorted({*facts.platforms, *facts.unfetched}):
+    for held in sorted({*facts.platforms, *facts.unfetched, *facts.nested}):
         if held not in expected:
             child = facts.children.get(held)
             named = f" ({short_digest(child)})" if child else ""
@@ -181,6 +185,16 @@ def check_image(
                 f"it is none of the configured platforms ({configured})",
             )
         )
+    for held, nested in sorted(facts.nested.items()):
+        if held in expected:
+            defects.append(
+                defect(
+                    "platform-nested",
+                    f"lists {held} as the index {short_digest(nested)}, not as an image: "
+                    "publisher's indexes list each platform's image (its size and content "
+                    "were not judged)",
+                )
+            )
     for held in facts.duplicate_platforms:
         defects.append(defect("platform-duplicate", f"lists {held} more than once"))
     for item in facts.missing:
@@ -388,7 +402,8 @@ class Report:
     #: some registry holds an index of the release without one of the manifests it lists
     children_gone: bool = False
     #: a pin points at an index that lists an image of a platform the line is not
-    #: published for, or an image naming no platform: content a rerun refuses to replace
+    #: published for, an image naming no platform, or an index in place of a platform's
+    #: image: content a rerun refuses to replace
     foreign_pins: bool = False
 
     @property
@@ -563,9 +578,10 @@ def build_report(
 
 
 def holds_foreign(facts: ImageFacts, platforms: Sequence[Platform]) -> bool:
-    """The index lists an image of a platform not among ``platforms``, or one naming none."""
-    listed = {*facts.platforms, *facts.unfetched}
-    return bool(facts.unplatformed) or any(p not in platforms for p in listed)
+    """The index lists an image of a platform not among ``platforms``, one naming none, or
+    an index in place of a platform's image: content publish never writes."""
+    listed = {*facts.platforms, *facts.unfetched, *facts.nested}
+    return bool(facts.unplatformed or facts.nested) or any(p not in platforms for p in listed)
 
 
 def _pins_foreign(

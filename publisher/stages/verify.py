@@ -131,6 +131,7 @@ def inspect_index(
     duplicates: list[str] = []
     unfetched: list[str] = []
     children: dict[str, str] = {}
+    nested: dict[str, str] = {}
     # An entry naming no platform that is no attestation either: said by its digest, never
     # as a platform (there is none to name).
     unplatformed = [
@@ -156,6 +157,9 @@ def inspect_index(
         if child.is_attestation or child.platform is None:
             continue
         key = child.platform
+        if child_manifest.is_index:
+            nested.setdefault(key, child.digest)
+            continue
         if key in platforms:
             duplicates.append(key)
         platforms[key] = child_manifest.compressed_size
@@ -169,6 +173,7 @@ def inspect_index(
         unfetched=tuple(unfetched),
         children=children,
         unplatformed=tuple(unplatformed),
+        nested=nested,
         missing_blobs=gone_blobs,
         missing_manifests=gone_manifests,
     )
@@ -457,8 +462,9 @@ def defects_hint(report: Report) -> str:
     if report.foreign_pins:
         return (
             f"a pin of {release} points at an index that lists an image of a platform the "
-            "line is not published for, or an image naming no platform (an attestation "
-            "manifest is neither): a rerun refuses to replace what a pin holds (exit 14). "
+            "line is not published for, an image naming no platform (an attestation "
+            "manifest is neither), or an index in place of a platform's image: a rerun "
+            "refuses to replace what a pin holds (exit 14). "
             "If matrix.yaml no longer lists a platform the release was published with, put "
             "it back; otherwise replace the content on purpose: "
             f'`publisher republish {release} --reason "..."`; {scripts}'

@@ -962,6 +962,43 @@ def test_verify_names_the_child_an_index_holds_beyond_its_platforms(
     )
 
 
+def test_verify_refuses_an_index_that_lists_indexes_for_its_platforms(
+    release: Callable[..., Release], tmp_path: Path
+) -> None:
+    """An index over buildx's per-platform indexes (each an image and its attestation),
+    as a hand-made pin may be, is not what publish writes: each platform is such an index,
+    whose size and content verify does not judge. It said "verified", each platform 0 kB."""
+    rel = release()
+    legs = [
+        make_image((platform,), seed=n, attestations=True)
+        for n, platform in enumerate(("linux/amd64", "linux/arm64"))
+    ]
+    entries = []
+    for leg in legs:
+        os_name, arch = leg.images[0].platform.split("/")
+        entries.append(
+            {
+                "mediaType": OCI_INDEX,
+                "digest": leg.digest,
+                "size": len(leg.index),
+                "platform": {"os": os_name, "architecture": arch},
+            }
+        )
+    body = canonical({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries})
+    for name, host in (("hub", rel.hub.host), ("ghcr", rel.ghcr.host)):
+        for leg in legs:
+            push_raw(f"http://{host}", rel.repo, leg)
+        for tag in rel.tags("8.3", name):
+            raw_put_manifest(f"http://{host}", rel.repo, body, OCI_INDEX, tag)
+    rel.publish("8.4", make_image())
+    result = run(["verify", "v1.0.0", "--config", str(rel.matrix), "--json"], tmp_path)
+    assert result.exit_code == 12, result.output
+    defects = json.loads(result.stdout)["defects"]
+    assert [d["kind"] for d in defects] == ["platform-nested"] * 4, defects
+    assert f"lists linux/amd64 as the index {short_digest(legs[0].digest)}" in defects[0]["message"]
+    assert 'publisher republish v1.0.0 --reason "..."' in result.output
+
+
 def test_verify_of_a_blob_gone_under_a_manifest_says_what_restores_it(
     release: Callable[..., Release], tmp_path: Path
 ) -> None:
