@@ -283,3 +283,21 @@ def test_report_lists_lines_digests_sizes_and_defects() -> None:
     assert data["lines"][0]["sizes"] == GOOD
     assert data["lines"][1]["tags"]["ghcr"] == {"v1.0.0-php-8.3": None}
     assert data["defects"][0]["php"] == "8.3"
+
+
+def test_an_entry_of_no_platform_or_a_nested_index_is_a_defect_naming_it() -> None:
+    """Not a platform called "unknown", nor a platform missing: the child by its digest."""
+    bare = ImageFacts("hub", A, platforms=GOOD, unplatformed=(B,))
+    found = check_image(bare, PLATFORMS, 700 * MB)
+    assert [d.kind for d in found] == ["platform-extra"], found
+    assert f"lists {B[:19]}… with no platform" in found[0].message
+    nested = ImageFacts("hub", A, platforms={"linux/arm64": 9}, nested={"linux/amd64": B})
+    found = check_image(nested, PLATFORMS, 700 * MB)
+    assert [d.kind for d in found] == ["platform-nested"], found
+    assert f"lists linux/amd64 as the index {B[:19]}…" in found[0].message
+    pinned = replace(EXPECT, pins=("v1.0.0-php-8.4", "v1.0.0"))
+    report = build_report("v1.0.0", [pinned], all_tags(), {("hub", A): bare, ("ghcr", A): bare})
+    assert report.foreign_pins
+    clean = ImageFacts("hub", A, platforms=GOOD)
+    report = build_report("v1.0.0", [pinned], all_tags(), {("hub", A): clean, ("ghcr", A): clean})
+    assert not report.foreign_pins
