@@ -535,7 +535,11 @@ def foreign_images(
     ]
     if not extra:
         return ""
-    return f"; its index also lists {', '.join(extra)}, which this release does not publish"
+    return f"; its index also lists {', '.join(extra)}, {NOT_PUBLISHED}"
+
+
+#: How ``foreign_images`` ends: a conflict saying it is one no rerun of the release ends.
+NOT_PUBLISHED = "which this release does not publish"
 
 
 @dataclass(frozen=True)

@@ -301,6 +301,9 @@ def conflict_error(
         )
     elif off_record:
         hint = pp.off_record_hint(tag, off_record)
+    elif any(pp.NOT_PUBLISHED in conflict for conflict in conflicts):
+        # `publisher release` would take the same images from the pin: refused the same
+        hint = f"nothing was changed. To replace it on purpose, run {republish}"
     else:
         hint = (
             f"nothing was changed. To replace it on purpose, run {republish}; "

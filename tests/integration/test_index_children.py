@@ -129,5 +129,8 @@ def test_a_pin_listing_an_image_of_no_platform_is_refused_naming_it(
     assert "Traceback" not in said and "internal error" not in said
     assert f"v1.0.0-php-8.4 is {pinned}" in said
     assert f"an image with no platform ({odd.digest})" in said, said
+    # `publisher release v1.0.0` takes the same images from the pin: refused the same way
+    assert "finishes an interrupted release" not in said
+    assert "run `publisher republish v1.0.0 --reason ...`" in said
     assert tag_map(registry.host, repo) == {"v1.0.0-php-8.4": pinned}
     assert tag_map(second_registry.host, repo) == {}
