@@ -904,8 +904,9 @@ _GITHUB_REPOSITORY_RE = re.compile(
 def signer_identity_pattern(source_url: str | None) -> str | None:
     """The ``--certificate-identity-regexp`` of the notes' ``cosign verify`` commands: the
     identities keyless signing gives the release and republish workflows of the repository
-    at ``source_url`` (``.../release.yml@refs/tags/vX.Y.Z``, ``.../republish.yml@refs/heads/
-    BRANCH``), and no other. cosign finds the pattern anywhere in the identity, so it is
+    at ``source_url`` (``.../release.yml@refs/tags/vX.Y.Z``; ``.../republish.yml@refs/heads/
+    BRANCH``, or ``@refs/tags/vX.Y.Z`` when it was started from a tag, which its
+    ``workflow_dispatch`` allows), and no other. cosign finds the pattern anywhere in the identity, so it is
     held at both ends, and its literal parts are escaped (a bare dot matches any character).
 
     None when ``source_url`` is not a GitHub repository's address: nothing to verify against.
@@ -917,7 +918,10 @@ def signer_identity_pattern(source_url: str | None) -> str | None:
         return None
     owner, repository = found.groups()
     workflows = _regexp_literal(f"https://github.com/{owner}/{repository}/.github/workflows/")
-    return f"^{workflows}(release\\.yml@refs/tags/v[^/]+|republish\\.yml@refs/heads/.+)$"
+    return (
+        f"^{workflows}(release\\.yml@refs/tags/v[^/]+"
+        "|republish\\.yml@refs/(heads/.+|tags/v[^/]+))$"
+    )
 
 
 def _regexp_literal(text: str) -> str:

@@ -166,6 +166,7 @@ def test_the_cosign_identity_pattern_accepts_only_this_repositorys_workflows(own
     for real in (
         f"{base}/release.yml@refs/tags/v1.1.0",
         f"{base}/republish.yml@refs/heads/main",
+        f"{base}/republish.yml@refs/tags/v1.1.0",  # started from a tag: workflow_dispatch may
     ):
         assert pattern.search(real), real
     dotted = repo.replace(".", "X")
@@ -177,7 +178,7 @@ def test_the_cosign_identity_pattern_accepts_only_this_repositorys_workflows(own
         f"https://github.com/{owner}/{repo}-fork/.github/workflows/release.yml@refs/tags/v1.1.0",
         f"https://github.com/{owner}/{repo}/.github/workflows/release.yml@refs/tags/v1.1.0/x/y",
         f"https://github.com/{owner}/{repo}/.github/workflows/release.yml@refs/heads/main",
-        f"https://github.com/{owner}/{repo}/.github/workflows/republish.yml@refs/tags/v1.1.0",
+        f"https://github.com/{owner}/{repo}/.github/workflows/republish.yml@refs/tags/v1/x",
         f"https://evil.example/?https://github.com/{owner}/{repo}/.github/workflows/"
         "release.yml@refs/tags/v1.1.0",
         f"{base}/release.yml@refs/tags/v1.1.0 https://github.com/{owner}/{repo}-fork/",
