@@ -918,12 +918,12 @@ class _Reader:
         self, node: yaml.Node, path: str, kinds: tuple[str, ...] | None, what: str, hint: str
     ) -> str:
         """The text of ``node`` if it is a scalar YAML resolved to one of ``kinds`` (short tag
-        names: ``str``, ``bool``, ``int``, ``float``; None: any but null); else a located
-        "expected WHAT, found ..." error."""
+        names: ``str``, ``bool``, ``int``, ``float``; None: any but null or a local tag); else a
+        located "expected WHAT, found ..." error."""
         standard = "tag:yaml.org,2002:"  # a local tag (``!<int>``) is none of them
         kind = node.tag.removeprefix(standard) if node.tag.startswith(standard) else None
         if not isinstance(node, yaml.ScalarNode) or (
-            kind == "null" if kinds is None else kind not in kinds
+            kind in (None, "null") if kinds is None else kind not in kinds
         ):
             self.fail(node, path, f"expected {what}, found {self._kind(node)}", hint=hint)
         return str(node.value)

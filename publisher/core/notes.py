@@ -919,8 +919,7 @@ def signer_identity_pattern(source_url: str | None) -> str | None:
     owner, repository = found.groups()
     workflows = _regexp_literal(f"https://github.com/{owner}/{repository}/.github/workflows/")
     return (
-        f"^{workflows}(release\\.yml@refs/tags/v[^/]+"
-        "|republish\\.yml@refs/(heads/.+|tags/v[^/]+))$"
+        f"^{workflows}(release\\.yml@refs/tags/v[^/]+|republish\\.yml@refs/(heads/.+|tags/v[^/]+))$"
     )
 
 

@@ -646,6 +646,7 @@ def test_a_tagged_number_is_read_as_its_untagged_text_is(tag: str, text: str, mb
         ("image: php-fpm", "image: !<str> php-fpm", "found a value tagged str ('php-fpm')"),
         ("size_budget_mb: 700", "size_budget_mb: !<int> 12", "found a value tagged int ('12')"),
         ("    insecure: true", "    insecure: !<bool> true", "found a value tagged bool ('true')"),
+        ("  - php: 8.4\n", "  - php: !<str> 8.4\n", "found a value tagged str ('8.4')"),
     ],
 )
 def test_explicitly_tagged_values_are_located_config_errors(old, new, message) -> None:
