@@ -149,8 +149,9 @@ def build_command(
     When the release's pin for the line is already on the primary registry, the
     leg is not rebuilt: its record is written from the published image (so
     re-running a release's jobs finishes it, whatever the bases did since). A line
-    without its committed Dockerfile is refused (exit 3, as `render --check`; one that
-    cannot be read: 18) before any tool or registry is asked.
+    without its committed Dockerfile, or with one larger than 1 MiB, is refused (exit 3,
+    as `render --check`; one that cannot be read: 18) before any tool or registry is
+    asked.
 
     \b
     Examples:
@@ -472,11 +473,12 @@ def _release(
         cfg, lines, settings.notes_dir, version, rehearsal=local, republish=reason is not None
     )
     check_tmpdir(state.env)
-    # A Dockerfile missing or unreadable is refused before any tool, registry or
-    # rehearsal's throwaway registry starts; `release` checks again the lines it builds.
-    render.require_committed(
-        building_config(cfg, read, rehearsal=local, republish=reason is not None)
-    )
+    # A Dockerfile missing, too large or unreadable is refused before any tool, registry or
+    # rehearsal's throwaway registry starts; `release` checks again the lines it builds
+    # (alone, for a republish without a record: only its pins say which lines it builds).
+    building = building_config(cfg, read, rehearsal=local, republish=reason is not None)
+    if building is not None:
+        render.require_committed(building)
     chosen = get_builder(state, builder)
     require_emulation_for(p for line in cfg.lines for p in line.platforms)
     with contextlib.ExitStack() as stack:

@@ -14,7 +14,7 @@ code  meaning
 2     bad command-line input: usage, image reference, release tag
 3     configuration error in matrix.yaml (or an override); render --check: a committed
       Dockerfile changed or missing; build, release, republish: a committed Dockerfile
-      of a line to build missing
+      of a line to build missing or larger than 1 MiB
 4     registry authentication failed or access denied
 5     not found on the registry (repository, tag or digest)
 6     rate limited by the registry
@@ -208,6 +208,15 @@ class MissingDockerfileError(StaleDockerfilesError):
     refuses the same."""
 
     label = "missing Dockerfile"
+
+
+class OversizedDockerfileError(StaleDockerfilesError):
+    """A command that builds found a committed Dockerfile larger than 1 MiB (not one
+    ``render`` wrote; ``render --check`` calls it changed) for a line it would build:
+    refused before any base is resolved, anything built or pushed. Exit 3, as
+    ``render --check`` refuses the same."""
+
+    label = "Dockerfile too large"
 
 
 class RegistryError(PublisherError):

@@ -26,6 +26,7 @@ from .errors import (
     ConfigError,
     FileAccessError,
     MissingDockerfileError,
+    OversizedDockerfileError,
     PublisherError,
     StaleDockerfilesError,
 )
@@ -494,11 +495,15 @@ def require_committed(config: Config) -> None:
 
 def committed_refusal(config: Config, *, then: str = "") -> PublisherError | None:
     """Why a build of ``config``'s lines cannot start, naming every Dockerfile at fault
-    in one error: missing is MissingDockerfileError (exit 3, as ``render --check``),
-    unreadable FileAccessError (exit 18, as ``render --check`` too); None when every
-    one can be read. A Dockerfile that is there but not what the template renders is
-    built as committed (a warning, see ``check``). ``then``: what the message ends with."""
+    in one error: missing is MissingDockerfileError, larger than ``MAX_DOCKERFILE_BYTES``
+    (not one render wrote, whose hash a build leg refuses) OversizedDockerfileError, both
+    exit 3 as ``render --check`` (which calls the latter changed); unreadable is
+    FileAccessError (exit 18, as ``render --check`` too), said beside the others when
+    there are any; None when every one can be read. A Dockerfile that is there but not
+    what the template renders is built as committed (a warning, see ``check``).
+    ``then``: what the message ends with."""
     missing: list[tuple[str, Path]] = []
+    oversized: list[tuple[str, Path]] = []
     unreadable: list[FileAccessError] = []
     for line in config.lines:
         path = config.dockerfile_path(line.php)
@@ -509,13 +514,28 @@ def committed_refusal(config: Config, *, then: str = "") -> PublisherError | Non
             continue
         if committed is None:
             missing.append((line.php, path))
+        elif len(committed) > MAX_DOCKERFILE_BYTES:
+            oversized.append((line.php, path))
+    faults: list[str] = []
     if missing:
         found = ", ".join(f"PHP {php} at {path}" for php, path in missing)
-        also = "; " + "; ".join(exc.message for exc in unreadable) if unreadable else ""
-        return MissingDockerfileError(
-            f"there is no committed Dockerfile for {found}{also}{then}",
+        faults.append(f"there is no committed Dockerfile for {found}")
+    if oversized:
+        found = ", ".join(f"PHP {php} at {path}" for php, path in oversized)
+        size = f"{MAX_DOCKERFILE_BYTES // MIB} MiB"
+        files = "Dockerfile for" if len(oversized) == 1 else "Dockerfiles for"
+        verb = "is" if len(oversized) == 1 else "are"
+        faults.append(
+            f"the committed {files} {found} {verb} larger than {size}, so not one render wrote"
+        )
+    if faults:
+        faults.extend(exc.message for exc in unreadable)
+        count = len(missing) + len(oversized)
+        error = MissingDockerfileError if missing else OversizedDockerfileError
+        return error(
+            "; ".join(faults) + then,
             hint=f"run `{render_command(config)}` to write "
-            f"{'it' if len(missing) == 1 else 'them'} from {config.source} and "
+            f"{'it' if count == 1 else 'them'} from {config.source} and "
             f"{template_shown(config)}, then commit the result (the builds use the "
             "committed files)",
         )

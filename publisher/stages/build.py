@@ -27,6 +27,7 @@ from ..adapters.registry import RegistryClient
 from ..core.config import Config, Line
 from ..core.errors import (
     MissingDockerfileError,
+    OversizedDockerfileError,
     PublisherError,
     ReleaseConflictError,
     UsageError,
@@ -86,9 +87,10 @@ def dockerfile_sha256(config: Config, php: str) -> str:
             f"there is no committed Dockerfile for PHP {php} at {path}",
             hint=f"run `{render_command(config)}` and commit the result",
         ) from None
-    if len(data) > MAX_DOCKERFILE_BYTES:
-        raise UsageError(
-            f"the Dockerfile for PHP {php} is larger than 1 MiB, so not one render wrote: {path}",
+    if len(data) > MAX_DOCKERFILE_BYTES:  # grown since the run checked (require_committed)
+        raise OversizedDockerfileError(
+            f"the committed Dockerfile for PHP {php} at {path} is larger than 1 MiB, so not "
+            "one render wrote",
             hint=f"run `{render_command(config)}` and commit the result",
         )
     return sha256_digest(data)

@@ -268,11 +268,15 @@ def load_release(
 
 def building_config(
     config: Config, record: ReleaseRecord, *, rehearsal: bool = False, republish: bool = False
-) -> Config:
+) -> Config | None:
     """The lines ``load_release`` will give a run of the release, saying nothing (it says
     each disagreement with the record in its turn): what a check made before anything
-    starts (the committed Dockerfiles) is about."""
+    starts (the committed Dockerfiles) is about. None for a republish without a record:
+    only the pins on the primary say which lines it builds (``republish_config``), so
+    ``release`` checks them once it has read them."""
     facts = record.facts() if reads_record(rehearsal=rehearsal, republish=republish) else None
+    if republish and facts is None:
+        return None
     return pp.config_for_record(config, facts, strict=republish, rehearsal=rehearsal)[0]
 
 

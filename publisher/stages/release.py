@@ -156,9 +156,13 @@ def release(
         record=read,
     )
     # Every leg would fail on a Dockerfile missing or unreadable: refused before any
-    # registry is asked, anything built or pushed (a dry run says the same).
-    render.require_committed(config)
-    warn_stale_dockerfiles(config, output)
+    # registry is asked, anything built or pushed (a dry run says the same). A republish
+    # without a record builds only the lines whose pin is on the primary: checked once
+    # the primary said which (a line it leaves out needs no Dockerfile).
+    lines_from_pins = republish and record is None
+    if not lines_from_pins:
+        render.require_committed(config)
+        warn_stale_dockerfiles(config, output)
     # The notes are written last, after the tags moved: a size history that
     # cannot be read refuses the run now, before anything is built; so does an
     # earlier digest record a newer publisher wrote, which this run would replace.
@@ -187,6 +191,9 @@ def release(
     if republish:
         # A republish rebuilds a published release: one with a record or pins.
         config = republish_config(config, version, record, done, options.notes_dir, output)
+    if lines_from_pins:  # before anything is built or pushed, as for the others
+        render.require_committed(config)
+        warn_stale_dockerfiles(config, output)
     # About the lines this run writes: a published release's recorded ones, not
     # today's matrix.yaml (whose disagreements load_release said once).
     # A published release keeps its default line: advice about it is the next release's.

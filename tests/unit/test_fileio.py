@@ -16,7 +16,7 @@ from publisher.core.errors import (
     ConfigError,
     FileAccessError,
     MissingDockerfileError,
-    UsageError,
+    OversizedDockerfileError,
     file_error,
 )
 from publisher.core.fileio import (
@@ -265,8 +265,9 @@ def test_the_dockerfile_a_build_records_is_read_bounded_and_never_from_a_pipe(
     assert isinstance(raised, FileAccessError) and "not a regular file" in raised.message
     fifo.unlink()
     fifo.write_bytes(b"#" * (render.MAX_DOCKERFILE_BYTES + 1))
-    with pytest.raises(UsageError, match="larger than 1 MiB"):
+    with pytest.raises(OversizedDockerfileError, match="larger than 1 MiB") as raised_large:
         dockerfile_sha256(cfg, "8.4")
+    assert raised_large.value.exit_code == 3  # as render --check and the up-front check
     with pytest.raises(MissingDockerfileError, match=r"no committed Dockerfile for PHP 8\.5"):
         dockerfile_sha256(cfg, "8.5")
 

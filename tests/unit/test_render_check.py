@@ -3,9 +3,11 @@ classified (changed, missing), in one failure; a dropped line's leftover is a wa
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -312,9 +314,8 @@ def test_a_build_refuses_every_missing_or_unreadable_dockerfile_before_anything(
     for argv in (
         ("release", "v2.0.0", "--dry-run"),
         ("release", "v2.0.0", "--local", "--dry-run"),
-        ("republish", "v2.0.0", "--reason", "CVE"),
         ("build", "v2.0.0", "--php", "8.5", "--platform", "linux/amd64", "--digest-file", digest),
-    ):
+    ):  # (a republish without a record: the next test)
         result = cli(*argv, "--config", matrix)
         said = " ".join(result.output.split())
         assert result.exit_code == 3, (argv, result.output)
@@ -343,3 +344,94 @@ def test_a_build_refuses_every_missing_or_unreadable_dockerfile_before_anything(
     assert result.exit_code == 18, result.output
     assert said.count("not a regular file") == 2 and "nothing was built or pushed" in said
     assert check(cli, project).exit_code == 18
+
+
+def test_a_build_refuses_a_dockerfile_too_large_up_front_as_render_check_does(
+    cli, project, tmp_path
+):
+    """A committed Dockerfile over 1 MiB is not one render wrote: `render --check` calls it
+    changed (exit 3), and a command that builds refuses it with the same exit 3 before any
+    tool or registry (a build leg would only refuse it when hashing it), naming it beside
+    a missing one in the one error."""
+    matrix = str(project / "matrix.yaml")
+    for php in ("8.3", "8.5"):
+        dockerfile(project, php).write_bytes(b"#" * (render.MAX_DOCKERFILE_BYTES + 1))
+    assert check(cli, project).exit_code == 3
+    digest = str(tmp_path / "d.json")
+    for argv in (
+        ("release", "v2.0.0", "--dry-run"),
+        ("release", "v2.0.0", "--local", "--dry-run"),
+        ("build", "v2.0.0", "--php", "8.5", "--platform", "linux/amd64", "--digest-file", digest),
+    ):
+        result = cli(*argv, "--config", matrix)
+        said = " ".join(result.output.split())
+        assert result.exit_code == 3, (argv, result.output)
+        named = ("8.5",) if argv[0] == "build" else ("8.3", "8.5")
+        files = ", ".join(f"PHP {php} at {dockerfile(project, php)}" for php in named)
+        assert (
+            f"error: Dockerfile too large: the committed Dockerfile{'s' * (len(named) > 1)} for {files} "
+            in said
+        )
+        assert "larger than 1 MiB, so not one render wrote; nothing was built or pushed" in said
+        assert f"tip: run `publisher render --config {matrix}` to write" in said
+    dockerfile(project, "8.4").unlink()
+    result = cli("release", "v2.0.0", "--dry-run", "--config", matrix)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 3, result.output
+    assert (
+        f"error: missing Dockerfile: there is no committed Dockerfile for PHP 8.4 at "
+        f"{dockerfile(project, '8.4')}; the committed Dockerfiles for PHP 8.3 at "
+        f"{dockerfile(project, '8.3')}, PHP 8.5 at {dockerfile(project, '8.5')} are larger "
+        "than 1 MiB, so not one render wrote; nothing was built or pushed" in said
+    )
+    assert "to write them from" in said
+
+
+class _Pins:
+    """The primary registry as a republish reads it before its check: the pins it holds."""
+
+    def __init__(self, tags: set[str]) -> None:
+        self.tags = tags
+
+    def tag_digests(self, repo_path: str, tags=None, *, attempts=None) -> dict[str, str]:
+        return {tag: "sha256:" + "0" * 64 for tag in tags or () if tag in self.tags}
+
+
+def test_a_republish_without_a_record_checks_only_the_lines_its_pins_hold(project, tmp_path):
+    """Without a record, a republish builds only the lines whose pin is on the primary:
+    a line added to matrix.yaml since (its Dockerfile not yet rendered) is not refused up
+    front, while a pinned line's missing Dockerfile still is, once the pins are read and
+    before anything is resolved, built or pushed."""
+    from types import SimpleNamespace
+
+    from publisher.adapters.output import Output
+    from publisher.core.errors import MissingDockerfileError
+    from publisher.core.version import parse_release
+    from publisher.stages.publish import ReleaseRecord, building_config
+    from publisher.stages.release import ReleaseOptions, release
+
+    cfg = config.load(project / "matrix.yaml", env={})
+    version = parse_release("v2.0.0")
+    notes_dir = tmp_path / "notes"
+    read = ReleaseRecord(notes_dir, version)
+    # up front, only the pins could say which lines it builds: nothing is refused yet
+    assert building_config(cfg, read, republish=True) is None
+    assert building_config(cfg, read).line_names == cfg.line_names  # a release: every line
+    for php in ("8.3", "8.5"):
+        dockerfile(project, php).unlink()
+    pinned = {f"v2.0.0-php-{php}" for php in ("8.1", "8.2", "8.3", "8.4")}
+    err = io.StringIO()
+    output = Output(env={}, stream=io.StringIO(), err_stream=err)
+    primary = _Pins(pinned)
+    clients: Any = SimpleNamespace(output=output, configured=lambda c: {c.primary.name: primary})
+    options = ReleaseOptions(
+        notes_dir=notes_dir, digests_dir=tmp_path / "digests", republish_reason="CVE", dry_run=True
+    )
+    with pytest.raises(MissingDockerfileError) as caught:
+        release(cfg, version, builder=Any, clients=clients, options=options, smoke=None, read=read)
+    message = caught.value.message
+    assert f"there is no committed Dockerfile for PHP 8.3 at {dockerfile(project, '8.3')};" in (
+        message
+    )
+    assert "8.5" not in message and caught.value.exit_code == 3
+    assert "no pin for PHP 8.5" in err.getvalue()
