@@ -2893,16 +2893,16 @@ def test_an_earlier_local_build_starts_though_its_dockerfile_may_not_be_read(
         run(world.docker, "rmi", "-f", world.local, check=False)
 
 
-def test_a_32_bit_arm_engine_is_linux_arm_in_both(
-    world: World, project: str, tmp_path: Path
-) -> None:
-    """A 32-bit ARM docker engine says linux/arm (`docker version`); both tools name the
-    platform so, never armv7l or arm/v7 (resolve read armv7l from `uname -m` on such a
-    machine's own engine), and both find it missing from the pins, in the same words."""
+def on_a_32_bit_arm_engine(
+    world: World, project: str, tmp_path: Path, **extra: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], subprocess.CompletedProcess[str]]:
+    """resolve and the launcher, the fallback off, on a docker engine that says linux/arm
+    (``extra``: more settings): both stop, platform-missing (exit 17). resolve's answer and
+    decision, and the launcher's run."""
     engine = EngineVersion("linux/arm")
     env = launcher_env(
         world, project, tmp_path, ALLOW_LOCAL_BUILD_FALLBACK="false",
-        DOCKER_HOST=f"tcp://{engine.host}",
+        DOCKER_HOST=f"tcp://{engine.host}", **extra,
     )  # fmt: skip
     try:
         answer, decision = resolve(env, tmp_path)
@@ -2911,6 +2911,16 @@ def test_a_32_bit_arm_engine_is_linux_arm_in_both(
         engine.close()
     assert fields == {"decision": "cannot-proceed", "availability": "platform-missing"}, proc.stderr
     assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr + proc.stderr
+    return answer, decision, proc
+
+
+def test_a_32_bit_arm_engine_is_linux_arm_in_both(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A 32-bit ARM docker engine says linux/arm (`docker version`); both tools name the
+    platform so, never armv7l or arm/v7 (resolve read armv7l from `uname -m` on such a
+    machine's own engine), and both find it missing from the pins, in the same words."""
+    answer, decision, proc = on_a_32_bit_arm_engine(world, project, tmp_path)
     assert decision["platform"] == "linux/arm", answer.stderr
     said = f"has no linux/arm image (it has: {HOST}; pins file)"
     assert said in decision["reason"] and said in proc.stderr, proc.stderr
@@ -2924,18 +2934,9 @@ def test_a_32_bit_arm_engine_under_docker_default_platform_is_advised_no_platfor
     platform as emulated, in the same words, and never advise PHP_IMAGE_PLATFORM=linux/arm,
     which both refuse (exit 2): they say no image is built for that engine instead. Both
     once advised it as the engine's own platform, to run natively."""
-    engine = EngineVersion("linux/arm")
-    env = launcher_env(
-        world, project, tmp_path, ALLOW_LOCAL_BUILD_FALLBACK="false",
-        DOCKER_HOST=f"tcp://{engine.host}", DOCKER_DEFAULT_PLATFORM=OTHER_SPELLED,
-    )  # fmt: skip
-    try:
-        answer, decision = resolve(env, tmp_path)
-        proc, fields = launch(world, env)
-    finally:
-        engine.close()
-    assert fields == {"decision": "cannot-proceed", "availability": "platform-missing"}, proc.stderr
-    assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr + proc.stderr
+    answer, decision, proc = on_a_32_bit_arm_engine(
+        world, project, tmp_path, DOCKER_DEFAULT_PLATFORM=OTHER_SPELLED
+    )
     note = (
         f"platform {OTHER} (DOCKER_DEFAULT_PLATFORM; emulated on this linux/arm engine, which "
         "no PHP-FPM image is built for: they are linux/amd64 and linux/arm64 only)"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -74,19 +75,35 @@ def _setup(
     return repo, matrix, isolated_env(tmp_path)
 
 
+def _publish_over_pin(
+    tmp_path: Path,
+    registry: Any,
+    repo: str,
+    built: TestImage,
+    pinned_image: TestImage,
+    matrix: Path,
+    env: dict[str, str],
+) -> tuple[str, subprocess.CompletedProcess[str]]:
+    """The build legs' records of ``built`` (its images pushed), the pin v1.0.0-php-8.4
+    pushed by hand as ``pinned_image``, then ``publisher publish v1.0.0``: the pin's
+    digest and the run."""
+    for platform_image in built.images:
+        push_raw(registry.url, repo, platform_image)
+    _records(built, tmp_path / "digests", f"{registry.host}/{repo}")
+    pinned = push_raw(registry.url, repo, pinned_image, ["v1.0.0-php-8.4"])
+    result = run_publisher(
+        "publish", "v1.0.0", "--digests", str(tmp_path / "digests"), "--no-smoke",
+        config=matrix, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    return pinned, result
+
+
 def test_a_pin_pushed_with_attestations_is_published_as_it_is_and_copied_whole(
     tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Callable[..., Path]
 ) -> None:
     repo, matrix, env = _setup(tmp_path, registry, second_registry, write_matrix)
     image = make_image(attestations=True)
-    for platform_image in image.images:
-        push_raw(registry.url, repo, platform_image)
-    _records(image, tmp_path / "digests", f"{registry.host}/{repo}")
-    pinned = push_raw(registry.url, repo, image, ["v1.0.0-php-8.4"])
-    result = run_publisher(
-        "publish", "v1.0.0", "--digests", str(tmp_path / "digests"), "--no-smoke",
-        config=matrix, env=env, cwd=tmp_path,
-    )  # fmt: skip
+    pinned, result = _publish_over_pin(tmp_path, registry, repo, image, image, matrix, env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert set(tag_map(second_registry.host, repo).values()) == {pinned}
     for attestation in image.attestations:  # copied by digest with the index, blobs and all
@@ -116,14 +133,7 @@ def test_a_pin_listing_an_image_of_no_platform_is_refused_naming_it(
         {"mediaType": odd.media_type, "digest": odd.digest, "size": len(odd.manifest)}
     )
     pinned_image = TestImage(canonical(index), OCI_INDEX, image.images, [*image.attestations, odd])
-    for platform_image in image.images:
-        push_raw(registry.url, repo, platform_image)
-    _records(image, tmp_path / "digests", f"{registry.host}/{repo}")
-    pinned = push_raw(registry.url, repo, pinned_image, ["v1.0.0-php-8.4"])
-    result = run_publisher(
-        "publish", "v1.0.0", "--digests", str(tmp_path / "digests"), "--no-smoke",
-        config=matrix, env=env, cwd=tmp_path,
-    )  # fmt: skip
+    pinned, result = _publish_over_pin(tmp_path, registry, repo, image, pinned_image, matrix, env)
     said = result.stdout + result.stderr
     assert result.returncode == 14, said
     assert "Traceback" not in said and "internal error" not in said
