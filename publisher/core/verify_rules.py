@@ -69,6 +69,12 @@ class ImageFacts:
     #: set when the digest itself could not be read (then nothing else is known).
     error: str | None = None
 
+    @property
+    def listed(self) -> set[str]:
+        """Every platform the index lists: an image read, one that could not be fetched,
+        or an index in its place."""
+        return {*self.platforms, *self.unfetched, *self.nested}
+
 
 @dataclass(frozen=True)
 class TagFacts:
@@ -164,10 +170,10 @@ def check_image(
         )
     expected = list(dict.fromkeys(platforms))
     for wanted in expected:
-        if wanted not in {*facts.platforms, *facts.unfetched, *facts.nested}:
+        if wanted not in facts.listed:
             defects.append(defect("platform-missing", f"{wanted} is missing"))
     configured = ", ".join(expected)
-    for held in sorted({*facts.platforms, *facts.unfetched, *facts.nested}):
+    for held in sorted(facts.listed):
         if held not in expected:
             child = facts.children.get(held)
             named = f" ({short_digest(child)})" if child else ""
@@ -580,8 +586,7 @@ def build_report(
 def holds_foreign(facts: ImageFacts, platforms: Sequence[Platform]) -> bool:
     """The index lists an image of a platform not among ``platforms``, one naming none, or
     an index in place of a platform's image: content publish never writes."""
-    listed = {*facts.platforms, *facts.unfetched, *facts.nested}
-    return bool(facts.unplatformed or facts.nested) or any(p not in platforms for p in listed)
+    return bool(facts.unplatformed or facts.nested) or any(p not in platforms for p in facts.listed)
 
 
 def _pins_foreign(
