@@ -405,6 +405,17 @@ class LineAction:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """A pin that holds other content than the run would write there: it refuses the run
+    (a republish replaces it)."""
+
+    message: str
+    #: the pinned index lists images of platforms the release does not publish: a rerun
+    #: of the release takes the same images from the pin and is refused the same way
+    foreign: bool = False
+
+
+@dataclass(frozen=True)
 class TagMove:
     registry: str
     tag: str
@@ -439,7 +450,7 @@ class PublishPlan:
     lines: tuple[LineAction, ...]
     pin_moves: tuple[TagMove, ...]
     floating_moves: tuple[TagMove, ...]
-    conflicts: tuple[str, ...]
+    conflicts: tuple[Conflict, ...]
     history: Republish | None
     notices: tuple[str, ...] = ()
     #: how the indexes of ``copy_to`` reach those registries, blob by blob (None:
@@ -460,6 +471,7 @@ class PublishPlan:
     def to_dict(self) -> dict[str, object]:
         fields = dataclasses.asdict(self)
         fields["transfers"] = None if self.transfers is None else self.transfers.to_dict()
+        fields["conflicts"] = [conflict.message for conflict in self.conflicts]
         return {"schema": PUBLISH_PLAN_SCHEMA, **fields}
 
     def to_json(self) -> str:
@@ -535,17 +547,13 @@ def foreign_images(
     ]
     if not extra:
         return ""
-    return f"; its index also lists {', '.join(extra)}, {NOT_PUBLISHED}"
-
-
-#: How ``foreign_images`` ends: a conflict saying it is one no rerun of the release ends.
-NOT_PUBLISHED = "which this release does not publish"
+    return f"; its index also lists {', '.join(extra)}, which this release does not publish"
 
 
 @dataclass(frozen=True)
 class _Lines:
     actions: tuple[LineAction, ...]
-    conflicts: tuple[str, ...]
+    conflicts: tuple[Conflict, ...]
     pin_moves: tuple[TagMove, ...]
     pending_pins: Mapping[str, Mapping[str, str | None]]
 
@@ -561,7 +569,7 @@ def _plan_lines(
     registries = [r.name for r in plan.registries]
     primary_tags = observed.tags.get(primary, {})
     actions: list[LineAction] = []
-    conflicts: list[str] = []
+    conflicts: list[Conflict] = []
     pending_pins: dict[str, dict[str, str | None]] = {name: {} for name in registries}
     pin_moves: list[TagMove] = []
     for line in plan.lines:
@@ -572,10 +580,13 @@ def _plan_lines(
             candidate, pinned, observed.pinned_images.get(line.php), republish
         )
         if conflict:
+            foreign = foreign_images(observed.pinned_images.get(line.php), candidate.images)
             conflicts.append(
-                f"PHP {line.php}: {pins[0]} is {pinned} on {primary}, this build is "
-                f"{candidate.digest}"
-                + foreign_images(observed.pinned_images.get(line.php), candidate.images)
+                Conflict(
+                    f"PHP {line.php}: {pins[0]} is {pinned} on {primary}, this build is "
+                    f"{candidate.digest}{foreign}",
+                    foreign=bool(foreign),
+                )
             )
         # Secondary registries: a pin elsewhere pointing at other content is a conflict too.
         for name in registries:
@@ -589,7 +600,9 @@ def _plan_lines(
                     and not (name == primary and tag == pins[0] and conflict)
                     and old != pinned
                 ):
-                    conflicts.append(f"PHP {line.php}: {tag} is {old} on {name}, expected {digest}")
+                    conflicts.append(
+                        Conflict(f"PHP {line.php}: {tag} is {old} on {name}, expected {digest}")
+                    )
                 pin_moves.append(TagMove(name, tag, old, digest, "pin", plan.release))
                 pending_pins[name][tag] = digest
         has = {name: digest in observed.indexes.get(name, frozenset()) for name in registries}

@@ -282,7 +282,7 @@ def building_config(
 
 def conflict_error(
     release: Release,
-    conflicts: Sequence[str],
+    conflicts: Sequence[pp.Conflict],
     off_record: Sequence[str],
     *,
     started: tuple[str, str] | None = None,
@@ -305,7 +305,7 @@ def conflict_error(
         )
     elif off_record:
         hint = pp.off_record_hint(tag, off_record)
-    elif any(pp.NOT_PUBLISHED in conflict for conflict in conflicts):
+    elif any(conflict.foreign for conflict in conflicts):
         # `publisher release` would take the same images from the pin: refused the same
         hint = f"nothing was changed. To replace it on purpose, run {republish}"
     else:
@@ -315,7 +315,8 @@ def conflict_error(
             "pins hold"
         )
     return ReleaseConflictError(
-        f"release {tag} is already published with other content:\n  - " + "\n  - ".join(conflicts),
+        f"release {tag} is already published with other content:\n  - "
+        + "\n  - ".join(conflict.message for conflict in conflicts),
         hint=hint,
     )
 
@@ -341,8 +342,10 @@ def refuse_started_with_another_default(
             raise conflict_error(
                 release,
                 [
-                    f"{release.tag} is {bare} on {config.primary.name}: PHP {php}'s image "
-                    f"({pin}), and default_line is {default}"
+                    pp.Conflict(
+                        f"{release.tag} is {bare} on {config.primary.name}: PHP {php}'s image "
+                        f"({pin}), and default_line is {default}"
+                    )
                 ],
                 (),
                 started=(php, default),
@@ -1610,7 +1613,10 @@ class Publisher:
             # every registry, or a republish that stopped before writing the record
             raise conflict_error(
                 self.release,
-                [f"{pin} is not the index the release's record names" for pin in off_record],
+                [
+                    pp.Conflict(f"{pin} is not the index the release's record names")
+                    for pin in off_record
+                ],
                 off_record,
             )
         disagree = pp.floating_disagreements(publish_plan)

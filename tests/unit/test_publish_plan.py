@@ -28,6 +28,7 @@ from publisher.core.publish_plan import (
     PUBLISHED,
     REPLACED,
     Candidate,
+    Conflict,
     Observed,
     config_for_record,
     left_behind,
@@ -196,8 +197,11 @@ def test_other_content_under_a_pin_is_a_conflict_and_plans_no_write_applied():
     before = json.dumps(w.tags, sort_keys=True)
     pp = w.publish(c, "v1.0.0", suffix="/rebuilt")
     assert len(pp.conflicts) == 2
-    assert "v1.0.0-php-8.3" in pp.conflicts[0]
+    assert "v1.0.0-php-8.3" in pp.conflicts[0].message
+    assert not any(conflict.foreign for conflict in pp.conflicts)
     assert json.dumps(w.tags, sort_keys=True) == before
+    # the JSON (what --dry-run --json prints, and the notes hash) says each in its words
+    assert json.loads(pp.to_json())["conflicts"] == [c.message for c in pp.conflicts]
 
 
 def test_republish_replaces_the_pins_and_records_history():
@@ -291,6 +295,36 @@ def test_a_republish_rerun_records_the_change_from_what_the_record_said():
     )
     for name in REGISTRIES:
         assert w.points(name, "v1.0.0-php-8.4") == digest("v1.0.0/8.4/rebuilt")
+
+
+def test_a_pin_listing_images_the_release_does_not_publish_is_a_conflict_no_rerun_ends():
+    """A pin whose index also lists a platform the release does not build: a rerun of
+    the release would take the same images from the pin, so the tip names only the
+    republish. The plan says so as data, not in words the tip would search for."""
+    w = World()
+    c = cfg()
+    w.publish(c, "v1.0.0")
+    pin = w.tags["hub"]["v1.0.0-php-8.3"]
+    odd = digest("odd")
+    w.contents[pin] = (*w.contents[pin], ("linux/s390x", odd))
+    pp = w.publish(c, "v1.0.0", suffix="/rebuilt")
+    assert [(conflict.message[:7], conflict.foreign) for conflict in pp.conflicts] == [
+        ("PHP 8.3", True),
+        ("PHP 8.4", False),
+    ]
+    assert pp.conflicts[0].message.endswith(
+        f"; its index also lists linux/s390x ({odd}), which this release does not publish"
+    )
+    release = parse_release("v1.0.0")
+    error = conflict_error(release, pp.conflicts, [])
+    assert error.exit_code == 14 and error.hint
+    assert "finishes an interrupted release" not in error.hint
+    assert "run `publisher republish v1.0.0 --reason ...`" in error.hint
+    # the tip follows the record, whatever its words
+    reworded = [dataclasses.replace(pp.conflicts[0], message="PHP 8.3: other words")]
+    assert conflict_error(release, reworded, []).hint == error.hint
+    plain = [Conflict(pp.conflicts[0].message)]
+    assert "finishes an interrupted release" in (conflict_error(release, plain, []).hint or "")
 
 
 def test_a_rerun_after_default_line_changed_names_the_line_the_release_started_with():
@@ -387,7 +421,7 @@ def test_a_pin_on_a_secondary_with_other_content_is_a_conflict():
     c = cfg()
     w.tags["ghcr"]["v1.0.0-php-8.3"] = digest("someone else")
     pp = w.publish(c, "v1.0.0")
-    assert any("on ghcr" in conflict for conflict in pp.conflicts)
+    assert any("on ghcr" in conflict.message for conflict in pp.conflicts)
 
 
 def test_record_lines_and_platforms_win_over_todays_matrix():
@@ -583,7 +617,7 @@ def test_a_pin_of_a_recorded_release_moved_by_hand_is_named_for_audit_repair():
     w.tags["ghcr"]["v1.0.0-php-8.3"] = digest("moved by hand")
     p = planning.plan(c, "v1.0.0", {n: list(t) for n, t in w.tags.items()})
     pp = w.publish(c, "v1.0.0", record=record)
-    assert any("on ghcr" in conflict for conflict in pp.conflicts)
+    assert any("on ghcr" in conflict.message for conflict in pp.conflicts)
     assert pins_off_record(p, pp, record) == ["ghcr v1.0.0-php-8.3"]
     error = conflict_error(parse_release("v1.0.0"), pp.conflicts, ["ghcr v1.0.0-php-8.3"])
     assert error.exit_code == 14 and error.hint

@@ -174,7 +174,7 @@ class World:
         for document in (p.to_json(), plan.to_json()):  # what --dry-run --json prints
             assert json.dumps(json.loads(document), indent=2, sort_keys=True) + "\n" == document
         if plan.conflicts and reason is None:
-            raise Refused("; ".join(plan.conflicts))
+            raise Refused("; ".join(c.message for c in plan.conflicts))
         if reason is None and pp.pins_off_record(p, plan, record):
             raise Refused("pins off the record")
         if pp.pins_apart_after(plan, present):
