@@ -82,6 +82,12 @@ def audit_command(
     """
     from ..stages.audit import advice, audit
 
+    if repair:
+        state.interrupted_hint = (
+            "a repair points a tag only at an index its registry holds complete (copied by "
+            "digest first), the pins before the floating tags. A rerun of the same command "
+            "audits again and repairs what is left"
+        )
     cfg = state.load_config(config_path)
     output = state.output
     state.json_only(as_json)

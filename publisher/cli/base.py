@@ -4,7 +4,8 @@ SIGINT, SIGTERM and SIGHUP unwind the run as an exception (``Interrupted``) in
 the main thread, after the commands the runner started have been sent SIGTERM:
 every ``finally`` and context manager runs (temporary docker configs and auth
 files holding credentials are removed, throwaway registries stopped), then the
-command exits with 128 + the signal's number and one line saying so. Further
+command exits with 128 + the signal's number and one line saying so (with the tip of a
+command that writes: ``State.interrupted_hint``). Further
 signals while it unwinds are ignored; if unwinding has not ended after
 ``FORCE_EXIT_AFTER`` seconds the process exits anyway.
 """
@@ -91,6 +92,9 @@ class State:
     #: started with stdout closed (``>&-``): only the commands of ``SAY_CLOSED_STDOUT``
     #: run then, and say it themselves
     stdout_closed: bool = False
+    #: the tip of a run interrupted (``say_interrupted``): set by a command that writes,
+    #: once its options say how it runs: what the interruption left, and what finishes it
+    interrupted_hint: str | None = None
 
     @cached_property
     def output(self) -> Output:
@@ -278,7 +282,7 @@ def handle_errors(func: F) -> F:
         except OutputClosed:
             ctx.exit(OutputClosed.exit_code)
         except Interrupted as exc:  # while an error was being reported
-            say_interrupted(exc)
+            say_interrupted(exc, state.interrupted_hint)
             ctx.exit(exc.exit_code)
 
     return wrapper  # type: ignore[return-value]
@@ -301,18 +305,23 @@ def _json_error(state: State, exc: PublisherError) -> None:
         state.output.print_text(json.dumps(document, indent=2, sort_keys=True))
 
 
+#: The JSON document's hint of an interrupted command that writes nothing.
+RUN_AGAIN = "run the same command again"
+
+
 def _json_interrupted(state: State, exc: Interrupted) -> None:
     """With --json, a run interrupted before printing its result prints the interruption
     as its error, so a reader of stdout still gets a document (nothing when stdout is
-    gone, or a second signal comes while it is printed)."""
+    gone, or a second signal comes while it is printed); its hint is the tip stderr
+    says (``State.interrupted_hint``), else ``RUN_AGAIN``."""
     if state.json_mode and not state.output.printed:
         document = {
             "ok": False,
             "error": {
                 "kind": "interrupted",
                 "exit_code": exc.exit_code,
-                "message": f"interrupted by {exc.name}: stopped before finishing",
-                "hint": "run the same command again",
+                "message": interrupted_message(exc),
+                "hint": state.interrupted_hint or RUN_AGAIN,
             },
         }
         with contextlib.suppress(OSError, ValueError, OutputClosed, Interrupted):
@@ -359,11 +368,11 @@ def _reporting(
     except click.ClickException:
         raise
     except Interrupted as exc:
-        say_interrupted(exc)
+        say_interrupted(exc, state.interrupted_hint)
         _json_interrupted(state, exc)
         ctx.exit(exc.exit_code)
     except KeyboardInterrupt:  # before the handlers were installed
-        say_interrupted(Interrupted(signal.SIGINT, "SIGINT"))
+        say_interrupted(Interrupted(signal.SIGINT, "SIGINT"), state.interrupted_hint)
         _json_interrupted(state, Interrupted(signal.SIGINT, "SIGINT"))
         ctx.exit(128 + signal.SIGINT)
     except Exception as exc:
@@ -386,10 +395,17 @@ def _debug_traceback(state: State) -> None:
         sys.stderr.flush()
 
 
-def say_interrupted(exc: Interrupted) -> None:
-    """The one line an interrupted run ends with (nothing if stderr is gone)."""
+def interrupted_message(exc: Interrupted) -> str:
+    return f"interrupted by {exc.name}: stopped before finishing"
+
+
+def say_interrupted(exc: Interrupted, hint: str | None = None) -> None:
+    """The line an interrupted run ends with, and the ``  tip:`` of a command that writes
+    (``hint``: what the run left, what finishes it); nothing if stderr is gone."""
+    from ..resolve import tip_lines
+
     with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(f"interrupted by {exc.name}: stopped before finishing\n")
+        sys.stderr.write(interrupted_message(exc) + "\n" + (tip_lines(hint) if hint else ""))
         sys.stderr.flush()
 
 

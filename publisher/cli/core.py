@@ -207,6 +207,11 @@ def render_command(state: State, config_path: str, check: bool, as_json: bool) -
       publisher render --check --json  # the same, as JSON
       publisher render --config examples/offline/matrix.yaml
     """
+    if not check:
+        state.interrupted_hint = (
+            "each Dockerfile is written whole or not at all. A rerun of the same command "
+            "writes those left"
+        )
     selected = state.load_config(config_path)
     cfg = state.load_config(config_path, every_line=True) if selected.narrowed_by else selected
     if selected.narrowed_by:

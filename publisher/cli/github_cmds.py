@@ -191,6 +191,10 @@ def gh_release_command(
       publisher gh-release v2.0.0 --notes release-notes/v2.0.0.md
       GITHUB_TOKEN=... publisher gh-release v2.0.1 --repo acme/php-fpm-images
     """
+    state.interrupted_hint = (
+        "a rerun of the same command finishes it: it updates the release it finds for the "
+        "tag, or creates it, and attaches the pins file"
+    )
     version = parse_release(release)
     not_utf8 = utf8_problem(title or "")  # refused before the notes are read or GitHub asked
     if not_utf8:

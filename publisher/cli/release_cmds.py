@@ -81,6 +81,36 @@ def revision_from_env(env: dict[str, str]) -> str:
     return revision
 
 
+#: How a publish moves its tags (``stages/publish.py``): what an interrupted run left.
+TAGS_MOVE_LAST = (
+    "tags move last: the pins once every index is on every registry and checked, the "
+    "floating tags only after every pin, the notes after them"
+)
+
+
+def interrupted_hint(
+    *, builds: bool = True, republish: bool = False, rehearsal: bool = False
+) -> str:
+    """The tip of a release, republish (``republish``) or publish (no ``builds``)
+    interrupted: what is published then, and that a rerun finishes it."""
+    if rehearsal:
+        return (
+            "a rehearsal publishes nothing: its throwaway registries are stopped, with all "
+            "that was pushed to them. A rerun of the same command rehearses again on new ones"
+        )
+    if not builds:
+        rerun = "with the same records, finishes it: each step skips what is already done"
+    elif republish:
+        rerun = "finishes the republish: it builds the images again"
+    else:
+        rerun = (
+            "finishes the release from what the registries hold: the images this run "
+            "pushed are reused, not built again, while their Dockerfiles and bases stay as "
+            "they are"
+        )
+    return f"{TAGS_MOVE_LAST}. A rerun of the same command {rerun}"
+
+
 def _check_json(as_json: bool, dry_run: bool) -> None:
     if as_json and not dry_run:
         raise UsageError(
@@ -164,6 +194,16 @@ def build_command(
     from ..stages.publish import load_release
     from ..stages.release import published_lines, resolve_bases
 
+    state.interrupted_hint = (
+        "a leg moves no tag: its image is pushed by digest, and its record written once it "
+        "is. A rerun of the same command "
+        + (
+            "builds it again"
+            if rebuild
+            else "finishes the leg, reusing the image once its record is written, while "
+            "its Dockerfile and base stay as they are"
+        )
+    )
     version = parse_release(release)
     created = created_from_env(state.env)
     revision = revision_from_env(state.env)
@@ -321,6 +361,8 @@ def publish_command(
       publisher publish v2.0.0 --digests digests/ --dry-run
       publisher publish v2.0.0 --digests digests/ --only 8.4 --reason "base image update"
     """
+    if not dry_run:
+        state.interrupted_hint = interrupted_hint(builds=False)
     reason = _republish_reason(reason)
     from ..core.fileio import check_tmpdir, ensure_writable
     from ..core.records import read_directory
@@ -444,6 +486,8 @@ def _release(
     from ..stages.publish import building_config, select_release
     from ..stages.release import ReleaseOptions, check_outputs, local_registries, release
 
+    if not dry_run:
+        state.interrupted_hint = interrupted_hint(republish=reason is not None, rehearsal=local)
     version = parse_release(release_tag)
     _check_json(as_json, dry_run)
     lines = only_lines(only)

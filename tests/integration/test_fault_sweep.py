@@ -23,7 +23,8 @@ tag.
 
 A graceful stop runs the cleanup code a SIGKILL never runs: SIGTERM (a CI runner
 cancelling the job) and SIGINT (Ctrl-C) while a write is held must end the run with
-exit 143 or 130 and ``interrupted by SIGTERM`` (``SIGINT``), no traceback, the same
+exit 143 or 130 and ``interrupted by SIGTERM`` (``SIGINT``) with its tip (tags move
+last, a rerun finishes it), no traceback, the same
 invariants, no file written, rewritten or removed (no record, notes, pins file, size
 history, digest record), and a rerun that finishes the release. The SIGTERM points, and
 one SIGKILL, run as a GitHub Actions job (``GITHUB_ACTIONS=true``, the step outputs,

@@ -129,6 +129,9 @@ def test_a_signal_during_the_builds_removes_the_temporary_docker_config(
     log = (stack.root / "run.log").read_text()
     assert returncode == 128 + signum, log
     assert f"interrupted by {signum.name}" in log
+    # during the builds: no tag moved, and the images pushed so far are not built again
+    assert "  tip: tags move last" in log, log
+    assert "the images this run pushed are reused" in " ".join(log.split()), log
     assert "Traceback" not in log and "usage error" not in log
     left = sorted(p.name for p in tmp.iterdir())
     assert not [

@@ -30,7 +30,8 @@ registries' tags as the reference run left them.
 
 ``Sweep.stop()`` holds a write as ``kill()`` does but stops the run gracefully
 (SIGTERM or SIGINT, delivered to the run as a CI runner or Ctrl-C does): the run must
-exit 143 or 130 saying ``interrupted by SIGTERM`` (``SIGINT``), with no traceback, and
+exit 143 or 130 saying ``interrupted by SIGTERM`` (``SIGINT``), with the tip that tags
+move last and a rerun finishes it, with no traceback, and
 what its cleanup code does on the way out must keep the same invariants.
 
 Every run has one attempt (``isolated_env``), so a fault is seen. ``Sweep.retried()``
@@ -567,7 +568,7 @@ def finished_alone(result: subprocess.CompletedProcess[str]) -> list[str]:
 
 def stopped_clearly(signum: signal.Signals, code: int | None, said: str) -> list[str]:
     """What is wrong with how a run stopped by ``signum`` ended (empty: its exit code,
-    ``interrupted by SIGTERM`` said, no traceback)."""
+    ``interrupted by SIGTERM`` said with its tip, no traceback)."""
     if code is None:
         return [f"the run did not exit after {signum.name}: {said.strip()[-600:]}"]
     broken = []
@@ -575,6 +576,11 @@ def stopped_clearly(signum: signal.Signals, code: int | None, said: str) -> list
         broken.append(f"the run stopped by {signum.name} exited {code}, not {STOPPED[signum]}")
     if f"interrupted by {signum.name}" not in said:
         broken.append(f"the run stopped by {signum.name} did not say so: {said.strip()[-600:]}")
+    elif "  tip: tags move last" not in said or "A rerun of the same command" not in said:
+        broken.append(
+            f"the run stopped by {signum.name} did not say what it left and that a rerun "
+            f"finishes it: {said.strip()[-600:]}"
+        )
     if "Traceback" in said:
         broken.append(f"the run stopped by {signum.name} printed a traceback: {said[-600:]}")
     return broken

@@ -198,3 +198,110 @@ def test_a_json_result_interrupted_while_printed_is_followed_by_no_second_docume
     assert result.exit_code == 143
     assert json.loads(stream.getvalue()) == {"ok": True}, stream.getvalue()
     assert result.stderr.strip() == "interrupted by SIGTERM: stopped before finishing"
+
+
+def _interrupted(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], *, at: tuple[object, str] | None = None
+) -> Any:
+    """``publisher ARGS`` stopped by SIGTERM where it first reads its matrix (``at``: or
+    where that object's attribute is called instead), as a signal stops a run."""
+    from publisher.cli import main
+    from publisher.core.errors import Interrupted
+
+    def stop(*_args: object, **_kwargs: object) -> None:
+        raise Interrupted(signal.SIGTERM, "SIGTERM")
+
+    target, name = at or (State, "load_config")
+    monkeypatch.setattr(target, name, stop)
+    return CliRunner().invoke(main, args)
+
+
+def _tip(stderr: str) -> str | None:
+    """The tip an interrupted run's stderr gives, on one line; None without one."""
+    lines = stderr.splitlines()
+    assert lines[0] == "interrupted by SIGTERM: stopped before finishing", stderr
+    if len(lines) == 1:
+        return None
+    assert lines[1].startswith("  tip: "), stderr
+    return " ".join(line.strip() for line in lines[1:]).removeprefix("tip: ")
+
+
+WRITES = "tags move last: the pins once every index is on every registry and checked"
+BUILD = ["build", "v1.0.0", "--php", "8.4", "--platform", "linux/amd64"]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["release", "v1.0.0"], [WRITES, "the images this run pushed are reused"]),
+        (["republish", "v1.0.0", "--reason", "cve"], [WRITES, "it builds the images again"]),
+        (["publish", "v1.0.0", "--digests", "."], [WRITES, "with the same records"]),
+        (["publish", "v1.0.0", "--digests", ".", "--reason", "cve"], [WRITES]),
+        (["release", "v1.0.0", "--local"], ["a rehearsal publishes nothing"]),
+        (
+            [*BUILD, "--digest-file", "d"],
+            ["a leg moves no tag", "reusing the image once its record is written"],
+        ),
+        (
+            [*BUILD, "--digest-file", "d", "--rebuild"],
+            ["a leg moves no tag", "A rerun of the same command builds it again"],
+        ),
+        (["audit", "--repair"], ["the pins before the floating tags", "repairs what is left"]),
+        (["render"], ["each Dockerfile is written whole or not at all"]),
+        # read-only: the line alone
+        (["release", "v1.0.0", "--dry-run"], None),
+        (["republish", "v1.0.0", "--reason", "cve", "--dry-run", "--local"], None),
+        (["publish", "v1.0.0", "--digests", ".", "--dry-run"], None),
+        (["audit"], None),
+        (["render", "--check"], None),
+        (["verify", "v1.0.0"], None),
+        (["plan", "v1.0.0"], None),
+        (["matrix", "v1.0.0"], None),
+        (["check-public", "v1.0.0"], None),
+        (["preflight"], None),
+        (["republish-check"], None),
+    ],
+)
+def test_an_interrupted_command_that_writes_says_what_it_left_and_that_a_rerun_finishes(
+    args: list[str], said: list[str] | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command that writes (to registries, GitHub or the Dockerfiles) ends its interruption
+    with a tip: what the run left (tags move last) and what finishes it; a read-only one
+    (a dry run too) with the line alone. The exit code is 128 + the signal either way."""
+    result = _interrupted(monkeypatch, args)
+    assert result.exit_code == 143, result.output
+    tip = _tip(result.stderr)
+    if said is None:
+        assert tip is None, result.stderr
+        return
+    assert tip is not None, result.stderr
+    for words in said:
+        assert words in tip, tip
+    assert "A rerun of the same command" in tip, tip
+
+
+def test_an_interrupted_gh_release_says_a_rerun_finishes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from publisher.cli import github_cmds
+
+    result = _interrupted(monkeypatch, ["gh-release", "v1.0.0"], at=(github_cmds, "read_text"))
+    assert result.exit_code == 143, result.output
+    assert "updates the release it finds for the tag" in (_tip(result.stderr) or "")
+
+
+def test_an_interrupted_json_command_gives_its_tip_as_the_documents_hint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--json: the error document's hint is the tip stderr gives (`audit --repair`); a
+    read-only command's stays "run the same command again"."""
+    for args, writes in ((["audit", "--repair", "--json"], True), (["audit", "--json"], False)):
+        result = _interrupted(monkeypatch, args)
+        assert result.exit_code == 143, result.output
+        error = json.loads(result.stdout)["error"]
+        assert error["kind"] == "interrupted" and error["exit_code"] == 143
+        tip = _tip(result.stderr)
+        if writes:
+            assert tip is not None and " ".join(error["hint"].split()) == tip
+        else:
+            assert (tip, error["hint"]) == (None, "run the same command again")
