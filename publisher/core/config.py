@@ -657,6 +657,8 @@ _YAML_VALUES = yaml.constructor.SafeConstructor()
 #: Says what a plain (untagged) scalar's text is to YAML: int, float, str, bool, null...
 _YAML_TYPES = yaml.resolver.Resolver()
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+#: A whole number with a leading zero (``017``, ``-0_8``): ``_Reader.refuse_leading_zero``.
+_LEADING_ZERO_RE = re.compile(r"[-+]?0[0-9_]*[0-9][0-9_]*")
 #: What a value that is not a number is told, tagged or not (``_Reader.number``'s tip).
 NUMBER_HINT = "write a number without quotes, e.g. 500"
 
@@ -795,6 +797,34 @@ class _Reader:
                 hint=NUMBER_HINT,
             )
         return yaml.ScalarNode(tag, text, node.start_mark, node.end_mark)
+
+    def refuse_leading_zero(self, node: yaml.Node, path: str) -> None:
+        """Refuse a whole number written with a leading zero (``017``, ``-08``, ``0_17``),
+        which YAML readers disagree on: YAML 1.1 (PyYAML, and the editors and tools that
+        follow it) reads ``017`` as the octal number 15 and ``08`` as a string, YAML 1.2
+        reads both as decimal numbers. Tagged ``!!int`` or ``!!float`` alike (``as_untagged``:
+        a tagged number is read as its text is untagged); a quoted one is a string, refused
+        where a number belongs as every string is. ``0`` alone is no leading zero."""
+        if not isinstance(node, yaml.ScalarNode) or node.style is not None:
+            return
+        if node.tag not in (*_NUMBER_TAGS, "tag:yaml.org,2002:str"):
+            return
+        text = str(node.value)
+        digits = text.replace("_", "")
+        if not _LEADING_ZERO_RE.fullmatch(text) or not _LEADING_ZERO_RE.fullmatch(digits):
+            return
+        decimal = str(int(digits, 10))
+        if set(digits.lstrip("+-")) <= set("01234567"):
+            yaml_1_1 = f"the octal number {int(digits, 8)}"
+        else:
+            yaml_1_1 = "a string"
+        self.fail(
+            node,
+            path,
+            f"{text} is written with a leading zero, which YAML readers disagree on: "
+            f"YAML 1.1 reads it as {yaml_1_1}, YAML 1.2 as {decimal}",
+            hint=f"write {decimal}",
+        )
 
     # -- typed accessors
 
@@ -1689,9 +1719,11 @@ def _same_image(a: Reference, b: Reference) -> bool:
 
 
 def _at_least(minimum: float) -> Read:
-    return lambda reader, node, path: reader.number(
-        reader.as_untagged(node, path), path, minimum=minimum
-    )
+    def read(reader: _Reader, node: yaml.Node, path: str) -> float:
+        reader.refuse_leading_zero(node, path)
+        return reader.number(reader.as_untagged(node, path), path, minimum=minimum)
+
+    return read
 
 
 #: Every key of matrix.yaml, one row each, in the order the top level lists them (in

@@ -615,6 +615,83 @@ def test_a_tagged_number_is_refused_as_its_untagged_text_is(tag: str, text: str)
     assert tagged.hint == untagged.hint == config.NUMBER_HINT
 
 
+@pytest.mark.parametrize(
+    ("text", "yaml_1_1", "decimal"),
+    [
+        ("017", "the octal number 15", "17"),
+        ("0017", "the octal number 15", "17"),
+        ("0_17", "the octal number 15", "17"),
+        ("+017", "the octal number 15", "17"),
+        ("-017", "the octal number -15", "-17"),
+        ("08", "a string", "8"),
+        ("019", "a string", "19"),
+        ("00", "the octal number 0", "0"),
+    ],
+)
+@pytest.mark.parametrize("tag", ["", "!!int ", "!!float "])
+@pytest.mark.parametrize(
+    ("old", "key", "where"),
+    [
+        ("size_budget_mb: 700", "size_budget_mb", (19, 17, "size_budget_mb")),
+        ("size_budget_mb: 700", "size_regression_percent", (19, 26, "size_regression_percent")),
+        ("    size_budget_mb: 500", "    size_budget_mb", (30, 21, "lines[0].size_budget_mb")),
+    ],
+)
+def test_a_whole_number_with_a_leading_zero_is_refused_as_ambiguous(
+    tag: str, text: str, yaml_1_1: str, decimal: str, old: str, key: str, where: tuple
+) -> None:
+    """YAML 1.1 (PyYAML, and editors that follow it) reads 017 as octal 15 and 08 as a
+    string; YAML 1.2 reads both as decimal: publisher took 17, a reader of the file may take
+    15. Refused where it stands, tagged or not, with the number to write."""
+    err = error_for(replace(old, f"{key}: {tag}{text}"))
+    assert (err.line, err.column, err.field) == where, str(err)
+    assert err.problem == (
+        f"{text} is written with a leading zero, which YAML readers disagree on: "
+        f"YAML 1.1 reads it as {yaml_1_1}, YAML 1.2 as {decimal}"
+    ), str(err)
+    assert err.hint == f"write {decimal}"
+
+
+@pytest.mark.parametrize("text", ["0", "-0", "+0", "0.5", "017.5", "00.5", "0x1F", "0b1"])
+def test_zero_alone_and_numbers_with_a_point_are_no_leading_zero(text: str) -> None:
+    """0 is no leading zero, nor is a number with a point: every YAML reads 017.5 as 17.5."""
+    cfg = config.loads(GOOD.replace("size_budget_mb: 700", f"size_regression_percent: {text}"))
+    assert cfg.size_regression_percent == float(yaml.safe_load(text))
+
+
+@pytest.mark.parametrize("quoted", ['"017"', "'017'", "!!str 0o17"])
+def test_a_quoted_whole_number_with_a_leading_zero_is_a_string_as_any_other(quoted: str) -> None:
+    """Quoted, 017 is a string to every reader: refused where a number belongs as every
+    string is (as a quoted 700 is)."""
+    err = error_for(replace("size_budget_mb: 700", f"size_budget_mb: {quoted}"))
+    assert err.problem.startswith("expected a number, found a string"), str(err)
+    assert err.hint == config.NUMBER_HINT
+
+
+@settings(max_examples=200)
+@given(
+    st.integers(0, 10**6),
+    st.integers(1, 3),
+    st.sampled_from(["", "-", "+"]),
+    st.sampled_from(["size_budget_mb", "size_regression_percent"]),
+)
+def test_any_whole_number_with_leading_zeros_is_refused_and_without_them_read(
+    n: int, zeros: int, sign: str, key: str
+) -> None:
+    written = f"{sign}{'0' * zeros}{n}"
+    with pytest.raises(ConfigError) as info:
+        config.loads(GOOD.replace("size_budget_mb: 700", f"{key}: {written}"))
+    assert info.value.hint == f"write {int(written)}"
+    assert info.value.line == 19 and info.value.field == key
+    if sign == "-" or n == 0:
+        return  # below the minimum of size_budget_mb
+    cfg = config.loads(GOOD.replace("size_budget_mb: 700", f"{key}: {sign}{n}"))
+    if key == "size_budget_mb":
+        assert cfg.line("8.4").size_budget_bytes == n * 1_000_000
+    else:
+        assert cfg.size_regression_percent == n
+
+
 @pytest.mark.parametrize(("text", "mb"), [("0x1F", 31), ("1_000", 1000), ("5.5", 5.5)])
 @pytest.mark.parametrize("tag", ["", "!!int ", "!!float "])
 def test_a_tagged_number_is_read_as_its_untagged_text_is(tag: str, text: str, mb: float) -> None:
