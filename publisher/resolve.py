@@ -923,8 +923,7 @@ def announce_secret(credentials: BasicCredentials | None, env: Mapping[str, str]
             continue
         _announced.add(value)
         escaped = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        sys.stderr.write(f"::add-mask::{escaped}\n")
-    sys.stderr.flush()
+        say(sys.stderr, f"::add-mask::{escaped}\n")
 
 
 class CredentialsError(Problem):
@@ -3730,12 +3729,24 @@ def main(
     stdout: Any = None,
     stderr: Any = None,
 ) -> int:
-    """``python3 resolve.py`` / ``python -m publisher.resolve``: the same as ``publisher resolve``."""
-    import argparse
+    """``python3 resolve.py`` / ``python -m publisher.resolve``: the same as ``publisher resolve``.
 
+    A stderr that cannot take the messages (a full disk under ``2>log``, closed with
+    ``2>&-``) loses them, never the exit code; its reader gone is the quiet 141 of a
+    stdout's (``say``)."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     pass_undecodable_bytes(stdout, stderr)
+    try:
+        return _main(argv, env, stdout, stderr)
+    except StderrGone:  # quietly, as a shell tool its SIGPIPE ends
+        return EXIT_OUTPUT_CLOSED
+
+
+def _main(
+    argv: Sequence[str] | None, env: Mapping[str, str] | None, stdout: Any, stderr: Any
+) -> int:
+    import argparse
 
     class Parser(argparse.ArgumentParser):
         """Refuses a command line as every other invalid input: the ``decision=none`` line,
@@ -3785,7 +3796,7 @@ def main(
         decision = resolve(env, args)
         text = render(decision, fmt)
     except ResolveError as exc:
-        stderr.write(error_text(exc))
+        say(stderr, error_text(exc))
         return exc.exit_code
     except OSError as exc:  # a file or directory this run could not use: never a traceback
         where = f" {exc.filename}" if exc.filename else ""
@@ -3798,7 +3809,7 @@ def main(
         )
         problem.exit_code = EXIT_CANNOT_PROCEED
         problem.error = WorkdirError.error
-        stderr.write(error_text(problem))
+        say(stderr, error_text(problem))
         return EXIT_CANNOT_PROCEED
     except KeyboardInterrupt:  # Ctrl-C: one line and 130, as publisher's commands
         return _interrupted(stderr)
@@ -3807,14 +3818,14 @@ def main(
         if failed is not None:
             return failed
         if fmt != "text":
-            stderr.write(summary(decision))
+            say(stderr, summary(decision))
     except KeyboardInterrupt:  # while the decision was written: none of it is left
         return _interrupted(stderr)
     return decision.exit_code
 
 
 def _interrupted(stderr: Any) -> int:
-    stderr.write("interrupted by SIGINT: stopped before finishing\n")
+    say(stderr, "interrupted by SIGINT: stopped before finishing\n")
     return EXIT_INTERRUPTED
 
 
@@ -3866,11 +3877,7 @@ def _stdout_failed(exc: OSError, stdout: Any, stderr: Any) -> int:
     """The decision could not be written: its reader gone (EPIPE), quietly 141 as a shell
     tool; any other failure said (exit 17, ``error=file-access``, whichever entry point),
     since a launcher reading ``php.env`` must not take a truncated file for an answer."""
-    if stdout is not None:
-        with contextlib.suppress(AttributeError, OSError, ValueError):  # the exit's flush
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, stdout.fileno())
-            os.close(devnull)
+    silence(stdout)  # the exit's flush
     if exc.errno == errno.EPIPE:
         return EXIT_OUTPUT_CLOSED
     problem = WorkdirError(
@@ -3880,8 +3887,39 @@ def _stdout_failed(exc: OSError, stdout: Any, stderr: Any) -> int:
         else "redirect stdout to a file on a file system with room (`> php.env`), or to a "
         "pipe, then rerun",
     )
-    stderr.write(error_text(problem))
+    say(stderr, error_text(problem))
     return problem.exit_code
+
+
+class StderrGone(Exception):
+    """stderr's reader went away (EPIPE): the run stops quietly, exit 141."""
+
+
+def say(stderr: Any, text: str) -> None:
+    """``text`` on ``stderr``, the messages of both entry points. One it cannot take (a
+    full disk under ``2>log``, closed ``2>&-``) is lost, never the exit code, as with
+    publisher's other commands; its reader gone raises ``StderrGone``."""
+    if stderr is None:  # started with stderr closed and nothing in its place
+        return
+    try:
+        stderr.write(text)
+        stderr.flush()
+    except OSError as exc:
+        silence(stderr)  # what is still buffered, and the exit's flush, go nowhere
+        if exc.errno == errno.EPIPE:
+            raise StderrGone() from None
+
+
+def silence(stream: Any) -> None:
+    """Point ``stream``'s file descriptor at /dev/null (nothing when it has none)."""
+    if stream is None:
+        return
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
 
 
 if __name__ == "__main__":

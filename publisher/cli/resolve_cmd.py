@@ -12,7 +12,7 @@ import sys
 import click
 
 from .. import resolve as resolving
-from ..core.errors import EXIT_BUILD_LOCALLY, EXIT_CANNOT_PROCEED, EXIT_USE_PREBUILT
+from ..core.errors import EXIT_BUILD_LOCALLY, EXIT_CANNOT_PROCEED, EXIT_USE_PREBUILT, OutputClosed
 from .base import JsonCommand, State, handle_errors, main, pass_state
 
 EPILOG = f"""\b
@@ -43,7 +43,7 @@ class ResolveCommand(JsonCommand):
     _resolve_help: click.Option | None = None
 
     def refused(self, exc: click.ClickException, *, wants_json: bool) -> bool:
-        click.echo(f"resolve: decision=none error={resolving.ResolveError.error}", err=True)
+        _say(f"resolve: decision=none error={resolving.ResolveError.error}\n")
         return super().refused(exc, wants_json=wants_json)
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
@@ -129,14 +129,26 @@ def resolve_command(state: State, fmt: str, matrix: str | None, **values: str | 
         decision = resolving.resolve(state.env, overrides)
         text = resolving.render(decision, fmt)
     except resolving.ResolveError as exc:  # worded as `python -m publisher.resolve` words it
-        click.echo(resolving.error_text(exc), err=True, nl=False)
+        _say(resolving.error_text(exc))
         click.get_current_context().exit(exc.exit_code)
     # written as `python -m publisher.resolve` writes it: a stdout that cannot take it
     # is exit 17 with the decision=none line, in both
     stdout = None if state.stdout_closed else sys.stdout
-    failed = resolving.write_decision(state.output.redact(text), stdout, sys.stderr)
+    try:
+        failed = resolving.write_decision(state.output.redact(text), stdout, sys.stderr)
+    except resolving.StderrGone:
+        raise OutputClosed() from None
     if failed is not None:
         click.get_current_context().exit(failed)
     if fmt != "text":
-        click.echo(resolving.summary(decision), err=True, nl=False)
+        _say(resolving.summary(decision))
     click.get_current_context().exit(decision.exit_code)
+
+
+def _say(text: str) -> None:
+    """A message on stderr, as ``python -m publisher.resolve`` says it: lost when stderr
+    cannot take it (``2>/dev/full``), never the exit code; its reader gone is the quiet 141."""
+    try:
+        resolving.say(sys.stderr, text)
+    except resolving.StderrGone:
+        raise OutputClosed() from None

@@ -385,6 +385,60 @@ def test_a_decision_that_cannot_be_written_is_said_not_a_traceback(
     assert "  tip: redirect stdout " in run.stderr
 
 
+@pytest.mark.parametrize(
+    "entry", [("-m", "publisher.resolve"), ("-m", "publisher", "resolve")], ids=["file", "cli"]
+)
+@pytest.mark.parametrize("redirect", ["2>/dev/full", "2>&-"], ids=["full", "closed"])
+def test_a_stderr_that_cannot_be_written_keeps_resolves_exit_code(
+    tmp_path: Path, redirect: str, entry: tuple[str, ...]
+) -> None:
+    """A stderr that cannot take resolve's messages loses them, never the exit code, from
+    either entry point: a decision whose summary met a full stderr was exit 1 (a
+    traceback, from resolve.py) or 18 (publisher resolve), and so was invalid input."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "STACK_RELEASE": RELEASE,
+        "USE_PREBUILT": "false",  # decided at once, offline: there is no Dockerfile here
+        "PHP_IMAGE_PLATFORM": "linux/amd64",
+    }
+
+    def run(php: str, out: str) -> int:
+        command = f'exec "$@" --php {php} --format env >{out} {redirect}'
+        return subprocess.run(
+            ["sh", "-c", command, "sh", sys.executable, *entry],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        ).returncode  # fmt: skip
+
+    decided = tmp_path / "php.env"
+    assert run("8.4", str(decided)) == EXIT_CANNOT_PROCEED
+    assert decided.read_text(encoding="utf-8") == "PHP_DECISION='cannot-proceed'\n"
+    assert run("8", str(decided)) == 2  # invalid input, said on the stderr that is lost
+    assert run("8.4", "/dev/full") == EXIT_CANNOT_PROCEED  # nor can stdout take the decision
+
+
+@pytest.mark.parametrize(
+    "entry", [("-m", "publisher.resolve"), ("-m", "publisher", "resolve")], ids=["file", "cli"]
+)
+def test_a_stderr_whose_reader_has_gone_is_the_quiet_141(
+    tmp_path: Path, entry: tuple[str, ...]
+) -> None:
+    """resolve.py ended with a traceback and exit 1 there, where publisher resolve (and
+    every command of publisher's) stops quietly with 141, as a shell tool's SIGPIPE."""
+    env = {**_no_decision_env(tmp_path), "PHP_IMAGE_PLATFORM": "linux/amd64"}
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        with open(tmp_path / "php.env", "w", encoding="utf-8") as out:
+            run = subprocess.run(
+                [sys.executable, *entry, "--format", "env"],
+                env=env, cwd=tmp_path, stdout=out, stderr=write, timeout=60, check=False,
+            )  # fmt: skip
+    finally:
+        os.close(write)
+    assert run.returncode == 141
+
+
 def _no_decision_env(workdir: Path) -> dict[str, str]:
     """A run that decides at once, offline: USE_PREBUILT=false and no Dockerfile."""
     return {
