@@ -10,8 +10,10 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import shlex
 import tomllib
 
+import click
 import pytest
 
 from publisher import resolve
@@ -415,3 +417,105 @@ def test_the_design_says_why_of_every_runtime_dependency():
         if line.startswith("| ") and not line.startswith("| dependency ")
     }
     assert rows == declared
+
+
+# --------------------------------------------------------------------------- examples
+
+#: The pages whose commands users copy: every `publisher COMMAND ...` they write.
+DOC_PAGES = (
+    "README.md",
+    "CONTRIBUTING.md",
+    "docs/consumers.md",
+    "docs/design.md",
+    "docs/workflows.md",
+    "examples/offline/README.md",
+    "examples/real-php/README.md",
+    "examples/stack/README.md",
+)
+
+
+def _help_examples(text: str) -> list[list[str]]:
+    """The command lines under a help's ``Examples:`` (resolve.py's ``examples:``), split
+    as a shell splits them, without the assignments before the command and the ``#
+    comment`` or ``> file`` after it; a line that only continues a comment is none."""
+    block = re.split(r"^ *[Ee]xamples:\n", text, maxsplit=1, flags=re.MULTILINE)[1]
+    lines = []
+    for line in block.splitlines():
+        if line.strip() and not line.startswith("  "):  # the next section
+            break
+        words = shlex.split(line, comments=True)
+        while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
+            words.pop(0)
+        if ">" in words:
+            words = words[: words.index(">")]
+        if words:
+            lines.append(words)
+    return lines
+
+
+def _options(command: click.Command) -> set[str]:
+    return {
+        name
+        for param in command.params
+        if isinstance(param, click.Option)
+        for name in (*param.opts, *param.secondary_opts)
+    }
+
+
+def test_every_example_of_every_help_parses_as_written(cli):
+    """Each `publisher ...` line under `Examples:` in `publisher --help` and every
+    command's `--help` is a command line the command takes (its options exist, its
+    required options are there, each value is one it accepts), as a user copies it."""
+    from publisher.cli.base import COMMAND_MODULES, main
+
+    group = click.Context(main, info_name="publisher")
+    parsed = set()
+    for args in [(), *((name,) for name in COMMAND_MODULES)]:
+        examples = [w for w in _help_examples(cli(*args, "--help").output) if w[0] == "publisher"]
+        assert examples, args
+        for words in examples:
+            name, *rest = words[1:]
+            command = main.get_command(group, name)
+            assert command is not None, words
+            with command.make_context(name, rest, parent=group):  # click refuses a bad line
+                parsed.add(name)
+    assert parsed == set(COMMAND_MODULES)
+
+
+def test_every_example_of_resolve_py_help_parses_as_written():
+    """The examples `python3 resolve.py --help` gives: each is a command line it takes
+    (its --help is shown only for a line valid otherwise, exit 0, else exit 2)."""
+    import io
+
+    helped = io.StringIO()
+    assert resolve.main(["--help"], env={}, stdout=helped, stderr=io.StringIO()) == 0
+    examples = [w for w in _help_examples(helped.getvalue()) if w[0] == "python3"]
+    assert len(examples) >= 3, helped.getvalue()
+    for words in examples:
+        script = next(i for i, w in enumerate(words) if w in ("resolve.py", "publisher.resolve"))
+        err = io.StringIO()
+        argv = [*words[script + 1 :], "--help"]
+        assert resolve.main(argv, env={}, stdout=io.StringIO(), stderr=err) == 0, err.getvalue()
+
+
+def test_every_option_the_docs_give_a_command_is_one_it_takes():
+    """An option written after `publisher COMMAND` in the README and docs (`publisher
+    release vX.Y.Z --local`, `publisher audit [--repair]`) is one of that command's."""
+    from publisher.cli.base import COMMAND_MODULES, main
+
+    group = click.Context(main, info_name="publisher")
+    taken = {name: _options(main.get_command(group, name)) for name in COMMAND_MODULES}
+    checked = 0
+    for page in DOC_PAGES:
+        text = (ROOT / page).read_text(encoding="utf-8")
+        blocks = re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.DOTALL)
+        spans = re.findall(r"`([^`]+)`", re.sub(r"```.*?```", "", text, flags=re.DOTALL))
+        for span in [*spans, *(line for block in blocks for line in block.splitlines())]:
+            for match in re.finditer(r"(?:^|[\s(])publisher ([a-z-]+)([^`|;&#]*)", span):
+                name, rest = match.groups()
+                if name not in taken:  # prose: "publisher reads", "publisher pushes"
+                    continue
+                for option in re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", rest):
+                    checked += 1
+                    assert option in taken[name] | {"-h", "--help", "--debug"}, (page, span)
+    assert checked > 50
