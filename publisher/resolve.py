@@ -3789,9 +3789,9 @@ def _main(
     parser.add_argument("--format", choices=FORMATS, default="text", help="Output format.")
     try:
         args = vars(parser.parse_args(argv))
-        if args.pop("help"):
-            parser.print_help(stdout)
-            return 0
+        if args.pop("help"):  # argparse's print_help drops a failed write: exit 0, no help
+            failed = write_decision(parser.format_help(), stdout, stderr, what="the help")
+            return 0 if failed is None else failed
         fmt = args.pop("format")
         decision = resolve(env, args)
         text = render(decision, fmt)
@@ -3829,17 +3829,20 @@ def _interrupted(stderr: Any) -> int:
     return EXIT_INTERRUPTED
 
 
-def write_decision(text: str, stdout: Any, stderr: Any) -> int | None:
-    """Write the decision to ``stdout`` (None: closed since the start, ``>&-``), as both
-    entry points do, whole or not at all (``_write_whole``); None when it was written,
-    else the exit code of the failure, said on ``stderr`` (see ``_stdout_failed``). An
-    interruption (Ctrl-C) while it is written goes on to the caller, which says it."""
+def write_decision(
+    text: str, stdout: Any, stderr: Any, *, what: str = "the decision"
+) -> int | None:
+    """Write the decision (or ``what`` else resolve prints there) to ``stdout`` (None:
+    closed since the start, ``>&-``), as both entry points do, whole or not at all
+    (``_write_whole``); None when it was written, else the exit code of the failure, said
+    on ``stderr`` (see ``_stdout_failed``). An interruption (Ctrl-C) while it is written
+    goes on to the caller, which says it."""
     try:
         if stdout is None:  # started with stdout closed (>&-)
             raise OSError(errno.EBADF, "stdout is closed")
         _write_whole(text, stdout)
     except OSError as exc:  # /dev/full, a full disk under `> php.env`: no half-read answer
-        return _stdout_failed(exc, stdout, stderr)
+        return _stdout_failed(exc, stdout, stderr, what)
     return None
 
 
@@ -3873,18 +3876,19 @@ def _write_whole(text: str, stdout: Any) -> None:
         raise
 
 
-def _stdout_failed(exc: OSError, stdout: Any, stderr: Any) -> int:
-    """The decision could not be written: its reader gone (EPIPE), quietly 141 as a shell
+def _stdout_failed(exc: OSError, stdout: Any, stderr: Any, what: str) -> int:
+    """``what`` could not be written: its reader gone (EPIPE), quietly 141 as a shell
     tool; any other failure said (exit 17, ``error=file-access``, whichever entry point),
     since a launcher reading ``php.env`` must not take a truncated file for an answer."""
     silence(stdout)  # the exit's flush
     if exc.errno == errno.EPIPE:
         return EXIT_OUTPUT_CLOSED
+    file = "php.env" if what == "the decision" else "resolve-help.txt"
     problem = WorkdirError(
-        f"cannot write the decision to stdout: {exc.strerror or exc}",
-        hint="redirect stdout instead of closing it (`> php.env` keeps the decision)"
+        f"cannot write {what} to stdout: {exc.strerror or exc}",
+        hint=f"redirect stdout instead of closing it (`> {file}` keeps {what})"
         if stdout is None
-        else "redirect stdout to a file on a file system with room (`> php.env`), or to a "
+        else f"redirect stdout to a file on a file system with room (`> {file}`), or to a "
         "pipe, then rerun",
     )
     say(stderr, error_text(problem))

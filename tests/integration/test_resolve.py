@@ -439,6 +439,24 @@ def test_a_stderr_whose_reader_has_gone_is_the_quiet_141(
     assert run.returncode == 141
 
 
+@pytest.mark.parametrize("redirect", [">/dev/full", ">&-"], ids=["full", "closed"])
+def test_resolve_py_help_that_cannot_be_written_is_said_not_exit_0(
+    tmp_path: Path, redirect: str
+) -> None:
+    """`resolve.py --help` to a stdout that cannot take it printed nothing (argparse drops
+    the failed write; with stdout closed, the help went to stderr) and exited 0: it is
+    exit 17, `error=file-access`, as for a decision resolve cannot write."""
+    run = subprocess.run(
+        ["sh", "-c", f'exec "$@" --help {redirect}', "sh", sys.executable, str(ROOT / "publisher/resolve.py")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == EXIT_CANNOT_PROCEED, run.stderr
+    assert run.stderr.startswith(
+        "resolve: decision=none error=file-access\nerror: cannot write the help to stdout: "
+    )
+    assert "usage:" not in run.stderr
+
+
 def _no_decision_env(workdir: Path) -> dict[str, str]:
     """A run that decides at once, offline: USE_PREBUILT=false and no Dockerfile."""
     return {
