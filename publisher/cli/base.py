@@ -5,9 +5,10 @@ the main thread, after the commands the runner started have been sent SIGTERM:
 every ``finally`` and context manager runs (temporary docker configs and auth
 files holding credentials are removed, throwaway registries stopped), then the
 command exits with 128 + the signal's number and one line saying so (with the tip of a
-command that writes: ``State.interrupted_hint``). Further
+command that writes: ``State.interrupted_hint``; in GitHub Actions also as an ``::error``
+annotation and the step summary's end, as an error is said). Further
 signals while it unwinds are ignored; if unwinding has not ended after
-``FORCE_EXIT_AFTER`` seconds the process exits anyway.
+``FORCE_EXIT_AFTER`` seconds the process exits anyway, saying so with the same tip.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from ..core.errors import (
 )
 from ..core.fileio import require_directory
 from ..core.platforms import did_you_mean
+from ..resolve import tip_lines
 from .options import UTF8_PATH_HINT, EnvOption, HintedRefusal, Only, ReleaseScope
 
 if TYPE_CHECKING:
@@ -282,7 +284,7 @@ def handle_errors(func: F) -> F:
         except OutputClosed:
             ctx.exit(OutputClosed.exit_code)
         except Interrupted as exc:  # while an error was being reported
-            say_interrupted(exc, state.interrupted_hint)
+            say_interrupted(exc, state)
             ctx.exit(exc.exit_code)
 
     return wrapper  # type: ignore[return-value]
@@ -315,15 +317,8 @@ def _json_interrupted(state: State, exc: Interrupted) -> None:
     gone, or a second signal comes while it is printed); its hint is the tip stderr
     says (``State.interrupted_hint``), else ``RUN_AGAIN``."""
     if state.json_mode and not state.output.printed:
-        document = {
-            "ok": False,
-            "error": {
-                "kind": "interrupted",
-                "exit_code": exc.exit_code,
-                "message": interrupted_message(exc),
-                "hint": state.interrupted_hint or RUN_AGAIN,
-            },
-        }
+        error = interruption_error(exc, state.interrupted_hint or RUN_AGAIN)
+        document = {"ok": False, "error": error.to_dict()}
         with contextlib.suppress(OSError, ValueError, OutputClosed, Interrupted):
             state.output.print_text(json.dumps(document, indent=2, sort_keys=True))
 
@@ -368,11 +363,11 @@ def _reporting(
     except click.ClickException:
         raise
     except Interrupted as exc:
-        say_interrupted(exc, state.interrupted_hint)
+        say_interrupted(exc, state)
         _json_interrupted(state, exc)
         ctx.exit(exc.exit_code)
     except KeyboardInterrupt:  # before the handlers were installed
-        say_interrupted(Interrupted(signal.SIGINT, "SIGINT"), state.interrupted_hint)
+        say_interrupted(Interrupted(signal.SIGINT, "SIGINT"), state)
         _json_interrupted(state, Interrupted(signal.SIGINT, "SIGINT"))
         ctx.exit(128 + signal.SIGINT)
     except Exception as exc:
@@ -399,14 +394,33 @@ def interrupted_message(exc: Interrupted) -> str:
     return f"interrupted by {exc.name}: stopped before finishing"
 
 
-def say_interrupted(exc: Interrupted, hint: str | None = None) -> None:
-    """The line an interrupted run ends with, and the ``  tip:`` of a command that writes
-    (``hint``: what the run left, what finishes it); nothing if stderr is gone."""
-    from ..resolve import tip_lines
+def interruption_error(exc: Interrupted, hint: str | None) -> PublisherError:
+    """An interruption as an error is reported (``kind`` ``interrupted``, 128 + the signal):
+    the ``--json`` document's error, and in GitHub Actions the ``::error`` annotation and
+    the step summary's end."""
+    error = PublisherError(interrupted_message(exc), hint=hint)
+    error.label = "interrupted"
+    error.exit_code = exc.exit_code
+    return error
 
+
+def say_interrupted(exc: Interrupted, state: State | None = None) -> None:
+    """The line an interrupted run ends with, and the ``  tip:`` of a command that writes
+    (``State.interrupted_hint``: what the run left, what finishes it); in GitHub Actions
+    also its ``::error`` annotation and the end of the step summary, as every error's, so
+    a cancelled job's page says it. Nothing where stderr (or stdout) is gone."""
+    hint = state.interrupted_hint if state is not None else None
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.write(interrupted_message(exc) + "\n" + (tip_lines(hint) if hint else ""))
         sys.stderr.flush()
+    if state is None or state.env.get("GITHUB_ACTIONS") != "true":
+        return  # the output channel (rich) is not loaded for nothing
+    from ..adapters.output import failure_markdown
+
+    error = interruption_error(exc, hint)
+    with contextlib.suppress(OSError, ValueError, OutputClosed, PublisherError, Interrupted):
+        state.output.annotate(error)
+        state.output.summary(failure_markdown(error))
 
 
 def reopen_closed_streams() -> list[str]:
@@ -459,7 +473,9 @@ def output_gone() -> bool:
 class _Signals:
     """Installs the stop handlers for one run, in the main thread; restores them after."""
 
-    def __init__(self) -> None:
+    def __init__(self, state_of: Callable[[], State | None] = lambda: None) -> None:
+        #: the run's state once its command set it up: the tip the forced exit says
+        self.state_of = state_of
         self.previous: dict[int, Any] = {}
         self.caught: Interrupted | None = None
 
@@ -491,17 +507,24 @@ class _Signals:
             runner.stop_children()
         threading.Thread(
             target=_force_exit,
-            args=(self.caught.exit_code,),
+            args=(self.caught.exit_code, self.state_of),
             name="publisher-force-exit",
             daemon=True,
         ).start()
         raise self.caught
 
 
-def _force_exit(code: int) -> None:
+def _force_exit(code: int, state_of: Callable[[], State | None]) -> None:
+    """Exit with ``code`` after ``FORCE_EXIT_AFTER`` seconds, saying so, with the tip of a
+    command that writes (``State.interrupted_hint``: what the run left, what finishes it)."""
     time.sleep(FORCE_EXIT_AFTER)
+    state = state_of()
+    hint = state.interrupted_hint if state is not None else None
     with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(f"publisher: still stopping after {FORCE_EXIT_AFTER:g}s; exiting\n")
+        sys.stderr.write(
+            f"publisher: still stopping after {FORCE_EXIT_AFTER:g}s; exiting\n"
+            + (tip_lines(hint) if hint else "")
+        )
         sys.stderr.flush()
     os._exit(code)
 
@@ -790,14 +813,14 @@ class LazyGroup(_SaysRefusals, click.Group):
             raise SystemExit(_stdout_failed(exc)) from None
 
     def invoke(self, ctx: click.Context) -> Any:
-        signals = _Signals()
+        signals = _Signals(lambda: ctx.find_object(State))
         signals.install()
         try:
             return super().invoke(ctx)
         except click.ClickException as exc:  # a command's refusal, or a mistyped command
             raise _said_as_every_error(exc) from exc.__cause__
         except Interrupted as exc:  # outside a command's own handling (e.g. while importing)
-            say_interrupted(exc)
+            say_interrupted(exc, ctx.find_object(State))
             raise click.exceptions.Exit(exc.exit_code) from None
         except OutputClosed:
             raise click.exceptions.Exit(OutputClosed.exit_code) from None

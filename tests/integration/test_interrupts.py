@@ -407,7 +407,8 @@ def test_a_run_killed_with_sigkill_leaves_credentials_the_rerun_removes(
 
 def test_a_run_whose_unwinding_hangs_exits_anyway_with_the_signal_s_code() -> None:
     """docs/design.md: if unwinding takes longer than FORCE_EXIT_AFTER (a blob upload in
-    flight), the process exits anyway, with the code of the signal that stopped it."""
+    flight), the process exits anyway, with the code of the signal that stopped it, and
+    says so with the tip of a command that writes (what the run left)."""
     script = """
 import os, signal, time
 import click
@@ -419,6 +420,7 @@ base.FORCE_EXIT_AFTER = 0.5
 @click.command()
 @handle_errors
 def hang() -> None:
+    click.get_current_context().find_object(State).interrupted_hint = "a rerun finishes it"
     try:
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(30)
@@ -432,5 +434,7 @@ LazyGroup(commands={"hang": hang})(["hang"], obj=State(env={}))
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 143, done.stdout + done.stderr
-    assert "publisher: still stopping after 0.5s; exiting" in done.stderr
+    assert "publisher: still stopping after 0.5s; exiting\n  tip: a rerun finishes it\n" in (
+        done.stderr
+    ), done.stderr
     assert time.monotonic() - started < 20

@@ -305,3 +305,65 @@ def test_an_interrupted_json_command_gives_its_tip_as_the_documents_hint(
             assert tip is not None and " ".join(error["hint"].split()) == tip
         else:
             assert (tip, error["hint"]) == (None, "run the same command again")
+
+
+def _in_actions(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    summary = tmp_path / "summary.md"
+    summary.write_text("", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    return summary
+
+
+def test_an_interrupted_run_in_actions_says_its_line_and_tip_as_an_error_annotation(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancelled job (SIGINT, then SIGTERM) shows on its page what the run left: the line
+    and the tip stderr says are an `::error` annotation titled `interrupted` and the end of
+    the step summary, as every error's; a read-only command's without a tip. --json keeps
+    stdout the document alone (the annotation on stderr, as every workflow command then)."""
+    summary = _in_actions(tmp_path, monkeypatch)
+    line = "interrupted by SIGTERM: stopped before finishing"
+    result = _interrupted(monkeypatch, ["audit", "--repair"])
+    assert result.exit_code == 143, result.output
+    tip = _tip(result.stderr)
+    assert tip is not None and "repairs what is left" in tip
+    assert result.stdout == f"::error title=interrupted::{line}%0Atip: {tip}\n", result.stdout
+    written = summary.read_text(encoding="utf-8")
+    assert written.startswith("**Failed: interrupted (exit 143)**"), written
+    assert f"> {line}" in written and "> tip: a repair points a tag only" in written
+
+    summary.write_text("", encoding="utf-8")
+    result = _interrupted(monkeypatch, ["audit", "--json"])
+    assert result.exit_code == 143, result.output
+    assert json.loads(result.stdout)["error"]["kind"] == "interrupted"
+    assert f"::error title=interrupted::{line}\n" in result.stderr, result.stderr
+    assert "tip" not in result.stderr
+    assert summary.read_text(encoding="utf-8").startswith("**Failed: interrupted (exit 143)**")
+
+
+def test_an_interrupted_run_in_actions_whose_stdout_fails_keeps_its_line_and_exit_code(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The annotation goes to stdout: one that cannot take it (full, or its reader gone)
+    loses it, never the line on stderr nor the signal's exit code."""
+    from publisher.core.errors import Interrupted
+
+    _in_actions(tmp_path, monkeypatch)
+
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    for stream in (Full(), _ClosedPipe()):
+        state = State(interrupted_hint="a rerun of the same command finishes it")
+        state.output = Output(state.env, stream=stream)
+
+        @click.command()
+        @handle_errors
+        def cmd() -> None:
+            raise Interrupted(signal.SIGTERM, "SIGTERM")
+
+        result = CliRunner().invoke(cmd, [], obj=state)
+        assert result.exit_code == 143, (result.output, result.exception)
+        assert _tip(result.stderr) == "a rerun of the same command finishes it"
