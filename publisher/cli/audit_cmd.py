@@ -57,8 +57,10 @@ def audit_command(
     reported as ahead, and --repair never moves it back. Run it after an outage or a half-finished
     release. Exits 0 only when everything matches, else 12 listing every defect.
     A notes directory without any record yet (before the first release's notes
-    are merged) has nothing to audit: a warning says so, no registry is read,
-    and the exit code is 0.
+    are merged) has nothing to audit: a warning says so, and only the primary
+    registry is read, for the pins of a first release that stopped before
+    writing its record: exit 0 without any, else 12 naming the release and
+    `publisher release vX.Y.Z`, which finishes it (--repair leaves them alone).
     A registry that cannot be reached, or that rate-limits the reads through
     the retries, is listed as a defect and the others are still audited (and
     repaired; --json prints the report all the same): exit 7 when nothing else

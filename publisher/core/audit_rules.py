@@ -96,8 +96,8 @@ class Finding:
         elif self.kind == UNRECORDED:
             text = (
                 f"{self.release} has pins here ({self.detail}) but no record here: a release "
-                f"that did not finish (rerun `publisher release {self.release}` to finish it), "
-                "or one whose record is elsewhere"
+                "started and never finished, or one whose record is elsewhere; "
+                f"{planning.rerun_release(str(self.release))} to finish it"
             )
         elif self.kind == AHEAD:
             text = (

@@ -68,6 +68,12 @@ def line_tag(php: str) -> str:
     return f"php-{php}"
 
 
+def rerun_release(release: str) -> str:
+    """What finishes a release that stopped before its end (some pins written, or no
+    record): its rerun, as verify's tip and audit's finding say it."""
+    return f"rerun the release (`publisher release {release}`)"
+
+
 def is_floating_tag(tag: str) -> bool:
     """``latest`` or a line's ``php-X.Y``: the tags a release moves, never its own pins."""
     return tag == LATEST or (tag.startswith("php-") and is_php_line(tag[len("php-") :]))

@@ -10,6 +10,8 @@ invents content: a tag is only pointed at an index some registry holds
 complete (copied by digest first where it is missing), and floating tags are
 pointed where the recorded pins say, the same on every registry. The tags of
 a release without a record are left alone: rerunning that release finishes it.
+Before any record, only the primary is read (``Auditor.unrecorded_on_primary``): a
+first release that stopped before its record left its pins there first.
 
 A registry that cannot be reached (connection, TLS, a server that keeps
 failing) or that rate-limits the reads past the retries is one finding; the registries that answer are still audited, and
@@ -340,6 +342,24 @@ class Auditor:
         report.advice = {name: exc.hint for name, exc in self.down.items()}
         return report
 
+    def unrecorded_on_primary(self) -> AuditReport:
+        """Before any record: the pins on the primary, which gets a release's pins first,
+        each release's an ``unrecorded`` finding (a first release that stopped before
+        writing its record; a rerun of it finishes it). The primary out of reach is the
+        one finding, as in every audit."""
+        primary = next(t for t in self.targets if t.registry.name == self.config.primary.name)
+        report = AuditReport(releases=(), targets={primary.label: primary.registry})
+        tags = self._actual_or_error(primary)
+        if isinstance(tags, UNANSWERED):
+            limited = isinstance(tags, RateLimitedError)
+            report.findings.append(
+                rules.unreachable(primary.label, tags.message, rate_limited=limited)
+            )
+            report.advice = {primary.label: tags.hint}
+            return report
+        report.findings += rules.expected_tags([], tags, primary.label)[1]
+        return report
+
     def _findings_or_error(
         self, target: Target, actual: dict[str, str], finished: set[str]
     ) -> list[rules.Finding] | Unanswered:
@@ -480,8 +500,9 @@ def audit(
     of a registry (at today's repository or a recorded one)."""
     records = load_records(notes_dir)
     if not records:  # before the first release's notes are merged: not a mistake
-        output.warning(nothing_recorded(notes_dir))
-        return AuditReport(releases=())
+        output.warning(nothing_recorded(notes_dir, config.primary))
+        # nothing to repair from: a repair would leave these pins alone
+        return Auditor(config, records, connect, output).unrecorded_on_primary()
     auditor = Auditor(config, records, connect, output, anonymous=anonymous)
     report = auditor.run()
     for sentence in report.moved:
@@ -497,12 +518,14 @@ def audit(
     return again
 
 
-def nothing_recorded(notes_dir: Path) -> str:
-    """What an audit of a notes directory without a release record says (exit 0)."""
+def nothing_recorded(notes_dir: Path, primary: Registry) -> str:
+    """What an audit of a notes directory without a release record says (exit 0 unless
+    the primary holds pins of a release that started: ``Auditor.unrecorded_on_primary``)."""
     return (
-        f"no release is recorded in {notes_dir} yet: nothing to audit, no registry was read "
-        "(a release's notes land there when its notes pull request is merged; pass "
-        "--notes-dir if the releases wrote them elsewhere)"
+        f"no release is recorded in {notes_dir} yet: nothing to audit but the pins on "
+        f"{primary.name} of a release that started without finishing (a release's notes land "
+        "there when its notes pull request is merged; pass --notes-dir if the releases wrote "
+        "them elsewhere)"
     )
 
 
@@ -535,8 +558,9 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
     if any(f.kind == rules.UNRECORDED for f in report.defects):
         tips.append(
             "no floating tag follows a release without a record, and a repair leaves its "
-            "tags alone; if its record exists elsewhere, copy its vX.Y.Z.json, .md and .env "
-            "into the notes directory this audit reads"
+            "tags alone (it has no record to restore them from); if its record exists "
+            "elsewhere, copy its vX.Y.Z.json, .md and .env into the notes directory this "
+            "audit reads"
         )
     drift = [
         f

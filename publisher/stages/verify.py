@@ -36,7 +36,7 @@ from ..core.errors import (
     unanswered_tip,
 )
 from ..core.notes import ReleaseFacts
-from ..core.plan import Plan
+from ..core.plan import Plan, rerun_release
 from ..core.publish_plan import config_for_record
 from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
@@ -475,7 +475,7 @@ def defects_hint(report: Report) -> str:
             "which a rerun does not restore (it skips a registry that holds the index): "
             f"`publisher audit --repair` copies it back from a registry that holds it; {scripts}"
         )
-    rerun = f"rerun the release (`publisher release {release}`) to finish or repair it" + (
+    rerun = f"{rerun_release(release)} to finish or repair it" + (
         "; `publisher audit --repair` restores the tags the record names" if report.recorded else ""
     )
     if report.blobs_gone or report.children_gone:

@@ -74,3 +74,68 @@ def test_a_release_stopped_half_way_through_its_pins_moves_no_floating_tag_until
     done = tag_map(hub.host, world.repo)
     assert done["v2.0.0-php-8.3"] == v2["8.3"] and done["v2.0.0"] == v2["8.4"]
     assert done["latest"] == v2["8.4"] and done["php-8.3"] == v2["8.3"]
+
+
+def test_a_first_release_stopped_in_its_pins_is_named_by_audit_until_rerun(
+    tmp_path: Path, fresh_registry: Callable[..., Any], proxy_for: Any, write_matrix: Any
+) -> None:
+    """The first release stopped after some of its pins were on the primary, before it
+    wrote its record: with no record in the notes directory, audit read no registry and
+    said "nothing to audit" (exit 0). It reads the primary, which gets a release's pins
+    first, and names the release started and never finished, with what finishes it
+    (exit 12, as a release without a record among recorded ones); --repair leaves its
+    pins alone and says so; once the rerun has finished it, audit exits 0."""
+    hub = fresh_registry()
+    front = proxy_for(hub.host)
+    world: World = make_world(tmp_path, write_matrix, hub=front.host, ghcr=fresh_registry().host)
+    lines = ("8.3", "8.4")
+    matrix = world.matrix("matrix.yaml", lines=lines, platforms=("linux/amd64",))
+    world.notes.mkdir(exist_ok=True)
+    before = world.run("audit", "--json", matrix=matrix)
+    assert before.returncode == 0, before.stdout + before.stderr
+    assert json.loads(before.stdout)["findings"] == []
+    assert before.stderr.startswith(
+        f"warning: no release is recorded in {world.notes} yet: nothing to audit but the pins "
+        "on hub of a release that started without finishing"
+    ), before.stderr
+    # The primary out of reach is what any audit says of one: exit 7, naming it.
+    closed = world.root / "closed.yaml"
+    closed.write_text(matrix.read_text().replace(front.host, "127.0.0.1:9"))
+    world.env["PUBLISHER_RETRY_ATTEMPTS"] = "1"
+    down = world.run("audit", "--json", matrix=closed)
+    assert down.returncode == 7, down.stdout + down.stderr
+    assert [(f["registry"], f["kind"]) for f in json.loads(down.stdout)["findings"]] == [
+        ("hub", "unreachable")
+    ]
+    del world.env["PUBLISHER_RETRY_ATTEMPTS"]
+
+    front.add(Fault("status", method="PUT", path=r"/manifests/v1\.0\.0-php-8\.3$", status=400))
+    with pytest.raises(AssertionError):
+        world.publish("v1.0.0", matrix, lines, ("linux/amd64",))
+    assert not (world.notes / "v1.0.0.json").exists()
+    half = tag_map(hub.host, world.repo)
+    pins = sorted(t for t in half if t.startswith("v1.0.0"))
+    assert pins and "v1.0.0-php-8.3" not in pins, half
+
+    audit = world.run("audit", "--json", matrix=matrix)
+    assert audit.returncode == 12, audit.stdout + audit.stderr
+    report = json.loads(audit.stdout)
+    found = [(f["registry"], f["kind"], f["release"], f["detail"]) for f in report["findings"]]
+    assert found == [("hub", "unrecorded", "v1.0.0", ", ".join(pins))], found
+    said = " ".join(audit.stderr.split())
+    assert "a release started and never finished" in said, said
+    assert "rerun the release (`publisher release v1.0.0`) to finish it" in said, said
+    repaired = world.run("audit", "--repair", matrix=matrix)
+    assert repaired.returncode == 12, repaired.stdout + repaired.stderr
+    assert tag_map(hub.host, world.repo) == half
+    assert "a repair leaves its tags alone (it has no record to restore them from)" in " ".join(
+        repaired.stderr.split()
+    ), repaired.stderr
+
+    front.clear()
+    digests = str(world.root / "digests-v1.0.0")
+    rerun = world.run("publish", "v1.0.0", "--digests", digests, "--no-smoke", matrix=matrix)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    done = world.run("audit", matrix=matrix)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 release matches its record on every registry" in done.stdout

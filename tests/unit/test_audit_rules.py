@@ -66,7 +66,7 @@ def test_a_release_without_a_record_is_reported_and_never_moves_a_floating_tag()
     )
     expected, notices = rules.expected_tags(records, actual, "hub")
     assert [(n.kind, n.release) for n in notices] == [(rules.UNRECORDED, "v2.0.0")]
-    assert "rerun `publisher release v2.0.0`" in notices[0].message
+    assert "rerun the release (`publisher release v2.0.0`) to finish it" in notices[0].message
     assert expected["latest"].digest == digest("v1.0.0/8.4")
     assert "php-8.5" not in expected
     found = {f.tag: f for f in rules.compare("hub", expected, actual)}
