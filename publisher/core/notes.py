@@ -908,6 +908,10 @@ def signer_identity_pattern(source_url: str | None) -> str | None:
     BRANCH``, or ``@refs/tags/vX.Y.Z`` when it was started from a tag, which its
     ``workflow_dispatch`` allows), and no other. cosign finds the pattern anywhere in the identity, so it is
     held at both ends, and its literal parts are escaped (a bare dot matches any character).
+    The owner and repository match in any case (``(?i:...)``, which Go's RE2 and Python
+    read alike): the identity spells them as GitHub does, while ``source_url`` is written by
+    hand in matrix.yaml, and GitHub, whose addresses ignore case, never holds two
+    repositories whose names differ only in case. The rest stays exact.
 
     None when ``source_url`` is not a GitHub repository's address: nothing to verify against.
     """
@@ -917,9 +921,11 @@ def signer_identity_pattern(source_url: str | None) -> str | None:
     if found is None:
         return None
     owner, repository = found.groups()
-    workflows = _regexp_literal(f"https://github.com/{owner}/{repository}/.github/workflows/")
+    named = _regexp_literal(f"{owner}/{repository}")
+    workflows = f"(?i:{named})" + _regexp_literal("/.github/workflows/")
     return (
-        f"^{workflows}(release\\.yml@refs/tags/v[^/]+|republish\\.yml@refs/(heads/.+|tags/v[^/]+))$"
+        f"^https://github\\.com/{workflows}"
+        "(release\\.yml@refs/tags/v[^/]+|republish\\.yml@refs/(heads/.+|tags/v[^/]+))$"
     )
 
 

@@ -186,6 +186,32 @@ def test_the_cosign_identity_pattern_accepts_only_this_repositorys_workflows(own
         assert not pattern.search(other), other
 
 
+def test_the_cosign_identity_pattern_takes_the_repository_in_githubs_own_case():
+    """The certificate names the repository as GitHub spells it (``Acme/PHP-FPM-Images``,
+    the OIDC token's job_workflow_ref); matrix.yaml's source_url is written by hand, and
+    GitHub's addresses ignore case, so ``acme/php-fpm-images`` is the same repository and
+    its notes' command must accept its signatures. Only the owner and repository do: the
+    host, the workflow file and the ref stay exact (``(?i:...)``, which RE2 reads too)."""
+    f = ReleaseFacts(**{**facts().__dict__, "source_url": "https://github.com/acme/php-fpm-images"})
+    pattern = re.compile(identity_patterns(notes.release_markdown(f, HISTORY))[0])
+    github = "https://github.com/Acme/PHP-FPM-Images/.github/workflows"
+    for real in (
+        f"{github}/release.yml@refs/tags/v1.1.0",
+        f"{github}/republish.yml@refs/heads/main",
+        "https://github.com/ACME/php-fpm-images/.github/workflows/release.yml@refs/tags/v1.1.0",
+    ):
+        assert pattern.search(real), real
+    for other in (
+        "https://GitHub.com/acme/php-fpm-images/.github/workflows/release.yml@refs/tags/v1.1.0",
+        "https://github.com/acme/php-fpm-images/.GitHub/workflows/release.yml@refs/tags/v1.1.0",
+        f"{github}/Release.yml@refs/tags/v1.1.0",
+        f"{github}/release.yml@refs/TAGS/v1.1.0",
+        f"{github}/republish.yml@refs/Heads/main",
+        "https://github.com/Acme/PHP-FPM-Images-fork/.github/workflows/release.yml@refs/tags/v1",
+    ):
+        assert not pattern.search(other), other
+
+
 @pytest.mark.parametrize(
     "source_url, shown",
     [
