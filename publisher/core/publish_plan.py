@@ -361,12 +361,31 @@ class CopySource:
     ``tree``: every manifest below the indexes to copy that some registry lacks,
     as the primary holds it (or as this run assembled it). ``targets``: registry
     name -> its repository. ``present``: per target, the digests (manifests and
-    blobs) found there.
+    blobs) found there. ``deep``: ``tree`` holds every manifest below every index
+    of the run and ``present`` every digest under them found on each registry
+    (checked below a present index too): a registry holds an index only with all
+    of it, and the copies restore what it lost.
     """
 
     tree: SourceTree
     targets: Mapping[str, Target]
     present: Mapping[Target, frozenset[str]]
+    deep: bool = False
+
+    def whole(self, name: str, digest: str) -> bool:
+        """Registry ``name`` holds everything under the index ``digest`` (always
+        True unless ``deep``: a present index counts as complete)."""
+        if not self.deep or digest not in self.tree.manifests:
+            return True
+        found = self.present.get(self.targets[name], frozenset())
+        return self.tree.below(digest) <= found
+
+    def missing(self, name: str, digest: str) -> list[str]:
+        """What registry ``name`` lacks under the index ``digest`` (``deep`` only)."""
+        if not self.deep or digest not in self.tree.manifests:
+            return []
+        found = self.present.get(self.targets[name], frozenset())
+        return sorted(self.tree.below(digest) - found)
 
 
 @dataclass(frozen=True)
@@ -605,7 +624,14 @@ def _plan_lines(
                     )
                 pin_moves.append(TagMove(name, tag, old, digest, "pin", plan.release))
                 pending_pins[name][tag] = digest
-        has = {name: digest in observed.indexes.get(name, frozenset()) for name in registries}
+        # A registry holds the index once it holds all of it: one that lost a child or a
+        # blob below it (seen by a deep observation) gets the missing pieces copied again.
+        copies = observed.copies
+        has = {
+            name: digest in observed.indexes.get(name, frozenset())
+            and (name == primary or digest is None or copies is None or copies.whole(name, digest))
+            for name in registries
+        }
         # A line still to build (PENDING) is pushed and copied once built, as the real run
         # does (it skips only an index a registry holds then, or the pinned one rebuilt).
         pending = source == PENDING
@@ -625,18 +651,23 @@ def copies_to_observe(
     primary: str,
     republish: bool = False,
 ) -> dict[str, list[str]]:
-    """Per registry, the index digests the run will copy there (those it lacks).
+    """Per registry but the primary, the index digests of the run's lines: those it
+    lacks, to copy there, and those it holds, to check whole.
 
-    The stage looks into these (their trees on the primary, what each of those
-    registries holds of them) and passes it as ``Observed.copies``, so that
-    ``plan_publish`` can plan every blob. Nothing else is looked into: a rerun
-    with nothing to copy reads nothing more.
+    The stage looks into these all the way down (``CopySource.deep``: their trees
+    on the primary, which of their manifests and blobs each registry holds) and
+    passes it as ``Observed.copies``, so that ``plan_publish`` can plan every blob
+    and count a registry that lost part of an index as lacking it. A rerun with
+    nothing to copy reads every manifest under the indexes on the primary and
+    HEADs each of their manifests and blobs once per registry.
     """
     wanted: dict[str, list[str]] = {}
     for action in _plan_lines(plan, observed, candidates, primary, republish).actions:
-        for name in action.copy_to:
-            if action.digest is not None:
-                wanted.setdefault(name, []).append(action.digest)
+        if action.digest is None:
+            continue
+        for registry in plan.registries:
+            if registry.name != primary:
+                wanted.setdefault(registry.name, []).append(action.digest)
     return wanted
 
 
@@ -657,7 +688,7 @@ def transfers_for(
         for name in names
     }
     tree = SourceTree(copies.tree.source, tuple(roots), copies.tree.manifests)
-    return plan_transfers(tree, present)
+    return plan_transfers(tree, present, exact=copies.deep)
 
 
 def plan_publish(

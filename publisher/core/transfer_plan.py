@@ -13,7 +13,11 @@ plan.
 
 A manifest present in a target is taken as complete there (its children and
 blobs are present): registries refuse manifests whose content is missing, and a
-copy pushes children before their parents.
+copy pushes children before their parents. A registry can still lose a child or
+a blob later (a garbage-collection bug, a restore from a backup, a manifest
+deleted by hand): with ``exact``, ``present`` lists every digest found below the
+roots (the observer checked below present manifests too), and whatever is not in
+it is copied, under a present manifest as well.
 """
 
 from __future__ import annotations
@@ -49,6 +53,21 @@ class SourceTree:
         if manifest.is_index:
             return tuple(c.digest for c in manifest.children if c.is_manifest)
         return tuple(b.digest for b in manifest.blobs)
+
+    def below(self, digest: str) -> set[str]:
+        """Every digest under ``digest`` (manifests and blobs; none under a manifest
+        not read)."""
+        found: set[str] = set()
+        todo = [digest]
+        while todo:
+            current = todo.pop()
+            if current not in self.manifests:
+                continue
+            for child in self.children(current):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+        return found
 
     def blob_sizes(self) -> dict[str, int]:
         return {
@@ -161,13 +180,17 @@ class TransferPlan:
         }
 
 
-def plan_transfers(tree: SourceTree, present: Mapping[Target, Set[str]]) -> TransferPlan:
+def plan_transfers(
+    tree: SourceTree, present: Mapping[Target, Set[str]], *, exact: bool = False
+) -> TransferPlan:
     """What each target in ``present`` lacks, and how it gets there. Pure.
 
     ``present[target]`` holds the digests (manifests and blobs) known to be in
     that repository; a digest not in it counts as missing, except below a present
-    manifest, which counts as complete. Every root and every manifest below a
-    root that some target lacks must be in ``tree.manifests``.
+    manifest, which counts as complete. With ``exact``, ``present`` was checked
+    all the way down: below a present manifest too, a digest not in it is missing.
+    Every root and every manifest below a root that some target lacks (with
+    ``exact``: every manifest below a root) must be in ``tree.manifests``.
     """
     sizes = tree.blob_sizes()
     height: dict[str, int] = {}
@@ -185,7 +208,7 @@ def plan_transfers(tree: SourceTree, present: Mapping[Target, Set[str]]) -> Tran
     lacks_manifests: dict[Target, list[str]] = {}
     for target in targets:
         holds[target], lacks_blobs[target], lacks_manifests[target] = _lacking(
-            tree, present[target]
+            tree, present[target], exact
         )
 
     steps: list[BlobStep] = []
@@ -236,9 +259,11 @@ def _holder(
     )
 
 
-def _lacking(tree: SourceTree, present: Set[str]) -> tuple[set[str], list[str], list[str]]:
-    """What one target holds (present, and below present manifests), the blobs it
-    lacks, and the manifests it lacks (children before parents)."""
+def _lacking(
+    tree: SourceTree, present: Set[str], exact: bool = False
+) -> tuple[set[str], list[str], list[str]]:
+    """What one target holds (present, and below present manifests unless ``exact``),
+    the blobs it lacks, and the manifests it lacks (children before parents)."""
     have = set(present)
     seen: set[str] = set()
     blobs: list[str] = []
@@ -254,14 +279,15 @@ def _lacking(tree: SourceTree, present: Set[str]) -> tuple[set[str], list[str], 
         if digest in seen:
             return
         seen.add(digest)
-        if digest in have:
+        if digest in have and not (exact and digest in tree.manifests):
             complete(digest)
         elif digest not in tree.manifests:
             blobs.append(digest)
         else:
             for child in tree.children(digest):
                 walk(child)
-            manifests.append(digest)
+            if digest not in have:
+                manifests.append(digest)
 
     for root in tree.roots:
         walk(root)

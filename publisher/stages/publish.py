@@ -71,7 +71,7 @@ from ..core.platforms import Platform
 from ..core.records import DigestRecord
 from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
-from ..core.transfer_plan import Target, TransferPlan
+from ..core.transfer_plan import SourceTree, Target, TransferPlan
 from ..core.version import Release, parse_release
 from ..resolve import php_line_order, release_lines
 from .parallel import in_parallel, tag_digests
@@ -767,10 +767,10 @@ class Publisher:
     def observe_copies(
         self, p: planning.Plan, observed: pp.Observed, candidates: Mapping[str, pp.Candidate]
     ) -> pp.Observed:
-        """``observed`` with what the copies need: the trees of the indexes some
-        registry lacks (read from the primary, or assembled by this run) and which
-        of their manifests and blobs each such registry holds. Reads nothing when
-        nothing is to be copied."""
+        """``observed`` with what the copies need: the trees of the run's indexes
+        (read from the primary, or assembled by this run) and which of their
+        manifests and blobs each other registry holds, all the way down: a registry
+        that lost a child or a blob under an index it holds lacks it."""
         wanted = pp.copies_to_observe(
             p,
             observed,
@@ -783,21 +783,24 @@ class Publisher:
         targets = self.targets()
         clients = {targets[name]: self.client(self.registry(name)) for name in wanted}
         roots = list(dict.fromkeys(d for digests in wanted.values() for d in digests))
-        known = {
-            digest: Manifest.parse(*self._bodies[digest], digest)
-            for digest in roots
-            if digest in self._bodies
-        }
+        known = {digest: Manifest.parse(*body, digest) for digest, body in self._bodies.items()}
         tree, present = self.transfers.observe(
             self.client(self.primary),
             self.primary.repository.path,
             roots,
             clients,
             known=known,
-            lacking={targets[name]: set(digests) for name, digests in wanted.items()},
+            lacking={
+                targets[name]: {d for d in digests if d not in observed.indexes.get(name, ())}
+                for name, digests in wanted.items()
+            },
+            deep=True,
         )
         copies = pp.CopySource(
-            tree, targets, {target: frozenset(found) for target, found in present.items()}
+            tree,
+            targets,
+            {target: frozenset(found) for target, found in present.items()},
+            deep=True,
         )
         return dataclasses.replace(observed, copies=copies)
 
@@ -914,6 +917,8 @@ class Publisher:
             [record for records in by_line.values() for record in records],
         )
         manifests = {m.digest: m for m in fetched}
+        for manifest in fetched:  # (the copies look into them without reading them again)
+            self._bodies[manifest.digest] = (manifest.body, manifest.media_type)
         for php, records in by_line.items():
             children: list[Descriptor] = []
             attestations: list[Descriptor] = []
@@ -946,6 +951,7 @@ class Publisher:
                         )
                     attestations.extend(manifest.attestations)
                     manifest = primary.get_manifest_by_digest(repo, found[0].digest)
+                    self._bodies[manifest.digest] = (manifest.body, manifest.media_type)
                 children.append(descriptor_for(manifest, record.platform))
                 images.append((record.platform, manifest.digest))
                 platform_images.append(manifest)
@@ -1010,19 +1016,37 @@ class Publisher:
         self.transfers.execute(
             self.client(self.primary), planned.copies.tree, transfers, clients, self._configs
         )
-        self._copied(transfers, planned.indexes)
+        self._copied(transfers, planned.indexes, planned.copies.tree)
 
-    def _copied(self, plan: TransferPlan, indexes: Mapping[str, LineIndex]) -> None:
+    def _copied(
+        self, plan: TransferPlan, indexes: Mapping[str, LineIndex], tree: SourceTree
+    ) -> None:
         pushed = {
             (step.target.registry, step.target.repository, step.digest)
             for step in plan.missing_roots
         }
+        placed: dict[Target, set[str]] = {}
+        for wave in plan.manifests:
+            for manifest in wave:
+                placed.setdefault(manifest.target, set()).add(manifest.digest)
+        for blob in plan.blobs:
+            for target in (*blob.uploads, *(t for t, _ in (*blob.mounts, *blob.after))):
+                placed.setdefault(target, set()).add(blob.digest)
         for registry in self.config.secondaries:
-            base = self.client(registry).transport.base
+            target = Target(self.client(registry).transport.base, registry.repository.path)
             for index in indexes.values():
-                if (base, registry.repository.path, index.digest) in pushed:
+                restored = placed.get(target, set()) & tree.below(index.digest)
+                if (target.registry, target.repository, index.digest) in pushed:
                     self.output.info(
                         f"PHP {index.php}: copied {index.digest} to {registry.repository.name}"
+                    )
+                elif restored:
+                    # a registry that lost part of an index it holds
+                    images = len(restored & set(tree.manifests))
+                    self.output.info(
+                        f"PHP {index.php}: {registry.repository.name} had lost part of "
+                        f"{index.digest}: restored {counted(images, 'image manifest')} and "
+                        f"{counted(len(restored) - images, 'blob')}"
                     )
                 else:
                     self.output.detail(f"PHP {index.php}: already on {registry.name}")

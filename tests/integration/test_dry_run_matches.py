@@ -51,6 +51,8 @@ from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import (
     make_image,
     push_raw,
+    raw_delete_blob,
+    raw_delete_manifest,
 )
 from tests.support.publishing import ACCEPT, isolated_env, run_publisher, seed_line, tag_map
 
@@ -248,7 +250,9 @@ class Sweep:
                 f"{said}: {name} got the manifests {sorted(digests)}, planned {sorted(wanted)}"
             )
             copied = [a["digest"] for a in plan["lines"] if name in a["copy_to"]]
-            assert set(copied) <= set(digests), (said, name, copied, digests)
+            for digest in copied:  # put now, or held with what it lacked put under it
+                host = self.registries[name]
+                assert held_whole(host, self.repo, digest) == [], (said, name, digest, digests)
             uploads = {b["digest"] for b in transfers["blobs"] if target in b["upload"]}
             assert set(proxy.uploads_by_digest()) == uploads, (said, name)
             mounts = [
@@ -444,6 +448,90 @@ def test_a_dry_run_is_what_the_rerun_of_a_half_written_release_does(sweep: Sweep
     assert not pins(tags["hub"], "v1.3.0") and not pins(tags["ghcr"], "v1.3.0"), tags
     plan = sweep.check("a release stopped while copying, after its builds", "release", "v1.3.0")
     assert not any(a["push"] or a["digest"] is None for a in plan["lines"]), plan["lines"]
+
+
+def held_whole(host: str, repo: str, index: str) -> list[str]:
+    """What ``repo`` on ``host`` lacks under ``index``: each image it lists, and the
+    config and layers of each, read with plain HTTP (empty: it holds all of it)."""
+    base = f"http://{host}/v2/{repo}"
+    lacking = []
+    got = requests.get(f"{base}/manifests/{index}", headers={"Accept": ACCEPT}, timeout=30)
+    got.raise_for_status()
+    for child in got.json()["manifests"]:
+        image = requests.get(
+            f"{base}/manifests/{child['digest']}", headers={"Accept": ACCEPT}, timeout=30
+        )
+        if image.status_code != 200:
+            lacking.append(child["digest"])
+            continue
+        body = image.json()
+        for blob in [body["config"], *body["layers"]]:
+            if requests.head(f"{base}/blobs/{blob['digest']}", timeout=30).status_code != 200:
+                lacking.append(blob["digest"])
+    return lacking
+
+
+def test_a_rerun_restores_an_image_or_a_blob_a_registry_lost_as_its_dry_run_says(
+    sweep: Sweep,
+) -> None:
+    """ghcr loses an image listed by an index it holds (deleted by digest), then a layer
+    of another (deleted from the repository): each rerun (``release``, then ``publish``)
+    plans and copies back exactly what ghcr lacks, moves no tag, and leaves ghcr whole;
+    a rerun with nothing changed sends no mutating request."""
+    sweep.render()
+    v100 = sweep.build("v1.0.0")
+    first = sweep.check("first release", "release", "v1.0.0")
+    index = {a["php"]: a["digest"] for a in first["lines"]}
+    ghcr, hub = sweep.registries["ghcr"], sweep.registries["hub"]
+    ghcr_repo = f"{sweep.proxies['ghcr'].host}/{sweep.repo}"
+
+    def children(php: str) -> list[str]:
+        got = requests.get(
+            f"http://{hub}/v2/{sweep.repo}/manifests/{index[php]}",
+            headers={"Accept": ACCEPT},
+            timeout=30,
+        )
+        got.raise_for_status()
+        return [c["digest"] for c in got.json()["manifests"]]
+
+    def unchanged(plan: dict[str, Any]) -> None:
+        moved = [m for m in plan["pin_moves"] + plan["floating_moves"] if m["old"] != m["new"]]
+        assert not moved, moved
+
+    # nothing changed: reads only
+    again = sweep.check("rerun, nothing lost", "release", "v1.0.0")
+    unchanged(again)
+    assert again["transfers"] == {"blobs": [], "manifests": [], "downloads": 0, "upload_bytes": {}}
+    assert not any(p.count(m) for p in sweep.proxies.values() for m in MUTATING)
+
+    lost = children("8.4")[1]
+    raw_delete_manifest(f"http://{ghcr}", sweep.repo, lost)
+    assert held_whole(ghcr, sweep.repo, index["8.4"]) == [lost]
+    plan = sweep.check("ghcr lost an image", "release", "v1.0.0")
+    unchanged(plan)
+    assert [(a["php"], a["copy_to"]) for a in plan["lines"]] == [("8.3", []), ("8.4", ["ghcr"])]
+    assert plan["transfers"]["manifests"] == [[{"to": ghcr_repo, "digest": lost}]]
+    assert plan["transfers"]["blobs"] == []  # its config and layers are there still
+    assert held_whole(ghcr, sweep.repo, index["8.4"]) == []
+
+    image = requests.get(
+        f"http://{hub}/v2/{sweep.repo}/manifests/{children('8.3')[0]}",
+        headers={"Accept": ACCEPT},
+        timeout=30,
+    ).json()
+    layer = image["layers"][-1]["digest"]
+    raw_delete_blob(f"http://{ghcr}", sweep.repo, layer)
+    assert held_whole(ghcr, sweep.repo, index["8.3"]) == [layer]
+    plan = sweep.check("ghcr lost a layer", *publish("v1.0.0", v100))
+    unchanged(plan)
+    assert [(a["php"], a["copy_to"]) for a in plan["lines"]] == [("8.3", ["ghcr"]), ("8.4", [])]
+    assert [(b["digest"], b["upload"]) for b in plan["transfers"]["blobs"]] == [
+        (layer, [ghcr_repo])
+    ]
+    assert plan["transfers"]["manifests"] == []
+    assert held_whole(ghcr, sweep.repo, index["8.3"]) == []
+    unchanged(sweep.check("rerun after the repairs", "release", "v1.0.0"))
+    assert not any(p.count(m) for p in sweep.proxies.values() for m in MUTATING)
 
 
 def pins(tags: dict[str, str], release: str) -> list[str]:

@@ -357,3 +357,11 @@ def write_layout(image: TestImage | PlatformImage, directory: Path) -> Path:
         )
     )
     return directory
+
+
+def raw_delete_blob(base_url: str, repo: str, digest: str) -> None:
+    """Delete a blob from ``repo`` (the registry must allow deletes): the repository no
+    longer serves it, as after a garbage-collection bug or a restore from a backup."""
+    response = requests.delete(f"{base_url}/v2/{repo}/blobs/{digest}", timeout=30)
+    if response.status_code != 202:
+        raise AssertionError(f"delete failed: {response.status_code} {response.text[:200]}")

@@ -3,7 +3,8 @@
 Three registries (hub is the primary); two PHP lines whose images share a base
 layer. A registry here is the set of digests (manifests and blobs) it holds.
 Each test observes as the stage does (``copies_to_observe``, then what each
-registry lacking an index holds of its tree) and plans with ``plan_publish``.
+registry but the primary holds of the indexes' trees, all the way down) and
+plans with ``plan_publish``.
 """
 
 from __future__ import annotations
@@ -73,12 +74,10 @@ def candidates() -> dict[str, Candidate]:
     }
 
 
-def publish(held: Mapping[str, set[str]], *, observe: bool = True) -> PublishPlan:
-    """Plan publishing both lines as v1.0.0 when each registry holds ``held[name]``.
-
-    The indexes are assembled by this run: the primary holds their children,
-    not the indexes themselves (unless ``held`` says so).
-    """
+def observe(held: Mapping[str, set[str]]) -> tuple[planning.Plan, Observed]:
+    """What the stage observes when each registry holds ``held[name]``: the indexes
+    present, then (``copies_to_observe``) every manifest and blob under them on every
+    registry but the primary."""
     c = config.loads(MATRIX)
     p = planning.plan(c, parse_release("v1.0.0"), {name: [] for name in TARGETS})
     cands = candidates()
@@ -90,15 +89,23 @@ def publish(held: Mapping[str, set[str]], *, observe: bool = True) -> PublishPla
         },
     )
     wanted = copies_to_observe(p, observed, cands, primary="hub")
-    if observe and wanted:
-        roots = tuple(dict.fromkeys(d for digests in wanted.values() for d in digests))
-        present = {
-            TARGETS[name]: frozenset(d for d in held[name] if d not in digests)
-            for name, digests in wanted.items()
-        }
-        copies = CopySource(SourceTree(TARGETS["hub"], roots, manifests()), TARGETS, present)
-        observed = Observed(observed.tags, observed.indexes, copies=copies)
-    return plan_publish(p, observed, cands, primary="hub")
+    roots = tuple(dict.fromkeys(d for digests in wanted.values() for d in digests))
+    present = {TARGETS[name]: frozenset(held[name]) for name in wanted}
+    copies = CopySource(SourceTree(TARGETS["hub"], roots, manifests()), TARGETS, present, deep=True)
+    return p, Observed(observed.tags, observed.indexes, copies=copies)
+
+
+def publish(held: Mapping[str, set[str]], *, looked: bool = True) -> PublishPlan:
+    """Plan publishing both lines as v1.0.0 when each registry holds ``held[name]``
+    (``looked``: as observed, else without looking into the copies).
+
+    The indexes are assembled by this run: the primary holds their children,
+    not the indexes themselves (unless ``held`` says so).
+    """
+    p, observed = observe(held)
+    if not looked:
+        observed = Observed(observed.tags, observed.indexes)
+    return plan_publish(p, observed, candidates(), primary="hub")
 
 
 def primary_only() -> dict[str, set[str]]:
@@ -171,7 +178,7 @@ def test_a_registry_with_one_index_already_gets_only_the_other_line() -> None:
     }
 
 
-def test_nothing_to_copy_is_a_noop_and_looks_into_nothing() -> None:
+def test_nothing_to_copy_is_a_noop_that_still_looks_under_every_index() -> None:
     full = everything(*LINES.values())
     held = {name: set(full) for name in TARGETS}
     c = config.loads(MATRIX)
@@ -180,7 +187,13 @@ def test_nothing_to_copy_is_a_noop_and_looks_into_nothing() -> None:
         tags={name: {} for name in TARGETS},
         indexes={name: frozenset(i.digest for i in LINES.values()) for name in TARGETS},
     )
-    assert copies_to_observe(p, observed, candidates(), primary="hub") == {}
+    # Every index is looked into on every other registry, held or not: a registry
+    # can lose a child or a blob under an index it holds.
+    indexes = [i.digest for i in LINES.values()]
+    assert copies_to_observe(p, observed, candidates(), primary="hub") == {
+        "ghcr": indexes,
+        "quay": indexes,
+    }
     plan = publish(held)
     assert plan.transfers is not None and plan.transfers.is_noop
     assert all(not a.copy_to and not a.push for a in plan.lines)
@@ -210,6 +223,34 @@ def test_the_plan_json_and_its_digest_cover_the_transfers() -> None:
 
 
 def test_copies_not_looked_into_leave_the_transfer_plan_unknown() -> None:
-    plan = publish(primary_only(), observe=False)
+    plan = publish(primary_only(), looked=False)
     assert plan.transfers is None
     assert json.loads(plan.to_json())["transfers"] is None
+
+
+def test_a_registry_that_lost_an_image_under_an_index_it_holds_gets_that_image_back() -> None:
+    held = {name: everything(*LINES.values()) for name in TARGETS}
+    lost = LINES["8.4"].images[1]
+    held["ghcr"] = held["ghcr"] - {lost.digest}
+    plan = publish(held)
+    assert [a.copy_to for a in plan.lines] == [(), ("ghcr",)]
+    transfers = plan.transfers
+    assert transfers is not None
+    # Its blobs are there still: only the image manifest is put, not the index.
+    assert transfers.blobs == ()
+    assert [[(s.target, s.digest) for s in wave] for wave in transfers.manifests] == [
+        [(TARGETS["ghcr"], lost.digest)]
+    ]
+    assert transfers.missing_roots == ()
+
+
+def test_a_registry_that_lost_a_blob_under_an_image_it_holds_gets_that_blob_back() -> None:
+    held = {name: everything(*LINES.values()) for name in TARGETS}
+    layer = digest_of(LINES["8.3"].images[0].layers[-1])
+    held["quay"] = held["quay"] - {layer}
+    plan = publish(held)
+    assert [a.copy_to for a in plan.lines] == [("quay",), ()]
+    transfers = plan.transfers
+    assert transfers is not None
+    assert [(s.digest, s.uploads) for s in transfers.blobs] == [(layer, (TARGETS["quay"],))]
+    assert transfers.manifests == ()

@@ -177,19 +177,24 @@ class Transfers:
         *,
         known: Mapping[str, Manifest] | None = None,
         lacking: Mapping[Target, Set[str]] | None = None,
+        deep: bool = False,
     ) -> tuple[SourceTree, dict[Target, set[str]]]:
         """What the plan needs: the source's manifests and what each target holds.
 
         Top down, level by level: HEAD the roots in every target, read (verified,
         once) the manifests some target lacks, HEAD their children there, and so
         on down to the blobs. Each digest is checked once per target repository;
-        nothing below a present manifest is read or checked, so a copy that has
-        nothing to do costs one HEAD per root and target.
+        nothing below a present manifest is read or checked (unless ``deep``), so a
+        copy that has nothing to do costs one HEAD per root and target.
 
         ``known``: manifests the caller holds already (an index it assembled and
         has not pushed yet), not read again. ``lacking``: when the caller has
         checked the roots already, the roots each target lacks (the others are
-        present there); then the roots are not checked again.
+        present there); then the roots are not checked again. ``deep``: check
+        below present manifests too (every manifest under the roots is read, every
+        digest under them checked in every target), for ``plan_transfers(...,
+        exact=True)``: a registry that lost a child or a blob under a manifest it
+        holds gets it back.
         """
         src = Target(source.transport.base, source_repo)
         unique = list(dict.fromkeys(roots))
@@ -205,7 +210,7 @@ class Transfers:
             for target in clients:
                 absent = lacking.get(target, set())
                 present[target].update(r for r in unique if r not in absent)
-                missing += [(target, r) for r in unique if r in absent]
+                missing += [(target, r) for r in unique if deep or r in absent]
             checked.update((t, r) for t in clients for r in unique)
 
         def head(item: tuple[Target, str]) -> bool:
@@ -230,6 +235,8 @@ class Transfers:
                 for target, digest in frontier:
                     if (target, digest) not in lacking_now:
                         present[target].add(digest)
+                if deep:  # below a present manifest too
+                    missing = list(frontier)
             wanted = list(dict.fromkeys(d for _, d in missing if kinds[d] and d not in manifests))
             manifests.update(zip(wanted, self._run_all(read, wanted), strict=True))
             frontier = []
