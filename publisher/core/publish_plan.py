@@ -805,6 +805,24 @@ def off_record_hint(release: str, pins: Sequence[str]) -> str:
     )
 
 
+def lost_image_hint(release: str, recorded: bool) -> str:
+    """The tip for an image the primary lost from under a release's index: the copies
+    to the other registries start from the primary, so it is put back first."""
+    back = (
+        "`publisher audit --repair` copies it back from a registry that holds it"
+        if recorded
+        else "copy it back by digest from a registry that holds it (`skopeo copy --all "
+        "--preserve-digests docker://OTHER-HOST/REPOSITORY@DIGEST "
+        "docker://HOST/REPOSITORY@DIGEST`)"
+    )
+    return (
+        f"nothing was written; the copies to the other registries start from the primary, "
+        f"so it needs the image back first: {back}, then rerun (`publisher verify {release}` "
+        f"names every registry that lacks it); if none holds it, replace the content: "
+        f'`publisher republish {release} --reason "..."`'
+    )
+
+
 def started_default_line(plan: planning.Plan, publish_plan: PublishPlan) -> str | None:
     """The default line an earlier, unfinished run of the release wrote ``vX.Y.Z`` for,
     when it is not the plan's (default_line changed before the rerun): the line whose

@@ -27,6 +27,7 @@ from ..adapters.registry import RegistryClient
 from ..core.config import Config, Line
 from ..core.errors import (
     MissingDockerfileError,
+    NotFoundError,
     OversizedDockerfileError,
     PublisherError,
     ReleaseConflictError,
@@ -37,7 +38,7 @@ from ..core.fileio import read_bytes, temp_dir
 from ..core.manifest import VERSION_LABEL
 from ..core.plan import pin_tag
 from ..core.platforms import BuilderName
-from ..core.publish_plan import off_record_hint
+from ..core.publish_plan import lost_image_hint, off_record_hint
 from ..core.records import (
     DigestRecord,
     Leg,
@@ -157,7 +158,17 @@ def published_record(
         ]
     else:
         images = []
-    image = primary.get_manifest_by_digest(repo.path, images[0]) if len(images) == 1 else None
+    try:
+        image = primary.get_manifest_by_digest(repo.path, images[0]) if len(images) == 1 else None
+    except NotFoundError as exc:  # listed by the index, lost since (a GC bug, a restore)
+        raise NotFoundError(
+            f"{repo.name}:{pin} lists the {leg.platform} image {images[0]}, which "
+            f"{config.primary.name} no longer holds, so {leg.label} cannot be taken from the "
+            "published release",
+            registry=config.primary.name,
+            status=exc.status,
+            hint=lost_image_hint(release.tag, recorded_index is not None),
+        ) from exc
     if image is None or image.is_index:  # none, several, or an index nested where it should be
         raise ReleaseConflictError(
             f"{repo.name}:{pin} holds no single {leg.platform} image, so {leg.label} "

@@ -59,6 +59,7 @@ from ..core import publish_plan as pp
 from ..core.config import Config, Registry
 from ..core.errors import (
     ConfigError,
+    NotFoundError,
     PublisherError,
     ReleaseConflictError,
     SmokeTestError,
@@ -912,10 +913,13 @@ class Publisher:
         primary = self.client(self.primary)
         repo = self.primary.repository.path
         indexes = {}
-        fetched = in_parallel(
-            lambda record: primary.get_manifest_by_digest(repo, record.digest),
-            [record for records in by_line.values() for record in records],
-        )
+        wanted = [record for records in by_line.values() for record in records]
+        try:
+            fetched = in_parallel(
+                lambda record: primary.get_manifest_by_digest(repo, record.digest), wanted
+            )
+        except NotFoundError as exc:
+            raise self.lost_images(wanted, exc) from exc
         manifests = {m.digest: m for m in fetched}
         for manifest in fetched:  # (the copies look into them without reading them again)
             self._bodies[manifest.digest] = (manifest.body, manifest.media_type)
@@ -971,6 +975,41 @@ class Publisher:
                 tuple(images),
             )
         return indexes
+
+    def lost_images(self, records: Sequence[DigestRecord], exc: NotFoundError) -> NotFoundError:
+        """The error for digest records whose images the primary does not hold: each one
+        named, with the registries that still hold it (a primary that lost an image of
+        a published release: the copies cannot start from there)."""
+        repo = self.primary.repository.path
+        on_primary = in_parallel(
+            lambda r: self.client(self.primary).manifest_exists(repo, r.digest), records
+        )
+        gone = [r for r, there in zip(records, on_primary, strict=True) if not there]
+        work = [(r, registry) for r in gone for registry in self.config.secondaries]
+        held = in_parallel(
+            lambda item: self.client(item[1]).manifest_exists(
+                item[1].repository.path, item[0].digest
+            ),
+            work,
+        )
+        where: dict[str, list[str]] = {}
+        for (record, registry), there in zip(work, held, strict=True):
+            if there:
+                where.setdefault(record.digest, []).append(registry.name)
+        if not gone or (not where and self.record is None):
+            return exc  # (images never pushed: what the registry said is the whole story)
+        named = [
+            f"PHP {r.php} {r.platform} image {r.digest}"
+            + (f" (still on {', '.join(where[r.digest])})" if r.digest in where else "")
+            for r in gone
+        ]
+        return NotFoundError(
+            f"{self.primary.name} does not hold the images these digest records name: "
+            + "; ".join(named),
+            registry=self.primary.name,
+            status=exc.status,
+            hint=pp.lost_image_hint(self.release.tag, self.record is not None),
+        )
 
     def labels(self, client: RegistryClient, repo: str, image: Manifest) -> dict[str, str]:
         """The labels of a platform image on the primary; its config blob is kept for

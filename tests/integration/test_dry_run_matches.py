@@ -534,6 +534,43 @@ def test_a_rerun_restores_an_image_or_a_blob_a_registry_lost_as_its_dry_run_says
     assert not any(p.count(m) for p in sweep.proxies.values() for m in MUTATING)
 
 
+def test_a_rerun_over_an_image_the_primary_lost_is_refused_naming_it(sweep: Sweep) -> None:
+    """The primary loses an image of a published release (deleted by digest), which ghcr
+    still holds: the copies start from the primary, so a rerun (``release``, or
+    ``publish`` of its records) and its dry run refuse alike before any write, naming the
+    image (and, ``publish``, where it still is) and the repair; after ``audit --repair``
+    the rerun passes."""
+    sweep.render()
+    v100 = sweep.build("v1.0.0")
+    first = sweep.check("first release", "release", "v1.0.0")
+    index = next(a["digest"] for a in first["lines"] if a["php"] == "8.3")
+    hub = sweep.registries["hub"]
+    got = requests.get(
+        f"http://{hub}/v2/{sweep.repo}/manifests/{index}", headers={"Accept": ACCEPT}, timeout=30
+    )
+    got.raise_for_status()
+    gone = got.json()["manifests"][0]["digest"]
+    raw_delete_manifest(f"http://{hub}", sweep.repo, gone)
+    before = sweep.tags()
+    for argv in (("release", "v1.0.0"), publish("v1.0.0", v100)):
+        for extra in ("--dry-run", "--no-smoke"):
+            sweep.reset()
+            refused = sweep.run(*argv, extra)
+            said = f"{' '.join(argv)} {extra}:\n{refused.stdout}\n{refused.stderr}"
+            assert refused.returncode == 5, said
+            flat = " ".join(refused.stderr.split())
+            assert gone in flat and "`publisher audit --repair` copies it back" in flat, said
+            if argv[0] == "publish":
+                assert f"PHP 8.3 linux/amd64 image {gone} (still on ghcr)" in flat, said
+            assert not any(p.count(m) for p in sweep.proxies.values() for m in MUTATING), said
+    assert sweep.tags() == before
+    repaired = sweep.run("audit", "--repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert held_whole(hub, sweep.repo, index) == []
+    again = sweep.check("rerun after the repair", "release", "v1.0.0")
+    assert not [m for m in again["pin_moves"] + again["floating_moves"] if m["old"] != m["new"]]
+
+
 def pins(tags: dict[str, str], release: str) -> list[str]:
     return [t for t in tags if t == release or t.startswith(f"{release}-php-")]
 
