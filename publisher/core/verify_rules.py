@@ -407,6 +407,10 @@ class Report:
     blobs_gone: bool = False
     #: some registry holds an index of the release without one of the manifests it lists
     children_gone: bool = False
+    #: the primary is among the registries holding a manifest of the release without one
+    #: of its blobs or children (unknown, without the primary's name: taken as so); a rerun
+    #: copies back from the primary what another registry lost, not what the primary did
+    gone_on_primary: bool = True
     #: a pin points at an index that lists an image of a platform the line is not
     #: published for, an image naming no platform, or an index in place of a platform's
     #: image: content a rerun refuses to replace
@@ -504,12 +508,15 @@ def build_report(
     images: Mapping[tuple[str, str], ImageFacts],
     unreachable: Mapping[str, str] | None = None,
     rate_limited: Mapping[str, str] | None = None,
+    *,
+    primary: str | None = None,
 ) -> Report:
     """Apply every rule to every line; the report lists every defect found.
 
     ``unreachable`` and ``rate_limited`` (registry name -> its error in words) are
     registries that could not be read: each is one defect, and the lines are judged
-    on the others.
+    on the others. ``primary``: the primary registry's name (see
+    ``Report.gone_on_primary``).
     """
     limited = dict(rate_limited or {})
     down = {**(unreachable or {}), **limited}
@@ -579,6 +586,12 @@ def build_report(
         rate_limited=limited,
         blobs_gone=any(facts.missing_blobs for facts in images.values()),
         children_gone=any(facts.missing_manifests for facts in images.values()),
+        gone_on_primary=primary is None
+        or any(
+            facts.missing_blobs or facts.missing_manifests
+            for (name, _), facts in images.items()
+            if name == primary
+        ),
         foreign_pins=any(_pins_foreign(e, tags, images) for e in expectations),
     )
 

@@ -379,7 +379,9 @@ def verify_release(
             images.update(answer[1])
     said = {name: exc.message for name, exc in down.items()}
     limited = {n: said.pop(n) for n, exc in down.items() if isinstance(exc, RateLimitedError)}
-    report = rules.build_report(plan.release, wanted, tag_facts, images, said, limited)
+    report = rules.build_report(
+        plan.release, wanted, tag_facts, images, said, limited, primary=config.primary.name
+    )
     return dataclasses.replace(report, advice={name: exc.hint for name, exc in down.items()})
 
 
@@ -427,9 +429,11 @@ def defects_hint(report: Report) -> str:
     A tag pointing at other content is refused by a rerun of the release (exit
     14): it is put back from the record (``audit --repair``) or replaced on
     purpose (``republish``), which also finishes a republish that stopped before
-    writing the record. Missing tags or content are what a rerun finishes, but for a
-    blob of a manifest a registry holds, which only a copy of it by digest (or a
-    republish) restores.
+    writing the record. Missing tags or content are what a rerun finishes (an image
+    or a blob another registry lost under an index it holds too: the rerun copies it
+    back from the primary), but for what the primary itself lost under an index it
+    holds, which only a copy of it by digest from another registry (or a republish)
+    restores.
     """
     release = report.release
     scripts = f"`publisher verify {release} --json` lists the defects for scripts"
@@ -469,33 +473,48 @@ def defects_hint(report: Report) -> str:
             "it back; otherwise replace the content on purpose: "
             f'`publisher republish {release} --reason "..."`; {scripts}'
         )
+    gone = (
+        "one of its blobs (its config or a layer)"
+        if not report.children_gone
+        else "one of the images it lists"
+        if not report.blobs_gone
+        else "some of the images it lists and the blobs of others"
+    )
+    # what a rerun does finish beside it (a missing tag): said too
+    rest = [
+        d
+        for d in report.defects
+        if d.kind not in ("child-missing", "over-budget", *rules.UNANSWERED_KINDS)
+    ]
+    if (report.blobs_gone or report.children_gone) and not report.gone_on_primary:
+        return (
+            f"a registry holds an index or image of {release} without {gone}, which the "
+            f"primary holds whole: rerun the release (`publisher release {release}`), which "
+            "copies back from the primary what another registry lacks under the release's "
+            "indexes"
+            + (" and finishes the other defects" if rest else "")
+            + (
+                "; `publisher audit --repair` restores the tags the record names"
+                if report.recorded and rest
+                else ""
+            )
+            + f"; {scripts}"
+        )
     if report.children_gone and report.recorded and not report.blobs_gone:
         return (
-            f"a registry holds an index of {release} without one of the images it lists, "
-            "which a rerun does not restore (it skips a registry that holds the index): "
-            f"`publisher audit --repair` copies it back from a registry that holds it; {scripts}"
+            f"the primary holds an index of {release} without one of the images it lists, "
+            "which a rerun does not restore (the copies start from the primary; it refuses, "
+            "naming the image): `publisher audit --repair` copies it back from a registry "
+            f"that holds it; {scripts}"
         )
     rerun = f"{rerun_release(release)} to finish or repair it" + (
         "; `publisher audit --repair` restores the tags the record names" if report.recorded else ""
     )
     if report.blobs_gone or report.children_gone:
-        gone = (
-            "one of its blobs (its config or a layer)"
-            if not report.children_gone
-            else "one of the images it lists"
-            if not report.blobs_gone
-            else "some of the images it lists and the blobs of others"
-        )
-        # what a rerun does finish beside it (a missing tag): said too
-        rest = [
-            d
-            for d in report.defects
-            if d.kind not in ("child-missing", "over-budget", *rules.UNANSWERED_KINDS)
-        ]
         return (
-            f"a registry holds an index or image of {release} without {gone}: a rerun does "
-            "not restore it (it skips a registry that holds the index), nor does "
-            "`publisher audit --repair` "
+            f"the primary holds an index or image of {release} without {gone}: a rerun does "
+            "not restore it (the copies to the other registries start from the primary), nor "
+            "does `publisher audit --repair` "
             + (
                 "(it copies missing images back, not the blobs of one a registry holds)"
                 if report.recorded

@@ -1002,9 +1002,11 @@ def test_verify_refuses_an_index_that_lists_indexes_for_its_platforms(
 def test_verify_of_a_blob_gone_under_a_manifest_says_what_restores_it(
     release: Callable[..., Release], tmp_path: Path
 ) -> None:
-    """A registry holding an image without its config (or a layer) is not repaired by a
-    rerun, which skips a registry holding the index, nor by `audit --repair`, which copies
-    only missing manifests: the tip says what does, and which blob of which tag is gone."""
+    """A registry holding an image without its config (or a layer) that the primary holds
+    whole is repaired by a rerun, which copies it back from the primary: the tip says so,
+    and which blob of which tag is gone. The primary without it is not (the copies start
+    there), nor by `audit --repair`, which copies only missing manifests: the tip says
+    what does."""
     rel = release()
     image = make_image()
     rel.publish("8.3", image)
@@ -1021,19 +1023,33 @@ def test_verify_of_a_blob_gone_under_a_manifest_says_what_restores_it(
     ), flat
     assert (
         "tip: a registry holds an index or image of v1.0.0 without one of its blobs (its "
-        "config or a layer): a rerun does not restore it (it skips a registry that holds the "
-        "index), nor does `publisher audit --repair` (it leaves a release without a record "
-        "alone); copy the index again by digest from a registry that holds it complete" in flat
+        "config or a layer), which the primary holds whole: rerun the release (`publisher "
+        "release v1.0.0`), which copies back from the primary what another registry lacks "
+        "under the release's indexes;" in flat
+    ), flat
+    assert "skopeo copy" not in flat
+
+    gone = requests.delete(f"http://{rel.hub.host}/v2/{rel.repo}/blobs/{config}", timeout=10)
+    assert gone.status_code == 202, gone.text
+    result = run(["verify", "v1.0.0", "--config", str(rel.matrix)], tmp_path, COLUMNS="400")
+    assert result.exit_code == 12, result.output
+    flat = " ".join(result.output.split())
+    assert (
+        "tip: the primary holds an index or image of v1.0.0 without one of its blobs (its "
+        "config or a layer): a rerun does not restore it (the copies to the other registries "
+        "start from the primary), nor does `publisher audit --repair` (it leaves a release "
+        "without a record alone); copy the index again by digest from a registry that holds "
+        "it complete" in flat
     ), flat
     assert "skopeo copy --all --preserve-digests docker://HOST/REPOSITORY@DIGEST" in flat
     assert "rerun the release" not in flat
 
 
-def test_verify_of_an_image_gone_from_under_its_index_does_not_send_to_a_rerun(
+def test_verify_of_an_image_gone_from_under_its_index_sends_to_a_rerun_unless_on_the_primary(
     release: Callable[..., Release], tmp_path: Path
 ) -> None:
-    """A rerun skips a registry that holds the index, so it would never bring back the
-    platform image gone from under it: verify's tip says what does."""
+    """A rerun copies back from the primary a platform image another registry lost from
+    under an index it holds, not one the primary lost: verify's tip says which."""
     rel = release()
     image = make_image()
     rel.publish("8.3", image)
@@ -1045,6 +1061,16 @@ def test_verify_of_an_image_gone_from_under_its_index_does_not_send_to_a_rerun(
     assert "linux/arm64 manifest" in flat and "cannot be fetched" in flat, flat
     assert (
         "tip: a registry holds an index or image of v1.0.0 without one of the images it "
+        "lists, which the primary holds whole: rerun the release (`publisher release "
+        "v1.0.0`)" in flat
+    ), flat
+
+    raw_delete_manifest(f"http://{rel.hub.host}", rel.repo, image.image("linux/arm64").digest)
+    result = run(["verify", "v1.0.0", "--config", str(rel.matrix)], tmp_path, COLUMNS="400")
+    assert result.exit_code == 12, result.output
+    flat = " ".join(result.output.split())
+    assert (
+        "tip: the primary holds an index or image of v1.0.0 without one of the images it "
         "lists: a rerun does not restore it" in flat
     ), flat
     assert "rerun the release" not in flat

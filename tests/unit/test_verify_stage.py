@@ -190,3 +190,41 @@ def test_the_table_counts_the_tags_on_the_row_s_digest_not_a_tag_left_elsewhere(
     facts[3] = TagFacts("hub", "latest", None)
     [row] = report_rows(build_report("v9.9.9", [expect], facts, images), ["hub"])
     assert row[2:4] == (blob(1), "2/4"), row
+
+
+def test_a_blob_or_image_another_registry_lost_is_sent_to_a_rerun_one_the_primary_lost_is_not() -> (
+    None
+):
+    """A rerun copies back from the primary what another registry lost under an index it
+    holds; what the primary itself lost it cannot copy from there."""
+    expect = LineExpectation(
+        "8.4",
+        (Platform.AMD64,),
+        10**9,
+        {name: ("v9.9.9-php-8.4", "v9.9.9") for name in ("hub", "ghcr")},
+    )
+    tags = [TagFacts(name, t, blob(1)) for name in ("hub", "ghcr") for t in expect.tags[name]]
+
+    def lost_on(name: str, **missing: int) -> str:
+        whole = {"hub": ImageFacts("hub", blob(1)), "ghcr": ImageFacts("ghcr", blob(1))}
+        whole[name] = ImageFacts(
+            name,
+            blob(1),
+            platforms={"linux/amd64": 1},
+            missing=(f"linux/amd64 layer 1 of 1 blob {short(blob(2))}",),
+            **missing,
+        )
+        report = build_report(
+            "v9.9.9", [expect], tags, {(n, f.digest): f for n, f in whole.items()}, primary="hub"
+        )
+        return defects_hint(report)
+
+    for missing in ({"missing_blobs": 1}, {"missing_manifests": 1}):
+        hint = lost_on("ghcr", **missing)
+        assert (
+            "which the primary holds whole: rerun the release (`publisher release v9.9.9`)" in hint
+        )
+        assert "skopeo copy" not in hint
+        hint = lost_on("hub", **missing)
+        assert "the primary holds an index or image of v9.9.9 without" in hint, hint
+        assert "a rerun does not restore it" in hint and "skopeo copy" in hint
