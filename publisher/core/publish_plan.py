@@ -11,7 +11,8 @@ pin write and floating-tag move (old digest -> new), the conflicts that refuse
 the run, the republish history entry. The publish stage executes it step by
 step; ``--dry-run`` prints the same object. ``copies_to_observe`` tells the
 stage which indexes it must look into (what their trees hold on each registry
-that lacks them) before planning. ``config_for_record`` makes an existing release keep what its record
+but the primary, all the way down: one that lost part of an index it holds
+lacks it) before planning. ``config_for_record`` makes an existing release keep what its record
 says (default line, lines, platforms), whatever today's matrix says.
 """
 
@@ -355,11 +356,12 @@ class Candidate:
 
 @dataclass(frozen=True)
 class CopySource:
-    """What the copies start from: the trees of the indexes to copy and what each
-    registry lacking one holds of them (see ``copies_to_observe``).
+    """What the copies start from: the trees of the run's indexes and what each
+    other registry holds of them (see ``copies_to_observe``).
 
-    ``tree``: every manifest below the indexes to copy that some registry lacks,
-    as the primary holds it (or as this run assembled it). ``targets``: registry
+    ``tree``: every manifest below the indexes to copy that some registry lacks
+    (``deep``: below every index of the run), as the primary holds it (or as this
+    run assembled it). ``targets``: registry
     name -> its repository. ``present``: per target, the digests (manifests and
     blobs) found there. ``deep``: ``tree`` holds every manifest below every index
     of the run and ``present`` every digest under them found on each registry
@@ -416,8 +418,8 @@ class LineAction:
     source: str
     #: push the assembled index to the primary (PENDING: once built)
     push: bool
-    #: registries that lack the index (it is copied there by digest); PENDING: every
-    #: other registry, once built
+    #: registries that lack the index, or part of it (what they lack is copied there
+    #: by digest); PENDING: every other registry, once built
     copy_to: tuple[str, ...]
     #: what the line's pin pointed at before (a republish replaces it)
     previous: str | None = None
