@@ -382,13 +382,6 @@ class CopySource:
         found = self.present.get(self.targets[name], frozenset())
         return self.tree.below(digest) <= found
 
-    def missing(self, name: str, digest: str) -> list[str]:
-        """What registry ``name`` lacks under the index ``digest`` (``deep`` only)."""
-        if not self.deep or digest not in self.tree.manifests:
-            return []
-        found = self.present.get(self.targets[name], frozenset())
-        return sorted(self.tree.below(digest) - found)
-
 
 @dataclass(frozen=True)
 class Observed:
