@@ -2,7 +2,8 @@
 emulation is registered for another (binfmt_misc), and what to do when it is not.
 
 Builders check it before a foreign build, the smoke test before running a foreign
-image; both add ``foreign_hint`` to a failure on a foreign platform.
+image; a build that fails on a foreign platform adds ``foreign_hint`` to its tip, and
+so does a smoke test of a foreign image that did not run its php.
 """
 
 from __future__ import annotations

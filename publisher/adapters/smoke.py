@@ -421,7 +421,9 @@ class SmokeTester:
         )
         version, found = smoke_rules.defects(observed, php_line, list(extensions))
         if found or version is None:
-            qemu = foreign_hint(platform)
+            # a foreign image whose php ran has working emulation: the QEMU advice is
+            # for one that did not run it (exec format error)
+            qemu = foreign_hint(platform) if version is None else None
             raise SmokeTestError(
                 f"{pinned} ({platform}): " + "; ".join(found),
                 hint=REHEARSAL_HINT if self.rehearsal else "try it yourself",

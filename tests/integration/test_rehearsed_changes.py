@@ -84,6 +84,23 @@ def test_every_image_that_fails_is_named_with_its_php_line(tmp_path: Path) -> No
     assert not (tmp_path / ".publisher" / "local" / "release-notes" / "v1.0.0.json").exists()
 
 
+def test_a_foreign_image_whose_php_ran_gets_no_qemu_advice(tmp_path: Path) -> None:
+    """Both platform images lack the module, the foreign one run under QEMU: its php ran,
+    so emulation works and the tip does not send anyone to install it."""
+    require_tool("buildah")
+    rehearsal = Rehearsal(tmp_path, "8.4")
+    rehearsal.env["PUBLISHER_PLATFORMS"] = "linux/amd64,linux/arm64"
+
+    result = rehearsal.rehearse("v1.0.0", BREAK_REDIS)
+
+    assert result.returncode == 13, result.stdout + result.stderr
+    for platform in ("linux/amd64", "linux/arm64"):
+        assert f"({platform}): `php -m` does not list redis" in result.stderr
+    [tip] = [line for line in result.stderr.splitlines() if line.startswith("  tip: ")]
+    assert tip.startswith("  tip: the rehearsal's throwaway registries stop with it"), tip
+    assert "QEMU" not in result.stderr and "emulation" not in result.stderr
+
+
 def test_an_image_grown_past_the_regression_threshold_is_said_by_the_run(
     tmp_path: Path,
 ) -> None:

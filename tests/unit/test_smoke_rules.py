@@ -426,6 +426,36 @@ def test_docker_smoke_failure_lists_defects_and_still_cleans_up() -> None:
     assert any(a[1:3] == ("rm", "-f") for a in runner.argvs())
 
 
+def test_the_qemu_advice_is_for_a_foreign_image_whose_php_did_not_run() -> None:
+    """An image of another platform whose php ran has working emulation: a missing
+    extension gets no QEMU advice; one whose php could not run (exec format error) does,
+    and the host's own image never."""
+    host = emulation_mod.host_platform()
+    foreign = next(p for p in Platform if p is not host)
+    qemu = emulation_mod.foreign_hint(foreign)
+    assert qemu is not None
+
+    def failure(platform: Platform, php_v: str = REAL_PHP_V) -> SmokeTestError:
+        tester = SmokeTester(
+            docker_runner(php_v=php_v),
+            Engine.DOCKER,
+            sleep=lambda _s: None,
+            fastcgi_request=fake_fastcgi(),
+        )
+        with pytest.raises(SmokeTestError) as caught:
+            tester.test(IMAGE, platform, php_line="8.4", extensions=["intl"])
+        return caught.value
+
+    ran = failure(foreign)
+    assert "does not list intl" in ran.message
+    assert ran.hint == f"try it yourself: docker run --rm -it --platform {foreign} {IMAGE} sh"
+    unrun = "exec /usr/local/bin/php: exec format error\n"
+    assert failure(foreign, unrun).hint == f"{qemu}; {ran.hint}"
+    if host is not None:
+        own = failure(host, unrun)
+        assert "QEMU" not in (own.hint or "") and "emulation" not in (own.hint or "")
+
+
 def test_docker_smoke_of_a_server_that_exits_runs_the_checks_in_a_container_of_their_own() -> None:
     """php-fpm exits at start: the report is that failure, with the checks that still
     mean something (`php -v`, `php -m`, `php-fpm -t` in a fresh container from the image),
