@@ -2251,6 +2251,14 @@ class Option:
     flag: str
     metavar: str
     help: str
+    #: the variables read, in this order, when neither the flag nor ``env`` is set
+    also: tuple[str, ...] = ()
+
+    @property
+    def variables(self) -> str:
+        """The variables it reads, as ``--help`` names them in brackets: in the order
+        they win (``RESOLVE_TIMEOUT, else STACK_REGISTRY_TIMEOUT``)."""
+        return ", else ".join((self.env, *self.also))
 
 
 #: Every input, in the order ``--help`` lists them. Flags override the environment.
@@ -2285,8 +2293,8 @@ OPTIONS: tuple[Option, ...] = (
         ENV_PLATFORM,
         "--platform",
         "linux/amd64|linux/arm64",
-        f"Platform to run (default: {ENV_DEFAULT_PLATFORM} when set, else the docker "
-        "engine's, linux/arm64 on Apple Silicon).",
+        "Platform to run (default: the docker engine's, linux/arm64 on Apple Silicon).",
+        also=(ENV_DEFAULT_PLATFORM,),
     ),
     Option(
         ENV_REPOSITORY,
@@ -2313,6 +2321,7 @@ OPTIONS: tuple[Option, ...] = (
         "--timeout",
         "SECONDS",
         f"Seconds each registry has to answer (default {DEFAULT_TIMEOUT:g}).",
+        also=(ENV_STACK_TIMEOUT,),
     ),
     Option(
         ENV_CACHE,
@@ -3763,7 +3772,8 @@ def _main(
         prog="resolve.py",
         allow_abbrev=False,
         description="Choose the PHP-FPM image to run: pre-built, or a local build. "
-        "Each flag overrides the environment variable named in brackets.",
+        "Each flag overrides the environment variable named in brackets (where two are "
+        "named, the second is read when the first is not set).",
         epilog=HELP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         add_help=False,  # --help is shown after the whole line is read, as below
@@ -3777,7 +3787,7 @@ def _main(
             option.flag,
             dest=option.env,
             metavar=option.metavar,
-            help=f"{option.help} [{option.env}]",
+            help=f"{option.help} [{option.variables}]",
         )
     parser.add_argument(
         MATRIX_FLAG,

@@ -76,7 +76,7 @@ def _with_input_options(func: click.decorators.FC) -> click.decorators.FC:
             option.env.lower(),
             metavar=option.metavar,
             default=None,
-            help=f"{option.help} [env: {option.env}]",
+            help=f"{option.help} [env: {option.variables}]",
         )(func)
     return func
 
@@ -110,8 +110,9 @@ def resolve_command(state: State, fmt: str, matrix: str | None, **values: str | 
     platform it runs on (--platform, else DOCKER_DEFAULT_PLATFORM, else the docker
     engine's, not this machine's); otherwise falls back to building dockerfiles/<X.Y>/Dockerfile
     (when its base can be had), or stops and says how to enable the fallback. The
-    same decisions as examples/stack/start.sh. Every flag overrides its
-    environment variable.
+    same decisions as examples/stack/start.sh. Every flag overrides the
+    environment variables named in brackets (where two are named, the second is read
+    when the first is not set).
 
     \b
     Examples:

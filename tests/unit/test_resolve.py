@@ -2200,3 +2200,84 @@ def test_a_docker_default_platform_the_pins_lack_says_which_variable_to_unset(
         "unset DOCKER_DEFAULT_PLATFORM to run the docker engine's own platform natively, or set "
         "PHP_IMAGE_PLATFORM=linux/arm64 (under emulation unless the engine is linux/arm64); "
     ), unknown.fix
+
+
+#: Per input: two values it takes (the second not its default), and what it reads as.
+_HELD: dict[str, tuple[str, str, Any]] = {
+    "PHP_VERSION": ("8.3", "8.4", lambda i: i.php),
+    "STACK_RELEASE": ("v1.0.0", "v2.0.0", lambda i: i.release),
+    "USE_PREBUILT": ("true", "false", lambda i: str(i.use_prebuilt).lower()),
+    "ALLOW_LOCAL_BUILD_FALLBACK": ("true", "false", lambda i: str(i.allow_fallback).lower()),
+    "PREBUILT_REGISTRY": ("canonical", "mirror", lambda i: i.registry.value),
+    "PMA_IMAGE": ("pma:5", "pma:6", lambda i: i.pma_image),
+    "PHP_IMAGE_PLATFORM": (
+        "linux/amd64",
+        "linux/arm64",
+        lambda i: i.platform or i.default_platform,
+    ),
+    "PHP_IMAGE_REPOSITORY": (
+        "registry.example.com/a/php",
+        "registry.example.com/b/php",
+        lambda i: str(i.repository),
+    ),
+    "PHP_IMAGE_MIRROR": (
+        "registry.example.com/a/php",
+        "registry.example.com/b/php",
+        lambda i: str(i.mirror_repository),
+    ),
+    "PHP_PINS_FILE": ("a.env", "b.env", lambda i: i.pins),
+    "PHP_DOCKERFILES": ("a", "b", lambda i: i.dockerfiles),
+    "RESOLVE_TIMEOUT": ("3", "4", lambda i: f"{i.timeout:g}"),
+    "PHP_IMAGE_CACHE_CHECK": ("true", "false", lambda i: str(i.cache_check).lower()),
+}
+
+
+def test_both_helps_name_every_variable_an_option_reads_in_the_order_they_win(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each flag's bracket in `publisher resolve --help` and `resolve.py --help` names the
+    variables the code reads for it, in the order they win: the flag, then the first one
+    set; no other variable gives its value. `--timeout` said RESOLVE_TIMEOUT alone, and
+    `--platform` PHP_IMAGE_PLATFORM alone, where STACK_REGISTRY_TIMEOUT and
+    DOCKER_DEFAULT_PLATFORM are read when those are not set."""
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+    from publisher.cli import resolve_cmd as _  # noqa: F401  (registers the command)
+
+    result = CliRunner().invoke(main, ["resolve", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert resolving.main(["--help"], env={}) == 0
+    helps = {"publisher resolve": result.stdout, "resolve.py": capsys.readouterr().out}
+    variables = {
+        value
+        for name, value in vars(resolving).items()
+        if name.startswith("ENV_") and isinstance(value, str)
+    }
+    assert set(_HELD) == {option.env for option in resolving.OPTIONS}
+    for option in resolving.OPTIONS:
+        a, b, read = _HELD[option.env]
+        said = []
+        for which, text in helps.items():
+            flat = " ".join(text.split())
+            found = re.search(
+                re.escape(f"{option.flag} {option.metavar} ") + r".*?\[(?:env: )?([^\]]*)\]", flat
+            )
+            assert found, (which, option.flag)
+            said.append(found[1].split(", else "))
+        assert said[0] == said[1], said
+        names = said[0]
+        # the flag wins over every variable, each variable over those after it
+        for k in range(len(names) + 1):
+            env = {name: b for name in names[max(k - 1, 0) :]}
+            if k:
+                env[names[k - 1]] = a
+            flags = {option.env: a} if k == 0 else {}
+            assert read(parse_inputs(env, flags)) == a, (option.flag, env, flags)
+        # no other variable gives it a value
+        for other in sorted(variables - set(names)):
+            try:
+                got = read(parse_inputs({other: b}))
+            except ResolveError:
+                continue
+            assert got != b, f"{option.flag} reads {other}, which its help does not name"
