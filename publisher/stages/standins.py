@@ -56,6 +56,7 @@ from ..adapters.builders import BuilderName, BuildRequest, create_builder
 from ..adapters.builders.base import Builder
 from ..adapters.builders.buildah import isolation_from_env, local_engine
 from ..adapters.builders.layout import merge_layouts, read_layout
+from ..adapters.emulation import host_platform
 from ..adapters.runner import Runner
 from ..core import reference
 from ..core.config import Config
@@ -472,6 +473,19 @@ def registry_host(value: str, what: str = "the stand-ins' registry") -> str:
     return value
 
 
+def debian_duration(platforms: Sequence[Platform]) -> str:
+    """How long mmdebstrap takes to make a Debian stand-in for ``platforms``, as the line
+    announcing it says before the minutes start: a foreign one runs Debian's package
+    scripts under QEMU."""
+    host = host_platform()
+    native = [str(p) for p in platforms if p is host]
+    foreign = [str(p) for p in platforms if p is not host]
+    said = [f"about a minute for {', '.join(native)}"] if native else []
+    if foreign:
+        said.append(f"several minutes for {', '.join(foreign)} under QEMU")
+    return ", ".join(said)
+
+
 def push_standins(
     registry: str,
     *,
@@ -535,7 +549,9 @@ def push_standins(
                         _sweep_old(layout.parent, keep=layout)
                         output.info(
                             f"building the STAND-IN base with Debian's real PHP {php} "
-                            f"({recipe.suite(php)}; {built_for})"
+                            f"({recipe.suite(php)}; {built_for}) with mmdebstrap: "
+                            f"{debian_duration(platforms)}; made once, later runs take it "
+                            f"from {layout.parent}"
                         )
                         build = functools.partial(build_debian_line, recipe=recipe, runner=runner)
                     else:

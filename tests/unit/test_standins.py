@@ -235,6 +235,40 @@ def test_a_debian_stand_in_says_what_is_real_and_what_is_not(tmp_path: Path) -> 
         assert "STAND-IN" in script.read_text(), script.name
 
 
+def test_making_a_debian_stand_in_says_it_takes_minutes_before_mmdebstrap_starts(
+    tmp_path: Path,
+) -> None:
+    """The real-PHP bases take minutes (a foreign platform's under QEMU, several) and a
+    dry run makes them too: the line naming them says so before mmdebstrap runs, where it
+    named the line and platforms alone and the minutes went by unexplained."""
+    host = host_platform()
+    foreign = next(p for p in Platform if p is not host)
+    runner = FakeRunner(tools={"mmdebstrap": "/usr/bin/mmdebstrap"})
+    said: list[str] = []
+
+    def mmdebstrap(call: Call) -> Completed:
+        said.append(runner.stream.getvalue())
+        return Completed(call.argv, 1, "", "E: stopped here")
+
+    runner.on(["mmdebstrap"], mmdebstrap)
+    with pytest.raises(CommandError):
+        standins.push_standins(
+            "127.0.0.1:9",
+            runner=runner,
+            lines=["8.4"],
+            platforms=tuple(Platform),
+            source_dir=REAL_PHP,
+            env={"PUBLISHER_CACHE_DIR": str(tmp_path)},
+        )
+    assert said, "mmdebstrap never ran"
+    line = " ".join(said[0].split())
+    assert "building the STAND-IN base with Debian's real PHP 8.4 (trixie; " in line
+    assert f"several minutes for {foreign} under QEMU" in line
+    if host is not None:
+        assert f"about a minute for {host}," in line
+    assert f"made once, later runs take it from {tmp_path}/standins/debian-layouts" in line
+
+
 def test_a_root_file_system_tar_becomes_a_reproducible_one_layer_layout(tmp_path: Path) -> None:
     import io
     import json
