@@ -194,15 +194,21 @@ def build_command(
     from ..stages.publish import load_release
     from ..stages.release import published_lines, resolve_bases
 
+    if rebuild:
+        rerun = "A rerun of the same command builds it again"
+    elif state.output.github:  # the record is uploaded only by a leg that finished
+        rerun = (
+            "Re-running the job builds it again, as a new runner holds no record of it, "
+            "unless the release's pin already holds the line"
+        )
+    else:
+        rerun = (
+            "A rerun of the same command finishes the leg, reusing the image once its "
+            "record is written, while its Dockerfile and base stay as they are"
+        )
     state.interrupted_hint = (
         "a leg moves no tag: its image is pushed by digest, and its record written once it "
-        "is. A rerun of the same command "
-        + (
-            "builds it again"
-            if rebuild
-            else "finishes the leg, reusing the image once its record is written, while "
-            "its Dockerfile and base stay as they are"
-        )
+        f"is. {rerun}"
     )
     version = parse_release(release)
     created = created_from_env(state.env)

@@ -280,6 +280,21 @@ def test_an_interrupted_command_that_writes_says_what_it_left_and_that_a_rerun_f
     assert "A rerun of the same command" in tip, tip
 
 
+def test_an_interrupted_build_leg_in_actions_says_a_re_run_builds_it_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A leg's record reaches the publish job only as the artifact a finished leg uploads:
+    a re-run of a cancelled leg starts on a new runner without it and builds the image
+    again, where the tip said a rerun reuses it."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    result = _interrupted(monkeypatch, [*BUILD, "--digest-file", "d"])
+    assert result.exit_code == 143, result.output
+    tip = _tip(result.stderr) or ""
+    assert "a leg moves no tag" in tip, tip
+    assert "Re-running the job builds it again, as a new runner holds no record of it" in tip
+    assert "reusing the image" not in tip, tip
+
+
 def test_an_interrupted_gh_release_says_a_rerun_finishes_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
