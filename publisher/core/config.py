@@ -657,6 +657,7 @@ _YAML_VALUES = yaml.constructor.SafeConstructor()
 #: Says what a plain (untagged) scalar's text is to YAML: int, float, str, bool, null...
 _YAML_TYPES = yaml.resolver.Resolver()
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_STR_TAG = "tag:yaml.org,2002:str"
 #: A whole number with a leading zero (``017``, ``-0_8``): ``_Reader.refuse_leading_zero``.
 _LEADING_ZERO_RE = re.compile(r"[-+]?0[0-9_]*[0-9][0-9_]*")
 #: What a value that is not a number is told, tagged or not (``_Reader.number``'s tip).
@@ -724,6 +725,40 @@ class _Value:
     value: Any
     node: yaml.Node | None
     path: str
+
+
+def _yaml_1_1_reads(node: yaml.ScalarNode) -> str:
+    """What YAML 1.1 (PyYAML) makes of a number-like scalar as tagged: ``reads it as the
+    octal number 15``, ``reads it as a string``, ``refuses it`` (``!!int 08``)."""
+    if node.tag not in _NUMBER_TAGS:
+        return "reads it as a string"
+    try:
+        value = _YAML_VALUES.construct_object(yaml.ScalarNode(node.tag, node.value))
+    except (ArithmeticError, LookupError, TypeError, ValueError, yaml.YAMLError):
+        return "refuses it"
+    if isinstance(value, int) and value != int(str(node.value).replace("_", ""), 10):
+        return f"reads it as the octal number {value}"
+    return f"reads it as {float(value):g}"
+
+
+#: YAML 1.2's core schema: its integers and floats (no ``_``, no octal but ``0o``).
+_YAML_1_2_INT = re.compile(r"[-+]?[0-9]+")
+_YAML_1_2_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
+def _yaml_1_2_reads(node: yaml.ScalarNode) -> str:
+    """What YAML 1.2 (core schema) makes of the same scalar: ``reads it as 17``, ``reads
+    it as a string`` (``0_8``), ``refuses it`` (``!!float 0_17``), ``reads it as no
+    number``: ``0_17``, a string untagged and refused tagged ``!!int``, which a node read
+    by YAML 1.1 does not tell apart (both are its integers)."""
+    text = str(node.value)
+    implicit = _YAML_TYPES.resolve(yaml.ScalarNode, text, (True, False)) == node.tag
+    pattern = _YAML_1_2_FLOAT if node.tag.endswith(":float") and not implicit else _YAML_1_2_INT
+    if pattern.fullmatch(text):
+        return f"reads it as {float(text):g}"
+    if node.tag not in _NUMBER_TAGS:
+        return "reads it as a string"
+    return "reads it as no number" if implicit else "refuses it"
 
 
 class _Reader:
@@ -802,29 +837,42 @@ class _Reader:
         """Refuse a whole number written with a leading zero (``017``, ``-08``, ``0_17``),
         which YAML readers disagree on: YAML 1.1 (PyYAML, and the editors and tools that
         follow it) reads ``017`` as the octal number 15 and ``08`` as a string, YAML 1.2
-        reads both as decimal numbers. Tagged ``!!int`` or ``!!float`` alike (``as_untagged``:
-        a tagged number is read as its text is untagged); a quoted one is a string, refused
-        where a number belongs as every string is. ``0`` alone is no leading zero."""
+        reads both as decimal numbers (and ``0_17`` as a string). Tagged ``!!int`` or
+        ``!!float`` alike (``as_untagged``: a tagged number is read as its text is
+        untagged), each reader's reading said as it reads that tag; a quoted one, or one
+        tagged ``!!str``, is a string, refused where a number belongs as every string is.
+        ``0`` alone is no leading zero."""
         if not isinstance(node, yaml.ScalarNode) or node.style is not None:
             return
-        if node.tag not in (*_NUMBER_TAGS, "tag:yaml.org,2002:str"):
+        # a string: untagged, as 08 is (tagged !!str, 017 is a string to every reader)
+        untagged = _YAML_TYPES.resolve(yaml.ScalarNode, str(node.value), (True, False))
+        if node.tag not in _NUMBER_TAGS and (node.tag, untagged) != (_STR_TAG, _STR_TAG):
             return
         text = str(node.value)
         digits = text.replace("_", "")
         if not _LEADING_ZERO_RE.fullmatch(text) or not _LEADING_ZERO_RE.fullmatch(digits):
             return
         decimal = str(int(digits, 10))
-        if set(digits.lstrip("+-")) <= set("01234567"):
-            yaml_1_1 = f"the octal number {int(digits, 8)}"
+        yaml_1_1, yaml_1_2 = _yaml_1_1_reads(node), _yaml_1_2_reads(node)
+        if yaml_1_1 == yaml_1_2:  # 07, !!float 017: alike here, not for every such number
+            problem = (
+                f"{text} is written with a leading zero: YAML 1.1 and YAML 1.2 both "
+                + yaml_1_1.replace("reads it", "read it")
+                + (
+                    ""
+                    if yaml_1_1.endswith("a string")
+                    else ", but not every number so written (017 is the octal number 15 to "
+                    "YAML 1.1, 17 to YAML 1.2)"
+                )
+            )
         else:
-            yaml_1_1 = "a string"
-        self.fail(
-            node,
-            path,
-            f"{text} is written with a leading zero, which YAML readers disagree on: "
-            f"YAML 1.1 reads it as {yaml_1_1}, YAML 1.2 as {decimal}",
-            hint=f"write {decimal}",
-        )
+            both = yaml_1_1.startswith("reads") and yaml_1_2.startswith("reads")
+            problem = (
+                f"{text} is written with a leading zero, which YAML readers disagree on: "
+                f"YAML 1.1 {yaml_1_1}, YAML 1.2 "
+                + (yaml_1_2.removeprefix("reads it ") if both else yaml_1_2)
+            )
+        self.fail(node, path, problem, hint=f"write {decimal}")
 
     # -- typed accessors
 
