@@ -19,6 +19,7 @@ from publisher.core.version import parse_release
 from publisher.stages.publish import PENDING_DIR, load_release, republish_config, select_release
 from publisher.stages.release import keep_records
 from tests.support.matrices import acme_config
+from tests.support.records import line_facts, release_facts, write_record
 
 D = "sha256:" + "a" * 64
 E = "sha256:" + "b" * 64
@@ -121,27 +122,16 @@ def test_from_json_validates_too() -> None:
 
 
 def record(release: str = "v1.0.0") -> notes.ReleaseFacts:
-    return notes.ReleaseFacts(
-        release=release,
-        stable=True,
-        stand_in=False,
-        default_line="8.4",
-        published_at="2026-11-22T10:00:00Z",
-        registries=(notes.RegistryFacts("hub", "docker.io/acme/php-fpm", True),),
-        lines=(
-            notes.LineFacts(
-                php="8.4",
-                php_version="8.4.12",
-                index_digest=D,
-                tags=(f"{release}-php-8.4",),
-                base_image="docker.io/library/php:8.4-fpm-alpine",
-                base_digest=E,
-                size_budget_bytes=700_000_000,
-                platforms=(notes.PlatformFacts("linux/amd64", D, 1),),
-            ),
-        ),
-        floating=(),
+    """``release``'s record: PHP 8.4 on linux/amd64, published to the hub."""
+    line = line_facts(
+        "8.4",
+        release,
+        digest=D,
+        base_image="docker.io/library/php:{php}-fpm-alpine",
+        base_digest=E,
+        php_version="8.4.12",
     )
+    return release_facts([line], release)
 
 
 def quiet() -> tuple[Output, io.StringIO]:
@@ -211,7 +201,7 @@ def test_a_rehearsal_of_a_tag_rehearsed_before_says_what_becomes_of_its_notes(
     tmp_path: Path, dry_run: bool, said: str
 ) -> None:
     """A dry run writes nothing, so it does not say it replaces the earlier notes."""
-    (tmp_path / "v1.0.0.json").write_text(notes.release_json(record(), notes.SizeHistory()))
+    write_record(tmp_path, record())
     config = acme_config()
     stream = io.StringIO()
     out = Output(env={}, stream=stream, err_stream=io.StringIO())
@@ -227,7 +217,7 @@ def test_a_rehearsal_of_a_tag_rehearsed_before_says_what_becomes_of_its_notes(
 def test_a_command_with_only_reads_the_release_record_once(tmp_path: Path) -> None:
     """--only is checked against the record, and the release is then loaded from the
     same read: a record that changes between the two (here: broken) is not read again."""
-    (tmp_path / "v1.0.0.json").write_text(notes.release_json(record(), notes.SizeHistory()))
+    write_record(tmp_path, record())
     version = parse_release("v1.0.0")
     selected, read = select_release(acme_config(), ("8.4",), tmp_path, version)
     (tmp_path / "v1.0.0.json").write_text("{")
