@@ -8,7 +8,8 @@ from dataclasses import replace
 import pytest
 
 from publisher.core import notes, pins
-from publisher.core.notes import LineFacts, PlatformFacts, RegistryFacts, SizeHistory
+from publisher.core.notes import RegistryFacts, SizeHistory
+from tests.support.records import line_facts
 from tests.unit.test_notes import D, facts
 
 
@@ -19,15 +20,14 @@ def record(f: notes.ReleaseFacts | None = None) -> dict:
 def two_lines() -> notes.ReleaseFacts:
     f = facts("v2.0.0")
     line = f.lines[0]
-    older = LineFacts(
-        php="8.10",
-        php_version="8.10.1",
-        index_digest=D["e"],
-        tags=("v2.0.0-php-8.10",),
-        base_image="docker.io/library/php:8.10-fpm-alpine@" + D["0"],
+    older = line_facts(
+        "8.10",
+        "v2.0.0",
+        digest=D["e"],
+        base_image="docker.io/library/php:{php}-fpm-alpine@" + D["0"],
         base_digest=D["1"],
-        size_budget_bytes=1,
-        platforms=(PlatformFacts("linux/amd64", D["2"], 1),),
+        platforms={"linux/amd64": D["2"]},
+        php_version="8.10.1",
     )
     return replace(f, lines=(older, line))  # 8.10 first: the file sorts numerically
 

@@ -41,6 +41,7 @@ from publisher.resolve import (
     render,
     resolve,
 )
+from tests.support.records import line_facts, release_facts
 
 INDEX = "sha256:" + "a" * 64
 BASE = "sha256:" + "b" * 64
@@ -1425,32 +1426,24 @@ def test_reads_what_the_publish_stage_writes() -> None:
     """The pins the publish stage writes (publisher.core.notes -> publisher.core.pins) read back."""
     from publisher.core import notes as writer
 
-    facts = writer.ReleaseFacts(
-        release="v2.0.0",
-        stable=True,
-        stand_in=False,
-        default_line="8.4",
+    line = line_facts(
+        "8.4",
+        "v2.0.0",
+        digest=INDEX,
+        base_image="docker.io/library/php:{php}-fpm-alpine",
+        base_digest=BASE,
+        platforms={"linux/amd64": "sha256:" + "d" * 64, "linux/arm64": "sha256:" + "e" * 64},
+        php_version="8.4.12",
+        tags=("v2.0.0-php-8.4", "v2.0.0", "php-8.4", "latest"),
+    )
+    facts = release_facts(
+        [line],
+        "v2.0.0",
         published_at="2026-01-01T00:00:00Z",
         registries=(
             writer.RegistryFacts("dockerhub", "docker.io/twentyi/php-fpm", True),
             writer.RegistryFacts("ghcr", "ghcr.io/twentyi/php-fpm", False),
         ),
-        lines=(
-            writer.LineFacts(
-                php="8.4",
-                php_version="8.4.12",
-                index_digest=INDEX,
-                tags=("v2.0.0-php-8.4", "v2.0.0", "php-8.4", "latest"),
-                base_image="docker.io/library/php:8.4-fpm-alpine",
-                base_digest=BASE,
-                size_budget_bytes=700_000_000,
-                platforms=(
-                    writer.PlatformFacts("linux/amd64", "sha256:" + "d" * 64, 100),
-                    writer.PlatformFacts("linux/arm64", "sha256:" + "e" * 64, 90),
-                ),
-            ),
-        ),
-        floating=(),
     )
     record = json.loads(writer.release_json(facts, writer.SizeHistory()))
     parsed = parse_pins(pins.render(record), source="v2.0.0.env")
