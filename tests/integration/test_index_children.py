@@ -2,7 +2,7 @@
 
 Real loopback registries; ``publisher publish`` runs as a separate process over the
 legs' platform images seeded on the primary with their digest records (as
-``tests.support.publishing.seed_line`` does), while the release's pin on the primary
+``tests.support.publishing.seed_image`` does), while the release's pin on the primary
 was pushed by hand: the same platform images in an index that also lists buildx-style
 attestation manifests (``unknown/unknown``), and, in the second case, one more image
 whose entry names no platform.
@@ -26,8 +26,6 @@ from typing import Any
 import pytest
 import requests
 
-from publisher.core.platforms import Platform
-from publisher.core.records import DigestRecord, write_record_file
 from tests.support.images import (
     OCI_INDEX,
     OCI_MANIFEST,
@@ -37,27 +35,9 @@ from tests.support.images import (
     make_platform_image,
     push_raw,
 )
-from tests.support.publishing import isolated_env, run_publisher, tag_map
+from tests.support.publishing import isolated_env, run_publisher, seed_image, tag_map
 
 pytestmark = pytest.mark.integration
-
-
-def _records(image: TestImage, digests: Path, repository: str) -> None:
-    """The build legs' records of ``image``'s platform images (line 8.4 of v1.0.0)."""
-    digests.mkdir(exist_ok=True)
-    for platform_image in image.images:
-        record = DigestRecord(
-            "v1.0.0",
-            "8.4",
-            Platform(platform_image.platform),
-            repository,
-            platform_image.digest,
-            "php:8.4-fpm-alpine",
-            None,
-            "buildah",
-            "0" * 64,
-        )
-        write_record_file(digests / record.file_name, record)
 
 
 def _setup(
@@ -87,9 +67,10 @@ def _publish_over_pin(
     """The build legs' records of ``built`` (its images pushed), the pin v1.0.0-php-8.4
     pushed by hand as ``pinned_image``, then ``publisher publish v1.0.0``: the pin's
     digest and the run."""
-    for platform_image in built.images:
-        push_raw(registry.url, repo, platform_image)
-    _records(built, tmp_path / "digests", f"{registry.host}/{repo}")
+    seed_image(
+        tmp_path / "digests", "v1.0.0", "8.4", built,
+        push_to=registry.host, repo=repo, image_repo=f"{registry.host}/{repo}",
+    )  # fmt: skip
     pinned = push_raw(registry.url, repo, pinned_image, ["v1.0.0-php-8.4"])
     result = run_publisher(
         "publish", "v1.0.0", "--digests", str(tmp_path / "digests"), "--no-smoke",

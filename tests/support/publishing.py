@@ -4,8 +4,9 @@
   project's client), straight from a registry;
 * ``isolated_env``: the environment such a run gets, cut off from the user's and CI's;
 * ``publisher_command``, ``run_publisher``: such a run, with a matrix file;
-* ``seed_line``: the build legs' stand-in for one PHP line, its platform images pushed
-  to the primary with their digest records, as ``publish --digests`` takes them.
+* ``seed_line``, ``seed_image``: the build legs' stand-in for one PHP line (new images,
+  or a given one), its platform images pushed to the primary with their digest records,
+  as ``publish --digests`` takes them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tests.support.images import (
     DOCKER_MANIFEST,
     OCI_INDEX,
     OCI_MANIFEST,
+    TestImage,
     make_image,
     push_raw,
 )
@@ -108,16 +110,38 @@ def seed_line(
     seed: int | None = None,
 ) -> None:
     """The build legs of ``php`` for ``release``: a new image per platform (from
-    ``seed`` if given) pushed to ``repo`` on the registry ``push_to`` (its own host, not
-    a proxy), and its digest record in ``digests``, naming ``image_repo``."""
-    for image in make_image(platforms, seed=seed).images:
-        push_raw(f"http://{push_to}", repo, image)
+    ``seed`` if given), seeded as ``seed_image`` does."""
+    seed_image(
+        digests, release, php, make_image(platforms, seed=seed),
+        push_to=push_to, repo=repo, image_repo=image_repo, base=base,
+        base_digest=base_digest, dockerfile_sha256=dockerfile_sha256,
+    )  # fmt: skip
+
+
+def seed_image(
+    digests: Path,
+    release: str,
+    php: str,
+    image: TestImage,
+    *,
+    push_to: str,
+    repo: str,
+    image_repo: str,
+    base: str | None = None,
+    base_digest: str | None = None,
+    dockerfile_sha256: str = "0" * 64,
+) -> None:
+    """The build legs of ``php`` for ``release`` that built ``image``: each of its platform
+    images pushed to ``repo`` on the registry ``push_to`` (its own host, not a proxy), and
+    its digest record in ``digests``, naming ``image_repo``."""
+    for platform_image in image.images:
+        push_raw(f"http://{push_to}", repo, platform_image)
         record = DigestRecord(
             release,
             php,
-            Platform(image.platform),
+            Platform(platform_image.platform),
             image_repo,
-            image.digest,
+            platform_image.digest,
             base or f"php:{php}-fpm-alpine",
             base_digest,
             "buildah",
