@@ -16,19 +16,10 @@ from click.testing import CliRunner
 
 from publisher.cli import main
 from tests.conftest import ROOT
+from tests.integration.conftest import GH_REPO, GH_TOKEN
 from tests.support.fake_github import ECHO_AUTHORIZATION, FakeGitHub
 
 pytestmark = pytest.mark.integration
-
-GH_TOKEN = "ghp_DEBUGcanary0123456789abcdefNeverShown"
-GH_REPO = "acme/x"
-
-
-@pytest.fixture
-def gh() -> FakeGitHub:
-    with FakeGitHub(token=GH_TOKEN) as server:
-        server.add_repo(GH_REPO)
-        yield server
 
 
 def test_debug_traceback_of_an_echoed_token_is_redacted(gh: FakeGitHub, tmp_path: Path) -> None:
