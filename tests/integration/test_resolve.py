@@ -31,6 +31,7 @@ from publisher.adapters import probe as probing
 from publisher.adapters.localregistry import LocalRegistry, free_port
 from publisher.core import pins
 from publisher.core.errors import EXIT_BUILD_LOCALLY, EXIT_CANNOT_PROCEED, EXIT_USE_PREBUILT
+from publisher.core.notes import RegistryFacts, SizeHistory, release_json
 from publisher.resolve import detect_host_platform
 from tests.conftest import ROOT
 from tests.integration.conftest import HttpsRegistry
@@ -39,6 +40,7 @@ from tests.support.connectproxy import ConnectProxy
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import make_image, push_raw
 from tests.support.pipeline import default_stop_signals
+from tests.support.records import line_facts, release_facts
 from tests.support.sockets import FixedAnswer, Silent
 
 pytestmark = pytest.mark.integration
@@ -567,34 +569,26 @@ def write_notes(
     platforms: tuple[str, ...],
     base: str = "docker.io/library/busybox:stable",
 ) -> Path:
-    """The release's pins file, rendered by publisher.core.pins from its record."""
-    notes = {
-        "schema": 1,
-        "release": RELEASE,
-        "stable": True,
-        "stand_in": True,
-        "default_line": "8.4",
-        "registries": [
-            {"name": "local", "repository": repository, "primary": True},
-            {"name": "mirror", "repository": f"{repository}-mirror", "primary": False},
-        ],
-        "lines": [
-            {
-                "php": "8.4",
-                "php_version": "8.4.99-standin",
-                "index_digest": digest,
-                "tags": [f"{RELEASE}-php-8.4", RELEASE, "php-8.4", "latest"],
-                "base": {"image": base, "digest": None},
-                "platforms": [
-                    {"platform": p, "digest": "sha256:" + "c" * 64, "size_bytes": 1}
-                    for p in platforms
-                ],
-            }
-        ],
-    }
+    """The release's pins file, rendered by publisher.core.pins from its record (a
+    stand-in rehearsal's, as publish writes it)."""
+    line = line_facts(
+        "8.4",
+        RELEASE,
+        digest=digest,
+        base_image=base,
+        base_digest=None,
+        platforms=dict.fromkeys(platforms, "sha256:" + "c" * 64),
+        php_version="8.4.99-standin",
+        tags=(f"{RELEASE}-php-8.4", RELEASE, "php-8.4", "latest"),
+    )
+    registries = (
+        RegistryFacts("local", repository, True),
+        RegistryFacts("mirror", f"{repository}-mirror", False),
+    )
+    facts = release_facts([line], RELEASE, registries=registries, stand_in=True)
     path = workdir / "release-notes" / f"{RELEASE}.env"
     path.parent.mkdir(exist_ok=True)
-    path.write_text(pins.render(notes))
+    path.write_text(pins.render(json.loads(release_json(facts, SizeHistory()))))
     return path
 
 

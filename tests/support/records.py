@@ -61,12 +61,14 @@ def release_facts(
     default_line: str = "8.4",
     published_at: str = PUBLISHED_AT,
     registries: Sequence[RegistryFacts] = (HUB,),
+    stand_in: bool = False,
 ) -> ReleaseFacts:
-    """The record of stable ``release``, published with ``lines`` to ``registries``."""
+    """The record of stable ``release``, published with ``lines`` to ``registries``
+    (a stand-in rehearsal's if ``stand_in``)."""
     return ReleaseFacts(
         release=release,
         stable=True,
-        stand_in=False,
+        stand_in=stand_in,
         default_line=default_line,
         published_at=published_at,
         registries=tuple(registries),
