@@ -292,7 +292,9 @@ def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> Non
     not every platform carries alike is followed by the platforms that do), the
     number of attestation manifests, and the annotations of an index itself. An
     index's platform images are read up to 8 at a time; an index that lists
-    indexes is followed to the images inside. An index whose
+    indexes is followed to the images inside. An image whose index entry names no
+    platform is shown with its config's, said so ("linux/amd64 (from its config;
+    the index names none)"). An index whose
     platform image, or an image whose config, the registry lacks is shown all the
     same, and each missing piece is named, a row where the index lists it (exit 5;
     a piece the registry sends
@@ -316,7 +318,9 @@ def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> Non
     --json prints {"ok", "reference" (the object --offline --json prints, with the
     tag and the digest as given), "reachable", "digest", "media_type",
     "is_index", "platforms" (each {"platform", "digest", "size", "created",
-    "labels"}), "attestations", "missing" (each {"platform", "digest", "kind":
+    "labels", "platform_from"}: where the platform was read, index, its entry;
+    config, the image's config, for a single image or an entry naming none; null,
+    neither names one), "attestations", "missing" (each {"platform", "digest", "kind":
     "manifest" or "config"}), "annotations", "tag" (null, or {"name", "digest",
     "matches", "lists_as", "error"}), "pin" (null, or {"name", "digest", "matches", "error"}),
     "error"}.

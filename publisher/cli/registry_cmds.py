@@ -89,10 +89,10 @@ def _show_inspection(state: State, result: Inspection) -> None:
         output.info(f"annotation: {key}={value}")
     # in the index's order, what the registry lacks a row too, said missing
     rows = [
-        (p.platform, p.digest, human_size(p.size), p.created or "-", str(len(p.labels)))
+        (p.label(), p.digest, human_size(p.size), p.created or "-", str(len(p.labels)))
         if isinstance(p, PlatformInfo)
         else (
-            p.platform,
+            p.label(),
             p.platform_digest,
             "missing" if p.kind == "manifest" else "config missing",
             "-",

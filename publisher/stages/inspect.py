@@ -35,6 +35,21 @@ class PlatformInfo:
     size: int
     created: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    #: where ``platform`` was read: "index" (the index's entry for the image), "config"
+    #: (the image's config: a single image, or an index entry that names none), None
+    #: (neither names one: ``platform`` is unknown/unknown)
+    platform_from: str | None = "index"
+    #: an index's entry that names no platform (``platform`` is then its config's)
+    unnamed: bool = False
+
+    def label(self) -> str:
+        """The platform as the table says it: for an index entry that names none, where
+        the platform shown comes from."""
+        if not self.unnamed:
+            return self.platform
+        if self.platform_from is None:
+            return f"{self.platform} (neither the index nor its config names one)"
+        return f"{self.platform} (from its config; the index names none)"
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,8 @@ class Missing:
     kind: str
     #: for a config: the digest of the image (manifest) that names it, the platform's digest
     image: str | None = None
+    #: an index's entry that names no platform (``platform`` is then "unknown")
+    unnamed: bool = False
 
     @property
     def platform_digest(self) -> str:
@@ -62,6 +79,16 @@ class Missing:
 
     def to_dict(self) -> dict[str, str]:
         return {"platform": self.platform, "digest": self.digest, "kind": self.kind}
+
+    def label(self) -> str:
+        """The platform as the table says it: for an index entry that names none, so."""
+        return f"{self.platform} (the index names none)" if self.unnamed else self.platform
+
+
+def _missing(child: Descriptor, kind: str) -> Missing:
+    """An index's entry ``child`` whose ``kind`` the registry lacks: its platform, or
+    "unknown" when the entry names none."""
+    return Missing(child.platform or "unknown", child.digest, kind, unnamed=child.platform is None)
 
 
 def _printable(values: Mapping[str, str]) -> dict[str, str]:
@@ -212,6 +239,7 @@ class Inspection:
                     "size": p.size,
                     "created": p.created,
                     "labels": _printable(p.labels),
+                    "platform_from": p.platform_from,
                 }
                 for p in self.platforms
             ],
@@ -314,7 +342,7 @@ def index_entries(
         except NotFoundError:
             if missing is None:
                 raise
-            missing.append(Missing(child.platform or "unknown", child.digest, "manifest"))
+            missing.append(_missing(child, "manifest"))
             continue
         for entry in index_entries(client, path, nested, missing, depth + 1):
             if child.platform is None or entry.is_attestation or entry.platform == child.platform:
@@ -322,19 +350,32 @@ def index_entries(
 
 
 def _platform_info(
-    ref: Reference, client: RegistryClient, image: Manifest, platform: str | None
+    ref: Reference, client: RegistryClient, image: Manifest, platform: str | None, listed: bool
 ) -> PlatformInfo | Missing:
-    """What an image's config says, or the config it names and the registry lacks."""
+    """What an image's config says, or the config it names and the registry lacks;
+    ``platform``: what the index's entry names (None: it names none, or ``listed`` is
+    False, an image not read through an index)."""
     config = image.config
     try:
         data = client.image_config(ref.path, image)
     except NotFoundError:
         if config is None:
             raise
-        return Missing(platform or "unknown", config.digest, "config", image.digest)
+        unnamed = listed and platform is None
+        return Missing(platform or "unknown", config.digest, "config", image.digest, unnamed)
     created, labels = _config_facts(data)
-    platform = platform or platform_key(data) or UNKNOWN_PLATFORM
-    return PlatformInfo(platform, image.digest, image.compressed_size, created, labels)
+    if platform is not None:
+        return PlatformInfo(platform, image.digest, image.compressed_size, created, labels)
+    configured = platform_key(data)
+    return PlatformInfo(
+        configured or UNKNOWN_PLATFORM,
+        image.digest,
+        image.compressed_size,
+        created,
+        labels,
+        platform_from=None if configured is None else "config",
+        unnamed=listed,
+    )
 
 
 def _listed_as(client: RegistryClient, path: str, index: str, digest: str) -> str | None:
@@ -387,7 +428,7 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
 
     def describe(image: Manifest, platform: str | None) -> Found:
         try:
-            return _platform_info(ref, client, image, platform)
+            return _platform_info(ref, client, image, platform, manifest.is_index)
         except InvalidResponseError as exc:
             config = image.config.digest if image.config else image.digest
             if not manifest.is_index:
@@ -398,9 +439,9 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
         try:
             image = client.get_manifest_by_digest(ref.path, child.digest)
         except NotFoundError:
-            return Missing(child.platform or "unknown", child.digest, "manifest")
+            return _missing(child, "manifest")
         except InvalidResponseError as exc:
-            piece = Missing(child.platform or "unknown", child.digest, "manifest").words()
+            piece = _missing(child, "manifest").words()
             return unreadable(exc, piece)
         return describe(image, child.platform)
 

@@ -556,6 +556,64 @@ def test_inspect_s_table_has_a_row_for_each_platform_the_registry_lacks(
     assert f"linux/amd64 image's config ({config})" in " ".join(table.output.split())
 
 
+def test_inspect_says_a_platform_the_index_entry_does_not_name_is_its_config_s(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    """A hand-made index whose entry for an image names no platform: the table shows the
+    platform the image's config names, saying it comes from there, and --json says where
+    each platform was read. That image gone, its row says the index names none."""
+    image = _with_extra_child(None)  # amd64, arm64, their attestations, an s390x unnamed
+    odd = image.attestations[-1].digest
+    seed(registry, repo, image, tags=["v1"])
+    table = run(["inspect", f"{registry.host}/{repo}:v1"], tmp_path, COLUMNS="300")
+    assert table.exit_code == 0, table.output
+    rows = [line for line in table.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 3, table.stdout
+    said = "linux/s390x (from its config; the index names none)"
+    assert [r for r in rows if odd in r] == [r for r in rows if said in r] != [], rows
+    assert sum("from its config" in r for r in rows) == 1, rows  # not the named platforms
+    result = run(["inspect", f"{registry.host}/{repo}:v1", "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [(p["platform"], p["digest"], p["platform_from"]) for p in data["platforms"]] == [
+        ("linux/amd64", image.image("linux/amd64").digest, "index"),
+        ("linux/arm64", image.image("linux/arm64").digest, "index"),
+        ("linux/s390x", odd, "config"),
+    ]
+    assert data["attestations"] == 2
+    # The unnamed image gone: "unknown", as before in --json; the table says why.
+    raw_delete_manifest(registry.url, repo, odd)
+    result = run(["inspect", f"{registry.host}/{repo}:v1", "--json"], tmp_path)
+    assert result.exit_code == 5, result.output
+    data = json.loads(result.stdout)
+    assert data["missing"] == [{"platform": "unknown", "digest": odd, "kind": "manifest"}]
+    assert f"but an image it lists ({odd}) is missing" in data["error"]["message"]
+    table = run(["inspect", f"{registry.host}/{repo}:v1"], tmp_path, COLUMNS="300")
+    assert table.exit_code == 5, table.output
+    rows = [line for line in table.stdout.splitlines() if line.startswith("│")]
+    gone = [r for r in rows if odd in r]
+    assert len(gone) == 1 and "unknown (the index names none)" in gone[0], rows
+    assert " missing " in gone[0], rows
+
+
+def test_inspect_of_a_single_image_names_its_config_as_where_its_platform_comes_from(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    """A single-platform image has no index: its platform is its config's, and the table
+    says nothing of an index."""
+    image = make_image(("linux/arm64",)).image("linux/arm64")
+    digest = seed(registry, repo, image, tags=["one"])
+    result = run(["inspect", f"{registry.host}/{repo}:one", "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [(p["platform"], p["digest"], p["platform_from"]) for p in data["platforms"]] == [
+        ("linux/arm64", digest, "config")
+    ]
+    table = run(["inspect", f"{registry.host}/{repo}:one"], tmp_path, COLUMNS="300")
+    assert table.exit_code == 0, table.output
+    assert "the index names none" not in table.stdout and "from its config" not in table.stdout
+
+
 def test_inspect_s_table_lists_a_platform_the_registry_lacks_in_the_index_s_order(
     registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
 ) -> None:
