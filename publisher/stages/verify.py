@@ -139,19 +139,26 @@ def inspect_index(
     ]
     gone_blobs = gone_manifests = 0
     for child in manifest.children:
-        label = "attestation" if child.is_attestation else (child.platform or "unknown platform")
+        short = short_digest(child.digest)
+        # A child is said by its platform; one listed with none, by its digest (there is
+        # no platform to name: not "unknown platform", a name nobody wrote).
+        if child.is_attestation or child.platform is not None:
+            label = "attestation" if child.is_attestation else child.platform
+            listed, prefix = f"{label} manifest {short}", f"{label} "
+        else:
+            listed, prefix = f"manifest {short} (listed with no platform)", f"image {short}'s "
         if child.platform is not None and not child.is_attestation:
             children.setdefault(child.platform, child.digest)
         try:
             child_manifest = client.get_manifest_by_digest(repo_path, child.digest)
         except (NotFoundError, InvalidResponseError) as exc:
             why = "" if isinstance(exc, NotFoundError) else f" ({exc.message})"
-            missing.append(f"{label} manifest {short_digest(child.digest)}{why}")
+            missing.append(f"{listed}{why}")
             gone_manifests += isinstance(exc, NotFoundError)
             if not child.is_attestation and child.platform is not None:
                 unfetched.append(child.platform)
             continue
-        gone = _missing_blobs(client, repo_path, child_manifest, f"{label} ", cache)
+        gone = _missing_blobs(client, repo_path, child_manifest, prefix, cache)
         missing += gone
         gone_blobs += len(gone)
         if child.is_attestation or child.platform is None:

@@ -1020,6 +1020,32 @@ def test_verify_names_the_child_an_index_holds_beyond_its_platforms(
     )
 
 
+def test_verify_says_a_child_listed_with_no_platform_that_is_gone_by_its_digest(
+    release: Callable[..., Release], tmp_path: Path
+) -> None:
+    """A child listed with no platform whose manifest (one registry) or config (the
+    other) is gone: said by its digest, not as an "unknown platform" nobody wrote."""
+    rel = release()
+    image = _with_extra_child(None)
+    odd = image.attestations[-1]
+    rel.publish("8.3", image)
+    rel.publish("8.4", make_image())
+    raw_delete_manifest(f"http://{rel.ghcr.host}", rel.repo, odd.digest)
+    config = digest_of(odd.config)
+    gone = requests.delete(f"http://{rel.hub.host}/v2/{rel.repo}/blobs/{config}", timeout=30)
+    gone.raise_for_status()
+    result = run(["verify", "v1.0.0", "--config", str(rel.matrix), "--json"], tmp_path)
+    assert result.exit_code == 12, result.output
+    defects = json.loads(result.stdout)["defects"]
+    missing = {d["registry"]: d["message"] for d in defects if d["kind"] == "child-missing"}
+    assert sorted(missing) == ["ghcr", "hub"], defects
+    short = short_digest(odd.digest)
+    assert f"manifest {short} (listed with no platform) cannot be fetched" in missing["ghcr"]
+    said = f"image {short}'s config blob {short_digest(config)} cannot be fetched"
+    assert said in missing["hub"], missing
+    assert not any("unknown" in message for message in missing.values()), missing
+
+
 def test_verify_refuses_an_index_that_lists_indexes_for_its_platforms(
     release: Callable[..., Release], tmp_path: Path
 ) -> None:
