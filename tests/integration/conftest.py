@@ -269,17 +269,20 @@ def matrix_text(
     return yaml.safe_dump(data, sort_keys=False)
 
 
+def write_matrix_file(
+    directory: Path,
+    registries: Sequence[tuple[str, str, bool]],
+    *,
+    name: str = "matrix.yaml",
+    **kwargs: Any,
+) -> Path:
+    """``directory/name`` holding ``matrix_text(registries, **kwargs)``; returns its path
+    (the ``write_matrix`` fixture, for a fixture of a wider scope)."""
+    path = directory / name
+    path.write_text(matrix_text(registries, **kwargs), encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def write_matrix() -> Callable[..., Path]:
-    def write(
-        directory: Path,
-        registries: Sequence[tuple[str, str, bool]],
-        *,
-        name: str = "matrix.yaml",
-        **kwargs: Any,
-    ) -> Path:
-        path = directory / name
-        path.write_text(matrix_text(registries, **kwargs), encoding="utf-8")
-        return path
-
-    return write
+    return write_matrix_file

@@ -53,14 +53,12 @@ from __future__ import annotations
 import contextlib
 import signal
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from publisher.adapters.localregistry import LocalRegistry
 from tests.conftest import require_tool
-from tests.integration.conftest import matrix_text
+from tests.integration.conftest import write_matrix_file
 from tests.support.sweep import REGISTRIES, Outcome, Reference, Sweep
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -69,19 +67,13 @@ PINS = ["manifest PUT v2.0.0-php-8.3", "manifest PUT v2.0.0-php-8.4", "manifest 
 FLOATING = ["manifest PUT latest", "manifest PUT php-8.3", "manifest PUT php-8.4"]
 
 
-def write_matrix(directory: Path, registries: Any, *, name: str = "matrix.yaml", **kw: Any) -> Path:
-    path = directory / name
-    path.write_text(matrix_text(registries, **kw), encoding="utf-8")
-    return path
-
-
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sweep]:
     """Two registries for the module (each trial a repository of its own on them)."""
     require_tool("docker-registry", "registry")
     with contextlib.ExitStack() as started:
         hosts = {name: started.enter_context(LocalRegistry()).host for name in REGISTRIES}
-        yield Sweep(tmp_path_factory.mktemp("sweep"), hosts, write_matrix)
+        yield Sweep(tmp_path_factory.mktemp("sweep"), hosts, write_matrix_file)
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +194,7 @@ def spooling_sweep(
     downloaded once into a spool folder under TMPDIR, then uploaded from there to each."""
     with LocalRegistry() as quay:
         root = tmp_path_factory.mktemp("spooling-sweep")
-        spooling = Sweep(root, {**sweep.upstream, "quay": quay.host}, write_matrix)
+        spooling = Sweep(root, {**sweep.upstream, "quay": quay.host}, write_matrix_file)
         yield spooling, spooling.reference()
 
 
@@ -226,7 +218,7 @@ REPUBLISHED_PINS = [p.replace("v2.0.0", "v1.0.0") for p in PINS]
 def republish_sweep(sweep: Sweep, tmp_path_factory: pytest.TempPathFactory) -> Sweep:
     """The same registries; each trial republishes v1.0.0 with rebuilt images."""
     root = tmp_path_factory.mktemp("republish-sweep")
-    return Sweep(root, sweep.upstream, write_matrix, republish=True)
+    return Sweep(root, sweep.upstream, write_matrix_file, republish=True)
 
 
 @pytest.fixture(scope="module")
