@@ -28,6 +28,15 @@ def no_io(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def no_host_binfmt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Do not depend on this machine's QEMU setup: no binfmt_misc is mounted (a test that
+    needs one sets its own)."""
+    from publisher.adapters import emulation
+
+    monkeypatch.setattr(emulation, "BINFMT_DIR", tmp_path / "binfmt-not-mounted")
+
+
+@pytest.fixture
 def cli(repo_root, monkeypatch):
     """Runs ``publisher ARGS`` in-process from the repository root, with only ``env``."""
     monkeypatch.chdir(repo_root)

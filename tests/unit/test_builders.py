@@ -70,10 +70,8 @@ class Creds:
     password = "p4ss-w0rd-canary"
 
 
-@pytest.fixture(autouse=True)
-def no_host_binfmt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Do not depend on this machine's QEMU setup (tests that need it set their own)."""
-    monkeypatch.setattr(emulation_mod, "BINFMT_DIR", tmp_path / "binfmt-not-mounted")
+#: Not this machine's QEMU setup (tests that need it set their own).
+pytestmark = pytest.mark.usefixtures("no_host_binfmt")
 
 
 def request(tmp_path: Path, **changes: object) -> BuildRequest:

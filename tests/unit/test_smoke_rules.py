@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from publisher.adapters import emulation as emulation_mod
 from publisher.adapters import fastcgi
 from publisher.adapters import runner as runner_module
 from publisher.adapters.runner import Completed
@@ -71,10 +70,8 @@ DIGEST = "sha256:" + "c" * 64
 IMAGE = Reference("127.0.0.1:5000", "acme/php", None, DIGEST)
 
 
-@pytest.fixture(autouse=True)
-def no_host_binfmt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Do not depend on this machine's QEMU setup (tests that need it set their own)."""
-    monkeypatch.setattr(emulation_mod, "BINFMT_DIR", tmp_path / "binfmt-not-mounted")
+#: Not this machine's QEMU setup (tests that need it set their own).
+pytestmark = pytest.mark.usefixtures("no_host_binfmt")
 
 
 @pytest.mark.parametrize(
