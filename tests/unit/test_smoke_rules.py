@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from publisher.adapters import emulation as emulation_mod
 from publisher.adapters import fastcgi
 from publisher.adapters import runner as runner_module
 from publisher.adapters.runner import Completed
