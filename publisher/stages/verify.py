@@ -440,7 +440,8 @@ def defects_hint(report: Report) -> str:
     or a blob another registry lost under an index it holds too: the rerun copies it
     back from the primary), but for what the primary itself lost under an index it
     holds, which only a copy of it by digest from another registry (or a republish)
-    restores.
+    restores. An image over its size budget is said beside any of these: none of them
+    (nor a rerun) makes it smaller.
     """
     release = report.release
     scripts = f"`publisher verify {release} --json` lists the defects for scripts"
@@ -480,6 +481,15 @@ def defects_hint(report: Report) -> str:
             "it back; otherwise replace the content on purpose: "
             f'`publisher republish {release} --reason "..."`; {scripts}'
         )
+    # a rerun pushes the same images again: it finishes the rest, not this
+    grown = (
+        "a rerun pushes the same images, so it brings none within its size budget: see "
+        "what grew (`publisher inspect` shows each platform's compressed size), then make "
+        "the image smaller, or raise the line's budget (size_budget_mb in matrix.yaml) "
+        "when the growth is expected"
+    )
+    # said beside what restores a lost image or blob, which leaves the sizes as they are
+    too_big = f"; {grown}" if any(d.kind == "over-budget" for d in report.defects) else ""
     gone = (
         "one of its blobs (its config or a layer)"
         if not report.children_gone
@@ -505,14 +515,14 @@ def defects_hint(report: Report) -> str:
                 if report.recorded and rest
                 else ""
             )
-            + f"; {scripts}"
+            + f"{too_big}; {scripts}"
         )
     if report.children_gone and report.recorded and not report.blobs_gone:
         return (
             f"the primary holds an index of {release} without one of the images it lists, "
             "which a rerun does not restore (the copies start from the primary; it refuses, "
             "naming the image): `publisher audit --repair` copies it back from a registry "
-            f"that holds it; {scripts}"
+            f"that holds it{too_big}; {scripts}"
         )
     rerun = f"{rerun_release(release)} to finish or repair it" + (
         "; `publisher audit --repair` restores the tags the record names" if report.recorded else ""
@@ -537,17 +547,10 @@ def defects_hint(report: Report) -> str:
                 else ""
             )
             + (f"; {rerun} for the other defects" if rest else "")
-            + f"; {scripts}"
+            + f"{too_big}; {scripts}"
         )
-    if not any(d.kind == "over-budget" for d in report.defects):
+    if not too_big:
         return f"{rerun}; {scripts}"
-    # a rerun pushes the same images again: it finishes the rest, not this
-    grown = (
-        "a rerun pushes the same images, so it brings none within its size budget: see "
-        "what grew (`publisher inspect` shows each platform's compressed size), then make "
-        "the image smaller, or raise the line's budget (size_budget_mb in matrix.yaml) "
-        "when the growth is expected"
-    )
     others = [d for d in report.defects if d.kind not in ("over-budget", *rules.UNANSWERED_KINDS)]
     return f"{grown}; {rerun} for the other defects; {scripts}" if others else f"{grown}; {scripts}"
 

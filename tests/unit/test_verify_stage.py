@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -228,3 +229,52 @@ def test_a_blob_or_image_another_registry_lost_is_sent_to_a_rerun_one_the_primar
         hint = lost_on("hub", **missing)
         assert "the primary holds an index or image of v9.9.9 without" in hint, hint
         assert "a rerun does not restore it" in hint and "skopeo copy" in hint
+
+
+def test_an_image_over_its_budget_keeps_its_advice_beside_a_lost_image_or_blob() -> None:
+    """A registry that lost an image or a blob of the release while an image is over its
+    budget: the tip says what restores the lost piece and what to do about the size.
+    It gave the first alone, so the size was left without any advice."""
+    expect = LineExpectation(
+        "8.4",
+        (Platform.AMD64,),
+        1_000_000,
+        {name: ("v9.9.9-php-8.4", "v9.9.9") for name in ("hub", "ghcr")},
+    )
+    tags = [TagFacts(name, t, blob(1)) for name in ("hub", "ghcr") for t in expect.tags[name]]
+    size_advice = (
+        "; a rerun pushes the same images, so it brings none within its size budget: see what "
+        "grew (`publisher inspect` shows each platform's compressed size), then make the image "
+        "smaller, or raise the line's budget (size_budget_mb in matrix.yaml) when the growth is "
+        "expected; "
+    )
+
+    def lost_on(name: str, recorded: bool, **missing: int) -> str:
+        big = {"linux/amd64": 1_200_000}
+        whole = {n: ImageFacts(n, blob(1), platforms=big) for n in ("hub", "ghcr")}
+        whole[name] = ImageFacts(
+            name,
+            blob(1),
+            platforms=big,
+            missing=(f"linux/amd64 layer 1 of 1 blob {short(blob(2))}",),
+            **missing,
+        )
+        report = build_report(
+            "v9.9.9", [expect], tags, {(n, f.digest): f for n, f in whole.items()}, primary="hub"
+        )
+        assert "over-budget" in [d.kind for d in report.defects]
+        return defects_hint(dataclasses.replace(report, recorded=recorded))
+
+    rerun = "which the primary holds whole: rerun the release"
+    repair = "`publisher audit --repair` copies it back from a registry that holds it"
+    copy = "skopeo copy --all --preserve-digests"
+    for name, recorded, missing, restore in (
+        ("ghcr", True, "missing_blobs", rerun),
+        ("ghcr", False, "missing_manifests", rerun),
+        ("hub", True, "missing_manifests", repair),
+        ("hub", True, "missing_blobs", copy),
+        ("hub", False, "missing_manifests", copy),
+    ):
+        hint = lost_on(name, recorded, **{missing: 1})
+        assert restore in hint, (name, recorded, missing, hint)
+        assert size_advice in hint, (name, recorded, missing, hint)
