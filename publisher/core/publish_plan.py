@@ -645,9 +645,12 @@ def copies_to_observe(
     *,
     primary: str,
     republish: bool = False,
+    deep: bool = True,
 ) -> dict[str, list[str]]:
     """Per registry but the primary, the index digests of the run's lines: those it
-    lacks, to copy there, and those it holds, to check whole.
+    lacks, to copy there, and those it holds, to check whole (``deep=False``: only
+    those it lacks, each index a registry holds taken as whole, as the copy step did
+    before; ``bench/rerun_bench.py`` compares the two).
 
     The stage looks into these all the way down (``CopySource.deep``: their trees
     on the primary, which of their manifests and blobs each registry holds) and
@@ -659,6 +662,10 @@ def copies_to_observe(
     wanted: dict[str, list[str]] = {}
     for action in _plan_lines(plan, observed, candidates, primary, republish).actions:
         if action.digest is None:
+            continue
+        if not deep:
+            for name in action.copy_to:
+                wanted.setdefault(name, []).append(action.digest)
             continue
         for registry in plan.registries:
             if registry.name != primary:

@@ -657,6 +657,10 @@ class Publisher:
     #: digest record yet is planned as pending (every other run needs them all)
     before_builds: bool = False
     now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC)
+    #: check every image and blob under the release's indexes on the other registries
+    #: (False: take an index a registry holds as whole, as the copy step did before;
+    #: ``bench/rerun_bench.py`` measures what the check costs)
+    deep: bool = True
     #: blob transfers in flight while copying to the other registries
     transfers: Transfers = field(init=False)
     #: manifest bodies this run assembled or fetched, so tagging them needs no GET
@@ -778,6 +782,7 @@ class Publisher:
             candidates,
             primary=self.primary.name,
             republish=self.options.republish_reason is not None,
+            deep=self.deep,
         )
         if not wanted:
             return observed
@@ -795,13 +800,13 @@ class Publisher:
                 targets[name]: {d for d in digests if d not in observed.indexes.get(name, ())}
                 for name, digests in wanted.items()
             },
-            deep=True,
+            deep=self.deep,
         )
         copies = pp.CopySource(
             tree,
             targets,
             {target: frozenset(found) for target, found in present.items()},
-            deep=True,
+            deep=self.deep,
         )
         return dataclasses.replace(observed, copies=copies)
 

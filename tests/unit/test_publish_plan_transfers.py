@@ -9,6 +9,7 @@ plans with ``plan_publish``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from collections.abc import Mapping
@@ -193,6 +194,14 @@ def test_nothing_to_copy_is_a_noop_that_still_looks_under_every_index() -> None:
     assert copies_to_observe(p, observed, candidates(), primary="hub") == {
         "ghcr": indexes,
         "quay": indexes,
+    }
+    # deep=False (what bench/rerun_bench.py compares with): an index held is taken whole
+    assert copies_to_observe(p, observed, candidates(), primary="hub", deep=False) == {}
+    lacking = dataclasses.replace(
+        observed, indexes={**observed.indexes, "quay": frozenset(indexes[1:])}
+    )
+    assert copies_to_observe(p, lacking, candidates(), primary="hub", deep=False) == {
+        "quay": indexes[:1]
     }
     plan = publish(held)
     assert plan.transfers is not None and plan.transfers.is_noop
