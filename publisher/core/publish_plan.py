@@ -811,7 +811,8 @@ def lost_image_hint(release: str, recorded: bool) -> str:
     """The tip for an image the primary lost from under a release's index: the copies
     to the other registries start from the primary, so it is put back first."""
     back = (
-        "`publisher audit --repair` copies it back from a registry that holds it"
+        "`publisher audit --repair` copies it back, with any of its blobs the primary "
+        "lacks, from a registry that holds it"
         if recorded
         else "copy it back by digest from a registry that holds it (`skopeo copy --all "
         "--preserve-digests docker://OTHER-HOST/REPOSITORY@DIGEST "
@@ -821,6 +822,24 @@ def lost_image_hint(release: str, recorded: bool) -> str:
         f"nothing was written; the copies to the other registries start from the primary, "
         f"so it needs the image back first: {back}, then rerun (`publisher verify {release}` "
         f"names every registry that lacks it); if none holds it, replace the content: "
+        f'`publisher republish {release} --reason "..."`'
+    )
+
+
+def lost_blob_hint(release: str, said: str = "nothing was written") -> str:
+    """The tip for a blob (a config or a layer) the primary lost from under an image of
+    a release that it still holds: neither a rerun (the copies start from the primary)
+    nor ``audit --repair`` (it reads manifests, and copies back the images a registry
+    lacks) restores it; a copy of the index by digest from a registry that holds it
+    complete does."""
+    return (
+        f"{said}; the copies to the other registries start from the primary, so it needs "
+        "the blob back first, and `publisher audit --repair` does not restore it (it copies "
+        "back images a registry lacks, not a blob of one it holds): copy the index again "
+        "by digest from a registry that holds it complete, which uploads what the primary "
+        "lacks (`skopeo copy --all --preserve-digests docker://OTHER-HOST/REPOSITORY@DIGEST "
+        f"docker://HOST/REPOSITORY@DIGEST`), then rerun (`publisher verify {release}` names "
+        "every registry that lacks it); if none holds it, replace the content: "
         f'`publisher republish {release} --reason "..."`'
     )
 

@@ -47,12 +47,13 @@ class ImageFacts:
     #: children or blobs that could not be fetched, each described in words.
     missing: tuple[str, ...] = ()
     #: how many of ``missing`` are blobs (a config or a layer) of a manifest the registry
-    #: holds: what neither a rerun nor ``audit --repair`` restores, as they copy only the
-    #: manifests a registry lacks.
+    #: holds: a rerun copies them back to a registry other than the primary; on the
+    #: primary neither a rerun nor ``audit --repair`` (it copies back the images a
+    #: registry lacks) restores them.
     missing_blobs: int = 0
     #: how many of ``missing`` are manifests (a platform image, an attestation) the index
-    #: lists and the registry does not have: a rerun, which skips a registry holding the
-    #: index, does not restore them; ``audit --repair`` does for a recorded release.
+    #: lists and the registry does not have: a rerun copies them back to a registry other
+    #: than the primary; ``audit --repair`` does on any registry for a recorded release.
     missing_manifests: int = 0
     #: platforms the index lists whose image could not be fetched (``missing`` says so):
     #: listed, so not absent from the index.

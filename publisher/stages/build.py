@@ -38,7 +38,7 @@ from ..core.fileio import read_bytes, temp_dir
 from ..core.manifest import VERSION_LABEL
 from ..core.plan import pin_tag
 from ..core.platforms import BuilderName
-from ..core.publish_plan import lost_image_hint, off_record_hint
+from ..core.publish_plan import lost_blob_hint, lost_image_hint, off_record_hint
 from ..core.records import (
     DigestRecord,
     Leg,
@@ -176,7 +176,18 @@ def published_record(
             hint=f"run `publisher audit` to see what {release.tag} holds; republish it on "
             "purpose with `publisher republish`",
         )
-    labels = primary.labels(repo.path, image)
+    try:
+        labels = primary.labels(repo.path, image)
+    except NotFoundError as exc:  # its config, lost since (a GC bug, a restore)
+        blob = f"config blob {image.config.digest}" if image.config else "config blob"
+        raise NotFoundError(
+            f"{repo.name}:{pin} lists the {leg.platform} image {images[0]}, whose {blob} "
+            f"{config.primary.name} no longer holds, so {leg.label} cannot be taken from the "
+            "published release",
+            registry=config.primary.name,
+            status=exc.status,
+            hint=lost_blob_hint(release.tag),
+        ) from exc
     built_as = labels.get(VERSION_LABEL)
     if built_as is not None and built_as != pin:
         republish = f"`publisher republish {release.tag} --reason ...`"

@@ -1016,6 +1016,25 @@ class Publisher:
             hint=pp.lost_image_hint(self.release.tag, self.record is not None),
         )
 
+    def lost_blob(self, image: Manifest, digest: str, exc: NotFoundError) -> NotFoundError:
+        """The error for the config blob ``digest`` of ``image`` the primary does not
+        hold: named, with the registries that still hold it (a primary that lost a blob
+        of a published release: the copies cannot start from there)."""
+        secondaries = list(self.config.secondaries)
+        held = in_parallel(
+            lambda r: self.client(r).blob_exists(r.repository.path, digest), secondaries
+        )
+        where = [r.name for r, there in zip(secondaries, held, strict=True) if there]
+        if not where:
+            return exc  # (never pushed whole: what the registry said is the whole story)
+        return NotFoundError(
+            f"{self.primary.name} does not hold the config blob {digest} of the image "
+            f"{image.digest} (still on {', '.join(where)})",
+            registry=self.primary.name,
+            status=exc.status,
+            hint=pp.lost_blob_hint(self.release.tag),
+        )
+
     def labels(self, client: RegistryClient, repo: str, image: Manifest) -> dict[str, str]:
         """The labels of a platform image on the primary; its config blob is kept for
         the copies (``_configs``)."""
@@ -1024,7 +1043,10 @@ class Publisher:
             return {}
         body = self._configs.get(config.digest)
         if body is None:
-            body = client.get_blob(repo, config.digest)
+            try:
+                body = client.get_blob(repo, config.digest)
+            except NotFoundError as exc:
+                raise self.lost_blob(image, config.digest, exc) from exc
             self._configs[config.digest] = body
         return config_labels(client.parse_config(config.digest, body))
 
@@ -1105,12 +1127,19 @@ class Publisher:
             ),
             work,
         )
+        lost = False  # a blob gone from under an image the primary holds
         for (registry, index), found in zip(work, checks, strict=True):
             defects += found.defects
             if registry.primary:
                 sizes[index.php] = dict(found.sizes)
+                lost = lost or found.facts.missing_blobs > 0
         if defects:
-            raise VerificationError(defects, hint="no tag was written; fix the cause and rerun")
+            hint = (
+                pp.lost_blob_hint(self.release.tag, "no tag was written")
+                if lost
+                else "no tag was written; fix the cause and rerun"
+            )
+            raise VerificationError(defects, hint=hint)
         rows = [
             (
                 php,

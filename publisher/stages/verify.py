@@ -521,8 +521,8 @@ def defects_hint(report: Report) -> str:
         return (
             f"the primary holds an index of {release} without one of the images it lists, "
             "which a rerun does not restore (the copies start from the primary; it refuses, "
-            "naming the image): `publisher audit --repair` copies it back from a registry "
-            f"that holds it{too_big}; {scripts}"
+            "naming the image): `publisher audit --repair` copies it back, with any of its "
+            f"blobs the primary lacks, from a registry that holds it{too_big}; {scripts}"
         )
     rerun = f"{rerun_release(release)} to finish or repair it" + (
         "; `publisher audit --repair` restores the tags the record names" if report.recorded else ""

@@ -45,6 +45,7 @@ import pytest
 import requests
 
 from publisher.core import config as config_mod
+from publisher.resolve import short_digest as short
 from publisher.stages.build import dockerfile_sha256
 from tests.conftest import ROOT
 from tests.support.faultproxy import Fault, FaultProxy
@@ -53,6 +54,7 @@ from tests.support.images import (
     push_raw,
     raw_delete_blob,
     raw_delete_manifest,
+    raw_push_blob,
 )
 from tests.support.publishing import ACCEPT, isolated_env, run_publisher, seed_line, tag_map
 
@@ -535,11 +537,11 @@ def test_a_rerun_restores_an_image_or_a_blob_a_registry_lost_as_its_dry_run_says
 
 
 def test_a_rerun_over_an_image_the_primary_lost_is_refused_naming_it(sweep: Sweep) -> None:
-    """The primary loses an image of a published release (deleted by digest), which ghcr
-    still holds: the copies start from the primary, so a rerun (``release``, or
+    """The primary loses an image of a published release (deleted by digest, and its
+    layer), which ghcr still holds: the copies start from the primary, so a rerun (``release``, or
     ``publish`` of its records) and its dry run refuse alike before any write, naming the
-    image (and, ``publish``, where it still is) and the repair; after ``audit --repair``
-    the rerun passes."""
+    image (and, ``publish``, where it still is) and the repair; ``audit --repair`` puts
+    back the image with its layer, and the rerun passes."""
     sweep.render()
     v100 = sweep.build("v1.0.0")
     first = sweep.check("first release", "release", "v1.0.0")
@@ -550,6 +552,10 @@ def test_a_rerun_over_an_image_the_primary_lost_is_refused_naming_it(sweep: Swee
     )
     got.raise_for_status()
     gone = got.json()["manifests"][0]["digest"]
+    body = requests.get(
+        f"http://{hub}/v2/{sweep.repo}/manifests/{gone}", headers={"Accept": ACCEPT}, timeout=30
+    ).json()
+    raw_delete_blob(f"http://{hub}", sweep.repo, body["layers"][-1]["digest"])  # with it
     raw_delete_manifest(f"http://{hub}", sweep.repo, gone)
     before = sweep.tags()
     for argv in (("release", "v1.0.0"), publish("v1.0.0", v100)):
@@ -616,3 +622,65 @@ def test_a_dry_run_is_what_the_rerun_onto_a_registry_added_later_does(sweep: Swe
     latest = {m["registry"]: m["new"] for m in other["floating_moves"] if m["tag"] == "latest"}
     pinned = {m["registry"]: m["new"] for m in other["pin_moves"] if m["tag"] == "v1.3.0-php-8.3"}
     assert latest == pinned, other
+
+
+def test_a_blob_the_primary_lost_under_an_image_it_holds_is_named_with_the_copy_by_digest(
+    sweep: Sweep,
+) -> None:
+    """The primary loses a layer of one image and the config of another, images it still
+    holds (ghcr holds them whole): ``audit`` reads manifests and ``audit --repair``
+    copies back images, so neither sees or restores them; a rerun refuses before any
+    tag, naming the blob (the config: where it still is) with the copy by digest as the
+    repair, where it said to push the image again, or to fix the cause and rerun."""
+    sweep.render()
+    v100 = sweep.build("v1.0.0")
+    first = sweep.check("first release", "release", "v1.0.0")
+    index = {a["php"]: a["digest"] for a in first["lines"]}
+    hub, ghcr = sweep.registries["hub"], sweep.registries["ghcr"]
+
+    def image(php: str, n: int) -> dict[str, Any]:
+        base = f"http://{hub}/v2/{sweep.repo}/manifests"
+        got = requests.get(f"{base}/{index[php]}", headers={"Accept": ACCEPT}, timeout=30)
+        child = got.json()["manifests"][n]["digest"]
+        result: dict[str, Any] = requests.get(
+            f"{base}/{child}", headers={"Accept": ACCEPT}, timeout=30
+        ).json()
+        return result
+
+    layer = image("8.3", 0)["layers"][-1]["digest"]
+    config = image("8.4", 1)["config"]["digest"]
+    for digest in (layer, config):
+        raw_delete_blob(f"http://{hub}", sweep.repo, digest)
+    assert held_whole(hub, sweep.repo, index["8.3"]) == [layer]
+    assert held_whole(hub, sweep.repo, index["8.4"]) == [config]
+    repaired = sweep.run("audit", "--repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert held_whole(hub, sweep.repo, index["8.3"]) == [layer]
+    assert held_whole(hub, sweep.repo, index["8.4"]) == [config]
+    before = sweep.tags()
+
+    def refused(argv: Sequence[str], code: int, *named: str) -> str:
+        sweep.reset()
+        run = sweep.run(*argv, "--no-smoke")
+        said = run.stdout + run.stderr
+        assert run.returncode == code, said
+        flat = " ".join(run.stderr.split())
+        assert all(n in flat for n in named), said
+        assert "`publisher audit --repair` does not restore it" in flat, said
+        assert "skopeo copy --all --preserve-digests" in flat, said
+        assert not any(p.count(m) for p in sweep.proxies.values() for m in MUTATING), said
+        return flat
+
+    release = ("release", "v1.0.0")
+    refused(release, 5, f"whose config blob {config} hub no longer holds")
+    refused(publish("v1.0.0", v100), 5, f"hub does not hold the config blob {config}", "ghcr)")
+    body = requests.get(f"http://{ghcr}/v2/{sweep.repo}/blobs/{config}", timeout=30)
+    raw_push_blob(f"http://{hub}", sweep.repo, body.content)
+    for argv in (release, publish("v1.0.0", v100)):
+        flat = refused(argv, 12, f"blob {short(layer)} cannot be fetched")
+        assert "no tag was written; the copies to the other registries start from" in flat
+    assert sweep.tags() == before
+    body = requests.get(f"http://{ghcr}/v2/{sweep.repo}/blobs/{layer}", timeout=30)
+    raw_push_blob(f"http://{hub}", sweep.repo, body.content)
+    again = sweep.check("rerun after the copies", "release", "v1.0.0")
+    assert not [m for m in again["pin_moves"] + again["floating_moves"] if m["old"] != m["new"]]

@@ -266,7 +266,10 @@ def test_an_image_over_its_budget_keeps_its_advice_beside_a_lost_image_or_blob()
         return defects_hint(dataclasses.replace(report, recorded=recorded))
 
     rerun = "which the primary holds whole: rerun the release"
-    repair = "`publisher audit --repair` copies it back from a registry that holds it"
+    repair = (
+        "`publisher audit --repair` copies it back, with any of its blobs the primary lacks, "
+        "from a registry that holds it"
+    )
     copy = "skopeo copy --all --preserve-digests"
     for name, recorded, missing, restore in (
         ("ghcr", True, "missing_blobs", rerun),
