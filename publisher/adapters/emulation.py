@@ -2,16 +2,19 @@
 emulation is registered for another (binfmt_misc), and what to do when it is not.
 
 Builders check it before a foreign build, the smoke test before running a foreign
-image; a build that fails on a foreign platform adds ``foreign_hint`` to its tip, and
-so does a smoke test of a foreign image that did not run its php.
+image; a build on a foreign platform that fails as emulation does when missing or
+broken (``emulation_failed``) gets ``foreign_hint`` as its tip (``emulation_advice``),
+and so does a smoke test of a foreign image that did not run its php.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ..core.errors import ToolMissingError
+from ..core.errors import CommandError, ToolMissingError
 from ..core.platforms import Platform
 from ..resolve import detect_host_platform
 
@@ -68,6 +71,39 @@ def foreign_hint(platform: Platform) -> str | None:
         "binfmt-support (`update-binfmts --enable`); 'exec format error' in the output means "
         "emulation is missing"
     )
+
+
+#: What a failed build prints when a foreign program could not start, in the words of
+#: the kernel as runc, crun, buildah and BuildKit pass them on: no QEMU handler ("exec
+#: /bin/sh: exec format error", buildah's "fork/exec ...: exec format error"), a handler
+#: whose interpreter is not there ("exec /bin/sh: no such file or directory"), or QEMU's
+#: own failure. A RUN step that fails on its own ("exit code: 3", "/bin/sh: curl: not
+#: found") says none of them.
+EMULATION_FAILURE = re.compile(
+    r"exec format error"
+    r"|\bexec:? `?/[^\s`:]*`?: no such file or directory"
+    r"|\bqemu(?:-[a-z0-9_]+)?: uncaught target signal",
+    re.IGNORECASE,
+)
+
+
+def emulation_failed(output: str) -> bool:
+    """True when a failed command's ``output`` says a foreign program could not run."""
+    return EMULATION_FAILURE.search(output) is not None
+
+
+@contextlib.contextmanager
+def emulation_advice(platform: Platform) -> Iterator[None]:
+    """Around a build for ``platform``: a CommandError whose output says a foreign
+    program could not run (``emulation_failed``) gets ``foreign_hint`` as its tip; any
+    other failure (a RUN step that fails on every platform) keeps its own."""
+    try:
+        yield
+    except CommandError as exc:
+        hint = foreign_hint(platform)
+        if hint is not None and emulation_failed(exc.output):
+            exc.hint = hint
+        raise
 
 
 def require_emulation(platform: Platform, *, binfmt_dir: Path | None = None) -> None:

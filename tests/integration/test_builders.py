@@ -17,6 +17,7 @@ import pytest
 
 from publisher.adapters.builders import BuilderName, BuildRequest, BuildxBuilder, select_builder
 from publisher.adapters.builders.layout import read_layout
+from publisher.adapters.emulation import foreign_hint, host_platform
 from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.registry import RegistryClient
 from publisher.adapters.smoke import Engine, SmokeTester
@@ -172,6 +173,41 @@ def test_a_failing_build_shows_the_tail_of_its_output(offline: Config, tmp_path:
     assert "the-build-broke-here" in caught.value.message
     assert caught.value.exit_code == 11
     assert local_builds() <= before  # this failed build left no image behind
+
+
+@pytest.mark.parametrize("name", [BuilderName.BUILDAH, BuilderName.DOCKER], ids=str)
+def test_a_foreign_build_gets_the_qemu_advice_only_when_a_program_could_not_start(
+    name: BuilderName, offline: Config, tmp_path: Path
+) -> None:
+    """linux/arm64 builds under QEMU: a RUN step that fails on every platform keeps the
+    builder's own tip; a program that could not start, as without emulation (a file
+    that is no program: "exec format error"), gets the QEMU advice."""
+    require_tool(name.value)
+    if host_platform() is not Platform.AMD64:
+        pytest.skip("linux/arm64 is foreign on linux/amd64 machines only")
+
+    def build(steps: str) -> CommandError:
+        context = tmp_path / f"ctx-{len(list(tmp_path.iterdir()))}"
+        context.mkdir()
+        dockerfile = context / "Dockerfile"
+        dockerfile.write_text(f"ARG PHP_BASE_IMAGE\nFROM ${{PHP_BASE_IMAGE}}\n{steps}\n")
+        request = _request(
+            offline, Platform.ARM64, context / "work", context=context, dockerfile=dockerfile
+        )
+        with pytest.raises(CommandError) as caught:
+            select_builder(name, quiet_runner()).build(request)
+        return caught.value
+
+    failed = build('RUN echo "the-build-broke-here" && exit 3')
+    assert "the-build-broke-here" in failed.message
+    assert failed.hint is not None and "QEMU" not in failed.hint, failed.hint
+    assert failed.hint.startswith("rerun the command shown above"), failed.hint
+    not_started = build(
+        "RUN printf 'no program' > /not-a-program && chmod 0755 /not-a-program\n"
+        'RUN ["/not-a-program"]'
+    )
+    assert "exec format error" in not_started.message
+    assert not_started.hint == foreign_hint(Platform.ARM64)
 
 
 def test_the_smoke_test_catches_a_wrong_line_and_missing_extensions(

@@ -1073,3 +1073,90 @@ def test_every_builder_refuses_an_unknown_build_cache_at_selection(name: str) ->
         select_builder(name, runner, check=False)
     runner = FakeRunner(env={"PUBLISHER_BUILD_CACHE": "gha"})
     assert str(select_builder(name, runner, check=False).name) == name
+
+
+# What the builders printed for real arm64 builds on an amd64 machine with QEMU: a RUN
+# step that fails on every platform, and programs that could not start as they cannot
+# without emulation (a file that is no program: the kernel's "exec format error"; a
+# script whose interpreter is not there: "no such file or directory", as when binfmt's
+# QEMU is not in the container).
+STEP_FAILED = {
+    BuilderName.BUILDAH: 'STEP 2/2: RUN echo "the-build-broke-here" && exit 3\n'
+    "the-build-broke-here\nsubprocess exited with status 3\n"
+    'Error: building at STEP "RUN echo "the-build-broke-here" && exit 3": exit status 3\n',
+    BuilderName.DOCKER: "#5 [2/2] RUN no-such-tool --version\n"
+    "#5 1.499 /bin/sh: no-such-tool: not found\n"
+    '#5 ERROR: process "/bin/sh -c no-such-tool --version" did not complete successfully: '
+    "exit code: 127\n"
+    'ERROR: failed to solve: process "/bin/sh -c no-such-tool --version" did not complete '
+    "successfully: exit code: 127\n",
+}
+STEP_FAILED[BuilderName.BUILDX] = STEP_FAILED[BuilderName.DOCKER]
+NOT_STARTED = {
+    BuilderName.BUILDAH: 'STEP 3/3: RUN ["/bogus"]\n'
+    "process failed to start with error: fork/exec /bogus: exec format errorprocess exited "
+    "with error: exec: not startedsubprocess exited with status 1\n"
+    'Error: building at STEP "RUN /bogus": exit status 1\n',
+    BuilderName.DOCKER: '#6 [3/3] RUN ["/script"]\n'
+    "#6 0.527 exec /script: no such file or directory\n"
+    '#6 ERROR: process "/script" did not complete successfully: exit code: 1\n'
+    'ERROR: failed to solve: process "/script" did not complete successfully: exit code: 1\n',
+    BuilderName.BUILDX: "#5 [2/2] RUN apk add --no-cache fcgi\n"
+    "#5 0.113 exec /bin/sh: exec format error\n"
+    '#5 ERROR: process "/bin/sh -c apk add --no-cache fcgi" did not complete successfully: '
+    "exit code: 255\n",
+}
+
+
+def _failing_build(name: BuilderName, tmp_path: Path, output: str) -> CommandError:
+    """The error of a ``name`` build for linux/arm64 (on linux/amd64) that printed ``output``."""
+    if name is BuilderName.BUILDAH:
+        runner = FakeRunner(tools={"buildah": BUILDAH}).on([BUILDAH, "build"], fail(1, output))
+        builder: BuildahBuilder | DockerBuilder | BuildxBuilder = BuildahBuilder(runner)
+    elif name is BuilderName.DOCKER:
+        runner = _docker_clis(FakeRunner(), new_has_buildx=False)
+        builder = DockerBuilder(runner.on([DOCKER, "build"], fail(1, output)))
+    else:
+        runner = _buildx_runner()
+        builder = BuildxBuilder(runner.on([NEW_DOCKER, "buildx", "build"], fail(1, output)))
+    with pytest.raises(CommandError) as caught:
+        builder.build(request(tmp_path, platform=Platform.ARM64))
+    return caught.value
+
+
+@pytest.mark.parametrize("name", list(BuilderName), ids=str)
+def test_a_foreign_build_gets_the_qemu_advice_only_when_a_program_could_not_start(
+    name: BuilderName, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A RUN step that fails on every platform keeps the builder's own tip (rerun the
+    command to see all of its output); a program that could not start (exec format
+    error, or no such file for the program itself) gets the QEMU advice."""
+    monkeypatch.setattr(emulation_mod, "host_platform", lambda: Platform.AMD64)
+    failed = _failing_build(name, tmp_path / "failed", STEP_FAILED[name])
+    hint = failed.hint or ""
+    assert "QEMU" not in hint and "qemu" not in hint, hint
+    assert hint.startswith("rerun the command shown above to see the full output"), hint
+    not_started = _failing_build(name, tmp_path / "not-started", NOT_STARTED[name])
+    assert not_started.hint == emulation_mod.foreign_hint(Platform.ARM64)
+    assert "exit status 1" in not_started.message
+
+
+@pytest.mark.parametrize(
+    ("output", "emulation"),
+    [
+        ("exec /bin/sh: exec format error", True),
+        ("crun: exec `/bin/sh`: Exec format error", True),
+        ("standard_init_linux.go:228: exec user process caused: exec format error", True),
+        ("process failed to start with error: fork/exec /bin/sh: no such file or directory", True),
+        ("exec /usr/local/bin/docker-php-entrypoint: no such file or directory", True),
+        ("qemu: uncaught target signal 11 (Segmentation fault) - core dumped", True),
+        ("qemu-aarch64: uncaught target signal 4 (Illegal instruction)", True),
+        ("/bin/sh: no-such-tool: not found", False),
+        ("cp: can't stat 'composer.json': No such file or directory", False),
+        ('exec: "php": executable file not found in $PATH', False),
+        ("ERROR: unable to select packages: php84-sodium (no such package)", False),
+        ("did not complete successfully: exit code: 3", False),
+    ],
+)
+def test_what_says_a_foreign_program_could_not_run(output: str, emulation: bool) -> None:
+    assert emulation_mod.emulation_failed(output) is emulation

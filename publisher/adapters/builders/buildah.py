@@ -34,7 +34,7 @@ from pathlib import Path
 from ...core.errors import CommandError, ConfigError, ToolMissingError, UsageError
 from ...core.fileio import temp_dir
 from ...core.platforms import BuilderName
-from ..emulation import foreign_hint, require_emulation
+from ..emulation import emulation_advice, require_emulation
 from ..runner import INSTALL_HINTS, Completed, Runner
 from . import dockercli
 from .base import (
@@ -398,4 +398,5 @@ class BuildahBuilder:
             isolation=self._isolation,
             image_format=self.image_format,
         )
-        run_buildah(self.runner, argv, what=what, hint=foreign_hint(request.platform), env=env)
+        with emulation_advice(request.platform):
+            run_buildah(self.runner, argv, what=what, env=env)

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from ...core.errors import CommandError, ToolMissingError, UsageError
 from ...core.platforms import BuilderName
 from ...resolve import IMAGE_TYPES, is_digest, platform_of
-from ..emulation import foreign_hint, require_emulation
+from ..emulation import emulation_advice, require_emulation
 from ..runner import INSTALL_HINTS, Runner
 from . import dockercli
 from .base import (
@@ -336,9 +336,12 @@ class BuildxBuilder:
         push = self.push
         if not push:
             shutil.rmtree(request.layout_dir, ignore_errors=True)
-        with dockercli.logged_in_config(
-            self.runner, request.repository.domain, request.credentials, docker=docker
-        ) as env:
+        with (
+            dockercli.logged_in_config(
+                self.runner, request.repository.domain, request.credentials, docker=docker
+            ) as env,
+            emulation_advice(request.platform),
+        ):
             self.runner.run(
                 build_argv(
                     request,
@@ -349,7 +352,6 @@ class BuildxBuilder:
                 ),
                 env=env,
                 what=f"docker buildx build (PHP {request.php}, {request.platform})",
-                hint=foreign_hint(request.platform),
             )
         try:
             text = request.metadata_file.read_text(encoding="utf-8")

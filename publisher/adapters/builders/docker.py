@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ...core.errors import ToolMissingError
 from ...core.platforms import BuilderName
-from ..emulation import foreign_hint, require_emulation
+from ..emulation import emulation_advice, require_emulation
 from ..runner import INSTALL_HINTS, Runner
 from . import dockercli
 from .base import (
@@ -132,12 +132,12 @@ class DockerBuilder:
         local_name = request.local_name(uuid.uuid4().hex[:12])
         archive = archive_path(request)
         try:
-            self.runner.run(
-                build_argv(request, local_name, docker=docker),
-                env=BUILD_ENV,
-                what=f"docker build (PHP {request.php}, {request.platform})",
-                hint=foreign_hint(request.platform),
-            )
+            with emulation_advice(request.platform):
+                self.runner.run(
+                    build_argv(request, local_name, docker=docker),
+                    env=BUILD_ENV,
+                    what=f"docker build (PHP {request.php}, {request.platform})",
+                )
             self.runner.run(
                 save_argv(request, local_name, docker=docker),
                 what=f"docker save (PHP {request.php}, {request.platform})",
