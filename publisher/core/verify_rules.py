@@ -409,8 +409,9 @@ class Report:
     #: some registry holds an index of the release without one of the manifests it lists
     children_gone: bool = False
     #: the primary is among the registries holding a manifest of the release without one
-    #: of its blobs or children (unknown, without the primary's name: taken as so); a rerun
-    #: copies back from the primary what another registry lost, not what the primary did
+    #: of its blobs or children (unknown, without the primary's name or when the primary
+    #: did not answer: taken as so); a rerun copies back from the primary what another
+    #: registry lost, not what the primary did
     gone_on_primary: bool = True
     #: a pin points at an index that lists an image of a platform the line is not
     #: published for, an image naming no platform, or an index in place of a platform's
@@ -588,6 +589,7 @@ def build_report(
         blobs_gone=any(facts.missing_blobs for facts in images.values()),
         children_gone=any(facts.missing_manifests for facts in images.values()),
         gone_on_primary=primary is None
+        or primary in down
         or any(
             facts.missing_blobs or facts.missing_manifests
             for (name, _), facts in images.items()

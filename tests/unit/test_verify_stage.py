@@ -206,7 +206,7 @@ def test_a_blob_or_image_another_registry_lost_is_sent_to_a_rerun_one_the_primar
     )
     tags = [TagFacts(name, t, blob(1)) for name in ("hub", "ghcr") for t in expect.tags[name]]
 
-    def lost_on(name: str, **missing: int) -> str:
+    def lost_on(name: str, down: str = "", **missing: int) -> str:
         whole = {"hub": ImageFacts("hub", blob(1)), "ghcr": ImageFacts("ghcr", blob(1))}
         whole[name] = ImageFacts(
             name,
@@ -215,8 +215,15 @@ def test_a_blob_or_image_another_registry_lost_is_sent_to_a_rerun_one_the_primar
             missing=(f"linux/amd64 layer 1 of 1 blob {short(blob(2))}",),
             **missing,
         )
+        if down:  # a registry that did not answer: nothing read there
+            del whole[down]
         report = build_report(
-            "v9.9.9", [expect], tags, {(n, f.digest): f for n, f in whole.items()}, primary="hub"
+            "v9.9.9",
+            [expect],
+            [t for t in tags if t.registry != down],
+            {(n, f.digest): f for n, f in whole.items()},
+            {down: "connection refused"} if down else None,
+            primary="hub",
         )
         return defects_hint(report)
 
@@ -228,6 +235,10 @@ def test_a_blob_or_image_another_registry_lost_is_sent_to_a_rerun_one_the_primar
         assert "skopeo copy" not in hint
         hint = lost_on("hub", **missing)
         assert "the primary holds an index or image of v9.9.9 without" in hint, hint
+        assert "a rerun does not restore it" in hint and "skopeo copy" in hint
+        # the primary did not answer: whether it holds it whole is not known
+        hint = lost_on("ghcr", down="hub", **missing)
+        assert "which the primary holds whole" not in hint, hint
         assert "a rerun does not restore it" in hint and "skopeo copy" in hint
 
 
