@@ -6,7 +6,9 @@ registry behind a counting proxy: ``publish --dry-run --json`` prints a plan
 whose transfer plan names every blob once per registry, and sends no mutating
 request; the real run executes exactly that plan (same digest, recorded in the
 notes), uploading each blob once per registry and downloading it once; a rerun
-has nothing to copy and sends no mutating request.
+has nothing to copy and sends no mutating request. Legs as buildx pushes them (with
+attestation manifests): the same, and what a registry lost under an index it holds
+(an attestation manifest, a blob) is planned and copied back, nothing more.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from publisher.core import config as config_mod
 from publisher.core.errors import UsageError
 from publisher.core.records import DigestRecord
 from publisher.core.version import parse_release
+from publisher.resolve import sha256_digest
 from publisher.stages.publish import Publisher, PublishOptions, PublishResult
 from tests.support.faultproxy import FaultProxy
 from tests.support.images import (
@@ -35,6 +38,8 @@ from tests.support.images import (
     canonical,
     make_image,
     make_layer,
+    raw_delete_blob,
+    raw_delete_manifest,
     raw_put_manifest,
 )
 
@@ -170,3 +175,77 @@ def test_a_leg_index_whose_attestation_is_no_manifest_is_refused_not_a_crash(
     with pytest.raises(UsageError, match="cannot be carried into the line's index") as caught:
         publisher.run([record])
     assert "--rebuild" in (caught.value.hint or "")
+
+
+def test_attestations_under_the_indexes_are_checked_and_restored_without_a_needless_write(
+    registry: Any,
+    second_registry: Any,
+    repo: str,
+    proxy_for: Callable[[Any], FaultProxy],
+    seed: Callable[..., str],
+    write_matrix: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    """Legs as buildx pushes them (each an index of its image and an attestation
+    manifest): a rerun with nothing changed sends no mutating request; after the mirror
+    lost an attestation manifest and a blob of another, the dry run plans their copies
+    and the rerun makes exactly those, then again nothing."""
+    legs: dict[tuple[str, str], TestImage] = {
+        (php, platform): make_image(platforms=[platform], attestations=True)
+        for php in ("8.3", "8.4")
+        for platform in ("linux/amd64", "linux/arm64")
+    }
+    for leg in legs.values():
+        seed(registry, repo, leg)
+    primary, mirror = proxy_for(registry), proxy_for(second_registry)
+    proxies = {"hub": primary, "mirror": mirror}
+    matrix = write_matrix(
+        tmp_path, [(name, f"{p.host}/{repo}", name == "hub") for name, p in proxies.items()]
+    )
+    cfg = config_mod.load(matrix, {})
+    records = [
+        DigestRecord(
+            RELEASE, php, platform, cfg.primary.repository.name, sha256_digest(leg.index),
+            "php:stand-in", None, "buildx", "0" * 64,
+        )
+        for (php, platform), leg in legs.items()
+    ]  # fmt: skip
+    notes = tmp_path / "notes"
+    notes.mkdir()
+
+    def run(*, dry_run: bool) -> Any:
+        stdout = io.StringIO()
+        output = Output(env={}, stream=stdout, err_stream=io.StringIO(), quiet=dry_run)
+        clients = {
+            r.name: RegistryClient(r.host, plain_http=True, name=r.name) for r in cfg.registries
+        }
+        options = PublishOptions(notes_dir=notes, dry_run=dry_run, json_plan=dry_run)
+        result = Publisher(cfg, parse_release(RELEASE), clients, output, options).run(records)
+        assert result.publish_plan is not None and result.publish_plan.transfers is not None
+        return result.publish_plan
+
+    run(dry_run=False)
+    for proxy in proxies.values():
+        proxy.reset_counts()
+    assert run(dry_run=False).transfers.is_noop
+    assert all(p.mutating_requests == 0 for p in proxies.values())
+
+    attestation = legs[("8.3", "linux/amd64")].attestations[0]
+    image = legs[("8.4", "linux/arm64")].attestations[0]
+    blob = next(iter(image.blobs))
+    raw_delete_manifest(f"http://{second_registry.host}", repo, attestation.digest)
+    raw_delete_blob(f"http://{second_registry.host}", repo, blob)
+    for proxy in proxies.values():
+        proxy.reset_counts()
+    dry = run(dry_run=True)
+    assert all(p.mutating_requests == 0 for p in proxies.values())
+    assert [a.copy_to for a in dry.lines] == [("mirror",), ("mirror",)]
+    assert [s.digest for wave in dry.transfers.manifests for s in wave] == [attestation.digest]
+    assert [b.digest for b in dry.transfers.blobs] == [blob]
+    real = run(dry_run=False)
+    assert real.transfers == dry.transfers
+    assert mirror.uploads_by_digest() == Counter({blob: 1})
+    for proxy in proxies.values():
+        proxy.reset_counts()
+    assert run(dry_run=False).transfers.is_noop
+    assert all(p.mutating_requests == 0 for p in proxies.values())
