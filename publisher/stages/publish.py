@@ -1107,12 +1107,20 @@ class Publisher:
                         f"PHP {index.php}: copied {index.digest} to {registry.repository.name}"
                     )
                 elif restored:
-                    # a registry that lost part of an index it holds
-                    images = len(restored & set(tree.manifests))
+                    # a registry that lost part of an index it holds (a manifest: an
+                    # image's, or an attestation's)
+                    manifests = len(restored & set(tree.manifests))
+                    pieces = [
+                        counted(n, noun)
+                        for n, noun in (
+                            (manifests, "manifest"),
+                            (len(restored) - manifests, "blob"),
+                        )
+                        if n
+                    ]
                     self.output.info(
                         f"PHP {index.php}: {registry.repository.name} had lost part of "
-                        f"{index.digest}: restored {counted(images, 'image manifest')} and "
-                        f"{counted(len(restored) - images, 'blob')}"
+                        f"{index.digest}: restored {' and '.join(pieces)}"
                     )
                 else:
                     self.output.detail(f"PHP {index.php}: already on {registry.name}")

@@ -212,6 +212,7 @@ def test_attestations_under_the_indexes_are_checked_and_restored_without_a_needl
     ]  # fmt: skip
     notes = tmp_path / "notes"
     notes.mkdir()
+    said: list[str] = []
 
     def run(*, dry_run: bool) -> Any:
         stdout = io.StringIO()
@@ -221,6 +222,7 @@ def test_attestations_under_the_indexes_are_checked_and_restored_without_a_needl
         }
         options = PublishOptions(notes_dir=notes, dry_run=dry_run, json_plan=dry_run)
         result = Publisher(cfg, parse_release(RELEASE), clients, output, options).run(records)
+        said.append(stdout.getvalue())
         assert result.publish_plan is not None and result.publish_plan.transfers is not None
         return result.publish_plan
 
@@ -245,6 +247,12 @@ def test_attestations_under_the_indexes_are_checked_and_restored_without_a_needl
     real = run(dry_run=False)
     assert real.transfers == dry.transfers
     assert mirror.uploads_by_digest() == Counter({blob: 1})
+    mirror_repo = next(r for r in cfg.registries if r.name == "mirror").repository.name
+    for php, restored in (("8.3", "1 manifest"), ("8.4", "1 blob")):
+        digest = next(a.digest for a in real.lines if a.php == php)
+        assert (
+            f"PHP {php}: {mirror_repo} had lost part of {digest}: restored {restored}\n" in said[-1]
+        ), said[-1]
     for proxy in proxies.values():
         proxy.reset_counts()
     assert run(dry_run=False).transfers.is_noop
