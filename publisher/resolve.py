@@ -427,6 +427,8 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
 #: buildx's attestation entries of an index: this annotation, platform unknown/unknown.
 REFERENCE_TYPE = "vnd.docker.reference.type"
+#: ... and the image an attestation entry attests, by digest.
+REFERENCE_DIGEST = "vnd.docker.reference.digest"
 ATTESTATION = "attestation-manifest"
 UNKNOWN_PLATFORM = "unknown/unknown"
 

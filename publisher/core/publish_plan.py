@@ -807,9 +807,10 @@ def off_record_hint(release: str, pins: Sequence[str]) -> str:
     )
 
 
-def lost_image_hint(release: str, recorded: bool) -> str:
-    """The tip for an image the primary lost from under a release's index: the copies
-    to the other registries start from the primary, so it is put back first."""
+def lost_image_hint(release: str, recorded: bool, lost: str = "the image") -> str:
+    """The tip for an image (or another manifest, ``lost``: an attestation manifest)
+    the primary lost from under a release's index: the copies to the other registries
+    start from the primary, so it is put back first."""
     back = (
         "`publisher audit --repair` copies it back, with any of its blobs the primary "
         "lacks, from a registry that holds it"
@@ -820,7 +821,7 @@ def lost_image_hint(release: str, recorded: bool) -> str:
     )
     return (
         f"nothing was written; the copies to the other registries start from the primary, "
-        f"so it needs the image back first: {back}, then rerun (`publisher verify {release}` "
+        f"so it needs {lost} back first: {back}, then rerun (`publisher verify {release}` "
         f"names every registry that lacks it); if none holds it, replace the content: "
         f'`publisher republish {release} --reason "..."`'
     )

@@ -74,7 +74,7 @@ from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import SourceTree, Target, TransferPlan
 from ..core.version import Release, parse_release
-from ..resolve import php_line_order, release_lines
+from ..resolve import REFERENCE_DIGEST, php_line_order, release_lines
 from .parallel import in_parallel, tag_digests
 from .verify import check_index
 
@@ -790,18 +790,25 @@ class Publisher:
         clients = {targets[name]: self.client(self.registry(name)) for name in wanted}
         roots = list(dict.fromkeys(d for digests in wanted.values() for d in digests))
         known = {digest: Manifest.parse(*body, digest) for digest, body in self._bodies.items()}
-        tree, present = self.transfers.observe(
-            self.client(self.primary),
-            self.primary.repository.path,
-            roots,
-            clients,
-            known=known,
-            lacking={
-                targets[name]: {d for d in digests if d not in observed.indexes.get(name, ())}
-                for name, digests in wanted.items()
-            },
-            deep=self.deep,
-        )
+        try:
+            tree, present = self.transfers.observe(
+                self.client(self.primary),
+                self.primary.repository.path,
+                roots,
+                clients,
+                known=known,
+                lacking={
+                    targets[name]: {d for d in digests if d not in observed.indexes.get(name, ())}
+                    for name, digests in wanted.items()
+                },
+                deep=self.deep,
+            )
+        except NotFoundError as exc:  # a manifest the indexes list, read from the primary
+            pinned = observed.tags.get(self.primary.name, {})
+            line_of = {pinned.get(p.pins(line.php)[0]): line.php for line in p.lines}
+            line_of.update({c.digest: c.php for c in candidates.values()})
+            listed = [(line_of[d], known[d]) for d in roots if d in known and d in line_of]
+            raise self.lost_children(listed, exc) from exc
         copies = pp.CopySource(
             tree,
             targets,
@@ -959,7 +966,10 @@ class Publisher:
                             "--rebuild`), then publish again",
                         )
                     attestations.extend(manifest.attestations)
-                    manifest = primary.get_manifest_by_digest(repo, found[0].digest)
+                    try:
+                        manifest = primary.get_manifest_by_digest(repo, found[0].digest)
+                    except NotFoundError as exc:
+                        raise self.lost_children([(php, manifest)], exc) from exc
                     self._bodies[manifest.digest] = (manifest.body, manifest.media_type)
                 children.append(descriptor_for(manifest, record.platform))
                 images.append((record.platform, manifest.digest))
@@ -981,6 +991,71 @@ class Publisher:
             )
         return indexes
 
+    def held_elsewhere(self, digests: Sequence[str]) -> dict[str, list[str]]:
+        """Manifest digest -> the registries but the primary that hold it (those that
+        hold none of ``digests`` left out)."""
+        work = [(d, registry) for d in digests for registry in self.config.secondaries]
+        held = in_parallel(
+            lambda item: self.client(item[1]).manifest_exists(item[1].repository.path, item[0]),
+            work,
+        )
+        where: dict[str, list[str]] = {}
+        for (digest, registry), there in zip(work, held, strict=True):
+            if there:
+                where.setdefault(digest, []).append(registry.name)
+        return where
+
+    def lost_children(
+        self, indexes: Sequence[tuple[str, Manifest]], exc: NotFoundError
+    ) -> NotFoundError:
+        """The error for manifests the indexes (``(php, index)``) list that the primary
+        does not hold (an image, an attestation manifest): each one named, with the
+        registries that still hold it. An index lists only what was pushed with it, so
+        one lost is said even when no registry holds it any more."""
+        repo = self.primary.repository.path
+        listed = list(
+            dict.fromkeys(
+                (php, child, index)
+                for php, index in indexes
+                for child in index.children
+                if child.is_manifest
+            )
+        )
+        on_primary = in_parallel(
+            lambda item: self.client(self.primary).manifest_exists(repo, item[1].digest), listed
+        )
+        gone = [item for item, there in zip(listed, on_primary, strict=True) if not there]
+        if not gone:
+            return exc  # (something else was not found: what the registry said)
+        where = self.held_elsewhere(list(dict.fromkeys(c.digest for _, c, _ in gone)))
+
+        def name(php: str, child: Descriptor, index: Manifest) -> str:
+            if not child.is_attestation:
+                return f"PHP {php} {child.platform or 'unknown'} image {child.digest}"
+            of = child.annotations.get(REFERENCE_DIGEST)
+            platform = next((c.platform for c in index.children if c.digest == of), None)
+            return (
+                f"PHP {php} {platform + ' ' if platform else ''}attestation manifest {child.digest}"
+            )
+
+        named = [
+            name(php, child, index)
+            + (f" (still on {', '.join(where[child.digest])})" if child.digest in where else "")
+            for php, child, index in gone
+        ]
+        attestations = all(child.is_attestation for _, child, _ in gone)
+        return NotFoundError(
+            f"{self.primary.name} does not hold the manifests these indexes list: "
+            + "; ".join(named),
+            registry=self.primary.name,
+            status=exc.status,
+            hint=pp.lost_image_hint(
+                self.release.tag,
+                self.record is not None,
+                "the attestation manifest" if attestations else "the image",
+            ),
+        )
+
     def lost_images(self, records: Sequence[DigestRecord], exc: NotFoundError) -> NotFoundError:
         """The error for digest records whose images the primary does not hold: each one
         named, with the registries that still hold it (a primary that lost an image of
@@ -990,17 +1065,7 @@ class Publisher:
             lambda r: self.client(self.primary).manifest_exists(repo, r.digest), records
         )
         gone = [r for r, there in zip(records, on_primary, strict=True) if not there]
-        work = [(r, registry) for r in gone for registry in self.config.secondaries]
-        held = in_parallel(
-            lambda item: self.client(item[1]).manifest_exists(
-                item[1].repository.path, item[0].digest
-            ),
-            work,
-        )
-        where: dict[str, list[str]] = {}
-        for (record, registry), there in zip(work, held, strict=True):
-            if there:
-                where.setdefault(record.digest, []).append(registry.name)
+        where = self.held_elsewhere(list(dict.fromkeys(r.digest for r in gone)))
         if not gone or (not where and self.record is None):
             return exc  # (images never pushed: what the registry said is the whole story)
         named = [

@@ -26,10 +26,11 @@ import pytest
 from publisher.adapters.output import Output
 from publisher.adapters.registry import RegistryClient
 from publisher.core import config as config_mod
-from publisher.core.errors import UsageError
+from publisher.core.errors import NotFoundError, UsageError
 from publisher.core.records import DigestRecord
 from publisher.core.version import parse_release
 from publisher.resolve import sha256_digest
+from publisher.stages.audit import audit
 from publisher.stages.publish import Publisher, PublishOptions, PublishResult
 from tests.support.faultproxy import FaultProxy
 from tests.support.images import (
@@ -257,3 +258,78 @@ def test_attestations_under_the_indexes_are_checked_and_restored_without_a_needl
         proxy.reset_counts()
     assert run(dry_run=False).transfers.is_noop
     assert all(p.mutating_requests == 0 for p in proxies.values())
+
+
+def test_an_attestation_manifest_the_primary_lost_is_refused_by_name_before_any_write(
+    registry: Any,
+    second_registry: Any,
+    repo: str,
+    proxy_for: Callable[[Any], FaultProxy],
+    seed: Callable[..., str],
+    write_matrix: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    """The primary lost an attestation manifest under a published index (legs as buildx
+    pushes them): the rerun, dry or real, names it with the registry that still holds
+    it and the repair, and writes nothing; the repair it names puts it back, and the
+    rerun then has nothing to do. The image under a leg's index is named the same way."""
+    legs = {
+        platform: make_image(platforms=[platform], attestations=True)
+        for platform in ("linux/amd64", "linux/arm64")
+    }
+    for leg in legs.values():
+        seed(registry, repo, leg)
+    primary, mirror = proxy_for(registry), proxy_for(second_registry)
+    proxies = {"hub": primary, "mirror": mirror}
+    matrix = write_matrix(
+        tmp_path,
+        [(name, f"{p.host}/{repo}", name == "hub") for name, p in proxies.items()],
+        lines=("8.4",),
+        platforms=tuple(legs),
+    )
+    cfg = config_mod.load(matrix, {})
+    records = [
+        DigestRecord(
+            RELEASE, "8.4", platform, cfg.primary.repository.name, sha256_digest(leg.index),
+            "php:stand-in", None, "buildx", "0" * 64,
+        )
+        for platform, leg in legs.items()
+    ]  # fmt: skip
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    clients = {r.name: RegistryClient(r.host, plain_http=True, name=r.name) for r in cfg.registries}
+
+    def run(*, dry_run: bool) -> PublishResult:
+        output = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO(), quiet=dry_run)
+        options = PublishOptions(notes_dir=notes, dry_run=dry_run, json_plan=dry_run)
+        return Publisher(cfg, parse_release(RELEASE), clients, output, options).run(records)
+
+    run(dry_run=False)
+    assert (notes / f"{RELEASE}.json").exists()
+    lost = legs["linux/arm64"].attestations[0].digest
+    raw_delete_manifest(f"http://{registry.host}", repo, lost)
+    for dry_run in (True, False):
+        for proxy in proxies.values():
+            proxy.reset_counts()
+        with pytest.raises(NotFoundError) as caught:
+            run(dry_run=dry_run)
+        assert all(p.mutating_requests == 0 for p in proxies.values())
+        said = caught.value.message
+        assert f"PHP 8.4 linux/arm64 attestation manifest {lost} (still on mirror)" in said, said
+        assert "hub does not hold" in said, said
+        assert "`publisher audit --repair`" in (caught.value.hint or "")
+
+    connect = lambda r: clients[r.name]  # noqa: E731
+    output = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO())
+    assert audit(cfg, notes, connect, output, repair=True).ok
+    for proxy in proxies.values():
+        proxy.reset_counts()
+    assert run(dry_run=False).publish_plan.transfers.is_noop  # type: ignore[union-attr]
+    assert all(p.mutating_requests == 0 for p in proxies.values())
+
+    image = legs["linux/arm64"].images[0].digest  # the image under a leg's index: the same
+    raw_delete_manifest(f"http://{registry.host}", repo, image)
+    with pytest.raises(
+        NotFoundError, match=rf"PHP 8\.4 linux/arm64 image {image} \(still on mirror\)"
+    ):
+        run(dry_run=True)
