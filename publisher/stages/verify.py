@@ -506,9 +506,8 @@ def defects_hint(report: Report) -> str:
     if (report.blobs_gone or report.children_gone) and not report.gone_on_primary:
         return (
             f"a registry holds an index or image of {release} without {gone}, which the "
-            f"primary holds whole: rerun the release (`publisher release {release}`), which "
-            "copies back from the primary what another registry lacks under the release's "
-            "indexes"
+            f"primary holds whole: {rerun_release(release)}, which copies back from the "
+            "primary what another registry lacks under the release's indexes"
             + (" and finishes the other defects" if rest else "")
             + (
                 "; `publisher audit --repair` restores the tags the record names"
