@@ -493,9 +493,9 @@ def defects_hint(report: Report) -> str:
     gone = (
         "one of its blobs (its config or a layer)"
         if not report.children_gone
-        else "one of the images it lists"
+        else "one of the manifests it lists (an image, an attestation manifest)"
         if not report.blobs_gone
-        else "some of the images it lists and the blobs of others"
+        else "some of the manifests it lists and the blobs of others"
     )
     # what a rerun does finish beside it (a missing tag): said too
     rest = [
@@ -518,9 +518,9 @@ def defects_hint(report: Report) -> str:
         )
     if report.children_gone and report.recorded and not report.blobs_gone:
         return (
-            f"the primary holds an index of {release} without one of the images it lists, "
-            "which a rerun does not restore (the copies start from the primary; it refuses, "
-            "naming the image): `publisher audit --repair` copies it back, with any of its "
+            f"the primary holds an index of {release} without one of the manifests it lists "
+            "(an image, an attestation manifest), which a rerun does not restore (the copies "
+            "start from the primary; it refuses, naming it): `publisher audit --repair` copies it back, with any of its "
             f"blobs the primary lacks, from a registry that holds it{too_big}; {scripts}"
         )
     rerun = f"{rerun_release(release)} to finish or repair it" + (

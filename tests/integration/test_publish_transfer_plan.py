@@ -26,12 +26,14 @@ import pytest
 from publisher.adapters.output import Output
 from publisher.adapters.registry import RegistryClient
 from publisher.core import config as config_mod
+from publisher.core import plan as planning
 from publisher.core.errors import NotFoundError, UsageError
 from publisher.core.records import DigestRecord
 from publisher.core.version import parse_release
 from publisher.resolve import sha256_digest
 from publisher.stages.audit import audit
 from publisher.stages.publish import Publisher, PublishOptions, PublishResult
+from publisher.stages.verify import defects_hint, existing_tags, load_published, verify_release
 from tests.support.faultproxy import FaultProxy
 from tests.support.images import (
     OCI_INDEX,
@@ -272,7 +274,7 @@ def test_an_attestation_manifest_the_primary_lost_is_refused_by_name_before_any_
     """The primary lost an attestation manifest under a published index (legs as buildx
     pushes them): the rerun, dry or real, names it with the registry that still holds
     it and the repair, and writes nothing; the repair it names puts it back, and the
-    rerun then has nothing to do. The image under a leg's index is named the same way."""
+    rerun then has nothing to do; verify names it with the same repair. The image under a leg's index is named the same way."""
     legs = {
         platform: make_image(platforms=[platform], attestations=True)
         for platform in ("linux/amd64", "linux/arm64")
@@ -318,6 +320,19 @@ def test_an_attestation_manifest_the_primary_lost_is_refused_by_name_before_any_
         assert f"PHP 8.4 linux/arm64 attestation manifest {lost} (still on mirror)" in said, said
         assert "hub does not hold" in said, said
         assert "`publisher audit --repair`" in (caught.value.hint or "")
+
+    # verify names it too, and the same repair
+    output = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO())
+    existing, _ = existing_tags(cfg, clients)
+    release = parse_release(RELEASE)
+    _, record = load_published(cfg, notes, release, output)
+    plan = planning.plan(cfg, release, existing)
+    report = verify_release(cfg, plan, clients, output, record=record)
+    assert [(d.registry, d.kind) for d in report.defects] == [("hub", "child-missing")]
+    assert f"attestation manifest {lost[:19]}" in report.defects[0].message
+    hint = " ".join(defects_hint(report).split())
+    assert "without one of the manifests it lists (an image, an attestation manifest)" in hint
+    assert "`publisher audit --repair` copies it back" in hint, hint
 
     connect = lambda r: clients[r.name]  # noqa: E731
     output = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO())
