@@ -995,10 +995,7 @@ class Publisher:
         """Manifest digest -> the registries but the primary that hold it (those that
         hold none of ``digests`` left out)."""
         work = [(d, registry) for d in digests for registry in self.config.secondaries]
-        held = in_parallel(
-            lambda item: self.client(item[1]).manifest_exists(item[1].repository.path, item[0]),
-            work,
-        )
+        held = in_parallel(lambda item: self._holds(item[1], item[0]), work)
         where: dict[str, list[str]] = {}
         for (digest, registry), there in zip(work, held, strict=True):
             if there:
@@ -1012,7 +1009,6 @@ class Publisher:
         does not hold (an image, an attestation manifest): each one named, with the
         registries that still hold it. An index lists only what was pushed with it, so
         one lost is said even when no registry holds it any more."""
-        repo = self.primary.repository.path
         listed = list(
             dict.fromkeys(
                 (php, child, index)
@@ -1021,9 +1017,9 @@ class Publisher:
                 if child.is_manifest
             )
         )
-        on_primary = in_parallel(
-            lambda item: self.client(self.primary).manifest_exists(repo, item[1].digest), listed
-        )
+        on_primary = in_parallel(lambda item: self._holds(self.primary, item[1].digest), listed)
+        if None in on_primary:  # the primary did not answer again: its 404 is what is known
+            return exc
         gone = [item for item, there in zip(listed, on_primary, strict=True) if not there]
         if not gone:
             return exc  # (something else was not found: what the registry said)
@@ -1060,10 +1056,9 @@ class Publisher:
         """The error for digest records whose images the primary does not hold: each one
         named, with the registries that still hold it (a primary that lost an image of
         a published release: the copies cannot start from there)."""
-        repo = self.primary.repository.path
-        on_primary = in_parallel(
-            lambda r: self.client(self.primary).manifest_exists(repo, r.digest), records
-        )
+        on_primary = in_parallel(lambda r: self._holds(self.primary, r.digest), records)
+        if None in on_primary:  # the primary did not answer again: its 404 is what is known
+            return exc
         gone = [r for r, there in zip(records, on_primary, strict=True) if not there]
         where = self.held_elsewhere(list(dict.fromkeys(r.digest for r in gone)))
         if not gone or (not where and self.record is None):
@@ -1086,9 +1081,7 @@ class Publisher:
         hold: named, with the registries that still hold it (a primary that lost a blob
         of a published release: the copies cannot start from there)."""
         secondaries = list(self.config.secondaries)
-        held = in_parallel(
-            lambda r: self.client(r).blob_exists(r.repository.path, digest), secondaries
-        )
+        held = in_parallel(lambda r: self._holds(r, digest, blob=True), secondaries)
         where = [r.name for r, there in zip(secondaries, held, strict=True) if there]
         if not where:
             return exc  # (never pushed whole: what the registry said is the whole story)
@@ -1099,6 +1092,20 @@ class Publisher:
             status=exc.status,
             hint=pp.lost_blob_hint(self.release.tag),
         )
+
+    def _holds(self, registry: Registry, digest: str, *, blob: bool = False) -> bool | None:
+        """Whether ``registry`` holds the manifest (or blob) ``digest``, asked while
+        building the error of a primary that lost it: None when it did not answer (down,
+        rate-limited, refusing the read), so that its failure does not replace the
+        primary's error (it is then not named as holding it)."""
+        client = self.client(registry)
+        path = registry.repository.path
+        try:
+            if blob:
+                return client.blob_exists(path, digest)
+            return client.manifest_exists(path, digest)
+        except PublisherError:
+            return None
 
     def labels(self, client: RegistryClient, repo: str, image: Manifest) -> dict[str, str]:
         """The labels of a platform image on the primary; its config blob is kept for

@@ -569,6 +569,21 @@ def test_a_rerun_over_an_image_the_primary_lost_is_refused_naming_it(sweep: Swee
             if argv[0] == "publish":
                 assert f"PHP 8.3 linux/amd64 image {gone} (still on ghcr)" in flat, said
             assert not any(p.count(m) for p in sweep.proxies.values() for m in MUTATING), said
+    # ghcr refusing (403) or failing (503) the HEAD that asks whether it still holds the
+    # image: the primary's loss is still the error, ghcr only not named as holding it
+    for status in (403, 503):
+        sweep.reset()
+        sweep.proxies["ghcr"].add(
+            Fault("status", method="HEAD", path=f"/manifests/{gone}", status=status, times=None)
+        )
+        refused = sweep.run(*publish("v1.0.0", v100), "--no-smoke")
+        said = f"ghcr answering {status}:\n{refused.stdout}\n{refused.stderr}"
+        flat = " ".join(refused.stderr.split())
+        assert refused.returncode == 5, said
+        assert sweep.proxies["ghcr"].count("HEAD", "manifest"), said  # it was asked
+        assert f"PHP 8.3 linux/amd64 image {gone}" in flat, said
+        assert "still on" not in flat and "`publisher audit --repair` copies it back" in flat
+    sweep.reset()
     assert sweep.tags() == before
     repaired = sweep.run("audit", "--repair")
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
@@ -674,6 +689,17 @@ def test_a_blob_the_primary_lost_under_an_image_it_holds_is_named_with_the_copy_
     release = ("release", "v1.0.0")
     refused(release, 5, f"whose config blob {config} hub no longer holds")
     refused(publish("v1.0.0", v100), 5, f"hub does not hold the config blob {config}", "ghcr)")
+    # ghcr refusing (403) or failing (503) the HEAD that asks whether it still holds the
+    # config: hub's loss is still the error (the blob named), not ghcr's answer
+    for status in (403, 503):
+        fault = Fault("status", method="HEAD", path=f"/blobs/{config}", status=status, times=None)
+        sweep.reset()
+        sweep.proxies["ghcr"].add(fault)
+        run = sweep.run(*publish("v1.0.0", v100), "--no-smoke")
+        said = f"ghcr answering {status}:\n{run.stdout}\n{run.stderr}"
+        assert run.returncode == 5, said
+        assert sweep.proxies["ghcr"].count("HEAD", "blob"), said  # it was asked
+        assert f"blob {config} not found" in " ".join(run.stderr.split()), said
     body = requests.get(f"http://{ghcr}/v2/{sweep.repo}/blobs/{config}", timeout=30)
     raw_push_blob(f"http://{hub}", sweep.repo, body.content)
     for argv in (release, publish("v1.0.0", v100)):
