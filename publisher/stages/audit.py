@@ -346,10 +346,20 @@ class Auditor:
         """Before any record: the pins on the primary, which gets a release's pins first,
         each release's an ``unrecorded`` finding (a first release that stopped before
         writing its record; a rerun of it finishes it). The primary out of reach is the
-        one finding, as in every audit."""
+        one finding, as in every audit. A primary that refuses the read is a warning, as
+        before any record nothing was read: Docker Hub and GHCR refuse a repository they
+        do not have (before the first release's push) as they refuse a read denied."""
         primary = next(t for t in self.targets if t.registry.name == self.config.primary.name)
         report = AuditReport(releases=(), targets={primary.label: primary.registry})
-        tags = self._actual_or_error(primary)
+        try:
+            tags = self._actual_or_error(primary)
+        except AuthError as exc:
+            self.output.warning(
+                f"the pins on {primary.label} were not read: {exc.message} (a registry "
+                "such as Docker Hub or GHCR refuses so a repository it does not have yet, "
+                f"before the first release's push){'; ' + exc.hint if exc.hint else ''}"
+            )
+            return report
         if isinstance(tags, UNANSWERED):
             limited = isinstance(tags, RateLimitedError)
             report.findings.append(

@@ -108,6 +108,22 @@ def test_a_first_release_stopped_in_its_pins_is_named_by_audit_until_rerun(
         ("hub", "unreachable")
     ]
     del world.env["PUBLISHER_RETRY_ATTEMPTS"]
+    # Docker Hub and GHCR refuse to read a repository they do not have (401, 403), as they
+    # refuse a read denied: before the first release's push, a warning, as before any
+    # record audit read nothing (exit 0), not "authentication failed" (exit 4).
+    denied = (
+        b'{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}'
+    )
+    for status in (401, 403):
+        front.add(Fault("status", method="GET", path="/tags/list", status=status, body=denied))
+        refused = world.run("audit", "--json", matrix=matrix)
+        front.clear()
+        said = refused.stdout + refused.stderr
+        assert refused.returncode == 0, said
+        assert json.loads(refused.stdout)["findings"] == [], said
+        flat = " ".join(refused.stderr.split())
+        assert "warning: the pins on hub were not read:" in flat, said
+        assert "refuses so a repository it does not have yet" in flat, said
 
     front.add(Fault("status", method="PUT", path=r"/manifests/v1\.0\.0-php-8\.3$", status=400))
     with pytest.raises(AssertionError):
