@@ -137,7 +137,10 @@ class BlobCdn(LoopbackServer):
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_HEAD = do_GET
 
         self._serve(Handler)
         return self
@@ -187,6 +190,40 @@ def test_a_blob_download_redirected_to_a_cdn_is_followed_without_the_token(
     assert all("signature=abc" in path for path, _headers in store.seen)  # the query is kept
     # The registry itself got the token: the request was authenticated before it was sent on.
     assert all("Authorization" in s.headers for s in proxy.log if s.fault == "status")
+
+
+def test_a_blob_head_redirected_to_a_cdn_is_answered_there_without_the_token(
+    token_registry: Any,
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+    cdn: Callable[[dict[str, bytes]], BlobCdn],
+    tmp_path: Path,
+) -> None:
+    """The copies' HEADs of the blobs under an index a registry holds (every rerun) may be
+    sent to a CDN, as a download is: followed without the token, the CDN's answer taken
+    (a registry answers 404 itself for a blob it does not hold, and redirects only
+    what it holds)."""
+    proxy = proxy_for(token_registry)
+    client = make_client(proxy, credentials=token_registry.pusher)
+    image = make_image(("linux/amd64",), layer_sizes=(1000,))
+    repo = "hub/redirected-heads"
+    client.push_layout(write_layout(image, tmp_path / "layout"), repo)
+    store = cdn(dict(image.blobs))
+    for digest in image.blobs:
+        proxy.add(
+            Fault(
+                "status",
+                method="HEAD",
+                path=f"/blobs/{digest}",
+                status=307,
+                headers={"Location": store.location(digest)},
+                times=None,
+            )
+        )
+    assert all(client.blob_exists(repo, digest) for digest in image.blobs)
+    assert len(store.seen) == len(image.blobs)
+    assert not client.blob_exists(repo, "sha256:" + "0" * 64)  # the registry's own 404
+    assert all("Authorization" not in headers for _path, headers in store.seen)
 
 
 def test_what_the_cdn_refuses_is_retried_and_never_answered_with_credentials(
