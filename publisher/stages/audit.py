@@ -560,10 +560,14 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
     down = sorted(report.unanswered)
     if down:
         advice = {name: report.advice.get(name) for name in down}
+        others = any(label not in report.unanswered for label in report.targets)
         tips.append(
             unanswered_tip(advice, "publisher audit")
-            + ": the other registries were "
-            + ("audited and repaired" if repaired else "audited")
+            + (
+                ": the other registries were " + ("audited and repaired" if repaired else "audited")
+                if others
+                else ""
+            )
         )
     if any(f.kind == rules.UNRECORDED for f in report.defects):
         tips.append(

@@ -213,3 +213,22 @@ def test_a_pin_moved_off_its_record_is_advised_a_repair_or_the_republish_that_st
         acme_config(), AuditReport(releases=("v2.1.1",), findings=[missing]), repaired=False
     )
     assert "republish stopped" not in text
+
+
+def test_an_unanswered_registry_is_advised_the_others_were_audited_only_when_they_were():
+    """Before any record, audit reads the primary alone: when it does not answer, the tip
+    says what to check and to run audit again, never that other registries were audited
+    (none was read). When another registry answered, the tip says so."""
+    config = acme_config()
+    hub, ghcr = config.registries[0], config.registries[1]
+    down = rules.unreachable(hub.name, "connection failed")
+    alone = AuditReport(releases=(), findings=[down], targets={hub.name: hub})
+    text = advice(config, alone, repaired=False)
+    assert "then run `publisher audit` again" in text
+    assert "other registries" not in text
+    both = AuditReport(
+        releases=("v1.0.0",), findings=[down], targets={hub.name: hub, ghcr.name: ghcr}
+    )
+    text = advice(config, both, repaired=False)
+    assert "then run `publisher audit` again: the other registries were audited" in text
+    assert "were audited and repaired" in advice(config, both, repaired=True)
