@@ -106,12 +106,13 @@ def health_command(healthcheck: dict[str, Any] | None) -> list[str] | None:
     return [str(t) for t in test]
 
 
-def server_command(config: dict[str, Any]) -> list[str]:
-    """What the image runs when started: entrypoint + command."""
+def server_command(config: dict[str, Any], image: str) -> list[str]:
+    """What the image runs when started: entrypoint + command. ``image`` names it (with its
+    platform) in the error of one that has neither, as every smoke test defect is named."""
     argv = [str(a) for a in (config.get("Entrypoint") or []) + (config.get("Cmd") or [])]
     if not argv:
         raise SmokeTestError(
-            "the image has neither ENTRYPOINT nor CMD, so it cannot start",
+            f"{image}: the image has neither ENTRYPOINT nor CMD, so it cannot start",
             hint='check the base image (it should provide CMD ["php-fpm"]) and any ENTRYPOINT '
             "or CMD the Dockerfile template sets",
         )
@@ -603,7 +604,13 @@ class _BuildahSession:
             script = start_script(health_command(config.get("Healthcheck")), timeout, probe)
             with _HOST_NETWORK:
                 started = self.exec(
-                    ["/bin/sh", "-c", script, "publisher-smoke", *server_command(config)],
+                    [
+                        "/bin/sh",
+                        "-c",
+                        script,
+                        "publisher-smoke",
+                        *server_command(config, f"{self.image} ({self.platform})"),
+                    ],
                     timeout=timeout + EXEC_TIMEOUT,
                 )
             self._probe = (

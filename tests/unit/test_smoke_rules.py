@@ -268,9 +268,16 @@ def test_health_commands() -> None:
 
 def test_server_command_is_entrypoint_plus_cmd() -> None:
     config = {"Entrypoint": ["docker-php-entrypoint"], "Cmd": ["php-fpm"]}
-    assert server_command(config) == ["docker-php-entrypoint", "php-fpm"]
-    with pytest.raises(SmokeTestError, match="neither ENTRYPOINT nor CMD"):
-        server_command({"Entrypoint": None, "Cmd": None})
+    assert server_command(config, "r/x@sha256:1 (linux/arm64)") == [
+        "docker-php-entrypoint",
+        "php-fpm",
+    ]
+    # named with its platform: the two images of a line failing alike are told apart
+    with pytest.raises(
+        SmokeTestError,
+        match=r"^r/x@sha256:1 \(linux/arm64\): the image has neither ENTRYPOINT nor CMD",
+    ):
+        server_command({"Entrypoint": None, "Cmd": None}, "r/x@sha256:1 (linux/arm64)")
 
 
 def test_start_script_waits_for_the_health_check() -> None:
