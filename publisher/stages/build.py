@@ -50,6 +50,7 @@ from ..core.reference import Reference
 from ..core.render import MAX_DOCKERFILE_BYTES, render_command
 from ..core.version import Release
 from ..resolve import is_digest, sha256_digest
+from .parallel import in_parallel
 
 #: The builder named in a record taken from a published pin instead of a build.
 PUBLISHED_BUILDER = "published"
@@ -130,6 +131,27 @@ def reusable_record(
     return None
 
 
+def _still_on(
+    others: Mapping[str, tuple[RegistryClient, str]], digest: str, *, blob: bool = False
+) -> list[str]:
+    """The names of the registries in ``others`` that hold the manifest (``blob``: the
+    blob) ``digest``; one that cannot be read is left out: it is not known to hold it."""
+
+    def holds(item: tuple[str, tuple[RegistryClient, str]]) -> bool:
+        client, repo_path = item[1]
+        try:
+            if blob:
+                return client.blob_exists(repo_path, digest)
+            return client.manifest_exists(repo_path, digest)
+        except PublisherError:
+            return False
+
+    items = list(others.items())
+    return [
+        name for (name, _), there in zip(items, in_parallel(holds, items), strict=True) if there
+    ]
+
+
 def published_record(
     config: Config,
     release: Release,
@@ -138,13 +160,16 @@ def published_record(
     primary: RegistryClient,
     recorded_base: tuple[str, str | None] | None = None,
     recorded_index: str | None = None,
+    others: Mapping[str, tuple[RegistryClient, str]] | None = None,
 ) -> DigestRecord | None:
     """The leg's record taken from the release's pin on the primary, if it holds one.
 
     ``recorded_base`` is the base (image, digest) the release record names for
     the line; without a record the base is taken as unknown. ``recorded_index`` is
     the index the record names: a pin holding other content was moved away from it,
-    which ``publisher audit --repair`` undoes.
+    which ``publisher audit --repair`` undoes. ``others`` (each other registry's
+    client and repository path, by name) are asked whether they still hold an image
+    the primary lost, to name them.
     """
     repo = config.primary.repository
     pin = pin_tag(release, leg.php)
@@ -161,10 +186,12 @@ def published_record(
     try:
         image = primary.get_manifest_by_digest(repo.path, images[0]) if len(images) == 1 else None
     except NotFoundError as exc:  # listed by the index, lost since (a GC bug, a restore)
+        where = _still_on(others or {}, images[0])
         raise NotFoundError(
             f"{repo.name}:{pin} lists the {leg.platform} image {images[0]}, which "
-            f"{config.primary.name} no longer holds, so {leg.label} cannot be taken from the "
-            "published release",
+            f"{config.primary.name} no longer holds"
+            + (f" (still on {', '.join(where)})" if where else "")
+            + f", so {leg.label} cannot be taken from the published release",
             registry=config.primary.name,
             status=exc.status,
             hint=lost_image_hint(release.tag, recorded_index is not None),
@@ -180,10 +207,12 @@ def published_record(
         labels = primary.labels(repo.path, image)
     except NotFoundError as exc:  # its config, lost since (a GC bug, a restore)
         blob = f"config blob {image.config.digest}" if image.config else "config blob"
+        where = _still_on(others or {}, image.config.digest, blob=True) if image.config else []
         raise NotFoundError(
             f"{repo.name}:{pin} lists the {leg.platform} image {images[0]}, whose {blob} "
-            f"{config.primary.name} no longer holds, so {leg.label} cannot be taken from the "
-            "published release",
+            f"{config.primary.name} no longer holds"
+            + (f" (still on {', '.join(where)})" if where else "")
+            + f", so {leg.label} cannot be taken from the published release",
             registry=config.primary.name,
             status=exc.status,
             hint=lost_blob_hint(release.tag),

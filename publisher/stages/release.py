@@ -220,6 +220,9 @@ def release(
                 primary=primary,
                 recorded_base=recorded_bases.get(leg.php),
                 recorded_index=recorded_indexes.get(leg.php),
+                others={
+                    r.name: (registries[r.name], r.repository.path) for r in config.secondaries
+                },
             )
             if leg.php in done
             else None

@@ -540,7 +540,7 @@ def test_a_rerun_over_an_image_the_primary_lost_is_refused_naming_it(sweep: Swee
     """The primary loses an image of a published release (deleted by digest, and its
     layer), which ghcr still holds: the copies start from the primary, so a rerun (``release``, or
     ``publish`` of its records) and its dry run refuse alike before any write, naming the
-    image (and, ``publish``, where it still is) and the repair; ``audit --repair`` puts
+    image, where it still is and the repair; ``audit --repair`` puts
     back the image with its layer, and the rerun passes."""
     sweep.render()
     v100 = sweep.build("v1.0.0")
@@ -568,6 +568,8 @@ def test_a_rerun_over_an_image_the_primary_lost_is_refused_naming_it(sweep: Swee
             assert gone in flat and "`publisher audit --repair` copies it back" in flat, said
             if argv[0] == "publish":
                 assert f"PHP 8.3 linux/amd64 image {gone} (still on ghcr)" in flat, said
+            else:
+                assert f"image {gone}, which hub no longer holds (still on ghcr)," in flat, said
             assert not any(p.count(m) for p in sweep.proxies.values() for m in MUTATING), said
     # ghcr refusing (403) or failing (503) the HEAD that asks whether it still holds the
     # image: the primary's loss is still the error, ghcr only not named as holding it
@@ -687,7 +689,7 @@ def test_a_blob_the_primary_lost_under_an_image_it_holds_is_named_with_the_copy_
         return flat
 
     release = ("release", "v1.0.0")
-    refused(release, 5, f"whose config blob {config} hub no longer holds")
+    refused(release, 5, f"whose config blob {config} hub no longer holds (still on ghcr),")
     refused(publish("v1.0.0", v100), 5, f"hub does not hold the config blob {config}", "ghcr)")
     # ghcr refusing (403) or failing (503) the HEAD that asks whether it still holds the
     # config: hub's loss is still the error (the blob named), not ghcr's answer
