@@ -50,7 +50,7 @@ from ..core.reference import Reference
 from ..core.render import MAX_DOCKERFILE_BYTES, render_command
 from ..core.version import Release
 from ..resolve import is_digest, sha256_digest
-from .parallel import in_parallel
+from .parallel import holds, in_parallel
 
 #: The builder named in a record taken from a published pin instead of a build.
 PUBLISHED_BUILDER = "published"
@@ -136,20 +136,9 @@ def _still_on(
 ) -> list[str]:
     """The names of the registries in ``others`` that hold the manifest (``blob``: the
     blob) ``digest``; one that cannot be read is left out: it is not known to hold it."""
-
-    def holds(item: tuple[str, tuple[RegistryClient, str]]) -> bool:
-        client, repo_path = item[1]
-        try:
-            if blob:
-                return client.blob_exists(repo_path, digest)
-            return client.manifest_exists(repo_path, digest)
-        except PublisherError:
-            return False
-
     items = list(others.items())
-    return [
-        name for (name, _), there in zip(items, in_parallel(holds, items), strict=True) if there
-    ]
+    found = in_parallel(lambda item: holds(*item[1], digest, blob=blob), items)
+    return [name for (name, _), there in zip(items, found, strict=True) if there]
 
 
 def published_record(

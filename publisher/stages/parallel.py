@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from ..adapters.registry import RegistryClient
+from ..core.errors import PublisherError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -48,3 +49,16 @@ def tag_digests(client: RegistryClient, repo: str, tags: Sequence[str]) -> dict[
     """tag -> digest for the tags present (resolved several at a time)."""
     found = in_parallel(lambda tag: client.tag_digests(repo, [tag]), list(dict.fromkeys(tags)))
     return {tag: digest for one in found for tag, digest in one.items()}
+
+
+def holds(client: RegistryClient, path: str, digest: str, *, blob: bool = False) -> bool | None:
+    """Whether the repository ``path`` holds the manifest (``blob``: the blob) ``digest``,
+    asked while the error of a primary that lost it is made: None when the registry did
+    not answer (down, rate-limited, refusing the read), so that its failure does not
+    replace the primary's error (it is then not named as holding it)."""
+    try:
+        if blob:
+            return client.blob_exists(path, digest)
+        return client.manifest_exists(path, digest)
+    except PublisherError:
+        return None

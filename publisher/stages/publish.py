@@ -75,7 +75,7 @@ from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import SourceTree, Target, TransferPlan
 from ..core.version import Release, parse_release
 from ..resolve import REFERENCE_DIGEST, php_line_order, release_lines
-from .parallel import in_parallel, tag_digests
+from .parallel import holds, in_parallel, tag_digests
 from .verify import check_index
 
 #: Where ``release`` keeps the digest records of a run until it succeeds.
@@ -1094,18 +1094,8 @@ class Publisher:
         )
 
     def _holds(self, registry: Registry, digest: str, *, blob: bool = False) -> bool | None:
-        """Whether ``registry`` holds the manifest (or blob) ``digest``, asked while
-        building the error of a primary that lost it: None when it did not answer (down,
-        rate-limited, refusing the read), so that its failure does not replace the
-        primary's error (it is then not named as holding it)."""
-        client = self.client(registry)
-        path = registry.repository.path
-        try:
-            if blob:
-                return client.blob_exists(path, digest)
-            return client.manifest_exists(path, digest)
-        except PublisherError:
-            return None
+        """``parallel.holds`` on ``registry``'s repository."""
+        return holds(self.client(registry), registry.repository.path, digest, blob=blob)
 
     def labels(self, client: RegistryClient, repo: str, image: Manifest) -> dict[str, str]:
         """The labels of a platform image on the primary; its config blob is kept for
