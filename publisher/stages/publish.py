@@ -991,11 +991,11 @@ class Publisher:
             )
         return indexes
 
-    def held_elsewhere(self, digests: Sequence[str]) -> dict[str, list[str]]:
-        """Manifest digest -> the registries but the primary that hold it (those that
-        hold none of ``digests`` left out)."""
+    def held_elsewhere(self, digests: Sequence[str], *, blob: bool = False) -> dict[str, list[str]]:
+        """Manifest (or blob) digest -> the registries but the primary that hold it
+        (those that hold none of ``digests`` left out)."""
         work = [(d, registry) for d in digests for registry in self.config.secondaries]
-        held = in_parallel(lambda item: self._holds(item[1], item[0]), work)
+        held = in_parallel(lambda item: self._holds(item[1], item[0], blob=blob), work)
         where: dict[str, list[str]] = {}
         for (digest, registry), there in zip(work, held, strict=True):
             if there:
@@ -1141,10 +1141,74 @@ class Publisher:
             self.output.detail("every registry holds every index already")
             return
         clients = {planned.copies.targets[r.name]: self.client(r) for r in self.config.secondaries}
-        self.transfers.execute(
-            self.client(self.primary), planned.copies.tree, transfers, clients, self._configs
-        )
+        try:
+            self.transfers.execute(
+                self.client(self.primary), planned.copies.tree, transfers, clients, self._configs
+            )
+        except NotFoundError as exc:  # a blob the primary lost, which no target holds either
+            raise self.lost_copied_blobs(
+                planned.copies.tree, transfers, planned.indexes, exc
+            ) from exc
         self._copied(transfers, planned.indexes, planned.copies.tree)
+
+    def lost_copied_blobs(
+        self,
+        tree: SourceTree,
+        plan: TransferPlan,
+        indexes: Mapping[str, LineIndex],
+        exc: NotFoundError,
+    ) -> NotFoundError:
+        """The error for blobs the copies download from the primary that it does not
+        hold (a layer of an image, a blob of an attestation manifest, lost there and
+        lacking in a target as well): each one named with what it is under, its line and
+        the registries that still hold it, as ``lost_blob`` says it before any write.
+        Asked only after a copy failed: a copy that succeeds sends nothing more."""
+        wanted = [
+            step.digest
+            for step in plan.blobs
+            if step.digest not in self._configs  # (uploaded from memory, not downloaded)
+        ]
+        on_primary = in_parallel(lambda d: self._holds(self.primary, d, blob=True), wanted)
+        if None in on_primary:  # the primary did not answer again: its 404 is what is known
+            return exc
+        gone = [d for d, there in zip(wanted, on_primary, strict=True) if not there]
+        if not gone:
+            return exc  # (something else was not found: what the registry said)
+        where = self.held_elsewhere(gone, blob=True)
+
+        def owner(digest: str) -> str:
+            image = next(
+                (
+                    m
+                    for m in tree.manifests.values()
+                    if not m.is_index and digest in {b.digest for b in m.blobs}
+                ),
+                None,
+            )
+            if image is None:
+                return f"blob {digest}"
+            kind = "config" if image.config and image.config.digest == digest else "layer"
+            for index in indexes.values():
+                child = next((c for c in index.children if c.digest == image.digest), None)
+                if child is None:
+                    continue
+                what = (
+                    "attestation manifest"
+                    if child.is_attestation
+                    else f"{child.platform or 'unknown'} image"
+                )
+                return f"{kind} blob {digest} of the PHP {index.php} {what} {image.digest}"
+            return f"{kind} blob {digest} of the manifest {image.digest}"
+
+        named = [
+            owner(d) + (f" (still on {', '.join(where[d])})" if d in where else "") for d in gone
+        ]
+        return NotFoundError(
+            f"{self.primary.name} does not hold the blobs the copies need: " + "; ".join(named),
+            registry=self.primary.name,
+            status=exc.status,
+            hint=pp.lost_blob_hint(self.release.tag, "no tag was written"),
+        )
 
     def _copied(
         self, plan: TransferPlan, indexes: Mapping[str, LineIndex], tree: SourceTree

@@ -648,7 +648,9 @@ def test_a_blob_the_primary_lost_under_an_image_it_holds_is_named_with_the_copy_
     holds (ghcr holds them whole): ``audit`` reads manifests and ``audit --repair``
     copies back images, so neither sees or restores them; a rerun refuses before any
     tag, naming the blob (the config: where it still is) with the copy by digest as the
-    repair, where it said to push the image again, or to fix the cause and rerun."""
+    repair, where it said to push the image again, or to fix the cause and rerun. When
+    ghcr loses the layer too, the copy that would put it back fails on hub's download:
+    the same error, naming the layer and its image, where it was a bare not-found."""
     sweep.render()
     v100 = sweep.build("v1.0.0")
     first = sweep.check("first release", "release", "v1.0.0")
@@ -709,6 +711,21 @@ def test_a_blob_the_primary_lost_under_an_image_it_holds_is_named_with_the_copy_
         assert "no tag was written; the copies to the other registries start from" in flat
     assert sweep.tags() == before
     body = requests.get(f"http://{ghcr}/v2/{sweep.repo}/blobs/{layer}", timeout=30)
+    # ghcr loses it too: the copies plan it from hub, whose download fails mid-copy
+    raw_delete_blob(f"http://{ghcr}", sweep.repo, layer)
+    for argv in (release, publish("v1.0.0", v100)):
+        run = sweep.run(*argv, "--no-smoke")
+        said = run.stdout + run.stderr
+        flat = " ".join(run.stderr.split())
+        assert run.returncode == 5, said
+        assert (
+            f"hub does not hold the blobs the copies need: layer blob {layer} of the PHP 8.3 "
+            in flat
+        ), said
+        assert "no tag was written; the copies to the other registries start from" in flat, said
+        assert "skopeo copy --all --preserve-digests" in flat, said
+    assert sweep.tags() == before
+    raw_push_blob(f"http://{ghcr}", sweep.repo, body.content)
     raw_push_blob(f"http://{hub}", sweep.repo, body.content)
     again = sweep.check("rerun after the copies", "release", "v1.0.0")
     assert not [m for m in again["pin_moves"] + again["floating_moves"] if m["old"] != m["new"]]
