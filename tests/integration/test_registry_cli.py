@@ -1144,9 +1144,9 @@ def test_verify_of_an_image_gone_from_under_its_index_sends_to_a_rerun_unless_on
     flat = " ".join(result.output.split())
     assert "linux/arm64 manifest" in flat and "cannot be fetched" in flat, flat
     assert (
-        "tip: a registry holds an index or image of v1.0.0 without one of the images it "
-        "lists, which the primary holds whole: rerun the release (`publisher release "
-        "v1.0.0`)" in flat
+        "tip: a registry holds an index or image of v1.0.0 without one of the manifests it "
+        "lists (an image, an attestation manifest), which the primary holds whole: rerun the "
+        "release (`publisher release v1.0.0`)" in flat
     ), flat
 
     raw_delete_manifest(f"http://{rel.hub.host}", rel.repo, image.image("linux/arm64").digest)
@@ -1154,8 +1154,8 @@ def test_verify_of_an_image_gone_from_under_its_index_sends_to_a_rerun_unless_on
     assert result.exit_code == 12, result.output
     flat = " ".join(result.output.split())
     assert (
-        "tip: the primary holds an index or image of v1.0.0 without one of the images it "
-        "lists: a rerun does not restore it" in flat
+        "tip: the primary holds an index or image of v1.0.0 without one of the manifests it "
+        "lists (an image, an attestation manifest): a rerun does not restore it" in flat
     ), flat
     assert "rerun the release" not in flat
 
