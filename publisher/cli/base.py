@@ -390,15 +390,11 @@ def _debug_traceback(state: State) -> None:
         sys.stderr.flush()
 
 
-def interrupted_message(exc: Interrupted) -> str:
-    return f"interrupted by {exc.name}: stopped before finishing"
-
-
 def interruption_error(exc: Interrupted, hint: str | None) -> PublisherError:
     """An interruption as an error is reported (``kind`` ``interrupted``, 128 + the signal):
     the ``--json`` document's error, and in GitHub Actions the ``::error`` annotation and
     the step summary's end."""
-    error = PublisherError(interrupted_message(exc), hint=hint)
+    error = PublisherError(f"interrupted by {exc.name}: stopped before finishing", hint=hint)
     error.label = "interrupted"
     error.exit_code = exc.exit_code
     return error
@@ -410,14 +406,14 @@ def say_interrupted(exc: Interrupted, state: State | None = None) -> None:
     also its ``::error`` annotation and the end of the step summary, as every error's, so
     a cancelled job's page says it. Nothing where stderr (or stdout) is gone."""
     hint = state.interrupted_hint if state is not None else None
+    error = interruption_error(exc, hint)
     with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(interrupted_message(exc) + "\n" + (tip_lines(hint) if hint else ""))
+        sys.stderr.write(error.message + "\n" + (tip_lines(hint) if hint else ""))
         sys.stderr.flush()
     if state is None or state.env.get("GITHUB_ACTIONS") != "true":
         return  # the output channel (rich) is not loaded for nothing
     from ..adapters.output import failure_markdown
 
-    error = interruption_error(exc, hint)
     with contextlib.suppress(OSError, ValueError, OutputClosed, PublisherError, Interrupted):
         state.output.annotate(error)
         state.output.summary(failure_markdown(error))
