@@ -400,7 +400,7 @@ def interruption_error(exc: Interrupted, hint: str | None) -> PublisherError:
     return error
 
 
-def say_interrupted(exc: Interrupted, state: State | None = None) -> None:
+def say_interrupted(exc: Interrupted, state: State | None) -> None:
     """The line an interrupted run ends with, and the ``  tip:`` of a command that writes
     (``State.interrupted_hint``: what the run left, what finishes it); in GitHub Actions
     also its ``::error`` annotation and the end of the step summary, as every error's, so
@@ -469,7 +469,7 @@ def output_gone() -> bool:
 class _Signals:
     """Installs the stop handlers for one run, in the main thread; restores them after."""
 
-    def __init__(self, state_of: Callable[[], State | None] = lambda: None) -> None:
+    def __init__(self, state_of: Callable[[], State | None]) -> None:
         #: the run's state once its command set it up: the tip the forced exit says
         self.state_of = state_of
         self.previous: dict[int, Any] = {}
