@@ -1080,9 +1080,7 @@ class Publisher:
         """The error for the config blob ``digest`` of ``image`` the primary does not
         hold: named, with the registries that still hold it (a primary that lost a blob
         of a published release: the copies cannot start from there)."""
-        secondaries = list(self.config.secondaries)
-        held = in_parallel(lambda r: self._holds(r, digest, blob=True), secondaries)
-        where = [r.name for r, there in zip(secondaries, held, strict=True) if there]
+        where = self.held_elsewhere([digest], blob=True).get(digest, [])
         if not where:
             return exc  # (never pushed whole: what the registry said is the whole story)
         return NotFoundError(
