@@ -807,13 +807,19 @@ def off_record_hint(release: str, pins: Sequence[str]) -> str:
     )
 
 
+#: What restores an image (or another manifest) of a recorded release the primary lost.
+AUDIT_REPAIRS_IMAGE = (
+    "`publisher audit --repair` copies it back, with any of its blobs the primary lacks, "
+    "from a registry that holds it"
+)
+
+
 def lost_image_hint(release: str, recorded: bool, lost: str = "the image") -> str:
     """The tip for an image (or another manifest, ``lost``: an attestation manifest)
     the primary lost from under a release's index: the copies to the other registries
     start from the primary, so it is put back first."""
     back = (
-        "`publisher audit --repair` copies it back, with any of its blobs the primary "
-        "lacks, from a registry that holds it"
+        AUDIT_REPAIRS_IMAGE
         if recorded
         else "copy it back by digest from a registry that holds it (`skopeo copy --all "
         "--preserve-digests docker://OTHER-HOST/REPOSITORY@DIGEST "

@@ -37,7 +37,7 @@ from ..core.errors import (
 )
 from ..core.notes import ReleaseFacts
 from ..core.plan import Plan, rerun_release
-from ..core.publish_plan import config_for_record
+from ..core.publish_plan import AUDIT_REPAIRS_IMAGE, config_for_record
 from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.verify_rules import Defect, ImageFacts, LineExpectation, Report, TagFacts
@@ -520,8 +520,8 @@ def defects_hint(report: Report) -> str:
         return (
             f"the primary holds an index of {release} without one of the manifests it lists "
             "(an image, an attestation manifest), which a rerun does not restore (the copies "
-            "start from the primary; it refuses, naming it): `publisher audit --repair` copies it back, with any of its "
-            f"blobs the primary lacks, from a registry that holds it{too_big}; {scripts}"
+            f"start from the primary; it refuses, naming it): {AUDIT_REPAIRS_IMAGE}{too_big}; "
+            f"{scripts}"
         )
     rerun = f"{rerun_release(release)} to finish or repair it" + (
         "; `publisher audit --repair` restores the tags the record names" if report.recorded else ""
