@@ -172,19 +172,25 @@ def published_record(
         ]
     else:
         images = []
-    try:
-        image = primary.get_manifest_by_digest(repo.path, images[0]) if len(images) == 1 else None
-    except NotFoundError as exc:  # listed by the index, lost since (a GC bug, a restore)
-        where = _still_on(others or {}, images[0])
-        raise NotFoundError(
-            f"{repo.name}:{pin} lists the {leg.platform} image {images[0]}, which "
+
+    def lost(exc: NotFoundError, what: str, digest: str, *, blob: bool, hint: str) -> NotFoundError:
+        """The error for what the pin's image lost on the primary (a GC bug, a restore)."""
+        where = _still_on(others or {}, digest, blob=blob)
+        return NotFoundError(
+            f"{repo.name}:{pin} lists the {leg.platform} image {images[0]}, {what} "
             f"{config.primary.name} no longer holds"
             + (f" (still on {', '.join(where)})" if where else "")
             + f", so {leg.label} cannot be taken from the published release",
             registry=config.primary.name,
             status=exc.status,
-            hint=lost_image_hint(release.tag, recorded_index is not None),
-        ) from exc
+            hint=hint,
+        )
+
+    try:
+        image = primary.get_manifest_by_digest(repo.path, images[0]) if len(images) == 1 else None
+    except NotFoundError as exc:  # listed by the index, lost since
+        hint = lost_image_hint(release.tag, recorded_index is not None)
+        raise lost(exc, "which", images[0], blob=False, hint=hint) from exc
     if image is None or image.is_index:  # none, several, or an index nested where it should be
         raise ReleaseConflictError(
             f"{repo.name}:{pin} holds no single {leg.platform} image, so {leg.label} "
@@ -194,18 +200,12 @@ def published_record(
         )
     try:
         labels = primary.labels(repo.path, image)
-    except NotFoundError as exc:  # its config, lost since (a GC bug, a restore)
-        blob = f"config blob {image.config.digest}" if image.config else "config blob"
-        where = _still_on(others or {}, image.config.digest, blob=True) if image.config else []
-        raise NotFoundError(
-            f"{repo.name}:{pin} lists the {leg.platform} image {images[0]}, whose {blob} "
-            f"{config.primary.name} no longer holds"
-            + (f" (still on {', '.join(where)})" if where else "")
-            + f", so {leg.label} cannot be taken from the published release",
-            registry=config.primary.name,
-            status=exc.status,
-            hint=lost_blob_hint(release.tag),
-        ) from exc
+    except NotFoundError as exc:  # its config, lost since
+        if image.config is None:
+            raise
+        what = f"whose config blob {image.config.digest}"
+        hint = lost_blob_hint(release.tag)
+        raise lost(exc, what, image.config.digest, blob=True, hint=hint) from exc
     built_as = labels.get(VERSION_LABEL)
     if built_as is not None and built_as != pin:
         republish = f"`publisher republish {release.tag} --reason ...`"
