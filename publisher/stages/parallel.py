@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from ..adapters.registry import RegistryClient
 from ..core.errors import PublisherError
@@ -29,6 +29,7 @@ def in_parallel(
     workers: int = REQUESTS_IN_FLIGHT,
     *,
     first_alone: bool = False,
+    finish_all: bool = False,
 ) -> list[R]:
     """``[fn(x) for x in items]``, several at a time; the first error propagates.
 
@@ -36,13 +37,35 @@ def in_parallel(
     one registry: the first learns its authentication (one token, not one per
     request in flight), and a registry that fails every request costs one
     request's retries before its error propagates.
+
+    ``finish_all``: every item runs even when another failed, then the first error
+    in the items' order propagates. For writes: without it, the items not yet
+    started when one fails are dropped, and which those are depends on timing.
     """
+    if finish_all:
+        outcomes = in_parallel(_outcome(fn), items, workers, first_alone=first_alone)
+        for _, error in outcomes:
+            if error is not None:
+                raise error
+        return [cast(R, value) for value, _ in outcomes]  # all ran without error
     if first_alone and items:
         return [fn(items[0]), *in_parallel(fn, items[1:], workers)]
     if len(items) <= 1 or workers <= 1:
         return [fn(x) for x in items]
     with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
         return list(pool.map(fn, items))
+
+
+def _outcome(fn: Callable[[T], R]) -> Callable[[T], tuple[R | None, Exception | None]]:
+    """``fn`` returning ``(value, None)``, or ``(None, error)`` where it raised."""
+
+    def caught(item: T) -> tuple[R | None, Exception | None]:
+        try:
+            return fn(item), None
+        except Exception as error:  # raised again by in_parallel, in the items' order
+            return None, error
+
+    return caught
 
 
 def tag_digests(client: RegistryClient, repo: str, tags: Sequence[str]) -> dict[str, str]:

@@ -1411,10 +1411,11 @@ class Publisher:
             written.add(move)
 
         def write(group: list[pp.TagMove]) -> None:
-            """The group at once; then each tag written, in the plan's order (also when one
-            failed: the log says exactly which tags moved, the same way on every run)."""
+            """The group at once, every tag tried even when one fails (the same tags move
+            on every run, whatever the timing); then each tag written, in the plan's order
+            (also when one failed: the log says exactly which tags moved)."""
             try:
-                in_parallel(one, group)
+                in_parallel(one, group, finish_all=True)
             finally:
                 for move in group:
                     if move in written:
