@@ -440,8 +440,9 @@ def defects_hint(report: Report) -> str:
     or a blob another registry lost under an index it holds too: the rerun copies it
     back from the primary), but for what the primary itself lost under an index it
     holds, which only a copy of it by digest from another registry (or a republish)
-    restores. An image over its size budget is said beside any of these: none of them
-    (nor a rerun) makes it smaller.
+    restores. Each applies beside the others: what restores a lost image or blob is
+    said beside what fixes a pin, and an image over its size budget beside any of
+    them (none of them, nor a rerun, makes it smaller).
     """
     release = report.release
     scripts = f"`publisher verify {release} --json` lists the defects for scripts"
@@ -452,6 +453,49 @@ def defects_hint(report: Report) -> str:
             f"release notes directory name the releases); `publisher release {release}` "
             "publishes it"
         )
+    # a rerun pushes the same images again: it finishes the rest, not this
+    grown = (
+        "a rerun pushes the same images, so it brings none within its size budget: see "
+        "what grew (`publisher inspect` shows each platform's compressed size), then make "
+        "the image smaller, or raise the line's budget (size_budget_mb in matrix.yaml) "
+        "when the growth is expected"
+    )
+    # said beside what fixes a pin or restores a lost image or blob, which leave the
+    # sizes as they are
+    too_big = f"; {grown}" if any(d.kind == "over-budget" for d in report.defects) else ""
+    pins = _pins_tip(report)
+    if pins is not None:
+        # a rerun refuses while a pin holds other content: what it would finish
+        # (a missing tag) waits for the pins, what restores a lost piece does not
+        lost = _lost_tip(report, [], pins_first=True)
+        return pins + (f"; {lost}" if lost else "") + f"{too_big}; {scripts}"
+    # what a rerun does finish beside it (a missing tag): said too
+    rest = [
+        d
+        for d in report.defects
+        if d.kind not in ("child-missing", "over-budget", *rules.UNANSWERED_KINDS)
+    ]
+    lost = _lost_tip(report, rest)
+    if lost is not None:
+        return f"{lost}{too_big}; {scripts}"
+    rerun = f"{rerun_release(release)} to finish or repair it" + (
+        "; `publisher audit --repair` restores the tags the record names" if report.recorded else ""
+    )
+    if not too_big:
+        return f"{rerun}; {scripts}"
+    others = [d for d in report.defects if d.kind not in ("over-budget", *rules.UNANSWERED_KINDS)]
+    return f"{grown}; {rerun} for the other defects; {scripts}" if others else f"{grown}; {scripts}"
+
+
+def _pins_tip(report: Report) -> str | None:
+    """What fixes a tag pointing at other content than the release's, or a pin whose
+    index holds content publish never writes (None: neither): a rerun refuses both."""
+    release = report.release
+    republish = f'`publisher republish {release} --reason "..."`'
+    # a platform the matrix dropped: without a record, today's matrix names the platforms
+    dropped = (
+        "if matrix.yaml no longer lists a platform the release was published with, put it back"
+    )
     if report.wrong_pins:
         back = (
             "`publisher audit --repair` points the tags back at the indexes the record names "
@@ -466,10 +510,16 @@ def defects_hint(report: Report) -> str:
             if report.recorded
             else ""
         )
+        # a pin also holding a platform publish never wrote there: with a record, its
+        # platforms are the record's, and the repair or the republish replaces the index
+        foreign = (
+            f"; a pin's index also lists what the line is not published with: {dropped}"
+            if report.foreign_pins and not report.recorded
+            else ""
+        )
         return (
             f"a tag of {release} points at other content than the release's, which a rerun "
-            f"refuses: {back}to replace the content on purpose, "
-            f'`publisher republish {release} --reason "..."`{stopped}; {scripts}'
+            f"refuses: {back}to replace the content on purpose, {republish}{stopped}{foreign}"
         )
     if report.foreign_pins:
         return (
@@ -477,19 +527,19 @@ def defects_hint(report: Report) -> str:
             "line is not published for, an image naming no platform (an attestation "
             "manifest is neither), or an index in place of a platform's image: a rerun "
             "refuses to replace what a pin holds (exit 14). "
-            "If matrix.yaml no longer lists a platform the release was published with, put "
-            "it back; otherwise replace the content on purpose: "
-            f'`publisher republish {release} --reason "..."`; {scripts}'
+            f"{dropped[0].upper()}{dropped[1:]}; otherwise replace the content on purpose: "
+            f"{republish}"
         )
-    # a rerun pushes the same images again: it finishes the rest, not this
-    grown = (
-        "a rerun pushes the same images, so it brings none within its size budget: see "
-        "what grew (`publisher inspect` shows each platform's compressed size), then make "
-        "the image smaller, or raise the line's budget (size_budget_mb in matrix.yaml) "
-        "when the growth is expected"
-    )
-    # said beside what restores a lost image or blob, which leaves the sizes as they are
-    too_big = f"; {grown}" if any(d.kind == "over-budget" for d in report.defects) else ""
+    return None
+
+
+def _lost_tip(report: Report, rest: Sequence[Defect], *, pins_first: bool = False) -> str | None:
+    """What restores an image or a blob a registry lost under an index it holds (None:
+    none is lost); ``rest``: the other defects a rerun finishes, said beside it.
+    ``pins_first``: a pin holds other content, which a rerun refuses until it is fixed."""
+    release = report.release
+    if not (report.blobs_gone or report.children_gone):
+        return None
     gone = (
         "one of its blobs (its config or a layer)"
         if not report.children_gone
@@ -497,16 +547,12 @@ def defects_hint(report: Report) -> str:
         if not report.blobs_gone
         else "some of the manifests it lists and the blobs of others"
     )
-    # what a rerun does finish beside it (a missing tag): said too
-    rest = [
-        d
-        for d in report.defects
-        if d.kind not in ("child-missing", "over-budget", *rules.UNANSWERED_KINDS)
-    ]
-    if (report.blobs_gone or report.children_gone) and not report.gone_on_primary:
+    if not report.gone_on_primary:
         return (
             f"a registry holds an index or image of {release} without {gone}, which the "
-            f"primary holds whole: {rerun_release(release)}, which copies back from the "
+            f"primary holds whole: "
+            + ("once the pins hold the release's content, " if pins_first else "")
+            + f"{rerun_release(release)}, which copies back from the "
             "primary what another registry lacks under the release's indexes"
             + (" and finishes the other defects" if rest else "")
             + (
@@ -514,44 +560,36 @@ def defects_hint(report: Report) -> str:
                 if report.recorded and rest
                 else ""
             )
-            + f"{too_big}; {scripts}"
         )
     if report.children_gone and report.recorded and not report.blobs_gone:
         return (
             f"the primary holds an index of {release} without one of the manifests it lists "
             "(an image, an attestation manifest), which a rerun does not restore (the copies "
-            f"start from the primary; it refuses, naming it): {AUDIT_REPAIRS_IMAGE}{too_big}; "
-            f"{scripts}"
+            f"start from the primary; it refuses, naming it): {AUDIT_REPAIRS_IMAGE}"
         )
     rerun = f"{rerun_release(release)} to finish or repair it" + (
         "; `publisher audit --repair` restores the tags the record names" if report.recorded else ""
     )
-    if report.blobs_gone or report.children_gone:
-        return (
-            f"the primary holds an index or image of {release} without {gone}: a rerun does "
-            "not restore it (the copies to the other registries start from the primary), nor "
-            "does `publisher audit --repair` "
-            + (
-                "(it copies missing images back, not the blobs of one a registry holds)"
-                if report.recorded
-                else "(it leaves a release without a record alone)"
-            )
-            + "; copy the index again by digest from a registry that holds it complete, "
-            "which uploads what the other lacks "
-            "(`skopeo copy --all --preserve-digests docker://HOST/REPOSITORY@DIGEST "
-            "docker://OTHER-HOST/REPOSITORY@DIGEST`)"
-            + (
-                f', or replace the content: `publisher republish {release} --reason "..."`'
-                if report.recorded
-                else ""
-            )
-            + (f"; {rerun} for the other defects" if rest else "")
-            + f"{too_big}; {scripts}"
+    return (
+        f"the primary holds an index or image of {release} without {gone}: a rerun does "
+        "not restore it (the copies to the other registries start from the primary), nor "
+        "does `publisher audit --repair` "
+        + (
+            "(it copies missing images back, not the blobs of one a registry holds)"
+            if report.recorded
+            else "(it leaves a release without a record alone)"
         )
-    if not too_big:
-        return f"{rerun}; {scripts}"
-    others = [d for d in report.defects if d.kind not in ("over-budget", *rules.UNANSWERED_KINDS)]
-    return f"{grown}; {rerun} for the other defects; {scripts}" if others else f"{grown}; {scripts}"
+        + "; copy the index again by digest from a registry that holds it complete, "
+        "which uploads what the other lacks "
+        "(`skopeo copy --all --preserve-digests docker://HOST/REPOSITORY@DIGEST "
+        "docker://OTHER-HOST/REPOSITORY@DIGEST`)"
+        + (
+            f', or replace the content: `publisher republish {release} --reason "..."`'
+            if report.recorded
+            else ""
+        )
+        + (f"; {rerun} for the other defects" if rest else "")
+    )
 
 
 def unreachable_hint(report: Report) -> str:

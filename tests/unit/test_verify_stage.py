@@ -292,3 +292,95 @@ def test_an_image_over_its_budget_keeps_its_advice_beside_a_lost_image_or_blob()
         hint = lost_on(name, recorded, **{missing: 1})
         assert restore in hint, (name, recorded, missing, hint)
         assert size_advice in hint, (name, recorded, missing, hint)
+
+
+def test_a_pin_holding_other_content_keeps_the_advice_for_the_size_and_a_lost_piece() -> None:
+    """A pin moved to other content, or holding a platform the line is not published for,
+    beside an image over its budget or a blob another registry lost: the tip says what
+    fixes the pin and, beside it, what to do about the size and the lost blob. It gave
+    the pin's fix alone, so the size and the blob were left without any advice."""
+    pins = ("v9.9.9-php-8.4", "v9.9.9")
+    size_advice = (
+        "; a rerun pushes the same images, so it brings none within its size budget: see what "
+        "grew (`publisher inspect` shows each platform's compressed size), then make the image "
+        "smaller, or raise the line's budget (size_budget_mb in matrix.yaml) when the growth is "
+        "expected; "
+    )
+    lost_blob = (f"linux/amd64 layer 1 of 1 blob {short(blob(2))}",)
+
+    def hint(
+        recorded: str | None,
+        pointing: dict[str, str],
+        held: dict[tuple[str, str], ImageFacts],
+        kinds: set[str],
+    ) -> str:
+        expect = LineExpectation(
+            "8.4",
+            (Platform.AMD64,),
+            1_000_000,
+            {name: pins for name in ("hub", "ghcr")},
+            recorded=recorded,
+            pins=pins,
+        )
+        tags = [TagFacts(name, t, pointing[name]) for name in ("hub", "ghcr") for t in pins]
+        report = build_report("v9.9.9", [expect], tags, held, primary="hub")
+        assert kinds <= {d.kind for d in report.defects}, report.defects
+        return " ".join(defects_hint(report).split())
+
+    def facts(name: str, digest: str, size: int = 1, **more: Any) -> ImageFacts:
+        return ImageFacts(name, digest, platforms={"linux/amd64": size}, **more)
+
+    # a pin moved by hand to an image over its budget: the repair, and the size advice
+    moved = hint(
+        blob(1),
+        {"hub": blob(3), "ghcr": blob(1)},
+        {
+            ("hub", blob(3)): facts("hub", blob(3), 1_200_000),
+            ("ghcr", blob(1)): facts("ghcr", blob(1)),
+        },
+        {"pin-moved", "over-budget"},
+    )
+    assert "`publisher audit --repair` points the tags back" in moved, moved
+    assert size_advice in moved, moved
+    # a pin holding a platform the line is not published for, over its budget too
+    extra = ImageFacts("hub", blob(1), platforms={"linux/amd64": 1_200_000, "linux/s390x": 1})
+    foreign = hint(
+        None,
+        {"hub": blob(1), "ghcr": blob(1)},
+        {("hub", blob(1)): extra, ("ghcr", blob(1)): dataclasses.replace(extra, registry="ghcr")},
+        {"platform-extra", "over-budget"},
+    )
+    assert "a rerun refuses to replace what a pin holds (exit 14)" in foreign, foreign
+    assert size_advice in foreign, foreign
+    # the registries disagree, one holding a platform the matrix may have dropped: the
+    # republish, and putting the platform back, both said
+    disagree = hint(
+        None,
+        {"hub": blob(1), "ghcr": blob(3)},
+        {
+            ("hub", blob(1)): facts("hub", blob(1)),
+            ("ghcr", blob(3)): dataclasses.replace(extra, registry="ghcr", digest=blob(3)),
+        },
+        {"registries-disagree", "platform-extra"},
+    )
+    assert "points at other content than the release's, which a rerun refuses" in disagree
+    assert (
+        "if matrix.yaml no longer lists a platform the release was published with, put it back"
+        in disagree
+    ), disagree
+    # a pin moved on the primary while another registry lost a blob of the release's index
+    lost = hint(
+        blob(1),
+        {"hub": blob(3), "ghcr": blob(1)},
+        {
+            ("hub", blob(3)): facts("hub", blob(3)),
+            ("ghcr", blob(1)): facts("ghcr", blob(1), missing=lost_blob, missing_blobs=1),
+        },
+        {"pin-moved", "child-missing"},
+    )
+    assert "`publisher audit --repair` points the tags back" in lost, lost
+    assert (
+        "a registry holds an index or image of v9.9.9 without one of its blobs (its config or a "
+        "layer), which the primary holds whole: once the pins hold the release's content, "
+        "rerun the release (`publisher release v9.9.9`)" in lost
+    ), lost
