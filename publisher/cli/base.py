@@ -748,11 +748,14 @@ SAY_CLOSED_STDOUT = frozenset({"resolve"})
 
 def _says_closed_stdout(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """Does the command line (as ``click.Group.main`` gets it: ``args`` given, else the
-    process's) run one of ``SAY_CLOSED_STDOUT``, not for its --help?"""
+    process's) run one of ``SAY_CLOSED_STDOUT``, or ask for its --help (which it writes
+    as its output), not ``publisher --help`` (click's own)?"""
     given = kwargs.get("args", args[0] if args else None)
     words = sys.argv[1:] if given is None else list(given)
-    command = next((word for word in words if not word.startswith("-")), None)
-    return command in SAY_CLOSED_STDOUT and not {"-h", "--help"} & set(words)
+    at = next((n for n, word in enumerate(words) if not word.startswith("-")), None)
+    if at is None or words[at] not in SAY_CLOSED_STDOUT:
+        return False
+    return not set(HELP_WORDS) & set(words[:at])
 
 
 class LazyGroup(_SaysRefusals, click.Group):

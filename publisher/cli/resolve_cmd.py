@@ -64,8 +64,17 @@ class ResolveCommand(JsonCommand):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         rest = super().parse_args(ctx, args)  # refuses what is wrong, --help or not
         if ctx.meta.get(_HELP_ASKED) and not ctx.resilient_parsing:
-            click.echo(ctx.get_help(), color=ctx.color)
-            ctx.exit()
+            # written as `python -m publisher.resolve` writes its help: a stdout that
+            # cannot take it is exit 17 with the decision=none line, in both
+            state = ctx.find_object(State)
+            stdout = None if state is not None and state.stdout_closed else sys.stdout
+            try:
+                failed = resolving.write_decision(
+                    ctx.get_help() + "\n", stdout, sys.stderr, what="the help"
+                )
+            except resolving.StderrGone:
+                raise OutputClosed() from None
+            ctx.exit(0 if failed is None else failed)
         return rest
 
 

@@ -441,16 +441,23 @@ def test_a_stderr_whose_reader_has_gone_is_the_quiet_141(
     assert run.returncode == 141
 
 
+@pytest.mark.parametrize(
+    "entry",
+    [(str(ROOT / "publisher/resolve.py"),), ("-m", "publisher", "resolve")],
+    ids=["file", "cli"],
+)
 @pytest.mark.parametrize("redirect", [">/dev/full", ">&-"], ids=["full", "closed"])
 def test_resolve_py_help_that_cannot_be_written_is_said_not_exit_0(
-    tmp_path: Path, redirect: str
+    tmp_path: Path, redirect: str, entry: tuple[str, ...]
 ) -> None:
     """`resolve.py --help` to a stdout that cannot take it printed nothing (argparse drops
     the failed write; with stdout closed, the help went to stderr) and exited 0: it is
-    exit 17, `error=file-access`, as for a decision resolve cannot write."""
+    exit 17, `error=file-access`, as for a decision resolve cannot write. The same from
+    `publisher resolve --help`, which was the 18 of publisher's other commands."""
     run = subprocess.run(
-        ["sh", "-c", f'exec "$@" --help {redirect}', "sh", sys.executable, str(ROOT / "publisher/resolve.py")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        ["sh", "-c", f'exec "$@" --help {redirect}', "sh", sys.executable, *entry],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=tmp_path, capture_output=True,
+        text=True, timeout=60,
     )  # fmt: skip
     assert run.returncode == EXIT_CANNOT_PROCEED, run.stderr
     assert run.stderr.startswith(
