@@ -18,6 +18,7 @@ import json
 import random
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +181,48 @@ def test_a_leg_index_whose_attestation_is_no_manifest_is_refused_not_a_crash(
     assert "--rebuild" in (caught.value.hint or "")
 
 
-def test_attestations_under_the_indexes_are_checked_and_restored_without_a_needless_write(
+@dataclass
+class BuildxLegs:
+    """Legs as buildx pushes them (each an index of its image and an attestation
+    manifest), seeded on the primary "hub"; "hub" and "mirror" each behind a counting
+    proxy; the publish stage run over the legs' records (``buildx_legs``)."""
+
+    legs: dict[tuple[str, str], TestImage]
+    primary: FaultProxy
+    mirror: FaultProxy
+    cfg: config_mod.Config
+    records: list[DigestRecord]
+    notes: Path
+    #: What each run printed, in order.
+    said: list[str] = field(default_factory=list)
+
+    def clients(self) -> dict[str, RegistryClient]:
+        return {
+            r.name: RegistryClient(r.host, plain_http=True, name=r.name)
+            for r in self.cfg.registries
+        }
+
+    def run(self, *, dry_run: bool) -> PublishResult:
+        """The publish stage (``dry_run``: its dry run, the plan printed as JSON), counted
+        afresh on both proxies; what it printed is added to ``said``."""
+        for proxy in (self.primary, self.mirror):
+            proxy.reset_counts()
+        stdout = io.StringIO()
+        output = Output(env={}, stream=stdout, err_stream=io.StringIO(), quiet=dry_run)
+        options = PublishOptions(notes_dir=self.notes, dry_run=dry_run, json_plan=dry_run)
+        publisher = Publisher(self.cfg, parse_release(RELEASE), self.clients(), output, options)
+        try:
+            return publisher.run(self.records)
+        finally:
+            self.said.append(stdout.getvalue())
+
+    def wrote_nothing(self) -> bool:
+        """Neither proxy saw a mutating request since the last run began."""
+        return all(p.mutating_requests == 0 for p in (self.primary, self.mirror))
+
+
+@pytest.fixture
+def buildx_legs(
     registry: Any,
     second_registry: Any,
     repo: str,
@@ -188,140 +230,103 @@ def test_attestations_under_the_indexes_are_checked_and_restored_without_a_needl
     seed: Callable[..., str],
     write_matrix: Callable[..., Path],
     tmp_path: Path,
+) -> Callable[[tuple[str, ...]], BuildxLegs]:
+    """``BuildxLegs`` of the given lines, each on linux/amd64 and linux/arm64."""
+
+    def make(lines: tuple[str, ...]) -> BuildxLegs:
+        legs = {
+            (php, platform): make_image(platforms=[platform], attestations=True)
+            for php in lines
+            for platform in ("linux/amd64", "linux/arm64")
+        }
+        for leg in legs.values():
+            seed(registry, repo, leg)
+        primary, mirror = proxy_for(registry), proxy_for(second_registry)
+        matrix = write_matrix(
+            tmp_path,
+            [("hub", f"{primary.host}/{repo}", True), ("mirror", f"{mirror.host}/{repo}", False)],
+            lines=lines,
+        )
+        cfg = config_mod.load(matrix, {})
+        records = [
+            DigestRecord(
+                RELEASE, php, platform, cfg.primary.repository.name, sha256_digest(leg.index),
+                "php:stand-in", None, "buildx", "0" * 64,
+            )
+            for (php, platform), leg in legs.items()
+        ]  # fmt: skip
+        (tmp_path / "notes").mkdir()
+        return BuildxLegs(legs, primary, mirror, cfg, records, tmp_path / "notes")
+
+    return make
+
+
+def test_attestations_under_the_indexes_are_checked_and_restored_without_a_needless_write(
+    buildx_legs: Callable[[tuple[str, ...]], BuildxLegs], second_registry: Any, repo: str
 ) -> None:
     """Legs as buildx pushes them (each an index of its image and an attestation
     manifest): a rerun with nothing changed sends no mutating request; after the mirror
     lost an attestation manifest and a blob of another, the dry run plans their copies
     and the rerun makes exactly those, then again nothing."""
-    legs: dict[tuple[str, str], TestImage] = {
-        (php, platform): make_image(platforms=[platform], attestations=True)
-        for php in ("8.3", "8.4")
-        for platform in ("linux/amd64", "linux/arm64")
-    }
-    for leg in legs.values():
-        seed(registry, repo, leg)
-    primary, mirror = proxy_for(registry), proxy_for(second_registry)
-    proxies = {"hub": primary, "mirror": mirror}
-    matrix = write_matrix(
-        tmp_path, [(name, f"{p.host}/{repo}", name == "hub") for name, p in proxies.items()]
-    )
-    cfg = config_mod.load(matrix, {})
-    records = [
-        DigestRecord(
-            RELEASE, php, platform, cfg.primary.repository.name, sha256_digest(leg.index),
-            "php:stand-in", None, "buildx", "0" * 64,
-        )
-        for (php, platform), leg in legs.items()
-    ]  # fmt: skip
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    said: list[str] = []
+    legs = buildx_legs(("8.3", "8.4"))
 
-    def run(*, dry_run: bool) -> Any:
-        stdout = io.StringIO()
-        output = Output(env={}, stream=stdout, err_stream=io.StringIO(), quiet=dry_run)
-        clients = {
-            r.name: RegistryClient(r.host, plain_http=True, name=r.name) for r in cfg.registries
-        }
-        options = PublishOptions(notes_dir=notes, dry_run=dry_run, json_plan=dry_run)
-        result = Publisher(cfg, parse_release(RELEASE), clients, output, options).run(records)
-        said.append(stdout.getvalue())
+    def plan(*, dry_run: bool) -> Any:
+        result = legs.run(dry_run=dry_run)
         assert result.publish_plan is not None and result.publish_plan.transfers is not None
         return result.publish_plan
 
-    run(dry_run=False)
-    for proxy in proxies.values():
-        proxy.reset_counts()
-    assert run(dry_run=False).transfers.is_noop
-    assert all(p.mutating_requests == 0 for p in proxies.values())
+    plan(dry_run=False)
+    assert plan(dry_run=False).transfers.is_noop
+    assert legs.wrote_nothing()
 
-    attestation = legs[("8.3", "linux/amd64")].attestations[0]
-    image = legs[("8.4", "linux/arm64")].attestations[0]
+    attestation = legs.legs[("8.3", "linux/amd64")].attestations[0]
+    image = legs.legs[("8.4", "linux/arm64")].attestations[0]
     blob = next(iter(image.blobs))
     raw_delete_manifest(f"http://{second_registry.host}", repo, attestation.digest)
     raw_delete_blob(f"http://{second_registry.host}", repo, blob)
-    for proxy in proxies.values():
-        proxy.reset_counts()
-    dry = run(dry_run=True)
-    assert all(p.mutating_requests == 0 for p in proxies.values())
+    dry = plan(dry_run=True)
+    assert legs.wrote_nothing()
     assert [a.copy_to for a in dry.lines] == [("mirror",), ("mirror",)]
     assert [s.digest for wave in dry.transfers.manifests for s in wave] == [attestation.digest]
     assert [b.digest for b in dry.transfers.blobs] == [blob]
-    real = run(dry_run=False)
+    real = plan(dry_run=False)
     assert real.transfers == dry.transfers
-    assert mirror.uploads_by_digest() == Counter({blob: 1})
-    mirror_repo = next(r for r in cfg.registries if r.name == "mirror").repository.name
+    assert legs.mirror.uploads_by_digest() == Counter({blob: 1})
+    mirror_repo = next(r for r in legs.cfg.registries if r.name == "mirror").repository.name
     for php, restored in (("8.3", "1 manifest"), ("8.4", "1 blob")):
         digest = next(a.digest for a in real.lines if a.php == php)
         assert (
-            f"PHP {php}: {mirror_repo} had lost part of {digest}: restored {restored}\n" in said[-1]
-        ), said[-1]
-    for proxy in proxies.values():
-        proxy.reset_counts()
-    assert run(dry_run=False).transfers.is_noop
-    assert all(p.mutating_requests == 0 for p in proxies.values())
+            f"PHP {php}: {mirror_repo} had lost part of {digest}: restored {restored}\n"
+            in legs.said[-1]
+        ), legs.said[-1]
+    assert plan(dry_run=False).transfers.is_noop
+    assert legs.wrote_nothing()
 
 
 def test_an_attestation_manifest_the_primary_lost_is_refused_by_name_before_any_write(
-    registry: Any,
-    second_registry: Any,
-    repo: str,
-    proxy_for: Callable[[Any], FaultProxy],
-    seed: Callable[..., str],
-    write_matrix: Callable[..., Path],
-    tmp_path: Path,
+    buildx_legs: Callable[[tuple[str, ...]], BuildxLegs], registry: Any, repo: str
 ) -> None:
     """The primary lost an attestation manifest under a published index (legs as buildx
     pushes them): the rerun, dry or real, names it with the registry that still holds
     it and the repair, and writes nothing; the repair it names puts it back, and the
     rerun then has nothing to do; verify names it with the same repair. The image under a leg's index is named the same way."""
-    legs = {
-        platform: make_image(platforms=[platform], attestations=True)
-        for platform in ("linux/amd64", "linux/arm64")
-    }
-    for leg in legs.values():
-        seed(registry, repo, leg)
-    primary, mirror = proxy_for(registry), proxy_for(second_registry)
-    proxies = {"hub": primary, "mirror": mirror}
-    matrix = write_matrix(
-        tmp_path,
-        [(name, f"{p.host}/{repo}", name == "hub") for name, p in proxies.items()],
-        lines=("8.4",),
-        platforms=tuple(legs),
-    )
-    cfg = config_mod.load(matrix, {})
-    records = [
-        DigestRecord(
-            RELEASE, "8.4", platform, cfg.primary.repository.name, sha256_digest(leg.index),
-            "php:stand-in", None, "buildx", "0" * 64,
-        )
-        for platform, leg in legs.items()
-    ]  # fmt: skip
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    clients = {r.name: RegistryClient(r.host, plain_http=True, name=r.name) for r in cfg.registries}
-
-    def run(*, dry_run: bool) -> PublishResult:
-        output = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO(), quiet=dry_run)
-        options = PublishOptions(notes_dir=notes, dry_run=dry_run, json_plan=dry_run)
-        return Publisher(cfg, parse_release(RELEASE), clients, output, options).run(records)
-
-    run(dry_run=False)
+    legs = buildx_legs(("8.4",))
+    cfg, notes = legs.cfg, legs.notes
+    legs.run(dry_run=False)
     assert (notes / f"{RELEASE}.json").exists()
-    lost = legs["linux/arm64"].attestations[0].digest
+    lost = legs.legs[("8.4", "linux/arm64")].attestations[0].digest
     raw_delete_manifest(f"http://{registry.host}", repo, lost)
     for dry_run in (True, False):
-        for proxy in proxies.values():
-            proxy.reset_counts()
         with pytest.raises(NotFoundError) as caught:
-            run(dry_run=dry_run)
-        assert all(p.mutating_requests == 0 for p in proxies.values())
+            legs.run(dry_run=dry_run)
+        assert legs.wrote_nothing()
         said = caught.value.message
         assert f"PHP 8.4 linux/arm64 attestation manifest {lost} (still on mirror)" in said, said
         assert "hub does not hold" in said, said
         assert "`publisher audit --repair`" in (caught.value.hint or "")
 
     # verify names it too, and the same repair
+    clients = legs.clients()
     output = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO())
     existing, _ = existing_tags(cfg, clients)
     release = parse_release(RELEASE)
@@ -337,14 +342,12 @@ def test_an_attestation_manifest_the_primary_lost_is_refused_by_name_before_any_
     connect = lambda r: clients[r.name]  # noqa: E731
     output = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO())
     assert audit(cfg, notes, connect, output, repair=True).ok
-    for proxy in proxies.values():
-        proxy.reset_counts()
-    assert run(dry_run=False).publish_plan.transfers.is_noop  # type: ignore[union-attr]
-    assert all(p.mutating_requests == 0 for p in proxies.values())
+    assert legs.run(dry_run=False).publish_plan.transfers.is_noop  # type: ignore[union-attr]
+    assert legs.wrote_nothing()
 
-    image = legs["linux/arm64"].images[0].digest  # the image under a leg's index: the same
-    raw_delete_manifest(f"http://{registry.host}", repo, image)
+    image = legs.legs[("8.4", "linux/arm64")].images[0].digest  # the image under a leg's index
+    raw_delete_manifest(f"http://{registry.host}", repo, image)  # (the same)
     with pytest.raises(
         NotFoundError, match=rf"PHP 8\.4 linux/arm64 image {image} \(still on mirror\)"
     ):
-        run(dry_run=True)
+        legs.run(dry_run=True)
