@@ -152,13 +152,16 @@ def cdn() -> Iterator[Callable[[dict[str, bytes]], BlobCdn]]:
         yield lambda blobs: started.enter_context(BlobCdn(blobs))
 
 
-def _redirect_blobs(proxy: FaultProxy, cdn: BlobCdn, digests: Iterable[str]) -> None:
-    """Answer every blob GET of ``digests`` with a 307 to ``cdn``, as Hub and GHCR do."""
+def _redirect_blobs(
+    proxy: FaultProxy, cdn: BlobCdn, digests: Iterable[str], method: str = "GET"
+) -> None:
+    """Answer every blob GET (or HEAD) of ``digests`` with a 307 to ``cdn``, as Hub and
+    GHCR do."""
     for digest in digests:
         proxy.add(
             Fault(
                 "status",
-                method="GET",
+                method=method,
                 path=f"/blobs/{digest}",
                 status=307,
                 headers={"Location": cdn.location(digest)},
@@ -209,17 +212,7 @@ def test_a_blob_head_redirected_to_a_cdn_is_answered_there_without_the_token(
     repo = "hub/redirected-heads"
     client.push_layout(write_layout(image, tmp_path / "layout"), repo)
     store = cdn(dict(image.blobs))
-    for digest in image.blobs:
-        proxy.add(
-            Fault(
-                "status",
-                method="HEAD",
-                path=f"/blobs/{digest}",
-                status=307,
-                headers={"Location": store.location(digest)},
-                times=None,
-            )
-        )
+    _redirect_blobs(proxy, store, image.blobs, method="HEAD")
     assert all(client.blob_exists(repo, digest) for digest in image.blobs)
     assert len(store.seen) == len(image.blobs)
     assert not client.blob_exists(repo, "sha256:" + "0" * 64)  # the registry's own 404
