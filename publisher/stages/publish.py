@@ -1002,6 +1002,15 @@ class Publisher:
                 where.setdefault(digest, []).append(registry.name)
         return where
 
+    def primary_lacks(self, digests: Sequence[str], *, blob: bool = False) -> set[str]:
+        """Those of the manifest (or blob) ``digests`` the primary, asked again, does not
+        hold; none when it did not answer (its 404 is then what is known)."""
+        asked = list(dict.fromkeys(digests))
+        on_primary = in_parallel(lambda d: self._holds(self.primary, d, blob=blob), asked)
+        if None in on_primary:
+            return set()
+        return {d for d, there in zip(asked, on_primary, strict=True) if not there}
+
     def lost_children(
         self, indexes: Sequence[tuple[str, Manifest]], exc: NotFoundError
     ) -> NotFoundError:
@@ -1017,12 +1026,10 @@ class Publisher:
                 if child.is_manifest
             )
         )
-        on_primary = in_parallel(lambda item: self._holds(self.primary, item[1].digest), listed)
-        if None in on_primary:  # the primary did not answer again: its 404 is what is known
-            return exc
-        gone = [item for item, there in zip(listed, on_primary, strict=True) if not there]
+        lost = self.primary_lacks([child.digest for _, child, _ in listed])
+        gone = [item for item in listed if item[1].digest in lost]
         if not gone:
-            return exc  # (something else was not found: what the registry said)
+            return exc  # (it did not answer, or something else was not found: what it said)
         where = self.held_elsewhere(list(dict.fromkeys(c.digest for _, c, _ in gone)))
 
         def name(php: str, child: Descriptor, index: Manifest) -> str:
@@ -1056,10 +1063,8 @@ class Publisher:
         """The error for digest records whose images the primary does not hold: each one
         named, with the registries that still hold it (a primary that lost an image of
         a published release: the copies cannot start from there)."""
-        on_primary = in_parallel(lambda r: self._holds(self.primary, r.digest), records)
-        if None in on_primary:  # the primary did not answer again: its 404 is what is known
-            return exc
-        gone = [r for r, there in zip(records, on_primary, strict=True) if not there]
+        lost = self.primary_lacks([r.digest for r in records])
+        gone = [r for r in records if r.digest in lost]
         where = self.held_elsewhere(list(dict.fromkeys(r.digest for r in gone)))
         if not gone or (not where and self.record is None):
             return exc  # (images never pushed: what the registry said is the whole story)
@@ -1166,12 +1171,10 @@ class Publisher:
             for step in plan.blobs
             if step.digest not in self._configs  # (uploaded from memory, not downloaded)
         ]
-        on_primary = in_parallel(lambda d: self._holds(self.primary, d, blob=True), wanted)
-        if None in on_primary:  # the primary did not answer again: its 404 is what is known
-            return exc
-        gone = [d for d, there in zip(wanted, on_primary, strict=True) if not there]
+        lost = self.primary_lacks(wanted, blob=True)
+        gone = [d for d in wanted if d in lost]
         if not gone:
-            return exc  # (something else was not found: what the registry said)
+            return exc  # (it did not answer, or something else was not found: what it said)
         where = self.held_elsewhere(gone, blob=True)
 
         def owner(digest: str) -> str:
