@@ -45,8 +45,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -58,6 +56,7 @@ from publisher.core.platforms import Platform  # noqa: E402
 from publisher.core.records import DigestRecord  # noqa: E402
 from publisher.core.version import parse_release  # noqa: E402
 from publisher.stages.publish import Publisher, PublishOptions, load_release  # noqa: E402
+from tests.integration.conftest import matrix_text  # noqa: E402
 from tests.support.faultproxy import Fault, FaultProxy  # noqa: E402
 from tests.support.images import make_layer, make_platform_image, push_raw  # noqa: E402
 
@@ -68,22 +67,6 @@ REGISTRIES = ("hub", "ghcr")
 METHODS = ("HEAD", "GET")
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 RETRY = RetryPolicy(attempts=3, initial_delay=0.2, max_delay=0.4, total_timeout=30.0)
-
-
-def matrix(hosts: Mapping[str, str], lines: Sequence[str]) -> config_mod.Config:
-    data = {
-        "namespace": "bench",
-        "image": "php-fpm",
-        "registries": [
-            {"name": name, "repository": f"{host}/{REPO}", "primary": name == "hub"}
-            for name, host in hosts.items()
-        ],
-        "platforms": list(PLATFORMS),
-        "default_line": lines[-1],
-        "base": {"image": "php:{php}-fpm-alpine"},
-        "lines": [{"php": php} for php in lines],
-    }
-    return config_mod.loads(yaml.safe_dump(data, sort_keys=False))
 
 
 def build_legs(primary_url: str, image_repo: str, lines: Sequence[str]) -> list[DigestRecord]:
@@ -201,7 +184,10 @@ def main() -> int:
         notes = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rerun-bench-")))
         regs = {name: stack.enter_context(LocalRegistry()) for name in REGISTRIES}
         proxies = {n: stack.enter_context(FaultProxy(r.host)) for n, r in regs.items()}
-        config = matrix({n: p.host for n, p in proxies.items()}, lines)
+        registries = [(n, f"{p.host}/{REPO}", n == "hub") for n, p in proxies.items()]
+        config = config_mod.loads(
+            matrix_text(registries, lines=lines, default_line=lines[-1], platforms=PLATFORMS)
+        )
         records = build_legs(regs["hub"].url, f"{proxies['hub'].host}/{REPO}", lines)
         stage = Stage(config, proxies, notes)
         stage.publisher(deep=True).run(records)  # the release, published once

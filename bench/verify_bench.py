@@ -45,8 +45,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -58,6 +56,7 @@ from publisher.core import plan as planning  # noqa: E402
 from publisher.core.version import parse_release  # noqa: E402
 from publisher.stages.parallel import REQUESTS_IN_FLIGHT  # noqa: E402
 from publisher.stages.verify import existing_tags, verify_release  # noqa: E402
+from tests.integration.conftest import matrix_text  # noqa: E402
 from tests.support.faultproxy import Fault, FaultProxy  # noqa: E402
 from tests.support.images import (  # noqa: E402
     OCI_INDEX,
@@ -74,22 +73,6 @@ PLATFORMS = ("linux/amd64", "linux/arm64")
 REPO = "bench/php-fpm"
 KINDS = ("ping", "tags", "manifest", "blob")
 RETRY = RetryPolicy(attempts=3, initial_delay=0.2, max_delay=0.4, total_timeout=30.0)
-
-
-def matrix(hosts: Mapping[str, str]) -> config_mod.Config:
-    data = {
-        "namespace": "bench",
-        "image": "php-fpm",
-        "registries": [
-            {"name": name, "repository": f"{host}/{REPO}", "primary": name == "hub"}
-            for name, host in hosts.items()
-        ],
-        "platforms": list(PLATFORMS),
-        "default_line": "8.4",
-        "base": {"image": "php:{php}-fpm-alpine"},
-        "lines": [{"php": php} for php in LINES],
-    }
-    return config_mod.loads(yaml.safe_dump(data, sort_keys=False))
 
 
 def publish(config: config_mod.Config, urls: Mapping[str, str]) -> None:
@@ -176,7 +159,8 @@ def main() -> int:
     with contextlib.ExitStack() as stack:
         regs = {name: stack.enter_context(LocalRegistry()) for name in ("hub", "ghcr")}
         proxies = {n: stack.enter_context(FaultProxy(r.host)) for n, r in regs.items()}
-        config = matrix({n: p.host for n, p in proxies.items()})
+        registries = [(n, f"{p.host}/{REPO}", n == "hub") for n, p in proxies.items()]
+        config = config_mod.loads(matrix_text(registries, lines=LINES, platforms=PLATFORMS))
         publish(config, {n: r.url for n, r in regs.items()})
         latency = Fault("stall", stall_seconds=args.latency, times=None)
         for proxy in proxies.values():
