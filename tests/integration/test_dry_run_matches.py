@@ -56,7 +56,7 @@ from tests.support.images import (
     raw_delete_manifest,
     raw_push_blob,
 )
-from tests.support.publishing import ACCEPT, isolated_env, run_publisher, seed_line, tag_map
+from tests.support.publishing import ACCEPT, isolated_env, run_publisher, seed_image, tag_map
 
 pytestmark = pytest.mark.integration
 
@@ -137,11 +137,11 @@ class Sweep:
                 for path in keep.glob("8.3-*.json"):
                     (digests / path.name).write_bytes(path.read_bytes())
                 continue
-            seed_line(
+            seed_image(
                 digests,
                 release,
                 php,
-                PLATFORMS,
+                make_image(PLATFORMS),
                 push_to=primary,
                 repo=self.repo,
                 image_repo=f"{self.proxies['hub'].host}/{self.repo}",

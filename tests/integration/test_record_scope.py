@@ -27,7 +27,7 @@ from tests.conftest import ROOT
 from tests.integration.conftest import BasicAuthRegistry
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import OCI_INDEX, make_image, push_raw, raw_delete_manifest
-from tests.support.publishing import isolated_env, run_publisher, seed_line
+from tests.support.publishing import isolated_env, run_publisher, seed_image
 
 pytestmark = pytest.mark.integration
 
@@ -96,11 +96,11 @@ class World:
         digests.mkdir()
         primary = self.hosts["hub"]
         for php in lines:
-            seed_line(
+            seed_image(
                 digests,
                 release,
                 php,
-                platforms,
+                make_image(platforms),
                 push_to=primary,
                 repo=self.repo,
                 image_repo=f"{primary}/{self.repo}",

@@ -4,9 +4,8 @@
   project's client), straight from a registry;
 * ``isolated_env``: the environment such a run gets, cut off from the user's and CI's;
 * ``publisher_command``, ``run_publisher``: such a run, with a matrix file;
-* ``seed_line``, ``seed_image``: the build legs' stand-in for one PHP line (new images,
-  or a given one), its platform images pushed to the primary with their digest records,
-  as ``publish --digests`` takes them.
+* ``seed_image``: the build legs' stand-in for one PHP line, its platform images pushed
+  to the primary with their digest records, as ``publish --digests`` takes them.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import requests
@@ -28,7 +26,6 @@ from tests.support.images import (
     OCI_INDEX,
     OCI_MANIFEST,
     TestImage,
-    make_image,
     push_raw,
 )
 
@@ -93,29 +90,6 @@ def run_publisher(
         cwd=cwd,
         check=False,
     )
-
-
-def seed_line(
-    digests: Path,
-    release: str,
-    php: str,
-    platforms: Sequence[str],
-    *,
-    push_to: str,
-    repo: str,
-    image_repo: str,
-    base: str | None = None,
-    base_digest: str | None = None,
-    dockerfile_sha256: str = "0" * 64,
-    seed: int | None = None,
-) -> None:
-    """The build legs of ``php`` for ``release``: a new image per platform (from
-    ``seed`` if given), seeded as ``seed_image`` does."""
-    seed_image(
-        digests, release, php, make_image(platforms, seed=seed),
-        push_to=push_to, repo=repo, image_repo=image_repo, base=base,
-        base_digest=base_digest, dockerfile_sha256=dockerfile_sha256,
-    )  # fmt: skip
 
 
 def seed_image(

@@ -78,12 +78,13 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.faultproxy import Fault, FaultProxy, Seen
+from tests.support.images import make_image
 from tests.support.pipeline import kill_group
 from tests.support.publishing import (
     isolated_env,
     publisher_command,
     run_publisher,
-    seed_line,
+    seed_image,
     tag_map,
 )
 
@@ -235,15 +236,14 @@ class Trial:
         major = int(release.lstrip("v").split(".")[0])
         primary = f"{self.proxies['hub'].host}/{self.repo}"
         for n, php in enumerate(LINES):
-            seed_line(
+            seed_image(
                 digests,
                 release,
                 php,
-                PLATFORMS,
+                make_image(PLATFORMS, seed=100 * major + n + 50 * rebuilt),
                 push_to=self.upstream["hub"],
                 repo=self.repo,
                 image_repo=primary,
-                seed=100 * major + n + 50 * rebuilt,
             )
         return digests
 
