@@ -186,7 +186,10 @@ def test_a_registry_that_rate_limits_the_reads_is_reported_beside_the_others(
         error = report["error"]
         assert error["exit_code"] == 6 and error["kind"] == "rate limited", error
         assert "ghcr: rate-limited the reads, so nothing on it was checked" in error["message"]
-        assert "ghcr: authenticate to get a higher limit" in error["hint"], error["hint"]
+        assert (
+            "ghcr: wait for the limit to reset, or authenticate to get a higher limit"
+            in error["hint"]
+        ), error["hint"]
         assert f"then run `{rerun}` again" in error["hint"], error["hint"]
         text = world.run(*command, matrix=matrix)
         out = text.stdout + text.stderr

@@ -203,6 +203,41 @@ def test_rate_limit_hint_names_the_env_vars() -> None:
     assert "DOCKERHUB_USERNAME and DOCKERHUB_TOKEN" in (info.value.hint or "")
 
 
+@pytest.mark.parametrize(
+    ("headers", "retry_after", "when"),
+    [
+        ({}, None, ""),
+        ({"Retry-After": "120"}, 120.0, " (it asked to wait 120s)"),
+        ({"ratelimit-reset": "300"}, None, " (ratelimit-reset: 300)"),
+    ],
+)
+@pytest.mark.parametrize("credentials", [None, Credentials("me", "x")])
+def test_a_rate_limit_tip_says_to_wait_for_the_reset_with_or_without_credentials(
+    headers: dict[str, str],
+    retry_after: float | None,
+    when: str,
+    credentials: Credentials | None,
+) -> None:
+    """An anonymous limit resets as an account's does: the tip says to wait (and when, if
+    the registry said), then how to get a higher limit."""
+    clock = FakeClock()
+    t = transport(clock.policy(attempts=2, total_timeout=1.0), credentials=credentials)
+    _, op = failing(
+        [Transient("HTTP 429", status=429, retry_after=retry_after, headers=headers)] * 3
+    )
+    with pytest.raises(RateLimitedError) as info:
+        t.retrying("GET", op)  # type: ignore[arg-type]
+    hint = info.value.hint or ""
+    assert hint.startswith(f"wait for the limit to reset{when}, or "), hint
+    if credentials is None:
+        assert "authenticate to get a higher limit: " in hint
+        assert "docker login registry.example" in hint, hint
+    else:
+        assert hint.endswith("use an account with a higher limit"), hint
+    if "ratelimit-reset" in headers:
+        assert "; ratelimit-reset: 300" in str(info.value)
+
+
 def test_connection_errors_become_unreachable_and_truncation_invalid() -> None:
     clock = FakeClock()
     t = transport(clock.policy(attempts=2))

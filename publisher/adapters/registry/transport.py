@@ -1339,22 +1339,34 @@ class Transport:
         if exc.status == 429:
             remaining = self._header(exc.headers, "ratelimit-remaining")
             limit = self._header(exc.headers, "ratelimit-limit")
+            reset = self._header(exc.headers, "ratelimit-reset")
             quota = ""
             if remaining is not None:
                 quota = f"; ratelimit-remaining: {remaining}"
                 if limit is not None:
                     quota += f" (ratelimit-limit: {limit})"
+            if reset is not None:
+                quota += f"; ratelimit-reset: {reset}"
+            # when the limit resets, as the registry said it (Retry-After, else ratelimit-reset)
+            when = ""
             if exc.retry_after is not None:
                 quota += f"; it asked to wait {exc.retry_after:.0f}s"
+            if exc.retry_after is not None and exc.retry_after >= 1:
+                when = f" (it asked to wait {exc.retry_after:.0f}s)"
+            elif reset is not None:
+                when = f" (ratelimit-reset: {reset})"
             window = quota_spent_for(exc)
             if window is not None and window > self.retry.total_timeout:
                 quota += (
                     f"; the quota is used up for a window of {window:g}s and no Retry-After "
                     "was given, so no wait within the retry time limit can help"
                 )
-            hint = "authenticate to get a higher limit: " + self.auth_hint(push=False)
-            if self.credentials:
-                hint = "wait for the limit to reset, or use an account with a higher limit"
+            # An anonymous limit resets too: waiting works with or without credentials.
+            hint = f"wait for the limit to reset{when}, or " + (
+                "use an account with a higher limit"
+                if self.credentials
+                else "authenticate to get a higher limit: " + self.auth_hint(push=False)
+            )
             return self.error(
                 RateLimitedError,
                 f"{what}: the registry rate-limited us (HTTP 429) {tries}{quota}",
