@@ -438,11 +438,12 @@ def defects_hint(report: Report) -> str:
     purpose (``republish``), which also finishes a republish that stopped before
     writing the record. Missing tags or content are what a rerun finishes (an image
     or a blob another registry lost under an index it holds too: the rerun copies it
-    back from the primary), but for what the primary itself lost under an index it
-    holds, which only a copy of it by digest from another registry (or a republish)
-    restores. Each applies beside the others: what restores a lost image or blob is
-    said beside what fixes a pin, and an image over its size budget beside any of
-    them (none of them, nor a rerun, makes it smaller).
+    back from the primary, and ``audit --repair`` a lost image of a recorded release too),
+    but for what the primary itself lost under an index it holds, which only a copy of it
+    by digest from another registry (or a republish) restores. Each applies beside the
+    others: what restores a lost image or blob is said beside what fixes a pin, and an
+    image over its size budget beside any of them (none of them, nor a rerun, makes it
+    smaller).
     """
     release = report.release
     scripts = f"`publisher verify {release} --json` lists the defects for scripts"
@@ -548,6 +549,17 @@ def _lost_tip(report: Report, rest: Sequence[Defect], *, pins_first: bool = Fals
         else "some of the manifests it lists and the blobs of others"
     )
     if not report.gone_on_primary:
+        tags = "restores the tags the record names"
+        # audit reads manifests, not blobs: it copies back a lost manifest of a recorded
+        # release only
+        repair = (
+            ", or `publisher audit --repair`, which copies it back from a registry that holds "
+            "it" + (f" and {tags}" if rest else "")
+            if report.recorded and report.children_gone and not report.blobs_gone
+            else f"; `publisher audit --repair` {tags}"
+            if report.recorded and rest
+            else ""
+        )
         return (
             f"a registry holds an index or image of {release} without {gone}, which the "
             f"primary holds whole: "
@@ -555,11 +567,7 @@ def _lost_tip(report: Report, rest: Sequence[Defect], *, pins_first: bool = Fals
             + f"{rerun_release(release)}, which copies back from the "
             "primary what another registry lacks under the release's indexes"
             + (" and finishes the other defects" if rest else "")
-            + (
-                "; `publisher audit --repair` restores the tags the record names"
-                if report.recorded and rest
-                else ""
-            )
+            + repair
         )
     if report.children_gone and report.recorded and not report.blobs_gone:
         return (

@@ -325,11 +325,23 @@ def test_audit_names_the_platform_of_each_image_an_index_lost(world: World) -> N
     gone = f"its linux/arm64 image ({arm64[:19]}…) is gone"
     assert details[("ghcr", "v1.0.0-php-8.4")] == gone, details
     assert f"ghcr: latest: {gone}" in world.run("audit", matrix=matrix).stderr
+    # verify's tip names both what copies it back: a rerun, and (the release has a record)
+    # the repair
+    checked = world.run("verify", "v1.0.0", matrix=matrix)
+    flat = " ".join((checked.stdout + checked.stderr).split())
+    assert checked.returncode == 12, flat
+    assert (
+        "which the primary holds whole: rerun the release (`publisher release v1.0.0`), which "
+        "copies back from the primary what another registry lacks under the release's indexes, "
+        "or `publisher audit --repair`, which copies it back from a registry that holds it;" in flat
+    ), flat
     # The repair copies the lost image back: no blob to upload, and the line says so cleanly.
     repaired = world.run("audit", "--repair", matrix=matrix)
     out = repaired.stdout + repaired.stderr
     assert repaired.returncode == 0, out
     assert "copy: 0 blobs to place, 0 downloads\n" in out, out
+    again = world.run("verify", "v1.0.0", matrix=matrix)
+    assert again.returncode == 0, again.stdout + again.stderr
 
 
 def test_audit_advice_for_a_registry_anonymous_users_cannot_read(

@@ -8,6 +8,7 @@ from typing import Any
 
 from publisher.adapters.registry import OCI_INDEX, OCI_MANIFEST, Manifest, sha256_digest
 from publisher.core.platforms import Platform
+from publisher.core.publish_plan import AUDIT_REPAIRS_IMAGE
 from publisher.core.verify_rules import (
     ImageFacts,
     LineExpectation,
@@ -240,6 +241,60 @@ def test_a_blob_or_image_another_registry_lost_is_sent_to_a_rerun_one_the_primar
         hint = lost_on("ghcr", down="hub", **missing)
         assert "which the primary holds whole" not in hint, hint
         assert "a rerun does not restore it" in hint and "skopeo copy" in hint
+
+
+def test_an_image_another_registry_lost_of_a_recorded_release_names_the_repair_beside_the_rerun() -> (
+    None
+):
+    """A manifest another registry lost under an index of a recorded release is copied back
+    by a rerun and by `audit --repair` alike: the tip names both. A blob is not (audit reads
+    manifests, not blobs), nor anything of a release without a record."""
+    expect = LineExpectation(
+        "8.4",
+        (Platform.AMD64,),
+        10**9,
+        {name: ("v9.9.9-php-8.4", "v9.9.9") for name in ("hub", "ghcr")},
+    )
+    tags = [TagFacts(name, t, blob(1)) for name in ("hub", "ghcr") for t in expect.tags[name]]
+    repair = (
+        "which copies back from the primary what another registry lacks under the release's "
+        "indexes, or `publisher audit --repair`, which copies it back from a registry that "
+        "holds it"
+    )
+    for missing, recorded, named in (
+        ("missing_manifests", True, True),
+        ("missing_manifests", False, False),
+        ("missing_blobs", True, False),
+    ):
+        whole = {
+            "hub": ImageFacts("hub", blob(1), platforms={"linux/amd64": 1}),
+            "ghcr": ImageFacts(
+                "ghcr",
+                blob(1),
+                platforms={"linux/amd64": 1},
+                missing=(f"linux/amd64 manifest {short(blob(2))}",),
+                **{missing: 1},
+            ),
+        }
+        report = build_report(
+            "v9.9.9", [expect], tags, {(n, f.digest): f for n, f in whole.items()}, primary="hub"
+        )
+        hint = defects_hint(dataclasses.replace(report, recorded=recorded))
+        assert "rerun the release (`publisher release v9.9.9`)" in hint, hint
+        assert (repair in hint) is named, (missing, recorded, hint)
+        assert (AUDIT_REPAIRS_IMAGE in hint) is False, hint  # the primary lacks nothing
+        # beside another defect (hub's platform gone): the repair restores the tags too, said once
+        whole["hub"] = ImageFacts("hub", blob(1))
+        report = build_report(
+            "v9.9.9", [expect], tags, {(n, f.digest): f for n, f in whole.items()}, primary="hub"
+        )
+        hint = defects_hint(dataclasses.replace(report, recorded=recorded))
+        assert "and finishes the other defects" in hint, hint
+        assert hint.count("`publisher audit --repair`") == (1 if recorded else 0), hint
+        assert (
+            "which copies it back from a registry that holds it and restores the tags the "
+            "record names" in hint
+        ) is named, hint
 
 
 def test_an_image_over_its_budget_keeps_its_advice_beside_a_lost_image_or_blob() -> None:
