@@ -63,6 +63,7 @@ from ..core.errors import (
     PublisherError,
     ReleaseConflictError,
     SmokeTestError,
+    StoppedError,
     UsageError,
     VerificationError,
     file_error,
@@ -633,6 +634,19 @@ class PublishOptions:
     #: ``--local``: the registries are throwaway stand-ins, so the summary says
     #: "Rehearsed", not "Published"
     rehearsal: bool = False
+
+
+def pins_left_hint(hint: str | None) -> str:
+    """What a run that failed while writing its pins adds to the error's hint: the pins it
+    wrote (each listed as written; a refused one never stops those beside it), that no
+    floating tag moved onto them (a release with only some of its pins counts nowhere),
+    and that a rerun writes the rest."""
+    said = (
+        "this run stopped while writing its pins (each one it wrote is listed above): no "
+        "floating tag moved onto them and its record is not written; once the cause is "
+        "fixed, a rerun of the same command writes the rest, then the floating tags"
+    )
+    return f"{hint}; {said}" if hint else said
 
 
 @dataclass(eq=False)
@@ -1894,7 +1908,13 @@ class Publisher:
                     out.warning("smoke tests skipped (--no-smoke)")
         with out.step("6/8 Write the pin tags, then move the floating tags"):
             self.refuse_pins_written_meanwhile(publish_plan.pin_moves)
-            self.write_pins(publish_plan.pin_moves, primary_first=True)
+            try:
+                self.write_pins(publish_plan.pin_moves, primary_first=True)
+            except StoppedError:
+                raise  # an interruption: its own tip says what the run left
+            except PublisherError as exc:
+                exc.hint = pins_left_hint(exc.hint)
+                raise
             self.pins_written = [m for m in publish_plan.pin_moves if m.changes]
             moved = [m for m in publish_plan.pin_moves if m.changes] + self.move_floating()
             result.moves = moved

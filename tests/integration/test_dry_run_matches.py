@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import uuid
 from collections.abc import Callable, Sequence
@@ -450,6 +451,70 @@ def test_a_dry_run_is_what_the_rerun_of_a_half_written_release_does(sweep: Sweep
     assert not pins(tags["hub"], "v1.3.0") and not pins(tags["ghcr"], "v1.3.0"), tags
     plan = sweep.check("a release stopped while copying, after its builds", "release", "v1.3.0")
     assert not any(a["push"] or a["digest"] is None for a in plan["lines"]), plan["lines"]
+
+
+def test_a_run_stopped_at_one_pin_lists_the_pins_it_wrote_and_says_the_rerun_finishes(
+    sweep: Sweep,
+) -> None:
+    """A registry refuses one pin: the pins beside it are written all the same, the log
+    lists exactly the tags that moved, and the tip says what the run left (no floating tag
+    moved onto them) and that a rerun writes the rest; it does. For ``release`` (stopped on
+    the primary), ``publish`` (on ghcr) and a republish (``publish --reason``, at
+    ``vX.Y.Z`` on the primary, written after the other pins). The tip gave the refusal's
+    advice alone, saying nothing of the pins already written."""
+    sweep.check("first release", *publish("v1.0.0", sweep.build("v1.0.0", "v1.0.0")))
+    hosts = {proxy.host: name for name, proxy in sweep.proxies.items()}
+    written = re.compile(rf"^(\S+)/{re.escape(sweep.repo)}:(\S+) -> (sha256:[0-9a-f]{{64}})$")
+    reason = ("--reason", "base image update")
+    sweep.build("v1.1.0")  # where `release` keeps its builds: its rerun builds nothing
+    v120 = sweep.build("v1.2.0", "v1.2.0")
+    for registry, pin, argv, moved in (
+        ("hub", "v1.1.0-php-8.3", ("release", "v1.1.0"), {("hub", "v1.1.0-php-8.4")}),
+        (
+            "ghcr",
+            "v1.2.0-php-8.4",
+            publish("v1.2.0", v120),
+            {("hub", t) for t in ("v1.2.0-php-8.3", "v1.2.0-php-8.4", "v1.2.0")}
+            | {("ghcr", "v1.2.0-php-8.3")},
+        ),
+        (
+            "hub",
+            "v1.2.0",
+            publish("v1.2.0", sweep.build("v1.2.0", "v1.2.0-rebuilt"), *reason),
+            {("hub", "v1.2.0-php-8.3"), ("hub", "v1.2.0-php-8.4")},
+        ),
+    ):
+        before = sweep.tags()
+        refused = Fault("status", method="PUT", path=f"/manifests/{re.escape(pin)}$", status=400)
+        sweep.proxies[registry].add(refused)
+        stopped = sweep.run(*argv, "--no-smoke")
+        said = f"publisher {' '.join(argv)}:\n{stopped.stdout}\n{stopped.stderr}"
+        assert stopped.returncode == 9 and refused.fired == 1, said
+        after = sweep.tags()
+        changed = {(n, t) for n in after for t in after[n] if before[n].get(t) != after[n][t]}
+        assert changed == moved, said
+        logged = {
+            (hosts[m[1]], m[2], m[3])
+            for line in stopped.stdout.splitlines()
+            if (m := written.match(line.strip()))
+        }
+        assert logged == {(n, t, after[n][t]) for n, t in moved}, said
+        flat = " ".join(stopped.stderr.split())
+        assert (
+            "this run stopped while writing its pins (each one it wrote is listed above): no "
+            "floating tag moved onto them and its record is not written; once the cause is "
+            "fixed, a rerun of the same command writes the rest, then the floating tags" in flat
+        ), said
+        assert all(after[n][t] == before[n][t] for n in after for t in ("latest", "php-8.4"))
+        sweep.reset()
+        rerun = sweep.run(*argv, "--no-smoke")
+        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+        done = sweep.tags()
+        for name in ("hub", "ghcr"):
+            assert {t: done[name][t] for t in pins(done[name], argv[1])} == {
+                t: done["hub"][t] for t in pins(done["hub"], argv[1])
+            }, done
+            assert done[name]["latest"] == done["hub"][argv[1]], done
 
 
 def held_whole(host: str, repo: str, index: str) -> list[str]:
