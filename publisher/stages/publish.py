@@ -640,7 +640,8 @@ def pins_left_hint(hint: str | None) -> str:
     """What a run that failed while writing its pins adds to the error's hint: the pins it
     wrote (each listed as written; a refused one never stops those beside it), that no
     floating tag moved onto them (a release with only some of its pins counts nowhere),
-    and that a rerun writes the rest."""
+    and that a rerun writes the rest. Not for a rehearsal: its throwaway registries stop
+    with it, and its rerun rehearses again on new ones."""
     said = (
         "this run stopped while writing its pins (each one it wrote is listed above): no "
         "floating tag moved onto them and its record is not written; once the cause is "
@@ -1913,7 +1914,8 @@ class Publisher:
             except StoppedError:
                 raise  # an interruption: its own tip says what the run left
             except PublisherError as exc:
-                exc.hint = pins_left_hint(exc.hint)
+                if not self.options.rehearsal:  # (whose rerun starts on new registries)
+                    exc.hint = pins_left_hint(exc.hint)
                 raise
             self.pins_written = [m for m in publish_plan.pin_moves if m.changes]
             moved = [m for m in publish_plan.pin_moves if m.changes] + self.move_floating()

@@ -28,14 +28,14 @@ from publisher.adapters.output import Output
 from publisher.adapters.registry import RegistryClient
 from publisher.core import config as config_mod
 from publisher.core import plan as planning
-from publisher.core.errors import NotFoundError, UsageError
+from publisher.core.errors import NotFoundError, PublisherError, UsageError
 from publisher.core.records import DigestRecord
 from publisher.core.version import parse_release
 from publisher.resolve import sha256_digest
 from publisher.stages.audit import audit
 from publisher.stages.publish import Publisher, PublishOptions, PublishResult
 from publisher.stages.verify import defects_hint, existing_tags, load_published, verify_release
-from tests.support.faultproxy import FaultProxy
+from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import (
     OCI_INDEX,
     TestImage,
@@ -202,14 +202,17 @@ class BuildxLegs:
             for r in self.cfg.registries
         }
 
-    def run(self, *, dry_run: bool) -> PublishResult:
-        """The publish stage (``dry_run``: its dry run, the plan printed as JSON), counted
-        afresh on both proxies; what it printed is added to ``said``."""
+    def run(self, *, dry_run: bool, rehearsal: bool = False) -> PublishResult:
+        """The publish stage (``dry_run``: its dry run, the plan printed as JSON; ``rehearsal``:
+        as ``release --local`` runs it), counted afresh on both proxies; what it printed is
+        added to ``said``."""
         for proxy in (self.primary, self.mirror):
             proxy.reset_counts()
         stdout = io.StringIO()
         output = Output(env={}, stream=stdout, err_stream=io.StringIO(), quiet=dry_run)
-        options = PublishOptions(notes_dir=self.notes, dry_run=dry_run, json_plan=dry_run)
+        options = PublishOptions(
+            notes_dir=self.notes, dry_run=dry_run, json_plan=dry_run, rehearsal=rehearsal
+        )
         publisher = Publisher(self.cfg, parse_release(RELEASE), self.clients(), output, options)
         try:
             return publisher.run(self.records)
@@ -301,6 +304,24 @@ def test_attestations_under_the_indexes_are_checked_and_restored_without_a_needl
         ), legs.said[-1]
     assert plan(dry_run=False).transfers.is_noop
     assert legs.wrote_nothing()
+
+
+@pytest.mark.parametrize("rehearsal", [False, True], ids=["release", "rehearsal"])
+def test_a_refused_pin_says_a_rerun_writes_the_rest_but_in_a_rehearsal(
+    buildx_legs: Callable[[tuple[str, ...]], BuildxLegs], rehearsal: bool
+) -> None:
+    """A registry refuses a pin: the tip says the run stopped while writing its pins and
+    that a rerun of the same command writes the rest. Not in a rehearsal, whose throwaway
+    registries stop with it (its rerun rehearses again on new ones): it said so there too."""
+    legs = buildx_legs(("8.4",))
+    refused = Fault("status", method="PUT", path=r"/manifests/v1\.0\.0-php-8\.4$", status=400)
+    legs.mirror.add(refused)
+    with pytest.raises(PublisherError) as caught:
+        legs.run(dry_run=False, rehearsal=rehearsal)
+    assert refused.fired == 1, legs.said[-1]
+    hint = caught.value.hint or ""
+    assert ("this run stopped while writing its pins" in hint) is not rehearsal, hint
+    assert ("a rerun of the same command writes the rest" in hint) is not rehearsal, hint
 
 
 def test_an_attestation_manifest_the_primary_lost_is_refused_by_name_before_any_write(
