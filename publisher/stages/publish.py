@@ -643,7 +643,7 @@ def pins_left_hint(hint: str | None) -> str:
     and that a rerun writes the rest. Not for a rehearsal: its throwaway registries stop
     with it, and its rerun rehearses again on new ones."""
     said = (
-        "this run stopped while writing its pins (each one it wrote is listed above): no "
+        "this run stopped while writing its pins (each pin it wrote, if any, is listed above): no "
         "floating tag moved onto them and its record is not written; once the cause is "
         "fixed, a rerun of the same command writes the rest, then the floating tags"
     )

@@ -497,7 +497,7 @@ def test_a_run_stopped_at_one_pin_lists_the_pins_it_wrote_and_says_the_rerun_fin
         assert logged == {(n, t, after[n][t]) for n, t in moved}, said
         flat = " ".join(stopped.stderr.split())
         assert (
-            "this run stopped while writing its pins (each one it wrote is listed above): no "
+            "this run stopped while writing its pins (each pin it wrote, if any, is listed above): no "
             "floating tag moved onto them and its record is not written; once the cause is "
             "fixed, a rerun of the same command writes the rest, then the floating tags" in flat
         ), said
