@@ -29,7 +29,7 @@ from publisher.core.records import DigestRecord
 from publisher.stages import standins
 from tests.conftest import require_tool
 from tests.support.builds import quiet_runner
-from tests.support.faultproxy import Fault
+from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.pipeline import (
     DEFAULT_LINE,
     LINES,
@@ -1716,9 +1716,10 @@ def test_the_build_check_rehearses_a_line_that_is_not_the_default(tmp_path, tool
 
 def v110_on_the_primary_only(
     tmp_path: Path, bases: LocalRegistry, fresh_registry, proxy_for
-) -> tuple[Stack, LocalRegistry, LocalRegistry]:
+) -> tuple[Stack, LocalRegistry, LocalRegistry, FaultProxy]:
     """v1.0.0 released on hub and ghcr, then v1.1.0 run until it has written its pins
-    on hub (the primary) and none on ghcr, which refuses every tag write meanwhile."""
+    on hub (the primary) and none on ghcr, which refuses every tag write meanwhile (the
+    stack reaches ghcr through the proxy returned, cleared)."""
     hub, ghcr = fresh_registry(), fresh_registry()
     front = proxy_for(ghcr.host)
     stack = make_stack(tmp_path, hub.host, front.host, bases)
@@ -1734,7 +1735,7 @@ def v110_on_the_primary_only(
     )
     assert died.returncode != 0, died.stdout + died.stderr
     front.clear()
-    return stack, hub, ghcr
+    return stack, hub, ghcr, front
 
 
 def test_a_release_that_reached_only_the_primary_stops_the_next_one_before_any_tag(
@@ -1744,7 +1745,7 @@ def test_a_release_that_reached_only_the_primary_stops_the_next_one_before_any_t
     ghcr got any. A backport would point hub's floating tags at v1.1.0 and ghcr's at
     itself: it stops before writing any tag, saying how to finish v1.1.0; once
     v1.1.0 is finished, the backport moves nothing floating."""
-    stack, hub, ghcr = v110_on_the_primary_only(tmp_path, bases, fresh_registry, proxy_for)
+    stack, hub, ghcr, _front = v110_on_the_primary_only(tmp_path, bases, fresh_registry, proxy_for)
     skopeo = tools["skopeo"]
     before = tag_maps(stack, skopeo, hub.host, ghcr.host)
     assert "v1.1.0" in before[0] and "v1.1.0" not in before[1]
@@ -1767,8 +1768,12 @@ def test_a_release_caught_between_the_registries_is_waited_for(
     """Scenario 15 at its narrowest: a backport reads the registries while another
     release has written its pins on the primary and not yet on the other registry.
     It reads them again after a pause, finds them moving, and goes on once the
-    other release's pins are everywhere; the floating tags then agree."""
-    stack, hub, ghcr = v110_on_the_primary_only(tmp_path, bases, fresh_registry, proxy_for)
+    other release's pins are everywhere; the floating tags then agree.
+
+    The backport's next reading of ghcr is held until those pins are all there: on a
+    loaded machine, copying them can take longer than its pause, and a reading that
+    found nothing moved yet would refuse (rightly: nothing moved)."""
+    stack, hub, ghcr, front = v110_on_the_primary_only(tmp_path, bases, fresh_registry, proxy_for)
     skopeo = tools["skopeo"]
     backport = stack.start("release", "v1.0.1", "--no-smoke", "--notes-dir", str(stack.notes_dir))
     log = stack.root / "run.log"
@@ -1777,13 +1782,18 @@ def test_a_release_caught_between_the_registries_is_waited_for(
         assert backport.poll() is None, log.read_text(encoding="utf-8")
         assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
         time.sleep(0.1)
-    # The other release goes on writing its pins: now on ghcr too.
-    for tag in ["v1.1.0", *(f"v1.1.0-php-{php}" for php in LINES)]:
-        copy_image(
-            skopeo,
-            f"docker://{hub.host}/{stack.repo}:{tag}",
-            f"docker://{ghcr.host}/{stack.repo}:{tag}",
-        )
+    held = Fault("stall", method="GET", path="/tags/list", stall_seconds=600, times=None)
+    front.add(held)  # (the backport is pausing: its next reading lists the tags again)
+    try:
+        # The other release goes on writing its pins: now on ghcr too (not through front).
+        for tag in ["v1.1.0", *(f"v1.1.0-php-{php}" for php in LINES)]:
+            copy_image(
+                skopeo,
+                f"docker://{hub.host}/{stack.repo}:{tag}",
+                f"docker://{ghcr.host}/{stack.repo}:{tag}",
+            )
+    finally:
+        front.release()
     assert backport.wait(timeout=600) == 0, log.read_text(encoding="utf-8")
     on_hub, on_ghcr = tag_maps(stack, skopeo, hub.host, ghcr.host)
     assert on_hub == on_ghcr
