@@ -165,15 +165,18 @@ def test_sigterm_during_the_smoke_tests_pull_removes_its_auth_file(
         platforms=["linux/amd64"],
     )
     # Only buildah's pull stalls (its user agent), not publisher's own reads.
-    primary.add(
-        Fault("stall", method="GET", path=r"/manifests/", times=None, user_agent="(?i)buildah")
-    )
+    pull = Fault("stall", method="GET", path=r"/manifests/", times=None, user_agent="(?i)buildah")
+    primary.add(pull)
     process = stack.start("release", "v1.0.0", env=env)
     try:
         authfiles = _wait_for(lambda: sorted(tmp.glob("publisher-smoke-auth-*/auth.json")), 300)
         assert authfiles, (stack.root / "run.log").read_text()
         assert '"auth"' in authfiles[0].read_text()
-        time.sleep(1)  # buildah from is now waiting for the stalled manifest
+        # buildah from is now waiting for the stalled manifest (waited for: on a loaded
+        # machine a fixed pause can end before the pull has begun)
+        assert _wait_for(lambda: [authfiles[0]] if pull.fired else [], 300), (
+            stack.root / "run.log"
+        ).read_text()
         assert authfiles[0].exists()
         os.kill(process.pid, signal.SIGTERM)
         returncode = process.wait(timeout=90)
