@@ -49,6 +49,7 @@ from tests.conftest import require_tool
 from tests.support.builds import quiet_runner
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.pipeline import LINES, TEMPLATE, Stack, kill_group, skopeo_tag_map, wait_for
+from tests.support.publishing import tag_map
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -584,8 +585,18 @@ def test_a_republish_killed_while_moving_floating_tags_is_finished_by_its_rerun(
     rebuilt = {"SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
     ghcr.add(Fault("stall", method="PUT", path=r"/manifests/latest$", stall_seconds=300))
     killed = s.start(*republish, env=rebuilt)
+
+    def hub_moved() -> bool:
+        """hub's floating tags on its pins, which the republish rewrote before them."""
+        tags = tag_map(s.primary, s.repo)
+        follows = {"latest": "v1.0.0", "php-8.4": "v1.0.0-php-8.4", "php-8.3": "v1.0.0-php-8.3"}
+        return all(tags[floating] == tags[pin] for floating, pin in follows.items())
+
     try:
         assert wait_for(lambda: ghcr.faults[0].fired, timeout=300)
+        # hub's floating tags are written beside the held one, by other threads: killed
+        # before they land (a loaded machine), they would stay on the old images
+        assert wait_for(hub_moved, timeout=60), (s.root / "run.log").read_text()
     finally:
         kill_group(killed)
     ghcr.clear()
