@@ -194,18 +194,25 @@ def test_the_table_counts_the_tags_on_the_row_s_digest_not_a_tag_left_elsewhere(
     assert row[2:4] == (blob(1), "2/4"), row
 
 
+def pinned_on_hub_and_ghcr(budget: int) -> tuple[LineExpectation, list[TagFacts]]:
+    """Line 8.4 of v9.9.9 on amd64 within ``budget`` bytes, its pin and ``v9.9.9`` on hub
+    (the primary) and ghcr, each on the index ``blob(1)``."""
+    expect = LineExpectation(
+        "8.4",
+        (Platform.AMD64,),
+        budget,
+        {name: ("v9.9.9-php-8.4", "v9.9.9") for name in ("hub", "ghcr")},
+    )
+    tags = [TagFacts(name, t, blob(1)) for name in ("hub", "ghcr") for t in expect.tags[name]]
+    return expect, tags
+
+
 def test_a_blob_or_image_another_registry_lost_is_sent_to_a_rerun_one_the_primary_lost_is_not() -> (
     None
 ):
     """A rerun copies back from the primary what another registry lost under an index it
     holds; what the primary itself lost it cannot copy from there."""
-    expect = LineExpectation(
-        "8.4",
-        (Platform.AMD64,),
-        10**9,
-        {name: ("v9.9.9-php-8.4", "v9.9.9") for name in ("hub", "ghcr")},
-    )
-    tags = [TagFacts(name, t, blob(1)) for name in ("hub", "ghcr") for t in expect.tags[name]]
+    expect, tags = pinned_on_hub_and_ghcr(10**9)
 
     def lost_on(name: str, down: str = "", **missing: int) -> str:
         whole = {"hub": ImageFacts("hub", blob(1)), "ghcr": ImageFacts("ghcr", blob(1))}
@@ -249,13 +256,7 @@ def test_an_image_another_registry_lost_of_a_recorded_release_names_the_repair_b
     """A manifest another registry lost under an index of a recorded release is copied back
     by a rerun and by `audit --repair` alike: the tip names both. A blob is not (audit reads
     manifests, not blobs), nor anything of a release without a record."""
-    expect = LineExpectation(
-        "8.4",
-        (Platform.AMD64,),
-        10**9,
-        {name: ("v9.9.9-php-8.4", "v9.9.9") for name in ("hub", "ghcr")},
-    )
-    tags = [TagFacts(name, t, blob(1)) for name in ("hub", "ghcr") for t in expect.tags[name]]
+    expect, tags = pinned_on_hub_and_ghcr(10**9)
     repair = (
         "which copies back from the primary what another registry lacks under the release's "
         "indexes, or `publisher audit --repair`, which copies it back from a registry that "
@@ -301,13 +302,7 @@ def test_an_image_over_its_budget_keeps_its_advice_beside_a_lost_image_or_blob()
     """A registry that lost an image or a blob of the release while an image is over its
     budget: the tip says what restores the lost piece and what to do about the size.
     It gave the first alone, so the size was left without any advice."""
-    expect = LineExpectation(
-        "8.4",
-        (Platform.AMD64,),
-        1_000_000,
-        {name: ("v9.9.9-php-8.4", "v9.9.9") for name in ("hub", "ghcr")},
-    )
-    tags = [TagFacts(name, t, blob(1)) for name in ("hub", "ghcr") for t in expect.tags[name]]
+    expect, tags = pinned_on_hub_and_ghcr(1_000_000)
     size_advice = (
         "; a rerun pushes the same images, so it brings none within its size budget: see what "
         "grew (`publisher inspect` shows each platform's compressed size), then make the image "
