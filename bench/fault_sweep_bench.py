@@ -33,20 +33,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from publisher.adapters.localregistry import LocalRegistry  # noqa: E402
-from tests.integration.conftest import matrix_text  # noqa: E402
+from tests.integration.conftest import write_matrix_file  # noqa: E402
 from tests.support.sweep import REGISTRIES, Outcome, Reference, Sweep  # noqa: E402
-
-
-def write_matrix(directory: Path, registries: Any, *, name: str = "matrix.yaml", **kw: Any) -> Path:
-    path = directory / name
-    path.write_text(matrix_text(registries, **kw), encoding="utf-8")
-    return path
 
 
 def main() -> int:
@@ -78,7 +71,7 @@ def main() -> int:
                 sweep = Sweep(
                     Path(tmp),
                     {"hub": hub.host, "ghcr": ghcr.host},
-                    write_matrix,
+                    write_matrix_file,
                     republish=run_name == "republish",
                 )
                 failed += sweep_run(sweep, run_name, modes, ci=args.ci)
