@@ -40,7 +40,6 @@ import uuid
 from pathlib import Path
 
 import requests
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -48,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 from publisher.adapters.localregistry import LocalRegistry  # noqa: E402
 from publisher.core import notes  # noqa: E402
 from publisher.core.records import DigestRecord, write_record_file  # noqa: E402
+from tests.integration.conftest import write_matrix_file  # noqa: E402
 from tests.support.faultproxy import Fault, FaultProxy  # noqa: E402
 from tests.support.images import OCI_INDEX, make_image, push_raw  # noqa: E402
 
@@ -72,24 +72,17 @@ def default_of(k: int, total: int) -> str:
 
 
 def write_matrix(root: Path, hosts: dict[str, str], repo: str, lines, default: str) -> Path:
-    data = {
-        "namespace": "bench",
-        "image": "php-fpm",
-        "registries": [
-            {"name": name, "repository": f"{host}/{repo}", "primary": name == "hub"}
-            for name, host in hosts.items()
-            if name != "bases"
-        ],
-        "platforms": list(PLATFORMS),
-        "default_line": default,
-        "base": {"image": f"{hosts['bases']}/library/php:{{php}}-fpm-alpine"},
-        "size_budget_mb": 700,
-        "extensions": {"install": ["zip"]},
-        "lines": [{"php": php} for php in lines],
-    }
-    path = root / "matrix.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
+    registries = [
+        (name, f"{host}/{repo}", name == "hub") for name, host in hosts.items() if name != "bases"
+    ]
+    return write_matrix_file(
+        root,
+        registries,
+        lines=lines,
+        default_line=default,
+        platforms=PLATFORMS,
+        base_image=f"{hosts['bases']}/library/php:{{php}}-fpm-alpine",
+    )
 
 
 def lay_down(
