@@ -814,6 +814,12 @@ AUDIT_REPAIRS_IMAGE = (
 )
 
 
+def still_on(where: Sequence[str]) -> str:
+    """`` (still on A, B)`` after what the primary lost: the registries ``where`` that
+    hold it yet; nothing when none does."""
+    return f" (still on {', '.join(where)})" if where else ""
+
+
 def lost_image_hint(release: str, recorded: bool, lost: str = "the image") -> str:
     """The tip for an image (or another manifest, ``lost``: an attestation manifest)
     the primary lost from under a release's index: the copies to the other registries

@@ -38,7 +38,7 @@ from ..core.fileio import read_bytes, temp_dir
 from ..core.manifest import VERSION_LABEL
 from ..core.plan import pin_tag
 from ..core.platforms import BuilderName
-from ..core.publish_plan import lost_blob_hint, lost_image_hint, off_record_hint
+from ..core.publish_plan import lost_blob_hint, lost_image_hint, off_record_hint, still_on
 from ..core.records import (
     DigestRecord,
     Leg,
@@ -131,7 +131,7 @@ def reusable_record(
     return None
 
 
-def _still_on(
+def _holders(
     others: Mapping[str, tuple[RegistryClient, str]], digest: str, *, blob: bool = False
 ) -> list[str]:
     """The names of the registries in ``others`` that hold the manifest (``blob``: the
@@ -175,11 +175,11 @@ def published_record(
 
     def lost(exc: NotFoundError, what: str, digest: str, *, blob: bool, hint: str) -> NotFoundError:
         """The error for what the pin's image lost on the primary (a GC bug, a restore)."""
-        where = _still_on(others or {}, digest, blob=blob)
+        where = _holders(others or {}, digest, blob=blob)
         return NotFoundError(
             f"{repo.name}:{pin} lists the {leg.platform} image {images[0]}, {what} "
             f"{config.primary.name} no longer holds"
-            + (f" (still on {', '.join(where)})" if where else "")
+            + still_on(where)
             + f", so {leg.label} cannot be taken from the published release",
             registry=config.primary.name,
             status=exc.status,

@@ -1057,8 +1057,7 @@ class Publisher:
             )
 
         named = [
-            name(php, child, index)
-            + (f" (still on {', '.join(where[child.digest])})" if child.digest in where else "")
+            name(php, child, index) + pp.still_on(where.get(child.digest, []))
             for php, child, index in gone
         ]
         attestations = all(child.is_attestation for _, child, _ in gone)
@@ -1084,8 +1083,7 @@ class Publisher:
         if not gone or (not where and self.record is None):
             return exc  # (images never pushed: what the registry said is the whole story)
         named = [
-            f"PHP {r.php} {r.platform} image {r.digest}"
-            + (f" (still on {', '.join(where[r.digest])})" if r.digest in where else "")
+            f"PHP {r.php} {r.platform} image {r.digest}{pp.still_on(where.get(r.digest, []))}"
             for r in gone
         ]
         return NotFoundError(
@@ -1105,7 +1103,7 @@ class Publisher:
             return exc  # (never pushed whole: what the registry said is the whole story)
         return NotFoundError(
             f"{self.primary.name} does not hold the config blob {digest} of the image "
-            f"{image.digest} (still on {', '.join(where)})",
+            f"{image.digest}{pp.still_on(where)}",
             registry=self.primary.name,
             status=exc.status,
             hint=pp.lost_blob_hint(self.release.tag),
@@ -1216,9 +1214,7 @@ class Publisher:
                 return f"{kind} blob {digest} of the PHP {index.php} {what} {image.digest}"
             return f"{kind} blob {digest} of the manifest {image.digest}"
 
-        named = [
-            owner(d) + (f" (still on {', '.join(where[d])})" if d in where else "") for d in gone
-        ]
+        named = [owner(d) + pp.still_on(where.get(d, [])) for d in gone]
         return NotFoundError(
             f"{self.primary.name} does not hold the blobs the copies need: " + "; ".join(named),
             registry=self.primary.name,
