@@ -543,15 +543,17 @@ def test_a_decision_cut_short_leaves_the_file_as_it_was(
 
 
 def test_ctrl_c_while_the_registry_is_asked_is_one_line_not_a_traceback(
-    silent_server: str, workdir: Path
+    silent_server: Silent, workdir: Path
 ) -> None:
+    """SIGINT once resolve has connected to the registry (not after a time: a loaded
+    machine can take seconds to import publisher, and a signal then is a traceback)."""
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "STACK_RELEASE": RELEASE,
         "PHP_VERSION": "8.4",
         "DOCKER_CONFIG": str(workdir / "docker-config"),
-        "PHP_IMAGE_REPOSITORY": f"{silent_server}/twentyi/php-fpm",
+        "PHP_IMAGE_REPOSITORY": f"{silent_server.host}/twentyi/php-fpm",
         "RESOLVE_TIMEOUT": "30",
     }
     proc = subprocess.Popen(
@@ -559,7 +561,7 @@ def test_ctrl_c_while_the_registry_is_asked_is_one_line_not_a_traceback(
         env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=default_stop_signals,  # as from a terminal, even under `nohup ... &`
     )  # fmt: skip
-    time.sleep(2)  # well into the probe of the silent registry
+    assert silent_server.accepted.wait(120), "resolve never asked the registry"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
@@ -768,16 +770,16 @@ def test_bearer_token_auth(token_registry: Any, workdir: Path) -> None:
 
 
 @pytest.fixture
-def silent_server() -> Iterator[str]:
+def silent_server() -> Iterator[Silent]:
     """Accepts connections and never answers: the probe must give up at its timeout."""
     with Silent() as silent:
-        yield silent.host
+        yield silent
 
 
-def test_a_silent_registry_is_bounded_by_the_timeout(silent_server: str, workdir: Path) -> None:
+def test_a_silent_registry_is_bounded_by_the_timeout(silent_server: Silent, workdir: Path) -> None:
     run = resolve_process(
         workdir,
-        {"PHP_IMAGE_REPOSITORY": f"{silent_server}/twentyi/php-fpm", "RESOLVE_TIMEOUT": "0.5"},
+        {"PHP_IMAGE_REPOSITORY": f"{silent_server.host}/twentyi/php-fpm", "RESOLVE_TIMEOUT": "0.5"},
     )
     assert run.code == EXIT_BUILD_LOCALLY
     assert "offline or unreachable" in run.data["reason"]
@@ -787,8 +789,8 @@ def test_a_silent_registry_is_bounded_by_the_timeout(silent_server: str, workdir
     assert run.seconds < 0.5 + 9.5
 
 
-def test_probe_deadline_in_process(silent_server: str) -> None:
-    target = probing.Target(silent_server, "a/b", "v1.0.0-php-8.4", HOST, plain_http=True)
+def test_probe_deadline_in_process(silent_server: Silent) -> None:
+    target = probing.Target(silent_server.host, "a/b", "v1.0.0-php-8.4", HOST, plain_http=True)
     start = time.monotonic()
     result = probing.probe(target, timeout=0.3, env={})
     elapsed = time.monotonic() - start

@@ -1,7 +1,8 @@
 """Raw TCP stand-ins for registries that misbehave below HTTP, on 127.0.0.1 (or ``address``).
 
 ``Listener`` accepts connections on a free port and hands each to ``handle`` on
-its own thread; ``close()`` stops accepting and closes every connection it took.
+its own thread (``accepted`` is set at the first); ``close()`` stops accepting and
+closes every connection it took.
 Built on it:
 
 * ``Silent``       accepts and never answers: a registry that hangs
@@ -41,6 +42,7 @@ class Listener:
         self.listener.listen(self.backlog)
         self.listener.settimeout(0.1)  # so that close() ends the accept loop promptly
         self._open: list[socket.socket] = []
+        self.accepted = threading.Event()  # set at the first connection accepted
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
@@ -59,6 +61,7 @@ class Listener:
                 conn, _ = self.listener.accept()
             except OSError:
                 continue
+            self.accepted.set()
             threading.Thread(target=self._handle, args=(self.keep(conn),), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
