@@ -769,7 +769,9 @@ def test_a_forked_child_s_requests_never_shut_its_parent_s_connections() -> None
     socket: its own watchdog must not keep the parent's time limit, or it shuts the
     connection once that limit passes, though the parent had its answer in time."""
     mine, theirs = socket.socketpair()
-    parent = _Deadline(0.3)
+    # The parent's limit leaves a loaded machine 1 s to fork and cancel; the child's
+    # request outlives it by 0.5 s (a child keeping the parent's limit shuts the socket).
+    parent = _Deadline(1.0)
     parent.attach(mine)  # a request in flight at the fork
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # forking with threads running
@@ -780,7 +782,7 @@ def test_a_forked_child_s_requests_never_shut_its_parent_s_connections() -> None
             own, _ = socket.socketpair()
             child = _Deadline(30.0)
             child.attach(own)
-            time.sleep(0.8)
+            time.sleep(1.5)
             child.cancel()
             code = 0
         finally:
