@@ -236,7 +236,11 @@ def test_the_image_runs_as_a_developer_runs_it(php: str, bases: dict[str, Refere
         stopped = _docker(docker, "stop", name)
         took = time.monotonic() - before
         assert stopped.returncode == 0, stopped.stderr
-        assert took < 5, f"docker stop took {took:.1f} s: the stop signal was not honoured"
+        # not honoured: docker kills it after its 10 s grace (exit 137); 8 s leaves a loaded
+        # machine room where the honoured signal takes about 1 s
+        code = _docker(docker, "inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip()
+        assert code.isdigit() and code != "137", f"exit {code!r} after {took:.1f} s: killed"
+        assert took < 8, f"docker stop took {took:.1f} s: the stop signal was not honoured"
         log = _docker(docker, "logs", name)
         text = log.stdout + log.stderr
         assert "Finishing ..." in text, text  # SIGQUIT: FPM's graceful stop
