@@ -1424,17 +1424,31 @@ class Publisher:
                 client.put_manifest(registry.repository.path, known[0], known[1], tag=move.tag)
             written.add(move)
 
+        def tried(move: pp.TagMove) -> None:
+            try:
+                one(move)
+            except StoppedError:
+                raise
+            except PublisherError as exc:
+                failed[move] = exc
+                raise
+
+        failed: dict[pp.TagMove, PublisherError] = {}
+
         def write(group: list[pp.TagMove]) -> None:
             """The group at once, every tag tried even when one fails (the same tags move
             on every run, whatever the timing); then each tag written, in the plan's order
-            (also when one failed: the log says exactly which tags moved)."""
+            (also when one failed: the log says exactly which tags moved), and each failure
+            after the first, which is the error raised."""
             try:
-                in_parallel(one, group, finish_all=True)
+                in_parallel(tried, group, finish_all=True)
             finally:
                 for move in group:
                     if move in written:
                         name = self.registry(move.registry).repository.name
                         self.output.info(f"{name}:{move.tag} -> {move.new}")
+                for exc in [failed[m] for m in group if m in failed][1:]:
+                    self.output.warning(f"also not written: {exc.message}")
 
         if not primary_first:
             write(pending)

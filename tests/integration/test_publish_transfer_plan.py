@@ -99,8 +99,8 @@ def test_publish_executes_the_transfer_plan_its_dry_run_prints(
     notes.mkdir()
 
     def run(*, dry_run: bool) -> tuple[PublishResult, str]:
-        stdout = io.StringIO()
-        output = Output(env={}, stream=stdout, err_stream=io.StringIO(), quiet=dry_run)
+        stdout, stderr = io.StringIO(), io.StringIO()
+        output = Output(env={}, stream=stdout, err_stream=stderr, quiet=dry_run)
         clients = {
             r.name: RegistryClient(r.host, plain_http=True, name=r.name) for r in cfg.registries
         }
@@ -208,8 +208,8 @@ class BuildxLegs:
         added to ``said``."""
         for proxy in (self.primary, self.mirror):
             proxy.reset_counts()
-        stdout = io.StringIO()
-        output = Output(env={}, stream=stdout, err_stream=io.StringIO(), quiet=dry_run)
+        stdout, stderr = io.StringIO(), io.StringIO()
+        output = Output(env={}, stream=stdout, err_stream=stderr, quiet=dry_run)
         options = PublishOptions(
             notes_dir=self.notes, dry_run=dry_run, json_plan=dry_run, rehearsal=rehearsal
         )
@@ -217,7 +217,7 @@ class BuildxLegs:
         try:
             return publisher.run(self.records)
         finally:
-            self.said.append(stdout.getvalue())
+            self.said.append(stdout.getvalue() + stderr.getvalue())
 
     def wrote_nothing(self) -> bool:
         """Neither proxy saw a mutating request since the last run began."""
@@ -322,6 +322,29 @@ def test_a_refused_pin_says_a_rerun_writes_the_rest_but_in_a_rehearsal(
     hint = caught.value.hint or ""
     assert ("this run stopped while writing its pins" in hint) is not rehearsal, hint
     assert ("a rerun of the same command writes the rest" in hint) is not rehearsal, hint
+
+
+def test_every_pin_refused_in_a_group_is_named_not_only_the_first(
+    buildx_legs: Callable[[tuple[str, ...]], BuildxLegs],
+) -> None:
+    """Both pins of the mirror refused: every pin of the group is tried, the first refusal
+    in the plan's order is the error and the other is said beside it (it was not said, and
+    before every pin was tried, not even tried)."""
+    legs = buildx_legs(("8.3", "8.4"))
+    faults = {
+        php: Fault("status", method="PUT", path=rf"/manifests/v1\.0\.0-php-{php}$", status=400)
+        for php in ("8.3", "8.4")
+    }
+    legs.mirror.add(*faults.values())
+    with pytest.raises(PublisherError) as caught:
+        legs.run(dry_run=False)
+    assert [f.fired for f in faults.values()] == [1, 1], legs.said[-1]
+    raised = [php for php in faults if f":v1.0.0-php-{php}:" in caught.value.message]
+    assert len(raised) == 1, caught.value.message
+    other = "8.4" if raised == ["8.3"] else "8.3"
+    warned = [ln for ln in legs.said[-1].splitlines() if "also not written:" in ln]
+    assert len(warned) == 1 and f":v1.0.0-php-{other}:" in warned[0], legs.said[-1]
+    assert "(HTTP 400)" in warned[0], warned
 
 
 def test_an_attestation_manifest_the_primary_lost_is_refused_by_name_before_any_write(
