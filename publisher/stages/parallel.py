@@ -3,14 +3,15 @@
 Registry latency, not bandwidth, bounds the many small requests of a release
 (tag lookups, manifests, blob HEADs): the stages issue them a few at a time
 through ``in_parallel``, which keeps the order of its inputs and lets the first
-error through, as the sequential loop it replaces would.
+error through, as the sequential loop it replaces would; tag writes go through
+``every_outcome``, which tries every item and says how each went.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from ..adapters.registry import RegistryClient
 from ..core.errors import PublisherError
@@ -29,25 +30,15 @@ def in_parallel(
     workers: int = REQUESTS_IN_FLIGHT,
     *,
     first_alone: bool = False,
-    finish_all: bool = False,
 ) -> list[R]:
-    """``[fn(x) for x in items]``, several at a time; the first error propagates.
+    """``[fn(x) for x in items]``, several at a time; the first error propagates (the
+    items not yet started are then dropped: for reads, whose results are lost anyway).
 
     ``first_alone``: ``fn(items[0])`` first, then the rest together. For requests to
     one registry: the first learns its authentication (one token, not one per
     request in flight), and a registry that fails every request costs one
     request's retries before its error propagates.
-
-    ``finish_all``: every item runs even when another failed, then the first error
-    in the items' order propagates. For writes: without it, the items not yet
-    started when one fails are dropped, and which those are depends on timing.
     """
-    if finish_all:
-        outcomes = in_parallel(_outcome(fn), items, workers, first_alone=first_alone)
-        for _, error in outcomes:
-            if error is not None:
-                raise error
-        return [cast(R, value) for value, _ in outcomes]  # all ran without error
     if first_alone and items:
         return [fn(items[0]), *in_parallel(fn, items[1:], workers)]
     if len(items) <= 1 or workers <= 1:
@@ -56,16 +47,21 @@ def in_parallel(
         return list(pool.map(fn, items))
 
 
-def _outcome(fn: Callable[[T], R]) -> Callable[[T], tuple[R | None, Exception | None]]:
-    """``fn`` returning ``(value, None)``, or ``(None, error)`` where it raised."""
+def every_outcome(
+    fn: Callable[[T], R], items: Sequence[T], workers: int = REQUESTS_IN_FLIGHT
+) -> list[tuple[R | None, PublisherError | None]]:
+    """``fn`` on every item, several at a time, even when some fail: ``(value, None)``
+    or ``(None, error)`` for each, in the items' order. For writes: with
+    ``in_parallel`` the items not yet started when one fails are dropped, and which
+    those are depends on timing. Only ``PublisherError`` is caught."""
 
-    def caught(item: T) -> tuple[R | None, Exception | None]:
+    def caught(item: T) -> tuple[R | None, PublisherError | None]:
         try:
             return fn(item), None
-        except Exception as error:  # raised again by in_parallel, in the items' order
+        except PublisherError as error:
             return None, error
 
-    return caught
+    return in_parallel(caught, items, workers)
 
 
 def tag_digests(client: RegistryClient, repo: str, tags: Sequence[str]) -> dict[str, str]:

@@ -76,7 +76,7 @@ from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import SourceTree, Target, TransferPlan
 from ..core.version import Release, parse_release
 from ..resolve import REFERENCE_DIGEST, php_line_order, release_lines
-from .parallel import holds, in_parallel, tag_digests
+from .parallel import every_outcome, holds, in_parallel, tag_digests
 from .verify import check_index
 
 #: Where ``release`` keeps the digest records of a run until it succeeds.
@@ -1424,31 +1424,27 @@ class Publisher:
                 client.put_manifest(registry.repository.path, known[0], known[1], tag=move.tag)
             written.add(move)
 
-        def tried(move: pp.TagMove) -> None:
-            try:
-                one(move)
-            except StoppedError:
-                raise
-            except PublisherError as exc:
-                failed[move] = exc
-                raise
-
-        failed: dict[pp.TagMove, PublisherError] = {}
-
         def write(group: list[pp.TagMove]) -> None:
             """The group at once, every tag tried even when one fails (the same tags move
             on every run, whatever the timing); then each tag written, in the plan's order
-            (also when one failed: the log says exactly which tags moved), and each failure
-            after the first, which is the error raised."""
+            (also when one failed: the log says exactly which tags moved); the first
+            failure in the plan's order is the error raised, each other one a warning. An
+            interruption is raised before any refusal: the run is stopping."""
             try:
-                in_parallel(tried, group, finish_all=True)
-            finally:
+                outcomes = every_outcome(one, group)
+            finally:  # also when the main thread is interrupted while the group runs
                 for move in group:
                     if move in written:
                         name = self.registry(move.registry).repository.name
                         self.output.info(f"{name}:{move.tag} -> {move.new}")
-                for exc in [failed[m] for m in group if m in failed][1:]:
-                    self.output.warning(f"also not written: {exc.message}")
+            failed = [error for _, error in outcomes if error is not None]
+            if not failed:
+                return
+            raised = next((e for e in failed if isinstance(e, StoppedError)), failed[0])
+            for error in failed:
+                if error is not raised and not isinstance(error, StoppedError):
+                    self.output.warning(f"also not written: {error.message}")
+            raise raised
 
         if not primary_first:
             write(pending)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from publisher.core.errors import PublisherError
-from publisher.stages.parallel import in_parallel
+from publisher.stages.parallel import every_outcome, in_parallel
 
 
 def refusing(refused: set[str], ran: list[str]) -> Callable[[str], str]:
@@ -32,16 +32,22 @@ def test_by_default_the_first_error_stops_the_items_not_yet_started() -> None:
     assert ran == ["a"]
 
 
-def test_finish_all_runs_every_item_then_raises_the_first_error() -> None:
+def test_every_outcome_runs_every_item_and_says_how_each_went() -> None:
     """A tag write refused must not drop the writes queued behind it: which those are
     would depend on timing (one worker makes every later item queued behind it)."""
     ran: list[str] = []
-    with pytest.raises(PublisherError, match="a refused"):
-        in_parallel(refusing({"a", "c"}, ran), ["a", "b", "c", "d"], workers=1, finish_all=True)
+    got = every_outcome(refusing({"a", "c"}, ran), ["a", "b", "c", "d"], workers=1)
     assert ran == ["a", "b", "c", "d"]
+    assert [value for value, _ in got] == [None, "B", None, "D"]
+    assert [str(error) if error else None for _, error in got] == [
+        "a refused",
+        None,
+        "c refused",
+        None,
+    ]
 
 
-def test_finish_all_raises_the_error_first_in_the_items_order_not_in_time() -> None:
+def test_every_outcome_keeps_the_items_order_not_the_order_in_time() -> None:
     later_failed = threading.Event()
 
     def fn(item: str) -> str:
@@ -53,11 +59,21 @@ def test_finish_all_raises_the_error_first_in_the_items_order_not_in_time() -> N
             raise PublisherError("second refused")
         return item
 
-    with pytest.raises(PublisherError, match="first refused"):
-        in_parallel(fn, ["first", "second", "third"], workers=3, finish_all=True)
+    got = every_outcome(fn, ["first", "second", "third"], workers=3)
+    assert [str(error) if error else value for value, error in got] == [
+        "first refused",
+        "second refused",
+        "third",
+    ]
 
 
-def test_finish_all_returns_every_result_when_nothing_failed() -> None:
-    ran: list[str] = []
-    got = in_parallel(refusing(set(), ran), ["x", "y"], finish_all=True, first_alone=True)
-    assert got == ["X", "Y"] and ran[0] == "x"
+def test_every_outcome_lets_what_is_not_a_publisher_error_through() -> None:
+    """A defect is not an outcome to report as a refusal."""
+
+    def fn(item: str) -> str:
+        if item == "b":
+            raise KeyError(item)
+        return item
+
+    with pytest.raises(KeyError):
+        every_outcome(fn, ["a", "b"], workers=1)
