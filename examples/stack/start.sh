@@ -411,6 +411,25 @@ is_release() { matches "$1" "v(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*
 is_php_line() { matches "$1" '(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})'; }  # as resolve
 # is_platform TEXT: os/arch[/variant], as a pins file's PHP_PLATFORMS_X_Y lists them?
 is_platform() { matches "$1" '[a-z0-9]+/[a-z0-9_]+(/[a-z0-9.]+)?'; }  # as resolve
+# in_order lines|platforms WORDS: valid WORDS (blank-separated) in the order publisher
+# writes them, one space apart, as resolve lists them whatever the order of a pins file
+# edited by hand: lines by version (8.10 after 8.9), each once; platforms sorted.
+in_order() {
+  printf '%s\n' "$2" | LC_ALL=C awk -v kind="$1" '
+    function before(a, b,   x, y) {
+      if (kind != "lines") return (a "") < (b "")
+      split(a, x, "."); split(b, y, ".")
+      return x[1] + 0 < y[1] + 0 || (x[1] + 0 == y[1] + 0 && x[2] + 0 < y[2] + 0)
+    }
+    { for (i = 1; i <= NF; i++) if (kind != "lines" || !seen[$i]++) word[n++] = $i }
+    END {
+      for (i = 1; i < n; i++)  # insertion sort: a handful of words
+        for (j = i; j > 0 && before(word[j], word[j - 1]); j--) {
+          w = word[j]; word[j] = word[j - 1]; word[j - 1] = w
+        }
+      for (i = 0; i < n; i++) printf "%s%s", (i ? " " : ""), word[i]
+    }'
+}
 
 # Settings are read as resolve reads them: a blank setting is unset, and the blanks
 # around a word (a stray space, the CR of an env file edited on Windows) do not count.
@@ -690,6 +709,7 @@ for line in $lines; do
   done
   set +f
 done
+lines=$(in_order lines "$lines")
 default_line=$(pin PHP_DEFAULT_LINE)
 [ -z "$default_line" ] || is_php_line "$default_line" \
   || edited "PHP_DEFAULT_LINE: '$default_line' is not a PHP line"
@@ -953,7 +973,7 @@ problem() {
       why="registry $registry_host is offline or unreachable: $2"
       advice="check the network or proxy, ${try_other}or point PHP_IMAGE_REPOSITORY at a registry you can reach" ;;
     not-published)
-      shown=$(printf '%s\n' "$lines" | sed 's/  */, /g')  # "8.3, 8.4", as resolve lists them
+      shown=$(printf '%s\n' "$lines" | sed 's/ /, /g')  # "8.3, 8.4", as resolve lists them
       why="PHP $php is not published for release $release ($2); published lines: ${shown:-none}"
       advice="set PHP_VERSION to a published line${shown:+ ($shown)}" ;;
     not-on-registry)
@@ -1198,13 +1218,13 @@ if [ -z "$prebuilt" ]; then
   class=not-published
   detail="the pins file $pins lists no PHP $php image"
 else
-  platforms=$(pin "PHP_PLATFORMS_$key")
+  platforms=$(in_order platforms "$(pin "PHP_PLATFORMS_$key")")
   # None recorded (PHP_PLATFORMS_X_Y empty or missing): the registry is asked, as resolve.
-  if [ -n "${platforms#"${platforms%%[! ]*}"}" ]; then
+  if [ -n "$platforms" ]; then
     case " $platforms " in
       *" $platform "*) ;;
       *) class="platform-missing"
-         shown=$(printf '%s\n' "$platforms" | sed 's/^  *//; s/  *$//; s/  */, /g')  # as resolve
+         shown=$(printf '%s\n' "$platforms" | sed 's/ /, /g')  # as resolve
          detail="$prebuilt has no $platform image (it has: $shown; pins file)" ;;
     esac
   fi

@@ -767,20 +767,22 @@ def test_an_image_cached_for_the_emulated_platform_needs_no_registry(
         run(world.docker, "rmi", "-f", reference, check=False)
 
 
-@pytest.mark.parametrize("written", ["empty", "missing"])
+@pytest.mark.parametrize("written", ["empty", "blank", "missing"])
 @pytest.mark.parametrize("wanted", ["host", "other"])
 def test_platforms_the_pins_file_does_not_record_are_asked_of_the_registry(
     world: World, project: str, tmp_path: Path, written: str, wanted: str
 ) -> None:
-    """PHP_PLATFORMS_8_4 empty or missing records no platform: both tools ask the registry,
-    which serves this engine's platform (started) and not the other (platform-missing in
-    the registry's words, the same fix from both). Both once said "it has: none" from the
-    pins file and stopped, advising the other platform, which it did not list either."""
+    """PHP_PLATFORMS_8_4 empty, blank (a tab) or missing records no platform: both tools ask
+    the registry, which serves this engine's platform (started) and not the other
+    (platform-missing in the registry's words, the same fix from both). Both once said "it
+    has: none" from the pins file and stopped, advising the other platform, which it did not
+    list either; the launcher said so of a tab alone later still."""
     text = world.pins.read_text()
     if written == "missing":
         text = re.sub(r"^PHP_PLATFORMS_8_4=.*\n", "", text, flags=re.M)
     else:
-        text = re.sub(r"^PHP_PLATFORMS_8_4=.*$", "PHP_PLATFORMS_8_4=''", text, flags=re.M)
+        value = "\t" if written == "blank" else ""
+        text = re.sub(r"^PHP_PLATFORMS_8_4=.*$", f"PHP_PLATFORMS_8_4='{value}'", text, flags=re.M)
     assert text != world.pins.read_text()
     pins_file = tmp_path / f"{RELEASE}.env"
     pins_file.write_text(text)
@@ -1497,6 +1499,42 @@ def test_a_line_the_release_lacks_lists_the_published_lines_alike(
     for said in (proc.stderr, decision["reason"] + decision["fix"]):
         assert "published lines: 8.3, 8.4" in said, said
         assert "set PHP_VERSION to a published line (8.3, 8.4)" in said, said
+
+
+def test_a_hand_edited_pins_file_has_its_lines_and_platforms_listed_alike(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A pins file edited by hand, its lines and platforms out of order (a tab between two):
+    both tools list them in the order publisher writes them (lines by version, 8.10 after
+    8.4; platforms sorted), not in the file's. The launcher once said the file's order."""
+    text = world.pins.read_text()
+    image = re.search(r"^PHP_IMAGE_8_4='([^']*)'$", text, re.MULTILINE)
+    assert image, text
+    text = text.replace("PHP_LINES='8.4'", "PHP_LINES='8.10 8.4\t8.3'")
+    text = text.replace(f"PHP_PLATFORMS_8_4='{HOST}'", f"PHP_PLATFORMS_8_4='linux/s390x\t{HOST}'")
+    text += f"PHP_IMAGE_8_10='{image[1]}'\nPHP_IMAGE_8_3='{image[1]}'\n"
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(text)
+
+    env = launcher_env(world, project, tmp_path, PHP_PINS_FILE=str(pins_file), PHP_VERSION="8.2")
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields.get("availability") == decision.get("availability") == "not-published"
+    for said in (proc.stderr, decision["reason"] + decision["fix"]):
+        assert "published lines: 8.3, 8.4, 8.10" in said, said
+        assert "set PHP_VERSION to a published line (8.3, 8.4, 8.10)" in said, said
+
+    env = launcher_env(
+        world, project, tmp_path, PHP_PINS_FILE=str(pins_file), PHP_VERSION="8.4",
+        PHP_IMAGE_PLATFORM=OTHER, ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "cannot-proceed", "availability": "platform-missing"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr + proc.stderr
+    shown = ", ".join(sorted(["linux/s390x", HOST]))
+    said = f"has no {OTHER} image (it has: {shown}; pins file)"
+    assert said in decision["reason"] and said in proc.stderr, proc.stderr
 
 
 def test_a_mirror_not_synced_and_a_private_mirror(
