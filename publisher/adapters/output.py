@@ -189,7 +189,7 @@ class Output:
             for pattern in patterns:
                 if pattern in text:
                     text = text.replace(pattern, _REDACTED)
-            if _CUT in text:
+            if any(cut in text for cut in _CUTS):
                 text = _without_cut_secrets(text, patterns, starts)
         return without_secrets(text)  # and the user:password@ of any URL
 
@@ -436,18 +436,20 @@ def _url_password(url: str) -> str:
     return password if len(password) >= _MIN_ENV_SECRET else ""
 
 
-#: How a message ends a value it cuts short (``value[:77] + "..."``: a refused reference).
-_CUT = "..."
+#: How a message ends a value it cuts short: ``value[:77] + "..."`` (a refused reference),
+#: or an ellipsis (a diff line ``render --check`` shows, a registry host's label), which a
+#: JSON document writes ``\u2026``.
+_CUTS = ("...", "…", "\\u2026")
 
 
 def _without_cut_secrets(text: str, patterns: tuple[str, ...], starts: re.Pattern[str]) -> str:
     """``text`` without the start of a secret (any of its ``patterns``) that a message cut
-    short before ``...``: the whole secret is not there to be found. At least
+    short before ``...`` or ``…``: the whole secret is not there to be found. At least
     ``MIN_SECRET_FORM`` characters of it count (a shorter start, such as two characters
     of a three-character secret, is found in other words, and its gap would show it).
 
     Only where ``starts`` (the first characters of a pattern) finds one is a cut looked
-    for, the longest start followed by ``...``: the whole secrets are replaced already, so
+    for, the longest start followed by a cut: the whole secrets are replaced already, so
     that is seldom, and a long text with many ``...`` (a build's log) holding one costs a
     pass, not a look at every length of every pattern before every ``...``."""
     kept: list[str] = []
@@ -466,7 +468,7 @@ def _without_cut_secrets(text: str, patterns: tuple[str, ...], starts: re.Patter
             while same < limit and text[at + same] == pattern[same]:
                 same += 1
             for size in range(same, max(longest, MIN_SECRET_FORM - 1), -1):
-                if text.startswith(_CUT, at + size):
+                if text.startswith(_CUTS, at + size):
                     longest = size
                     break
         if longest:

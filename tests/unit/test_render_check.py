@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from publisher.core import config, render
+from publisher.resolve import MIN_SECRET_FORM
 
 HEADLINE = "the committed Dockerfiles differ from what"
 
@@ -234,6 +235,29 @@ def test_the_diff_excerpt_marks_a_missing_final_newline_and_a_carriage_return():
     assert "\\ No newline at end of file" in excerpt
     long = render.diff_excerpt("x" * 500 + "\n", "y\n")
     assert all(len(line) <= render.DIFF_LINE_WIDTH for line in long)
+
+
+def test_a_secret_a_long_diff_line_cuts_short_is_redacted_up_to_the_cut(cli, project):
+    """A Dockerfile edited by hand with a token in a line longer than the diff shows: the
+    excerpt cuts the line with "…" (``\\u2026`` in JSON), so the token is not there whole
+    to be found, and its start was shown (the redaction knew only a cut written "...")."""
+    token = "ghp_" + "CUTSECRET" * 12
+    edited = dockerfile(project, "8.4")
+    prefix = "RUN wget --header 'Authorization: token "  # the cut falls inside the token
+    line = prefix + "x" * (render.DIFF_LINE_WIDTH - 2 - len(prefix) - 40) + f" {token}'\n"
+    edited.write_text(edited.read_text() + line)
+    result = check(cli, project, env={"GITHUB_TOKEN": token})
+    assert result.exit_code == 3, result.output
+    assert "  -RUN wget --header 'Authorization: token xxx" in result.output, result.output
+    assert " ***…\n" in result.output, result.output
+    assert token[:MIN_SECRET_FORM] not in result.output, result.output
+    config_path = str(project / "matrix.yaml")
+    result = cli(
+        "render", "--check", "--json", "--config", config_path, env={"GITHUB_TOKEN": token}
+    )
+    assert result.exit_code == 3, result.output
+    assert ' ***\\u2026"' in result.output, result.output
+    assert token[:MIN_SECRET_FORM] not in result.output, result.output
 
 
 def test_leftovers_are_the_unconfigured_line_directories_only(repo_root):
