@@ -98,6 +98,14 @@ class Descriptor:
     def is_manifest(self) -> bool:
         return self.media_type in MANIFEST_TYPES
 
+    @property
+    def names_manifest(self) -> bool:
+        """Whether the entry refers to a manifest, which a copy carries as one: one of a
+        manifest's media types, or an attestation manifest (its annotation says so) whatever
+        media type a hand-made index gave it (a blob's, ``application/vnd.in-toto+json``):
+        the registry that accepted the index holds it as a manifest."""
+        return self.is_manifest or self.annotations.get(REFERENCE_TYPE) == ATTESTATION
+
     def to_dict(self) -> dict[str, Any]:
         if self.raw:
             return dict(self.raw)

@@ -51,7 +51,7 @@ class SourceTree:
         """The digests a manifest refers to: child manifests of an index, blobs of an image."""
         manifest = self.manifests[digest]
         if manifest.is_index:
-            return tuple(c.digest for c in manifest.children if c.is_manifest)
+            return tuple(c.digest for c in manifest.children if c.names_manifest)
         return tuple(b.digest for b in manifest.blobs)
 
     def below(self, digest: str) -> set[str]:

@@ -1038,7 +1038,7 @@ class Publisher:
                 (php, child, index)
                 for php, index in indexes
                 for child in index.children
-                if child.is_manifest
+                if child.names_manifest
             )
         )
         lost = self.primary_lacks([child.digest for _, child, _ in listed])

@@ -8,7 +8,8 @@ attestation manifests (``unknown/unknown``), and, in the second case, one more i
 whose entry names no platform.
 
 Attestation manifests are no platforms: the release is the pinned index as it is, and
-its copy to the other registry by digest carries them. An image naming no platform is
+its copy to the other registry by digest carries them, as manifests, whatever media type
+the index gives their entries (a third case: their in-toto content's). An image naming no platform is
 not the release's content: the run is refused as a conflict (exit 14) naming that
 image, nothing is written, and no traceback.
 """
@@ -27,6 +28,7 @@ import pytest
 import requests
 
 from tests.support.images import (
+    IN_TOTO,
     OCI_INDEX,
     OCI_MANIFEST,
     TestImage,
@@ -101,6 +103,44 @@ def test_a_pin_pushed_with_attestations_is_published_as_it_is_and_copied_whole(
     assert [(p["platform"], p["digest"]) for p in record["lines"][0]["platforms"]] == [
         (i.platform, i.digest) for i in image.images
     ]
+
+
+def test_a_pin_whose_attestations_name_a_blob_media_type_is_copied_whole(
+    tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Callable[..., Path]
+) -> None:
+    """The pin pushed by hand lists its attestation manifests with the media type of their
+    in-toto content, not a manifest's: the primary holds them as manifests all the same (it
+    accepted the index). The copy carries them as what they are, manifests, and the other
+    registry gets the same index: it was left without them and refused the index (HTTP 400,
+    MANIFEST_BLOB_UNKNOWN) after the blobs were uploaded, and no tag was written there."""
+    repo, matrix, env = _setup(tmp_path, registry, second_registry, write_matrix)
+    image = make_image(attestations=True)
+    index = json.loads(image.index)
+    for entry in index["manifests"]:
+        if entry.get("annotations", {}).get("vnd.docker.reference.type") == "attestation-manifest":
+            entry["mediaType"] = IN_TOTO
+    pinned_image = TestImage(canonical(index), OCI_INDEX, image.images, image.attestations)
+    pinned, result = _publish_over_pin(tmp_path, registry, repo, image, pinned_image, matrix, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert set(tag_map(second_registry.host, repo).values()) == {pinned}
+    assert tag_map(second_registry.host, repo) == tag_map(registry.host, repo)
+    copied = requests.get(
+        f"{second_registry.url}/v2/{repo}/manifests/{pinned}",
+        headers={"Accept": OCI_INDEX},
+        timeout=30,
+    )
+    assert copied.status_code == 200 and copied.content == pinned_image.index
+    for attestation in image.attestations:  # as manifests, with their blobs
+        got = requests.get(
+            f"{second_registry.url}/v2/{repo}/manifests/{attestation.digest}",
+            headers={"Accept": OCI_MANIFEST},
+            timeout=30,
+        )
+        assert got.status_code == 200 and got.content == attestation.manifest
+        assert got.headers["Content-Type"] == OCI_MANIFEST
+        for blob in attestation.blobs:
+            head = requests.head(f"{second_registry.url}/v2/{repo}/blobs/{blob}", timeout=30)
+            assert head.status_code == 200
 
 
 def test_a_pin_listing_an_image_of_no_platform_is_refused_naming_it(

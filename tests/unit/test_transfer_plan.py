@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 from publisher.adapters.registry.transfer import DEFAULT_TRANSFERS
 from publisher.core.manifest import Manifest
 from publisher.core.transfer_plan import SourceTree, Target, TransferPlan, plan_transfers
-from tests.support.images import TestImage, digest_of, make_image, make_layer
+from tests.support.images import (
+    IN_TOTO,
+    OCI_INDEX,
+    TestImage,
+    canonical,
+    digest_of,
+    make_image,
+    make_layer,
+)
 
 SRC = Target("http://primary", "acme/php")
 A = Target("http://second", "acme/php")
@@ -66,6 +75,24 @@ def test_manifests_go_children_first_then_the_indexes() -> None:
         (A, one.digest),
         (A, two.digest),
     }
+
+
+def test_an_attestation_listed_with_a_blob_media_type_is_copied_as_a_manifest() -> None:
+    """A hand-made index lists its attestation manifests with their in-toto content's media
+    type: each is still a manifest to copy before the index, its blobs with it; it was
+    left out, and the other registry refused the index for a child it did not hold."""
+    image = make_image(seed=3, attestations=True)
+    index = json.loads(image.index)
+    for entry in index["manifests"]:
+        if entry.get("annotations", {}).get("vnd.docker.reference.type") == "attestation-manifest":
+            entry["mediaType"] = IN_TOTO
+    odd = TestImage(canonical(index), OCI_INDEX, image.images, image.attestations)
+    plan = plan_transfers(release(odd), {A: set()})
+    children, roots = plan.manifests
+    assert {s.digest for s in roots} == {odd.digest}
+    assert {s.digest for s in children} == {m.digest for m in odd.manifests}
+    assert {a.digest for a in odd.attestations} <= {s.digest for s in children}
+    assert {b.digest for b in plan.blobs} == set(unique_blobs(odd))
 
 
 def test_two_repositories_of_one_registry_upload_once_and_mount() -> None:

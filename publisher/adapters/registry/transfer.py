@@ -245,7 +245,7 @@ class Transfers:
                     continue
                 manifest = manifests[digest]
                 if manifest.is_index:
-                    children = [c.digest for c in manifest.children if c.is_manifest]
+                    children = [c.digest for c in manifest.children if c.names_manifest]
                     kinds.update(dict.fromkeys(children, True))
                 else:
                     children = [b.digest for b in manifest.blobs]
