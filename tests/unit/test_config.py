@@ -687,6 +687,13 @@ def test_zero_alone_and_numbers_with_a_point_are_no_leading_zero(text: str) -> N
     assert cfg.size_regression_percent == float(yaml.safe_load(text))
 
 
+@pytest.mark.parametrize("text", ["1_000", "0_17.5", "0b101", "1:30"])
+def test_a_yaml_1_1_spelling_is_read_as_yaml_1_1_reads_it(text: str) -> None:
+    """As the README says: YAML 1.2 reads these as strings, no reader as another number."""
+    cfg = config.loads(GOOD.replace("size_budget_mb: 700", f"size_regression_percent: {text}"))
+    assert cfg.size_regression_percent == float(yaml.safe_load(text))
+
+
 @pytest.mark.parametrize("quoted", ['"017"', "'017'", "!!str 0o17", "!!str 017"])
 def test_a_quoted_whole_number_with_a_leading_zero_is_a_string_as_any_other(quoted: str) -> None:
     """Quoted, 017 is a string to every reader: refused where a number belongs as every
