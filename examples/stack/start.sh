@@ -693,6 +693,7 @@ if [ -n "$(pin PHP_MIRROR_REPOSITORY)" ]; then
   mirror=$ref_repository
 fi
 lines=$(pin PHP_LINES)
+set -f  # the words as they are: none is a pattern
 for line in $lines; do
   is_php_line "$line" || broken "PHP_LINES: '$line' is not a PHP line"
   line_key=$(printf '%s' "$line" | tr . _)
@@ -702,13 +703,12 @@ for line in $lines; do
   if has_pin "PHP_IMAGE_MIRROR_$line_key"; then
     reference "$(pin "PHP_IMAGE_MIRROR_$line_key")" || broken "PHP_IMAGE_MIRROR_$line_key: $ref_error"
   fi
-  set -f  # the words as they are: none is a pattern
   for word in $(pin "PHP_PLATFORMS_$line_key"); do  # none (empty, missing): not recorded
     is_platform "$word" \
       || broken "PHP_PLATFORMS_$line_key: '$word' is not a platform (os/arch, e.g. linux/amd64)"
   done
-  set +f
 done
+set +f
 lines=$(in_order lines "$lines")
 default_line=$(pin PHP_DEFAULT_LINE)
 [ -z "$default_line" ] || is_php_line "$default_line" \

@@ -1742,6 +1742,7 @@ def _broken_pins(world: World, tmp_path: Path, case: str) -> str:
         "platform-glob": re.sub(
             r"^PHP_PLATFORMS_8_4=.*$", f"PHP_PLATFORMS_8_4='{HOST} *'", text, flags=re.M
         ),
+        "line-glob": text.replace("PHP_LINES='8.4'", "PHP_LINES='8.4 *'"),
     }
     path.write_text(edited[case])
     return str(path)
@@ -1763,6 +1764,8 @@ BROKEN_PINS = {
     # a word that is no platform (the first in the file named): not platform-missing
     "platform": "PHP_PLATFORMS_8_4: 'x86' is not a platform (os/arch, e.g. linux/amd64)",
     "platform-glob": "PHP_PLATFORMS_8_4: '*' is not a platform (os/arch, e.g. linux/amd64)",
+    # a pattern is no pattern: the launcher once named a file of its working directory
+    "line-glob": "PHP_LINES: '*' is not a PHP line",
 }
 
 
