@@ -148,8 +148,25 @@ def render_line(config: Config, line: Line, template_text: str) -> str:
         )
     except Exception as exc:  # the template is code: whatever it raises is the template's error
         raise _render_error(config, exc) from None
+    _check_size(config, line, text)
     _check_base_argument(config, text)
     return text
+
+
+def _check_size(config: Config, line: Line, text: str) -> None:
+    """Refuse a rendered Dockerfile larger than a command that builds takes
+    (``MAX_DOCKERFILE_BYTES``): written, `render --check` would call it changed and a build
+    refuse it as not one render wrote, each advising `publisher render` again."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_DOCKERFILE_BYTES:
+        raise ConfigError(
+            f"the Dockerfile the template renders for PHP {line.php} is larger than "
+            f"{MAX_DOCKERFILE_BYTES // MIB} MiB ({size} bytes), more than a build takes: a "
+            "rendered Dockerfile is a few KiB",
+            source=template_shown(config),
+            hint="fix the template (a loop or an expression that repeats text), then run "
+            "`publisher render`",
+        )
 
 
 #: ``ARG PHP_BASE_IMAGE[=default]`` and a ``FROM`` that builds on it (see ``_check_base_argument``).

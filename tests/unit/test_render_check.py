@@ -411,6 +411,27 @@ def test_a_build_refuses_a_dockerfile_too_large_up_front_as_render_check_does(
     assert "to write them from" in said
 
 
+def test_a_template_rendering_a_dockerfile_too_large_to_build_is_refused_by_render(cli, project):
+    """render never writes a Dockerfile larger than a build takes (1 MiB): written, the
+    check would call it changed and a build refuse it, each advising render again."""
+    matrix = str(project / "matrix.yaml")
+    template = project / "dockerfiles" / "Dockerfile.j2"
+    template.write_text(template.read_text() + f"# {{{{ 'x' * {render.MAX_DOCKERFILE_BYTES} }}}}\n")
+    before = dockerfile(project, "8.4").read_bytes()
+    for argv in (("render",), ("render", "--check")):
+        result = cli(*argv, "--config", matrix)
+        said = " ".join(result.output.split())
+        assert result.exit_code == 3, (argv, result.output)
+        assert (
+            "error: configuration error: "
+            + str(template)
+            + ": the Dockerfile the template renders for PHP 8.1 is larger than 1 MiB"
+            in said
+        )
+        assert "tip: fix the template" in said
+    assert dockerfile(project, "8.4").read_bytes() == before  # nothing written
+
+
 class _Pins:
     """The primary registry as a republish reads it before its check: the pins it holds."""
 
