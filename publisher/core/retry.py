@@ -86,6 +86,10 @@ class RetryPolicy:
             what = "a whole number" if kind is int else "a number"
             accepted = f"set {name} to {what} from {lowest:g} to {highest:g}{unit}, or unset it"
             try:
+                # Python's own reading takes '1_0' as 10 and other scripts' digits ('٥'):
+                # a number here is written in ASCII, as every tool reading it would
+                if not text.isascii() or "_" in text:
+                    raise ValueError(text)
                 value = kind(text)
             except ValueError:
                 raise UsageError(f"{name}={text[:40]!r} is not {what}", hint=accepted) from None

@@ -50,6 +50,10 @@ def assert_usage_error(result, *words: str) -> None:
         ("PUBLISHER_RETRY_ATTEMPTS", "100000"),
         ("PUBLISHER_RETRY_ATTEMPTS", "2.5"),
         ("PUBLISHER_RETRY_ATTEMPTS", "many"),
+        ("PUBLISHER_RETRY_ATTEMPTS", "1_0"),  # Python's int() reads 10
+        ("PUBLISHER_RETRY_ATTEMPTS", "\u0665"),  # ARABIC-INDIC DIGIT FIVE: int() reads 5
+        ("PUBLISHER_RETRY_INITIAL_DELAY", "0_5"),
+        ("PUBLISHER_RETRY_TOTAL_TIMEOUT", "\uff11\uff10"),  # full-width 10
     ],
 )
 def test_retry_variables_outside_their_range_are_usage_errors(name, value):
