@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ..resolve import is_digest
+from . import reference
 from .errors import (
     ConfigError,
+    InvalidReferenceError,
     NewerSchemaError,
     PublisherError,
     file_error,
@@ -133,8 +135,16 @@ def parse_record(text: str, source: str) -> DigestRecord:
         record = DigestRecord(**{k: data[k] for k in FIELDS}, written=data)
     except ValueError as exc:  # the platform
         raise _corrupt(source, str(exc), "platform") from None
-    if not is_digest(record.digest):
-        raise _corrupt(source, f"{record.digest!r} is not a sha256 digest", "digest")
+    # what publish copies into the release record and the pins file is checked here, before
+    # anything is pushed: a release record holding it would be refused by every later command
+    for name in ("digest", "base_digest"):
+        value = data[name]
+        if value is not None and not is_digest(value):
+            raise _corrupt(source, f"{value[:80]!r} is not a sha256 digest", name)
+    try:
+        reference.parse(record.base_image)
+    except InvalidReferenceError as exc:
+        raise _corrupt(source, str(exc), "base_image") from None
     return record
 
 

@@ -414,6 +414,44 @@ def test_a_digest_record_field_of_the_wrong_type_is_named(cli, tmp_path):
     assert f"{path}: php: expected a string, got a number" in result.output
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("base_digest", "x", "base_digest: 'x' is not a sha256 digest"),
+        ("base_digest", "sha256:" + "D" * 64, f"base_digest: 'sha256:{'D' * 64}' is not a sha256"),
+        ("base_image", "not a ref", "base_image: invalid image reference 'not a ref'"),
+        ("base_image", "", "base_image: invalid image reference '': the reference is empty"),
+    ],
+)
+def test_a_digest_record_whose_base_publish_would_record_is_not_one_is_refused(
+    cli, tmp_path, field, value, said
+):
+    """The base a record names goes into the release record and the pins file: one that is
+    not a digest or an image reference is refused before anything is pushed, not written
+    into a record every later command refuses as corrupt."""
+    digests = tmp_path / "digests"
+    digests.mkdir()
+    fields = {
+        "schema": 1,
+        "release": "v1.2.0",
+        "php": "8.4",
+        "platform": "linux/amd64",
+        "repository": "docker.io/acme/php",
+        "digest": D,
+        "base_image": "php:8.4-fpm-alpine",
+        "base_digest": E,
+        "builder": "buildah",
+        "dockerfile_sha256": "0" * 64,
+        field: value,
+    }
+    path = digests / "8.4-linux-amd64.json"
+    path.write_text(json.dumps(fields))
+    result = publish(cli, digests, tmp_path / "notes")
+    assert result.exit_code == 3, result.output
+    assert f"configuration error: {path}: {said}" in " ".join(result.output.split())
+    assert "rerun that leg" in result.output
+
+
 # --------------------------------------------------------------------------- paths
 
 
