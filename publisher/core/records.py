@@ -122,7 +122,13 @@ def parse_record(text: str, source: str) -> DigestRecord:
         raise newer_schema_error(
             "digest record", data["schema"], RECORD_SCHEMA, source=source, field="schema"
         )
-    if not isinstance(data, dict) or data.get("schema") != RECORD_SCHEMA:
+    # `true` and `1.0` equal 1 in Python: the schema is the whole number, as a release
+    # record's and the size history's are
+    if (
+        not isinstance(data, dict)
+        or type(data.get("schema")) is not int
+        or data["schema"] != RECORD_SCHEMA
+    ):
         raise _corrupt(source, f"not a digest record of schema {RECORD_SCHEMA}")
     missing = set(FIELDS) - set(data)
     if missing:

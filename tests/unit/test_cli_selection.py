@@ -356,6 +356,8 @@ def test_a_record_that_is_a_directory_is_a_file_error(cli, tmp_path):
         ('{"schema":1', "not valid JSON: Expecting ',' delimiter"),
         ('{"schema": 1, "schema": 1}', "the key 'schema' appears twice in one object"),
         ('{"schema": 0}', "not a digest record of schema 1"),
+        ('{"schema": true}', "not a digest record of schema 1"),  # true == 1 in Python
+        ('{"schema": 1.0}', "not a digest record of schema 1"),
         ('{"schema": 1}', "digest record lacks base_digest, base_image, builder"),
         ("\xff", "not a digest record"),
         ("[" * 50_000, "not valid JSON: nested too deeply"),
