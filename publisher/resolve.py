@@ -150,6 +150,13 @@ class WorkdirError(ResolveError):
     error = "file-access"
 
 
+def _under(cwd: Path | None, path: str | os.PathLike[str]) -> Path:
+    """``path`` taken from ``cwd``, the working directory (None: it was gone when the run
+    started, said as WorkdirError only now that a relative path needs it, as the launcher
+    says it only for a relative PHP_PINS_FILE or PHP_DOCKERFILES)."""
+    return (cwd if cwd is not None else _working_directory()) / path
+
+
 def _working_directory() -> Path:
     """The current directory, which relative paths (the pins file, dockerfiles/) start
     from; WorkdirError when it was removed since the shell entered it."""
@@ -2750,7 +2757,7 @@ def _is(path: Path, kind: Callable[[int], bool]) -> bool:
 
 
 def find_pins(
-    pins: str | None, release: str | None, *, cwd: Path, name: str = ENV_PINS
+    pins: str | None, release: str | None, *, cwd: Path | None, name: str = ENV_PINS
 ) -> tuple[Path | None, str | None]:
     """Where the pins file should be, and what the user named (with ``name``: the
     variable, or the flag ``--pins``): ``"file"``, ``"directory"`` (of vX.Y.Z.env), or
@@ -2758,11 +2765,11 @@ def find_pins(
     if pins is None:
         if release is None:
             return None, None
-        candidate = cwd / DEFAULT_PINS_DIR / f"{release}.env"
+        candidate = _under(cwd, Path(DEFAULT_PINS_DIR) / f"{release}.env")
         return (candidate if _is(candidate, stat.S_ISREG) else None), None
     path = Path(pins)
     if not path.is_absolute():
-        path = cwd / path
+        path = _under(cwd, path)
     if _is(path, stat.S_ISDIR):
         if release is None:
             raise ResolveError(
@@ -2777,7 +2784,7 @@ def load_pins(
     pins: str | None,
     release: str | None,
     *,
-    cwd: Path,
+    cwd: Path | None,
     name: str = ENV_PINS,
     drop_release: str = f"unset {ENV_RELEASE}",
 ) -> Pins | None:
@@ -3426,12 +3433,12 @@ def decide(
 # --------------------------------------------------------------------------- wiring (I/O)
 
 
-def dockerfile_facts(dockerfiles: str, php: str, *, cwd: Path) -> DockerfileFacts:
+def dockerfile_facts(dockerfiles: str, php: str, *, cwd: Path | None) -> DockerfileFacts:
     # Named by its absolute path, as the pins file is (and as start.sh names both): a
     # relative setting is taken from the working directory, which the message then shows,
     # and compose reads a relative build context from the compose file's folder instead.
     path = Path(dockerfiles) / php / "Dockerfile"
-    path = path if path.is_absolute() else cwd / path
+    path = path if path.is_absolute() else _under(cwd, path)
     shown = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -3518,7 +3525,10 @@ def resolve(
         )
     if not inputs.cache_check:
         cache_fn = None
-    base = Path(cwd) if cwd is not None else _working_directory()
+    try:  # a working directory gone is said when a relative path needs it (_under)
+        base: Path | None = Path(cwd) if cwd is not None else Path.cwd()
+    except OSError:
+        base = None
     pins = load_pins(
         inputs.pins,
         inputs.release,
@@ -3527,7 +3537,9 @@ def resolve(
         drop_release=inputs.drop(ENV_RELEASE),
     )
     if inputs.matrix is not None and pins is None:
-        path = inputs.matrix if Path(inputs.matrix).is_absolute() else str(base / inputs.matrix)
+        path = (
+            inputs.matrix if Path(inputs.matrix).is_absolute() else str(_under(base, inputs.matrix))
+        )
         canonical, mirror = matrix_repositories(path, env)
         inputs = replace(
             inputs,

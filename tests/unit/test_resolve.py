@@ -239,6 +239,28 @@ def test_half_a_credential_is_invalid_input(given: str, unset: str, tmp_path: Pa
     assert info.value.exit_code == 2
 
 
+def _cwd_removed() -> Path:
+    raise FileNotFoundError(2, "No such file or directory")
+
+
+def test_a_removed_working_directory_stops_only_a_run_that_needs_a_relative_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the launcher: from a directory removed after the shell entered it, absolute
+    PHP_PINS_FILE and PHP_DOCKERFILES are used; a relative one (or the default
+    ./dockerfiles) is exit 17, saying so."""
+    (tmp_path / "v2.0.0.env").write_text(pins_text())
+    monkeypatch.setattr(Path, "cwd", staticmethod(_cwd_removed))
+    env = {"PHP_PINS_FILE": str(tmp_path / "v2.0.0.env"), "PHP_DOCKERFILES": str(tmp_path)}
+    decision = resolve(env, probe=FakeProbe(AVAILABLE), cache=None, host="linux/amd64")
+    assert decision.image == f"docker.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX}"
+    for relative in ({"PHP_DOCKERFILES": "dockerfiles"}, {"PHP_PINS_FILE": "v2.0.0.env"}):
+        with pytest.raises(ResolveError) as info:
+            resolve({**env, **relative}, probe=FakeProbe(AVAILABLE), cache=None, host="linux/amd64")
+        assert info.value.exit_code == EXIT_CANNOT_PROCEED
+        assert info.value.message.startswith("the current directory cannot be read")
+
+
 def test_the_pins_file_gives_the_release_and_the_default_line(tmp_path: Path) -> None:
     (tmp_path / "v2.0.0.env").write_text(pins_text())
     env = {"PHP_PINS_FILE": "v2.0.0.env"}
