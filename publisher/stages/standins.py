@@ -133,9 +133,14 @@ def usable_busybox(path: Path, arch: str) -> bool:
 
 
 def cache_root(env: Mapping[str, str]) -> Path:
-    if env.get(ENV_CACHE):
+    """``$PUBLISHER_CACHE_DIR``, else ``$XDG_CACHE_HOME/publisher``, else
+    ``~/.cache/publisher``; a variable set to blanks only counts as unset (README), never
+    a directory named by a space under the current one."""
+    if env.get(ENV_CACHE, "").strip():
         return Path(env[ENV_CACHE])
-    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")
+    xdg = env.get("XDG_CACHE_HOME", "")
+    home = env.get("HOME", "")
+    base = xdg if xdg.strip() else str(Path(home if home.strip() else Path.home()) / ".cache")
     return Path(base) / "publisher"
 
 

@@ -56,6 +56,19 @@ def test_cache_root_follows_the_environment() -> None:
     assert standins.cache_root({"HOME": "/home/u"}) == Path("/home/u/.cache/publisher")
 
 
+@pytest.mark.parametrize("blank", ["", " ", "\r", " \t "])
+def test_a_cache_variable_set_to_blanks_counts_as_unset(blank: str) -> None:
+    """As every setting publisher reads (README): never a directory named by a space
+    under the current one."""
+    home = {"HOME": "/home/u"}
+    expected = Path("/home/u/.cache/publisher")
+    assert standins.cache_root({**home, "PUBLISHER_CACHE_DIR": blank}) == expected
+    assert standins.cache_root({**home, "XDG_CACHE_HOME": blank}) == expected
+    assert standins.cache_root({**home, "PUBLISHER_CACHE_DIR": blank, "XDG_CACHE_HOME": "/x"}) == (
+        Path("/x/publisher")
+    )
+
+
 def test_a_busybox_override_must_be_right(tmp_path: Path) -> None:
     wrong = tmp_path / "bb"
     wrong.write_bytes(elf(62))
