@@ -81,6 +81,15 @@ def test_a_busybox_override_must_be_right(tmp_path: Path) -> None:
     assert standins.busybox_binary("arm64", FakeRunner(), tmp_path / "cache", env) == right
 
 
+def test_a_busybox_override_set_to_blanks_counts_as_unset(tmp_path: Path) -> None:
+    cached = tmp_path / "cache" / "busybox" / "arm64" / "busybox"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(elf(183))
+    for blank in (" ", "\r", " \t "):
+        env = {"PUBLISHER_BUSYBOX_ARM64": blank}
+        assert standins.busybox_binary("arm64", FakeRunner(), tmp_path / "cache", env) == cached
+
+
 def test_a_foreign_busybox_comes_from_the_debian_package_once(tmp_path: Path) -> None:
     runner = FakeRunner(tools={"apt-get": "/usr/bin/apt-get", "dpkg-deb": "/usr/bin/dpkg-deb"})
 
