@@ -789,14 +789,20 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory, *, rehearsal: bo
         if facts.stable
         else "Prerelease (floating tags `php-X.Y` and `latest` were not moved)"
     )
-    out += [
-        f"{kind}. Default line: PHP {facts.default_line} (`{facts.release}`"
-        + (
+    if any(line.php == facts.default_line for line in facts.lines):
+        default = f"PHP {facts.default_line} (`{facts.release}`" + (
             ", `latest`"
             if any(f.tag == LATEST and f.release == facts.release for f in facts.floating)
             else ""
         )
-        + "). "
+    else:  # a rehearsal of fewer lines (`--local --only`): its default line's tags not written
+        default = (
+            f"PHP {facts.default_line}, left out of this "
+            + ("rehearsal" if rehearsal else "release")
+            + f" (`{facts.release}` and `latest` follow it: neither was written"
+        )
+    out += [
+        f"{kind}. Default line: {default}). "
         + ("Rehearsed on throwaway registries" if rehearsal else "Published")
         + f" {facts.published_at}.",
         "",

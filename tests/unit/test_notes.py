@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import re
@@ -92,6 +93,25 @@ def test_json_carries_every_fact():
     amd = line["platforms"][0]
     assert amd["digest"] == D["c"] and amd["size_bytes"] == 100_000_000 and amd["within_budget"]
     assert amd["size_change"]["regression"] is True
+
+
+def test_notes_without_the_default_line_do_not_name_its_tags_as_written():
+    """A rehearsal of fewer lines (`release --local --only 8.3`) writes neither `vX.Y.Z` nor
+    `latest`: its notes say so, never that the default line holds them."""
+    one = dataclasses.replace(
+        facts(),
+        default_line="8.3",
+        floating=(),
+        lines=(dataclasses.replace(facts().lines[0], tags=("v1.1.0-php-8.4",)),),
+    )
+    text = notes.release_markdown(one, HISTORY, rehearsal=True)
+    assert (
+        "Default line: PHP 8.3, left out of this rehearsal (`v1.1.0` and `latest` follow it: "
+        "neither was written). Rehearsed on throwaway registries" in text
+    )
+    assert "Default line: PHP 8.4 (`v1.1.0`, `latest`). Published" in (
+        notes.release_markdown(facts(), HISTORY)
+    )
 
 
 def test_markdown_has_digests_sizes_pull_example_and_flags_regressions():
