@@ -283,6 +283,7 @@ class GitHubReleases:
             latest = is_latest(release, others)
             make_latest = "true" if latest else "false"
             if existing is None:
+                self._require_tag(repo, tag)
                 try:
                     created = repo.create_git_release(
                         tag,
@@ -420,6 +421,20 @@ class GitHubReleases:
         if self._repo is None:
             self._repo = self._client.get_repo(self.repository)
         return self._repo
+
+    def _require_tag(self, repo: Any, tag: str) -> None:
+        """Refuse to create the release of a tag GitHub does not hold: GitHub would create
+        the tag itself, at the head of the default branch, not at the commit the release
+        was built from (and that commit's tag, pushed later, would be refused)."""
+        try:
+            _ = repo.get_git_ref(f"tags/{tag}").object  # the lookup is lazy: asked here
+        except github.UnknownObjectException:
+            raise GitHubError(
+                f"the tag {tag} is not in {self.repository} on GitHub: creating its release "
+                f"would make GitHub create the tag at the head of the default branch, not at "
+                f"the commit {tag} was built from; no release was created",
+                hint=f"push the tag first (`git push origin {tag}`), then rerun",
+            ) from None
 
     @staticmethod
     def _find(repo: Any, tag: str) -> Any:

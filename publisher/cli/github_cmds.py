@@ -165,7 +165,9 @@ def gh_release_command(
 ) -> None:
     """Create or update the GitHub release of RELEASE with the release notes as its body.
 
-    Finds the release by tag; creates it when missing, updates its body when
+    Finds the release by tag; creates it when missing (only for a tag GitHub
+    holds: GitHub would create a missing tag at the default branch's head, so
+    that is exit 15 before any write, saying to push the tag), updates its body when
     present (no write when nothing changed, line ends as GitHub's web editor
     saves them, CRLF, not counting; a draft of the tag is updated and left
     a draft, with a warning). Notes longer than GitHub's 125,000 characters

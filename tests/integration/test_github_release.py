@@ -189,6 +189,28 @@ def test_a_draft_of_a_higher_tag_does_not_take_latest_away(gh: FakeGitHub, strea
     assert [r.body["make_latest"] for r in gh.writes() if r.method == "POST"] == ["true"]
 
 
+def test_a_tag_not_on_github_gets_no_release_and_no_tag_at_the_default_branch(
+    gh: FakeGitHub, streams
+) -> None:
+    # GitHub creates a missing tag at the default branch's head when a release of it is
+    # created: a release of a tag not pushed yet would pin the wrong commit.
+    gh.push_tags(GH_REPO, "v1.0.0")
+    with pytest.raises(GitHubError) as info:
+        releases(gh, streams).upsert("v2.0.0", body="notes")
+    err = info.value
+    assert err.exit_code == 15
+    assert "the tag v2.0.0 is not in acme/php-fpm-images on GitHub" in err.message
+    assert "git push origin v2.0.0" in (err.hint or "")
+    assert gh.writes() == []
+    assert gh.tags[GH_REPO] == {"v1.0.0": "main"}
+    # a draft of the tag needs none (GitHub makes the tag when it is published): updated
+    gh.add_release(GH_REPO, "v2.0.0", body="drafted by hand", draft=True)
+    assert releases(gh, streams).upsert("v2.0.0", body="notes").action == "updated"
+    # once pushed, the release is created
+    gh.push_tags(GH_REPO, "v1.0.0", "v3.0.0")
+    assert releases(gh, streams).upsert("v3.0.0", body="notes").action == "created"
+
+
 def test_401_names_the_token(gh: FakeGitHub, streams) -> None:
     with pytest.raises(GitHubError) as info:
         releases(gh, streams, token="ghs_wrongTokenValue000").upsert("v2.0.0", body="x")
@@ -557,6 +579,28 @@ def test_cli_gh_release_in_actions(gh: FakeGitHub, tmp_path: Path) -> None:
     again = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
     assert again.exit_code == 0, again.output + again.stderr
     assert "unchanged (the latest)" in summary.read_text().strip().splitlines()[-1]
+
+
+def test_cli_gh_release_of_a_tag_not_on_github_fails_in_actions_before_any_write(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    gh.push_tags(GH_REPO)
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n", encoding="utf-8")
+    outputs, summary = tmp_path / "out", tmp_path / "summary"
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(outputs),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        **gh_env(gh),
+    }
+    result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
+    assert result.exit_code == 15, result.output + result.stderr
+    assert "::error title=GitHub API error::the tag v2.0.0 is not in" in result.stdout
+    assert "git push origin v2.0.0" in result.stderr
+    assert gh.writes() == [] and gh.tags[GH_REPO] == {}
+    assert not outputs.exists()  # no release-url: there is no release
+    assert "**Failed: GitHub API error (exit 15)**" in summary.read_text()
 
 
 def test_cli_gh_release_of_a_draft_says_so_in_the_summary(gh: FakeGitHub, tmp_path: Path) -> None:

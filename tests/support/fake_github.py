@@ -9,7 +9,11 @@ it, on 127.0.0.1, for ``publisher.adapters.github`` and ``publisher gh-release``
   (as on GitHub, a draft is never found by its tag: only in the list)
 * ``GET  /repos/{owner}/{repo}/releases/{id}``       one release by id
 * ``POST /repos/{owner}/{repo}/releases``            create (422 ``already_exists`` on a tag a
-  published release holds; a draft holds none, so a second release of its tag is created)
+  published release holds; a draft holds none, so a second release of its tag is created);
+  a published release of a tag the repository lacks creates that tag at its
+  ``target_commitish``, the default branch unless told, as GitHub does
+* ``GET  /repos/{owner}/{repo}/git/ref/tags/{tag}``  the tag, or 404 (every tag is there
+  unless ``push_tags`` says which are: the workflows run on a pushed tag)
 * ``PATCH /repos/{owner}/{repo}/releases/{id}``      update
   (both answer 422 ``body is too long (maximum is 125000 characters)`` as GitHub does, the
   body counted in characters, or in UTF-8 bytes with ``body_limit_unit = "bytes"``: GitHub
@@ -120,6 +124,8 @@ class FakeGitHub(LoopbackServer):
         self.token = token
         self.repos: dict[str, dict[str, Any]] = {}
         self.releases: dict[str, list[dict[str, Any]]] = {}
+        #: each repository's tags (name -> the commitish it points at); None: every tag
+        self.tags: dict[str, dict[str, str] | None] = {}
         self.requests: list[Recorded] = []
         self._script: list[Scripted] = []
         self._next_id = 1000
@@ -154,7 +160,12 @@ class FakeGitHub(LoopbackServer):
         }
         self.repos[full_name] = repo
         self.releases.setdefault(full_name, [])
+        self.tags.setdefault(full_name, None)
         return repo
+
+    def push_tags(self, full_name: str, *tags: str) -> None:
+        """The repository holds these tags (at its head) and no other."""
+        self.tags[full_name] = dict.fromkeys(tags, "main")
 
     def add_release(self, full_name: str, tag: str, body: str = "", **extra: Any) -> dict[str, Any]:
         with self._lock:
@@ -294,7 +305,21 @@ class FakeGitHub(LoopbackServer):
                     },
                     {},
                 )
+            tags = self.tags.get(full_name)
+            if tags is not None and not body.get("draft") and body["tag_name"] not in tags:
+                tags[body["tag_name"]] = body.get("target_commitish") or "main"
             return 201, self._create(full_name, body), {}
+        g = re.fullmatch(r"/git/ref/tags/(.+)", rest)
+        if g and method == "GET":
+            tag, tags = unquote(g[1]), self.tags.get(full_name)
+            if tags is not None and tag not in tags:
+                return 404, NOT_FOUND, {}
+            sha = "0" * 40
+            return 200, {
+                "ref": f"refs/tags/{tag}",
+                "url": f"{self.url}/repos/{full_name}/git/refs/tags/{tag}",
+                "object": {"type": "commit", "sha": sha, "url": f"{self.url}/repos/{full_name}/git/commits/{sha}"},
+            }, {}  # fmt: skip
         t = re.fullmatch(r"/releases/tags/(.+)", rest)
         if t and method == "GET":
             tag = unquote(t[1])
