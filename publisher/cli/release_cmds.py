@@ -359,7 +359,10 @@ def publish_command(
     """Assemble, copy, verify, smoke-test and tag RELEASE from the build legs' records.
 
     Nothing moves a tag before every index is on every registry, verified and
-    smoke-tested; a rerun finishes a failed publish.
+    smoke-tested; a rerun finishes a failed publish. The legs of one line must
+    come from one build: records of a line built from different base images or
+    Dockerfiles (a leg run again after its base moved) are refused (exit 2)
+    before any write.
 
     \b
     Examples:

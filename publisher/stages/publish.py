@@ -185,7 +185,10 @@ def match_records(
             result[line.php].append(record)
     if missing and allow_missing:
         incomplete = {m.split(" ")[0] for m in missing}
-        return {php: found for php, found in result.items() if php not in incomplete}
+        result = {php: legs for php, legs in result.items() if php not in incomplete}
+        for php, legs in result.items():
+            refuse_mixed_builds(release, php, legs)
+        return result
     others = {record.release for record in records} - {release.tag}
     # every record is another release's: none of this one, of a selected line or not
     if missing and others and not by_key:
@@ -201,7 +204,31 @@ def match_records(
             f"no digest record for release {release.tag}: {', '.join(missing)}",
             hint="run `publisher build` for those legs (or `publisher release`) first",
         )
+    for php, legs in result.items():
+        refuse_mixed_builds(release, php, legs)
     return result
+
+
+def refuse_mixed_builds(release: Release, php: str, records: Sequence[DigestRecord]) -> None:
+    """Refuse one line's legs built from different base images or Dockerfiles: a leg run
+    again later ("Re-run failed jobs" after the base tag moved, a leg built again by hand
+    after a render) beside the others. Its index would hold images of two builds, and the
+    record (and the pins file's ``PHP_BASE_IMAGE``) would name one base for them all."""
+    for what, of in (
+        ("base images", lambda r: r.base_digest),
+        ("Dockerfiles", lambda r: r.dockerfile_sha256),
+    ):
+        if len({of(r) for r in records} - {None}) < 2:
+            continue
+        said = ", ".join(f"{r.platform} from {of(r)}" for r in records if of(r) is not None)
+        raise UsageError(
+            f"the digest records of PHP {php} were built from different {what} ({said}): "
+            "its legs were not built by one run, and one index holds the images of one "
+            "build; no registry was changed",
+            hint=f"build every leg of PHP {php} again (`publisher build {release.tag} --php "
+            f"{php} --platform P --digest-file F --rebuild` for each; in GitHub Actions, "
+            '"Re-run all jobs"), then publish again',
+        )
 
 
 @dataclass(eq=False)

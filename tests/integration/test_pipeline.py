@@ -1020,6 +1020,51 @@ def test_rerun_after_the_bases_moved_finishes_without_rebuilding(
     assert tag_maps(stack, tools["skopeo"], hub.host, ghcr.host) == [on_hub, on_ghcr]
 
 
+def test_a_leg_rerun_after_its_base_moved_is_not_published_beside_the_others(
+    tmp_path, tools, bases, fresh_registry
+):
+    """A "Re-run failed jobs" in Actions: the legs that passed keep their records, the failed
+    one is built again, days later, on a base that moved meanwhile. One index must not hold
+    images of two bases (its record and pins file name one): refused before any write,
+    and "Re-run all jobs" (every leg built again) publishes."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    artifacts = tmp_path / "artifacts"
+
+    def leg(php: str, platform: str, where: Path) -> None:
+        stack.ok(
+            "build", "v1.0.0", "--php", php, "--platform", platform,
+            "--digest-file", str(where / f"{php}-{platform.replace('/', '-')}.json"),
+        )  # fmt: skip
+
+    for platform in ("linux/amd64", "linux/arm64"):
+        leg("8.4", platform, artifacts)
+    first = json.loads((artifacts / "8.4-linux-amd64.json").read_text())
+    patch_base(tmp_path, bases, "moved-between-attempts")
+    leg("8.4", "linux/arm64", tmp_path / "attempt-2")  # a new runner, no record of its own
+    shutil.copy(tmp_path / "attempt-2" / "8.4-linux-arm64.json", artifacts)
+    again = json.loads((artifacts / "8.4-linux-arm64.json").read_text())
+    assert again["base_digest"] != first["base_digest"]
+    publish = ("publish", "v1.0.0", "--only", "8.4", "--digests", str(artifacts), "--no-smoke")
+    refused = stack.run(*publish, "--notes-dir", str(stack.notes_dir))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    said = " ".join(refused.stderr.split())
+    assert (
+        "the digest records of PHP 8.4 were built from different base images "
+        f"(linux/amd64 from {first['base_digest']}, linux/arm64 from {again['base_digest']})"
+    ) in said, said
+    assert "Re-run all jobs" in said and "--rebuild" in said
+    assert tag_maps(stack, tools["skopeo"]) == [{}, {}]
+    assert not (stack.notes_dir / "v1.0.0.json").exists()
+    # "Re-run all jobs": every leg on a new runner, built again on today's base
+    rerun = tmp_path / "attempt-3"
+    for platform in ("linux/amd64", "linux/arm64"):
+        leg("8.4", platform, rerun)
+    stack.ok(*publish[:5], str(rerun), "--no-smoke", "--notes-dir", str(stack.notes_dir))
+    line = stack.notes("v1.0.0")["lines"][0]
+    assert line["base"]["digest"] == again["base_digest"]
+
+
 def test_a_refused_run_destroys_nothing(tmp_path, tools, bases, fresh_registry):
     hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)

@@ -885,3 +885,44 @@ def test_records_of_this_release_for_lines_left_out_are_not_called_another_relea
     assert "the digest records given are of" not in message, message
     assert f"v1.2.0: {rest[0].php} {rest[0].platforms[0]}" in message, message
     assert "run `publisher build` for those legs" in (caught.value.hint or "")
+
+
+def test_one_lines_legs_built_from_different_dockerfiles_are_refused_naming_each():
+    """A leg built again by hand after a render, beside the other legs' records: the
+    line's index would hold images of two Dockerfiles. A record without a base digest
+    (null) is no disagreement."""
+    from publisher.core.errors import UsageError
+    from publisher.core.records import DigestRecord
+    from publisher.stages.publish import match_records
+
+    config_ = cfg()
+    line = config_.lines[0]
+
+    def records(dockerfile_of: dict[str, str]) -> list[DigestRecord]:
+        return [
+            DigestRecord(
+                release="v1.2.0",
+                php=each.php,
+                platform=platform,
+                repository=config_.primary.repository.name,
+                digest=digest(f"{each.php}{platform}"),
+                base_image="docker.io/library/php:8.4-fpm-alpine",
+                base_digest=None if platform == line.platforms[0] else digest("base"),
+                builder="buildah",
+                dockerfile_sha256=digest(dockerfile_of.get(f"{each.php} {platform}", "one")),
+            )
+            for each in config_.lines
+            for platform in each.platforms
+        ]
+
+    assert match_records(config_, parse_release("v1.2.0"), records({}))
+    last = line.platforms[-1]
+    assert len(line.platforms) > 1
+    with pytest.raises(UsageError) as caught:
+        match_records(config_, parse_release("v1.2.0"), records({f"{line.php} {last}": "two"}))
+    message = str(caught.value)
+    assert f"the digest records of PHP {line.php} were built from different Dockerfiles" in message
+    assert f"{last} from {digest('two')}" in message
+    assert f"{line.platforms[0]} from {digest('one')}" in message
+    assert "no registry was changed" in message
+    assert "--rebuild" in (caught.value.hint or "")
