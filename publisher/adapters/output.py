@@ -399,17 +399,36 @@ class Output:
                         delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
                     handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
         except OSError as exc:  # later steps read it: an error, naming the variable
-            raise FileAccessError(
-                f"cannot write the step output {name!r} to GITHUB_OUTPUT={path}: "
-                f"{exc.strerror or exc}",
-                hint="in GitHub Actions the runner sets GITHUB_OUTPUT to a writable file; "
-                "by hand, unset GITHUB_ACTIONS (or GITHUB_OUTPUT)",
-            ) from None
+            raise _output_error(f"the step output {name!r}", path, exc) from None
+
+    def check_step_outputs(self) -> None:
+        """In Actions, refuse a run that changes things before it writes its step outputs
+        when ``$GITHUB_OUTPUT`` cannot be opened to append to (a directory, a missing
+        directory, no permission): before it changes anything, not after it has done it all.
+        Opened, nothing written (the runner makes the file before the step)."""
+        path = self.env.get("GITHUB_OUTPUT")
+        if not (self.github and path):
+            return
+        try:
+            with open(path, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            error = _output_error("step outputs", path, exc)
+            error.message += "; nothing was done"
+            raise error from None
 
     def print_text(self, text: str) -> None:
         """Machine-readable output (JSON, env files): written as is, never dimmed."""
         self.printed = True  # before: a write a signal stops halfway is the result all the same
         self._write(self._stream, text if text.endswith("\n") else text + "\n")
+
+
+def _output_error(what: str, path: str, exc: OSError) -> FileAccessError:
+    return FileAccessError(
+        f"cannot write {what} to GITHUB_OUTPUT={path}: {exc.strerror or exc}",
+        hint="in GitHub Actions the runner sets GITHUB_OUTPUT to a writable file; "
+        "by hand, unset GITHUB_ACTIONS (or GITHUB_OUTPUT)",
+    )
 
 
 def markdown_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

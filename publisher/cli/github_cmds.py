@@ -228,6 +228,7 @@ def gh_release_command(
     # PyGithub is slow to import: only when used
     from ..adapters.github import MAX_BODY, GitHubReleases
 
+    state.output.check_step_outputs()  # release-url and release-action: before any request
     releases = GitHubReleases.from_env(state.env, repository=repository, output=state.output)
     pins = path.with_name(f"{version.tag}.env")
     _refuse_secrets(state, {"--title": title or "", str(path): body, str(pins): _text_of(pins)})

@@ -418,6 +418,7 @@ def publish_command(
         cfg = republish_config(cfg, version, record, pinned, notes, state.output)
     if not dry_run:  # temporary files (copies spooled, smoke tests): before any copy
         check_tmpdir(state.env)
+        state.output.check_step_outputs()  # written once the release is recorded
     if not (dry_run or no_smoke):  # the smoke tests run every platform: before any copy
         require_emulation_for(p for line in cfg.lines for p in line.platforms)
     smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke)
@@ -526,6 +527,8 @@ def _release(
         cfg, lines, settings.notes_dir, version, rehearsal=local, republish=reason is not None
     )
     check_tmpdir(state.env)
+    if not dry_run:
+        state.output.check_step_outputs()  # written once the release is recorded
     # A Dockerfile missing, too large or unreadable is refused before any tool, registry or
     # rehearsal's throwaway registry starts; `release` checks again the lines it builds
     # (alone, for a republish without a record: only its pins say which lines it builds).

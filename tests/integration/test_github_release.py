@@ -599,8 +599,25 @@ def test_cli_gh_release_of_a_tag_not_on_github_fails_in_actions_before_any_write
     assert "::error title=GitHub API error::the tag v2.0.0 is not in" in result.stdout
     assert "git push origin v2.0.0" in result.stderr
     assert gh.writes() == [] and gh.tags[GH_REPO] == {}
-    assert not outputs.exists()  # no release-url: there is no release
+    assert outputs.read_text() == ""  # no release-url: there is no release
     assert "**Failed: GitHub API error (exit 15)**" in summary.read_text()
+
+
+def test_cli_gh_release_with_step_outputs_it_cannot_write_sends_no_request(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    # else the release is made, then the step fails before its pins file is attached
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n", encoding="utf-8")
+    (tmp_path / "v2.0.0.env").write_text("PHP_PINS_SCHEMA='1'\n", encoding="utf-8")
+    for outputs in (tmp_path, tmp_path / "missing" / "out"):
+        env = {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(outputs), **gh_env(gh)}
+        args = ["gh-release", "v2.0.0", "--notes", str(notes)]
+        result = CliRunner().invoke(main, args, env=env)
+        assert result.exit_code == 18, result.output + result.stderr
+        assert f"cannot write step outputs to GITHUB_OUTPUT={outputs}" in result.stderr
+        assert "nothing was done" in result.stderr
+    assert gh.requests == []
 
 
 def test_cli_gh_release_of_a_draft_says_so_in_the_summary(gh: FakeGitHub, tmp_path: Path) -> None:

@@ -1311,6 +1311,31 @@ def test_unwritable_outputs_are_refused_before_any_build(
     assert front.mutating_requests == 0
 
 
+@pytest.mark.parametrize("where", ["a directory", "read-only"])
+def test_step_outputs_that_cannot_be_written_are_refused_before_any_build_or_write(
+    tmp_path, tools, bases, fresh_registry, proxy_for, read_only_dir, where
+):
+    """In Actions, `release` and `publish` write their step outputs once the release is
+    recorded: a GITHUB_OUTPUT they cannot append to is said before anything is done, not
+    after every tag has moved."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(hub.host)
+    stack = make_stack(tmp_path, front.host, ghcr.host, bases)
+    outputs = tmp_path if where == "a directory" else read_only_dir / "out"
+    actions = {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(outputs)}
+    digests = Path(__file__).parents[1] / "fixtures" / "records-v1" / "digests"
+    for args in (("release", "v1.0.0"), ("publish", "v1.0.0", "--digests", str(digests))):
+        result = stack.run(*args, "--notes-dir", str(stack.notes_dir), env=actions)
+        assert result.returncode == 18, result.stdout + result.stderr
+        said = " ".join(result.stderr.split())
+        assert f"cannot write step outputs to GITHUB_OUTPUT={outputs}" in said, said
+        assert "nothing was done" in said
+        assert "::error title=file error::cannot write step outputs" in result.stdout
+        assert no_build_ran(result)
+    assert front.mutating_requests == 0
+    assert not stack.notes_dir.exists() or not any(stack.notes_dir.iterdir())
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A file system of 8 KiB (two pages): room for a probe, not for a release's notes."""
