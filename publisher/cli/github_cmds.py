@@ -248,8 +248,12 @@ def gh_release_command(
     with state.output.step(f"GitHub release {version.tag}"):
         result = releases.upsert(version.tag, body=body, name=title)
     # Said before the pins file is attached: a failure there leaves the release made.
-    state.output.set_output("release-url", result.url)
-    state.output.set_output("release-action", result.action)
+    unwritten: FileAccessError | None = None
+    try:
+        state.output.set_output("release-url", result.url)
+        state.output.set_output("release-action", result.action)
+    except FileAccessError as exc:  # (a full disk: checked before any request otherwise)
+        unwritten = exc  # said once the pins file is attached: the release is whole then
     state.output.summary(
         f"GitHub release [{version.tag}]({result.url}): {result.action}"
         + (
@@ -268,6 +272,11 @@ def gh_release_command(
             f"no pins file {pins} beside the notes, so none is attached: the stack's launcher "
             f"finds no {pins.name} on this release (publish writes it next to {path.name})"
         )
+    if unwritten is not None:
+        unwritten.message += (
+            f"; the GitHub release {version.tag} was {result.action} all the same ({result.url})"
+        )
+        raise unwritten
 
 
 def _text_of(path: Path) -> str:

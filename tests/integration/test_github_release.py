@@ -620,6 +620,35 @@ def test_cli_gh_release_with_step_outputs_it_cannot_write_sends_no_request(
     assert gh.requests == []
 
 
+def test_cli_gh_release_on_a_full_github_output_still_attaches_the_pins_file_then_fails(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    # A full disk is only met by the write, once the release is made: the release is
+    # finished (its pins file attached) before the step fails saying so.
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n", encoding="utf-8")
+    (tmp_path / "v2.0.0.env").write_text("PHP_PINS_SCHEMA='1'\n", encoding="utf-8")
+    summary = tmp_path / "summary"
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": "/dev/full",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        **gh_env(gh),
+    }
+    args = ["gh-release", "v2.0.0", "--notes", str(notes)]
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 18, result.output + result.stderr
+    release = gh.release(GH_REPO, "v2.0.0")
+    assert release is not None
+    assert [a["name"] for a in release["assets"]] == ["v2.0.0.env"]
+    said = " ".join(result.stderr.split())
+    assert "cannot write the step output 'release-url' to GITHUB_OUTPUT=/dev/full" in said
+    assert f"the GitHub release v2.0.0 was created all the same ({release['html_url']})" in said
+    text = summary.read_text()
+    assert f"GitHub release [v2.0.0]({release['html_url']}): created" in text
+    assert text.index("created") < text.index("**Failed: file error (exit 18)**")
+
+
 def test_cli_gh_release_of_a_draft_says_so_in_the_summary(gh: FakeGitHub, tmp_path: Path) -> None:
     gh.add_release(GH_REPO, "v2.0.0", body="drafted by hand", draft=True)
     notes = tmp_path / "v2.0.0.md"
