@@ -52,15 +52,27 @@ class NotUtf8Path(HintedRefusal):
     hint = UTF8_PATH_HINT
 
 
+class EmptyPath(HintedRefusal):
+    hint = "name the path; write . for the current directory"
+
+
 class Utf8Path(click.Path):
     """A path option that refuses bytes that are not UTF-8 (argv and environment bytes
     arrive as lone surrogates): a JSON report, a record or a GitHub output naming it
     would hold a lone-surrogate escape ("\\udcff") strict JSON readers reject or mangle.
-    Exit 2, naming the byte, before anything is read or written."""
+    Exit 2, naming the byte, before anything is read or written. An empty path is refused
+    as empty (exit 2), never read as the current directory (``Path("")`` is ``.``) nor
+    said as ``.``; ``refuse_empty=False`` leaves it to the command (--config says its own)."""
+
+    def __init__(self, *, refuse_empty: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.refuse_empty = refuse_empty
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         from ..core.config import utf8_problem
 
+        if self.refuse_empty and value == "":
+            raise EmptyPath("the path is empty", ctx=ctx, param=param)
         problem = utf8_problem(value) if isinstance(value, str) else None
         if problem:
             raise NotUtf8Path(f"must be UTF-8 text; {problem}", ctx=ctx, param=param)
@@ -120,7 +132,7 @@ config = click.option(
     default=CONFIG,
     show_default=True,
     envvar=CONFIG_ENV,
-    type=path(),
+    type=path(refuse_empty=False),  # refuse_empty_config says it, naming the variable too
     help=f"The matrix file (env: {CONFIG_ENV}).",
 )
 

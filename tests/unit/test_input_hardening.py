@@ -748,6 +748,30 @@ def test_a_path_option_that_is_not_utf8_is_refused_naming_the_byte(cli, args, op
         assert _strict_json(result.stdout)["error"]["exit_code"] == 2
 
 
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("audit", "--notes-dir", "", "--json"), "--notes-dir"),
+        (("plan", "v1.0.0", "--notes-dir", "", "--json"), "--notes-dir"),
+        (("publish", "v1.0.0", "--digests", "", "--dry-run", "--json"), "--digests"),
+        (
+            ("build", "v1.0.0", "--php", "8.4", "--platform", "linux/amd64", "--digest-file", ""),
+            "--digest-file",
+        ),
+        (("gh-release", "v1.0.0", "--repo", "a/b", "--notes", ""), "--notes"),
+    ],
+)
+def test_an_empty_path_option_is_refused_as_empty(cli, args, option):
+    """``--digest-file ''`` is said to be empty (exit 2), never read as the current
+    directory (``Path('')`` is ``.``) nor said as "--digest-file . is a directory"."""
+    result = cli(*args)
+    assert_usage_error(result, f"Invalid value for '{option}': the path is empty")
+    assert "tip: name the path; write . for the current directory" in result.stderr
+    assert "is a directory" not in result.output
+    if "--json" in args:
+        assert _strict_json(result.stdout)["error"]["exit_code"] == 2
+
+
 def test_a_publisher_config_that_is_not_utf8_is_refused_naming_the_byte(cli):
     result = cli("plan", "v1.0.0", env={"PUBLISHER_CONFIG": "m\udcff.yaml"})
     assert_usage_error(result, "Invalid value for PUBLISHER_CONFIG (the environment's --config)")
