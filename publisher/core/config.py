@@ -1684,6 +1684,15 @@ class _Reader:
                     hint="add the missing one (the NAME of the variable holding it), or remove "
                     "both to use the docker config",
                 )
+            if user_env and user_env == pass_env:  # the token sent as the user name too
+                self.fail(
+                    entries["password_env"][1],
+                    f"{where}.password_env",
+                    f"username_env and password_env both name {user_env}: the registry would "
+                    "be sent one value as both the user name and the password",
+                    hint="name the variable holding the user name in username_env and the one "
+                    "holding the password or token in password_env",
+                )
             for other in result:
                 if other.name == name:
                     self.fail(

@@ -246,6 +246,19 @@ def test_credentials_are_names_never_values():
     assert "set both username_env and password_env" in str(err)
 
 
+def test_one_variable_named_for_both_credentials_is_a_located_error():
+    """``username_env: HUB_TOKEN`` beside ``password_env: HUB_TOKEN`` (a copied line) would
+    log in with the token as the user name: refused where it stands, exit 3."""
+    err = error_for(replace("username_env: HUB_USER", "username_env: HUB_TOKEN"))
+    assert (err.field, err.line, err.exit_code) == ("registries[0].password_env", 8, 3)
+    assert "username_env and password_env both name HUB_TOKEN" in str(err)
+    assert "the one holding the password or token in password_env" in (err.hint or "")
+    shared = "    username_env: LOCAL_USER\n    password_env: HUB_TOKEN\n"  # other registry: fine
+    other = replace("localhost:5000/acme/php-fpm\n", "localhost:5000/acme/php-fpm\n" + shared)
+    cfg = config.loads(textwrap.dedent(other), source="matrix.yaml", env={})
+    assert cfg.registries[1].password_env == cfg.registries[0].password_env == "HUB_TOKEN"
+
+
 def test_registry_needs_full_repository_and_one_primary():
     err = error_for(replace("docker.io/{namespace}/{image}", "acme/php-fpm"))
     assert "does not name its registry" in str(err)
