@@ -2964,11 +2964,12 @@ def choose(inputs: Inputs, pins: Pins | None, platform: str) -> Choice:
             source=pins.source,
             hint=f"{EDITED_PINS}, or set {ENV_PHP} to a line it lists",
         )
-    if php is None:
+    if php is None:  # the example: the newest line the pins file holds (the launcher's too)
+        example = pins.line_names[-1] if pins is not None and pins.lines else "8.4"
         raise ResolveError(
             f"{ENV_PHP} is not set"
             + (" (and the pins file names no default line)" if pins is not None else ""),
-            hint=f"set {ENV_PHP} (e.g. {ENV_PHP}=8.4) or pass --php 8.4",
+            hint=f"set {ENV_PHP} (e.g. {ENV_PHP}={example}) or pass --php {example}",
         )
     canonical, mirror = _repositories(pins)
     on_canonical = inputs.repository or canonical

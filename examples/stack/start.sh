@@ -723,8 +723,9 @@ if [ -z "${PHP_VERSION:-}" ] && [ -n "$php" ]; then  # the default line: one PHP
   for line in $lines; do [ "$line" != "$php" ] || listed=yes; done
   [ -n "$listed" ] || edited "PHP_DEFAULT_LINE: '$php' is not one of PHP_LINES, so the pins file pins no image for it (no PHP_IMAGE_$(printf '%s' "$php" | tr . _))" ", or set PHP_VERSION to a line it lists"
 fi
+example=${lines##* }  # the newest line the pins file holds, as resolve's example
 [ -n "$php" ] || fail 2 "PHP_VERSION is not set (and the pins file names no default line)
-start: fix: set PHP_VERSION (e.g. PHP_VERSION=8.4)"
+start: fix: set PHP_VERSION (e.g. PHP_VERSION=${example:-8.4})"
 php_line_or_fail "$php"
 key=$(printf '%s' "$php" | tr . _)
 stand_in=$(pin PHP_STAND_IN)

@@ -1465,11 +1465,12 @@ def test_cache_check_false_asks_the_registry_in_both(
 def test_no_php_version_and_no_default_line_is_said_alike(
     world: World, project: str, tmp_path: Path
 ) -> None:
-    """A pins file without a default line (a record without one), and no PHP_VERSION."""
+    """A pins file without a default line (a record without one), and no PHP_VERSION: the
+    example in the tip is a line the file holds (its newest, 8.3), not 8.4."""
+    record = {**_record(world.repository, world.digest, world.base), "default_line": None}
+    record["lines"] = [{**record["lines"][0], "php": php} for php in ("8.3", "8.2")]
     pins_file = tmp_path / f"{RELEASE}.env"
-    pins_file.write_text(
-        pins.render({**_record(world.repository, world.digest, world.base), "default_line": None})
-    )
+    pins_file.write_text(pins.render(record))
     env = launcher_env(world, project, tmp_path, PHP_PINS_FILE=str(pins_file))
     answer, _ = resolve(env, tmp_path)
     proc, fields = launch(world, env)
@@ -1479,7 +1480,8 @@ def test_no_php_version_and_no_default_line_is_said_alike(
     assert f"start: error: {words}\n" in proc.stderr
     assert f"error: {words}\n" in answer.stderr
     for stderr in (proc.stderr, answer.stderr):
-        assert "set PHP_VERSION (e.g. PHP_VERSION=8.4)" in stderr
+        assert "set PHP_VERSION (e.g. PHP_VERSION=8.3)" in stderr
+    assert "or pass --php 8.3" in answer.stderr
     same_words(answer.stderr, proc.stderr)
 
 

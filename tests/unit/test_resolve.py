@@ -608,6 +608,21 @@ def test_mirror_and_repository_overrides() -> None:
     )
 
 
+def test_no_php_version_and_no_default_line_is_given_an_example_the_pins_file_holds() -> None:
+    """The tip's example is a line the pins file pins (its newest), never 8.4 when the
+    file holds 8.2 and 8.3 only; without a pins file, 8.4."""
+    data = notes_dict(default_line=None)
+    data["lines"] = [{**data["lines"][0], "php": php} for php in ("8.3", "8.2")]
+    held = parse_pins(pins.render(data), source="v2.0.0.env")
+    with pytest.raises(ResolveError) as info:
+        choose(inputs(php=None), held, "linux/amd64")
+    assert info.value.message == "PHP_VERSION is not set (and the pins file names no default line)"
+    assert info.value.hint == "set PHP_VERSION (e.g. PHP_VERSION=8.3) or pass --php 8.3"
+    with pytest.raises(ResolveError) as info:
+        choose(inputs(php=None), None, "linux/amd64")
+    assert info.value.hint == "set PHP_VERSION (e.g. PHP_VERSION=8.4) or pass --php 8.4"
+
+
 def test_notes_decide_without_network_when_the_line_is_missing() -> None:
     choice = choose(inputs(php="8.6"), notes(), "linux/amd64")
     assert choice.precheck is not None
