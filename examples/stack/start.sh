@@ -1188,7 +1188,8 @@ build_or_stop() {
 
 # ------------------------------------------------------------------ decide
 
-[ "$stand_in" = true ] && say "STAND-IN images from an offline rehearsal, not PHP"
+# a stand-in matrix's release, rehearsed (--local) or published: the pins file says which neither
+[ "$stand_in" = true ] && say "STAND-IN images, built from stand-in bases made for offline rehearsals: not PHP"
 note=
 if [ "$use_prebuilt" = true ] && [ "$which_registry" = mirror ] \
   && [ -z "$mirror" ] && [ -z "$mirror_override" ]; then

@@ -14,7 +14,7 @@ Keys (``A_B`` is the PHP line ``A.B`` with the dot replaced)::
     STACK_RELEASE='v2.0.0'
     PHP_LINES='8.3 8.4'                  # the lines this release published
     PHP_DEFAULT_LINE='8.4'
-    PHP_STAND_IN='false'                 # true: an offline rehearsal, not PHP
+    PHP_STAND_IN='false'                 # true: STAND-IN images (stand_in: true), not PHP
     PHP_REPOSITORY='docker.io/twentyi/php-fpm'
     PHP_MIRROR_REPOSITORY='ghcr.io/twentyi/php-fpm'   # absent without a mirror
     PHP_IMAGE_8_4='docker.io/twentyi/php-fpm:v2.0.0-php-8.4@sha256:...'

@@ -1501,6 +1501,10 @@ def test_a_line_the_release_lacks_lists_the_published_lines_alike(
     for said in (proc.stderr, decision["reason"] + decision["fix"]):
         assert "published lines: 8.3, 8.4" in said, said
         assert "set PHP_VERSION to a published line (8.3, 8.4)" in said, said
+    # the record is a stand-in matrix's, published or rehearsed: its words fit either
+    stand_in = "start: STAND-IN images, built from stand-in bases made for offline rehearsals"
+    assert f"{stand_in}: not PHP\n" in proc.stderr, proc.stderr
+    assert "rehearsal, not PHP" not in proc.stderr
 
 
 def test_a_hand_edited_pins_file_has_its_lines_and_platforms_listed_alike(
