@@ -161,7 +161,10 @@ class Output:
                 self._secrets.add(value)
                 if self.github:
                     self._write(
-                        self._commands, f"::add-mask::{_escape_data(value)}\n", redact=False
+                        self._commands,
+                        f"::add-mask::{_escape_data(value)}\n",
+                        redact=False,
+                        verbatim=True,
                     )
                 self._protect(value)
 
@@ -211,9 +214,16 @@ class Output:
         stdout carries only the command's JSON (``quiet``); Actions reads them on both."""
         return self._err if self.quiet else self._stream
 
-    def _write(self, stream: IO[str], text: str, *, redact: bool = True) -> None:
+    def _write(
+        self, stream: IO[str], text: str, *, redact: bool = True, verbatim: bool = False
+    ) -> None:
+        """Write ``text``; in Actions, ``inert`` unless ``verbatim``: a workflow command
+        publisher gives itself (its data escaped, ``_escape_data``), or its result."""
+        text = self.redact(text) if redact else text
+        if self.github and not verbatim:
+            text = inert(text)
         with self._writing(stream):
-            stream.write(self.redact(text) if redact else text)
+            stream.write(text)
             stream.flush()
 
     @contextlib.contextmanager
@@ -269,7 +279,9 @@ class Output:
         (``message_text``), as in every error and JSON document, after the redaction."""
         said = message_text(self.redact(message))
         if self.github:
-            self._write(self._commands, f"::warning::{_escape_data(said)}\n", redact=False)
+            self._write(
+                self._commands, f"::warning::{_escape_data(said)}\n", redact=False, verbatim=True
+            )
         else:
             self._write(self._err, f"warning: {said}\n", redact=False)
 
@@ -299,7 +311,7 @@ class Output:
         props += ("," if props else " ") + f"title={_escape_prop(self.redact(exc.label))}"
         annotation = exc.message + (f"\ntip: {exc.hint}" if exc.hint else "")
         said = _escape_data(message_text(self.redact(annotation)))
-        self._write(self._commands, f"::error{props}::{said}\n", redact=False)
+        self._write(self._commands, f"::error{props}::{said}\n", redact=False, verbatim=True)
 
     @contextlib.contextmanager
     def step(self, title: str) -> Iterator[None]:
@@ -315,7 +327,10 @@ class Output:
         if self.github:
             if outer:
                 self._write(
-                    self._commands, f"::group::{_escape_data(self.redact(title))}\n", redact=False
+                    self._commands,
+                    f"::group::{_escape_data(self.redact(title))}\n",
+                    redact=False,
+                    verbatim=True,
                 )
             else:
                 self._write(self._commands, f"-- {title}\n")
@@ -329,7 +344,7 @@ class Output:
             with self._lock:
                 self._group_depth -= 1
             if self.github and outer:
-                self._write(self._commands, "::endgroup::\n")
+                self._write(self._commands, "::endgroup::\n", verbatim=True)
             self.detail(f"  ({title}: {elapsed:.1f}s)")
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -351,6 +366,11 @@ class Output:
             table.add_column(column, overflow="fold")
         for row in rows:
             table.add_row(*(self.redact(str(cell)) for cell in row))
+        if self.github:  # drawn first, to be written inert as all text is
+            with self._console.capture() as drawn:
+                self._console.print(table)
+            self._write(self._stream, drawn.get(), redact=False)
+            return
         with self._writing(self._stream):
             self._console.print(table)
 
@@ -420,7 +440,7 @@ class Output:
     def print_text(self, text: str) -> None:
         """Machine-readable output (JSON, env files): written as is, never dimmed."""
         self.printed = True  # before: a write a signal stops halfway is the result all the same
-        self._write(self._stream, text if text.endswith("\n") else text + "\n")
+        self._write(self._stream, text if text.endswith("\n") else text + "\n", verbatim=True)
 
 
 def _output_error(what: str, path: str, exc: OSError) -> FileAccessError:
@@ -531,6 +551,28 @@ def _stop_commands(stream: IO[str]) -> None:
     runner = sys.modules.get("publisher.adapters.runner")  # not imported: nothing runs
     if fd in (1, 2) and runner is not None:
         runner.stop_children()
+
+
+#: A workflow command the runner would read in a line of ``inert``'s text: ``::`` after
+#: nothing but blanks (which it trims) at the text's start or a line's (it ends one at
+#: LF, CR or CRLF; every other break Python knows is counted too), and ``##[``, the old
+#: form, anywhere in a line.
+_COMMAND = re.compile(r"(?:^|(?<=[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]))[\s\u180e]*(::)|(##)\[")
+#: Put between the two characters that open a command: invisible, and no blank.
+_BREAK = "\u200b"
+
+
+def inert(text: str) -> str:
+    """``text`` that GitHub Actions cannot read as a workflow command: a zero-width space
+    between the ``::`` a line starts with (after blanks), and in each ``##[``. Publisher
+    writes all its text so in Actions (a build's output it relays, a message quoting a
+    registry or a file), all but the commands it means and its result (``_write``)."""
+
+    def broken(found: re.Match[str]) -> str:
+        at = found.start(1 if found[1] else 2) + 1 - found.start()  # after the first : or #
+        return found[0][:at] + _BREAK + found[0][at:]
+
+    return _COMMAND.sub(broken, text)
 
 
 def _escape_data(text: str) -> str:

@@ -386,7 +386,10 @@ def _debug_traceback(state: State) -> None:
     """With --debug, the current exception's traceback, every known secret redacted."""
     if state.debug:
         text = traceback.format_exc()
-        sys.stderr.write(state.output.redact(text))
+        from ..adapters.output import inert  # loaded already: state.output is one
+
+        text = state.output.redact(text)
+        sys.stderr.write(inert(text) if state.output.github else text)
         sys.stderr.flush()
 
 

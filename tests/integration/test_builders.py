@@ -7,6 +7,7 @@ which exports an OCI layout; its push-by-digest argv is covered by unit tests.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -19,7 +20,9 @@ from publisher.adapters.builders import BuilderName, BuildRequest, BuildxBuilder
 from publisher.adapters.builders.layout import read_layout
 from publisher.adapters.emulation import foreign_hint, host_platform
 from publisher.adapters.localregistry import LocalRegistry
+from publisher.adapters.output import Output
 from publisher.adapters.registry import RegistryClient
+from publisher.adapters.runner import Runner
 from publisher.adapters.smoke import Engine, SmokeTester
 from publisher.core import config as config_module
 from publisher.core.config import Config
@@ -29,6 +32,7 @@ from publisher.core.reference import Reference
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
 from tests.support.builds import image_registry, quiet_runner
+from tests.support.github_files import workflow_commands
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -173,6 +177,52 @@ def test_a_failing_build_shows_the_tail_of_its_output(offline: Config, tmp_path:
     assert "the-build-broke-here" in caught.value.message
     assert caught.value.exit_code == 11
     assert local_builds() <= before  # this failed build left no image behind
+
+
+#: What a Dockerfile's RUN prints that GitHub Actions would take for workflow commands.
+COMMANDS_PRINTED = (
+    "echo '::add-mask::x' && echo '  ::error::x' && printf 'a\\r::warning::x\\n' "
+    "&& echo 'say ##[add-mask]y'"
+)
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["debug", "failed"])
+def test_a_builds_output_relayed_in_actions_is_never_a_workflow_command(
+    offline: Config, tmp_path: Path, fails: bool
+) -> None:
+    """A real buildah build whose RUN prints workflow commands, in Actions: its output
+    relayed (with --debug; the tail of a failed one's, in its error) reaches stdout and
+    stderr readable, yet not one line of it is a command the runner would obey."""
+    require_tool("buildah")
+    platform = host_platform()
+    assert platform is not None
+    context = tmp_path / "ctx"
+    context.mkdir()
+    dockerfile = context / "Dockerfile"
+    dockerfile.write_text(
+        "ARG PHP_BASE_IMAGE\nFROM ${PHP_BASE_IMAGE}\n"
+        f"RUN {COMMANDS_PRINTED}{' && exit 3' if fails else ''}\n"
+    )
+    request = _request(offline, platform, tmp_path / "work", context=context, dockerfile=dockerfile)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    output = Output(
+        env={"GITHUB_ACTIONS": "true"}, stream=stdout, err_stream=stderr, debug=not fails
+    )
+    builder = select_builder(BuilderName.BUILDAH, Runner(output=output))
+    if fails:
+        with pytest.raises(CommandError) as caught:
+            builder.build(request)
+        output.error(caught.value)
+    else:
+        builder.build(request)
+
+    log = stdout.getvalue() + stderr.getvalue()
+    seen = {line.strip() for line in log.replace("\u200b", "").splitlines()}  # as read
+    assert {"::add-mask::x", "::error::x", "::warning::x", "say ##[add-mask]y"} <= seen, log
+    commands = workflow_commands(stdout.getvalue()) + workflow_commands(stderr.getvalue())
+    # publisher's own annotation of the failure alone (its data escaped: one line)
+    assert [name for name, _ in commands] == (["error"] if fails else []), commands
+    assert all(data not in ("x", "y") for _, data in commands), commands
 
 
 @pytest.mark.parametrize("name", [BuilderName.BUILDAH, BuilderName.DOCKER], ids=str)

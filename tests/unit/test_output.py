@@ -23,7 +23,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from publisher.adapters.output import Output, markdown_table
+from publisher.adapters.output import Output, inert, markdown_table
 from publisher.core.errors import (
     CommandError,
     ConfigError,
@@ -33,7 +33,7 @@ from publisher.core.errors import (
     shown_field,
 )
 from publisher.resolve import MIN_SECRET_FORM, BasicCredentials, without_secrets
-from tests.support.github_files import parse_outputs
+from tests.support.github_files import parse_outputs, workflow_commands
 
 CANARY = "cAnArY-s3cr3t%val/ue+1=="
 
@@ -106,6 +106,44 @@ def test_step_closes_its_group_on_error(tmp_path: Path) -> None:
     with run.out.step("next"):
         pass
     assert "::group::next" in run.stdout.getvalue()  # depth was restored
+
+
+#: Text of other programs (a build's log, a registry's answer) that holds workflow commands.
+HOSTILE = (
+    "::add-mask::x\n  ::error::x\r::warning::x\r\n\u2003::set-output name=a::x\nsay ##[add-mask]x"
+)
+
+
+def test_text_in_actions_is_never_a_workflow_command(tmp_path: Path) -> None:
+    """Whatever publisher writes in Actions that is not its own command is inert, in
+    every kind of write: the runner obeys none of the commands the text holds."""
+    run = make(tmp_path, debug=True)
+    with run.out.step("build"), run.out.step(HOSTILE):
+        run.out.info(HOSTILE)
+        run.out.detail(HOSTILE)
+        run.out.note(HOSTILE)
+        run.out.debug(HOSTILE)
+        run.out.command(HOSTILE)
+        run.out.table(HOSTILE, ["a"], [[HOSTILE]])
+        run.out.error(CommandError("`buildah build` failed; its last output:\n" + HOSTILE))
+    log = run.stdout.getvalue() + run.stderr.getvalue()
+    commands = workflow_commands(run.stdout.getvalue()) + workflow_commands(run.stderr.getvalue())
+    assert [name for name, _ in commands] == ["group", "error", "endgroup"], commands
+    assert "::add-mask::x" in log.replace("\u200b", ""), log  # still there to read
+
+
+def test_the_result_is_written_as_is_in_actions(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    run.out.print_text('{"log": "say ##[x]"}')
+    assert run.stdout.getvalue() == '{"log": "say ##[x]"}\n'
+
+
+@given(st.text(alphabet=st.sampled_from(list(": #[]\n\r\t\u2003\u2028ab")), max_size=40))
+@example(HOSTILE)
+def test_inert_text_holds_no_command_and_reads_the_same(text: str) -> None:
+    made = inert(text)
+    assert workflow_commands(made) == []
+    assert made.replace("\u200b", "") == text
 
 
 def test_local_mode_prints_no_workflow_commands(tmp_path: Path) -> None:
