@@ -43,6 +43,7 @@ from ..core.errors import (
     message_text,
     printable,
 )
+from ..core.fileio import NotRegularFileError, append_whole
 from ..resolve import MIN_SECRET_FORM, secret_forms, tip_lines, without_secrets
 
 _REDACTED = "***"
@@ -380,8 +381,8 @@ class Output:
         if not (self.github and path) or self._summary_failed:
             return
         try:  # bytes of a path or value that are not UTF-8 are written \xff (message_text)
-            with self._lock, open(path, "a", encoding="utf-8") as handle:
-                handle.write(message_text(self.redact(markdown)).rstrip("\n") + "\n\n")
+            with self._lock:
+                append_whole(path, message_text(self.redact(markdown)).rstrip("\n") + "\n\n")
         except OSError as exc:  # a summary is for reading: the run goes on without it
             self._summary_failed = True
             self.warning(
@@ -390,7 +391,13 @@ class Output:
             )
 
     def set_output(self, name: str, value: str) -> None:
-        """Write a step output to ``$GITHUB_OUTPUT`` (only in Actions).
+        """Write a step output to ``$GITHUB_OUTPUT`` (only in Actions): ``set_outputs``
+        of one."""
+        self.set_outputs([(name, value)])
+
+    def set_outputs(self, outputs: Sequence[tuple[str, str]]) -> None:
+        """Write step outputs, ``(name, value)``, to ``$GITHUB_OUTPUT`` (only in Actions),
+        all in one write: a failure or a signal leaves all of them written or none.
 
         ``name=value`` only for a value of printable characters; any other (a line
         break, a lone CR, another control character, a Unicode line separator) goes
@@ -399,27 +406,32 @@ class Output:
         does, would take ``a<CR>latest=...`` for a second output.
         """
         path = self.env.get("GITHUB_OUTPUT")
-        if not (self.github and path):
+        if not (self.github and path and outputs):
             return
-        value = self.redact(value)
-        not_utf8 = utf8_problem(value)  # later steps would read another value, or none
-        if not_utf8:
-            raise UsageError(
-                f"the step output {name!r} is not UTF-8 text: {not_utf8}",
-                hint="give publisher UTF-8 text and paths (GitHub reads GITHUB_OUTPUT as "
-                "UTF-8); check the terminal's or the workflow's encoding",
-            )
-        try:
-            with self._lock, open(path, "a", encoding="utf-8") as handle:
-                if value.isprintable():
-                    handle.write(f"{name}={value}\n")
-                else:
+        lines = []
+        for name, value in outputs:
+            value = self.redact(value)
+            not_utf8 = utf8_problem(value)  # later steps would read another value, or none
+            if not_utf8:
+                raise UsageError(
+                    f"the step output {name!r} is not UTF-8 text: {not_utf8}",
+                    hint="give publisher UTF-8 text and paths (GitHub reads GITHUB_OUTPUT as "
+                    "UTF-8); check the terminal's or the workflow's encoding",
+                )
+            if value.isprintable():
+                lines.append(f"{name}={value}\n")
+            else:
+                delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
+                while delimiter in value:  # never: a fresh random one each time
                     delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
-                    while delimiter in value:  # never: a fresh random one each time
-                        delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
-                    handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+                lines.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+        names = [name for name, _ in outputs]
+        what = f"the step output {names[0]!r}" if len(names) == 1 else "the step outputs"
+        try:
+            with self._lock:
+                append_whole(path, "".join(lines))
         except OSError as exc:  # later steps read it: an error, naming the variable
-            raise _output_error(f"the step output {name!r}", path, exc) from None
+            raise _output_error(what, path, exc) from None
 
     def check_step_outputs(self) -> None:
         """In Actions, refuse a run that changes things before it writes its step outputs
@@ -430,8 +442,7 @@ class Output:
         if not (self.github and path):
             return
         try:
-            with open(path, "a", encoding="utf-8"):
-                pass
+            append_whole(path, "")
         except OSError as exc:
             error = _output_error("step outputs", path, exc)
             error.message += "; nothing was done"
@@ -444,8 +455,12 @@ class Output:
 
 
 def _output_error(what: str, path: str, exc: OSError) -> FileAccessError:
+    if isinstance(exc, NotRegularFileError):  # said for what it is, never waited on
+        said = f"cannot write {what}: GITHUB_OUTPUT={path} is {exc.strerror}"
+    else:
+        said = f"cannot write {what} to GITHUB_OUTPUT={path}: {exc.strerror or exc}"
     return FileAccessError(
-        f"cannot write {what} to GITHUB_OUTPUT={path}: {exc.strerror or exc}",
+        said,
         hint="in GitHub Actions the runner sets GITHUB_OUTPUT to a writable file; "
         "by hand, unset GITHUB_ACTIONS (or GITHUB_OUTPUT)",
     )

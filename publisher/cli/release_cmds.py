@@ -729,11 +729,16 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
         f"lines={','.join(result.moved)}\nfrozen={','.join(result.frozen)}\n"
         f"gone={','.join(result.gone)}"
     )
-    state.output.set_output("release", result.release)
-    state.output.set_output("changed", "true" if result.changed else "false")
-    state.output.set_output("lines", ",".join(result.moved))
-    state.output.set_output("frozen", ",".join(result.frozen))
-    state.output.set_output("gone", ",".join(result.gone))
+    state.output.set_outputs(  # in one write: all of them, or none
+        [
+            ("release", result.release),
+            ("changed", "true" if result.changed else "false"),
+            ("lines", ",".join(result.moved)),
+            ("frozen", ",".join(result.frozen)),
+            ("gone", ",".join(result.gone)),
+            ("details", json.dumps(result.details)),
+        ]
+    )
     for line in result.details:  # on stderr: stdout is the key=value lines alone
         if result.release and line not in result.advised:
             state.output.note(line)
@@ -751,7 +756,6 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
             state.output.annotate(gone)
         else:
             state.output.warning(f"{gone.message} ({gone.hint})")
-    state.output.set_output("details", json.dumps(result.details))
     if result.release:  # the run's summary says which base moved, not only the log
         verdict = f"rebuilding PHP {', '.join(result.moved)}" if result.changed else "no base moved"
         if result.gone:

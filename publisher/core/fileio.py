@@ -19,6 +19,7 @@ from typing import Any
 from .errors import CWD_GONE_HINT, ConfigError, FileAccessError, cwd_gone, file_error
 
 MIB = 1024 * 1024
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
@@ -233,7 +234,7 @@ def read_prefix(path: str | os.PathLike[str], limit: int) -> bytes:
     opens a file it reads. A directory raises IsADirectoryError, and a pipe or a device
     NotRegularFileError before anything is read (a FIFO would block the run for ever,
     a device would never end); a missing file raises FileNotFoundError."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | _CLOEXEC)
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
@@ -242,6 +243,42 @@ def read_prefix(path: str | os.PathLike[str], limit: int) -> bytes:
             raise _not_regular(mode, path)
         with os.fdopen(fd, "rb", closefd=False) as handle:
             return handle.read(limit + 1)
+    finally:
+        os.close(fd)
+
+
+def append_whole(path: str | os.PathLike[str], text: str) -> None:
+    """Append ``text`` (UTF-8) to the file at ``path`` in one write, so that a failure
+    or a signal never leaves part of it written (creating the file when missing; after
+    a short write that the next one fails, a full disk, the file is cut back). An
+    empty ``text`` only opens it: whether it can be appended to. A named pipe or a
+    socket is refused with NotRegularFileError, never waited on (opening a FIFO to
+    append blocks until a reader comes); a device is written to as a file (``/dev/full``
+    fails the write, ``/dev/null`` takes it)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | _CLOEXEC, 0o666)
+    except OSError:  # ENXIO: a FIFO no one reads
+        mode = 0
+        with contextlib.suppress(OSError):
+            mode = os.stat(path).st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            raise _not_regular(mode, path) from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            raise _not_regular(mode, path)
+        os.set_blocking(fd, True)
+        size = os.fstat(fd).st_size if stat.S_ISREG(mode) else None
+        data = text.encode("utf-8")
+        try:
+            while data:  # one write; more only after a short one, which a full disk ends
+                data = data[os.write(fd, data) :]
+        except BaseException:  # the part written is taken back: all of it or none
+            if size is not None:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
+            raise
     finally:
         os.close(fd)
 

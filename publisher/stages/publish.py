@@ -2159,7 +2159,6 @@ class Publisher:
                         human_size(platform.size_bytes),
                     )
                 )
-            self.output.set_output(f"digest-{line.php}", line.index_digest)
         self.output.table(
             summary_title(
                 facts,
@@ -2171,7 +2170,15 @@ class Publisher:
             ("PHP", "version", "platform", "digest", "size"),
             rows,
         )
-        self.output.set_output(
-            "digests",
-            json.dumps({line.php: line.index_digest for line in facts.lines}, sort_keys=True),
+        # in one write: a failure or a signal leaves every output written, or none
+        self.output.set_outputs(
+            [
+                *((f"digest-{line.php}", line.index_digest) for line in facts.lines),
+                (
+                    "digests",
+                    json.dumps(
+                        {line.php: line.index_digest for line in facts.lines}, sort_keys=True
+                    ),
+                ),
+            ]
         )

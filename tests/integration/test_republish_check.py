@@ -186,6 +186,33 @@ def test_only_moved_lines_are_rebuilt_and_frozen_lines_are_named(
     assert said.index("PHP 8.1: can") < said.index("PHP 8.3: base") < said.index("PHP 8.4: base")
 
 
+def test_a_named_pipe_for_github_output_is_refused_not_waited_on(
+    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
+) -> None:
+    """`republish-check` and `matrix --github` with GITHUB_OUTPUT a named pipe no one
+    reads: exit 18 saying what it is (opening it to append would wait for ever), and
+    nothing half-written."""
+    world = _published(tmp_path, registry, write_matrix, lines=("8.4",), moved=("8.4",))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    _, _, env = _in_actions(tmp_path)
+    env["GITHUB_OUTPUT"] = str(fifo)
+    for argv in (
+        ["republish-check", "--config", str(world.matrix), "--notes-dir", str(world.notes)],
+        ["matrix", "v1.1.0", "--config", str(world.matrix), "--github"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "publisher", *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+            env=env,
+        )
+        assert result.returncode == 18, result.stdout + result.stderr
+        assert f"GITHUB_OUTPUT={fifo} is a named pipe, not a regular file" in result.stderr
+
+
 def _at(instant: datetime.datetime, zone: str, *argv: str, env: dict[str, str]) -> str:
     """stdout and stderr of ``publisher ARGV`` run at ``instant`` on a machine whose
     time zone is ``zone`` (faketime reads the wall clock it is given in that zone).

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
+import resource
+import signal
 import stat
 import threading
 from collections.abc import Callable
@@ -20,6 +23,8 @@ from publisher.core.errors import (
     file_error,
 )
 from publisher.core.fileio import (
+    NotRegularFileError,
+    append_whole,
     check_tmpdir,
     ensure_writable,
     kind_of,
@@ -379,3 +384,68 @@ def test_write_atomic_never_renames_over_a_pipe_or_device(tmp_path: Path) -> Non
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert link.is_symlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "record.json"]
+
+
+# ------------------------------------------------------------------- append_whole
+
+
+def test_append_whole_adds_to_the_file_and_makes_a_missing_one(tmp_path: Path) -> None:
+    target = tmp_path / "outputs"
+    append_whole(target, "a=1\n")
+    append_whole(target, "b=2\n")
+    append_whole(target, "")
+    assert target.read_text() == "a=1\nb=2\n"
+
+
+@pytest.mark.parametrize("reader", [False, True], ids=["no reader", "a reader"])
+def test_append_whole_refuses_a_named_pipe_without_waiting(tmp_path: Path, reader: bool) -> None:
+    """Opening a FIFO to append blocks until a reader comes: refused at once, for what it
+    is, with a reader or without."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    held = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK) if reader else None
+    failed: list[BaseException] = []
+
+    def append() -> None:
+        try:
+            append_whole(fifo, "a=1\n")
+        except BaseException as exc:
+            failed.append(exc)
+
+    worker = threading.Thread(target=append, daemon=True)
+    worker.start()
+    worker.join(10)
+    alive = worker.is_alive()
+    if alive:  # unblock it: a reader lets the open finish
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+    if held is not None:
+        assert os.read(held, 100) == b""  # nothing was written into it
+        os.close(held)
+    assert not alive, "append_whole waited on a named pipe"
+    assert isinstance(failed[0], NotRegularFileError)
+    assert failed[0].strerror == "a named pipe, not a regular file"
+
+
+def test_append_whole_writes_to_a_device_as_to_a_file() -> None:
+    append_whole("/dev/null", "a=1\n")
+    with pytest.raises(OSError) as caught:
+        append_whole("/dev/full", "a=1\n")
+    assert caught.value.errno == errno.ENOSPC
+
+
+def test_append_whole_leaves_none_of_a_text_the_disk_has_no_room_for(tmp_path: Path) -> None:
+    """A file size limit (as a full disk) lets the first bytes in and refuses the rest:
+    the file is cut back to what it held."""
+    target = tmp_path / "outputs"
+    target.write_text("kept=1\n")
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of the signal
+    resource.setrlimit(resource.RLIMIT_FSIZE, (20, hard))
+    try:
+        with pytest.raises(OSError) as caught:
+            append_whole(target, "digest-8.4=sha256:ab\ndigests={}\n")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+    assert caught.value.errno == errno.EFBIG
+    assert target.read_text() == "kept=1\n"

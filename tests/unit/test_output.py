@@ -13,6 +13,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import resource
+import signal
 import tempfile
 import time
 import urllib.parse
@@ -806,3 +809,68 @@ def test_a_long_log_holding_a_secret_and_many_cuts_is_redacted_in_one_pass() -> 
     assert redacted.endswith("the token is ***\nchecking for ***... no\n")
     assert redacted.count("... yes") == 5000
     assert took < 2, f"{took:.1f}s to redact a {len(log)}-character log"
+
+
+def test_step_outputs_are_written_all_or_none(tmp_path: Path) -> None:
+    """``set_outputs`` is one write: the disk refusing its end (a file size limit, as a
+    full disk) leaves none of them, not the first few."""
+    run = make(tmp_path)
+    outputs = [("digest-8.3", "sha256:" + "a" * 64), ("digest-8.4", "sha256:" + "b" * 64)]
+    outputs.append(("digests", json.dumps(dict(outputs))))
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100, hard))
+    try:
+        with pytest.raises(FileAccessError) as caught:
+            run.out.set_outputs(outputs)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+    assert caught.value.message.startswith("cannot write the step outputs to GITHUB_OUTPUT=")
+    assert run.outputs.read_text() == ""
+    run.out.set_outputs(outputs)
+    assert parse_outputs(run.outputs.read_text()) == dict(outputs)
+
+
+def test_a_named_pipe_for_github_output_or_the_summary_is_refused_at_once(
+    tmp_path: Path,
+) -> None:
+    """Opening a FIFO to append waits for a reader: said for what it is instead (the step
+    outputs an error, exit 18; the summary a warning), never waited on."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    stream = io.StringIO()
+    out = Output(
+        env={
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_OUTPUT": str(fifo),
+            "GITHUB_STEP_SUMMARY": str(fifo),
+        },
+        stream=stream,
+    )
+    said = f"GITHUB_OUTPUT={fifo} is a named pipe, not a regular file"
+    with pytest.raises(FileAccessError) as caught:
+        out.check_step_outputs()
+    assert caught.value.message == f"cannot write step outputs: {said}; nothing was done"
+    assert caught.value.exit_code == 18
+    with pytest.raises(FileAccessError) as caught:
+        out.set_output("matrix", "{}")
+    assert caught.value.message == f"cannot write the step output 'matrix': {said}"
+    out.table("Plan", ["PHP"], [["8.4"]])
+    assert (
+        f"::warning::cannot append to the step summary GITHUB_STEP_SUMMARY={fifo} "
+        "(a named pipe, not a regular file)" in stream.getvalue()
+    )
+
+
+def test_a_device_for_github_output_is_written_to_as_a_file() -> None:
+    """/dev/full fails the write, naming the output (README); /dev/null takes it."""
+    Output(env={"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": "/dev/null"}).set_output("a", "1")
+    full = Output(env={"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": "/dev/full"})
+    full.check_step_outputs()  # it opens: only a write shows it is full
+    with pytest.raises(FileAccessError) as caught:
+        full.set_output("release-url", "https://example.test")
+    assert caught.value.message == (
+        "cannot write the step output 'release-url' to GITHUB_OUTPUT=/dev/full: "
+        "No space left on device"
+    )
