@@ -30,6 +30,7 @@ from publisher.stages import standins
 from tests.conftest import require_tool
 from tests.support.builds import quiet_runner
 from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.github_files import parse_outputs
 from tests.support.pipeline import (
     DEFAULT_LINE,
     LINES,
@@ -1979,6 +1980,12 @@ def test_a_canary_password_echoed_back_in_debug_mode_appears_nowhere(
     assert json.loads((stack.notes_dir / "v1.0.0.json").read_text())["release"] == "v1.0.0"
     assert list(stack.digests_dir("v1.0.0").glob("*.json"))
     assert "### Published v1.0.0" in summary.read_text(encoding="utf-8")
+    # the step outputs, in one write by the run that finished (the refused one wrote none)
+    written = (tmp_path / "output.txt").read_text(encoding="utf-8")
+    outputs = parse_outputs(written)
+    digests = json.loads(outputs["digests"])
+    assert digests and all(outputs[f"digest-{php}"] == d for php, d in digests.items())
+    assert written.count("\ndigests=") + written.startswith("digests=") == 1, written
     assert not [p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith("publisher-")]
     after = runtime_auth.read_bytes() if runtime_auth.exists() else None
     assert after == runtime_before  # buildah's own auth file was not used
