@@ -4,7 +4,9 @@ Every stage talks to an ``Output``; it never prints directly. In GitHub Actions
 (``GITHUB_ACTIONS=true``) a step is a ``::group::``, errors become
 ``::error file=,line=::`` annotations, secrets are masked with ``::add-mask::``
 before first use, tables (and a failed run's error) also go to
-``$GITHUB_STEP_SUMMARY`` and values to ``$GITHUB_OUTPUT``. Locally, steps are rich rules and tables are rich tables.
+``$GITHUB_STEP_SUMMARY`` and values to ``$GITHUB_OUTPUT``. Every other line written
+in Actions is ``inert``: text of other programs (a build's log) is never obeyed as a
+workflow command. Locally, steps are rich rules and tables are rich tables.
 
 Everything written passes through ``redact`` so a registered secret never
 reaches the terminal, a file or a summary.
