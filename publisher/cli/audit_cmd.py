@@ -63,9 +63,10 @@ def audit_command(
     `publisher release vX.Y.Z`, which finishes it (--repair leaves them alone).
     A registry that cannot be reached, or that rate-limits the reads through
     the retries, is listed as a defect and the others are still audited (and
-    repaired; --json prints the report all the same): exit 7 when nothing else
-    is wrong (6 when one was rate limited), 12 when a registry that answered
-    has a defect. --json prints {"ok", "releases", "findings", "unreachable",
+    repaired; --json prints the report all the same), as is one that fails the
+    repair's writes through the retries (run the repair again once it
+    answers): exit 7 when nothing else is wrong (6 when one was rate limited),
+    12 when a registry that answered has a defect. --json prints {"ok", "releases", "findings", "unreachable",
     "rate_limited", "repaired", "unrepairable", "moved"}; a failed audit adds
     "error".
 

@@ -188,6 +188,9 @@ class Auditor:
         #: target label -> why it could not be reached or was rate-limited (left out of
         #: the audit and repair)
         self.down: dict[str, Unanswered] = {}
+        #: label of each repository a repair's requests failed on through the retries ->
+        #: the error: its other repairs are not tried, and the report names it as down
+        self.failed: dict[str, Unanswered] = {}
 
     def client(self, target: Target) -> RegistryClient:
         """One client per registry and host (a moved repository may be on another host)."""
@@ -441,6 +444,7 @@ class Auditor:
         for target in self.targets:
             if (
                 target.label in self.down
+                or target.label in self.failed
                 or target.registry.name == exclude.registry.name
                 or release not in target.scope.releases
             ):
@@ -459,41 +463,50 @@ class Auditor:
         by_label = {t.label: t for t in self.targets}
         for finding in todo:
             target = by_label[finding.registry]
-            registry = target.registry
-            digest, release = finding.expected, finding.release
-            if digest is None or release is None:
+            if target.label in self.failed:
+                continue  # said once, as a registry that could not be reached
+            try:
+                self._repair(finding, target, report)
+            except UNANSWERED as exc:  # the other repositories are still repaired
+                self.failed[target.label] = exc
+
+    def _repair(self, finding: rules.Finding, target: Target, report: AuditReport) -> None:
+        """Restore what ``finding`` says is wrong in ``target``'s repository."""
+        registry = target.registry
+        digest, release = finding.expected, finding.release
+        if digest is None or release is None:
+            report.unrepairable.append(
+                f"{finding.message}: no recorded release says where it belongs, so the "
+                "repair leaves it; finish the release it came from"
+            )
+            return
+        if not self.complete(target, digest)[0]:
+            source = self.holder(digest, release, target)
+            if source is None:
                 report.unrepairable.append(
-                    f"{finding.message}: no recorded release says where it belongs, so the "
-                    "repair leaves it; finish the release it came from"
+                    f"{finding.message}: no repository where {finding.release} is recorded "
+                    f"holds {digest} complete; republish the release"
                 )
-                continue
-            if not self.complete(target, digest)[0]:
-                source = self.holder(digest, release, target)
-                if source is None:
-                    report.unrepairable.append(
-                        f"{finding.message}: no repository where {finding.release} is recorded "
-                        f"holds {digest} complete; republish the release"
-                    )
-                    continue
-                # The index and its children as roots: a present index with
-                # children gone gets exactly the children it lacks.
-                path = source.registry.repository.path
-                children = self.client(source).get_manifest_by_digest(path, digest).children
-                self.transfers.copy(
-                    self.client(source),
-                    path,
-                    [(self.client(target), registry.repository.path)],
-                    [*(c.digest for c in children), digest],
-                )
-                self._complete[(target.label, digest)] = (True, "")
-                report.repaired.append(
-                    f"{target.label}: copied {short_digest(digest)} from {source.label}"
-                )
-            if finding.kind == rules.INCOMPLETE:
-                continue
-            self.client(target).tag(registry.repository.path, digest, finding.tag)
-            report.repaired.append(f"{target.label}: {finding.tag} -> {digest}")
-            self.output.info(f"repaired {registry.repository.name}:{finding.tag} -> {digest}")
+                return
+            # The index and its children as roots: a present index with
+            # children gone gets exactly the children it lacks.
+            path = source.registry.repository.path
+            children = self.client(source).get_manifest_by_digest(path, digest).children
+            self.transfers.copy(
+                self.client(source),
+                path,
+                [(self.client(target), registry.repository.path)],
+                [*(c.digest for c in children), digest],
+            )
+            self._complete[(target.label, digest)] = (True, "")
+            report.repaired.append(
+                f"{target.label}: copied {short_digest(digest)} from {source.label}"
+            )
+        if finding.kind == rules.INCOMPLETE:
+            return
+        self.client(target).tag(registry.repository.path, digest, finding.tag)
+        report.repaired.append(f"{target.label}: {finding.tag} -> {digest}")
+        self.output.info(f"repaired {registry.repository.name}:{finding.tag} -> {digest}")
 
 
 def audit(
@@ -525,6 +538,13 @@ def audit(
     again = auditor.run()
     again.repaired = report.repaired
     again.unrepairable = report.unrepairable
+    # A registry that failed the repair's requests through the retries (it answered the
+    # reads, then not the writes) is said as one that could not be reached.
+    for label, exc in auditor.failed.items():
+        if label not in again.unanswered:
+            limited = isinstance(exc, RateLimitedError)
+            again.findings.insert(0, rules.unreachable(label, exc.message, rate_limited=limited))
+            again.advice[label] = exc.hint
     return again
 
 
@@ -562,7 +582,7 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
         advice = {name: report.advice.get(name) for name in down}
         others = any(label not in report.unanswered for label in report.targets)
         tips.append(
-            unanswered_tip(advice, "publisher audit")
+            unanswered_tip(advice, "publisher audit --repair" if repaired else "publisher audit")
             + (
                 ": the other registries were " + ("audited and repaired" if repaired else "audited")
                 if others
@@ -580,6 +600,9 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
         f
         for f in report.defects
         if f.kind not in (rules.PRIVATE, rules.UNRECORDED, rules.AHEAD, *rules.UNANSWERED)
+        # what a repair left on a registry that stopped answering (one named with others,
+        # "hub, ghcr", when they disagree), the rerun of the repair restores
+        and not (repaired and set(f.registry.split(", ")) & set(report.unanswered))
     ]
     if report.unrepairable or drift:
         tips.append(

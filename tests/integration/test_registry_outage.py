@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from tests.integration.test_record_scope import make_world
+from tests.support.images import OCI_INDEX, raw_delete_manifest
 
 pytestmark = pytest.mark.integration
 
@@ -118,6 +119,57 @@ def test_audit_during_an_outage_never_moves_a_floating_tag_back(
     ).headers["Docker-Content-Digest"]
     assert after == latest, repaired.stdout + repaired.stderr
     assert "v2.0.0" in hub_tags["tags"]
+
+
+def test_a_registry_that_fails_the_repair_s_writes_is_reported_and_the_others_repaired(
+    tmp_path: Path,
+    registry: Any,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """Both registries drifted; ghcr answers the reads, then fails every write through the
+    retries (503). audit --repair still repairs hub (ghcr's repairs come first, by name),
+    names ghcr as it names a registry that cannot be reached, prints the whole report
+    with --json, and its tip is to run the repair again; once ghcr answers, that does it."""
+    from tests.support.faultproxy import Fault
+
+    ghcr = fresh_registry()
+    front = proxy_for(ghcr.host)
+    world = make_world(tmp_path, write_matrix, hub=registry.host, ghcr=front.host)
+    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    world.put_tag("hub", digests["8.4"], "v1.0.0-php-8.3")  # a pin moved by hand
+    raw_delete_manifest(f"http://{ghcr.host}", world.repo, digests["8.3"])  # its tags gone
+    front.add(Fault("status", status=503, methods=("PUT", "POST", "PATCH"), times=None))
+    world.env = {**world.env, "PUBLISHER_RETRY_ATTEMPTS": "2", "PUBLISHER_RETRY_MAX_DELAY": "0"}
+
+    result = world.run("audit", "--repair", "--json", matrix=matrix)
+    out = result.stdout + result.stderr
+    assert result.returncode == 12, out  # ghcr, which answered the reads, still lacks its pin
+    report = json.loads(result.stdout)
+    assert list(report["unreachable"]) == ["ghcr"], report
+    assert "HTTP 503" in report["unreachable"]["ghcr"], report
+    assert "hub: v1.0.0-php-8.3 -> " + digests["8.3"] in report["repaired"], report
+    kinds = {(f["kind"], f["registry"]) for f in report["findings"]}
+    assert ("unreachable", "ghcr") in kinds and ("missing", "ghcr") in kinds, kinds
+    assert not any(f["registry"] == "hub" for f in report["findings"]), report["findings"]
+    hint = report["error"]["hint"]
+    assert "ghcr: the registry is having trouble" in hint, hint
+    assert "then run `publisher audit --repair` again" in hint, hint
+    assert "needs a rerun of the release or a republish" not in hint, hint
+    pin = requests.head(
+        f"http://{registry.host}/v2/{world.repo}/manifests/v1.0.0-php-8.3",
+        headers={"Accept": OCI_INDEX},
+        timeout=10,
+    ).headers["Docker-Content-Digest"]
+    assert pin == digests["8.3"]
+    assert "Traceback" not in out and "internal error" not in out
+
+    front.clear()
+    again = world.run("audit", "--repair", matrix=matrix)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert world.run("verify", "v1.0.0", matrix=matrix).returncode == 0
 
 
 def test_the_tip_for_a_registry_out_of_order_is_its_own_error_s_advice(
