@@ -64,8 +64,8 @@ def audit_command(
     A registry that cannot be reached, or that rate-limits the reads through
     the retries, is listed as a defect and the others are still audited (and
     repaired; --json prints the report all the same), as is one that fails the
-    repair's writes through the retries (run the repair again once it
-    answers): exit 7 when nothing else is wrong (6 when one was rate limited),
+    repair's requests through the retries, its writes or the reads of one
+    copied from (run the repair again once it answers): exit 7 when nothing else is wrong (6 when one was rate limited),
     12 when a registry that answered has a defect. --json prints {"ok", "releases", "findings", "unreachable",
     "rate_limited", "repaired", "unrepairable", "moved"}; a failed audit adds
     "error".

@@ -468,7 +468,10 @@ class Auditor:
             try:
                 self._repair(finding, target, report)
             except UNANSWERED as exc:  # the other repositories are still repaired
-                self.failed[target.label] = exc
+                # the registry that failed: the one repaired, or the one copied from
+                hosts = (target, *self.targets)
+                failed = next((t for t in hosts if self.client(t).host == exc.registry), target)
+                self.failed[failed.label] = exc
 
     def _repair(self, finding: rules.Finding, target: Target, report: AuditReport) -> None:
         """Restore what ``finding`` says is wrong in ``target``'s repository."""

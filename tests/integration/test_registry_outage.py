@@ -172,6 +172,39 @@ def test_a_registry_that_fails_the_repair_s_writes_is_reported_and_the_others_re
     assert world.run("verify", "v1.0.0", matrix=matrix).returncode == 0
 
 
+def test_a_repair_whose_source_registry_fails_names_that_registry_not_the_one_repaired(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """ghcr lost v1.0.0's 8.3 index; hub, which holds it, answers the audit's read of it,
+    then fails the repair's through the retries. The repair names hub as the registry that
+    could not be reached (ghcr answered everything), not ghcr."""
+    from tests.support.faultproxy import Fault
+
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(hub.host)
+    world = make_world(tmp_path, write_matrix, hub=front.host, ghcr=ghcr.host)
+    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    raw_delete_manifest(f"http://{ghcr.host}", world.repo, digests["8.3"])
+    index = f"/manifests/{digests['8.3']}"
+    front.add(Fault("status", status=503, method="GET", path=index, skip=1, times=None))
+    world.env = {**world.env, "PUBLISHER_RETRY_ATTEMPTS": "2", "PUBLISHER_RETRY_MAX_DELAY": "0"}
+
+    result = world.run("audit", "--repair", "--json", matrix=matrix)
+    out = result.stdout + result.stderr
+    assert result.returncode == 12, out
+    report = json.loads(result.stdout)
+    assert list(report["unreachable"]) == ["hub"], report["unreachable"]
+    assert "HTTP 503" in report["unreachable"]["hub"], report
+    assert "then run `publisher audit --repair` again" in report["error"]["hint"], report
+    front.clear()
+    again = world.run("audit", "--repair", matrix=matrix)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
 def test_the_tip_for_a_registry_out_of_order_is_its_own_error_s_advice(
     tmp_path: Path,
     registry: Any,
