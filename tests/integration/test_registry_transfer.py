@@ -16,7 +16,7 @@ from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.output import Output
 from publisher.adapters.registry import ACCEPT, RegistryClient
 from publisher.adapters.registry.transfer import Transfers
-from publisher.core.errors import InvalidResponseError
+from publisher.core.errors import InvalidResponseError, UnreachableError
 from publisher.core.sizes import human_size
 from tests.support.clock import FakeClock
 from tests.support.faultproxy import Fault, FaultProxy
@@ -224,6 +224,44 @@ def test_a_corrupted_blob_from_the_source_is_never_stored(
         # Streamed, the upload stopped short of the last bytes; spooled, it never started.
         puts = [s for s in proxy.log if s.method == "PUT" and digest.split(":")[1] in s.path]
         assert all(s.status is None for s in puts) and len(puts) == (1 if len(targets) == 1 else 0)
+
+
+@pytest.mark.parametrize("failing", ["source", "target"])
+def test_a_registry_that_keeps_failing_a_blob_copy_is_the_one_named(
+    failing: str,
+    targets: list[LocalRegistry],
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """The source answers 503 to the layer's download, or the target to its upload, through
+    the retries: the error is the failing registry's (its label, its host, its tip), whether
+    the blob streams through or is spooled; the registry that answered is not blamed."""
+    image = make_image(platforms=["linux/amd64"], layer_sizes=(200_000,))
+    seed(registry, repo, image)
+    layer = "sha256:" + hashlib.sha256(image.images[0].layers[0]).hexdigest()
+    source_proxy = proxy_for(registry)
+    proxies = [proxy_for(target) for target in targets]
+    failing_proxy = source_proxy if failing == "source" else proxies[0]
+    method = "GET" if failing == "source" else "PUT"
+    uploaded = "digest=" + layer.replace(":", "%3A")  # as the upload's PUT names it
+    where = f"/blobs/{layer}" if failing == "source" else f"/blobs/uploads/.*{uploaded}"
+    failing_proxy.add(Fault("status", status=503, method=method, path=where, times=None))
+    source = make_client(source_proxy, name="hub")
+    clients = [(make_client(p, name=f"mirror{i}"), repo) for i, p in enumerate(proxies)]
+    with pytest.raises(UnreachableError) as caught:
+        Transfers(workers=4).copy(source, repo, clients, [image.digest])
+    error = caught.value
+    named = "hub" if failing == "source" else "mirror0"
+    assert error.registry == failing_proxy.host, error
+    assert str(error).startswith(f"{named} ({failing_proxy.host}): "), error
+    assert "the registry kept failing (HTTP 503)" in str(error), error
+    assert error.hint and error.hint.startswith("the registry is having trouble"), error.hint
+    answered = [p.host for p in (source_proxy, *proxies) if p is not failing_proxy]
+    assert not any(host in str(error).split(": ")[0] for host in answered), error
+    assert failing_proxy.count(method, "blob" if failing == "source" else "upload") >= 3
 
 
 def test_large_blobs_go_up_in_chunks(

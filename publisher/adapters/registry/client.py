@@ -421,7 +421,7 @@ class RegistryClient:
             what=f"blob {digest[:19]} from {self._ref_text(repo_path)}",
             limit=size,
         ) as chunks:
-            yield self._verified(chunks, repo_path, digest, size)
+            yield self.transport.owned(self._verified(chunks, repo_path, digest, size))
 
     def _verified(
         self, chunks: Iterator[bytes], repo_path: str, digest: str, size: int

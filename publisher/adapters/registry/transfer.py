@@ -357,7 +357,7 @@ class Transfers:
             step.digest,
             step.size,
             lambda: source.open_blob(src.repository, step.digest, step.size),
-            what=f"copy blob {step.digest[:19]} ({step.size} bytes) to {target}",
+            what=f"copy blob {step.digest[:19]} ({step.size} bytes) from {src} to {target}",
         )
 
     def _push(

@@ -178,6 +178,7 @@ class Transient(Exception):
         kind: str = "http",
         host: str | None = None,
         role: str = "where the registry sent us",
+        origin: Transport | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -185,6 +186,9 @@ class Transient(Exception):
         self.host = host
         #: what ``host`` is to the registry
         self.role = role
+        #: the registry that failed, when it is not the one retrying (the one a copy
+        #: streams from): it names itself, with its own tip, when the retries run out
+        self.origin = origin
         self.status = status
         self.retry_after = retry_after
         self.headers = dict(headers or {})
@@ -899,7 +903,8 @@ class Transport:
         ``timeout`` (the request time limit bounds each socket write)."""
         timed_out = "timed out" in exc.reason or "no answer within" in exc.reason
         if (
-            exc.kind != "connection"
+            exc.origin not in (None, self)  # the registry the body comes from failed
+            or exc.kind != "connection"
             or not timed_out
             or (body.started is None or body.sent >= len(body))
         ):
@@ -1200,8 +1205,29 @@ class Transport:
         Transient). The chunks stop with an error past ``limit`` bytes or short of
         Content-Length.
         """
-        with self._exchange("GET", url, scopes=scopes, what=what, whole=False) as response:
-            yield self._chunks(response, limit, f"GET {what}", stall=True)
+        with contextlib.ExitStack() as stack:
+            with self._owning():
+                response = stack.enter_context(
+                    self._exchange("GET", url, scopes=scopes, what=what, whole=False)
+                )
+            yield self.owned(self._chunks(response, limit, f"GET {what}", stall=True))
+
+    def owned(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """``chunks`` (a download from this registry), a failure of theirs marked as this
+        registry's (see ``_owning``)."""
+        with self._owning():
+            yield from chunks
+
+    @contextlib.contextmanager
+    def _owning(self) -> Iterator[None]:
+        """Mark a retryable failure inside as this registry's: another registry that
+        retries a transfer fed by this one (a copy's upload) names this one when the
+        retries run out, not itself."""
+        try:
+            yield
+        except Transient as exc:
+            exc.origin = exc.origin or self
+            raise
 
     def _raise_for(self, reply: Reply, what: str, scopes: Sequence[str]) -> None:
         status = reply.status
@@ -1303,14 +1329,15 @@ class Transport:
                 if window is not None and window > policy.total_timeout:
                     # No wait within the retry time can bring the quota back: stop now.
                     ended = retry_loop.RetriesExhausted(exc, number, policy.clock() - start, None)
-                    raise self._gave_up(exc, what, ended) from None
+                    raise (exc.origin or self)._gave_up(exc, what, ended) from None
                 raise
 
         def before_sleep(exc: Transient, attempt: int, wait: float) -> None:
             if self.output is not None:
                 at = f" (at {exc.host}, {exc.role})" if exc.host else ""
+                failed = exc.origin or self
                 self.output.detail(
-                    f"{self.label}: {what}: {exc.reason}{at}; retrying in {wait:.1f}s "
+                    f"{failed.label}: {what}: {exc.reason}{at}; retrying in {wait:.1f}s "
                     f"(attempt {attempt + 1} of {policy.attempts})"
                 )
 
@@ -1324,7 +1351,8 @@ class Transport:
             )
         except retry_loop.RetriesExhausted as ended:
             assert isinstance(ended.last, Transient)
-            raise self._gave_up(ended.last, what, ended) from None
+            # the registry that failed: this one, or the one a transfer reads from
+            raise (ended.last.origin or self)._gave_up(ended.last, what, ended) from None
 
     def _gave_up(
         self, exc: Transient, what: str, ended: retry_loop.RetriesExhausted
