@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.integration.test_record_scope import make_world
-from tests.support.images import OCI_INDEX, raw_delete_manifest
+from tests.support.images import OCI_INDEX, OCI_MANIFEST, raw_delete_manifest
 
 pytestmark = pytest.mark.integration
 
@@ -202,6 +202,91 @@ def test_a_repair_whose_source_registry_fails_names_that_registry_not_the_one_re
     assert "then run `publisher audit --repair` again" in report["error"]["hint"], report
     front.clear()
     again = world.run("audit", "--repair", matrix=matrix)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_a_repair_whose_blob_download_fails_names_the_source_registry(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """ghcr lost v1.0.0's 8.3 index, its image and its layers; the repair copies them from
+    hub, which answers 503 to every download of those layers through the retries. The
+    repair names hub as the registry that could not be reached, not ghcr."""
+    from tests.support.faultproxy import Fault
+
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(hub.host)
+    world = make_world(tmp_path, write_matrix, hub=front.host, ghcr=ghcr.host)
+    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    base = f"http://{ghcr.host}/v2/{world.repo}"
+    index = requests.get(
+        f"{base}/manifests/{digests['8.3']}", headers={"Accept": OCI_INDEX}, timeout=10
+    )
+    (child,) = [m["digest"] for m in index.json()["manifests"] if "platform" in m]
+    image = requests.get(
+        f"{base}/manifests/{child}", headers={"Accept": OCI_MANIFEST}, timeout=10
+    ).json()
+    for digest in (digests["8.3"], child):
+        raw_delete_manifest(f"http://{ghcr.host}", world.repo, digest)
+    for layer in image["layers"]:
+        assert requests.delete(f"{base}/blobs/{layer['digest']}", timeout=10).status_code == 202
+        path = f"/blobs/{layer['digest']}"
+        front.add(Fault("status", status=503, method="GET", path=path, times=None))
+    world.env = {**world.env, "PUBLISHER_RETRY_ATTEMPTS": "2", "PUBLISHER_RETRY_MAX_DELAY": "0"}
+
+    result = world.run("audit", "--repair", "--json", matrix=matrix)
+    out = result.stdout + result.stderr
+    assert result.returncode == 12, out  # ghcr, which answered, still lacks the 8.3 image
+    report = json.loads(result.stdout)
+    assert list(report["unreachable"]) == ["hub"], report["unreachable"]
+    assert "HTTP 503" in report["unreachable"]["hub"], report
+    assert "hub: the registry is having trouble" in report["error"]["hint"], report
+    front.clear()
+    again = world.run("audit", "--repair", matrix=matrix)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert world.run("verify", "v1.0.0", matrix=matrix).returncode == 0
+
+
+def test_a_publish_whose_copy_cannot_download_from_the_source_names_the_source(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """publish copies the release from hub to ghcr; hub answers 503 to every download of
+    a layer through the retries. The failure names hub, which failed, with its tip, not
+    ghcr, which answered: the user is sent to the registry that is in trouble."""
+    from tests.support.faultproxy import Fault
+
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(hub.host)
+    world = make_world(tmp_path, write_matrix, hub=front.host, ghcr=ghcr.host)
+    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
+    digests = world.seed("v1.0.0", ("8.3", "8.4"), ("linux/amd64",))
+    for record in digests.glob("*.json"):
+        image = requests.get(
+            f"http://{hub.host}/v2/{world.repo}/manifests/{json.loads(record.read_text())['digest']}",
+            headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+            timeout=10,
+        ).json()
+        for layer in image["layers"]:
+            path = f"/blobs/{layer['digest']}"
+            front.add(Fault("status", status=503, method="GET", path=path, times=None))
+    world.env = {**world.env, "PUBLISHER_RETRY_ATTEMPTS": "2", "PUBLISHER_RETRY_MAX_DELAY": "0"}
+
+    result = world.run("publish", "v1.0.0", "--digests", str(digests), "--no-smoke", matrix=matrix)
+    out = result.stdout + result.stderr
+    assert result.returncode == 7, out
+    assert f"hub ({front.host}): copy blob " in out, out
+    assert f"to {ghcr.host}/{world.repo}: the registry kept failing (HTTP 503)" in out, out
+    assert f"ghcr ({ghcr.host}): copy blob" not in out, out
+    assert "the registry is having trouble" in out, out
+    assert "Traceback" not in out and "internal error" not in out
+    front.clear()
+    again = world.run("publish", "v1.0.0", "--digests", str(digests), "--no-smoke", matrix=matrix)
     assert again.returncode == 0, again.stdout + again.stderr
 
 
