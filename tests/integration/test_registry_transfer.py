@@ -264,6 +264,33 @@ def test_a_registry_that_keeps_failing_a_blob_copy_is_the_one_named(
     assert failing_proxy.count(method, "blob" if failing == "source" else "upload") >= 3
 
 
+def test_a_source_that_keeps_cutting_a_blob_short_is_the_one_named(
+    targets: list[LocalRegistry],
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """The source sends half the layer every time: the error, cut short after the retries,
+    is the source's, not the target's it was streaming into."""
+    image = make_image(platforms=["linux/amd64"], layer_sizes=(200_000,))
+    seed(registry, repo, image)
+    layer = "sha256:" + hashlib.sha256(image.images[0].layers[0]).hexdigest()
+    source_proxy = proxy_for(registry)
+    source_proxy.add(Fault("truncate", method="GET", path=f"/blobs/{layer}", times=None))
+    source = make_client(source_proxy, name="hub")
+    clients = [(make_client(target, name="mirror"), repo) for target in targets]
+    with pytest.raises(InvalidResponseError) as caught:
+        Transfers(workers=4).copy(source, repo, clients, [image.digest])
+    error = caught.value
+    assert error.registry == source_proxy.host, error
+    assert str(error).startswith(f"hub ({source_proxy.host}): "), error
+    assert f"blob {layer[:19]}" in str(error), error
+    assert error.hint and "the answer was cut short every time" in error.hint, error.hint
+    assert not any(stored(target.host, repo, layer) for target in targets)
+
+
 def test_large_blobs_go_up_in_chunks(
     targets: list[LocalRegistry],
     registry: Any,
