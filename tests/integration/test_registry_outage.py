@@ -20,6 +20,21 @@ from tests.support.images import OCI_INDEX, OCI_MANIFEST, raw_delete_manifest
 pytestmark = pytest.mark.integration
 
 
+def hub_behind_a_proxy(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> tuple[Any, Any, Any, Path]:
+    """ghcr and hub, fresh, hub behind a fault proxy (``front``, ``front.upstream`` is hub);
+    a world publishing to them, and its matrix of PHP 8.3 and 8.4 for amd64."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(hub.host)
+    world = make_world(tmp_path, write_matrix, hub=front.host, ghcr=ghcr.host)
+    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
+    return ghcr, front, world, matrix
+
+
 def test_verify_and_audit_check_the_registries_that_answer(
     tmp_path: Path, registry: Any, fresh_registry: Callable[..., Any], write_matrix: Any
 ) -> None:
@@ -183,10 +198,9 @@ def test_a_repair_whose_source_registry_fails_names_that_registry_not_the_one_re
     could not be reached (ghcr answered everything), not ghcr."""
     from tests.support.faultproxy import Fault
 
-    hub, ghcr = fresh_registry(), fresh_registry()
-    front = proxy_for(hub.host)
-    world = make_world(tmp_path, write_matrix, hub=front.host, ghcr=ghcr.host)
-    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
+    ghcr, front, world, matrix = hub_behind_a_proxy(
+        tmp_path, fresh_registry, proxy_for, write_matrix
+    )
     digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
     raw_delete_manifest(f"http://{ghcr.host}", world.repo, digests["8.3"])
     index = f"/manifests/{digests['8.3']}"
@@ -216,10 +230,9 @@ def test_a_repair_whose_blob_download_fails_names_the_source_registry(
     repair names hub as the registry that could not be reached, not ghcr."""
     from tests.support.faultproxy import Fault
 
-    hub, ghcr = fresh_registry(), fresh_registry()
-    front = proxy_for(hub.host)
-    world = make_world(tmp_path, write_matrix, hub=front.host, ghcr=ghcr.host)
-    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
+    ghcr, front, world, matrix = hub_behind_a_proxy(
+        tmp_path, fresh_registry, proxy_for, write_matrix
+    )
     digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
     base = f"http://{ghcr.host}/v2/{world.repo}"
     index = requests.get(
@@ -261,14 +274,13 @@ def test_a_publish_whose_copy_cannot_download_from_the_source_names_the_source(
     ghcr, which answered: the user is sent to the registry that is in trouble."""
     from tests.support.faultproxy import Fault
 
-    hub, ghcr = fresh_registry(), fresh_registry()
-    front = proxy_for(hub.host)
-    world = make_world(tmp_path, write_matrix, hub=front.host, ghcr=ghcr.host)
-    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
+    ghcr, front, world, matrix = hub_behind_a_proxy(
+        tmp_path, fresh_registry, proxy_for, write_matrix
+    )
     digests = world.seed("v1.0.0", ("8.3", "8.4"), ("linux/amd64",))
     for record in digests.glob("*.json"):
         image = requests.get(
-            f"http://{hub.host}/v2/{world.repo}/manifests/{json.loads(record.read_text())['digest']}",
+            f"http://{front.upstream}/v2/{world.repo}/manifests/{json.loads(record.read_text())['digest']}",
             headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
             timeout=10,
         ).json()
