@@ -10,24 +10,27 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from ..resolve import is_digest
 from . import reference
+from .config import Config
 from .errors import (
     ConfigError,
     InvalidReferenceError,
     NewerSchemaError,
     PublisherError,
+    UsageError,
     file_error,
     newer_schema_error,
 )
 from .fileio import json_kind, parse_json, read_text, require_directory, write_atomic
 from .platforms import Platform
 from .schema import Shape, is_newer
+from .version import Release
 
 RECORD_SCHEMA = 1
 
@@ -225,3 +228,89 @@ def _record_paths(root: Path) -> list[Path]:
         names = (*dirs, *files)  # a link to a directory is listed, never followed
         paths += [Path(where, n) for n in names if n.endswith(".json") and n[0] != "."]
     return paths
+
+
+def match_records(
+    config: Config,
+    release: Release,
+    records: Sequence[DigestRecord],
+    *,
+    allow_missing: bool = False,
+) -> dict[str, list[DigestRecord]]:
+    """The records of each selected line in platform order; every leg must be present.
+
+    With ``allow_missing`` (a dry run before the builds), a line lacking any leg
+    is left out instead.
+    """
+    by_key: dict[tuple[str, str], DigestRecord] = {}
+    for record in records:
+        if record.release != release.tag:
+            continue
+        key = (record.php, record.platform)
+        if key in by_key and by_key[key].digest != record.digest:
+            raise UsageError(
+                f"two digest records for PHP {record.php} {record.platform} disagree "
+                f"({by_key[key].digest} and {record.digest})",
+                hint="keep only the records of one build run in the --digests directory",
+            )
+        by_key[key] = record
+    missing: list[str] = []
+    result: dict[str, list[DigestRecord]] = {}
+    for line in config.lines:
+        result[line.php] = []
+        for platform in line.platforms:
+            found = by_key.get((line.php, platform.value))
+            if found is None:
+                missing.append(f"{line.php} {platform}")
+                continue
+            record = found
+            if record.repository != config.primary.repository.name:
+                raise UsageError(
+                    f"the record for PHP {line.php} {platform} names {record.repository}, "
+                    f"but the primary registry is {config.primary.repository.name}",
+                    hint="the build ran with another matrix.yaml or PUBLISHER_NAMESPACE: "
+                    "publish with the same ones, or build the legs again with these",
+                )
+            result[line.php].append(record)
+    if missing and allow_missing:
+        incomplete = {m.split(" ")[0] for m in missing}
+        result = {php: legs for php, legs in result.items() if php not in incomplete}
+    elif missing:
+        others = {record.release for record in records} - {release.tag}
+        if others and not by_key:  # every record is another release's
+            given = ", ".join(sorted(others))
+            raise UsageError(
+                f"no digest record for release {release.tag}: the digest records given are "
+                f"of {given}, not of {release.tag}; no registry was changed",
+                hint=f"point --digests at {release.tag}'s records (the directory its "
+                f"`publisher build` legs wrote), or publish the release they are of",
+            )
+        raise UsageError(
+            f"no digest record for release {release.tag}: {', '.join(missing)}",
+            hint="run `publisher build` for those legs (or `publisher release`) first",
+        )
+    for php, legs in result.items():
+        refuse_mixed_builds(release, php, legs)
+    return result
+
+
+def refuse_mixed_builds(release: Release, php: str, records: Sequence[DigestRecord]) -> None:
+    """Refuse one line's legs built from different base images or Dockerfiles: a leg run
+    again later ("Re-run failed jobs" after the base tag moved, a leg built again by hand
+    after a render) beside the others. Its index would hold images of two builds, and the
+    record (and the pins file's ``PHP_BASE_IMAGE``) would name one base for them all."""
+    for what, of in (
+        ("base images", lambda r: r.base_digest),
+        ("Dockerfiles", lambda r: r.dockerfile_sha256),
+    ):
+        if len({of(r) for r in records} - {None}) < 2:
+            continue
+        said = ", ".join(f"{r.platform} from {of(r)}" for r in records if of(r) is not None)
+        raise UsageError(
+            f"the digest records of PHP {php} were built from different {what} ({said}): "
+            "its legs were not built by one run, and one index holds the images of one "
+            "build; no registry was changed",
+            hint=f"build every leg of PHP {php} again (`publisher build {release.tag} --php "
+            f"{php} --platform P --digest-file F --rebuild` for each; in GitHub Actions, "
+            '"Re-run all jobs"), then publish again',
+        )

@@ -4,7 +4,7 @@ Registry latency, not bandwidth, bounds the many small requests of a release
 (tag lookups, manifests, blob HEADs): the stages issue them a few at a time
 through ``in_parallel``, which keeps the order of its inputs and lets the first
 error through, as the sequential loop it replaces would; tag writes go through
-``every_outcome``, which tries every item and says how each went.
+``try_each``, which tries every item and says which failed.
 """
 
 from __future__ import annotations
@@ -47,19 +47,20 @@ def in_parallel(
         return list(pool.map(fn, items))
 
 
-def every_outcome(
-    fn: Callable[[T], R], items: Sequence[T], workers: int = REQUESTS_IN_FLIGHT
-) -> list[tuple[R | None, PublisherError | None]]:
-    """``fn`` on every item, several at a time, even when some fail: ``(value, None)``
-    or ``(None, error)`` for each, in the items' order. For writes: with
-    ``in_parallel`` the items not yet started when one fails are dropped, and which
-    those are depends on timing. Only ``PublisherError`` is caught."""
+def try_each(
+    fn: Callable[[T], object], items: Sequence[T], workers: int = REQUESTS_IN_FLIGHT
+) -> list[PublisherError | None]:
+    """``fn`` on every item, several at a time, even when some fail: each item's error
+    (None where it succeeded), in the items' order. For writes: with ``in_parallel``
+    the items not yet started when one fails are dropped, and which those are depends
+    on timing. Only ``PublisherError`` is caught."""
 
-    def caught(item: T) -> tuple[R | None, PublisherError | None]:
+    def caught(item: T) -> PublisherError | None:
         try:
-            return fn(item), None
+            fn(item)
         except PublisherError as error:
-            return None, error
+            return error
+        return None
 
     return in_parallel(caught, items, workers)
 

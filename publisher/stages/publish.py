@@ -70,13 +70,13 @@ from ..core.errors import (
 )
 from ..core.fileio import counted, write_atomic_set
 from ..core.platforms import Platform
-from ..core.records import DigestRecord
+from ..core.records import DigestRecord, match_records
 from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import SourceTree, Target, TransferPlan
 from ..core.version import Release, parse_release
 from ..resolve import REFERENCE_DIGEST, php_line_order, release_lines
-from .parallel import every_outcome, holds, in_parallel, tag_digests
+from .parallel import holds, in_parallel, tag_digests, try_each
 from .verify import check_index
 
 #: Where ``release`` keeps the digest records of a run until it succeeds.
@@ -139,96 +139,6 @@ class PublishResult:
 
 
 # --------------------------------------------------------------------------- pure helpers
-
-
-def match_records(
-    config: Config,
-    release: Release,
-    records: Sequence[DigestRecord],
-    *,
-    allow_missing: bool = False,
-) -> dict[str, list[DigestRecord]]:
-    """The records of each selected line in platform order; every leg must be present.
-
-    With ``allow_missing`` (a dry run before the builds), a line lacking any leg
-    is left out instead.
-    """
-    by_key: dict[tuple[str, str], DigestRecord] = {}
-    for record in records:
-        if record.release != release.tag:
-            continue
-        key = (record.php, record.platform)
-        if key in by_key and by_key[key].digest != record.digest:
-            raise UsageError(
-                f"two digest records for PHP {record.php} {record.platform} disagree "
-                f"({by_key[key].digest} and {record.digest})",
-                hint="keep only the records of one build run in the --digests directory",
-            )
-        by_key[key] = record
-    missing: list[str] = []
-    result: dict[str, list[DigestRecord]] = {}
-    for line in config.lines:
-        result[line.php] = []
-        for platform in line.platforms:
-            found = by_key.get((line.php, platform.value))
-            if found is None:
-                missing.append(f"{line.php} {platform}")
-                continue
-            record = found
-            if record.repository != config.primary.repository.name:
-                raise UsageError(
-                    f"the record for PHP {line.php} {platform} names {record.repository}, "
-                    f"but the primary registry is {config.primary.repository.name}",
-                    hint="the build ran with another matrix.yaml or PUBLISHER_NAMESPACE: "
-                    "publish with the same ones, or build the legs again with these",
-                )
-            result[line.php].append(record)
-    if missing and allow_missing:
-        incomplete = {m.split(" ")[0] for m in missing}
-        result = {php: legs for php, legs in result.items() if php not in incomplete}
-        for php, legs in result.items():
-            refuse_mixed_builds(release, php, legs)
-        return result
-    others = {record.release for record in records} - {release.tag}
-    # every record is another release's: none of this one, of a selected line or not
-    if missing and others and not by_key:
-        given = ", ".join(sorted(others))
-        raise UsageError(
-            f"no digest record for release {release.tag}: the digest records given are of "
-            f"{given}, not of {release.tag}; no registry was changed",
-            hint=f"point --digests at {release.tag}'s records (the directory its "
-            f"`publisher build` legs wrote), or publish the release they are of",
-        )
-    if missing:
-        raise UsageError(
-            f"no digest record for release {release.tag}: {', '.join(missing)}",
-            hint="run `publisher build` for those legs (or `publisher release`) first",
-        )
-    for php, legs in result.items():
-        refuse_mixed_builds(release, php, legs)
-    return result
-
-
-def refuse_mixed_builds(release: Release, php: str, records: Sequence[DigestRecord]) -> None:
-    """Refuse one line's legs built from different base images or Dockerfiles: a leg run
-    again later ("Re-run failed jobs" after the base tag moved, a leg built again by hand
-    after a render) beside the others. Its index would hold images of two builds, and the
-    record (and the pins file's ``PHP_BASE_IMAGE``) would name one base for them all."""
-    for what, of in (
-        ("base images", lambda r: r.base_digest),
-        ("Dockerfiles", lambda r: r.dockerfile_sha256),
-    ):
-        if len({of(r) for r in records} - {None}) < 2:
-            continue
-        said = ", ".join(f"{r.platform} from {of(r)}" for r in records if of(r) is not None)
-        raise UsageError(
-            f"the digest records of PHP {php} were built from different {what} ({said}): "
-            "its legs were not built by one run, and one index holds the images of one "
-            "build; no registry was changed",
-            hint=f"build every leg of PHP {php} again (`publisher build {release.tag} --php "
-            f"{php} --platform P --digest-file F --rebuild` for each; in GitHub Actions, "
-            '"Re-run all jobs"), then publish again',
-        )
 
 
 @dataclass(eq=False)
@@ -1458,13 +1368,13 @@ class Publisher:
             failure in the plan's order is the error raised, each other one a warning. An
             interruption is raised before any refusal: the run is stopping."""
             try:
-                outcomes = every_outcome(one, group)
+                errors = try_each(one, group)
             finally:  # also when the main thread is interrupted while the group runs
                 for move in group:
                     if move in written:
                         name = self.registry(move.registry).repository.name
                         self.output.info(f"{name}:{move.tag} -> {move.new}")
-            failed = [error for _, error in outcomes if error is not None]
+            failed = [error for error in errors if error is not None]
             if not failed:
                 return
             raised = next((e for e in failed if isinstance(e, StoppedError)), failed[0])

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from publisher.core.errors import PublisherError
-from publisher.stages.parallel import every_outcome, in_parallel
+from publisher.stages.parallel import in_parallel, try_each
 
 
 def refusing(refused: set[str], ran: list[str]) -> Callable[[str], str]:
@@ -32,14 +32,13 @@ def test_by_default_the_first_error_stops_the_items_not_yet_started() -> None:
     assert ran == ["a"]
 
 
-def test_every_outcome_runs_every_item_and_says_how_each_went() -> None:
+def test_try_each_runs_every_item_and_says_which_failed() -> None:
     """A tag write refused must not drop the writes queued behind it: which those are
     would depend on timing (one worker makes every later item queued behind it)."""
     ran: list[str] = []
-    got = every_outcome(refusing({"a", "c"}, ran), ["a", "b", "c", "d"], workers=1)
+    got = try_each(refusing({"a", "c"}, ran), ["a", "b", "c", "d"], workers=1)
     assert ran == ["a", "b", "c", "d"]
-    assert [value for value, _ in got] == [None, "B", None, "D"]
-    assert [str(error) if error else None for _, error in got] == [
+    assert [str(error) if error else None for error in got] == [
         "a refused",
         None,
         "c refused",
@@ -47,7 +46,7 @@ def test_every_outcome_runs_every_item_and_says_how_each_went() -> None:
     ]
 
 
-def test_every_outcome_keeps_the_items_order_not_the_order_in_time() -> None:
+def test_try_each_keeps_the_items_order_not_the_order_in_time() -> None:
     later_failed = threading.Event()
 
     def fn(item: str) -> str:
@@ -59,15 +58,15 @@ def test_every_outcome_keeps_the_items_order_not_the_order_in_time() -> None:
             raise PublisherError("second refused")
         return item
 
-    got = every_outcome(fn, ["first", "second", "third"], workers=3)
-    assert [str(error) if error else value for value, error in got] == [
+    got = try_each(fn, ["first", "second", "third"], workers=3)
+    assert [str(error) if error else None for error in got] == [
         "first refused",
         "second refused",
-        "third",
+        None,
     ]
 
 
-def test_every_outcome_lets_what_is_not_a_publisher_error_through() -> None:
+def test_try_each_lets_what_is_not_a_publisher_error_through() -> None:
     """A defect is not an outcome to report as a refusal."""
 
     def fn(item: str) -> str:
@@ -76,4 +75,4 @@ def test_every_outcome_lets_what_is_not_a_publisher_error_through() -> None:
         return item
 
     with pytest.raises(KeyError):
-        every_outcome(fn, ["a", "b"], workers=1)
+        try_each(fn, ["a", "b"], workers=1)

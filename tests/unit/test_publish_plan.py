@@ -692,8 +692,7 @@ def test_digest_records_of_another_repository_are_refused_with_what_to_do():
     """Records built with another matrix or namespace name another primary repository:
     publishing them is refused before any request, and the tip says how to match them."""
     from publisher.core.errors import UsageError
-    from publisher.core.records import DigestRecord
-    from publisher.stages.publish import match_records
+    from publisher.core.records import DigestRecord, match_records
 
     config_ = cfg()
     records = [
@@ -824,8 +823,7 @@ def test_digest_records_of_another_release_are_named_when_none_is_of_this_one():
     artifact) is refused naming the release they are of and where to point it, not only
     with the legs to build."""
     from publisher.core.errors import UsageError
-    from publisher.core.records import DigestRecord
-    from publisher.stages.publish import match_records
+    from publisher.core.records import DigestRecord, match_records
 
     config_ = cfg()
     records = [
@@ -856,8 +854,7 @@ def test_records_of_this_release_for_lines_left_out_are_not_called_another_relea
     release's: the records given are not all of the other release, so the legs missing
     are named, not "the digest records given are of v1.0.0, not of v1.2.0"."""
     from publisher.core.errors import UsageError
-    from publisher.core.records import DigestRecord
-    from publisher.stages.publish import match_records
+    from publisher.core.records import DigestRecord, match_records
 
     config_ = cfg()
     first, *rest = config_.lines
@@ -892,8 +889,7 @@ def test_one_lines_legs_built_from_different_dockerfiles_are_refused_naming_each
     line's index would hold images of two Dockerfiles. A record without a base digest
     (null) is no disagreement."""
     from publisher.core.errors import UsageError
-    from publisher.core.records import DigestRecord
-    from publisher.stages.publish import match_records
+    from publisher.core.records import DigestRecord, match_records
 
     config_ = cfg()
     line = config_.lines[0]
