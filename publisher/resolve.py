@@ -2234,6 +2234,13 @@ def trimmed(value: str) -> str:
     return value.strip(BLANKS)
 
 
+def words(value: str) -> list[str]:
+    """The words of a pins file's list (``PHP_LINES``, ``PHP_PLATFORMS_X_Y``): split at
+    spaces and tabs alone, as the launcher's shell splits them. Another blank (a vertical
+    tab, a no-break space) is part of a word, which is then refused."""
+    return [word for word in re.split("[ \t]+", value) if word]
+
+
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 _BASE_ARG_RE = re.compile(r"^ARG\s+PHP_BASE_IMAGE=(\S+)\s*$", re.MULTILINE)
@@ -2393,19 +2400,25 @@ class Inputs:
         return f"set {env} to {what}" if named == env else f"give {named} {what}"
 
 
+def as_shown(value: str) -> str:
+    """A value refused, as the messages show it: whole up to 60 characters, else its first
+    57 and "...", quoted by ``repr`` (an invisible character escaped); start.sh's
+    ``utf8 repr`` writes the same."""
+    return repr(value if len(value) <= 60 else value[:57] + "...")
+
+
 def _bad(name: str, value: str, accepted: str) -> ResolveError:
     """The value of ``name`` refused: ``name`` is the variable, or the flag (``--timeout``)
     when the value came from one, as the user gave it but for the blanks around it, which
     do not count (start.sh says the same words)."""
     value = trimmed(value)
-    shown = hide_credentials(value) or value  # never the password
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    shown = as_shown(hide_credentials(value) or value)  # never the password
     if name.startswith("--"):
         return ResolveError(
-            f"{name} {shown!r} is not valid: {accepted}", hint=f"correct the flag {name}"
+            f"{name} {shown} is not valid: {accepted}", hint=f"correct the flag {name}"
         )
     return ResolveError(
-        f"{name}={shown!r} is not valid: {accepted}",
+        f"{name}={shown} is not valid: {accepted}",
         hint=f"correct the environment variable {name}",
     )
 
@@ -2642,8 +2655,8 @@ def read_pins_text(text: str, *, source: str) -> dict[str, str]:
     """The ``KEY='value'`` pairs of a pins file; PinsError names the line it cannot read."""
     values: dict[str, str] = {}
     seen: dict[str, int] = {}
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
+    for number, raw in enumerate(text.split("\n"), 1):  # as the launcher's `read` splits it
+        line = trimmed(raw)
         if not line or line.startswith("#"):
             continue
         match = _PINS_LINE_RE.fullmatch(line)
@@ -2709,9 +2722,9 @@ def parse_pins(text: str, *, source: str) -> Pins:
     except ValueError as exc:
         raise fail(f"PHP_REPOSITORY/PHP_MIRROR_REPOSITORY: {exc}") from None
     lines = []
-    for php in values.get("PHP_LINES", "").split():
+    for php in words(values.get("PHP_LINES", "")):
         if not is_php_line(php):
-            raise fail(f"PHP_LINES: {php!r} is not a PHP line")
+            raise fail(f"PHP_LINES: {as_shown(php)} is not a PHP line")
         key = php.replace(".", "_")
         image_text = values.get(f"PHP_IMAGE_{key}")
         if image_text is None:
@@ -2722,13 +2735,14 @@ def parse_pins(text: str, *, source: str) -> Pins:
         mirror_image = None
         if f"PHP_IMAGE_MIRROR_{key}" in values:
             mirror_image = ref(f"PHP_IMAGE_MIRROR_{key}", values[f"PHP_IMAGE_MIRROR_{key}"])
-        words = values.get(f"PHP_PLATFORMS_{key}", "").split()
-        for word in words:  # the first in the file's order, as the launcher names it
+        listed = words(values.get(f"PHP_PLATFORMS_{key}", ""))
+        for word in listed:  # the first in the file's order, as the launcher names it
             if not _PINNED_PLATFORM_RE.fullmatch(word):
                 raise fail(
-                    f"PHP_PLATFORMS_{key}: {word!r} is not a platform (os/arch, e.g. linux/amd64)"
+                    f"PHP_PLATFORMS_{key}: {as_shown(word)} is not a platform (os/arch, e.g. "
+                    "linux/amd64)"
                 )
-        platforms = tuple(sorted(words)) or None  # None: not recorded, the registry is asked
+        platforms = tuple(sorted(listed)) or None  # None: not recorded, the registry is asked
         base = values.get(f"PHP_BASE_IMAGE_{key}") or None
         lines.append(PinnedLine(php, image, mirror_image, platforms, base))
     default_line = values.get("PHP_DEFAULT_LINE") or None

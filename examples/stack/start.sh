@@ -651,8 +651,8 @@ number=0
 keys=0
 while IFS= read -r line || [ -n "$line" ]; do
   number=$((number + 1))
-  line=${line#"${line%%[![:space:]]*}"}
-  line=${line%"${line##*[![:space:]]}"}
+  line=${line#"${line%%[!"$blanks"]*}"}
+  line=${line%"${line##*[!"$blanks"]}"}
   case $line in '' | '#'*) continue ;; esac
   pin_key=${line%%=*}
   value=${line#*=}
@@ -695,7 +695,7 @@ fi
 lines=$(pin PHP_LINES)
 set -f  # the words as they are: none is a pattern
 for line in $lines; do
-  is_php_line "$line" || broken "PHP_LINES: '$line' is not a PHP line"
+  is_php_line "$line" || broken "PHP_LINES: $(utf8 repr "$line") is not a PHP line"
   line_key=$(printf '%s' "$line" | tr . _)
   has_pin "PHP_IMAGE_$line_key" || broken "PHP_IMAGE_$line_key is missing (PHP_LINES lists $line)"
   reference "$(pin "PHP_IMAGE_$line_key")" || broken "PHP_IMAGE_$line_key: $ref_error"
@@ -705,7 +705,7 @@ for line in $lines; do
   fi
   for word in $(pin "PHP_PLATFORMS_$line_key"); do  # none (empty, missing): not recorded
     is_platform "$word" \
-      || broken "PHP_PLATFORMS_$line_key: '$word' is not a platform (os/arch, e.g. linux/amd64)"
+      || broken "PHP_PLATFORMS_$line_key: $(utf8 repr "$word") is not a platform (os/arch, e.g. linux/amd64)"
   done
 done
 set +f

@@ -1749,8 +1749,18 @@ def _broken_pins(world: World, tmp_path: Path, case: str) -> str:
             r"^PHP_PLATFORMS_8_4=.*$", f"PHP_PLATFORMS_8_4='{HOST} *'", text, flags=re.M
         ),
         "line-glob": text.replace("PHP_LINES='8.4'", "PHP_LINES='8.4 *'"),
+        # only spaces and tabs part a list's words, and only ASCII blanks around a line do
+        # not count, in every shell and locale: resolve once took these as the shell does not
+        "line-no-break-space": text.replace("PHP_LINES='8.4'", "PHP_LINES='8.4\u00a08.3'"),
+        "platform-vertical-tab": re.sub(
+            r"^PHP_PLATFORMS_8_4=.*$",
+            "PHP_PLATFORMS_8_4='linux/s390x\vlinux/s390x'",
+            text,
+            flags=re.M,
+        ),
+        "em-space-after": text.replace(image, image + "\u2003"),
     }
-    path.write_text(edited[case])
+    path.write_bytes(edited[case].encode())
     return str(path)
 
 
@@ -1772,6 +1782,9 @@ BROKEN_PINS = {
     "platform-glob": "PHP_PLATFORMS_8_4: '*' is not a platform (os/arch, e.g. linux/amd64)",
     # a pattern is no pattern: the launcher once named a file of its working directory
     "line-glob": "PHP_LINES: '*' is not a PHP line",
+    "line-no-break-space": "PHP_LINES: '8.4\\xa08.3' is not a PHP line",
+    "platform-vertical-tab": "PHP_PLATFORMS_8_4: 'linux/s390x\\x0blinux/s390x' is not a platform",
+    "em-space-after": "line {n} is not KEY='value'",
 }
 
 

@@ -451,6 +451,22 @@ def test_parse_pins() -> None:
             ("PHP_DEFAULT_LINE='8.4'", "PHP_DEFAULT_LINE='8.4'\nPHP_DEFAULT_LINE='8.3'"),
             "line 8 gives PHP_DEFAULT_LINE again (line 7)",
         ),
+        # only spaces and tabs part the words of a list, only LF the lines, and only ASCII
+        # blanks around a line do not count, as the launcher's shell reads them in every
+        # locale (Python's split() and strip() would take these, and splitlines() the VT)
+        (("PHP_LINES='8.3 8.4'", "PHP_LINES='8.3\u00a08.4'"), "PHP_LINES: '8.3\\xa08.4' is not"),
+        (("PHP_LINES='8.3 8.4'", "PHP_LINES='8.3\v8.4'"), "PHP_LINES: '8.3\\x0b8.4' is not"),
+        (
+            ("PHP_PLATFORMS_8_4='linux/amd64 ", "PHP_PLATFORMS_8_4='linux/amd64\x1f"),
+            "PHP_PLATFORMS_8_4: 'linux/amd64\\x1flinux/arm64' is not a platform",
+        ),
+        (("PHP_DEFAULT_LINE='8.4'", "PHP_DEFAULT_LINE='8.4'\u2003"), "line 7 is not KEY='value'"),
+        (("PHP_DEFAULT_LINE='8.4'", "PHP_DEFAULT_LINE='8.4'\x85"), "line 7 is not KEY='value'"),
+        (("PHP_LINES='8.3 8.4'", "PHP_LINES='8.3\f 8.4'"), "PHP_LINES: '8.3\\x0c' is not"),
+        (
+            ("PHP_LINES='8.3 8.4'", "PHP_LINES='" + "8" * 70 + "'"),
+            "PHP_LINES: '" + "8" * 57 + "...'",
+        ),
     ],
 )
 def test_broken_pins_are_located(edit: tuple[str, str], message: str) -> None:
