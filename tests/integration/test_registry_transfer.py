@@ -291,6 +291,37 @@ def test_a_source_that_keeps_cutting_a_blob_short_is_the_one_named(
     assert not any(stored(target.host, repo, layer) for target in targets)
 
 
+def test_a_source_too_slow_to_answer_is_named_not_a_stalled_upload(
+    targets: list[LocalRegistry],
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """The source sends the layer's headers, then nothing for 5 s, past its 0.5 s time
+    limit: the stalled transfer is the source's, not the target's (with 10 s, it was
+    waiting for the bytes to stream)."""
+    image = make_image(platforms=["linux/amd64"], layer_sizes=(200_000,))
+    seed(registry, repo, image)
+    layer = "sha256:" + hashlib.sha256(image.images[0].layers[0]).hexdigest()
+    source_proxy = proxy_for(registry)
+    source_proxy.add(
+        Fault(
+            "drip", drip="body", stall_seconds=5.0, method="GET", path=f"/blobs/{layer}", times=None
+        )
+    )
+    source = make_client(source_proxy, name="hub", timeout=0.5)
+    clients = [(make_client(target, name="mirror"), repo) for target in targets]
+    with pytest.raises(UnreachableError) as caught:
+        Transfers(workers=4).copy(source, repo, clients, [image.digest])
+    error = caught.value
+    assert error.registry == source_proxy.host, error
+    assert str(error).startswith(f"hub ({source_proxy.host}): "), error
+    assert "the transfer stalled: 0 bytes in the last 0.5 s" in str(error), error
+    source_proxy.release()
+
+
 def test_large_blobs_go_up_in_chunks(
     targets: list[LocalRegistry],
     registry: Any,
