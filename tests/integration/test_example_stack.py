@@ -1806,6 +1806,28 @@ def test_a_broken_pins_file_is_exit_3_in_both(
     assert "use the pins file publisher wrote" in proc.stderr
 
 
+@pytest.mark.parametrize(
+    "shell",
+    [("dash",), ("bash",), ("zsh",), ("busybox", "sh")],
+    ids=["dash", "bash", "zsh", "busybox"],
+)
+@pytest.mark.parametrize("case", ["em-space-after", "line-no-break-space"])
+def test_a_pins_file_is_read_alike_in_every_shell_under_a_utf8_locale(
+    world: World, project: str, tmp_path: Path, case: str, shell: tuple[str, ...]
+) -> None:
+    """Under a UTF-8 locale bash and zsh take an em space for a blank where dash and busybox
+    do not: the launcher trims only ASCII blanks around a pins file's line, so every shell
+    (and resolve, which once trimmed any Unicode space) refuses the line alike."""
+    if shutil.which(shell[0]) is None:
+        pytest.skip(f"{shell[0]} is not installed")
+    path = _broken_pins(world, tmp_path, case)
+    env = launcher_env(world, project, tmp_path, PHP_PINS_FILE=path, LC_ALL="C.UTF-8")
+    answer, _ = resolve(env, tmp_path)
+    proc, _ = launch(world, env, shell=(str(shutil.which(shell[0])), *shell[1:]))
+    assert (answer.returncode, proc.returncode) == (3, 3), proc.stderr + answer.stderr
+    same_words(answer.stderr, proc.stderr)
+
+
 @pytest.mark.parametrize("syntax", ["same", "changed"])
 @pytest.mark.parametrize("schema", ["2", "10"])
 def test_a_pins_file_of_a_newer_schema_says_a_newer_publisher_wrote_it_in_both(
