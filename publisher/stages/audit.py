@@ -201,8 +201,16 @@ class Auditor:
 
     # ---------------------------------------------------------------- reading
 
+    def recorded_here(self, target: Target) -> tuple[list[ReleaseFacts], list[str]]:
+        """The records of the releases published in ``target``'s repository, and the
+        releases recorded in another repository of its registry."""
+        here = set(target.scope.releases)
+        records = [r for r in self.records if r.release in here]
+        return records, [r.release for r in self.records if r.release not in here]
+
     def actual(self, target: Target) -> dict[str, str]:
-        """Every tag of the scheme in ``target``'s repository -> its digest."""
+        """Every tag of the scheme in ``target``'s repository -> its digest: a tag the
+        records place elsewhere than its HEAD says is read by a GET (``resolve``)."""
         client = self.client(target)
         path = target.registry.repository.path
         tags = [
@@ -210,7 +218,9 @@ class Auditor:
             for t in client.list_tags(path)
             if parse_scheme_tag(t) is not None or is_floating_tag(t)
         ]
-        return tag_digests(client, path, tags)
+        records, elsewhere = self.recorded_here(target)
+        expected = rules.expected_tags(records, {}, target.label, elsewhere)[0]
+        return tag_digests(client, path, tags, {t: e.digest for t, e in expected.items()})
 
     def complete(self, target: Target, digest: str) -> tuple[bool, str]:
         """Is the index (or image) at ``digest`` there with every child manifest?
@@ -388,9 +398,7 @@ class Auditor:
         records of the releases published there say; ``finished``: the releases whose
         pins are alike on every repository holding them."""
         findings: list[rules.Finding] = []
-        here = set(target.scope.releases)
-        records = [r for r in self.records if r.release in here]
-        elsewhere = [r.release for r in self.records if r.release not in here]
+        records, elsewhere = self.recorded_here(target)
         label = target.label
         expected, notices = rules.expected_tags(records, actual, label, elsewhere)
         findings += notices

@@ -9,7 +9,7 @@ error through, as the sequential loop it replaces would; tag writes go through
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -65,9 +65,18 @@ def try_each(
     return in_parallel(caught, items, workers)
 
 
-def tag_digests(client: RegistryClient, repo: str, tags: Sequence[str]) -> dict[str, str]:
-    """tag -> digest for the tags present (resolved several at a time)."""
-    found = in_parallel(lambda tag: client.tag_digests(repo, [tag]), list(dict.fromkeys(tags)))
+def tag_digests(
+    client: RegistryClient,
+    repo: str,
+    tags: Sequence[str],
+    expected: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """tag -> digest for the tags present (resolved several at a time); ``expected``: tag
+    -> the digest the caller holds it to (``RegistryClient.resolve``)."""
+    found = in_parallel(
+        lambda tag: client.tag_digests(repo, [tag], expected=expected),
+        list(dict.fromkeys(tags)),
+    )
     return {tag: digest for one in found for tag, digest in one.items()}
 
 

@@ -114,7 +114,7 @@ def check_bases(
                 hint=RECORD_HINT,
             ) from None
         try:
-            current = clients.for_base(config, ref).resolve(ref)
+            current = clients.for_base(config, ref).resolve(ref, expected=line.base_digest)
         except NotFoundError:
             if state.base_frozen:  # past its end: nothing more to rebuild it on
                 return "frozen", f"PHP {php}: can never change (base {ref} is gone; {note})"

@@ -355,8 +355,9 @@ def verify_release(
 
         @unless_gone
         def resolve(tag: str) -> str | None:
+            ref = Reference(repo.domain, repo.path, tag)
             try:
-                return client.resolve(Reference(repo.domain, repo.path, tag))
+                return client.resolve(ref, expected=recorded.get(tag))
             except NotFoundError:
                 return None
 
@@ -366,6 +367,14 @@ def verify_release(
             return inspect_index(client, registry.name, repo.path, digest, blobs=cache)
 
         tags = [tag for line in wanted for tag in line.tags.get(registry.name, ())]
+        #: each tag -> the index its line's record names (a HEAD naming another is
+        #: confirmed by a GET)
+        recorded = {
+            tag: line.recorded
+            for line in wanted
+            if line.recorded
+            for tag in line.tags.get(registry.name, ())
+        }
         try:
             digests = in_parallel(resolve, tags, workers, first_alone=True)
             found = [TagFacts(registry.name, t, d) for t, d in zip(tags, digests, strict=True)]

@@ -19,6 +19,7 @@ Faults (``Fault.action``):
 * ``length``    forward, then declare ``length_delta`` more bytes than sent and close
 * ``huge``      answer ``status`` with a body of ``huge_bytes`` streamed bytes
 * ``digest``    forward, then replace the Docker-Content-Digest header with ``digest``
+                (drop it when ``digest`` is empty)
 * ``body``      forward, then replace the body with ``body`` (headers kept, length fixed)
 * ``location``  forward, then rewrite Location: ``relative``, ``drop`` or ``other-host``
 * ``chunked``   forward, then send the body chunked with no Content-Length
@@ -541,10 +542,11 @@ class FaultProxy(LoopbackServer):
                 if action == "drip":
                     self._drip(fault, status, headers, answer)
                     return
-                if action == "digest":
+                if action == "digest":  # an empty ``digest`` drops the header
                     headers = [
                         (n, fault.digest if n.lower() == "docker-content-digest" else v)
                         for n, v in headers
+                        if fault.digest or n.lower() != "docker-content-digest"
                     ]
                 elif action == "body":
                     answer = fault.body

@@ -246,11 +246,17 @@ class RegistryClient:
         url = self.transport.url(f"/v2/{repo_path}/tags/list")
         return self._tags_page(repo_path, url, {"n": "1"}).status == 200
 
-    def resolve(self, ref: Reference, *, attempts: int | None = None) -> str:
-        """The manifest digest ``ref`` points at (HEAD; GET when HEAD gives no digest), in
-        at most ``attempts`` tries of the HEAD when given.
+    def resolve(
+        self, ref: Reference, *, attempts: int | None = None, expected: str | None = None
+    ) -> str:
+        """The manifest digest ``ref`` points at, from a HEAD's Docker-Content-Digest (a
+        HEAD counts against no pull quota), in at most ``attempts`` tries of the HEAD
+        when given. A GET whose body is hashed says it when the HEAD gives no digest,
+        and, given ``expected`` (the digest the caller holds the tag to), when the HEAD
+        names another: a tag is never said to point elsewhere on a header's word.
 
-        Raises NotFoundError saying whether the repository, tag or digest is missing.
+        Raises NotFoundError saying whether the repository, tag or digest is missing;
+        InvalidResponseError when the HEAD named other content than the GET serves.
         """
         self._check_ref(ref)
         reference = ref.digest or ref.tag or "latest"
@@ -274,9 +280,19 @@ class RegistryClient:
                     hint=ALTERED_HINT,
                 )
             return ref.digest
-        if digest and is_digest(digest):
+        if not (digest and is_digest(digest)):
+            return self.get_manifest(ref).digest
+        if expected is None or digest == expected:
             return digest
-        return self.get_manifest(ref).digest
+        hashed = self.get_manifest(ref).digest
+        if hashed != digest:
+            raise self.transport.error(
+                InvalidResponseError,
+                f"the HEAD of {self._ref_text(ref.path, reference)} says {digest} but "
+                f"its manifest body hashes to {hashed}; refusing it",
+                hint=ALTERED_HINT,
+            )
+        return hashed
 
     def get_manifest(self, ref: Reference) -> Manifest:
         """Fetch a manifest or index; sha256(body) must equal the digest (at most 4 MiB)."""
@@ -365,15 +381,23 @@ class RegistryClient:
         return sorted(set(tags))
 
     def tag_digests(
-        self, repo_path: str, tags: Iterable[str] | None = None, *, attempts: int | None = None
+        self,
+        repo_path: str,
+        tags: Iterable[str] | None = None,
+        *,
+        attempts: int | None = None,
+        expected: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
         """tag -> digest for ``tags`` (default: every tag). Missing tags are left out.
-        ``attempts``: at most so many tries of each (a side lookup: 1)."""
+        ``attempts``: at most so many tries of each (a side lookup: 1); ``expected``: tag
+        -> the digest the caller holds it to (``resolve``: another is confirmed by a GET)."""
         wanted = self.list_tags(repo_path) if tags is None else list(tags)
         result: dict[str, str] = {}
         for tag in wanted:
+            ref = Reference(self.host, repo_path, tag)
+            want = (expected or {}).get(tag)
             try:
-                result[tag] = self.resolve(Reference(self.host, repo_path, tag), attempts=attempts)
+                result[tag] = self.resolve(ref, attempts=attempts, expected=want)
             except NotFoundError:
                 continue
         return result

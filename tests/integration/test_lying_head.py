@@ -1,0 +1,87 @@
+"""A manifest HEAD's Docker-Content-Digest is a registry's word, not the manifest.
+
+audit and verify learn where each tag points from HEADs (a HEAD counts against no
+pull quota); a digest other than the record's is confirmed by a GET whose body is
+hashed. Real loopback registries, hub behind a fault proxy rewriting its answers
+(``test_registry_outage.hub_behind_a_proxy``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.test_registry_outage import hub_behind_a_proxy
+from tests.support.faultproxy import Fault
+
+pytestmark = pytest.mark.integration
+
+#: The manifest HEADs of v1.0.0's 8.3 pins (``v1.0.0-php-8.3``, ``v1.0.0-php-8.3.X``).
+PINS_83 = r"/manifests/v1\.0\.0-php-8\.3(\.\d+)?$"
+
+
+def test_a_head_naming_other_content_than_the_manifest_is_a_lying_registry_not_a_moved_pin(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """hub's HEADs of the 8.3 pins name the 8.4 index, which hub holds: the GET of the
+    tag serves the 8.3 index. audit and verify say the registry lies (exit 8), never
+    that the pins moved; a repair writes nothing."""
+    _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    front.add(Fault("digest", method="HEAD", path=PINS_83, digest=digests["8.4"], times=None))
+
+    for command in (("audit",), ("audit", "--repair"), ("verify", "v1.0.0")):
+        front.reset_counts()
+        result = world.run(*command, "--json", matrix=matrix)
+        said = result.stdout + result.stderr
+        assert result.returncode == 8, said
+        error = json.loads(result.stdout)["error"]
+        assert error["kind"] == "invalid registry response", said
+        assert digests["8.4"] in error["message"] and digests["8.3"] in error["message"], said
+        assert "v1.0.0-php-8.3" in error["message"], said
+        assert error["hint"] and "rewrites" in error["hint"], said
+        assert "moved" not in said and "Traceback" not in said, said
+        assert front.mutating_requests == 0, command
+
+    front.clear()
+    assert world.run("audit", matrix=matrix).returncode == 0
+
+
+def test_heads_that_agree_with_the_records_do_the_reading_alone(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """An audit of a release where it should be reads each tag by one HEAD: no manifest
+    GET by tag (the GETs are of the indexes by digest). A HEAD without its
+    Docker-Content-Digest is read by a GET, hashed: still no finding."""
+    _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    tags = json.loads(world.run("audit", "--json", matrix=matrix).stdout)
+    assert tags["ok"] is True, tags
+
+    front.reset_counts()
+    result = world.run("audit", matrix=matrix)
+    assert result.returncode == 0, result.stdout + result.stderr
+    by_tag = [s for s in front.log if s.kind == "manifest" and "sha256:" not in s.path]
+    heads = [s for s in by_tag if s.method == "HEAD"]
+    assert heads and all(s.method == "HEAD" for s in by_tag), [(s.method, s.path) for s in by_tag]
+    # one HEAD per tag, and the newest pin's once more by the anonymous client
+    assert len(heads) == len({s.path for s in heads}) + 1, [s.path for s in heads]
+    gets = [s for s in front.log if s.kind == "manifest" and s.method == "GET"]
+    assert {s.path.rsplit("/", 1)[1] for s in gets} == set(digests.values())
+
+    front.add(Fault("digest", method="HEAD", path="/manifests/", digest="", times=None))
+    front.reset_counts()
+    result = world.run("audit", matrix=matrix)
+    assert result.returncode == 0, result.stdout + result.stderr
+    read = {s.path for s in front.log if s.kind == "manifest" and s.method == "GET"}
+    assert {s.path for s in heads} <= read
