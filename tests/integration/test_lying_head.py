@@ -61,8 +61,9 @@ def test_heads_that_agree_with_the_records_do_the_reading_alone(
     write_matrix: Any,
 ) -> None:
     """An audit of a release where it should be reads each tag by one HEAD: no manifest
-    GET by tag (the GETs are of the indexes by digest). A HEAD without its
-    Docker-Content-Digest is read by a GET, hashed: still no finding."""
+    GET by tag (the GETs are of the indexes by digest), nor does a verify of the newest
+    release or of an earlier one. A HEAD without its Docker-Content-Digest is read by a
+    GET, hashed: still no finding."""
     _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
     digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
     tags = json.loads(world.run("audit", "--json", matrix=matrix).stdout)
@@ -78,6 +79,15 @@ def test_heads_that_agree_with_the_records_do_the_reading_alone(
     assert len(heads) == len({s.path for s in heads}) + 1, [s.path for s in heads]
     gets = [s for s in front.log if s.kind == "manifest" and s.method == "GET"]
     assert {s.path.rsplit("/", 1)[1] for s in gets} == set(digests.values())
+
+    # verify: the same, of the newest release and of one before it
+    world.publish("v1.1.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    for release in ("v1.1.0", "v1.0.0"):
+        front.reset_counts()
+        result = world.run("verify", release, matrix=matrix)
+        assert result.returncode == 0, result.stdout + result.stderr
+        by_tag = [s for s in front.log if s.kind == "manifest" and "sha256:" not in s.path]
+        assert by_tag and all(s.method == "HEAD" for s in by_tag), release
 
     front.add(Fault("digest", method="HEAD", path="/manifests/", digest="", times=None))
     front.reset_counts()

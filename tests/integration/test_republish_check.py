@@ -497,3 +497,40 @@ def test_a_base_that_no_longer_exists_is_said_loudly_and_holds_back_no_other_lin
     assert local.returncode == 0, local.stdout + local.stderr
     assert local.stdout == checked.stdout
     assert "warning: the base image of PHP 8.3 no longer exists" in local.stderr
+
+
+def test_a_base_head_naming_other_content_than_its_manifest_is_refused_not_called_moved(
+    tmp_path: Path, proxy: Any, write_matrix: Callable[..., Path]
+) -> None:
+    """The bases' registry, behind a proxy whose HEADs of 8.4's base name 8.3's: the GET
+    of 8.4's base serves the recorded image, so the registry lies (exit 8) and no line is
+    said to have moved; 8.3's HEAD, as recorded, is all 8.3's base costs."""
+    from tests.support.faultproxy import Fault
+
+    world = _published(tmp_path, proxy, write_matrix, lines=("8.3", "8.4"))
+    proxy.add(
+        Fault(
+            "digest",
+            method="HEAD",
+            path=r"/manifests/8\.4-fpm-alpine$",
+            digest=world.current["8.3"],
+            times=None,
+        )
+    )
+    proxy.reset_counts()
+    argv = [sys.executable, "-m", "publisher", "republish-check", "--config", str(world.matrix)]
+    checked = subprocess.run(
+        [*argv, "--notes-dir", str(world.notes)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")},
+    )
+    said = checked.stdout + checked.stderr
+    assert checked.returncode == 8, said
+    assert "invalid registry response" in said and "moved" not in said, said
+    assert world.current["8.3"] in said and world.current["8.4"] in said, said
+    assert "Traceback" not in said, said
+    by_tag = [(s.method, s.path.rsplit("/", 1)[1]) for s in proxy.log if s.kind == "manifest"]
+    assert ("GET", "8.3-fpm-alpine") not in by_tag and ("HEAD", "8.3-fpm-alpine") in by_tag
