@@ -54,7 +54,9 @@ def check_public_command(
     cfg, record = state.load_published(scope, version)
     with state.output.step(f"Anonymous read of every pin of {version.tag}"):
         clients = state.clients
-        result = check_public(cfg, version, anonymous=clients.anonymous, output=clients.output)
+        result = check_public(
+            cfg, version, anonymous=clients.anonymous, output=clients.output, record=record
+        )
         failure = public_error(cfg, version, result, recorded=record is not None)
         if as_json:
             print_report(state, result.to_dict(cfg), failure)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..adapters.output import Output
+from ..core.audit_rules import recorded_pins
 from ..core.config import Config, Registry
 from ..core.errors import (
     AuthError,
@@ -27,6 +28,7 @@ from ..core.errors import (
     VerificationError,
     unanswered_tip,
 )
+from ..core.notes import ReleaseFacts
 from ..core.plan import selected_pins
 from ..core.reference import Reference
 from ..core.version import Release
@@ -147,13 +149,17 @@ def check_public(
     *,
     anonymous: AnonymousClient,
     output: Output,
+    record: ReleaseFacts | None = None,
 ) -> PublicCheck:
     """Read every pin on every registry anonymously; never raises for a refused read,
     nor for a registry that does not answer (its pins are then not read: ``answered``).
+    With the release's ``record``, a pin whose HEAD names another index than it is read
+    by a GET (``RegistryClient.resolve``).
 
     The registries are read at the same time, several pins at once on each.
     """
     tags = selected_pins(config, version)
+    recorded = {t: e.digest for t, e in recorded_pins([record] if record else []).items()}
 
     def read_all(registry: Registry) -> list[PinRead]:
         client = anonymous(registry)
@@ -168,7 +174,7 @@ def check_public(
             if down:  # one unanswered read is enough: no more retries against it
                 return unread(ref)
             try:
-                digest = client.resolve(ref)
+                digest = client.resolve(ref, expected=recorded.get(tag))
             except AuthError as exc:
                 return PinRead(registry.name, str(ref), None, f"refused ({exc.message})")
             except NotFoundError as exc:

@@ -31,13 +31,14 @@ def test_a_head_naming_other_content_than_the_manifest_is_a_lying_registry_not_a
     write_matrix: Any,
 ) -> None:
     """hub's HEADs of the 8.3 pins name the 8.4 index, which hub holds: the GET of the
-    tag serves the 8.3 index. audit and verify say the registry lies (exit 8), never
-    that the pins moved; a repair writes nothing."""
+    tag serves the 8.3 index. audit, verify and check-public say the registry lies
+    (exit 8), never that the pins moved; a repair writes nothing."""
     _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
     digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
     front.add(Fault("digest", method="HEAD", path=PINS_83, digest=digests["8.4"], times=None))
 
-    for command in (("audit",), ("audit", "--repair"), ("verify", "v1.0.0")):
+    commands = (("audit",), ("audit", "--repair"), ("verify", "v1.0.0"), ("check-public", "v1.0.0"))
+    for command in commands:
         front.reset_counts()
         result = world.run(*command, "--json", matrix=matrix)
         said = result.stdout + result.stderr

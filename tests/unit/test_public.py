@@ -60,7 +60,7 @@ class _Refusing:
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    def resolve(self, ref: object) -> str:
+    def resolve(self, ref: object, *, expected: str | None = None) -> str:
         raise self.error
 
 
