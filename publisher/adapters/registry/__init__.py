@@ -8,12 +8,14 @@ Public API (import from ``publisher.adapters.registry``)::
     RetryPolicy(attempts=5, initial_delay=0.5, max_delay=20.0, total_timeout=120.0, sleep=time.sleep)
 
     client = RegistryClient.for_registry(cfg.primary, env, output)   # or RegistryClient(host, ...)
-    client.resolve(ref) -> digest                 # HEAD, GET fallback; NotFoundError (repo/tag/digest)
+    client.resolve(ref, expected=None) -> digest  # HEAD, GET fallback; NotFoundError (repo/tag/digest)
+                                                  # a HEAD naming another digest than expected:
+                                                  # a hashed GET confirms it (or InvalidResponseError)
     client.get_manifest(ref) -> Manifest          # sha256(body) verified; <= 4 MiB
     client.get_manifest_by_digest(repo_path, digest) -> Manifest
     client.manifest_exists(repo_path, digest) -> bool
     client.list_tags(repo_path) -> list[str]      # all pages; [] when the repository is missing
-    client.tag_digests(repo_path, tags=None) -> {tag: digest}   # missing tags left out
+    client.tag_digests(repo_path, tags=None, expected=None) -> {tag: digest}   # missing tags left out
     client.blob_exists(repo_path, digest) -> bool
     client.get_blob(repo_path, digest) -> bytes   # small blobs (configs), verified
     client.image_config(repo_path, manifest) -> dict
