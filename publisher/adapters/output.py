@@ -6,7 +6,7 @@ Every stage talks to an ``Output``; it never prints directly. In GitHub Actions
 before first use, tables (and a failed run's error) also go to
 ``$GITHUB_STEP_SUMMARY`` and values to ``$GITHUB_OUTPUT``. Every other line written
 in Actions is ``inert``: text of other programs (a build's log) is never obeyed as a
-workflow command. Locally, steps are rich rules and tables are rich tables.
+workflow command; a JSON result is ``inert_json``, parsing to the same value. Locally, steps are rich rules and tables are rich tables.
 
 Everything written passes through ``redact`` so a registered secret never
 reaches the terminal, a file or a summary.
@@ -451,9 +451,23 @@ class Output:
             raise error from None
 
     def print_text(self, text: str) -> None:
-        """Machine-readable output (JSON, env files): written as is, never dimmed."""
+        """The command's result, a JSON document: never dimmed; in Actions, each ``##[`` in
+        it written ``##\\u005b`` (``inert_json``), which parses to the same value but is no
+        workflow command (a ``::`` cannot start a line of JSON)."""
         self.printed = True  # before: a write a signal stops halfway is the result all the same
-        self._write(self._stream, text if text.endswith("\n") else text + "\n", verbatim=True)
+        text = self.redact(text)
+        if self.github:
+            text = inert_json(text)
+        self._write(
+            self._stream, text if text.endswith("\n") else text + "\n", redact=False, verbatim=True
+        )
+
+    def print_lines(self, text: str) -> None:
+        """The command's result, ``key=value`` lines a script reads: never dimmed; in
+        Actions ``inert`` as other text (each line starts with its key, so only a ``##[`` in
+        a value, which its values never hold, would be changed)."""
+        self.printed = True
+        self._write(self._stream, text if text.endswith("\n") else text + "\n")
 
 
 def _output_error(what: str, path: str, exc: OSError) -> FileAccessError:
@@ -590,6 +604,15 @@ def inert(text: str) -> str:
         return found[0][:at] + _BREAK + found[0][at:]
 
     return _COMMAND.sub(broken, text)
+
+
+def inert_json(text: str) -> str:
+    """JSON ``text`` that GitHub Actions cannot read as a workflow command, parsing to the
+    same value: each ``##[`` written ``##\\u005b``. A ``#`` is only ever in a string (and
+    never part of an escape), where ``\\u005b`` is the ``[`` it was; a line of JSON starts
+    with a blank, a bracket, a quote or a value, never ``::``; and a line break in a
+    string is escaped."""
+    return text.replace("##[", "##\\u005b")
 
 
 def _escape_data(text: str) -> str:

@@ -724,7 +724,7 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     state.output.quiet = True  # stdout is the key=value lines; workflow commands go to stderr
     cfg = state.load_config(config_path)
     result = check_bases(cfg, options.notes_dir_of(cfg, notes_dir), state.clients)
-    state.output.print_text(
+    state.output.print_lines(
         f"release={result.release}\nchanged={'true' if result.changed else 'false'}\n"
         f"lines={','.join(result.moved)}\nfrozen={','.join(result.frozen)}\n"
         f"gone={','.join(result.gone)}"

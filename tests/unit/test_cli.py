@@ -808,6 +808,20 @@ def test_publish_with_no_digest_records_in_actions_says_how_to_rerun(cli, tmp_pa
     assert "digest-* artifacts" in said and "Re-run all jobs" in said, said
 
 
+def test_a_json_error_quoting_a_workflow_command_is_not_one_in_actions(cli):
+    """The --json document quotes what it refused; in Actions the runner, which obeys a
+    ``##[`` anywhere in a line of stdout, finds no command in it, and it parses the same."""
+    from tests.support.github_files import workflow_commands
+
+    ref = "a##[add-mask]x"
+    result = cli("inspect", "--offline", "--json", ref, env={"GITHUB_ACTIONS": "true"})
+    assert result.exit_code == 2, result.output
+    assert workflow_commands(result.stdout) == [], result.stdout
+    error = json.loads(result.stdout)["error"]
+    assert f"invalid image reference '{ref}'" in error["message"]
+    assert [name for name, _ in workflow_commands(result.stderr)] == ["error"]
+
+
 @pytest.mark.parametrize("actions", [False, True])
 def test_republish_check_keeps_stdout_to_its_key_value_lines(cli, tmp_path, actions):
     """Before the first stable release: the five lines on stdout, the warning on stderr,

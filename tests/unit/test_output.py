@@ -26,7 +26,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from publisher.adapters.output import Output, inert, markdown_table
+from publisher.adapters.output import Output, inert, inert_json, markdown_table
 from publisher.core.errors import (
     CommandError,
     ConfigError,
@@ -135,10 +135,31 @@ def test_text_in_actions_is_never_a_workflow_command(tmp_path: Path) -> None:
     assert "::add-mask::x" in log.replace("\u200b", ""), log  # still there to read
 
 
-def test_the_result_is_written_as_is_in_actions(tmp_path: Path) -> None:
+def test_the_json_result_is_inert_in_actions_and_parses_the_same(tmp_path: Path) -> None:
     run = make(tmp_path)
+    document = {"log": "say ##[add-mask]x\n::error::y ###[z] \\##[w]"}
+    run.out.print_text(json.dumps(document, indent=2))
+    assert workflow_commands(run.stdout.getvalue()) == []
+    assert json.loads(run.stdout.getvalue()) == document
+
+
+def test_the_json_result_is_written_as_is_locally(tmp_path: Path) -> None:
+    run = make(tmp_path, actions=False)
     run.out.print_text('{"log": "say ##[x]"}')
     assert run.stdout.getvalue() == '{"log": "say ##[x]"}\n'
+
+
+@given(
+    st.lists(
+        st.sampled_from([*':#[]\\"\n\r a\u2028', "add-mask", "error", "##[", "::"]), max_size=20
+    ).map("".join)
+)
+@example("##[add-mask]x")
+def test_inert_json_holds_no_command_and_parses_the_same(text: str) -> None:
+    for written in (json.dumps({"k": [text]}, indent=2), json.dumps(text, ensure_ascii=False)):
+        made = inert_json(written)
+        assert workflow_commands(made) == []
+        assert json.loads(made) == json.loads(written)
 
 
 @given(st.text(alphabet=st.sampled_from(list(": #[]\n\r\t\u2003\u2028ab")), max_size=40))
