@@ -250,8 +250,9 @@ def gh_release_command(
     # Said before the pins file is attached: a failure there leaves the release made.
     unwritten: FileAccessError | None = None
     try:
-        state.output.set_output("release-url", result.url)
-        state.output.set_output("release-action", result.action)
+        state.output.set_outputs(  # in one write: both, or neither
+            [("release-url", result.url), ("release-action", result.action)]
+        )
     except FileAccessError as exc:  # (a full disk: checked before any request otherwise)
         unwritten = exc  # said once the pins file is attached: the release is whole then
     state.output.summary(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import os
+import resource
+import signal
 import subprocess
 import sys
 import time
@@ -642,11 +644,39 @@ def test_cli_gh_release_on_a_full_github_output_still_attaches_the_pins_file_the
     assert release is not None
     assert [a["name"] for a in release["assets"]] == ["v2.0.0.env"]
     said = " ".join(result.stderr.split())
-    assert "cannot write the step output 'release-url' to GITHUB_OUTPUT=/dev/full" in said
+    assert "cannot write the step outputs to GITHUB_OUTPUT=/dev/full" in said
     assert f"the GitHub release v2.0.0 was created all the same ({release['html_url']})" in said
     text = summary.read_text()
     assert f"GitHub release [v2.0.0]({release['html_url']}): created" in text
     assert text.index("created") < text.index("**Failed: file error (exit 18)**")
+
+
+def test_cli_gh_release_writes_its_two_step_outputs_both_or_neither(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    """A disk that takes the first output's line but not the second's (a file size limit,
+    as a full disk) leaves neither: a later step never reads a release-url without its
+    release-action."""
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n", encoding="utf-8")
+    (tmp_path / "v2.0.0.env").write_text("PHP_PINS_SCHEMA='1'\n", encoding="utf-8")
+    outputs = tmp_path / "out"
+    outputs.touch()
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(outputs), **gh_env(gh)}
+    url_line = f"release-url=https://github.example/{GH_REPO}/releases/tag/v2.0.0\n"
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (len(url_line) + 5, hard))
+    try:
+        args = ["gh-release", "v2.0.0", "--notes", str(notes)]
+        result = CliRunner().invoke(main, args, env=env)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+    assert result.exit_code == 18, result.output + result.stderr
+    assert outputs.read_text(encoding="utf-8") == ""
+    assert "cannot write the step outputs to GITHUB_OUTPUT=" in result.stderr
+    assert gh.release(GH_REPO, "v2.0.0") is not None
 
 
 def test_cli_gh_release_of_a_draft_says_so_in_the_summary(gh: FakeGitHub, tmp_path: Path) -> None:
