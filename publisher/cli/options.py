@@ -79,6 +79,34 @@ class Utf8Path(click.Path):
         return super().convert(value, param, ctx)
 
 
+class Count(click.IntRange):
+    """A whole number in a range (``--jobs``, ``--transfers``), written as the
+    ``PUBLISHER_RETRY_*`` counts are (``number_setting``: ASCII digits only; click's own
+    reading takes '1_0', '+3' and other scripts' digits). Exit 2 naming the range, with
+    the command's usage as every option click refuses."""
+
+    def __init__(self, lowest: int, highest: int) -> None:
+        super().__init__(lowest, highest)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from ..core.retry import number_setting
+
+        if isinstance(value, str):
+            try:
+                number: int | float | None = number_setting(value, int)
+            except ValueError:
+                number = None
+            if number is None or not self.min <= number <= self.max:  # type: ignore[operator]
+                raise click.BadParameter(  # its tip: the command's usage (refusal_error)
+                    f"{value[:40]!r} is not a whole number from {self.min} to {self.max} "
+                    "written in the digits 0-9 alone",
+                    ctx=ctx,
+                    param=param,
+                )
+            value = number
+        return super().convert(value, param, ctx)
+
+
 def path(**kwargs: Any) -> Utf8Path:
     """The type of every path option: ``click.Path`` refusing bytes that are not UTF-8.
 
@@ -181,7 +209,7 @@ attestations = click.option(
 
 transfers = click.option(
     "--transfers",
-    type=click.IntRange(1, 32),
+    type=Count(1, 32),
     default=TRANSFERS,
     show_default=True,
     help="Blob transfers in flight at once while copying to the other registries "
@@ -196,9 +224,7 @@ def as_json(text: str) -> Callable[[F], F]:
 
 def jobs(text: str) -> Callable[[F], F]:
     """``--jobs``: how many builds or smoke tests run at once."""
-    return click.option(
-        "--jobs", type=click.IntRange(1, 32), default=2, show_default=True, help=text
-    )
+    return click.option("--jobs", type=Count(1, 32), default=2, show_default=True, help=text)
 
 
 def dry_run(text: str) -> Callable[[F], F]:

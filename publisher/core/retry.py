@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -86,11 +87,7 @@ class RetryPolicy:
             what = "a whole number" if kind is int else "a number"
             accepted = f"set {name} to {what} from {lowest:g} to {highest:g}{unit}, or unset it"
             try:
-                # Python's own reading takes '1_0' as 10 and other scripts' digits ('٥'):
-                # a number here is written in ASCII, as every tool reading it would
-                if not text.isascii() or "_" in text:
-                    raise ValueError(text)
-                value = kind(text)
+                value = number_setting(text, kind)
             except ValueError:
                 raise UsageError(f"{name}={text[:40]!r} is not {what}", hint=accepted) from None
             if not (math.isfinite(value) and lowest <= value <= highest):
@@ -113,6 +110,25 @@ class RetryPolicy:
         if retry_after is not None:
             wait = max(wait, retry_after)
         return wait
+
+
+#: A number as a user writes one for publisher (a setting, an option): ASCII digits, with a
+#: fraction for a number that need not be whole. Python's own reading also takes '1_0' as
+#: 10, '+3', blanks around it, other scripts' digits ('٥') and '1e3': none of them is how
+#: a count or a duration is written, and a typo is better refused than read.
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+
+
+def number_setting(text: str, kind: type[int] | type[float]) -> int | float:
+    """``text`` read as a number of ``kind`` (``int``: a whole number), as publisher takes
+    one from the environment (``PUBLISHER_RETRY_*``) or an option (``--jobs``); a
+    ``ValueError`` for any other spelling. The range is the caller's to check."""
+    if not (_WHOLE_NUMBER if kind is int else _NUMBER).fullmatch(text):
+        raise ValueError(text)
+    if kind is int and len(text.lstrip("0")) > 18:  # far past any range, and int() refuses
+        return 10**18  # more than 4300 digits
+    return kind(text)
 
 
 #: The longest ``Retry-After`` taken as given (about 31 years; a longer one is cut to it).

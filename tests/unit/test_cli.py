@@ -526,7 +526,7 @@ def test_json_commands_print_a_document_when_they_fail_before_their_result(
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (("release", "v1.0.0", "--dry-run", "--json", "--jobs", "0"), "'--jobs': 0 is not in"),
+        (("release", "v1.0.0", "--dry-run", "--json", "--jobs", "0"), "'--jobs': '0' is not a"),
         (("plan", "--json"), "Missing argument 'RELEASE'"),
         (("verify", "v1.0.0", "--json", "--bogus"), "No such option '--bogus'"),
         (("preflight", "--json", "extra"), "unexpected extra argument (extra)"),
@@ -552,7 +552,7 @@ def test_json_commands_print_a_document_when_click_refuses_the_command_line(cli,
         (("plan", "v1.0.0", "--config"), "'--config' requires an argument.", "plan [OPTIONS]"),
         (("verfy",), "No such command 'verfy'; did you mean 'verify'?", "[OPTIONS] COMMAND"),
         (("--bogus",), "No such option '--bogus'.", "[OPTIONS] COMMAND [ARGS]..."),
-        (("release", "v1.0.0", "--jobs", "0"), "'--jobs': 0 is not in", "release [OPTIONS]"),
+        (("release", "v1.0.0", "--jobs", "0"), "'--jobs': '0' is not a", "release [OPTIONS]"),
         (("resolve", "--bogus"), "No such option '--bogus'.", "resolve [OPTIONS]"),  # consumers.md
         (("resolve", "--format", "yaml"), "'yaml' is not one of", "resolve [OPTIONS]"),
         (("resolve", "--php", "-h"), "--php needs a value; -h after it", "resolve [OPTIONS]"),

@@ -54,6 +54,8 @@ def assert_usage_error(result, *words: str) -> None:
         ("PUBLISHER_RETRY_ATTEMPTS", "\u0665"),  # ARABIC-INDIC DIGIT FIVE: int() reads 5
         ("PUBLISHER_RETRY_INITIAL_DELAY", "0_5"),
         ("PUBLISHER_RETRY_TOTAL_TIMEOUT", "\uff11\uff10"),  # full-width 10
+        ("PUBLISHER_RETRY_ATTEMPTS", "+3"),  # int() reads 3
+        ("PUBLISHER_RETRY_MAX_DELAY", "1e1"),  # float() reads 10.0
     ],
 )
 def test_retry_variables_outside_their_range_are_usage_errors(name, value):
@@ -78,9 +80,31 @@ def test_retry_variables_in_range_are_taken():
     assert policy.total_timeout == 86400.0
 
 
+@pytest.mark.parametrize("option", ["--jobs", "--transfers"])
+@pytest.mark.parametrize(
+    "value", ["1_0", "+3", "\u0663", "\uff15", " 3", "", "0", "33", "9" * 5000]
+)
+def test_jobs_and_transfers_take_ascii_digits_alone_as_the_retry_variables_do(cli, option, value):
+    """click's int() reads '1_0' as 10, '+3' as 3 and other scripts' digits: refused as
+    the PUBLISHER_RETRY_* counts are (exit 2, before anything is read), naming the range."""
+    result = cli("release", "v1.0.0", option, value, "--dry-run")
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.stderr.split())
+    assert f"Invalid value for '{option}': {value[:40]!r}"[:60] in said, said
+    assert "is not a whole number from 1 to 32" in said, said
+    assert "in the digits 0-9 alone" in said and "publisher release --help" in said, said
+
+
+def test_jobs_and_transfers_in_digits_are_taken() -> None:
+    from publisher.cli.options import Count
+
+    assert [Count(1, 32).convert(text, None, None) for text in ("1", "07", "32")] == [1, 7, 32]
+    assert Count(1, 32).convert(4, None, None) == 4  # the default, given as a number
+
+
 def test_a_nan_retry_delay_stops_inspect_before_any_request(cli):
     result = cli("inspect", "127.0.0.1:1/x/y:1", env={"PUBLISHER_RETRY_MAX_DELAY": "nan"})
-    assert_usage_error(result, "PUBLISHER_RETRY_MAX_DELAY='nan' is out of range")
+    assert_usage_error(result, "PUBLISHER_RETRY_MAX_DELAY='nan' is not a number")
     assert "retrying" not in result.output
 
 
