@@ -35,7 +35,7 @@ from publisher.core.reference import Reference
 from tests.support.clock import FakeClock
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import make_image, make_layer, raw_push_blob, write_layout
-from tests.support.sockets import CorruptTls, FixedAnswer, Silent
+from tests.support.sockets import CorruptTls, FixedAnswer, Silent, Unaccepting
 from tests.support.tls import self_signed
 
 pytestmark = pytest.mark.integration
@@ -663,13 +663,18 @@ def test_3_cli_exits_non_zero_within_the_configured_bounds(
 
 
 def _unreachable(client: RegistryClient, repo: str) -> str:
+    return _unreachable_error(client, repo).message
+
+
+def _unreachable_error(client: RegistryClient, repo: str) -> UnreachableError:
     with pytest.raises(UnreachableError) as info:
         client.list_tags(repo)
     message = info.value.message
     # None of the nested urllib3 and ssl reprs reaches the user.
     for noise in ("Errno", "HTTPConnection", "MaxRetryError", "SSLError(", "_ssl.c"):
         assert noise not in message, message
-    return message
+    assert info.value.hint
+    return info.value
 
 
 def test_a_closed_port_is_said_to_refuse_the_connection(repo: str) -> None:
@@ -681,11 +686,31 @@ def test_a_closed_port_is_said_to_refuse_the_connection(repo: str) -> None:
 
 
 def test_a_registry_that_never_answers_is_said_to_time_out(repo: str) -> None:
+    """The connection was made: the tip is about the registry, not the network to it."""
     with Silent() as silent:
         client = RegistryClient(
             silent.host, plain_http=True, timeout=0.5, retry=FakeClock().policy(attempts=2)
         )
-        assert "connection failed: no answer within 0.5 s" in _unreachable(client, repo)
+        error = _unreachable_error(client, repo)
+    assert "connection failed: no answer within 0.5 s" in error.message
+    assert f"{silent.host} accepted the connection but did not answer in time" in error.hint
+    assert "PUBLISHER_RETRY_TOTAL_TIMEOUT" in error.hint
+    assert "DNS" not in error.hint and "port" not in error.hint, error.hint
+
+
+def test_a_registry_whose_connection_is_never_made_is_told_to_check_the_network(
+    repo: str,
+) -> None:
+    """A connection that is never made (its SYN dropped, as by a firewall) is no registry
+    failing to answer: the tip names the network, DNS, proxy and port."""
+    with Unaccepting() as port:
+        client = RegistryClient(
+            port.host, plain_http=True, timeout=0.5, retry=FakeClock().policy(attempts=2)
+        )
+        error = _unreachable_error(client, repo)
+    assert "connection failed: no connection within 0.5 s" in error.message, error.message
+    assert f"check that {port.host} is reachable (network, DNS, proxy, port)" in error.hint
+    assert "did not answer" not in error.hint, error.hint
 
 
 #: The schedule of the tests bounding a run by the total time plus one wait: each attempt

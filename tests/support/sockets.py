@@ -6,6 +6,8 @@ closes every connection it took.
 Built on it:
 
 * ``Silent``       accepts and never answers: a registry that hangs
+* ``Unaccepting``  a port whose connections are never made: a host behind a firewall that
+  drops them, on this machine
 * ``FixedAnswer``  answers every request with one canned HTTP response (401, 429, ...)
 * ``CorruptTls``   an HTTPS answer whose body breaks off with a TLS record that fails its check
 * ``TcpRelay``     relays bytes to an upstream; ``close()`` takes the upstream "offline"
@@ -73,6 +75,38 @@ class Listener:
         self._thread.join()
         self.listener.close()
         for sock in self._open:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Unaccepting:
+    """A port that never completes a connection: Linux drops a SYN while the listener's
+    accept queue is full, as a firewall that drops packets would, so a client's connect
+    waits until its own time limit. The queue (of one) is filled at once, and never
+    accepted from."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(0)
+        self.host = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        self._filling: list[socket.socket] = []
+        for _ in range(2):  # the one the queue holds, and one left waiting
+            sock = socket.socket()
+            sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                sock.connect(("127.0.0.1", self.listener.getsockname()[1]))
+            self._filling.append(sock)
+        time.sleep(0.1)  # the first one's handshake is done: the queue is full
+
+    def close(self) -> None:
+        for sock in [*self._filling, self.listener]:
             with contextlib.suppress(OSError):
                 sock.close()
 

@@ -192,7 +192,9 @@ class Transient(Exception):
         self.status = status
         self.retry_after = retry_after
         self.headers = dict(headers or {})
-        self.kind = kind  # "http", "connection", "truncated", "stalled", "refused mid-upload"
+        #: "http", "connection" (none made, or one broken), "no answer" (a connection
+        #: made, the answer not whole in time), "truncated", "stalled", "refused mid-upload"
+        self.kind = kind
 
 
 def clip(text: str, limit: int) -> str:
@@ -904,7 +906,7 @@ class Transport:
         timed_out = "timed out" in exc.reason or "no answer within" in exc.reason
         if (
             exc.origin not in (None, self)  # the registry the body comes from failed
-            or exc.kind != "connection"
+            or exc.kind not in ("connection", "no answer")
             or not timed_out
             or (body.started is None or body.sent >= len(body))
         ):
@@ -923,7 +925,7 @@ class Transport:
         elsewhere = urlsplit(url).netloc
         return Transient(
             f"connection failed: no answer within {self.timeout:g} s",
-            kind="connection",
+            kind="no answer",
             host=elsewhere if elsewhere != self.api_host else None,
         )
 
@@ -968,7 +970,7 @@ class Transport:
             elsewhere = urlsplit(failed).netloc
             raise Transient(
                 f"connection failed: {self.clean(_connection_cause(exc, self.timeout))}",
-                kind="connection",
+                kind="no answer" if _answer_late(exc) else "connection",
                 host=elsewhere if elsewhere != self.api_host else None,
             ) from None
         except requests.exceptions.TooManyRedirects:
@@ -1448,6 +1450,14 @@ class Transport:
                 hint=f"check that {host} is reachable (network, DNS, proxy, port)"
                 + ("; HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply to it" if proxied else ""),
             )
+        if exc.kind == "no answer":  # reached: the network, DNS and port are not the cause
+            return self.error(
+                UnreachableError,
+                f"{what}: {exc.reason}{at} {tries}",
+                hint=f"{exc.host or self.api_host} accepted the connection but did not answer "
+                "in time: check that it (or a proxy in front of it) is not overloaded or hung; "
+                "PUBLISHER_RETRY_ATTEMPTS and PUBLISHER_RETRY_TOTAL_TIMEOUT give it more tries",
+            )
         failing = f"{exc.host} ({exc.role})" if exc.host else "the registry"
         return self.error(
             UnreachableError,
@@ -1599,10 +1609,20 @@ _CONNECTION_CAUSES = (
 )
 
 
+def _answer_late(exc: BaseException) -> bool:
+    """Whether ``exc`` is a request that reached the registry and waited for its answer
+    in vain (a read timeout), not one that could not connect in time."""
+    return isinstance(exc, requests.exceptions.Timeout) and not isinstance(
+        exc, requests.exceptions.ConnectTimeout
+    )
+
+
 def _connection_cause(exc: BaseException, timeout: float) -> str:
     """Why a connection failed, in a few words; a proxy's own answer is kept whole."""
     if isinstance(exc, requests.exceptions.ProxyError):
         return _short(exc)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"no connection within {timeout:g} s"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"no answer within {timeout:g} s"
     text = str(exc)
