@@ -304,6 +304,11 @@ class Output:
         """In Actions, the ``::error`` annotation of ``exc`` (located for a matrix error)."""
         if not self.github:
             return
+        self._write(self._commands, self.annotation(exc), redact=False, verbatim=True)
+
+    def annotation(self, exc: PublisherError) -> str:
+        """The ``::error`` line of ``exc``, redacted and escaped, not written: ``annotate``
+        writes it; the forced exit, from its own thread, without the output's lock."""
         props = ""
         if isinstance(exc, ConfigError) and exc.source:
             props = f" file={_escape_prop(printable(exc.source))}"
@@ -314,7 +319,7 @@ class Output:
         props += ("," if props else " ") + f"title={_escape_prop(self.redact(exc.label))}"
         annotation = exc.message + (f"\ntip: {exc.hint}" if exc.hint else "")
         said = _escape_data(message_text(self.redact(annotation)))
-        self._write(self._commands, f"::error{props}::{said}\n", redact=False, verbatim=True)
+        return f"::error{props}::{said}\n"
 
     @contextlib.contextmanager
     def step(self, title: str) -> Iterator[None]:

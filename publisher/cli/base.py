@@ -8,7 +8,8 @@ command exits with 128 + the signal's number and one line saying so (with the ti
 command that writes: ``State.interrupted_hint``; in GitHub Actions also as an ``::error``
 annotation and the step summary's end, as an error is said). Further
 signals while it unwinds are ignored; if unwinding has not ended after
-``FORCE_EXIT_AFTER`` seconds the process exits anyway, saying so with the same tip.
+``FORCE_EXIT_AFTER`` seconds the process exits anyway, saying so with the same tip
+(in GitHub Actions also as an ``::error`` annotation, unless the interruption's was written).
 """
 
 from __future__ import annotations
@@ -76,6 +77,13 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 #: Seconds a run may take to unwind after a signal before it exits regardless.
 FORCE_EXIT_AFTER = 60.0
+#: Seconds the forced exit waits for its words to be written: a write blocked on a pipe
+#: nobody reads, or on a stream the stuck run is writing to, does not keep it from exiting.
+FORCE_EXIT_SAYING = 5.0
+
+#: Set once the ``::error`` annotation of an interruption is written (``say_interrupted``):
+#: a run that hangs after it (a thread that does not end) is not annotated twice.
+_ANNOTATED = threading.Event()
 
 
 @dataclass
@@ -419,6 +427,7 @@ def say_interrupted(exc: Interrupted, state: State | None) -> None:
 
     with contextlib.suppress(OSError, ValueError, OutputClosed, PublisherError, Interrupted):
         state.output.annotate(error)
+        _ANNOTATED.set()
         state.output.summary(failure_markdown(error))
 
 
@@ -482,6 +491,7 @@ class _Signals:
         if threading.current_thread() is not threading.main_thread():
             return
         self.caught = None
+        _ANNOTATED.clear()
         for signum in STOP_SIGNALS:
             if signal.getsignal(signum) is signal.SIG_IGN:
                 continue  # `nohup`, or `&` in a script: the caller chose to ignore it
@@ -515,17 +525,36 @@ class _Signals:
 
 def _force_exit(code: int, state_of: Callable[[], State | None]) -> None:
     """Exit with ``code`` after ``FORCE_EXIT_AFTER`` seconds, saying so, with the tip of a
-    command that writes (``State.interrupted_hint``: what the run left, what finishes it)."""
+    command that writes (``State.interrupted_hint``: what the run left, what finishes it);
+    in GitHub Actions also as an ``::error`` annotation, unless the interruption's own was
+    written. Said from another thread, waited for ``FORCE_EXIT_SAYING`` seconds at most:
+    the exit never waits on a blocked write, nor on the output's lock the run holds."""
     time.sleep(FORCE_EXIT_AFTER)
-    state = state_of()
-    hint = state.interrupted_hint if state is not None else None
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(
-            f"publisher: still stopping after {FORCE_EXIT_AFTER:g}s; exiting\n"
-            + (tip_lines(hint) if hint else "")
-        )
-        sys.stderr.flush()
+    saying = threading.Thread(
+        target=_say_forced_exit,
+        args=(code, state_of()),
+        name="publisher-force-exit-saying",
+        daemon=True,
+    )
+    saying.start()
+    saying.join(FORCE_EXIT_SAYING)
     os._exit(code)
+
+
+def _say_forced_exit(code: int, state: State | None) -> None:
+    hint = state.interrupted_hint if state is not None else None
+    said = f"publisher: still stopping after {FORCE_EXIT_AFTER:g}s; exiting"
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(said + "\n" + (tip_lines(hint) if hint else ""))
+        sys.stderr.flush()
+    if state is None or state.env.get("GITHUB_ACTIONS") != "true" or _ANNOTATED.is_set():
+        return
+    error = PublisherError(said, hint=hint)
+    error.label, error.exit_code = "interrupted", code
+    with contextlib.suppress(OSError, ValueError, OutputClosed, PublisherError, Interrupted):
+        line = state.output.annotation(error)  # on stderr, which Actions reads as stdout
+        sys.stderr.write(line)
+        sys.stderr.flush()
 
 
 #: Command name -> the module under publisher.cli that defines it. Modules are

@@ -27,6 +27,7 @@ from tests.conftest import require_tool
 from tests.integration.conftest import BasicAuthRegistry
 from tests.support.builds import quiet_runner
 from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.github_files import workflow_commands
 from tests.support.pipeline import Stack, kill_group, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -404,6 +405,89 @@ def test_a_run_killed_with_sigkill_leaves_credentials_the_rerun_removes(
     assert not [p for p in configs if p.exists()]
     left = sorted(p.name for p in tmp.iterdir())
     assert not [n for n in left if n.startswith(("publisher-", "buildah"))], left
+
+
+@pytest.mark.parametrize("hangs", ["unwinding", "after"])
+def test_a_forced_exit_in_actions_is_an_error_annotation_once(hangs: str) -> None:
+    """In GitHub Actions the forced exit is an ``::error`` annotation too, as every failure
+    is: when the run hangs while unwinding, before the interruption's own annotation; not
+    a second one when that was written and a thread that does not end holds the process."""
+    hang = (
+        "    finally:\n        time.sleep(30)  # a cleanup that does not end\n"
+        if hangs == "unwinding"
+        else "    finally:\n        threading.Thread(target=time.sleep, args=(30,)).start()\n"
+    )
+    script = f"""
+import os, signal, threading, time
+import click
+from publisher.cli import base
+from publisher.cli.base import LazyGroup, State, handle_errors
+
+base.FORCE_EXIT_AFTER = 0.5
+
+@click.command()
+@handle_errors
+def hang() -> None:
+    click.get_current_context().find_object(State).interrupted_hint = "a rerun finishes it"
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+{hang}
+LazyGroup(commands={{"hang": hang}})(["hang"], obj=State(env={{"GITHUB_ACTIONS": "true"}}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 143, done.stdout + done.stderr
+    assert "publisher: still stopping after 0.5s; exiting\n  tip: a rerun finishes it\n" in (
+        done.stderr
+    ), done.stderr
+    errors = [
+        data for name, data in workflow_commands(done.stdout + done.stderr) if name == "error"
+    ]
+    assert len(errors) == 1, done.stdout + done.stderr
+    if hangs == "unwinding":
+        assert (
+            errors[0] == "publisher: still stopping after 0.5s; exiting%0Atip: a rerun finishes it"
+        )
+    else:
+        assert errors[0].startswith("interrupted by SIGTERM: stopped before finishing"), errors
+
+
+def test_a_forced_exit_is_not_held_by_a_write_to_stderr_that_blocks() -> None:
+    """The run hangs writing to a stderr nobody reads (a full pipe): the forced exit's own
+    words cannot be written either, and the process exits all the same, with the signal's
+    code, once ``FORCE_EXIT_SAYING`` has passed."""
+    script = """
+import os, signal, sys, time
+import click
+from publisher.cli import base
+from publisher.cli.base import LazyGroup, State, handle_errors
+
+base.FORCE_EXIT_AFTER, base.FORCE_EXIT_SAYING = 0.5, 1.0
+
+@click.command()
+@handle_errors
+def hang() -> None:
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+    finally:
+        while True:  # a cleanup that logs to a stderr nobody reads: blocked once it is full
+            sys.stderr.write("x" * 65536)
+
+LazyGroup(commands={"hang": hang})(["hang"], obj=State(env={"GITHUB_ACTIONS": "true"}))
+"""
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        assert process.wait(timeout=30) == 143
+    finally:
+        process.kill()
+        process.wait()
+        assert process.stderr is not None
+        process.stderr.close()
 
 
 def test_a_run_whose_unwinding_hangs_exits_anyway_with_the_signal_s_code() -> None:
