@@ -59,6 +59,7 @@ from ..core import publish_plan as pp
 from ..core.config import Config, Registry
 from ..core.errors import (
     ConfigError,
+    MissingDockerfileError,
     NotFoundError,
     PublisherError,
     ReleaseConflictError,
@@ -76,6 +77,7 @@ from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import SourceTree, Target, TransferPlan
 from ..core.version import Release, parse_release
 from ..resolve import REFERENCE_DIGEST, php_line_order, release_lines
+from .build import dockerfile_sha256
 from .parallel import holds, in_parallel, tag_digests, try_each
 from .verify import check_index
 
@@ -139,6 +141,35 @@ class PublishResult:
 
 
 # --------------------------------------------------------------------------- pure helpers
+
+
+def refuse_other_dockerfile(
+    config: Config, release: Release, php: str, records: Sequence[DigestRecord]
+) -> None:
+    """Refuse one line's legs built from another Dockerfile than this checkout's committed
+    one: records of another commit or another run (an artifact downloaded from elsewhere,
+    legs built before a checkout moved on). The release's images would not be what its
+    own Dockerfile builds, which the launcher's local fallback builds. Not for a line
+    the release's pin already holds (a rerun keeps what was published), nor a republish
+    (its legs build the release's commit, the job runs at the default branch's); a
+    checkout without the line's Dockerfile has nothing to compare with."""
+    try:
+        here = dockerfile_sha256(config, php)
+    except MissingDockerfileError:
+        return
+    built = sorted({r.dockerfile_sha256 for r in records} - {here})
+    if not built:
+        return
+    path = config.dockerfile_path(php)
+    raise UsageError(
+        f"the digest records of PHP {php} were built from the Dockerfile {built[0]}, not "
+        f"from this checkout's {path} ({here}): they come from another commit or another "
+        "run, and the release would publish images its own Dockerfile does not build; "
+        "no registry was changed",
+        hint=f"build every leg of PHP {php} again from this checkout (`publisher build "
+        f"{release.tag} --php {php} --platform P --digest-file F --rebuild` for each), or "
+        "check that the --digests directory holds the records of this run's legs",
+    )
 
 
 @dataclass(eq=False)
@@ -789,6 +820,11 @@ class Publisher:
             records,
             allow_missing=self.options.dry_run and self.before_builds,
         )
+        if self.options.republish_reason is None:
+            pinned = set(tags_present.get(self.primary.name, ()))
+            for php, legs in by_line.items():
+                if planning.pin_tag(self.release, php) not in pinned:
+                    refuse_other_dockerfile(self.config, self.release, php, legs)
         candidates = self.assemble(by_line)
         planned = {
             php: pp.Candidate(php, index.digest, tuple(sorted(index.images)))

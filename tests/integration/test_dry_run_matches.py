@@ -130,7 +130,7 @@ class Sweep:
         else:
             self.render()
             digests = self.root / ".publisher" / "builds" / release / "digests"
-            config = config_mod.load(self.matrix, {})
+        config = config_mod.load(self.matrix, {})
         digests.mkdir(parents=True)
         primary = self.registries["hub"]
         for php in LINES:
@@ -148,7 +148,13 @@ class Sweep:
                 image_repo=f"{self.proxies['hub'].host}/{self.repo}",
                 base=f"{primary}/base/php:{php}-fpm-alpine",
                 base_digest=None if name else self.bases[php],
-                dockerfile_sha256="0" * 64 if name else dockerfile_sha256(config, php),
+                # built from this checkout's Dockerfile, when it has one (publish
+                # refuses legs of another Dockerfile)
+                dockerfile_sha256=(
+                    dockerfile_sha256(config, php)
+                    if config.dockerfile_path(php).exists()
+                    else "0" * 64
+                ),
             )
         return digests
 

@@ -1066,6 +1066,63 @@ def test_a_leg_rerun_after_its_base_moved_is_not_published_beside_the_others(
     assert line["base"]["digest"] == again["base_digest"]
 
 
+def test_legs_built_from_another_dockerfile_are_not_published_unless_pinned_or_republished(
+    tmp_path, tools, bases, fresh_registry
+):
+    """Digest records of another commit (the checkout moved on after the legs, artifacts
+    of another run): the release's images would not be what its Dockerfile builds, which
+    the launcher's local fallback builds. Refused before any write; publishing from the
+    commit the legs built passes. Then a rerun of the published line and a republish
+    (whose legs build the release's commit while its job runs at a later one) still do."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    dockerfile = stack.root / "dockerfiles" / "8.4" / "Dockerfile"
+    released = dockerfile.read_bytes()
+    later = released + b"\n# a later commit\n"
+    artifacts = tmp_path / "artifacts"
+
+    def legs(where: Path, *extra: str) -> None:
+        for platform in ("linux/amd64", "linux/arm64"):
+            stack.ok(
+                "build", "v1.0.0", "--php", "8.4", "--platform", platform, *extra,
+                "--digest-file", str(where / f"8.4-{platform.replace('/', '-')}.json"),
+            )  # fmt: skip
+
+    legs(artifacts)
+    dockerfile.write_bytes(later)
+    publish = ("publish", "v1.0.0", "--only", "8.4", "--no-smoke")
+    notes = ("--notes-dir", str(stack.notes_dir))
+    refused = stack.run(*publish, "--digests", str(artifacts), *notes)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    said = " ".join(refused.stderr.split())
+    built, here = (hashlib.sha256(data).hexdigest() for data in (released, later))
+    assert (
+        f"the digest records of PHP 8.4 were built from the Dockerfile sha256:{built}, not "
+        f"from this checkout's {dockerfile} (sha256:{here})"
+    ) in said, said
+    assert "no registry was changed" in said and "--rebuild" in said
+    assert "check that the --digests directory holds the records of this run's legs" in said
+    assert tag_maps(stack, tools["skopeo"]) == [{}, {}]
+    assert not (stack.notes_dir / "v1.0.0.json").exists()
+    dry = stack.run(*publish, "--digests", str(artifacts), "--dry-run", *notes)
+    assert dry.returncode == 2 and "not from this checkout's" in dry.stderr, dry.stderr
+    # from the commit the legs built: published
+    dockerfile.write_bytes(released)
+    stack.ok(*publish, "--digests", str(artifacts), *notes)
+    published = stack.index_digests("v1.0.0")["8.4"]
+    # the checkout moves on: a rerun keeps what the pin holds
+    dockerfile.write_bytes(later)
+    stack.ok(*publish, "--digests", str(artifacts), *notes)
+    assert stack.index_digests("v1.0.0")["8.4"] == published
+    # a republish: its legs build the release's commit, its publish runs at the later one
+    patch_base(tmp_path, bases, "after-a-later-commit")
+    dockerfile.write_bytes(released)
+    legs(tmp_path / "rebuilt", "--rebuild")
+    dockerfile.write_bytes(later)
+    stack.ok(*publish, "--digests", str(tmp_path / "rebuilt"), "--reason", "openssl", *notes)
+    assert stack.index_digests("v1.0.0")["8.4"] != published
+
+
 def test_a_refused_run_destroys_nothing(tmp_path, tools, bases, fresh_registry):
     hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
