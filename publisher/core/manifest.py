@@ -328,7 +328,7 @@ def build_index(
     if not children:
         raise ValueError("an index needs at least one child manifest")
     for child in children:
-        if child.media_type not in IMAGE_TYPES | INDEX_TYPES:
+        if not child.names_manifest:  # an attestation annotated so is one, as copies take it
             raise ValueError(f"index child {child.digest} has media type {child.media_type!r}")
     data: dict[str, Any] = {
         "schemaVersion": 2,

@@ -942,12 +942,15 @@ class Publisher:
                             f"{self.release.tag} --php {php} --platform {record.platform}`), "
                             "then publish again",
                         )
-                    odd = [c for c in manifest.attestations if not c.is_manifest]
-                    if odd:  # an index carries manifests only
+                    # an index carries manifests only: an attestation buildx's annotation
+                    # names is one whatever its media type, as the copies take it
+                    odd = [c for c in manifest.attestations if not c.names_manifest]
+                    if odd:
                         raise UsageError(
                             f"the record for PHP {php} {record.platform} names an index whose "
                             f"attestation {odd[0].digest} has the media type "
-                            f"{odd[0].media_type!r}, not a manifest's: it cannot be carried "
+                            f"{odd[0].media_type!r}, not a manifest's, and no annotation "
+                            "calling it an attestation manifest: it cannot be carried "
                             "into the line's index",
                             hint="build the leg again (`publisher build "
                             f"{self.release.tag} --php {php} --platform {record.platform} "

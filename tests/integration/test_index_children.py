@@ -27,6 +27,8 @@ from typing import Any
 import pytest
 import requests
 
+from publisher.core.platforms import Platform
+from publisher.core.records import DigestRecord, write_record_file
 from tests.support.images import (
     IN_TOTO,
     OCI_INDEX,
@@ -165,3 +167,62 @@ def test_a_pin_listing_an_image_of_no_platform_is_refused_naming_it(
     assert "run `publisher republish v1.0.0 --reason ...`" in said
     assert tag_map(registry.host, repo) == {"v1.0.0-php-8.4": pinned}
     assert tag_map(second_registry.host, repo) == {}
+
+
+def test_legs_whose_attestations_name_a_blob_media_type_are_published_and_copied_whole(
+    tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Callable[..., Path]
+) -> None:
+    """Each build leg's own index (its image and the attestation manifest buildx's
+    annotation names) lists the attestation with its in-toto content's media type, as the
+    pinned index of the case above does: the primary holds it as a manifest (it accepted
+    the index). Publish carries it into the line's index as it is and copies it to the
+    other registry as a manifest, as the copy of a pinned index does; it was refused
+    (exit 2) as "not a manifest's"."""
+    repo, matrix, env = _setup(tmp_path, registry, second_registry, write_matrix)
+    digests = tmp_path / "digests"
+    digests.mkdir()
+    attestations = []
+    for n, platform in enumerate(("linux/amd64", "linux/arm64")):
+        leg = make_image((platform,), seed=n, attestations=True)
+        index = json.loads(leg.index)
+        for entry in index["manifests"]:
+            if entry.get("annotations", {}).get("vnd.docker.reference.type") == (
+                "attestation-manifest"
+            ):
+                entry["mediaType"] = IN_TOTO
+        leg_index = push_raw(
+            registry.url, repo, TestImage(canonical(index), OCI_INDEX, leg.images, leg.attestations)
+        )
+        attestations += leg.attestations
+        record = DigestRecord(
+            "v1.0.0", "8.4", Platform(platform), f"{registry.host}/{repo}", leg_index,
+            "php:8.4-fpm-alpine", None, "buildx", "0" * 64,
+        )  # fmt: skip
+        write_record_file(digests / record.file_name, record)
+    result = run_publisher(
+        "publish", "v1.0.0", "--digests", str(digests), "--no-smoke",
+        config=matrix, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert tag_map(second_registry.host, repo) == tag_map(registry.host, repo)
+    line_index = tag_map(registry.host, repo)["v1.0.0-php-8.4"]
+    copied = requests.get(
+        f"{second_registry.url}/v2/{repo}/manifests/{line_index}",
+        headers={"Accept": OCI_INDEX},
+        timeout=30,
+    )
+    assert copied.status_code == 200
+    listed = {e["digest"]: e["mediaType"] for e in copied.json()["manifests"]}
+    assert {a.digest: listed.get(a.digest) for a in attestations} == {
+        a.digest: IN_TOTO for a in attestations
+    }
+    for attestation in attestations:  # as manifests, with their blobs
+        got = requests.get(
+            f"{second_registry.url}/v2/{repo}/manifests/{attestation.digest}",
+            headers={"Accept": OCI_MANIFEST},
+            timeout=30,
+        )
+        assert got.status_code == 200 and got.content == attestation.manifest
+        for blob in attestation.blobs:
+            head = requests.head(f"{second_registry.url}/v2/{repo}/blobs/{blob}", timeout=30)
+            assert head.status_code == 200

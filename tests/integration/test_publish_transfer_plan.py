@@ -151,14 +151,17 @@ def test_a_leg_index_whose_attestation_is_no_manifest_is_refused_not_a_crash(
     tmp_path: Path,
 ) -> None:
     """A leg's record names an index (buildx's image plus its attestations) whose
-    attestation entry has a media type no index may carry: the publish refuses it,
-    naming the leg to build again, before anything is written."""
+    attestation entry (``unknown/unknown``) has a media type no index may carry and no
+    annotation calling it an attestation manifest (one annotated so is a manifest
+    whatever its media type, as the copies take it): the publish refuses it, naming the
+    leg to build again, before anything is written."""
     image = make_image(platforms=["linux/amd64"], attestations=True)
     seed(registry, repo, image)
     data = json.loads(image.index)
     for entry in data["manifests"]:
         if entry["platform"]["os"] == "unknown":
             entry["mediaType"] = "application/vnd.example.unknown+json"
+            del entry["annotations"]
     index = canonical(data)
     digest = raw_put_manifest(f"http://{registry.host}", repo, index, OCI_INDEX)
     matrix = write_matrix(

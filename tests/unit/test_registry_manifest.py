@@ -170,6 +170,22 @@ def test_build_index_rejects_empty_and_non_manifests() -> None:
         build_index([Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", D1, 1)])
 
 
+def test_build_index_takes_an_attestation_manifest_listed_with_a_blob_media_type() -> None:
+    """buildx's annotation names the entry an attestation manifest: the registry holds it
+    as one whatever media type the index gives it, so an index carries it as it is."""
+    attestation = Descriptor.from_dict(
+        {
+            "mediaType": "application/vnd.in-toto+json",
+            "digest": D1,
+            "size": 1,
+            "platform": {"os": "unknown", "architecture": "unknown"},
+            "annotations": {"vnd.docker.reference.type": "attestation-manifest"},
+        }
+    )
+    body, _ = build_index([attestation])
+    assert Manifest.parse(body).children[0].media_type == "application/vnd.in-toto+json"
+
+
 def test_descriptor_for_a_manifest() -> None:
     child = Manifest.parse(make_image(seed=5).images[1].manifest)
     desc = descriptor_for(child, "linux/arm64")
