@@ -190,7 +190,7 @@ def build_command(
     """
     from ..core import render
     from ..core.fileio import check_tmpdir
-    from ..stages.build import BuildOptions, BuildStage, Leg
+    from ..stages.build import BuildOptions, BuildStage, Leg, other_registries
     from ..stages.publish import load_release
     from ..stages.release import published_lines, resolve_bases
 
@@ -252,7 +252,8 @@ def build_command(
             revision=revision,
             attestations=attestations,
         )
-        BuildStage(cfg, version, chosen, primary, state.output, how).leg(
+        others = other_registries(cfg, clients)
+        BuildStage(cfg, version, chosen, primary, state.output, how, others).leg(
             Leg(php, Platform.parse(platform_text)),
             base=bases.get(php),
             record_path=digest_file,

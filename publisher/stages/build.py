@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..adapters.builders import Builder, BuildRequest
@@ -129,6 +129,14 @@ def reusable_record(
         if same and primary.manifest_exists(repository.path, record.digest):
             return path, record
     return None
+
+
+def other_registries(
+    config: Config, clients: Mapping[str, RegistryClient]
+) -> dict[str, tuple[RegistryClient, str]]:
+    """Each registry but the primary, by name: its client and repository path (whom
+    ``published_record`` asks whether they still hold what the primary lost)."""
+    return {r.name: (clients[r.name], r.repository.path) for r in config.secondaries}
 
 
 def _holders(
@@ -276,6 +284,9 @@ class BuildStage:
     primary: RegistryClient
     output: Output
     options: BuildOptions
+    #: the other registries (``other_registries``), asked whether they still hold an
+    #: image of the release's pin the primary lost, to name them
+    others: Mapping[str, tuple[RegistryClient, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.options.attestations and self.builder.name != BuilderName.BUILDX:
@@ -412,6 +423,7 @@ class BuildStage:
                 primary=primary,
                 recorded_base=recorded_base,
                 recorded_index=recorded_index,
+                others=self.others,
             )
         )
         if pinned is not None:

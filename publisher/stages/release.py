@@ -40,7 +40,15 @@ from ..core.records import DigestRecord, check_not_newer
 from ..core.reference import Reference
 from ..core.sizes import human_size
 from ..core.version import Release
-from .build import BuildOptions, BuildStage, Leg, legs, published_record, resolve_base
+from .build import (
+    BuildOptions,
+    BuildStage,
+    Leg,
+    legs,
+    other_registries,
+    published_record,
+    resolve_base,
+)
 from .clients import ClientFactory
 from .publish import (
     PENDING_DIR,
@@ -220,9 +228,7 @@ def release(
                 primary=primary,
                 recorded_base=recorded_bases.get(leg.php),
                 recorded_index=recorded_indexes.get(leg.php),
-                others={
-                    r.name: (registries[r.name], r.repository.path) for r in config.secondaries
-                },
+                others=other_registries(config, registries),
             )
             if leg.php in done
             else None

@@ -638,6 +638,21 @@ def test_a_rerun_over_an_image_the_primary_lost_is_refused_naming_it(sweep: Swee
             else:
                 assert f"image {gone}, which hub no longer holds (still on ghcr)," in flat, said
             assert not any(p.count(m) for p in sweep.proxies.values() for m in MUTATING), said
+    # one build leg of the line (a rerun's job in Actions) takes its record from the pin:
+    # it names where the image still is too, and writes no record
+    sweep.reset()
+    record = sweep.root / "leg" / "8.3-linux-amd64.json"
+    leg = sweep.run(
+        "build", "v1.0.0", "--php", "8.3", "--platform", "linux/amd64",
+        "--digest-file", str(record),
+    )  # fmt: skip
+    said = leg.stdout + leg.stderr
+    flat = " ".join(leg.stderr.split())
+    assert leg.returncode == 5, said
+    assert f"image {gone}, which hub no longer holds (still on ghcr)," in flat, said
+    assert "`publisher audit --repair` copies it back" in flat, said
+    assert not record.exists()
+    assert not any(p.count(m) for p in sweep.proxies.values() for m in MUTATING), said
     # ghcr refusing (403) or failing (503) the HEAD that asks whether it still holds the
     # image: the primary's loss is still the error, ghcr only not named as holding it
     for status in (403, 503):
@@ -759,6 +774,14 @@ def test_a_blob_the_primary_lost_under_an_image_it_holds_is_named_with_the_copy_
 
     release = ("release", "v1.0.0")
     refused(release, 5, f"whose config blob {config} hub no longer holds (still on ghcr),")
+    sweep.reset()  # one build leg of the line says so too
+    leg = sweep.run(
+        "build", "v1.0.0", "--php", "8.4", "--platform", PLATFORMS[1],
+        "--digest-file", str(sweep.root / "leg" / "8.4.json"),
+    )  # fmt: skip
+    flat = " ".join(leg.stderr.split())
+    assert leg.returncode == 5, leg.stdout + leg.stderr
+    assert f"whose config blob {config} hub no longer holds (still on ghcr)," in flat, flat
     refused(publish("v1.0.0", v100), 5, f"hub does not hold the config blob {config}", "ghcr)")
     # ghcr refusing (403) or failing (503) the HEAD that asks whether it still holds the
     # config: hub's loss is still the error (the blob named), not ghcr's answer
