@@ -363,7 +363,9 @@ def publish_command(
     smoke-tested; a rerun finishes a failed publish. The legs of one line must
     come from one build: records of a line built from different base images or
     Dockerfiles (a leg run again after its base moved) are refused (exit 2)
-    before any write.
+    before any write, and so are those of a line built from another Dockerfile
+    than this checkout's (legs of another commit or run), unless the release's
+    pin already holds the line or it is a republish (--reason).
 
     \b
     Examples:
