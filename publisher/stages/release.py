@@ -26,6 +26,7 @@ from ..core import lifecycle, render
 from ..core.config import Config, Registry
 from ..core.errors import (
     FileAccessError,
+    NotFoundError,
     PartialVerificationError,
     PublisherError,
     RateLimitedVerificationError,
@@ -74,17 +75,51 @@ class ReleaseOptions(BuildOptions, PublishOptions):
     rehearsal: bool = False
 
 
-def resolve_bases(config: Config, clients: ClientFactory) -> dict[str, Reference]:
-    """Each selected line's base, pinned to the digest it has right now."""
+def resolve_bases(
+    config: Config, clients: ClientFactory, *, republish: Release | None = None
+) -> dict[str, Reference]:
+    """Each selected line's base, pinned to the digest it has right now. A base the
+    registry does not have is named with its line (NotFoundError); for a ``republish``,
+    the hint says how to republish the release's other lines without it."""
     bases: dict[str, Reference] = {}
     made: dict[str, RegistryClient] = {}
     for line in config.lines:
         ref = config.base_pull_ref(line)
         client = made.get(ref.domain) or clients.for_base(config, ref)
         made[ref.domain] = client
-        bases[line.php] = resolve_base(config, line, client)
+        try:
+            bases[line.php] = resolve_base(config, line, client)
+        except NotFoundError as exc:
+            raise _base_not_found(exc, client, config, line.php, ref, republish) from exc
         clients.output.info(f"PHP {line.php}: base {bases[line.php]}")
     return bases
+
+
+def _base_not_found(
+    exc: NotFoundError,
+    client: RegistryClient,
+    config: Config,
+    php: str,
+    ref: Reference,
+    republish: Release | None,
+) -> NotFoundError:
+    """``exc`` (met resolving ``ref``, the base of ``php``) named as that line's base; for a
+    republish, with the command that republishes the release's other lines without it."""
+    message = exc.message
+    label = f"{client.transport.label}: "
+    if message.startswith(label):
+        message = message[len(label) :]
+    exc.message = f"PHP {php} base {ref}: {message}"
+    exc.args = (exc.message,)
+    others = [name for name in config.line_names if name != php]
+    if republish is not None and others:
+        exc.hint = (
+            f"a republish rebuilds each line from its base as it is today; the published "
+            f"images of PHP {php} stay as they are: republish the other lines without it, "
+            f'`publisher republish {republish.tag} --reason "..." --only {",".join(others)}` '
+            "(the workflow's `only` input)" + (f"; {exc.hint}" if exc.hint else "")
+        )
+    return exc
 
 
 def published_lines(config: Config, version: Release, primary: RegistryClient) -> set[str]:
@@ -244,7 +279,9 @@ def release(
     if todo:
         with output.step(f"Resolve the base images ({counted(len(todo), 'line')})"):
             try:
-                bases = resolve_bases(config.select(todo), clients)
+                bases = resolve_bases(
+                    config.select(todo), clients, republish=version if republish else None
+                )
             except UnreachableError as exc:
                 if options.rehearsal and not config.stand_in:
                     exc.hint = _stand_in_hint(exc.hint, config, version, republish)

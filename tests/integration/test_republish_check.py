@@ -11,6 +11,7 @@ import datetime
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -534,3 +535,48 @@ def test_a_base_head_naming_other_content_than_its_manifest_is_refused_not_calle
     assert "Traceback" not in said, said
     by_tag = [(s.method, s.path.rsplit("/", 1)[1]) for s in proxy.log if s.kind == "manifest"]
     assert ("GET", "8.3-fpm-alpine") not in by_tag and ("HEAD", "8.3-fpm-alpine") in by_tag
+
+
+def test_a_republish_of_a_line_whose_base_is_gone_names_it_and_how_to_republish_the_others(
+    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
+) -> None:
+    """PHP 8.2 is past its end and marked frozen, and its base was removed from its
+    registry; a republish by hand of every line (the workflow's `only` left empty) cannot
+    rebuild it. It stops before any build (exit 5), naming the line, its base, and the
+    command that republishes the other lines."""
+    world = _published(
+        tmp_path,
+        registry,
+        write_matrix,
+        lines=("8.2", "8.4"),
+        gone="8.2",
+        line_overrides={"8.2": {"frozen": True}},
+    )
+    argv = [sys.executable, "-m", "publisher"]
+    config = ["--config", str(world.matrix)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    env["PUBLISHER_BUILDER"] = require_tool("buildah") and "buildah"
+    (tmp_path / "dockerfiles").mkdir()
+    shutil.copy(ROOT / "dockerfiles" / "Dockerfile.j2", tmp_path / "dockerfiles")
+    rendered = subprocess.run(
+        [*argv, "render", *config], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    notes = ["--notes-dir", str(world.notes)]
+    base = world.base_image.replace("{php}", "8.2")
+    for only, others in (((), "8.4"), (("--only", "8.2,8.4"), "8.4"), (("--only", "8.2"), None)):
+        result = subprocess.run(
+            [*argv, "republish", "v1.0.0", "--reason", "openssl", *only, *notes, *config],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            env=env,
+        )
+        assert result.returncode == 5, result.stdout + result.stderr
+        said = result.stderr
+        assert f"error: not found: PHP 8.2 base {base}: tag '8.2-fpm-alpine' not found" in said
+        command = f'`publisher republish v1.0.0 --reason "..." --only {others}`'
+        assert (command in said) == (others is not None), said
+        assert "the published images of PHP 8.2 stay as they are" in said or others is None
+        assert "pushed" not in result.stdout + said  # nothing built or pushed
