@@ -226,6 +226,13 @@ def test_a_corrupted_blob_from_the_source_is_never_stored(
         assert all(s.status is None for s in puts) and len(puts) == (1 if len(targets) == 1 else 0)
 
 
+def one_layer_image(registry: Any, repo: str, seed: Callable[..., str]) -> tuple[TestImage, str]:
+    """An amd64 image of one 200 kB layer on ``registry``, and its layer's digest."""
+    image = make_image(platforms=["linux/amd64"], layer_sizes=(200_000,))
+    seed(registry, repo, image)
+    return image, "sha256:" + hashlib.sha256(image.images[0].layers[0]).hexdigest()
+
+
 @pytest.mark.parametrize("failing", ["source", "target"])
 def test_a_registry_that_keeps_failing_a_blob_copy_is_the_one_named(
     failing: str,
@@ -239,9 +246,7 @@ def test_a_registry_that_keeps_failing_a_blob_copy_is_the_one_named(
     """The source answers 503 to the layer's download, or the target to its upload, through
     the retries: the error is the failing registry's (its label, its host, its tip), whether
     the blob streams through or is spooled; the registry that answered is not blamed."""
-    image = make_image(platforms=["linux/amd64"], layer_sizes=(200_000,))
-    seed(registry, repo, image)
-    layer = "sha256:" + hashlib.sha256(image.images[0].layers[0]).hexdigest()
+    image, layer = one_layer_image(registry, repo, seed)
     source_proxy = proxy_for(registry)
     proxies = [proxy_for(target) for target in targets]
     failing_proxy = source_proxy if failing == "source" else proxies[0]
@@ -274,9 +279,7 @@ def test_a_source_that_keeps_cutting_a_blob_short_is_the_one_named(
 ) -> None:
     """The source sends half the layer every time: the error, cut short after the retries,
     is the source's, not the target's it was streaming into."""
-    image = make_image(platforms=["linux/amd64"], layer_sizes=(200_000,))
-    seed(registry, repo, image)
-    layer = "sha256:" + hashlib.sha256(image.images[0].layers[0]).hexdigest()
+    image, layer = one_layer_image(registry, repo, seed)
     source_proxy = proxy_for(registry)
     source_proxy.add(Fault("truncate", method="GET", path=f"/blobs/{layer}", times=None))
     source = make_client(source_proxy, name="hub")
@@ -291,7 +294,7 @@ def test_a_source_that_keeps_cutting_a_blob_short_is_the_one_named(
     assert not any(stored(target.host, repo, layer) for target in targets)
 
 
-def test_a_source_too_slow_to_answer_is_named_not_a_stalled_upload(
+def test_a_source_that_stalls_a_streamed_copy_is_the_one_named(
     targets: list[LocalRegistry],
     registry: Any,
     repo: str,
@@ -302,9 +305,7 @@ def test_a_source_too_slow_to_answer_is_named_not_a_stalled_upload(
     """The source sends the layer's headers, then nothing for 5 s, past its 0.5 s time
     limit: the stalled transfer is the source's, not the target's (with 10 s, it was
     waiting for the bytes to stream)."""
-    image = make_image(platforms=["linux/amd64"], layer_sizes=(200_000,))
-    seed(registry, repo, image)
-    layer = "sha256:" + hashlib.sha256(image.images[0].layers[0]).hexdigest()
+    image, layer = one_layer_image(registry, repo, seed)
     source_proxy = proxy_for(registry)
     source_proxy.add(
         Fault(
