@@ -236,7 +236,9 @@ class Line:
     build_packages: tuple[str, ...]
     size_budget_bytes: int
     dockerfile: str
-    #: Never rebuilt or republished again (``frozen: true``): its base no longer updates.
+    #: Its base no longer updates (``frozen: true``): republish-check lists it as ``frozen=``,
+    #: never in ``lines=``, so the weekly republish leaves it; the lifecycle advice to mark
+    #: it ends. A republish given the line still rebuilds it (README, "PHP lifecycle").
     frozen: bool = False
 
     @property
