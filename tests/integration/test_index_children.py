@@ -20,7 +20,7 @@ import json
 import random
 import subprocess
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,21 @@ def _publish_over_pin(
     return pinned, result
 
 
+def holds_attestations(registry: Any, repo: str, attestations: Sequence[Any]) -> None:
+    """``registry`` holds each attestation as an OCI image manifest, with its blobs."""
+    for attestation in attestations:
+        got = requests.get(
+            f"{registry.url}/v2/{repo}/manifests/{attestation.digest}",
+            headers={"Accept": OCI_MANIFEST},
+            timeout=30,
+        )
+        assert got.status_code == 200 and got.content == attestation.manifest
+        assert got.headers["Content-Type"] == OCI_MANIFEST
+        for blob in attestation.blobs:
+            head = requests.head(f"{registry.url}/v2/{repo}/blobs/{blob}", timeout=30)
+            assert head.status_code == 200
+
+
 def test_a_pin_pushed_with_attestations_is_published_as_it_is_and_copied_whole(
     tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Callable[..., Path]
 ) -> None:
@@ -91,16 +106,7 @@ def test_a_pin_pushed_with_attestations_is_published_as_it_is_and_copied_whole(
     pinned, result = _publish_over_pin(tmp_path, registry, repo, image, image, matrix, env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert set(tag_map(second_registry.host, repo).values()) == {pinned}
-    for attestation in image.attestations:  # copied by digest with the index, blobs and all
-        got = requests.get(
-            f"{second_registry.url}/v2/{repo}/manifests/{attestation.digest}",
-            headers={"Accept": OCI_MANIFEST},
-            timeout=30,
-        )
-        assert got.status_code == 200 and got.content == attestation.manifest
-        for blob in attestation.blobs:
-            head = requests.head(f"{second_registry.url}/v2/{repo}/blobs/{blob}", timeout=30)
-            assert head.status_code == 200
+    holds_attestations(second_registry, repo, image.attestations)  # copied by digest with the index
     record = json.loads((tmp_path / "release-notes" / "v1.0.0.json").read_text())
     assert [(p["platform"], p["digest"]) for p in record["lines"][0]["platforms"]] == [
         (i.platform, i.digest) for i in image.images
@@ -132,17 +138,7 @@ def test_a_pin_whose_attestations_name_a_blob_media_type_is_copied_whole(
         timeout=30,
     )
     assert copied.status_code == 200 and copied.content == pinned_image.index
-    for attestation in image.attestations:  # as manifests, with their blobs
-        got = requests.get(
-            f"{second_registry.url}/v2/{repo}/manifests/{attestation.digest}",
-            headers={"Accept": OCI_MANIFEST},
-            timeout=30,
-        )
-        assert got.status_code == 200 and got.content == attestation.manifest
-        assert got.headers["Content-Type"] == OCI_MANIFEST
-        for blob in attestation.blobs:
-            head = requests.head(f"{second_registry.url}/v2/{repo}/blobs/{blob}", timeout=30)
-            assert head.status_code == 200
+    holds_attestations(second_registry, repo, image.attestations)  # as manifests, with their blobs
 
 
 def test_a_pin_listing_an_image_of_no_platform_is_refused_naming_it(
@@ -216,13 +212,4 @@ def test_legs_whose_attestations_name_a_blob_media_type_are_published_and_copied
     assert {a.digest: listed.get(a.digest) for a in attestations} == {
         a.digest: IN_TOTO for a in attestations
     }
-    for attestation in attestations:  # as manifests, with their blobs
-        got = requests.get(
-            f"{second_registry.url}/v2/{repo}/manifests/{attestation.digest}",
-            headers={"Accept": OCI_MANIFEST},
-            timeout=30,
-        )
-        assert got.status_code == 200 and got.content == attestation.manifest
-        for blob in attestation.blobs:
-            head = requests.head(f"{second_registry.url}/v2/{repo}/blobs/{blob}", timeout=30)
-            assert head.status_code == 200
+    holds_attestations(second_registry, repo, attestations)  # as manifests, with their blobs
