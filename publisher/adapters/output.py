@@ -280,13 +280,22 @@ class Output:
     def warning(self, message: str) -> None:
         """A warning; a byte of a path or value in it that is not UTF-8 written ``\\xff``
         (``message_text``), as in every error and JSON document, after the redaction."""
+        self._flag("warning", message)
+
+    def notice(self, message: str) -> None:
+        """A notice: something coming that needs no change yet, written as a warning is
+        (``::notice::`` in Actions, shown on the run's page; ``notice:`` on stderr)."""
+        self._flag("notice", message)
+
+    def _flag(self, kind: str, message: str) -> None:
+        """``message`` as a ``kind`` annotation in Actions, else ``kind: message`` on stderr."""
         said = message_text(self.redact(message))
         if self.github:
             self._write(
-                self._commands, f"::warning::{_escape_data(said)}\n", redact=False, verbatim=True
+                self._commands, f"::{kind}::{_escape_data(said)}\n", redact=False, verbatim=True
             )
         else:
-            self._write(self._err, f"warning: {said}\n", redact=False)
+            self._write(self._err, f"{kind}: {said}\n", redact=False)
 
     def error(self, exc: PublisherError) -> None:
         """Report an error: one or two lines; in Actions also an annotation, and the end

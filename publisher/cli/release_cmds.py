@@ -716,6 +716,11 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     are the step output `details`, a JSON list of strings (before the first
     stable release: the one line saying why there is nothing to check), and,
     once a stable release is recorded, a list in the step summary.
+    A line of the release whose security support ends within 90 days (as `plan`
+    warns), not marked `frozen: true`, gets a notice on stderr (a notice
+    annotation in GitHub Actions): the day, and to mark it `frozen: true` once
+    the first weekly run past that day has run (it rebuilds the line once more
+    if its base moved), not before.
 
     \b
     Examples:
@@ -748,6 +753,8 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
         else:  # no stable release yet, or what to change in matrix.yaml: said as a warning,
             # visible in the run's annotations (in Actions), not only in its log
             state.output.warning(line)
+    for text in result.ending:  # a line's end is near: nothing to change before it
+        state.output.notice(text)
     if result.gone:  # loud: a maintainer must act, the weekly run cannot rebuild them
         gone = NotFoundError(
             f"the base image of PHP {', '.join(result.gone)} no longer exists: "

@@ -156,10 +156,30 @@ def ending_soon(php: str, today: datetime.date, *, frozen: bool = False) -> str 
     when = "today" if left == 0 else f"in {counted(left, 'day')}"
     return (
         f"PHP {php}'s security support ends on {line.security_until} ({when}), and the "
-        "official image stops updating it after that day: then, once republish-check has "
-        "run past that day (it rebuilds a base that moved since the release), mark the line "
-        f"frozen: true in matrix.yaml, or drop it — source: {SOURCE}"
+        "official image stops updating it after that day: then, once the first weekly "
+        "republish-check past that day has run (it rebuilds the line once more if its base "
+        "moved since the release), mark the line frozen: true in matrix.yaml, or drop it "
+        f"— source: {SOURCE}"
     )
+
+
+def ending_notice(
+    php: str,
+    today: datetime.date,
+    *,
+    frozen: bool = False,
+    default_line: str | None = None,
+    lines: Iterable[tuple[str, bool]] = (),
+) -> str | None:
+    """:func:`ending_soon`; when ``php`` is ``default_line`` (which ``latest`` follows),
+    first hand ``latest`` to a line of ``lines`` (``(php, frozen)``) that still updates
+    after that day. What ``plan`` warns and ``republish-check`` notes about a line."""
+    soon = ending_soon(php, today, frozen=frozen)
+    if soon is None or php != default_line:
+        return soon
+    # neither frozen (latest stops) nor dropped (matrix.yaml would not load) until
+    # default_line names another
+    return _default_line_ending(soon, TABLE[php], list(lines))
 
 
 def support(php: str, day: datetime.date) -> str | None:
@@ -219,13 +239,13 @@ def matrix_warnings(
             )
             continue
         past = advised(php, today, frozen=frozen)
-        soon = ending_soon(php, today, frozen=frozen)
-        if soon and php == default_line and (upcoming is None or upcoming[0] == php):
-            # the line latest follows: neither frozen (latest stops) nor dropped (matrix.yaml
-            # would not load) until default_line names another
-            soon = _default_line_ending(
-                soon, TABLE[php], offered if upcoming is None else list(upcoming[1])
-            )
+        soon = ending_notice(
+            php,
+            today,
+            frozen=frozen,
+            default_line=default_line if upcoming is None or upcoming[0] == php else None,
+            lines=offered if upcoming is None else upcoming[1],
+        )
         found += [text for text in (past, soon) if text]
         if past and php == default_line:
             if upcoming is None:

@@ -35,6 +35,11 @@ class BaseCheck:
     #: The details that say what to change in matrix.yaml (a line past its end it does not
     #: mark ``frozen: true``): warnings, where the others are information.
     advised: tuple[str, ...] = ()
+    #: A notice per line of the release, in matrix.yaml and not marked ``frozen: true``, whose
+    #: security support ends within ``lifecycle.NOTICE_DAYS`` (as ``plan`` warns): the day,
+    #: and what to change in matrix.yaml once the first weekly run past it has run. Not
+    #: details: a line's base is as its detail says, whatever its end.
+    ending: tuple[str, ...] = ()
 
 
 def newest_stable_record(notes_dir: Path) -> ReleaseFacts | None:
@@ -71,6 +76,9 @@ def check_bases(
     builds, up to the end's day) is rebuilt once more, as any moved base, instead of
     leaving the release on the base before it; one that did not move, or is gone, is
     ``frozen``.
+    A line of the release that matrix.yaml has, not marked ``frozen: true``, whose
+    security support ends within ``lifecycle.NOTICE_DAYS`` of ``day`` gets a notice in
+    ``ending``, worded as ``plan``'s warning: marking it frozen waits for its end.
     """
     record = newest_stable_record(notes_dir)
     if record is None:
@@ -150,4 +158,22 @@ def check_bases(
         for php, (kind, detail) in zip(lines, found, strict=True)
         if php in unmarked and kind in ("moved", "frozen")
     )
-    return BaseCheck(record.release, bool(moved), details, moved, frozen, gone, advised)
+    matrix = [(ln.php, ln.frozen) for ln in config.lines]
+    ending = tuple(
+        notice
+        for line in record.lines
+        if line.php in configured
+        and (
+            notice := lifecycle.ending_notice(
+                line.php,
+                day,
+                frozen=configured[line.php].frozen,
+                # the release keeps its default line; the next one takes matrix.yaml's
+                default_line=line.php
+                if line.php == record.default_line == config.default_line
+                else None,
+                lines=matrix,
+            )
+        )
+    )
+    return BaseCheck(record.release, bool(moved), details, moved, frozen, gone, advised, ending)

@@ -349,6 +349,65 @@ def test_the_advice_to_mark_a_line_frozen_is_a_warning_on_the_run_s_page(
     assert sum(advice in line for line in details) == 1
 
 
+def test_a_line_near_its_end_is_a_notice_on_the_run_s_page_and_changes_no_output(
+    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
+) -> None:
+    """Monday 2026-12-07 in GitHub Actions, 24 days before PHP 8.2's security support
+    ends: the weekly run says so, as `plan` warns it, in one ::notice:: annotation (the
+    day, the first weekly run past it, then frozen: true), and its stdout, step outputs
+    and summary are what they were without it. 8.1, marked frozen, and 8.4 get none;
+    nor does 8.2 once matrix.yaml marks it frozen."""
+    world = _published(
+        tmp_path,
+        registry,
+        write_matrix,
+        lines=("8.1", "8.2", "8.4"),
+        line_overrides={"8.1": {"frozen": True}},
+    )
+    matrix, notes = world.matrix, world.notes
+    out, summary, env = _in_actions(tmp_path)
+    monday = datetime.datetime(2026, 12, 7, 5, 17, tzinfo=datetime.UTC)
+    argv = ["republish-check", "--config", str(matrix), "--notes-dir", str(notes)]
+    said = _at(monday, "UTC", *argv, env=env)
+    assert said.startswith("release=v1.0.0\nchanged=false\nlines=\nfrozen=8.1\ngone=\n"), said
+    notices = [line for line in said.splitlines() if line.startswith("::notice::")]
+    # plan, run in another step of the same moment, warns the same words
+    (tmp_path / "plan").mkdir()
+    _, _, planning = _in_actions(tmp_path / "plan")
+    planned = _at(monday, "UTC", "plan", "v1.1.0", "--config", str(matrix), env=planning)
+    assert notices == [
+        "::notice::" + line.removeprefix("::warning::")
+        for line in planned.splitlines()
+        if line.startswith("::warning::PHP 8.2's security support ends")
+    ], said + planned
+    assert notices[0].startswith(
+        "::notice::PHP 8.2's security support ends on 2026-12-31 (in 24 days)"
+    ) and notices[0].endswith(
+        "then, once the first weekly republish-check past that day has run (it rebuilds the "
+        "line once more if its base moved since the release), mark the line frozen: true in "
+        "matrix.yaml, or drop it — source: https://www.php.net/supported-versions.php"
+    )
+    assert "::warning::" not in said, said
+    outputs = parse_outputs(out.read_text())
+    details = json.loads(outputs["details"])
+    assert [line.split(":")[0] for line in details] == ["PHP 8.1", "PHP 8.2", "PHP 8.4"]
+    assert not any("security support ends" in line for line in details)
+    assert "security support ends" not in summary.read_text()
+    # marked frozen, 8.2 ends as planned: nothing more to say
+    marked = write_matrix(
+        tmp_path,
+        [("hub", world.repository, True)],
+        name="frozen.yaml",
+        lines=("8.1", "8.2", "8.4"),
+        base_image=world.base_image,
+        line_overrides={"8.1": {"frozen": True}, "8.2": {"frozen": True}},
+    )
+    argv = ["republish-check", "--config", str(marked), "--notes-dir", str(notes)]
+    frozen = _at(monday, "UTC", *argv, env=env)
+    assert frozen.startswith("release=v1.0.0\nchanged=false\nlines=\nfrozen=8.1,8.2\n")
+    assert "::notice::" not in frozen, frozen
+
+
 def test_a_line_is_asked_until_its_end_and_after_it_until_marked_frozen(
     tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
 ) -> None:

@@ -53,6 +53,25 @@ def test_a_line_leaving_security_support_within_90_days_is_announced() -> None:
     assert lifecycle.ending_soon("9.9", D(2026, 11, 30)) is None  # unknown: no claim
 
 
+def test_the_notice_of_a_line_ending_soon_is_plan_s_warning_about_it() -> None:
+    """One text, what ``plan`` warns and ``republish-check`` notes: the default line's hands
+    latest on first, another line's is ``ending_soon``'s."""
+    lines = [("8.2", False), ("8.3", False), ("8.4", False)]
+    day = D(2026, 12, 4)
+    planned = lifecycle.matrix_warnings(lines, "8.2", day)
+    noted = lifecycle.ending_notice("8.2", day, default_line="8.2", lines=lines)
+    assert planned == [noted] and "(in 27 days)" in (noted or "")
+    assert "it is the default line" in (noted or "")
+    other = lifecycle.ending_notice("8.2", day, default_line="8.4", lines=lines)
+    assert (
+        other
+        == lifecycle.ending_soon("8.2", day)
+        == lifecycle.matrix_warnings(lines, "8.4", day)[0]
+    )
+    assert lifecycle.ending_notice("8.2", day, frozen=True, default_line="8.2") is None
+    assert lifecycle.ending_notice("8.4", day, default_line="8.4", lines=lines) is None
+
+
 def test_the_default_line_leaving_security_support_soon_hands_latest_on_first() -> None:
     """The default line ending within 90 days was told to be marked frozen or dropped, as
     any line: frozen, latest would stay on it; dropped, matrix.yaml no longer loads
@@ -64,9 +83,9 @@ def test_the_default_line_leaving_security_support_soon_hands_latest_on_first() 
     assert len(said) == 2, said
     assert said[1] == (
         "PHP 8.2's security support ends on 2026-12-31 (in 31 days), and the official image "
-        "stops updating it after that day: then, once republish-check has run past that day "
-        "(it rebuilds a base that moved since the release), mark the line frozen: true in "
-        "matrix.yaml, or drop it; it is the default line, which latest and each release's "
+        "stops updating it after that day: then, once the first weekly republish-check past "
+        "that day has run (it rebuilds the line once more if its base moved since the "
+        "release), mark the line frozen: true in matrix.yaml, or drop it; it is the default line, which latest and each release's "
         "vX.Y.Z follow: first set default_line in matrix.yaml to a line that still updates "
         "after that day (8.5, 8.4, 8.3) — source: " + lifecycle.SOURCE
     )

@@ -247,6 +247,20 @@ def test_warning_is_an_annotation(tmp_path: Path) -> None:
     assert run.stdout.getvalue() == "::warning::size grew 12%25%0Aover the 10%25 threshold\n"
 
 
+def test_notice_is_an_annotation_as_a_warning_is(tmp_path: Path) -> None:
+    run = make(tmp_path)
+    run.out.quiet = True  # as republish-check: stdout is its key=value lines alone
+    run.out.notice("PHP 8.2 ends in 27 days\n100% sure")
+    assert run.stdout.getvalue() == ""
+    assert run.stderr.getvalue() == "::notice::PHP 8.2 ends in 27 days%0A100%25 sure\n"
+    local = make(tmp_path, actions=False)
+    local.out.notice("PHP 8.2 ends in 27 days")
+    assert (local.stdout.getvalue(), local.stderr.getvalue()) == (
+        "",
+        "notice: PHP 8.2 ends in 27 days\n",
+    )
+
+
 # -------------------------------------------------------------------- masks
 
 
