@@ -182,10 +182,46 @@ def ending_notice(
     return _default_line_ending(soon, TABLE[php], list(lines))
 
 
-def support(php: str, day: datetime.date) -> str | None:
-    """A release notes' line: the support ``php`` has on ``day`` (the publishing day) and until
-    when, marked when it ends within :data:`NOTICE_DAYS`; None when the line is unknown or past
-    its end (:func:`warning` says that)."""
+@dataclass(frozen=True)
+class Written:
+    """The day a release's notes and pins file judge its lines on: the day they were last
+    written, by the release or by its newest republish (``event``)."""
+
+    day: datetime.date
+    event: str  # "release" or "republish"
+
+    @property
+    def verb(self) -> str:
+        """What was done to the release that day: ``published`` or ``republished``."""
+        return "republished" if self.event == "republish" else "published"
+
+
+def written(published_at: str, republished: Iterable[str] = ()) -> Written | None:
+    """:class:`Written` from a record's ``published_at`` and its republish history's dates:
+    a republish rewrites the notes, which then speak of its day, not of the publishing day
+    (a line may have reached its end between the two). None when ``published_at`` is not a
+    date; a history date that is not one is passed over."""
+    try:
+        published = _d(published_at[:10])
+    except ValueError:
+        return None
+    days = []
+    for text in republished:
+        try:
+            days.append(_d(text[:10]))
+        except ValueError:
+            continue
+    newest = max(days, default=None)
+    if newest is None or newest < published:
+        return Written(published, "release")
+    return Written(newest, "republish")
+
+
+def support(php: str, day: datetime.date, *, event: str = "release") -> str | None:
+    """A release notes' line: the support ``php`` has on ``day`` (the day the notes were
+    written, by the ``event``: the release or its newest republish) and until when, marked
+    when it ends within :data:`NOTICE_DAYS`; None when the line is unknown or past its end
+    (:func:`warning` says that)."""
     line = TABLE.get(php)
     if line is None or day > line.security_until:
         return None
@@ -196,7 +232,7 @@ def support(php: str, day: datetime.date) -> str | None:
     left = _days_left(line, day)
     if left is None:
         return f"PHP {php} support: {text} — source: {SOURCE}"
-    when = "the day of this release" if left == 0 else f"{counted(left, 'day')} after this release"
+    when = f"the day of this {event}" if left == 0 else f"{counted(left, 'day')} after this {event}"
     return f"⚠ PHP {php} support: {text} ({when}) — source: {SOURCE}"
 
 

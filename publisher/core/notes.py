@@ -20,7 +20,6 @@ Rendering is pure; ``load_record``/``read_record``/``record_releases`` and
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import re
@@ -710,17 +709,22 @@ def recorded_tags(notes_dir: str | Path) -> frozenset[str]:
 # --------------------------------------------------------------------------- Markdown
 
 
-def _lifecycle(php: str, published_at: str) -> list[str]:
+def written_on(facts: ReleaseFacts) -> lifecycle.Written | None:
+    """The day the notes of ``facts`` judge each line's lifecycle on: that of its newest
+    republish, which rewrote them, else the day of publishing (None: not a date)."""
+    return lifecycle.written(facts.published_at, (entry.date for entry in facts.history))
+
+
+def _lifecycle(php: str, written: lifecycle.Written | None) -> list[str]:
     """``- ⚠ ...`` when the line is past its end of life or its base no longer updates;
-    else the support it has on the day of publishing, and until when."""
-    try:
-        day = datetime.date.fromisoformat(published_at[:10])
-    except ValueError:
+    else the support it has on the day the notes were written (``written_on``), and until
+    when."""
+    if written is None:
         return []
-    note = lifecycle.warning(php, day)
+    note = lifecycle.warning(php, written.day)
     if note:
         return [f"- ⚠ {note}"]
-    support = lifecycle.support(php, day)
+    support = lifecycle.support(php, written.day, event=written.event)
     return [f"- {support}"] if support else []
 
 
@@ -801,10 +805,16 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory, *, rehearsal: bo
             + ("rehearsal" if rehearsal else "release")
             + f" (`{facts.release}` and `latest` follow it: neither was written"
         )
+    written = written_on(facts)
     out += [
         f"{kind}. Default line: {default}). "
         + ("Rehearsed on throwaway registries" if rehearsal else "Published")
-        + f" {facts.published_at}.",
+        + f" {facts.published_at}."
+        + (
+            f" Republished {written.day}: each line's support below is that of this day."
+            if written is not None and written.event == "republish"
+            else ""
+        ),
         "",
         "| PHP | version | index digest (identical on every registry) | tags |",
         "|---|---|---|---|",
@@ -822,7 +832,7 @@ def release_markdown(facts: ReleaseFacts, history: SizeHistory, *, rehearsal: bo
             f"- Base image: `{line.base_image}`"
             + (f" at `{line.base_digest}`" if line.base_digest else ""),
             f"- Size budget: {megabytes(line.size_budget_bytes)} compressed per platform",
-            *_lifecycle(line.php, facts.published_at),
+            *_lifecycle(line.php, written),
             "",
             "| registry | repository | index digest |",
             "|---|---|---|",

@@ -27,7 +27,6 @@ Same record, same bytes: nothing here depends on the clock or on dict order.
 
 from __future__ import annotations
 
-import datetime
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -135,19 +134,28 @@ def pins(record: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _past_end_of_life(record: Mapping[str, Any], lines: list[str]) -> list[str]:
-    """A comment for each line past its end of life on the day the release was published
-    (its ``published_at``, as the notes judge it): whoever opens the file sees it."""
-    try:
-        day = datetime.date.fromisoformat(str(record.get("published_at") or "")[:10])
-    except ValueError:
+    """A comment for each line past its end of life on the day the file was written, as
+    the notes judge it (``lifecycle.written``: the day the release was published, or
+    its newest republish's): whoever opens the file sees it."""
+    history = record.get("history")
+    written = lifecycle.written(
+        str(record.get("published_at") or ""),
+        (
+            str(entry.get("date") or "")
+            for entry in (history if isinstance(history, list) else ())
+            if isinstance(entry, Mapping)
+        ),
+    )
+    if written is None:
         return []
     said = []
     for php in lines:
         line = lifecycle.TABLE.get(php)
-        if line is not None and lifecycle.status(php, day).end_of_life:
+        if line is not None and lifecycle.status(php, written.day).end_of_life:
             said.append(
                 f"# PHP {php} was past its end of life ({line.security_until}, no security "
-                f"fixes) when this release was published on {day}; see the release notes."
+                f"fixes) when this release was {written.verb} on {written.day}; see the release "
+                "notes."
             )
     return said
 

@@ -72,6 +72,18 @@ def test_the_notice_of_a_line_ending_soon_is_plan_s_warning_about_it() -> None:
     assert lifecycle.ending_notice("8.4", day, default_line="8.4", lines=lines) is None
 
 
+def test_notes_are_judged_on_the_day_they_were_last_written() -> None:
+    published = "2026-12-04T10:00:00Z"
+    first = lifecycle.written(published)
+    assert first == lifecycle.Written(D(2026, 12, 4), "release") and first.verb == "published"
+    newest = lifecycle.written(published, ["2026-12-20", "2027-01-05", "2026-12-28"])
+    assert newest == lifecycle.Written(D(2027, 1, 5), "republish")
+    assert newest.verb == "republished"
+    # a history date that is not one is passed over; one before publishing cannot be newer
+    assert lifecycle.written(published, ["soon", "2026-01-01"]) == lifecycle.written(published)
+    assert lifecycle.written("unknown", ["2027-01-05"]) is None
+
+
 def test_the_default_line_leaving_security_support_soon_hands_latest_on_first() -> None:
     """The default line ending within 90 days was told to be marked frozen or dropped, as
     any line: frozen, latest would stay on it; dropped, matrix.yaml no longer loads

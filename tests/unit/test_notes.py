@@ -312,6 +312,31 @@ def test_notes_say_each_line_s_support_on_the_day_of_publishing() -> None:
     assert on_the_day is not None and "(the day of this release)" in on_the_day
 
 
+def test_a_republish_s_notes_say_each_line_s_support_on_the_day_of_the_republish() -> None:
+    """Published on 2026-12-04, republished on 2027-01-05, after PHP 8.2's end: the notes
+    the republish rewrites mark 8.2 past its end and give 8.4 the support it has that day,
+    and say which day that is, no longer 8.2's "27 days after this release"."""
+    base = facts()
+    line_82 = dataclasses.replace(base.lines[0], php="8.2", php_version="8.2.30")
+    published = dataclasses.replace(
+        base, lines=(line_82, base.lines[0]), published_at="2026-12-04T10:00:00Z"
+    )
+    before = notes.release_markdown(published, HISTORY)
+    assert "(27 days after this release)" in before and "Republished" not in before
+    entry = Republish("2027-01-05", "weekly", (("8.2", D["a"], D["e"]),))
+    text = notes.release_markdown(dataclasses.replace(published, history=(entry,)), HISTORY)
+    assert "Published 2026-12-04T10:00:00Z. Republished 2027-01-05: each line's support " in text
+    section_82 = text.split("## PHP 8.2")[1].split("## PHP 8.4")[0]
+    assert "- ⚠ PHP 8.2 reached end of life on 2026-12-31 (no security fixes)" in section_82
+    assert "days after this" not in text
+    section_84 = text.split("## PHP 8.4")[1]
+    assert "- PHP 8.4 support: security fixes only, until 2028-12-31 — source:" in section_84
+    # republished before the end: the days left are counted from the republish
+    early = Republish("2026-12-20", "weekly", (("8.2", D["a"], D["e"]),))
+    text = notes.release_markdown(dataclasses.replace(published, history=(early,)), HISTORY)
+    assert "until 2026-12-31 (11 days after this republish)" in text
+
+
 def test_a_record_with_a_key_given_twice_is_refused() -> None:
     text = notes.release_json(facts(), SizeHistory({}))
     assert notes.parse_record(text, "v1.1.0.json").default_line == "8.4"

@@ -128,6 +128,15 @@ def test_a_line_past_its_end_of_life_on_the_day_of_publishing_is_said_in_the_fil
     assert "⚠ PHP 8.2 reached end of life on 2026-12-31" in notes.release_markdown(
         later, SizeHistory()
     )
+    # published before its end, republished after it: the file the republish writes says so
+    entry = notes.Republish("2027-01-05", "weekly", (("8.2", D["a"], D["e"]),))
+    republished = replace(later, published_at="2026-12-04T10:00:00Z", history=(entry,))
+    assert [
+        line for line in pins.render(record(republished)).splitlines() if line.startswith("# PHP")
+    ] == [
+        "# PHP 8.2 was past its end of life (2026-12-31, no security fixes) when this release "
+        "was republished on 2027-01-05; see the release notes."
+    ]
     keys = [line for line in text.splitlines() if not line.startswith("#")]
     earlier = pins.render(record(replace(later, published_at="2026-11-22T10:00:00Z")))
     assert "# PHP" not in earlier
