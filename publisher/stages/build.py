@@ -36,7 +36,7 @@ from ..core.errors import (
 )
 from ..core.fileio import read_bytes, temp_dir
 from ..core.manifest import VERSION_LABEL
-from ..core.plan import pin_tag
+from ..core.plan import line_tag, pin_tag
 from ..core.platforms import BuilderName
 from ..core.publish_plan import lost_blob_hint, lost_image_hint, off_record_hint, still_on
 from ..core.records import (
@@ -46,10 +46,11 @@ from ..core.records import (
     usable_records,
     write_record_file,
 )
-from ..core.reference import Reference
+from ..core.reference import Reference, parse
 from ..core.render import MAX_DOCKERFILE_BYTES, render_command
 from ..core.version import Release
 from ..resolve import is_digest, sha256_digest
+from .clients import ClientFactory
 from .parallel import holds, in_parallel
 
 #: The builder named in a record taken from a published pin instead of a build.
@@ -251,6 +252,79 @@ def base_from_label(name: str | None) -> tuple[str, str | None] | None:
         return None
     image, _, digest_part = name.partition("@")
     return image, (digest_part if is_digest(digest_part) else None)
+
+
+def last_base_digest(config: Config, php: str, primary: RegistryClient) -> str | None:
+    """The digest of the base PHP ``php``'s published images were built on: what the
+    ``org.opencontainers.image.base.name`` label of the image the primary's ``php-X.Y``
+    tag (the line's newest pin) points at names. None when that cannot be read (no such
+    tag, the registry failing), or the label names another base than the line's
+    (matrix.yaml changed it since)."""
+    repo = config.primary.repository
+    base = config.line(php).base
+    try:
+        found = primary.get_manifest(Reference(repo.domain, repo.path, line_tag(php), None))
+        children = found.platform_children if found.is_index else ()
+        image = primary.get_manifest_by_digest(repo.path, children[0].digest) if children else found
+        if image.is_index:
+            return None
+        named = base_from_label(primary.labels(repo.path, image).get(BASE_LABEL))
+        built_on = parse(named[0]) if named else None
+    except PublisherError:
+        return None
+    if named is None or built_on is None or built_on.tag != base.tag:
+        return None
+    if built_on.path != base.path and not built_on.path.endswith(f"/{base.path}"):
+        return None  # another image, or the same one through a mirror (its path prefixed)
+    return named[1]
+
+
+def base_gone_hint(
+    exc: PublisherError, ref: Reference, config: Config, php: str, clients: ClientFactory
+) -> str | None:
+    """The tip for ``exc``, met by a new release (a build leg, its preflight) reading
+    ``ref``, PHP ``php``'s base. When the registry lacks its tag (a line past its end, its
+    tag removed; not a base pinned by digest, nor a repository gone): pin the line's last
+    base by digest in matrix.yaml, which the committed Dockerfile then names too, or leave
+    the line out. The digest is read from the line's published image
+    (``last_base_digest``) when it can be; else the tip says where to find it, after the
+    registry's own (the tag may be mistyped). Any other error keeps its own tip."""
+    if not (isinstance(exc, NotFoundError) and exc.missing == "tag" and ref.digest is None):
+        return exc.hint
+    repo = config.primary.repository
+    try:
+        digest = last_base_digest(config, php, clients.for_registry(config.primary))
+    except PublisherError:  # the primary's client could not be made (its credentials)
+        digest = None
+    shown = f"{repo.name}:{line_tag(php)}"
+    pin = (
+        f"`base_digest: {digest}` (the base its published images were built on, as the "
+        f"label {BASE_LABEL} of {shown} names it)"
+        if digest
+        else f"`base_digest: sha256:...`, the digest the label {BASE_LABEL} of its published "
+        f"images names (`publisher inspect {shown}` shows it),"
+    )
+    others = ",".join(name for name in (config.all_lines or config.line_names) if name != php)
+    if php == config.default_line:
+        only = f"set another line as default_line and drop PHP {php} from {config.source}"
+    else:
+        only = (
+            f"release the other lines (`--only {others}`, or PUBLISHER_LINES={others} for a "
+            f"release a tag push starts), or drop it from {config.source}"
+            if others
+            else f"drop it from {config.source}"
+        )
+    tip = (
+        f"pin that base by digest: add {pin} to the line in {config.source}, then run "
+        f"`{render_command(config)}` and commit (the Dockerfile then names it too); or leave "
+        f"the line out: {only}"
+    )
+    if digest:
+        return f"to keep building PHP {php} on its last base, {tip}"
+    return (f"{exc.hint}; " if exc.hint else "") + (
+        f"if the tag was removed (a line past its end, say), to keep building PHP {php} "
+        f"on its last base, {tip}"
+    )
 
 
 def earlier_record(paths: Sequence[Path], digest: str, repository: str) -> DigestRecord | None:

@@ -24,6 +24,7 @@ from ..core.config import Config, Line, Registry
 from ..core.errors import AuthError, NotFoundError, PublisherError
 from ..core.manifest import Manifest
 from ..core.reference import Reference
+from .build import base_gone_hint
 from .clients import ClientFactory
 from .inspect import index_entries
 from .parallel import in_parallel
@@ -141,7 +142,7 @@ def preflight(
                 raise platforms.error
             if isinstance(platforms, tuple):
                 client, exc = platforms
-                raise _as_base(exc, client, line, ref, config.base_mirror) from None
+                raise _as_base(exc, client, line, ref, config, clients) from None
             wanted = [p.value for p in line.platforms]
             absent = [p for p in wanted if p not in platforms]
             if absent:
@@ -201,10 +202,17 @@ def _read_bases(
 
 
 def _as_base(
-    exc: PublisherError, client: RegistryClient, line: Line, ref: Reference, mirror: str | None
+    exc: PublisherError,
+    client: RegistryClient,
+    line: Line,
+    ref: Reference,
+    config: Config,
+    clients: ClientFactory,
 ) -> PublisherError:
     """``exc`` (met reading ``ref``, the base of ``line``) named as that base: through the
-    mirror it is the mirror's copy of the line's base, whichever registry's client read it."""
+    mirror it is the mirror's copy of the line's base, whichever registry's client read it.
+    A base whose tag is gone gets the tip a release gives (``base_gone_hint``)."""
+    mirror = config.base_mirror
     message = exc.message
     label = f"{client.transport.label}: "
     if message.startswith(label):
@@ -217,10 +225,12 @@ def _as_base(
     renamed = copy.copy(exc)
     renamed.message = f"{what}: {message}"
     renamed.args = (renamed.message,)
+    hint = base_gone_hint(exc, ref, config, line.php, clients)
     if mirror:
-        renamed.hint = (
+        hint = (
             f"every base is pulled through the mirror {mirror} (base.mirror in matrix.yaml, "
             f"or PUBLISHER_BASE_MIRROR): check that it serves {line.base}, or unset it"
-            + (f"; {exc.hint}" if exc.hint else "")
+            + (f"; {hint}" if hint else "")
         )
+    renamed.hint = hint
     return renamed

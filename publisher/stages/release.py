@@ -45,6 +45,7 @@ from .build import (
     BuildOptions,
     BuildStage,
     Leg,
+    base_gone_hint,
     legs,
     other_registries,
     published_record,
@@ -90,13 +91,14 @@ def resolve_bases(
         try:
             bases[line.php] = resolve_base(config, line, client)
         except NotFoundError as exc:
-            raise _base_not_found(exc, client, config, line.php, ref, republish) from exc
+            raise _base_not_found(exc, clients, client, config, line.php, ref, republish) from exc
         clients.output.info(f"PHP {line.php}: base {bases[line.php]}")
     return bases
 
 
 def _base_not_found(
     exc: NotFoundError,
+    clients: ClientFactory,
     client: RegistryClient,
     config: Config,
     php: str,
@@ -104,7 +106,8 @@ def _base_not_found(
     republish: Release | None,
 ) -> NotFoundError:
     """``exc`` (met resolving ``ref``, the base of ``php``) named as that line's base; for a
-    republish, with the command that republishes the release's other lines without it."""
+    republish, with the command that republishes the release's other lines without it;
+    for a new release whose base tag is gone, with how to go on (``base_gone_hint``)."""
     message = exc.message
     label = f"{client.transport.label}: "
     if message.startswith(label):
@@ -119,6 +122,8 @@ def _base_not_found(
             f'`publisher republish {republish.tag} --reason "..." --only {",".join(others)}` '
             "(the workflow's `only` input)" + (f"; {exc.hint}" if exc.hint else "")
         )
+    elif republish is None:
+        exc.hint = base_gone_hint(exc, ref, config, php, clients)
     return exc
 
 

@@ -1,0 +1,170 @@
+"""A frozen line whose base tag was removed from its registry, in a new release.
+
+Real loopback registries, STAND-IN bases and buildah builds: v1.0.0 publishes PHP 8.1
+(past its end, marked ``frozen: true``) and 8.4; then the tag of 8.1's base is removed
+from the bases' registry, its manifest still there by digest (as a registry that drops
+an old tag keeps what it pointed at). A new release then stops before any build (exit
+5), and so do its preflight and a build leg of the line, each with one tip: the
+``base_digest`` to pin in matrix.yaml, read from the label of the line's published
+image. Pinned so (and rendered), the release builds the line on that base and
+publishes it; the committed Dockerfile names the pinned base as its default.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from publisher.adapters.localregistry import LocalRegistry
+from publisher.core.reference import Reference
+from publisher.stages import standins
+from tests.conftest import require_tool
+from tests.support.builds import quiet_runner
+from tests.support.pipeline import Stack
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+LINES = ("8.1", "8.4")
+ONE_PLATFORM = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+LABEL = "org.opencontainers.image.base.name"
+
+
+@dataclass
+class World:
+    stack: Stack
+    bases: LocalRegistry
+    hub: LocalRegistry
+    ghcr: LocalRegistry
+    pushed: dict[str, Reference]  # PHP line -> its stand-in base, with its digest
+
+
+def _matrix(stack: Stack, **line_81: Any) -> None:
+    """Give PHP 8.1's line in the stack's matrix.yaml ``line_81``'s keys, then render."""
+    data = yaml.safe_load(stack.matrix.read_text(encoding="utf-8"))
+    data["lines"][0].update(line_81)
+    stack.matrix.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    stack.ok("render")
+
+
+def _remove_tag(registry: LocalRegistry, repository: str, tag: str) -> None:
+    """Remove ``tag`` from ``repository`` in the registry's storage, the manifest it
+    pointed at kept (the registry's API deletes a manifest by digest, with every tag)."""
+    assert registry.directory is not None
+    tags = registry.directory / "storage/docker/registry/v2/repositories"
+    tag_dir = tags / repository / "_manifests" / "tags" / tag
+    assert tag_dir.is_dir(), tag_dir
+    shutil.rmtree(tag_dir)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    require_tool("buildah")
+    require_tool("docker-registry", "registry")
+    root = tmp_path_factory.mktemp("frozen-base-gone")
+    with LocalRegistry() as bases, LocalRegistry() as hub, LocalRegistry() as ghcr:
+        pushed = standins.push_standins(bases.host, runner=quiet_runner(), lines=LINES)
+        stack = Stack(
+            root / "s", hub.host, ghcr.host, bases.host, "acme/php-fpm", LINES, ONE_PLATFORM
+        )
+        _matrix(stack, frozen=True)
+        stack.release("v1.0.0", "--no-smoke")
+        _remove_tag(bases, "stand-in/php", "8.1-fpm-alpine")
+        yield World(stack, bases, hub, ghcr, pushed)
+
+
+def test_a_new_release_preflight_and_leg_say_which_base_digest_to_pin(world: World) -> None:
+    """The tag is gone: each stops (exit 5) naming the line and its base, builds nothing,
+    and tips the digest of the base v1.0.0's PHP 8.1 image was built on, read from the
+    label of the primary's php-8.1 image, the same digest v1.0.0's notes record."""
+    stack = world.stack
+    last = world.pushed["8.1"].digest
+    lines: Any = stack.notes("v1.0.0")["lines"]
+    assert {line["php"]: line["base"]["digest"] for line in lines}["8.1"] == last
+    digest_file = stack.root / "leg.json"
+    leg = ("--php", "8.1", "--platform", "linux/amd64", "--digest-file", str(digest_file))
+    runs = {
+        "release": ("release", "v1.1.0", "--no-smoke", "--notes-dir", str(stack.notes_dir)),
+        "preflight": ("preflight",),
+        "build": ("build", "v1.1.0", *leg),
+    }
+    for name, argv in runs.items():
+        result = stack.run(*argv)
+        said = result.stdout + result.stderr
+        assert result.returncode == 5, f"{name}: {said}"
+        assert "PHP 8.1 base " in said and "tag '8.1-fpm-alpine' not found" in said, said
+        tip = said.split("tip: ", 1)[1]
+        assert f"pin that base by digest: add `base_digest: {last}`" in tip, f"{name}: {tip}"
+        assert f"{LABEL} of {world.hub.host}/acme/php-fpm:php-8.1" in tip, tip
+        assert f"`publisher render --config {stack.matrix}` and commit" in tip, tip
+        assert "`--only 8.4`, or PUBLISHER_LINES=8.4" in tip, tip
+        assert "buildah build" not in said and "Traceback" not in said, said
+    assert not digest_file.exists()
+    assert not (stack.notes_dir / "v1.1.0.json").exists()
+
+
+def test_a_line_never_published_is_tipped_where_to_find_its_base_digest(
+    world: World, tmp_path: Path
+) -> None:
+    """A repository where the line has no image: the label cannot be read, so the tip
+    says to pin the digest that label of its published images names, and how to see it."""
+    stack = Stack(
+        tmp_path / "s",
+        world.hub.host,
+        world.ghcr.host,
+        world.bases.host,
+        "acme/never-published",
+        LINES,
+        ONE_PLATFORM,
+    )
+    result = stack.run("release", "v1.0.0", "--no-smoke", "--notes-dir", str(stack.notes_dir))
+    said = result.stdout + result.stderr
+    assert result.returncode == 5, said
+    tip = said.split("tip: ", 1)[1]
+    shown = f"{world.hub.host}/acme/never-published:php-8.1"
+    # the registry's own tip first (a tag mistyped is not removed), then how to go on
+    assert tip.startswith("list the tags that exist with `skopeo list-tags docker://"), tip
+    assert "; if the tag was removed (a line past its end, say), to keep building" in tip
+    assert f"add `base_digest: sha256:...`, the digest the label {LABEL}" in tip, tip
+    assert f"(`publisher inspect {shown}` shows it), to the line in" in tip, tip
+    assert "buildah build" not in said, said
+
+
+def test_the_line_pinned_to_its_last_base_by_digest_builds_and_is_released(
+    world: World,
+) -> None:
+    """With ``base_digest`` set to the digest the tip gave, rendered: the committed
+    Dockerfile names the pinned base as its default, and v1.1.0 builds PHP 8.1 on that
+    base, though its tag is gone, and publishes it with the label naming it."""
+    stack = world.stack
+    last = world.pushed["8.1"].digest
+    _matrix(stack, frozen=True, base_digest=last)
+    dockerfile = (stack.root / "dockerfiles" / "8.1" / "Dockerfile").read_text(encoding="utf-8")
+    assert f"ARG PHP_BASE_IMAGE=docker.io/stand-in/php:8.1-fpm-alpine@{last}\n" in dockerfile
+    stack.ok("preflight")
+    stack.release("v1.1.0", "--no-smoke")
+    built = stack.index_digests("v1.1.0")
+    assert built["8.1"] != stack.index_digests("v1.0.0")["8.1"]  # built anew, as v1.1.0
+    lines: Any = stack.notes("v1.1.0")["lines"]
+    assert {line["php"]: line["base"]["digest"] for line in lines} == {
+        "8.1": last,
+        "8.4": world.pushed["8.4"].digest,
+    }
+    pin = f"{world.hub.host}/acme/php-fpm:v1.1.0-php-8.1"
+    inspected = subprocess.run(
+        [sys.executable, "-m", "publisher", "inspect", pin],
+        capture_output=True,
+        text=True,
+        env=stack.process_env({"COLUMNS": "400"}),
+        timeout=120,
+        check=False,
+    )
+    assert inspected.returncode == 0, inspected.stdout + inspected.stderr
+    assert f"{world.bases.host}/stand-in/php:8.1-fpm-alpine@{last}" in inspected.stdout
