@@ -199,7 +199,9 @@ def preflight_command(state: State, config_path: str, only: options.Only, as_jso
     configured platform. Stops at the first failure with its exit code
     (4 auth, 5 not found, 6 rate limited, 7 unreachable), naming the check
     that failed (a base pulled through the mirror is named as that PHP line's
-    base via the mirror).
+    base via the mirror). A base whose tag was removed from its registry (a
+    line past its end) is exit 5, its tip the line's last base to pin by
+    digest (`base_digest` in matrix.yaml), as `release` and `build` give it.
 
     Registry retries are bounded by PUBLISHER_RETRY_ATTEMPTS (5),
     PUBLISHER_RETRY_MAX_DELAY (20 s) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s).

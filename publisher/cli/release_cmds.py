@@ -181,7 +181,9 @@ def build_command(
     re-running a release's jobs finishes it, whatever the bases did since). A line
     without its committed Dockerfile, or with one larger than 1 MiB, is refused (exit 3,
     as `render --check`; one that cannot be read: 18) before any tool or registry is
-    asked.
+    asked. A base whose tag was removed from its registry is exit 5, its tip the
+    line's last base to pin by digest (`base_digest` in matrix.yaml), as `release`
+    gives it.
 
     \b
     Examples:
@@ -640,7 +642,11 @@ def release_command(state: State, release_tag: str, **given: Any) -> None:
     Lines whose pin the release already has on the primary registry are not
     rebuilt (whatever the bases did since), nor are legs already built and pushed
     per their digest records: rerunning a failed release finishes it. A published
-    release keeps its recorded default line, lines and platforms.
+    release keeps its recorded default line, lines and platforms. A line whose
+    base tag was removed from its registry (a line past its end) stops it before
+    any build (exit 5); the tip gives the line's last base to pin by digest
+    (`base_digest` in matrix.yaml, then `publisher render`), read from the label
+    of the line's published image, or says to leave the line out.
 
     \b
     Examples:
@@ -760,7 +766,8 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
             f"the base image of PHP {', '.join(result.gone)} no longer exists: "
             f"{'that line is' if len(result.gone) == 1 else 'those lines are'} not rebuilt",
             hint="point the line's base in matrix.yaml at a tag that exists and publish a "
-            "new release, or mark the line `frozen: true`",
+            "new release, or mark the line `frozen: true` and pin the base it was built on "
+            "by digest (its `base_digest`, named above) so that a new release still builds it",
         )
         if state.output.github:
             state.output.annotate(gone)

@@ -129,7 +129,9 @@ def check_bases(
             return "gone", (
                 f"PHP {php}: base {ref} no longer exists: not rebuilt (a rebuild could not "
                 "pull it); point the line's base in matrix.yaml at a tag that exists and "
-                "publish a new release, or mark the line `frozen: true`"
+                "publish a new release, or mark the line `frozen: true` and pin the base it "
+                f"was built on, `base_digest: {line.base_digest or 'sha256:...'}`, so that a "
+                "new release still builds it while its registry serves that digest"
             )
         if current != line.base_digest:
             moved = f"PHP {php}: base {ref} moved from {line.base_digest} to {current}"

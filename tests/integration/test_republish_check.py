@@ -528,6 +528,9 @@ def test_a_base_that_no_longer_exists_is_said_loudly_and_holds_back_no_other_lin
     assert (outputs["lines"], outputs["gone"]) == ("8.4", "8.3")
     assert "PHP 8.3: base" in checked.stderr
     assert "no longer exists: not rebuilt" in checked.stderr
+    # the way on that keeps the line: its last base pinned by the digest the record holds
+    pin = "mark the line `frozen: true` and pin the base it was built on, `base_digest: "
+    assert pin + f"{world.current['8.3']}`" in checked.stderr, checked.stderr
     assert "::error title=" in checked.stderr
     assert "the base image of PHP 8.3 no longer exists" in checked.stderr
     said = summary.read_text()
