@@ -168,3 +168,18 @@ def test_the_line_pinned_to_its_last_base_by_digest_builds_and_is_released(
     )
     assert inspected.returncode == 0, inspected.stdout + inspected.stderr
     assert f"{world.bases.host}/stand-in/php:8.1-fpm-alpine@{last}" in inspected.stdout
+
+
+def test_the_default_line_s_base_gone_is_not_tipped_to_be_left_out_by_only(world: World) -> None:
+    """Run after the line above is pinned: the default line's base tag gone too, the tip
+    gives its digest (from v1.1.0's php-8.4 image) and, as a new release without its
+    default line is refused, says to set another default line before dropping it."""
+    stack = world.stack
+    _remove_tag(world.bases, "stand-in/php", "8.4-fpm-alpine")
+    result = stack.run("preflight")
+    said = result.stdout + result.stderr
+    assert result.returncode == 5, said
+    tip = said.split("tip: ", 1)[1]
+    assert f"add `base_digest: {world.pushed['8.4'].digest}`" in tip, tip
+    assert "set another line as default_line and drop PHP 8.4 from" in tip, tip
+    assert "--only" not in tip, tip
