@@ -753,6 +753,27 @@ def plan_publish(
     )
 
 
+def floating_followed(
+    plan: planning.Plan,
+    tags_present: Mapping[str, Iterable[str]],
+    recorded: Collection[str] = (),
+) -> dict[str, dict[str, str]]:
+    """Per registry, each floating tag -> the pin it should carry once this release's
+    pins are written (``recorded``: the releases with a record, see ``plan.settled``)."""
+    lines = [line.php for line in plan.lines]
+    this = {tag for line in plan.lines for tag in plan.pins(line.php)}
+    counted = planning.settled(tags_present, recorded)
+    return {
+        registry.name: {
+            f.tag: f.source
+            for f in planning.floating_tags(
+                registry.name, counted.get(registry.name, set()) | this, lines
+            )
+        }
+        for registry in plan.registries
+    }
+
+
 def tags_to_resolve(
     plan: planning.Plan,
     tags_present: Mapping[str, Iterable[str]],
@@ -761,17 +782,13 @@ def tags_to_resolve(
     """Per registry, the tags whose digests ``plan_publish`` needs: this release's
     pins, the floating tags, and the pins the floating tags should carry
     (``recorded``: the releases with a record, see ``plan.settled``)."""
-    lines = [line.php for line in plan.lines]
     pins = [tag for line in plan.lines for tag in plan.pins(line.php)]
+    followed = floating_followed(plan, tags_present, recorded)
     result: dict[str, list[str]] = {}
-    counted = planning.settled(tags_present, recorded)
     for registry in plan.registries:
         present = set(tags_present.get(registry.name, ()))
-        this = set(pins)
-        wanted = planning.floating_tags(
-            registry.name, counted.get(registry.name, set()) | this, lines
-        )
-        names = [*pins, *(f.tag for f in wanted), *(f.source for f in wanted)]
+        follows = followed[registry.name]
+        names = [*pins, *follows, *follows.values()]
         result[registry.name] = [t for t in dict.fromkeys(names) if t in present]
     return result
 

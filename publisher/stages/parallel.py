@@ -80,6 +80,40 @@ def tag_digests(
     return {tag: digest for one in found for tag, digest in one.items()}
 
 
+def following_digests(
+    client: RegistryClient,
+    repo: str,
+    tags: Sequence[str],
+    follows: Mapping[str, str],
+    expected: Mapping[str, str],
+) -> dict[str, str]:
+    """``tag_digests`` of ``tags``, each floating tag of ``follows`` (-> the pin it should
+    carry) held to that pin's digest (read, else ``expected``), and a pin ``expected``
+    does not name held to its floating tag's digest when the two differ: a HEAD naming
+    other content than the tag it should agree with is confirmed by a hashed GET
+    (``RegistryClient.resolve``), so no tag is moved, nor said apart, on a header's word."""
+    names = list(dict.fromkeys(tags))
+    floating = [t for t in names if t in follows]
+    digests = tag_digests(client, repo, [t for t in names if t not in follows], expected)
+    held = {
+        t: digest
+        for t in floating
+        if (digest := digests.get(follows[t]) or expected.get(follows[t])) is not None
+    }
+    digests.update(tag_digests(client, repo, floating, {**expected, **held}))
+    doubted: dict[str, str] = {}
+    for tag in floating:
+        pin = follows[tag]
+        if (
+            pin in digests
+            and pin not in expected
+            and digests.get(tag, digests[pin]) != digests[pin]
+        ):
+            doubted.setdefault(pin, digests[tag])
+    digests.update(tag_digests(client, repo, list(doubted), doubted))
+    return digests
+
+
 def holds(client: RegistryClient, path: str, digest: str, *, blob: bool = False) -> bool | None:
     """Whether the repository ``path`` holds the manifest (``blob``: the blob) ``digest``,
     asked while the error of a primary that lost it is made: None when the registry did

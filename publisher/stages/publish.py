@@ -78,7 +78,7 @@ from ..core.transfer_plan import SourceTree, Target, TransferPlan
 from ..core.version import Release, parse_release
 from ..resolve import REFERENCE_DIGEST, php_line_order, release_lines
 from .build import dockerfile_sha256
-from .parallel import holds, in_parallel, tag_digests, try_each
+from .parallel import following_digests, holds, in_parallel, tag_digests, try_each
 from .verify import check_index
 
 #: Where ``release`` keeps the digest records of a run until it succeeds.
@@ -658,6 +658,10 @@ class Publisher:
     _listed: dict[str, list[str]] = field(init=False, default_factory=dict)
     #: the pins this run wrote (moved), once it wrote them
     pins_written: list[pp.TagMove] = field(init=False, default_factory=list)
+    #: this release's pin tags -> the index each should hold (the record's, else the
+    #: run's; once written, the one written): a HEAD naming another is confirmed by a
+    #: hashed GET (``RegistryClient.resolve``)
+    _held: dict[str, str] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.transfers = Transfers(workers=self.options.transfers, output=self.output)
@@ -701,9 +705,19 @@ class Publisher:
         """Read the digests of every tag the plan needs, the pinned indexes and which
         index digests each registry holds."""
         wanted = pp.tags_to_resolve(p, tags_present, self.recorded)
+        followed = pp.floating_followed(p, tags_present, self.recorded)
+        held = {php: index.digest for php, index in candidates.items()}
+        if self.record is not None:
+            held |= {line.php: line.index_digest for line in self.record.lines}
+        self._held = {
+            tag: held[line.php] for line in p.lines if line.php in held for tag in p.pins(line.php)
+        }
         registries = list(self.config.registries)
         found = in_parallel(
-            lambda r: tag_digests(self.client(r), r.repository.path, wanted[r.name]), registries
+            lambda r: following_digests(
+                self.client(r), r.repository.path, wanted[r.name], followed[r.name], self._held
+            ),
+            registries,
         )
         tags = {r.name: digests for r, digests in zip(registries, found, strict=True)}
         primary_tags = tags[self.primary.name]
@@ -1356,8 +1370,8 @@ class Publisher:
 
         def read(name: str) -> dict[str, str]:
             registry = self.registry(name)
-            tags = [m.tag for m in pending if m.registry == name]
-            return tag_digests(self.client(registry), registry.repository.path, tags)
+            held = {m.tag: m.new for m in pending if m.registry == name and m.new is not None}
+            return tag_digests(self.client(registry), registry.repository.path, list(held), held)
 
         now = dict(zip(names, in_parallel(read, names), strict=True))
         moved = [
@@ -1449,7 +1463,13 @@ class Publisher:
             if (parsed := planning.parse_scheme_tag(t)) and parsed.release.tag in followed
         ]
         lookup = [f.source for f in wanted] + [f.tag for f in wanted] + own
-        digests = tag_digests(client, repo, [t for t in dict.fromkeys(lookup) if t in counted])
+        digests = following_digests(
+            client,
+            repo,
+            [t for t in dict.fromkeys(lookup) if t in counted],
+            {f.tag: f.source for f in wanted},
+            self._held,
+        )
         moves = pp.floating_moves(registry.name, digests, lines)
         return moves, pp.release_tags_apart(registry.name, digests, followed)
 
@@ -1601,7 +1621,7 @@ class Publisher:
         }
 
         def check_pins(registry: Registry) -> list[str]:
-            present = tag_digests(self.client(registry), registry.repository.path, list(pins))
+            present = tag_digests(self.client(registry), registry.repository.path, list(pins), pins)
             return [
                 f"{registry.repository.name}:{tag} is {present.get(tag)}, expected {digest}"
                 for tag, digest in pins.items()
@@ -1900,6 +1920,7 @@ class Publisher:
                     exc.hint = pins_left_hint(exc.hint)
                 raise
             self.pins_written = [m for m in publish_plan.pin_moves if m.changes]
+            self._held = {m.tag: m.new for m in publish_plan.pin_moves if m.new is not None}
             moved = [m for m in publish_plan.pin_moves if m.changes] + self.move_floating()
             result.moves = moved
             if not moved:

@@ -8,15 +8,18 @@ hashed. Real loopback registries, hub behind a fault proxy rewriting its answers
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.integration.test_registry_outage import hub_behind_a_proxy
 from tests.support.faultproxy import Fault
+from tests.support.images import OCI_INDEX
 
 pytestmark = pytest.mark.integration
 
@@ -96,3 +99,81 @@ def test_heads_that_agree_with_the_records_do_the_reading_alone(
     assert result.returncode == 0, result.stdout + result.stderr
     read = {s.path for s in front.log if s.kind == "manifest" and s.method == "GET"}
     assert {s.path for s in heads} <= read
+
+
+def _index_of(world: Any, registry: str, tag: str) -> str:
+    """The digest ``tag`` holds on ``registry``, from its manifest body (hashed)."""
+    base = f"http://{world.hosts[registry]}/v2/{world.repo}/manifests/{tag}"
+    reply = requests.get(base, headers={"Accept": OCI_INDEX}, timeout=30)
+    reply.raise_for_status()
+    return "sha256:" + hashlib.sha256(reply.content).hexdigest()
+
+
+def test_publish_never_judges_nor_moves_a_tag_on_a_lying_head(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """publish reads its own pins and the floating tags by HEAD, holding each to the
+    index it is about to write or wrote (a floating tag to its pin's): a HEAD naming
+    other content is confirmed by a hashed GET, so a lying one stops the run as a
+    lying registry (exit 8, both digests named), never as a moved pin, a conflict or
+    floating tags that keep changing, and no tag is written on its word. A rerun whose
+    HEADs agree reads no manifest by tag."""
+    _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
+    v100 = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+
+    def publish(release: str, digests: Path) -> Any:
+        front.reset_counts()
+        return world.run("publish", release, "--digests", str(digests), "--no-smoke", matrix=matrix)
+
+    def lying(result: Any, tag: str, said: str, real: str) -> None:
+        out = result.stdout + result.stderr
+        assert result.returncode == 8, out
+        assert "invalid registry response" in out and "rewrites it" in out, out
+        assert f":{tag} says {said} but its manifest body hashes to {real}" in out, out
+        assert "conflict" not in out and "half-way" not in out and "Traceback" not in out, out
+
+    # a rerun of v1.0.0: hub's HEADs of the 8.3 pins name the 8.4 index
+    front.add(Fault("digest", method="HEAD", path=PINS_83, digest=v100["8.4"], times=None))
+    rerun = publish("v1.0.0", tmp_path / "digests-v1.0.0")
+    lying(rerun, "v1.0.0-php-8.3", v100["8.4"], v100["8.3"])
+    assert front.mutating_requests == 0
+    front.clear()
+
+    # v1.1.0: hub's HEAD of php-8.3 names the 8.4 index of v1.0.0
+    seeded = world.seed("v1.1.0", ("8.3", "8.4"), ("linux/amd64",))
+    front.add(
+        Fault("digest", method="HEAD", path=r"/manifests/php-8\.3$", digest=v100["8.4"], times=None)
+    )
+    lying(publish("v1.1.0", seeded), "php-8.3", v100["8.4"], v100["8.3"])
+    assert front.mutating_requests == 0
+    front.clear()
+    assert publish("v1.1.0", seeded).returncode == 0
+    v110 = {php: _index_of(world, "hub", f"v1.1.0-php-{php}") for php in ("8.3", "8.4")}
+
+    # v1.2.0: once written, hub's HEADs of its 8.3 pins name v1.0.0's 8.3 index: the
+    # floating tags are not moved to it, nor are the pins said to be elsewhere
+    seeded = world.seed("v1.2.0", ("8.3", "8.4"), ("linux/amd64",))
+    front.add(
+        Fault(
+            "digest",
+            method="HEAD",
+            path=r"/manifests/v1\.2\.0-php-8\.3(\.\d+)?$",
+            digest=v100["8.3"],
+            times=None,
+        )
+    )
+    stopped = publish("v1.2.0", seeded)
+    lying(stopped, "v1.2.0-php-8.3", v100["8.3"], _index_of(world, "hub", "v1.2.0-php-8.3"))
+    assert _index_of(world, "hub", "php-8.3") == v110["8.3"]
+    assert _index_of(world, "ghcr", "php-8.3") == v110["8.3"]
+    front.clear()
+    assert publish("v1.2.0", seeded).returncode == 0
+
+    # a rerun whose HEADs all agree reads every tag by HEAD alone
+    again = publish("v1.2.0", seeded)
+    assert again.returncode == 0, again.stdout + again.stderr
+    by_tag = [s for s in front.log if s.kind == "manifest" and "sha256:" not in s.path]
+    assert by_tag and all(s.method == "HEAD" for s in by_tag), [(s.method, s.path) for s in by_tag]
