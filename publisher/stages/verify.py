@@ -307,6 +307,41 @@ def existing_tags(
 _RegistryFacts = tuple[list[TagFacts], dict[tuple[str, str], ImageFacts]]
 
 
+def confirm_disagreeing(
+    config: Config,
+    wanted: Sequence[LineExpectation],
+    tags: Sequence[TagFacts],
+    clients: Mapping[str, RegistryClient],
+    workers: int = REQUESTS_IN_FLIGHT,
+) -> dict[str, Unanswered]:
+    """Confirm by a GET whose body is hashed (``RegistryClient.confirm``) each tag of a
+    line without a record whose tags were read (by HEAD) at different digests: a line
+    is never said to disagree on a header's word, and a registry naming other content
+    than it serves raises InvalidResponseError. Returns the registries that stopped
+    answering meanwhile (their tags then not judged)."""
+    doubted: list[TagFacts] = []
+    for line in wanted:
+        read = [f for f in tags if f.digest and f.tag in line.tags.get(f.registry, ())]
+        if line.recorded is None and len({f.digest for f in read}) > 1:
+            doubted += read
+    repositories = {r.name: r.repository for r in config.registries}
+
+    def confirm(fact: TagFacts) -> Unanswered | None:
+        repo = repositories[fact.registry]
+        assert fact.digest is not None
+        try:
+            clients[fact.registry].confirm(Reference(repo.domain, repo.path, fact.tag), fact.digest)
+        except UNANSWERED as exc:
+            return exc
+        return None
+
+    down: dict[str, Unanswered] = {}
+    for fact, exc in zip(doubted, in_parallel(confirm, doubted, workers), strict=True):
+        if exc is not None:
+            down.setdefault(fact.registry, exc)
+    return down
+
+
 def verify_release(
     config: Config,
     plan: Plan,
@@ -393,6 +428,9 @@ def verify_release(
         else:
             tag_facts += answer[0]
             images.update(answer[1])
+    for name, exc in confirm_disagreeing(config, wanted, tag_facts, clients, workers).items():
+        down[name] = exc
+        tag_facts = [f for f in tag_facts if f.registry != name]
     said = {name: exc.message for name, exc in down.items()}
     limited = {n: said.pop(n) for n, exc in down.items() if isinstance(exc, RateLimitedError)}
     report = rules.build_report(

@@ -177,3 +177,37 @@ def test_publish_never_judges_nor_moves_a_tag_on_a_lying_head(
     assert again.returncode == 0, again.stdout + again.stderr
     by_tag = [s for s in front.log if s.kind == "manifest" and "sha256:" not in s.path]
     assert by_tag and all(s.method == "HEAD" for s in by_tag), [(s.method, s.path) for s in by_tag]
+
+
+def test_tags_without_a_record_are_said_apart_only_once_their_bodies_say_so(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """Without the release's record, verify holds no tag to a digest: tags of a line
+    read (by HEAD) at different digests are confirmed by hashed GETs before the line is
+    said to disagree, so hub's HEADs naming another index than its 8.3 pins hold are a
+    lying registry (exit 8), not tags or registries that disagree; tags that do differ
+    are still said to."""
+    _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    for suffix in ("json", "md"):
+        (world.notes / f"v1.0.0.{suffix}").unlink()
+    assert world.run("verify", "v1.0.0", matrix=matrix).returncode == 0
+
+    front.add(Fault("digest", method="HEAD", path=PINS_83, digest=digests["8.4"], times=None))
+    result = world.run("verify", "v1.0.0", "--json", matrix=matrix)
+    said = result.stdout + result.stderr
+    assert result.returncode == 8, said
+    error = json.loads(result.stdout)["error"]
+    assert error["kind"] == "invalid registry response", said
+    assert f"v1.0.0-php-8.3 says {digests['8.4']}" in error["message"], said
+    assert digests["8.3"] in error["message"] and "rewrites" in error["hint"], said
+    assert "different digests" not in said, said
+
+    front.clear()
+    world.put_tag("ghcr", digests["8.4"], "v1.0.0-php-8.3")
+    moved = world.run("verify", "v1.0.0", matrix=matrix)
+    assert moved.returncode == 12, moved.stdout + moved.stderr
+    assert "the tags on ghcr point at different digests" in moved.stdout + moved.stderr

@@ -284,12 +284,21 @@ class RegistryClient:
             return self.get_manifest(ref).digest
         if expected is None or digest == expected:
             return digest
+        return self.confirm(ref, digest)
+
+    def confirm(self, ref: Reference, said: str) -> str:
+        """``said``, the digest a HEAD of the tag ``ref`` named, once a GET of the tag
+        whose body is hashed agrees: a verdict drawn from a HEAD alone is confirmed so.
+
+        Raises InvalidResponseError when the body hashes to another digest (the registry,
+        or a proxy in front of it, names other content than it serves).
+        """
         hashed = self.get_manifest(ref).digest
-        if hashed != digest:
+        if hashed != said:
             raise self.transport.error(
                 InvalidResponseError,
-                f"the HEAD of {self._ref_text(ref.path, reference)} says {digest} but "
-                f"its manifest body hashes to {hashed}; refusing it",
+                f"the HEAD of {self._ref_text(ref.path, ref.tag or 'latest')} says {said} "
+                f"but its manifest body hashes to {hashed}; refusing it",
                 hint=ALTERED_HINT,
             )
         return hashed
