@@ -53,7 +53,7 @@ from ..core.errors import (
 )
 from ..core.notes import ReleaseFacts, load_record, record_releases
 from ..core.plan import is_floating_tag, parse_scheme_tag, settled
-from ..core.reference import parse_repository
+from ..core.reference import Reference, parse_repository
 from ..resolve import short_digest
 from .clients import AnonymousClient
 from .parallel import REQUESTS_IN_FLIGHT, in_parallel, tag_digests
@@ -191,6 +191,8 @@ class Auditor:
         #: label of each repository a repair's requests failed on through the retries ->
         #: the error: its other repairs are not tried, and the report names it as down
         self.failed: dict[str, Unanswered] = {}
+        #: target label -> the tags the records hold to a digest there (``actual``)
+        self._held: dict[str, frozenset[str]] = {}
 
     def client(self, target: Target) -> RegistryClient:
         """One client per registry and host (a moved repository may be on another host)."""
@@ -220,7 +222,37 @@ class Auditor:
         ]
         records, elsewhere = self.recorded_here(target)
         expected = rules.expected_tags(records, {}, target.label, elsewhere)[0]
+        self._held[target.label] = frozenset(expected)
         return tag_digests(client, path, tags, {t: e.digest for t, e in expected.items()})
+
+    def confirm_apart(self, group: Sequence[Target], actual: dict[str, dict[str, str]]) -> None:
+        """Confirm by a GET whose body is hashed (``RegistryClient.confirm``) each tag no
+        record holds to a digest (a pin of a release without a record, a floating tag no
+        record explains) that the repositories of ``group`` read (by HEAD) at different
+        digests: whether a release finished, whose content a floating tag carries and
+        which floating tags disagree are never judged on a header's word. A repository
+        that stops answering meanwhile joins ``down``."""
+        read = [t for t in group if t.label in actual]
+        doubted = []
+        for tag in sorted({tag for t in read for tag in actual[t.label]}):
+            free = [t for t in read if tag in actual[t.label] and tag not in self._held[t.label]]
+            if len({actual[t.label][tag] for t in free}) > 1:
+                doubted += [(t, tag) for t in free]
+
+        def confirm(item: tuple[Target, str]) -> Unanswered | None:
+            target, tag = item
+            client = self.client(target)
+            ref = Reference(client.host, target.registry.repository.path, tag)
+            try:
+                client.confirm(ref, actual[target.label][tag])
+            except UNANSWERED as exc:
+                return exc
+            return None
+
+        for (target, _), exc in zip(doubted, in_parallel(confirm, doubted), strict=True):
+            if exc is not None and target.label in actual:
+                self.down[target.label] = exc
+                del actual[target.label]
 
     def complete(self, target: Target, digest: str) -> tuple[bool, str]:
         """Is the index (or image) at ``digest`` there with every child manifest?
@@ -321,6 +353,7 @@ class Auditor:
         todo: list[tuple[Target, dict[str, str], set[str]]] = []
         placed: list[int] = []
         for group in groups.values():
+            self.confirm_apart(group, actual)
             held = {t.label: actual[t.label] for t in group if t.label in actual}
             findings.append(rules.disagreements(held))
             # Releases whose pins are alike on every repository holding them:

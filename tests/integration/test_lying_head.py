@@ -211,3 +211,46 @@ def test_tags_without_a_record_are_said_apart_only_once_their_bodies_say_so(
     moved = world.run("verify", "v1.0.0", matrix=matrix)
     assert moved.returncode == 12, moved.stdout + moved.stderr
     assert "the tags on ghcr point at different digests" in moved.stdout + moved.stderr
+
+
+def test_audit_confirms_the_tags_no_record_holds_before_judging_by_them(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """v1.1.0 finished on both registries, its record not here yet: the floating tags
+    carrying it are ahead of the records, which a repair never moves back. hub's HEADs
+    of its 8.3 pins naming v1.0.0's 8.3 index would make it look unfinished there (and
+    its floating tags merely off the records): the pins the registries read apart are
+    confirmed by hashed GETs first, so the audit and its repair end as a lying registry
+    (exit 8) and nothing is written."""
+    _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
+    v100 = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    world.publish("v1.1.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    for suffix in ("json", "md"):
+        (world.notes / f"v1.1.0.{suffix}").unlink()
+    ahead = json.loads(world.run("audit", "--json", matrix=matrix).stdout)
+    assert {f["kind"] for f in ahead["findings"]} == {"unrecorded", "ahead"}, ahead
+
+    front.add(
+        Fault(
+            "digest",
+            method="HEAD",
+            path=r"/manifests/v1\.1\.0-php-8\.3(\.\d+)?$",
+            digest=v100["8.3"],
+            times=None,
+        )
+    )
+    for command in (("audit",), ("audit", "--repair")):
+        front.reset_counts()
+        result = world.run(*command, "--json", matrix=matrix)
+        said = result.stdout + result.stderr
+        assert result.returncode == 8, said
+        error = json.loads(result.stdout)["error"]
+        assert error["kind"] == "invalid registry response", said
+        assert f"v1.1.0-php-8.3 says {v100['8.3']}" in error["message"], said
+        assert front.mutating_requests == 0, command
+    front.clear()
+    again = json.loads(world.run("audit", "--json", matrix=matrix).stdout)
+    assert again["findings"] == ahead["findings"]
