@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..core.errors import VerificationError, unanswered_error
+from ..core.errors import (
+    InvalidResponseError,
+    PublisherError,
+    VerificationError,
+    unanswered_error,
+)
 from ..core.fileio import counted
 
 if TYPE_CHECKING:
@@ -66,7 +71,9 @@ def audit_command(
     repaired; --json prints the report all the same), as is one that fails the
     repair's requests through the retries, its writes or the reads of one
     copied from (run the repair again once it answers): exit 7 when nothing else is wrong (6 when one was rate limited),
-    12 when a registry that answered has a defect. --json prints {"ok", "releases", "findings", "unreachable",
+    12 when a registry that answered has a defect. A registry that names other
+    content than it serves (a HEAD or a body altered on the way) is one defect
+    too, the others still audited and repaired: exit 8. --json prints {"ok", "releases", "findings", "unreachable",
     "rate_limited", "repaired", "unrepairable", "moved"}; a failed audit adds
     "error".
 
@@ -104,7 +111,7 @@ def audit_command(
         repair=repair,
         anonymous=anonymous,
     )
-    failure = None
+    failure: PublisherError | None = None
     if not report.ok:
         found = [f.message for f in report.defects] + report.unrepairable
         hint = advice(cfg, report, repaired=repair)
@@ -113,6 +120,8 @@ def audit_command(
             if report.only_unanswered
             else VerificationError(found, hint=hint)
         )
+        if report.invalid:  # a lying registry is exit 8, said with the others' findings
+            failure = InvalidResponseError(failure.message, hint=hint)
     if as_json:
         print_report(state, report.to_dict(), failure)
     for line in report.repaired:

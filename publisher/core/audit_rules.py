@@ -39,8 +39,13 @@ DISAGREE = "disagree"  # a floating tag the registries do not agree on
 AHEAD = "ahead"  # a floating tag carries a finished release newer than the records here
 UNREACHABLE = "unreachable"  # the registry could not be reached: nothing on it was checked
 RATE_LIMITED = "rate-limited"  # the registry rate-limited the reads: nothing on it was checked
+#: the registry named other content than it served (a lying registry, or a proxy in front
+#: of it): nothing on it was judged
+INVALID = "invalid-response"
 #: The kinds that say a registry did not answer (nothing on it was judged).
 UNANSWERED = (UNREACHABLE, RATE_LIMITED)
+#: The kinds that say nothing on a registry was judged.
+NOT_JUDGED = (*UNANSWERED, INVALID)
 #: Every kind of finding, documented for --json consumers (README, Commands).
 KINDS = (
     MISSING,
@@ -53,6 +58,7 @@ KINDS = (
     AHEAD,
     UNREACHABLE,
     RATE_LIMITED,
+    INVALID,
 )
 
 
@@ -115,6 +121,8 @@ class Finding:
             text = f"could not be reached, so nothing on it was checked: {self.detail}"
         elif self.kind == RATE_LIMITED:
             text = f"rate-limited the reads, so nothing on it was checked: {self.detail}"
+        elif self.kind == INVALID:
+            text = f"named other content than it served, so nothing on it was judged: {self.detail}"
         else:
             text = f"{self.tag}: {self.detail}"
         if self.kind == FLOATING and self.detail:
@@ -302,12 +310,14 @@ def _newer(release: str | None, than: str) -> bool:
     return a is not None and (b is None or b.release < a.release)
 
 
-def unreachable(registry: str, error: str, *, rate_limited: bool = False) -> Finding:
+def unreachable(
+    registry: str, error: str, *, rate_limited: bool = False, invalid: bool = False
+) -> Finding:
     """``registry`` did not answer (``error`` in words; ``rate_limited``: it rate-limited
-    the reads): one finding, nothing else judged."""
-    return Finding(
-        registry, RATE_LIMITED if rate_limited else UNREACHABLE, "", None, None, None, error
-    )
+    the reads; ``invalid``: it named other content than it served): one finding, nothing
+    else judged."""
+    kind = INVALID if invalid else RATE_LIMITED if rate_limited else UNREACHABLE
+    return Finding(registry, kind, "", None, None, None, error)
 
 
 def disagreements(actual: Mapping[str, Mapping[str, str]]) -> list[Finding]:

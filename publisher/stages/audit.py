@@ -46,6 +46,7 @@ from ..core.config import Config, Registry
 from ..core.errors import (
     UNANSWERED,
     AuthError,
+    InvalidResponseError,
     NotFoundError,
     RateLimitedError,
     Unanswered,
@@ -58,6 +59,12 @@ from ..resolve import short_digest
 from .clients import AnonymousClient
 from .parallel import REQUESTS_IN_FLIGHT, in_parallel, tag_digests
 from .public import fix_steps
+
+#: What leaves one repository out of an audit, said as its one finding while the others
+#: are audited: it did not answer through the retries, or it named other content than it
+#: served (exit 8 once the others are audited).
+NOT_AUDITED = (*UNANSWERED, InvalidResponseError)
+Unaudited = Unanswered | InvalidResponseError
 
 
 @dataclass
@@ -90,6 +97,11 @@ class AuditReport:
     def rate_limited(self) -> dict[str, str]:
         """Registry name -> what it said when it rate-limited the reads."""
         return {f.registry: f.detail for f in self.findings if f.kind == rules.RATE_LIMITED}
+
+    @property
+    def invalid(self) -> dict[str, str]:
+        """Registry name -> the content it named but did not serve."""
+        return {f.registry: f.detail for f in self.findings if f.kind == rules.INVALID}
 
     @property
     def unanswered(self) -> dict[str, str]:
@@ -187,7 +199,7 @@ class Auditor:
         self._complete: dict[tuple[str, str], tuple[bool, str]] = {}
         #: target label -> why it could not be reached or was rate-limited (left out of
         #: the audit and repair)
-        self.down: dict[str, Unanswered] = {}
+        self.down: dict[str, Unaudited] = {}
         #: label of each repository a repair's requests failed on through the retries ->
         #: the error: its other repairs are not tried, and the report names it as down
         self.failed: dict[str, Unanswered] = {}
@@ -239,13 +251,13 @@ class Auditor:
             if len({actual[t.label][tag] for t in free}) > 1:
                 doubted += [(t, tag) for t in free]
 
-        def confirm(item: tuple[Target, str]) -> Unanswered | None:
+        def confirm(item: tuple[Target, str]) -> Unaudited | None:
             target, tag = item
             client = self.client(target)
             ref = Reference(client.host, target.registry.repository.path, tag)
             try:
                 client.confirm(ref, actual[target.label][tag])
-            except UNANSWERED as exc:
+            except NOT_AUDITED as exc:
                 return exc
             return None
 
@@ -322,10 +334,10 @@ class Auditor:
             )
         return None
 
-    def _actual_or_error(self, target: Target) -> dict[str, str] | Unanswered:
+    def _actual_or_error(self, target: Target) -> dict[str, str] | Unaudited:
         try:
             return self.actual(target)
-        except UNANSWERED as exc:
+        except NOT_AUDITED as exc:
             return exc
 
     def run(self) -> AuditReport:
@@ -338,7 +350,7 @@ class Auditor:
         found = in_parallel(self._actual_or_error, self.targets)
         actual: dict[str, dict[str, str]] = {}
         for target, tags in zip(self.targets, found, strict=True):
-            if isinstance(tags, UNANSWERED):
+            if isinstance(tags, NOT_AUDITED):
                 self.down[target.label] = tags
             else:
                 actual[target.label] = tags
@@ -376,13 +388,18 @@ class Auditor:
         # repository's first, as one repository after another would have it.
         judged = in_parallel(lambda job: self._findings_or_error(*job), todo)
         for (target, _, _), at, judgement in zip(todo, placed, judged, strict=True):
-            if isinstance(judgement, UNANSWERED):
+            if isinstance(judgement, NOT_AUDITED):
                 self.down[target.label] = judgement
             else:
                 findings[at] = judgement
         report.findings += [f for part in findings for f in part]
         report.findings[:0] = [
-            rules.unreachable(name, exc.message, rate_limited=isinstance(exc, RateLimitedError))
+            rules.unreachable(
+                name,
+                exc.message,
+                rate_limited=isinstance(exc, RateLimitedError),
+                invalid=isinstance(exc, InvalidResponseError),
+            )
             for name, exc in self.down.items()
         ]
         report.advice = {name: exc.hint for name, exc in self.down.items()}
@@ -406,6 +423,8 @@ class Auditor:
                 f"before the first release's push){'; ' + exc.hint if exc.hint else ''}"
             )
             return report
+        if isinstance(tags, InvalidResponseError):
+            raise tags  # the one registry read: nothing else to report beside it
         if isinstance(tags, UNANSWERED):
             limited = isinstance(tags, RateLimitedError)
             report.findings.append(
@@ -418,10 +437,10 @@ class Auditor:
 
     def _findings_or_error(
         self, target: Target, actual: dict[str, str], finished: set[str]
-    ) -> list[rules.Finding] | Unanswered:
+    ) -> list[rules.Finding] | Unaudited:
         try:
             return self._findings(target, actual, finished)
-        except UNANSWERED as exc:
+        except NOT_AUDITED as exc:
             return exc
 
     def _findings(
@@ -633,6 +652,12 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
                 else ""
             )
         )
+    for label in sorted(report.invalid):
+        others = any(name != label for name in report.targets)
+        tips.append(
+            f"{label}: {report.advice.get(label) or 'check the registry'}"
+            + ("; the other registries were audited" if others else "")
+        )
     if any(f.kind == rules.UNRECORDED for f in report.defects):
         tips.append(
             "no floating tag follows a release without a record, and a repair leaves its "
@@ -643,7 +668,7 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
     drift = [
         f
         for f in report.defects
-        if f.kind not in (rules.PRIVATE, rules.UNRECORDED, rules.AHEAD, *rules.UNANSWERED)
+        if f.kind not in (rules.PRIVATE, rules.UNRECORDED, rules.AHEAD, *rules.NOT_JUDGED)
         # what a repair left on a registry that stopped answering (one named with others,
         # "hub, ghcr", when they disagree), the rerun of the repair restores
         and not (repaired and set(f.registry.split(", ")) & set(report.unanswered))

@@ -51,7 +51,11 @@ def test_a_head_naming_other_content_than_the_manifest_is_a_lying_registry_not_a
         assert digests["8.4"] in error["message"] and digests["8.3"] in error["message"], said
         assert "v1.0.0-php-8.3" in error["message"], said
         assert error["hint"] and "rewrites" in error["hint"], said
-        assert "moved" not in said and "Traceback" not in said, said
+        # a lying registry is audit's finding beside the others' (none here), never a move
+        findings = json.loads(result.stdout).get("findings", [])
+        assert [f["kind"] for f in findings] in ([], ["invalid-response"]), said
+        assert "moved" not in error["message"] + result.stderr, said
+        assert "Traceback" not in said, said
         assert front.mutating_requests == 0, command
 
     front.clear()
@@ -254,3 +258,40 @@ def test_audit_confirms_the_tags_no_record_holds_before_judging_by_them(
     front.clear()
     again = json.loads(world.run("audit", "--json", matrix=matrix).stdout)
     assert again["findings"] == ahead["findings"]
+
+
+def test_a_lying_registry_is_one_finding_of_the_audit_the_others_audited_and_repaired(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """hub's HEADs of the 8.3 pins name the 8.4 index while ghcr's php-8.3 was moved by
+    hand: the audit names hub as a registry naming other content than it serves and
+    still reports ghcr's floating tag (exit 8 at the end); its repair puts ghcr's tag
+    back and writes nothing to hub."""
+    _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    world.put_tag("ghcr", digests["8.4"], "php-8.3")
+    front.add(Fault("digest", method="HEAD", path=PINS_83, digest=digests["8.4"], times=None))
+
+    result = world.run("audit", "--json", matrix=matrix)
+    said = result.stdout + result.stderr
+    assert result.returncode == 8, said
+    report = json.loads(result.stdout)
+    kinds = {(f["registry"], f["kind"], f["tag"]) for f in report["findings"]}
+    assert kinds == {("hub", "invalid-response", ""), ("ghcr", "floating", "php-8.3")}, said
+    assert report["error"]["kind"] == "invalid registry response", said
+    assert f"v1.0.0-php-8.3 says {digests['8.4']}" in report["error"]["message"], said
+    assert "rewrites it" in report["error"]["hint"], said
+    assert "the other registries were audited" in report["error"]["hint"], said
+
+    front.reset_counts()
+    repaired = world.run("audit", "--repair", "--json", matrix=matrix)
+    said = repaired.stdout + repaired.stderr
+    assert repaired.returncode == 8, said
+    report = json.loads(repaired.stdout)
+    assert [f["kind"] for f in report["findings"]] == ["invalid-response"], said
+    assert report["repaired"] and "php-8.3" in report["repaired"][0], said
+    assert front.mutating_requests == 0
+    assert _index_of(world, "ghcr", "php-8.3") == digests["8.3"]
