@@ -171,7 +171,10 @@ def published_record(
     """
     repo = config.primary.repository
     pin = pin_tag(release, leg.php)
-    found = primary.tag_digests(repo.path, [pin])
+    # held to the recorded index: a HEAD naming another is confirmed by a hashed GET
+    found = primary.tag_digests(
+        repo.path, [pin], expected={pin: recorded_index} if recorded_index else None
+    )
     if pin not in found:
         return None
     index = primary.get_manifest_by_digest(repo.path, found[pin])
@@ -217,6 +220,8 @@ def published_record(
         raise lost(exc, what, image.config.digest, blob=True, hint=hint) from exc
     built_as = labels.get(VERSION_LABEL)
     if built_as is not None and built_as != pin:
+        # never said on a header's word: a registry naming other content is exit 8
+        primary.confirm(Reference(primary.host, repo.path, pin), found[pin])
         republish = f"`publisher republish {release.tag} --reason ...`"
         raise ReleaseConflictError(
             f"release {release.tag} is already published with other content: {repo.name}:{pin} "

@@ -1370,7 +1370,9 @@ class Publisher:
 
         def read(name: str) -> dict[str, str]:
             registry = self.registry(name)
-            held = {m.tag: m.new for m in pending if m.registry == name and m.new is not None}
+            # held to what the plan found there (else what it writes): a HEAD naming
+            # another is confirmed by a hashed GET before the run is refused
+            held = {m.tag: m.old or m.new for m in pending if m.registry == name and m.new}
             return tag_digests(self.client(registry), registry.repository.path, list(held), held)
 
         now = dict(zip(names, in_parallel(read, names), strict=True))

@@ -24,6 +24,7 @@ from publisher.adapters.registry import RegistryClient
 from publisher.core import config as config_mod
 from publisher.core.errors import (
     CommandError,
+    InvalidResponseError,
     NewerSchemaError,
     PublisherError,
     ReleaseConflictError,
@@ -34,6 +35,7 @@ from publisher.core.reference import Reference
 from publisher.core.version import parse_release
 from publisher.stages.build import VERSION_LABEL, BuildOptions, BuildStage, Leg
 from tests.support.fake_builder import FakeBuilder
+from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import OCI_INDEX, canonical, make_image, raw_put_manifest
 
 RELEASE = parse_release("v1.2.0")
@@ -194,6 +196,42 @@ def test_a_pin_holding_an_image_built_for_another_pin_refuses_its_legs_before_bu
     assert ("8.4", Platform.ARM64) not in builder.built
     written = {(r.php, r.platform) for r in read_directory(stage["digests"])}
     assert written == {("8.3", Platform.AMD64), ("8.3", Platform.ARM64)}
+
+
+def test_a_pin_whose_head_names_an_image_built_for_another_pin_is_a_lying_registry(
+    stage: dict[str, Any],
+    seed: Callable[..., str],
+    registry: LocalRegistry,
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """The primary's HEAD of v1.2.0-php-8.4 names an index built as v1.1.0-php-8.4 while
+    the pin holds its own: the pin is read again by a GET whose body is hashed before the
+    release is said to be published with other content, so the run ends as a lying
+    registry (exit 8), not a release conflict, and no leg of that line is built."""
+    other = seed(
+        registry,
+        stage["repo"],
+        make_image(seed=7, labels={VERSION_LABEL: "v1.1.0-php-8.4"}),
+        tags=["v1.1.0-php-8.4"],
+    )
+    mine = make_image(seed=8, labels={VERSION_LABEL: "v1.2.0-php-8.4"})
+    seed(registry, stage["repo"], mine, tags=["v1.2.0-php-8.4"])
+    front = proxy_for(registry)
+    front.add(
+        Fault(
+            "digest", method="HEAD", path=r"/manifests/v1\.2\.0-php-8\.4$", digest=other, times=None
+        )
+    )
+    builder = FakeBuilder()
+    with pytest.raises(PublisherError) as caught:
+        run_build({**stage, "primary": make_client(front)}, builder, io.StringIO())
+    error = caught.value
+    assert error.exit_code == InvalidResponseError.exit_code, error.message
+    assert error.label == InvalidResponseError.label, error.message
+    assert f"v1.2.0-php-8.4 says {other} but its manifest body hashes to" in error.message
+    assert ("8.4", Platform.AMD64) not in builder.built
+    assert ("8.4", Platform.ARM64) not in builder.built
 
 
 def test_a_pin_whose_platform_entry_is_an_index_refuses_its_legs_before_building(
