@@ -1257,6 +1257,71 @@ def test_an_older_release_keeps_its_recorded_default_line(tmp_path, tools, bases
     stack.ok("verify", "v1.0.0", "--notes-dir", str(stack.notes_dir))
 
 
+def test_a_line_a_newer_release_dropped_keeps_its_tag_where_an_older_branch_moves_it(
+    tmp_path, tools, bases, fresh_registry
+):
+    """v1.1.0 drops PHP 8.3 while it is still supported: php-8.3 stays on v1.0.0's pin, and
+    republish-check (the newest stable release's lines) no longer looks at it. A backport
+    v1.0.1 from a checkout that still has 8.3 is then the highest stable release for that
+    line: it moves php-8.3 and nothing else, and so does its republish of 8.3 alone (neither
+    latest, which follows v1.1.0, nor v1.0.1's own 8.4 moves). README "PHP lifecycle"."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    skopeo = tools["skopeo"]
+    one_platform = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    root = tmp_path / "s"
+
+    def stack(lines: tuple[str, ...]) -> Stack:  # matrix.yaml of a branch, same checkout
+        return Stack(root, hub.host, ghcr.host, bases.host, "acme/php-fpm", lines, one_platform)
+
+    def floating() -> list[dict[str, str]]:
+        return [
+            {t: d for t, d in tags.items() if t.startswith("php-") or t == "latest"}
+            for tags in tag_maps(older, skopeo)
+        ]
+
+    older = stack(LINES)
+    older.release("v1.0.0", "--no-smoke")
+    v100 = older.index_digests("v1.0.0")
+    newer = stack(("8.4",))
+    newer.release("v1.1.0", "--no-smoke")
+    v110 = newer.index_digests("v1.1.0")
+    assert (
+        floating() == [{"php-8.3": v100["8.3"], "php-8.4": v110["8.4"], "latest": v110["8.4"]}] * 2
+    )
+    checked = newer.ok("republish-check", "--notes-dir", str(newer.notes_dir))
+    assert checked.stdout.startswith("release=v1.1.0\n"), checked.stdout
+    assert "8.3" not in checked.stdout + checked.stderr
+
+    older = stack(LINES)  # the v1.0.x branch
+    older.release("v1.0.1", "--no-smoke")
+    v101 = older.index_digests("v1.0.1")
+    assert v101["8.3"] != v100["8.3"]  # another release's image (its version label)
+    assert (
+        floating() == [{"php-8.3": v101["8.3"], "php-8.4": v110["8.4"], "latest": v110["8.4"]}] * 2
+    )
+
+    patch_base(tmp_path, bases, "after-the-drop", lines=("8.3",))
+    older.ok(
+        "republish",
+        "v1.0.1",
+        "--only",
+        "8.3",
+        "--reason",
+        "CVE-2026-0003",
+        "--no-smoke",
+        "--notes-dir",
+        str(older.notes_dir),
+    )
+    after = older.index_digests("v1.0.1")
+    assert after["8.3"] != v101["8.3"] and after["8.4"] == v101["8.4"]
+    for tags in tag_maps(older, skopeo):
+        assert tags["v1.0.1-php-8.3"] == tags["php-8.3"] == after["8.3"]
+        assert tags["v1.0.1"] == tags["v1.0.1-php-8.4"] == v101["8.4"]
+        assert tags["latest"] == tags["php-8.4"] == tags["v1.1.0"] == v110["8.4"]
+        assert tags["v1.0.0-php-8.3"] == v100["8.3"]
+    older.ok("audit", "--notes-dir", str(older.notes_dir))
+
+
 REGISTRY_COMMANDS = [
     ["build", "v1.0.0", "--php", "8.4", "--platform", "linux/amd64", "--digest-file", "d.json"],
     ["publish", "v1.0.0", "--digests", "records"],
