@@ -67,6 +67,9 @@ def plan_command(
     latest = {f.source_release for f in result.floating if f.tag == planning.LATEST}
     for text in _partial_existing(version.tag, existing_tags, cfg.line_names, latest):
         state.output.warning(text)
+    if _record is None:  # a published release said it when it was published
+        for text in planning.lines_left_behind(version, existing_tags, cfg.line_names):
+            state.output.warning(text)
     follow = planning.default_line_left_out(
         cfg, version, recorded=_record is not None, tags=existing_tags
     )

@@ -28,7 +28,7 @@ import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass
 
-from ..resolve import is_php_line, sha256_digest, split_pin_tag
+from ..resolve import is_php_line, php_line_order, sha256_digest, split_pin_tag
 from ..resolve import pin_tag as resolve_pin_tag
 from . import lifecycle
 from .config import ENV_LINES, Config
@@ -252,6 +252,47 @@ def floating_tags(
     if best_release is not None:
         result.append(FloatingTag(registry, LATEST, best_release.tag, best_release.tag, False))
     return tuple(result)
+
+
+def lines_left_behind(release: Release, tags: Iterable[str], lines: Collection[str]) -> list[str]:
+    """What a stable ``release`` newer than every stable release among ``tags`` (a
+    registry's, or plan's ``--existing``) leaves behind (pure): for each line the newest of
+    those has (its ``vX.Y.Z`` and the line's pin among ``tags``) and ``lines`` lacks, the
+    words saying that ``php-X.Y`` stays on that pin, and that ``republish-check``, which
+    looks at the newest stable release, no longer offers the line for a rebuild; [] for a
+    prerelease, a backport, or when it drops no line."""
+    if not release.is_stable:
+        return []
+    held = set(tags)
+    newest: Release | None = None
+    for tag in held:
+        parsed = parse_scheme_tag(tag)
+        if parsed is None or parsed.php is not None or not parsed.release.is_stable:
+            continue
+        if parsed.release.tag != release.tag and (newest is None or newest < parsed.release):
+            newest = parsed.release
+    if newest is None or release < newest:
+        return []
+    dropped = sorted(
+        (
+            parsed.php
+            for tag in held
+            if (parsed := parse_scheme_tag(tag)) is not None
+            and parsed.release.tag == newest.tag
+            and parsed.php is not None
+            and parsed.php not in lines
+        ),
+        key=php_line_order,
+    )
+    return [
+        f"{release.tag} has no PHP {php}, which {newest.tag}, the newest stable release until "
+        f"now, has: {line_tag(php)} stays on {pin_tag(newest, php)}, and `publisher "
+        f"republish-check`, which looks at the newest stable release, no longer offers PHP "
+        f"{php} for a rebuild; a release or a republish (`publisher republish {newest.tag} "
+        f'--reason "..." --only {php}`) from a checkout whose matrix.yaml has the line still '
+        f'moves {line_tag(php)} (README "PHP lifecycle")'
+        for php in dropped
+    ]
 
 
 def _default_line_lacks(config: Config) -> list[str] | None:

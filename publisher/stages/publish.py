@@ -127,6 +127,8 @@ class PlannedRun:
     publish_plan: pp.PublishPlan
     indexes: dict[str, LineIndex]
     copies: pp.CopySource | None = None
+    #: ``planning.lines_left_behind`` on the primary: said once the plan is shown
+    left_behind: tuple[str, ...] = ()
 
 
 @dataclass
@@ -867,7 +869,16 @@ class Publisher:
                 "recorded release there), or this run without --only; then rerun",
             )
         indexes = self.final_indexes(publish_plan, candidates)
-        return PlannedRun(p, publish_plan, indexes, observed.copies)
+        left_behind = (
+            ()
+            if self.record is not None or self.options.republish_reason is not None
+            else planning.lines_left_behind(
+                self.release,
+                tags_present.get(self.primary.name, ()),
+                [line.php for line in p.lines],
+            )
+        )
+        return PlannedRun(p, publish_plan, indexes, observed.copies, tuple(left_behind))
 
     def plan_settled(self, records: Sequence[DigestRecord]) -> PlannedRun:
         """``plan_run``, read again while the registries hold different releases and
@@ -1843,6 +1854,8 @@ class Publisher:
             p, publish_plan, indexes = planned.plan, planned.publish_plan, planned.indexes
             self._show_plan(p)
             self._show_actions(publish_plan)
+            for text in planned.left_behind:
+                out.warning(text)
             identical = self.identical_lines(publish_plan)
             if identical and self.options.dry_run:  # a real run ends with this warning
                 out.warning(self._identical_notice(identical, publish_plan))

@@ -1261,7 +1261,8 @@ def test_a_line_a_newer_release_dropped_keeps_its_tag_where_an_older_branch_move
     tmp_path, tools, bases, fresh_registry
 ):
     """v1.1.0 drops PHP 8.3 while it is still supported: php-8.3 stays on v1.0.0's pin, and
-    republish-check (the newest stable release's lines) no longer looks at it. A backport
+    republish-check (the newest stable release's lines) no longer looks at it, as the
+    release that dropped it warns. A backport
     v1.0.1 from a checkout that still has 8.3 is then the highest stable release for that
     line: it moves php-8.3 and nothing else, and so does its republish of 8.3 alone (neither
     latest, which follows v1.1.0, nor v1.0.1's own 8.4 moves). README "PHP lifecycle"."""
@@ -1283,7 +1284,12 @@ def test_a_line_a_newer_release_dropped_keeps_its_tag_where_an_older_branch_move
     older.release("v1.0.0", "--no-smoke")
     v100 = older.index_digests("v1.0.0")
     newer = stack(("8.4",))
-    newer.release("v1.1.0", "--no-smoke")
+    dropped = newer.release("v1.1.0", "--no-smoke")
+    assert (
+        "warning: v1.1.0 has no PHP 8.3, which v1.0.0, the newest stable release until now, "
+        "has: php-8.3 stays on v1.0.0-php-8.3, and `publisher republish-check`, which looks at "
+        "the newest stable release, no longer offers PHP 8.3 for a rebuild"
+    ) in " ".join(dropped.stderr.split()), dropped.stderr
     v110 = newer.index_digests("v1.1.0")
     assert (
         floating() == [{"php-8.3": v100["8.3"], "php-8.4": v110["8.4"], "latest": v110["8.4"]}] * 2
@@ -1293,7 +1299,8 @@ def test_a_line_a_newer_release_dropped_keeps_its_tag_where_an_older_branch_move
     assert "8.3" not in checked.stdout + checked.stderr
 
     older = stack(LINES)  # the v1.0.x branch
-    older.release("v1.0.1", "--no-smoke")
+    backport = older.release("v1.0.1", "--no-smoke")
+    assert "no longer offers" not in backport.stdout + backport.stderr  # it drops nothing
     v101 = older.index_digests("v1.0.1")
     assert v101["8.3"] != v100["8.3"]  # another release's image (its version label)
     assert (

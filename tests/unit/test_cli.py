@@ -137,6 +137,26 @@ def test_plan_says_an_existing_pin_of_a_line_it_does_not_have_moves_nothing(cli,
     assert "is not a line of this plan" not in known.stderr, known.stderr
 
 
+@pytest.mark.parametrize(
+    ("release", "warned"), [("v2.0.0", True), ("v1.0.1", False), ("v2.0.0-rc.1", False)]
+)
+def test_plan_says_a_newer_stable_release_leaves_a_dropped_line_s_tag_behind(cli, release, warned):
+    """v1.1.0, the newest stable release, has PHP 8.3; a plan without it: php-8.3 stays on
+    v1.1.0-php-8.3 and republish-check no longer offers 8.3, said only by a stable release
+    newer than v1.1.0 (a backport or a prerelease changes neither)."""
+    existing = ("v1.1.0", "v1.1.0-php-8.3", "v1.1.0-php-8.4")
+    args = [arg for tag in existing for arg in ("--existing", tag)]
+    result = cli("plan", release, "--only", "8.4", *args)
+    assert result.exit_code == 0, result.output
+    said = (
+        f"warning: {release} has no PHP 8.3, which v1.1.0, the newest stable release until "
+        "now, has: php-8.3 stays on v1.1.0-php-8.3, and `publisher republish-check`, which "
+        "looks at the newest stable release, no longer offers PHP 8.3 for a rebuild"
+    )
+    assert (said in " ".join(result.stderr.split())) is warned, result.stderr
+    assert ("no longer offers" in result.stderr) is warned
+
+
 @pytest.mark.parametrize("tag", ["foo", "php-8.4", "latest", "2.0.0-php-8.4", "v2.0-php-8.4"])
 def test_plan_refuses_existing_tags_that_are_no_release_or_pin(cli, tag):
     result = cli("plan", "v2.0.1", "--existing", tag)
