@@ -65,9 +65,15 @@ def plan_command(
     existing = {r.name: existing_tags for r in cfg.registries}
     result = planning.plan(cfg, version, existing)
     latest = {f.source_release for f in result.floating if f.tag == planning.LATEST}
-    for text in _partial_existing(version.tag, existing_tags, cfg.line_names, latest):
+    # a published release said what it left behind when it was published
+    dropped = (
+        ()
+        if _record is not None
+        else planning.dropped_lines(version, existing_tags, cfg.line_names)[1]
+    )
+    for text in _partial_existing(version.tag, existing_tags, cfg.line_names, latest, dropped):
         state.output.warning(text)
-    if _record is None:  # a published release said it when it was published
+    if _record is None:
         for text in planning.lines_left_behind(version, existing_tags, cfg.line_names):
             state.output.warning(text)
     follow = planning.default_line_left_out(
@@ -121,11 +127,16 @@ def plan_command(
 
 
 def _partial_existing(
-    release: str, tags: tuple[str, ...], lines: tuple[str, ...], latest: Collection[str] = ()
+    release: str,
+    tags: tuple[str, ...],
+    lines: tuple[str, ...],
+    latest: Collection[str] = (),
+    dropped: Collection[str] = (),
 ) -> list[str]:
     """What the plan leaves out of ``--existing``: a pin of a PHP line the plan does not
     have (not in the matrix, or left out by --only or the release's record: no php-X.Y tag
-    of it is planned), the pins of a stable release given without its ``vX.Y.Z`` (a release
+    of it is planned; not one of ``dropped``, the lines a newer release drops, which
+    ``planning.lines_left_behind`` says), the pins of a stable release given without its ``vX.Y.Z`` (a release
     whose pins count only once it is there, as on a registry), and a stable ``vX.Y.Z``
     given without any of its pins (no ``php-X.Y`` stays on it; ``latest`` does when it is
     among ``latest``, the releases the plan's ``latest`` follows, and not when a newer
@@ -139,6 +150,9 @@ def _partial_existing(
         if parsed is None:
             continue
         if parsed.php is not None and parsed.php not in lines:
+            if parsed.php in dropped:  # said as the line the release leaves behind
+                named.add(parsed.release.tag)
+                continue
             said.append(
                 f"--existing {tag}: PHP {parsed.php} is not a line of this plan "
                 f"({', '.join(lines)}): no php-{parsed.php} tag is planned, so it moves "

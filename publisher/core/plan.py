@@ -254,15 +254,15 @@ def floating_tags(
     return tuple(result)
 
 
-def lines_left_behind(release: Release, tags: Iterable[str], lines: Collection[str]) -> list[str]:
-    """What a stable ``release`` newer than every stable release among ``tags`` (a
-    registry's, or plan's ``--existing``) leaves behind (pure): for each line the newest of
-    those has (its ``vX.Y.Z`` and the line's pin among ``tags``) and ``lines`` lacks, the
-    words saying that ``php-X.Y`` stays on that pin, and that ``republish-check``, which
-    looks at the newest stable release, no longer offers the line for a rebuild; [] for a
-    prerelease, a backport, or when it drops no line."""
+def dropped_lines(
+    release: Release, tags: Iterable[str], lines: Collection[str]
+) -> tuple[Release | None, list[str]]:
+    """The newest stable release among ``tags`` (a registry's, or plan's ``--existing``)
+    and the lines it has (its pins among ``tags``) that ``lines`` lacks, when a stable
+    ``release`` newer than every other one drops them (pure); (None, []) for a prerelease,
+    a backport, or none given."""
     if not release.is_stable:
-        return []
+        return None, []
     held = set(tags)
     newest: Release | None = None
     for tag in held:
@@ -272,7 +272,7 @@ def lines_left_behind(release: Release, tags: Iterable[str], lines: Collection[s
         if parsed.release.tag != release.tag and (newest is None or newest < parsed.release):
             newest = parsed.release
     if newest is None or release < newest:
-        return []
+        return None, []
     dropped = sorted(
         (
             parsed.php
@@ -284,6 +284,18 @@ def lines_left_behind(release: Release, tags: Iterable[str], lines: Collection[s
         ),
         key=php_line_order,
     )
+    return newest, dropped
+
+
+def lines_left_behind(release: Release, tags: Iterable[str], lines: Collection[str]) -> list[str]:
+    """What a stable ``release`` newer than every stable release among ``tags`` leaves
+    behind (``dropped_lines``, pure): for each line the newest of those has and ``lines``
+    lacks, the words saying that ``php-X.Y`` stays on that pin, and that
+    ``republish-check``, which looks at the newest stable release, no longer offers the
+    line for a rebuild; [] for a prerelease, a backport, or when it drops no line."""
+    newest, dropped = dropped_lines(release, tags, lines)
+    if newest is None:
+        return []
     return [
         f"{release.tag} has no PHP {php}, which {newest.tag}, the newest stable release until "
         f"now, has: {line_tag(php)} stays on {pin_tag(newest, php)}, and `publisher "

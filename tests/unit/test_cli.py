@@ -110,26 +110,35 @@ def test_plan_says_latest_stays_on_an_existing_release_only_when_it_does(cli):
 
 
 @pytest.mark.parametrize(
-    ("args", "tag", "lines"),
+    ("args", "tag", "lines", "dropped"),
     [
-        ((), "v2.0.0-php-9.9", "8.1, 8.2, 8.3, 8.4, 8.5"),  # the release's own pin
-        ((), "v1.0.0-php-7.4", "8.1, 8.2, 8.3, 8.4, 8.5"),  # an earlier release's
-        ((), "v1.0.0-rc.1-php-9.9", "8.1, 8.2, 8.3, 8.4, 8.5"),  # a prerelease's
-        (("--only", "8.4"), "v1.0.0-php-8.3", "8.4"),  # a line --only leaves out
+        ((), "v2.0.0-php-9.9", "8.1, 8.2, 8.3, 8.4, 8.5", False),  # the release's own pin
+        ((), "v1.0.0-php-7.4", "8.1, 8.2, 8.3, 8.4, 8.5", True),  # an earlier release's
+        ((), "v1.0.0-rc.1-php-9.9", "8.1, 8.2, 8.3, 8.4, 8.5", False),  # a prerelease's
+        (("--only", "8.4"), "v1.0.0-php-8.3", "8.4", True),  # a line --only leaves out
     ],
 )
-def test_plan_says_an_existing_pin_of_a_line_it_does_not_have_moves_nothing(cli, args, tag, lines):
+def test_plan_says_an_existing_pin_of_a_line_it_does_not_have_moves_nothing(
+    cli, args, tag, lines, dropped
+):
     """No php-X.Y tag is planned for a line the plan lacks, so the pin moves nothing: said,
     as the other --existing tags the plan leaves out are, not taken in silence (a mistyped
-    line). Its release still names a pin: no "names none of its pins" besides."""
+    line). Its release still names a pin: no "names none of its pins" besides. A line of
+    the newest stable release given, which the newer release planned drops, is said once,
+    as the line it leaves behind, its php-X.Y staying on that pin."""
     release = tag.split("-php-")[0]
     result = cli("plan", "v2.0.0", *args, "--existing", tag, "--existing", release)
     assert result.exit_code == 0, result.output
     php = tag.rsplit("-php-", 1)[1]
-    assert (
+    flat = " ".join(result.stderr.split())
+    not_planned = (
         f"warning: --existing {tag}: PHP {php} is not a line of this plan ({lines}): no "
-        f"php-{php} tag is planned, so it moves nothing" in result.stderr
-    ), result.stderr
+        f"php-{php} tag is planned, so it moves nothing"
+    )
+    left_behind = f"warning: v2.0.0 has no PHP {php}, which {release}, the newest stable release"
+    assert (not_planned in flat) is not dropped, result.stderr
+    assert (left_behind in flat) is dropped, result.stderr
+    assert f"php-{php} stays on {tag}" in flat or not dropped
     assert "names none of its pins" not in result.stderr
     planned = cli("plan", "v2.0.0", *args, "--json", "--existing", tag)
     assert f"php-{php}" not in {floating for _, floating in floating_of(planned)}
