@@ -143,7 +143,9 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     A registry that cannot be reached, or that rate-limits the reads through the
     retries, is listed as a defect and the others are still checked (--json
     prints the report all the same): exit 7 when nothing else is wrong (6 when
-    one was rate limited), 12 when a registry that answered has a defect. The
+    one was rate limited), 12 when a registry that answered has a defect. A
+    registry that names other content than it serves (a HEAD or a body altered on
+    the way) is one defect too, the others still checked: exit 8. The
     registries are read at the same time, up to 8 requests in flight on each.
     --json prints {"ok", "release", "lines", "defects", "unreachable",
     "rate_limited"}; a failed check adds "error"; in GitHub Actions the table still

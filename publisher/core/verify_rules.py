@@ -13,8 +13,9 @@ just the first:
 * each platform image's compressed size (config + layers) is within the budget.
 
 A registry that could not be reached is one defect (``unreachable``, its error in
-words), and so is one that rate-limited the reads past the retries (``rate-limited``);
-the rules then judge the registries that answered, without it.
+words), and so is one that rate-limited the reads past the retries (``rate-limited``) or
+that named other content than it served (``invalid-response``); the rules then judge the
+other registries, without it.
 
 Pure: no I/O.
 """
@@ -130,10 +131,14 @@ KINDS = {
     "over-budget": "a platform image is larger than the size budget",
     "unreachable": "a registry could not be reached: nothing on it was checked",
     "rate-limited": "a registry rate-limited the reads: nothing on it was checked",
+    "invalid-response": "a registry named other content than it served: nothing on it was checked",
 }
 
 #: The kinds of defect that say a registry did not answer (nothing on it was judged).
 UNANSWERED_KINDS = ("unreachable", "rate-limited")
+#: The kinds of defect that say nothing on a registry was judged (it did not answer, or it
+#: named other content than it served: a lying registry, or a proxy in front of it).
+NOT_JUDGED_KINDS = (*UNANSWERED_KINDS, "invalid-response")
 
 
 def over_budget(platform: str, size: int, budget_bytes: int) -> str:
@@ -417,6 +422,8 @@ class Report:
     #: published for, an image naming no platform, or an index in place of a platform's
     #: image: content a rerun refuses to replace
     foreign_pins: bool = False
+    #: registry name -> the content it named but did not serve (nothing on it was checked)
+    invalid: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -445,7 +452,7 @@ class Report:
                 digest
                 for line in self.lines
                 for registry, tags in line.tags.items()
-                if registry not in self.unanswered
+                if registry not in self.unanswered and registry not in self.invalid
                 for tag, digest in tags.items()
                 if not is_floating_tag(tag)
             )
@@ -512,12 +519,13 @@ def build_report(
     rate_limited: Mapping[str, str] | None = None,
     *,
     primary: str | None = None,
+    invalid: Mapping[str, str] | None = None,
 ) -> Report:
     """Apply every rule to every line; the report lists every defect found.
 
-    ``unreachable`` and ``rate_limited`` (registry name -> its error in words) are
-    registries that could not be read: each is one defect, and the lines are judged
-    on the others. ``primary``: the primary registry's name (see
+    ``unreachable``, ``rate_limited`` and ``invalid`` (registry name -> its error in
+    words) are registries that could not be read, or that named other content than they
+    served: each is one defect, and the lines are judged on the others. ``primary``: the primary registry's name (see
     ``Report.gone_on_primary``).
     """
     limited = dict(rate_limited or {})
@@ -533,6 +541,17 @@ def build_report(
         )
         for name, error in down.items()
     ]
+    lying = dict(invalid or {})
+    defects += [
+        Defect(
+            "invalid-response",
+            f"{name}: named other content than it served, so nothing on it was checked: {error}",
+            None,
+            name,
+        )
+        for name, error in lying.items()
+    ]
+    down = {**down, **lying}
     if down:
         expectations = [
             replace(e, tags={n: t for n, t in e.tags.items() if n not in down})
@@ -578,7 +597,9 @@ def build_report(
         if not never:
             defects.extend(check_line(expectation, line_tags, images))
         lines.append(line_report(expectation, line_tags, images))
-    reached = {name: error for name, error in down.items() if name not in limited}
+    reached = {
+        name: error for name, error in down.items() if name not in limited and name not in lying
+    }
     return Report(
         release,
         tuple(lines),
@@ -596,6 +617,7 @@ def build_report(
             if name == primary
         ),
         foreign_pins=any(_pins_foreign(e, tags, images) for e in expectations),
+        invalid=lying,
     )
 
 

@@ -7,7 +7,9 @@ content become defects; authentication stays an error (its own exit code), since
 then nothing can be concluded. A registry that cannot be reached (connection,
 TLS, a server that keeps failing) or that rate-limits the reads past the retries
 is one defect, and the registries that answer are still checked: during a partial
-outage the report says what holds everywhere else.
+outage the report says what holds everywhere else. So is one that names other content
+than it serves (a HEAD or a body it, or a proxy in front of it, altered): its defect
+says so, the others are checked, and the check ends as an invalid registry response.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ..core.errors import (
     UNANSWERED,
     InvalidResponseError,
     NotFoundError,
+    PublisherError,
     RateLimitedError,
     Unanswered,
     VerificationError,
@@ -46,6 +49,12 @@ from ..resolve import short_digest
 from .parallel import REQUESTS_IN_FLIGHT, in_parallel
 
 T = TypeVar("T")
+
+#: What leaves one registry out of a check, said as its one defect while the others are
+#: checked: it did not answer through the retries, or it named other content than it
+#: served (exit 8 once the others are checked).
+NOT_CHECKED = (*UNANSWERED, InvalidResponseError)
+Unchecked = Unanswered | InvalidResponseError
 
 
 class _BlobCache:
@@ -313,12 +322,12 @@ def confirm_disagreeing(
     tags: Sequence[TagFacts],
     clients: Mapping[str, RegistryClient],
     workers: int = REQUESTS_IN_FLIGHT,
-) -> dict[str, Unanswered]:
+) -> dict[str, Unchecked]:
     """Confirm by a GET whose body is hashed (``RegistryClient.confirm``) each tag of a
     line without a record whose tags were read (by HEAD) at different digests: a line
-    is never said to disagree on a header's word, and a registry naming other content
-    than it serves raises InvalidResponseError. Returns the registries that stopped
-    answering meanwhile (their tags then not judged)."""
+    is never said to disagree on a header's word. Returns the registries that stopped
+    answering meanwhile, or that named other content than they serve (their tags then
+    not judged)."""
     doubted: list[TagFacts] = []
     for line in wanted:
         read = [f for f in tags if f.digest and f.tag in line.tags.get(f.registry, ())]
@@ -326,16 +335,16 @@ def confirm_disagreeing(
             doubted += read
     repositories = {r.name: r.repository for r in config.registries}
 
-    def confirm(fact: TagFacts) -> Unanswered | None:
+    def confirm(fact: TagFacts) -> Unchecked | None:
         repo = repositories[fact.registry]
         assert fact.digest is not None
         try:
             clients[fact.registry].confirm(Reference(repo.domain, repo.path, fact.tag), fact.digest)
-        except UNANSWERED as exc:
+        except NOT_CHECKED as exc:
             return exc
         return None
 
-    down: dict[str, Unanswered] = {}
+    down: dict[str, Unchecked] = {}
     for fact, exc in zip(doubted, in_parallel(confirm, doubted, workers), strict=True):
         if exc is not None:
             down.setdefault(fact.registry, exc)
@@ -356,25 +365,26 @@ def verify_release(
 
     With ``record``, every pin must point at the index the record names.
     ``unreachable`` (from ``existing_tags``) names registries already known to be
-    down or rate-limiting; one that stops answering during the check joins them.
-    Each is a defect, the others are checked. Does not raise on defects (see
-    ``defects_error``); authentication errors propagate.
+    down or rate-limiting; one that stops answering during the check joins them, as
+    does one that names other content than it serves. Each is a defect, the others are
+    checked. Does not raise on defects (see ``defects_error``); authentication errors
+    propagate.
 
     The registries are read at the same time, and on each up to ``workers`` tags
     are resolved and indexes inspected at once (``workers=1``: one request at a
     time); the report does not depend on the order the answers arrive in.
     """
     wanted = expectations(config, plan, record)
-    down = dict(unreachable or {})
+    down: dict[str, Unchecked] = dict(unreachable or {})
     cache = _BlobCache()
 
-    def read(registry: Registry) -> _RegistryFacts | Unanswered:
+    def read(registry: Registry) -> _RegistryFacts | Unchecked:
         """What ``registry`` holds of the release, or why it could not be read."""
         client = clients[registry.name]
         repo = registry.repository
-        #: set by the first request that finds the registry gone: the requests
+        #: set by the first request that finds the registry gone (or lying): the requests
         #: still queued for it then end at once instead of each waiting out retries.
-        gone: list[Unanswered] = []
+        gone: list[Unchecked] = []
 
         def unless_gone(ask: Callable[[str], T]) -> Callable[[str], T]:
             def asked(item: str) -> T:
@@ -382,7 +392,7 @@ def verify_release(
                     raise gone[0]
                 try:
                     return ask(item)
-                except UNANSWERED as exc:
+                except NOT_CHECKED as exc:
                     gone.append(exc)
                     raise
 
@@ -415,7 +425,7 @@ def verify_release(
             found = [TagFacts(registry.name, t, d) for t, d in zip(tags, digests, strict=True)]
             distinct = list(dict.fromkeys(d for d in digests if d))
             inspected = in_parallel(inspect, distinct, workers)
-        except UNANSWERED as exc:
+        except NOT_CHECKED as exc:
             return exc
         return found, {(registry.name, d): f for d, f in zip(distinct, inspected, strict=True)}
 
@@ -423,7 +433,7 @@ def verify_release(
     images: dict[tuple[str, str], ImageFacts] = {}
     answering = [r for r in config.registries if r.name not in down]
     for registry, answer in zip(answering, in_parallel(read, answering, workers), strict=True):
-        if isinstance(answer, UNANSWERED):
+        if isinstance(answer, NOT_CHECKED):
             down[registry.name] = answer
         else:
             tag_facts += answer[0]
@@ -433,8 +443,16 @@ def verify_release(
         tag_facts = [f for f in tag_facts if f.registry != name]
     said = {name: exc.message for name, exc in down.items()}
     limited = {n: said.pop(n) for n, exc in down.items() if isinstance(exc, RateLimitedError)}
+    lying = {n: said.pop(n) for n, exc in down.items() if isinstance(exc, InvalidResponseError)}
     report = rules.build_report(
-        plan.release, wanted, tag_facts, images, said, limited, primary=config.primary.name
+        plan.release,
+        wanted,
+        tag_facts,
+        images,
+        said,
+        limited,
+        primary=config.primary.name,
+        invalid=lying,
     )
     return dataclasses.replace(report, advice={name: exc.hint for name, exc in down.items()})
 
@@ -443,8 +461,14 @@ def report_rows(report: Report, registries: Sequence[str]) -> list[tuple[str, ..
     rows: list[tuple[str, ...]] = []
     for line in report.lines:
         for name in registries:
-            if name in report.unanswered:
-                state = "rate limited" if name in report.rate_limited else "unreachable"
+            if name in report.unanswered or name in report.invalid:
+                state = (
+                    "rate limited"
+                    if name in report.rate_limited
+                    else "invalid response"
+                    if name in report.invalid
+                    else "unreachable"
+                )
                 rows.append((line.php, name, state, "-", "-", "-"))
                 continue
             found = line.registry_sizes.get(name, {})
@@ -521,7 +545,7 @@ def defects_hint(report: Report) -> str:
     rest = [
         d
         for d in report.defects
-        if d.kind not in ("child-missing", "over-budget", *rules.UNANSWERED_KINDS)
+        if d.kind not in ("child-missing", "over-budget", *rules.NOT_JUDGED_KINDS)
     ]
     lost = _lost_tip(report, rest)
     if lost is not None:
@@ -531,7 +555,7 @@ def defects_hint(report: Report) -> str:
     )
     if not too_big:
         return f"{rerun}; {scripts}"
-    others = [d for d in report.defects if d.kind not in ("over-budget", *rules.UNANSWERED_KINDS)]
+    others = [d for d in report.defects if d.kind not in ("over-budget", *rules.NOT_JUDGED_KINDS)]
     return f"{grown}; {rerun} for the other defects; {scripts}" if others else f"{grown}; {scripts}"
 
 
@@ -654,14 +678,18 @@ def unreachable_hint(report: Report) -> str:
     )
 
 
-def defects_error(report: Report) -> VerificationError | None:
+def defects_error(report: Report) -> PublisherError | None:
     """The VerificationError listing every defect, or None when there is none.
 
     When the only defects are registries that could not be reached or rate-limited
     the reads, the error says so (exit 7, or 6 when one was rate-limited): the others
-    hold the release as they should.
+    hold the release as they should. A registry that named other content than it
+    served makes it an InvalidResponseError listing every defect all the same (exit 8).
     """
     messages = [d.message for d in report.defects]
+    if report.invalid:  # every defect listed, as exit 8
+        listed = VerificationError(messages, hint=_invalid_hint(report))
+        return InvalidResponseError(listed.message, hint=listed.hint)
     if report.only_unanswered:
         answered = any(line.tags for line in report.lines)
         return unanswered_error(
@@ -680,3 +708,22 @@ def defects_error(report: Report) -> VerificationError | None:
             hint += "; " + unreachable_hint(report)
         return VerificationError(messages, hint=hint)
     return None
+
+
+def _invalid_hint(report: Report) -> str:
+    """What to check on each registry that named other content than it served, then
+    what the other registries' defects call for."""
+    tips = [
+        f"{name}: {report.advice.get(name) or 'check the registry'}"
+        for name in sorted(report.invalid)
+    ]
+    if any(line.tags for line in report.lines):  # some registry was checked beside it
+        judged = [d for d in report.defects if d.kind not in rules.NOT_JUDGED_KINDS]
+        tips.append(
+            "the other registries were checked: " + defects_hint(report)
+            if judged
+            else "the other registries that answered hold the release complete and consistent"
+        )
+    if report.unanswered:
+        tips.append(unreachable_hint(report))
+    return "; ".join(tips)

@@ -295,3 +295,50 @@ def test_a_lying_registry_is_one_finding_of_the_audit_the_others_audited_and_rep
     assert report["repaired"] and "php-8.3" in report["repaired"][0], said
     assert front.mutating_requests == 0
     assert _index_of(world, "ghcr", "php-8.3") == digests["8.3"]
+
+
+def test_a_lying_registry_is_one_defect_of_verify_the_others_checked(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """hub's HEADs of the 8.3 pins name the 8.4 index: verify names hub as a registry
+    naming other content than it serves, one defect beside ghcr's results (its rows say
+    so), and exits 8 at the end; once ghcr's php-8.3 is moved by hand, that is reported
+    beside it too, as an unreachable registry's would be."""
+    _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    front.add(Fault("digest", method="HEAD", path=PINS_83, digest=digests["8.4"], times=None))
+
+    front.reset_counts()
+    result = world.run("verify", "v1.0.0", "--json", matrix=matrix)
+    said = result.stdout + result.stderr
+    assert result.returncode == 8, said
+    report = json.loads(result.stdout)
+    assert [(d["kind"], d["registry"]) for d in report["defects"]] == [
+        ("invalid-response", "hub")
+    ], said
+    assert f"v1.0.0-php-8.3 says {digests['8.4']}" in report["defects"][0]["message"], said
+    # ghcr was checked: every tag of both lines read there, none on hub
+    assert {tuple(line["tags"]) for line in report["lines"]} == {("ghcr",)}, said
+    assert all(all(line["tags"]["ghcr"].values()) for line in report["lines"]), said
+    error = report["error"]
+    assert error["kind"] == "invalid registry response" and error["exit_code"] == 8, said
+    assert "rewrites it" in error["hint"], said
+    assert "the other registries that answered hold the release complete" in error["hint"]
+    assert "Traceback" not in said and front.mutating_requests == 0, said
+
+    table = world.run("verify", "v1.0.0", matrix=matrix)
+    assert table.returncode == 8, table.stdout + table.stderr
+    assert "invalid response" in table.stdout, table.stdout
+
+    world.put_tag("ghcr", digests["8.4"], "php-8.3")
+    result = world.run("verify", "v1.0.0", "--json", matrix=matrix)
+    said = result.stdout + result.stderr
+    assert result.returncode == 8, said
+    report = json.loads(result.stdout)
+    kinds = {(d["kind"], d["registry"]) for d in report["defects"]}
+    assert kinds == {("invalid-response", "hub"), ("floating-moved", "ghcr")}, said
+    assert "the other registries were checked" in report["error"]["hint"], said
+    assert "audit --repair" in report["error"]["hint"], said
