@@ -264,16 +264,25 @@ def last_base_digest(config: Config, php: str, primary: RegistryClient) -> str |
     ``org.opencontainers.image.base.name`` label of the image the primary's ``php-X.Y``
     tag (the line's newest pin) points at names. None when that cannot be read (no such
     tag, the registry failing), or the label names another base than the line's
-    (matrix.yaml changed it since)."""
+    (matrix.yaml changed it since).
+
+    A side lookup for a tip, made when the outcome (the base tag is gone) is already
+    decided: each request is tried once, so a primary that is down does not hold the
+    error up through the retries."""
     repo = config.primary.repository
     base = config.line(php).base
+    ref = Reference(repo.domain, repo.path, line_tag(php), None)
     try:
-        found = primary.get_manifest(Reference(repo.domain, repo.path, line_tag(php), None))
+        found = primary.get_manifest(ref, attempts=1)
         children = found.platform_children if found.is_index else ()
-        image = primary.get_manifest_by_digest(repo.path, children[0].digest) if children else found
+        image = (
+            primary.get_manifest_by_digest(repo.path, children[0].digest, attempts=1)
+            if children
+            else found
+        )
         if image.is_index:
             return None
-        named = base_from_label(primary.labels(repo.path, image).get(BASE_LABEL))
+        named = base_from_label(primary.labels(repo.path, image, attempts=1).get(BASE_LABEL))
         built_on = parse(named[0]) if named else None
     except PublisherError:
         return None

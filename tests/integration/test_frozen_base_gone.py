@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from publisher.core.reference import Reference
 from publisher.stages import standins
 from tests.conftest import require_tool
 from tests.support.builds import quiet_runner
+from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.pipeline import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -135,6 +136,36 @@ def test_a_line_never_published_is_tipped_where_to_find_its_base_digest(
     assert f"add `base_digest: sha256:...`, the digest the label {LABEL}" in tip, tip
     assert f"(`publisher inspect {shown}` shows it), to the line in" in tip, tip
     assert "buildah build" not in said, said
+
+
+def test_a_primary_failing_the_side_lookup_is_asked_once(
+    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """The primary (behind a fault proxy) answers the GET of its php-8.1 manifest with
+    503: the base's digest cannot be read from the label, so the tip says where to find
+    it. The lookup is one request, not one per retry: the error it adds a tip to (the
+    base tag is gone) is decided already."""
+    front = proxy_for(world.hub)
+    front.add(Fault("status", method="GET", path=r"/manifests/php-8\.1$", times=None))
+    stack = Stack(
+        tmp_path / "s",
+        front.host,
+        world.ghcr.host,
+        world.bases.host,
+        "acme/php-fpm",
+        LINES,
+        {**ONE_PLATFORM, "PUBLISHER_RETRY_ATTEMPTS": "5"},
+    )
+    result = stack.run("preflight")
+    said = result.stdout + result.stderr
+    assert result.returncode == 5, said
+    assert "PHP 8.1 base " in said and "tag '8.1-fpm-alpine' not found" in said, said
+    tip = said.split("tip: ", 1)[1]
+    assert f"add `base_digest: sha256:...`, the digest the label {LABEL}" in tip, tip
+    assert f"(`publisher inspect {front.host}/acme/php-fpm:php-8.1` shows it)" in tip, tip
+    asked = [(s.method, s.status) for s in front.log if s.path.endswith("/manifests/php-8.1")]
+    assert asked == [("GET", 503)], asked
+    assert "Traceback" not in said, said
 
 
 def test_the_line_pinned_to_its_last_base_by_digest_builds_and_is_released(

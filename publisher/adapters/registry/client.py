@@ -303,21 +303,27 @@ class RegistryClient:
             )
         return hashed
 
-    def get_manifest(self, ref: Reference) -> Manifest:
-        """Fetch a manifest or index; sha256(body) must equal the digest (at most 4 MiB)."""
+    def get_manifest(self, ref: Reference, *, attempts: int | None = None) -> Manifest:
+        """Fetch a manifest or index; sha256(body) must equal the digest (at most 4 MiB).
+        ``attempts``: at most so many tries (a side lookup: 1)."""
         self._check_ref(ref)
-        return self._get_manifest(ref.path, ref.digest or ref.tag or "latest")
+        return self._get_manifest(ref.path, ref.digest or ref.tag or "latest", attempts=attempts)
 
-    def get_manifest_by_digest(self, repo_path: str, digest: str) -> Manifest:
-        return self._get_manifest(repo_path, digest)
+    def get_manifest_by_digest(
+        self, repo_path: str, digest: str, *, attempts: int | None = None
+    ) -> Manifest:
+        return self._get_manifest(repo_path, digest, attempts=attempts)
 
-    def _get_manifest(self, repo_path: str, reference: str) -> Manifest:
+    def _get_manifest(
+        self, repo_path: str, reference: str, *, attempts: int | None = None
+    ) -> Manifest:
         reply = self._manifest_request(
             "GET",
             repo_path,
             reference,
             accept=(200, 404),
             limit=MAX_MANIFEST_BYTES,
+            attempts=attempts,
         )
         if reply.status == 404:
             raise self._not_found(repo_path, reference, reply)
@@ -416,11 +422,25 @@ class RegistryClient:
         reply = self._request("HEAD", repo_path, f"blobs/{digest}", what=what, accept=(200, 404))
         return reply.status == 200
 
-    def get_blob(self, repo_path: str, digest: str, *, limit: int = MAX_CONFIG_BLOB) -> bytes:
-        """A small blob (e.g. an image config), verified against its digest."""
+    def get_blob(
+        self,
+        repo_path: str,
+        digest: str,
+        *,
+        limit: int = MAX_CONFIG_BLOB,
+        attempts: int | None = None,
+    ) -> bytes:
+        """A small blob (e.g. an image config), verified against its digest, in at most
+        ``attempts`` tries when given (a side lookup: 1)."""
         what = f"GET blob {digest[:19]} from {self._ref_text(repo_path)}"
         reply = self._request(
-            "GET", repo_path, f"blobs/{digest}", what=what, accept=(200, 404), limit=limit
+            "GET",
+            repo_path,
+            f"blobs/{digest}",
+            what=what,
+            accept=(200, 404),
+            limit=limit,
+            attempts=attempts,
         )
         if reply.status == 404:
             raise self.transport.error(
@@ -493,12 +513,14 @@ class RegistryClient:
 
         self.transport.retrying(f"GET blob {digest[:19]}", attempt)
 
-    def image_config(self, repo_path: str, manifest: Manifest) -> dict[str, Any]:
-        """The image config JSON of an image manifest."""
+    def image_config(
+        self, repo_path: str, manifest: Manifest, *, attempts: int | None = None
+    ) -> dict[str, Any]:
+        """The image config JSON of an image manifest (``attempts``: as ``get_blob``)."""
         config = manifest.config
         if config is None:
             raise ValueError("an index has no config")
-        body = self.get_blob(repo_path, config.digest, limit=MAX_CONFIG_BLOB)
+        body = self.get_blob(repo_path, config.digest, limit=MAX_CONFIG_BLOB, attempts=attempts)
         return self.parse_config(config.digest, body)
 
     def parse_config(self, digest: str, body: bytes) -> dict[str, Any]:
@@ -519,9 +541,11 @@ class RegistryClient:
             )
         return data
 
-    def labels(self, repo_path: str, manifest: Manifest) -> dict[str, str]:
+    def labels(
+        self, repo_path: str, manifest: Manifest, *, attempts: int | None = None
+    ) -> dict[str, str]:
         """The labels in the image config of an image manifest ({} when it has none)."""
-        return config_labels(self.image_config(repo_path, manifest))
+        return config_labels(self.image_config(repo_path, manifest, attempts=attempts))
 
     def platform_sizes(self, ref: Reference) -> dict[str, int]:
         """``linux/amd64`` -> compressed bytes (config + layers); attestations excluded."""
