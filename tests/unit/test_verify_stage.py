@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from publisher.adapters.registry import OCI_INDEX, OCI_MANIFEST, Manifest, sha256_digest
+from publisher.core.errors import InvalidResponseError
 from publisher.core.platforms import Platform
 from publisher.core.publish_plan import AUDIT_REPAIRS_IMAGE
 from publisher.core.verify_rules import (
@@ -17,7 +18,7 @@ from publisher.core.verify_rules import (
     check_image,
 )
 from publisher.resolve import short_digest as short
-from publisher.stages.verify import defects_hint, inspect_index, report_rows
+from publisher.stages.verify import defects_error, defects_hint, inspect_index, report_rows
 from tests.support.fake_registry import FakeRegistryClient
 
 
@@ -434,3 +435,42 @@ def test_a_pin_holding_other_content_keeps_the_advice_for_the_size_and_a_lost_pi
         "layer), which the primary holds whole: once the pins hold the release's content, "
         "rerun the release (`publisher release v9.9.9`)" in lost
     ), lost
+
+
+def test_a_lying_registry_is_one_defect_beside_the_others_and_exit_8() -> None:
+    """hub named other content than it served, ghcr lacks a tag, quay did not answer:
+    each is said, hub's rows say `invalid response`, ghcr's tag is sent to a rerun,
+    and the error is exit 8 with hub's own advice first."""
+    tags = ("v9.9.9-php-8.4", "v9.9.9")
+    expect = LineExpectation(
+        "8.4", (Platform.AMD64,), 700_000_000, {"hub": tags, "ghcr": tags, "quay": tags}
+    )
+    found = [TagFacts("ghcr", tags[0], blob(1)), TagFacts("ghcr", tags[1], None)]
+    images = {("ghcr", blob(1)): ImageFacts("ghcr", blob(1), platforms={"linux/amd64": 1})}
+    report = dataclasses.replace(
+        build_report(
+            "v9.9.9",
+            [expect],
+            found,
+            images,
+            {"quay": "connection refused"},
+            invalid={
+                "hub": "the HEAD of hub:v9.9.9 says sha256:aa but its body hashes to sha256:bb"
+            },
+        ),
+        advice={"hub": "check that nothing rewrites it", "quay": None},
+    )
+    assert {(d.kind, d.registry) for d in report.defects} == {
+        ("invalid-response", "hub"),
+        ("unreachable", "quay"),
+        ("tag-missing", "ghcr"),
+    }
+    assert not report.only_unanswered and list(report.unreachable) == ["quay"]
+    rows = {row[1]: row[2] for row in report_rows(report, ["hub", "ghcr", "quay"])}
+    assert rows == {"hub": "invalid response", "ghcr": blob(1), "quay": "unreachable"}
+    error = defects_error(report)
+    assert isinstance(error, InvalidResponseError) and error.exit_code == 8
+    assert "3 defects found" in error.message and "says sha256:aa" in error.message
+    assert error.hint is not None
+    assert error.hint.startswith("hub: check that nothing rewrites it; the other registries were")
+    assert "rerun the release" in error.hint and "check that quay can be reached" in error.hint
