@@ -122,7 +122,7 @@ class Finding:
         elif self.kind == RATE_LIMITED:
             text = f"rate-limited the reads, so nothing on it was checked: {self.detail}"
         elif self.kind == INVALID:
-            text = f"named other content than it served, so nothing on it was judged: {self.detail}"
+            text = f"sent an invalid response, so nothing on it was judged: {self.detail}"
         else:
             text = f"{self.tag}: {self.detail}"
         if self.kind == FLOATING and self.detail:

@@ -131,7 +131,7 @@ KINDS = {
     "over-budget": "a platform image is larger than the size budget",
     "unreachable": "a registry could not be reached: nothing on it was checked",
     "rate-limited": "a registry rate-limited the reads: nothing on it was checked",
-    "invalid-response": "a registry named other content than it served: nothing on it was checked",
+    "invalid-response": "a registry sent an invalid response (content other than it named, malformed or too large): nothing on it was checked",
 }
 
 #: The kinds of defect that say a registry did not answer (nothing on it was judged).
@@ -545,7 +545,7 @@ def build_report(
     defects += [
         Defect(
             "invalid-response",
-            f"{name}: named other content than it served, so nothing on it was checked: {error}",
+            f"{name}: sent an invalid response, so nothing on it was checked: {error}",
             None,
             name,
         )
