@@ -27,6 +27,12 @@ pytestmark = pytest.mark.integration
 PINS_83 = r"/manifests/v1\.0\.0-php-8\.3(\.\d+)?$"
 
 
+def lie(front: Any, path: str, digest: str) -> None:
+    """From now on, ``front`` answers every manifest HEAD whose path matches ``path``
+    with ``digest`` as its Docker-Content-Digest ("": none), whatever the body is."""
+    front.add(Fault("digest", method="HEAD", path=path, digest=digest, times=None))
+
+
 def test_a_head_naming_other_content_than_the_manifest_is_a_lying_registry_not_a_moved_pin(
     tmp_path: Path,
     fresh_registry: Callable[..., Any],
@@ -38,7 +44,7 @@ def test_a_head_naming_other_content_than_the_manifest_is_a_lying_registry_not_a
     (exit 8), never that the pins moved; a repair writes nothing."""
     _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
     digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
-    front.add(Fault("digest", method="HEAD", path=PINS_83, digest=digests["8.4"], times=None))
+    lie(front, PINS_83, digests["8.4"])
 
     commands = (("audit",), ("audit", "--repair"), ("verify", "v1.0.0"), ("check-public", "v1.0.0"))
     for command in commands:
@@ -97,7 +103,7 @@ def test_heads_that_agree_with_the_records_do_the_reading_alone(
         by_tag = [s for s in front.log if s.kind == "manifest" and "sha256:" not in s.path]
         assert by_tag and all(s.method == "HEAD" for s in by_tag), release
 
-    front.add(Fault("digest", method="HEAD", path="/manifests/", digest="", times=None))
+    lie(front, "/manifests/", "")
     front.reset_counts()
     result = world.run("audit", matrix=matrix)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -140,7 +146,7 @@ def test_publish_never_judges_nor_moves_a_tag_on_a_lying_head(
         assert "conflict" not in out and "half-way" not in out and "Traceback" not in out, out
 
     # a rerun of v1.0.0: hub's HEADs of the 8.3 pins name the 8.4 index
-    front.add(Fault("digest", method="HEAD", path=PINS_83, digest=v100["8.4"], times=None))
+    lie(front, PINS_83, v100["8.4"])
     rerun = publish("v1.0.0", tmp_path / "digests-v1.0.0")
     lying(rerun, "v1.0.0-php-8.3", v100["8.4"], v100["8.3"])
     assert front.mutating_requests == 0
@@ -148,9 +154,7 @@ def test_publish_never_judges_nor_moves_a_tag_on_a_lying_head(
 
     # v1.1.0: hub's HEAD of php-8.3 names the 8.4 index of v1.0.0
     seeded = world.seed("v1.1.0", ("8.3", "8.4"), ("linux/amd64",))
-    front.add(
-        Fault("digest", method="HEAD", path=r"/manifests/php-8\.3$", digest=v100["8.4"], times=None)
-    )
+    lie(front, r"/manifests/php-8\.3$", v100["8.4"])
     lying(publish("v1.1.0", seeded), "php-8.3", v100["8.4"], v100["8.3"])
     assert front.mutating_requests == 0
     front.clear()
@@ -160,15 +164,7 @@ def test_publish_never_judges_nor_moves_a_tag_on_a_lying_head(
     # v1.2.0: once written, hub's HEADs of its 8.3 pins name v1.0.0's 8.3 index: the
     # floating tags are not moved to it, nor are the pins said to be elsewhere
     seeded = world.seed("v1.2.0", ("8.3", "8.4"), ("linux/amd64",))
-    front.add(
-        Fault(
-            "digest",
-            method="HEAD",
-            path=r"/manifests/v1\.2\.0-php-8\.3(\.\d+)?$",
-            digest=v100["8.3"],
-            times=None,
-        )
-    )
+    lie(front, r"/manifests/v1\.2\.0-php-8\.3(\.\d+)?$", v100["8.3"])
     stopped = publish("v1.2.0", seeded)
     lying(stopped, "v1.2.0-php-8.3", v100["8.3"], _index_of(world, "hub", "v1.2.0-php-8.3"))
     assert _index_of(world, "hub", "php-8.3") == v110["8.3"]
@@ -200,7 +196,7 @@ def test_tags_without_a_record_are_said_apart_only_once_their_bodies_say_so(
         (world.notes / f"v1.0.0.{suffix}").unlink()
     assert world.run("verify", "v1.0.0", matrix=matrix).returncode == 0
 
-    front.add(Fault("digest", method="HEAD", path=PINS_83, digest=digests["8.4"], times=None))
+    lie(front, PINS_83, digests["8.4"])
     result = world.run("verify", "v1.0.0", "--json", matrix=matrix)
     said = result.stdout + result.stderr
     assert result.returncode == 8, said
@@ -237,15 +233,7 @@ def test_audit_confirms_the_tags_no_record_holds_before_judging_by_them(
     ahead = json.loads(world.run("audit", "--json", matrix=matrix).stdout)
     assert {f["kind"] for f in ahead["findings"]} == {"unrecorded", "ahead"}, ahead
 
-    front.add(
-        Fault(
-            "digest",
-            method="HEAD",
-            path=r"/manifests/v1\.1\.0-php-8\.3(\.\d+)?$",
-            digest=v100["8.3"],
-            times=None,
-        )
-    )
+    lie(front, r"/manifests/v1\.1\.0-php-8\.3(\.\d+)?$", v100["8.3"])
     for command in (("audit",), ("audit", "--repair")):
         front.reset_counts()
         result = world.run(*command, "--json", matrix=matrix)
@@ -273,7 +261,7 @@ def test_a_lying_registry_is_one_finding_of_the_audit_the_others_audited_and_rep
     _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
     digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
     world.put_tag("ghcr", digests["8.4"], "php-8.3")
-    front.add(Fault("digest", method="HEAD", path=PINS_83, digest=digests["8.4"], times=None))
+    lie(front, PINS_83, digests["8.4"])
 
     result = world.run("audit", "--json", matrix=matrix)
     said = result.stdout + result.stderr
@@ -309,7 +297,7 @@ def test_a_lying_registry_is_one_defect_of_verify_the_others_checked(
     beside it too, as an unreachable registry's would be."""
     _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
     digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
-    front.add(Fault("digest", method="HEAD", path=PINS_83, digest=digests["8.4"], times=None))
+    lie(front, PINS_83, digests["8.4"])
 
     front.reset_counts()
     result = world.run("verify", "v1.0.0", "--json", matrix=matrix)

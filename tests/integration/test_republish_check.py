@@ -318,13 +318,15 @@ def test_the_first_weekly_run_after_a_line_ends_rebuilds_its_last_base(
     assert "PHP 8.2: can never change (PHP 8.2 reached end of life" in next_monday
 
 
-def test_the_advice_to_mark_a_line_frozen_is_a_warning_on_the_run_s_page(
-    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
-) -> None:
-    """Monday 2027-01-04 in GitHub Actions: PHP 8.2 is past its end and matrix.yaml does
-    not mark it frozen. What to change there is a ::warning:: annotation (what the run's
-    page shows), said once in the log, once in the summary and once in `details`; 8.1,
-    marked frozen, and 8.4, unchanged, stay lines of the log."""
+def _weekly_run_in_actions(
+    tmp_path: Path,
+    registry: LocalRegistry,
+    write_matrix: Callable[..., Path],
+    when: datetime.datetime,
+) -> tuple[Any, str, Path, Path, dict[str, str]]:
+    """v1.0.0 published with 8.1 (marked frozen), 8.2 and 8.4, then the weekly
+    ``republish-check`` run at ``when`` in GitHub Actions: the release, what the run
+    said (stdout and stderr), its step output and summary files and its environment."""
     world = _published(
         tmp_path,
         registry,
@@ -332,11 +334,20 @@ def test_the_advice_to_mark_a_line_frozen_is_a_warning_on_the_run_s_page(
         lines=("8.1", "8.2", "8.4"),
         line_overrides={"8.1": {"frozen": True}},
     )
-    matrix, notes = world.matrix, world.notes
     out, summary, env = _in_actions(tmp_path)
+    argv = ["republish-check", "--config", str(world.matrix), "--notes-dir", str(world.notes)]
+    return world, _at(when, "UTC", *argv, env=env), out, summary, env
+
+
+def test_the_advice_to_mark_a_line_frozen_is_a_warning_on_the_run_s_page(
+    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
+) -> None:
+    """Monday 2027-01-04 in GitHub Actions: PHP 8.2 is past its end and matrix.yaml does
+    not mark it frozen. What to change there is a ::warning:: annotation (what the run's
+    page shows), said once in the log, once in the summary and once in `details`; 8.1,
+    marked frozen, and 8.4, unchanged, stay lines of the log."""
     monday = datetime.datetime(2027, 1, 4, 5, 17, tzinfo=datetime.UTC)
-    argv = ["republish-check", "--config", str(matrix), "--notes-dir", str(notes)]
-    said = _at(monday, "UTC", *argv, env=env)
+    _, said, out, summary, _ = _weekly_run_in_actions(tmp_path, registry, write_matrix, monday)
     assert said.startswith("release=v1.0.0\nchanged=false\nlines=\nfrozen=8.1,8.2\n"), said
     advice = "mark the line frozen: true in matrix.yaml"
     warnings = [line for line in said.splitlines() if line.startswith("::warning::")]
@@ -357,18 +368,11 @@ def test_a_line_near_its_end_is_a_notice_on_the_run_s_page_and_changes_no_output
     day, the first weekly run past it, then frozen: true), and its stdout, step outputs
     and summary are what they were without it. 8.1, marked frozen, and 8.4 get none;
     nor does 8.2 once matrix.yaml marks it frozen."""
-    world = _published(
-        tmp_path,
-        registry,
-        write_matrix,
-        lines=("8.1", "8.2", "8.4"),
-        line_overrides={"8.1": {"frozen": True}},
+    monday = datetime.datetime(2026, 12, 7, 5, 17, tzinfo=datetime.UTC)
+    world, said, out, summary, env = _weekly_run_in_actions(
+        tmp_path, registry, write_matrix, monday
     )
     matrix, notes = world.matrix, world.notes
-    out, summary, env = _in_actions(tmp_path)
-    monday = datetime.datetime(2026, 12, 7, 5, 17, tzinfo=datetime.UTC)
-    argv = ["republish-check", "--config", str(matrix), "--notes-dir", str(notes)]
-    said = _at(monday, "UTC", *argv, env=env)
     assert said.startswith("release=v1.0.0\nchanged=false\nlines=\nfrozen=8.1\ngone=\n"), said
     notices = [line for line in said.splitlines() if line.startswith("::notice::")]
     # plan, run in another step of the same moment, warns the same words
