@@ -622,6 +622,24 @@ def nothing_recorded(notes_dir: Path, primary: Registry) -> str:
     )
 
 
+def _others_audited(
+    report: AuditReport, about: Sequence[str], *, repaired: bool, joined: str
+) -> str:
+    """``joined`` and which registries but ``about`` were audited (and repaired): "the
+    other registries" when every one was, else those named; "" when none was (each
+    other one did not answer, or named other content than it served)."""
+    others = [label for label in report.targets if label not in about]
+    audited = [
+        label for label in others if label not in report.unanswered and label not in report.invalid
+    ]
+    if not audited:
+        return ""
+    done = "audited and repaired" if repaired else "audited"
+    if audited == others:
+        return f"{joined}the other registries were {done}"
+    return f"{joined}{', '.join(audited)} {'was' if len(audited) == 1 else 'were'} {done}"
+
+
 def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
     """What to do about the defects ``report`` still lists.
 
@@ -643,20 +661,14 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
     down = sorted(report.unanswered)
     if down:
         advice = {name: report.advice.get(name) for name in down}
-        others = any(label not in report.unanswered for label in report.targets)
         tips.append(
             unanswered_tip(advice, "publisher audit --repair" if repaired else "publisher audit")
-            + (
-                ": the other registries were " + ("audited and repaired" if repaired else "audited")
-                if others
-                else ""
-            )
+            + _others_audited(report, down, repaired=repaired, joined=": ")
         )
     for label in sorted(report.invalid):
-        others = any(name != label for name in report.targets)
         tips.append(
             f"{label}: {report.advice.get(label) or 'check the registry'}"
-            + ("; the other registries were audited" if others else "")
+            + _others_audited(report, [label], repaired=repaired, joined="; ")
         )
     if any(f.kind == rules.UNRECORDED for f in report.defects):
         tips.append(

@@ -232,3 +232,29 @@ def test_an_unanswered_registry_is_advised_the_others_were_audited_only_when_the
     text = advice(config, both, repaired=False)
     assert "then run `publisher audit` again: the other registries were audited" in text
     assert "were audited and repaired" in advice(config, both, repaired=True)
+
+
+def test_a_lying_registry_is_advised_the_others_were_audited_only_when_they_were():
+    """hub named other content than it served, ghcr could not be reached: neither tip
+    says the other registries were audited (neither was). hub lying alone under
+    --repair: the other registries were audited and repaired, as an unanswered one's
+    tip says."""
+    config = acme_config()
+    hub, ghcr = config.registries[0], config.registries[1]
+    lying = rules.unreachable(hub.name, "the HEAD says one digest", invalid=True)
+    down = rules.unreachable(ghcr.name, "connection failed")
+    targets = {hub.name: hub, ghcr.name: ghcr}
+    both = AuditReport(releases=("v1.0.0",), findings=[lying, down], targets=targets)
+    both.advice = {hub.name: "check that nothing rewrites it, then rerun"}
+    for repaired in (False, True):
+        text = advice(config, both, repaired=repaired)
+        assert "hub: check that nothing rewrites it, then rerun" in text, text
+        assert "other registries" not in text and "audited" not in text, text
+    alone = AuditReport(releases=("v1.0.0",), findings=[lying], targets=targets)
+    alone.advice = both.advice
+    assert "then rerun; the other registries were audited and repaired" in advice(
+        config, alone, repaired=True
+    )
+    assert advice(config, alone, repaired=False).endswith(
+        "then rerun; the other registries were audited"
+    )
