@@ -200,9 +200,10 @@ class Auditor:
         #: target label -> why it could not be reached or was rate-limited (left out of
         #: the audit and repair)
         self.down: dict[str, Unaudited] = {}
-        #: label of each repository a repair's requests failed on through the retries ->
-        #: the error: its other repairs are not tried, and the report names it as down
-        self.failed: dict[str, Unanswered] = {}
+        #: label of each repository a repair's requests failed on through the retries,
+        #: or that named other content than it stored or served -> the error: its other
+        #: repairs are not tried, and the report names it as down (or as invalid)
+        self.failed: dict[str, Unaudited] = {}
         #: target label -> the tags the records hold to a digest there (``actual``)
         self._held: dict[str, frozenset[str]] = {}
 
@@ -527,7 +528,7 @@ class Auditor:
                 continue  # said once, as a registry that could not be reached
             try:
                 self._repair(finding, target, report)
-            except UNANSWERED as exc:  # the other repositories are still repaired
+            except NOT_AUDITED as exc:  # the other repositories are still repaired
                 # the registry that failed: the one repaired, or the one copied from
                 hosts = (target, *self.targets)
                 failed = next((t for t in hosts if self.client(t).host == exc.registry), target)
@@ -602,11 +603,19 @@ def audit(
     again.repaired = report.repaired
     again.unrepairable = report.unrepairable
     # A registry that failed the repair's requests through the retries (it answered the
-    # reads, then not the writes) is said as one that could not be reached.
+    # reads, then not the writes) is said as one that could not be reached; one that
+    # named other content than it stored or served, as such.
     for label, exc in auditor.failed.items():
-        if label not in again.unanswered:
-            limited = isinstance(exc, RateLimitedError)
-            again.findings.insert(0, rules.unreachable(label, exc.message, rate_limited=limited))
+        if label not in again.unanswered and label not in again.invalid:
+            again.findings.insert(
+                0,
+                rules.unreachable(
+                    label,
+                    exc.message,
+                    rate_limited=isinstance(exc, RateLimitedError),
+                    invalid=isinstance(exc, InvalidResponseError),
+                ),
+            )
             again.advice[label] = exc.hint
     return again
 

@@ -330,3 +330,35 @@ def test_a_lying_registry_is_one_defect_of_verify_the_others_checked(
     assert kinds == {("invalid-response", "hub"), ("floating-moved", "ghcr")}, said
     assert "the other registries were checked" in report["error"]["hint"], said
     assert "audit --repair" in report["error"]["hint"], said
+
+
+def test_a_registry_lying_to_a_repair_is_one_finding_and_the_others_are_repaired(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """v1.0.0's 8.3 pin moved on both registries; hub says it stored another manifest
+    than the repair's PUT sent: audit --repair still repairs ghcr and reports hub as one
+    finding of kind invalid-response beside what it repaired (exit 8), as a registry
+    lying to the audit's reads is, never a lone error that loses the report."""
+    _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    for registry in ("hub", "ghcr"):
+        world.put_tag(registry, digests["8.4"], "v1.0.0-php-8.3")
+    put = r"/manifests/v1\.0\.0-php-8\.3$"
+    front.add(Fault("digest", method="PUT", path=put, digest=digests["8.4"], times=None))
+
+    result = world.run("audit", "--repair", "--json", matrix=matrix)
+    said = result.stdout + result.stderr
+    assert result.returncode == 8, said
+    report = json.loads(result.stdout)
+    assert report["error"]["kind"] == "invalid registry response", said
+    assert [(f["registry"], f["kind"]) for f in report["findings"]] == [
+        ("hub", "invalid-response")
+    ], said
+    assert f"the registry says it stored {digests['8.4']}" in report["findings"][0]["detail"]
+    assert report["repaired"] == [f"ghcr: v1.0.0-php-8.3 -> {digests['8.3']}"], said
+    assert "the other registries were audited and repaired" in report["error"]["hint"], said
+    assert _index_of(world, "ghcr", "v1.0.0-php-8.3") == digests["8.3"]
+    assert "Traceback" not in said, said
