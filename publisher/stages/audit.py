@@ -409,10 +409,11 @@ class Auditor:
     def unrecorded_on_primary(self) -> AuditReport:
         """Before any record: the pins on the primary, which gets a release's pins first,
         each release's an ``unrecorded`` finding (a first release that stopped before
-        writing its record; a rerun of it finishes it). The primary out of reach is the
-        one finding, as in every audit. A primary that refuses the read is a warning, as
-        before any record nothing was read: Docker Hub and GHCR refuse a repository they
-        do not have (before the first release's push) as they refuse a read denied."""
+        writing its record; a rerun of it finishes it). The primary out of reach, or
+        naming other content than it serves, is the one finding, as in every audit. A
+        primary that refuses the read is a warning, as before any record nothing was read:
+        Docker Hub and GHCR refuse a repository they do not have (before the first
+        release's push) as they refuse a read denied."""
         primary = next(t for t in self.targets if t.registry.name == self.config.primary.name)
         report = AuditReport(releases=(), targets={primary.label: primary.registry})
         try:
@@ -424,12 +425,14 @@ class Auditor:
                 f"before the first release's push){'; ' + exc.hint if exc.hint else ''}"
             )
             return report
-        if isinstance(tags, InvalidResponseError):
-            raise tags  # the one registry read: nothing else to report beside it
-        if isinstance(tags, UNANSWERED):
-            limited = isinstance(tags, RateLimitedError)
+        if isinstance(tags, NOT_AUDITED):
             report.findings.append(
-                rules.unreachable(primary.label, tags.message, rate_limited=limited)
+                rules.unreachable(
+                    primary.label,
+                    tags.message,
+                    rate_limited=isinstance(tags, RateLimitedError),
+                    invalid=isinstance(tags, InvalidResponseError),
+                )
             )
             report.advice = {primary.label: tags.hint}
             return report

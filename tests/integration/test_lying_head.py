@@ -362,3 +362,34 @@ def test_a_registry_lying_to_a_repair_is_one_finding_and_the_others_are_repaired
     assert "the other registries were audited and repaired" in report["error"]["hint"], said
     assert _index_of(world, "ghcr", "v1.0.0-php-8.3") == digests["8.3"]
     assert "Traceback" not in said, said
+
+
+def test_a_primary_lying_before_any_record_is_audit_s_one_finding(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """No record yet: audit reads the primary (hub) alone. hub's HEAD of a pin names no
+    digest and its GET names another than its body hashes to: audit --json prints its
+    report all the same, hub's one finding of kind invalid-response (exit 8), as an
+    unreachable primary's is of kind unreachable."""
+    _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    for suffix in ("json", "md"):
+        (world.notes / f"v1.0.0.{suffix}").unlink()
+    pin = r"/manifests/v1\.0\.0-php-8\.3$"
+    front.add(Fault("digest", method="HEAD", path=pin, digest="", times=None))
+    front.add(Fault("digest", method="GET", path=pin, digest=digests["8.4"], times=None))
+
+    result = world.run("audit", "--json", matrix=matrix)
+    said = result.stdout + result.stderr
+    assert result.returncode == 8, said
+    report = json.loads(result.stdout)
+    assert report["error"]["kind"] == "invalid registry response", said
+    assert [(f["registry"], f["kind"]) for f in report["findings"]] == [
+        ("hub", "invalid-response")
+    ], said
+    assert digests["8.4"] in report["findings"][0]["detail"], said
+    assert "other registries" not in report["error"]["hint"], said
+    assert "Traceback" not in said, said
