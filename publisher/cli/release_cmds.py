@@ -183,7 +183,8 @@ def build_command(
     as `render --check`; one that cannot be read: 18) before any tool or registry is
     asked. A base whose tag was removed from its registry is exit 5, its tip the
     line's last base to pin by digest (`base_digest` in matrix.yaml), as `release`
-    gives it.
+    gives it; not for a republish's leg (`--rebuild` of a published release), which
+    builds the release's commit whatever matrix.yaml says now.
 
     \b
     Examples:
@@ -246,7 +247,10 @@ def build_command(
     primary = clients[cfg.primary.name]
     with state.output.step(f"Build PHP {php} for {platform_text} with {chosen.name}"):
         published = not rebuild and php in published_lines(cfg, version, primary)
-        bases = {} if published else resolve_bases(cfg, state.clients)
+        # a published release's leg rebuilt is a republish's: it builds the release's
+        # commit, so a base gone is not tipped as a new release's (base_digest to pin)
+        republish = version if rebuild and record is not None else None
+        bases = {} if published else resolve_bases(cfg, state.clients, republish=republish)
         recorded = record.line(php) if record and php in record.line_names else None
         how = BuildOptions(
             reuse=not rebuild,

@@ -111,6 +111,24 @@ def test_a_new_release_preflight_and_leg_say_which_base_digest_to_pin(world: Wor
     assert not (stack.notes_dir / "v1.1.0.json").exists()
 
 
+def test_a_republish_s_leg_is_not_tipped_to_pin_the_base_in_matrix_yaml(world: World) -> None:
+    """A leg of v1.0.0's republish (``--rebuild`` of a published release) meets the tag
+    gone too (exit 5), but a republish builds the release's commit: pinning
+    ``base_digest`` in matrix.yaml and committing would not change what it builds, so
+    its tip is the registry's own, not that of a new release."""
+    stack = world.stack
+    digest_file = stack.root / "republish-leg.json"
+    leg = ("--php", "8.1", "--platform", "linux/amd64", "--digest-file", str(digest_file))
+    result = stack.run("build", "v1.0.0", *leg, "--rebuild")
+    said = result.stdout + result.stderr
+    assert result.returncode == 5, said
+    assert "PHP 8.1 base " in said and "tag '8.1-fpm-alpine' not found" in said, said
+    tip = said.split("tip: ", 1)[1]
+    assert "base_digest" not in tip and "publisher render" not in tip, tip
+    assert "buildah build" not in said and "Traceback" not in said, said
+    assert not digest_file.exists()
+
+
 def test_a_line_never_published_is_tipped_where_to_find_its_base_digest(
     world: World, tmp_path: Path
 ) -> None:
