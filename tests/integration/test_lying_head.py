@@ -379,7 +379,7 @@ def test_a_primary_lying_before_any_record_is_audit_s_one_finding(
     for suffix in ("json", "md"):
         (world.notes / f"v1.0.0.{suffix}").unlink()
     pin = r"/manifests/v1\.0\.0-php-8\.3$"
-    front.add(Fault("digest", method="HEAD", path=pin, digest="", times=None))
+    lie(front, pin, "")
     front.add(Fault("digest", method="GET", path=pin, digest=digests["8.4"], times=None))
 
     result = world.run("audit", "--json", matrix=matrix)
