@@ -341,7 +341,8 @@ def test_a_registry_lying_to_a_repair_is_one_finding_and_the_others_are_repaired
     """v1.0.0's 8.3 pin moved on both registries; hub says it stored another manifest
     than the repair's PUT sent: audit --repair still repairs ghcr and reports hub as one
     finding of kind invalid-response beside what it repaired (exit 8), as a registry
-    lying to the audit's reads is, never a lone error that loses the report."""
+    lying to the audit's reads is, never a lone error that loses the report. Its PUT was
+    answered: hub stored the tag, so its hint says the tag may have been written."""
     _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
     digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
     for registry in ("hub", "ghcr"):
@@ -362,6 +363,12 @@ def test_a_registry_lying_to_a_repair_is_one_finding_and_the_others_are_repaired
     assert "the other registries were audited and repaired" in report["error"]["hint"], said
     assert _index_of(world, "ghcr", "v1.0.0-php-8.3") == digests["8.3"]
     assert "Traceback" not in said, said
+    # the PUT was answered: hub stored the tag, which its hint does not deny
+    assert "v1.0.0-php-8.3 may have been written" in report["error"]["hint"], said
+    assert "nothing was tagged" not in said, said
+    assert _index_of(world, "hub", "v1.0.0-php-8.3") == digests["8.3"]
+    front.clear()
+    assert world.run("audit", matrix=matrix).returncode == 0
 
 
 def test_a_primary_lying_before_any_record_is_audit_s_one_finding(

@@ -766,7 +766,9 @@ class RegistryClient:
     ) -> str:
         """PUT a manifest by digest (or under ``tag``); verify ``Docker-Content-Digest``.
 
-        Returns the digest. A registry that reports another digest is an error.
+        Returns the digest. A registry that reports another digest is an error; under a
+        tag, its hint says the tag may have been written all the same (the PUT was
+        answered: a proxy rewriting the header leaves the tag stored).
         """
         if media_type not in MANIFEST_TYPES:
             raise ValueError(f"unsupported manifest media type {media_type!r}")
@@ -785,12 +787,18 @@ class RegistryClient:
         stored = reply.header("Docker-Content-Digest")
         if stored and stored != digest:
             what = f"PUT manifest {self._ref_text(repo_path, reference)}"
+            written = (
+                f"the PUT was answered, so {tag} may have been written all the same "
+                "(`publisher audit` says where each tag points)"
+                if tag
+                else "no tag was written"
+            )
             raise self.transport.error(
                 InvalidResponseError,
                 f"{what}: the registry says it stored {stored}, but the manifest is {digest}",
-                hint="the registry or a proxy in between altered the manifest; nothing was "
-                "tagged: check that nothing between publisher and the registry rewrites it, "
-                "then rerun",
+                hint=f"the registry or a proxy in between altered the manifest or the "
+                f"registry's answer; {written}: check that nothing between publisher and the "
+                "registry rewrites it, then rerun",
             )
         return digest
 
