@@ -293,6 +293,29 @@ def last_base_digest(config: Config, php: str, primary: RegistryClient) -> str |
     return named[1]
 
 
+def base_named(config: Config, line: Line, ref: Reference) -> str:
+    """How an error met reading ``ref``, the base of ``line``, names it (preflight, a new
+    release, a republish, a build leg): through the mirror, as the mirror's copy of the
+    line's base, whichever registry's client read it."""
+    if config.base_mirror:
+        return f"PHP {line.php} base {line.base} via the mirror {config.base_mirror} ({ref})"
+    return f"PHP {line.php} base {ref}"
+
+
+def mirror_tip(config: Config, line: Line, hint: str | None) -> str | None:
+    """``hint``, the tip for the base of ``line`` not read (preflight's, a release's, a
+    build leg's), after checking the mirror every base is pulled through, when one is
+    configured: it may not serve the base the registry has."""
+    mirror = config.base_mirror
+    if not mirror:
+        return hint
+    return (
+        f"every base is pulled through the mirror {mirror} (base.mirror in matrix.yaml, "
+        f"or PUBLISHER_BASE_MIRROR): check that it serves {line.base}, or unset it"
+        + (f"; {hint}" if hint else "")
+    )
+
+
 def base_gone_hint(
     exc: PublisherError, ref: Reference, config: Config, php: str, clients: ClientFactory
 ) -> str | None:

@@ -24,7 +24,7 @@ from ..core.config import Config, Line, Registry
 from ..core.errors import AuthError, NotFoundError, PublisherError
 from ..core.manifest import Manifest
 from ..core.reference import Reference
-from .build import base_gone_hint
+from .build import base_gone_hint, base_named, mirror_tip
 from .clients import ClientFactory
 from .inspect import index_entries
 from .parallel import in_parallel
@@ -210,27 +210,15 @@ def _as_base(
     clients: ClientFactory,
 ) -> PublisherError:
     """``exc`` (met reading ``ref``, the base of ``line``) named as that base: through the
-    mirror it is the mirror's copy of the line's base, whichever registry's client read it.
-    A base whose tag is gone gets the tip a release gives (``base_gone_hint``)."""
-    mirror = config.base_mirror
+    mirror it is the mirror's copy of the line's base, whichever registry's client read it
+    (``base_named``, ``mirror_tip``). A base whose tag is gone gets the tip a release gives
+    (``base_gone_hint``)."""
     message = exc.message
     label = f"{client.transport.label}: "
     if message.startswith(label):
         message = message[len(label) :]
-    what = (
-        f"PHP {line.php} base {line.base} via the mirror {mirror} ({ref})"
-        if mirror
-        else f"PHP {line.php} base {ref}"
-    )
     renamed = copy.copy(exc)
-    renamed.message = f"{what}: {message}"
+    renamed.message = f"{base_named(config, line, ref)}: {message}"
     renamed.args = (renamed.message,)
-    hint = base_gone_hint(exc, ref, config, line.php, clients)
-    if mirror:
-        hint = (
-            f"every base is pulled through the mirror {mirror} (base.mirror in matrix.yaml, "
-            f"or PUBLISHER_BASE_MIRROR): check that it serves {line.base}, or unset it"
-            + (f"; {hint}" if hint else "")
-        )
-    renamed.hint = hint
+    renamed.hint = mirror_tip(config, line, base_gone_hint(exc, ref, config, line.php, clients))
     return renamed

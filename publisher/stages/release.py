@@ -23,7 +23,7 @@ from ..adapters.output import Output
 from ..adapters.registry import RegistryClient
 from ..adapters.runner import Runner
 from ..core import lifecycle, render
-from ..core.config import Config, Registry
+from ..core.config import Config, Line, Registry
 from ..core.errors import (
     FileAccessError,
     NotFoundError,
@@ -46,7 +46,9 @@ from .build import (
     BuildStage,
     Leg,
     base_gone_hint,
+    base_named,
     legs,
+    mirror_tip,
     other_registries,
     published_record,
     resolve_base,
@@ -91,7 +93,7 @@ def resolve_bases(
         try:
             bases[line.php] = resolve_base(config, line, client)
         except NotFoundError as exc:
-            raise _base_not_found(exc, clients, client, config, line.php, ref, republish) from exc
+            raise _base_not_found(exc, clients, client, config, line, ref, republish) from exc
         clients.output.info(f"PHP {line.php}: base {bases[line.php]}")
     return bases
 
@@ -101,18 +103,20 @@ def _base_not_found(
     clients: ClientFactory,
     client: RegistryClient,
     config: Config,
-    php: str,
+    line: Line,
     ref: Reference,
     republish: Release | None,
 ) -> NotFoundError:
-    """``exc`` (met resolving ``ref``, the base of ``php``) named as that line's base; for a
-    republish, with the command that republishes the release's other lines without it;
+    """``exc`` (met resolving ``ref``, the base of ``line``) named as that line's base, as
+    preflight names it (through the mirror, its copy: ``base_named``, ``mirror_tip``); for
+    a republish, with the command that republishes the release's other lines without it;
     for a new release whose base tag is gone, with how to go on (``base_gone_hint``)."""
+    php = line.php
     message = exc.message
     label = f"{client.transport.label}: "
     if message.startswith(label):
         message = message[len(label) :]
-    exc.message = f"PHP {php} base {ref}: {message}"
+    exc.message = f"{base_named(config, line, ref)}: {message}"
     exc.args = (exc.message,)
     others = [name for name in config.line_names if name != php]
     if republish is not None and others:
@@ -124,6 +128,7 @@ def _base_not_found(
         )
     elif republish is None:
         exc.hint = base_gone_hint(exc, ref, config, php, clients)
+    exc.hint = mirror_tip(config, line, exc.hint)
     return exc
 
 

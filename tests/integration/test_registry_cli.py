@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -1429,6 +1430,64 @@ def test_preflight_failure_names_the_base_via_the_mirror_and_json_lists_the_chec
     assert error["kind"] == "not found" and error["exit_code"] == 5
     assert error["message"] == checks[-1]["result"] and "check that it serves" in error["hint"]
     assert all("error" not in c for c in checks[:-1])
+
+
+def test_release_and_build_meeting_a_base_gone_through_the_mirror_say_it_as_preflight(
+    registry: Any,
+    second_registry: Any,
+    repo: str,
+    write_matrix: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    """The mirror (on ghcr's host) serves PHP 8.4's base but not 8.3's tag: a release and
+    a build leg stop before any build (exit 5) naming the base via the mirror and tipping
+    to check the mirror first, then the base-gone tip, in preflight's words."""
+    import publisher.cli.release_cmds  # noqa: F401  (registers release and build on main)
+    from tests.conftest import ROOT
+
+    matrix = write_matrix(
+        tmp_path,
+        [
+            ("hub", f"{registry.host}/{repo}", True),
+            ("ghcr", f"{second_registry.host}/{repo}", False),
+        ],
+        base_image=_seed_bases(registry),
+    )
+    push_raw(second_registry.url, "base/php", make_image(), ["8.4-fpm-alpine"])
+    (tmp_path / "dockerfiles").mkdir()
+    shutil.copy(ROOT / "dockerfiles" / "Dockerfile.j2", tmp_path / "dockerfiles")
+    assert run(["render", "--config", str(matrix)], tmp_path).exit_code == 0
+    (tmp_path / "home" / ".docker").mkdir()
+    (tmp_path / "home" / ".docker" / "config.json").write_text("{}", encoding="utf-8")
+    env = {"PUBLISHER_BASE_MIRROR": second_registry.host, "PUBLISHER_BUILDER": "buildah"}
+    leg = ["--php", "8.3", "--platform", "linux/amd64", "--digest-file", str(tmp_path / "d")]
+    runs = {
+        "preflight": ["preflight"],
+        "release": ["release", "v1.0.0", "--no-smoke", "--notes-dir", str(tmp_path / "n")],
+        "build": ["build", "v1.0.0", *leg],
+    }
+    said = {}
+    for name, argv in runs.items():
+        result = run([*argv, "--config", str(matrix)], tmp_path, **env)
+        assert result.exit_code == 5, f"{name}: {result.output}"
+        said[name] = result.stderr
+        assert "Traceback" not in result.stderr and "buildah build" not in result.stderr
+    error = said["preflight"].split("error:", 1)[1]
+    assert error.startswith(
+        f" not found: PHP 8.3 base {registry.host}/base/php:8.3-fpm-alpine via the mirror "
+        f"{second_registry.host} ({second_registry.host}/base/php:8.3-fpm-alpine): "
+    ), error
+    tip = said["preflight"].split("tip: ", 1)[1]
+    assert tip.startswith(
+        f"every base is pulled through the mirror {second_registry.host} (base.mirror in "
+        "matrix.yaml, or PUBLISHER_BASE_MIRROR): check that it serves "
+        f"{registry.host}/base/php:8.3-fpm-alpine, or unset it; "
+    ), tip
+    assert "pin that base by digest" in tip, tip
+    for name in ("release", "build"):
+        assert said[name].split("error:", 1)[1].split("\n", 1)[0] in error, said[name]
+        assert said[name].split("tip: ", 1)[1] == tip, said[name]
+    assert not (tmp_path / "d").exists() and not (tmp_path / "n" / "v1.0.0.json").exists()
 
 
 def test_verify_json_with_refused_credentials_prints_the_error_as_json(
