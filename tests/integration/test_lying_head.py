@@ -400,3 +400,26 @@ def test_a_primary_lying_before_any_record_is_audit_s_one_finding(
     assert digests["8.4"] in report["findings"][0]["detail"], said
     assert "other registries" not in report["error"]["hint"], said
     assert "Traceback" not in said, said
+
+
+def test_a_tag_moved_between_its_head_and_its_get_is_a_move_not_a_lie(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """hub's first HEAD of v1.0.0-php-8.3 names the 8.4 index, its GET and every later
+    HEAD the 8.3 index, as when another release moves a tag between a HEAD and the GET
+    confirming it (two releases published at once): the tag is asked again and taken
+    where it points, so verify passes (exit 0), not a lying registry (exit 8)."""
+    _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    pin = r"/manifests/v1\.0\.0-php-8\.3$"
+    front.add(Fault("digest", method="HEAD", path=pin, digest=digests["8.4"], times=1))
+
+    front.reset_counts()
+    result = world.run("verify", "v1.0.0", matrix=matrix)
+    said = result.stdout + result.stderr
+    assert result.returncode == 0, said
+    asked = [s.method for s in front.log if s.path.endswith("/manifests/v1.0.0-php-8.3")]
+    assert asked[:3] == ["HEAD", "GET", "HEAD"], asked

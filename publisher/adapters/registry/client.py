@@ -63,6 +63,12 @@ TAGS_PAGE_SIZE = 1000
 UPLOAD_CHUNK = 64 * 1024 * 1024
 
 
+#: How many times ``RegistryClient.confirm`` reads a tag again whose HEAD and GET name
+#: different content before it calls the registry a liar: a tag another release moves
+#: meanwhile agrees on the next read.
+CONFIRM_ROUNDS = 3
+
+
 class RegistryClient:
     """A client for one registry host. Thread-safe for concurrent operations.
 
@@ -290,18 +296,33 @@ class RegistryClient:
         """``said``, the digest a HEAD of the tag ``ref`` named, once a GET of the tag
         whose body is hashed agrees: a verdict drawn from a HEAD alone is confirmed so.
 
-        Raises InvalidResponseError when the body hashes to another digest (the registry,
-        or a proxy in front of it, names other content than it serves).
+        A tag can move between the HEAD and the GET (another release writing it): when
+        the body hashes to another digest, the tag is asked again, at most
+        ``CONFIRM_ROUNDS`` times; a HEAD now naming what the GET served is a move, and
+        that digest is returned.
+
+        Raises InvalidResponseError when the HEAD keeps naming other content than the
+        GET serves (the registry, or a proxy in front of it, names other content than it
+        serves).
         """
         hashed = self.get_manifest(ref).digest
-        if hashed != said:
-            raise self.transport.error(
-                InvalidResponseError,
-                f"the HEAD of {self._ref_text(ref.path, ref.tag or 'latest')} says {said} "
-                f"but its manifest body hashes to {hashed}; refusing it",
-                hint=ALTERED_HINT,
-            )
-        return hashed
+        for _ in range(CONFIRM_ROUNDS):
+            if hashed == said:
+                return hashed
+            again = self.resolve(ref)  # a HEAD: did the tag move meanwhile?
+            if again == hashed:
+                return hashed
+            if again == said:
+                break  # the HEAD still names what the GET does not serve
+            said, hashed = again, self.get_manifest(ref).digest  # still moving: once more
+        if hashed == said:
+            return hashed
+        raise self.transport.error(
+            InvalidResponseError,
+            f"the HEAD of {self._ref_text(ref.path, ref.tag or 'latest')} says {said} "
+            f"but its manifest body hashes to {hashed}; refusing it",
+            hint=ALTERED_HINT,
+        )
 
     def get_manifest(self, ref: Reference, *, attempts: int | None = None) -> Manifest:
         """Fetch a manifest or index; sha256(body) must equal the digest (at most 4 MiB).
