@@ -148,8 +148,12 @@ def test_a_line_never_published_is_tipped_where_to_find_its_base_digest(
     assert result.returncode == 5, said
     tip = said.split("tip: ", 1)[1]
     shown = f"{world.hub.host}/acme/never-published:php-8.1"
-    # the registry's own tip first (a tag mistyped is not removed), then how to go on
-    assert tip.startswith("list the tags that exist with `skopeo list-tags docker://"), tip
+    # the stack pulls its bases through a mirror (base.mirror): checking it comes first,
+    # as preflight says it; then the registry's own tip (a tag mistyped is not
+    # removed), then how to go on
+    mirror = f"every base is pulled through the mirror {world.bases.host} (base.mirror in"
+    assert tip.startswith(mirror), tip
+    assert "; list the tags that exist with `skopeo list-tags docker://" in tip, tip
     assert "; if the tag was removed (a line past its end, say), to keep building" in tip
     assert f"add `base_digest: sha256:...`, the digest the label {LABEL}" in tip, tip
     assert f"(`publisher inspect {shown}` shows it), to the line in" in tip, tip
