@@ -15,6 +15,7 @@ Update the table when php.net announces a new line or changes a date.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -196,21 +197,33 @@ class Written:
         return "republished" if self.event == "republish" else "published"
 
 
+#: A day as records write it, ``YYYY-MM-DD``, at the start of a date or a timestamp: the one
+#: spelling taken from a record (``date.fromisoformat`` would also take ``20270105`` or a week
+#: date, ``2027-W01-1``, from a hand-edited history).
+_RECORDED_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?![0-9])")
+
+
+def recorded_day(text: str) -> datetime.date | None:
+    """The day ``text`` (a record's date or timestamp) starts with, or None when it does not
+    start with one written ``YYYY-MM-DD`` that exists."""
+    match = _RECORDED_DAY.match(text)
+    if match is None:
+        return None
+    try:
+        return _d(match.group())
+    except ValueError:  # 2027-02-30
+        return None
+
+
 def written(published_at: str, republished: Iterable[str] = ()) -> Written | None:
     """:class:`Written` from a record's ``published_at`` and its republish history's dates:
     a republish rewrites the notes, which then speak of its day, not of the publishing day
     (a line may have reached its end between the two). None when ``published_at`` is not a
-    date; a history date that is not one is passed over."""
-    try:
-        published = _d(published_at[:10])
-    except ValueError:
+    date; a history date that is not one (:func:`recorded_day`) is passed over."""
+    published = recorded_day(published_at)
+    if published is None:
         return None
-    days = []
-    for text in republished:
-        try:
-            days.append(_d(text[:10]))
-        except ValueError:
-            continue
+    days = [day for day in map(recorded_day, republished) if day is not None]
     newest = max(days, default=None)
     if newest is None or newest < published:
         return Written(published, "release")

@@ -82,6 +82,11 @@ def test_notes_are_judged_on_the_day_they_were_last_written() -> None:
     # a history date that is not one is passed over; one before publishing cannot be newer
     assert lifecycle.written(published, ["soon", "2026-01-01"]) == lifecycle.written(published)
     assert lifecycle.written("unknown", ["2027-01-05"]) is None
+    # only YYYY-MM-DD is a recorded day: not ISO's other spellings a hand edit may leave,
+    # nor a day that does not exist
+    odd = ["20270105", "2027-W01-1", "2027-02-30", "2027-01-0512", "27-01-05"]
+    assert lifecycle.written(published, odd) == lifecycle.written(published)
+    assert lifecycle.written("20261204T100000Z") is None
 
 
 def test_the_default_line_leaving_security_support_soon_hands_latest_on_first() -> None:
