@@ -277,13 +277,22 @@ def _published_v1(tmp_path, default_line: str, lines: dict[str, tuple[str, ...]]
     return write_record(tmp_path / "notes", facts)
 
 
+@pytest.mark.parametrize(
+    ("day", "updating"),
+    [
+        (datetime.date(2026, 12, 4), "8.5, 8.4, 8.3, 8.2"),
+        # past PHP 8.2's end (2026-12-31) the official image no longer updates it either
+        (datetime.date(2027, 1, 18), "8.5, 8.4, 8.3"),
+    ],
+)
 def test_a_published_release_past_its_default_line_s_end_gets_advice_for_the_next_one(
-    cli, tmp_path
+    cli, tmp_path, monkeypatch, day, updating
 ):
     """v1.0.0's record says its default line is 8.1, past its end: a published release keeps
     it, so the plan of v1.0.0 does not say to change default_line for it. With matrix.yaml
     already on 8.4 there is nothing to change; still on 8.1, the advice is the next
-    release's."""
+    release's, naming the lines that still update on the day plan runs."""
+    monkeypatch.setattr(lifecycle, "today", lambda: day)
     notes = _published_v1(tmp_path, "8.1", {"8.1": ("linux/amd64",), "8.4": ("linux/amd64",)})
     on_81 = _committed_matrix_with(tmp_path, *DEFAULT_81)
 
@@ -301,7 +310,7 @@ def test_a_published_release_past_its_default_line_s_end_gets_advice_for_the_nex
         "a published release keeps its default line, here 8.1, whose base no longer "
         "updates; matrix.yaml's default_line, which the next release takes, is 8.1 too: for "
         "the next release, set default_line in matrix.yaml to a line that still does "
-        "(8.5, 8.4, 8.3, 8.2)"
+        f"({updating})"
     ) in flat, flat
     # a new release of the same matrix is told as before
     new = " ".join(cli("plan", "v2.0.0", "--config", str(on_81)).stderr.split())
