@@ -146,9 +146,8 @@ def preflight(
             wanted = [p.value for p in line.platforms]
             absent = [p for p in wanted if p not in platforms]
             if absent:
-                via = f" via the mirror {config.base_mirror}" if config.base_mirror else ""
                 raise NotFoundError(
-                    f"PHP {line.php} base {ref}{via} has no image for {', '.join(absent)} "
+                    f"{base_named(config, line, ref)} has no image for {', '.join(absent)} "
                     f"(it has {', '.join(sorted(platforms)) or 'none'})",
                     registry=ref.domain,
                     hint="pick a base that is published for every configured platform, or "

@@ -8,6 +8,7 @@ import random
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -1243,6 +1244,39 @@ def test_preflight_base_missing_a_platform(
     result = run(["preflight", "--config", str(matrix)], tmp_path)
     assert result.exit_code == 5, result.output
     assert "has no image for linux/arm64" in result.output
+
+
+def test_preflight_names_a_base_missing_a_platform_via_the_mirror_as_release_does(
+    registry: Any,
+    second_registry: Any,
+    repo: str,
+    write_matrix: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    """The registry has both platforms of the bases, the mirror only amd64: the failure
+    names the line's base via the mirror, and the mirror's copy, as a release names a
+    base it could not read through the mirror (``base_named``)."""
+    path = f"base-mirrored-{uuid.uuid4().hex[:8]}/php"
+    for where, platforms in (
+        (registry, ["linux/amd64", "linux/arm64"]),
+        (second_registry, ["linux/amd64"]),
+    ):
+        for php in ("8.3", "8.4"):
+            push_raw(where.url, path, make_image(platforms=platforms), [f"{php}-fpm-alpine"])
+    matrix = write_matrix(
+        tmp_path,
+        [("hub", f"{registry.host}/{repo}", True)],
+        base_image=f"{registry.host}/{path}:{{php}}-fpm-alpine",
+    )
+    mirror = {"PUBLISHER_BASE_MIRROR": second_registry.host}
+    result = run(["preflight", "--config", str(matrix)], tmp_path, **mirror)
+    assert result.exit_code == 5, result.output
+    error = result.stderr.split("error:", 1)[1]
+    assert error.startswith(
+        f" not found: PHP 8.3 base {registry.host}/{path}:8.3-fpm-alpine via the mirror "
+        f"{second_registry.host} ({second_registry.host}/{path}:8.3-fpm-alpine) has no image "
+        "for linux/arm64 (it has linux/amd64)"
+    ), error
 
 
 def test_preflight_reads_the_bases_several_at_a_time_and_reports_in_order(
