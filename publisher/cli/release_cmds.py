@@ -728,9 +728,9 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     once a stable release is recorded, a list in the step summary.
     A line of the release whose security support ends within 90 days (as `plan`
     warns), not marked `frozen: true`, gets a notice on stderr (a notice
-    annotation in GitHub Actions): the day, and to mark it `frozen: true` once
-    the first weekly run past that day has run (it rebuilds the line once more
-    if its base moved), not before.
+    annotation in GitHub Actions, and a section of the step summary in the same
+    words): the day, and to mark it `frozen: true` once the first weekly run past
+    that day has run (it rebuilds the line once more if its base moved), not before.
 
     \b
     Examples:
@@ -784,4 +784,9 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
         state.output.summary(
             f"### Base images of {result.release}: {verdict}\n\n"
             + "".join(f"- {line}\n" for line in result.details)
+        )
+    if result.ending:  # the notices in their words: the run's summary, not only its annotations
+        state.output.summary(
+            "### Lines near the end of their security support\n\n"
+            + "".join(f"- {text}\n" for text in result.ending)
         )

@@ -365,8 +365,9 @@ def test_a_line_near_its_end_is_a_notice_on_the_run_s_page_and_changes_no_output
 ) -> None:
     """Monday 2026-12-07 in GitHub Actions, 24 days before PHP 8.2's security support
     ends: the weekly run says so, as `plan` warns it, in one ::notice:: annotation (the
-    day, the first weekly run past it, then frozen: true), and its stdout, step outputs
-    and summary are what they were without it. 8.1, marked frozen, and 8.4 get none;
+    day, the first weekly run past it, then frozen: true) and, in the same words, in a
+    section of its step summary after the bases'; its stdout, step outputs and the
+    bases' section are what they were without it. 8.1, marked frozen, and 8.4 get none;
     nor does 8.2 once matrix.yaml marks it frozen."""
     monday = datetime.datetime(2026, 12, 7, 5, 17, tzinfo=datetime.UTC)
     world, said, out, summary, env = _weekly_run_in_actions(
@@ -396,7 +397,13 @@ def test_a_line_near_its_end_is_a_notice_on_the_run_s_page_and_changes_no_output
     details = json.loads(outputs["details"])
     assert [line.split(":")[0] for line in details] == ["PHP 8.1", "PHP 8.2", "PHP 8.4"]
     assert not any("security support ends" in line for line in details)
-    assert "security support ends" not in summary.read_text()
+    bases, ending = summary.read_text().split("\n\n### ")
+    assert bases.startswith("### Base images of v1.0.0: no base moved\n\n- PHP 8.1: can")
+    assert "security support ends" not in bases
+    assert ending == (
+        "Lines near the end of their security support\n\n"
+        f"- {notices[0].removeprefix('::notice::')}\n\n"
+    ), ending
     # marked frozen, 8.2 ends as planned: nothing more to say
     marked = write_matrix(
         tmp_path,
