@@ -1187,11 +1187,24 @@ def test_verify_lists_every_defect_at_once(release: Callable[..., Release], tmp_
 # ---------------------------------------------------------------- preflight
 
 
-def _seed_bases(registry: Any, platforms: tuple[str, ...] = ("linux/amd64", "linux/arm64")) -> str:
-    template = f"{registry.host}/base/php:{{php}}-fpm-alpine"
+def _seed_bases(
+    registry: Any,
+    platforms: tuple[str, ...] = ("linux/amd64", "linux/arm64"),
+    path: str = "base/php",
+) -> str:
+    template = f"{registry.host}/{path}:{{php}}-fpm-alpine"
     for php in ("8.3", "8.4"):
-        push_raw(registry.url, "base/php", make_image(platforms=platforms), [f"{php}-fpm-alpine"])
+        push_raw(registry.url, path, make_image(platforms=platforms), [f"{php}-fpm-alpine"])
     return template
+
+
+def _preflight_error_via_mirror(matrix: Path, tmp_path: Path, mirror: Any) -> str:
+    """What follows ``error:`` when preflight of ``matrix``, its bases pulled through the
+    registry ``mirror`` (PUBLISHER_BASE_MIRROR), stops on a base (exit 5)."""
+    env = {"PUBLISHER_BASE_MIRROR": mirror.host}
+    result = run(["preflight", "--config", str(matrix)], tmp_path, **env)
+    assert result.exit_code == 5, result.output
+    return result.stderr.split("error:", 1)[1]
 
 
 def test_preflight_passes(
@@ -1257,21 +1270,10 @@ def test_preflight_names_a_base_missing_a_platform_via_the_mirror_as_release_doe
     names the line's base via the mirror, and the mirror's copy, as a release names a
     base it could not read through the mirror (``base_named``)."""
     path = f"base-mirrored-{uuid.uuid4().hex[:8]}/php"
-    for where, platforms in (
-        (registry, ["linux/amd64", "linux/arm64"]),
-        (second_registry, ["linux/amd64"]),
-    ):
-        for php in ("8.3", "8.4"):
-            push_raw(where.url, path, make_image(platforms=platforms), [f"{php}-fpm-alpine"])
-    matrix = write_matrix(
-        tmp_path,
-        [("hub", f"{registry.host}/{repo}", True)],
-        base_image=f"{registry.host}/{path}:{{php}}-fpm-alpine",
-    )
-    mirror = {"PUBLISHER_BASE_MIRROR": second_registry.host}
-    result = run(["preflight", "--config", str(matrix)], tmp_path, **mirror)
-    assert result.exit_code == 5, result.output
-    error = result.stderr.split("error:", 1)[1]
+    _seed_bases(second_registry, ("linux/amd64",), path)
+    base = _seed_bases(registry, path=path)
+    matrix = write_matrix(tmp_path, [("hub", f"{registry.host}/{repo}", True)], base_image=base)
+    error = _preflight_error_via_mirror(matrix, tmp_path, second_registry)
     assert error.startswith(
         f" not found: PHP 8.3 base {registry.host}/{path}:8.3-fpm-alpine via the mirror "
         f"{second_registry.host} ({second_registry.host}/{path}:8.3-fpm-alpine) has no image "
@@ -1439,15 +1441,13 @@ def test_preflight_failure_names_the_base_via_the_mirror_and_json_lists_the_chec
         ],
         base_image=_seed_bases(registry),
     )
-    mirror = {"PUBLISHER_BASE_MIRROR": second_registry.host}
-    text = run(["preflight", "--config", str(matrix)], tmp_path, **mirror)
-    assert text.exit_code == 5, text.output
-    error = text.stderr.split("error:", 1)[1]
+    error = _preflight_error_via_mirror(matrix, tmp_path, second_registry)
     assert error.startswith(
         f" not found: PHP 8.3 base {registry.host}/base/php:8.3-fpm-alpine via the mirror "
         f"{second_registry.host} ({second_registry.host}/base/php:8.3-fpm-alpine): "
     ), error
     assert "ghcr" not in error, error
+    mirror = {"PUBLISHER_BASE_MIRROR": second_registry.host}
     result = run(["preflight", "--config", str(matrix), "--json"], tmp_path, **mirror)
     assert result.exit_code == 5, result.output
     checks = json.loads(result.stdout)
