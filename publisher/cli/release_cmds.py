@@ -718,7 +718,10 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
 
     On stderr, one line per recorded PHP line, in the record's order: its base
     unchanged (with its digest), moved (old digest to new), no longer on the
-    registry (also a warning, an error annotation in GitHub Actions), can never
+    registry (also a warning, an error annotation in GitHub Actions; whether the
+    registry still serves the digest the release was built on, asked with one
+    HEAD by digest: served, pin it as `base_digest` and mark the line frozen;
+    gone too, point the line at a tag that exists or drop it), can never
     change (and why), or left out because matrix.yaml no
     longer has the line (a rebuild could not build it). The line of one past its
     end that matrix.yaml does not mark `frozen: true` says to mark it so: a
@@ -737,7 +740,7 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
       publisher republish-check
       publisher republish-check --notes-dir release-notes
     """
-    from ..stages.republish_check import check_bases
+    from ..stages.republish_check import check_bases, gone_hint
 
     state.output.quiet = True  # stdout is the key=value lines; workflow commands go to stderr
     cfg = state.load_config(config_path)
@@ -769,9 +772,7 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
         gone = NotFoundError(
             f"the base image of PHP {', '.join(result.gone)} no longer exists: "
             f"{'that line is' if len(result.gone) == 1 else 'those lines are'} not rebuilt",
-            hint="point the line's base in matrix.yaml at a tag that exists and publish a "
-            "new release, or mark the line `frozen: true` and pin the base it was built on "
-            "by digest (its `base_digest`, named above) so that a new release still builds it",
+            hint=gone_hint(result),
         )
         if state.output.github:
             state.output.annotate(gone)

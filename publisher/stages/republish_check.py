@@ -11,13 +11,17 @@ import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..adapters.registry import RegistryClient
 from ..core import lifecycle
 from ..core.config import Config
 from ..core.errors import ConfigError, NotFoundError, PublisherError
 from ..core.notes import RECORD_HINT, LineFacts, ReleaseFacts, load_record, record_releases
-from ..core.reference import parse
+from ..core.reference import Reference, parse
 from .clients import ClientFactory
 from .parallel import in_parallel
+
+#: The way on for a line whose base is gone, whatever became of the digest it was built on.
+ELSEWHERE = "point the line's base in matrix.yaml at a tag that exists and publish a new release"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,9 @@ class BaseCheck:
     #: Lines whose recorded base no longer exists: a rebuild could not pull it, so they
     #: are not rebuilt (and do not hold back the others); a maintainer must act.
     gone: tuple[str, ...] = ()
+    #: Lines of ``gone`` whose registry no longer serves the digest they were built on
+    #: either: pinning it cannot keep them; drop them, or move them to a base that exists.
+    lost: tuple[str, ...] = ()
     #: The details that say what to change in matrix.yaml (a line past its end it does not
     #: mark ``frozen: true``): warnings, where the others are information.
     advised: tuple[str, ...] = ()
@@ -94,8 +101,8 @@ def check_bases(
     configured = {ln.php: ln for ln in config.lines}
 
     def compare(line: LineFacts) -> tuple[str, str]:
-        """(``frozen``, ``dropped``, ``gone``, ``moved`` or ``same``; the line's detail in
-        words)."""
+        """(``frozen``, ``dropped``, ``gone``, ``lost`` (gone, and the digest it was built
+        on too), ``moved`` or ``same``; the line's detail in words)."""
         php = line.php
         known = configured.get(php)
         marked = bool(known and known.frozen)
@@ -121,18 +128,13 @@ def check_bases(
                 field=f"lines[php={php}].base.image",
                 hint=RECORD_HINT,
             ) from None
+        client = clients.for_base(config, ref)
         try:
-            current = clients.for_base(config, ref).resolve(ref, expected=line.base_digest)
+            current = client.resolve(ref, expected=line.base_digest)
         except NotFoundError:
             if state.base_frozen:  # past its end: nothing more to rebuild it on
                 return "frozen", f"PHP {php}: can never change (base {ref} is gone; {note})"
-            return "gone", (
-                f"PHP {php}: base {ref} no longer exists: not rebuilt (a rebuild could not "
-                "pull it); point the line's base in matrix.yaml at a tag that exists and "
-                "publish a new release, or mark the line `frozen: true` and pin the base it "
-                f"was built on, `base_digest: {line.base_digest or 'sha256:...'}`, so that a "
-                "new release still builds it while its registry serves that digest"
-            )
+            return gone_detail(client, php, ref, line.base_digest)
         if current != line.base_digest:
             moved = f"PHP {php}: base {ref} moved from {line.base_digest} to {current}"
             if state.base_frozen:  # the official image's last build, after the release
@@ -146,7 +148,10 @@ def check_bases(
     lines = [line.php for line in record.lines]
     moved = tuple(php for php, (kind, _) in zip(lines, found, strict=True) if kind == "moved")
     frozen = tuple(php for php, (kind, _) in zip(lines, found, strict=True) if kind == "frozen")
-    gone = tuple(php for php, (kind, _) in zip(lines, found, strict=True) if kind == "gone")
+    gone = tuple(
+        php for php, (kind, _) in zip(lines, found, strict=True) if kind in ("gone", "lost")
+    )
+    lost = tuple(php for php, (kind, _) in zip(lines, found, strict=True) if kind == "lost")
     details = tuple(detail for _, detail in found)
     # A line matrix.yaml has, past its end, not marked frozen: its detail (moved or frozen)
     # carries lifecycle.UNFROZEN_ADVICE, what to change there.
@@ -178,4 +183,76 @@ def check_bases(
             )
         )
     )
-    return BaseCheck(record.release, bool(moved), details, moved, frozen, gone, advised, ending)
+    return BaseCheck(
+        record.release, bool(moved), details, moved, frozen, gone, lost, advised, ending
+    )
+
+
+def gone_detail(
+    client: RegistryClient, php: str, ref: Reference, digest: str | None
+) -> tuple[str, str]:
+    """(``gone`` or ``lost``; the detail in words) of PHP ``php``, whose recorded base
+    ``ref`` no longer exists: whether its registry (``client``'s: the one the release
+    pulled it from, through its mirror if any) still serves ``digest``, the base it was
+    built on, asked with one HEAD by digest (``repo@sha256:...``), tried once: a side
+    lookup, made when the line is gone already, whose failure is said in the detail,
+    never the check's failure. Served: pin it (``base_digest``) and mark the line frozen;
+    gone too (``lost``): the line cannot be rebuilt from that base."""
+    gone = f"PHP {php}: base {ref} no longer exists: not rebuilt (a rebuild could not pull it)"
+    served: bool | PublisherError | None = None  # None: no digest recorded to ask about
+    if digest is not None:
+        pinned = Reference(ref.domain, ref.path, None, digest)
+        # a base recorded by that very digest was just asked for, and is gone
+        served = ref.digest != digest and _serves(client, pinned)
+        if served is True:
+            return "gone", (
+                f"{gone}; its registry still serves the base it was built on, {pinned}: mark "
+                f"the line `frozen: true` and pin that base, `base_digest: {digest}`, so that "
+                f"a new release still builds it, or {ELSEWHERE}"
+            )
+        if served is False:
+            return "lost", (
+                f"{gone}, nor does its registry serve the base it was built on any more, "
+                f"{pinned}, so the line cannot be rebuilt from that base: {ELSEWHERE}, or "
+                "drop the line from matrix.yaml (its published images stay as they are)"
+            )
+    unknown = (
+        f" (whether it does could not be asked: {served.message})"
+        if isinstance(served, PublisherError)
+        else ""
+    )
+    return "gone", (
+        f"{gone}; {ELSEWHERE}, or mark the line `frozen: true` and pin the base it was built "
+        f"on, `base_digest: {digest or 'sha256:...'}`, so that a new release still builds it "
+        f"while its registry serves that digest{unknown}"
+    )
+
+
+def _serves(client: RegistryClient, ref: Reference) -> bool | PublisherError:
+    """Whether ``client``'s registry serves ``ref``, a reference by digest: one HEAD,
+    tried once; the error when it could not be asked (down, refusing the read)."""
+    try:
+        client.resolve(ref, attempts=1)
+    except NotFoundError:
+        return False
+    except PublisherError as exc:
+        return exc
+    return True
+
+
+def gone_hint(check: BaseCheck) -> str:
+    """The tip of the error that ends a check with ``gone`` lines: the ways on for each,
+    as their details say them (pinning the base a line was built on only for a line whose
+    registry may still serve it)."""
+    kept = [php for php in check.gone if php not in check.lost]
+    pin = (
+        "mark the line `frozen: true` and pin the base it was built on by digest (its "
+        "`base_digest`, named above) so that a new release still builds it"
+    )
+    drop = "drop the line from matrix.yaml"
+    if not check.lost:
+        return f"{ELSEWHERE}, or {pin}"
+    lost = f"PHP {', '.join(check.lost)}, whose base digest is gone too"
+    if not kept:
+        return f"{ELSEWHERE}, or {drop}: the base it was built on is gone too"
+    return f"{ELSEWHERE}; or, for PHP {', '.join(kept)}, {pin}; for {lost}, {drop}"

@@ -12,7 +12,6 @@ publishes it; the committed Dockerfile names the pinned base as its default.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ from publisher.stages import standins
 from tests.conftest import require_tool
 from tests.support.builds import quiet_runner
 from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.images import raw_remove_tag
 from tests.support.pipeline import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -55,16 +55,6 @@ def _matrix(stack: Stack, **line_81: Any) -> None:
     stack.ok("render")
 
 
-def _remove_tag(registry: LocalRegistry, repository: str, tag: str) -> None:
-    """Remove ``tag`` from ``repository`` in the registry's storage, the manifest it
-    pointed at kept (the registry's API deletes a manifest by digest, with every tag)."""
-    assert registry.directory is not None
-    tags = registry.directory / "storage/docker/registry/v2/repositories"
-    tag_dir = tags / repository / "_manifests" / "tags" / tag
-    assert tag_dir.is_dir(), tag_dir
-    shutil.rmtree(tag_dir)
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     require_tool("buildah")
@@ -77,7 +67,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         )
         _matrix(stack, frozen=True)
         stack.release("v1.0.0", "--no-smoke")
-        _remove_tag(bases, "stand-in/php", "8.1-fpm-alpine")
+        raw_remove_tag(bases, "stand-in/php", "8.1-fpm-alpine")
         yield World(stack, bases, hub, ghcr, pushed)
 
 
@@ -228,7 +218,7 @@ def test_the_default_line_s_base_gone_is_not_tipped_to_be_left_out_by_only(world
     gives its digest (from v1.1.0's php-8.4 image) and, as a new release without its
     default line is refused, says to set another default line before dropping it."""
     stack = world.stack
-    _remove_tag(world.bases, "stand-in/php", "8.4-fpm-alpine")
+    raw_remove_tag(world.bases, "stand-in/php", "8.4-fpm-alpine")
     result = stack.run("preflight")
     said = result.stdout + result.stderr
     assert result.returncode == 5, said

@@ -31,7 +31,7 @@ from publisher.stages.clients import ClientFactory
 from publisher.stages.republish_check import check_bases
 from tests.conftest import ROOT, require_tool
 from tests.support.github_files import parse_outputs
-from tests.support.images import make_image, push_raw, raw_delete_manifest
+from tests.support.images import make_image, push_raw, raw_delete_manifest, raw_remove_tag
 from tests.support.records import PUBLISHED_AT, line_facts, release_facts, write_record
 
 pytestmark = pytest.mark.integration
@@ -50,6 +50,10 @@ class _Published:
     base_image: str  # the bases, ``{php}`` for the line, as matrix.yaml names them
     current: dict[str, str]  # PHP line -> its base's digest as pushed
     published_at: str
+
+    def path_of(self, php: str) -> str:
+        """The repository of PHP ``php``'s base, host included: ``host/bases-.../php``."""
+        return self.base_image.replace("{php}", php).rsplit(":", 1)[0]
 
     def record(self, notes: Path, moved: Collection[str] = ()) -> Path:
         """NOTES (made here) holding v1.0.0's record, written the way publish writes it
@@ -79,13 +83,15 @@ def _published(
     *,
     lines: tuple[str, ...],
     gone: str | None = None,
+    untagged: str | None = None,
     moved: Collection[str] = (),
     published_at: str = PUBLISHED_AT,
     notes: str = "notes",
     matrix_lines: tuple[str, ...] | None = None,
     **matrix: Any,
 ) -> _Published:
-    """An amd64 base for each of ``lines`` pushed to ``registry`` (then ``gone``'s deleted),
+    """An amd64 base for each of ``lines`` pushed to ``registry`` (then ``gone``'s deleted,
+    and ``untagged``'s tag removed, its manifest still served by digest),
     v1.0.0's record in ``tmp_path/notes``, published at ``published_at`` with ``lines``
     built on those bases but ``moved``'s (whose base has moved since), and matrix.yaml in
     ``tmp_path`` with ``matrix_lines`` (``lines`` unless told) on the same bases, and
@@ -99,6 +105,8 @@ def _published(
     }
     if gone is not None:
         raw_delete_manifest(f"http://{registry.host}", prefix, current[gone])
+    if untagged is not None:
+        raw_remove_tag(registry, prefix, f"{untagged}-fpm-alpine")
     repository = f"{registry.host}/acme/php-fpm"
     base_image = f"{registry.host}/{prefix}:{{php}}-fpm-alpine"
     path = write_matrix(
@@ -539,11 +547,20 @@ def test_a_base_that_no_longer_exists_is_said_loudly_and_holds_back_no_other_lin
     assert (outputs["lines"], outputs["gone"]) == ("8.4", "8.3")
     assert "PHP 8.3: base" in checked.stderr
     assert "no longer exists: not rebuilt" in checked.stderr
-    # the way on that keeps the line: its last base pinned by the digest the record holds
-    pin = "mark the line `frozen: true` and pin the base it was built on, `base_digest: "
-    assert pin + f"{world.current['8.3']}`" in checked.stderr, checked.stderr
+    # deleted by digest: the base it was built on is gone too (asked by digest, once), so
+    # pinning it cannot keep the line; the ways on are another base, or dropping it
+    assert (
+        ", nor does its registry serve the base it was built on any more, "
+        f"{world.path_of('8.3')}@{world.current['8.3']}, so the line cannot be rebuilt from that base: "
+        "point the line's base in matrix.yaml at a tag that exists and publish a new "
+        "release, or drop the line from matrix.yaml (its published images stay as they are)"
+    ) in checked.stderr, checked.stderr
+    assert "base_digest" not in checked.stderr, checked.stderr
     assert "::error title=" in checked.stderr
     assert "the base image of PHP 8.3 no longer exists" in checked.stderr
+    assert "or drop the line from matrix.yaml: the base it was built on is gone too" in (
+        checked.stderr
+    )
     said = summary.read_text()
     assert said.startswith(
         "### Base images of v1.0.0: rebuilding PHP 8.4; base of PHP 8.3 gone, not rebuilt\n"
@@ -571,6 +588,90 @@ def test_a_base_that_no_longer_exists_is_said_loudly_and_holds_back_no_other_lin
     assert local.returncode == 0, local.stdout + local.stderr
     assert local.stdout == checked.stdout
     assert "warning: the base image of PHP 8.3 no longer exists" in local.stderr
+
+
+def _republish_check(world: _Published, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``publisher republish-check`` of ``world``'s matrix.yaml and notes, in ``env``."""
+    config = ["--config", str(world.matrix), "--notes-dir", str(world.notes)]
+    return subprocess.run(
+        [sys.executable, "-m", "publisher", "republish-check", *config],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+    )
+
+
+def test_a_base_tag_gone_says_whether_its_registry_still_serves_the_digest_built_on(
+    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
+) -> None:
+    """8.3's base tag was removed from its registry, the manifest still served by digest;
+    8.4's base was deleted, digest and all. Asked by digest (one HEAD each): 8.3 is told to
+    pin the base it was built on, which its registry serves, and mark the line frozen;
+    8.4, that it cannot be rebuilt from that base: another base, or drop the line. Both
+    are `gone=`, and the closing error's tip gives each line its own way on."""
+    world = _published(
+        tmp_path, registry, write_matrix, lines=("8.3", "8.4"), untagged="8.3", gone="8.4"
+    )
+    out, summary, env = _in_actions(tmp_path)
+    # asked where the record says the release pulled it: not through a mirror set today
+    checked = _republish_check(world, {**env, "PUBLISHER_BASE_MIRROR": "127.0.0.1:1"})
+    said = checked.stderr
+    assert checked.returncode == 0, checked.stdout + said
+    assert checked.stdout == "release=v1.0.0\nchanged=false\nlines=\nfrozen=\ngone=8.3,8.4\n"
+    kept, lost = json.loads(parse_outputs(out.read_text())["details"])
+    assert kept == (
+        f"PHP 8.3: base {world.path_of('8.3')}:8.3-fpm-alpine no longer exists: not rebuilt "
+        "(a rebuild could not pull it); its registry still serves the base it was built on, "
+        f"{world.path_of('8.3')}@{world.current['8.3']}: mark the line `frozen: true` and "
+        f"pin that base, `base_digest: {world.current['8.3']}`, so that a new release still "
+        "builds it, or point the line's base in matrix.yaml at a tag that exists and publish "
+        "a new release"
+    ), kept
+    assert lost.startswith(
+        f"PHP 8.4: base {world.path_of('8.4')}:8.4-fpm-alpine no longer exists: not rebuilt "
+        "(a rebuild could not pull it), nor does its registry serve the base it was built "
+        f"on any more, {world.path_of('8.4')}@{world.current['8.4']}, so the line cannot "
+        "be rebuilt from that base"
+    ), lost
+    assert "base_digest" not in lost and "while its registry serves" not in said, said
+    assert kept in said and lost in said and kept in summary.read_text()
+    assert (
+        "tip: point the line's base in matrix.yaml at a tag that exists and publish a new "
+        "release; or, for PHP 8.3, mark the line `frozen: true` and pin the base it was "
+        "built on by digest (its `base_digest`, named above) so that a new release still "
+        "builds it; for PHP 8.4, whose base digest is gone too, drop the line from matrix.yaml"
+    ) in said, said
+
+
+def test_a_registry_failing_the_digest_lookup_of_a_gone_base_is_asked_once_and_said(
+    tmp_path: Path, registry: LocalRegistry, proxy: Any, write_matrix: Callable[..., Path]
+) -> None:
+    """8.3's base tag is gone; the bases' registry (behind a fault proxy) answers the HEAD
+    of the digest it was built on with 503, with retries allowed: asked once (a side
+    lookup, once the line is gone), the detail says it could not be asked, with the way
+    on that holds while the registry serves the digest, and the check goes on (exit 0)."""
+    from tests.support.faultproxy import Fault
+
+    world = _published(tmp_path, proxy, write_matrix, lines=("8.3", "8.4"))
+    raw_remove_tag(registry, world.path_of("8.3").split("/", 1)[1], "8.3-fpm-alpine")
+    digest = world.current["8.3"]
+    proxy.add(Fault("status", method="HEAD", path=f"/manifests/{digest}$", times=None))
+    proxy.reset_counts()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    checked = _republish_check(world, {**env, "PUBLISHER_RETRY_ATTEMPTS": "5"})
+    said = checked.stderr
+    assert checked.returncode == 0, checked.stdout + said
+    assert checked.stdout == "release=v1.0.0\nchanged=false\nlines=\nfrozen=\ngone=8.3\n"
+    assert (
+        f"pin the base it was built on, `base_digest: {digest}`, so that a new release still "
+        "builds it while its registry serves that digest (whether it does could not be "
+        "asked: "
+    ) in said, said
+    asked = [(s.method, s.status) for s in proxy.log if s.path.endswith(f"/manifests/{digest}")]
+    assert asked == [("HEAD", 503)], asked
+    assert "Traceback" not in said, said
 
 
 def test_a_base_head_naming_other_content_than_its_manifest_is_refused_not_called_moved(

@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import random
+import shutil
 import tarfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from publisher.adapters.localregistry import LocalRegistry
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -328,6 +331,17 @@ def raw_delete_manifest(base_url: str, repo: str, digest: str) -> None:
     response = requests.delete(f"{base_url}/v2/{repo}/manifests/{digest}", timeout=30)
     if response.status_code != 202:
         raise AssertionError(f"delete failed: {response.status_code} {response.text[:200]}")
+
+
+def raw_remove_tag(registry: LocalRegistry, repository: str, tag: str) -> None:
+    """Remove ``tag`` from ``repository`` in the registry's storage, the manifest it
+    pointed at kept, still served by digest (as a registry that drops an old tag keeps
+    what it pointed at; the registry's API deletes a manifest by digest, with every tag)."""
+    assert registry.directory is not None
+    tags = registry.directory / "storage/docker/registry/v2/repositories"
+    tag_dir = tags / repository / "_manifests" / "tags" / tag
+    assert tag_dir.is_dir(), tag_dir
+    shutil.rmtree(tag_dir)
 
 
 def write_layout(image: TestImage | PlatformImage, directory: Path) -> Path:
