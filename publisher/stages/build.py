@@ -259,12 +259,24 @@ def base_from_label(name: str | None) -> tuple[str, str | None] | None:
     return image, (digest_part if is_digest(digest_part) else None)
 
 
-def last_base_digest(config: Config, php: str, primary: RegistryClient) -> str | None:
-    """The digest of the base PHP ``php``'s published images were built on: what the
+@dataclass(frozen=True)
+class BuiltOn:
+    """The base a line's published images were built on, as their label names it."""
+
+    #: the image the label names, as the build pulled it (through the mirror, if any)
+    image: Reference
+    #: its digest; None when the label names none
+    digest: str | None
+    #: the line's base in matrix.yaml (through a mirror or not), not another one
+    #: (matrix.yaml changed it since)
+    of_line: bool
+
+
+def last_base(config: Config, php: str, primary: RegistryClient) -> BuiltOn | None:
+    """The base PHP ``php``'s published images were built on: what the
     ``org.opencontainers.image.base.name`` label of the image the primary's ``php-X.Y``
     tag (the line's newest pin) points at names. None when that cannot be read (no such
-    tag, the registry failing), or the label names another base than the line's
-    (matrix.yaml changed it since).
+    tag, the registry failing, no such label).
 
     A side lookup for a tip, made when the outcome (the base tag is gone) is already
     decided: each request is tried once, so a primary that is down does not hold the
@@ -286,11 +298,11 @@ def last_base_digest(config: Config, php: str, primary: RegistryClient) -> str |
         built_on = parse(named[0]) if named else None
     except PublisherError:
         return None
-    if named is None or built_on is None or built_on.tag != base.tag:
+    if named is None or built_on is None:
         return None
-    if built_on.path != base.path and not built_on.path.endswith(f"/{base.path}"):
-        return None  # another image, or the same one through a mirror (its path prefixed)
-    return named[1]
+    # the same image, or the same one through a mirror (its path prefixed)
+    same = built_on.path == base.path or built_on.path.endswith(f"/{base.path}")
+    return BuiltOn(built_on, named[1], built_on.tag == base.tag and same)
 
 
 def base_named(config: Config, line: Line, ref: Reference) -> str:
@@ -323,16 +335,19 @@ def base_gone_hint(
     ``ref``, PHP ``php``'s base. When the registry lacks its tag (a line past its end, its
     tag removed; not a base pinned by digest, nor a repository gone): pin the line's last
     base by digest in matrix.yaml, which the committed Dockerfile then names too, or leave
-    the line out. The digest is read from the line's published image
-    (``last_base_digest``) when it can be; else the tip says where to find it, after the
-    registry's own (the tag may be mistyped). Any other error keeps its own tip."""
+    the line out. The digest is read from the line's published image (``last_base``)
+    when it can be; else the tip says where to find it, after the registry's own (the tag
+    may be mistyped). When that image was built on another base (matrix.yaml changed the
+    line's base since), its digest is not one to pin: the tip says so, after the
+    registry's own. Any other error keeps its own tip."""
     if not (isinstance(exc, NotFoundError) and exc.missing == "tag" and ref.digest is None):
         return exc.hint
     repo = config.primary.repository
     try:
-        digest = last_base_digest(config, php, clients.for_registry(config.primary))
+        built = last_base(config, php, clients.for_registry(config.primary))
     except PublisherError:  # the primary's client could not be made (its credentials)
-        digest = None
+        built = None
+    digest = built.digest if built is not None and built.of_line else None
     shown = f"{repo.name}:{line_tag(php)}"
     pin = (
         f"`base_digest: {digest}` (the base its published images were built on, as the "
@@ -350,6 +365,16 @@ def base_gone_hint(
             f"release a tag push starts), or drop it from {config.source}"
             if others
             else f"drop it from {config.source}"
+        )
+    if built is not None and not built.of_line:
+        # its digest is another image's: pinned on this base, a build would pull that one
+        at = f"@{built.digest}" if built.digest else ""
+        return (f"{exc.hint}; " if exc.hint else "") + (
+            f"PHP {php}'s published images were built on another base than "
+            f"{config.line(php).base}, {built.image}{at} (the label {BASE_LABEL} of "
+            f"{shown} names it): {config.source} changed the "
+            "line's base since, so that digest is not one to pin on it; point the line's "
+            f"base at a tag that exists, or leave the line out: {only}"
         )
     tip = (
         f"pin that base by digest: add {pin} to the line in {config.source}, then run "

@@ -150,6 +150,39 @@ def test_a_line_never_published_is_tipped_where_to_find_its_base_digest(
     assert "buildah build" not in said, said
 
 
+def test_a_line_whose_base_matrix_yaml_changed_is_not_tipped_the_old_base_s_digest(
+    world: World, tmp_path: Path
+) -> None:
+    """matrix.yaml moved PHP 8.1 to another base, whose tag does not exist: the label of
+    the primary's php-8.1 image names the base v1.0.0 was built on, not this one, so its
+    digest is not one to pin on it (a build would pull the old image under the new
+    name). The tip says whose digest it is, and the ways on that hold."""
+    stack = Stack(
+        tmp_path / "s",
+        world.hub.host,
+        world.ghcr.host,
+        world.bases.host,
+        "acme/php-fpm",
+        LINES,
+        ONE_PLATFORM,
+    )
+    _matrix(stack, frozen=True, base_image="stand-in/php:8.1-fpm-bookworm")
+    result = stack.run("preflight")
+    said = result.stdout + result.stderr
+    assert result.returncode == 5, said
+    assert "tag '8.1-fpm-bookworm' not found" in said, said
+    tip = said.split("tip: ", 1)[1]
+    assert "base_digest" not in tip and "publisher inspect" not in tip, tip
+    old = f"{world.bases.host}/stand-in/php:8.1-fpm-alpine@{world.pushed['8.1'].digest}"
+    assert (
+        "; PHP 8.1's published images were built on another base than "
+        f"docker.io/stand-in/php:8.1-fpm-bookworm, {old} (the label {LABEL} of "
+        f"{world.hub.host}/acme/php-fpm:php-8.1 names it): {stack.matrix} changed the line's "
+        "base since, so that digest is not one to pin on it; point the line's base at a tag "
+        "that exists, or leave the line out: release the other lines (`--only 8.4`"
+    ) in " ".join(tip.split()), tip
+
+
 def test_a_primary_failing_the_side_lookup_is_asked_once(
     world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
 ) -> None:
