@@ -101,10 +101,10 @@ def run(
     }
     out = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO())
     start = time.monotonic()
-    existing, unreachable = existing_tags(config, clients)
+    existing, unchecked = existing_tags(config, clients)
     plan = planning.plan(config, parse_release(RELEASE), existing)
     report = verify_release(
-        config, plan, clients, out, unreachable=unreachable, workers=workers
+        config, plan, clients, out, unchecked=unchecked, workers=workers
     ).to_dict()
     wall = time.monotonic() - start
     counted = {k: sum(p.count(kind=k) for p in proxies.values()) for k in KINDS}

@@ -145,7 +145,8 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     prints the report all the same): exit 7 when nothing else is wrong (6 when
     one was rate limited), 12 when a registry that answered has a defect. A
     registry that names other content than it serves (a HEAD or a body altered on
-    the way) is one defect too, the others still checked: exit 8. The
+    the way), or sends a tag list or manifest that is malformed or over the size
+    limit, is one defect too, the others still checked: exit 8. The
     registries are read at the same time, up to 8 requests in flight on each.
     --json prints {"ok", "release", "lines", "defects", "unreachable",
     "rate_limited"}; a failed check adds "error"; in GitHub Actions the table still
@@ -168,12 +169,10 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     state.json_only(as_json)
     cfg, record = state.load_published(scope, version)
     clients = state.clients.configured(cfg)
-    existing, unreachable = existing_tags(cfg, clients)
+    existing, unchecked = existing_tags(cfg, clients)
     recorded = recorded_tags(options.notes_dir_of(cfg, scope.notes_dir))
     plan = planning.plan(cfg, version, existing, recorded)
-    report = verify_release(
-        cfg, plan, clients, state.output, record=record, unreachable=unreachable
-    )
+    report = verify_release(cfg, plan, clients, state.output, record=record, unchecked=unchecked)
     failure = defects_error(report)
     if as_json:
         print_report(state, report.to_dict(), failure)

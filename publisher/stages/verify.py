@@ -8,8 +8,10 @@ then nothing can be concluded. A registry that cannot be reached (connection,
 TLS, a server that keeps failing) or that rate-limits the reads past the retries
 is one defect, and the registries that answer are still checked: during a partial
 outage the report says what holds everywhere else. So is one that names other content
-than it serves (a HEAD or a body it, or a proxy in front of it, altered): its defect
-says so, the others are checked, and the check ends as an invalid registry response.
+than it serves (a HEAD or a body it, or a proxy in front of it, altered) or sends an
+answer that cannot be taken (a tag list or manifest malformed or over the size limit):
+its defect says so, the others are checked, and the check ends as an invalid registry
+response.
 """
 
 from __future__ import annotations
@@ -290,26 +292,27 @@ def expectations(
 
 def existing_tags(
     config: Config, clients: Mapping[str, RegistryClient]
-) -> tuple[dict[str, list[str]], dict[str, Unanswered]]:
-    """The tags on each registry that answers, and each one that cannot be reached or
-    rate-limits the read (registry name -> its error). The registries are asked at the
-    same time."""
+) -> tuple[dict[str, list[str]], dict[str, Unchecked]]:
+    """The tags on each registry that answers, and each one left out of the check
+    (registry name -> its error): it cannot be reached, rate-limits the read, or sends a
+    tag list that is no valid answer (not JSON, over the size limit, pages without end).
+    The registries are asked at the same time."""
 
-    def listed(registry: Registry) -> list[str] | Unanswered:
+    def listed(registry: Registry) -> list[str] | Unchecked:
         try:
             return clients[registry.name].list_tags(registry.repository.path)
-        except UNANSWERED as exc:
+        except NOT_CHECKED as exc:
             return exc
 
     existing: dict[str, list[str]] = {}
-    unreachable: dict[str, Unanswered] = {}
+    unchecked: dict[str, Unchecked] = {}
     registries = list(config.registries)
     for registry, answer in zip(registries, in_parallel(listed, registries), strict=True):
-        if isinstance(answer, UNANSWERED):
-            unreachable[registry.name] = answer
+        if isinstance(answer, NOT_CHECKED):
+            unchecked[registry.name] = answer
         else:
             existing[registry.name] = answer
-    return existing, unreachable
+    return existing, unchecked
 
 
 #: One registry's answer: where each tag points, and what each digest holds.
@@ -358,15 +361,16 @@ def verify_release(
     output: Output,
     *,
     record: ReleaseFacts | None = None,
-    unreachable: Mapping[str, Unanswered] | None = None,
+    unchecked: Mapping[str, Unchecked] | None = None,
     workers: int = REQUESTS_IN_FLIGHT,
 ) -> Report:
     """Check every expected tag of ``plan`` on every registry; return every defect found.
 
     With ``record``, every pin must point at the index the record names.
-    ``unreachable`` (from ``existing_tags``) names registries already known to be
-    down or rate-limiting; one that stops answering during the check joins them, as
-    does one that names other content than it serves. Each is a defect, the others are
+    ``unchecked`` (from ``existing_tags``) names registries already known to be
+    down, rate-limiting or sending invalid answers (their tag list); one that stops
+    answering during the check joins them, as does one that names other content than
+    it serves. Each is a defect, the others are
     checked. Does not raise on defects (see ``defects_error``); authentication errors
     propagate.
 
@@ -375,7 +379,7 @@ def verify_release(
     time); the report does not depend on the order the answers arrive in.
     """
     wanted = expectations(config, plan, record)
-    down: dict[str, Unchecked] = dict(unreachable or {})
+    down: dict[str, Unchecked] = dict(unchecked or {})
     cache = _BlobCache()
 
     def read(registry: Registry) -> _RegistryFacts | Unchecked:

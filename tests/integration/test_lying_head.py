@@ -299,6 +299,21 @@ def test_a_lying_registry_is_one_defect_of_verify_the_others_checked(
     digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
     lie(front, PINS_83, digests["8.4"])
 
+    first, moved = hub_alone_is_invalid(world, front, matrix, digests)
+    assert f"v1.0.0-php-8.3 says {digests['8.4']}" in first["defects"][0]["message"], first
+    assert "rewrites it" in first["error"]["hint"], first
+    assert "audit --repair" in moved["error"]["hint"], moved
+
+
+def hub_alone_is_invalid(
+    world: Any, front: Any, matrix: Path, digests: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``verify v1.0.0 --json`` (of 8.3 and 8.4 on hub and ghcr, published as
+    ``digests``) while hub sends invalid answers: hub is its one defect of kind
+    invalid-response, ghcr is checked in full (every tag of both lines read there, none
+    on hub), exit 8, nothing written; the table says hub's rows are an invalid
+    response. Then ghcr's php-8.3 is moved by hand, which is reported beside hub's
+    defect. Returns both reports."""
     front.reset_counts()
     result = world.run("verify", "v1.0.0", "--json", matrix=matrix)
     said = result.stdout + result.stderr
@@ -307,29 +322,31 @@ def test_a_lying_registry_is_one_defect_of_verify_the_others_checked(
     assert [(d["kind"], d["registry"]) for d in report["defects"]] == [
         ("invalid-response", "hub")
     ], said
-    assert f"v1.0.0-php-8.3 says {digests['8.4']}" in report["defects"][0]["message"], said
-    # ghcr was checked: every tag of both lines read there, none on hub
+    assert report["defects"][0]["message"].startswith("hub: sent an invalid response"), said
     assert {tuple(line["tags"]) for line in report["lines"]} == {("ghcr",)}, said
     assert all(all(line["tags"]["ghcr"].values()) for line in report["lines"]), said
+    assert {line["php"]: line["digests"] for line in report["lines"]} == {
+        php: {"ghcr": digest} for php, digest in digests.items()
+    }, said
     error = report["error"]
     assert error["kind"] == "invalid registry response" and error["exit_code"] == 8, said
-    assert "rewrites it" in error["hint"], said
     assert "the other registries that answered hold the release complete" in error["hint"]
     assert "Traceback" not in said and front.mutating_requests == 0, said
 
     table = world.run("verify", "v1.0.0", matrix=matrix)
     assert table.returncode == 8, table.stdout + table.stderr
     assert "invalid response" in table.stdout, table.stdout
+    assert digests["8.3"] in table.stdout, table.stdout
 
     world.put_tag("ghcr", digests["8.4"], "php-8.3")
     result = world.run("verify", "v1.0.0", "--json", matrix=matrix)
     said = result.stdout + result.stderr
     assert result.returncode == 8, said
-    report = json.loads(result.stdout)
-    kinds = {(d["kind"], d["registry"]) for d in report["defects"]}
+    moved = json.loads(result.stdout)
+    kinds = {(d["kind"], d["registry"]) for d in moved["defects"]}
     assert kinds == {("invalid-response", "hub"), ("floating-moved", "ghcr")}, said
-    assert "the other registries were checked" in report["error"]["hint"], said
-    assert "audit --repair" in report["error"]["hint"], said
+    assert "the other registries were checked" in moved["error"]["hint"], said
+    return report, moved
 
 
 def test_a_registry_lying_to_a_repair_is_one_finding_and_the_others_are_repaired(

@@ -42,12 +42,10 @@ class Published:
 
     def verify(self, **kwargs: Any) -> dict[str, Any]:
         release = parse_release(RELEASE)
-        existing, unreachable = existing_tags(self.config, self.clients)
+        existing, unchecked = existing_tags(self.config, self.clients)
         plan = planning.plan(self.config, release, existing)
         out = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO())
-        report = verify_release(
-            self.config, plan, self.clients, out, unreachable=unreachable, **kwargs
-        )
+        report = verify_release(self.config, plan, self.clients, out, unchecked=unchecked, **kwargs)
         return report.to_dict()
 
     def reset_counts(self) -> None:
