@@ -183,15 +183,10 @@ def test_a_line_whose_base_matrix_yaml_changed_is_not_tipped_the_old_base_s_dige
     ) in " ".join(tip.split()), tip
 
 
-def test_a_primary_failing_the_side_lookup_is_asked_once(
-    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
-) -> None:
-    """The primary (behind a fault proxy) answers the GET of its php-8.1 manifest with
-    503: the base's digest cannot be read from the label, so the tip says where to find
-    it. The lookup is one request, not one per retry: the error it adds a tip to (the
-    base tag is gone) is decided already."""
-    front = proxy_for(world.hub)
-    front.add(Fault("status", method="GET", path=r"/manifests/php-8\.1$", times=None))
+def _preflight_base_gone(world: World, tmp_path: Path, front: FaultProxy) -> tuple[str, str]:
+    """preflight of a stack whose primary is ``front`` (five tries of a request): it
+    stops (exit 5) at PHP 8.1's base tag gone, its tip to pin the digest the label names
+    whatever the side lookup read. Returns what it said and its tip."""
     stack = Stack(
         tmp_path / "s",
         front.host,
@@ -207,9 +202,41 @@ def test_a_primary_failing_the_side_lookup_is_asked_once(
     assert "PHP 8.1 base " in said and "tag '8.1-fpm-alpine' not found" in said, said
     tip = said.split("tip: ", 1)[1]
     assert f"add `base_digest: sha256:...`, the digest the label {LABEL}" in tip, tip
+    return said, tip
+
+
+def test_a_primary_failing_the_side_lookup_is_asked_once(
+    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """The primary (behind a fault proxy) answers the GET of its php-8.1 manifest with
+    503: the base's digest cannot be read from the label, so the tip says where to find
+    it. The lookup is one request, not one per retry: the error it adds a tip to (the
+    base tag is gone) is decided already."""
+    front = proxy_for(world.hub)
+    front.add(Fault("status", method="GET", path=r"/manifests/php-8\.1$", times=None))
+    said, tip = _preflight_base_gone(world, tmp_path, front)
     assert f"(`publisher inspect {front.host}/acme/php-fpm:php-8.1` shows it)" in tip, tip
     asked = [(s.method, s.status) for s in front.log if s.path.endswith("/manifests/php-8.1")]
     assert asked == [("GET", 503)], asked
+    assert "Traceback" not in said, said
+
+
+def test_a_primary_without_the_line_s_tag_is_asked_once_whether_the_repository_is(
+    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """The primary (behind a fault proxy) answers the GET of its php-8.1 manifest with
+    404 and fails the tag list that would say whether the repository is there (500): the
+    lookup after the 404 is part of the side lookup, one request too, not one per retry."""
+    front = proxy_for(world.hub)
+    front.add(
+        Fault("status", method="GET", path=r"/manifests/php-8\.1$", status=404, times=None),
+        Fault("status", method="GET", path=r"/tags/list\?n=1$", status=500, times=None),
+    )
+    said, _ = _preflight_base_gone(world, tmp_path, front)
+    asked = [(s.method, s.status) for s in front.log if s.path.endswith("/manifests/php-8.1")]
+    assert asked == [("GET", 404)], asked
+    looked = [s.status for s in front.log if s.path.endswith("/tags/list?n=1")]
+    assert looked == [500], looked
     assert "Traceback" not in said, said
 
 

@@ -272,6 +272,18 @@ def test_inspect_of_a_tag_and_a_digest_whose_tag_cannot_be_checked_shows_the_dig
     assert f"tag: {pin} is not on the registry (the digest named was inspected)" in text
 
 
+def _seed_built_as(
+    seed: Callable[..., str], registry: Any, repo: str, pin: str, number: int, tags: list[str]
+) -> str:
+    """An index (``make_image(seed=number)``) whose version annotation says it was built as
+    ``pin``, seeded under ``tags``; its digest."""
+    image = make_image(seed=number)
+    index = json.loads(image.index)
+    index["annotations"] = {"org.opencontainers.image.version": pin}
+    built = TestImage(json.dumps(index).encode(), OCI_INDEX, image.images)
+    return seed(registry, repo, built, tags=tags)
+
+
 def _manifest_requests(proxy: FaultProxy, name: str) -> list[str]:
     return [seen.method for seen in proxy.log if seen.path.endswith(f"/manifests/{name}")]
 
@@ -287,11 +299,7 @@ def test_inspect_of_a_floating_tag_names_the_pin_tag_that_shares_its_digest(
     annotation, else its labels), when that pin points at the same digest; one request
     more, none when the reference names the pin or nothing names one."""
     pin = "v1.2.0-php-8.4"
-    image = make_image(seed=31)
-    index = json.loads(image.index)
-    index["annotations"] = {"org.opencontainers.image.version": pin}
-    annotated = TestImage(json.dumps(index).encode(), OCI_INDEX, image.images)
-    digest = seed(registry, repo, annotated, tags=[pin, "latest", "php-8.4", "v1.2.0"])
+    digest = _seed_built_as(seed, registry, repo, pin, 31, [pin, "latest", "php-8.4", "v1.2.0"])
     proxy = proxy_for(registry)
     result = run(["inspect", f"{proxy.host}/{repo}:latest", "--json"], tmp_path)
     assert result.exit_code == 0, result.output
@@ -404,15 +412,7 @@ def test_inspect_whose_pin_lookup_fails_says_so_and_does_not_fail(
     request (a token scoped to another tag, a rate limit, a 500) leaves the inspection
     whole and at once, the pin's place said to be unknown."""
     pin = "v1.2.0-php-8.4"
-    image = make_image(seed=35)
-    index = json.loads(image.index)
-    index["annotations"] = {"org.opencontainers.image.version": pin}
-    digest = seed(
-        registry,
-        repo,
-        TestImage(json.dumps(index).encode(), OCI_INDEX, image.images),
-        tags=[pin, "latest"],
-    )
+    digest = _seed_built_as(seed, registry, repo, pin, 35, tags=[pin, "latest"])
     proxy = proxy_for(registry)
     fault = Fault(
         "status",
@@ -436,6 +436,32 @@ def test_inspect_whose_pin_lookup_fails_says_so_and_does_not_fail(
     assert data["pin"]["matches"] is None and data["pin"]["error"]["exit_code"] > 0
     text = run(["inspect", f"{proxy.host}/{repo}:latest"], tmp_path).stdout
     assert f"pin: built as {pin}; where {pin} points is unknown (its lookup failed: " in text
+
+
+def test_inspect_whose_pin_is_not_there_asks_once_whether_the_repository_is(
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    tmp_path: Path,
+) -> None:
+    """The pin the image names is not in the repository (its HEAD: 404), and the
+    registry fails the tag list that says whether the repository itself is there: the
+    side lookup is tried once, the repository's lookup after its 404 as much as its HEAD,
+    never through the retries; the inspection still succeeds."""
+    pin = "v1.2.0-php-8.4"
+    digest = _seed_built_as(seed, registry, repo, pin, 36, tags=["latest"])
+    proxy = proxy_for(registry)
+    proxy.add(Fault("status", method="GET", path="/tags/list", status=500, times=None))
+    result = run(
+        ["inspect", f"{proxy.host}/{repo}:latest", "--json"], tmp_path, PUBLISHER_RETRY_ATTEMPTS="3"
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["ok"] is True and data["digest"] == digest
+    assert data["pin"]["name"] == pin and data["pin"]["digest"] is None, data["pin"]
+    assert _manifest_requests(proxy, pin) == ["HEAD"]
+    assert proxy.count("GET", "tags") == 1
 
 
 def test_inspect_says_when_a_broken_matrix_yaml_is_not_used(

@@ -182,7 +182,14 @@ class RegistryClient:
         what = f"{method} manifest {self._ref_text(repo_path, reference)}"
         return self._request(method, repo_path, f"manifests/{reference}", what=what, **kwargs)
 
-    def _tags_page(self, repo_path: str, url: str, params: Mapping[str, str] | None) -> Reply:
+    def _tags_page(
+        self,
+        repo_path: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        *,
+        attempts: int | None = None,
+    ) -> Reply:
         return self.transport.request(
             "GET",
             url,
@@ -191,6 +198,7 @@ class RegistryClient:
             accept=(200, 404),
             params=params,
             limit=MAX_TAGS_PAGE,
+            attempts=attempts,
         )
 
     # -------------------------------------------------------------- reading
@@ -206,14 +214,18 @@ class RegistryClient:
             limit=MAX_TAGS_PAGE,
         )
 
-    def _not_found(self, repo_path: str, reference: str, reply: Reply | None) -> NotFoundError:
-        """Say whether the repository, the tag or the digest is missing."""
+    def _not_found(
+        self, repo_path: str, reference: str, reply: Reply | None, *, attempts: int | None = None
+    ) -> NotFoundError:
+        """Say whether the repository, the tag or the digest is missing; the repository's
+        lookup in at most ``attempts`` tries when given (a side lookup's 404: 1, as the
+        request it follows)."""
         codes = reply.error_codes if reply else ()
         repo_missing = "NAME_UNKNOWN" in codes
         unsure = False
         if not repo_missing:
             try:
-                repo_missing = not self._repository_exists(repo_path)
+                repo_missing = not self._repository_exists(repo_path, attempts=attempts)
             except NotFoundError:
                 repo_missing = True
             except PublisherError:
@@ -248,18 +260,20 @@ class RegistryClient:
         error.missing = None if unsure else "tag"
         return error
 
-    def _repository_exists(self, repo_path: str) -> bool:
+    def _repository_exists(self, repo_path: str, *, attempts: int | None = None) -> bool:
         url = self.transport.url(f"/v2/{repo_path}/tags/list")
-        return self._tags_page(repo_path, url, {"n": "1"}).status == 200
+        return self._tags_page(repo_path, url, {"n": "1"}, attempts=attempts).status == 200
 
     def resolve(
         self, ref: Reference, *, attempts: int | None = None, expected: str | None = None
     ) -> str:
         """The manifest digest ``ref`` points at, from a HEAD's Docker-Content-Digest (a
-        HEAD counts against no pull quota), in at most ``attempts`` tries of the HEAD
-        when given. A GET whose body is hashed says it when the HEAD gives no digest,
-        and, given ``expected`` (the digest the caller holds the tag to), when the HEAD
-        names another: a tag is never said to point elsewhere on a header's word.
+        HEAD counts against no pull quota). ``attempts``: at most so many tries of each
+        request when given (a side lookup: 1): the HEAD, the GET read in its place, and
+        after a 404 the lookup of whether the repository is there. A GET whose body is
+        hashed says it when the HEAD gives no digest, and, given ``expected`` (the digest
+        the caller holds the tag to), when the HEAD names another: a tag is never said to
+        point elsewhere on a header's word.
 
         Raises NotFoundError saying whether the repository, tag or digest is missing;
         InvalidResponseError when the HEAD named other content than the GET serves.
@@ -274,9 +288,9 @@ class RegistryClient:
             attempts=attempts,
         )
         if reply.status == 404:
-            raise self._not_found(ref.path, reference, reply)
+            raise self._not_found(ref.path, reference, reply, attempts=attempts)
         if reply.status != 200:
-            return self.get_manifest(ref).digest
+            return self.get_manifest(ref, attempts=attempts).digest
         digest = reply.header("Docker-Content-Digest")
         if ref.digest:
             if digest and digest != ref.digest:
@@ -287,7 +301,7 @@ class RegistryClient:
                 )
             return ref.digest
         if not (digest and is_digest(digest)):
-            return self.get_manifest(ref).digest
+            return self.get_manifest(ref, attempts=attempts).digest
         if expected is None or digest == expected:
             return digest
         return self.confirm(ref, digest)
@@ -326,7 +340,8 @@ class RegistryClient:
 
     def get_manifest(self, ref: Reference, *, attempts: int | None = None) -> Manifest:
         """Fetch a manifest or index; sha256(body) must equal the digest (at most 4 MiB).
-        ``attempts``: at most so many tries (a side lookup: 1)."""
+        ``attempts``: at most so many tries (a side lookup: 1), of the GET and, after a
+        404, of the lookup of whether the repository is there."""
         self._check_ref(ref)
         return self._get_manifest(ref.path, ref.digest or ref.tag or "latest", attempts=attempts)
 
@@ -347,7 +362,7 @@ class RegistryClient:
             attempts=attempts,
         )
         if reply.status == 404:
-            raise self._not_found(repo_path, reference, reply)
+            raise self._not_found(repo_path, reference, reply, attempts=attempts)
         return self._parse_manifest(reply, repo_path, reference)
 
     def _parse_manifest(self, reply: Reply, repo_path: str, reference: str) -> Manifest:
