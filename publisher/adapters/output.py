@@ -393,18 +393,29 @@ class Output:
 
     def summary(self, markdown: str) -> None:
         """Append to ``$GITHUB_STEP_SUMMARY`` (only in Actions)."""
-        path = self.env.get("GITHUB_STEP_SUMMARY")
-        if not (self.github and path) or self._summary_failed:
+        entry = self.summary_entry(markdown)
+        if entry is None:
             return
-        try:  # bytes of a path or value that are not UTF-8 are written \xff (message_text)
+        path, text = entry
+        try:
             with self._lock:
-                append_whole(path, message_text(self.redact(markdown)).rstrip("\n") + "\n\n")
+                append_whole(path, text)
         except OSError as exc:  # a summary is for reading: the run goes on without it
             self._summary_failed = True
             self.warning(
                 f"cannot append to the step summary GITHUB_STEP_SUMMARY={path} "
                 f"({exc.strerror or exc}); its tables are in this log only"
             )
+
+    def summary_entry(self, markdown: str) -> tuple[str, str] | None:
+        """Where ``summary`` appends ``markdown``, and the text it appends, redacted, a byte of
+        a path or value that is not UTF-8 written ``\\xff`` (``message_text``); None outside
+        Actions, or once an append failed. Not written: ``summary`` writes it under the
+        output's lock; the forced exit, from its own thread, without it."""
+        path = self.env.get("GITHUB_STEP_SUMMARY")
+        if not (self.github and path) or self._summary_failed:
+            return None
+        return path, message_text(self.redact(markdown)).rstrip("\n") + "\n\n"
 
     def set_output(self, name: str, value: str) -> None:
         """Write a step output to ``$GITHUB_OUTPUT`` (only in Actions): ``set_outputs``

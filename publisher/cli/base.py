@@ -9,7 +9,8 @@ command that writes: ``State.interrupted_hint``; in GitHub Actions also as an ``
 annotation and the step summary's end, as an error is said). Further
 signals while it unwinds are ignored; if unwinding has not ended after
 ``FORCE_EXIT_AFTER`` seconds the process exits anyway, saying so with the same tip
-(in GitHub Actions also as an ``::error`` annotation, unless the interruption's was written).
+(in GitHub Actions also as an ``::error`` annotation and the step summary's end, each
+unless the interruption's was written there).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from ..core.errors import (
     cwd_gone,
     file_error,
 )
-from ..core.fileio import require_directory
+from ..core.fileio import append_whole, require_directory
 from ..core.platforms import did_you_mean
 from ..resolve import tip_lines
 from .options import UTF8_PATH_HINT, EnvOption, HintedRefusal, Only, ReleaseScope
@@ -84,6 +85,9 @@ FORCE_EXIT_SAYING = 5.0
 #: Set once the ``::error`` annotation of an interruption is written (``say_interrupted``):
 #: a run that hangs after it (a thread that does not end) is not annotated twice.
 _ANNOTATED = threading.Event()
+#: Set once the interruption's failure section is appended to the step summary
+#: (``say_interrupted``): the forced exit of a run that hangs after it does not add its own.
+_SUMMARIZED = threading.Event()
 
 
 @dataclass
@@ -429,6 +433,7 @@ def say_interrupted(exc: Interrupted, state: State | None) -> None:
         state.output.annotate(error)
         _ANNOTATED.set()
         state.output.summary(failure_markdown(error))
+        _SUMMARIZED.set()
 
 
 def reopen_closed_streams() -> list[str]:
@@ -492,6 +497,7 @@ class _Signals:
             return
         self.caught = None
         _ANNOTATED.clear()
+        _SUMMARIZED.clear()
         for signum in STOP_SIGNALS:
             if signal.getsignal(signum) is signal.SIG_IGN:
                 continue  # `nohup`, or `&` in a script: the caller chose to ignore it
@@ -527,34 +533,64 @@ def _force_exit(code: int, state_of: Callable[[], State | None]) -> None:
     """Exit with ``code`` after ``FORCE_EXIT_AFTER`` seconds, saying so, with the tip of a
     command that writes (``State.interrupted_hint``: what the run left, what finishes it);
     in GitHub Actions also as an ``::error`` annotation, unless the interruption's own was
-    written. Said from another thread, waited for ``FORCE_EXIT_SAYING`` seconds at most:
-    the exit never waits on a blocked write, nor on the output's lock the run holds."""
+    written, and as the step summary's end, unless the interruption's own was written
+    there. Said from threads of their own, waited for ``FORCE_EXIT_SAYING`` seconds at most
+    together: the exit never waits on a blocked write (a stderr nobody reads, a summary
+    file that hangs), nor on the output's lock the run holds."""
     time.sleep(FORCE_EXIT_AFTER)
-    saying = threading.Thread(
-        target=_say_forced_exit,
-        args=(code, state_of()),
-        name="publisher-force-exit-saying",
-        daemon=True,
-    )
-    saying.start()
-    saying.join(FORCE_EXIT_SAYING)
+    state = state_of()
+    sayings = [
+        threading.Thread(target=say, args=(code, state), name=name, daemon=True)
+        for say, name in (
+            (_say_forced_exit, "publisher-force-exit-saying"),
+            (_summarize_forced_exit, "publisher-force-exit-summary"),
+        )
+    ]
+    for saying in sayings:
+        saying.start()
+    deadline = time.monotonic() + FORCE_EXIT_SAYING
+    for saying in sayings:
+        saying.join(max(0.0, deadline - time.monotonic()))
     os._exit(code)
 
 
-def _say_forced_exit(code: int, state: State | None) -> None:
+def _forced_exit_error(code: int, state: State | None) -> PublisherError:
+    """The forced exit as an error is reported: its line, and the tip of a command that
+    writes; the annotation's and the step summary's words."""
     hint = state.interrupted_hint if state is not None else None
-    said = f"publisher: still stopping after {FORCE_EXIT_AFTER:g}s; exiting"
+    error = PublisherError(
+        f"publisher: still stopping after {FORCE_EXIT_AFTER:g}s; exiting", hint=hint
+    )
+    error.label, error.exit_code = "interrupted", code
+    return error
+
+
+def _say_forced_exit(code: int, state: State | None) -> None:
+    error = _forced_exit_error(code, state)
     with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(said + "\n" + (tip_lines(hint) if hint else ""))
+        sys.stderr.write(error.message + "\n" + (tip_lines(error.hint) if error.hint else ""))
         sys.stderr.flush()
     if state is None or state.env.get("GITHUB_ACTIONS") != "true" or _ANNOTATED.is_set():
         return
-    error = PublisherError(said, hint=hint)
-    error.label, error.exit_code = "interrupted", code
     with contextlib.suppress(OSError, ValueError, OutputClosed, PublisherError, Interrupted):
         line = state.output.annotation(error)  # on stderr, which Actions reads as stdout
         sys.stderr.write(line)
         sys.stderr.flush()
+
+
+def _summarize_forced_exit(code: int, state: State | None) -> None:
+    """In GitHub Actions, the forced exit's error at the end of the step summary, as a
+    failure's (the tables written before would read as a success), unless the
+    interruption's own is there; appended without the output's lock (the stuck run may
+    hold it), and passed over silently when it cannot be (the run is exiting)."""
+    if state is None or state.env.get("GITHUB_ACTIONS") != "true" or _SUMMARIZED.is_set():
+        return
+    from ..adapters.output import failure_markdown
+
+    with contextlib.suppress(OSError, ValueError, OutputClosed, PublisherError, Interrupted):
+        entry = state.output.summary_entry(failure_markdown(_forced_exit_error(code, state)))
+        if entry is not None:
+            append_whole(*entry)
 
 
 #: Command name -> the module under publisher.cli that defines it. Modules are

@@ -454,6 +454,62 @@ LazyGroup(commands={{"hang": hang}})(["hang"], obj=State(env={{"GITHUB_ACTIONS":
         assert errors[0].startswith("interrupted by SIGTERM: stopped before finishing"), errors
 
 
+@pytest.mark.parametrize("hangs", ["unwinding", "holding_the_output", "after"])
+def test_a_forced_exit_in_actions_ends_the_step_summary_with_its_failure_once(
+    hangs: str, tmp_path: Path
+) -> None:
+    """In GitHub Actions the forced exit ends the step summary as a failure does (its words,
+    exit code and tip), so the table written before it is not read as a success: when the
+    run hangs while unwinding, even holding the output's lock; not a second time after the
+    interruption's own."""
+    hang = {
+        "unwinding": "time.sleep(30)  # a cleanup that does not end",
+        "holding_the_output": "with state.output._lock:\n            time.sleep(30)",
+        "after": "threading.Thread(target=time.sleep, args=(30,)).start()",
+    }[hangs]
+    summary = tmp_path / "summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    script = f"""
+import os, signal, threading, time
+import click
+from publisher.cli import base
+from publisher.cli.base import LazyGroup, State, handle_errors
+
+base.FORCE_EXIT_AFTER = 0.5
+
+@click.command()
+@handle_errors
+def hang() -> None:
+    state = click.get_current_context().find_object(State)
+    state.interrupted_hint = "a rerun finishes it"
+    state.output.table("Published", ["tag"], [["8.4"]])
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+    finally:
+        {hang}
+
+LazyGroup(commands={{"hang": hang}})(["hang"], obj=State(env={env!r}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 143, done.stdout + done.stderr
+    text = summary.read_text()
+    assert text.startswith("### Published\n"), text
+    assert text.count("**Failed: ") == 1, text
+    if hangs == "after":
+        assert text.endswith(
+            "**Failed: interrupted (exit 143)**\n\n"
+            "> interrupted by SIGTERM: stopped before finishing\n>\n> tip: a rerun finishes it\n\n"
+        ), text
+    else:
+        assert text.endswith(
+            "**Failed: interrupted (exit 143)**\n\n"
+            "> publisher: still stopping after 0.5s; exiting\n>\n> tip: a rerun finishes it\n\n"
+        ), text
+
+
 def test_a_forced_exit_is_not_held_by_a_write_to_stderr_that_blocks() -> None:
     """The run hangs writing to a stderr nobody reads (a full pipe): the forced exit's own
     words cannot be written either, and the process exits all the same, with the signal's
