@@ -923,7 +923,7 @@ _announced: set[str] = set()
 def announce_secret(credentials: BasicCredentials | None, env: Mapping[str, str]) -> None:
     """In GitHub Actions, ``::add-mask::`` the password (and its base64 with the user, as
     sent) before it is first used, on stderr: stdout may be the env file being written."""
-    if credentials is None or env.get("GITHUB_ACTIONS") != "true":
+    if credentials is None or not in_actions(env):
         return
     basic = base64.b64encode(f"{credentials.username}:{credentials.password}".encode()).decode()
     for value in (*credentials.password.splitlines(), basic):
@@ -3637,6 +3637,56 @@ def resolve(
     return decide(inputs, choice, availability, facts, base_check, reused=bool(reused))
 
 
+# --------------------------------------------------------------------------- GitHub Actions
+
+
+def in_actions(env: Mapping[str, str] | None) -> bool:
+    """Whether this run is a GitHub Actions step (``GITHUB_ACTIONS=true``; None: this
+    process's environment), whose runner reads its stdout and stderr for workflow commands."""
+    return (os.environ if env is None else env).get("GITHUB_ACTIONS") == "true"
+
+
+#: A workflow command the runner would read in a line of ``inert``'s text: ``::`` after
+#: nothing but blanks (which it trims) at the text's start or a line's (it ends one at
+#: LF, CR or CRLF; every other break Python knows is counted too), and ``##[``, the old
+#: form, anywhere in a line.
+_COMMAND = re.compile(r"(?:^|(?<=[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]))[\s\u180e]*(::)|(##)\[")
+#: Put between the two characters that open a command: invisible, and no blank.
+_BREAK = "\u200b"
+
+
+def inert(text: str) -> str:
+    """``text`` that GitHub Actions cannot read as a workflow command: a zero-width space
+    between the ``::`` a line starts with (after blanks), and in each ``##[``. Publisher
+    writes all its text so in Actions (a build's output it relays, a message quoting a
+    registry or a file), all but the commands it means and its result (``Output._write``);
+    resolve its messages and its decision (``for_actions``)."""
+
+    def broken(found: re.Match[str]) -> str:
+        at = found.start(1 if found[1] else 2) + 1 - found.start()  # after the first : or #
+        return found[0][:at] + _BREAK + found[0][at:]
+
+    return _COMMAND.sub(broken, text)
+
+
+def inert_json(text: str) -> str:
+    """JSON ``text`` that GitHub Actions cannot read as a workflow command, parsing to the
+    same value: each ``##[`` written ``##\\u005b``. A ``#`` is only ever in a string (and
+    never part of an escape), where ``\\u005b`` is the ``[`` it was; a line of JSON starts
+    with a blank, a bracket, a quote or a value, never ``::``; and a line break in a
+    string is escaped."""
+    return text.replace("##[", "##\\u005b")
+
+
+def for_actions(text: str, fmt: str) -> str:
+    """The decision as both entry points write it in GitHub Actions: a value or path it
+    quotes (a Dockerfile's, a setting's, a registry's answer) is never read as a workflow
+    command. JSON ``inert_json``, parsing to the same value; text ``inert``; env lines
+    too, which change nothing there: each starts with its key, and ``render`` refuses a
+    value holding ``##[`` (a changed value would be another path or image)."""
+    return inert_json(text) if fmt == "json" else inert(text)
+
+
 # --------------------------------------------------------------------------- rendering
 
 
@@ -3647,8 +3697,21 @@ FORMATS = ("text", "env", "json")
 _PATH_KEYS = frozenset({"PHP_DOCKERFILE", "PHP_BUILD_CONTEXT"})
 
 
-def env_quote(key: str, value: str) -> str:
-    """``KEY='value'``: the same value for POSIX sh and ``docker compose --env-file``."""
+def env_quote(key: str, value: str, *, actions: bool = False) -> str:
+    """``KEY='value'``: the same value for POSIX sh and ``docker compose --env-file``; in
+    GitHub Actions (``actions``) a value holding ``##[`` is refused: the runner would read
+    the line as a workflow command, and a value made inert would be another one."""
+    if actions and "##[" in value:
+        where = (
+            f"move the stack to a path without '##[', or set {ENV_DOCKERFILES} to one"
+            if key in _PATH_KEYS
+            else f"check {key}: an image reference holds no '#'"
+        )
+        raise ResolveError(
+            f"{key} cannot be written in GitHub Actions safely: {as_shown(value)} holds "
+            "'##[', which the runner would read as a workflow command",
+            hint=where,
+        )
     if "'" in value or value.endswith("\\") or any(ord(c) < 32 or ord(c) == 127 for c in value):
         if key in _PATH_KEYS:
             hint = (
@@ -3665,10 +3728,14 @@ def env_quote(key: str, value: str) -> str:
     return f"{key}='{value}'"
 
 
-def render(decision: Decision, fmt: str) -> str:
-    """The decision as ``env`` lines, ``json`` (sorted keys) or readable ``text``."""
+def render(decision: Decision, fmt: str, *, actions: bool = False) -> str:
+    """The decision as ``env`` lines, ``json`` (sorted keys) or readable ``text``; in
+    GitHub Actions (``actions``) an env value holding ``##[`` is refused (``env_quote``):
+    the caller writes the text ``for_actions``."""
     if fmt == "env":
-        return "".join(env_quote(key, value) + "\n" for key, value in decision.env())
+        return "".join(
+            env_quote(key, value, actions=actions) + "\n" for key, value in decision.env()
+        )
     if fmt == "json":
         return json.dumps(decision.to_dict(), indent=2, sort_keys=True) + "\n"
     if fmt != "text":
@@ -3826,6 +3893,7 @@ def _main(
         "(needs the publisher package). Never read unless given.",
     )
     parser.add_argument("--format", choices=FORMATS, default="text", help="Output format.")
+    actions = in_actions(env)
     try:
         args = vars(parser.parse_args(argv))
         if args.pop("help"):  # argparse's print_help drops a failed write: exit 0, no help
@@ -3833,9 +3901,9 @@ def _main(
             return 0 if failed is None else failed
         fmt = args.pop("format")
         decision = resolve(env, args)
-        text = render(decision, fmt)
+        text = render(decision, fmt, actions=actions)
     except ResolveError as exc:
-        say(stderr, error_text(exc))
+        say(stderr, error_text(exc), actions=actions)
         return exc.exit_code
     except OSError as exc:  # a file or directory this run could not use: never a traceback
         where = f" {exc.filename}" if exc.filename else ""
@@ -3848,16 +3916,16 @@ def _main(
         )
         problem.exit_code = EXIT_CANNOT_PROCEED
         problem.error = WorkdirError.error
-        say(stderr, error_text(problem))
+        say(stderr, error_text(problem), actions=actions)
         return EXIT_CANNOT_PROCEED
     except KeyboardInterrupt:  # Ctrl-C: one line and 130, as publisher's commands
         return _interrupted(stderr)
     try:
-        failed = write_decision(text, stdout, stderr)
+        failed = write_decision(for_actions(text, fmt) if actions else text, stdout, stderr)
         if failed is not None:
             return failed
         if fmt != "text":
-            say(stderr, summary(decision))
+            say(stderr, summary(decision), actions=actions)
     except KeyboardInterrupt:  # while the decision was written: none of it is left
         return _interrupted(stderr)
     return decision.exit_code
@@ -3938,12 +4006,15 @@ class StderrGone(Exception):
     """stderr's reader went away (EPIPE): the run stops quietly, exit 141."""
 
 
-def say(stderr: Any, text: str) -> None:
-    """``text`` on ``stderr``, the messages of both entry points. One it cannot take (a
-    full disk under ``2>log``, closed ``2>&-``) is lost, never the exit code, as with
-    publisher's other commands; its reader gone raises ``StderrGone``."""
+def say(stderr: Any, text: str, *, actions: bool = False) -> None:
+    """``text`` on ``stderr``, the messages of both entry points; in GitHub Actions
+    (``actions``) ``inert``: a value or path it quotes is never read as a workflow command.
+    One it cannot take (a full disk under ``2>log``, closed ``2>&-``) is lost, never the
+    exit code, as with publisher's other commands; its reader gone raises ``StderrGone``."""
     if stderr is None:  # started with stderr closed and nothing in its place
         return
+    if actions:
+        text = inert(text)
     try:
         stderr.write(text)
         stderr.flush()

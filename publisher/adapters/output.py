@@ -46,7 +46,14 @@ from ..core.errors import (
     printable,
 )
 from ..core.fileio import NotRegularFileError, append_whole
-from ..resolve import MIN_SECRET_FORM, secret_forms, tip_lines, without_secrets
+from ..resolve import (  # inert and inert_json: resolve writes its decision so in Actions too
+    MIN_SECRET_FORM,
+    inert,
+    inert_json,
+    secret_forms,
+    tip_lines,
+    without_secrets,
+)
 
 _REDACTED = "***"
 
@@ -607,37 +614,6 @@ def _stop_commands(stream: IO[str]) -> None:
     runner = sys.modules.get("publisher.adapters.runner")  # not imported: nothing runs
     if fd in (1, 2) and runner is not None:
         runner.stop_children()
-
-
-#: A workflow command the runner would read in a line of ``inert``'s text: ``::`` after
-#: nothing but blanks (which it trims) at the text's start or a line's (it ends one at
-#: LF, CR or CRLF; every other break Python knows is counted too), and ``##[``, the old
-#: form, anywhere in a line.
-_COMMAND = re.compile(r"(?:^|(?<=[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]))[\s\u180e]*(::)|(##)\[")
-#: Put between the two characters that open a command: invisible, and no blank.
-_BREAK = "\u200b"
-
-
-def inert(text: str) -> str:
-    """``text`` that GitHub Actions cannot read as a workflow command: a zero-width space
-    between the ``::`` a line starts with (after blanks), and in each ``##[``. Publisher
-    writes all its text so in Actions (a build's output it relays, a message quoting a
-    registry or a file), all but the commands it means and its result (``_write``)."""
-
-    def broken(found: re.Match[str]) -> str:
-        at = found.start(1 if found[1] else 2) + 1 - found.start()  # after the first : or #
-        return found[0][:at] + _BREAK + found[0][at:]
-
-    return _COMMAND.sub(broken, text)
-
-
-def inert_json(text: str) -> str:
-    """JSON ``text`` that GitHub Actions cannot read as a workflow command, parsing to the
-    same value: each ``##[`` written ``##\\u005b``. A ``#`` is only ever in a string (and
-    never part of an escape), where ``\\u005b`` is the ``[`` it was; a line of JSON starts
-    with a blank, a bracket, a quote or a value, never ``::``; and a line break in a
-    string is escaped."""
-    return text.replace("##[", "##\\u005b")
 
 
 def _escape_data(text: str) -> str:

@@ -135,30 +135,36 @@ def resolve_command(state: State, fmt: str, matrix: str | None, **values: str | 
     """
     overrides = {option.env: values.get(option.env.lower()) for option in resolving.OPTIONS}
     overrides[resolving.MATRIX_FLAG] = matrix
+    actions = resolving.in_actions(state.env)
     try:
         decision = resolving.resolve(state.env, overrides)
-        text = resolving.render(decision, fmt)
+        text = resolving.render(decision, fmt, actions=actions)
     except resolving.ResolveError as exc:  # worded as `python -m publisher.resolve` words it
-        _say(resolving.error_text(exc))
+        _say(resolving.error_text(exc), actions=actions)
         click.get_current_context().exit(exc.exit_code)
     # written as `python -m publisher.resolve` writes it: a stdout that cannot take it
-    # is exit 17 with the decision=none line, in both
+    # is exit 17 with the decision=none line, in both; in GitHub Actions, no value or path
+    # it quotes is a workflow command (redacted first: a secret is found as it was given)
+    text = state.output.redact(text)
     stdout = None if state.stdout_closed else sys.stdout
     try:
-        failed = resolving.write_decision(state.output.redact(text), stdout, sys.stderr)
+        failed = resolving.write_decision(
+            resolving.for_actions(text, fmt) if actions else text, stdout, sys.stderr
+        )
     except resolving.StderrGone:
         raise OutputClosed() from None
     if failed is not None:
         click.get_current_context().exit(failed)
     if fmt != "text":
-        _say(resolving.summary(decision))
+        _say(resolving.summary(decision), actions=actions)
     click.get_current_context().exit(decision.exit_code)
 
 
-def _say(text: str) -> None:
-    """A message on stderr, as ``python -m publisher.resolve`` says it: lost when stderr
-    cannot take it (``2>/dev/full``), never the exit code; its reader gone is the quiet 141."""
+def _say(text: str, *, actions: bool = False) -> None:
+    """A message on stderr, as ``python -m publisher.resolve`` says it (in GitHub Actions,
+    ``actions``, inert): lost when stderr cannot take it (``2>/dev/full``), never the exit
+    code; its reader gone is the quiet 141."""
     try:
-        resolving.say(sys.stderr, text)
+        resolving.say(sys.stderr, text, actions=actions)
     except resolving.StderrGone:
         raise OutputClosed() from None

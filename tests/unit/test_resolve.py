@@ -1077,6 +1077,82 @@ def test_a_value_refused_for_the_env_file_gets_the_advice_that_fits_it() -> None
     assert (image.value.hint or "").startswith("check PMA_IMAGE: an image reference holds no")
 
 
+def test_an_env_value_the_actions_runner_would_obey_is_refused_there_only() -> None:
+    """In GitHub Actions a ``##[`` in an env line is a workflow command to the runner, and
+    made inert it would name another path: the value is refused there, with the advice
+    that fits it; elsewhere it is written as it is."""
+    where = "/stack/##[add-mask]x/dockerfiles"
+    args = inputs(dockerfiles=where, pma_image="##[debug]pma")
+    facts = DockerfileFacts(f"{where}/8.4/Dockerfile", True)
+    decision = decide(args, choose(args, None, "linux/amd64"), AVAILABLE, facts)
+    assert f"PHP_BUILD_CONTEXT='{where}/8.4'\n" in render(decision, "env")
+    with pytest.raises(ResolveError, match="cannot be written in GitHub Actions safely") as path:
+        render(decision, "env", actions=True)
+    assert "PHP_DOCKERFILE=" not in str(path.value) and "PHP_DOCKERFILE " in str(path.value)
+    assert (path.value.hint or "").startswith("move the stack to a path without '##['")
+    with pytest.raises(ResolveError) as image:
+        resolving.env_quote("PMA_IMAGE", "##[debug]pma", actions=True)
+    assert (image.value.hint or "") == "check PMA_IMAGE: an image reference holds no '#'"
+
+
+def _actions_tree(root: Path) -> dict[str, str]:
+    """A stack under a folder named as a workflow command, its Dockerfile's base one too,
+    and the settings of a run in GitHub Actions that decides without the network."""
+    dockerfile = root / "##[add-mask]stack" / "dockerfiles" / "8.4" / "Dockerfile"
+    dockerfile.parent.mkdir(parents=True)
+    dockerfile.write_text("ARG PHP_BASE_IMAGE=##[warning]base\nFROM ${PHP_BASE_IMAGE}\n")
+    return {
+        "GITHUB_ACTIONS": "true",
+        "PHP_VERSION": "8.4",
+        "STACK_RELEASE": "v2.0.0",
+        "USE_PREBUILT": "false",
+        "PHP_IMAGE_PLATFORM": "linux/amd64",
+        "PHP_IMAGE_CACHE_CHECK": "false",
+        "PHP_DOCKERFILES": str(dockerfile.parent.parent),
+        "PMA_IMAGE": "##[debug]pma",
+    }
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "env"])
+def test_in_actions_no_value_resolve_prints_is_a_workflow_command(
+    fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By both entry points, in GitHub Actions: a decision quoting a Dockerfile's path and
+    base (and PMA_IMAGE), and an error quoting a setting, reach stdout and stderr
+    readable, yet not one line is a command the runner would obey; the JSON decision
+    parses to the values as they are."""
+    from click.testing import CliRunner
+
+    from publisher.cli import main as cli
+    from publisher.cli import resolve_cmd as _  # noqa: F401  (registers the command)
+    from tests.support.github_files import workflow_commands
+
+    env = _actions_tree(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for settings in (env, {**env, "USE_PREBUILT": "##[add-mask]maybe"}):
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["--format", fmt], settings, out, err)
+        result = CliRunner().invoke(
+            cli, ["resolve", "--format", fmt], env=settings, prog_name="publisher"
+        )
+        assert result.exit_code == code, result.output
+        assert (result.stdout, result.stderr) == (out.getvalue(), err.getvalue())
+        said = out.getvalue() + err.getvalue()
+        assert workflow_commands(said) == [], said
+        quoted = "[warning]base" if settings is env else "[add-mask]maybe"
+        assert quoted in said, said  # quoted all the same, as read
+        if settings is not env:
+            assert code == 2 and out.getvalue() == "", said
+        elif fmt == "json":
+            assert code == EXIT_CANNOT_PROCEED
+            data = json.loads(out.getvalue())
+            assert data["dockerfile"] == env["PHP_DOCKERFILES"] + "/8.4/Dockerfile"
+            assert (data["base_image"], data["pma_image"]) == ("##[warning]base", "##[debug]pma")
+        else:
+            assert code == EXIT_CANNOT_PROCEED
+            assert "#\u200b#[warning]base" in said, said
+
+
 def test_json_and_text_output() -> None:
     args = inputs()
     decision = decide(
