@@ -334,6 +334,10 @@ class Output:
                     props += f",col={exc.column}"
         props += ("," if props else " ") + f"title={_escape_prop(self.redact(exc.label))}"
         annotation = exc.message + (f"\ntip: {exc.hint}" if exc.hint else "")
+        # Not inert, and need not be (a command's output quoted, with its ``::`` and ``##[``):
+        # CR and LF escaped, the runner reads one line (it ends lines there alone), and a
+        # line that parses as a ``::`` command is that command only: it looks for ``##[``
+        # only in a line that is none (tests/integration/test_builders.py relays one).
         said = _escape_data(message_text(self.redact(annotation)))
         return f"::error{props}::{said}\n"
 
