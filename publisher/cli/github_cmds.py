@@ -137,7 +137,11 @@ def matrix_command(
 @click.option(
     "--notes",
     "notes_path",
-    type=options.path(path_type=Path),
+    type=options.path(
+        path_type=Path,
+        empty_hint="name the Markdown notes, e.g. release-notes/v2.0.0.md, or leave --notes out "
+        "to read release-notes/RELEASE.md",
+    ),
     default=None,
     help="Markdown file for the release body [default: release-notes/RELEASE.md].",
 )

@@ -55,6 +55,11 @@ class NotUtf8Path(HintedRefusal):
 class EmptyPath(HintedRefusal):
     hint = "name the path; write . for the current directory"
 
+    def __init__(self, message: str, *, hint: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        if hint:
+            self.hint = hint
+
 
 class Utf8Path(click.Path):
     """A path option that refuses bytes that are not UTF-8 (argv and environment bytes
@@ -62,17 +67,23 @@ class Utf8Path(click.Path):
     would hold a lone-surrogate escape ("\\udcff") strict JSON readers reject or mangle.
     Exit 2, naming the byte, before anything is read or written. An empty path is refused
     as empty (exit 2), never read as the current directory (``Path("")`` is ``.``) nor
-    said as ``.``; ``refuse_empty=False`` leaves it to the command (--config says its own)."""
+    said as ``.``; ``refuse_empty=False`` leaves it to the command (--config says its own).
+    Its tip says to write ``.`` for the current directory, which suits an option naming a
+    directory; one naming a file gives its own ``empty_hint`` (``.`` would be refused as
+    a directory)."""
 
-    def __init__(self, *, refuse_empty: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, *, refuse_empty: bool = True, empty_hint: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.refuse_empty = refuse_empty
+        self.empty_hint = empty_hint
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         from ..core.config import utf8_problem
 
         if self.refuse_empty and value == "":
-            raise EmptyPath("the path is empty", ctx=ctx, param=param)
+            raise EmptyPath("the path is empty", hint=self.empty_hint, ctx=ctx, param=param)
         problem = utf8_problem(value) if isinstance(value, str) else None
         if problem:
             raise NotUtf8Path(f"must be UTF-8 text; {problem}", ctx=ctx, param=param)

@@ -148,7 +148,10 @@ def get_smoke(
 )
 @click.option(
     "--digest-file",
-    type=options.path(path_type=Path),
+    type=options.path(
+        path_type=Path,
+        empty_hint="name the record's file, e.g. digests/8.4-linux-amd64.json (one per leg)",
+    ),
     required=True,
     help="Where to write this leg's digest record (JSON, written atomically; a symbolic "
     "link is kept, the record written where it points).",

@@ -772,25 +772,38 @@ def test_a_path_option_that_is_not_utf8_is_refused_naming_the_byte(cli, args, op
         assert _strict_json(result.stdout)["error"]["exit_code"] == 2
 
 
+#: The tip of an empty directory option: `.` is the current directory.
+_HERE = "tip: name the path; write . for the current directory"
+
+
 @pytest.mark.parametrize(
-    ("args", "option"),
+    ("args", "option", "tip"),
     [
-        (("audit", "--notes-dir", "", "--json"), "--notes-dir"),
-        (("plan", "v1.0.0", "--notes-dir", "", "--json"), "--notes-dir"),
-        (("publish", "v1.0.0", "--digests", "", "--dry-run", "--json"), "--digests"),
+        (("audit", "--notes-dir", "", "--json"), "--notes-dir", _HERE),
+        (("plan", "v1.0.0", "--notes-dir", "", "--json"), "--notes-dir", _HERE),
+        (("publish", "v1.0.0", "--digests", "", "--dry-run", "--json"), "--digests", _HERE),
         (
             ("build", "v1.0.0", "--php", "8.4", "--platform", "linux/amd64", "--digest-file", ""),
             "--digest-file",
+            "tip: name the record's file, e.g. digests/8.4-linux-amd64.json (one per leg)",
         ),
-        (("gh-release", "v1.0.0", "--repo", "a/b", "--notes", ""), "--notes"),
+        (
+            ("gh-release", "v1.0.0", "--repo", "a/b", "--notes", ""),
+            "--notes",
+            "tip: name the Markdown notes, e.g. release-notes/v2.0.0.md, or leave --notes out "
+            "to read release-notes/RELEASE.md",
+        ),
     ],
 )
-def test_an_empty_path_option_is_refused_as_empty(cli, args, option):
+def test_an_empty_path_option_is_refused_as_empty(cli, args, option, tip):
     """``--digest-file ''`` is said to be empty (exit 2), never read as the current
-    directory (``Path('')`` is ``.``) nor said as "--digest-file . is a directory"."""
+    directory (``Path('')`` is ``.``) nor said as "--digest-file . is a directory". Its
+    tip suits the option: `.` for a directory's, never for a file's (``--digest-file .``
+    and ``--notes .`` are refused as directories)."""
     result = cli(*args)
     assert_usage_error(result, f"Invalid value for '{option}': the path is empty")
-    assert "tip: name the path; write . for the current directory" in result.stderr
+    said = " ".join(result.stderr.split())
+    assert tip in said, said
     assert "is a directory" not in result.output
     if "--json" in args:
         assert _strict_json(result.stdout)["error"]["exit_code"] == 2
