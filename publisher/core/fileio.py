@@ -283,12 +283,17 @@ def append_whole(path: str | os.PathLike[str], text: str) -> None:
         os.close(fd)
 
 
-def read_bytes(path: str | os.PathLike[str], *, limit: int, what: str) -> bytes:
+def read_bytes(
+    path: str | os.PathLike[str], *, limit: int, what: str, hint: str | None = None
+) -> bytes:
     """At most ``limit + 1`` bytes of the file, which should be a ``what`` ("Dockerfile"):
     more than ``limit`` means it is larger, and the caller says what that means.
 
     A missing file raises FileNotFoundError (the caller says what absence means);
-    another read failure (a directory, no permission) is FileAccessError (exit 18).
+    another read failure (a directory, no permission) is FileAccessError (exit 18). A
+    directory, a pipe or a device where the file belongs is said so in its tip, followed
+    by ``hint`` (what the file should be, or how to write it again), not told to check
+    permissions it does not lack.
     """
     target = Path(path)
     try:
@@ -296,12 +301,15 @@ def read_bytes(path: str | os.PathLike[str], *, limit: int, what: str) -> bytes:
     except FileNotFoundError:
         raise
     except OSError as exc:  # no permission: the tip every path option gives (file_error)
-        denied = exc.errno in (errno.EACCES, errno.EPERM)
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            tip = file_error(exc, f"read the {what}").hint
+        elif isinstance(exc, (IsADirectoryError, NotRegularFileError)):
+            tip = f"{target} is {path_kind(target)}, not a regular file: "
+            tip += hint or f"name the {what} itself"
+        else:
+            tip = "check the path and its permissions"
         raise FileAccessError(
-            f"cannot read the {what} {target}: {exc.strerror or exc}",
-            hint=file_error(exc, f"read the {what}").hint
-            if denied
-            else "check the path and its permissions",
+            f"cannot read the {what} {target}: {exc.strerror or exc}", hint=tip
         ) from None
 
 
@@ -314,7 +322,7 @@ def read_text(path: str | os.PathLike[str], *, limit: int, what: str, hint: str)
     naming the file, with ``hint``.
     """
     target = Path(path)
-    raw = read_bytes(target, limit=limit, what=what)
+    raw = read_bytes(target, limit=limit, what=what, hint=hint)
     if len(raw) > limit:
         raise ConfigError(
             f"the file is larger than {_size(limit)}; not a {what}", source=str(target), hint=hint

@@ -455,13 +455,23 @@ def leftovers(config: Config, found: Iterable[tuple[str, Path]]) -> tuple[Leftov
     return tuple(sorted(chosen, key=lambda item: php_line_order(item.php)))
 
 
-def read_committed(path: Path) -> bytes | None:
+def read_committed(path: Path, config: Config | None = None) -> bytes | None:
     """The committed Dockerfile at ``path`` (at most ``MAX_DOCKERFILE_BYTES`` + 1 bytes),
-    ``None`` if there is none; one that cannot be read is FileAccessError (exit 18)."""
+    ``None`` if there is none; one that cannot be read is FileAccessError (exit 18), a
+    directory or a pipe in its place tipped to be moved away and ``config``'s Dockerfiles
+    rendered again."""
     try:
-        return read_bytes(path, limit=MAX_DOCKERFILE_BYTES, what="Dockerfile")
+        return read_bytes(
+            path, limit=MAX_DOCKERFILE_BYTES, what="Dockerfile", hint=rewrite_hint(config)
+        )
     except FileNotFoundError:
         return None
+
+
+def rewrite_hint(config: Config | None) -> str:
+    """What to do about something else standing where a committed Dockerfile belongs."""
+    command = render_command(config) if config is not None else "publisher render"
+    return f"move it away, then run `{command}` and commit the result"
 
 
 def dockerfiles_found(config: Config) -> tuple[tuple[str, Path], ...]:
@@ -484,7 +494,7 @@ def check(config: Config) -> Check:
     current: list[Rendered] = []
     differences: list[Difference] = []
     for item in render_all(config):
-        difference = compare(item, read_committed(item.path))
+        difference = compare(item, read_committed(item.path, config))
         if difference is None:
             current.append(item)
         else:
@@ -525,7 +535,7 @@ def committed_refusal(config: Config, *, then: str = "") -> PublisherError | Non
     for line in config.lines:
         path = config.dockerfile_path(line.php)
         try:
-            committed = read_committed(path)
+            committed = read_committed(path, config)
         except FileAccessError as exc:
             unreadable.append(exc)
             continue

@@ -47,7 +47,7 @@ from ..core.records import (
     write_record_file,
 )
 from ..core.reference import Reference, parse
-from ..core.render import MAX_DOCKERFILE_BYTES, render_command
+from ..core.render import MAX_DOCKERFILE_BYTES, render_command, rewrite_hint
 from ..core.version import Release
 from ..resolve import is_digest, sha256_digest
 from .clients import ClientFactory
@@ -84,7 +84,9 @@ def legs(config: Config) -> tuple[Leg, ...]:
 def dockerfile_sha256(config: Config, php: str) -> str:
     path = config.dockerfile_path(php)
     try:
-        data = read_bytes(path, limit=MAX_DOCKERFILE_BYTES, what="Dockerfile")
+        data = read_bytes(
+            path, limit=MAX_DOCKERFILE_BYTES, what="Dockerfile", hint=rewrite_hint(config)
+        )
     except FileNotFoundError:  # removed since the run checked (require_committed)
         raise MissingDockerfileError(
             f"there is no committed Dockerfile for PHP {php} at {path}",

@@ -192,8 +192,15 @@ def test_read_text_bounds_the_read_and_names_the_file(tmp_path: Path) -> None:
         read_text(path, limit=1024, what="digest record", hint="h")
     assert info.value.exit_code == 3 and str(path) in str(info.value)
     with pytest.raises(FileAccessError) as denied:
-        read_text(tmp_path, limit=1024, what="size history", hint="h")  # a directory
+        read_text(tmp_path, limit=1024, what="size history", hint="restore it")  # a directory
     assert denied.value.exit_code == 18
+    # said for what it is, then the caller's tip: no permission is missing
+    assert denied.value.hint == f"{tmp_path} is a directory, not a regular file: restore it"
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(FileAccessError) as piped:
+        read_text(fifo, limit=1024, what="size history", hint="restore it")
+    assert piped.value.hint == f"{fifo} is a named pipe, not a regular file: restore it"
     with pytest.raises(FileNotFoundError):
         read_text(tmp_path / "absent.json", limit=1024, what="size history", hint="h")
 
