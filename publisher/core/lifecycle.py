@@ -101,9 +101,12 @@ def status(php: str, today: datetime.date, *, frozen: bool = False) -> Status:
         parts.append(f"the official image stopped updating it on {line.image_updates_ended}{last}")
     elif eol:
         parts.append("the official image no longer updates it")
+    # php.net is the source of what the table says, not of matrix.yaml's frozen: a line
+    # frozen while php.net still supports it fully is named without it
+    source = f" — source: {SOURCE}" if parts else ""
     if frozen and not ended:  # said after what php.net says, or alone naming the line
         parts.append("frozen in matrix.yaml" if parts else f"PHP {php} is frozen in matrix.yaml")
-    note = "; ".join(parts) + f" — source: {SOURCE}" if parts else None
+    note = "; ".join(parts) + source if parts else None
     return Status(php, eol, base_frozen, security_only, note)
 
 

@@ -31,8 +31,15 @@ def test_end_of_life_and_frozen_bases() -> None:
     assert lifecycle.warning("8.4", D(2026, 11, 30)) is None
     frozen = lifecycle.status("8.4", D(2026, 11, 30), frozen=True)
     assert frozen.base_frozen and "frozen in matrix.yaml" in (frozen.note or "")
-    # a line frozen while still supported: the warning plans print names it
-    assert (frozen.note or "").startswith("PHP 8.4 is frozen in matrix.yaml — source: ")
+    # a line frozen while still supported: the warning plans print names it, without
+    # php.net as its source (php.net says nothing of it: matrix.yaml froze it)
+    assert frozen.note == "PHP 8.4 is frozen in matrix.yaml"
+    # frozen past its security support's active phase: php.net's facts keep their source
+    security = lifecycle.status("8.3", D(2026, 11, 30), frozen=True).note or ""
+    assert security.startswith("PHP 8.3 receives security fixes only, until 2027-12-31; ")
+    assert security.endswith(
+        "frozen in matrix.yaml — source: https://www.php.net/supported-versions.php"
+    )
     assert lifecycle.warning("8.4", D(2026, 11, 30), frozen=True) == frozen.note
     unknown = lifecycle.status("9.9", D(2026, 1, 1), frozen=True).note
     assert unknown == "PHP 9.9 is frozen in matrix.yaml"
