@@ -246,12 +246,14 @@ def test_plan_warns_when_latest_would_follow_a_line_that_no_longer_updates(
 
 
 def test_a_new_release_narrowed_to_its_default_line_is_told_the_lines_matrix_yaml_has(
-    cli, tmp_path
+    cli, tmp_path, monkeypatch
 ):
     """--only and PUBLISHER_LINES narrow what a release builds, not the lines matrix.yaml
     offers: with its default line 8.1 (past its end) alone selected, the advice said none
     of the lines still updates (add one to matrix.yaml), and with 8.1 and 8.2 it named 8.2
-    alone, where matrix.yaml's 8.3, 8.4 and 8.5 still update."""
+    alone, where matrix.yaml's 8.3, 8.4 and 8.5 still update (on 2026-12-04: from 2028
+    on, 8.3 no longer does)."""
+    monkeypatch.setattr(lifecycle, "today", lambda: datetime.date(2026, 12, 4))
     matrix = _committed_matrix_with(tmp_path, *DEFAULT_81)
     for argv, env in (
         (("--only", "8.1"), {}),
