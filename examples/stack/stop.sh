@@ -31,12 +31,19 @@ case $name in
   [$lower]*) case $name in *[!"$lower"_-]*) bad=1 ;; *) bad= ;; esac ;;
   *) bad=1 ;;
 esac
-if [ -n "$bad" ]; then
-  printf '%s\n' "stop: error: STACK_NAME='$STACK_NAME' is not valid: use lowercase letters, digits, '-' and '_', starting with a letter or digit (a compose project name)" >&2
+if [ -n "$bad" ]; then  # named as start.sh names it: without its blanks, quoted as resolve quotes it
+  shown=$(printf '%s' "$name" | sed 's/\\/\\\\/g')
+  case $shown in
+    *\'*) case $shown in *'"'*) shown="'$(printf '%s' "$shown" | sed "s/'/\\\\'/g")'" ;; *) shown="\"$shown\"" ;; esac ;;
+    *) shown="'$shown'" ;;
+  esac
+  printf '%s\n' "stop: error: STACK_NAME=$shown is not valid: use lowercase letters, digits, '-' and '_', starting with a letter or digit (a compose project name)" \
+    "stop: fix: correct the environment variable STACK_NAME" >&2
   exit 2
 fi
 if ! command -v "$docker" >/dev/null 2>&1; then
-  printf '%s\n' "stop: error: docker is not installed (the $docker command is missing)" >&2
+  printf '%s\n' "stop: error: docker is not installed (the $docker command is missing)" \
+    "stop: fix: install Docker Desktop (macOS) or the docker engine and its compose plugin (Linux)" >&2
   exit 10
 fi
 "$docker" compose --project-name "$name" down && exit 0

@@ -2737,7 +2737,9 @@ def test_stop_says_what_failed_and_what_to_do(world: World, project: str, tmp_pa
     stop = run(dash, str(STACK / "stop.sh"), env={**env, "DOCKER": "no-docker-here"}, check=False)
     assert (stop.returncode, stop.stderr) == (
         10,
-        "stop: error: docker is not installed (the no-docker-here command is missing)\n",
+        "stop: error: docker is not installed (the no-docker-here command is missing)\n"
+        "stop: fix: install Docker Desktop (macOS) or the docker engine and its compose plugin "
+        "(Linux)\n",
     )
     gone = f"unix://{tmp_path}/no-engine.sock"
     stop = run(dash, str(STACK / "stop.sh"), env={**env, "DOCKER_HOST": gone}, check=False)
@@ -2748,6 +2750,24 @@ def test_stop_says_what_failed_and_what_to_do(world: World, project: str, tmp_pa
     assert "stop: fix: start Docker Desktop or the docker service if it is not running" in (
         stop.stderr
     )
+
+
+@pytest.mark.parametrize("shell", ["dash", *SHELLS])
+def test_stop_names_an_invalid_stack_name_as_start_does(shell: str, tmp_path: Path) -> None:
+    """stop.sh refuses a STACK_NAME in start.sh's words, its fix line too: the value named
+    without the blanks around it (a module's env file edited on Windows) and quoted as
+    resolve quotes it, not as it was given with them and no fix."""
+    argv = ("dash",) if shell == "dash" else SHELLS[shell]
+    tool = shutil.which(argv[0])
+    assert tool, f"{argv[0]} is not installed (scripts/setup-machine installs it)"
+    for value in (" Client Site\r", "\tmy'site", 'say "hi"', "back\\slash", 'it\'s "x"'):
+        env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "STACK_NAME": value}
+        start = run(tool, *argv[1:], str(STACK / "start.sh"), env=env, check=False)
+        stop = run(tool, *argv[1:], str(STACK / "stop.sh"), env=env, check=False)
+        assert (start.returncode, stop.returncode) == (2, 2), (value, stop.stderr)
+        said = [line.removeprefix("start: ") for line in start.stderr.splitlines()[1:]]
+        assert said[0].startswith("error: STACK_NAME="), start.stderr
+        assert stop.stderr.splitlines() == [f"stop: {line}" for line in said], value
 
 
 @pytest.mark.parametrize("shell", ["dash", *SHELLS])
