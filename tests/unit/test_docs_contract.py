@@ -400,6 +400,23 @@ def test_consumers_quotes_each_resolve_entry_points_refusal_of_an_unknown_flag(c
         assert line in lines, (line, lines)
 
 
+def test_consumers_lists_every_word_each_true_false_setting_takes():
+    """docs/consumers.md's settings table gives each true/false setting the words resolve
+    and the launcher take for it (1/0, yes/no, on/off too), not for USE_PREBUILT alone."""
+    page = (ROOT / "docs/consumers.md").read_text(encoding="utf-8")
+    rows = {
+        cells[2].strip(): cells[3].replace("`", "")
+        for line in page.splitlines()
+        if line.startswith("| `") and len(cells := line.split("|")) > 4
+    }
+    switches = [option for option in resolve.OPTIONS if option.metavar == "true|false"]
+    assert len(switches) >= 3
+    for option in switches:
+        accepted = rows[f"`{option.flag}`"]
+        for yes, no in zip(resolve._TRUE, resolve._FALSE, strict=True):
+            assert f"{yes}/{no}" in accepted, (option.env, accepted)
+
+
 def test_the_design_says_why_of_every_runtime_dependency():
     """docs/design.md's "Runtime dependencies" table has one row per dependency of
     pyproject.toml, and no row for one the package no longer declares."""
