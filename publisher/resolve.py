@@ -2643,6 +2643,9 @@ class Pins:
         return sort_lines(line.php for line in self.lines)
 
 
+#: What an editor saving "UTF-8 with BOM" puts first: no pins file publisher writes.
+BYTE_ORDER_MARK = "\ufeff"
+
 #: The tip for a pins file whose default line is not one publisher writes (the launcher
 #: says the same words).
 EDITED_PINS = (
@@ -2827,6 +2830,13 @@ def load_pins(
                 hint=not_pins,
             )
         text = data.decode("utf-8")
+        if text.startswith(BYTE_ORDER_MARK):  # sh would take it for part of line 1's first word
+            raise PinsError(
+                "line 1 starts with a byte order mark (U+FEFF): an editor saved the file as "
+                "UTF-8 with BOM, which sh reads as part of that line",
+                source=str(path),
+                hint="use the pins file publisher wrote, unmodified (download it again)",
+            )
     except UnicodeDecodeError as exc:
         number = data.count(b"\n", 0, exc.start) + 1
         raise PinsError(

@@ -626,6 +626,11 @@ if [ -n "$found" ]; then
   fail 3 "$pins: line ${found% *} holds a byte that is not UTF-8 ($(printf '0x%02x' "${found#* }")): not a pins file, or one saved in another encoding
 start: fix: use the pins file publisher wrote, unmodified (download it again)"
 fi
+# A byte order mark (an editor's "UTF-8 with BOM"): sh would take it for part of line 1.
+case $(od -An -N3 -tx1 "$pins" | tr -d "$blanks") in
+  efbbbf) fail 3 "$pins: line 1 starts with a byte order mark (U+FEFF): an editor saved the file as UTF-8 with BOM, which sh reads as part of that line
+start: fix: use the pins file publisher wrote, unmodified (download it again)" ;;
+esac
 
 # The schema first, in any syntax a later schema may write (quoted or not, = or :), as
 # resolve finds it: a newer publisher's pins file is said to be one even when its lines

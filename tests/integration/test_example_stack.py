@@ -1729,6 +1729,9 @@ def _broken_pins(world: World, tmp_path: Path, case: str) -> str:
     if case == "utf-16":  # saved as "Unicode" by a Windows editor
         path.write_bytes(text.encode("utf-16"))
         return str(path)
+    if case == "byte-order-mark":  # saved as "UTF-8 with BOM": its line 1 no comment to sh
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+        return str(path)
     if case == "utf-8-cut":  # a multi-byte character cut at the end of a partial download
         path.write_bytes(text.encode() + "# é".encode()[:-1])
         return str(path)
@@ -1771,6 +1774,8 @@ BROKEN_PINS = {
     "in another encoding",
     "utf-16": "line 1 holds a byte that is not UTF-8 (0xff)",
     "utf-8-cut": "line {end} holds a byte that is not UTF-8 (0xc3)",
+    "byte-order-mark": "line 1 starts with a byte order mark (U+FEFF): an editor saved the file "
+    "as UTF-8 with BOM, which sh reads as part of that line",
     "truncated": "line {n} is not KEY='value'",
     "digest": "PHP_IMAGE_8_4: 'sha256:zz",
     "double-quotes": "line {n} is not KEY='value'",
@@ -1811,7 +1816,7 @@ def test_a_broken_pins_file_is_exit_3_in_both(
     [("dash",), ("bash",), ("zsh",), ("busybox", "sh")],
     ids=["dash", "bash", "zsh", "busybox"],
 )
-@pytest.mark.parametrize("case", ["em-space-after", "line-no-break-space"])
+@pytest.mark.parametrize("case", ["em-space-after", "line-no-break-space", "byte-order-mark"])
 def test_a_pins_file_is_read_alike_in_every_shell_under_a_utf8_locale(
     world: World, project: str, tmp_path: Path, case: str, shell: tuple[str, ...]
 ) -> None:
