@@ -417,6 +417,16 @@ def test_consumers_lists_every_word_each_true_false_setting_takes():
             assert f"{yes}/{no}" in accepted, (option.env, accepted)
 
 
+def test_the_example_compose_file_names_the_local_tag_start_sh_gives_it():
+    """examples/stack/compose.yaml's comment on ``image:`` names a local build's tag as the
+    launcher and resolve give it with a pins file: keyed on the base digest."""
+    compose = (ROOT / "examples/stack/compose.yaml").read_text(encoding="utf-8")
+    base = "docker.io/library/php:8.4-fpm-alpine@sha256:" + "0123456789ab" + "c" * 52
+    tag = resolve.local_tag("twentyi/php-fpm", "v2.0.0-php-8.4", base)
+    named = re.findall(r"\((localhost/[^ )]+)\) of a local build", compose)
+    assert named == [tag], named
+
+
 def test_the_design_says_why_of_every_runtime_dependency():
     """docs/design.md's "Runtime dependencies" table has one row per dependency of
     pyproject.toml, and no row for one the package no longer declares."""
