@@ -834,8 +834,13 @@ platform=${given_platform:-$engine_platform}
 dockerfiles=${PHP_DOCKERFILES:-}
 if [ -z "$dockerfiles" ]; then
   dockerfiles=$here/dockerfiles
-  # In publisher's own repository the Dockerfiles sit two levels up.
-  [ -d "$dockerfiles" ] || [ ! -d "$here/../../dockerfiles" ] || dockerfiles=$here/../../dockerfiles
+  # In publisher's own repository (examples/stack) the Dockerfiles sit two levels up, named
+  # without the '..'. A vendored copy reads its own dockerfiles/ alone, never a folder of
+  # that name above it (a stack's own Dockerfiles, which would build another image).
+  if [ ! -d "$dockerfiles" ] && [ -f "$here/../../publisher/resolve.py" ] \
+    && [ -f "$here/../../matrix.yaml" ] && [ -d "$here/../../dockerfiles" ]; then
+    dockerfiles=$(CDPATH='' cd -- "$here/../../dockerfiles" && pwd) || dockerfiles=$here/dockerfiles
+  fi
 fi
 absolute "$dockerfiles"  # named by its absolute path, as resolve names it
 dockerfiles=$abs

@@ -2508,6 +2508,34 @@ def _vendored(world: World, tmp_path: Path, name: str = "stack") -> Path:
     return home
 
 
+def test_a_vendored_copy_reads_its_own_dockerfiles_never_a_folder_two_levels_up(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A stack that vendored the launcher two folders below its root (site/docker/php) without
+    dockerfiles/ next to it, whose root holds a dockerfiles/ of its own: the launcher names
+    its own missing dockerfiles/, as the README says, and builds nothing from the other one
+    (it took site/dockerfiles/8.4/Dockerfile, another image). Only publisher's own
+    repository reads the repository's dockerfiles/, named without '..'."""
+    home = _vendored(world, tmp_path, name="site/docker/php")
+    shutil.rmtree(home / "dockerfiles")
+    shutil.copytree(DOCKERFILES / "8.4", tmp_path / "site" / "dockerfiles" / "8.4")
+    env = launcher_env(world, project, tmp_path, USE_PREBUILT="false")
+    del env["PHP_PINS_FILE"], env["PHP_DOCKERFILES"]
+    proc, fields = launch(world, env, stack=home)
+    assert (proc.returncode, fields["decision"]) == (17, "cannot-proceed"), proc.stderr
+    missing = f"there is no Dockerfile for PHP 8.4 at {home}/dockerfiles/8.4/Dockerfile"
+    assert missing in proc.stderr, proc.stderr
+    assert _stack_containers(world, project) == []
+
+    # publisher's own examples/stack: the repository's dockerfiles/ (a line it has no
+    # Dockerfile for, so that nothing is built)
+    env = launcher_env(world, project, tmp_path, USE_PREBUILT="false", PHP_VERSION="8.99")
+    del env["PHP_DOCKERFILES"]
+    proc, fields = launch(world, env)
+    assert (proc.returncode, fields["decision"]) == (17, "cannot-proceed"), proc.stderr
+    assert f"at {ROOT}/dockerfiles/8.99/Dockerfile\n" in proc.stderr, proc.stderr
+
+
 def test_the_by_hand_build_docs_give_works_under_a_shells_docker_default_platform(
     world: World, project: str, tmp_path: Path
 ) -> None:
