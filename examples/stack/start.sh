@@ -923,7 +923,9 @@ cached() {
 # pull REF: docker pull under two deadlines (no GNU timeout needed): the registry
 # must answer within $registry_timeout s, the whole pull finish within $pull_timeout s.
 # Sets pull_class (available, unreachable, not-on-registry, auth-required,
-# platform-missing, rate-limited, registry-error) and pull_detail.
+# platform-missing, rate-limited, registry-error) and pull_detail; pull_slow when the pull
+# itself outlasted STACK_PULL_TIMEOUT.
+pull_slow=
 pull() {
   log=$work/pull.log
   : >"$log"
@@ -932,12 +934,14 @@ pull() {
   ticks=0
   answered=false
   timed_out=
+  pull_slow=
   while kill -0 "$pid" 2>/dev/null; do
     [ -s "$log" ] && answered=true
     if [ "$answered" = false ] && [ "$ticks" -ge "$registry_ticks" ]; then
       timed_out="no answer from $registry_host within $registry_timeout s"
     elif [ "$ticks" -ge "$pull_ticks" ]; then
       timed_out="the pull did not finish within $pull_timeout s (STACK_PULL_TIMEOUT)"
+      pull_slow=1
     fi
     if [ -n "$timed_out" ]; then
       kill "$pid" 2>/dev/null
@@ -982,7 +986,9 @@ problem() {
   case $1 in
     unreachable)
       why="registry $registry_host is offline or unreachable: $2"
-      advice="check the network or proxy, ${try_other}or point PHP_IMAGE_REPOSITORY at a registry you can reach" ;;
+      advice="check the network or proxy, ${try_other}or point PHP_IMAGE_REPOSITORY at a registry you can reach"
+      # a pull cut short by its own deadline: a slow connection may need a longer one
+      [ -z "$pull_slow" ] || advice="set STACK_PULL_TIMEOUT above $pull_timeout s for a slow connection, or $advice" ;;
     not-published)
       shown=$(printf '%s\n' "$lines" | sed 's/ /, /g')  # "8.3, 8.4", as resolve lists them
       why="PHP $php is not published for release $release ($2); published lines: ${shown:-none}"

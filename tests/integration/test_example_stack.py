@@ -1693,6 +1693,30 @@ def test_fractional_registry_timeout_and_sigterm(
         assert launcher.wait(timeout=30) == 143
 
 
+def test_a_pull_that_outlasts_stack_pull_timeout_says_to_raise_it(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A pull stopped by STACK_PULL_TIMEOUT (a slow connection, a large first pull) advises a
+    longer one before the network checks a registry that did not answer within
+    STACK_REGISTRY_TIMEOUT gets alone."""
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["silent"],
+        STACK_REGISTRY_TIMEOUT="10", STACK_PULL_TIMEOUT="0.4", ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "cannot-proceed", "availability": "unreachable"}, proc.stderr
+    assert "the pull did not finish within 0.4 s (STACK_PULL_TIMEOUT)" in proc.stderr
+    assert (
+        "start: fix: set STACK_PULL_TIMEOUT above 0.4 s for a slow connection, or check the "
+        "network or proxy, or point PHP_IMAGE_REPOSITORY at a registry you can reach; or set "
+        "ALLOW_LOCAL_BUILD_FALLBACK=true"
+    ) in proc.stderr, proc.stderr
+    env.update(STACK_REGISTRY_TIMEOUT="0.4", STACK_PULL_TIMEOUT="900")
+    proc, _ = launch(world, env)
+    assert "start: fix: check the network or proxy" in proc.stderr, proc.stderr
+    assert "STACK_PULL_TIMEOUT" not in proc.stderr
+
+
 def test_a_pins_file_edited_on_windows_reads_the_same(
     world: World, project: str, tmp_path: Path
 ) -> None:
