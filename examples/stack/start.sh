@@ -737,8 +737,9 @@ stand_in=$(pin PHP_STAND_IN)
 
 # ------------------------------------------------------------------ docker and compose
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/php-stack.XXXXXX") \
-  || fail 17 "cannot create a temporary folder in ${TMPDIR:-/tmp} (TMPDIR)
+# mktemp's own words (GNU, BSD and busybox differ) are not said: its reason ends the error.
+work=$(mktemp -d "${TMPDIR:-/tmp}/php-stack.XXXXXX" 2>&1) \
+  || fail 17 "cannot create a temporary folder in ${TMPDIR:-/tmp} (TMPDIR): ${work##*: }
 start: fix: set TMPDIR to a writable folder, or unset it"
 trap 'rm -rf "$work"' EXIT
 pid=

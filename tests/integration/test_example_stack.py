@@ -2373,12 +2373,17 @@ def test_a_compose_older_than_2_8_is_refused_naming_the_minimum(
 def test_an_unwritable_tmpdir_is_said_not_a_bare_exit_1(
     world: World, project: str, tmp_path: Path
 ) -> None:
-    """mktemp fails on a TMPDIR that is gone: exit 17 with the fix, decision=none."""
+    """mktemp fails on a TMPDIR that is gone: exit 17 with the fix, decision=none, the first
+    line said, and mktemp's reason in the launcher's error rather than its own line before."""
     env = launcher_env(world, project, tmp_path, TMPDIR=str(tmp_path / "gone"))
     proc, fields = launch(world, env)
     assert proc.returncode == 17, proc.stderr
     no_decision(proc, fields, None, "file-access")
-    assert f"start: error: cannot create a temporary folder in {tmp_path / 'gone'}" in proc.stderr
+    assert proc.stderr.startswith("start: decision=none error=file-access\n"), proc.stderr
+    assert (
+        f"start: error: cannot create a temporary folder in {tmp_path / 'gone'} (TMPDIR): "
+        "No such file or directory\n"
+    ) in proc.stderr
     assert "start: fix: set TMPDIR to a writable folder" in proc.stderr
 
 
