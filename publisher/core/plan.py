@@ -68,6 +68,13 @@ def line_tag(php: str) -> str:
     return f"php-{php}"
 
 
+def either(names: Iterable[str]) -> str:
+    """Registry names as a message offers them, ``hub or ghcr``: each once, in the order
+    given, which is matrix.yaml's (the primary first) as every message lists registries,
+    never sorted (``ghcr or hub`` would put a secondary before the primary)."""
+    return " or ".join(dict.fromkeys(names))
+
+
 def rerun_release(release: str) -> str:
     """What finishes a release that stopped before its end (some pins written, or no
     record): its rerun, as verify's tip and audit's finding say it."""

@@ -931,9 +931,9 @@ def floating_disagreements(publish_plan: PublishPlan) -> list[str]:
     """The floating tags the plan would point at different content on different
     registries: the registries do not hold the same releases (one added to the
     matrix later, a pin moved by hand, a run that died half-way)."""
-    registries = sorted(
-        {m.registry for m in publish_plan.pin_moves}
-        | {m.registry for m in publish_plan.floating_moves}
+    # in matrix.yaml's order (the primary first), as every message lists registries
+    registries = list(
+        dict.fromkeys(m.registry for m in (*publish_plan.pin_moves, *publish_plan.floating_moves))
     )
     wanted: dict[str, dict[str, TagMove]] = {}
     for move in publish_plan.floating_moves:

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..resolve import short_digest
-from .plan import is_floating_tag
+from .plan import either, is_floating_tag
 from .platforms import Platform
 from .sizes import human_size
 
@@ -558,7 +558,7 @@ def build_report(
             for e in expectations
         ]
     recorded = any(e.recorded for e in expectations)
-    answered = sorted({name for e in expectations for name in e.tags})
+    answered = list(dict.fromkeys(name for e in expectations for name in e.tags))
     never = (
         not recorded
         and bool(answered)
@@ -582,7 +582,7 @@ def build_report(
             Defect(
                 "tag-missing",
                 f"nothing of {release} is published: not one of its pins ({', '.join(pins)}) "
-                f"is on {' or '.join(answered)}",
+                f"is on {either(answered)}",
                 None,
                 None,
             )

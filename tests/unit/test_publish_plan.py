@@ -561,6 +561,8 @@ def test_floating_tags_the_plan_would_point_apart_are_named_before_any_write():
     found = floating_disagreements(planned)
     assert [f.split(" ")[0] for f in found] == ["latest", "php-8.3", "php-8.4"]
     assert "v1.1.0" in found[0] and "on hub" in found[0] and "v1.0.2" in found[0]
+    # the registries in matrix.yaml's order, the primary first, not alphabetically
+    assert found[0].index("on hub") < found[0].index("on ghcr"), found[0]
     # before the builds, this release's digest is not known yet: said whole, not cut short
     before = dataclasses.replace(
         planned,
