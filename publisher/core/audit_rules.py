@@ -80,6 +80,10 @@ class Finding:
     #: (registries disagreeing, a floating tag no record has, a registry not read)
     release: str | None
     detail: str = ""
+    #: an ``unrecorded`` release whose pins hold images built for other pins (the
+    #: primary's, where a rerun of the release reads them), in words: that rerun refuses
+    #: them (exit 14), so a republish is what finishes it; "" otherwise
+    conflict: str = ""
 
     @property
     def message(self) -> str:
@@ -98,6 +102,13 @@ class Finding:
             text = (
                 f"{self.tag} points at {short_digest(self.actual)}; the recorded pins say "
                 f"{short_digest(self.expected)} ({self.release})"
+            )
+        elif self.kind == UNRECORDED and self.conflict:
+            text = (
+                f"{self.release} has pins here ({self.detail}) but no record here, and a "
+                f"rerun of the release (`publisher release {self.release}`) refuses them "
+                f"(exit 14): {self.conflict}; `publisher republish {self.release} --reason "
+                "...` replaces them on purpose"
             )
         elif self.kind == UNRECORDED:
             text = (

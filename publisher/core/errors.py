@@ -383,9 +383,46 @@ class SmokeTestError(PublisherError):
         return error
 
 
+#: How many conflicting pins a release conflict's message lists before saying how many
+#: more there are (its JSON error lists every one).
+CONFLICTS_LISTED: Final = 12
+
+
+def bulleted(items: Sequence[str], *, limit: int | None = None) -> str:
+    """``items`` as the list after a message's colon, one ``\n  - `` line each; past
+    ``limit`` items, the first ``limit`` and a last line saying how many more there are."""
+    shown = list(items) if limit is None or len(items) <= limit else list(items[:limit])
+    lines = [*shown, *([f"and {len(items) - len(shown)} more"] if len(shown) < len(items) else [])]
+    return "".join(f"\n  - {line}" for line in lines)
+
+
 class ReleaseConflictError(PublisherError):
+    """A pin holds other content than the run would give it. ``conflicts``: every such
+    pin, listed after ``message`` (its colon included), the first ``CONFLICTS_LISTED`` in
+    the message shown and every one in the JSON error."""
+
     exit_code = 14
     label = "release conflict"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        conflicts: Sequence[str] = (),
+        off_record: Sequence[str] = (),
+    ) -> None:
+        self.conflicts = tuple(conflicts)
+        #: the pins of a recorded release that point elsewhere than its record names
+        self.off_record = tuple(off_record)
+        self.head = message
+        super().__init__(message + bulleted(self.conflicts, limit=CONFLICTS_LISTED), hint=hint)
+
+    def to_dict(self) -> dict[str, object]:
+        document = super().to_dict()
+        if self.message == self.head + bulleted(self.conflicts, limit=CONFLICTS_LISTED):
+            document["message"] = message_text(self.head + bulleted(self.conflicts))
+        return document
 
 
 class GitHubError(PublisherError):

@@ -9,7 +9,9 @@ anonymous users cannot read. ``repair`` restores what the records say and never
 invents content: a tag is only pointed at an index some registry holds
 complete (copied by digest first where it is missing), and floating tags are
 pointed where the recorded pins say, the same on every registry. The tags of
-a release without a record are left alone: rerunning that release finishes it.
+a release without a record are left alone: rerunning that release finishes it, unless a
+pin of it on the primary holds an image built for another pin (``built_for_others``),
+which that rerun refuses: its republish replaces them, and the finding says so.
 Before any record, only the primary is read (``Auditor.unrecorded_on_primary``): a
 first release that stopped before its record left its pins there first.
 
@@ -49,9 +51,11 @@ from ..core.errors import (
     InvalidResponseError,
     NotFoundError,
     RateLimitedError,
+    RegistryError,
     Unanswered,
     unanswered_tip,
 )
+from ..core.manifest import VERSION_LABEL
 from ..core.notes import ReleaseFacts, load_record, record_releases
 from ..core.plan import is_floating_tag, parse_scheme_tag, settled
 from ..core.reference import Reference, parse_repository
@@ -213,6 +217,13 @@ class Auditor:
         if key not in self._clients:
             self._clients[key] = self.connect(target.registry)
         return self._clients[key]
+
+    @property
+    def primary(self) -> Target:
+        """The primary registry's repository matrix.yaml names today (where a rerun of
+        a release reads the images its pins hold)."""
+        name = self.config.primary.name
+        return next(t for t in self.targets if t.registry.name == name and t.scope.today)
 
     # ---------------------------------------------------------------- reading
 
@@ -394,6 +405,8 @@ class Auditor:
             else:
                 findings[at] = judgement
         report.findings += [f for part in findings for f in part]
+        if self.primary.label in actual and self.primary.label not in self.down:
+            self.built_for_others(report.findings, actual[self.primary.label])
         report.findings[:0] = [
             rules.unreachable(
                 name,
@@ -414,7 +427,7 @@ class Auditor:
         primary that refuses the read is a warning, as before any record nothing was read:
         Docker Hub and GHCR refuse a repository they do not have (before the first
         release's push) as they refuse a read denied."""
-        primary = next(t for t in self.targets if t.registry.name == self.config.primary.name)
+        primary = self.primary
         report = AuditReport(releases=(), targets={primary.label: primary.registry})
         try:
             tags = self._actual_or_error(primary)
@@ -437,7 +450,47 @@ class Auditor:
             report.advice = {primary.label: tags.hint}
             return report
         report.findings += rules.expected_tags([], tags, primary.label)[1]
+        self.built_for_others(report.findings, tags)
         return report
+
+    def built_for_others(self, findings: list[rules.Finding], held: dict[str, str]) -> None:
+        """Name, in each ``unrecorded`` finding of ``findings``, the pins of its release on
+        the primary (holding ``held``: a rerun of the release takes its images from there)
+        that hold an image built for another pin (copied there by hand): that rerun
+        refuses them (exit 14), so the finding names a republish instead of it. A pin
+        that cannot be read is not judged."""
+        releases = {f.release for f in findings if f.kind == rules.UNRECORDED}
+        primary = self.primary
+        client, path = self.client(primary), primary.registry.repository.path
+        pins = sorted(
+            (tag, digest, parsed.release.tag)
+            for tag, digest in held.items()
+            if (parsed := parse_scheme_tag(tag)) and parsed.php and parsed.release.tag in releases
+        )
+
+        def built_as(pin: tuple[str, str, str]) -> str | None:
+            tag, digest, _ = pin
+            try:
+                index = client.get_manifest_by_digest(path, digest)
+                images = [
+                    client.get_manifest_by_digest(path, child.digest)
+                    for child in index.children
+                    if not child.is_attestation
+                ]
+                names = {client.labels(path, image).get(VERSION_LABEL) for image in images}
+            except RegistryError:
+                return None
+            return next((name for name in sorted(n for n in names if n) if name != tag), None)
+
+        said: dict[str, list[str]] = {}
+        for (tag, _, release), name in zip(pins, in_parallel(built_as, pins), strict=True):
+            if name is not None:
+                words = "one" if release in said else "an image"
+                said.setdefault(release, []).append(f"{tag} holds {words} built as {name!r}")
+        for at, finding in enumerate(findings):
+            if finding.kind == rules.UNRECORDED and str(finding.release) in said:
+                words = f"on {primary.label}, {', '.join(said[str(finding.release)])}"
+                findings[at] = dataclasses.replace(finding, conflict=words)
 
     def _findings_or_error(
         self, target: Target, actual: dict[str, str], finished: set[str]

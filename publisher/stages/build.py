@@ -152,6 +152,23 @@ def _holders(
     return [name for (name, _), there in zip(items, found, strict=True) if there]
 
 
+def one_refusal(release: Release, refusals: Sequence[ReleaseConflictError]) -> ReleaseConflictError:
+    """The refusal of a run whose pins hold other content (``published_record``'s for
+    each leg): every pin listed, so that fixing one does not only reveal the next, each
+    tip said once (the pins moved off the record named in one)."""
+    if len(refusals) == 1:
+        return refusals[0]
+    moved = list(dict.fromkeys(pin for r in refusals for pin in r.off_record))
+    hints = [off_record_hint(release.tag, moved)] if moved else []
+    hints += [r.hint for r in refusals if r.hint and not r.off_record]
+    return ReleaseConflictError(
+        f"release {release.tag} is already published with other content:",
+        conflicts=[c for r in refusals for c in (r.conflicts or [r.message])],
+        hint="; ".join(dict.fromkeys(hints)),
+        off_record=moved,
+    )
+
+
 def published_record(
     config: Config,
     release: Release,
@@ -225,14 +242,19 @@ def published_record(
         # never said on a header's word: a registry naming other content is exit 8
         primary.confirm(Reference(primary.host, repo.path, pin), found[pin])
         republish = f"`publisher republish {release.tag} --reason ...`"
+        off_record = recorded_index is not None and found[pin] != recorded_index
         raise ReleaseConflictError(
-            f"release {release.tag} is already published with other content: {repo.name}:{pin} "
-            f"holds a {leg.platform} image built as {built_as!r}, not {pin!r}",
+            f"release {release.tag} is already published with other content:",
+            conflicts=[
+                f"PHP {leg.php}: {pin} is {found[pin]} on {config.primary.name}, whose "
+                f"{leg.platform} image was built as {built_as!r}, not {pin!r}"
+            ],
             hint=(
                 off_record_hint(release.tag, [pin])
-                if recorded_index is not None and found[pin] != recorded_index
+                if off_record
                 else f"nothing was changed. To replace it on purpose, run {republish}"
             ),
+            off_record=[pin] if off_record else (),
         )
     base_image, base_digest = (
         recorded_base

@@ -287,9 +287,9 @@ def conflict_error(
             "pins hold"
         )
     return ReleaseConflictError(
-        f"release {tag} is already published with other content:\n  - "
-        + "\n  - ".join(conflict.message for conflict in conflicts),
+        f"release {tag} is already published with other content:",
         hint=hint,
+        conflicts=[conflict.message for conflict in conflicts],
     )
 
 
@@ -1396,8 +1396,8 @@ class Publisher:
         if moved:
             tag = self.release.tag
             raise ReleaseConflictError(
-                f"release {tag}: another run wrote its pins while this one ran:\n  - "
-                + "\n  - ".join(moved),
+                f"release {tag}: another run wrote its pins while this one ran:",
+                conflicts=moved,
                 hint=f"nothing was tagged by this run. `publisher verify {tag}` checks what the "
                 f"other run published; `publisher release {tag}` finishes it from the images "
                 f'its pins hold; `publisher republish {tag} --reason "..."` replaces them on '

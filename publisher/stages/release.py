@@ -31,6 +31,7 @@ from ..core.errors import (
     PublisherError,
     RateLimitedVerificationError,
     RegistryError,
+    ReleaseConflictError,
     UnreachableError,
     file_error,
 )
@@ -49,6 +50,7 @@ from .build import (
     base_named,
     legs,
     mirror_tip,
+    one_refusal,
     other_registries,
     published_record,
     resolve_base,
@@ -262,11 +264,16 @@ def release(
     recorded_indexes = {line.php: line.index_digest for line in record.lines} if record else {}
     # A pin that holds an image built for another pin (pushed by hand, or by a
     # mistaken copy) refuses the run now, before anything is built; the records
-    # read here are the ones the build step reuses.
+    # read here are the ones the build step reuses. Every such pin is named at once, so
+    # that a maintainer fixing them by hand does not meet the next one run after run.
     published: dict[Leg, DigestRecord] = {}
+    refused: list[ReleaseConflictError] = []
+    refused_lines: set[str] = set()
     for leg in legs(config):
-        found = (
-            published_record(
+        if leg.php not in done or leg.php in refused_lines:
+            continue  # a pin is named once, by its first image refused
+        try:
+            found = published_record(
                 config,
                 version,
                 leg,
@@ -275,11 +282,14 @@ def release(
                 recorded_index=recorded_indexes.get(leg.php),
                 others=other_registries(config, registries),
             )
-            if leg.php in done
-            else None
-        )
+        except ReleaseConflictError as exc:
+            refused.append(exc)
+            refused_lines.add(leg.php)
+            continue
         if found is not None:
             published[leg] = found
+    if refused:
+        raise one_refusal(version, refused)
     if done:
         output.info(
             f"{version.tag} already holds PHP {', '.join(sorted(done))} on "

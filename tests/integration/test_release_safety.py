@@ -69,6 +69,26 @@ class World:
             for host in (self.stack.primary, self.stack.secondary)
         ]
 
+    def copy(self, source: str, target: str) -> None:
+        """Copy the image ``source`` (an index, whole) to ``target`` by hand, with skopeo,
+        its digest kept: a tag moved, or a pin written, outside publisher."""
+        copied = subprocess.run(
+            [
+                self.skopeo,
+                "copy",
+                "--all",
+                "--preserve-digests",
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+                f"docker://{source}",
+                f"docker://{target}",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert copied.returncode == 0, copied.stderr
+
     def notes(self) -> dict[str, bytes]:
         return {p.name: p.read_bytes() for p in sorted(self.stack.notes_dir.iterdir())}
 
@@ -496,6 +516,70 @@ def test_a_rerun_after_the_default_line_changed_is_refused_before_any_build(
     assert world.tags() == tags
 
 
+def test_pins_holding_another_release_s_builds_are_named_all_at_once_and_audit_says_republish(
+    world: World, tmp_path: Path
+) -> None:
+    """v2.0.0's pins on the primary were copied there by hand from v1.0.0's indexes (every
+    line), and v2.0.0 has no record. Its release and dry run refuse (exit 14) naming every
+    such pin with its digest and the pin its image was built for, not the first alone, and
+    so does the dry run's --json error; audit, before any record of the repository and after one,
+    names those pins and the republish that replaces them, not the rerun refused, and
+    keeps the rerun's advice for a release without a record whose pins hold its own
+    builds. The republish it names finishes v2.0.0, and the audit then finds nothing."""
+    stack = world.stack
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    repo = world.own_repo("acme/copied-pins")
+    s = Stack(tmp_path / "s", stack.primary, stack.secondary, stack.bases, repo, env=env)
+    s.ok("release", "v1.0.0", "--no-smoke", "--notes-dir", str(tmp_path / "elsewhere"))
+    held = skopeo_tag_map(world.skopeo, stack.primary, repo)
+    for php in LINES:
+        world.copy(
+            f"{stack.primary}/{repo}:v1.0.0-php-{php}", f"{stack.primary}/{repo}:v2.0.0-php-{php}"
+        )
+    before = skopeo_tag_map(world.skopeo, stack.primary, repo)
+    notes = ["--notes-dir", str(s.notes_dir)]
+    for extra in (["--dry-run"], ["--no-smoke"], ["--dry-run", "--json"]):
+        refused = s.run("release", "v2.0.0", *notes, *extra)
+        assert refused.returncode == 14, (extra, refused.stdout + refused.stderr)
+        said = (
+            json.loads(refused.stdout)["error"]["message"] if "--json" in extra else refused.stderr
+        )
+        for php in LINES:
+            pin = f"v2.0.0-php-{php}"
+            assert f"PHP {php}: {pin} is {held[f'v1.0.0-php-{php}']} on hub" in said, said
+            assert f"built as 'v1.0.0-php-{php}', not '{pin}'" in said, said
+        assert "publisher republish v2.0.0" in refused.stderr, refused.stderr
+        assert no_build_ran(refused), refused.stdout
+    assert skopeo_tag_map(world.skopeo, stack.primary, repo) == before
+    # before any record here (only the primary is read), then with v1.0.0's
+    s.notes_dir.mkdir()
+    for directory in (s.notes_dir, tmp_path / "elsewhere"):
+        audit = s.run("audit", "--json", "--notes-dir", str(directory))
+        assert audit.returncode == 12, audit.stdout + audit.stderr
+        found = {
+            (f["registry"], f["release"]): f
+            for f in json.loads(audit.stdout)["findings"]
+            if f["kind"] == "unrecorded"
+        }
+        copied_pins = found[("hub", "v2.0.0")]
+        assert copied_pins["conflict"] == (
+            "on hub, v2.0.0-php-8.3 holds an image built as 'v1.0.0-php-8.3', "
+            "v2.0.0-php-8.4 holds one built as 'v1.0.0-php-8.4'"
+        ), copied_pins
+        message = copied_pins["message"]
+        assert "a rerun of the release (`publisher release v2.0.0`) refuses them" in message
+        assert "`publisher republish v2.0.0 --reason ...` replaces them" in message, message
+        if directory == s.notes_dir:  # v1.0.0 unrecorded too: its pins hold its own builds
+            own = found[("hub", "v1.0.0")]
+            assert (
+                own["conflict"] == ""
+                and "(`publisher release v1.0.0`) to finish it" in (own["message"])
+            ), own
+    republished = ["republish", "v2.0.0", "--reason", "copied by hand", "--no-smoke"]
+    s.ok(*republished, "--notes-dir", str(tmp_path / "elsewhere"))
+    s.ok("audit", "--notes-dir", str(tmp_path / "elsewhere"))
+
+
 # --------------------------------------------------------------------------- drift
 
 
@@ -506,22 +590,10 @@ def test_a_floating_tag_moved_by_hand_is_put_back_by_a_rerun_as_verify_says(worl
     stack = world.stack
     tags = world.tags()
     ghcr = tags[1]
-    seed_tag = subprocess.run(
-        [
-            world.skopeo,
-            "copy",
-            "--all",
-            "--preserve-digests",
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            f"docker://{stack.secondary}/{stack.repo}@{ghcr['v1.0.0-php-8.3']}",
-            f"docker://{stack.secondary}/{stack.repo}:latest",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    world.copy(
+        f"{stack.secondary}/{stack.repo}@{ghcr['v1.0.0-php-8.3']}",
+        f"{stack.secondary}/{stack.repo}:latest",
     )
-    assert seed_tag.returncode == 0, seed_tag.stderr
     checked = stack.run("verify", "v1.0.0", "--notes-dir", str(stack.notes_dir))
     assert checked.returncode == 12, checked.stdout + checked.stderr
     assert "latest -> " in checked.stderr

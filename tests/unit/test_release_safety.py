@@ -247,3 +247,27 @@ def test_a_record_a_killed_run_left_half_written_does_not_fail_a_later_release(
     keep_records(pending, digests, ["8.4-linux-amd64.json"])
     assert (digests / "8.4-linux-amd64.json").read_text(encoding="utf-8") == "{}"
     assert not pending.exists()
+
+
+def test_a_release_conflict_lists_its_first_pins_and_how_many_more_and_its_json_every_one() -> None:
+    """A refusal meeting 15 pins that hold other content names the first 12 and says
+    3 more, so the terminal is not flooded; its JSON error's message lists all 15, and
+    its other members are the usual ones."""
+    from publisher.core.publish_plan import Conflict
+    from publisher.stages.publish import conflict_error
+
+    conflicts = [
+        Conflict(f"PHP 8.{n}: v1.0.0-php-8.{n} is sha256:{n:064x} on hub, expected sha256:{0:064x}")
+        for n in range(15)
+    ]
+    error = conflict_error(parse_release("v1.0.0"), conflicts, ())
+    shown = error.message.splitlines()
+    assert shown[0] == "release v1.0.0 is already published with other content:"
+    assert shown[1:13] == [f"  - {c.message}" for c in conflicts[:12]]
+    assert shown[13:] == ["  - and 3 more"]
+    document = error.to_dict()
+    assert sorted(document) == ["exit_code", "hint", "kind", "message"]
+    assert document["message"] == "\n  - ".join(
+        ["release v1.0.0 is already published with other content:"] + [c.message for c in conflicts]
+    )
+    assert error.exit_code == 14 and "publisher republish v1.0.0" in str(document["hint"])
