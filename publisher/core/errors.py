@@ -391,9 +391,9 @@ CONFLICTS_LISTED: Final = 12
 def bulleted(items: Sequence[str], *, limit: int | None = None) -> str:
     """``items`` as the list after a message's colon, one ``\n  - `` line each; past
     ``limit`` items, the first ``limit`` and a last line saying how many more there are."""
-    shown = list(items) if limit is None or len(items) <= limit else list(items[:limit])
-    lines = [*shown, *([f"and {len(items) - len(shown)} more"] if len(shown) < len(items) else [])]
-    return "".join(f"\n  - {line}" for line in lines)
+    shown = list(items if limit is None else items[:limit])
+    more = len(items) - len(shown)
+    return "".join(f"\n  - {line}" for line in [*shown, *([f"and {more} more"] if more else [])])
 
 
 class ReleaseConflictError(PublisherError):
