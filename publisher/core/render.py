@@ -362,7 +362,7 @@ class Check:
         """The check as JSON (``render --json``): each line's Dockerfile and its state,
         ``current``, ``changed`` or ``missing``, or ``written`` when ``written`` (a plain
         ``render`` rewrote it), with the start of the diff of a changed one; then the
-        leftovers. Dockerfile paths are absolute."""
+        leftovers. Every path is absolute, the template's too (``template_absolute``)."""
         lines: list[dict[str, object]] = [
             {"php": item.php, "path": str(item.path), "state": "current"} for item in self.current
         ]
@@ -374,7 +374,7 @@ class Check:
             lines.append(entry)
         return {
             "ok": written or self.ok,
-            "template": template_shown(config),
+            "template": template_absolute(config),
             "lines": sorted(lines, key=lambda entry: php_line_order(str(entry["php"]))),
             "leftovers": [{"php": item.php, "path": str(item.path)} for item in self.leftovers],
         }
@@ -392,6 +392,12 @@ class Check:
 def template_shown(config: Config) -> str:
     """The template's path as the user would write it: beside matrix.yaml's path as given."""
     return os.path.normpath(os.path.join(os.path.dirname(config.source), config.template))
+
+
+def template_absolute(config: Config) -> str:
+    """The template's absolute path, as ``render --json`` gives it beside the Dockerfiles'
+    (matrix.yaml's directory joined with the template key; ``..`` folded away)."""
+    return os.path.normpath(config.template_path)
 
 
 def _shown(line: str) -> str:

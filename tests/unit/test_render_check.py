@@ -293,6 +293,32 @@ def test_render_json_lists_every_line_current_and_writes_nothing(cli, project):
     assert document["leftovers"] == []
 
 
+def test_render_json_gives_every_path_absolute_whatever_the_config_path_given(
+    cli, project, monkeypatch
+):
+    """A --config given relative to the current directory (here ../matrix.yaml, from
+    the dockerfiles directory) names the template absolute, as it names each line's
+    Dockerfile and each leftover, never as the relative path the messages show."""
+    (project / "dockerfiles" / "8.0").mkdir()
+    (project / "dockerfiles" / "8.0" / "Dockerfile").write_text("FROM php:8.0-fpm-alpine\n")
+    monkeypatch.chdir(project / "dockerfiles")
+    result = cli("render", "--check", "--json", "--config", "../matrix.yaml")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["template"] == str(project / "dockerfiles" / "Dockerfile.j2"), document
+    paths = [line["path"] for line in document["lines"] + document["leftovers"]]
+    assert paths[-1] == str(dockerfile(project, "8.0")) and len(paths) == 6, document
+    assert all(Path(path).is_absolute() for path in [document["template"], *paths]), paths
+    assert "../dockerfiles/Dockerfile.j2" in check_failed_hint(cli, project)
+
+
+def check_failed_hint(cli, project: Path) -> str:
+    """The tip of a failed ``render --check``, run as the last test ran it: the template
+    as the user would write it, relative to the matrix path given."""
+    dockerfile(project, "8.4").write_text("edited\n")
+    return cli("render", "--check", "--config", "../matrix.yaml").stderr
+
+
 def test_render_check_json_classifies_each_line_and_carries_the_error(cli, project):
     edited = dockerfile(project, "8.4")
     edited.write_text(edited.read_text() + "# edited by hand\n")
