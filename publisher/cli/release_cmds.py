@@ -154,7 +154,8 @@ def get_smoke(
     ),
     required=True,
     help="Where to write this leg's digest record (JSON, written atomically; a symbolic "
-    "link is kept, the record written where it points).",
+    "link is kept, the record written where it points; a file there that holds no record "
+    "publisher can read is replaced, with a warning).",
 )
 @options.config
 @options.builder

@@ -26,6 +26,7 @@ from .errors import (
     UsageError,
     file_error,
     newer_schema_error,
+    shown_field,
 )
 from .fileio import json_kind, parse_json, read_text, require_directory, write_atomic
 from .platforms import Platform
@@ -187,6 +188,28 @@ def usable_records(paths: Iterable[Path]) -> Iterator[tuple[Path, DigestRecord]]
             raise
         except PublisherError:
             continue
+
+
+def damaged_record(path: Path) -> str | None:
+    """Why the file at ``path`` holds no digest record this publisher can take (not JSON,
+    cut short, another file, too large), in words without the path: an earlier run's
+    leftover, which a build leg replaces with its record and says so; None when no file
+    is there or it holds a record. A record a newer publisher wrote raises
+    NewerSchemaError, as in ``usable_records``."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        read_record_file(path)
+    except NewerSchemaError:
+        raise
+    except ConfigError as exc:
+        column = "" if exc.column is None else f", column {exc.column}"
+        where = "" if exc.line is None else f" at line {exc.line}{column}"
+        what = "" if exc.field is None else f"{shown_field(exc.field)}: "
+        return f"{what}{exc.problem}{where}"
+    except PublisherError as exc:  # a read that failed: its message names the file
+        return exc.message
+    return None
 
 
 def check_not_newer(paths: Iterable[Path]) -> None:

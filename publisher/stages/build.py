@@ -43,6 +43,7 @@ from ..core.records import (
     DigestRecord,
     Leg,
     check_not_newer,
+    damaged_record,
     usable_records,
     write_record_file,
 )
@@ -486,6 +487,8 @@ class BuildStage:
             )
         # a record a newer publisher wrote is not this one's to replace
         check_not_newer((record_path, *earlier_records))
+        # an earlier file there that is no record (damaged, cut short) is replaced, said
+        damaged = damaged_record(record_path)
         repo = config.primary.repository
         dockerfile = dockerfile_sha256(config, leg.php)
         found = self.reused(
@@ -498,7 +501,7 @@ class BuildStage:
         )
         if found is not None:
             record, why = found
-            write_record(record_path, record)
+            self.write(leg, record_path, record, damaged)
             output.info(f"{leg.label}: {why}")
             return record
         if base is None:
@@ -520,9 +523,19 @@ class BuildStage:
             builder=str(self.builder.name),
             dockerfile_sha256=dockerfile,
         )
-        write_record(record_path, record)
+        self.write(leg, record_path, record, damaged)
         output.info(f"{leg.label}: pushed {digest} to {repo.name}")
         return record
+
+    def write(self, leg: Leg, path: Path, record: DigestRecord, damaged: str | None) -> None:
+        """Write the leg's ``record`` at ``path``; a file there that held no record this
+        publisher could read (``damaged``: why) is said replaced, in a warning."""
+        write_record(path, record)
+        if damaged is not None:
+            self.output.warning(
+                f"{leg.label}: replaced {path}, an earlier file that held no digest record "
+                f"this publisher can read ({damaged}), with the leg's record"
+            )
 
     def request(self, leg: Leg, base: Reference, work_dir: Path) -> BuildRequest:
         """What the builder is asked to build for ``leg`` (the real run and the dry run)."""

@@ -448,3 +448,61 @@ def test_a_leg_whose_record_a_newer_publisher_wrote_is_refused_before_it_builds(
     assert "this digest record has schema 2, written by a newer publisher" in caught.value.message
     assert builder.built == []
     assert path.read_text(encoding="utf-8") == '{"schema": 2, "release": "v1.2.0"}\n'
+
+
+#: Files an earlier run may leave where a leg writes its record, none a record this
+#: publisher can read, and the words the leg's warning says each with.
+DAMAGED = {
+    "not JSON": (b"<html>\n", "not valid JSON: Expecting value at line 1, column 1"),
+    "cut short": (b'{"schema": 1, "release": "v1.', "not valid JSON: Unterminated string"),
+    "not a record": (b'{"schema": 1}\n', "digest record lacks base_digest, base_image"),
+    "a field wrong": (None, "platform: "),
+    "too large": (b" " * (64 * 1024 + 1), "the file is larger than 64 KiB; not a digest record"),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGED))
+@pytest.mark.parametrize("reuse", [True, False], ids=["built", "rebuilt"])
+def test_a_file_at_the_record_path_that_is_no_record_is_replaced_with_a_warning(
+    stage: dict[str, Any], case: str, reuse: bool
+) -> None:
+    """A damaged file where the leg writes its record (an earlier run's, cut short) does
+    not stop the leg: it builds (or reuses the image an earlier record names, which is
+    not this file), writes its record over the file, and a warning names the file, what
+    was wrong with it and that it was replaced; a leg with a record there says nothing."""
+    stage["digests"].mkdir()
+    path = stage["digests"] / "8.4-linux-amd64.json"
+    content, words = DAMAGED[case]
+    if content is None:  # a whole record but for one field: written by hand, say
+        run_build(stage, FakeBuilder(), io.StringIO())
+        data = json.loads(path.read_text(encoding="utf-8"))
+        content = json.dumps({**data, "platform": "linux/sparc"}).encode()
+    path.write_bytes(content)
+    stream = io.StringIO()
+    record = BuildStage(
+        stage["config"],
+        RELEASE,
+        FakeBuilder(),
+        stage["primary"],
+        Output(env={}, stream=stream, err_stream=stream),
+        BuildOptions(reuse=reuse),
+    ).leg(Leg("8.4", Platform.AMD64), base=stage["bases"]["8.4"], record_path=path)
+    said = " ".join(stream.getvalue().split())
+    assert json.loads(path.read_text(encoding="utf-8"))["digest"] == record.digest
+    assert (
+        f"warning: PHP 8.4 linux/amd64: replaced {path}, an earlier file that held no digest "
+        "record this publisher can read ("
+    ) in said, said
+    assert words in said and "), with the leg's record" in said, said
+    assert said.count("warning:") == 1, said
+
+    quiet = io.StringIO()
+    BuildStage(
+        stage["config"],
+        RELEASE,
+        FakeBuilder(),
+        stage["primary"],
+        Output(env={}, stream=quiet, err_stream=quiet),
+        BuildOptions(reuse=reuse),
+    ).leg(Leg("8.4", Platform.AMD64), base=stage["bases"]["8.4"], record_path=path)
+    assert "warning" not in quiet.getvalue(), quiet.getvalue()
