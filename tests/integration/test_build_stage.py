@@ -479,14 +479,7 @@ def test_a_file_at_the_record_path_that_is_no_record_is_replaced_with_a_warning(
         content = json.dumps({**data, "platform": "linux/sparc"}).encode()
     path.write_bytes(content)
     stream = io.StringIO()
-    record = BuildStage(
-        stage["config"],
-        RELEASE,
-        FakeBuilder(),
-        stage["primary"],
-        Output(env={}, stream=stream, err_stream=stream),
-        BuildOptions(reuse=reuse),
-    ).leg(Leg("8.4", Platform.AMD64), base=stage["bases"]["8.4"], record_path=path)
+    record = amd64_leg(stage, stream, reuse=reuse, record_path=path)
     said = " ".join(stream.getvalue().split())
     assert json.loads(path.read_text(encoding="utf-8"))["digest"] == record.digest
     assert (
@@ -497,12 +490,18 @@ def test_a_file_at_the_record_path_that_is_no_record_is_replaced_with_a_warning(
     assert said.count("warning:") == 1, said
 
     quiet = io.StringIO()
-    BuildStage(
+    amd64_leg(stage, quiet, reuse=reuse, record_path=path)
+    assert "warning" not in quiet.getvalue(), quiet.getvalue()
+
+
+def amd64_leg(stage: dict[str, Any], stream: io.StringIO, *, reuse: bool, record_path: Path) -> Any:
+    """Build (or reuse) the PHP 8.4 linux/amd64 leg alone, its record at ``record_path``,
+    what it says written to ``stream``; its record."""
+    return BuildStage(
         stage["config"],
         RELEASE,
         FakeBuilder(),
         stage["primary"],
-        Output(env={}, stream=quiet, err_stream=quiet),
+        Output(env={}, stream=stream, err_stream=stream),
         BuildOptions(reuse=reuse),
-    ).leg(Leg("8.4", Platform.AMD64), base=stage["bases"]["8.4"], record_path=path)
-    assert "warning" not in quiet.getvalue(), quiet.getvalue()
+    ).leg(Leg("8.4", Platform.AMD64), base=stage["bases"]["8.4"], record_path=record_path)
