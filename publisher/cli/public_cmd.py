@@ -33,12 +33,16 @@ def check_public_command(
     (`publisher verify` names every missing tag). A registry that does not
     answer is reported beside the others, and alone fails with exit code 7 (rerun);
     one that rate-limits the reads, exit code 6 (wait, then rerun): neither says
-    who may read the repository.
+    who may read the repository. One that sends an answer publisher cannot take (a
+    tag list not JSON or too large, read to tell whether anyone may read a repository
+    missing a pin; a HEAD naming other content than it serves) is said so beside the
+    others, its pins not read, exit code 8.
 
     --json prints {"ok", "release", "registries"}, each registry as {"name",
     "repository", "public", "pins"} ("public" null when the registry did not
-    answer or rate-limited every read) and each pin as {"reference", "digest", "problem"} (null when anyone
-    can pull it, else what the registry answered); a failed check adds "error".
+    answer, rate-limited every read or sent an answer it cannot take) and each pin as
+    {"reference", "digest", "problem"} (null when anyone can pull it, else what the
+    registry answered); a failed check adds "error".
 
     \b
     Examples:

@@ -20,14 +20,17 @@ from ..core.audit_rules import recorded_pins
 from ..core.config import Config, Registry
 from ..core.errors import (
     AuthError,
+    InvalidResponseError,
     NotFoundError,
     PartialVerificationError,
+    PublisherError,
     RateLimitedError,
     RateLimitedVerificationError,
     UnreachableError,
     VerificationError,
     unanswered_tip,
 )
+from ..core.fileio import counted
 from ..core.notes import ReleaseFacts
 from ..core.plan import selected_pins
 from ..core.reference import Reference
@@ -56,6 +59,9 @@ class PinRead:
     advice: str | None = None
     #: True: the registry rate-limited the read, which says nothing of its visibility.
     limited: bool = False
+    #: True: the registry sent an answer publisher cannot take (malformed, too large, other
+    #: content than it named), so its pins were not read (``answered`` is False).
+    invalid: bool = False
 
     @property
     def ok(self) -> bool:
@@ -152,7 +158,9 @@ def check_public(
     record: ReleaseFacts | None = None,
 ) -> PublicCheck:
     """Read every pin on every registry anonymously; never raises for a refused read,
-    nor for a registry that does not answer (its pins are then not read: ``answered``).
+    nor for a registry that does not answer or sends an answer that cannot be taken, a tag
+    list too large, a HEAD naming other content than it serves (its pins are then not
+    read: ``answered``; ``invalid`` for the latter).
     With the release's ``record``, a pin whose HEAD names another index than it is read
     by a GET (``RegistryClient.resolve``).
 
@@ -163,11 +171,14 @@ def check_public(
 
     def read_all(registry: Registry) -> list[PinRead]:
         client = anonymous(registry)
-        down: list[tuple[str, str | None]] = []  # the first unanswered read: said, tip
+        # the first read unanswered, or answered with what cannot be taken: said, tip, which
+        down: list[tuple[str, str | None, bool]] = []
 
         def unread(ref: Reference) -> PinRead:
-            said, advice = down[0]
-            return PinRead(registry.name, str(ref), None, f"not read: {said}", False, advice)
+            said, advice, invalid = down[0]
+            return PinRead(
+                registry.name, str(ref), None, f"not read: {said}", False, advice, invalid=invalid
+            )
 
         def read(tag: str) -> PinRead:
             ref = registry.ref(tag=tag)
@@ -186,8 +197,9 @@ def check_public(
                 return PinRead(
                     registry.name, str(ref), None, f"rate limited ({exc.message})", limited=True
                 )
-            except UnreachableError as exc:
-                down.append((exc.message, exc.hint))  # the message names the registry
+            except (UnreachableError, InvalidResponseError) as exc:
+                # the message names the registry; one invalid answer is enough to say it
+                down.append((exc.message, exc.hint, isinstance(exc, InvalidResponseError)))
                 return unread(ref)
             return PinRead(registry.name, str(ref), digest)
 
@@ -202,10 +214,41 @@ def check_public(
 
 def public_error(
     config: Config, version: Release, result: PublicCheck, *, recorded: bool = False
-) -> VerificationError | None:
+) -> PublisherError | None:
     """The failure of a check where a read failed: every refused pin, and the one-time
     steps for each registry that refused; None when anyone can pull every pin.
-    ``recorded``: the release has a record, so a pin absent was published and is gone."""
+    ``recorded``: the release has a record, so a pin absent was published and is gone.
+
+    A registry that sent an answer that cannot be taken makes it an InvalidResponseError
+    (exit 8) naming it, with what to check there, beside what the other registries'
+    reads call for (listed as they would be without it)."""
+    invalid = list(dict.fromkeys(r.registry for r in result.reads if r.invalid))
+    if not invalid:
+        return _read_error(config, version, result, recorded=recorded)
+    others = PublicCheck(result.release, tuple(r for r in result.reads if not r.invalid))
+    judged = _read_error(config, version, others, recorded=recorded)
+    unread = [[r for r in result.reads if r.registry == name and r.invalid] for name in invalid]
+    tips = [f"{reads[0].registry}: {reads[0].advice or 'check the registry'}" for reads in unread]
+    if judged is not None:
+        tips.append(f"the other registries were read: {judged.hint}")
+    elif others.reads:
+        tips.append("anyone can pull every pin on the other registries")
+    defects = [_unread_line(reads) for reads in unread] + (judged.defects if judged else [])
+    listed = VerificationError(defects, hint="; ".join(tips))
+    return InvalidResponseError(listed.message, hint=listed.hint)
+
+
+def _unread_line(reads: list[PinRead]) -> str:
+    """The one defect of a registry whose pins were not read (``reads``, each saying so):
+    what it answered, or that it did not, and how many pins that left unread."""
+    said = (reads[0].problem or "").removeprefix("not read: ")
+    return f"{said}; {counted(len(reads), 'pin')} of {reads[0].registry} not read"
+
+
+def _read_error(
+    config: Config, version: Release, result: PublicCheck, *, recorded: bool
+) -> VerificationError | None:
+    """``public_error`` of the registries that answered, or did not answer at all."""
     failures = result.failures
     if not failures:
         return None
@@ -218,9 +261,7 @@ def public_error(
     failures = tuple(f for f in failures if f.answered)
     # one line for a registry that did not answer (what it said), one per refused pin
     defects = [f"{f.reference}: {f.problem}" for f in failures] + [
-        f"{(reads[0].problem or '').removeprefix('not read: ')}; {len(reads)} "
-        f"pin{'s' if len(reads) != 1 else ''} of {reads[0].registry} not read"
-        for reads in unread
+        _unread_line(reads) for reads in unread
     ]
     if not failures:  # only registries that did not answer: nothing is known of them
         answered = any(r.answered for r in result.reads)

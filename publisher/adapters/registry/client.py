@@ -228,6 +228,8 @@ class RegistryClient:
                 repo_missing = not self._repository_exists(repo_path, attempts=attempts)
             except NotFoundError:
                 repo_missing = True
+            except InvalidResponseError:
+                raise  # an answer it cannot take (too large) is said as such, never "unsure"
             except PublisherError:
                 unsure = True  # e.g. listing tags needs more access than reading a manifest
         if repo_missing:
@@ -261,8 +263,14 @@ class RegistryClient:
         return error
 
     def _repository_exists(self, repo_path: str, *, attempts: int | None = None) -> bool:
+        """Whether the registry lists the repository's tags (a tag list that is no list
+        of tags, not JSON or too large, is an invalid answer, never a repository there)."""
         url = self.transport.url(f"/v2/{repo_path}/tags/list")
-        return self._tags_page(repo_path, url, {"n": "1"}, attempts=attempts).status == 200
+        reply = self._tags_page(repo_path, url, {"n": "1"}, attempts=attempts)
+        if reply.status != 200:
+            return False
+        self._tag_names(reply, repo_path)
+        return True
 
     def resolve(
         self, ref: Reference, *, attempts: int | None = None, expected: str | None = None
@@ -412,24 +420,29 @@ class RegistryClient:
             reply = self._tags_page(repo_path, url, None)
             if reply.status == 404:
                 return []
-            try:
-                data = json.loads(reply.body)
-                page = data.get("tags") or []
-            except (ValueError, AttributeError, RecursionError):  # Recursion: nested too deep
-                raise self.transport.error(
-                    InvalidResponseError,
-                    f"the tag list of {repo_path} is not valid JSON",
-                    hint=MALFORMED_HINT,
-                ) from None
-            if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
-                raise self.transport.error(
-                    InvalidResponseError,
-                    f"the tag list of {repo_path} is not a list of tag names",
-                    hint=MALFORMED_HINT,
-                )
-            tags.extend(page)
+            tags.extend(self._tag_names(reply, repo_path))
             url = self.transport.next_link(reply)
         return sorted(set(tags))
+
+    def _tag_names(self, reply: Reply, repo_path: str) -> list[str]:
+        """The tag names of one page of the tag list; InvalidResponseError when it is not
+        JSON or not a list of names."""
+        try:
+            data = json.loads(reply.body)
+            page = data.get("tags") or []
+        except (ValueError, AttributeError, RecursionError):  # Recursion: nested too deep
+            raise self.transport.error(
+                InvalidResponseError,
+                f"the tag list of {repo_path} is not valid JSON",
+                hint=MALFORMED_HINT,
+            ) from None
+        if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
+            raise self.transport.error(
+                InvalidResponseError,
+                f"the tag list of {repo_path} is not a list of tag names",
+                hint=MALFORMED_HINT,
+            )
+        return page
 
     def tag_digests(
         self,
