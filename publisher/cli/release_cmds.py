@@ -153,9 +153,11 @@ def get_smoke(
         empty_hint="name the record's file, e.g. digests/8.4-linux-amd64.json (one per leg)",
     ),
     required=True,
-    help="Where to write this leg's digest record (JSON, written atomically; a symbolic "
-    "link is kept, the record written where it points; a file there that holds no record "
-    "publisher can read is replaced, with a warning).",
+    help="Where to write this leg's digest record, its own file, e.g. "
+    "digests/8.4-linux-amd64.json (JSON, written atomically; a symbolic link is kept, the "
+    "record written where it points; a file there that holds no record publisher can read "
+    "is replaced, with a warning; a release record, the size history or another leg's "
+    "record is refused, exit 3, and left as it is).",
 )
 @options.config
 @options.builder

@@ -31,7 +31,7 @@ from .errors import (
 from .fileio import json_kind, parse_json, read_text, require_directory, write_atomic
 from .platforms import Platform
 from .schema import Shape, is_newer
-from .version import Release
+from .version import Release, is_release_tag
 
 RECORD_SCHEMA = 1
 
@@ -114,7 +114,7 @@ def parse_record(text: str, source: str) -> DigestRecord:
     data = parse_json(
         text, source, limit=MAX_DIGEST_RECORD_BYTES, what="digest record", hint=RECORD_HINT
     )
-    if isinstance(data, dict) and ({"release", "lines"} <= set(data) or "releases" in data):
+    if notes_file(data) is not None:
         raise ConfigError(  # `--digests .` at the repository root reaches release-notes/
             "not a digest record: release notes JSON (a release record or the size "
             "history), which publish reads from the notes directory, never from --digests",
@@ -190,26 +190,92 @@ def usable_records(paths: Iterable[Path]) -> Iterator[tuple[Path, DigestRecord]]
             continue
 
 
-def damaged_record(path: Path) -> str | None:
-    """Why the file at ``path`` holds no digest record this publisher can take (not JSON,
-    cut short, another file, too large), in words without the path: an earlier run's
-    leftover, which a build leg replaces with its record and says so; None when no file
-    is there or it holds a record. A record a newer publisher wrote raises
+def notes_file(data: object) -> str | None:
+    """What the parsed JSON ``data`` is when it is release notes JSON, which publish writes
+    in the notes directory (a release record, the size history), in words; else None."""
+    if not isinstance(data, dict):
+        return None
+    if {"release", "lines"} <= set(data):
+        tag = data["release"]
+        known = isinstance(tag, str) and is_release_tag(tag)
+        return f"the release record of {tag}" if known else "a release record"
+    if "releases" in data:
+        return "the size history"
+    return None
+
+
+def _notes_file_at(path: Path) -> str | None:
+    """``notes_file`` of the file at ``path`` (as large as a size history may be); None
+    when it cannot be read or parsed."""
+    try:
+        text = read_text(path, limit=MAX_NOTES_JSON_BYTES, what="JSON file", hint="")
+        return notes_file(parse_json(text, str(path), limit=MAX_NOTES_JSON_BYTES, what="", hint=""))
+    except (PublisherError, OSError):
+        return None
+
+
+#: The largest release notes JSON recognized where a digest record should be (the size
+#: history's limit); a larger file is said to be no digest record, as any other.
+MAX_NOTES_JSON_BYTES = 16 * 1024 * 1024
+
+
+def replaced_file(path: Path, leg: Leg) -> str | None:
+    """What a build of ``leg`` that writes its record at ``path`` replaces: None when no
+    file is there or it holds a digest record of ``leg`` (of any release); why, in words
+    without the path, when it holds no record this publisher can read (an earlier run's
+    leftover, cut short, say: the record replaces it, and ``replaced_warning`` says so).
+
+    A file publisher wrote that is something else is refused (ConfigError, exit 3) and
+    left as it is: a release record or the size history (a --digest-file that names the
+    notes directory's files by mistake), another leg's digest record (it would be lost
+    to the publish that needs it). A record a newer publisher wrote raises
     NewerSchemaError, as in ``usable_records``."""
     if not os.path.lexists(path):
         return None
     try:
-        read_record_file(path)
+        record = read_record_file(path)
     except NewerSchemaError:
         raise
     except ConfigError as exc:
+        what = _notes_file_at(path)
+        if what is not None:
+            notes = f"{what}, which publish writes in the notes directory"
+            raise _not_the_legs(path, leg, notes) from None
         column = "" if exc.column is None else f", column {exc.column}"
-        where = "" if exc.line is None else f" at line {exc.line}{column}"
-        what = "" if exc.field is None else f"{shown_field(exc.field)}: "
-        return f"{what}{exc.problem}{where}"
+        at = " " if exc.problem.endswith(" at") else " at "  # "Unterminated string starting at"
+        where = "" if exc.line is None else f"{at}line {exc.line}{column}"
+        field = "" if exc.field is None else f"{shown_field(exc.field)}: "
+        return f"{field}{exc.problem}{where}"
     except PublisherError as exc:  # a read that failed: its message names the file
         return exc.message
+    other = Leg(record.php, record.platform)
+    if other != leg:
+        raise _not_the_legs(
+            path, leg, f"the digest record of another leg, {other.label} of {record.release}"
+        )
     return None
+
+
+def _not_the_legs(path: Path, leg: Leg, what: str) -> ConfigError:
+    """The refusal of the file at ``path``, ``what`` in words, where ``leg`` would write
+    its record."""
+    return ConfigError(
+        f"this file is {what}, not a digest record of {leg.label}: the leg's record would "
+        "replace it, so it is left as it is, and nothing was built or pushed",
+        source=str(path),
+        hint=f"give the leg its own record's file, named after it, e.g. "
+        f"digests/{leg.record_name} (one per leg: `publisher matrix RELEASE` lists them), "
+        "or move that file out of the way if it is not needed there",
+    )
+
+
+def replaced_warning(leg: Leg, path: Path, why: str) -> str:
+    """The warning of ``leg``'s record written over a file at ``path`` that held no
+    record this publisher can read (``why``: what ``replaced_file`` said)."""
+    return (
+        f"{leg.label}: replaced {path}, an earlier file that held no digest record this "
+        f"publisher can read ({why}), with the leg's record"
+    )
 
 
 def check_not_newer(paths: Iterable[Path]) -> None:

@@ -43,7 +43,8 @@ from ..core.records import (
     DigestRecord,
     Leg,
     check_not_newer,
-    damaged_record,
+    replaced_file,
+    replaced_warning,
     usable_records,
     write_record_file,
 )
@@ -485,10 +486,10 @@ class BuildStage:
                 hint="build one of the line's platforms (`publisher matrix RELEASE` lists the "
                 "legs), or add the platform to the line in matrix.yaml",
             )
-        # a record a newer publisher wrote is not this one's to replace
-        check_not_newer((record_path, *earlier_records))
-        # an earlier file there that is no record (damaged, cut short) is replaced, said
-        damaged = damaged_record(record_path)
+        # a record a newer publisher wrote is not this one's to replace, nor is a file
+        # publisher wrote that is not the leg's record (a release record, another leg's)
+        check_not_newer(earlier_records)
+        damaged = replaced_file(record_path, leg)  # no record (cut short): replaced, said
         repo = config.primary.repository
         dockerfile = dockerfile_sha256(config, leg.php)
         found = self.reused(
@@ -532,10 +533,7 @@ class BuildStage:
         publisher could read (``damaged``: why) is said replaced, in a warning."""
         write_record(path, record)
         if damaged is not None:
-            self.output.warning(
-                f"{leg.label}: replaced {path}, an earlier file that held no digest record "
-                f"this publisher can read ({damaged}), with the leg's record"
-            )
+            self.output.warning(replaced_warning(leg, path, damaged))
 
     def request(self, leg: Leg, base: Reference, work_dir: Path) -> BuildRequest:
         """What the builder is asked to build for ``leg`` (the real run and the dry run)."""

@@ -38,7 +38,7 @@ from ..core.errors import (
 from ..core.fileio import counted, ensure_writable
 from ..core.notes import check_size_history
 from ..core.plan import line_warnings, pin_tag
-from ..core.records import DigestRecord, check_not_newer
+from ..core.records import DigestRecord, replaced_file, replaced_warning
 from ..core.reference import Reference
 from ..core.sizes import human_size
 from ..core.version import Release
@@ -220,9 +220,15 @@ def release(
         warn_stale_dockerfiles(config, output)
     # The notes are written last, after the tags moved: a size history that
     # cannot be read refuses the run now, before anything is built; so does an
-    # earlier digest record a newer publisher wrote, which this run would replace.
+    # earlier digest record a newer publisher wrote, which this run would replace, or a
+    # file publisher wrote that is no record of its leg; one that holds no record this
+    # publisher can read (cut short) is replaced, said once the run succeeded.
     check_size_history(options.notes_dir)
-    check_not_newer(options.digests_dir / leg.record_name for leg in legs(config))
+    damaged = {
+        leg: why
+        for leg in legs(config)
+        if (why := replaced_file(options.digests_dir / leg.record_name, leg)) is not None
+    }
     registries = clients.configured(config)
     primary = registries[config.primary.name]
     # One read of the primary before anything is built: it proves the registry
@@ -349,6 +355,8 @@ def release(
             exc.hint = _builds_kept_hint(exc.hint, records, config.primary.name, pending)
         raise
     keep_records(pending, options.digests_dir, [leg.record_name for leg in legs(config)])
+    for leg, why in damaged.items():
+        output.warning(replaced_warning(leg, options.digests_dir / leg.record_name, why))
     return result
 
 

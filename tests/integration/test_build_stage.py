@@ -454,7 +454,10 @@ def test_a_leg_whose_record_a_newer_publisher_wrote_is_refused_before_it_builds(
 #: publisher can read, and the words the leg's warning says each with.
 DAMAGED = {
     "not JSON": (b"<html>\n", "not valid JSON: Expecting value at line 1, column 1"),
-    "cut short": (b'{"schema": 1, "release": "v1.', "not valid JSON: Unterminated string"),
+    "cut short": (
+        b'{"schema": 1, "release": "v1.',
+        "not valid JSON: Unterminated string starting at line 1, column 26",
+    ),
     "not a record": (b'{"schema": 1}\n', "digest record lacks base_digest, base_image"),
     "a field wrong": (None, "platform: "),
     "too large": (b" " * (64 * 1024 + 1), "the file is larger than 64 KiB; not a digest record"),
@@ -505,3 +508,79 @@ def amd64_leg(stage: dict[str, Any], stream: io.StringIO, *, reuse: bool, record
         Output(env={}, stream=stream, err_stream=stream),
         BuildOptions(reuse=reuse),
     ).leg(Leg("8.4", Platform.AMD64), base=stage["bases"]["8.4"], record_path=record_path)
+
+
+#: Files publisher wrote that are not the PHP 8.4 linux/amd64 leg's record, each with what
+#: the leg's refusal calls it: a --digest-file that names one by mistake.
+NOT_THE_LEGS = {
+    "a release record": (
+        "v1.1.0.json",
+        {"schema": 1, "release": "v1.1.0", "default_line": "8.4", "lines": []},
+        "this file is the release record of v1.1.0, which publish writes in the notes "
+        "directory, not a digest record of PHP 8.4 linux/amd64",
+    ),
+    "a newer release record": (
+        "v1.1.0.json",
+        {"schema": 9, "release": "v1.1.0", "lines": [], "added": True},
+        "this file is the release record of v1.1.0, which publish writes",
+    ),
+    "the size history": (
+        "size-history.json",
+        {"schema": 1, "releases": {"v1.1.0": {"8.4": {"linux/amd64": 1}}}, "pad": "x" * 70_000},
+        "this file is the size history, which publish writes in the notes directory",
+    ),
+    "another leg's record": (
+        "8.3-linux-amd64.json",
+        None,
+        "this file is the digest record of another leg, PHP 8.3 linux/amd64 of v1.2.0, not a "
+        "digest record of PHP 8.4 linux/amd64",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(NOT_THE_LEGS))
+@pytest.mark.parametrize("reuse", [True, False], ids=["built", "rebuilt"])
+def test_a_record_path_holding_a_file_publisher_wrote_for_another_use_is_refused(
+    stage: dict[str, Any], tmp_path: Path, case: str, reuse: bool
+) -> None:
+    """A leg whose record path names a release record, the size history or another
+    leg's record (a typo) builds nothing and leaves the file as it is, exit 3, its tip
+    the leg's own record path; the record of the same leg of another release is the
+    leg's to replace, without a word."""
+    name, data, words = NOT_THE_LEGS[case]
+    if data is None:  # another leg's record, as its build wrote it
+        run_build(stage, FakeBuilder(), io.StringIO())
+        path = stage["digests"] / name
+    else:
+        path = tmp_path / "release-notes" / name
+        path.parent.mkdir()
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    content = path.read_bytes()
+    builder = FakeBuilder()
+    with pytest.raises(PublisherError) as caught:
+        BuildStage(
+            stage["config"],
+            RELEASE,
+            builder,
+            stage["primary"],
+            Output(env={}, stream=io.StringIO(), err_stream=io.StringIO()),
+            BuildOptions(reuse=reuse),
+        ).leg(Leg("8.4", Platform.AMD64), base=stage["bases"]["8.4"], record_path=path)
+    said = " ".join(caught.value.message.split())
+    assert caught.value.exit_code == 3, said
+    assert said.startswith(f"{path}: {words}"), said
+    assert "it is left as it is, and nothing was built or pushed" in said, said
+    assert "e.g. digests/8.4-linux-amd64.json" in (caught.value.hint or ""), caught.value.hint
+    assert builder.built == []
+    assert path.read_bytes() == content
+
+    # the leg's own record, of another release: replaced, as every rerun does
+    own = stage["digests"] / "8.4-linux-amd64.json"
+    if not own.exists():
+        run_build(stage, FakeBuilder(), io.StringIO())
+    data = json.loads(own.read_text(encoding="utf-8"))
+    own.write_text(json.dumps({**data, "release": "v1.1.0"}), encoding="utf-8")
+    quiet = io.StringIO()
+    record = amd64_leg(stage, quiet, reuse=reuse, record_path=own)
+    assert "warning" not in quiet.getvalue(), quiet.getvalue()
+    assert json.loads(own.read_text(encoding="utf-8"))["release"] == record.release == "v1.2.0"

@@ -150,6 +150,72 @@ def no_build_ran(result: object) -> bool:
     return "buildah build" not in text
 
 
+def test_a_rerun_over_damaged_digest_records_replaces_them_with_a_warning_each(
+    world: World,
+) -> None:
+    """A release rerun whose digest directory holds files that are no record this
+    publisher can read (cut short, another file) writes its records over them once it
+    succeeds, and says so: a warning names each file and what was wrong with it."""
+    stack = world.stack
+    digests = stack.digests_dir("v1.0.0")
+    damaged = {
+        digests / "8.4-linux-amd64.json": (
+            b'{"schema": 1, "release": "v1.',
+            "not valid JSON: Unterminated string starting at line 1, column 26",
+        ),
+        digests / "8.3-linux-arm64.json": (
+            b"<html>\n",
+            "not valid JSON: Expecting value at line 1, column 1",
+        ),
+    }
+    saved = {path: path.read_bytes() for path in digests.glob("*.json")}
+    history = stack.notes_dir / "size-history.json"
+    kept, tags = history.read_bytes(), world.tags()
+    try:
+        for path, (content, _) in damaged.items():
+            path.write_bytes(content)
+        done = stack.ok("release", "v1.0.0", "--no-smoke", "--notes-dir", str(stack.notes_dir))
+        said = " ".join(done.stderr.split())
+        for path, (_, words) in damaged.items():
+            leg = "PHP " + path.stem.replace("-linux-", " linux/")
+            assert (
+                f"warning: {leg}: replaced {path}, an earlier file that held no digest "
+                f"record this publisher can read ({words}), with the leg's record"
+            ) in said, said
+            assert json.loads(path.read_bytes())["digest"] == json.loads(saved[path])["digest"]
+        assert said.count("an earlier file that held no digest record") == len(damaged), said
+        assert world.tags() == tags
+    finally:
+        for path, content in saved.items():
+            path.write_bytes(content)
+        history.write_bytes(kept)
+
+
+def test_a_build_leg_given_the_release_record_as_its_digest_file_is_refused(
+    world: World,
+) -> None:
+    """``--digest-file release-notes/v1.0.0.json`` (a typo for the leg's record) builds
+    nothing and leaves the release record as it is, exit 3, its tip the leg's path."""
+    stack = world.stack
+    record = stack.notes_dir / "v1.0.0.json"
+    content, tags = record.read_bytes(), world.tags()
+    leg = ("--php", "8.4", "--platform", "linux/amd64", "--digest-file", str(record))
+    for extra in ((), ("--rebuild",)):
+        result = stack.run("build", "v1.0.0", *leg, *extra)
+        said = " ".join(result.stderr.split())
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert (
+            f"error: configuration error: {record}: this file is the release record of "
+            "v1.0.0, which publish writes in the notes directory, not a digest record of "
+            "PHP 8.4 linux/amd64"
+        ) in said, said
+        assert "tip: give the leg its own record's file, named after it, e.g. " in said, said
+        assert "digests/8.4-linux-amd64.json" in said, said
+        assert no_build_ran(result) and "warning" not in said, said
+        assert record.read_bytes() == content
+    assert world.tags() == tags
+
+
 # --------------------------------------------------------------------------- never published
 
 
