@@ -219,7 +219,7 @@ def _notes_file_at(path: Path) -> str | None:
 MAX_NOTES_JSON_BYTES = 16 * 1024 * 1024
 
 
-def replaced_file(path: Path, leg: Leg) -> str | None:
+def replaced_file(path: Path, leg: Leg, *, tip: str | None = None) -> str | None:
     """What a build of ``leg`` that writes its record at ``path`` replaces: None when no
     file is there or it holds a digest record of ``leg`` (of any release); why, in words
     without the path, when it holds no record this publisher can read (an earlier run's
@@ -228,8 +228,9 @@ def replaced_file(path: Path, leg: Leg) -> str | None:
     A file publisher wrote that is something else is refused (ConfigError, exit 3) and
     left as it is: a release record or the size history (a --digest-file that names the
     notes directory's files by mistake), another leg's digest record (it would be lost
-    to the publish that needs it). A record a newer publisher wrote raises
-    NewerSchemaError, as in ``usable_records``."""
+    to the publish that needs it), its ``tip`` what to do (default: give the leg its
+    own file, as ``build --digest-file`` is given). A record a newer publisher wrote
+    raises NewerSchemaError, as in ``usable_records``."""
     if not os.path.lexists(path):
         return None
     try:
@@ -240,7 +241,7 @@ def replaced_file(path: Path, leg: Leg) -> str | None:
         what = _notes_file_at(path)
         if what is not None:
             notes = f"{what}, which publish writes in the notes directory"
-            raise _not_the_legs(path, leg, notes) from None
+            raise _not_the_legs(path, leg, notes, tip) from None
         column = "" if exc.column is None else f", column {exc.column}"
         at = " " if exc.problem.endswith(" at") else " at "  # "Unterminated string starting at"
         where = "" if exc.line is None else f"{at}line {exc.line}{column}"
@@ -250,20 +251,20 @@ def replaced_file(path: Path, leg: Leg) -> str | None:
         return exc.message
     other = Leg(record.php, record.platform)
     if other != leg:
-        raise _not_the_legs(
-            path, leg, f"the digest record of another leg, {other.label} of {record.release}"
-        )
+        what = f"the digest record of another leg, {other.label} of {record.release}"
+        raise _not_the_legs(path, leg, what, tip)
     return None
 
 
-def _not_the_legs(path: Path, leg: Leg, what: str) -> ConfigError:
+def _not_the_legs(path: Path, leg: Leg, what: str, tip: str | None) -> ConfigError:
     """The refusal of the file at ``path``, ``what`` in words, where ``leg`` would write
-    its record."""
+    its record (``tip``: what to do, when not to give the leg its own file)."""
     return ConfigError(
         f"this file is {what}, not a digest record of {leg.label}: the leg's record would "
         "replace it, so it is left as it is, and nothing was built or pushed",
         source=str(path),
-        hint=f"give the leg its own record's file, named after it, e.g. "
+        hint=tip
+        or f"give the leg its own record's file, named after it, e.g. "
         f"digests/{leg.record_name} (one per leg: `publisher matrix RELEASE` lists them), "
         "or move that file out of the way if it is not needed there",
     )

@@ -224,10 +224,14 @@ def release(
     # file publisher wrote that is no record of its leg; one that holds no record this
     # publisher can read (cut short) is replaced, said once the run succeeded.
     check_size_history(options.notes_dir)
+    tip = (
+        f"move that file out of {options.digests_dir}, where the run keeps its digest "
+        "records, one per leg, named after it, then rerun"
+    )
     damaged = {
         leg: why
         for leg in legs(config)
-        if (why := replaced_file(options.digests_dir / leg.record_name, leg)) is not None
+        if (why := replaced_file(options.digests_dir / leg.record_name, leg, tip=tip)) is not None
     }
     registries = clients.configured(config)
     primary = registries[config.primary.name]

@@ -155,7 +155,9 @@ def test_a_rerun_over_damaged_digest_records_replaces_them_with_a_warning_each(
 ) -> None:
     """A release rerun whose digest directory holds files that are no record this
     publisher can read (cut short, another file) writes its records over them once it
-    succeeds, and says so: a warning names each file and what was wrong with it."""
+    succeeds, and says so: a warning names each file and what was wrong with it. One
+    holding a file publisher wrote for another use (the release record) refuses the run
+    before anything is built, exit 3, and is left as it is."""
     stack = world.stack
     digests = stack.digests_dir("v1.0.0")
     damaged = {
@@ -172,6 +174,20 @@ def test_a_rerun_over_damaged_digest_records_replaces_them_with_a_warning_each(
     history = stack.notes_dir / "size-history.json"
     kept, tags = history.read_bytes(), world.tags()
     try:
+        misplaced = digests / "8.3-linux-amd64.json"
+        misplaced.write_bytes((stack.notes_dir / "v1.0.0.json").read_bytes())
+        refused = stack.run("release", "v1.0.0", "--no-smoke", "--notes-dir", str(stack.notes_dir))
+        said = " ".join(refused.stderr.split())
+        assert refused.returncode == 3, refused.stdout + refused.stderr
+        assert (
+            f"error: configuration error: {misplaced}: this file is the release record of "
+            "v1.0.0, which publish writes in the notes directory, not a digest record of "
+            "PHP 8.3 linux/amd64"
+        ) in said, said
+        assert f"tip: move that file out of {digests}, where the run keeps" in said, said
+        assert no_build_ran(refused) and "replaced" not in said, said
+        assert misplaced.read_bytes() == (stack.notes_dir / "v1.0.0.json").read_bytes()
+        misplaced.write_bytes(saved[misplaced])
         for path, (content, _) in damaged.items():
             path.write_bytes(content)
         done = stack.ok("release", "v1.0.0", "--no-smoke", "--notes-dir", str(stack.notes_dir))
