@@ -2493,8 +2493,18 @@ def parse_timeout(value: str, name: str = ENV_TIMEOUT) -> float:
 def parse_release(name: str, value: str) -> str:
     text = trimmed(value)
     if not is_release(text):
-        raise _bad(name, value, "use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1")
+        raise _bad(name, value, _release_advice(text))
     return text
+
+
+def _release_advice(text: str) -> str:
+    """What a refused release tag should be: one that lacks its lowercase ``v`` (``2.0.0``,
+    ``V2.0.0``) is named with it (start.sh says the same words)."""
+    if text[:1] == "V" and is_release("v" + text[1:]):
+        return f"a release tag starts with a lowercase 'v' (did you mean v{text[1:]}?)"
+    if is_release("v" + text):
+        return f"a release tag starts with 'v' (did you mean v{text}?)"
+    return "use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1"
 
 
 def parse_inputs(

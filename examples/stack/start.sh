@@ -457,8 +457,15 @@ case $(lower "${PREBUILT_REGISTRY:-canonical}") in
   mirror) which_registry=mirror; other_registry=canonical ;;
   *) invalid PREBUILT_REGISTRY "$PREBUILT_REGISTRY" "use canonical or mirror" ;;
 esac
-# STACK_RELEASE, when set: v + a semantic version (as resolve's --release).
+# STACK_RELEASE, when set: v + a semantic version (as resolve's --release); one that lacks
+# its lowercase v (2.0.0, V2.0.0) is named with it, as resolve names it.
 if [ -n "${STACK_RELEASE:-}" ] && ! is_release "$STACK_RELEASE"; then
+  case $STACK_RELEASE in
+    V*) ! is_release "v${STACK_RELEASE#V}" || invalid STACK_RELEASE "$STACK_RELEASE" \
+      "a release tag starts with a lowercase 'v' (did you mean v${STACK_RELEASE#V}?)" ;;
+    *) ! is_release "v$STACK_RELEASE" || invalid STACK_RELEASE "$STACK_RELEASE" \
+      "a release tag starts with 'v' (did you mean v$STACK_RELEASE?)" ;;
+  esac
   invalid STACK_RELEASE "$STACK_RELEASE" "use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1"
 fi
 # PHP_VERSION and PHP_IMAGE_PLATFORM, when set, are checked with the other settings, before

@@ -1051,6 +1051,12 @@ def test_pma_image_from_an_env_file_edited_on_windows_reaches_compose_without_it
         ),
         ("PMA_IMAGE", "phpmyadmin latest", "whitespace or control characters"),
         ("STACK_RELEASE", "garbage", "use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1"),
+        ("STACK_RELEASE", "2.0.0", "a release tag starts with 'v' (did you mean v2.0.0?)"),
+        (
+            "STACK_RELEASE",
+            "V2.1.0-rc.1",
+            "a release tag starts with a lowercase 'v' (did you mean v2.1.0-rc.1?)",
+        ),
         ("PHP_IMAGE_REPOSITORY", "127.0.0.1:5000/Team/php-fpm", "a repository path is lowercase"),
         ("PHP_IMAGE_REPOSITORY", "127.0.0.1:5000/team/php-fpm/", "a repository path is lowercase"),
         ("PHP_IMAGE_REPOSITORY", "127.0.0.1:5000/team/php-fpm:v1", "may not have a tag or digest"),

@@ -156,8 +156,29 @@ def test_invalid_values_say_what_is_accepted(name: str, value: str, accepted: st
 
 
 def test_invalid_release_names_the_variable() -> None:
-    with pytest.raises(ResolveError, match=r"STACK_RELEASE='2.0.0' is not valid: use v \+ a"):
-        parse_inputs({"PHP_VERSION": "8.4", "STACK_RELEASE": "2.0.0"})
+    with pytest.raises(ResolveError, match=r"STACK_RELEASE='2.0' is not valid: use v \+ a"):
+        parse_inputs({"PHP_VERSION": "8.4", "STACK_RELEASE": "2.0"})
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("2.0.0", "STACK_RELEASE='2.0.0' is not valid: a release tag starts with 'v' (did you "
+         "mean v2.0.0?)"),
+        (" 2.1.0-rc.1\r", "STACK_RELEASE='2.1.0-rc.1' is not valid: a release tag starts with "
+         "'v' (did you mean v2.1.0-rc.1?)"),
+        ("V2.0.0", "STACK_RELEASE='V2.0.0' is not valid: a release tag starts with a lowercase "
+         "'v' (did you mean v2.0.0?)"),
+    ],
+)  # fmt: skip
+def test_a_release_without_its_v_is_named_with_it(value: str, said: str) -> None:
+    """2.0.0 for v2.0.0 is refused with the tag it means, not only the rule it breaks."""
+    with pytest.raises(ResolveError) as info:
+        parse_inputs({"PHP_VERSION": "8.4", "STACK_RELEASE": value})
+    assert info.value.message == said
+    with pytest.raises(ResolveError) as info:
+        parse_inputs({"PHP_VERSION": "8.4"}, {"STACK_RELEASE": value})
+    assert info.value.message == said.replace("STACK_RELEASE=", "--release ")
 
 
 def test_invalid_repository_names_the_variable() -> None:
