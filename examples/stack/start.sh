@@ -452,6 +452,8 @@ registry_ticks=$(seconds STACK_REGISTRY_TIMEOUT 10 60) || exit 2
 registry_timeout=${STACK_REGISTRY_TIMEOUT:-10}
 pull_ticks=$(seconds STACK_PULL_TIMEOUT 900) || exit 2
 pull_timeout=${STACK_PULL_TIMEOUT:-900}
+# The fix for a pull STACK_PULL_TIMEOUT stopped, the pre-built image's or the base's.
+slow_pull_fix="set STACK_PULL_TIMEOUT above $pull_timeout s for a slow connection"
 case $(lower "${PREBUILT_REGISTRY:-canonical}") in
   canonical) which_registry=canonical; other_registry=mirror ;;
   mirror) which_registry=mirror; other_registry=canonical ;;
@@ -996,7 +998,7 @@ problem() {
       why="registry $registry_host is offline or unreachable: $2"
       advice="check the network or proxy, ${try_other}or point PHP_IMAGE_REPOSITORY at a registry you can reach"
       # a pull cut short by its own deadline: a slow connection may need a longer one
-      [ -z "$pull_slow" ] || advice="set STACK_PULL_TIMEOUT above $pull_timeout s for a slow connection, or $advice" ;;
+      [ -z "$pull_slow" ] || advice="$slow_pull_fix, or $advice" ;;
     not-published)
       shown=$(printf '%s\n' "$lines" | sed 's/ /, /g')  # "8.3, 8.4", as resolve lists them
       why="PHP $php is not published for release $release ($2); published lines: ${shown:-none}"
@@ -1187,7 +1189,12 @@ prune_superseded() {
 base_fix() {
   if reference "$base"; then base_host=${ref_repository%%/*}; else base_host="its registry"; fi
   case $1 in
-    unreachable) echo "pull $base (or the pre-built image) once while online" ;;
+    unreachable)
+      if [ -n "$pull_slow" ]; then  # the registry answered: the pull was cut short
+        echo "$slow_pull_fix, or pull the base once yourself (\`docker pull --platform $platform $base\`, which has no deadline)"
+      else
+        echo "pull $base (or the pre-built image) once while online"
+      fi ;;
     not-on-registry) echo "take the release's current pins file and Dockerfiles: the base $base is no longer on its registry" ;;
     auth-required) echo "run \`docker login $base_host\` to pull the base $base" ;;
     rate-limited) echo "pull $base once $base_host allows it again (\`docker login $base_host\` raises the limit)" ;;

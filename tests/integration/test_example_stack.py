@@ -1723,6 +1723,36 @@ def test_a_pull_that_outlasts_stack_pull_timeout_says_to_raise_it(
     assert "STACK_PULL_TIMEOUT" not in proc.stderr
 
 
+def test_a_base_pull_that_outlasts_stack_pull_timeout_says_to_raise_it(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """The fallback's pull of the base, stopped by STACK_PULL_TIMEOUT (a registry that took
+    the connection and is slow), says so and to raise it, as the pre-built image's pull does,
+    not to pull the base once while online (it is online)."""
+    slow = world.repositories["silent"].split("/")[0]
+    base = f"{slow}/stand-in/php:8.4-fpm-alpine@{world.base.split('@')[1]}"
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(pins.render(_record(world.repositories["refused"], world.digest, base)))
+    env = launcher_env(
+        world, project, tmp_path, PHP_PINS_FILE=str(pins_file), PHP_IMAGE_CACHE_CHECK="false",
+        STACK_REGISTRY_TIMEOUT="10", STACK_PULL_TIMEOUT="0.4",
+    )  # fmt: skip
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "cannot-proceed", "availability": "unreachable"}, proc.stderr
+    assert proc.returncode == 17, proc.stderr
+    assert (
+        f"a local build cannot work either: its base {base} is not in the local image store and "
+        "cannot be pulled (unreachable: the pull did not finish within 0.4 s (STACK_PULL_TIMEOUT))"
+    ) in proc.stderr, proc.stderr
+    fix = next(line for line in said(proc) if line.startswith("start: fix: "))
+    assert fix.endswith(
+        "; or set STACK_PULL_TIMEOUT above 0.4 s for a slow connection, or pull the base once "
+        f"yourself (`docker pull --platform {HOST} {base}`, which has no deadline)"
+    ), proc.stderr
+    assert "once while online" not in proc.stderr
+    assert "building" not in proc.stderr
+
+
 def test_a_pins_file_edited_on_windows_reads_the_same(
     world: World, project: str, tmp_path: Path
 ) -> None:
