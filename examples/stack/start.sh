@@ -30,11 +30,11 @@
 #   PHP_IMAGE_CACHE_CHECK       true|false (default true): false asks the registry for the
 #                               pre-built image and the base even when they are here
 #   STACK_NAME                  compose project name (default php-stack)
-#   DOCKER                      the docker CLI (default docker)
+#   DOCKER                      the docker CLI, a path or a command on PATH (default docker)
 #
 # Exit status: 0 started; 17 cannot proceed (the message says what failed and what
 # to do); 2 invalid setting (or an argument: there are none but --help, alone); 3 missing or broken pins file; 10 docker or compose
-# missing (or compose older than 2.8.0), or the docker engine does not answer (within 10 s) or refuses this user;
+# missing (DOCKER naming no executable file; compose older than 2.8.0), or the docker engine does not answer (within 10 s) or refuses this user;
 # 11 docker compose failed to build or start it (its last line and what to do follow);
 # 130/143 stopped by SIGINT/SIGTERM.
 # stderr has one `start: decision=` line: decision=use-prebuilt|build-locally|cannot-proceed
@@ -46,7 +46,11 @@ set -u
 # used as variables here either).
 [ -z "${ZSH_VERSION:-}" ] || emulate sh
 
-say() { printf 'start: %s\n' "$*" >&2; }
+# me: who speaks: start, or stop when stop.sh reads the helpers below (and no more) from this
+# file, to say what start.sh says in the same words.
+me=start
+[ -z "${stack_helpers_for:-}" ] || me=stop
+say() { printf '%s: %s\n' "$me" "$*" >&2; }
 # The blanks around a setting that do not count (space, tab, LF, CR, VT, FF): ASCII ones, as
 # resolve reads them, in every shell and locale ([:space:] takes an em space in bash or zsh
 # under a UTF-8 locale, and not in dash). A Unicode space is part of the value.
@@ -58,14 +62,16 @@ blanks=$(printf ' \t\n\r\v\f.') blanks=${blanks%.}
 # refuses (Python's repr: '...', or "..." for a value holding ' and no "; a backslash
 # doubled, \t \n \r, a control character or an invisible one as \xNN, \uNNNN or
 # \UNNNNNNNN: a no-break space, a zero-width one, a bidirectional mark; a byte that is not
-# UTF-8 as \xff); MODE spaced: 1 when TEXT holds whitespace or a control character as
-# resolve reads them (Python's isspace: a no-break space, an em space too), else nothing.
+# UTF-8 as \xff); MODE quoted: the same, whole however long (a path); MODE spaced: 1 when
+# TEXT holds whitespace or a control character as resolve reads them (Python's isspace: a
+# no-break space, an em space too), else nothing.
 # awk writes ASCII alone (a backslash doubled, a byte above 127 as \0ooo) and printf %b the
 # bytes: BWK awk's second edition (2023 on; macOS may ship it) writes printf "%c" of a
 # byte above 127 as that code point in UTF-8 (under a UTF-8 locale; before its 2023-10-30
 # fix, under LC_ALL=C too), which would write an accent or an emoji twice encoded.
 utf8() {
   escaped=$(printf '%s' "$2" | od -An -v -tu1 | LC_ALL=C awk -v mode="$1" '
+    BEGIN { quoted = mode == "repr" || mode == "quoted" }
     # hidden CP: a character Python does not print as it is (categories Cc, Cf, Co, Z but
     # the space; a code point no Unicode version assigns yet is shown as it is here).
     function hidden(cp) {
@@ -119,7 +125,7 @@ utf8() {
       end = units
       if (mode == "repr" && units > 60) end = 57
       quote = ""
-      if (mode == "repr") {
+      if (quoted) {
         single = 0; double = 0
         for (u = 0; u < end; u++) {
           if (b[start[u]] == 39) single = 1
@@ -131,7 +137,7 @@ utf8() {
       for (u = 0; u < end; u++) {
         c = b[start[u]]
         if (bad[u]) { printf "\\\\x%02x", c; continue }
-        if (mode == "repr") {
+        if (quoted) {
           cp = code(u)
           if (cp == 92) { printf "\\\\\\\\"; continue }
           if (cp == 39 && quote == "\047") { printf "\\\\\047"; continue }
@@ -164,13 +170,14 @@ ascii() { [ "$(printf '%s' "$1" | LC_ALL=C tr -d '\000-\177' | wc -c)" -eq 0 ]; 
 printable() {
   if ascii "$1"; then printf '%s' "$1"; else utf8 escape "$1"; fi
 }
-# Every run says one decision= line a script can read: a stop before any decision says
-# decision=none and a word for what went wrong (resolve says the same words).
+# Every run of start.sh says one decision= line a script can read: a stop before any decision
+# says decision=none and a word for what went wrong (resolve says the same words). stop.sh
+# decides nothing, and says no such line.
 decision_said=
 fail() {
   code=$1
   shift
-  if [ -z "$decision_said" ]; then
+  if [ -z "$decision_said" ] && [ "$me" = start ]; then
     case $code in
       2) say "decision=none error=invalid-input" ;;
       3) say "decision=none error=pins-file" ;;
@@ -181,6 +188,69 @@ fail() {
   say "error: $(printable "$*")"
   exit "$code"
 }
+
+# invalid NAME VALUE ACCEPTED: exit 2 for the setting NAME, in resolve's words (its tip too):
+# VALUE as resolve shows a value it refuses, whole up to 60 characters, else its first 57 and
+# "...", quoted as Python's repr quotes it (utf8 repr: a byte that is not UTF-8 counts as one
+# character, written \xff; an invisible character is written as an escape).
+invalid() {
+  iv_shown=$(utf8 repr "$2")
+  fail 2 "$1=$iv_shown is not valid: $3
+$me: fix: correct the environment variable $1"
+}
+
+# matches TEXT ERE: is TEXT (one line) matched whole by ERE, byte by byte?
+matches() {
+  case $1 in *'
+'*) return 1 ;; esac
+  printf '%s\n' "$1" | LC_ALL=C grep -Eqx -e "$2"
+}
+
+# trim TEXT: TEXT without the blanks around it (the CR of an env file edited on Windows).
+trim() {
+  set -- "${1#"${1%%[!"$blanks"]*}"}"
+  printf '%s' "${1%"${1##*[!"$blanks"]}"}"
+}
+
+# stack_name: STACK_NAME (its blanks aside; default php-stack) as $project_name, a compose
+# project name; exit 2 for one compose would refuse (start.sh checks it before any pull or
+# build, stop.sh before asking compose).
+stack_name() {
+  project_name=$(trim "${STACK_NAME:-}")
+  project_name=${project_name:-php-stack}
+  matches "$project_name" '[a-z0-9][a-z0-9_-]*' \
+    || invalid STACK_NAME "$project_name" "use lowercase letters, digits, '-' and '_', starting with a letter or digit (a compose project name)"
+}
+
+# docker_or_fail: exit 10 unless the docker CLI ($docker: DOCKER, else docker on PATH) is a
+# command this user may run. A DOCKER that names none is said to be one, with its value: no
+# advice to install docker, which may well be installed.
+docker_or_fail() {
+  if [ -z "${DOCKER:-}" ]; then
+    command -v docker >/dev/null 2>&1 || fail 10 "docker is not installed (the docker command is missing)
+$me: fix: install Docker Desktop (macOS) or the docker engine and its compose plugin (Linux)"
+    return 0
+  fi
+  case $DOCKER in
+    */*) dk_found=$DOCKER ;;
+    *) dk_found=$(command -v "$DOCKER" 2>/dev/null) || dk_found= ;;  # on PATH (or a shell builtin)
+  esac
+  case $dk_found in
+    '') dk_why="no command of that name is on PATH" ;;
+    */*)
+      if [ -d "$dk_found" ]; then dk_why="it is a directory"
+      elif [ ! -e "$dk_found" ]; then dk_why="there is no such file"
+      elif [ ! -f "$dk_found" ]; then dk_why="it is not a regular file"
+      elif [ ! -x "$dk_found" ]; then dk_why="this user may not execute it"
+      else return 0
+      fi ;;
+    *) return 0 ;;
+  esac
+  fail 10 "DOCKER=$(utf8 quoted "$DOCKER") is not an executable file: $dk_why
+$me: fix: set DOCKER to the docker CLI's path (\`command -v docker\` names the one on PATH), or unset DOCKER to run docker from PATH"
+}
+
+[ "$me" = start ] || return 0  # stop.sh has what it reads: the helpers above
 
 # The folder of the script itself, also when started through a symlink to it (a
 # ~/bin/php-stack -> .../stack/start.sh): its pins file, compose.yaml and dockerfiles
@@ -216,16 +286,6 @@ start: fix: set them before the command, e.g. PHP_VERSION=8.3 ./start.sh; ./star
 
 lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
 
-# invalid NAME VALUE ACCEPTED: exit 2 for the setting NAME, in resolve's words (its tip too):
-# VALUE as resolve shows a value it refuses, whole up to 60 characters, else its first 57 and
-# "...", quoted as Python's repr quotes it (utf8 repr: a byte that is not UTF-8 counts as one
-# character, written \xff; an invisible character is written as an escape).
-invalid() {
-  iv_shown=$(utf8 repr "$2")
-  fail 2 "$1=$iv_shown is not valid: $3
-start: fix: correct the environment variable $1"
-}
-
 # bool NAME DEFAULT: the setting NAME as true/false; exit 2 when it is neither.
 bool() {
   eval "value=\${$1:-}"
@@ -259,13 +319,6 @@ seconds() {
   fi
   [ "$ticks" -gt 0 ] || invalid "$1" "$value" "use a number of seconds above 0, e.g. 10 or 2.5"
   echo "$ticks"
-}
-
-# matches TEXT ERE: is TEXT (one line) matched whole by ERE, byte by byte?
-matches() {
-  case $1 in *'
-'*) return 1 ;; esac
-  printf '%s\n' "$1" | LC_ALL=C grep -Eqx -e "$2"
 }
 
 # without_credentials TEXT: status 0 when TEXT carries a user:password@ (after an optional
@@ -502,9 +555,7 @@ platform_or_fail() {
 }
 [ -z "${PHP_VERSION:-}" ] || php_line_or_fail "$PHP_VERSION"
 # STACK_NAME: a compose project name, checked now rather than by compose after a pull or a build.
-project_name=${STACK_NAME:-php-stack}
-matches "$project_name" '[a-z0-9][a-z0-9_-]*' \
-  || invalid STACK_NAME "$STACK_NAME" "use lowercase letters, digits, '-' and '_', starting with a letter or digit (a compose project name)"
+stack_name
 # The platform given: PHP_IMAGE_PLATFORM, else docker's own default (the docker CLI and
 # compose take DOCKER_DEFAULT_PLATFORM when no platform is given; both are given one here),
 # read as resolve reads it: its blanks aside, not read (nor refused) under PHP_IMAGE_PLATFORM.
@@ -785,8 +836,7 @@ hung() {
 start: fix: restart Docker Desktop, or the docker service (sudo systemctl restart docker), until \`$docker version\` answers"
 }
 
-command -v "$docker" >/dev/null 2>&1 || fail 10 "docker is not installed (the $docker command is missing)
-start: fix: install Docker Desktop (macOS) or the docker engine and its compose plugin (Linux)"
+docker_or_fail
 # The oldest compose this launcher works with: `docker compose up --pull never` came in
 # compose 2.8.0 (ps --all, logs --no-log-prefix, rm --stop, version --short: 2.0.0;
 # pull_policy: missing: 2.1.0; the compose file's top-level name: 2.3.0). `version --short` prints 2.26.1, v2.7.0 (before

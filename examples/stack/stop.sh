@@ -1,9 +1,11 @@
 #!/bin/sh
 # Stop what ./start.sh started (same STACK_NAME): its containers and network. Needs docker
-# and compose v2. Exit status: 0 stopped (or nothing to stop); 2 an invalid STACK_NAME or an argument;
-# 10 docker missing; 11 docker compose failed (its message above, then what to do);
-# 130/143 stopped by SIGINT/SIGTERM.
+# and compose v2, and start.sh next to it (it reads start.sh's helpers, to say what start.sh
+# says). Exit status: 0 stopped (or nothing to stop); 2 an invalid STACK_NAME or an argument;
+# 10 docker missing (or DOCKER naming no executable file); 11 docker compose failed (its
+# message above, then what to do); 17 no start.sh next to it; 130/143 stopped by SIGINT/SIGTERM.
 set -u
+[ -z "${ZSH_VERSION:-}" ] || emulate sh  # zsh stop.sh: read as sh, as start.sh
 case ${1-} in
   -h | --help)  # alone: --help with more is refused below, as any argument
     if [ "$#" -eq 1 ]; then
@@ -18,37 +20,39 @@ if [ "$#" -gt 0 ]; then  # its one setting is STACK_NAME: an argument would be i
     "stop: fix: name another stack with STACK_NAME, e.g. STACK_NAME=other ./stop.sh" >&2
   exit 2
 fi
-docker=${DOCKER:-docker}
-# STACK_NAME as start.sh reads it: the blanks around it (the CR of an env file edited on
-# Windows) do not count; ASCII ones alone (space, tab, LF, CR, VT, FF), in every shell and locale.
-blanks=$(printf ' \t\n\r\v\f.') blanks=${blanks%.}
-name=${STACK_NAME:-}
-name=${name#"${name%%[!"$blanks"]*}"}
-name=${name%"${name##*[!"$blanks"]}"}
-name=${name:-php-stack}
-lower=abcdefghijklmnopqrstuvwxyz0123456789  # spelled out: a range may take in capitals in some locales
-case $name in
-  [$lower]*) case $name in *[!"$lower"_-]*) bad=1 ;; *) bad= ;; esac ;;
-  *) bad=1 ;;
-esac
-if [ -n "$bad" ]; then  # named as start.sh names it: without its blanks, quoted as resolve quotes it
-  shown=$(printf '%s' "$name" | sed 's/\\/\\\\/g')
-  case $shown in
-    *\'*) case $shown in *'"'*) shown="'$(printf '%s' "$shown" | sed "s/'/\\\\'/g")'" ;; *) shown="\"$shown\"" ;; esac ;;
-    *) shown="'$shown'" ;;
+# start.sh next to this script, also when it is run through a symlink to it.
+script=$0 hops=0
+while [ -h "$script" ] && [ "$hops" -lt 40 ] && target=$(readlink -- "$script" 2>/dev/null); do
+  case $target in
+    /*) script=$target ;;
+    *) case $script in */*) script=${script%/*}/$target ;; *) script=$target ;; esac ;;
   esac
-  printf '%s\n' "stop: error: STACK_NAME=$shown is not valid: use lowercase letters, digits, '-' and '_', starting with a letter or digit (a compose project name)" \
-    "stop: fix: correct the environment variable STACK_NAME" >&2
-  exit 2
+  hops=$((hops + 1))
+done
+case $script in */*) start=${script%/*}/start.sh ;; *) start=start.sh ;; esac
+# An older start.sh would run a whole start when read: only one that stops after its helpers.
+if [ ! -f "$start" ] || [ ! -r "$start" ]; then
+  said="$start cannot be read"
+elif ! grep -q stack_helpers_for "$start"; then
+  said="$start is of an older publisher version than stop.sh"
 fi
-if ! command -v "$docker" >/dev/null 2>&1; then
-  printf '%s\n' "stop: error: docker is not installed (the $docker command is missing)" \
-    "stop: fix: install Docker Desktop (macOS) or the docker engine and its compose plugin (Linux)" >&2
-  exit 10
+if [ -n "${said:-}" ]; then
+  printf '%s\n' "stop: error: $said: stop.sh reads the start.sh it came with, next to it" \
+    "stop: fix: vendor start.sh and stop.sh together, from the same publisher version" >&2
+  exit 17
 fi
-"$docker" compose --project-name "$name" down && exit 0
+# STACK_NAME, the docker CLI and a refused value are read and said as start.sh says them.
+# shellcheck disable=SC2034  # read by start.sh: its helpers, and no more, speaking as stop
+stack_helpers_for=stop
+# shellcheck source=/dev/null  # start.sh, checked on its own
+. "$start"
+stack_name
+docker_or_fail
+docker=${DOCKER:-docker}
+# shellcheck disable=SC2154  # project_name: set by stack_name
+"$docker" compose --project-name "$project_name" down && exit 0
 status=$?
 [ "$status" -lt 128 ] || exit "$status"  # stopped by a signal: said by the shell
-printf '%s\n' "stop: error: docker compose could not stop the stack $name (exit status $status; what it said is above)" \
+printf '%s\n' "stop: error: docker compose could not stop the stack $project_name (exit status $status; what it said is above)" \
   "stop: fix: start Docker Desktop or the docker service if it is not running (\`$docker version\` says); \`$docker compose ls --all\` lists the stacks it knows" >&2
 exit 11

@@ -2832,12 +2832,24 @@ def test_stop_says_what_failed_and_what_to_do(world: World, project: str, tmp_pa
     exit 11 with the fix), not a shell's "not found" or compose's bare status."""
     env = launcher_env(world, project, tmp_path)
     dash = shutil.which("dash") or "sh"
+    no_docker = tmp_path / "no-docker"  # a PATH with what stop.sh needs but docker
+    no_docker.mkdir()
+    for tool in ("sed", "grep", "readlink", "od", "awk", "tr", "wc"):
+        (no_docker / tool).symlink_to(shutil.which(tool) or tool)
+    stop = run(dash, str(STACK / "stop.sh"), env={**env, "PATH": str(no_docker)}, check=False)
+    assert (stop.returncode, stop.stderr) == (
+        10,
+        "stop: error: docker is not installed (the docker command is missing)\n"
+        "stop: fix: install Docker Desktop (macOS) or the docker engine and its compose plugin "
+        "(Linux)\n",
+    )
     stop = run(dash, str(STACK / "stop.sh"), env={**env, "DOCKER": "no-docker-here"}, check=False)
     assert (stop.returncode, stop.stderr) == (
         10,
-        "stop: error: docker is not installed (the no-docker-here command is missing)\n"
-        "stop: fix: install Docker Desktop (macOS) or the docker engine and its compose plugin "
-        "(Linux)\n",
+        "stop: error: DOCKER='no-docker-here' is not an executable file: no command of that "
+        "name is on PATH\n"
+        "stop: fix: set DOCKER to the docker CLI's path (`command -v docker` names the one on "
+        "PATH), or unset DOCKER to run docker from PATH\n",
     )
     gone = f"unix://{tmp_path}/no-engine.sock"
     stop = run(dash, str(STACK / "stop.sh"), env={**env, "DOCKER_HOST": gone}, check=False)
@@ -2851,6 +2863,47 @@ def test_stop_says_what_failed_and_what_to_do(world: World, project: str, tmp_pa
 
 
 @pytest.mark.parametrize("shell", ["dash", *SHELLS])
+def test_a_docker_setting_naming_no_executable_file_is_named_not_called_a_missing_install(
+    shell: str, tmp_path: Path
+) -> None:
+    """DOCKER set to a path that is not there (a typo, a moved install), a folder, a file no
+    one may execute, or a name PATH lacks: both scripts name DOCKER and its value (a control
+    character shown escaped) and say to correct or unset it, exit 10, never "docker is not
+    installed" with the advice to install what may well be installed."""
+    argv = ("dash",) if shell == "dash" else SHELLS[shell]
+    tool = shutil.which(argv[0])
+    assert tool, f"{argv[0]} is not installed (scripts/setup-machine installs it)"
+    plain = tmp_path / "docker"
+    plain.write_text("#!/bin/sh\n")
+    plain.chmod(0o644)  # no x bit: root may not execute it either
+    cases = {
+        str(tmp_path / "gone" / "docker"): "there is no such file",
+        str(tmp_path): "it is a directory",
+        str(plain): "this user may not execute it",
+        "dockr": "no command of that name is on PATH",
+        "dock\x1b[2Jer": "no command of that name is on PATH",
+    }
+    pins_file = ROOT / "tests" / "fixtures" / "records-v1" / "release-notes" / "v1.0.0.env"
+    for value, why in cases.items():
+        env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": value,
+               "PHP_PINS_FILE": str(pins_file)}  # fmt: skip
+        start = run(tool, *argv[1:], str(STACK / "start.sh"), env=env, check=False)
+        stop = run(tool, *argv[1:], str(STACK / "stop.sh"), env=env, check=False)
+        shown = value.replace("\x1b", "\\x1b")
+        said = [
+            f"error: DOCKER='{shown}' is not an executable file: {why}",
+            "fix: set DOCKER to the docker CLI's path (`command -v docker` names the one on "
+            "PATH), or unset DOCKER to run docker from PATH",
+        ]
+        assert (start.returncode, stop.returncode) == (10, 10), (value, start.stderr, stop.stderr)
+        assert start.stderr.splitlines() == [
+            "start: decision=none error=docker-unavailable",
+            *(f"start: {line}" for line in said),
+        ], value
+        assert stop.stderr.splitlines() == [f"stop: {line}" for line in said], value
+
+
+@pytest.mark.parametrize("shell", ["dash", *SHELLS])
 def test_stop_names_an_invalid_stack_name_as_start_does(shell: str, tmp_path: Path) -> None:
     """stop.sh refuses a STACK_NAME in start.sh's words, its fix line too: the value named
     without the blanks around it (a module's env file edited on Windows) and quoted as
@@ -2858,7 +2911,11 @@ def test_stop_names_an_invalid_stack_name_as_start_does(shell: str, tmp_path: Pa
     argv = ("dash",) if shell == "dash" else SHELLS[shell]
     tool = shutil.which(argv[0])
     assert tool, f"{argv[0]} is not installed (scripts/setup-machine installs it)"
-    for value in (" Client Site\r", "\tmy'site", 'say "hi"', "back\\slash", 'it\'s "x"'):
+    for value in (
+        " Client Site\r", "\tmy'site", 'say "hi"', "back\\slash", 'it\'s "x"',
+        "site\x1b[2J\x1b[Hx",  # a terminal's clear screen: shown escaped, never sent raw
+        "bell\x07", "zero\u200bwidth", "caf\u00e9",
+    ):  # fmt: skip
         env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "STACK_NAME": value}
         start = run(tool, *argv[1:], str(STACK / "start.sh"), env=env, check=False)
         stop = run(tool, *argv[1:], str(STACK / "stop.sh"), env=env, check=False)
@@ -2866,6 +2923,7 @@ def test_stop_names_an_invalid_stack_name_as_start_does(shell: str, tmp_path: Pa
         said = [line.removeprefix("start: ") for line in start.stderr.splitlines()[1:]]
         assert said[0].startswith("error: STACK_NAME="), start.stderr
         assert stop.stderr.splitlines() == [f"stop: {line}" for line in said], value
+        assert "\x1b" not in stop.stderr and "\x07" not in stop.stderr, value
 
 
 @pytest.mark.parametrize("shell", ["dash", *SHELLS])
