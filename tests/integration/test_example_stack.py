@@ -2927,6 +2927,50 @@ def test_stop_names_an_invalid_stack_name_as_start_does(shell: str, tmp_path: Pa
 
 
 @pytest.mark.parametrize("shell", ["dash", *SHELLS])
+def test_stop_reads_the_start_sh_next_to_it_and_refuses_an_older_one(
+    shell: str, tmp_path: Path
+) -> None:
+    """stop.sh takes its words from the start.sh beside it (through a symlink to stop.sh
+    too): without one, or beside a start.sh of an older version (which would run a whole
+    start when read), it says so, exit 17, and runs nothing of it."""
+    argv = ("dash",) if shell == "dash" else SHELLS[shell]
+    tool = shutil.which(argv[0])
+    assert tool, f"{argv[0]} is not installed (scripts/setup-machine installs it)"
+    home = tmp_path / "stack"
+    home.mkdir()
+    shutil.copy(STACK / "stop.sh", home / "stop.sh")
+    link = tmp_path / "php-stack-stop"
+    link.symlink_to(home / "stop.sh")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "STACK_NAME": "Bad Name"}
+    fix = "stop: fix: vendor start.sh and stop.sh together, from the same publisher version"
+    stop = run(tool, *argv[1:], str(link), env=env, check=False)
+    assert (stop.returncode, stop.stderr.splitlines()) == (
+        17,
+        [
+            f"stop: error: {home}/start.sh cannot be read: stop.sh reads the start.sh it came "
+            "with, next to it",
+            fix,
+        ],
+    )
+    ran = tmp_path / "ran"
+    (home / "start.sh").write_text(f"#!/bin/sh\ntouch '{ran}'\n")  # an older start.sh
+    stop = run(tool, *argv[1:], str(link), env=env, check=False)
+    assert (stop.returncode, stop.stderr.splitlines()) == (
+        17,
+        [
+            f"stop: error: {home}/start.sh is of an older publisher version than stop.sh: "
+            "stop.sh reads the start.sh it came with, next to it",
+            fix,
+        ],
+    )
+    assert not ran.exists()
+    shutil.copy(STACK / "start.sh", home / "start.sh")
+    stop = run(tool, *argv[1:], str(link), env=env, check=False)
+    assert stop.returncode == 2, stop.stderr
+    assert stop.stderr.startswith("stop: error: STACK_NAME='Bad Name' is not valid: "), stop.stderr
+
+
+@pytest.mark.parametrize("shell", ["dash", *SHELLS])
 def test_the_scripts_refuse_arguments_and_show_their_header_for_help(
     shell: str, tmp_path: Path
 ) -> None:
