@@ -75,6 +75,14 @@ def either(names: Iterable[str]) -> str:
     return " or ".join(dict.fromkeys(names))
 
 
+def in_matrix_order(names: Iterable[str], order: Iterable[str]) -> list[str]:
+    """``names``, each once, in ``order`` (matrix.yaml's registries, the primary first) as
+    every message lists registries, never sorted by name; a name ``order`` lacks (a
+    registry a record names that matrix.yaml no longer has) after them, as given."""
+    rank = {name: i for i, name in enumerate(dict.fromkeys(order))}
+    return sorted(dict.fromkeys(names), key=lambda name: rank.get(name, len(rank)))
+
+
 def rerun_release(release: str) -> str:
     """What finishes a release that stopped before its end (some pins written, or no
     record): its rerun, as verify's tip and audit's finding say it."""

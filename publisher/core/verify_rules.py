@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..resolve import short_digest
-from .plan import either, is_floating_tag
+from .plan import either, in_matrix_order, is_floating_tag
 from .platforms import Platform
 from .sizes import human_size
 
@@ -424,6 +424,9 @@ class Report:
     foreign_pins: bool = False
     #: registry name -> the content it named but did not serve (nothing on it was checked)
     invalid: Mapping[str, str] = field(default_factory=dict)
+    #: every registry checked, in matrix.yaml's order (the primary first): the order in
+    #: which messages name them (``in_matrix_order``)
+    registries: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -520,16 +523,19 @@ def build_report(
     *,
     primary: str | None = None,
     invalid: Mapping[str, str] | None = None,
+    registries: Sequence[str] = (),
 ) -> Report:
     """Apply every rule to every line; the report lists every defect found.
 
     ``unreachable``, ``rate_limited`` and ``invalid`` (registry name -> its error in
     words) are registries that could not be read, or that named other content than they
     served: each is one defect, and the lines are judged on the others. ``primary``: the primary registry's name (see
-    ``Report.gone_on_primary``).
+    ``Report.gone_on_primary``). ``registries``: every registry checked, in matrix.yaml's
+    order, which the defects of those not read follow.
     """
     limited = dict(rate_limited or {})
     down = {**(unreachable or {}), **limited}
+    down = {name: down[name] for name in in_matrix_order(down, registries)}
     defects: list[Defect] = [
         Defect(
             "rate-limited" if name in limited else "unreachable",
@@ -542,6 +548,7 @@ def build_report(
         for name, error in down.items()
     ]
     lying = dict(invalid or {})
+    lying = {name: lying[name] for name in in_matrix_order(lying, registries)}
     defects += [
         Defect(
             "invalid-response",
@@ -618,6 +625,7 @@ def build_report(
         ),
         foreign_pins=any(_pins_foreign(e, tags, images) for e in expectations),
         invalid=lying,
+        registries=tuple(registries),
     )
 
 

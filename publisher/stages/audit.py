@@ -57,7 +57,7 @@ from ..core.errors import (
 )
 from ..core.manifest import VERSION_LABEL
 from ..core.notes import ReleaseFacts, load_record, record_releases
-from ..core.plan import is_floating_tag, parse_scheme_tag, settled
+from ..core.plan import in_matrix_order, is_floating_tag, parse_scheme_tag, settled
 from ..core.reference import Reference, parse_repository
 from ..resolve import short_digest
 from .clients import AnonymousClient
@@ -723,14 +723,14 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
             "directory this audit reads (merge its notes pull request, or copy its vX.Y.Z.json, "
             ".md and .env there) or rerun that release"
         )
-    down = sorted(report.unanswered)
+    down = in_matrix_order(report.unanswered, report.targets)
     if down:
         advice = {name: report.advice.get(name) for name in down}
         tips.append(
             unanswered_tip(advice, "publisher audit --repair" if repaired else "publisher audit")
             + _others_audited(report, down, repaired=repaired, joined=": ")
         )
-    for label in sorted(report.invalid):
+    for label in in_matrix_order(report.invalid, report.targets):
         tips.append(
             f"{label}: {report.advice.get(label) or 'check the registry'}"
             + _others_audited(report, [label], repaired=repaired, joined="; ")

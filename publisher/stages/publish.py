@@ -2107,16 +2107,19 @@ class Publisher:
             self.output.info("Copies: nothing " + ("else " if pending else "") + "to copy")
             return
         names = {target: name for name, target in self.targets().items()}
-        rows = [
-            (
-                names.get(row.target, str(row.target)),
-                str(row.uploads),
-                human_size(row.upload_bytes),
-                str(row.mounts),
-                str(row.manifests),
+        summary = {names.get(row.target, str(row.target)): row for row in transfers.summary()}
+        rows = []
+        for name in planning.in_matrix_order(summary, (r.name for r in self.config.registries)):
+            row = summary[name]
+            rows.append(
+                (
+                    name,
+                    str(row.uploads),
+                    human_size(row.upload_bytes),
+                    str(row.mounts),
+                    str(row.manifests),
+                )
             )
-            for row in transfers.summary()
-        ]
         self.output.table(
             f"Copies ({counted(transfers.download_count, 'blob')} to download from "
             f"{self.primary.name})",

@@ -41,7 +41,7 @@ from ..core.errors import (
     unanswered_tip,
 )
 from ..core.notes import ReleaseFacts
-from ..core.plan import Plan, rerun_release
+from ..core.plan import Plan, in_matrix_order, rerun_release
 from ..core.publish_plan import AUDIT_REPAIRS_IMAGE, config_for_record
 from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
@@ -457,6 +457,7 @@ def verify_release(
         limited,
         primary=config.primary.name,
         invalid=lying,
+        registries=[r.name for r in config.registries],
     )
     return dataclasses.replace(report, advice={name: exc.hint for name, exc in down.items()})
 
@@ -677,7 +678,10 @@ def _lost_tip(report: Report, rest: Sequence[Defect], *, pins_first: bool = Fals
 
 def unreachable_hint(report: Report) -> str:
     return unanswered_tip(
-        {name: report.advice.get(name) for name in sorted(report.unanswered)},
+        {
+            name: report.advice.get(name)
+            for name in in_matrix_order(report.unanswered, report.registries)
+        },
         f"publisher verify {report.release}",
     )
 
@@ -719,7 +723,7 @@ def _invalid_hint(report: Report) -> str:
     what the other registries' defects call for."""
     tips = [
         f"{name}: {report.advice.get(name) or 'check the registry'}"
-        for name in sorted(report.invalid)
+        for name in in_matrix_order(report.invalid, report.registries)
     ]
     if any(line.tags for line in report.lines):  # some registry was checked beside it
         judged = [d for d in report.defects if d.kind not in rules.NOT_JUDGED_KINDS]

@@ -432,3 +432,38 @@ def test_verify_of_a_release_never_published_says_so_without_judging_floating_ta
     assert "error: verification failed: 1 defect found" in text.stderr, out
     assert "arm64" not in text.stderr and "floating" not in text.stderr, text.stderr
     assert "Traceback" not in out
+
+
+def test_registries_are_named_in_matrix_order_not_by_name(
+    tmp_path: Path, fresh_registry: Callable[..., Any], write_matrix: Any
+) -> None:
+    """matrix.yaml lists hub (the primary), then quay and ghcr, the two others in the
+    opposite order of their addresses: publish --dry-run's copies table has a row for
+    each in that order; with every registry stopped, verify and audit name each, and
+    what to check on it, in that order too, never sorted by name or address."""
+    hub, one, two = fresh_registry(), fresh_registry(), fresh_registry()
+    late, early = sorted((one, two), key=lambda r: f"http://{r.host}", reverse=True)
+    world = make_world(tmp_path, write_matrix, hub=hub.host, quay=late.host, ghcr=early.host)
+    matrix = world.matrix("matrix.yaml", lines=("8.4",), platforms=("linux/amd64",))
+    digests = world.seed("v1.0.0", ("8.4",), ("linux/amd64",))
+    planned = world.run(
+        "publish", "v1.0.0", "--digests", str(digests), "--no-smoke", "--dry-run", matrix=matrix
+    )
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    copies = planned.stdout[planned.stdout.index("Copies (") :]
+    rows = [cells[1] for row in copies.splitlines() if len(cells := row.split()) > 1]
+    assert [name for name in rows if name in ("quay", "ghcr")] == ["quay", "ghcr"], copies
+    published = world.run(
+        "publish", "v1.0.0", "--digests", str(digests), "--no-smoke", matrix=matrix
+    )
+    assert published.returncode == 0, published.stdout + published.stderr
+    for registry in (hub, late, early):
+        registry.stop()
+
+    for command, rerun in ((("verify", "v1.0.0"), "verify v1.0.0"), (("audit",), "audit")):
+        result = world.run(*command, matrix=matrix)
+        assert result.returncode == 7, result.stdout + result.stderr
+        tip = result.stderr[result.stderr.index("tip:") :]
+        named = [tip.index(f"{name}: check that") for name in ("hub", "quay", "ghcr")]
+        assert named == sorted(named), tip
+        assert tip.rstrip().endswith(f"then run `publisher {rerun}` again"), tip
