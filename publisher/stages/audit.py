@@ -573,11 +573,11 @@ class Auditor:
     def repair(self, report: AuditReport) -> None:
         """Restore what the records say; pins first, then floating tags."""
         order = {rules.INCOMPLETE: 0, rules.MISSING: 1, rules.MOVED: 1, rules.FLOATING: 2}
-        todo = sorted(
-            (f for f in report.defects if f.kind in order),
-            key=lambda f: (order[f.kind], f.registry, f.tag),
-        )
         by_label = {t.label: t for t in self.targets}
+        found = [f for f in report.defects if f.kind in order]
+        # each kind registry by registry in matrix.yaml's order, as the report says them
+        labels = in_matrix_order((f.registry for f in found), by_label)
+        todo = sorted(found, key=lambda f: (order[f.kind], labels.index(f.registry), f.tag))
         for finding in todo:
             target = by_label[finding.registry]
             if target.label in self.failed:
@@ -661,18 +661,20 @@ def audit(
     # A registry that failed the repair's requests through the retries (it answered the
     # reads, then not the writes) is said as one that could not be reached; one that
     # named other content than it stored or served, as such.
-    for label, exc in auditor.failed.items():
+    failed = []
+    for label in in_matrix_order(auditor.failed, again.targets):
+        exc = auditor.failed[label]
         if label not in again.unanswered and label not in again.invalid:
-            again.findings.insert(
-                0,
+            failed.append(
                 rules.unreachable(
                     label,
                     exc.message,
                     rate_limited=isinstance(exc, RateLimitedError),
                     invalid=isinstance(exc, InvalidResponseError),
-                ),
+                )
             )
             again.advice[label] = exc.hint
+    again.findings[:0] = failed  # first, in matrix.yaml's order
     return again
 
 

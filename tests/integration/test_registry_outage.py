@@ -144,14 +144,15 @@ def test_a_registry_that_fails_the_repair_s_writes_is_reported_and_the_others_re
     write_matrix: Any,
 ) -> None:
     """Both registries drifted; ghcr answers the reads, then fails every write through the
-    retries (503). audit --repair still repairs hub (ghcr's repairs come first, by name),
+    retries (503). audit --repair still repairs hub (ghcr's repairs come first: matrix.yaml
+    lists it first, its primary hub second),
     names ghcr as it names a registry that cannot be reached, prints the whole report
     with --json, and its tip is to run the repair again; once ghcr answers, that does it."""
     from tests.support.faultproxy import Fault
 
     ghcr = fresh_registry()
     front = proxy_for(ghcr.host)
-    world = make_world(tmp_path, write_matrix, hub=registry.host, ghcr=front.host)
+    world = make_world(tmp_path, write_matrix, ghcr=front.host, hub=registry.host)
     matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
     digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
     world.put_tag("hub", digests["8.4"], "v1.0.0-php-8.3")  # a pin moved by hand
@@ -467,3 +468,45 @@ def test_registries_are_named_in_matrix_order_not_by_name(
         named = [tip.index(f"{name}: check that") for name in ("hub", "quay", "ghcr")]
         assert named == sorted(named), tip
         assert tip.rstrip().endswith(f"then run `publisher {rerun}` again"), tip
+
+
+def test_a_repair_goes_registry_by_registry_in_matrix_order(
+    tmp_path: Path,
+    registry: Any,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """matrix.yaml lists hub, quay, ghcr, and a pin moved by hand on each. quay and ghcr
+    answer the reads, then fail every write: audit --repair repairs hub, and names quay,
+    then ghcr, as registries not reached (findings and tip); once they answer, the repair
+    restores quay's pin, then ghcr's. Never sorted by name."""
+    from tests.support.faultproxy import Fault
+
+    quay, ghcr = proxy_for(fresh_registry().host), proxy_for(fresh_registry().host)
+    world = make_world(tmp_path, write_matrix, hub=registry.host, quay=quay.host, ghcr=ghcr.host)
+    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    for name in ("hub", "quay", "ghcr"):
+        world.put_tag(name, digests["8.4"], "v1.0.0-php-8.3")
+    for front in (quay, ghcr):
+        front.add(Fault("status", status=503, methods=("PUT", "POST", "PATCH"), times=None))
+    world.env = {**world.env, "PUBLISHER_RETRY_ATTEMPTS": "2", "PUBLISHER_RETRY_MAX_DELAY": "0"}
+
+    result = world.run("audit", "--repair", "--json", matrix=matrix)
+    assert result.returncode == 12, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    down = [f["registry"] for f in report["findings"] if f["kind"] == "unreachable"]
+    assert down == ["quay", "ghcr"], report["findings"]
+    hint = report["error"]["hint"]
+    assert hint.index("quay: the registry") < hint.index("ghcr: the registry"), hint
+    assert report["repaired"] == ["hub: v1.0.0-php-8.3 -> " + digests["8.3"]], report
+
+    for front in (quay, ghcr):
+        front.clear()
+    again = world.run("audit", "--repair", matrix=matrix)
+    assert again.returncode == 0, again.stdout + again.stderr
+    said = [line for line in again.stdout.splitlines() if line.startswith("repaired: ")]
+    assert said == [
+        f"repaired: {name}: v1.0.0-php-8.3 -> {digests['8.3']}" for name in ("quay", "ghcr")
+    ], again.stdout
