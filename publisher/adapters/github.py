@@ -275,15 +275,22 @@ class GitHubReleases:
                 hint="shorten the notes (the full notes stay in release-notes/ in the repository)",
             )
         title = name or tag
-        with self._guard(f"updating the GitHub release {tag} of {self.repository}"):
+        # Each step's failure says what was being done: a repository that is not found is
+        # met while the release is looked for, when nothing was written yet.
+        with self._guard(
+            f"looking for the GitHub release {tag} in {self.repository}",
+            then="nothing on GitHub was created or changed",
+        ):
             repo = self._repository()
             existing = self._find(repo, tag)
             # A draft is no release yet: it never takes "latest" away from this one.
             others = [r.tag_name for r in repo.get_releases() if r.tag_name != tag and not r.draft]
-            latest = is_latest(release, others)
-            make_latest = "true" if latest else "false"
             if existing is None:
                 self._require_tag(repo, tag)
+        latest = is_latest(release, others)
+        make_latest = "true" if latest else "false"
+        if existing is None:
+            with self._guard(f"creating the GitHub release {tag} of {self.repository}"):
                 try:
                     created = repo.create_git_release(
                         tag,
@@ -300,25 +307,26 @@ class GitHubReleases:
                 else:
                     self.output.info(f"created GitHub release {tag}: {created.html_url}")
                     return ReleaseResult("created", tag, created.html_url, created.id, latest)
-            assert existing is not None
-            if name is None:
-                title = existing.name or ""
-            draft = bool(existing.draft)
-            if draft:
-                self.output.warning(
-                    f"the GitHub release {tag} is a draft: its notes are kept up to date and it "
-                    "is left a draft, which nobody else sees (the stack's launcher cannot fetch "
-                    "its pins file); publish it on GitHub when it is ready"
-                )
-            if (
-                same_body(existing.body, body)
-                and existing.name == title
-                and existing.prerelease == (not release.is_stable)
-            ):
-                self.output.info(f"GitHub release {tag} is already up to date: {existing.html_url}")
-                return ReleaseResult(
-                    "unchanged", tag, existing.html_url, existing.id, latest and not draft, draft
-                )
+        assert existing is not None
+        if name is None:
+            title = existing.name or ""
+        draft = bool(existing.draft)
+        if draft:
+            self.output.warning(
+                f"the GitHub release {tag} is a draft: its notes are kept up to date and it "
+                "is left a draft, which nobody else sees (the stack's launcher cannot fetch "
+                "its pins file); publish it on GitHub when it is ready"
+            )
+        if (
+            same_body(existing.body, body)
+            and existing.name == title
+            and existing.prerelease == (not release.is_stable)
+        ):
+            self.output.info(f"GitHub release {tag} is already up to date: {existing.html_url}")
+            return ReleaseResult(
+                "unchanged", tag, existing.html_url, existing.id, latest and not draft, draft
+            )
+        with self._guard(f"updating the GitHub release {tag} of {self.repository}"):
             updated = existing.update_release(
                 name=title,
                 message=body,
@@ -326,10 +334,10 @@ class GitHubReleases:
                 prerelease=not release.is_stable,
                 make_latest=make_latest,
             )
-            self.output.info(f"updated GitHub release {tag}: {updated.html_url}")
-            return ReleaseResult(
-                "updated", tag, updated.html_url, updated.id, latest and not draft, draft
-            )
+        self.output.info(f"updated GitHub release {tag}: {updated.html_url}")
+        return ReleaseResult(
+            "updated", tag, updated.html_url, updated.id, latest and not draft, draft
+        )
 
     def attach(self, tag: str, path: Path) -> str:
         """Attach ``path`` to the release of ``tag`` (replacing an older asset of that name).
@@ -451,12 +459,16 @@ class GitHubReleases:
         return next((r for r in repo.get_releases() if r.draft and r.tag_name == tag), None)
 
     @contextlib.contextmanager
-    def _guard(self, doing: str) -> Iterator[None]:
-        """PyGithub and transport exceptions out, GitHubError in."""
+    def _guard(self, doing: str, *, then: str = "") -> Iterator[None]:
+        """PyGithub and transport exceptions out, GitHubError in: "``doing`` failed: why",
+        and ``then`` (what that leaves) after it."""
         try:
             yield
         except (GithubException, requests_exceptions.RequestException, OSError) as exc:
-            raise self._error(doing, exc) from exc
+            error = self._error(doing, exc)
+            if then:
+                error.message += f"; {then}"
+            raise error from exc
 
     def _error(self, doing: str, exc: BaseException) -> GitHubError:
         """Translate a PyGithub or transport exception into an actionable GitHubError."""

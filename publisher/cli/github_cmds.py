@@ -10,7 +10,7 @@ import click
 from ..core import jobmatrix, notes
 from ..core import plan as planning
 from ..core.config import text_problem, utf8_problem
-from ..core.errors import FileAccessError, UsageError
+from ..core.errors import ConfigError, FileAccessError, UsageError
 from ..core.fileio import read_text
 from ..core.version import parse_release
 from . import options
@@ -187,7 +187,8 @@ def gh_release_command(
     PHP_STAND_IN=true, or they carry the rehearsal banner) are refused (exit 2)
     before any request: their images contain no real PHP
     (PUBLISHER_ALLOW_STAND_IN_RELEASE=1 lets them through, only to rehearse the
-    workflow against a test GitHub server). Needs
+    workflow against a test GitHub server). Empty notes (or only white space) are
+    refused (exit 3) before any request: they would wipe the release's body. Needs
     GITHUB_TOKEN with `contents: write`; GITHUB_API_URL selects GitHub
     Enterprise Server.
 
@@ -226,6 +227,17 @@ def gh_release_command(
             f"release notes not found: {path}",
             hint=f"run `publisher publish {version.tag} --digests DIR` first, or pass --notes FILE",
         ) from None
+    if not body.strip():
+        # GitHub would take it: the published notes replaced by nothing, without a word.
+        raise ConfigError(
+            f"is empty{'' if not body else ' (only white space)'}: it holds no release notes; "
+            f"sent, it would leave the release body of {version.tag} on GitHub empty, "
+            "wiping the notes published there",
+            source=str(path),
+            hint=f"write the notes again with `publisher publish {version.tag} --digests DIR` "
+            f"(or `publisher release {version.tag}`), or pass --notes with the release's "
+            "notes file; nothing was sent to GitHub",
+        )
     allow_stand_in = _allow_stand_in(state.env)
     if not allow_stand_in:
         notes.refuse_stand_in(path, version.tag, body)

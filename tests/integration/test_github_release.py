@@ -231,6 +231,8 @@ def test_403_names_contents_write(gh: FakeGitHub, streams, method: str) -> None:
     with pytest.raises(GitHubError) as info:
         releases(gh, streams).upsert("v2.0.0", body="new")
     err = info.value
+    doing = "creating" if method == "POST" else "updating"  # what failed, said as it was
+    assert err.message.startswith(f"{doing} the GitHub release v2.0.0 of {GH_REPO} failed")
     assert "403" in err.message and "Resource not accessible by integration" in err.message
     assert "contents: write" in (err.hint or "")
     assert "GITHUB_TOKEN" in (err.hint or "")
@@ -253,8 +255,15 @@ def test_unknown_repository(gh: FakeGitHub, streams) -> None:
         settings=FAST,
         output=Output({}, stream=streams[0], err_stream=streams[1]),
     )
-    with pytest.raises(GitHubError, match=r"acme/nope not found.*\(404\)"):
+    with pytest.raises(GitHubError, match=r"acme/nope not found.*\(404\)") as info:
         client.upsert("v2.0.0", body="x")
+    # Nothing was updated (nor created): the repository was not found when the release
+    # was looked for, and the message says that, not "updating ... failed".
+    assert info.value.message.startswith(
+        "looking for the GitHub release v2.0.0 in acme/nope failed"
+    )
+    assert "nothing on GitHub was created or changed" in info.value.message
+    assert gh.writes() == []
 
 
 def test_unreachable_api(streams) -> None:
@@ -750,6 +759,27 @@ def test_cli_gh_release_403_exit_code_and_tip(gh: FakeGitHub, tmp_path: Path) ->
     assert result.exit_code == 15
     assert "contents: write" in result.stderr
     assert GH_TOKEN not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("text", ["", "\n", "  \r\n\t\n"], ids=["empty", "newline", "blank"])
+def test_cli_gh_release_refuses_empty_notes_before_any_request(
+    gh: FakeGitHub, tmp_path: Path, text: str
+) -> None:
+    """Notes that are empty (or only white space) would wipe the published release body
+    without a word: refused as a file that is not the notes (exit 3), naming it, before
+    GitHub is asked anything."""
+    gh.add_release(GH_REPO, "v2.0.0", body="# v2.0.0\n\npublished notes\n")
+    notes = tmp_path / "empty.md"
+    notes.write_bytes(text.encode())
+    result = CliRunner().invoke(
+        main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=gh_env(gh)
+    )
+    assert result.exit_code == 3, result.output + result.stderr
+    assert f"error: configuration error: {notes}: " in result.stderr
+    assert "is empty" in result.stderr and "release body" in result.stderr
+    assert "publisher publish v2.0.0" in result.stderr and "--notes" in result.stderr
+    assert gh.requests == []
+    assert gh.release(GH_REPO, "v2.0.0")["body"] == "# v2.0.0\n\npublished notes\n"
 
 
 def test_cli_gh_release_without_notes(tmp_path: Path) -> None:
