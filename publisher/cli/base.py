@@ -684,30 +684,77 @@ def _said_as_every_error(
 HELP_WORDS = ("-h", "--help")
 
 
+def _options_by_name(command: click.Command) -> dict[str, click.Option]:
+    """Each option ``command`` itself takes, by each of its names (``--json``,
+    ``--no-attestations``)."""
+    return {
+        name: param
+        for param in command.params
+        if isinstance(param, click.Option)
+        for name in (*param.opts, *param.secondary_opts)
+    }
+
+
 def _option_names(command: click.Command) -> tuple[set[str], set[str]]:
     """The option names ``command`` itself takes (``--json``, ``--no-attestations``, the
     help words), and of them those that take a value (``--reason``, ``--only``)."""
-    options = [param for param in command.params if isinstance(param, click.Option)]
-    every = {name for option in options for name in (*option.opts, *option.secondary_opts)}
+    by_name = _options_by_name(command)
     takes_value = {
-        name for option in options if not (option.is_flag or option.count) for name in option.opts
+        name
+        for name, option in by_name.items()
+        if not (option.is_flag or option.count) and name in option.opts
     }
-    return every | set(HELP_WORDS), takes_value
+    return set(by_name) | set(HELP_WORDS), takes_value
 
 
-def _refuse_an_option_for_a_value(command: click.Command, args: list[str]) -> None:
-    """Refuse an option left without its value, another of the command's options after
-    it (``--reason --only 8.4``, ``--notes-dir --help``), as click refuses one last on the
-    line: click would take that option for the value (republish "because --json", write
-    notes into ``./-h``) and the rest of the line for something else, where the user forgot
-    the value or asked for help. ``--reason=--only`` gives that value on purpose; a word
-    that is no option of the command (``-1``, ``--foo``) is a value as before."""
+def _shown_value(value: str) -> str:
+    """A value as a refusal quotes it: in quotes, a control character escaped, cut short."""
+    return repr(value if len(value) <= 60 else value[:57] + "...")
+
+
+def _refuse_an_option_given_twice(option: click.Option, given: list[str], *, flag: bool) -> None:
+    """An option that holds one value, given more than once on the command line: click
+    kept the last value without a word (a republish recorded the second ``--reason``
+    alone). A flag repeated as it is says the same thing twice (``--json --json``: nothing
+    is lost), so only a flag with its opposite (``--attestations --no-attestations``) is
+    refused. ``multiple`` options (``--only``) add their values up by design; a variable
+    standing for the option (``PUBLISHER_CONFIG``) is not on the command line, so it is
+    never the option given twice: the option given wins over it."""
+    if option.multiple or option.count or len(given) < 2:
+        return
+    name = max(option.opts, key=len)
+    if flag:
+        if len(set(given)) > 1:
+            both = " and ".join(dict.fromkeys(given))
+            raise click.BadOptionUsage(name, f"{both} given together; give one of them")
+        return
+    times = "twice" if len(given) == 2 else f"{len(given)} times"
+    values = ", ".join(_shown_value(value) for value in given)
+    raise click.BadOptionUsage(name, f"{name} given {times} ({values}); give it once")
+
+
+def _check_command_line(command: click.Command, args: list[str]) -> None:
+    """Refuse, before click parses ``args``, what click would take without a word:
+
+    - an option left without its value, another of the command's options after it
+      (``--reason --only 8.4``, ``--notes-dir --help``), as click refuses one last on the
+      line: click would take that option for the value (republish "because --json", write
+      notes into ``./-h``) and the rest of the line for something else, where the user
+      forgot the value or asked for help. ``--reason=--only`` gives that value on purpose; a
+      word that is no option of the command (``-1``, ``--foo``) is a value as before;
+    - an option that holds one value given more than once (``--reason a --reason b``;
+      ``_refuse_an_option_given_twice``), the values named."""
     options, takes_value = _option_names(command)
+    by_name = _options_by_name(command)
+    given: dict[click.Option, list[str]] = {}  # each value (or flag word) given, in order
     words = iter(args)
     for word in words:
         if word == "--":  # what follows is no option
             break
-        if word in takes_value:
+        named, equals, attached = word.partition("=") if word.startswith("--") else (word, "", "")
+        if equals and named in takes_value:  # --reason=VALUE: the value is the word's own
+            given.setdefault(by_name[named], []).append(attached)
+        elif word in takes_value:
             value = next(words, None)  # click takes the next word, whatever it is
             if value is None:
                 break  # click's own refusal: the option requires an argument
@@ -723,8 +770,15 @@ def _refuse_an_option_for_a_value(command: click.Command, args: list[str]) -> No
                     f"{word} needs a value; {value} after it {what} "
                     f"(to give the value {value}, write {word}={value})",
                 )
+            given.setdefault(by_name[word], []).append(value)
+        elif word in by_name:  # a flag: the word itself says its value
+            given.setdefault(by_name[word], []).append(word)
         elif isinstance(command, click.Group) and not word.startswith("-"):
             break  # the subcommand's words are its own
+    if set(HELP_WORDS) & set(args[: args.index("--")] if "--" in args else args):
+        return  # the help is shown, nothing is run: no value is lost
+    for option, values in given.items():
+        _refuse_an_option_given_twice(option, values, flag=bool(option.is_flag or option.count))
 
 
 class _SaysRefusals(click.Command):
@@ -741,7 +795,7 @@ class _SaysRefusals(click.Command):
         # Before parsing, which consumes ``args``; an argument after ``--`` is not an option.
         wants_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
         try:
-            _refuse_an_option_for_a_value(self, args)
+            _check_command_line(self, args)
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.ClickException as exc:
             if isinstance(exc, click.UsageError) and exc.ctx is None:

@@ -930,3 +930,80 @@ def test_plan_warns_that_a_release_without_its_default_line_is_one_release_refus
     assert "its default line" not in started.stderr, started.stderr
     whole = cli("plan", "v9.0.0")  # every line: nothing to say
     assert "its default line" not in whole.stderr, whole.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ("republish", "v1.4.0-rc.1", "--reason", "first", "--reason", "second"),
+            "--reason given twice ('first', 'second'); give it once",
+        ),
+        (
+            ("build", "v1.4.0", "--php", "8.4", "--php", "9.9", "--digest-file", "leg.json"),
+            "--php given twice ('8.4', '9.9'); give it once",
+        ),
+        (
+            ("plan", "v1.0.0", "--config=examples/offline/matrix.yaml", "--config", "matrix.yaml"),
+            "--config given twice ('examples/offline/matrix.yaml', 'matrix.yaml'); give it once",
+        ),
+        (
+            ("gh-release", "v1.3.0", "--notes", "a.md", "--title", "T", "--notes=b.md"),
+            "--notes given twice ('a.md', 'b.md'); give it once",
+        ),
+        (
+            ("publish", "v1.0.0", "--dry-run", "--jobs", "2", "--jobs", "3"),
+            "--jobs given twice ('2', '3'); give it once",
+        ),
+        (
+            ("verify", "v1.0.0", "--notes-dir", "a", "--notes-dir", "b", "--notes-dir", "c"),
+            "--notes-dir given 3 times ('a', 'b', 'c'); give it once",
+        ),
+        (
+            ("release", "v1.0.0", "--dry-run", "--attestations", "--no-attestations"),
+            "--attestations and --no-attestations given together; give one of them",
+        ),
+        (
+            ("resolve", "--php", "8.4", "--php", "8.3"),
+            "--php given twice ('8.4', '8.3'); give it once",
+        ),
+    ],
+)
+def test_an_option_given_twice_is_refused_naming_both_values(cli, args, said):
+    """A single-valued option given twice kept its last value without a word (a republish
+    recorded the second --reason alone): refused before anything runs, naming the values."""
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    first, tip = result.stderr.splitlines()[-2:]
+    assert first == f"error: usage error: {said}"
+    assert tip.startswith(f"  tip: see `publisher {args[0]} --help`")
+
+
+def test_an_option_given_twice_with_json_is_refused_in_a_json_document(cli):
+    result = cli("plan", "v1.0.0", "--json", "--config", "matrix.yaml", "--config", "x.yaml")
+    assert result.exit_code == 2, result.output
+    document = json.loads(result.stdout)
+    assert document["ok"] is False and document["error"]["exit_code"] == 2
+    assert document["error"]["message"] == (
+        "--config given twice ('matrix.yaml', 'x.yaml'); give it once"
+    )
+
+
+def test_repeated_flags_only_and_a_variable_beside_its_option_are_no_option_given_twice(cli):
+    """A flag given twice says the same thing twice (nothing is lost); --only adds its
+    lines up by design; a variable standing for an option (PUBLISHER_CONFIG) beside the
+    option itself is not the option given twice: the option wins, as README says."""
+    twice = ("--json", "--json", "--only", "8.4", "--only", "8.3")
+    result = cli("--debug", "--debug", "plan", "v1.0.0", *twice)
+    assert result.exit_code == 0, result.output
+    assert [line["php"] for line in json.loads(result.stdout)["lines"]] == ["8.3", "8.4"]
+    offline = {"PUBLISHER_CONFIG": "examples/offline/matrix.yaml", "PUBLISHER_QEMU": "1"}
+    result = cli("plan", "v1.0.0", "--json", "--config", "matrix.yaml", env=offline)
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["lines"]) == 5
+    result = cli("matrix", "v1.0.0", "--github", "--qemu", "--only", "8.4", env=offline)
+    assert result.exit_code == 0, result.output
+    assert "ubuntu-24.04-arm" not in result.stdout
+    # --help runs nothing: it is shown as before, whatever else the line holds
+    result = cli("plan", "v1.0.0", "--config", "a.yaml", "--config", "b.yaml", "--help")
+    assert result.exit_code == 0 and result.stdout.startswith("Usage: "), result.output
