@@ -460,7 +460,10 @@ def cwd_gone() -> bool:
 
 def file_error(exc: OSError, what: str) -> FileAccessError:
     """A classified error for ``exc`` met while doing ``what`` (e.g. "write the notes")."""
-    where = f": {exc.filename}" if exc.filename else ""
+    named = exc.filename
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT) and exc.filename2:
+        named = exc.filename2  # a copy (source, destination): the full one is written to
+    where = f": {named}" if named else ""
     reason = exc.strerror or str(exc) or "the system gave no reason"
     gone = exc.errno == errno.ENOENT and cwd_gone()
     if gone and not exc.filename:  # resolving a relative path: the error names nothing

@@ -34,6 +34,7 @@ what is real and what is not. Same cache, index, push and tag as the busybox one
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import json
@@ -71,6 +72,7 @@ from ..core.errors import (
 from ..core.platforms import Platform
 from ..core.reference import Reference
 from ..core.retry import RetryPolicy
+from ..core.sizes import human_size
 from ..resolve import sha256_digest
 
 #: The stand-in sources in a repository checkout.
@@ -562,16 +564,23 @@ def push_standins(
                     else:
                         if chosen is None:
                             chosen = pick_builder(runner, builder_name)
-                            _prepare_context(source_dir, busyboxes, context)
+                            try:
+                                _prepare_context(source_dir, busyboxes, context)
+                            except OSError as exc:
+                                full = _out_of_room(exc, Path(tmp), php, layout.parent)
+                                raise full or exc from None
                         output.info(f"building the STAND-IN base for PHP {php} ({built_for})")
                         build = functools.partial(build_line, builder=chosen, context=context)
-                    digest = build(
-                        php,
-                        work_dir=Path(tmp) / "work",
-                        platforms=platforms,
-                        dest=layout,
-                        ref_name=tag,
-                    )
+                    try:
+                        digest = build(
+                            php,
+                            work_dir=Path(tmp) / "work",
+                            platforms=platforms,
+                            dest=layout,
+                            ref_name=tag,
+                        )
+                    except OSError as exc:
+                        raise _out_of_room(exc, Path(tmp), php, layout.parent) or exc from None
                     if recipe is None:  # busybox layouts are seconds to remake: keep only this one
                         for stale in layout.parent.glob(f"*-php-{php}-{slug}.oci"):
                             if stale != layout:
@@ -596,6 +605,29 @@ def push_standins(
                     output.detail(f"up to date: STAND-IN {ref}")
                 result[php] = ref
     return result
+
+
+def _out_of_room(exc: OSError, tmp: Path, php: str, cache: Path) -> FileAccessError | None:
+    """A stand-in build that filled the file system under TMPDIR, where it lays the
+    image out before it is cached: said as such (exit 18), naming TMPDIR, not the file
+    it was copying from. None for any other error, or a full file system elsewhere."""
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return None
+    written = exc.filename2 if exc.filename2 is not None else exc.filename
+    if written is None or not Path(os.fsdecode(written)).is_relative_to(tmp):
+        return None
+    where = tmp.parent
+    try:
+        free = f"{human_size(shutil.disk_usage(where).free)} free"
+    except OSError:
+        free = "its free space unknown"
+    return FileAccessError(
+        f"building the STAND-IN base for PHP {php} ran out of room in {where} ({free}), "
+        f"where each stand-in is laid out before it is cached: {exc.strerror}: "
+        f"{os.fsdecode(written)}",
+        hint=f"point TMPDIR at a directory with more room (a stand-in is built there once, "
+        f"then kept in {cache}), or free space there; then rerun",
+    )
 
 
 def source_dir_for(config: Config) -> Path:

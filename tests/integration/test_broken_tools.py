@@ -638,23 +638,42 @@ def test_a_mac_docker_config_does_not_stop_the_rehearsal(tmp_path: Path) -> None
     assert "docker-credential-desktop" not in result.stdout + result.stderr
 
 
-def test_a_tmpdir_too_small_for_the_throwaway_registries_is_said_as_such(tmp_path: Path) -> None:
+@pytest.mark.parametrize("layout_cached", [True, False], ids=["base-cached", "base-to-build"])
+def test_a_tmpdir_too_small_for_the_rehearsal_is_said_as_such(
+    tmp_path: Path, layout_cached: bool
+) -> None:
     """TMPDIR on a small tmpfs (a private mount namespace, so nothing changes for any
-    other process): the throwaway registries keep what the rehearsal pushes there, and
-    run out of room; that is a full TMPDIR (exit 18), not a registry "having trouble"."""
+    other process). With the stand-in base cached, the throwaway registries keep what
+    the rehearsal pushes there and run out of room; without it, building the stand-in
+    base there does first. Either is a full TMPDIR (exit 18), not a registry "having
+    trouble" nor a full stand-in cache. The test's own cache, filled by a dry run, so
+    neither the order of the tests nor another checkout sharing ~/.cache decides which."""
     require_tool("buildah")
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and unshare for a private mount namespace")
+    cache = tmp_path / "cache"
+    env = base_env(tmp_path, PUBLISHER_CACHE_DIR=str(cache), PUBLISHER_RETRY_ATTEMPTS="2")
+    (tmp_path / "warm").mkdir()
+    warm = publisher(
+        *rehearsal(tmp_path / "warm", "--builder", "buildah", "--dry-run"),
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert warm.returncode == 0, warm.stdout + warm.stderr
+    layouts = cache / "standins" / "layouts"
+    assert any(layouts.glob("*.oci")), warm.stdout + warm.stderr
+    if not layout_cached:
+        shutil.rmtree(layouts)
     small = tmp_path / "small-tmp"
     small.mkdir()
-    env = base_env(tmp_path, TMPDIR=str(small), PUBLISHER_RETRY_ATTEMPTS="2")
     mounted = 'mount -t tmpfs -o size=512k tmpfs "$TMPDIR" && exec "$@"'
     code = "from publisher.cli import main; import sys; sys.argv[0] = 'publisher'; main()"
     namespace = ["unshare", "--mount", "--propagation", "private", "sh", "-c", mounted, "sh"]
     result = subprocess.run(
         [*namespace, sys.executable, "-c", code, *rehearsal(tmp_path, "--builder", "buildah")],
         cwd=tmp_path,
-        env=env,
+        env={**env, "TMPDIR": str(small)},
         capture_output=True,
         text=True,
         timeout=300,
@@ -663,4 +682,5 @@ def test_a_tmpdir_too_small_for_the_throwaway_registries_is_said_as_such(tmp_pat
     assert f"ran out of room in {small}" in result.stderr
     assert "No space left on device" in result.stderr
     assert "point TMPDIR at a directory with more room" in result.stderr
+    assert str(cache) not in result.stderr.partition("  tip:")[0]
     assert "Traceback" not in result.stderr and "having trouble" not in result.stderr

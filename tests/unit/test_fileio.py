@@ -76,6 +76,16 @@ def test_a_full_disk_says_to_free_space() -> None:
     assert error.hint is not None and "full: free space there" in error.hint
 
 
+def test_a_copy_onto_a_full_disk_names_the_copy_not_its_source() -> None:
+    """shutil.copyfile's ENOSPC names the source first and the destination second: the
+    full file system is the destination's."""
+    full = OSError(28, "No space left on device", "/cache/busybox", None, "/tmp/ctx/busybox")
+    error = file_error(full, "use a file or directory")
+    assert error.message == (
+        "cannot use a file or directory: /tmp/ctx/busybox: No space left on device"
+    )
+
+
 def test_an_error_without_a_file_name_reads_cleanly() -> None:
     message = file_error(OSError(75, "Value too large"), "use the clock").message
     assert message == "cannot use the clock: Value too large"
