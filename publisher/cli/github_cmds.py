@@ -96,7 +96,12 @@ def matrix_command(
     A release that has a record (release-notes/RELEASE.json; a rerun or a
     republish) builds what it is: the record's lines and platforms, whatever
     matrix.yaml says today; a recorded line matrix.yaml no longer has cannot be
-    built and is left out, with a warning. A new release takes matrix.yaml's.
+    built and is left out, with a warning. A new release takes matrix.yaml's;
+    narrowed (--only, PUBLISHER_LINES, PUBLISHER_PLATFORMS), it is refused as
+    `release` and `publish` refuse it, before any leg is listed (exit 2, or 3 for
+    the environment): without its default line (unless its pin is on the primary),
+    or leaving out a line whose pin an earlier run wrote (unless the primary holds
+    its vX.Y.Z: a republish may leave lines out). That reads the primary.
 
     \b
     Examples:
@@ -108,7 +113,14 @@ def matrix_command(
     if as_github:  # stdout carries the one line of JSON; workflow commands go to stderr
         state.output.quiet = True
     version = parse_release(release)
-    cfg, _record = state.load_release(scope, version)
+    cfg, record = state.load_release(scope, version)
+    if record is None and cfg.line_names != (cfg.all_lines or cfg.line_names):
+        # A selection `release` and `publish` refuse: refused before any leg is listed,
+        # as the workflow would build them all first. Reads the primary's tags.
+        from ..stages.publish import refuse_before_build
+
+        primary = state.clients.for_registry(cfg.primary)
+        refuse_before_build(cfg, version, record, primary, maybe_republish=True)
     result = planning.plan(cfg, version, {})
     if as_github:
         text = jobmatrix.to_json(jobmatrix.github_matrix(result, qemu=qemu))

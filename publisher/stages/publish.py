@@ -470,6 +470,41 @@ def refuse_lines_left_out(
     )
 
 
+def refuse_before_build(
+    config: Config,
+    release: Release,
+    record: notes_mod.ReleaseFacts | None,
+    primary: RegistryClient,
+    *,
+    rehearsal_output: Output | None = None,
+    maybe_republish: bool = False,
+) -> None:
+    """What a new release (no ``record``) is refused before anything is built: by
+    ``release`` before its legs, and by ``matrix`` before it lists them (the workflow's
+    legs would build for minutes, then ``publish`` would refuse the same). A default
+    line left out (``require_default_line``, its pin read on the primary), a release
+    started with another default line, a line an earlier run pinned and this selection
+    leaves out; a rehearsal (``rehearsal_output``) is told of the first and goes on.
+    ``maybe_republish`` (``matrix``, which cannot tell a republish's legs from a
+    release's): a release whose ``vX.Y.Z`` the primary holds is published, and a
+    republish of it may leave lines out; ``publish`` tells the two apart."""
+    if record is not None:
+        return
+    repo = config.primary.repository.path
+    if config.default_line not in config.line_names:
+        held = primary.tag_digests(repo, [planning.pin_tag(release, config.default_line)])
+        require_default_line(config, release, record, held, rehearsal_output=rehearsal_output)
+    if rehearsal_output is not None:
+        return
+    refuse_started_with_another_default(config, release, primary)
+    tags = primary.list_tags(repo)
+    if maybe_republish and release.tag in tags:
+        return
+    refuse_lines_left_out(
+        config, release, record, {config.primary.name: tags}, said="nothing was built or pushed"
+    )
+
+
 def floating_differences(
     registries: Sequence[Registry], found: Sequence[Sequence[pp.TagMove]]
 ) -> dict[str, str]:

@@ -64,10 +64,8 @@ from .publish import (
     ReleaseRecord,
     SmokeTest,
     load_release,
-    refuse_lines_left_out,
-    refuse_started_with_another_default,
+    refuse_before_build,
     republish_config,
-    require_default_line,
 )
 
 
@@ -238,20 +236,9 @@ def release(
     # One read of the primary before anything is built: it proves the registry
     # answers, and says which lines the release already holds.
     done = published_lines(config, version, primary)
-    if not republish and record is None and config.default_line not in config.line_names:
-        default_pin = pin_tag(version, config.default_line)
-        held = primary.tag_digests(config.primary.repository.path, [default_pin])
-        require_default_line(
-            config, version, record, held, rehearsal_output=output if options.rehearsal else None
-        )
-    if not republish and record is None and not options.rehearsal:
-        refuse_started_with_another_default(config, version, primary)
-        refuse_lines_left_out(
-            config,
-            version,
-            record,
-            {config.primary.name: primary.list_tags(config.primary.repository.path)},
-            said="nothing was built or pushed",
+    if not republish:
+        refuse_before_build(
+            config, version, record, primary, rehearsal_output=output if options.rehearsal else None
         )
     if republish:
         # A republish rebuilds a published release: one with a record or pins.
