@@ -41,7 +41,7 @@ from ..core.errors import (
     unanswered_tip,
 )
 from ..core.notes import ReleaseFacts
-from ..core.plan import Plan, in_matrix_order, rerun_release
+from ..core.plan import Plan, in_matrix_order, is_floating_tag, rerun_release
 from ..core.publish_plan import AUDIT_REPAIRS_IMAGE, config_for_record
 from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
@@ -425,23 +425,43 @@ def verify_release(
             for tag in line.tags.get(registry.name, ())
         }
         try:
-            digests = in_parallel(resolve, tags, workers, first_alone=True)
-            found = [TagFacts(registry.name, t, d) for t, d in zip(tags, digests, strict=True)]
-            distinct = list(dict.fromkeys(d for d in digests if d))
+            if registry.name not in resolved:
+                digests = in_parallel(resolve, tags, workers, first_alone=True)
+                resolved[registry.name] = dict(zip(tags, digests, strict=True))
+            found = [TagFacts(registry.name, t, d) for t, d in resolved[registry.name].items()]
+            # a floating tag's content waits until a pin of the release is found somewhere
+            distinct = list(
+                dict.fromkeys(
+                    f.digest
+                    for f in found
+                    if f.digest
+                    and (pinned or not is_floating_tag(f.tag))
+                    and (registry.name, f.digest) not in images  # read in the first pass
+                )
+            )
             inspected = in_parallel(inspect, distinct, workers)
         except NOT_CHECKED as exc:
             return exc
         return found, {(registry.name, d): f for d, f in zip(distinct, inspected, strict=True)}
 
+    resolved: dict[str, dict[str, str | None]] = {}
     tag_facts: list[TagFacts] = []
     images: dict[tuple[str, str], ImageFacts] = {}
-    answering = [r for r in config.registries if r.name not in down]
-    for registry, answer in zip(answering, in_parallel(read, answering, workers), strict=True):
-        if isinstance(answer, NOT_CHECKED):
-            down[registry.name] = answer
-        else:
-            tag_facts += answer[0]
-            images.update(answer[1])
+    # Without a record, a release with no pin on any registry was never published: the
+    # floating tags carry an earlier release, not judged, so its images are not read.
+    pinned = record is not None
+    for _ in range(1 if pinned else 2):
+        answering = [r for r in config.registries if r.name not in down]
+        for registry, answer in zip(answering, in_parallel(read, answering, workers), strict=True):
+            if isinstance(answer, NOT_CHECKED):
+                down[registry.name] = answer
+            else:
+                tag_facts += answer[0]
+                images.update(answer[1])
+        if pinned or not any(f.digest for f in tag_facts if not is_floating_tag(f.tag)):
+            break
+        pinned, tag_facts = True, []  # a pin found: read again, with the floating tags' images
+    images = {key: facts for key, facts in images.items() if key[0] not in down}
     for name, exc in confirm_disagreeing(config, wanted, tag_facts, clients, workers).items():
         down[name] = exc
         tag_facts = [f for f in tag_facts if f.registry != name]
