@@ -706,6 +706,28 @@ def recorded_tags(notes_dir: str | Path) -> frozenset[str]:
     return frozenset(release.tag for release in record_releases(notes_dir))
 
 
+def higher_stable_recorded(notes_dir: str | Path, release: Release) -> Release | None:
+    """The highest stable release recorded in ``notes_dir`` above ``release`` (a stable
+    one): there, ``release`` is a backport, which moves no floating tag of the lines that
+    release has. None for a prerelease (it moves none anyway), or when there is none."""
+    if not release.is_stable or not Path(notes_dir).is_dir():
+        return None
+    higher = [r for r in record_releases(notes_dir) if r.is_stable and release < r]
+    return max(higher) if higher else None
+
+
+def rehearsed_backport(release: str, higher: str, where: str) -> str:
+    """What a rehearsal of ``release`` (its registries new and empty) does that the real
+    one, after ``higher`` (recorded in ``where``), would not: the words of its notice
+    and of its notes."""
+    return (
+        f"{where} records {higher}, a higher stable release: a real {release} after it "
+        f"writes only its own pins and `{release}`, moving neither `latest` nor the "
+        f"`php-X.Y` tag of a line {higher} has; this rehearsal's registries start empty, "
+        f"so it moves them to {release}"
+    )
+
+
 # --------------------------------------------------------------------------- Markdown
 
 
@@ -777,17 +799,29 @@ def refuse_stand_in(notes_path: Path, release: str, body: str) -> None:
         )
 
 
-def release_markdown(facts: ReleaseFacts, history: SizeHistory, *, rehearsal: bool = False) -> str:
+def release_markdown(
+    facts: ReleaseFacts,
+    history: SizeHistory,
+    *,
+    rehearsal: bool = False,
+    higher: str | None = None,
+) -> str:
     """The release notes in Markdown; ``rehearsal`` (``--local``: throwaway registries)
-    says the release was rehearsed there, never that it was published."""
+    says the release was rehearsed there, never that it was published; ``higher``: the
+    higher stable release recorded beside a rehearsal's notes (``higher_stable_recorded``),
+    said under its banner."""
     primary = next(r for r in facts.registries if r.primary)
     out: list[str] = [f"# {facts.release}", ""]
     if facts.stand_in:
         out += [
             f"{STAND_IN_BANNER} These images are built from stand-in base images made",
             "> for offline rehearsals; they contain no real PHP. Do not use them.",
-            "",
         ]
+        moved = any(f.release == facts.release for f in facts.floating)
+        if rehearsal and higher is not None and moved:
+            said = rehearsed_backport(facts.release, higher, "the notes directory")
+            out.append(f"> Backport: {said}.")
+        out.append("")
     kind = (
         "Stable release"
         if facts.stable

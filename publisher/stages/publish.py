@@ -1862,7 +1862,17 @@ class Publisher:
         env = self.options.notes_dir / pins_mod.file_name(self.release.tag)
         files: dict[Path, str] = {}
         if not (keep and md.exists()):
-            files[md] = notes_mod.release_markdown(facts, history, rehearsal=self.options.rehearsal)
+            higher = (
+                notes_mod.higher_stable_recorded(self.options.notes_dir, self.release)
+                if self.options.rehearsal and self.options.republish_reason is None
+                else None
+            )
+            files[md] = notes_mod.release_markdown(
+                facts,
+                history,
+                rehearsal=self.options.rehearsal,
+                higher=None if higher is None else higher.tag,
+            )
         if not (keep and js.exists()):
             files[js] = notes_mod.release_json(facts, history)
         files[history_path] = history.with_release(facts).to_json()

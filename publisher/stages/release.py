@@ -36,7 +36,7 @@ from ..core.errors import (
     file_error,
 )
 from ..core.fileio import counted, ensure_writable
-from ..core.notes import check_size_history
+from ..core.notes import check_size_history, higher_stable_recorded, rehearsed_backport
 from ..core.plan import line_warnings, pin_tag
 from ..core.records import DigestRecord, replaced_file, replaced_warning
 from ..core.reference import Reference
@@ -208,6 +208,12 @@ def release(
         dry_run=options.dry_run,
         record=read,
     )
+    if options.rehearsal and not republish:
+        higher = higher_stable_recorded(options.notes_dir, version)
+        if higher is not None:  # its registries start empty: it moves what a backport would not
+            output.notice(
+                "rehearsal: " + rehearsed_backport(version.tag, higher.tag, str(options.notes_dir))
+            )
     # Every leg would fail on a Dockerfile missing or unreadable: refused before any
     # registry is asked, anything built or pushed (a dry run says the same). A republish
     # without a record builds only the lines whose pin is on the primary: checked once

@@ -121,3 +121,33 @@ def test_an_image_grown_past_the_regression_threshold_is_said_by_the_run(
     assert "since v1.0.0: over the 10% size_regression_percent of matrix.yaml" in said[0]
     notes = (tmp_path / ".publisher/local/release-notes/v1.1.0.md").read_text()
     assert "over the 10% threshold" in notes
+
+
+def test_a_rehearsed_backport_says_the_real_one_moves_no_floating_tag(tmp_path: Path) -> None:
+    """v1.0.1 rehearsed after v1.1.0: its registries start empty, so it moves `latest` and
+    `php-8.4`, which the real backport would not; the run and its notes say so."""
+    require_tool("buildah")
+    rehearsal = Rehearsal(tmp_path, "8.4")
+    newer = rehearsal.rehearse("v1.1.0")
+    assert newer.returncode == 0, newer.stdout + newer.stderr
+    assert "higher stable release" not in newer.stderr
+
+    backport = rehearsal.rehearse("v1.0.1")
+
+    assert backport.returncode == 0, backport.stdout + backport.stderr
+    notes_dir = tmp_path / ".publisher/local/release-notes"
+    said = [line for line in backport.stderr.splitlines() if "higher stable release" in line]
+    assert said == [
+        f"notice: rehearsal: {notes_dir} records v1.1.0, a higher stable release: a real "
+        "v1.0.1 after it writes only its own pins and `v1.0.1`, moving neither `latest` nor "
+        "the `php-X.Y` tag of a line v1.1.0 has; this rehearsal's registries start empty, "
+        "so it moves them to v1.0.1"
+    ], backport.stderr
+    notes = (notes_dir / "v1.0.1.md").read_text().splitlines()
+    banner = notes.index(next(line for line in notes if line.startswith("> **STAND-IN")))
+    assert notes[banner + 2].startswith("> Backport: the notes directory records v1.1.0"), notes
+    # the newer release rehearsed again says nothing of the backport below it
+    again = rehearsal.rehearse("v1.1.0")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "higher stable release" not in again.stderr
+    assert "Backport" not in (notes_dir / "v1.1.0.md").read_text()
