@@ -14,11 +14,15 @@ import threading
 from ..core.errors import StoppedError
 
 _stopping = threading.Event()
+#: The events of the waits that also end on something else (``wait``'s ``woken``).
+_wakers: set[threading.Event] = set()
 
 
 def request() -> None:
-    """Ask all work to stop (safe in a signal handler)."""
+    """Ask all work to stop (safe in a signal handler: no lock is taken)."""
     _stopping.set()
+    for woken in list(_wakers):
+        woken.set()
 
 
 def clear() -> None:
@@ -39,6 +43,15 @@ def check(what: str) -> None:
         )
 
 
-def wait(seconds: float) -> None:
-    """Sleep ``seconds``, waking at once when the run starts stopping."""
-    _stopping.wait(seconds)
+def wait(seconds: float, woken: threading.Event | None = None) -> None:
+    """Sleep ``seconds``, waking at once when the run starts stopping, or when ``woken``
+    (an event of the caller's) is set."""
+    if woken is None:
+        _stopping.wait(seconds)
+        return
+    _wakers.add(woken)
+    try:
+        if not _stopping.is_set():  # (a stop requested before the line above)
+            woken.wait(seconds)
+    finally:
+        _wakers.discard(woken)

@@ -1466,7 +1466,8 @@ class Publisher:
             """The group at once, every tag tried even when one fails (the same tags move
             on every run, whatever the timing); then each tag written, in the plan's order
             (also when one failed: the log says exactly which tags moved); the first
-            failure in the plan's order is the error raised, each other one a warning. An
+            failure in the plan's order is the error raised, each other one a warning, once
+            (a registry judged down fails every tag to it with one error). An
             interruption is raised before any refusal: the run is stopping."""
             try:
                 errors = try_each(one, group)
@@ -1479,8 +1480,10 @@ class Publisher:
             if not failed:
                 return
             raised = next((e for e in failed if isinstance(e, StoppedError)), failed[0])
+            said = {raised.message}
             for error in failed:
-                if error is not raised and not isinstance(error, StoppedError):
+                if error.message not in said and not isinstance(error, StoppedError):
+                    said.add(error.message)
                     self.output.warning(f"also not written: {error.message}")
             raise raised
 

@@ -39,7 +39,8 @@ Faults (``Fault.action``):
 
 A fault applies to requests matching ``method`` (or any of ``methods``), the regex ``path`` (and the
 regex ``user_agent``, when given: to fault one client only), after
-``skip`` matching requests have passed, ``times`` times (None: forever).
+``skip`` matching requests have passed, ``times`` times (None: forever). ``Outage`` is
+a registry going down at one request and staying down.
 """
 
 from __future__ import annotations
@@ -130,6 +131,28 @@ class Fault:
         if self.times is not None and self.fired >= self.times:
             return False
         self.fired += 1
+        return True
+
+
+@dataclass
+class Outage(Fault):
+    """The registry goes down at the first request ``trigger_method`` to a path matching
+    ``trigger`` (that one included) and stays down: every request from then on gets the
+    fault (``status``, or ``reset`` for a connection broken each time). ``since`` counts
+    those requests, ``at`` is when the first came (``time.monotonic``)."""
+
+    trigger: str = ".*"
+    trigger_method: str = "PUT"
+    times: int | None = None
+    since: int = 0
+    at: float = 0.0
+
+    def matches(self, method: str, path: str, user_agent: str = "") -> bool:
+        if not self.since and not (method == self.trigger_method and re.search(self.trigger, path)):
+            return False
+        if not self.since:
+            self.at = time.monotonic()
+        self.since += 1
         return True
 
 

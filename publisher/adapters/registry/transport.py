@@ -197,6 +197,76 @@ class Transient(Exception):
         self.kind = kind
 
 
+@dataclass(frozen=True)
+class Outage:
+    """A registry judged down: one operation spent its retries (more than one attempt, the
+    policy's whole number or its total time) on connection failures or 5xx answers of the
+    registry itself. Every later request to it in the run fails at once, unsent, with the
+    error that operation ended with (the same class, message and tip); a rerun asks again."""
+
+    message: str
+    status: int | None
+    hint: str | None
+
+    def error(self, registry: str) -> UnreachableError:
+        return UnreachableError(self.message, registry=registry, status=self.status, hint=self.hint)
+
+
+def judges_down(exc: Transient) -> bool:
+    """Whether ``exc`` says the registry itself is down: no connection to it, or a 5xx
+    from it (not from a token server, a CDN or the registry a copy reads from; not a
+    429, an answer too slow or cut short, whose causes are not the registry being down)."""
+    if exc.host is not None or exc.origin is not None:
+        return False
+    return exc.kind == "connection" or (
+        exc.kind == "http" and exc.status is not None and 500 <= exc.status <= 599
+    )
+
+
+class Trouble:
+    """One registry's failures, shared by every operation of its transport (``retrying``).
+
+    The first operation whose request fails as ``judges_down`` says is the probe: it
+    retries under the policy. Another that fails so meanwhile waits for the probe's end
+    instead of retrying on its own: so a registry that is down costs one operation's
+    retries, not one per operation in flight. The probe spending its retries judges the
+    registry down (``down``: the waiting operations and every later one fail at once);
+    the probe ending otherwise (an answer, another error) lets them retry.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        #: the probe: (its thread, its operation)
+        self._probe: tuple[int, object] | None = None
+        self._waiting: list[threading.Event] = []
+        self.down: Outage | None = None
+
+    def failed(self, operation: object) -> threading.Event | None:
+        """``operation`` (on this thread) failed as ``judges_down`` says: None when it
+        retries on its own (the probe, or an operation nested in the probe's), else the
+        event set when the probe ends."""
+        with self._lock:
+            if self._probe is None:
+                self._probe = (threading.get_ident(), operation)
+            if self._probe[0] == threading.get_ident():
+                return None
+            ended = threading.Event()
+            self._waiting.append(ended)
+            return ended
+
+    def ended(self, operation: object, down: Outage | None) -> None:
+        """``operation``'s retries are over (``down``: it judged the registry down)."""
+        with self._lock:
+            if down is not None and self.down is None:
+                self.down = down
+            if self._probe is None or self._probe[1] is not operation:
+                return
+            self._probe = None
+            waiting, self._waiting = self._waiting, []
+        for event in waiting:
+            event.set()
+
+
 def clip(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters. Clean it first: a secret cut in two is no
     longer recognized, and its first part would be shown."""
@@ -583,6 +653,7 @@ class Transport:
         # Exact Content-Length checks, and no decompression bombs.
         self.session.headers["Accept-Encoding"] = "identity"
         self._lock = threading.Lock()
+        self.trouble = Trouble()
         self._scheme: str | None = None  # "basic" or "bearer" once the registry said so
         self._challenge: Challenge | None = None
         #: scope key -> (token, when to get a new one, by ``clock``)
@@ -1312,18 +1383,33 @@ class Transport:
         """Run ``operation(attempt)`` under the retry policy (attempt starts at 1), with at
         most ``attempts`` tries when given (a side lookup: 1, its failure classified).
 
-        An interrupted run wakes from a retry's wait at once and makes no new attempt.
+        An interrupted run wakes from a retry's wait at once and makes no new attempt. A
+        registry judged down (``Trouble``) fails it at once, unsent; while another
+        operation retries after the same kind of failure, a retry waits for that one.
         """
         policy = self.retry
         if attempts is not None:
             policy = dataclasses.replace(policy, attempts=min(attempts, policy.attempts))
-        if policy.sleep is time.sleep:
-            policy = dataclasses.replace(policy, sleep=stop.wait)
-
         start = policy.clock()
+        this = object()  # this operation, to ``trouble``
+        #: the event to wait for instead of the backoff: the probe's end
+        behind: list[threading.Event | None] = [None]
+
+        def sleep(wait: float) -> None:
+            ended = behind[0]
+            if ended is None:
+                stop.wait(wait)
+            else:  # for the probe's retries, however long they take (its own bound them)
+                stop.wait(policy.total_timeout + self.timeout, ended)
+
+        if policy.sleep is time.sleep:
+            policy = dataclasses.replace(policy, sleep=sleep)
 
         def attempt(number: int) -> T:
             stop.check(what)
+            if self.trouble.down is not None:
+                raise self.trouble.down.error(self.host)
+            behind[0] = None
             try:
                 return operation(number)
             except Transient as exc:
@@ -1332,17 +1418,22 @@ class Transport:
                     # No wait within the retry time can bring the quota back: stop now.
                     ended = retry_loop.RetriesExhausted(exc, number, policy.clock() - start, None)
                     raise (exc.origin or self)._gave_up(exc, what, ended) from None
+                if judges_down(exc):
+                    behind[0] = self.trouble.failed(this)
                 raise
 
         def before_sleep(exc: Transient, attempt: int, wait: float) -> None:
             if self.output is not None:
                 at = f" (at {exc.host}, {exc.role})" if exc.host else ""
                 failed = exc.origin or self
-                self.output.detail(
-                    f"{failed.label}: {what}: {exc.reason}{at}; retrying in {wait:.1f}s "
-                    f"(attempt {attempt + 1} of {policy.attempts})"
+                then = (
+                    f"retrying in {wait:.1f}s (attempt {attempt + 1} of {policy.attempts})"
+                    if behind[0] is None
+                    else "another request to it is being retried: waiting for its end"
                 )
+                self.output.detail(f"{failed.label}: {what}: {exc.reason}{at}; {then}")
 
+        down: Outage | None = None
         try:
             return retry_loop.run(
                 policy,
@@ -1354,7 +1445,12 @@ class Transport:
         except retry_loop.RetriesExhausted as ended:
             assert isinstance(ended.last, Transient)
             # the registry that failed: this one, or the one a transfer reads from
-            raise (ended.last.origin or self)._gave_up(ended.last, what, ended) from None
+            error = (ended.last.origin or self)._gave_up(ended.last, what, ended)
+            if attempts is None and ended.attempts > 1 and judges_down(ended.last):
+                down = Outage(error.message, getattr(error, "status", None), error.hint)
+            raise error from None
+        finally:
+            self.trouble.ended(this, down)
 
     def _gave_up(
         self, exc: Transient, what: str, ended: retry_loop.RetriesExhausted
