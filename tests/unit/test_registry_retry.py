@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -241,12 +244,89 @@ def test_a_rate_limit_tip_says_to_wait_for_the_reset_with_or_without_credentials
 def test_connection_errors_become_unreachable_and_truncation_invalid() -> None:
     clock = FakeClock()
     t = transport(clock.policy(attempts=2))
-    _, op = failing([Transient("connection refused", kind="connection") for _ in range(3)])
-    with pytest.raises(UnreachableError, match="connection refused"):
-        t.retrying("GET", op)  # type: ignore[arg-type]
     _, op = failing([Transient("cut off", kind="truncated") for _ in range(3)])
     with pytest.raises(InvalidResponseError, match="cut off"):
         t.retrying("GET", op)  # type: ignore[arg-type]
+    assert t.trouble.down is None  # an answer cut short: the registry answered
+    _, op = failing([Transient("connection refused", kind="connection") for _ in range(3)])
+    with pytest.raises(UnreachableError, match="connection refused") as first:
+        t.retrying("GET", op)  # type: ignore[arg-type]
+    # Judged down: the next operation fails at once, unsent, with the same error.
+    attempts, op = failing([])
+    with pytest.raises(UnreachableError) as later:
+        t.retrying("PUT", op)  # type: ignore[arg-type]
+    assert attempts == [] and later.value.message == first.value.message
+    assert later.value.hint == first.value.hint and later.value.registry == "registry.example"
+
+
+@pytest.mark.parametrize(
+    ("failure", "attempts", "down"),
+    [
+        (Transient("HTTP 503", status=503), 2, True),
+        (Transient("connection refused", kind="connection"), 2, True),
+        (Transient("HTTP 503", status=503), 1, False),  # no retry: nothing to spare
+        (Transient("HTTP 429", status=429), 2, False),
+        (Transient("no answer", kind="no answer"), 2, False),
+        (Transient("HTTP 503", status=503, host="token.example"), 2, False),
+    ],
+    ids=["503", "refused", "one-attempt", "429", "no-answer", "token-server"],
+)
+def test_what_judges_a_registry_down(failure: Transient, attempts: int, down: bool) -> None:
+    clock = FakeClock()
+    t = transport(clock.policy(attempts=attempts))
+    _, op = failing([failure] * attempts)
+    with pytest.raises((UnreachableError, RateLimitedError)):
+        t.retrying("GET", op)  # type: ignore[arg-type]
+    assert (t.trouble.down is not None) is down
+
+
+def _in_thread(fn: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
+    said: list[object] = []
+
+    def run_it() -> None:
+        try:
+            said.append(fn())
+        except Exception as exc:  # handed to the test
+            said.append(exc)
+
+    thread = threading.Thread(target=run_it)
+    thread.start()
+    return thread, said
+
+
+@pytest.mark.parametrize("recovers", [False, True], ids=["stays-down", "comes-back"])
+def test_a_request_failing_while_another_retries_waits_for_it(recovers: bool) -> None:
+    """The probe (the first to fail) retries; another that fails meanwhile waits for its
+    end instead of retrying: then fails with its error, unsent (the registry judged
+    down), or retries at once when the probe got an answer."""
+    t = transport(RetryPolicy(attempts=3, initial_delay=0.01, max_delay=0.02))
+    probe_tries: list[int] = []
+
+    def probe(n: int) -> str:
+        probe_tries.append(n)
+        if n == 2:  # the other has failed and waits for this one
+            while not t.trouble._waiting:
+                time.sleep(0.005)
+        if n == 3 and recovers:
+            return "probe"
+        raise Transient("HTTP 503", status=503)
+
+    first, probed = _in_thread(lambda: t.retrying("PUT a", probe))
+    while not probe_tries:
+        time.sleep(0.005)
+    other_tries, other = failing([Transient("HTTP 503", status=503)], result="other")
+    second, waited = _in_thread(lambda: t.retrying("PUT b", other))  # type: ignore[arg-type]
+    first.join(10)
+    second.join(10)
+    assert probe_tries == [1, 2, 3]
+    if recovers:
+        assert probed == ["probe"] and waited == ["other"] and other_tries == [1, 2]
+        assert t.trouble.down is None
+    else:
+        (error,) = probed
+        assert isinstance(error, UnreachableError) and "after 3 attempts" in error.message
+        assert other_tries == [1] and isinstance(waited[0], UnreachableError)
+        assert waited[0].message == error.message
 
 
 def test_non_transient_errors_are_not_retried() -> None:
