@@ -251,12 +251,17 @@ def test_connection_errors_become_unreachable_and_truncation_invalid() -> None:
     _, op = failing([Transient("connection refused", kind="connection") for _ in range(3)])
     with pytest.raises(UnreachableError, match="connection refused") as first:
         t.retrying("GET", op)  # type: ignore[arg-type]
-    # Judged down: the next operation fails at once, unsent, with the same error.
-    attempts, op = failing([])
+    # Judged down: the next operation fails after one attempt, with the same error ...
+    attempts, op = failing([Transient("HTTP 502", status=502)] * 2)
     with pytest.raises(UnreachableError) as later:
         t.retrying("PUT", op)  # type: ignore[arg-type]
-    assert attempts == [] and later.value.message == first.value.message
+    assert attempts == [1] and later.value.message == first.value.message
     assert later.value.hint == first.value.hint and later.value.registry == "registry.example"
+    # ... until one gets an answer: the registry is up again, and retried as before.
+    attempts, op = failing([])
+    assert t.retrying("GET", op) == "ok" and t.trouble.down is None  # type: ignore[arg-type]
+    attempts, op = failing([Transient("HTTP 502", status=502)])
+    assert t.retrying("PUT", op) == "ok" and attempts == [1, 2]  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -201,8 +201,10 @@ class Transient(Exception):
 class Outage:
     """A registry judged down: one operation spent its retries (more than one attempt, the
     policy's whole number or its total time) on connection failures or 5xx answers of the
-    registry itself. Every later request to it in the run fails at once, unsent, with the
-    error that operation ended with (the same class, message and tip); a rerun asks again."""
+    registry itself. The operations that had failed meanwhile fail at once, unsent, with
+    the error that operation ended with (the same class, message and tip); a later one
+    makes one attempt, and fails so when that fails as well (its answer, if any, means
+    the registry is up again: ``Trouble.answered``)."""
 
     message: str
     status: int | None
@@ -230,8 +232,8 @@ class Trouble:
     retries under the policy. Another that fails so meanwhile waits for the probe's end
     instead of retrying on its own: so a registry that is down costs one operation's
     retries, not one per operation in flight. The probe spending its retries judges the
-    registry down (``down``: the waiting operations and every later one fail at once);
-    the probe ending otherwise (an answer, another error) lets them retry.
+    registry down (``down``: the waiting operations fail at once, a later one after one
+    attempt); the probe ending otherwise (an answer, another error) lets them retry.
     """
 
     def __init__(self) -> None:
@@ -253,6 +255,12 @@ class Trouble:
             ended = threading.Event()
             self._waiting.append(ended)
             return ended
+
+    def answered(self) -> None:
+        """A request got its answer: a registry judged down is up again."""
+        if self.down is not None:
+            with self._lock:
+                self.down = None
 
     def ended(self, operation: object, down: Outage | None) -> None:
         """``operation``'s retries are over (``down``: it judged the registry down)."""
@@ -1383,9 +1391,10 @@ class Transport:
         """Run ``operation(attempt)`` under the retry policy (attempt starts at 1), with at
         most ``attempts`` tries when given (a side lookup: 1, its failure classified).
 
-        An interrupted run wakes from a retry's wait at once and makes no new attempt. A
-        registry judged down (``Trouble``) fails it at once, unsent; while another
-        operation retries after the same kind of failure, a retry waits for that one.
+        An interrupted run wakes from a retry's wait at once and makes no new attempt.
+        While another operation retries after a connection failure or a 5xx, a retry
+        after the same waits for that one; a registry it judged down (``Trouble``) fails
+        the operation with that one's error, at once or after its first attempt.
         """
         policy = self.retry
         if attempts is not None:
@@ -1407,11 +1416,12 @@ class Transport:
 
         def attempt(number: int) -> T:
             stop.check(what)
-            if self.trouble.down is not None:
-                raise self.trouble.down.error(self.host)
+            down = self.trouble.down
+            if down is not None and number > 1:  # it failed before the registry was judged down
+                raise down.error(self.host)
             behind[0] = None
             try:
-                return operation(number)
+                done = operation(number)
             except Transient as exc:
                 window = quota_spent_for(exc)
                 if window is not None and window > policy.total_timeout:
@@ -1419,8 +1429,12 @@ class Transport:
                     ended = retry_loop.RetriesExhausted(exc, number, policy.clock() - start, None)
                     raise (exc.origin or self)._gave_up(exc, what, ended) from None
                 if judges_down(exc):
+                    if down is not None:  # still down: no more retries against it
+                        raise down.error(self.host) from None
                     behind[0] = self.trouble.failed(this)
                 raise
+            self.trouble.answered()
+            return done
 
         def before_sleep(exc: Transient, attempt: int, wait: float) -> None:
             if self.output is not None:
