@@ -477,16 +477,18 @@ def test_second_registry_failing_moves_no_floating_tag_and_a_rerun_finishes(
     assert result.returncode in (7, 9), result.stderr
     assert "503" in result.stderr or "unavailable" in result.stderr.lower()
     assert elapsed < 300
-    # Each refused write (blob uploads, copied in parallel) was tried the configured
-    # number of times: 3, Stack's PUBLISHER_RETRY_ATTEMPTS.
+    # A refused write (blob uploads, copied in parallel) was tried the configured number
+    # of times: 3, Stack's PUBLISHER_RETRY_ATTEMPTS.
     assert "after 3 attempts" in result.stderr, result.stderr
     # ... and says what is left: its images are built and kept, which the rerun reuses
     said = " ".join(result.stderr.split())
     images = f"the {2 * len(LINES)} images of this run are built and pushed to hub"
     assert images in said, result.stderr
     assert "a rerun of the same command reuses them, without building them again" in said
+    # One of them spent those 3; each other upload in flight (at most --transfers, 6, at
+    # once) sent its first request only, waited for that one, then failed with its error.
     refused = [s for s in front.log if s.fault]
-    assert refused and len(refused) % 3 == 0, [(s.method, s.path) for s in refused]
+    assert 3 <= len(refused) <= 3 + 5, [(s.method, s.path) for s in refused]
     now_hub, now_ghcr = tag_maps(stack, tools["skopeo"], hub.host, ghcr.host)
     floating = ("php-8.3", "php-8.4", "latest")
     for tag in floating:
