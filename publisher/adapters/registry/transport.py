@@ -1460,8 +1460,9 @@ class Transport:
             assert isinstance(ended.last, Transient)
             # the registry that failed: this one, or the one a transfer reads from
             error = (ended.last.origin or self)._gave_up(ended.last, what, ended)
-            if attempts is None and ended.attempts > 1 and judges_down(ended.last):
-                down = Outage(error.message, getattr(error, "status", None), error.hint)
+            spent = attempts is None and ended.attempts > 1  # the policy's retries, all
+            if spent and judges_down(ended.last) and isinstance(error, UnreachableError):
+                down = Outage(error.message, error.status, error.hint)
             raise error from None
         finally:
             self.trouble.ended(this, down)
