@@ -372,7 +372,7 @@ class Runner:
             if unusable is not None:
                 raise ToolMissingError(
                     f"{name} is required, and {unusable} is not executable by this user",
-                    hint=f"make it executable (`chmod +x {unusable}`), or put a working {name} "
+                    hint=f"make it executable (`chmod +x {shlex.quote(str(unusable))}`), or put a working {name} "
                     "first on PATH",
                 )
             raise ToolMissingError(

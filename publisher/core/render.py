@@ -340,7 +340,7 @@ class Leftover:
     def describe(self, config: Config) -> str:
         return (
             f"{self.path} is for PHP {self.php}, which {config.source} does not configure "
-            f"(a dropped line's leftover): remove it with `git rm {self.path}` (or delete "
+            f"(a dropped line's leftover): remove it with `git rm {shlex.quote(str(self.path))}` (or delete "
             "it, if it was never committed)"
         )
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from ..adapters.builders import Builder, BuildRequest
 from ..adapters.output import Output
 from ..adapters.registry import RegistryClient
+from ..adapters.runner import format_argv
 from ..core.config import Config, Line
 from ..core.errors import (
     MissingDockerfileError,
@@ -562,7 +563,7 @@ class BuildStage:
             self.output.info("  none: every image is already built and pushed")
         for leg in todo:
             for argv in self.builder.commands(self.request(leg, bases[leg.php], work_dir)):
-                self.output.info("  " + " ".join(argv))
+                self.output.info("  " + self.output.redact(format_argv(argv)))
 
     def reused(
         self,

@@ -337,6 +337,33 @@ def test_the_dry_run_shows_the_requests_the_real_build_makes(
     assert "none: every image is already built and pushed" in plain.getvalue()
 
 
+def test_the_dry_run_quotes_a_path_with_a_space_as_the_real_run_does(
+    stage: dict[str, Any], tmp_path: Path
+) -> None:
+    """Each command the dry run prints pastes into a shell as the argv the build runs:
+    a work directory with a space in its name is quoted, as the real run's echo does."""
+    import shlex
+
+    from publisher.adapters.builders import BuildxBuilder
+    from publisher.adapters.runner import format_argv
+    from tests.support.fake_runner import FakeRunner
+
+    stream = io.StringIO()
+    builder = BuildxBuilder(FakeRunner())
+    out = Output(env={}, stream=stream, err_stream=stream)
+    work = tmp_path / "h9 play" / "work"
+    one = {"8.4": stage["bases"]["8.4"]}
+    BuildStage(stage["config"], RELEASE, builder, stage["primary"], out, BuildOptions()).commands(
+        one, work
+    )
+    shown = [line.strip() for line in stream.getvalue().splitlines() if " buildx build " in line]
+    assert len(shown) == 2, stream.getvalue()
+    for line in shown:
+        argv = shlex.split(line)
+        assert any(str(work) in arg for arg in argv), line
+        assert line == format_argv(argv)  # the real run's echo of the same argv
+
+
 def test_records_of_the_primary_before_matrix_yaml_changed_it_are_not_reused(
     stage: dict[str, Any],
     tmp_path: Path,

@@ -17,16 +17,21 @@ from publisher.resolve import MIN_SECRET_FORM
 HEADLINE = "the committed Dockerfiles differ from what"
 
 
+def make_project(cli, root: Path, repo_root: Path) -> Path:
+    """A copy of the repository's matrix.yaml and template in ``root``, rendered."""
+    (root / "dockerfiles").mkdir(parents=True)
+    (root / "matrix.yaml").write_text((repo_root / "matrix.yaml").read_text())
+    (root / "dockerfiles" / "Dockerfile.j2").write_text(
+        (repo_root / "dockerfiles" / "Dockerfile.j2").read_text()
+    )
+    assert cli("render", "--config", str(root / "matrix.yaml")).exit_code == 0
+    return root
+
+
 @pytest.fixture
 def project(cli, tmp_path: Path, repo_root: Path) -> Path:
     """A copy of the repository's matrix.yaml and template, rendered: every line current."""
-    (tmp_path / "matrix.yaml").write_text((repo_root / "matrix.yaml").read_text())
-    (tmp_path / "dockerfiles").mkdir()
-    (tmp_path / "dockerfiles" / "Dockerfile.j2").write_text(
-        (repo_root / "dockerfiles" / "Dockerfile.j2").read_text()
-    )
-    assert cli("render", "--config", str(tmp_path / "matrix.yaml")).exit_code == 0
-    return tmp_path
+    return make_project(cli, tmp_path, repo_root)
 
 
 def dockerfile(project: Path, php: str) -> Path:
@@ -78,6 +83,17 @@ def test_a_leftover_of_a_dropped_line_is_a_warning_only(cli, project):
     assert f"git rm {leftover}" in result.output
     assert "tools" not in result.output
     assert HEADLINE not in result.output
+
+
+def test_the_leftover_warnings_command_pastes_into_a_shell(cli, tmp_path, repo_root):
+    """A project under a directory with a space: the `git rm` shown quotes the path."""
+    project = make_project(cli, tmp_path / "h9 play", repo_root)
+    leftover = dockerfile(project, "9.9")
+    leftover.parent.mkdir()
+    leftover.write_text(dockerfile(project, "8.4").read_text())
+    result = check(cli, project)
+    assert result.exit_code == 0, result.output
+    assert f"`git rm '{leftover}'`" in " ".join(result.output.split()), result.output
 
 
 def test_every_difference_is_reported_at_once(cli, project):

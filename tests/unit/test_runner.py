@@ -173,6 +173,18 @@ def test_a_missing_absolute_path_is_reported() -> None:
         runner.require("/nonexistent/bin/docker")
 
 
+def test_a_tool_that_is_not_executable_gets_a_chmod_that_pastes(tmp_path) -> None:
+    """Its path holds a space: the `chmod +x` of the tip quotes it."""
+    runner, _, _ = make(Spawn())
+    tool = tmp_path / "my tools" / "buildah"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o644)
+    with pytest.raises(ToolMissingError) as caught:
+        runner.require(str(tool))
+    assert f"`chmod +x '{tool}'`" in (caught.value.hint or "")
+
+
 def test_environment_is_merged_and_stdin_closed_without_input() -> None:
     spawn = Spawn()
     runner, _, _ = make(spawn)
