@@ -77,6 +77,9 @@ class _Console(Console):
 #: crushed into a few columns folds or drops what its cells hold.
 MIN_TABLE_WIDTH = 60
 
+#: A digest (``sha256:`` and its hex) in a table's cell: its column is never folded.
+_DIGEST = re.compile(r"\b[a-z0-9]+:[0-9a-f]{32,}\b")
+
 #: Shortest secret redacted (and masked in Actions). A one- or two-character value would
 #: be replaced wherever those characters occur (in every digest holding "ab", every word
 #: holding "a"): the log would be unreadable, and the gaps themselves would show the secret.
@@ -377,23 +380,35 @@ class Output:
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         """A table on the terminal, and in the step summary when in Actions."""
+        cells = [[self.redact(str(cell)) for cell in row] for row in rows]
         if self.github:  # each cell redacted before its '|' is escaped ('\\|')
-            redacted = [[self.redact(str(cell)) for cell in row] for row in rows]
-            self.summary(markdown_table(title, columns, redacted))
+            self.summary(markdown_table(title, columns, cells))
         if self.quiet:
             return
-        if self._console.width < MIN_TABLE_WIDTH:  # a table would crush (and drop) its cells
+        table = Table(title=self.redact(title), title_justify="left")
+        for index, column in enumerate(columns):
+            # a digest is never folded: other columns wrap first (at their words)
+            whole = any(_DIGEST.search(row[index]) for row in cells if index < len(row))
+            table.add_column(column, overflow="fold", no_wrap=whole)
+        for row in cells:
+            table.add_row(*row)
+        # the narrowest the table gets with no word cut (each digest whole on its row),
+        # and its width with no cell wrapped
+        needed = self._console.measure(table, options=self._console.options.update_width(1 << 16))
+        width = self._console.width
+        if not _isatty(self._stream) and needed.maximum > width:
+            # a log or a pipe: each row on one line, for grep (and the table as wide as
+            # that: a console that soft-wraps crops nothing)
+            width = table.width = needed.maximum
+        if width < MIN_TABLE_WIDTH or width < needed.minimum:
+            # a terminal narrower than that: a table would crush (and drop or fold) its
+            # cells; each row as "column: value" lines instead
             lines = [title]
-            for row in rows:
-                cells = [f"{c}: {v}" for c, v in zip(columns, (str(v) for v in row), strict=False)]
-                lines += [cells[0], *(f"  {cell}" for cell in cells[1:])]
+            for values in rows:
+                said = [f"{c}: {v}" for c, v in zip(columns, map(str, values), strict=False)]
+                lines += [said[0], *(f"  {cell}" for cell in said[1:])]
             self._write(self._stream, "\n".join(lines) + "\n")
             return
-        table = Table(title=self.redact(title), title_justify="left")
-        for column in columns:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*(self.redact(str(cell)) for cell in row))
         if self.github:  # drawn first, to be written inert as all text is
             with self._console.capture() as drawn:
                 self._console.print(table)

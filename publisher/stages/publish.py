@@ -2131,7 +2131,7 @@ class Publisher:
             for m in (*publish_plan.pin_moves, *publish_plan.floating_moves)
         ]
         title = "Tag moves" + (" (dry run: nothing was written)" if self.options.dry_run else "")
-        self.output.table(title, ("registry", "tag", "kind", "old", "new", ""), moves)
+        self.output.table(title, ("registry", "tag", "kind", "old", "new", "change"), moves)
         pending = [a.php for a in publish_plan.lines if a.digest is None]
         self._show_transfers(publish_plan.transfers, pending)
         for notice in publish_plan.notices:

@@ -731,6 +731,10 @@ def test_dry_run_writes_nothing_and_its_plan_is_what_the_real_run_executes(
     )
     assert dry_publish.returncode == 0
     assert "unchanged" in dry_publish.stdout
+    # stdout a pipe: each digest of the table whole on its row, under a named column
+    digests = re.findall(r"sha256:[0-9a-f]*", dry_publish.stdout)
+    assert digests and all(len(d) == 71 for d in digests), dry_publish.stdout
+    assert re.search(r"┃ new +┃ change +┃", dry_publish.stdout), dry_publish.stdout
 
 
 # --------------------------------------------------------------------------- scenario 17

@@ -585,6 +585,58 @@ def test_a_terminal_of_ordinary_width_keeps_the_table(monkeypatch: pytest.Monkey
     assert "│ 8.4 │ sha256:ab │" in stream.getvalue()
 
 
+TAG_MOVES = (
+    "registry-with-a-long-name",
+    "v1.2.0-php-8.4-linux-amd64-pinned",
+    "pin",
+    "sha256:" + "0987acd2" * 8,
+    "sha256:" + "5" * 64,
+    "set after the builds",
+)
+
+
+@pytest.mark.parametrize("env", [{}, {"GITHUB_ACTIONS": "true"}], ids=["pipe", "actions"])
+def test_a_log_s_table_keeps_each_digest_whole_on_its_row(env: dict[str, str]) -> None:
+    """stdout not a terminal (a pipe, CI): a row holding two digests and long names is
+    one line, wider than 200 columns if it must be, each cell on it whole (for grep)."""
+    stream = io.StringIO()
+    columns = ("registry", "tag", "kind", "old", "new", "change")
+    Output(env=env, stream=stream).table("Tag moves", columns, [TAG_MOVES, TAG_MOVES])
+    rows = [line for line in stream.getvalue().splitlines() if TAG_MOVES[0] in line]
+    assert len(rows) == 2, stream.getvalue()
+    for row in rows:
+        for cell in TAG_MOVES:
+            assert cell in row, stream.getvalue()
+
+
+@pytest.mark.parametrize("columns", ["100", "160"])
+def test_a_terminal_too_narrow_for_a_table_s_digests_gets_its_cells_whole(
+    columns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table whose digests would fold on the terminal is written cell by cell instead,
+    as on a very narrow terminal: every digest whole on one line."""
+    monkeypatch.setenv("COLUMNS", columns)
+    stream = _Terminal()
+    names = ("registry", "tag", "kind", "old", "new", "change")
+    Output(env={"NO_COLOR": "1"}, stream=stream).table("Tag moves", names, [TAG_MOVES])
+    said = stream.getvalue()
+    for cell in TAG_MOVES[3:5]:
+        assert any(cell in line for line in said.splitlines()), said
+    assert all(len(line) <= int(columns) for line in said.splitlines()), said
+
+
+def test_a_terminal_wide_enough_keeps_the_table_with_its_digests_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    stream = _Terminal()
+    rows = [("8.4", "sha256:" + "ab" * 32, "the release's record of this line, read back")]
+    Output(env={"NO_COLOR": "1"}, stream=stream).table("Indexes", ["PHP", "index", "source"], rows)
+    said = stream.getvalue()
+    assert f"│ 8.4 │ {rows[0][1]} │" in said, said  # a table still, the digest on one row
+    assert all(len(line) <= 120 for line in said.splitlines()), said
+
+
 def test_a_step_summary_that_cannot_be_written_is_one_warning_not_a_failed_run(
     tmp_path: Path,
 ) -> None:
