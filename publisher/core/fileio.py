@@ -381,8 +381,11 @@ def parse_json(text: str, source: str, *, limit: int, what: str, hint: str) -> A
     try:
         return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
+        # "Unterminated string starting at", "Invalid control character at": json's
+        # message leaves its position to the caller
+        at = f" line {exc.lineno}, column {exc.colno}" if exc.msg.endswith(" at") else ""
         raise ConfigError(
-            f"not valid JSON: {exc.msg}",
+            f"not valid JSON: {exc.msg}{at}",
             source=source,
             line=exc.lineno,
             column=exc.colno,

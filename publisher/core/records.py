@@ -243,8 +243,9 @@ def replaced_file(path: Path, leg: Leg, *, tip: str | None = None) -> str | None
             notes = f"{what}, which publish writes in the notes directory"
             raise _not_the_legs(path, leg, notes, tip) from None
         column = "" if exc.column is None else f", column {exc.column}"
-        at = " " if exc.problem.endswith(" at") else " at "  # "Unterminated string starting at"
-        where = "" if exc.line is None else f"{at}line {exc.line}{column}"
+        where = "" if exc.line is None else f" at line {exc.line}{column}"
+        if exc.problem.endswith(where):  # "Unterminated string starting at line 1, ..."
+            where = ""
         field = "" if exc.field is None else f"{shown_field(exc.field)}: "
         return f"{field}{exc.problem}{where}"
     except PublisherError as exc:  # a read that failed: its message names the file
