@@ -367,7 +367,7 @@ def parse_reference(text: str) -> ImageRef:
         path_parts = ["library", *path_parts]
     if not all(PATH_COMPONENT_RE.fullmatch(p) for p in path_parts):
         raise ValueError(
-            "a repository path is lowercase letters, digits and separators ('.', '_', '-')"
+            "a repository path is lowercase ASCII letters, digits and separators ('.', '_', '-')"
         )
     return ImageRef(Repository(domain, "/".join(path_parts)), tag, digest)
 

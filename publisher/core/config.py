@@ -89,7 +89,7 @@ _LIST_ITEM_HINTS = {
     "(a version constraint such as libzip-dev<1.10 may follow)",
     "configure flags": "write each flag as the extension's ./configure takes it, e.g. "
     "--with-jpeg or --with-webp=/usr",
-    "extensions": "name each extension in lowercase letters, digits and _, e.g. gd or pdo_mysql",
+    "extensions": "name each extension in lowercase ASCII letters, digits and _, e.g. gd or pdo_mysql",
 }
 _NOT_A_DIGEST = "is not a digest; write sha256: followed by 64 lowercase hex digits"
 #: Said without the value, which may be the credential itself.
@@ -1047,7 +1047,7 @@ class _Reader:
             self.fail(
                 node,
                 path,
-                f"{value!r} is not a valid {path} (lowercase letters, digits, '.', '_', '-')",
+                f"{value!r} is not a valid {path} (lowercase ASCII letters, digits, '.', '_', '-')",
                 hint="registries name repositories in lowercase"
                 + (
                     f": write {fixed!r}" if valid(fixed) else ", with '.', '_' or '-' between words"
@@ -1356,7 +1356,8 @@ class _Reader:
             namespace = env[ENV_NAMESPACE]
             if not reference.PATH_COMPONENT_RE.fullmatch(namespace):
                 raise ConfigError(
-                    f"{namespace!r} is not a valid namespace (lowercase letters, digits, '.', '_', '-')",
+                    f"{namespace!r} is not a valid namespace (lowercase ASCII letters, digits, '.', "
+                    "'_', '-')",
                     source="environment",
                     field=ENV_NAMESPACE,
                     hint=f"set {ENV_NAMESPACE} to a namespace such as acme, or unset it to keep "
@@ -1628,8 +1629,8 @@ class _Reader:
                 self.fail(
                     name_node,
                     f"{where}.name",
-                    f"{name!r} is not a valid name (lowercase letters, digits, '-', '_')",
-                    hint="name it with lowercase letters, digits, '-' and '_', e.g. dockerhub",
+                    f"{name!r} is not a valid name (lowercase ASCII letters, digits, '-', '_')",
+                    hint="name it with lowercase ASCII letters, digits, '-' and '_', e.g. dockerhub",
                 )
             repo_node = entries["repository"][1]
             raw = self.string(repo_node, f"{where}.repository")

@@ -209,7 +209,7 @@ def _prerelease_problem(pre: str) -> str | None:
     bad = re.search(r"[^0-9A-Za-z.-]", pre)
     if bad:
         return (
-            f"the prerelease {shown!r} holds {bad[0]!r}; it may only hold letters, digits, "
+            f"the prerelease {shown!r} holds {bad[0]!r}; it may only hold ASCII letters, digits, "
             "'-' and '.'"
         )
     zero = _leading_zero(tuple(pre.split(".")))

@@ -1000,3 +1000,18 @@ def test_insecure_on_a_registry_that_serves_only_https_is_refused_at_the_key(rep
     host = repository.split("/")[0]
     assert f"{host} answers only over HTTPS" in str(err)
     assert err.hint and "remove insecure: true" in err.hint
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "env", "said"),
+    [
+        ("namespace: acme", "namespace: ü", {}, "lowercase ASCII letters"),
+        ("namespace: acme", "namespace: acme", {"PUBLISHER_NAMESPACE": "ü"}, "lowercase ASCII"),
+        ("  - name: local", "  - name: lokäl", {}, "lowercase ASCII letters"),
+        ("install: [gd, intl]", "install: [gd, ïntl]", {}, "lowercase ASCII letters"),
+    ],
+)
+def test_a_name_with_a_letter_outside_ascii_is_told_ascii_only(old, new, env, said) -> None:
+    """'ü' is a lowercase letter: saying "lowercase letters" would not tell what is wrong."""
+    err = error_for(replace(old, new), env=env)
+    assert said in err.message + " " + (err.hint or ""), err
