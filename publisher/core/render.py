@@ -219,6 +219,16 @@ def _check_base_argument(config: Config, text: str) -> None:
     declared before the first FROM (the only ARGs a FROM reads): builders pass the base there, pinned to the digest they resolved
     (through the mirror), and the release records that digest as the image's base."""
     lines = _instructions(text)
+    begin = "`ARG PHP_BASE_IMAGE={{ base }}`, then `FROM ${PHP_BASE_IMAGE}`"
+    if not any(ln.strip() and not ln.lstrip().startswith("#") for ln in lines):
+        raise ConfigError(
+            "the template renders an empty Dockerfile (no instruction): there is no image to build",
+            source=template_shown(config),
+            hint=f"write the image's Dockerfile there as a Jinja2 template: {begin}, then the "
+            "RUN steps that install the packages and extensions matrix.yaml names "
+            "({{ packages }}, {{ build_packages }}, {{ install }} with {{ configure }}, "
+            "{{ pecl }}); the README's Dockerfiles section lists every name it is given",
+        )
     declared = next((i for i, ln in enumerate(lines) if _ARG_BASE_RE.fullmatch(ln)), None)
     used = next((i for i, ln in enumerate(lines) if _FROM_BASE_RE.fullmatch(ln)), None)
     # A FROM reads only the ARGs declared before the first FROM; one inside a stage is not seen.
@@ -229,8 +239,7 @@ def _check_base_argument(config: Config, text: str) -> None:
             "PHP_BASE_IMAGE: builders pass the base there, pinned to the digest they resolved "
             "and that the release records",
             source=template_shown(config),
-            hint="begin it as dockerfiles/Dockerfile.j2 does: `ARG PHP_BASE_IMAGE={{ base }}`, "
-            "then `FROM ${PHP_BASE_IMAGE}`",
+            hint=f"begin the template with {begin}, before any other FROM",
         )
 
 

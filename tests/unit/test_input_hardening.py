@@ -430,6 +430,21 @@ def test_a_template_whose_dockerfile_ignores_the_base_argument_is_refused(cli, t
         result.output
     )
     assert "`ARG PHP_BASE_IMAGE={{ base }}`, then `FROM ${PHP_BASE_IMAGE}`" in result.output
+    assert "Dockerfile.j2 does" not in result.output  # not a file to copy: it may be this one
+    assert not (tmp_path / "dockerfiles").exists()  # nothing written
+
+
+@pytest.mark.parametrize("template", ["", "\n\n", "# nothing yet\n{# nor here #}\n"])
+def test_an_empty_template_is_told_what_a_template_holds(cli, tmp_path, template):
+    """The template renders no instruction: the error says so, and its tip what the file
+    must hold (not to copy a file, which may be this very one)."""
+    result = cli("render", "--config", _render_world(tmp_path, template))
+    said = " ".join(result.output.split())
+    assert result.exit_code == 3, result.output
+    assert "T.j2: the template renders an empty Dockerfile (no instruction)" in said, said
+    assert "Dockerfile.j2 does" not in said
+    assert "`ARG PHP_BASE_IMAGE={{ base }}`, then `FROM ${PHP_BASE_IMAGE}`" in said
+    assert "{{ packages }}" in said and "{{ pecl }}" in said  # the steps after the FROM
     assert not (tmp_path / "dockerfiles").exists()  # nothing written
 
 
