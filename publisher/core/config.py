@@ -610,13 +610,29 @@ def _compose(text: str, source: str) -> yaml.Node:
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", source=source, hint=YAML_HINT) from None
+    start = (
+        "pass the matrix file itself with --config; to write one, start from "
+        "the repository's examples/offline/matrix.yaml (the README's matrix.yaml section "
+        "describes every key)"
+    )
     if node is None:
+        raise ConfigError("the file is empty (or holds only comments)", source=source, hint=start)
+    if (
+        isinstance(node, yaml.ScalarNode)
+        and node.tag == "tag:yaml.org,2002:null"
+        and not node.value
+    ):
+        # only `---`: PyYAML marks the nothing after it, on a line past the file's last;
+        # it is located on the line of its `---`
+        before = text[: node.start_mark.index] if node.start_mark else text
+        marker = list(re.finditer(r"(?m)^---(?=[ \t]|$)", before))
+        line = before.count("\n", 0, marker[-1].start()) + 1 if marker else None
         raise ConfigError(
-            "the file is empty (or holds only comments)",
+            "the file holds an empty YAML document (no key)",
             source=source,
-            hint="pass the matrix file itself with --config; to write one, start from "
-            "the repository's examples/offline/matrix.yaml (the README's matrix.yaml section "
-            "describes every key)",
+            line=line,
+            column=1 if line else None,
+            hint=start,
         )
     return node
 
