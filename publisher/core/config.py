@@ -34,6 +34,9 @@ _T = TypeVar("_T")
 
 DEFAULT_BASE_IMAGE = "php:{php}-fpm-alpine"
 DEFAULT_SIZE_BUDGET_MB = 700
+#: The largest size budget (1 TB): no image comes near it, and a budget is whole bytes
+#: (1e30 MB would be a 37-digit integer, read through a float).
+MAX_SIZE_BUDGET_MB = 1_000_000
 DEFAULT_SIZE_REGRESSION_PERCENT = 10.0
 DEFAULT_DOCKERFILES = "dockerfiles"
 DEFAULT_TEMPLATE = "dockerfiles/Dockerfile.j2"
@@ -1094,7 +1097,17 @@ class _Reader:
             self._not_a(node, path, "true or false", "write true or false, without a tag")
         return bool(value)
 
-    def number(self, node: yaml.Node, path: str, *, minimum: float) -> float:
+    def number(
+        self,
+        node: yaml.Node,
+        path: str,
+        *,
+        minimum: float,
+        maximum: float | None = None,
+        meaning: str = "",
+    ) -> float:
+        """The number at ``node``: finite, at least ``minimum`` and at most ``maximum``
+        (``meaning`` says what that bound is, in the error)."""
         text = self.expect(
             node, path, ("int", "float"), "a number", "write a number without quotes, e.g. 500"
         )
@@ -1110,6 +1123,14 @@ class _Reader:
                 value = float(number)
             except OverflowError:  # a whole number past a float's range (0xFFF...): not finite
                 value = float("inf")
+        if maximum is not None and not minimum <= value <= maximum:
+            self.fail(
+                node,
+                path,
+                f"must be a finite number from {minimum:g} to {maximum:.0f}"
+                + (f" ({meaning})" if meaning else ""),
+                hint=f"write a number from {minimum:g} to {maximum:.0f}, without quotes",
+            )
         if not value >= minimum or value == float("inf"):
             self.fail(
                 node,
@@ -1794,10 +1815,11 @@ def _same_image(a: Reference, b: Reference) -> bool:
     return (a.domain, a.path, a.tag) == (b.domain, b.path, b.tag)
 
 
-def _at_least(minimum: float) -> Read:
+def _at_least(minimum: float, maximum: float | None = None, meaning: str = "") -> Read:
     def read(reader: _Reader, node: yaml.Node, path: str) -> float:
         reader.refuse_leading_zero(node, path)
-        return reader.number(reader.as_untagged(node, path), path, minimum=minimum)
+        untagged = reader.as_untagged(node, path)
+        return reader.number(untagged, path, minimum=minimum, maximum=maximum, meaning=meaning)
 
     return read
 
@@ -1823,7 +1845,13 @@ KEYS: tuple[Key, ...] = (
     Key("default_line"),
     Key("base.image", _Reader.string, DEFAULT_BASE_IMAGE, line=True, line_order=1),
     Key("base.mirror", _Reader.mirror, None),
-    Key("size_budget_mb", _at_least(1), DEFAULT_SIZE_BUDGET_MB, line=True, line_order=7),
+    Key(
+        "size_budget_mb",
+        _at_least(1, MAX_SIZE_BUDGET_MB, "MB: 1 TB"),
+        DEFAULT_SIZE_BUDGET_MB,
+        line=True,
+        line_order=7,
+    ),
     Key("size_regression_percent", _at_least(0), DEFAULT_SIZE_REGRESSION_PERCENT),
     Key("dockerfiles", _Reader.directory, DEFAULT_DOCKERFILES),
     Key("template", _Reader.one_line, Derived(lambda v: f"{v['dockerfiles']}/Dockerfile.j2")),

@@ -586,7 +586,7 @@ def test_the_committed_matrix_pins_every_pecl_package() -> None:
 def test_yaml_infinity_and_nan_are_located_errors(value: str) -> None:
     err = error_for(replace("size_budget_mb: 700", f"size_budget_mb: {value}"))
     assert (err.line, err.column, err.field) == (19, 17, "size_budget_mb")
-    assert "must be a finite number of at least 1" in str(err)
+    assert "must be a finite number from 1 to 1000000" in str(err)
 
 
 @pytest.mark.parametrize(
@@ -605,7 +605,27 @@ def test_a_number_too_large_for_a_float_is_refused_as_not_finite(value: str) -> 
     tag) that is not a number."""
     err = error_for(replace("size_budget_mb: 700", f"size_budget_mb: {value}"))
     assert (err.line, err.column, err.field) == (19, 17, "size_budget_mb")
-    assert err.problem == "must be a finite number of at least 1", str(err)
+    assert err.problem.startswith("must be a finite number from 1 to 1000000"), str(err)
+
+
+@pytest.mark.parametrize(
+    "value", ["1.0e+30", "!!float 1.0e+30", "1.0e+300", "1000001", "1_000_000.5", "0x1000000"]
+)
+@pytest.mark.parametrize("where", ["top", "line"])
+def test_a_size_budget_past_a_terabyte_is_a_located_error(value: str, where: str) -> None:
+    """Budgets are whole bytes: 1e30 would be an integer of 37 digits through a float,
+    1.0e+300 one of 301; a budget past 1000000 MB (1 TB), which no image comes near, is
+    refused where it is written, at the top or in a line."""
+    if where == "top":
+        err = error_for(replace("size_budget_mb: 700", f"size_budget_mb: {value}"))
+        assert (err.line, err.column, err.field) == (19, 17, "size_budget_mb")
+    else:
+        err = error_for(replace("    size_budget_mb: 500", f"    size_budget_mb: {value}"))
+        assert (err.line, err.column, err.field) == (30, 21, "lines[0].size_budget_mb")
+    assert err.problem == "must be a finite number from 1 to 1000000 (MB: 1 TB)", str(err)
+    assert "1000000" in (err.hint or "")
+    top = config.loads(GOOD.replace("size_budget_mb: 700", "size_budget_mb: 1000000"))
+    assert top.line("8.4").size_budget_bytes == 10**12  # the bound itself is accepted
 
 
 def test_numbers_in_yaml_s_other_spellings() -> None:
