@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shlex
 import shutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -416,7 +417,7 @@ def _stand_in_hint(hint: str | None, config: Config, version: Release, republish
     if example is not None:
         said += (
             f", or on publisher's offline example: `publisher {command} {version.tag} "
-            f"--local{reason} --config {example}`"
+            f"--local{reason} --config {shlex.quote(example)}`"
         )
     return f"{hint}; {said}" if hint else said
 

@@ -1635,3 +1635,36 @@ def test_a_rehearsal_whose_bases_cannot_be_reached_says_how_to_rehearse_on_stand
             f"v2.0.0 --local --config {named}`"
         ) in " ".join(result.output.split()), result.output
         assert (where / named).is_file()  # the command works from there
+
+
+def test_the_offline_example_s_command_quotes_a_path_with_a_space(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The offline example found beside a matrix under a directory with a space in its
+    name: the command of the tip pastes into a shell, its --config quoted."""
+    import shlex
+
+    import publisher.cli.release_cmds  # noqa: F401  (registers release on main)
+    from tests.conftest import ROOT
+
+    project = tmp_path / "h9 play"
+    example = project / "examples" / "offline" / "matrix.yaml"
+    example.parent.mkdir(parents=True)
+    example.write_bytes((ROOT / "examples" / "offline" / "matrix.yaml").read_bytes())
+    matrix = project / "matrix.yaml"
+    matrix.write_text(
+        "registries:\n"
+        "  - {name: hub, repository: docker.io/acme/php-fpm, primary: true}\n"
+        'default_line: "8.4"\n'
+        f'base: {{image: "127.0.0.1:{free_port()}/library/php:{{php}}-fpm-alpine"}}\n'
+        f"template: {ROOT / 'dockerfiles' / 'Dockerfile.j2'}\n"
+        'lines:\n  - php: "8.4"\n',
+        encoding="utf-8",
+    )
+    assert run(["render", "--config", str(matrix)], tmp_path).exit_code == 0
+    monkeypatch.chdir(tmp_path)  # no examples/offline/matrix.yaml below it
+    result = run(["release", "v2.0.0", "--local", "--dry-run", "--config", str(matrix)], tmp_path)
+    assert result.exit_code == 7, result.output
+    said = " ".join(result.output.split())
+    command = f"publisher release v2.0.0 --local --config {shlex.quote(str(example))}"
+    assert f"`{command}`" in said, result.output
