@@ -105,6 +105,7 @@ def audit_command(
     state.json_only(as_json)
     anonymous: AnonymousClient | None = None if no_anonymous_check else state.clients.anonymous
 
+    locations = options.locations_of(config_path, notes_dir)
     report = audit(
         cfg,
         options.notes_dir_of(cfg, notes_dir),
@@ -112,11 +113,12 @@ def audit_command(
         output,
         repair=repair,
         anonymous=anonymous,
+        locations=locations,
     )
     failure: PublisherError | None = None
     if not report.ok:
-        found = [f.message for f in report.defects] + report.unrepairable
-        hint = advice(cfg, report, repaired=repair)
+        found = report.messages + report.unrepairable
+        hint = advice(cfg, report, repaired=repair, locations=locations)
         failure = (
             unanswered_error(found, rate_limited=bool(report.rate_limited), hint=hint)
             if report.only_unanswered

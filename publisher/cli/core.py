@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Collection
 
 import click
@@ -264,9 +263,7 @@ def render_command(state: State, config_path: str, check: bool, as_json: bool) -
 
 def check_failed(cfg: Config, config_path: str, result: render.Check) -> StaleDockerfilesError:
     """The failure of ``render --check``, with the command that fixes it."""
-    command = "publisher render"
-    if config_path != options.CONFIG:
-        command += f" --config {shlex.quote(config_path)}"
+    command = options.locations_of(config_path).command("render")
     return result.error(
         cfg,
         hint=f"run `{command}` and commit the result (a change made by hand belongs in "

@@ -17,6 +17,7 @@ import click
 
 from ..core.errors import FileAccessError, file_error
 from ..core.fileio import path_kind
+from ..core.locations import DEFAULT_CONFIG, Locations
 from ..core.platforms import BuilderName
 
 if TYPE_CHECKING:
@@ -161,7 +162,7 @@ class EnvOption(click.Option):
 
 
 #: The matrix file when --config is not given, and the variable that names another.
-CONFIG = "matrix.yaml"
+CONFIG = DEFAULT_CONFIG
 CONFIG_ENV = "PUBLISHER_CONFIG"
 
 config = click.option(
@@ -332,3 +333,29 @@ def digests_dir_of(
         return given
     run = Path(config.root, WORK, "local" if local else "builds", tag)
     return run / ("republish" if republish else "digests")
+
+
+def locations_of(
+    config_path: str, notes_dir: Path | None = None, digests_dir: Path | None = None
+) -> Locations:
+    """The location options a command was given, as the tips naming another command carry
+    them (``Locations.command``): --config (or PUBLISHER_CONFIG) unless it is ./matrix.yaml
+    (however written), --notes-dir unless it is the default next to the matrix, --digests
+    when given."""
+    if notes_dir is not None and _same_path(notes_dir, Path(config_path).parent / NOTES):
+        notes_dir = None
+    if config_path and _same_path(Path(config_path), Path(CONFIG)):
+        config_path = CONFIG
+    return Locations(
+        config=config_path,
+        notes_dir=None if notes_dir is None else str(notes_dir),
+        digests=None if digests_dir is None else str(digests_dir),
+    )
+
+
+def _same_path(given: Path, default: Path) -> bool:
+    """Do ``given`` and ``default`` name one directory (False when it cannot be told)?"""
+    try:
+        return given.resolve() == default.resolve()
+    except (OSError, RuntimeError):
+        return False

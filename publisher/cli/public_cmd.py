@@ -61,7 +61,13 @@ def check_public_command(
         result = check_public(
             cfg, version, anonymous=clients.anonymous, output=clients.output, record=record
         )
-        failure = public_error(cfg, version, result, recorded=record is not None)
+        failure = public_error(
+            cfg,
+            version,
+            result,
+            recorded=record is not None,
+            locations=options.locations_of(scope.config_path, scope.notes_dir),
+        )
         if as_json:
             print_report(state, result.to_dict(cfg), failure)
         if failure is not None:

@@ -172,7 +172,15 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     existing, unchecked = existing_tags(cfg, clients)
     recorded = recorded_tags(options.notes_dir_of(cfg, scope.notes_dir))
     plan = planning.plan(cfg, version, existing, recorded)
-    report = verify_release(cfg, plan, clients, state.output, record=record, unchecked=unchecked)
+    report = verify_release(
+        cfg,
+        plan,
+        clients,
+        state.output,
+        record=record,
+        unchecked=unchecked,
+        locations=options.locations_of(scope.config_path, scope.notes_dir),
+    )
     failure = defects_error(report)
     if as_json:
         print_report(state, report.to_dict(), failure)

@@ -220,19 +220,21 @@ def build_command(
         f"is. {rerun}"
     )
     version = parse_release(release)
+    legs = options.locations_of(config_path).command("matrix", version.tag)
     created = created_from_env(state.env)
     revision = revision_from_env(state.env)
     if not php.strip():
         raise UsageError(
             "--php is empty; name the PHP line to build, e.g. 8.4",
-            hint="one leg builds one PHP line: `publisher matrix RELEASE` lists the legs",
+            hint=f"one leg builds one PHP line: `{legs}` lists the legs",
         )
     php_lines = parse_line_list(php, "--php")
     if len(php_lines) != 1:
         raise UsageError(
             f"--php: {php!r} names several lines; a build leg builds one, e.g. 8.4",
-            hint="run one `publisher build` per line and platform (`publisher matrix RELEASE` "
-            "lists the legs), or `publisher release` for them all",
+            hint="run one `publisher build` per line and platform "
+            f"(`{legs}` lists the legs), "
+            "or `publisher release` for them all",
         )
     cfg = state.load_config(config_path).select(php_lines, option="--php")
     digest_file = check_digest_file(digest_file, f"{php}-{platform_text.replace('/', '-')}.json")
@@ -243,7 +245,8 @@ def build_command(
             f"--platform: PHP {php} is not built for {platform_text}; configured: "
             + ", ".join(p.value for p in platforms)
             + "; nothing was built or pushed",
-            hint=f"build one of those (`publisher matrix {version.tag}` lists every leg), or "
+            hint=f"build one of those (`{legs}` "
+            "lists every leg), or "
             f"add {platform_text} to the line's platforms in {cfg.source}",
         )
     check_tmpdir(state.env)
@@ -256,9 +259,19 @@ def build_command(
         # a published release's leg rebuilt is a republish's: it builds the release's
         # commit, so a base gone is not tipped as a new release's (base_digest to pin)
         republish = version if rebuild and record is not None else None
-        bases = {} if published else resolve_bases(cfg, state.clients, republish=republish)
+        bases = (
+            {}
+            if published
+            else resolve_bases(
+                cfg,
+                state.clients,
+                republish=republish,
+                locations=options.locations_of(config_path),
+            )
+        )
         recorded = record.line(php) if record and php in record.line_names else None
         how = BuildOptions(
+            locations=options.locations_of(config_path),
             reuse=not rebuild,
             created=created,
             revision=revision,
@@ -404,6 +417,7 @@ def publish_command(
     lines = only_lines(only)
     cfg = state.load_config(config_path)
     _refuse_secret_reason(state, cfg, reason)
+    locations = options.locations_of(config_path, notes_dir)
     notes = options.notes_dir_of(cfg, notes_dir)
     cfg, read = select_release(cfg, lines, notes, version, republish=reason is not None)
     # made when the notes are written: a run refused before then leaves no empty one
@@ -423,14 +437,15 @@ def publish_command(
                 if state.output.github
                 else "point --digests at the directory the build legs wrote their records to "
                 "(`publisher build ... --digest-file DIR/X.Y-linux-ARCH.json`), or run "
-                f"`publisher release {version.tag}`, which builds and publishes"
+                f"`{locations.command('release', version.tag)}`, "
+                "which builds and publishes"
             ),
         )
     clients = state.clients.configured(cfg)
     if reason is not None:
         # A republish needs a published release: a record, or pins on the primary.
         pinned = published_lines(cfg, version, clients[cfg.primary.name])
-        cfg = republish_config(cfg, version, record, pinned, notes, state.output)
+        cfg = republish_config(cfg, version, record, pinned, notes, state.output, locations)
     if not dry_run:  # temporary files (copies spooled, smoke tests): before any copy
         check_tmpdir(state.env)
         state.output.check_step_outputs()  # written once the release is recorded
@@ -445,6 +460,7 @@ def publish_command(
         dry_run=dry_run,
         json_plan=as_json,
         republish_reason=reason,
+        locations=locations,
     )
     Publisher(cfg, version, clients, state.output, how, smoke=smoke, record=record).run(records)
 
@@ -534,6 +550,7 @@ def _release(
         republish_reason=reason,
         attestations=attestations,
         json_plan=as_json,
+        locations=options.locations_of(config_path, notes_dir, digests_dir),
     )
     # every line of matrix.yaml, before --only and the environment's selection: the next
     # release's lines, and those advice about the default line may name

@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 
 from ..resolve import php_line_order, short_digest
 from . import plan as planning
+from .locations import DEFAULT as DEFAULT_LOCATIONS
+from .locations import Locations
 from .notes import ReleaseFacts
 
 MISSING = "missing"  # an expected tag is absent
@@ -87,6 +89,10 @@ class Finding:
 
     @property
     def message(self) -> str:
+        return self.says(DEFAULT_LOCATIONS)
+
+    def says(self, locations: Locations) -> str:
+        """The finding in words, the commands it names carrying ``locations`` (the run's)."""
         if self.kind == MISSING:
             text = (
                 f"{self.tag} is missing; {self.release}'s record says {short_digest(self.expected)}"
@@ -106,15 +112,16 @@ class Finding:
         elif self.kind == UNRECORDED and self.conflict:
             text = (
                 f"{self.release} has pins here ({self.detail}) but no record here, and a "
-                f"rerun of the release (`publisher release {self.release}`) refuses them "
-                f"(exit 14): {self.conflict}; `publisher republish {self.release} --reason "
-                "...` replaces them on purpose"
+                f"rerun of the release (`{locations.command('release', str(self.release))}`) "
+                f"refuses them (exit 14): {self.conflict}; "
+                f"`{locations.command('republish', str(self.release), '--reason ...')}` "
+                "replaces them on purpose"
             )
         elif self.kind == UNRECORDED:
             text = (
                 f"{self.release} has pins here ({self.detail}) but no record here: a release "
                 "started and never finished, or one whose record is elsewhere; "
-                f"{planning.rerun_release(str(self.release))} to finish it"
+                f"{planning.rerun_release(str(self.release), locations)} to finish it"
             )
         elif self.kind == AHEAD:
             text = (
@@ -122,8 +129,9 @@ class Finding:
                 f"({self.release}); its pins are on every registry that holds any, so it got "
                 f"as far as its tags: either its record is not here yet (copy {self.detail}.json, "
                 f"with {self.detail}.md and {self.detail}.env, into the notes directory this "
-                f"audit reads), or it stopped before writing it (rerun `publisher release "
-                f"{self.detail}`, which finishes it either way); a repair does not move "
+                f"audit reads), or it stopped before writing it (rerun "
+                f"`{locations.command('release', self.detail)}`, which finishes it either "
+                "way); a repair does not move "
                 f"{self.tag} back"
             )
         elif self.kind == DISAGREE:
@@ -140,8 +148,8 @@ class Finding:
             text += f"; it carries {self.detail}"
         return f"{self.registry}: {text}"
 
-    def to_dict(self) -> dict[str, object]:
-        return {**asdict(self), "message": self.message}
+    def to_dict(self, locations: Locations = DEFAULT_LOCATIONS) -> dict[str, object]:
+        return {**asdict(self), "message": self.says(locations)}
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ from ..resolve import pin_tag as resolve_pin_tag
 from . import lifecycle
 from .config import ENV_LINES, Config
 from .errors import InvalidVersionError
+from .locations import DEFAULT as DEFAULT_LOCATIONS
+from .locations import Locations
 from .platforms import Platform
 from .reference import TAG_MAX
 from .version import Release, parse_release
@@ -83,10 +85,11 @@ def in_matrix_order(names: Iterable[str], order: Iterable[str]) -> list[str]:
     return sorted(dict.fromkeys(names), key=lambda name: rank.get(name, len(rank)))
 
 
-def rerun_release(release: str) -> str:
+def rerun_release(release: str, locations: Locations = DEFAULT_LOCATIONS) -> str:
     """What finishes a release that stopped before its end (some pins written, or no
-    record): its rerun, as verify's tip and audit's finding say it."""
-    return f"rerun the release (`publisher release {release}`)"
+    record): its rerun, as verify's tip and audit's finding say it, with the location
+    options of the run that says it (``locations``)."""
+    return f"rerun the release (`{locations.command('release', release)}`)"
 
 
 def is_floating_tag(tag: str) -> bool:

@@ -27,6 +27,8 @@ from ..resolve import sha256_digest, short_digest
 from . import plan as planning
 from .config import ENV_LINES, Config, Extensions, Line, Registry
 from .errors import ConfigError, InvalidReferenceError, UsageError
+from .locations import DEFAULT as DEFAULT_LOCATIONS
+from .locations import REASON, Locations
 from .notes import LineFacts, RegistryFacts, ReleaseFacts, Republish
 from .platforms import Platform
 from .reference import parse as parse_reference
@@ -289,7 +291,10 @@ def dropped_registries(config: Config, record: ReleaseFacts) -> list[RegistryFac
 
 
 def left_behind(
-    config: Config, record: ReleaseFacts, changes: Sequence[tuple[str, str, str]]
+    config: Config,
+    record: ReleaseFacts,
+    changes: Sequence[tuple[str, str, str]],
+    locations: Locations = DEFAULT_LOCATIONS,
 ) -> str | None:
     """At the end of a republish of ``record``'s release that replaced ``changes`` (php,
     old digest, new digest): the registries the record named that matrix.yaml no longer
@@ -308,8 +313,9 @@ def left_behind(
         + ", ".join(f"{r.repository} ({r.name})" for r in gone)
         + f", which matrix.yaml no longer names, still {'serves' if one else 'serve'} "
         f"{tag}'s tags there with the images this republish replaced ({replaced}). To "
-        f"republish there too, add {it} back to matrix.yaml and run `publisher audit "
-        f"--repair` (it copies the new images there and points the tags at them); otherwise "
+        f"republish there too, add {it} back to matrix.yaml and run "
+        f"`{locations.command('audit', '--repair')}` (it copies the new images there and "
+        "points the tags at them); otherwise "
         f"delete {tag}'s tags there"
     )
 
@@ -810,25 +816,34 @@ def pins_off_record(
     ]
 
 
-def off_record_hint(release: str, pins: Sequence[str]) -> str:
+def off_record_hint(
+    release: str, pins: Sequence[str], locations: Locations = DEFAULT_LOCATIONS
+) -> str:
     """The tip for pins of a recorded release that point elsewhere than its record names
-    (moved by hand): the repair points them back; a republish replaces on purpose."""
+    (moved by hand): the repair points them back; a republish replaces on purpose. The
+    commands it names carry ``locations``, the run's."""
     one = len(pins) == 1
     return (
         f"nothing was changed. {', '.join(pins)} {'points' if one else 'point'} at other "
-        "content than the release's record names (moved by hand?): `publisher audit "
-        f"--repair` points {'it' if one else 'them'} back at the recorded "
-        f"{'index' if one else 'indexes'}; to replace the release's content on purpose, or to "
-        "finish a republish that stopped before writing the record, run "
-        f"`publisher republish {release} --reason ...`"
+        f"content than the release's record names (moved by hand?): "
+        f"`{locations.command('audit', '--repair')}` points {'it' if one else 'them'} back "
+        f"at the recorded {'index' if one else 'indexes'}; to replace the release's content "
+        "on purpose, or to finish a republish that stopped before writing the record, run "
+        f"`{locations.command('republish', release, '--reason ...')}`"
+    )
+
+
+def audit_repairs_image(locations: Locations = DEFAULT_LOCATIONS) -> str:
+    """What restores an image (or another manifest) of a recorded release the primary
+    lost, the command carrying ``locations``."""
+    return (
+        f"`{locations.command('audit', '--repair')}` copies it back, with any of its blobs "
+        "the primary lacks, from a registry that holds it"
     )
 
 
 #: What restores an image (or another manifest) of a recorded release the primary lost.
-AUDIT_REPAIRS_IMAGE = (
-    "`publisher audit --repair` copies it back, with any of its blobs the primary lacks, "
-    "from a registry that holds it"
-)
+AUDIT_REPAIRS_IMAGE = audit_repairs_image()
 
 
 def still_on(where: Sequence[str]) -> str:
@@ -837,12 +852,17 @@ def still_on(where: Sequence[str]) -> str:
     return f" (still on {', '.join(where)})" if where else ""
 
 
-def lost_image_hint(release: str, recorded: bool, lost: str = "the image") -> str:
+def lost_image_hint(
+    release: str,
+    recorded: bool,
+    lost: str = "the image",
+    locations: Locations = DEFAULT_LOCATIONS,
+) -> str:
     """The tip for an image (or another manifest, ``lost``: an attestation manifest)
     the primary lost from under a release's index: the copies to the other registries
     start from the primary, so it is put back first."""
     back = (
-        AUDIT_REPAIRS_IMAGE
+        audit_repairs_image(locations)
         if recorded
         else "copy it back by digest from a registry that holds it (`skopeo copy --all "
         "--preserve-digests docker://OTHER-HOST/REPOSITORY@DIGEST "
@@ -850,13 +870,16 @@ def lost_image_hint(release: str, recorded: bool, lost: str = "the image") -> st
     )
     return (
         f"nothing was written; the copies to the other registries start from the primary, "
-        f"so it needs {lost} back first: {back}, then rerun (`publisher verify {release}` "
-        f"names every registry that lacks it); if none holds it, replace the content: "
-        f'`publisher republish {release} --reason "..."`'
+        f"so it needs {lost} back first: {back}, then rerun "
+        f"(`{locations.command('verify', release)}` names every registry that lacks it); "
+        "if none holds it, replace the content: "
+        f"`{locations.command('republish', release, REASON)}`"
     )
 
 
-def lost_blob_hint(release: str, said: str = "nothing was written") -> str:
+def lost_blob_hint(
+    release: str, said: str = "nothing was written", locations: Locations = DEFAULT_LOCATIONS
+) -> str:
     """The tip for a blob (a config or a layer) the primary lost from under an image of
     a release that it still holds: neither a rerun (the copies start from the primary)
     nor ``audit --repair`` (it reads manifests, and copies back the images a registry
@@ -864,13 +887,15 @@ def lost_blob_hint(release: str, said: str = "nothing was written") -> str:
     complete does."""
     return (
         f"{said}; the copies to the other registries start from the primary, so it needs "
-        "the blob back first, and `publisher audit --repair` does not restore it (it copies "
+        f"the blob back first, and `{locations.command('audit', '--repair')}` does not "
+        "restore it (it copies "
         "back images a registry lacks, not a blob of one it holds): copy the index again "
         "by digest from a registry that holds it complete, which uploads what the primary "
         "lacks (`skopeo copy --all --preserve-digests docker://OTHER-HOST/REPOSITORY@DIGEST "
-        f"docker://HOST/REPOSITORY@DIGEST`), then rerun (`publisher verify {release}` names "
-        "every registry that lacks it); if none holds it, replace the content: "
-        f'`publisher republish {release} --reason "..."`'
+        f"docker://HOST/REPOSITORY@DIGEST`), then rerun "
+        f"(`{locations.command('verify', release)}` names every registry that lacks it); "
+        "if none holds it, replace the content: "
+        f"`{locations.command('republish', release, REASON)}`"
     )
 
 

@@ -31,6 +31,7 @@ from .errors import (
     StaleDockerfilesError,
 )
 from .fileio import MIB, read_bytes, read_prefix, write_atomic
+from .locations import Locations
 
 #: What the template is given (see ``render_line``); an error about an undefined name lists them.
 TEMPLATE_NAMES = (
@@ -517,13 +518,10 @@ def check(config: Config) -> Check:
     return Check(tuple(current), tuple(differences), leftovers(config, dockerfiles_found(config)))
 
 
-def render_command(config: Config) -> str:
-    """The command that writes ``config``'s Dockerfiles: ``publisher render``, with
-    ``--config`` when the matrix is not ./matrix.yaml."""
-    command = "publisher render"
-    if config.source != "matrix.yaml":
-        command += f" --config {shlex.quote(config.source)}"
-    return command
+def render_command(config: Config, *args: str) -> str:
+    """The command that writes ``config``'s Dockerfiles: ``publisher render`` (with
+    ``args``, as ``--check``), with ``--config`` when the matrix is not ./matrix.yaml."""
+    return Locations(config=config.source).command("render", *args)
 
 
 def require_committed(config: Config) -> None:

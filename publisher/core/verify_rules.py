@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..resolve import short_digest
+from .locations import DEFAULT as DEFAULT_LOCATIONS
+from .locations import Locations
 from .plan import either, in_matrix_order, is_floating_tag
 from .platforms import Platform
 from .sizes import human_size
@@ -427,6 +429,8 @@ class Report:
     #: every registry checked, in matrix.yaml's order (the primary first): the order in
     #: which messages name them (``in_matrix_order``)
     registries: tuple[str, ...] = ()
+    #: the location options of the run, which the commands its tips name carry
+    locations: Locations = field(default=DEFAULT_LOCATIONS, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:

@@ -55,6 +55,8 @@ from ..core.errors import (
     Unanswered,
     unanswered_tip,
 )
+from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
+from ..core.locations import Locations
 from ..core.manifest import VERSION_LABEL
 from ..core.notes import ReleaseFacts, load_record, record_releases
 from ..core.plan import in_matrix_order, is_floating_tag, parse_scheme_tag, settled
@@ -83,10 +85,17 @@ class AuditReport:
     targets: dict[str, Registry] = field(default_factory=dict, repr=False)
     #: label of each repository that could not be reached -> what to check, from its error
     advice: dict[str, str | None] = field(default_factory=dict, repr=False)
+    #: the location options of the run, which the commands its findings name carry
+    locations: Locations = field(default=DEFAULT_LOCATIONS, repr=False)
 
     @property
     def defects(self) -> list[rules.Finding]:
         return self.findings
+
+    @property
+    def messages(self) -> list[str]:
+        """Each defect in words, its commands carrying the run's location options."""
+        return [f.says(self.locations) for f in self.findings]
 
     @property
     def ok(self) -> bool:
@@ -127,7 +136,7 @@ class AuditReport:
             "ok": self.ok,
             "unreachable": dict(sorted(self.unreachable.items())),
             "rate_limited": dict(sorted(self.rate_limited.items())),
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [f.to_dict(self.locations) for f in self.findings],
             "repaired": self.repaired,
             "unrepairable": self.unrepairable,
             "moved": self.moved,
@@ -191,8 +200,11 @@ class Auditor:
         *,
         anonymous: AnonymousClient | None = None,
         transfers: int = 8,
+        locations: Locations = DEFAULT_LOCATIONS,
     ) -> None:
         self.config = config
+        #: the run's location options, which the commands its findings name carry
+        self.locations = locations
         self.records = list(records)
         self.targets = targets(config, self.records)
         self._clients: dict[tuple[str, str], RegistryClient] = {}
@@ -342,7 +354,8 @@ class Auditor:
             # a rate limit says nothing of who may read the repository: not a finding
             self.output.warning(
                 f"{registry.name}: whether anonymous users can read {tag} was not checked: "
-                f"{exc.message}; `publisher check-public` checks it once the limit resets"
+                f"{exc.message}; `{self.locations.command('check-public')}` checks it once "
+                "the limit resets"
             )
         return None
 
@@ -353,7 +366,7 @@ class Auditor:
             return exc
 
     def run(self) -> AuditReport:
-        report = AuditReport(tuple(r.release for r in self.records))
+        report = AuditReport(tuple(r.release for r in self.records), locations=self.locations)
         report.moved = rules.moves([t.scope for t in self.targets])
         report.targets = {t.label: t.registry for t in self.targets}
         self.down = {}
@@ -428,7 +441,9 @@ class Auditor:
         Docker Hub and GHCR refuse a repository they do not have (before the first
         release's push) as they refuse a read denied."""
         primary = self.primary
-        report = AuditReport(releases=(), targets={primary.label: primary.registry})
+        report = AuditReport(
+            releases=(), targets={primary.label: primary.registry}, locations=self.locations
+        )
         try:
             tags = self._actual_or_error(primary)
         except AuthError as exc:
@@ -596,7 +611,7 @@ class Auditor:
         digest, release = finding.expected, finding.release
         if digest is None or release is None:
             report.unrepairable.append(
-                f"{finding.message}: no recorded release says where it belongs, so the "
+                f"{finding.says(report.locations)}: no recorded release says where it belongs, so the "
                 "repair leaves it; finish the release it came from"
             )
             return
@@ -604,7 +619,7 @@ class Auditor:
             source = self.holder(digest, release, target)
             if source is None:
                 report.unrepairable.append(
-                    f"{finding.message}: no repository where {finding.release} is recorded "
+                    f"{finding.says(report.locations)}: no repository where {finding.release} is recorded "
                     f"holds {digest} complete; republish the release"
                 )
                 return
@@ -637,16 +652,20 @@ def audit(
     *,
     repair: bool = False,
     anonymous: AnonymousClient | None = None,
+    locations: Locations = DEFAULT_LOCATIONS,
 ) -> AuditReport:
     """Audit every recorded release where its record says it was published; with
     ``repair``, fix what can be fixed and audit again. ``connect`` makes the client
-    of a registry (at today's repository or a recorded one)."""
+    of a registry (at today's repository or a recorded one); ``locations``: the run's
+    location options, which the commands the report names carry."""
     records = load_records(notes_dir)
     if not records:  # before the first release's notes are merged: not a mistake
         output.warning(nothing_recorded(notes_dir, config.primary))
         # nothing to repair from: a repair would leave these pins alone
-        return Auditor(config, records, connect, output).unrecorded_on_primary()
-    auditor = Auditor(config, records, connect, output, anonymous=anonymous)
+        return Auditor(
+            config, records, connect, output, locations=locations
+        ).unrecorded_on_primary()
+    auditor = Auditor(config, records, connect, output, anonymous=anonymous, locations=locations)
     report = auditor.run()
     for sentence in report.moved:
         output.warning(sentence)
@@ -707,8 +726,15 @@ def _others_audited(
     return f"{joined}{', '.join(audited)} {'was' if len(audited) == 1 else 'were'} {done}"
 
 
-def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
-    """What to do about the defects ``report`` still lists.
+def advice(
+    config: Config,
+    report: AuditReport,
+    *,
+    repaired: bool,
+    locations: Locations = DEFAULT_LOCATIONS,
+) -> str:
+    """What to do about the defects ``report`` still lists; the commands it names carry
+    ``locations``, the run's.
 
     A registry anonymous users cannot read is a visibility setting of that
     repository: neither ``--repair`` nor a republish changes it, so it gets the
@@ -718,6 +744,7 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
     republish. A registry that could not be reached gets audited again when it answers.
     """
     tips = []
+    rerun = locations.command("audit", *(["--repair"] if repaired else []))
     if any(f.kind == rules.AHEAD for f in report.defects):
         tips.append(
             "a floating tag ahead of the records carries a release that finished on every "
@@ -729,7 +756,7 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
     if down:
         advice = {name: report.advice.get(name) for name in down}
         tips.append(
-            unanswered_tip(advice, "publisher audit --repair" if repaired else "publisher audit")
+            unanswered_tip(advice, rerun)
             + _others_audited(report, down, repaired=repaired, joined=": ")
         )
     for label in in_matrix_order(report.invalid, report.targets):
@@ -756,14 +783,17 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
         tips.append(
             "what is left needs a rerun of the release or a republish"
             if repaired
-            else "run `publisher audit --repair` to restore what the records say"
+            else f"run `{locations.command('audit', '--repair')}` to restore what the records say"
         )
     moved_pins = sorted({f.release for f in report.defects if f.kind == rules.MOVED and f.release})
     if moved_pins and not repaired:
         tips.append(
             f"if the pins of {', '.join(moved_pins)} moved because a republish stopped "
-            "half-way, rerun that republish instead (`publisher republish "
-            f"{moved_pins[0] if len(moved_pins) == 1 else 'vX.Y.Z'} --reason ...`): a repair "
+            "half-way, rerun that republish instead (`"
+            + locations.command(
+                "republish", moved_pins[0] if len(moved_pins) == 1 else "vX.Y.Z", "--reason ..."
+            )
+            + "`): a repair "
             "points them back at the images the record names"
         )
     moved = [label for label, registry in report.targets.items() if label != registry.name]
@@ -780,6 +810,6 @@ def advice(config: Config, report: AuditReport, *, repaired: bool) -> str:
             tips.append(
                 f"{label} cannot be read without credentials: that is the repository's "
                 "visibility setting, which neither a repair nor a republish changes. "
-                + fix_steps(config, registry, "publisher audit")
+                + fix_steps(config, registry, locations.command("audit"))
             )
     return "\n".join(tips)

@@ -36,6 +36,8 @@ from ..core.errors import (
     file_error,
 )
 from ..core.fileio import read_bytes, temp_dir
+from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
+from ..core.locations import REASON, Locations
 from ..core.manifest import VERSION_LABEL
 from ..core.plan import line_tag, pin_tag
 from ..core.platforms import BuilderName
@@ -77,6 +79,8 @@ class BuildOptions:
     revision: str = ""
     #: buildx: attach provenance and SBOM attestations to every image
     attestations: bool = False
+    #: the location options the run was given, which a tip naming a command carries
+    locations: Locations = DEFAULT_LOCATIONS
 
 
 def legs(config: Config) -> tuple[Leg, ...]:
@@ -181,6 +185,7 @@ def published_record(
     recorded_base: tuple[str, str | None] | None = None,
     recorded_index: str | None = None,
     others: Mapping[str, tuple[RegistryClient, str]] | None = None,
+    locations: Locations = DEFAULT_LOCATIONS,
 ) -> DigestRecord | None:
     """The leg's record taken from the release's pin on the primary, if it holds one.
 
@@ -189,7 +194,8 @@ def published_record(
     the index the record names: a pin holding other content was moved away from it,
     which ``publisher audit --repair`` undoes. ``others`` (each other registry's
     client and repository path, by name) are asked whether they still hold an image
-    the primary lost, to name them.
+    the primary lost, to name them. ``locations``: the run's location options, which the
+    commands its tips name carry.
     """
     repo = config.primary.repository
     pin = pin_tag(release, leg.php)
@@ -223,14 +229,14 @@ def published_record(
     try:
         image = primary.get_manifest_by_digest(repo.path, images[0]) if len(images) == 1 else None
     except NotFoundError as exc:  # listed by the index, lost since
-        hint = lost_image_hint(release.tag, recorded_index is not None)
+        hint = lost_image_hint(release.tag, recorded_index is not None, locations=locations)
         raise lost(exc, "which", images[0], blob=False, hint=hint) from exc
     if image is None or image.is_index:  # none, several, or an index nested where it should be
         raise ReleaseConflictError(
             f"{repo.name}:{pin} holds no single {leg.platform} image, so {leg.label} "
             f"cannot be taken from the published release",
-            hint=f"run `publisher audit` to see what {release.tag} holds; republish it on "
-            "purpose with `publisher republish`",
+            hint=f"run `{locations.command('audit')}` to see what {release.tag} holds; "
+            f"republish it on purpose with `{locations.command('republish', release.tag, REASON)}`",
         )
     try:
         labels = primary.labels(repo.path, image)
@@ -238,13 +244,13 @@ def published_record(
         if image.config is None:
             raise
         what = f"whose config blob {image.config.digest}"
-        hint = lost_blob_hint(release.tag)
+        hint = lost_blob_hint(release.tag, locations=locations)
         raise lost(exc, what, image.config.digest, blob=True, hint=hint) from exc
     built_as = labels.get(VERSION_LABEL)
     if built_as is not None and built_as != pin:
         # never said on a header's word: a registry naming other content is exit 8
         primary.confirm(Reference(primary.host, repo.path, pin), found[pin])
-        republish = f"`publisher republish {release.tag} --reason ...`"
+        republish = f"`{locations.command('republish', release.tag, '--reason ...')}`"
         off_record = recorded_index is not None and found[pin] != recorded_index
         raise ReleaseConflictError(
             f"release {release.tag} is already published with other content:",
@@ -253,7 +259,7 @@ def published_record(
                 f"{leg.platform} image was built as {built_as!r}, not {pin!r}"
             ],
             hint=(
-                off_record_hint(release.tag, [pin])
+                off_record_hint(release.tag, [pin], locations)
                 if off_record
                 else f"nothing was changed. To replace it on purpose, run {republish}"
             ),
@@ -484,8 +490,9 @@ class BuildStage:
             raise UsageError(
                 f"PHP {leg.php} is not built for {leg.platform}; configured: "
                 + ", ".join(p.value for p in line.platforms),
-                hint="build one of the line's platforms (`publisher matrix RELEASE` lists the "
-                "legs), or add the platform to the line in matrix.yaml",
+                hint="build one of the line's platforms "
+                f"(`{self.options.locations.command('matrix', release.tag)}` lists the legs), "
+                "or add the platform to the line in matrix.yaml",
             )
         # a record a newer publisher wrote is not this one's to replace, nor is a file
         # publisher wrote that is not the leg's record (a release record, another leg's)
@@ -510,7 +517,8 @@ class BuildStage:
             raise UsageError(
                 f"{leg.label}: the base image was not resolved: the release's pin for PHP "
                 f"{leg.php} was found when the run started, yet holds no image to reuse for it",
-                hint=f"`publisher republish-check {release.tag}` shows what the pins hold; if "
+                hint=f"`{self.options.locations.command('republish-check')}` shows what the "
+                "pins hold; if "
                 "they hold this leg, rerun with --debug and report the output as a bug",
             )
         digest = self._build_and_push(leg, base)
@@ -596,6 +604,7 @@ class BuildStage:
                 recorded_base=recorded_base,
                 recorded_index=recorded_index,
                 others=self.others,
+                locations=self.options.locations,
             )
         )
         if pinned is not None:

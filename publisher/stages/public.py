@@ -31,6 +31,8 @@ from ..core.errors import (
     unanswered_tip,
 )
 from ..core.fileio import counted
+from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
+from ..core.locations import Locations
 from ..core.notes import ReleaseFacts
 from ..core.plan import selected_pins
 from ..core.reference import Reference
@@ -213,20 +215,26 @@ def check_public(
 
 
 def public_error(
-    config: Config, version: Release, result: PublicCheck, *, recorded: bool = False
+    config: Config,
+    version: Release,
+    result: PublicCheck,
+    *,
+    recorded: bool = False,
+    locations: Locations = DEFAULT_LOCATIONS,
 ) -> PublisherError | None:
     """The failure of a check where a read failed: every refused pin, and the one-time
     steps for each registry that refused; None when anyone can pull every pin.
     ``recorded``: the release has a record, so a pin absent was published and is gone.
+    ``locations``: the run's, which the commands its tips name carry.
 
     A registry that sent an answer that cannot be taken makes it an InvalidResponseError
     (exit 8) naming it, with what to check there, beside what the other registries'
     reads call for (listed as they would be without it)."""
     invalid = list(dict.fromkeys(r.registry for r in result.reads if r.invalid))
     if not invalid:
-        return _read_error(config, version, result, recorded=recorded)
+        return _read_error(config, version, result, recorded=recorded, locations=locations)
     others = PublicCheck(result.release, tuple(r for r in result.reads if not r.invalid))
-    judged = _read_error(config, version, others, recorded=recorded)
+    judged = _read_error(config, version, others, recorded=recorded, locations=locations)
     unread = [[r for r in result.reads if r.registry == name and r.invalid] for name in invalid]
     tips = [f"{reads[0].registry}: {reads[0].advice or 'check the registry'}" for reads in unread]
     if judged is not None:
@@ -246,7 +254,7 @@ def _unread_line(reads: list[PinRead]) -> str:
 
 
 def _read_error(
-    config: Config, version: Release, result: PublicCheck, *, recorded: bool
+    config: Config, version: Release, result: PublicCheck, *, recorded: bool, locations: Locations
 ) -> VerificationError | None:
     """``public_error`` of the registries that answered, or did not answer at all."""
     failures = result.failures
@@ -254,10 +262,9 @@ def _read_error(
         return None
     down = PublicCheck.unanswered(failures)
     unread = [[f for f in failures if f.registry == name] for name in down]
-    retry = unanswered_tip(
-        {reads[0].registry: reads[0].advice for reads in unread},
-        f"publisher check-public {version.tag}",
-    )
+    rerun = locations.command("check-public", version.tag)
+    verify = locations.command("verify", version.tag)
+    retry = unanswered_tip({reads[0].registry: reads[0].advice for reads in unread}, rerun)
     failures = tuple(f for f in failures if f.answered)
     # one line for a registry that did not answer (what it said), one per refused pin
     defects = [f"{f.reference}: {f.problem}" for f in failures] + [
@@ -274,15 +281,15 @@ def _read_error(
         (
             f"{version.tag} has a record, so a pin missing from a registry whose repository "
             "anyone can read was deleted there after it was published (or the registry was "
-            f"added to matrix.yaml after the release): `publisher verify {version.tag}` names "
-            "every missing tag, and `publisher audit --repair` copies them back from a "
+            f"added to matrix.yaml after the release): `{verify}` names every missing tag, "
+            f"and `{locations.command('audit', '--repair')}` copies them back from a "
             "registry that holds them"
         )
         if recorded
         else (
             f"a pin not on a registry whose repository anyone can read was never pushed there "
-            f"(a release not published yet, or stopped halfway): `publisher verify "
-            f"{version.tag}` names every missing tag, and `publisher release {version.tag}` "
+            f"(a release not published yet, or stopped halfway): `{verify}` names every "
+            f"missing tag, and `{locations.command('release', version.tag)}` "
             "finishes the release"
         )
     )
@@ -293,7 +300,7 @@ def _read_error(
     wait = (
         f"{', '.join(limited)}: the registry rate-limited the anonymous reads, which says "
         "nothing of who may read the repository; wait until its limit resets, then run "
-        f"`publisher check-public {version.tag}` again"
+        f"`{rerun}` again"
     )
     if not failed and not any(f.problem == ABSENT for f in failures):
         # only rate-limited reads (and maybe registries that did not answer)
@@ -304,7 +311,6 @@ def _read_error(
     if not failed:  # every pin that failed is absent from a readable repository
         hint = absent
     else:
-        rerun = f"publisher check-public {version.tag}"
         steps = "\n".join(f"  {r.name}: {fix_steps(config, r, rerun)}" for r in failed)
         hint = (
             "consumers pull without credentials, so they cannot use this release until "
@@ -315,7 +321,7 @@ def _read_error(
             # apply, or the pin is not there at all, which a read with credentials tells.
             hint += (
                 f"\n  A pin not found may also not exist at all (a release not published yet, "
-                f"or a mistyped tag): `publisher verify {version.tag}` reads the release with "
+                f"or a mistyped tag): `{verify}` reads the release with "
                 "credentials and names every missing tag."
             )
         if any(f.problem == ABSENT for f in failures):

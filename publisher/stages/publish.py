@@ -70,6 +70,8 @@ from ..core.errors import (
     file_error,
 )
 from ..core.fileio import counted, write_atomic_set
+from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
+from ..core.locations import REASON, Locations
 from ..core.platforms import Platform
 from ..core.records import DigestRecord, match_records
 from ..core.reference import Reference
@@ -145,8 +147,16 @@ class PublishResult:
 # --------------------------------------------------------------------------- pure helpers
 
 
+#: The placeholders of a build leg run again (``publisher build`` after the release).
+BUILD_LEG_REBUILT = "--platform P --digest-file F --rebuild"
+
+
 def refuse_other_dockerfile(
-    config: Config, release: Release, php: str, records: Sequence[DigestRecord]
+    config: Config,
+    release: Release,
+    php: str,
+    records: Sequence[DigestRecord],
+    locations: Locations = DEFAULT_LOCATIONS,
 ) -> None:
     """Refuse one line's legs built from another Dockerfile than this checkout's committed
     one: records of another commit or another run (an artifact downloaded from elsewhere,
@@ -168,8 +178,9 @@ def refuse_other_dockerfile(
         f"from this checkout's {path} ({here}): they come from another commit or another "
         "run, and the release would publish images its own Dockerfile does not build; "
         "no registry was changed",
-        hint=f"build every leg of PHP {php} again from this checkout (`publisher build "
-        f"{release.tag} --php {php} --platform P --digest-file F --rebuild` for each), or "
+        hint=f"build every leg of PHP {php} again from this checkout (`"
+        + locations.command("build", release.tag, "--php", php, BUILD_LEG_REBUILT)
+        + "` for each), or "
         "check that the --digests directory holds the records of this run's legs",
     )
 
@@ -258,6 +269,7 @@ def conflict_error(
     off_record: Sequence[str],
     *,
     started: tuple[str, str] | None = None,
+    locations: Locations = DEFAULT_LOCATIONS,
 ) -> ReleaseConflictError:
     """The refusal of a run whose pins hold other content. Pins of a recorded release
     moved away from its record (``off_record``) go back with ``publisher audit
@@ -265,26 +277,26 @@ def conflict_error(
     line, today's) is finished with that line; otherwise a rerun of the release
     finishes it from what its pins hold."""
     tag = release.tag
-    republish = f"`publisher republish {tag} --reason ...`"
+    republish = f"`{locations.command('republish', tag, '--reason ...')}`"
+    rerun = f"`{locations.command('release', tag)}`"
     if started is not None:
         line, today = started
         hint = (
             f"nothing was changed. {tag} holds PHP {line}'s image ({tag}-php-{line}): the "
             f"run that wrote it had default_line {line}, and matrix.yaml now says {today}. "
-            f'Set default_line: "{line}" to finish {tag} with `publisher release {tag}` '
+            f'Set default_line: "{line}" to finish {tag} with {rerun} '
             f"(change it again for the next release), or replace {tag} on purpose with "
             f"{republish}"
         )
     elif off_record:
-        hint = pp.off_record_hint(tag, off_record)
+        hint = pp.off_record_hint(tag, off_record, locations)
     elif any(conflict.foreign for conflict in conflicts):
         # `publisher release` would take the same images from the pin: refused the same
         hint = f"nothing was changed. To replace it on purpose, run {republish}"
     else:
         hint = (
             f"nothing was changed. To replace it on purpose, run {republish}; "
-            f"`publisher release {tag}` finishes an interrupted release from the images its "
-            "pins hold"
+            f"{rerun} finishes an interrupted release from the images its pins hold"
         )
     return ReleaseConflictError(
         f"release {tag} is already published with other content:",
@@ -294,7 +306,10 @@ def conflict_error(
 
 
 def refuse_started_with_another_default(
-    config: Config, release: Release, primary: RegistryClient
+    config: Config,
+    release: Release,
+    primary: RegistryClient,
+    locations: Locations = DEFAULT_LOCATIONS,
 ) -> None:
     """Refuse (exit 14) before any build a release without a record whose ``vX.Y.Z``
     holds another line's image, while today's default line has no pin yet: the run that
@@ -321,6 +336,7 @@ def refuse_started_with_another_default(
                 ],
                 (),
                 started=(php, default),
+                locations=locations,
             )
 
 
@@ -428,6 +444,7 @@ def refuse_lines_left_out(
     tags_present: Mapping[str, Collection[str]],
     *,
     said: str = "no tag was written",
+    locations: Locations = DEFAULT_LOCATIONS,
 ) -> None:
     """Refuse (exit 2, before any tag is written; ``said`` says so) to finish a release without a record
     while leaving out a line an earlier run of it already pinned (``--only``, or a line
@@ -465,7 +482,8 @@ def refuse_lines_left_out(
         "leaves out: a release keeps its lines, and one whose registries hold different "
         f"pins of it is followed by no floating tag; {said}",
         hint=f"a release keeps the lines it was started with: {' and '.join(ways)} to finish "
-        f"{release.tag} with `publisher release {release.tag}`; or delete those pins from the "
+        f"{release.tag} with `{locations.command('release', release.tag)}`; or delete those "
+        "pins from the "
         "registries by hand, then rerun",
     )
 
@@ -478,6 +496,7 @@ def refuse_before_build(
     *,
     rehearsal_output: Output | None = None,
     maybe_republish: bool = False,
+    locations: Locations = DEFAULT_LOCATIONS,
 ) -> None:
     """What a new release (no ``record``) is refused before anything is built: by
     ``release`` before its legs, and by ``matrix`` before it lists them (the workflow's
@@ -496,12 +515,17 @@ def refuse_before_build(
         require_default_line(config, release, record, held, rehearsal_output=rehearsal_output)
     if rehearsal_output is not None:
         return
-    refuse_started_with_another_default(config, release, primary)
+    refuse_started_with_another_default(config, release, primary, locations)
     tags = primary.list_tags(repo)
     if maybe_republish and release.tag in tags:
         return
     refuse_lines_left_out(
-        config, release, record, {config.primary.name: tags}, said="nothing was built or pushed"
+        config,
+        release,
+        record,
+        {config.primary.name: tags},
+        said="nothing was built or pushed",
+        locations=locations,
     )
 
 
@@ -516,9 +540,13 @@ def floating_differences(
     return {text.split(":", 1)[0]: text for text in pp.tag_differences(maps)}
 
 
-def halfway_republish_hint(releases: Sequence[str], said: str) -> str:
+def halfway_republish_hint(
+    releases: Sequence[str], said: str, locations: Locations = DEFAULT_LOCATIONS
+) -> str:
     """The tip when pins alike by name on every registry are not alike by content."""
-    republish = "; ".join(f"`publisher republish {tag} --reason ...`" for tag in releases)
+    republish = "; ".join(
+        f"`{locations.command('republish', tag, '--reason ...')}`" for tag in releases
+    )
     why, rerun = (
         (
             "a republish stopped while rewriting them, or another run of it is rewriting "
@@ -535,8 +563,8 @@ def halfway_republish_hint(releases: Sequence[str], said: str) -> str:
     return (
         f"{said}. The pins of {', '.join(releases)} hold different content on different "
         f"registries: {why} as it was run ({republish}, with {rerun}, if any, so that it "
-        "takes the lines of the pins named above; a pin moved by hand: `publisher audit "
-        "--repair`), then rerun this command"
+        "takes the lines of the pins named above; a pin moved by hand: "
+        f"`{locations.command('audit', '--repair')}`), then rerun this command"
     )
 
 
@@ -572,7 +600,9 @@ def summary_title(
     return title
 
 
-def nothing_to_republish(config: Config, release: Release, notes_dir: Path) -> UsageError:
+def nothing_to_republish(
+    config: Config, release: Release, notes_dir: Path, locations: Locations = DEFAULT_LOCATIONS
+) -> UsageError:
     """The refusal of a republish of a release with no record and no pin on the primary."""
     pins = ", ".join(planning.pin_tag(release, php) for php in config.line_names)
     return UsageError(
@@ -580,8 +610,8 @@ def nothing_to_republish(config: Config, release: Release, notes_dir: Path) -> U
         f"({notes_mod.record_path(notes_dir, release.tag)}) and {config.primary.name} "
         f"({config.primary.repository.name}) holds none of its pins ({pins}); "
         "nothing was built or pushed",
-        hint=f"republish rebuilds a published release: run `publisher release {release.tag}` "
-        "to publish it first (or check --notes-dir, --only and the primary registry)",
+        hint="republish rebuilds a published release: run "
+        f"`{locations.command('release', release.tag)}` to publish it first (or check --notes-dir, --only and the primary registry)",
     )
 
 
@@ -592,6 +622,7 @@ def republish_config(
     pinned: Collection[str],
     notes_dir: Path,
     output: Output,
+    locations: Locations = DEFAULT_LOCATIONS,
 ) -> Config:
     """The lines a republish rebuilds, refusing a release that was never published.
 
@@ -604,7 +635,7 @@ def republish_config(
     if record is not None:
         return config
     if not pinned:
-        raise nothing_to_republish(config, release, notes_dir)
+        raise nothing_to_republish(config, release, notes_dir, locations)
     output.warning(
         f"no release record for {release.tag} in {notes_dir}: using matrix.yaml's "
         f"default line ({config.default_line}) and the lines whose pin is on "
@@ -639,6 +670,8 @@ class PublishOptions:
     #: ``--local``: the registries are throwaway stand-ins, so the summary says
     #: "Rehearsed", not "Published"
     rehearsal: bool = False
+    #: the location options the run was given, which a tip naming a command carries
+    locations: Locations = DEFAULT_LOCATIONS
 
 
 def pins_left_hint(hint: str | None) -> str:
@@ -859,12 +892,20 @@ class Publisher:
             require_default_line(
                 self.config, self.release, self.record, tags_present.get(self.primary.name, ())
             )
-            refuse_lines_left_out(self.config, self.release, self.record, tags_present)
+            refuse_lines_left_out(
+                self.config,
+                self.release,
+                self.record,
+                tags_present,
+                locations=self.options.locations,
+            )
         p = planning.plan(self.config, self.release, tags_present, self.recorded)
         if self.options.republish_reason is not None and self.record is None:
             held = set(tags_present.get(self.primary.name, ()))
             if not any(p.pins(line.php)[0] in held for line in p.lines):
-                raise nothing_to_republish(self.config, self.release, self.options.notes_dir)
+                raise nothing_to_republish(
+                    self.config, self.release, self.options.notes_dir, self.options.locations
+                )
         by_line = match_records(
             self.config,
             self.release,
@@ -875,7 +916,9 @@ class Publisher:
             pinned = set(tags_present.get(self.primary.name, ()))
             for php, legs in by_line.items():
                 if planning.pin_tag(self.release, php) not in pinned:
-                    refuse_other_dockerfile(self.config, self.release, php, legs)
+                    refuse_other_dockerfile(
+                        self.config, self.release, php, legs, self.options.locations
+                    )
         candidates = self.assemble(by_line)
         planned = {
             php: pp.Candidate(php, index.digest, tuple(sorted(index.images)))
@@ -900,8 +943,8 @@ class Publisher:
                     for a in apart
                 ],
                 hint="no tag was written. A registry added to the matrix later holds only what "
-                "was written there since: run `publisher audit --repair` (it copies every "
-                "recorded release there), or this run without --only; then rerun",
+                f"was written there since: run `{self.options.locations.command('audit', '--repair')}` "
+                "(it copies every recorded release there), or this run without --only; then rerun",
             )
         indexes = self.final_indexes(publish_plan, candidates)
         left_behind = (
@@ -998,9 +1041,13 @@ class Publisher:
                         raise UsageError(
                             f"the record for PHP {php} {record.platform} names an index with "
                             f"{len(found)} images; a build leg must push exactly one platform image",
-                            hint="build each leg for its one platform (`publisher build "
-                            f"{self.release.tag} --php {php} --platform {record.platform}`), "
-                            "then publish again",
+                            hint="build each leg for its one platform (`"
+                            + self.options.locations.command(
+                                "build",
+                                self.release.tag,
+                                *("--php", php, "--platform", record.platform),
+                            )
+                            + "`), then publish again",
                         )
                     # an index carries manifests only: an attestation buildx's annotation
                     # names is one whatever its media type, as the copies take it
@@ -1012,9 +1059,13 @@ class Publisher:
                             f"{odd[0].media_type!r}, not a manifest's, and no annotation "
                             "calling it an attestation manifest: it cannot be carried "
                             "into the line's index",
-                            hint="build the leg again (`publisher build "
-                            f"{self.release.tag} --php {php} --platform {record.platform} "
-                            "--rebuild`), then publish again",
+                            hint="build the leg again (`"
+                            + self.options.locations.command(
+                                "build",
+                                self.release.tag,
+                                *("--php", php, "--platform", record.platform, "--rebuild"),
+                            )
+                            + "`), then publish again",
                         )
                     attestations.extend(manifest.attestations)
                     try:
@@ -1106,6 +1157,7 @@ class Publisher:
                 self.release.tag,
                 self.record is not None,
                 "the attestation manifest" if attestations else "the image",
+                self.options.locations,
             ),
         )
 
@@ -1127,7 +1179,9 @@ class Publisher:
             + "; ".join(named),
             registry=self.primary.name,
             status=exc.status,
-            hint=pp.lost_image_hint(self.release.tag, self.record is not None),
+            hint=pp.lost_image_hint(
+                self.release.tag, self.record is not None, locations=self.options.locations
+            ),
         )
 
     def lost_blob(self, image: Manifest, digest: str, exc: NotFoundError) -> NotFoundError:
@@ -1142,7 +1196,7 @@ class Publisher:
             f"{image.digest}{pp.still_on(where)}",
             registry=self.primary.name,
             status=exc.status,
-            hint=pp.lost_blob_hint(self.release.tag),
+            hint=pp.lost_blob_hint(self.release.tag, locations=self.options.locations),
         )
 
     def _holds(self, registry: Registry, digest: str, *, blob: bool = False) -> bool | None:
@@ -1255,7 +1309,7 @@ class Publisher:
             f"{self.primary.name} does not hold the blobs the copies need: " + "; ".join(named),
             registry=self.primary.name,
             status=exc.status,
-            hint=pp.lost_blob_hint(self.release.tag, "no tag was written"),
+            hint=pp.lost_blob_hint(self.release.tag, "no tag was written", self.options.locations),
         )
 
     def _copied(
@@ -1317,7 +1371,7 @@ class Publisher:
                 lost = lost or found.facts.missing_blobs > 0
         if defects:
             hint = (
-                pp.lost_blob_hint(self.release.tag, "no tag was written")
+                pp.lost_blob_hint(self.release.tag, "no tag was written", self.options.locations)
                 if lost
                 else "no tag was written; fix the cause and rerun"
             )
@@ -1430,13 +1484,14 @@ class Publisher:
         ]
         if moved:
             tag = self.release.tag
+            at = self.options.locations
             raise ReleaseConflictError(
                 f"release {tag}: another run wrote its pins while this one ran:",
                 conflicts=moved,
-                hint=f"nothing was tagged by this run. `publisher verify {tag}` checks what the "
-                f"other run published; `publisher release {tag}` finishes it from the images "
-                f'its pins hold; `publisher republish {tag} --reason "..."` replaces them on '
-                "purpose",
+                hint=f"nothing was tagged by this run. `{at.command('verify', tag)}` checks what "
+                f"the other run published; `{at.command('release', tag)}` finishes it from the "
+                f"images its pins hold; `{at.command('republish', tag, REASON)}` replaces them "
+                "on purpose",
             )
 
     def write_pins(self, moves: Sequence[pp.TagMove], *, primary_first: bool = False) -> None:
@@ -1601,7 +1656,7 @@ class Publisher:
             [f"the registries' pins call for different floating tags: {d}" for d in differ.values()]
             + [f"pins rewritten half-way: {words}" for _, words in apart]
             + self.halfway_pins([r for r in releases if r not in {a for a, _ in apart}]),
-            hint=halfway_republish_hint(releases, said),
+            hint=halfway_republish_hint(releases, said, self.options.locations),
         )
 
     def halfway_pins(self, releases: Sequence[str]) -> list[str]:
@@ -1654,7 +1709,7 @@ class Publisher:
         exc.args = (exc.message,)
         exc.hint = (
             "rerun the same command (it recomputes the floating tags from the pins on every "
-            "registry), or run `publisher audit --repair`"
+            f"registry), or run `{self.options.locations.command('audit', '--repair')}`"
         )
         return exc
 
@@ -1920,6 +1975,7 @@ class Publisher:
                 publish_plan.conflicts,
                 off_record,
                 started=(line, p.default_line) if line else None,
+                locations=self.options.locations,
             )
         if off_record:
             # the pins agree with the builds but not with the record: moved by hand on
@@ -1931,6 +1987,7 @@ class Publisher:
                     for pin in off_record
                 ],
                 off_record,
+                locations=self.options.locations,
             )
         disagree = pp.floating_disagreements(publish_plan)
         halfway = pp.rewritten_halfway(publish_plan)
@@ -1938,15 +1995,16 @@ class Publisher:
             raise VerificationError(
                 [f"the registries hold different content: {d}" for d in disagree]
                 + self.halfway_pins(halfway),
-                hint=halfway_republish_hint(halfway, "no tag was written"),
+                hint=halfway_republish_hint(halfway, "no tag was written", self.options.locations),
             )
+        at = self.options.locations
         if disagree:
             raise VerificationError(
                 [f"the registries hold different releases: {d}" for d in disagree],
                 hint="no tag was written. A release whose pins only some registries hold did not "
-                "finish: finish it with `publisher release` of that release (`publisher audit` "
-                "names it). A registry added to the matrix, or a pin moved by hand: run "
-                "`publisher audit --repair`. Then rerun",
+                "finish: finish it with `publisher release` of that release "
+                f"(`{at.command('audit')}` names it). A registry added to the matrix, or a pin "
+                f"moved by hand: run `{at.command('audit', '--repair')}`. Then rerun",
             )
         if self.options.dry_run:
             out.info("dry run: nothing was written")
@@ -2048,7 +2106,8 @@ class Publisher:
                 f"{'release' if len(releases) == 1 else 'releases'} {', '.join(releases)}"
                 f"{missing} (a registry added to the matrix later holds only what was "
                 "written there since; this run wrote only its own release and the floating "
-                "tags of its lines): `publisher audit --repair` copies them there"
+                f"tags of its lines): `{self.options.locations.command('audit', '--repair')}` "
+                "copies them there"
             )
 
     def _recorded_at(self, tag: str, name: str, repository: str) -> bool:
@@ -2070,7 +2129,7 @@ class Publisher:
         the replaced images under the release's tags, and the record no longer names them."""
         if self.record is None or self.options.rehearsal:
             return
-        notice = pp.left_behind(self.config, self.record, history.changes)
+        notice = pp.left_behind(self.config, self.record, history.changes, self.options.locations)
         if notice is not None:
             self.output.warning(notice)
 

@@ -37,6 +37,8 @@ from ..core.errors import (
     file_error,
 )
 from ..core.fileio import counted, ensure_writable
+from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
+from ..core.locations import REASON, Locations
 from ..core.notes import check_size_history, higher_stable_recorded, rehearsed_backport
 from ..core.plan import line_warnings, pin_tag
 from ..core.records import DigestRecord, replaced_file, replaced_warning
@@ -80,7 +82,11 @@ class ReleaseOptions(BuildOptions, PublishOptions):
 
 
 def resolve_bases(
-    config: Config, clients: ClientFactory, *, republish: Release | None = None
+    config: Config,
+    clients: ClientFactory,
+    *,
+    republish: Release | None = None,
+    locations: Locations = DEFAULT_LOCATIONS,
 ) -> dict[str, Reference]:
     """Each selected line's base, pinned to the digest it has right now. A base the
     registry does not have is named with its line (NotFoundError); for a ``republish``,
@@ -94,7 +100,9 @@ def resolve_bases(
         try:
             bases[line.php] = resolve_base(config, line, client)
         except NotFoundError as exc:
-            raise _base_not_found(exc, clients, client, config, line, ref, republish) from exc
+            raise _base_not_found(
+                exc, clients, client, config, line, ref, republish, locations
+            ) from exc
         clients.output.info(f"PHP {line.php}: base {bases[line.php]}")
     return bases
 
@@ -107,6 +115,7 @@ def _base_not_found(
     line: Line,
     ref: Reference,
     republish: Release | None,
+    locations: Locations = DEFAULT_LOCATIONS,
 ) -> NotFoundError:
     """``exc`` (met resolving ``ref``, the base of ``line``) named as that line's base, as
     preflight names it (through the mirror, its copy: ``base_named``, ``mirror_tip``); for
@@ -121,10 +130,11 @@ def _base_not_found(
     exc.args = (exc.message,)
     others = [name for name in config.line_names if name != php]
     if republish is not None and others:
+        command = locations.command("republish", republish.tag, REASON, "--only", ",".join(others))
         exc.hint = (
             f"a republish rebuilds each line from its base as it is today; the published "
             f"images of PHP {php} stay as they are: republish the other lines without it, "
-            f'`publisher republish {republish.tag} --reason "..." --only {",".join(others)}` '
+            f"`{command}` "
             "(the workflow's `only` input)" + (f"; {exc.hint}" if exc.hint else "")
         )
     elif republish is None:
@@ -153,14 +163,13 @@ def warn_stale_dockerfiles(config: Config, output: Output) -> None:
         output.warning(
             "the committed Dockerfiles could not be compared with what matrix.yaml and the "
             f"template render: {exc.message}; the builds use the committed files: "
-            "`publisher render --check` says what to fix"
+            f"`{render.render_command(config, '--check')}` says what to fix"
         )
         return
     if not found.ok:
         output.warning(
-            found.error(config, "").message
-            + "; the builds use the committed files: run `publisher render` if matrix.yaml "
-            "or the template changed since"
+            found.error(config, "").message + "; the builds use the committed files: run "
+            f"`{render.render_command(config)}` if matrix.yaml or the template changed since"
         )
 
 
@@ -245,11 +254,18 @@ def release(
     done = published_lines(config, version, primary)
     if not republish:
         refuse_before_build(
-            config, version, record, primary, rehearsal_output=output if options.rehearsal else None
+            config,
+            version,
+            record,
+            primary,
+            rehearsal_output=output if options.rehearsal else None,
+            locations=options.locations,
         )
     if republish:
         # A republish rebuilds a published release: one with a record or pins.
-        config = republish_config(config, version, record, done, options.notes_dir, output)
+        config = republish_config(
+            config, version, record, done, options.notes_dir, output, options.locations
+        )
     if lines_from_pins:  # before anything is built or pushed, as for the others
         render.require_committed(config)
         warn_stale_dockerfiles(config, output)
@@ -285,6 +301,7 @@ def release(
                 recorded_base=recorded_bases.get(leg.php),
                 recorded_index=recorded_indexes.get(leg.php),
                 others=other_registries(config, registries),
+                locations=options.locations,
             )
         except ReleaseConflictError as exc:
             refused.append(exc)
@@ -304,7 +321,10 @@ def release(
         with output.step(f"Resolve the base images ({counted(len(todo), 'line')})"):
             try:
                 bases = resolve_bases(
-                    config.select(todo), clients, republish=version if republish else None
+                    config.select(todo),
+                    clients,
+                    republish=version if republish else None,
+                    locations=options.locations,
                 )
             except UnreachableError as exc:
                 if options.rehearsal and not config.stand_in:

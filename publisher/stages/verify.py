@@ -40,9 +40,11 @@ from ..core.errors import (
     unanswered_error,
     unanswered_tip,
 )
+from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
+from ..core.locations import REASON, Locations
 from ..core.notes import ReleaseFacts
 from ..core.plan import Plan, in_matrix_order, is_floating_tag, rerun_release
-from ..core.publish_plan import AUDIT_REPAIRS_IMAGE, config_for_record
+from ..core.publish_plan import audit_repairs_image, config_for_record
 from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.verify_rules import Defect, ImageFacts, LineExpectation, Report, TagFacts
@@ -363,6 +365,7 @@ def verify_release(
     record: ReleaseFacts | None = None,
     unchecked: Mapping[str, Unchecked] | None = None,
     workers: int = REQUESTS_IN_FLIGHT,
+    locations: Locations = DEFAULT_LOCATIONS,
 ) -> Report:
     """Check every expected tag of ``plan`` on every registry; return every defect found.
 
@@ -377,6 +380,7 @@ def verify_release(
     The registries are read at the same time, and on each up to ``workers`` tags
     are resolved and indexes inspected at once (``workers=1``: one request at a
     time); the report does not depend on the order the answers arrive in.
+    ``locations``: the run's location options, which the commands its tips name carry.
     """
     wanted = expectations(config, plan, record)
     down: dict[str, Unchecked] = dict(unchecked or {})
@@ -479,7 +483,9 @@ def verify_release(
         invalid=lying,
         registries=[r.name for r in config.registries],
     )
-    return dataclasses.replace(report, advice={name: exc.hint for name, exc in down.items()})
+    return dataclasses.replace(
+        report, advice={name: exc.hint for name, exc in down.items()}, locations=locations
+    )
 
 
 def report_rows(report: Report, registries: Sequence[str]) -> list[tuple[str, ...]]:
@@ -542,12 +548,13 @@ def defects_hint(report: Report) -> str:
     smaller).
     """
     release = report.release
-    scripts = f"`publisher verify {release} --json` lists the defects for scripts"
+    at = report.locations
+    scripts = f"`{at.command('verify', release, '--json')}` lists the defects for scripts"
     if report.nothing_published:
         return (
             f"no tag of {release} is on any registry that answered, and no record of it is "
             f"here: it was never published (is the tag mistyped? `git tag --list` and the "
-            f"release notes directory name the releases); `publisher release {release}` "
+            f"release notes directory name the releases); `{at.command('release', release)}` "
             "publishes it"
         )
     # a rerun pushes the same images again: it finishes the rest, not this
@@ -575,8 +582,10 @@ def defects_hint(report: Report) -> str:
     lost = _lost_tip(report, rest)
     if lost is not None:
         return f"{lost}{too_big}; {scripts}"
-    rerun = f"{rerun_release(release)} to finish or repair it" + (
-        "; `publisher audit --repair` restores the tags the record names" if report.recorded else ""
+    rerun = f"{rerun_release(release, at)} to finish or repair it" + (
+        f"; `{at.command('audit', '--repair')}` restores the tags the record names"
+        if report.recorded
+        else ""
     )
     if not too_big:
         return f"{rerun}; {scripts}"
@@ -588,15 +597,16 @@ def _pins_tip(report: Report) -> str | None:
     """What fixes a tag pointing at other content than the release's, or a pin whose
     index holds content publish never writes (None: neither): a rerun refuses both."""
     release = report.release
-    republish = f'`publisher republish {release} --reason "..."`'
+    at = report.locations
+    republish = f"`{at.command('republish', release, REASON)}`"
     # a platform the matrix dropped: without a record, today's matrix names the platforms
     dropped = (
         "if matrix.yaml no longer lists a platform the release was published with, put it back"
     )
     if report.wrong_pins:
         back = (
-            "`publisher audit --repair` points the tags back at the indexes the record names "
-            "(copied by digest from a registry that holds them); "
+            f"`{at.command('audit', '--repair')}` points the tags back at the indexes the "
+            "record names (copied by digest from a registry that holds them); "
             if report.recorded
             else ""
         )
@@ -635,6 +645,8 @@ def _lost_tip(report: Report, rest: Sequence[Defect], *, pins_first: bool = Fals
     none is lost); ``rest``: the other defects a rerun finishes, said beside it.
     ``pins_first``: a pin holds other content, which a rerun refuses until it is fixed."""
     release = report.release
+    at = report.locations
+    repair = at.command("audit", "--repair")
     if not (report.blobs_gone or report.children_gone):
         return None
     gone = (
@@ -648,11 +660,11 @@ def _lost_tip(report: Report, rest: Sequence[Defect], *, pins_first: bool = Fals
         tags = "restores the tags the record names"
         # audit reads manifests, not blobs: it copies back a lost manifest of a recorded
         # release only
-        repair = (
-            ", or `publisher audit --repair`, which copies it back from a registry that holds "
+        repairs = (
+            f", or `{repair}`, which copies it back from a registry that holds "
             "it" + (f" and {tags}" if rest else "")
             if report.recorded and report.children_gone and not report.blobs_gone
-            else f"; `publisher audit --repair` {tags}"
+            else f"; `{repair}` {tags}"
             if report.recorded and rest
             else ""
         )
@@ -660,24 +672,24 @@ def _lost_tip(report: Report, rest: Sequence[Defect], *, pins_first: bool = Fals
             f"a registry holds an index or image of {release} without {gone}, which the "
             f"primary holds whole: "
             + ("once the pins hold the release's content, " if pins_first else "")
-            + f"{rerun_release(release)}, which copies back from the "
+            + f"{rerun_release(release, at)}, which copies back from the "
             "primary what another registry lacks under the release's indexes"
             + (" and finishes the other defects" if rest else "")
-            + repair
+            + repairs
         )
     if report.children_gone and report.recorded and not report.blobs_gone:
         return (
             f"the primary holds an index of {release} without one of the manifests it lists "
             "(an image, an attestation manifest), which a rerun does not restore (the copies "
-            f"start from the primary; it refuses, naming it): {AUDIT_REPAIRS_IMAGE}"
+            f"start from the primary; it refuses, naming it): {audit_repairs_image(at)}"
         )
-    rerun = f"{rerun_release(release)} to finish or repair it" + (
-        "; `publisher audit --repair` restores the tags the record names" if report.recorded else ""
+    rerun = f"{rerun_release(release, at)} to finish or repair it" + (
+        f"; `{repair}` restores the tags the record names" if report.recorded else ""
     )
     return (
         f"the primary holds an index or image of {release} without {gone}: a rerun does "
         "not restore it (the copies to the other registries start from the primary), nor "
-        "does `publisher audit --repair` "
+        f"does `{repair}` "
         + (
             "(it copies missing images back, not the blobs of one a registry holds)"
             if report.recorded
@@ -688,7 +700,7 @@ def _lost_tip(report: Report, rest: Sequence[Defect], *, pins_first: bool = Fals
         "(`skopeo copy --all --preserve-digests docker://HOST/REPOSITORY@DIGEST "
         "docker://OTHER-HOST/REPOSITORY@DIGEST`)"
         + (
-            f', or replace the content: `publisher republish {release} --reason "..."`'
+            f", or replace the content: `{at.command('republish', release, REASON)}`"
             if report.recorded
             else ""
         )
@@ -702,7 +714,7 @@ def unreachable_hint(report: Report) -> str:
             name: report.advice.get(name)
             for name in in_matrix_order(report.unanswered, report.registries)
         },
-        f"publisher verify {report.release}",
+        report.locations.command("verify", report.release),
     )
 
 

@@ -669,7 +669,9 @@ def test_a_build_leg_of_a_platform_the_line_is_not_built_for_is_refused_before_a
     assert "--platform: PHP 8.3 is not built for linux/arm64; configured: linux/amd64" in (
         result.output
     )
-    assert "`publisher matrix v2.0.0` lists every leg" in result.output
+    # the matrix it suggests reads the --config given, not ./matrix.yaml
+    matrix = tmp_path / "matrix.yaml"
+    assert f"`publisher matrix v2.0.0 --config {matrix}` lists every leg" in result.output
 
 
 @pytest.mark.parametrize(

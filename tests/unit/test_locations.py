@@ -1,0 +1,136 @@
+"""The command a tip names carries the location options its run was given."""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+
+from publisher.cli import main
+from publisher.cli import options as cli_options
+from publisher.core import audit_rules as rules
+from publisher.core.locations import ACCEPTS, CONFIG, DEFAULT, DIGESTS, NOTES_DIR, Locations
+from publisher.core.platforms import Platform
+from publisher.core.verify_rules import ImageFacts, LineExpectation, Report, TagFacts, build_report
+from publisher.stages.audit import AuditReport, advice
+from publisher.stages.verify import defects_error, defects_hint
+from tests.support.matrices import acme_config
+
+BLOB = "sha256:" + "a" * 64
+
+
+def test_a_run_given_no_location_names_the_command_alone() -> None:
+    assert DEFAULT.command("audit", "--repair") == "publisher audit --repair"
+    assert Locations(config="matrix.yaml").command("verify", "v1.0.0") == (
+        "publisher verify v1.0.0"
+    )
+
+
+def test_the_config_and_notes_dir_given_follow_the_command_shell_quoted() -> None:
+    here = Locations(config="my setup/m3.yaml", notes_dir="notes 5")
+    command = here.command("check-public", "v3.0.0")
+    assert (
+        command == "publisher check-public v3.0.0 --config 'my setup/m3.yaml' --notes-dir 'notes 5'"
+    )
+    # the shell reads back what was given
+    assert shlex.split(command)[-4:] == ["--config", "my setup/m3.yaml", "--notes-dir", "notes 5"]
+    assert Locations(config="m3.yaml").command("audit", "--repair") == (
+        "publisher audit --repair --config m3.yaml"
+    )
+
+
+def test_an_option_the_command_does_not_take_is_left_out() -> None:
+    here = Locations(config="m3.yaml", notes_dir="notes", digests="out")
+    assert here.command("release", "v1.0.0") == (
+        "publisher release v1.0.0 --config m3.yaml --notes-dir notes --digests out"
+    )
+    assert here.command("audit") == "publisher audit --config m3.yaml --notes-dir notes"
+    assert here.command("build", "v1.0.0") == "publisher build v1.0.0 --config m3.yaml"
+    assert here.command("render", "--check") == "publisher render --check --config m3.yaml"
+
+
+def _location_options(command: click.Command) -> set[str]:
+    return {
+        flag
+        for param in command.params
+        if isinstance(param, click.Option)
+        for flag in param.opts
+        if flag in (CONFIG, NOTES_DIR, DIGESTS)
+    }
+
+
+@pytest.mark.parametrize("name", sorted(ACCEPTS))
+def test_each_command_takes_every_location_option_its_tips_give_it(name: str) -> None:
+    command = main.get_command(click.Context(main), name)
+    assert command is not None, name
+    taken = _location_options(command)
+    assert ACCEPTS[name] <= taken, (name, taken)
+    # publish's --digests is its required input, never carried from another run
+    assert taken - ACCEPTS[name] <= ({DIGESTS} if name == "publish" else set()), name
+
+
+def test_the_cli_leaves_out_what_is_the_default(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli_options.locations_of("matrix.yaml") == DEFAULT
+    # ./matrix.yaml however written, and the notes next to it
+    same = cli_options.locations_of(str(tmp_path / "matrix.yaml"), Path("release-notes"))
+    assert same == DEFAULT
+    other = cli_options.locations_of("sub/m.yaml", Path("sub/release-notes"), Path("d"))
+    assert other == Locations(config="sub/m.yaml", digests="d")
+    given = cli_options.locations_of("m3.yaml", Path("notes5"))
+    assert given == Locations(config="m3.yaml", notes_dir="notes5")
+
+
+def _started(locations: Locations = DEFAULT) -> Report:
+    """v9.9.9 with a record whose pin is on hub without its bare tag: a rerun finishes it."""
+    expect = LineExpectation(
+        "8.4", (Platform.AMD64,), 700_000_000, {"hub": ("v9.9.9-php-8.4", "v9.9.9")}
+    )
+    found = [TagFacts("hub", "v9.9.9-php-8.4", BLOB), TagFacts("hub", "v9.9.9", None)]
+    images = {("hub", BLOB): ImageFacts("hub", BLOB, platforms={"linux/amd64": 1})}
+    report = build_report("v9.9.9", [expect], found, images)
+    return dataclasses.replace(report, recorded=True, locations=locations)
+
+
+def test_verify_tips_carry_the_config_and_notes_dir() -> None:
+    here = Locations(config="m3.yaml", notes_dir="notes")
+    hint = defects_hint(_started(here))
+    assert "`publisher release v9.9.9 --config m3.yaml --notes-dir notes`" in hint, hint
+    assert "`publisher audit --repair --config m3.yaml --notes-dir notes`" in hint, hint
+    assert "`publisher verify v9.9.9 --json --config m3.yaml --notes-dir notes`" in hint, hint
+    hint = defects_hint(_started())  # a run given none: the commands as before
+    assert "`publisher release v9.9.9`" in hint and "`publisher audit --repair`" in hint, hint
+
+
+def test_verify_s_tip_for_a_registry_that_did_not_answer_reruns_it_where_it_ran() -> None:
+    started = _started(Locations(config="m3.yaml"))
+    down = dataclasses.replace(started, unreachable={"ghcr": "could not be reached"})
+    failure = defects_error(down)
+    assert failure is not None
+    assert "`publisher verify v9.9.9 --config m3.yaml`" in (failure.hint or ""), failure.hint
+
+
+def test_audit_advice_carries_the_config_and_notes_dir() -> None:
+    moved = rules.Finding(
+        "hub", rules.MOVED, "v2.1.1-php-8.4", BLOB, "sha256:" + "b" * 64, "v2.1.1"
+    )
+    here = Locations(config="m3.yaml", notes_dir="notes")
+    report = AuditReport(releases=("v2.1.1",), findings=[moved], locations=here)
+    said = advice(acme_config(), report, repaired=False, locations=here)
+    assert "`publisher audit --repair --config m3.yaml --notes-dir notes`" in said, said
+    assert "`publisher republish v2.1.1 --reason ... --config m3.yaml --notes-dir notes`" in said
+
+
+def test_an_audit_finding_names_the_rerun_with_the_run_s_locations() -> None:
+    unrecorded = rules.Finding("hub", rules.UNRECORDED, "v1.0.0", None, None, "v1.0.0", "v1.0.0")
+    here = Locations(config="m3.yaml")
+    report = AuditReport(releases=(), findings=[unrecorded], locations=here)
+    assert "(`publisher release v1.0.0 --config m3.yaml`)" in report.messages[0]
+    assert "(`publisher release v1.0.0`)" in unrecorded.message
+    document: Any = report.to_dict()
+    assert "--config m3.yaml" in document["findings"][0]["message"]
+    assert "locations" not in document["findings"][0]
