@@ -157,7 +157,9 @@ def test_a_registry_that_refuses_anonymous_reads_fails_with_the_steps(
     assert "3 defects found" in out
     assert "readable without credentials in that registry's settings" in out
     # the command to rerun is whole: check-public takes the release
-    assert f"(anonymous pull), then rerun `publisher check-public {RELEASE}`." in out
+    # the command to rerun checks the same matrix
+    rerun = f"publisher check-public {RELEASE} --config {matrix}"
+    assert f"(anonymous pull), then rerun `{rerun}`." in " ".join(out.split()), out
     assert basic_registry.password not in out
 
 
@@ -314,7 +316,7 @@ def test_a_registry_that_does_not_answer_is_reported_beside_the_ones_that_did(
     assert "; 3 pins of ghcr not read" in error["message"]
     assert error["hint"].startswith("anyone can pull every pin on the registries that answered;")
     assert f"ghcr: check that {down} is reachable (network, DNS, proxy, port)" in error["hint"]
-    assert f"publisher check-public {RELEASE}` again" in error["hint"]
+    assert f"publisher check-public {RELEASE} --config {matrix}` again" in error["hint"]
     text = run(matrix, environment)
     assert text.returncode == 7
     assert f"{registry.host}/{repo}:{RELEASE}: readable anonymously" in text.stdout + text.stderr
@@ -347,7 +349,7 @@ def test_a_registry_that_rate_limits_the_anonymous_reads_is_not_called_private(
     assert error["exit_code"] == 6 and error["kind"] == "rate limited"
     assert "One-time steps" not in error["hint"] and "readable without" not in error["hint"]
     assert error["hint"].startswith("ghcr: the registry rate-limited the anonymous reads")
-    assert f"`publisher check-public {RELEASE}` again" in error["hint"]
+    assert f"`publisher check-public {RELEASE} --config {matrix}` again" in error["hint"]
     assert text.returncode == 6
     assert "error: rate limited: 3 defects found" in text.stderr
     assert "Traceback" not in text.stderr

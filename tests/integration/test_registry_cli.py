@@ -1142,8 +1142,8 @@ def test_verify_of_a_blob_gone_under_a_manifest_says_what_restores_it(
     assert (
         "tip: a registry holds an index or image of v1.0.0 without one of its blobs (its "
         "config or a layer), which the primary holds whole: rerun the release (`publisher "
-        "release v1.0.0`), which copies back from the primary what another registry lacks "
-        "under the release's indexes;" in flat
+        f"release v1.0.0 --config {rel.matrix}`), which copies back from the primary what "
+        "another registry lacks under the release's indexes;" in flat
     ), flat
     assert "skopeo copy" not in flat
 
@@ -1152,7 +1152,8 @@ def test_verify_of_a_blob_gone_under_a_manifest_says_what_restores_it(
     assert (
         "tip: the primary holds an index or image of v1.0.0 without one of its blobs (its "
         "config or a layer): a rerun does not restore it (the copies to the other registries "
-        "start from the primary), nor does `publisher audit --repair` (it leaves a release "
+        f"start from the primary), nor does `publisher audit --repair --config {rel.matrix}` "
+        "(it leaves a release "
         "without a record alone); copy the index again by digest from a registry that holds "
         "it complete" in flat
     ), flat
@@ -1175,7 +1176,7 @@ def test_verify_of_an_image_gone_from_under_its_index_sends_to_a_rerun_unless_on
     assert (
         "tip: a registry holds an index or image of v1.0.0 without one of the manifests it "
         "lists (an image, an attestation manifest), which the primary holds whole: rerun the "
-        "release (`publisher release v1.0.0`)" in flat
+        f"release (`publisher release v1.0.0 --config {rel.matrix}`)" in flat
     ), flat
 
     raw_delete_manifest(f"http://{rel.hub.host}", rel.repo, image.image("linux/arm64").digest)

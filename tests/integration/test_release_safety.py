@@ -33,7 +33,10 @@ test released to would make its new release a rerun, taking that test's images u
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -1089,3 +1092,121 @@ def test_a_release_moves_no_floating_tag_onto_pins_rewritten_half_way_on_one_reg
     )
     s.release("v1.0.1", "--no-smoke")
     assert floating() == after
+
+
+# ----------------------------------------------------------- tips for another setup
+
+
+@dataclass
+class Elsewhere:
+    """A setup not at ./matrix.yaml: m3.yaml names hub, ghcr and extra0 (added after
+    v1.0.0 and v1.1.0 were released to the first two), the records are in notes5/, and
+    ./matrix.yaml beside them names hub and ghcr alone, where all is well."""
+
+    stack: Stack
+    extra: str
+    #: the location options every command of this setup is given (--config: Stack's)
+    notes: tuple[str, ...] = ("--notes-dir", "notes5")
+
+    @property
+    def located(self) -> str:
+        """What a tip naming a command of this setup ends with."""
+        return f"--config {shlex.quote(str(self.stack.matrix))} --notes-dir notes5"
+
+    def run_tip(self, said: str, command: str) -> subprocess.CompletedProcess[str]:
+        """Run the command ``said`` names in backticks, starting with ``command``, as
+        the user would from the checkout: its words as written."""
+        found = re.search(rf"`(publisher {command}[^`]*)`", said)
+        assert found, said
+        words = shlex.split(found.group(1))
+        return subprocess.run(
+            [sys.executable, "-m", "publisher", *words[1:]],
+            capture_output=True,
+            text=True,
+            env=self.stack.process_env(),
+            cwd=self.stack.root,
+            timeout=600,
+            check=False,
+        )
+
+
+def _elsewhere(world: World, root: Path, extra: LocalRegistry, repo: str) -> Elsewhere:
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    s = Stack(
+        root, world.stack.primary, world.stack.secondary, world.stack.bases,
+        world.own_repo(repo), env=env, more=(extra.host,),
+    )  # fmt: skip
+    later = yaml.safe_load(s.matrix.read_text(encoding="utf-8"))
+    first = dict(later, registries=later["registries"][:2])
+    s.matrix.write_text(yaml.safe_dump(first, sort_keys=False), encoding="utf-8")
+    m3 = s.root / "m3.yaml"
+    m3.write_text(yaml.safe_dump(first, sort_keys=False), encoding="utf-8")
+    s.matrix = m3  # every command of the stack: --config m3.yaml (as a path)
+    here = Elsewhere(s, extra.host)
+    s.ok("release", "v1.0.0", "--no-smoke", *here.notes)
+    s.ok("release", "v1.1.0", "--no-smoke", "--only", "8.4", *here.notes)
+    m3.write_text(yaml.safe_dump(later, sort_keys=False), encoding="utf-8")
+    return here
+
+
+@pytest.fixture(scope="module")
+def elsewhere(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Elsewhere]:
+    """``Elsewhere``, for the commands that only read it."""
+    with LocalRegistry() as extra:
+        yield _elsewhere(world, tmp_path_factory.mktemp("elsewhere"), extra, "acme/elsewhere")
+
+
+def test_audit_s_tip_repairs_the_setup_it_audited(elsewhere: Elsewhere) -> None:
+    """`audit --config m3.yaml --notes-dir notes5` finds extra0 lacking v1.0.0: its tip
+    names the repair of that setup, not of ./matrix.yaml (where all is well)."""
+    found = elsewhere.stack.run("audit", *elsewhere.notes)
+    said = " ".join(found.stderr.split())
+    assert found.returncode == 12, found.stdout + found.stderr
+    assert (
+        f"run `publisher audit --repair {elsewhere.located}` to restore what the records say"
+    ) in said, found.stderr
+
+
+def test_verify_s_tip_names_the_commands_of_the_setup_it_verified(elsewhere: Elsewhere) -> None:
+    """`verify v1.0.0` of m3.yaml finds extra0 lacking its tags: the rerun and the repair
+    its tip names read m3.yaml and notes5/."""
+    found = elsewhere.stack.run("verify", "v1.0.0", *elsewhere.notes)
+    said = " ".join(found.stderr.split())
+    assert found.returncode == 12, found.stdout + found.stderr
+    assert f"`publisher release v1.0.0 {elsewhere.located}`" in said, found.stderr
+    assert f"`publisher audit --repair {elsewhere.located}`" in said, found.stderr
+    assert f"`publisher verify v1.0.0 --json {elsewhere.located}`" in said, found.stderr
+
+
+def test_check_public_s_tip_names_the_commands_of_the_setup_it_checked(
+    elsewhere: Elsewhere,
+) -> None:
+    """`check-public v1.0.0` of m3.yaml: extra0 answers "not found" for the pins of a
+    recorded release, as a private repository would: the check it says to rerun once the
+    repository is public, and the verify that tells a missing pin, read m3.yaml and
+    notes5/."""
+    found = elsewhere.stack.run("check-public", "v1.0.0", *elsewhere.notes)
+    said = " ".join(found.stderr.split())
+    assert found.returncode == 12, found.stdout + found.stderr
+    assert f"then rerun `publisher check-public v1.0.0 {elsewhere.located}`" in said, said
+    assert f"`publisher verify v1.0.0 {elsewhere.located}` reads the release" in said, said
+
+
+def test_a_release_s_tip_for_a_registry_added_later_repairs_that_setup(
+    world: World, tmp_path: Path, fresh_registry: Callable[..., LocalRegistry]
+) -> None:
+    """`release v1.2.0 --only 8.4` of m3.yaml says extra0 lacks v1.0.0, with the repair
+    that fills it: run as written, from the checkout, it copies them there (the repair of
+    ./matrix.yaml, which names no extra0, would find all well and repair nothing)."""
+    extra = fresh_registry()
+    here = _elsewhere(world, tmp_path / "s", extra, "acme/elsewhere-release")
+    done = here.stack.ok("release", "v1.2.0", "--no-smoke", "--only", "8.4", *here.notes)
+    said = " ".join(done.stderr.split())
+    assert f"`publisher audit --repair {here.located}` copies them there" in said, done.stderr
+    assert "v1.0.0-php-8.3" not in skopeo_tag_map(world.skopeo, extra.host, here.stack.repo)
+    repaired = here.run_tip(said, "audit --repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "repaired:" in repaired.stdout + repaired.stderr
+    hub = skopeo_tag_map(world.skopeo, world.stack.primary, here.stack.repo)
+    assert skopeo_tag_map(world.skopeo, extra.host, here.stack.repo) == hub
+    assert "v1.0.0-php-8.3" in hub
