@@ -11,6 +11,7 @@ import datetime
 import io
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -750,7 +751,11 @@ def test_a_republish_of_a_line_whose_base_is_gone_names_it_and_how_to_republish_
         assert result.returncode == 5, result.stdout + result.stderr
         said = result.stderr
         assert f"error: not found: PHP 8.2 base {base}: tag '8.2-fpm-alpine' not found" in said
-        command = f'`publisher republish v1.0.0 --reason "..." --only {others}`'
+        # the republish it names reads the same records (--notes-dir), not ./release-notes
+        command = (
+            f'`publisher republish v1.0.0 --reason "..." --only {others} '
+            f"--notes-dir {shlex.quote(str(world.notes))}`"
+        )
         assert (command in said) == (others is not None), said
         assert "the published images of PHP 8.2 stay as they are" in said or others is None
         assert "pushed" not in result.stdout + said  # nothing built or pushed
