@@ -120,7 +120,14 @@ def matrix_command(
         from ..stages.publish import refuse_before_build
 
         primary = state.clients.for_registry(cfg.primary)
-        refuse_before_build(cfg, version, record, primary, maybe_republish=True)
+        refuse_before_build(
+            cfg,
+            version,
+            record,
+            primary,
+            maybe_republish=True,
+            locations=options.locations_of(scope.config_path, scope.notes_dir),
+        )
     result = planning.plan(cfg, version, {})
     if as_github:
         text = jobmatrix.to_json(jobmatrix.github_matrix(result, qemu=qemu))
