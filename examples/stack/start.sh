@@ -417,7 +417,7 @@ reference() {
   case $domain:$ref_path in docker.io:*/*) ;; docker.io:*) ref_path=library/$ref_path ;; esac
   part='[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*'
   matches "$ref_path" "$part(/$part)*" || {
-    ref_error="a repository path is lowercase letters, digits and separators ('.', '_', '-')"
+    ref_error="a repository path is lowercase ASCII letters, digits and separators ('.', '_', '-')"
     return 1
   }
   ref_repository=$domain/$ref_path
