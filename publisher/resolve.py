@@ -3813,6 +3813,15 @@ def pass_undecodable_bytes(stdout: Any = None, stderr: Any = None) -> None:
                 stream.reconfigure(errors=errors)
 
 
+def given_more_than_once(name: str, given: Sequence[str]) -> str:
+    """How every entry point refuses an option that holds one value given more than once
+    on the command line (``--php 8.4 --php 9.9``): named, its values in quotes (a control
+    character escaped, a long one cut short), never the last one kept without a word."""
+    times = "twice" if len(given) == 2 else f"{len(given)} times"
+    values = ", ".join(repr(value if len(value) <= 60 else value[:57] + "...") for value in given)
+    return f"{name} given {times} ({values}); give it once"
+
+
 def tip_lines(hint: str) -> str:
     """``hint`` under an ``  tip:`` label; its further lines indented under the first's text."""
     return "  tip: " + hint.replace("\n", "\n       ") + "\n"
@@ -3894,6 +3903,15 @@ def _main(
         formatter_class=argparse.RawDescriptionHelpFormatter,
         add_help=False,  # --help is shown after the whole line is read, as below
     )
+    given: dict[str, list[str]] = {}  # each option's values, in the order given
+
+    class Once(argparse.Action):
+        """Keeps each value given, so that one given twice is refused, not overwritten."""
+
+        def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+            given.setdefault(max(self.option_strings, key=len), []).append(values)
+            setattr(namespace, self.dest, values)
+
     # argparse shows the help as soon as it meets --help, so `--help extra` was exit 0:
     # read as a flag, it is shown only for a command line that is valid otherwise, and
     # `--help extra` is refused (exit 2) as start.sh refuses it.
@@ -3902,20 +3920,27 @@ def _main(
         parser.add_argument(
             option.flag,
             dest=option.env,
+            action=Once,
             metavar=option.metavar,
             help=f"{option.help} [{option.variables}]",
         )
     parser.add_argument(
         MATRIX_FLAG,
         dest=MATRIX_FLAG,
+        action=Once,
         metavar="FILE",
         help="Take the repositories from this matrix.yaml when there is no pins file "
         "(needs the publisher package). Never read unless given.",
     )
-    parser.add_argument("--format", choices=FORMATS, default="text", help="Output format.")
+    parser.add_argument(
+        "--format", action=Once, choices=FORMATS, default="text", help="Output format."
+    )
     actions = in_actions(env)
     try:
         args = vars(parser.parse_args(argv))
+        twice = [(name, values) for name, values in given.items() if len(values) > 1]
+        if twice and not args["help"]:  # the help is shown, nothing is run: nothing is lost
+            parser.error(given_more_than_once(*twice[0]))
         if args.pop("help"):  # argparse's print_help drops a failed write: exit 0, no help
             failed = write_decision(parser.format_help(), stdout, stderr, what="the help")
             return 0 if failed is None else failed

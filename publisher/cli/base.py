@@ -47,7 +47,7 @@ from ..core.errors import (
 )
 from ..core.fileio import append_whole, require_directory
 from ..core.platforms import did_you_mean
-from ..resolve import tip_lines
+from ..resolve import given_more_than_once, tip_lines
 from .options import UTF8_PATH_HINT, EnvOption, HintedRefusal, Only, ReleaseScope
 
 if TYPE_CHECKING:
@@ -707,11 +707,6 @@ def _option_names(command: click.Command) -> tuple[set[str], set[str]]:
     return set(by_name) | set(HELP_WORDS), takes_value
 
 
-def _shown_value(value: str) -> str:
-    """A value as a refusal quotes it: in quotes, a control character escaped, cut short."""
-    return repr(value if len(value) <= 60 else value[:57] + "...")
-
-
 def _refuse_an_option_given_twice(option: click.Option, given: list[str], *, flag: bool) -> None:
     """An option that holds one value, given more than once on the command line: click
     kept the last value without a word (a republish recorded the second ``--reason``
@@ -728,9 +723,7 @@ def _refuse_an_option_given_twice(option: click.Option, given: list[str], *, fla
             both = " and ".join(dict.fromkeys(given))
             raise click.BadOptionUsage(name, f"{both} given together; give one of them")
         return
-    times = "twice" if len(given) == 2 else f"{len(given)} times"
-    values = ", ".join(_shown_value(value) for value in given)
-    raise click.BadOptionUsage(name, f"{name} given {times} ({values}); give it once")
+    raise click.BadOptionUsage(name, given_more_than_once(name, given))
 
 
 def _check_command_line(command: click.Command, args: list[str]) -> None:

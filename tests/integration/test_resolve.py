@@ -335,6 +335,53 @@ def test_a_bad_flag_value_names_the_flag_in_both_entry_points(
 @pytest.mark.parametrize(
     "entry", [("-m", "publisher.resolve"), ("-m", "publisher", "resolve")], ids=["file", "cli"]
 )
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--php", "8.4", "--php", "9.9"], "--php given twice ('8.4', '9.9'); give it once"),
+        (
+            ["--release=v2.0.0", "--php", "8.4", "--release", "v1.0.0", "--release=v3.0.0"],
+            "--release given 3 times ('v2.0.0', 'v1.0.0', 'v3.0.0'); give it once",
+        ),
+        (
+            ["--format", "env", "--format", "json"],
+            "--format given twice ('env', 'json'); give it once",
+        ),
+    ],
+    ids=["php", "release-3-times", "format"],
+)
+def test_an_option_given_twice_is_refused_by_both_entry_points(
+    workdir: Path, entry: tuple[str, ...], args: list[str], said: str
+) -> None:
+    """``--php 8.4 --php 9.9`` kept the last value without a word in the vendorable file,
+    and started PHP 9.9: both entry points refuse it (exit 2, ``decision=none
+    error=invalid-input``), naming the option and its values, before asking anything."""
+    run = subprocess.run(
+        [sys.executable, *entry, *args, "--use-prebuilt", "false"],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        timeout=60,
+    )
+    assert run.returncode == 2, run.stderr
+    assert run.stdout == ""
+    assert run.stderr.startswith("resolve: decision=none error=invalid-input\nerror: "), run.stderr
+    assert said + "\n  tip: see `" in run.stderr
+    # with --help in the line, the help is shown and nothing is run
+    helped = subprocess.run(
+        [sys.executable, *entry, *args, "--help"],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        timeout=60,
+    )
+    assert helped.returncode == 0, helped.stderr
+    assert "--php" in helped.stdout
+
+
+@pytest.mark.parametrize(
+    "entry", [("-m", "publisher.resolve"), ("-m", "publisher", "resolve")], ids=["file", "cli"]
+)
 def test_a_removed_working_directory_is_said_not_a_traceback(
     tmp_path: Path, entry: tuple[str, ...]
 ) -> None:
