@@ -155,9 +155,10 @@ def get_smoke(
     required=True,
     help="Where to write this leg's digest record, its own file, e.g. "
     "digests/8.4-linux-amd64.json (JSON, written atomically; a symbolic link is kept, the "
-    "record written where it points; a file there that holds no record publisher can read "
-    "is replaced, with a warning; a release record, the size history or another leg's "
-    "record is refused, exit 3, and left as it is).",
+    "record written where it points; a record there cut short, or an empty file, is "
+    "replaced, with a warning; a release record, the size history, another leg's record, "
+    "a release's Markdown notes or pins file, or any other file that is not JSON is "
+    "refused, exit 3, before any registry is asked, and left as it is).",
 )
 @options.config
 @options.builder
@@ -199,6 +200,7 @@ def build_command(
     """
     from ..core import render
     from ..core.fileio import check_tmpdir
+    from ..core.records import replaced_file
     from ..stages.build import BuildOptions, BuildStage, Leg, other_registries
     from ..stages.publish import load_release
     from ..stages.release import published_lines, resolve_bases
@@ -249,6 +251,10 @@ def build_command(
             "lists every leg), or "
             f"add {platform_text} to the line's platforms in {cfg.source}",
         )
+    leg = Leg(php, Platform.parse(platform_text))
+    # a file there that is not the leg's to replace (a release's notes, pins file or
+    # record, another leg's record) is refused before any registry is asked
+    replaced_file(digest_file, leg)
     check_tmpdir(state.env)
     render.require_committed(cfg)  # before any tool or registry, as `release` does
     chosen = get_builder(state, builder)
@@ -279,7 +285,7 @@ def build_command(
         )
         others = other_registries(cfg, clients)
         BuildStage(cfg, version, chosen, primary, state.output, how, others).leg(
-            Leg(php, Platform.parse(platform_text)),
+            leg,
             base=bases.get(php),
             record_path=digest_file,
             recorded_base=(recorded.base_image, recorded.base_digest) if recorded else None,

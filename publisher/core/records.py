@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -28,7 +29,14 @@ from .errors import (
     newer_schema_error,
     shown_field,
 )
-from .fileio import json_kind, parse_json, read_text, require_directory, write_atomic
+from .fileio import (
+    json_kind,
+    parse_json,
+    read_prefix,
+    read_text,
+    require_directory,
+    write_atomic,
+)
 from .platforms import Platform
 from .schema import Shape, is_newer
 from .version import Release, is_release_tag
@@ -214,6 +222,52 @@ def _notes_file_at(path: Path) -> str | None:
         return None
 
 
+#: How much of a file that is no JSON object is read to say what it is.
+_SNIFF_BYTES = 64 * 1024
+
+#: The first line of a release's Markdown notes (``# vX.Y.Z``), and the line of its pins
+#: file (``release-notes/vX.Y.Z.env``) that names the release.
+_NOTES_TITLE = re.compile(r"\A# (\S+)[ \t]*\r?$", re.MULTILINE)
+_PINS_RELEASE = re.compile(r"^STACK_RELEASE='([^'\n]*)'\r?$", re.MULTILINE)
+_PINS_SCHEMA = re.compile(r"^PHP_PINS_SCHEMA='", re.MULTILINE)
+
+
+def _not_json_file(path: Path) -> str | None:
+    """What the file at ``path`` is when it holds no JSON object at all (its first
+    character other than a blank is not ``{``), in words: the Markdown notes or the pins
+    file of a release, known by its name beside the release's record (``vX.Y.Z.md``,
+    ``vX.Y.Z.env`` beside ``vX.Y.Z.json``) or by what it holds, else "not a digest
+    record (not JSON)". None when it starts as a JSON object would (a record cut short:
+    publisher writes each whole, so what is cut short still starts with ``{``), when it
+    is empty or blank, or when it cannot be read (the read that follows says why)."""
+    try:
+        head = read_prefix(path, _SNIFF_BYTES)[:_SNIFF_BYTES]
+    except OSError:
+        return None
+    start = head.lstrip(b"\xef\xbb\xbf").lstrip()  # a byte order mark, then the blanks
+    if not start or start.startswith(b"{"):
+        return None
+    stem, suffix = path.stem, path.suffix
+    kinds = {".md": "the Markdown release notes", ".env": "the pins file"}
+    if suffix in kinds and is_release_tag(stem) and path.with_name(f"{stem}.json").exists():
+        return f"{kinds[suffix]} of {stem}, which publish writes in the notes directory"
+    text = start.decode("utf-8", errors="replace")
+    pins = _PINS_RELEASE.search(text)
+    if pins or _PINS_SCHEMA.search(text):
+        tag = pins.group(1) if pins else ""
+        named = f"the pins file of {tag}" if is_release_tag(tag) else "a release's pins file"
+        return f"{named}, which publish writes in the notes directory"
+    title = _NOTES_TITLE.match(text)
+    if title and is_release_tag(title.group(1)):
+        return (
+            f"the Markdown release notes of {title.group(1)}, which publish writes in the "
+            "notes directory"
+        )
+    if start.startswith(b"["):
+        return "not a digest record (a JSON array, not an object)"
+    return "not a digest record (not JSON)"
+
+
 #: The largest release notes JSON recognized where a digest record should be (the size
 #: history's limit); a larger file is said to be no digest record, as any other.
 MAX_NOTES_JSON_BYTES = 16 * 1024 * 1024
@@ -229,7 +283,9 @@ def replaced_file(path: Path, leg: Leg, *, tip: str | None = None) -> str | None
     left as it is: a release record or the size history (a --digest-file that names the
     notes directory's files by mistake), another leg's digest record (it would be lost
     to the publish that needs it), its ``tip`` what to do (default: give the leg its
-    own file, as ``build --digest-file`` is given). A record a newer publisher wrote
+    own file, as ``build --digest-file`` is given). So is any file that is no JSON object
+    at all (``_not_json_file``: a release's Markdown notes or pins file, any other text),
+    which no run of publisher left there; an empty one is replaced, with the warning. A record a newer publisher wrote
     raises NewerSchemaError, as in ``usable_records``."""
     if not os.path.lexists(path):
         return None
@@ -238,6 +294,8 @@ def replaced_file(path: Path, leg: Leg, *, tip: str | None = None) -> str | None
     except NewerSchemaError:
         raise
     except ConfigError as exc:
+        if (what := _not_json_file(path)) is not None:
+            raise _not_the_legs(path, leg, what, tip) from None
         what = _notes_file_at(path)
         if what is not None:
             notes = f"{what}, which publish writes in the notes directory"
@@ -260,8 +318,10 @@ def replaced_file(path: Path, leg: Leg, *, tip: str | None = None) -> str | None
 def _not_the_legs(path: Path, leg: Leg, what: str, tip: str | None) -> ConfigError:
     """The refusal of the file at ``path``, ``what`` in words, where ``leg`` would write
     its record (``tip``: what to do, when not to give the leg its own file)."""
+    if not what.startswith("not a digest record"):
+        what = f"{what}, not a digest record of {leg.label}"
     return ConfigError(
-        f"this file is {what}, not a digest record of {leg.label}: the leg's record would "
+        f"this file is {what}: the leg's record would "
         "replace it, so it is left as it is, and nothing was built or pushed",
         source=str(path),
         hint=tip

@@ -480,7 +480,7 @@ def test_a_leg_whose_record_a_newer_publisher_wrote_is_refused_before_it_builds(
 #: Files an earlier run may leave where a leg writes its record, none a record this
 #: publisher can read, and the words the leg's warning says each with.
 DAMAGED = {
-    "not JSON": (b"<html>\n", "not valid JSON: Expecting value at line 1, column 1"),
+    "empty": (b"", "not valid JSON: Expecting value at line 1, column 1"),
     "cut short": (
         b'{"schema": 1, "release": "v1.',
         "not valid JSON: Unterminated string starting at line 1, column 26",
@@ -562,6 +562,40 @@ NOT_THE_LEGS = {
         "this file is the digest record of another leg, PHP 8.3 linux/amd64 of v1.2.0, not a "
         "digest record of PHP 8.4 linux/amd64",
     ),
+    # a release's notes and pins file beside its record, known by their names
+    "the Markdown notes": (
+        "v1.1.0.md",
+        "Images of this release:\n\n| PHP | image |\n",
+        "this file is the Markdown release notes of v1.1.0, which publish writes in the notes "
+        "directory, not a digest record of PHP 8.4 linux/amd64",
+    ),
+    "the pins file": (
+        "v1.1.0.env",
+        "PHP_PINS_SCHEMA='1'\nPHP_LINES='8.4'\n",
+        "this file is the pins file of v1.1.0, which publish writes in the notes directory, "
+        "not a digest record of PHP 8.4 linux/amd64",
+    ),
+    # copied elsewhere, known by what they hold
+    "notes copied": (
+        "notes.txt",
+        "# v1.1.0\n\nStable release\n",
+        "this file is the Markdown release notes of v1.1.0, which publish writes",
+    ),
+    "pins copied": (
+        "php.env",
+        "PHP_PINS_SCHEMA='1'\nSTACK_RELEASE='v1.1.0'\n",
+        "this file is the pins file of v1.1.0, which publish writes",
+    ),
+    "any other text": (
+        "8.4-linux-amd64.json",
+        "<html>\n",
+        "this file is not a digest record (not JSON): the leg's record would replace it",
+    ),
+    "a JSON array": (
+        "8.4-linux-amd64.json",
+        '  [{"schema": 1}]',
+        "this file is not a digest record (a JSON array, not an object)",
+    ),
 }
 
 
@@ -570,8 +604,9 @@ NOT_THE_LEGS = {
 def test_a_record_path_holding_a_file_publisher_wrote_for_another_use_is_refused(
     stage: dict[str, Any], tmp_path: Path, case: str, reuse: bool
 ) -> None:
-    """A leg whose record path names a release record, the size history or another
-    leg's record (a typo) builds nothing and leaves the file as it is, exit 3, its tip
+    """A leg whose record path names a release record, the size history, another leg's
+    record, a release's Markdown notes or pins file, or any file that is not JSON (a
+    typo) builds nothing and leaves the file as it is, exit 3, its tip
     the leg's own record path; the record of the same leg of another release is the
     leg's to replace, without a word."""
     name, data, words = NOT_THE_LEGS[case]
@@ -581,7 +616,11 @@ def test_a_record_path_holding_a_file_publisher_wrote_for_another_use_is_refused
     else:
         path = tmp_path / "release-notes" / name
         path.parent.mkdir()
-        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        text = data if isinstance(data, str) else json.dumps(data, indent=2) + "\n"
+        path.write_text(text, encoding="utf-8")
+        if name.startswith("v1.1.0."):  # beside the release's record
+            record = {"schema": 1, "release": "v1.1.0", "default_line": "8.4", "lines": []}
+            (path.parent / "v1.1.0.json").write_text(json.dumps(record), encoding="utf-8")
     content = path.read_bytes()
     builder = FakeBuilder()
     with pytest.raises(PublisherError) as caught:

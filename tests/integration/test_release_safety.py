@@ -169,7 +169,7 @@ def test_a_rerun_over_damaged_digest_records_replaces_them_with_a_warning_each(
             "not valid JSON: Unterminated string starting at line 1, column 26",
         ),
         digests / "8.3-linux-arm64.json": (
-            b"<html>\n",
+            b"",  # an empty file
             "not valid JSON: Expecting value at line 1, column 1",
         ),
     }
@@ -210,13 +210,23 @@ def test_a_rerun_over_damaged_digest_records_replaces_them_with_a_warning_each(
         history.write_bytes(kept)
 
 
-def test_a_build_leg_given_the_release_record_as_its_digest_file_is_refused(
-    world: World,
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [
+        ("v1.0.0.json", "the release record of v1.0.0"),
+        ("v1.0.0.md", "the Markdown release notes of v1.0.0"),
+        ("v1.0.0.env", "the pins file of v1.0.0"),
+    ],
+    ids=["record", "notes", "pins"],
+)
+def test_a_build_leg_given_a_file_of_the_release_notes_as_its_digest_file_is_refused(
+    world: World, name: str, what: str
 ) -> None:
-    """``--digest-file release-notes/v1.0.0.json`` (a typo for the leg's record) builds
-    nothing and leaves the release record as it is, exit 3, its tip the leg's path."""
+    """``--digest-file release-notes/v1.0.0.json`` (or the release's ``.md`` notes or
+    ``.env`` pins file: a typo for the leg's record) builds nothing and leaves the file as
+    it is, exit 3, its tip the leg's path."""
     stack = world.stack
-    record = stack.notes_dir / "v1.0.0.json"
+    record = stack.notes_dir / name
     content, tags = record.read_bytes(), world.tags()
     leg = ("--php", "8.4", "--platform", "linux/amd64", "--digest-file", str(record))
     for extra in ((), ("--rebuild",)):
@@ -224,15 +234,40 @@ def test_a_build_leg_given_the_release_record_as_its_digest_file_is_refused(
         said = " ".join(result.stderr.split())
         assert result.returncode == 3, result.stdout + result.stderr
         assert (
-            f"error: configuration error: {record}: this file is the release record of "
-            "v1.0.0, which publish writes in the notes directory, not a digest record of "
-            "PHP 8.4 linux/amd64"
+            f"error: configuration error: {record}: this file is {what}, which publish writes "
+            "in the notes directory, not a digest record of PHP 8.4 linux/amd64"
         ) in said, said
         assert "tip: give the leg its own record's file, named after it, e.g. " in said, said
         assert "digests/8.4-linux-amd64.json" in said, said
         assert no_build_ran(result) and "warning" not in said, said
         assert record.read_bytes() == content
     assert world.tags() == tags
+
+
+def test_a_digest_file_that_is_not_the_leg_s_is_refused_before_any_registry_is_asked(
+    world: World, tmp_path: Path
+) -> None:
+    """The refusal comes before the release's pin is looked for or a base resolved: with
+    every registry unreachable, it is still exit 3 (never 7, the registries' failure)."""
+    dead = [f"127.0.0.1:{free_port()}" for _ in range(3)]
+    stack = Stack(tmp_path / "s", *dead, repo="acme/php-fpm")
+    stack.notes_dir.mkdir()
+    for name in ("v1.0.0.json", "v1.0.0.md"):
+        (stack.notes_dir / name).write_bytes((world.stack.notes_dir / name).read_bytes())
+    other = tmp_path / "s" / "notes.txt"
+    other.write_text("to do: release v2.0.0\n", encoding="utf-8")
+    for path, what in (
+        (stack.notes_dir / "v1.0.0.md", "the Markdown release notes of v1.0.0"),
+        (other, "not a digest record (not JSON)"),
+    ):
+        content = path.read_bytes()
+        leg = ("--php", "8.4", "--platform", "linux/amd64", "--digest-file", str(path))
+        result = stack.run("build", "v2.0.0", *leg, env={"PUBLISHER_RETRY_ATTEMPTS": "1"})
+        said = " ".join(result.stderr.split())
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert f"error: configuration error: {path}: this file is {what}" in said, said
+        assert not any(host in said for host in dead), said
+        assert path.read_bytes() == content
 
 
 # --------------------------------------------------------------------------- never published
