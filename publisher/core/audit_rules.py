@@ -11,7 +11,8 @@ than the records and its pins are alike on every registry holding them: then it
 got as far as its tags, and either its record is missing here (its notes not merged
 yet) or it stopped before writing it (a rerun finishes it), and the tag is reported
 as ``ahead``, which a repair never moves back. ``disagreements``
-names each floating tag the registries do not agree on.
+names each floating tag the registries do not agree on, but for one some of them only
+lack, which ``compare`` names missing on each.
 
 A release is judged by its record: ``scopes`` places each recorded release in
 the repository its record names for each registry (today's repository for a
@@ -101,6 +102,11 @@ class Finding:
             text = (
                 f"{self.tag} points at {short_digest(self.actual)}; {self.release}'s record says "
                 f"{short_digest(self.expected)}"
+            )
+        elif self.kind == FLOATING and self.actual is None:
+            text = (
+                f"{self.tag} is missing; the recorded pins say {short_digest(self.expected)} "
+                f"({self.release})"
             )
         elif self.kind == FLOATING and self.expected is None:
             text = f"{self.tag} points at {short_digest(self.actual)}; no recorded release has it"
@@ -339,14 +345,22 @@ def unreachable(
     return Finding(registry, kind, "", None, None, None, error)
 
 
-def disagreements(actual: Mapping[str, Mapping[str, str]]) -> list[Finding]:
+def disagreements(
+    actual: Mapping[str, Mapping[str, str]], said: Iterable[Finding] = ()
+) -> list[Finding]:
     """Each floating tag that is not the same on every registry that answered (absent
-    counts)."""
+    counts). A tag the others agree on and some lack, each of which ``said`` already
+    names as missing there (a registry added to matrix.yaml after the releases), is not
+    named again."""
     names = list(actual)
+    missing = {(f.registry, f.tag) for f in said if f.kind == FLOATING and f.actual is None}
     tags = sorted({t for tags in actual.values() for t in tags if planning.is_floating_tag(t)})
     findings = []
     for tag in tags:
         seen = [actual[name].get(tag) for name in names]
+        lacking = [name for name, digest in zip(names, seen, strict=True) if digest is None]
+        if len(set(seen) - {None}) == 1 and all((name, tag) in missing for name in lacking):
+            continue  # each registry lacking it is named so, once: nothing more to say
         if len(set(seen)) > 1:
             detail = ", ".join(
                 f"{name} {short_digest(d)}" for name, d in zip(names, seen, strict=True)

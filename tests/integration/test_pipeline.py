@@ -2131,3 +2131,41 @@ def test_a_canary_password_echoed_back_in_debug_mode_appears_nowhere(
     assert any("--password-stdin" in c and c.endswith(front.host) for c in logins), calls
     assert any(c.startswith("from ") and "--authfile" in c and front.host in c for c in calls)
     assert not [c for c in calls if secret in c or basic in c]
+
+
+def test_audit_names_each_floating_tag_a_registry_added_later_lacks_once(
+    tmp_path, tools, bases, fresh_registry
+):
+    """A registry added to matrix.yaml after a release was published holds none of its
+    tags: each floating tag it lacks is one finding (not also the registries
+    disagreeing on it, nor "points at (absent)"), its tip `audit --repair`, which copies
+    them."""
+    hub, ghcr, added = fresh_registry(), fresh_registry(), fresh_registry()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    stack.release("v1.0.0", "--no-smoke")
+    grown = Stack(stack.root, hub.host, ghcr.host, bases.host, repo=stack.repo, more=[added.host])
+    found = grown.run("audit", "--notes-dir", str(grown.notes_dir))
+    assert found.returncode == 12, found.stdout + found.stderr
+    said = found.stderr
+    assert "disagree" not in said, said
+    recorded = expected_tags(stack, ["v1.0.0"])
+    for tag in ("latest", "php-8.3", "php-8.4"):
+        assert said.count(f" {tag} ") == 1, said
+        assert (
+            f"extra0: {tag} is missing; the recorded pins say {recorded[tag][:19]}… (v1.0.0)"
+        ) in said, said
+    assert "(absent)" not in said, said
+    assert "tip: run `publisher audit --repair` to restore what the records say" in said, said
+    report = json.loads(grown.run("audit", "--notes-dir", str(grown.notes_dir), "--json").stdout)
+    seen = sorted((f["registry"], f["kind"], f["tag"]) for f in report["findings"])
+    assert seen == [
+        ("extra0", "floating", "latest"),
+        ("extra0", "floating", "php-8.3"),
+        ("extra0", "floating", "php-8.4"),
+        ("extra0", "missing", "v1.0.0"),
+        ("extra0", "missing", "v1.0.0-php-8.3"),
+        ("extra0", "missing", "v1.0.0-php-8.4"),
+    ], seen
+    assert all(f["actual"] is None for f in report["findings"])
+    grown.ok("audit", "--repair", "--notes-dir", str(grown.notes_dir))
+    grown.ok("audit", "--notes-dir", str(grown.notes_dir))

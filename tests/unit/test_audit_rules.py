@@ -94,6 +94,26 @@ def test_floating_tags_the_registries_disagree_on_are_named():
     assert down.to_dict()["release"] is None
 
 
+def test_a_floating_tag_a_registry_only_lacks_is_one_finding_missing_there():
+    """A registry added to matrix.yaml after the releases lacks their floating tags: each is
+    one ``floating`` finding there, said missing, not also the registries disagreeing."""
+    records = [record_of("v1.0.0", "8.4")]
+    held = {tag: e.digest for tag, e in rules.recorded_pins(records).items()}
+    expected, _ = rules.expected_tags(records, held, "added")
+    said = rules.compare("added", expected, {})
+    latest = next(f for f in said if f.tag == "latest")
+    assert latest.kind == rules.FLOATING and latest.actual is None
+    assert latest.message == (
+        f"added: latest is missing; the recorded pins say {digest('v1.0.0/8.4')[:19]}… (v1.0.0)"
+    )
+    actual = {"hub": {**held, "latest": expected["latest"].digest}, "added": {}}
+    assert [f.tag for f in rules.disagreements(actual)] == ["latest"]
+    assert rules.disagreements(actual, said) == []
+    # registries that disagree on what they hold are still named so
+    actual["ghcr"] = {"latest": digest("other")}
+    assert [f.tag for f in rules.disagreements(actual, said)] == ["latest"]
+
+
 def test_a_finished_release_whose_record_is_not_here_is_ahead_never_rolled_back():
     """v2.0.0 finished on every registry, but its record is not in this notes
     directory (its notes pull request is not merged): the floating tags carrying it
