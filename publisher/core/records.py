@@ -244,7 +244,8 @@ def _not_json_file(path: Path) -> str | None:
         head = read_prefix(path, _SNIFF_BYTES)[:_SNIFF_BYTES]
     except OSError:
         return None
-    start = head.lstrip(b"\xef\xbb\xbf").lstrip()  # a byte order mark, then the blanks
+    # a byte order mark, then the blanks; a file of NUL bytes is what a crash may leave
+    start = head.lstrip(b"\xef\xbb\xbf").lstrip(b" \t\r\n\x00")
     if not start or start.startswith(b"{"):
         return None
     stem, suffix = path.stem, path.suffix
@@ -285,8 +286,8 @@ def replaced_file(path: Path, leg: Leg, *, tip: str | None = None) -> str | None
     to the publish that needs it), its ``tip`` what to do (default: give the leg its
     own file, as ``build --digest-file`` is given). So is any file that is no JSON object
     at all (``_not_json_file``: a release's Markdown notes or pins file, any other text),
-    which no run of publisher left there; an empty one is replaced, with the warning. A record a newer publisher wrote
-    raises NewerSchemaError, as in ``usable_records``."""
+    which no run of publisher left there; an empty one is replaced, with the warning. A
+    record a newer publisher wrote raises NewerSchemaError, as in ``usable_records``."""
     if not os.path.lexists(path):
         return None
     try:

@@ -481,6 +481,7 @@ def test_a_leg_whose_record_a_newer_publisher_wrote_is_refused_before_it_builds(
 #: publisher can read, and the words the leg's warning says each with.
 DAMAGED = {
     "empty": (b"", "not valid JSON: Expecting value at line 1, column 1"),
+    "zeros": (b"\0" * 4096, "not valid JSON: Expecting value at line 1, column 1"),
     "cut short": (
         b'{"schema": 1, "release": "v1.',
         "not valid JSON: Unterminated string starting at line 1, column 26",
