@@ -582,19 +582,20 @@ def summary_title(
     ``rebuilt``: a republish whose rebuilt images were all the published ones;
     ``moved``: the run wrote a tag. A republish whose every tag already held the rebuilt
     images (a rerun before the notes of the run that moved them are merged, or after
-    that run failed before its notes) records the entry but republished nothing itself.
+    that run failed before its notes) records the entry but republished nothing itself;
+    so does a release run again with nothing to do: each says an earlier run did it.
     """
     if rehearsal:
         title = f"Rehearsed {facts.release} on throwaway registries"
     elif republish is not None:
         lines = ", ".join(php for php, _old, _new in republish.changes)
         title = f"Republished {facts.release}, PHP {lines} ({republish.reason})"
-        if not moved:
-            title += " by an earlier run (this run moved no tag; its notes record it)"
     elif rebuilt:
         title = f"Rebuilt {facts.release}: identical to the published images, nothing republished"
     else:
         title = f"Published {facts.release}"
+    if not moved and not rebuilt and not rehearsal:
+        title += " by an earlier run (this run moved no tag; its notes record it)"
     if facts.stand_in:
         title += ": STAND-IN images, no real PHP"
     return title

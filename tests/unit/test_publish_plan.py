@@ -730,6 +730,10 @@ def test_the_digest_table_heading_says_whether_a_run_published_republished_or_re
         "Republished v1.0.0, PHP 8.4 (CVE-1) by an earlier run (this run moved no tag; its "
         "notes record it)"
     )
+    # A release run again, its tags already where they should be: an earlier run published.
+    assert summary_title(facts, rehearsal=False, moved=False) == (
+        "Published v1.0.0 by an earlier run (this run moved no tag; its notes record it)"
+    )
     assert summary_title(facts, rehearsal=False, rebuilt=True) == (
         "Rebuilt v1.0.0: identical to the published images, nothing republished"
     )
