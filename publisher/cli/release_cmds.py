@@ -570,7 +570,13 @@ def _release(
     # A Dockerfile missing, too large or unreadable is refused before any tool, registry or
     # rehearsal's throwaway registry starts; `release` checks again the lines it builds
     # (alone, for a republish without a record: only its pins say which lines it builds).
-    building = building_config(cfg, read, rehearsal=local, republish=reason is not None)
+    building = building_config(
+        cfg,
+        read,
+        rehearsal=local,
+        republish=reason is not None,
+        locations=options.locations_of(config_path, notes_dir, digests_dir),
+    )
     if building is not None:
         render.require_committed(building)
     chosen = get_builder(state, builder)

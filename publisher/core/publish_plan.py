@@ -114,6 +114,7 @@ def config_for_record(
     keep_dropped: bool = False,
     rehearsal: bool = False,
     recorded: Collection[str] = (),
+    locations: Locations | None = None,
 ) -> tuple[Config, list[str]]:
     """``config`` as the recorded release was: its default line, lines and platforms.
 
@@ -128,6 +129,8 @@ def config_for_record(
     are new each time, and the record names those of an earlier rehearsal.
     ``recorded``: the release tags with a record next to it (a newer stable one
     among them carries ``latest``, so the notices do not tie it to this release).
+    ``locations``: a republish's (``publisher republish``) locations, with which the
+    refusal of a dropped line spells the command that republishes the others.
     """
     if record is None:
         return config, []
@@ -204,12 +207,17 @@ def config_for_record(
             "no longer has: left out"
         )
     elif missing:
+        others = ",".join(php for php in recorded if php not in missing)
+        select = "select the others with --only"
+        if locations is not None and others:
+            command = locations.command("republish", record.release, REASON, "--only", others)
+            select = f"republish the others alone: `{command}`"
         raise ConfigError(
             f"{record.release} was published with PHP {', '.join(missing)}, which matrix.yaml "
             "no longer has",
             field="lines",
-            hint="restore those lines in matrix.yaml to rebuild or re-plan this release, "
-            "or select the others with --only",
+            hint=f"restore those lines in matrix.yaml to rebuild or re-plan this release, "
+            f"or {select}",
         )
     extra = [
         php

@@ -212,6 +212,7 @@ def load_release(
     rehearsal: bool = False,
     dry_run: bool = False,
     record: ReleaseRecord | None = None,
+    locations: Locations | None = None,
 ) -> tuple[Config, notes_mod.ReleaseFacts | None]:
     """``config`` as ``release`` was published, and its record (None for a new release).
 
@@ -243,6 +244,7 @@ def load_release(
         strict=republish,
         rehearsal=rehearsal,
         recorded=notes_mod.recorded_tags(notes_dir),
+        locations=locations,
     )
     for notice in notices:
         output.warning(notice)
@@ -250,7 +252,12 @@ def load_release(
 
 
 def building_config(
-    config: Config, record: ReleaseRecord, *, rehearsal: bool = False, republish: bool = False
+    config: Config,
+    record: ReleaseRecord,
+    *,
+    rehearsal: bool = False,
+    republish: bool = False,
+    locations: Locations | None = None,
 ) -> Config | None:
     """The lines ``load_release`` will give a run of the release, saying nothing (it says
     each disagreement with the record in its turn): what a check made before anything
@@ -260,7 +267,9 @@ def building_config(
     facts = record.facts() if reads_record(rehearsal=rehearsal, republish=republish) else None
     if republish and facts is None:
         return None
-    return pp.config_for_record(config, facts, strict=republish, rehearsal=rehearsal)[0]
+    return pp.config_for_record(
+        config, facts, strict=republish, rehearsal=rehearsal, locations=locations
+    )[0]
 
 
 def conflict_error(

@@ -217,6 +217,7 @@ def release(
         rehearsal=options.rehearsal,
         dry_run=options.dry_run,
         record=read,
+        locations=options.locations,
     )
     if options.rehearsal and not republish:
         higher = higher_stable_recorded(options.notes_dir, version)

@@ -183,6 +183,21 @@ def test_a_line_of_the_release_matrix_yaml_dropped_is_refused_naming_the_lines_i
     assert "8.1" not in result.output and "8.5" not in result.output
 
 
+def test_a_republish_of_a_release_with_a_line_matrix_yaml_dropped_spells_the_command(cli, tmp_path):
+    """v1.1.0 was published with PHP 7.4, which matrix.yaml dropped since: a republish of
+    every line is refused (exit 3), its tip spelling the command that republishes the
+    others, with the --notes-dir this run was given."""
+    dropped = tmp_path / "dropped"
+    dropped.mkdir()
+    (dropped / "v1.1.0.json").write_text(record_of("v1.1.0", ("8.4", "7.4", "8.3")))
+    result = run(cli, "republish", notes_dir=dropped)
+    assert result.exit_code == 3, result.output
+    assert "v1.1.0 was published with PHP 7.4, which matrix.yaml no longer has" in result.output
+    said = " ".join(result.output.split())
+    command = f'publisher republish v1.1.0 --reason "..." --only 8.4,8.3 --notes-dir {dropped}'
+    assert f"or republish the others alone: `{command}`" in said, said
+
+
 @pytest.mark.parametrize("command", ["plan", "matrix", "verify", "check-public"])
 def test_a_notes_dir_that_does_not_exist_is_said(cli, tmp_path, command):
     """A mistyped --notes-dir must not pass silently for a release without a record:
