@@ -57,6 +57,7 @@ from ..core.version import Release
 from ..resolve import is_digest, sha256_digest
 from .clients import ClientFactory
 from .parallel import holds, in_parallel
+from .republish_check import ELSEWHERE, serves
 
 #: The builder named in a record taken from a published pin instead of a build.
 PUBLISHED_BUILDER = "published"
@@ -372,7 +373,10 @@ def base_gone_hint(
     when it can be; else the tip says where to find it, after the registry's own (the tag
     may be mistyped). When that image was built on another base (matrix.yaml changed the
     line's base since), its digest is not one to pin: the tip says so, after the
-    registry's own. Any other error keeps its own tip."""
+    registry's own. Before tipping a digest, whether the base's registry still serves it
+    is asked as ``publisher republish-check`` asks it (``serves``: one HEAD, tried once):
+    gone too, the tip says so and gives that command's advice; not asked (the registry
+    failing), the tip says the digest was not checked. Any other error keeps its own tip."""
     if not (isinstance(exc, NotFoundError) and exc.missing == "tag" and ref.digest is None):
         return exc.hint
     repo = config.primary.repository
@@ -409,10 +413,30 @@ def base_gone_hint(
             "line's base since, so that digest is not one to pin on it; point the line's "
             f"base at a tag that exists, or leave the line out: {only}"
         )
+    served: bool | PublisherError = False
+    if digest:
+        # as republish-check asks it: one HEAD by digest, tried once (a side lookup)
+        pinned = Reference(ref.domain, ref.path, None, digest)
+        try:
+            served = serves(clients.for_base(config, ref), pinned)
+        except PublisherError as exc_client:  # the base's client could not be made
+            served = exc_client
+        if served is False:
+            return (
+                f"nor does its registry serve the base PHP {php} was built on any more, "
+                f"{pinned} (the label {BASE_LABEL} of {shown} names it), so the line cannot "
+                f"be rebuilt from that base: {ELSEWHERE}, or leave the line out: {only}"
+                + (f"; {exc.hint}" if exc.hint else "")
+            )
+    unchecked = (
+        f" (whether its registry still serves that digest was not checked: {served.message})"
+        if isinstance(served, PublisherError)
+        else ""
+    )
     tip = (
-        f"pin that base by digest: add {pin} to the line in {config.source}, then run "
-        f"`{render_command(config)}` and commit (the Dockerfile then names it too); or leave "
-        f"the line out: {only}"
+        f"pin that base by digest: add {pin} to the line in {config.source}{unchecked}, "
+        f"then run `{render_command(config)}` and commit (the Dockerfile then names it too); "
+        f"or leave the line out: {only}"
     )
     if digest:
         return f"to keep building PHP {php} on its last base, {tip}"

@@ -203,7 +203,7 @@ def gone_detail(
     if digest is not None:
         pinned = Reference(ref.domain, ref.path, None, digest)
         # a base recorded by that very digest was just asked for, and is gone
-        served = ref.digest != digest and _serves(client, pinned)
+        served = ref.digest != digest and serves(client, pinned)
         if served is True:
             return "gone", (
                 f"{gone}; its registry still serves the base it was built on, {pinned}: mark "
@@ -228,9 +228,10 @@ def gone_detail(
     )
 
 
-def _serves(client: RegistryClient, ref: Reference) -> bool | PublisherError:
+def serves(client: RegistryClient, ref: Reference) -> bool | PublisherError:
     """Whether ``client``'s registry serves ``ref``, a reference by digest: one HEAD,
-    tried once; the error when it could not be asked (down, refusing the read)."""
+    tried once; the error when it could not be asked (down, refusing the read). Asked
+    here and by a new release's tip to pin a base whose tag is gone (``base_gone_hint``)."""
     try:
         client.resolve(ref, attempts=1)
     except NotFoundError:

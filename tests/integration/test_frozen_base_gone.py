@@ -28,7 +28,7 @@ from publisher.stages import standins
 from tests.conftest import require_tool
 from tests.support.builds import quiet_runner
 from tests.support.faultproxy import Fault, FaultProxy
-from tests.support.images import raw_remove_tag
+from tests.support.images import raw_delete_manifest, raw_remove_tag
 from tests.support.pipeline import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -36,6 +36,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 LINES = ("8.1", "8.4")
 ONE_PLATFORM = {"PUBLISHER_PLATFORMS": "linux/amd64"}
 LABEL = "org.opencontainers.image.base.name"
+#: republish-check's advice for a line whose base is gone (``ELSEWHERE``)
+ELSEWHERE = "point the line's base in matrix.yaml at a tag that exists and publish a new release"
 
 
 @dataclass
@@ -238,6 +240,77 @@ def test_a_primary_without_the_line_s_tag_is_asked_once_whether_the_repository_i
     looked = [s.status for s in front.log if s.path.endswith("/tags/list?n=1")]
     assert looked == [500], looked
     assert "Traceback" not in said, said
+
+
+def test_a_base_registry_failing_the_digest_s_question_keeps_the_pin_tip_unchecked(
+    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """The bases' registry (behind a fault proxy) answers the HEAD of the base by digest
+    with 503: whether it still serves that digest cannot be asked, so the tip pins it as
+    before and says the digest was not checked. The question is one HEAD, tried once."""
+    front = proxy_for(world.bases)
+    front.add(Fault("status", method="HEAD", path=r"/manifests/sha256:", times=None))
+    stack = Stack(
+        tmp_path / "s",
+        world.hub.host,
+        world.ghcr.host,
+        front.host,
+        "acme/php-fpm",
+        LINES,
+        {**ONE_PLATFORM, "PUBLISHER_RETRY_ATTEMPTS": "5"},
+    )
+    _matrix(stack, frozen=True)
+    result = stack.run("preflight")
+    said = result.stdout + result.stderr
+    assert result.returncode == 5, said
+    tip = " ".join(said.split("tip: ", 1)[1].split())
+    last = world.pushed["8.1"].digest
+    assert f"pin that base by digest: add `base_digest: {last}`" in tip, tip
+    assert "(whether its registry still serves that digest was not checked: " in tip, tip
+    asked = [(s.method, s.status) for s in front.log if s.path.endswith(f"/manifests/{last}")]
+    assert asked == [("HEAD", 503)], asked
+    assert "Traceback" not in said, said
+
+
+def test_a_base_gone_by_digest_too_is_not_tipped_to_be_pinned(tmp_path: Path) -> None:
+    """v1.0.0's PHP 8.1 base is deleted from its registry, tag and digest: pinning the
+    digest its images were built on would fail again. The new release, its preflight
+    and a build leg each ask the registry (one HEAD by digest, as republish-check does)
+    and say the base is gone too, with republish-check's advice, pinning nothing."""
+    require_tool("buildah")
+    require_tool("docker-registry", "registry")
+    with LocalRegistry() as bases, LocalRegistry() as hub, LocalRegistry() as ghcr:
+        pushed = standins.push_standins(bases.host, runner=quiet_runner(), lines=LINES)
+        stack = Stack(
+            tmp_path / "s", hub.host, ghcr.host, bases.host, "acme/php-fpm", LINES, ONE_PLATFORM
+        )
+        _matrix(stack, frozen=True)
+        stack.release("v1.0.0", "--no-smoke")
+        last = pushed["8.1"].digest
+        raw_delete_manifest(f"http://{bases.host}", "stand-in/php", last)
+        digest_file = stack.root / "leg.json"
+        leg = ("--php", "8.1", "--platform", "linux/amd64", "--digest-file", str(digest_file))
+        runs = {
+            "release": ("release", "v1.1.0", "--no-smoke", "--notes-dir", str(stack.notes_dir)),
+            "preflight": ("preflight",),
+            "build": ("build", "v1.1.0", *leg),
+        }
+        for name, argv in runs.items():
+            result = stack.run(*argv)
+            said = result.stdout + result.stderr
+            assert result.returncode == 5, f"{name}: {said}"
+            assert "tag '8.1-fpm-alpine' not found" in said, said
+            tip = " ".join(said.split("tip: ", 1)[1].split())
+            assert "base_digest" not in tip and "publisher render" not in tip, f"{name}: {tip}"
+            assert (
+                "nor does its registry serve the base PHP 8.1 was built on any more, "
+                f"{bases.host}/stand-in/php@{last} (the label {LABEL} of {hub.host}/acme/"
+                "php-fpm:php-8.1 names it), so the line cannot be rebuilt from that base: "
+                f"{ELSEWHERE}, or leave the line out: release the other lines (`--only 8.4`"
+            ) in tip, f"{name}: {tip}"
+            assert "buildah build" not in said and "Traceback" not in said, said
+        assert not digest_file.exists()
+        assert not (stack.notes_dir / "v1.1.0.json").exists()
 
 
 def test_the_line_pinned_to_its_last_base_by_digest_builds_and_is_released(
