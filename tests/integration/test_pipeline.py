@@ -978,6 +978,11 @@ def test_rerun_after_the_bases_moved_finishes_without_rebuilding(
     notes_before = {p.name: p.read_bytes() for p in stack.notes_dir.iterdir() if p.is_file()}
     again = stack.release("v1.0.0")
     assert no_build_ran(again)
+    # its heading says an earlier run published, as a republish's rerun says it
+    assert "every tag already points where it should; nothing moved" in again.stdout
+    heading = "Published v1.0.0 by an earlier run (this run moved no tag; its notes record it)"
+    assert heading in " ".join(again.stdout.split()), again.stdout
+    assert "by an earlier run" not in rerun.stdout, rerun.stdout  # it moved tags
     # ... not even the notes, whose published_at stays.
     notes_after = {p.name: p.read_bytes() for p in stack.notes_dir.iterdir() if p.is_file()}
     assert notes_after == notes_before
