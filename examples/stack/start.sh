@@ -259,13 +259,25 @@ script=$0 hops=0
 while [ -h "$script" ] && [ "$hops" -lt 40 ] && target=$(readlink -- "$script" 2>/dev/null); do
   case $target in
     /*) script=$target ;;
-    *) case $script in */*) script=${script%/*}/$target ;; *) script=$target ;; esac ;;
+    *)  # relative to the link's folder as the system reads it (cd -P): a plain cd would take
+      # the .. of ln/../x back through a symlinked folder ln instead of from where it points
+      case $script in */*) link_dir=${script%/*} ;; *) link_dir=. ;; esac
+      link_dir=$(CDPATH='' cd -P -- "${link_dir:-/}" 2>/dev/null && pwd -P) || break
+      script=${link_dir%/}/$target ;;
   esac
   hops=$((hops + 1))
 done
 case $script in */*) here=${script%/*} ;; *) here=. ;; esac
-here=$(CDPATH='' cd -- "$here" && pwd) || fail 17 "cannot enter the launcher's folder $here
-start: fix: run start.sh from a folder this user may read"
+here=${here:-/}
+if ! found_here=$(CDPATH='' cd -P -- "$here" 2>/dev/null && pwd -P); then
+  if [ ! -e "$here" ]; then here_why="there is no such folder"
+  elif [ ! -d "$here" ]; then here_why="it is not a folder"
+  else here_why="this user may not enter it"
+  fi
+  fail 17 "cannot enter the launcher's folder $here: $here_why
+start: fix: let this user enter that folder (\`ls -ld\` on it shows who may), or run start.sh by its own path in the stack folder it came in"
+fi
+here=$found_here
 docker=${DOCKER:-docker}
 
 # Its settings are environment variables: an argument (./start.sh 8.3) would be ignored,

@@ -25,7 +25,11 @@ script=$0 hops=0
 while [ -h "$script" ] && [ "$hops" -lt 40 ] && target=$(readlink -- "$script" 2>/dev/null); do
   case $target in
     /*) script=$target ;;
-    *) case $script in */*) script=${script%/*}/$target ;; *) script=$target ;; esac ;;
+    *)  # relative to the link's folder as the system reads it (cd -P): a plain cd would take
+      # the .. of ln/../x back through a symlinked folder ln instead of from where it points
+      case $script in */*) link_dir=${script%/*} ;; *) link_dir=. ;; esac
+      link_dir=$(CDPATH='' cd -P -- "${link_dir:-/}" 2>/dev/null && pwd -P) || break
+      script=${link_dir%/}/$target ;;
   esac
   hops=$((hops + 1))
 done

@@ -2970,6 +2970,57 @@ def test_stop_reads_the_start_sh_next_to_it_and_refuses_an_older_one(
     assert stop.stderr.startswith("stop: error: STACK_NAME='Bad Name' is not valid: "), stop.stderr
 
 
+def _self_finding_loop(script: str) -> str:
+    text = (STACK / script).read_text()
+    start = text.index("script=$0 hops=0\n")
+    return text[start : text.index("\ndone\n", start)]
+
+
+@pytest.mark.parametrize("shell", ["dash", *SHELLS])
+def test_the_scripts_find_their_folder_through_a_symlinked_folder(
+    shell: str, tmp_path: Path
+) -> None:
+    """bin/php-stack -> ../stack/start.sh reached through a symlink to bin/ itself: the
+    link's ../stack is read from bin/ (where the system reads it), not from the symlinked
+    folder's parent, in both scripts (one loop, the same text in each); a folder it cannot
+    enter is named in the error."""
+    argv = ("dash",) if shell == "dash" else SHELLS[shell]
+    tool = shutil.which(argv[0])
+    assert tool, f"{argv[0]} is not installed (scripts/setup-machine installs it)"
+    assert _self_finding_loop("start.sh") == _self_finding_loop("stop.sh")
+    shutil.copytree(STACK, tmp_path / "stack", ignore=shutil.ignore_patterns("README.md"))
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "php-stack").symlink_to("../stack/start.sh")
+    (tmp_path / "bin" / "php-stack-stop").symlink_to("../stack/stop.sh")
+    (tmp_path / "deep" / "a").mkdir(parents=True)
+    (tmp_path / "deep" / "a" / "ln").symlink_to(tmp_path / "bin")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "STACK_RELEASE": "x"}
+    start = run(tool, *argv[1:], "deep/a/ln/php-stack", env=env, cwd=tmp_path, check=False)
+    assert start.returncode == 2, start.stderr  # the setting is read: the folder was found
+    assert start.stderr.startswith("start: decision=none error=invalid-input\n"), start.stderr
+    assert "STACK_RELEASE='x' is not valid" in start.stderr
+    env = {**env, "STACK_NAME": "Bad Name"}
+    stop = run(tool, *argv[1:], "deep/a/ln/php-stack-stop", env=env, cwd=tmp_path, check=False)
+    assert stop.returncode == 2, stop.stderr  # it read the start.sh beside it
+    assert stop.stderr.startswith("stop: error: STACK_NAME='Bad Name' is not valid: ")
+    if shell == "zsh":
+        return  # zsh's $0 in a sourced file is that file's path: the -c trick below is sh's
+    nowhere = tmp_path / "gone"
+    lost = run(
+        tool, *argv[1:], "-c", f". '{tmp_path}/stack/start.sh'", f"{nowhere}/start.sh",
+        env=env, check=False,
+    )  # fmt: skip
+    assert (lost.returncode, lost.stderr.splitlines()) == (
+        17,
+        [
+            "start: decision=none error=file-access",
+            f"start: error: cannot enter the launcher's folder {nowhere}: there is no such folder",
+            "start: fix: let this user enter that folder (`ls -ld` on it shows who may), or run "
+            "start.sh by its own path in the stack folder it came in",
+        ],
+    ), lost.stderr
+
+
 @pytest.mark.parametrize("shell", ["dash", *SHELLS])
 def test_the_scripts_refuse_arguments_and_show_their_header_for_help(
     shell: str, tmp_path: Path
