@@ -2372,6 +2372,9 @@ class Inputs:
     matrix: str | None = None
     #: The inputs (by variable) whose value came from a flag, which errors then name.
     flags: frozenset[str] = frozenset()
+    #: Whether PHP_IMAGE_REGISTRY_USERNAME and _PASSWORD are both set: the registry is
+    #: asked with them, before any docker config login.
+    env_credentials: bool = False
 
     def named(self, env: str) -> str:
         """How the user gave the input ``env``: its flag (``--pins``), or the variable."""
@@ -2405,6 +2408,14 @@ def as_shown(value: str) -> str:
     57 and "...", quoted by ``repr`` (an invisible character escaped); start.sh's
     ``utf8 repr`` writes the same."""
     return repr(value if len(value) <= 60 else value[:57] + "...")
+
+
+#: What PMA_IMAGE may not hold besides whitespace and control characters, and the words
+#: both resolve and start.sh refuse such a value with.
+PMA_REFUSED = "'\"\\"
+PMA_ACCEPTED = (
+    "an image reference may not contain whitespace, control characters, quotes or backslashes"
+)
 
 
 def _bad(name: str, value: str, accepted: str) -> ResolveError:
@@ -2537,12 +2548,12 @@ def parse_inputs(
             ) from None
 
     pma = trimmed(merged[ENV_PMA]) if ENV_PMA in merged else None  # a CR is no part of it
-    if pma is not None and any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in pma):
-        raise _bad(
-            named[ENV_PMA],
-            pma,
-            "an image reference may not contain whitespace or control characters",
-        )
+    # No image reference holds them, and the env file could not hold a quote or a control
+    # character safely: refused in every format, before any decision (start.sh alike).
+    if pma is not None and any(
+        c.isspace() or ord(c) < 32 or ord(c) == 127 or c in PMA_REFUSED for c in pma
+    ):
+        raise _bad(named[ENV_PMA], pma, PMA_ACCEPTED)
 
     def repository(name: str) -> Repository | None:
         if name not in merged:
@@ -2814,12 +2825,15 @@ def load_pins(
     cwd: Path | None,
     name: str = ENV_PINS,
     drop_release: str = f"unset {ENV_RELEASE}",
+    point_pins: str = f"set {ENV_PINS} to this file",
 ) -> Pins | None:
     """The pins file at hand for ``release``, or None.
 
     A path the user named (with ``name``: the variable, or the flag ``--pins``) must exist
     and be for ``release`` (when given); the default location is optional. ``drop_release``
-    is how to leave the release out (``drop --release`` when a flag gave it).
+    is how to leave the release out (``drop --release`` when a flag gave it);
+    ``point_pins`` how to name this very file (``give --pins this file``): a file taken
+    from a directory by the release is used without it only when named itself.
     """
     path, named = find_pins(pins, release, cwd=cwd, name=name)
     explicit = named is not None
@@ -2877,12 +2891,12 @@ def load_pins(
         ) from None
     parsed = parse_pins(text, source=str(path))
     if release is not None and parsed.release != release:
+        # start.sh's words; without the release, a directory's file is not found: named itself
+        use = f"{point_pins} and {drop_release}" if named == "directory" else drop_release
         raise PinsError(
             f"this pins file is for {parsed.release}, not {release}",
             source=str(path),
-            # start.sh's words
-            hint=f"take the pins file of {release}, or {drop_release} to use this one "
-            f"({parsed.release})",
+            hint=f"take the pins file of {release}, or {use} to use this one ({parsed.release})",
         )
     return parsed
 
@@ -3235,10 +3249,14 @@ def _problem(choice: Choice, result: Result, inputs: Inputs) -> tuple[str, str]:
             f"release's digests to {choice.repository}",
         )
     if status is Status.AUTH_REQUIRED:
-        return (
-            f"authentication required: {result.detail}",
-            f"run `docker login {host}` (or set {ENV_USERNAME} and {ENV_PASSWORD})",
-        )
+        if inputs.env_credentials:  # refused: those, not the docker config's, were tried
+            fix = (
+                f"correct {ENV_USERNAME} and {ENV_PASSWORD} ({host} refused them; they are "
+                f"tried before any `docker login`), or unset both and run `docker login {host}`"
+            )
+        else:
+            fix = f"run `docker login {host}` (or set {ENV_USERNAME} and {ENV_PASSWORD})"
+        return (f"authentication required: {result.detail}", fix)
     if status is Status.PLATFORM_MISSING:
         other = "linux/arm64" if choice.platform == "linux/amd64" else "linux/amd64"
         # the engine's own platform (DOCKER_DEFAULT_PLATFORM naming it too): the other one
@@ -3536,6 +3554,8 @@ def resolve(
     probe: ProbeFn = probe,
     cache: CacheFn | None = cached_image,
     host: str | None = None,
+    writes_env: bool = False,
+    actions: bool = False,
 ) -> Decision:
     """Decide which image to run. The function launchers call.
 
@@ -3544,6 +3564,9 @@ def resolve(
     OPTIONS, plus ``--matrix``); ``cwd`` anchors relative paths; ``host``
     overrides the platform detection (the engine's, see :func:`run_platform`); ``probe`` and ``cache`` replace the
     registry probe and the local image store lookup (None: never look there).
+    ``writes_env``: the decision is for ``--format env``: a Dockerfile path it could not
+    write there safely (``env_quote``; ``actions``: in GitHub Actions) is refused before
+    anything is decided or asked, so that no decision is said before that refusal.
     Raises ResolveError (invalid input) or PinsError (unreadable pins file); an
     unusable image is a Decision, not an exception.
     """
@@ -3558,6 +3581,7 @@ def resolve(
             hint=f"set both {ENV_USERNAME} and {ENV_PASSWORD}, or neither (then the docker "
             "config's credentials are used)",
         )
+    inputs = replace(inputs, env_credentials=not unset)
     if not inputs.cache_check:
         cache_fn = None
     try:  # a working directory gone is said when a relative path needs it (_under)
@@ -3570,6 +3594,7 @@ def resolve(
         cwd=base,
         name=inputs.named(ENV_PINS),
         drop_release=inputs.drop(ENV_RELEASE),
+        point_pins=inputs.to(ENV_PINS, "this file"),
     )
     if inputs.matrix is not None and pins is None:
         path = (
@@ -3614,13 +3639,16 @@ def resolve(
         # the registry's own RESOLVE_TIMEOUT, whatever a busy engine took before it
         return probe_fn(target, timeout=inputs.timeout, env=env)
 
+    facts = dockerfile_facts(inputs.dockerfiles, choice.php, cwd=base)
+    if writes_env:  # every decision but cannot-proceed writes both paths
+        env_quote("PHP_DOCKERFILE", facts.path, actions=actions)
+        env_quote("PHP_BUILD_CONTEXT", facts.context, actions=actions)
     availability = None
     if inputs.use_prebuilt and choice.precheck is None:
         availability = available(choice.reference, choice.target())
         if availability.status is Status.NOT_PUBLISHED and choice.digest is not None:
             # The pins list this line: the release has it, this registry does not.
             availability = replace(availability, status=Status.NOT_ON_REGISTRY)
-    facts = dockerfile_facts(inputs.dockerfiles, choice.php, cwd=base)
     usable = availability is not None and availability.available and choice.precheck is None
     base_check = None
     base_image = choice.base_image or facts.base_default
@@ -3945,7 +3973,7 @@ def _main(
             failed = write_decision(parser.format_help(), stdout, stderr, what="the help")
             return 0 if failed is None else failed
         fmt = args.pop("format")
-        decision = resolve(env, args)
+        decision = resolve(env, args, writes_env=fmt == "env", actions=actions)
         text = render(decision, fmt, actions=actions)
     except ResolveError as exc:
         say(stderr, error_text(exc), actions=actions)

@@ -19,7 +19,9 @@
 #   PHP_IMAGE_PLATFORM          linux/amd64|linux/arm64 (default: DOCKER_DEFAULT_PLATFORM
 #                               when set, as docker takes it; else the docker engine's,
 #                               linux/arm64 on Apple Silicon)
-#   PMA_IMAGE                   phpMyAdmin image, passed to compose as given (blanks around it aside)
+#   PMA_IMAGE                   phpMyAdmin image, passed to compose as given (blanks around it
+#                               aside); whitespace, a control character, a quote or a
+#                               backslash is refused (no image reference holds one)
 #   STACK_RELEASE               vX.Y.Z: refuse a pins file of another release
 #   PHP_PINS_FILE               the release's pins file (default: ./php-images.env here),
 #                               or a directory of vX.Y.Z.env (then STACK_RELEASE picks one)
@@ -584,11 +586,14 @@ elif [ -n "$docker_default" ]; then
 fi
 # Whitespace or a control character as resolve reads them, a Unicode space too (a no-break
 # space pasted with it), whatever the shell's locale makes of [:space:] and [:cntrl:].
+# A quote or a backslash: no image reference holds one, and resolve's env file could not
+# hold a quote safely; both refuse them in the same words.
 pma_spaced=
 [ -z "${PMA_IMAGE:-}" ] || pma_spaced=$(utf8 spaced "$PMA_IMAGE")
+case ${PMA_IMAGE:-} in *[\'\"\\]*) pma_spaced=1 ;; esac
 if [ -n "$pma_spaced" ]; then
   without_credentials "$PMA_IMAGE" || :  # never the password
-  invalid PMA_IMAGE "$shown" "an image reference may not contain whitespace or control characters"
+  invalid PMA_IMAGE "$shown" "an image reference may not contain whitespace, control characters, quotes or backslashes"
 fi
 # PHP_IMAGE_REPOSITORY, PHP_IMAGE_MIRROR: a repository name, as docker (and resolve) read it.
 repo_override=
@@ -791,8 +796,11 @@ default_line=$(pin PHP_DEFAULT_LINE)
 [ -z "$default_line" ] || is_php_line "$default_line" \
   || edited "PHP_DEFAULT_LINE: '$default_line' is not a PHP line"
 if [ -n "${STACK_RELEASE:-}" ] && [ "$STACK_RELEASE" != "$release" ]; then
+  # without STACK_RELEASE, a directory's file is not found: then it is named itself
+  use="unset STACK_RELEASE"
+  [ -z "$pins_in_directory" ] || use="set PHP_PINS_FILE to this file and $use"
   fail 3 "$pins: this pins file is for $release, not $STACK_RELEASE
-start: fix: take the pins file of $STACK_RELEASE, or unset STACK_RELEASE to use this one ($release)"
+start: fix: take the pins file of $STACK_RELEASE, or $use to use this one ($release)"
 fi
 php=${PHP_VERSION:-$default_line}
 if [ -z "${PHP_VERSION:-}" ] && [ -n "$php" ]; then  # the default line: one PHP_LINES lists

@@ -137,7 +137,7 @@ def resolve_command(state: State, fmt: str, matrix: str | None, **values: str | 
     overrides[resolving.MATRIX_FLAG] = matrix
     actions = resolving.in_actions(state.env)
     try:
-        decision = resolving.resolve(state.env, overrides)
+        decision = resolving.resolve(state.env, overrides, writes_env=fmt == "env", actions=actions)
         text = resolving.render(decision, fmt, actions=actions)
     except resolving.ResolveError as exc:  # worded as `python -m publisher.resolve` words it
         _say(resolving.error_text(exc), actions=actions)

@@ -580,6 +580,39 @@ def test_a_missing_pins_file_gets_the_same_tip_from_both(tmp_path: Path, given: 
     same_words(answer.stderr, proc.stderr)
 
 
+@pytest.mark.parametrize("given", ["file", "directory"])
+def test_a_pins_file_of_another_release_gets_a_tip_that_works_from_both(
+    tmp_path: Path, given: str
+) -> None:
+    """STACK_RELEASE=v9.9.0 and a pins file for v2.0.0: both say so in the same words, and
+    their tip works. From a directory of vX.Y.Z.env (v9.9.0.env holding v2.0.0), "unset
+    STACK_RELEASE" alone found no file at all (exit 2): it names the file itself too."""
+    digest = "sha256:" + "a" * 64
+    text = pins.render(_record("127.0.0.1:1/team/php-fpm", digest, f"busybox@{digest}"))
+    folder = tmp_path / "pd"
+    folder.mkdir()
+    (folder / "v9.9.0.env").write_text(text)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
+    env |= {"PHP_VERSION": "8.4", "STACK_RELEASE": "v9.9.0", "USE_PREBUILT": "false"}
+    env["PHP_PINS_FILE"] = str(folder if given == "directory" else folder / "v9.9.0.env")
+    use = "unset STACK_RELEASE"
+    if given == "directory":
+        use = f"set PHP_PINS_FILE to this file and {use}"
+    proc = run(shutil.which("dash") or "sh", str(STACK / "start.sh"), env=env, check=False)
+    answer, _ = resolve(env, tmp_path)
+    assert (answer.returncode, proc.returncode) == (3, 3), (answer.stderr, proc.stderr)
+    assert answer.stderr.splitlines()[1:] == [
+        f"error: {folder}/v9.9.0.env: this pins file is for {RELEASE}, not v9.9.0",
+        f"  tip: take the pins file of v9.9.0, or {use} to use this one ({RELEASE})",
+    ], answer.stderr
+    same_words(answer.stderr, proc.stderr)
+    del env["STACK_RELEASE"]  # as the tip says
+    env["PHP_PINS_FILE"] = str(folder / "v9.9.0.env")
+    answer, decided = resolve(env, tmp_path)  # the pins file is taken: a decision is made
+    assert (answer.returncode, decided.get("release")) == (17, RELEASE), answer.stderr
+    assert decided["decision"] == "cannot-proceed"  # USE_PREBUILT=false, and no Dockerfile
+
+
 def test_a_path_starting_with_two_slashes_is_named_alike_by_both(
     world: World, project: str, tmp_path: Path
 ) -> None:
@@ -1049,7 +1082,7 @@ def test_pma_image_from_an_env_file_edited_on_windows_reaches_compose_without_it
             "use linux/amd64 or linux/arm64 (the PHP image's platform when PHP_IMAGE_PLATFORM "
             "is not set)",
         ),
-        ("PMA_IMAGE", "phpmyadmin latest", "whitespace or control characters"),
+        ("PMA_IMAGE", "phpmyadmin latest", "whitespace, control characters, quotes or"),
         ("STACK_RELEASE", "garbage", "use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1"),
         ("STACK_RELEASE", "2.0.0", "a release tag starts with 'v' (did you mean v2.0.0?)"),
         (
@@ -1414,18 +1447,25 @@ def test_a_relative_path_in_a_removed_directory_is_said_so_by_both(
     same_words(answer.stderr, proc.stderr)
 
 
-@pytest.mark.parametrize("space", ["\u00a0", "\u2003", "\u3000", "\u2028", "\x85"])
+@pytest.mark.parametrize("space", ["\u00a0", "\u2003", "\u3000", "\u2028", "\x85", "'", '"', "\\"])
 def test_a_pma_image_holding_a_unicode_space_is_refused_by_both(tmp_path: Path, space: str) -> None:
     """PMA_IMAGE with a Unicode space in it (a no-break space pasted with the reference):
     resolve refused it (exit 2) and the launcher, which looked for ASCII blanks and control
-    characters only, handed it to compose; both refuse it now, in the same words."""
+    characters only, handed it to compose; both refuse it now, in the same words. A quote
+    or a backslash too (no image reference holds one): the launcher handed it to compose,
+    and resolve refused it in the env format alone, after saying a decision."""
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
     env |= {"PMA_IMAGE": f"phpmyadmin:5.2{space}x"}
     answer, _ = resolve(env, tmp_path)
     proc = run(shutil.which("dash") or "sh", str(STACK / "start.sh"), env=env, check=False)
     assert (answer.returncode, proc.returncode) == (2, 2), (answer.stderr, proc.stderr)
-    assert "may not contain whitespace or control characters" in proc.stderr, proc.stderr
+    assert "may not contain whitespace, control characters, quotes or backslashes" in proc.stderr, (
+        proc.stderr
+    )
     same_words(answer.stderr, proc.stderr)
+    for fmt in ("env", "text"):
+        other = run(sys.executable, str(RESOLVE), "--format", fmt, env=env, check=False)
+        assert (other.returncode, other.stderr) == (2, answer.stderr), fmt
 
 
 @pytest.mark.parametrize(

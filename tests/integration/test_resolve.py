@@ -753,6 +753,12 @@ def test_basic_auth(basic_registry: Any, workdir: Path) -> None:
     )
     assert wrong.code == EXIT_CANNOT_PROCEED
     assert "refused the credentials" in wrong.data["reason"]
+    # the tip says they were refused, not to set what is set
+    assert wrong.data["fix"].startswith(
+        f"correct {probing.ENV_USERNAME} and {probing.ENV_PASSWORD} ({basic_registry.host} "
+        "refused them; they are tried before any `docker login`), or unset both and run "
+        f"`docker login {basic_registry.host}`; "
+    ), wrong.data["fix"]
 
     config = {
         "auths": {
@@ -1315,3 +1321,27 @@ def test_the_single_file_runs_on_python_3_9_without_packages(
             "Python\n"
         )
         assert old.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "formats"),
+    [("PMA_IMAGE", "x'y", ("env", "json", "text")), ("PHP_DOCKERFILES", "it's", ("env",))],
+    ids=["pma", "path"],
+)
+def test_a_value_the_env_file_cannot_hold_is_refused_before_any_decision(
+    published: Published, workdir: Path, name: str, value: str, formats: tuple[str, ...]
+) -> None:
+    """A value ``--format env`` cannot write safely is invalid input, said before any
+    decision or request: one ``decision=`` line (``none``). PMA_IMAGE holding a quote
+    (no image reference does) is refused in every format, as start.sh refuses it; a
+    Dockerfile folder holding one is a path, refused only where it cannot be written."""
+    if name == "PHP_DOCKERFILES":
+        shutil.copytree(workdir / "dockerfiles", workdir / value)
+    env = {"PHP_IMAGE_REPOSITORY": published.up, name: value}
+    for fmt in formats:
+        run = resolve_process(workdir, env, fmt=fmt)
+        assert run.code == 2, (fmt, run.stderr)
+        assert run.stdout == "", fmt
+        decisions = [line for line in run.stderr.splitlines() if "decision=" in line]
+        assert decisions == ["resolve: decision=none error=invalid-input"], (fmt, run.stderr)
+        assert f"error: {name.removesuffix('S')}" in run.stderr, run.stderr
