@@ -1542,12 +1542,15 @@ class _Session:
         deadline: float,
         clock: Callable[[], float],
         env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.env = {} if env is None else env
         self.target = target
         self.credentials = credentials
         self.deadline = deadline
         self.clock = clock
+        #: The seconds it was given, which a message says (as start.sh says its own).
+        self.timeout = max(deadline - clock(), 0) if timeout is None else timeout
         scheme = "http" if target.plain_http else "https"
         self.base = f"{scheme}://{api_host(target.host)}"
         self.authorization: str | None = None
@@ -1557,9 +1560,13 @@ class _Session:
         left = self.deadline - self.clock()
         if left <= 0:
             raise _Outcome(
-                Status.UNREACHABLE, f"no answer from {self.target.host} within the timeout"
+                Status.UNREACHABLE, f"no answer from {self.target.host} within {self.shown_timeout}"
             )
         return left
+
+    @property
+    def shown_timeout(self) -> str:
+        return f"{self.timeout:g} s"
 
     def raw(self, method: str, url: str, headers: Mapping[str, str], limit: int) -> _Response:
         for _ in range(MAX_REDIRECTS + 1):
@@ -1599,9 +1606,10 @@ class _Session:
                 finally:
                     sock.close()
             except TimeoutError:
+                # named with its port when the URL gives one, as start.sh names it
                 raise _Outcome(
                     Status.UNREACHABLE,
-                    f"{parts.hostname} did not answer within the timeout",
+                    f"no answer from {parts.netloc.rpartition('@')[2]} within {self.shown_timeout}",
                 ) from None
             except _Truncated as exc:
                 raise _Outcome(
@@ -1941,7 +1949,7 @@ def probe(
         try:
             creds = credentials or find_credentials(target.host, env, timeout=timeout)
             announce_secret(creds, env)
-            session = _Session(target, creds, deadline, clock, env)
+            session = _Session(target, creds, deadline, clock, env, timeout)
             try:
                 result = _probe(target, session, list_tags)
             except _Outcome as out:
@@ -3890,8 +3898,10 @@ def main(
     env: Mapping[str, str] | None = None,
     stdout: Any = None,
     stderr: Any = None,
+    invoked_as: str = "resolve.py",
 ) -> int:
     """``python3 resolve.py`` / ``python -m publisher.resolve``: the same as ``publisher resolve``.
+    ``invoked_as``: how it was run, which a tip naming ``--help`` gives (``_invoked_as``).
 
     A stderr that cannot take the messages (a full disk under ``2>log``, closed with
     ``2>&-``) loses them, never the exit code; its reader gone is the quiet 141 of a
@@ -3900,13 +3910,17 @@ def main(
     stderr = stderr or sys.stderr
     pass_undecodable_bytes(stdout, stderr)
     try:
-        return _main(argv, env, stdout, stderr)
+        return _main(argv, env, stdout, stderr, invoked_as)
     except StderrGone:  # quietly, as a shell tool its SIGPIPE ends
         return EXIT_OUTPUT_CLOSED
 
 
 def _main(
-    argv: Sequence[str] | None, env: Mapping[str, str] | None, stdout: Any, stderr: Any
+    argv: Sequence[str] | None,
+    env: Mapping[str, str] | None,
+    stdout: Any,
+    stderr: Any,
+    invoked_as: str = "resolve.py",
 ) -> int:
     import argparse
 
@@ -3917,7 +3931,7 @@ def _main(
         def error(self, message: str) -> NoReturn:
             raise ResolveError(
                 f"{message}",
-                hint=f"see `{self.prog} --help`: each flag there also has an environment "
+                hint=f"see `{invoked_as} --help`: each flag there also has an environment "
                 "variable, named in brackets",
             )
 
@@ -4109,5 +4123,17 @@ def silence(stream: Any) -> None:
             os.close(devnull)
 
 
+def _invoked_as() -> str:
+    """How this run was started, as a tip names it: ``python3 -m publisher.resolve``, or
+    ``python3 PATH`` (the path as given, single-quoted when the shell would split it)."""
+    spec = globals().get("__spec__")
+    if spec is not None and spec.name not in (None, "", "__main__"):  # python -m
+        return f"python3 -m {spec.name}"
+    path = sys.argv[0] if sys.argv and sys.argv[0] else "resolve.py"
+    if re.fullmatch(r"[\w@%+=:,./-]+", path, re.ASCII) is None:
+        path = "'" + path.replace("'", "'\"'\"'") + "'"
+    return f"python3 {path}"
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(invoked_as=_invoked_as()))

@@ -840,7 +840,8 @@ def test_a_silent_registry_is_bounded_by_the_timeout(silent_server: Silent, work
     )
     assert run.code == EXIT_BUILD_LOCALLY
     assert "offline or unreachable" in run.data["reason"]
-    assert "did not answer within the timeout" in run.data["reason"]
+    # named as start.sh names it: the host with its port, and the seconds it had
+    assert f"no answer from {silent_server.host} within 0.5 s" in run.data["reason"]
     # Bounded by the timeout, not by the silent server (which never answers): a wide
     # margin for the interpreter's start on a loaded machine.
     assert run.seconds < 0.5 + 9.5
@@ -1345,3 +1346,26 @@ def test_a_value_the_env_file_cannot_hold_is_refused_before_any_decision(
         decisions = [line for line in run.stderr.splitlines() if "decision=" in line]
         assert decisions == ["resolve: decision=none error=invalid-input"], (fmt, run.stderr)
         assert f"error: {name.removesuffix('S')}" in run.stderr, run.stderr
+
+
+def test_a_flag_it_does_not_know_is_answered_with_the_help_of_the_way_it_was_run(
+    tmp_path: Path,
+) -> None:
+    """``python3 -m publisher.resolve --bogus`` was told to see ``resolve.py --help``, a
+    command that is not there: the tip names the help of the way it was run."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)}
+    script = tmp_path / "it's vendored.py"
+    shutil.copy(ROOT / "publisher" / "resolve.py", script)
+    for argv, shown in (
+        (["-m", "publisher.resolve"], "python3 -m publisher.resolve"),
+        ([str(script)], f"python3 '{tmp_path}/it'\"'\"'s vendored.py'"),
+        (["resolve.py"], "python3 resolve.py"),
+    ):
+        if argv == ["resolve.py"]:
+            shutil.copy(script, tmp_path / "resolve.py")
+        proc = subprocess.run(
+            [sys.executable, *argv, "--bogus"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 2, proc.stderr
+        assert f"\n  tip: see `{shown} --help`: each flag" in proc.stderr, proc.stderr
