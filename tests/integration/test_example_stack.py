@@ -1725,7 +1725,10 @@ def test_fractional_registry_timeout_and_sigterm(
     )  # fmt: skip
     proc, fields = launch(world, env)
     assert fields == {"decision": "cannot-proceed", "availability": "unreachable"}, proc.stderr
-    assert "within 0.5 s" in proc.stderr
+    host = silent.split("/")[0]
+    assert f"no answer from {host} within 0.5 s" in proc.stderr, proc.stderr
+    answer, _ = resolve(env, tmp_path)  # in the same words: the host, its port, the seconds
+    assert f"no answer from {host} within 0.5 s" in answer.stderr, answer.stderr
     assert "Terminated" not in proc.stderr  # dash's word for the pull it stopped: not said
     env["STACK_REGISTRY_TIMEOUT"] = "30"
     dash = shutil.which("dash") or "sh"
