@@ -385,10 +385,11 @@ class SmokeTester:
         expected: list[str],
     ) -> Completed:
         """``php -m``; once more when it does not list a configured extension, whose
-        answer then counts: a module that is missing is missing from both. Under load,
-        a run now and then answered without modules the image has (seen once with
-        buildah, never again on the same digest), and one such answer must not fail a
-        good image; a rerun that was needed is told as a warning."""
+        answer then counts: a module that is missing is missing from both. With buildah,
+        while another process removes the same image (its smoke test's ``buildah rmi`` of
+        the same digest), a ``buildah run`` now and then passes on only the first line of
+        ``php -m`` and exits 0; the next run in the container answers in full. One such
+        answer must not fail a good image; a rerun that was needed is told as a warning."""
         first = session.exec(["php", "-m"])
         missing = smoke_rules.missing_extensions(expected, smoke_rules.parse_modules(first.stdout))
         if not missing:
