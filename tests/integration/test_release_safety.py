@@ -358,7 +358,8 @@ def test_a_release_from_stale_dockerfiles_says_so(world: World) -> None:
         assert stale.returncode == 0, stale.stderr
         said = " ".join(stale.stderr.split())
         assert f"warning: the committed Dockerfiles differ from what {stack.matrix}" in said
-        assert f"8.4 changed ({dockerfile})" in said and "run `publisher render`" in said
+        assert f"8.4 changed ({dockerfile})" in said, said
+        assert f"run `publisher render --config {stack.matrix}`" in said, said
     finally:
         dockerfile.write_bytes(saved)
 
@@ -687,8 +688,14 @@ def test_pins_holding_another_release_s_builds_are_named_all_at_once_and_audit_s
             "v2.0.0-php-8.4 holds one built as 'v1.0.0-php-8.4'"
         ), copied_pins
         message = copied_pins["message"]
-        assert "a rerun of the release (`publisher release v2.0.0`) refuses them" in message
-        assert "`publisher republish v2.0.0 --reason ...` replaces them" in message, message
+        # the commands named carry the --notes-dir audit was given, unless the default
+        located = "" if directory == s.notes_dir else f" --notes-dir {directory}"
+        assert f"a rerun of the release (`publisher release v2.0.0{located}`) refuses them" in (
+            message
+        ), message
+        assert f"`publisher republish v2.0.0 --reason ...{located}` replaces them" in message, (
+            message
+        )
         if directory == s.notes_dir:  # v1.0.0 unrecorded too: its pins hold its own builds
             own = found[("hub", "v1.0.0")]
             assert (
