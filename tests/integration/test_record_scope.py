@@ -745,3 +745,75 @@ def test_audit_asks_a_registry_at_most_eight_requests_at_once(
     (at_once,), said = audit_while_held(world, published, [(proxy, "HEAD")], 8, settle=1)
     assert at_once == 8, f"{at_once} children asked about at once"
     assert "3 releases match their records on every registry" in said
+
+
+# ------------------------------------------------------------------ a new release's matrix
+# `matrix` refuses the selections `release` and `publish` refuse, before any leg: in GitHub
+# Actions the matrix job feeds the build legs, which would build for minutes before
+# `publish` refused; the words and exit codes are `release`'s.
+
+
+def test_matrix_refuses_a_new_release_without_its_default_line(world: World) -> None:
+    today = world.matrix("matrix.yaml")  # default line 8.4
+    legs = world.run("matrix", "v2.0.0", "--github", "--only", "8.3", matrix=today)
+    assert legs.returncode == 2, legs.stdout + legs.stderr
+    assert legs.stdout == ""  # no legs for the workflow
+    assert "v2.0.0 would be published without PHP 8.4, its default line" in legs.stderr
+    assert "nothing was built or pushed" in legs.stderr
+    assert "include it (`--only 8.3,8.4`) or leave --only out" in legs.stderr
+    # with the default line, the legs are listed
+    kept = world.run("matrix", "v2.0.0", "--github", "--only", "8.3,8.4", matrix=today)
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    assert len(json.loads(kept.stdout)["include"]) == 4
+
+
+def test_matrix_refuses_the_environment_leaving_out_the_default_line(world: World) -> None:
+    world.env["PUBLISHER_PLATFORMS"] = "linux/arm64"
+    today = world.write_matrix(
+        world.root,
+        [(n, f"{host}/{world.repo}", n == "hub") for n, host in world.hosts.items()],
+        lines=("8.3", "8.4"),
+        line_overrides={"8.4": {"platforms": ["linux/amd64"]}},
+    )
+    legs = world.run("matrix", "v2.0.0", "--github", matrix=today)
+    assert legs.returncode == 3, legs.stdout + legs.stderr
+    assert legs.stdout == ""
+    assert "v2.0.0 would be published without PHP 8.4, its default line" in legs.stderr
+    assert "change or unset PUBLISHER_PLATFORMS so that it keeps PHP 8.4" in legs.stderr
+
+
+def test_matrix_refuses_leaving_out_a_line_an_earlier_run_pinned(world: World) -> None:
+    published = world.matrix("published.yaml", lines=("8.3", "8.4"))
+    indexes = world.publish("v1.0.0", published, ("8.3", "8.4"))
+    # an earlier run of v2.0.0 wrote PHP 8.3's pin, then stopped
+    world.put_tag("hub", indexes["8.3"], "v2.0.0-php-8.3")
+    legs = world.run("matrix", "v2.0.0", "--github", "--only", "8.4", matrix=published)
+    assert legs.returncode == 2, legs.stdout + legs.stderr
+    assert legs.stdout == ""
+    assert "v2.0.0 was started with PHP 8.3 (v2.0.0-php-8.3 on hub)" in legs.stderr
+    # A published release without its record (notes not merged yet) may be republished
+    # line by line: its legs are listed, and `publish` tells a republish from a release.
+    (world.notes / "v1.0.0.json").unlink()
+    again = world.run("matrix", "v1.0.0", "--github", "--only", "8.3", matrix=published)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert [leg["php"] for leg in json.loads(again.stdout)["include"]] == ["8.3", "8.3"]
+
+
+# ------------------------------------------------------------------ verify, never published
+
+
+def test_verify_of_a_release_never_published_reads_no_other_release(world: World) -> None:
+    """v9.9.9 has no pin anywhere: the floating tags carry v1.0.0, which is not judged,
+    so its images are not read either; the one defect says v9.9.9 has no pins."""
+    today = world.matrix("matrix.yaml", lines=("8.3", "8.4"))
+    indexes = world.publish("v1.0.0", today, ("8.3", "8.4"))
+    result = world.run("verify", "v9.9.9", matrix=today)
+    out = result.stdout + result.stderr
+    assert result.returncode == 12, out
+    assert "nothing of v9.9.9 is published: not one of its pins" in out
+    assert "checking" not in out, out
+    for digest in indexes.values():
+        assert digest not in out
+    # a published release still has its floating tags' images read
+    again = world.run("verify", "v1.0.0", matrix=today)
+    assert again.returncode == 0, again.stdout + again.stderr
