@@ -25,15 +25,17 @@ not judged.
 Pulls use the registry credentials configured for the image's registry (matrix.yaml's
 variables, else the docker config): a throwaway ``DOCKER_CONFIG`` or buildah auth
 file, logged in with the password on stdin, removed afterwards.
-Containers and the pulled image are removed afterwards, pass or fail, and also when
-the run is interrupted: those removals are ``Runner.cleanup`` commands, which run to
-completion (bounded) while publisher stops.
+Containers are removed afterwards, pass or fail, and also when the run is interrupted:
+those removals are ``Runner.cleanup`` commands, which run to completion (bounded) while
+publisher stops. The image goes too when a smoke test pulled it, once no other smoke test
+on the machine uses it (``ImageHold``); one that was in the image store before is kept.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
+import hashlib
 import json
 import os
 import re
@@ -43,12 +45,18 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - no flock here: every pulled image is kept
+    fcntl = None  # type: ignore[assignment]
 
 from ..core import smoke_rules
 from ..core.config import Config
 from ..core.errors import CommandError, SmokeTestError, ToolMissingError
-from ..core.fileio import temp_dir
+from ..core.fileio import cache_root, temp_dir
 from ..core.platforms import Platform
 from ..core.reference import Reference
 from ..resolve import PORT_MAX, is_loopback, small_number
@@ -314,6 +322,68 @@ def _pinned(image: Reference) -> Reference:
     return Reference(image.domain, image.path, None, image.digest)
 
 
+# ----------------------------------------------------------------- sharing the image store
+
+#: Under the cache (``fileio.cache_root``): which smoke tests use which image (``ImageHold``).
+HOLDS_DIR = "smoke-images"
+
+
+class ImageHold:
+    """Which smoke tests on this machine use one image of one engine's store, so that
+    a smoke test removes only what a smoke test added, and never an image another one
+    is still using (two rehearsals, two CI jobs on one runner, two checkouts).
+
+    Each run holds ``ENGINE-DIGEST.lock`` in ``directory`` shared (``flock``) from
+    before it looks for the image until its container is gone (``enter``). An image
+    that was not in the store is marked ``ENGINE-DIGEST.pulled`` before it is pulled.
+    At the end (``release``) the run that can take the lock exclusively at once is the
+    last one using the image: it removes the image when the mark is there, then the
+    mark, while a run starting meanwhile waits to look for the image until it is gone.
+    An image that was in the store before (the user's, another tool's) has no mark and
+    is kept; so is every image when there is no lock (no writable cache, no ``flock``).
+    """
+
+    def __init__(self, directory: Path | None, engine: Engine, image: Reference) -> None:
+        key = hashlib.sha256(str(image.digest).encode()).hexdigest()[:32]
+        self.lock = directory / f"{engine}-{key}.lock" if directory else None
+        self.mark = directory / f"{engine}-{key}.pulled" if directory else None
+        self._handle: Any = None
+
+    def enter(self, present: Callable[[], bool]) -> None:
+        """Hold the image (waiting while the last run before removes it), then mark it as
+        pulled by a smoke test when ``present()`` says it is not in the store."""
+        if self.lock is None or self.mark is None or fcntl is None:
+            return
+        try:
+            self.lock.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(self.lock, "ab")  # noqa: SIM115 - held until release
+            fcntl.flock(self._handle, fcntl.LOCK_SH)
+            if not present():
+                self.mark.touch()
+        except OSError:
+            self._close()
+
+    def release(self, remove: Callable[[], Completed]) -> None:
+        """After this run's container is gone: ``remove`` the image when no other smoke
+        test holds it and a smoke test pulled it; else leave it to the last one."""
+        if self._handle is None or self.mark is None:
+            return
+        try:
+            fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if self.mark.exists():
+                remove()  # refused while any other container uses the image: then kept
+                self.mark.unlink(missing_ok=True)
+        except OSError:
+            pass  # another smoke test uses the image: the last of them removes it
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
 # ----------------------------------------------------------------- the tester
 
 
@@ -334,6 +404,16 @@ class SmokeTester:
     #: The images are in a rehearsal's throwaway registries, gone once it ends: a
     #: failure's tip cannot send the user to run them.
     rehearsal: bool = False
+    #: Where the runs sharing an image store say which images they use (``ImageHold``);
+    #: None: ``HOLDS_DIR`` under the cache.
+    holds: Path | None = None
+
+    def hold(self, image: Reference) -> ImageHold:
+        """The hold of ``image`` in this tester's engine's image store."""
+        if self.holds is None:
+            env = getattr(self.runner, "env", None) or os.environ
+            self.holds = cache_root(env) / HOLDS_DIR
+        return ImageHold(self.holds, self._engine(), image)
 
     def _engine(self) -> Engine:
         if self.engine is None:
@@ -377,33 +457,6 @@ class SmokeTester:
             "socket refuses you, run as root or join the docker group; or install buildah",
         )
 
-    def _php_m(
-        self,
-        session: _BuildahSession | _DockerSession,
-        image: Reference,
-        platform: Platform,
-        expected: list[str],
-    ) -> Completed:
-        """``php -m``; once more when it does not list a configured extension, whose
-        answer then counts: a module that is missing is missing from both. With buildah,
-        while another process removes the same image (its smoke test's ``buildah rmi`` of
-        the same digest), a ``buildah run`` now and then passes on only the first line of
-        ``php -m`` and exits 0; the next run in the container answers in full. One such
-        answer must not fail a good image; a rerun that was needed is told as a warning."""
-        first = session.exec(["php", "-m"])
-        missing = smoke_rules.missing_extensions(expected, smoke_rules.parse_modules(first.stdout))
-        if not missing:
-            return first
-        again = session.exec(["php", "-m"])
-        still = smoke_rules.missing_extensions(expected, smoke_rules.parse_modules(again.stdout))
-        if not still:
-            self.runner.output.warning(
-                f"{image} ({platform}): `php -m` did not list {', '.join(missing)} the first "
-                "time and listed every configured extension when run again; the smoke test "
-                "goes by the second answer"
-            )
-        return again
-
     def test(
         self,
         image: Reference,
@@ -430,7 +483,7 @@ class SmokeTester:
         script = smoke_rules.probe_script(expected)
         with session.running(script) as started:
             php_v = session.exec(["php", "-v"])
-            php_m = self._php_m(session, pinned, platform, expected)
+            php_m = session.exec(["php", "-m"])
             fpm = session.exec(["php-fpm", "-t"])
             probe, probe_error = (
                 session.probe() if started.ok else (None, "the image did not start")
@@ -606,9 +659,21 @@ class _BuildahSession:
         with scratch(self.runner) as self.env, self._running(probe_script) as started:
             yield started
 
+    def _present(self) -> bool:
+        """The image is in the store already (by its digest, under any name)."""
+        image = str(self.image)
+        found = self.runner.run(
+            [self.buildah, "inspect", "--type", "image", "--format", "{{.FromImageID}}", image],
+            check=False,
+            echo=False,
+        )
+        return found.ok
+
     @contextlib.contextmanager
     def _running(self, probe_script: str) -> Iterator[Completed]:
+        hold = self.tester.hold(self.image)
         try:  # a `buildah from` cut short may have created the container already
+            hold.enter(self._present)
             with self._pull_auth() as authfile:
                 run_buildah(  # again when a concurrent pull raced it in the image store
                     self.runner,
@@ -650,7 +715,7 @@ class _BuildahSession:
             yield started
         finally:
             self.runner.cleanup([self.buildah, "rm", self.name])
-            self.runner.cleanup([self.buildah, "rmi", str(self.image)])
+            hold.release(lambda: self.runner.cleanup([self.buildah, "rmi", str(self.image)]))
 
     def _config(self) -> dict[str, Any]:
         result = self.runner.run(
@@ -742,7 +807,9 @@ class _DockerSession:
     def running(self, probe_script: str) -> Iterator[Completed]:
         self.docker = self.tester._docker()
         self.probe_script = probe_script
+        hold = self.tester.hold(self.image)
         try:
+            hold.enter(self._present)
             with dockercli.logged_in_config(
                 self.runner,
                 self.image.domain,
@@ -757,7 +824,16 @@ class _DockerSession:
             yield self._wait_healthy()
         finally:
             self.runner.cleanup([self.docker, "rm", "-f", self.name])
-            self.runner.cleanup([self.docker, "image", "rm", str(self.image)])
+            hold.release(lambda: self.runner.cleanup([self.docker, "image", "rm", str(self.image)]))
+
+    def _present(self) -> bool:
+        """The image is in the daemon's store already under this reference."""
+        found = self.runner.run(
+            [self.docker, "image", "inspect", "--format", "{{.Id}}", str(self.image)],
+            check=False,
+            echo=False,
+        )
+        return found.ok
 
     def _wait_healthy(self) -> Completed:
         config = json.loads(self._inspect("{{json .Config}}") or "{}")

@@ -20,6 +20,20 @@ from .errors import CWD_GONE_HINT, ConfigError, FileAccessError, cwd_gone, file_
 
 MIB = 1024 * 1024
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+#: Moves publisher's cache (the stand-in bases, the smoke tests' image holds).
+ENV_CACHE = "PUBLISHER_CACHE_DIR"
+
+
+def cache_root(env: Mapping[str, str]) -> Path:
+    """``$PUBLISHER_CACHE_DIR``, else ``$XDG_CACHE_HOME/publisher``, else
+    ``~/.cache/publisher``; a variable set to blanks only counts as unset (README), never
+    a directory named by a space under the current one."""
+    if env.get(ENV_CACHE, "").strip():
+        return Path(env[ENV_CACHE])
+    xdg = env.get("XDG_CACHE_HOME", "")
+    home = env.get("HOME", "")
+    base = xdg if xdg.strip() else str(Path(home if home.strip() else Path.home()) / ".cache")
+    return Path(base) / "publisher"
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> Path:

@@ -69,6 +69,7 @@ from ..core.errors import (
     ToolMissingError,
     UsageError,
 )
+from ..core.fileio import ENV_CACHE, cache_root
 from ..core.platforms import Platform
 from ..core.reference import Reference
 from ..core.retry import RetryPolicy
@@ -88,7 +89,6 @@ EPOCH = "1970-01-01T00:00:00Z"
 ELF_MACHINES = {"amd64": 62, "arm64": 183}
 _PT_INTERP = 3
 
-ENV_CACHE = "PUBLISHER_CACHE_DIR"
 #: Bump when the way stand-ins are built changes, so cached layouts are rebuilt.
 RECIPE = 2
 
@@ -132,18 +132,6 @@ def usable_busybox(path: Path, arch: str) -> bool:
         return False
     info = elf_info(head)
     return info is not None and info.static and info.machine == ELF_MACHINES.get(arch)
-
-
-def cache_root(env: Mapping[str, str]) -> Path:
-    """``$PUBLISHER_CACHE_DIR``, else ``$XDG_CACHE_HOME/publisher``, else
-    ``~/.cache/publisher``; a variable set to blanks only counts as unset (README), never
-    a directory named by a space under the current one."""
-    if env.get(ENV_CACHE, "").strip():
-        return Path(env[ENV_CACHE])
-    xdg = env.get("XDG_CACHE_HOME", "")
-    home = env.get("HOME", "")
-    base = xdg if xdg.strip() else str(Path(home if home.strip() else Path.home()) / ".cache")
-    return Path(base) / "publisher"
 
 
 def check_cache(env: Mapping[str, str]) -> Path:

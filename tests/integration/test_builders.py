@@ -320,69 +320,6 @@ def test_a_failed_php_fpm_check_is_told_in_php_fpms_own_words(
     assert "subprocess exited" not in message and "Error: exit status" not in message
 
 
-def _push_flaky_php_m(
-    offline: Config, build_registry: LocalRegistry, tmp_path: Path, repo: str, times: int
-) -> Reference:
-    """A stand-in image whose ``php -m`` leaves ctype out of its first ``times`` answers."""
-    context = tmp_path / "ctx"
-    context.mkdir(parents=True)
-    (context / "php").write_text(
-        "#!/bin/sh\n"
-        'if [ "$1" = -m ]; then\n'
-        "    asked=/usr/local/lib/php-standin/asked-m\n"
-        '    echo asked >> "$asked"\n'
-        f'    if [ "$(wc -l < "$asked")" -le {times} ]; then\n'
-        "        php-real -m | grep -vx ctype\n"
-        "        exit 0\n"
-        "    fi\n"
-        "fi\n"
-        'exec php-real "$@"\n'
-    )
-    (context / "Dockerfile").write_text(
-        "ARG PHP_BASE_IMAGE\nFROM ${PHP_BASE_IMAGE}\n"
-        "RUN mv /usr/local/bin/php /usr/local/bin/php-real\n"
-        "COPY --chmod=0755 php /usr/local/bin/php\n"
-    )
-    request = _request(
-        offline,
-        Platform.AMD64,
-        tmp_path / "work",
-        context=context,
-        dockerfile=context / "Dockerfile",
-    )
-    out = select_builder(BuilderName.BUILDAH, quiet_runner()).build(request)
-    client = RegistryClient(build_registry.host, plain_http=True)
-    assert client.push_layout(out.layout, repo) == out.digest
-    return Reference(build_registry.host, repo, None, out.digest)
-
-
-@pytest.mark.parametrize("engine", [Engine.BUILDAH, Engine.DOCKER], ids=str)
-def test_a_module_php_m_leaves_out_once_is_asked_for_again_and_twice_fails(
-    engine: Engine, offline: Config, build_registry: LocalRegistry, tmp_path: Path
-) -> None:
-    """``php -m`` that once leaves out a module the image has: a second run decides, with
-    a warning; a module left out by both runs fails the image."""
-    require_tool("buildah", engine.value)
-    once = _push_flaky_php_m(offline, build_registry, tmp_path / "once", f"test/php-m-{engine}", 1)
-    stderr = io.StringIO()
-    runner = Runner(output=Output(env={}, stream=io.StringIO(), err_stream=stderr))
-    result = SmokeTester(runner, engine).test(
-        once, Platform.AMD64, php_line=PHP, extensions=("ctype",), plain_http=True
-    )
-    assert "ctype" in result.modules
-    said = stderr.getvalue()
-    assert "`php -m` did not list ctype the first time and listed every configured" in said, said
-
-    twice = _push_flaky_php_m(
-        offline, build_registry, tmp_path / "twice", f"test/php-m-twice-{engine}", 2
-    )
-    with pytest.raises(SmokeTestError) as caught:
-        SmokeTester(quiet_runner(), engine).test(
-            twice, Platform.AMD64, php_line=PHP, extensions=("ctype",), plain_http=True
-        )
-    assert "`php -m` does not list ctype" in caught.value.message, caught.value.message
-
-
 @pytest.mark.parametrize(
     ("platform", "provenance"),
     [(Platform.AMD64, True), (Platform.ARM64, False)],

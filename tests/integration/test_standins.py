@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +17,12 @@ import pytest
 
 from publisher.adapters.builders import BuilderName
 from publisher.adapters.localregistry import LocalRegistry
+from publisher.adapters.output import Output
 from publisher.adapters.registry import RegistryClient
+from publisher.adapters.runner import Completed, Runner
 from publisher.adapters.smoke import Engine, SmokeTester
 from publisher.core import config as config_module
-from publisher.core.errors import CommandError, UnreachableError
+from publisher.core.errors import CommandError, SmokeTestError, UnreachableError
 from publisher.core.platforms import Platform
 from publisher.core.reference import Reference
 from publisher.stages import standins
@@ -219,3 +224,141 @@ def test_the_retry_limits_bound_the_stand_in_pushes(
     with pytest.raises(UnreachableError, match="after 2 attempts"):
         standins.push_standins(proxy.host, runner=quiet_runner(), lines=("8.4",), env=env)
     assert proxy.count("HEAD") == 2
+
+
+# ----------------------------------------------------------------- one image store, several runs
+
+
+def _image_of_its_own(host: str, base: Reference, *, cmd: str | None = None) -> Reference:
+    """The stand-in with a label no other image has, pushed to ``host`` and absent from
+    every local store: what one smoke test, and no one else on the machine, pulls."""
+    label = f"test.publisher.own={uuid.uuid4().hex}"
+    work = subprocess.run(
+        ["buildah", "from", "--tls-verify=false", f"docker://{base}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    local = f"localhost/publisher-test-own:{uuid.uuid4().hex[:12]}"
+    try:
+        config = ["buildah", "config", "--label", label]
+        config += ["--cmd", cmd, "--entrypoint", "[]"] if cmd else []
+        subprocess.run([*config, work], capture_output=True, check=True)
+        subprocess.run(["buildah", "commit", "-q", work, local], capture_output=True, check=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            digest_file = Path(tmp) / "digest"
+            push = ["buildah", "push", "--tls-verify=false", "--digestfile", str(digest_file)]
+            subprocess.run(
+                [*push, local, f"docker://{host}/test/own:latest"], capture_output=True, check=True
+            )
+            digest = digest_file.read_text().strip()
+    finally:
+        subprocess.run(["buildah", "rm", work], capture_output=True, check=False)
+        subprocess.run(["buildah", "rmi", local], capture_output=True, check=False)
+    return Reference(host, "test/own", None, digest)
+
+
+def _in_store(engine: Engine, image: Reference) -> bool:
+    argv = (
+        ["buildah", "inspect", "--type", "image", str(image)]
+        if engine is Engine.BUILDAH
+        else ["docker", "image", "inspect", str(image)]
+    )
+    return subprocess.run(argv, capture_output=True, check=False).returncode == 0
+
+
+def _pull(engine: Engine, image: Reference) -> None:
+    argv = (
+        ["buildah", "pull", "-q", "--tls-verify=false", f"docker://{image}"]
+        if engine is Engine.BUILDAH
+        else ["docker", "pull", "-q", str(image)]
+    )
+    subprocess.run(argv, capture_output=True, check=True)
+
+
+def _remove(engine: Engine, image: Reference) -> None:
+    tool = ["buildah", "rmi"] if engine is Engine.BUILDAH else ["docker", "image", "rm"]
+    subprocess.run([*tool, str(image)], capture_output=True, check=False)
+
+
+@pytest.mark.parametrize("engine", [Engine.BUILDAH, Engine.DOCKER], ids=str)
+def test_a_smoke_test_removes_only_an_image_it_pulled(
+    standin_registry: LocalRegistry, pushed: dict[str, Reference], engine: Engine, tmp_path: Path
+) -> None:
+    """An image another process has in the store (pulled by it, about to run it) is still
+    there after a smoke test of the same digest; one the smoke test pulled is gone."""
+    require_tool("buildah", engine.value)
+    child = _children(standin_registry.host, pushed["8.4"])[Platform.AMD64.value]
+    base = Reference(standin_registry.host, "stand-in/php", None, child)
+    image = _image_of_its_own(standin_registry.host, base)
+    tester = SmokeTester(quiet_runner(), engine, holds=tmp_path / "holds")
+
+    def smoke() -> None:
+        result = tester.test(image, Platform.AMD64, php_line="8.4", extensions=(), plain_http=True)
+        assert result.php_version == "8.4.99-standin"
+
+    try:
+        _pull(engine, image)
+        smoke()
+        assert _in_store(engine, image), "the smoke test removed an image it had not pulled"
+        _remove(engine, image)
+        smoke()
+        assert not _in_store(engine, image), "the smoke test left the image it pulled"
+    finally:
+        _remove(engine, image)
+
+
+class _HeldAtPhpV(Runner):
+    """A runner that, before it runs ``php -v``, says so and waits until told to go on."""
+
+    def __init__(self) -> None:
+        super().__init__(output=Output(env={}, quiet=True))
+        self.at_php_v = threading.Event()
+        self.go_on = threading.Event()
+
+    def run(self, argv: Sequence[str], **options: Any) -> Completed:
+        if list(argv[-2:]) == ["php", "-v"]:
+            self.at_php_v.set()
+            self.go_on.wait(120)
+        return super().run(argv, **options)
+
+
+def test_a_smoke_test_ending_leaves_the_image_another_one_is_checking(
+    standin_registry: LocalRegistry, pushed: dict[str, Reference], tmp_path: Path
+) -> None:
+    """Two smoke tests of one image, whose server exits (docker then runs each check in a
+    container of its own, from the image): the one that ends first does not remove the
+    image under the other's checks, and the last one removes it."""
+    require_tool("buildah", "docker")
+    child = _children(standin_registry.host, pushed["8.4"])[Platform.AMD64.value]
+    base = Reference(standin_registry.host, "stand-in/php", None, child)
+    image = _image_of_its_own(standin_registry.host, base, cmd="true")
+    holds = tmp_path / "holds"
+    held = _HeldAtPhpV()
+    errors: list[SmokeTestError] = []
+
+    def smoke(runner: Runner) -> None:
+        with pytest.raises(SmokeTestError) as caught:  # its server exits: it did not start
+            SmokeTester(runner, Engine.DOCKER, holds=holds, start_timeout=5).test(
+                image, Platform.AMD64, php_line="8.4", extensions=(), plain_http=True
+            )
+        errors.append(caught.value)
+
+    second = threading.Thread(target=smoke, args=(held,))
+    try:
+        second.start()
+        assert held.at_php_v.wait(120), "the second smoke test never reached its checks"
+        smoke(quiet_runner())
+        assert _in_store(Engine.DOCKER, image), "removed while another smoke test used it"
+        held.go_on.set()
+        second.join(180)
+        assert not second.is_alive()
+        assert len(errors) == 2
+        for error in errors:  # the checks ran on the image: only the start failed
+            assert error.message.count("; ") == 0, error.message
+            assert "the image did not start" in error.message, error.message
+        assert not _in_store(Engine.DOCKER, image), "the last smoke test left the image"
+    finally:
+        held.go_on.set()
+        second.join(180)
+        _remove(Engine.DOCKER, image)

@@ -20,6 +20,7 @@ from publisher.adapters.smoke import (
     PROBE_BEGIN,
     PROBE_END,
     Engine,
+    ImageHold,
     SmokeTester,
     buildah_from_argv,
     buildah_run_argv,
@@ -336,9 +337,25 @@ CONFIG = {
 }
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The smoke tests' image holds (``ImageHold``) go to a cache of the test's own."""
+    monkeypatch.setenv("PUBLISHER_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def not_in_store(runner: FakeRunner) -> FakeRunner:
+    """Neither image store has the image before the smoke test pulls it."""
+    runner._answers[:0] = [
+        (("/usr/bin/buildah", "inspect", "--type", "image"), fail(125, stderr="image not known")),
+        ((DOCKER, "image", "inspect"), fail(1, stderr="No such image")),
+    ]
+    return runner
+
+
 def docker_runner(*, php_v: str = REAL_PHP_V, healthy_after: int = 2) -> FakeRunner:
     """A docker whose container answers like a real-PHP image (the probe: ``fake_fastcgi``)."""
-    runner = FakeRunner(tools={"docker": DOCKER})
+    runner = not_in_store(FakeRunner(tools={"docker": DOCKER}))
     polls = {"n": 0}
 
     def health(call: Call) -> Completed:
@@ -396,7 +413,8 @@ def test_docker_smoke_passes_and_cleans_up() -> None:
     assert result.php_version == "8.4.12"
     assert "zend opcache" in result.modules
     assert sleeps == [0.25, 0.25]  # healthy on the second poll, no real waiting
-    run = runner.argvs()[0]
+    assert runner.argvs()[0] == (DOCKER, "image", "inspect", "--format", "{{.Id}}", str(IMAGE))
+    run = runner.argvs()[1]
     assert run[:3] == (DOCKER, "run", "-d") and run[-1] == str(IMAGE)
     name = run[run.index("--name") + 1]
     assert runner.cleanups() == [(DOCKER, "rm", "-f", name), (DOCKER, "image", "rm", str(IMAGE))]
@@ -488,7 +506,7 @@ def test_docker_smoke_of_a_server_that_exits_runs_the_checks_in_a_container_of_t
     assert "not running" not in message and "does not list" not in message, message
     assert "php-fpm -t" not in message  # it passed
     checks = runner.argvs()
-    name = checks[0][checks[0].index("--name") + 1]
+    name = checks[1][checks[1].index("--name") + 1]
     run = next(a for a in checks if a[1:3] == ("run", "--rm"))
     assert run[run.index("--name") + 1] == name and run[-2:] == ("php", "-v")
     assert run[run.index("--pull") + 1] == "never" and str(IMAGE) in run
@@ -509,14 +527,48 @@ def test_smoke_needs_a_digest() -> None:
         )
 
 
+def test_only_the_last_smoke_test_using_an_image_removes_it_and_only_when_one_pulled_it(
+    tmp_path: Path,
+) -> None:
+    """Runs sharing an image store (real ``flock`` on the hold files): one ending while
+    another holds the image keeps it; the last removes it when a smoke test pulled it; an
+    image that was in the store before any of them is never removed."""
+    removed: list[str] = []
+
+    def remove(who: str) -> Callable[[], Completed]:
+        return lambda: removed.append(who) or ok()
+
+    first, second = (ImageHold(tmp_path, Engine.BUILDAH, IMAGE) for _ in range(2))
+    first.enter(lambda: False)  # pulls it
+    second.enter(lambda: True)  # finds it pulled
+    first.release(remove("first"))
+    assert removed == []  # the second still uses it
+    second.release(remove("second"))
+    assert removed == ["second"]
+    assert not list(tmp_path.glob("*.pulled"))
+
+    users = ImageHold(tmp_path, Engine.BUILDAH, IMAGE)
+    users.enter(lambda: True)  # the user's own image
+    users.release(remove("users"))
+    assert removed == ["second"]
+    other = ImageHold(tmp_path, Engine.DOCKER, IMAGE)  # the other engine's store
+    other.enter(lambda: False)
+    other.release(remove("docker"))
+    assert removed == ["second", "docker"]
+    nowhere = ImageHold(None, Engine.BUILDAH, IMAGE)
+    nowhere.enter(lambda: False)
+    nowhere.release(remove("nowhere"))
+    assert removed == ["second", "docker"]  # no lock: kept
+
+
 def test_buildah_smoke_removes_the_container_even_when_a_check_crashes() -> None:
     buildah = "/usr/bin/buildah"
-    runner = FakeRunner(tools={"buildah": buildah})
+    runner = not_in_store(FakeRunner(tools={"buildah": buildah}))
     runner.on([buildah, "inspect"], ok("{not json"))
     tester = SmokeTester(runner, Engine.BUILDAH)
     with pytest.raises(CommandError, match="printed no JSON"):
         tester.test(IMAGE, Platform.ARM64, php_line="8.4", extensions=[], plain_http=True)
-    name = runner.argvs()[0][3]
+    name = runner.argvs()[1][3]
     assert runner.cleanups() == [(buildah, "rm", name), (buildah, "rmi", str(IMAGE))]
     assert runner.argvs()[-2:] == runner.cleanups()
 
@@ -527,16 +579,16 @@ def test_a_buildah_pull_raced_in_the_image_store_is_pulled_again() -> None:
     buildah = "/usr/bin/buildah"
     raced = 'Error: writing blob: locating layer for blob "sha256:8951": layer not known'
     answers = iter([fail(125, stderr=raced)])
-    runner = FakeRunner(tools={"buildah": buildah})
+    runner = not_in_store(FakeRunner(tools={"buildah": buildah}))
     runner.on([buildah, "from"], lambda _call: next(answers, ok()))
     runner.on([buildah, "inspect"], ok("{not json"))  # stops the test after the pull
     with pytest.raises(CommandError, match="printed no JSON"):
         SmokeTester(runner, Engine.BUILDAH).test(
             IMAGE, Platform.ARM64, php_line="8.4", extensions=[], plain_http=True
         )
-    name = runner.argvs()[0][3]
-    assert [a[1] for a in runner.argvs()][:4] == ["from", "rm", "from", "inspect"]
-    assert runner.argvs()[1] == (buildah, "rm", name)
+    name = runner.argvs()[1][3]
+    assert [a[1] for a in runner.argvs()][:5] == ["inspect", "from", "rm", "from", "inspect"]
+    assert runner.argvs()[2] == (buildah, "rm", name)
     said = runner.stream.getvalue()
     assert "another buildah process changed the image store at the same time" in said, said
     assert "running it again (attempt 2 of 3)" in said
@@ -549,7 +601,9 @@ def test_an_interrupt_during_the_checks_still_removes_the_container_and_image(
     """Ctrl-C while ``php -v`` runs: the check is terminated, the next one is refused, and
     the container and image are still removed (cleanup commands run while stopping)."""
     buildah = "/usr/bin/buildah"
-    runner = docker_runner() if engine is Engine.DOCKER else FakeRunner(tools={"buildah": buildah})
+    runner = not_in_store(
+        docker_runner() if engine is Engine.DOCKER else FakeRunner(tools={"buildah": buildah})
+    )
     runner.on([buildah, "inspect"], ok(json.dumps({"Docker": {"config": CONFIG}})))
 
     def interrupted(call: Call) -> Completed:
@@ -566,7 +620,7 @@ def test_an_interrupt_during_the_checks_still_removes_the_container_and_image(
             tester.test(IMAGE, Platform.AMD64, php_line="8.4", extensions=[], plain_http=True)
     finally:
         runner_module.allow_children()
-    first = runner.argvs()[0]
+    first = runner.argvs()[1]
     name = first[first.index("--name") + 1]
     assert runner.argvs()[-2:] == runner.cleanups()  # after the refused `php -m`
     if engine is Engine.BUILDAH:
@@ -605,7 +659,7 @@ def test_smoke_tester_for_the_publish_stage_follows_config_and_builder() -> None
     hub = Reference("docker.io", "stand-in-example/php-fpm", None, DIGEST)
     assert smoke(hub, "linux/amd64", "8.4", ("bcmath", "opcache")) == "8.4.12"
     assert runner.argvs()[0] == (buildah, "--version")  # checked before any image is run
-    assert "--tls-verify=true" in runner.argvs()[1]
+    assert "--tls-verify=true" in next(a for a in runner.argvs() if a[1] == "from")
     assert smoke(IMAGE, "linux/amd64", "8.4", ()) == "8.4.12"
     loopback_from = [a for a in runner.argvs() if a[1] == "from"][-1]
     assert "--tls-verify=false" in loopback_from
