@@ -323,10 +323,12 @@ def _merge_into(layouts: list[Path], dest: Path, ref_name: str) -> str:
 # ----------------------------------------------------------------- the shared cache
 #
 # Several runs may use one cache at once (two rehearsals, a rehearsal beside the
-# tests). A layout is never changed in place: it is built aside and renamed into
-# place, and a run holds a shared lock on ``NAME.lock`` while it reads it. Removing
-# a layout (a stale key, an old Debian one) takes that lock exclusively without
-# waiting, so a layout another run is pushing is left for a later sweep.
+# tests, checkouts whose stand-in sources differ and so whose keys differ). A layout is
+# never changed in place: it is built aside and renamed into place, and a run holds a
+# shared lock on ``NAME.lock`` while it reads it. Each run removes the layouts nobody
+# has built or used for ``CACHE_DAYS`` (another checkout's keys stay meanwhile), taking
+# that lock exclusively without waiting, so a layout another run is pushing is left for
+# a later sweep.
 
 
 @contextlib.contextmanager
@@ -343,12 +345,15 @@ def _lock_path(layout: Path) -> Path:
     return layout.with_name(layout.name + ".lock")
 
 
-def _remove_unused(layout: Path) -> bool:
-    """Remove ``layout`` unless another run holds it; True when it is gone."""
+def _remove_unused(layout: Path, before: float) -> bool:
+    """Remove ``layout`` unless another run holds it or it was used since ``before``
+    (a time); True when it is gone."""
     try:
         with open(_lock_path(layout), "ab") as handle:
             if fcntl is not None:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError: in use
+            if layout.stat().st_mtime >= before:
+                return False  # used meanwhile
             _discard(layout)
     except OSError:
         return False  # held by another run (or unreadable): a later sweep removes it
@@ -391,24 +396,25 @@ def _install_layout(tmp: Path, dest: Path) -> str:
     return digest
 
 
-#: Debian stand-in layouts unused this long are removed when another is built.
-DEBIAN_CACHE_DAYS = 7
+#: Cached layouts neither built nor used for this many days are removed by the next run.
+CACHE_DAYS = 7
 
 
 def _sweep_old(directory: Path, *, keep: Path) -> None:
-    """Remove cached layouts unused for ``DEBIAN_CACHE_DAYS`` (other checkouts may use newer)."""
+    """Remove the cached layouts in ``directory`` unused for ``CACHE_DAYS`` and held by
+    no run: another checkout's, or one made from sources since changed."""
     import time
 
     if not directory.is_dir():
         return
-    cutoff = time.time() - DEBIAN_CACHE_DAYS * 86400
+    cutoff = time.time() - CACHE_DAYS * 86400
     for entry in directory.glob("*.oci"):
         try:
             old = entry != keep and entry.stat().st_mtime < cutoff
         except OSError:
             continue
         if old:
-            _remove_unused(entry)
+            _remove_unused(entry, cutoff)
 
 
 def _cached_digest(layout: Path) -> str | None:
@@ -534,14 +540,11 @@ def push_standins(
                 kind = "layouts" if recipe is None else "debian-layouts"
                 layout = cache / kind / f"{key}-php-{php}-{slug}.oci"
                 held.enter_context(_in_use(layout))  # no other run removes it until pushed
+                _sweep_old(layout.parent, keep=layout)
                 digest = _cached_digest(layout)
-                if digest is not None:
-                    with contextlib.suppress(OSError):
-                        os.utime(layout)  # used now: not swept as old
                 if digest is None:
                     built_for = ", ".join(map(str, platforms))
                     if recipe is not None:
-                        _sweep_old(layout.parent, keep=layout)
                         output.info(
                             f"building the STAND-IN base with Debian's real PHP {php} "
                             f"({recipe.suite(php)}; {built_for}) with mmdebstrap: "
@@ -569,10 +572,8 @@ def push_standins(
                         )
                     except OSError as exc:
                         raise _out_of_room(exc, Path(tmp), php, layout.parent) or exc from None
-                    if recipe is None:  # busybox layouts are seconds to remake: keep only this one
-                        for stale in layout.parent.glob(f"*-php-{php}-{slug}.oci"):
-                            if stale != layout:
-                                _remove_unused(stale)
+                with contextlib.suppress(OSError):
+                    os.utime(layout)  # built or used now: not swept as old
                 ref = Reference(registry, repository, tag, digest)
                 try:
                     current = client.resolve(Reference(registry, repository, tag))

@@ -3,11 +3,14 @@ indexes, labelled as stand-ins, runnable under QEMU, reproducible and idempotent
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -362,3 +365,54 @@ def test_a_smoke_test_ending_leaves_the_image_another_one_is_checking(
         held.go_on.set()
         second.join(180)
         _remove(Engine.DOCKER, image)
+
+
+def _checkout_sources(tmp_path: Path, name: str) -> Path:
+    """Stand-in sources as another checkout may hold them: publisher's own, one comment
+    apart, so its layouts have a cache key of their own."""
+    source = tmp_path / name
+    shutil.copytree(standins.SOURCE_DIR, source, symlinks=True)
+    with (source / "Containerfile").open("a", encoding="utf-8") as handle:
+        handle.write(f"# the stand-ins of {name}\n")
+    return source
+
+
+def _push_from(source: Path, host: str, env: dict[str, str]) -> str:
+    """Push the 8.4 stand-in built from ``source`` for amd64; what the run said."""
+    said = io.StringIO()
+    runner = Runner(output=Output(env={}, stream=said, err_stream=said))
+    standins.push_standins(
+        host,
+        runner=runner,
+        lines=("8.4",),
+        platforms=(Platform.AMD64,),
+        source_dir=source,
+        env=env,
+    )
+    return said.getvalue()
+
+
+def test_checkouts_sharing_the_cache_keep_each_others_stand_ins(
+    tmp_path: Path, fresh_registry: Callable[..., LocalRegistry]
+) -> None:
+    """Two checkouts whose stand-in sources differ, one cache: the second's build leaves
+    the first's layout, whose next run builds nothing; a layout unused for longer than the
+    cache keeps them is removed by the next run."""
+    require_tool("buildah")
+    env = _isolated_env(tmp_path)
+    host = fresh_registry().host
+    first, second = _checkout_sources(tmp_path, "first"), _checkout_sources(tmp_path, "second")
+    assert "building the STAND-IN base" in _push_from(first, host, env)
+    assert "building the STAND-IN base" in _push_from(second, host, env)
+    layouts = tmp_path / "cache" / "standins" / "layouts"
+    kept = sorted(layouts.glob("*.oci"))
+    assert len(kept) == 2, kept
+    again = _push_from(first, host, env)
+    assert "building the STAND-IN base" not in again, again
+    old = time.time() - (standins.CACHE_DAYS + 1) * 86400
+    for layout in kept:
+        os.utime(layout, (old, old))
+    _push_from(second, host, env)  # uses its own, removes the first's, unused for long
+    assert len(list(layouts.glob("*.oci"))) == 1
+    assert "building the STAND-IN base" in _push_from(first, host, env)
+    forget_images(host)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -380,10 +381,12 @@ def test_a_cached_layout_with_a_damaged_blob_is_rebuilt_not_pushed(
 def test_a_layout_another_run_is_reading_is_not_removed(tmp_path: Path) -> None:
     """Two rehearsals may share one cache: a sweep leaves a layout being pushed."""
     layout = _index_layout(tmp_path, "held")
+    later = time.time() + 60
     with standins._in_use(layout):  # another run's lock: its own open file
-        assert not standins._remove_unused(layout)
+        assert not standins._remove_unused(layout, later)
         assert standins._cached_digest(layout) is not None
-    assert standins._remove_unused(layout)
+    assert not standins._remove_unused(layout, 0.0)  # used since: kept
+    assert standins._remove_unused(layout, later)
     assert not layout.exists()
     assert not list(tmp_path.glob("*.trash"))
 
