@@ -336,13 +336,21 @@ def digests_dir_of(
 
 
 def locations_of(
-    config_path: str, notes_dir: Path | None = None, digests_dir: Path | None = None
+    config_path: str,
+    notes_dir: Path | None = None,
+    digests_dir: Path | None = None,
+    *,
+    release: str | None = None,
+    only: tuple[str, ...] | None = None,
+    rehearsal: tuple[str, ...] = (),
 ) -> Locations:
-    """The location options a command was given, as the tips naming another command carry
-    them (``Locations.command``): --config (or PUBLISHER_CONFIG) unless it is ./matrix.yaml
-    (however written), --notes-dir unless it is the default next to the matrix, --digests
-    when given."""
-    if notes_dir is not None and _same_path(notes_dir, Path(config_path).parent / NOTES):
+    """The options a command was given, as the tips naming another command carry them
+    (``Locations.command``): --config (or PUBLISHER_CONFIG) unless it is ./matrix.yaml
+    (however written), --notes-dir unless it is the default next to the matrix (a
+    rehearsal's own, for a ``rehearsal``: the command of a --local run), --digests when
+    given, and the lines of --only (``only_lines``) of a run of ``release``."""
+    default = Path(WORK, "local", NOTES) if rehearsal else Path(NOTES)
+    if notes_dir is not None and _same_path(notes_dir, Path(config_path).parent / default):
         notes_dir = None
     if config_path and _same_path(Path(config_path), Path(CONFIG)):
         config_path = CONFIG
@@ -350,6 +358,9 @@ def locations_of(
         config=config_path,
         notes_dir=None if notes_dir is None else str(notes_dir),
         digests=None if digests_dir is None else str(digests_dir),
+        release=release,
+        only=only or (),
+        rehearsal=rehearsal,
     )
 
 

@@ -20,6 +20,7 @@ import click
 from ..adapters.emulation import require_emulation_for
 from ..core.config import Config, parse_line_list, text_problem, utf8_problem
 from ..core.errors import FileAccessError, NotFoundError, UsageError, file_error
+from ..core.locations import REASON
 from ..core.platforms import Platform
 from ..core.version import parse_release
 from . import options
@@ -423,7 +424,7 @@ def publish_command(
     lines = only_lines(only)
     cfg = state.load_config(config_path)
     _refuse_secret_reason(state, cfg, reason)
-    locations = options.locations_of(config_path, notes_dir)
+    locations = options.locations_of(config_path, notes_dir, release=version.tag, only=lines)
     notes = options.notes_dir_of(cfg, notes_dir)
     cfg, read = select_release(cfg, lines, notes, version, republish=reason is not None)
     # made when the notes are written: a run refused before then leaves no empty one
@@ -541,6 +542,15 @@ def _release(
     cfg = state.load_config(config_path)
     _refuse_secret_reason(state, cfg, reason)
     state.json_only(as_json)
+    # a tip names the run's --only and --local where the command it names takes them
+    rehearsal = (
+        (("republish", version.tag, REASON) if reason is not None else ("release", version.tag))
+        if local
+        else ()
+    )
+    locations = options.locations_of(
+        config_path, notes_dir, digests_dir, release=version.tag, only=lines, rehearsal=rehearsal
+    )
     settings = ReleaseOptions(
         digests_dir=options.digests_dir_of(
             cfg, digests_dir, version.tag, local=local, republish=reason is not None
@@ -556,7 +566,7 @@ def _release(
         republish_reason=reason,
         attestations=attestations,
         json_plan=as_json,
-        locations=options.locations_of(config_path, notes_dir, digests_dir),
+        locations=locations,
     )
     # every line of matrix.yaml, before --only and the environment's selection: the next
     # release's lines, and those advice about the default line may name
@@ -575,7 +585,7 @@ def _release(
         read,
         rehearsal=local,
         republish=reason is not None,
-        locations=options.locations_of(config_path, notes_dir, digests_dir),
+        locations=locations,
     )
     if building is not None:
         render.require_committed(building)

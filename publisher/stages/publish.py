@@ -486,12 +486,14 @@ def refuse_lines_left_out(
             f"select PHP {', '.join(unselected)} too (`--only {','.join(lines)}`, or leave "
             "--only out)"
         )
+    # the rerun takes the lines it was started with, not this run's --only
+    rerun = ("--only", ",".join(sorted({*config.line_names, *left_out}, key=php_line_order)))
     raise UsageError(
         f"{release.tag} was started with PHP {', '.join(left_out)} ({held}), which this run "
         "leaves out: a release keeps its lines, and one whose registries hold different "
         f"pins of it is followed by no floating tag; {said}",
         hint=f"a release keeps the lines it was started with: {' and '.join(ways)} to finish "
-        f"{release.tag} with `{locations.command('release', release.tag)}`; or delete those "
+        f"{release.tag} with `{locations.command('release', release.tag, *(rerun if locations.only else ()))}`; or delete those "
         "pins from the "
         "registries by hand, then rerun",
     )

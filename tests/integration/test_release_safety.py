@@ -288,6 +288,12 @@ def test_republish_of_a_release_never_published_is_refused(world: World, tmp_pat
         assert "publisher release v7.0.0" in result.stderr, result.stderr
         assert "internal error" not in result.stderr
         assert no_build_ran(result), result.stdout
+        # the release it names takes the lines this run was narrowed to
+        tip = re.search(r"`(publisher release v7\.0\.0[^`]*)`", result.stderr)
+        assert tip is not None, result.stderr
+        named = shlex.split(tip.group(1))
+        only = named[named.index("--only") + 1] if "--only" in named else None
+        assert only == ("8.4" if "--only" in argv else None), named
     # publish --reason with digest records for v7.0.0 (v1.0.0's images, renamed)
     records = tmp_path / "v7-records"
     records.mkdir()
@@ -567,6 +573,13 @@ def test_a_rerun_without_its_record_leaving_out_a_pinned_line_is_refused_before_
         assert "v1.0.0 was started with PHP 8.3 (v1.0.0-php-8.3 on hub)" in result.stderr
         assert "`--only 8.3,8.4`, or leave --only out" in result.stderr
         assert no_build_ran(result) and "Resolve the base images" not in result.stdout
+    # the rerun it names takes the lines the release was started with, not this run's
+    tip = re.search(r"to finish v1\.0\.0 with `(publisher release [^`]*)`", result.stderr)
+    assert tip is not None, result.stderr
+    named = shlex.split(tip.group(1))
+    assert named[named.index("--only") + 1] == "8.3,8.4", named
+    dry = stack.run(*named[1:], "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
     assert world.tags() == tags and world.notes() == notes
 
 

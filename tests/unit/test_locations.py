@@ -13,7 +13,19 @@ import pytest
 from publisher.cli import main
 from publisher.cli import options as cli_options
 from publisher.core import audit_rules as rules
-from publisher.core.locations import ACCEPTS, CONFIG, DEFAULT, DIGESTS, NOTES_DIR, Locations
+from publisher.core.locations import (
+    ACCEPTS,
+    CARRIES_ONLY,
+    CONFIG,
+    DEFAULT,
+    DIGESTS,
+    LOCAL,
+    NOTES_DIR,
+    OFFLINE,
+    ONLY,
+    REASON,
+    Locations,
+)
 from publisher.core.platforms import Platform
 from publisher.core.verify_rules import ImageFacts, LineExpectation, Report, TagFacts, build_report
 from publisher.stages.audit import AuditReport, advice
@@ -59,7 +71,7 @@ def _location_options(command: click.Command) -> set[str]:
         for param in command.params
         if isinstance(param, click.Option)
         for flag in param.opts
-        if flag in (CONFIG, NOTES_DIR, DIGESTS)
+        if flag in (CONFIG, NOTES_DIR, DIGESTS, ONLY, LOCAL)
     }
 
 
@@ -73,6 +85,53 @@ def test_each_command_takes_every_location_option_its_tips_give_it(name: str) ->
     assert taken - ACCEPTS[name] <= ({DIGESTS} if name == "publish" else set()), name
 
 
+def test_only_is_carried_to_commands_that_take_it() -> None:
+    assert {name for name in CARRIES_ONLY if ONLY not in ACCEPTS[name]} == set()
+    assert all(name in ACCEPTS for name in OFFLINE)
+
+
+def test_a_narrowed_run_s_lines_follow_a_rerun_of_its_release_alone() -> None:
+    here = Locations(config="m3.yaml", release="v1.0.0", only=("8.3", "8.4"))
+    assert here.command("release", "v1.0.0") == (
+        "publisher release v1.0.0 --config m3.yaml --only 8.3,8.4"
+    )
+    assert here.command("republish", "v1.0.0", REASON) == (
+        'publisher republish v1.0.0 --reason "..." --config m3.yaml --only 8.3,8.4'
+    )
+    # a check reads the whole release; another release is not narrowed by this run
+    assert here.command("verify", "v1.0.0") == "publisher verify v1.0.0 --config m3.yaml"
+    assert here.command("audit", "--repair") == "publisher audit --repair --config m3.yaml"
+    assert here.command("republish", "v0.9.0", REASON) == (
+        'publisher republish v0.9.0 --reason "..." --config m3.yaml'
+    )
+    # a tip choosing the lines keeps its own
+    assert here.command("release", "v1.0.0", "--only", "8.2,8.3,8.4") == (
+        "publisher release v1.0.0 --only 8.2,8.3,8.4 --config m3.yaml"
+    )
+
+
+def test_a_rehearsal_s_tips_rehearse_again() -> None:
+    here = Locations(
+        config="m.yaml", release="v1.0.0", only=("8.4",), rehearsal=("release", "v1.0.0")
+    )
+    assert here.command("release", "v1.0.0") == (
+        "publisher release v1.0.0 --config m.yaml --only 8.4 --local"
+    )
+    assert here.command("republish", "v1.0.0", REASON) == (
+        'publisher republish v1.0.0 --reason "..." --config m.yaml --only 8.4 --local'
+    )
+    # its registries are gone: a command that cannot take --local is the rehearsal again
+    for name, args in (("audit", ("--repair",)), ("verify", ("v1.0.0",)), ("build", ("v1.0.0",))):
+        assert here.command(name, *args) == (
+            "publisher release v1.0.0 --config m.yaml --only 8.4 --local"
+        ), name
+    assert here.command("render") == "publisher render --config m.yaml"
+    republished = Locations(release="v1.0.0", rehearsal=("republish", "v1.0.0", REASON))
+    assert republished.command("audit", "--repair") == (
+        'publisher republish v1.0.0 --reason "..." --local'
+    )
+
+
 def test_the_cli_leaves_out_what_is_the_default(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert cli_options.locations_of("matrix.yaml") == DEFAULT
@@ -83,6 +142,14 @@ def test_the_cli_leaves_out_what_is_the_default(tmp_path: Path, monkeypatch) -> 
     assert other == Locations(config="sub/m.yaml", digests="d")
     given = cli_options.locations_of("m3.yaml", Path("notes5"))
     assert given == Locations(config="m3.yaml", notes_dir="notes5")
+    # a rehearsal's notes are its own: the real ones, given, are named
+    rehearsal = ("release", "v1.0.0")
+    real = cli_options.locations_of("matrix.yaml", Path("release-notes"), rehearsal=rehearsal)
+    assert real == Locations(notes_dir="release-notes", rehearsal=rehearsal)
+    own = cli_options.locations_of(
+        "matrix.yaml", Path(".publisher/local/release-notes"), rehearsal=rehearsal
+    )
+    assert own == Locations(rehearsal=rehearsal)
 
 
 def _started(locations: Locations = DEFAULT) -> Report:

@@ -1,0 +1,71 @@
+"""The tips of a rehearsal (``--local``) name commands that rehearse: run as printed, they
+act on throwaway loopback registries again, never on the configured (real) ones, and
+keep the lines the run was narrowed to (``--only``).
+
+Each run is a real stand-in rehearsal of a copy of ``examples/offline`` (buildah and
+throwaway loopback registries), so that its notes stay in the copy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, require_tool
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def offline(tmp_path: Path) -> Path:
+    """A checkout holding the offline example (its matrix names ../../dockerfiles)."""
+    require_tool("buildah")
+    shutil.copytree(ROOT / "examples" / "offline", tmp_path / "examples" / "offline")
+    shutil.copytree(ROOT / "dockerfiles", tmp_path / "dockerfiles")
+    return tmp_path
+
+
+def publisher(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PUBLISHER_", "GITHUB_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "publisher", *args],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def test_a_rehearsed_republish_of_a_release_never_rehearsed_names_its_rehearsal(
+    offline: Path,
+) -> None:
+    config = ("--config", "examples/offline/matrix.yaml")
+    republish = ("republish", "v7.0.0", "--reason", "x", "--local", "--only", "8.4", *config)
+    refused = publisher(offline, *republish, "--no-smoke")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "nothing to republish" in refused.stderr, refused.stderr
+    tip = re.search(r"`(publisher release v7\.0\.0[^`]*)`", refused.stderr)
+    assert tip is not None, refused.stderr
+    named = shlex.split(tip.group(1))
+    # a rehearsal of the same line, not a release to docker.io and ghcr.io
+    assert "--local" in named, named
+    assert named[named.index("--only") + 1] == "8.4", named
+    assert named[named.index("--config") + 1] == config[1], named
+    rehearsed = publisher(offline, *named[1:], "--no-smoke")
+    assert rehearsed.returncode == 0, rehearsed.stdout + rehearsed.stderr
+    assert "nothing was published" in rehearsed.stderr + rehearsed.stdout
+    notes = offline / "examples" / "offline" / ".publisher" / "local" / "release-notes"
+    assert (notes / "v7.0.0.json").is_file(), sorted(notes.iterdir())
+    # the republish it was for now finds the rehearsal's record
+    again = publisher(offline, *republish, "--no-smoke")
+    assert again.returncode == 0, again.stdout + again.stderr
