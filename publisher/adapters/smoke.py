@@ -57,6 +57,8 @@ from ..core import smoke_rules
 from ..core.config import Config
 from ..core.errors import CommandError, SmokeTestError, ToolMissingError
 from ..core.fileio import cache_root, temp_dir
+from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
+from ..core.locations import Locations
 from ..core.platforms import Platform
 from ..core.reference import Reference
 from ..resolve import PORT_MAX, is_loopback, small_number
@@ -264,11 +266,14 @@ def without_buildah_trailer(stderr: str) -> str:
 
 
 #: A rehearsal's failed smoke test: what to do, once its images have gone with it.
-REHEARSAL_HINT = (
-    "the rehearsal's throwaway registries stop with it, and its images with them: the "
-    "checks it ran are the `+` lines above; change matrix.yaml or the Dockerfile template, "
-    "run `publisher render`, and rehearse again"
-)
+def rehearsal_hint(render: str) -> str:
+    """The tip of a rehearsal's smoke test that failed; ``render``: the command that
+    writes its matrix's Dockerfiles (with its --config)."""
+    return (
+        "the rehearsal's throwaway registries stop with it, and its images with them: the "
+        "checks it ran are the `+` lines above; change matrix.yaml or the Dockerfile "
+        f"template, run `{render}`, and rehearse again"
+    )
 
 
 def docker_run_argv(
@@ -404,6 +409,9 @@ class SmokeTester:
     #: The images are in a rehearsal's throwaway registries, gone once it ends: a
     #: failure's tip cannot send the user to run them.
     rehearsal: bool = False
+    #: The command that writes the Dockerfiles of the matrix tested, which a rehearsal's
+    #: failure names.
+    render: str = DEFAULT_LOCATIONS.command("render")
     #: Where the runs sharing an image store say which images they use (``ImageHold``);
     #: None: ``HOLDS_DIR`` under the cache.
     holds: Path | None = None
@@ -508,7 +516,7 @@ class SmokeTester:
             qemu = foreign_hint(platform) if version is None else None
             raise SmokeTestError(
                 f"{pinned} ({platform}): " + "; ".join(found),
-                hint=REHEARSAL_HINT if self.rehearsal else "try it yourself",
+                hint=rehearsal_hint(self.render) if self.rehearsal else "try it yourself",
                 advice=[qemu] if qemu else [],
                 tries=[]
                 if self.rehearsal
@@ -567,7 +575,12 @@ def smoke_tester(
         if creds is not None:
             logins[registry.host] = creds
     tester = SmokeTester(
-        runner, engine, start_timeout=start_timeout, logins=logins, rehearsal=rehearsal
+        runner,
+        engine,
+        start_timeout=start_timeout,
+        logins=logins,
+        rehearsal=rehearsal,
+        render=Locations(config=config.source).command("render"),
     )
     tester.check()
     plain = {registry.host: registry.plain_http for registry in config.registries}

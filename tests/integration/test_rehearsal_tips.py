@@ -34,6 +34,7 @@ def offline(tmp_path: Path) -> Path:
 
 def publisher(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PUBLISHER_", "GITHUB_"))}
+    env["PUBLISHER_PLATFORMS"] = "linux/amd64"  # one leg per line: enough for a tip
     return subprocess.run(
         [sys.executable, "-m", "publisher", *args],
         cwd=where,
@@ -69,3 +70,23 @@ def test_a_rehearsed_republish_of_a_release_never_rehearsed_names_its_rehearsal(
     # the republish it was for now finds the rehearsal's record
     again = publisher(offline, *republish, "--no-smoke")
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_a_rehearsed_republish_of_a_line_the_matrix_dropped_names_a_rehearsed_one(
+    offline: Path,
+) -> None:
+    config = ("--config", "examples/offline/matrix.yaml")
+    first = publisher(offline, "release", "v1.0.0", "--local", "--only", "8.3,8.4", *config)
+    assert first.returncode == 0, first.stdout + first.stderr
+    matrix = offline / config[1]
+    text = matrix.read_text(encoding="utf-8")
+    matrix.write_text(text.replace('  - php: "8.3"\n', ""), encoding="utf-8")
+    refused = publisher(offline, "republish", "v1.0.0", "--reason", "x", "--local", *config)
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    tip = re.search(r"`(publisher republish v1\.0\.0[^`]*)`", refused.stderr)
+    assert tip is not None, refused.stderr
+    named = shlex.split(tip.group(1).replace('"..."', '"openssl"'))
+    assert "--local" in named and named[named.index("--only") + 1] == "8.4", named
+    republished = publisher(offline, *named[1:], "--no-smoke")
+    assert republished.returncode == 0, republished.stdout + republished.stderr
+    assert "nothing was published" in republished.stderr + republished.stdout

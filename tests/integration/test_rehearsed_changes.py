@@ -5,6 +5,7 @@ themselves, from a copy of the offline matrix whose template has steps appended.
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -79,7 +80,9 @@ def test_every_image_that_fails_is_named_with_its_php_line(tmp_path: Path) -> No
     # the throwaway registries are gone: the tip does not send anyone to pull from them
     assert "try it yourself" not in result.stderr
     assert "  tip: the rehearsal's throwaway registries stop with it" in result.stderr
-    assert "run `publisher render`, and rehearse again" in result.stderr
+    # the Dockerfiles of the matrix rehearsed, not those of ./matrix.yaml
+    render = f"publisher render --config {shlex.quote(str(tmp_path / 'matrix.yaml'))}"
+    assert f"run `{render}`, and rehearse again" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
     assert not (tmp_path / ".publisher" / "local" / "release-notes" / "v1.0.0.json").exists()
 
