@@ -70,9 +70,8 @@ class Locations:
     or PUBLISHER_CONFIG), ``notes_dir`` the records (--notes-dir; None: next to the
     matrix), ``digests`` a release's digest records (--digests; None: its default),
     ``release`` the release the run acts on and ``only`` the lines --only named (empty:
-    every line), ``rehearsal`` the command of a
-    rehearsal (--local) without its options (``("release", "v1.0.0")``; empty: a real
-    run)."""
+    every line), ``rehearsal`` the command of a rehearsal (--local) without its options
+    (``("release", "v1.0.0")``; empty: a real run)."""
 
     config: str = DEFAULT_CONFIG
     notes_dir: str | None = None

@@ -555,8 +555,10 @@ def halfway_republish_hint(
     releases: Sequence[str], said: str, locations: Locations = DEFAULT_LOCATIONS
 ) -> str:
     """The tip when pins alike by name on every registry are not alike by content."""
+    # each as it was run: with its own --only, which the tip says, not this run's
+    whole = dataclasses.replace(locations, only=())
     republish = "; ".join(
-        f"`{locations.command('republish', tag, '--reason ...')}`" for tag in releases
+        f"`{whole.command('republish', tag, '--reason ...')}`" for tag in releases
     )
     why, rerun = (
         (

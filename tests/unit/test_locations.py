@@ -29,6 +29,7 @@ from publisher.core.locations import (
 from publisher.core.platforms import Platform
 from publisher.core.verify_rules import ImageFacts, LineExpectation, Report, TagFacts, build_report
 from publisher.stages.audit import AuditReport, advice
+from publisher.stages.publish import halfway_republish_hint
 from publisher.stages.verify import defects_error, defects_hint
 from tests.support.matrices import acme_config
 
@@ -201,3 +202,11 @@ def test_an_audit_finding_names_the_rerun_with_the_run_s_locations() -> None:
     document: Any = report.to_dict()
     assert "--config m3.yaml" in document["findings"][0]["message"]
     assert "locations" not in document["findings"][0]
+
+
+def test_a_republish_stopped_half_way_is_rerun_with_its_own_lines_not_this_run_s() -> None:
+    here = Locations(config="m3.yaml", release="v1.0.0", only=("8.3",))
+    hint = halfway_republish_hint(["v1.0.0"], "no tag was written", here)
+    assert "`publisher republish v1.0.0 --reason ... --config m3.yaml`, with the --only it had" in (
+        hint
+    ), hint
