@@ -3915,13 +3915,14 @@ def main(
         return EXIT_OUTPUT_CLOSED
 
 
-def _main(
-    argv: Sequence[str] | None,
-    env: Mapping[str, str] | None,
-    stdout: Any,
-    stderr: Any,
-    invoked_as: str = "resolve.py",
-) -> int:
+def read_command_line(
+    argv: Sequence[str] | None, invoked_as: str = "resolve.py"
+) -> tuple[Any, dict[str, Any]]:
+    """The parser of the command line and what it read from ``argv``: each input by its
+    variable's name, ``--matrix``, ``format`` and ``help``. A command line it refuses (an
+    unknown flag, a bad --format, a flag without its value or given twice) is a
+    ResolveError in the same words from both entry points: ``publisher resolve`` reads
+    its command line here first (``invoked_as``: how it was run, which the tip names)."""
     import argparse
 
     class Parser(argparse.ArgumentParser):
@@ -3977,12 +3978,23 @@ def _main(
     parser.add_argument(
         "--format", action=Once, choices=FORMATS, default="text", help="Output format."
     )
+    args = vars(parser.parse_args(argv))
+    twice = [(name, values) for name, values in given.items() if len(values) > 1]
+    if twice and not args["help"]:  # the help is shown, nothing is run: nothing is lost
+        parser.error(given_more_than_once(*twice[0]))
+    return parser, args
+
+
+def _main(
+    argv: Sequence[str] | None,
+    env: Mapping[str, str] | None,
+    stdout: Any,
+    stderr: Any,
+    invoked_as: str = "resolve.py",
+) -> int:
     actions = in_actions(env)
     try:
-        args = vars(parser.parse_args(argv))
-        twice = [(name, values) for name, values in given.items() if len(values) > 1]
-        if twice and not args["help"]:  # the help is shown, nothing is run: nothing is lost
-            parser.error(given_more_than_once(*twice[0]))
+        parser, args = read_command_line(argv, invoked_as)
         if args.pop("help"):  # argparse's print_help drops a failed write: exit 0, no help
             failed = write_decision(parser.format_help(), stdout, stderr, what="the help")
             return 0 if failed is None else failed

@@ -7,7 +7,9 @@ maps flags onto its inputs, prints the decision and exits with its code.
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import Any
 
 import click
 
@@ -32,8 +34,11 @@ def _note_help(ctx: click.Context, _param: click.Parameter, value: bool) -> None
 
 
 class ResolveCommand(JsonCommand):
-    """A refused command line also starts with the ``decision=none`` line every run of
-    resolve says, as ``python -m publisher.resolve`` does.
+    """A command line ``python -m publisher.resolve`` refuses (an unknown flag, a bad
+    --format, a flag without its value or given twice) is refused here in its words, read
+    by its own parser first (``resolving.read_command_line``): the ``decision=none`` line,
+    ``error:`` and the tip, exit 2. What click alone refuses is said in click's words, after
+    the same ``decision=none`` line.
 
     ``--help`` shows the help only for a command line valid otherwise, as
     ``python -m publisher.resolve`` and start.sh do: click shows it as soon as it meets
@@ -41,6 +46,23 @@ class ResolveCommand(JsonCommand):
     (exit 2, with a usage line)."""
 
     _resolve_help: click.Option | None = None
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        if not extra.get("resilient_parsing"):
+            # --debug is publisher's own (after any command's name), unknown to resolve.py
+            words = [word for word in args if word != "--debug"]
+            try:
+                resolving.read_command_line(words, invoked_as="publisher resolve")
+            except resolving.ResolveError as exc:
+                _say(resolving.error_text(exc), actions=resolving.in_actions(os.environ))
+                raise click.exceptions.Exit(exc.exit_code) from None
+        return super().make_context(info_name, args, parent=parent, **extra)
 
     def refused(self, exc: click.ClickException, *, wants_json: bool) -> bool:
         _say(f"resolve: decision=none error={resolving.ResolveError.error}\n")

@@ -380,6 +380,50 @@ def test_an_option_given_twice_is_refused_by_both_entry_points(
 
 
 @pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--php", "8.4", "extra"], "unrecognized arguments: extra"),
+        (
+            ["--format", "yaml"],
+            "argument --format: invalid choice: 'yaml' (choose from 'text', 'env', 'json')",
+        ),
+        (["--php"], "argument --php: expected one argument"),
+        (["--php", "-h"], "argument --php: expected one argument"),
+        (["--php", "8.4", "--php", "8.3"], "--php given twice ('8.4', '8.3'); give it once"),
+    ],
+    ids=["unknown-flag", "extra-word", "bad-format", "no-value", "help-for-value", "twice"],
+)
+def test_a_refused_command_line_is_said_in_the_same_words_by_both_entry_points(
+    workdir: Path, args: list[str], said: str
+) -> None:
+    """``publisher resolve --bogus`` said click's ``usage error: No such option`` where
+    ``python -m publisher.resolve --bogus`` said ``unrecognized arguments``: both now say
+    resolve.py's words (exit 2), each tip naming the entry point that was run."""
+    runs = {
+        entry: subprocess.run(
+            [sys.executable, "-m", *entry.split(), *args],
+            capture_output=True,
+            text=True,
+            cwd=workdir,
+            timeout=60,
+        )
+        for entry in ("publisher.resolve", "publisher resolve")
+    }
+    for entry, run in runs.items():
+        assert run.returncode == 2, run.stderr
+        assert run.stdout == ""
+        named = "publisher resolve" if entry == "publisher resolve" else "publisher.resolve"
+        assert run.stderr == (
+            "resolve: decision=none error=invalid-input\n"
+            f"error: {said}\n"
+            f"  tip: see `{run.stderr.split('`')[1]}`: each flag there also has an environment "
+            "variable, named in brackets\n"
+        ), run.stderr
+        assert run.stderr.split("`")[1].endswith(f"{named} --help"), run.stderr
+
+
+@pytest.mark.parametrize(
     "entry", [("-m", "publisher.resolve"), ("-m", "publisher", "resolve")], ids=["file", "cli"]
 )
 def test_a_removed_working_directory_is_said_not_a_traceback(

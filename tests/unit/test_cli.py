@@ -594,9 +594,6 @@ def test_json_commands_print_a_document_when_click_refuses_the_command_line(cli,
         (("verfy",), "No such command 'verfy'; did you mean 'verify'?", "[OPTIONS] COMMAND"),
         (("--bogus",), "No such option '--bogus'.", "[OPTIONS] COMMAND [ARGS]..."),
         (("release", "v1.0.0", "--jobs", "0"), "'--jobs': '0' is not a", "release [OPTIONS]"),
-        (("resolve", "--bogus"), "No such option '--bogus'.", "resolve [OPTIONS]"),  # consumers.md
-        (("resolve", "--format", "yaml"), "'yaml' is not one of", "resolve [OPTIONS]"),
-        (("resolve", "--php", "-h"), "--php needs a value; -h after it", "resolve [OPTIONS]"),
     ],
 )
 def test_click_refusals_read_as_every_publisher_error(cli, args, said, usage):
@@ -604,10 +601,7 @@ def test_click_refusals_read_as_every_publisher_error(cli, args, said, usage):
     mistake: click's words kept, its `Usage:`/`Try`/`Error:` layout not."""
     result = cli(*args)
     assert result.exit_code == 2, result.output
-    lines = result.stderr.splitlines()
-    if args[0] == "resolve":  # first the line every run of resolve says (consumers.md)
-        assert lines.pop(0) == "resolve: decision=none error=invalid-input"
-    first, tip = lines
+    first, tip = result.stderr.splitlines()
     assert first.startswith("error: usage error: ") and said in first, result.stderr
     command = args[0] if not args[0].startswith("-") and args[0] != "verfy" else None
     where = f"publisher {command}" if command else "publisher"
@@ -662,7 +656,6 @@ def test_a_help_word_after_a_value_or_after_the_options_still_asks_for_help(cli)
         ("release", "v1.0.0", "--notes-dir", "--no-attestations", "--dry-run"),
         ("gh-release", "v1.0.0", "--title", "--notes", "notes.md"),
         ("verify", "v1.0.0", "--only", "--only=8.4"),
-        ("resolve", "--php", "--format", "json"),
         ("audit", "--config", "--debug"),
     ],
 )
@@ -962,10 +955,6 @@ def test_plan_warns_that_a_release_without_its_default_line_is_one_release_refus
         (
             ("release", "v1.0.0", "--dry-run", "--attestations", "--no-attestations"),
             "--attestations and --no-attestations given together; give one of them",
-        ),
-        (
-            ("resolve", "--php", "8.4", "--php", "8.3"),
-            "--php given twice ('8.4', '8.3'); give it once",
         ),
     ],
 )

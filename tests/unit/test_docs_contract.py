@@ -384,20 +384,20 @@ def test_the_readme_names_every_kind_and_member_of_a_verify_defect_and_an_audit_
 
 def test_consumers_quotes_each_resolve_entry_points_refusal_of_an_unknown_flag(cli):
     """docs/consumers.md quotes how `publisher resolve` and the vendored resolve.py refuse
-    `--bogus`: each quoted `error:` line is one the entry point prints, in that order."""
+    `--bogus`: in the same words, a line each entry point prints."""
     import io
 
     page = " ".join((ROOT / "docs/consumers.md").read_text(encoding="utf-8").split())
-    passage = page.split("only a flag it does not know", 1)[1].split(". The launcher", 1)[0]
+    passage = page.split("a flag it does not know,", 1)[1].split(". A flag given more", 1)[0]
     quoted = re.findall(r"`((?:resolve\.py: )?error: [^`]*)`", passage)
     err = io.StringIO()
     assert resolve.main(["--bogus"], env={}, stdout=io.StringIO(), stderr=err) == 2
     clicked = cli("resolve", "--bogus")
     assert clicked.exit_code == 2
-    printed = [clicked.stderr.splitlines(), err.getvalue().splitlines()]
-    assert len(quoted) == len(printed), passage
-    for line, lines in zip(quoted, printed, strict=True):
-        assert line in lines, (line, lines)
+    assert quoted, passage
+    for lines in (clicked.stderr.splitlines(), err.getvalue().splitlines()):
+        for line in quoted:
+            assert line in lines, (line, lines)
 
 
 def test_consumers_lists_every_word_each_true_false_setting_takes():
