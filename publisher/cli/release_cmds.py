@@ -769,8 +769,10 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     gone too, point the line at a tag that exists or drop it), can never
     change (and why), or left out because matrix.yaml no
     longer has the line (a rebuild could not build it). The line of one past its
-    end that matrix.yaml does not mark `frozen: true` says to mark it so: a
-    warning (a warning annotation in GitHub Actions). In GitHub Actions the same lines
+    end that matrix.yaml does not mark `frozen: true` says to mark it so (when its
+    base moved: once a republish has rebuilt it on that base, which the line names;
+    the check itself rebuilds nothing): a warning (a warning annotation in GitHub
+    Actions). In GitHub Actions the same lines
     are the step output `details`, a JSON list of strings (before the first
     stable release: the one line saying why there is nothing to check), and,
     once a stable release is recorded, a list in the step summary.
@@ -789,7 +791,12 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
 
     state.output.quiet = True  # stdout is the key=value lines; workflow commands go to stderr
     cfg = state.load_config(config_path)
-    result = check_bases(cfg, options.notes_dir_of(cfg, notes_dir), state.clients)
+    result = check_bases(
+        cfg,
+        options.notes_dir_of(cfg, notes_dir),
+        state.clients,
+        locations=options.locations_of(config_path, notes_dir),
+    )
     state.output.print_lines(
         f"release={result.release}\nchanged={'true' if result.changed else 'false'}\n"
         f"lines={','.join(result.moved)}\nfrozen={','.join(result.frozen)}\n"

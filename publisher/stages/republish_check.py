@@ -15,6 +15,8 @@ from ..adapters.registry import RegistryClient
 from ..core import lifecycle
 from ..core.config import Config
 from ..core.errors import ConfigError, NotFoundError, PublisherError
+from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
+from ..core.locations import REASON, Locations
 from ..core.notes import RECORD_HINT, LineFacts, ReleaseFacts, load_record, record_releases
 from ..core.reference import Reference, parse
 from .clients import ClientFactory
@@ -66,6 +68,7 @@ def check_bases(
     clients: ClientFactory,
     *,
     today: datetime.date | None = None,
+    locations: Locations = DEFAULT_LOCATIONS,
 ) -> BaseCheck:
     """Resolve every recorded base again (several at once) and compare its digest, on
     ``today`` (default: :func:`lifecycle.today`, in UTC).
@@ -86,6 +89,7 @@ def check_bases(
     A line of the release that matrix.yaml has, not marked ``frozen: true``, whose
     security support ends within ``lifecycle.NOTICE_DAYS`` of ``day`` gets a notice in
     ``ending``, worded as ``plan``'s warning: marking it frozen waits for its end.
+    ``locations``: the --config and --notes-dir a republish it tips carries.
     """
     record = newest_stable_record(notes_dir)
     if record is None:
@@ -138,7 +142,7 @@ def check_bases(
         if current != line.base_digest:
             moved = f"PHP {php}: base {ref} moved from {line.base_digest} to {current}"
             if state.base_frozen:  # the official image's last build, after the release
-                return "moved", f"{moved}, its last update: rebuilt on it once more ({note})"
+                return "moved", last_update(record.release, php, moved, day, locations)
             return "moved", moved
         if state.base_frozen:
             return "frozen", f"PHP {php}: can never change ({note})"
@@ -185,6 +189,23 @@ def check_bases(
     )
     return BaseCheck(
         record.release, bool(moved), details, moved, frozen, gone, lost, advised, ending
+    )
+
+
+def last_update(
+    release: str, php: str, moved: str, day: datetime.date, locations: Locations
+) -> str:
+    """The detail of PHP ``php``, past its end and not marked frozen, whose base ``moved``
+    after ``release`` was published: the official image's last update. This check rebuilds
+    nothing, and says so each week until a republish records that base: what rebuilds it,
+    and that marking the line frozen comes after (marked, it is no longer asked, and the
+    release keeps the base before)."""
+    republish = locations.command("republish", release, "--only", php, REASON)
+    return (
+        f"{moved}, its last update: nothing was rebuilt yet; a republish of {release} with "
+        f"PHP {php} rebuilds it on that base once more (the weekly run republishes the "
+        f"lines= it outputs; by hand: `{republish}`); once that is published, and not "
+        f"before, {lifecycle.UNFROZEN_ADVICE} ({lifecycle.warning(php, day)})"
     )
 
 

@@ -309,7 +309,16 @@ def test_the_first_weekly_run_after_a_line_ends_rebuilds_its_last_base(
     monday = datetime.datetime(2027, 1, 4, 5, 17, tzinfo=datetime.UTC)
     checked = _at(monday, "America/Adak", *argv, env=env)
     assert checked.startswith("release=v1.0.0\nchanged=true\nlines=8.2\nfrozen=8.1\ngone=\n")
-    assert "PHP 8.2: base" in checked and "its last update: rebuilt on it once more" in checked
+    # republish-check rebuilds nothing: the detail says so, what rebuilds the line (with
+    # the run's --config and --notes-dir), and that marking it frozen comes after that
+    assert "PHP 8.2: base" in checked and "rebuilt on it once more" not in checked
+    assert (
+        "its last update: nothing was rebuilt yet; a republish of v1.0.0 with PHP 8.2 "
+        "rebuilds it on that base once more (the weekly run republishes the lines= it "
+        f'outputs; by hand: `publisher republish v1.0.0 --only 8.2 --reason "..." --config '
+        f"{matrix} --notes-dir {notes}`); once that is published, and not before, mark the "
+        "line frozen: true in matrix.yaml"
+    ) in " ".join(checked.split()), checked
     assert "PHP 8.2 reached end of life on 2026-12-31" in checked
     assert "PHP 8.1: can never change (base" in checked and "is gone;" in checked
     # 8.2 is not marked frozen: once rebuilt (the record then holds its last base), the
@@ -466,10 +475,13 @@ def test_a_line_is_asked_until_its_end_and_after_it_until_marked_frozen(
     assert (after.moved, after.frozen) == (("8.3",), ())
     assert (last_day.advised, after.advised) == ((), after.details)  # what to change: a warning
     assert after.details[0].endswith(
-        "its last update: rebuilt on it once more (PHP 8.3 reached end of life on 2027-12-31 "
-        "(no security fixes); the official image no longer updates it: mark the line frozen: "
-        "true in matrix.yaml (its published images stay, and no republish waits for its "
-        "base), or drop it — source: https://www.php.net/supported-versions.php)"
+        "its last update: nothing was rebuilt yet; a republish of v1.0.0 with PHP 8.3 "
+        "rebuilds it on that base once more (the weekly run republishes the lines= it "
+        'outputs; by hand: `publisher republish v1.0.0 --only 8.3 --reason "..."`); once '
+        "that is published, and not before, mark the line frozen: true in matrix.yaml (its "
+        "published images stay, and no republish waits for its base), or drop it (PHP 8.3 "
+        "reached end of life on 2027-12-31 (no security fixes); the official image no longer "
+        "updates it — source: https://www.php.net/supported-versions.php)"
     )
     frozen = check_bases(marked, notes, clients, today=datetime.date(2028, 1, 1))
     assert (frozen.changed, frozen.moved, frozen.frozen) == (False, (), ("8.3",))
