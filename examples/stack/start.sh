@@ -32,7 +32,8 @@
 #   PHP_IMAGE_CACHE_CHECK       true|false (default true): false asks the registry for the
 #                               pre-built image and the base even when they are here
 #   STACK_NAME                  compose project name (default php-stack)
-#   DOCKER                      the docker CLI, a path or a command on PATH (default docker)
+#   DOCKER                      the docker CLI, a path or a command on PATH (default docker;
+#                               blanks around it aside)
 #
 # Exit status: 0 started; 17 cannot proceed (the message says what failed and what
 # to do); 2 invalid setting (or an argument: there are none but --help, alone); 3 missing or broken pins file; 10 docker or compose
@@ -225,10 +226,14 @@ stack_name() {
 }
 
 # docker_or_fail: exit 10 unless the docker CLI ($docker: DOCKER, else docker on PATH) is a
-# command this user may run. A DOCKER that names none is said to be one, with its value: no
-# advice to install docker, which may well be installed.
+# command this user may run. DOCKER is read as the other settings are: the blanks around it
+# do not count (the CR of an env file edited on Windows), and blank it is unset. A DOCKER
+# that names none is said to be one, with its value: no advice to install docker, which may
+# well be installed.
 docker_or_fail() {
-  if [ -z "${DOCKER:-}" ]; then
+  DOCKER=$(trim "${DOCKER:-}")
+  docker=${DOCKER:-docker}
+  if [ -z "$DOCKER" ]; then
     command -v docker >/dev/null 2>&1 || fail 10 "docker is not installed (the docker command is missing)
 $me: fix: install Docker Desktop (macOS) or the docker engine and its compose plugin (Linux)"
     return 0
@@ -280,7 +285,6 @@ if ! found_here=$(CDPATH='' cd -P -- "$here" 2>/dev/null && pwd -P); then
 start: fix: let this user enter that folder (\`ls -ld\` on it shows who may), or run start.sh by its own path in the stack folder it came in"
 fi
 here=$found_here
-docker=${DOCKER:-docker}
 
 # Its settings are environment variables: an argument (./start.sh 8.3) would be ignored,
 # so it is refused; -h or --help, alone, shows the header above (--help 8.3 is refused too).

@@ -51,9 +51,8 @@ stack_helpers_for=stop
 # shellcheck source=/dev/null  # start.sh, checked on its own
 . "$start"
 stack_name
-docker_or_fail
-docker=${DOCKER:-docker}
-# shellcheck disable=SC2154  # project_name: set by stack_name
+docker_or_fail  # sets $docker
+# shellcheck disable=SC2154  # project_name, docker: set by stack_name and docker_or_fail
 "$docker" compose --project-name "$project_name" down && exit 0
 status=$?
 [ "$status" -lt 128 ] || exit "$status"  # stopped by a signal: said by the shell

@@ -2947,6 +2947,40 @@ def test_a_docker_setting_naming_no_executable_file_is_named_not_called_a_missin
 
 
 @pytest.mark.parametrize("shell", ["dash", *SHELLS])
+def test_the_blanks_around_a_docker_setting_do_not_count(shell: str, tmp_path: Path) -> None:
+    """DOCKER from a module's env file edited on Windows (its CR), or with a stray space, is
+    read as every other setting is: without the blanks around it. Both scripts run the
+    docker it names, and name one that is not there without them; blank, it is unset."""
+    argv = ("dash",) if shell == "dash" else SHELLS[shell]
+    tool = shutil.which(argv[0])
+    assert tool, f"{argv[0]} is not installed (scripts/setup-machine installs it)"
+    log = tmp_path / "docker.log"
+    stand_in = tmp_path / "bin" / "docker"
+    stand_in.parent.mkdir()
+    stand_in.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >>"{log}"\n')
+    stand_in.chmod(0o755)
+    base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    stop = run(tool, *argv[1:], str(STACK / "stop.sh"), env={**base, "DOCKER": f" {stand_in}\r"},
+               check=False)  # fmt: skip
+    assert stop.returncode == 0, stop.stderr
+    assert log.read_text() == "compose --project-name php-stack down\n"
+    pins_file = ROOT / "tests" / "fixtures" / "records-v1" / "release-notes" / "v1.0.0.env"
+    env = {**base, "DOCKER": "\tdockr \r", "PHP_PINS_FILE": str(pins_file)}
+    start = run(tool, *argv[1:], str(STACK / "start.sh"), env=env, check=False)
+    stop = run(tool, *argv[1:], str(STACK / "stop.sh"), env=env, check=False)
+    said = "error: DOCKER='dockr' is not an executable file: no command of that name is on PATH"
+    assert (start.returncode, stop.returncode) == (10, 10), start.stderr + stop.stderr
+    assert start.stderr.splitlines()[1] == f"start: {said}", start.stderr
+    assert stop.stderr.splitlines()[0] == f"stop: {said}", stop.stderr
+    # blank, DOCKER is unset: docker from PATH (here the stand-in)
+    path = f"{stand_in.parent}:{os.environ['PATH']}"
+    stop = run(tool, *argv[1:], str(STACK / "stop.sh"), env={**base, "PATH": path, "DOCKER": " \r"},
+               check=False)  # fmt: skip
+    assert stop.returncode == 0, stop.stderr
+    assert log.read_text().count("compose --project-name php-stack down\n") == 2
+
+
+@pytest.mark.parametrize("shell", ["dash", *SHELLS])
 def test_stop_names_an_invalid_stack_name_as_start_does(shell: str, tmp_path: Path) -> None:
     """stop.sh refuses a STACK_NAME in start.sh's words, its fix line too: the value named
     without the blanks around it (a module's env file edited on Windows) and quoted as
