@@ -957,7 +957,7 @@ def run_command(argv: Sequence[str], stdin: bytes, timeout: float) -> tuple[int,
             list(argv), input=stdin, capture_output=True, timeout=max(timeout, 0.1), check=False
         )
     except subprocess.TimeoutExpired:
-        raise TimeoutError(f"{argv[0]} did not finish within {timeout:g}s") from None
+        raise TimeoutError(f"{argv[0]} did not finish within {timeout:g} s") from None
     return proc.returncode, proc.stdout
 
 
@@ -1040,7 +1040,7 @@ def helper_credentials(
         ) from None
     except TimeoutError:
         raise CredentialsError(
-            f"the docker credential helper {binary} did not answer within {timeout:g}s",
+            f"the docker credential helper {binary} did not answer within {timeout:g} s",
             hint=f"it may be waiting for its store to be unlocked (a keychain or pass prompt): "
             f"unlock it and try again, {instead}",
         ) from None

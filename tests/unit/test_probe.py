@@ -197,7 +197,7 @@ def test_credentials_from_helpers() -> None:
         ((1, b"boom"), r"failed \(exit 1\)"),
         ((0, b"not json"), "unreadable answer"),
         (FileNotFoundError("docker-credential-x"), "is not installed"),
-        (TimeoutError(), "did not answer within 2s"),
+        (TimeoutError(), "did not answer within 2 s"),
         (PermissionError(13, "Permission denied"), "could not be started: Permission denied"),
     ],
 )
