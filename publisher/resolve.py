@@ -2419,10 +2419,11 @@ def as_shown(value: str) -> str:
 
 
 #: What PMA_IMAGE may not hold besides whitespace and control characters, and the words
-#: both resolve and start.sh refuse such a value with.
-PMA_REFUSED = "'\"\\"
+#: both resolve and start.sh refuse such a value with. No image reference holds one (the
+#: reference grammar has no '#': in GitHub Actions ``##[`` would be a workflow command).
+PMA_REFUSED = "'\"\\#"
 PMA_ACCEPTED = (
-    "an image reference may not contain whitespace, control characters, quotes or backslashes"
+    "an image reference may not contain whitespace, control characters, quotes, backslashes or '#'"
 )
 
 
@@ -2557,7 +2558,8 @@ def parse_inputs(
 
     pma = trimmed(merged[ENV_PMA]) if ENV_PMA in merged else None  # a CR is no part of it
     # No image reference holds them, and the env file could not hold a quote or a control
-    # character safely: refused in every format, before any decision (start.sh alike).
+    # character safely (nor a '#' in GitHub Actions): refused in every format, before any
+    # decision (start.sh alike).
     if pma is not None and any(
         c.isspace() or ord(c) < 32 or ord(c) == 127 or c in PMA_REFUSED for c in pma
     ):

@@ -20,8 +20,8 @@
 #                               when set, as docker takes it; else the docker engine's,
 #                               linux/arm64 on Apple Silicon)
 #   PMA_IMAGE                   phpMyAdmin image, passed to compose as given (blanks around it
-#                               aside); whitespace, a control character, a quote or a
-#                               backslash is refused (no image reference holds one)
+#                               aside); whitespace, a control character, a quote, a
+#                               backslash or '#' is refused (no image reference holds one)
 #   STACK_RELEASE               vX.Y.Z: refuse a pins file of another release
 #   PHP_PINS_FILE               the release's pins file (default: ./php-images.env here),
 #                               or a directory of vX.Y.Z.env (then STACK_RELEASE picks one)
@@ -590,14 +590,14 @@ elif [ -n "$docker_default" ]; then
 fi
 # Whitespace or a control character as resolve reads them, a Unicode space too (a no-break
 # space pasted with it), whatever the shell's locale makes of [:space:] and [:cntrl:].
-# A quote or a backslash: no image reference holds one, and resolve's env file could not
-# hold a quote safely; both refuse them in the same words.
+# A quote, a backslash or a '#': no image reference holds one, and resolve's env file could
+# not hold a quote safely (nor '##[' in GitHub Actions); both refuse them in the same words.
 pma_spaced=
 [ -z "${PMA_IMAGE:-}" ] || pma_spaced=$(utf8 spaced "$PMA_IMAGE")
-case ${PMA_IMAGE:-} in *[\'\"\\]*) pma_spaced=1 ;; esac
+case ${PMA_IMAGE:-} in *[\'\"\\#]*) pma_spaced=1 ;; esac
 if [ -n "$pma_spaced" ]; then
   without_credentials "$PMA_IMAGE" || :  # never the password
-  invalid PMA_IMAGE "$shown" "an image reference may not contain whitespace, control characters, quotes or backslashes"
+  invalid PMA_IMAGE "$shown" "an image reference may not contain whitespace, control characters, quotes, backslashes or '#'"
 fi
 # PHP_IMAGE_REPOSITORY, PHP_IMAGE_MIRROR: a repository name, as docker (and resolve) read it.
 repo_override=

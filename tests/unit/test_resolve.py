@@ -1130,7 +1130,7 @@ def _actions_tree(root: Path) -> dict[str, str]:
         "PHP_IMAGE_PLATFORM": "linux/amd64",
         "PHP_IMAGE_CACHE_CHECK": "false",
         "PHP_DOCKERFILES": str(dockerfile.parent.parent),
-        "PMA_IMAGE": "##[debug]pma",
+        "PMA_IMAGE": "phpmyadmin:5.2",  # one with '#' is refused: no image reference has one
     }
 
 
@@ -1139,7 +1139,7 @@ def test_in_actions_no_value_resolve_prints_is_a_workflow_command(
     fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """By both entry points, in GitHub Actions: a decision quoting a Dockerfile's path and
-    base (and PMA_IMAGE), and an error quoting a setting, reach stdout and stderr
+    base, and an error quoting a setting, reach stdout and stderr
     readable, yet not one line is a command the runner would obey; the JSON decision
     parses to the values as they are."""
     from click.testing import CliRunner
@@ -1170,7 +1170,7 @@ def test_in_actions_no_value_resolve_prints_is_a_workflow_command(
             assert code == EXIT_CANNOT_PROCEED
             data = json.loads(out.getvalue())
             assert data["dockerfile"] == env["PHP_DOCKERFILES"] + "/8.4/Dockerfile"
-            assert (data["base_image"], data["pma_image"]) == ("##[warning]base", "##[debug]pma")
+            assert (data["base_image"], data["pma_image"]) == ("##[warning]base", "phpmyadmin:5.2")
         else:
             assert code == EXIT_CANNOT_PROCEED
             assert "#\u200b#[warning]base" in said, said
