@@ -79,6 +79,14 @@ def _allow_stand_in(env: Mapping[str, str]) -> bool:
     help="Put every leg on ubuntu-24.04 and emulate arm64 under QEMU instead of using "
     "native ubuntu-24.04-arm runners (env: PUBLISHER_QEMU).",
 )
+@click.option(
+    "--local",
+    "rehearsal",
+    is_flag=True,
+    help="The legs rehearse (`publisher release RELEASE --local`, as image-build.yml's "
+    "do): a new release is not checked against the primary, which a rehearsal never "
+    "writes, and the primary is not read.",
+)
 @pass_state
 @handle_errors
 def matrix_command(
@@ -87,6 +95,7 @@ def matrix_command(
     scope: options.ReleaseScope,
     as_github: bool,
     qemu: bool,
+    rehearsal: bool,
 ) -> None:
     """List the build legs of RELEASE: one per PHP line and platform, with its runner.
 
@@ -96,12 +105,15 @@ def matrix_command(
     A release that has a record (release-notes/RELEASE.json; a rerun or a
     republish) builds what it is: the record's lines and platforms, whatever
     matrix.yaml says today; a recorded line matrix.yaml no longer has cannot be
-    built and is left out, with a warning. A new release takes matrix.yaml's;
-    narrowed (--only, PUBLISHER_LINES, PUBLISHER_PLATFORMS), it is refused as
-    `release` and `publish` refuse it, before any leg is listed (exit 2, or 3 for
-    the environment): without its default line (unless its pin is on the primary),
-    or leaving out a line whose pin an earlier run wrote (unless the primary holds
-    its vX.Y.Z: a republish may leave lines out). That reads the primary.
+    built and is left out, with a warning. A new release takes matrix.yaml's,
+    and is refused as `release` and `publish` refuse it, before any leg is listed
+    (the legs would build for minutes first): without its default line, left out
+    by --only, PUBLISHER_LINES or PUBLISHER_PLATFORMS (exit 2, or 3 for the
+    environment; unless its pin is on the primary), started with another default
+    line (exit 14), or leaving out a line whose pin an earlier run wrote, by that
+    selection or dropped from matrix.yaml since (exit 2; unless the primary holds
+    its vX.Y.Z: a republish may leave lines out). That reads the primary, for a
+    new release only; with --local (the legs rehearse) nothing is refused or read.
 
     \b
     Examples:
@@ -109,14 +121,17 @@ def matrix_command(
       publisher matrix v2.0.0 --github            # {"include":[{"php":"8.1",...}]}
       publisher matrix v2.0.0 --github --qemu     # every leg on ubuntu-24.04
       publisher matrix v2.0.0 --github --only 8.4,8.5
+      publisher matrix v0.0.0-build-check --github --local   # rehearsal legs
     """
     if as_github:  # stdout carries the one line of JSON; workflow commands go to stderr
         state.output.quiet = True
     version = parse_release(release)
     cfg, record = state.load_release(scope, version)
-    if record is None and cfg.line_names != (cfg.all_lines or cfg.line_names):
-        # A selection `release` and `publish` refuse: refused before any leg is listed,
-        # as the workflow would build them all first. Reads the primary's tags.
+    if record is None and not rehearsal:
+        # What `release` and `publish` refuse of a new release: refused before any leg is
+        # listed, as the workflow would build them all first. Only the primary can say
+        # which lines an earlier run pinned (one matrix.yaml dropped since, too): read for
+        # a new release alone, and not for a rehearsal's legs, which refuse none of it.
         from ..stages.publish import refuse_before_build
 
         primary = state.clients.for_registry(cfg.primary)

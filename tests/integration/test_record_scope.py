@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import requests
 
+from publisher.adapters.localregistry import free_port
 from tests.conftest import ROOT
 from tests.integration.conftest import BasicAuthRegistry
 from tests.support.faultproxy import Fault, FaultProxy
@@ -797,6 +798,45 @@ def test_matrix_refuses_leaving_out_a_line_an_earlier_run_pinned(world: World) -
     again = world.run("matrix", "v1.0.0", "--github", "--only", "8.3", matrix=published)
     assert again.returncode == 0, again.stdout + again.stderr
     assert [leg["php"] for leg in json.loads(again.stdout)["include"]] == ["8.3", "8.3"]
+
+
+def test_matrix_refuses_a_line_matrix_yaml_dropped_since_an_earlier_run_pinned_it(
+    world: World, tmp_path: Path
+) -> None:
+    """No selection: an earlier run of v2.0.0 wrote PHP 8.3's pin, then matrix.yaml dropped
+    8.3. `release` and `publish` refuse to finish v2.0.0 without it, after every leg built:
+    `matrix` refuses it first, in their words and exit code. A rehearsal's legs (--local)
+    refuse none of it and read nothing."""
+    published = world.matrix("published.yaml", lines=("8.3", "8.4"))
+    indexes = world.publish("v1.0.0", published, ("8.3", "8.4"))
+    today = world.matrix("today.yaml", lines=("8.4", "8.5"))
+    fresh = world.run("matrix", "v2.0.0", "--github", matrix=today)
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr  # no earlier run: its legs
+    assert [leg["php"] for leg in json.loads(fresh.stdout)["include"]] == ["8.4"] * 2 + ["8.5"] * 2
+    world.put_tag("hub", indexes["8.3"], "v2.0.0-php-8.3")  # an earlier run, then it stopped
+    legs = world.run("matrix", "v2.0.0", "--github", matrix=today)
+    assert legs.returncode == 2, legs.stdout + legs.stderr
+    assert legs.stdout == ""
+    assert (
+        "error: usage error: v2.0.0 was started with PHP 8.3 (v2.0.0-php-8.3 on hub), which this "
+        "run leaves out: a release keeps its lines, and one whose registries hold different pins "
+        "of it is followed by no floating tag; nothing was built or pushed"
+    ) in legs.stderr
+    assert "restore PHP 8.3 in matrix.yaml to finish v2.0.0 with `publisher release v2.0.0" in (
+        " ".join(legs.stderr.split())
+    )
+    # the legs of a rehearsal (image-build.yml's) read nothing: not even a primary that is down
+    down = world.write_matrix(
+        tmp_path,
+        [("hub", f"127.0.0.1:{free_port()}/{world.repo}", True)],
+        name="down.yaml",
+        lines=("8.4",),
+    )
+    for config in (today, down):
+        rehearsed = world.run("matrix", "v2.0.0", "--github", "--local", matrix=config)
+        assert rehearsed.returncode == 0, rehearsed.stdout + rehearsed.stderr
+    unread = world.run("matrix", "v2.0.0", "--github", matrix=down)
+    assert unread.returncode != 0 and unread.stdout == "", unread.stderr  # a new release: read
 
 
 # ------------------------------------------------------------------ verify, never published

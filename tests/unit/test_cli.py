@@ -990,7 +990,7 @@ def test_repeated_flags_only_and_a_variable_beside_its_option_are_no_option_give
     result = cli("plan", "v1.0.0", "--json", "--config", "matrix.yaml", env=offline)
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)["lines"]) == 5
-    result = cli("matrix", "v1.0.0", "--github", "--qemu", env=offline)
+    result = cli("matrix", "v1.0.0", "--github", "--qemu", "--local", env=offline)
     assert result.exit_code == 0, result.output
     assert "ubuntu-24.04-arm" not in result.stdout
     # --help runs nothing: it is shown as before, whatever else the line holds

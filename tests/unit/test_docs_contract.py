@@ -287,7 +287,8 @@ def test_a_bad_variable_exits_with_the_code_whose_row_names_it(cli, variable, va
     [
         ("PUBLISHER_BUILDER", ("release", "v1.0.0", *_OFFLINE, "--only", "8.9", "--dry-run")),
         ("PUBLISHER_ATTESTATIONS", ("release", "v1.0.0", *_OFFLINE, "--only", "8.9")),
-        ("PUBLISHER_QEMU", ("matrix", "v1.0.0", *_OFFLINE, "--github")),
+        # --local: the offline rehearsal's legs (a new release's matrix reads the primary)
+        ("PUBLISHER_QEMU", ("matrix", "v1.0.0", *_OFFLINE, "--github", "--local")),
         ("PUBLISHER_DEBUG", ("plan", "v1.0.0", *_OFFLINE, "--only", "8.9")),
     ],
 )
