@@ -626,15 +626,20 @@ def _compose(text: str, source: str) -> yaml.Node:
         and not node.value
     ):
         # only `---`: PyYAML marks the nothing after it, on a line past the file's last;
-        # it is located on the line of its `---`
-        before = text[: node.start_mark.index] if node.start_mark else text
+        # it is located on the line of its `---`. Without one (a lone `!` tag), where
+        # PyYAML marks the empty node.
+        mark = node.start_mark
+        before = text[: mark.index] if mark else text
         marker = list(re.finditer(r"(?m)^---(?=[ \t]|$)", before))
-        line = before.count("\n", 0, marker[-1].start()) + 1 if marker else None
+        if marker:
+            line, column = before.count("\n", 0, marker[-1].start()) + 1, 1
+        else:
+            line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
         raise ConfigError(
             "the file holds an empty YAML document (no key)",
             source=source,
             line=line,
-            column=1 if line else None,
+            column=column,
             hint=start,
         )
     return node

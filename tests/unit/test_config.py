@@ -990,11 +990,18 @@ def test_an_empty_matrix_says_where_to_start(text):
 
 @pytest.mark.parametrize(
     ("text", "line"),
-    [("---\n", 1), ("---", 1), ("--- # nothing\n", 1), ("# a matrix\n\n---\n\n", 3)],
+    [
+        ("---\n", 1),
+        ("---", 1),
+        ("--- # nothing\n", 1),
+        ("# a matrix\n\n---\n\n", 3),
+        ("!", 1),
+        ("# a tag alone\n!\n", 2),
+    ],
 )
 def test_an_empty_yaml_document_is_an_empty_matrix_at_its_line(text, line):
-    """Only `---`: a document holding nothing, located on the file's line of `---`, not
-    on a line after the last one."""
+    """Only `---` (or a lone `!` tag): a document holding nothing, located on the file's
+    line of `---` (or of its tag), not on a line after the last one."""
     err = error_for(text)
     assert err.problem == "the file holds an empty YAML document (no key)"
     assert err.line == line and err.column == 1, (err.line, err.column)
