@@ -3,11 +3,12 @@
 
     python bench/outage_bench.py                 # every scenario, default and small retries
     python bench/outage_bench.py --lines 3       # three PHP lines instead of five
+    python bench/outage_bench.py --faults hang   # a registry that hangs only (minutes)
 
 Two real registries, hub (the primary) and ghcr, each behind a fault proxy; v1.0.0 is
 published clean, then v2.0.0, and one registry goes down (every request answered 503,
-or its connection reset) from the first write of its pins, or of its floating tags,
-on. Prints, per scenario and retry setting, the exit code, the requests the down
+its connection reset, or taken and never answered: each attempt then waits the answer
+time limit, 30 s) from the first write of its pins, or of its floating tags, on. Prints, per scenario and retry setting, the exit code, the requests the down
 registry was sent after it went down, and the wall time until the run exited.
 Figures only: tests/integration/test_registry_down.py asserts the counts.
 """
@@ -34,6 +35,8 @@ from tests.support.publishing import isolated_env  # noqa: E402
 LINES = ("8.1", "8.2", "8.3", "8.4", "8.5")
 #: Where each scenario's registry goes down: its first pin write, or floating-tag write.
 FROM = {"pins": r"/manifests/v2\.0\.0-php-", "floating": r"/manifests/(latest|php-)"}
+#: How the registry is down: the proxy's fault for each.
+FAULTS = {"503": "status", "reset": "reset", "hang": "hang"}
 RETRIES = {
     "default": {},
     "small": {
@@ -72,7 +75,7 @@ def scenario(
     world.publish("v1.0.0", matrix, lines, ("linux/amd64",))
     digests = world.seed("v2.0.0", lines, ("linux/amd64",))
     world.env = {**env, **retries}
-    fault = Outage("status" if action == "503" else "reset", status=503, trigger=FROM[start])
+    fault = Outage(FAULTS[action], status=503, trigger=FROM[start])
     proxies[down].add(fault)
     result = world.run("publish", "v2.0.0", "--digests", str(digests), "--no-smoke", matrix=matrix)
     took = time.monotonic() - fault.at
@@ -87,14 +90,18 @@ def scenario(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, default=len(LINES))
+    parser.add_argument(
+        "--faults", default=",".join(FAULTS), help="the ways to be down, comma-separated"
+    )
     args = parser.parse_args()
+    faults = [f for f in args.faults.split(",") if f in FAULTS]
     lines = ("8.4", *[v for v in LINES if v != "8.4"][: args.lines - 1])
     with contextlib.ExitStack() as started, tempfile.TemporaryDirectory() as tmp:
         hosts = {n: started.enter_context(LocalRegistry()).host for n in ("hub", "ghcr")}
         proxies = {n: started.enter_context(FaultProxy(h)) for n, h in hosts.items()}
         k = 0
         for down, start in (("ghcr", "pins"), ("hub", "pins"), ("ghcr", "floating")):
-            for action in ("503", "reset"):
+            for action in faults:
                 for label, retries in RETRIES.items():
                     k += 1
                     root = Path(tmp) / str(k)

@@ -13,6 +13,12 @@ request (that tag list) after its one attempt.
 The run still fails after the configured number of attempts (exit 7, the registry
 named), moves no floating tag on the registry that is down, writes no notes, and a
 rerun once the registry is back completes the release.
+
+A registry that hangs (``hang``: it takes each request and never answers) is judged
+down the same way once the first request has spent its attempts on answers that did not
+come within the time limit (a fixed 30 s: two attempts here, to keep the test short);
+before, each request spent its own attempts, the tag list read after the floating tags
+too (another two times 30 s).
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ pytestmark = pytest.mark.integration
 
 LINES = ("8.1", "8.2", "8.3", "8.5", "8.4")
 ATTEMPTS = 3
+#: The attempts against a registry that hangs: each waits the answer time limit, 30 s.
+HUNG_ATTEMPTS = 2
 #: Waits long enough that every write of a group has sent its first request before the
 #: first to fail has spent its attempts, however loaded the machine.
 RETRIES = {
@@ -64,8 +72,10 @@ def floating_tags(host: str, repo: str) -> dict[str, str]:
         ("hub", PINS, "reset", len(LINES), 0),  # the primary's five pins, connections broken
         # php-8.1 ... php-8.5 and latest; then the tags are listed, to say which now differ
         ("ghcr", FLOATING, "status", len(LINES) + 1, 1),
+        ("ghcr", PINS, "hang", len(LINES), 0),  # no answer to its five pins
+        ("ghcr", FLOATING, "hang", len(LINES) + 1, 1),
     ],
-    ids=["pins-503", "primary-pins-reset", "floating-503"],
+    ids=["pins-503", "primary-pins-reset", "floating-503", "pins-hung", "floating-hung"],
 )
 def test_a_registry_down_while_the_tags_are_written_costs_one_operation_s_retries(
     tmp_path: Path,
@@ -85,7 +95,8 @@ def test_a_registry_down_while_the_tags_are_written_costs_one_operation_s_retrie
     world.publish("v1.0.0", matrix, LINES, ("linux/amd64",))
     before = {n: floating_tags(r.host, world.repo) for n, r in registries.items()}
     digests = world.seed("v2.0.0", LINES, ("linux/amd64",))
-    world.env = {**world.env, **RETRIES}
+    attempts = HUNG_ATTEMPTS if action == "hang" else ATTEMPTS
+    world.env = {**world.env, **RETRIES, "PUBLISHER_RETRY_ATTEMPTS": str(attempts)}
     outage = Outage(action, status=503, trigger=start)
     fronts[down].add(outage)
 
@@ -94,13 +105,17 @@ def test_a_registry_down_while_the_tags_are_written_costs_one_operation_s_retrie
     assert result.returncode == 7, out
     said = result.stderr.split("error: registry unreachable: ", 1)[1]
     assert said.startswith(f"{down} ({fronts[down].host}): PUT manifest "), said
-    failing = "kept failing (HTTP 503)" if action == "status" else "connection failed"
-    assert failing in said and f"after {ATTEMPTS} attempts" in said, said
+    failing = {
+        "status": "kept failing (HTTP 503)",
+        "reset": "connection failed",
+        "hang": "connection failed: no answer within 30 s",
+    }[action]
+    assert failing in said and f"after {attempts} attempts" in said, said
     assert "Traceback" not in out and "internal error" not in out, out
     # One write spent its attempts; each other one of its group sent its first request
     # only, then waited for it and failed with its error; a later request made one attempt
-    # (before: ATTEMPTS each, the later tag list read too).
-    assert outage.since == ATTEMPTS + writes - 1 + later, (outage.since, out)
+    # (before: ``attempts`` each, the later tag list read too).
+    assert outage.since == attempts + writes - 1 + later, (outage.since, out)
     assert out.count("another request to it is being retried: waiting for its end") == writes - 1
     assert "also not written" not in out, out  # the same error, not said again per tag
     # No floating tag moved: on any registry while pins were left to write, on the one

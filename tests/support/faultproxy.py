@@ -27,6 +27,8 @@ Faults (``Fault.action``):
                 headers (distribution 2.8 itself ignores ``n`` for tags)
 * ``rewrite``   rewrite the request path with ``pattern`` -> ``replacement``, then forward
 * ``stall``     wait ``stall_seconds`` (or until ``release()``), then forward
+* ``hang``      take the request and never answer it, nor forward it: the connection stays
+                open until the client gives up on it (or ``release()``, which closes it)
 * ``throttle``  forward, reading the request body 64 KiB at a time with a pause of
                 ``stall_seconds`` before each piece (a slow uplink)
 * ``drip``      forward, then send the answer one byte every ``stall_seconds`` (until
@@ -49,6 +51,7 @@ import hashlib
 import http.client
 import json
 import re
+import select
 import socket
 import struct
 import threading
@@ -138,8 +141,9 @@ class Fault:
 class Outage(Fault):
     """The registry goes down at the first request ``trigger_method`` to a path matching
     ``trigger`` (that one included) and stays down: every request from then on gets the
-    fault (``status``, or ``reset`` for a connection broken each time). ``since`` counts
-    those requests, ``at`` is when the first came (``time.monotonic``)."""
+    fault (``status``, ``reset`` for a connection broken each time, or ``hang`` for a
+    registry that takes each request and never answers). ``since`` counts those requests,
+    ``at`` is when the first came (``time.monotonic``)."""
 
     trigger: str = ".*"
     trigger_method: str = "PUT"
@@ -323,6 +327,20 @@ class FaultProxy(LoopbackServer):
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
+            def _hang(self) -> None:
+                """Read and drop whatever the client sends, answering nothing, until it
+                closes the connection (or ``release()``: then close it)."""
+                self.close_connection = True
+                sock = self.connection
+                while not proxy._released.is_set():
+                    if not select.select([sock], [], [], 0.05)[0]:
+                        continue
+                    try:
+                        if not sock.recv(RELAY_CHUNK):
+                            return
+                    except OSError:
+                        return
+
             def _reset(self) -> None:
                 self.close_connection = True
                 sock = self.connection
@@ -339,6 +357,10 @@ class FaultProxy(LoopbackServer):
                 if fault.action == "stall":
                     proxy._released.wait(fault.stall_seconds)
                     self._relay(kind)
+                    return
+                if fault.action == "hang":
+                    self._record(kind, None, fault, 0)
+                    self._hang()
                     return
                 if fault.action == "throttle":  # read the request body slowly: a slow link
                     self._pause = fault.stall_seconds

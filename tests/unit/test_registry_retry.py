@@ -271,10 +271,11 @@ def test_connection_errors_become_unreachable_and_truncation_invalid() -> None:
         (Transient("connection refused", kind="connection"), 2, True),
         (Transient("HTTP 503", status=503), 1, False),  # no retry: nothing to spare
         (Transient("HTTP 429", status=429), 2, False),
-        (Transient("no answer", kind="no answer"), 2, False),
+        (Transient("no answer", kind="no answer"), 2, True),  # a registry that hangs
+        (Transient("stalled", kind="stalled"), 2, False),
         (Transient("HTTP 503", status=503, host="token.example"), 2, False),
     ],
-    ids=["503", "refused", "one-attempt", "429", "no-answer", "token-server"],
+    ids=["503", "refused", "one-attempt", "429", "no-answer", "stalled", "token-server"],
 )
 def test_what_judges_a_registry_down(failure: Transient, attempts: int, down: bool) -> None:
     clock = FakeClock()
@@ -299,27 +300,35 @@ def _in_thread(fn: Callable[[], object]) -> tuple[threading.Thread, list[object]
     return thread, said
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [Transient("HTTP 503", status=503), Transient("no answer within 30 s", kind="no answer")],
+    ids=["503", "no-answer"],
+)
 @pytest.mark.parametrize("recovers", [False, True], ids=["stays-down", "comes-back"])
-def test_a_request_failing_while_another_retries_waits_for_it(recovers: bool) -> None:
+def test_a_request_failing_while_another_retries_waits_for_it(
+    recovers: bool, failure: Transient
+) -> None:
     """The probe (the first to fail) retries; another that fails meanwhile waits for its
     end instead of retrying: then fails with its error, unsent (the registry judged
-    down), or retries at once when the probe got an answer."""
+    down), or retries at once when the probe got an answer (a slow registry's, too)."""
     t = transport(RetryPolicy(attempts=3, initial_delay=0.01, max_delay=0.02))
     probe_tries: list[int] = []
 
     def probe(n: int) -> str:
         probe_tries.append(n)
-        if n == 2:  # the other has failed and waits for this one
-            while not t.trouble._waiting:
+        if n == 2:  # the other has failed and waits for this one (a few seconds at most)
+            given_up = time.monotonic() + 5
+            while not t.trouble._waiting and time.monotonic() < given_up:
                 time.sleep(0.005)
         if n == 3 and recovers:
             return "probe"
-        raise Transient("HTTP 503", status=503)
+        raise failure
 
     first, probed = _in_thread(lambda: t.retrying("PUT a", probe))
     while not probe_tries:
         time.sleep(0.005)
-    other_tries, other = failing([Transient("HTTP 503", status=503)], result="other")
+    other_tries, other = failing([failure], result="other")
     second, waited = _in_thread(lambda: t.retrying("PUT b", other))  # type: ignore[arg-type]
     first.join(10)
     second.join(10)

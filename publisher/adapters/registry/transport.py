@@ -200,8 +200,8 @@ class Transient(Exception):
 @dataclass(frozen=True)
 class Outage:
     """A registry judged down: one operation spent its retries (more than one attempt, the
-    policy's whole number or its total time) on connection failures or 5xx answers of the
-    registry itself. The operations that had failed meanwhile fail at once, unsent, with
+    policy's whole number or its total time) on connection failures, answers that did not
+    come within the time limit, or 5xx answers of the registry itself. The operations that had failed meanwhile fail at once, unsent, with
     the error that operation ended with (the same class, message and tip); a later one
     makes one attempt, and fails so when that fails as well (its answer, if any, means
     the registry is up again: ``Trouble.answered``)."""
@@ -215,12 +215,15 @@ class Outage:
 
 
 def judges_down(exc: Transient) -> bool:
-    """Whether ``exc`` says the registry itself is down: no connection to it, or a 5xx
-    from it (not from a token server, a CDN or the registry a copy reads from; not a
-    429, an answer too slow or cut short, whose causes are not the registry being down)."""
+    """Whether ``exc`` says the registry itself is down: no connection to it, no answer
+    from it within the time limit (a registry that hangs), or a 5xx from it (not from a
+    token server, a CDN or the registry a copy reads from; not a 429, a stalled transfer
+    or an answer cut short, whose causes are not the registry being down). A registry
+    that is only slow is not judged down: an answer in time ends the retries of the
+    request that got it, and lifts the judgement."""
     if exc.host is not None or exc.origin is not None:
         return False
-    return exc.kind == "connection" or (
+    return exc.kind in ("connection", "no answer") or (
         exc.kind == "http" and exc.status is not None and 500 <= exc.status <= 599
     )
 
@@ -230,8 +233,8 @@ class Trouble:
 
     The first operation whose request fails as ``judges_down`` says is the probe: it
     retries under the policy. Another that fails so meanwhile waits for the probe's end
-    instead of retrying on its own: so a registry that is down costs one operation's
-    retries, not one per operation in flight. The probe spending its retries judges the
+    instead of retrying on its own: so a registry that is down, or hangs, costs one
+    operation's retries, not one per operation in flight. The probe spending its retries judges the
     registry down (``down``: the waiting operations fail at once, a later one after one
     attempt); the probe ending otherwise (an answer, another error) lets them retry.
     """
@@ -1392,8 +1395,8 @@ class Transport:
         most ``attempts`` tries when given (a side lookup: 1, its failure classified).
 
         An interrupted run wakes from a retry's wait at once and makes no new attempt.
-        While another operation retries after a connection failure or a 5xx, a retry
-        after the same waits for that one; a registry it judged down (``Trouble``) fails
+        While another operation retries after a connection failure, no answer in time or
+        a 5xx, a retry after the same waits for that one; a registry it judged down (``Trouble``) fails
         the operation with that one's error, at once or after its first attempt.
         """
         policy = self.retry
