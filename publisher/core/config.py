@@ -631,6 +631,8 @@ def _compose(text: str, source: str) -> yaml.Node:
         mark = node.start_mark
         before = text[: mark.index] if mark else text
         marker = list(re.finditer(r"(?m)^---(?=[ \t]|$)", before))
+        line: int | None
+        column: int | None
         if marker:
             line, column = before.count("\n", 0, marker[-1].start()) + 1, 1
         else:
