@@ -33,7 +33,8 @@ while [ -h "$script" ] && [ "$hops" -lt 40 ] && target=$(readlink -- "$script" 2
   esac
   hops=$((hops + 1))
 done
-case $script in */*) start=${script%/*}/start.sh ;; *) start=start.sh ;; esac
+# ./start.sh, not start.sh: `.` looks for a name without a slash on PATH, not here.
+case $script in */*) start=${script%/*}/start.sh ;; *) start=./start.sh ;; esac
 # An older start.sh would run a whole start when read: only one that stops after its helpers.
 if [ ! -f "$start" ] || [ ! -r "$start" ]; then
   said="$start cannot be read"

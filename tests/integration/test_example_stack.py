@@ -3049,6 +3049,13 @@ def test_stop_reads_the_start_sh_next_to_it_and_refuses_an_older_one(
     stop = run(tool, *argv[1:], str(link), env=env, check=False)
     assert stop.returncode == 2, stop.stderr
     assert stop.stderr.startswith("stop: error: STACK_NAME='Bad Name' is not valid: "), stop.stderr
+    # `sh stop.sh` in the stack folder: the start.sh there, not one `.` looks for on PATH
+    stop = run(tool, *argv[1:], "stop.sh", env=env, check=False, cwd=home)
+    assert stop.returncode == 2, stop.stderr
+    assert stop.stderr.startswith("stop: error: STACK_NAME='Bad Name' is not valid: "), stop.stderr
+    env["STACK_NAME"] = f"h-stack-{uuid.uuid4().hex[:8]}"  # nothing to stop: compose says so
+    stop = run(tool, *argv[1:], "stop.sh", env=env, check=False, cwd=home)
+    assert stop.returncode == 0, stop.stderr
 
 
 def _self_finding_loop(script: str) -> str:
