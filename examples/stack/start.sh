@@ -6,6 +6,7 @@
 #   ./start.sh                         # the default line of the pinned release
 #   PHP_VERSION=8.3 ./start.sh
 #   USE_PREBUILT=false ./start.sh      # always build locally
+#   PMA_IMAGE=phpmyadmin:5.2 ./start.sh  # phpMyAdmin too (compose pulls it when not here)
 #
 # Settings (environment; the same names and decisions as `publisher resolve`):
 #   PHP_VERSION                 PHP line X.Y (default: the pins file's default line)
@@ -1158,7 +1159,7 @@ compose_failed() {
 start: fix: $3"
 }
 
-# up_failed STATUS: why compose up failed, and what to do.
+# up_failed STATUS [WHAT]: why compose up failed to start WHAT (PHP-FPM), and what to do.
 up_failed() {
   said=$(grep -v '^[[:space:]]*$' "$compose_log" 2>/dev/null | tail -n 1)
   case $said in
@@ -1174,7 +1175,7 @@ up_failed() {
     *)
       fix="what docker compose said is above; $here/stop.sh (with the same STACK_NAME) removes what this stack left behind, then start again" ;;
   esac
-  compose_failed "docker compose could not start PHP-FPM" "$1" "$fix"
+  compose_failed "docker compose could not start ${2:-PHP-FPM}" "$1" "$fix"
 }
 
 start() {  # start IMAGE BUILD(true|false)
@@ -1231,7 +1232,14 @@ start() {  # start IMAGE BUILD(true|false)
 start: fix: this docker engine is $engine_platform: $platform images run under emulation (Docker Desktop has it; Linux: docker run --privileged --rm tonistiigi/binfmt --install ${platform#linux/})$native" ;;
     esac
   fi
+  # PMA_IMAGE set: phpMyAdmin too (compose.yaml's profile pma), pulled by compose when it is
+  # not here (its own pull policy: --pull never is PHP-FPM's alone), PHP-FPM left as it is.
+  if [ -n "${PMA_IMAGE:-}" ]; then
+    without_credentials "$PMA_IMAGE" || :  # never a password, in $shown
+    composed --profile pma up --detach --no-build --no-deps pma || up_failed $? "phpMyAdmin ($shown)"
+  fi
   say "started $1 ($platform)"
+  if [ -n "${PMA_IMAGE:-}" ]; then say "started phpMyAdmin $shown"; fi
   if [ -n "$was" ] && [ "$was" != "$here/compose.yaml" ]; then
     say "note: this replaced the stack $project_name started from ${was%/*}: to run both, give each its own STACK_NAME"
   fi

@@ -1030,23 +1030,51 @@ def test_the_launcher_is_shellcheck_clean_and_needs_no_python(world: World) -> N
     assert (world.bin_dir / "docker").exists()
 
 
+def pma_standin(world: World) -> str:
+    """A STAND-IN for phpMyAdmin (a copy of the stand-in PHP-FPM image, which keeps running),
+    on the test registry under a new name: not in the local image store, so compose pulls it."""
+    ref = f"{world.registry.host}/stand-in-{uuid.uuid4().hex[:8]}/phpmyadmin:5.2"
+    run(
+        require_tool("skopeo"), "copy", "--all", "--src-tls-verify=false",
+        "--dest-tls-verify=false", f"docker://{world.repository}@{world.digest}", f"docker://{ref}",
+    )  # fmt: skip
+    return ref
+
+
+def _services(world: World, project: str) -> dict[str, tuple[str, str]]:
+    """The stack's containers: service -> (image, state)."""
+    out = run(
+        world.docker, "ps", "-a", "--filter", f"label=com.docker.compose.project={project}",
+        "--format", '{{.Label "com.docker.compose.service"}} {{.Image}} {{.State}}',
+    ).stdout  # fmt: skip
+    return {s: (i, st) for s, i, st in (line.split() for line in out.splitlines())}
+
+
 def test_pma_image_passes_through_to_compose(world: World, project: str, tmp_path: Path) -> None:
-    odd = "registry.example:5000/team/phpmyadmin:5.2@sha256:" + "f" * 64
+    """PMA_IMAGE set: start.sh starts phpMyAdmin too (the profile pma), compose pulling it,
+    and stop.sh removes it with PHP-FPM; one compose cannot pull is exit 11 naming it."""
+    pma = pma_standin(world)
     log = tmp_path / "compose.log"
-    env = launcher_env(world, project, tmp_path, PMA_IMAGE=odd, STACK_TEST_LOG=str(log))
+    env = launcher_env(world, project, tmp_path, PMA_IMAGE=pma, STACK_TEST_LOG=str(log))
     proc, fields = launch(world, env)
     assert fields["decision"] == "use-prebuilt", proc.stderr
-    assert set(log.read_text().splitlines()) == {f"PMA_IMAGE={odd}"}
+    assert proc.returncode == 0, proc.stderr
+    assert set(log.read_text().splitlines()) == {f"PMA_IMAGE={pma}"}
+    assert f"start: started phpMyAdmin {pma}\n" in proc.stderr
+    services = _services(world, project)
+    assert services["pma"] == (pma, "running"), services
+    assert services["php"][1] == "running", services
     _, decision = resolve(env, tmp_path)
-    assert decision["pma_image"] == odd
+    assert decision["pma_image"] == pma
     stop = run("sh", str(STACK / "stop.sh"), env=env, check=False)
     assert stop.returncode == 0, stop.stderr
-    assert (
-        run(
-            world.docker, "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}"
-        ).stdout
-        == ""
-    )
+    assert _services(world, project) == {}
+
+    odd = f"127.0.0.1:{free_port()}/team/phpmyadmin:5.2@sha256:" + "f" * 64
+    proc, fields = launch(world, {**env, "PMA_IMAGE": odd})
+    assert fields["decision"] == "use-prebuilt", proc.stderr
+    assert proc.returncode == 11, proc.stderr
+    assert f"start: error: docker compose could not start phpMyAdmin ({odd}): " in proc.stderr
 
 
 def test_pma_image_from_an_env_file_edited_on_windows_reaches_compose_without_its_cr(
@@ -1054,17 +1082,40 @@ def test_pma_image_from_an_env_file_edited_on_windows_reaches_compose_without_it
 ) -> None:
     """A module's env file saved with CRLF: PMA_IMAGE is read as the other settings are,
     without the blanks around it, never refused for a character nobody sees."""
+    pma = pma_standin(world)
     log = tmp_path / "compose.log"
     env = launcher_env(
-        world, project, tmp_path, PMA_IMAGE="phpmyadmin:5.2\r", PHP_VERSION="8.4\r",
+        world, project, tmp_path, PMA_IMAGE=f"{pma}\r", PHP_VERSION="8.4\r",
         STACK_TEST_LOG=str(log),
     )  # fmt: skip
     proc, fields = launch(world, env)
     assert fields["decision"] == "use-prebuilt", proc.stderr
     assert proc.returncode == 0, proc.stderr
-    assert set(log.read_text().splitlines()) == {"PMA_IMAGE=phpmyadmin:5.2"}
+    assert set(log.read_text().splitlines()) == {f"PMA_IMAGE={pma}"}
+    assert _services(world, project)["pma"] == (pma, "running")
     answer, decision = resolve(env, tmp_path)
-    assert decision.get("pma_image") == "phpmyadmin:5.2", answer.stderr
+    assert decision.get("pma_image") == pma, answer.stderr
+
+
+def test_the_by_hand_pma_command_compose_yaml_gives_works(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """compose.yaml's by-hand command for phpMyAdmin, after resolve, starts both services
+    (`docker compose --profile pma up -d` alone stops on PHP_IMAGE missing)."""
+    text = (STACK / "compose.yaml").read_text()
+    commands = [c for c in re.findall(r"docker compose [^\n`]*--profile pma[^\n`]*", text)]
+    assert commands == ["docker compose --env-file php.env --profile pma up -d"], commands
+    pma = pma_standin(world)
+    home = _vendored(world, tmp_path)
+    env = launcher_env(world, project, tmp_path, PMA_IMAGE=pma)
+    env |= {"PATH": f"{world.bin_dir}:{os.environ['PATH']}", "PHP_PINS_FILE": "php-images.env"}
+    shutil.copy(RESOLVE, home / "resolve.py")
+    script = f"{sys.executable} resolve.py --format env > php.env\n{commands[0]}\n"
+    proc = run("sh", "-euc", script, env=env, cwd=home, check=False)
+    assert proc.returncode == 0, proc.stderr
+    services = _services(world, project)
+    assert services["pma"] == (pma, "running"), services
+    assert services["php"] == (world.prebuilt().split("@")[0], "running"), services
 
 
 @pytest.mark.parametrize(
