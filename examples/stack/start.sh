@@ -1014,6 +1014,8 @@ pull_slow=
 pull() {
   log=$work/pull.log
   : >"$log"
+  # the registry asked is REF's own (the base's may be another than the pre-built image's)
+  if reference "$1"; then pull_host=${ref_repository%%/*}; else pull_host=$registry_host; fi
   "$docker" pull --platform "$platform" "$1" >"$log" 2>&1 &
   pid=$!
   ticks=0
@@ -1023,7 +1025,7 @@ pull() {
   while kill -0 "$pid" 2>/dev/null; do
     [ -s "$log" ] && answered=true
     if [ "$answered" = false ] && [ "$ticks" -ge "$registry_ticks" ]; then
-      timed_out="no answer from $registry_host within $registry_timeout s"
+      timed_out="no answer from $pull_host within $registry_timeout s"
     elif [ "$ticks" -ge "$pull_ticks" ]; then
       timed_out="the pull did not finish within $pull_timeout s (STACK_PULL_TIMEOUT)"
       pull_slow=1

@@ -1849,6 +1849,12 @@ def test_a_base_pull_that_outlasts_stack_pull_timeout_says_to_raise_it(
     ), proc.stderr
     assert "once while online" not in proc.stderr
     assert "building" not in proc.stderr
+    # no answer at all: the base's registry is named, by both, not the pre-built image's
+    env.update(STACK_REGISTRY_TIMEOUT="0.4", STACK_PULL_TIMEOUT="900")
+    proc, _ = launch(world, env)
+    answer, _ = resolve(env, tmp_path)
+    for text in (proc.stderr, answer.stderr):
+        assert f"cannot be pulled (unreachable: no answer from {slow} within 0.4 s)" in text, text
 
 
 def test_a_pins_file_edited_on_windows_reads_the_same(
