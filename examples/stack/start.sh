@@ -1023,7 +1023,12 @@ pull() {
   timed_out=
   pull_slow=
   while kill -0 "$pid" 2>/dev/null; do
-    [ -s "$log" ] && answered=true
+    # Answered: docker says what it pulls (`REF: Pulling from PATH`, then the digest), which
+    # it does once the registry answered. Not any output: the CLI's own warnings (a
+    # config file it cannot parse) or `Using default tag` come before any request.
+    if [ "$answered" = false ] && grep -q -e ': Pulling from ' -e '^Digest: ' -e '^Status: ' "$log"; then
+      answered=true
+    fi
     if [ "$answered" = false ] && [ "$ticks" -ge "$registry_ticks" ]; then
       timed_out="no answer from $pull_host within $registry_timeout s"
     elif [ "$ticks" -ge "$pull_ticks" ]; then

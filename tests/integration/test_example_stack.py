@@ -1857,6 +1857,26 @@ def test_a_base_pull_that_outlasts_stack_pull_timeout_says_to_raise_it(
         assert f"cannot be pulled (unreachable: no answer from {slow} within 0.4 s)" in text, text
 
 
+def test_a_docker_cli_warning_does_not_count_as_the_registry_answering(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """The docker CLI's own early words (a config file it cannot parse) are no answer from
+    the registry: a silent one is still stopped after STACK_REGISTRY_TIMEOUT."""
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["silent"],
+        ALLOW_LOCAL_BUILD_FALLBACK="false", STACK_REGISTRY_TIMEOUT="1",
+    )  # fmt: skip
+    Path(env["DOCKER_CONFIG"], "config.json").write_text("{broken")
+    began = time.monotonic()
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "cannot-proceed", "availability": "unreachable"}, proc.stderr
+    host = world.repositories["silent"].split("/")[0]
+    assert f"registry {host} is offline or unreachable: no answer from {host} within 1 s" in (
+        proc.stderr
+    )
+    assert time.monotonic() - began < 8, proc.stderr
+
+
 def test_a_pins_file_edited_on_windows_reads_the_same(
     world: World, project: str, tmp_path: Path
 ) -> None:
