@@ -40,7 +40,7 @@
 # to do); 2 invalid setting (or an argument: there are none but --help, alone); 3 missing or broken pins file; 10 docker or compose
 # missing (DOCKER naming no executable file; compose older than 2.8.0), or the docker engine does not answer (within 10 s) or refuses this user;
 # 11 docker compose failed to build or start it (its last line and what to do follow);
-# 130/143 stopped by SIGINT/SIGTERM.
+# 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP.
 # stderr has one `start: decision=` line: decision=use-prebuilt|build-locally|cannot-proceed
 # availability=CLASS, or, stopped before deciding, decision=none error=invalid-input (2),
 # pins-file (3), docker-unavailable (10) or file-access (17: TMPDIR not writable, or the
@@ -832,6 +832,8 @@ pid=
 # the launcher (exit 130 for SIGINT, 143 for SIGTERM, as publisher's commands).
 trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 130' INT
 trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 143' TERM
+# SIGHUP (the terminal closed): stopped as by SIGTERM, its temporary folder removed too.
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 129' HUP
 
 # engine CMD...: CMD (a docker engine call, its errors kept in $work/engine.err) under a deadline of
 # $engine_timeout s kept by a background watchdog (no GNU timeout); status 124 and

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -1795,6 +1796,17 @@ def test_fractional_registry_timeout_and_sigterm(
         time.sleep(0.5)  # inside the pull's wait
         launcher.terminate()
         assert launcher.wait(timeout=30) == 143
+    assert not list(tmp_path.glob("php-stack.*"))
+    # SIGHUP (a closed terminal): the pull stopped, the temporary folder removed too
+    with subprocess.Popen(
+        [dash, str(STACK / "start.sh")], env=env, stderr=subprocess.PIPE, text=True
+    ) as launcher:
+        assert launcher.stderr is not None
+        assert "pulling" in launcher.stderr.readline() + launcher.stderr.readline()
+        time.sleep(0.5)  # inside the pull's wait
+        launcher.send_signal(signal.SIGHUP)
+        assert launcher.wait(timeout=30) == 129
+    assert not list(tmp_path.glob("php-stack.*"))
 
 
 def test_a_pull_that_outlasts_stack_pull_timeout_says_to_raise_it(
