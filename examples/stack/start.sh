@@ -258,6 +258,101 @@ $me: fix: install Docker Desktop (macOS) or the docker engine and its compose pl
 $me: fix: set DOCKER to the docker CLI's path (\`command -v docker\` names the one on PATH), or unset DOCKER to run docker from PATH"
 }
 
+# engine_or_fail: a temporary folder ($work, removed on exit), the docker CLI, compose v2 and
+# an engine that answers, as $engine_platform; else exit 10 (17 for the folder) with what is
+# wrong and its fix. start.sh asks before deciding, stop.sh before compose down.
+engine_or_fail() {
+# mktemp's own words (GNU, BSD and busybox differ) are not said: its reason ends the error.
+work=$(mktemp -d "${TMPDIR:-/tmp}/php-stack.XXXXXX" 2>&1) \
+  || fail 17 "cannot create a temporary folder in ${TMPDIR:-/tmp} (TMPDIR): ${work##*: }
+$me: fix: set TMPDIR to a writable folder, or unset it"
+trap 'rm -rf "$work"' EXIT
+pid=
+# Pulls and engine calls run in the background (for their deadlines): stop them with
+# the launcher (exit 130 for SIGINT, 143 for SIGTERM, as publisher's commands).
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 130' INT
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 143' TERM
+# SIGHUP (the terminal closed): stopped as by SIGTERM, its temporary folder removed too.
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 129' HUP
+
+# engine CMD...: CMD (a docker engine call, its errors kept in $work/engine.err) under a deadline of
+# $engine_timeout s kept by a background watchdog (no GNU timeout); status 124 and
+# $work/hung when the engine took the connection and never answered (a stuck Docker
+# Desktop). hung (in the launcher's own shell) then stops with exit 10.
+engine_timeout=10
+engine() {
+  "$@" 2>"$work/engine.err" &
+  pid=$!
+  call=$pid
+  (
+    trap 'kill "${timer:-}" 2>/dev/null; exit 0' TERM
+    sleep "$engine_timeout" &
+    timer=$!
+    wait "$timer" && : >"$work/hung" && kill "$call" 2>/dev/null  # marked before the kill
+  ) </dev/null >/dev/null 2>&1 &
+  watchdog=$!
+  wait "$call" 2>/dev/null  # no "Terminated" from dash when the watchdog stopped it
+  exit_status=$?
+  pid=
+  kill "$watchdog" 2>/dev/null
+  [ ! -e "$work/hung" ] || return 124
+  return "$exit_status"
+}
+hung() {
+  [ ! -e "$work/hung" ] || fail 10 "the docker engine does not answer (it took the connection, and no answer came within $engine_timeout s)
+$me: fix: restart Docker Desktop, or the docker service (sudo systemctl restart docker), until \`$docker version\` answers"
+}
+
+docker_or_fail
+# The oldest compose this launcher works with: `docker compose up --pull never` came in
+# compose 2.8.0 (ps --all, logs --no-log-prefix, rm --stop, version --short: 2.0.0;
+# pull_policy: missing: 2.1.0; the compose file's top-level name: 2.3.0). `version --short` prints 2.26.1, v2.7.0 (before
+# 2.8), 2.26.1+ds1, 2.29.2-desktop.2 or a dev build's own words: one it cannot read goes on.
+compose_minimum=2.8.0
+if ! compose_version=$("$docker" compose version --short 2>/dev/null) \
+  && ! "$docker" compose version >/dev/null 2>&1; then
+  install_compose="install the compose plugin (Docker Desktop has it; Debian/Ubuntu: docker-compose-plugin or docker-compose 2.x)"
+  # A docker-compose command of its own: the old v1 (whose files and flags differ), or a
+  # v2 binary that docker does not know as its plugin.
+  standalone=$(docker-compose version --short 2>/dev/null) || standalone=
+  case $standalone in
+    [2-9].* | [1-9][0-9].*)
+      plugins=${DOCKER_CONFIG:-${HOME:-}/.docker}/cli-plugins  # where docker looks for this user's
+      fail 10 "docker compose v2 is missing as a docker plugin: docker-compose $standalone is installed as a command of its own
+$me: fix: make docker find it: mkdir -p \"$plugins\" && ln -s \"$(command -v docker-compose)\" \"$plugins/docker-compose\"; or $install_compose" ;;
+    ?*)
+      fail 10 "docker compose v2 is missing: only docker-compose $standalone (compose v1, unsupported) is installed
+$me: fix: $install_compose" ;;
+  esac
+  fail 10 "docker compose v2 is missing
+$me: fix: $install_compose"
+fi
+compose_version=$(printf '%s\n' "${compose_version:-}" | sed -n 1p | tr -d '[:space:]')
+compose_version=${compose_version#v}
+if matches "$compose_version" '[0-9]{1,4}\.[0-9]{1,4}([^0-9].*)?'; then
+  compose_major=${compose_version%%.*}
+  compose_minor=${compose_version#*.}
+  compose_minor=${compose_minor%%[!0-9]*}
+  if [ "$compose_major" -lt 2 ] || { [ "$compose_major" -eq 2 ] && [ "$compose_minor" -lt 8 ]; }; then
+    fail 10 "docker compose $compose_version is too old: this launcher needs compose $compose_minimum or newer (\`docker compose up --pull never\`)
+$me: fix: update compose: Docker Desktop (macOS, Windows): install its current version; Linux: upgrade the docker-compose-plugin package (sudo apt-get install --only-upgrade docker-compose-plugin, or your distribution's docker-compose 2.x), or put a newer compose release's binary in ${DOCKER_CONFIG:-${HOME:-}/.docker}/cli-plugins/docker-compose"
+  fi
+fi
+# What docker said names the engine it asked (DOCKER_HOST, the docker context), or that
+# this user may not use it (Linux: not in the docker group).
+engine_platform=$(engine "$docker" version --format '{{.Server.Os}}/{{.Server.Arch}}') || {
+  hung
+  said=$(grep -v -e '^[[:space:]]*$' -e '^WARNING' "$work/engine.err" 2>/dev/null | tail -n 1)
+  case $(printf '%s' "$said" | tr '[:upper:]' '[:lower:]') in
+    *"permission denied"*)
+      fail 10 "this user may not use the docker engine: $said
+$me: fix: add yourself to the docker group (sudo usermod -aG docker \"\$USER\", then log out and in again), or use Docker Desktop or rootless docker" ;;
+  esac
+  fail 10 "the docker engine does not answer${said:+: $said}
+$me: fix: start Docker Desktop, or the docker service (sudo systemctl start docker); if it is running, \`$docker context ls\` and DOCKER_HOST say which engine is asked"
+}
+}
+
 [ "$me" = start ] || return 0  # stop.sh has what it reads: the helpers above
 
 # The folder of the script itself, also when started through a symlink to it (a
@@ -822,95 +917,8 @@ stand_in=$(pin PHP_STAND_IN)
 
 # ------------------------------------------------------------------ docker and compose
 
-# mktemp's own words (GNU, BSD and busybox differ) are not said: its reason ends the error.
-work=$(mktemp -d "${TMPDIR:-/tmp}/php-stack.XXXXXX" 2>&1) \
-  || fail 17 "cannot create a temporary folder in ${TMPDIR:-/tmp} (TMPDIR): ${work##*: }
-start: fix: set TMPDIR to a writable folder, or unset it"
-trap 'rm -rf "$work"' EXIT
-pid=
-# Pulls and engine calls run in the background (for their deadlines): stop them with
-# the launcher (exit 130 for SIGINT, 143 for SIGTERM, as publisher's commands).
-trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 130' INT
-trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 143' TERM
-# SIGHUP (the terminal closed): stopped as by SIGTERM, its temporary folder removed too.
-trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 129' HUP
+engine_or_fail
 
-# engine CMD...: CMD (a docker engine call, its errors kept in $work/engine.err) under a deadline of
-# $engine_timeout s kept by a background watchdog (no GNU timeout); status 124 and
-# $work/hung when the engine took the connection and never answered (a stuck Docker
-# Desktop). hung (in the launcher's own shell) then stops with exit 10.
-engine_timeout=10
-engine() {
-  "$@" 2>"$work/engine.err" &
-  pid=$!
-  call=$pid
-  (
-    trap 'kill "${timer:-}" 2>/dev/null; exit 0' TERM
-    sleep "$engine_timeout" &
-    timer=$!
-    wait "$timer" && : >"$work/hung" && kill "$call" 2>/dev/null  # marked before the kill
-  ) </dev/null >/dev/null 2>&1 &
-  watchdog=$!
-  wait "$call" 2>/dev/null  # no "Terminated" from dash when the watchdog stopped it
-  exit_status=$?
-  pid=
-  kill "$watchdog" 2>/dev/null
-  [ ! -e "$work/hung" ] || return 124
-  return "$exit_status"
-}
-hung() {
-  [ ! -e "$work/hung" ] || fail 10 "the docker engine does not answer (it took the connection, and no answer came within $engine_timeout s)
-start: fix: restart Docker Desktop, or the docker service (sudo systemctl restart docker), until \`$docker version\` answers"
-}
-
-docker_or_fail
-# The oldest compose this launcher works with: `docker compose up --pull never` came in
-# compose 2.8.0 (ps --all, logs --no-log-prefix, rm --stop, version --short: 2.0.0;
-# pull_policy: missing: 2.1.0; the compose file's top-level name: 2.3.0). `version --short` prints 2.26.1, v2.7.0 (before
-# 2.8), 2.26.1+ds1, 2.29.2-desktop.2 or a dev build's own words: one it cannot read goes on.
-compose_minimum=2.8.0
-if ! compose_version=$("$docker" compose version --short 2>/dev/null) \
-  && ! "$docker" compose version >/dev/null 2>&1; then
-  install_compose="install the compose plugin (Docker Desktop has it; Debian/Ubuntu: docker-compose-plugin or docker-compose 2.x)"
-  # A docker-compose command of its own: the old v1 (whose files and flags differ), or a
-  # v2 binary that docker does not know as its plugin.
-  standalone=$(docker-compose version --short 2>/dev/null) || standalone=
-  case $standalone in
-    [2-9].* | [1-9][0-9].*)
-      plugins=${DOCKER_CONFIG:-${HOME:-}/.docker}/cli-plugins  # where docker looks for this user's
-      fail 10 "docker compose v2 is missing as a docker plugin: docker-compose $standalone is installed as a command of its own
-start: fix: make docker find it: mkdir -p \"$plugins\" && ln -s \"$(command -v docker-compose)\" \"$plugins/docker-compose\"; or $install_compose" ;;
-    ?*)
-      fail 10 "docker compose v2 is missing: only docker-compose $standalone (compose v1, unsupported) is installed
-start: fix: $install_compose" ;;
-  esac
-  fail 10 "docker compose v2 is missing
-start: fix: $install_compose"
-fi
-compose_version=$(printf '%s\n' "${compose_version:-}" | sed -n 1p | tr -d '[:space:]')
-compose_version=${compose_version#v}
-if matches "$compose_version" '[0-9]{1,4}\.[0-9]{1,4}([^0-9].*)?'; then
-  compose_major=${compose_version%%.*}
-  compose_minor=${compose_version#*.}
-  compose_minor=${compose_minor%%[!0-9]*}
-  if [ "$compose_major" -lt 2 ] || { [ "$compose_major" -eq 2 ] && [ "$compose_minor" -lt 8 ]; }; then
-    fail 10 "docker compose $compose_version is too old: this launcher needs compose $compose_minimum or newer (\`docker compose up --pull never\`)
-start: fix: update compose: Docker Desktop (macOS, Windows): install its current version; Linux: upgrade the docker-compose-plugin package (sudo apt-get install --only-upgrade docker-compose-plugin, or your distribution's docker-compose 2.x), or put a newer compose release's binary in ${DOCKER_CONFIG:-${HOME:-}/.docker}/cli-plugins/docker-compose"
-  fi
-fi
-# What docker said names the engine it asked (DOCKER_HOST, the docker context), or that
-# this user may not use it (Linux: not in the docker group).
-engine_platform=$(engine "$docker" version --format '{{.Server.Os}}/{{.Server.Arch}}') || {
-  hung
-  said=$(grep -v -e '^[[:space:]]*$' -e '^WARNING' "$work/engine.err" 2>/dev/null | tail -n 1)
-  case $(lower "$said") in
-    *"permission denied"*)
-      fail 10 "this user may not use the docker engine: $said
-start: fix: add yourself to the docker group (sudo usermod -aG docker \"\$USER\", then log out and in again), or use Docker Desktop or rootless docker" ;;
-  esac
-  fail 10 "the docker engine does not answer${said:+: $said}
-start: fix: start Docker Desktop, or the docker service (sudo systemctl start docker); if it is running, \`$docker context ls\` and DOCKER_HOST say which engine is asked"
-}
 # The image runs on the engine, whatever this machine is (a remote DOCKER_HOST, a Rosetta
 # shell on Apple Silicon whose uname says x86_64): its platform, as resolve takes it. One
 # the pins file does not list (linux/arm, a Windows engine) is platform-missing, not exit 2.

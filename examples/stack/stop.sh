@@ -2,8 +2,10 @@
 # Stop what ./start.sh started (same STACK_NAME): its containers and network. Needs docker
 # and compose v2, and start.sh next to it (it reads start.sh's helpers, to say what start.sh
 # says). Exit status: 0 stopped (or nothing to stop); 2 an invalid STACK_NAME or an argument;
-# 10 docker missing (or DOCKER naming no executable file); 11 docker compose failed (its
-# message above, then what to do); 17 no start.sh next to it; 130/143 stopped by SIGINT/SIGTERM.
+# 10 docker or compose missing (or DOCKER naming no executable file), or the docker engine does
+# not answer (within 10 s) or refuses this user, as start.sh says it; 11 docker compose failed
+# (its message above, then what to do); 17 no start.sh next to it (or TMPDIR not writable);
+# 130/143 stopped by SIGINT/SIGTERM.
 set -u
 [ -z "${ZSH_VERSION:-}" ] || emulate sh  # zsh stop.sh: read as sh, as start.sh
 case ${1-} in
@@ -53,6 +55,7 @@ stack_helpers_for=stop
 . "$start"
 stack_name
 docker_or_fail  # sets $docker
+engine_or_fail  # compose and an engine that answers (within 10 s), as start.sh asks
 # shellcheck disable=SC2154  # project_name, docker: set by stack_name and docker_or_fail
 "$docker" compose --project-name "$project_name" down && exit 0
 status=$?

@@ -2407,6 +2407,21 @@ def test_a_docker_engine_that_never_answers_is_exit_10_not_a_silent_wait(
     assert "start: error: the docker engine does not answer (it took the connection" in proc.stderr
     assert "restart Docker Desktop" in proc.stderr
     assert time.monotonic() - began < 30
+    silent = Silent()  # stop.sh too: the same deadline and words, exit 10
+    began = time.monotonic()
+    try:
+        env["DOCKER_HOST"] = f"tcp://{silent.host}"
+        stop = run(dash, str(STACK / "stop.sh"), env=env, check=False, timeout=60)
+    finally:
+        silent.close()
+    assert stop.returncode == 10, stop.stderr
+    assert stop.stderr.splitlines() == [
+        "stop: error: the docker engine does not answer (it took the connection, and no answer "
+        "came within 10 s)",
+        "stop: fix: restart Docker Desktop, or the docker service (sudo systemctl restart "
+        "docker), until `docker version` answers",
+    ]
+    assert time.monotonic() - began < 30
 
 
 def test_a_stopped_engine_and_a_user_outside_the_docker_group_are_told_apart(
@@ -2443,11 +2458,18 @@ def test_a_stopped_engine_and_a_user_outside_the_docker_group_are_told_apart(
             setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", dash,
             str(STACK / "start.sh"), env=env, check=False, timeout=60,
         )  # fmt: skip
+        stop = run(
+            setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", dash,
+            str(STACK / "stop.sh"), env=env, check=False, timeout=60,
+        )  # fmt: skip
     finally:
         shutil.rmtree(shared, ignore_errors=True)
     assert proc.returncode == 10, proc.stderr
     assert "start: error: this user may not use the docker engine: permission denied" in proc.stderr
     assert "sudo usermod -aG docker" in proc.stderr
+    assert stop.returncode == 10, stop.stderr  # stop.sh says the same, not to start docker
+    assert "stop: error: this user may not use the docker engine: permission denied" in stop.stderr
+    assert "sudo usermod -aG docker" in stop.stderr
 
 
 @pytest.mark.parametrize("standalone", ["none", "v1", "v2"])
@@ -2989,12 +3011,14 @@ def test_stop_says_what_failed_and_what_to_do(world: World, project: str, tmp_pa
     )
     gone = f"unix://{tmp_path}/no-engine.sock"
     stop = run(dash, str(STACK / "stop.sh"), env={**env, "DOCKER_HOST": gone}, check=False)
-    assert stop.returncode == 11, stop.stderr
-    assert f"stop: error: docker compose could not stop the stack {project} (exit status 1;" in (
-        stop.stderr
-    )
-    assert "stop: fix: start Docker Desktop or the docker service if it is not running" in (
-        stop.stderr
+    assert stop.returncode == 10, stop.stderr
+    assert stop.stderr.startswith(
+        "stop: error: the docker engine does not answer: Cannot connect to the Docker daemon at "
+        f"{gone}"
+    ), stop.stderr
+    assert (
+        "stop: fix: start Docker Desktop, or the docker service (sudo systemctl start docker)"
+        in (stop.stderr)
     )
 
 
