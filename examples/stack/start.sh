@@ -44,7 +44,8 @@
 # stderr has one `start: decision=` line: decision=use-prebuilt|build-locally|cannot-proceed
 # availability=CLASS, or, stopped before deciding, decision=none error=invalid-input (2),
 # pins-file (3), docker-unavailable (10) or file-access (17: TMPDIR not writable, or the
-# current directory removed under a relative PHP_PINS_FILE or PHP_DOCKERFILES).
+# current directory removed under a relative PHP_PINS_FILE or PHP_DOCKERFILES, or no
+# compose.yaml next to start.sh).
 set -u
 # zsh start.sh: read as sh (zsh's own path and status, which PATH and $? are, are not
 # used as variables here either).
@@ -917,6 +918,11 @@ stand_in=$(pin PHP_STAND_IN)
 
 # ------------------------------------------------------------------ docker and compose
 
+# compose.yaml next to start.sh: without it compose could start nothing (after a pull or a build).
+if [ ! -f "$here/compose.yaml" ] || [ ! -r "$here/compose.yaml" ]; then
+  fail 17 "there is no compose.yaml this user may read in the stack folder $here: start.sh starts the services it describes
+start: fix: vendor compose.yaml with start.sh, from the same publisher version, into $here"
+fi
 engine_or_fail
 
 # The image runs on the engine, whatever this machine is (a remote DOCKER_HOST, a Rosetta
@@ -1190,7 +1196,10 @@ up_failed() {
     *'network '*'incorrect label'* | *'was not created by compose'*)
       fix="a network compose did not create holds this stack's network name (${project_name}_default): remove it (docker network rm ${project_name}_default), or set STACK_NAME to another name" ;;
     *)
-      fix="what docker compose said is above; $here/stop.sh (with the same STACK_NAME) removes what this stack left behind, then start again" ;;
+      # a command that runs as printed: the path quoted for sh, with the STACK_NAME given
+      stop_cmd="'$(printf '%s' "$here/stop.sh" | sed "s/'/'\\\\''/g")'"
+      if [ -n "${STACK_NAME:-}" ]; then stop_cmd="STACK_NAME=$project_name $stop_cmd"; fi
+      fix="what docker compose said is above; \`$stop_cmd\` removes what this stack left behind, then start again" ;;
   esac
   compose_failed "docker compose could not start ${2:-PHP-FPM}" "$1" "$fix"
 }

@@ -993,6 +993,47 @@ def test_a_stack_under_a_path_with_spaces_hash_and_dollar(
     assert bad.stdout == ""
 
 
+def test_a_compose_failure_tip_is_a_stop_command_that_runs_as_printed(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """compose up failing for a reason of its own: the fix names stop.sh as a command that
+    runs as printed (its path quoted, a space and a quote in it, with the STACK_NAME given),
+    and that removes what was left; a stack folder without compose.yaml is refused before
+    any pull, exit 17."""
+    home = tmp_path / "it's a" / "st ack"
+    shutil.copytree(STACK, home, ignore=shutil.ignore_patterns("README.md", ".gitignore"))
+    compose = home / "compose.yaml"
+    compose.write_text(  # a container docker cannot create: a device that is not there
+        compose.read_text().replace(
+            "    restart: unless-stopped",
+            '    devices: ["/nonexistent-device:/dev/x"]\n    restart: unless-stopped',
+        )
+    )
+    env = launcher_env(world, project, tmp_path)
+    proc, fields = launch(world, env, stack=home)
+    assert fields["decision"] == "use-prebuilt", proc.stderr
+    assert proc.returncode == 11, proc.stderr
+    assert _stack_containers(world, project), proc.stderr  # left behind: created, not started
+    fix = next(line for line in said(proc) if line.startswith("start: fix: "))
+    command = re.findall(r"`([^`]+)`", fix)
+    assert command == [f"STACK_NAME={project} '{tmp_path}/it'\\''s a/st ack/stop.sh'"], fix
+    stop = run("sh", "-c", command[0], env={**env, "STACK_NAME": ""}, check=False)
+    assert stop.returncode == 0, stop.stderr
+    assert _stack_containers(world, project) == []
+
+    compose.unlink()
+    proc, fields = launch(world, env, stack=home)
+    assert proc.returncode == 17, proc.stderr
+    assert fields == {"decision": "none", "error": "file-access"}, proc.stderr
+    assert said(proc)[1:] == [
+        f"start: error: there is no compose.yaml this user may read in the stack folder {home}: "
+        "start.sh starts the services it describes",
+        "start: fix: vendor compose.yaml with start.sh, from the same publisher version, into "
+        f"{home}",
+    ]
+    assert "pulling" not in proc.stderr
+
+
 def test_started_through_a_symlink_from_another_directory(
     world: World, project: str, tmp_path: Path
 ) -> None:
