@@ -48,7 +48,7 @@ ACCEPTS: dict[str, frozenset[str]] = {
     "audit": frozenset({CONFIG, NOTES_DIR}),
     "verify": frozenset({CONFIG, NOTES_DIR, ONLY}),
     "check-public": frozenset({CONFIG, NOTES_DIR, ONLY}),
-    "matrix": frozenset({CONFIG, NOTES_DIR, ONLY}),
+    "matrix": frozenset({CONFIG, NOTES_DIR, ONLY, LOCAL}),
     "plan": frozenset({CONFIG, NOTES_DIR, ONLY}),
     "republish-check": frozenset({CONFIG, NOTES_DIR}),
     "build": frozenset({CONFIG}),
@@ -61,7 +61,7 @@ ACCEPTS: dict[str, frozenset[str]] = {
 CARRIES_ONLY = frozenset({"release", "republish"})
 
 #: The commands that read no registry: a rehearsal's tip names them as they are.
-OFFLINE = frozenset({"render", "matrix", "plan"})
+OFFLINE = frozenset({"render", "plan"})
 
 
 @dataclass(frozen=True)
