@@ -179,12 +179,16 @@ class State:
         """The matrix narrowed by ``--only``, as a rerun or a republish of ``version``
         publishes it (a line the matrix dropped is left out): what plan and matrix show."""
         from ..stages.publish import load_release, select_release
+        from .options import locations_of
 
         only = only_lines(scope.only)
         cfg = self.load_config(scope.config_path)
         notes_dir = self._records(cfg, scope, version)
         cfg, record = select_release(cfg, only, notes_dir, version)
-        return load_release(cfg, notes_dir, version, self.output, record=record)
+        locations = locations_of(scope.config_path, scope.notes_dir)
+        return load_release(
+            cfg, notes_dir, version, self.output, record=record, locations=locations
+        )
 
     def _records(self, cfg: config.Config, scope: ReleaseScope, version: Release) -> Path:
         """The directory of ``version``'s record; one given that does not exist is said:

@@ -241,7 +241,13 @@ def build_command(
         )
     cfg = state.load_config(config_path).select(php_lines, option="--php")
     digest_file = check_digest_file(digest_file, f"{php}-{platform_text.replace('/', '-')}.json")
-    cfg, record = load_release(cfg, options.notes_dir_of(cfg, None), version, state.output)
+    cfg, record = load_release(
+        cfg,
+        options.notes_dir_of(cfg, None),
+        version,
+        state.output,
+        locations=options.locations_of(config_path),
+    )
     platforms = cfg.line(php).platforms
     if Platform.parse(platform_text) not in platforms:  # before any tool or registry
         raise UsageError(
@@ -430,7 +436,13 @@ def publish_command(
     # made when the notes are written: a run refused before then leaves no empty one
     ensure_writable(notes, "the release notes directory", create=False)
     cfg, record = load_release(
-        cfg, notes, version, state.output, republish=reason is not None, record=read
+        cfg,
+        notes,
+        version,
+        state.output,
+        republish=reason is not None,
+        record=read,
+        locations=locations,
     )
     # The records first: an empty directory is a mistake found without asking a registry.
     records = read_directory(digests_dir)

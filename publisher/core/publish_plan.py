@@ -129,8 +129,9 @@ def config_for_record(
     are new each time, and the record names those of an earlier rehearsal.
     ``recorded``: the release tags with a record next to it (a newer stable one
     among them carries ``latest``, so the notices do not tie it to this release).
-    ``locations``: a republish's (``publisher republish``) locations, with which the
-    refusal of a dropped line spells the command that republishes the others.
+    ``locations``: the run's, with which a republish's refusal of a dropped line spells
+    the command that republishes the others, and a refusal of a moved repository the
+    check of the release where it was published.
     """
     if record is None:
         return config, []
@@ -252,7 +253,12 @@ def config_for_record(
     registries = (
         config.registries
         if rehearsal
-        else _recorded_registries(config, record, read_only=keep_dropped and not strict)
+        else _recorded_registries(
+            config,
+            record,
+            read_only=keep_dropped and not strict,
+            locations=locations or DEFAULT_LOCATIONS,
+        )
     )
     if registries != config.registries:
         notices.append(
@@ -329,13 +335,18 @@ def left_behind(
 
 
 def _recorded_registries(
-    config: Config, record: ReleaseFacts, *, read_only: bool
+    config: Config,
+    record: ReleaseFacts,
+    *,
+    read_only: bool,
+    locations: Locations = DEFAULT_LOCATIONS,
 ) -> tuple[Registry, ...]:
     """Today's registries, each at the repository the record says the release went to.
 
     A command that only reads the release (``read_only``) reads it there. One that
     writes refuses: a release stays where it was published, and writing part of
-    it to another repository would leave it half in each.
+    it to another repository would leave it half in each; the check it names carries
+    ``locations``, the run's.
     """
     recorded = {r.name: r.repository for r in record.registries}
     result = []
@@ -349,8 +360,8 @@ def _recorded_registries(
                 f"{record.release} was published to {was} ({registry.name}); matrix.yaml "
                 f"now names {registry.repository.name}",
                 field="registries",
-                hint=f"a release stays where it was published: `publisher verify "
-                f"{record.release}` checks it there; publish new releases to the new "
+                hint="a release stays where it was published: "
+                f"`{locations.command('verify', record.release)}` checks it there; publish new releases to the new "
                 "repository, and copy older ones by digest if consumers need them there "
                 "(their pins files name the old one)",
             )

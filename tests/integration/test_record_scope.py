@@ -417,6 +417,8 @@ def test_a_release_is_judged_where_its_record_says_it_was_published(world: World
         assert refused.returncode == 3, (argv, refused.stdout + refused.stderr)
         assert f"now names {world.hosts['hub']}/{world.repo}-moved" in refused.stderr
         assert "a release stays where it was published" in refused.stderr
+        # the check it names reads the same matrix file
+        assert f"`publisher verify v1.0.0 --config {moved}` checks it there" in refused.stderr
 
 
 def test_a_registry_dropped_from_the_matrix_is_said_by_every_command(world: World) -> None:

@@ -17,6 +17,7 @@ import pytest
 from publisher.core import config
 from publisher.core import plan as planning
 from publisher.core.errors import ConfigError, UsageError
+from publisher.core.locations import Locations
 from publisher.core.notes import (
     RegistryFacts,
     ReleaseFacts,
@@ -479,6 +480,12 @@ def test_a_release_is_read_where_it_was_published_and_never_written_elsewhere():
         with pytest.raises(ConfigError, match=r"now names docker\.io/other/php-fpm") as info:
             config_for_record(moved, record, **writing)
         assert "a release stays where it was published" in (info.value.hint or "")
+    located = Locations(config="moved.yaml", notes_dir="notes")
+    with pytest.raises(ConfigError) as info:
+        config_for_record(moved, record, locations=located)
+    assert "`publisher verify v1.1.0 --config moved.yaml --notes-dir notes` checks it" in (
+        info.value.hint or ""
+    )
     same, notices = config_for_record(cfg(), record, keep_dropped=True)
     assert same.registries == cfg().registries and not any("published to" in n for n in notices)
 
