@@ -161,8 +161,9 @@ def ending_soon(php: str, today: datetime.date, *, frozen: bool = False) -> str 
     return (
         f"PHP {php}'s security support ends on {line.security_until} ({when}), and the "
         "official image stops updating it after that day: then, once the first weekly "
-        "republish-check past that day has run (it rebuilds the line once more if its base "
-        "moved since the release), mark the line frozen: true in matrix.yaml, or drop it "
+        "republish past that day has run (republish.yml: it rebuilds the line once more if "
+        "republish-check finds its base moved since the release), mark the line frozen: "
+        "true in matrix.yaml, or drop it "
         f"— source: {SOURCE}"
     )
 

@@ -406,9 +406,9 @@ def test_a_line_near_its_end_is_a_notice_on_the_run_s_page_and_changes_no_output
     assert notices[0].startswith(
         "::notice::PHP 8.2's security support ends on 2026-12-31 (in 24 days)"
     ) and notices[0].endswith(
-        "then, once the first weekly republish-check past that day has run (it rebuilds the "
-        "line once more if its base moved since the release), mark the line frozen: true in "
-        "matrix.yaml, or drop it — source: https://www.php.net/supported-versions.php"
+        "then, once the first weekly republish past that day has run (republish.yml: it "
+        "rebuilds the line once more if republish-check finds its base moved since the "
+        "release), mark the line frozen: true in matrix.yaml, or drop it — source: https://www.php.net/supported-versions.php"
     )
     assert "::warning::" not in said, said
     outputs = parse_outputs(out.read_text())

@@ -107,9 +107,9 @@ def test_the_default_line_leaving_security_support_soon_hands_latest_on_first() 
     assert len(said) == 2, said
     assert said[1] == (
         "PHP 8.2's security support ends on 2026-12-31 (in 31 days), and the official image "
-        "stops updating it after that day: then, once the first weekly republish-check past "
-        "that day has run (it rebuilds the line once more if its base moved since the "
-        "release), mark the line frozen: true in matrix.yaml, or drop it; it is the default line, which latest and each release's "
+        "stops updating it after that day: then, once the first weekly republish past that "
+        "day has run (republish.yml: it rebuilds the line once more if republish-check "
+        "finds its base moved since the release), mark the line frozen: true in matrix.yaml, or drop it; it is the default line, which latest and each release's "
         "vX.Y.Z follow: first set default_line in matrix.yaml to a line that still updates "
         "after that day (8.5, 8.4, 8.3) — source: " + lifecycle.SOURCE
     )
