@@ -33,6 +33,7 @@ import yaml
 
 from ..core.errors import ToolMissingError, UnreachableError
 from ..core.fileio import make_temp_dir, read_prefix
+from ..core.sizes import seconds
 from .runner import Background, Runner
 
 BINARIES = ("docker-registry", "registry")
@@ -266,11 +267,11 @@ class LocalRegistry:
         if running is not None:  # the binary runs, but never answers
             raise ToolMissingError(
                 f"the throwaway registry ({running}) did not answer on "
-                f"{self.url} within {timeout:.0f}s" + (f": {said}" if said else ""),
+                f"{self.url} within {seconds(timeout, 0)}" + (f": {said}" if said else ""),
                 hint=BROKEN_BINARY_HINT,
             )
         raise UnreachableError(
-            f"the registry:2 container did not answer on {self.url} within {timeout:.0f}s",
+            f"the registry:2 container did not answer on {self.url} within {seconds(timeout, 0)}",
             registry=self.host,
             hint=f"check that nothing else holds port {self.port} and that docker publishes "
             "ports on 127.0.0.1; or install the distribution binary (`apt-get install "

@@ -46,6 +46,7 @@ from ..core.errors import (
     printable,
 )
 from ..core.fileio import NotRegularFileError, append_whole
+from ..core.sizes import seconds
 from ..resolve import (  # inert and inert_json: resolve writes its decision so in Actions too
     MIN_SECRET_FORM,
     inert,
@@ -376,7 +377,7 @@ class Output:
                 self._group_depth -= 1
             if self.github and outer:
                 self._write(self._commands, "::endgroup::\n", verbatim=True)
-            self.detail(f"  ({title}: {elapsed:.1f}s)")
+            self.detail(f"  ({title}: {seconds(elapsed, 1)})")
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         """A table on the terminal, and in the step summary when in Actions."""

@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import CommandError, ToolMissingError
+from ..core.sizes import seconds as in_seconds
 from . import stop
 from .output import Output
 
@@ -330,13 +331,13 @@ def tail(text: str, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> str:
 
 
 def _duration(seconds: float) -> str:
-    """``45s``, ``3m 05s``, ``1h 02m``."""
+    """``45 s``, ``3 min 05 s``, ``1 h 02 min``."""
     whole = int(seconds)
     if whole < 60:
-        return f"{whole}s"
+        return f"{whole} s"
     if whole < 3600:
-        return f"{whole // 60}m {whole % 60:02d}s"
-    return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
 
 
 def tool_name(argv0: str) -> str:
@@ -470,7 +471,7 @@ class Runner:
             captured = _decode(exc.stdout) + _decode(exc.stderr)
             said = "its last output is shown above" if captured.strip() else "it printed nothing"
             raise CommandError(
-                f"`{label}` did not finish within {timeout:g}s",
+                f"`{label}` did not finish within {in_seconds(exc.timeout)}",
                 output=tail(self.output.redact(captured)),
                 hint=hint or f"the command hung; {said}",
             ) from None

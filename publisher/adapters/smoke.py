@@ -61,6 +61,7 @@ from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import Locations
 from ..core.platforms import Platform
 from ..core.reference import Reference
+from ..core.sizes import seconds
 from ..resolve import PORT_MAX, is_loopback, small_number
 from . import fastcgi
 from .builders import dockercli
@@ -173,7 +174,7 @@ def start_script(health: list[str] | None, timeout: float, probe: str | None = N
             then + 'kill "$pid"; wait "$pid"; exit 0',
             "  fi",
             "done",
-            f'echo "publisher-smoke: not healthy within {timeout:g}s"; cat "$log"; kill "$pid"; exit 1',
+            f'echo "publisher-smoke: not healthy within {seconds(timeout)}"; cat "$log"; kill "$pid"; exit 1',
         ]
     )
 
@@ -877,6 +878,6 @@ class _DockerSession:
         return Completed(
             argv=(),
             returncode=1,
-            stdout=f"not healthy within {timeout:g}s: {last.output}",
+            stdout=f"not healthy within {seconds(timeout)}: {last.output}",
             stderr=logs.output,
         )

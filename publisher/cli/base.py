@@ -47,6 +47,7 @@ from ..core.errors import (
 )
 from ..core.fileio import append_whole, require_directory
 from ..core.platforms import did_you_mean
+from ..core.sizes import seconds
 from ..resolve import given_more_than_once, tip_lines
 from .options import UTF8_PATH_HINT, EnvOption, HintedRefusal, Only, ReleaseScope
 
@@ -563,7 +564,7 @@ def _forced_exit_error(code: int, state: State | None) -> PublisherError:
     writes; the annotation's and the step summary's words."""
     hint = state.interrupted_hint if state is not None else None
     error = PublisherError(
-        f"publisher: still stopping after {FORCE_EXIT_AFTER:g}s; exiting", hint=hint
+        f"publisher: still stopping after {seconds(FORCE_EXIT_AFTER)}; exiting", hint=hint
     )
     error.label, error.exit_code = "interrupted", code
     return error

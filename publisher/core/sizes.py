@@ -1,5 +1,6 @@
-"""Sizes in words, one way everywhere: decimal megabytes, as registries report sizes
-and as the size budget (``size_budget_mb``) counts them.
+"""Sizes and durations in words, one way everywhere: decimal megabytes, as registries
+report sizes and as the size budget (``size_budget_mb``) counts them, and seconds with a
+space before the unit (``30 s``), as ``resolve`` and the stack's launcher write them.
 
 Tables and messages show an image's size with ``human_size`` (kB below one MB: the
 stand-in and test images are tiny, and "0.0 MB" would say nothing); budgets and
@@ -27,4 +28,10 @@ def human_size(size: int) -> str:
     return megabytes(size) if size >= MB else f"{size / 1000:.1f} kB"
 
 
-__all__ = ["MB", "human_size", "megabytes", "signed_megabytes"]
+def seconds(value: float, places: int | None = None) -> str:
+    """``30 s``; ``places`` digits after the point (``2.5 s`` for 1, ``120 s`` for 0),
+    or None: as few as ``value`` needs (``0.5 s``, ``30 s``)."""
+    return f"{value:g} s" if places is None else f"{value:.{places}f} s"
+
+
+__all__ = ["MB", "human_size", "megabytes", "seconds", "signed_megabytes"]

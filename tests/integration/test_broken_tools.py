@@ -158,7 +158,7 @@ def test_a_tool_that_hangs_is_reported_not_waited_for(tmp_path: Path, tool: str)
     assert took < 15, f"the run took {took:.1f}s"
     assert result.returncode == 10, result.stdout + result.stderr
     assert f"{tool} ({shims / tool}) is installed but does not work" in result.stderr
-    assert "did not finish within 2s" in result.stderr
+    assert "did not finish within 2 s" in result.stderr
     nothing_started(result, tmp_path)
 
 

@@ -439,7 +439,7 @@ LazyGroup(commands={{"hang": hang}})(["hang"], obj=State(env={{"GITHUB_ACTIONS":
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 143, done.stdout + done.stderr
-    assert "publisher: still stopping after 0.5s; exiting\n  tip: a rerun finishes it\n" in (
+    assert "publisher: still stopping after 0.5 s; exiting\n  tip: a rerun finishes it\n" in (
         done.stderr
     ), done.stderr
     errors = [
@@ -448,7 +448,7 @@ LazyGroup(commands={{"hang": hang}})(["hang"], obj=State(env={{"GITHUB_ACTIONS":
     assert len(errors) == 1, done.stdout + done.stderr
     if hangs == "unwinding":
         assert (
-            errors[0] == "publisher: still stopping after 0.5s; exiting%0Atip: a rerun finishes it"
+            errors[0] == "publisher: still stopping after 0.5 s; exiting%0Atip: a rerun finishes it"
         )
     else:
         assert errors[0].startswith("interrupted by SIGTERM: stopped before finishing"), errors
@@ -506,7 +506,7 @@ LazyGroup(commands={{"hang": hang}})(["hang"], obj=State(env={env!r}))
     else:
         assert text.endswith(
             "**Failed: interrupted (exit 143)**\n\n"
-            "> publisher: still stopping after 0.5s; exiting\n>\n> tip: a rerun finishes it\n\n"
+            "> publisher: still stopping after 0.5 s; exiting\n>\n> tip: a rerun finishes it\n\n"
         ), text
 
 
@@ -575,7 +575,7 @@ LazyGroup(commands={"hang": hang})(["hang"], obj=State(env={}))
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 143, done.stdout + done.stderr
-    assert "publisher: still stopping after 0.5s; exiting\n  tip: a rerun finishes it\n" in (
+    assert "publisher: still stopping after 0.5 s; exiting\n  tip: a rerun finishes it\n" in (
         done.stderr
     ), done.stderr
     assert time.monotonic() - started < 20

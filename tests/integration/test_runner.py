@@ -67,17 +67,17 @@ def test_a_long_command_says_it_still_runs_and_keeps_its_stdin_and_output() -> N
     assert done.stdout == "got abc\n"
     said = [line for line in out.getvalue().splitlines() if "still running" in line]
     assert 2 <= len(said) <= 5, out.getvalue()
-    assert set(said) <= {"slow build: still running (0s)", "slow build: still running (1s)"}
+    assert set(said) <= {"slow build: still running (0 s)", "slow build: still running (1 s)"}
     out.truncate(0)
     runner.run([sys.executable, "-c", "import time; time.sleep(0.7)"], echo=False)
     assert "still running" not in out.getvalue()
-    with pytest.raises(CommandError, match=r"did not finish within 0\.7s"):
+    with pytest.raises(CommandError, match=r"did not finish within 0\.7 s"):
         runner.run([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.7)
 
 
 def test_a_hanging_command_is_stopped() -> None:
     runner = Runner()
-    with pytest.raises(CommandError, match=r"did not finish within 0\.5s"):
+    with pytest.raises(CommandError, match=r"did not finish within 0\.5 s"):
         runner.run([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
 
 
@@ -121,7 +121,7 @@ def test_a_hanging_wrapper_s_child_ends_with_it_at_the_probe_timeout(
     runner = Runner(env={**os.environ, "PATH": f"{tool.parent}{os.pathsep}{os.environ['PATH']}"})
     started = time.monotonic()
     try:
-        with pytest.raises(ToolMissingError, match=r"did not finish within 1s"):
+        with pytest.raises(ToolMissingError, match=r"did not finish within 1 s"):
             runner.probe(["sometool", "--version"])
         took = time.monotonic() - started
         child = int(pid_file.read_text())

@@ -77,7 +77,7 @@ def test_cleanup_commands_run_to_completion_while_stopping(tmp_path: Path) -> No
         with pytest.raises(CommandError, match="publisher is stopping"):
             runner.run(_writer(tmp_path / "work", 0))
         hung = runner.cleanup(SLEEPER, timeout=1)
-        assert not hung.ok and "did not finish within 1s" in hung.stderr
+        assert not hung.ok and "did not finish within 1 s" in hung.stderr
         for thread in threads:
             thread.join(timeout=10)
         assert time.monotonic() - started < 5

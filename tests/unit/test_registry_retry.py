@@ -154,8 +154,8 @@ def test_retry_after_beyond_the_total_time_gives_up_at_once() -> None:
     message = str(info.value)
     assert "rate-limited" in message and "ratelimit-remaining: 0;w=21600" in message
     # One request was made, and the message says so and why it stopped there.
-    assert "after 1 attempt in 0.0s" in message and "5 attempt" not in message
-    assert "the next wait, 3600.0s, would pass the retry time limit of 30s" in message
+    assert "after 1 attempt in 0.0 s" in message and "5 attempt" not in message
+    assert "the next wait, 3600.0 s, would pass the retry time limit of 30 s" in message
     assert "authenticate" in (info.value.hint or "")
 
 
@@ -185,7 +185,7 @@ def test_a_used_up_quota_without_retry_after_stops_at_once(
         message = str(info.value)
         assert "after 1 attempt" in message
         assert "ratelimit-remaining: 0;w=21600 (ratelimit-limit: 100;w=21600)" in message
-        assert "used up for a window of 21600s" in message
+        assert "used up for a window of 21600 s" in message
         assert "authenticate" in (info.value.hint or "")
     else:
         assert t.retrying("GET manifest", op) == "ok"  # type: ignore[arg-type]
@@ -210,7 +210,7 @@ def test_rate_limit_hint_names_the_env_vars() -> None:
     ("headers", "retry_after", "when"),
     [
         ({}, None, ""),
-        ({"Retry-After": "120"}, 120.0, " (it asked to wait 120s)"),
+        ({"Retry-After": "120"}, 120.0, " (it asked to wait 120 s)"),
         ({"ratelimit-reset": "300"}, None, " (ratelimit-reset: 300)"),
     ],
 )

@@ -206,7 +206,7 @@ def test_quiet_probes_are_echoed_only_in_debug_mode() -> None:
 def test_timeout_becomes_a_command_error_with_partial_output() -> None:
     exc = subprocess.TimeoutExpired(["x"], 5, output=b"partial progress\n")
     runner, _, _ = make(Spawn(exc=exc))
-    with pytest.raises(CommandError, match="did not finish within 5s") as caught:
+    with pytest.raises(CommandError, match="did not finish within 5 s") as caught:
         runner.run([PYTHON, "hang"], timeout=5)
     assert "partial progress" in caught.value.output
     assert caught.value.hint == "the command hung; its last output is shown above"
@@ -214,7 +214,7 @@ def test_timeout_becomes_a_command_error_with_partial_output() -> None:
 
 def test_a_timeout_without_output_says_it_printed_nothing() -> None:
     runner, _, _ = make(Spawn(exc=subprocess.TimeoutExpired(["x"], 5)))
-    with pytest.raises(CommandError, match="did not finish within 5s") as caught:
+    with pytest.raises(CommandError, match="did not finish within 5 s") as caught:
         runner.run([PYTHON, "hang"], timeout=5)
     assert caught.value.hint == "the command hung; it printed nothing"
 
@@ -268,7 +268,7 @@ def test_a_cleanup_is_bounded_quiet_and_marked_for_the_spawner() -> None:
 @pytest.mark.parametrize(
     ("exc", "said"),
     [
-        (subprocess.TimeoutExpired(["x"], 2), "did not finish within 2s"),
+        (subprocess.TimeoutExpired(["x"], 2), "did not finish within 2 s"),
         (PermissionError(13, "Permission denied"), "could not be started: Permission denied"),
     ],
 )
@@ -290,9 +290,9 @@ def test_still_running_lines_name_the_step_and_its_time() -> None:
     for seconds in (59.9, 185.0, 3725.0):
         say(seconds)
     assert out.getvalue().splitlines()[1:] == [
-        "buildah build (PHP 8.4, linux/arm64): still running (59s)",
-        "buildah build (PHP 8.4, linux/arm64): still running (3m 05s)",
-        "buildah build (PHP 8.4, linux/arm64): still running (1h 02m)",
+        "buildah build (PHP 8.4, linux/arm64): still running (59 s)",
+        "buildah build (PHP 8.4, linux/arm64): still running (3 min 05 s)",
+        "buildah build (PHP 8.4, linux/arm64): still running (1 h 02 min)",
     ]
     runner.run([PYTHON, "-V"], echo=False)
     assert spawn.calls[1][1]["still_running"] is None

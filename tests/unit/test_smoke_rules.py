@@ -286,7 +286,7 @@ def test_start_script_waits_for_the_health_check() -> None:
     assert '"$@" >"$log" 2>&1 &' in script
     assert "if php-fpm-healthcheck >/dev/null 2>&1; then" in script
     assert 'while [ "$i" -lt 120 ]' in script  # every 0.25s for 30s
-    assert "not healthy within 30s" in script
+    assert "not healthy within 30 s" in script
     assert 'if [ "$i" -ge 4 ]; then' in start_script(None, 5)  # alive for 1s
 
 
@@ -442,7 +442,7 @@ def test_docker_smoke_failure_lists_defects_and_still_cleans_up() -> None:
     with pytest.raises(SmokeTestError) as caught:
         tester.test(IMAGE, Platform.AMD64, php_line="8.4", extensions=["intl"])
     message = caught.value.message
-    assert "did not start" in message and "not healthy within 3s" in message
+    assert "did not start" in message and "not healthy within 3 s" in message
     assert "reports PHP 8.3.7, expected the 8.4 line" in message
     assert "does not list intl" in message
     assert caught.value.exit_code == 13

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ...core.fileio import counted, temp_dir
 from ...core.manifest import Manifest
-from ...core.sizes import human_size
+from ...core.sizes import human_size, seconds
 from ...core.transfer_plan import (
     BlobStep,
     ManifestStep,
@@ -423,7 +423,7 @@ class _Progress:
             message = (
                 f"copy: {self._done} of {counted(self._total, 'blob')} placed, "
                 f"{human_size(self._bytes)} of {human_size(self._total_bytes)} "
-                f"({now - self._start:.0f}s)"
+                f"({seconds(now - self._start, 0)})"
             )
         transfers._detail(message)
 

@@ -47,6 +47,7 @@ from ...core.errors import (
     UnreachableError,
 )
 from ...core.retry import RetryPolicy, is_retryable_status, parse_retry_after
+from ...core.sizes import seconds
 from ...resolve import (
     DOCKER_HUB_API,
     Challenge,
@@ -1444,7 +1445,7 @@ class Transport:
                 at = f" (at {exc.host}, {exc.role})" if exc.host else ""
                 failed = exc.origin or self
                 then = (
-                    f"retrying in {wait:.1f}s (attempt {attempt + 1} of {policy.attempts})"
+                    f"retrying in {seconds(wait, 1)} (attempt {attempt + 1} of {policy.attempts})"
                     if behind[0] is None
                     else "another request to it is being retried: waiting for its end"
                 )
@@ -1474,11 +1475,11 @@ class Transport:
         self, exc: Transient, what: str, ended: retry_loop.RetriesExhausted
     ) -> PublisherError:
         count = ended.attempts
-        tries = f"after {count} attempt{'' if count == 1 else 's'} in {ended.elapsed:.1f}s"
+        tries = f"after {count} attempt{'' if count == 1 else 's'} in {seconds(ended.elapsed, 1)}"
         if ended.next_wait is not None:
             tries += (
-                f" (the next wait, {ended.next_wait:.1f}s, would pass the retry time limit of "
-                f"{self.retry.total_timeout:g}s, PUBLISHER_RETRY_TOTAL_TIMEOUT)"
+                f" (the next wait, {seconds(ended.next_wait, 1)}, would pass the retry time limit of "
+                f"{seconds(self.retry.total_timeout)}, PUBLISHER_RETRY_TOTAL_TIMEOUT)"
             )
         if exc.status == 429:
             remaining = self._header(exc.headers, "ratelimit-remaining")
@@ -1494,15 +1495,15 @@ class Transport:
             # when the limit resets, as the registry said it (Retry-After, else ratelimit-reset)
             when = ""
             if exc.retry_after is not None:
-                quota += f"; it asked to wait {exc.retry_after:.0f}s"
+                quota += f"; it asked to wait {seconds(exc.retry_after, 0)}"
             if exc.retry_after is not None and exc.retry_after >= 1:
-                when = f" (it asked to wait {exc.retry_after:.0f}s)"
+                when = f" (it asked to wait {seconds(exc.retry_after, 0)})"
             elif reset is not None:
                 when = f" (ratelimit-reset: {reset})"
             window = quota_spent_for(exc)
             if window is not None and window > self.retry.total_timeout:
                 quota += (
-                    f"; the quota is used up for a window of {window:g}s and no Retry-After "
+                    f"; the quota is used up for a window of {seconds(window)} and no Retry-After "
                     "was given, so no wait within the retry time limit can help"
                 )
             # An anonymous limit resets too: waiting works with or without credentials.
