@@ -1600,6 +1600,42 @@ def test_refused_credentials_from_the_environment_are_said_to_be_set_and_wrong(
     assert "not-the-password" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("name", "how", "it"),
+    [("HUB_TOKEN", "ends with a newline", "it"), ("HUB_USERNAME", "has blanks around it", "them")],
+)
+def test_refused_credentials_with_a_newline_or_blanks_say_which_variable_holds_them(
+    basic_registry: Any,
+    repo: str,
+    write_matrix: Callable[..., Path],
+    tmp_path: Path,
+    name: str,
+    how: str,
+    it: str,
+) -> None:
+    """A token from a hand-made env file (``HUB_TOKEN=$'...\\n'``) keeps its newline, and
+    the registry refuses it with the right password before it: the tip names the
+    variable and what is around its value (sent as given, never changed), never the
+    value itself."""
+    matrix = write_matrix(
+        tmp_path,
+        [("hub", f"{basic_registry.host}/{repo}", True)],
+        credentials={"hub": ("HUB_USERNAME", "HUB_TOKEN")},
+    )
+    given = {"HUB_USERNAME": basic_registry.username, "HUB_TOKEN": basic_registry.password}
+    given[name] = given[name] + "\n" if name == "HUB_TOKEN" else f" {given[name]}\t"
+    result = run(["verify", "v1.0.0", "--config", str(matrix)], tmp_path, **given)
+    assert result.exit_code == 4, result.output
+    flat = " ".join(result.stderr.split())
+    assert (
+        f"tip: the value of {name} {how}, sent as part of the "
+        f"{'password' if name == 'HUB_TOKEN' else 'username'} (a credential is sent as "
+        f"given): set {name} without {it}; the registry refused the username and password "
+        "in HUB_USERNAME and HUB_TOKEN (named in matrix.yaml): check both values"
+    ) in flat, result.stderr
+    assert basic_registry.password not in result.output
+
+
 def test_a_rehearsal_whose_bases_cannot_be_reached_says_how_to_rehearse_on_stand_ins(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -785,6 +785,28 @@ class Transport:
             )
         return f"check the username and password ({self.credentials.source}); {where}"
 
+    def _blanks(self) -> str:
+        """What the registry was sent that the variables' values hide, said by the
+        variable's name, never its value: a newline at the end (a hand-made env file's,
+        ``NAME=$'token\\n'``) or blanks around one. A credential is sent as given, never
+        changed in silence. Empty when none (or when not from the environment)."""
+        if self.credentials is None or not self._from_env():
+            return ""
+        said = []
+        for name, role, value in (
+            (self.username_env, "username", self.credentials.username),
+            (self.password_env, "password", self.credentials.password),
+        ):
+            if value == value.strip():
+                continue
+            newline = value.endswith(("\n", "\r"))
+            how = "ends with a newline" if newline else "has blanks around it"
+            said.append(
+                f"the value of {name} {how}, sent as part of the {role} (a credential is "
+                f"sent as given): set {name} without {'it' if newline else 'them'}; "
+            )
+        return "".join(said)
+
     def _auth_failed(self, message: str, scopes: Sequence[str], status: int) -> AuthError:
         push = any(s.endswith(",push") for s in scopes)
         who = (
@@ -796,7 +818,7 @@ class Transport:
             AuthError,
             f"{message}{who}",
             status=status,
-            hint=self.auth_hint(push=push),
+            hint=self._blanks() + self.auth_hint(push=push),
         )
 
     def _fetch_token(self, challenge: Challenge, scopes: Sequence[str]) -> str:
