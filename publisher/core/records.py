@@ -37,6 +37,8 @@ from .fileio import (
     require_directory,
     write_atomic,
 )
+from .locations import DEFAULT as DEFAULT_LOCATIONS
+from .locations import Locations
 from .platforms import Platform
 from .schema import Shape, is_newer
 from .version import Release, is_release_tag
@@ -388,11 +390,12 @@ def match_records(
     records: Sequence[DigestRecord],
     *,
     allow_missing: bool = False,
+    locations: Locations = DEFAULT_LOCATIONS,
 ) -> dict[str, list[DigestRecord]]:
     """The records of each selected line in platform order; every leg must be present.
 
     With ``allow_missing`` (a dry run before the builds), a line lacking any leg
-    is left out instead.
+    is left out instead. The commands a refusal names carry ``locations``, the run's.
     """
     by_key: dict[tuple[str, str], DigestRecord] = {}
     for record in records:
@@ -439,18 +442,25 @@ def match_records(
             )
         raise UsageError(
             f"no digest record for release {release.tag}: {', '.join(missing)}",
-            hint="run `publisher build` for those legs (or `publisher release`) first",
+            hint=f"run `{locations.command('build', release.tag)}` for those legs (or "
+            f"`{locations.command('release', release.tag)}`) first",
         )
     for php, legs in result.items():
-        refuse_mixed_builds(release, php, legs)
+        refuse_mixed_builds(release, php, legs, locations)
     return result
 
 
-def refuse_mixed_builds(release: Release, php: str, records: Sequence[DigestRecord]) -> None:
+def refuse_mixed_builds(
+    release: Release,
+    php: str,
+    records: Sequence[DigestRecord],
+    locations: Locations = DEFAULT_LOCATIONS,
+) -> None:
     """Refuse one line's legs built from different base images or Dockerfiles: a leg run
     again later ("Re-run failed jobs" after the base tag moved, a leg built again by hand
     after a render) beside the others. Its index would hold images of two builds, and the
-    record (and the pins file's ``PHP_BASE_IMAGE``) would name one base for them all."""
+    record (and the pins file's ``PHP_BASE_IMAGE``) would name one base for them all.
+    The command the refusal names carries ``locations``, the run's."""
     for what, of in (
         ("base images", lambda r: r.base_digest),
         ("Dockerfiles", lambda r: r.dockerfile_sha256),
@@ -458,11 +468,13 @@ def refuse_mixed_builds(release: Release, php: str, records: Sequence[DigestReco
         if len({of(r) for r in records} - {None}) < 2:
             continue
         said = ", ".join(f"{r.platform} from {of(r)}" for r in records if of(r) is not None)
+        rebuild = locations.command(
+            "build", release.tag, "--php", php, "--platform P --digest-file F --rebuild"
+        )
         raise UsageError(
             f"the digest records of PHP {php} were built from different {what} ({said}): "
             "its legs were not built by one run, and one index holds the images of one "
             "build; no registry was changed",
-            hint=f"build every leg of PHP {php} again (`publisher build {release.tag} --php "
-            f"{php} --platform P --digest-file F --rebuild` for each; in GitHub Actions, "
+            hint=f"build every leg of PHP {php} again (`{rebuild}` for each; in GitHub Actions, "
             '"Re-run all jobs"), then publish again',
         )

@@ -925,6 +925,7 @@ class Publisher:
             self.release,
             records,
             allow_missing=self.options.dry_run and self.before_builds,
+            locations=self.options.locations,
         )
         if self.options.republish_reason is None:
             pinned = set(tags_present.get(self.primary.name, ()))

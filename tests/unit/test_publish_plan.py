@@ -894,7 +894,14 @@ def test_records_of_this_release_for_lines_left_out_are_not_called_another_relea
     message = str(caught.value)
     assert "the digest records given are of" not in message, message
     assert f"v1.2.0: {rest[0].php} {rest[0].platforms[0]}" in message, message
-    assert "run `publisher build` for those legs" in (caught.value.hint or "")
+    assert "run `publisher build v1.2.0` for those legs" in (caught.value.hint or "")
+    located = Locations(config="m.yaml", notes_dir="n")
+    with pytest.raises(UsageError) as caught:
+        match_records(selected, parse_release("v1.2.0"), records, locations=located)
+    assert (
+        "run `publisher build v1.2.0 --config m.yaml` for those legs (or `publisher release "
+        "v1.2.0 --config m.yaml --notes-dir n`) first"
+    ) in (caught.value.hint or "")
 
 
 def test_one_lines_legs_built_from_different_dockerfiles_are_refused_naming_each():
@@ -935,3 +942,10 @@ def test_one_lines_legs_built_from_different_dockerfiles_are_refused_naming_each
     assert f"{line.platforms[0]} from {digest('one')}" in message
     assert "no registry was changed" in message
     assert "--rebuild" in (caught.value.hint or "")
+    mixed = records({f"{line.php} {last}": "two"})
+    with pytest.raises(UsageError) as caught:
+        match_records(config_, parse_release("v1.2.0"), mixed, locations=Locations(config="m.yaml"))
+    assert (
+        f"(`publisher build v1.2.0 --php {line.php} --platform P --digest-file F --rebuild "
+        "--config m.yaml` for each;"
+    ) in (caught.value.hint or "")
