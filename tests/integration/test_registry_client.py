@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -59,7 +61,18 @@ def test_not_found_says_repository_tag_or_digest(
         client.resolve(Reference(registry.host, repo + "-missing", "v1"))
     with pytest.raises(NotFoundError, match="tag 'v2' not found") as info:
         client.get_manifest(Reference(registry.host, repo, "v2"))
-    assert "skopeo list-tags" in (info.value.hint or "")
+    # the command the tip gives runs as printed (the loopback registry speaks plain HTTP)
+    command = (info.value.hint or "").split("`")[1]
+    assert command.startswith("skopeo list-tags "), info.value.hint
+    listed = subprocess.run(
+        [require_tool("skopeo"), *shlex.split(command)[1:]],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["Tags"] == ["v1"], listed.stdout
     with pytest.raises(NotFoundError, match=r"digest sha256:0+ not found"):
         client.resolve(Reference(registry.host, repo, digest="sha256:" + "0" * 64))
     assert info.value.exit_code == 5

@@ -257,7 +257,10 @@ class RegistryClient:
             NotFoundError,
             f"tag {reference!r} not found in {self.host}/{repo_path}{maybe}",
             status=404,
-            hint=f"list the tags that exist with `skopeo list-tags docker://{self.host}/{repo_path}`",
+            hint="list the tags that exist with `skopeo list-tags "
+            # a registry reached over plain HTTP: skopeo, as printed, would ask it for HTTPS
+            + ("--tls-verify=false " if self.transport.plain_http else "")
+            + f"docker://{self.host}/{repo_path}`",
         )
         error.missing = None if unsure else "tag"
         return error
