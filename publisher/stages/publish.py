@@ -1722,10 +1722,26 @@ class Publisher:
             + "\n  - ".join(differ)
         )
         exc.args = (exc.message,)
-        exc.hint = (
+        rerun = (
             "rerun the same command (it recomputes the floating tags from the pins on every "
-            f"registry), or run `{self.options.locations.command('audit', '--repair')}`"
+            "registry)"
         )
+        # audit --repair puts the tags where the records say: right for a recorded release
+        # rerun, not for one without a record (none to follow) nor a republish (its record
+        # still names the images it replaces)
+        repair = f"`{self.options.locations.command('audit', '--repair')}`"
+        if self.options.republish_reason is not None:
+            exc.hint = (
+                f"{rerun}: {self.release.tag}'s record still names the images this republish "
+                f"replaces until the rerun writes it, so {repair} would not finish it"
+            )
+        elif self.record is None:
+            exc.hint = (
+                f"{rerun}: {self.release.tag} has no record yet, which {repair} would need, "
+                "so only the rerun finishes it"
+            )
+        else:
+            exc.hint = f"{rerun}, or run {repair}"
         return exc
 
     def verify_tags(self, indexes: Mapping[str, LineIndex]) -> list[notes_mod.FloatingFacts]:
