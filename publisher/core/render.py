@@ -154,6 +154,41 @@ def render_line(config: Config, line: Line, template_text: str) -> str:
     return text
 
 
+#: The template's commands that install PHP extensions, as an image's build history
+#: keeps them: ``docker-php-ext-install -j"$(nproc)" a b`` and ``docker-php-ext-enable c``.
+_EXTENSION_COMMAND_RE = re.compile(
+    r"docker-php-ext-(?:install(?:\s+-j\S+)?|enable)((?:[ \t]+[A-Za-z0-9_][A-Za-z0-9_-]*)+)"
+)
+#: What the template's extensions step runs first, whatever the matrix: it tells that step
+#: from the base image's own (the official images run `docker-php-ext-enable sodium`).
+_EXTENSIONS_STEP = "apk add --no-cache fcgi"
+
+
+def built_extensions(image_config: object) -> tuple[str, ...] | None:
+    """The extensions an image was built with, sorted as ``Extensions.names``: the
+    names the ``docker-php-ext-install`` and ``docker-php-ext-enable`` commands of this
+    template's extensions step gave, as the image's build history keeps it (none when
+    it had none); None when the history holds no such step (an image built from another
+    template, or by a builder that keeps no history)."""
+    history = image_config.get("history") if isinstance(image_config, dict) else None
+    steps = [
+        command
+        for step in (history if isinstance(history, list) else ())
+        if isinstance(step, dict)
+        and isinstance(command := step.get("created_by"), str)
+        and _EXTENSIONS_STEP in command
+    ]
+    if not steps:
+        return None
+    names = {
+        name
+        for command in steps
+        for match in _EXTENSION_COMMAND_RE.finditer(command)
+        for name in match.group(1).split()
+    }
+    return tuple(sorted(names))
+
+
 def _check_size(config: Config, line: Line, text: str) -> None:
     """Refuse a rendered Dockerfile larger than a command that builds takes
     (``MAX_DOCKERFILE_BYTES``): written, `render --check` would call it changed and a build

@@ -52,7 +52,7 @@ from ..core.records import (
     write_record_file,
 )
 from ..core.reference import Reference, parse
-from ..core.render import MAX_DOCKERFILE_BYTES, render_command, rewrite_hint
+from ..core.render import MAX_DOCKERFILE_BYTES, built_extensions, render_command, rewrite_hint
 from ..core.version import Release
 from ..resolve import is_digest, sha256_digest
 from .clients import ClientFactory
@@ -281,6 +281,92 @@ def published_record(
         base_digest=base_digest,
         builder=PUBLISHED_BUILDER,
         dockerfile_sha256=dockerfile_sha256(config, leg.php),
+    )
+
+
+def refuse_reused_built_otherwise(
+    config: Config,
+    release: Release,
+    published: Mapping[Leg, DigestRecord],
+    record_dirs: Sequence[Path],
+    primary: RegistryClient,
+    *,
+    locations: Locations = DEFAULT_LOCATIONS,
+) -> None:
+    """Refuse (exit 14, before anything is built or any tag moves) to finish a release
+    without a record from images its pins hold (``published``) that were built from
+    another Dockerfile than today's: matrix.yaml (its extensions, packages, ...) or the
+    template changed between the run that pushed them and this one. Each image is told
+    by the extensions its build history installed (``built_extensions``), else by the
+    Dockerfile digest an earlier run's digest record (in ``record_dirs``) names; the
+    release would otherwise be smoke-tested, and recorded, for what its images lack."""
+    repo = config.primary.repository
+    found: dict[str, list[str]] = {}
+    added: set[str] = set()
+    removed: set[str] = set()
+    for leg, held in published.items():
+        today = config.line(leg.php).extensions.names
+        built: tuple[str, ...] | None = None
+        try:
+            image = primary.get_manifest_by_digest(repo.path, held.digest)
+            if not image.is_index:
+                built = built_extensions(primary.image_config(repo.path, image))
+        except (PublisherError, ValueError):  # not read: the earlier record alone tells
+            built = None
+        earlier = earlier_record(
+            [folder / leg.record_name for folder in record_dirs], held.digest, repo.name
+        )
+        if built is not None and built != today:
+            more = [name for name in today if name not in built]
+            fewer = [name for name in built if name not in today]
+            added.update(more)
+            removed.update(fewer)
+            change = "; ".join(
+                [f"added since: {', '.join(more)}"] * bool(more)
+                + [f"removed since: {', '.join(fewer)}"] * bool(fewer)
+            )
+            why = (
+                f"built with the extensions {', '.join(built) or 'none'}, and matrix.yaml "
+                f"now names {', '.join(today) or 'none'} ({change})"
+            )
+        elif earlier is not None and earlier.dockerfile_sha256 != dockerfile_sha256(
+            config, leg.php
+        ):
+            why = (
+                f"built from the Dockerfile {earlier.dockerfile_sha256} (as the earlier run's "
+                f"digest record names it), not from {config.dockerfile_path(leg.php)} as "
+                "matrix.yaml and the template render it today"
+            )
+        else:
+            continue
+        found.setdefault(leg.php, []).append(
+            f"PHP {leg.php}: {pin_tag(release, leg.php)}'s {leg.platform} image "
+            f"{held.digest} was {why}"
+        )
+    if not found:
+        return
+    lines = sorted(found, key=lambda php: tuple(map(int, php.split("."))))
+    tag = release.tag
+    undo = "; ".join(
+        [f"take {', '.join(sorted(added))} out again"] * bool(added)
+        + [f"put {', '.join(sorted(removed))} back"] * bool(removed)
+    )
+    back = (
+        f"set matrix.yaml's extensions back to what that run built with ({undo})"
+        if undo
+        else "set matrix.yaml and the template back to what that run built from"
+    )
+    raise ReleaseConflictError(
+        f"{tag} was started from other Dockerfiles than matrix.yaml and the template "
+        f"render today: the images its pins hold for PHP {', '.join(lines)} were built "
+        "before they changed, and a rerun keeps the images a release was started with:",
+        hint=(
+            f"nothing was changed. To finish {tag}, {back}, run "
+            f"`{render_command(config)}`, then `{locations.command('release', tag)}`; "
+            "publish the change as a new release afterwards. Or replace its images on "
+            f"purpose with `{locations.command('republish', tag, REASON)}`"
+        ),
+        conflicts=[said for php in lines for said in found[php]],
     )
 
 

@@ -73,13 +73,13 @@ from ..core.fileio import counted, write_atomic_set
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import REASON, Locations
 from ..core.platforms import Platform
-from ..core.records import DigestRecord, match_records
+from ..core.records import DigestRecord, Leg, match_records
 from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import SourceTree, Target, TransferPlan
 from ..core.version import Release, parse_release
 from ..resolve import REFERENCE_DIGEST, php_line_order, release_lines
-from .build import dockerfile_sha256
+from .build import dockerfile_sha256, refuse_reused_built_otherwise
 from .parallel import following_digests, holds, in_parallel, tag_digests, try_each
 from .verify import check_index
 
@@ -934,6 +934,20 @@ class Publisher:
                     refuse_other_dockerfile(
                         self.config, self.release, php, legs, self.options.locations
                     )
+            if self.record is None:  # (a recorded release is checked for its recorded ones)
+                refuse_reused_built_otherwise(
+                    self.config,
+                    self.release,
+                    {
+                        Leg(r.php, r.platform): r
+                        for php, legs in by_line.items()
+                        if planning.pin_tag(self.release, php) in pinned
+                        for r in legs
+                    },
+                    (),
+                    self.client(self.primary),
+                    locations=self.options.locations,
+                )
         candidates = self.assemble(by_line)
         planned = {
             php: pp.Candidate(php, index.digest, tuple(sorted(index.images)))

@@ -56,6 +56,7 @@ from .build import (
     one_refusal,
     other_registries,
     published_record,
+    refuse_reused_built_otherwise,
     resolve_base,
 )
 from .clients import ClientFactory
@@ -312,6 +313,15 @@ def release(
             published[leg] = found
     if refused:
         raise one_refusal(version, refused)
+    if record is None and not republish:
+        refuse_reused_built_otherwise(
+            config,
+            version,
+            published,
+            (options.digests_dir / PENDING_DIR, options.digests_dir),
+            primary,
+            locations=options.locations,
+        )
     if done:
         output.info(
             f"{version.tag} already holds PHP {', '.join(sorted(done))} on "

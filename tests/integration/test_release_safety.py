@@ -650,6 +650,69 @@ def test_a_rerun_after_the_default_line_changed_is_refused_before_any_build(
     assert world.tags() == tags
 
 
+def test_a_rerun_after_the_extensions_changed_is_refused_before_any_tag_moves(
+    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """A release that failed while writing its pins (ghcr refusing them, exit 7) is
+    rerun after intl was added to matrix.yaml's extensions and the Dockerfiles rendered
+    again: the images its pins hold were built without intl. The run and its dry run
+    refuse alike (exit 14) before any tag moves, naming the line, the extension added
+    and the way out; set back, the rerun finishes it, and its record names the
+    extensions the images were built with, never today's."""
+    stack = world.stack
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    repo = world.own_repo("acme/extensions-changed")
+    ghcr = proxy_for(stack.secondary)
+    ghcr.add(Fault("status", method="PUT", path=r"/manifests/v1\.0\.0", status=503, times=None))
+    s = Stack(tmp_path / "s", stack.primary, ghcr.host, stack.bases, repo, env=env)
+    failed = s.run("release", "v1.0.0", "--no-smoke", env={"PUBLISHER_RETRY_ATTEMPTS": "1"})
+    assert failed.returncode == 7, failed.stdout + failed.stderr
+    ghcr.clear()
+    kept = s.matrix.read_text()
+    data = yaml.safe_load(kept)
+    data["extensions"]["install"].append("intl")
+    s.matrix.write_text(yaml.safe_dump(data, sort_keys=False))
+    s.ok("render")
+    held = [skopeo_tag_map(world.skopeo, host, repo) for host in (stack.primary, stack.secondary)]
+    assert held[0] and "v1.0.0-php-8.4" in held[0], held
+    for extra in (["--dry-run"], ["--no-smoke"], []):
+        result = s.run("release", "v1.0.0", *extra)
+        said = " ".join(result.stderr.split())
+        assert result.returncode == 14, (extra, result.stdout + result.stderr)
+        assert "PHP 8.4" in said and "PHP 8.3" in said, said
+        assert "(added since: intl)" in said, said
+        assert "set matrix.yaml's extensions back to what that run built with" in said, said
+        assert "(take intl out again)" in said, said
+        assert "publish the change as a new release" in said, said
+        assert "Smoke-test" not in result.stdout and "buildah build" not in result.stdout
+        after = [skopeo_tag_map(world.skopeo, h, repo) for h in (stack.primary, stack.secondary)]
+        assert after == held, extra
+        assert not (s.notes_dir / "v1.0.0.json").exists()
+    # the publish job of a workflow, given the legs' records, refuses the same
+    pending = s.digests_dir("v1.0.0") / ".pending"
+    refused = s.run("publish", "v1.0.0", "--digests", str(pending), "--no-smoke")
+    assert refused.returncode == 14, refused.stdout + refused.stderr
+    assert "(added since: intl)" in " ".join(refused.stderr.split()), refused.stderr
+    after = [skopeo_tag_map(world.skopeo, h, repo) for h in (stack.primary, stack.secondary)]
+    assert after == held and not (s.notes_dir / "v1.0.0.json").exists()
+    # another package, the extensions as they were: the earlier run's records tell
+    data = yaml.safe_load(kept)
+    data["packages"].append("curl")
+    s.matrix.write_text(yaml.safe_dump(data, sort_keys=False))
+    s.ok("render")
+    refused = s.run("release", "v1.0.0", "--no-smoke")
+    said = " ".join(refused.stderr.split())
+    assert refused.returncode == 14, refused.stdout + refused.stderr
+    assert "as the earlier run's digest record names it" in said, said
+    assert "set matrix.yaml and the template back to what that run built from" in said, said
+    s.matrix.write_text(kept)
+    s.ok("render")
+    done = s.ok("release", "v1.0.0", "--no-smoke")
+    assert "not rebuilding" in done.stdout, done.stdout
+    lines: Any = s.notes("v1.0.0")["lines"]
+    assert all("intl" not in line["extensions"] for line in lines), lines
+
+
 def test_pins_holding_another_release_s_builds_are_named_all_at_once_and_audit_says_republish(
     world: World, tmp_path: Path
 ) -> None:
