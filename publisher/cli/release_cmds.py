@@ -742,6 +742,12 @@ def republish_command(state: State, release_tag: str, reason: str, **given: Any)
     it with `publisher release` first. A rebuild that gives the published images
     moves nothing and adds no history entry (a warning says so).
 
+    It builds the Dockerfiles committed in this checkout, as matrix.yaml renders
+    them today: the release's own only when run at the release's commit (as the
+    republish workflow's legs are). When the release's record (its extensions)
+    renders other ones, a warning says so; the smoke test and the record keep
+    the release's extensions.
+
     \b
     Examples:
       publisher republish v2.0.0 --reason "CVE-2026-1234 in libxml2"

@@ -152,14 +152,30 @@ def published_lines(config: Config, version: Release, primary: RegistryClient) -
     return {line.php for line in config.lines if pin_tag(version, line.php) in present}
 
 
-def warn_stale_dockerfiles(config: Config, output: Output) -> None:
+def warn_stale_dockerfiles(
+    config: Config,
+    output: Output,
+    *,
+    today: Config | None = None,
+    release: Release | None = None,
+    republish: bool = False,
+) -> None:
     """Warn when the committed Dockerfiles are not what matrix.yaml and the template render
     now (matrix.yaml edited, `publisher render` forgotten): the builds use the committed
     files. CI's preflight refuses the same with `render --check`. A template that no
     longer renders is said too, with its error (a committed file missing or unreadable
-    was refused before: ``render.require_committed``)."""
+    was refused before: ``render.require_committed``).
+
+    ``config`` is the run's, which keeps a recorded ``release``'s own settings (its
+    extensions, ...); ``today`` is matrix.yaml's. Committed files that ``today`` renders
+    are current, whatever the record says: a republish (``republish``) is told that it
+    builds them, not the release's own Dockerfiles, which only a republish from the
+    release's commit builds; a rerun of a release, which reuses its images, is told
+    nothing."""
     try:
         found = render.check(config)
+        kept = () if found.ok or today is None else _lines_of(today, found)
+        stale = render.check(today.select(kept)) if today is not None and kept else found
     except PublisherError as exc:  # a template that no longer renders, a file unreadable
         output.warning(
             "the committed Dockerfiles could not be compared with what matrix.yaml and the "
@@ -167,11 +183,45 @@ def warn_stale_dockerfiles(config: Config, output: Output) -> None:
             f"`{render.render_command(config, '--check')}` says what to fix"
         )
         return
-    if not found.ok:
+    if not stale.ok:
         output.warning(
-            found.error(config, "").message + "; the builds use the committed files: run "
+            stale.error(config, "").message + "; the builds use the committed files: run "
             f"`{render.render_command(config)}` if matrix.yaml or the template changed since"
         )
+    elif not found.ok and republish and release is not None and today is not None:
+        output.warning(_not_the_release_s_own(config, today, found, release))
+
+
+def _lines_of(today: Config, found: render.Check) -> tuple[str, ...]:
+    """The lines of ``found``'s differences that matrix.yaml (``today``) still has."""
+    return tuple(d.php for d in found.differences if d.php in today.line_names)
+
+
+def _not_the_release_s_own(
+    config: Config, today: Config, found: render.Check, release: Release
+) -> str:
+    """A local republish of ``release`` whose record renders other Dockerfiles than the
+    committed ones, which matrix.yaml (``today``) renders: what it builds, in words."""
+    lines = [d.php for d in found.differences]
+    said = []
+    for php in lines:
+        recorded = config.line(php).extensions.names
+        now = today.line(php).extensions.names if php in today.line_names else None
+        if now is not None and now != recorded:
+            said.append(
+                f"PHP {php}: recorded {', '.join(recorded) or 'none'}, matrix.yaml "
+                f"{', '.join(now) or 'none'}"
+            )
+    what = f" (its extensions: {'; '.join(said)})" if said else ""
+    return (
+        f"the committed Dockerfiles of PHP {', '.join(lines)} are current (matrix.yaml and "
+        f"the template render them), but not what {release.tag} was built from: its record "
+        f"renders them otherwise{what}. A local republish builds the committed Dockerfiles, "
+        "so its images get matrix.yaml's settings of today, while the smoke test and the "
+        f"record keep {release.tag}'s; to rebuild {release.tag}'s own Dockerfiles, "
+        "republish from the commit that published it (the republish workflow checks it "
+        "out), or publish the change as a new release"
+    )
 
 
 def check_outputs(options: ReleaseOptions) -> None:
@@ -209,6 +259,7 @@ def release(
     check_outputs(options)
     republish = options.republish_reason is not None
     matrix = config if matrix is None else matrix
+    today = config
     config, record = load_release(
         config,
         options.notes_dir,
@@ -233,7 +284,7 @@ def release(
     lines_from_pins = republish and record is None
     if not lines_from_pins:
         render.require_committed(config)
-        warn_stale_dockerfiles(config, output)
+        warn_stale_dockerfiles(config, output, today=today, release=version, republish=republish)
     # The notes are written last, after the tags moved: a size history that
     # cannot be read refuses the run now, before anything is built; so does an
     # earlier digest record a newer publisher wrote, which this run would replace, or a
@@ -270,7 +321,7 @@ def release(
         )
     if lines_from_pins:  # before anything is built or pushed, as for the others
         render.require_committed(config)
-        warn_stale_dockerfiles(config, output)
+        warn_stale_dockerfiles(config, output, today=today, release=version, republish=republish)
     # About the lines this run writes: a published release's recorded ones, not
     # today's matrix.yaml (whose disagreements load_release said once).
     # A published release keeps its default line: advice about it is the next release's.

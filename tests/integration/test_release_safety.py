@@ -370,6 +370,42 @@ def test_a_release_from_stale_dockerfiles_says_so(world: World) -> None:
         dockerfile.write_bytes(saved)
 
 
+def test_a_republish_after_the_extensions_changed_says_it_builds_today_s_dockerfiles(
+    world: World,
+) -> None:
+    """intl added to matrix.yaml after v1.0.0 (recorded without it) and `publisher render`
+    run: the committed Dockerfiles are current (render --check agrees), so no run says to
+    render; a rerun of v1.0.0, which builds nothing, says nothing of them, and a local
+    republish says that it builds the committed (today's) Dockerfiles, not v1.0.0's own,
+    which a republish from v1.0.0's commit builds."""
+    stack = world.stack
+    saved = stack.matrix.read_text()
+    notes_dir = ["--notes-dir", str(stack.notes_dir)]
+    data = yaml.safe_load(saved)
+    data["extensions"]["install"].append("intl")
+    try:
+        stack.matrix.write_text(yaml.safe_dump(data, sort_keys=False))
+        stack.ok("render")
+        assert stack.run("render", "--check").returncode == 0
+        rerun = stack.run("release", "v1.0.0", "--dry-run", *notes_dir)
+        assert rerun.returncode == 0, rerun.stderr
+        assert "Dockerfiles" not in rerun.stderr, rerun.stderr
+        republish = stack.run("republish", "v1.0.0", "--reason", "r", "--dry-run", *notes_dir)
+        said = " ".join(republish.stderr.split())
+        assert republish.returncode == 0, republish.stdout + republish.stderr
+        assert "run `publisher render" not in said and "differ from what" not in said, said
+        assert (
+            "the committed Dockerfiles of PHP 8.3, 8.4 are current (matrix.yaml and the "
+            "template render them), but not what v1.0.0 was built from"
+        ) in said, said
+        assert "PHP 8.4: recorded bcmath, gd, redis, matrix.yaml bcmath, gd, intl, redis" in said
+        assert "A local republish builds the committed Dockerfiles" in said, said
+        assert "republish from the commit that published it" in said, said
+    finally:
+        stack.matrix.write_text(saved)
+        stack.ok("render")
+
+
 def test_a_release_whose_template_no_longer_renders_says_so(world: World) -> None:
     """The template edited into an error and `publisher render` not run: the builds use
     the committed Dockerfiles, and the release says the template does not render."""
