@@ -9,10 +9,8 @@ buildah and throwaway loopback registries), as the fixtures' own runs were.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import pytest
 
 from publisher.core import notes
 from tests.conftest import ROOT, require_tool
+from tests.support.publishing import run_cli, without_run_settings
 
 pytestmark = pytest.mark.integration
 
@@ -38,18 +37,8 @@ def world(tmp_path: Path) -> Path:
 
 
 def publisher(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PUBLISHER_", "GITHUB_"))}
     places = ("--notes-dir", str(tmp_path / "notes"), "--digests", str(tmp_path / "digests"))
-    return subprocess.run(
-        [sys.executable, "-m", "publisher", *args, "--config", MATRIX, *places],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    return run_cli(*args, "--config", MATRIX, *places, env=without_run_settings(), cwd=tmp_path)
 
 
 def _json(path: Path) -> Any:

@@ -8,17 +8,16 @@ throwaway loopback registries), so that its notes stay in the copy.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, require_tool
+from tests.support.publishing import run_cli, without_run_settings
 
 pytestmark = pytest.mark.integration
 
@@ -33,18 +32,8 @@ def offline(tmp_path: Path) -> Path:
 
 
 def publisher(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PUBLISHER_", "GITHUB_"))}
-    env["PUBLISHER_PLATFORMS"] = "linux/amd64"  # one leg per line: enough for a tip
-    return subprocess.run(
-        [sys.executable, "-m", "publisher", *args],
-        cwd=where,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    # one leg per line: enough for a tip
+    return run_cli(*args, env=without_run_settings(PUBLISHER_PLATFORMS="linux/amd64"), cwd=where)
 
 
 def test_a_rehearsed_republish_of_a_release_never_rehearsed_names_its_rehearsal(

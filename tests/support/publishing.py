@@ -4,6 +4,8 @@
   project's client), straight from a registry;
 * ``isolated_env``: the environment such a run gets, cut off from the user's and CI's;
 * ``publisher_command``, ``run_publisher``: such a run, with a matrix file;
+* ``without_run_settings``, ``run_cli``: a run of any command line in this environment
+  without its ``PUBLISHER_*`` and ``GITHUB_*`` variables;
 * ``seed_image``: the build legs' stand-in for one PHP line, its platform images pushed
   to the primary with their digest records, as ``publish --digests`` takes them.
 """
@@ -81,13 +83,29 @@ def run_publisher(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``publisher <args> --config <config>`` in ``cwd``, its output captured; five
     minutes at the most."""
+    return run_cli(*args, "--config", str(config), env=env, cwd=cwd, timeout=300)
+
+
+def without_run_settings(**extra: str) -> dict[str, str]:
+    """This process's environment without the variables that set a run (``PUBLISHER_*``)
+    or make it a GitHub Actions step (``GITHUB_*``), with ``extra``."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("PUBLISHER_", "GITHUB_"))}
+    return {**kept, **extra}
+
+
+def run_cli(
+    *args: str, env: dict[str, str], cwd: Path, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run ``publisher <args>`` (this interpreter's) in ``cwd``, its output captured and
+    nothing on its stdin."""
     return subprocess.run(
-        publisher_command(*args, config=config),
+        [sys.executable, "-m", "publisher", *args],
+        cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
-        timeout=300,
-        env=env,
-        cwd=cwd,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
         check=False,
     )
 
