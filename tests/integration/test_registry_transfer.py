@@ -481,4 +481,4 @@ def test_a_long_copy_says_how_far_it_is_and_a_short_one_says_nothing_more(
     counts = [int(line.split()[1]) for line in said]  # "copy: 3 of 16 blobs placed, ..."
     assert counts == list(range(3, len(blobs), 3))  # one line a 12 s, the last blob none
     assert all(f" of {len(blobs)} blobs placed, " in line for line in said)
-    assert said[-1].endswith(f" of {human_size(total)} ({4 * counts[-1]}s)")
+    assert said[-1].endswith(f" of {human_size(total)} ({4 * counts[-1]} s)")
