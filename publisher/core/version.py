@@ -84,13 +84,13 @@ def parse_release(text: str) -> Release:
     zero = _leading_zero(pre)
     if zero is not None:
         raise InvalidVersionError(
-            f"release tag {text!r} is not valid: numeric prerelease identifier "
-            f"{zero!r} has a leading zero",
+            f"release tag {_short(text)!r} is not valid: numeric prerelease identifier "
+            f"{_short(zero)!r} has a leading zero",
             hint="use a tag such as v2.1.0-rc.1",
         )
     if m["build"]:
         raise InvalidVersionError(
-            f"release tag {text!r} is not valid: build metadata ('+...') cannot appear in an image tag",
+            f"release tag {_short(text)!r} is not valid: build metadata ('+...') cannot appear in an image tag",
             hint="drop the '+' part, or use a prerelease such as -rc.1",
         )
     return Release(int(m["major"]), int(m["minor"]), int(m["patch"]), pre)
@@ -184,7 +184,7 @@ def _problem(body: str) -> str | None:
         if not (part.isascii() and part.isdigit()):
             return f"{_short(part)!r} is not a number"
         if len(part) > 1 and part.startswith("0"):
-            return f"{part!r} has a leading zero"
+            return f"{_short(part)!r} has a leading zero"
     pre, plus, _build = rest.partition("+") if sign == "-" else ("", sign, rest)
     if sign == "-":
         problem = _prerelease_problem(pre)
@@ -214,5 +214,5 @@ def _prerelease_problem(pre: str) -> str | None:
         )
     zero = _leading_zero(tuple(pre.split(".")))
     if zero is not None:
-        return f"numeric prerelease identifier {zero!r} has a leading zero"
+        return f"numeric prerelease identifier {_short(zero)!r} has a leading zero"
     return None

@@ -235,6 +235,22 @@ def test_numbers_too_long_for_a_tag_are_refused_not_a_crash():
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "v1.1.0" + "9" * 3000,  # a PATCH with a leading zero
+        "v1.0.0-rc.0" + "9" * 3000,
+        "v1.0.0-" + "0" * 3000,
+        "v1.0.0+" + "9" * 3000,
+        "v1.0." + "9" * 3000,
+    ],
+)
+def test_an_error_about_a_very_long_tag_quotes_it_shortened(text):
+    with pytest.raises(InvalidVersionError) as caught:
+        parse_release(text)
+    assert "..." in caught.value.message and len(caught.value.message) < 300, caught.value.message
+
+
+@pytest.mark.parametrize(
     ("value", "said"), [(None, "null"), (2, "a whole number"), ([], "an array")]
 )
 def test_a_release_tag_that_is_not_a_string_is_named_in_json_words(value, said):
