@@ -649,7 +649,6 @@ class Auditor:
             return
         self.client(target).tag(registry.repository.path, digest, finding.tag)
         report.repaired.append(f"{target.label}: {finding.tag} -> {digest}")
-        self.output.info(f"repaired {registry.repository.name}:{finding.tag} -> {digest}")
 
 
 def audit(
