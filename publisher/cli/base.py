@@ -171,7 +171,7 @@ class State:
         from ..stages.verify import load_published
 
         cfg = self.load_config(scope.config_path)
-        records = self._records(cfg, scope, version)
+        records = self._records(cfg, scope, version, judged=True)
         return load_published(cfg, records, version, self.output, only_lines(scope.only))
 
     def load_release(
@@ -191,13 +191,21 @@ class State:
             cfg, notes_dir, version, self.output, record=record, locations=locations
         )
 
-    def _records(self, cfg: config.Config, scope: ReleaseScope, version: Release) -> Path:
+    def _records(
+        self, cfg: config.Config, scope: ReleaseScope, version: Release, *, judged: bool = False
+    ) -> Path:
         """The directory of ``version``'s record; one given that does not exist is said:
-        a mistyped --notes-dir would otherwise pass for a release without a record."""
+        a mistyped --notes-dir would otherwise pass for a release without a record.
+        ``judged`` (verify, check-public: the release is judged by its record, as audit
+        judges every release): refused as audit refuses it, exit 18; else a warning (plan
+        and matrix of a release whose notes the run is to write there)."""
+        from ..core.notes import record_releases
         from . import options
 
         notes_dir = options.notes_dir_of(cfg, scope.notes_dir)  # one it may not search: 18
         if scope.notes_dir is not None and not scope.notes_dir.exists():
+            if judged:
+                record_releases(scope.notes_dir)  # raises (exit 18): it is not there
             if not scope.notes_dir.is_absolute() and cwd_gone():
                 # not a directory that is not there: nothing relative can be read now
                 # (exit 18, said with its tip, as every other path option says it)

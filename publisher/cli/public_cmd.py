@@ -23,7 +23,9 @@ def check_public_command(
 
     The pins are those of the release's record (release-notes/RELEASE.json): its
     own lines and default line, whatever matrix.yaml says today; without a
-    record (a release not published yet), those of matrix.yaml's lines.
+    record (a release not published yet), those of matrix.yaml's lines. A
+    --notes-dir given that does not exist is refused as audit refuses it (exit 18),
+    never read as a release without a record.
 
     Credentials are neither read from the environment nor from the docker config.
     A registry that refuses (GHCR creates new packages private) fails with exit

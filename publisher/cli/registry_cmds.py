@@ -132,6 +132,8 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     its own default line, lines and platforms, whatever matrix.yaml says today,
     and every pin must point at the index digest the record names. A recorded
     line that matrix.yaml no longer has is checked from the record alone.
+    A --notes-dir given that does not exist is refused as audit refuses it
+    (exit 18), never read as a release without a record.
 
     Every expected tag exists; all tags of a PHP line resolve to one index
     digest, identical on every registry; each index holds exactly the configured

@@ -198,7 +198,22 @@ def test_a_republish_of_a_release_with_a_line_matrix_yaml_dropped_spells_the_com
     assert f"or republish the others alone: `{command}`" in said, said
 
 
-@pytest.mark.parametrize("command", ["plan", "matrix", "verify", "check-public"])
+@pytest.mark.parametrize("command", ["verify", "check-public"])
+def test_a_notes_dir_given_that_does_not_exist_is_refused_by_the_checks(cli, tmp_path, command):
+    """verify and check-public judge a release by its record: a mistyped --notes-dir
+    (in CI too) is refused as audit refuses it (exit 18, its words), never read as a
+    release without a record, which turns the comparison with the record off."""
+    missing = tmp_path / "mistyped"
+    said = {}
+    for args in (COMMANDS[command][:2], ("audit",)):
+        result = cli(*args, "--notes-dir", str(missing))
+        assert result.exit_code == 18, result.output
+        said[args[0]] = result.output
+    assert said[command] == said["audit"], said
+    assert f"cannot read the release records: {missing} does not exist" in said[command]
+
+
+@pytest.mark.parametrize("command", ["plan", "matrix"])
 def test_a_notes_dir_that_does_not_exist_is_said(cli, tmp_path, command):
     """A mistyped --notes-dir must not pass silently for a release without a record:
     plan and matrix would show, and the build legs would build, today's matrix instead
