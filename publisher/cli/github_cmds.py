@@ -12,13 +12,42 @@ from ..core import plan as planning
 from ..core.config import text_problem, utf8_problem
 from ..core.errors import ConfigError, FileAccessError, UsageError
 from ..core.fileio import read_text
-from ..core.version import parse_release
+from ..core.version import is_release_tag, parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state
 
 #: Lets ``gh-release`` publish a stand-in rehearsal (a rehearsal of the release workflow
 #: against a test GitHub server); never set it for a real repository.
 ALLOW_STAND_IN = "PUBLISHER_ALLOW_STAND_IN_RELEASE"
+
+
+def _refuse_other_release(path: Path, release: str, body: str) -> None:
+    """Refuse (UsageError, exit 2) the notes at ``path`` (text ``body``) when they are
+    another release's: the record beside them (``vX.Y.Z.json`` for ``vX.Y.Z.md``) or
+    their heading (``# vX.Y.Z``, as publisher writes them) names another release tag.
+    Sent, they would publish that release's body, and its digests, as ``release``'s."""
+    marks: list[tuple[str, str]] = []
+    if is_release_tag(path.stem) and path.stem != release:
+        record = notes.load_record(path.parent, path.stem)
+        if record is not None:
+            marks.append(
+                (record.release, f"their record {notes.record_path(path.parent, path.stem)}")
+            )
+    heading = body.lstrip("\ufeff").split("\n", 1)[0].strip()
+    named = heading[2:].strip() if heading.startswith("# ") else ""
+    if is_release_tag(named) and named != release:
+        marks.append((named, f"their heading {heading!r}"))
+    if not marks:
+        return
+    right = path.with_name(f"{release}.md")
+    raise UsageError(
+        f"{path} are the notes of {marks[0][0]}, not of {release}: "
+        + "; ".join(f"{where} names {other}" for other, where in marks)
+        + f". Sent, they would make {release}'s release body another release's notes; "
+        "nothing was sent to GitHub",
+        hint=f"pass the notes of {release}: --notes {right}, where `publisher publish "
+        f"{release}` writes them",
+    )
 
 
 def _check_title(title: str | None) -> None:
@@ -216,7 +245,10 @@ def gh_release_command(
     next to the notes (RELEASE.env: every line's image pinned by digest, for the
     stack's launcher) is attached to the release, replaced when it changed (the
     new file is uploaded before the old one is removed). A prerelease tag makes a
-    prerelease; only the highest stable release is marked "latest". Notes of a
+    prerelease; only the highest stable release is marked "latest". Notes of
+    another release (the record beside them, vX.Y.Z.json for vX.Y.Z.md, or their
+    heading "# vX.Y.Z" names another tag) are refused (exit 2) before any request,
+    naming the notes of RELEASE to pass instead. Notes of a
     STAND-IN rehearsal (their record says stand_in: true, their pins file
     PHP_STAND_IN=true, or they carry the rehearsal banner) are refused (exit 2)
     before any request: their images contain no real PHP
@@ -272,6 +304,7 @@ def gh_release_command(
             f"(or `publisher release {version.tag}`), or pass --notes with the release's "
             "notes file; nothing was sent to GitHub",
         )
+    _refuse_other_release(path, version.tag, body)
     allow_stand_in = _allow_stand_in(state.env)
     if not allow_stand_in:
         notes.refuse_stand_in(path, version.tag, body)

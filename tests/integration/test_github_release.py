@@ -829,6 +829,34 @@ def test_cli_gh_release_refuses_a_stand_in_rehearsal(gh: FakeGitHub, tmp_path: P
     assert "PUBLISHER_ALLOW_STAND_IN_RELEASE=1" in result.stderr
 
 
+@pytest.mark.parametrize("evidence", ["both", "record", "heading"])
+def test_cli_gh_release_refuses_the_notes_of_another_release(
+    gh: FakeGitHub, tmp_path: Path, evidence: str
+) -> None:
+    """v1.1.0's notes passed for v1.2.0-rc.1 would publish another release's body (and
+    its digests): their record beside them or their heading names v1.1.0, so they are
+    refused (exit 2) before any request, naming both releases and the right file."""
+    from publisher.core import notes
+    from tests.unit.test_notes import HISTORY, facts
+
+    stable = facts("v1.1.0")
+    text = notes.release_markdown(stable, HISTORY)
+    assert text.startswith("# v1.1.0\n")
+    if evidence == "record":  # a heading edited by hand: the record still tells
+        text = text.replace("# v1.1.0\n", "# Release notes\n", 1)
+    path = tmp_path / ("notes.md" if evidence == "heading" else "v1.1.0.md")
+    path.write_text(text, encoding="utf-8")
+    if evidence != "heading":
+        (tmp_path / "v1.1.0.json").write_text(notes.release_json(stable, HISTORY))
+    argv = ["gh-release", "v1.2.0-rc.1", "--notes", str(path)]
+    result = CliRunner().invoke(main, argv, env=gh_env(gh))
+    assert result.exit_code == 2, result.output + result.stderr
+    said = " ".join(result.stderr.split())
+    assert f"{path} are the notes of v1.1.0, not of v1.2.0-rc.1" in said, said
+    assert str(tmp_path / "v1.2.0-rc.1.md") in said, said
+    assert gh.requests == []
+
+
 @pytest.mark.parametrize("value", ["true", "yes", "on", " 1 "])
 def test_cli_gh_release_reads_the_stand_in_switch_as_every_yes_no_variable(
     gh: FakeGitHub, tmp_path: Path, value: str
