@@ -1838,9 +1838,15 @@ def test_fractional_registry_timeout_and_sigterm(
         launcher.terminate()
         assert launcher.wait(timeout=30) == 143
     assert not list(tmp_path.glob("php-stack.*"))
-    # SIGHUP (a closed terminal): the pull stopped, the temporary folder removed too
+    # SIGHUP (a closed terminal): the pull stopped, the temporary folder removed too. The
+    # launcher starts with SIGHUP as a terminal leaves it: under `nohup` (a test run
+    # detached from its terminal) it would inherit it ignored, which no shell can trap.
     with subprocess.Popen(
-        [dash, str(STACK / "start.sh")], env=env, stderr=subprocess.PIPE, text=True
+        [dash, str(STACK / "start.sh")],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
     ) as launcher:
         assert launcher.stderr is not None
         assert "pulling" in launcher.stderr.readline() + launcher.stderr.readline()
