@@ -46,6 +46,7 @@ from publisher.resolve import detect_host_platform
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
 from tests.support.builds import quiet_runner
+from tests.support.pipeline import default_stop_signals
 from tests.support.sockets import EngineVersion, FixedAnswer, Silent, TcpRelay
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -1846,7 +1847,7 @@ def test_fractional_registry_timeout_and_sigterm(
         env=env,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
+        preexec_fn=default_stop_signals,
     ) as launcher:
         assert launcher.stderr is not None
         assert "pulling" in launcher.stderr.readline() + launcher.stderr.readline()
