@@ -36,6 +36,9 @@ MISSING = "missing"  # an expected tag is absent
 MOVED = "moved"  # a tag points at other content than the record says
 FLOATING = "floating"  # a floating tag is not where the pins say
 INCOMPLETE = "incomplete"  # a tagged index whose children (or itself) are gone
+#: the index a record names holds other images than the record's platforms: the record
+#: cannot be confirmed (edited by hand?), and no repair moves a tag on its word
+CONTRADICTED = "record-contradicted"
 PRIVATE = "private"  # anonymous users cannot read the registry
 UNRECORDED = "unrecorded"  # pins of a release with no record: an unfinished release
 DISAGREE = "disagree"  # a floating tag the registries do not agree on
@@ -55,6 +58,7 @@ KINDS = (
     MOVED,
     FLOATING,
     INCOMPLETE,
+    CONTRADICTED,
     PRIVATE,
     UNRECORDED,
     DISAGREE,

@@ -579,7 +579,8 @@ def parse_record(text: str, source: str) -> ReleaseFacts:
         for r in top.objects("registries")
     )
     lines = []
-    for line in top.objects("lines"):
+    line_fields = top.objects("lines")
+    for line in line_fields:
         base = _Fields(line.get("base", dict), source, f"{line.path}.base")
         if not line.objects("platforms"):
             # Every publisher wrote the platforms of the index it verified: none is a record
@@ -610,6 +611,9 @@ def parse_record(text: str, source: str) -> ReleaseFacts:
         )
         for f in top.objects("floating", optional=True)
     )
+    _check_consistent(
+        top, release, default_line, list(zip(line_fields, lines, strict=True)), floating
+    )
     history = []
     for entry in top.objects("history", optional=True):
         changes = tuple(
@@ -631,6 +635,80 @@ def parse_record(text: str, source: str) -> ReleaseFacts:
         publish_plan_sha256=top.get("publish_plan_sha256", str, optional=True) or "",
         written=data,
     )
+
+
+#: What to do about a record whose fields contradict each other.
+CONTRADICTION_HINT = (
+    "publisher never writes such a record: it was edited by hand or merged badly; restore it "
+    "from git (`git log -p -- {file}` shows its changes) before verify, audit or a republish "
+    "trusts it"
+)
+
+
+def restore_tip(notes_dir: str | None, release: str) -> str:
+    """How to put back ``release``'s record, edited by hand: from git, seeing its changes
+    (``notes_dir`` as the run was given it; None: the default)."""
+    path = Path(notes_dir or "release-notes") / f"{release}.json"
+    return f"restore {path} from git (`git log -p -- {path}` shows its changes)"
+
+
+def _check_consistent(
+    top: _Fields,
+    release: str,
+    default_line: str,
+    lines: list[tuple[_Fields, LineFacts]],
+    floating: tuple[FloatingFacts, ...],
+) -> None:
+    """Refuse a record whose fields contradict each other (exit 3, naming the field): its
+    lines' pins, the default line, the references and the floating tags it moved all come
+    from one run, so a record where they disagree was edited, and acting on it would move
+    published pins."""
+    hint = CONTRADICTION_HINT.format(file=top.source)
+
+    def refuse(message: str, where: str) -> ConfigError:
+        return ConfigError(message, source=top.source, field=where, hint=hint)
+
+    by_php: dict[str, LineFacts] = {}
+    for fields, line in lines:
+        if line.php in by_php:
+            raise refuse(f"PHP {line.php} is listed twice", f"{fields.path}.php")
+        by_php[line.php] = line
+        pins = release_pins(release, line.php, default_line)
+        for tag in line.tags:
+            if tag not in pins and (tag == release or tag.startswith(f"{release}-php-")):
+                raise refuse(
+                    f"PHP {line.php}'s tags name {tag}, a pin of another line than "
+                    f"{line.php} (default_line is {default_line})",
+                    f"{fields.path}.tags",
+                )
+        references = fields.data.get("references")
+        for name, reference in references.items() if isinstance(references, dict) else ():
+            if not isinstance(reference, str) or not reference.endswith(f"@{line.index_digest}"):
+                raise refuse(
+                    f"{reference!r} is not the line's index_digest {line.index_digest}",
+                    f"{fields.path}.references.{name}",
+                )
+    for i, entry in enumerate(floating):
+        if entry.release != release:
+            continue  # a tag another release holds: that release's record says it
+        where = f"floating[{i}]"
+        php = default_line if entry.tag == LATEST else entry.tag.removeprefix("php-")
+        held = by_php.get(php)
+        if held is None:
+            if entry.tag == LATEST:
+                continue  # a run of other lines (--only): latest stays on the default line
+            raise refuse(
+                f"{entry.tag} on {entry.registry} names PHP {php} of {release}, a line this "
+                "record does not have",
+                f"{where}.tag",
+            )
+        if entry.digest != held.index_digest:
+            raise refuse(
+                f"{entry.tag} on {entry.registry} is {short_digest(entry.digest)}, but PHP "
+                f"{php}'s index_digest is {short_digest(held.index_digest)}"
+                + (f" (default_line is {default_line})" if entry.tag == LATEST else ""),
+                f"{where}.digest",
+            )
 
 
 def record_path(notes_dir: str | Path, release: str) -> Path:

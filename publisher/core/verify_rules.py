@@ -102,6 +102,9 @@ class LineExpectation:
     recorded: str | None = None
     #: the line's pin tags (``vX.Y.Z-php-A.B``, and ``vX.Y.Z`` on the default line).
     pins: tuple[str, ...] = ()
+    #: platform -> the image digest the record lists in the recorded index (empty: no
+    #: record): an index holding others contradicts the record, which was edited
+    recorded_images: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ WRONG_PIN_KINDS = frozenset({"pin-moved", "tags-disagree", "registries-disagree"
 KINDS = {
     "tag-missing": "an expected tag does not exist on a registry",
     "pin-moved": "a pin points at another index than the release's record names",
+    "record-contradicted": "the index the record names holds other images than the record lists",
     "tags-disagree": "the tags of one line point at different digests on one registry",
     "floating-moved": "a floating tag points elsewhere than the line's pins on one registry",
     "registries-disagree": "one line has different digests on different registries",
@@ -376,6 +380,25 @@ def check_line(
                 )
                 continue
             naming = [t for t in expectation.tags[registry] if found.get((registry, t)) == digest]
+            if digest == expectation.recorded and facts.children:
+                wrong = [
+                    f"{platform} is {short_digest(facts.children.get(platform))}, the record "
+                    f"says {short_digest(image)}"
+                    for platform, image in expectation.recorded_images.items()
+                    if facts.children.get(platform) != image
+                ]
+                if wrong:
+                    defects.append(
+                        Defect(
+                            "record-contradicted",
+                            f"PHP {php}: {registry}: the index the release's record names, "
+                            f"{short_digest(digest)}, holds other images than the record lists "
+                            f"({'; '.join(wrong)}): the record may have been edited; restore "
+                            "it from git (`git log -p --` on it shows its changes)",
+                            php,
+                            registry,
+                        )
+                    )
             defects.extend(
                 check_image(
                     facts, expectation.platforms, expectation.budget_bytes, php=php, tags=naming

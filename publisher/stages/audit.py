@@ -58,7 +58,7 @@ from ..core.errors import (
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import Locations
 from ..core.manifest import VERSION_LABEL
-from ..core.notes import ReleaseFacts, load_record, record_releases
+from ..core.notes import ReleaseFacts, load_record, record_releases, restore_tip
 from ..core.plan import in_matrix_order, is_floating_tag, parse_scheme_tag, settled
 from ..core.reference import Reference, parse_repository
 from ..resolve import short_digest
@@ -213,6 +213,11 @@ class Auditor:
         self.anonymous = anonymous
         self.transfers = Transfers(workers=transfers, output=output)
         self._complete: dict[tuple[str, str], tuple[bool, str]] = {}
+        #: (target label, index digest) -> its children's digest by platform (None: gone)
+        self._children: dict[tuple[str, str], dict[str, str] | None] = {}
+        #: (release, index digest) whose index contradicts the release's record: no
+        #: repair moves a tag to it
+        self.contradicted: set[tuple[str, str]] = set()
         #: target label -> why it could not be reached or was rate-limited (left out of
         #: the audit and repair)
         self.down: dict[str, Unaudited] = {}
@@ -332,6 +337,9 @@ class Auditor:
             )
         )
         for digest, found in listed.items():
+            self._children[(target.label, digest)] = (
+                None if found is None else {c.platform: c.digest for c in found if c.platform}
+            )
             missing = [c for c in found or () if not there[c.digest]]
             answer = (True, "")
             if found is None:
@@ -538,7 +546,11 @@ class Auditor:
         # Each index the tags point at is checked once, several at a time: years of
         # releases are hundreds of indexes, each a GET and a HEAD per child.
         held = [want.digest for tag, want in expected.items() if actual.get(tag) == want.digest]
-        self.check_indexes(target, held)
+        # the index each recorded line names, too: a record is trusted only as far as the
+        # index it names holds the images it lists
+        named = [line.index_digest for record in records for line in record.lines]
+        self.check_indexes(target, [*held, *named])
+        findings += self.contradictions(target, records)
         for tag, want in sorted(expected.items()):
             if actual.get(tag) != want.digest:
                 continue
@@ -575,6 +587,42 @@ class Auditor:
                     )
                 )
         return findings
+
+    def contradictions(
+        self, target: Target, records: Sequence[ReleaseFacts]
+    ) -> list[rules.Finding]:
+        """A finding for each recorded line whose index in ``target``'s repository holds
+        other images than the record's platforms (the record was edited, or merged badly)."""
+        found = []
+        for record in records:
+            for line in record.lines:
+                children = self._children.get((target.label, line.index_digest))
+                if children is None:
+                    continue  # not there: a missing or incomplete finding says so
+                wrong = [
+                    f"{p.platform} is {short_digest(children.get(str(p.platform)))}, the "
+                    f"record says {short_digest(p.digest)}"
+                    for p in line.platforms
+                    if children.get(str(p.platform)) != p.digest
+                ]
+                if not wrong:
+                    continue
+                self.contradicted.add((record.release, line.index_digest))
+                found.append(
+                    rules.Finding(
+                        target.label,
+                        rules.CONTRADICTED,
+                        record.pins(line.php)[0],
+                        line.index_digest,
+                        None,
+                        record.release,
+                        f"{record.release}'s record names index {short_digest(line.index_digest)} "
+                        f"for PHP {line.php}, which holds other images than the record lists "
+                        f"({'; '.join(wrong)}): the record may have been edited, so no repair "
+                        f"moves a tag to it; {restore_tip(self.locations.notes_dir, record.release)}",
+                    )
+                )
+        return found
 
     # ---------------------------------------------------------------- repairing
 
@@ -623,12 +671,20 @@ class Auditor:
                 "repair leaves it; finish the release it came from"
             )
             return
+        if (release, digest) in self.contradicted:
+            report.unrepairable.append(
+                f"{finding.says(report.locations)}: that index holds other images than "
+                f"{release}'s record lists, so the repair leaves it; "
+                f"{restore_tip(self.locations.notes_dir, release)}"
+            )
+            return
         if not self.complete(target, digest)[0]:
             source = self.holder(digest, release, target)
             if source is None:
                 report.unrepairable.append(
                     f"{finding.says(report.locations)}: no repository where {finding.release} is recorded "
-                    f"holds {digest} complete; republish the release"
+                    f"holds {digest} complete; republish the release, or, if the record "
+                    f"itself is wrong, {restore_tip(self.locations.notes_dir, release)}"
                 )
                 return
             # The index and its children as roots: a present index with

@@ -276,6 +276,11 @@ def expectations(
     With the release's ``record``, each pin must also point at the index it names.
     """
     recorded = {line.php: line.index_digest for line in record.lines} if record else {}
+    images = (
+        {line.php: {str(p.platform): p.digest for p in line.platforms} for line in record.lines}
+        if record
+        else {}
+    )
     result = []
     for line_plan in plan.lines:
         tags = {t.registry: tuple(t.tags) for t in line_plan.targets}
@@ -286,6 +291,7 @@ def expectations(
                 budget_bytes=line_plan.size_budget_bytes,
                 tags=tags,
                 recorded=recorded.get(line_plan.php),
+                recorded_images=images.get(line_plan.php, {}),
                 pins=plan.pins(line_plan.php),
             )
         )
@@ -557,6 +563,14 @@ def defects_hint(report: Report) -> str:
             f"release notes directory name the releases); `{at.command('release', release)}` "
             "publishes it"
         )
+    if any(d.kind == "record-contradicted" for d in report.defects):
+        # neither a rerun nor a repair may act on a record the registry contradicts
+        return (
+            f"{release}'s record names an index holding other images than it lists: it was "
+            f"edited or merged badly; {notes.restore_tip(at.notes_dir, release)}, then verify "
+            f"again (neither a rerun nor `{at.command('audit', '--repair')}` moves a pin on its "
+            f"word); {scripts}"
+        )
     # a rerun pushes the same images again: it finishes the rest, not this
     grown = (
         "a rerun pushes the same images, so it brings none within its size budget: see "
@@ -613,7 +627,8 @@ def _pins_tip(report: Report) -> str | None:
         stopped = (
             f"; if a republish of {release} stopped before writing its record (its pins "
             "rewritten, the record not), rerun that republish instead: it finishes the job, "
-            "while a repair points them back at the images the record names"
+            "while a repair points them back at the images the record names; if the record "
+            f"itself is wrong (edited by hand, merged badly), {notes.restore_tip(at.notes_dir, release)}"
             if report.recorded
             else ""
         )

@@ -859,3 +859,140 @@ def test_verify_of_a_release_never_published_reads_no_other_release(world: World
     # a published release still has its floating tags' images read
     again = world.run("verify", "v1.0.0", matrix=today)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+# ------------------------------------------------------------------ a record edited by hand
+
+
+def _tags(world: World) -> dict[str, dict[str, str]]:
+    """Every registry's tags -> the digest each points at, read by hand."""
+    found: dict[str, dict[str, str]] = {}
+    for name, host in world.hosts.items():
+        base = f"http://{host}/v2/{world.repo}"
+        listed = requests.get(f"{base}/tags/list", timeout=30).json()["tags"] or []
+        found[name] = {
+            tag: requests.head(
+                f"{base}/manifests/{tag}", headers={"Accept": OCI_INDEX}, timeout=30
+            ).headers["Docker-Content-Digest"]
+            for tag in listed
+        }
+    return found
+
+
+def _published_twice(world: World) -> tuple[Path, dict[str, str]]:
+    """v1.0.0 then v1.1.0 with PHP 8.3, 8.4 and 8.5 (default 8.4); v1.1.0's indexes."""
+    matrix = world.matrix("matrix.yaml")
+    world.publish("v1.0.0", matrix, ("8.3", "8.4", "8.5"))
+    return matrix, world.publish("v1.1.0", matrix, ("8.3", "8.4", "8.5"))
+
+
+def _edit_index(record: dict[str, Any], newer: dict[str, str]) -> None:
+    record["lines"][0]["index_digest"] = newer["8.3"]  # references and platforms unchanged
+
+
+def _edit_default_line(record: dict[str, Any], newer: dict[str, str]) -> None:
+    record["default_line"] = "8.3"  # 8.4's tags and latest still say 8.4
+
+
+def _drop_line(record: dict[str, Any], newer: dict[str, str]) -> None:
+    record["lines"] = [line for line in record["lines"] if line["php"] != "8.5"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (_edit_index, "lines[0].references.hub"),
+        (_edit_default_line, "lines[1].tags"),
+        (_drop_line, "floating[2].tag"),
+    ],
+)
+def test_a_record_whose_fields_contradict_each_other_is_refused_before_any_tag_moves(
+    world: World, edit: Callable[[dict[str, Any], dict[str, str]], None], field: str
+) -> None:
+    """A hand edit or a bad merge of a record: verify and audit --repair refuse it (exit 3,
+    naming the file and the field, with the way back), and no published pin moves (audit
+    --repair moved v1.0.0's pins on every registry to what the edit said)."""
+    matrix, newer = _published_twice(world)
+    path = world.notes / "v1.0.0.json"
+    record = json.loads(path.read_text())
+    edit(record, newer)
+    path.write_text(json.dumps(record, indent=2))
+    before = _tags(world)
+    for args in (("verify", "v1.0.0"), ("audit", "--repair"), ("audit",)):
+        result = world.run(*args, matrix=matrix)
+        out = result.stdout + result.stderr
+        assert result.returncode == 3, (args, out)
+        assert f"{path}: {field}:" in out, (args, out)
+        assert f"git log -p -- {path}" in " ".join(out.split()), (args, out)
+        assert "repaired" not in out
+    assert _tags(world) == before
+
+
+def _named_with_care(record: dict[str, Any], digest: str) -> dict[str, Any]:
+    """``record`` edited to name ``digest`` as PHP 8.3's index, its references and its
+    floating tags edited alike (so that the record reads)."""
+    line = record["lines"][0]
+    assert line["php"] == "8.3"
+    line["index_digest"] = digest
+    line["references"] = {
+        name: f"{ref.split('@')[0]}@{digest}" for name, ref in line["references"].items()
+    }
+    for entry in record["floating"]:
+        if entry["tag"] == "php-8.3" and entry["release"] == record["release"]:
+            entry["digest"] = digest
+    return record
+
+
+def test_a_record_naming_an_index_on_no_registry_is_said_as_possibly_wrong(world: World) -> None:
+    """The tips of verify and of the repair that cannot act both say the record itself
+    may be wrong and how to restore it (they offered only the repair, or a republish)."""
+    matrix, _ = _published_twice(world)
+    path = world.notes / "v1.0.0.json"
+    nowhere = "sha256:" + "e" * 64
+    path.write_text(json.dumps(_named_with_care(json.loads(path.read_text()), nowhere)))
+    restore = "git log -p -- release-notes/v1.0.0.json"
+    checked = world.run("verify", "v1.0.0", matrix=matrix)
+    said = " ".join((checked.stdout + checked.stderr).split())
+    assert checked.returncode == 12, said
+    assert "if the record itself is wrong" in said and restore in said
+    repair = world.run("audit", "--repair", matrix=matrix)
+    said = " ".join((repair.stdout + repair.stderr).split())
+    assert repair.returncode == 12, said
+    assert "if the record itself is wrong" in said and restore in said
+
+
+def test_audit_repair_never_moves_a_pin_to_an_index_holding_other_images_than_the_record(
+    world: World,
+) -> None:
+    """A record edited with care (its index, references and floating tags agree) naming
+    another release's index: the index's images are not the record's platforms, so audit
+    names the record as contradicted and its repair moves nothing (it moved the pins)."""
+    matrix, newer = _published_twice(world)
+    path = world.notes / "v1.0.0.json"
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps(_named_with_care(record, newer["8.3"]), indent=2))
+    before = _tags(world)
+
+    result = world.run("audit", "--repair", matrix=matrix)
+    out = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 12, out
+    assert "holds other images than the record lists" in out
+    assert f"git log -p -- {path}" in out or "git log -p -- release-notes/v1.0.0.json" in out
+    assert "repaired: hub" not in out and "-> sha256" not in out
+    assert _tags(world) == before
+
+    judged = world.run("audit", "--json", matrix=matrix)
+    kinds = {(f["kind"], f["registry"]) for f in json.loads(judged.stdout)["findings"]}
+    assert ("record-contradicted", "hub") in kinds and ("record-contradicted", "ghcr") in kinds
+
+    # The pin moved by hand to what the record says (as the old repair did): verify no
+    # longer calls the release complete and consistent.
+    for registry in ("hub", "ghcr"):
+        world.put_tag(registry, newer["8.3"], "v1.0.0-php-8.3")
+    checked = world.run("verify", "v1.0.0", matrix=matrix)
+    said = " ".join((checked.stdout + checked.stderr).split())
+    assert checked.returncode == 12, said
+    assert "holds other images than the record lists" in said and "git log -p" in said
+    again = world.run("audit", "--repair", matrix=matrix)
+    assert again.returncode == 12, again.stdout + again.stderr
+    assert "holds other images than the record lists" in again.stdout + again.stderr

@@ -580,3 +580,64 @@ def test_the_records_a_newer_publisher_wrote_are_passed_over_in_words_for_one_or
     )
     two = notes.PassedOver(newer=("v1.1.0.json", "v1.2.0.json")).said()
     assert "(the version that wrote them, or a later one, reads their sizes)" in two, two
+
+
+def _two_lines(release: str = "v1.0.1") -> ReleaseFacts:
+    """A backport: 8.3 and 8.4 (the default); php-8.4 and latest stay on a newer release."""
+    one = facts(release).lines[0]
+    return dataclasses.replace(
+        facts(release),
+        lines=(
+            dataclasses.replace(
+                one, php="8.3", index_digest=D["e"], tags=(f"{release}-php-8.3", "php-8.3")
+            ),
+            dataclasses.replace(one, tags=(f"{release}-php-8.4", release)),
+        ),
+        floating=(
+            FloatingFacts("hub", "php-8.3", release, D["e"]),
+            FloatingFacts("hub", "php-8.4", "v1.1.0", D["f"]),
+            FloatingFacts("hub", "latest", "v1.1.0", D["f"]),
+            FloatingFacts("hub", "php-8.5", "v1.1.0", D["1"]),
+        ),
+    )
+
+
+def test_records_publisher_writes_are_read_whatever_floating_tags_other_releases_hold() -> None:
+    backport = _two_lines()
+    read = notes.parse_record(notes.release_json(backport, HISTORY), "v1.0.1.json")
+    assert (read.lines, read.floating) == (backport.lines, backport.floating)
+    # a run of other lines than the default (--only), and a record with no tags
+    other = dataclasses.replace(backport, lines=backport.lines[:1], floating=())
+    assert notes.parse_record(notes.release_json(other, HISTORY), "v").lines == other.lines
+    bare = dataclasses.replace(
+        other, lines=tuple(dataclasses.replace(line, tags=()) for line in other.lines)
+    )
+    assert notes.parse_record(notes.release_json(bare, HISTORY), "v").lines == bare.lines
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "said"),
+    [
+        (lambda d: d.update(default_line="8.3"), "lines[1].tags", "a pin of another line"),
+        (lambda d: d["lines"].pop(0), "floating[0].tag", "a line this record does not have"),
+        (lambda d: d["lines"][0].update(index_digest=D["2"]), "lines[0].references.hub", D["e"]),
+        (lambda d: d["floating"][0].update(digest=D["2"]), "floating[0].digest", "index_digest"),
+        (lambda d: d["lines"][1].update(php="8.3"), "lines[1].php", "listed twice"),
+        (
+            lambda d: d["lines"][0]["tags"].append("v1.0.1-php-8.4"),
+            "lines[0].tags",
+            "a pin of another line",
+        ),
+    ],
+)
+def test_a_record_whose_fields_contradict_each_other_is_refused_naming_the_field(
+    edit, field, said
+) -> None:
+    data = json.loads(notes.release_json(_two_lines(), HISTORY))
+    edit(data)
+    with pytest.raises(ConfigError) as caught:
+        notes.parse_record(json.dumps(data), "release-notes/v1.0.1.json")
+    assert caught.value.exit_code == 3
+    text = str(caught.value)
+    assert f"release-notes/v1.0.1.json: {field}:" in text and said in text, text
+    assert "git log -p -- release-notes/v1.0.1.json" in (caught.value.hint or "")
