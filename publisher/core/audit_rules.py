@@ -39,6 +39,9 @@ INCOMPLETE = "incomplete"  # a tagged index whose children (or itself) are gone
 #: the index a record names holds other images than the record's platforms: the record
 #: cannot be confirmed (edited by hand?), and no repair moves a tag on its word
 CONTRADICTED = "record-contradicted"
+#: a pin of a recorded release for a PHP line its record does not list (a run of that line
+#: that stopped before writing the record, or the line's entry removed from the record)
+UNRECORDED_LINE = "unrecorded-line"
 PRIVATE = "private"  # anonymous users cannot read the registry
 UNRECORDED = "unrecorded"  # pins of a release with no record: an unfinished release
 DISAGREE = "disagree"  # a floating tag the registries do not agree on
@@ -59,6 +62,7 @@ KINDS = (
     FLOATING,
     INCOMPLETE,
     CONTRADICTED,
+    UNRECORDED_LINE,
     PRIVATE,
     UNRECORDED,
     DISAGREE,

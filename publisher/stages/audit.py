@@ -551,6 +551,7 @@ class Auditor:
         named = [line.index_digest for record in records for line in record.lines]
         self.check_indexes(target, [*held, *named])
         findings += self.contradictions(target, records)
+        findings += self.unrecorded_lines(target, records, actual)
         for tag, want in sorted(expected.items()):
             if actual.get(tag) != want.digest:
                 continue
@@ -622,6 +623,38 @@ class Auditor:
                         f"moves a tag to it; {restore_tip(self.locations.notes_dir, record.release)}",
                     )
                 )
+        return found
+
+    def unrecorded_lines(
+        self, target: Target, records: Sequence[ReleaseFacts], actual: dict[str, str]
+    ) -> list[rules.Finding]:
+        """A finding for each pin in ``target``'s repository of a recorded release for a
+        line its record does not list: no repair touches it."""
+        lines = {record.release: record.line_names for record in records}
+        found = []
+        for tag in sorted(actual):
+            parsed = parse_scheme_tag(tag)
+            if parsed is None or parsed.php is None:
+                continue
+            release = parsed.release.tag
+            if release not in lines or parsed.php in lines[release]:
+                continue
+            rerun = self.locations.command("release", release, "--only", parsed.php)
+            found.append(
+                rules.Finding(
+                    target.label,
+                    rules.UNRECORDED_LINE,
+                    tag,
+                    None,
+                    actual[tag],
+                    release,
+                    f"{release}'s record has no PHP {parsed.php}, yet its pin is here "
+                    f"({short_digest(actual[tag])}): either a run of that line stopped before "
+                    f"writing the record (`{rerun}` finishes it), or the line's entry was "
+                    f"removed from the record ({restore_tip(self.locations.notes_dir, release)}); "
+                    "a repair leaves it",
+                )
+            )
         return found
 
     # ---------------------------------------------------------------- repairing

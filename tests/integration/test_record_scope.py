@@ -996,3 +996,24 @@ def test_audit_repair_never_moves_a_pin_to_an_index_holding_other_images_than_th
     again = world.run("audit", "--repair", matrix=matrix)
     assert again.returncode == 12, again.stdout + again.stderr
     assert "holds other images than the record lists" in again.stdout + again.stderr
+
+
+def test_audit_names_the_pins_of_a_line_removed_from_the_record(world: World) -> None:
+    """PHP 8.5's entry and its floating tags removed from v1.0.0's record: audit names
+    v1.0.0-php-8.5 on every registry (it passed, never mentioning them), and its repair
+    leaves them."""
+    matrix, _ = _published_twice(world)
+    path = world.notes / "v1.0.0.json"
+    record = json.loads(path.read_text())
+    record["lines"] = [line for line in record["lines"] if line["php"] != "8.5"]
+    record["floating"] = [f for f in record["floating"] if f["tag"] != "php-8.5"]
+    path.write_text(json.dumps(record, indent=2))
+    before = _tags(world)
+    for args in (("audit",), ("audit", "--repair")):
+        result = world.run(*args, matrix=matrix)
+        said = " ".join((result.stdout + result.stderr).split())
+        assert result.returncode == 12, said
+        for registry in ("hub", "ghcr"):
+            assert f"{registry}: v1.0.0-php-8.5: v1.0.0's record has no PHP 8.5" in said, said
+        assert "git log -p -- release-notes/v1.0.0.json" in said
+    assert _tags(world) == before
