@@ -798,6 +798,8 @@ class _SaysRefusals(click.Command):
         parent: click.Context | None = None,
         **extra: Any,
     ) -> click.Context:
+        if not extra.get("resilient_parsing"):  # shell completion reads, it runs nothing
+            self.read_before_click(args)
         # Before parsing, which consumes ``args``; an argument after ``--`` is not an option.
         wants_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
         try:
@@ -809,6 +811,9 @@ class _SaysRefusals(click.Command):
                 exc.ctx = click.Context(self, info_name=info_name, parent=parent)
             json_mode = self.refused(exc, wants_json=wants_json)
             raise _said_as_every_error(exc, json_mode=json_mode) from exc.__cause__
+
+    def read_before_click(self, args: list[str]) -> None:
+        """Refuse ``args`` in the command's own words before click reads them: nothing here."""
 
     def refused(self, exc: click.ClickException, *, wants_json: bool) -> bool:
         """Report ``exc`` beyond stderr where the command does; True when stdout took it."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 import click
 
@@ -47,22 +46,14 @@ class ResolveCommand(JsonCommand):
 
     _resolve_help: click.Option | None = None
 
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: Any,
-    ) -> click.Context:
-        if not extra.get("resilient_parsing"):
-            # --debug is publisher's own (after any command's name), unknown to resolve.py
-            words = [word for word in args if word != "--debug"]
-            try:
-                resolving.read_command_line(words, invoked_as="publisher resolve")
-            except resolving.ResolveError as exc:
-                _say(resolving.error_text(exc), actions=resolving.in_actions(os.environ))
-                raise click.exceptions.Exit(exc.exit_code) from None
-        return super().make_context(info_name, args, parent=parent, **extra)
+    def read_before_click(self, args: list[str]) -> None:
+        # --debug is publisher's own (after any command's name), unknown to resolve.py
+        words = [word for word in args if word != "--debug"]
+        try:
+            resolving.read_command_line(words, invoked_as="publisher resolve")
+        except resolving.ResolveError as exc:
+            _say(resolving.error_text(exc), actions=resolving.in_actions(os.environ))
+            raise click.exceptions.Exit(exc.exit_code) from None
 
     def refused(self, exc: click.ClickException, *, wants_json: bool) -> bool:
         _say(f"resolve: decision=none error={resolving.ResolveError.error}\n")
