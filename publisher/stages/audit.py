@@ -79,6 +79,9 @@ class AuditReport:
     findings: list[rules.Finding] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     unrepairable: list[str] = field(default_factory=list)
+    #: the entries of ``unrepairable`` that wait for a record restored from git (its index
+    #: holds other images than it lists): neither a rerun nor a republish is the way out
+    awaiting_record: list[str] = field(default_factory=list, repr=False)
     #: one sentence per registry whose releases are recorded in another repository
     moved: list[str] = field(default_factory=list)
     #: label of each audited repository (``Scope.label``) -> its registry, for the advice
@@ -705,11 +708,13 @@ class Auditor:
             )
             return
         if (release, digest) in self.contradicted:
-            report.unrepairable.append(
+            left = (
                 f"{finding.says(report.locations)}: that index holds other images than "
                 f"{release}'s record lists, so the repair leaves it; "
                 f"{restore_tip(self.locations.notes_dir, release)}"
             )
+            report.unrepairable.append(left)
+            report.awaiting_record.append(left)
             return
         if not self.complete(target, digest)[0]:
             source = self.holder(digest, release, target)
@@ -773,6 +778,7 @@ def audit(
     again = auditor.run()
     again.repaired = report.repaired
     again.unrepairable = report.unrepairable
+    again.awaiting_record = report.awaiting_record
     # A registry that failed the repair's requests through the retries (it answered the
     # reads, then not the writes) is said as one that could not be reached; one that
     # named other content than it stored or served, as such.
@@ -867,15 +873,34 @@ def advice(
             "elsewhere, copy its vX.Y.Z.json, .md and .env into the notes directory this "
             "audit reads"
         )
+    # A record its registries contradict: its findings say how to restore it; a repair or
+    # a rerun trusting it is no way out.
+    contradicted = {(f.release, f.expected) for f in report.defects if f.kind == rules.CONTRADICTED}
     drift = [
         f
         for f in report.defects
-        if f.kind not in (rules.PRIVATE, rules.UNRECORDED, rules.AHEAD, *rules.NOT_JUDGED)
+        if f.kind
+        not in (
+            rules.PRIVATE,
+            rules.UNRECORDED,
+            rules.AHEAD,
+            rules.CONTRADICTED,
+            rules.UNRECORDED_LINE,
+            *rules.NOT_JUDGED,
+        )
+        and (f.release, f.expected) not in contradicted
         # what a repair left on a registry that stopped answering (one named with others,
         # "hub, ghcr", when they disagree), the rerun of the repair restores
         and not (repaired and set(f.registry.split(", ")) & set(report.unanswered))
     ]
-    if report.unrepairable or drift:
+    if contradicted:
+        releases = sorted({release for release, _ in contradicted if release})
+        tips.append(
+            f"restore the record{'s' if len(releases) > 1 else ''} of {', '.join(releases)} "
+            f"from git as said above, then run `{locations.command('audit')}` again: no "
+            "repair moves a tag on the word of a record its registries contradict"
+        )
+    if [u for u in report.unrepairable if u not in report.awaiting_record] or drift:
         tips.append(
             "what is left needs a rerun of the release or a republish"
             if repaired

@@ -980,6 +980,10 @@ def test_audit_repair_never_moves_a_pin_to_an_index_holding_other_images_than_th
     assert f"git log -p -- {path}" in out or "git log -p -- release-notes/v1.0.0.json" in out
     assert "repaired: hub" not in out and "-> sha256" not in out
     assert _tags(world) == before
+    # No closing tip sends the maintainer to a repair or a rerun that would trust it.
+    assert "rerun of the release or a republish" not in out, out
+    assert "to restore what the records say" not in out, out
+    assert "restore the record of v1.0.0 from git as said above, then run" in out, out
 
     judged = world.run("audit", "--json", matrix=matrix)
     kinds = {(f["kind"], f["registry"]) for f in json.loads(judged.stdout)["findings"]}
