@@ -29,6 +29,8 @@ Containers are removed afterwards, pass or fail, and also when the run is interr
 those removals are ``Runner.cleanup`` commands, which run to completion (bounded) while
 publisher stops. The image goes too when a smoke test pulled it, once no other smoke test
 on the machine uses it (``ImageHold``); one that was in the image store before is kept.
+A run killed with SIGKILL cannot remove its container: the next smoke test does
+(``ContainerLock``, ``sweep_containers``).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ except ImportError:  # pragma: no cover - no flock here: every pulled image is k
 from ..core import smoke_rules
 from ..core.config import Config
 from ..core.errors import CommandError, SmokeTestError, ToolMissingError
-from ..core.fileio import cache_root, temp_dir
+from ..core.fileio import cache_root, counted, temp_dir
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import Locations
 from ..core.platforms import Platform
@@ -332,6 +334,41 @@ def _pinned(image: Reference) -> Reference:
 
 #: Under the cache (``fileio.cache_root``): which smoke tests use which image (``ImageHold``).
 HOLDS_DIR = "smoke-images"
+#: Under the cache: one lock per smoke-test container while it exists (``ContainerLock``).
+CONTAINERS_DIR = "smoke-containers"
+CONTAINER_PREFIX = "publisher-smoke-"
+_CONTAINER_NAME = re.compile(re.escape(CONTAINER_PREFIX) + r"[0-9a-f]{12}\Z")
+
+
+def container_name() -> str:
+    """A new smoke-test container's name: ``publisher-smoke-`` and 12 hex digits."""
+    return f"{CONTAINER_PREFIX}{uuid.uuid4().hex[:12]}"
+
+
+def _same_file(handle: Any, path: Path) -> bool:
+    """``path`` still names the file ``handle`` has open (not removed, nor made anew)."""
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(handle.fileno())
+    return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
+
+
+def _locked(path: Path, operation: int) -> Any:
+    """``path`` opened (made when missing) and locked with ``flock(operation)``. The last
+    holder of such a lock removes its file while it holds it exclusively: one that was
+    waiting for a file removed meanwhile opens the one at ``path`` now and waits again."""
+    while True:
+        handle = open(path, "ab")  # noqa: SIM115 - the caller closes it
+        try:
+            fcntl.flock(handle, operation)
+            if _same_file(handle, path):
+                return handle
+        except BaseException:
+            handle.close()
+            raise
+        handle.close()
 
 
 class ImageHold:
@@ -344,7 +381,8 @@ class ImageHold:
     that was not in the store is marked ``ENGINE-DIGEST.pulled`` before it is pulled.
     At the end (``release``) the run that can take the lock exclusively at once is the
     last one using the image: it removes the image when the mark is there, then the
-    mark, while a run starting meanwhile waits to look for the image until it is gone.
+    mark and the lock file, while a run starting meanwhile waits to look for the image
+    until it is gone (and then takes the lock file made anew, ``_locked``).
     An image that was in the store before (the user's, another tool's) has no mark and
     is kept; so is every image when there is no lock (no writable cache, no ``flock``).
     """
@@ -362,8 +400,7 @@ class ImageHold:
             return
         try:
             self.lock.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = open(self.lock, "ab")  # noqa: SIM115 - held until release
-            fcntl.flock(self._handle, fcntl.LOCK_SH)
+            self._handle = _locked(self.lock, fcntl.LOCK_SH)
             if not present():
                 self.mark.touch()
         except OSError:
@@ -372,13 +409,14 @@ class ImageHold:
     def release(self, remove: Callable[[], Completed]) -> None:
         """After this run's container is gone: ``remove`` the image when no other smoke
         test holds it and a smoke test pulled it; else leave it to the last one."""
-        if self._handle is None or self.mark is None:
+        if self._handle is None or self.mark is None or self.lock is None:
             return
         try:
             fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if self.mark.exists():
                 remove()  # refused while any other container uses the image: then kept
                 self.mark.unlink(missing_ok=True)
+            self.lock.unlink(missing_ok=True)
         except OSError:
             pass  # another smoke test uses the image: the last of them removes it
         finally:
@@ -388,6 +426,90 @@ class ImageHold:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+class ContainerLock:
+    """A smoke-test container's lock, ``ENGINE-NAME.lock`` in ``directory``, which its run
+    holds exclusively (``flock``) from before the container is made until it is removed.
+
+    A run killed with SIGKILL (the OOM killer, a cancelled CI job) cannot remove its
+    container; the kernel lets go of its lock. So the next smoke test using the same
+    cache removes the containers whose lock it can take at once (``sweep_containers``),
+    and never one of a run still going (whose lock it cannot take), whatever process id
+    the dead run had. A run that cannot lock (no writable cache, no ``flock``) goes on
+    without: its container is not removed by a later run if this one is killed.
+    """
+
+    def __init__(self, directory: Path | None, engine: Engine, name: str) -> None:
+        self.path = directory / f"{engine}-{name}.lock" if directory else None
+        self._handle: Any = None
+
+    def take(self) -> None:
+        """Lock, before the container is made."""
+        if self.path is None or fcntl is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = _locked(self.path, fcntl.LOCK_EX)
+        except OSError:
+            self._handle = None
+
+    def release(self, removed: bool) -> None:
+        """Let go once the container is ``removed`` (the lock file with it); one that
+        could not be removed keeps its lock file, so that a later run removes it."""
+        if self._handle is None or self.path is None:
+            return
+        try:
+            if removed:
+                self.path.unlink(missing_ok=True)
+        except OSError:
+            pass
+        finally:
+            self._handle.close()
+            self._handle = None
+
+
+def sweep_containers(
+    directory: Path | None,
+    engine: Engine,
+    remove: Callable[[str], bool],
+    names: Callable[[], set[str] | None],
+) -> list[str]:
+    """Remove the containers of ``engine`` that runs now gone left (``ContainerLock``):
+    ``remove(name)`` says whether it removed one; ``names()`` lists the engine's containers
+    (None when it cannot), which tells a container already gone from one ``remove`` could
+    not remove, whose lock file is kept for a later run. Returns the names removed."""
+    if directory is None or fcntl is None:
+        return []
+    try:
+        paths = sorted(directory.glob(f"{engine}-{CONTAINER_PREFIX}*.lock"))
+    except OSError:
+        return []
+    removed: list[str] = []
+    listed: set[str] | None = None
+    for path in paths:
+        name = path.name[len(f"{engine}-") : -len(".lock")]
+        if not _CONTAINER_NAME.match(name):
+            continue
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed below
+        except OSError:
+            continue  # gone meanwhile (its run ended), or not this user's
+        try:
+            with contextlib.suppress(OSError):  # its run is still going: kept
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if os.fstat(handle.fileno()).st_uid != os.geteuid() or not _same_file(handle, path):
+                    continue  # another user's (their store, not this one), or swept already
+                if remove(name):
+                    removed.append(name)
+                else:
+                    listed = names() if listed is None else listed
+                    if listed is None or name in listed:
+                        continue  # still there: a later run tries again
+                path.unlink(missing_ok=True)
+        finally:
+            handle.close()
+    return removed
 
 
 # ----------------------------------------------------------------- the tester
@@ -416,13 +538,36 @@ class SmokeTester:
     #: Where the runs sharing an image store say which images they use (``ImageHold``);
     #: None: ``HOLDS_DIR`` under the cache.
     holds: Path | None = None
+    #: Where the runs lock their containers (``ContainerLock``); None: ``CONTAINERS_DIR``
+    #: under the cache.
+    containers: Path | None = None
 
     def hold(self, image: Reference) -> ImageHold:
         """The hold of ``image`` in this tester's engine's image store."""
         if self.holds is None:
-            env = getattr(self.runner, "env", None) or os.environ
-            self.holds = cache_root(env) / HOLDS_DIR
+            self.holds = self._cache() / HOLDS_DIR
         return ImageHold(self.holds, self._engine(), image)
+
+    def container_lock(
+        self, name: str, remove: Callable[[str], bool], names: Callable[[], set[str] | None]
+    ) -> ContainerLock:
+        """The lock of a container about to be made, once the containers that runs now gone
+        left in this engine's store are removed (``remove``, ``names``: ``sweep_containers``),
+        which a line says."""
+        if self.containers is None:
+            self.containers = self._cache() / CONTAINERS_DIR
+        engine = self._engine()
+        removed = sweep_containers(self.containers, engine, remove, names)
+        if removed:
+            self.runner.output.info(
+                f"removed {counted(len(removed), 'smoke-test container')} left by "
+                f"{'a run that was' if len(removed) == 1 else 'runs that were'} killed: "
+                + ", ".join(removed)
+            )
+        return ContainerLock(self.containers, engine, name)
+
+    def _cache(self) -> Path:
+        return cache_root(getattr(self.runner, "env", None) or os.environ)
 
     def _engine(self) -> Engine:
         if self.engine is None:
@@ -608,7 +753,7 @@ class _BuildahSession:
         self.image = image
         self.platform = platform
         self.plain_http = plain_http
-        self.name = f"publisher-smoke-{uuid.uuid4().hex[:12]}"
+        self.name = container_name()
         self.buildah = "buildah"
         self._probe: tuple[tuple[int, str] | None, str] = (None, "not sent")
         self._proc_net = ""
@@ -683,10 +828,23 @@ class _BuildahSession:
         )
         return found.ok
 
+    def _names(self) -> set[str] | None:
+        """The names of buildah's containers; None when buildah cannot list them."""
+        listed = self.runner.run(
+            [self.buildah, "containers", "--format", "{{.ContainerName}}"],
+            check=False,
+            echo=False,
+        )
+        return set(listed.stdout.split()) if listed.ok else None
+
     @contextlib.contextmanager
     def _running(self, probe_script: str) -> Iterator[Completed]:
         hold = self.tester.hold(self.image)
+        lock = self.tester.container_lock(
+            self.name, lambda name: self.runner.cleanup([self.buildah, "rm", name]).ok, self._names
+        )
         try:  # a `buildah from` cut short may have created the container already
+            lock.take()
             hold.enter(self._present)
             with self._pull_auth() as authfile:
                 run_buildah(  # again when a concurrent pull raced it in the image store
@@ -728,7 +886,7 @@ class _BuildahSession:
             self._proc_net = proc_net_from_start_output(started.stdout)
             yield started
         finally:
-            self.runner.cleanup([self.buildah, "rm", self.name])
+            lock.release(self.runner.cleanup([self.buildah, "rm", self.name]).ok)
             hold.release(lambda: self.runner.cleanup([self.buildah, "rmi", str(self.image)]))
 
     def _config(self) -> dict[str, Any]:
@@ -758,7 +916,7 @@ class _DockerSession:
         self.runner = tester.runner
         self.image = image
         self.platform = platform
-        self.name = f"publisher-smoke-{uuid.uuid4().hex[:12]}"
+        self.name = container_name()
         self.docker = "docker"
         self.probe_script = ""
         self.config: dict[str, Any] = {}
@@ -822,7 +980,13 @@ class _DockerSession:
         self.docker = self.tester._docker()
         self.probe_script = probe_script
         hold = self.tester.hold(self.image)
+        lock = self.tester.container_lock(
+            self.name,
+            lambda name: self.runner.cleanup([self.docker, "rm", "-f", name]).ok,
+            self._names,
+        )
         try:
+            lock.take()
             hold.enter(self._present)
             with dockercli.logged_in_config(
                 self.runner,
@@ -837,8 +1001,15 @@ class _DockerSession:
                 )
             yield self._wait_healthy()
         finally:
-            self.runner.cleanup([self.docker, "rm", "-f", self.name])
+            lock.release(self.runner.cleanup([self.docker, "rm", "-f", self.name]).ok)
             hold.release(lambda: self.runner.cleanup([self.docker, "image", "rm", str(self.image)]))
+
+    def _names(self) -> set[str] | None:
+        """The names of the daemon's containers; None when docker cannot list them."""
+        listed = self.runner.run(
+            [self.docker, "ps", "-a", "--format", "{{.Names}}"], check=False, echo=False
+        )
+        return set(listed.stdout.split()) if listed.ok else None
 
     def _present(self) -> bool:
         """The image is in the daemon's store already under this reference."""

@@ -7,10 +7,14 @@ which exports an OCI layout; its push-by-digest argv is covered by unit tests.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +37,7 @@ from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
 from tests.support.builds import image_registry, quiet_runner
 from tests.support.github_files import workflow_commands
+from tests.support.pipeline import kill_group
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -278,6 +283,126 @@ def test_the_smoke_test_catches_a_wrong_line_and_missing_extensions(
         )
     assert "`php -v` reports PHP 8.4.99-standin, expected the 8.3 line" in caught.value.message
     assert "`php -m` does not list bcmath, redis" in caught.value.message
+
+
+#: A smoke test (engine, image by digest: argv) that prints its container's name at its
+#: first ``php -v``, then waits there until its stdin is closed.
+STALLING_SMOKE = """
+import sys
+from publisher.adapters.output import Output
+from publisher.adapters.runner import Runner
+from publisher.adapters.smoke import Engine, SmokeTester
+from publisher.core.platforms import Platform
+from publisher.core.reference import parse
+
+
+class Stalling(Runner):
+    def run(self, argv, **options):
+        if list(argv[-2:]) == ["php", "-v"]:
+            print(next(a for a in argv if a.startswith("publisher-smoke-")), flush=True)
+            sys.stdin.read()
+        return super().run(argv, **options)
+
+
+engine, image = sys.argv[1:]
+SmokeTester(Stalling(output=Output(env={}, quiet=True)), Engine(engine)).test(
+    parse(image), Platform.AMD64, php_line="8.4", extensions=(), plain_http=True
+)
+"""
+
+
+def _containers(engine: Engine) -> list[str]:
+    """The names of the containers in ``engine``'s store (asked again when a listing fails
+    while other buildah processes add and remove containers)."""
+    if engine is Engine.BUILDAH:
+        argv = [require_tool("buildah"), "containers", "--format", "{{.ContainerName}}"]
+    else:
+        argv = [require_tool("docker"), "ps", "-a", "--format", "{{.Names}}"]
+    for _ in range(10):
+        listed = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if listed.returncode == 0:
+            return listed.stdout.split()
+    raise AssertionError(f"{argv} failed: {listed.stderr}")
+
+
+@pytest.mark.parametrize("engine", [Engine.BUILDAH, Engine.DOCKER], ids=str)
+def test_the_next_smoke_test_removes_the_container_of_a_killed_run_and_none_of_a_live_one(
+    engine: Engine,
+    offline: Config,
+    build_registry: LocalRegistry,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run killed with SIGKILL (the OOM killer, a cancelled CI job) cannot remove its
+    smoke-test container (with docker, a php-fpm left running). The next smoke test on the
+    machine removes it and says so; it keeps those of runs still going, whether they share
+    its cache or not. Once all are done, nothing is left in the store or the cache."""
+    require_tool(engine.value)
+    pull = offline.base_pull_ref(offline.line(PHP))
+    index = RegistryClient(build_registry.host, plain_http=True).get_manifest(pull)
+    amd64 = next(c.digest for c in index.platform_children if c.platform == "linux/amd64")
+    image = Reference(pull.domain, pull.path, None, amd64)
+    cache, other = tmp_path / "cache", tmp_path / "other-cache"
+
+    def start(cache: Path, log: str) -> subprocess.Popen[str]:
+        env = {**os.environ, "PUBLISHER_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+        with open(tmp_path / log, "w") as stderr:
+            return subprocess.Popen(
+                [sys.executable, "-c", STALLING_SMOKE, engine.value, str(image)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                env=env,
+                start_new_session=True,
+            )
+
+    runs = {"killed": start(cache, "killed"), "live": start(cache, "live")}
+    runs["elsewhere"] = start(other, "elsewhere")  # another checkout, its own cache
+    try:
+        names = {}
+        for run, process in runs.items():
+            assert process.stdout is not None
+            names[run] = process.stdout.readline().strip()
+            assert names[run], (tmp_path / run).read_text()
+        os.kill(runs["killed"].pid, signal.SIGKILL)
+        runs["killed"].wait(timeout=30)
+        assert names["killed"] in _containers(engine)  # nothing could remove it
+
+        said = io.StringIO()
+        monkeypatch.setenv("PUBLISHER_CACHE_DIR", str(cache))
+        result = SmokeTester(Runner(output=Output(env={}, stream=said)), engine).test(
+            image, Platform.AMD64, php_line=PHP, extensions=(), plain_http=True
+        )
+        assert result.php_version == f"{PHP}.99-standin"
+        left = _containers(engine)
+        assert names["killed"] not in left, said.getvalue()
+        assert names["live"] in left and names["elsewhere"] in left
+        assert (
+            f"removed 1 smoke-test container left by a run that was killed: {names['killed']}"
+            in said.getvalue()
+        ), said.getvalue()
+
+        for run in ("live", "elsewhere"):
+            stdin = runs[run].stdin
+            assert stdin is not None
+            stdin.close()
+            assert runs[run].wait(timeout=300) == 0, (tmp_path / run).read_text()
+    finally:
+        for process in runs.values():  # a failed assertion lets the live runs end
+            if process.stdin is not None and not process.stdin.closed:
+                with contextlib.suppress(OSError):
+                    process.stdin.close()
+        for process in runs.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=120)
+            kill_group(process)
+            if process.stdout is not None:
+                process.stdout.close()
+    assert not set(names.values()) & set(_containers(engine))
+    # the container locks and the image holds go with the last run using them
+    assert sorted(p.name for p in cache.rglob("*") if p.is_file()) == []
+    assert sorted(p.name for p in other.rglob("*") if p.is_file()) == []
 
 
 @pytest.mark.parametrize("engine", [Engine.BUILDAH, Engine.DOCKER], ids=str)

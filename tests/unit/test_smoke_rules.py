@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from publisher.adapters.smoke import (
     NET_END,
     PROBE_BEGIN,
     PROBE_END,
+    ContainerLock,
     Engine,
     ImageHold,
     SmokeTester,
@@ -35,6 +40,7 @@ from publisher.adapters.smoke import (
     server_command,
     smoke_tester,
     start_script,
+    sweep_containers,
 )
 from publisher.core import config as config_module
 from publisher.core import smoke_rules
@@ -545,7 +551,7 @@ def test_only_the_last_smoke_test_using_an_image_removes_it_and_only_when_one_pu
     assert removed == []  # the second still uses it
     second.release(remove("second"))
     assert removed == ["second"]
-    assert not list(tmp_path.glob("*.pulled"))
+    assert list(tmp_path.iterdir()) == []  # the mark and the lock file go with the last
 
     users = ImageHold(tmp_path, Engine.BUILDAH, IMAGE)
     users.enter(lambda: True)  # the user's own image
@@ -559,6 +565,80 @@ def test_only_the_last_smoke_test_using_an_image_removes_it_and_only_when_one_pu
     nowhere.enter(lambda: False)
     nowhere.release(remove("nowhere"))
     assert removed == ["second", "docker"]  # no lock: kept
+
+
+def _opened(path: Path) -> int:
+    """How many of this process's file descriptors have ``path`` open."""
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in os.listdir(fds) if os.path.realpath(fds / fd) == str(path))
+
+
+def test_a_smoke_test_starting_while_the_last_one_removes_the_image_holds_the_new_lock_file(
+    tmp_path: Path,
+) -> None:
+    """The last run using an image removes the image, its mark and its lock file; one that
+    opened that lock file meanwhile waits, then finds it removed and holds the one made
+    anew: a third run sees it held (it cannot take it alone), so the image stays."""
+    first, second = (ImageHold(tmp_path, Engine.BUILDAH, IMAGE) for _ in range(2))
+    first.enter(lambda: False)
+    looked: list[bool] = []
+    entering = threading.Thread(target=second.enter, args=(lambda: looked.append(True) or False,))
+
+    def remove() -> Completed:
+        entering.start()
+        deadline = time.monotonic() + 10
+        while _opened(tmp_path / first.lock.name) < 2 and time.monotonic() < deadline:  # type: ignore[union-attr]
+            time.sleep(0.01)
+        time.sleep(0.1)  # waiting for the lock
+        assert looked == []  # it looks for the image once it is gone
+        return ok()
+
+    first.release(remove)
+    entering.join(10)
+    assert looked == [True]
+    assert second.lock is not None and second.lock.exists() and second.mark is not None
+    with open(second.lock, "rb") as third, pytest.raises(BlockingIOError):
+        fcntl.flock(third, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    removed: list[str] = []
+    second.release(lambda: removed.append("second") or ok())
+    assert removed == ["second"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_containers_of_runs_gone_are_removed_and_those_of_runs_going_are_kept(
+    tmp_path: Path,
+) -> None:
+    """Real ``flock`` on the container locks: a run still going holds its lock; a killed
+    run's lock is free (as ``release`` without removing leaves it). Its container is
+    removed, or its lock kept when it could not be and is still there; a lock whose
+    container was never made goes quietly; the other engine's are not this sweep's."""
+    name = {key: f"publisher-smoke-{key * 12}" for key in "abcd"}
+    live = ContainerLock(tmp_path, Engine.DOCKER, name["a"])
+    live.take()
+    killed = [ContainerLock(tmp_path, Engine.DOCKER, name[key]) for key in "bcd"]
+    killed.append(ContainerLock(tmp_path, Engine.BUILDAH, name["b"]))
+    for lock in killed:
+        lock.take()
+        lock.release(removed=False)  # the lock file stays, as a killed run's does
+    asked: list[str] = []
+
+    def remove(container: str) -> bool:
+        asked.append(container)
+        return container == name["b"]
+
+    listing = {name["a"], name["c"]}
+    swept = sweep_containers(tmp_path, Engine.DOCKER, remove, lambda: listing)
+    assert swept == [name["b"]] and asked == [name["b"], name["c"], name["d"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f"buildah-{name['b']}.lock",
+        f"docker-{name['a']}.lock",
+        f"docker-{name['c']}.lock",
+    ]
+    assert sweep_containers(tmp_path, Engine.DOCKER, remove, lambda: None) == []
+    assert asked[3:] == [name["c"]]  # tried again; kept when docker cannot list
+    live.release(removed=True)
+    assert sweep_containers(None, Engine.DOCKER, remove, lambda: None) == []
+    assert not (tmp_path / f"docker-{name['a']}.lock").exists()
 
 
 def test_buildah_smoke_removes_the_container_even_when_a_check_crashes() -> None:
