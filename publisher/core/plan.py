@@ -325,6 +325,41 @@ def lines_left_behind(release: Release, tags: Iterable[str], lines: Collection[s
     ]
 
 
+def unfinished_above(
+    release: Release,
+    existing: Mapping[str, Iterable[str]],
+    recorded: Collection[str] = (),
+    locations: Locations = DEFAULT_LOCATIONS,
+) -> list[str]:
+    """For each stable release newer than ``release`` (a stable one) with pins on a
+    registry that no floating tag follows (``settled`` leaves them out: no record, and not
+    every registry holds them with its ``vX.Y.Z``), the words naming it: a run that stopped,
+    or one still writing them; ``latest`` and ``php-X.Y`` follow ``release`` or another
+    finished one meanwhile. [] for a prerelease, which moves no floating tag."""
+    if not release.is_stable:
+        return []
+    counted = settled(existing, recorded)
+    held: dict[Release, dict[str, set[str]]] = {}
+    for name, tags in existing.items():
+        for tag in set(tags) - counted.get(name, set()):
+            parsed = parse_scheme_tag(tag)
+            if parsed is None or parsed.release.tag in recorded:
+                continue
+            if parsed.release.is_stable and release < parsed.release:
+                held.setdefault(parsed.release, {}).setdefault(name, set()).add(tag)
+    return [
+        f"{newer.tag} did not finish writing its pins ("
+        + "; ".join(
+            f"{name} holds {', '.join(sorted(tags))}" for name, tags in sorted(where.items())
+        )
+        + f"; it has no record): no floating tag follows it, so `latest` and `php-X.Y` "
+        f"follow finished releases such as {release.tag} meanwhile; if no run of {newer.tag} "
+        "is going, "
+        f"`{locations.command('release', newer.tag)}` finishes it"
+        for newer, where in sorted(held.items())
+    ]
+
+
 def _default_line_lacks(config: Config) -> list[str] | None:
     """The platforms other lines of ``config`` are built for and its default line is not,
     sorted (None: the default line is not among the selected lines)."""

@@ -129,7 +129,8 @@ class PlannedRun:
     publish_plan: pp.PublishPlan
     indexes: dict[str, LineIndex]
     copies: pp.CopySource | None = None
-    #: ``planning.lines_left_behind`` on the primary: said once the plan is shown
+    #: warnings said once the plan is shown: ``planning.lines_left_behind`` on the
+    #: primary, ``planning.unfinished_above``
     left_behind: tuple[str, ...] = ()
 
 
@@ -985,7 +986,10 @@ class Publisher:
                 [line.php for line in p.lines],
             )
         )
-        return PlannedRun(p, publish_plan, indexes, observed.copies, tuple(left_behind))
+        unfinished = planning.unfinished_above(
+            self.release, tags_present, self.recorded, self.options.locations
+        )
+        return PlannedRun(p, publish_plan, indexes, observed.copies, (*left_behind, *unfinished))
 
     def plan_settled(self, records: Sequence[DigestRecord]) -> PlannedRun:
         """``plan_run``, read again while the registries hold different releases and

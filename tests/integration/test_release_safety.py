@@ -1364,3 +1364,25 @@ def test_a_release_s_tip_for_a_registry_added_later_repairs_that_setup(
     hub = skopeo_tag_map(world.skopeo, world.stack.primary, here.stack.repo)
     assert skopeo_tag_map(world.skopeo, extra.host, here.stack.repo) == hub
     assert "v1.0.0-php-8.3" in hub
+
+
+def test_a_release_names_a_newer_release_left_half_pinned_that_no_floating_tag_follows(
+    world: World, tmp_path: Path
+) -> None:
+    """v1.2.0 stopped after writing one pin on the primary (killed: no vX.Y.Z, no
+    record). v1.1.0 then moves ``latest`` and ``php-8.4`` to itself, as the floating
+    tags follow finished releases only, and says so: the newer release is named with
+    the rerun that finishes it, so the maintainer does not take v1.1.0 for the newest."""
+    stack = world.stack
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    repo = world.own_repo("acme/half-newer")
+    s = Stack(tmp_path / "s", stack.primary, stack.secondary, stack.bases, repo, env=env)
+    s.release("v1.0.0", "--no-smoke")
+    world.copy(f"{stack.primary}/{repo}:v1.0.0-php-8.4", f"{stack.primary}/{repo}:v1.2.0-php-8.4")
+
+    result = s.release("v1.1.0", "--no-smoke")
+    said = " ".join((result.stdout + result.stderr).split())
+    tags = skopeo_tag_map(world.skopeo, stack.primary, repo)
+    assert tags["latest"] == tags["v1.1.0"], said
+    assert "v1.2.0 did not finish writing its pins (hub holds v1.2.0-php-8.4" in said, said
+    assert "release v1.2.0" in said, said

@@ -17,6 +17,7 @@ from publisher.core.plan import (
     parse_scheme_tag,
     plan,
     settled,
+    unfinished_above,
 )
 from publisher.core.version import parse_release
 from tests.support.matrices import acme_matrix
@@ -359,3 +360,22 @@ def test_a_published_release_s_default_line_gap_is_advice_for_the_next_release()
         "; build it for every platform, or pick another default_line"
     )
     assert default_line_gap(config.loads(MATRIX), upcoming=narrow) is None
+
+
+def test_a_newer_stable_release_left_half_pinned_is_named_by_a_stable_release_only() -> None:
+    """Pins of v1.2.0 on one registry without its vX.Y.Z and without a record: no floating
+    tag follows them, which a stable release below it says; a prerelease (it moves no
+    floating tag), a release above it, or a record of v1.2.0 says nothing."""
+    tags = {
+        "hub": ["v1.0.0", "v1.0.0-php-8.4", "v1.2.0-php-8.4", "v1.3.0-rc.1-php-8.4", "latest"],
+        "ghcr": ["v1.0.0", "v1.0.0-php-8.4", "latest"],
+    }
+    said = unfinished_above(parse_release("v1.1.0"), tags)
+    assert len(said) == 1, said
+    assert said[0].startswith("v1.2.0 did not finish writing its pins (hub holds v1.2.0-php-8.4;")
+    assert "`publisher release v1.2.0` finishes it" in said[0]
+    assert unfinished_above(parse_release("v1.2.1"), tags) == []
+    assert unfinished_above(parse_release("v1.1.0-rc.1"), tags) == []
+    assert unfinished_above(parse_release("v1.1.0"), tags, {"v1.2.0"}) == []
+    settled_everywhere = {name: [*held, "v1.2.0-php-8.4", "v1.2.0"] for name, held in tags.items()}
+    assert unfinished_above(parse_release("v1.1.0"), settled_everywhere) == []
