@@ -251,6 +251,7 @@ def refuse_empty_config(path: str, env: Mapping[str, str], *, has_option: bool =
     without --config (inspect), which reads only the variable."""
     from click.core import ParameterSource
 
+    from ..core.settings import setting_value
     from .options import CONFIG, CONFIG_ENV
 
     ctx = click.get_current_context(silent=True)
@@ -260,7 +261,7 @@ def refuse_empty_config(path: str, env: Mapping[str, str], *, has_option: bool =
         ParameterSource.ENVIRONMENT,
         ParameterSource.DEFAULT,
     )
-    if from_variable and variable is not None and not variable.strip():
+    if from_variable and variable is not None and not setting_value(variable):
         raise UsageError(
             f"{CONFIG_ENV} is set but empty",
             hint=f"set it to the matrix file, e.g. {CONFIG_ENV}={CONFIG}, or unset it to read "

@@ -12,6 +12,7 @@ from ..core import plan as planning
 from ..core.config import text_problem, utf8_problem
 from ..core.errors import ConfigError, FileAccessError, UsageError
 from ..core.fileio import read_text
+from ..core.settings import setting
 from ..core.version import is_release_tag, parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state
@@ -76,7 +77,7 @@ def _allow_stand_in(env: Mapping[str, str]) -> bool:
     """PUBLISHER_ALLOW_STAND_IN_RELEASE read as every yes/no variable of publisher is
     (true/false, 1/0, yes/no, on/off; empty is unset): a value it does not know is refused,
     never taken for "no", which would refuse the rehearsal without saying why."""
-    value = env.get(ALLOW_STAND_IN, "").strip()
+    value = setting(env, ALLOW_STAND_IN)
     if not value:
         return False
     try:
@@ -317,7 +318,7 @@ def gh_release_command(
     _refuse_secrets(state, {"--title": title or "", str(path): body, str(pins): _text_of(pins)})
     if allow_stand_in:  # said after the token is masked (its mask is the first line)
         state.output.warning(
-            f"{ALLOW_STAND_IN}={state.env[ALLOW_STAND_IN].strip()}: a STAND-IN rehearsal's notes are let through (only for "
+            f"{ALLOW_STAND_IN}={setting(state.env, ALLOW_STAND_IN)}: a STAND-IN rehearsal's notes are let through (only for "
             "rehearsing the workflow against a test GitHub server)"
         )
     body, left_out = notes.fit_body(

@@ -131,14 +131,16 @@ def path(**kwargs: Any) -> Utf8Path:
 class EnvOption(click.Option):
     """An option that may come from an environment variable: a refused value from the
     environment names the variable (``PUBLISHER_QEMU='maybe'``), not only the flag the
-    user never typed, and a refused yes/no says plainly what it accepts. A variable set
-    to blanks only (a space, a CR) counts as unset, as click already counts an empty one
-    and as every other PUBLISHER_* setting does (README); PUBLISHER_CONFIG set so is
-    refused all the same (``refuse_empty_config`` reads the variable itself)."""
+    user never typed, and a refused yes/no says plainly what it accepts. The variable is
+    read as every PUBLISHER_* setting is (``settings.setting``: the blanks around it
+    dropped, blanks only unset, as click already counts an empty one); PUBLISHER_CONFIG
+    set to blanks is refused all the same (``refuse_empty_config`` reads it itself)."""
 
     def resolve_envvar_value(self, ctx: click.Context) -> str | None:
+        from ..core.settings import setting_value
+
         value = super().resolve_envvar_value(ctx)
-        return value if value is None or value.strip() else None
+        return None if value is None else setting_value(value) or None
 
     def process_value(self, ctx: click.Context, value: Any) -> Any:
         try:

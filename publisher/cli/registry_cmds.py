@@ -16,6 +16,7 @@ from ..core.config import Config
 from ..core.errors import ConfigError, PublisherError
 from ..core.fileio import counted
 from ..core.reference import Reference
+from ..core.settings import setting
 from ..core.sizes import human_size
 from ..core.version import parse_release
 from . import options
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 def _optional_config(state: State) -> Config | None:
     """matrix.yaml when there is one (for credentials of configured registries); else None."""
-    path = state.env.get(options.CONFIG_ENV) or options.CONFIG
+    path = setting(state.env, options.CONFIG_ENV) or options.CONFIG
     refuse_empty_config(path, state.env, has_option=False)  # set but empty: exit 2, as elsewhere
     if not os.path.isfile(path):
         return None

@@ -28,6 +28,7 @@ from .errors import ConfigError, InvalidReferenceError, UsageError, file_error
 from .fileio import NotRegularFileError, read_prefix
 from .platforms import Platform, did_you_mean
 from .reference import Reference
+from .settings import setting
 from .sizes import MB
 
 _T = TypeVar("_T")
@@ -431,12 +432,11 @@ def loads(
 
 
 def overrides(env: Mapping[str, str]) -> Mapping[str, str]:
-    """``env`` without the ``PUBLISHER_*`` overrides set to nothing but blanks: those count
-    as unset (README), as the empty string does and as resolve reads a blank setting."""
-    blank = [name for name in ENV_OVERRIDES if name in env and not env[name].strip()]
-    if not blank:
-        return env
-    return {name: value for name, value in env.items() if name not in blank}
+    """``env`` with the ``PUBLISHER_*`` overrides read as every setting is (``setting``:
+    the blanks around a value dropped, one of blanks only unset)."""
+    read = {name: setting(env, name) for name in ENV_OVERRIDES if name in env}
+    kept = {name: value for name, value in env.items() if name not in read}
+    return {**kept, **{name: value for name, value in read.items() if value}}
 
 
 #: How deep mappings and lists may nest, the file's own mapping included. A matrix
@@ -1960,7 +1960,7 @@ def _narrowed(
     """``config.narrowed_by``, plus ``NAME=value`` when that override left out lines."""
     if len(kept) == len(config.lines):
         return config.narrowed_by
-    return (*config.narrowed_by, f"{name}={env[name].strip()}")
+    return (*config.narrowed_by, f"{name}={env[name]}")
 
 
 def split_list(text: str, field_name: str, noun: str, example: str) -> tuple[str, ...]:

@@ -25,15 +25,41 @@ ENV_CACHE = "PUBLISHER_CACHE_DIR"
 
 
 def cache_root(env: Mapping[str, str]) -> Path:
-    """``$PUBLISHER_CACHE_DIR``, else ``$XDG_CACHE_HOME/publisher``, else
-    ``~/.cache/publisher``; a variable set to blanks only counts as unset (README), never
-    a directory named by a space under the current one."""
-    if env.get(ENV_CACHE, "").strip():
-        return Path(env[ENV_CACHE])
+    """``$PUBLISHER_CACHE_DIR`` (a relative one under the current directory, as given),
+    else ``$XDG_CACHE_HOME/publisher``, else ``~/.cache/publisher`` (``home_dir``); a
+    variable set to blanks only counts as unset (README), never a directory named by a
+    space under the current one, and a relative ``XDG_CACHE_HOME`` is ignored, as the XDG
+    base directory specification says."""
+    from .settings import setting
+
+    if setting(env, ENV_CACHE):
+        return Path(setting(env, ENV_CACHE))
     xdg = env.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):
+        return Path(xdg) / "publisher"
+    return home_dir(env) / ".cache" / "publisher"
+
+
+def home_dir(env: Mapping[str, str]) -> Path:
+    """The user's home: ``$HOME``, else (unset, empty or blanks only, as every variable
+    publisher reads) the home the password database gives this user, as docker and
+    buildah find it. Never ``Path.home()``, which reads the process's own environment and
+    takes ``HOME=''`` for ``/``."""
     home = env.get("HOME", "")
-    base = xdg if xdg.strip() else str(Path(home if home.strip() else Path.home()) / ".cache")
-    return Path(base) / "publisher"
+    if home.strip():
+        return Path(home)
+    import pwd
+
+    try:
+        return Path(pwd.getpwuid(os.getuid()).pw_dir)
+    except KeyError:
+        raise ConfigError(
+            f"HOME is not set and user {os.getuid()} has no entry in the password database",
+            source="environment",
+            field="HOME",
+            hint=f"set HOME to your home directory (for publisher's cache alone, {ENV_CACHE} "
+            "to a directory will do)",
+        ) from None
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> Path:

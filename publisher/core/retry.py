@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from .errors import UsageError
+from .settings import setting
 
 ENV_ATTEMPTS = "PUBLISHER_RETRY_ATTEMPTS"
 ENV_INITIAL_DELAY = "PUBLISHER_RETRY_INITIAL_DELAY"
@@ -81,7 +82,7 @@ class RetryPolicy:
         """
         values: dict[str, Any] = {}
         for name, key, kind, lowest, highest, unit in ENV_RANGES:
-            text = env.get(name, "").strip()
+            text = setting(env, name)
             if not text:
                 continue
             what = "a whole number" if kind is int else "a number"

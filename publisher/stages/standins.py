@@ -73,6 +73,7 @@ from ..core.fileio import ENV_CACHE, cache_root
 from ..core.platforms import Platform
 from ..core.reference import Reference
 from ..core.retry import RetryPolicy
+from ..core.settings import setting
 from ..core.sizes import human_size
 from ..resolve import sha256_digest
 
@@ -152,8 +153,8 @@ def check_cache(env: Mapping[str, str]) -> Path:
 
 def busybox_binary(arch: str, runner: Runner, cache: Path, env: Mapping[str, str]) -> Path:
     """A static busybox for ``arch`` (amd64/arm64), cached under ``cache``."""
-    override = env.get(busybox_env_var(arch), "")
-    if override.strip():  # set to blanks only, it counts as unset (README)
+    override = setting(env, busybox_env_var(arch))
+    if override:  # set to blanks only, it counts as unset (README)
         if not usable_busybox(Path(override), arch):
             raise ToolMissingError(
                 f"{busybox_env_var(arch)}={override} is not a static {arch} ELF executable",

@@ -8,6 +8,7 @@ matrix values that reach the Dockerfile, deep YAML and failing templates.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -912,3 +913,72 @@ def test_a_path_holding_a_backslash_before_udc_is_shown_as_it_is(cli, tmp_path):
     assert f"{digests} does not exist" in json.loads(result.stdout)["error"]["message"]
     result = cli("plan", "v1.0.0\udcff", "--json")
     assert "release tag 'v1.0.0\\xff'" in _strict_json(result.stdout)["error"]["message"]
+
+
+# ------------------------------------- blanks around every PUBLISHER_* setting (one rule)
+
+#: What a hand-made env file or ``$'...\n'`` puts around a value: never part of it.
+AROUND = (" {} ", "{}\n", "{}\r\n", "\t{}\n")
+
+
+@pytest.mark.parametrize("around", AROUND)
+def test_blanks_around_a_cache_directory_are_not_part_of_it(around):
+    """``PUBLISHER_CACHE_DIR=$'/tmp/x/new\\n'`` is /tmp/x/new, never a directory whose
+    name ends in a newline."""
+    from publisher.core.fileio import cache_root
+
+    assert cache_root({"PUBLISHER_CACHE_DIR": around.format("/c/x")}) == Path("/c/x")
+
+
+@pytest.mark.parametrize("around", AROUND)
+def test_blanks_around_a_matrix_override_are_not_part_of_it(around):
+    """``PUBLISHER_NAMESPACE=$'x\\n'`` and ``PUBLISHER_BASE_MIRROR=$'host\\n'`` are read as
+    ``x`` and ``host``, as PUBLISHER_LINES and PUBLISHER_PLATFORMS were, never refused."""
+    env = {
+        "PUBLISHER_NAMESPACE": around.format("x"),
+        "PUBLISHER_BASE_MIRROR": around.format("mirror.gcr.io"),
+    }
+    cfg = config.loads(acme_matrix(), env=env)
+    assert cfg.namespace == "x" and cfg.base_mirror == "mirror.gcr.io"
+
+
+@pytest.mark.parametrize("around", AROUND)
+def test_blanks_around_an_option_setting_are_not_part_of_it(around):
+    """``PUBLISHER_BUILDER=$'buildah\\n'`` is buildah (exit 0), as the yes/no ones were."""
+    import click
+    from click.testing import CliRunner
+
+    from publisher.cli import options
+
+    @click.command()
+    @options.builder
+    @options.attestations
+    def command(builder: str, attestations: bool) -> None:
+        click.echo(f"{builder} {attestations}")
+
+    env = {
+        "PUBLISHER_BUILDER": around.format("buildah"),
+        "PUBLISHER_ATTESTATIONS": around.format("true"),
+    }
+    result = CliRunner().invoke(command, [], env=env)
+    assert result.exit_code == 0 and result.output == "buildah True\n", result.output
+
+
+@pytest.mark.parametrize("around", AROUND)
+def test_blanks_around_a_matrix_file_setting_are_not_part_of_it(cli, tmp_path, around):
+    """``PUBLISHER_CONFIG=$'matrix.yaml\\n'`` reads matrix.yaml."""
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(acme_matrix())
+    result = cli("plan", "v1.0.0", env={"PUBLISHER_CONFIG": around.format(matrix)})
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("around", AROUND)
+def test_blanks_around_a_busybox_setting_are_not_part_of_it(tmp_path, monkeypatch, around):
+    from publisher.stages import standins
+    from tests.support.fake_runner import FakeRunner
+
+    busybox = tmp_path / "bb"
+    monkeypatch.setattr(standins, "usable_busybox", lambda path, arch: path == busybox)
+    env = {standins.busybox_env_var("amd64"): around.format(busybox)}
+    assert standins.busybox_binary("amd64", FakeRunner(), tmp_path, env) == busybox

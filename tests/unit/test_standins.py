@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import time
 from collections.abc import Callable
@@ -68,6 +69,26 @@ def test_a_cache_variable_set_to_blanks_counts_as_unset(blank: str) -> None:
     assert standins.cache_root({**home, "PUBLISHER_CACHE_DIR": blank, "XDG_CACHE_HOME": "/x"}) == (
         Path("/x/publisher")
     )
+
+
+def test_an_empty_home_is_unset_and_a_relative_xdg_cache_home_is_ignored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``HOME=''`` counts as unset, as every variable publisher reads set to nothing: the
+    cache is under the user's home from the password database, never ``/.cache``; a
+    relative ``XDG_CACHE_HOME`` is ignored, as the XDG base directory spec says, never a
+    directory under the current one; a relative ``PUBLISHER_CACHE_DIR`` is taken as given."""
+    import pwd
+
+    passwd_home = Path(pwd.getpwuid(os.getuid()).pw_dir)
+    monkeypatch.setenv("HOME", "")  # what Path.home() reads: the run's own environment
+    expected = passwd_home / ".cache" / "publisher"
+    assert standins.cache_root({"HOME": ""}) == expected
+    assert standins.cache_root({"HOME": " "}) == expected
+    assert standins.cache_root({"HOME": "/home/u", "XDG_CACHE_HOME": "rel"}) == Path(
+        "/home/u/.cache/publisher"
+    )
+    assert standins.cache_root({"HOME": "/home/u", "PUBLISHER_CACHE_DIR": "rel"}) == Path("rel")
 
 
 def test_a_busybox_override_must_be_right(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from ...core.errors import CommandError, ToolMissingError, UsageError
 from ...core.platforms import BuilderName
+from ...core.settings import setting
 from ...resolve import IMAGE_TYPES, is_digest, platform_of
 from ..emulation import emulation_advice, require_emulation
 from ..runner import INSTALL_HINTS, Runner
@@ -137,7 +138,7 @@ CACHE_BACKENDS = ("registry", "gha", "none")
 
 
 def cache_backend(env: Mapping[str, str]) -> str:
-    value = env.get(CACHE_ENV, "").strip() or "registry"
+    value = setting(env, CACHE_ENV) or "registry"
     if value not in CACHE_BACKENDS:
         raise UsageError(
             f"{CACHE_ENV}={value!r} is not a build cache",

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...core.fileio import link_beside, temp_dir
+from ...core.fileio import home_dir, link_beside, temp_dir
 from ...resolve import DOCKER_HUB_API, DOCKER_HUB_CONFIG_KEY, api_host
 from ..runner import Runner
 from .base import Login, log_in, parse_version
@@ -105,7 +105,7 @@ def logged_in_config(
         yield {}
         return
     env = getattr(runner, "env", None) or os.environ
-    original = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    original = Path(env.get("DOCKER_CONFIG") or home_dir(env) / ".docker")
     with temp_dir(DOCKER_CONFIG_PREFIX) as tmp:
         link_beside(original, tmp, but="config.json")
         # A config holding no credentials at all makes `docker login` look for the
