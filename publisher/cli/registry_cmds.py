@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..core.config import Config
-from ..core.errors import ConfigError, PublisherError
+from ..core.errors import PublisherError
 from ..core.fileio import counted
 from ..core.reference import Reference
 from ..core.settings import setting
@@ -27,21 +27,20 @@ if TYPE_CHECKING:
 
 
 def _optional_config(state: State) -> Config | None:
-    """matrix.yaml when there is one (for credentials of configured registries); else None."""
-    path = setting(state.env, options.CONFIG_ENV) or options.CONFIG
+    """The matrix file, for the credentials of the registries it configures: the one
+    PUBLISHER_CONFIG names, read as every command reads it (one that cannot be read, or
+    is not a valid matrix, is an error, as anywhere else); else ./matrix.yaml when there
+    is one, or None (inspect reads any reference, in any directory)."""
+    variable = setting(state.env, options.CONFIG_ENV)
+    path = variable or options.CONFIG
     refuse_empty_config(path, state.env, has_option=False)  # set but empty: exit 2, as elsewhere
-    if not os.path.isfile(path):
+    if not variable and not os.path.lexists(path):
         return None
     from ..core import config
 
-    try:  # not state.load_config: its refusal of a directory that is not UTF-8 is for
-        return config.load(path, state.env)  # the paths under it, and inspect names none
-    except ConfigError as exc:
-        state.output.warning(
-            f"{path} is not usable ({exc.message}); the credentials of the registries it "
-            "configures are not used, only the docker config's"
-        )
-        return None
+    # not state.load_config: its refusal of a directory that is not UTF-8 is for the paths
+    # under it, and inspect names none
+    return config.load(path, state.env)
 
 
 def inspect_online(state: State, ref: Reference, as_json: bool) -> None:

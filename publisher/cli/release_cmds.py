@@ -309,7 +309,7 @@ def check_digest_file(digest_file: Path, name: str) -> Path:
     name, for the tip. Returns the file the record is written to: a symbolic link's
     target, so that the atomic write (a rename in the target's directory) replaces the
     file the link points to, never the link itself."""
-    from ..core.fileio import ensure_writable, path_kind, read_prefix
+    from ..core.fileio import dangling_link, ensure_writable, path_kind, read_prefix
 
     nothing = "nothing was built or pushed"
     try:
@@ -321,10 +321,10 @@ def check_digest_file(digest_file: Path, name: str) -> Path:
             f"cannot use --digest-file {digest_file} ({exc.strerror or exc}); {nothing}",
             hint=file_error(exc, "use it").hint,
         ) from None
-    if mode is not None and stat.S_ISLNK(mode) and not digest_file.exists():
+    dangling = dangling_link(digest_file) if mode is not None and stat.S_ISLNK(mode) else None
+    if dangling:
         raise FileAccessError(
-            f"--digest-file {digest_file} is a dangling symbolic link (to "
-            f"{os.readlink(digest_file)}, which does not exist); {nothing}",
+            f"--digest-file {dangling}; {nothing}",
             hint="the record is written where the link points: point it to an existing "
             f"file, or remove the link, or name a regular file, e.g. digests/{name}",
         )

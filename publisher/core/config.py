@@ -25,7 +25,7 @@ import yaml
 from ..resolve import is_digest, is_loopback, is_php_line, php_line_order
 from . import reference
 from .errors import ConfigError, InvalidReferenceError, UsageError, file_error
-from .fileio import NotRegularFileError, read_prefix
+from .fileio import NotRegularFileError, dangling_link, read_prefix
 from .platforms import Platform, did_you_mean
 from .reference import Reference
 from .settings import setting
@@ -380,6 +380,13 @@ def load(
             )
         text = raw.decode("utf-8")
     except FileNotFoundError:
+        dangling = dangling_link(path)
+        if dangling:
+            raise ConfigError(
+                f"configuration file not found: {dangling}",
+                source=source,
+                hint="point the link at the matrix file, or pass the file itself with --config",
+            ) from None
         raise ConfigError(
             "configuration file not found" + _looked_in(Path(path)),
             source=source,

@@ -465,6 +465,9 @@ def file_error(exc: OSError, what: str) -> FileAccessError:
         named = exc.filename2  # a copy (source, destination): the full one is written to
     where = f": {named}" if named else ""
     reason = exc.strerror or str(exc) or "the system gave no reason"
+    if exc.errno == errno.ELOOP:
+        reason = "it is a symbolic link loop (a link that leads back to itself, or a link in "
+        reason += "its path that does)"
     gone = exc.errno == errno.ENOENT and cwd_gone()
     if gone and not exc.filename:  # resolving a relative path: the error names nothing
         return FileAccessError(
@@ -479,6 +482,9 @@ def file_error(exc: OSError, what: str) -> FileAccessError:
         hint += "another directory"
     elif exc.errno == errno.EROFS:
         hint = "the file system is mounted read-only: pass a directory on a writable one"
+    elif exc.errno == errno.ELOOP:
+        hint = "point the link at what it stands for (`ls -l` shows where each link leads), "
+        hint += "or pass another path"
     elif exc.errno in (errno.EACCES, errno.EPERM):
         hint = "this user may not use it: check the permissions and owner of the path and "
         hint += "of the directories above it, or pass another path"

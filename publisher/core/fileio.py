@@ -146,6 +146,11 @@ def ensure_writable(directory: str | os.PathLike[str], what: str, *, create: boo
             reason = "the current directory no longer exists: it was removed after the shell "
             reason += "entered it"
             hint = CWD_GONE_HINT
+        elif isinstance(exc, FileNotFoundError) and target.is_dir():  # /proc: takes no file
+            reason = f"it exists, but no file can be created in it: {reason}"
+            hint = (
+                "its file system takes no new files (as /proc): pass a directory on one that does"
+            )
         elif isinstance(exc, FileNotFoundError):  # the file system refuses new entries
             reason = f"it cannot be created under {_nearest(target)}: {reason}"
         raise FileAccessError(
@@ -161,11 +166,19 @@ class _DanglingLink(OSError):
 
 def _refuse_dangling_link(target: Path) -> None:
     """Raise _DanglingLink if ``target`` or a directory above it is a link to nowhere."""
-    path = _nearest(target)
-    if path.is_symlink() and not path.exists():
-        raise _DanglingLink(
-            f"{path} is a symbolic link to {os.readlink(path)}, which does not exist"
-        )
+    said = dangling_link(target)
+    if said:
+        raise _DanglingLink(said)
+
+
+def dangling_link(target: str | os.PathLike[str]) -> str | None:
+    """The words for ``target``, or the directory above it that stands nearest to it,
+    being a symbolic link to nowhere ("X is a dangling symbolic link (to Y, which does not
+    exist)"): the one way a path that is a link to nowhere is said. None if it is not."""
+    path = _nearest(Path(target))
+    if not path.is_symlink() or path.exists():
+        return None
+    return f"{path} is a dangling symbolic link (to {os.readlink(path)}, which does not exist)"
 
 
 def _nearest(target: Path) -> Path:

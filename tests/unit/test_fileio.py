@@ -162,7 +162,8 @@ def test_a_link_to_nowhere_is_refused_alike_by_the_run_and_the_dry_run(
     directory = link / under if under else link
     dry, real = refusal(directory, create=False), refusal(directory, create=True)
     assert dry == real
-    assert f"{link} is a symbolic link to {tmp_path}/nonexistent/x, which does not exist" in dry
+    said = f"{link} is a dangling symbolic link (to {tmp_path}/nonexistent/x, which does not exist)"
+    assert said in dry
     assert "a file stands" not in dry
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dangle"]  # nothing created
 

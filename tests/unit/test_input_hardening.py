@@ -982,3 +982,63 @@ def test_blanks_around_a_busybox_setting_are_not_part_of_it(tmp_path, monkeypatc
     monkeypatch.setattr(standins, "usable_busybox", lambda path, arch: path == busybox)
     env = {standins.busybox_env_var("amd64"): around.format(busybox)}
     assert standins.busybox_binary("amd64", FakeRunner(), tmp_path, env) == busybox
+
+
+# ------------------------------------------------ a --config or --notes-dir that is odd
+
+
+def test_a_matrix_file_that_is_a_dangling_link_is_said_to_be_one(cli, tmp_path):
+    """Said as ``build --digest-file`` says it, not only "not found in the current
+    directory", where the link itself is."""
+    link = tmp_path / "matrix.yaml"
+    link.symlink_to(tmp_path / "gone.yaml")
+    result = cli("plan", "v1.0.0", "--config", str(link))
+    assert result.exit_code == 3, result.output
+    said = f"{link} is a dangling symbolic link (to {tmp_path}/gone.yaml, which does not exist)"
+    assert said in result.stderr, result.stderr
+
+
+def test_a_matrix_file_that_is_a_link_loop_is_said_to_be_one(cli, tmp_path):
+    """Never the tip about a directory where one is expected, writable by this user: the
+    file is to be read, and the link leads back to itself."""
+    link = tmp_path / "matrix.yaml"
+    link.symlink_to(link)
+    result = cli("plan", "v1.0.0", "--config", str(link))
+    assert result.exit_code == 18, result.output
+    assert "symbolic link loop" in result.stderr, result.stderr
+    assert "a directory where one is expected" not in result.stderr, result.stderr
+
+
+def test_an_existing_notes_dir_that_takes_no_file_is_said_to_exist(tmp_path):
+    """``--notes-dir /proc``: it exists, so never "it cannot be created under /proc"."""
+    from publisher.core.errors import FileAccessError
+    from publisher.core.fileio import ensure_writable
+
+    for create in (False, True):
+        with pytest.raises(FileAccessError) as caught:
+            ensure_writable(Path("/proc"), "the release notes directory", create=create)
+        message = caught.value.message
+        assert "/proc is not writable (it exists, but no file can be created in it" in message
+        assert "cannot be created under" not in message
+        assert "a directory where one is expected" not in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "said"),
+    [
+        (lambda p: p.mkdir(), 3, "it is a directory"),
+        (lambda p: None, 3, "configuration file not found"),
+        (lambda p: p.write_text("lines: [\n"), 3, "invalid YAML"),
+    ],
+    ids=["directory", "missing", "broken"],
+)
+def test_inspect_refuses_a_publisher_config_it_cannot_read(cli, tmp_path, make, code, said):
+    """An explicit PUBLISHER_CONFIG that cannot be read is an error, as in every other
+    command, before any request: never silently left out (its registries' credentials
+    unused, and an authentication failure later that does not say why)."""
+    matrix = tmp_path / "matrix.yaml"
+    make(matrix)
+    ref = "127.0.0.1:9/acme/php-fpm:v1.0.0-php-8.4"
+    result = cli("inspect", ref, env={"PUBLISHER_CONFIG": str(matrix)})
+    assert result.exit_code == code, result.output
+    assert said in result.stderr and "127.0.0.1:9" not in result.stderr, result.stderr
