@@ -40,7 +40,18 @@ def _optional_config(state: State) -> Config | None:
 
     # not state.load_config: its refusal of a directory that is not UTF-8 is for the paths
     # under it, and inspect names none
-    return config.load(path, state.env)
+    try:
+        return config.load(path, state.env)
+    except PublisherError as exc:
+        if exc.hint and "--config" in exc.hint:  # a tip for the commands that take it
+            exc.hint = "inspect has no --config: " + (
+                f"set {options.CONFIG_ENV} to the matrix file that names the registries' "
+                "credentials, or unset it"
+                if variable
+                else f"it reads ./{options.CONFIG} for the registries' credentials; correct "
+                "that file, or run inspect from another directory"
+            )
+        raise
 
 
 def inspect_online(state: State, ref: Reference, as_json: bool) -> None:

@@ -1042,3 +1042,4 @@ def test_inspect_refuses_a_publisher_config_it_cannot_read(cli, tmp_path, make, 
     result = cli("inspect", ref, env={"PUBLISHER_CONFIG": str(matrix)})
     assert result.exit_code == code, result.output
     assert said in result.stderr and "127.0.0.1:9" not in result.stderr, result.stderr
+    assert "--config PATH" not in result.stderr and "--config matrix.yaml" not in result.stderr
