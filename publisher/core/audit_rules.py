@@ -208,14 +208,22 @@ def moves(found: Sequence[Scope]) -> list[str]:
     for scope in found:
         if scope.today or not scope.releases:
             continue
-        ordered = sorted(scope.releases, key=_version)
-        one = len(ordered) == 1
+        one = len(scope.releases) == 1
         sentences.append(
-            f"{scope.registry}: {_span(ordered)} {'was' if one else 'were'} published to "
-            f"{scope.repository}, while matrix.yaml names {now[scope.registry]}: "
+            f"{moved_words(scope, now[scope.registry])}: "
             f"audited there, as {'its record says' if one else 'their records say'}"
         )
     return sentences
+
+
+def moved_words(scope: Scope, now: str) -> str:
+    """``hub: v1.0.0..v1.2.0 (3 releases) were published to OLD, while matrix.yaml names
+    NOW``: the releases of a repository that is not today's."""
+    ordered = sorted(scope.releases, key=_version)
+    return (
+        f"{scope.registry}: {_span(ordered)} {'was' if len(ordered) == 1 else 'were'} "
+        f"published to {scope.repository}, while matrix.yaml names {now}"
+    )
 
 
 def dropped(records: Sequence[ReleaseFacts], registries: Iterable[str]) -> list[str]:

@@ -971,10 +971,57 @@ def pins_apart_after(
     ]
 
 
-def floating_disagreements(publish_plan: PublishPlan) -> list[str]:
+@dataclass(frozen=True)
+class Moved:
+    """After a repository move: the recorded releases whose record places them in
+    another repository of a registry than the run's (``elsewhere``: registry -> those
+    releases), and every registry's tags the floating tags follow (``counted``: its
+    settled tags, with the run's own pins). Two registries are compared on the releases
+    both of their repositories hold, as ``audit`` compares them: a backport from a
+    branch whose matrix.yaml names a registry's old repository finds ``latest`` there on
+    the newest release published before the move, and on a newer one elsewhere."""
+
+    elsewhere: Mapping[str, frozenset[str]]
+    counted: Mapping[str, frozenset[str]]
+    lines: tuple[str, ...]
+
+    def _follows(self, registry: str, without: Collection[str]) -> dict[str, str]:
+        """Each floating tag of ``registry`` -> the release it follows, leaving out the
+        pins of the releases ``without``."""
+        tags = {
+            t
+            for t in self.counted.get(registry, ())
+            if not ((parsed := planning.parse_scheme_tag(t)) and parsed.release.tag in without)
+        }
+        return {f.tag: f.source_release for f in planning.floating_tags(registry, tags, self.lines)}
+
+    def explains(self, tag: str, targets: Mapping[str, tuple[str | None, str] | None]) -> bool:
+        """Whether the move explains why ``tag`` would carry different content on the
+        registries of ``targets`` (registry -> (digest, release it follows), None: no such
+        tag there): every two that differ follow different releases, and the same one
+        (or none) once the releases either repository does not hold are left out."""
+        names = list(targets)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                here, there = targets[a], targets[b]
+                if here == there:
+                    continue
+                if here is not None and there is not None and here[1] == there[1]:
+                    return False  # one release, two contents: no move explains that
+                without = self.elsewhere.get(a, frozenset()) | self.elsewhere.get(b, frozenset())
+                if not without:
+                    return False
+                if self._follows(a, without).get(tag) != self._follows(b, without).get(tag):
+                    return False
+        return True
+
+
+def floating_disagreements(publish_plan: PublishPlan, moved: Moved | None = None) -> list[str]:
     """The floating tags the plan would point at different content on different
     registries: the registries do not hold the same releases (one added to the
-    matrix later, a pin moved by hand, a run that died half-way)."""
+    matrix later, a pin moved by hand, a run that died half-way). A tag on which
+    they differ only by releases recorded in another repository (``moved``) is left
+    out: each registry's floating tags follow the releases its repository holds."""
     # in matrix.yaml's order (the primary first), as every message lists registries
     registries = list(
         dict.fromkeys(m.registry for m in (*publish_plan.pin_moves, *publish_plan.floating_moves))
@@ -986,6 +1033,10 @@ def floating_disagreements(publish_plan: PublishPlan) -> list[str]:
     for tag, where in sorted(wanted.items()):
         targets = {name: where.get(name) for name in registries}
         if len({(m.new, m.source_release) if m else None for m in targets.values()}) <= 1:
+            continue
+        if moved is not None and moved.explains(
+            tag, {name: (m.new, m.source_release) if m else None for name, m in targets.items()}
+        ):
             continue
         found.append(
             f"{tag} would point at "

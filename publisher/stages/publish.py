@@ -52,6 +52,7 @@ from ..adapters.registry import (
     sha256_digest,
 )
 from ..adapters.registry.transfer import DEFAULT_TRANSFERS, Transfers
+from ..core import audit_rules
 from ..core import notes as notes_mod
 from ..core import pins as pins_mod
 from ..core import plan as planning
@@ -132,6 +133,9 @@ class PlannedRun:
     #: warnings said once the plan is shown: ``planning.lines_left_behind`` on the
     #: primary, ``planning.unfinished_above``
     left_behind: tuple[str, ...] = ()
+    #: the floating tags the registries would carry different releases under, in words
+    #: (``publish_plan.floating_disagreements``, a repository move's left out)
+    disagreements: tuple[str, ...] = ()
 
 
 @dataclass
@@ -747,6 +751,8 @@ class Publisher:
     #: run's; once written, the one written): a HEAD naming another is confirmed by a
     #: hashed GET (``RegistryClient.resolve``)
     _held: dict[str, str] = field(init=False, default_factory=dict)
+    #: ``repository_moves``, once read
+    _moves: tuple[dict[str, frozenset[str]], list[str]] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.transfers = Transfers(workers=self.options.transfers, output=self.output)
@@ -986,10 +992,84 @@ class Publisher:
                 [line.php for line in p.lines],
             )
         )
+        disagree = pp.floating_disagreements(publish_plan)
+        if disagree:  # (the records are read only then)
+            this = {tag for line in p.lines for tag in p.pins(line.php)}
+            disagree = pp.floating_disagreements(publish_plan, self.moved(tags_present, this))
         unfinished = planning.unfinished_above(
             self.release, tags_present, self.recorded, self.options.locations
         )
-        return PlannedRun(p, publish_plan, indexes, observed.copies, (*left_behind, *unfinished))
+        return PlannedRun(
+            p,
+            publish_plan,
+            indexes,
+            observed.copies,
+            (*left_behind, *unfinished),
+            tuple(disagree),
+        )
+
+    def repository_moves(self) -> tuple[dict[str, frozenset[str]], list[str]]:
+        """Per registry, the recorded releases whose record places them in another
+        repository of it than this run's (a repository move since, or a backport from a
+        branch whose matrix.yaml names the old one); and each such repository in words.
+        A record that cannot be read counts as published here (its release is compared
+        on every registry, as before any move)."""
+        if self._moves is None:
+            records = []
+            for tag in sorted(self.recorded, key=parse_release):
+                try:
+                    record = notes_mod.load_record(self.options.notes_dir, tag)
+                except (PublisherError, OSError):
+                    continue
+                if record is not None:
+                    records.append(record)
+            now = {r.name: r.repository.name for r in self.config.registries}
+            found = [s for s in audit_rules.scopes(records, list(now.items())) if not s.today]
+            elsewhere: dict[str, frozenset[str]] = {}
+            for scope in found:
+                elsewhere[scope.registry] = elsewhere.get(scope.registry, frozenset()) | set(
+                    scope.releases
+                )
+            words = [audit_rules.moved_words(s, now[s.registry]) for s in found if s.releases]
+            self._moves = ({k: v for k, v in elsewhere.items() if v}, words)
+        return self._moves
+
+    def moved(
+        self, tags_present: Mapping[str, Collection[str]], pins: Collection[str] = ()
+    ) -> pp.Moved | None:
+        """What compares the registries on the releases both repositories hold
+        (``publish_plan.Moved``), from their tags (with ``pins``, this run's, about to be
+        written); None when no recorded release is in another repository."""
+        elsewhere, _ = self.repository_moves()
+        if not elsewhere:
+            return None
+        counted = planning.settled(tags_present, self.recorded)
+        return pp.Moved(
+            elsewhere,
+            {name: frozenset(tags | set(pins)) for name, tags in counted.items()},
+            tuple(self.config.line_names),
+        )
+
+    def floating_apart(self, found: Sequence[Sequence[pp.TagMove]]) -> dict[str, str]:
+        """``floating_differences`` of ``found`` (as ``floating_states`` read them), less
+        the tags on which the registries differ only by releases recorded in another
+        repository (``moved``)."""
+        differ = floating_differences(self.config.registries, found)
+        moved = self.moved(self._listed) if differ else None
+        if moved is None:
+            return differ
+        registries = [r.name for r in self.config.registries]
+        return {
+            tag: words
+            for tag, words in differ.items()
+            if not moved.explains(
+                tag,
+                {
+                    name: next(((m.new, m.source_release) for m in moves if m.tag == tag), None)
+                    for name, moves in zip(registries, found, strict=True)
+                },
+            )
+        }
 
     def plan_settled(self, records: Sequence[DigestRecord]) -> PlannedRun:
         """``plan_run``, read again while the registries hold different releases and
@@ -1003,7 +1083,7 @@ class Publisher:
         """
         planned = self.plan_run(records)
         deadline = time.monotonic() + SETTLE_SECONDS
-        while pp.floating_disagreements(planned.publish_plan) and time.monotonic() < deadline:
+        while planned.disagreements and time.monotonic() < deadline:
             self.output.info(
                 "the registries hold different releases (another release may be writing its "
                 f"tags): reading them again in {SETTLE_PAUSE:g} s"
@@ -1658,7 +1738,7 @@ class Publisher:
         (exit 12, before any floating tag is written) when it holds still."""
         state = self.floating_states()
         deadline = time.monotonic() + SETTLE_SECONDS
-        while floating_differences(self.config.registries, state[0]) or state[1]:
+        while self.floating_apart(state[0]) or state[1]:
             if time.monotonic() >= deadline:
                 break
             self.output.info(
@@ -1673,7 +1753,7 @@ class Publisher:
         else:
             return state[0]
         found, apart = state
-        differ = floating_differences(self.config.registries, found)
+        differ = self.floating_apart(found)
         releases = sorted(
             {m.source_release for moves in found for m in moves if m.tag in differ}
             | {release for release, _ in apart},
@@ -1812,7 +1892,7 @@ class Publisher:
         ]
         defects += [
             f"the registries' pins call for different floating tags: {difference}"
-            for difference in floating_differences(self.config.registries, found).values()
+            for difference in self.floating_apart(found).values()
         ]
         floating = [
             notes_mod.FloatingFacts(m.registry, m.tag, m.source_release, m.new or "")
@@ -2038,7 +2118,7 @@ class Publisher:
                 off_record,
                 locations=self.options.locations,
             )
-        disagree = pp.floating_disagreements(publish_plan)
+        disagree = list(planned.disagreements)
         halfway = pp.rewritten_halfway(publish_plan)
         if disagree and halfway:
             raise VerificationError(
@@ -2048,10 +2128,17 @@ class Publisher:
             )
         at = self.options.locations
         if disagree:
+            _, moves = self.repository_moves()
+            compared = (
+                f" After a repository move ({'; '.join(moves)}), the registries are compared "
+                "on the releases both repositories hold, and these differ even so."
+                if moves
+                else ""
+            )
             raise VerificationError(
                 [f"the registries hold different releases: {d}" for d in disagree],
-                hint="no tag was written. A release whose pins only some registries hold did not "
-                "finish: finish it with `publisher release` of that release "
+                hint=f"no tag was written.{compared} A release whose pins only some registries "
+                "hold did not finish: finish it with `publisher release` of that release "
                 f"(`{at.command('audit')}` names it). A registry added to the matrix, or a pin "
                 f"moved by hand: run `{at.command('audit', '--repair')}`. Then rerun",
             )

@@ -527,6 +527,87 @@ def test_audit_judges_each_release_where_its_record_says_it_was_published(
     assert "run it with a matrix.yaml that names that repository" in lost.stderr
 
 
+def _tags_of(world: World, repos: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Each registry's tags in the repository ``repos`` names for it -> their digests."""
+    found: dict[str, dict[str, str]] = {}
+    for name, repo in repos.items():
+        base = f"http://{world.hosts[name]}/v2/{repo}"
+        listed = requests.get(f"{base}/tags/list", timeout=30).json()["tags"] or []
+        found[name] = {
+            tag: requests.head(
+                f"{base}/manifests/{tag}", headers={"Accept": OCI_INDEX}, timeout=30
+            ).headers["Docker-Content-Digest"]
+            for tag in listed
+        }
+    return found
+
+
+def test_a_backport_after_one_registry_s_repository_moved_compares_the_releases_both_hold(
+    world: World,
+) -> None:
+    """v1.0.0 and v1.1.0 published to hub and ghcr; then hub's repository moves and v1.2.0
+    is published there (ghcr's unchanged). A backport from an older branch, whose
+    matrix.yaml still names hub's old repository, finds latest and php-X.Y on v1.1.0 on hub
+    and on v1.2.0 on ghcr: the move explains it (v1.2.0's record places it elsewhere on
+    hub), not a release that did not finish. It is published without reading the
+    registries again, moving no floating tag back on either; a rerun of a recorded release
+    there does the same. A difference the move does not explain is still refused, its tip
+    naming the move."""
+    lines = ("8.3", "8.4")
+    old = world.matrix("matrix.yaml", lines=lines)
+    world.publish("v1.0.0", old, lines)
+    world.publish("v1.1.0", old, lines)
+    old_repo, new_repo = world.repo, world.repo + "-new"
+    hub = world.hosts["hub"]
+    moved = world.root / "moved.yaml"
+    moved.write_text(
+        old.read_text().replace(f"{hub}/{old_repo}", f"{hub}/{new_repo}"), encoding="utf-8"
+    )
+    world.repo = new_repo  # (the legs push to hub's repository of the day)
+    world.publish("v1.2.0", moved, lines)
+    world.repo = old_repo
+    repos = {"hub": old_repo, "ghcr": old_repo}
+    before = _tags_of(world, repos)
+
+    digests = world.seed("v1.0.1", lines)
+    started = time.monotonic()
+    backport = world.run("publish", "v1.0.1", "--digests", str(digests), "--no-smoke", matrix=old)
+    out = backport.stdout + backport.stderr
+    assert backport.returncode == 0, out
+    assert "reading them again" not in out
+    assert time.monotonic() - started < 60, out
+    after = _tags_of(world, repos)
+    floating = ("latest", "php-8.3", "php-8.4")
+    for name in ("hub", "ghcr"):
+        assert {t: after[name][t] for t in floating} == {t: before[name][t] for t in floating}
+        assert {"v1.0.1", "v1.0.1-php-8.3", "v1.0.1-php-8.4"} <= set(after[name]), name
+    assert after["hub"]["latest"] == before["hub"]["v1.1.0"]
+    assert after["ghcr"]["latest"] == before["ghcr"]["v1.2.0"]
+    for argv in (
+        ("publish", "v1.1.0", "--digests", str(world.root / "digests-v1.1.0"), "--no-smoke"),
+        ("verify", "v1.0.1"),
+        ("audit",),
+    ):
+        again = world.run(*argv, matrix=old)
+        assert again.returncode == 0, (argv, again.stdout + again.stderr)
+        assert "reading them again" not in again.stdout + again.stderr
+    assert _tags_of(world, repos) == after
+
+    # A release that stopped after writing its pins on hub (the primary) only: the move
+    # does not explain latest on v1.1.5 there; the tip names the move too.
+    for tag, php in (("v1.1.5-php-8.3", "8.3"), ("v1.1.5-php-8.4", "8.4"), ("v1.1.5", "8.4")):
+        world.put_tag("hub", after["hub"][f"v1.1.0-php-{php}"], tag)
+    digests = world.seed("v1.0.2", lines)
+    refused = world.run("publish", "v1.0.2", "--digests", str(digests), "--no-smoke", matrix=old)
+    said = " ".join(refused.stderr.split())
+    assert refused.returncode == 12, refused.stdout + refused.stderr
+    assert "latest would point at v1.1.5" in said, said
+    assert (
+        f"hub: v1.2.0 was published to {hub}/{new_repo}, while matrix.yaml names {hub}/{old_repo}"
+    ) in said, said
+    assert "v1.0.2" not in _tags_of(world, repos)["ghcr"]
+
+
 def audit_while_held(
     world: World,
     matrix: Path,
