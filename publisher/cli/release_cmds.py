@@ -774,6 +774,10 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     in GitHub Actions; the weekly schedule republishes only the moved lines, and
     only when changed, then fails the run when a base is gone. Before the first
     stable release it prints `release=` (empty) and `changed=false`, with a warning.
+    A release published to another repository than matrix.yaml names now cannot
+    be republished from it (`plan`, `matrix` and `republish` refuse): no base is
+    asked about, `changed=false`, a warning names the move and the ways on, and
+    the step output `repository_moved=` names the registries.
 
     Each base is asked where the release pulled it, as its record names it
     (through the mirror the release was built with, if any): base.mirror and
@@ -827,6 +831,7 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
             ("lines", ",".join(result.moved)),
             ("frozen", ",".join(result.frozen)),
             ("gone", ",".join(result.gone)),
+            ("repository_moved", ",".join(result.repository_moved)),
             ("details", json.dumps(result.details)),
         ]
     )
@@ -850,6 +855,8 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
             state.output.warning(f"{gone.message} ({gone.hint})")
     if result.release:  # the run's summary says which base moved, not only the log
         verdict = f"rebuilding PHP {', '.join(result.moved)}" if result.changed else "no base moved"
+        if result.repository_moved:
+            verdict = "not checked: it was published to another repository than matrix.yaml names"
         if result.gone:
             verdict += f"; base of PHP {', '.join(result.gone)} gone, not rebuilt"
         state.output.summary(

@@ -334,6 +334,18 @@ def left_behind(
     )
 
 
+def moved_repositories(config: Config, record: ReleaseFacts) -> list[tuple[str, str]]:
+    """Each registry of ``config`` the record names with another repository than
+    matrix.yaml does now, as (registry name, the record's repository): a command that
+    writes the release refuses it there (``_recorded_registries``)."""
+    recorded = {r.name: r.repository for r in record.registries}
+    return [
+        (r.name, recorded[r.name])
+        for r in config.registries
+        if recorded.get(r.name, r.repository.name) != r.repository.name
+    ]
+
+
 def _recorded_registries(
     config: Config,
     record: ReleaseFacts,
@@ -348,11 +360,11 @@ def _recorded_registries(
     it to another repository would leave it half in each; the check it names carries
     ``locations``, the run's.
     """
-    recorded = {r.name: r.repository for r in record.registries}
+    moved = dict(moved_repositories(config, record))
     result = []
     for registry in config.registries:
-        was = recorded.get(registry.name)
-        if was is None or was == registry.repository.name:
+        was = moved.get(registry.name)
+        if was is None:
             result.append(registry)
             continue
         if not read_only:

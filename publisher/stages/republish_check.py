@@ -18,6 +18,7 @@ from ..core.errors import ConfigError, NotFoundError, PublisherError
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import REASON, Locations
 from ..core.notes import RECORD_HINT, LineFacts, ReleaseFacts, load_record, record_releases
+from ..core.publish_plan import moved_repositories
 from ..core.reference import Reference, parse
 from .clients import ClientFactory
 from .parallel import in_parallel
@@ -49,6 +50,10 @@ class BaseCheck:
     #: and what to change in matrix.yaml once the first weekly run past it has run. Not
     #: details: a line's base is as its detail says, whatever its end.
     ending: tuple[str, ...] = ()
+    #: Registries whose repository matrix.yaml names is not the one the release was
+    #: published to: ``plan``, ``matrix`` and ``republish`` of it refuse this matrix.yaml,
+    #: so nothing is offered (no base is checked) and the one detail says why.
+    repository_moved: tuple[str, ...] = ()
 
 
 def newest_stable_record(notes_dir: Path) -> ReleaseFacts | None:
@@ -78,6 +83,8 @@ def check_bases(
     no-op, not a failure every week until the first release's notes are merged).
     A recorded line matrix.yaml no longer has is neither checked nor moved: the rebuild
     could not build it, and naming it would fail the weekly run's job matrix every week.
+    So is every line of a release published to another repository than matrix.yaml
+    names (``repository_moved``): no command republishes it from this matrix.yaml.
     A line whose base no longer exists is ``gone``, not moved: its rebuild could not pull
     the base, and a failed leg would hold back the republish of every other line.
     A line matrix.yaml marks ``frozen: true`` is not asked about. One past its end of
@@ -100,6 +107,13 @@ def check_bases(
                 f"no stable release is recorded in {notes_dir} yet: nothing to republish "
                 "(a release's notes land there when its notes pull request is merged)",
             ),
+        )
+    moved_to = moved_repositories(config, record)
+    if moved_to:
+        detail = repository_moved_detail(config, record.release, moved_to)
+        names = tuple(name for name, _ in moved_to)
+        return BaseCheck(
+            record.release, False, (detail,), advised=(detail,), repository_moved=names
         )
     day = lifecycle.today() if today is None else today
     configured = {ln.php: ln for ln in config.lines}
@@ -189,6 +203,23 @@ def check_bases(
     )
     return BaseCheck(
         record.release, bool(moved), details, moved, frozen, gone, lost, advised, ending
+    )
+
+
+def repository_moved_detail(config: Config, release: str, moved_to: list[tuple[str, str]]) -> str:
+    """The one detail of a release published to other repositories (``moved_to``: registry
+    name, the record's repository) than matrix.yaml names: it cannot be republished from
+    this matrix.yaml, and the ways on."""
+    now = {r.name: r.repository.name for r in config.registries}
+    was = ", ".join(f"{repository} ({name})" for name, repository in moved_to)
+    names = ", ".join(now[name] for name, _ in moved_to)
+    return (
+        f"{release} was published to {was}; matrix.yaml now names {names}: it cannot be "
+        f"republished from this matrix.yaml (`plan`, `matrix` and `republish` of {release} "
+        "refuse it: a release stays where it was published), so no base was checked and "
+        "nothing is rebuilt. Publish a new release to the new repository (it builds on "
+        f"today's bases), or republish {release} by hand with a matrix.yaml that names where "
+        f'it was published (`publisher republish {release} --reason "..." --config FILE`)'
     )
 
 

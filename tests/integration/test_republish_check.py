@@ -533,6 +533,63 @@ def test_a_line_dropped_from_the_matrix_is_not_offered_for_a_rebuild(
     assert legs.returncode == 0, legs.stdout + legs.stderr
 
 
+def test_a_release_published_to_another_repository_than_matrix_yaml_names_is_not_offered(
+    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
+) -> None:
+    """v1.0.0 was published to acme/php-fpm; matrix.yaml now names acme/php-fpm-g2, and
+    8.4's base moved. `plan`, `matrix` and `republish` of v1.0.0 refuse this matrix.yaml
+    (a release stays where it was published), so the weekly run must not offer 8.4: the
+    check says v1.0.0 cannot be republished from it, naming the move and the way out, and
+    outputs `changed=false`, `repository_moved=hub`, which the workflow tells apart from
+    bases that did not move."""
+    world = _published(tmp_path, registry, write_matrix, lines=("8.3", "8.4"), moved=("8.4",))
+    moved = write_matrix(
+        tmp_path,
+        [("hub", world.repository + "-g2", True)],
+        name="moved.yaml",
+        lines=("8.3", "8.4"),
+        base_image=world.base_image,
+    )
+    out, summary, env = _in_actions(tmp_path)
+    argv = [sys.executable, "-m", "publisher"]
+    config = ["--config", str(moved), "--notes-dir", str(world.notes)]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*argv, *args, *config], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env
+        )
+
+    for args in (
+        ("plan", "v1.0.0"),
+        ("matrix", "v1.0.0", "--github", "--only", "8.4"),
+        ("republish", "v1.0.0", "--only", "8.4", "--reason", "weekly", "--dry-run"),
+    ):
+        refused = run(*args)
+        assert refused.returncode == 3, (args, refused.stdout + refused.stderr)
+        assert "matrix.yaml now names" in refused.stdout + refused.stderr
+    out.write_text("")
+    checked = run("republish-check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout == "release=v1.0.0\nchanged=false\nlines=\nfrozen=\ngone=\n"
+    outputs = parse_outputs(out.read_text())
+    assert (outputs["changed"], outputs["lines"], outputs["repository_moved"]) == (
+        "false",
+        "",
+        "hub",
+    )
+    said = " ".join(checked.stderr.split())
+    words = (
+        f"v1.0.0 was published to {world.repository} (hub); matrix.yaml now names "
+        f"{world.repository}-g2: it cannot be republished from this matrix.yaml"
+    )
+    assert f"::warning::{words}" in said, said
+    assert "Publish a new release to the new repository" in said, said
+    (detail,) = json.loads(outputs["details"])  # the one line, in place of each base's
+    assert words in detail, detail
+    assert "base moved" not in said and "unchanged" not in said  # no base was asked about
+    assert "### Base images of v1.0.0: not checked" in summary.read_text()
+
+
 def test_a_base_that_no_longer_exists_is_said_loudly_and_holds_back_no_other_line(
     tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
 ) -> None:

@@ -563,6 +563,36 @@ def test_weekly_republish_fails_last_for_a_base_that_is_gone(tmp_path: Path) -> 
     )
 
 
+def test_weekly_republish_says_a_release_its_matrix_yaml_cannot_republish(tmp_path: Path) -> None:
+    """After a repository move the newest release cannot be republished from matrix.yaml
+    (`plan`, `matrix` and `republish` refuse it): republish-check outputs `changed=false`
+    and `repository_moved=`, so no leg runs, and the summary says why, not "not changed"."""
+    wf = load("republish.yml")
+    (nothing,) = [s for s in wf["jobs"]["check"]["steps"] if s.get("name") == "Nothing to do"]
+    assert nothing["env"]["REPOSITORY_MOVED"] == "${{ steps.weekly.outputs.repository_moved }}"
+    summary = tmp_path / "summary"
+    summary.write_text("")
+    said = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", nothing["run"]],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={
+            "PATH": os.environ["PATH"],
+            "RELEASE_TAG": "v1.0.0",
+            "REPOSITORY_MOVED": "ghcr",
+            "GITHUB_STEP_SUMMARY": str(summary),
+        },
+    )
+    assert said.returncode == 0, said.stdout + said.stderr
+    assert summary.read_text() == (
+        "v1.0.0 was published to another repository of ghcr than matrix.yaml names: it "
+        "cannot be republished from this matrix.yaml, so no base was checked (see the "
+        "warning of Have the base images changed?); publish a new release, which builds on "
+        "today's bases.\n"
+    )
+
+
 def test_image_build_workflow_pushes_nothing_public() -> None:
     wf = load("image-build.yml")
     triggers = wf[True]
