@@ -20,7 +20,7 @@ import click
 from ..adapters.emulation import require_emulation_for
 from ..core.config import Config, parse_line_list, text_problem, utf8_problem
 from ..core.errors import FileAccessError, NotFoundError, UsageError, file_error
-from ..core.locations import REASON
+from ..core.locations import REASON, Locations
 from ..core.platforms import Platform
 from ..core.version import parse_release
 from . import options
@@ -64,6 +64,19 @@ def created_from_env(env: dict[str, str]) -> str:
         raise UsageError(f"SOURCE_DATE_EPOCH={shown!r} is after the year 9999", hint=hint)
     moment = datetime.datetime.fromtimestamp(int(significant), datetime.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def unstamped_republish(tag: str, locations: Locations) -> str:
+    """The warning of a republish without SOURCE_DATE_EPOCH, said before it builds (and by
+    its dry run): each image is stamped with the time of its build, so each rebuilt line
+    gets new digests and is republished, whether or not its base moved."""
+    return (
+        "SOURCE_DATE_EPOCH is not set: every image is stamped with the time it is built, so "
+        "each line rebuilt gets new digests and is republished even when its base did not "
+        "move (a rebuild gives the published images only at the release commit's time). "
+        f"Set it to that time: `SOURCE_DATE_EPOCH=$(git log -1 --format=%ct {tag}) "
+        f"{locations.command('republish', tag, REASON)}`"
+    )
 
 
 def revision_from_env(env: dict[str, str]) -> str:
@@ -580,6 +593,8 @@ def _release(
         json_plan=as_json,
         locations=locations,
     )
+    if reason is not None and not local and not settings.created:
+        state.output.warning(unstamped_republish(version.tag, locations))
     # every line of matrix.yaml, before --only and the environment's selection: the next
     # release's lines, and those advice about the default line may name
     whole = state.load_config(config_path, every_line=True) if cfg.narrowed_by else cfg
@@ -740,7 +755,12 @@ def republish_command(state: State, release_tag: str, reason: str, **given: Any)
     (old digest -> new digest, reason). A release with neither a record nor a
     pin on the primary registry was never published: refused (exit 2), publish
     it with `publisher release` first. A rebuild that gives the published images
-    moves nothing and adds no history entry (a warning says so).
+    moves nothing and adds no history entry (a warning says so). It gives them
+    only with SOURCE_DATE_EPOCH set to the release commit's time, as the
+    workflow's legs set it: without it every image is stamped with the time it is
+    built, so every line gets new digests and is republished, whether or not its
+    base moved; a warning says so before building (and in a dry run). By hand:
+    `SOURCE_DATE_EPOCH=$(git log -1 --format=%ct vX.Y.Z) publisher republish ...`.
 
     It builds the Dockerfiles committed in this checkout, as matrix.yaml renders
     them today: the release's own only when run at the release's commit (as the

@@ -734,6 +734,42 @@ def test_release_and_republish_warn_about_the_lines_they_write(world: World) -> 
     ]
 
 
+def test_a_republish_without_source_date_epoch_is_warned_before_it_builds(world: World) -> None:
+    """Without SOURCE_DATE_EPOCH every image is stamped with the time it is built: a
+    republish by hand then rebuilds every line with new digests, whatever its base did.
+    It says so before building, as its dry run does, naming the variable to set; with it
+    set, nothing is said."""
+    base = f"{world.hosts['ghcr']}/bases/php:{{php}}-fpm-alpine"
+    published = world.write_matrix(
+        world.root,
+        [(n, f"{host}/{world.repo}", n == "hub") for n, host in world.hosts.items()],
+        name="matrix.yaml",
+        lines=("8.4",),
+        base_image=base,
+    )
+    world.publish("v1.0.0", published, ("8.4",))
+    push_raw(f"http://{world.hosts['ghcr']}", "bases/php", make_image(), tags=["8.4-fpm-alpine"])
+    (world.root / "dockerfiles").mkdir()
+    template = ROOT / "dockerfiles" / "Dockerfile.j2"
+    (world.root / "dockerfiles" / "Dockerfile.j2").write_bytes(template.read_bytes())
+    assert world.run("render", matrix=published).returncode == 0
+    argv = ("republish", "v1.0.0", "--reason", "weekly", "--dry-run")
+    world.env.pop("SOURCE_DATE_EPOCH", None)
+    unset = world.run(*argv, matrix=published)
+    said = " ".join(unset.stderr.split())
+    assert unset.returncode == 0, unset.stdout + unset.stderr
+    assert "SOURCE_DATE_EPOCH is not set" in said, said
+    assert "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct v1.0.0) publisher republish v1.0.0" in (
+        said
+    ), said
+    world.env["SOURCE_DATE_EPOCH"] = "1700000000"
+    kept = world.run(*argv, matrix=published)
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    assert "SOURCE_DATE_EPOCH" not in kept.stderr
+    helped = world.run("republish", "--help", matrix=published)
+    assert "SOURCE_DATE_EPOCH" in helped.stdout
+
+
 def test_a_published_release_s_default_line_past_its_end_is_advice_for_the_next_release(
     world: World,
 ) -> None:
