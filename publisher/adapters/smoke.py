@@ -660,10 +660,18 @@ class SmokeTester:
             # a foreign image whose php ran has working emulation: the QEMU advice is
             # for one that did not run it (exec format error)
             qemu = foreign_hint(platform) if version is None else None
+            # docker itself reaches a plain-HTTP registry on loopback only, unless told
+            daemon = (
+                f"docker pulls from {pinned.domain} over plain HTTP only once the daemon lists "
+                'it: `"insecure-registries": ["' + pinned.domain + '"]` in '
+                "/etc/docker/daemon.json, then restart docker"
+                if plain_http and not is_loopback(pinned.domain) and not self.rehearsal
+                else None
+            )
             raise SmokeTestError(
                 f"{pinned} ({platform}): " + "; ".join(found),
                 hint=rehearsal_hint(self.render) if self.rehearsal else "try it yourself",
-                advice=[qemu] if qemu else [],
+                advice=[a for a in (qemu, daemon) if a],
                 tries=[]
                 if self.rehearsal
                 else [f"docker run --rm -it --platform {platform} {pinned} sh"],

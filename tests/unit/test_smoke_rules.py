@@ -1057,3 +1057,27 @@ def test_failed_smoke_tests_of_several_images_keep_every_piece_of_advice_once(tm
         SmokeTestError("b", hint="rehearse again", advice=[qemu]),
     ]
     assert SmokeTestError.of_all("both", rehearsal).hint == f"{qemu}; rehearse again"
+
+
+def test_the_try_it_tip_for_a_plain_http_registry_off_loopback_names_docker_s_setting() -> None:
+    """docker pulls over plain HTTP from loopback only: the `docker run` tip for an image
+    on a LAN registry configured `insecure: true` says what the daemon needs first; one on
+    a loopback registry, or on an HTTPS one, gets the tip alone."""
+    image = Reference("registry.lan:5000", "acme/php-fpm", None, DIGEST)
+    loopback = Reference("127.0.0.1:5000", "acme/php-fpm", None, DIGEST)
+
+    def failure(ref: Reference, plain_http: bool) -> SmokeTestError:
+        tester = SmokeTester(
+            docker_runner(), Engine.DOCKER, sleep=lambda _s: None, fastcgi_request=fake_fastcgi()
+        )
+        with pytest.raises(SmokeTestError) as caught:
+            tester.test(
+                ref, Platform.AMD64, php_line="8.4", extensions=["intl"], plain_http=plain_http
+            )
+        return caught.value
+
+    lan = failure(image, plain_http=True).hint or ""
+    assert '"insecure-registries": ["registry.lan:5000"]' in lan, lan
+    assert "docker run --rm -it" in lan
+    for ref, plain in ((image, False), (loopback, True)):
+        assert "insecure-registries" not in (failure(ref, plain).hint or "")
