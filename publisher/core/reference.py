@@ -38,6 +38,7 @@ from ..resolve import (
     hide_credentials,
     is_digest,
     is_repository_name,
+    parse_reference,
 )
 from .errors import InvalidReferenceError
 
@@ -235,6 +236,19 @@ def _check_path(path: str, text: str) -> None:
         )
 
 
+def _is_tagged_path(text: str) -> bool:
+    """``acme/php:8.4``: a repository path with a '/' before its tag, which no
+    ``user:password`` is (a user name holds no '/'); so it may be echoed."""
+    name, colon, _tag = text.partition(":")
+    if not colon or "/" not in name or "@" in text or not text.isascii():
+        return False
+    try:
+        parse_reference(text)
+    except ValueError:
+        return False
+    return True
+
+
 def parse(text: str) -> Reference:
     """Parse and normalize an image reference; raise InvalidReferenceError with a sentence."""
     if not isinstance(text, str) or not text:
@@ -242,7 +256,9 @@ def parse(text: str) -> Reference:
     hidden = hide_credentials(text)
     if hidden is not None:  # checked first: no other message may echo the password
         before, _, after = text.rpartition("@")
-        if (not after or TAG_RE.fullmatch(after)) and is_repository_name(before):
+        if (not after or TAG_RE.fullmatch(after)) and (
+            is_repository_name(before) or _is_tagged_path(before)
+        ):
             # `php@8.4`: an image name before '@' (no password, no upper case of a token),
             # a tag after it (no host:port, no path): a tag or a digest mistyped, said as
             # such (the part before '@' still not echoed)

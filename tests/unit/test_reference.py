@@ -612,6 +612,9 @@ def test_a_reference_with_credentials_is_refused_without_them() -> None:
         "localhost:5000/php@8.4",  # a registry's port is no password
         "127.0.0.1:5000/team/php@8.4-fpm",
         "[::1]:5000/php@8.4",
+        "acme/php:8.4@",  # a tagged path (a user name holds no '/') and a bare '@'
+        "acme/php:8.4@latest",
+        "registry.example/team/php:8.4@8.4",
     ],
 )
 def test_a_tag_written_after_an_at_sign_is_said_to_be_no_digest_not_credentials(text) -> None:
