@@ -614,7 +614,7 @@ class _ToOutput(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         # Not caught: output closed by its reader (`| head`) ends the run as it should.
-        self.output.detail(f"GitHub API: {' '.join(record.getMessage().split())}")
+        self.output.progress(f"GitHub API: {' '.join(record.getMessage().split())}")
 
 
 def route_library_log(output: Output) -> None:

@@ -8,6 +8,13 @@ before first use, tables (and a failed run's error) also go to
 in Actions is ``inert``: text of other programs (a build's log) is never obeyed as a
 workflow command; a JSON result is ``inert_json``, parsing to the same value. Locally, steps are rich rules and tables are rich tables.
 
+Which stream carries what: stdout the command's result alone (its ``info`` lines and
+``detail``s, its tables, its JSON document, its ``key=value`` lines); stderr the run's
+progress (``progress``: retries and their waits, steps, commands echoed or still running)
+in every mode, ``--json`` included, and every warning, notice and error. (In Actions the
+workflow commands a step writes, ``::group::`` and its title, go with stdout unless
+``quiet``: the runner reads both streams.)
+
 Everything written passes through ``redact`` so a registered secret never
 reaches the terminal, a file or a summary.
 
@@ -127,6 +134,16 @@ class Output:
             width=width,
             color_system=None if plain else "auto",
             force_terminal=forced or _isatty(self._stream),
+        )
+        #: the run's progress (``progress``, ``step``, ``command``), drawn on stderr
+        self._err_console = _Console(
+            file=self._err,
+            highlight=False,
+            soft_wrap=True,
+            emoji=False,
+            width=None if _isatty(self._err) else 200,
+            color_system=None if plain else "auto",
+            force_terminal=forced or _isatty(self._err),
         )
         self._secrets: set[str] = set()
         self._proxy_passwords: set[str] = set()
@@ -270,8 +287,20 @@ class Output:
         lines a script reads): on stderr, never mixed into the result."""
         self._write(self._err, message + "\n")
 
+    def progress(self, message: str) -> None:
+        """The run's progress: a retry and its wait, a command echoed or still running, a
+        copy's advance, a step. On stderr in every mode (``quiet``, for ``--json`` and the
+        ``key=value`` lines, and Actions included): stdout carries the command's result
+        alone (``info`` lines, tables, ``print_text``, ``print_lines``). Dimmed locally."""
+        if self.github:
+            self._write(self._err, message + "\n")
+        else:
+            with self._writing(self._err):
+                self._err_console.print(self.redact(message), style="dim", markup=False)
+
     def detail(self, message: str) -> None:
-        """Secondary information: dimmed locally."""
+        """Secondary information of the result (on stdout, none when ``quiet``): dimmed
+        locally. The run's progress is ``progress``."""
         if self.quiet:
             return
         if self.github:
@@ -285,8 +314,8 @@ class Output:
             self._write(self._err, f"debug: {message}\n")
 
     def command(self, argv_text: str) -> None:
-        """Echo a command about to run (already redacted by the runner)."""
-        self.detail(f"+ {argv_text}")
+        """Echo a command about to run (already redacted by the runner): progress."""
+        self.progress(f"+ {argv_text}")
 
     def warning(self, message: str) -> None:
         """A warning; a byte of a path or value in it that is not UTF-8 written ``\\xff``
@@ -347,7 +376,7 @@ class Output:
 
     @contextlib.contextmanager
     def step(self, title: str) -> Iterator[None]:
-        """A visible stage of the run: a group in Actions, a rule locally.
+        """A visible stage of the run: a group in Actions, a rule on stderr locally.
 
         Actions cannot nest groups: a step inside a step prints its title as a
         plain line inside the outer group.
@@ -366,9 +395,9 @@ class Output:
                 )
             else:
                 self._write(self._commands, f"-- {title}\n")
-        elif not self.quiet:
-            with self._writing(self._stream):
-                self._console.rule(self.redact(title), align="left", style="cyan")
+        else:  # progress: on stderr, --json or not
+            with self._writing(self._err):
+                self._err_console.rule(self.redact(title), align="left", style="cyan")
         try:
             yield
         finally:
@@ -377,7 +406,7 @@ class Output:
                 self._group_depth -= 1
             if self.github and outer:
                 self._write(self._commands, "::endgroup::\n", verbatim=True)
-            self.detail(f"  ({title}: {seconds(elapsed, 1)})")
+            self.progress(f"  ({title}: {seconds(elapsed, 1)})")
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         """A table on the terminal, and in the step summary when in Actions."""

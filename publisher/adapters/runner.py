@@ -450,7 +450,7 @@ class Runner:
         start = time.monotonic()
 
         def still(seconds: float) -> None:
-            self.output.detail(f"{label}: still running ({_duration(seconds)})")
+            self.output.progress(f"{label}: still running ({_duration(seconds)})")
 
         try:
             proc = self.spawn(

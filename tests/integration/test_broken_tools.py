@@ -188,7 +188,7 @@ def test_a_broken_smoke_test_engine_is_found_before_the_builds(tmp_path: Path) -
     assert result.returncode == 10, result.stdout + result.stderr
     assert f"buildah ({fake}) is installed but does not work" in result.stderr
     assert "builder: buildx" in result.stdout  # the builder works: the engine is refused
-    assert "Build 1 images" not in result.stdout
+    assert "Build 1 image" not in result.stderr  # no build step began
     nothing_started(result, tmp_path)
 
 

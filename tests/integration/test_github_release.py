@@ -25,6 +25,7 @@ from publisher.adapters.output import Output
 from publisher.cli import main
 from publisher.core.errors import FileAccessError, GitHubError, UsageError
 from publisher.core.version import parse_release
+from tests.conftest import ROOT
 from tests.integration.conftest import GH_REPO, GH_TOKEN
 from tests.support.fake_github import FORBIDDEN, NOT_FOUND, FakeGitHub
 
@@ -465,8 +466,9 @@ def test_a_short_retry_after_is_waited_for_and_said(gh: FakeGitHub, streams) -> 
         output=Output({}, stream=streams[0], err_stream=streams[1]),
     )
     assert client.upsert("v2.0.0", body="x").action == "created"
-    said = streams[0].getvalue()
+    said = streams[1].getvalue()  # progress, on stderr: stdout is for the result
     assert "GitHub API: GET /repos/acme/php-fpm-images answered 429; waiting 1 s" in said, said
+    assert "GitHub API" not in streams[0].getvalue()
 
 
 def test_the_client_librarys_retry_lines_are_details_not_raw_stderr(
@@ -482,7 +484,7 @@ def test_the_client_librarys_retry_lines_are_details_not_raw_stderr(
         client.upsert("v2.0.0", body="x")
     raw = capfd.readouterr().err
     assert "Request GET" not in raw and "backoff" not in raw, raw
-    said = streams[0].getvalue()
+    said = streams[1].getvalue()  # progress, on stderr
     assert "GitHub API: Request GET /repos/" in said, said
 
 
@@ -496,6 +498,7 @@ def test_the_retry_lines_never_reach_stderr_raw_in_a_real_process(
     notes.write_text("# v2.0.0\n", encoding="utf-8")
     env = {
         "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(ROOT),  # this checkout's publisher, not an installed one
         "GITHUB_ACTIONS": "true",
         **gh_env(gh),
     }
@@ -508,9 +511,13 @@ def test_the_retry_lines_never_reach_stderr_raw_in_a_real_process(
         timeout=120,
     )
     assert proc.returncode == 15, proc.stdout + proc.stderr
-    assert "GitHub API: Request POST /repos/" in proc.stdout
-    assert "Request POST" not in proc.stderr, proc.stderr
-    assert proc.stderr.startswith("error: GitHub API error:"), proc.stderr
+    # the retry lines are progress, on stderr, each as publisher writes it (never raw)
+    retried = [line for line in proc.stderr.splitlines() if "Request POST" in line]
+    assert retried and all(
+        line.startswith("GitHub API: Request POST /repos/") for line in retried
+    ), proc.stderr
+    assert "Request POST" not in proc.stdout, proc.stdout
+    assert "error: GitHub API error:" in proc.stderr, proc.stderr
 
 
 def test_a_validation_failure_gives_githubs_reasons_and_no_outage_tip(

@@ -1713,3 +1713,83 @@ def test_the_offline_example_s_command_quotes_a_path_with_a_space(
     said = " ".join(result.output.split())
     command = f"publisher release v2.0.0 --local --config {shlex.quote(str(example))}"
     assert f"`{command}`" in said, result.output
+
+
+# ------------------------------------------------------------ which stream carries what
+
+
+def _result_only(args: list[str], stdout: str) -> None:
+    """stdout is the command's result alone: its JSON document, or its lines."""
+    if "--json" in args or "--github" in args:
+        json.loads(stdout)  # one document, nothing around it
+    elif args[0] == "inspect":
+        assert stdout.startswith("reference: "), stdout
+    else:  # matrix: its table of legs
+        assert "8.4" in stdout and "linux/amd64" in stdout, stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["inspect", "{host}/{repo}:v1"],
+        ["inspect", "{host}/{repo}:v1", "--json"],
+        ["matrix", "v2.0.0", "--config", "{matrix}"],
+        ["matrix", "v2.0.0", "--config", "{matrix}", "--github"],
+    ],
+    ids=lambda a: " ".join(x for x in a if "{" not in x),
+)
+def test_a_retry_is_said_on_stderr_and_stdout_holds_the_result_alone(
+    args: list[str],
+    registry: Any,
+    proxy: FaultProxy,
+    repo: str,
+    seed: Callable[..., str],
+    write_matrix: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    """A registry that fails once, then answers: the retry is progress, said on stderr
+    with --json or --github too; stdout carries the result, and nothing else."""
+    seed(registry, repo, make_image(), tags=["v1"])
+    matrix = write_matrix(
+        tmp_path,
+        [("hub", f"{proxy.host}/{repo}", True)],
+        lines=("8.4",),
+        platforms=("linux/amd64",),
+    )
+    proxy.add(Fault("status", path="/manifests/", status=503))
+    said = [a.format(host=proxy.host, repo=repo, matrix=matrix) for a in args]
+    result = run(said, tmp_path)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "HTTP 503" in result.stderr and "retrying in " in result.stderr, result.stderr
+    assert "retrying" not in result.stdout and "503" not in result.stdout, result.stdout
+    _result_only(args, result.stdout)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["inspect", "{host}/nobody/home:v1"],
+        ["inspect", "{host}/nobody/home:v1", "--json"],
+        ["matrix", "v2.0.0", "--config", "{matrix}"],
+        ["matrix", "v2.0.0", "--config", "{matrix}", "--github"],
+    ],
+    ids=lambda a: " ".join(x for x in a if "{" not in x),
+)
+def test_the_retries_of_an_unreachable_registry_are_said_on_stderr_in_every_mode(
+    args: list[str], write_matrix: Callable[..., Path], tmp_path: Path
+) -> None:
+    """However the command writes its result, each retry of a registry that never answers
+    is said on stderr before the error (a long wait is never silent), and never on stdout:
+    stdout holds the JSON error document with --json, nothing without."""
+    host = f"127.0.0.1:{free_port()}"
+    matrix = write_matrix(tmp_path, [("hub", f"{host}/test/php", True)], lines=("8.4",))
+    result = run([a.format(host=host, matrix=matrix) for a in args], tmp_path)
+    assert result.exit_code == 7, result.stdout + result.stderr
+    retries = [line for line in result.stderr.splitlines() if "retrying in " in line]
+    assert len(retries) == 1 and retries[0].endswith("(attempt 2 of 2)"), result.stderr
+    assert result.stderr.index("retrying in ") < result.stderr.index("error: registry unreachable")
+    assert "retrying" not in result.stdout, result.stdout
+    if "--json" in args:
+        assert json.loads(result.stdout)["error"]["exit_code"] == 7
+    else:
+        assert result.stdout == ""

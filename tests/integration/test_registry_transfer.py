@@ -468,13 +468,14 @@ def test_a_long_copy_says_how_far_it_is_and_a_short_one_says_nothing_more(
     ticks = iter(range(0, 10_000, 4))  # each look at the clock is 4 s later
 
     def run(**options: Any) -> list[str]:
-        out = io.StringIO()
-        output = Output(env={}, stream=out, err_stream=io.StringIO())
+        out, err = io.StringIO(), io.StringIO()
+        output = Output(env={}, stream=out, err_stream=err)
         target = make_client(fresh_registry())
         Transfers(workers=1, output=output, **options).copy(
             make_client(registry), repo, [(target, repo)], roots
         )
-        return [line for line in out.getvalue().splitlines() if " placed, " in line]
+        assert out.getvalue() == ""  # progress, on stderr: stdout is for the result
+        return [line for line in err.getvalue().splitlines() if " placed, " in line]
 
     assert run() == []  # a copy of a few kB: well within the first 10 s
     said = run(progress_every=10.0, clock=lambda: float(next(ticks)))

@@ -608,7 +608,7 @@ def test_a_rerun_without_its_record_leaving_out_a_pinned_line_is_refused_before_
         assert result.returncode == 2, (extra, result.stdout + result.stderr)
         assert "v1.0.0 was started with PHP 8.3 (v1.0.0-php-8.3 on hub)" in result.stderr
         assert "`--only 8.3,8.4`, or leave --only out" in result.stderr
-        assert no_build_ran(result) and "Resolve the base images" not in result.stdout
+        assert no_build_ran(result) and "Resolve the base images" not in result.stderr
     # the rerun it names takes the lines the release was started with, not this run's
     tip = re.search(r"to finish v1\.0\.0 with `(publisher release [^`]*)`", result.stderr)
     assert tip is not None, result.stderr
@@ -682,7 +682,7 @@ def test_a_rerun_after_the_default_line_changed_is_refused_before_any_build(
         result = moved.run("release", "v1.0.0", "--notes-dir", str(moved.notes_dir), *extra)
         assert result.returncode == 14, (extra, result.stdout + result.stderr)
         assert 'Set default_line: "8.4"' in result.stderr, result.stderr
-        assert "Resolve the base images" not in result.stdout, result.stdout  # nor built
+        assert "Resolve the base images" not in result.stderr, result.stderr  # nor built
     assert world.tags() == tags
 
 
@@ -720,7 +720,7 @@ def test_a_rerun_after_the_extensions_changed_is_refused_before_any_tag_moves(
         assert "set matrix.yaml's extensions back to what that run built with" in said, said
         assert "(take intl out again)" in said, said
         assert "publish the change as a new release" in said, said
-        assert "Smoke-test" not in result.stdout and "buildah build" not in result.stdout
+        assert "5/8 Smoke-test" not in result.stderr and no_build_ran(result)
         after = [skopeo_tag_map(world.skopeo, h, repo) for h in (stack.primary, stack.secondary)]
         assert after == held, extra
         assert not (s.notes_dir / "v1.0.0.json").exists()

@@ -105,7 +105,8 @@ def test_step_closes_its_group_on_error(tmp_path: Path) -> None:
     run = make(tmp_path)
     with pytest.raises(RuntimeError), run.out.step("build"):
         raise RuntimeError("boom")
-    assert run.stdout.getvalue().splitlines()[-2:][0] == "::endgroup::"
+    assert run.stdout.getvalue().splitlines()[-1] == "::endgroup::"
+    assert run.stderr.getvalue().startswith("  (build: ")  # its time: progress, on stderr
     with run.out.step("next"):
         pass
     assert "::group::next" in run.stdout.getvalue()  # depth was restored
@@ -672,13 +673,15 @@ def test_no_color_on_a_terminal_writes_no_escape_sequence_at_all(
 ) -> None:
     monkeypatch.setenv("COLUMNS", "100")
     monkeypatch.delenv("NO_COLOR", raising=False)  # what Output is given decides
-    stream = _Terminal()
-    out = Output(env=env, stream=stream)
+    stream, err = _Terminal(), _Terminal()
+    out = Output(env=env, stream=stream, err_stream=err)
     out.detail("+ buildah build")
     with out.step("Build"):
         out.table("Indexes", ["PHP", "index"], [["8.4", "sha256:ab"]])
-    assert "\x1b" not in stream.getvalue()
+        out.command("buildah push")
+    assert "\x1b" not in stream.getvalue() + err.getvalue()
     assert "+ buildah build" in stream.getvalue() and "│ 8.4 │ sha256:ab │" in stream.getvalue()
+    assert "Build" in err.getvalue() and "+ buildah push" in err.getvalue()  # the progress
 
 
 def test_a_pipe_gets_no_escape_sequence_and_a_terminal_keeps_its_styles(

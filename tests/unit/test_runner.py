@@ -56,9 +56,11 @@ def make(spawn: Spawn, *, debug: bool = False) -> tuple[Runner, io.StringIO, io.
 
 def test_echoes_the_command_before_running_it() -> None:
     spawn = Spawn(stdout="hello\n")
-    runner, out, _ = make(spawn)
+    runner, out, err = make(spawn)
     result = runner.run([PYTHON, "-c", "print('hello world')"])
-    assert out.getvalue().strip() == f"+ {PYTHON} -c 'print('\"'\"'hello world'\"'\"')'"
+    # progress, on stderr: stdout carries a command's result alone
+    assert err.getvalue().strip() == f"+ {PYTHON} -c 'print('\"'\"'hello world'\"'\"')'"
+    assert out.getvalue() == ""
     assert result.ok and result.stdout == "hello\n"
     assert result.argv == (PYTHON, "-c", "print('hello world')")
 
@@ -72,11 +74,13 @@ def test_a_script_argument_is_echoed_as_its_first_line_and_whole_only_in_debug(
     script = "set -e\necho one\necho two\n"
     runner, out, err = make(Spawn(), debug=debug)
     runner.run([PYTHON, "-c", script, "probe"])
-    assert out.getvalue().strip() == f"+ {PYTHON} -c 'set -e …' (+2 lines) probe"
+    echoed = [line for line in err.getvalue().splitlines() if line.startswith("+ ")]
+    assert echoed == [f"+ {PYTHON} -c 'set -e …' (+2 lines) probe"]
     whole = f"debug: + {PYTHON} -c 'set -e\necho one\necho two\n' probe"
     assert (whole in err.getvalue()) is debug
     runner.run([PYTHON, "-c", "echo one"])
-    assert out.getvalue().strip().splitlines()[-1] == f"+ {PYTHON} -c 'echo one'"
+    assert err.getvalue().strip().splitlines()[-1] == f"+ {PYTHON} -c 'echo one'"
+    assert out.getvalue() == ""
 
 
 def test_a_secret_in_a_script_is_redacted_before_the_script_is_shortened() -> None:
@@ -88,7 +92,7 @@ def test_a_secret_in_a_script_is_redacted_before_the_script_is_shortened() -> No
     runner.run([PYTHON, "-c", f"x={secret}\ny=1"])
     shown = out.getvalue() + err.getvalue()
     assert "first-half" not in shown and "second-half" not in shown
-    assert f"+ {PYTHON} -c 'x=*** …' (+1 line)" in out.getvalue()
+    assert f"+ {PYTHON} -c 'x=*** …' (+1 line)" in err.getvalue()
 
 
 def test_secrets_go_through_stdin_and_are_redacted_everywhere() -> None:
@@ -198,7 +202,8 @@ def test_environment_is_merged_and_stdin_closed_without_input() -> None:
 def test_quiet_probes_are_echoed_only_in_debug_mode() -> None:
     runner, out, err = make(Spawn(stdout="1.28.2"), debug=True)
     runner.run([PYTHON, "--version"], echo=False)
-    assert "+ " not in out.getvalue()
+    assert out.getvalue() == ""
+    assert not [line for line in err.getvalue().splitlines() if line.startswith("+ ")]
     assert f"debug: + {PYTHON} --version" in err.getvalue()
     assert "1.28.2" in err.getvalue()
 
@@ -282,14 +287,15 @@ def test_a_cleanup_that_hangs_or_cannot_start_never_raises(exc: Exception, said:
 def test_still_running_lines_name_the_step_and_its_time() -> None:
     """The spawner is handed how often to say so, and what it says (echoed commands only)."""
     spawn = Spawn()
-    runner, out, _ = make(spawn)
+    runner, out, err = make(spawn)
     runner.still_running_every = 42.0
     runner.run([PYTHON, "-V"], what="buildah build (PHP 8.4, linux/arm64)")
     every, say = spawn.calls[0][1]["still_running"]
     assert every == 42.0
     for seconds in (59.9, 185.0, 3725.0):
         say(seconds)
-    assert out.getvalue().splitlines()[1:] == [
+    assert out.getvalue() == ""  # progress, on stderr
+    assert err.getvalue().splitlines()[1:] == [
         "buildah build (PHP 8.4, linux/arm64): still running (59 s)",
         "buildah build (PHP 8.4, linux/arm64): still running (3 min 05 s)",
         "buildah build (PHP 8.4, linux/arm64): still running (1 h 02 min)",

@@ -96,7 +96,7 @@ class Transfers:
 
     def _detail(self, message: str) -> None:
         if self.output is not None:
-            self.output.detail(message)
+            self.output.progress(message)
 
     # ------------------------------------------------------------ the whole copy
 

@@ -1471,7 +1471,7 @@ class Transport:
                     if behind[0] is None
                     else "another request to it is being retried: waiting for its end"
                 )
-                self.output.detail(f"{failed.label}: {what}: {exc.reason}{at}; {then}")
+                self.output.progress(f"{failed.label}: {what}: {exc.reason}{at}; {then}")
 
         down: Outage | None = None
         try:
