@@ -114,6 +114,15 @@ def shown_field(path: str) -> str:
     return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in printable(path))
 
 
+def shown_path(path: str | bytes | os.PathLike[str]) -> str:
+    """A path as a message writes it (``shown_field``'s rule): each control character (C0
+    such as a line break, DEL, C1) and each other character a terminal would not show as
+    itself (ESC, U+202E) written as Python's repr writes it (``\\n``, ``\\x1b``), so a
+    file's name can neither forge a line of output nor drive the terminal; a byte that is
+    not UTF-8 as ``\\xff``; the rest (a space, an accented letter) as it is."""
+    return shown_field(os.fsdecode(path))
+
+
 class ConfigError(PublisherError):
     """matrix.yaml (or an environment override) is wrong.
 
@@ -141,7 +150,7 @@ class ConfigError(PublisherError):
         self.field = field
         where = ""
         if source:
-            where = source
+            where = shown_path(source)
             if line is not None:
                 where += f":{line}"
                 if column is not None:
@@ -463,7 +472,7 @@ def file_error(exc: OSError, what: str) -> FileAccessError:
     named = exc.filename
     if exc.errno in (errno.ENOSPC, errno.EDQUOT) and exc.filename2:
         named = exc.filename2  # a copy (source, destination): the full one is written to
-    where = f": {named}" if named else ""
+    where = f": {shown_path(named)}" if named else ""
     reason = exc.strerror or str(exc) or "the system gave no reason"
     if exc.errno == errno.ELOOP:
         reason = "it is a symbolic link loop (a link that leads back to itself, or a link in "

@@ -16,7 +16,14 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import CWD_GONE_HINT, ConfigError, FileAccessError, cwd_gone, file_error
+from .errors import (
+    CWD_GONE_HINT,
+    ConfigError,
+    FileAccessError,
+    cwd_gone,
+    file_error,
+    shown_path,
+)
 
 MIB = 1024 * 1024
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -135,7 +142,7 @@ def ensure_writable(directory: str | os.PathLike[str], what: str, *, create: boo
         else:
             _could_write(target)
     except OSError as exc:
-        error = file_error(exc, f"write to {what} {target}")
+        error = file_error(exc, f"write to {what} {shown_path(target)}")
         reason = exc.strerror or str(exc)
         hint = error.hint
         if isinstance(exc, _DanglingLink):
@@ -152,9 +159,9 @@ def ensure_writable(directory: str | os.PathLike[str], what: str, *, create: boo
                 "its file system takes no new files (as /proc): pass a directory on one that does"
             )
         elif isinstance(exc, FileNotFoundError):  # the file system refuses new entries
-            reason = f"it cannot be created under {_nearest(target)}: {reason}"
+            reason = f"it cannot be created under {shown_path(_nearest(target))}: {reason}"
         raise FileAccessError(
-            f"{what} {target} is not writable ({reason}); nothing was built or pushed",
+            f"{what} {shown_path(target)} is not writable ({reason}); nothing was built or pushed",
             hint=hint,
         ) from None
     return target
@@ -178,7 +185,10 @@ def dangling_link(target: str | os.PathLike[str]) -> str | None:
     path = _nearest(Path(target))
     if not path.is_symlink() or path.exists():
         return None
-    return f"{path} is a dangling symbolic link (to {os.readlink(path)}, which does not exist)"
+    return (
+        f"{shown_path(path)} is a dangling symbolic link (to {shown_path(os.readlink(path))}, "
+        "which does not exist)"
+    )
 
 
 def _nearest(target: Path) -> Path:
@@ -205,7 +215,7 @@ def check_tmpdir(env: Mapping[str, str]) -> None:
         _probe_file(target)
     except OSError as exc:
         raise FileAccessError(
-            f"TMPDIR={value} is not a writable directory ({exc.strerror or exc}): the builders "
+            f"TMPDIR={shown_path(value)} is not a writable directory ({exc.strerror or exc}): the builders "
             "and publisher keep their temporary files there; nothing was built or pushed",
             hint="point TMPDIR at a writable directory with room, or unset it (then /tmp)",
         ) from None
@@ -275,7 +285,7 @@ def require_directory(root: Path, what: str, *, hint: str) -> None:
             there += " (the current directory no longer exists: it was removed after the "
             there += "shell entered it)"
             hint = CWD_GONE_HINT
-        raise FileAccessError(f"cannot read {what}: {root} {there}", hint=hint)
+        raise FileAccessError(f"cannot read {what}: {shown_path(root)} {there}", hint=hint)
 
 
 def _not_regular(mode: int, path: str | os.PathLike[str]) -> NotRegularFileError:
@@ -357,12 +367,12 @@ def read_bytes(
         if exc.errno in (errno.EACCES, errno.EPERM):
             tip = file_error(exc, f"read the {what}").hint
         elif isinstance(exc, (IsADirectoryError, NotRegularFileError)):
-            tip = f"{target} is {path_kind(target)}, not a regular file: "
+            tip = f"{shown_path(target)} is {path_kind(target)}, not a regular file: "
             tip += hint or f"name the {what} itself"
         else:
             tip = "check the path and its permissions"
         raise FileAccessError(
-            f"cannot read the {what} {target}: {exc.strerror or exc}", hint=tip
+            f"cannot read the {what} {shown_path(target)}: {exc.strerror or exc}", hint=tip
         ) from None
 
 

@@ -26,6 +26,31 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+
+def shell_word(value: str) -> str:
+    """``value`` as one word of a command a message gives to paste: ``shlex.quote``'s,
+    or, for a value holding a character a terminal would not show as itself (a line
+    break, ESC, DEL, a C1 control) or a byte that is not UTF-8, bash's ``$'...'`` with
+    each such one escaped (``$'x\\nerror\\x1b'``): the command still pastes as it is, and
+    a path can neither forge a line of output nor drive the terminal."""
+    if value.isprintable() and not any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+        return shlex.quote(value)
+    words = []
+    for c in value:
+        code = ord(c)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8 (surrogateescape)
+            words.append(f"\\x{code - 0xDC00:02x}")
+        elif c in "\\'":
+            words.append("\\" + c)
+        elif c.isprintable():
+            words.append(c)
+        elif code < 0x80:
+            words.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(c, f"\\x{code:02x}"))
+        else:  # bash writes \u as the character's UTF-8, as the name holds it
+            words.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+    return "$'" + "".join(words) + "'"
+
+
 #: The matrix file when --config is not given.
 DEFAULT_CONFIG = "matrix.yaml"
 
@@ -111,7 +136,7 @@ class Locations:
         if self.rehearsal and LOCAL not in ACCEPTS.get(name, frozenset()) and name not in OFFLINE:
             name, *rest = self.rehearsal
             args = tuple(rest)
-        located = " ".join(shlex.quote(part) for part in self.options(name, *args))
+        located = " ".join(shell_word(part) for part in self.options(name, *args))
         return " ".join(part for part in ("publisher", name, *args, located) if part)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +28,10 @@ from .errors import (
     OversizedDockerfileError,
     PublisherError,
     StaleDockerfilesError,
+    shown_path,
 )
 from .fileio import MIB, read_bytes, read_prefix, write_atomic
-from .locations import Locations
+from .locations import Locations, shell_word
 
 #: What the template is given (see ``render_line``); an error about an undefined name lists them.
 TEMPLATE_NAMES = (
@@ -300,7 +300,8 @@ def read_template(config: Config) -> str:
             f"cannot read the Dockerfile template: {exc.strerror or exc}",
             source=config.source,
             field="template",
-            hint=f"put the Dockerfile template at {os.path.normpath(path)}, or set the template "
+            hint=f"put the Dockerfile template at {shown_path(os.path.normpath(path))}, or set "
+            "the template "
             "key in matrix.yaml to where it is",
         ) from None
     except UnicodeDecodeError as exc:
@@ -372,7 +373,7 @@ class Difference:
 
     def describe(self) -> str:
         """``8.4 changed (/repo/dockerfiles/8.4/Dockerfile)``."""
-        return f"{self.php} {self.kind} ({self.path})"
+        return f"{self.php} {self.kind} ({shown_path(self.path)})"
 
 
 @dataclass(frozen=True)
@@ -384,8 +385,9 @@ class Leftover:
 
     def describe(self, config: Config) -> str:
         return (
-            f"{self.path} is for PHP {self.php}, which {config.source} does not configure "
-            f"(a dropped line's leftover): remove it with `git rm {shlex.quote(str(self.path))}` (or delete "
+            f"{shown_path(self.path)} is for PHP {self.php}, which {shown_path(config.source)} "
+            "does not configure (a dropped line's leftover): remove it with "
+            f"`git rm {shell_word(str(self.path))}` (or delete "
             "it, if it was never committed)"
         )
 
@@ -426,7 +428,7 @@ class Check:
 
     def error(self, config: Config, hint: str) -> StaleDockerfilesError:
         """The failure of the check: every difference, classified, in one message."""
-        sources = f"{config.source} and {template_shown(config)}"
+        sources = f"{shown_path(config.source)} and {template_shown(config)}"
         found = ", ".join(d.describe() for d in self.differences)
         return StaleDockerfilesError(
             f"the committed Dockerfiles differ from what {sources} render: {found}",
@@ -435,8 +437,11 @@ class Check:
 
 
 def template_shown(config: Config) -> str:
-    """The template's path as the user would write it: beside matrix.yaml's path as given."""
-    return os.path.normpath(os.path.join(os.path.dirname(config.source), config.template))
+    """The template's path as the user would write it, beside matrix.yaml's path as given,
+    as a message shows a path (``shown_path``)."""
+    return shown_path(
+        os.path.normpath(os.path.join(os.path.dirname(config.source), config.template))
+    )
 
 
 def template_absolute(config: Config) -> str:
@@ -593,10 +598,10 @@ def committed_refusal(config: Config, *, then: str = "") -> PublisherError | Non
             oversized.append((line.php, path))
     faults: list[str] = []
     if missing:
-        found = ", ".join(f"PHP {php} at {path}" for php, path in missing)
+        found = ", ".join(f"PHP {php} at {shown_path(path)}" for php, path in missing)
         faults.append(f"there is no committed Dockerfile for {found}")
     if oversized:
-        found = ", ".join(f"PHP {php} at {path}" for php, path in oversized)
+        found = ", ".join(f"PHP {php} at {shown_path(path)}" for php, path in oversized)
         size = f"{MAX_DOCKERFILE_BYTES // MIB} MiB"
         files = "Dockerfile for" if len(oversized) == 1 else "Dockerfiles for"
         verb = "is" if len(oversized) == 1 else "are"
@@ -610,7 +615,7 @@ def committed_refusal(config: Config, *, then: str = "") -> PublisherError | Non
         return error(
             "; ".join(faults) + then,
             hint=f"run `{render_command(config)}` to write "
-            f"{'it' if count == 1 else 'them'} from {config.source} and "
+            f"{'it' if count == 1 else 'them'} from {shown_path(config.source)} and "
             f"{template_shown(config)}, then commit the result (the builds use the "
             "committed files)",
         )

@@ -34,6 +34,7 @@ from ..core.errors import (
     ReleaseConflictError,
     UsageError,
     file_error,
+    shown_path,
 )
 from ..core.fileio import read_bytes, temp_dir
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
@@ -97,12 +98,13 @@ def dockerfile_sha256(config: Config, php: str) -> str:
         )
     except FileNotFoundError:  # removed since the run checked (require_committed)
         raise MissingDockerfileError(
-            f"there is no committed Dockerfile for PHP {php} at {path}",
+            f"there is no committed Dockerfile for PHP {php} at {shown_path(path)}",
             hint=f"run `{render_command(config)}` and commit the result",
         ) from None
     if len(data) > MAX_DOCKERFILE_BYTES:  # grown since the run checked (require_committed)
         raise OversizedDockerfileError(
-            f"the committed Dockerfile for PHP {php} at {path} is larger than 1 MiB, so not "
+            f"the committed Dockerfile for PHP {php} at {shown_path(path)} is larger than 1 MiB, "
+            "so not "
             "one render wrote",
             hint=f"run `{render_command(config)}` and commit the result",
         )

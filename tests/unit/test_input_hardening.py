@@ -7,13 +7,15 @@ matrix values that reach the Dockerfile, deep YAML and failing templates.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
 from publisher.core import config
-from publisher.core.errors import ConfigError, UsageError
+from publisher.core.errors import ConfigError, FileAccessError, UsageError
+from publisher.core.fileio import ensure_writable
 from publisher.core.retry import RetryPolicy
 from tests.support.matrices import acme_matrix
 
@@ -1043,3 +1045,75 @@ def test_inspect_refuses_a_publisher_config_it_cannot_read(cli, tmp_path, make, 
     assert result.exit_code == code, result.output
     assert said in result.stderr and "127.0.0.1:9" not in result.stderr, result.stderr
     assert "--config PATH" not in result.stderr and "--config matrix.yaml" not in result.stderr
+
+
+# ------------------------------------------- a path that holds control characters
+
+#: A directory name that would forge a line of output and colour the terminal.
+FORGING = "x\nerror: forged\x1b[31m\x7f\x9b"
+#: How a message writes it.
+FORGING_SHOWN = "x\\nerror: forged\\x1b[31m\\x7f\\x9b"
+
+
+def _forging_case(cli, root, case: str) -> tuple[tuple[str, ...], int]:
+    """A command whose error names a path under ``root / FORGING`` (a matrix file there,
+    its Dockerfiles rendered): its args and exit code."""
+    hostile = root / FORGING
+    hostile.mkdir()
+    matrix = hostile / "matrix.yaml"
+    matrix.write_text(acme_matrix())
+    m = ("--config", str(matrix))
+    if case == "digest record":
+        (hostile / "digests").mkdir()
+        (hostile / "digests" / "r.json").write_text("{}")
+        return ("publish", "v1.0.1", "--digests", str(hostile / "digests"), "--dry-run", *m), 3
+    if case == "notes dir":
+        return ("audit", "--notes-dir", str(hostile / "notes"), *m), 18
+    if case == "config file":
+        return ("plan", "v1.0.0", "--config", str(hostile / "none.yaml")), 3
+    if case == "template file":
+        return ("render", *m), 3  # there is none
+    if case == "template":
+        (hostile / "T.j2").write_text("{{ nonexistent_var }}\n")
+        matrix.write_text(acme_matrix() + "template: T.j2\n")
+        return ("render", *m), 3
+    (hostile / "T.j2").write_text("ARG PHP_BASE_IMAGE={{ base }}\nFROM ${PHP_BASE_IMAGE}\n")
+    matrix.write_text(acme_matrix() + "template: T.j2\n")
+    assert case == "Dockerfile", case
+    return ("release", "v0.0.0-x", "--local", "--dry-run", *m), 3
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["digest record", "notes dir", "config file", "template file", "template", "Dockerfile"],
+)
+@pytest.mark.parametrize("json_mode", [False, True], ids=["text", "json"])
+def test_a_path_with_control_characters_is_written_escaped_never_forging_a_line(
+    cli, tmp_path, case, json_mode
+):
+    """A line break, ESC, DEL or a C1 control in a directory's name is written escaped
+    (``\\n``, ``\\x1b``) in the error naming it, and in its tip's command (bash's
+    ``$'...'``): it can neither start a line of its own (``error: forged``) nor drive the
+    terminal; the JSON error holds the same words."""
+    args, code = _forging_case(cli, tmp_path, case)
+    result = cli(*args, *(["--json"] if json_mode else []))
+    assert result.exit_code == code, result.output
+    assert FORGING_SHOWN in result.stderr, result.stderr
+    assert not any(line.startswith("error: forged") for line in result.stderr.splitlines())
+    assert not any(c in result.stderr for c in "\x1b\x7f\x9b"), result.stderr
+    if case == "Dockerfile":  # its tip's command, to paste
+        assert "render --config $'" in result.stderr, result.stderr
+    if json_mode:
+        assert FORGING_SHOWN in json.loads(result.stdout)["error"]["message"]
+
+
+def test_a_directory_that_cannot_be_written_is_named_escaped(tmp_path):
+    """The check of a directory publisher writes to (the stand-in cache, the notes, the
+    digest records) names it escaped too."""
+    (tmp_path / FORGING).mkdir()
+    (tmp_path / FORGING / "file").write_text("a file where the cache belongs")
+    with pytest.raises(FileAccessError) as caught:
+        ensure_writable(tmp_path / FORGING / "file" / "cache", "the stand-in cache")
+    said = caught.value.message + (caught.value.hint or "")
+    assert f"{FORGING_SHOWN}/file/cache" in said, said
+    assert not any(c in said for c in "\n\x1b\x7f\x9b"), said
