@@ -305,7 +305,8 @@ def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> Non
     rate limited, unreachable), its digest, platforms, compressed size per
     platform (config and layers, in bytes with --json), created, labels (a label
     not every platform carries alike is followed by the platforms that do), the
-    number of attestation manifests, and the annotations of an index itself. An
+    number of attestation manifests, and the annotations of an index itself (what the
+    registry sent is written with its control characters escaped, "\\n", "\\x1b"). An
     index's platform images are read up to 8 at a time; an index that lists
     indexes is followed to the images inside. An image whose index entry names no
     platform is shown with its config's, said so ("linux/amd64 (from its config;

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..core.config import Config
-from ..core.errors import PublisherError
+from ..core.errors import PublisherError, shown_field
 from ..core.fileio import counted
 from ..core.reference import Reference
 from ..core.settings import setting
@@ -95,12 +95,20 @@ def _show_inspection(state: State, result: Inspection) -> None:
         output.info(f"      pin: {pin_words}")
     kind = "multi-platform index" if result.is_index else "single-platform image"
     extra = f", {counted(result.attestations, 'attestation')}" if result.attestations else ""
-    output.info(f"     kind: {kind} ({result.media_type}){extra}")
+    # what the registry sent is written with its control characters escaped
+    # (``shown_field``): a label can neither forge a line of output nor drive the terminal
+    output.info(f"     kind: {kind} ({shown_field(str(result.media_type))}){extra}")
     for key, value in sorted(result.annotations.items()):
-        output.info(f"annotation: {key}={value}")
+        output.info(f"annotation: {shown_field(key)}={shown_field(value)}")
     # in the index's order, what the registry lacks a row too, said missing
     rows = [
-        (p.label(), p.digest, human_size(p.size), p.created or "-", str(len(p.labels)))
+        (
+            shown_field(p.label()),
+            p.digest,
+            human_size(p.size),
+            shown_field(p.created or "-"),
+            str(len(p.labels)),
+        )
         if isinstance(p, PlatformInfo)
         else (
             p.label(),
@@ -127,7 +135,10 @@ def _show_inspection(state: State, result: Inspection) -> None:
             + ": there is nothing to pull or run"
         )
     for key, value, where in result.label_lines():
-        output.detail(f"  {key}={value}" + (f" ({', '.join(where)})" if where else ""))
+        output.detail(
+            f"  {shown_field(key)}={shown_field(value)}"
+            + (f" ({', '.join(where)})" if where else "")
+        )
 
 
 @main.command("verify")

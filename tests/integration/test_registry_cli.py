@@ -104,6 +104,25 @@ def test_inspect_json_names_a_label_that_is_not_text_as_text_any_reader_takes(
     assert data["annotations"] == {"note\\xfe": "y\\ud800"}
 
 
+def test_inspect_writes_labels_and_annotations_with_their_control_characters_escaped(
+    registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    """Labels and annotations are the registry's text: a line break or an escape sequence
+    in one is written escaped ("\\n", "\\x1b"), so an image can neither forge a line of
+    inspect's output ("error: ...") nor drive the terminal."""
+    image = make_image(seed=43, labels={"title": "x\nerror: forged", "colour": "\x1b[31mred"})
+    index = json.loads(image.index)
+    index["annotations"] = {"note\x1b]0;owned\x07": "a\rb"}
+    seed(registry, repo, TestImage(json.dumps(index).encode(), OCI_INDEX, image.images), ["v"])
+    result = run(["inspect", f"{registry.host}/{repo}:v"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\r" not in result.output
+    assert not any(line.startswith("error: forged") for line in result.output.splitlines())
+    assert "title=x\\nerror: forged" in result.stdout, result.stdout
+    assert "colour=\\x1b[31mred" in result.stdout
+    assert "annotation: note\\x1b]0;owned\\x07=a\\rb" in result.stdout
+
+
 def test_inspect_shows_each_platform_s_labels_not_the_first_one_s_for_all(
     registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
 ) -> None:
