@@ -38,7 +38,8 @@
 #
 # Exit status: 0 started; 17 cannot proceed (the message says what failed and what
 # to do); 2 invalid setting (or an argument: there are none but --help, alone); 3 missing or broken pins file; 10 docker or compose
-# missing (DOCKER naming no executable file; compose older than 2.8.0), or the docker engine does not answer (within 10 s) or refuses this user;
+# missing (DOCKER naming no executable file; compose older than 2.8.0), or the docker engine does not answer (within 10 s), refuses this user, or
+# went away during a pull, a lookup, the build or compose up;
 # 11 docker compose failed to build or start it (its last line and what to do follow);
 # 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP.
 # stderr has one `start: decision=` line: decision=use-prebuilt|build-locally|cannot-proceed
@@ -341,7 +342,11 @@ $me: fix: update compose: Docker Desktop (macOS, Windows): install its current v
 fi
 # What docker said names the engine it asked (DOCKER_HOST, the docker context), or that
 # this user may not use it (Linux: not in the docker group).
-engine_platform=$(engine "$docker" version --format '{{.Server.Os}}/{{.Server.Arch}}') || {
+engine_platform=$(engine "$docker" version --format '{{.Server.Os}}/{{.Server.Arch}}') || engine_gone
+}
+# engine_gone: exit 10 for an engine `docker version` got no answer from, in docker's words
+# ($work/engine.err).
+engine_gone() {
   hung
   said=$(grep -v -e '^[[:space:]]*$' -e '^WARNING' "$work/engine.err" 2>/dev/null | tail -n 1)
   case $(printf '%s' "$said" | tr '[:upper:]' '[:lower:]') in
@@ -352,6 +357,11 @@ $me: fix: add yourself to the docker group (sudo usermod -aG docker \"\$USER\", 
   fail 10 "the docker engine does not answer${said:+: $said}
 $me: fix: start Docker Desktop, or the docker service (sudo systemctl start docker); if it is running, \`$docker context ls\` and DOCKER_HOST say which engine is asked"
 }
+# engine_answers: after a docker call failed (a pull, a lookup, compose), exit 10 unless the
+# engine still answers: one that went away meanwhile (Docker Desktop quit, the service
+# restarted) is neither the registry's fault, nor the Dockerfile's, nor an image missing.
+engine_answers() {
+  engine "$docker" version --format '{{.Server.Os}}' >/dev/null || engine_gone
 }
 
 [ "$me" = start ] || return 0  # stop.sh has what it reads: the helpers above
@@ -1012,13 +1022,22 @@ esac
 
 # cached REF: is REF in the local image store for the platform? (no network)
 cached() {
-  found=$(engine "$docker" image inspect --format '{{.Os}}/{{.Architecture}}' "$1") || { hung; return 1; }
+  found=$(engine "$docker" image inspect --format '{{.Os}}/{{.Architecture}}' "$1") || { not_here; return 1; }
   [ "$found" != "$platform" ] || return 0
   # A multi-platform image in the containerd image store: inspect names one of its
   # platforms (the engine's when present). Docker answers for another one only by
   # creating a container for it, which --pull never keeps off the network.
-  probe=$(engine "$docker" create --pull never --platform "$platform" "$1" true) || { hung; return 1; }
+  probe=$(engine "$docker" create --pull never --platform "$platform" "$1" true) || { not_here; return 1; }
   engine "$docker" rm "$probe" >/dev/null || hung
+}
+# not_here: a lookup in the image store failed: docker's "No such image" is an image not
+# here; anything else (the engine gone) is exit 10 unless the engine answers.
+not_here() {
+  hung
+  case $(lower "$(cat "$work/engine.err" 2>/dev/null)") in
+    *"no such image"* | *"no such object"*) ;;
+    *) engine_answers ;;
+  esac
 }
 
 # pull REF: docker pull under two deadlines (no GNU timeout needed): the registry
@@ -1072,6 +1091,7 @@ pull() {
     pull_detail="pulled $1"
     return 0
   fi
+  engine_answers  # docker's EOF of an engine that went away is no registry's answer
   pull_detail=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1 | sed 's/^Error response from daemon: //')
   case $(lower "$pull_detail") in
     # docker's words, then those of its containerd image store (pulling by digest)
@@ -1174,6 +1194,7 @@ composed() {
 # compose_failed WHAT STATUS FIX: exit 11 (compose's own status could read as one of the
 # launcher's codes: a failed build is 17 in compose v2), with compose's last line and FIX.
 compose_failed() {
+  engine_answers  # the engine gone in the middle of it: not the Dockerfile's fault
   esc=$(printf '\033')
   said=$(sed "s/$esc\[[0-9;]*[A-Za-z]//g" "$compose_log" 2>/dev/null | grep -v -e '^[[:space:]]*$' -e 'level=warning' \
     | tail -n 1 | tr -d '[:cntrl:]' | sed 's/^Error response from daemon: //')

@@ -47,7 +47,7 @@ from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
 from tests.support.builds import quiet_runner
 from tests.support.pipeline import default_stop_signals
-from tests.support.sockets import EngineVersion, FixedAnswer, Silent, TcpRelay
+from tests.support.sockets import EngineVersion, FixedAnswer, Silent, TcpRelay, UnixRelay
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -2518,6 +2518,103 @@ def test_a_stopped_engine_and_a_user_outside_the_docker_group_are_told_apart(
     assert stop.returncode == 10, stop.stderr  # stop.sh says the same, not to start docker
     assert "stop: error: this user may not use the docker engine: permission denied" in stop.stderr
     assert "sudo usermod -aG docker" in stop.stderr
+
+
+def engine_lost_at(
+    env: dict[str, str], stack: Path, words: str, after: float = 1.0
+) -> subprocess.CompletedProcess[str]:
+    """start.sh (dash) talking to the docker engine through a relay (``DOCKER_HOST``), the
+    relay closed ``after`` s once the launcher says ``words``: an engine that went away in
+    the middle of a call (Docker Desktop quit, the service restarted)."""
+    folder = Path(tempfile.mkdtemp(prefix="engine-"))  # a unix socket's path is short
+    engine = UnixRelay(str(folder / "docker.sock"))
+    try:
+        env = {**env, "DOCKER_HOST": f"unix://{engine.host}"}
+        dash = shutil.which("dash") or "sh"
+        with subprocess.Popen(
+            [dash, str(stack / "start.sh")], env=env, stderr=subprocess.PIPE, text=True
+        ) as launcher:
+            assert launcher.stderr is not None
+            seen = ""
+            while words not in seen:
+                line = launcher.stderr.readline()
+                if not line:
+                    break
+                seen += line
+            if words in seen:
+                time.sleep(after)
+            engine.close()
+            rest = launcher.stderr.read()
+            code = launcher.wait(timeout=60)
+        return subprocess.CompletedProcess(launcher.args, code, "", seen + rest)
+    finally:
+        engine.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def assert_engine_gone(proc: subprocess.CompletedProcess[str]) -> None:
+    """Exit 10 and the engine's fix, docker's own words said: not a registry's or a
+    Dockerfile's fault."""
+    assert proc.returncode == 10, proc.stderr
+    error = [line for line in said(proc) if line.startswith("start: error: ")]
+    assert len(error) == 1, proc.stderr
+    assert error[0].startswith(
+        "start: error: the docker engine does not answer: Cannot connect to the Docker daemon at "
+        "unix://"
+    ), proc.stderr
+    assert said(proc)[-1].startswith(
+        "start: fix: start Docker Desktop, or the docker service (sudo systemctl start docker)"
+    ), proc.stderr
+
+
+def test_an_engine_lost_during_the_pull_is_exit_10_not_a_registry_nor_a_base_problem(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """The engine going away while docker pulls is no registry offline (docker says
+    `unexpected EOF`), nor a base missing from the image store (whose lookup could not ask
+    the engine): exit 10, before any decision, with the engine's fix."""
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["silent"],
+        STACK_REGISTRY_TIMEOUT="30",
+    )  # fmt: skip
+    proc = engine_lost_at(env, STACK, "start: pulling ")
+    assert_engine_gone(proc)
+    no_decision(proc, decision_fields(proc.stderr), None, "docker-unavailable")
+    assert "offline or unreachable" not in proc.stderr, proc.stderr
+    assert "cannot be pulled" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("step", ["build", "up"])
+def test_an_engine_lost_during_the_build_or_compose_up_is_exit_10_not_the_dockerfiles_fault(
+    world: World, project: str, tmp_path: Path, step: str
+) -> None:
+    """compose failing because the engine went away (during the local build, or as it starts
+    the container) is exit 10 with the engine's fix, not exit 11 telling to fix the
+    Dockerfile or to remove what the stack left behind."""
+    home = _vendored(world, tmp_path)
+    dockerfile = home / "dockerfiles" / "8.4" / "Dockerfile"
+    if step == "build":  # a step no earlier build cached, under way when the engine goes
+        dockerfile.write_text(dockerfile.read_text() + f"RUN echo {uuid.uuid4().hex} && sleep 60\n")
+        words, after = "start: building ", 3.0
+    else:  # compose up, slowed down so that the engine goes while it runs
+        earlier_local_build(world, project, tmp_path)
+        wrapper = tmp_path / "bin"
+        shutil.copytree(world.bin_dir, wrapper, symlinks=True)
+        (wrapper / "docker").write_text(
+            "#!/bin/sh\n"
+            'case "$*" in *" up "*) echo "start: compose up" >&2; sleep 2 ;; esac\n'
+            f'exec "{world.docker}" "$@"\n'
+        )
+        words, after = "start: compose up", 0.5
+    env = launcher_env(world, project, tmp_path, USE_PREBUILT="false")
+    if step == "up":
+        env["PATH"] = str(tmp_path / "bin")
+    del env["PHP_PINS_FILE"], env["PHP_DOCKERFILES"]  # the defaults: next to start.sh
+    proc = engine_lost_at(env, home, words, after)
+    assert_engine_gone(proc)
+    assert decision_fields(proc.stderr) == {"decision": "build-locally", "availability": "none"}
+    assert "Dockerfile" not in "\n".join(said(proc)[-2:]), proc.stderr
+    assert "stop.sh" not in proc.stderr
 
 
 @pytest.mark.parametrize("standalone", ["none", "v1", "v2"])

@@ -11,6 +11,8 @@ Built on it:
 * ``FixedAnswer``  answers every request with one canned HTTP response (401, 429, ...)
 * ``CorruptTls``   an HTTPS answer whose body breaks off with a TLS record that fails its check
 * ``TcpRelay``     relays bytes to an upstream; ``close()`` takes the upstream "offline"
+* ``UnixRelay``    relays a unix socket of its own to another one (the docker engine's):
+  ``close()`` is an engine that went away (``DOCKER_HOST=unix://`` its ``host``)
 * ``EngineVersion`` a docker engine elsewhere (``DOCKER_HOST=tcp://``) that runs another
   platform: it answers ``/_ping`` and ``/version`` as docker 26 on ``os/arch`` (after
   ``delay`` seconds: a busy engine), nothing else; on a unix socket when ``address`` is a path
@@ -204,6 +206,27 @@ class TcpRelay(Listener):
 
     def handle(self, conn: socket.socket) -> None:
         relay(conn, self.keep(socket.create_connection(self.upstream)))
+
+
+class UnixRelay(Listener):
+    """Relays a unix socket at ``path`` byte for byte to the unix socket ``upstream`` (the docker
+    engine's); ``close()`` cuts every connection and leaves a socket nobody listens on: an
+    engine that stopped in the middle of a call."""
+
+    def __init__(self, path: str, upstream: str = "/var/run/docker.sock") -> None:
+        self.upstream = upstream
+        super().__init__(path)
+
+    def handle(self, conn: socket.socket) -> None:
+        engine = self.keep(socket.socket(socket.AF_UNIX))
+        engine.connect(self.upstream)
+        relay(conn, engine)
+
+    def close(self) -> None:
+        for sock in list(self._open):  # a call under way sees its connection end at once
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        super().close()
 
 
 class EngineVersion(Listener):
