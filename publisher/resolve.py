@@ -132,6 +132,23 @@ def message_text(text: str) -> str:
     )
 
 
+#: A control character but LF, which resolve's messages write escaped (a CR in a path would
+#: make a terminal overwrite the line): ``\t``, ``\r``, else ``\xNN``, as start.sh writes it.
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+_CONTROL_ESCAPES = {"\t": "\\t", "\r": "\\r"}
+
+
+def without_controls(text: str) -> str:
+    """``text`` with each control character but LF escaped: a path holding one, as given."""
+    return _CONTROL.sub(lambda c: _CONTROL_ESCAPES.get(c[0], f"\\x{ord(c[0]):02x}"), text)
+
+
+def shown_text(text: str) -> str:
+    """A message or a decision's summary as stderr shows it: ``message_text``, each control
+    character but LF escaped."""
+    return without_controls(message_text(text))
+
+
 class ResolveError(Problem):
     """Invalid input (exit 2); :class:`PinsError` is an unreadable pins file (exit 3).
 
@@ -2618,8 +2635,8 @@ def parse_inputs(
         default_platform_set=bool(trimmed(env.get(ENV_DEFAULT_PLATFORM, ""))),
         repository=repository(ENV_REPOSITORY),
         mirror_repository=repository(ENV_MIRROR),
-        pins=merged.get(ENV_PINS),
-        dockerfiles=merged.get(ENV_DOCKERFILES, DEFAULT_DOCKERFILES),
+        pins=trimmed(merged[ENV_PINS]) if ENV_PINS in merged else None,  # a CR is no part of it
+        dockerfiles=trimmed(merged.get(ENV_DOCKERFILES, DEFAULT_DOCKERFILES)),
         timeout=parse_timeout(merged[ENV_TIMEOUT], named[ENV_TIMEOUT])
         if ENV_TIMEOUT in merged
         else parse_timeout(env[ENV_STACK_TIMEOUT], ENV_STACK_TIMEOUT)
@@ -3816,7 +3833,7 @@ def render(decision: Decision, fmt: str, *, actions: bool = False) -> str:
         out.append(f"  base: {decision.base_image}\n")
     if decision.note:
         out.append(f"  note: {decision.note}\n")
-    return "".join(out)
+    return without_controls("".join(out))  # a path's bytes as they are (stdout)
 
 
 def summary(decision: Decision) -> str:
@@ -3830,7 +3847,7 @@ def summary(decision: Decision) -> str:
         line += f"\nresolve: fix: {decision.fix}"
     if decision.note:
         line += f"\nresolve: note: {decision.note}"
-    return message_text(line + "\n")
+    return shown_text(line + "\n")
 
 
 def pass_undecodable_bytes(stdout: Any = None, stderr: Any = None) -> None:
@@ -3871,7 +3888,7 @@ def error_text(exc: ResolveError) -> str:
     was made), as the launcher's ``start: decision=none error=<word>``. A byte of a value
     or path that is not UTF-8 is written ``\\xff`` (``message_text``), as publisher's
     other commands write it."""
-    return message_text(
+    return shown_text(
         f"resolve: decision=none error={exc.error}\nerror: {exc.message}\n"
         + (tip_lines(exc.hint) if exc.hint else "")
     )

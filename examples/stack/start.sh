@@ -56,7 +56,15 @@ set -u
 # file, to say what start.sh says in the same words.
 me=start
 [ -z "${stack_helpers_for:-}" ] || me=stop
-say() { printf '%s: %s\n' "$me" "$*" >&2; }
+# A control character but LF (a CR in a path would make a terminal overwrite the line) is
+# written escaped, as resolve writes it: \t, \r, else \xNN.
+controls=$(printf '\001\002\003\004\005\006\007\010\011\013\014\015\016\017\020\021\022\023\024\025\026\027\030\031\032\033\034\035\036\037\177')
+say() {
+  case $* in
+    *[$controls]*) printf '%s: %s\n' "$me" "$(utf8 shown "$*")" >&2 ;;
+    *) printf '%s: %s\n' "$me" "$*" >&2 ;;
+  esac
+}
 # The blanks around a setting that do not count (space, tab, LF, CR, VT, FF): ASCII ones, as
 # resolve reads them, in every shell and locale ([:space:] takes an em space in bash or zsh
 # under a UTF-8 locale, and not in dash). A Unicode space is part of the value.
@@ -68,7 +76,8 @@ blanks=$(printf ' \t\n\r\v\f.') blanks=${blanks%.}
 # refuses (Python's repr: '...', or "..." for a value holding ' and no "; a backslash
 # doubled, \t \n \r, a control character or an invisible one as \xNN, \uNNNN or
 # \UNNNNNNNN: a no-break space, a zero-width one, a bidirectional mark; a byte that is not
-# UTF-8 as \xff); MODE quoted: the same, whole however long (a path); MODE spaced: 1 when
+# UTF-8 as \xff); MODE quoted: the same, whole however long (a path); MODE shown: as escape,
+# and a control character but LF written \t, \r or \xNN (what say writes); MODE spaced: 1 when
 # TEXT holds whitespace or a control character as resolve reads them (Python's isspace: a
 # no-break space, an em space too), else nothing.
 # awk writes ASCII alone (a backslash doubled, a byte above 127 as \0ooo) and printf %b the
@@ -143,6 +152,12 @@ utf8() {
       for (u = 0; u < end; u++) {
         c = b[start[u]]
         if (bad[u]) { printf "\\\\x%02x", c; continue }
+        if (mode == "shown" && ((c < 32 && c != 10) || c == 127)) {
+          if (c == 9) printf "\\\\t"
+          else if (c == 13) printf "\\\\r"
+          else printf "\\\\x%02x", c
+          continue
+        }
         if (quoted) {
           cp = code(u)
           if (cp == 92) { printf "\\\\\\\\"; continue }
@@ -617,10 +632,7 @@ for setting in USE_PREBUILT ALLOW_LOCAL_BUILD_FALLBACK PREBUILT_REGISTRY STACK_R
   eval "value=\${$setting:-}"
   trimmed=${value#"${value%%[!"$blanks"]*}"}
   trimmed=${trimmed%"${trimmed##*[!"$blanks"]}"}
-  case $setting in
-    PHP_PINS_FILE | PHP_DOCKERFILES) [ -n "$trimmed" ] || eval "$setting=" ;;  # else as given
-    *) eval "$setting=\$trimmed" ;;
-  esac
+  eval "$setting=\$trimmed"  # a path too: a CR after it is no part of its name
 done
 
 use_prebuilt=$(bool USE_PREBUILT true) || exit 2

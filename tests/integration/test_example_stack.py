@@ -1355,6 +1355,44 @@ def test_blanks_around_a_setting_count_in_neither(
     assert f"started {world.prebuilt(cached)} ({HOST})" in proc.stderr
 
 
+def test_a_path_setting_is_read_without_its_blanks_and_a_control_character_in_it_escaped(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """PHP_PINS_FILE and PHP_DOCKERFILES are read as the other settings are: the CR of an env
+    file edited on Windows, a stray space, are no part of the path (both tools said the pins
+    file was not found, or there was no Dockerfile, printing the CR itself, which made the
+    terminal overwrite the line; resolve's env format refused the path). A control character
+    within a path is written escaped by both, as a refused value's is."""
+    here = tmp_path.resolve()
+    env = launcher_env(
+        world, project, tmp_path, USE_PREBUILT="false", PHP_PINS_FILE=f" {world.pins}\r",
+        PHP_DOCKERFILES=f"{here}/nowhere\r",
+    )  # fmt: skip
+    both_say_there_is_no_dockerfile(world, env, here, f"{here}/nowhere/8.4/Dockerfile")
+    env["PHP_DOCKERFILES"] = f"\t{DOCKERFILES}\r"
+    answer = run(
+        sys.executable, str(RESOLVE), "--format", "env", check=False, cwd=here,
+        env={**env, "PATH": os.environ["PATH"]},
+    )  # fmt: skip
+    assert answer.returncode == 16, answer.stderr  # build locally
+    assert f"PHP_DOCKERFILE='{DOCKERFILES}/8.4/Dockerfile'\n" in answer.stdout
+
+    env["PHP_DOCKERFILES"] = f"{here}/no\rwhere\x1b"
+    answer, _ = resolve(env, here)
+    proc, _ = launch(world, env, cwd=here)
+    missing = f"there is no Dockerfile for PHP 8.4 at {here}/no\\rwhere\\x1b/8.4/Dockerfile"
+    assert f"resolve: why: USE_PREBUILT=false, but {missing}\n" in answer.stderr, answer.stderr
+    assert f"start: why: USE_PREBUILT=false, but {missing}\n" in proc.stderr, proc.stderr
+    env["PHP_PINS_FILE"] = f"{here}/v2\r.env"
+    answer, _ = resolve(env, here)
+    proc, fields = launch(world, env, cwd=here)
+    no_decision(proc, fields, answer, "pins-file")
+    said = f"error: {here}/v2\\r.env: pins file not found\n"
+    assert said in answer.stderr and f"start: {said}" in proc.stderr, proc.stderr
+    for text in (answer.stderr, proc.stderr):
+        assert "\r" not in text and "\x1b" not in text, text
+
+
 @pytest.mark.parametrize(
     "shell",
     [("dash",), ("bash",), ("zsh",), ("busybox", "sh")],
