@@ -1237,7 +1237,33 @@ up_failed() {
   compose_failed "docker compose could not start ${2:-PHP-FPM}" "$1" "$fix"
 }
 
+# one_start_at_a_time: wait until no other start of this stack (STACK_NAME, from any folder,
+# with this TMPDIR) builds or starts it: two compose runs of one project at once race on its
+# container's and its network's names, and the loser would be told the stack did not create
+# them. The lock is a folder (mkdir is atomic in every shell) naming its holder's pid; one
+# whose holder is gone (killed -9, a crash) is taken over. It goes when this start ends.
+one_start_at_a_time() {
+  lock=${TMPDIR:-/tmp}/php-stack-$project_name.lock waited=
+  until mkdir "$lock" 2>/dev/null; do
+    [ -d "$lock" ] || return 0  # no lock can be made there (mkdir fails): none is waited for
+    holder=$(cat "$lock/pid" 2>/dev/null) || holder=
+    if [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null \
+      && [ "$(cat "$lock/pid" 2>/dev/null)" = "$holder" ]; then
+      rm -rf "$lock"  # its holder is gone
+      continue
+    fi
+    if [ -z "$waited" ]; then
+      waited=1
+      say "waiting for another start of the stack $project_name${holder:+ (pid $holder)} to finish (remove $lock if none is running)"
+    fi
+    sleep 0.2 2>/dev/null || sleep 1
+  done
+  trap 'rm -rf "$work" "$lock"' EXIT
+  printf '%s\n' "$$" >"$lock/pid"
+}
+
 start() {  # start IMAGE BUILD(true|false)
+  one_start_at_a_time
   PHP_IMAGE=$1 PHP_PLATFORM=$platform PHP_BUILD_CONTEXT=$context PHP_BASE_IMAGE=${base:-unset}
   PHP_VERSION=$php STACK_RELEASE=$release
   export PHP_IMAGE PHP_PLATFORM PHP_BUILD_CONTEXT PHP_BASE_IMAGE PHP_VERSION STACK_RELEASE

@@ -150,6 +150,7 @@ def _bin_dir(target: Path, docker: str) -> Path:
         "awk",
         "tee",
         "mkfifo",
+        "mkdir",
     ):
         found = shutil.which(tool)
         if found:
@@ -3004,6 +3005,53 @@ def test_a_local_build_that_fails_is_exit_11_with_composes_last_words_and_a_fix(
     assert said(proc)[-1].startswith(f"start: fix: {dockerfile} must build on {world.base}: ")
     assert "start: started" not in proc.stderr
     assert _stack_containers(world, project) == []
+
+
+def test_starts_of_one_stack_at_the_same_time_never_call_its_container_another_stacks(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """Three starts of one stack at once (a script, a double click): compose may race on the
+    container's name, which one of them created a moment earlier. None is told to remove
+    it as a container the stack did not create."""
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["cached"],
+        ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    dash = shutil.which("dash") or "sh"
+    for _ in range(3):  # a race: a few rounds, the stack taken down before each
+        compose_down(world.docker, project)
+        starts = [
+            subprocess.Popen(
+                [dash, str(STACK / "start.sh")], env=env, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(3)
+        ]
+        said = [(start.communicate(timeout=300)[1], start.returncode) for start in starts]
+        for stderr, code in said:
+            assert "did not create" not in stderr, stderr
+            assert code == 0, stderr
+            assert f"start: started {world.prebuilt(world.repositories['cached'])}" in stderr
+        assert len(_stack_containers(world, project)) == 1
+    assert not list(tmp_path.glob("*.lock"))
+    # A start killed outright (kill -9) leaves its lock: waited for while its pid runs
+    # (this sleep stands in for it), then taken over, never waited for without end.
+    lock = tmp_path / f"php-stack-{project}.lock"
+    lock.mkdir()
+    dash = shutil.which("dash") or "sh"
+    with subprocess.Popen(["sleep", "2"]) as holder:
+        (lock / "pid").write_text(f"{holder.pid}\n")
+        with subprocess.Popen(
+            [dash, str(STACK / "start.sh")], env=env, stderr=subprocess.PIPE, text=True
+        ) as launcher:
+            holder.wait()  # gone, not a zombie kill -0 still finds
+            stderr = launcher.communicate(timeout=120)[1]
+    proc = subprocess.CompletedProcess(launcher.args, launcher.returncode, "", stderr)
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        f"start: waiting for another start of the stack {project} (pid {holder.pid}) to finish "
+        f"(remove {lock} if none is running)"
+    ) in proc.stderr
+    assert not lock.exists()
 
 
 @pytest.mark.parametrize("held", ["name", "port"])
