@@ -2200,8 +2200,9 @@ def run_platform(
         return found, None
     host = detect_host_platform()
     engine = docker_host(env)
-    if not engine or engine.startswith("unix://"):
+    if not engine:
         return host, None  # the engine of this machine (or none): the same platform
+    # a unix:// one named too: a VM's (Colima, Lima) or a socket forwarded from elsewhere
     shown = hide_credentials(engine) or engine
     return host, (
         f"the docker engine at {shown} (DOCKER_HOST or the docker context) could not be "

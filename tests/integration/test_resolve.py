@@ -1413,3 +1413,27 @@ def test_a_flag_it_does_not_know_is_answered_with_the_help_of_the_way_it_was_run
         )  # fmt: skip
         assert proc.returncode == 2, proc.stderr
         assert f"\n  tip: see `{shown} --help`: each flag" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("kind", ["no such file", "refused"])
+def test_a_unix_socket_engine_that_cannot_be_asked_is_said_in_a_note_too(
+    tmp_path: Path, kind: str
+) -> None:
+    """DOCKER_HOST=unix:// naming a socket nobody answers on (a stopped Colima, a forwarded
+    socket gone) may be a VM of another architecture: said as a tcp:// one is, not this
+    machine's platform taken without a word."""
+    import socket as sockets
+
+    from publisher import resolve as resolving
+
+    path = tmp_path / "dead.sock"
+    if kind == "refused":  # a socket file left behind: connecting is refused
+        with sockets.socket(sockets.AF_UNIX) as bound:
+            bound.bind(str(path))
+    platform, note = resolving.run_platform({"DOCKER_HOST": f"unix://{path}"}, 0.5, "Linux")
+    assert platform == resolving.detect_host_platform()
+    assert note is not None
+    assert f"engine at unix://{path} (DOCKER_HOST or the docker context) could not be asked" in (
+        note
+    )
+    assert "set PHP_IMAGE_PLATFORM to the engine's" in note
