@@ -2906,6 +2906,18 @@ def load_pins(
             if named == "directory"
             else f"check the path in {name}, or point {name} at the release's vX.Y.Z.env"
         )
+        with contextlib.suppress(OSError):  # a link whose target is missing: named (start.sh alike)
+            target = os.readlink(path)
+            other = (
+                f"check {ENV_RELEASE}"
+                if named == "directory"
+                else f"point {name} at the release's vX.Y.Z.env"
+            )
+            raise PinsError(
+                f"pins file not found: it is a symbolic link to {target}, which does not exist",
+                source=str(path),
+                hint=f"restore {target} or point the link at the release's vX.Y.Z.env, or {other}",
+            ) from None
         raise PinsError("pins file not found", source=str(path), hint=hint) from None
     except OSError as exc:
         copy = f"point {name} at a copy" if explicit else f"set {name} to a copy"

@@ -768,7 +768,18 @@ if [ ! -e "$pins" ]; then
     folder=${folder%/*}
     if [ -d "${folder:-/}" ] && [ ! -x "${folder:-/}" ]; then fail 3 "$denied"; fi
   done
-  # the fix for what was named (resolve's words): a file, a directory of vX.Y.Z.env, or none
+  # the fix for what was named (resolve's words): a file, a directory of vX.Y.Z.env, or none;
+  # a symbolic link there whose target is missing (a vendored link to a file since moved)
+  link=
+  if [ -h "$pins" ] && target=$(readlink -- "$pins" 2>/dev/null); then link=$target; fi
+  if [ -n "$link" ]; then
+    if [ -z "${PHP_PINS_FILE:-}" ]; then other="set PHP_PINS_FILE"
+    elif [ -n "$pins_in_directory" ]; then other="check STACK_RELEASE"
+    else other="point PHP_PINS_FILE at the release's vX.Y.Z.env"
+    fi
+    fail 3 "$pins: pins file not found: it is a symbolic link to $link, which does not exist
+start: fix: restore $link or point the link at the release's vX.Y.Z.env, or $other"
+  fi
   if [ -z "${PHP_PINS_FILE:-}" ]; then
     fix="vendor the release's vX.Y.Z.env next to this script as php-images.env, or set PHP_PINS_FILE"
   elif [ -n "$pins_in_directory" ]; then

@@ -546,7 +546,7 @@ def test_relative_dockerfiles_and_pins_file_are_named_by_the_same_absolute_path_
     assert said in answer.stderr and f"start: {said}" in proc.stderr, proc.stderr
 
 
-@pytest.mark.parametrize("given", ["file", "directory", "unset"])
+@pytest.mark.parametrize("given", ["file", "directory", "unset", "link", "unset link"])
 def test_a_missing_pins_file_gets_the_same_tip_from_both(tmp_path: Path, given: str) -> None:
     """A pins file not found: both tools say it in the same words, and the tip fits what was
     set. The launcher said "or set PHP_PINS_FILE" though PHP_PINS_FILE was set (to a path
@@ -565,8 +565,27 @@ def test_a_missing_pins_file_gets_the_same_tip_from_both(tmp_path: Path, given: 
         env["PHP_PINS_FILE"] = str(tmp_path / "pins")
         missing = tmp_path / "pins" / "v2.0.0.env"
         tip = "check STACK_RELEASE, or put the release's v2.0.0.env in the directory PHP_PINS_FILE names"
+    elif given.endswith("link"):  # a link whose target is gone: named, not "vendor" the file
+        link = stack / "php-images.env"
+        link.symlink_to("../moved/v2.0.0.env")
+        missing = link
+        if given == "link":
+            env["PHP_PINS_FILE"] = str(link)
+        said = (
+            f"{link}: pins file not found: it is a symbolic link to ../moved/v2.0.0.env, which "
+            "does not exist"
+        )
+        other = "point PHP_PINS_FILE at the release's vX.Y.Z.env"
+        tip = "restore ../moved/v2.0.0.env or point the link at the release's vX.Y.Z.env, or " + (
+            "set PHP_PINS_FILE" if given == "unset link" else other
+        )
     proc = run(shutil.which("dash") or "sh", str(stack / "start.sh"), env=env, check=False)
     assert proc.returncode == 3, proc.stderr
+    if given == "unset link":
+        assert proc.stderr.splitlines()[1:] == [f"start: error: {said}", f"start: fix: {tip}"]
+        return
+    if given != "link":
+        said = f"{missing}: pins file not found"
     if given == "unset":  # the launcher's own default (resolve's is optional)
         assert proc.stderr.splitlines()[1:] == [
             f"start: error: {stack}/php-images.env: pins file not found",
@@ -576,10 +595,7 @@ def test_a_missing_pins_file_gets_the_same_tip_from_both(tmp_path: Path, given: 
         return
     answer, _ = resolve(env, tmp_path)
     assert answer.returncode == 3, answer.stderr
-    assert answer.stderr.splitlines()[1:] == [
-        f"error: {missing}: pins file not found",
-        f"  tip: {tip}",
-    ], answer.stderr
+    assert answer.stderr.splitlines()[1:] == [f"error: {said}", f"  tip: {tip}"], answer.stderr
     same_words(answer.stderr, proc.stderr)
 
 
