@@ -1117,6 +1117,10 @@ pull() {
   engine_answers  # docker's EOF of an engine that went away is no registry's answer
   pull_detail=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1 | sed 's/^Error response from daemon: //')
   case $(lower "$pull_detail") in
+    # an answer that is no manifest (a captive portal's web page): a broken answer, as
+    # resolve says, though docker's words end in "not found"
+    *"unexpected media type"* | *"unsupported manifest media type"* | *"invalid character '<'"*)
+      pull_class=registry-error ;;
     # docker's words, then those of its containerd image store (pulling by digest)
     *"no matching manifest"* | *"no match for platform"*) pull_class="platform-missing" ;;
     *toomanyrequests* | *"too many requests"* | *" 429 "* | *"rate limit"*) pull_class=rate-limited ;;

@@ -1972,6 +1972,27 @@ def test_a_base_pull_that_outlasts_stack_pull_timeout_says_to_raise_it(
         assert f"cannot be pulled (unreachable: no answer from {slow} within 0.4 s)" in text, text
 
 
+def test_a_registry_answering_a_manifest_with_a_web_page_is_a_registry_error_in_both(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A registry answering `200 text/html` (a captive portal, a proxy's login page): a broken
+    answer, registry-error in both (docker's error ends in "not found", which the launcher
+    took for an image not on the registry, and told to take another pins file)."""
+    page = b"<html><body>Sign in to the network</body></html>"
+    with FixedAnswer("200 OK", {}, page, content_type="text/html") as portal:
+        env = launcher_env(
+            world, project, tmp_path, PHP_IMAGE_REPOSITORY=f"{portal.host}/{world.path}",
+            ALLOW_LOCAL_BUILD_FALLBACK="false",
+        )  # fmt: skip
+        answer, decision = resolve(env, tmp_path)
+        proc, fields = launch(world, env)
+    assert fields == {"decision": "cannot-proceed", "availability": "registry-error"}, proc.stderr
+    assert decision["availability"] == "registry-error", answer.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17)
+    assert f"start: why: registry {portal.host} failed: " in proc.stderr, proc.stderr
+    assert "take the release's current pins file" not in proc.stderr
+
+
 def test_a_docker_cli_warning_does_not_count_as_the_registry_answering(
     world: World, project: str, tmp_path: Path
 ) -> None:

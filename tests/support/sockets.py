@@ -148,9 +148,14 @@ class FixedAnswer(Listener):
     """
 
     def __init__(
-        self, status: str, headers: dict[str, str], body: bytes, address: str = "127.0.0.1"
+        self,
+        status: str,
+        headers: dict[str, str],
+        body: bytes,
+        address: str = "127.0.0.1",
+        content_type: str = "application/json",
     ) -> None:
-        head = [f"HTTP/1.1 {status}", "Content-Type: application/json", "Connection: close"]
+        head = [f"HTTP/1.1 {status}", f"Content-Type: {content_type}", "Connection: close"]
         head += [f"{k}: {v}" for k, v in headers.items()]
         head.append(f"Content-Length: {len(body)}")
         self.answer = ("\r\n".join(head) + "\r\n\r\n").encode() + body
