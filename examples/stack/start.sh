@@ -1258,7 +1258,8 @@ up_failed() {
 # them. The lock is a folder (mkdir is atomic in every shell) naming its holder's pid; one
 # whose holder is gone (killed -9, a crash) is taken over. It goes when this start ends.
 one_start_at_a_time() {
-  lock=${TMPDIR:-/tmp}/php-stack-$project_name.lock waited=
+  lock=${TMPDIR:-/tmp}/php-stack-$project_name.lock waited='' locked=''
+  trap 'rm -rf "$work"; if [ -n "$locked" ]; then rm -rf "$lock"; fi' EXIT  # never another's
   until mkdir "$lock" 2>/dev/null; do
     [ -d "$lock" ] || return 0  # no lock can be made there (mkdir fails): none is waited for
     holder=$(cat "$lock/pid" 2>/dev/null) || holder=
@@ -1273,7 +1274,7 @@ one_start_at_a_time() {
     fi
     sleep 0.2 2>/dev/null || sleep 1
   done
-  trap 'rm -rf "$work" "$lock"' EXIT
+  locked=1
   printf '%s\n' "$$" >"$lock/pid"
 }
 
