@@ -1258,15 +1258,19 @@ up_failed() {
 # them. The lock is a folder (mkdir is atomic in every shell) naming its holder's pid; one
 # whose holder is gone (killed -9, a crash) is taken over. It goes when this start ends.
 one_start_at_a_time() {
-  lock=${TMPDIR:-/tmp}/php-stack-$project_name.lock waited='' locked=''
+  lock=${TMPDIR:-/tmp}/php-stack-$project_name.lock waited='' locked='' unnamed=0
   trap 'rm -rf "$work"; if [ -n "$locked" ]; then rm -rf "$lock"; fi' EXIT  # never another's
   until mkdir "$lock" 2>/dev/null; do
     [ -d "$lock" ] || return 0  # no lock can be made there (mkdir fails): none is waited for
     holder=$(cat "$lock/pid" 2>/dev/null) || holder=
-    if [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null \
-      && [ "$(cat "$lock/pid" 2>/dev/null)" = "$holder" ]; then
-      rm -rf "$lock"  # its holder is gone
-      continue
+    # a holder writes its pid at once: none for 25 checks (5 s) is a start killed between
+    # the two steps
+    if [ -n "$holder" ]; then unnamed=0; else unnamed=$((unnamed + 1)); fi
+    if { [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null \
+      && [ "$(cat "$lock/pid" 2>/dev/null)" = "$holder" ]; } || [ "$unnamed" -ge 25 ]; then
+      # its holder is gone; a lock this user may not remove (another user's, in a shared
+      # /tmp) is waited for as a live one, never retried at once
+      if rm -rf "$lock" 2>/dev/null && [ ! -d "$lock" ]; then unnamed=0; continue; fi
     fi
     if [ -z "$waited" ]; then
       waited=1

@@ -3089,6 +3089,15 @@ def test_starts_of_one_stack_at_the_same_time_never_call_its_container_another_s
         f"(remove {lock} if none is running)"
     ) in proc.stderr
     assert not lock.exists()
+    # Killed between making the lock and writing its pid: no pid for 5 s, taken over.
+    lock.mkdir()
+    began = time.monotonic()
+    unnamed = subprocess.run(
+        [dash, str(STACK / "start.sh")], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert unnamed.returncode == 0, unnamed.stderr
+    assert f"start: waiting for another start of the stack {project} to finish" in unnamed.stderr
+    assert time.monotonic() - began < 60 and not lock.exists()
 
 
 @pytest.mark.parametrize("held", ["name", "port"])
