@@ -3,7 +3,8 @@
 # and compose v2, and start.sh next to it (it reads start.sh's helpers, to say what start.sh
 # says). Exit status: 0 stopped (or nothing to stop); 2 an invalid STACK_NAME or an argument;
 # 10 docker or compose missing (or DOCKER naming no executable file), or the docker engine does
-# not answer (within 10 s) or refuses this user, as start.sh says it; 11 docker compose failed
+# not answer (within 10 s), refuses this user, or went away while compose ran, as start.sh says
+# it; 11 docker compose failed
 # (its message above, then what to do); 17 no start.sh next to it (or TMPDIR not writable);
 # 130/143 stopped by SIGINT/SIGTERM.
 set -u
@@ -60,6 +61,7 @@ engine_or_fail  # compose and an engine that answers (within 10 s), as start.sh 
 "$docker" compose --project-name "$project_name" down && exit 0
 status=$?
 [ "$status" -lt 128 ] || exit "$status"  # stopped by a signal: said by the shell
+engine_answers  # the engine gone in the middle of it: exit 10 with its fix, as start.sh says it
 printf '%s\n' "stop: error: docker compose could not stop the stack $project_name (exit status $status; what it said is above)" \
-  "stop: fix: start Docker Desktop or the docker service if it is not running (\`$docker version\` says); \`$docker compose ls --all\` lists the stacks it knows" >&2
+  "stop: fix: \`$docker compose ls --all\` lists the stacks the engine knows, and \`$docker compose --project-name $project_name down\` stops this one by hand" >&2
 exit 11

@@ -3299,6 +3299,42 @@ def test_stop_says_what_failed_and_what_to_do(world: World, project: str, tmp_pa
     )
 
 
+@pytest.mark.parametrize("engine", ["gone", "answers"])
+def test_stop_tells_an_engine_lost_during_compose_down_from_compose_failing(
+    world: World, project: str, tmp_path: Path, engine: str
+) -> None:
+    """compose down failing: with the engine gone meanwhile (Docker Desktop quit) exit 10
+    and the engine's fix, as start.sh says it; with the engine still answering exit 11,
+    whose fix no longer says to start an engine that is running."""
+    real = shutil.which("docker")
+    assert real
+    gone = tmp_path / "gone"
+    stand_in = tmp_path / "bin" / "docker"
+    stand_in.parent.mkdir()
+    lost = f': >"{gone}"; ' if engine == "gone" else ""
+    stand_in.write_text(
+        "#!/bin/sh\n"
+        f'if [ -e "{gone}" ]; then echo "Cannot connect to the Docker daemon at '
+        'unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1; fi\n'
+        'case "$*" in *" down") '
+        f'{lost}echo "compose down failed" >&2; exit 1 ;; esac\n'
+        f'exec "{real}" "$@"\n'
+    )
+    stand_in.chmod(0o755)
+    env = {**launcher_env(world, project, tmp_path), "DOCKER": str(stand_in)}
+    dash = shutil.which("dash") or "sh"
+    stop = run(dash, str(STACK / "stop.sh"), env=env, check=False)
+    if engine == "gone":
+        assert stop.returncode == 10, stop.stderr
+        assert "stop: error: the docker engine does not answer: Cannot connect" in stop.stderr
+        assert "stop: fix: start Docker Desktop, or the docker service" in stop.stderr
+    else:
+        assert stop.returncode == 11, stop.stderr
+        assert f"stop: error: docker compose could not stop the stack {project}" in stop.stderr
+        assert "start Docker Desktop" not in stop.stderr, stop.stderr
+        assert "compose ls --all" in stop.stderr
+
+
 @pytest.mark.parametrize("shell", ["dash", *SHELLS])
 def test_a_docker_setting_naming_no_executable_file_is_named_not_called_a_missing_install(
     shell: str, tmp_path: Path
