@@ -978,11 +978,25 @@ def run_command(argv: Sequence[str], stdin: bytes, timeout: float) -> tuple[int,
     return proc.returncode, proc.stdout
 
 
+def user_home(env: Mapping[str, str]) -> Path | None:
+    """The user's home as docker finds it: ``$HOME``, else (unset, empty or blanks only)
+    the password database's entry for this user; None without either."""
+    home = env.get("HOME", "")
+    if home.strip():
+        return Path(home)
+    try:
+        import pwd
+
+        return Path(pwd.getpwuid(os.getuid()).pw_dir)
+    except (ImportError, KeyError):
+        return None
+
+
 def docker_config_path(env: Mapping[str, str]) -> Path | None:
     if env.get("DOCKER_CONFIG"):
         return Path(env["DOCKER_CONFIG"]) / "config.json"
-    home = env.get("HOME")
-    return Path(home) / ".docker" / "config.json" if home else None
+    home = user_home(env)
+    return home / ".docker" / "config.json" if home else None
 
 
 def read_docker_config(path: Path) -> dict[str, Any]:
@@ -2059,8 +2073,9 @@ def docker_address(env: Mapping[str, str]) -> str | tuple[str, int] | None:
             return (parts.hostname, port) if parts.hostname else None
         return None
     candidates = ["/var/run/docker.sock"]
-    if env.get("HOME"):
-        candidates.append(str(Path(env["HOME"]) / ".docker" / "run" / "docker.sock"))
+    home = user_home(env)
+    if home:
+        candidates.append(str(home / ".docker" / "run" / "docker.sock"))
     if env.get("XDG_RUNTIME_DIR"):
         candidates.append(str(Path(env["XDG_RUNTIME_DIR"]) / "docker.sock"))
     return next((c for c in candidates if os.path.exists(c)), None)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..resolve import user_home
 from .errors import (
     CWD_GONE_HINT,
     ConfigError,
@@ -52,21 +53,16 @@ def home_dir(env: Mapping[str, str]) -> Path:
     publisher reads) the home the password database gives this user, as docker and
     buildah find it. Never ``Path.home()``, which reads the process's own environment and
     takes ``HOME=''`` for ``/``."""
-    home = env.get("HOME", "")
-    if home.strip():
-        return Path(home)
-    import pwd
-
-    try:
-        return Path(pwd.getpwuid(os.getuid()).pw_dir)
-    except KeyError:
+    home = user_home(env)
+    if home is None:
         raise ConfigError(
             f"HOME is not set and user {os.getuid()} has no entry in the password database",
             source="environment",
             field="HOME",
             hint=f"set HOME to your home directory (for publisher's cache alone, {ENV_CACHE} "
             "to a directory will do)",
-        ) from None
+        )
+    return home
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> Path:

@@ -2428,3 +2428,17 @@ def test_both_helps_name_every_variable_an_option_reads_in_the_order_they_win(
             except ResolveError:
                 continue
             assert got != b, f"{option.flag} reads {other}, which its help does not name"
+
+
+@pytest.mark.parametrize("home", ["", " \r", None])
+def test_an_empty_home_reads_the_docker_config_of_the_user_s_own_home_as_docker_does(
+    home: str | None,
+) -> None:
+    """HOME='' (or blanks, or unset): docker takes the password database's home, and so
+    does resolve, for the docker config and the user's docker socket; not "no config"."""
+    import pwd
+
+    own = Path(pwd.getpwuid(os.getuid()).pw_dir)
+    env = {} if home is None else {"HOME": home}
+    assert resolving.docker_config_path(env) == own / ".docker" / "config.json"
+    assert resolving.docker_config_path({"HOME": "/h"}) == Path("/h/.docker/config.json")
