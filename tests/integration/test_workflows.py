@@ -55,6 +55,17 @@ def tool_env() -> dict[str, str]:
 
 
 @pytest.mark.integration
+def run_step(run: str, summary: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """A workflow step's ``run`` script, as GitHub's bash runs it, with its summary file."""
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", run],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": os.environ["PATH"], "GITHUB_STEP_SUMMARY": str(summary), **env},
+    )
+
+
 def test_zizmor_reports_nothing() -> None:
     zizmor = require_tool("zizmor")
     result = subprocess.run(
@@ -523,18 +534,7 @@ def test_weekly_republish_fails_last_for_a_base_that_is_gone(tmp_path: Path) -> 
     assert step["env"]["GONE"] == "${{ needs.check.outputs.gone }}"
     summary = tmp_path / "summary"
     summary.write_text("")
-    result = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={
-            "PATH": os.environ["PATH"],
-            "RELEASE_TAG": "v1.0.0",
-            "GONE": "8.3",
-            "GITHUB_STEP_SUMMARY": str(summary),
-        },
-    )
+    result = run_step(step["run"], summary, RELEASE_TAG="v1.0.0", GONE="8.3")
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.startswith(
         "::error title=Base image gone::The base image of PHP 8.3 (release v1.0.0) no longer"
@@ -544,18 +544,7 @@ def test_weekly_republish_fails_last_for_a_base_that_is_gone(tmp_path: Path) -> 
     (nothing,) = [s for s in jobs["check"]["steps"] if s.get("name") == "Nothing to do"]
     assert nothing["env"]["GONE"] == "${{ steps.weekly.outputs.gone }}"
     summary.write_text("")
-    said = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", nothing["run"]],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={
-            "PATH": os.environ["PATH"],
-            "RELEASE_TAG": "v1.0.0",
-            "GONE": "8.3",
-            "GITHUB_STEP_SUMMARY": str(summary),
-        },
-    )
+    said = run_step(nothing["run"], summary, RELEASE_TAG="v1.0.0", GONE="8.3")
     assert said.returncode == 0, said.stdout + said.stderr
     assert summary.read_text() == (
         "No base image of v1.0.0 moved: nothing to republish (the base of PHP 8.3 is gone: "
@@ -572,18 +561,7 @@ def test_weekly_republish_says_a_release_its_matrix_yaml_cannot_republish(tmp_pa
     assert nothing["env"]["REPOSITORY_MOVED"] == "${{ steps.weekly.outputs.repository_moved }}"
     summary = tmp_path / "summary"
     summary.write_text("")
-    said = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", nothing["run"]],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={
-            "PATH": os.environ["PATH"],
-            "RELEASE_TAG": "v1.0.0",
-            "REPOSITORY_MOVED": "ghcr",
-            "GITHUB_STEP_SUMMARY": str(summary),
-        },
-    )
+    said = run_step(nothing["run"], summary, RELEASE_TAG="v1.0.0", REPOSITORY_MOVED="ghcr")
     assert said.returncode == 0, said.stdout + said.stderr
     assert summary.read_text() == (
         "v1.0.0 was published to another repository of ghcr than matrix.yaml names: it "
