@@ -983,17 +983,7 @@ def test_verify_of_a_release_never_published_reads_no_other_release(world: World
 
 def _tags(world: World) -> dict[str, dict[str, str]]:
     """Every registry's tags -> the digest each points at, read by hand."""
-    found: dict[str, dict[str, str]] = {}
-    for name, host in world.hosts.items():
-        base = f"http://{host}/v2/{world.repo}"
-        listed = requests.get(f"{base}/tags/list", timeout=30).json()["tags"] or []
-        found[name] = {
-            tag: requests.head(
-                f"{base}/manifests/{tag}", headers={"Accept": OCI_INDEX}, timeout=30
-            ).headers["Docker-Content-Digest"]
-            for tag in listed
-        }
-    return found
+    return _tags_of(world, dict.fromkeys(world.hosts, world.repo))
 
 
 def _published_twice(world: World) -> tuple[Path, dict[str, str]]:
