@@ -1084,7 +1084,7 @@ class Publisher:
         planned = self.plan_run(records)
         deadline = time.monotonic() + SETTLE_SECONDS
         while planned.disagreements and time.monotonic() < deadline:
-            self.output.info(
+            self.output.progress(
                 "the registries hold different releases (another release may be writing its "
                 f"tags): reading them again in {SETTLE_PAUSE:g} s"
             )
@@ -1741,7 +1741,7 @@ class Publisher:
         while self.floating_apart(state[0]) or state[1]:
             if time.monotonic() >= deadline:
                 break
-            self.output.info(
+            self.output.progress(
                 "the registries' pins call for different floating tags (another run may be "
                 f"writing its pins): reading them again in {SETTLE_PAUSE:g} s"
             )
