@@ -1115,6 +1115,14 @@ pull() {
     return 0
   fi
   engine_answers  # docker's EOF of an engine that went away is no registry's answer
+  # docker's containerd image store keeps the record of a failed pull whose content it held
+  # already (a registry answering a web page for a digest the store has): a record of no
+  # manifest, which then stands for that digest under every name (compose: "error walking
+  # manifest"). One the pull left under its own name is removed; a sound one never is.
+  if ! engine "$docker" image inspect --format '{{.Id}}' "$1" >/dev/null \
+    && ! grep -qi 'no such image' "$work/engine.err"; then
+    engine "$docker" image rm "$1" >/dev/null || :
+  fi
   pull_detail=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1 | sed 's/^Error response from daemon: //')
   case $(lower "$pull_detail") in
     # an answer that is no manifest (a captive portal's web page): a broken answer, as

@@ -1979,6 +1979,9 @@ def test_a_registry_answering_a_manifest_with_a_web_page_is_a_registry_error_in_
     answer, registry-error in both (docker's error ends in "not found", which the launcher
     took for an image not on the registry, and told to take another pins file)."""
     page = b"<html><body>Sign in to the network</body></html>"
+    cached = world.repositories["cached"]  # the digest is in the image store
+    launch(world, launcher_env(world, project, tmp_path, PHP_IMAGE_REPOSITORY=cached))
+    compose_down(world.docker, project)
     with FixedAnswer("200 OK", {}, page, content_type="text/html") as portal:
         env = launcher_env(
             world, project, tmp_path, PHP_IMAGE_REPOSITORY=f"{portal.host}/{world.path}",
@@ -1991,6 +1994,14 @@ def test_a_registry_answering_a_manifest_with_a_web_page_is_a_registry_error_in_
     assert (answer.returncode, proc.returncode) == (17, 17)
     assert f"start: why: registry {portal.host} failed: " in proc.stderr, proc.stderr
     assert "take the release's current pins file" not in proc.stderr
+    # docker's image store keeps a record of no manifest for the failed pull of a digest it
+    # holds: the launcher removes it, or it would stand for that digest in every later start
+    pulled = world.prebuilt(f"{portal.host}/{world.path}")
+    left = run(world.docker, "image", "inspect", "--format", "{{.Id}}", pulled, check=False)
+    assert left.returncode != 0 and "no such image" in left.stderr.lower(), left.stderr
+    again = launch(world, launcher_env(world, project, tmp_path, PHP_IMAGE_REPOSITORY=cached))[0]
+    assert again.returncode == 0, again.stderr
+    compose_down(world.docker, project)
 
 
 def test_a_docker_cli_warning_does_not_count_as_the_registry_answering(
