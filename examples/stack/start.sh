@@ -1120,7 +1120,7 @@ pull() {
   # manifest, which then stands for that digest under every name (compose: "error walking
   # manifest"). One the pull left under its own name is removed; a sound one never is.
   if ! engine "$docker" image inspect --format '{{.Id}}' "$1" >/dev/null \
-    && ! grep -qi 'no such image' "$work/engine.err"; then
+    && ! grep -qi -e 'no such image' -e 'no such object' "$work/engine.err"; then
     engine "$docker" image rm "$1" >/dev/null || :
   fi
   pull_detail=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1 | sed 's/^Error response from daemon: //')
