@@ -58,7 +58,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import CommandError, ToolMissingError
+from ..core.errors import CommandError, ToolMissingError, shown_path
+from ..core.locations import shell_word
 from ..core.sizes import seconds as in_seconds
 from . import stop
 from .output import Output
@@ -372,8 +373,8 @@ class Runner:
             unusable = self.not_executable(tool)
             if unusable is not None:
                 raise ToolMissingError(
-                    f"{name} is required, and {unusable} is not executable by this user",
-                    hint=f"make it executable (`chmod +x {shlex.quote(str(unusable))}`), or put a working {name} "
+                    f"{name} is required, and {shown_path(unusable)} is not executable by this user",
+                    hint=f"make it executable (`chmod +x {shell_word(str(unusable))}`), or put a working {name} "
                     "first on PATH",
                 )
             raise ToolMissingError(

@@ -483,13 +483,15 @@ def base_gone_hint(
     )
     others = ",".join(name for name in (config.all_lines or config.line_names) if name != php)
     if php == config.default_line:
-        only = f"set another line as default_line and drop PHP {php} from {config.source}"
+        only = (
+            f"set another line as default_line and drop PHP {php} from {shown_path(config.source)}"
+        )
     else:
         only = (
             f"release the other lines (`--only {others}`, or PUBLISHER_LINES={others} for a "
-            f"release a tag push starts), or drop it from {config.source}"
+            f"release a tag push starts), or drop it from {shown_path(config.source)}"
             if others
-            else f"drop it from {config.source}"
+            else f"drop it from {shown_path(config.source)}"
         )
     if built is not None and not built.of_line:
         # its digest is another image's: pinned on this base, a build would pull that one
@@ -497,7 +499,7 @@ def base_gone_hint(
         return (f"{exc.hint}; " if exc.hint else "") + (
             f"PHP {php}'s published images were built on another base than "
             f"{config.line(php).base}, {built.image}{at} (the label {BASE_LABEL} of "
-            f"{shown} names it): {config.source} changed the "
+            f"{shown} names it): {shown_path(config.source)} changed the "
             "line's base since, so that digest is not one to pin on it; point the line's "
             f"base at a tag that exists, or leave the line out: {only}"
         )
@@ -522,7 +524,7 @@ def base_gone_hint(
         else ""
     )
     tip = (
-        f"pin that base by digest: add {pin} to the line in {config.source}{unchecked}, "
+        f"pin that base by digest: add {pin} to the line in {shown_path(config.source)}{unchecked}, "
         f"then run `{render_command(config)}` and commit (the Dockerfile then names it too); "
         f"or leave the line out: {only}"
     )

@@ -35,6 +35,7 @@ from ..core.errors import (
     ReleaseConflictError,
     UnreachableError,
     file_error,
+    shown_path,
 )
 from ..core.fileio import counted, ensure_writable
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
@@ -491,7 +492,7 @@ def _stand_in_hint(hint: str | None, config: Config, version: Release, republish
     command = "republish" if republish else "release"
     reason = ' --reason "..."' if republish else ""
     said = (
-        f"{config.source} has no stand_in: true in it, so this rehearsal pulls the real "
+        f"{shown_path(config.source)} has no stand_in: true in it, so this rehearsal pulls the real "
         "bases; to rehearse without reaching them, run it on a copy of the matrix with "
         'stand_in: true (README, "The two commands")'
     )

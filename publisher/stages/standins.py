@@ -68,6 +68,7 @@ from ..core.errors import (
     NotFoundError,
     ToolMissingError,
     UsageError,
+    shown_path,
 )
 from ..core.fileio import ENV_CACHE, cache_root
 from ..core.platforms import Platform
@@ -659,9 +660,9 @@ def push_for_config(
     """
     if not config.stand_in:
         raise CommandError(
-            f"{config.source} is not a stand-in matrix (stand_in: true); refusing to push stand-ins "
+            f"{shown_path(config.source)} is not a stand-in matrix (stand_in: true); refusing to push stand-ins "
             "for its base images",
-            hint=f"set `stand_in: true` in {config.source} to rehearse with stand-in base images",
+            hint=f"set `stand_in: true` in {shown_path(config.source)} to rehearse with stand-in base images",
         )
     groups: dict[tuple[str, str], list[str]] = {}
     for line in config.lines:

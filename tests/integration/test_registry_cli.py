@@ -1663,18 +1663,13 @@ def test_refused_credentials_with_a_newline_or_blanks_say_which_variable_holds_t
     assert basic_registry.password not in result.output
 
 
-def test_a_rehearsal_whose_bases_cannot_be_reached_says_how_to_rehearse_on_stand_ins(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`publisher release v2.0.0 --local`, the top-level help's example, pulls the bases from
-    where matrix.yaml names them: a machine that cannot reach them (offline) is told,
-    beside what to check, that a stand-in matrix rehearses without them, and how: by a
-    command that works from the directory it was run in (run outside publisher's checkout,
-    it named examples/offline/matrix.yaml, which is not there)."""
+def _unreachable_bases_matrix(where: Path, tmp_path: Path) -> Path:
+    """A real (not stand-in) matrix in ``where`` whose bases are on a loopback port no
+    registry listens on, its Dockerfiles rendered."""
     import publisher.cli.release_cmds  # noqa: F401  (registers release on main)
     from tests.conftest import ROOT
 
-    matrix = tmp_path / "matrix.yaml"
+    matrix = where / "matrix.yaml"
     matrix.write_text(
         "registries:\n"
         "  - {name: hub, repository: docker.io/acme/php-fpm, primary: true}\n"
@@ -1685,6 +1680,35 @@ def test_a_rehearsal_whose_bases_cannot_be_reached_says_how_to_rehearse_on_stand
         encoding="utf-8",
     )
     assert run(["render", "--config", str(matrix)], tmp_path).exit_code == 0
+    return matrix
+
+
+def test_the_stand_in_tip_names_a_matrix_under_a_hostile_directory_escaped(
+    tmp_path: Path,
+) -> None:
+    """The tip of a rehearsal that cannot reach its bases names its matrix.yaml escaped:
+    a line break or ESC in the directory's name forges no line and drives no terminal."""
+    hostile = tmp_path / "x\nerror: forged\x1b[31m"
+    hostile.mkdir()
+    matrix = _unreachable_bases_matrix(hostile, tmp_path)
+    result = run(["release", "v2.0.0", "--local", "--dry-run", "--config", str(matrix)], tmp_path)
+    assert result.exit_code == 7, result.output
+    assert "x\\nerror: forged\\x1b[31m/matrix.yaml has no stand_in: true" in result.stderr
+    assert not any(line.startswith("error: forged") for line in result.stderr.splitlines())
+    assert "\x1b" not in result.stderr, result.stderr
+
+
+def test_a_rehearsal_whose_bases_cannot_be_reached_says_how_to_rehearse_on_stand_ins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`publisher release v2.0.0 --local`, the top-level help's example, pulls the bases from
+    where matrix.yaml names them: a machine that cannot reach them (offline) is told,
+    beside what to check, that a stand-in matrix rehearses without them, and how: by a
+    command that works from the directory it was run in (run outside publisher's checkout,
+    it named examples/offline/matrix.yaml, which is not there)."""
+    from tests.conftest import ROOT
+
+    matrix = _unreachable_bases_matrix(tmp_path, tmp_path)
     args = ["release", "v2.0.0", "--local", "--dry-run", "--config", str(matrix)]
     example = ROOT / "examples" / "offline" / "matrix.yaml"
     for where, named in ((ROOT, "examples/offline/matrix.yaml"), (tmp_path, str(example))):

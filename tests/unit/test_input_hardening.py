@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from publisher.adapters.output import Output
+from publisher.adapters.runner import Runner
 from publisher.core import config
-from publisher.core.errors import ConfigError, FileAccessError, UsageError
+from publisher.core.errors import ConfigError, FileAccessError, ToolMissingError, UsageError
 from publisher.core.fileio import ensure_writable
 from publisher.core.retry import RetryPolicy
 from tests.support.matrices import acme_matrix
@@ -1116,4 +1118,21 @@ def test_a_directory_that_cannot_be_written_is_named_escaped(tmp_path):
         ensure_writable(tmp_path / FORGING / "file" / "cache", "the stand-in cache")
     said = caught.value.message + (caught.value.hint or "")
     assert f"{FORGING_SHOWN}/file/cache" in said, said
+    assert not any(c in said for c in "\n\x1b\x7f\x9b"), said
+
+
+def test_a_tool_that_cannot_be_run_is_named_escaped_in_its_chmod_tip(tmp_path):
+    """A tool named by path (PUBLISHER_BUILDER) in a directory whose name holds control
+    characters, not executable by this user: the error names it escaped, and the tip's
+    ``chmod +x`` quotes it as bash's ``$'...'``, so it still pastes."""
+    (tmp_path / FORGING).mkdir()
+    tool = tmp_path / FORGING / "buildah"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o644)
+    runner = Runner(output=Output(env={}, quiet=True), env={"PATH": "/nonexistent"})
+    with pytest.raises(ToolMissingError) as caught:
+        runner.require(str(tool))
+    said = caught.value.message + (caught.value.hint or "")
+    assert f"{FORGING_SHOWN}/buildah is not executable" in said, said
+    assert "chmod +x $'" in said, said
     assert not any(c in said for c in "\n\x1b\x7f\x9b"), said
