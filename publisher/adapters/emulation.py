@@ -1,5 +1,6 @@
-"""This machine and foreign platforms: the host's own platform, whether QEMU user
-emulation is registered for another (binfmt_misc), and what to do when it is not.
+"""This machine and foreign platforms: the host's own platform, whether an enabled
+binfmt_misc handler (QEMU user emulation, Rosetta) runs another's programs, and what to
+do when none does.
 
 Builders check it before a foreign build, the smoke test before running a foreign
 image; a build on a foreign platform that fails as emulation does when missing or
@@ -12,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.errors import CommandError, ToolMissingError
+from ..core.errors import CommandError, ToolMissingError, shown_path
+from ..core.locations import shell_word
 from ..core.platforms import Platform
 from ..resolve import detect_host_platform
 
@@ -30,6 +33,8 @@ def host_platform() -> Platform | None:
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 #: The QEMU name of each platform's CPU, as in binfmt_misc entries (``qemu-aarch64``).
 QEMU_CPU = {Platform.AMD64: "x86_64", Platform.ARM64: "aarch64"}
+#: Each platform's ELF machine number (``e_machine``): EM_X86_64, EM_AARCH64.
+ELF_MACHINE = {Platform.AMD64: 62, Platform.ARM64: 183}
 EMULATION_HINT = (
     "install QEMU user emulation: `apt-get install qemu-user-static binfmt-support` "
     "(then `update-binfmts --enable`), or `docker run --privileged --rm tonistiigi/binfmt "
@@ -37,28 +42,96 @@ EMULATION_HINT = (
 )
 
 
+def elf_headers(platform: Platform) -> tuple[bytes, ...]:
+    """The first 20 bytes of a ``platform`` program as binfmt_misc matches them: a 64-bit
+    little-endian ELF header up to its machine, static (ET_EXEC) and position-independent
+    (ET_DYN)."""
+    machine = ELF_MACHINE[platform].to_bytes(2, "little")
+    return tuple(
+        b"\x7fELF\x02\x01\x01" + bytes(9) + bytes([e_type, 0]) + machine for e_type in (2, 3)
+    )
+
+
+def runs(entry: str, platform: Platform) -> bool:
+    """True when the binfmt_misc entry that reads ``entry`` takes ``platform``'s programs,
+    as the kernel matches them (each byte of its magic, under its mask, at its offset),
+    whatever its name: ``qemu-aarch64`` (Debian's binfmt-support and systemd-binfmt,
+    tonistiigi/binfmt), ``buildkit-qemu-aarch64``, ``rosetta``; never
+    ``qemu-aarch64_be`` (big-endian) or an entry by file name extension."""
+    fields = dict(line.partition(" ")[::2] for line in entry.splitlines())
+    try:
+        offset = int(fields["offset"])
+        magic = bytes.fromhex(fields["magic"])
+        mask = bytes.fromhex(fields["mask"]) if "mask" in fields else b"\xff" * len(magic)
+    except (KeyError, ValueError):
+        return False
+    headers = elf_headers(platform)
+    if not magic or len(mask) != len(magic) or offset < 0 or offset + len(magic) > 20:
+        return False
+    return all(
+        all((header[offset + i] ^ byte) & mask[i] == 0 for i, byte in enumerate(magic))
+        for header in headers
+    )
+
+
+@dataclass(frozen=True)
+class NoEmulation:
+    """Why a foreign platform's programs cannot run here (``reason``), and the ``fix``."""
+
+    reason: str
+    fix: str
+
+
+def emulation_problem(
+    platform: Platform, *, host: Platform | None = None, binfmt_dir: Path | None = None
+) -> NoEmulation | None:
+    """Why ``platform`` binaries cannot run here: binfmt_misc switched off (its ``status``
+    reads ``disabled``), or no enabled entry takes them (``runs``): one registered but
+    disabled, or none. None when ``platform`` is native, when one can, or when
+    binfmt_misc cannot be read (we cannot tell)."""
+    host = host_platform() if host is None else host
+    binfmt_dir = BINFMT_DIR if binfmt_dir is None else binfmt_dir
+    if host is None or platform is host:
+        return None
+    try:
+        status = (binfmt_dir / "status").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    shown = shown_path(binfmt_dir)
+    if status.strip() == "disabled":
+        return NoEmulation(
+            f"binfmt_misc is switched off ({shown}/status reads disabled)",
+            f"switch it on: `echo 1 > {shell_word(str(binfmt_dir / 'status'))}` (as root)",
+        )
+    cpu = QEMU_CPU[platform]
+    disabled: list[str] = []
+    for entry in sorted(binfmt_dir.iterdir()):
+        if entry.name in ("status", "register"):
+            continue
+        try:
+            text = entry.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if not runs(text, platform):
+            continue
+        if text.splitlines()[:1] == ["enabled"]:
+            return None
+        disabled.append(entry.name)
+    if disabled:
+        names = ", ".join(shown_path(name) for name in disabled)
+        return NoEmulation(
+            f"the handler for {cpu} in {shown} ({names}) is registered but disabled",
+            f"enable it: `update-binfmts --enable {shell_word(disabled[0])}` (binfmt-support), "
+            f"or `echo 1 > {shell_word(str(binfmt_dir / disabled[0]))}` (as root)",
+        )
+    return NoEmulation(f"no QEMU handler for {cpu} is registered in {shown}", EMULATION_HINT)
+
+
 def emulation_missing(
     platform: Platform, *, host: Platform | None = None, binfmt_dir: Path | None = None
 ) -> bool:
-    """True when ``platform`` is foreign here and no enabled QEMU binfmt handler exists.
-
-    False when it is native, or when binfmt_misc cannot be read (we cannot tell).
-    """
-    host = host_platform() if host is None else host
-    binfmt_dir = BINFMT_DIR if binfmt_dir is None else binfmt_dir
-    if host is None or platform is host or not (binfmt_dir / "status").is_file():
-        return False
-    cpu = QEMU_CPU[platform]
-    for entry in binfmt_dir.iterdir():
-        if cpu not in entry.name:
-            continue
-        try:
-            first = entry.read_text(encoding="utf-8", errors="replace").splitlines()[:1]
-        except OSError:
-            continue
-        if first == ["enabled"]:
-            return False
-    return True
+    """True when ``platform`` is foreign here and cannot run (``emulation_problem``)."""
+    return emulation_problem(platform, host=host, binfmt_dir=binfmt_dir) is not None
 
 
 def foreign_hint(platform: Platform) -> str | None:
@@ -108,24 +181,27 @@ def emulation_advice(platform: Platform) -> Iterator[None]:
 
 def require_emulation(platform: Platform, *, binfmt_dir: Path | None = None) -> None:
     """Raise ToolMissingError up front when ``platform`` binaries cannot run here."""
-    if emulation_missing(platform, binfmt_dir=binfmt_dir):
+    problem = emulation_problem(platform, binfmt_dir=binfmt_dir)
+    if problem is not None:
         raise ToolMissingError(
-            f"cannot run {platform} binaries on this {host_platform()} machine: no QEMU "
-            f"handler for {QEMU_CPU[platform]} is registered in {binfmt_dir or BINFMT_DIR}",
-            hint=EMULATION_HINT,
+            f"cannot run {platform} binaries on this {host_platform()} machine: {problem.reason}",
+            hint=problem.fix,
         )
 
 
 def require_emulation_for(platforms: Iterable[Platform], *, binfmt_dir: Path | None = None) -> None:
     """Raise ToolMissingError before a run starts when any of ``platforms`` cannot run
     here, naming every one: no leg is built or pushed, only for another to fail."""
-    missing = sorted({p for p in platforms if emulation_missing(p, binfmt_dir=binfmt_dir)}, key=str)
+    problems = {
+        p: emulation_problem(p, binfmt_dir=binfmt_dir) for p in sorted(set(platforms), key=str)
+    }
+    missing = {p: problem for p, problem in problems.items() if problem is not None}
     if missing:
-        cpus = ", ".join(QEMU_CPU[p] for p in missing)
+        reasons = "; ".join(dict.fromkeys(problem.reason for problem in missing.values()))
+        fixes = "; ".join(dict.fromkeys(problem.fix for problem in missing.values()))
         raise ToolMissingError(
             f"cannot run {', '.join(map(str, missing))} binaries on this {host_platform()} "
-            f"machine: no QEMU handler for {cpus} is registered in {binfmt_dir or BINFMT_DIR}; "
-            "nothing was built or pushed",
-            hint=f"{EMULATION_HINT}; or leave them out for now: "
+            f"machine: {reasons}; nothing was built or pushed",
+            hint=f"{fixes}; or leave them out for now: "
             f"PUBLISHER_PLATFORMS={host_platform()} builds this machine's own",
         )

@@ -970,13 +970,46 @@ def test_normalize_config_removes_the_random_build_identifiers(tmp_path: Path) -
 # ----------------------------------------------------------------- emulation
 
 
-def _binfmt(tmp_path: Path, entries: dict[str, str]) -> Path:
+#: binfmt_misc entries as QEMU's qemu-binfmt-conf.sh (Debian's qemu-user-static,
+#: tonistiigi/binfmt) and Rosetta register them: (magic, mask).
+BINFMT_MAGIC = {
+    "aarch64": (
+        "7f454c460201010000000000000000000200b700",
+        "ffffffffffffff00fffffffffffffffffeffffff",
+    ),
+    "aarch64_be": (
+        "7f454c46020201000000000000000000000200b7",
+        "ffffffffffffff00fffffffffffffffffffeffff",
+    ),
+    "arm": ("7f454c4601010100000000000000000002002800", "ffffffffffffff00fffffffffffffffffeffffff"),
+    "riscv64": (
+        "7f454c460201010000000000000000000200f300",
+        "ffffffffffffff00fffffffffffffffffeffffff",
+    ),
+    "x86_64": (
+        "7f454c4602010100000000000000000002003e00",
+        "fffffffffffefefcfffffffffffffffffeffffff",
+    ),
+    "rosetta": (
+        "7f454c4602010100000000000000000002003e00",
+        "fffffffffffefe00fffffffffffffffffeffffff",
+    ),
+}
+
+
+def _binfmt(tmp_path: Path, entries: dict[str, str], status: str = "enabled") -> Path:
+    """A binfmt_misc directory holding ``entries`` (name: state); an entry's CPU is its
+    name after ``qemu-`` (``rosetta``: x86_64)."""
     directory = tmp_path / "binfmt_misc"
     directory.mkdir(parents=True)
-    (directory / "status").write_text("enabled\n")
+    (directory / "status").write_text(f"{status}\n")
     (directory / "register").write_text("")
     for name, state in entries.items():
-        (directory / name).write_text(f"{state}\ninterpreter /usr/libexec/qemu-binfmt/{name}\n")
+        magic, mask = BINFMT_MAGIC[name.rpartition("qemu-")[2]]
+        (directory / name).write_text(
+            f"{state}\ninterpreter /usr/libexec/qemu-binfmt/{name}\nflags: PF\noffset 0\n"
+            f"magic {magic}\nmask {mask}\n"
+        )
     return directory
 
 
@@ -991,6 +1024,59 @@ def test_foreign_platforms_need_an_enabled_qemu_handler(tmp_path: Path) -> None:
     assert not emulation_missing(Platform.AMD64, host=amd, binfmt_dir=missing)  # native
     unreadable = tmp_path / "not-mounted"
     assert not emulation_missing(Platform.ARM64, host=amd, binfmt_dir=unreadable)  # cannot tell
+
+
+def test_a_handler_counts_for_the_programs_it_takes_not_for_its_name(tmp_path: Path) -> None:
+    """The kernel picks a handler by the program's first bytes: a big-endian aarch64 one
+    does not run arm64 programs, Rosetta and tonistiigi/binfmt under a prefix do."""
+    amd, arm = Platform.AMD64, Platform.ARM64
+    big_endian = _binfmt(tmp_path / "a", {"qemu-aarch64": "disabled", "qemu-aarch64_be": "enabled"})
+    assert emulation_missing(arm, host=amd, binfmt_dir=big_endian)
+    prefixed = _binfmt(tmp_path / "b", {"buildkit-qemu-aarch64": "enabled"})
+    assert not emulation_missing(arm, host=amd, binfmt_dir=prefixed)
+    for name in ("rosetta", "qemu-x86_64"):
+        assert not emulation_missing(
+            amd, host=arm, binfmt_dir=_binfmt(tmp_path / name, {name: "enabled"})
+        )
+    by_extension = _binfmt(tmp_path / "c", {})
+    (by_extension / "qemu-aarch64").write_text(
+        "enabled\ninterpreter /x\nflags: \nextension .aarch64\n"
+    )
+    assert emulation_missing(arm, host=amd, binfmt_dir=by_extension)
+
+
+def test_binfmt_misc_switched_off_runs_no_handler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    off = _binfmt(tmp_path, {"qemu-aarch64": "enabled"}, status="disabled")
+    monkeypatch.setattr(emulation_mod, "host_platform", lambda: Platform.AMD64)
+    with pytest.raises(ToolMissingError) as caught:
+        emulation_mod.require_emulation_for([Platform.AMD64, Platform.ARM64], binfmt_dir=off)
+    assert str(caught.value) == (
+        "cannot run linux/arm64 binaries on this linux/amd64 machine: binfmt_misc is switched "
+        f"off ({off}/status reads disabled); nothing was built or pushed"
+    )
+    assert (caught.value.hint or "").startswith(f"switch it on: `echo 1 > {off}/status` (as root);")
+
+
+def test_a_disabled_handler_is_named_with_the_command_that_enables_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disabled = _binfmt(tmp_path, {"qemu-aarch64": "disabled", "qemu-aarch64_be": "enabled"})
+    monkeypatch.setattr(emulation_mod, "host_platform", lambda: Platform.AMD64)
+    with pytest.raises(ToolMissingError) as caught:
+        emulation_mod.require_emulation(Platform.ARM64, binfmt_dir=disabled)
+    assert str(caught.value) == (
+        "cannot run linux/arm64 binaries on this linux/amd64 machine: the handler for aarch64 "
+        f"in {disabled} (qemu-aarch64) is registered but disabled"
+    )
+    assert caught.value.hint == (
+        "enable it: `update-binfmts --enable qemu-aarch64` (binfmt-support), "
+        f"or `echo 1 > {disabled}/qemu-aarch64` (as root)"
+    )
+    none = _binfmt(tmp_path / "none", {"qemu-riscv64": "enabled"})
+    with pytest.raises(ToolMissingError, match="no QEMU handler for aarch64 is registered in"):
+        emulation_mod.require_emulation(Platform.ARM64, binfmt_dir=none)
 
 
 def test_a_build_without_emulation_stops_before_running_anything(
