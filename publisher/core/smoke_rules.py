@@ -124,10 +124,14 @@ def defects(
     if version is not None and version.line != expected_line:
         found.append(f"`php -v` reports PHP {version}, expected the {expected_line} line")
     if not fpm_test_passed(observed.fpm_returncode, observed.fpm_output):
-        tail = " | ".join(observed.fpm_output.strip().splitlines()[-3:])
-        found.append(
-            f"`php-fpm -t` failed (exit status {observed.fpm_returncode}): {tail or 'no output'}"
-        )
+        tail = " | ".join(observed.fpm_output.strip().splitlines()[-3:]) or "no output"
+        if observed.fpm_returncode == 0:
+            found.append(
+                "`php-fpm -t` exited 0 but did not say its configuration test is successful: "
+                + tail
+            )
+        else:
+            found.append(f"`php-fpm -t` failed (exit status {observed.fpm_returncode}): {tail}")
     expected = list(extensions)
     missing = missing_extensions(expected, parse_modules(observed.php_m))
     if missing:

@@ -263,6 +263,16 @@ def test_every_defect_is_reported_at_once() -> None:
     assert found[3] == "`php -m` does not list intl"
 
 
+def test_php_fpm_t_that_exits_0_without_its_verdict_is_not_said_to_have_failed() -> None:
+    for output, said in (("", "no output"), ("NOTICE: hello\n", "NOTICE: hello")):
+        _, found = smoke_rules.defects(
+            observed(fpm_returncode=0, fpm_output=output), "8.4", ["bcmath", "opcache"]
+        )
+        assert found == [
+            "`php-fpm -t` exited 0 but did not say its configuration test is successful: " + said
+        ]
+
+
 # ----------------------------------------------------------------- smoke.py helpers
 
 
