@@ -264,3 +264,55 @@ def test_22_wrong_password_error_names_no_secret(canary_registry: LocalRegistry)
         client.list_tags("canary/php-fpm")
     assert info.value.exit_code == 4
     assert leaks(str(info.value) + (info.value.hint or ""), (CANARY + "x",)) == []
+
+
+def test_21_a_token_echoed_in_a_token_servers_error_is_never_shown(
+    fresh_registry: Callable[..., LocalRegistry], tmp_path: Path
+) -> None:
+    """A token server that refuses a request (HTTP 400) with a body echoing the token it
+    issued (``token``, ``access_token``, ``refresh_token``) and the Authorization sent:
+    the error quotes the body, the token's values and the header's redacted, on stderr,
+    in the ``--json`` document and in the Actions annotation."""
+    import publisher.cli.registry_cmds  # noqa: F401
+    from publisher.cli.base import main
+    from tests.support.tokenserver import TokenServer
+
+    server = TokenServer(users={CANARY_USER: (CANARY, "pull")}, echo_status=400).start()
+    try:
+        reg = fresh_registry(extra_config=server.registry_auth_config(tmp_path / "signer.pem"))
+        docker = tmp_path / "docker"
+        docker.mkdir()
+        auths = {"auths": {reg.host: {"auth": CANARY_B64}}}
+        (docker / "config.json").write_text(json.dumps(auths), encoding="utf-8")
+        env = {
+            "HOME": str(tmp_path),
+            "DOCKER_CONFIG": str(docker),
+            "PUBLISHER_CONFIG": None,
+            "PUBLISHER_RETRY_ATTEMPTS": "1",
+        }
+        reference = f"{reg.host}/team/php-fpm:v1"
+        plain = CliRunner().invoke(main, ["inspect", reference], env=env)
+        as_json = CliRunner().invoke(main, ["inspect", reference, "--json"], env=env)
+        actions = CliRunner().invoke(
+            main,
+            ["inspect", reference],
+            env={**env, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": None},
+        )
+    finally:
+        server.stop()
+    assert len(server.issued) == 3  # each run got a token, echoed in the error
+    message = json.loads(as_json.stdout)["error"]["message"]
+    annotation = [line for line in actions.output.splitlines() if line.startswith("::error ")]
+    for result in (plain, as_json, actions):
+        assert result.exit_code == 9, result.output
+    # The body is quoted (what the server said is kept), its secrets are not.
+    assert '"token": "***"' in message and '"access_token": "***"' in message, message
+    assert '"your_auth": "Basic ***"' in message, message
+    assert '"token": "***"' in plain.stderr and annotation, actions.output
+    assert '"token": "***"' in annotation[0], annotation
+    # A message is cut short, and a token (a JWT) is long: its start is what would show.
+    tokens = tuple(token[:24] for token in server.issued)
+    for result in (plain, as_json, actions):
+        said = result.stdout + result.stderr
+        shown = [line for line in said.splitlines() if not line.startswith("::add-mask::")]
+        assert leaks("\n".join(shown), tokens) == [], result.output

@@ -68,6 +68,13 @@ class TokenServer(LoopbackServer):
     answer_fields: tuple[str, ...] = ("token", "access_token", "expires_in")
     #: The ``expires_in`` the answers say, when not ``lifetime`` (a server's own words)
     said_expires_in: Any = None
+    #: When set, a granted request is answered with this status instead, its body
+    #: echoing the token issued and the Authorization sent (a server that says too much
+    #: in an error): ``{"error": ..., "token": ..., "access_token": ...,
+    #: "refresh_token": ..., "your_auth": ...}``.
+    echo_status: int | None = None
+    #: Every token issued, in order (an echoed one too).
+    issued: list[str] = field(default_factory=list)
     requests: list[TokenRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -151,17 +158,24 @@ class TokenServer(LoopbackServer):
                     if entry is None or entry[0] != password:
                         with server._lock:
                             server.requests.append(TokenRequest(user, scopes, service, False))
-                        body = b'{"details":"incorrect username or password"}'
-                        self.send_response(401)
-                        self.send_header("Content-Type", "application/json")
-                        self.send_header("Content-Length", str(len(body)))
-                        self.end_headers()
-                        self.wfile.write(body)
+                        self._answer(401, b'{"details":"incorrect username or password"}')
                         return
                     account, actions = user, entry[1]
                 with server._lock:
                     server.requests.append(TokenRequest(account, scopes, service, True))
                 token = server.issue(account, scopes, actions, service)
+                with server._lock:
+                    server.issued.append(token)
+                if server.echo_status is not None:
+                    echoed = {
+                        "error": "bad scope",
+                        "token": token,
+                        "access_token": token,
+                        "refresh_token": token,
+                        "your_auth": auth,
+                    }
+                    self._answer(server.echo_status, json.dumps(echoed).encode())
+                    return
                 issued = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
                 fields = {
                     "token": token,
@@ -174,7 +188,10 @@ class TokenServer(LoopbackServer):
                     "issued_at": issued,
                 }
                 body = json.dumps({k: fields[k] for k in server.answer_fields}).encode()
-                self.send_response(200)
+                self._answer(200, body)
+
+            def _answer(self, status: int, body: bytes) -> None:
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

@@ -375,6 +375,22 @@ def test_error_bodies_are_summarized_and_scrubbed() -> None:
     assert len(describe_error_body(b"x" * 100000)) <= 300
 
 
+def test_a_token_or_password_field_of_an_error_body_is_shown_without_its_value() -> None:
+    """A token server's error that echoes the token it issued (any ``...token`` field, an
+    escaped quote in it, the body cut short inside it) or a password shows the fields,
+    never their values; the error's own words stay."""
+    body = (
+        b'{"error":"bad scope","token":"TOK-1","access_token" : "TOK-\\"2","refreshToken":'
+        b'"TOK-3","id_token":"TOK-4","client_secret":"TOK-5","password":"TOK-6",'
+        b'"token_type":"Bearer","expires_in":300,"refresh_token":"TOK-7-cut-sh'
+    )
+    text = describe_error_body(body)
+    assert "TOK" not in text, text
+    assert text.startswith('{"error":"bad scope","token":"***","access_token" : "***",'), text
+    assert '"token_type":"Bearer"' in text and '"expires_in":300' in text
+    assert scrub('{"token":""}') == '{"token":""}'  # nothing to hide
+
+
 def test_an_unknown_error_says_the_cause_the_registry_gave_in_its_detail() -> None:
     """distribution answers a full disk with 500 UNKNOWN "unknown error", the cause in
     ``detail``; a detail that is not text (an echo of headers) is never shown."""

@@ -108,11 +108,20 @@ ALTERED_HINT = (
 
 _SECRET_RE = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{4,}")
 _AUTHZ_RE = re.compile(r"(?i)(authorization\"?\s*[:=]\s*\"?)[^\",}\]]+")
+#: A JSON string field holding a secret (a token server's ``token``, ``access_token``,
+#: ``refresh_token``, ``id_token``; a ``password``, a ``client_secret``), up to its closing
+#: quote or the end of the text (a body cut short).
+_SECRET_FIELD_RE = re.compile(
+    r'(?i)("(?:[a-z]+_?)?(?:token|password|secret)"\s*:\s*")(?:[^"\\]|\\.)+'
+)
 
 
 def scrub(text: str) -> str:
-    """Remove anything that looks like an Authorization value from registry-provided text."""
+    """Remove anything that looks like an Authorization value, or the value of a JSON field
+    holding a token or a password (a token server's error echoing the token it issued),
+    from registry-provided text."""
     text = _SECRET_RE.sub(lambda m: f"{m.group(1)} ***", text)
+    text = _SECRET_FIELD_RE.sub(lambda m: f"{m.group(1)}***", text)
     return _AUTHZ_RE.sub(lambda m: f"{m.group(1)}***", text)
 
 
