@@ -299,8 +299,12 @@ def test_basic_auth_wrong_password_and_anonymous(
         wrong.list_tags(repo)
     assert info.value.exit_code == 4
     assert "check the username and password" in (info.value.hint or "")
-    with pytest.raises(AuthError, match="requires credentials"):
+    with pytest.raises(AuthError) as info:
         make_client(basic_registry).list_tags(repo)
+    assert info.value.message == (
+        f"{basic_registry.host}: the registry requires credentials and refused an anonymous "
+        "request (HTTP 401)"
+    )
 
 
 def test_token_auth_requests_push_scope_only_when_pushing(
@@ -354,6 +358,30 @@ def test_token_auth_wrong_password(
     client = make_client(token_registry, credentials=Credentials("pusher", "wrong"))
     with pytest.raises(AuthError, match="token server refused the credentials"):
         client.list_tags(repo)
+
+
+def test_a_token_server_refusing_a_request_without_credentials_says_none_were_sent(
+    fresh_registry: Callable[..., Any],
+    repo: str,
+    make_client: Callable[..., RegistryClient],
+    tmp_path: Path,
+) -> None:
+    """No credentials found for the registry (a credential helper that has none): the token
+    server's 401 is said to refuse an anonymous request, not "the credentials"."""
+    from tests.support.tokenserver import TokenServer
+
+    server = TokenServer(anonymous_refused=True).start()
+    try:
+        reg = fresh_registry(extra_config=server.registry_auth_config(tmp_path / "signer.pem"))
+        with pytest.raises(AuthError) as info:
+            make_client(reg).list_tags(repo)
+    finally:
+        server.stop()
+    assert [r.account for r in server.requests] == [None]
+    assert info.value.message == (
+        f"{reg.host}: the token server refused an anonymous request (HTTP 401)"
+    )
+    assert f"no credentials were found for {reg.host}" in str(info.value.hint)
 
 
 def test_cross_registry_copy_with_token_auth(

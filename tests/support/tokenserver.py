@@ -54,6 +54,8 @@ class TokenServer(LoopbackServer):
 
     users: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (password, actions)
     anonymous_actions: str = ""
+    #: A request without credentials is refused (401), as by a server for accounts only.
+    anonymous_refused: bool = False
     #: How long a token works at least, in seconds (``expires_in``): ``exp`` is whole
     #: seconds, counted from the issuing second's end, so a token never dies sooner than
     #: its answer says (counted from the second's start, a one-second token could die
@@ -161,6 +163,11 @@ class TokenServer(LoopbackServer):
                         self._answer(401, b'{"details":"incorrect username or password"}')
                         return
                     account, actions = user, entry[1]
+                elif server.anonymous_refused:
+                    with server._lock:
+                        server.requests.append(TokenRequest(None, scopes, service, False))
+                    self._answer(401, b'{"details":"authentication required"}')
+                    return
                 with server._lock:
                     server.requests.append(TokenRequest(account, scopes, service, True))
                 token = server.issue(account, scopes, actions, service)

@@ -816,16 +816,26 @@ class Transport:
             )
         return "".join(said)
 
-    def _auth_failed(self, message: str, scopes: Sequence[str], status: int) -> AuthError:
+    def _auth_failed(
+        self,
+        message: str,
+        anonymous: str,
+        scopes: Sequence[str],
+        status: int,
+        detail: str = "",
+    ) -> AuthError:
+        """The refusal of a request: ``message`` when it carried credentials (who they are
+        follows it), ``anonymous`` when it carried none (saying so), then ``detail`` (what
+        the server said), so that neither reads as the server's words."""
         push = any(s.endswith(",push") for s in scopes)
-        who = (
-            f" as {self.credentials.username!r} ({self.credentials.source})"
+        said = (
+            f"{message} as {self.credentials.username!r} ({self.credentials.source})"
             if self.credentials
-            else " (sent without credentials)"
+            else anonymous
         )
         return self.error(
             AuthError,
-            f"{message}{who}",
+            f"{said}{detail}",
             status=status,
             hint=self._blanks() + self.auth_hint(push=push),
         )
@@ -871,6 +881,7 @@ class Transport:
             if reply.status in (401, 403):
                 raise self._auth_failed(
                     f"the token server refused the credentials (HTTP {reply.status})",
+                    f"the token server refused an anonymous request (HTTP {reply.status})",
                     scopes,
                     reply.status,
                 )
@@ -927,7 +938,12 @@ class Transport:
         scheme = challenge.scheme if challenge else ""
         if scheme == "basic":
             if not self.credentials:
-                raise self._auth_failed("the registry requires credentials", scopes, 401)
+                raise self._auth_failed(
+                    "the registry requires credentials",
+                    "the registry requires credentials and refused an anonymous request (HTTP 401)",
+                    scopes,
+                    401,
+                )
             with self._lock:
                 self._scheme = "basic"
             return
@@ -940,6 +956,8 @@ class Transport:
             return
         raise self._auth_failed(
             "the registry asked for authentication without a usable WWW-Authenticate header",
+            "the registry refused an anonymous request (HTTP 401) without a usable "
+            "WWW-Authenticate header",
             scopes,
             401,
         )
@@ -1362,7 +1380,13 @@ class Transport:
             refused = (
                 self._scope_refused(reply, what, scopes)
                 if self._lacks_scope(reply)
-                else self._auth_failed(f"{what}: not authorized (HTTP 401){suffix}", scopes, status)
+                else self._auth_failed(
+                    f"{what}: not authorized (HTTP 401)",
+                    f"{what}: an anonymous request was not authorized (HTTP 401)",
+                    scopes,
+                    status,
+                    suffix,
+                )
             )
             # A token registry's 401 to a read may mean no such repository; a password
             # registry's (htpasswd) means the password, as it answers 404 for a repository.
@@ -1370,7 +1394,13 @@ class Transport:
                 refused.hint = f"{refused.hint}; {UNKNOWN_REPOSITORY}"
             raise refused
         if status == 403:
-            raise self._auth_failed(f"{what}: access denied (HTTP 403){suffix}", scopes, status)
+            raise self._auth_failed(
+                f"{what}: access denied (HTTP 403)",
+                f"{what}: an anonymous request was denied access (HTTP 403)",
+                scopes,
+                status,
+                suffix,
+            )
         if status == 404:
             raise self.error(
                 NotFoundError,
