@@ -30,7 +30,9 @@ import github
 from github import Auth, Github, GithubException, GithubRetry
 from github.Requester import Requester
 from requests import exceptions as requests_exceptions
-from urllib3.exceptions import InvalidHeader
+from urllib3 import HTTPHeaderDict
+from urllib3.exceptions import InvalidHeader, MaxRetryError
+from urllib3.util.retry import Retry
 
 from ..core.errors import GitHubError, InvalidVersionError, UsageError, file_error
 from ..core.version import Release, parse_release
@@ -123,9 +125,11 @@ class Settings:
     retries: int = 3
     seconds_between_requests: float = 0.25
     seconds_between_writes: float = 1.0
-    #: longest wait for a rate limit (its reset, or a Retry-After) before a retry; a
-    #: longer one fails at once, saying how long GitHub asks to wait
+    #: longest wait, all retries of a request together, for a rate limit (its reset, or a
+    #: Retry-After); a longer one fails at once, saying how long GitHub asks to wait
     max_wait: float = 120.0
+    #: the wait for a secondary rate limit that names none: GitHub's docs ask for a minute
+    secondary_wait: float = 60.0
 
 
 def is_latest(release: Release, other_tags: Iterable[str]) -> bool:
@@ -200,6 +204,10 @@ class GitHubReleases:
                 total=s.retries,
                 backoff_factor=0.5,
                 max_rate_limit_wait=s.max_wait,
+                secondary_rate_wait=s.secondary_wait,
+                say=self.output.progress,
+                # a 429 is a secondary rate limit, Retry-After or not (403 is PyGithub's own)
+                status_forcelist=[*range(500, 600), 429],
                 # PyGithub retries GET and POST; every write here may be sent twice (a
                 # PATCH sends the same body or name again), so a passing 5xx on one is
                 # retried too, not only on a create
@@ -284,7 +292,7 @@ class GitHubReleases:
             repo = self._repository()
             existing = self._find(repo, tag)
             # A draft is no release yet: it never takes "latest" away from this one.
-            others = [r.tag_name for r in repo.get_releases() if r.tag_name != tag and not r.draft]
+            others = [r.tag_name for r in self._list(repo) if r.tag_name != tag and not r.draft]
             if existing is None:
                 self._require_tag(repo, tag)
         latest = is_latest(release, others)
@@ -305,6 +313,13 @@ class GitHubReleases:
                     # Created meanwhile (a concurrent run, or a retried POST): update it.
                     existing = self._find(repo, tag)
                 else:
+                    self._check_release(
+                        created,
+                        tag,
+                        f"the creation of the release {tag}",
+                        then=f"GitHub may hold the release {tag} all the same: a rerun looks "
+                        "for it again and updates it",
+                    )
                     self.output.info(f"created GitHub release {tag}: {created.html_url}")
                     return ReleaseResult("created", tag, created.html_url, created.id, latest)
         assert existing is not None
@@ -334,6 +349,12 @@ class GitHubReleases:
                 prerelease=not release.is_stable,
                 make_latest=make_latest,
             )
+        self._check_release(
+            updated,
+            tag,
+            f"the update of the release {tag}",
+            then="GitHub may have made the update all the same: a rerun compares again",
+        )
         self.output.info(f"updated GitHub release {tag}: {updated.html_url}")
         return ReleaseResult(
             "updated", tag, updated.html_url, updated.id, latest and not draft, draft
@@ -366,7 +387,7 @@ class GitHubReleases:
             # the old asset in place (the stack's launcher downloads it); a rerun removes
             # what a failed run left under the temporary name.
             temporary = f"{path.name}{_UPLOADING}"
-            assets = list(release.get_assets())
+            assets = self._assets(release, tag)
             # An upload cut off on GitHub's side leaves an asset that is not "uploaded"
             # (state "new"): its name and label are set, its bytes not all there, and
             # nobody can download it. It goes, as a leftover does, and is uploaded again.
@@ -410,7 +431,7 @@ class GitHubReleases:
         except GithubException as exc:
             if exc.status != 422 or not _already_exists(exc):
                 raise
-        there = next((a for a in release.get_assets() if a.name == name), None)
+        there = next((a for a in self._assets(release, None) if a.name == name), None)
         if there is not None and there.label == label and there.state == "uploaded":
             self.output.detail(
                 f"GitHub already holds {name} with this file's hash (an upload stored before "
@@ -444,8 +465,7 @@ class GitHubReleases:
                 hint=f"push the tag first (`git push origin {tag}`), then rerun",
             ) from None
 
-    @staticmethod
-    def _find(repo: Any, tag: str) -> Any:
+    def _find(self, repo: Any, tag: str) -> Any:
         """The release of ``tag``: the published one, else a draft of it (the newest).
 
         GitHub's lookup by tag never returns a draft (its tag need not exist yet), so a
@@ -453,10 +473,65 @@ class GitHubReleases:
         run, would get a second release of the same tag beside it.
         """
         try:
-            return repo.get_release(tag)
+            found = repo.get_release(tag)
         except github.UnknownObjectException:
             pass
-        return next((r for r in repo.get_releases() if r.draft and r.tag_name == tag), None)
+        else:
+            return self._check_release(found, tag, f"the lookup of the release {tag}")
+        return next((r for r in self._list(repo) if r.draft and r.tag_name == tag), None)
+
+    def _list(self, repo: Any) -> list[Any]:
+        """Every release of ``repo``, each checked to be one (``_check_release``)."""
+        what = "the list of releases"
+        listed = self._read_list(repo.get_releases(), what, "a list of releases")
+        return [self._check_release(release, None, what) for release in listed]
+
+    def _assets(self, release: Any, tag: str | None) -> list[Any]:
+        """The assets of ``release``, each checked to be one."""
+        what = f"the list of assets of the release {tag}" if tag else "the list of assets"
+        then = "no asset of the release was changed"
+        listed = self._read_list(release.get_assets(), what, "a list of assets", then)
+        for asset in listed:
+            problem = _shape_problem(getattr(asset, "_rawData", None), _ASSET_FIELDS)
+            if problem:
+                raise self._not_a_release(what, problem, thing="a list of assets", then=then)
+        return listed
+
+    def _read_list(self, paginated: Any, what: str, thing: str, then: str = "") -> list[Any]:
+        """Every item of ``paginated``, a PyGithub list, read from GitHub."""
+        try:
+            return list(paginated)
+        except (TypeError, AttributeError, KeyError, ValueError, github.BadAttributeException):
+            # PyGithub reads any JSON as a page of the list, and trips on one that is not
+            # a list of objects (its own code, nothing of publisher's, runs in here)
+            raise self._not_a_release(
+                what, "it reads as no list of objects", thing=thing, then=then
+            ) from None
+
+    def _check_release(self, release: Any, tag: str | None, what: str, *, then: str = "") -> Any:
+        """``release`` when GitHub's answer it was read from is a release (of ``tag``, when
+        given): else a GitHubError, before anything of it is used or said."""
+        # What GitHub answered, as PyGithub read it (a body that is no JSON is kept under
+        # "data"): read from the object itself, which asks GitHub for nothing more.
+        data = getattr(release, "_rawData", None)
+        problem = _release_problem(data, tag)
+        if problem:
+            raise self._not_a_release(what, problem, then=then)
+        return release
+
+    def _not_a_release(
+        self, what: str, problem: str, *, then: str = "", thing: str = ""
+    ) -> GitHubError:
+        thing = thing or ("a list of releases" if what.startswith("the list") else "a release")
+        error = GitHubError(
+            f"GitHub answered {what} in {self.repository} with something that is not "
+            f"{thing} ({self.output.redact(problem)})"
+            + (f"; {then}" if then else "; nothing on GitHub was created or changed"),
+            hint=f"something between here and {self.api_url} (a proxy, a captive portal) may "
+            f"answer in GitHub's place; check {ENV_API_URL} and the network, see "
+            "https://www.githubstatus.com/, then rerun the step",
+        )
+        return error
 
     @contextlib.contextmanager
     def _guard(self, doing: str, *, then: str = "") -> Iterator[None]:
@@ -469,18 +544,41 @@ class GitHubReleases:
             if then:
                 error.message += f"; {then}"
             raise error from exc
+        except github.BadAttributeException as exc:
+            # a field of an answer not checked above, of another type than GitHub gives it
+            raise GitHubError(
+                f"{doing} failed: GitHub answered with something that is not what was asked "
+                f"for (a field of it is {_short(exc.actual_value)})"
+                + (f"; {then}" if then else ""),
+                hint="rerun the step; if it fails the same way, rerun with --debug and report "
+                "GitHub's answer it prints",
+            ) from exc
 
     def _error(self, doing: str, exc: BaseException) -> GitHubError:
         """Translate a PyGithub or transport exception into an actionable GitHubError."""
         redact = self.output.redact
         env, repo = self.token_env, self.repository
-        if isinstance(exc, github.RateLimitExceededException) or (
-            isinstance(exc, GithubException) and exc.status == 429
+        limit = (
+            _rate_limit(exc.status, _headers(exc.headers), exc.data, 0)
+            if isinstance(exc, GithubException) and exc.status in (403, 429)
+            else None
+        )
+        if isinstance(exc, GithubException) and (
+            isinstance(exc, github.RateLimitExceededException) or limit is not None
         ):
             detail = _message(exc, redact)
+            kind = f"{limit[0]} " if limit else ""
+            wait = _rate_limit_wait(exc.headers) or (
+                "; GitHub names no time to wait (its docs ask for a minute at least)"
+                if kind == "secondary "
+                else ""
+            )
+            waited = exc.waited if isinstance(exc, _StillRateLimited) else 0
             return GitHubError(
-                f"{doing} failed: GitHub API rate limit exceeded ({exc.status}"
-                f"{': ' + redact(detail) if detail else ''}){_rate_limit_wait(exc.headers)}",
+                f"{doing} failed: GitHub API {kind}rate limit exceeded ({exc.status}"
+                f"{': ' + redact(detail) if detail else ''})"
+                + (f", still after waiting {_seconds(waited)} s" if waited else "")
+                + wait,
                 hint=f"wait for the limit to reset, then rerun the step; everything using the "
                 f"token in {env} shares its limit",
             )
@@ -552,14 +650,37 @@ def _network_reason(exc: BaseException, redact: Callable[[str], str]) -> str:
 _SYSTEM_ERROR = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 
 
-class _BoundedRetry(GithubRetry):
-    """PyGithub's retry, with its cap on a rate limit's wait applied to a Retry-After too.
+class _StillRateLimited(github.RateLimitExceededException):
+    """A rate limit publisher stops waiting for, after ``waited`` seconds of waiting."""
 
-    urllib3 sleeps whatever a retried answer's Retry-After asks (a secondary rate limit's
-    429 or 403, a 503), an hour as well, once per retry and without a word: here a wait
-    longer than ``max_rate_limit_wait`` fails at once with GitHub's answer (the error
-    says the wait), and a shorter one is said before it is slept.
+    def __init__(self, status: int, data: Any, headers: dict[str, str], waited: float) -> None:
+        super().__init__(status, data, headers)
+        self.waited = waited
+
+
+class _BoundedRetry(GithubRetry):
+    """PyGithub's retry, its waits for a rate limit publisher's own: bounded, and said.
+
+    A rate limit (a 403 or 429 saying so, or with a Retry-After) is waited for as GitHub
+    asks: its Retry-After, else until a spent primary limit resets, else, for a secondary
+    limit naming no time, ``secondary_rate_wait`` (a minute: GitHub's docs ask for at least
+    that). Each wait is said through ``say`` (the cause, how long, until when) before it is
+    slept; the waits of one request together never pass ``max_rate_limit_wait``: one that
+    would fails at once, as does a limit still there when the retries run out, with
+    GitHub's answer (the error then says the limit and the wait). urllib3 would otherwise
+    sleep a 503's Retry-After of an hour too: that is bounded the same way.
     """
+
+    def __init__(
+        self, *, say: Callable[[str], None] | None = None, waited: float = 0.0, **kwargs: Any
+    ) -> None:
+        self.say = say or (lambda _message: None)
+        self.waited = waited  # on rate limits, by this request's earlier attempts
+        super().__init__(**kwargs)
+
+    def new(self, **kw: Any) -> Any:
+        kw.update(say=self.say, waited=self.waited)
+        return super().new(**kw)
 
     def increment(
         self,
@@ -570,25 +691,83 @@ class _BoundedRetry(GithubRetry):
         _pool: Any = None,
         _stacktrace: Any = None,
     ) -> Any:
+        if response is not None and response.status in (403, 429):
+            data = _json_of(response, url)  # read once: the body is gone after
+            limit = _rate_limit(response.status, response.headers, data, self.secondary_rate_wait)
+            if limit is None:  # a refusal, not a limit: GitHub's answer, at once
+                raise Requester.createException(response.status, dict(response.headers), data)
+            kind, wait, why = limit
+
+            def still_limited() -> _StillRateLimited:
+                return _StillRateLimited(
+                    response.status, data, dict(response.headers), waited=self.waited
+                )
+
+            if (
+                self.max_rate_limit_wait is not None
+                and self.waited + wait > self.max_rate_limit_wait
+            ):
+                raise still_limited()
+            try:  # urllib3's count of retries, without PyGithub's own rate-limit handling
+                retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
+            except MaxRetryError:
+                raise still_limited() from None
+            retry.waited = self.waited + wait
+            if not response.headers.get("Retry-After"):  # urllib3 sleeps that one itself
+                retry.get_backoff_time = lambda: wait  # type: ignore[method-assign]
+            until = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=wait)
+            self.say(
+                f"GitHub API: {kind} rate limit ({response.status} to {method} {url}); "
+                f"waiting {_seconds(wait)} s, until {until:%H:%M:%S} UTC, {why}"
+            )
+            return retry
         said = response.headers.get("Retry-After") if response is not None else None
         if said is not None and response.status >= 400:
             try:
-                wait = self.parse_retry_after(said)
+                asked = self.parse_retry_after(said)
             except InvalidHeader:  # urllib3 ignores a Retry-After it cannot read
-                wait = None
-            if wait is not None and self.is_retry(method or "GET", response.status, True):
-                if self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
+                asked = None
+            if asked is not None and self.is_retry(method or "GET", response.status, True):
+                if self.max_rate_limit_wait is not None and asked > self.max_rate_limit_wait:
                     raise Requester.createException(
                         response.status, dict(response.headers), _json_of(response, url)
                     )
-                logging.getLogger(LIBRARY_LOGGER).info(
-                    "%s %s answered %s; waiting %s s, as its Retry-After asks",
-                    method,
-                    url,
-                    response.status,
-                    f"{wait:g}",
+                self.say(
+                    f"GitHub API: {method} {url} answered {response.status}; waiting "
+                    f"{_seconds(asked)} s, as its Retry-After asks"
                 )
         return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def _seconds(wait: float) -> str:
+    """A wait in seconds, for reading: 60, 30.7, 0.3."""
+    return f"{round(wait, 1):g}"
+
+
+def _rate_limit(
+    status: int, headers: Mapping[str, str], data: Any, secondary_wait: float
+) -> tuple[str, float, str] | None:
+    """Whether an answer ``status`` is a rate limit: its kind ("primary" or "secondary"),
+    how long to wait and why that long; None for an answer that is no rate limit."""
+    message = data.get("message") if isinstance(data, dict) else None
+    message = message if isinstance(message, str) else ""
+    said = headers.get("Retry-After")
+    if not (status == 429 or said is not None or Requester.isRateLimitError(message)):
+        return None
+    primary = headers.get("X-RateLimit-Remaining") == "0" or Requester.isPrimaryRateLimitError(
+        message
+    )
+    kind = "primary" if primary else "secondary"
+    if said is not None:
+        try:
+            return kind, Retry.parse_retry_after(Retry(), said), "as its Retry-After asks"
+        except InvalidHeader:
+            pass
+    reset = headers.get("X-RateLimit-Reset") or ""
+    if primary and reset.isdigit():
+        # one second more: it is not said when in its second the limit resets
+        return kind, max(0.0, int(reset) - time.time()) + 1, "when the limit resets"
+    return kind, secondary_wait, "as GitHub names no time to wait"
 
 
 def _json_of(response: Any, url: str | None) -> Any:
@@ -599,26 +778,28 @@ def _json_of(response: Any, url: str | None) -> Any:
         return None
 
 
-#: PyGithub's logger: its retry lines ("Request GET ... failed with 403", "Required
-#: backoff of ...") would otherwise reach stderr raw, through the handler PyGithub's own
+#: PyGithub's logger: its retry lines ("Request GET ... failed with 403", "Setting next
+#: backoff to 29.7s") would otherwise reach stderr raw, through the handler PyGithub's own
 #: import gives it. (urllib3's is shared with the registry client, so it is left alone.)
 LIBRARY_LOGGER = "github"
 
 
 class _ToOutput(logging.Handler):
-    """A library's log lines as details of publisher's output (redacted, one style)."""
+    """A library's log lines as publisher's debug lines (redacted, one style)."""
 
     def __init__(self, output: Output) -> None:
-        super().__init__(logging.INFO)
+        super().__init__(logging.DEBUG)
         self.output = output
 
     def emit(self, record: logging.LogRecord) -> None:
         # Not caught: output closed by its reader (`| head`) ends the run as it should.
-        self.output.progress(f"GitHub API: {' '.join(record.getMessage().split())}")
+        self.output.debug(f"GitHub API: {' '.join(record.getMessage().split())}")
 
 
 def route_library_log(output: Output) -> None:
-    """Send the GitHub client's log lines to ``output``, and nowhere else."""
+    """Send the GitHub client's log lines to ``output``'s debug lines (``--debug``), and
+    nowhere else: a wait for a rate limit is said by publisher itself (``_BoundedRetry``),
+    with its cause and when it ends."""
     logger = logging.getLogger(LIBRARY_LOGGER)
     # Every handler goes, ours of an earlier client and the raw stderr one PyGithub adds
     # to this logger when it is imported.
@@ -626,8 +807,7 @@ def route_library_log(output: Output) -> None:
         logger.removeHandler(handler)
     logger.addHandler(_ToOutput(output))
     logger.propagate = False
-    # PyGithub says at INFO level why it retries: worth a detail line while it waits.
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.DEBUG if output.debug_enabled else logging.WARNING)
 
 
 #: How urllib3 says its retries ended on an HTTP status (GithubRetry retries 5xx answers).
@@ -646,6 +826,11 @@ def _retried_status(exc: BaseException) -> int | None:
     return int(found[1]) if found else None
 
 
+def _headers(headers: Mapping[str, Any] | None) -> Mapping[str, str]:
+    """An exception's headers, looked up in any case, as urllib3's are."""
+    return HTTPHeaderDict({str(k): str(v) for k, v in (headers or {}).items()})
+
+
 def _rate_limit_wait(headers: Mapping[str, str] | None, now: float | None = None) -> str:
     """When a rate-limited request may be sent again, as GitHub's headers say, or ""."""
     found = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
@@ -662,6 +847,66 @@ def _rate_limit_wait(headers: Mapping[str, str] | None, now: float | None = None
         minutes = max(0, math.ceil((int(reset) - (time.time() if now is None else now)) / 60))
         return f"; the limit resets at {at:%H:%M} UTC, in {minutes} min"
     return ""
+
+
+#: The fields of a release publisher reads, and the JSON types GitHub gives them.
+_RELEASE_FIELDS: dict[str, tuple[type, ...]] = {
+    "id": (int,),
+    "tag_name": (str,),
+    "url": (str,),
+    "html_url": (str,),
+    "upload_url": (str,),
+    "draft": (bool,),
+    "prerelease": (bool,),
+    "name": (str, type(None)),
+    "body": (str, type(None)),
+}
+#: ... and of an asset.
+_ASSET_FIELDS: dict[str, tuple[type, ...]] = {
+    "id": (int,),
+    "url": (str,),
+    "name": (str,),
+    "label": (str, type(None)),
+    "state": (str,),
+}
+
+
+def _release_problem(data: Any, tag: str | None) -> str:
+    """What makes ``data``, an answer PyGithub read, no release (of ``tag``), or ""."""
+    problem = _shape_problem(data, _RELEASE_FIELDS)
+    if not problem and tag is not None and data["tag_name"] != tag:
+        problem = f"its tag_name is {_short(data['tag_name'])}, not {tag}"
+    return problem
+
+
+def _shape_problem(data: Any, fields: Mapping[str, tuple[type, ...]]) -> str:
+    """What makes ``data``, an answer PyGithub read, no object of ``fields``, or ""."""
+    if not isinstance(data, dict):
+        return f"a JSON {_JSON_KINDS.get(type(data), 'value')}, not an object"
+    if set(data) == {"data"} and isinstance(data["data"], str):  # PyGithub's "not JSON"
+        text = " ".join(data["data"].split())
+        return f"not JSON: {text[:60]!r}" if text else "an empty body"
+    for key, allowed in fields.items():
+        if key not in data:
+            return f"it has no {key}"
+        value = data[key]
+        if not isinstance(value, allowed) or (key == "id" and isinstance(value, bool)):
+            return f"its {key} is {_short(value)}"
+    if data["id"] <= 0:
+        return f"its id is {data['id']}"
+    if not data["url"].startswith(("https://", "http://")):
+        return f"its url is {_short(data['url'])}"
+    return ""
+
+
+_JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+_JSON_KINDS[type(None)] = "null"
+
+
+def _short(value: Any) -> str:
+    """``value`` as JSON, cut to a readable length."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _already_exists(exc: GithubException) -> bool:

@@ -467,33 +467,119 @@ def test_a_short_retry_after_is_waited_for_and_said(gh: FakeGitHub, streams) -> 
     )
     assert client.upsert("v2.0.0", body="x").action == "created"
     said = streams[1].getvalue()  # progress, on stderr: stdout is for the result
-    assert "GitHub API: GET /repos/acme/php-fpm-images answered 429; waiting 1 s" in said, said
+    assert (
+        "GitHub API: secondary rate limit (429 to GET /repos/acme/php-fpm-images); waiting 1 s, "
+        "until "
+    ) in said, said
+    assert "UTC, as its Retry-After asks" in said, said
     assert "GitHub API" not in streams[0].getvalue()
 
 
-def test_the_client_librarys_retry_lines_are_details_not_raw_stderr(
-    gh: FakeGitHub, streams, capfd: pytest.CaptureFixture[str]
+def limited_client(gh: FakeGitHub, streams, *, debug: bool = False, **shrunk: float):
+    """A client retrying as in a real run, its waits for a rate limit ``shrunk``."""
+    return GitHubReleases.from_env(
+        gh_env(gh),
+        settings=Settings(timeout=5, retries=3, seconds_between_requests=0, **shrunk),
+        output=Output({}, stream=streams[0], err_stream=streams[1], debug=debug),
+    )
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_a_spent_primary_limit_is_waited_for_saying_why_and_until_when(
+    gh: FakeGitHub, streams, capfd: pytest.CaptureFixture[str], debug: bool
 ) -> None:
-    """With retries on (as in a real run), PyGithub explains a spent rate limit in log
-    lines; they come out as details of publisher's output, not as raw lines on stderr."""
-    limited = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 3000)}
+    """A spent primary limit that resets soon is waited for: publisher's own progress line
+    says the cause and when it ends; PyGithub's own log lines ("Setting next backoff to
+    29.7s", naming neither) are --debug lines only, and never raw on stderr."""
+    limited = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 1)}
     gh.script("GET", r"/repos/[^/]+/[^/]+$", 403, {"message": "API rate limit exceeded"},
               headers=limited)  # fmt: skip
-    client = releases(gh, streams, retries=1)
-    with pytest.raises(GitHubError, match="rate limit exceeded"):
-        client.upsert("v2.0.0", body="x")
-    raw = capfd.readouterr().err
-    assert "Request GET" not in raw and "backoff" not in raw, raw
+    assert limited_client(gh, streams, debug=debug).upsert("v2.0.0", body="x").action == "created"
     said = streams[1].getvalue()  # progress, on stderr
-    assert "GitHub API: Request GET /repos/" in said, said
+    waits = [line for line in said.splitlines() if "waiting" in line]
+    assert len(waits) == 1, said
+    assert waits[0].startswith(
+        "GitHub API: primary rate limit (403 to GET /repos/acme/php-fpm-images); waiting "
+    ), said
+    assert waits[0].endswith(" UTC, when the limit resets"), said
+    assert "backoff" not in said, said
+    assert ("debug: GitHub API: GET http" in said) == debug, said
+    assert all(line.startswith("debug: ") for line in said.splitlines() if "==>" in line), said
+    raw = capfd.readouterr().err
+    assert "Request GET" not in raw and "backoff" not in raw and "==>" not in raw, raw
 
 
-def test_the_retry_lines_never_reach_stderr_raw_in_a_real_process(
+def test_a_secondary_limit_naming_no_wait_is_waited_for_within_the_bound_then_said(
+    gh: FakeGitHub, streams
+) -> None:
+    """A secondary rate limit with no Retry-After is waited for (GitHub's docs: a minute;
+    shrunk here), said each time, and the waits of one request together stay within the
+    bound (2 minutes in a real run): past it, the error says it is a secondary rate limit
+    and how long was waited, not "403 to every attempt" with an outage tip."""
+    gh.script("POST", r"/releases$", 403,
+              {"message": "You have exceeded a secondary rate limit. Please wait a few "
+               "minutes before you try again."}, times=10)  # fmt: skip
+    client = limited_client(gh, streams, secondary_wait=0.2, max_wait=0.5)
+    with pytest.raises(GitHubError) as info:
+        client.upsert("v2.0.0", body="x")
+    err = info.value
+    assert err.exit_code == 15
+    assert "failed: GitHub API secondary rate limit exceeded (403: You have exceeded" in err.message
+    assert "still after waiting 0.4 s" in err.message, err.message
+    assert "GitHub names no time to wait" in err.message, err.message
+    assert "every attempt" not in err.message
+    assert "githubstatus" not in (err.hint or "")
+    said = streams[1].getvalue()
+    waits = [line for line in said.splitlines() if "waiting" in line]
+    assert len(waits) == 2, said
+    assert all(
+        line.startswith(
+            "GitHub API: secondary rate limit (403 to POST /repos/acme/php-fpm-images/releases);"
+            " waiting 0.2 s, until "
+        )
+        and line.endswith(" UTC, as GitHub names no time to wait")
+        for line in waits
+    ), said
+    assert [r.method for r in gh.writes()] == ["POST"] * 3
+    assert gh.releases[GH_REPO] == []
+
+
+def test_a_429_naming_no_wait_is_a_secondary_limit_waited_for_as_a_403_is(
+    gh: FakeGitHub, streams
+) -> None:
+    gh.script("POST", r"/releases$", 429, {"message": "Too many requests"})
+    client = limited_client(gh, streams, secondary_wait=0.2)
+    assert client.upsert("v2.0.0", body="x").action == "created"
+    said = streams[1].getvalue()
+    assert "GitHub API: secondary rate limit (429 to POST /repos/" in said, said
+    assert [r.method for r in gh.writes()] == ["POST", "POST"]
+
+
+def test_a_secondary_limit_longer_than_the_bound_fails_at_once_saying_so(
+    gh: FakeGitHub, streams
+) -> None:
+    """The real bound and the real wait: a secondary limit naming no wait would be waited
+    for a minute, and never past the 2 minutes docs/workflows.md promises."""
+    gh.script("POST", r"/releases$", 429, {"message": "You have exceeded a secondary rate limit"},
+              times=10)  # fmt: skip
+    client = limited_client(gh, streams, max_wait=59)
+    started = time.monotonic()
+    with pytest.raises(GitHubError) as info:
+        client.upsert("v2.0.0", body="x")
+    assert time.monotonic() - started < 10
+    assert "secondary rate limit exceeded (429: You have exceeded" in info.value.message
+    assert "its docs ask for a minute at least" in info.value.message
+    assert "waiting" not in info.value.message
+    assert len(gh.writes()) == 1
+    assert Settings().max_wait == 120 and Settings().secondary_wait == 60
+
+
+def test_the_client_librarys_log_lines_never_reach_stderr_raw_in_a_real_process(
     gh: FakeGitHub, tmp_path: Path
 ) -> None:
     """PyGithub puts a handler of its own on stderr when it is imported: in a real run
-    (not under pytest's capture) its retry lines must still come out only as details."""
-    gh.script("POST", r"/releases$", 403, FORBIDDEN)
+    (not under pytest's capture) its log lines come out only with --debug, as debug lines."""
+    gh.script("POST", r"/releases$", 403, FORBIDDEN, times=2)
     notes = tmp_path / "v2.0.0.md"
     notes.write_text("# v2.0.0\n", encoding="utf-8")
     env = {
@@ -502,22 +588,128 @@ def test_the_retry_lines_never_reach_stderr_raw_in_a_real_process(
         "GITHUB_ACTIONS": "true",
         **gh_env(gh),
     }
-    proc = subprocess.run(
-        [sys.executable, "-m", "publisher", "gh-release", "v2.0.0", "--notes", str(notes)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 15, proc.stdout + proc.stderr
-    # the retry lines are progress, on stderr, each as publisher writes it (never raw)
-    retried = [line for line in proc.stderr.splitlines() if "Request POST" in line]
-    assert retried and all(
-        line.startswith("GitHub API: Request POST /repos/") for line in retried
-    ), proc.stderr
-    assert "Request POST" not in proc.stdout, proc.stdout
-    assert "error: GitHub API error:" in proc.stderr, proc.stderr
+    for debug in ([], ["--debug"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "publisher", *debug, "gh-release", "v2.0.0", "--notes",
+             str(notes)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 15, proc.stdout + proc.stderr
+        logged = [line for line in proc.stderr.splitlines() if "==>" in line]
+        assert bool(logged) == bool(debug), proc.stderr
+        assert all(line.startswith("debug: GitHub API: ") for line in logged), proc.stderr
+        assert "==>" not in proc.stdout, proc.stdout
+        shown = [line for line in (proc.stdout + proc.stderr).splitlines() if GH_TOKEN in line]
+        assert all(line.startswith("::add-mask::") for line in shown), shown
+        assert "error: GitHub API error:" in proc.stderr, proc.stderr
+
+
+def test_a_list_of_releases_that_is_no_list_is_a_github_error(gh: FakeGitHub, streams) -> None:
+    gh.script("GET", r"/releases$", 200, {"message": "weird"}, times=3)
+    with pytest.raises(GitHubError) as info:
+        releases(gh, streams).upsert("v2.0.0", body="x")
+    err = info.value
+    assert err.exit_code == 15
+    assert (
+        "GitHub answered the list of releases in acme/php-fpm-images with something that is "
+        "not a list of releases"
+    ) in err.message, err.message
+    assert "nothing on GitHub was created or changed" in err.message
+    assert gh.writes() == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ("<html>captive portal</html>", "a JSON string, not an object"),
+        ({"message": "weird"}, "it has no id"),
+        ({**{"id": 7, "url": "x"}}, "it has no tag_name"),
+        ("tag", 'its tag_name is "v1.0.0", not v2.0.0'),
+    ],
+    ids=["text", "object", "partial", "another-tag"],
+)
+def test_a_lookup_answered_with_no_release_of_the_tag_is_not_taken_for_one(
+    gh: FakeGitHub, streams, answer, problem: str
+) -> None:
+    """A 200 to the lookup of a release by its tag that is not that release is said as it
+    is, before anything is written: never PATCHed, as if it were, at a URL of its own."""
+    if answer == "tag":
+        answer = gh.add_release(GH_REPO, "v1.0.0", body="old")
+    gh.script("GET", r"/releases/tags/v2\.0\.0$", 200, answer)
+    with pytest.raises(GitHubError) as info:
+        releases(gh, streams).upsert("v2.0.0", body="x")
+    err = info.value
+    assert err.exit_code == 15
+    assert (
+        "GitHub answered the lookup of the release v2.0.0 in acme/php-fpm-images with "
+        f"something that is not a release ({problem})"
+    ) in err.message, err.message
+    assert "not found" not in err.message
+    assert gh.writes() == []
+
+
+def test_cli_gh_release_created_with_an_answer_that_is_no_release_says_so_not_created(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    """GitHub stored the release, its 201 is no release: exit 15, saying what GitHub
+    answered, and nothing said created (or written to the step's outputs) before it is
+    known; a rerun finds the release and takes it as it is."""
+    gh.script("POST", r"/releases$", 201, {"id": "x"}, stored=True)
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n\nDigests here.\n", encoding="utf-8")
+    outputs = tmp_path / "out"
+    outputs.touch()
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(outputs), **gh_env(gh)}
+    result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
+    assert result.exit_code == 15, result.output + result.stderr
+    assert "internal error" not in result.stdout + result.stderr
+    assert "created GitHub release" not in result.stdout, result.stdout
+    assert (
+        "GitHub answered the creation of the release v2.0.0 in acme/php-fpm-images with "
+        'something that is not a release (its id is "x"); GitHub may hold the release v2.0.0'
+    ) in result.stderr, result.stderr
+    assert "release-action" not in outputs.read_text()
+    again = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
+    assert again.exit_code == 0, again.output + again.stderr
+    assert "release-action=unchanged" in outputs.read_text()
+    assert len(gh.releases[GH_REPO]) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [({"message": "weird"}, "it reads as no list of objects"), ([{"id": 3}], "it has no url")],
+    ids=["object", "no-asset"],
+)
+def test_a_list_of_assets_that_is_no_list_of_assets_is_a_github_error(
+    gh: FakeGitHub, streams, tmp_path: Path, answer, problem: str
+) -> None:
+    client = releases(gh, streams)
+    client.upsert("v2.0.0", body="notes")
+    gh.script("GET", r"/releases/[0-9]+/assets$", 200, answer)
+    with pytest.raises(GitHubError) as info:
+        pins_to_attach(client, tmp_path, replacing=True)
+    assert info.value.exit_code == 15
+    assert (
+        "GitHub answered the list of assets of the release v2.0.0 in acme/php-fpm-images with "
+        f"something that is not a list of assets ({problem})"
+    ) in info.value.message, info.value.message
+    assert [r.method for r in gh.writes()] == ["POST"]
+
+
+def test_an_update_answered_with_no_release_is_a_github_error(gh: FakeGitHub, streams) -> None:
+    gh.add_release(GH_REPO, "v2.0.0", body="old")
+    gh.script("PATCH", r"/releases/[0-9]+$", 200, ["not", "a", "release"])
+    with pytest.raises(GitHubError) as info:
+        releases(gh, streams).upsert("v2.0.0", body="new")
+    assert (
+        "GitHub answered the update of the release v2.0.0 in acme/php-fpm-images with something "
+        "that is not a release (a JSON array, not an object); GitHub may have made the update"
+    ) in info.value.message, info.value.message
+    assert "updated GitHub release" not in streams[0].getvalue()
 
 
 def test_a_validation_failure_gives_githubs_reasons_and_no_outage_tip(
