@@ -19,7 +19,13 @@ import click
 
 from ..adapters.emulation import require_emulation_for
 from ..core.config import Config, parse_line_list, text_problem, utf8_problem
-from ..core.errors import FileAccessError, NotFoundError, UsageError, file_error
+from ..core.errors import (
+    REHEARSAL_RERUN,
+    FileAccessError,
+    NotFoundError,
+    UsageError,
+    file_error,
+)
 from ..core.locations import REASON, Locations
 from ..core.platforms import Platform
 from ..core.version import parse_release
@@ -108,10 +114,7 @@ def interrupted_hint(
     """The tip of a release, republish (``republish``) or publish (no ``builds``)
     interrupted: what is published then, and that a rerun finishes it."""
     if rehearsal:
-        return (
-            "a rehearsal publishes nothing: its throwaway registries are stopped, with all "
-            "that was pushed to them. A rerun of the same command rehearses again on new ones"
-        )
+        return REHEARSAL_RERUN
     if not builds:
         rerun = "with the same records, finishes it: each step skips what is already done"
     elif republish:

@@ -450,6 +450,13 @@ class FileAccessError(PublisherError):
     label = "file error"
 
 
+#: What a rehearsal that failed or was interrupted leaves, and what its rerun does.
+REHEARSAL_RERUN: Final = (
+    "a rehearsal publishes nothing: its throwaway registries are stopped, with all that "
+    "was pushed to them. A rerun of the same command rehearses again on new ones"
+)
+
+
 #: What to do when the current directory was removed after the shell entered it.
 CWD_GONE_HINT = (
     "cd to the checkout again (a shell stays in a directory that was removed, or replaced "

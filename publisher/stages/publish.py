@@ -59,6 +59,7 @@ from ..core import plan as planning
 from ..core import publish_plan as pp
 from ..core.config import Config, Registry
 from ..core.errors import (
+    REHEARSAL_RERUN,
     ConfigError,
     MissingDockerfileError,
     NotFoundError,
@@ -2070,9 +2071,11 @@ class Publisher:
             write_atomic_set(files)  # all of them or, on a full disk, none
         except OSError as exc:
             error = file_error(exc, "write the release notes")
-            error.message += (
-                "; no notes file was changed, while every tag is written: rerun the same "
-                "command once they can be written, and it writes only the notes"
+            error.message += "; no notes file was changed" + (
+                f": {REHEARSAL_RERUN}"
+                if self.options.rehearsal
+                else ", while every tag is written: rerun the same command once they can be "
+                "written, and it writes only the notes"
             )
             raise error from None
         return md, js, env
