@@ -47,10 +47,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -58,7 +60,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import CommandError, ToolMissingError, shown_path
+from ..core.errors import (
+    NO_SPACE,
+    CommandError,
+    FullFileSystemError,
+    ToolMissingError,
+    free_space,
+    out_of_room,
+    shown_path,
+)
 from ..core.locations import shell_word
 from ..core.sizes import seconds as in_seconds
 from . import stop
@@ -580,6 +590,9 @@ def command_failed(
     hint: str | None = None,
 ) -> CommandError:
     """The CommandError for a failed ``result``: message, redacted output tail, hint."""
+    full = _out_of_room(result, label, redact)
+    if full is not None:
+        return full
     shown = tail(redact(result.output))  # redacted whole: a secret cut in two is not found
     message = f"`{label}` failed with exit status {result.returncode}"
     if shown:
@@ -590,6 +603,92 @@ def command_failed(
         hint=hint
         or f"rerun the command shown above to see the full output: {redact(format_argv(result.argv))}",
     )
+
+
+#: The path a tool names before "no space left on device" (Go's ``write PATH: no space
+#: left on device``, buildx's ``...: no space left on device: unknown``).
+_FULL_PATH = re.compile(r"(/[^\s:'\"]+): " + NO_SPACE, re.IGNORECASE)
+
+#: Each engine's image storage: in words, a part of its default path (a path naming it
+#: is said to be there), and the command that shows what the engine keeps.
+_ENGINE_STORAGE = {
+    "buildah": (
+        "buildah's storage (its graphroot, `buildah info` names it)",
+        "/containers/storage/",
+        "buildah images",
+    ),
+    "docker": (
+        "the docker engine's storage (its data-root, `docker info` names it), on the "
+        "machine the engine runs on",
+        "/var/lib/docker/",
+        "docker system df",
+    ),
+}
+
+
+def tmpdir_full(who: str, cause: str, *, output: str = "") -> FullFileSystemError:
+    """``who`` (a command, a build) ran out of room in TMPDIR, where publisher keeps each
+    build's work directory: the image a builder writes there before it is pushed."""
+    return out_of_room(
+        who,
+        tempfile.gettempdir(),
+        "TMPDIR points, and each build writes its image before it is pushed",
+        cause,
+        needs="each build of the run writes its whole image there",
+        output=output,
+    )
+
+
+def _out_of_room(
+    result: Completed, label: str, redact: Callable[[str], str]
+) -> FullFileSystemError | None:
+    """A command that failed because a file system was full ("no space left on device"):
+    exit 18, naming the file system as far as its output tells, with a tip that frees
+    room there; never "rerun the command", whose temporary paths are removed by then.
+    The directory it wrote to, when named: in TMPDIR (publisher's, where each build
+    writes its image), said as a full TMPDIR (``out_of_room``); elsewhere (an engine's
+    storage), that directory. None for any other failure."""
+    output = redact(result.output)
+    said = [line.strip() for line in output.splitlines() if NO_SPACE in line.lower()]
+    if not said:
+        return None
+    cause = said[-1]
+    tool = tool_name(result.argv[0]) if result.argv else ""
+    storage, marker, lists = _ENGINE_STORAGE.get(tool, (f"{tool}'s storage", "", ""))
+    tmp = Path(tempfile.gettempdir())
+    named = _FULL_PATH.findall(cause)
+    written = Path(named[-1]) if named else None
+    if written is not None and _in_file_system_of(written, tmp):
+        return tmpdir_full(f"`{label}`", cause, output=output)
+    see = f" (`{lists}` shows what {tool} keeps)" if lists else ""
+    if written is not None:
+        where = shown_path(written.parent)
+        there = storage if marker and marker in f"{written}/" else f"not TMPDIR ({tmp})"
+        return FullFileSystemError(
+            f"`{label}` ran out of room in {where}, {shown_path(there)}: {cause}",
+            output=output,
+            hint=f"free space on the file system that holds {where}{see}; then rerun",
+        )
+    return FullFileSystemError(
+        f"`{label}` ran out of room: its output does not say where: {cause}",
+        output=output,
+        hint=f"free space in TMPDIR ({shown_path(tmp)}, {free_space(tmp)}) or in {storage}"
+        f"{see}, or point TMPDIR at a directory with more room; then rerun",
+    )
+
+
+def _in_file_system_of(path: Path, tmp: Path) -> bool:
+    """Whether ``path`` (a tool named it) is in ``tmp`` and on its file system: not on
+    another one mounted below it. Its nearest directory that still exists is asked."""
+    if not any(path.is_relative_to(t) for t in (tmp, Path(os.path.realpath(tmp)))):
+        return False
+    near = path
+    try:
+        while not near.exists() and near != near.parent:
+            near = near.parent
+        return near.stat().st_dev == tmp.stat().st_dev
+    except OSError:
+        return False
 
 
 def _in_argv(secret: str, argv: Sequence[str]) -> bool:

@@ -45,12 +45,14 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from typing import Final
 
 # The one copy of how a byte that is not UTF-8 is shown (\xff) is resolve's: its errors
 # (both entry points) and every other message write such bytes the same way.
 from ..resolve import Problem, message_text, printable
+from .sizes import human_size
 
 
 class Interrupted(KeyboardInterrupt):
@@ -448,6 +450,45 @@ class FileAccessError(PublisherError):
 
     exit_code = 18
     label = "file error"
+
+
+class FullFileSystemError(FileAccessError, CommandError):
+    """A command, or publisher itself, ran out of room on a file system (ENOSPC, "no space
+    left on device"): exit 18, as any other output that cannot be written. A CommandError
+    too, so that whatever handles a failed command handles this one."""
+
+
+#: The words of ENOSPC (``strerror``; Go's tools write them in lower case).
+NO_SPACE: Final = "no space left on device"
+
+
+def free_space(where: str | os.PathLike[str]) -> str:
+    """``1.1 MB free``, or ``its free space unknown`` when ``where`` cannot be asked."""
+    try:
+        return f"{human_size(shutil.disk_usage(where).free)} free"
+    except OSError:
+        return "its free space unknown"
+
+
+def out_of_room(
+    who: str,
+    where: str | os.PathLike[str],
+    why: str,
+    cause: str,
+    *,
+    needs: str,
+    output: str = "",
+) -> FullFileSystemError:
+    """``who`` ran out of room in ``where``, the directory TMPDIR names (``why``: what is
+    kept there), with the tool's or the system's own words (``cause``); the tip points
+    TMPDIR at more room (``needs``: how much is needed there), then reruns the command.
+    The one wording of a full TMPDIR: a stand-in base, a throwaway registry, a build."""
+    return FullFileSystemError(
+        f"{who} ran out of room in {shown_path(where)} ({free_space(where)}), where {why}: {cause}",
+        output=output,
+        hint=f"point TMPDIR at a directory with more room ({needs}), or free space there; "
+        "then rerun",
+    )
 
 
 #: What a rehearsal that failed or was interrupted leaves, and what its rerun does.

@@ -16,6 +16,7 @@ lets a rerun finish a failed release without rebuilding what was pushed.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from pathlib import Path
 from ..adapters.builders import Builder, BuildRequest
 from ..adapters.output import Output
 from ..adapters.registry import RegistryClient
-from ..adapters.runner import format_argv
+from ..adapters.runner import format_argv, tmpdir_full
 from ..core.config import Config, Line
 from ..core.errors import (
     MissingDockerfileError,
@@ -744,7 +745,15 @@ class BuildStage:
         """Build the leg's image FROM ``base`` and push it by digest; its digest."""
         primary = self.primary
         with temp_dir("publisher-build-") as tmp:
-            result = self.builder.build(self.request(leg, base, tmp))
+            try:
+                result = self.builder.build(self.request(leg, base, tmp))
+            except OSError as exc:  # publisher's own writing there (docker save's conversion)
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                named = exc.filename2 or exc.filename
+                cause = exc.strerror or str(exc)
+                cause += f": {shown_path(named)}" if named else ""
+                raise tmpdir_full(f"{leg.label}: the build", cause) from None
             if result.layout is None:
                 return result.digest
             pushed = primary.push_layout(result.layout, self.config.primary.repository.path)

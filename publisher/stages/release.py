@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import os
 import shlex
-import shutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from ..adapters.runner import Runner
 from ..core import lifecycle, render
 from ..core.config import Config, Line, Registry
 from ..core.errors import (
+    NO_SPACE,
     FileAccessError,
     NotFoundError,
     PartialVerificationError,
@@ -35,6 +35,7 @@ from ..core.errors import (
     ReleaseConflictError,
     UnreachableError,
     file_error,
+    out_of_room,
     shown_path,
 )
 from ..core.fileio import counted, ensure_writable
@@ -44,7 +45,6 @@ from ..core.notes import check_size_history, higher_stable_recorded, rehearsed_b
 from ..core.plan import line_warnings, pin_tag
 from ..core.records import DigestRecord, replaced_file, replaced_warning
 from ..core.reference import Reference
-from ..core.sizes import human_size
 from ..core.version import Release
 from .build import (
     BuildOptions,
@@ -607,21 +607,15 @@ def _out_of_room(started: list[LocalRegistry], exc: PublisherError) -> FileAcces
     """A throwaway registry that answered "no space left on device": the file system
     under TMPDIR, where it keeps what the rehearsal pushes, is full. Said as such (exit
     18), not as a registry having trouble."""
-    if "no space left on device" not in exc.message.lower():
+    if NO_SPACE not in exc.message.lower():
         return None
     for local in started:
         if local.directory is not None and local.host in exc.message:
-            where = local.directory.parent
-            try:
-                free = f"{human_size(shutil.disk_usage(where).free)} free"
-            except OSError:
-                free = "its free space unknown"
-            return FileAccessError(
-                f"the rehearsal's throwaway registry {local.host} ran out of room in "
-                f"{where} ({free}), where the throwaway registries keep every image the "
-                f"rehearsal pushes: {exc.message}",
-                hint="point TMPDIR at a directory with more room (a rehearsal of every line "
-                "keeps each image on each registry until it ends), or free space there; "
-                "then rerun",
+            return out_of_room(
+                f"the rehearsal's throwaway registry {local.host}",
+                local.directory.parent,
+                "the throwaway registries keep every image the rehearsal pushes",
+                exc.message,
+                needs="a rehearsal of every line keeps each image on each registry until it ends",
             )
     return None

@@ -68,6 +68,7 @@ from ..core.errors import (
     NotFoundError,
     ToolMissingError,
     UsageError,
+    out_of_room,
     shown_path,
 )
 from ..core.fileio import ENV_CACHE, cache_root
@@ -75,7 +76,6 @@ from ..core.platforms import Platform
 from ..core.reference import Reference
 from ..core.retry import RetryPolicy
 from ..core.settings import setting
-from ..core.sizes import human_size
 from ..resolve import sha256_digest
 
 #: The stand-in sources in a repository checkout.
@@ -607,17 +607,12 @@ def _out_of_room(exc: OSError, tmp: Path, php: str, cache: Path) -> FileAccessEr
     written = exc.filename2 if exc.filename2 is not None else exc.filename
     if written is None or not Path(os.fsdecode(written)).is_relative_to(tmp):
         return None
-    where = tmp.parent
-    try:
-        free = f"{human_size(shutil.disk_usage(where).free)} free"
-    except OSError:
-        free = "its free space unknown"
-    return FileAccessError(
-        f"building the STAND-IN base for PHP {php} ran out of room in {where} ({free}), "
-        f"where each stand-in is laid out before it is cached: {exc.strerror}: "
-        f"{os.fsdecode(written)}",
-        hint=f"point TMPDIR at a directory with more room (a stand-in is built there once, "
-        f"then kept in {cache}), or free space there; then rerun",
+    return out_of_room(
+        f"building the STAND-IN base for PHP {php}",
+        tmp.parent,
+        "each stand-in is laid out before it is cached",
+        f"{exc.strerror}: {os.fsdecode(written)}",
+        needs=f"a stand-in is built there once, then kept in {cache}",
     )
 
 

@@ -34,6 +34,7 @@ Every registry fixture skips (fails in CI) when the registry binary is missing.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import subprocess
 import uuid
@@ -180,6 +181,21 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenAu
             yield TokenAuthRegistry(reg, server)
     finally:
         server.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A file system of 8 KiB (two pages): room for a probe, not for a release's notes
+    nor an image (a real tmpfs: root only)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")
+    path = tmp_path / "small"
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=False)
 
 
 @pytest.fixture

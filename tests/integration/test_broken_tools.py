@@ -638,21 +638,15 @@ def test_a_mac_docker_config_does_not_stop_the_rehearsal(tmp_path: Path) -> None
     assert "docker-credential-desktop" not in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("layout_cached", [True, False], ids=["base-cached", "base-to-build"])
-def test_a_tmpdir_too_small_for_the_rehearsal_is_said_as_such(
-    tmp_path: Path, layout_cached: bool
-) -> None:
-    """TMPDIR on a small tmpfs (a private mount namespace, so nothing changes for any
-    other process). With the stand-in base cached, the throwaway registries keep what
-    the rehearsal pushes there and run out of room; without it, building the stand-in
-    base there does first. Either is a full TMPDIR (exit 18), not a registry "having
-    trouble" nor a full stand-in cache. The test's own cache, filled by a dry run, so
-    neither the order of the tests nor another checkout sharing ~/.cache decides which."""
-    require_tool("buildah")
+def require_private_mounts() -> None:
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and unshare for a private mount namespace")
-    cache = tmp_path / "cache"
-    env = base_env(tmp_path, PUBLISHER_CACHE_DIR=str(cache), PUBLISHER_RETRY_ATTEMPTS="2")
+
+
+def warm_cache(tmp_path: Path, env: dict[str, str]) -> Path:
+    """The test's own stand-in cache, filled by a dry run (so neither the order of the
+    tests nor another checkout sharing ~/.cache decides what a rehearsal builds); its
+    layouts directory."""
     (tmp_path / "warm").mkdir()
     warm = publisher(
         *rehearsal(tmp_path / "warm", "--builder", "buildah", "--dry-run"),
@@ -661,26 +655,92 @@ def test_a_tmpdir_too_small_for_the_rehearsal_is_said_as_such(
         timeout=600,
     )
     assert warm.returncode == 0, warm.stdout + warm.stderr
-    layouts = cache / "standins" / "layouts"
+    layouts = Path(env["PUBLISHER_CACHE_DIR"]) / "standins" / "layouts"
     assert any(layouts.glob("*.oci")), warm.stdout + warm.stderr
-    if not layout_cached:
-        shutil.rmtree(layouts)
+    return layouts
+
+
+def rehearse_in_small_tmpdir(
+    tmp_path: Path, size: str, env: dict[str, str], *extra: str
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A rehearsal with TMPDIR on a tmpfs of ``size`` (a private mount namespace, so
+    nothing changes for any other process); that TMPDIR and the result."""
+    require_private_mounts()
     small = tmp_path / "small-tmp"
     small.mkdir()
-    mounted = 'mount -t tmpfs -o size=512k tmpfs "$TMPDIR" && exec "$@"'
+    mounted = f'mount -t tmpfs -o size={size} tmpfs "$TMPDIR" && exec "$@"'
     code = "from publisher.cli import main; import sys; sys.argv[0] = 'publisher'; main()"
     namespace = ["unshare", "--mount", "--propagation", "private", "sh", "-c", mounted, "sh"]
     result = subprocess.run(
-        [*namespace, sys.executable, "-c", code, *rehearsal(tmp_path, "--builder", "buildah")],
+        [*namespace, sys.executable, "-c", code, *rehearsal(tmp_path, *extra)],
         cwd=tmp_path,
         env={**env, "TMPDIR": str(small)},
         capture_output=True,
         text=True,
         timeout=300,
     )
+    return small, result
+
+
+@pytest.mark.parametrize("layout_cached", [True, False], ids=["base-cached", "base-to-build"])
+def test_a_tmpdir_too_small_for_the_rehearsal_is_said_as_such(
+    tmp_path: Path, layout_cached: bool
+) -> None:
+    """TMPDIR on a small tmpfs. With the stand-in base cached, the throwaway registries
+    keep what the rehearsal pushes there and run out of room; without it, building the
+    stand-in base there does first. Either is a full TMPDIR (exit 18), not a registry
+    "having trouble" nor a full stand-in cache."""
+    require_tool("buildah")
+    require_private_mounts()
+    cache = tmp_path / "cache"
+    env = base_env(tmp_path, PUBLISHER_CACHE_DIR=str(cache), PUBLISHER_RETRY_ATTEMPTS="2")
+    layouts = warm_cache(tmp_path, env)
+    if not layout_cached:
+        shutil.rmtree(layouts)
+    small, result = rehearse_in_small_tmpdir(tmp_path, "512k", env, "--builder", "buildah")
     assert result.returncode == 18, result.stdout + result.stderr
     assert f"ran out of room in {small}" in result.stderr
     assert "No space left on device" in result.stderr
     assert "point TMPDIR at a directory with more room" in result.stderr
     assert str(cache) not in result.stderr.partition("  tip:")[0]
     assert "Traceback" not in result.stderr and "having trouble" not in result.stderr
+
+
+@pytest.mark.parametrize("builder", ["buildah", "docker", "buildx"])
+def test_a_build_that_fills_tmpdir_is_a_full_file_system(tmp_path: Path, builder: str) -> None:
+    """Room in TMPDIR for the throwaway registries and the cached stand-in base, not for
+    the image a builder writes there (buildah's push into a layout, docker save's
+    archive, buildx's layout): a full TMPDIR (exit 18), as the stand-in and the
+    registries say it, not a failed command whose tip reruns it with temporary paths
+    that are gone by then."""
+    require_tool("buildah", *(["docker"] if builder != "buildah" else []))
+    require_private_mounts()
+    env = base_env(tmp_path, PUBLISHER_CACHE_DIR=str(tmp_path / "cache"))
+    warm_cache(tmp_path, env)
+    small, result = rehearse_in_small_tmpdir(tmp_path, "1800k", env, "--builder", builder)
+    assert result.returncode == 18, result.stdout + result.stderr
+    said, _, tip = result.stderr.partition("  tip:")
+    assert f"ran out of room in {small} (" in said, said
+    assert "each build writes its image" in said
+    assert "no space left on device" in said.lower()
+    assert "point TMPDIR at a directory with more room" in tip
+    assert "rerun the command shown above" not in tip and "publisher-build" not in tip, tip
+    assert "Traceback" not in result.stderr and "command failed" not in result.stderr
+
+
+def test_a_rehearsal_whose_notes_fill_their_disk_says_a_rerun_rehearses_again(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    """A rehearsal's notes on a full file system: exit 18, and its rerun does it all
+    again on new throwaway registries (the tags it wrote went with them), not "writes
+    only the notes", as a release's rerun does."""
+    require_tool("buildah")
+    argv = rehearsal(tmp_path, "--builder", "buildah")
+    argv[argv.index(str(tmp_path / "notes"))] = str(small_disk)
+    result = publisher(*argv, env=base_env(tmp_path), cwd=tmp_path, timeout=600)
+    assert result.returncode == 18, result.stdout + result.stderr
+    said = " ".join(result.stderr.split())
+    assert "cannot write the release notes" in said and "No space left on device" in said
+    assert "no notes file was changed: a rehearsal publishes nothing" in said, said
+    assert "rehearses again on new ones" in said
+    assert "writes only the notes" not in said and "every tag is written" not in said

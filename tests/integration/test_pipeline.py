@@ -1477,22 +1477,6 @@ def test_step_outputs_that_cannot_be_written_are_refused_before_any_build_or_wri
     assert not stack.notes_dir.exists() or not any(stack.notes_dir.iterdir())
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A file system of 8 KiB (two pages): room for a probe, not for a release's notes."""
-    import os
-
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small file system needs root")
-    path = tmp_path / "small"
-    path.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(path)], check=True)
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", str(path)], check=False)
-
-
 def test_a_full_disk_leaves_no_half_written_notes_and_the_rerun_writes_them(
     tmp_path, tools, bases, fresh_registry, small_disk
 ):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from publisher.adapters.output import Output
 from publisher.adapters.runner import Runner
 from publisher.core.errors import CommandError, ToolMissingError
 from tests.conftest import require_tool
+from tests.support.images import make_platform_image, write_layout
 from tests.support.stopping import stop_during
 
 pytestmark = pytest.mark.integration
@@ -269,3 +272,24 @@ def test_a_background_command_is_stopped_when_the_wait_for_it_fails(tmp_path: Pa
         outlived="the background command (pid {pid}) outlived its stop",
     )
     assert result.stdout == f"stopped {-signal.SIGKILL}\n", result.stdout + result.stderr
+
+
+def test_a_command_that_fills_a_file_system_outside_tmpdir_names_that_directory(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    """A real copy (skopeo, a Go tool as the builders are) into a full tmpfs outside
+    TMPDIR: exit 18 naming the directory its output names, with a tip that frees room
+    there, never one that reruns the command (its temporary paths are gone by then)."""
+    require_tool("skopeo")
+    image = make_platform_image("linux/amd64", rng=random.Random(7), layer_sizes=(64_000,))
+    source = write_layout(image, tmp_path / "source")
+    runner = Runner()
+    with pytest.raises(CommandError) as caught:
+        runner.run(["skopeo", "copy", f"oci:{source}", f"oci:{small_disk}/copy"], what="copy")
+    error = caught.value
+    assert error.exit_code == 18, error.message
+    assert f"`copy` ran out of room in {small_disk}" in error.message, error.message
+    assert f"not TMPDIR ({Path(tempfile.gettempdir())})" in error.message
+    assert "no space left on device" in error.message.lower()
+    assert error.hint is not None and "free space on the file system that holds" in error.hint
+    assert "rerun the command" not in error.hint and "skopeo copy" not in error.hint
