@@ -163,6 +163,7 @@ def busybox_binary(arch: str, runner: Runner, cache: Path, env: Mapping[str, str
             )
         return Path(override)
     cached = cache / "busybox" / arch / "busybox"
+    _sweep_leftovers(cached.parent)
     if usable_busybox(cached, arch):
         return cached
     cached.parent.mkdir(parents=True, exist_ok=True)
@@ -211,10 +212,17 @@ def _host_busyboxes(runner: Runner) -> list[Path]:
 
 
 def _install(source: Path, target: Path) -> None:
-    tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
-    shutil.copyfile(source, tmp)
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, target)
+    """Copy ``source`` beside ``target`` and rename it into place whole; the copy is
+    removed when that fails (a full disk, an interrupt). Another run may be copying
+    too: it holds ``target``'s lock meanwhile (``_sweep_leftovers``)."""
+    tmp = _tmp_path(target)
+    with _in_use(target):
+        try:
+            shutil.copyfile(source, tmp)
+            os.chmod(tmp, 0o755)
+            os.replace(tmp, target)
+        finally:
+            _delete(tmp)
 
 
 # ----------------------------------------------------------------- building
@@ -315,11 +323,14 @@ def build_line(
 def _merge_into(layouts: list[Path], dest: Path, ref_name: str) -> str:
     """Merge single-platform ``layouts`` into one index layout installed at ``dest``;
     the parts are removed. Returns the digest of the index ``dest`` then holds."""
-    tmp = dest.with_name(dest.name + f".{os.getpid()}.tmp")
-    merge_layouts(layouts, tmp, ref_name)
-    for layout in layouts:
-        shutil.rmtree(layout, ignore_errors=True)
-    return _install_layout(tmp, dest)
+    tmp = _tmp_path(dest)
+    try:
+        merge_layouts(layouts, tmp, ref_name)
+        for layout in layouts:
+            shutil.rmtree(layout, ignore_errors=True)
+        return _install_layout(tmp, dest)
+    finally:
+        _delete(tmp)  # what a failure (a full disk, an interrupt) left half written
 
 
 # ----------------------------------------------------------------- the shared cache
@@ -331,6 +342,12 @@ def _merge_into(layouts: list[Path], dest: Path, ref_name: str) -> str:
 # has built or used for ``CACHE_DAYS`` (another checkout's keys stay meanwhile), taking
 # that lock exclusively without waiting, so a layout another run is pushing is left for
 # a later sweep.
+#
+# A file or layout is written beside its place as ``NAME.PID.tmp`` by a run holding
+# ``NAME.lock`` (shared), and a layout is removed by renaming it to ``NAME.PID.trash``
+# first. A run stopped half-way (SIGKILL, a power cut) leaves these; each run removes
+# the ones whose ``NAME.lock`` it can take exclusively (no run is writing them), before
+# it takes its own.
 
 
 @contextlib.contextmanager
@@ -345,6 +362,60 @@ def _in_use(layout: Path) -> Iterator[None]:
 
 def _lock_path(layout: Path) -> Path:
     return layout.with_name(layout.name + ".lock")
+
+
+def _tmp_path(target: Path) -> Path:
+    """Where this run writes ``target`` before renaming it into place."""
+    return target.with_name(f"{target.name}.{os.getpid()}.tmp")
+
+
+#: The endings of what a run leaves beside NAME while it writes or removes it.
+LEFTOVER_SUFFIXES = ("tmp", "trash")
+
+
+def _leftover_of(name: str) -> str | None:
+    """NAME, when ``name`` is ``NAME.PID.tmp`` or ``NAME.PID.trash`` (of one of those, too);
+    else None."""
+    owner = None
+    while True:
+        stem, _, suffix = name.rpartition(".")
+        base, _, pid = stem.rpartition(".")
+        if suffix not in LEFTOVER_SUFFIXES or not pid.isdigit() or not base:
+            return owner
+        owner = name = base
+
+
+def _sweep_leftovers(directory: Path) -> None:
+    """Remove the half-written or half-removed copies in ``directory`` that no run is
+    writing: those of each NAME whose lock this run takes exclusively without waiting.
+    Called before this run takes any lock there."""
+    try:
+        entries = list(directory.iterdir())
+    except OSError:
+        return
+    found: dict[str, list[Path]] = {}
+    for entry in entries:
+        owner = _leftover_of(entry.name)
+        if owner is not None:
+            found.setdefault(owner, []).append(entry)
+    for owner, leftovers in found.items():
+        try:
+            with open(_lock_path(directory / owner), "ab") as handle:
+                if fcntl is not None:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError: in use
+                for leftover in leftovers:
+                    _delete(leftover)
+        except OSError:
+            continue  # a run is writing it (or the directory is read-only): left for later
+
+
+def _delete(path: Path) -> None:
+    """Remove the file or directory ``path`` if there (a symlink itself, not its target)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def _remove_unused(layout: Path, before: float) -> bool:
@@ -541,6 +612,7 @@ def push_standins(
                 # swept by a busybox build of the same line.
                 kind = "layouts" if recipe is None else "debian-layouts"
                 layout = cache / kind / f"{key}-php-{php}-{slug}.oci"
+                _sweep_leftovers(layout.parent)  # before this run holds any layout
                 held.enter_context(_in_use(layout))  # no other run removes it until pushed
                 _sweep_old(layout.parent, keep=layout)
                 digest = _cached_digest(layout)

@@ -27,6 +27,8 @@ Helpers:
 * ``seed``              ``seed(registry, repo, image, tags=())`` pushes with raw HTTP (not our client)
 * ``write_matrix``      ``write_matrix(tmp_path, registries=[(name, host/repo, primary)], ...)``
                         writes a matrix.yaml (or ``name=``) pointing at loopback registries
+* ``small_disk``        a tmpfs of 8 KiB mounted in ``tmp_path`` (root only; grow it with
+                        ``mount -o remount,size=...``), unmounted afterwards
 
 Every registry fixture skips (fails in CI) when the registry binary is missing.
 """
@@ -302,3 +304,17 @@ def write_matrix_file(
 @pytest.fixture
 def write_matrix() -> Callable[..., Path]:
     return write_matrix_file
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A file system of 8 KiB (two pages): room for a probe, not for a release's notes."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")
+    path = tmp_path / "small"
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=False)

@@ -3,6 +3,7 @@ indexes, labelled as stand-ins, runnable under QEMU, reproducible and idempotent
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import shutil
@@ -415,4 +416,66 @@ def test_checkouts_sharing_the_cache_keep_each_others_stand_ins(
     _push_from(second, host, env)  # uses its own, removes the first's, unused for long
     assert len(list(layouts.glob("*.oci"))) == 1
     assert "building the STAND-IN base" in _push_from(first, host, env)
+    forget_images(host)
+
+
+def _leftovers(cache: Path) -> list[str]:
+    return sorted(p.name for p in cache.rglob("*") if p.name.endswith((".tmp", ".trash")))
+
+
+def test_a_full_cache_leaves_no_half_written_stand_in_and_a_killed_runs_is_removed(
+    tmp_path: Path, small_disk: Path, fresh_registry: Callable[..., LocalRegistry]
+) -> None:
+    """The stand-in cache on a full file system: copying busybox and laying out the
+    stand-in fail (ENOSPC) and leave nothing half written. With room again, a run removes
+    what a killed run left beside a busybox or a layout, but never what a run still
+    holding that layout's lock may be writing."""
+    require_tool("buildah")
+    host_arch = "amd64"
+    if not standins.usable_busybox(Path("/bin/busybox"), host_arch):
+        pytest.skip("needs a static amd64 busybox at /bin/busybox")
+    subprocess.run(["mount", "-o", "remount,size=512k", str(small_disk)], check=True)
+    cache = small_disk / "cache"
+    own = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_BUSYBOX_")}
+    own[standins.ENV_CACHE] = str(cache)  # busybox copied into the cache, not named
+    with pytest.raises(OSError) as caught:
+        standins.busybox_binary(host_arch, quiet_runner(), cache / "standins", own)
+    assert caught.value.errno == errno.ENOSPC
+    assert _leftovers(cache) == []
+
+    env = {**_isolated_env(tmp_path), standins.ENV_CACHE: str(cache)}
+    host = fresh_registry().host
+
+    def push() -> dict[str, Reference]:
+        return standins.push_standins(
+            host,
+            runner=quiet_runner(),
+            lines=("8.4",),
+            platforms=(Platform.AMD64,),
+            builder=BuilderName.BUILDAH,
+            env=env,
+        )
+
+    with pytest.raises(OSError) as caught:
+        push()
+    assert caught.value.errno == errno.ENOSPC
+    assert _leftovers(cache) == []
+
+    # Room again, and what runs killed half-way (gone: their locks free) left.
+    subprocess.run(["mount", "-o", "remount,size=16m", str(small_disk)], check=True)
+    layouts = cache / "standins" / "layouts"
+    (lock,) = layouts.glob("*.oci.lock")
+    layout = layouts / lock.name.removesuffix(".lock")
+    for name in (f"{layout.name}.4242.tmp", f"{layout.name}.4243.tmp.4244.trash"):
+        (layouts / name / "blobs").mkdir(parents=True)
+        (layouts / name / "blobs" / "half").write_bytes(b"\0" * 1000)
+    busybox_tmp = cache / "standins" / "busybox" / host_arch / "busybox.4245.tmp"
+    busybox_tmp.write_bytes(b"\0" * 1000)
+    other = layouts / f"{'0' * 16}-php-8.4-amd64.oci"
+    (layouts / f"{other.name}.4246.tmp").mkdir()  # a run holding its lock is writing it
+    with standins._in_use(other):
+        pushed = push()
+        assert standins.busybox_binary(host_arch, quiet_runner(), cache / "standins", own)
+    assert pushed["8.4"].digest == standins._cached_digest(layout)
+    assert _leftovers(cache) == [f"{other.name}.4246.tmp"]
     forget_images(host)
