@@ -599,6 +599,13 @@ def local_registries(
             raise
         raise full from None
     finally:
+        if started:
+            from ..adapters.builders.buildah import forget_registry
+
+            for local in started:  # the bases buildah pulled from them, named after them
+                forget_registry(
+                    runner or Runner(output=output), local.host, os.environ if env is None else env
+                )
         for local in started:
             local.stop()
 

@@ -4,7 +4,9 @@ themselves, from a copy of the offline matrix whose template has steps appended.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -12,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from publisher.adapters.builders.buildah import building_from
+from publisher.core.reference import Reference
 from tests.conftest import ROOT, require_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -154,3 +158,55 @@ def test_a_rehearsed_backport_says_the_real_one_moves_no_floating_tag(tmp_path: 
     assert again.returncode == 0, again.stdout + again.stderr
     assert "higher stable release" not in again.stderr
     assert "Backport" not in (notes_dir / "v1.1.0.md").read_text()
+
+
+def _throwaway_hosts(result: subprocess.CompletedProcess[str]) -> set[str]:
+    said = result.stdout + result.stderr
+    hosts = set(re.findall(r"rehearsal: .* (?:is played|are served) by http://(\S+)", said))
+    assert len(hosts) == 3, said  # the two registries and the stand-in bases'
+    return hosts
+
+
+def test_a_buildah_rehearsal_leaves_no_name_of_its_registries_in_buildahs_store(
+    tmp_path: Path,
+) -> None:
+    """buildah names the stand-in base it pulls after the rehearsal's throwaway registry
+    (``127.0.0.1:PORT/stand-in/php@sha256:...``): gone with the rehearsal, as the
+    registry is. Not while another run builds from that repository: buildah finds a base
+    by digest under any registry's name, so that run may be using this very image. An
+    image store and a cache of the test's own: the base is pulled, not found there from
+    another run, and no other run building holds its repository."""
+    require_tool("buildah")
+    storage = tmp_path / "storage.conf"
+    storage.write_text(
+        f'[storage]\ndriver = "vfs"\ngraphroot = "{tmp_path / "graph"}"\n'
+        f'runroot = "{tmp_path / "run"}"\n'
+    )
+    rehearsal = Rehearsal(tmp_path, "8.4")
+    rehearsal.env |= {
+        "CONTAINERS_STORAGE_CONF": str(storage),
+        "PUBLISHER_CACHE_DIR": str(tmp_path / "cache"),
+    }
+
+    def names() -> list[str]:
+        listed = subprocess.run(
+            ["buildah", "images", "--json"],
+            env=rehearsal.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return [n for image in json.loads(listed.stdout or "[]") for n in image.get("names") or []]
+
+    result = rehearsal.rehearse("v1.0.0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    hosts = _throwaway_hosts(result)
+    assert [n for n in names() if n.partition("/")[0] in hosts] == []
+
+    another_run = Reference("127.0.0.1:1", "stand-in/php", None, "sha256:" + "0" * 64)
+    with building_from(rehearsal.env, another_run):
+        result = rehearsal.rehearse("v1.0.1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    hosts = _throwaway_hosts(result)
+    kept = [n for n in names() if n.partition("/")[0] in hosts]
+    assert [n.partition("@")[0].partition("/")[2] for n in kept] == ["stand-in/php"], kept

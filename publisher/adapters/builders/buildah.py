@@ -3,7 +3,8 @@
 ``buildah build --isolation chroot --format docker --platform P -f F --build-arg ...
 -t LOCALNAME CONTEXT``, then ``buildah push --digestfile F LOCALNAME oci:LAYOUT``
 writes a single-platform OCI image layout that the build stage pushes by digest.
-The local image is removed afterwards.
+The local image is removed afterwards; the name a rehearsal's base got when pulled from
+its throwaway registry goes when the rehearsal ends (``forget_registry``).
 
 ``--format docker`` keeps the HEALTHCHECK (the OCI image config has no field for
 it and buildah drops it there); the layout then holds a Docker schema 2
@@ -22,8 +23,11 @@ for ``BUILDAH_ISOLATION``, blanks included): every buildah command reads
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import pwd
+import re
 import shutil
 import time
 import uuid
@@ -32,8 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...core.errors import CommandError, ConfigError, ToolMissingError, UsageError
-from ...core.fileio import temp_dir
+from ...core.fileio import cache_root, temp_dir
 from ...core.platforms import BuilderName
+from ...core.reference import Reference
+from ...resolve import is_loopback
 from ..emulation import emulation_advice, require_emulation
 from ..runner import INSTALL_HINTS, Completed, Runner
 from . import dockercli
@@ -44,6 +50,11 @@ from .base import (
     probed_version,
 )
 from .layout import checked_output, normalize_config, read_layout
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - no flock here: a rehearsal keeps its bases' names
+    fcntl = None  # type: ignore[assignment]
 
 MIN_VERSION = (1, 24, 0)
 DEFAULT_ISOLATION = "chroot"
@@ -302,6 +313,83 @@ def rmi_argv(local_name: str, *, buildah: str = "buildah") -> list[str]:
     return [buildah, "rmi", local_name]
 
 
+#: Under the cache (``fileio.cache_root``): one lock per repository path that builds pull
+#: their base from on a loopback registry (``building_from``).
+BASES_DIR = "buildah-bases"
+#: Runs of ``buildah images`` when forgetting a registry: another buildah process removing
+#: an image while it lists them makes it fail ("image not known").
+LIST_ATTEMPTS = 3
+
+
+def _base_lock(env: Mapping[str, str], path: str) -> Path:
+    key = hashlib.sha256(path.encode()).hexdigest()[:32]
+    return cache_root(env) / BASES_DIR / f"{key}.lock"
+
+
+@contextlib.contextmanager
+def building_from(env: Mapping[str, str], base: Reference | None) -> Iterator[None]:
+    """Hold the lock of ``base``'s repository path shared while a build pulls and uses it,
+    when it is on a loopback registry (a rehearsal's). buildah finds a base in its store
+    by digest under any registry's name: another run's, whose ``forget_registry`` then
+    waits for this build, or leaves its names to keep the image. Without a writable cache
+    (or flock) the build goes on unheld."""
+    with contextlib.ExitStack() as stack:
+        if base is not None and fcntl is not None and is_loopback(base.domain):
+            lock = _base_lock(env, base.path)
+            try:
+                lock.parent.mkdir(parents=True, exist_ok=True)
+                handle = stack.enter_context(open(lock, "ab"))
+            except OSError:
+                pass
+            else:
+                fcntl.flock(handle, fcntl.LOCK_SH)
+        yield
+
+
+def forget_registry(runner: Runner, host: str, env: Mapping[str, str]) -> list[str]:
+    """Remove from buildah's image store the names on registry ``host`` (``HOST:PORT``),
+    e.g. ``127.0.0.1:PORT/stand-in/php@sha256:...``, which ``buildah build`` gives a base
+    it pulls; returns those removed. For a rehearsal's throwaway registries once its
+    builds are done, before they stop: a name on one is this run's own (no other run has
+    a registry on that port meanwhile) and would name a registry gone. An image that
+    holds other names too only loses these; one a container uses is kept; so is one whose
+    repository another run is building from (``building_from``: it may have found this
+    very image by digest). Never raises (``Runner.cleanup``); no buildah, nothing."""
+    buildah = runner.which("buildah")
+    if buildah is None:
+        return []
+    for _attempt in range(LIST_ATTEMPTS):
+        listed = runner.cleanup([buildah, "images", "--json"], what="buildah images")
+        if listed.ok:
+            break
+    else:
+        return []
+    try:
+        images = json.loads(listed.stdout or "[]")
+    except ValueError:
+        return []
+    forgotten: list[str] = []
+    for image in images if isinstance(images, list) else []:
+        names = image.get("names") if isinstance(image, dict) else None
+        ours = [n for n in names or [] if isinstance(n, str) and n.startswith(f"{host}/")]
+        paths = {re.split(r"[@:]", n.removeprefix(f"{host}/"), maxsplit=1)[0] for n in ours}
+        with contextlib.ExitStack() as stack:
+            try:
+                for path in sorted(paths):
+                    lock = _base_lock(env, path)
+                    lock.parent.mkdir(parents=True, exist_ok=True)
+                    handle = stack.enter_context(open(lock, "ab"))
+                    if fcntl is not None:  # OSError: another run is building from it
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                runner.output.debug(f"kept {', '.join(ours)}: another run may be using it")
+                continue
+            if ours:  # all of one image's at once: it goes when it has no other name
+                runner.cleanup([buildah, "rmi", *ours], what=f"buildah rmi of the names on {host}")
+                forgotten += ours
+    return forgotten
+
+
 def local_name_for(request: BuildRequest, token: str) -> str:
     """buildah names unqualified local images under ``localhost/``."""
     return f"localhost/{request.local_name(token)}"
@@ -398,5 +486,5 @@ class BuildahBuilder:
             isolation=self._isolation,
             image_format=self.image_format,
         )
-        with emulation_advice(request.platform):
+        with emulation_advice(request.platform), building_from(self._env, request.base):
             run_buildah(self.runner, argv, what=what, env=env)
