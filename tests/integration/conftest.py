@@ -304,4 +304,3 @@ def write_matrix_file(
 @pytest.fixture
 def write_matrix() -> Callable[..., Path]:
     return write_matrix_file
-
