@@ -14,6 +14,7 @@ from ..core.errors import StaleDockerfilesError, UsageError
 from ..core.version import parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state, print_report
+from .release_cmds import republish_reason
 
 
 @main.command("plan")
@@ -29,6 +30,12 @@ from .base import State, handle_errors, main, pass_state, print_report
     "from these: a release's pins count with its vX.Y.Z, latest follows vX.Y.Z and php-X.Y "
     "the pins.",
 )
+@click.option(
+    "--reason",
+    default=None,
+    help="The reason a republish of RELEASE would be given: checked first, as `publish "
+    "--reason` and `republish` check it (one line, at most 500 characters; exit 2).",
+)
 @pass_state
 @handle_errors
 def plan_command(
@@ -37,6 +44,7 @@ def plan_command(
     scope: options.ReleaseScope,
     as_json: bool,
     existing_tags: tuple[str, ...],
+    reason: str | None,
 ) -> None:
     """Show which tags RELEASE puts on which registry, without touching any.
 
@@ -51,7 +59,9 @@ def plan_command(
       publisher plan v2.0.0
       publisher plan v2.0.1 --existing v2.0.0 --existing v2.0.0-php-8.4 --json
       publisher plan v2.1.0-rc.1 --only 8.4,8.5
+      publisher plan v2.0.0 --only 8.4 --reason "CVE-2026-1234 in libxml2"
     """
+    republish_reason(reason)  # a republish workflow's check, before any leg is built
     version = parse_release(release)
     for tag in existing_tags:
         if planning.parse_scheme_tag(tag) is None:

@@ -429,7 +429,7 @@ def publish_command(
     """
     if not dry_run:
         state.interrupted_hint = interrupted_hint(builds=False)
-    reason = _republish_reason(reason)
+    reason = republish_reason(reason)
     from ..core.fileio import check_tmpdir, ensure_writable
     from ..core.records import read_directory
     from ..stages.publish import (
@@ -655,7 +655,7 @@ def _release(
 MAX_REASON = 500
 
 
-def _republish_reason(reason: str | None) -> str | None:
+def republish_reason(reason: str | None) -> str | None:
     """--reason without its surrounding blanks; a blank reason, one over ``MAX_REASON``
     characters, one with a line break, another control character or an invisible one
     (``text_problem``), or one that is not UTF-8 text (a lone surrogate: argv bytes Python could not decode) is refused."""
@@ -776,7 +776,7 @@ def republish_command(state: State, release_tag: str, reason: str, **given: Any)
       publisher republish v2.0.0 --reason "CVE-2026-1234 in libxml2"
       publisher republish v2.0.0 --reason "openssl update" --only 8.3,8.4
     """
-    _release(state, release_tag, reason=_republish_reason(reason), **given)
+    _release(state, release_tag, reason=republish_reason(reason), **given)
 
 
 @main.command("republish-check")

@@ -571,6 +571,56 @@ def test_weekly_republish_says_a_release_its_matrix_yaml_cannot_republish(tmp_pa
     )
 
 
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [
+        ("", "--reason must say why"),
+        ("base image update\nand more", "holds a line break"),
+        ("x" * 501, "at most 500"),
+    ],
+)
+def test_a_manual_republish_refuses_its_reason_before_any_leg_builds(
+    reason: str, said: str, tmp_path: Path
+) -> None:
+    """The check job's step runs the real publisher: a reason `publish --reason` would refuse
+    once every leg is built fails the check (exit 2), with no output for the legs, and the
+    same step passes with a reason it keeps."""
+    wf = load("republish.yml")
+    (step,) = [s for s in wf["jobs"]["check"]["steps"] if s.get("id") == "manual"]
+    assert step["env"]["REASON"] == "${{ inputs.reason }}"  # through env, never in the script
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "publisher").write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" -m publisher "$@"\n', encoding="utf-8"
+    )
+    (bin_dir / "publisher").chmod(0o755)
+    output = tmp_path / "output"
+    stderr = {}
+    for given, code in ((reason, 2), ("CVE-2026-1234 in libxml2", 0)):
+        output.write_text("")
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={
+                **tool_env(),
+                "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+                "PYTHONPATH": str(ROOT),
+                "GITHUB_OUTPUT": str(output),
+                "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+                "RELEASE_TAG": "v9.9.9",
+                "ONLY": "",
+                "REASON": given,
+            },
+        )
+        assert result.returncode == code, result.stdout + result.stderr
+        assert ("changed=true" in output.read_text()) is (code == 0)
+        stderr[code] = result.stderr
+    assert said in stderr[2]
+
+
 def test_image_build_workflow_pushes_nothing_public() -> None:
     wf = load("image-build.yml")
     triggers = wf[True]

@@ -456,6 +456,7 @@ def test_help_examples_name_matrix_files_that_exist(cli, repo_root):
     [
         ("publish", "v2.0.0", "--digests", "digests", "--reason", "  "),
         ("republish", "v2.0.0", "--reason", " "),
+        ("plan", "v2.0.0", "--reason", " "),  # the republish workflow's check, before the legs
     ],
 )
 def test_a_blank_republish_reason_is_refused_before_anything_runs(cli, args):
@@ -492,7 +493,8 @@ def test_a_blank_republish_reason_is_refused_before_anything_runs(cli, args):
     ],
 )
 @pytest.mark.parametrize(
-    "command", [("publish", "v2.0.0", "--digests", "digests"), ("republish", "v2.0.0")]
+    "command",
+    [("publish", "v2.0.0", "--digests", "digests"), ("republish", "v2.0.0"), ("plan", "v2.0.0")],
 )
 def test_a_reason_the_notes_cannot_keep_is_refused_before_anything_runs(cli, command, reason, said):
     result = cli(*command, "--reason", reason)
