@@ -19,11 +19,23 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
 from publisher.core import config
 from tests.conftest import ROOT, require_tool
+from tests.integration.conftest import HttpsRegistry
 from tests.support import workflow_policy as policy
+from tests.support.images import (
+    OCI_INDEX,
+    OCI_MANIFEST,
+    canonical,
+    digest_of,
+    make_image,
+    push_raw,
+    raw_push_blob,
+    raw_put_manifest,
+)
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 SCRIPTS = ROOT / ".github" / "scripts"
@@ -960,19 +972,76 @@ SIGN = str(SCRIPTS / "sign-release.sh")
 D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
 
 
+def referring_bundle(base: str, repo: str, subject: str, session: requests.Session) -> str:
+    """What cosign v3 pushes for a keyless signature of ``subject`` (a Sigstore bundle, as
+    an OCI 1.1 artifact referring to it) and, as on a registry without the referrers API
+    (Docker Hub, GHCR), the referrers index under the tag sha256-HEX, written as
+    go-containerregistry writes it (no artifactType in its entries). Returns the tag."""
+    empty, bundle = b"{}", b'{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}'
+    for blob in (empty, bundle):
+        raw_push_blob(base, repo, blob, session)
+    subject_body = session.get(
+        f"{base}/v2/{repo}/manifests/{subject}", headers={"Accept": OCI_INDEX}, timeout=30
+    ).content
+    bundle_type = "application/vnd.dev.sigstore.bundle.v0.3+json"
+    manifest = canonical(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.empty.v1+json",
+                "artifactType": bundle_type,
+                "digest": digest_of(empty),
+                "size": len(empty),
+            },
+            "layers": [
+                {"mediaType": bundle_type, "digest": digest_of(bundle), "size": len(bundle)}
+            ],
+            "subject": {"mediaType": OCI_INDEX, "digest": subject, "size": len(subject_body)},
+        }
+    )
+    raw_put_manifest(base, repo, manifest, OCI_MANIFEST, session=session)
+    tag = subject.replace(":", "-")
+    listing = canonical(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {"mediaType": OCI_MANIFEST, "digest": digest_of(manifest), "size": len(manifest)}
+            ],
+        }
+    )
+    raw_put_manifest(base, repo, listing, OCI_INDEX, tag, session=session)
+    return tag
+
+
 @pytest.mark.integration
-def test_sign_release_signs_every_index_digest_on_every_registry(tmp_path: Path) -> None:
+def test_sign_release_signs_only_the_digests_not_yet_signed(
+    tmp_path: Path, https_registry: HttpsRegistry, repo: str
+) -> None:
+    """A rerun or a republish signs no digest twice: the script reads the real registry
+    (skopeo) and skips a digest with a signature tag (cosign before v3) or a Sigstore
+    bundle referring to it (cosign v3, the referrers tag schema). Only the signing call is
+    a stand-in: the recording ``cosign`` (sigstore is out of reach)."""
     log, env = fake_tools(tmp_path)
-    refs = [
-        {"dockerhub": f"docker.io/acme/php-fpm@{D1}", "ghcr": f"ghcr.io/acme/php-fpm@{D1}"},
-        {"dockerhub": f"docker.io/acme/php-fpm@{D2}", "ghcr": f"ghcr.io/acme/php-fpm@{D2}"},
-    ]
+    require_tool("skopeo")
+    registry, session = https_registry, https_registry.session
+    env["SSL_CERT_FILE"] = str(https_registry.cert)  # skopeo trusts the registry's certificate
+    base = f"https://{registry.host}"
+    old, new, v3 = (push_raw(base, repo, make_image(), session=session) for _ in range(3))
+    # an earlier run signed `old` with cosign v2: the signature tag sha256-HEX.sig
+    signature = make_image(("linux/amd64",))
+    push_raw(base, repo, signature, tags=[old.replace(":", "-") + ".sig"], session=session)
+    referring_bundle(base, repo, v3, session)  # and `v3` with cosign v3
+    refs = [{"hub": f"{registry.host}/{repo}@{d}"} for d in (old, new, v3)]
     notes = notes_json(tmp_path / "v2.0.0.json", stand_in=False, refs=refs)
-    result = subprocess.run([SIGN, str(notes)], env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert log.read_text().splitlines() == [
-        f"sign --yes {r}" for line in refs for r in line.values()
-    ]
+    result = subprocess.run(
+        [SIGN, str(notes)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert log.read_text().splitlines() == [f"sign --yes {registry.host}/{repo}@{new}"]
+    assert f"already signed: {registry.host}/{repo}@{old}" in result.stdout
+    assert f"already signed: {registry.host}/{repo}@{v3}" in result.stdout
 
 
 @pytest.mark.integration
