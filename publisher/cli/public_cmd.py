@@ -32,7 +32,9 @@ def check_public_command(
     code 12 and the one-time steps that make it public. A pin missing from a
     repository anyone can read (the registry lists its tags anonymously) is no
     such tag, exit 12 too: the repository is public, the release is not there
-    (`publisher verify` names every missing tag). A registry that does not
+    (`publisher verify` names every missing tag); so is a pin answered 404 where
+    the tags are not listed either (a repository never pushed there): the read
+    was let in (a private repository is refused, 401/403). A registry that does not
     answer is reported beside the others, and alone fails with exit code 7 (rerun);
     one that rate-limits the reads, exit code 6 (wait, then rerun): neither says
     who may read the repository. One that sends an answer publisher cannot take (a

@@ -40,9 +40,10 @@ from ..core.version import Release
 from .clients import AnonymousClient
 from .parallel import in_parallel
 
-#: What an anonymous read that got "not found" says: a private repository, or a pin
-#: that does not exist (a release not published, or published elsewhere).
-NOT_FOUND = "not found anonymously"
+#: What an anonymous read answered "not found" (404) says: the registry let the read in
+#: (a private repository is refused, 401/403: Docker Hub, GHCR), and has no such pin, nor
+#: perhaps the repository (a release not published there, or published elsewhere).
+NOT_FOUND = "not found anonymously (the read was let in: no 401/403)"
 #: What it says when the registry listed the repository's tags to anyone: the
 #: repository is readable, and the pin is not there.
 ABSENT = "no such tag (the repository is readable anonymously)"
@@ -71,10 +72,20 @@ class PinRead:
 
     @property
     def refused(self) -> bool:
-        """The registry answered and would not let anyone read the pin (a pin it does not
-        hold, in a repository anyone can read, is not refused: it is absent; a read it
-        rate-limited is not refused either: nothing is known of who may read it)."""
-        return not self.ok and self.answered and self.problem != ABSENT and not self.limited
+        """The registry answered and would not let anyone read the pin (401/403). A pin it
+        answered 404 for is not refused: the read was let in, the pin is not there; a read
+        it rate-limited is not refused either: nothing is known of who may read it."""
+        return (
+            not self.ok
+            and self.answered
+            and self.problem not in (ABSENT, NOT_FOUND)
+            and not self.limited
+        )
+
+    @property
+    def missing(self) -> bool:
+        """The registry let the anonymous read in and has no such pin (404)."""
+        return self.problem in (ABSENT, NOT_FOUND)
 
 
 @dataclass(frozen=True)
@@ -93,8 +104,9 @@ class PublicCheck:
         for registry in config.registries:
             reads = [r for r in self.reads if r.registry == registry.name]
             refused = any(r.refused for r in reads)
-            # every read rate-limited: nothing is known of who may read it
-            limited = all(r.limited for r in reads)
+            # every read rate-limited: nothing is known of who may read it; nor when no pin
+            # was there to read and the repository was not listed (perhaps never pushed)
+            limited = all(r.limited for r in reads) or all(r.problem == NOT_FOUND for r in reads)
             registries.append(
                 {
                     "name": registry.name,
@@ -193,7 +205,7 @@ def check_public(
             except NotFoundError as exc:
                 if exc.missing == "tag":  # its tags were listed to anyone: it is readable
                     return PinRead(registry.name, str(ref), None, ABSENT)
-                # GHCR answers a private package's anonymous read with "not found" too.
+                # let in (a private repository is refused: 401/403), and no such pin there
                 return PinRead(registry.name, str(ref), None, NOT_FOUND)
             except RateLimitedError as exc:
                 return PinRead(
@@ -279,16 +291,16 @@ def _read_error(
         )
     absent = (
         (
-            f"{version.tag} has a record, so a pin missing from a registry whose repository "
-            "anyone can read was deleted there after it was published (or the registry was "
+            f"{version.tag} has a record, so a pin missing from a registry that lets anyone "
+            "read (it answered 404, not 401/403) was deleted there after it was published (or the registry was "
             f"added to matrix.yaml after the release): `{verify}` names every missing tag, "
             f"and `{locations.command('audit', '--repair')}` copies them back from a "
             "registry that holds them"
         )
         if recorded
         else (
-            f"a pin not on a registry whose repository anyone can read was never pushed there "
-            f"(a release not published yet, or stopped halfway): `{verify}` names every "
+            f"a pin missing from a registry that lets anyone read (it answered 404, not "
+            f"401/403) was never pushed there (a release not published yet, or stopped halfway): `{verify}` names every "
             f"missing tag, and `{locations.command('release', version.tag)}` "
             "finishes the release"
         )
@@ -302,13 +314,13 @@ def _read_error(
         "nothing of who may read the repository; wait until its limit resets, then run "
         f"`{rerun}` again"
     )
-    if not failed and not any(f.problem == ABSENT for f in failures):
+    if not failed and not any(f.missing for f in failures):
         # only rate-limited reads (and maybe registries that did not answer)
         return RateLimitedVerificationError(
             defects,
             hint=wait + (f"\n  And {retry}." if down else ""),
         )
-    if not failed:  # every pin that failed is absent from a readable repository
+    if not failed:  # every pin that failed is missing from a registry anyone may read
         hint = absent
     else:
         steps = "\n".join(f"  {r.name}: {fix_steps(config, r, rerun)}" for r in failed)
@@ -316,15 +328,7 @@ def _read_error(
             "consumers pull without credentials, so they cannot use this release until "
             f"it is readable anonymously. One-time steps:\n{steps}"
         )
-        if any(f.problem == NOT_FOUND for f in failures):
-            # A registry may hide a private repository as "not found": the steps above may
-            # apply, or the pin is not there at all, which a read with credentials tells.
-            hint += (
-                f"\n  A pin not found may also not exist at all (a release not published yet, "
-                f"or a mistyped tag): `{verify}` reads the release with "
-                "credentials and names every missing tag."
-            )
-        if any(f.problem == ABSENT for f in failures):
+        if any(f.missing for f in failures):
             hint += f"\n  And {absent}."
     if limited:
         hint += f"\n  And {wait}."

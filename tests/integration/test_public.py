@@ -353,3 +353,35 @@ def test_a_registry_that_rate_limits_the_anonymous_reads_is_not_called_private(
     assert text.returncode == 6
     assert "error: rate limited: 3 defects found" in text.stderr
     assert "Traceback" not in text.stderr
+
+
+@pytest.mark.parametrize("pushed", [False, True], ids=["repository-never-pushed", "other-tags"])
+def test_an_open_registry_missing_the_pins_is_told_to_publish_not_to_open_up(
+    tmp_path: Path,
+    registry: LocalRegistry,
+    second_registry: LocalRegistry,
+    environment: dict[str, str],
+    write_matrix: Callable[..., Path],
+    pushed: bool,
+) -> None:
+    """A registry that lets anyone read (no 401/403) answers a pin it lacks with 404: the
+    release did not push it there. The tip says to finish the release, never to make the
+    repository readable without credentials, which it already is."""
+    repo, _ = seeded(registry.host)
+    if pushed:  # the repository holds another release's pins only
+        push_raw(f"http://{second_registry.host}", repo, make_image(("linux/amd64",)), ["v1.0.0"])
+    matrix = two_registries(
+        write_matrix, tmp_path, repo, registry.host, ("ghcr", second_registry.host)
+    )
+    result = run(matrix, environment, "--json")
+    out = result.stdout + result.stderr
+    assert result.returncode == 12, out
+    report = json.loads(result.stdout)
+    registries = {r["name"]: r for r in report["registries"]}
+    assert registries["hub"]["public"] is True, out
+    assert registries["ghcr"]["public"] is not False, out  # nothing says it is private
+    assert all(pin["problem"] for pin in registries["ghcr"]["pins"]), out
+    hint = " ".join(report["error"]["hint"].split())
+    assert f"`publisher release {RELEASE} --config {matrix}` finishes the release" in hint, hint
+    for wrong in ("One-time steps", "readable without credentials in that registry's settings"):
+        assert wrong not in hint, hint

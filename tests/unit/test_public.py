@@ -79,12 +79,15 @@ def _refused(error: Exception) -> VerificationError:
     return failure
 
 
-def test_a_pin_not_found_anonymously_may_be_private_or_missing_and_the_hint_says_both() -> None:
+def test_a_pin_not_found_anonymously_was_not_pushed_and_the_hint_says_to_publish() -> None:
+    """A 404 answers a read the registry let in (a private one refuses it, 401/403): the
+    pin is not there, which no change of visibility fixes."""
     error = _refused(NotFoundError("tag 'v9.9.9-php-8.3' not found"))
     assert error.exit_code == 12
-    assert "not found anonymously" in str(error)
-    assert error.hint and "GHCR creates packages private" in error.hint
-    assert "`publisher verify v9.9.9`" in error.hint  # or the pin does not exist at all
+    assert "not found anonymously (the read was let in: no 401/403)" in str(error)
+    assert error.hint and "GHCR creates packages private" not in error.hint
+    assert "`publisher verify v9.9.9` names every missing tag" in error.hint
+    assert "`publisher release v9.9.9` finishes the release" in error.hint
 
 
 def test_a_tag_missing_from_a_repository_anyone_can_read_is_absent_not_private() -> None:
