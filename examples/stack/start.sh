@@ -287,10 +287,12 @@ trap 'rm -rf "$work"' EXIT
 pid=
 # Pulls and engine calls run in the background (for their deadlines): stop them with
 # the launcher (exit 130 for SIGINT, 143 for SIGTERM, as publisher's commands).
-trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 130' INT
-trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 143' TERM
+# A pull runs in a session of its own where setsid is found: its process group (docker and
+# the credential helper it may be waiting on) is stopped with it.
+trap 'if [ -n "$pid" ]; then kill "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 130' INT
+trap 'if [ -n "$pid" ]; then kill "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 143' TERM
 # SIGHUP (the terminal closed): stopped as by SIGTERM, its temporary folder removed too.
-trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 129' HUP
+trap 'if [ -n "$pid" ]; then kill "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 129' HUP
 
 # engine CMD...: CMD (a docker engine call, its errors kept in $work/engine.err) under a deadline of
 # $engine_timeout s kept by a background watchdog (no GNU timeout); status 124 and
@@ -1063,23 +1065,63 @@ not_here() {
   esac
 }
 
+# credential_helper HOST: the docker credential helper the docker config names for HOST (its
+# credHelpers entry, else its credsStore), read with sed (no jq); nothing when it names none.
+# docker asks it before any request to the registry, and waits for it without a deadline.
+credential_helper() {
+  config=${DOCKER_CONFIG:-${HOME:-}/.docker}/config.json
+  [ -f "$config" ] && [ -r "$config" ] || return 0
+  host_re=$(printf '%s' "$1" | sed 's/[].[*^$\\/]/\\&/g')
+  tr '\n\r\t' '   ' <"$config" 2>/dev/null | sed -n -E \
+    -e "s#.*\"(https?://)?$host_re(/[^\"]*)?\"[[:space:]]*:[[:space:]]*\"([A-Za-z0-9._-]+)\".*#\3#p" \
+    -e 't' -e 's#.*"credsStore"[[:space:]]*:[[:space:]]*"([A-Za-z0-9._-]+)".*#\1#p' | sed -n 1p
+}
+
+# stop_pull PID: ends a pull at its deadline whatever the docker CLI does: SIGTERM to its
+# process group (docker and a credential helper it waits on, which docker waits for through
+# two more SIGTERMs), SIGKILL after a grace of 2 s, and no wait for one that even outlives
+# SIGKILL (stuck in the kernel): the deadline holds.
+stop_pull() {
+  kill "-$1" 2>/dev/null || kill "$1" 2>/dev/null
+  grace=0
+  while kill -0 "$1" 2>/dev/null && [ "$grace" -lt 10 ]; do
+    sleep 0.2 2>/dev/null || sleep 1
+    grace=$((grace + 1))
+  done
+  kill -KILL "-$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null
+  grace=0
+  while kill -0 "$1" 2>/dev/null && [ "$grace" -lt 5 ]; do
+    sleep 0.2 2>/dev/null || sleep 1
+    grace=$((grace + 1))
+  done
+  if kill -0 "$1" 2>/dev/null; then return 1; fi
+}
+
 # pull REF: docker pull under two deadlines (no GNU timeout needed): the registry
 # must answer within $registry_timeout s, the whole pull finish within $pull_timeout s.
 # Sets pull_class (available, unreachable, not-on-registry, auth-required,
 # platform-missing, rate-limited, registry-error) and pull_detail; pull_slow when the pull
-# itself outlasted STACK_PULL_TIMEOUT.
+# itself outlasted STACK_PULL_TIMEOUT; pull_helper when docker said nothing in time and the
+# docker config names a credential helper for the registry (it may be what docker waits on).
 pull_slow=
 pull() {
   log=$work/pull.log
   : >"$log"
   # the registry asked is REF's own (the base's may be another than the pre-built image's)
   if reference "$1"; then pull_host=${ref_repository%%/*}; else pull_host=$registry_host; fi
-  "$docker" pull --platform "$platform" "$1" >"$log" 2>&1 &
+  # In a session of its own (setsid, where there is one: Linux, not macOS), the pull's
+  # process group holds docker and any credential helper it runs, stopped together.
+  if command -v setsid >/dev/null 2>&1; then
+    setsid "$docker" pull --platform "$platform" "$1" >"$log" 2>&1 </dev/null &
+  else
+    "$docker" pull --platform "$platform" "$1" >"$log" 2>&1 &
+  fi
   pid=$!
   ticks=0
   answered=false
   timed_out=
   pull_slow=
+  pull_helper=
   while kill -0 "$pid" 2>/dev/null; do
     # Answered: docker says what it pulls (`REF: Pulling from PATH`, then the digest), which
     # it does once the registry answered. Not any output: the CLI's own warnings (a
@@ -1094,21 +1136,27 @@ pull() {
       pull_slow=1
     fi
     if [ -n "$timed_out" ]; then
-      kill "$pid" 2>/dev/null
       break
     fi
     sleep 0.2 2>/dev/null || sleep 1
     ticks=$((ticks + 1))
     if [ $((ticks % 75)) = 0 ]; then say "still pulling $1 ($((ticks / 5)) s)"; fi
   done
-  wait "$pid" 2>/dev/null  # no "Terminated" from dash for a pull stopped at its deadline
-  exit_status=$?
-  pid=
   if [ -n "$timed_out" ]; then
+    # no "Terminated" from dash for a pull stopped at its deadline
+    if stop_pull "$pid"; then wait "$pid" 2>/dev/null; fi
+    pid=
     pull_class=unreachable
     pull_detail=$timed_out
+    if [ "$answered" = false ]; then
+      pull_helper=$(credential_helper "$pull_host")
+      [ -z "$pull_helper" ] || pull_detail="$timed_out (docker said nothing: it asks the credential helper docker-credential-$pull_helper, which the docker config names for $pull_host, before the registry)"
+    fi
     return 1
   fi
+  wait "$pid" 2>/dev/null
+  exit_status=$?
+  pid=
   if [ "$exit_status" = 0 ]; then
     pull_class=available
     pull_detail="pulled $1"
@@ -1144,12 +1192,18 @@ pull() {
   return 1
 }
 
+# helper_fix NAME HOST: what to do about a credential helper that may hang (resolve's words).
+helper_fix() {
+  printf '%s' "a credential helper (docker-credential-$1) may be waiting, for a locked keychain or a pinentry: unlock it, and check that \`echo $2 | docker-credential-$1 get >/dev/null\` ends"
+}
+
 # problem CLASS DETAIL: sets why and advice, worded like `publisher resolve`.
 problem() {
   case $1 in
     unreachable)
       why="registry $registry_host is offline or unreachable: $2"
       advice="check the network or proxy, ${try_other}or point PHP_IMAGE_REPOSITORY at a registry you can reach"
+      [ -z "$pull_helper" ] || advice="$(helper_fix "$pull_helper" "$registry_host"); else $advice"
       # a pull cut short by its own deadline: a slow connection may need a longer one
       [ -z "$pull_slow" ] || advice="$slow_pull_fix, or $advice" ;;
     not-published)
@@ -1387,6 +1441,8 @@ base_fix() {
     unreachable)
       if [ -n "$pull_slow" ]; then  # the registry answered: the pull was cut short
         echo "$slow_pull_fix, or pull the base once yourself (\`docker pull --platform $platform $base\`, which has no deadline)"
+      elif [ -n "$pull_helper" ]; then
+        echo "$(helper_fix "$pull_helper" "$base_host"); else pull $base (or the pre-built image) once while online"
       else
         echo "pull $base (or the pre-built image) once while online"
       fi ;;

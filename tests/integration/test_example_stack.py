@@ -151,6 +151,7 @@ def _bin_dir(target: Path, docker: str) -> Path:
         "tee",
         "mkfifo",
         "mkdir",
+        "setsid",  # util-linux: every Linux has it (a Mac has none, and does without)
     ):
         found = shutil.which(tool)
         if found:
@@ -2342,6 +2343,95 @@ def test_every_posix_shell_decides_and_says_what_dash_does(
         assert runs[shell] == runs["dash"], case
         assert runs["dash"][0] == exit_code, (case, runs["dash"])
         assert runs["dash"][2], case  # it said something of its own
+
+
+def hanging_helper(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A credential helper that never answers (a locked keychain's): a folder to put on PATH
+    holding ``docker-credential-NAME``, and the file its pid and its child's are written to."""
+    folder, pids = tmp_path / "helpers", tmp_path / "helper.pids"
+    folder.mkdir(exist_ok=True)
+    helper = folder / f"docker-credential-{name}"
+    helper.write_text(f"#!/bin/sh\necho $$ >>'{pids}'\nsleep 1000 &\necho $! >>'{pids}'\nwait\n")
+    helper.chmod(0o755)
+    return folder, pids
+
+
+def newest_docker_cli() -> str:
+    """The newest docker CLI here: docker 27 and later wait on a credential helper through a
+    SIGTERM (Debian's 26 does not), as Docker Desktop's does."""
+
+    def version(cli: str) -> tuple[int, ...]:
+        said = run(cli, "version", "--format", "{{.Client.Version}}", check=False).stdout
+        return tuple(int(part) for part in re.findall(r"\d+", said)[:3])
+
+    here = {str(Path(folder, "docker")) for folder in os.get_exec_path()}
+    clis = {docker_cli()} | {cli for cli in here if Path(cli).is_file()}
+    return max(sorted(clis), key=version)
+
+
+def alive(pids: Path) -> list[int]:
+    """The pids listed in ``pids`` that still run (zombies aside)."""
+    found = []
+    for word in pids.read_text().split() if pids.exists() else ():
+        try:
+            state = Path(f"/proc/{word}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            found.append(int(word))
+    return found
+
+
+@pytest.mark.parametrize("setsid", [True, False], ids=["setsid", "no-setsid"])
+@pytest.mark.parametrize("shell", ["dash", *SHELLS])
+def test_a_hanging_credential_helper_keeps_neither_the_launcher_nor_its_deadline(
+    world: World, project: str, tmp_path: Path, shell: str, setsid: bool
+) -> None:
+    """docker waits on a credential helper without a deadline, through SIGTERM: the
+    launcher still stops at STACK_REGISTRY_TIMEOUT (SIGKILL after a grace), names the helper
+    the docker config gives for the registry as what may be waiting, and, where setsid is
+    (Linux; a Mac has none), leaves no part of the helper running."""
+    interpreter = (shell,) if shell == "dash" else SHELLS[shell]
+    bin_dir = tmp_path / "bin"  # the launcher's PATH, with the newest docker CLI here
+    bin_dir.mkdir()
+    for tool in world.bin_dir.iterdir():
+        if tool.name != "docker" and (setsid or tool.name != "setsid"):  # a Mac has none
+            (bin_dir / tool.name).symlink_to(tool.resolve())
+    (bin_dir / "docker").symlink_to(newest_docker_cli())
+    helpers, pids = hanging_helper(tmp_path, "hangs")
+    host = world.registry.host
+    env = launcher_env(
+        world, project, tmp_path, PATH=f"{helpers}:{bin_dir}", STACK_REGISTRY_TIMEOUT="1",
+        ALLOW_LOCAL_BUILD_FALLBACK="false", PHP_IMAGE_CACHE_CHECK="false",
+    )  # fmt: skip
+    Path(env["DOCKER_CONFIG"], "config.json").write_text(
+        json.dumps({"credHelpers": {host: "hangs"}}, indent="\t")
+    )
+    began = time.monotonic()
+    try:
+        proc = run(
+            shutil.which(interpreter[0]) or interpreter[0], *interpreter[1:],
+            str(STACK / "start.sh"), env=env, check=False, timeout=20,
+        )  # fmt: skip
+        took = time.monotonic() - began
+        fields = decision_fields(proc.stderr)
+        assert fields == {"decision": "cannot-proceed", "availability": "unreachable"}, proc.stderr
+        assert took < 8, (took, proc.stderr)
+        assert pids.exists(), "docker never asked the helper"
+        assert f"no answer from {host} within 1 s (docker said nothing: it asks the " in (
+            proc.stderr
+        ), proc.stderr
+        assert "credential helper docker-credential-hangs, which the docker config" in proc.stderr
+        assert (
+            "start: fix: a credential helper (docker-credential-hangs) may be waiting, for a "
+            f"locked keychain or a pinentry: unlock it, and check that `echo {host} | "
+            "docker-credential-hangs get >/dev/null` ends; else check the network or proxy"
+        ) in proc.stderr, proc.stderr
+        if setsid:
+            assert not alive(pids), "the helper was left running"
+    finally:
+        for pid in alive(pids):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_a_docker_hub_repository_is_named_docker_io(
