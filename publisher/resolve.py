@@ -956,6 +956,15 @@ class CredentialsError(Problem):
     """The docker config or a credential helper gave nothing usable; ``hint`` says what to do."""
 
 
+class HelperHung(CredentialsError):
+    """A credential helper did not answer in time (a locked keychain, a pinentry waiting):
+    nothing was asked of the registry. ``binary`` is the helper's command."""
+
+    def __init__(self, message: str, *, binary: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.binary = binary
+
+
 class DockerConfigError(CredentialsError):
     """The docker config file itself cannot be read; ``source`` is its path."""
 
@@ -966,16 +975,31 @@ class DockerConfigError(CredentialsError):
 
 def run_command(argv: Sequence[str], stdin: bytes, timeout: float) -> tuple[int, bytes]:
     """The default :data:`RunCommand`: a subprocess. This is the vendored file's own way to
-    start a command; publisher's full client passes one through its runner instead."""
+    start a command; publisher's full client passes one through its runner instead.
+
+    The command runs in a session of its own, and its whole process group is killed when it
+    does not finish in time (a helper's own children, a ``sleep`` or a pinentry, too)."""
+    import signal
     import subprocess
 
+    proc = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
-        proc = subprocess.run(
-            list(argv), input=stdin, capture_output=True, timeout=max(timeout, 0.1), check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise TimeoutError(f"{argv[0]} did not finish within {timeout:g} s") from None
-    return proc.returncode, proc.stdout
+        out, _ = proc.communicate(stdin, timeout=max(timeout, 0.1))
+    except BaseException as exc:  # the deadline, or an interrupt: none of it is left running
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.kill()
+        proc.communicate()
+        if isinstance(exc, subprocess.TimeoutExpired):
+            raise TimeoutError(f"{argv[0]} did not finish within {timeout:g} s") from None
+        raise
+    return proc.returncode, out
 
 
 def user_home(env: Mapping[str, str]) -> Path | None:
@@ -1053,6 +1077,30 @@ def _config_keys(host: str) -> list[str]:
     return [host, f"https://{host}", f"http://{host}", f"https://{host}/v1/", f"https://{host}/v2/"]
 
 
+def config_hostname(key: str) -> str:
+    """A docker config key as the registry host it stands for, as docker reads it (its
+    ``ConvertToHostname``): without a scheme or a path, ``https://HOST/v1/`` is ``HOST``."""
+    for scheme in ("http://", "https://"):
+        if key.startswith(scheme):
+            key = key[len(scheme) :]
+            break
+    return key.split("/", 1)[0]
+
+
+def _matching_keys(entries: Mapping[str, Any], host: str) -> list[str]:
+    """The keys of a docker config's ``credHelpers`` or ``auths`` that stand for ``host``:
+    the usual spellings first (most specific first), then any other spelling of it."""
+    spellings = _config_keys(host)
+    names = {config_hostname(key) for key in spellings}
+    found = [key for key in spellings if key in entries]
+    found += sorted(
+        key
+        for key in entries
+        if isinstance(key, str) and key not in found and config_hostname(key) in names
+    )
+    return found
+
+
 def helper_credentials(
     helper: str, host: str, *, run: RunCommand = run_command, timeout: float = HELPER_TIMEOUT
 ) -> BasicCredentials | None:
@@ -1070,8 +1118,9 @@ def helper_credentials(
             hint=f"install it, remove it from the docker config, {instead}",
         ) from None
     except TimeoutError:
-        raise CredentialsError(
+        raise HelperHung(
             f"the docker credential helper {binary} did not answer within {timeout:g} s",
+            binary=binary,
             hint=f"it may be waiting for its store to be unlocked (a keychain or pass prompt): "
             f"unlock it and try again, {instead}",
         ) from None
@@ -1113,6 +1162,14 @@ def _auth_entry(entry: Mapping[str, Any], where: str) -> BasicCredentials | None
     user, secret = entry.get("username"), entry.get("password")
     if user and secret:
         return BasicCredentials(str(user), str(secret), "docker config")
+    if entry.get("identitytoken"):  # `auth` then holds "user:" alone
+        raise CredentialsError(
+            f"{where} holds an identity token (an OAuth login, as `az acr login` writes), "
+            "which is not supported: only a username with a password or token is",
+            hint="log in with a username and a password or access token instead (`docker "
+            "logout` for this registry, then `docker login -u USER` with the password or "
+            "token on stdin), or set the registry's credential environment variables",
+        )
     encoded = entry.get("auth")
     if not encoded:
         return None
@@ -1139,10 +1196,9 @@ def credentials_from_config(
     """Credentials for ``host`` from a parsed docker config, or None; ``helper(name)`` asks
     a credential helper (see :func:`helper_credentials`), without it helpers are skipped.
     Pure apart from that callback. CredentialsError for an unusable ``auths`` entry."""
-    keys = _config_keys(host)
     helpers = data.get("credHelpers")
     if helper is not None and isinstance(helpers, Mapping):
-        for key in keys:
+        for key in _matching_keys(helpers, host):
             name = helpers.get(key)
             if isinstance(name, str) and name:
                 return helper(name)
@@ -1153,7 +1209,7 @@ def credentials_from_config(
             return found
     auths = data.get("auths")
     if isinstance(auths, Mapping):
-        for key in keys:
+        for key in _matching_keys(auths, host):
             entry = auths.get(key)
             if isinstance(entry, Mapping):
                 found = _auth_entry(entry, f"{where} (auths[{key!r}])")
@@ -1242,6 +1298,9 @@ class Result:
     tags: tuple[str, ...] | None = None
     elapsed: float = 0.0
     authenticated: bool = False
+    #: Why the docker config gave no credentials for the registry, when it has a problem
+    #: (the probe then asked anonymously, or, for a helper that hung, not at all).
+    credentials_problem: CredentialsError | None = None
 
     @property
     def available(self) -> bool:
@@ -1305,14 +1364,29 @@ def find_credentials(
     run: RunCommand = run_command,
 ) -> BasicCredentials | None:
     """Environment variables first, then the docker config; None means anonymous (also
-    when the config or a helper gives nothing usable: the probe then asks anonymously)."""
+    when the config or a helper gives nothing usable: see :func:`lookup_credentials`)."""
+    return lookup_credentials(host, env, timeout=timeout, run=run)[0]
+
+
+def lookup_credentials(
+    host: str,
+    env: Mapping[str, str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    run: RunCommand = run_command,
+) -> tuple[BasicCredentials | None, CredentialsError | None]:
+    """:func:`find_credentials`, and why the docker config gave none when it has a problem
+    (not valid JSON, an ``auth`` that is no base64 of user:password, a helper that fails,
+    answers nonsense or hangs): the probe then asks anonymously, and says so."""
     user, password = env.get(ENV_USERNAME), env.get(ENV_PASSWORD)
     if user and password:
-        return BasicCredentials(user, password, f"env {ENV_USERNAME}/{ENV_PASSWORD}")
+        return BasicCredentials(user, password, f"env {ENV_USERNAME}/{ENV_PASSWORD}"), None
     try:
-        return docker_config_credentials(host, env, run=run, timeout=timeout)
-    except CredentialsError:
-        return None
+        return docker_config_credentials(host, env, run=run, timeout=timeout), None
+    except DockerConfigError as exc:
+        return None, CredentialsError(f"{exc.message} ({exc.source})", hint=exc.hint)
+    except CredentialsError as exc:
+        return None, exc
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -1978,7 +2052,16 @@ def probe(
 
     def work() -> None:
         try:
-            creds = credentials or find_credentials(target.host, env, timeout=timeout)
+            creds, problem = credentials, None
+            if creds is None:  # a helper gets most of the time: the rest is for the registry
+                creds, problem = lookup_credentials(target.host, env, timeout=timeout * 0.8)
+            if isinstance(problem, HelperHung):  # the registry was not asked
+                box["result"] = Result(
+                    Status.UNREACHABLE,
+                    f"{problem.message}, so {target.host} was not asked",
+                    credentials_problem=problem,
+                )
+                return
             announce_secret(creds, env)
             session = _Session(target, creds, deadline, clock, env, timeout)
             try:
@@ -1993,7 +2076,12 @@ def probe(
                 )
             # The detail may quote a URL or a body the registry sent: it may echo a secret.
             detail = without_secrets(result.detail, creds)
-            box["result"] = replace(result, detail=detail, authenticated=session.authenticated)
+            box["result"] = replace(
+                result,
+                detail=detail,
+                authenticated=session.authenticated,
+                credentials_problem=problem,
+            )
         except _Outcome as out:
             box["result"] = Result(out.status, without_secrets(out.detail))
         except BaseException as exc:  # a bug: hand it to the caller's thread
@@ -3274,8 +3362,31 @@ def _problem(choice: Choice, result: Result, inputs: Inputs) -> tuple[str, str]:
     """(what went wrong, what to do about it) for an unusable pre-built image.
 
     The words match examples/stack/start.sh, class for class; an input a flag gave is
-    named as that flag.
+    named as that flag. A docker config that gave no credentials for a problem of its own
+    (a helper that hung, failed or answered nonsense, a file that is no JSON, an ``auth``
+    that is no base64 of user:password) is named first, as the likely cause.
     """
+    why, fix = _registry_problem(choice, result, inputs)
+    problem = result.credentials_problem
+    if problem is None or result.status is Status.PLATFORM_MISSING:
+        return why, fix
+    host = choice.repository.domain
+    if isinstance(problem, HelperHung):  # start.sh's words, for what it can only suspect
+        return (
+            f"{problem.message}: {host} was not asked",
+            f"a credential helper ({problem.binary}) may be waiting, for a locked keychain or "
+            f"a pinentry: unlock it, and check that `echo {host} | {problem.binary} get "
+            f">/dev/null` ends; else {fix}",
+        )
+    return (
+        f"{why} (asked without credentials: {problem.message})",
+        f"{problem.hint or 'fix the docker config'} (the docker config's problem is the likely "
+        f"cause); else {fix}",
+    )
+
+
+def _registry_problem(choice: Choice, result: Result, inputs: Inputs) -> tuple[str, str]:
+    """:func:`_problem` for what the registry answered."""
     host = choice.repository.domain
     status = result.status
     # The other registry is advised only when it is another repository: a release on one

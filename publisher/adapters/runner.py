@@ -132,6 +132,10 @@ _live: set[subprocess.Popen[str]] = set()
 _live_lock = threading.RLock()  # re-entered when the signal handler interrupts its holder
 
 
+class CommandTimedOut(CommandError):
+    """A command :meth:`Runner.run` stopped at its ``timeout``."""
+
+
 class LostTrack(OSError):
     """Raised by ``run_tracked``: an ``OSError`` met once the command had started, while
     waiting for it or reading its output. The command (its process group) was stopped
@@ -481,7 +485,7 @@ class Runner:
         except subprocess.TimeoutExpired as exc:
             captured = _decode(exc.stdout) + _decode(exc.stderr)
             said = "its last output is shown above" if captured.strip() else "it printed nothing"
-            raise CommandError(
+            raise CommandTimedOut(
                 f"`{label}` did not finish within {in_seconds(exc.timeout)}",
                 output=tail(self.output.redact(captured)),
                 hint=hint or f"the command hung; {said}",

@@ -20,8 +20,10 @@ from click.testing import CliRunner
 from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.output import Output
 from publisher.adapters.registry import RegistryClient, credentials_for, credentials_for_host
+from publisher.adapters.registry import credentials as registry_credentials
+from publisher.adapters.runner import Runner
 from publisher.core.config import Registry
-from publisher.core.errors import PublisherError, RegistryError
+from publisher.core.errors import AuthError, PublisherError, RegistryError
 from publisher.core.reference import Reference, parse
 from tests.conftest import require_tool
 from tests.support.faultproxy import Fault, FaultProxy
@@ -316,3 +318,50 @@ def test_21_a_token_echoed_in_a_token_servers_error_is_never_shown(
         said = result.stdout + result.stderr
         shown = [line for line in said.splitlines() if not line.startswith("::add-mask::")]
         assert leaks("\n".join(shown), tokens) == [], result.output
+
+
+def _docker_config(tmp_path: Path, data: dict[str, Any]) -> dict[str, str]:
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    return {"DOCKER_CONFIG": str(tmp_path)}
+
+
+def helper_on_path(tmp_path: Path, name: str, body: str) -> dict[str, str]:
+    """A real ``docker-credential-NAME`` script on PATH (the runner runs it)."""
+    folder = tmp_path / "helpers"
+    folder.mkdir(exist_ok=True)
+    helper = folder / f"docker-credential-{name}"
+    helper.write_text(f"#!/bin/sh\n{body}\n")
+    helper.chmod(0o755)
+    return {"PATH": f"{folder}:{os.environ['PATH']}"}
+
+
+def test_a_hanging_helper_is_said_to_wait_for_its_store_not_a_bare_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry_credentials, "HELPER_TIMEOUT", 0.5)
+    env = {
+        **_docker_config(tmp_path, {"credHelpers": {"ghcr.io": "hangs"}}),
+        **helper_on_path(tmp_path, "hangs", "sleep 30"),
+    }
+    with pytest.raises(AuthError) as info:
+        credentials_for_host("ghcr.io", env, runner=Runner(env=env))
+    assert info.value.message == (
+        "credentials for ghcr.io: the docker credential helper docker-credential-hangs did not "
+        "answer within 0.5 s"
+    )
+    assert (info.value.hint or "").startswith(
+        "it may be waiting for its store to be unlocked (a keychain or pass prompt)"
+    )
+
+
+@pytest.mark.parametrize("key", ["https://ghcr.io/", "http://ghcr.io/", "ghcr.io/"])
+def test_a_credential_helper_under_any_key_docker_reads_for_the_host_is_asked(
+    tmp_path: Path, key: str
+) -> None:
+    """docker reads a credHelpers key by its host alone, without scheme or path."""
+    helped = {
+        **_docker_config(tmp_path, {"credHelpers": {key: "kept"}}),
+        **helper_on_path(tmp_path, "kept", 'echo \'{"Username": "h", "Secret": "s"}\''),
+    }
+    found = credentials_for_host("ghcr.io", helped, runner=Runner(env=helped))
+    assert found is not None and found.source == "docker credential helper kept"

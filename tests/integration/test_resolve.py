@@ -9,6 +9,7 @@ blob by blob (``tests.support.images``), labelled as stand-ins.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -815,6 +816,155 @@ def test_basic_auth(basic_registry: Any, workdir: Path) -> None:
     (workdir / "docker-config" / "config.json").write_text(json.dumps(config))
     from_config = resolve_process(workdir, env)
     assert from_config.code == EXIT_USE_PREBUILT, from_config.stderr
+
+
+def _helper(folder: Path, name: str, body: str) -> None:
+    helper = folder / f"docker-credential-{name}"
+    helper.write_text(f"#!/bin/sh\n{body}\n")
+    helper.chmod(0o755)
+
+
+def _running(pid: str) -> bool:
+    """Whether process ``pid`` runs (a zombie, killed and not yet reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.fixture
+def basic_repository(basic_registry: Any) -> str:
+    """A repository on the registry that wants a login, holding the 8.4 pin."""
+    repo = f"resolve-{os.urandom(3).hex()}/basic"
+    session = basic_registry.session()
+    push_raw(basic_registry.registry.url, repo, stand_in(), [f"{RELEASE}-php-8.4"], session=session)
+    return f"{basic_registry.host}/{repo}"
+
+
+CONFIG_PROBLEMS = {
+    # case: (config.json, what the reason says, how the fix begins)
+    "not JSON": ("{broken", "the docker config is not valid JSON (", "fix or remove it"),
+    "auth not base64": (
+        {"auths": {"HOST": {"auth": "%%%"}}},
+        "'auth' value in",
+        "run `docker login` again for this registry",
+    ),
+    "auth without a colon": (
+        {"auths": {"HOST": {"auth": _b64("tester")}}},
+        "is not base64 of user:password",
+        "run `docker login` again for this registry",
+    ),
+    "identity token": (
+        {"auths": {"HOST": {"auth": _b64("tester:"), "identitytoken": "refresh-me"}}},
+        "holds an identity token (an OAuth login, as `az acr login` writes), which is not "
+        "supported",
+        "log in with a username and a password or access token instead",
+    ),
+    "helper garbage": (
+        {"credHelpers": {"HOST": "garbage"}},
+        "docker-credential-garbage gave an unreadable answer",
+        "`echo HOST | docker-credential-garbage get` shows what it prints",
+    ),
+    "helper fails": (
+        {"credHelpers": {"HOST": "fails"}},
+        "docker-credential-fails failed (exit 1)",
+        "check `docker login` for this registry",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CONFIG_PROBLEMS))
+def test_a_docker_config_problem_is_named_as_the_likely_cause(
+    basic_registry: Any, basic_repository: str, workdir: Path, case: str
+) -> None:
+    """resolve still asks anonymously, but says why the docker config gave no credentials,
+    and its fix names that first, not only `docker login`."""
+    config, reason, fix = CONFIG_PROBLEMS[case]
+    host = basic_registry.host
+    text = config if isinstance(config, str) else json.dumps(config)
+    (workdir / "docker-config" / "config.json").write_text(text.replace("HOST", host))
+    helpers = workdir / "helpers"
+    helpers.mkdir()
+    _helper(helpers, "garbage", "echo garbage")
+    _helper(helpers, "fails", "echo boom; exit 1")
+    env = {
+        "PHP_IMAGE_REPOSITORY": basic_repository,
+        "ALLOW_LOCAL_BUILD_FALLBACK": "false",
+        "PATH": f"{helpers}:{os.environ['PATH']}",
+    }
+    answer = resolve_process(workdir, env)
+    assert answer.code == EXIT_CANNOT_PROCEED, answer.stderr
+    assert answer.data["availability"] == "auth-required"
+    assert answer.data["reason"].startswith(f"authentication required: {host} requires"), (
+        answer.data["reason"]
+    )
+    assert "(asked without credentials: " in answer.data["reason"]
+    assert reason.replace("HOST", host) in answer.data["reason"], answer.data["reason"]
+    assert answer.data["fix"].startswith(fix.replace("HOST", host)), answer.data["fix"]
+    assert (
+        "(the docker config's problem is the likely cause); else run `docker login"
+        in (answer.data["fix"])
+    )
+
+
+def test_a_hanging_credential_helper_is_named_and_stopped_with_its_children(
+    basic_registry: Any, basic_repository: str, workdir: Path
+) -> None:
+    """A helper that never answers (a locked keychain) is named, not the registry, within
+    the timeout; its process group is killed, its own children too."""
+    host = basic_registry.host
+    (workdir / "docker-config" / "config.json").write_text(
+        json.dumps({"credHelpers": {host: "hangs"}})
+    )
+    helpers, pids = workdir / "helpers", workdir / "helper.pids"
+    helpers.mkdir()
+    _helper(helpers, "hangs", f"echo $$ >>'{pids}'\nsleep 60 &\necho $! >>'{pids}'\nwait")
+    env = {
+        "PHP_IMAGE_REPOSITORY": basic_repository,
+        "ALLOW_LOCAL_BUILD_FALLBACK": "false",
+        "RESOLVE_TIMEOUT": "1",
+        "PATH": f"{helpers}:{os.environ['PATH']}",
+    }
+    try:
+        answer = resolve_process(workdir, env)
+        assert answer.code == EXIT_CANNOT_PROCEED, answer.stderr
+        assert answer.seconds < 3, answer.seconds
+        assert answer.data["availability"] == "unreachable"
+        assert answer.data["reason"].startswith(
+            "the docker credential helper docker-credential-hangs did not answer within 0.8 s: "
+            f"{host} was not asked"
+        ), answer.data["reason"]
+        assert answer.data["fix"].startswith(
+            "a credential helper (docker-credential-hangs) may be waiting, for a locked keychain "
+            f"or a pinentry: unlock it, and check that `echo {host} | docker-credential-hangs get "
+            ">/dev/null` ends; else check the network or proxy"
+        ), answer.data["fix"]
+        time.sleep(0.2)
+        left = [pid for pid in pids.read_text().split() if _running(pid)]
+        assert not left, "the helper's processes were left running"
+    finally:
+        for pid in pids.read_text().split() if pids.exists() else ():
+            with contextlib.suppress(OSError):
+                os.kill(int(pid), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("key", ["https://HOST/", "http://HOST/", "HOST/", "https://HOST/v2/"])
+def test_every_docker_config_key_docker_reads_for_the_host_is_read(
+    basic_registry: Any, basic_repository: str, workdir: Path, key: str
+) -> None:
+    """docker reads a key by its host alone (scheme and path dropped): so does resolve."""
+    host = basic_registry.host
+    entry = {"auth": _b64(f"{basic_registry.username}:{basic_registry.password}")}
+    (workdir / "docker-config" / "config.json").write_text(
+        json.dumps({"auths": {key.replace("HOST", host): entry}})
+    )
+    env = {"PHP_IMAGE_REPOSITORY": basic_repository, "ALLOW_LOCAL_BUILD_FALLBACK": "false"}
+    answer = resolve_process(workdir, env)
+    assert answer.code == EXIT_USE_PREBUILT, answer.stderr
 
 
 def _bearer_session(token_registry: Any, repo: str) -> requests.Session:

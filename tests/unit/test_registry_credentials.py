@@ -231,3 +231,31 @@ def test_bad_auth_value_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(AuthError, match="not base64 of user:password") as info:
         credentials_for_host("ghcr.io", env)
     assert "docker login" in (info.value.hint or "")
+
+
+def test_docker_hubs_legacy_key_still_serves_docker_io_and_no_other_host(tmp_path: Path) -> None:
+    env = docker_config(
+        tmp_path, {"auths": {"https://index.docker.io/v1/": {"auth": b64("hub:pw")}}}
+    )
+    assert credentials_for_host("docker.io", env) is not None
+    assert credentials_for_host("ghcr.io", env) is None
+
+
+def test_an_identity_token_login_is_said_to_be_unsupported_with_what_to_do(tmp_path: Path) -> None:
+    """What docker writes for an OAuth login (ACR): ``auth`` is "user:" and the token is apart."""
+    entry = {"auth": b64("tester:"), "identitytoken": "refresh-token"}
+    env = docker_config(tmp_path, {"auths": {"ghcr.io": entry}})
+    with pytest.raises(AuthError) as info:
+        credentials_for_host("ghcr.io", env)
+    assert "holds an identity token" in info.value.message
+    assert "not base64 of user:password" not in info.value.message
+    assert "refresh-token" not in info.value.message + (info.value.hint or "")
+    assert "username and a password or access token" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("key", ["https://ghcr.io/", "http://ghcr.io/", "ghcr.io/"])
+def test_every_key_docker_reads_for_the_host_is_read(tmp_path: Path, key: str) -> None:
+    """docker reads a key by its host alone, without scheme or path (ConvertToHostname)."""
+    env = docker_config(tmp_path, {"auths": {key: {"auth": b64("me:pw")}}})
+    found = credentials_for_host("ghcr.io", env)
+    assert found is not None and (found.username, found.password) == ("me", "pw")

@@ -34,7 +34,7 @@ from ...resolve import (
     read_docker_config,
 )
 from ..output import Output
-from ..runner import Runner
+from ..runner import CommandTimedOut, Runner
 
 if TYPE_CHECKING:
     from ...core.config import Registry
@@ -58,9 +58,12 @@ def helper_command(runner: Runner) -> RunCommand:
     def run(argv: Sequence[str], stdin: bytes, timeout: float) -> tuple[int, bytes]:
         if runner.which(argv[0]) is None:
             raise FileNotFoundError(argv[0])
-        done = runner.run(
-            argv, stdin=stdin.decode(), check=False, timeout=timeout, echo=False, what=argv[0]
-        )
+        try:
+            done = runner.run(
+                argv, stdin=stdin.decode(), check=False, timeout=timeout, echo=False, what=argv[0]
+            )
+        except CommandTimedOut:  # the core says what a helper that hangs may be waiting for
+            raise TimeoutError(f"{argv[0]} did not finish within {timeout:g} s") from None
         return done.returncode, done.stdout.encode()
 
     return run
