@@ -289,10 +289,10 @@ pid=
 # the launcher (exit 130 for SIGINT, 143 for SIGTERM, as publisher's commands).
 # A pull runs in a session of its own where setsid is found: its process group (docker and
 # the credential helper it may be waiting on) is stopped with it.
-trap 'if [ -n "$pid" ]; then kill "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 130' INT
-trap 'if [ -n "$pid" ]; then kill "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 143' TERM
+trap 'if [ -n "$pid" ]; then kill -TERM "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 130' INT
+trap 'if [ -n "$pid" ]; then kill -TERM "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 143' TERM
 # SIGHUP (the terminal closed): stopped as by SIGTERM, its temporary folder removed too.
-trap 'if [ -n "$pid" ]; then kill "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 129' HUP
+trap 'if [ -n "$pid" ]; then kill -TERM "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 129' HUP
 
 # engine CMD...: CMD (a docker engine call, its errors kept in $work/engine.err) under a deadline of
 # $engine_timeout s kept by a background watchdog (no GNU timeout); status 124 and
@@ -1082,7 +1082,7 @@ credential_helper() {
 # two more SIGTERMs), SIGKILL after a grace of 2 s, and no wait for one that even outlives
 # SIGKILL (stuck in the kernel): the deadline holds.
 stop_pull() {
-  kill "-$1" 2>/dev/null || kill "$1" 2>/dev/null
+  kill -TERM "-$1" 2>/dev/null || kill "$1" 2>/dev/null
   grace=0
   while kill -0 "$1" 2>/dev/null && [ "$grace" -lt 10 ]; do
     sleep 0.2 2>/dev/null || sleep 1
