@@ -3378,10 +3378,15 @@ def _problem(choice: Choice, result: Result, inputs: Inputs) -> tuple[str, str]:
             f"a pinentry: unlock it, and check that `echo {host} | {problem.binary} get "
             f">/dev/null` ends; else {fix}",
         )
+    hint = problem.hint or "fix the docker config"
+    if result.status is Status.UNREACHABLE:  # no answer: the docker config is no likely cause
+        return (
+            f"{why} (nor did the docker config give credentials: {problem.message})",
+            f"{fix}; and for the docker config: {hint}",
+        )
     return (
         f"{why} (asked without credentials: {problem.message})",
-        f"{problem.hint or 'fix the docker config'} (the docker config's problem is the likely "
-        f"cause); else {fix}",
+        f"{hint} (the docker config's problem is the likely cause); else {fix}",
     )
 
 

@@ -911,6 +911,24 @@ def test_a_docker_config_problem_is_named_as_the_likely_cause(
     )
 
 
+def test_a_docker_config_problem_is_no_likely_cause_of_a_registry_down(
+    published: Published, workdir: Path
+) -> None:
+    """Offline, the network comes first; the docker config's problem is still said."""
+    (workdir / "docker-config" / "config.json").write_text("{broken")
+    answer = resolve_process(
+        workdir, {"PHP_IMAGE_REPOSITORY": published.down, "ALLOW_LOCAL_BUILD_FALLBACK": "false"}
+    )
+    assert answer.code == EXIT_CANNOT_PROCEED, answer.stderr
+    assert answer.data["availability"] == "unreachable"
+    assert (
+        "(nor did the docker config give credentials: the docker config is not valid JSON"
+        in (answer.data["reason"])
+    ), answer.data["reason"]
+    assert answer.data["fix"].startswith("check the network or proxy"), answer.data["fix"]
+    assert "; and for the docker config: fix or remove it" in answer.data["fix"]
+
+
 def test_a_hanging_credential_helper_is_named_and_stopped_with_its_children(
     basic_registry: Any, basic_repository: str, workdir: Path
 ) -> None:
