@@ -323,8 +323,8 @@ def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> Non
     the index names none)"). An index whose
     platform image, or an image whose config, the registry lacks is shown all the
     same, and each missing piece is named, a row where the index lists it (exit 5;
-    a piece the registry sends
-    altered or malformed is named too, exit 8). REPO:TAG@DIGEST (as a
+    a piece the registry sends altered or malformed is named and a row too, its
+    platform's row saying it unreadable, exit 8). REPO:TAG@DIGEST (as a
     pins file names an image) inspects the digest and says where the tag points now,
     so a pin a republish has moved is seen (or, for one platform's image of the
     tag's index, which platform the index lists it as); a tag whose lookup, or the
@@ -347,7 +347,8 @@ def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> Non
     "labels", "platform_from"}: where the platform was read, index, its entry;
     config, the image's config, for a single image or an entry naming none; null,
     neither names one), "attestations", "missing" (each {"platform", "digest", "kind":
-    "manifest" or "config"}), "annotations", "tag" (null, or {"name", "digest",
+    "manifest" or "config"}), "unreadable" (the same for each piece sent altered or
+    malformed), "annotations", "tag" (null, or {"name", "digest",
     "matches", "lists_as", "error"}), "pin" (null, or {"name", "digest", "matches", "error"}),
     "error"}.
 

@@ -100,7 +100,7 @@ def _show_inspection(state: State, result: Inspection) -> None:
     output.info(f"     kind: {kind} ({shown_field(str(result.media_type))}){extra}")
     for key, value in sorted(result.annotations.items()):
         output.info(f"annotation: {shown_field(key)}={shown_field(value)}")
-    # in the index's order, what the registry lacks a row too, said missing
+    # in the index's order, what the registry lacks or sends broken a row too, said so
     rows = [
         (
             shown_field(p.label()),
@@ -113,7 +113,7 @@ def _show_inspection(state: State, result: Inspection) -> None:
         else (
             p.label(),
             p.platform_digest,
-            "missing" if p.kind == "manifest" else "config missing",
+            p.state(),
             "-",
             "-",
         )
@@ -124,7 +124,7 @@ def _show_inspection(state: State, result: Inspection) -> None:
         ("platform", "digest", "compressed", "created", "labels"),
         rows,
     )
-    if result.is_index and not result.platforms and not result.missing:
+    if result.is_index and not result.listed:
         output.warning(
             f"{ref} is an index that lists no platform image"
             + (

@@ -66,6 +66,9 @@ class Missing:
     #: an index's entry that names no platform (``platform`` is then "unknown")
     unnamed: bool = False
 
+    #: what the table's compressed column says of it, for a manifest and for a config
+    STATE = ("missing", "config missing")
+
     @property
     def platform_digest(self) -> str:
         """The digest of the platform's image: what the table's digest column shows."""
@@ -77,12 +80,25 @@ class Missing:
             return f"an {what} it lists ({self.digest})"
         return f"its {self.platform} {what} ({self.digest})"
 
+    def state(self) -> str:
+        return self.STATE[self.kind != "manifest"]
+
     def to_dict(self) -> dict[str, str]:
         return {"platform": self.platform, "digest": self.digest, "kind": self.kind}
 
     def label(self) -> str:
         """The platform as the table says it: for an index entry that names none, so."""
         return f"{self.platform} (the index names none)" if self.unnamed else self.platform
+
+
+@dataclass(frozen=True)
+class Unreadable(Missing):
+    """Content an index or image names that the registry sent altered or malformed:
+    ``error`` says how."""
+
+    error: InvalidResponseError | None = field(default=None, compare=False)
+
+    STATE = ("unreadable", "config unreadable")
 
 
 def _missing(child: Descriptor, kind: str) -> Missing:
@@ -122,7 +138,10 @@ class Inspection:
     tag_lists_as: str | None = None
     #: content the index or image names that the registry lacks (then ``error`` says so)
     missing: tuple[Missing, ...] = ()
-    #: ``platforms`` and ``missing`` together, in the order the index lists them
+    #: content the index or image names that the registry sent altered or malformed (then
+    #: ``error`` names the first)
+    unreadable: tuple[Unreadable, ...] = ()
+    #: ``platforms``, ``missing`` and ``unreadable`` together, in the order the index lists them
     listed: tuple[PlatformInfo | Missing, ...] = ()
     #: the pin tag (``vX.Y.Z-php-X.Y``) the image says it was built as: the index's
     #: version annotation, else the version label every platform image carries alike
@@ -245,6 +264,7 @@ class Inspection:
             ],
             "attestations": self.attestations,
             "missing": [m.to_dict() for m in self.missing],
+            "unreadable": [u.to_dict() for u in self.unreadable],
             "annotations": _printable(self.annotations),
             "tag": (
                 {
@@ -402,28 +422,33 @@ def _built_as(annotations: Mapping[str, str], platforms: tuple[PlatformInfo, ...
 
 
 #: What one platform's read gives: its facts, what the registry lacks, or what it sent broken.
-Found = PlatformInfo | Missing | InvalidResponseError
+Found = PlatformInfo | Missing
 
 
 def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
     """Inspect ``ref``; raises the classified error when it cannot be read.
 
     An index (or image) the registry answered for but whose content it lacks in part
-    (a platform's image, a config) is an inspection all the same, with what could be
-    read, every missing piece in ``missing``, and ``error`` naming them.
+    (a platform's image, a config) or sends broken is an inspection all the same, with
+    what could be read, every missing piece in ``missing``, every broken one in
+    ``unreadable``, and ``error`` naming them.
     """
     manifest = client.get_manifest(ref)
     missing: list[Missing] = []
     attestations = 0
 
-    def unreadable(exc: InvalidResponseError, piece: str) -> InvalidResponseError:
+    def unreadable(exc: InvalidResponseError, piece: Missing) -> Unreadable:
         """A platform's image or config the registry sent broken: ``ref`` itself was read."""
         kind = "index" if manifest.is_index else "image"
-        return InvalidResponseError(
-            f"{ref} is the {kind} {manifest.digest}, but {piece} cannot be read: {exc.message}",
+        words = piece.words() if manifest.is_index else f"its config ({piece.digest})"
+        error = InvalidResponseError(
+            f"{ref} is the {kind} {manifest.digest}, but {words} cannot be read: {exc.message}",
             registry=exc.registry,
             status=exc.status,
             hint=exc.hint,
+        )
+        return Unreadable(
+            piece.platform, piece.digest, piece.kind, piece.image, piece.unnamed, error=error
         )
 
     def describe(image: Manifest, platform: str | None) -> Found:
@@ -431,9 +456,9 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
             return _platform_info(ref, client, image, platform, manifest.is_index)
         except InvalidResponseError as exc:
             config = image.config.digest if image.config else image.digest
-            if not manifest.is_index:
-                return unreadable(exc, f"its config ({config})")
-            return unreadable(exc, Missing(platform or "unknown", config, "config").words())
+            unnamed = manifest.is_index and platform is None
+            piece = Missing(platform or "unknown", config, "config", image.digest, unnamed)
+            return unreadable(exc, piece)
 
     def read(child: Descriptor) -> Found:
         try:
@@ -441,8 +466,7 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
         except NotFoundError:
             return _missing(child, "manifest")
         except InvalidResponseError as exc:
-            piece = _missing(child, "manifest").words()
-            return unreadable(exc, piece)
+            return unreadable(exc, _missing(child, "manifest"))
         return describe(image, child.platform)
 
     found: list[Found]
@@ -467,8 +491,8 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
     else:
         found = [describe(manifest, None)]
     platforms = tuple(p for p in found if isinstance(p, PlatformInfo))
-    missing += [p for p in found if isinstance(p, Missing)]
-    broken = [p for p in found if isinstance(p, InvalidResponseError)]
+    broken = [p for p in found if isinstance(p, Unreadable)]
+    missing += [p for p in found if isinstance(p, Missing) and not isinstance(p, Unreadable)]
     tag_digest = tag_lists_as = tag_error = None
     if ref.tag is not None and ref.digest is not None:
         try:  # retried as any read; a tag that still fails leaves the digest's facts standing
@@ -513,9 +537,14 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
         attestations=attestations,
         annotations=manifest.annotations,
         missing=tuple(missing),
-        listed=tuple(p for p in found if isinstance(p, PlatformInfo | Missing)),
+        unreadable=tuple(broken),
+        listed=tuple(found),
         pin=pin,
         pin_digest=pin_digest,
         pin_error=pin_error,
-        error=broken[0] if broken else _incomplete(ref, manifest, missing) if missing else None,
+        error=broken[0].error
+        if broken
+        else _incomplete(ref, manifest, missing)
+        if missing
+        else None,
     )

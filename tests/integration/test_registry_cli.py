@@ -730,6 +730,40 @@ def test_inspect_an_index_whose_platform_image_comes_back_altered_says_which(
     message = data["error"]["message"]
     assert f"is the index {digest}, but its linux/arm64 image ({arm64}) cannot be read" in message
     assert "does not match its digest" in message
+    assert data["unreadable"] == [{"platform": "linux/arm64", "digest": arm64, "kind": "manifest"}]
+    table = run(["inspect", f"{proxy.host}/{repo}:v1"], tmp_path, COLUMNS="300")
+    rows = [line for line in table.stdout.splitlines() if line.startswith("│")]
+    assert [" unreadable " in r and arm64 in r for r in rows] == [False, True], rows
+
+
+def test_inspect_an_index_whose_configs_come_back_altered_shows_its_platforms_unreadable(
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    tmp_path: Path,
+) -> None:
+    """Every config sent altered: the index is shown all the same, a row per platform
+    said unreadable (not an empty table, nor a warning that it lists no platform), and
+    --json names each piece in "unreadable"; exit 8."""
+    image = make_image()
+    seed(registry, repo, image, tags=["v1"])
+    proxy = proxy_for(registry)
+    proxy.add(Fault("body", method="GET", path="/blobs/sha256:", body=b"not json", times=None))
+    table = run(["inspect", f"{proxy.host}/{repo}:v1"], tmp_path, COLUMNS="300")
+    assert table.exit_code == 8, table.output
+    rows = [line for line in table.stdout.splitlines() if line.startswith("│")]
+    assert [r.split("│")[1].strip() for r in rows] == ["linux/amd64", "linux/arm64"], rows
+    assert all(" config unreadable " in r for r in rows), rows
+    assert "lists no platform image" not in table.output
+    result = run(["inspect", f"{proxy.host}/{repo}:v1", "--json"], tmp_path)
+    assert result.exit_code == 8, result.output
+    data = json.loads(result.stdout)
+    assert data["platforms"] == [] and data["missing"] == []
+    assert data["unreadable"] == [
+        {"platform": p, "digest": digest_of(image.image(p).config), "kind": "config"}
+        for p in ("linux/amd64", "linux/arm64")
+    ]
 
 
 def test_inspect_an_image_whose_config_is_missing_says_its_config(
