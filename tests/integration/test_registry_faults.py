@@ -299,6 +299,37 @@ def test_4_401_reauthenticates_once_and_no_more(
     assert len(server.requests) == 1
 
 
+def test_4_a_401_without_a_challenge_after_tokens_were_granted_does_not_blame_the_credentials(
+    token_registry: Any, repo: str, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """The token server granted push tokens for the credentials, then a manifest PUT
+    meets a 401 with no WWW-Authenticate (a proxy in front of the registry): the tip
+    says the credentials were accepted, not that the registry refused them."""
+    proxy = proxy_for(token_registry)
+    proxy.add(
+        Fault(
+            "status",
+            method="PUT",
+            path="/manifests/",
+            status=401,
+            headers={"Content-Type": "application/json"},
+            body=b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+            times=None,
+        )
+    )
+    client = client_via(proxy, FakeClock().policy(attempts=2), credentials=token_registry.pusher)
+    image = make_image(platforms=["linux/amd64"]).images[0]
+    for digest, data in image.blobs.items():
+        assert client.push_blob(repo, digest, data)  # with a push token from its token server
+    with pytest.raises(AuthError) as info:
+        client.put_manifest(repo, image.manifest, image.media_type)
+    hint = info.value.hint or ""
+    assert "without a usable WWW-Authenticate header" in info.value.message
+    assert "without a challenge publisher can answer" in hint, hint
+    assert f"token server ({token_registry.server.realm.split('/')[2]}) accepted the " in hint
+    assert "check the username and password" not in hint, hint
+
+
 def test_4_an_upload_refused_mid_way_at_every_attempt_says_so_in_plain_words(
     token_registry: Any, repo: str, proxy_for: Callable[[Any], FaultProxy], tmp_path: Path
 ) -> None:

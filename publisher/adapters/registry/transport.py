@@ -823,10 +823,12 @@ class Transport:
         scopes: Sequence[str],
         status: int,
         detail: str = "",
+        hint: str | None = None,
     ) -> AuthError:
         """The refusal of a request: ``message`` when it carried credentials (who they are
         follows it), ``anonymous`` when it carried none (saying so), then ``detail`` (what
-        the server said), so that neither reads as the server's words."""
+        the server said), so that neither reads as the server's words; ``hint``: else what
+        to do about the credentials."""
         push = any(s.endswith(",push") for s in scopes)
         said = (
             f"{message} as {self.credentials.username!r} ({self.credentials.source})"
@@ -837,7 +839,7 @@ class Transport:
             AuthError,
             f"{said}{detail}",
             status=status,
-            hint=self._blanks() + self.auth_hint(push=push),
+            hint=hint or self._blanks() + self.auth_hint(push=push),
         )
 
     def _fetch_token(self, challenge: Challenge, scopes: Sequence[str]) -> str:
@@ -954,12 +956,33 @@ class Transport:
                 self._tokens.pop(_scope_key(scopes), None)
             self._fetch_token(challenge, scopes)
             return
-        raise self._auth_failed(
+        raise self._no_challenge(scopes)
+
+    def _no_challenge(self, scopes: Sequence[str]) -> AuthError:
+        """A 401 naming no way to authenticate that publisher speaks (no WWW-Authenticate
+        challenge, or one of another scheme): no refusal of the credentials, which its
+        token server may even have taken."""
+        with self._lock:
+            realm = self._challenge.realm if self._scheme == "bearer" and self._challenge else None
+            granted = realm is not None and bool(self._tokens)
+        accepted = ""
+        if granted:
+            server = self.clean(urlsplit(realm or "").netloc)
+            accepted = f", though its token server ({server}) " + (
+                "accepted the credentials and granted tokens (they are not the cause)"
+                if self.credentials
+                else "granted tokens"
+            )
+        return self._auth_failed(
             "the registry asked for authentication without a usable WWW-Authenticate header",
             "the registry refused an anonymous request (HTTP 401) without a usable "
             "WWW-Authenticate header",
             scopes,
             401,
+            hint=f"the registry answered HTTP 401 without a challenge publisher can answer "
+            f"(Basic or Bearer){accepted}: likely a proxy or load balancer in front of "
+            f"{self.host} that answers 401 itself or drops the Authorization header, or a "
+            "registry fault; check what sits in front of the registry (and its logs), then rerun",
         )
 
     # ------------------------------------------------------------- sending
