@@ -1029,6 +1029,48 @@ def test_an_upload_slower_than_the_request_time_limit_but_moving_is_not_cut(
     assert client.get_blob(repo, digest, limit=len(data)) == data
 
 
+def test_an_upload_whose_body_the_link_drains_slowly_is_waited_for_not_cut(
+    proxy: FaultProxy, repo: str
+) -> None:
+    """The socket's buffers take megabytes of a body at once, long before a slow link (or
+    a proxy that buffers the request) has carried it: the answer's time limit starts once
+    the registry has taken the body, not once the last piece was queued here."""
+    proxy.add(
+        Fault("throttle", method="PUT", path="/blobs/uploads/", stall_seconds=0.05, times=None)
+    )
+    data = random.Random(9).randbytes(3 * 1024 * 1024)  # about 2.5 s at 64 KiB per 50 ms
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    client = RegistryClient(
+        proxy.host, plain_http=True, timeout=0.5, retry=FakeClock().policy(attempts=1)
+    )
+    started = time.monotonic()
+    assert client.push_blob(repo, digest, data)  # each 256 KiB piece goes in 0.2 s
+    assert time.monotonic() - started > 3 * 0.5  # well past the request time limit
+    assert client.get_blob(repo, digest, limit=len(data)) == data
+
+
+def test_an_upload_the_registry_stops_taking_is_stalled_not_unanswered(
+    proxy: FaultProxy, repo: str
+) -> None:
+    """A body queued here whole but not taken (64 KiB a second: no 256 KiB piece in the
+    time limit) is a stalled transfer, with the bytes taken, not a registry that did not
+    answer."""
+    proxy.add(
+        Fault("throttle", method="PUT", path="/blobs/uploads/", stall_seconds=1.0, times=None)
+    )
+    data = random.Random(10).randbytes(1024 * 1024)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    client = RegistryClient(
+        proxy.host, plain_http=True, timeout=0.3, retry=FakeClock().policy(attempts=1)
+    )
+    with pytest.raises(UnreachableError) as info:
+        client.push_blob(repo, digest, data)
+    message = info.value.message
+    assert "the transfer stalled: " in message, message
+    assert f" of {len(data)} bytes sent in " in message, message
+    assert "no answer" not in message, message
+
+
 def test_an_untrusted_certificate_is_named(https_registry: Any, repo: str) -> None:
     client = RegistryClient(https_registry.host, retry=FakeClock().policy(attempts=1))
     message = _unreachable(client, repo)

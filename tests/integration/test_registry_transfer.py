@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import re
 from collections import Counter
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -480,6 +482,39 @@ def test_a_long_copy_says_how_far_it_is_and_a_short_one_says_nothing_more(
     assert run() == []  # a copy of a few kB: well within the first 10 s
     said = run(progress_every=10.0, clock=lambda: float(next(ticks)))
     counts = [int(line.split()[1]) for line in said]  # "copy: 3 of 16 blobs placed, ..."
-    assert counts == list(range(3, len(blobs), 3))  # one line a 12 s, the last blob none
+    assert counts and counts == sorted(counts) and counts[-1] < len(blobs)  # the last: none
+    times = [int(line.rsplit("(", 1)[1].split()[0]) for line in said]
+    assert all(later - earlier == 12 for earlier, later in pairwise([0, *times]))
     assert all(f" of {len(blobs)} blobs placed, " in line for line in said)
-    assert said[-1].endswith(f" of {human_size(total)} ({4 * counts[-1]} s)")
+    assert all(
+        line.endswith(f" of {human_size(total)} ({t} s)")
+        for line, t in zip(said, times, strict=True)
+    )
+
+
+def test_a_long_copy_says_how_far_it_is_while_a_large_blob_is_still_going_up(
+    registry: Any,
+    fresh_registry: Callable[..., LocalRegistry],
+    repo: str,
+    seed: Callable[..., str],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """The bytes of a blob count as the registry takes them, not once it is placed: a
+    copy of one large layer says every ``progress_every`` seconds how far it is."""
+    image = make_image(platforms=["linux/amd64"], layer_sizes=(3_000_000,))
+    seed(registry, repo, image)
+    ticks = iter(range(10_000))  # each look at the clock is 1 s later
+    err = io.StringIO()
+    output = Output(env={}, stream=io.StringIO(), err_stream=err)
+    Transfers(workers=1, output=output, progress_every=3.0, clock=lambda: float(next(ticks))).copy(
+        make_client(registry), repo, [(make_client(fresh_registry()), repo)], [image.digest]
+    )
+    said = [
+        re.match(r"copy: (\d) of 2 blobs placed, ([\d.]+) (kB|MB) of ", line)
+        for line in err.getvalue().splitlines()
+        if " placed, " in line
+    ]
+    assert all(said), err.getvalue()
+    moved = [float(m[2]) * (1000 if m[3] == "kB" else 1_000_000) for m in said if m]
+    assert len(moved) >= 2, err.getvalue()  # a blob placed at the end: no line of its own
+    assert moved == sorted(moved) and moved[0] < moved[-1], err.getvalue()

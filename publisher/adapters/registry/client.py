@@ -713,6 +713,7 @@ class RegistryClient:
         data: bytes | Path | Callable[[], contextlib.AbstractContextManager[Iterable[bytes]]],
         *,
         what: str | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> bool:
         """Upload a blob under the retry policy. False when a retry found it stored.
 
@@ -720,15 +721,18 @@ class RegistryClient:
         (a download, see ``open_blob``), opened again for each attempt. Every
         attempt opens a new upload session (a connection reset mid-upload leaves
         the old one behind) and a retry first checks with HEAD whether the
-        previous attempt stored the blob after all.
+        previous attempt stored the blob after all. ``progress`` is told how many
+        bytes of the blob the registry has taken as they go (0 when an attempt starts).
         """
         what = what or f"upload blob {digest[:19]} ({size} bytes) to {self._ref_text(repo_path)}"
 
         def attempt(n: int) -> bool:
             if n > 1 and self._blob_stored(repo_path, digest):
                 return False
+            if progress is not None:
+                progress(0)
             with data() if callable(data) else contextlib.nullcontext(data) as body:
-                self._upload_once(repo_path, digest, size, body)
+                self._upload_once(repo_path, digest, size, body, progress)
             return True
 
         return self.transport.retrying(what, attempt)
@@ -747,7 +751,12 @@ class RegistryClient:
         return reply.status == 200
 
     def _upload_once(
-        self, repo_path: str, digest: str, size: int, data: bytes | Path | Iterable[bytes]
+        self,
+        repo_path: str,
+        digest: str,
+        size: int,
+        data: bytes | Path | Iterable[bytes],
+        progress: Callable[[int], None] | None = None,
     ) -> None:
         """One upload attempt in a new session, no retries; the caller retries.
 
@@ -765,7 +774,7 @@ class RegistryClient:
         else:
             pieces = _Pieces(_chunks_of(data))
             if size > self.upload_chunk and start.header("Range") is not None:
-                location = self._patch_chunks(location, pieces, size, scopes, what)
+                location = self._patch_chunks(location, pieces, size, scopes, what, progress)
                 body = b""
             else:
                 body = SizedBody(size, pieces.take(size))
@@ -778,6 +787,7 @@ class RegistryClient:
             accept=(201, 204),
             headers={"Content-Type": "application/octet-stream"},
             data=body,
+            progress=progress,
         )
         stored = reply.header("Docker-Content-Digest")
         if stored and stored != digest:
@@ -788,11 +798,18 @@ class RegistryClient:
             )
 
     def _patch_chunks(
-        self, location: str, pieces: _Pieces, size: int, scopes: list[str], what: str
+        self,
+        location: str,
+        pieces: _Pieces,
+        size: int,
+        scopes: list[str],
+        what: str,
+        progress: Callable[[int], None] | None = None,
     ) -> str:
         """Send the blob in PATCH requests of ``upload_chunk`` bytes; the session's next URL."""
         offset = 0
         while offset < size:
+            taken = None if progress is None else _after(offset, progress)
             length = min(self.upload_chunk, size - offset)
             reply = self.transport.send(
                 "PATCH",
@@ -804,7 +821,7 @@ class RegistryClient:
                     "Content-Type": "application/octet-stream",
                     "Content-Range": f"{offset}-{offset + length - 1}",
                 },
-                data=SizedBody(length, pieces.take(length)),
+                data=SizedBody(length, pieces.take(length), taken),
             )
             offset += length
             stored = reply.header("Range")
@@ -924,6 +941,11 @@ class _Pieces:
             piece, self._rest = self._rest[:count], self._rest[count:]
             count -= len(piece)
             yield piece
+
+
+def _after(offset: int, progress: Callable[[int], None]) -> Callable[[int], None]:
+    """``progress`` told of a piece's bytes as counted from ``offset``."""
+    return lambda count: progress(offset + count)
 
 
 def _chunks_of(data: bytes | Path | Iterable[bytes]) -> Iterator[bytes]:

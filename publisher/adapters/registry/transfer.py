@@ -161,7 +161,7 @@ class Transfers:
         with temp_dir("publisher-copy-", self.spool_dir) as tmp:
 
             def place(step: BlobStep) -> None:
-                self._blob(source, src, step, clients, tmp, held or {})
+                self._blob(source, src, step, clients, tmp, held or {}, progress)
                 progress.placed(step)
 
             self._run_all(place, plan.blobs)
@@ -293,6 +293,7 @@ class Transfers:
         clients: Mapping[Target, RegistryClient],
         tmp: Path,
         held: Mapping[str, bytes],
+        progress: _Progress,
     ) -> None:
         digest = step.digest
         uploads = list(step.uploads)
@@ -306,7 +307,9 @@ class Transfers:
             (target,) = uploads
             self._once(
                 (target.registry, target.repository, digest),
-                lambda: self._stream(source, src, clients[target], target, step),
+                lambda: self._stream(
+                    source, src, clients[target], target, step, progress.sending(step, target)
+                ),
             )
             return
         spool = tmp / digest.replace(":", "-")
@@ -318,7 +321,9 @@ class Transfers:
             def upload(target: Target) -> None:
                 self._once(
                     (target.registry, target.repository, digest),
-                    lambda: self._push(clients[target], target, digest, data),
+                    lambda: self._push(
+                        clients[target], target, digest, data, progress.sending(step, target)
+                    ),
                 )
 
             self._run_all(upload, uploads, workers=len(uploads))
@@ -350,6 +355,7 @@ class Transfers:
         client: RegistryClient,
         target: Target,
         step: BlobStep,
+        progress: Callable[[int], None],
     ) -> None:
         """Download and upload at once: the chunks go to the target as they arrive."""
         client.upload(
@@ -358,15 +364,21 @@ class Transfers:
             step.size,
             lambda: source.open_blob(src.repository, step.digest, step.size),
             what=f"copy blob {step.digest[:19]} ({step.size} bytes) from {src} to {target}",
+            progress=progress,
         )
 
     def _push(
-        self, client: RegistryClient, target: Target, digest: str, data: bytes | Path
+        self,
+        client: RegistryClient,
+        target: Target,
+        digest: str,
+        data: bytes | Path,
+        progress: Callable[[int], None],
     ) -> None:
         """Upload a blob held in memory or spooled to a file."""
         size = len(data) if isinstance(data, bytes) else data.stat().st_size
         what = f"upload blob {digest[:19]} ({size} bytes) to {target}"
-        client.upload(target.repository, digest, size, data, what=what)
+        client.upload(target.repository, digest, size, data, what=what, progress=progress)
 
     # ------------------------------------------------------------ manifests
 
@@ -400,7 +412,8 @@ class Transfers:
 
 
 class _Progress:
-    """Counts the blobs a copy has placed; says so when ``progress_every`` has passed."""
+    """Counts the blobs a copy has placed, and the bytes of those still going up; says
+    so when ``progress_every`` has passed, mid-blob too."""
 
     def __init__(self, transfers: Transfers, steps: Sequence[BlobStep]) -> None:
         self._transfers = transfers
@@ -408,24 +421,50 @@ class _Progress:
         self._total_bytes = sum(step.size for step in steps)
         self._done = 0
         self._bytes = 0
+        #: digest -> target -> the bytes it has taken, of each blob still going up
+        self._going: dict[str, dict[Target, int]] = {}
         self._start = self._last = transfers.clock()
         self._lock = threading.Lock()
 
+    def sending(self, step: BlobStep, target: Target) -> Callable[[int], None]:
+        """What an upload of ``step`` to ``target`` tells the bytes it has sent."""
+
+        def sent(count: int) -> None:
+            with self._lock:
+                going = self._going.get(step.digest)
+                if going is None:  # placed already
+                    return
+                going[target] = min(count, step.size)
+                message = self._due()
+            if message:
+                self._transfers._detail(message)
+
+        with self._lock:
+            self._going.setdefault(step.digest, {})[target] = 0
+        return sent
+
     def placed(self, step: BlobStep) -> None:
-        transfers = self._transfers
         with self._lock:
             self._done += 1
             self._bytes += step.size
-            now = transfers.clock()
-            if self._done == self._total or now - self._last < transfers.progress_every:
-                return
-            self._last = now
-            message = (
-                f"copy: {self._done} of {counted(self._total, 'blob')} placed, "
-                f"{human_size(self._bytes)} of {human_size(self._total_bytes)} "
-                f"({seconds(now - self._start, 0)})"
-            )
-        transfers._detail(message)
+            self._going.pop(step.digest, None)
+            message = None if self._done == self._total else self._due()
+        if message:
+            self._transfers._detail(message)
+
+    def _due(self) -> str | None:
+        """The progress line, when ``progress_every`` has passed since the last (locked)."""
+        now = self._transfers.clock()
+        if now - self._last < self._transfers.progress_every:
+            return None
+        self._last = now
+        # a blob going up to several targets counts what they have taken on average
+        going = sum(sum(sent.values()) // len(sent) for sent in self._going.values() if sent)
+        return (
+            f"copy: {self._done} of {counted(self._total, 'blob')} placed, "
+            f"{human_size(self._bytes + going)} of {human_size(self._total_bytes)} "
+            f"({seconds(now - self._start, 0)})"
+        )
 
 
 class _NotMounted(Exception):

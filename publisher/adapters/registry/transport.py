@@ -21,6 +21,8 @@ import math
 import os
 import re
 import socket
+import struct
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -34,6 +36,12 @@ import requests
 import requests.adapters
 import urllib3.connection
 import urllib3.exceptions
+import urllib3.util.wait
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - no send queue to read here
+    fcntl = None  # type: ignore[assignment]
 
 from ...core import retry as retry_loop
 from ...core.errors import (
@@ -89,6 +97,9 @@ READ_CHUNK = 256 * 1024
 #: that slow would take days for one layer, and no working link is that slow).
 STALL_WINDOW = 60.0
 STALL_BYTES = 16 * 1024
+#: Linux's ioctl for the bytes written to a socket that its peer has not acknowledged yet
+#: (SIOCOUTQ, TIOCOUTQ's number); elsewhere the queue is not read.
+SIOCOUTQ = 0x5411 if sys.platform.startswith("linux") else None
 
 #: What to do about an answer that breaks the distribution API (bad JSON, a bad header).
 MALFORMED_HINT = (
@@ -137,14 +148,24 @@ class SizedBody:
     """A request body of known length sent from an iterator of chunks, never held whole.
 
     It can be sent once: the chunks come from a file or a download in progress.
+    ``progress``, when given, is told how many bytes of it the peer has taken, after
+    each piece and while the last ones drain from the connection's send queue.
     """
 
-    def __init__(self, length: int, chunks: Iterable[bytes]) -> None:
+    def __init__(
+        self,
+        length: int,
+        chunks: Iterable[bytes],
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         self.length = length
         self.chunks = chunks
+        self.progress = progress
         #: The bytes of the pieces the connection has taken, and when the first was asked for.
         self.sent = 0
         self.started: float | None = None
+        #: The socket it goes out on (set by the connection as it sends).
+        self.sock: Any = None
 
     def __len__(self) -> int:
         return self.length
@@ -155,6 +176,16 @@ class SizedBody:
             stop.check("an upload")  # between two pieces: an interrupted run ends promptly
             yield chunk
             self.sent += len(chunk)  # the next piece is asked for once this one went out
+            self.report()
+
+    def taken(self) -> int:
+        """The bytes the peer has taken: those sent less those still in the send queue."""
+        unsent = _unsent(self.sock) if self.sock is not None else None
+        return max(0, self.sent - (unsent or 0))
+
+    def report(self) -> None:
+        if self.progress is not None:
+            self.progress(self.taken())
 
 
 @dataclass
@@ -387,10 +418,22 @@ class _Deadline:
     connection may already serve another request), and an answer read whole is never
     shut, even before ``cancel`` (its connection went back to the pool as it ended)."""
 
-    __slots__ = ("answer", "done", "due", "fired", "late", "seconds", "sock", "stopped")
+    __slots__ = (
+        "answer",
+        "body",
+        "done",
+        "due",
+        "fired",
+        "late",
+        "seconds",
+        "sock",
+        "stopped",
+    )
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, body: SizedBody | None = None) -> None:
         self.seconds = seconds
+        #: The request's streamed body (a blob's): its time starts once the peer took it all.
+        self.body = body
         #: When it falls due (``time.monotonic``): None until armed, infinite once lifted.
         self.due: float | None = None
         #: Its time ran out (whether or not the answer was whole by then).
@@ -571,10 +614,67 @@ def _shut(sock: Any) -> None:
     reader that may be half-way into a read on another thread, which then fails with
     an error no read expects (a ValueError, an AttributeError) instead of finding the
     connection ended."""
-    target = sock if isinstance(sock, socket.socket) else getattr(sock, "socket", None)
-    if isinstance(target, socket.socket):
+    target = _plain_socket(sock)
+    if target is not None:
         with contextlib.suppress(OSError):
             socket.socket.shutdown(target, socket.SHUT_RDWR)
+
+
+def _plain_socket(sock: Any) -> socket.socket | None:
+    """The socket itself, or the one under a TLS-in-TLS transport."""
+    target = sock if isinstance(sock, socket.socket) else getattr(sock, "socket", None)
+    return target if isinstance(target, socket.socket) else None
+
+
+def _unsent(sock: Any) -> int | None:
+    """How many bytes written to ``sock`` its peer has not taken yet (queued here or not
+    acknowledged); None where that cannot be read."""
+    target = _plain_socket(sock)
+    if SIOCOUTQ is None or fcntl is None or target is None:
+        return None
+    try:
+        raw = fcntl.ioctl(target.fileno(), SIOCOUTQ, b"\0" * 4)
+    except (OSError, ValueError):  # closed, or not a TCP socket
+        return None
+    return int(struct.unpack("i", raw)[0])
+
+
+class _Untaken(Exception):
+    """An upload's body sits in its connection's send queue, less than a piece of it taken
+    within the time limit: ``unsent`` bytes are left."""
+
+    def __init__(self, unsent: int) -> None:
+        super().__init__(unsent)
+        self.unsent = unsent
+
+
+def _drain(body: SizedBody, seconds: float) -> None:
+    """Wait until the peer has taken all of ``body``.
+
+    The socket's buffers take megabytes of a body at once, so its last write ends long
+    before the body is out on a slow link (or one whose proxy buffers the request): the
+    answer's time starts only once the body is taken. Raises ``_Untaken`` when less than
+    ``STREAM_CHUNK`` of it (or what is left) is taken within ``seconds``; returns at once
+    when the answer starts to come first, or where the send queue cannot be read."""
+    sock = body.sock
+    unsent = _unsent(sock) if sock is not None else None
+    if not unsent:
+        return
+    mark, since, pause = unsent, time.monotonic(), 0.005
+    while True:
+        stop.check("an upload")
+        if urllib3.util.wait.wait_for_read(sock, timeout=pause):  # an early answer, or an end
+            return
+        pause = min(2 * pause, 0.25)
+        unsent = _unsent(sock)
+        body.report()
+        if not unsent:
+            return
+        now = time.monotonic()
+        if mark - unsent >= STREAM_CHUNK:
+            mark, since = unsent, now
+        elif now - since >= seconds:
+            raise _Untaken(unsent)
 
 
 #: The process's one watchdog, shared by every request of every registry.
@@ -593,11 +693,15 @@ class _WatchedConnection(urllib3.connection.HTTPConnection):
         deadline = getattr(_sending, "deadline", None)
         if deadline is not None and self.sock is not None:  # connected: the body goes out
             deadline.sending(self.sock)
+            if deadline.body is not None:
+                deadline.body.sock = self.sock
         super().send(data)
 
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
         deadline = getattr(_sending, "deadline", None)
         if deadline is not None:
+            if deadline.body is not None:
+                _drain(deadline.body, deadline.seconds)
             deadline.attach(self.sock)
         answer = super().getresponse(*args, **kwargs)
         if deadline is not None:
@@ -995,12 +1099,15 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         params: Any = None,
         data: bytes | Path | SizedBody | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> requests.Response:
         """Send one request and return the response with its body unread.
 
-        Its answer must come within ``timeout`` of the request being sent: the headers
-        and the body too, read before the response is closed (unless ``_lift`` lifts the
-        limit from an accepted blob's body); a slower answer is taken for none."""
+        Its answer must come within ``timeout`` of the request being sent (of its body,
+        when streamed, being taken by the registry): the headers and the body too, read
+        before the response is closed (unless ``_lift`` lifts the limit from an accepted
+        blob's body); a slower answer is taken for none. ``progress``: see ``SizedBody``
+        (a body of a few bytes, sent whole, tells it nothing)."""
         body: bytes | SizedBody | None
         if isinstance(data, Path):
             body = SizedBody(data.stat().st_size, file_chunks(data))
@@ -1010,12 +1117,17 @@ class Transport:
             body = SizedBody(len(data), _pieces(data))
         else:
             body = data
-        deadline = _Deadline(self.timeout)
+        if isinstance(body, SizedBody) and progress is not None:
+            body.progress = progress
+        deadline = _Deadline(self.timeout, body if isinstance(body, SizedBody) else None)
         _sending.deadline = deadline
         sent = False
         try:
             response = self._send_one(method, url, headers=headers, params=params, body=body)
             sent = True
+        except _Untaken as exc:  # written out, but not taken by the registry
+            assert isinstance(body, SizedBody)
+            raise self._stalled(body, max(0, body.sent - exc.unsent)) from None
         except (PublisherError, Transient) as exc:
             what = "an upload" if isinstance(body, SizedBody) else "a request"
             cut = None if isinstance(exc, StoppedError) else self._cut_by(deadline, url, what)
@@ -1066,13 +1178,17 @@ class Transport:
             or (body.started is None or body.sent >= len(body))
         ):
             return exc  # not a timeout, or one waiting for the answer: the body went out
-        elapsed = max(time.monotonic() - body.started, 1e-3)
+        return self._stalled(body, body.sent, exc.host)
+
+    def _stalled(self, body: SizedBody, sent: int, host: str | None = None) -> Transient:
+        """The upload of ``body`` stalled, ``sent`` bytes of it taken."""
+        elapsed = max(time.monotonic() - (body.started or time.monotonic()), 1e-3)
         return Transient(
-            f"the transfer stalled: {body.sent} of {len(body)} bytes sent in {elapsed:.1f} s "
-            f"({body.sent / elapsed:.0f} bytes/s); a piece of {STREAM_CHUNK // 1024} KiB "
+            f"the transfer stalled: {sent} of {len(body)} bytes sent in {elapsed:.1f} s "
+            f"({sent / elapsed:.0f} bytes/s); a piece of {STREAM_CHUNK // 1024} KiB "
             f"could not be sent within {self.timeout:g} s",
             kind="stalled",
-            host=exc.host,
+            host=host,
         )
 
     def _no_answer(self, url: str) -> Transient:
@@ -1291,6 +1407,7 @@ class Transport:
         params: Any = None,
         data: bytes | Path | SizedBody | None = None,
         whole: bool = True,
+        progress: Callable[[int], None] | None = None,
     ) -> Iterator[requests.Response]:
         """One authenticated request, no retries: the response, body unread, when its
         status is in ``accept`` (with ``whole`` False, a blob's: its body without the
@@ -1307,6 +1424,7 @@ class Transport:
                 headers={**self._auth_header(scopes), **(headers or {})},
                 params=params,
                 data=data,
+                progress=progress,
             )
             elsewhere = self._redirected_host(response)
             if response.status_code in accept and not (elsewhere and response.status_code >= 300):
