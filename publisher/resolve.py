@@ -47,6 +47,7 @@ PHP-line grammar and pin tags): the rest of the package imports those from here.
 from __future__ import annotations
 
 import base64
+import codecs  # loaded at startup: free
 import contextlib  # already loaded by dataclasses: free
 import enum
 import errno  # built in: free
@@ -3994,20 +3995,49 @@ def summary(decision: Decision) -> str:
     return shown_text(line + "\n")
 
 
+#: How stdout writes a character its encoding has no bytes for (``_stdout_escape``).
+STDOUT_ERRORS = "publisher-stdout"
+
+
+def _stdout_escape(exc: UnicodeError) -> tuple[bytes, int]:
+    """stdout's error handler: a byte of a path or value that is not UTF-8 (which Python
+    holds as a lone surrogate, U+DC80 to U+DCFF) written back as that byte, as
+    ``surrogateescape`` does; any other character the encoding has no bytes for (a "…" or
+    a "—" under LC_ALL=C or PYTHONIOENCODING=ascii) escaped, ``\\u2026``, as stderr writes
+    it (``backslashreplace``)."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    said = b"".join(
+        bytes([ord(c) - 0xDC00])
+        if 0xDC80 <= ord(c) <= 0xDCFF
+        else c.encode("ascii", "backslashreplace")
+        for c in exc.object[exc.start : exc.end]
+    )
+    return said, exc.end
+
+
+codecs.register_error(STDOUT_ERRORS, _stdout_escape)
+
+
 def pass_undecodable_bytes(stdout: Any = None, stderr: Any = None) -> None:
-    """Let the standard streams write back the bytes of a path or value that are not UTF-8.
+    """Let the standard streams write back the bytes of a path or value that are not UTF-8,
+    and write every other character they cannot encode, escaped: no output raises
+    UnicodeEncodeError.
 
     Python holds argv and environment bytes it cannot decode as lone surrogates; a
     stream opened ``strict`` (any UTF-8 locale but C.UTF-8, or PYTHONIOENCODING=utf-8)
     raised UnicodeEncodeError printing them, even while printing the error that names
-    them. stdout writes the original bytes (a path printed is the path given); stderr
-    gets errors and summaries written ``\\xff`` already (``message_text``), and escapes
-    any other such character, as Python's stderr does in every other locale."""
-    for stream, errors in (
-        (stdout or sys.stdout, "surrogateescape"),
-        (stderr or sys.stderr, "backslashreplace"),
+    them, and one that is not UTF-8 (PYTHONIOENCODING=latin-1, or ascii in the C locale,
+    whose stdout is ``surrogateescape``) raised it printing a "…". stdout writes the
+    original bytes (a path printed is the path given) and any other character escaped
+    (``STDOUT_ERRORS``); stderr gets errors and summaries written ``\\xff`` already
+    (``message_text``), and escapes any other such character, as Python's stderr does in
+    every other locale. A stream told another way (PYTHONIOENCODING=ascii:replace) keeps it."""
+    for stream, errors, raising in (
+        (stdout or sys.stdout, STDOUT_ERRORS, ("strict", "surrogateescape")),
+        (stderr or sys.stderr, "backslashreplace", ("strict",)),
     ):
-        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+        if getattr(stream, "errors", None) in raising and hasattr(stream, "reconfigure"):
             with contextlib.suppress(ValueError, OSError):  # closed, or not reconfigurable
                 stream.reconfigure(errors=errors)
 

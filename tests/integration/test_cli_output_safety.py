@@ -1,15 +1,19 @@
 """What the CLI prints when things go sideways: --debug tracebacks never show a
 secret, a closed stdout (``| head``) stops the command quietly with 141, a stdout closed
 from the start or full is exit 18 naming it, a closed stderr keeps the exit code, and an
-interrupt is not reported as a usage error."""
+interrupt is not reported as a usage error, and a stdout that cannot encode a character
+("…", "—") gets it escaped, never an internal error."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -18,6 +22,7 @@ from publisher.cli import main
 from tests.conftest import ROOT
 from tests.integration.conftest import GH_REPO, GH_TOKEN
 from tests.support.fake_github import ECHO_AUTHORIZATION, FakeGitHub
+from tests.support.images import make_image
 
 pytestmark = pytest.mark.integration
 
@@ -130,6 +135,79 @@ def test_a_stderr_that_cannot_be_written_keeps_the_exit_code(redirect: str) -> N
     assert _shell_run(redirect, "verfy").returncode == 2  # a mistyped command
     done = _shell_run(redirect, "plan", "v2.0.0")  # its warnings go nowhere; the plan is printed
     assert done.returncode == 0 and "v2.0.0-php-8.4" in done.stdout
+
+
+#: stdouts that cannot encode "…" or "—": told so, and the C locale's (ASCII).
+_NARROW_STDOUTS = {
+    "ascii": {"PYTHONIOENCODING": "ascii"},
+    "latin-1": {"PYTHONIOENCODING": "latin-1"},
+    "C locale": {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"},
+}
+
+
+def _narrow_run(
+    encoding: str, *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """``publisher ARGS`` in ``cwd`` with a stdout of ``encoding`` (``_NARROW_STDOUTS``)."""
+    told = ("PYTHONIOENCODING", "PYTHONUTF8", "PYTHONCOERCECLOCALE", "LC_ALL", "LC_CTYPE")
+    base = {k: v for k, v in os.environ.items() if k not in told}
+    return subprocess.run(
+        [sys.executable, "-m", "publisher", *args],
+        capture_output=True,
+        cwd=cwd,
+        env={**base, "PYTHONPATH": str(ROOT), **_NARROW_STDOUTS[encoding], **(env or {})},
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("encoding", list(_NARROW_STDOUTS))
+@pytest.mark.parametrize("actions", [False, True], ids=["local", "actions"])
+def test_render_check_on_a_stdout_that_cannot_encode_its_diff_is_exit_3(
+    encoding: str, actions: bool, tmp_path: Path
+) -> None:
+    """The diff ``render --check`` shows ends with "… N more lines", and in Actions its
+    annotation names a path with a "—": each written escaped ("\\u2026"), and the check
+    fails as it does (exit 3), never with an internal error halfway through the diff."""
+    dash = encoding != "C locale"  # there a path must be ASCII: UTF-8 text as read
+    home = tmp_path / ("php\u2014stack" if dash else "php-stack")
+    home.mkdir()
+    shutil.copy(ROOT / "matrix.yaml", home / "matrix.yaml")
+    shutil.copytree(ROOT / "dockerfiles", home / "dockerfiles")
+    with (home / "dockerfiles" / "8.4" / "Dockerfile").open("a", encoding="utf-8") as file:
+        file.writelines(f"# local edit {n}\n" for n in range(30))
+    actions_env = {"GITHUB_ACTIONS": "true" if actions else ""}
+    result = _narrow_run(encoding, "render", "--check", cwd=home, env=actions_env)
+    err = result.stderr.decode("ascii", "backslashreplace")
+    assert result.returncode == 3, err
+    assert "internal error" not in err and "render check failed" in err
+    out = result.stdout.decode("latin-1")
+    assert "+# local edit 29" not in out and "\\u2026 " in out and "more lines of diff" in out
+    if actions:  # the error's annotation, on stdout, names the path with its dash escaped
+        assert "::error" in out and ("php\\u2014stack" if dash else "php-stack") in out, out
+
+
+@pytest.mark.parametrize("encoding", list(_NARROW_STDOUTS))
+def test_inspect_of_a_label_a_stdout_cannot_encode_writes_it_escaped(
+    encoding: str, registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
+) -> None:
+    """A label holding a "—" is written "\\u2014" on a stdout that has no byte for it:
+    the table, the label lines, and --json (still valid JSON, the same value)."""
+    labels = {"org.opencontainers.image.description": "PHP \u2014 FPM \u00e9t\u00e9"}
+    seed(registry, repo, make_image(seed=47, labels=labels), ["v"])
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "DOCKER_CONFIG": str(home / ".docker"), "GITHUB_ACTIONS": ""}
+    reference = f"{registry.host}/{repo}:v"
+    table = _narrow_run(encoding, "inspect", reference, cwd=tmp_path, env=env)
+    err = table.stderr.decode("ascii", "backslashreplace")
+    assert table.returncode == 0, err
+    assert "internal error" not in err and "linux/arm64" in table.stdout.decode("latin-1")
+    shown = "PHP \\u2014 FPM " + ("\u00e9t\u00e9" if encoding == "latin-1" else "\\xe9t\\xe9")
+    assert shown in table.stdout.decode("latin-1"), table.stdout
+    document = _narrow_run(encoding, "inspect", reference, "--json", cwd=tmp_path, env=env)
+    assert document.returncode == 0, document.stderr
+    assert json.loads(document.stdout.decode("ascii"))["platforms"][0]["labels"] == labels
 
 
 #: Root without its capabilities: file modes bind it as they bind any user.
