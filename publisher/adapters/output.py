@@ -40,6 +40,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import IO
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from ..core.config import utf8_problem
@@ -84,9 +85,6 @@ class _Console(Console):
 #: Terminals narrower than this get each table row as "column: value" lines: a table
 #: crushed into a few columns folds or drops what its cells hold.
 MIN_TABLE_WIDTH = 60
-
-#: A digest (``sha256:`` and its hex) in a table's cell: its column is never folded.
-_DIGEST = re.compile(r"\b[a-z0-9]+:[0-9a-f]{32,}\b")
 
 #: Shortest secret redacted (and masked in Actions). A one- or two-character value would
 #: be replaced wherever those characters occur (in every digest holding "ab", every word
@@ -416,23 +414,24 @@ class Output:
         if self.quiet:
             return
         table = Table(title=self.redact(title), title_justify="left")
-        for index, column in enumerate(columns):
-            # a digest is never folded: other columns wrap first (at their words)
-            whole = any(_DIGEST.search(row[index]) for row in cells if index < len(row))
-            table.add_column(column, overflow="fold", no_wrap=whole)
+        for column in columns:  # wrapped at their spaces only (``_fit_columns``)
+            table.add_column(column, overflow="fold")
         for row in cells:
             table.add_row(*row)
-        # the narrowest the table gets with no word cut (each digest whole on its row),
-        # and its width with no cell wrapped
+        # the table's width with no cell wrapped
         needed = self._console.measure(table, options=self._console.options.update_width(1 << 16))
         width = self._console.width
         if not _isatty(self._stream) and needed.maximum > width:
             # a log or a pipe: each row on one line, for grep (and the table as wide as
             # that: a console that soft-wraps crops nothing)
             width = table.width = needed.maximum
-        if width < MIN_TABLE_WIDTH or width < needed.minimum:
-            # a terminal narrower than that: a table would crush (and drop or fold) its
-            # cells; each row as "column: value" lines instead
+        fits = width >= needed.maximum or _fit_columns(
+            table, self._console, [columns, *cells], needed.maximum - width
+        )
+        if width < MIN_TABLE_WIDTH or not fits:
+            # a terminal narrower than the table with no word cut (each digest whole on its
+            # row): a table would crush (and drop or fold) its cells; each row as
+            # "column: value" lines instead
             lines = [title]
             for values in rows:
                 said = [f"{c}: {v}" for c, v in zip(columns, map(str, values), strict=False)]
@@ -549,6 +548,29 @@ class Output:
         a value, which its values never hold, would be changed)."""
         self.printed = True
         self._write(self._stream, text if text.endswith("\n") else text + "\n")
+
+
+def _fit_columns(table: Table, console: Console, rows: Sequence[Sequence[str]], by: int) -> bool:
+    """Narrow ``table`` by ``by`` characters with no word cut, if it can be: the widest
+    column gives way a character at a time, none narrower than its longest word (a digest,
+    a repository), its cells then wrapped at their spaces; False, the table untouched, if
+    that is not enough. Rich would narrow the widest columns whatever their words hold
+    (``ghcr.io/twentyi/php-fp`` above ``m``), even where a table that cuts none fits."""
+    options = console.options.update_width(1 << 16)
+    spans = [
+        [Measurement.get(console, options, row[index]) for row in rows if index < len(row)]
+        for index in range(len(table.columns))
+    ]
+    widths = [max(span.maximum for span in column) for column in spans]
+    least = [max(span.minimum for span in column) for column in spans]  # the longest words
+    if sum(widths) - sum(least) < by:
+        return False
+    for _ in range(by):
+        narrowable = [i for i, width in enumerate(widths) if width > least[i]]
+        widths[max(narrowable, key=lambda i: widths[i])] -= 1
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+    return True
 
 
 def _output_error(what: str, path: str, exc: OSError) -> FileAccessError:

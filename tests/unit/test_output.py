@@ -586,6 +586,47 @@ def test_a_terminal_of_ordinary_width_keeps_the_table(monkeypatch: pytest.Monkey
     assert "│ 8.4 │ sha256:ab │" in stream.getvalue()
 
 
+PLAN_ROWS = [
+    ["8.4", "linux/amd64, linux/arm64", "docker.io/twentyi/php-fpm", "v1.0.0-php-8.4, latest"],
+    ["8.4", "linux/amd64, linux/arm64", "ghcr.io/twentyi/php-fpm", "v1.0.0-php-8.4, latest"],
+    ["8.5", "linux/amd64", "127.0.0.1:45277/stand-in-example/php-fpm", "v1.0.0-php-8.5"],
+]
+
+
+@pytest.mark.parametrize("columns", ["83", "90", "100", "110"])
+def test_a_terminal_narrower_than_a_table_narrows_it_with_no_word_cut(
+    columns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Narrower than the table, wider than its longest words: still a table, as wide as the
+    terminal, the columns with spaces wrapping at them, no repository cut mid-word."""
+    monkeypatch.setenv("COLUMNS", columns)
+    stream = _Terminal()
+    names = ["PHP", "platforms", "repository", "tags"]
+    Output(env={"NO_COLOR": "1"}, stream=stream).table("Plan", names, PLAN_ROWS)
+    lines = stream.getvalue().splitlines()
+    assert lines[1].startswith("┏") and all(len(line) <= int(columns) for line in lines), lines
+    for row in PLAN_ROWS:
+        assert any(f"│ {row[2]} " in line for line in lines), "\n".join(lines)
+    assert any("│ v1.0.0-php-8.4, " in line for line in lines), "\n".join(lines)
+
+
+@pytest.mark.parametrize("columns", ["93", "96", "100"])
+def test_a_narrowed_table_keeps_each_digest_whole_and_wraps_the_words_beside_it(
+    columns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A digest is a word never cut: its cell's other words wrap below it, and the table
+    stays a table down to the width of its longest words."""
+    monkeypatch.setenv("COLUMNS", columns)
+    stream = _Terminal()
+    digest = "sha256:" + "ab" * 32
+    rows = [("8.4", f"{digest} (moved from the pin)", "the release's record of this line")]
+    Output(env={"NO_COLOR": "1"}, stream=stream).table("Indexes", ["PHP", "index", "source"], rows)
+    lines = stream.getvalue().splitlines()
+    assert lines[1].startswith("┏") and all(len(line) <= int(columns) for line in lines), lines
+    assert any(f"│ 8.4 │ {digest} " in line for line in lines), "\n".join(lines)
+    assert any("release's" in line for line in lines), "\n".join(lines)  # not cut either
+
+
 TAG_MOVES = (
     "registry-with-a-long-name",
     "v1.2.0-php-8.4-linux-amd64-pinned",
