@@ -3112,7 +3112,11 @@ def matrix_repositories(path: str, env: Mapping[str, str]) -> tuple[Repository, 
     except ImportError:
         raise ResolveError(
             f"{MATRIX_FLAG} {path} needs the publisher package (and PyYAML)",
-            hint=f"install publisher, or drop {MATRIX_FLAG} and ship the release's pins file",
+            hint=(
+                "install php-fpm-publisher from the publisher repository (`pip install .` in its"
+                f" checkout; it is not on PyPI), or drop {MATRIX_FLAG} and ship the release's"
+                " pins file"
+            ),
         ) from None
     from publisher.core.errors import PublisherError
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -38,3 +39,19 @@ def test_mypy_on_the_package_and_the_benchmarks():
 def test_committed_dockerfiles_are_current(matrix):
     result = run(sys.executable, "-m", "publisher", "render", "--check", "--config", matrix)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_tip_installs_the_unrelated_pypi_publisher():
+    """`publisher` on PyPI is an unrelated project, and php-fpm-publisher is not published
+    there: a tip or a doc names php-fpm-publisher from this repository, never
+    `install publisher`."""
+    said = re.compile(r"\b(?:re)?install\s+(?:-\S+\s+)*publisher\b", re.IGNORECASE)
+    files = [*sorted((ROOT / "publisher").rglob("*.py")), *sorted(ROOT.glob("*.md"))]
+    files += sorted((ROOT / "docs").rglob("*.md"))
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if said.search(line)
+    ]
+    assert not found, "\n".join(found)

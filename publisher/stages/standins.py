@@ -587,7 +587,11 @@ def push_standins(
     if recipe is None and not (source_dir / "Containerfile").is_file():
         raise ToolMissingError(
             f"the stand-in sources are missing: {source_dir}/Containerfile",
-            hint="reinstall publisher: its stand-in sources ship inside the package (publisher/stages/standin-offline)",
+            hint=(
+                "reinstall php-fpm-publisher from its repository (`pip install .` in the"
+                " checkout): the stand-in sources ship inside the package"
+                " (publisher/stages/standin-offline)"
+            ),
         )
     cache = cache_root(env) / "standins"
     chosen: Builder | None = None
