@@ -213,7 +213,10 @@ class LocalRegistry:
         except ImportError:
             raise ToolMissingError(
                 "no registry available: neither the distribution binary nor testcontainers",
-                hint="install one: `apt-get install docker-registry` or `pip install testcontainers`",
+                hint=(
+                    "apt-get install docker-registry (testcontainers works too, but only where"
+                    " docker can pull registry:2 and testcontainers/ryuk from Docker Hub)"
+                ),
             ) from None
         if self.extra_config:
             raise ToolMissingError(
@@ -226,7 +229,11 @@ class LocalRegistry:
         except Exception as exc:  # docker SDK errors vary by version
             raise ToolMissingError(
                 f"cannot start a registry:2 container: {exc}",
-                hint="install the registry binary (`apt-get install docker-registry`) or start docker",
+                hint=(
+                    "install the registry binary (`apt-get install docker-registry`); the"
+                    " container needs a running docker that can pull registry:2 and"
+                    " testcontainers/ryuk from Docker Hub"
+                ),
             ) from None
         self._container = container
 
