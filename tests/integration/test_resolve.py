@@ -425,6 +425,26 @@ def test_a_refused_command_line_is_said_in_the_same_words_by_both_entry_points(
 
 
 @pytest.mark.parametrize(
+    ("entry", "usage"),
+    [
+        (("-m", "publisher.resolve"), "usage: python3 -m publisher.resolve [-h]"),
+        ((str(ROOT / "publisher" / "resolve.py"),), "usage: resolve.py [-h]"),
+    ],
+    ids=["module", "file"],
+)
+def test_the_help_names_the_entry_point_that_was_run(
+    workdir: Path, entry: tuple[str, ...], usage: str
+) -> None:
+    """``python -m publisher.resolve --help`` said ``usage: resolve.py``, a command that
+    was not typed."""
+    run = subprocess.run(
+        [sys.executable, *entry, "--help"], capture_output=True, text=True, cwd=workdir, timeout=60
+    )
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    assert run.stdout.startswith(usage), run.stdout
+
+
+@pytest.mark.parametrize(
     "entry", [("-m", "publisher.resolve"), ("-m", "publisher", "resolve")], ids=["file", "cli"]
 )
 def test_a_removed_working_directory_is_said_not_a_traceback(
