@@ -297,7 +297,7 @@ def read_template(config: Config) -> str:
         return raw.decode("utf-8")
     except OSError as exc:
         raise ConfigError(
-            f"cannot read the Dockerfile template: {exc.strerror or exc}",
+            f"cannot read the Dockerfile template {template_shown(config)}: {exc.strerror or exc}",
             source=config.source,
             field="template",
             hint=f"put the Dockerfile template at {shown_path(os.path.normpath(path))}, or set "

@@ -213,6 +213,18 @@ def test_the_message_names_the_template_beside_the_matrix_as_given(cli):
     assert render.template_shown(config.load("matrix.yaml", {})) == "dockerfiles/Dockerfile.j2"
 
 
+def test_a_template_that_cannot_be_read_is_named(project):
+    """A release's warning gives only the message: it named no path (render --check's tip
+    did), as with examples/offline copied without its template."""
+    (project / "dockerfiles" / "Dockerfile.j2").unlink()
+    with pytest.raises(config.ConfigError) as refused:
+        render.check(config.load(str(project / "matrix.yaml"), {}))
+    template = project / "dockerfiles" / "Dockerfile.j2"
+    assert f"cannot read the Dockerfile template {template}: No such file" in str(
+        refused.value.message
+    )
+
+
 # ---------------------------------------------------------------- the pure comparison
 
 
