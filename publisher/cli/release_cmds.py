@@ -367,7 +367,12 @@ def check_digest_file(digest_file: Path, name: str) -> Path:
     if mode is not None and stat.S_ISLNK(mode):  # written through, in the target's directory
         digest_file = Path(os.path.realpath(digest_file))
     # made when the record is written: a leg refused before then leaves no empty one
-    ensure_writable(digest_file.parent, "the digest record's directory", create=False)
+    ensure_writable(
+        digest_file.parent,
+        "the digest record's directory",
+        create=False,
+        option="--digest-file PATH",
+    )
     return digest_file
 
 
@@ -450,7 +455,7 @@ def publish_command(
     notes = options.notes_dir_of(cfg, notes_dir)
     cfg, read = select_release(cfg, lines, notes, version, republish=reason is not None)
     # made when the notes are written: a run refused before then leaves no empty one
-    ensure_writable(notes, "the release notes directory", create=False)
+    ensure_writable(notes, "the release notes directory", create=False, option="--notes-dir DIR")
     cfg, record = load_release(
         cfg,
         notes,

@@ -117,7 +117,9 @@ def _naming(exc: OSError, target: Path) -> OSError:
     return type(exc)(exc.errno, exc.strerror, str(target))
 
 
-def ensure_writable(directory: str | os.PathLike[str], what: str, *, create: bool = True) -> Path:
+def ensure_writable(
+    directory: str | os.PathLike[str], what: str, *, create: bool = True, option: str = ""
+) -> Path:
     """Create ``directory`` if needed and prove a file can be written there.
 
     Raises FileAccessError (exit 18) naming ``what`` (e.g. "the release notes
@@ -128,6 +130,8 @@ def ensure_writable(directory: str | os.PathLike[str], what: str, *, create: boo
     probe directory in the nearest existing one above it, removed at once. So a dry
     run refuses what the real run refuses (a read-only or pseudo file system, a file or
     a symbolic link to nowhere in the way, no permission), in the same words.
+    ``option`` (``--notes-dir DIR``): the option that takes another directory, which a
+    tip saying to pass one names.
     """
     target = Path(directory)
     try:
@@ -156,6 +160,8 @@ def ensure_writable(directory: str | os.PathLike[str], what: str, *, create: boo
             )
         elif isinstance(exc, FileNotFoundError):  # the file system refuses new entries
             reason = f"it cannot be created under {shown_path(_nearest(target))}: {reason}"
+        if option and hint and ("pass a" in hint or "pass another" in hint):  # it ends the tip
+            hint = hint[:-1] + f" with {option})" if hint.endswith(")") else f"{hint} with {option}"
         raise FileAccessError(
             f"{what} {shown_path(target)} is not writable ({reason}); nothing was built or pushed",
             hint=hint,

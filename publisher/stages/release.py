@@ -230,8 +230,12 @@ def check_outputs(options: ReleaseOptions) -> None:
     without creating them: each is made when the run first writes there (the digest
     directory when the builds start, the notes directory with the notes), so that a
     run refused or interrupted before then leaves no empty directory behind."""
-    ensure_writable(options.notes_dir, "the release notes directory", create=False)
-    ensure_writable(options.digests_dir, "the digest records directory", create=False)
+    ensure_writable(
+        options.notes_dir, "the release notes directory", create=False, option="--notes-dir DIR"
+    )
+    ensure_writable(
+        options.digests_dir, "the digest records directory", create=False, option="--digests DIR"
+    )
 
 
 def release(

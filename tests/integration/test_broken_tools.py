@@ -617,6 +617,7 @@ def test_a_rehearsal_whose_notes_cannot_be_written_starts_nothing(
     result = publisher(*argv, env=base_env(tmp_path), cwd=tmp_path)
     assert result.returncode == 18, result.stdout + result.stderr
     assert f"the release notes directory {blocked}/notes is not writable" in result.stderr
+    assert "(or pass another directory with --notes-dir DIR)" in result.stderr  # the option
     nothing_started(result, tmp_path)
 
 
