@@ -31,14 +31,20 @@ DIST = "php-fpm-publisher"
 
 
 def _source_tree(tmp_path: Path) -> Path:
-    """A copy of what the build reads, so no build/ or *.egg-info lands in the checkout."""
+    """A copy of the checkout (its files git tracks or would, as a clone has them), so the
+    sdist is the one built from a checkout, and no build/ or *.egg-info lands in it."""
     src = tmp_path / "src"
-    src.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
-        shutil.copy2(ROOT / name, src / name)
-    shutil.copytree(
-        ROOT / "publisher", src / "publisher", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        if (ROOT / name).is_file():  # a tracked file deleted in the work tree: not there
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, src / name)
     return src
 
 
@@ -113,6 +119,29 @@ def test_the_wheel_names_the_distribution_and_its_licence(built: tuple[Path, Pat
     assert f"php_fpm_publisher-{__version__}/LICENSE" in members
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["name"] == DIST and project["license"] == "MIT"
+
+
+def test_the_sdist_holds_the_package_and_nothing_of_the_checkout_else(
+    built: tuple[Path, Path, str],
+) -> None:
+    """Built from a checkout, the sdist took tests/test_quality.py (setuptools' default
+    ``test*.py`` rule); and package-data named a templates/ directory that matches nothing."""
+    _, sdist, _ = built
+    with tarfile.open(sdist) as tf:
+        tops = {Path(name).parts[1] for name in tf.getnames() if len(Path(name).parts) > 1}
+    assert tops == {
+        "LICENSE",
+        "MANIFEST.in",
+        "PKG-INFO",
+        "README.md",
+        "pyproject.toml",
+        "setup.cfg",
+        "php_fpm_publisher.egg-info",
+        "publisher",
+    }, sorted(tops)
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    for pattern in package_data["tool"]["setuptools"]["package-data"]["publisher"]:
+        assert any((ROOT / "publisher").glob(pattern)), f"package-data {pattern} matches nothing"
 
 
 def test_pipx_installs_the_wheel_and_publisher_runs(
