@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -806,6 +806,21 @@ def rehearsed_backport(release: str, higher: str, where: str) -> str:
     )
 
 
+def taken_meanwhile(taken: Mapping[str, Sequence[str]], *, code: bool = False) -> list[str]:
+    """The floating tags a release planned to move that a higher release took while it
+    ran (``taken``: that release -> its tags, in plan order), in words: one sentence
+    per release holding them, its tags in backticks when ``code`` (the notes)."""
+    said = []
+    for holder, tags in taken.items():
+        names = [f"`{t}`" if code else t for t in tags]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        said.append(
+            f"{listed} {'stays' if len(names) == 1 else 'stay'} on {holder}, published "
+            "meanwhile; this release keeps its pins"
+        )
+    return said
+
+
 # --------------------------------------------------------------------------- Markdown
 
 
@@ -883,11 +898,13 @@ def release_markdown(
     *,
     rehearsal: bool = False,
     higher: str | None = None,
+    taken: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """The release notes in Markdown; ``rehearsal`` (``--local``: throwaway registries)
     says the release was rehearsed there, never that it was published; ``higher``: the
     higher stable release recorded beside a rehearsal's notes (``higher_stable_recorded``),
-    said under its banner."""
+    said under its banner; ``taken``: the floating tags a higher release published
+    meanwhile took from this one (``taken_meanwhile``), said under the first sentence."""
     primary = next(r for r in facts.registries if r.primary)
     out: list[str] = [f"# {facts.release}", ""]
     if facts.stand_in:
@@ -928,6 +945,10 @@ def release_markdown(
             else ""
         ),
         "",
+    ]
+    for words in taken_meanwhile(taken or {}, code=True):
+        out += [f"{words}.", ""]
+    out += [
         "| PHP | version | index digest (identical on every registry) | tags |",
         "|---|---|---|---|",
     ]

@@ -1902,6 +1902,24 @@ class Publisher:
         ]
         return defects, floating
 
+    def taken_meanwhile(
+        self, p: planning.Plan, floating: Sequence[notes_mod.FloatingFacts]
+    ) -> dict[str, list[str]]:
+        """The floating tags the plan moves onto this release that another release holds
+        once they are verified (``floating``), per release holding them, in the plan's
+        order (on the primary: they agree on every registry then). A higher release
+        published meanwhile took them: ``move_floating`` recomputes them from the pins
+        present when it moves them, so this run's move, backwards by then, was dropped."""
+        primary = self.primary.name
+        holders = {f.tag: f.release for f in floating if f.registry == primary}
+        taken: dict[str, list[str]] = {}
+        for line in p.lines:
+            for tag in next(t.tags for t in line.targets if t.registry == primary):
+                holder = holders.get(tag)
+                if planning.is_floating_tag(tag) and holder not in (None, self.release.tag):
+                    taken.setdefault(holder, []).append(tag)
+        return taken
+
     # ---------------------------------------------------------------- notes
 
     def facts(
@@ -1930,7 +1948,20 @@ class Publisher:
             version = versions.get(line_plan.php)
             if version is None and before is not None and before.index_digest == index.digest:
                 version = before.php_version
-            tags = next(t.tags for t in line_plan.targets if t.registry == self.primary.name)
+            # the floating tags its images hold now, not all those the plan meant to move:
+            # a higher release published meanwhile keeps those it took (``taken_meanwhile``)
+            held = {
+                f.tag
+                for f in floating
+                if f.registry == self.primary.name
+                and f.release == self.release.tag
+                and f.digest == index.digest
+            }
+            tags = tuple(
+                t
+                for t in next(t.tags for t in line_plan.targets if t.registry == self.primary.name)
+                if not planning.is_floating_tag(t) or t in held
+            )
             lines.append(
                 notes_mod.LineFacts(
                     php=line_plan.php,
@@ -2029,11 +2060,16 @@ class Publisher:
                 )
 
     def write_notes(
-        self, facts: notes_mod.ReleaseFacts, *, keep: bool = False
+        self,
+        facts: notes_mod.ReleaseFacts,
+        *,
+        keep: bool = False,
+        taken: Mapping[str, Sequence[str]] | None = None,
     ) -> tuple[Path, Path, Path]:
         """Write the notes, the size history and the pins file; ``keep`` leaves the
-        notes files that exist as they are (only a missing one is written). Returns the
-        Markdown, JSON and pins files' paths."""
+        notes files that exist as they are (only a missing one is written); ``taken``:
+        the floating tags a release published meanwhile took (``taken_meanwhile``), said
+        in the Markdown notes. Returns the Markdown, JSON and pins files' paths."""
         history_path = notes_mod.size_history_path(self.options.notes_dir)
         if history_path.exists():
             history = notes_mod.load_size_history(self.options.notes_dir)
@@ -2060,6 +2096,7 @@ class Publisher:
                 history,
                 rehearsal=self.options.rehearsal,
                 higher=None if higher is None else higher.tag,
+                taken=taken,
             )
         if not (keep and js.exists()):
             files[js] = notes_mod.release_json(facts, history)
@@ -2187,6 +2224,9 @@ class Publisher:
                 out.info("every tag already points where it should; nothing moved")
         with out.step("7/8 Verify the tags"):
             floating = self.verify_tags(indexes)
+            taken = self.taken_meanwhile(p, floating)
+            for words in notes_mod.taken_meanwhile(taken):
+                out.notice(words)
         with out.step("8/8 Write the release notes"):
             history = self.record.history if self.record else ()
             if publish_plan.history is not None:
@@ -2198,7 +2238,9 @@ class Publisher:
             # Nothing new: the notes stay as written (their size comparisons and charts
             # date from the run that published, before any newer or backported release).
             kept = self.record is not None and facts == self._recorded_as(self.record, facts)
-            result.notes_md, result.notes_json, pins = self.write_notes(facts, keep=kept)
+            result.notes_md, result.notes_json, pins = self.write_notes(
+                facts, keep=kept, taken=taken
+            )
             result.facts = facts
             files = f"{result.notes_md}, {result.notes_json} and the pins file {pins.name}"
             if kept:

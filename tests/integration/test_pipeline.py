@@ -676,6 +676,72 @@ def test_two_releases_at_once_converge_on_the_higher_one(tmp_path, tools, bases,
         assert tags["v1.1.0-php-8.4"] == stack.index_digests("v1.1.0")["8.4"]
 
 
+def test_the_lower_of_two_releases_at_once_records_only_the_tags_it_holds(
+    tmp_path, tools, bases, fresh_registry, proxy_for
+):
+    """v1.1.0 plans its floating moves, then its pins are held back on the primary while
+    v1.2.0 publishes whole. v1.1.0 then finds the floating tags on v1.2.0 and leaves
+    them there: its notes list its pins only, and it says why, never that `latest` is
+    v1.1.0."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(hub.host)
+    stack = make_stack(tmp_path, front.host, ghcr.host, bases)
+    stack.release("v1.0.0", "--no-smoke")
+    for php in LINES:
+        for platform in ("linux/amd64", "linux/arm64"):
+            stack.ok(
+                "build",
+                "v1.2.0",
+                "--php",
+                php,
+                "--platform",
+                platform,
+                "--digest-file",
+                str(tmp_path / "v1.2.0" / f"{php}-{platform.replace('/', '-')}.json"),
+            )
+    held = Fault(
+        "stall", method="PUT", path=r"/manifests/v1\.1\.0-php-", stall_seconds=600, times=None
+    )
+    front.add(held)  # every first pin of v1.1.0, written at once: none of them lands
+    lower = stack.start(  # (held back for as long as v1.2.0 takes: 30 s a try)
+        "release",
+        "v1.1.0",
+        "--no-smoke",
+        "--notes-dir",
+        str(stack.notes_dir),
+        env={"PUBLISHER_RETRY_ATTEMPTS": "20", "PUBLISHER_RETRY_TOTAL_TIMEOUT": "600"},
+    )
+    log = stack.root / "run.log"
+    try:
+        assert wait_for(lambda: held.fired > 0 or lower.poll() is not None, 600)
+        assert lower.poll() is None, log.read_text(encoding="utf-8")
+        stack.ok(
+            "publish",
+            "v1.2.0",
+            "--digests",
+            str(tmp_path / "v1.2.0"),
+            "--no-smoke",
+            "--notes-dir",
+            str(stack.notes_dir),
+        )
+    finally:
+        front.release()
+    assert lower.wait(timeout=600) == 0, log.read_text(encoding="utf-8")
+    said = log.read_text(encoding="utf-8")
+    high = stack.index_digests("v1.2.0")
+    for tags in tag_maps(stack, tools["skopeo"], hub.host, ghcr.host):
+        assert tags["latest"] == high["8.4"]
+        assert tags["php-8.3"] == high["8.3"] and tags["php-8.4"] == high["8.4"]
+    recorded = {line["php"]: line["tags"] for line in stack.notes("v1.1.0")["lines"]}
+    assert recorded == {"8.3": ["v1.1.0-php-8.3"], "8.4": ["v1.1.0-php-8.4", "v1.1.0"]}
+    words = "php-8.3, php-8.4 and latest stay on v1.2.0, published meanwhile"
+    assert f"notice: {words}; this release keeps its pins" in said, said
+    markdown = (stack.notes_dir / "v1.1.0.md").read_text(encoding="utf-8")
+    assert "`php-8.3`, `php-8.4` and `latest` stay on v1.2.0, published meanwhile" in markdown
+    assert "`latest`" not in markdown.split("stay on v1.2.0")[1], markdown
+    assert "Default line: PHP 8.4 (`v1.1.0`)." in markdown, markdown
+
+
 # --------------------------------------------------------------------------- scenario 16 and 18
 
 

@@ -114,6 +114,22 @@ def test_notes_without_the_default_line_do_not_name_its_tags_as_written():
     )
 
 
+def test_floating_tags_a_higher_release_took_meanwhile_are_said_under_the_first_sentence():
+    text = notes.release_markdown(
+        facts(), HISTORY, taken={"v1.2.0": ["php-8.4", "latest"], "v1.1.9": ["php-8.3"]}
+    )
+    head = text[: text.index("| PHP | version |")]
+    assert (
+        "\n\n`php-8.4` and `latest` stay on v1.2.0, published meanwhile; this release keeps "
+        "its pins.\n\n`php-8.3` stays on v1.1.9, published meanwhile" in head
+    ), head
+    assert notes.taken_meanwhile({"v2.2.0": ["php-8.3", "php-8.4", "latest"]}) == [
+        "php-8.3, php-8.4 and latest stay on v2.2.0, published meanwhile; this release "
+        "keeps its pins"
+    ]
+    assert "meanwhile" not in notes.release_markdown(facts(), HISTORY, taken={})
+
+
 def test_markdown_has_digests_sizes_pull_example_and_flags_regressions():
     text = notes.release_markdown(facts(), HISTORY)
     for needle in (
