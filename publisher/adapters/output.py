@@ -239,8 +239,8 @@ class Output:
 
     @property
     def _commands(self) -> IO[str]:
-        """Where workflow commands (``::group::``, ``::error::``...) go: stdout, unless
-        stdout carries only the command's JSON (``quiet``); Actions reads them on both."""
+        """Where a step's workflow commands (``::group::``, ``::add-mask::``) go: stdout,
+        unless it carries only the command's JSON (``quiet``); Actions reads both streams."""
         return self._err if self.quiet else self._stream
 
     def _write(
@@ -329,9 +329,7 @@ class Output:
         """``message`` as a ``kind`` annotation in Actions, else ``kind: message`` on stderr."""
         said = message_text(self.redact(message))
         if self.github:
-            self._write(
-                self._commands, f"::{kind}::{_escape_data(said)}\n", redact=False, verbatim=True
-            )
+            self._write(self._err, f"::{kind}::{_escape_data(said)}\n", redact=False, verbatim=True)
         else:
             self._write(self._err, f"{kind}: {said}\n", redact=False)
 
@@ -351,7 +349,7 @@ class Output:
         """In Actions, the ``::error`` annotation of ``exc`` (located for a matrix error)."""
         if not self.github:
             return
-        self._write(self._commands, self.annotation(exc), redact=False, verbatim=True)
+        self._write(self._err, self.annotation(exc), redact=False, verbatim=True)
 
     def annotation(self, exc: PublisherError) -> str:
         """The ``::error`` line of ``exc``, redacted and escaped, not written: ``annotate``

@@ -587,7 +587,7 @@ def _say_forced_exit(code: int, state: State | None) -> None:
     if state is None or state.env.get("GITHUB_ACTIONS") != "true" or _ANNOTATED.is_set():
         return
     with contextlib.suppress(OSError, ValueError, OutputClosed, PublisherError, Interrupted):
-        line = state.output.annotation(error)  # on stderr, which Actions reads as stdout
+        line = state.output.annotation(error)  # on stderr, as every annotation
         sys.stderr.write(line)
         sys.stderr.flush()
 

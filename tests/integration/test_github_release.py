@@ -784,7 +784,7 @@ def test_cli_gh_release_in_actions(gh: FakeGitHub, tmp_path: Path) -> None:
     assert "v2.0.0" in summary.read_text()
     assert "created (marked latest)" in summary.read_text()
     # the notes came without their pins file: said, since the launcher looks for it
-    assert "::warning" in result.stdout and "no pins file" in result.stdout
+    assert "::warning" in result.stderr and "no pins file" in result.stderr
     # a rerun changes nothing: its summary says so, and marks nothing
     again = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
     assert again.exit_code == 0, again.output + again.stderr
@@ -806,7 +806,7 @@ def test_cli_gh_release_of_a_tag_not_on_github_fails_in_actions_before_any_write
     }
     result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
     assert result.exit_code == 15, result.output + result.stderr
-    assert "::error title=GitHub API error::the tag v2.0.0 is not in" in result.stdout
+    assert "::error title=GitHub API error::the tag v2.0.0 is not in" in result.stderr
     assert "git push origin v2.0.0" in result.stderr
     assert gh.writes() == [] and gh.tags[GH_REPO] == {}
     assert outputs.read_text() == ""  # no release-url: there is no release
@@ -899,7 +899,7 @@ def test_cli_gh_release_of_a_draft_says_so_in_the_summary(gh: FakeGitHub, tmp_pa
     }
     result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
     assert result.exit_code == 0, result.output + result.stderr
-    assert "::warning::the GitHub release v2.0.0 is a draft" in result.stdout
+    assert "::warning::the GitHub release v2.0.0 is a draft" in result.stderr
     said = summary.read_text()
     assert "updated (a draft: publish it on GitHub)" in said and "latest" not in said, said
 

@@ -1537,7 +1537,7 @@ def test_step_outputs_that_cannot_be_written_are_refused_before_any_build_or_wri
         said = " ".join(result.stderr.split())
         assert f"cannot write step outputs to GITHUB_OUTPUT={outputs}" in said, said
         assert "nothing was done" in said
-        assert "::error title=file error::cannot write step outputs" in result.stdout
+        assert "::error title=file error::cannot write step outputs" in result.stderr
         assert no_build_ran(result)
     assert front.mutating_requests == 0
     assert not stack.notes_dir.exists() or not any(stack.notes_dir.iterdir())

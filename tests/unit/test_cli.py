@@ -743,10 +743,11 @@ def test_click_refusals_are_annotated_in_github_actions(cli):
     actions = {"GITHUB_ACTIONS": "true"}
     result = cli("plan", "v1.0.0", "--bogus", env=actions)
     assert result.exit_code == 2
-    assert "::error title=usage error::No such option '--bogus'" in result.stdout
-    assert "see `publisher plan --help`" in result.stdout
+    assert "::error title=usage error::No such option '--bogus'" in result.stderr
+    assert "see `publisher plan --help`" in result.stderr
+    assert "::error" not in result.stdout  # every error on stderr, Actions too
     result = cli("verify", "v1.0.0", "--json", "--bogus", env=actions)
-    assert "::error title=usage error::" in result.stderr  # stdout holds only the JSON
+    assert "::error title=usage error::" in result.stderr
     assert json.loads(result.stdout)["ok"] is False
     assert "::error" not in cli("plan", "v1.0.0", "--bogus").output
 

@@ -218,7 +218,7 @@ def _interrupted(
 
 def _tip(stderr: str) -> str | None:
     """The tip an interrupted run's stderr gives, on one line; None without one."""
-    lines = stderr.splitlines()
+    lines = [line for line in stderr.splitlines() if not line.startswith("::error ")]
     assert lines[0] == "interrupted by SIGTERM: stopped before finishing", stderr
     if len(lines) == 1:
         return None
@@ -336,14 +336,15 @@ def test_an_interrupted_run_in_actions_says_its_line_and_tip_as_an_error_annotat
     """A cancelled job (SIGINT, then SIGTERM) shows on its page what the run left: the line
     and the tip stderr says are an `::error` annotation titled `interrupted` and the end of
     the step summary, as every error's; a read-only command's without a tip. --json keeps
-    stdout the document alone (the annotation on stderr, as every workflow command then)."""
+    stdout the document alone (the annotation on stderr, as every error's)."""
     summary = _in_actions(tmp_path, monkeypatch)
     line = "interrupted by SIGTERM: stopped before finishing"
     result = _interrupted(monkeypatch, ["audit", "--repair"])
     assert result.exit_code == 143, result.output
     tip = _tip(result.stderr)
     assert tip is not None and "repairs what is left" in tip
-    assert result.stdout == f"::error title=interrupted::{line}%0Atip: {tip}\n", result.stdout
+    assert f"::error title=interrupted::{line}%0Atip: {tip}\n" in result.stderr, result.stderr
+    assert result.stdout == "", result.stdout
     written = summary.read_text(encoding="utf-8")
     assert written.startswith("**Failed: interrupted (exit 143)**"), written
     assert f"> {line}" in written and "> tip: a repair points a tag only" in written
@@ -360,8 +361,8 @@ def test_an_interrupted_run_in_actions_says_its_line_and_tip_as_an_error_annotat
 def test_an_interrupted_run_in_actions_whose_stdout_fails_keeps_its_line_and_exit_code(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The annotation goes to stdout: one that cannot take it (full, or its reader gone)
-    loses it, never the line on stderr nor the signal's exit code."""
+    """A stdout that cannot be written (full, or its reader gone) loses neither the line
+    on stderr nor the signal's exit code."""
     from publisher.core.errors import Interrupted
 
     _in_actions(tmp_path, monkeypatch)

@@ -112,6 +112,26 @@ def test_step_closes_its_group_on_error(tmp_path: Path) -> None:
     assert "::group::next" in run.stdout.getvalue()  # depth was restored
 
 
+@pytest.mark.parametrize("quiet", [False, True])
+def test_warnings_notices_and_errors_go_to_stderr_in_actions_too(
+    tmp_path: Path, quiet: bool
+) -> None:
+    """As README says: stdout carries the result alone, stderr every warning, notice and
+    error, in Actions too (``publisher plan >plan.txt`` keeps its warnings out of the
+    file); a step's group, which holds the result lines written in it, stays with stdout."""
+    run = make(tmp_path)
+    run.out.quiet = quiet
+    with run.out.step("plan"):
+        run.out.info("the plan")
+        run.out.warning("a line ends soon")
+        run.out.notice("a line ends later")
+        run.out.error(ConfigError("bad", source="matrix.yaml", line=2))
+    flags = [name for name, _ in workflow_commands(run.stderr.getvalue())]
+    assert [n for n in flags if "group" not in n] == ["warning", "notice", "error"], flags
+    stdout = [name for name, _ in workflow_commands(run.stdout.getvalue())]
+    assert stdout == ([] if quiet else ["group", "endgroup"]), run.stdout.getvalue()
+
+
 #: Text of other programs (a build's log, a registry's answer) that holds workflow commands.
 HOSTILE = (
     "::add-mask::x\n  ::error::x\r::warning::x\r\n\u2003::set-output name=a::x\nsay ##[add-mask]x"
@@ -132,7 +152,7 @@ def test_text_in_actions_is_never_a_workflow_command(tmp_path: Path) -> None:
         run.out.error(CommandError("`buildah build` failed; its last output:\n" + HOSTILE))
     log = run.stdout.getvalue() + run.stderr.getvalue()
     commands = workflow_commands(run.stdout.getvalue()) + workflow_commands(run.stderr.getvalue())
-    assert [name for name, _ in commands] == ["group", "error", "endgroup"], commands
+    assert [name for name, _ in commands] == ["group", "endgroup", "error"], commands
     assert "::add-mask::x" in log.replace("\u200b", ""), log  # still there to read
 
 
@@ -201,7 +221,7 @@ def test_config_error_annotation_has_file_line_col(tmp_path: Path) -> None:
         hint="see README, matrix.yaml",
     )
     run.out.error(exc)
-    annotation = run.stdout.getvalue().splitlines()[0]
+    annotation = run.stderr.getvalue().splitlines()[0]
     assert annotation.startswith(
         "::error file=examples/offline/matrix.yaml,line=12,col=3,title=configuration error::"
     )
@@ -229,13 +249,13 @@ def test_every_line_of_a_tip_is_indented_under_it(tmp_path: Path) -> None:
 def test_annotation_properties_are_escaped(tmp_path: Path) -> None:
     run = make(tmp_path)
     run.out.error(ConfigError("x", source="C:/a,b.yaml", line=1))
-    assert run.stdout.getvalue().startswith("::error file=C%3A/a%2Cb.yaml,line=1,title=")
+    assert run.stderr.getvalue().startswith("::error file=C%3A/a%2Cb.yaml,line=1,title=")
 
 
 def test_other_errors_are_annotations_without_file(tmp_path: Path) -> None:
     run = make(tmp_path)
     run.out.error(RegistryError("manifest PUT refused", hint="check the repository name"))
-    line = run.stdout.getvalue().splitlines()[0]
+    line = run.stderr.getvalue().splitlines()[0]
     assert (
         line
         == "::error title=registry error::manifest PUT refused%0Atip: check the repository name"
@@ -245,7 +265,7 @@ def test_other_errors_are_annotations_without_file(tmp_path: Path) -> None:
 def test_warning_is_an_annotation(tmp_path: Path) -> None:
     run = make(tmp_path)
     run.out.warning("size grew 12%\nover the 10% threshold")
-    assert run.stdout.getvalue() == "::warning::size grew 12%25%0Aover the 10%25 threshold\n"
+    assert run.stderr.getvalue() == "::warning::size grew 12%25%0Aover the 10%25 threshold\n"
 
 
 def test_notice_is_an_annotation_as_a_warning_is(tmp_path: Path) -> None:
@@ -685,7 +705,7 @@ def test_a_step_summary_that_cannot_be_written_is_one_warning_not_a_failed_run(
     stream = io.StringIO()
     missing = tmp_path / "gone" / "summary.md"
     env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(missing)}
-    out = Output(env=env, stream=stream)
+    out = Output(env=env, stream=io.StringIO(), err_stream=stream)
     out.table("Plan", ["PHP"], [["8.4"]])
     out.table("Tags", ["tag"], [["latest"]])
     warnings = [line for line in stream.getvalue().splitlines() if line.startswith("::warning")]
@@ -856,7 +876,7 @@ def test_every_form_a_message_shows_a_secret_in_is_redacted_everywhere(middle: s
                 "summary": summary.read_text(encoding="utf-8"),
             }.items():
                 assert _MARK not in text, f"{echo!r} leaked into {where}: {text[-300:]!r}"
-        assert "::error" in stdout.getvalue() and "***" in summary.read_text(encoding="utf-8")
+        assert "::error" in stderr.getvalue() and "***" in summary.read_text(encoding="utf-8")
 
 
 def test_a_secret_a_server_echoes_escaped_its_own_way_is_redacted() -> None:
@@ -899,7 +919,7 @@ def test_a_secret_a_message_cut_short_is_redacted_up_to_the_cut(tmp_path: Path, 
     assert "Registry/***..." in run.all_text()["stderr"]
     # a value that only ends like a secret's start, shorter than a form, stays as it is
     run.out.warning(f"see {secret[:3]}...")
-    assert f"::warning::see {secret[:3]}..." in run.all_text()["stdout"]
+    assert f"::warning::see {secret[:3]}..." in run.all_text()["stderr"]
 
 
 def test_a_cut_short_of_a_short_secret_leaves_the_text_before_it_whole(tmp_path: Path) -> None:
@@ -977,7 +997,8 @@ def test_a_named_pipe_for_github_output_or_the_summary_is_refused_at_once(
             "GITHUB_OUTPUT": str(fifo),
             "GITHUB_STEP_SUMMARY": str(fifo),
         },
-        stream=stream,
+        stream=io.StringIO(),
+        err_stream=stream,
     )
     said = f"GITHUB_OUTPUT={fifo} is a named pipe, not a regular file"
     with pytest.raises(FileAccessError) as caught:
