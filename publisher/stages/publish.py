@@ -237,7 +237,7 @@ def load_release(
             if dry_run
             else "replaces those notes"
         )
-        output.info(
+        output.progress(
             f"rehearsal: {release.tag} was rehearsed before; this rehearsal starts from "
             f"today's matrix.yaml on new throwaway registries and {replaces} ({notes_dir})"
         )

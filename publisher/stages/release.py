@@ -584,14 +584,14 @@ def local_registries(
             local = LocalRegistry().start()
             started.append(local)
             hosts[registry.host] = local.host
-            output.info(f"rehearsal: {registry.host} is played by {local.url}")
+            output.progress(f"rehearsal: {registry.host} is played by {local.url}")
         mapped = map_to_local(config, hosts)
         if config.stand_in and not config.base_mirror:
             from . import standins
 
             bases = LocalRegistry().start()
             started.append(bases)
-            output.info(f"rehearsal: STAND-IN base images are served by {bases.url}")
+            output.progress(f"rehearsal: STAND-IN base images are served by {bases.url}")
             standins.push_for_config(
                 config, bases.host, runner=runner or Runner(output=output), env=env
             )

@@ -623,7 +623,7 @@ def push_standins(
                 if digest is None:
                     built_for = ", ".join(map(str, platforms))
                     if recipe is not None:
-                        output.info(
+                        output.progress(
                             f"building the STAND-IN base with Debian's real PHP {php} "
                             f"({recipe.suite(php)}; {built_for}) with mmdebstrap: "
                             f"{debian_duration(platforms)}; made once, later runs take it "
@@ -638,7 +638,7 @@ def push_standins(
                             except OSError as exc:
                                 full = _out_of_room(exc, Path(tmp), php, layout.parent)
                                 raise full or exc from None
-                        output.info(f"building the STAND-IN base for PHP {php} ({built_for})")
+                        output.progress(f"building the STAND-IN base for PHP {php} ({built_for})")
                         build = functools.partial(build_line, builder=chosen, context=context)
                     try:
                         digest = build(
@@ -667,9 +667,9 @@ def push_standins(
                             "there, then rerun",
                         )
                     client.tag(repository, digest, tag)
-                    output.info(f"pushed STAND-IN {ref}")
+                    output.progress(f"pushed STAND-IN {ref}")
                 else:
-                    output.detail(f"up to date: STAND-IN {ref}")
+                    output.progress(f"up to date: STAND-IN {ref}")
                 result[php] = ref
     return result
 

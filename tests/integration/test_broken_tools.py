@@ -111,7 +111,7 @@ def rehearsal(tmp_path: Path, *extra: str) -> list[str]:
 def nothing_started(result: subprocess.CompletedProcess[str], tmp_path: Path) -> None:
     text = result.stdout + result.stderr
     assert "Traceback" not in text and "internal error" not in text, text
-    assert "rehearsal:" not in result.stdout, text  # no throwaway registry was started
+    assert "is played by" not in text, text  # no throwaway registry was started
     assert "pushed sha256" not in text and "pushed STAND-IN" not in text, text
     assert not (tmp_path / "notes").exists() and not (tmp_path / "digests").exists()
 
@@ -187,7 +187,8 @@ def test_a_broken_smoke_test_engine_is_found_before_the_builds(tmp_path: Path) -
     result = publisher(*rehearsal(tmp_path), env=env, cwd=tmp_path)
     assert result.returncode == 10, result.stdout + result.stderr
     assert f"buildah ({fake}) is installed but does not work" in result.stderr
-    assert "builder: buildx" in result.stdout  # the builder works: the engine is refused
+    assert "builder: buildx" in result.stderr  # the builder works: the engine is refused
+    assert "builder:" not in result.stdout  # the run's progress, not its result
     assert "Build 1 image" not in result.stderr  # no build step began
     nothing_started(result, tmp_path)
 
@@ -321,6 +322,9 @@ def test_a_rehearsal_with_a_broken_docker_config_warns_and_goes_on_with_an_empty
     assert "the rehearsal goes on with an empty docker config" in said
     assert "A real release stops on it" in said
     assert "rehearsal finished" in result.stdout
+    # the run's progress is on stderr: the builder, the throwaway registries, the stand-ins
+    for progress in ("builder:", "is played by", "are served by", "pushed STAND-IN"):
+        assert progress not in result.stdout and progress in result.stderr, progress
     assert (config.read_bytes() if config.is_file() else None) == before
     assert not list(scratch.glob("publisher-empty-docker-config-*"))
 
@@ -595,7 +599,8 @@ def test_a_user_without_subordinate_ids_rehearses_with_docker(nobody_dir: Path) 
         *rehearsal(nobody_dir, "--dry-run"), env=env, cwd=nobody_dir, user=as_user, timeout=600
     )
     assert dry.returncode == 0, dry.stdout + dry.stderr
-    assert "building the STAND-IN base for PHP 8.4" in dry.stdout, dry.stdout
+    assert "building the STAND-IN base for PHP 8.4" in dry.stderr, dry.stderr
+    assert "STAND-IN base for" not in dry.stdout, dry.stdout  # progress, not the result
     assert "rootless" not in dry.stdout + dry.stderr
     real = publisher(*rehearsal(nobody_dir), env=env, cwd=nobody_dir, user=as_user, timeout=900)
     assert real.returncode == 0, real.stdout + real.stderr

@@ -200,11 +200,12 @@ def test_a_new_pin_is_created_not_unchanged() -> None:
 def test_a_rehearsal_of_a_tag_rehearsed_before_says_what_becomes_of_its_notes(
     tmp_path: Path, dry_run: bool, said: str
 ) -> None:
-    """A dry run writes nothing, so it does not say it replaces the earlier notes."""
+    """A dry run writes nothing, so it does not say it replaces the earlier notes. Said
+    as the run's progress, on stderr: stdout carries the rehearsal's result alone."""
     write_record(tmp_path, record())
     config = acme_config()
-    stream = io.StringIO()
-    out = Output(env={}, stream=stream, err_stream=io.StringIO())
+    stdout, stream = io.StringIO(), io.StringIO()
+    out = Output(env={}, stream=stdout, err_stream=stream)
     kept, earlier = load_release(
         config, tmp_path, parse_release("v1.0.0"), out, rehearsal=True, dry_run=dry_run
     )
@@ -212,6 +213,7 @@ def test_a_rehearsal_of_a_tag_rehearsed_before_says_what_becomes_of_its_notes(
     text = " ".join(stream.getvalue().split())
     assert "v1.0.0 was rehearsed before" in text and said in text
     assert ("would replace" in text) is dry_run
+    assert stdout.getvalue() == ""
 
 
 def test_a_command_with_only_reads_the_release_record_once(tmp_path: Path) -> None:

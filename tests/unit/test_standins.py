@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import time
@@ -12,6 +13,7 @@ import pytest
 
 from publisher.adapters.builders import BuilderName
 from publisher.adapters.emulation import host_platform
+from publisher.adapters.output import Output
 from publisher.adapters.runner import Completed
 from publisher.core.errors import CommandError, ToolMissingError
 from publisher.core.platforms import Platform
@@ -284,10 +286,13 @@ def test_making_a_debian_stand_in_says_it_takes_minutes_before_mmdebstrap_starts
 ) -> None:
     """The real-PHP bases take minutes (a foreign platform's under QEMU, several) and a
     dry run makes them too: the line naming them says so before mmdebstrap runs, where it
-    named the line and platforms alone and the minutes went by unexplained."""
+    named the line and platforms alone and the minutes went by unexplained. It is the
+    run's progress, on stderr: a rehearsal's stdout carries its result alone."""
     host = host_platform()
     foreign = next(p for p in Platform if p is not host)
     runner = FakeRunner(tools={"mmdebstrap": "/usr/bin/mmdebstrap"})
+    stdout = io.StringIO()
+    runner.output = Output(env={}, stream=stdout, err_stream=runner.stream)
     said: list[str] = []
 
     def mmdebstrap(call: Call) -> Completed:
@@ -305,6 +310,7 @@ def test_making_a_debian_stand_in_says_it_takes_minutes_before_mmdebstrap_starts
             env={"PUBLISHER_CACHE_DIR": str(tmp_path)},
         )
     assert said, "mmdebstrap never ran"
+    assert stdout.getvalue() == ""
     line = " ".join(said[0].split())
     assert "building the STAND-IN base with Debian's real PHP 8.4 (trixie; " in line
     assert f"several minutes for {foreign} under QEMU" in line

@@ -94,5 +94,5 @@ def select_builder(
         builder = found
     if check:
         version = builder.check()
-        runner.output.detail(f"builder: {builder.name} ({version})")
+        runner.output.progress(f"builder: {builder.name} ({version})")
     return builder
