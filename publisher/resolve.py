@@ -4077,16 +4077,20 @@ def error_text(exc: ResolveError) -> str:
 
 HELP_EPILOG = f"""\
 exit codes: {EXIT_USE_PREBUILT} use the pre-built image, {EXIT_BUILD_LOCALLY} build locally, \
-{EXIT_CANNOT_PROCEED} cannot proceed, {EXIT_INVALID_INPUT} invalid input, {EXIT_PINS} missing \
-or broken pins file.
+{EXIT_CANNOT_PROCEED} cannot proceed,
+{EXIT_INVALID_INPUT} invalid input, {EXIT_PINS} missing or broken pins file.
 
 examples:
-  PHP_VERSION=8.4 python3 resolve.py --pins release-notes/v2.0.0.env --format env > php.env
+  PHP_VERSION=8.4 python3 resolve.py --pins release-notes/v2.0.0.env \\
+    --format env > php.env
   docker compose --env-file php.env up -d          # PHP_BUILD='0' in php.env
-  docker compose --env-file php.env up -d --build  # PHP_BUILD='1' (without --build, compose
-                                                   # starts an image of that tag built before)
+  docker compose --env-file php.env up -d --build  # PHP_BUILD='1' (without
+                                                   # --build, compose starts
+                                                   # an image of that tag
+                                                   # built before)
   python3 -m publisher.resolve --php 8.4 --release v2.0.0 --use-prebuilt false
-  python3 -m publisher.resolve --php 8.6 --release v2.0.0 --allow-fallback false --format json
+  python3 -m publisher.resolve --php 8.6 --release v2.0.0 \\
+    --allow-fallback false --format json
 """
 
 
@@ -4137,8 +4141,8 @@ def read_command_line(
         # the usage line names what was typed: `python3 -m publisher.resolve`, else the file
         prog=invoked_as if invoked_as.startswith("python3 -m ") else "resolve.py",
         allow_abbrev=False,
-        description="Choose the PHP-FPM image to run: pre-built, or a local build. "
-        "Each flag overrides the environment variable named in brackets (where two are "
+        description="Choose the PHP-FPM image to run: pre-built, or a local build. Each\n"
+        "flag overrides the environment variable named in brackets (where two are\n"
         "named, the second is read when the first is not set).",
         epilog=HELP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -67,11 +67,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 EPILOG_EXIT_CODES = """\b
 Exit codes: 0 ok, 1 internal error (a bug in publisher), 2 bad input,
 3 matrix.yaml, override or record error, 4 auth, 5 not found, 6 rate limited,
-7 unreachable, 8 invalid registry response, 9 registry refused, 10 missing tool,
-11 command failed, 12 verification failed, 13 smoke test failed,
-14 release conflict, 15 GitHub API error, 18 file not writable or readable
-(resolve: 16 build locally, 17 cannot proceed); 130 interrupted (Ctrl-C),
-143 SIGTERM, 129 SIGHUP, 141 output closed by its reader (`| head`).
+7 unreachable, 8 invalid registry response, 9 registry refused,
+10 missing tool, 11 command failed, 12 verification failed,
+13 smoke test failed, 14 release conflict, 15 GitHub API error,
+18 file not writable or readable (resolve: 16 build locally,
+17 cannot proceed); 130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP,
+141 output closed by its reader (`| head`).
 """
 
 #: The signals that stop a run cleanly (Ctrl-C, `kill`, a closed terminal).
@@ -981,9 +982,10 @@ def main(ctx: click.Context, debug: bool) -> None:
     \b
     Examples:
       publisher plan v2.0.0                 # what a release would tag, where
-      publisher render --check              # are the committed Dockerfiles current?
+      publisher render --check              # committed Dockerfiles up to date?
       publisher inspect php:8.4-fpm-alpine --offline
-      publisher release v2.0.0 --local      # rehearse on loopback registries (bases from Docker Hub)
+      publisher release v2.0.0 --local      # rehearse on loopback registries
+                                            # (bases from Docker Hub)
       publisher release v1.0.0 --local --config examples/offline/matrix.yaml
                                             # the same offline, on STAND-IN bases
     """

@@ -230,7 +230,8 @@ def render_command(state: State, config_path: str, check: bool, as_json: bool) -
     \b
     Examples:
       publisher render                 # rewrite the Dockerfiles
-      publisher render --check         # CI: fail when they are not what render writes
+      publisher render --check         # CI: fail unless they are what render
+                                       # writes
       publisher render --check --json  # the same, as JSON
       publisher render --config examples/offline/matrix.yaml
     """
@@ -354,9 +355,9 @@ def inspect_command(state: State, ref: str, offline: bool, as_json: bool) -> Non
 
     \b
     Examples:
-      publisher inspect php:8.4-fpm-alpine                 # Docker Hub, anonymously
+      publisher inspect php:8.4-fpm-alpine           # Docker Hub, anonymously
       publisher inspect ghcr.io/acme/php-fpm:v2.0.0-php-8.4 --json
-      publisher inspect busybox --offline --json           # just the normalized name
+      publisher inspect busybox --offline --json     # just the normalized name
     """
     parsed = reference.parse(ref)
     if not offline:

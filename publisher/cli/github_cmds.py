@@ -147,9 +147,9 @@ def matrix_command(
 
     \b
     Examples:
-      publisher matrix v2.0.0                     # a table of legs and runners
-      publisher matrix v2.0.0 --github            # {"include":[{"php":"8.1",...}]}
-      publisher matrix v2.0.0 --github --qemu     # every leg on ubuntu-24.04
+      publisher matrix v2.0.0                    # a table of legs and runners
+      publisher matrix v2.0.0 --github           # {"include":[{"php":"8.1",...}]}
+      publisher matrix v2.0.0 --github --qemu    # every leg on ubuntu-24.04
       publisher matrix v2.0.0 --github --only 8.4,8.5
       publisher matrix v0.0.0-build-check --github --local   # rehearsal legs
     """

@@ -183,7 +183,8 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     Examples:
       publisher verify v2.0.0
       publisher verify v2.0.0 --only 8.4 --json
-      publisher verify v2.1.0-rc.1 --notes-dir release-notes  # a prerelease: pins only
+      publisher verify v2.1.0-rc.1 --notes-dir release-notes  # a prerelease:
+                                                              # pins only
     """
     from ..core import plan as planning
     from ..core.notes import recorded_tags

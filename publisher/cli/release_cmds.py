@@ -212,8 +212,10 @@ def build_command(
 
     \b
     Examples:
-      publisher build v2.0.0 --php 8.4 --platform linux/arm64 --digest-file digests/8.4-linux-arm64.json
-      publisher build v2.0.0 --php 8.1 --platform linux/amd64 --digest-file d.json --builder buildah
+      publisher build v2.0.0 --php 8.4 --platform linux/arm64 \\
+        --digest-file digests/8.4-linux-arm64.json
+      publisher build v2.0.0 --php 8.1 --platform linux/amd64 \\
+        --digest-file d.json --builder buildah
     """
     from ..core import render
     from ..core.fileio import check_tmpdir
@@ -430,7 +432,8 @@ def publish_command(
     Examples:
       publisher publish v2.0.0 --digests digests/
       publisher publish v2.0.0 --digests digests/ --dry-run
-      publisher publish v2.0.0 --digests digests/ --only 8.4 --reason "base image update"
+      publisher publish v2.0.0 --digests digests/ --only 8.4 \\
+        --reason "base image update"
     """
     if not dry_run:
         state.interrupted_hint = interrupted_hint(builds=False)
@@ -734,10 +737,11 @@ def release_command(state: State, release_tag: str, **given: Any) -> None:
 
     \b
     Examples:
-      publisher release v2.0.0 --local              # rehearsal on loopback registries
-      publisher release v1.0.0 --local --config examples/offline/matrix.yaml  # offline
-      publisher release v2.0.0 --dry-run            # what would happen
-      publisher release v2.0.0 --dry-run --json     # the publish plan as JSON
+      publisher release v2.0.0 --local          # rehearsal on loopback registries
+      publisher release v1.0.0 --local --config examples/offline/matrix.yaml
+                                                # the same offline
+      publisher release v2.0.0 --dry-run        # what would happen
+      publisher release v2.0.0 --dry-run --json # the publish plan as JSON
       publisher release v2.0.1 --only 8.4,8.5 --jobs 4
     """
     _release(state, release_tag, **given)

@@ -138,13 +138,18 @@ def resolve_command(state: State, fmt: str, matrix: str | None, **values: str | 
 
     \b
     Examples:
-      PHP_VERSION=8.4 STACK_RELEASE=v2.0.0 publisher resolve --format env > php.env
+      PHP_VERSION=8.4 STACK_RELEASE=v2.0.0 \\
+        publisher resolve --format env > php.env
       docker compose --env-file php.env up -d          # PHP_BUILD='0' in php.env
-      docker compose --env-file php.env up -d --build  # PHP_BUILD='1' (without --build, compose
-                                                       # starts an image of that tag built before)
+      docker compose --env-file php.env up -d --build  # PHP_BUILD='1' (without
+                                                       # --build, compose starts
+                                                       # an image of that tag
+                                                       # built before)
       publisher resolve --php 8.4 --release v2.0.0 --use-prebuilt false
-      publisher resolve --php 8.6 --release v2.0.0 --allow-fallback false --format json
-      publisher resolve --php 8.4 --registry mirror --pins release-notes/v2.0.0.env
+      publisher resolve --php 8.6 --release v2.0.0 --allow-fallback false \\
+        --format json
+      publisher resolve --php 8.4 --registry mirror \\
+        --pins release-notes/v2.0.0.env
     """
     overrides = {option.env: values.get(option.env.lower()) for option in resolving.OPTIONS}
     overrides[resolving.MATRIX_FLAG] = matrix

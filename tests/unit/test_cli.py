@@ -422,6 +422,24 @@ def test_every_command_has_help_with_examples(cli):
         assert "Examples" in result.output or "Example" in result.output, command
 
 
+def test_every_help_fits_80_columns(cli, capsys, monkeypatch):
+    """In an 80-column terminal no line of any --help is wider: click and argparse wrap
+    the prose, and keep the lines of a `\\b` block or an epilog (the examples, the exit
+    codes) as written. resolve.py's own --help too."""
+    from publisher import resolve
+    from publisher.cli.base import COMMAND_MODULES
+
+    for command in ((), *((name,) for name in COMMAND_MODULES)):
+        result = cli(*command, "--help", env={"COLUMNS": "80"})
+        assert result.exit_code == 0, command
+        wide = [line for line in result.output.splitlines() if len(line) > 80]
+        assert wide == [], (command, wide)
+    monkeypatch.setenv("COLUMNS", "80")
+    assert resolve.main(["--help"], env={}) == 0
+    wide = [line for line in capsys.readouterr().out.splitlines() if len(line) > 80]
+    assert wide == [], ("resolve.py", wide)
+
+
 @pytest.mark.parametrize("command", ["release", "republish"])
 def test_the_notes_dir_help_says_where_a_rehearsal_writes_its_notes(cli, command):
     """A rehearsal (--local) writes its notes apart from the real ones: the help says where."""

@@ -465,13 +465,19 @@ DOC_PAGES = (
 def _help_examples(text: str) -> list[list[str]]:
     """The command lines under a help's ``Examples:`` (resolve.py's ``examples:``), split
     as a shell splits them, without the assignments before the command and the ``#
-    comment`` or ``> file`` after it; a line that only continues a comment is none."""
+    comment`` or ``> file`` after it; a line that only continues a comment is none, and
+    one ending in ``\\`` goes on in the next (kept within 80 columns)."""
     block = re.split(r"^ *[Ee]xamples:\n", text, maxsplit=1, flags=re.MULTILINE)[1]
     lines = []
+    begun = ""
     for line in block.splitlines():
         if line.strip() and not line.startswith("  "):  # the next section
             break
-        words = shlex.split(line, comments=True)
+        if line.endswith("\\"):
+            begun += line[:-1]
+            continue
+        words = shlex.split(begun + line, comments=True)
+        begun = ""
         while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
             words.pop(0)
         if ">" in words:
