@@ -542,6 +542,8 @@ def _nobody_env(work: Path) -> dict[str, str]:
         "PATH": os.environ.get("PATH", os.defpath),
         "LANG": "C.UTF-8",
         "PUBLISHER_CACHE_DIR": str(work / "home" / "cache"),
+        # the code under test, not whichever publisher is installed
+        **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
         **ONE_LEG,
     }
 
