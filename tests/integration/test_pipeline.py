@@ -1918,7 +1918,8 @@ def test_a_rehearsal_and_its_dry_run_after_an_earlier_rehearsal(tmp_path, tools,
     stack.matrix.write_text(yaml.safe_dump({**matrix, "size_budget_mb": 45}), encoding="utf-8")
     again = stack.run("release", "v1.0.0", "--local", "--no-smoke", "--only", "8.4")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "v1.0.0 was rehearsed before; this rehearsal starts from today's" in again.stdout
+    assert "v1.0.0 was rehearsed before; this rehearsal starts from today's" in again.stderr
+    assert "rehearsed before" not in again.stdout  # the run's progress, not its result
     assert budget() == 45_000_000  # today's matrix, not the earlier rehearsal's record
     # The record names the earlier rehearsal's registries: not a repository move.
     rehearsed = stack.run(
