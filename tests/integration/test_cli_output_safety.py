@@ -183,8 +183,9 @@ def test_render_check_on_a_stdout_that_cannot_encode_its_diff_is_exit_3(
     assert "internal error" not in err and "render check failed" in err
     out = result.stdout.decode("latin-1")
     assert "+# local edit 29" not in out and "\\u2026 " in out and "more lines of diff" in out
-    if actions:  # the error's annotation, on stdout, names the path with its dash escaped
-        assert "::error" in out and ("php\\u2014stack" if dash else "php-stack") in out, out
+    if actions:  # the error's annotation, on stderr, names the path with its dash escaped
+        assert "::error" in err and ("php\\u2014stack" if dash else "php-stack") in err, err
+        assert "::error" not in out, out
 
 
 @pytest.mark.parametrize("encoding", list(_NARROW_STDOUTS))
