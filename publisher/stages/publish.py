@@ -594,6 +594,7 @@ def summary_title(
     republish: notes_mod.Republish | None = None,
     rebuilt: bool = False,
     moved: bool = True,
+    repaired: Sequence[str] = (),
 ) -> str:
     """The heading of a publish run's digest table: what happened, and what the images are.
 
@@ -603,6 +604,8 @@ def summary_title(
     images (a rerun before the notes of the run that moved them are merged, or after
     that run failed before its notes) records the entry but republished nothing itself;
     so does a release run again with nothing to do: each says an earlier run did it.
+    ``repaired``: the floating tags a rerun put back, having moved no pin and kept the
+    record as written; it too says an earlier run published.
     """
     if rehearsal:
         title = f"Rehearsed {facts.release} on throwaway registries"
@@ -615,6 +618,12 @@ def summary_title(
         title = f"Published {facts.release}"
     if not moved and not rebuilt and not rehearsal:
         title += " by an earlier run (this run moved no tag; its notes record it)"
+    elif repaired and not rebuilt and not rehearsal:
+        title += (
+            " by an earlier run (this run only put back the floating "
+            f"{'tag' if len(repaired) == 1 else 'tags'} {', '.join(repaired)}; "
+            "its notes record it)"
+        )
     if facts.stand_in:
         title += ": STAND-IN images, no real PHP"
     return title
@@ -2008,8 +2017,9 @@ class Publisher:
         )
 
     def _as_recorded(self, facts: notes_mod.ReleaseFacts) -> notes_mod.ReleaseFacts | None:
-        """The record as written, for a rerun that moved no tag and found every line's
-        index as recorded (``None`` otherwise).
+        """The record as written, for a rerun that moved no pin (it moved nothing, or only
+        put floating tags back) and found every line's index as recorded (``None``
+        otherwise).
 
         Its date, plan and floating facts, and each line's tags, describe the moment the
         release was published: a newer release may hold ``latest`` and ``php-X.Y`` since,
@@ -2218,7 +2228,9 @@ class Publisher:
                 raise
             self.pins_written = [m for m in publish_plan.pin_moves if m.changes]
             self._held = {m.tag: m.new for m in publish_plan.pin_moves if m.new is not None}
-            moved = [m for m in publish_plan.pin_moves if m.changes] + self.move_floating()
+            pins_moved = [m for m in publish_plan.pin_moves if m.changes]
+            floating_moved = self.move_floating()
+            moved = pins_moved + floating_moved
             result.moves = moved
             if not moved:
                 out.info("every tag already points where it should; nothing moved")
@@ -2233,8 +2245,14 @@ class Publisher:
                 history = (*history, publish_plan.history)
             facts = self.facts(p, indexes, sizes, versions, floating, history)
             facts = dataclasses.replace(facts, publish_plan_sha256=publish_plan.digest)
-            if not moved and publish_plan.history is None:
-                facts = self._as_recorded(facts) or facts
+            # A rerun that moved no pin describes the release as published, whether it
+            # moved nothing or only put floating tags back (on this release or another).
+            repaired: list[str] = []
+            if not pins_moved and publish_plan.history is None:
+                recorded = self._as_recorded(facts)
+                if recorded is not None:
+                    facts = recorded
+                    repaired = sorted({m.tag for m in floating_moved})
             # Nothing new: the notes stay as written (their size comparisons and charts
             # date from the run that published, before any newer or backported release).
             kept = self.record is not None and facts == self._recorded_as(self.record, facts)
@@ -2252,6 +2270,7 @@ class Publisher:
             republish=publish_plan.history,
             rebuilt=self.options.republish_reason is not None and publish_plan.history is None,
             moved=bool(moved),
+            repaired=repaired,
         )
         if identical:
             out.warning(self._identical_notice(identical, publish_plan))
@@ -2422,6 +2441,7 @@ class Publisher:
         republish: notes_mod.Republish | None = None,
         rebuilt: bool = False,
         moved: bool = True,
+        repaired: Sequence[str] = (),
     ) -> None:
         rows = []
         for line in facts.lines:
@@ -2442,6 +2462,7 @@ class Publisher:
                 republish=republish,
                 rebuilt=rebuilt,
                 moved=moved,
+                repaired=repaired,
             ),
             ("PHP", "version", "platform", "digest", "size"),
             rows,

@@ -842,6 +842,36 @@ def test_a_floating_tag_moved_by_hand_is_put_back_by_a_rerun_as_verify_says(worl
     assert world.tags() == tags
 
 
+def test_a_rerun_that_only_puts_floating_tags_back_keeps_the_record_as_written(
+    world: World, tmp_path: Path
+) -> None:
+    """``latest`` on ghcr moved by hand to v1.0.0 after v1.1.0 took it: a rerun of
+    v1.0.0 puts it back on v1.1.0, and a rerun of v1.1.0 after the same drift puts it
+    back on v1.1.0. Neither moved a pin: each keeps its record as written (its date,
+    the tags it had at publication, its floating facts), byte for byte, and says that
+    an earlier run published and this one only put the floating tag back."""
+    stack = world.stack
+    repo = world.own_repo("acme/drifted")
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    s = Stack(tmp_path / "s", stack.primary, stack.secondary, stack.bases, repo, env=env)
+    s.release("v1.0.0", "--no-smoke")
+    s.release("v1.1.0", "--no-smoke")
+    tags = [skopeo_tag_map(world.skopeo, h, repo) for h in (s.primary, s.secondary)]
+    assert tags[1]["latest"] == tags[1]["v1.1.0"] != tags[1]["v1.0.0"]
+    notes = {p.name: p.read_bytes() for p in sorted(s.notes_dir.iterdir())}
+    for release in ("v1.0.0", "v1.1.0"):
+        world.copy(f"{s.secondary}/{repo}:v1.0.0", f"{s.secondary}/{repo}:latest")
+        rerun = s.release(release, "--no-smoke")
+        assert [skopeo_tag_map(world.skopeo, h, repo) for h in (s.primary, s.secondary)] == tags
+        assert {p.name: p.read_bytes() for p in sorted(s.notes_dir.iterdir())} == notes
+        said = " ".join(rerun.stdout.split())
+        assert (
+            f"Published {release} by an earlier run (this run only put back the floating "
+            "tag latest; its notes record it)"
+        ) in said, rerun.stdout
+        assert "kept " in said and "every fact is as recorded" in said, rerun.stdout
+
+
 def test_pins_off_the_record_on_every_registry_refuse_a_rerun_until_the_republish_finishes(
     world: World, tmp_path: Path
 ) -> None:

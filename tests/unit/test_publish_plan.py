@@ -741,6 +741,15 @@ def test_the_digest_table_heading_says_whether_a_run_published_republished_or_re
     assert summary_title(facts, rehearsal=False, moved=False) == (
         "Published v1.0.0 by an earlier run (this run moved no tag; its notes record it)"
     )
+    # A rerun that moved no pin, only put floating tags back: an earlier run published.
+    assert summary_title(facts, rehearsal=False, repaired=["latest"]) == (
+        "Published v1.0.0 by an earlier run (this run only put back the floating tag latest; "
+        "its notes record it)"
+    )
+    assert summary_title(facts, rehearsal=False, repaired=["latest", "php-8.4"]) == (
+        "Published v1.0.0 by an earlier run (this run only put back the floating tags "
+        "latest, php-8.4; its notes record it)"
+    )
     assert summary_title(facts, rehearsal=False, rebuilt=True) == (
         "Rebuilt v1.0.0: identical to the published images, nothing republished"
     )
