@@ -2348,10 +2348,18 @@ class Publisher:
     def _identical_notice(self, identical: Sequence[str], publish_plan: pp.PublishPlan) -> str:
         lines = ", ".join(identical)
         if publish_plan.history is None:
+            # the pins a registry held other content under (moved by hand) were put back
+            back = [f"{m.tag} on {m.registry}" for m in publish_plan.pin_moves if m.changes]
+            pins = (
+                f"no history entry is added (the reason is not recorded); the "
+                f"{'pin' if len(back) == 1 else 'pins'} that differed from the record "
+                f"{'was' if len(back) == 1 else 'were'} put back: {', '.join(back)}"
+                if back
+                else "no pin moves and no history entry is added: the reason is not recorded"
+            )
             return (
                 f"nothing to republish: the rebuilt images of {self.release.tag} (PHP {lines}) "
-                "are identical to the published ones (their bases did not change), so no pin "
-                "moves and no history entry is added: the reason is not recorded"
+                f"are identical to the published ones (their bases did not change), so {pins}"
             )
         return (
             f"PHP {lines}: the rebuilt images are identical to the published ones; their pins "

@@ -345,6 +345,40 @@ def test_a_republish_that_rebuilds_identical_images_says_nothing_changed(world: 
     assert world.tags() == tags
 
 
+def test_a_republish_that_rebuilds_identical_images_says_the_pin_it_puts_back(
+    world: World,
+) -> None:
+    """v1.0.0-php-8.3 moved by hand on ghcr to other content: a republish of 8.3 whose
+    rebuild gives the published images adds no history entry, puts the pin back, and
+    its warning says so, not that no pin moves."""
+    stack = world.stack
+    tags, notes = world.tags(), stack.notes("v1.0.0")
+    ghcr = f"{stack.secondary}/{stack.repo}"
+    world.copy(f"{ghcr}@{tags[1]['v1.0.0-php-8.4']}", f"{ghcr}:v1.0.0-php-8.3")
+    try:
+        result = stack.run(
+            "republish",
+            "v1.0.0",
+            "--reason",
+            "z",
+            "--only",
+            "8.3",
+            "--no-smoke",
+            "--notes-dir",
+            str(stack.notes_dir),
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        said = " ".join((result.stdout + result.stderr).split())
+        assert "nothing to republish: the rebuilt images of v1.0.0 (PHP 8.3) are identical" in said
+        assert "no pin moves" not in said, said
+        assert "no history entry is added" in said
+        assert "the pin that differed from the record was put back: v1.0.0-php-8.3 on " in said
+        assert world.tags() == tags
+        assert stack.notes("v1.0.0")["history"] == [] == notes["history"]
+    finally:
+        world.copy(f"{ghcr}@{tags[1]['v1.0.0-php-8.3']}", f"{ghcr}:v1.0.0-php-8.3")
+
+
 # --------------------------------------------------------------------------- size history
 
 
