@@ -1399,15 +1399,15 @@ def test_verify_s_tip_names_the_commands_of_the_setup_it_verified(elsewhere: Els
 def test_check_public_s_tip_names_the_commands_of_the_setup_it_checked(
     elsewhere: Elsewhere,
 ) -> None:
-    """`check-public v1.0.0` of m3.yaml: extra0 answers "not found" for the pins of a
-    recorded release, as a private repository would: the check it says to rerun once the
-    repository is public, and the verify that tells a missing pin, read m3.yaml and
-    notes5/."""
+    """`check-public v1.0.0` of m3.yaml: extra0 lets anyone read and answers "not found"
+    for the pins of a recorded release (deleted there, or the registry added later): the
+    verify that names the missing pins and the repair that copies them back read m3.yaml
+    and notes5/."""
     found = elsewhere.stack.run("check-public", "v1.0.0", *elsewhere.notes)
     said = " ".join(found.stderr.split())
     assert found.returncode == 12, found.stdout + found.stderr
-    assert f"then rerun `publisher check-public v1.0.0 {elsewhere.located}`" in said, said
-    assert f"`publisher verify v1.0.0 {elsewhere.located}` reads the release" in said, said
+    assert f"`publisher verify v1.0.0 {elsewhere.located}` names every missing tag" in said
+    assert f"`publisher audit --repair {elsewhere.located}` copies them back" in said, said
 
 
 def test_a_release_s_tip_for_a_registry_added_later_repairs_that_setup(
