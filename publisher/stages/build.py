@@ -557,6 +557,17 @@ def write_record(path: Path, record: DigestRecord) -> None:
         raise file_error(exc, "write the digest record") from None
 
 
+def record_paths(leg: Leg, digests_dir: Path, records_dir: Path | None = None) -> tuple[Path, ...]:
+    """The records a run's build of ``leg`` reads to reuse an image instead of building it:
+    first the one it writes (in ``records_dir``, default ``digests_dir``), then the earlier
+    one in ``digests_dir`` when it writes elsewhere. ``BuildStage.all`` and the dry run of
+    ``release`` ask the same files, so the dry run lists no build for a leg the real run
+    takes from a record (one a failed run left in ``records_dir``, too)."""
+    target = records_dir or digests_dir
+    record = target / leg.record_name
+    return (record,) if target == digests_dir else (record, digests_dir / leg.record_name)
+
+
 @dataclass(frozen=True)
 class BuildStage:
     """Builds the legs of one release with one builder and pushes each image by digest
@@ -779,19 +790,17 @@ class BuildStage:
         Records are written to ``records_dir`` (default ``digests_dir``); earlier
         records in ``digests_dir`` still count for reuse.
         """
-        target_dir = records_dir or digests_dir
         todo = list(legs(self.config))
         records: list[DigestRecord] = []
         failures: list[tuple[Leg, PublisherError]] = []
 
         def run(leg: Leg) -> DigestRecord:
+            record_path, *earlier = record_paths(leg, digests_dir, records_dir)
             return self.leg(
                 leg,
                 base=bases.get(leg.php),
-                record_path=target_dir / leg.record_name,
-                earlier_records=(
-                    (digests_dir / leg.record_name,) if target_dir != digests_dir else ()
-                ),
+                record_path=record_path,
+                earlier_records=tuple(earlier),
                 recorded_base=(recorded_bases or {}).get(leg.php),
                 published=published,
             )

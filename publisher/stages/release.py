@@ -57,6 +57,7 @@ from .build import (
     one_refusal,
     other_registries,
     published_record,
+    record_paths,
     refuse_reused_built_otherwise,
     resolve_base,
 )
@@ -369,12 +370,13 @@ def release(
             published[leg] = found
     if refused:
         raise one_refusal(version, refused)
+    pending = options.digests_dir / PENDING_DIR  # the builds' records, kept once published
     if record is None and not republish:
         refuse_reused_built_otherwise(
             config,
             version,
             published,
-            (options.digests_dir / PENDING_DIR, options.digests_dir),
+            (pending, options.digests_dir),
             primary,
             locations=options.locations,
         )
@@ -407,7 +409,7 @@ def release(
                 reuse = stage.reused(
                     leg,
                     base=bases.get(leg.php),
-                    record_paths=(options.digests_dir / leg.record_name,),
+                    record_paths=record_paths(leg, options.digests_dir, pending),
                     recorded_base=recorded_bases.get(leg.php),
                     published=published,
                 )
@@ -418,7 +420,6 @@ def release(
         return Publisher(
             config, version, registries, output, options, record=record, before_builds=True
         ).run(list(earlier.values()))
-    pending = options.digests_dir / PENDING_DIR
     with output.step(
         f"Build {counted(len(legs(config)), 'image')} with {builder.name} "
         f"(up to {options.jobs} at a time)"

@@ -119,17 +119,22 @@ class Sweep:
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return run_publisher(*args, config=self.matrix, env=self.env, cwd=self.root)
 
-    def build(self, release: str, name: str = "", *, keep: Path | None = None) -> Path:
+    def build(
+        self, release: str, name: str = "", *, keep: Path | None = None, pending: bool = False
+    ) -> Path:
         """Build legs stand-in: new images for every leg, seeded on the primary (not
         through its proxy), with their digest records in a directory of their own;
         the PHP 8.3 legs of ``keep`` (earlier records) rebuilt identical. Without a
         ``name``, the records are where ``release`` keeps them, as its builds write them
-        (their base and Dockerfile), so that its rerun takes them instead of building."""
+        (their base and Dockerfile), so that its rerun takes them instead of building;
+        ``pending``: where its builds write them before the publish (``.pending``), kept
+        there by a run that failed after them."""
         if name:
             digests = self.root / f"digests-{name}"
         else:
             self.render()
             digests = self.root / ".publisher" / "builds" / release / "digests"
+            digests = digests / ".pending" if pending else digests
         config = config_mod.load(self.matrix, {})
         digests.mkdir(parents=True)
         primary = self.registries["hub"]
@@ -453,6 +458,42 @@ def test_a_dry_run_is_what_the_rerun_of_a_half_written_release_does(sweep: Sweep
     assert not pins(tags["hub"], "v1.3.0") and not pins(tags["ghcr"], "v1.3.0"), tags
     plan = sweep.check("a release stopped while copying, after its builds", "release", "v1.3.0")
     assert not any(a["push"] or a["digest"] is None for a in plan["lines"]), plan["lines"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/blobs/uploads/"), ("PUT", "/manifests/sha256:")],
+    ids=["blob-uploads", "manifests"],
+)
+def test_the_dry_run_after_a_release_failed_copying_plans_the_builds_it_kept(
+    sweep: Sweep, method: str, path: str
+) -> None:
+    """A release whose builds are pushed to hub fails copying to ghcr (its blob uploads,
+    or its manifests, answered 500 every time): the records of its builds stay in
+    ``.pending``, which the rerun reuses. The rerun's dry run takes them too: it lists no
+    build, plans the copies of their indexes, and its plan is the one the rerun records
+    (``publish_plan_sha256``). It said it would rebuild every leg and copy nothing."""
+    sweep.check("first release", *publish("v1.0.0", sweep.build("v1.0.0", "v1.0.0")))
+    pending = sweep.build("v1.1.0", pending=True)  # the builds of the run that fails
+    refused = Fault("status", method=method, path=path, status=500, times=None)
+    sweep.proxies["ghcr"].add(refused)
+    failed = sweep.run("release", "v1.1.0", "--no-smoke")
+    said = failed.stdout + failed.stderr
+    assert failed.returncode == 7 and refused.fired, said
+    assert "a rerun of the same command reuses them" in " ".join(failed.stderr.split()), said
+    assert sorted(p.name for p in pending.glob("*.json")) == sorted(
+        f"{php}-{p.replace('/', '-')}.json" for php in LINES for p in PLATFORMS
+    ), said
+    assert not list(pending.parent.glob("*.json"))  # only the failed run's records
+    sweep.reset()  # the fault cleared
+    dry = sweep.run("release", "v1.1.0", "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "none: every image is already built and pushed" in dry.stdout + dry.stderr, dry.stdout
+    plan = sweep.check("rerun of a release that failed copying to ghcr", "release", "v1.1.0")
+    assert all(a["digest"] and a["source"] == "assembled" for a in plan["lines"]), plan["lines"]
+    assert all(a["copy_to"] == ["ghcr"] for a in plan["lines"]), plan["lines"]
+    assert plan["transfers"]["manifests"], plan["transfers"]
+    assert not pending.exists()  # the records kept in place of the earlier ones
 
 
 def test_a_run_stopped_at_one_pin_lists_the_pins_it_wrote_and_says_the_rerun_finishes(
