@@ -36,7 +36,9 @@ from .reference import parse_repository
 from .transfer_plan import SourceTree, Target, TransferPlan, plan_transfers
 from .version import parse_release
 
-PUBLISH_PLAN_SCHEMA = 2
+#: 3: the history's changes are objects, as in the notes (2: ``[php, old, new]`` arrays),
+#: and no ``conflicts`` or ``notices`` (2: always empty in a printed plan)
+PUBLISH_PLAN_SCHEMA = 3
 
 #: Where a line's index comes from.
 ASSEMBLED = "assembled"  # built by these records, assembled by this run
@@ -503,7 +505,6 @@ class PublishPlan:
     floating_moves: tuple[TagMove, ...]
     conflicts: tuple[Conflict, ...]
     history: Republish | None
-    notices: tuple[str, ...] = ()
     #: how the indexes of ``copy_to`` reach those registries, blob by blob (None:
     #: the copies were not looked into)
     transfers: TransferPlan | None = None
@@ -520,9 +521,16 @@ class PublishPlan:
         return bool(self.changes) or any(a.push or a.copy_to for a in self.lines)
 
     def to_dict(self) -> dict[str, object]:
+        """The plan as ``--dry-run --json`` prints it (README, "Publish plan JSON"). No
+        ``conflicts``: a plan with any refuses its run before it is printed or executed.
+        The history's changes are ``{php, old, new}`` objects, as the notes write them."""
         fields = dataclasses.asdict(self)
+        del fields["conflicts"]
         fields["transfers"] = None if self.transfers is None else self.transfers.to_dict()
-        fields["conflicts"] = [conflict.message for conflict in self.conflicts]
+        if self.history is not None:
+            fields["history"]["changes"] = [
+                {"php": php, "old": old, "new": new} for php, old, new in self.history.changes
+            ]
         return {"schema": PUBLISH_PLAN_SCHEMA, **fields}
 
     def to_json(self) -> str:
@@ -739,7 +747,6 @@ def plan_publish(
     record: ReleaseFacts | None = None,
     republish_reason: str | None = None,
     date: str = "",
-    notices: Iterable[str] = (),
 ) -> PublishPlan:
     """Every action of the publish run, in order; see the module docstring."""
     republish = republish_reason is not None
@@ -785,7 +792,6 @@ def plan_publish(
         floating_moves=tuple(floating),
         conflicts=lines_plan.conflicts,
         history=history,
-        notices=tuple(notices),
         transfers=transfers,
     )
 

@@ -2401,8 +2401,6 @@ class Publisher:
         self.output.table(title, ("registry", "tag", "kind", "old", "new", "change"), moves)
         pending = [a.php for a in publish_plan.lines if a.digest is None]
         self._show_transfers(publish_plan.transfers, pending)
-        for notice in publish_plan.notices:
-            self.output.warning(notice)
 
     def _show_transfers(self, transfers: TransferPlan | None, pending: Sequence[str] = ()) -> None:
         """Per target registry: blobs and bytes to upload, blobs mounted, manifests to put.

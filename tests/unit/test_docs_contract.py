@@ -12,6 +12,7 @@ import json
 import re
 import shlex
 import tomllib
+from collections.abc import Iterable
 
 import click
 import pytest
@@ -138,6 +139,64 @@ def test_plan_json_has_exactly_the_members_of_the_readme_example(cli):
     assert set(plan["lines"][0]) == set(example["lines"][0])
     assert set(plan["lines"][0]["targets"][0]) == set(example["lines"][0]["targets"][0])
     assert set(plan["floating"][0]) == set(example["floating"][0])
+
+
+def _shape(value: object, maps: frozenset[str] = frozenset({"upload_bytes"})) -> object:
+    """A JSON value's members, all the way down: an object's names (``maps``: an object
+    whose names are data, its values' shape), a list's elements (merged), a scalar's type
+    (``null`` stands for anything: the README's example and a plan differ there)."""
+
+    def merged(values: Iterable[object]) -> list[str]:
+        return sorted({json.dumps(_shape(v), sort_keys=True) for v in values})
+
+    if isinstance(value, dict):
+        return {
+            k: ["map", merged(v.values())] if k in maps else _shape(v) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return ["list", merged(value)]
+    return None if value is None else type(value).__name__
+
+
+def _section(title: str) -> str:
+    return README.split(title, 1)[1].split("\n### ", 1)[0]
+
+
+def test_publish_plan_json_has_exactly_the_members_of_the_readme_example():
+    """The example of "Publish plan JSON" has every member a printed plan has, at every
+    level, and no other (a republish's plan whose copies take every kind of step: what
+    --dry-run --json prints, through the same serializer); its prose names each top-level
+    member and every `source` a line can have."""
+    from publisher.core import publish_plan as pp
+    from publisher.core.notes import Republish
+    from publisher.core.transfer_plan import BlobStep, ManifestStep, Target, TransferPlan
+
+    digest = "sha256:" + "a" * 64
+    ghcr, dev = Target("https://ghcr.io", "acme/php-fpm"), Target("https://ghcr.io", "acme/dev")
+    plan = pp.PublishPlan(
+        release="v2.0.1",
+        stable=True,
+        default_line="8.4",
+        republish=True,
+        lines=(pp.LineAction("8.4", digest, pp.REPLACED, True, ("ghcr",), digest),),
+        pin_moves=(pp.TagMove("hub", "v2.0.1-php-8.4", digest, digest, "pin", "v2.0.1"),),
+        floating_moves=(pp.TagMove("hub", "php-8.4", digest, digest, "floating", "v2.0.1"),),
+        conflicts=(pp.Conflict("PHP 8.4: a pin holds other content"),),
+        history=Republish("2026-01-31", "base image update", (("8.4", digest, digest),)),
+        transfers=TransferPlan(
+            blobs=(BlobStep(digest, 10, ((ghcr, "acme/x"),), (dev,), ((ghcr, "acme/dev"),)),),
+            manifests=((ManifestStep(ghcr, digest),),),
+        ),
+    )
+    example = _json_block("### Publish plan JSON")
+    printed = json.loads(plan.to_json())
+    assert _shape(printed) == _shape(example), (printed, example)
+    prose = _section("### Publish plan JSON").split("\n```\n", 1)[1]
+    assert set(printed) <= _quoted_names(prose), set(printed) - _quoted_names(prose)
+    sources = prose.split("`source` is one of", 1)[1].split("`push`", 1)[0]
+    named = set(re.findall(r"`([a-z]+)` \(", sources))  # each value, then what it means
+    assert named == {pp.PENDING, pp.ASSEMBLED, pp.PUBLISHED, pp.REPLACED}, sources
+    assert f"schema {pp.PUBLISH_PLAN_SCHEMA})" in _section("### Publish plan JSON")
 
 
 def test_render_json_has_exactly_the_members_the_readme_names(cli, tmp_path):

@@ -217,7 +217,7 @@ def test_nothing_to_copy_is_a_noop_that_still_looks_under_every_index() -> None:
 def test_the_plan_json_and_its_digest_cover_the_transfers() -> None:
     plan = publish(primary_only())
     data = json.loads(plan.to_json())
-    assert data["schema"] == 2
+    assert data["schema"] == 3
     blobs = data["transfers"]["blobs"]
     assert {b["digest"] for b in blobs} == set(unique_blobs())
     assert all(b["upload"] == ["ghcr.io/acme/php-fpm", "quay.io/acme/php-fpm"] for b in blobs)
