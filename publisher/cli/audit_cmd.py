@@ -53,7 +53,10 @@ def audit_command(
     (vX.Y.Z-php-A.B, and vX.Y.Z for that release's own default line) on every
     registry points at the recorded index, every floating tag (php-A.B, latest)
     is where the recorded pins say, the registries agree, each tagged index
-    still has its children, and anonymous users can read each registry (a
+    still has its children, each recorded index lists every image as the
+    platform its config names and (when it has a version label) built for the
+    line's pin (else an other-content defect, which --repair leaves: a republish
+    replaces the images), and anonymous users can read each registry (a
     registry that rate-limits that read is warned of, not a defect). Pins of
     a release without a record (one that died before writing it) are a defect
     whose fix is `publisher release vX.Y.Z` (`publisher republish vX.Y.Z --reason

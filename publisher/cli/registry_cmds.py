@@ -159,7 +159,10 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
 
     Every expected tag exists; all tags of a PHP line resolve to one index
     digest, identical on every registry; each index holds exactly the configured
-    platforms (attestations ignored); every child and blob is fetchable; each
+    platforms (attestations ignored), each listed as the platform its image's
+    config names (os, architecture, and variant when both name one) and, when
+    the image has an org.opencontainers.image.version label, built for the
+    line's pin (vX.Y.Z-php-A.B); every child and blob is fetchable; each
     platform image is within the size budget. Exits 12 listing every defect.
     A release never published (no pin on any registry that answers, no record)
     is one defect saying so, with the command that publishes it: its floating

@@ -39,6 +39,10 @@ INCOMPLETE = "incomplete"  # a tagged index whose children (or itself) are gone
 #: the index a record names holds other images than the record's platforms: the record
 #: cannot be confirmed (edited by hand?), and no repair moves a tag on its word
 CONTRADICTED = "record-contradicted"
+#: the index a record names lists an image built for another platform or another pin than
+#: the one it lists it as (``verify_rules.image_mismatches``): its content is wrong, record
+#: and all, so a republish replaces it (no repair does)
+OTHER_CONTENT = "other-content"
 #: a pin of a recorded release for a PHP line its record does not list (a run of that line
 #: that stopped before writing the record, or the line's entry removed from the record)
 UNRECORDED_LINE = "unrecorded-line"
@@ -62,6 +66,7 @@ KINDS = (
     FLOATING,
     INCOMPLETE,
     CONTRADICTED,
+    OTHER_CONTENT,
     UNRECORDED_LINE,
     PRIVATE,
     UNRECORDED,

@@ -10,7 +10,11 @@ just the first:
 * all tags of one PHP line resolve to one index digest, identical on every registry;
 * the index holds exactly the configured platforms (attestations are not platforms);
 * every child manifest and blob is fetchable;
-* each platform image's compressed size (config + layers) is within the budget.
+* each platform image's compressed size (config + layers) is within the budget;
+* each platform image is what the index lists it as: its config's ``os``,
+  ``architecture`` (and ``variant``, when both name one) are the platform's, and its
+  ``org.opencontainers.image.version`` label, when it has one, is the line's pin
+  (``vX.Y.Z-php-A.B``: the build sets it, so an image of another release says so).
 
 A registry that could not be reached is one defect (``unreachable``, its error in
 words), and so is one that rate-limited the reads past the retries (``rate-limited``) or
@@ -27,12 +31,80 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from ..resolve import short_digest
+from ..resolve import platform_key, short_digest
 from .locations import DEFAULT as DEFAULT_LOCATIONS
 from .locations import Locations
+from .manifest import VERSION_LABEL
 from .plan import either, in_matrix_order, is_floating_tag
 from .platforms import Platform
 from .sizes import human_size
+
+
+@dataclass(frozen=True)
+class BuiltAs:
+    """What a platform image's config says it is (None: it does not say)."""
+
+    #: ``linux/arm64``: its config's os, architecture and variant
+    platform: str | None
+    #: its config's ``os``, ``architecture`` and ``variant`` as they are
+    fields: tuple[str | None, str | None, str | None] = (None, None, None)
+    #: its ``org.opencontainers.image.version`` label: the pin it was built for
+    version: str | None = None
+
+
+def built_as(config: Mapping[str, Any]) -> BuiltAs:
+    """What an image ``config`` (its JSON) says the image is."""
+
+    def text(name: str) -> str | None:
+        value = config.get(name)
+        return value if isinstance(value, str) and value else None
+
+    os_name, arch, variant = text("os"), text("architecture"), text("variant")
+    inner = config.get("config")
+    labels = inner.get("Labels") if isinstance(inner, Mapping) else None
+    version = labels.get(VERSION_LABEL) if isinstance(labels, Mapping) else None
+    return BuiltAs(
+        platform_key({"os": os_name, "architecture": arch, "variant": variant})
+        if os_name and arch
+        else None,
+        (os_name, arch, variant),
+        version if isinstance(version, str) and version else None,
+    )
+
+
+def image_mismatches(listed: str, built: BuiltAs, pin: str | None) -> list[tuple[str, str]]:
+    """``(kind, words)`` for each way an image listed as ``listed`` (for the line's
+    ``pin``) is something else: its config names another os or architecture (or another
+    variant, when both name one), or its version label another pin. What the config
+    does not say is not judged: images built before the label existed have none."""
+    found: list[tuple[str, str]] = []
+    os_name, arch, variant = built.fields
+    want = listed.split("/")
+    if os_name and arch and built.platform:
+        other = [os_name, arch] != want[:2]
+        if not other and variant and len(want) > 2:
+            other = built.platform != platform_key(
+                {"os": want[0], "architecture": want[1], "variant": want[2]}
+            )
+        if other:
+            found.append(
+                (
+                    "platform-mismatch",
+                    f"{listed} is an image built for {built.platform} (its config says os "
+                    f"{os_name}, architecture {arch}"
+                    + (f", variant {variant}" if variant else "")
+                    + ")",
+                )
+            )
+    if pin and built.version and built.version != pin:
+        found.append(
+            (
+                "other-release",
+                f"{listed} is an image built as {built.version!r} (its "
+                f"{VERSION_LABEL} label), not for {pin}",
+            )
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -70,6 +142,9 @@ class ImageFacts:
     #: platform -> the index the index lists for it instead of an image (nested indexes,
     #: which publisher never writes: their images' sizes and content are not judged)
     nested: Mapping[str, str] = field(default_factory=dict)
+    #: platform -> what its image's config says of it (``built_as``): its own platform
+    #: and the pin it was built for (the images whose config could not be read left out)
+    built: Mapping[str, BuiltAs] = field(default_factory=dict)
     #: set when the digest itself could not be read (then nothing else is known).
     error: str | None = None
 
@@ -119,6 +194,10 @@ class Defect:
 #: the release refuses them (exit 14); ``audit --repair`` or a republish fixes them.
 WRONG_PIN_KINDS = frozenset({"pin-moved", "tags-disagree", "registries-disagree"})
 
+#: Defects that mean an index lists an image that is not what it lists it as: built for
+#: another platform, or for another release (``image_mismatches``); a republish replaces it.
+OTHER_CONTENT_KINDS = frozenset({"platform-mismatch", "other-release"})
+
 #: Every kind of defect, documented for --json consumers.
 KINDS = {
     "tag-missing": "an expected tag does not exist on a registry",
@@ -135,6 +214,8 @@ KINDS = {
     "platform-nested": "the index lists another index for a platform, not its image",
     "child-missing": "a child manifest or blob of the index cannot be fetched",
     "over-budget": "a platform image is larger than the size budget",
+    "platform-mismatch": "a platform image's config names another os/architecture than the index lists it as",
+    "other-release": "a platform image's version label names another pin than the line's (built for another release or line)",
     "unreachable": "a registry could not be reached: nothing on it was checked",
     "rate-limited": "a registry rate-limited the reads: nothing on it was checked",
     "invalid-response": "a registry sent an invalid response (content other than it named, malformed or too large): nothing on it was checked",
@@ -162,8 +243,10 @@ def check_image(
     *,
     php: str | None = None,
     tags: Sequence[str] = (),
+    pin: str | None = None,
 ) -> list[Defect]:
-    """Defects of one index digest on one registry; ``tags`` (those pointing at it) name it."""
+    """Defects of one index digest on one registry; ``tags`` (those pointing at it) name it;
+    ``pin``: the line's pin, which each image's version label must name (when it has one)."""
     where = f"{facts.registry} {short_digest(facts.digest)}"
     if tags:
         named = ", ".join(tags[:3]) + (f" and {len(tags) - 3} more" if len(tags) > 3 else "")
@@ -217,6 +300,9 @@ def check_image(
         defects.append(defect("platform-duplicate", f"lists {held} more than once"))
     for item in facts.missing:
         defects.append(defect("child-missing", f"{item} cannot be fetched"))
+    for held, built in sorted(facts.built.items()):
+        for kind, words in image_mismatches(held, built, pin):
+            defects.append(defect(kind, words))
     for held, size in sorted(facts.platforms.items()):
         if size > budget_bytes:
             defects.append(
@@ -401,7 +487,12 @@ def check_line(
                     )
             defects.extend(
                 check_image(
-                    facts, expectation.platforms, expectation.budget_bytes, php=php, tags=naming
+                    facts,
+                    expectation.platforms,
+                    expectation.budget_bytes,
+                    php=php,
+                    tags=naming,
+                    pin=expectation.pins[0] if expectation.pins else None,
                 )
             )
     return defects

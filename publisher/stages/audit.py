@@ -44,6 +44,7 @@ from ..adapters.output import Output
 from ..adapters.registry import Descriptor, RegistryClient
 from ..adapters.registry.transfer import Transfers
 from ..core import audit_rules as rules
+from ..core import verify_rules
 from ..core.config import Config, Registry
 from ..core.errors import (
     UNANSWERED,
@@ -56,9 +57,9 @@ from ..core.errors import (
     unanswered_tip,
 )
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
-from ..core.locations import Locations
+from ..core.locations import REASON, Locations
 from ..core.manifest import VERSION_LABEL
-from ..core.notes import ReleaseFacts, load_record, record_releases, restore_tip
+from ..core.notes import LineFacts, ReleaseFacts, load_record, record_releases, restore_tip
 from ..core.plan import in_matrix_order, is_floating_tag, parse_scheme_tag, settled
 from ..core.reference import Reference, parse_repository
 from ..resolve import short_digest
@@ -554,6 +555,7 @@ class Auditor:
         named = [line.index_digest for record in records for line in record.lines]
         self.check_indexes(target, [*held, *named])
         findings += self.contradictions(target, records)
+        findings += self.built_otherwise(target, records)
         findings += self.unrecorded_lines(target, records, actual)
         for tag, want in sorted(expected.items()):
             if actual.get(tag) != want.digest:
@@ -624,6 +626,57 @@ class Auditor:
                         f"for PHP {line.php}, which holds other images than the record lists "
                         f"({'; '.join(wrong)}): the record may have been edited, so no repair "
                         f"moves a tag to it; {restore_tip(self.locations.notes_dir, record.release)}",
+                    )
+                )
+        return found
+
+    def built_otherwise(
+        self, target: Target, records: Sequence[ReleaseFacts]
+    ) -> list[rules.Finding]:
+        """A finding for each recorded line whose index in ``target``'s repository lists
+        an image built for another platform or another release than it lists it as (its
+        config says so: ``verify_rules.image_mismatches``; what an image's config does not
+        say, as the version label of an image built before it existed, is not judged)."""
+        client, repo = self.client(target), target.registry.repository.path
+        work = [
+            (record, line, platform, child)
+            for record in records
+            for line in record.lines
+            if (children := self._children.get((target.label, line.index_digest))) is not None
+            for platform, child in sorted(children.items())
+            if platform in {str(p.platform) for p in line.platforms}
+        ]
+
+        def read(item: tuple[ReleaseFacts, LineFacts, str, str]) -> verify_rules.BuiltAs | None:
+            try:
+                image = client.get_manifest_by_digest(repo, item[3])
+                if image.is_index or image.config is None:
+                    return None
+                return verify_rules.built_as(client.image_config(repo, image))
+            except NotFoundError:  # gone: an incomplete finding says so
+                return None
+
+        found = []
+        for (record, line, platform, child), built in zip(
+            work, in_parallel(read, work), strict=True
+        ):
+            if built is None:
+                continue
+            pin = record.pins(line.php)[0]
+            for _, words in verify_rules.image_mismatches(platform, built, pin):
+                found.append(
+                    rules.Finding(
+                        target.label,
+                        rules.OTHER_CONTENT,
+                        pin,
+                        line.index_digest,
+                        None,
+                        record.release,
+                        f"{record.release}'s index {short_digest(line.index_digest)} for PHP "
+                        f"{line.php} lists {short_digest(child)} as {words}: "
+                        "published from a wrong digest record, so no repair fixes it; "
+                        f"`{self.locations.command('republish', record.release, REASON)}` "
+                        "replaces its images",
                     )
                 )
         return found
@@ -885,6 +938,7 @@ def advice(
             rules.UNRECORDED,
             rules.AHEAD,
             rules.CONTRADICTED,
+            rules.OTHER_CONTENT,
             rules.UNRECORDED_LINE,
             *rules.NOT_JUDGED,
         )

@@ -52,7 +52,7 @@ from ..adapters.registry import (
     sha256_digest,
 )
 from ..adapters.registry.transfer import DEFAULT_TRANSFERS, Transfers
-from ..core import audit_rules
+from ..core import audit_rules, verify_rules
 from ..core import notes as notes_mod
 from ..core import pins as pins_mod
 from ..core import plan as planning
@@ -80,7 +80,7 @@ from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import SourceTree, Target, TransferPlan
 from ..core.version import Release, parse_release
-from ..resolve import REFERENCE_DIGEST, php_line_order, release_lines
+from ..resolve import REFERENCE_DIGEST, php_line_order, release_lines, short_digest
 from .build import dockerfile_sha256, refuse_reused_built_otherwise
 from .parallel import following_digests, holds, in_parallel, tag_digests, try_each
 from .verify import check_index
@@ -1203,6 +1203,7 @@ class Publisher:
             # version, source, ...): GHCR shows a multi-platform image's description
             # from its index. The same images give the same index, on every run.
             labels = in_parallel(lambda image: self.labels(primary, repo, image), platform_images)
+            self.refuse_other_content(php, records, platform_images)
             body, media_type = build_index([*children, *attestations], index_annotations(labels))
             self._bodies[sha256_digest(body)] = (body, media_type)
             indexes[php] = LineIndex(
@@ -1325,6 +1326,37 @@ class Publisher:
     def _holds(self, registry: Registry, digest: str, *, blob: bool = False) -> bool | None:
         """``parallel.holds`` on ``registry``'s repository."""
         return holds(self.client(registry), registry.repository.path, digest, blob=blob)
+
+    def refuse_other_content(
+        self, php: str, records: Sequence[DigestRecord], images: Sequence[Manifest]
+    ) -> None:
+        """Refuse (exit 12, before the line's index is pushed) records naming an image
+        built for another platform or another release (``verify_rules.image_mismatches``,
+        read from its config, which ``labels`` kept)."""
+        pin = planning.pin_tag(self.release, php)
+        found = []
+        for record, image in zip(records, images, strict=True):
+            blob = image.config
+            body = self._configs.get(blob.digest) if blob else None
+            if blob is None or body is None:
+                continue
+            config = self.client(self.primary).parse_config(blob.digest, body)
+            found += [
+                f"PHP {php}: the record {record.file_name} names {short_digest(record.digest)}: "
+                f"{words}"
+                for _, words in verify_rules.image_mismatches(
+                    str(record.platform), verify_rules.built_as(config), pin
+                )
+            ]
+        if found:
+            raise VerificationError(
+                found,
+                hint="nothing was pushed or tagged. The digest records name images other than "
+                "their legs built (records edited, swapped, or taken from another release): "
+                f"put each leg's own record in the --digests directory, or build the leg again "
+                f"(`{self.options.locations.command('build', self.release.tag, '--php', php, '--platform', 'PLATFORM', '--rebuild')}`), "
+                "then publish again",
+            )
 
     def labels(self, client: RegistryClient, repo: str, image: Manifest) -> dict[str, str]:
         """The labels of a platform image on the primary; its config blob is kept for
@@ -1482,7 +1514,12 @@ class Publisher:
         work = [(r, index) for r in self.config.registries for index in indexes.values()]
         checks = in_parallel(
             lambda item: check_index(
-                self.client(item[0]), item[0], item[1].digest, self.config.line(item[1].php)
+                self.client(item[0]),
+                item[0],
+                item[1].digest,
+                self.config.line(item[1].php),
+                planning.pin_tag(self.release, item[1].php),
+                configs=self._configs,
             ),
             work,
         )

@@ -109,8 +109,11 @@ def inspect_index(
     digest: str,
     *,
     blobs: _BlobCache | None = None,
+    configs: Mapping[str, bytes] | None = None,
 ) -> ImageFacts:
-    """Everything the rules need to know about one digest: platforms, sizes, what is missing."""
+    """Everything the rules need to know about one digest: platforms, sizes, what is
+    missing, what each image's config says it is (``configs``: config blobs already read,
+    by digest, not downloaded again)."""
     cache = blobs or _BlobCache()
     try:
         manifest = client.get_manifest_by_digest(repo_path, digest)
@@ -145,6 +148,8 @@ def inspect_index(
     unfetched: list[str] = []
     children: dict[str, str] = {}
     nested: dict[str, str] = {}
+    #: platform -> what its image's config says it is (the first image listed for it)
+    built: dict[str, rules.BuiltAs] = {}
     # An entry naming no platform that is no attestation either: said by its digest, never
     # as a platform (there is none to name).
     unplatformed = [
@@ -183,6 +188,24 @@ def inspect_index(
         if key in platforms:
             duplicates.append(key)
         platforms[key] = child_manifest.compressed_size
+        config = child_manifest.config
+        if (
+            config is not None
+            and key not in built
+            and cache.exists(client, repo_path, config.digest)  # (asked above)
+        ):
+            try:
+                known = (configs or {}).get(config.digest)
+                built[key] = rules.built_as(
+                    client.parse_config(config.digest, known)
+                    if known is not None
+                    else client.image_config(repo_path, child_manifest)
+                )
+            except InvalidResponseError as exc:
+                missing.append(f"{prefix}config blob {short_digest(config.digest)} ({exc.message})")
+            except NotFoundError:
+                missing.append(f"{prefix}config blob {short_digest(config.digest)}")
+                gone_blobs += 1
     return ImageFacts(
         registry_name,
         digest,
@@ -196,6 +219,7 @@ def inspect_index(
         nested=nested,
         missing_blobs=gone_blobs,
         missing_manifests=gone_manifests,
+        built=built,
     )
 
 
@@ -219,10 +243,20 @@ class IndexCheck:
         return not self.found
 
 
-def check_index(client: RegistryClient, registry: Registry, digest: str, line: Line) -> IndexCheck:
-    """Check one index digest (no tags): exactly the line's platforms, within budget, complete."""
-    facts = inspect_index(client, registry.name, registry.repository.path, digest)
-    found = rules.check_image(facts, line.platforms, line.size_budget_bytes, php=line.php)
+def check_index(
+    client: RegistryClient,
+    registry: Registry,
+    digest: str,
+    line: Line,
+    pin: str | None = None,
+    *,
+    configs: Mapping[str, bytes] | None = None,
+) -> IndexCheck:
+    """Check one index digest (no tags): exactly the line's platforms, within budget,
+    complete, each image built for its platform (and for ``pin``, the line's pin);
+    ``configs``: as ``inspect_index``."""
+    facts = inspect_index(client, registry.name, registry.repository.path, digest, configs=configs)
+    found = rules.check_image(facts, line.platforms, line.size_budget_bytes, php=line.php, pin=pin)
     return IndexCheck(facts, tuple(found))
 
 
@@ -570,6 +604,14 @@ def defects_hint(report: Report) -> str:
             f"edited or merged badly; {notes.restore_tip(at.notes_dir, release)}, then verify "
             f"again (neither a rerun nor `{at.command('audit', '--repair')}` moves a pin on its "
             f"word); {scripts}"
+        )
+    if any(d.kind in rules.OTHER_CONTENT_KINDS for d in report.defects):
+        # the images are wrong, record and all: a rerun and a repair keep them
+        return (
+            f"an index of {release} lists an image built for another platform or another "
+            "release than it lists it as (published from a digest record naming another "
+            "leg's image): neither a rerun nor a repair changes an index's images; replace "
+            f"them on purpose: `{at.command('republish', release, REASON)}`; {scripts}"
         )
     # a rerun pushes the same images again: it finishes the rest, not this
     grown = (

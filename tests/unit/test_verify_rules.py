@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from publisher.core.manifest import VERSION_LABEL
 from publisher.core.verify_rules import (
     KINDS,
+    BuiltAs,
     ImageFacts,
     LineExpectation,
     TagFacts,
     build_report,
+    built_as,
     check_image,
     check_line,
+    image_mismatches,
     line_digests,
 )
 
@@ -301,3 +305,36 @@ def test_an_entry_of_no_platform_or_a_nested_index_is_a_defect_naming_it() -> No
     clean = ImageFacts("hub", A, platforms=GOOD)
     report = build_report("v1.0.0", [pinned], all_tags(), {("hub", A): clean, ("ghcr", A): clean})
     assert not report.foreign_pins
+
+
+def test_an_image_is_judged_only_on_what_its_config_says() -> None:
+    def config(labels: dict[str, str] | None = None, **fields: str) -> BuiltAs:
+        return built_as({**fields, "config": {"Labels": labels} if labels else {}})
+
+    pin = "v0.9.0-php-8.3"
+    amd64 = config(os="linux", architecture="amd64")
+    assert image_mismatches("linux/amd64", amd64, pin) == []
+    assert [kind for kind, _ in image_mismatches("linux/arm64", amd64, pin)] == [
+        "platform-mismatch"
+    ]
+    # arm64's variant v8 is arm64; a variant the listed platform does not name is not judged
+    assert (
+        image_mismatches("linux/arm64", config(os="linux", architecture="arm64", variant="v8"), pin)
+        == []
+    )
+    assert image_mismatches(
+        "linux/arm/v7", config(os="linux", architecture="arm", variant="v6"), pin
+    )
+    assert image_mismatches("linux/arm/v7", config(os="linux", architecture="arm"), pin) == []
+    # a config naming no platform (an old or hand-made image) is not judged on it
+    assert image_mismatches("linux/amd64", config(), pin) == []
+    built = config({VERSION_LABEL: "v1.1.0-php-8.3"}, os="linux", architecture="amd64")
+    assert image_mismatches("linux/amd64", built, pin) == [
+        (
+            "other-release",
+            f"linux/amd64 is an image built as 'v1.1.0-php-8.3' (its {VERSION_LABEL} label), "
+            f"not for {pin}",
+        )
+    ]
+    assert image_mismatches("linux/amd64", built, "v1.1.0-php-8.3") == []
+    assert image_mismatches("linux/amd64", built, None) == []
