@@ -492,7 +492,11 @@ def check_line(
                     expectation.budget_bytes,
                     php=php,
                     tags=naming,
-                    pin=expectation.pins[0] if expectation.pins else None,
+                    # judged against the line's pin: the release's index, not one a
+                    # floating tag moved to (its defect says so)
+                    pin=expectation.pins[0]
+                    if expectation.pins and digest in {release_digest, *every_pin}
+                    else None,
                 )
             )
     return defects
