@@ -198,6 +198,8 @@ class Sweep:
         plan = json.loads(dry.stdout)
         planned_sha = "sha256:" + hashlib.sha256(dry.stdout.encode()).hexdigest()
 
+        notes = self.notes / f"{plan['release']}.json"
+        recorded = notes.read_bytes() if notes.is_file() else None
         self.reset()
         real = self.run(*argv, "--no-smoke")
         assert real.returncode == 0, f"{said}:\n{real.stdout}\n{real.stderr}"
@@ -226,11 +228,13 @@ class Sweep:
                 if move["registry"] == name and move["old"] is not None:
                     assert before[name].get(move["tag"]) == move["old"], (said, move)
         self.check_copies(said, plan)
-        record = json.loads((self.notes / f"{plan['release']}.json").read_text())
-        if any(m["old"] != m["new"] for m in moves):
+        record = json.loads(notes.read_text())
+        if any(m["old"] != m["new"] for m in plan["pin_moves"]):
             assert record["publish_plan_sha256"] == planned_sha, (
                 f"{said}: the notes record another plan than the dry run printed"
             )
+        elif recorded is not None:  # no pin moved: the record stays as it was written
+            assert notes.read_bytes() == recorded, f"{said}: the record was rewritten"
         self.checked.append(state)
         return plan
 
