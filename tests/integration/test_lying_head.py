@@ -75,10 +75,13 @@ def test_heads_that_agree_with_the_records_do_the_reading_alone(
     write_matrix: Any,
 ) -> None:
     """An audit of a release where it should be reads each tag by one HEAD: no manifest
-    GET by tag (the GETs are of the indexes by digest), nor does a verify of the newest
-    release or of an earlier one. A HEAD without its Docker-Content-Digest is read by a
-    GET, hashed: still no finding."""
-    _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
+    GET by tag (the GETs are of the indexes and of their platform images by digest, whose
+    configs say what each image is), nor does a verify of the newest release or of an
+    earlier one. A HEAD without its Docker-Content-Digest is read by a GET, hashed: still
+    no finding."""
+    ghcr, front, world, matrix = hub_behind_a_proxy(
+        tmp_path, fresh_registry, proxy_for, write_matrix
+    )
     digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
     tags = json.loads(world.run("audit", "--json", matrix=matrix).stdout)
     assert tags["ok"] is True, tags
@@ -92,7 +95,8 @@ def test_heads_that_agree_with_the_records_do_the_reading_alone(
     # one HEAD per tag, and the newest pin's once more by the anonymous client
     assert len(heads) == len({s.path for s in heads}) + 1, [s.path for s in heads]
     gets = [s for s in front.log if s.kind == "manifest" and s.method == "GET"]
-    assert {s.path.rsplit("/", 1)[1] for s in gets} == set(digests.values())
+    indexes = set(digests.values())
+    assert {s.path.rsplit("/", 1)[1] for s in gets} == indexes | _children(ghcr, world, indexes)
 
     # verify: the same, of the newest release and of one before it
     world.publish("v1.1.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
@@ -109,6 +113,17 @@ def test_heads_that_agree_with_the_records_do_the_reading_alone(
     assert result.returncode == 0, result.stdout + result.stderr
     read = {s.path for s in front.log if s.kind == "manifest" and s.method == "GET"}
     assert {s.path for s in heads} <= read
+
+
+def _children(registry: Any, world: Any, indexes: set[str]) -> set[str]:
+    """The digests of the manifests ``indexes`` list, read from ``registry``."""
+    children: set[str] = set()
+    for digest in indexes:
+        base = f"http://{registry.host}/v2/{world.repo}/manifests/{digest}"
+        reply = requests.get(base, headers={"Accept": OCI_INDEX}, timeout=30)
+        reply.raise_for_status()
+        children |= {child["digest"] for child in reply.json()["manifests"]}
+    return children
 
 
 def _index_of(world: Any, registry: str, tag: str) -> str:
