@@ -113,7 +113,7 @@ def run(
 
 def same_words(report: dict[str, Any]) -> str:
     """The report, with the seconds a retry took (which vary) left out."""
-    return re.sub(r" in \d+\.\ds", " in N s", json.dumps(report, sort_keys=True))
+    return re.sub(r" in \d+(?:\.\d+)? ?s\b", " in N s", json.dumps(report, sort_keys=True))
 
 
 def compare(
