@@ -44,9 +44,11 @@ from tests.support.publishing import isolated_env, run_publisher, seed_image, ta
 pytestmark = pytest.mark.integration
 
 
-def _setup(
+def one_line_on_two_registries(
     tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Callable[..., Path]
 ) -> tuple[str, Path, dict[str, str]]:
+    """A fresh repository on both registries, a matrix of PHP 8.4 publishing to them (hub
+    primary), and the environment publisher runs in."""
     repo = f"acme/php-{uuid.uuid4().hex[:8]}"
     matrix = write_matrix(
         tmp_path,
@@ -101,7 +103,9 @@ def holds_attestations(registry: Any, repo: str, attestations: Sequence[Any]) ->
 def test_a_pin_pushed_with_attestations_is_published_as_it_is_and_copied_whole(
     tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Callable[..., Path]
 ) -> None:
-    repo, matrix, env = _setup(tmp_path, registry, second_registry, write_matrix)
+    repo, matrix, env = one_line_on_two_registries(
+        tmp_path, registry, second_registry, write_matrix
+    )
     image = make_image(attestations=True)
     pinned, result = _publish_over_pin(tmp_path, registry, repo, image, image, matrix, env)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -121,7 +125,9 @@ def test_a_pin_whose_attestations_name_a_blob_media_type_is_copied_whole(
     accepted the index). The copy carries them as what they are, manifests, and the other
     registry gets the same index: it was left without them and refused the index (HTTP 400,
     MANIFEST_BLOB_UNKNOWN) after the blobs were uploaded, and no tag was written there."""
-    repo, matrix, env = _setup(tmp_path, registry, second_registry, write_matrix)
+    repo, matrix, env = one_line_on_two_registries(
+        tmp_path, registry, second_registry, write_matrix
+    )
     image = make_image(attestations=True)
     index = json.loads(image.index)
     for entry in index["manifests"]:
@@ -144,7 +150,9 @@ def test_a_pin_whose_attestations_name_a_blob_media_type_is_copied_whole(
 def test_a_pin_listing_an_image_of_no_platform_is_refused_naming_it(
     tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Callable[..., Path]
 ) -> None:
-    repo, matrix, env = _setup(tmp_path, registry, second_registry, write_matrix)
+    repo, matrix, env = one_line_on_two_registries(
+        tmp_path, registry, second_registry, write_matrix
+    )
     image = make_image(attestations=True)
     odd = make_platform_image("linux/s390x", rng=random.Random(3))
     index = json.loads(image.index)
@@ -174,7 +182,9 @@ def test_legs_whose_attestations_name_a_blob_media_type_are_published_and_copied
     the index). Publish carries it into the line's index as it is and copies it to the
     other registry as a manifest, as the copy of a pinned index does; it was refused
     (exit 2) as "not a manifest's"."""
-    repo, matrix, env = _setup(tmp_path, registry, second_registry, write_matrix)
+    repo, matrix, env = one_line_on_two_registries(
+        tmp_path, registry, second_registry, write_matrix
+    )
     digests = tmp_path / "digests"
     digests.mkdir()
     attestations = []

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,9 @@ from typing import Any
 import pytest
 
 from publisher.core.manifest import VERSION_LABEL
+from tests.integration.test_index_children import one_line_on_two_registries
 from tests.support.images import OCI_INDEX, TestImage, index_for, make_image, push_raw
-from tests.support.publishing import isolated_env, run_publisher, seed_image, tag_map
+from tests.support.publishing import run_publisher, seed_image, tag_map
 
 pytestmark = pytest.mark.integration
 
@@ -43,21 +43,15 @@ def _setup(
 ) -> tuple[str, Path, dict[str, str], TestImage]:
     """A one-line matrix (PHP 8.4 on two platforms, two registries) and the legs of
     ``RELEASE`` built: images labelled ``built_as`` (None: no label), records written."""
-    repo = f"acme/php-{uuid.uuid4().hex[:8]}"
-    matrix = write_matrix(
-        tmp_path,
-        [
-            ("hub", f"{registry.host}/{repo}", True),
-            ("ghcr", f"{second_registry.host}/{repo}", False),
-        ],
-        lines=("8.4",),
+    repo, matrix, env = one_line_on_two_registries(
+        tmp_path, registry, second_registry, write_matrix
     )
     image = make_image(labels={VERSION_LABEL: built_as} if built_as else None)
     seed_image(
         tmp_path / "digests", RELEASE, "8.4", image,
         push_to=registry.host, repo=repo, image_repo=f"{registry.host}/{repo}",
     )  # fmt: skip
-    return repo, matrix, isolated_env(tmp_path), image
+    return repo, matrix, env, image
 
 
 def _publish(tmp_path: Path, matrix: Path, env: dict[str, str]) -> Any:
