@@ -722,21 +722,44 @@ class _BoundedRetry(GithubRetry):
             )
             return retry
         said = response.headers.get("Retry-After") if response is not None else None
+        asked = None
         if said is not None and response.status >= 400:
             try:
                 asked = self.parse_retry_after(said)
             except InvalidHeader:  # urllib3 ignores a Retry-After it cannot read
                 asked = None
-            if asked is not None and self.is_retry(method or "GET", response.status, True):
-                if self.max_rate_limit_wait is not None and asked > self.max_rate_limit_wait:
-                    raise Requester.createException(
-                        response.status, dict(response.headers), _json_of(response, url)
-                    )
-                self.say(
-                    f"GitHub API: {method} {url} answered {response.status}; waiting "
-                    f"{_seconds(asked)} s, as its Retry-After asks"
+            if asked is not None and not self.is_retry(method or "GET", response.status, True):
+                asked = None
+            if (
+                asked is not None
+                and self.max_rate_limit_wait is not None
+                and self.waited + asked > self.max_rate_limit_wait
+            ):
+                raise Requester.createException(
+                    response.status, dict(response.headers), _json_of(response, url)
                 )
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+        # a copy of this class (``new``), urllib3 types it as its base
+        again: Any = super().increment(method, url, response, error, _pool, _stacktrace)
+        if asked is not None:
+            again.waited = self.waited + asked
+        if response is not None:
+            what = f"answered {response.status}"
+        elif error is not None:
+            what = "got no answer"
+        else:
+            return again
+        # what urllib3 sleeps next: the Retry-After asked, else its backoff
+        wait = asked if asked is not None else again.get_backoff_time()
+        when = "now" if wait <= 0 else f"in {_seconds(wait)} s"
+        why = ", as its Retry-After asks" if asked is not None else ""
+        attempt = len(again.history) + 1
+        attempts = (
+            f" (attempt {attempt} of {attempt + again.total})"
+            if isinstance(again.total, int)
+            else ""
+        )
+        self.say(f"GitHub API: {method} {url} {what}; trying again {when}{why}{attempts}")
+        return again
 
 
 def _seconds(wait: float) -> str:

@@ -388,6 +388,39 @@ def test_a_5xx_on_every_retry_is_an_answer_not_an_unreachable_api(gh: FakeGitHub
     assert gh.writes() == []
 
 
+def test_each_retry_of_a_5xx_is_said_with_its_wait_and_attempt(gh: FakeGitHub, streams) -> None:
+    """A passing outage is retried in the open: each retry says what GitHub answered,
+    when the request goes again, and which attempt of how many it is (on stderr)."""
+    gh.script("GET", r"/repos/[^/]+/[^/]+$", 502, {"message": "Server Error"}, times=2)
+    assert limited_client(gh, streams).upsert("v2.0.0", body="x").action == "created"
+    said = [line for line in streams[1].getvalue().splitlines() if "trying again" in line]
+    assert said == [
+        "GitHub API: GET /repos/acme/php-fpm-images answered 502; trying again now "
+        "(attempt 2 of 4)",
+        "GitHub API: GET /repos/acme/php-fpm-images answered 502; trying again in 1 s "
+        "(attempt 3 of 4)",
+    ], streams[1].getvalue()
+    assert "GitHub API" not in streams[0].getvalue()
+
+
+def test_retry_after_waits_of_an_outage_count_toward_the_bound(gh: FakeGitHub, streams) -> None:
+    """A 503 asking to wait 2 s each time is waited for once; the second ask, which would
+    take the request's waits past the bound (3 s), fails at once with GitHub's answer."""
+    gh.script("GET", r"/repos/[^/]+/[^/]+$", 503, {"message": "Service Unavailable"},
+              headers={"Retry-After": "2"}, times=3)  # fmt: skip
+    client = limited_client(gh, streams, max_wait=3)
+    with pytest.raises(GitHubError) as info:
+        client.upsert("v2.0.0", body="x")
+    assert "GitHub answered 503" in info.value.message
+    said = [line for line in streams[1].getvalue().splitlines() if "trying again" in line]
+    assert said == [
+        "GitHub API: GET /repos/acme/php-fpm-images answered 503; trying again in 2 s, "
+        "as its Retry-After asks (attempt 2 of 4)"
+    ], streams[1].getvalue()
+    assert [r.method for r in gh.requests].count("GET") == 2
+    assert gh.writes() == []
+
+
 @pytest.mark.parametrize(
     ("status", "message", "headers", "wait"),
     [
