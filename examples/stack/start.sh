@@ -287,8 +287,9 @@ trap 'rm -rf "$work"' EXIT
 pid=
 # Pulls and engine calls run in the background (for their deadlines): stop them with
 # the launcher (exit 130 for SIGINT, 143 for SIGTERM, as publisher's commands).
-# A pull runs in a session of its own where setsid is found: its process group (docker and
-# the credential helper it may be waiting on) is stopped with it.
+# A pull runs in a session of its own where setsid or perl is found (Linux; macOS by its
+# perl): its process group (docker and the credential helper it may be waiting on) is
+# stopped with it.
 trap 'if [ -n "$pid" ]; then kill -TERM "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 130' INT
 trap 'if [ -n "$pid" ]; then kill -TERM "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 143' TERM
 # SIGHUP (the terminal closed): stopped as by SIGTERM, its temporary folder removed too.
@@ -1109,10 +1110,17 @@ pull() {
   : >"$log"
   # the registry asked is REF's own (the base's may be another than the pre-built image's)
   if reference "$1"; then pull_host=${ref_repository%%/*}; else pull_host=$registry_host; fi
-  # In a session of its own (setsid, where there is one: Linux, not macOS), the pull's
-  # process group holds docker and any credential helper it runs, stopped together.
+  # In a session of its own, the pull's process group holds docker and any credential
+  # helper it runs, stopped together: by setsid (Linux, busybox), else by perl's
+  # POSIX::setsid (macOS has no setsid, but always its /usr/bin/perl), else (neither found)
+  # docker alone is stopped. Not `set -m`: dash and busybox ash refuse it without a
+  # terminal, zsh in a script, and with one it would hand the terminal to each job.
   if command -v setsid >/dev/null 2>&1; then
     setsid "$docker" pull --platform "$platform" "$1" >"$log" 2>&1 </dev/null &
+  elif command -v perl >/dev/null 2>&1; then
+    # shellcheck disable=SC2016 # perl's variables, not the shell's
+    perl -e 'eval { require POSIX; POSIX::setsid() }; exec { $ARGV[0] } @ARGV or die "$ARGV[0]: $!\n"' \
+      "$docker" pull --platform "$platform" "$1" >"$log" 2>&1 </dev/null &
   else
     "$docker" pull --platform "$platform" "$1" >"$log" 2>&1 &
   fi

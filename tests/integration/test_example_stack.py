@@ -151,7 +151,7 @@ def _bin_dir(target: Path, docker: str) -> Path:
         "tee",
         "mkfifo",
         "mkdir",
-        "setsid",  # util-linux: every Linux has it (a Mac has none, and does without)
+        "setsid",  # util-linux: every Linux has it (a Mac has none: the launcher takes perl)
     ):
         found = shutil.which(tool)
         if found:
@@ -2382,22 +2382,35 @@ def alive(pids: Path) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("setsid", [True, False], ids=["setsid", "no-setsid"])
+#: How the launcher's PATH puts a pull in a session of its own: setsid (Linux), perl's
+#: POSIX::setsid where setsid is not (macOS, whose /usr/bin/perl has POSIX), or neither.
+#: busybox ash runs its own setsid applet whatever PATH holds: it needs neither.
+SESSIONS = {"setsid": ("setsid",), "perl": ("perl",), "neither": ()}
+
+
+@pytest.mark.parametrize("session", list(SESSIONS))
 @pytest.mark.parametrize("shell", ["dash", *SHELLS])
 def test_a_hanging_credential_helper_keeps_neither_the_launcher_nor_its_deadline(
-    world: World, project: str, tmp_path: Path, shell: str, setsid: bool
+    world: World, project: str, tmp_path: Path, shell: str, session: str
 ) -> None:
     """docker waits on a credential helper without a deadline, through SIGTERM: the
     launcher still stops at STACK_REGISTRY_TIMEOUT (SIGKILL after a grace), names the helper
-    the docker config gives for the registry as what may be waiting, and, where setsid is
-    (Linux; a Mac has none), leaves no part of the helper running."""
+    the docker config gives for the registry as what may be waiting, and, where setsid or
+    perl is (Linux; a Mac's /usr/bin/perl), leaves neither docker nor any part of the
+    helper running."""
     interpreter = (shell,) if shell == "dash" else SHELLS[shell]
     bin_dir = tmp_path / "bin"  # the launcher's PATH, with the newest docker CLI here
     bin_dir.mkdir()
     for tool in world.bin_dir.iterdir():
-        if tool.name != "docker" and (setsid or tool.name != "setsid"):  # a Mac has none
+        if tool.name not in ("docker", "setsid", "perl"):
             (bin_dir / tool.name).symlink_to(tool.resolve())
-    (bin_dir / "docker").symlink_to(newest_docker_cli())
+    for name in SESSIONS[session]:  # a Mac has no setsid
+        (bin_dir / name).symlink_to(require_tool(name))
+    dockers = tmp_path / "docker.pids"  # each docker CLI's pid: the pull's among them
+    (bin_dir / "docker").write_text(
+        f"#!/bin/sh\necho $$ >>'{dockers}'\nexec '{newest_docker_cli()}' \"$@\"\n"
+    )
+    (bin_dir / "docker").chmod(0o755)
     helpers, pids = hanging_helper(tmp_path, "hangs")
     host = world.registry.host
     env = launcher_env(
@@ -2427,10 +2440,11 @@ def test_a_hanging_credential_helper_keeps_neither_the_launcher_nor_its_deadline
             f"locked keychain or a pinentry: unlock it, and check that `echo {host} | "
             "docker-credential-hangs get >/dev/null` ends; else check the network or proxy"
         ) in proc.stderr, proc.stderr
-        if setsid:
+        assert not alive(dockers), "the pull was left running"
+        if SESSIONS[session]:
             assert not alive(pids), "the helper was left running"
     finally:
-        for pid in alive(pids):
+        for pid in alive(pids) + alive(dockers):
             os.kill(pid, signal.SIGKILL)
 
 
