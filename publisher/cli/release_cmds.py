@@ -79,7 +79,8 @@ def unstamped_republish(tag: str, locations: Locations) -> str:
     return (
         "SOURCE_DATE_EPOCH is not set: every image is stamped with the time it is built, so "
         "each line rebuilt gets new digests and is republished even when its base did not "
-        "move (a rebuild gives the published images only at the release commit's time). "
+        "move, unless the builder's cache gives back the earlier build whole (a rebuild "
+        "gives the published images for sure only at the release commit's time). "
         f"Set it to that time: `SOURCE_DATE_EPOCH=$(git log -1 --format=%ct {tag}) "
         f"{locations.command('republish', tag, REASON)}`"
     )
@@ -771,7 +772,8 @@ def republish_command(state: State, release_tag: str, reason: str, **given: Any)
     only with SOURCE_DATE_EPOCH set to the release commit's time, as the
     workflow's legs set it: without it every image is stamped with the time it is
     built, so every line gets new digests and is republished, whether or not its
-    base moved; a warning says so before building (and in a dry run). By hand:
+    base moved (unless the builder's cache gives back an earlier build whole); a
+    warning says so before building (and in a dry run). By hand:
     `SOURCE_DATE_EPOCH=$(git log -1 --format=%ct vX.Y.Z) publisher republish ...`.
 
     It builds the Dockerfiles committed in this checkout, as matrix.yaml renders
