@@ -209,7 +209,9 @@ def build_command(
     asked. A base whose tag was removed from its registry is exit 5, its tip the
     line's last base to pin by digest (`base_digest` in matrix.yaml), as `release`
     gives it; not for a republish's leg (`--rebuild` of a published release), which
-    builds the release's commit whatever matrix.yaml says now.
+    builds the release's commit whatever matrix.yaml says now. An image built on a
+    STAND-IN base (labelled dev.publisher.stand-in=true) is refused before it is pushed
+    (exit 3) unless matrix.yaml says `stand_in: true`.
 
     \b
     Examples:
@@ -427,7 +429,10 @@ def publish_command(
     Dockerfiles (a leg run again after its base moved) are refused (exit 2)
     before any write, and so are those of a line built from another Dockerfile
     than this checkout's (legs of another commit or run), unless the release's
-    pin already holds the line or it is a republish (--reason).
+    pin already holds the line or it is a republish (--reason). Images built on
+    STAND-IN bases (labelled dev.publisher.stand-in=true, or whose `php -v` says
+    -standin) are refused (exit 3) before any tag is written unless matrix.yaml says
+    `stand_in: true`.
 
     \b
     Examples:

@@ -277,6 +277,10 @@ class Manifest:
 #: an index repeats it as an annotation (``INDEX_ANNOTATIONS``).
 VERSION_LABEL = "org.opencontainers.image.version"
 
+#: The label every STAND-IN base carries (``true``), and so every image built FROM one:
+#: an image inherits its base's labels, whatever its own Dockerfile sets.
+STAND_IN_LABEL = "dev.publisher.stand-in"
+
 #: The image labels an index repeats as its own annotations when every platform image
 #: carries the same value: registries that show one description for a multi-platform
 #: image (GHCR's package page) read the index's annotations, not its images' labels.

@@ -34,10 +34,11 @@ from typing import Any
 from ..resolve import platform_key, short_digest
 from .locations import DEFAULT as DEFAULT_LOCATIONS
 from .locations import Locations
-from .manifest import VERSION_LABEL
+from .manifest import STAND_IN_LABEL, VERSION_LABEL
 from .plan import either, in_matrix_order, is_floating_tag
 from .platforms import Platform
 from .sizes import human_size
+from .smoke_rules import NOT_PHP_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class BuiltAs:
     fields: tuple[str | None, str | None, str | None] = (None, None, None)
     #: its ``org.opencontainers.image.version`` label: the pin it was built for
     version: str | None = None
+    #: its ``dev.publisher.stand-in`` label is ``true``: built FROM a STAND-IN base
+    stand_in: bool = False
 
 
 def built_as(config: Mapping[str, Any]) -> BuiltAs:
@@ -69,7 +72,20 @@ def built_as(config: Mapping[str, Any]) -> BuiltAs:
         else None,
         (os_name, arch, variant),
         version if isinstance(version, str) and version else None,
+        stand_in=isinstance(labels, Mapping) and stand_in_said(labels) is not None,
     )
+
+
+def stand_in_said(labels: Mapping[str, Any], php_version: str | None = None) -> str | None:
+    """How an image says it is a STAND-IN (built FROM a stand-in base, not PHP), in words;
+    None when it does not. The images are the truth, whatever a matrix says: the
+    ``dev.publisher.stand-in=true`` label (``labels``: its config's, which a build
+    inherits from its base), or its smoke test's ``php -v`` (``php_version``)."""
+    if labels.get(STAND_IN_LABEL) == "true":
+        return f"it carries the label {STAND_IN_LABEL}=true"
+    if php_version is not None and php_version.endswith(NOT_PHP_SUFFIX):
+        return f"its php -v says PHP {php_version}"
+    return None
 
 
 def image_mismatches(listed: str, built: BuiltAs, pin: str | None) -> list[tuple[str, str]]:
@@ -180,6 +196,9 @@ class LineExpectation:
     #: platform -> the image digest the record lists in the recorded index (empty: no
     #: record): an index holding others contradicts the record, which was edited
     recorded_images: Mapping[str, str] = field(default_factory=dict)
+    #: STAND-IN images are expected (matrix.yaml or the release's record says
+    #: ``stand_in: true``); else an image labelled as one is a defect (``stand-in``)
+    stand_in: bool = True
 
 
 @dataclass(frozen=True)
@@ -216,6 +235,7 @@ KINDS = {
     "over-budget": "a platform image is larger than the size budget",
     "platform-mismatch": "a platform image's config names another os/architecture than the index lists it as",
     "other-release": "a platform image's version label names another pin than the line's (built for another release or line)",
+    "stand-in": "a platform image is labelled dev.publisher.stand-in=true (built on a STAND-IN base, not PHP) though neither matrix.yaml nor the release's record says stand_in: true",
     "unreachable": "a registry could not be reached: nothing on it was checked",
     "rate-limited": "a registry rate-limited the reads: nothing on it was checked",
     "invalid-response": "a registry sent an invalid response (content other than it named, malformed or too large): nothing on it was checked",
@@ -244,9 +264,11 @@ def check_image(
     php: str | None = None,
     tags: Sequence[str] = (),
     pin: str | None = None,
+    stand_in: bool = True,
 ) -> list[Defect]:
     """Defects of one index digest on one registry; ``tags`` (those pointing at it) name it;
-    ``pin``: the line's pin, which each image's version label must name (when it has one)."""
+    ``pin``: the line's pin, which each image's version label must name (when it has one);
+    ``stand_in``: STAND-IN images are expected, else one labelled as such is a defect."""
     where = f"{facts.registry} {short_digest(facts.digest)}"
     if tags:
         named = ", ".join(tags[:3]) + (f" and {len(tags) - 3} more" if len(tags) > 3 else "")
@@ -303,6 +325,14 @@ def check_image(
     for held, built in sorted(facts.built.items()):
         for kind, words in image_mismatches(held, built, pin):
             defects.append(defect(kind, words))
+        if built.stand_in and not stand_in:
+            defects.append(
+                defect(
+                    "stand-in",
+                    f"{held} is a STAND-IN image, not PHP (it carries the label "
+                    f"{STAND_IN_LABEL}=true: built on a stand-in base)",
+                )
+            )
     for held, size in sorted(facts.platforms.items()):
         if size > budget_bytes:
             defects.append(
@@ -497,6 +527,7 @@ def check_line(
                     pin=expectation.pins[0]
                     if expectation.pins and digest in {release_digest, *every_pin}
                     else None,
+                    stand_in=expectation.stand_in,
                 )
             )
     return defects

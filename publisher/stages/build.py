@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..adapters.builders import Builder, BuildRequest
+from ..adapters.builders.layout import read_layout
 from ..adapters.output import Output
 from ..adapters.registry import RegistryClient
 from ..adapters.runner import format_argv, tmpdir_full
 from ..core.config import Config, Line
 from ..core.errors import (
+    ConfigError,
     MissingDockerfileError,
     NotFoundError,
     OversizedDockerfileError,
@@ -55,6 +57,7 @@ from ..core.records import (
 )
 from ..core.reference import Reference, parse
 from ..core.render import MAX_DOCKERFILE_BYTES, built_extensions, render_command, rewrite_hint
+from ..core.verify_rules import stand_in_said
 from ..core.version import Release
 from ..resolve import is_digest, sha256_digest
 from .clients import ClientFactory
@@ -451,6 +454,36 @@ def mirror_tip(config: Config, line: Line, hint: str | None) -> str | None:
     )
 
 
+def refuse_stand_in(config: Config, found: Sequence[tuple[str, str, str]], *, left: str) -> None:
+    """Refuse (exit 3) the images ``found`` say are STAND-INs (``stand_in_said``) when
+    matrix.yaml does not say ``stand_in: true``: built FROM a stand-in base (a base
+    mirror serving stand-ins), they would be published as a real release, their notes
+    and pins saying PHP. ``found``: (the image, as ``PHP 8.4 linux/amd64``; its base, as
+    ``base_named`` names it; how it says so). ``left``: what the run left, in words."""
+    if config.stand_in or not found:
+        return
+    said = [
+        f"{image}, built on {base}, is a STAND-IN image, not PHP: {how}"
+        for image, base, how in found
+    ]
+    mirror = config.base_mirror
+    where = (
+        f"the base mirror {mirror} (base.mirror in matrix.yaml, or PUBLISHER_BASE_MIRROR) "
+        "serves STAND-IN bases: point it at a mirror of the real bases, or unset it"
+        if mirror
+        else "the base is a STAND-IN: point base.image (or the line's base) in matrix.yaml "
+        "at the real PHP image"
+    )
+    raise ConfigError(
+        "; ".join(said) + f"; yet the matrix does not say stand_in: true; {left}",
+        source=config.source,
+        field="stand_in",
+        hint=f"for a release, {where}; to rehearse on stand-in bases, set `stand_in: true` "
+        f"in {shown_path(config.source)} and run `{render_command(config)}` (a stand-in "
+        "rehearsal is labelled as one everywhere, and its notes are never published)",
+    )
+
+
 def base_gone_hint(
     exc: PublisherError, ref: Reference, config: Config, php: str, clients: ClientFactory
 ) -> str | None:
@@ -765,8 +798,15 @@ class BuildStage:
                 cause = exc.strerror or str(exc)
                 cause += f": {shown_path(named)}" if named else ""
                 raise tmpdir_full(f"{leg.label}: the build", cause) from None
-            if result.layout is None:
+            if result.layout is None:  # pushed by the builder: the publish stage reads it
                 return result.digest
+            line = self.config.line(leg.php)
+            how = stand_in_said(read_layout(result.layout).labels)
+            if how is not None:
+                found = [(leg.label, base_named(self.config, line, base), how)]
+                refuse_stand_in(
+                    self.config, found, left="the image was not pushed and no tag written"
+                )
             pushed = primary.push_layout(result.layout, self.config.primary.repository.path)
             if pushed != result.digest:
                 raise PublisherError(

@@ -81,7 +81,7 @@ from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import SourceTree, Target, TransferPlan
 from ..core.version import Release, parse_release
 from ..resolve import REFERENCE_DIGEST, php_line_order, release_lines, short_digest
-from .build import dockerfile_sha256, refuse_reused_built_otherwise
+from .build import dockerfile_sha256, refuse_reused_built_otherwise, refuse_stand_in
 from .parallel import following_digests, holds, in_parallel, tag_digests, try_each
 from .verify import check_index
 
@@ -155,6 +155,12 @@ class PublishResult:
 
 #: The placeholders of a build leg run again (``publisher build`` after the release).
 BUILD_LEG_REBUILT = "--platform P --digest-file F --rebuild"
+
+
+def built_on(record: DigestRecord) -> str:
+    """The base a leg's ``record`` says its image was built on, by digest when it knows it."""
+    at = f"@{record.base_digest}" if record.base_digest else ""
+    return f"the base {record.base_image}{at}"
 
 
 def refuse_other_dockerfile(
@@ -1139,6 +1145,7 @@ class Publisher:
         primary = self.client(self.primary)
         repo = self.primary.repository.path
         indexes = {}
+        stand_ins: list[tuple[str, str, str]] = []
         wanted = [record for records in by_line.values() for record in records]
         try:
             fetched = in_parallel(
@@ -1203,6 +1210,11 @@ class Publisher:
             # version, source, ...): GHCR shows a multi-platform image's description
             # from its index. The same images give the same index, on every run.
             labels = in_parallel(lambda image: self.labels(primary, repo, image), platform_images)
+            stand_ins += [
+                (f"PHP {php} {record.platform}", built_on(record), how)
+                for record, said in zip(records, labels, strict=True)
+                if (how := verify_rules.stand_in_said(said)) is not None
+            ]
             self.refuse_other_content(php, records, platform_images)
             body, media_type = build_index([*children, *attestations], index_annotations(labels))
             self._bodies[sha256_digest(body)] = (body, media_type)
@@ -1215,6 +1227,7 @@ class Publisher:
                 tuple(records),
                 tuple(images),
             )
+        refuse_stand_in(self.config, stand_ins, left="no index was pushed and no tag written")
         return indexes
 
     def held_elsewhere(self, digests: Sequence[str], *, blob: bool = False) -> dict[str, list[str]]:
@@ -2253,6 +2266,16 @@ class Publisher:
                 versions = self.smoke_test(indexes)
                 if self.smoke is None:
                     out.warning("smoke tests skipped (--no-smoke)")
+            refuse_stand_in(
+                self.config,
+                [
+                    (f"PHP {php}", built_on(indexes[php].records[0]), how)
+                    for php, version in versions.items()
+                    if php in indexes
+                    and (how := verify_rules.stand_in_said({}, version)) is not None
+                ],
+                left="no tag was written",
+            )
         with out.step("6/8 Write the pin tags, then move the floating tags"):
             self.refuse_pins_written_meanwhile(publish_plan.pin_moves)
             try:

@@ -72,6 +72,7 @@ from ..core.errors import (
     shown_path,
 )
 from ..core.fileio import ENV_CACHE, cache_root
+from ..core.manifest import STAND_IN_LABEL
 from ..core.platforms import Platform
 from ..core.reference import Reference
 from ..core.retry import RetryPolicy
@@ -83,7 +84,6 @@ SOURCE_DIR = Path(__file__).resolve().parent / "standin-offline"
 REPOSITORY = "stand-in/php"
 TAG_TEMPLATE = "{php}-fpm-alpine"
 LINES = ("8.1", "8.2", "8.3", "8.4", "8.5")
-STAND_IN_LABEL = "dev.publisher.stand-in"
 #: Fixed build time: the stand-ins are reproducible with buildah (--timestamp 0).
 EPOCH = "1970-01-01T00:00:00Z"
 

@@ -327,6 +327,7 @@ def expectations(
                 recorded=recorded.get(line_plan.php),
                 recorded_images=images.get(line_plan.php, {}),
                 pins=plan.pins(line_plan.php),
+                stand_in=config.stand_in or (record is not None and record.stand_in),
             )
         )
     return result
@@ -604,6 +605,14 @@ def defects_hint(report: Report) -> str:
             f"edited or merged badly; {notes.restore_tip(at.notes_dir, release)}, then verify "
             f"again (neither a rerun nor `{at.command('audit', '--repair')}` moves a pin on its "
             f"word); {scripts}"
+        )
+    if any(d.kind == "stand-in" for d in report.defects):
+        # published as PHP, yet built on stand-in bases: a rerun and a repair keep them
+        return (
+            f"{release} was published from images built on STAND-IN bases (a base mirror "
+            "serving stand-ins, PUBLISHER_BASE_MIRROR or base.mirror), not PHP: point the "
+            "mirror at the real bases (or unset it), then replace the images on purpose: "
+            f"`{at.command('republish', release, REASON)}`; {scripts}"
         )
     if any(d.kind in rules.OTHER_CONTENT_KINDS for d in report.defects):
         # the images are wrong, record and all: a rerun and a repair keep them

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from publisher.core.manifest import VERSION_LABEL
+from publisher.core.manifest import STAND_IN_LABEL, VERSION_LABEL
 from publisher.core.verify_rules import (
     KINDS,
     BuiltAs,
@@ -17,7 +17,9 @@ from publisher.core.verify_rules import (
     check_line,
     image_mismatches,
     line_digests,
+    stand_in_said,
 )
+from publisher.resolve import short_digest
 
 A = "sha256:" + "a" * 64
 B = "sha256:" + "b" * 64
@@ -338,3 +340,29 @@ def test_an_image_is_judged_only_on_what_its_config_says() -> None:
     ]
     assert image_mismatches("linux/amd64", built, "v1.1.0-php-8.3") == []
     assert image_mismatches("linux/amd64", built, None) == []
+
+
+def test_an_image_says_it_is_a_stand_in_by_its_label_or_its_php_version() -> None:
+    assert stand_in_said({STAND_IN_LABEL: "true"}) == f"it carries the label {STAND_IN_LABEL}=true"
+    assert stand_in_said({}, "8.4.99-standin") == "its php -v says PHP 8.4.99-standin"
+    assert stand_in_said({STAND_IN_LABEL: "false"}, "8.4.12") is None
+    assert stand_in_said({}) is None
+    labelled = built_as({"config": {"Labels": {STAND_IN_LABEL: "true"}}})
+    assert labelled.stand_in and not built_as({"config": {"Labels": {}}}).stand_in
+
+
+def test_a_stand_in_image_is_a_defect_only_where_stand_ins_are_not_expected() -> None:
+    stand_in = built_as(
+        {"os": "linux", "architecture": "amd64", "config": {"Labels": {STAND_IN_LABEL: "true"}}}
+    )
+    facts = ImageFacts("hub", A, platforms=GOOD, built={"linux/amd64": stand_in})
+    assert check_image(facts, PLATFORMS, 700 * MB) == []
+    found = check_image(facts, PLATFORMS, 700 * MB, php="8.4", stand_in=False)
+    assert kinds(found) == ["stand-in"]
+    assert found[0].message == (
+        f"PHP 8.4: hub {short_digest(A)}: linux/amd64 is a STAND-IN image, not PHP (it carries the label "
+        f"{STAND_IN_LABEL}=true: built on a stand-in base)"
+    )
+    expected = replace(EXPECT, stand_in=False)
+    line = check_line(expected, all_tags(), images(hub_A=facts))
+    assert kinds(line) == ["stand-in"]
