@@ -55,3 +55,21 @@ def test_no_tip_installs_the_unrelated_pypi_publisher():
         if said.search(line)
     ]
     assert not found, "\n".join(found)
+
+
+def test_temporary_files_and_directories_come_from_fileio():
+    """A temporary directory made with ``tempfile`` stays forever when its run is killed
+    (SIGKILL); ``fileio.temp_dir`` names it after its process so that the next run removes
+    it (CONTRIBUTING). Only ``core/fileio.py`` makes them with ``tempfile``."""
+    makes = re.compile(
+        r"\btempfile\.(?:TemporaryDirectory|mkdtemp|mkstemp|mktemp|NamedTemporaryFile"
+        r"|TemporaryFile|SpooledTemporaryFile)\b"
+    )
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sorted((ROOT / "publisher").rglob("*.py"))
+        if path != ROOT / "publisher" / "core" / "fileio.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if makes.search(line)
+    ]
+    assert not found, "use fileio.temp_dir:\n" + "\n".join(found)

@@ -41,7 +41,6 @@ import json
 import os
 import shutil
 import struct
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -71,7 +70,7 @@ from ..core.errors import (
     out_of_room,
     shown_path,
 )
-from ..core.fileio import ENV_CACHE, cache_root
+from ..core.fileio import ENV_CACHE, cache_root, temp_dir
 from ..core.manifest import STAND_IN_LABEL
 from ..core.platforms import Platform
 from ..core.reference import Reference
@@ -171,7 +170,7 @@ def busybox_binary(arch: str, runner: Runner, cache: Path, env: Mapping[str, str
         if usable_busybox(candidate, arch):
             _install(candidate, cached)
             return cached
-    with tempfile.TemporaryDirectory(prefix="publisher-busybox-") as tmp:
+    with temp_dir("publisher-busybox-") as tmp:
         apt = runner.require(
             "apt-get",
             hint=f"set {busybox_env_var(arch)} to a static {arch} busybox "
@@ -606,7 +605,7 @@ def push_standins(
     retry = RetryPolicy.from_env(env)
     client = ClientFactory(env, output, retry).anonymous_host(registry, plain_http=plain_http)
     result: dict[str, Reference] = {}
-    with tempfile.TemporaryDirectory(prefix="publisher-standin-") as tmp:
+    with temp_dir("publisher-standin-") as tmp:
         context = Path(tmp) / "context"
         for php in lines:
             with contextlib.ExitStack() as held:
