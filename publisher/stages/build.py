@@ -19,7 +19,7 @@ from __future__ import annotations
 import errno
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..adapters.builders import Builder, BuildRequest
@@ -95,6 +95,12 @@ def legs(config: Config) -> tuple[Leg, ...]:
 
 
 def dockerfile_sha256(config: Config, php: str) -> str:
+    """The sha256 of the line's committed Dockerfile as it is now."""
+    return sha256_digest(dockerfile_bytes(config, php))
+
+
+def dockerfile_bytes(config: Config, php: str) -> bytes:
+    """The line's committed Dockerfile as it is now (a build reads it once: ``_build_and_push``)."""
     path = config.dockerfile_path(php)
     try:
         data = read_bytes(
@@ -112,7 +118,7 @@ def dockerfile_sha256(config: Config, php: str) -> str:
             "one render wrote",
             hint=f"run `{render_command(config)}` and commit the result",
         )
-    return sha256_digest(data)
+    return data
 
 
 def resolve_base(config: Config, line: Line, client: RegistryClient) -> Reference:
@@ -680,7 +686,7 @@ class BuildStage:
                 "pins hold; if "
                 "they hold this leg, rerun with --debug and report the output as a bug",
             )
-        digest = self._build_and_push(leg, base)
+        digest, dockerfile = self._build_and_push(leg, base)
         record = DigestRecord(
             release=release.tag,
             php=leg.php,
@@ -785,12 +791,20 @@ class BuildStage:
             return None
         return reusable[1], f"already built and pushed as {reusable[1].digest}; not rebuilding"
 
-    def _build_and_push(self, leg: Leg, base: Reference) -> str:
-        """Build the leg's image FROM ``base`` and push it by digest; its digest."""
+    def _build_and_push(self, leg: Leg, base: Reference) -> tuple[str, str]:
+        """Build the leg's image FROM ``base`` and push it by digest; its digest and the
+        sha256 of the Dockerfile built. The builder reads a private copy of the Dockerfile
+        made from the bytes hashed (the build context stays the checkout): a render
+        rewriting the checkout's meanwhile does not make the record name another one."""
         primary = self.primary
         with temp_dir("publisher-build-") as tmp:
+            data = dockerfile_bytes(self.config, leg.php)
+            request = self.request(leg, base, tmp)
+            request = replace(request, dockerfile=tmp / f"{request.slug}.Dockerfile")
+            dockerfile = sha256_digest(data)
             try:
-                result = self.builder.build(self.request(leg, base, tmp))
+                request.dockerfile.write_bytes(data)
+                result = self.builder.build(request)
             except OSError as exc:  # publisher's own writing there (docker save's conversion)
                 if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
                     raise
@@ -799,7 +813,7 @@ class BuildStage:
                 cause += f": {shown_path(named)}" if named else ""
                 raise tmpdir_full(f"{leg.label}: the build", cause) from None
             if result.layout is None:  # pushed by the builder: the publish stage reads it
-                return result.digest
+                return result.digest, dockerfile
             line = self.config.line(leg.php)
             how = stand_in_said(read_layout(result.layout).labels)
             if how is not None:
@@ -813,7 +827,7 @@ class BuildStage:
                     f"{leg.label}: pushed {pushed} but the builder reported {result.digest}",
                     hint="the OCI layout changed between build and push; rerun the leg",
                 )
-            return pushed
+            return pushed, dockerfile
 
     def all(
         self,

@@ -651,3 +651,29 @@ def test_a_record_path_holding_a_file_publisher_wrote_for_another_use_is_refused
     record = amd64_leg(stage, quiet, reuse=reuse, record_path=own)
     assert "warning" not in quiet.getvalue(), quiet.getvalue()
     assert json.loads(own.read_text(encoding="utf-8"))["release"] == record.release == "v1.2.0"
+
+
+def test_a_record_names_the_dockerfile_the_builder_read_though_it_changed_meanwhile(
+    stage: dict[str, Any],
+) -> None:
+    """A Dockerfile rewritten during the build (``publisher render`` of another matrix in
+    the same checkout) is not what the record says was built: the builder reads the very
+    bytes whose sha256 the record names, a copy of its own."""
+    import hashlib
+
+    config = stage["config"]
+    read: dict[tuple[str, Platform], str] = {}
+
+    class Rendered(FakeBuilder):
+        def build(self, request: Any) -> Any:
+            path = config.dockerfile_path(request.php)
+            path.write_text(path.read_text() + "RUN apk add --no-cache tzdata\n")
+            read[(request.php, request.platform)] = (
+                "sha256:" + hashlib.sha256(request.dockerfile.read_bytes()).hexdigest()
+            )
+            return super().build(request)
+
+    records = run_build(stage, Rendered(), io.StringIO(), BuildOptions(jobs=1))
+    assert len(records) == len(LEGS)
+    for record in records:
+        assert record.dockerfile_sha256 == read[(record.php, record.platform)]
