@@ -1,6 +1,6 @@
 """The process-wide "the run is being interrupted" flag.
 
-The CLI's signal handler sets it (through ``runner.stop_children``) before the main
+The CLI's signal handler sets it, naming the signal (``signalled``), before the main
 thread unwinds. Work on other threads reads it: the runner starts no new work
 command, and a registry transfer stops between two pieces of a blob and during a
 retry's wait, so an interrupted publish ends in seconds instead of finishing each
@@ -14,12 +14,19 @@ import threading
 from ..core.errors import StoppedError
 
 _stopping = threading.Event()
+#: The number of the signal that stopped the run (the first one), while it is stopping:
+#: the run still ends as interrupted when the exception the handler raised was lost (a
+#: handler running inside a weakref callback or ``__del__`` has its exception dropped).
+_signalled: list[int] = []
 #: The events of the waits that also end on something else (``wait``'s ``woken``).
 _wakers: set[threading.Event] = set()
 
 
-def request() -> None:
-    """Ask all work to stop (safe in a signal handler: no lock is taken)."""
+def request(signum: int | None = None) -> None:
+    """Ask all work to stop, because of the signal ``signum`` when given (safe in a signal
+    handler: no lock is taken)."""
+    if signum is not None and not _signalled:
+        _signalled.append(signum)
     _stopping.set()
     for woken in list(_wakers):
         woken.set()
@@ -28,10 +35,16 @@ def request() -> None:
 def clear() -> None:
     """A new run starts: work may proceed again."""
     _stopping.clear()
+    _signalled.clear()
 
 
 def stopping() -> bool:
     return _stopping.is_set()
+
+
+def signalled() -> int | None:
+    """The signal that stopped the run, None when no signal did."""
+    return _signalled[0] if _signalled else None
 
 
 def check(what: str) -> None:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from .. import __version__
+from ..adapters import stop
 from ..core.errors import (
     CWD_GONE_HINT,
     FileAccessError,
@@ -372,6 +373,11 @@ def _reporting(
             raise
         return result
     except PublisherError as exc:
+        stopped = signalled()
+        if stopped is not None:  # a step refused as the run stops, its signal's exception lost
+            say_interrupted(stopped, state)
+            _json_interrupted(state, stopped)
+            ctx.exit(stopped.exit_code)
         _debug_traceback(state)
         state.output.error(exc)
         _json_error(state, exc)
@@ -506,6 +512,8 @@ class _Signals:
         self.state_of = state_of
         self.previous: dict[int, Any] = {}
         self.caught: Interrupted | None = None
+        #: the ``sys.unraisablehook`` of before the run
+        self.unraisable: Callable[[Any], object] | None = None
 
     def install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -513,28 +521,42 @@ class _Signals:
         self.caught = None
         _ANNOTATED.clear()
         _SUMMARIZED.clear()
+        stop.clear()
         for signum in STOP_SIGNALS:
             if signal.getsignal(signum) is signal.SIG_IGN:
                 continue  # `nohup`, or `&` in a script: the caller chose to ignore it
             self.previous[signum] = signal.signal(signum, self.handle)
-        runner = sys.modules.get("publisher.adapters.runner")
-        if runner is not None:
-            runner.allow_children()
+        self.unraisable = sys.unraisablehook
+        sys.unraisablehook = self.unraisable_but_the_stop
 
     def restore(self) -> None:
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
         self.previous.clear()
+        if self.unraisable is not None:
+            sys.unraisablehook, self.unraisable = self.unraisable, None
+
+    def unraisable_but_the_stop(self, unraisable: Any) -> None:
+        """The handler's exception, raised where Python drops it (a weakref callback of
+        the import machinery, a ``__del__``), is not said as one: the run still ends as
+        interrupted (``stop.signalled``)."""
+        if isinstance(unraisable.exc_value, Interrupted):
+            return
+        if self.unraisable is not None:
+            self.unraisable(unraisable)
 
     def handle(self, signum: int, frame: object) -> None:
         if self.caught is not None:
             return  # already unwinding: let the cleanup finish
         self.caught = Interrupted(signum, signal.Signals(signum).name)
+        stop.request(signum)
         # Commands the runner is waiting for (in any thread) get SIGTERM, new ones are
-        # refused: worker threads end their step soon and run their own cleanup.
+        # refused: worker threads end their step soon and run their own cleanup. A runner
+        # module still being imported (the signal came during its import) has started none.
         runner = sys.modules.get("publisher.adapters.runner")
-        if runner is not None:
-            runner.stop_children()
+        stop_children = getattr(runner, "stop_children", None)
+        if stop_children is not None:
+            stop_children()
         threading.Thread(
             target=_force_exit,
             args=(self.caught.exit_code, self.state_of),
@@ -542,6 +564,13 @@ class _Signals:
             daemon=True,
         ).start()
         raise self.caught
+
+
+def signalled() -> Interrupted | None:
+    """The interruption of a run a signal stopped (``stop.signalled``), None if none did:
+    the run ends as interrupted even where the handler's exception was lost."""
+    signum = stop.signalled()
+    return None if signum is None else Interrupted(signum, signal.Signals(signum).name)
 
 
 def _force_exit(code: int, state_of: Callable[[], State | None]) -> None:
@@ -950,7 +979,11 @@ class LazyGroup(_SaysRefusals, click.Group):
         signals = _Signals(lambda: ctx.find_object(State))
         signals.install()
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            stopped = signalled()
+            if stopped is not None:  # finished, though a signal came whose exception was lost
+                raise stopped
+            return result
         except click.ClickException as exc:  # a command's refusal, or a mistyped command
             raise _said_as_every_error(exc) from exc.__cause__
         except Interrupted as exc:  # outside a command's own handling (e.g. while importing)

@@ -23,7 +23,7 @@ import yaml
 
 from publisher.adapters.localregistry import LocalRegistry
 from publisher.stages import standins
-from tests.conftest import require_tool
+from tests.conftest import ROOT, require_tool
 from tests.integration.conftest import BasicAuthRegistry
 from tests.support.builds import quiet_runner
 from tests.support.faultproxy import Fault, FaultProxy
@@ -579,3 +579,93 @@ LazyGroup(commands={"hang": hang})(["hang"], obj=State(env={}))
         done.stderr
     ), done.stderr
     assert time.monotonic() - started < 20
+
+
+#: ``python -c HOOKED TARGET HOW ARGS...``: ``python -m publisher ARGS...`` whose import of
+#: the module TARGET first gets SIGINT: HOW ``now`` while the module is in ``sys.modules``
+#: yet empty (partly initialised), ``callback`` inside a weakref callback, as when the
+#: signal lands in the import machinery's own (the handler's exception is lost there).
+HOOKED = """
+import runpy, signal, sys, weakref
+from importlib.machinery import PathFinder
+
+target, how = sys.argv[1], sys.argv[2]
+
+
+class Hook:
+    def find_spec(self, name, path, target_=None):
+        if name != target:
+            return None
+        spec = PathFinder.find_spec(name, path)
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            if how == "now":
+                signal.raise_signal(signal.SIGINT)
+            else:
+                class Thing:
+                    pass
+
+                thing = Thing()
+                ref = weakref.ref(thing, lambda _: signal.raise_signal(signal.SIGINT))
+                del thing
+            run(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+sys.meta_path.insert(0, Hook())
+sys.argv = ["publisher", *sys.argv[3:]]
+runpy.run_module("publisher", run_name="__main__", alter_sys=True)
+"""
+
+OFFLINE = ["--config", "examples/offline/matrix.yaml"]
+
+
+def _sigint_while_importing(
+    tmp_path: Path, target: str, how: str, args: list[str]
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "PUBLISHER_"))}
+    env.update(PYTHONPATH=str(ROOT), PUBLISHER_CACHE_DIR=str(tmp_path / "cache"))
+    return subprocess.run(
+        [sys.executable, "-c", HOOKED, target, how, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "how", "args"),
+    [
+        # before the CLI's handlers: while its own modules load
+        ("click", "now", ["plan", "v1.0.0", *OFFLINE]),
+        ("publisher.cli.base", "now", ["plan", "v1.0.0", *OFFLINE]),
+        # the handler finds the runner's module in sys.modules, not yet initialised
+        (
+            "publisher.adapters.runner",
+            "now",
+            ["release", "v6.1.0", "--local", "--only", "8.4", *OFFLINE],
+        ),
+        # the handler's exception lost in a callback: the run still ends interrupted
+        (
+            "publisher.cli.release_cmds",
+            "callback",
+            ["release", "v6.1.0", "--local", "--only", "8.4", *OFFLINE],
+        ),
+        ("publisher.cli.core", "callback", ["plan", "v1.0.0", *OFFLINE]),
+    ],
+)
+def test_ctrl_c_while_a_module_loads_ends_the_run_interrupted_in_one_line(
+    tmp_path: Path, target: str, how: str, args: list[str]
+) -> None:
+    result = _sigint_while_importing(tmp_path, target, how, args)
+    assert result.returncode == 130, result.stderr
+    lines = result.stderr.splitlines()
+    said = lines.index("interrupted by SIGINT: stopped before finishing")
+    assert all(line.startswith("  ") for line in lines[said + 1 :]), result.stderr  # its tip
+    before = lines[:said]  # what `plan` warns first
+    assert all(line.startswith(("warning: ", "  ")) for line in before), result.stderr

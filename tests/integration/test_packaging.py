@@ -104,7 +104,7 @@ def test_the_wheel_names_the_distribution_and_its_licence(built: tuple[Path, Pat
     assert meta["License-Expression"] == "MIT"
     assert meta.get_all("License-File") == ["LICENSE"]
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
-    assert "publisher = publisher.cli:main" in entry_points
+    assert "publisher = publisher.__main__:main" in entry_points
     # The rehearsal's stand-in sources ship inside the package, every file of them.
     standin = ROOT / "publisher/stages/standin-offline"
     shipped = {
