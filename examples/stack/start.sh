@@ -1462,6 +1462,24 @@ base_fix() {
   esac
 }
 
+# fetched REF: pull REF, then find it in the image store for the platform: an image that is
+# one platform's (no index) is pulled by its digest whatever --platform asks, and compose
+# finds no image for another platform. That one is platform-missing, in resolve's words.
+fetched() {
+  pull "$1" || return 1
+  ! cached "$1" || return 0
+  has=$(engine "$docker" image inspect --format '{{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}}' "$1") \
+    || { hung; has=; }
+  case $has in linux/arm64/v8) has=linux/arm64 ;; esac  # as resolve names it
+  named=$1
+  if reference "$1"; then  # as resolve names it: host/path and the digest, else the tag
+    case ${1##*/} in *@*) named=$ref_repository@$ref_digest ;; *:*) named=$ref_repository:${1##*:} ;; *) named=$ref_repository:latest ;; esac
+  fi
+  pull_class="platform-missing"
+  pull_detail="$named has no $platform image (it has: ${has:-none})"
+  return 1
+}
+
 # build_or_stop AVAILABILITY WHY ADVICE: the local build, when it can work.
 build_or_stop() {
   if [ -z "$buildable" ]; then
@@ -1469,7 +1487,7 @@ build_or_stop() {
   fi
   if [ -n "$base" ] && { [ "$cache_check" = false ] || ! cached "$base"; }; then
     # A build starts by pulling its base: find out now, not after a doomed build.
-    if ! pull "$base"; then
+    if ! fetched "$base"; then
       cannot_proceed "$1" "$2; a local build cannot work either: its base $base is not in the local image store and cannot be pulled ($pull_class: $pull_detail)" \
         "$3; or $(base_fix "$pull_class")"
     fi
@@ -1527,7 +1545,7 @@ if [ -z "$class" ]; then
     start "$prebuilt" false
   fi
   say "pulling $prebuilt for $platform (the registry has $registry_timeout s to answer)"
-  if pull "$prebuilt"; then
+  if fetched "$prebuilt"; then
     decided use-prebuilt available "pre-built image $prebuilt is available for $platform"
     start "$prebuilt" false
   fi

@@ -686,6 +686,20 @@ def test_the_fallback_build_is_the_equivalent_image(
         assert local["Config"][key] == prebuilt["Config"][key], key
 
 
+def host_image(world: World, path: str, index: str) -> str:
+    """The digest of the HOST image of the index ``index`` in ``path`` on the registry: a
+    single-platform image, no index."""
+    request = urllib.request.Request(
+        f"http://{world.registry.host}/v2/{path}/manifests/{index}",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        manifests = json.load(answer)["manifests"]
+    return str(
+        next(m["digest"] for m in manifests if m.get("platform", {}).get("architecture") in HOST)
+    )
+
+
 def test_a_republished_base_is_built_anew_not_the_old_local_build_reused(
     world: World, project: str, tmp_path: Path
 ) -> None:
@@ -707,16 +721,7 @@ def test_a_republished_base_is_built_anew_not_the_old_local_build_reused(
     holder = run(world.docker, "create", world.local, "true").stdout.strip()  # another user
     # the republished base: the base's own HOST image, another digest the registry has
     name, index = world.base.split("@")
-    repo = name.split("/", 1)[1].rsplit(":", 1)[0]
-    request = urllib.request.Request(
-        f"http://{world.registry.host}/v2/{repo}/manifests/{index}",
-        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        manifests = json.load(answer)["manifests"]
-    child = next(
-        m["digest"] for m in manifests if m.get("platform", {}).get("architecture") in HOST
-    )
+    child = host_image(world, name.split("/", 1)[1].rsplit(":", 1)[0], index)
     new_base = f"{name}@{child}"
     republished = tmp_path / f"{RELEASE}.env"
     republished.write_text(world.pins.read_text().replace(world.base, new_base))
@@ -2343,6 +2348,58 @@ def test_every_posix_shell_decides_and_says_what_dash_does(
         assert runs[shell] == runs["dash"], case
         assert runs["dash"][0] == exit_code, (case, runs["dash"])
         assert runs["dash"][2], case  # it said something of its own
+
+
+@pytest.mark.parametrize(
+    ("shell", "fallback"),
+    [*((shell, False) for shell in ("dash", *SHELLS)), ("dash", True)],
+)
+def test_a_single_platform_pin_for_another_platform_is_platform_missing_in_both(
+    world: World, project: str, tmp_path: Path, shell: str, fallback: bool
+) -> None:
+    """A pin that is one platform's image, not an index, with no platforms recorded (a pins
+    file edited by hand): docker pulls it by digest whatever --platform asks (exit 0), and
+    compose then finds no image for that platform. Both say platform-missing in resolve's
+    words, and the fallback builds for the platform asked. The launcher once said
+    use-prebuilt, and compose stopped with exit 11 ("No such image") and no fallback."""
+    child = host_image(world, world.path, world.digest)
+    reference = f"{world.repository}:{PIN}@{child}"
+    text = world.pins.read_text().replace(world.digest, child)
+    text = re.sub(r"^PHP_PLATFORMS_8_4=.*$", "PHP_PLATFORMS_8_4=''", text, flags=re.M)
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(text)
+    env = launcher_env(
+        world, project, tmp_path, PHP_PINS_FILE=str(pins_file), PHP_IMAGE_PLATFORM=OTHER,
+        ALLOW_LOCAL_BUILD_FALLBACK=str(fallback).lower(),
+    )  # fmt: skip
+    interpreter: tuple[str, ...] = ()
+    if shell != "dash":
+        tool = shutil.which(SHELLS[shell][0])
+        assert tool, f"{SHELLS[shell][0]} is not installed (scripts/setup-machine installs it)"
+        interpreter = (tool, *SHELLS[shell][1:])
+    run(world.docker, "rmi", "-f", reference, world.local, check=False)
+    try:
+        answer, decision = resolve(env, tmp_path)
+        proc, fields = launch(world, env, shell=interpreter)
+        missing = f"platform {OTHER} missing: {world.repository}@{child} has no {OTHER} image "
+        missing += f"(it has: {HOST})"
+        assert missing in decision["reason"], answer.stderr
+        assert f"start: why: {missing}; " in proc.stderr, proc.stderr
+        if not fallback:
+            expected = {"decision": "cannot-proceed", "availability": "platform-missing"}
+            assert fields == expected, proc.stderr
+            assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr + proc.stderr
+            assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
+            return
+        assert fields == {"decision": "build-locally", "availability": "platform-missing"}
+        assert (answer.returncode, proc.returncode) == (16, 0), answer.stderr + proc.stderr
+        assert decision["image"] == world.local, answer.stderr
+        image = running_image(world.docker, project)
+        assert world.local in image["RepoTags"], proc.stderr
+        assert f"{image['Os']}/{image['Architecture']}" == OTHER
+    finally:
+        compose_down(world.docker, project)
+        run(world.docker, "rmi", "-f", reference, world.local, check=False)
 
 
 def hanging_helper(tmp_path: Path, name: str) -> tuple[Path, Path]:
