@@ -2474,7 +2474,8 @@ OPTIONS: tuple[Option, ...] = (
         "--cache-check",
         "true|false",
         "Use an image already in the local docker image store without asking the "
-        "registry (default true).",
+        "registry (default true); false asks the registry first, and takes from the store "
+        "only a local build's base that its registry cannot give.",
     ),
 )
 
@@ -3853,11 +3854,16 @@ def resolve(
         and (inputs.allow_fallback or not inputs.use_prebuilt)
     ):
         # A build starts by pulling its base: find out now, not after a doomed build.
-        base_check = available(base_image, base_target(base_image, platform))
+        target = base_target(base_image, platform)  # None: no name docker could store
+        base_check = available(base_image, target)
         if base_check.status is Status.NOT_PUBLISHED:
             # not-published is a word for the release's lines: a base, by digest or by
             # tag, is one its registry does not have (start.sh's not-on-registry)
             base_check = replace(base_check, status=Status.NOT_ON_REGISTRY)
+        if not (base_check.available or inputs.cache_check or target is None or cache is None):
+            # PHP_IMAGE_CACHE_CHECK=false asks the base's registry first; a base it cannot
+            # give still builds from the image store, as compose builds on it (start.sh's)
+            base_check = cache(base_image, platform, env=env, timeout=CACHE_TIMEOUT) or base_check
     return decide(inputs, choice, availability, facts, base_check, reused=bool(reused))
 
 

@@ -31,7 +31,8 @@
 #                               resolve takes it too when RESOLVE_TIMEOUT is not set)
 #   STACK_PULL_TIMEOUT          seconds a whole pull may take (default 900)
 #   PHP_IMAGE_CACHE_CHECK       true|false (default true): false asks the registry for the
-#                               pre-built image and the base even when they are here
+#                               pre-built image and the base even when they are here (a base
+#                               its registry cannot give is still built on from here)
 #   STACK_NAME                  compose project name (default php-stack)
 #   DOCKER                      the docker CLI, a path or a command on PATH (default docker;
 #                               blanks around it aside)
@@ -1486,8 +1487,10 @@ build_or_stop() {
     cannot_proceed "$1" "$2; the local build fallback is allowed, but $no_dockerfile" "$3; or $dockerfile_fix"
   fi
   if [ -n "$base" ] && { [ "$cache_check" = false ] || ! cached "$base"; }; then
-    # A build starts by pulling its base: find out now, not after a doomed build.
-    if ! fetched "$base"; then
+    # A build starts by pulling its base: find out now, not after a doomed build. With
+    # PHP_IMAGE_CACHE_CHECK=false its registry is asked first, and a base it cannot give
+    # is still the one in the image store, which compose builds on (as resolve).
+    if ! fetched "$base" && { [ "$cache_check" = true ] || ! cached "$base"; }; then
       cannot_proceed "$1" "$2; a local build cannot work either: its base $base is not in the local image store and cannot be pulled ($pull_class: $pull_detail)" \
         "$3; or $(base_fix "$pull_class")"
     fi

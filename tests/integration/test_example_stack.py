@@ -4046,6 +4046,44 @@ def test_cache_check_false_builds_anew_in_both_not_the_earlier_local_build(
     assert "using the local build" not in proc.stderr
 
 
+@pytest.mark.parametrize("use_prebuilt", [True, False], ids=["prebuilt", "local"])
+def test_cache_check_false_builds_on_a_base_in_the_image_store_its_registry_cannot_give(
+    world: World, project: str, tmp_path: Path, use_prebuilt: bool
+) -> None:
+    """PHP_IMAGE_CACHE_CHECK=false asks the base's registry first; when that one is down,
+    the base in the local image store still serves the local build, in both tools, as
+    compose builds on it. Both once stopped, saying the base "is not in the local image
+    store" and to pull it once while online, exit 17."""
+    name, digest = world.base.split("@")
+    relay = TcpRelay(world.registry.host)  # the base's registry, pulled from once, then gone
+    base = f"{relay.host}/{name.split('/', 1)[1]}@{digest}"
+    try:
+        run(world.docker, "pull", "--platform", HOST, base)
+    finally:
+        relay.close()
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(pins.render(_record(world.repositories["refused"], world.digest, base)))
+    local = f"localhost/{world.path}:{PIN}-base-{digest[7:19]}"
+    env = launcher_env(
+        world, project, tmp_path, PHP_PINS_FILE=str(pins_file), PHP_IMAGE_CACHE_CHECK="false",
+        USE_PREBUILT=str(use_prebuilt).lower(),
+    )  # fmt: skip
+    run(world.docker, "rmi", "-f", local, check=False)
+    try:
+        answer, decision = resolve(env, tmp_path)
+        proc, fields = launch(world, env)
+        availability = "unreachable" if use_prebuilt else "none"
+        assert fields == {"decision": "build-locally", "availability": availability}, proc.stderr
+        assert (answer.returncode, proc.returncode) == (16, 0), answer.stderr + proc.stderr
+        assert decision["build"] is True, answer.stderr
+        assert decision["image"] == local, answer.stderr
+        assert "cannot work either" not in answer.stderr + proc.stderr
+        assert running_image(world.docker, project)["RepoTags"] == [local], proc.stderr
+    finally:
+        compose_down(world.docker, project)
+        run(world.docker, "rmi", "-f", local, base, check=False)
+
+
 @pytest.mark.parametrize(
     ("given", "named"),
     [("/.", "/"), ("/./", "/"), ("//.", "//"), ("//./", "//"), (".", "/"), ("./", "/")],
