@@ -1866,7 +1866,8 @@ def _probe(target: Target, session: _Session, list_tags: bool) -> Result:
         accept=ACCEPT,
         limit=MAX_MANIFEST_BYTES,
     )
-    _classify_failure(resp, target, session, list_tags)
+    if not (use_head and resp.status in (405, 501)):  # a registry without HEAD: GET then
+        _classify_failure(resp, target, session, list_tags)
     if use_head and not _head_names_a_manifest(resp):
         # A HEAD answer proves the image only with a digest and a manifest media type;
         # anything else (a captive portal's page, a proxy's guess) is checked by a GET.

@@ -769,6 +769,35 @@ def test_a_head_answer_that_names_no_manifest_is_checked_by_a_get(
     assert proxy.count("HEAD", "manifest") == 1 and proxy.count("GET", "manifest") == 0
 
 
+@pytest.mark.parametrize("status", [405, 501])
+def test_a_registry_that_does_not_implement_head_is_asked_with_a_get(
+    status: int, published: Published, proxy_for: Callable[[Any], FaultProxy], workdir: Path
+) -> None:
+    """A registry answering 405 (or 501) to a HEAD of a manifest serves it to a GET: the
+    decision is the same as where HEAD works, after one GET."""
+    registry_host, path = published.up.split("/", 1)
+    proxy = proxy_for(registry_host)
+    write_notes(
+        workdir, f"{proxy.host}/{path}", published.up_digest, ("linux/amd64", "linux/arm64")
+    )
+    body = json.dumps({"errors": [{"code": "UNSUPPORTED", "message": "HEAD not supported"}]})
+    proxy.add(
+        Fault(
+            "status",
+            method="HEAD",
+            path="/manifests/",
+            status=status,
+            headers={"Content-Type": "application/json", "Allow": "GET"},
+            body=body.encode(),
+            times=None,
+        )
+    )
+    run = resolve_process(workdir, {"ALLOW_LOCAL_BUILD_FALLBACK": "false"})
+    assert run.code == EXIT_USE_PREBUILT, run.stdout + run.stderr
+    assert run.data["image"].endswith(f"@{published.up_digest}")
+    assert proxy.count("HEAD", "manifest") == 1 and proxy.count("GET", "manifest") == 1
+
+
 def test_notes_name_the_published_lines_without_asking(
     silent_server: Silent, workdir: Path
 ) -> None:
