@@ -254,6 +254,15 @@ class AuthError(RegistryError):
     label = "authentication failed"
 
 
+class DeniedError(AuthError):
+    """A 403 that is no refusal of the credentials: the registry took them (a token was
+    granted, or requests with them were answered) or named a rule of its own as the reason
+    (``policy``: "quota", "immutable" or "rule"; None when it named none)."""
+
+    label = "access denied"
+    policy: str | None = None
+
+
 class NotFoundError(RegistryError):
     exit_code = 5
     label = "not found"

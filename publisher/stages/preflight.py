@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ..adapters.registry import RegistryClient
 from ..core.config import Config, Line, Registry
-from ..core.errors import AuthError, NotFoundError, PublisherError
+from ..core.errors import AuthError, DeniedError, NotFoundError, PublisherError
 from ..core.manifest import Manifest
 from ..core.reference import Reference
 from .build import base_gone_hint, base_named, mirror_tip
@@ -69,6 +69,8 @@ def push_refused(client: RegistryClient, registry: Registry, refused: AuthError)
     repo = registry.repository
     if who is None or refused.status not in (401, 403):
         return refused
+    if isinstance(refused, DeniedError) and refused.policy is not None:
+        return refused  # a rule of the registry (a quota), not the account's rights
     try:
         client.list_tags(repo.path)
     except AuthError:

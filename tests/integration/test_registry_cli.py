@@ -1472,6 +1472,46 @@ def test_preflight_follows_a_base_that_is_an_index_inside_an_index(
     assert "has no image for linux/arm64 (it has linux/amd64)" in narrowed.output
 
 
+def test_preflight_refused_by_a_quota_says_so_not_that_the_account_may_not_push(
+    registry: Any,
+    basic_registry: Any,
+    repo: str,
+    proxy_for: Callable[[Any], FaultProxy],
+    write_matrix: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    """The push check meets Harbor's quota (403 DENIED "quota exceeded") after the
+    registry took the credentials: the error quotes the reason and tips at the quota,
+    not at the password nor at the account's push access."""
+    base = _seed_bases(registry)
+    front = proxy_for(basic_registry)
+    reason = "quota exceeded: storage limit of 10 GiB reached for project acme"
+    body = json.dumps({"errors": [{"code": "DENIED", "message": reason}]}).encode()
+    front.add(Fault("status", method="POST", path="/blobs/uploads/", status=403, body=body))
+    matrix = write_matrix(
+        tmp_path,
+        [("hub", f"{front.host}/{repo}", True)],
+        base_image=base,
+        credentials={"hub": ("GU", "GP")},
+    )
+    result = run(
+        ["preflight", "--config", str(matrix)],
+        tmp_path,
+        GU=basic_registry.username,
+        GP=basic_registry.password,
+    )
+    said = " ".join(result.output.split())
+    assert result.exit_code == 4, result.output
+    assert "error: access denied: hub" in said, said
+    assert (
+        f"refused the operation by policy (HTTP 403), though it accepted the credentials of "
+        f"{basic_registry.username!r} (env GU/GP): DENIED: {reason}"
+    ) in said, said
+    assert "tip: the registry's storage quota is used up" in said, said
+    assert "check both values" not in said and "may pull but not push" not in said, said
+    assert basic_registry.password not in result.output
+
+
 def test_preflight_read_only_token_cannot_push(
     registry: Any, token_registry: Any, repo: str, write_matrix: Callable[..., Path], tmp_path: Path
 ) -> None:

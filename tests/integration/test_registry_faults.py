@@ -21,10 +21,12 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.registry import OCI_INDEX, RegistryClient, RetryPolicy
 from publisher.adapters.registry.transport import _WATCHDOG, _close, _Deadline
 from publisher.core.errors import (
     AuthError,
+    DeniedError,
     InvalidResponseError,
     NotFoundError,
     RateLimitedError,
@@ -1251,3 +1253,213 @@ def test_a_token_server_that_trickles_its_answer_is_named_as_not_answering(
     assert "after 2 attempts" in message, message
     assert elapsed < 2 * 0.5 + 2.0, elapsed  # two answer waits, and slack (the drip lasts 8 s)
     _no_deadline_left()
+
+
+# ----------------------------------------------------------- refusals by policy, plain 4xx
+
+
+def denied(message: str) -> bytes:
+    return json.dumps({"errors": [{"code": "DENIED", "message": message}]}).encode()
+
+
+def test_a_quota_403_after_the_credentials_were_taken_is_a_policy_refusal_not_a_password(
+    basic_registry: Any, repo: str, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """Harbor's quota: blob uploads meet 403 DENIED "quota exceeded" once requests with
+    the same credentials were answered. The error quotes the reason and tips at the
+    quota, not at the password."""
+    proxy = proxy_for(basic_registry)
+    client = client_via(proxy, FakeClock().policy(), credentials=basic_registry.credentials)
+    image = make_image(platforms=["linux/amd64"], seed=31).images[0]
+    config, *layers = image.blobs.items()
+    assert client.push_blob(repo, *config)  # the credentials are taken
+    reason = "quota exceeded: storage limit of 10 GiB reached for project acme"
+    proxy.add(
+        Fault("status", method="PUT", path="/blobs/uploads/", status=403, body=denied(reason))
+    )
+    with pytest.raises(DeniedError) as info:
+        client.push_blob(repo, *layers[0])
+    error = info.value
+    assert error.exit_code == 4 and error.policy == "quota"
+    assert (
+        f"refused the operation by policy (HTTP 403), though it accepted the credentials of "
+        f"{basic_registry.username!r} (explicit): DENIED: {reason}"
+    ) in error.message
+    assert "free space" in (error.hint or "") and "raise the quota" in (error.hint or "")
+    assert "password" not in (error.hint or ""), error.hint
+
+
+def test_an_immutable_tag_403_names_the_immutability_rule(
+    token_registry: Any, repo: str, proxy_for: Callable[[Any], FaultProxy], tmp_path: Path
+) -> None:
+    proxy = proxy_for(token_registry)
+    client = client_via(proxy, FakeClock().policy(), credentials=token_registry.pusher)
+    image = make_image(platforms=["linux/amd64"], seed=32).images[0]
+    digest = client.push_layout(write_layout(image, tmp_path / "l"), repo)
+    reason = f"Failed to process request due to '{repo}:v1' configured as immutable."
+    proxy.add(Fault("status", method="PUT", path="/manifests/v1$", status=403, body=denied(reason)))
+    with pytest.raises(DeniedError) as info:
+        client.tag(repo, digest, "v1")
+    error = info.value
+    assert error.policy == "immutable" and error.exit_code == 4
+    assert "refused the operation by policy (HTTP 403)" in error.message
+    assert "configured as immutable" in error.message
+    assert "immutability rule" in (error.hint or "")
+    assert "username and password" not in (error.hint or ""), error.hint
+
+
+def test_an_account_denied_an_operation_after_its_credentials_were_taken_is_told_about_rights(
+    token_registry: Any, repo: str, proxy_for: Callable[[Any], FaultProxy], tmp_path: Path
+) -> None:
+    """A 403 naming no rule, after the token server granted a token for the credentials:
+    the account's rights are the likely cause, not the password."""
+    proxy = proxy_for(token_registry)
+    client = client_via(proxy, FakeClock().policy(), credentials=token_registry.pusher)
+    image = make_image(platforms=["linux/amd64"], seed=33).images[0]
+    reason = "requested access to the resource is denied"
+    proxy.add(Fault("status", method="PUT", path="/manifests/", status=403, body=denied(reason)))
+    with pytest.raises(DeniedError) as info:
+        client.push_layout(write_layout(image, tmp_path / "l"), repo)
+    error = info.value
+    assert error.policy is None
+    assert "access denied (HTTP 403), though the registry accepted the credentials" in (
+        error.message
+    )
+    assert "may lack push access" in (error.hint or ""), error.hint
+
+
+@pytest.mark.parametrize(
+    ("reason", "policy"),
+    [("listing tags is disabled on this mirror", "rule"), ("requested access is denied", None)],
+)
+def test_an_anonymous_403_is_a_policy_refusal_only_when_its_reason_names_one(
+    reason: str, policy: str | None, proxy: FaultProxy, repo: str
+) -> None:
+    proxy.add(Fault("status", method="GET", path="/tags/list", status=403, body=denied(reason)))
+    with pytest.raises(AuthError) as info:
+        client_via(proxy, FakeClock().policy()).list_tags(repo)
+    error = info.value
+    assert reason in error.message and error.exit_code == 4
+    if policy is None:
+        assert not isinstance(error, DeniedError)
+        assert "no credentials were found" in (error.hint or "")
+    else:
+        assert isinstance(error, DeniedError) and error.policy == policy
+        assert "refused the operation by policy" in error.message
+        assert "credentials are not the cause" in (error.hint or "")
+
+
+def test_a_read_only_registry_is_said_to_accept_no_writes(
+    fresh_registry: Callable[..., LocalRegistry], repo: str, tmp_path: Path
+) -> None:
+    storage = {
+        "filesystem": {"rootdirectory": str(tmp_path / "storage")},
+        "maintenance": {"readonly": {"enabled": True}},
+    }
+    registry = fresh_registry(extra_config={"storage": storage})
+    client = RegistryClient(registry.host, plain_http=True, retry=FakeClock().policy())
+    layer = make_layer(1000, random.Random(5))
+    with pytest.raises(RegistryError) as info:
+        client.push_blob(repo, "sha256:" + hashlib.sha256(layer).hexdigest(), layer)
+    error = info.value
+    assert error.exit_code == 9
+    assert "the registry accepts no writes now (HTTP 405, Allow: GET, HEAD)" in error.message
+    assert "read-only or maintenance mode" in (error.hint or "")
+
+
+def test_a_413_says_what_was_too_large_in_the_words_of_its_html_page(
+    proxy: FaultProxy, repo: str
+) -> None:
+    page = (
+        b"<html><head><title>413 Request Entity Too Large</title></head><body><center>"
+        b"<h1>413 Request Entity Too Large</h1></center><hr><center>nginx</center></body></html>"
+    )
+    headers = {"Content-Type": "text/html"}
+    proxy.add(
+        Fault(
+            "status", method="PUT", path="/blobs/uploads/", status=413, headers=headers, body=page
+        )
+    )
+    layer = make_layer(3000, random.Random(6))
+    with pytest.raises(RegistryError) as info:
+        client_via(proxy, FakeClock().policy()).push_blob(
+            repo, "sha256:" + hashlib.sha256(layer).hexdigest(), layer
+        )
+    error = info.value
+    assert f"the blob of {len(layer)} bytes is over the size limit" in error.message
+    assert "(HTTP 413): 413 Request Entity Too Large nginx" in error.message
+    assert "<" not in error.message
+    assert "client_max_body_size" in (error.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(400, "MANIFEST_INVALID"), (415, "UNSUPPORTED")], ids=["400", "415"]
+)
+def test_a_registry_refusing_oci_indexes_is_told_the_media_type_it_was_sent(
+    status: int, code: str, proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
+) -> None:
+    image = make_image()
+    for child in image.images:
+        seed(registry, repo, child)
+    body = json.dumps({"errors": [{"code": code, "message": "manifest invalid"}]}).encode()
+    proxy.add(Fault("status", method="PUT", path="/manifests/", status=status, body=body))
+    with pytest.raises(RegistryError) as info:
+        client_via(proxy, FakeClock().policy()).put_manifest(repo, image.index, OCI_INDEX)
+    error = info.value
+    assert f"the manifest sent was an OCI image index (media type {OCI_INDEX})" in error.message
+    assert "takes no OCI image index" in (error.hint or ""), error.hint
+
+
+def test_a_registry_that_takes_blobs_in_chunks_only_is_said_so(
+    proxy: FaultProxy, repo: str
+) -> None:
+    body = json.dumps(
+        {"errors": [{"code": "BLOB_UPLOAD_INVALID", "message": "monolithic upload unsupported"}]}
+    ).encode()
+    proxy.add(Fault("status", method="PUT", path="/blobs/uploads/", status=400, body=body))
+    layer = make_layer(1000, random.Random(7))
+    with pytest.raises(RegistryError) as info:
+        client_via(proxy, FakeClock().policy()).push_blob(
+            repo, "sha256:" + hashlib.sha256(layer).hexdigest(), layer
+        )
+    error = info.value
+    assert f"refused the blob of {len(layer)} bytes sent whole in one PUT" in error.message
+    assert "only in chunks (PATCH requests)" in (error.hint or ""), error.hint
+
+
+def test_a_manifest_digest_in_sha512_of_the_same_bytes_is_no_lie(
+    proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
+) -> None:
+    image = make_image()
+    for child in image.images:
+        seed(registry, repo, child)
+    same = "sha512:" + hashlib.sha512(image.index).hexdigest()
+    proxy.add(Fault("digest", method="PUT", path="/manifests/", digest=same))
+    client = client_via(proxy, FakeClock().policy())
+    assert client.put_manifest(repo, image.index, OCI_INDEX, tag="v1") == image.digest
+    other = "sha512:" + hashlib.sha512(image.index + b" ").hexdigest()
+    proxy.add(Fault("digest", method="PUT", path="/manifests/", digest=other))
+    with pytest.raises(InvalidResponseError, match="says it stored sha512:"):
+        client.put_manifest(repo, image.index, OCI_INDEX, tag="v2")
+
+
+def test_an_upload_location_with_another_scheme_is_said_so(proxy: FaultProxy, repo: str) -> None:
+    location = f"https://{proxy.host}/v2/{repo}/blobs/uploads/abc?_state=x"
+    proxy.add(
+        Fault(
+            "status",
+            method="POST",
+            path="/blobs/uploads/",
+            status=202,
+            headers={"Location": location},
+        )
+    )
+    layer = make_layer(1000, random.Random(8))
+    with pytest.raises(InvalidResponseError) as info:
+        client_via(proxy, FakeClock().policy()).push_blob(
+            repo, "sha256:" + hashlib.sha256(layer).hexdigest(), layer
+        )
+    error = info.value
+    assert f"a Location with another scheme (https://{proxy.host}" in error.message
+    assert "another host" not in error.message
+    assert upload_puts(proxy) == []

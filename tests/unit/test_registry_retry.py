@@ -456,7 +456,7 @@ def test_location_resolution() -> None:
         t.resolve_location(Reply(202, {}), "upload")
     with pytest.raises(InvalidResponseError, match="another host"):
         t.resolve_location(Reply(202, {"Location": "http://evil.example/v2/x"}), "upload")
-    with pytest.raises(InvalidResponseError, match="another host"):
+    with pytest.raises(InvalidResponseError, match="another scheme"):
         t.resolve_location(Reply(202, {"Location": "https://127.0.0.1:5000/v2/x"}), "upload")
     link = Reply(200, {"Link": '</v2/a/tags/list?last=b&n=2>; rel="next"'})
     assert t.next_link(link) == "http://127.0.0.1:5000/v2/a/tags/list?last=b&n=2"

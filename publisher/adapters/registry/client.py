@@ -304,7 +304,8 @@ class RegistryClient:
             return self.get_manifest(ref, attempts=attempts).digest
         digest = reply.header("Docker-Content-Digest")
         if ref.digest:
-            if digest and digest != ref.digest:
+            # a digest in another algorithm (sha512) names the content another way: no lie
+            if digest and digest.startswith("sha256:") and digest != ref.digest:
                 raise self.transport.error(
                     InvalidResponseError,
                     f"asked for {ref.digest} but the registry answered for {digest}",
@@ -790,7 +791,9 @@ class RegistryClient:
             progress=progress,
         )
         stored = reply.header("Docker-Content-Digest")
-        if stored and stored != digest:
+        # The registry checked the blob against ``digest`` (the PUT names it); a digest in
+        # another algorithm (sha512) names the same bytes another way.
+        if stored and stored.startswith("sha256:") and stored != digest:
             raise self.transport.error(
                 InvalidResponseError,
                 f"{what}: the registry stored it as {stored}",
@@ -854,7 +857,7 @@ class RegistryClient:
             data=body,
         )
         stored = reply.header("Docker-Content-Digest")
-        if stored and stored != digest:
+        if stored and stored != digest and not _same_bytes(stored, body):
             what = f"PUT manifest {self._ref_text(repo_path, reference)}"
             written = (
                 f"the PUT was answered, so {tag} may have been written all the same "
@@ -941,6 +944,15 @@ class _Pieces:
             piece, self._rest = self._rest[:count], self._rest[count:]
             count -= len(piece)
             yield piece
+
+
+def _same_bytes(said: str, body: bytes) -> bool:
+    """Whether a digest in another algorithm than sha256 (a registry answering in
+    sha512) is that of ``body``: the same content, named another way."""
+    algorithm, _, value = said.partition(":")
+    if algorithm not in ("sha384", "sha512"):
+        return False
+    return hashlib.new(algorithm, body).hexdigest() == value.lower()
 
 
 def _after(offset: int, progress: Callable[[int], None]) -> Callable[[int], None]:

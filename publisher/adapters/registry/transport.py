@@ -46,6 +46,7 @@ except ImportError:  # pragma: no cover - no send queue to read here
 from ...core import retry as retry_loop
 from ...core.errors import (
     AuthError,
+    DeniedError,
     InvalidResponseError,
     NotFoundError,
     PublisherError,
@@ -58,6 +59,11 @@ from ...core.retry import RetryPolicy, is_retryable_status, parse_retry_after
 from ...core.sizes import seconds
 from ...resolve import (
     DOCKER_HUB_API,
+    DOCKER_LIST,
+    DOCKER_MANIFEST,
+    MANIFEST_TYPES,
+    OCI_INDEX,
+    OCI_MANIFEST,
     Challenge,
     api_host,
     is_loopback,
@@ -116,6 +122,35 @@ ALTERED_HINT = (
     "the registry, or a proxy or mirror in front of it, changed the content: check that "
     "nothing between publisher and the registry rewrites it, then rerun"
 )
+
+#: A 403's reason naming a storage quota used up, or a tag immutability rule.
+_QUOTA_RE = re.compile(r"(?i)quota|storage limit|exceed\w* (?:the )?(?:storage|size|space)")
+_IMMUTABLE_RE = re.compile(r"(?i)immutab")
+#: Words of a 403's reason about who may do what (the credentials or the account's rights).
+_ACCESS_RE = re.compile(
+    r"(?i)access|auth|credential|permission|forbidden|login|password|token|scope|denied|privilege"
+)
+#: What to do about a 403 the registry gave a reason of its own for (``DeniedError.policy``).
+POLICY_HINTS = {
+    "quota": "the registry's storage quota is used up (the credentials are not the cause): "
+    "free space there (delete images or tags no longer needed, then run its garbage "
+    "collection) or have its operator raise the quota, then rerun; blobs already stored are "
+    "not sent again",
+    "immutable": "a tag immutability rule of the registry protects this tag (the credentials "
+    "are not the cause): a tag it holds cannot be written again there; if it must move, have "
+    "the rule changed (Harbor: the project's Policy, Tag Immutability), then rerun",
+    "rule": "the registry refuses this operation by a rule of its own (the credentials are not "
+    "the cause): the reason it gave says which; have its operator change that rule, then rerun",
+}
+#: What a manifest of each media type is, in words.
+MANIFEST_KINDS = {
+    OCI_INDEX: "an OCI image index",
+    DOCKER_LIST: "a Docker manifest list",
+    OCI_MANIFEST: "an OCI image manifest",
+    DOCKER_MANIFEST: "a Docker image manifest",
+}
+#: The methods that write.
+WRITES = ("PUT", "POST", "PATCH", "DELETE")
 
 _SECRET_RE = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{4,}")
 _AUTHZ_RE = re.compile(r"(?i)(authorization\"?\s*[:=]\s*\"?)[^\",}\]]+")
@@ -366,6 +401,45 @@ def _error_entries(
     return result
 
 
+def _html_text(text: str) -> str:
+    """The words of an HTML page (a proxy's error page), its tags and scripts dropped;
+    any other text as it is."""
+    if not re.match(r"\s*<(?:!doctype|html|head|body|h\d|p|center|title)\b", text, re.I):
+        return text
+    # the head (its title is the heading again), scripts and styles say nothing more
+    text = re.sub(r"(?is)<(head|script|style)\b.*?</\1\s*>", " ", text)
+    text = re.sub(r"(?s)<[^>]*>", " ", text)
+    for entity, char in (("&nbsp;", " "), ("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"')):
+        text = text.replace(entity, char)
+    return " ".join(text.replace("&amp;", "&").split())
+
+
+def _policy_of(body: bytes, described: str) -> str | None:
+    """The rule a 403 names as its reason ("quota", "immutable", or "rule": a reason the
+    registry gave in its error JSON that is not about access), None when it names none."""
+    stated = " ".join(message for _, message in _error_entries(body) if message)
+    text = f"{stated} {described}"
+    if _IMMUTABLE_RE.search(text):
+        return "immutable"
+    if _QUOTA_RE.search(text):
+        return "quota"
+    if stated.strip() and not _ACCESS_RE.search(stated):
+        return "rule"
+    return None
+
+
+def _sent_bytes(data: object) -> int | None:
+    """The length of a request body: bytes, a file, a SizedBody."""
+    if isinstance(data, bytes):
+        return len(data)
+    if isinstance(data, SizedBody):
+        return data.length
+    if isinstance(data, Path):
+        with contextlib.suppress(OSError):
+            return data.stat().st_size
+    return None
+
+
 def _direct() -> Any:
     """Per-request proxies that switch the environment's proxies off (a fresh dict:
     requests adds to it)."""
@@ -400,7 +474,7 @@ def describe_error_body(body: bytes, clean: Callable[[str], str] = scrub) -> str
     if entries:
         text = "; ".join(f"{code}: {message}" if message else code for code, message in entries)
     else:
-        text = clip(clean(body[:MAX_ERROR_BODY].decode("utf-8", errors="replace")), 200)
+        text = clip(clean(_html_text(body[:MAX_ERROR_BODY].decode("utf-8", errors="replace"))), 200)
     # One line: a line of its own starting "::" would be a workflow command in Actions.
     return clip(clean(" ".join(text.split())), 300)
 
@@ -784,6 +858,9 @@ class Transport:
         #: scope key -> (token, when to get a new one, by ``clock``)
         self._tokens: dict[str, tuple[str, float]] = {}
         self._secrets: set[str] = set()
+        #: The registry (or its token server) took the credentials: a request carrying them
+        #: got an answer other than 401 and 403, or a token was granted for them.
+        self.accepted = False
         if self.credentials:
             self._secrets.add(self.credentials.password)
             raw = f"{self.credentials.username}:{self.credentials.password}".encode()
@@ -1021,6 +1098,8 @@ class Transport:
             )
         if self.output is not None:
             self.output.mask(token)
+        if self.credentials:
+            self.accepted = True
         with self._lock:
             self._tokens[_scope_key(scopes)] = (token, asked + _renew_after(data))
             self._secrets.add(token)
@@ -1418,14 +1497,17 @@ class Transport:
         """
         reauthenticated = False
         while True:
+            authorization = self._auth_header(scopes)
             response = self._open(
                 method,
                 url,
-                headers={**self._auth_header(scopes), **(headers or {})},
+                headers={**authorization, **(headers or {})},
                 params=params,
                 data=data,
                 progress=progress,
             )
+            if authorization and self.credentials and response.status_code not in (401, 403):
+                self.accepted = True
             elsewhere = self._redirected_host(response)
             if response.status_code in accept and not (elsewhere and response.status_code >= 300):
                 if not whole:
@@ -1458,7 +1540,14 @@ class Transport:
                         kind="refused mid-upload",
                     )
                 continue
-            self._raise_for(refused, what, scopes)
+            self._raise_for(
+                refused,
+                what,
+                scopes,
+                method=method,
+                sent_type=(headers or {}).get("Content-Type"),
+                sent_bytes=_sent_bytes(data),
+            )
         try:
             yield response
         finally:
@@ -1504,7 +1593,18 @@ class Transport:
             exc.origin = exc.origin or self
             raise
 
-    def _raise_for(self, reply: Reply, what: str, scopes: Sequence[str]) -> None:
+    def _raise_for(
+        self,
+        reply: Reply,
+        what: str,
+        scopes: Sequence[str],
+        *,
+        method: str = "",
+        sent_type: str | None = None,
+        sent_bytes: int | None = None,
+    ) -> None:
+        """Raise the error a refusal is: ``method`` the request's, ``sent_type`` and
+        ``sent_bytes`` the media type and length of the body it carried."""
         status = reply.status
         detail = describe_error_body(reply.body, self.clean)
         suffix = f": {detail}" if detail else ""
@@ -1535,13 +1635,7 @@ class Transport:
                 refused.hint = f"{refused.hint}; {UNKNOWN_REPOSITORY}"
             raise refused
         if status == 403:
-            raise self._auth_failed(
-                f"{what}: access denied (HTTP 403)",
-                f"{what}: an anonymous request was denied access (HTTP 403)",
-                scopes,
-                status,
-                suffix,
-            )
+            raise self._denied(reply, what, scopes, detail)
         if status == 404:
             raise self.error(
                 NotFoundError,
@@ -1550,7 +1644,131 @@ class Transport:
                 hint="check the repository and tag names, and that the credentials may read "
                 "the repository (some registries answer 404 for a private one)",
             )
-        raise self.error(
+        raise self._refused(reply, what, detail, method, sent_type, sent_bytes)
+
+    def _denied(self, reply: Reply, what: str, scopes: Sequence[str], detail: str) -> AuthError:
+        """A 403: a refusal of the credentials, unless the registry took them or named a
+        rule of its own as the reason (a quota, an immutable tag): then a DeniedError that
+        says so, quoting the reason, with a tip that fits it."""
+        suffix = f": {detail}" if detail else ""
+        policy = _policy_of(reply.body, detail)
+        accepted = self.credentials is not None and self.accepted
+        if policy is None and not accepted:
+            return self._auth_failed(
+                f"{what}: access denied (HTTP 403)",
+                f"{what}: an anonymous request was denied access (HTTP 403)",
+                scopes,
+                403,
+                suffix,
+            )
+        took = (
+            f"the registry accepted the credentials of {self.credentials.username!r} "
+            f"({self.credentials.source})"
+            if self.credentials is not None and accepted
+            else ""
+        )
+        if policy is not None:
+            message = (
+                f"{what}: the registry refused the operation by policy (HTTP 403)"
+                + (f", though {took.replace('the registry ', 'it ', 1)}" if took else "")
+                + suffix
+            )
+            hint = POLICY_HINTS[policy]
+        else:
+            access = "push" if any(s.endswith(",push") for s in scopes) else "pull"
+            message = f"{what}: access denied (HTTP 403), though {took}{suffix}"
+            hint = (
+                f"the credentials are fine (the registry took them for earlier requests), but "
+                f"the account may lack {access} access to this repository, or a rule of the "
+                f"registry refuses this operation: check the reason it gave and the account's "
+                f"rights; to use another account, {self._where()}"
+            )
+        error = self.error(DeniedError, message, status=403, hint=hint)
+        error.policy = policy
+        return error
+
+    def _refused(
+        self,
+        reply: Reply,
+        what: str,
+        detail: str,
+        method: str,
+        sent_type: str | None,
+        sent_bytes: int | None,
+    ) -> RegistryError:
+        """Any other 4xx: the request as it is was refused, and a rerun alone sends it
+        again. Its likely cause, when the answer shows one: a registry that takes no
+        writes now, a body over a size limit, a manifest type the registry does not take,
+        a registry that takes blobs in chunks only."""
+        status = reply.status
+        suffix = f": {detail}" if detail else ""
+        path = urlsplit(reply.url).path
+        allow = self._header(reply.headers, "Allow")
+        codes = reply.error_codes
+        size = f" of {sent_bytes} bytes" if sent_bytes else ""
+        if status == 405 and method in WRITES and allow is not None:
+            allowed = {m.strip().upper() for m in allow.split(",")}
+            if not allowed & set(WRITES):
+                return self.error(
+                    RegistryError,
+                    f"{what}: the registry accepts no writes now (HTTP 405, Allow: {allow})"
+                    f"{suffix}",
+                    status=status,
+                    hint="the registry answers reads but refuses every write: it is likely in "
+                    "read-only or maintenance mode (as distribution's "
+                    "storage.maintenance.readonly puts it); rerun once its operator ends it",
+                )
+        if status == 413:
+            thing = "manifest" if "/manifests/" in path else "blob" if "/blobs/" in path else ""
+            sent = f"the {thing}{size}" if thing else f"the request{size}"
+            if method == "PATCH":
+                sent = f"a chunk{size} of the blob"
+            return self.error(
+                RegistryError,
+                f"{what}: {sent} is over the size limit of the registry or of a proxy in "
+                f"front of it (HTTP 413){suffix}",
+                status=status,
+                hint="the registry, or a proxy in front of it (nginx's client_max_body_size, "
+                f"a load balancer's body limit), takes no request body that large: raise that "
+                f"limit above {sent_bytes or 'that'} bytes, then rerun",
+            )
+        if (
+            method == "PUT"
+            and "/manifests/" in path
+            and sent_type in MANIFEST_TYPES
+            and (status == 415 or (status == 400 and "MANIFEST_INVALID" in codes))
+        ):
+            kind = MANIFEST_KINDS.get(sent_type or "", "a manifest")
+            return self.error(
+                RegistryError,
+                f"{what}: the registry refused the manifest (HTTP {status}){suffix}; the "
+                f"manifest sent was {kind} (media type {sent_type})",
+                status=status,
+                hint=f"the registry, or a proxy in front of it, likely takes no {kind.split(' ', 1)[1]} "
+                f"({sent_type}){' (HTTP 415: unsupported media type)' if status == 415 else ''}"
+                ": use a registry that takes this media type (distribution 2.7 or later, "
+                "Harbor, GHCR, Docker Hub do), or have its operator enable it; a rerun alone "
+                "sends the same manifest",
+            )
+        if (
+            status == 400
+            and method == "PUT"
+            and "/blobs/uploads/" in path
+            and sent_bytes
+            and "BLOB_UPLOAD_INVALID" in codes
+        ):
+            return self.error(
+                RegistryError,
+                f"{what}: the registry refused the blob{size} sent whole in one PUT (HTTP 400)"
+                f"{suffix}",
+                status=status,
+                hint="the registry seems to take blobs only in chunks (PATCH requests), not "
+                "whole in the upload's closing PUT; publisher sends chunks only for a blob "
+                "over 64 MiB to a registry whose upload session announces them (a Range "
+                "header): use a registry that takes monolithic uploads, as the distribution "
+                "API requires, or have its operator allow them",
+            )
+        return self.error(
             RegistryError,
             f"{what}: the registry refused the request (HTTP {status}){suffix}",
             status=status,
@@ -1822,6 +2040,18 @@ class Transport:
                 f"({clip(self.clean(location), 100)!r})",
                 hint=MALFORMED_HINT,
             ) from None
+        ours = urlsplit(self.base)
+        if theirs.netloc.lower() == ours.netloc.lower() and theirs.scheme != ours.scheme:
+            raise self.error(
+                InvalidResponseError,
+                f"{what}: the registry sent a Location with another scheme "
+                f"({theirs.scheme}://{theirs.netloc}, where publisher speaks {ours.scheme}); "
+                "refusing to send data there",
+                hint="publisher sends data only the way it reaches the registry: check for a "
+                "proxy in front of it that rewrites Location headers (a TLS terminator that "
+                "names https while the registry is reached over http, or the other way), and "
+                "that the registry's insecure setting in matrix.yaml matches how it is served",
+            )
         if not same_origin(absolute, self.base):
             raise self.error(
                 InvalidResponseError,
