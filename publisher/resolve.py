@@ -221,8 +221,29 @@ DOCKER_HUB = "docker.io"
 
 
 def is_release(text: str) -> bool:
-    """``v`` + SemVer 2.0 without build metadata, e.g. ``v2.0.0`` or ``v2.1.0-rc.1``."""
-    return bool(_RELEASE_RE.fullmatch(text))
+    """``v`` + SemVer 2.0 without build metadata, e.g. ``v2.0.0`` or ``v2.1.0-rc.1``, that
+    can be published (``release_problem``)."""
+    return bool(_RELEASE_RE.fullmatch(text)) and release_problem(text) is None
+
+
+#: The longest release tag: its pin tag of any PHP line (``-php-`` + up to ``999.999``)
+#: still fits an image tag.
+RELEASE_MAX = TAG_MAX - len("-php-999.999")
+
+
+def release_problem(text: str) -> str | None:
+    """Why a tag shaped as ``v`` + SemVer cannot be published, in words; None when it can:
+    a pin tag's shape (``v2.0.0-php-8.4``, whose own pins would read as pins of v2.0.0), or
+    more characters than leave room for its pin tags (``publisher.core.version`` and every
+    command refuse the same, in the same words)."""
+    if split_pin_tag(text) is not None:
+        return "it looks like a pin tag (…-php-X.Y)"
+    if len(text) > RELEASE_MAX:
+        return (
+            f"it has {len(text)} characters, more than {RELEASE_MAX}: its pin tags "
+            f"(…-php-X.Y) would not fit the {TAG_MAX} characters of an image tag"
+        )
+    return None
 
 
 def short_digest(digest: str | None, absent: str = "(absent)") -> str:
@@ -2644,6 +2665,8 @@ def parse_release(name: str, value: str) -> str:
 def _release_advice(text: str) -> str:
     """What a refused release tag should be: one that lacks its lowercase ``v`` (``2.0.0``,
     ``V2.0.0``) is named with it (start.sh says the same words)."""
+    if _RELEASE_RE.fullmatch(text):
+        return release_problem(text) or ""
     if text[:1] == "V" and is_release("v" + text[1:]):
         return f"a release tag starts with a lowercase 'v' (did you mean v{text[1:]}?)"
     if is_release("v" + text):

@@ -36,7 +36,6 @@ from .errors import InvalidVersionError
 from .locations import DEFAULT as DEFAULT_LOCATIONS
 from .locations import Locations
 from .platforms import Platform
-from .reference import TAG_MAX
 from .version import Release, parse_release
 
 LATEST = "latest"
@@ -483,21 +482,6 @@ def plan(
     """
     if isinstance(release, str):
         release = parse_release(release)
-    if split_pin_tag(release.tag):
-        raise InvalidVersionError(
-            f"release tag {release.tag!r} is not valid: it looks like a pin tag (…-php-X.Y)",
-            hint="use a tag such as v2.0.0 or v2.1.0-rc.1",
-        )
-    for line in config.lines:
-        pin = pin_tag(release, line.php)
-        if len(pin) > TAG_MAX:
-            raise InvalidVersionError(
-                f"release tag {release.tag!r} is too long: the pin tag {pin!r} would exceed "
-                f"{TAG_MAX} characters",
-                hint=f"shorten the prerelease part: the tag may be at most "
-                f"{TAG_MAX - (len(pin) - len(release.tag))} characters with PHP {line.php}",
-            )
-
     this_tags = set(selected_pins(config, release))
     # Without its vX.Y.Z (the default line left out) the release counts nowhere.
     counts = this_tags if release.tag in this_tags else set()

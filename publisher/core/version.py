@@ -9,7 +9,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from ..resolve import TAG_MAX
+from ..resolve import RELEASE_MAX, TAG_MAX, release_problem
 from .errors import InvalidVersionError
 from .fileio import json_kind
 
@@ -64,7 +64,9 @@ def _precedence(r: Release) -> tuple[object, ...]:
 
 
 def parse_release(text: str) -> Release:
-    """Parse ``vMAJOR.MINOR.PATCH[-PRE][+BUILD]``; raise InvalidVersionError otherwise."""
+    """Parse ``vMAJOR.MINOR.PATCH[-PRE]``, a tag that can be published (not shaped as a pin
+    tag, short enough for its pins: ``resolve.release_problem``); raise InvalidVersionError
+    otherwise. Every command parses its RELEASE here, before anything is read or built."""
     if not isinstance(text, str):
         raise InvalidVersionError(
             f"a release tag is a string such as v2.0.0, not {json_kind(text)}",
@@ -93,6 +95,14 @@ def parse_release(text: str) -> Release:
             f"release tag {_short(text)!r} is not valid: build metadata ('+...') cannot appear in an image tag",
             hint="drop the '+' part, or use a prerelease such as -rc.1",
         )
+    problem = release_problem(text)
+    if problem is not None:
+        raise InvalidVersionError(
+            f"release tag {_short(text)!r} is not valid: {problem}",
+            hint=f"shorten the prerelease part: a release tag has at most {RELEASE_MAX} characters"
+            if len(text) > RELEASE_MAX
+            else "use a tag such as v2.0.0 or v2.1.0-rc.1",
+        )
     return Release(int(m["major"]), int(m["minor"]), int(m["patch"]), pre)
 
 
@@ -115,7 +125,7 @@ def _leading_zero(pre: tuple[str, ...]) -> str | None:
 def _valid(text: str) -> bool:
     """Would ``parse_release`` take ``text``? (Without building any message.)"""
     m = _SEMVER_RE.fullmatch(text)
-    if m is None or m["build"]:
+    if m is None or m["build"] or release_problem(text) is not None:
         return False
     return _leading_zero(tuple(m["pre"].split(".")) if m["pre"] else ()) is None
 

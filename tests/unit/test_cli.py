@@ -1017,3 +1017,45 @@ def test_repeated_flags_only_and_a_variable_beside_its_option_are_no_option_give
     # --help runs nothing: it is shown as before, whatever else the line holds
     result = cli("plan", "v1.0.0", "--config", "a.yaml", "--config", "b.yaml", "--help")
     assert result.exit_code == 0 and result.stdout.startswith("Usage: "), result.output
+
+
+_PIN_SHAPED = "v1.0.0-php-8.4"
+_TOO_LONG = "v1.0.0-" + "a" * 120  # 127 characters: fits an image tag, its pins do not
+
+
+@pytest.mark.parametrize(
+    ("tag", "said"),
+    [
+        (_PIN_SHAPED, "it looks like a pin tag (…-php-X.Y)"),
+        (_TOO_LONG, "it has 127 characters, more than 116: its pin tags (…-php-X.Y) would not fit"),
+    ],
+)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("plan", "{tag}"),
+        ("matrix", "{tag}", "--github", "--local"),
+        ("verify", "{tag}"),
+        ("check-public", "{tag}"),
+        ("build", "{tag}", "--php", "8.4", "--platform", "linux/amd64", "--digest-file", "d.json"),
+        ("publish", "{tag}", "--digests", "digests", "--dry-run"),
+        ("release", "{tag}", "--local", "--only", "8.4", "--no-smoke"),
+        ("release", "{tag}", "--dry-run", "--local"),
+        ("republish", "{tag}", "--reason", "base image update"),
+        ("gh-release", "{tag}", "--repo", "acme/php"),
+        ("resolve", "--release", "{tag}", "--php", "8.4", "--format", "json"),
+    ],
+)
+def test_every_command_refuses_a_release_tag_it_could_not_publish_before_anything(
+    cli, tmp_path, args, tag, said
+):
+    """A tag shaped as a pin, or too long for its pins to be image tags, is refused as
+    `plan` refuses it (exit 2, the same words) by every command that takes a release, before
+    any builder, registry or GitHub is asked: a unit test runs no subprocess and opens no
+    socket (``no_io``), so a command that went on to build or push would fail otherwise."""
+    argv = [arg.format(tag=tag) for arg in args]
+    argv = [str(tmp_path / arg) if arg in ("d.json", "digests") else arg for arg in argv]
+    env = {"GITHUB_TOKEN": "t", "PUBLISHER_CONFIG": "examples/offline/matrix.yaml"}
+    result = cli(*argv, env=env)
+    assert result.exit_code == 2, result.output
+    assert said in " ".join(result.stderr.split()), result.stderr

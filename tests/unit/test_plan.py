@@ -118,14 +118,15 @@ def test_plan_json_is_byte_identical_for_the_same_inputs(cfg):
 
 
 def test_a_release_tag_too_long_for_its_pins_says_how_long_it_may_be(cfg):
-    longest = "v1.0.0-" + "a" * (128 - len("v1.0.0-") - len("-php-8.3"))
-    assert plan(cfg, longest, {}).release == longest  # its pins are 128 characters
-    with pytest.raises(InvalidVersionError, match="is too long") as caught:
+    """Its pin tag of any PHP line (up to ``-php-999.999``) fits an image tag's 128
+    characters: a release tag has at most 116, whatever the lines of the plan."""
+    longest = "v1.0.0-" + "a" * (128 - len("v1.0.0-") - len("-php-999.999"))
+    assert plan(cfg, longest, {}).release == longest
+    with pytest.raises(InvalidVersionError, match="it has 117 characters, more than 116") as caught:
         plan(cfg, longest + "a", {})
     assert caught.value.exit_code == 2
     assert (
-        caught.value.hint
-        == "shorten the prerelease part: the tag may be at most 120 characters with PHP 8.3"
+        caught.value.hint == "shorten the prerelease part: a release tag has at most 116 characters"
     )
 
 
