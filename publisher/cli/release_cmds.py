@@ -260,6 +260,7 @@ def build_command(
             f"(`{legs}` lists the legs), "
             "or `publisher release` for them all",
         )
+    php = php_lines[0]  # read as --only reads a line: the blanks around it do not count
     cfg = state.load_config(config_path).select(php_lines, option="--php")
     digest_file = check_digest_file(digest_file, f"{php}-{platform_text.replace('/', '-')}.json")
     cfg, record = load_release(

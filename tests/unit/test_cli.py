@@ -1059,3 +1059,23 @@ def test_every_command_refuses_a_release_tag_it_could_not_publish_before_anythin
     result = cli(*argv, env=env)
     assert result.exit_code == 2, result.output
     assert said in " ".join(result.stderr.split()), result.stderr
+
+
+@pytest.mark.parametrize("php", ["8.4 ", "8.4\n", " 8.4"])
+def test_build_reads_its_php_line_as_only_reads_one(cli, tmp_path, php):
+    """`--php '8.4 '` is PHP 8.4, as `--only '8.4 '` is: the blanks around it do not count,
+    and no error blames matrix.yaml for a line it has. The run goes on to its next check
+    (TMPDIR, refused here before any builder is asked)."""
+    missing = tmp_path / "no-such-tmpdir"
+    args = ("--platform", "linux/amd64", "--digest-file", str(tmp_path / "d.json"))
+    result = cli(
+        "build",
+        "v1.0.0",
+        "--php",
+        php,
+        *args,
+        env={"PUBLISHER_CONFIG": "examples/offline/matrix.yaml", "TMPDIR": str(missing)},
+    )
+    assert result.exit_code == 18, result.output
+    assert f"TMPDIR={missing} is not a writable directory" in result.stderr, result.stderr
+    assert "is not selected" not in result.stderr
