@@ -833,6 +833,7 @@ class _SaysRefusals(click.Command):
             self.read_before_click(args)
         # Before parsing, which consumes ``args``; an argument after ``--`` is not an option.
         wants_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
+        words = tuple(args)
         try:
             _check_command_line(self, args)
             return super().make_context(info_name, args, parent=parent, **extra)
@@ -840,14 +841,17 @@ class _SaysRefusals(click.Command):
             if isinstance(exc, click.UsageError) and exc.ctx is None:
                 # click names no context for an option missing its value (`--config` last)
                 exc.ctx = click.Context(self, info_name=info_name, parent=parent)
-            json_mode = self.refused(exc, wants_json=wants_json)
+            json_mode = self.refused(exc, wants_json=wants_json, args=words)
             raise _said_as_every_error(exc, json_mode=json_mode) from exc.__cause__
 
     def read_before_click(self, args: list[str]) -> None:
         """Refuse ``args`` in the command's own words before click reads them: nothing here."""
 
-    def refused(self, exc: click.ClickException, *, wants_json: bool) -> bool:
-        """Report ``exc`` beyond stderr where the command does; True when stdout took it."""
+    def refused(
+        self, exc: click.ClickException, *, wants_json: bool, args: tuple[str, ...] = ()
+    ) -> bool:
+        """Report ``exc`` beyond stderr where the command does; True when stdout took it.
+        ``args``: the command line as it was given to this command, before click read it."""
         return False
 
 
@@ -872,7 +876,9 @@ class JsonCommand(_SaysRefusals):
             )
         )
 
-    def refused(self, exc: click.ClickException, *, wants_json: bool) -> bool:
+    def refused(
+        self, exc: click.ClickException, *, wants_json: bool, args: tuple[str, ...] = ()
+    ) -> bool:
         error = refusal_error(exc)
         json_wanted = wants_json and any(p.name == "as_json" for p in self.params)
         if json_wanted and error is not None:
@@ -937,6 +943,18 @@ class LazyGroup(_SaysRefusals, click.Group):
         if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
             importlib.import_module(f"{__package__}.{COMMAND_MODULES[cmd_name]}")
         return super().get_command(ctx, cmd_name)
+
+    def refused(
+        self, exc: click.ClickException, *, wants_json: bool, args: tuple[str, ...] = ()
+    ) -> bool:
+        """A refusal of the group's own (``PUBLISHER_DEBUG=maybe``) is reported as the
+        command named after it reports its own: with its --json, on stdout too."""
+        ctx = exc.ctx if isinstance(exc, click.UsageError) else None
+        name = next((word for word in args if not word.startswith("-")), None)
+        command = self.get_command(ctx, name) if name and ctx is not None else None
+        if not isinstance(command, _SaysRefusals):
+            return False
+        return command.refused(exc, wants_json=wants_json, args=args)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]

@@ -55,9 +55,11 @@ class ResolveCommand(JsonCommand):
             _say(resolving.error_text(exc), actions=resolving.in_actions(os.environ))
             raise click.exceptions.Exit(exc.exit_code) from None
 
-    def refused(self, exc: click.ClickException, *, wants_json: bool) -> bool:
+    def refused(
+        self, exc: click.ClickException, *, wants_json: bool, args: tuple[str, ...] = ()
+    ) -> bool:
         _say(f"resolve: decision=none error={resolving.ResolveError.error}\n")
-        return super().refused(exc, wants_json=wants_json)
+        return super().refused(exc, wants_json=wants_json, args=args)
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
         names = self.get_help_option_names(ctx)

@@ -1079,3 +1079,18 @@ def test_build_reads_its_php_line_as_only_reads_one(cli, tmp_path, php):
     assert result.exit_code == 18, result.output
     assert f"TMPDIR={missing} is not a writable directory" in result.stderr, result.stderr
     assert "is not selected" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [("plan", "v1.0.0", "--json"), ("verify", "v1.0.0", "--json", "--debug")]
+)
+def test_a_bad_debug_variable_with_json_is_said_on_stdout_as_json(cli, args):
+    """PUBLISHER_DEBUG is the group's option, refused before the command reads its own:
+    with the command's --json, stdout still carries the JSON error alone."""
+    result = cli(*args, env={"PUBLISHER_DEBUG": "maybe"})
+    assert result.exit_code == 2, result.output
+    document = json.loads(result.stdout)
+    assert document["ok"] is False and document["error"]["exit_code"] == 2
+    assert "Invalid value for PUBLISHER_DEBUG" in document["error"]["message"]
+    assert "Invalid value for PUBLISHER_DEBUG" in result.stderr
+    assert cli(*[a for a in args if a != "--json"], env={"PUBLISHER_DEBUG": "maybe"}).stdout == ""
