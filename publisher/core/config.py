@@ -691,8 +691,11 @@ def _short_tag(tag: str) -> str:
 _YAML_VALUES = yaml.constructor.SafeConstructor()
 #: Says what a plain (untagged) scalar's text is to YAML: int, float, str, bool, null...
 _YAML_TYPES = yaml.resolver.Resolver()
-_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_INT_TAG = "tag:yaml.org,2002:int"
+_NUMBER_TAGS = (_INT_TAG, "tag:yaml.org,2002:float")
 _STR_TAG = "tag:yaml.org,2002:str"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
 #: A whole number with a leading zero (``017``, ``-0_8``): ``_Reader.refuse_leading_zero``.
 _LEADING_ZERO_RE = re.compile(r"[-+]?0[0-9_]*[0-9][0-9_]*")
 #: What a value that is not a number is told, tagged or not (``_Reader.number``'s tip).
@@ -850,8 +853,8 @@ class _Reader:
         Python's int() and float() take spellings YAML's numbers do not (``0o17``,
         ``7e2``): untagged, YAML reads those as strings, and ``number`` refuses them;
         tagged, they are refused here alike, with the same tip. A text YAML reads as a
-        number is that number, whichever of the two tags it carries (``!!float 0x1F``
-        is 31, as ``0x1F`` is).
+        number is that number (``!!float 0x1F`` is 31, as ``0x1F`` is), but one tagged
+        ``!!int`` must be a whole number (``!!int 50.5`` is refused).
         """
         if not isinstance(node, yaml.ScalarNode) or node.tag not in _NUMBER_TAGS:
             return node
@@ -865,6 +868,14 @@ class _Reader:
                 f"expected a number, found {text!r} (tagged {_short_tag(node.tag)}: "
                 f"YAML reads it untagged as {kind})",
                 hint=NUMBER_HINT,
+            )
+        if node.tag == _INT_TAG and tag != _INT_TAG:  # !!int 50.5: no whole number
+            self.fail(
+                node,
+                path,
+                f"expected a whole number, found {text!r} (tagged !!int: YAML reads it "
+                "untagged as a number that is not whole)",
+                hint=f"write a whole number, or drop the tag !!int to write {text}",
             )
         return yaml.ScalarNode(tag, text, node.start_mark, node.end_mark)
 
@@ -1388,7 +1399,40 @@ class _Reader:
 
     # -- sections
 
+    def refuse_tagged_collections(self, root_node: yaml.Node) -> None:
+        """Refuse a list or a mapping tagged by hand (``!foo [a]``, ``!!python/tuple [a]``,
+        ``!!set {a}``), located as a tagged scalar is: the tag means nothing to publisher,
+        and read without it the value would be what no reader of the file expects. The
+        keys left alone (``x-...``) are skipped, as their scalars are."""
+        seen: set[int] = set()
+        todo: list[tuple[yaml.Node, str]] = [(root_node, "")]
+        while todo:
+            node, path = todo.pop()
+            if id(node) in seen or isinstance(node, yaml.ScalarNode):
+                continue
+            seen.add(id(node))
+            listed = isinstance(node, yaml.SequenceNode)
+            if node.tag != (_SEQ_TAG if listed else _MAP_TAG):
+                kind = "a list" if listed else "a mapping"
+                self.fail(
+                    node,
+                    path,
+                    f"found {kind} tagged {_short_tag(node.tag)}: a matrix file's lists and "
+                    "mappings carry no tag",
+                    hint=f"remove the tag {_short_tag(node.tag)}",
+                )
+            if listed:
+                todo.extend((item, f"{path}[{n}]") for n, item in enumerate(node.value))
+                continue
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else None
+                if not path and isinstance(name, str) and name.startswith(FREE_KEY_PREFIX):
+                    continue
+                inner = path if key.tag == MERGE_TAG or name is None else f"{path}.{name}"
+                todo.extend([(key, path), (value, inner.lstrip("."))])
+
     def config(self, root_node: yaml.Node, root: str, env: Mapping[str, str]) -> Config:
+        self.refuse_tagged_collections(root_node)
         top = self.mapping(root_node, "", self.top_keys(), ignored_prefix=FREE_KEY_PREFIX)
         for required in ("registries", "lines", "default_line"):
             if required not in top:

@@ -760,8 +760,19 @@ def test_any_whole_number_with_leading_zeros_is_refused_and_without_them_read(
         assert cfg.size_regression_percent == n
 
 
-@pytest.mark.parametrize(("text", "mb"), [("0x1F", 31), ("1_000", 1000), ("5.5", 5.5)])
-@pytest.mark.parametrize("tag", ["", "!!int ", "!!float "])
+@pytest.mark.parametrize(
+    ("tag", "text", "mb"),
+    [
+        *(
+            (tag, text, mb)
+            for tag in ("", "!!int ", "!!float ")
+            for text, mb in (("0x1F", 31), ("1_000", 1000))
+        ),
+        # a number that is not whole: as written, or tagged !!float (!!int refuses it)
+        ("", "5.5", 5.5),
+        ("!!float ", "5.5", 5.5),
+    ],
+)
 def test_a_tagged_number_is_read_as_its_untagged_text_is(tag: str, text: str, mb: float) -> None:
     cfg = config.loads(GOOD.replace("size_budget_mb: 700", f"size_budget_mb: {tag}{text}"))
     assert cfg.line("8.4").size_budget_bytes == int(mb * 1_000_000)
@@ -774,6 +785,12 @@ def test_a_tagged_number_is_read_as_its_untagged_text_is(tag: str, text: str, mb
         ("size_budget_mb: 700", "size_budget_mb: !!int abc", "expected a number, found 'abc'"),
         ("size_budget_mb: 700", "size_budget_mb: !!float 1e", "expected a number, found '1e'"),
         ("size_budget_mb: 700", "size_budget_mb: !!int", "expected a number, found ''"),
+        # a number, but not of the type it is tagged as
+        (
+            "size_budget_mb: 700",
+            "size_budget_mb: !!int 50.5",
+            "expected a whole number, found '50.5' (tagged !!int",
+        ),
         (
             "    insecure: true",
             "    insecure: !!bool maybe",
@@ -801,6 +818,50 @@ def test_explicitly_tagged_values_are_located_config_errors(old, new, message) -
     err = info.value
     assert err.exit_code == 3 and err.line is not None, str(err)
     assert message in str(err)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message"),
+    [
+        (
+            "packages: [icu-libs]",
+            "packages: !!python/tuple [icu-libs]",
+            "packages",
+            "a list tagged !!python/tuple",
+        ),
+        ("packages: [icu-libs]", "packages: !foo [icu-libs]", "packages", "a list tagged !foo"),
+        (
+            "packages: [icu-libs]",
+            "packages: !!set {icu-libs}",
+            "packages",
+            "a mapping tagged !!set",
+        ),
+        (
+            "  - php: 8.4\n",
+            "  - !!python/object:os.system\n    php: 8.4\n",
+            "lines[1]",
+            "a mapping tagged !!python/object:os.system",
+        ),
+        (
+            "    gd: [--with-jpeg]",
+            "    gd: !foo [--with-jpeg]",
+            "extensions.configure.gd",
+            "a list tagged !foo",
+        ),
+        ("base:\n", "base: !foo\n", "base", "a mapping tagged !foo"),
+    ],
+)
+def test_tagged_lists_and_mappings_are_refused_as_tagged_values_are(old, new, field, message):
+    """A tag on a list or a mapping is refused where it is written, as one on a scalar is
+    (``found a value tagged !foo``), not read as if it were not there."""
+    assert old in GOOD
+    with pytest.raises(ConfigError) as info:
+        config.loads(GOOD.replace(old, new, 1), source="m.yaml")
+    err = info.value
+    assert err.exit_code == 3 and err.line is not None and err.field == field, str(err)
+    assert f"{field}: found {message}: a matrix file's lists and mappings carry no tag" in str(err)
+    tag = message.split(" tagged ")[1]
+    assert tag in GOOD.replace(old, new, 1).splitlines()[err.line - 1], err.line
 
 
 # ---------------------------------------------------------------- anchors and merge keys
