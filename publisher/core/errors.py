@@ -524,6 +524,16 @@ def cwd_gone() -> bool:
     return False
 
 
+#: A path the system cannot follow to its end (ELOOP), in the words every path is said with.
+SYMLINK_LOOP = (
+    "a symbolic link loop (a link that leads back to itself, or a link in its path that does)"
+)
+SYMLINK_LOOP_HINT = (
+    "point the link at what it stands for (`ls -l` shows where each link leads), "
+    "or pass another path"
+)
+
+
 def file_error(exc: OSError, what: str) -> FileAccessError:
     """A classified error for ``exc`` met while doing ``what`` (e.g. "write the notes")."""
     named = exc.filename
@@ -532,8 +542,7 @@ def file_error(exc: OSError, what: str) -> FileAccessError:
     where = f": {shown_path(named)}" if named else ""
     reason = exc.strerror or str(exc) or "the system gave no reason"
     if exc.errno == errno.ELOOP:
-        reason = "it is a symbolic link loop (a link that leads back to itself, or a link in "
-        reason += "its path that does)"
+        reason = f"it is {SYMLINK_LOOP}"
     gone = exc.errno == errno.ENOENT and cwd_gone()
     if gone and not exc.filename:  # resolving a relative path: the error names nothing
         return FileAccessError(
@@ -549,8 +558,7 @@ def file_error(exc: OSError, what: str) -> FileAccessError:
     elif exc.errno == errno.EROFS:
         hint = "the file system is mounted read-only: pass a directory on a writable one"
     elif exc.errno == errno.ELOOP:
-        hint = "point the link at what it stands for (`ls -l` shows where each link leads), "
-        hint += "or pass another path"
+        hint = SYMLINK_LOOP_HINT
     elif exc.errno in (errno.EACCES, errno.EPERM):
         hint = "this user may not use it: check the permissions and owner of the path and "
         hint += "of the directories above it, or pass another path"

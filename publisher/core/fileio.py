@@ -19,6 +19,7 @@ from typing import Any
 from ..resolve import user_home
 from .errors import (
     CWD_GONE_HINT,
+    SYMLINK_LOOP,
     ConfigError,
     FileAccessError,
     cwd_gone,
@@ -183,10 +184,19 @@ def _refuse_dangling_link(target: Path) -> None:
 def dangling_link(target: str | os.PathLike[str]) -> str | None:
     """The words for ``target``, or the directory above it that stands nearest to it,
     being a symbolic link to nowhere ("X is a dangling symbolic link (to Y, which does not
-    exist)"): the one way a path that is a link to nowhere is said. None if it is not."""
+    exist)", or "X is a symbolic link loop (...)" when it leads back to itself): the one
+    way a path that is a link to nowhere is said. None if it is not."""
     path = _nearest(Path(target))
-    if not path.is_symlink() or path.exists():
+    if not path.is_symlink():
         return None
+    try:
+        os.stat(path)
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"{shown_path(path)} is {SYMLINK_LOOP}"
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            raise
     return (
         f"{shown_path(path)} is a dangling symbolic link (to {shown_path(os.readlink(path))}, "
         "which does not exist)"
@@ -366,6 +376,8 @@ def read_bytes(
     except FileNotFoundError:
         raise
     except OSError as exc:  # no permission: the tip every path option gives (file_error)
+        if exc.errno == errno.ELOOP:
+            raise file_error(exc, f"read the {what}") from None
         if exc.errno in (errno.EACCES, errno.EPERM):
             tip = file_error(exc, f"read the {what}").hint
         elif isinstance(exc, (IsADirectoryError, NotRegularFileError)):

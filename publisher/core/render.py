@@ -11,6 +11,7 @@ comparison itself (``compare``, ``diff_excerpt``, ``leftovers``) is pure.
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import re
 from collections.abc import Iterable
@@ -28,6 +29,7 @@ from .errors import (
     OversizedDockerfileError,
     PublisherError,
     StaleDockerfilesError,
+    file_error,
     shown_path,
 )
 from .fileio import MIB, read_bytes, read_prefix, write_atomic
@@ -296,6 +298,8 @@ def read_template(config: Config) -> str:
             )
         return raw.decode("utf-8")
     except OSError as exc:
+        if exc.errno == errno.ELOOP:  # no file to put there: a link to follow, said as one
+            raise file_error(exc, "read the Dockerfile template") from None
         raise ConfigError(
             f"cannot read the Dockerfile template {template_shown(config)}: {exc.strerror or exc}",
             source=config.source,

@@ -887,3 +887,28 @@ def test_a_removed_current_directory_is_said_so_with_a_tip(tmp_path, monkeypatch
     assert "the current directory no longer exists" in said, said
     assert "tip: cd to the checkout again" in said, said
     assert "Traceback" not in said
+
+
+def test_a_link_loop_as_the_digest_file_or_the_template_is_said_as_one(cli, tmp_path):
+    """A --digest-file or a template that is a symbolic link loop is exit 18, said as a
+    loop (not as a link to nowhere, nor as a template to put at that same path)."""
+    loop = tmp_path / "loop1.json"
+    loop.symlink_to(tmp_path / "loop2.json")
+    (tmp_path / "loop2.json").symlink_to(loop)
+    args = ("build", "v1.1.0", "--php", "8.4", "--platform", "linux/amd64", "--digest-file")
+    result = cli(*args, str(loop))
+    assert result.exit_code == 18, result.output
+    said = " ".join(result.output.split())
+    assert f"--digest-file {loop} is a symbolic link loop (a link that leads back" in said
+    assert "dangling" not in said
+    matrix = tmp_path / "matrix.yaml"
+    text = (ROOT / "examples/offline/matrix.yaml").read_text(encoding="utf-8")
+    matrix.write_text(
+        text.replace("template: ../../dockerfiles/Dockerfile.j2", f"template: {loop}")
+    )
+    (tmp_path / "dockerfiles").symlink_to(ROOT / "examples/offline/dockerfiles")
+    result = cli("render", "--check", "--config", str(matrix))
+    assert result.exit_code == 18, result.output
+    said = " ".join(result.output.split())
+    assert f"{loop}: it is a symbolic link loop (a link that leads back" in said, said
+    assert "Too many levels" not in said and "put the Dockerfile template at" not in said

@@ -467,3 +467,21 @@ def test_append_whole_leaves_none_of_a_text_the_disk_has_no_room_for(tmp_path: P
         signal.signal(signal.SIGXFSZ, handler)
     assert caught.value.errno == errno.EFBIG
     assert target.read_text() == "kept=1\n"
+
+
+LOOP = "is a symbolic link loop (a link that leads back to itself, or a link in its path that does)"
+
+
+def test_a_link_loop_is_said_as_one_not_as_a_link_to_nowhere(tmp_path: Path) -> None:
+    """A loop (one.yaml -> two.yaml -> one.yaml) is no dangling link: its target exists,
+    and leads back. Said as a loop wherever a path is checked or read."""
+    (tmp_path / "one.yaml").symlink_to("two.yaml")
+    (tmp_path / "two.yaml").symlink_to("one.yaml")
+    said = fileio.dangling_link(tmp_path / "one.yaml")
+    assert said == f"{tmp_path / 'one.yaml'} {LOOP}"
+    assert fileio.dangling_link(tmp_path / "one.yaml" / "x.json") == said  # a loop above it
+    with pytest.raises(FileAccessError) as info:
+        fileio.read_bytes(tmp_path / "one.yaml", limit=10, what="Dockerfile")
+    assert info.value.exit_code == 18 and LOOP.removeprefix("is ") in info.value.message
+    assert "Too many levels" not in info.value.message
+    assert info.value.hint is not None and "`ls -l` shows where each link leads" in info.value.hint
