@@ -280,6 +280,20 @@ class Config:
     #: did: a published release that lacks one of them refuses it as that option's
     #: mistake (exit 2), where a line only matrix.yaml added is a warning.
     selection: Selection | None = None
+    #: Where matrix.yaml writes each top-level key it sets: (line, column) of its value, so
+    #: an error found later about what the value names (a template that cannot be read)
+    #: points there too.
+    written_at: Mapping[str, tuple[int, int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def error_at(self, key: str, message: str, hint: str | None = None) -> ConfigError:
+        """A ConfigError about the value of the top-level ``key``, located where it is
+        written (when it is: a default is written nowhere)."""
+        line, column = self.written_at.get(key, (None, None))
+        return ConfigError(
+            message, source=self.source, line=line, column=column, field=key, hint=hint
+        )
 
     @property
     def primary(self) -> Registry:
@@ -1546,6 +1560,11 @@ class _Reader:
             lines=tuple(sorted(lines, key=lambda ln: ln.key)),
             default_line=default_line,
             all_lines=tuple(sorted(seen, key=php_line_order)),
+            written_at={
+                name: (read.node.start_mark.line + 1, read.node.start_mark.column + 1)
+                for name, read in values.items()
+                if read.node is not None and read.node.start_mark is not None
+            },
         )
         return _apply_env(config, env)
 

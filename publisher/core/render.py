@@ -32,7 +32,7 @@ from .errors import (
     file_error,
     shown_path,
 )
-from .fileio import MIB, read_bytes, read_prefix, write_atomic
+from .fileio import MIB, path_kind, read_bytes, read_prefix, write_atomic
 from .locations import Locations, shell_word
 
 #: What the template is given (see ``render_line``); an error about an undefined name lists them.
@@ -300,10 +300,9 @@ def read_template(config: Config) -> str:
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # no file to put there: a link to follow, said as one
             raise file_error(exc, "read the Dockerfile template") from None
-        raise ConfigError(
+        raise config.error_at(
+            "template",
             f"cannot read the Dockerfile template {template_shown(config)}: {exc.strerror or exc}",
-            source=config.source,
-            field="template",
             hint=f"put the Dockerfile template at {shown_path(os.path.normpath(path))}, or set "
             "the template "
             "key in matrix.yaml to where it is",
@@ -328,8 +327,23 @@ class Rendered:
         return compare(self, read_committed(self.path)) is None
 
 
+def refuse_dockerfiles_not_a_directory(config: Config) -> None:
+    """Refuse a ``dockerfiles`` key naming what is not a directory (``/dev/null``, a
+    file): matrix.yaml's mistake, located at the key, not a Dockerfile below it that
+    cannot be read. One that does not exist yet is fine: render makes it."""
+    root = Path(config.root) / config.dockerfiles
+    if os.path.lexists(root) and not root.is_dir():
+        raise config.error_at(
+            "dockerfiles",
+            f"{shown_path(config.dockerfiles)} is {path_kind(root)}, not a directory",
+            hint="set dockerfiles to the directory the Dockerfiles are committed in, e.g. "
+            "dockerfiles",
+        )
+
+
 def render_all(config: Config) -> tuple[Rendered, ...]:
     """Render every selected line (nothing is written)."""
+    refuse_dockerfiles_not_a_directory(config)
     text = read_template(config)
     return tuple(
         Rendered(line.php, config.dockerfile_path(line.php), render_line(config, line, text))
@@ -586,6 +600,10 @@ def committed_refusal(config: Config, *, then: str = "") -> PublisherError | Non
     there are any; None when every one can be read. A Dockerfile that is there but not
     what the template renders is built as committed (a warning, see ``check``).
     ``then``: what the message ends with."""
+    try:
+        refuse_dockerfiles_not_a_directory(config)
+    except ConfigError as exc:
+        return exc
     missing: list[tuple[str, Path]] = []
     oversized: list[tuple[str, Path]] = []
     unreadable: list[FileAccessError] = []

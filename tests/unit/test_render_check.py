@@ -225,6 +225,44 @@ def test_a_template_that_cannot_be_read_is_named(project):
     )
 
 
+def _written(project: Path, key: str, value: str) -> tuple[config.Config, int]:
+    """The project's matrix.yaml with ``key: value`` added at its end: (config, its line)."""
+    matrix = project / "matrix.yaml"
+    text = matrix.read_text()
+    if not text.endswith("\n"):
+        text += "\n"
+    matrix.write_text(f"{text}{key}: {value}\n")
+    return config.load(str(matrix), {}), text.count("\n") + 1
+
+
+def test_a_template_that_cannot_be_read_is_located_at_its_key(project):
+    """`template: nope.j2`: the error points at the line and column matrix.yaml names it on,
+    as every error about a value it holds does (`render --check --json` gives both)."""
+    cfg, line = _written(project, "template", "nope.j2")
+    with pytest.raises(config.ConfigError) as refused:
+        render.check(cfg)
+    assert (refused.value.field, refused.value.line, refused.value.column) == ("template", line, 11)
+    assert f"matrix.yaml:{line}:11: template: cannot read the Dockerfile template" in str(
+        refused.value
+    )
+
+
+def test_a_dockerfiles_directory_that_is_not_one_is_refused_at_its_key(project):
+    """`dockerfiles: /dev/null`: said as matrix.yaml's mistake where it is written, naming
+    what stands there, not as a Dockerfile below it that cannot be read."""
+    (project / "dockerfiles" / "Dockerfile.j2").rename(project / "Dockerfile.j2")
+    (project / "matrix.yaml").write_text(
+        (project / "matrix.yaml").read_text() + "template: Dockerfile.j2\n"
+    )
+    cfg, line = _written(project, "dockerfiles", "/dev/null")
+    for refuse in (render.check, render.require_committed):
+        with pytest.raises(config.ConfigError) as refused:
+            refuse(cfg)
+        err = refused.value
+        assert (err.field, err.line, err.column, err.exit_code) == ("dockerfiles", line, 14, 3)
+        assert "dockerfiles: /dev/null is a character device, not a directory" in str(err), err
+
+
 # ---------------------------------------------------------------- the pure comparison
 
 
