@@ -601,9 +601,20 @@ repository() {
   [ -z "$ref_qualified" ] || { ref_error="a repository name may not have a tag or digest here"; return 1; }
 }
 
-# is_release TEXT: v + a semantic version (as resolve's --release)?
+# is_semver TEXT: v + a semantic version?
 id='(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)'
-is_release() { matches "$1" "v(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-$id(\\.$id)*)?"; }
+is_semver() { matches "$1" "v(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-$id(\\.$id)*)?"; }
+# release_problem TEXT: why v + a semantic version is no release tag, in resolve's words
+# (shaped as a pin tag, or too long for its pin tags); nothing when it is one.
+release_problem() {
+  if matches "$1" '.+-php-(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})'; then
+    echo "it looks like a pin tag (…-php-X.Y)"
+  elif [ ${#1} -gt 116 ]; then
+    echo "it has ${#1} characters, more than 116: its pin tags (…-php-X.Y) would not fit the 128 characters of an image tag"
+  fi
+}
+# is_release TEXT: a release tag (as resolve's --release)?
+is_release() { is_semver "$1" && [ -z "$(release_problem "$1")" ]; }
 # is_php_line TEXT: MAJOR.MINOR, no leading zeros?
 is_php_line() { matches "$1" '(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})'; }  # as resolve
 # is_platform TEXT: os/arch[/variant], as a pins file's PHP_PLATFORMS_X_Y lists them?
@@ -656,6 +667,7 @@ esac
 # STACK_RELEASE, when set: v + a semantic version (as resolve's --release); one that lacks
 # its lowercase v (2.0.0, V2.0.0) is named with it, as resolve names it.
 if [ -n "${STACK_RELEASE:-}" ] && ! is_release "$STACK_RELEASE"; then
+  ! is_semver "$STACK_RELEASE" || invalid STACK_RELEASE "$STACK_RELEASE" "$(release_problem "$STACK_RELEASE")"
   case $STACK_RELEASE in
     V*) ! is_release "v${STACK_RELEASE#V}" || invalid STACK_RELEASE "$STACK_RELEASE" \
       "a release tag starts with a lowercase 'v' (did you mean v${STACK_RELEASE#V}?)" ;;

@@ -1202,6 +1202,8 @@ def test_the_by_hand_pma_command_compose_yaml_gives_works(
         ("PMA_IMAGE", "phpmyadmin latest", "whitespace, control characters, quotes,"),
         ("STACK_RELEASE", "garbage", "use v + a semantic version, e.g. v2.0.0 or v2.1.0-rc.1"),
         ("STACK_RELEASE", "2.0.0", "a release tag starts with 'v' (did you mean v2.0.0?)"),
+        # a tag no release can have: shaped as a pin, or too long for its pins
+        ("STACK_RELEASE", "v1.0.0-php-8.4", "it looks like a pin tag (…-php-X.Y)"),
         (
             "STACK_RELEASE",
             "V2.1.0-rc.1",
@@ -1245,6 +1247,22 @@ def test_invalid_settings_are_exit_2_in_both(
         assert accepted in stderr
     same_words(answer.stderr, proc.stderr)
     assert f"  tip: correct the environment variable {name}\n" in answer.stderr
+
+
+def test_a_release_too_long_for_its_pins_is_exit_2_in_both(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A STACK_RELEASE whose pin tags would pass an image tag's 128 characters (shown
+    shortened, it is so long) is refused by both tools in the same words."""
+    env = launcher_env(world, project, tmp_path, STACK_RELEASE="v1.0.0-" + "a" * 120)
+    answer, _ = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert (answer.returncode, proc.returncode) == (2, 2), proc.stderr
+    no_decision(proc, fields, answer, "invalid-input")
+    said = "it has 127 characters, more than 116: its pin tags (…-php-X.Y) would not fit the "
+    for stderr in (answer.stderr, proc.stderr):
+        assert said + "128 characters of an image tag" in stderr, stderr
+    same_words(answer.stderr, proc.stderr)
 
 
 @pytest.mark.parametrize(
