@@ -177,20 +177,27 @@ class State:
         return load_published(cfg, records, version, self.output, only_lines(scope.only))
 
     def load_release(
-        self, scope: ReleaseScope, version: Release
+        self, scope: ReleaseScope, version: Release, *, republish: bool = False
     ) -> tuple[config.Config, ReleaseFacts | None]:
-        """The matrix narrowed by ``--only``, as a rerun or a republish of ``version``
-        publishes it (a line the matrix dropped is left out): what plan and matrix show."""
+        """The matrix narrowed by ``--only``, as a rerun of ``version`` publishes it (a
+        line the matrix dropped is left out), or with ``republish`` as `publish --reason`
+        does (such a line is refused, by the same rule): what plan and matrix show."""
         from ..stages.publish import load_release, select_release
         from .options import locations_of
 
         only = only_lines(scope.only)
         cfg = self.load_config(scope.config_path)
         notes_dir = self._records(cfg, scope, version)
-        cfg, record = select_release(cfg, only, notes_dir, version)
+        cfg, record = select_release(cfg, only, notes_dir, version, republish=republish)
         locations = locations_of(scope.config_path, scope.notes_dir)
         return load_release(
-            cfg, notes_dir, version, self.output, record=record, locations=locations
+            cfg,
+            notes_dir,
+            version,
+            self.output,
+            republish=republish,
+            record=record,
+            locations=locations,
         )
 
     def _records(

@@ -7,8 +7,8 @@ from collections.abc import Collection
 
 import click
 
+from ..core import notes, reference, render
 from ..core import plan as planning
-from ..core import reference, render
 from ..core.config import Config
 from ..core.errors import StaleDockerfilesError, UsageError
 from ..core.version import parse_release
@@ -34,7 +34,9 @@ from .release_cmds import republish_reason
     "--reason",
     default=None,
     help="The reason a republish of RELEASE would be given: checked first, as `publish "
-    "--reason` and `republish` check it (one line, at most 500 characters; exit 2).",
+    "--reason` and `republish` check it (one line, at most 500 characters; exit 2), and "
+    "RELEASE is planned as that republish (a recorded line matrix.yaml no longer has is "
+    "refused, exit 3).",
 )
 @pass_state
 @handle_errors
@@ -48,11 +50,15 @@ def plan_command(
 ) -> None:
     """Show which tags RELEASE puts on which registry, without touching any.
 
-    Offline: floating tags are computed from the --existing tags plus RELEASE. A
-    release that has a record (release-notes/RELEASE.json) is planned as it was
+    Offline: floating tags are computed from the --existing tags plus RELEASE,
+    and, for a release that has a record (a rerun or a republish), the pins of
+    the newer stable releases recorded beside it: they keep the floating tags
+    they hold, as the run finds them on the registries. A release that has a record (release-notes/RELEASE.json) is planned as it was
     published, as a rerun or a republish writes it: the record's default line,
-    lines and platforms, whatever matrix.yaml says today (a recorded line
-    matrix.yaml no longer has is left out, with a warning).
+    lines and platforms, whatever matrix.yaml says today. A recorded line
+    matrix.yaml no longer has is left out with a warning, as a rerun leaves it
+    out; with --reason it is refused (exit 3), as `publish --reason` and
+    `republish` refuse it, before any leg is built.
 
     \b
     Examples:
@@ -61,7 +67,9 @@ def plan_command(
       publisher plan v2.1.0-rc.1 --only 8.4,8.5
       publisher plan v2.0.0 --only 8.4 --reason "CVE-2026-1234 in libxml2"
     """
-    republish_reason(reason)  # a republish workflow's check, before any leg is built
+    # a republish workflow's check, before any leg is built: the reason, and the release
+    # as that republish takes it
+    republish = republish_reason(reason) is not None
     version = parse_release(release)
     for tag in existing_tags:
         if planning.parse_scheme_tag(tag) is None:
@@ -70,8 +78,14 @@ def plan_command(
                 hint="give tags such as v2.0.0 or v2.0.0-php-8.4; floating tags (php-X.Y, "
                 "latest) are computed from them",
             )
-    cfg, _record = state.load_release(scope, version)
-    existing = {r.name: existing_tags for r in cfg.registries}
+    cfg, _record = state.load_release(scope, version, republish=republish)
+    # a rerun or a republish moves no floating tag a newer release recorded beside it holds
+    newer = (
+        ()
+        if _record is None
+        else notes.newer_recorded_pins(options.notes_dir_of(cfg, scope.notes_dir), version)
+    )
+    existing = {r.name: (*existing_tags, *newer) for r in cfg.registries}
     result = planning.plan(cfg, version, existing)
     latest = {f.source_release for f in result.floating if f.tag == planning.LATEST}
     # a published release said what it left behind when it was published

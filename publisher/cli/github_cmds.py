@@ -16,6 +16,7 @@ from ..core.settings import setting
 from ..core.version import is_release_tag, parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state
+from .release_cmds import republish_reason
 
 #: Lets ``gh-release`` publish a stand-in rehearsal (a rehearsal of the release workflow
 #: against a test GitHub server); never set it for a real repository.
@@ -117,6 +118,13 @@ def _allow_stand_in(env: Mapping[str, str]) -> bool:
     "do): a new release is not checked against the primary, which a rehearsal never "
     "writes, and the primary is not read.",
 )
+@click.option(
+    "--reason",
+    default=None,
+    help="The legs of a republish of RELEASE with this reason: the reason is checked as "
+    "`publish --reason` checks it (exit 2), and a recorded line matrix.yaml no longer has "
+    "is refused as that republish refuses it (exit 3), before any leg is listed.",
+)
 @pass_state
 @handle_errors
 def matrix_command(
@@ -126,6 +134,7 @@ def matrix_command(
     as_github: bool,
     qemu: bool,
     rehearsal: bool,
+    reason: str | None,
 ) -> None:
     """List the build legs of RELEASE: one per PHP line and platform, with its runner.
 
@@ -135,7 +144,9 @@ def matrix_command(
     A release that has a record (release-notes/RELEASE.json; a rerun or a
     republish) builds what it is: the record's lines and platforms, whatever
     matrix.yaml says today; a recorded line matrix.yaml no longer has cannot be
-    built and is left out, with a warning. A new release takes matrix.yaml's,
+    built and is left out, with a warning, as a rerun leaves it out (with
+    --reason, the legs of a republish, it is refused, exit 3, as `publish
+    --reason` refuses it after the legs are built). A new release takes matrix.yaml's,
     and is refused as `release` and `publish` refuse it, before any leg is listed
     (the legs would build for minutes first): without its default line, left out
     by --only, PUBLISHER_LINES or PUBLISHER_PLATFORMS (exit 2, or 3 for the
@@ -151,12 +162,14 @@ def matrix_command(
       publisher matrix v2.0.0 --github           # {"include":[{"php":"8.1",...}]}
       publisher matrix v2.0.0 --github --qemu    # every leg on ubuntu-24.04
       publisher matrix v2.0.0 --github --only 8.4,8.5
+      publisher matrix v2.0.0 --github --reason "CVE-2026-1234 in libxml2"
       publisher matrix v0.0.0-build-check --github --local   # rehearsal legs
     """
     if as_github:  # stdout carries the one line of JSON; workflow commands go to stderr
         state.output.quiet = True
+    republish = republish_reason(reason) is not None
     version = parse_release(release)
-    cfg, record = state.load_release(scope, version)
+    cfg, record = state.load_release(scope, version, republish=republish)
     if record is None and not rehearsal:
         # What `release` and `publish` refuse of a new release: refused before any leg is
         # listed, as the workflow would build them all first. Only the primary can say

@@ -794,6 +794,25 @@ def higher_stable_recorded(notes_dir: str | Path, release: Release) -> Release |
     return max(higher) if higher else None
 
 
+def newer_recorded_pins(notes_dir: str | Path, release: Release) -> tuple[str, ...]:
+    """The pins (``vX.Y.Z`` among them) of each stable release recorded in ``notes_dir``
+    above ``release``, as its registries hold them once it was published: the floating
+    tags a rerun or republish of ``release`` leaves on them (``plan``). None when there
+    is no such directory."""
+    if not Path(notes_dir).is_dir():
+        return ()
+    pins: list[str] = []
+    for other in record_releases(notes_dir):
+        facts = load_record(notes_dir, other.tag) if other.is_stable and release < other else None
+        if facts is not None:
+            pins += [
+                tag
+                for line in facts.lines
+                for tag in release_pins(facts.release, line.php, facts.default_line)
+            ]
+    return tuple(pins)
+
+
 def rehearsed_backport(release: str, higher: str, where: str) -> str:
     """What a rehearsal of ``release`` (its registries new and empty) does that the real
     one, after ``higher`` (recorded in ``where``), would not: the words of its notice
@@ -923,10 +942,10 @@ def release_markdown(
         else "Prerelease (floating tags `php-X.Y` and `latest` were not moved)"
     )
     if any(line.php == facts.default_line for line in facts.lines):
+        # what the default line's images hold (``tags``), not the record's floating facts
+        # of the time it was published: a republish after a newer release keeps those
         default = f"PHP {facts.default_line} (`{facts.release}`" + (
-            ", `latest`"
-            if any(f.tag == LATEST and f.release == facts.release for f in facts.floating)
-            else ""
+            ", `latest`" if LATEST in facts.line(facts.default_line).tags else ""
         )
     else:  # a rehearsal of fewer lines (`--local --only`): its default line's tags not written
         default = (

@@ -35,7 +35,7 @@ import dataclasses
 import datetime
 import json
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -550,6 +550,21 @@ def refuse_before_build(
         said="nothing was built or pushed",
         locations=locations,
     )
+
+
+def republished_floating(
+    recorded: Sequence[notes_mod.FloatingFacts],
+    found: Sequence[notes_mod.FloatingFacts],
+    release: str,
+) -> tuple[notes_mod.FloatingFacts, ...]:
+    """The ``floating`` facts of ``release``'s record after a republish: as ``recorded`` at
+    publication, but for each of its own floating tags the run found on it (``found``, once
+    verified), on the images it holds now; a floating tag a newer release took since stays
+    as it was at publication, and one the run found on the release that the record lacks
+    is added."""
+    now = {(f.registry, f.tag): f for f in found if f.release == release}
+    kept = [now.pop((f.registry, f.tag), f) if f.release == release else f for f in recorded]
+    return (*kept, *now.values())
 
 
 def floating_differences(
@@ -1979,6 +1994,23 @@ class Publisher:
                     taken.setdefault(holder, []).append(tag)
         return taken
 
+    def held_tags(
+        self, tags: Iterable[str], digest: str, floating: Sequence[notes_mod.FloatingFacts]
+    ) -> tuple[str, ...]:
+        """``tags`` (a line's, with index ``digest``) less the floating tags its images do
+        not hold once they are verified (``floating``, on the primary: they agree on every
+        registry then): not all those the plan meant to move, as a higher release published
+        meanwhile keeps those it took (``taken_meanwhile``), nor those a line's record
+        names that a newer release took since."""
+        held = {
+            f.tag
+            for f in floating
+            if f.registry == self.primary.name
+            and f.release == self.release.tag
+            and f.digest == digest
+        }
+        return tuple(t for t in tags if not planning.is_floating_tag(t) or t in held)
+
     # ---------------------------------------------------------------- notes
 
     def facts(
@@ -2007,26 +2039,13 @@ class Publisher:
             version = versions.get(line_plan.php)
             if version is None and before is not None and before.index_digest == index.digest:
                 version = before.php_version
-            # the floating tags its images hold now, not all those the plan meant to move:
-            # a higher release published meanwhile keeps those it took (``taken_meanwhile``)
-            held = {
-                f.tag
-                for f in floating
-                if f.registry == self.primary.name
-                and f.release == self.release.tag
-                and f.digest == index.digest
-            }
-            tags = tuple(
-                t
-                for t in next(t.tags for t in line_plan.targets if t.registry == self.primary.name)
-                if not planning.is_floating_tag(t) or t in held
-            )
+            planned = next(t.tags for t in line_plan.targets if t.registry == self.primary.name)
             lines.append(
                 notes_mod.LineFacts(
                     php=line_plan.php,
                     php_version=version or NOT_TESTED,
                     index_digest=index.digest,
-                    tags=tags,
+                    tags=self.held_tags(planned, index.digest, floating),
                     base_image=base_image,
                     base_digest=base_digest,
                     size_budget_bytes=line.size_budget_bytes,
@@ -2042,8 +2061,15 @@ class Publisher:
                 )
             )
         done = {line.php for line in lines}
-        lines += [line for php, line in earlier.items() if php not in done]
+        # a line this run did not touch keeps its facts, but not a floating tag another
+        # release holds by now (a republish of an older release, after a newer one)
+        lines += [
+            dataclasses.replace(line, tags=self.held_tags(line.tags, line.index_digest, floating))
+            for php, line in earlier.items()
+            if php not in done
+        ]
         lines.sort(key=lambda line: php_line_order(line.php))
+        republish = self.record is not None and self.options.republish_reason is not None
         return notes_mod.ReleaseFacts(
             release=self.release.tag,
             stable=self.release.is_stable,
@@ -2053,12 +2079,16 @@ class Publisher:
             # and why it was rebuilt.
             published_at=(
                 self.record.published_at
-                if self.record is not None and self.options.republish_reason is not None
+                if self.record is not None and republish
                 else self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
             ),
             registries=p.registries,
             lines=tuple(lines),
-            floating=tuple(floating),
+            floating=(
+                republished_floating(self.record.floating, floating, self.release.tag)
+                if self.record is not None and republish
+                else tuple(floating)
+            ),
             history=history,
             source_url=self.config.source_url,
             regression_percent=self.config.size_regression_percent,

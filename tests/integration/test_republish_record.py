@@ -1,0 +1,173 @@
+"""A republish of a published release, checked and recorded, against a real registry.
+
+Real loopback registry; ``publisher publish`` runs as a separate process over the legs'
+platform images seeded on it with their digest records
+(``tests.support.publishing.seed_image``), as the republish workflow's legs leave them.
+
+* The checks a republish workflow makes before any leg is built (``plan --reason``,
+  ``matrix --reason``) refuse what ``publish --reason`` refuses once they are built: a
+  recorded line matrix.yaml no longer has, in the same words; without a reason (a rerun)
+  the line is left out with a warning.
+* A republish of an older release after a newer one: the record keeps its ``floating``
+  facts as at publication, and no line's ``tags`` names a floating tag the newer release
+  holds, whether the republish rebuilt the line or not; ``plan`` of that republish shows no
+  floating tag moving.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.images import make_image
+from tests.support.publishing import isolated_env, run_publisher, seed_image, tag_map
+
+pytestmark = pytest.mark.integration
+
+REASON = "base image update"
+
+
+class _World:
+    """A repository on the registry, a matrix of PHP 8.3 and 8.4 (default 8.4) publishing
+    there, and the environment publisher runs in."""
+
+    def __init__(self, tmp_path: Path, registry: Any, write_matrix: Callable[..., Path]):
+        self.tmp = tmp_path
+        self.registry = registry
+        self.write_matrix = write_matrix
+        self.repo = f"acme/php-{uuid.uuid4().hex[:8]}"
+        self.matrix = self.lines("8.3", "8.4")
+        self.env = isolated_env(tmp_path)
+        self.seeds = 0
+
+    def lines(self, *lines: str) -> Path:
+        """matrix.yaml with ``lines``."""
+        self.matrix = self.write_matrix(
+            self.tmp, [("hub", f"{self.registry.host}/{self.repo}", True)], lines=lines
+        )
+        return self.matrix
+
+    def run(self, *args: str) -> Any:
+        return run_publisher(*args, config=self.matrix, env=self.env, cwd=self.tmp)
+
+    def legs(self, release: str, *lines: str) -> Path:
+        """The legs of ``release`` for ``lines`` built anew: a digests directory."""
+        self.seeds += 1
+        digests = self.tmp / f"digests-{self.seeds}"
+        for php in lines:
+            seed_image(
+                digests, release, php, make_image(seed=self.seeds * 10 + len(php) + int(php[-1])),
+                push_to=self.registry.host, repo=self.repo,
+                image_repo=f"{self.registry.host}/{self.repo}",
+            )  # fmt: skip
+        return digests
+
+    def publish(self, release: str, *lines: str, extra: tuple[str, ...] = ()) -> Any:
+        digests = self.legs(release, *lines)
+        result = self.run("publish", release, "--digests", str(digests), "--no-smoke", *extra)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    def record(self, release: str) -> dict[str, Any]:
+        path = self.tmp / "release-notes" / f"{release}.json"
+        return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _refusal(stderr: str) -> str:
+    """The error and its tip, from the first ``error:`` line on (warnings before it)."""
+    return stderr[stderr.index("error:") :]
+
+
+def test_the_checks_of_a_republish_refuse_a_dropped_line_as_its_publish_does(
+    tmp_path: Path, registry: Any, write_matrix: Callable[..., Path]
+) -> None:
+    world = _World(tmp_path, registry, write_matrix)
+    world.publish("v1.0.0", "8.3", "8.4")
+    world.lines("8.4")  # PHP 8.3 dropped from matrix.yaml since
+    rebuilt = world.legs("v1.0.0", "8.4")
+
+    published = world.run("publish", "v1.0.0", "--digests", str(rebuilt), "--reason", REASON)
+    assert published.returncode == 3, published.stdout + published.stderr
+    refused = _refusal(published.stderr)
+    assert refused.startswith(
+        "error: configuration error: lines: v1.0.0 was published with PHP 8.3, which "
+        "matrix.yaml no longer has"
+    ), refused
+    assert "--only 8.4" in refused, refused
+    for argv in (
+        ("plan", "v1.0.0", "--reason", REASON),
+        ("matrix", "v1.0.0", "--github", "--reason", REASON),
+    ):
+        checked = world.run(*argv)
+        assert checked.returncode == 3, (*argv, checked.stdout, checked.stderr)
+        assert _refusal(checked.stderr) == refused, argv
+        assert checked.stdout == "", argv
+    # the republish of the lines matrix.yaml has passes the same checks
+    legs = world.run("matrix", "v1.0.0", "--github", "--reason", REASON, "--only", "8.4")
+    assert legs.returncode == 0, legs.stderr
+    assert {leg["php"] for leg in json.loads(legs.stdout)["include"]} == {"8.4"}
+    assert world.run("plan", "v1.0.0", "--reason", REASON, "--only", "8.4").returncode == 0
+    # a rerun (no reason) leaves the line out, with a warning
+    for argv in (("plan", "v1.0.0"), ("matrix", "v1.0.0", "--github")):
+        rerun = world.run(*argv)
+        assert rerun.returncode == 0, (*argv, rerun.stderr)
+        assert "which matrix.yaml no longer has: left out" in rerun.stderr, rerun.stderr
+
+
+def _newer_release_published(world: _World) -> list[dict[str, Any]]:
+    """v1.0.0 published, then v2.0.0 (both PHP 8.3 and 8.4): v1.0.0's ``floating`` facts
+    as recorded at its publication."""
+    world.publish("v1.0.0", "8.3", "8.4")
+    at_publication: list[dict[str, Any]] = world.record("v1.0.0")["floating"]
+    assert {(f["tag"], f["release"]) for f in at_publication} == {
+        ("php-8.3", "v1.0.0"), ("php-8.4", "v1.0.0"), ("latest", "v1.0.0")
+    }  # fmt: skip
+    world.publish("v2.0.0", "8.3", "8.4")
+    return at_publication
+
+
+def test_the_plan_of_a_republish_after_a_newer_release_moves_no_floating_tag(
+    tmp_path: Path, registry: Any, write_matrix: Callable[..., Path]
+) -> None:
+    world = _World(tmp_path, registry, write_matrix)
+    _newer_release_published(world)
+    for only in ((), ("--only", "8.4")):
+        planned = world.run("plan", "v1.0.0", "--reason", REASON, *only, "--json")
+        assert planned.returncode == 0, planned.stderr
+        plan = json.loads(planned.stdout)
+        assert {line["php"]: line["targets"][0]["tags"] for line in plan["lines"]} == {
+            "8.3": ["v1.0.0-php-8.3"], "8.4": ["v1.0.0-php-8.4", "v1.0.0"]
+        } if not only else {"8.4": ["v1.0.0-php-8.4", "v1.0.0"]}  # fmt: skip
+        assert not any(f["this_release"] for f in plan["floating"]), plan["floating"]
+        assert {(f["tag"], f["source"]) for f in plan["floating"]} >= {
+            ("php-8.4", "v2.0.0-php-8.4"), ("latest", "v2.0.0")
+        }  # fmt: skip
+    shown = world.run("plan", "v1.0.0", "--reason", REASON)
+    assert "Floating tags that stay on an earlier release" in shown.stdout, shown.stdout
+
+
+def test_a_republish_after_a_newer_release_records_no_floating_tag_it_does_not_hold(
+    tmp_path: Path, registry: Any, write_matrix: Callable[..., Path]
+) -> None:
+    world = _World(tmp_path, registry, write_matrix)
+    at_publication = _newer_release_published(world)
+    world.publish("v1.0.0", "8.4", extra=("--only", "8.4", "--reason", REASON))
+    tags = tag_map(registry.host, world.repo)
+    assert {tags[t] for t in ("php-8.3", "php-8.4", "latest")} == {
+        tags["v2.0.0-php-8.3"], tags["v2.0.0-php-8.4"]
+    }  # fmt: skip
+    record = world.record("v1.0.0")
+    assert {line["php"]: line["tags"] for line in record["lines"]} == {
+        "8.3": ["v1.0.0-php-8.3"],  # not rebuilt
+        "8.4": ["v1.0.0-php-8.4", "v1.0.0"],  # rebuilt
+    }
+    assert record["floating"] == at_publication
+    assert len(record["history"]) == 1
+    notes = (tmp_path / "release-notes" / "v1.0.0.md").read_text(encoding="utf-8")
+    for tag in ("php-8.3", "php-8.4", "latest"):
+        assert f"`{tag}`" not in notes, tag
