@@ -250,9 +250,10 @@ NOT_JUDGED_KINDS = (*UNANSWERED_KINDS, "invalid-response")
 
 def over_budget(platform: str, size: int, budget_bytes: int) -> str:
     """Exact bytes and the excess: rounding would print "700.0 MB, over the 700.0 MB budget"."""
+    excess = size - budget_bytes
     return (
-        f"{platform} is {size:,} bytes ({human_size(size)}), {size - budget_bytes:,} bytes over "
-        f"the {budget_bytes:,}-byte budget"
+        f"{platform} is {size:,} bytes ({human_size(size)}), {excess:,} "
+        f"{'byte' if excess == 1 else 'bytes'} over the {budget_bytes:,}-byte budget"
     )
 
 

@@ -99,7 +99,7 @@ def test_a_few_bytes_over_budget_are_shown_exactly() -> None:
         PLATFORMS,
         MB,
     )
-    assert "1,000,001 bytes (1.0 MB), 1 bytes over the 1,000,000-byte budget" in small.message
+    assert "1,000,001 bytes (1.0 MB), 1 byte over the 1,000,000-byte budget" in small.message
 
 
 def test_defects_of_an_image_name_the_tags_and_the_registry() -> None:
