@@ -157,7 +157,7 @@ def parse_record(text: str, source: str) -> DigestRecord:
         raise _corrupt(source, str(exc), "platform") from None
     # what publish copies into the release record and the pins file is checked here, before
     # anything is pushed: a release record holding it would be refused by every later command
-    for name in ("digest", "base_digest"):
+    for name in ("digest", "base_digest", "dockerfile_sha256"):
         value = data[name]
         if value is not None and not is_digest(value):
             raise _corrupt(source, f"{value[:80]!r} is not a sha256 digest", name)

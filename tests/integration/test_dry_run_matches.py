@@ -158,7 +158,7 @@ class Sweep:
                 dockerfile_sha256=(
                     dockerfile_sha256(config, php)
                     if config.dockerfile_path(php).exists()
-                    else "0" * 64
+                    else "sha256:" + "0" * 64
                 ),
             )
         return digests

@@ -1461,7 +1461,7 @@ def test_every_registry_command_honours_the_retry_limit(
         base_image="stand-in/php:8.4-fpm-alpine",
         base_digest=None,
         builder="buildah",
-        dockerfile_sha256="2" * 64,
+        dockerfile_sha256="sha256:" + "2" * 64,
     )
     (stack.root / "records" / record.file_name).write_text(record.to_json(), encoding="utf-8")
     env, fewest, most = RETRY_LIMITS[limit]

@@ -121,7 +121,7 @@ def seed_image(
     image_repo: str,
     base: str | None = None,
     base_digest: str | None = None,
-    dockerfile_sha256: str = "0" * 64,
+    dockerfile_sha256: str = "sha256:" + "0" * 64,
 ) -> None:
     """The build legs of ``php`` for ``release`` that built ``image``: each of its platform
     images pushed to ``repo`` on the registry ``push_to`` (its own host, not a proxy), and

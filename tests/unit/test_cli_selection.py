@@ -440,7 +440,7 @@ def test_a_digest_record_field_of_the_wrong_type_is_named(cli, tmp_path):
         "base_image": "php:8.4-fpm-alpine",
         "base_digest": None,
         "builder": "buildah",
-        "dockerfile_sha256": "0" * 64,
+        "dockerfile_sha256": "sha256:" + "0" * 64,
     }
     path = digests / "8.4-linux-amd64.json"
     path.write_text(json.dumps(fields))
@@ -455,6 +455,8 @@ def test_a_digest_record_field_of_the_wrong_type_is_named(cli, tmp_path):
         ("base_digest", "x", "base_digest: 'x' is not a sha256 digest"),
         ("base_digest", "sha256:" + "D" * 64, f"base_digest: 'sha256:{'D' * 64}' is not a sha256"),
         ("base_image", "not a ref", "base_image: invalid image reference 'not a ref'"),
+        # a Dockerfile's hash without its algorithm was refused later, as another Dockerfile
+        ("dockerfile_sha256", "4eac" * 16, f"dockerfile_sha256: '{'4eac' * 16}' is not a sha256"),
         ("base_image", "", "base_image: invalid image reference '': the reference is empty"),
     ],
 )
@@ -476,7 +478,7 @@ def test_a_digest_record_whose_base_publish_would_record_is_not_one_is_refused(
         "base_image": "php:8.4-fpm-alpine",
         "base_digest": E,
         "builder": "buildah",
-        "dockerfile_sha256": "0" * 64,
+        "dockerfile_sha256": "sha256:" + "0" * 64,
         field: value,
     }
     path = digests / "8.4-linux-amd64.json"
