@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import errno
 import os
+import resource
 import shutil
 from collections.abc import Mapping, Sequence
 from typing import Final
@@ -292,6 +293,25 @@ class InvalidResponseError(RegistryError):
     label = "invalid registry response"
 
 
+class DamagedBlobError(InvalidResponseError):
+    """A blob whose HEAD gives another size (Content-Length) than its descriptor: the
+    registry holds a damaged copy of it (cut short on its disk), or serves other content
+    under its digest (a proxy altering the header)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        served: int,
+        expected: int,
+        registry: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, registry=registry, hint=hint)
+        self.served = served
+        self.expected = expected
+
+
 class ToolMissingError(PublisherError):
     exit_code = 10
     label = "missing tool"
@@ -534,6 +554,38 @@ SYMLINK_LOOP_HINT = (
 )
 
 
+def out_of_files(exc: BaseException, what: str) -> FileAccessError | None:
+    """``exc`` as the process (EMFILE) or the system (ENFILE) out of open files, met while
+    doing ``what``; None when it is not. ``exc`` is an OSError, or an error that names
+    one only in its text (a connection error of requests: ``OSError(24, 'Too many open
+    files')``). The one wording of it, whether a file or a connection could not be opened."""
+    code = getattr(exc, "errno", None)
+    text = str(exc)
+    if code == errno.ENFILE or os.strerror(errno.ENFILE) in text:
+        return _no_more_files(what, system=True)
+    if code == errno.EMFILE or os.strerror(errno.EMFILE) in text:
+        return _no_more_files(what, system=False)
+    return None
+
+
+def _no_more_files(what: str, *, system: bool) -> FileAccessError:
+    if system:
+        return FileAccessError(
+            f"cannot {what}: too many open files on this system (its limit: /proc/sys/fs/file-max)",
+            hint="close programs that hold many files, or raise the system's limit; or lower "
+            "--transfers (fewer files and connections open at once); then rerun",
+        )
+    try:  # (``resource`` imported beforehand: an import needs a file open)
+        limit = f"the limit is {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}, `ulimit -n`"
+    except (OSError, ValueError):
+        limit = "the limit is `ulimit -n`"
+    return FileAccessError(
+        f"cannot {what}: too many open files ({limit})",
+        hint="raise the limit (`ulimit -n 4096` in the shell that runs publisher) or lower "
+        "--transfers (fewer files and connections open at once); then rerun",
+    )
+
+
 def file_error(exc: OSError, what: str) -> FileAccessError:
     """A classified error for ``exc`` met while doing ``what`` (e.g. "write the notes")."""
     named = exc.filename
@@ -543,6 +595,8 @@ def file_error(exc: OSError, what: str) -> FileAccessError:
     reason = exc.strerror or str(exc) or "the system gave no reason"
     if exc.errno == errno.ELOOP:
         reason = f"it is {SYMLINK_LOOP}"
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        return _no_more_files(f"{what}{where}", system=exc.errno == errno.ENFILE)
     gone = exc.errno == errno.ENOENT and cwd_gone()
     if gone and not exc.filename:  # resolving a relative path: the error names nothing
         return FileAccessError(

@@ -31,6 +31,7 @@ from ..core import verify_rules as rules
 from ..core.config import Config, Line, Registry, Selection
 from ..core.errors import (
     UNANSWERED,
+    DamagedBlobError,
     InvalidResponseError,
     NotFoundError,
     PublisherError,
@@ -69,7 +70,9 @@ class _BlobCache:
         self._lock = threading.Lock()
         self._known: dict[tuple[str, str, str], Future[bool]] = {}
 
-    def exists(self, client: RegistryClient, repo_path: str, digest: str) -> bool:
+    def exists(self, client: RegistryClient, repo_path: str, digest: str, size: int) -> bool:
+        """``RegistryClient.blob_exists``: a HEAD giving another size than ``size`` (the
+        descriptor's) raises DamagedBlobError, each time it is asked."""
         key = (client.transport.base, repo_path, digest)
         with self._lock:
             answer = self._known.get(key)
@@ -78,7 +81,7 @@ class _BlobCache:
                 answer = self._known[key] = Future()
         if asks:
             try:
-                answer.set_result(client.blob_exists(repo_path, digest))
+                answer.set_result(client.blob_exists(repo_path, digest, size))
             except BaseException as exc:
                 answer.set_exception(exc)
                 raise
@@ -86,19 +89,37 @@ class _BlobCache:
 
 
 def _missing_blobs(
-    client: RegistryClient, repo_path: str, manifest: Manifest, label: str, cache: _BlobCache
+    client: RegistryClient,
+    repo_path: str,
+    manifest: Manifest,
+    label: str,
+    cache: _BlobCache,
+    under: str,
 ) -> list[str]:
-    """``linux/arm64 config blob sha256:…``, ``linux/arm64 layer 2 of 3 blob sha256:…``."""
+    """``linux/arm64 config blob sha256:…``, ``linux/arm64 layer 2 of 3 blob sha256:…``.
+    A blob there with another size than its descriptor's (damaged) raises
+    DamagedBlobError naming it so, ``under`` the index it belongs to (exit 8: the registry
+    serves other content)."""
     missing = []
-    config = manifest.config
-    if config is not None and not cache.exists(client, repo_path, config.digest):
-        missing.append(f"{label}config blob {short_digest(config.digest)}")
     layers = manifest.layers
-    for number, layer in enumerate(layers, 1):
-        if not cache.exists(client, repo_path, layer.digest):
-            missing.append(
-                f"{label}layer {number} of {len(layers)} blob {short_digest(layer.digest)}"
-            )
+    blobs = [(f"{label}config blob", manifest.config)] if manifest.config is not None else []
+    blobs += [(f"{label}layer {n} of {len(layers)} blob", b) for n, b in enumerate(layers, 1)]
+    for named, blob in blobs:
+        try:
+            there = cache.exists(client, repo_path, blob.digest, blob.size)
+        except DamagedBlobError as exc:
+            raise DamagedBlobError(
+                f"{client.transport.label}: {named} {blob.digest} under {under} in "
+                f"{repo_path} is damaged: the registry holds {exc.served} "
+                f"bytes of it (the Content-Length of its HEAD), its descriptor says "
+                f"{blob.size}",
+                served=exc.served,
+                expected=exc.expected,
+                registry=exc.registry,
+                hint=exc.hint,
+            ) from None
+        if not there:
+            missing.append(f"{named} {short_digest(blob.digest)}")
     return missing
 
 
@@ -110,11 +131,14 @@ def inspect_index(
     *,
     blobs: _BlobCache | None = None,
     configs: Mapping[str, bytes] | None = None,
+    tags: Sequence[str] = (),
 ) -> ImageFacts:
     """Everything the rules need to know about one digest: platforms, sizes, what is
     missing, what each image's config says it is (``configs``: config blobs already read,
-    by digest, not downloaded again)."""
+    by digest, not downloaded again). A blob there damaged raises DamagedBlobError naming
+    it, its image and the index (``tags``: the tags on it, named too)."""
     cache = blobs or _BlobCache()
+    under = f"the index {digest}" + (f" ({', '.join(tags)})" if tags else "")
     try:
         manifest = client.get_manifest_by_digest(repo_path, digest)
     except NotFoundError:
@@ -123,7 +147,7 @@ def inspect_index(
         return ImageFacts(registry_name, digest, error=exc.message)
     missing: list[str] = []
     if not manifest.is_index:
-        missing += _missing_blobs(client, repo_path, manifest, "", cache)
+        missing += _missing_blobs(client, repo_path, manifest, "", cache, under)
         gone_blobs = len(missing)
         try:
             sizes = client.manifest_platform_sizes(repo_path, manifest)
@@ -176,7 +200,7 @@ def inspect_index(
             if not child.is_attestation and child.platform is not None:
                 unfetched.append(child.platform)
             continue
-        gone = _missing_blobs(client, repo_path, child_manifest, prefix, cache)
+        gone = _missing_blobs(client, repo_path, child_manifest, prefix, cache, under)
         missing += gone
         gone_blobs += len(gone)
         if child.is_attestation or child.platform is None:
@@ -192,7 +216,7 @@ def inspect_index(
         if (
             config is not None
             and key not in built
-            and cache.exists(client, repo_path, config.digest)  # (asked above)
+            and cache.exists(client, repo_path, config.digest, config.size)  # (asked above)
         ):
             try:
                 known = (configs or {}).get(config.digest)
@@ -255,7 +279,9 @@ def check_index(
     """Check one index digest (no tags): exactly the line's platforms, within budget,
     complete, each image built for its platform (and for ``pin``, the line's pin);
     ``configs``: as ``inspect_index``."""
-    facts = inspect_index(client, registry.name, registry.repository.path, digest, configs=configs)
+    path = registry.repository.path
+    on = (pin,) if pin else ()
+    facts = inspect_index(client, registry.name, path, digest, configs=configs, tags=on)
     found = rules.check_image(facts, line.platforms, line.size_budget_bytes, php=line.php, pin=pin)
     return IndexCheck(facts, tuple(found))
 
@@ -458,7 +484,8 @@ def verify_release(
         @unless_gone
         def inspect(digest: str) -> ImageFacts:
             output.detail(f"checking {registry.name} {repo.name}@{digest}")
-            return inspect_index(client, registry.name, repo.path, digest, blobs=cache)
+            on = [t for t, d in resolved[registry.name].items() if d == digest]
+            return inspect_index(client, registry.name, repo.path, digest, blobs=cache, tags=on)
 
         tags = [tag for line in wanted for tag in line.tags.get(registry.name, ())]
         #: each tag -> the index its line's record names (a HEAD naming another is

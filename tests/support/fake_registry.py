@@ -40,7 +40,7 @@ class FakeRegistryClient:
     def get_manifest_by_digest(self, repo_path: str, digest: str) -> Manifest:
         return self.manifests[digest]
 
-    def blob_exists(self, repo_path: str, digest: str) -> bool:
+    def blob_exists(self, repo_path: str, digest: str, size: int | None = None) -> bool:
         return digest in self.present
 
     def manifest_platform_sizes(self, repo_path: str, manifest: Manifest) -> dict[str, int]:

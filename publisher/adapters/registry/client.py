@@ -19,6 +19,7 @@ from urllib.parse import quote
 from ...core.errors import (
     AuthError,
     CommandError,
+    DamagedBlobError,
     InvalidResponseError,
     NotFoundError,
     PublisherError,
@@ -67,6 +68,17 @@ UPLOAD_CHUNK = 64 * 1024 * 1024
 #: different content before it calls the registry a liar: a tag another release moves
 #: meanwhile agrees on the next read.
 CONFIRM_ROUNDS = 3
+
+#: The tip for a blob a registry holds with another size than its descriptor's.
+DAMAGED_BLOB_HINT = (
+    "the registry holds a damaged copy of the blob (cut short in its storage), or a proxy "
+    "in front of it alters the blob's headers; an upload does not replace a blob a "
+    "registry holds (the distribution registry keeps its copy and answers the upload "
+    "201): delete the blob there (`DELETE /v2/REPOSITORY/blobs/DIGEST` where the registry "
+    "allows deletes, else its operator removes it from the storage), then copy the image "
+    "again by digest from a registry that holds it complete (`skopeo copy --all "
+    "--preserve-digests`), and rerun"
+)
 
 
 class RegistryClient:
@@ -470,10 +482,25 @@ class RegistryClient:
                 continue
         return result
 
-    def blob_exists(self, repo_path: str, digest: str) -> bool:
+    def blob_exists(self, repo_path: str, digest: str, size: int | None = None) -> bool:
+        """Whether the registry holds the blob. ``size``: its descriptor's; a HEAD whose
+        Content-Length says another raises DamagedBlobError (the blob is there, damaged)."""
         what = f"HEAD blob {digest[:19]} in {self._ref_text(repo_path)}"
         reply = self._request("HEAD", repo_path, f"blobs/{digest}", what=what, accept=(200, 404))
-        return reply.status == 200
+        if reply.status != 200:
+            return False
+        served = _served_size(reply)
+        if size is not None and served is not None and served != size:
+            raise DamagedBlobError(
+                f"{self.transport.label}: blob {digest} in {self._ref_text(repo_path)} is "
+                f"{served} bytes there (the Content-Length of its HEAD), not the {size} "
+                "bytes its descriptor says",
+                served=served,
+                expected=size,
+                registry=self.host,
+                hint=DAMAGED_BLOB_HINT,
+            )
+        return True
 
     def get_blob(
         self,
@@ -696,14 +723,15 @@ class RegistryClient:
         Every attempt opens a new upload session (a connection reset mid-upload
         leaves the old one behind) and re-checks with HEAD first on retries.
         """
-        if self.blob_exists(repo_path, digest):
-            return False
         if isinstance(data, Path):
             size = data.stat().st_size
         else:
             size = len(data)
             if sha256_digest(data) != digest:
                 raise ValueError(f"data does not match {digest}")
+        with contextlib.suppress(DamagedBlobError):  # a damaged copy: uploaded again
+            if self.blob_exists(repo_path, digest, size):
+                return False
         return self.upload(repo_path, digest, size, data)
 
     def upload(
@@ -728,7 +756,7 @@ class RegistryClient:
         what = what or f"upload blob {digest[:19]} ({size} bytes) to {self._ref_text(repo_path)}"
 
         def attempt(n: int) -> bool:
-            if n > 1 and self._blob_stored(repo_path, digest):
+            if n > 1 and self._blob_stored(repo_path, digest, size):
                 return False
             if progress is not None:
                 progress(0)
@@ -738,8 +766,9 @@ class RegistryClient:
 
         return self.transport.retrying(what, attempt)
 
-    def _blob_stored(self, repo_path: str, digest: str) -> bool:
-        """HEAD a blob with no retries and the push scope, inside an upload."""
+    def _blob_stored(self, repo_path: str, digest: str, size: int) -> bool:
+        """HEAD a blob with no retries and the push scope, inside an upload: there with
+        ``size`` bytes (a damaged copy of another size is not stored)."""
         reply = self._request(
             "HEAD",
             repo_path,
@@ -749,7 +778,7 @@ class RegistryClient:
             once=True,
             accept=(200, 404),
         )
-        return reply.status == 200
+        return reply.status == 200 and _served_size(reply) in (None, size)
 
     def _upload_once(
         self,
@@ -958,6 +987,12 @@ def _same_bytes(said: str, body: bytes) -> bool:
 def _after(offset: int, progress: Callable[[int], None]) -> Callable[[int], None]:
     """``progress`` told of a piece's bytes as counted from ``offset``."""
     return lambda count: progress(offset + count)
+
+
+def _served_size(reply: Reply) -> int | None:
+    """The size a blob HEAD says the blob has (its Content-Length), None when it says none."""
+    value = (reply.header("Content-Length") or "").strip()
+    return int(value) if value.isdigit() else None
 
 
 def _chunks_of(data: bytes | Path | Iterable[bytes]) -> Iterator[bytes]:

@@ -22,6 +22,7 @@ and executes that plan.
 
 from __future__ import annotations
 
+import errno
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence, Set
@@ -29,6 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from ...core.errors import DamagedBlobError, FileAccessError, file_error, out_of_room
 from ...core.fileio import counted, temp_dir
 from ...core.manifest import Manifest
 from ...core.sizes import human_size, seconds
@@ -93,6 +95,8 @@ class Transfers:
         self.clock = clock
         self._lock = threading.Lock()
         self._inflight: dict[tuple[str, str, str], Future[None]] = {}
+        #: (registry, repository, digest) -> the size of a blob found there damaged
+        self._damaged: dict[tuple[str, str, str], int] = {}
 
     def _detail(self, message: str) -> None:
         if self.output is not None:
@@ -213,12 +217,20 @@ class Transfers:
                 missing += [(target, r) for r in unique if deep or r in absent]
             checked.update((t, r) for t in clients for r in unique)
 
+        sizes: dict[str, int] = {}  # blob digest -> its descriptor's size
+
         def head(item: tuple[Target, str]) -> bool:
             target, digest = item
             client = clients[target]
             if kinds[digest]:
                 return client.manifest_exists(target.repository, digest)
-            return client.blob_exists(target.repository, digest)
+            try:
+                return client.blob_exists(target.repository, digest, sizes.get(digest))
+            except DamagedBlobError as exc:  # there, damaged: uploaded again, then asked
+                self._detail(f"copy: {exc.message}; uploading it again")
+                with self._lock:
+                    self._damaged[(target.registry, target.repository, digest)] = exc.expected
+                return False
 
         def read(digest: str) -> Manifest:
             if known is not None and digest in known:
@@ -249,6 +261,7 @@ class Transfers:
                     kinds.update(dict.fromkeys(children, True))
                 else:
                     children = [b.digest for b in manifest.blobs]
+                    sizes.update((b.digest, b.size) for b in manifest.blobs)
                     for child in children:
                         kinds.setdefault(child, False)
                 frontier += [(target, child) for child in children]
@@ -316,7 +329,11 @@ class Transfers:
         try:
             data: bytes | Path = held.get(digest) or spool
             if data is spool:
-                source.download_blob(src.repository, digest, step.size, spool)
+                try:
+                    source.download_blob(src.repository, digest, step.size, spool)
+                except OSError as exc:
+                    spool.unlink(missing_ok=True)  # its free space said without it
+                    raise self._spool_error(exc, step, tmp) from None
 
             def upload(target: Target) -> None:
                 self._once(
@@ -332,6 +349,22 @@ class Transfers:
                     upload(target)
         finally:
             spool.unlink(missing_ok=True)
+
+    def _spool_error(self, exc: OSError, step: BlobStep, tmp: Path) -> FileAccessError:
+        """The spooling of ``step``'s blob to ``tmp`` failed: a full file system is said
+        as a full TMPDIR (where, its free space, the blob's size); any other, as
+        ``file_error`` says it (too many open files among them)."""
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return file_error(exc, f"spool blob {step.digest[:19]} to a temporary file")
+        return out_of_room(
+            "the copy",
+            tmp.parent,
+            "it spools each blob it copies to more than one registry, up to --transfers "
+            f"({self.workers}) at once",
+            f"{exc.strerror or exc} (spooling blob {step.digest[:19]}, {human_size(step.size)})",
+            needs=f"{human_size(step.size)} for this blob, more for several at once; a lower "
+            "--transfers spools fewer at once",
+        )
 
     def _mount(self, client: RegistryClient, target: Target, digest: str, origin: str) -> bool:
         mounted = False
@@ -366,6 +399,7 @@ class Transfers:
             what=f"copy blob {step.digest[:19]} ({step.size} bytes) from {src} to {target}",
             progress=progress,
         )
+        self._repaired(client, target, step.digest)
 
     def _push(
         self,
@@ -379,6 +413,27 @@ class Transfers:
         size = len(data) if isinstance(data, bytes) else data.stat().st_size
         what = f"upload blob {digest[:19]} ({size} bytes) to {target}"
         client.upload(target.repository, digest, size, data, what=what, progress=progress)
+        self._repaired(client, target, digest)
+
+    def _repaired(self, client: RegistryClient, target: Target, digest: str) -> None:
+        """After the upload of a blob ``target`` held damaged, whether it holds it whole
+        now: a registry may keep the copy it holds and still answer the upload as stored
+        (the distribution registry does); DamagedBlobError says so."""
+        with self._lock:
+            size = self._damaged.pop((target.registry, target.repository, digest), None)
+        if size is None:
+            return
+        try:
+            client.blob_exists(target.repository, digest, size)
+        except DamagedBlobError as exc:
+            raise DamagedBlobError(
+                f"{exc.message}, after a new upload of it that the registry answered as "
+                "stored: it keeps the damaged copy it holds",
+                served=exc.served,
+                expected=exc.expected,
+                registry=exc.registry,
+                hint=exc.hint,
+            ) from None
 
     # ------------------------------------------------------------ manifests
 

@@ -54,6 +54,7 @@ from ...core.errors import (
     RegistryError,
     StoppedError,
     UnreachableError,
+    out_of_files,
 )
 from ...core.retry import RetryPolicy, is_retryable_status, parse_retry_after
 from ...core.sizes import seconds
@@ -1317,6 +1318,9 @@ class Transport:
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             # After a followed redirect, the request that failed is the redirected one.
             failed = getattr(exc.request, "url", None) or url
+            no_files = out_of_files(exc, f"open a connection to {urlsplit(failed).netloc}")
+            if no_files is not None:  # this process's doing, not the registry's
+                raise no_files from None
             elsewhere = urlsplit(failed).netloc
             raise Transient(
                 f"connection failed: {self.clean(_connection_cause(exc, self.timeout))}",
