@@ -18,7 +18,7 @@ from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.output import Output
 from publisher.adapters.registry import ACCEPT, RegistryClient
 from publisher.adapters.registry.transfer import Transfers
-from publisher.core.errors import InvalidResponseError, UnreachableError
+from publisher.core.errors import DamagedBlobError, InvalidResponseError, UnreachableError
 from publisher.core.sizes import human_size
 from tests.support.clock import FakeClock
 from tests.support.faultproxy import Fault, FaultProxy
@@ -226,6 +226,38 @@ def test_a_corrupted_blob_from_the_source_is_never_stored(
         # Streamed, the upload stopped short of the last bytes; spooled, it never started.
         puts = [s for s in proxy.log if s.method == "PUT" and digest.split(":")[1] in s.path]
         assert all(s.status is None for s in puts) and len(puts) == (1 if len(targets) == 1 else 0)
+
+
+def test_a_source_serving_a_blob_whole_but_short_serves_a_damaged_blob(
+    targets: list[LocalRegistry],
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """The source answers a layer's GET with its first 1000 bytes, whole (Content-Length
+    1000), as a registry whose copy was cut short in its storage: said at once as a damaged
+    blob there (exit 8), both sizes named, not retried nor blamed on the network path."""
+    image, digest = one_layer_image(registry, repo, seed)
+    source_proxy = proxy_for(registry)
+    layer = image.images[0].layers[0]
+    source_proxy.add(
+        Fault("body", method="GET", path=f"/blobs/{digest}", body=layer[:1000], times=None)
+    )
+    clients = [
+        (make_client(proxy_for(target), retry=FakeClock().policy()), repo) for target in targets
+    ]
+    source = make_client(source_proxy, retry=FakeClock().policy())
+    with pytest.raises(DamagedBlobError) as raised:
+        Transfers(workers=4).copy(source, repo, clients, [image.digest])
+    said = raised.value.message + (raised.value.hint or "")
+    assert "came whole as 1000 bytes" in said and f"not the {len(layer)} bytes" in said, said
+    assert "damaged" in said and "network path" not in said, said
+    gets = [s for s in source_proxy.log if s.method == "GET" and digest in s.path]
+    assert len(gets) == 1, gets
+    for target in targets:
+        assert not stored(target.host, repo, digest)
 
 
 def one_layer_image(registry: Any, repo: str, seed: Callable[..., str]) -> tuple[TestImage, str]:

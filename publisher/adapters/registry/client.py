@@ -568,6 +568,19 @@ class RegistryClient:
             if held is not None:
                 yield held
             held = chunk
+        if got < size:
+            # The answer came whole (a body cut short of its Content-Length, or of its
+            # chunked encoding, fails in the read): the registry serves a damaged blob, the
+            # same on every retry.
+            raise DamagedBlobError(
+                f"{self.transport.label}: blob {digest} from {self._ref_text(repo_path)} "
+                f"came whole as {got} bytes (the length the registry gave it), not the "
+                f"{size} bytes its descriptor says: the registry serves a damaged copy",
+                served=got,
+                expected=size,
+                registry=self.host,
+                hint=DAMAGED_BLOB_HINT,
+            )
         if got != size:
             raise Transient(
                 f"blob {digest[:19]} has {got} bytes, expected {size}", kind="truncated"
