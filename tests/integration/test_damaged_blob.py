@@ -21,6 +21,8 @@ import pytest
 import requests
 
 from tests.integration.test_record_scope import make_world
+from tests.integration.test_registry_outage import hub_behind_a_proxy
+from tests.support.faultproxy import Fault
 from tests.support.images import OCI_INDEX, make_image, raw_delete_manifest
 from tests.support.publishing import seed_image
 
@@ -193,3 +195,29 @@ def test_too_many_open_files_is_said_as_the_limit_to_raise_not_as_the_registry_s
     assert "raise the limit" in said and "lower --transfers" in said, said
     assert "connection failed" not in said and "permissions" not in said, said
     assert "Traceback" not in said, said
+
+
+def test_a_proxy_adding_to_a_blob_head_s_length_is_a_registry_naming_other_content(
+    tmp_path: Path,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """hub behind a proxy whose HEADs of one layer say one byte more than the layer has:
+    verify names the layer and both sizes (exit 8), with no more requests than a clean
+    verify makes."""
+    _, front, world, matrix = hub_behind_a_proxy(tmp_path, fresh_registry, proxy_for, write_matrix)
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    _, layer, size = _layer(front.host, world.repo, digests["8.3"])
+    front.reset_counts()
+    assert world.run("verify", "v1.0.0", matrix=matrix).returncode == 0
+    clean = len(front.log)
+    front.reset_counts()
+    front.add(
+        Fault("length", method="HEAD", path=f"/blobs/{layer}", length_delta=size + 1, times=None)
+    )
+    result = world.run("verify", "v1.0.0", matrix=matrix)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 8, said
+    assert layer in said and f"holds {size + 1} bytes" in said and f"says {size}" in said, said
+    assert len(front.log) <= clean, (len(front.log), clean)
