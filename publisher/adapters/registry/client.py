@@ -1003,9 +1003,12 @@ def _after(offset: int, progress: Callable[[int], None]) -> Callable[[int], None
 
 
 def _served_size(reply: Reply) -> int | None:
-    """The size a blob HEAD says the blob has (its Content-Length), None when it says none."""
+    """The size a blob HEAD says the blob has (its Content-Length), None when it says none.
+
+    A Content-Length of 0 says none too: some proxies and CDNs answer a HEAD with an empty
+    body's length, and no image's config or layer is empty."""
     value = (reply.header("Content-Length") or "").strip()
-    return int(value) if value.isdigit() else None
+    return int(value) or None if value.isdigit() else None
 
 
 def _chunks_of(data: bytes | Path | Iterable[bytes]) -> Iterator[bytes]:
