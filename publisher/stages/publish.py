@@ -624,7 +624,9 @@ def summary_title(
     ``moved``: the run wrote a tag. A republish whose every tag already held the rebuilt
     images (a rerun before the notes of the run that moved them are merged, or after
     that run failed before its notes) records the entry but republished nothing itself;
-    so does a release run again with nothing to do: each says an earlier run did it.
+    so does a release run again with nothing to do, and a republish whose rebuilt images
+    are the ones a recorded republish published (``republished_earlier``: passed as
+    ``republish``, ``moved`` false): each says an earlier run did it.
     ``repaired``: the floating tags a rerun put back, having moved no pin and kept the
     record as written; it too says an earlier run published.
     """
@@ -648,6 +650,32 @@ def summary_title(
     if facts.stand_in:
         title += ": STAND-IN images, no real PHP"
     return title
+
+
+def republished_earlier(
+    record: notes_mod.ReleaseFacts | None, rebuilt: Mapping[str, str]
+) -> notes_mod.Republish | None:
+    """The republish of ``record``'s history a republish that changed nothing reruns.
+
+    ``rebuilt``: each line rebuilt identical to the published index, and that index. When
+    every one of them was last republished by the same history entry, to that index, the
+    run is a rerun of that entry (with its reason or another one): that entry, cut to the
+    lines rebuilt. ``None`` otherwise (a line never republished: its base did not change
+    since it was published, or lines republished by different entries).
+    """
+    if record is None or not rebuilt:
+        return None
+    newest: dict[str, tuple[int, str]] = {}
+    for n, entry in enumerate(record.history):
+        for php, _old, new in entry.changes:
+            newest[php] = (n, new)
+    found = {php: newest.get(php, (-1, "")) for php in rebuilt}
+    entries = {n for n, _new in found.values()}
+    if len(entries) != 1 or any(new != rebuilt[php] for php, (_n, new) in found.items()):
+        return None
+    entry = record.history[entries.pop()]
+    changes = tuple(change for change in entry.changes if change[0] in rebuilt)
+    return dataclasses.replace(entry, changes=changes)
 
 
 def nothing_to_republish(
@@ -2219,8 +2247,13 @@ class Publisher:
             for text in planned.left_behind:
                 out.warning(text)
             identical = self.identical_lines(publish_plan)
-            if identical and self.options.dry_run:  # a real run ends with this warning
-                out.warning(self._identical_notice(identical, publish_plan))
+            # (a real run ends with this warning)
+            if (
+                identical
+                and self.options.dry_run
+                and (notice := self._identical_notice(identical, publish_plan))
+            ):
+                out.warning(notice)
         result = PublishResult(plan=p, indexes=indexes, publish_plan=publish_plan)
         off_record = (
             []
@@ -2355,15 +2388,22 @@ class Publisher:
                 out.info(f"kept {files}: every fact is as recorded")
             else:
                 out.info(f"wrote {files}")
+        # A rerun of a republish that finished (nothing moved but floating tags put back)
+        # says that republish, with its reason, as a rerun of a release says its release.
+        earlier = None if pins_moved else self._republished_earlier(publish_plan)
         self._report(
             facts,
-            republish=publish_plan.history,
-            rebuilt=self.options.republish_reason is not None and publish_plan.history is None,
+            republish=publish_plan.history or earlier,
+            rebuilt=(
+                self.options.republish_reason is not None
+                and publish_plan.history is None
+                and earlier is None
+            ),
             moved=bool(moved),
             repaired=repaired,
         )
-        if identical:
-            out.warning(self._identical_notice(identical, publish_plan))
+        if identical and (notice := self._identical_notice(identical, publish_plan)):
+            out.warning(notice)
         if publish_plan.history is not None:
             self._warn_left_behind(publish_plan.history)
         self._warn_registries_behind()
@@ -2435,11 +2475,45 @@ class Publisher:
         )
         return [a.php for a in publish_plan.lines if a.digest is not None and a.php not in changed]
 
-    def _identical_notice(self, identical: Sequence[str], publish_plan: pp.PublishPlan) -> str:
+    def _republished_earlier(self, publish_plan: pp.PublishPlan) -> notes_mod.Republish | None:
+        """The recorded republish a republish that changed nothing reruns, if any
+        (``republished_earlier``)."""
+        if publish_plan.history is not None:
+            return None
+        identical = self.identical_lines(publish_plan)
+        rebuilt = {a.php: a.digest for a in publish_plan.lines if a.php in identical and a.digest}
+        return republished_earlier(self.record, rebuilt)
+
+    def _identical_notice(
+        self, identical: Sequence[str], publish_plan: pp.PublishPlan
+    ) -> str | None:
         lines = ", ".join(identical)
         if publish_plan.history is None:
             # the pins a registry held other content under (moved by hand) were put back
             back = [f"{m.tag} on {m.registry}" for m in publish_plan.pin_moves if m.changes]
+            earlier = self._republished_earlier(publish_plan)
+            if earlier is not None:
+                # a rerun of a recorded republish: its heading says so; the record stays
+                reason = self.options.republish_reason
+                said = []
+                if reason != earlier.reason:
+                    said.append(
+                        f"the reason of the republish of {earlier.date} ({earlier.reason}) "
+                        f"is kept and this run's ({reason}) is not recorded"
+                    )
+                if back:
+                    said.append(
+                        f"the {'pin' if len(back) == 1 else 'pins'} that differed from the "
+                        f"record {'was' if len(back) == 1 else 'were'} put back: "
+                        f"{', '.join(back)}"
+                    )
+                if not said:
+                    return None
+                return (
+                    f"the rebuilt images of {self.release.tag} (PHP {lines}) are the ones "
+                    f"the republish of {earlier.date} published, so no history entry is "
+                    f"added: {'; '.join(said)}"
+                )
             pins = (
                 f"no history entry is added (the reason is not recorded); the "
                 f"{'pin' if len(back) == 1 else 'pins'} that differed from the record "

@@ -8,6 +8,9 @@ platform images seeded on it with their digest records
   ``matrix --reason``) refuse what ``publish --reason`` refuses once they are built: a
   recorded line matrix.yaml no longer has, in the same words; without a reason (a rerun)
   the line is left out with a warning.
+* A rerun of a republish that finished (same rebuilt images, with its reason or another)
+  says that earlier run republished, with the recorded reason, and keeps the record byte
+  for byte; it does not say the bases did not change.
 * A republish of an older release after a newer one: the record keeps its ``floating``
   facts as at publication, and no line's ``tags`` names a floating tag the newer release
   holds, whether the republish rebuilt the line or not; ``plan`` of that republish shows no
@@ -36,9 +39,16 @@ class _World:
     """A repository on the registry, a matrix of PHP 8.3 and 8.4 (default 8.4) publishing
     there, and the environment publisher runs in."""
 
-    def __init__(self, tmp_path: Path, registry: Any, write_matrix: Callable[..., Path]):
+    def __init__(
+        self,
+        tmp_path: Path,
+        registry: Any,
+        write_matrix: Callable[..., Path],
+        mirror: Any = None,
+    ):
         self.tmp = tmp_path
         self.registry = registry
+        self.mirror = mirror  # a second registry the release is copied to, if any
         self.write_matrix = write_matrix
         self.repo = f"acme/php-{uuid.uuid4().hex[:8]}"
         self.matrix = self.lines("8.3", "8.4")
@@ -47,9 +57,10 @@ class _World:
 
     def lines(self, *lines: str) -> Path:
         """matrix.yaml with ``lines``."""
-        self.matrix = self.write_matrix(
-            self.tmp, [("hub", f"{self.registry.host}/{self.repo}", True)], lines=lines
-        )
+        registries = [("hub", f"{self.registry.host}/{self.repo}", True)]
+        if self.mirror is not None:
+            registries.append(("ghcr", f"{self.mirror.host}/{self.repo}", False))
+        self.matrix = self.write_matrix(self.tmp, registries, lines=lines)
         return self.matrix
 
     def run(self, *args: str) -> Any:
@@ -171,3 +182,35 @@ def test_a_republish_after_a_newer_release_records_no_floating_tag_it_does_not_h
     notes = (tmp_path / "release-notes" / "v1.0.0.md").read_text(encoding="utf-8")
     for tag in ("php-8.3", "php-8.4", "latest"):
         assert f"`{tag}`" not in notes, tag
+
+
+def test_a_rerun_of_a_finished_republish_says_an_earlier_run_republished(
+    tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Callable[..., Path]
+) -> None:
+    world = _World(tmp_path, registry, write_matrix, mirror=second_registry)
+    world.publish("v1.0.0", "8.3", "8.4")
+    rebuilt = world.legs("v1.0.0", "8.4")  # the 8.4 base moved: new images
+    republish = ("publish", "v1.0.0", "--digests", str(rebuilt), "--no-smoke", "--only", "8.4")
+    first = world.run(*republish, "--reason", REASON)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert f"Republished v1.0.0, PHP 8.4 ({REASON})\n" in first.stdout, first.stdout
+    notes = [tmp_path / "release-notes" / f"v1.0.0.{ext}" for ext in ("json", "md")]
+    written = [path.read_bytes() for path in notes]
+    (entry,) = world.record("v1.0.0")["history"]
+    assert entry["reason"] == REASON, entry
+
+    heading = (
+        f"Republished v1.0.0, PHP 8.4 ({REASON}) by an earlier run "
+        "(this run moved no tag; its notes record it)"
+    )
+    for reason in (REASON, "CVE-2026-0001"):
+        again = world.run(*republish, "--reason", reason)
+        said = again.stdout + again.stderr
+        assert again.returncode == 0, said
+        assert heading in again.stdout, (reason, again.stdout)
+        assert "nothing republished" not in said, (reason, said)
+        assert "did not change" not in said, (reason, said)
+        assert "the reason is not recorded" not in said, (reason, said)
+        assert [path.read_bytes() for path in notes] == written, reason
+        kept = f"the reason of the republish of {entry['date']} ({REASON}) is kept"
+        assert (kept in again.stderr) == (reason != REASON), (reason, again.stderr)

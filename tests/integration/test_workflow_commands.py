@@ -1061,8 +1061,9 @@ def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
     assert tag_state() == [dict.fromkeys(tags, new_index)] * 2
 
     # By hand (workflow_dispatch) with a reason, one line and no signing: the rebuild
-    # on the same base gives the published images, so nothing is republished, no
-    # history entry is added, and the summary says so.
+    # on the same base gives the images the weekly republish published, so nothing is
+    # republished, no history entry is added, and the summary says that republish did
+    # it, with its reason, kept in place of this one.
     del machine.log[:]
     summary.write_text("", encoding="utf-8")
     said = weekly(
@@ -1085,7 +1086,11 @@ def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
     assert by_hand["history"] == merged["history"]
     summary_text = summary.read_text(encoding="utf-8")
     assert (
-        f"### Rebuilt {RELEASE}: identical to the published images, nothing republished"
+        f"### Republished {RELEASE}, PHP {LINES[-1]} (weekly check: base image digests "
+        "changed) by an earlier run (this run moved no tag; its notes record it)"
     ) in summary_text, summary_text
     publish_step = next(r for r in machine.log if r.name.startswith("republish: Republish ("))
-    assert "identical to the published ones" in publish_step.stderr + publish_step.stdout
+    assert (
+        f"the reason of the republish of {entry['date']} (weekly check: base image digests "
+        "changed) is kept and this run's (CVE-2026-0001) is not recorded"
+    ) in publish_step.stderr, publish_step.stderr

@@ -44,6 +44,7 @@ from publisher.core.version import parse_release
 from publisher.stages.publish import (
     conflict_error,
     halfway_republish_hint,
+    republished_earlier,
     require_default_line,
     summary_title,
 )
@@ -764,6 +765,26 @@ def test_the_digest_table_heading_says_whether_a_run_published_republished_or_re
     assert summary_title(stand_in, rehearsal=True) == (
         "Rehearsed v1.0.0 on throwaway registries: STAND-IN images, no real PHP"
     )
+
+
+def test_a_republish_that_changed_nothing_reruns_the_newest_entry_of_its_lines() -> None:
+    old, new, newer = digest("old"), digest("new"), digest("newer")
+    both = Republish("2026-02-01", "CVE-1", (("8.3", old, new), ("8.4", old, new)))
+    later = Republish("2026-03-01", "base", (("8.4", new, newer),))
+    record = dataclasses.replace(record_of("v1.0.0", "8.4"), history=(both, later))
+    # cut to the lines rebuilt, whatever this run's reason
+    assert republished_earlier(record, {"8.3": new}) == dataclasses.replace(
+        both, changes=(("8.3", old, new),)
+    )
+    assert republished_earlier(record, {"8.4": newer}) == later
+    # not the newest entry of the line: its index is not what that entry published
+    assert republished_earlier(record, {"8.4": new}) is None
+    # lines last republished by different entries, or one never republished
+    assert republished_earlier(record, {"8.3": new, "8.4": newer}) is None
+    never = dataclasses.replace(record, history=(later,))
+    assert republished_earlier(never, {"8.3": digest("v1.0.0/8.3"), "8.4": newer}) is None
+    assert republished_earlier(record_of("v1.0.0", "8.4"), {"8.4": new}) is None
+    assert republished_earlier(None, {"8.4": new}) is None
 
 
 @pytest.mark.parametrize(
