@@ -173,8 +173,10 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     one was rate limited), 12 when a registry that answered has a defect. A
     registry that names other content than it serves (a HEAD or a body altered on
     the way), or sends a tag list or manifest that is malformed or over the size
-    limit, is one defect too, the others still checked: exit 8. The
-    registries are read at the same time, up to 8 requests in flight on each.
+    limit, is one defect too, the others still checked: exit 8. A registry
+    that does not list tags (404 or 405 on its tag list) is asked for each tag
+    one by one, with a warning. The registries are read at the same time, up to
+    8 requests in flight on each.
     --json prints {"ok", "release", "lines", "defects", "unreachable",
     "rate_limited"}; a failed check adds "error"; in GitHub Actions the table still
     goes to the step summary.
@@ -197,8 +199,9 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     state.json_only(as_json)
     cfg, record = state.load_published(scope, version)
     clients = state.clients.configured(cfg)
-    existing, unchecked = existing_tags(cfg, clients)
     recorded = recorded_tags(options.notes_dir_of(cfg, scope.notes_dir))
+    wanted = planning.scheme_tags([*sorted(recorded), version.tag], cfg.line_names)
+    existing, unchecked = existing_tags(cfg, clients, wanted, state.output)
     plan = planning.plan(cfg, version, existing, recorded)
     report = verify_release(
         cfg,

@@ -250,6 +250,15 @@ class RegistryError(PublisherError):
         self.status = status
 
 
+class TagsNotListedError(RegistryError):
+    """The registry answers for the repository's tags with 404 (not saying the repository
+    is unknown), 405 or 501: a mirror or proxy that serves tags but does not list them.
+    The tags a command needs are then asked one by one (``stages.parallel.listed_tags``);
+    none is said to be missing on the list's word."""
+
+    label = "tag list not served"
+
+
 class AuthError(RegistryError):
     exit_code = 4
     label = "authentication failed"

@@ -69,6 +69,20 @@ def line_tag(php: str) -> str:
     return f"php-{php}"
 
 
+def scheme_tags(releases: Iterable[str], lines: Iterable[str]) -> list[str]:
+    """The tags of the scheme ``releases`` and ``lines`` can have: each release's
+    ``vX.Y.Z`` and its pins, then ``latest`` and each line's ``php-X.Y``. A registry that
+    does not list tags is asked for these one by one (``stages.parallel.listed_tags``)."""
+    names = list(dict.fromkeys(lines))
+    tags = [
+        tag
+        for release in dict.fromkeys(releases)
+        for php in names
+        for tag in release_pins(release, php, php)
+    ]
+    return list(dict.fromkeys([*tags, LATEST, *(line_tag(php) for php in names)]))
+
+
 def either(names: Iterable[str]) -> str:
     """Registry names as a message offers them, ``hub or ghcr``: each once, in the order
     given, which is matrix.yaml's (the primary first) as every message lists registries,

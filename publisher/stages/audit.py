@@ -60,11 +60,17 @@ from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import REASON, Locations
 from ..core.manifest import VERSION_LABEL
 from ..core.notes import LineFacts, ReleaseFacts, load_record, record_releases, restore_tip
-from ..core.plan import in_matrix_order, is_floating_tag, parse_scheme_tag, settled
+from ..core.plan import (
+    in_matrix_order,
+    is_floating_tag,
+    parse_scheme_tag,
+    scheme_tags,
+    settled,
+)
 from ..core.reference import Reference, parse_repository
 from ..resolve import short_digest
 from .clients import AnonymousClient
-from .parallel import REQUESTS_IN_FLIGHT, in_parallel, tag_digests
+from .parallel import REQUESTS_IN_FLIGHT, in_parallel, listed_tags, tag_digests
 from .public import fix_steps
 
 #: What leaves one repository out of an audit, said as its one finding while the others
@@ -260,14 +266,14 @@ class Auditor:
         records place elsewhere than its HEAD says is read by a GET (``resolve``)."""
         client = self.client(target)
         path = target.registry.repository.path
-        tags = [
-            t
-            for t in client.list_tags(path)
-            if parse_scheme_tag(t) is not None or is_floating_tag(t)
-        ]
         records, elsewhere = self.recorded_here(target)
         expected = rules.expected_tags(records, {}, target.label, elsewhere)[0]
         self._held[target.label] = frozenset(expected)
+        # a registry that does not list tags is asked for those the records imply
+        wanted = [*expected, *scheme_tags([], self.config.line_names)]
+        (listed,) = listed_tags([(client, path)], wanted, tell=self.output.warning)
+        assert isinstance(listed, list)  # (no error is caught)
+        tags = [t for t in listed if parse_scheme_tag(t) is not None or is_floating_tag(t)]
         return tag_digests(client, path, tags, {t: e.digest for t, e in expected.items()})
 
     def confirm_apart(self, group: Sequence[Target], actual: dict[str, dict[str, str]]) -> None:

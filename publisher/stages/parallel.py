@@ -9,12 +9,13 @@ error through, as the sequential loop it replaces would; tag writes go through
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from ..adapters.registry import RegistryClient
-from ..core.errors import PublisherError
+from ..core.errors import PublisherError, TagsNotListedError
+from ..core.plan import is_floating_tag, parse_scheme_tag
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -78,6 +79,58 @@ def tag_digests(
         list(dict.fromkeys(tags)),
     )
     return {tag: digest for one in found for tag, digest in one.items()}
+
+
+def listed_tags(
+    repositories: Sequence[tuple[RegistryClient, str]],
+    wanted: Iterable[str] = (),
+    *,
+    caught: tuple[type[PublisherError], ...] = (),
+    tell: Callable[[str], None] | None = None,
+) -> list[list[str] | PublisherError]:
+    """The tags of each repository (a client and its path), listed at the same time, in
+    the order given. A registry that does not list tags (``TagsNotListedError``: a
+    mirror answering 404 or 405 for the list while it serves every tag by name) is asked
+    for ``wanted`` and every tag of the scheme the others list, one by one: a tag is
+    never said missing on a list's word; ``tell`` is told so when it holds any. An error
+    of ``caught`` takes the place of that repository's tags; any other propagates."""
+
+    def listing(repository: tuple[RegistryClient, str]) -> list[str] | PublisherError:
+        client, path = repository
+        try:
+            return client.list_tags(path)
+        except TagsNotListedError as exc:
+            return exc
+        except caught as exc:
+            return exc
+
+    found = in_parallel(listing, repositories)
+    ask = list(
+        dict.fromkeys(
+            [
+                *wanted,
+                *sorted(
+                    tag
+                    for tags in found
+                    if isinstance(tags, list)
+                    for tag in tags
+                    if parse_scheme_tag(tag) is not None or is_floating_tag(tag)
+                ),
+            ]
+        )
+    )
+    result: list[list[str] | PublisherError] = []
+    for (client, path), tags in zip(repositories, found, strict=True):
+        if isinstance(tags, TagsNotListedError):
+            unlisted = tags
+            try:
+                tags = sorted(tag_digests(client, path, ask))
+            except caught as exc:
+                tags = exc
+            if tell is not None and isinstance(tags, list) and tags:
+                tell(f"{unlisted.message}: the {len(ask)} tags needed were asked one by one")
+        result.append(tags)
+    return result
 
 
 def following_digests(

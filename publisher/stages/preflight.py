@@ -21,7 +21,13 @@ from dataclasses import dataclass
 
 from ..adapters.registry import RegistryClient
 from ..core.config import Config, Line, Registry
-from ..core.errors import AuthError, DeniedError, NotFoundError, PublisherError
+from ..core.errors import (
+    AuthError,
+    DeniedError,
+    NotFoundError,
+    PublisherError,
+    TagsNotListedError,
+)
 from ..core.manifest import Manifest
 from ..core.reference import Reference
 from .build import base_gone_hint, base_named, mirror_tip
@@ -75,6 +81,8 @@ def push_refused(client: RegistryClient, registry: Registry, refused: AuthError)
         client.list_tags(repo.path)
     except AuthError:
         return refused  # it may not pull either: the credentials themselves are refused
+    except TagsNotListedError:
+        pass  # it answered for the repository (a mirror that does not list tags)
     scope = f"repository:{repo.path}:pull,push"
     if client.transport.api_host == "ghcr.io":
         needed = f"{scope}, which a GHCR token gets with write:packages"

@@ -82,7 +82,7 @@ from ..core.transfer_plan import SourceTree, Target, TransferPlan
 from ..core.version import Release, parse_release
 from ..resolve import REFERENCE_DIGEST, php_line_order, release_lines, short_digest
 from .build import dockerfile_sha256, refuse_reused_built_otherwise, refuse_stand_in
-from .parallel import following_digests, holds, in_parallel, tag_digests, try_each
+from .parallel import following_digests, holds, in_parallel, listed_tags, tag_digests, try_each
 from .verify import check_index
 
 #: Where ``release`` keeps the digest records of a run until it succeeds.
@@ -539,7 +539,9 @@ def refuse_before_build(
     if rehearsal_output is not None:
         return
     refuse_started_with_another_default(config, release, primary, locations)
-    tags = primary.list_tags(repo)
+    listed = listed_tags([(primary, repo)], planning.scheme_tags([release.tag], config.line_names))
+    tags = listed[0]
+    assert isinstance(tags, list)  # (no error is caught)
     if maybe_republish and release.tag in tags:
         return
     refuse_lines_left_out(
@@ -804,6 +806,8 @@ class Publisher:
     recorded: frozenset[str] = field(init=False, default=frozenset())
     #: every registry's tags as the floating tags were last computed from them
     _listed: dict[str, list[str]] = field(init=False, default_factory=dict)
+    #: what was said of each registry that does not list tags (said once)
+    _unlisted: set[str] = field(init=False, default_factory=set)
     #: the pins this run wrote (moved), once it wrote them
     pins_written: list[pp.TagMove] = field(init=False, default_factory=list)
     #: this release's pin tags -> the index each should hold (the record's, else the
@@ -839,9 +843,26 @@ class Publisher:
     # ---------------------------------------------------------------- observing
 
     def list_tags(self) -> dict[str, list[str]]:
+        """Each registry's tags; one that does not list tags is asked one by one for those
+        of this release, of the recorded releases and of the others' lists, and the
+        floating tags (``listed_tags``)."""
         registries = list(self.config.registries)
-        found = in_parallel(lambda r: self.client(r).list_tags(r.repository.path), registries)
-        return {r.name: tags for r, tags in zip(registries, found, strict=True)}
+        wanted = planning.scheme_tags(
+            [*sorted(self.recorded), self.release.tag], self.config.line_names
+        )
+        found = listed_tags(
+            [(self.client(r), r.repository.path) for r in registries], wanted, tell=self._tell
+        )
+        listed: dict[str, list[str]] = {}
+        for registry, tags in zip(registries, found, strict=True):
+            assert isinstance(tags, list)  # (no error is caught)
+            listed[registry.name] = tags
+        return listed
+
+    def _tell(self, words: str) -> None:
+        if words not in self._unlisted:
+            self._unlisted.add(words)
+            self.output.warning(words)
 
     def read_plan(self) -> planning.Plan:
         return planning.plan(self.config, self.release, self.list_tags(), self.recorded)
@@ -1799,8 +1820,7 @@ class Publisher:
         """Per registry (in matrix order), where its floating tags must point; and, in
         words, the releases they follow whose pins are being rewritten somewhere."""
         registries = list(self.config.registries)
-        listed = in_parallel(lambda r: self.client(r).list_tags(r.repository.path), registries)
-        self._listed = {r.name: t for r, t in zip(registries, listed, strict=True)}
+        self._listed = self.list_tags()
         counted = planning.settled(self._listed, self.recorded)
         states = in_parallel(lambda r: self.floating_state(r, counted[r.name]), registries)
         return [moves for moves, _ in states], [a for _, apart in states for a in apart]
@@ -1882,18 +1902,18 @@ class Publisher:
             return []
         wanted = set(releases)
 
-        def read(registry: Registry) -> dict[str, str]:
-            client = self.client(registry)
-            repo = registry.repository.path
-            names = [
-                t
-                for t in client.list_tags(repo)
-                if (parsed := planning.parse_scheme_tag(t)) and parsed.release.tag in wanted
-            ]
-            return tag_digests(client, repo, names)
-
         registries = list(self.config.registries)
         try:
+            listed = self.list_tags()
+
+            def read(registry: Registry) -> dict[str, str]:
+                names = [
+                    t
+                    for t in listed[registry.name]
+                    if (parsed := planning.parse_scheme_tag(t)) and parsed.release.tag in wanted
+                ]
+                return tag_digests(self.client(registry), registry.repository.path, names)
+
             found = in_parallel(read, registries)
         except PublisherError:
             return []
@@ -1904,13 +1924,10 @@ class Publisher:
         """``exc`` with the tags that now differ between the registries (best effort)."""
         try:
             maps = {}
+            listed = self.list_tags()
             for registry in self.config.registries:
                 client = self.client(registry)
-                names = [
-                    t
-                    for t in client.list_tags(registry.repository.path)
-                    if planning.is_floating_tag(t)
-                ]
+                names = [t for t in listed[registry.name] if planning.is_floating_tag(t)]
                 maps[registry.name] = tag_digests(client, registry.repository.path, names)
         except PublisherError:
             return exc

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +51,7 @@ from ..core.sizes import human_size, megabytes
 from ..core.verify_rules import Defect, ImageFacts, LineExpectation, Report, TagFacts
 from ..core.version import Release
 from ..resolve import short_digest
-from .parallel import REQUESTS_IN_FLIGHT, in_parallel
+from .parallel import REQUESTS_IN_FLIGHT, in_parallel, listed_tags
 
 T = TypeVar("T")
 
@@ -360,26 +360,31 @@ def expectations(
 
 
 def existing_tags(
-    config: Config, clients: Mapping[str, RegistryClient]
+    config: Config,
+    clients: Mapping[str, RegistryClient],
+    wanted: Iterable[str] = (),
+    output: Output | None = None,
 ) -> tuple[dict[str, list[str]], dict[str, Unchecked]]:
     """The tags on each registry that answers, and each one left out of the check
     (registry name -> its error): it cannot be reached, rate-limits the read, or sends a
     tag list that is no valid answer (not JSON, over the size limit, pages without end).
-    The registries are asked at the same time."""
-
-    def listed(registry: Registry) -> list[str] | Unchecked:
-        try:
-            return clients[registry.name].list_tags(registry.repository.path)
-        except NOT_CHECKED as exc:
-            return exc
-
+    The registries are asked at the same time; one that does not list tags is asked for
+    ``wanted`` (and the tags the others list) one by one (``listed_tags``), and
+    ``output`` says so."""
+    registries = list(config.registries)
+    found = listed_tags(
+        [(clients[r.name], r.repository.path) for r in registries],
+        wanted,
+        caught=NOT_CHECKED,
+        tell=output.warning if output is not None else None,
+    )
     existing: dict[str, list[str]] = {}
     unchecked: dict[str, Unchecked] = {}
-    registries = list(config.registries)
-    for registry, answer in zip(registries, in_parallel(listed, registries), strict=True):
+    for registry, answer in zip(registries, found, strict=True):
         if isinstance(answer, NOT_CHECKED):
             unchecked[registry.name] = answer
         else:
+            assert isinstance(answer, list)
             existing[registry.name] = answer
     return existing, unchecked
 

@@ -14,7 +14,8 @@ Public API (import from ``publisher.adapters.registry``)::
     client.get_manifest(ref) -> Manifest          # sha256(body) verified; <= 4 MiB
     client.get_manifest_by_digest(repo_path, digest) -> Manifest
     client.manifest_exists(repo_path, digest) -> bool
-    client.list_tags(repo_path) -> list[str]      # all pages; [] when the repository is missing
+    client.list_tags(repo_path) -> list[str]      # all pages; [] when the repository is missing;
+                                                  # TagsNotListedError when the list is not served
     client.tag_digests(repo_path, tags=None, expected=None) -> {tag: digest}   # missing tags left out
     client.blob_exists(repo_path, digest) -> bool
     client.get_blob(repo_path, digest) -> bytes   # small blobs (configs), verified

@@ -23,6 +23,7 @@ from ...core.errors import (
     InvalidResponseError,
     NotFoundError,
     PublisherError,
+    TagsNotListedError,
 )
 from ...core.manifest import (
     ACCEPT,
@@ -207,7 +208,7 @@ class RegistryClient:
             url,
             scopes=[pull_scope(repo_path)],
             what=f"list tags of {self._ref_text(repo_path)}",
-            accept=(200, 404),
+            accept=(200, 404, 405, 501),
             params=params,
             limit=MAX_TAGS_PAGE,
             attempts=attempts,
@@ -282,10 +283,27 @@ class RegistryClient:
         of tags, not JSON or too large, is an invalid answer, never a repository there)."""
         url = self.transport.url(f"/v2/{repo_path}/tags/list")
         reply = self._tags_page(repo_path, url, {"n": "1"}, attempts=attempts)
-        if reply.status != 200:
+        if not self._listed(reply, repo_path):
             return False
         self._tag_names(reply, repo_path)
         return True
+
+    def _listed(self, reply: Reply, repo_path: str) -> bool:
+        """Whether a tag-list answer lists tags: False for a repository the registry says
+        it does not know (404 NAME_UNKNOWN); TagsNotListedError when it answers for the
+        list without listing it (another 404, 405, 501), as a mirror that serves every
+        tag by name may: a tag is then never said missing on the list's word."""
+        if reply.status == 200:
+            return True
+        if reply.status == 404 and "NAME_UNKNOWN" in reply.error_codes:
+            return False
+        raise self.transport.error(
+            TagsNotListedError,
+            f"the registry does not list the tags of {repo_path} "
+            f"(GET /v2/{repo_path}/tags/list answered HTTP {reply.status})",
+            status=reply.status,
+            hint="the tags a command needs are asked one by one there",
+        )
 
     def resolve(
         self, ref: Reference, *, attempts: int | None = None, expected: str | None = None
@@ -420,7 +438,8 @@ class RegistryClient:
         return reply.status == 200
 
     def list_tags(self, repo_path: str) -> list[str]:
-        """Every tag of the repository (all pages); ``[]`` when the repository is missing."""
+        """Every tag of the repository (all pages); ``[]`` when the repository is missing
+        (404 NAME_UNKNOWN); TagsNotListedError when the registry does not list tags."""
         tags: list[str] = []
         url: str | None = self.transport.url(f"/v2/{repo_path}/tags/list?n={self.tags_page_size}")
         pages = 0
@@ -434,7 +453,7 @@ class RegistryClient:
                     "sending the same page over (its Link header), or ask its operator",
                 )
             reply = self._tags_page(repo_path, url, None)
-            if reply.status == 404:
+            if not self._listed(reply, repo_path):
                 return []
             tags.extend(self._tag_names(reply, repo_path))
             url = self.transport.next_link(reply)
