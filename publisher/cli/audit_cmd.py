@@ -76,7 +76,12 @@ def audit_command(
     repaired; --json prints the report all the same), as is one that fails the
     repair's requests through the retries, its writes or the reads of one
     copied from (run the repair again once it answers): exit 7 when nothing else is wrong (6 when one was rate limited),
-    12 when a registry that answered has a defect. A registry that names other
+    12 when a registry that answered has a defect. A registry that refuses a
+    repair's write (read-only, an immutable tag, a denied push) is a
+    refused-write defect beside what is left on it, the others still audited
+    and repaired (exit 12; for an immutable tag the tip says the floating tags
+    must be overwritable there). A registry that does not list tags (404 or 405
+    on its tag list) is asked for each tag the records imply, with a warning. A registry that names other
     content than it serves (a HEAD or a body altered on the way) is one defect
     too, the others still audited and repaired: exit 8. --json prints {"ok", "releases", "findings", "unreachable",
     "rate_limited", "repaired", "unrepairable", "moved"}; a failed audit adds

@@ -433,7 +433,11 @@ def publish_command(
     pin already holds the line or it is a republish (--reason). Images built on
     STAND-IN bases (labelled dev.publisher.stand-in=true, or whose `php -v` says
     -standin) are refused (exit 3) before any tag is written unless matrix.yaml says
-    `stand_in: true`.
+    `stand_in: true`. The floating tags (php-X.Y, latest) must be overwritable on
+    every registry: one refusing to move them as immutable stops the run, its tip
+    to turn tag immutability off for them there. A registry that does not list
+    tags (404 or 405 on its tag list) is asked for each tag the run needs, with a
+    warning.
 
     \b
     Examples:

@@ -55,6 +55,9 @@ RATE_LIMITED = "rate-limited"  # the registry rate-limited the reads: nothing on
 #: the registry named other content than it served (a lying registry, or a proxy in front
 #: of it): nothing on it was judged
 INVALID = "invalid-response"
+#: the registry refused a write of the repair (read-only, an immutable tag, a denied
+#: push): what the repair would have restored on it is still listed beside it
+REFUSED = "refused-write"
 #: The kinds that say a registry did not answer (nothing on it was judged).
 UNANSWERED = (UNREACHABLE, RATE_LIMITED)
 #: The kinds that say nothing on a registry was judged.
@@ -75,6 +78,7 @@ KINDS = (
     UNREACHABLE,
     RATE_LIMITED,
     INVALID,
+    REFUSED,
 )
 
 
@@ -161,6 +165,8 @@ class Finding:
             text = f"rate-limited the reads, so nothing on it was checked: {self.detail}"
         elif self.kind == INVALID:
             text = f"sent an invalid response, so nothing on it was judged: {self.detail}"
+        elif self.kind == REFUSED:
+            text = f"refused the repair's writes, so what they would restore is left: {self.detail}"
         else:
             text = f"{self.tag}: {self.detail}"
         if self.kind == FLOATING and self.detail:

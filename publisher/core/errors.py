@@ -259,6 +259,28 @@ class TagsNotListedError(RegistryError):
     label = "tag list not served"
 
 
+def refused_as_immutable(exc: BaseException) -> bool:
+    """Whether a registry refused a tag write saying the tag is immutable (a 400
+    TAG_INVALID "tag is immutable", Harbor's 403 "configured as immutable", a 409): a
+    rerun gets the same refusal until the registry's setting changes."""
+    if isinstance(exc, DeniedError) and exc.policy is not None:
+        return exc.policy == "immutable"
+    return (
+        isinstance(exc, RegistryError)
+        and exc.status in (400, 403, 409)
+        and "immutable" in exc.message.lower()
+    )
+
+
+#: What to do about a registry that refuses to move a floating tag (``refused_as_immutable``).
+IMMUTABLE_TIP = (
+    "the registry refuses to overwrite the tag, saying it is immutable: the floating tags "
+    "(`php-X.Y`, `latest`) move with every release, so they must be overwritable there: "
+    "turn off tag immutability for them on that registry (a republish rewrites the vX.Y.Z "
+    "pins too), then rerun"
+)
+
+
 class AuthError(RegistryError):
     exit_code = 4
     label = "authentication failed"

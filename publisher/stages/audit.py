@@ -47,6 +47,7 @@ from ..core import audit_rules as rules
 from ..core import verify_rules
 from ..core.config import Config, Registry
 from ..core.errors import (
+    IMMUTABLE_TIP,
     UNANSWERED,
     AuthError,
     InvalidResponseError,
@@ -54,6 +55,7 @@ from ..core.errors import (
     RateLimitedError,
     RegistryError,
     Unanswered,
+    refused_as_immutable,
     unanswered_tip,
 )
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
@@ -125,6 +127,11 @@ class AuditReport:
     def invalid(self) -> dict[str, str]:
         """Registry name -> the content it named but did not serve."""
         return {f.registry: f.detail for f in self.findings if f.kind == rules.INVALID}
+
+    @property
+    def refused(self) -> dict[str, str]:
+        """Registry name -> the write of the repair it refused."""
+        return {f.registry: f.detail for f in self.findings if f.kind == rules.REFUSED}
 
     @property
     def unanswered(self) -> dict[str, str]:
@@ -235,6 +242,10 @@ class Auditor:
         #: or that named other content than it stored or served -> the error: its other
         #: repairs are not tried, and the report names it as down (or as invalid)
         self.failed: dict[str, Unaudited] = {}
+        #: label of each repository that refused a repair's request (read-only, an
+        #: immutable tag, a denied push: an answer no retry changes) -> the error: its
+        #: other repairs are not tried, and the report names it as refusing
+        self.refused: dict[str, RegistryError] = {}
         #: target label -> the tags the records hold to a digest there (``actual``)
         self._held: dict[str, frozenset[str]] = {}
 
@@ -746,15 +757,18 @@ class Auditor:
         todo = sorted(found, key=lambda f: (order[f.kind], labels.index(f.registry), f.tag))
         for finding in todo:
             target = by_label[finding.registry]
-            if target.label in self.failed:
-                continue  # said once, as a registry that could not be reached
+            if target.label in self.failed or target.label in self.refused:
+                continue  # said once, as a registry that could not be reached or refused
             try:
                 self._repair(finding, target, report)
-            except NOT_AUDITED as exc:  # the other repositories are still repaired
+            except RegistryError as exc:  # the other repositories are still repaired
                 # the registry that failed: the one repaired, or the one copied from
                 hosts = (target, *self.targets)
                 failed = next((t for t in hosts if self.client(t).host == exc.registry), target)
-                self.failed[failed.label] = exc
+                if isinstance(exc, NOT_AUDITED):
+                    self.failed[failed.label] = exc
+                else:
+                    self.refused[failed.label] = exc
 
     def _repair(self, finding: rules.Finding, target: Target, report: AuditReport) -> None:
         """Restore what ``finding`` says is wrong in ``target``'s repository."""
@@ -854,8 +868,26 @@ def audit(
                 )
             )
             again.advice[label] = exc.hint
+    # A registry that refused a write (read-only, an immutable tag, a denied push) is one
+    # finding beside what is still wrong on it.
+    for label in in_matrix_order(auditor.refused, again.targets):
+        refusal = auditor.refused[label]
+        if label not in again.unanswered and label not in again.invalid:
+            failed.append(
+                rules.Finding(label, rules.REFUSED, "", None, None, None, refusal.message)
+            )
+            again.advice[label] = refused_advice(refusal, locations.command("audit", "--repair"))
     again.findings[:0] = failed  # first, in matrix.yaml's order
     return again
+
+
+def refused_advice(exc: RegistryError, rerun: str = "publisher audit --repair") -> str:
+    """What to do about a registry that refused a repair's write: make the tags
+    overwritable when it said they are immutable, else what its refusal says; then
+    ``rerun``."""
+    if refused_as_immutable(exc):
+        return f"{IMMUTABLE_TIP} `{rerun}`"
+    return f"{exc.hint or 'check what the registry said'}; then rerun `{rerun}`"
 
 
 def nothing_recorded(notes_dir: Path, primary: Registry) -> str:
@@ -925,6 +957,11 @@ def advice(
             f"{label}: {report.advice.get(label) or 'check the registry'}"
             + _others_audited(report, [label], repaired=repaired, joined="; ")
         )
+    for label in in_matrix_order(report.refused, report.targets):
+        tips.append(
+            f"{label}: {report.advice.get(label) or 'check the registry'}"
+            + _others_audited(report, [label], repaired=repaired, joined="; ")
+        )
     if any(f.kind == rules.UNRECORDED for f in report.defects):
         tips.append(
             "no floating tag follows a release without a record, and a repair leaves its "
@@ -947,11 +984,12 @@ def advice(
             rules.OTHER_CONTENT,
             rules.UNRECORDED_LINE,
             *rules.NOT_JUDGED,
+            rules.REFUSED,
         )
         and (f.release, f.expected) not in contradicted
         # what a repair left on a registry that stopped answering (one named with others,
         # "hub, ghcr", when they disagree), the rerun of the repair restores
-        and not (repaired and set(f.registry.split(", ")) & set(report.unanswered))
+        and not (repaired and set(f.registry.split(", ")) & {*report.unanswered, *report.refused})
     ]
     if contradicted:
         releases = sorted({release for release, _ in contradicted if release})

@@ -59,6 +59,7 @@ from ..core import plan as planning
 from ..core import publish_plan as pp
 from ..core.config import Config, Registry
 from ..core.errors import (
+    IMMUTABLE_TIP,
     REHEARSAL_RERUN,
     ConfigError,
     MissingDockerfileError,
@@ -70,6 +71,7 @@ from ..core.errors import (
     UsageError,
     VerificationError,
     file_error,
+    refused_as_immutable,
 )
 from ..core.fileio import counted, write_atomic_set
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
@@ -1847,7 +1849,10 @@ class Publisher:
             try:
                 self.write_pins(pending)
             except PublisherError as exc:
-                raise self._left_behind(exc) from None
+                left = self._left_behind(exc)
+                if refused_as_immutable(exc):  # a rerun meets the same refusal
+                    left.hint = f"{IMMUTABLE_TIP} the same command"
+                raise left from None
             applied += pending
         raise VerificationError(
             [f"floating tags kept changing after {FLOATING_ROUNDS} rounds (concurrent releases?)"],
