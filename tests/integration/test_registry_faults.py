@@ -1308,6 +1308,25 @@ def test_an_immutable_tag_403_names_the_immutability_rule(
     assert "username and password" not in (error.hint or ""), error.hint
 
 
+def test_a_reason_of_its_own_after_the_credentials_were_taken_is_a_rule_of_the_registry(
+    token_registry: Any, repo: str, proxy_for: Callable[[Any], FaultProxy], tmp_path: Path
+) -> None:
+    """A 403 with a reason not about access, after the token server granted a token for
+    the credentials: a rule of the registry, its reason quoted, not the password."""
+    proxy = proxy_for(token_registry)
+    client = client_via(proxy, FakeClock().policy(), credentials=token_registry.pusher)
+    image = make_image(platforms=["linux/amd64"], seed=34).images[0]
+    digest = client.push_layout(write_layout(image, tmp_path / "l"), repo)
+    reason = "listing tags is disabled on this mirror"
+    proxy.add(Fault("status", method="GET", path="/tags/list", status=403, body=denied(reason)))
+    with pytest.raises(DeniedError) as info:
+        client.list_tags(repo)
+    error = info.value
+    assert digest and error.policy == "rule" and error.exit_code == 4
+    assert reason in error.message
+    assert "by a rule of its own" in (error.hint or ""), error.hint
+
+
 def test_an_account_denied_an_operation_after_its_credentials_were_taken_is_told_about_rights(
     token_registry: Any, repo: str, proxy_for: Callable[[Any], FaultProxy], tmp_path: Path
 ) -> None:
@@ -1330,7 +1349,13 @@ def test_an_account_denied_an_operation_after_its_credentials_were_taken_is_told
 
 @pytest.mark.parametrize(
     ("reason", "policy"),
-    [("listing tags is disabled on this mirror", "rule"), ("requested access is denied", None)],
+    [
+        ("storage quota exceeded for this project", "quota"),
+        ("requested access is denied", None),
+        # a reason naming no rule, sent to no credentials, is about access: the login tip
+        ("you are not allowed to pull this repository", None),
+        ("listing tags is disabled on this mirror", None),
+    ],
 )
 def test_an_anonymous_403_is_a_policy_refusal_only_when_its_reason_names_one(
     reason: str, policy: str | None, proxy: FaultProxy, repo: str

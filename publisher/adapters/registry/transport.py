@@ -417,7 +417,8 @@ def _html_text(text: str) -> str:
 
 def _policy_of(body: bytes, described: str) -> str | None:
     """The rule a 403 names as its reason ("quota", "immutable", or "rule": a reason the
-    registry gave in its error JSON that is not about access), None when it names none."""
+    registry gave in its error JSON that is not about access, taken as a rule only once
+    the registry took the credentials), None when it names none."""
     stated = " ".join(message for _, message in _error_entries(body) if message)
     text = f"{stated} {described}"
     if _IMMUTABLE_RE.search(text):
@@ -1657,6 +1658,11 @@ class Transport:
         suffix = f": {detail}" if detail else ""
         policy = _policy_of(reply.body, detail)
         accepted = self.credentials is not None and self.accepted
+        if policy == "rule" and not accepted:
+            # Any other reason, sent anonymously or with credentials never taken ("you are
+            # not allowed to pull this repository", "not a member"), is most likely about
+            # access: the login tip, with the reason quoted, not "the credentials are fine".
+            policy = None
         if policy is None and not accepted:
             return self._auth_failed(
                 f"{what}: access denied (HTTP 403)",
