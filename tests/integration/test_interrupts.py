@@ -582,14 +582,15 @@ LazyGroup(commands={"hang": hang})(["hang"], obj=State(env={}))
 
 
 #: ``python -c HOOKED TARGET HOW ARGS...``: ``python -m publisher ARGS...`` whose import of
-#: the module TARGET first gets SIGINT: HOW ``now`` while the module is in ``sys.modules``
+#: the module TARGET first gets SIGINT (or the signal HOOK_SIGNAL names): HOW ``now`` while the module is in ``sys.modules``
 #: yet empty (partly initialised), ``callback`` inside a weakref callback, as when the
 #: signal lands in the import machinery's own (the handler's exception is lost there).
 HOOKED = """
-import runpy, signal, sys, weakref
+import os, runpy, signal, sys, weakref
 from importlib.machinery import PathFinder
 
 target, how = sys.argv[1], sys.argv[2]
+sent = getattr(signal, os.environ.get("HOOK_SIGNAL", "SIGINT"))
 
 
 class Hook:
@@ -601,13 +602,13 @@ class Hook:
 
         def exec_module(module):
             if how == "now":
-                signal.raise_signal(signal.SIGINT)
+                signal.raise_signal(sent)
             else:
                 class Thing:
                     pass
 
                 thing = Thing()
-                ref = weakref.ref(thing, lambda _: signal.raise_signal(signal.SIGINT))
+                ref = weakref.ref(thing, lambda _: signal.raise_signal(sent))
                 del thing
             run(module)
 
@@ -624,10 +625,10 @@ OFFLINE = ["--config", "examples/offline/matrix.yaml"]
 
 
 def _sigint_while_importing(
-    tmp_path: Path, target: str, how: str, args: list[str]
+    tmp_path: Path, target: str, how: str, args: list[str], sent: str = "SIGINT"
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "PUBLISHER_"))}
-    env.update(PYTHONPATH=str(ROOT), PUBLISHER_CACHE_DIR=str(tmp_path / "cache"))
+    env.update(PYTHONPATH=str(ROOT), PUBLISHER_CACHE_DIR=str(tmp_path / "cache"), HOOK_SIGNAL=sent)
     return subprocess.run(
         [sys.executable, "-c", HOOKED, target, how, *args],
         cwd=ROOT,
@@ -669,3 +670,17 @@ def test_ctrl_c_while_a_module_loads_ends_the_run_interrupted_in_one_line(
     assert all(line.startswith("  ") for line in lines[said + 1 :]), result.stderr  # its tip
     before = lines[:said]  # what `plan` warns first
     assert all(line.startswith(("warning: ", "  ")) for line in before), result.stderr
+
+
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_or_sighup_while_the_cli_loads_ends_the_run_in_one_line(
+    tmp_path: Path, sent: signal.Signals
+) -> None:
+    """Before the CLI's handlers are installed, SIGTERM and SIGHUP too end the run with
+    the one interrupted line and 128 + the signal, not a silent death."""
+    result = _sigint_while_importing(
+        tmp_path, "click", "now", ["plan", "v1.0.0", *OFFLINE], sent.name
+    )
+    assert result.returncode == 128 + sent, result.stderr
+    assert result.stderr == f"interrupted by {sent.name}: stopped before finishing\n"
+    assert result.stdout == ""
