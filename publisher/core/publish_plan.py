@@ -1069,6 +1069,51 @@ def floating_disagreements(publish_plan: PublishPlan, moved: Moved | None = None
     return found
 
 
+def platforms_lost(
+    plan: planning.Plan,
+    publish_plan: PublishPlan,
+    known: Mapping[str, tuple[str, Collection[str]]],
+) -> list[str]:
+    """The floating tags (``php-X.Y``, ``latest``) the plan moves from an index listing a
+    platform to one that lacks it, in words, one per tag, releases and platforms lost:
+    their consumers on those platforms lose their image. A release may narrow a line's
+    platforms on purpose, so this is said, never refused. ``known``: index digest ->
+    (its release, its platforms), from the records; a tag whose index now is none of
+    them is not judged. The index it moves to is this release's line (its platforms as
+    the plan says, known before the builds), else one ``known`` names."""
+    this = {line.php: {p.value for p in line.platforms} for line in plan.lines}
+    found: dict[tuple[str, str, str, tuple[str, ...]], list[str]] = {}
+    for move in publish_plan.floating_moves:
+        if not move.changes or move.old is None or move.old not in known:
+            continue
+        left, had = known[move.old]
+        if move.source_release == plan.release:
+            php = plan.default_line if move.tag == planning.LATEST else move.tag[len("php-") :]
+            now = this.get(php)
+        else:
+            now = set(known[move.new][1]) if move.new is not None and move.new in known else None
+        lost = tuple(sorted(set(had) - now)) if now is not None else ()
+        if lost and left != move.source_release:
+            key = (move.tag, left, move.source_release, lost)
+            found.setdefault(key, []).append(move.registry)
+    said = []
+    for (tag, left, new, lost), where in found.items():
+        them = "it" if len(lost) == 1 else "them"
+        php = plan.default_line if tag == planning.LATEST else tag[len("php-") :]
+        text = (
+            f"{tag} leaves {left}, whose index lists {', '.join(lost)}, for {new}, whose "
+            f"index lacks {them} (on {', '.join(where)}): consumers of {tag} on "
+            f"{', '.join(lost)} get no image from it once it moves"
+        )
+        if new == plan.release:
+            text += (
+                f"; a release may narrow a line's platforms on purpose, else add {them} to "
+                f"PHP {php}'s platforms in matrix.yaml before publishing {new}"
+            )
+        said.append(text)
+    return said
+
+
 def release_tags_apart(
     registry: str, tags: Mapping[str, str], releases: Iterable[str]
 ) -> list[tuple[str, str]]:

@@ -134,7 +134,7 @@ class PlannedRun:
     indexes: dict[str, LineIndex]
     copies: pp.CopySource | None = None
     #: warnings said once the plan is shown: ``planning.lines_left_behind`` on the
-    #: primary, ``planning.unfinished_above``
+    #: primary, ``planning.unfinished_above``, ``publish_plan.platforms_lost``
     left_behind: tuple[str, ...] = ()
     #: the floating tags the registries would carry different releases under, in words
     #: (``publish_plan.floating_disagreements``, a repository move's left out)
@@ -1081,14 +1081,34 @@ class Publisher:
         unfinished = planning.unfinished_above(
             self.release, tags_present, self.recorded, self.options.locations
         )
+        narrowed = pp.platforms_lost(p, publish_plan, self.recorded_indexes(publish_plan))
         return PlannedRun(
             p,
             publish_plan,
             indexes,
             observed.copies,
-            (*left_behind, *unfinished),
+            (*left_behind, *unfinished, *narrowed),
             tuple(disagree),
         )
+
+    def recorded_indexes(
+        self, publish_plan: pp.PublishPlan
+    ) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """Each index a record in the notes directory names -> (its release, its
+        platforms), read only when the plan moves a floating tag off an index (the plan
+        reads the tags' digests, not their indexes): what ``pp.platforms_lost`` judges the
+        move by. A record that cannot be read is left out (``audit`` names it)."""
+        if not any(m.changes and m.old is not None for m in publish_plan.floating_moves):
+            return {}
+        known: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for tag in self.recorded:
+            try:
+                record = notes_mod.load_record(self.options.notes_dir, tag)
+            except (PublisherError, OSError):
+                continue
+            for line in record.lines if record is not None else ():
+                known[line.index_digest] = (tag, tuple(p.platform.value for p in line.platforms))
+        return known
 
     def repository_moves(self) -> tuple[dict[str, frozenset[str]], list[str]]:
         """Per registry, the recorded releases whose record places them in another

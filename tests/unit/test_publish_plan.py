@@ -986,3 +986,36 @@ def test_one_lines_legs_built_from_different_dockerfiles_are_refused_naming_each
         f"(`publisher build v1.2.0 --php {line.php} --platform P --digest-file F --rebuild "
         "--config m.yaml` for each;"
     ) in (caught.value.hint or "")
+
+
+def test_a_floating_tag_moving_to_an_index_with_fewer_platforms_is_named_with_what_it_loses():
+    """v1.1.0 builds PHP 8.3 for linux/amd64 only: php-8.3 leaves v1.0.0's index, which
+    lists linux/arm64 too, on every registry (said once, before the builds as after);
+    php-8.4 and latest keep their platforms; an index no record names is not judged."""
+    from publisher.core.publish_plan import platforms_lost
+
+    w = World()
+    c = cfg()
+    w.publish(c, "v1.0.0")
+    both = ("linux/amd64", "linux/arm64")
+    known = {digest(f"v1.0.0/{php}"): ("v1.0.0", both) for php in ("8.3", "8.4")}
+    amd64 = tuple(p for p in c.line("8.3").platforms if p.value == "linux/amd64")
+    narrowed = dataclasses.replace(
+        c,
+        lines=tuple(
+            dataclasses.replace(line, platforms=amd64) if line.php == "8.3" else line
+            for line in c.lines
+        ),
+    )
+    p = planning.plan(narrowed, "v1.1.0", {n: list(t) for n, t in w.tags.items()})
+    for cands in ({}, {line.php: candidate("v1.1.0", line.php) for line in c.lines}):
+        planned = plan_publish(p, w.observe(p), cands, primary="hub")
+        assert platforms_lost(p, planned, known) == [
+            "php-8.3 leaves v1.0.0, whose index lists linux/arm64, for v1.1.0, whose index "
+            "lacks it (on hub, ghcr): consumers of php-8.3 on linux/arm64 get no image from "
+            "it once it moves; a release may narrow a line's platforms on purpose, else add "
+            "it to PHP 8.3's platforms in matrix.yaml before publishing v1.1.0"
+        ]
+        assert platforms_lost(p, planned, {}) == []
+    same = planning.plan(c, "v1.1.0", {n: list(t) for n, t in w.tags.items()})
+    assert platforms_lost(same, plan_publish(same, w.observe(same), {}, primary="hub"), known) == []
