@@ -17,6 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from ..resolve import user_home
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - no flock here: runs sharing a directory are not fenced
+    fcntl = None  # type: ignore[assignment]
 from .errors import (
     CWD_GONE_HINT,
     SYMLINK_LOOP,
@@ -618,6 +623,27 @@ def temp_dir(prefix: str, parent: str | os.PathLike[str] | None = None) -> Itera
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def directory_locked(directory: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``directory`` itself (opened read-only, so no lock
+    file appears in it) while the block runs: two runs that read a file in it, change it
+    and write it back take turns, neither dropping what the other wrote. Where there is
+    no ``flock`` (no fcntl, a file system refusing it) or the directory cannot be opened,
+    the block runs unguarded, as before."""
+    fd = None
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fd = os.open(directory, os.O_RDONLY | _CLOEXEC | getattr(os, "O_DIRECTORY", 0))
+    try:
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # (the lock goes with it)
 
 
 def link_beside(source: Path, into: Path, *, but: str) -> None:

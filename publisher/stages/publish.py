@@ -73,7 +73,7 @@ from ..core.errors import (
     file_error,
     refused_as_immutable,
 )
-from ..core.fileio import counted, write_atomic_set
+from ..core.fileio import counted, directory_locked, write_atomic_set
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import REASON, Locations
 from ..core.platforms import Platform
@@ -2229,7 +2229,22 @@ class Publisher:
         """Write the notes, the size history and the pins file; ``keep`` leaves the
         notes files that exist as they are (only a missing one is written); ``taken``:
         the floating tags a release published meanwhile took (``taken_meanwhile``), said
-        in the Markdown notes. Returns the Markdown, JSON and pins files' paths."""
+        in the Markdown notes. Returns the Markdown, JSON and pins files' paths.
+
+        Another run writing its notes into the same directory (another tag) reads and
+        rewrites the size history too: each does it holding an exclusive ``flock`` on the
+        directory (``directory_locked``), so that neither drops the other's sizes."""
+        with directory_locked(self.options.notes_dir):
+            return self._write_notes(facts, keep=keep, taken=taken)
+
+    def _write_notes(
+        self,
+        facts: notes_mod.ReleaseFacts,
+        *,
+        keep: bool,
+        taken: Mapping[str, Sequence[str]] | None,
+    ) -> tuple[Path, Path, Path]:
+        """``write_notes``, once the notes directory is held."""
         history_path = notes_mod.size_history_path(self.options.notes_dir)
         if history_path.exists():
             history = notes_mod.load_size_history(self.options.notes_dir)
