@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
+from pathlib import Path
 
 import click
 
-from ..core import notes, reference, render
+from ..core import notes, publish_plan, reference, render
 from ..core import plan as planning
 from ..core.config import Config
-from ..core.errors import StaleDockerfilesError, UsageError
+from ..core.errors import PublisherError, StaleDockerfilesError, UsageError
 from ..core.version import parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state, print_report
@@ -58,7 +59,9 @@ def plan_command(
     lines and platforms, whatever matrix.yaml says today. A recorded line
     matrix.yaml no longer has is left out with a warning, as a rerun leaves it
     out; with --reason it is refused (exit 3), as `publish --reason` and
-    `republish` refuse it, before any leg is built.
+    `republish` refuse it, before any leg is built. A floating tag the release
+    takes from an --existing release whose record lists a platform this release's
+    line lacks is named in a warning, with the platforms it loses.
 
     \b
     Examples:
@@ -99,6 +102,11 @@ def plan_command(
     if _record is None:
         for text in planning.lines_left_behind(version, existing_tags, cfg.line_names):
             state.output.warning(text)
+    records = options.notes_dir_of(cfg, scope.notes_dir)
+    for text in publish_plan.platforms_lost_planned(
+        result, existing, lambda tag, floating: _recorded_platforms(records, tag, floating)
+    ):
+        state.output.warning(text)
     follow = planning.default_line_left_out(
         cfg, version, recorded=_record is not None, tags=existing_tags
     )
@@ -147,6 +155,21 @@ def plan_command(
         )
     if not as_json:  # said above, before the JSON
         state.warn_matrix(cfg, upcoming, whole)
+
+
+def _recorded_platforms(notes_dir: Path, release: str, floating: str) -> list[str] | None:
+    """The platforms of the index the floating tag ``floating`` carries in ``release``, as
+    its record in ``notes_dir`` says (None: no record, or one that cannot be read)."""
+    try:
+        record = notes.load_record(notes_dir, release)
+    except (PublisherError, OSError):
+        return None
+    if record is None:
+        return None
+    php = record.default_line if floating == planning.LATEST else floating[len("php-") :]
+    if php not in record.line_names:
+        return None
+    return [p.platform.value for p in record.line(php).platforms]
 
 
 def _partial_existing(

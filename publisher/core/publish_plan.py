@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..resolve import sha256_digest, short_digest
@@ -1069,37 +1069,80 @@ def floating_disagreements(publish_plan: PublishPlan, moved: Moved | None = None
     return found
 
 
+#: One floating tag's move on one registry, as ``platforms_lost`` judges it: (registry,
+#: tag, the release it leaves, that index's platforms, the release it moves to, that
+#: index's platforms).
+FloatingLoss = tuple[str, str, str, Collection[str], str, Collection[str]]
+
+
 def platforms_lost(
     plan: planning.Plan,
     publish_plan: PublishPlan,
     known: Mapping[str, tuple[str, Collection[str]]],
 ) -> list[str]:
     """The floating tags (``php-X.Y``, ``latest``) the plan moves from an index listing a
-    platform to one that lacks it, in words, one per tag, releases and platforms lost:
-    their consumers on those platforms lose their image. A release may narrow a line's
-    platforms on purpose, so this is said, never refused. ``known``: index digest ->
+    platform to one that lacks it, in words (``lost_words``). ``known``: index digest ->
     (its release, its platforms), from the records; a tag whose index now is none of
     them is not judged. The index it moves to is this release's line (its platforms as
     the plan says, known before the builds), else one ``known`` names."""
     this = {line.php: {p.value for p in line.platforms} for line in plan.lines}
-    found: dict[tuple[str, str, str, tuple[str, ...]], list[str]] = {}
+    moves: list[FloatingLoss] = []
     for move in publish_plan.floating_moves:
         if not move.changes or move.old is None or move.old not in known:
             continue
         left, had = known[move.old]
         if move.source_release == plan.release:
-            php = plan.default_line if move.tag == planning.LATEST else move.tag[len("php-") :]
-            now = this.get(php)
+            now = this.get(_line_of(plan, move.tag))
         else:
             now = set(known[move.new][1]) if move.new is not None and move.new in known else None
-        lost = tuple(sorted(set(had) - now)) if now is not None else ()
-        if lost and left != move.source_release:
-            key = (move.tag, left, move.source_release, lost)
-            found.setdefault(key, []).append(move.registry)
+        if now is not None:
+            moves.append((move.registry, move.tag, left, had, move.source_release, now))
+    return lost_words(plan, moves)
+
+
+def platforms_lost_planned(
+    plan: planning.Plan,
+    existing: Mapping[str, Iterable[str]],
+    platforms_of: Callable[[str, str], Collection[str] | None],
+) -> list[str]:
+    """``platforms_lost`` of an offline plan (``publisher plan --existing``): each floating
+    tag the release takes, from the release it follows among ``existing`` (registry ->
+    tags) before; ``platforms_of(release, tag)``: the platforms of the index ``tag`` would
+    carry in that published release, from its record (None: not judged)."""
+    this = {line.php: {p.value for p in line.platforms} for line in plan.lines}
+    lines = [line.php for line in plan.lines]
+    moves: list[FloatingLoss] = []
+    for name, tags in planning.settled(existing).items():
+        before = {f.tag: f.source_release for f in planning.floating_tags(name, tags, lines)}
+        for f in plan.floating_for(name):
+            left = before.get(f.tag)
+            now = this.get(_line_of(plan, f.tag))
+            if not f.this_release or left is None or left == f.source_release or now is None:
+                continue
+            had = platforms_of(left, f.tag)
+            if had is not None:
+                moves.append((name, f.tag, left, had, f.source_release, now))
+    return lost_words(plan, moves)
+
+
+def _line_of(plan: planning.Plan, tag: str) -> str:
+    """The line of this release the floating ``tag`` follows."""
+    return plan.default_line if tag == planning.LATEST else tag[len("php-") :]
+
+
+def lost_words(plan: planning.Plan, moves: Iterable[FloatingLoss]) -> list[str]:
+    """Of ``moves``, each that leaves an index listing a platform for one that lacks it,
+    in words, one per tag, releases and platforms lost (with the registries): the tag's
+    consumers on those platforms lose their image. A release may narrow a line's
+    platforms on purpose, so this is said, never refused."""
+    found: dict[tuple[str, str, str, tuple[str, ...]], list[str]] = {}
+    for registry, tag, left, had, new, now in moves:
+        lost = tuple(sorted(set(had) - set(now)))
+        if lost and left != new:
+            found.setdefault((tag, left, new, lost), []).append(registry)
     said = []
     for (tag, left, new, lost), where in found.items():
         them = "it" if len(lost) == 1 else "them"
-        php = plan.default_line if tag == planning.LATEST else tag[len("php-") :]
         text = (
             f"{tag} leaves {left}, whose index lists {', '.join(lost)}, for {new}, whose "
             f"index lacks {them} (on {', '.join(where)}): consumers of {tag} on "
@@ -1108,7 +1151,7 @@ def platforms_lost(
         if new == plan.release:
             text += (
                 f"; a release may narrow a line's platforms on purpose, else add {them} to "
-                f"PHP {php}'s platforms in matrix.yaml before publishing {new}"
+                f"PHP {_line_of(plan, tag)}'s platforms in matrix.yaml before publishing {new}"
             )
         said.append(text)
     return said

@@ -1094,3 +1094,30 @@ def test_a_bad_debug_variable_with_json_is_said_on_stdout_as_json(cli, args):
     assert "Invalid value for PUBLISHER_DEBUG" in document["error"]["message"]
     assert "Invalid value for PUBLISHER_DEBUG" in result.stderr
     assert cli(*[a for a in args if a != "--json"], env={"PUBLISHER_DEBUG": "maybe"}).stdout == ""
+
+
+def test_plan_warns_when_a_floating_tag_would_leave_a_platform_its_record_lists(cli, tmp_path):
+    """v1.0.0's record has PHP 8.4 for linux/amd64 and linux/arm64; v3.0.0's matrix builds
+    it for linux/amd64 only: its plan says php-8.4 and latest lose linux/arm64 (on every
+    registry, said once each). Without that record, or with both platforms, nothing."""
+    notes = _published_v1(tmp_path, "8.4", {"8.4": ("linux/amd64", "linux/arm64")})
+    matrix = _committed_matrix_with(tmp_path, *NARROW_84)
+    given = ["--existing", "v1.0.0", "--existing", "v1.0.0-php-8.4"]
+    flat = " ".join(
+        cli(
+            "plan", "v3.0.0", "--config", str(matrix), "--notes-dir", str(notes), *given
+        ).output.split()
+    )
+    for tag in ("php-8.4", "latest"):
+        said = (
+            f"warning: {tag} leaves v1.0.0, whose index lists linux/arm64, for v3.0.0, whose "
+            f"index lacks it (on dockerhub, ghcr): consumers of {tag} on linux/arm64 get no "
+            "image from it once it moves; a release may narrow a line's platforms on purpose, "
+            "else add it to PHP 8.4's platforms in matrix.yaml before publishing v3.0.0"
+        )
+        assert flat.count(said) == 1, flat
+    for argv in (
+        ["--config", str(matrix), "--notes-dir", str(tmp_path / "none"), *given],
+        ["--notes-dir", str(notes), *given],
+    ):
+        assert "leaves v1.0.0" not in " ".join(cli("plan", "v3.0.0", *argv).output.split())
