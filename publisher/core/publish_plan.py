@@ -1100,6 +1100,23 @@ def platforms_lost(
     return lost_words(plan, moves)
 
 
+def followed_before(
+    plan: planning.Plan,
+    tags_present: Mapping[str, Iterable[str]],
+    recorded: Collection[str] = (),
+) -> set[str]:
+    """The releases the floating tags of the plan's lines follow on some registry before
+    this release's pins count there (``recorded``: see ``plan.settled``): those whose
+    indexes the floating tags it moves leave."""
+    lines = [line.php for line in plan.lines]
+    this = {tag for line in plan.lines for tag in plan.pins(line.php)}
+    return {
+        f.source_release
+        for name, tags in planning.settled(tags_present, recorded).items()
+        for f in planning.floating_tags(name, tags - this, lines)
+    }
+
+
 def platforms_lost_planned(
     plan: planning.Plan,
     existing: Mapping[str, Iterable[str]],

@@ -1081,7 +1081,9 @@ class Publisher:
         unfinished = planning.unfinished_above(
             self.release, tags_present, self.recorded, self.options.locations
         )
-        narrowed = pp.platforms_lost(p, publish_plan, self.recorded_indexes(publish_plan))
+        narrowed = pp.platforms_lost(
+            p, publish_plan, self.recorded_indexes(p, publish_plan, tags_present)
+        )
         return PlannedRun(
             p,
             publish_plan,
@@ -1092,22 +1094,26 @@ class Publisher:
         )
 
     def recorded_indexes(
-        self, publish_plan: pp.PublishPlan
+        self,
+        p: planning.Plan,
+        publish_plan: pp.PublishPlan,
+        tags_present: Mapping[str, Sequence[str]],
     ) -> dict[str, tuple[str, tuple[str, ...]]]:
-        """Each index a record in the notes directory names -> (its release, its
-        platforms), read only when the plan moves a floating tag off an index (the plan
-        reads the tags' digests, not their indexes): what ``pp.platforms_lost`` judges the
-        move by. A record that cannot be read is left out (``audit`` names it)."""
+        """Each index the records of the releases the floating tags followed before this
+        one name -> (its release, its platforms), read only when the plan moves a floating
+        tag off an index (the plan reads the tags' digests, not their indexes): what
+        ``pp.platforms_lost`` judges the move by. A record that cannot be read is left out
+        (``audit`` names it)."""
         if not any(m.changes and m.old is not None for m in publish_plan.floating_moves):
             return {}
         known: dict[str, tuple[str, tuple[str, ...]]] = {}
-        for tag in self.recorded:
+        for tag in pp.followed_before(p, tags_present, self.recorded) & self.recorded:
             try:
                 record = notes_mod.load_record(self.options.notes_dir, tag)
             except (PublisherError, OSError):
                 continue
             for line in record.lines if record is not None else ():
-                known[line.index_digest] = (tag, tuple(p.platform.value for p in line.platforms))
+                known[line.index_digest] = (tag, tuple(f.platform.value for f in line.platforms))
         return known
 
     def repository_moves(self) -> tuple[dict[str, frozenset[str]], list[str]]:

@@ -4,7 +4,7 @@ says so (real registry).
 v1.0.0 publishes PHP 8.4 for linux/amd64 and linux/arm64; v2.0.0's matrix builds it
 for linux/amd64 only. Its dry run and its real run both warn that ``php-8.4`` and
 ``latest`` leave v1.0.0's index, which lists linux/arm64, for one that lacks it; the
-run is not refused and the tags move.
+run is not refused and the tags move. v2.0.1, as narrow as v2.0.0, says nothing.
 """
 
 from __future__ import annotations
@@ -86,3 +86,6 @@ def test_a_release_narrowing_a_line_warns_that_its_floating_tags_lose_a_platform
             ) in said, said
     tags = tag_map(registry.host, repo)
     assert tags["php-8.4"] == tags["latest"] == tags["v2.0.0-php-8.4"]
+    # the next release keeps v2.0.0's platforms: nothing to say
+    (tmp_path / "v2.0.1").mkdir()
+    assert "leaves" not in publish("v2.0.1", ["linux/amd64"], dry_run=False)
