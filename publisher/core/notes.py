@@ -611,9 +611,6 @@ def parse_record(text: str, source: str) -> ReleaseFacts:
         )
         for f in top.objects("floating", optional=True)
     )
-    _check_consistent(
-        top, release, default_line, list(zip(line_fields, lines, strict=True)), floating
-    )
     history = []
     for entry in top.objects("history", optional=True):
         changes = tuple(
@@ -621,6 +618,14 @@ def parse_record(text: str, source: str) -> ReleaseFacts:
             for c in entry.objects("changes")
         )
         history.append(Republish(entry.get("date", str), entry.get("reason", str), changes))
+    _check_consistent(
+        top,
+        release,
+        default_line,
+        list(zip(line_fields, lines, strict=True)),
+        floating,
+        replaced={(php, old) for h in history for php, old, _new in h.changes},
+    )
     return ReleaseFacts(
         release=release,
         stable=top.get("stable", bool),
@@ -658,11 +663,15 @@ def _check_consistent(
     default_line: str,
     lines: list[tuple[_Fields, LineFacts]],
     floating: tuple[FloatingFacts, ...],
+    *,
+    replaced: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
 ) -> None:
     """Refuse a record whose fields contradict each other (exit 3, naming the field): its
     lines' pins, the default line, the references and the floating tags it moved all come
     from one run, so a record where they disagree was edited, and acting on it would move
-    published pins."""
+    published pins. A floating tag of the release's own may name an index a republish
+    replaced since (``replaced``: the history's (php, old digest) pairs): a newer release
+    took that tag before the republish, so the record keeps it as it was at publication."""
     hint = CONTRADICTION_HINT.format(file=top.source)
 
     def refuse(message: str, where: str) -> ConfigError:
@@ -702,7 +711,7 @@ def _check_consistent(
                 "record does not have",
                 f"{where}.tag",
             )
-        if entry.digest != held.index_digest:
+        if entry.digest != held.index_digest and (php, entry.digest) not in replaced:
             raise refuse(
                 f"{entry.tag} on {entry.registry} is {short_digest(entry.digest)}, but PHP "
                 f"{php}'s index_digest is {short_digest(held.index_digest)}"

@@ -182,6 +182,14 @@ def test_a_republish_after_a_newer_release_records_no_floating_tag_it_does_not_h
     notes = (tmp_path / "release-notes" / "v1.0.0.md").read_text(encoding="utf-8")
     for tag in ("php-8.3", "php-8.4", "latest"):
         assert f"`{tag}`" not in notes, tag
+    # the record reads back as written: its floating tags name the index the republish
+    # replaced, which its history records; verify, audit and a rerun all take it
+    for args in (("verify", "v1.0.0"), ("audit", "--no-anonymous-check")):
+        done = world.run(*args)
+        assert done.returncode == 0, (args, done.stdout + done.stderr)
+    world.publish("v1.0.0", "8.4", extra=("--only", "8.4", "--reason", "CVE-2026-0002"))
+    again = world.record("v1.0.0")
+    assert again["floating"] == at_publication and len(again["history"]) == 2
 
 
 def test_a_rerun_of_a_finished_republish_says_an_earlier_run_republished(
