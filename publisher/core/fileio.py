@@ -626,11 +626,14 @@ def temp_dir(prefix: str, parent: str | os.PathLike[str] | None = None) -> Itera
 
 
 @contextlib.contextmanager
-def directory_locked(directory: str | os.PathLike[str]) -> Iterator[None]:
+def directory_locked(
+    directory: str | os.PathLike[str], waiting: Callable[[], None] | None = None
+) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``directory`` itself (opened read-only, so no lock
     file appears in it) while the block runs: two runs that read a file in it, change it
-    and write it back take turns, neither dropping what the other wrote. Where there is
-    no ``flock`` (no fcntl, a file system refusing it) or the directory cannot be opened,
+    and write it back take turns, neither dropping what the other wrote. ``waiting`` is
+    called once before waiting for another holder (to say so). Where there is no
+    ``flock`` (no fcntl, a file system refusing it) or the directory cannot be opened,
     the block runs unguarded, as before."""
     fd = None
     if fcntl is not None:
@@ -638,8 +641,15 @@ def directory_locked(directory: str | os.PathLike[str]) -> Iterator[None]:
             fd = os.open(directory, os.O_RDONLY | _CLOEXEC | getattr(os, "O_DIRECTORY", 0))
     try:
         if fd is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if waiting is not None:
+                    waiting()
+                with contextlib.suppress(OSError):
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError:
+                pass  # a file system refusing flock: unguarded
         yield
     finally:
         if fd is not None:

@@ -2240,7 +2240,16 @@ class Publisher:
         Another run writing its notes into the same directory (another tag) reads and
         rewrites the size history too: each does it holding an exclusive ``flock`` on the
         directory (``directory_locked``), so that neither drops the other's sizes."""
-        with directory_locked(self.options.notes_dir):
+        notes_dir = self.options.notes_dir
+
+        def waiting() -> None:
+            self.output.progress(
+                f"waiting for another run writing its notes in {notes_dir} to finish "
+                "(it holds the directory's lock; Ctrl-C stops this run, a rerun writes the "
+                "notes)"
+            )
+
+        with directory_locked(notes_dir, waiting):
             return self._write_notes(facts, keep=keep, taken=taken)
 
     def _write_notes(

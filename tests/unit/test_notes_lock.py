@@ -39,11 +39,12 @@ def test_a_run_writing_its_notes_waits_for_another_that_is_rewriting_the_size_hi
 ) -> None:
     notes = tmp_path / "release-notes"
     notes.mkdir()
+    err = io.StringIO()
     stage = Publisher(
         acme_config(lines=("8.4",), registries=("hub",)),
         parse_release("v1.0.0"),
         {},
-        Output(env={}, stream=io.StringIO(), err_stream=io.StringIO()),
+        Output(env={}, stream=io.StringIO(), err_stream=err),
         PublishOptions(notes_dir=notes, jobs=1),
     )
     history = notes_mod.size_history_path(notes)
@@ -65,6 +66,10 @@ def test_a_run_writing_its_notes_waits_for_another_that_is_rewriting_the_size_hi
         writer.join(2.0)
         assert writer.is_alive(), "the notes were written while another run held the directory"
         assert not history.exists()
+        # the wait is said, not silent: a forgotten holder is then found
+        assert f"waiting for another run writing its notes in {notes} to finish" in (
+            err.getvalue()
+        ), err.getvalue()
         # the other run writes what it read, with its own release's sizes, then lets go
         history.write_text(theirs.with_release(facts("v1.1.0", 2_000)).to_json(), encoding="utf-8")
     finally:
@@ -74,6 +79,7 @@ def test_a_run_writing_its_notes_waits_for_another_that_is_rewriting_the_size_hi
     sizes = json.loads(history.read_text(encoding="utf-8"))["releases"]
     assert sizes["v1.0.0"]["8.4"]["linux/amd64"] == 1_000
     assert sizes["v1.1.0"]["8.4"]["linux/amd64"] == 2_000
+    assert err.getvalue().count("waiting for another run") == 1
     assert sorted(p.name for p in notes.iterdir()) == sorted(
         ["size-history.json", "v1.0.0.md", "v1.0.0.json", "v1.0.0.env"]
     )
