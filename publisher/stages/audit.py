@@ -36,6 +36,7 @@ answers arrive in.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -887,7 +888,12 @@ def refused_advice(exc: RegistryError, rerun: str = "publisher audit --repair") 
     ``rerun``."""
     if refused_as_immutable(exc):
         return f"{IMMUTABLE_TIP} `{rerun}`"
-    return f"{exc.hint or 'check what the registry said'}; then rerun `{rerun}`"
+    # a tip that already ends "…, then rerun" (blobs already stored …) names the command
+    # instead of saying it twice
+    said = re.sub(
+        r"[;,]? then rerun(?: \([^()]*\))?$", "", exc.hint or "check what the registry said"
+    )
+    return f"{said}; then rerun `{rerun}`"
 
 
 def nothing_recorded(notes_dir: Path, primary: Registry) -> str:
