@@ -43,7 +43,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
@@ -57,6 +57,9 @@ from tests.support.faultproxy import FaultProxy
 from tests.support.images import PlatformImage, TestImage, push_raw
 from tests.support.tls import self_signed
 from tests.support.tokenserver import TokenServer
+
+if TYPE_CHECKING:
+    from tests.integration.test_record_scope import World
 
 BASIC_USER = "alice"
 BASIC_PASSWORD = "alice-basic-secret-0f1e"
@@ -304,3 +307,22 @@ def write_matrix_file(
 @pytest.fixture
 def write_matrix() -> Callable[..., Path]:
     return write_matrix_file
+
+
+@pytest.fixture
+def ghcr_behind_a_proxy(
+    tmp_path: Path,
+    fresh_registry: Callable[..., LocalRegistry],
+    proxy_for: Callable[[Any], FaultProxy],
+    write_matrix: Callable[..., Path],
+) -> tuple[LocalRegistry, LocalRegistry, FaultProxy, World, Path]:
+    """hub and ghcr, fresh, ghcr behind a fault proxy (``front``); a world publishing to
+    them, and its matrix of PHP 8.3 and 8.4 for amd64 (``test_registry_outage``'s
+    ``hub_behind_a_proxy`` the other way round)."""
+    from tests.integration.test_record_scope import make_world  # it imports this module
+
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(ghcr.host)
+    world = make_world(tmp_path, write_matrix, hub=hub.host, ghcr=front.host)
+    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
+    return hub, ghcr, front, world, matrix

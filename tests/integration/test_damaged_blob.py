@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.integration.test_record_scope import make_world
+from tests.integration.test_record_scope import World, make_world
 from tests.integration.test_registry_outage import hub_behind_a_proxy
 from tests.support.faultproxy import Fault
 from tests.support.images import OCI_INDEX, make_image, raw_delete_manifest
@@ -50,6 +50,18 @@ def _damage(registry: Any, storage: Path, digest: str, size: int) -> None:
     registry.start()
 
 
+def _rerun_publish(world: World, matrix: Path) -> subprocess.CompletedProcess[str]:
+    """publish v1.0.0 again, from the digests its first publish wrote."""
+    return world.run(
+        "publish",
+        "v1.0.0",
+        "--digests",
+        str(world.root / "digests-v1.0.0"),
+        "--no-smoke",
+        matrix=matrix,
+    )
+
+
 @pytest.fixture
 def damaged(
     tmp_path: Path, fresh_registry: Callable[..., Any], write_matrix: Any
@@ -70,14 +82,7 @@ def test_verify_and_a_publish_rerun_name_a_blob_a_registry_holds_damaged(damaged
 
     runs = {
         "verify": world.run("verify", "v1.0.0", matrix=matrix),
-        "publish": world.run(
-            "publish",
-            "v1.0.0",
-            "--digests",
-            str(world.root / "digests-v1.0.0"),
-            "--no-smoke",
-            matrix=matrix,
-        ),
+        "publish": _rerun_publish(world, matrix),
     }
     for command, result in runs.items():
         said = " ".join((result.stdout + result.stderr).split())  # the lines wrapped
@@ -109,14 +114,7 @@ def test_a_copy_uploads_a_damaged_blob_again_and_says_when_the_registry_keeps_it
         raw_delete_manifest(f"http://{ghcr.host}", world.repo, digest)
     _damage(ghcr, Path(facts["storage"]), layer, size // 2)
 
-    result = world.run(
-        "publish",
-        "v1.0.0",
-        "--digests",
-        str(world.root / "digests-v1.0.0"),
-        "--no-smoke",
-        matrix=matrix,
-    )
+    result = _rerun_publish(world, matrix)
     said = result.stdout + result.stderr
     assert result.returncode == 8, said
     assert f"blob {layer}" in said and "uploading it again" in said, said

@@ -11,14 +11,11 @@ registries, ghcr behind a fault proxy.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.test_record_scope import World, make_world
-from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.faultproxy import Fault
 from tests.support.publishing import tag_map
 
 pytestmark = pytest.mark.integration
@@ -60,33 +57,12 @@ REFUSALS = {
 }
 
 
-def two_registries(
-    tmp_path: Path,
-    fresh_registry: Callable[..., Any],
-    proxy_for: Callable[[Any], FaultProxy],
-    write_matrix: Any,
-) -> tuple[Any, Any, FaultProxy, World, Path]:
-    """hub and ghcr, fresh, ghcr behind a fault proxy; a world publishing PHP 8.3 and 8.4
-    for amd64 to them."""
-    hub, ghcr = fresh_registry(), fresh_registry()
-    front = proxy_for(ghcr.host)
-    world = make_world(tmp_path, write_matrix, hub=hub.host, ghcr=front.host)
-    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
-    return hub, ghcr, front, world, matrix
-
-
 @pytest.mark.parametrize("case", list(REFUSALS))
 def test_a_registry_refusing_the_repairs_writes_is_a_defect_the_others_repaired(
-    case: str,
-    tmp_path: Path,
-    fresh_registry: Callable[..., Any],
-    proxy_for: Callable[[Any], FaultProxy],
-    write_matrix: Any,
+    case: str, ghcr_behind_a_proxy: Any
 ) -> None:
     fault, immutable = REFUSALS[case]
-    hub, ghcr, front, world, matrix = two_registries(
-        tmp_path, fresh_registry, proxy_for, write_matrix
-    )
+    hub, ghcr, front, world, matrix = ghcr_behind_a_proxy
     old = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
     new = world.publish("v1.1.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
     world.put_tag("hub", old["8.3"], "php-8.3")  # drift on both registries
@@ -121,16 +97,10 @@ def test_a_registry_refusing_the_repairs_writes_is_a_defect_the_others_repaired(
 
 @pytest.mark.parametrize("case", [c for c, (_, immutable) in REFUSALS.items() if immutable])
 def test_publish_refused_an_immutable_floating_tag_says_to_make_it_overwritable(
-    case: str,
-    tmp_path: Path,
-    fresh_registry: Callable[..., Any],
-    proxy_for: Callable[[Any], FaultProxy],
-    write_matrix: Any,
+    case: str, ghcr_behind_a_proxy: Any
 ) -> None:
     fault, _ = REFUSALS[case]
-    _, ghcr, front, world, matrix = two_registries(
-        tmp_path, fresh_registry, proxy_for, write_matrix
-    )
+    _, ghcr, front, world, matrix = ghcr_behind_a_proxy
     old = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
     fault.path = r"/manifests/(latest|php-)"  # the pins are written, the floating tags not
     front.add(fault)

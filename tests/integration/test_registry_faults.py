@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import requests
@@ -49,8 +49,23 @@ def client_via(proxy: FaultProxy, retry: RetryPolicy, **kwargs: Any) -> Registry
     return RegistryClient(proxy.host, plain_http=True, retry=retry, timeout=10.0, **kwargs)
 
 
+Refusal = TypeVar("Refusal", bound=RegistryError)
+
+
 def upload_puts(proxy: FaultProxy) -> list[str]:
     return [s.path for s in proxy.log if s.method == "PUT" and s.kind == "upload"]
+
+
+def refused_push(
+    proxy: FaultProxy, repo: str, size: int, seed: int, refusal: type[Refusal]
+) -> tuple[Refusal, bytes]:
+    """A layer of ``size`` random bytes pushed through ``proxy``: the error, and the layer."""
+    layer = make_layer(size, random.Random(seed))
+    with pytest.raises(refusal) as info:
+        client_via(proxy, FakeClock().policy()).push_blob(
+            repo, "sha256:" + hashlib.sha256(layer).hexdigest(), layer
+        )
+    return info.value, layer
 
 
 # ----------------------------------------------------------- 1. transient 5xx
@@ -1405,12 +1420,7 @@ def test_a_413_says_what_was_too_large_in_the_words_of_its_html_page(
             "status", method="PUT", path="/blobs/uploads/", status=413, headers=headers, body=page
         )
     )
-    layer = make_layer(3000, random.Random(6))
-    with pytest.raises(RegistryError) as info:
-        client_via(proxy, FakeClock().policy()).push_blob(
-            repo, "sha256:" + hashlib.sha256(layer).hexdigest(), layer
-        )
-    error = info.value
+    error, layer = refused_push(proxy, repo, 3000, 6, RegistryError)
     assert f"the blob of {len(layer)} bytes is over the size limit" in error.message
     assert "(HTTP 413): 413 Request Entity Too Large nginx" in error.message
     assert "<" not in error.message
@@ -1442,12 +1452,7 @@ def test_a_registry_that_takes_blobs_in_chunks_only_is_said_so(
         {"errors": [{"code": "BLOB_UPLOAD_INVALID", "message": "monolithic upload unsupported"}]}
     ).encode()
     proxy.add(Fault("status", method="PUT", path="/blobs/uploads/", status=400, body=body))
-    layer = make_layer(1000, random.Random(7))
-    with pytest.raises(RegistryError) as info:
-        client_via(proxy, FakeClock().policy()).push_blob(
-            repo, "sha256:" + hashlib.sha256(layer).hexdigest(), layer
-        )
-    error = info.value
+    error, layer = refused_push(proxy, repo, 1000, 7, RegistryError)
     assert f"refused the blob of {len(layer)} bytes sent whole in one PUT" in error.message
     assert "only in chunks (PATCH requests)" in (error.hint or ""), error.hint
 
@@ -1479,12 +1484,7 @@ def test_an_upload_location_with_another_scheme_is_said_so(proxy: FaultProxy, re
             headers={"Location": location},
         )
     )
-    layer = make_layer(1000, random.Random(8))
-    with pytest.raises(InvalidResponseError) as info:
-        client_via(proxy, FakeClock().policy()).push_blob(
-            repo, "sha256:" + hashlib.sha256(layer).hexdigest(), layer
-        )
-    error = info.value
+    error, _ = refused_push(proxy, repo, 1000, 8, InvalidResponseError)
     assert f"a Location with another scheme (https://{proxy.host}" in error.message
     assert "another host" not in error.message
     assert upload_puts(proxy) == []

@@ -10,13 +10,10 @@ its rerun changes nothing. Real loopback registries, ghcr behind a fault proxy.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.test_record_scope import make_world
 from tests.support.faultproxy import Fault
 from tests.support.publishing import tag_map
 
@@ -47,16 +44,9 @@ UNLISTED = {
 
 @pytest.mark.parametrize("case", list(UNLISTED))
 def test_a_registry_that_does_not_list_tags_is_asked_for_each_tag(
-    case: str,
-    tmp_path: Path,
-    fresh_registry: Callable[..., Any],
-    proxy_for: Callable[[Any], Any],
-    write_matrix: Any,
+    case: str, ghcr_behind_a_proxy: Any
 ) -> None:
-    hub, ghcr = fresh_registry(), fresh_registry()
-    front = proxy_for(ghcr.host)
-    world = make_world(tmp_path, write_matrix, hub=hub.host, ghcr=front.host)
-    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
+    hub, ghcr, front, world, matrix = ghcr_behind_a_proxy
     world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
     front.add(UNLISTED[case])
     unlisted = f"does not list the tags of {world.repo}"
