@@ -60,7 +60,7 @@ def test_a_release_narrowing_a_line_warns_that_its_floating_tags_lose_a_platform
                 "php:stand-in",
                 None,
                 "buildah",
-                "0" * 64,
+                "sha256:" + "0" * 64,
             )
             for i in image.images
         ]

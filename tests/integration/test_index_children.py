@@ -202,7 +202,7 @@ def test_legs_whose_attestations_name_a_blob_media_type_are_published_and_copied
         attestations += leg.attestations
         record = DigestRecord(
             "v1.0.0", "8.4", Platform(platform), f"{registry.host}/{repo}", leg_index,
-            "php:8.4-fpm-alpine", None, "buildx", "0" * 64,
+            "php:8.4-fpm-alpine", None, "buildx", "sha256:" + "0" * 64,
         )  # fmt: skip
         write_record_file(digests / record.file_name, record)
     result = run_publisher(

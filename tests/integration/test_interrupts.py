@@ -591,6 +591,10 @@ from importlib.machinery import PathFinder
 
 target, how = sys.argv[1], sys.argv[2]
 sent = getattr(signal, os.environ.get("HOOK_SIGNAL", "SIGINT"))
+# as a terminal's run has them: one started in the background (`nohup`, `&` in a script)
+# inherits SIGINT and SIGHUP ignored, which publisher rightly leaves ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 class Hook:

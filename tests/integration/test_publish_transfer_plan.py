@@ -90,7 +90,7 @@ def test_publish_executes_the_transfer_plan_its_dry_run_prints(
             "php:stand-in",
             None,
             "buildah",
-            "0" * 64,
+            "sha256:" + "0" * 64,
         )
         for php, image in lines.items()
         for platform_image in image.images
@@ -173,7 +173,7 @@ def test_a_leg_index_whose_attestation_is_no_manifest_is_refused_not_a_crash(
     cfg = config_mod.load(matrix, {})
     record = DigestRecord(
         RELEASE, "8.4", "linux/amd64", cfg.primary.repository.name, digest, "php", None,
-        "buildx", "0" * 64,
+        "buildx", "sha256:" + "0" * 64,
     )  # fmt: skip
     output = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO())
     clients = {"hub": RegistryClient(registry.host, plain_http=True, name="hub")}
@@ -257,7 +257,7 @@ def buildx_legs(
         records = [
             DigestRecord(
                 RELEASE, php, platform, cfg.primary.repository.name, sha256_digest(leg.index),
-                "php:stand-in", None, "buildx", "0" * 64,
+                "php:stand-in", None, "buildx", "sha256:" + "0" * 64,
             )
             for (php, platform), leg in legs.items()
         ]  # fmt: skip
