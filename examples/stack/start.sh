@@ -29,7 +29,9 @@
 #   PHP_DOCKERFILES             directory of <X.Y>/Dockerfile (default: ./dockerfiles here)
 #   STACK_REGISTRY_TIMEOUT      seconds the registry has to answer (default 10, at most 60;
 #                               resolve takes it too when RESOLVE_TIMEOUT is not set)
-#   STACK_PULL_TIMEOUT          seconds a whole pull may take (default 900)
+#   STACK_PULL_TIMEOUT          seconds a whole pull may take (default 900), and compose up
+#                               (which may pull phpMyAdmin)
+#   STACK_COMPOSE_TIMEOUT       seconds compose ps, logs and rm may take (default 60)
 #   PHP_IMAGE_CACHE_CHECK       true|false (default true): false asks the registry for the
 #                               pre-built image and the base even when they are here (a base
 #                               its registry cannot give is still built on from here)
@@ -40,7 +42,8 @@
 # Exit status: 0 started; 17 cannot proceed (the message says what failed and what
 # to do); 2 invalid setting (or an argument: there are none but --help, alone); 3 missing or broken pins file; 10 docker or compose
 # missing (DOCKER naming no executable file; compose older than 2.8.0), or the docker engine does not answer (within 10 s), refuses this user, or
-# went away during a pull, a lookup, the build or compose up;
+# went away during a pull, a lookup, the build or compose up, or left compose up waiting past
+# STACK_PULL_TIMEOUT (ps, logs: STACK_COMPOSE_TIMEOUT);
 # 11 docker compose failed to build or start it (its last line and what to do follow);
 # 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP.
 # stderr has one `start: decision=` line: decision=use-prebuilt|build-locally|cannot-proceed
@@ -280,9 +283,13 @@ $me: fix: set DOCKER to the docker CLI's path (\`command -v docker\` names the o
 # an engine that answers, as $engine_platform; else exit 10 (17 for the folder) with what is
 # wrong and its fix. start.sh asks before deciding, stop.sh before compose down.
 engine_or_fail() {
+# TMPDIR without the slashes it may end in (macOS's does): the launcher's paths in it are
+# named with no '//'.
+tmp_dir=${TMPDIR:-/tmp}
+while [ "${tmp_dir%/}" != "$tmp_dir" ]; do tmp_dir=${tmp_dir%/}; done
 # mktemp's own words (GNU, BSD and busybox differ) are not said: its reason ends the error.
-work=$(mktemp -d "${TMPDIR:-/tmp}/php-stack.XXXXXX" 2>&1) \
-  || fail 17 "cannot create a temporary folder in ${TMPDIR:-/tmp} (TMPDIR): ${work##*: }
+work=$(mktemp -d "$tmp_dir/php-stack.XXXXXX" 2>&1) \
+  || fail 17 "cannot create a temporary folder in ${tmp_dir:-/} (TMPDIR): ${work##*: }
 $me: fix: set TMPDIR to a writable folder, or unset it"
 trap 'rm -rf "$work"' EXIT
 pid=
@@ -321,7 +328,42 @@ engine() {
 }
 hung() {
   [ ! -e "$work/hung" ] || fail 10 "the docker engine does not answer (it took the connection, and no answer came within $engine_timeout s)
-$me: fix: restart Docker Desktop, or the docker service (sudo systemctl restart docker), until \`$docker version\` answers"
+$me: fix: $(restart_fix)"
+}
+# restart_fix: what to do about an engine that took a call and never answered, naming the
+# engine asked when it is not the default one: DOCKER_HOST, else DOCKER_CONTEXT, else the
+# docker config's currentContext (the order in which the docker CLI takes them).
+restart_fix() {
+  printf '%s' "restart Docker Desktop, or the docker service (sudo systemctl restart docker), until \`$docker version\` answers"
+  if [ -n "${DOCKER_HOST:-}" ]; then
+    printf '%s' "; the engine asked is the one DOCKER_HOST names ($DOCKER_HOST): unset DOCKER_HOST to ask the default one"
+    return 0
+  fi
+  context_from=DOCKER_CONTEXT context=${DOCKER_CONTEXT:-}
+  if [ -z "$context" ]; then context_from=currentContext context=$(current_context); fi
+  case $context in
+    '' | default) ;;
+    *) printf '%s' "; the engine asked is the docker context $context's ($context_from): \`$docker context ls\` lists the contexts, and $(default_context_fix "$context_from")" ;;
+  esac
+}
+# docker_config: the docker config file the docker CLI reads.
+docker_config() { printf '%s' "${DOCKER_CONFIG:-${HOME:-}/.docker}/config.json"; }
+# current_context: the docker config's currentContext, read with sed (no jq); nothing when
+# it names none.
+current_context() {
+  config=$(docker_config)
+  [ -f "$config" ] && [ -r "$config" ] || return 0
+  tr '\n\r\t' '   ' <"$config" 2>/dev/null \
+    | sed -n -E 's#.*"currentContext"[[:space:]]*:[[:space:]]*"([^"]*)".*#\1#p' | sed -n 1p
+}
+# default_context_fix FROM: how to ask the default engine instead of the context FROM
+# (DOCKER_CONTEXT or currentContext) names.
+default_context_fix() {
+  if [ "$1" = DOCKER_CONTEXT ]; then
+    printf '%s' "unset DOCKER_CONTEXT to ask the default engine"
+  else
+    printf '%s' "\`$docker context use default\` asks the default engine"
+  fi
 }
 
 docker_or_fail
@@ -372,6 +414,17 @@ engine_gone() {
     *"permission denied"*)
       fail 10 "this user may not use the docker engine: $said
 $me: fix: add yourself to the docker group (sudo usermod -aG docker \"\$USER\", then log out and in again), or use Docker Desktop or rootless docker" ;;
+    *'context "'*'": context not found'*)  # DOCKER_CONTEXT or currentContext naming none
+      context=$(printf '%s\n' "$said" | sed -n 's/.*context "\([^"]*\)": context not found.*/\1/p')
+      if [ -n "${DOCKER_CONTEXT:-}" ]; then
+        fix="set DOCKER_CONTEXT to one \`$docker context ls\` lists, or $(default_context_fix DOCKER_CONTEXT)"
+        context_from=DOCKER_CONTEXT
+      else
+        fix="\`$docker context ls\` lists those there are: \`$docker context use default\` (or another) asks an engine there is"
+        context_from=currentContext
+      fi
+      fail 10 "the docker engine does not answer: $said
+$me: fix: the docker context $context ($context_from) does not exist: $fix" ;;
   esac
   fail 10 "the docker engine does not answer${said:+: $said}
 $me: fix: start Docker Desktop, or the docker service (sudo systemctl start docker); if it is running, \`$docker context ls\` and DOCKER_HOST say which engine is asked"
@@ -381,6 +434,117 @@ $me: fix: start Docker Desktop, or the docker service (sudo systemctl start dock
 # restarted) is neither the registry's fault, nor the Dockerfile's, nor an image missing.
 engine_answers() {
   engine "$docker" version --format '{{.Server.Os}}' >/dev/null || engine_gone
+}
+
+# seconds NAME DEFAULT [MAX]: the setting (seconds, a fraction allowed, e.g. 2.5) as ticks of
+# the pull loop (0.2 s, rounded up); exit 2 unless it is a number above 0.
+seconds() {
+  eval "value=\${$1:-}"
+  given=${value:-$2}
+  case $given in
+    '' | . | *[!0-9.]* | *.*.* | ??????????*) ticks=0 ;;
+    *)
+      whole=${given%%.*}
+      whole=${whole#"${whole%%[!0]*}"}  # no leading zeros: not octal
+      fraction=${given#"${given%%.*}"}
+      fraction=${fraction#.}
+      tenth=$(printf '%.1s' "$fraction")
+      more=${fraction#?}
+      case $more in *[1-9]*) more=1 ;; *) more=0 ;; esac
+      ticks=$(((${whole:-0} * 10 + ${tenth:-0} + more + 1) / 2)) ;;
+  esac
+  if [ -n "${3:-}" ] && { [ "$ticks" -le 0 ] || [ "$ticks" -gt $(($3 * 5)) ]; }; then
+    invalid "$1" "$value" "use a number of seconds above 0 and at most $3"  # as resolve
+  fi
+  [ "$ticks" -gt 0 ] || invalid "$1" "$value" "use a number of seconds above 0, e.g. 10 or 2.5"
+  echo "$ticks"
+}
+
+# stop_pull PID: ends a pull (or a compose call) at its deadline whatever the docker CLI does: SIGTERM to its
+# process group (docker and a credential helper it waits on, which docker waits for through
+# two more SIGTERMs), SIGKILL after a grace of 2 s, and no wait for one that even outlives
+# SIGKILL (stuck in the kernel): the deadline holds.
+stop_pull() {
+  kill -TERM "-$1" 2>/dev/null || kill "$1" 2>/dev/null
+  grace=0
+  while kill -0 "$1" 2>/dev/null && [ "$grace" -lt 10 ]; do
+    sleep 0.2 2>/dev/null || sleep 1
+    grace=$((grace + 1))
+  done
+  kill -KILL "-$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null
+  grace=0
+  while kill -0 "$1" 2>/dev/null && [ "$grace" -lt 5 ]; do
+    sleep 0.2 2>/dev/null || sleep 1
+    grace=$((grace + 1))
+  done
+  if kill -0 "$1" 2>/dev/null; then return 1; fi
+}
+
+# in_session CMD...: CMD (run with &) in a session of its own where setsid or perl is found,
+# so that its process group (docker, compose, a credential helper they wait on) is stopped
+# with it: by setsid (Linux, busybox), else by perl's POSIX::setsid (macOS has no setsid, but
+# always its /usr/bin/perl), else (neither found) CMD alone. Not `set -m`: dash and busybox
+# ash refuse it without a terminal, zsh in a script, and with one it would hand the terminal
+# to each job.
+in_session() {
+  if command -v setsid >/dev/null 2>&1; then
+    exec setsid "$@"
+  elif command -v perl >/dev/null 2>&1; then
+    # shellcheck disable=SC2016 # perl's variables, not the shell's
+    exec perl -e 'eval { require POSIX; POSIX::setsid() }; exec { $ARGV[0] } @ARGV or die "$ARGV[0]: $!\n"' "$@"
+  fi
+  exec "$@"
+}
+
+# within TICKS: wait for the background call $pid (started by in_session) for TICKS fifths
+# of a second at most (0: no deadline); at its deadline stop it with its process group (stop_pull) and return
+# 124, else return its own status.
+within() {
+  within_ticks=0
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$1" -gt 0 ] && [ "$within_ticks" -ge "$1" ]; then
+      # no "Terminated" from dash for a call stopped at its deadline
+      if stop_pull "$pid"; then wait "$pid" 2>/dev/null; fi
+      pid=
+      return 124
+    fi
+    sleep 0.2 2>/dev/null || sleep 1
+    within_ticks=$((within_ticks + 1))
+  done
+  wait "$pid" 2>/dev/null
+  exit_status=$?
+  pid=
+  return "$exit_status"
+}
+
+# compose_deadline: STACK_COMPOSE_TIMEOUT (its blanks aside; default 60), the seconds a
+# compose call that pulls and builds nothing (down, ps, logs, rm) may take, as
+# $compose_ticks; exit 2 unless it is a number above 0.
+compose_deadline() {
+  STACK_COMPOSE_TIMEOUT=$(trim "${STACK_COMPOSE_TIMEOUT:-}")
+  compose_ticks=$(seconds STACK_COMPOSE_TIMEOUT 60) || exit 2
+  compose_timeout=${STACK_COMPOSE_TIMEOUT:-60}
+}
+
+# compose_within ARGS...: docker compose ARGS for this stack ($project_name; $compose_file when
+# set) that pulls and builds nothing, in the background in a session of its own, stopped at
+# STACK_COMPOSE_TIMEOUT: exit 10 then (compose_hung), else its status.
+compose_within() {
+  cw_what=$1
+  if [ -n "${compose_file:-}" ]; then set -- --file "$compose_file" "$@"; fi
+  in_session "$docker" compose --project-name "$project_name" "$@" &
+  pid=$!
+  within "$compose_ticks" && return 0
+  cw_status=$?
+  [ "$cw_status" != 124 ] || compose_hung "$cw_what" "$compose_timeout" STACK_COMPOSE_TIMEOUT
+  return "$cw_status"
+}
+
+# compose_hung WHAT SECONDS SETTING [SLOW]: exit 10 for docker compose WHAT stopped at its
+# deadline of SECONDS s (SETTING): the engine took the call and did not answer in time.
+compose_hung() {
+  fail 10 "the docker engine does not answer: docker compose $1 did not finish within $2 s ($3)
+$me: fix: $(restart_fix); an engine that is only slow${4:+ ($4)} needs $3 above $2 s"
 }
 
 [ "$me" = start ] || return 0  # stop.sh has what it reads: the helpers above
@@ -411,6 +575,7 @@ if ! found_here=$(CDPATH='' cd -P -- "$here" 2>/dev/null && pwd -P); then
 start: fix: let this user enter that folder (\`ls -ld\` on it shows who may), or run start.sh by its own path in the stack folder it came in"
 fi
 here=$found_here
+compose_file=$here/compose.yaml
 
 # Its settings are environment variables: an argument (./start.sh 8.3) would be ignored,
 # so it is refused; -h or --help, alone, shows the header above (--help 8.3 is refused too).
@@ -439,30 +604,6 @@ bool() {
     false | 0 | no | off) echo false ;;
     *) invalid "$1" "$value" "use true or false (1/0, yes/no, on/off are accepted too)" ;;
   esac
-}
-
-# seconds NAME DEFAULT [MAX]: the setting (seconds, a fraction allowed, e.g. 2.5) as ticks of
-# the pull loop (0.2 s, rounded up); exit 2 unless it is a number above 0.
-seconds() {
-  eval "value=\${$1:-}"
-  given=${value:-$2}
-  case $given in
-    '' | . | *[!0-9.]* | *.*.* | ??????????*) ticks=0 ;;
-    *)
-      whole=${given%%.*}
-      whole=${whole#"${whole%%[!0]*}"}  # no leading zeros: not octal
-      fraction=${given#"${given%%.*}"}
-      fraction=${fraction#.}
-      tenth=$(printf '%.1s' "$fraction")
-      more=${fraction#?}
-      case $more in *[1-9]*) more=1 ;; *) more=0 ;; esac
-      ticks=$(((${whole:-0} * 10 + ${tenth:-0} + more + 1) / 2)) ;;
-  esac
-  if [ -n "${3:-}" ] && { [ "$ticks" -le 0 ] || [ "$ticks" -gt $(($3 * 5)) ]; }; then
-    invalid "$1" "$value" "use a number of seconds above 0 and at most $3"  # as resolve
-  fi
-  [ "$ticks" -gt 0 ] || invalid "$1" "$value" "use a number of seconds above 0, e.g. 10 or 2.5"
-  echo "$ticks"
 }
 
 # without_credentials TEXT: status 0 when TEXT carries a user:password@ (after an optional
@@ -657,6 +798,7 @@ registry_ticks=$(seconds STACK_REGISTRY_TIMEOUT 10 60) || exit 2
 registry_timeout=${STACK_REGISTRY_TIMEOUT:-10}
 pull_ticks=$(seconds STACK_PULL_TIMEOUT 900) || exit 2
 pull_timeout=${STACK_PULL_TIMEOUT:-900}
+compose_deadline  # STACK_COMPOSE_TIMEOUT, as stop.sh reads it
 # The fix for a pull STACK_PULL_TIMEOUT stopped, the pre-built image's or the base's.
 slow_pull_fix="set STACK_PULL_TIMEOUT above $pull_timeout s for a slow connection"
 case $(lower "${PREBUILT_REGISTRY:-canonical}") in
@@ -908,7 +1050,6 @@ pin() { eval "printf '%s' \"\${pin_$1:-}\""; }
 # has_pin KEY: does the pins file give KEY?
 has_pin() { eval "[ -n \"\${line_of_$1:-}\" ]"; }
 
-
 [ "$keys" -gt 0 ] || broken "the pins file is empty"
 if ! has_pin PHP_PINS_SCHEMA; then
   broken "PHP_PINS_SCHEMA is missing; schema 1 is expected (is it a pins file?)"
@@ -1083,32 +1224,12 @@ not_here() {
 # credHelpers entry, else its credsStore), read with sed (no jq); nothing when it names none.
 # docker asks it before any request to the registry, and waits for it without a deadline.
 credential_helper() {
-  config=${DOCKER_CONFIG:-${HOME:-}/.docker}/config.json
+  config=$(docker_config)
   [ -f "$config" ] && [ -r "$config" ] || return 0
   host_re=$(printf '%s' "$1" | sed 's/[].[*^$\\/]/\\&/g')
   tr '\n\r\t' '   ' <"$config" 2>/dev/null | sed -n -E \
     -e "s#.*\"(https?://)?$host_re(/[^\"]*)?\"[[:space:]]*:[[:space:]]*\"([A-Za-z0-9._-]+)\".*#\3#p" \
     -e 't' -e 's#.*"credsStore"[[:space:]]*:[[:space:]]*"([A-Za-z0-9._-]+)".*#\1#p' | sed -n 1p
-}
-
-# stop_pull PID: ends a pull at its deadline whatever the docker CLI does: SIGTERM to its
-# process group (docker and a credential helper it waits on, which docker waits for through
-# two more SIGTERMs), SIGKILL after a grace of 2 s, and no wait for one that even outlives
-# SIGKILL (stuck in the kernel): the deadline holds.
-stop_pull() {
-  kill -TERM "-$1" 2>/dev/null || kill "$1" 2>/dev/null
-  grace=0
-  while kill -0 "$1" 2>/dev/null && [ "$grace" -lt 10 ]; do
-    sleep 0.2 2>/dev/null || sleep 1
-    grace=$((grace + 1))
-  done
-  kill -KILL "-$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null
-  grace=0
-  while kill -0 "$1" 2>/dev/null && [ "$grace" -lt 5 ]; do
-    sleep 0.2 2>/dev/null || sleep 1
-    grace=$((grace + 1))
-  done
-  if kill -0 "$1" 2>/dev/null; then return 1; fi
 }
 
 # pull REF: docker pull under two deadlines (no GNU timeout needed): the registry
@@ -1123,20 +1244,9 @@ pull() {
   : >"$log"
   # the registry asked is REF's own (the base's may be another than the pre-built image's)
   if reference "$1"; then pull_host=${ref_repository%%/*}; else pull_host=$registry_host; fi
-  # In a session of its own, the pull's process group holds docker and any credential
-  # helper it runs, stopped together: by setsid (Linux, busybox), else by perl's
-  # POSIX::setsid (macOS has no setsid, but always its /usr/bin/perl), else (neither found)
-  # docker alone is stopped. Not `set -m`: dash and busybox ash refuse it without a
-  # terminal, zsh in a script, and with one it would hand the terminal to each job.
-  if command -v setsid >/dev/null 2>&1; then
-    setsid "$docker" pull --platform "$platform" "$1" >"$log" 2>&1 </dev/null &
-  elif command -v perl >/dev/null 2>&1; then
-    # shellcheck disable=SC2016 # perl's variables, not the shell's
-    perl -e 'eval { require POSIX; POSIX::setsid() }; exec { $ARGV[0] } @ARGV or die "$ARGV[0]: $!\n"' \
-      "$docker" pull --platform "$platform" "$1" >"$log" 2>&1 </dev/null &
-  else
-    "$docker" pull --platform "$platform" "$1" >"$log" 2>&1 &
-  fi
+  # In a session of its own (in_session): the pull's process group holds docker and any
+  # credential helper it runs, stopped together.
+  in_session "$docker" pull --platform "$platform" "$1" >"$log" 2>&1 </dev/null &
   pid=$!
   ticks=0
   answered=false
@@ -1276,28 +1386,35 @@ cannot_proceed() {
   exit 17
 }
 
-compose() { "$docker" compose --project-name "$project_name" --file "$here/compose.yaml" "$@"; }
+# compose ARGS...: docker compose ARGS that pulls and builds nothing (ps, logs, rm), under
+# STACK_COMPOSE_TIMEOUT (compose_within).
+compose() { compose_within "$@"; }
 
-# composed ARGS...: docker compose ARGS in the background, as pulls (SIGINT or SIGTERM to the
-# launcher stops it too, at once); its output shows as it comes and is kept in
-# $work/compose.log. A terminal keeps a build's live display (its error is the last thing it
-# shows there), so only a log or a pipe gets a build's output copied.
+# composed ARGS...: docker compose ARGS (build, or up) in the background in a session of its
+# own, as pulls (SIGINT or SIGTERM to the launcher stops it too, at once); its output shows as
+# it comes and is kept in $work/compose.log. A terminal keeps a build's live display (its
+# error is the last thing it shows there), so only a log or a pipe gets a build's output
+# copied. up, which may pull phpMyAdmin, is stopped at STACK_PULL_TIMEOUT: exit 10 then (the
+# engine took it and never answered); a build takes as long as its Dockerfile's steps do.
 composed() {
-  compose_log=$work/compose.log teed=
+  compose_log=$work/compose.log teed='' deadline=$pull_ticks
+  [ "$1" != build ] || deadline=
   : >"$compose_log"
   if { [ "$1" != build ] || [ ! -t 2 ]; } && command -v tee >/dev/null 2>&1 \
     && rm -f "$work/compose.out" && mkfifo "$work/compose.out" 2>/dev/null; then
     tee "$compose_log" <"$work/compose.out" >&2 &
     teed=$!
-    "$docker" compose --project-name "$project_name" --file "$here/compose.yaml" "$@" >"$work/compose.out" 2>&1 &
+    in_session "$docker" compose --project-name "$project_name" --file "$compose_file" "$@" >"$work/compose.out" 2>&1 &
   else
-    "$docker" compose --project-name "$project_name" --file "$here/compose.yaml" "$@" &
+    in_session "$docker" compose --project-name "$project_name" --file "$compose_file" "$@" &
   fi  # docker itself, not a subshell running it: the pid a signal is passed on to
   pid=$!
-  wait "$pid"
+  within "${deadline:-0}"
   exit_status=$?
-  pid=
   if [ -n "$teed" ]; then wait "$teed"; fi
+  if [ "$exit_status" = 124 ] && [ -n "$deadline" ]; then
+    compose_hung up "$pull_timeout" STACK_PULL_TIMEOUT "a large pull"
+  fi
   return "$exit_status"
 }
 
@@ -1324,6 +1441,16 @@ up_failed() {
       port=$(printf '%s\n' "$said" | sed -n -e 's/.*:\([0-9][0-9]*\) failed: port is already allocated.*/\1/p' \
         -e 's/.*:\([0-9][0-9]*\): bind: address already in use.*/\1/p' | sed -n 1p)
       fix="port ${port:-it publishes} is taken by another stack or program: stop it (docker ps --filter publish=${port:-PORT} names a container holding it), or publish another port in $here/compose.yaml" ;;
+    *docker-credential-*)  # compose's pull (of phpMyAdmin) asks the docker config's helper
+      helper=$(printf '%s\n' "$said" | sed -n 's/.*docker-credential-\([A-Za-z0-9._-]*\).*/\1/p' | sed -n 1p)
+      case $said in
+        *'executable file not found'* | *'no such file or directory'*)
+          fix="the credential helper docker-credential-$helper, which the docker config ($(docker_config)) names (credsStore or credHelpers), is not on PATH: add its folder to PATH (Docker Desktop's bin folder, e.g. /Applications/Docker.app/Contents/Resources/bin), or remove it from the docker config" ;;
+        *)
+          # another failure of the helper (a locked keychain): the registry it was asked about
+          if reference "${PMA_IMAGE:-}"; then pma_host=${ref_repository%%/*}; else pma_host=docker.io; fi
+          fix=$(helper_fix "$helper" "$pma_host") ;;
+      esac ;;
     *'network '*'incorrect label'* | *'was not created by compose'*)
       fix="a network compose did not create holds this stack's network name (${project_name}_default): remove it (docker network rm ${project_name}_default), or set STACK_NAME to another name" ;;
     *)
@@ -1341,7 +1468,7 @@ up_failed() {
 # them. The lock is a folder (mkdir is atomic in every shell) naming its holder's pid; one
 # whose holder is gone (killed -9, a crash) is taken over. It goes when this start ends.
 one_start_at_a_time() {
-  lock=${TMPDIR:-/tmp}/php-stack-$project_name.lock waited='' locked='' unnamed=0
+  lock=$tmp_dir/php-stack-$project_name.lock waited='' locked='' unnamed=0
   trap 'rm -rf "$work"; if [ -n "$locked" ]; then rm -rf "$lock"; fi' EXIT  # never another's
   until mkdir "$lock" 2>/dev/null; do
     [ -d "$lock" ] || return 0  # no lock can be made there (mkdir fails): none is waited for
@@ -1394,7 +1521,8 @@ start() {  # start IMAGE BUILD(true|false)
   # shows that only once the container runs: it stops at once (exec format error).
   if [ "$platform" != "$engine_platform" ]; then
     sleep 2
-    container=$(compose ps --all --quiet php 2>/dev/null | sed -n 1p)
+    compose ps --all --quiet php >"$work/ps.out" 2>/dev/null || :  # not in $(): its deadline exits
+    container=$(sed -n 1p "$work/ps.out")
     # Restarted (restart: unless-stopped) counts: between two restarts it is running.
     state=$(engine "$docker" inspect --format '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}' "$container") \
       || state=
@@ -1405,8 +1533,8 @@ start() {  # start IMAGE BUILD(true|false)
         if [ "${restarts%% *}" != 0 ]; then how="$how, restarted ${restarts%% *} times"; fi
         if [ "${state##* }" != 0 ]; then how="$how, exit status ${state##* }"; fi
         esc=$(printf '\033')  # terminal sequences in the log (ESC [ 2 K) are not shown
-        said=$(compose logs --no-color --no-log-prefix --tail 5 php 2>&1 \
-          | sed "s/$esc\[[0-9;]*[A-Za-z]//g" | grep -v '^[[:space:]]*$' | tail -n 1 | tr -d '[:cntrl:]')
+        compose logs --no-color --no-log-prefix --tail 5 php >"$work/logs.out" 2>&1 || :
+        said=$(sed "s/$esc\[[0-9;]*[A-Za-z]//g" "$work/logs.out" | grep -v '^[[:space:]]*$' | tail -n 1 | tr -d '[:cntrl:]')
         # No restart loop left behind: the container goes (its last line is said below).
         compose rm --stop --force php >/dev/null 2>&1 || :
         native=

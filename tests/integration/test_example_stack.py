@@ -313,10 +313,13 @@ def launch(
     stack: Path = STACK,
     cwd: Path | None = None,
     shell: Sequence[str] = (),
+    timeout: float = 600,
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
     """Run start.sh with dash (or ``shell``); return the process and its decision line's fields."""
     interpreter = shell or (shutil.which("dash") or "sh",)
-    proc = run(*interpreter, str(stack / "start.sh"), env=env, check=False, cwd=cwd)
+    proc = run(
+        *interpreter, str(stack / "start.sh"), env=env, check=False, cwd=cwd, timeout=timeout
+    )
     return proc, decision_fields(proc.stderr)
 
 
@@ -2733,7 +2736,8 @@ def test_a_docker_engine_that_never_answers_is_exit_10_not_a_silent_wait(
         "stop: error: the docker engine does not answer (it took the connection, and no answer "
         "came within 10 s)",
         "stop: fix: restart Docker Desktop, or the docker service (sudo systemctl restart "
-        "docker), until `docker version` answers",
+        "docker), until `docker version` answers; the engine asked is the one DOCKER_HOST "
+        f"names (tcp://{silent.host}): unset DOCKER_HOST to ask the default one",
     ]
     assert time.monotonic() - began < 30
 
@@ -4120,3 +4124,198 @@ def test_the_root_s_dot_is_named_alike_by_both(tmp_path: Path, given: str, named
     assert answer.stderr.splitlines()[1] == said, answer.stderr
     assert f"start: {said}" in proc.stderr.splitlines(), proc.stderr
     same_words(answer.stderr, proc.stderr)
+
+
+def held_engine(held: str) -> tuple[UnixRelay, Path]:
+    """The docker engine through a relay that never passes on a request whose first line
+    matches ``held``: an engine that stops answering part-way (a stuck Docker Desktop)."""
+    folder = Path(tempfile.mkdtemp(prefix="engine-"))  # a unix socket's path is short
+    return UnixRelay(str(folder / "docker.sock"), held=held), folder
+
+
+def test_compose_up_on_an_engine_that_stops_answering_is_exit_10_at_its_deadline(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """compose up waiting on an engine that took its request and never answers (the
+    network's creation) is stopped at STACK_PULL_TIMEOUT (up may pull phpMyAdmin): exit 10,
+    naming the engine and the DOCKER_HOST asked, not a launcher waiting forever."""
+    engine, folder = held_engine(r"^POST /\S*/networks/create")
+    env = launcher_env(
+        world, project, tmp_path, DOCKER_HOST=f"unix://{engine.host}", STACK_PULL_TIMEOUT="4"
+    )
+    began = time.monotonic()
+    try:
+        proc, fields = launch(world, env, timeout=40)
+        assert engine.holding.is_set(), proc.stderr
+    finally:
+        engine.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    assert time.monotonic() - began < 40
+    assert fields["decision"] == "use-prebuilt", proc.stderr
+    assert proc.returncode == 10, proc.stderr
+    assert said(proc)[-2:] == [
+        "start: error: the docker engine does not answer: docker compose up did not finish "
+        "within 4 s (STACK_PULL_TIMEOUT)",
+        "start: fix: restart Docker Desktop, or the docker service (sudo systemctl restart "
+        "docker), until `docker version` answers; the engine asked is the one DOCKER_HOST "
+        f"names (unix://{engine.host}): unset DOCKER_HOST to ask the default one; an engine "
+        "that is only slow (a large pull) needs STACK_PULL_TIMEOUT above 4 s",
+    ], proc.stderr
+    assert "Terminated" not in proc.stderr
+
+
+@pytest.mark.parametrize("shell", ["dash", *SHELLS])
+def test_compose_down_on_an_engine_that_stops_answering_is_exit_10_at_its_deadline(
+    shell: str, tmp_path: Path
+) -> None:
+    """stop.sh's compose down waiting on an engine that never answers it is stopped at
+    STACK_COMPOSE_TIMEOUT: exit 10 naming the engine, as its header promises."""
+    argv = ("dash",) if shell == "dash" else SHELLS[shell]
+    engine, folder = held_engine(r"^GET /\S*/containers/json")
+    env = {
+        "PATH": os.environ["PATH"], "HOME": str(tmp_path), "TMPDIR": str(tmp_path),
+        "STACK_NAME": f"h-stack-{uuid.uuid4().hex[:8]}", "DOCKER_HOST": f"unix://{engine.host}",
+        "STACK_COMPOSE_TIMEOUT": " 2\r",
+    }  # fmt: skip
+    began = time.monotonic()
+    try:
+        stop = run(*argv, str(STACK / "stop.sh"), env=env, check=False, timeout=40)
+        assert engine.holding.is_set(), stop.stderr
+    finally:
+        engine.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    assert time.monotonic() - began < 20
+    assert stop.returncode == 10, stop.stderr
+    assert stop.stderr.splitlines()[-2:] == [
+        "stop: error: the docker engine does not answer: docker compose down did not finish "
+        "within 2 s (STACK_COMPOSE_TIMEOUT)",
+        "stop: fix: restart Docker Desktop, or the docker service (sudo systemctl restart "
+        "docker), until `docker version` answers; the engine asked is the one DOCKER_HOST "
+        f"names (unix://{engine.host}): unset DOCKER_HOST to ask the default one; an engine "
+        "that is only slow needs STACK_COMPOSE_TIMEOUT above 2 s",
+    ], stop.stderr
+    assert "Terminated" not in stop.stderr
+    env["STACK_COMPOSE_TIMEOUT"] = "soon"
+    stop = run(*argv, str(STACK / "stop.sh"), env=env, check=False)
+    assert stop.returncode == 2, stop.stderr
+    assert stop.stderr.startswith("stop: error: STACK_COMPOSE_TIMEOUT='soon' is not valid: ")
+
+
+def test_a_credential_helper_compose_cannot_find_is_named_with_its_fix(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """Docker Desktop's credsStore whose helper is not on PATH (a launch from a GUI or an
+    IDE): compose's pull of phpMyAdmin fails naming docker-credential-desktop, and the fix
+    says so, not to remove what the stack left behind."""
+    env = launcher_env(world, project, tmp_path)
+    proc, _ = launch(world, env)  # the pre-built image here: the launcher pulls nothing below
+    assert proc.returncode == 0, proc.stderr
+    compose_down(world.docker, project)
+    config = tmp_path / "docker-config" / "config.json"
+    config.write_text('{\n  "auths": {},\n  "credsStore": "desktop"\n}\n')
+    pma = f"{world.registry.host}/absent-{uuid.uuid4().hex[:8]}/phpmyadmin:5.2"
+    proc, fields = launch(world, {**env, "PMA_IMAGE": pma})
+    assert fields["decision"] == "use-prebuilt", proc.stderr
+    assert proc.returncode == 11, proc.stderr
+    assert "docker-credential-desktop" in said(proc)[-2], proc.stderr
+    assert said(proc)[-1] == (
+        "start: fix: the credential helper docker-credential-desktop, which the docker config "
+        f"({config}) names (credsStore or credHelpers), is not on PATH: add its folder to PATH "
+        "(Docker Desktop's bin folder, e.g. /Applications/Docker.app/Contents/Resources/bin), "
+        "or remove it from the docker config"
+    ), proc.stderr
+
+
+@pytest.mark.parametrize("shell", ["dash", *SHELLS])
+@pytest.mark.parametrize("where", ["DOCKER_CONTEXT", "currentContext"])
+def test_a_docker_context_that_does_not_exist_is_named_with_its_fix(
+    world: World, shell: str, where: str, tmp_path: Path
+) -> None:
+    """DOCKER_CONTEXT, or the docker config's currentContext, naming a context that is not
+    there (colima removed): the fix names it and how to ask another engine, not to start
+    Docker Desktop."""
+    argv = ("dash",) if shell == "dash" else SHELLS[shell]
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    env = {
+        "PATH": os.environ["PATH"], "HOME": str(tmp_path), "TMPDIR": str(tmp_path),
+        "DOCKER_CONFIG": str(config), "STACK_NAME": f"h-stack-{uuid.uuid4().hex[:8]}",
+        "PHP_PINS_FILE": str(world.pins),
+    }  # fmt: skip
+    if where == "DOCKER_CONTEXT":
+        env["DOCKER_CONTEXT"] = "colima"
+        fix = (
+            "set DOCKER_CONTEXT to one `docker context ls` lists, or unset DOCKER_CONTEXT to ask "
+            "the default engine"
+        )
+    else:
+        (config / "config.json").write_text('{"currentContext": "colima"}\n')
+        fix = "`docker context ls` lists those there are: `docker context use default` (or another) asks an engine there is"
+    for script in ("start", "stop"):
+        proc = run(*argv, str(STACK / f"{script}.sh"), env=env, check=False)
+        assert proc.returncode == 10, proc.stderr
+        lines = [line for line in proc.stderr.splitlines() if line.startswith(f"{script}: ")]
+        assert lines[-2].startswith(f"{script}: error: the docker engine does not answer: "), lines
+        assert 'context "colima": context not found' in lines[-2], lines
+        assert (
+            lines[-1] == f"{script}: fix: the docker context colima ({where}) does not exist: {fix}"
+        )
+
+
+def test_a_tmpdir_ending_in_a_slash_names_the_lock_without_a_double_slash(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """TMPDIR as macOS sets it (ending in '/'): a start waiting for another one names the lock
+    folder as one path, not with '//' in it."""
+    lock = tmp_path / f"php-stack-{project}.lock"
+    lock.mkdir()
+    (lock / "pid").write_text(f"{os.getpid()}\n")  # held by a live process
+    env = launcher_env(world, project, tmp_path, TMPDIR=f"{tmp_path}/")
+    dash = shutil.which("dash") or "sh"
+    with subprocess.Popen(
+        [dash, str(STACK / "start.sh")], env=env, stderr=subprocess.PIPE, text=True
+    ) as launcher:
+        assert launcher.stderr is not None
+        seen = ""
+        while "start: waiting for" not in seen:
+            line = launcher.stderr.readline()
+            if not line:
+                break
+            seen += line
+        launcher.terminate()
+        seen += launcher.stderr.read()
+        assert launcher.wait(timeout=30) == 143, seen
+    assert f"(remove {lock} if none is running)" in seen, seen
+    assert "//" not in seen, seen
+
+
+@pytest.mark.parametrize("where", ["DOCKER_CONTEXT", "currentContext"])
+def test_a_docker_context_whose_engine_never_answers_is_named_in_the_fix(
+    where: str, tmp_path: Path
+) -> None:
+    """A docker context (colima's, a remote one) whose engine takes the connection and never
+    answers: the fix names the context and how to ask the default engine."""
+    silent = Silent()
+    config = tmp_path / "docker-config"
+    env = {
+        "PATH": os.environ["PATH"], "HOME": str(tmp_path), "TMPDIR": str(tmp_path),
+        "DOCKER_CONFIG": str(config), "STACK_NAME": f"h-stack-{uuid.uuid4().hex[:8]}",
+    }  # fmt: skip
+    try:
+        run(docker_cli(), "context", "create", "stuck", "--docker", f"host=tcp://{silent.host}",
+            env=env)  # fmt: skip
+        if where == "DOCKER_CONTEXT":
+            env["DOCKER_CONTEXT"] = "stuck"
+            how = "unset DOCKER_CONTEXT to ask the default engine"
+        else:
+            run(docker_cli(), "context", "use", "stuck", env=env)
+            how = "`docker context use default` asks the default engine"
+        stop = run(shutil.which("dash") or "sh", str(STACK / "stop.sh"), env=env, check=False)
+    finally:
+        silent.close()
+    assert stop.returncode == 10, stop.stderr
+    assert stop.stderr.splitlines()[-1] == (
+        "stop: fix: restart Docker Desktop, or the docker service (sudo systemctl restart "
+        "docker), until `docker version` answers; the engine asked is the docker context "
+        f"stuck's ({where}): `docker context ls` lists the contexts, and {how}"
+    ), stop.stderr

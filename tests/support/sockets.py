@@ -12,7 +12,9 @@ Built on it:
 * ``CorruptTls``   an HTTPS answer whose body breaks off with a TLS record that fails its check
 * ``TcpRelay``     relays bytes to an upstream; ``close()`` takes the upstream "offline"
 * ``UnixRelay``    relays a unix socket of its own to another one (the docker engine's):
-  ``close()`` is an engine that went away (``DOCKER_HOST=unix://`` its ``host``)
+  ``close()`` is an engine that went away (``DOCKER_HOST=unix://`` its ``host``); with
+  ``held`` (a regular expression) it never passes on a request whose first line matches it:
+  an engine that stops answering part-way (``POST …/networks/create``)
 * ``EngineVersion`` a docker engine elsewhere (``DOCKER_HOST=tcp://``) that runs another
   platform: it answers ``/_ping`` and ``/version`` as docker 26 on ``os/arch`` (after
   ``delay`` seconds: a busy engine), nothing else; on a unix socket when ``address`` is a path
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 import time
@@ -119,19 +122,20 @@ class Unaccepting:
         self.close()
 
 
+def relay_one_way(source: socket.socket, sink: socket.socket) -> None:
+    """Copy ``source`` to ``sink`` until ``source`` ends, then end ``sink``'s writing side."""
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+    with contextlib.suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)
+
+
 def relay(a: socket.socket, b: socket.socket) -> None:
     """Copy ``a`` to ``b`` and ``b`` to ``a`` until both ends have closed (10 s at most after)."""
-
-    def copy(source: socket.socket, sink: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                sink.sendall(data)
-        with contextlib.suppress(OSError):
-            sink.shutdown(socket.SHUT_WR)
-
-    other = threading.Thread(target=copy, args=(b, a), daemon=True)
+    other = threading.Thread(target=relay_one_way, args=(b, a), daemon=True)
     other.start()
-    copy(a, b)
+    relay_one_way(a, b)
     other.join(10)
 
 
@@ -218,14 +222,27 @@ class UnixRelay(Listener):
     engine's); ``close()`` cuts every connection and leaves a socket nobody listens on: an
     engine that stopped in the middle of a call."""
 
-    def __init__(self, path: str, upstream: str = "/var/run/docker.sock") -> None:
+    def __init__(
+        self, path: str, upstream: str = "/var/run/docker.sock", held: str | None = None
+    ) -> None:
         self.upstream = upstream
+        self.held = re.compile(held.encode(), re.MULTILINE) if held else None
+        self.holding = threading.Event()  # set once a request was held
         super().__init__(path)
 
     def handle(self, conn: socket.socket) -> None:
         engine = self.keep(socket.socket(socket.AF_UNIX))
         engine.connect(self.upstream)
-        relay(conn, engine)
+        if self.held is None:
+            relay(conn, engine)
+            return
+        threading.Thread(target=relay_one_way, args=(engine, conn), daemon=True).start()
+        while data := conn.recv(65536):
+            if self.held.search(data):  # a request's line and headers come in one write
+                self.holding.set()
+                self._stop.wait()  # never answered while the relay is open
+                return
+            engine.sendall(data)
 
     def close(self) -> None:
         for sock in list(self._open):  # a call under way sees its connection end at once
