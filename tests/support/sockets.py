@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import socket
 import threading
@@ -219,8 +220,9 @@ class TcpRelay(Listener):
 
 class UnixRelay(Listener):
     """Relays a unix socket at ``path`` byte for byte to the unix socket ``upstream`` (the docker
-    engine's); ``close()`` cuts every connection and leaves a socket nobody listens on: an
-    engine that stopped in the middle of a call."""
+    engine's); ``close()`` removes its socket, then cuts every connection: an engine that
+    stopped in the middle of a call (a connection tried after the cut finds no engine, never
+    one that takes it and stays silent while the listener winds down)."""
 
     def __init__(
         self, path: str, upstream: str = "/var/run/docker.sock", held: str | None = None
@@ -245,6 +247,8 @@ class UnixRelay(Listener):
             engine.sendall(data)
 
     def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.host)  # first: no new connection lands in the closing listener
         for sock in list(self._open):  # a call under way sees its connection end at once
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
