@@ -52,9 +52,9 @@ def plan_command(
     """Show which tags RELEASE puts on which registry, without touching any.
 
     Offline: floating tags are computed from the --existing tags plus RELEASE,
-    and, for a release that has a record (a rerun or a republish), the pins of
-    the newer stable releases recorded beside it: they keep the floating tags
-    they hold, as the run finds them on the registries. A release that has a record (release-notes/RELEASE.json) is planned as it was
+    and the pins of the newer stable releases recorded beside it (for a
+    backport, a rerun or a republish): they keep the floating tags they hold,
+    as the run finds them on the registries. A release that has a record (release-notes/RELEASE.json) is planned as it was
     published, as a rerun or a republish writes it: the record's default line,
     lines and platforms, whatever matrix.yaml says today. A recorded line
     matrix.yaml no longer has is left out with a warning, as a rerun leaves it
@@ -82,12 +82,9 @@ def plan_command(
                 "latest) are computed from them",
             )
     cfg, _record = state.load_release(scope, version, republish=republish)
-    # a rerun or a republish moves no floating tag a newer release recorded beside it holds
-    newer = (
-        ()
-        if _record is None
-        else notes.newer_recorded_pins(options.notes_dir_of(cfg, scope.notes_dir), version)
-    )
+    # a backport, a rerun or a republish moves no floating tag a newer release recorded
+    # beside it holds, as its publish finds them on the registries
+    newer = notes.newer_recorded_pins(options.notes_dir_of(cfg, scope.notes_dir), version)
     existing = {r.name: (*existing_tags, *newer) for r in cfg.registries}
     result = planning.plan(cfg, version, existing)
     latest = {f.source_release for f in result.floating if f.tag == planning.LATEST}
@@ -149,7 +146,7 @@ def plan_command(
     unmoved = [f for f in result.floating if not f.this_release]
     if unmoved:
         state.output.table(
-            "Floating tags that stay on an earlier release",
+            "Floating tags that stay on another release",
             ("registry", "tag", "points at"),
             [(f.registry, f.tag, f.source) for f in unmoved],
         )

@@ -15,6 +15,8 @@ platform images seeded on it with their digest records
   facts as at publication, and no line's ``tags`` names a floating tag the newer release
   holds, whether the republish rebuilt the line or not; ``plan`` of that republish shows no
   floating tag moving.
+* A backport with no record yet, after a newer release: each floating tag ``plan`` says
+  stays or moves is where its publish then leaves it.
 """
 
 from __future__ import annotations
@@ -159,7 +161,40 @@ def test_the_plan_of_a_republish_after_a_newer_release_moves_no_floating_tag(
             ("php-8.4", "v2.0.0-php-8.4"), ("latest", "v2.0.0")
         }  # fmt: skip
     shown = world.run("plan", "v1.0.0", "--reason", REASON)
-    assert "Floating tags that stay on an earlier release" in shown.stdout, shown.stdout
+    assert "Floating tags that stay on another release" in shown.stdout, shown.stdout
+
+
+def test_the_plan_of_a_backport_with_no_record_moves_the_floating_tags_its_publish_moves(
+    tmp_path: Path, registry: Any, write_matrix: Callable[..., Path]
+) -> None:
+    """v1.0.1 after v2.0.0, before v1.0.1 has a record: each floating tag plan (--json and
+    text) says stays or moves is where the publish then leaves it (on v2.0.0)."""
+    world = _World(tmp_path, registry, write_matrix)
+    _newer_release_published(world)
+    planned = world.run("plan", "v1.0.1", "--json")
+    assert planned.returncode == 0, planned.stderr
+    shown = world.run("plan", "v1.0.1")
+    assert shown.returncode == 0, shown.stderr
+    world.publish("v1.0.1", "8.3", "8.4")
+    plan = json.loads(planned.stdout)
+    stated = {f["tag"]: f["source"] for f in plan["floating"]}
+    assert set(stated) == {"php-8.3", "php-8.4", "latest"}, plan["floating"]
+    tags = tag_map(registry.host, world.repo)
+    assert {tag: tags[tag] for tag in stated} == {
+        tag: tags[source] for tag, source in stated.items()
+    }, stated
+    assert {tag: tags[tag] for tag in stated} == {
+        tag: tags[source] for tag, source in
+        (("php-8.3", "v2.0.0-php-8.3"), ("php-8.4", "v2.0.0-php-8.4"), ("latest", "v2.0.0"))
+    }  # fmt: skip
+    assert not any(f["this_release"] for f in plan["floating"]), plan["floating"]
+    assert {line["php"]: line["targets"][0]["tags"] for line in plan["lines"]} == {
+        "8.3": ["v1.0.1-php-8.3"], "8.4": ["v1.0.1-php-8.4", "v1.0.1"]
+    }  # fmt: skip
+    assert "Floating tags that stay on another release" in shown.stdout, shown.stdout
+    stays = shown.stdout[shown.stdout.index("stay on another release") :].splitlines()
+    for tag, source in stated.items():  # a row each: the tag, and the pin it stays on
+        assert any(tag in row.split() and source in row for row in stays), shown.stdout
 
 
 def test_a_republish_after_a_newer_release_records_no_floating_tag_it_does_not_hold(

@@ -41,7 +41,7 @@ def test_plan_json_in_actions_writes_the_step_summary_as_plan_does(cli, tmp_path
         if extra:
             assert json.loads(result.stdout)["ok"] is True
     assert "### Release v1.0.1 (stable); default line 8.4" in summaries[0], summaries[0]
-    assert "### Floating tags that stay on an earlier release" in summaries[0]
+    assert "### Floating tags that stay on another release" in summaries[0]
     assert summaries[0] == summaries[1]
 
 
