@@ -616,38 +616,43 @@ def summary_title(
     facts: notes_mod.ReleaseFacts,
     *,
     rehearsal: bool,
-    republish: notes_mod.Republish | None = None,
+    republish: notes_mod.Republish | Sequence[notes_mod.Republish] = (),
     rebuilt: bool = False,
     moved: bool = True,
     repaired: Sequence[str] = (),
 ) -> str:
     """The heading of a publish run's digest table: what happened, and what the images are.
 
-    ``republish``: the history entry this run added (a republish that replaced images);
+    ``republish``: the history entry this run added (a republish that replaced images),
+    or the recorded entries a rerun repeats, each with its lines and reason;
     ``rebuilt``: a republish whose rebuilt images were all the published ones;
     ``moved``: the run wrote a tag. A republish whose every tag already held the rebuilt
     images (a rerun before the notes of the run that moved them are merged, or after
     that run failed before its notes) records the entry but republished nothing itself;
     so does a release run again with nothing to do, and a republish whose rebuilt images
-    are the ones a recorded republish published (``republished_earlier``: passed as
-    ``republish``, ``moved`` false): each says an earlier run did it.
+    are the ones recorded republishes published (``republished_earlier``: passed as
+    ``republish``, ``moved`` false): each says an earlier run (or runs) did it.
     ``repaired``: the floating tags a rerun put back, having moved no pin and kept the
     record as written; it too says an earlier run published.
     """
+    entries = (republish,) if isinstance(republish, notes_mod.Republish) else tuple(republish)
+    earlier = "by earlier runs" if len(entries) > 1 else "by an earlier run"
     if rehearsal:
         title = f"Rehearsed {facts.release} on throwaway registries"
-    elif republish is not None:
-        lines = ", ".join(php for php, _old, _new in republish.changes)
-        title = f"Republished {facts.release}, PHP {lines} ({republish.reason})"
+    elif entries:
+        title = f"Republished {facts.release}, " + " and ".join(
+            f"PHP {', '.join(php for php, _old, _new in entry.changes)} ({entry.reason})"
+            for entry in entries
+        )
     elif rebuilt:
         title = f"Rebuilt {facts.release}: identical to the published images, nothing republished"
     else:
         title = f"Published {facts.release}"
     if not moved and not rebuilt and not rehearsal:
-        title += " by an earlier run (this run moved no tag; its notes record it)"
+        title += f" {earlier} (this run moved no tag; its notes record it)"
     elif repaired and not rebuilt and not rehearsal:
         title += (
-            " by an earlier run (this run only put back the floating "
+            f" {earlier} (this run only put back the floating "
             f"{'tag' if len(repaired) == 1 else 'tags'} {', '.join(repaired)}; "
             "its notes record it)"
         )
@@ -658,28 +663,36 @@ def summary_title(
 
 def republished_earlier(
     record: notes_mod.ReleaseFacts | None, rebuilt: Mapping[str, str]
-) -> notes_mod.Republish | None:
-    """The republish of ``record``'s history a republish that changed nothing reruns.
+) -> tuple[notes_mod.Republish, ...]:
+    """The republishes of ``record``'s history a republish that changed nothing reruns.
 
     ``rebuilt``: each line rebuilt identical to the published index, and that index. When
-    every one of them was last republished by the same history entry, to that index, the
-    run is a rerun of that entry (with its reason or another one): that entry, cut to the
-    lines rebuilt. ``None`` otherwise (a line never republished: its base did not change
-    since it was published, or lines republished by different entries).
+    every one of them was last republished to that index, the run is a rerun of those
+    history entries (with their reasons or another one): each entry that last republished
+    one of them, cut to the lines rebuilt, in the history's order (one, or several when
+    different runs republished the lines). ``()`` otherwise (a line never republished: its
+    base did not change since it was published).
     """
     if record is None or not rebuilt:
-        return None
+        return ()
     newest: dict[str, tuple[int, str]] = {}
     for n, entry in enumerate(record.history):
         for php, _old, new in entry.changes:
             newest[php] = (n, new)
     found = {php: newest.get(php, (-1, "")) for php in rebuilt}
-    entries = {n for n, _new in found.values()}
-    if len(entries) != 1 or any(new != rebuilt[php] for php, (_n, new) in found.items()):
-        return None
-    entry = record.history[entries.pop()]
-    changes = tuple(change for change in entry.changes if change[0] in rebuilt)
-    return dataclasses.replace(entry, changes=changes)
+    if any(n < 0 or new != rebuilt[php] for php, (n, new) in found.items()):
+        return ()
+    return tuple(
+        dataclasses.replace(
+            record.history[n],
+            changes=tuple(
+                change
+                for change in record.history[n].changes
+                if found.get(change[0], (-1, ""))[0] == n
+            ),
+        )
+        for n in sorted({n for n, _new in found.values()})
+    )
 
 
 def nothing_to_republish(
@@ -2462,14 +2475,14 @@ class Publisher:
                 out.info(f"wrote {files}")
         # A rerun of a republish that finished (nothing moved but floating tags put back)
         # says that republish, with its reason, as a rerun of a release says its release.
-        earlier = None if pins_moved else self._republished_earlier(publish_plan)
+        earlier = () if pins_moved else self._republished_earlier(publish_plan)
         self._report(
             facts,
             republish=publish_plan.history or earlier,
             rebuilt=(
                 self.options.republish_reason is not None
                 and publish_plan.history is None
-                and earlier is None
+                and not earlier
             ),
             moved=bool(moved),
             repaired=repaired,
@@ -2547,11 +2560,11 @@ class Publisher:
         )
         return [a.php for a in publish_plan.lines if a.digest is not None and a.php not in changed]
 
-    def _republished_earlier(self, publish_plan: pp.PublishPlan) -> notes_mod.Republish | None:
-        """The recorded republish a republish that changed nothing reruns, if any
+    def _republished_earlier(self, publish_plan: pp.PublishPlan) -> tuple[notes_mod.Republish, ...]:
+        """The recorded republishes a republish that changed nothing reruns, if any
         (``republished_earlier``)."""
         if publish_plan.history is not None:
-            return None
+            return ()
         identical = self.identical_lines(publish_plan)
         rebuilt = {a.php: a.digest for a in publish_plan.lines if a.php in identical and a.digest}
         return republished_earlier(self.record, rebuilt)
@@ -2564,15 +2577,18 @@ class Publisher:
             # the pins a registry held other content under (moved by hand) were put back
             back = [f"{m.tag} on {m.registry}" for m in publish_plan.pin_moves if m.changes]
             earlier = self._republished_earlier(publish_plan)
-            if earlier is not None:
-                # a rerun of a recorded republish: its heading says so; the record stays
+            if earlier:
+                # a rerun of recorded republishes: its heading says so; the record stays
                 reason = self.options.republish_reason
                 said = []
-                if reason != earlier.reason:
-                    said.append(
-                        f"the reason of the republish of {earlier.date} ({earlier.reason}) "
-                        f"is kept and this run's ({reason}) is not recorded"
+                if any(reason != entry.reason for entry in earlier):
+                    reasons = " and ".join(f"{e.date} ({e.reason})" for e in earlier)
+                    kept = (
+                        f"the reason of the republish of {reasons} is"
+                        if len(earlier) == 1
+                        else f"the reasons of the republishes of {reasons} are"
                     )
+                    said.append(f"{kept} kept and this run's ({reason}) is not recorded")
                 if back:
                     said.append(
                         f"the {'pin' if len(back) == 1 else 'pins'} that differed from the "
@@ -2581,10 +2597,18 @@ class Publisher:
                     )
                 if not said:
                     return None
+                which = (
+                    f"the republish of {earlier[0].date}"
+                    if len(earlier) == 1
+                    else "the republishes of "
+                    + " and ".join(
+                        f"{e.date} (PHP {', '.join(php for php, _o, _n in e.changes)})"
+                        for e in earlier
+                    )
+                )
                 return (
                     f"the rebuilt images of {self.release.tag} (PHP {lines}) are the ones "
-                    f"the republish of {earlier.date} published, so no history entry is "
-                    f"added: {'; '.join(said)}"
+                    f"{which} published, so no history entry is added: {'; '.join(said)}"
                 )
             pins = (
                 f"no history entry is added (the reason is not recorded); the "
@@ -2680,7 +2704,7 @@ class Publisher:
         self,
         facts: notes_mod.ReleaseFacts,
         *,
-        republish: notes_mod.Republish | None = None,
+        republish: notes_mod.Republish | Sequence[notes_mod.Republish] = (),
         rebuilt: bool = False,
         moved: bool = True,
         repaired: Sequence[str] = (),

@@ -257,3 +257,40 @@ def test_a_rerun_of_a_finished_republish_says_an_earlier_run_republished(
         assert [path.read_bytes() for path in notes] == written, reason
         kept = f"the reason of the republish of {entry['date']} ({REASON}) is kept"
         assert (kept in again.stderr) == (reason != REASON), (reason, again.stderr)
+
+
+def test_a_rerun_of_lines_republished_by_different_runs_names_each_earlier_republish(
+    tmp_path: Path, registry: Any, write_matrix: Callable[..., Path]
+) -> None:
+    """PHP 8.4 republished for one reason, then PHP 8.3 for another; a republish of both
+    that rebuilds those same images says each earlier republish, with its reason, not that
+    nothing was republished, and keeps the record byte for byte."""
+    world = _World(tmp_path, registry, write_matrix)
+    world.publish("v1.0.0", "8.3", "8.4")
+    first, second = world.legs("v1.0.0", "8.4"), world.legs("v1.0.0", "8.3")
+    for digests, php, reason in ((first, "8.4", REASON), (second, "8.3", "CVE-1")):
+        republish = ("--digests", str(digests), "--only", php, "--reason", reason)
+        done = world.run("publish", "v1.0.0", "--no-smoke", *republish)
+        assert done.returncode == 0, done.stdout + done.stderr
+    both = tmp_path / "digests-both"
+    both.mkdir()
+    for leg in (*first.iterdir(), *second.iterdir()):
+        (both / leg.name).write_bytes(leg.read_bytes())
+    notes = [tmp_path / "release-notes" / f"v1.0.0.{ext}" for ext in ("json", "md")]
+    written = [path.read_bytes() for path in notes]
+    dates = [entry["date"] for entry in world.record("v1.0.0")["history"]]
+    again = world.run(
+        "publish", "v1.0.0", "--digests", str(both), "--no-smoke", "--reason", "CVE-2"
+    )
+    said = again.stdout + again.stderr
+    assert again.returncode == 0, said
+    assert (
+        f"Republished v1.0.0, PHP 8.4 ({REASON}) and PHP 8.3 (CVE-1) by earlier runs "
+        "(this run moved no tag; its notes record it)"
+    ) in again.stdout, again.stdout
+    assert "nothing republished" not in said, said
+    assert "did not change" not in said, said
+    assert (
+        f"the republishes of {dates[0]} (PHP 8.4) and {dates[1]} (PHP 8.3) published"
+    ) in " ".join(again.stderr.split()), again.stderr
+    assert [path.read_bytes() for path in notes] == written

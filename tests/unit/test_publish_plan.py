@@ -773,18 +773,38 @@ def test_a_republish_that_changed_nothing_reruns_the_newest_entry_of_its_lines()
     later = Republish("2026-03-01", "base", (("8.4", new, newer),))
     record = dataclasses.replace(record_of("v1.0.0", "8.4"), history=(both, later))
     # cut to the lines rebuilt, whatever this run's reason
-    assert republished_earlier(record, {"8.3": new}) == dataclasses.replace(
-        both, changes=(("8.3", old, new),)
+    assert republished_earlier(record, {"8.3": new}) == (
+        dataclasses.replace(both, changes=(("8.3", old, new),)),
     )
-    assert republished_earlier(record, {"8.4": newer}) == later
+    assert republished_earlier(record, {"8.4": newer}) == (later,)
     # not the newest entry of the line: its index is not what that entry published
-    assert republished_earlier(record, {"8.4": new}) is None
-    # lines last republished by different entries, or one never republished
-    assert republished_earlier(record, {"8.3": new, "8.4": newer}) is None
+    assert republished_earlier(record, {"8.4": new}) == ()
+    # one line never republished
     never = dataclasses.replace(record, history=(later,))
-    assert republished_earlier(never, {"8.3": digest("v1.0.0/8.3"), "8.4": newer}) is None
-    assert republished_earlier(record_of("v1.0.0", "8.4"), {"8.4": new}) is None
-    assert republished_earlier(None, {"8.4": new}) is None
+    assert republished_earlier(never, {"8.3": digest("v1.0.0/8.3"), "8.4": newer}) == ()
+    assert republished_earlier(record_of("v1.0.0", "8.4"), {"8.4": new}) == ()
+    assert republished_earlier(None, {"8.4": new}) == ()
+
+
+def test_a_republish_that_changed_nothing_reruns_each_line_s_newest_entry() -> None:
+    """Lines last republished by different entries: each entry, cut to its lines, in the
+    history's order, and the heading names each with its reason."""
+    old, new, newer = digest("old"), digest("new"), digest("newer")
+    both = Republish("2026-02-01", "CVE-1", (("8.3", old, new), ("8.4", old, new)))
+    later = Republish("2026-03-01", "base", (("8.4", new, newer),))
+    record = dataclasses.replace(record_of("v1.0.0", "8.4"), history=(both, later))
+    earlier = republished_earlier(record, {"8.4": newer, "8.3": new})
+    assert earlier == (dataclasses.replace(both, changes=(("8.3", old, new),)), later)
+    assert summary_title(record, rehearsal=False, republish=earlier, moved=False) == (
+        "Republished v1.0.0, PHP 8.3 (CVE-1) and PHP 8.4 (base) by earlier runs (this run "
+        "moved no tag; its notes record it)"
+    )
+    assert summary_title(record, rehearsal=False, republish=earlier, repaired=["latest"]) == (
+        "Republished v1.0.0, PHP 8.3 (CVE-1) and PHP 8.4 (base) by earlier runs (this run "
+        "only put back the floating tag latest; its notes record it)"
+    )
+    # one of them not to the index rebuilt: no earlier run republished them both
+    assert republished_earlier(record, {"8.4": new, "8.3": new}) == ()
 
 
 @pytest.mark.parametrize(
