@@ -33,6 +33,7 @@ from typing import Any
 
 from ..resolve import is_php_line, php_line_order, pin_tag
 from . import lifecycle
+from .errors import ConfigError
 
 PINS_SCHEMA = 1
 
@@ -40,6 +41,26 @@ PINS_SCHEMA = 1
 #: quote, backslash, ``$``, ``#``, whitespace other than a single space, or
 #: control character, so single quotes mean the same to sh and to compose.
 _SAFE_VALUE = re.compile(r"[A-Za-z0-9._/:@+ -]*")
+
+
+#: What to do about a record no pins file can be written from.
+_RECORD_HINT = (
+    "a pins file is written from a whole release record, as publisher writes it "
+    "(release-notes/vX.Y.Z.json): give the record as read, with every line and registry"
+)
+
+
+def _refused(message: str, field: str | None = None) -> ConfigError:
+    """A record no pins file can be written from: exit 3, naming the field."""
+    return ConfigError(f"release record: {message}", field=field, hint=_RECORD_HINT)
+
+
+def _field(item: Any, key: str, where: str) -> str:
+    """``item[key]``, a text that is not empty, or the error naming ``where.key``."""
+    value = item.get(key) if isinstance(item, Mapping) else None
+    if not isinstance(value, str) or not value:
+        raise _refused(f"'{key}' is missing", f"{where}.{key}" if where else key)
+    return value
 
 
 def file_name(release: str) -> str:
@@ -50,14 +71,14 @@ def file_name(release: str) -> str:
 def line_key(php: str) -> str:
     """``8_4`` for the line ``8.4``: the suffix of that line's keys."""
     if not is_php_line(php):
-        raise ValueError(f"not a PHP line: {php!r}")
+        raise _refused(f"not a PHP line: {php!r}")
     return php.replace(".", "_")
 
 
 def quote(value: str) -> str:
     """``'value'`` for both sh and ``docker compose --env-file``; refuses what cannot be."""
     if not _SAFE_VALUE.fullmatch(value):
-        raise ValueError(f"value {value!r} cannot be written to a pins file")
+        raise _refused(f"value {value!r} cannot be written to a pins file")
     return f"'{value}'"
 
 
@@ -72,25 +93,30 @@ def _without_digest(image: str) -> str:
 def pins(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The (key, value) pairs of the pins file, in file order, from the release record.
 
-    Raises ValueError (naming the field) for a record that is not a release record.
+    Raises ConfigError (exit 3, naming the field) for a record that is not a whole
+    release record.
     """
-    release = record.get("release")
-    if not isinstance(release, str) or not release:
-        raise ValueError("release record: 'release' is missing")
+    release = _field(record, "release", "")
     registries = record.get("registries")
     if not isinstance(registries, list) or not registries:
-        raise ValueError("release record: 'registries' is missing or empty")
-    primary = next((r for r in registries if r.get("primary") is True), registries[0])
-    others = [r for r in registries if r is not primary]
-    canonical = str(primary["repository"])
-    mirror = str(others[0]["repository"]) if others else None
+        raise _refused("'registries' is missing or empty", "registries")
+    repositories = [_field(r, "repository", f"registries[{n}]") for n, r in enumerate(registries)]
+    primary = next((n for n, r in enumerate(registries) if r.get("primary") is True), 0)
+    canonical = repositories[primary]
+    others = [name for n, name in enumerate(repositories) if n != primary]
+    mirror = others[0] if others else None
 
     lines = record.get("lines")
     if not isinstance(lines, list):
-        raise ValueError("release record: 'lines' is missing")
+        raise _refused("'lines' is missing", "lines")
     by_php: dict[str, Mapping[str, Any]] = {}
-    for item in lines:
-        by_php[str(item["php"])] = item
+    where: dict[str, str] = {}
+    for n, item in enumerate(lines):
+        php = _field(item, "php", f"lines[{n}]")
+        if not is_php_line(php):
+            raise _refused(f"not a PHP line: {php!r}", f"lines[{n}].php")
+        by_php[php] = item
+        where[php] = f"lines[{n}]"
     order = _sort_lines(list(by_php))
     # A rehearsal may leave its default line out: the file then names no default line,
     # rather than one it pins no image for.
@@ -111,7 +137,7 @@ def pins(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     for php in order:
         item = by_php[php]
         key = line_key(php)
-        digest = str(item["index_digest"])
+        digest = _field(item, "index_digest", where[php])
         pin = pin_tag(release, php)
         out.append((f"PHP_IMAGE_{key}", f"{canonical}:{pin}@{digest}"))
         if mirror is not None:
@@ -122,7 +148,7 @@ def pins(record: Mapping[str, Any]) -> list[tuple[str, str]]:
         if not platforms:
             # An empty value would read as "not recorded" (the launcher and resolve ask the
             # registry); a release record always has the platforms of the index it verified.
-            raise ValueError(f"release record: PHP {php} lists no 'platforms'")
+            raise _refused(f"PHP {php} lists no 'platforms'", f"{where[php]}.platforms")
         out.append((f"PHP_PLATFORMS_{key}", " ".join(platforms)))
         base = item.get("base") or {}
         image = base.get("image") if isinstance(base, Mapping) else None

@@ -32,7 +32,7 @@ from ..resolve import is_php_line, php_line_order, sha256_digest, split_pin_tag
 from ..resolve import pin_tag as resolve_pin_tag
 from . import lifecycle
 from .config import ENV_LINES, Config
-from .errors import InvalidVersionError
+from .errors import ConfigError, InvalidVersionError, shown_field
 from .locations import DEFAULT as DEFAULT_LOCATIONS
 from .locations import Locations
 from .platforms import Platform
@@ -491,11 +491,22 @@ def plan(
     """Compute the release plan.
 
     ``existing`` maps a registry name to the tags present on it (any tags; those
-    outside the scheme are ignored). A registry missing from the mapping has none.
+    outside the scheme are ignored). A registry missing from the mapping has none; a
+    name ``config`` has no registry of is a ConfigError (exit 3), not ignored.
     ``recorded``: the releases with a record (see ``settled``).
     """
     if isinstance(release, str):
         release = parse_release(release)
+    names = [registry.name for registry in config.registries]
+    unknown = [name for name in existing if name not in names]
+    if unknown:
+        raise ConfigError(
+            f"tags given for {', '.join(shown_field(name) for name in unknown)}, not a "
+            f"registry of the matrix (its registries: {', '.join(names)})",
+            field="registries",
+            hint="key the existing tags by the names of matrix.yaml's registries, or add "
+            "the registry to matrix.yaml",
+        )
     this_tags = set(selected_pins(config, release))
     # Without its vX.Y.Z (the default line left out) the release counts nowhere.
     counts = this_tags if release.tag in this_tags else set()

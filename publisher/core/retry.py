@@ -63,13 +63,25 @@ class RetryPolicy:
     jitter: Callable[[float, float], float] = field(default=random.uniform, compare=False)
 
     def __post_init__(self) -> None:
+        """Bounds no retry can follow are a ``UsageError`` (exit 2) naming each, as
+        ``from_env`` refuses the variables."""
+        given = (
+            f"attempts={self.attempts!r}, initial_delay={self.initial_delay!r}, "
+            f"max_delay={self.max_delay!r}, total_timeout={self.total_timeout!r}"
+        )
+        hint = "ranges: " + "; ".join(
+            f"{key} from {lowest:g} to {highest:g}{unit}"
+            for _name, key, _kind, lowest, highest, unit in ENV_RANGES
+        )
         if self.attempts < 1:
-            raise ValueError("attempts must be at least 1")
+            raise UsageError(f"retry policy: attempts must be at least 1 ({given})", hint=hint)
         delays = (self.initial_delay, self.max_delay, self.total_timeout)
         if not all(math.isfinite(d) for d in delays):
-            raise ValueError("delays must be finite numbers")
+            raise UsageError(f"retry policy: delays must be finite numbers ({given})", hint=hint)
         if self.initial_delay < 0 or self.max_delay < 0 or self.total_timeout <= 0:
-            raise ValueError("delays must be >= 0 and total_timeout > 0")
+            raise UsageError(
+                f"retry policy: delays must be >= 0 and total_timeout > 0 ({given})", hint=hint
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RetryPolicy:

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from publisher.core import notes, pins
+from publisher.core.errors import ConfigError
 from publisher.core.notes import RegistryFacts, SizeHistory
 from tests.support.records import line_facts
 from tests.unit.test_notes import D, facts
@@ -81,18 +82,53 @@ def test_stand_in_releases_say_so() -> None:
 
 @pytest.mark.parametrize("value", ["it's", "a\nb", "$HOME", "a#b", "back\\slash", 'say "x"', "\t"])
 def test_values_that_cannot_be_quoted_safely_are_refused(value: str) -> None:
-    with pytest.raises(ValueError, match="cannot be written"):
+    with pytest.raises(ConfigError, match="cannot be written"):
         pins.quote(value)
 
 
 def test_a_record_without_registries_is_refused() -> None:
     data = record()
     data["registries"] = []
-    with pytest.raises(ValueError, match="registries"):
+    with pytest.raises(ConfigError, match="registries"):
         pins.render(data)
     assert pins.file_name("v1.0.0") == "v1.0.0.env"
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         pins.line_key("8")
+
+
+def _without(field: str) -> dict:
+    """The record with ``field`` (a dotted path, ``lines.0.index_digest``) removed."""
+    data = record()
+    *parents, last = field.split(".")
+    held = data
+    for key in parents:
+        held = held[int(key)] if isinstance(held, list) else held[key]
+    del held[last]
+    return data
+
+
+@pytest.mark.parametrize(
+    ("field", "named"),
+    [
+        ("release", "release"),
+        ("registries", "registries"),
+        ("registries.0.repository", "registries[0].repository"),
+        ("lines", "lines"),
+        ("lines.0.php", "lines[0].php"),
+        ("lines.0.index_digest", "lines[0].index_digest"),
+        ("lines.0.platforms", "lines[0].platforms"),
+    ],
+)
+def test_an_incomplete_record_is_a_configuration_error_naming_the_field(
+    field: str, named: str
+) -> None:
+    """A library caller's record that lacks a field the pins file needs: publisher's own
+    error (exit 3) naming the field, never a bare ValueError or KeyError."""
+    with pytest.raises(ConfigError) as caught:
+        pins.render(_without(field))
+    assert caught.value.exit_code == 3
+    assert caught.value.message.startswith(f"{named}: "), caught.value.message
+    assert caught.value.hint
 
 
 def test_the_markdown_notes_name_the_pins_file() -> None:
@@ -150,10 +186,10 @@ def test_a_line_without_platforms_is_never_written_empty() -> None:
     ``PHP_PLATFORMS_8_4=''``, which both tools read as an image with no platform at all."""
     data = record()
     data["lines"][0]["platforms"] = []
-    with pytest.raises(ValueError, match=r"PHP 8\.4 lists no 'platforms'"):
+    with pytest.raises(ConfigError, match=r"PHP 8\.4 lists no 'platforms'"):
         pins.render(data)
     del data["lines"][0]["platforms"]
-    with pytest.raises(ValueError, match=r"PHP 8\.4 lists no 'platforms'"):
+    with pytest.raises(ConfigError, match=r"PHP 8\.4 lists no 'platforms'"):
         pins.render(data)
 
 

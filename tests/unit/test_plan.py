@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from publisher.core import config
-from publisher.core.errors import InvalidVersionError
+from publisher.core.errors import ConfigError, InvalidVersionError
 from publisher.core.plan import (
     LATEST,
     default_line_gap,
@@ -93,6 +93,16 @@ def test_plan_lists_every_tag_for_each_line_and_registry(cfg):
     assert by[("8.4", "ghcr")] == by[("8.4", "hub")]
     assert p.line("8.4").platforms == ("linux/amd64", "linux/arm64")
     assert p.line("8.4").base == "docker.io/library/php:8.4-fpm-alpine"
+
+
+def test_plan_refuses_tags_of_a_registry_the_matrix_does_not_have(cfg):
+    """Tags given for a registry name matrix.yaml lacks (a typo: "gchr") are refused, with
+    the names it has, not ignored (its floating tags would silently go unplanned)."""
+    with pytest.raises(ConfigError, match="gchr") as caught:
+        plan(cfg, "v2.0.0", {"hub": ["v1.0.0"], "gchr": ["v1.0.0"]})
+    assert caught.value.exit_code == 3
+    assert "hub, ghcr" in caught.value.message
+    assert caught.value.hint
 
 
 def test_prerelease_plan_moves_no_floating_tag(cfg):

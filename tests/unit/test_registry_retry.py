@@ -109,6 +109,27 @@ def test_policy_from_env() -> None:
         RetryPolicy.from_env({"PUBLISHER_RETRY_ATTEMPTS": "0"})
 
 
+@pytest.mark.parametrize(
+    ("bounds", "said"),
+    [
+        ({"attempts": 0}, "attempts must be at least 1"),
+        ({"initial_delay": float("nan")}, "finite"),
+        ({"max_delay": -1.0}, "total_timeout"),
+        ({"total_timeout": 0.0}, "total_timeout"),
+    ],
+)
+def test_a_policy_given_impossible_bounds_is_a_usage_error(
+    bounds: dict[str, float], said: str
+) -> None:
+    """A library caller's policy out of bounds: publisher's own error (exit 2) naming the
+    bound and the value given, as ``from_env`` refuses the variables, never ValueError."""
+    with pytest.raises(UsageError, match=said) as caught:
+        RetryPolicy(**bounds)  # type: ignore[arg-type]
+    assert caught.value.exit_code == 2
+    assert repr(next(iter(bounds.values()))) in caught.value.message
+    assert caught.value.hint
+
+
 def test_transient_failures_then_success_with_increasing_delays() -> None:
     clock = FakeClock()
     t = transport(clock.policy())
