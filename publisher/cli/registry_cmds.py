@@ -173,7 +173,11 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     one was rate limited), 12 when a registry that answered has a defect. A
     registry that names other content than it serves (a HEAD or a body altered on
     the way), or sends a tag list or manifest that is malformed or over the size
-    limit, is one defect too, the others still checked: exit 8. A registry
+    limit, is one defect too, the others still checked: exit 8. A blob a
+    registry holds with another size (the Content-Length of its HEAD) than its
+    descriptor says is damaged there: one defect (damaged-blob) naming the blob,
+    config or layer, its image and tags, the registry and both sizes, the rest
+    of that registry still checked, every other defect listed: exit 8. A registry
     that does not list tags (404 or 405 on its tag list) is asked for each tag
     one by one, with a warning. The registries are read at the same time, up to
     8 requests in flight on each.

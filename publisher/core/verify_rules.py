@@ -19,7 +19,9 @@ just the first:
 A registry that could not be reached is one defect (``unreachable``, its error in
 words), and so is one that rate-limited the reads past the retries (``rate-limited``) or
 that named other content than it served (``invalid-response``); the rules then judge the
-other registries, without it.
+other registries, without it. A blob a registry holds with another size than its
+descriptor's (``damaged-blob``) is one defect of the image it belongs to: the rest of that
+registry is judged all the same.
 
 Pure: no I/O.
 """
@@ -124,6 +126,33 @@ def image_mismatches(listed: str, built: BuiltAs, pin: str | None) -> list[tuple
 
 
 @dataclass(frozen=True)
+class DamagedBlob:
+    """A blob a registry holds with another size (the Content-Length of its HEAD) than the
+    descriptor naming it says: a damaged copy (cut short in its storage), or a proxy in
+    front of the registry altering the header."""
+
+    #: which blob of which image: ``linux/amd64 layer 2 of 3 blob``, ``linux/amd64 config blob``
+    named: str
+    digest: str
+    #: the bytes the registry says it holds (its HEAD's Content-Length)
+    served: int
+    #: the bytes the blob's descriptor says
+    expected: int
+    #: the registry as its requests name it (``ghcr (HOST)``), and the repository
+    registry: str
+    repository: str
+
+    @property
+    def words(self) -> str:
+        """``linux/amd64 layer 1 of 1 blob sha256:… is damaged: ghcr (HOST) holds …``"""
+        return (
+            f"{self.named} {self.digest} is damaged: {self.registry} holds {self.served} "
+            f"bytes of it in {self.repository} (the Content-Length of its HEAD), its "
+            f"descriptor says {self.expected}"
+        )
+
+
+@dataclass(frozen=True)
 class ImageFacts:
     """What one digest on one registry turned out to be."""
 
@@ -161,6 +190,9 @@ class ImageFacts:
     #: platform -> what its image's config says of it (``built_as``): its own platform
     #: and the pin it was built for (the images whose config could not be read left out)
     built: Mapping[str, BuiltAs] = field(default_factory=dict)
+    #: the blobs (configs, layers) the registry holds with another size than their
+    #: descriptors say: there, but damaged (not among ``missing``)
+    damaged: tuple[DamagedBlob, ...] = ()
     #: set when the digest itself could not be read (then nothing else is known).
     error: str | None = None
 
@@ -217,6 +249,10 @@ WRONG_PIN_KINDS = frozenset({"pin-moved", "tags-disagree", "registries-disagree"
 #: another platform, or for another release (``image_mismatches``); a republish replaces it.
 OTHER_CONTENT_KINDS = frozenset({"platform-mismatch", "other-release"})
 
+#: A blob a registry holds with another size than its descriptor says: the check ends as
+#: an invalid registry response (exit 8), every other defect listed beside it.
+DAMAGED_BLOB = "damaged-blob"
+
 #: Every kind of defect, documented for --json consumers.
 KINDS = {
     "tag-missing": "an expected tag does not exist on a registry",
@@ -232,6 +268,7 @@ KINDS = {
     "platform-duplicate": "the index lists one platform twice",
     "platform-nested": "the index lists another index for a platform, not its image",
     "child-missing": "a child manifest or blob of the index cannot be fetched",
+    "damaged-blob": "a registry holds a blob (a config or a layer) with another size than its descriptor says (the Content-Length of its HEAD): a damaged copy, or a proxy altering the header",
     "over-budget": "a platform image is larger than the size budget",
     "platform-mismatch": "a platform image's config names another os/architecture than the index lists it as",
     "other-release": "a platform image's version label names another pin than the line's (built for another release or line)",
@@ -323,6 +360,8 @@ def check_image(
         defects.append(defect("platform-duplicate", f"lists {held} more than once"))
     for item in facts.missing:
         defects.append(defect("child-missing", f"{item} cannot be fetched"))
+    for blob in facts.damaged:
+        defects.append(defect(DAMAGED_BLOB, blob.words))
     for held, built in sorted(facts.built.items()):
         for kind, words in image_mismatches(held, built, pin):
             defects.append(defect(kind, words))
@@ -614,6 +653,12 @@ class Report:
                 if not is_floating_tag(tag)
             )
         )
+
+    @property
+    def damaged(self) -> list[str]:
+        """The registries holding a blob of the release damaged, in matrix.yaml's order."""
+        held = (d.registry for d in self.defects if d.kind == DAMAGED_BLOB and d.registry)
+        return in_matrix_order(held, self.registries)
 
     @property
     def wrong_pins(self) -> bool:

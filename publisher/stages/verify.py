@@ -11,7 +11,9 @@ outage the report says what holds everywhere else. So is one that names other co
 than it serves (a HEAD or a body it, or a proxy in front of it, altered) or sends an
 answer that cannot be taken (a tag list or manifest malformed or over the size limit):
 its defect says so, the others are checked, and the check ends as an invalid registry
-response.
+response. A blob a registry holds with another size than its descriptor says (damaged) is
+one defect of the image it belongs to: the rest of that registry is checked all the same,
+and the check ends as an invalid registry response too.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import TypeVar
 
 from ..adapters.output import Output
 from ..adapters.registry import Manifest, RegistryClient
+from ..adapters.registry.client import DAMAGED_BLOB_HINT
 from ..core import notes
 from ..core import verify_rules as rules
 from ..core.config import Config, Line, Registry, Selection
@@ -94,13 +97,12 @@ def _missing_blobs(
     manifest: Manifest,
     label: str,
     cache: _BlobCache,
-    under: str,
-) -> list[str]:
-    """``linux/arm64 config blob sha256:…``, ``linux/arm64 layer 2 of 3 blob sha256:…``.
-    A blob there with another size than its descriptor's (damaged) raises
-    DamagedBlobError naming it so, ``under`` the index it belongs to (exit 8: the registry
-    serves other content)."""
-    missing = []
+) -> tuple[list[str], list[rules.DamagedBlob]]:
+    """The blobs of ``manifest`` the registry lacks (``linux/arm64 config blob sha256:…``,
+    ``linux/arm64 layer 2 of 3 blob sha256:…``), and those it holds with another size than
+    their descriptors say (damaged: the registry, or a proxy, serves other content)."""
+    missing: list[str] = []
+    damaged: list[rules.DamagedBlob] = []
     layers = manifest.layers
     blobs = [(f"{label}config blob", manifest.config)] if manifest.config is not None else []
     blobs += [(f"{label}layer {n} of {len(layers)} blob", b) for n, b in enumerate(layers, 1)]
@@ -108,19 +110,14 @@ def _missing_blobs(
         try:
             there = cache.exists(client, repo_path, blob.digest, blob.size)
         except DamagedBlobError as exc:
-            raise DamagedBlobError(
-                f"{client.transport.label}: {named} {blob.digest} under {under} in "
-                f"{repo_path} is damaged: the registry holds {exc.served} "
-                f"bytes of it (the Content-Length of its HEAD), its descriptor says "
-                f"{blob.size}",
-                served=exc.served,
-                expected=exc.expected,
-                registry=exc.registry,
-                hint=exc.hint,
-            ) from None
+            at = client.transport.label
+            damaged.append(
+                rules.DamagedBlob(named, blob.digest, exc.served, blob.size, at, repo_path)
+            )
+            continue
         if not there:
             missing.append(f"{named} {short_digest(blob.digest)}")
-    return missing
+    return missing, damaged
 
 
 def inspect_index(
@@ -131,14 +128,12 @@ def inspect_index(
     *,
     blobs: _BlobCache | None = None,
     configs: Mapping[str, bytes] | None = None,
-    tags: Sequence[str] = (),
 ) -> ImageFacts:
     """Everything the rules need to know about one digest: platforms, sizes, what is
-    missing, what each image's config says it is (``configs``: config blobs already read,
-    by digest, not downloaded again). A blob there damaged raises DamagedBlobError naming
-    it, its image and the index (``tags``: the tags on it, named too)."""
+    missing or damaged (a blob there with another size than its descriptor's), what each
+    image's config says it is (``configs``: config blobs already read, by digest, not
+    downloaded again)."""
     cache = blobs or _BlobCache()
-    under = f"the index {digest}" + (f" ({', '.join(tags)})" if tags else "")
     try:
         manifest = client.get_manifest_by_digest(repo_path, digest)
     except NotFoundError:
@@ -146,8 +141,9 @@ def inspect_index(
     except InvalidResponseError as exc:
         return ImageFacts(registry_name, digest, error=exc.message)
     missing: list[str] = []
+    damaged: list[rules.DamagedBlob] = []
     if not manifest.is_index:
-        missing += _missing_blobs(client, repo_path, manifest, "", cache, under)
+        missing, damaged = _missing_blobs(client, repo_path, manifest, "", cache)
         gone_blobs = len(missing)
         try:
             sizes = client.manifest_platform_sizes(repo_path, manifest)
@@ -158,6 +154,7 @@ def inspect_index(
                 is_index=False,
                 missing=(*missing, exc.message),
                 missing_blobs=gone_blobs,
+                damaged=tuple(damaged),
             )
         return ImageFacts(
             registry_name,
@@ -166,6 +163,7 @@ def inspect_index(
             platforms=sizes,
             missing=tuple(missing),
             missing_blobs=gone_blobs,
+            damaged=tuple(damaged),
         )
     platforms: dict[str, int] = {}
     duplicates: list[str] = []
@@ -200,9 +198,10 @@ def inspect_index(
             if not child.is_attestation and child.platform is not None:
                 unfetched.append(child.platform)
             continue
-        gone = _missing_blobs(client, repo_path, child_manifest, prefix, cache, under)
+        gone, cut = _missing_blobs(client, repo_path, child_manifest, prefix, cache)
         missing += gone
         gone_blobs += len(gone)
+        damaged += cut
         if child.is_attestation or child.platform is None:
             continue
         key = child.platform
@@ -216,6 +215,7 @@ def inspect_index(
         if (
             config is not None
             and key not in built
+            and all(blob.digest != config.digest for blob in cut)  # a damaged one: not read
             and cache.exists(client, repo_path, config.digest, config.size)  # (asked above)
         ):
             try:
@@ -244,6 +244,7 @@ def inspect_index(
         missing_blobs=gone_blobs,
         missing_manifests=gone_manifests,
         built=built,
+        damaged=tuple(damaged),
     )
 
 
@@ -278,10 +279,21 @@ def check_index(
 ) -> IndexCheck:
     """Check one index digest (no tags): exactly the line's platforms, within budget,
     complete, each image built for its platform (and for ``pin``, the line's pin);
-    ``configs``: as ``inspect_index``."""
+    ``configs``: as ``inspect_index``. A blob there damaged raises DamagedBlobError naming
+    it, its image and the index (exit 8: publish writes no tag on such a registry's word)."""
     path = registry.repository.path
-    on = (pin,) if pin else ()
-    facts = inspect_index(client, registry.name, path, digest, configs=configs, tags=on)
+    facts = inspect_index(client, registry.name, path, digest, configs=configs)
+    for blob in facts.damaged[:1]:
+        under = f"the index {digest}" + (f" ({pin})" if pin else "")
+        raise DamagedBlobError(
+            f"{blob.registry}: {blob.named} {blob.digest} under {under} in "
+            f"{path} is damaged: the registry holds {blob.served} bytes of it (the "
+            f"Content-Length of its HEAD), its descriptor says {blob.expected}",
+            served=blob.served,
+            expected=blob.expected,
+            registry=client.host,
+            hint=DAMAGED_BLOB_HINT,
+        )
     found = rules.check_image(facts, line.platforms, line.size_budget_bytes, php=line.php, pin=pin)
     return IndexCheck(facts, tuple(found))
 
@@ -489,8 +501,7 @@ def verify_release(
         @unless_gone
         def inspect(digest: str) -> ImageFacts:
             output.detail(f"checking {registry.name} {repo.name}@{digest}")
-            on = [t for t, d in resolved[registry.name].items() if d == digest]
-            return inspect_index(client, registry.name, repo.path, digest, blobs=cache, tags=on)
+            return inspect_index(client, registry.name, repo.path, digest, blobs=cache)
 
         tags = [tag for line in wanted for tag in line.tags.get(registry.name, ())]
         #: each tag -> the index its line's record names (a HEAD naming another is
@@ -822,10 +833,11 @@ def defects_error(report: Report) -> PublisherError | None:
     When the only defects are registries that could not be reached or rate-limited
     the reads, the error says so (exit 7, or 6 when one was rate-limited): the others
     hold the release as they should. A registry that named other content than it
-    served makes it an InvalidResponseError listing every defect all the same (exit 8).
+    served, or holds a blob damaged, makes it an InvalidResponseError listing every
+    defect all the same (exit 8).
     """
     messages = [d.message for d in report.defects]
-    if report.invalid:  # every defect listed, as exit 8
+    if report.invalid or report.damaged:  # every defect listed, as exit 8
         listed = VerificationError(messages, hint=_invalid_hint(report))
         return InvalidResponseError(listed.message, hint=listed.hint)
     if report.only_unanswered:
@@ -849,19 +861,27 @@ def defects_error(report: Report) -> PublisherError | None:
 
 
 def _invalid_hint(report: Report) -> str:
-    """What to check on each registry that named other content than it served, then
-    what the other registries' defects call for."""
+    """What to check on each registry that named other content than it served, and on
+    each holding a blob damaged, then what the other defects call for."""
     tips = [
         f"{name}: {report.advice.get(name) or 'check the registry'}"
         for name in in_matrix_order(report.invalid, report.registries)
     ]
+    tips += [f"{name}: {DAMAGED_BLOB_HINT}" for name in report.damaged]
     if any(line.tags for line in report.lines):  # some registry was checked beside it
-        judged = [d for d in report.defects if d.kind not in rules.NOT_JUDGED_KINDS]
-        tips.append(
-            "the other registries were checked: " + defects_hint(report)
-            if judged
-            else "the other registries that answered hold the release complete and consistent"
+        rest = dataclasses.replace(
+            report, defects=tuple(d for d in report.defects if d.kind != rules.DAMAGED_BLOB)
         )
+        judged = [d for d in rest.defects if d.kind not in rules.NOT_JUDGED_KINDS]
+        if judged:
+            checked = "the rest was" if report.damaged else "the other registries were"
+            tips.append(f"{checked} checked: {defects_hint(rest)}")
+        elif report.damaged:
+            tips.append("the rest of the release is complete and consistent where it was read")
+        else:
+            tips.append(
+                "the other registries that answered hold the release complete and consistent"
+            )
     if report.unanswered:
         tips.append(unreachable_hint(report))
     return "; ".join(tips)

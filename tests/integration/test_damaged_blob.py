@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -23,7 +24,7 @@ import requests
 from tests.integration.test_record_scope import World, make_world
 from tests.integration.test_registry_outage import hub_behind_a_proxy
 from tests.support.faultproxy import Fault
-from tests.support.images import OCI_INDEX, make_image, raw_delete_manifest
+from tests.support.images import OCI_INDEX, make_image, raw_delete_manifest, raw_remove_tag
 from tests.support.publishing import seed_image
 
 pytestmark = pytest.mark.integration
@@ -65,14 +66,15 @@ def _rerun_publish(world: World, matrix: Path) -> subprocess.CompletedProcess[st
 @pytest.fixture
 def damaged(
     tmp_path: Path, fresh_registry: Callable[..., Any], write_matrix: Any
-) -> tuple[Any, Any, Path, dict[str, str]]:
+) -> tuple[Any, Any, Path, dict[str, Any]]:
     """v1.0.0 (PHP 8.3 and 8.4, amd64) published to hub and ghcr; ghcr's storage at hand."""
     storage = tmp_path / "ghcr-storage"
     hub, ghcr = fresh_registry(), fresh_registry(storage=storage)
     world = make_world(tmp_path, write_matrix, hub=hub.host, ghcr=ghcr.host)
     matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
     digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
-    return world, ghcr, matrix, {"storage": str(storage), "index": digests["8.3"]}
+    facts = {"storage": str(storage), "index": digests["8.3"], "8.4": digests["8.4"], "hub": hub}
+    return world, ghcr, matrix, facts
 
 
 def test_verify_and_a_publish_rerun_name_a_blob_a_registry_holds_damaged(damaged: Any) -> None:
@@ -100,6 +102,52 @@ def test_verify_and_a_publish_rerun_name_a_blob_a_registry_holds_damaged(damaged
     assert "it keeps the damaged copy it holds" in copied, copied
     report = json.loads(world.run("verify", "v1.0.0", "--json", matrix=matrix).stdout)
     assert report["error"]["exit_code"] == 8 and layer in report["error"]["message"], report
+
+
+def test_verify_reports_a_damaged_blob_among_the_other_defects_and_checks_everything_else(
+    damaged: Any,
+) -> None:
+    """ghcr holds PHP 8.3's layer damaged, and neither registry holds the floating tag
+    php-8.4 any more: verify reports the damaged blob as one defect (the blob, layer or
+    config, its image and tag, the registry, both sizes) beside each missing tag, on
+    ghcr too (the rest of ghcr is still checked, not left out as a registry sending an
+    invalid response), in text and in --json, and still ends with exit 8."""
+    world, ghcr, matrix, facts = damaged
+    _, layer, size = _layer(ghcr.host, world.repo, facts["index"])
+    raw_remove_tag(facts["hub"], world.repo, "php-8.4")
+    storage = Path(facts["storage"])
+    shutil.rmtree(
+        storage / "docker/registry/v2/repositories" / world.repo / "_manifests/tags/php-8.4"
+    )
+    _damage(ghcr, storage, layer, size // 2)
+
+    result = world.run("verify", "v1.0.0", matrix=matrix)
+    said = " ".join((result.stdout + result.stderr).split())  # the lines wrapped
+    assert result.returncode == 8, said
+    assert "linux/amd64 layer 1 of 1 blob" in said and layer in said, said
+    assert "v1.0.0-php-8.3" in said and ghcr.host in said, said
+    assert f"holds {size // 2} bytes" in said and f"descriptor says {size}" in said, said
+    for registry in ("hub", "ghcr"):
+        assert f"tag 'php-8.4' is missing on {registry}" in said, said
+    assert "invalid response" not in said and "upload does not replace" in said, said
+    assert "consistent everywhere" not in said and "Traceback" not in said, said
+
+    report = json.loads(world.run("verify", "v1.0.0", "--json", matrix=matrix).stdout)
+    assert report["error"]["exit_code"] == 8 and not report["ok"], report
+    kinds = sorted((d["kind"], d["registry"], d["php"]) for d in report["defects"])
+    assert kinds == [
+        ("damaged-blob", "ghcr", "8.3"),
+        ("tag-missing", "ghcr", "8.4"),
+        ("tag-missing", "hub", "8.4"),
+    ], report["defects"]
+    blob = next(d["message"] for d in report["defects"] if d["kind"] == "damaged-blob")
+    assert "layer 1 of 1 blob" in blob and layer in blob and "v1.0.0-php-8.3" in blob, blob
+    assert f"holds {size // 2} bytes" in blob and f"descriptor says {size}" in blob, blob
+    # ghcr's rows were read: its digests, not "invalid response"
+    lines = {line["php"]: line for line in report["lines"]}
+    assert lines["8.3"]["digests"]["ghcr"] == facts["index"], lines
+    assert lines["8.4"]["digests"]["ghcr"] == facts["8.4"], lines
+    assert lines["8.4"]["tags"]["ghcr"]["php-8.4"] is None, lines
 
 
 def test_a_copy_uploads_a_damaged_blob_again_and_says_when_the_registry_keeps_it(

@@ -11,6 +11,7 @@ from publisher.core.errors import InvalidResponseError
 from publisher.core.platforms import Platform
 from publisher.core.publish_plan import AUDIT_REPAIRS_IMAGE
 from publisher.core.verify_rules import (
+    DamagedBlob,
     ImageFacts,
     LineExpectation,
     TagFacts,
@@ -474,3 +475,44 @@ def test_a_lying_registry_is_one_defect_beside_the_others_and_exit_8() -> None:
     assert error.hint is not None
     assert error.hint.startswith("hub: check that nothing rewrites it; the other registries were")
     assert "rerun the release" in error.hint and "check that quay can be reached" in error.hint
+
+
+def test_a_damaged_blob_is_one_defect_of_its_image_beside_the_others_and_exit_8() -> None:
+    """ghcr holds a layer of the line's image damaged, hub lacks a tag: both are said,
+    ghcr's rows are read (not `invalid response`), the error is exit 8 with the damaged
+    blob's advice first, the missing tag sent to a rerun; the damaged blob alone says
+    the rest is complete."""
+    tags = ("v9.9.9-php-8.4", "v9.9.9")
+    expect = LineExpectation("8.4", (Platform.AMD64,), 700_000_000, {"hub": tags, "ghcr": tags})
+    cut = DamagedBlob("linux/amd64 layer 1 of 2 blob", blob(2), 50, 100, "ghcr (HOST)", "acme/php")
+    images = {
+        (name, blob(1)): ImageFacts(
+            name, blob(1), platforms={"linux/amd64": 1}, damaged=(cut,) if name == "ghcr" else ()
+        )
+        for name in ("hub", "ghcr")
+    }
+    found = [TagFacts(name, tag, blob(1)) for name in ("hub", "ghcr") for tag in tags]
+    whole = build_report("v9.9.9", [expect], found, images, registries=["hub", "ghcr"])
+    report = build_report("v9.9.9", [expect], found[1:], images, registries=["hub", "ghcr"])
+    assert [(d.kind, d.registry) for d in report.defects] == [
+        ("tag-missing", "hub"),
+        ("damaged-blob", "ghcr"),
+    ]
+    damaged = report.defects[1].message
+    assert damaged == (
+        f"PHP 8.4: ghcr tags v9.9.9-php-8.4, v9.9.9 ({short(blob(1))}): linux/amd64 layer 1 "
+        f"of 2 blob {blob(2)} is damaged: ghcr (HOST) holds 50 bytes of it in acme/php (the "
+        "Content-Length of its HEAD), its descriptor says 100"
+    )
+    assert report.damaged == ["ghcr"]
+    rows = {row[1]: row[2] for row in report_rows(report, ["hub", "ghcr"])}
+    assert rows == {"hub": blob(1), "ghcr": blob(1)}
+    for checked, rest in (
+        (report, "; the rest was checked: rerun the release (`publisher release v9.9.9`)"),
+        (whole, "; the rest of the release is complete and consistent where it was read"),
+    ):
+        error = defects_error(checked)
+        assert isinstance(error, InvalidResponseError) and error.exit_code == 8
+        assert damaged in error.message and error.hint is not None
+        assert error.hint.startswith("ghcr: the registry holds a damaged copy of the blob")
+        assert rest in error.hint, error.hint
