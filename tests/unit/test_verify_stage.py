@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from publisher.adapters.registry import OCI_INDEX, OCI_MANIFEST, Manifest, sha256_digest
-from publisher.core.errors import InvalidResponseError
+from publisher.core.errors import DamagedBlobError, InvalidResponseError
 from publisher.core.platforms import Platform
 from publisher.core.publish_plan import AUDIT_REPAIRS_IMAGE
 from publisher.core.verify_rules import (
@@ -19,8 +19,15 @@ from publisher.core.verify_rules import (
     check_image,
 )
 from publisher.resolve import short_digest as short
-from publisher.stages.verify import defects_error, defects_hint, inspect_index, report_rows
+from publisher.stages.verify import (
+    check_index,
+    defects_error,
+    defects_hint,
+    inspect_index,
+    report_rows,
+)
 from tests.support.fake_registry import FakeRegistryClient
+from tests.support.matrices import acme_config
 
 
 def blob(n: int) -> str:
@@ -80,6 +87,62 @@ def test_a_missing_config_and_a_missing_layer_are_named_as_such() -> None:
         f"PHP 8.4: ghcr tag v1.0.0-php-8.4 ({short(index.digest)}): linux/arm64 layer 2 of 2 "
         f"blob {short(blob(3))} cannot be fetched",
     ]
+
+
+class _DamagedConfig(FakeRegistryClient):
+    """Holds blob(1) (a config of 10 bytes) cut to 5."""
+
+    host = "registry.test"
+
+    def blob_exists(self, repo_path: str, digest: str, size: int | None = None) -> bool:
+        if digest == blob(1):
+            raise DamagedBlobError("cut short", served=5, expected=size or 0)
+        return super().blob_exists(repo_path, digest, size)
+
+
+def test_a_damaged_config_blob_is_named_beside_a_missing_layer_and_stops_publish_s_check() -> None:
+    """The inspection goes on past a damaged config (not read for what it says it is) and
+    names it, its image and both sizes beside a missing layer; publish's check of the
+    index raises it (exit 8: no tag is written on such a registry's word)."""
+    child = image_manifest(blob(1), [blob(2), blob(3)])
+    index_body = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "digest": child.digest,
+                    "size": len(child.body),
+                    "platform": {"os": "linux", "architecture": "arm64"},
+                }
+            ],
+        }
+    ).encode()
+    index = Manifest.parse(index_body, OCI_INDEX)
+    client: Any = _DamagedConfig(manifests=[index, child], present={blob(2)})
+    facts = inspect_index(client, "ghcr", "acme/php", index.digest)
+    assert facts.missing == (f"linux/arm64 layer 2 of 2 blob {short(blob(3))}",)
+    assert [(d.named, d.digest, d.served, d.expected) for d in facts.damaged] == [
+        ("linux/arm64 config blob", blob(1), 5, 10)
+    ]
+    assert not facts.built
+    defects = check_image(facts, ["linux/arm64"], 10**9, php="8.4")
+    assert [d.kind for d in defects] == ["child-missing", "damaged-blob"]
+    config = acme_config()
+    ghcr = config.registries[1]
+    try:
+        check_index(client, ghcr, index.digest, config.line("8.4"), "v1.0.0-php-8.4")
+    except DamagedBlobError as exc:
+        assert exc.exit_code == 8 and (exc.served, exc.expected) == (5, 10)
+        assert exc.message == (
+            f"registry.test: linux/arm64 config blob {blob(1)} under the index "
+            f"{index.digest} (v1.0.0-php-8.4) in acme/php-fpm is damaged: the "
+            "registry holds 5 bytes of it (the Content-Length of its HEAD), its "
+            "descriptor says 10"
+        ), exc.message
+    else:
+        raise AssertionError("check_index took a damaged config blob")
 
 
 def test_a_single_image_names_its_missing_layer() -> None:
