@@ -638,6 +638,13 @@ def test_records_publisher_writes_are_read_whatever_floating_tags_other_releases
         (lambda d: d["lines"].pop(0), "floating[0].tag", "a line this record does not have"),
         (lambda d: d["lines"][0].update(index_digest=D["2"]), "lines[0].references.hub", D["e"]),
         (lambda d: d["floating"][0].update(digest=D["2"]), "floating[0].digest", "index_digest"),
+        # latest of this release names PHP 8.3's index, not the default line's
+        (
+            lambda d: d["floating"][2].update(release="v1.0.1", digest=D["e"]),
+            "floating[2].digest",
+            f"latest on hub is {D['e'][:19]}…, but PHP 8.4's index_digest is {D['a'][:19]}… "
+            "(default_line is 8.4)",
+        ),
         (lambda d: d["lines"][1].update(php="8.3"), "lines[1].php", "listed twice"),
         (
             lambda d: d["lines"][0]["tags"].append("v1.0.1-php-8.4"),

@@ -961,6 +961,44 @@ def test_records_of_this_release_for_lines_left_out_are_not_called_another_relea
     ) in (caught.value.hint or "")
 
 
+def test_two_digest_records_of_one_leg_that_disagree_are_refused_not_one_picked():
+    """--digests holding the artifacts of two build runs: two records for one leg naming
+    different images. Publishing either would be a guess: refused naming both digests
+    (a second copy of the same record is no disagreement)."""
+    from publisher.core.errors import UsageError
+    from publisher.core.records import DigestRecord, match_records
+
+    config_ = cfg()
+    line = config_.lines[0]
+    platform = line.platforms[0]
+
+    def record(php: str, platform: str, run: str) -> DigestRecord:
+        return DigestRecord(
+            release="v1.2.0",
+            php=php,
+            platform=platform,
+            repository=config_.primary.repository.name,
+            digest=digest(f"{run}{php}{platform}"),
+            base_image="docker.io/library/php:8.4-fpm-alpine",
+            base_digest=None,
+            builder="buildah",
+            dockerfile_sha256=digest("dockerfile"),
+        )
+
+    first = [record(each.php, p, "one") for each in config_.lines for p in each.platforms]
+    again = record(line.php, platform, "one")
+    assert match_records(config_, parse_release("v1.2.0"), [*first, again])
+    other = record(line.php, platform, "two")
+    for given in ([*first, other], [other, *first]):
+        with pytest.raises(UsageError) as caught:
+            match_records(config_, parse_release("v1.2.0"), given)
+        message = str(caught.value)
+        assert f"two digest records for PHP {line.php} {platform} disagree" in message
+        assert digest(f"one{line.php}{platform}") in message
+        assert digest(f"two{line.php}{platform}") in message
+        assert "records of one build run" in (caught.value.hint or "")
+
+
 def test_one_lines_legs_built_from_different_dockerfiles_are_refused_naming_each():
     """A leg built again by hand after a render, beside the other legs' records: the
     line's index would hold images of two Dockerfiles. A record without a base digest

@@ -222,6 +222,23 @@ def test_the_digest_records_read_back() -> None:
     assert [path for path, _ in records.usable_records(paths)] == paths
 
 
+@pytest.mark.parametrize("field", ["digest", "base_digest", "dockerfile_sha256"])
+@pytest.mark.parametrize("value", ["4eac" * 16, "sha256:" + "D" * 64, "sha256:abc"])
+def test_a_digest_record_whose_digest_is_malformed_is_refused_when_read(
+    field: str, value: str
+) -> None:
+    """Publish copies these into the release record and the pins file: each is checked as
+    the record is read, before anything is pushed (a Dockerfile's hash without its
+    algorithm was refused later, as the hash of another Dockerfile)."""
+    path = DIGESTS / "8.4-linux-amd64.json"
+    data = _json(path)
+    assert records.parse_record(json.dumps(data), str(path)).digest == data["digest"]
+    with pytest.raises(ConfigError) as caught:
+        records.parse_record(json.dumps({**data, field: value}), str(path))
+    assert caught.value.exit_code == 3
+    assert str(caught.value).startswith(f"{path}: {field}: {value!r} is not a sha256 digest")
+
+
 # --------------------------------------------------------------------------- pins file
 
 
