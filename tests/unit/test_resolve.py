@@ -645,6 +645,21 @@ def test_mirror_and_repository_overrides() -> None:
     )
 
 
+def test_a_private_copy_stands_for_both_registries_unless_a_mirror_is_given() -> None:
+    """docs/consumers.md: PHP_IMAGE_REPOSITORY names a copy holding the same digests, which
+    PREBUILT_REGISTRY=mirror pulls too (the pins file's mirror is not that copy);
+    PHP_IMAGE_MIRROR, when set, is the one the mirror pulls."""
+    private = parse_repository("registry.example.com/team/php-fpm")
+    for registry in RegistryChoice:
+        for pinned in (notes(), None):
+            choice = choose(inputs(registry=registry, repository=private), pinned, "linux/amd64")
+            assert choice.repository == private, (registry, pinned)
+    mirror = parse_repository("registry.example.com/mirror/php-fpm")
+    both = inputs(registry=RegistryChoice.MIRROR, repository=private, mirror_repository=mirror)
+    choice = choose(both, notes(), "linux/amd64")
+    assert choice.reference == f"registry.example.com/mirror/php-fpm:v2.0.0-php-8.4@{INDEX}"
+
+
 def test_no_php_version_and_no_default_line_is_given_an_example_the_pins_file_holds() -> None:
     """The tip's example is a line the pins file pins (its newest), never 8.4 when the
     file holds 8.2 and 8.3 only; without a pins file, 8.4."""
