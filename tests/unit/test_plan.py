@@ -13,7 +13,9 @@ from publisher.core.errors import ConfigError, InvalidVersionError
 from publisher.core.plan import (
     LATEST,
     default_line_gap,
+    dropped_lines,
     is_floating_tag,
+    lines_left_behind,
     parse_scheme_tag,
     plan,
     settled,
@@ -390,3 +392,22 @@ def test_a_newer_stable_release_left_half_pinned_is_named_by_a_stable_release_on
     assert unfinished_above(parse_release("v1.1.0"), tags, {"v1.2.0"}) == []
     settled_everywhere = {name: [*held, "v1.2.0-php-8.4", "v1.2.0"] for name, held in tags.items()}
     assert unfinished_above(parse_release("v1.1.0"), settled_everywhere) == []
+
+
+def test_a_dropped_line_is_said_against_the_newest_stable_release_never_a_prerelease() -> None:
+    """Floating tags follow stable releases only: a prerelease leaves no line behind, and
+    a stable release that drops a line names the newest stable release's pin as where
+    php-X.Y stays, never a prerelease's (which php-X.Y never pointed at)."""
+    tags = ["v1.0.0", "v1.0.0-php-8.2", "v1.0.0-php-8.4"]
+    tags += ["v2.0.0-rc.1", "v2.0.0-rc.1-php-8.2", "v2.0.0-rc.1-php-8.4"]
+    for prerelease in ("v2.0.0-rc.2", "v1.1.0-rc.1"):
+        assert dropped_lines(parse_release(prerelease), tags, ["8.4"]) == (None, [])
+        assert lines_left_behind(parse_release(prerelease), tags, ["8.4"]) == []
+    newest, dropped = dropped_lines(parse_release("v2.0.0"), tags, ["8.4"])
+    assert (newest, dropped) == (parse_release("v1.0.0"), ["8.2"])
+    (said,) = lines_left_behind(parse_release("v2.0.0"), tags, ["8.4"])
+    assert said.startswith(
+        "v2.0.0 has no PHP 8.2, which v1.0.0, the newest stable release until now, has: "
+        "php-8.2 stays on v1.0.0-php-8.2,"
+    ), said
+    assert "rc" not in said, said

@@ -102,6 +102,14 @@ def test_a_few_bytes_over_budget_are_shown_exactly() -> None:
     assert "1,000,001 bytes (1.0 MB), 1 byte over the 1,000,000-byte budget" in small.message
 
 
+def test_an_image_exactly_at_its_budget_is_within_it() -> None:
+    """The budget is the most an image may weigh: at it, no defect; a byte over, one."""
+    at = ImageFacts("hub", A, platforms={"linux/amd64": 700 * MB, "linux/arm64": 10})
+    assert check_image(at, PLATFORMS, 700 * MB) == []
+    over = ImageFacts("hub", A, platforms={"linux/amd64": 700 * MB + 1, "linux/arm64": 10})
+    assert kinds(check_image(over, PLATFORMS, 700 * MB)) == ["over-budget"]
+
+
 def test_defects_of_an_image_name_the_tags_and_the_registry() -> None:
     broken = ImageFacts("ghcr", A, platforms=GOOD, missing=(f"linux/arm64 config blob {A[:19]}",))
     (defect,) = check_line(EXPECT, all_tags(), images(ghcr_A=broken))
@@ -246,6 +254,27 @@ def test_a_registry_without_the_pins_whose_floating_tags_differ_is_floating_move
     for recorded in (A, None):
         found = check_line(replace(expect, recorded=recorded), tags, facts)
         assert kinds(found) == ["tag-missing", "tag-missing", "floating-moved"], recorded
+
+
+def test_pins_that_disagree_across_registries_name_no_digest_as_the_release_s() -> None:
+    """No record, and hub's pins hold A where ghcr's hold B: which index is the release's
+    is unknown, so quay (its pins missing, its floating tags on an earlier release) is
+    not said to be away from "the release's" A, a floating tag a rerun would move: it
+    lacks its pins, and its floating tags that disagree are tags that disagree."""
+    C = "sha256:" + "c" * 64
+    both = ("v1.0.0-php-8.4", "v1.0.0", "php-8.4", "latest")
+    expect = replace(EXPECT, tags={"hub": both, "ghcr": both, "quay": both}, pins=both[:2])
+    tags = [TagFacts("hub", t, A) for t in both] + [TagFacts("ghcr", t, B) for t in both]
+    facts = {(r, d): ImageFacts(r, d, platforms=GOOD) for r, d in (("hub", A), ("ghcr", B))}
+    facts[("quay", C)] = ImageFacts("quay", C, platforms=GOOD)
+    facts[("quay", B)] = ImageFacts("quay", B, platforms=GOOD)
+    for latest, said in ((C, []), (B, ["tags-disagree"])):
+        quay = {"php-8.4": C, "latest": latest}
+        found = check_line(
+            expect, [*tags, *(TagFacts("quay", t, quay.get(t)) for t in both)], facts
+        )
+        assert kinds(found) == ["tag-missing", "tag-missing", *said, "registries-disagree"], found
+        assert not any("the release's" in d.message for d in found), found
 
 
 def test_every_defect_is_listed_not_just_the_first() -> None:
