@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +28,7 @@ from publisher.core.errors import (
     UsageError,
 )
 from publisher.core.retry import RetriesExhausted, is_retryable_status, parse_retry_after, run
+from tests.conftest import ROOT
 from tests.support.clock import FakeClock
 
 
@@ -128,6 +131,28 @@ def test_a_policy_given_impossible_bounds_is_a_usage_error(
     assert caught.value.exit_code == 2
     assert repr(next(iter(bounds.values()))) in caught.value.message
     assert caught.value.hint
+
+
+def test_the_defaults_are_those_the_readme_states() -> None:
+    """README: "bounded by `PUBLISHER_RETRY_ATTEMPTS` (default 5), ..._INITIAL_DELAY (0.5 s),
+    ..._MAX_DELAY (20 s) and ..._TOTAL_TIMEOUT (120 s)": with none of them set, a request
+    that keeps failing is tried that many times, and the policy holds those bounds."""
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    said = dict(
+        re.findall(r"`PUBLISHER_RETRY_([A-Z_]+)` \((?:default )?([0-9.]+)(?: s)?\)", readme)
+    )
+    assert set(said) == {"ATTEMPTS", "INITIAL_DELAY", "MAX_DELAY", "TOTAL_TIMEOUT"}, said
+    clock = FakeClock()
+    policy = dataclasses.replace(RetryPolicy.from_env({}), sleep=clock.sleep, clock=clock)
+    assert (policy.initial_delay, policy.max_delay, policy.total_timeout) == (
+        float(said["INITIAL_DELAY"]),
+        float(said["MAX_DELAY"]),
+        float(said["TOTAL_TIMEOUT"]),
+    )
+    attempts, op = failing([Transient("HTTP 503", status=503) for _ in range(100)])
+    with pytest.raises(UnreachableError, match="kept failing"):
+        transport(policy).retrying("GET manifest", op)  # type: ignore[arg-type]
+    assert len(attempts) == int(said["ATTEMPTS"])
 
 
 def test_transient_failures_then_success_with_increasing_delays() -> None:
