@@ -1390,12 +1390,10 @@ class Publisher:
             for php, child, index in gone
         ]
         attestations = all(child.is_attestation for _, child, _ in gone)
-        return NotFoundError(
-            f"{self.primary.name} does not hold the manifests these indexes list: "
-            + "; ".join(named),
-            registry=self.primary.name,
-            status=exc.status,
-            hint=pp.lost_image_hint(
+        return self.not_on_primary(
+            "the manifests these indexes list: " + "; ".join(named),
+            exc,
+            pp.lost_image_hint(
                 self.release.tag,
                 self.record is not None,
                 "the attestation manifest" if attestations else "the image",
@@ -1416,12 +1414,10 @@ class Publisher:
             f"PHP {r.php} {r.platform} image {r.digest}{pp.still_on(where.get(r.digest, []))}"
             for r in gone
         ]
-        return NotFoundError(
-            f"{self.primary.name} does not hold the images these digest records name: "
-            + "; ".join(named),
-            registry=self.primary.name,
-            status=exc.status,
-            hint=pp.lost_image_hint(
+        return self.not_on_primary(
+            "the images these digest records name: " + "; ".join(named),
+            exc,
+            pp.lost_image_hint(
                 self.release.tag, self.record is not None, locations=self.options.locations
             ),
         )
@@ -1433,12 +1429,21 @@ class Publisher:
         where = self.held_elsewhere([digest], blob=True).get(digest, [])
         if not where:
             return exc  # (never pushed whole: what the registry said is the whole story)
+        return self.not_on_primary(
+            f"the config blob {digest} of the image {image.digest}{pp.still_on(where)}",
+            exc,
+            pp.lost_blob_hint(self.release.tag, locations=self.options.locations),
+        )
+
+    def not_on_primary(self, what: str, exc: NotFoundError, hint: str) -> NotFoundError:
+        """The error for content the primary, asked again, does not hold: ``what`` (each
+        piece named, with the registries that still hold it), with the status of the
+        request it failed (``exc``) and ``hint``, what puts it back."""
         return NotFoundError(
-            f"{self.primary.name} does not hold the config blob {digest} of the image "
-            f"{image.digest}{pp.still_on(where)}",
+            f"{self.primary.name} does not hold {what}",
             registry=self.primary.name,
             status=exc.status,
-            hint=pp.lost_blob_hint(self.release.tag, locations=self.options.locations),
+            hint=hint,
         )
 
     def _holds(self, registry: Registry, digest: str, *, blob: bool = False) -> bool | None:
@@ -1578,11 +1583,10 @@ class Publisher:
             return f"{kind} blob {digest} of the manifest {image.digest}"
 
         named = [owner(d) + pp.still_on(where.get(d, [])) for d in gone]
-        return NotFoundError(
-            f"{self.primary.name} does not hold the blobs the copies need: " + "; ".join(named),
-            registry=self.primary.name,
-            status=exc.status,
-            hint=pp.lost_blob_hint(self.release.tag, "no tag was written", self.options.locations),
+        return self.not_on_primary(
+            "the blobs the copies need: " + "; ".join(named),
+            exc,
+            pp.lost_blob_hint(self.release.tag, "no tag was written", self.options.locations),
         )
 
     def _copied(
