@@ -114,25 +114,29 @@ class AuditReport:
     def ok(self) -> bool:
         return not self.findings
 
+    def details(self, kind: str) -> dict[str, str]:
+        """Registry name -> the detail of its finding of ``kind``."""
+        return {f.registry: f.detail for f in self.findings if f.kind == kind}
+
     @property
     def unreachable(self) -> dict[str, str]:
         """Registry name -> why it could not be reached."""
-        return {f.registry: f.detail for f in self.findings if f.kind == rules.UNREACHABLE}
+        return self.details(rules.UNREACHABLE)
 
     @property
     def rate_limited(self) -> dict[str, str]:
         """Registry name -> what it said when it rate-limited the reads."""
-        return {f.registry: f.detail for f in self.findings if f.kind == rules.RATE_LIMITED}
+        return self.details(rules.RATE_LIMITED)
 
     @property
     def invalid(self) -> dict[str, str]:
         """Registry name -> the content it named but did not serve."""
-        return {f.registry: f.detail for f in self.findings if f.kind == rules.INVALID}
+        return self.details(rules.INVALID)
 
     @property
     def refused(self) -> dict[str, str]:
         """Registry name -> the write of the repair it refused."""
-        return {f.registry: f.detail for f in self.findings if f.kind == rules.REFUSED}
+        return self.details(rules.REFUSED)
 
     @property
     def unanswered(self) -> dict[str, str]:
