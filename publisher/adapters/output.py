@@ -290,22 +290,22 @@ class Output:
         copy's advance, a step. On stderr in every mode (``quiet``, for ``--json`` and the
         ``key=value`` lines, and Actions included): stdout carries the command's result
         alone (``info`` lines, tables, ``print_text``, ``print_lines``). Dimmed locally."""
-        if self.github:
-            self._write(self._err, message + "\n")
-        else:
-            with self._writing(self._err):
-                self._err_console.print(self.redact(message), style="dim", markup=False)
+        self._dimmed(self._err, self._err_console, message)
 
     def detail(self, message: str) -> None:
         """Secondary information of the result (on stdout, none when ``quiet``): dimmed
         locally. The run's progress is ``progress``."""
-        if self.quiet:
-            return
+        if not self.quiet:
+            self._dimmed(self._stream, self._console, message)
+
+    def _dimmed(self, stream: IO[str], console: Console, message: str) -> None:
+        """``message`` as a line on ``stream`` (``console`` draws on it): dimmed locally,
+        plain in Actions."""
         if self.github:
-            self._write(self._stream, message + "\n")
+            self._write(stream, message + "\n")
         else:
-            with self._writing(self._stream):
-                self._console.print(self.redact(message), style="dim", markup=False)
+            with self._writing(stream):
+                console.print(self.redact(message), style="dim", markup=False)
 
     def debug(self, message: str) -> None:
         if self.debug_enabled:
