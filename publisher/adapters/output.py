@@ -76,6 +76,21 @@ PROXY_ENV = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
 
 
 class _Console(Console):
+    @classmethod
+    def on(cls, stream: IO[str], *, plain: bool, forced: bool) -> _Console:
+        """A console drawing on ``stream``. Logs and pipes get wide tables (digests stay
+        on one line); terminals keep their width. Styles on a terminal, or anywhere when
+        ``forced``; never when ``plain``."""
+        return cls(
+            file=stream,
+            highlight=False,
+            soft_wrap=True,
+            emoji=False,
+            width=None if _isatty(stream) else 200,
+            color_system=None if plain else "auto",
+            force_terminal=forced or _isatty(stream),
+        )
+
     def on_broken_pipe(self) -> None:
         # rich would exit 1 on its own; the CLI decides (quietly, 141).
         self.quiet = True
@@ -115,8 +130,6 @@ class Output:
         self.debug_enabled = debug
         self._stream = stream or sys.stdout
         self._err = err_stream or sys.stderr
-        # Logs and pipes get wide tables (digests stay on one line); terminals keep their width.
-        width = None if _isatty(self._stream) else 200
         # NO_COLOR (https://no-color.org) set and not empty: no escape sequence at all, bold
         # and dim included (rich would drop only the colours); a pipe or file never gets any.
         plain = bool(self.env.get("NO_COLOR"))
@@ -124,25 +137,9 @@ class Output:
         # empty (https://force-color.org); decided here from this env, never by rich from
         # os.environ (nor by its own TTY_COMPATIBLE).
         forced = bool(self.env.get("FORCE_COLOR")) and not plain
-        self._console = _Console(
-            file=self._stream,
-            highlight=False,
-            soft_wrap=True,
-            emoji=False,
-            width=width,
-            color_system=None if plain else "auto",
-            force_terminal=forced or _isatty(self._stream),
-        )
+        self._console = _Console.on(self._stream, plain=plain, forced=forced)
         #: the run's progress (``progress``, ``step``, ``command``), drawn on stderr
-        self._err_console = _Console(
-            file=self._err,
-            highlight=False,
-            soft_wrap=True,
-            emoji=False,
-            width=None if _isatty(self._err) else 200,
-            color_system=None if plain else "auto",
-            force_terminal=forced or _isatty(self._err),
-        )
+        self._err_console = _Console.on(self._err, plain=plain, forced=forced)
         self._secrets: set[str] = set()
         self._proxy_passwords: set[str] = set()
         #: the secrets and their forms, longest first, and the regex that finds the first
