@@ -83,6 +83,11 @@ DEFAULT_START_TIMEOUT = 30.0
 POLL = 0.25
 ALIVE_WITHOUT_HEALTHCHECK = 1.0
 EXEC_TIMEOUT = 300.0
+#: How many times a ``buildah run`` that exits 0 with no output at all is tried (it
+#: does so now and then under load), and the pause before the second try (longer
+#: by as much before each later one: 0.5 + 1 + 1.5 + 2 seconds in all).
+EMPTY_RUN_TRIES = 5
+EMPTY_RUN_PAUSE = 0.5
 SERVER_LOG = "/tmp/publisher-smoke-server.log"
 
 #: chroot isolation shares the host network: one server start at a time.
@@ -771,13 +776,17 @@ class _BuildahSession:
     def exec(
         self, argv: list[str], timeout: float = EXEC_TIMEOUT, stdin: str | None = None
     ) -> Completed:
-        """``buildah run``; once more when it printed nothing at all.
+        """``buildah run``; again, after a short pause, when it printed nothing at all.
 
         Under load, concurrent ``buildah run`` calls now and then exit 0 having
         passed on none of the command's output; every check here prints something.
+        Nothing on every one of ``EMPTY_RUN_TRIES`` tries is buildah's failure
+        (CommandError, exit 11), not a check the image failed.
         """
         result = Completed(argv=(), returncode=0, stdout="", stderr="")
-        for _ in range(2):
+        for attempt in range(1, EMPTY_RUN_TRIES + 1):
+            if attempt > 1:
+                self.tester.sleep(EMPTY_RUN_PAUSE * (attempt - 1))
             result = self.runner.run(
                 buildah_run_argv(
                     self.name, argv, isolation=self.tester.isolation, buildah=self.buildah
@@ -790,6 +799,15 @@ class _BuildahSession:
             )
             if stdin is not None or not result.ok or result.output.strip():
                 break
+        else:
+            raise CommandError(
+                f"`buildah run` of `{shlex.join(argv)[:60]}` in {self.image} ({self.platform}) "
+                f"exited 0 and passed on no output {EMPTY_RUN_TRIES} times in a row: buildah "
+                "does so now and then under load; the image was not judged",
+                hint="rerun when the machine is less loaded (fewer runs at once, or a "
+                "lower --jobs); should it say so again, see what the image prints: "
+                f"`docker run --rm --platform {self.platform} {self.image} {shlex.join(argv)}`",
+            )
         if result.ok:
             return result
         return replace(result, stderr=without_buildah_trailer(result.stderr))

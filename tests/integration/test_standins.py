@@ -24,7 +24,7 @@ from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.output import Output
 from publisher.adapters.registry import RegistryClient
 from publisher.adapters.runner import Completed, Runner
-from publisher.adapters.smoke import Engine, SmokeTester
+from publisher.adapters.smoke import EMPTY_RUN_PAUSE, EMPTY_RUN_TRIES, Engine, SmokeTester
 from publisher.core import config as config_module
 from publisher.core.errors import CommandError, SmokeTestError, UnreachableError
 from publisher.core.platforms import Platform
@@ -366,6 +366,86 @@ def test_a_smoke_test_ending_leaves_the_image_another_one_is_checking(
         held.go_on.set()
         second.join(180)
         _remove(Engine.DOCKER, image)
+
+
+def _buildah_passing_on_nothing(tmp_path: Path, empty: int) -> tuple[Runner, Path]:
+    """A runner whose ``buildah`` is a PATH shim (a test double, said as such): the real
+    buildah, except that its first ``empty`` runs of ``php-fpm -t`` exit as the command
+    did and pass on none of its output, as a loaded buildah now and then does. Also the
+    file that counts those runs."""
+    real = shutil.which("buildah")
+    assert real is not None
+    shims, count = tmp_path / "shims", tmp_path / "php-fpm-t-runs"
+    shims.mkdir()
+    count.write_text("0\n")
+    shim = shims / "buildah"
+    shim.write_text(
+        "#!/bin/sh\n"
+        "# PATH shim: buildah passing on no output of its first runs of php-fpm -t\n"
+        'case "$1 $*" in\n'
+        '"run "*" -- php-fpm -t")\n'
+        f'  n=$(($(cat "{count}") + 1)); echo "$n" > "{count}"\n'
+        f'  if [ "$n" -le {empty} ]; then "{real}" "$@" >/dev/null 2>&1; exit $?; fi ;;\n'
+        "esac\n"
+        f'exec "{real}" "$@"\n'
+    )
+    shim.chmod(0o755)
+    env = {**os.environ, "PATH": f"{shims}{os.pathsep}{os.environ.get('PATH', os.defpath)}"}
+    return Runner(output=Output(env={}, quiet=True), env=env), count
+
+
+@pytest.mark.parametrize("empty", [1, 3])
+def test_buildah_passing_on_no_output_now_and_then_is_tried_again(
+    standin_registry: LocalRegistry, pushed: dict[str, Reference], tmp_path: Path, empty: int
+) -> None:
+    """`buildah run` exiting 0 with none of the check's output (a flake under load) is
+    run again, after a short pause, until the output comes: the image passes."""
+    require_tool("buildah")
+    child = _children(standin_registry.host, pushed["8.4"])[Platform.AMD64.value]
+    runner, count = _buildah_passing_on_nothing(tmp_path, empty)
+    paused: list[float] = []
+    result = SmokeTester(runner, Engine.BUILDAH, sleep=paused.append).test(
+        Reference(standin_registry.host, "stand-in/php", None, child),
+        Platform.AMD64,
+        php_line="8.4",
+        extensions=(),
+        plain_http=True,
+    )
+    assert result.php_version == "8.4.99-standin"
+    tries = int(count.read_text())  # one more when the real buildah did so too (load)
+    assert empty + 1 <= tries <= EMPTY_RUN_TRIES, tries
+    # `php-fpm -t` is the last check: its pauses are the last ones (any before them are
+    # the real buildah's doing, under load), each short and longer than the one before
+    assert paused[len(paused) - (tries - 1) :] == [k * EMPTY_RUN_PAUSE for k in range(1, tries)]
+
+
+def test_buildah_passing_on_no_output_every_time_is_its_failure_not_the_images(
+    standin_registry: LocalRegistry, pushed: dict[str, Reference], tmp_path: Path
+) -> None:
+    """`buildah run` exiting 0 with no output on every try: a failed command (exit 11)
+    saying buildah passed on nothing that many times and to rerun, never a smoke test
+    the image failed (exit 13)."""
+    require_tool("buildah")
+    child = _children(standin_registry.host, pushed["8.4"])[Platform.AMD64.value]
+    runner, count = _buildah_passing_on_nothing(tmp_path, 1000)
+    paused: list[float] = []
+    with pytest.raises(CommandError) as caught:
+        SmokeTester(runner, Engine.BUILDAH, sleep=paused.append).test(
+            Reference(standin_registry.host, "stand-in/php", None, child),
+            Platform.AMD64,
+            php_line="8.4",
+            extensions=(),
+            plain_http=True,
+        )
+    assert int(count.read_text()) == EMPTY_RUN_TRIES == 5
+    assert paused[len(paused) - 4 :] == [0.5, 1.0, 1.5, 2.0], paused
+    error = caught.value
+    assert not isinstance(error, SmokeTestError) and error.exit_code == 11
+    assert "`buildah run` of `php-fpm -t`" in error.message, error.message
+    assert "exited 0 and passed on no output 5 times" in error.message, error.message
+    assert child in error.message and "linux/amd64" in error.message, error.message
+    assert "the image was not judged" in error.message, error.message
+    assert error.hint is not None and "rerun" in error.hint and "--jobs" in error.hint
 
 
 def _checkout_sources(tmp_path: Path, name: str) -> Path:
