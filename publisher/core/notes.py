@@ -1199,28 +1199,34 @@ def _size_chart(facts: ReleaseFacts, history: SizeHistory) -> list[str]:
     platforms = sorted({p.platform for line in facts.lines for p in line.platforms})
     lines = [line.php for line in facts.lines]
     for platform in platforms:
-        series = []
+        # A release without an image of a line for this platform (the line came later, or
+        # did not build the platform then) is left out of that line's series, never drawn
+        # as 0 MB: mermaid's xychart takes a line's values in x-axis order and cannot skip
+        # one (no null, no gap), so the lines with sizes in the same releases share a
+        # chart whose x-axis is those releases, and a line with sizes in others gets a
+        # chart of its own. The table below has every release, `–` where there was none.
+        charts: dict[tuple[str, ...], list[tuple[str, list[float]]]] = {}
         for php in lines:
-            points = [merged.sizes.get(r, {}).get(php, {}).get(platform) for r in releases]
-            if any(v is not None for v in points):
-                series.append((php, [round((v or 0) / MB, 1) for v in points]))
-        if not series:
-            continue
-        top = max(max(values) for _, values in series)
-        out += [
-            "```mermaid",
-            "xychart-beta",
-            f'  title "Compressed size, {platform} (MB)"',
-            "  x-axis [" + ", ".join(f'"{r}"' for r in releases) + "]",
-            f'  y-axis "MB" 0 --> {max(1, int(top * 1.2) + 1)}',
-        ]
-        out += [f"  line [{', '.join(str(v) for v in values)}]" for _, values in series]
-        out += [
-            "```",
-            "",
-            f"Lines, in series order: {', '.join('PHP ' + php for php, _ in series)}.",
-            "",
-        ]
+            points = [(r, merged.sizes.get(r, {}).get(php, {}).get(platform)) for r in releases]
+            known = [(r, v) for r, v in points if v is not None]
+            if known:
+                charts.setdefault(tuple(r for r, _ in known), []).append(
+                    (php, [round(v / MB, 1) for _, v in known])
+                )
+        for shown, series in charts.items():
+            named = ", ".join("PHP " + php for php, _ in series)
+            top = max(max(values) for _, values in series)
+            out += [
+                "```mermaid",
+                "xychart-beta",
+                f'  title "Compressed size, {platform}'
+                + (f", {named}" if len(charts) > 1 else "")
+                + ' (MB)"',
+                "  x-axis [" + ", ".join(f'"{r}"' for r in shown) + "]",
+                f'  y-axis "MB" 0 --> {max(1, int(top * 1.2) + 1)}',
+            ]
+            out += [f"  line [{', '.join(str(v) for v in values)}]" for _, values in series]
+            out += ["```", "", f"Lines, in series order: {named}.", ""]
     table_head = (
         "| release | "
         + " | ".join(f"{php} {p.split('/')[1]}" for php in lines for p in platforms)

@@ -159,6 +159,65 @@ def test_the_size_history_of_a_release_stops_at_that_release():
     assert '"v1.0.0", "v2.0.0", "v2.1.0"' in newest[newest.index("## Size history") :]
 
 
+def charts(text: str) -> list[tuple[str, list[str], list[list[float]], str]]:
+    """The notes' size charts: (title, x-axis releases, each line's values, the caption)."""
+    found = []
+    for block, caption in re.findall(r"```mermaid\n(.*?)```\n\n([^\n]*)", text, re.S):
+        title = re.search(r'title "([^"]*)"', block)
+        axis = re.search(r"x-axis \[([^]]*)\]", block)
+        assert title is not None and axis is not None, block
+        values = [
+            [float(v) for v in found_line.split(", ")]
+            for found_line in re.findall(r"line \[([^]]*)\]", block)
+        ]
+        found.append((title[1], re.findall(r'"([^"]*)"', axis[1]), values, caption))
+    return found
+
+
+def test_the_size_chart_draws_no_image_that_did_not_exist_as_zero_mb():
+    """A line added after the first release in the chart (8.5), and a platform a line did
+    not build then (8.4 arm64 in v1.0.0), have no size there: the chart leaves those
+    releases out of their series (mermaid's xychart cannot leave out one point of a
+    line: such a series gets a chart of its own over the releases it has) instead of
+    drawing 0 MB; the table shows `–` there."""
+    f = facts()
+    newer = dataclasses.replace(f.lines[0], php="8.5", php_version="8.5.1")
+    f = dataclasses.replace(f, lines=(*f.lines, newer))
+    history = SizeHistory({"v1.0.0": {"8.4": {"linux/amd64": 90_000_000}}})
+    text = notes.release_markdown(f, history)
+    drawn = charts(text)
+    assert all(v > 0 for _, _, series, _ in drawn for values in series for v in values), drawn
+    for _title, axis, series, _caption in drawn:
+        assert all(len(values) == len(axis) for values in series), drawn
+    assert drawn == [
+        (
+            "Compressed size, linux/amd64, PHP 8.4 (MB)",
+            ["v1.0.0", "v1.1.0"],
+            [[90.0, 100.0]],
+            "Lines, in series order: PHP 8.4.",
+        ),
+        (
+            "Compressed size, linux/amd64, PHP 8.5 (MB)",
+            ["v1.1.0"],
+            [[100.0]],
+            "Lines, in series order: PHP 8.5.",
+        ),
+        (
+            "Compressed size, linux/arm64 (MB)",
+            ["v1.1.0"],
+            [[95.0], [95.0]],
+            "Lines, in series order: PHP 8.4, PHP 8.5.",
+        ),
+    ]
+    assert "| v1.0.0 | 90.0 MB | – | – | – |" in text, text
+    # every line with a size in every release: one chart per platform, as before
+    whole = charts(notes.release_markdown(facts(), HISTORY))
+    assert [(title, axis) for title, axis, _, _ in whole] == [
+        ("Compressed size, linux/amd64 (MB)", ["v1.0.0", "v1.1.0"]),
+        ("Compressed size, linux/arm64 (MB)", ["v1.0.0", "v1.1.0"]),
+    ]
+
+
 def test_a_tiny_image_is_sized_in_kb_not_as_zero_mb():
     """A stand-in image of 45 kB read "0.0 MB"; the budget stays in MB."""
     text = notes.release_markdown(facts("v0.1.0", amd=45_000, arm=1_250_000), SizeHistory())
