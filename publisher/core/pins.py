@@ -2,7 +2,9 @@
 
 Pure: the release record (the notes JSON the publish stage writes, parsed into
 a dict) in, text out. Per PHP line it holds the reference pinned by digest on
-the canonical registry and on the mirror, the platforms and the base image, as
+the canonical registry (the record's primary) and on the mirror (the first of the
+record's other registries, in matrix.yaml's order; a third one and later are not
+named), the platforms and the base image, as
 ``KEY='value'`` lines that mean the same to ``docker compose --env-file`` and
 to a POSIX shell (``. ./vX.Y.Z.env``). The stack's launcher
 (``examples/stack/start.sh``) and ``publisher resolve`` read it; a stack
