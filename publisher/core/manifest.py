@@ -41,6 +41,13 @@ MANIFEST_HINT = (
     "check that the reference names a container image (not another kind of artifact); if it "
     "does, the registry or a proxy or mirror in front of it sent altered content"
 )
+#: Most entries publisher takes in one index: an image index lists a handful of platforms
+#: and their attestations (publisher's own: two per platform), so an index far longer is no
+#: image's, and following each entry would cost a request or more apiece.
+MAX_INDEX_ENTRIES = 256
+#: Largest size a descriptor may state: OCI sizes are int64.
+MAX_SIZE = 2**63 - 1
+
 #: What to do about a manifest over MAX_MANIFEST_BYTES.
 MANIFEST_SIZE_HINT = (
     "an image manifest or index is a few kB: check that the reference names a container "
@@ -71,6 +78,19 @@ __all__ = [
     "platform_key",
     "sha256_digest",
 ]
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in words (``null``, a number), never the value itself."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, Mapping):
+        return "an object"
+    return "a list" if isinstance(value, list) else "not a string"
 
 
 @dataclass(frozen=True)
@@ -129,7 +149,7 @@ class Descriptor:
         media_type = data.get("mediaType", "")
         if not isinstance(digest, str) or not is_digest(digest):
             raise InvalidResponseError(f"{where} has no valid sha256 digest", hint=MANIFEST_HINT)
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_SIZE:
             raise InvalidResponseError(f"{where} has no valid size", hint=MANIFEST_HINT)
         if not isinstance(media_type, str):
             raise InvalidResponseError(f"{where} has an invalid mediaType", hint=MANIFEST_HINT)
@@ -139,6 +159,13 @@ class Descriptor:
         platform = data.get("platform")
         if platform is not None and not isinstance(platform, Mapping):
             raise InvalidResponseError(f"{where} has an invalid platform", hint=MANIFEST_HINT)
+        for name in ("os", "architecture", "variant"):
+            if platform and name in platform and not isinstance(platform[name], str):
+                raise InvalidResponseError(
+                    f"{where} has an invalid platform: its {name} is "
+                    f"{_json_kind(platform[name])}, not a string",
+                    hint=MANIFEST_HINT,
+                )
         return cls(
             media_type=media_type,
             digest=digest,
@@ -178,7 +205,15 @@ class Manifest:
         try:
             data = json.loads(body)
         except (ValueError, RecursionError) as exc:
-            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            # A ValueError not from the decoder: a number of thousands of digits (Python's
+            # own message would advise a setting of the interpreter).
+            why = (
+                "nested too deeply"
+                if isinstance(exc, RecursionError)
+                else str(exc)
+                if isinstance(exc, json.JSONDecodeError)
+                else "it holds a number too long to read"
+            )
             raise InvalidResponseError(
                 f"manifest is not valid JSON: {why}", hint=MANIFEST_HINT
             ) from None
@@ -211,6 +246,15 @@ class Manifest:
         if self.is_index:
             if not isinstance(self.data.get("manifests"), list):
                 raise InvalidResponseError("index has no 'manifests' list", hint=MANIFEST_HINT)
+            entries = len(self.data["manifests"])
+            if entries > MAX_INDEX_ENTRIES:
+                raise InvalidResponseError(
+                    f"index has {entries} entries, over the {MAX_INDEX_ENTRIES} publisher "
+                    "reads in one index",
+                    hint="an image index lists a handful of platforms and their attestations: "
+                    "check that the reference names a container image (not another kind of "
+                    "artifact), or that nothing in front of the registry alters it",
+                )
             _ = self.children
         else:
             if not isinstance(self.data.get("layers"), list):

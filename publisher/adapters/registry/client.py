@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from ...core.errors import (
     AuthError,
@@ -24,6 +24,7 @@ from ...core.errors import (
     NotFoundError,
     PublisherError,
     TagsNotListedError,
+    shown_field,
 )
 from ...core.manifest import (
     ACCEPT,
@@ -46,6 +47,7 @@ from .transport import (
     SizedBody,
     Transient,
     Transport,
+    clip,
     file_chunks,
     pull_scope,
     push_scope,
@@ -60,6 +62,10 @@ MAX_CONFIG_BLOB = 4 * 1024 * 1024
 #: Largest single tags/list page.
 MAX_TAGS_PAGE = 4 * 1024 * 1024
 MAX_TAG_PAGES = 1000
+#: Most tags read of one repository, all pages together: far above any real repository's
+#: count (a release writes a handful), so that a registry sending page after page of
+#: names cannot fill the memory (each page may be 4 MiB, a few hundred thousand names).
+MAX_TAGS = 100_000
 TAGS_PAGE_SIZE = 1000
 #: Blobs larger than this go up in PATCH requests of this size where the registry allows.
 UPLOAD_CHUNK = 64 * 1024 * 1024
@@ -338,7 +344,7 @@ class RegistryClient:
             if digest and digest.startswith("sha256:") and digest != ref.digest:
                 raise self.transport.error(
                     InvalidResponseError,
-                    f"asked for {ref.digest} but the registry answered for {digest}",
+                    f"asked for {ref.digest} but the registry answered for {shown_field(digest)}",
                     hint=ALTERED_HINT,
                 )
             return ref.digest
@@ -440,24 +446,48 @@ class RegistryClient:
     def list_tags(self, repo_path: str) -> list[str]:
         """Every tag of the repository (all pages); ``[]`` when the repository is missing
         (404 NAME_UNKNOWN); TagsNotListedError when the registry does not list tags."""
-        tags: list[str] = []
+        tags: set[str] = set()
         url: str | None = self.transport.url(f"/v2/{repo_path}/tags/list?n={self.tags_page_size}")
-        pages = 0
+        read: set[str] = set()  # the pages' URLs, to refuse a Link back to one of them
+        count = 0
         while url:
-            pages += 1
-            if pages > MAX_TAG_PAGES:
+            if len(read) >= MAX_TAG_PAGES:
                 raise self.transport.error(
                     InvalidResponseError,
                     f"more than {MAX_TAG_PAGES} pages of tags for {repo_path}",
                     hint="the registry kept linking to a next page: check that it is not "
                     "sending the same page over (its Link header), or ask its operator",
                 )
+            read.add(url)
             reply = self._tags_page(repo_path, url, None)
             if not self._listed(reply, repo_path):
                 return []
-            tags.extend(self._tag_names(reply, repo_path))
+            page = self._tag_names(reply, repo_path)
+            count += len(page)
+            if count > MAX_TAGS:
+                raise self.transport.error(
+                    InvalidResponseError,
+                    f"the tag list of {repo_path} holds more than {MAX_TAGS} tags "
+                    f"({count} in the {len(read)} page{'s' if len(read) > 1 else ''} read), "
+                    "the most publisher reads of one repository",
+                    hint="no repository publisher writes holds that many tags: check that the "
+                    "host is a container registry (not a proxy that rewrites its answers) and "
+                    "that the repository is this project's, or ask the registry's operator",
+                )
+            tags.update(page)
             url = self.transport.next_link(reply)
-        return sorted(set(tags))
+            if url is not None and url in read:
+                again = urlsplit(url)
+                page_url = again.path + (f"?{again.query}" if again.query else "")
+                raise self.transport.error(
+                    InvalidResponseError,
+                    f"the tag list of {repo_path} loops: page {len(read)} links back to a "
+                    f"page already read ({shown_field(clip(page_url, 120))}); refusing to "
+                    "follow it",
+                    hint="the registry's Link header leads back to a page it already sent: "
+                    "ask its operator, or check the proxy in front of it",
+                )
+        return sorted(tags)
 
     def _tag_names(self, reply: Reply, repo_path: str) -> list[str]:
         """The tag names of one page of the tag list; InvalidResponseError when it is not
@@ -857,7 +887,7 @@ class RegistryClient:
         if stored and stored.startswith("sha256:") and stored != digest:
             raise self.transport.error(
                 InvalidResponseError,
-                f"{what}: the registry stored it as {stored}",
+                f"{what}: the registry stored it as {shown_field(clip(stored, 100))}",
                 hint=ALTERED_HINT,
             )
 
@@ -890,7 +920,10 @@ class RegistryClient:
             offset += length
             stored = reply.header("Range")
             if stored and stored.replace("bytes=", "") != f"0-{offset - 1}":
-                raise Transient(f"the registry holds {stored} of the upload, not 0-{offset - 1}")
+                raise Transient(
+                    f"the registry holds {shown_field(clip(stored, 64))} of the upload, "
+                    f"not 0-{offset - 1}"
+                )
             location = self.transport.resolve_location(reply, what)
         return location
 
@@ -928,7 +961,8 @@ class RegistryClient:
             )
             raise self.transport.error(
                 InvalidResponseError,
-                f"{what}: the registry says it stored {stored}, but the manifest is {digest}",
+                f"{what}: the registry says it stored {shown_field(clip(stored, 100))}, but the "
+                f"manifest is {digest}",
                 hint=f"the registry or a proxy in between altered the manifest or the "
                 f"registry's answer; {written}: check that nothing between publisher and the "
                 "registry rewrites it, then rerun",

@@ -55,6 +55,7 @@ from ...core.errors import (
     StoppedError,
     UnreachableError,
     out_of_files,
+    shown_field,
 )
 from ...core.retry import RetryPolicy, is_retryable_status, parse_retry_after
 from ...core.sizes import seconds
@@ -471,14 +472,15 @@ class _Session(requests.Session):
 
 def describe_error_body(body: bytes, clean: Callable[[str], str] = scrub) -> str:
     """A short summary of a registry error body, ``clean`` (by default ``scrub``) applied
-    before anything is cut short."""
+    before anything is cut short; one line, each control character the registry sent
+    (ESC, BEL, a C1 control) escaped (``shown_field``), so it cannot drive the terminal."""
     entries = _error_entries(body, clean)
     if entries:
         text = "; ".join(f"{code}: {message}" if message else code for code, message in entries)
     else:
         text = clip(clean(_html_text(body[:MAX_ERROR_BODY].decode("utf-8", errors="replace"))), 200)
     # One line: a line of its own starting "::" would be a workflow command in Actions.
-    return clip(clean(" ".join(text.split())), 300)
+    return clip(shown_field(clean(" ".join(text.split()))), 300)
 
 
 class _Deadline:
@@ -1119,7 +1121,7 @@ class Transport:
             raise self.error(
                 InvalidResponseError,
                 f"the registry sent a malformed WWW-Authenticate header "
-                f"({clip(self.clean(raw), 100)!r}: {self.clean(why)})",
+                f"({clip(self.clean(raw), 100)!r}: {shown_field(self.clean(why))})",
                 hint=MALFORMED_HINT,
             ) from None
         scheme = challenge.scheme if challenge else ""
@@ -1152,7 +1154,7 @@ class Transport:
             granted = realm is not None and bool(self._tokens)
         accepted = ""
         if granted:
-            server = self.clean(urlsplit(realm or "").netloc)
+            server = shown_field(self.clean(urlsplit(realm or "").netloc))
             accepted = f", though its token server ({server}) " + (
                 "accepted the credentials and granted tokens (they are not the cause)"
                 if self.credentials
@@ -1312,7 +1314,7 @@ class Transport:
         except requests.exceptions.SSLError as exc:
             raise self.error(
                 UnreachableError,
-                f"TLS failed: {self.clean(_tls_cause(exc))}",
+                f"TLS failed: {shown_field(self.clean(_tls_cause(exc)))}",
                 hint="check the registry's certificate; for a plain-HTTP registry mark it "
                 "`insecure: true` in matrix.yaml",
             ) from None
@@ -1324,7 +1326,7 @@ class Transport:
                 raise no_files from None
             elsewhere = urlsplit(failed).netloc
             raise Transient(
-                f"connection failed: {self.clean(_connection_cause(exc, self.timeout))}",
+                f"connection failed: {shown_field(self.clean(_connection_cause(exc, self.timeout)))}",
                 kind="no answer" if _answer_late(exc) else "connection",
                 host=elsewhere if elsewhere != self.api_host else None,
             ) from None
@@ -1340,7 +1342,7 @@ class Transport:
         except requests.exceptions.RequestException as exc:
             raise self.error(
                 UnreachableError,
-                f"request failed: {self.clean(_short(exc))}",
+                f"request failed: {shown_field(self.clean(_short(exc)))}",
                 hint=f"check the registry host {self.host}, and HTTPS_PROXY, HTTP_PROXY and "
                 "NO_PROXY when a proxy is in the way, then rerun",
             ) from None
@@ -1353,7 +1355,7 @@ class Transport:
             raise self.error(
                 InvalidResponseError,
                 f"{method} {urlsplit(url).path}: the registry redirected to a malformed "
-                f"Location ({clip(self.clean(str(exc)), 120)})",
+                f"Location ({clip(shown_field(self.clean(str(exc))), 120)})",
                 hint=MALFORMED_HINT,
             ) from None
         self.debug(f"{method} {urlsplit(response.url or url).path} -> {response.status_code}")
@@ -2013,9 +2015,10 @@ class Transport:
         )
 
     def _header(self, headers: Mapping[str, str], name: str) -> str | None:
-        """A header a registry sent, to be shown: cleaned, then cut short."""
+        """A header a registry sent, to be shown: cleaned, its control characters escaped
+        (``shown_field``), then cut short."""
         value = _header(headers, name)
-        return None if value is None else clip(self.clean(value), 64)
+        return None if value is None else clip(shown_field(self.clean(value)), 64)
 
     def request(
         self, method: str, url: str, *, what: str, attempts: int | None = None, **exchange: Any
