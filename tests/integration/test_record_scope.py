@@ -608,6 +608,46 @@ def test_a_backport_after_one_registry_s_repository_moved_compares_the_releases_
     assert "v1.0.2" not in _tags_of(world, repos)["ghcr"]
 
 
+def test_after_a_repository_move_one_release_under_a_floating_tag_with_two_contents_is_refused(
+    world: World,
+) -> None:
+    """As above, but v1.2.0 (published after hub's repository moved) has PHP 8.4 alone, so
+    php-8.3 follows v1.1.0 on both registries; and a republish of v1.1.0's PHP 8.3 stopped
+    after rewriting its pin on hub (the primary, written first). php-8.3 would then carry
+    two contents of one release: the move explains a tag that follows different
+    releases, never that. The backport is refused (exit 12) before any tag is written,
+    naming the pin rewritten half-way and the republish to rerun."""
+    lines = ("8.3", "8.4")
+    old = world.matrix("matrix.yaml", lines=lines)
+    first = world.publish("v1.0.0", old, lines)
+    world.publish("v1.1.0", old, lines)
+    old_repo, new_repo = world.repo, world.repo + "-new"
+    hub = world.hosts["hub"]
+    moved = world.matrix("moved.yaml", lines=("8.4",))
+    moved.write_text(
+        moved.read_text().replace(f"{hub}/{old_repo}", f"{hub}/{new_repo}"), encoding="utf-8"
+    )
+    world.repo = new_repo
+    world.publish("v1.2.0", moved, ("8.4",))
+    world.repo = old_repo
+    world.put_tag("hub", first["8.3"], "v1.1.0-php-8.3")  # the republish's new build, say
+    repos = {"hub": old_repo, "ghcr": old_repo}
+    before = _tags_of(world, repos)
+
+    digests = world.seed("v1.0.1", lines)
+    refused = world.run("publish", "v1.0.1", "--digests", str(digests), "--no-smoke", matrix=old)
+    said = " ".join(refused.stderr.split())
+    assert refused.returncode == 12, refused.stdout + refused.stderr
+    assert (
+        "the registries hold different content: php-8.3 would point at v1.1.0 "
+        f"({before['hub']['v1.1.0-php-8.3'][:19]}…) on hub; v1.1.0 "
+        f"({before['ghcr']['v1.1.0-php-8.3'][:19]}…) on ghcr"
+    ) in said, said
+    assert "pin rewritten half-way: v1.1.0-php-8.3" in said, said
+    assert "`publisher republish v1.1.0 --reason ...`" in said, said
+    assert _tags_of(world, repos) == before
+
+
 def audit_while_held(
     world: World,
     matrix: Path,
