@@ -50,15 +50,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - no flock here: every pulled image is kept
-    fcntl = None  # type: ignore[assignment]
-
 from ..core import smoke_rules
 from ..core.config import Config
 from ..core.errors import CommandError, SmokeTestError, ToolMissingError
-from ..core.fileio import cache_root, counted, temp_dir
+from ..core.fileio import cache_root, can_flock, counted, flock, locked_file, temp_dir
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import Locations
 from ..core.platforms import Platform
@@ -360,14 +355,13 @@ def _same_file(handle: Any, path: Path) -> bool:
     return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
 
 
-def _locked(path: Path, operation: int) -> Any:
-    """``path`` opened (made when missing) and locked with ``flock(operation)``. The last
+def _locked(path: Path, *, shared: bool) -> Any:
+    """``path`` opened (made when missing) and locked (``locked_file``, waiting). The last
     holder of such a lock removes its file while it holds it exclusively: one that was
     waiting for a file removed meanwhile opens the one at ``path`` now and waits again."""
     while True:
-        handle = open(path, "ab")  # noqa: SIM115 - the caller closes it
+        handle = locked_file(path, shared=shared)
         try:
-            fcntl.flock(handle, operation)
             if _same_file(handle, path):
                 return handle
         except BaseException:
@@ -401,11 +395,10 @@ class ImageHold:
     def enter(self, present: Callable[[], bool]) -> None:
         """Hold the image (waiting while the last run before removes it), then mark it as
         pulled by a smoke test when ``present()`` says it is not in the store."""
-        if self.lock is None or self.mark is None or fcntl is None:
+        if self.lock is None or self.mark is None or not can_flock():
             return
         try:
-            self.lock.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = _locked(self.lock, fcntl.LOCK_SH)
+            self._handle = _locked(self.lock, shared=True)
             if not present():
                 self.mark.touch()
         except OSError:
@@ -417,7 +410,7 @@ class ImageHold:
         if self._handle is None or self.mark is None or self.lock is None:
             return
         try:
-            fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            flock(self._handle, wait=False)
             if self.mark.exists():
                 remove()  # refused while any other container uses the image: then kept
                 self.mark.unlink(missing_ok=True)
@@ -451,11 +444,10 @@ class ContainerLock:
 
     def take(self) -> None:
         """Lock, before the container is made."""
-        if self.path is None or fcntl is None:
+        if self.path is None or not can_flock():
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = _locked(self.path, fcntl.LOCK_EX)
+            self._handle = _locked(self.path, shared=False)
         except OSError:
             self._handle = None
 
@@ -484,7 +476,7 @@ def sweep_containers(
     ``remove(name)`` says whether it removed one; ``names()`` lists the engine's containers
     (None when it cannot), which tells a container already gone from one ``remove`` could
     not remove, whose lock file is kept for a later run. Returns the names removed."""
-    if directory is None or fcntl is None:
+    if directory is None or not can_flock():
         return []
     try:
         paths = sorted(directory.glob(f"{engine}-{CONTAINER_PREFIX}*.lock"))
@@ -497,23 +489,19 @@ def sweep_containers(
         if not _CONTAINER_NAME.match(name):
             continue
         try:
-            handle = open(path, "rb")  # noqa: SIM115 - closed below
+            handle = locked_file(path, wait=False, make=False)
         except OSError:
-            continue  # gone meanwhile (its run ended), or not this user's
-        try:
-            with contextlib.suppress(OSError):  # its run is still going: kept
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                if os.fstat(handle.fileno()).st_uid != os.geteuid() or not _same_file(handle, path):
-                    continue  # another user's (their store, not this one), or swept already
-                if remove(name):
-                    removed.append(name)
-                else:
-                    listed = names() if listed is None else listed
-                    if listed is None or name in listed:
-                        continue  # still there: a later run tries again
-                path.unlink(missing_ok=True)
-        finally:
-            handle.close()
+            continue  # gone meanwhile (its run ended), not this user's, or its run is going
+        with handle, contextlib.suppress(OSError):
+            if os.fstat(handle.fileno()).st_uid != os.geteuid() or not _same_file(handle, path):
+                continue  # another user's (their store, not this one), or swept already
+            if remove(name):
+                removed.append(name)
+            else:
+                listed = names() if listed is None else listed
+                if listed is None or name in listed:
+                    continue  # still there: a later run tries again
+            path.unlink(missing_ok=True)
     return removed
 
 

@@ -14,7 +14,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..resolve import user_home
 
@@ -625,6 +625,57 @@ def temp_dir(prefix: str, parent: str | os.PathLike[str] | None = None) -> Itera
         shutil.rmtree(path, ignore_errors=True)
 
 
+def can_flock() -> bool:
+    """Whether this platform has ``flock`` (fcntl): without it no lock is taken, and what
+    only a lock makes safe (removing what another run may use) is left undone."""
+    return fcntl is not None
+
+
+def flock(
+    handle: int | IO[Any],
+    *,
+    shared: bool = False,
+    wait: bool = True,
+    waiting: Callable[[], None] | None = None,
+) -> None:
+    """Lock the open file (or descriptor) ``handle`` with ``flock``, ``shared`` or
+    exclusive, until it is closed. ``wait``: wait for another holder (``waiting`` is
+    called once before, to say so); else raise ``BlockingIOError`` (an ``OSError``) at
+    once. ``OSError`` too where the file system refuses ``flock``. Without fcntl
+    (``can_flock``), nothing: the caller goes on unlocked."""
+    if fcntl is None:
+        return
+    operation = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+    if wait and waiting is None:
+        fcntl.flock(handle, operation)
+        return
+    try:
+        fcntl.flock(handle, operation | fcntl.LOCK_NB)
+    except BlockingIOError:
+        if not wait or waiting is None:
+            raise
+        waiting()
+        fcntl.flock(handle, operation)
+
+
+def locked_file(
+    path: Path, *, shared: bool = False, wait: bool = True, make: bool = True
+) -> IO[bytes]:
+    """The lock file ``path`` opened and locked (``flock``: ``shared``, ``wait``), which the
+    caller closes (the lock goes with it). ``make``: the file (and its folder) is made when
+    missing; else a missing one raises ``FileNotFoundError``. ``OSError`` when it cannot be
+    opened or locked; opened but unlocked without fcntl (``can_flock``)."""
+    if make:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "ab" if make else "rb")  # noqa: SIM115 - the caller closes it
+    try:
+        flock(handle, shared=shared, wait=wait)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
 @contextlib.contextmanager
 def directory_locked(
     directory: str | os.PathLike[str], waiting: Callable[[], None] | None = None
@@ -636,20 +687,13 @@ def directory_locked(
     ``flock`` (no fcntl, a file system refusing it) or the directory cannot be opened,
     the block runs unguarded, as before."""
     fd = None
-    if fcntl is not None:
+    if can_flock():
         with contextlib.suppress(OSError):
             fd = os.open(directory, os.O_RDONLY | _CLOEXEC | getattr(os, "O_DIRECTORY", 0))
     try:
         if fd is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if waiting is not None:
-                    waiting()
-                with contextlib.suppress(OSError):
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-            except OSError:
-                pass  # a file system refusing flock: unguarded
+            with contextlib.suppress(OSError):  # a file system refusing flock: unguarded
+                flock(fd, waiting=waiting)
         yield
     finally:
         if fd is not None:

@@ -47,11 +47,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - no flock here: runs sharing a cache are not fenced
-    fcntl = None  # type: ignore[assignment]
-
 from ..adapters.builders import BuilderName, BuildRequest, create_builder
 from ..adapters.builders.base import Builder
 from ..adapters.builders.buildah import isolation_from_env, local_engine
@@ -70,7 +65,7 @@ from ..core.errors import (
     out_of_room,
     shown_path,
 )
-from ..core.fileio import ENV_CACHE, cache_root, temp_dir
+from ..core.fileio import ENV_CACHE, cache_root, locked_file, temp_dir
 from ..core.manifest import STAND_IN_LABEL
 from ..core.platforms import Platform
 from ..core.reference import Reference
@@ -352,10 +347,7 @@ def _merge_into(layouts: list[Path], dest: Path, ref_name: str) -> str:
 @contextlib.contextmanager
 def _in_use(layout: Path) -> Iterator[None]:
     """Hold ``layout`` against removal by other runs while the block reads it."""
-    layout.parent.mkdir(parents=True, exist_ok=True)
-    with open(_lock_path(layout), "ab") as handle:
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_SH)
+    with locked_file(_lock_path(layout), shared=True):
         yield
 
 
@@ -399,9 +391,7 @@ def _sweep_leftovers(directory: Path) -> None:
             found.setdefault(owner, []).append(entry)
     for owner, leftovers in found.items():
         try:
-            with open(_lock_path(directory / owner), "ab") as handle:
-                if fcntl is not None:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError: in use
+            with locked_file(_lock_path(directory / owner), wait=False):  # OSError: in use
                 for leftover in leftovers:
                     _delete(leftover)
         except OSError:
@@ -421,9 +411,7 @@ def _remove_unused(layout: Path, before: float) -> bool:
     """Remove ``layout`` unless another run holds it or it was used since ``before``
     (a time); True when it is gone."""
     try:
-        with open(_lock_path(layout), "ab") as handle:
-            if fcntl is not None:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError: in use
+        with locked_file(_lock_path(layout), wait=False):  # OSError: in use
             if layout.stat().st_mtime >= before:
                 return False  # used meanwhile
             _discard(layout)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...core.errors import CommandError, ConfigError, ToolMissingError, UsageError
-from ...core.fileio import cache_root, temp_dir
+from ...core.fileio import cache_root, can_flock, locked_file, temp_dir
 from ...core.platforms import BuilderName
 from ...core.reference import Reference
 from ...resolve import is_loopback
@@ -50,11 +50,6 @@ from .base import (
     probed_version,
 )
 from .layout import checked_output, normalize_config, read_layout
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - no flock here: a rehearsal keeps its bases' names
-    fcntl = None  # type: ignore[assignment]
 
 MIN_VERSION = (1, 24, 0)
 DEFAULT_ISOLATION = "chroot"
@@ -334,15 +329,9 @@ def building_from(env: Mapping[str, str], base: Reference | None) -> Iterator[No
     waits for this build, or leaves its names to keep the image. Without a writable cache
     (or flock) the build goes on unheld."""
     with contextlib.ExitStack() as stack:
-        if base is not None and fcntl is not None and is_loopback(base.domain):
-            lock = _base_lock(env, base.path)
-            try:
-                lock.parent.mkdir(parents=True, exist_ok=True)
-                handle = stack.enter_context(open(lock, "ab"))
-            except OSError:
-                pass
-            else:
-                fcntl.flock(handle, fcntl.LOCK_SH)
+        if base is not None and can_flock() and is_loopback(base.domain):
+            with contextlib.suppress(OSError):
+                stack.enter_context(locked_file(_base_lock(env, base.path), shared=True))
         yield
 
 
@@ -375,12 +364,8 @@ def forget_registry(runner: Runner, host: str, env: Mapping[str, str]) -> list[s
         paths = {re.split(r"[@:]", n.removeprefix(f"{host}/"), maxsplit=1)[0] for n in ours}
         with contextlib.ExitStack() as stack:
             try:
-                for path in sorted(paths):
-                    lock = _base_lock(env, path)
-                    lock.parent.mkdir(parents=True, exist_ok=True)
-                    handle = stack.enter_context(open(lock, "ab"))
-                    if fcntl is not None:  # OSError: another run is building from it
-                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                for path in sorted(paths):  # OSError: another run is building from it
+                    stack.enter_context(locked_file(_base_lock(env, path), wait=False))
             except OSError:
                 runner.output.debug(f"kept {', '.join(ours)}: another run may be using it")
                 continue
