@@ -487,12 +487,16 @@ class ReleaseConflictError(PublisherError):
         #: the pins of a recorded release that point elsewhere than its record names
         self.off_record = tuple(off_record)
         self.head = message
-        super().__init__(message + bulleted(self.conflicts, limit=CONFLICTS_LISTED), hint=hint)
+        super().__init__(self._listing(CONFLICTS_LISTED), hint=hint)
+
+    def _listing(self, limit: int | None) -> str:
+        """The message with the first ``limit`` conflicts listed after it (None: all)."""
+        return self.head + bulleted(self.conflicts, limit=limit)
 
     def to_dict(self) -> dict[str, object]:
         document = super().to_dict()
-        if self.message == self.head + bulleted(self.conflicts, limit=CONFLICTS_LISTED):
-            document["message"] = message_text(self.head + bulleted(self.conflicts))
+        if self.message == self._listing(CONFLICTS_LISTED):
+            document["message"] = message_text(self._listing(None))
         return document
 
 
