@@ -654,7 +654,8 @@ def flock(
     except BlockingIOError:
         if not wait or waiting is None:
             raise
-        waiting()
+        with contextlib.suppress(OSError):  # a line that cannot be written: still wait
+            waiting()
         fcntl.flock(handle, operation)
 
 
