@@ -172,8 +172,9 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     prints the report all the same): exit 7 when nothing else is wrong (6 when
     one was rate limited), 12 when a registry that answered has a defect. A
     registry that names other content than it serves (a HEAD or a body altered on
-    the way), or sends a tag list or manifest that is malformed or over the size
-    limit, is one defect too, the others still checked: exit 8. A blob a
+    the way: an index, image or config not matching its digest), or sends a tag
+    list or manifest that is malformed or over the size limit, is one defect too
+    (invalid-response, not a missing piece), the others still checked: exit 8. A blob a
     registry holds with another size (the Content-Length of its HEAD) than its
     descriptor says is damaged there: one defect (damaged-blob) naming the blob,
     config or layer, its image and tags, the registry and both sizes, the rest

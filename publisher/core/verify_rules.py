@@ -9,7 +9,8 @@ just the first:
 * each pin points at the index the release's record names (when there is a record);
 * all tags of one PHP line resolve to one index digest, identical on every registry;
 * the index holds exactly the configured platforms (attestations are not platforms);
-* every child manifest and blob is fetchable;
+* every child manifest and blob is there (one the registry sends altered is its
+  invalid response, below);
 * each platform image's compressed size (config + layers) is within the budget;
 * each platform image is what the index lists it as: its config's ``os``,
   ``architecture`` (and ``variant``, when both name one) are the platform's, and its
@@ -18,7 +19,8 @@ just the first:
 
 A registry that could not be reached is one defect (``unreachable``, its error in
 words), and so is one that rate-limited the reads past the retries (``rate-limited``) or
-that named other content than it served (``invalid-response``); the rules then judge the
+that named other content than it served or sent a body not matching its digest
+(``invalid-response``); the rules then judge the
 other registries, without it. A blob a registry holds with another size than its
 descriptor's (``damaged-blob``) is one defect of the image it belongs to: the rest of that
 registry is judged all the same.
@@ -261,7 +263,7 @@ KINDS = {
     "tags-disagree": "the tags of one line point at different digests on one registry",
     "floating-moved": "a floating tag points elsewhere than the line's pins on one registry",
     "registries-disagree": "one line has different digests on different registries",
-    "unreadable": "a digest could not be read (missing, malformed or altered)",
+    "unreadable": "a digest a tag points at could not be read (the registry lacks it; content it sends altered or malformed is invalid-response)",
     "not-an-index": "a line's digest is a single image, not a multi-arch index",
     "platform-missing": "a configured platform is absent from the index",
     "platform-extra": "the index holds a platform that is not configured",
@@ -275,7 +277,7 @@ KINDS = {
     "stand-in": "a platform image is labelled dev.publisher.stand-in=true (built on a STAND-IN base, not PHP) though neither matrix.yaml nor the release's record says stand_in: true",
     "unreachable": "a registry could not be reached: nothing on it was checked",
     "rate-limited": "a registry rate-limited the reads: nothing on it was checked",
-    "invalid-response": "a registry sent an invalid response (content other than it named, malformed or too large): nothing on it was checked",
+    "invalid-response": "a registry sent an invalid response (content other than it named, a body not matching its digest, malformed or too large): nothing on it was checked",
 }
 
 #: The kinds of defect that say a registry did not answer (nothing on it was judged).

@@ -2,14 +2,15 @@
 
 ``verify_release`` checks a whole release (every expected tag on every
 registry); ``check_index`` checks one index digest without looking at tags (the
-publish stage runs it before any tag moves). Missing content and altered
-content become defects; authentication stays an error (its own exit code), since
-then nothing can be concluded. A registry that cannot be reached (connection,
+publish stage runs it before any tag moves). Missing content becomes defects;
+authentication stays an error (its own exit code), since then nothing can be
+concluded. A registry that cannot be reached (connection,
 TLS, a server that keeps failing) or that rate-limits the reads past the retries
 is one defect, and the registries that answer are still checked: during a partial
 outage the report says what holds everywhere else. So is one that names other content
-than it serves (a HEAD or a body it, or a proxy in front of it, altered) or sends an
-answer that cannot be taken (a tag list or manifest malformed or over the size limit):
+than it serves (a HEAD or a body it, or a proxy in front of it, altered: a manifest or a
+config whose body does not match its digest) or sends an answer that cannot be taken (a
+tag list, manifest or config malformed or over the size limit):
 its defect says so, the others are checked, and the check ends as an invalid registry
 response. A blob a registry holds with another size than its descriptor says (damaged) is
 one defect of the image it belongs to: the rest of that registry is checked all the same,
@@ -132,14 +133,17 @@ def inspect_index(
     """Everything the rules need to know about one digest: platforms, sizes, what is
     missing or damaged (a blob there with another size than its descriptor's), what each
     image's config says it is (``configs``: config blobs already read, by digest, not
-    downloaded again)."""
+    downloaded again).
+
+    Content the registry sends altered or malformed (a manifest or config whose body
+    does not match its digest, or cannot be parsed) raises InvalidResponseError: the
+    registry's answer, not a defect of the release (a rerun or a repair restores nothing
+    of it)."""
     cache = blobs or _BlobCache()
     try:
         manifest = client.get_manifest_by_digest(repo_path, digest)
     except NotFoundError:
         return ImageFacts(registry_name, digest, error="the index itself is not found")
-    except InvalidResponseError as exc:
-        return ImageFacts(registry_name, digest, error=exc.message)
     missing: list[str] = []
     damaged: list[rules.DamagedBlob] = []
     if not manifest.is_index:
@@ -147,7 +151,7 @@ def inspect_index(
         gone_blobs = len(missing)
         try:
             sizes = client.manifest_platform_sizes(repo_path, manifest)
-        except (NotFoundError, InvalidResponseError) as exc:
+        except NotFoundError as exc:
             return ImageFacts(
                 registry_name,
                 digest,
@@ -191,10 +195,9 @@ def inspect_index(
             children.setdefault(child.platform, child.digest)
         try:
             child_manifest = client.get_manifest_by_digest(repo_path, child.digest)
-        except (NotFoundError, InvalidResponseError) as exc:
-            why = "" if isinstance(exc, NotFoundError) else f" ({exc.message})"
-            missing.append(f"{listed}{why}")
-            gone_manifests += isinstance(exc, NotFoundError)
+        except NotFoundError:
+            missing.append(listed)
+            gone_manifests += 1
             if not child.is_attestation and child.platform is not None:
                 unfetched.append(child.platform)
             continue
@@ -225,8 +228,6 @@ def inspect_index(
                     if known is not None
                     else client.image_config(repo_path, child_manifest)
                 )
-            except InvalidResponseError as exc:
-                missing.append(f"{prefix}config blob {short_digest(config.digest)} ({exc.message})")
             except NotFoundError:
                 missing.append(f"{prefix}config blob {short_digest(config.digest)}")
                 gone_blobs += 1
@@ -280,7 +281,8 @@ def check_index(
     """Check one index digest (no tags): exactly the line's platforms, within budget,
     complete, each image built for its platform (and for ``pin``, the line's pin);
     ``configs``: as ``inspect_index``. A blob there damaged raises DamagedBlobError naming
-    it, its image and the index (exit 8: publish writes no tag on such a registry's word)."""
+    it, its image and the index, and content sent altered or malformed InvalidResponseError
+    (exit 8: publish writes no tag on such a registry's word)."""
     path = registry.repository.path
     facts = inspect_index(client, registry.name, path, digest, configs=configs)
     for blob in facts.damaged[:1]:
