@@ -9,11 +9,12 @@ the credentials of a matching matrix.yaml registry or the docker config.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..adapters.registry import Descriptor, Manifest, RegistryClient, config_labels
+from ..adapters.registry.transport import ALTERED_HINT
 from ..core.errors import (
     InvalidResponseError,
     NotFoundError,
@@ -94,7 +95,7 @@ class Missing:
 @dataclass(frozen=True)
 class Unreadable(Missing):
     """Content an index or image names that the registry sent altered or malformed:
-    ``error`` says how."""
+    ``error`` (the registry's answer refused) says how."""
 
     error: InvalidResponseError | None = field(default=None, compare=False)
 
@@ -328,6 +329,28 @@ def _incomplete(ref: Reference, manifest: Manifest, missing: list[Missing]) -> N
     )
 
 
+def _unreadable(
+    ref: Reference, manifest: Manifest, broken: Sequence[Unreadable]
+) -> InvalidResponseError:
+    """The error for an index (or image) whose content the registry sent altered or
+    malformed: each such piece named, with what was wrong with it."""
+    kind = "index" if manifest.is_index else "image"
+    causes = [(p, p.error) for p in broken if p.error is not None]
+    said = "; ".join(
+        f"{p.words() if manifest.is_index else f'its config ({p.digest})'} cannot be read: "
+        f"{cause.message}"
+        for p, cause in causes
+    )
+    first = causes[0][1]
+    return InvalidResponseError(
+        f"{ref} is the {kind} {manifest.digest}, but {said}",
+        registry=first.registry,
+        status=first.status,
+        hint="; ".join(dict.fromkeys(cause.hint for _, cause in causes if cause.hint))
+        or ALTERED_HINT,
+    )
+
+
 #: How deep an index may nest indexes (OCI allows it; publisher's own never do).
 MAX_NESTING = 4
 
@@ -439,16 +462,8 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
 
     def unreadable(exc: InvalidResponseError, piece: Missing) -> Unreadable:
         """A platform's image or config the registry sent broken: ``ref`` itself was read."""
-        kind = "index" if manifest.is_index else "image"
-        words = piece.words() if manifest.is_index else f"its config ({piece.digest})"
-        error = InvalidResponseError(
-            f"{ref} is the {kind} {manifest.digest}, but {words} cannot be read: {exc.message}",
-            registry=exc.registry,
-            status=exc.status,
-            hint=exc.hint,
-        )
         return Unreadable(
-            piece.platform, piece.digest, piece.kind, piece.image, piece.unnamed, error=error
+            piece.platform, piece.digest, piece.kind, piece.image, piece.unnamed, error=exc
         )
 
     def describe(image: Manifest, platform: str | None) -> Found:
@@ -542,7 +557,7 @@ def inspect_reference(ref: Reference, client: RegistryClient) -> Inspection:
         pin=pin,
         pin_digest=pin_digest,
         pin_error=pin_error,
-        error=broken[0].error
+        error=_unreadable(ref, manifest, broken)
         if broken
         else _incomplete(ref, manifest, missing)
         if missing

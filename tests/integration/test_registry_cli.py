@@ -736,6 +736,29 @@ def test_inspect_an_index_whose_platform_image_comes_back_altered_says_which(
     assert [" unreadable " in r and arm64 in r for r in rows] == [False, True], rows
 
 
+def test_inspect_an_index_whose_platform_images_all_come_back_altered_names_each(
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    tmp_path: Path,
+) -> None:
+    """Both platform images sent altered: the error names each (it named the first only),
+    with what was wrong with it; exit 8."""
+    image = make_image()
+    digest = seed(registry, repo, image, tags=["v1"])
+    proxy = proxy_for(registry)
+    proxy.add(Fault("body", method="GET", path="/manifests/sha256:", body=b"{}", times=None))
+    result = run(["inspect", f"{proxy.host}/{repo}:v1", "--json"], tmp_path)
+    assert result.exit_code == 8, result.output
+    message = json.loads(result.stdout)["error"]["message"]
+    assert f"is the index {digest}, but " in message, message
+    for platform in ("linux/amd64", "linux/arm64"):
+        child = image.image(platform).digest
+        assert f"its {platform} image ({child}) cannot be read: " in message, message
+        assert f"@{child} does not match its digest" in message, message
+
+
 def test_inspect_an_index_whose_configs_come_back_altered_shows_its_platforms_unreadable(
     registry: Any,
     repo: str,
