@@ -582,6 +582,98 @@ def floating_differences(
     return {text.split(":", 1)[0]: text for text in pp.tag_differences(maps)}
 
 
+@dataclass(frozen=True)
+class PinsApart:
+    """The pins of some releases that the registries do not hold alike (``pins_apart``)."""
+
+    #: each pin in words, with its digest on each registry
+    defects: tuple[str, ...] = ()
+    #: the releases with a pin two registries hold with different content: a republish
+    #: stopped while rewriting them
+    rewritten: tuple[str, ...] = ()
+    #: release -> the registries (in matrix order) lacking a pin of it another holds: the
+    #: release did not finish there
+    missing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def pins_apart(found: Mapping[str, Mapping[str, str]]) -> PinsApart:
+    """Of the pins ``found`` (registry, in matrix order -> pin -> digest), those the
+    registries do not hold alike: each held with different content (rewritten half-way),
+    or missing from a registry, told apart."""
+    defects: list[str] = []
+    rewritten: set[str] = set()
+    missing: dict[str, list[str]] = {}
+    for words in pp.tag_differences(found):
+        tag = words.split(":", 1)[0]
+        parsed = planning.parse_scheme_tag(tag)
+        release = parsed.release.tag if parsed else tag
+        seen = {name: tags.get(tag) for name, tags in found.items()}
+        lacking = [name for name, digest in seen.items() if digest is None]
+        if lacking:
+            held = missing.setdefault(release, [])
+            held += [name for name in lacking if name not in held]
+        if len({d for d in seen.values() if d is not None}) > 1:
+            rewritten.add(release)
+            defects.append(f"pin rewritten half-way: {words}")
+        else:
+            defects.append(f"pin missing from {' and '.join(lacking)}: {words}")
+    order = list(found)
+    return PinsApart(
+        tuple(defects),
+        tuple(sorted(rewritten, key=parse_release)),
+        {
+            release: tuple(planning.in_matrix_order(names, order))
+            for release, names in sorted(missing.items(), key=lambda item: parse_release(item[0]))
+        },
+    )
+
+
+def unfinished_words(
+    missing: Mapping[str, Sequence[str]], locations: Locations = DEFAULT_LOCATIONS
+) -> str:
+    """What to do about pins of releases (``missing``: release -> the registries lacking
+    some of its pins) that other registries hold, in words, for a tip."""
+    whole = dataclasses.replace(locations, only=())  # each as it was run, not with this --only
+    rerun = "; ".join(f"`{whole.command('release', release)}`" for release in missing)
+    if len(missing) == 1:
+        ((release, names),) = missing.items()
+        where = (
+            f"{release}'s pins named above are missing from {' and '.join(names)}, which "
+            "another registry holds. That release did not finish there"
+        )
+    else:
+        each = ", ".join(f"{r}'s from {' and '.join(n)}" for r, n in missing.items())
+        where = (
+            f"The pins named above are missing: {each} (another registry holds them). "
+            "Each of those releases did not finish there"
+        )
+    it = "it" if len(missing) == 1 else "each"
+    return (
+        f"{where} (it stopped, or was published from a matrix.yaml naming only some "
+        "registries), or another run of it is writing them now (wait for it to end). "
+        f"Finish {it}: rerun {rerun} with a matrix.yaml naming every registry, or, once it "
+        f"has a record, `{locations.command('audit', '--repair')}` copies its pins from a "
+        "registry that holds them"
+    )
+
+
+def floating_words(moves: Sequence[pp.TagMove], registries: Sequence[str]) -> str:
+    """The floating tags ``moves`` wrote, in words: ``latest, php-8.4 onto v1.1.0 on hub and
+    ghcr`` (the last move of each tag on each registry)."""
+    last = {(m.registry, m.tag): m for m in moves}
+    where: dict[tuple[str, str], list[str]] = {}
+    for (registry, tag), move in last.items():
+        where.setdefault((tag, move.source_release), []).append(registry)
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for (tag, release), names in sorted(where.items()):
+        on = tuple(planning.in_matrix_order(names, registries))
+        groups.setdefault((release, on), []).append(tag)
+    return "; ".join(
+        f"{', '.join(tags)} onto {release} on {' and '.join(on)}"
+        for (release, on), tags in groups.items()
+    )
+
+
 def halfway_republish_hint(
     releases: Sequence[str], said: str, locations: Locations = DEFAULT_LOCATIONS
 ) -> str:
@@ -825,6 +917,8 @@ class Publisher:
     _unlisted: set[str] = field(init=False, default_factory=set)
     #: the pins this run wrote (moved), once it wrote them
     pins_written: list[pp.TagMove] = field(init=False, default_factory=list)
+    #: the floating tags this run moved, in the order it moved them
+    floating_written: list[pp.TagMove] = field(init=False, default_factory=list)
     #: this release's pin tags -> the index each should hold (the record's, else the
     #: run's; once written, the one written): a HEAD naming another is confirmed by a
     #: hashed GET (``RegistryClient.resolve``)
@@ -1897,6 +1991,7 @@ class Publisher:
                     left.hint = f"{IMMUTABLE_TIP} the same command"
                 raise left from None
             applied += pending
+            self.floating_written += pending
         raise VerificationError(
             [f"floating tags kept changing after {FLOATING_ROUNDS} rounds (concurrent releases?)"],
             hint="rerun: floating tags are recomputed from the pins present",
@@ -1925,29 +2020,64 @@ class Publisher:
             return state[0]
         found, apart = state
         differ = self.floating_apart(found)
-        releases = sorted(
+        followed = sorted(
             {m.source_release for moves in found for m in moves if m.tag in differ}
             | {release for release, _ in apart},
             key=parse_release,
         )
-        said = (
-            f"this run wrote its pins ({counted(len(self.pins_written), 'tag')}) and moved no "
-            "floating tag, and its record is not written"
-            if self.pins_written
-            else "no floating tag was moved by this run"
-        )
+        told = {release for release, _ in apart}
+        pins = self.halfway_pins([r for r in followed if r not in told])
+        rewritten = sorted(told | set(pins.rewritten if pins else ()), key=parse_release)
+        missing = pins.missing if pins else {}
+        said = self.done_so_far()
+        at = self.options.locations
+        if missing:
+            said = f"{said}. {unfinished_words(missing, at)}"
+        if rewritten:
+            hint = halfway_republish_hint(rewritten, said, at)
+        elif missing:
+            hint = f"{said}, then rerun this command"
+        elif pins is None:
+            hint = (
+                f"{said}. The pins of {', '.join(followed)} could not be read again to compare "
+                f"them: `{at.command('audit')}` names what differs, then rerun this command"
+            )
+        else:
+            hint = (
+                f"{said}. The pins of {', '.join(followed)} are alike on every registry now "
+                "(another run was writing them): rerun this command"
+            )
         raise VerificationError(
             [f"the registries' pins call for different floating tags: {d}" for d in differ.values()]
             + [f"pins rewritten half-way: {words}" for _, words in apart]
-            + self.halfway_pins([r for r in releases if r not in {a for a, _ in apart}]),
-            hint=halfway_republish_hint(releases, said, self.options.locations),
+            + list(pins.defects if pins else ()),
+            hint=hint,
         )
 
-    def halfway_pins(self, releases: Sequence[str]) -> list[str]:
-        """The pins of ``releases`` that hold different content on different registries,
-        each in words with its digest on each (read again; on an error, none is named)."""
+    def done_so_far(self) -> str:
+        """What this run wrote before a check refused it, in words: its pins and the
+        floating tags it moved (before the check, as a concurrent run may move them
+        since)."""
+        registries = [r.name for r in self.config.registries]
+        floating = (
+            f"moved {floating_words(self.floating_written, registries)} before this check"
+            if self.floating_written
+            else "moved no floating tag"
+        )
+        if self.pins_written:
+            return (
+                f"this run wrote its pins ({counted(len(self.pins_written), 'tag')}) and "
+                f"{floating}, and its record is not written"
+            )
+        if self.floating_written:
+            return f"this run wrote no pin and {floating}"
+        return "no floating tag was moved by this run"
+
+    def halfway_pins(self, releases: Sequence[str]) -> PinsApart | None:
+        """The pins of ``releases`` that the registries do not hold alike (``pins_apart``;
+        read again; None on an error)."""
         if not releases:
-            return []
+            return PinsApart()
         wanted = set(releases)
 
         registries = list(self.config.registries)
@@ -1964,9 +2094,8 @@ class Publisher:
 
             found = in_parallel(read, registries)
         except PublisherError:
-            return []
-        maps = {r.name: tags for r, tags in zip(registries, found, strict=True)}
-        return [f"pin rewritten half-way: {d}" for d in pp.tag_differences(maps)]
+            return None
+        return pins_apart({r.name: tags for r, tags in zip(registries, found, strict=True)})
 
     def _left_behind(self, exc: PublisherError) -> PublisherError:
         """``exc`` with the tags that now differ between the registries (best effort)."""
@@ -2375,7 +2504,7 @@ class Publisher:
         if disagree and halfway:
             raise VerificationError(
                 [f"the registries hold different content: {d}" for d in disagree]
-                + self.halfway_pins(halfway),
+                + list(apart.defects if (apart := self.halfway_pins(halfway)) else ()),
                 hint=halfway_republish_hint(halfway, "no tag was written", self.options.locations),
             )
         at = self.options.locations

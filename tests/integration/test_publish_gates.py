@@ -103,7 +103,11 @@ def test_floating_tags_the_registries_pins_call_apart_once_moved_are_not_verifie
     a run of v1.2.0 from a matrix.yaml naming hub alone publishes there (pins and floating
     tags). Each registry's floating tags are where its own pins say, but hub's pins call
     for v1.2.0 and ghcr's for v1.1.0: v1.1.0's run is not verified (exit 12), saying the
-    registries' pins call for different floating tags, and writes no record."""
+    registries' pins call for different floating tags, and writes no record. It names
+    v1.2.0's pins as missing from ghcr (that release did not finish there: its release
+    rerun, or `audit --repair`, finishes it), not as rewritten half-way by a republish,
+    nor v1.1.0's, alike on both; and says it moved the floating tags before the check.
+    The repair it names, then a rerun, finish v1.1.0."""
     ghcr = fresh_registry()
     fronts = [proxy_for(registry.host), proxy_for(ghcr.host)]
     world = make_world(tmp_path, write_matrix, hub=fronts[0].host, ghcr=fronts[1].host)
@@ -145,6 +149,25 @@ def test_floating_tags_the_registries_pins_call_apart_once_moved_are_not_verifie
     said = " ".join(err.split())
     assert run.returncode == 12, out + err
     assert "the registries' pins call for different floating tags: latest" in said, said
+    for pin in ("v1.2.0", "v1.2.0-php-8.3", "v1.2.0-php-8.4"):
+        assert f"pin missing from ghcr: {pin}: hub sha256:" in said, said
+    assert "v1.2.0's pins named above are missing from ghcr" in said, said
+    assert "`publisher release v1.2.0`" in said and "`publisher audit --repair`" in said, said
+    assert "half-way" not in said and "republish" not in said, said
+    assert "v1.1.0-php" not in said and "The pins of v1.1.0" not in said, said
+    assert (
+        "this run wrote its pins (6 tags) and moved latest, php-8.3, php-8.4 onto v1.1.0 on "
+        "hub and ghcr before this check, and its record is not written"
+    ) in said, said
     assert not (world.notes / "v1.1.0.json").exists()
     hub = tag_map(registry.host, world.repo)
     assert hub["latest"] == hub["v1.2.0"] and tag_map(ghcr.host, world.repo) == moved
+
+    # (the repair still finds v1.1.0 unfinished: exit 12, as it says; it copied v1.2.0)
+    repaired = world.run("audit", "--repair", matrix=matrix)
+    pins = ("v1.2.0", "v1.2.0-php-8.3", "v1.2.0-php-8.4")
+    on_ghcr = tag_map(ghcr.host, world.repo)
+    assert {p: on_ghcr.get(p) for p in pins} == {p: hub[p] for p in pins}, repaired.stderr
+    again = world.run("publish", *publish[1:], matrix=matrix)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert tag_map(registry.host, world.repo) == tag_map(ghcr.host, world.repo)

@@ -31,6 +31,7 @@ from publisher.core.publish_plan import (
     Candidate,
     Conflict,
     Observed,
+    TagMove,
     config_for_record,
     left_behind,
     pins_off_record,
@@ -43,7 +44,9 @@ from publisher.core.publish_plan import (
 from publisher.core.version import parse_release
 from publisher.stages.publish import (
     conflict_error,
+    floating_words,
     halfway_republish_hint,
+    pins_apart,
     republished_earlier,
     require_default_line,
     summary_title,
@@ -886,6 +889,45 @@ def test_the_tip_for_pins_rewritten_half_way_speaks_of_one_republish_or_of_each(
         "Rerun each as it was run (`publisher republish v1.0.0 --reason ...`; `publisher "
         "republish v1.1.0 --reason ...`, with the --only each had, if any" in two
     ), two
+
+
+def test_pins_missing_from_a_registry_are_told_apart_from_pins_rewritten_half_way():
+    """v1.2.0's pins are on hub alone (a release that did not finish on ghcr), v1.1.0's
+    8.4 pin holds other content on each (a republish stopped), v1.0.0's are alike: each
+    is named as what it is, v1.0.0 not at all."""
+    a, b = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    alike = {"v1.0.0": a, "v1.0.0-php-8.4": a}
+    found = {
+        "hub": {**alike, "v1.1.0-php-8.4": a, "v1.2.0": b, "v1.2.0-php-8.4": b},
+        "ghcr": {**alike, "v1.1.0-php-8.4": b},
+    }
+    apart = pins_apart(found)
+    assert apart.rewritten == ("v1.1.0",)
+    assert dict(apart.missing) == {"v1.2.0": ("ghcr",)}
+    assert apart.defects == (
+        "pin rewritten half-way: v1.1.0-php-8.4: hub sha256:aaaaaaaaaaaa…, ghcr "
+        "sha256:bbbbbbbbbbbb…",
+        "pin missing from ghcr: v1.2.0: hub sha256:bbbbbbbbbbbb…, ghcr (absent)",
+        "pin missing from ghcr: v1.2.0-php-8.4: hub sha256:bbbbbbbbbbbb…, ghcr (absent)",
+    )
+    assert pins_apart({"hub": alike, "ghcr": alike}) == pins_apart({})
+
+
+def test_the_floating_tags_a_run_moved_are_said_per_release_and_registries():
+    def move(registry: str, tag: str, release: str) -> TagMove:
+        return TagMove(registry, tag, None, "sha256:" + "a" * 64, "floating", release)
+
+    moves = [
+        move("hub", "php-8.4", "v1.1.0"),
+        move("hub", "latest", "v1.1.0"),
+        move("ghcr", "latest", "v1.1.0"),
+        move("ghcr", "php-8.3", "v1.0.0"),
+        move("ghcr", "latest", "v1.1.0"),  # moved again: said once
+    ]
+    assert floating_words(moves, ["hub", "ghcr"]) == (
+        "latest onto v1.1.0 on hub and ghcr; php-8.3 onto v1.0.0 on ghcr; php-8.4 onto "
+        "v1.1.0 on hub"
+    )
 
 
 def test_digest_records_of_another_release_are_named_when_none_is_of_this_one():
