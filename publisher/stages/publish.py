@@ -674,6 +674,25 @@ def floating_words(moves: Sequence[pp.TagMove], registries: Sequence[str]) -> st
     )
 
 
+def notes_said(files: Sequence[Path], written: Collection[Path]) -> str:
+    """Which of a release's notes ``files`` (Markdown, JSON, then the pins file) a run
+    wrote and which it kept as they were (every fact as recorded), in words: a file of
+    a kept record that was missing (the pins file, which an older publisher did not
+    write) is written."""
+
+    def named(paths: Sequence[Path]) -> str:
+        words = [f"the pins file {p.name}" if p == files[-1] else str(p) for p in paths]
+        return " and ".join(w for w in (", ".join(words[:-1]), words[-1]) if w)
+
+    kept = [p for p in files if p not in written]
+    wrote = [p for p in files if p in written]
+    if not kept:
+        return f"wrote {named(wrote)}"
+    if not wrote:
+        return f"kept {named(kept)}: every fact is as recorded"
+    return f"kept {named(kept)} (every fact as recorded); wrote {named(wrote)}, missing until now"
+
+
 def halfway_republish_hint(
     releases: Sequence[str], said: str, locations: Locations = DEFAULT_LOCATIONS
 ) -> str:
@@ -2377,11 +2396,12 @@ class Publisher:
         *,
         keep: bool = False,
         taken: Mapping[str, Sequence[str]] | None = None,
-    ) -> tuple[Path, Path, Path]:
+    ) -> tuple[Path, Path, Path, frozenset[Path]]:
         """Write the notes, the size history and the pins file; ``keep`` leaves the
         notes files that exist as they are (only a missing one is written); ``taken``:
         the floating tags a release published meanwhile took (``taken_meanwhile``), said
-        in the Markdown notes. Returns the Markdown, JSON and pins files' paths.
+        in the Markdown notes. Returns the Markdown, JSON and pins files' paths, and
+        those of them it wrote.
 
         Another run writing its notes into the same directory (another tag) reads and
         rewrites the size history too: each does it holding an exclusive ``flock`` on the
@@ -2404,7 +2424,7 @@ class Publisher:
         *,
         keep: bool,
         taken: Mapping[str, Sequence[str]] | None,
-    ) -> tuple[Path, Path, Path]:
+    ) -> tuple[Path, Path, Path, frozenset[Path]]:
         """``write_notes``, once the notes directory is held."""
         history_path = notes_mod.size_history_path(self.options.notes_dir)
         if history_path.exists():
@@ -2451,7 +2471,7 @@ class Publisher:
                 "written, and it writes only the notes"
             )
             raise error from None
-        return md, js, env
+        return md, js, env, frozenset(files) & {md, js, env}
 
     # ---------------------------------------------------------------- the run
 
@@ -2597,15 +2617,11 @@ class Publisher:
             # Nothing new: the notes stay as written (their size comparisons and charts
             # date from the run that published, before any newer or backported release).
             kept = self.record is not None and facts == self._recorded_as(self.record, facts)
-            result.notes_md, result.notes_json, pins = self.write_notes(
+            result.notes_md, result.notes_json, pins, written = self.write_notes(
                 facts, keep=kept, taken=taken
             )
             result.facts = facts
-            files = f"{result.notes_md}, {result.notes_json} and the pins file {pins.name}"
-            if kept:
-                out.info(f"kept {files}: every fact is as recorded")
-            else:
-                out.info(f"wrote {files}")
+            out.info(notes_said((result.notes_md, result.notes_json, pins), written))
         # A rerun of a republish that finished (nothing moved but floating tags put back)
         # says that republish, with its reason, as a rerun of a release says its release.
         earlier = () if pins_moved else self._republished_earlier(publish_plan)

@@ -9,7 +9,9 @@ real stage, fast:
   would leave that registry with only some of the release's pins, is refused before any
   tag is written, naming what it would lack;
 * a run whose floating tags the registries' pins call apart once it has moved them (a
-  concurrent run wrote another release's tags on one registry) is not verified.
+  concurrent run wrote another release's tags on one registry) is not verified;
+* a rerun of a release whose pins file is missing (an older publisher wrote none) writes
+  it and says so, keeping the other notes files.
 """
 
 from __future__ import annotations
@@ -52,6 +54,33 @@ def test_a_rerun_of_a_published_release_writes_no_tag(
     assert again.returncode == 0, again.stdout + again.stderr
     assert proxy.count("PUT", "manifest") == 0, [s.path for s in proxy.log if s.method == "PUT"]
     assert tag_map(second_registry.host, world.repo) == before
+
+
+def test_a_rerun_writes_a_missing_pins_file_and_says_which_files_it_kept(
+    tmp_path: Path, registry: Any, write_matrix: Callable[..., Path]
+) -> None:
+    """v1.0.0 was published by a publisher that wrote no pins file (v1.0.0.env): its
+    rerun writes it, as it would have been, keeps v1.0.0.md and v1.0.0.json as they
+    are, and says which it kept and which it wrote, not that it kept all three."""
+    world = make_world(tmp_path, write_matrix, hub=registry.host)
+    matrix = world.matrix("matrix.yaml", lines=LINES, platforms=AMD64)
+    world.publish("v1.0.0", matrix, LINES, AMD64)
+    env = world.notes / "v1.0.0.env"
+    pins = env.read_bytes()
+    env.unlink()
+    kept = {p.name: p.read_bytes() for p in world.notes.iterdir() if p != env}
+    digests = str(world.root / "digests-v1.0.0")
+    again = world.run("publish", "v1.0.0", "--digests", digests, "--no-smoke", matrix=matrix)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert env.read_bytes() == pins
+    assert {p.name: p.read_bytes() for p in world.notes.iterdir() if p != env} == kept
+    said = " ".join(again.stdout.split())
+    assert (
+        f"kept {world.notes}/v1.0.0.md and {world.notes}/v1.0.0.json (every fact as "
+        "recorded); wrote "
+        "the pins file v1.0.0.env, missing until now"
+    ) in said, again.stdout
+    assert "every fact is as recorded" not in said, again.stdout
 
 
 def test_a_rerun_of_some_lines_onto_a_registry_added_later_is_refused(
