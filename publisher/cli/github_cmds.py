@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -253,9 +254,13 @@ def gh_release_command(
     saves them, CRLF, not counting; a draft of the tag is updated and left
     a draft, with a warning). Notes longer than GitHub's 125,000 characters
     (counted in UTF-8 bytes, which fits whatever GitHub counts) leave out their
-    oldest republish history rows from the body, with a line pointing to the full
-    notes and JSON record in the repository (the digests are never cut: notes too
-    long without their history are refused when over 125,000 characters). The pins file
+    oldest republishes (each with all its rows) from the body's republish history,
+    with a line saying how many and pointing to the full notes and JSON record in
+    the repository (named from the checkout's root). Any notes file publisher writes
+    is taken, however long its history (a file over 32 MiB, more than publisher
+    writes, is refused: exit 3). The digests are never cut: notes over 125,000
+    characters even without their history are refused (exit 3) before any request.
+    The pins file
     next to the notes (RELEASE.env: every line's image pinned by digest, for the
     stack's launcher) is attached to the release, replaced when it changed (the
     new file is uploaded before the old one is removed). A prerelease tag makes a
@@ -293,11 +298,12 @@ def gh_release_command(
     _check_title(title)
     path = notes_path or Path("release-notes") / f"{version.tag}.md"
     try:
-        # Bounded: a file of megabytes is refused before it is read whole (exit 3), one
-        # that cannot be read is exit 18, one that is not UTF-8 exit 3.
+        # Bounded: a file larger than any notes publisher writes is refused before it is
+        # read whole (exit 3), one that cannot be read is exit 18, one that is not UTF-8
+        # exit 3.
         body = read_text(
             path,
-            limit=notes.MAX_NOTES_TEXT_BYTES,
+            limit=notes.MAX_NOTES_MARKDOWN_BYTES,
             what="release notes file",
             hint="pass --notes with the release's Markdown notes (release-notes/RELEASE.md), "
             "or restore the file from git history",
@@ -335,12 +341,32 @@ def gh_release_command(
             "rehearsing the workflow against a test GitHub server)"
         )
     body, left_out = notes.fit_body(
-        body, MAX_BODY, notes=str(path), record=str(path.with_name(f"{version.tag}.json"))
+        body,
+        MAX_BODY,
+        notes=_in_repository(path),
+        record=_in_repository(path.with_name(f"{version.tag}.json")),
     )
     if left_out:
+        oldest = "oldest republish" if left_out == 1 else f"{left_out} oldest republishes"
         state.output.info(
-            f"the release body leaves out the {left_out} oldest republish history entries "
-            f"to fit GitHub's {MAX_BODY:,} characters; {path} keeps them all"
+            f"the release body leaves out the {oldest} of its republish history to fit "
+            f"GitHub's {MAX_BODY:,} characters; {path} keeps them all"
+        )
+    elif len(body) > MAX_BODY:  # GitHub surely refuses it: said before anything is sent
+        cut = notes.HISTORY_HEADING in body.split("\n")
+        raise ConfigError(
+            f"the release notes are {len(body):,} characters, more than the {MAX_BODY:,} a "
+            "GitHub release body holds, "
+            + (
+                "even with their whole republish history left out"
+                if cut
+                else "and they have no republish history to leave out"
+            )
+            + "; nothing was sent to GitHub",
+            source=str(path),
+            hint="the digests and what is above the republish history are never cut: pass "
+            "--notes with a shorter copy of the notes for the release body (the full notes "
+            "stay in the repository)",
         )
     with state.output.step(f"GitHub release {version.tag}"):
         result = releases.upsert(version.tag, body=body, name=title)
@@ -377,8 +403,19 @@ def gh_release_command(
         raise unwritten
 
 
+def _in_repository(path: Path) -> str:
+    """``path`` as the release body names it: relative to the root of the git checkout
+    that holds it (``release-notes/v2.0.0.md``), else its file name; never a path of
+    the machine gh-release ran on."""
+    where = Path(os.path.abspath(path))
+    for folder in where.parents:
+        if (folder / ".git").exists():
+            return where.relative_to(folder).as_posix()
+    return where.name
+
+
 def _text_of(path: Path) -> str:
-    """The pins file's text, bounded as the notes are; "" when there is none."""
+    """The pins file's text, bounded (``notes.read_pins_text``); "" when there is none."""
     try:
         return notes.read_pins_text(path)
     except OSError:

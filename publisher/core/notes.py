@@ -50,16 +50,23 @@ from .fileio import (
 from .plan import LATEST, RegistryPlan, release_pins
 from .platforms import Platform
 from .schema import Shape, is_newer
-from .sizes import MB, human_size, megabytes, signed_megabytes
+from .sizes import MB, human_size, megabytes, signed_megabytes, signed_percent
 from .version import Release, is_release_tag, parse_release
 
 NOTES_SCHEMA = 1
 #: A notes file larger than this is refused before it is parsed.
 MAX_RECORD_BYTES = 4 * 1024 * 1024
 HISTORY_SCHEMA = 1
-#: Release notes (Markdown) or a pins file larger than this are refused before they
-#: are read whole: a release's notes are a few kilobytes.
-MAX_NOTES_TEXT_BYTES = 1024 * 1024
+#: A pins file larger than this is refused before it is read whole: a release's pins
+#: file is a few kilobytes.
+MAX_PINS_BYTES = 1024 * 1024
+#: Release notes (Markdown) larger than this are refused before they are read whole. A
+#: release's notes are a few kilobytes, but years of republishes make their history long:
+#: publisher writes them from a record of at most ``MAX_RECORD_BYTES``, and no part of
+#: the record takes more than 5 times its bytes in the notes (a history row repeats its
+#: republish's date and reason for each line it rebuilt, and ``markdown_text`` at most
+#: doubles a reason), so every notes file publisher writes is within this bound.
+MAX_NOTES_MARKDOWN_BYTES = 8 * MAX_RECORD_BYTES
 #: The size history's file name in the notes directory.
 HISTORY_FILE = "size-history.json"
 #: The heading of the notes' republish history table (the one part a too-long body cuts).
@@ -878,11 +885,11 @@ _PINS_STAND_IN = re.compile(r"^PHP_STAND_IN=['\"]?true['\"]?[ \t]*\r?$", re.MULT
 
 def read_pins_text(path: Path) -> str:
     """A release's pins file, read as text (an odd byte replaced), at most
-    ``MAX_NOTES_TEXT_BYTES``: a larger one is ConfigError; a missing one FileNotFoundError."""
-    raw = read_bytes(path, limit=MAX_NOTES_TEXT_BYTES, what="pins file")
-    if len(raw) > MAX_NOTES_TEXT_BYTES:
+    ``MAX_PINS_BYTES``: a larger one is ConfigError; a missing one FileNotFoundError."""
+    raw = read_bytes(path, limit=MAX_PINS_BYTES, what="pins file")
+    if len(raw) > MAX_PINS_BYTES:
         raise ConfigError(
-            f"the file is larger than {MAX_NOTES_TEXT_BYTES // MIB} MiB; not a pins file",
+            f"the file is larger than {MAX_PINS_BYTES // MIB} MiB; not a pins file",
             source=str(path),
             hint="restore it from git history, or write it again with `publisher publish`",
         )
@@ -982,13 +989,15 @@ def release_markdown(
     ]
     for line in facts.lines:
         tags = ", ".join(f"`{t}`" for t in line.tags)
-        out.append(f"| {line.php} | {line.php_version} | `{line.index_digest}` | {tags} |")
+        out.append(
+            f"| {line.php} | {markdown_text(line.php_version)} | `{line.index_digest}` | {tags} |"
+        )
     out.append("")
 
     for line in facts.lines:
         out += [f"## PHP {line.php}", ""]
         out += [
-            f"- Exact version: PHP {line.php_version}",
+            f"- Exact version: PHP {markdown_text(line.php_version)}",
             f"- Tags: {', '.join(f'`{t}`' for t in line.tags)}",
             f"- Base image: `{line.base_image}`"
             + (f" at `{line.base_digest}`" if line.base_digest else ""),
@@ -1010,7 +1019,10 @@ def release_markdown(
             if change is None:
                 text = "first release"
             else:
-                text = f"{signed_megabytes(change.change_bytes)} ({change.change_percent:+.1f}%) vs {change.previous_release}"
+                text = (
+                    f"{signed_megabytes(change.change_bytes)} "
+                    f"({signed_percent(change.change_percent)}) vs {change.previous_release}"
+                )
                 if change.regression:
                     text = f"**⚠ {text}: over the {facts.regression_percent:g}% threshold**"
             over = " **over budget**" if p.size_bytes > line.size_budget_bytes else ""
@@ -1054,10 +1066,10 @@ def release_markdown(
             "|---|---|---|---|---|",
         ]
         for entry in facts.history:
+            date, reason = markdown_text(entry.date), markdown_text(entry.reason)
             for php, old, new in entry.changes:
-                reason = entry.reason.replace("|", "\\|").replace("\n", " ")
                 out.append(
-                    f"| {entry.date} | {php} | `{short_digest(old)}` | `{short_digest(new)}` | {reason} |"
+                    f"| {date} | {php} | `{short_digest(old)}` | `{short_digest(new)}` | {reason} |"
                 )
         out.append("")
 
@@ -1112,6 +1124,40 @@ def _regexp_literal(text: str) -> str:
     return re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\1", text)
 
 
+#: What GitHub's Markdown (CommonMark, with its tables, strikethrough, math and links
+#: made of bare web addresses) could read as markup in a line of text: each character
+#: Markdown could take for markup, and the ``:`` of ``http://``, ``https://``,
+#: ``ftp://`` and the ``.`` of ``www.``, which would start a link (whose address would
+#: take the backslashes in), are written behind a backslash (``markdown_text``).
+_MARKDOWN_SPECIAL = re.compile(
+    r"[\\`*_\[\]<&|~$]|(?<=http):|(?<=https):|(?<=ftp):|(?<=www)\.", re.IGNORECASE
+)
+#: A web address made only of characters that are no markup (after the start or a
+#: character other than a letter or digit, up to a blank or the end): shown as written
+#: whether GitHub makes a link of it or not, so it is kept as written, a link on GitHub.
+_PLAIN_ADDRESS = re.compile(
+    r"(?<![A-Za-z0-9])(?:https?://|www\.)[A-Za-z0-9\-./:?#=%+,;@!()']*(?!\S)"
+)
+
+
+def markdown_text(text: str) -> str:
+    """``text`` (a republish's reason, say) as Markdown that GitHub shows as written, on
+    one line: each character it could read as markup is backslash-escaped (a ``<tag>``
+    is shown, never taken for HTML, which GitHub would drop; a ``|`` never ends a table
+    cell; a ``\\`` stays a backslash), and a line break is a space. A web address of
+    letters, digits and ``-./:?#=%+,;@!()'`` stays as written, a link; one holding any
+    other character is shown as text (a link's address would take the backslashes in).
+    It is at most twice the bytes of ``text``. The record keeps the text as written."""
+    text = text.replace("\r", " ").replace("\n", " ")
+    out: list[str] = []
+    at = 0
+    for address in _PLAIN_ADDRESS.finditer(text):
+        out += [_MARKDOWN_SPECIAL.sub(r"\\\g<0>", text[at : address.start()]), address.group()]
+        at = address.end()
+    out += [_MARKDOWN_SPECIAL.sub(r"\\\g<0>", text[at:])]
+    return "".join(out)
+
+
 def body_size(text: str) -> int:
     """How much of a GitHub release body's limit ``text`` takes: its UTF-8 bytes.
 
@@ -1125,13 +1171,14 @@ def body_size(text: str) -> int:
 
 def fit_body(markdown: str, limit: int, *, notes: str, record: str) -> tuple[str, int]:
     """The release notes cut to ``limit`` (measured by ``body_size``: UTF-8 bytes) for a
-    GitHub release body, and how many republish history rows were left out.
+    GitHub release body, and how many republishes were left out of their history.
 
-    Only the ``## Republish history`` table is cut: its newest rows (the last) that fit
-    are kept, and one line says how many earlier ones are left out and that the full
-    history is in ``notes`` and ``record`` in the repository. Everything above it (the
-    digests) is never cut: notes too long even without their history come back whole
-    (GitHub refuses them, and gh-release says so).
+    Only the ``## Republish history`` table is cut, a republish at a time (all its rows,
+    one per line it rebuilt, go or stay together): the newest republishes (the last) that
+    fit are kept, and one line says how many earlier ones are left out and that the full
+    history is in ``notes`` and ``record`` in the repository (names the caller gives as
+    the repository's). Everything above it (the digests) is never cut: notes too long even
+    without their history come back whole (GitHub refuses them, and gh-release says so).
     """
     size_of = body_size
     if size_of(markdown) <= limit:
@@ -1156,28 +1203,54 @@ def fit_body(markdown: str, limit: int, *, notes: str, record: str) -> tuple[str
     fixed = size_of("\n".join(head + tail)) + 1 + sum(size_of(t) + 1 for t in table)
 
     def note(left_out: int) -> str:
+        earlier = (
+            "1 earlier republish is" if left_out == 1 else f"{left_out} earlier republishes are"
+        )
         return (
-            f"_{left_out} earlier {'entry is' if left_out == 1 else 'entries are'} left out "
-            f"here (a GitHub release body holds at most {limit:,} characters): the full "
-            f"history is in `{notes}` and `{record}` in the repository._"
+            f"_{earlier} left out here (a GitHub release body holds at most {limit:,} "
+            f"characters): the full history is in `{notes}` and `{record}` in the repository._"
         )
 
-    # The longest tail of rows that fits; with no row kept, the table goes too.
-    kept = len(rows)
-    sizes = [size_of(row) + 1 for row in rows]
+    # The longest tail of republishes that fits; with none kept, the table goes too.
+    republishes = _republish_rows(rows)
+    kept = len(republishes)
+    sizes = [sum(size_of(row) + 1 for row in group) for group in republishes]
     size = sum(sizes)
     while kept > 0:
-        left_out = len(rows) - kept
+        left_out = len(republishes) - kept
         if fixed + size_of(note(left_out)) + 2 + size <= limit:
             break
         size -= sizes[left_out]
         kept -= 1
-    left_out = len(rows) - kept
-    middle = [note(left_out), ""] + (table + rows[left_out:] if kept else [])
+    left_out = len(republishes) - kept
+    shown = [row for group in republishes[left_out:] for row in group]
+    middle = [note(left_out), ""] + (table + shown if kept else [])
     cut = "\n".join(head + middle + tail)
     if size_of(cut) > limit:
         return markdown, 0
     return cut, left_out
+
+
+def _republish_rows(rows: Sequence[str]) -> list[list[str]]:
+    """The rows of the notes' republish history table (``release_markdown``), one list
+    per republish, in order: a republish's rows follow one another with its date and
+    reason, one per line it rebuilt (a line met again starts the next republish; two
+    republishes of one day and reason that rebuilt other lines each read as one)."""
+    republishes: list[list[str]] = []
+    key: tuple[str, str] | None = None
+    seen: set[str] = set()
+    for row in rows:
+        # | date | php | `old` | `new` | reason |: the reason is the rest (a | in it is \|)
+        cells = row.removeprefix("| ").removesuffix(" |").split(" | ", 4)
+        php = cells[1] if len(cells) > 1 else ""
+        this = (cells[0], cells[-1])
+        if republishes and this == key and php not in seen:
+            republishes[-1].append(row)
+            seen.add(php)
+        else:
+            republishes.append([row])
+            key, seen = this, {php}
+    return republishes
 
 
 def _size_chart(facts: ReleaseFacts, history: SizeHistory) -> list[str]:

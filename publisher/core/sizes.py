@@ -17,10 +17,23 @@ def megabytes(size: int | float) -> str:
     return f"{size / MB:.1f} MB"
 
 
+def signed(value: float, places: int = 1) -> str:
+    """``+1.2``, ``−0.3`` (a minus sign, U+2212, as the notes print it) or ``0.0``: a
+    change that rounds to nothing has no sign (never ``−0.0`` or ``+0.0``)."""
+    digits = f"{abs(value):.{places}f}"
+    if not digits.strip("0."):
+        return digits
+    return ("+" if value > 0 else "−") + digits
+
+
 def signed_megabytes(delta: int) -> str:
-    """``+1.2 MB`` or ``−0.3 MB`` (a minus sign, as the notes print it)."""
-    sign = "+" if delta >= 0 else "−"
-    return f"{sign}{megabytes(abs(delta))}"
+    """``+1.2 MB``, ``−0.3 MB`` or ``0.0 MB`` (``signed``)."""
+    return f"{signed(delta / MB)} MB"
+
+
+def signed_percent(percent: float) -> str:
+    """``+4.2%``, ``−0.3%`` or ``0.0%`` (``signed``: the sign ``signed_megabytes`` gives)."""
+    return f"{signed(percent)}%"
 
 
 def human_size(size: int) -> str:
@@ -34,4 +47,12 @@ def seconds(value: float, places: int | None = None) -> str:
     return f"{value:g} s" if places is None else f"{value:.{places}f} s"
 
 
-__all__ = ["MB", "human_size", "megabytes", "seconds", "signed_megabytes"]
+__all__ = [
+    "MB",
+    "human_size",
+    "megabytes",
+    "seconds",
+    "signed",
+    "signed_megabytes",
+    "signed_percent",
+]

@@ -974,9 +974,98 @@ def test_cli_gh_release_of_notes_over_githubs_limit_leaves_out_the_oldest_histor
     assert len(body) <= MAX_BODY
     assert body.startswith(text[: text.index("## Republish history")])
     assert f"{reason}1199 |" in body and f"{reason}0 |" not in body
-    assert f"in `{path}` and `{tmp_path / 'v2.0.0.json'}` in the repository" in body
+    # no path of the machine gh-release ran on: outside a git checkout, the file names
+    assert "in `v2.0.0.md` and `v2.0.0.json` in the repository" in body
     assert path.read_text(encoding="utf-8") == text  # the file keeps every row
-    assert "oldest republish history entries" in result.stderr + result.stdout
+    assert "oldest republishes of its republish history" in result.stderr + result.stdout
+
+
+def test_cli_gh_release_takes_notes_over_1_mib_that_publisher_wrote_and_cuts_their_history(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    """500 republishes of 4 lines with reasons of ~480 characters: notes of over 1 MiB,
+    which publisher writes. gh-release refused them as "larger than 1 MiB; not a release
+    notes file" though it cuts their history to fit; it takes them, leaves out whole
+    republishes (4 rows each), counts republishes, and names the files in the checkout
+    from its root, not as the absolute --notes path."""
+    import dataclasses
+
+    from publisher.adapters.github import MAX_BODY
+    from publisher.core import notes
+    from tests.unit.test_notes import HISTORY, D, facts
+
+    one = facts("v2.0.0").lines[0]
+    lines = (
+        *(
+            dataclasses.replace(one, php=php, tags=(f"v2.0.0-php-{php}",))
+            for php in ("8.1", "8.2", "8.3")
+        ),
+        one,
+    )
+    reason = "weekly rebuild for the base image's security updates, " * 9
+    history = tuple(
+        notes.Republish(
+            f"2027-{1 + w // 28 % 12:02d}-{1 + w % 28:02d}",
+            f"{reason}{w}",
+            tuple((line.php, D["a"], D["e"]) for line in lines),
+        )
+        for w in range(500)
+    )
+    text = notes.release_markdown(
+        dataclasses.replace(facts("v2.0.0"), lines=lines, history=history), HISTORY
+    )
+    assert notes.body_size(text) > 1024 * 1024
+    checkout = tmp_path / "checkout"
+    (checkout / ".git").mkdir(parents=True)
+    (checkout / "release-notes").mkdir()
+    path = checkout / "release-notes" / "v2.0.0.md"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["gh-release", "v2.0.0", "--notes", str(path)], env=gh_env(gh)
+    )
+    assert result.exit_code == 0, result.output + result.stderr
+    body = gh.release(GH_REPO, "v2.0.0")["body"]
+    assert notes.body_size(body) <= MAX_BODY
+    assert body.startswith(text[: text.index("## Republish history")])
+    rows = [row for row in body.splitlines() if "weekly rebuild" in row]
+    kept = len(rows) // 4
+    assert len(rows) == 4 * kept and 0 < kept < 500
+    assert rows[0].startswith(f"| {history[500 - kept].date} | 8.1 |")
+    assert rows[0].endswith(f"| {reason}{500 - kept} |")
+    assert (
+        f"_{500 - kept} earlier republishes are left out here (a GitHub release body holds "
+        "at most 125,000 characters): the full history is in `release-notes/v2.0.0.md` and "
+        "`release-notes/v2.0.0.json` in the repository._"
+    ) in body
+    said = " ".join((result.stdout + result.stderr).split())
+    assert f"leaves out the {500 - kept} oldest republishes of its republish history" in said
+
+
+@pytest.mark.parametrize("history", [False, True], ids=["no-history", "history-too-short"])
+def test_cli_gh_release_refuses_notes_too_long_without_their_history_before_any_request(
+    gh: FakeGitHub, tmp_path: Path, history: bool
+) -> None:
+    """Notes over 125,000 characters even with no republish history in the body: refused
+    before anything is sent (exit 3, naming the file), never "GitHub API error" (exit 15)
+    for a request that was not made."""
+    from publisher.core import notes
+    from tests.unit.test_notes import HISTORY, D, facts
+
+    entries = (notes.Republish("2027-01-01", "CVE-2027-1", (("8.4", D["a"], D["e"]),)),)
+    text = notes.release_markdown(facts("v2.0.0", history=entries if history else ()), HISTORY)
+    text = text.replace("## PHP 8.4", "x" * 130_000 + "\n\n## PHP 8.4", 1)
+    path = tmp_path / "v2.0.0.md"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["gh-release", "v2.0.0", "--notes", str(path)], env=gh_env(gh)
+    )
+    assert result.exit_code == 3, result.output + result.stderr
+    said = " ".join(result.stderr.split())
+    assert f"error: configuration error: {path}: the release notes are {len(text):,} " in said
+    assert "more than the 125,000 a GitHub release body holds" in said
+    assert ("even with their whole republish history left out" in said) == history
+    assert "nothing was sent to GitHub" in said and "GitHub API error" not in said
+    assert gh.requests == []
 
 
 def test_cli_gh_release_403_exit_code_and_tip(gh: FakeGitHub, tmp_path: Path) -> None:
@@ -1166,7 +1255,7 @@ def test_cli_gh_release_fits_notes_of_multi_byte_characters_whichever_unit_githu
     assert len(body.encode("utf-8")) <= MAX_BODY
     assert body.startswith(text[: text.index("## Republish history")])
     assert f"{reason}699 |" in body and f"{reason}0 |" not in body
-    assert "oldest republish history entries" in result.stderr + result.stdout
+    assert "oldest republishes of its republish history" in result.stderr + result.stdout
 
 
 def test_cli_gh_release_failing_after_the_release_still_gives_its_url_and_says_the_failure(

@@ -683,9 +683,12 @@ def test_gh_release_refuses_oversized_notes_or_pins_in_bounded_memory(cli, tmp_p
 
     from publisher.core import notes
 
-    limit = notes.MAX_NOTES_TEXT_BYTES
     env = {"GITHUB_TOKEN": "ghs_" + "a" * 36}
-    for huge, small in (("v1.0.0.md", "v1.0.0.env"), ("v1.0.0.env", "v1.0.0.md")):
+    for huge, small, limit in (
+        ("v1.0.0.md", "v1.0.0.env", notes.MAX_NOTES_MARKDOWN_BYTES),  # 32 MiB
+        ("v1.0.0.env", "v1.0.0.md", notes.MAX_PINS_BYTES),  # 1 MiB
+    ):
+        assert limit < HUGE
         for name in (huge, small):
             (tmp_path / name).unlink(missing_ok=True)
         _huge(tmp_path / huge)
@@ -697,9 +700,13 @@ def test_gh_release_refuses_oversized_notes_or_pins_in_bounded_memory(cli, tmp_p
         finally:
             tracemalloc.stop()
         assert result.exit_code == 3, result.output
-        assert "larger than 1 MiB" in result.output and str(tmp_path / huge) in result.output
+        said = f"larger than {limit // (1024 * 1024)} MiB"
+        assert said in result.output and str(tmp_path / huge) in result.output
         assert "internal error" not in result.output
-        assert peak < 2 * limit + 1024 * 1024, f"peak {peak} bytes reading {huge}"
+        # Bounded by the notes' limit, read first: a read of at most ``limit + 1`` bytes
+        # reserves them (untouched pages, never written), whatever the file holds.
+        bound = notes.MAX_NOTES_MARKDOWN_BYTES
+        assert peak < 2 * bound + 1024 * 1024, f"peak {peak} bytes reading {huge}"
 
 
 def test_a_title_that_is_not_utf8_is_refused_before_github_is_asked(cli, tmp_path) -> None:

@@ -234,6 +234,17 @@ def test_size_history_round_trips_and_orders_by_semver():
     assert order == ["v1.0.0", "v1.0.1-rc.1", "v1.10.0", "v2.0.0"]
 
 
+def test_a_size_change_is_signed_one_way_and_a_change_rounding_to_nothing_has_no_sign():
+    """The change column wrote "−0.0 MB (-0.0%)": two minus signs, and a sign on nothing."""
+    text = notes.release_markdown(facts(amd=89_990_000, arm=93_700_000), HISTORY)
+    rows = {row.split(" | ")[0]: row for row in text.splitlines() if row.startswith("| linux/")}
+    assert rows["| linux/amd64"].endswith("| 0.0 MB (0.0%) vs v1.0.0 |"), rows
+    assert rows["| linux/arm64"].endswith("| −0.3 MB (−0.3%) vs v1.0.0 |"), rows
+    grown = notes.release_markdown(facts(amd=90_040_000, arm=95_000_000), HISTORY)
+    assert "| 0.0 MB (0.0%) vs v1.0.0 |" in grown and "| +1.0 MB (+1.1%) vs v1.0.0 |" in grown
+    assert "-" not in "".join(row.split(" | ")[3] for row in rows.values())
+
+
 def test_republish_history_is_listed():
     entry = Republish("2026-12-01", "CVE-2026-1234 in libxml2", (("8.4", D["a"], D["e"]),))
     f = facts(history=(entry,))
@@ -241,6 +252,75 @@ def test_republish_history_is_listed():
     assert "## Republish history" in text and "CVE-2026-1234" in text
     data = json.loads(notes.release_json(f, HISTORY))
     assert notes.history_from_json(data) == (entry,)
+
+
+def _shown(cell: str) -> str:
+    """The text GitHub shows for a table cell's Markdown that holds no markup: the
+    table's ``\\|`` read first (cmark-gfm's), then CommonMark's backslash escapes."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", cell.replace("\\|", "|"))
+
+
+@pytest.mark.parametrize(
+    ("reason", "written"),
+    [
+        # raw HTML, which GitHub dropped: shown as written
+        ("rebuilt on <alpine> 3.21", r"rebuilt on \<alpine> 3.21"),
+        # "\|" was written "\\|", which GitHub showed as a bare "|" (and MD056 flagged)
+        (r"a\|b", r"a\\\|b"),
+        ("a | b", r"a \| b"),
+        (
+            "*x* _y_ [l](u) `c` ~z~ $m$ &amp; &copy;",
+            r"\*x\* \_y\_ \[l\](u) \`c\` \~z\~ \$m\$ \&amp; \&copy;",
+        ),
+        ("trailing \\", "trailing \\\\"),
+        # a web address of characters that are no markup stays a link, as written
+        (
+            "CVE-2026-1234 (https://nvd.nist.gov/vuln/detail/CVE-2026-1234)",
+            "CVE-2026-1234 (https://nvd.nist.gov/vuln/detail/CVE-2026-1234)",
+        ),
+        # one holding markup is shown as text: a link would take the backslashes in
+        ("see https://x.y/a_b?c=1&d=2", r"see https\://x.y/a\_b?c=1\&d=2"),
+        ("www.x.y/*z*", r"www\.x.y/\*z\*"),
+    ],
+)
+def test_a_republish_reason_is_shown_as_written_never_read_as_markup(reason, written):
+    """The reason (free text) is a table cell: GitHub shows it as written, and the
+    record keeps it as given."""
+    entry = Republish("2026-12-01", reason, (("8.4", D["a"], D["e"]),))
+    f = facts(history=(entry,))
+    text = notes.release_markdown(f, HISTORY)
+    row = next(line for line in text.splitlines() if line.startswith("| 2026-12-01 |"))
+    assert row.endswith(f"| {written} |"), row
+    cell = row.removesuffix(" |").split(" | ", 4)[4]
+    assert "://" in reason or _shown(cell) == reason
+    # no "|" ends the cell early: each one in it is escaped, for the table
+    assert re.search(r"(?<!\\)\|", cell.replace("\\\\", "")) is None
+    assert notes.history_from_json(json.loads(notes.release_json(f, HISTORY))) == (entry,)
+
+
+def test_notes_publisher_writes_are_within_the_limit_gh_release_reads():
+    """However long a record's history, the notes of a record within MAX_RECORD_BYTES
+    are within MAX_NOTES_MARKDOWN_BYTES: every history row repeats its republish's
+    reason, escaped, for each line it rebuilt. The worst reason (500 characters, the
+    most --reason takes, each escaped) and many lines."""
+    lines = tuple(
+        dataclasses.replace(facts().lines[0], php=f"8.{n}", index_digest=D["a"]) for n in range(40)
+    )
+    worst = "<" * 500
+    history = tuple(
+        Republish(
+            f"2027-01-{1 + w:02d}",
+            worst,
+            tuple((line.php, D["a"], D["e"]) for line in lines),
+        )
+        for w in range(20)
+    )
+    f = dataclasses.replace(facts(), lines=lines, history=history, default_line="8.0")
+    record = len(notes.release_json(f, HISTORY).encode())
+    markdown = notes.body_size(notes.release_markdown(f, HISTORY))
+    ratio = notes.MAX_NOTES_MARKDOWN_BYTES / notes.MAX_RECORD_BYTES
+    assert markdown > 2 * record  # what made notes over 1 MiB of a 0.5 MiB record
+    assert markdown < ratio * record / 1.5, (markdown, record)
 
 
 def identity_patterns(text: str) -> list[str]:
@@ -616,16 +696,54 @@ def test_a_body_too_long_keeps_its_newest_history_rows_and_says_where_the_rest_i
     kept = [row for row in body.splitlines() if "weekly rebuild" in row]
     assert len(kept) == 400 - left_out and kept[0].endswith(f"weekly rebuild {left_out} |")
     assert (
-        f"_{left_out} earlier entries are left out here (a GitHub release body holds at most "
+        f"_{left_out} earlier republishes are left out here (a GitHub release body holds at most "
         f"{limit:,} characters): the full history is in `release-notes/v2.0.0.md` and "
         "`release-notes/v2.0.0.json` in the repository._"
     ) in body
     # As many rows as fit are kept: the next older one would not have fit (its note
-    # would say one entry fewer, perhaps one digit shorter).
+    # would say one republish fewer, perhaps one digit shorter).
     older = next(
         row for row in text.splitlines() if row.endswith(f"weekly rebuild {left_out - 1} |")
     )
     assert notes.body_size(body) + notes.body_size(older) + 1 - 1 > limit
+
+
+def test_a_body_too_long_leaves_out_whole_republishes_and_counts_them():
+    """A republish of two lines is two rows: the cut keeps or leaves out both, and the
+    note counts republishes, not rows (it said "365 earlier entries" of 300 republishes,
+    and kept a republish's 8.3 row without its 8.2 row)."""
+    both = _two_lines("v2.0.0")
+    history = tuple(
+        Republish(
+            "2027-01-01",
+            f"weekly rebuild {w}",
+            (("8.3", D["e"], D["1"]), ("8.4", D["a"], D["2"])),
+        )
+        for w in range(300)
+    )
+    text = notes.release_markdown(dataclasses.replace(both, history=history), HISTORY)
+    rows = [row for row in text.splitlines() if "weekly rebuild" in row]
+    assert len(rows) == 600
+    size = notes.body_size(text)
+    for limit in range(size - 30_000, size, 997):  # cuts falling anywhere in a republish
+        body, left_out = notes.fit_body(text, limit, notes="n", record="r")
+        assert notes.body_size(body) <= limit and 0 < left_out < 300
+        kept = [row for row in body.splitlines() if "weekly rebuild" in row]
+        assert len(kept) == 2 * (300 - left_out), (limit, left_out, len(kept))
+        assert "| 8.3 |" in kept[0] and kept[0].endswith(f"weekly rebuild {left_out} |")
+        said = f"_{left_out} earlier republishes are left out here"
+        assert said in body, body[body.index("## Republish history") :][:300]
+
+
+def test_two_republishes_of_one_day_and_reason_are_told_apart_by_their_lines():
+    """A republish of the same lines again, the same day for the same reason, is another
+    republish: its first row names a line the one before already holds."""
+    reason = "CVE-2027-1 in libxml2, " + "rebuilt on the base image of the day " * 8
+    again = Republish("2027-01-01", reason.strip(), (("8.4", D["a"], D["e"]),))
+    text = notes.release_markdown(facts("v2.0.0", history=(again,) * 3), HISTORY)
+    body, left_out = notes.fit_body(text, notes.body_size(text) - 1, notes="n", record="r")
+    assert left_out == 1 and body.count("CVE-2027-1") == 2
+    assert "_1 earlier republish is left out here" in body
 
 
 def test_a_body_that_fits_or_cannot_fit_without_its_history_is_left_whole():
