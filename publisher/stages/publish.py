@@ -2252,6 +2252,45 @@ class Publisher:
         }
         return tuple(t for t in tags if not planning.is_floating_tag(t) or t in held)
 
+    def untouched_floating(self, done: Collection[str]) -> list[notes_mod.FloatingFacts]:
+        """The ``php-X.Y`` of each line of the record this run did not touch (not in
+        ``done``: ``--only``) that still holds it: the registries' settled pins, as last
+        listed, have it follow this release on every registry, and every registry holds
+        the line's recorded index under it. One read by name per such tag and registry;
+        none for a tag a newer release's pins took (``held_tags`` then drops it)."""
+        lines = {
+            line.php: line.index_digest
+            for line in (self.record.lines if self.record is not None else ())
+            if line.php not in done
+        }
+        if not lines or not self._listed:
+            return []
+        counted = planning.settled(self._listed, self.recorded)
+        registries = list(self.config.registries)
+        follows = [
+            {
+                f.tag
+                for f in planning.floating_tags(r.name, counted[r.name], lines)
+                if f.source_release == self.release.tag
+            }
+            for r in registries
+        ]
+        wanted = {
+            tag: digest
+            for php, digest in lines.items()
+            if all((tag := planning.line_tag(php)) in f for f in follows)
+        }
+        found = in_parallel(
+            lambda r: tag_digests(self.client(r), r.repository.path, list(wanted), wanted),
+            registries,
+        )
+        held = [t for t, digest in wanted.items() if all(d.get(t) == digest for d in found)]
+        return [
+            notes_mod.FloatingFacts(r.name, tag, self.release.tag, wanted[tag])
+            for r in registries
+            for tag in held
+        ]
+
     # ---------------------------------------------------------------- notes
 
     def facts(
@@ -2597,6 +2636,7 @@ class Publisher:
                 out.info("every tag already points where it should; nothing moved")
         with out.step("7/8 Verify the tags"):
             floating = self.verify_tags(indexes)
+            floating += self.untouched_floating(indexes)
             taken = self.taken_meanwhile(p, floating)
             for words in notes_mod.taken_meanwhile(taken):
                 out.notice(words)

@@ -17,6 +17,9 @@ platform images seeded on it with their digest records
   floating tag moving.
 * A backport with no record yet, after a newer release: each floating tag ``plan`` says
   stays or moves is where its publish then leaves it.
+* A republish of some lines (``--only``): each line it did not rebuild keeps, in the
+  ``.json`` and ``.md`` records, the floating tags its images still hold on every
+  registry, and none a newer release took; ``verify``, ``audit`` and a rerun take it.
 """
 
 from __future__ import annotations
@@ -294,3 +297,84 @@ def test_a_rerun_of_lines_republished_by_different_runs_names_each_earlier_repub
         f"the republishes of {dates[0]} (PHP 8.4) and {dates[1]} (PHP 8.3) published"
     ) in " ".join(again.stderr.split()), again.stderr
     assert [path.read_bytes() for path in notes] == written
+
+
+def _line_tags(world: _World, release: str) -> dict[str, list[str]]:
+    return {line["php"]: line["tags"] for line in world.record(release)["lines"]}
+
+
+def test_a_republish_of_some_lines_keeps_the_floating_tags_the_others_hold(
+    tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Callable[..., Path]
+) -> None:
+    world = _World(tmp_path, registry, write_matrix, mirror=second_registry)
+    world.lines("8.2", "8.3", "8.4", "8.5")  # default 8.4
+    world.publish("v1.2.0", "8.2", "8.3", "8.4", "8.5")
+    published = _line_tags(world, "v1.2.0")
+    assert published["8.2"] == ["v1.2.0-php-8.2", "php-8.2"], published
+    notes = [tmp_path / "release-notes" / f"v1.2.0.{ext}" for ext in ("json", "md")]
+    # the 8.4 base moved, then the default line (8.4) left untouched
+    for only, reason in (("8.4", REASON), ("8.2", "CVE-2026-0003")):
+        before = world.record("v1.2.0")
+        world.publish("v1.2.0", only, extra=("--only", only, "--reason", reason))
+        record = world.record("v1.2.0")
+        assert _line_tags(world, "v1.2.0") == published, only
+        assert {(f["registry"], f["tag"]) for f in record["floating"]} == {
+            (f["registry"], f["tag"]) for f in before["floating"]
+        }, only
+        digests = {line["php"]: line["index_digest"] for line in record["lines"]}
+        assert {(f["registry"], f["tag"]): f["digest"] for f in record["floating"]} == {
+            (name, tag): digests[php]
+            for name in ("hub", "ghcr")
+            for php in ("8.2", "8.3", "8.4", "8.5")
+            for tag in (f"php-{php}", *(["latest"] if php == "8.4" else []))
+        }, only
+        for host in (registry.host, second_registry.host):
+            tags = tag_map(host, world.repo)
+            for php in ("8.2", "8.3", "8.5"):
+                assert tags[f"php-{php}"] == tags[f"v1.2.0-php-{php}"] == digests[php]
+        md = notes[1].read_text(encoding="utf-8")
+        for tag in ("php-8.2", "php-8.3", "php-8.4", "php-8.5", "latest"):
+            assert f"`{tag}`" in md, (only, tag)
+        for args in (("verify", "v1.2.0"), ("audit", "--no-anonymous-check")):
+            done = world.run(*args)
+            assert done.returncode == 0, (only, args, done.stdout + done.stderr)
+        written = [path.read_bytes() for path in notes]
+        rerun = world.run(
+            "publish", "v1.2.0", "--digests", str(tmp_path / f"digests-{world.seeds}"),
+            "--no-smoke", "--only", only, "--reason", reason,
+        )  # fmt: skip
+        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+        assert [path.read_bytes() for path in notes] == written, only
+
+
+def test_a_republish_of_some_lines_lists_no_floating_tag_a_newer_release_took(
+    tmp_path: Path, registry: Any, write_matrix: Callable[..., Path]
+) -> None:
+    """v1.0.0 (PHP 8.3 and 8.4), then v2.0.0 with PHP 8.4 only: ``php-8.3`` stays on
+    v1.0.0, ``php-8.4`` and ``latest`` go to v2.0.0. A republish of v1.0.0 lists on each
+    line it did not rebuild the floating tags it still holds, and only those."""
+    world = _World(tmp_path, registry, write_matrix)
+    world.publish("v1.0.0", "8.3", "8.4")
+    world.lines("8.4")
+    world.publish("v2.0.0", "8.4")
+    world.lines("8.3", "8.4")
+    tags = tag_map(registry.host, world.repo)
+    assert tags["php-8.3"] == tags["v1.0.0-php-8.3"]
+    assert tags["php-8.4"] == tags["latest"] == tags["v2.0.0-php-8.4"]
+    world.publish("v1.0.0", "8.4", extra=("--only", "8.4", "--reason", REASON))
+    assert _line_tags(world, "v1.0.0") == {
+        "8.3": ["v1.0.0-php-8.3", "php-8.3"],  # not rebuilt, still holds php-8.3
+        "8.4": ["v1.0.0-php-8.4", "v1.0.0"],
+    }
+    world.publish("v1.0.0", "8.3", extra=("--only", "8.3", "--reason", "CVE-2026-0004"))
+    assert _line_tags(world, "v1.0.0") == {
+        "8.3": ["v1.0.0-php-8.3", "php-8.3"],
+        "8.4": ["v1.0.0-php-8.4", "v1.0.0"],  # not rebuilt: v2.0.0 holds php-8.4, latest
+    }
+    notes = (tmp_path / "release-notes" / "v1.0.0.md").read_text(encoding="utf-8")
+    assert "`php-8.3`" in notes
+    for tag in ("php-8.4", "latest"):
+        assert f"`{tag}`" not in notes, tag
+    for args in (("verify", "v1.0.0"), ("audit", "--no-anonymous-check")):
+        done = world.run(*args)
+        assert done.returncode == 0, (args, done.stdout + done.stderr)
