@@ -11,7 +11,8 @@ What it measures, each in a fresh process as a launcher runs it:
 2. cold-process ``python -m publisher.resolve --format env`` (and the click
    ``publisher resolve``) when the registry answers: a real distribution
    registry on loopback holding a small multi-arch STAND-IN index, with and
-   without the release's pins file (digest pin: one HEAD request);
+   without the release's pins file (either way two GETs: the index, then the image
+   manifest it lists for the platform);
 3. the same when the registry does not answer: connection refused, and a
    server that accepts connections but stays silent (bounded by the timeout);
 4. with ``--stack``: starting examples/stack (start.sh: docker and compose v2,
@@ -203,13 +204,17 @@ def _resolve_latency(runs: int, timeout: float, registry: LocalRegistry) -> None
     digest = push_raw(registry.url, path, image, [PIN])
     up = {**base_env, "PHP_IMAGE_REPOSITORY": f"{registry.host}/{path}"}
     print(f"registry answers ({registry.host}, STAND-IN index, {runs} runs each):")
-    figures("python -m publisher.resolve (tag: GET index)", runs, lambda: timed(LIGHT, up, work))
-    figures("publisher resolve via click (tag: GET index)", runs, lambda: timed(CLICK, up, work))
+    figures(
+        "python -m publisher.resolve (tag: GET index + image)", runs, lambda: timed(LIGHT, up, work)
+    )
+    figures(
+        "publisher resolve via click (tag: GET index + image)", runs, lambda: timed(CLICK, up, work)
+    )
     pins_file = work / f"{RELEASE}.env"
     pins_file.write_text(pins.render(record(f"{registry.host}/{path}", digest, None)))
     pinned = {**base_env, "PHP_PINS_FILE": str(pins_file)}
     figures(
-        "python -m publisher.resolve (pins: HEAD by digest)",
+        "python -m publisher.resolve (pins: GET by digest + image)",
         runs,
         lambda: timed(LIGHT, pinned, work),
     )

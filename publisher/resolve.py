@@ -30,8 +30,9 @@ Exit codes: 0 use pre-built, 16 build locally, 17 cannot proceed; 2 invalid
 input, 3 missing or broken pins file.
 
 The registry probe is a small HTTP/1.1 client on ``socket`` (``ssl`` for
-https): GET or HEAD the manifest with the OCI and Docker media types, answer a
-``Bearer`` or ``Basic`` challenge, check the index lists the platform. It
+https): GET the manifest with the OCI and Docker media types, answer a
+``Bearer`` or ``Basic`` challenge, check the index lists the platform and GET the
+image manifest it lists for it (its digest, size and shape checked). It
 honours ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` (loopback registries are
 never proxied, as with docker). Credentials come from
 ``PHP_IMAGE_REGISTRY_USERNAME``/``PHP_IMAGE_REGISTRY_PASSWORD`` or the docker
@@ -1300,9 +1301,6 @@ class Target:
     reference: str  # a tag or a sha256 digest
     platform: str  # "linux/amd64"
     plain_http: bool = False
-    #: When the caller already knows the platforms (from the pins file) and the
-    #: reference is a digest, a HEAD is enough: the content is fixed by its digest.
-    known_platforms: tuple[str, ...] | None = None
 
     @property
     def image(self) -> str:
@@ -1360,13 +1358,18 @@ def index_platforms(data: Mapping[str, Any]) -> tuple[str, ...]:
     for entry in manifests:
         if not isinstance(entry, Mapping):
             raise ValueError("an index entry is not an object")
-        annotations = entry.get("annotations") or {}
-        if isinstance(annotations, Mapping) and annotations.get(REFERENCE_TYPE) == ATTESTATION:
+        if _is_attestation(entry):
             continue
         plat = platform_of(entry)
         if plat:
             found.add(plat)
     return tuple(sorted(found))
+
+
+def _is_attestation(entry: Mapping[str, Any]) -> bool:
+    """Whether an index entry is buildx's attestation of an image, not an image."""
+    annotations = entry.get("annotations") or {}
+    return isinstance(annotations, Mapping) and annotations.get(REFERENCE_TYPE) == ATTESTATION
 
 
 def release_lines(tags: tuple[str, ...] | list[str], release: str) -> tuple[str, ...]:
@@ -1659,6 +1662,10 @@ def _read_chunked(reader: Any, limit: int) -> bytes:
             raise _Malformed("a chunk without its CRLF")
 
 
+#: A token sent back as ``Authorization: Bearer TOKEN``: visible ASCII characters only.
+_TOKEN_RE = re.compile(r"[\x21-\x7e]+")
+
+
 class _Session:
     """Requests to one registry under one deadline, with the token dance."""
 
@@ -1811,10 +1818,15 @@ class _Session:
         return same_origin(self.base, resp.url)
 
     def _authenticate(self, header: str) -> bool:
+        if not header.strip():
+            return False  # a 401 naming no way in: authentication required
         try:
             challenge = first_challenge(header)
-        except ValueError:
-            return False  # a malformed challenge is answered like an unknown scheme
+        except ValueError as exc:  # the registry's fault: no login would get past it
+            raise _Outcome(
+                Status.REGISTRY_ERROR,
+                f"{self.target.host} sent a malformed WWW-Authenticate header ({exc})",
+            ) from None
         scheme, params = challenge.scheme, challenge.params
         if scheme == "basic":
             if self.credentials is None:
@@ -1855,6 +1867,12 @@ class _Session:
                 Status.REGISTRY_ERROR,
                 f"the token service of {self.target.host} sent no token",
             )
+        if not _TOKEN_RE.fullmatch(token):  # it would break the Authorization header
+            raise _Outcome(
+                Status.REGISTRY_ERROR,
+                f"the token service of {self.target.host} sent a token that no header can "
+                "carry (it holds a space, a control character or a character beyond ASCII)",
+            )
         self.authorization = f"Bearer {token}"
         self.authenticated = self.credentials is not None
         return True
@@ -1880,42 +1898,23 @@ def _error_code(body: bytes) -> str:
 def _probe(target: Target, session: _Session, list_tags: bool) -> Result:
     repo = quote(target.repository, safe="/")
     ref = quote(target.reference, safe=":")
-    use_head = target.known_platforms is not None and bool(_DIGEST_RE.fullmatch(target.reference))
-    resp = session.get(
-        f"/v2/{repo}/manifests/{ref}",
-        method="HEAD" if use_head else "GET",
-        accept=ACCEPT,
-        limit=MAX_MANIFEST_BYTES,
-    )
-    if not (use_head and resp.status in (405, 501)):  # a registry without HEAD: GET then
-        _classify_failure(resp, target, session, list_tags)
-    if use_head and not _head_names_a_manifest(resp):
-        # A HEAD answer proves the image only with a digest and a manifest media type;
-        # anything else (a captive portal's page, a proxy's guess) is checked by a GET.
-        use_head = False
-        resp = session.get(f"/v2/{repo}/manifests/{ref}", accept=ACCEPT, limit=MAX_MANIFEST_BYTES)
-        _classify_failure(resp, target, session, list_tags)
-
+    resp = session.get(f"/v2/{repo}/manifests/{ref}", accept=ACCEPT, limit=MAX_MANIFEST_BYTES)
+    _classify_failure(resp, target, session, list_tags)
     digest = resp.headers.get("docker-content-digest")
-    if not use_head:
-        body_digest = sha256_digest(resp.body)
-        if digest and digest != body_digest:
-            raise _Outcome(
-                Status.REGISTRY_ERROR,
-                f"{target.host} sent a manifest whose digest {body_digest} differs from "
-                f"its Docker-Content-Digest {digest}",
-            )
-        digest = body_digest
-    if _DIGEST_RE.fullmatch(target.reference) and digest and digest != target.reference:
+    body_digest = sha256_digest(resp.body)
+    if digest and digest != body_digest:
+        raise _Outcome(
+            Status.REGISTRY_ERROR,
+            f"{target.host} sent a manifest whose digest {body_digest} differs from "
+            f"its Docker-Content-Digest {digest}",
+        )
+    digest = body_digest
+    if _DIGEST_RE.fullmatch(target.reference) and digest != target.reference:
         raise _Outcome(
             Status.REGISTRY_ERROR,
             f"{target.host} answered for {target.reference} with content {digest}",
         )
-
-    if use_head:
-        platforms = tuple(target.known_platforms or ())
-    else:
-        platforms = _platforms(resp, target, session)
+    platforms = _platforms(resp, target, session)
     if not any(serves(target.platform, listed) for listed in platforms):
         shown = ", ".join(platforms) or "none"
         raise _Outcome(
@@ -1930,13 +1929,6 @@ def _probe(target: Target, session: _Session, list_tags: bool) -> Result:
         digest=digest,
         platforms=platforms,
     )
-
-
-def _head_names_a_manifest(resp: _Response) -> bool:
-    """Whether a HEAD answer carries a content digest and a manifest media type."""
-    media_type = resp.headers.get("content-type", "").split(";")[0].strip()
-    digest = resp.headers.get("docker-content-digest", "")
-    return media_type in MANIFEST_TYPES and bool(_DIGEST_RE.fullmatch(digest))
 
 
 def _classify_failure(resp: _Response, target: Target, session: _Session, list_tags: bool) -> None:
@@ -1984,30 +1976,34 @@ def _classify_failure(resp: _Response, target: Target, session: _Session, list_t
 
 
 def _platforms(resp: _Response, target: Target, session: _Session) -> tuple[str, ...]:
+    """The platforms the manifest ``resp`` serves, once the one for ``target.platform`` has
+    been read as an image manifest: an index's entry for it by one more GET (its digest
+    and size checked), a single image's config blob for its platform."""
     media_type = resp.headers.get("content-type", "").split(";")[0].strip()
-    try:
-        data = json.loads(resp.body)
-    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
-        raise _Outcome(
-            Status.REGISTRY_ERROR, f"{target.host} sent a manifest that is not JSON"
-        ) from None
-    if not isinstance(data, dict):
-        raise _Outcome(
-            Status.REGISTRY_ERROR, f"{target.host} sent a manifest that is not an object"
-        )
-    media_type = data.get("mediaType") or media_type
+    data = _json_object(resp.body, f"{target.host} sent a manifest that")
+    media_type = _media_type(data) or media_type
     if media_type in INDEX_TYPES or (not media_type and "manifests" in data):
         try:
-            return index_platforms(data)
+            platforms = index_platforms(data)
         except ValueError as exc:
             raise _Outcome(
                 Status.REGISTRY_ERROR, f"{target.host} sent a bad index: {exc}"
             ) from None
+        entry = _platform_entry(data["manifests"], target.platform)
+        if entry is not None:
+            _check_platform_manifest(entry, target, session)
+        elif any(_media_type(entry) in INDEX_TYPES for entry in data["manifests"]):
+            raise _Outcome(
+                Status.REGISTRY_ERROR,
+                f"{target.image} is an index of image indexes, which resolve does not read "
+                f"(it lists an index where it should list the {target.platform} image)",
+            )
+        return platforms
     if media_type in IMAGE_TYPES or "config" in data:
-        config = data.get("config")
-        digest = config.get("digest") if isinstance(config, dict) else None
-        if not isinstance(digest, str) or not _DIGEST_RE.fullmatch(digest):
-            raise _Outcome(Status.REGISTRY_ERROR, f"{target.host} sent a manifest without a config")
+        problem = _image_manifest_problem(data)
+        if problem:
+            raise _Outcome(Status.REGISTRY_ERROR, f"{target.host} sent a manifest that {problem}")
+        digest = data["config"]["digest"]
         repo = quote(target.repository, safe="/")
         blob = session.get(f"/v2/{repo}/blobs/{digest}")
         if blob.status != 200:
@@ -2027,6 +2023,93 @@ def _platforms(resp: _Response, target: Target, session: _Session) -> tuple[str,
     raise _Outcome(
         Status.REGISTRY_ERROR, f"{target.host} sent an unknown manifest type {media_type!r}"
     )
+
+
+def _media_type(data: Mapping[str, Any]) -> str:
+    """The ``mediaType`` a manifest or a descriptor names; "" when it names none (or no
+    string)."""
+    value = data.get("mediaType")
+    return value if isinstance(value, str) else ""
+
+
+def _json_object(body: bytes, subject: str) -> dict[str, Any]:
+    """``body`` read as a JSON object; else a registry error: ``subject`` and what it is not."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
+        raise _Outcome(Status.REGISTRY_ERROR, f"{subject} is not JSON") from None
+    if not isinstance(data, dict):
+        raise _Outcome(Status.REGISTRY_ERROR, f"{subject} is not an object")
+    return data
+
+
+def _image_manifest_problem(data: Mapping[str, Any]) -> str | None:
+    """What keeps ``data`` from being an image manifest docker can pull (a config by
+    sha256 digest, a list of layers each with a digest), in words; None when nothing."""
+    if _media_type(data) in INDEX_TYPES or "manifests" in data:
+        return "is an image index, not an image manifest"
+    config = data.get("config")
+    digest = config.get("digest") if isinstance(config, dict) else None
+    if not isinstance(digest, str) or not _DIGEST_RE.fullmatch(digest):
+        return "has no config"
+    layers = data.get("layers")
+    if not isinstance(layers, list) or not all(
+        isinstance(layer, dict) and isinstance(layer.get("digest"), str) for layer in layers
+    ):
+        return "has no list of layers"
+    return None
+
+
+def _platform_entry(manifests: list[Any], platform: str) -> Mapping[str, Any] | None:
+    """The entry of an index's ``manifests`` docker pulls for ``platform``: the one listed
+    for it exactly, else the ``arm`` variant it prefers (``serves``); None when none is."""
+    found = None
+    for entry in manifests:
+        listed = None if _is_attestation(entry) else platform_of(entry)
+        if listed and serves(platform, listed):
+            rank = (listed != platform, _ARM_VARIANTS.index(listed.partition("/arm/")[2]))
+            if found is None or rank < found[0]:
+                found = (rank, entry)
+    return found[1] if found else None
+
+
+def _check_platform_manifest(entry: Mapping[str, Any], target: Target, session: _Session) -> None:
+    """GET the image manifest an index's ``entry`` names for ``target.platform`` and check
+    it is that content (digest, size) and an image manifest; else a registry error, as
+    docker's pull would fail on it."""
+    digest, size = entry.get("digest"), entry.get("size")
+    if not isinstance(digest, str) or not _DIGEST_RE.fullmatch(digest):
+        raise _Outcome(
+            Status.REGISTRY_ERROR,
+            f"the {target.platform} entry of {target.image} has no sha256 digest",
+        )
+    if _media_type(entry) in INDEX_TYPES:
+        raise _Outcome(
+            Status.REGISTRY_ERROR,
+            f"{target.image} is an index of image indexes, which resolve does not read "
+            f"(its {target.platform} entry {short_digest(digest)} is an index)",
+        )
+    named = f"the {target.platform} image manifest {short_digest(digest)} that {target.image} lists"
+    repo = quote(target.repository, safe="/")
+    resp = session.get(f"/v2/{repo}/manifests/{digest}", accept=ACCEPT, limit=MAX_MANIFEST_BYTES)
+    if resp.status != 200 and (resp.status == 404 or _error_code(resp.body) == "MANIFEST_UNKNOWN"):
+        raise _Outcome(
+            Status.REGISTRY_ERROR, f"{named} is not on {target.host} (HTTP {resp.status})"
+        )
+    _classify_failure(resp, target, session, list_tags=False)
+    body_digest = sha256_digest(resp.body)
+    if body_digest != digest:
+        raise _Outcome(
+            Status.REGISTRY_ERROR, f"{target.host} sent other content ({body_digest}) for {named}"
+        )
+    if isinstance(size, int) and size != len(resp.body):
+        raise _Outcome(
+            Status.REGISTRY_ERROR,
+            f"{target.host} sent {len(resp.body)} bytes for {named}, whose index entry says {size}",
+        )
+    problem = _image_manifest_problem(_json_object(resp.body, named))
+    if problem:
+        raise _Outcome(Status.REGISTRY_ERROR, f"{named} {problem}")
 
 
 def _list_tags(target: Target, session: _Session) -> tuple[str, ...] | None:
@@ -3119,7 +3202,6 @@ class Choice:
             reference=self.digest or self.pin,
             platform=self.platform,
             plain_http=is_loopback(self.repository.domain),
-            known_platforms=self.known_platforms if self.digest else None,
         )
 
 
