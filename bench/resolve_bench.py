@@ -11,8 +11,8 @@ What it measures, each in a fresh process as a launcher runs it:
 2. cold-process ``python -m publisher.resolve --format env`` (and the click
    ``publisher resolve``) when the registry answers: a real distribution
    registry on loopback holding a small multi-arch STAND-IN index, with and
-   without the release's pins file (either way two GETs: the index, then the image
-   manifest it lists for the platform);
+   without the release's pins file (by tag two GETs: the index, then the image
+   manifest it lists for the platform; pinned by digest one HEAD);
 3. the same when the registry does not answer: connection refused, and a
    server that accepts connections but stays silent (bounded by the timeout);
 4. with ``--stack``: starting examples/stack (start.sh: docker and compose v2,
@@ -214,7 +214,7 @@ def _resolve_latency(runs: int, timeout: float, registry: LocalRegistry) -> None
     pins_file.write_text(pins.render(record(f"{registry.host}/{path}", digest, None)))
     pinned = {**base_env, "PHP_PINS_FILE": str(pins_file)}
     figures(
-        "python -m publisher.resolve (pins: GET by digest + image)",
+        "python -m publisher.resolve (pins: HEAD by digest)",
         runs,
         lambda: timed(LIGHT, pinned, work),
     )

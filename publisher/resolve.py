@@ -30,9 +30,11 @@ Exit codes: 0 use pre-built, 16 build locally, 17 cannot proceed; 2 invalid
 input, 3 missing or broken pins file.
 
 The registry probe is a small HTTP/1.1 client on ``socket`` (``ssl`` for
-https): GET the manifest with the OCI and Docker media types, answer a
+https): by tag, GET the manifest with the OCI and Docker media types, answer a
 ``Bearer`` or ``Basic`` challenge, check the index lists the platform and GET the
-image manifest it lists for it (its digest, size and shape checked). It
+image manifest it lists for it (its digest, size and shape checked); pinned (a digest
+and its platforms from the pins file), one HEAD, or one GET of the index where a
+registry refuses HEAD or its answer names no manifest. It
 honours ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` (loopback registries are
 never proxied, as with docker). Credentials come from
 ``PHP_IMAGE_REGISTRY_USERNAME``/``PHP_IMAGE_REGISTRY_PASSWORD`` or the docker
@@ -1301,6 +1303,9 @@ class Target:
     reference: str  # a tag or a sha256 digest
     platform: str  # "linux/amd64"
     plain_http: bool = False
+    #: When the caller already knows the platforms (from the pins file) and the
+    #: reference is a digest, a HEAD is enough: the content is fixed by its digest.
+    known_platforms: tuple[str, ...] | None = None
 
     @property
     def image(self) -> str:
@@ -1898,23 +1903,45 @@ def _error_code(body: bytes) -> str:
 def _probe(target: Target, session: _Session, list_tags: bool) -> Result:
     repo = quote(target.repository, safe="/")
     ref = quote(target.reference, safe=":")
-    resp = session.get(f"/v2/{repo}/manifests/{ref}", accept=ACCEPT, limit=MAX_MANIFEST_BYTES)
-    _classify_failure(resp, target, session, list_tags)
+    pinned = target.known_platforms is not None and bool(_DIGEST_RE.fullmatch(target.reference))
+    use_head = pinned
+    resp = session.get(
+        f"/v2/{repo}/manifests/{ref}",
+        method="HEAD" if use_head else "GET",
+        accept=ACCEPT,
+        limit=MAX_MANIFEST_BYTES,
+    )
+    if not (use_head and resp.status in (405, 501)):  # a registry without HEAD: GET then
+        _classify_failure(resp, target, session, list_tags)
+    if use_head and not _head_names_a_manifest(resp):
+        # A HEAD answer proves the image only with a digest and a manifest media type;
+        # anything else (a captive portal's page, a proxy's guess) is checked by a GET.
+        use_head = False
+        resp = session.get(f"/v2/{repo}/manifests/{ref}", accept=ACCEPT, limit=MAX_MANIFEST_BYTES)
+        _classify_failure(resp, target, session, list_tags)
+
     digest = resp.headers.get("docker-content-digest")
-    body_digest = sha256_digest(resp.body)
-    if digest and digest != body_digest:
-        raise _Outcome(
-            Status.REGISTRY_ERROR,
-            f"{target.host} sent a manifest whose digest {body_digest} differs from "
-            f"its Docker-Content-Digest {digest}",
-        )
-    digest = body_digest
-    if _DIGEST_RE.fullmatch(target.reference) and digest != target.reference:
+    if not use_head:
+        body_digest = sha256_digest(resp.body)
+        if digest and digest != body_digest:
+            raise _Outcome(
+                Status.REGISTRY_ERROR,
+                f"{target.host} sent a manifest whose digest {body_digest} differs from "
+                f"its Docker-Content-Digest {digest}",
+            )
+        digest = body_digest
+    if _DIGEST_RE.fullmatch(target.reference) and digest and digest != target.reference:
         raise _Outcome(
             Status.REGISTRY_ERROR,
             f"{target.host} answered for {target.reference} with content {digest}",
         )
-    platforms = _platforms(resp, target, session)
+
+    if use_head:
+        platforms = tuple(target.known_platforms or ())
+    else:
+        # Pinned, and read by a GET where the HEAD was refused or said too little: the
+        # index alone, as the HEAD would have been enough; docker's pull checks the rest.
+        platforms = _platforms(resp, target, session, read_image=not pinned)
     if not any(serves(target.platform, listed) for listed in platforms):
         shown = ", ".join(platforms) or "none"
         raise _Outcome(
@@ -1929,6 +1956,13 @@ def _probe(target: Target, session: _Session, list_tags: bool) -> Result:
         digest=digest,
         platforms=platforms,
     )
+
+
+def _head_names_a_manifest(resp: _Response) -> bool:
+    """Whether a HEAD answer carries a content digest and a manifest media type."""
+    media_type = resp.headers.get("content-type", "").split(";")[0].strip()
+    digest = resp.headers.get("docker-content-digest", "")
+    return media_type in MANIFEST_TYPES and bool(_DIGEST_RE.fullmatch(digest))
 
 
 def _classify_failure(resp: _Response, target: Target, session: _Session, list_tags: bool) -> None:
@@ -1975,10 +2009,13 @@ def _classify_failure(resp: _Response, target: Target, session: _Session, list_t
     raise _Outcome(Status.REGISTRY_ERROR, f"{target.host} answered HTTP {status} for the manifest")
 
 
-def _platforms(resp: _Response, target: Target, session: _Session) -> tuple[str, ...]:
+def _platforms(
+    resp: _Response, target: Target, session: _Session, read_image: bool = True
+) -> tuple[str, ...]:
     """The platforms the manifest ``resp`` serves, once the one for ``target.platform`` has
     been read as an image manifest: an index's entry for it by one more GET (its digest
-    and size checked), a single image's config blob for its platform."""
+    and size checked; with ``read_image`` false, the entry alone), a single image's config
+    blob for its platform."""
     media_type = resp.headers.get("content-type", "").split(";")[0].strip()
     data = _json_object(resp.body, f"{target.host} sent a manifest that")
     media_type = _media_type(data) or media_type
@@ -1991,7 +2028,7 @@ def _platforms(resp: _Response, target: Target, session: _Session) -> tuple[str,
             ) from None
         entry = _platform_entry(data["manifests"], target.platform)
         if entry is not None:
-            _check_platform_manifest(entry, target, session)
+            _check_platform_manifest(entry, target, session, fetch=read_image)
         elif any(_media_type(entry) in INDEX_TYPES for entry in data["manifests"]):
             raise _Outcome(
                 Status.REGISTRY_ERROR,
@@ -2073,10 +2110,12 @@ def _platform_entry(manifests: list[Any], platform: str) -> Mapping[str, Any] | 
     return found[1] if found else None
 
 
-def _check_platform_manifest(entry: Mapping[str, Any], target: Target, session: _Session) -> None:
-    """GET the image manifest an index's ``entry`` names for ``target.platform`` and check
-    it is that content (digest, size) and an image manifest; else a registry error, as
-    docker's pull would fail on it."""
+def _check_platform_manifest(
+    entry: Mapping[str, Any], target: Target, session: _Session, fetch: bool = True
+) -> None:
+    """GET the image manifest an index's ``entry`` names for ``target.platform`` (unless
+    ``fetch`` is false: the entry alone) and check it is that content (digest, size) and
+    an image manifest; else a registry error, as docker's pull would fail on it."""
     digest, size = entry.get("digest"), entry.get("size")
     if not isinstance(digest, str) or not _DIGEST_RE.fullmatch(digest):
         raise _Outcome(
@@ -2089,6 +2128,8 @@ def _check_platform_manifest(entry: Mapping[str, Any], target: Target, session: 
             f"{target.image} is an index of image indexes, which resolve does not read "
             f"(its {target.platform} entry {short_digest(digest)} is an index)",
         )
+    if not fetch:
+        return
     named = f"the {target.platform} image manifest {short_digest(digest)} that {target.image} lists"
     repo = quote(target.repository, safe="/")
     resp = session.get(f"/v2/{repo}/manifests/{digest}", accept=ACCEPT, limit=MAX_MANIFEST_BYTES)
@@ -3202,6 +3243,7 @@ class Choice:
             reference=self.digest or self.pin,
             platform=self.platform,
             plain_http=is_loopback(self.repository.domain),
+            known_platforms=self.known_platforms if self.digest else None,
         )
 
 

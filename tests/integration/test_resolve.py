@@ -737,22 +737,16 @@ def test_notes_digest_missing_from_the_registry(published: Published, workdir: P
     assert "try PREBUILT_REGISTRY=mirror" in run.data["fix"]
 
 
-def test_a_pinned_image_is_read_by_its_index_and_its_platform_manifest(
+def test_a_head_answer_that_names_no_manifest_is_checked_by_a_get(
     published: Published, proxy_for: Callable[[Any], FaultProxy], workdir: Path
 ) -> None:
-    """By digest, with the platforms in the pins file, resolve still GETs the index (its
-    digest checked) and the image manifest it lists for this platform: two GETs, no HEAD,
-    which a captive portal's 200 to anything could have passed."""
+    """A captive portal answers 200 to anything: by digest, a HEAD counts only when it
+    names a manifest (its media type and digest); otherwise a GET decides."""
     registry_host, path = published.up.split("/", 1)
     proxy = proxy_for(registry_host)
     write_notes(
         workdir, f"{proxy.host}/{path}", published.up_digest, ("linux/amd64", "linux/arm64")
     )
-    run = resolve_process(workdir, {"ALLOW_LOCAL_BUILD_FALLBACK": "false"})
-    assert run.code == EXIT_USE_PREBUILT, run.stdout + run.stderr
-    assert proxy.count("GET", "manifest") == 2 and proxy.count("HEAD") == 0
-
-    proxy.clear()
     portal = b"<html>sign in to the hotel wi-fi</html>"
     proxy.add(
         Fault(
@@ -767,7 +761,41 @@ def test_a_pinned_image_is_read_by_its_index_and_its_platform_manifest(
     run = resolve_process(workdir, {"ALLOW_LOCAL_BUILD_FALLBACK": "false"})
     assert run.code == EXIT_CANNOT_PROCEED, run.stdout + run.stderr
     assert run.data["availability"] == "registry-error", run.data["reason"]
-    assert proxy.count("GET", "manifest") == 1
+    assert proxy.count("HEAD", "manifest") == 1 and proxy.count("GET", "manifest") == 1
+
+    proxy.clear()  # the real registry: its HEAD names the index, no GET is needed
+    run = resolve_process(workdir, {"ALLOW_LOCAL_BUILD_FALLBACK": "false"})
+    assert run.code == EXIT_USE_PREBUILT, run.stdout + run.stderr
+    assert proxy.count("HEAD", "manifest") == 1 and proxy.count("GET", "manifest") == 0
+
+
+@pytest.mark.parametrize("status", [405, 501])
+def test_a_registry_that_does_not_implement_head_is_asked_with_a_get(
+    status: int, published: Published, proxy_for: Callable[[Any], FaultProxy], workdir: Path
+) -> None:
+    """A registry answering 405 (or 501) to a HEAD of a manifest serves it to a GET: the
+    decision is the same as where HEAD works, after one GET."""
+    registry_host, path = published.up.split("/", 1)
+    proxy = proxy_for(registry_host)
+    write_notes(
+        workdir, f"{proxy.host}/{path}", published.up_digest, ("linux/amd64", "linux/arm64")
+    )
+    body = json.dumps({"errors": [{"code": "UNSUPPORTED", "message": "HEAD not supported"}]})
+    proxy.add(
+        Fault(
+            "status",
+            method="HEAD",
+            path="/manifests/",
+            status=status,
+            headers={"Content-Type": "application/json", "Allow": "GET"},
+            body=body.encode(),
+            times=None,
+        )
+    )
+    run = resolve_process(workdir, {"ALLOW_LOCAL_BUILD_FALLBACK": "false"})
+    assert run.code == EXIT_USE_PREBUILT, run.stdout + run.stderr
+    assert run.data["image"].endswith(f"@{published.up_digest}")
+    assert proxy.count("HEAD", "manifest") == 1 and proxy.count("GET", "manifest") == 1
 
 
 def test_notes_name_the_published_lines_without_asking(

@@ -211,21 +211,41 @@ GARBAGE = {
 
 
 @pytest.mark.parametrize("kind", list(GARBAGE))
-@pytest.mark.parametrize("platforms", ["linux/amd64 linux/arm64", ""], ids=["pinned", "unrecorded"])
 def test_a_platform_manifest_that_is_no_image_is_a_registry_error(
-    kind: str, platforms: str, content: ContentRegistry, tmp_path: Path
+    kind: str, content: ContentRegistry, tmp_path: Path
 ) -> None:
     """The index's digest is right, its linux/amd64 entry names content the registry does
     serve by that digest, but no image manifest: docker's pull fails on it, so resolve
-    must not say use-prebuilt, whether the pins file lists the platforms or not."""
+    must not say use-prebuilt when it reads the index (by tag, or pinned by a pins file
+    that records no platforms)."""
     body, phrase = GARBAGE[kind]
     top = content.publish(content.add(body))
-    code, decision = resolve_run(tmp_path, pins_file(tmp_path, content, top, platforms))
+    code, decision = resolve_run(tmp_path, pins_file(tmp_path, content, top, ""))
     assert code == resolve.EXIT_CANNOT_PROCEED, decision
     assert decision["availability"] == "registry-error", decision["reason"]
     assert f"the linux/amd64 image manifest {digest_of(body)[:19]}" in decision["reason"]
     assert phrase in decision["reason"], decision["reason"]
     assert content.manifest_gets() == 2  # the index, then the platform's manifest
+
+    content.requests.clear()
+    found = probe_of(content, TAG)
+    assert found.status is probing.Status.REGISTRY_ERROR, found.detail
+    assert phrase in found.detail, found.detail
+    assert content.manifest_gets() == 2
+
+
+def test_a_pinned_start_with_its_platforms_sends_one_head(
+    content: ContentRegistry, tmp_path: Path
+) -> None:
+    """The pins file fixes the content by the digest publisher verified when it published,
+    and docker's pull verifies what it gets against it: one HEAD (which Docker Hub does not
+    count as a pull) is enough, even where the platform's manifest is no image."""
+    top = content.publish(content.add(b"<html>sign in</html>"))
+    code, decision = resolve_run(
+        tmp_path, pins_file(tmp_path, content, top, "linux/amd64 linux/arm64")
+    )
+    assert code == resolve.EXIT_USE_PREBUILT, decision
+    assert content.requests == [f"HEAD /v2/{REPO}/manifests/{top}"]
 
 
 def test_a_good_platform_manifest_costs_one_more_get(
@@ -233,12 +253,17 @@ def test_a_good_platform_manifest_costs_one_more_get(
 ) -> None:
     amd64 = content.image("amd64")
     top = content.publish(amd64)
-    code, decision = resolve_run(
-        tmp_path, pins_file(tmp_path, content, top, "linux/amd64 linux/arm64")
-    )
+    code, decision = resolve_run(tmp_path, pins_file(tmp_path, content, top, ""))
     assert code == resolve.EXIT_USE_PREBUILT, decision
     assert content.requests == [
         f"GET /v2/{REPO}/manifests/{top}",
+        f"GET /v2/{REPO}/manifests/{amd64['digest']}",
+    ]
+
+    content.requests.clear()
+    assert probe_of(content, TAG).status is probing.Status.AVAILABLE
+    assert content.requests == [
+        f"GET /v2/{REPO}/manifests/{TAG}",
         f"GET /v2/{REPO}/manifests/{amd64['digest']}",
     ]
 

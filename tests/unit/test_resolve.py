@@ -591,6 +591,7 @@ def test_choice_without_notes_is_the_pin_on_the_canonical_registry() -> None:
         "v2.0.0-php-8.4",
     )
     assert target.plain_http is False
+    assert target.known_platforms is None  # a tag: the probe reads the index
 
 
 def test_choice_with_notes_is_pinned_by_digest() -> None:
@@ -599,7 +600,7 @@ def test_choice_with_notes_is_pinned_by_digest() -> None:
     assert choice.published_lines == ("8.3", "8.4")
     assert choice.base_image == f"docker.io/library/php:8.4-fpm-alpine@{BASE}"
     assert choice.target().reference == INDEX
-    assert choice.known_platforms == ("linux/amd64", "linux/arm64")
+    assert choice.target().known_platforms == ("linux/amd64", "linux/arm64")
     assert parse_reference(choice.reference).digest == INDEX
 
 
@@ -695,7 +696,7 @@ def test_platforms_the_pins_file_does_not_record_are_asked_of_the_registry(
     written: str | None,
 ) -> None:
     """A PHP_PLATFORMS_X_Y empty or missing records no platform: the probe reads the index
-    (as it reads it for any platform), instead of "it has: none" for an image the
+    (a GET, not a HEAD trusting the pins), instead of "it has: none" for an image the
     registry may well serve for this machine."""
     text = pins.render(notes_dict())
     if written is None:
@@ -710,7 +711,7 @@ def test_platforms_the_pins_file_does_not_record_are_asked_of_the_registry(
         assert choice.precheck is None, choice.precheck
         assert choice.digest == INDEX
         assert choice.target().reference == INDEX
-        assert choice.known_platforms is None
+        assert choice.target().known_platforms is None
 
 
 # --------------------------------------------------------------------------- the rules
