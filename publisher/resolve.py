@@ -3171,6 +3171,8 @@ def load_pins(
                 source=str(path),
                 hint=f"restore {target} or point the link at the release's vX.Y.Z.env, or {other}",
             ) from None
+        if named == "directory" and release and _is(path.with_suffix(".json"), stat.S_ISREG):
+            raise _no_pins_yet(release, path, name) from None
         raise PinsError("pins file not found", source=str(path), hint=hint) from None
     except OSError as exc:
         copy = f"point {name} at a copy" if explicit else f"set {name} to a copy"
@@ -3182,6 +3184,8 @@ def load_pins(
         raise PinsError(
             f"cannot read the pins file: {exc.strerror or exc}", source=str(path), hint=hint
         ) from None
+    if text.lstrip(" \t\n\r\v\f").startswith("{"):  # a JSON object: no pins file
+        raise _release_record(path, name)
     parsed = parse_pins(text, source=str(path))
     if release is not None and parsed.release != release:
         # start.sh's words; without the release, a directory's file is not found: named itself
@@ -3192,6 +3196,38 @@ def load_pins(
             hint=f"take the pins file of {release}, or {use} to use this one ({parsed.release})",
         )
     return parsed
+
+
+def _rerun(release: str) -> str:
+    return (
+        f"ask its maintainer to rerun `publisher release {release}` (rebuilds nothing, "
+        f"writes {release}.env)"
+    )
+
+
+def _release_record(path: Path, name: str) -> PinsError:
+    """A release record (``vX.Y.Z.json``, JSON) given where its pins file goes (start.sh
+    says the same words)."""
+    stem = path.name[: -len(".json")] if path.name.endswith(".json") else ""
+    release = stem if is_release(stem) else "vX.Y.Z"
+    return PinsError(
+        f"this is the release record {release}.json, not its pins file {release}.env",
+        source=str(path),
+        hint=f"point {name} at {release}.env, which publisher writes beside it; a release "
+        f"published before publisher wrote pins files has none: {_rerun(release)}",
+    )
+
+
+def _no_pins_yet(release: str, path: Path, name: str) -> PinsError:
+    """A directory with the release record of ``release`` but not its pins file ``path``
+    (start.sh says the same words)."""
+    return PinsError(
+        f"pins file not found: {release} was published before publisher wrote pins files "
+        f"(the directory holds its release record {release}.json, and no {release}.env)",
+        source=str(path),
+        hint=f"{_rerun(release)}, then put it in the directory {name} names; or check "
+        f"{ENV_RELEASE}",
+    )
 
 
 # --------------------------------------------------------------------------- the choice

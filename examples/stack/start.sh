@@ -906,6 +906,11 @@ done
 
 # ------------------------------------------------------------------ the pins file
 
+# rerun RELEASE: how a release published before pins files gets one (resolve's words).
+rerun() {
+  printf '%s' "ask its maintainer to rerun \`publisher release $1\` (rebuilds nothing, writes $1.env)"
+}
+
 absolute "${PHP_PINS_FILE:-$here/php-images.env}"  # named by its absolute path, as resolve names it
 pins=$abs
 pins_in_directory=
@@ -937,6 +942,11 @@ if [ ! -e "$pins" ]; then
     fi
     fail 3 "$pins: pins file not found: it is a symbolic link to $link, which does not exist
 start: fix: restore $link or point the link at the release's vX.Y.Z.env, or $other"
+  fi
+  # a directory holding the release record but no pins file: a release published before them
+  if [ -n "$pins_in_directory" ] && [ -f "${pins%.env}.json" ]; then
+    fail 3 "$pins: pins file not found: $STACK_RELEASE was published before publisher wrote pins files (the directory holds its release record $STACK_RELEASE.json, and no $STACK_RELEASE.env)
+start: fix: $(rerun "$STACK_RELEASE"), then put it in the directory PHP_PINS_FILE names; or check STACK_RELEASE"
   fi
   if [ -z "${PHP_PINS_FILE:-}" ]; then
     fix="vendor the release's vX.Y.Z.env next to this script as php-images.env, or set PHP_PINS_FILE"
@@ -999,6 +1009,16 @@ fi
 case $(od -An -N3 -tx1 "$pins" | tr -d "$blanks") in
   efbbbf) fail 3 "$pins: line 1 starts with a byte order mark (U+FEFF): an editor saved the file as UTF-8 with BOM, which sh reads as part of that line
 start: fix: use the pins file publisher wrote, unmodified (download it again)" ;;
+esac
+
+# A release record (vX.Y.Z.json: JSON) where its pins file goes (resolve's words).
+case $(LC_ALL=C sed -n '/[^[:space:]]/{s/^[[:space:]]*//;p;q;}' "$pins") in
+  '{'*)
+    record=${pins##*/}
+    release=${record%.json}
+    if [ "$release" = "$record" ] || ! is_release "$release"; then release=vX.Y.Z; fi
+    fail 3 "$pins: this is the release record $release.json, not its pins file $release.env
+start: fix: point PHP_PINS_FILE at $release.env, which publisher writes beside it; a release published before publisher wrote pins files has none: $(rerun "$release")" ;;
 esac
 
 # The schema first, in any syntax a later schema may write (quoted or not, = or :), as

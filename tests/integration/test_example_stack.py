@@ -1829,6 +1829,34 @@ def test_a_directory_of_pins_files_is_read_alike(
     same_words(answer.stderr, proc.stderr)
 
 
+@pytest.mark.parametrize("given", ["record", "directory"])
+def test_a_release_published_before_pins_files_is_said_alike(tmp_path: Path, given: str) -> None:
+    """A release an older publisher published has its record (vX.Y.Z.json) and no pins
+    file: given the record, both say it is one, not the pins file; given its directory, both
+    say the release has no pins file yet and how its maintainer writes one. Exit 3."""
+    notes = tmp_path / "release-notes"
+    notes.mkdir()
+    digest = f"sha256:{'ab' * 32}"
+    record = _record("registry.example.com/team/php-fpm", digest, f"busybox@{digest}")
+    (notes / f"{RELEASE}.json").write_text(json.dumps(record, indent=2) + "\n")
+    (notes / f"{RELEASE}.md").write_text(f"# {RELEASE}\n")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
+    env |= {"PHP_VERSION": "8.4", "STACK_RELEASE": RELEASE}
+    env["PHP_PINS_FILE"] = str(notes / f"{RELEASE}.json" if given == "record" else notes)
+    answer, _ = resolve(env, tmp_path)
+    proc = run(shutil.which("dash") or "sh", str(STACK / "start.sh"), env=env, check=False)
+    assert (answer.returncode, proc.returncode) == (3, 3), answer.stderr + proc.stderr
+    rerun = f"rerun `publisher release {RELEASE}` (rebuilds nothing, writes {RELEASE}.env)"
+    said = {
+        "record": f"this is the release record {RELEASE}.json, not its pins file {RELEASE}.env",
+        "directory": f"{RELEASE} was published before publisher wrote pins files",
+    }[given]
+    for stderr in (answer.stderr, proc.stderr):
+        assert said in stderr and rerun in stderr, stderr
+        assert "KEY='value'" not in stderr, stderr
+    same_words(answer.stderr, proc.stderr)
+
+
 def test_a_pins_file_of_another_release_than_stack_release_is_said_alike(
     world: World, project: str, tmp_path: Path
 ) -> None:

@@ -555,6 +555,53 @@ def test_a_pins_file_that_is_no_regular_file_or_too_large_is_never_read_whole(
     assert resolving.load_pins(str(large), None, cwd=tmp_path) is not None  # 64 KiB exactly
 
 
+def test_a_release_published_before_pins_files_is_said_so(tmp_path: Path) -> None:
+    """An older publisher wrote release-notes/vX.Y.Z.md and .json, no vX.Y.Z.env: the record
+    given as the pins file is named as the record (not a pins file broken on line 1), and a
+    directory holding the record alone says the release has none yet, and how to get one."""
+    rerun = "ask its maintainer to rerun `publisher release v1.0.0` (rebuilds nothing, writes "
+    notes_dir = tmp_path / "release-notes"
+    notes_dir.mkdir()
+    record = notes_dir / "v1.0.0.json"
+    record.write_text(json.dumps({"schema": 1, "release": "v1.0.0", "lines": []}, indent=2))
+    with pytest.raises(PinsError) as info:
+        resolving.load_pins(str(record), "v1.0.0", cwd=tmp_path)
+    assert info.value.message == (
+        f"{record}: this is the release record v1.0.0.json, not its pins file v1.0.0.env"
+    )
+    assert info.value.hint == (
+        "point PHP_PINS_FILE at v1.0.0.env, which publisher writes beside it; a release "
+        f"published before publisher wrote pins files has none: {rerun}v1.0.0.env)"
+    )
+    assert info.value.exit_code == 3
+
+    renamed = tmp_path / "php-images.env"  # vendored under the pins file's name
+    renamed.write_text(" \n" + record.read_text())
+    with pytest.raises(PinsError) as info:
+        resolving.load_pins(str(renamed), None, cwd=tmp_path, name="--pins")
+    assert "this is the release record vX.Y.Z.json, not its pins file vX.Y.Z.env" in str(
+        info.value.message
+    )
+    assert info.value.hint and info.value.hint.startswith("point --pins at vX.Y.Z.env")
+
+    with pytest.raises(PinsError) as info:
+        resolving.load_pins(str(notes_dir), "v1.0.0", cwd=tmp_path)
+    assert info.value.message == (
+        f"{notes_dir}/v1.0.0.env: pins file not found: v1.0.0 was published before publisher "
+        "wrote pins files (the directory holds its release record v1.0.0.json, and no "
+        "v1.0.0.env)"
+    )
+    assert info.value.hint == (
+        f"{rerun}v1.0.0.env), then put it in the directory PHP_PINS_FILE names; or check "
+        "STACK_RELEASE"
+    )
+    assert info.value.exit_code == 3
+
+    with pytest.raises(PinsError) as info:  # another release: no record of it either
+        resolving.load_pins(str(notes_dir), "v1.0.1", cwd=tmp_path)
+    assert info.value.message == f"{notes_dir}/v1.0.1.env: pins file not found"
+
+
 def test_the_mirror_asked_for_and_none_in_the_pins_file_is_said() -> None:
     single = notes(registries=notes_dict()["registries"][:1])
     args = inputs(registry=RegistryChoice.MIRROR)
