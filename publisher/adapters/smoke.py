@@ -79,8 +79,9 @@ POLL = 0.25
 ALIVE_WITHOUT_HEALTHCHECK = 1.0
 EXEC_TIMEOUT = 300.0
 #: How many times a ``buildah run`` that exits 0 with no output at all is tried (it
-#: does so now and then under load), and the pause before the second try (longer
-#: by as much before each later one: 0.5 + 1 + 1.5 + 2 seconds in all).
+#: does so now and then under load; five such flakes in a row are not to be expected,
+#: so nothing every time is what the image prints), and the pause before the second
+#: try (longer by as much before each later one: 0.5 + 1 + 1.5 + 2 seconds in all).
 EMPTY_RUN_TRIES = 5
 EMPTY_RUN_PAUSE = 0.5
 SERVER_LOG = "/tmp/publisher-smoke-server.log"
@@ -647,6 +648,7 @@ class SmokeTester:
             probe_error=probe_error,
             proc_net=proc_net,
             port=session.port,
+            silent=session.silent,
         )
         version, found = smoke_rules.defects(observed, php_line, expected)
         if found or version is None:
@@ -760,6 +762,8 @@ class _BuildahSession:
         self._proc_net = ""
         self.port = 9000
         self.env: dict[str, str] = {}  # buildah's TMPDIR while running
+        #: The checks that printed nothing on every try, and how many tries that was.
+        self.silent: dict[str, int] = {}
 
     def exec(
         self, argv: list[str], timeout: float = EXEC_TIMEOUT, stdin: str | None = None
@@ -767,9 +771,10 @@ class _BuildahSession:
         """``buildah run``; again, after a short pause, when it printed nothing at all.
 
         Under load, concurrent ``buildah run`` calls now and then exit 0 having
-        passed on none of the command's output; every check here prints something.
-        Nothing on every one of ``EMPTY_RUN_TRIES`` tries is buildah's failure
-        (CommandError, exit 11), not a check the image failed.
+        passed on none of the command's output. Nothing on every one of
+        ``EMPTY_RUN_TRIES`` tries is what the image prints (``php-fpm -t`` says nothing
+        at FPM's ``log_level = warning``): that result is judged, and ``silent`` says
+        the check was run that many times.
         """
         result = Completed(argv=(), returncode=0, stdout="", stderr="")
         for attempt in range(1, EMPTY_RUN_TRIES + 1):
@@ -788,14 +793,7 @@ class _BuildahSession:
             if stdin is not None or not result.ok or result.output.strip():
                 break
         else:
-            raise CommandError(
-                f"`buildah run` of `{shlex.join(argv)[:60]}` in {self.image} ({self.platform}) "
-                f"exited 0 and passed on no output {EMPTY_RUN_TRIES} times in a row: buildah "
-                "does so now and then under load; the image was not judged",
-                hint="rerun when the machine is less loaded (fewer runs at once, or a "
-                "lower --jobs); should it say so again, see what the image prints: "
-                f"`docker run --rm --platform {self.platform} {self.image} {shlex.join(argv)}`",
-            )
+            self.silent[shlex.join(argv)] = EMPTY_RUN_TRIES
         if result.ok:
             return result
         return replace(result, stderr=without_buildah_trailer(result.stderr))
@@ -938,6 +936,7 @@ class _DockerSession:
         #: The server exited: the checks run in a container of their own (``docker exec``
         #: needs a running one), as buildah runs each check in the image.
         self.exited = False
+        self.silent: dict[str, int] = {}  # docker runs every check once
 
     def exec(
         self, argv: list[str], timeout: float = EXEC_TIMEOUT, stdin: str | None = None

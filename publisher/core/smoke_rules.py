@@ -15,8 +15,8 @@ release notes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from .errors import SmokeTestError
 
@@ -105,6 +105,15 @@ class Observed:
     #: and the FastCGI port.
     proc_net: str = ""
     port: int = 9000
+    #: The checks (``php -v``, ``php -m``, ``php-fpm -t``) run more than once, each time
+    #: printing nothing, and how many times (buildah, which now and then passes on none
+    #: of a command's output under load, runs such a check again): their defects say so.
+    silent: Mapping[str, int] = field(default_factory=dict)
+
+    def runs(self, check: str) -> str:
+        """`` (run N times, with no output each time)`` for ``check`` run N > 1 times."""
+        n = self.silent.get(check, 1)
+        return f" (run {n} times, with no output each time)" if n > 1 else ""
 
 
 def defects(
@@ -120,11 +129,12 @@ def defects(
         version = parse_php_version(observed.php_v)
     except SmokeTestError as exc:
         version = None
-        found.append(exc.message)
+        found.append(exc.message + observed.runs("php -v"))
     if version is not None and version.line != expected_line:
         found.append(f"`php -v` reports PHP {version}, expected the {expected_line} line")
     if not fpm_test_passed(observed.fpm_returncode, observed.fpm_output):
         tail = " | ".join(observed.fpm_output.strip().splitlines()[-3:]) or "no output"
+        tail += observed.runs("php-fpm -t")
         if observed.fpm_returncode == 0:
             found.append(
                 "`php-fpm -t` exited 0 but did not say its configuration test is successful: "
@@ -135,7 +145,7 @@ def defects(
     expected = list(extensions)
     missing = missing_extensions(expected, parse_modules(observed.php_m))
     if missing:
-        found.append(f"`php -m` does not list {', '.join(missing)}")
+        found.append(f"`php -m` does not list {', '.join(missing)}" + observed.runs("php -m"))
     if observed.started and not (version is not None and version.suffix == NOT_PHP_SUFFIX):
         if observed.probe is None:
             found.append(

@@ -273,6 +273,31 @@ def test_php_fpm_t_that_exits_0_without_its_verdict_is_not_said_to_have_failed()
         ]
 
 
+def test_a_check_run_again_for_printing_nothing_says_how_many_times() -> None:
+    """buildah runs a check that printed nothing again; its defect says how often."""
+    _, found = smoke_rules.defects(
+        observed(
+            php_v="",
+            php_m="",
+            fpm_output="",
+            silent={"php -v": 5, "php -m": 5, "php-fpm -t": 5},
+        ),
+        "8.4",
+        ["bcmath"],
+    )
+    runs = " (run 5 times, with no output each time)"
+    assert found[:3] == [
+        "`php -v` did not report a PHP version (it printed 'nothing')" + runs,
+        "`php-fpm -t` exited 0 but did not say its configuration test is successful: "
+        "no output" + runs,
+        "`php -m` does not list bcmath" + runs,
+    ], found
+    _, once = smoke_rules.defects(observed(fpm_output="", silent={"php -v": 5}), "8.4", [])
+    assert once == [
+        "`php-fpm -t` exited 0 but did not say its configuration test is successful: no output"
+    ]
+
+
 # ----------------------------------------------------------------- smoke.py helpers
 
 
