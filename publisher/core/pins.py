@@ -36,6 +36,7 @@ from typing import Any
 from ..resolve import is_php_line, php_line_order, pin_tag
 from . import lifecycle
 from .errors import ConfigError
+from .fileio import json_kind
 
 PINS_SCHEMA = 1
 
@@ -57,12 +58,39 @@ def _refused(message: str, field: str | None = None) -> ConfigError:
     return ConfigError(f"release record: {message}", field=field, hint=_RECORD_HINT)
 
 
-def _field(item: Any, key: str, where: str) -> str:
-    """``item[key]``, a text that is not empty, or the error naming ``where.key``."""
-    value = item.get(key) if isinstance(item, Mapping) else None
-    if not isinstance(value, str) or not value:
-        raise _refused(f"'{key}' is missing", f"{where}.{key}" if where else key)
+def _typed(item: Mapping[str, Any], key: str, where: str, kind: type) -> Any:
+    """``item[key]``, of JSON's ``kind`` (``str``, ``list``, or ``Mapping``: an object), or
+    the error naming ``where.key``: missing, or of another type and the one it should be."""
+    field = f"{where}.{key}" if where else key
+    if key not in item:
+        raise _refused(f"'{key}' is missing", field)
+    value = item[key]
+    if not isinstance(value, kind):
+        expected = "a string" if kind is str else "an array" if kind is list else "an object"
+        raise _refused(f"'{key}' is {json_kind(value)}, expected {expected}", field)
     return value
+
+
+def _field(item: Mapping[str, Any], key: str, where: str) -> str:
+    """``item[key]``, a text that is not empty, or the error naming ``where.key``."""
+    value: str = _typed(item, key, where, str)
+    if not value:
+        raise _refused(f"'{key}' is empty", f"{where}.{key}" if where else key)
+    return value
+
+
+def _objects(item: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
+    """``item[key]``, an array of objects, or the error naming the field or the entry
+    (``lines[0]``) that is not one."""
+    entries: list[Any] = _typed(item, key, where, list)
+    for n, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            name = f"{key}[{n}]"
+            raise _refused(
+                f"'{name}' is {json_kind(entry)}, expected an object",
+                f"{where}.{name}" if where else name,
+            )
+    return entries
 
 
 def file_name(release: str) -> str:
@@ -98,19 +126,19 @@ def pins(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     Raises ConfigError (exit 3, naming the field) for a record that is not a whole
     release record.
     """
+    if not isinstance(record, Mapping):
+        raise _refused(f"the record is {json_kind(record)}, expected an object")
     release = _field(record, "release", "")
-    registries = record.get("registries")
-    if not isinstance(registries, list) or not registries:
-        raise _refused("'registries' is missing or empty", "registries")
+    registries = _objects(record, "registries", "")
+    if not registries:
+        raise _refused("'registries' is empty", "registries")
     repositories = [_field(r, "repository", f"registries[{n}]") for n, r in enumerate(registries)]
     primary = next((n for n, r in enumerate(registries) if r.get("primary") is True), 0)
     canonical = repositories[primary]
     others = [name for n, name in enumerate(repositories) if n != primary]
     mirror = others[0] if others else None
 
-    lines = record.get("lines")
-    if not isinstance(lines, list):
-        raise _refused("'lines' is missing", "lines")
+    lines = _objects(record, "lines", "")
     by_php: dict[str, Mapping[str, Any]] = {}
     where: dict[str, str] = {}
     for n, item in enumerate(lines):
@@ -144,18 +172,22 @@ def pins(record: Mapping[str, Any]) -> list[tuple[str, str]]:
         out.append((f"PHP_IMAGE_{key}", f"{canonical}:{pin}@{digest}"))
         if mirror is not None:
             out.append((f"PHP_IMAGE_MIRROR_{key}", f"{mirror}:{pin}@{digest}"))
+        listed = _objects(item, "platforms", where[php]) if item.get("platforms") else []
         platforms = sorted(
-            str(p["platform"]) for p in item.get("platforms") or [] if isinstance(p, Mapping)
+            _field(p, "platform", f"{where[php]}.platforms[{n}]") for n, p in enumerate(listed)
         )
         if not platforms:
             # An empty value would read as "not recorded" (the launcher and resolve ask the
             # registry); a release record always has the platforms of the index it verified.
             raise _refused(f"PHP {php} lists no 'platforms'", f"{where[php]}.platforms")
         out.append((f"PHP_PLATFORMS_{key}", " ".join(platforms)))
-        base = item.get("base") or {}
-        image = base.get("image") if isinstance(base, Mapping) else None
-        if isinstance(image, str) and image:
-            base_digest = base.get("digest")
+        # the base is optional (null or "" where not recorded), but of its type when there
+        base = _typed(item, "base", where[php], Mapping) if item.get("base") else {}
+        image = _typed(base, "image", f"{where[php]}.base", str) if base.get("image") else ""
+        if image:
+            base_digest = (
+                _typed(base, "digest", f"{where[php]}.base", str) if base.get("digest") else ""
+            )
             ref = f"{_without_digest(image)}@{base_digest}" if base_digest else image
             out.append((f"PHP_BASE_IMAGE_{key}", ref))
     return out
@@ -190,8 +222,8 @@ def _past_end_of_life(record: Mapping[str, Any], lines: list[str]) -> list[str]:
 
 def render(record: Mapping[str, Any]) -> str:
     """The pins file's text (deterministic bytes)."""
-    release = str(record.get("release"))
     pairs = pins(record)
+    release = str(record.get("release"))
     head = [
         f"# {release}: the PHP-FPM images of this release, pinned by digest (written by publisher).",
         "# For `docker compose --env-file` and POSIX sh (`. ./" + file_name(release) + "`);",

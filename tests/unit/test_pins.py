@@ -131,6 +131,103 @@ def test_an_incomplete_record_is_a_configuration_error_naming_the_field(
     assert caught.value.hint
 
 
+def _with(field: str, value: object) -> dict:
+    """The record with ``field`` (a dotted path, ``lines.0.php``) set to ``value``."""
+    data = record()
+    *parents, last = field.split(".")
+    held = data
+    for key in parents:
+        held = held[int(key)] if isinstance(held, list) else held[key]
+    held[int(last) if isinstance(held, list) else last] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named", "said"),
+    [
+        ("release", 1, "release", "'release' is a whole number, expected a string"),
+        ("release", "", "release", "'release' is empty"),
+        ("registries", "hub", "registries", "'registries' is a string, expected an array"),
+        ("registries", [], "registries", "'registries' is empty"),
+        (
+            "registries.0",
+            "docker.io/acme/php-fpm",
+            "registries[0]",
+            "'registries[0]' is a string, expected an object",
+        ),
+        (
+            "registries.0.repository",
+            None,
+            "registries[0].repository",
+            "'repository' is null, expected a string",
+        ),
+        ("lines", "x", "lines", "'lines' is a string, expected an array"),
+        ("lines.0", ["8.4"], "lines[0]", "'lines[0]' is an array, expected an object"),
+        ("lines.0.php", 8.3, "lines[0].php", "'php' is a number, expected a string"),
+        ("lines.0.php", "", "lines[0].php", "'php' is empty"),
+        (
+            "lines.0.index_digest",
+            {},
+            "lines[0].index_digest",
+            "'index_digest' is an object, expected a string",
+        ),
+        (
+            "lines.0.platforms",
+            "linux/amd64",
+            "lines[0].platforms",
+            "'platforms' is a string, expected an array",
+        ),
+        (
+            "lines.0.platforms.1",
+            "linux/arm64",
+            "lines[0].platforms[1]",
+            "'platforms[1]' is a string, expected an object",
+        ),
+        (
+            "lines.0.platforms.1.platform",
+            True,
+            "lines[0].platforms[1].platform",
+            "'platform' is true or false, expected a string",
+        ),
+        ("lines.0.base", "php:8.4", "lines[0].base", "'base' is a string, expected an object"),
+        (
+            "lines.0.base.image",
+            8.4,
+            "lines[0].base.image",
+            "'image' is a number, expected a string",
+        ),
+        (
+            "lines.0.base.digest",
+            7,
+            "lines[0].base.digest",
+            "'digest' is a whole number, expected a string",
+        ),
+    ],
+)
+def test_a_field_of_the_wrong_type_is_named_with_the_type_it_should_be(
+    field: str, value: object, named: str, said: str
+) -> None:
+    """A field there but of another JSON type than a record holds (``"lines": "x"``, a
+    number for ``php``) is said as such, with the type it should be: never as missing."""
+    with pytest.raises(ConfigError) as caught:
+        pins.render(_with(field, value))
+    assert caught.value.exit_code == 3
+    assert caught.value.message == f"{named}: release record: {said}", caught.value.message
+    assert caught.value.field == named
+
+
+def test_a_platform_entry_without_its_platform_is_named_missing_not_a_key_error() -> None:
+    data = record()
+    del data["lines"][0]["platforms"][1]["platform"]
+    with pytest.raises(ConfigError) as caught:
+        pins.render(data)
+    assert caught.value.message == (
+        "lines[0].platforms[1].platform: release record: 'platform' is missing"
+    )
+    with pytest.raises(ConfigError, match=r"^release record: the record is an array, "):
+        pins.render([record()])  # type: ignore[arg-type]
+
+
 def test_the_markdown_notes_name_the_pins_file() -> None:
     assert "`v1.1.0.env` pins every line by digest" in notes.release_markdown(
         facts(), SizeHistory()
