@@ -53,14 +53,7 @@ def _damage(registry: Any, storage: Path, digest: str, size: int) -> None:
 
 def _rerun_publish(world: World, matrix: Path) -> subprocess.CompletedProcess[str]:
     """publish v1.0.0 again, from the digests its first publish wrote."""
-    return world.run(
-        "publish",
-        "v1.0.0",
-        "--digests",
-        str(world.root / "digests-v1.0.0"),
-        "--no-smoke",
-        matrix=matrix,
-    )
+    return world.rerun("v1.0.0", matrix)
 
 
 @pytest.fixture

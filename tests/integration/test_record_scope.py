@@ -85,6 +85,14 @@ class World:
         record = json.loads((self.notes / f"{release}.json").read_text())
         return {line["php"]: line["index_digest"] for line in record["lines"]}
 
+    def rerun(self, release: str, matrix: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+        """``publisher publish`` of ``release`` again, from the digest records its
+        ``publish`` left (``digests-<release>``)."""
+        digests = str(self.root / f"digests-{release}")
+        return self.run(
+            "publish", release, "--digests", digests, "--no-smoke", *extra, matrix=matrix
+        )
+
     def seed(
         self,
         release: str,

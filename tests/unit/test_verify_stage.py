@@ -57,9 +57,9 @@ def image_manifest(config: str, layers: list[str]) -> Manifest:
     return Manifest.parse(body, OCI_MANIFEST)
 
 
-def test_a_missing_config_and_a_missing_layer_are_named_as_such() -> None:
-    child = image_manifest(blob(1), [blob(2), blob(3)])
-    index_body = json.dumps(
+def arm64_index_of(child: Manifest) -> Manifest:
+    """An OCI index listing ``child`` as its one (linux/arm64) image."""
+    body = json.dumps(
         {
             "schemaVersion": 2,
             "mediaType": OCI_INDEX,
@@ -73,7 +73,12 @@ def test_a_missing_config_and_a_missing_layer_are_named_as_such() -> None:
             ],
         }
     ).encode()
-    index = Manifest.parse(index_body, OCI_INDEX)
+    return Manifest.parse(body, OCI_INDEX)
+
+
+def test_a_missing_config_and_a_missing_layer_are_named_as_such() -> None:
+    child = image_manifest(blob(1), [blob(2), blob(3)])
+    index = arm64_index_of(child)
     client: Any = FakeRegistryClient(manifests=[index, child], present={blob(2)})
     facts = inspect_index(client, "ghcr", "acme/php", index.digest)
     assert facts.missing == (
@@ -105,21 +110,7 @@ def test_a_damaged_config_blob_is_named_beside_a_missing_layer_and_stops_publish
     names it, its image and both sizes beside a missing layer; publish's check of the
     index raises it (exit 8: no tag is written on such a registry's word)."""
     child = image_manifest(blob(1), [blob(2), blob(3)])
-    index_body = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_INDEX,
-            "manifests": [
-                {
-                    "mediaType": OCI_MANIFEST,
-                    "digest": child.digest,
-                    "size": len(child.body),
-                    "platform": {"os": "linux", "architecture": "arm64"},
-                }
-            ],
-        }
-    ).encode()
-    index = Manifest.parse(index_body, OCI_INDEX)
+    index = arm64_index_of(child)
     client: Any = _DamagedConfig(manifests=[index, child], present={blob(2)})
     facts = inspect_index(client, "ghcr", "acme/php", index.digest)
     assert facts.missing == (f"linux/arm64 layer 2 of 2 blob {short(blob(3))}",)
