@@ -2254,10 +2254,11 @@ class Publisher:
 
     def untouched_floating(self, done: Collection[str]) -> list[notes_mod.FloatingFacts]:
         """The ``php-X.Y`` of each line of the record this run did not touch (not in
-        ``done``: ``--only``) that still holds it: the registries' settled pins, as last
-        listed, have it follow this release on every registry, and every registry holds
-        the line's recorded index under it. One read by name per such tag and registry;
-        none for a tag a newer release's pins took (``held_tags`` then drops it)."""
+        ``done``: ``--only``) that the registries' settled pins, as last listed, have follow
+        this release on every registry: the line's recorded index, as the pins call for
+        (none for a tag a newer release's pins took: ``held_tags`` then drops it). One read
+        by name per such tag and registry: one a registry holds elsewhere (moved by hand)
+        is said, with the repair that puts it back, and kept on this release."""
         lines = {
             line.php: line.index_digest
             for line in (self.record.lines if self.record is not None else ())
@@ -2276,19 +2277,35 @@ class Publisher:
             for r in registries
         ]
         wanted = {
-            tag: digest
+            tag: (php, digest)
             for php, digest in lines.items()
             if all((tag := planning.line_tag(php)) in f for f in follows)
         }
         found = in_parallel(
-            lambda r: tag_digests(self.client(r), r.repository.path, list(wanted), wanted),
+            lambda r: tag_digests(
+                self.client(r),
+                r.repository.path,
+                list(wanted),
+                {tag: digest for tag, (_, digest) in wanted.items()},
+            ),
             registries,
         )
-        held = [t for t, digest in wanted.items() if all(d.get(t) == digest for d in found)]
+        repair = self.options.locations.command("audit", "--repair")
+        for registry, present in zip(registries, found, strict=True):
+            for tag, (php, digest) in wanted.items():
+                if (there := present.get(tag)) != digest:
+                    where = f"points at {there}" if there else "is missing"
+                    self.output.warning(
+                        f"{tag} on {registry.name} ({registry.repository.name}) {where}, "
+                        f"not at {self.release.tag}'s PHP {php} index {digest} its pins call "
+                        f"for (moved by hand?): this run did not rebuild PHP {php} and left it "
+                        f"as it is, the release notes keep it on {self.release.tag}; "
+                        f"`{repair}` puts it back"
+                    )
         return [
-            notes_mod.FloatingFacts(r.name, tag, self.release.tag, wanted[tag])
+            notes_mod.FloatingFacts(r.name, tag, self.release.tag, digest)
             for r in registries
-            for tag in held
+            for tag, (_, digest) in wanted.items()
         ]
 
     # ---------------------------------------------------------------- notes

@@ -19,7 +19,9 @@ platform images seeded on it with their digest records
   stays or moves is where its publish then leaves it.
 * A republish of some lines (``--only``): each line it did not rebuild keeps, in the
   ``.json`` and ``.md`` records, the floating tags its images still hold on every
-  registry, and none a newer release took; ``verify``, ``audit`` and a rerun take it.
+  registry, and none a newer release took; ``verify``, ``audit`` and a rerun take it. One
+  moved by hand on one registry stays in the record (the release's, by its pins) with a
+  warning naming where it points; ``verify`` says the drift until ``audit --repair``.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.support.images import make_image
-from tests.support.publishing import isolated_env, run_publisher, seed_image, tag_map
+from tests.support.publishing import ACCEPT, isolated_env, run_publisher, seed_image, tag_map
 
 pytestmark = pytest.mark.integration
 
@@ -92,6 +95,19 @@ class _World:
     def record(self, release: str) -> dict[str, Any]:
         path = self.tmp / "release-notes" / f"{release}.json"
         return json.loads(path.read_text(encoding="utf-8"))
+
+    def point(self, host: str, tag: str, at: str) -> None:
+        """Point ``tag`` on ``host`` at the tag ``at``'s manifest, by hand."""
+        base = f"http://{host}/v2/{self.repo}/manifests"
+        got = requests.get(f"{base}/{at}", headers={"Accept": ACCEPT}, timeout=30)
+        got.raise_for_status()
+        put = requests.put(
+            f"{base}/{tag}",
+            data=got.content,
+            headers={"Content-Type": got.headers["Content-Type"]},
+            timeout=30,
+        )
+        assert put.status_code == 201, put.text
 
 
 def _refusal(stderr: str) -> str:
@@ -378,3 +394,54 @@ def test_a_republish_of_some_lines_lists_no_floating_tag_a_newer_release_took(
     for args in (("verify", "v1.0.0"), ("audit", "--no-anonymous-check")):
         done = world.run(*args)
         assert done.returncode == 0, (args, done.stdout + done.stderr)
+
+
+def test_a_republish_of_some_lines_keeps_and_warns_of_a_floating_tag_moved_by_hand(
+    tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Callable[..., Path]
+) -> None:
+    """v1.0.0, then v1.2.0 (PHP 8.3 and 8.4); php-8.3 moved back to v1.0.0's image by hand
+    on ghcr only; then a republish of v1.2.0's PHP 8.4. The 8.3 line keeps php-8.3 in the
+    record, as its ``floating`` facts say (the pins call for it), with a warning; verify
+    says the drift until ``audit --repair`` puts it back, and a rerun then keeps it all."""
+    world = _World(tmp_path, registry, write_matrix, mirror=second_registry)
+    world.publish("v1.0.0", "8.3", "8.4")
+    world.publish("v1.2.0", "8.3", "8.4")
+    published = world.record("v1.2.0")
+    world.point(second_registry.host, "php-8.3", "v1.0.0-php-8.3")
+    elsewhere = tag_map(second_registry.host, world.repo)["v1.0.0-php-8.3"]
+    done = world.publish("v1.2.0", "8.4", extra=("--only", "8.4", "--reason", REASON))
+    record = world.record("v1.2.0")
+    assert _line_tags(world, "v1.2.0")["8.3"] == ["v1.2.0-php-8.3", "php-8.3"]
+    assert [line for line in record["lines"] if line["php"] == "8.3"] == [
+        line for line in published["lines"] if line["php"] == "8.3"
+    ]
+    digests = {line["php"]: line["index_digest"] for line in record["lines"]}
+    assert {(f["registry"], f["tag"]): f["digest"] for f in record["floating"]} == {
+        (name, tag): digests[php]
+        for name in ("hub", "ghcr")
+        for php, tag in (("8.3", "php-8.3"), ("8.4", "php-8.4"), ("8.4", "latest"))
+    }
+    notes = [tmp_path / "release-notes" / f"v1.2.0.{ext}" for ext in ("json", "md")]
+    assert "`php-8.3`" in notes[1].read_text(encoding="utf-8")
+    said = " ".join(done.stderr.split())
+    assert "warning: php-8.3 on ghcr" in said, done.stderr
+    assert f"points at {elsewhere}" in said, done.stderr
+    assert "`publisher audit --repair` puts it back" in said, done.stderr
+    drift = world.run("verify", "v1.2.0")
+    assert drift.returncode == 12, drift.stdout + drift.stderr
+    assert "the floating tag php-8.3 on ghcr points elsewhere" in drift.stderr, drift.stderr
+    repaired = world.run("audit", "--repair", "--no-anonymous-check")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    tags = tag_map(second_registry.host, world.repo)
+    assert tags["php-8.3"] == tags["v1.2.0-php-8.3"] == digests["8.3"]
+    for args in (("verify", "v1.2.0"), ("audit", "--no-anonymous-check")):
+        checked = world.run(*args)
+        assert checked.returncode == 0, (args, checked.stdout + checked.stderr)
+    written = [path.read_bytes() for path in notes]
+    rerun = world.run(
+        "publish", "v1.2.0", "--digests", str(tmp_path / f"digests-{world.seeds}"),
+        "--no-smoke", "--only", "8.4", "--reason", REASON,
+    )  # fmt: skip
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "php-8.3 on ghcr" not in " ".join(rerun.stderr.split()), rerun.stderr
+    assert [path.read_bytes() for path in notes] == written
