@@ -2126,7 +2126,7 @@ def _check_platform_manifest(
         raise _Outcome(
             Status.REGISTRY_ERROR,
             f"{target.image} is an index of image indexes, which resolve does not read "
-            f"(its {target.platform} entry {short_digest(digest)} is an index)",
+            f"(it lists an index where it should list the {target.platform} image)",
         )
     if not fetch:
         return
@@ -2371,9 +2371,9 @@ def cached_image(
     """A Result (CACHED) when the local docker image store has ``reference`` for
     ``platform``; None when it does not, or when there is no local daemon to ask.
 
-    One request to the daemon's socket (``GET /images/<ref>/json``; two more for
-    another platform of a multi-platform image), so a cached start needs no registry
-    at all and works offline.
+    One request to the daemon's socket (``GET /images/<ref>/json``; two more for an image
+    not built here, ``localhost/…``), so a cached start needs no registry at all and works
+    offline.
     """
     env = os.environ if env is None else env
     path = docker_address(env)
@@ -2384,11 +2384,14 @@ def cached_image(
     try:
         data = json.loads(_docker_api(path, "GET", target, timeout, want=200))
         arch = _ARCH_ALIASES.get(str(data.get("Architecture")), str(data.get("Architecture")))
-        if f"{data.get('Os')}/{arch}" != platform:
-            # A multi-platform image in the containerd image store: inspect names one of its
-            # platforms (the engine's when present). Docker 26's API answers for another one
-            # only by creating a container for it, which never pulls: then remove it. (Slower:
-            # removing takes 0.2-0.4 s, so it gets its own deadline and never leaves one behind.)
+        if f"{data.get('Os')}/{arch}" != platform or not reference.startswith("localhost/"):
+            # A local build is the engine's own image. Any other is asked for a container: a
+            # multi-platform image in the containerd image store has inspect name one of its
+            # platforms (the engine's when present), and docker 26's API answers for another
+            # one only by creating a container for it, which never pulls: then remove it; an
+            # index of indexes has the platform named too, yet no image (docker: "manifest has
+            # incorrect mediatype"), which the registry is then asked about. (Slower: removing
+            # takes 0.2-0.4 s, so it gets its own deadline and never leaves one behind.)
             query = "/containers/create?platform=" + quote(platform, safe="")
             spec = json.dumps({"Image": reference, "Cmd": ["true"]}).encode()
             wait = max(timeout, PLATFORM_CHECK_TIMEOUT)

@@ -1220,14 +1220,25 @@ esac
 
 # ------------------------------------------------------------------ helpers
 
-# cached REF: is REF in the local image store for the platform? (no network)
+# cached REF: is REF in the local image store for the platform, an image docker makes a
+# container of? (no network) Sets unrunnable to docker's words when it holds REF but finds
+# a manifest of the wrong kind for the platform.
 cached() {
+  unrunnable=
   found=$(engine "$docker" image inspect --format '{{.Os}}/{{.Architecture}}' "$1") || { not_here; return 1; }
-  [ "$found" != "$platform" ] || return 0
-  # A multi-platform image in the containerd image store: inspect names one of its
-  # platforms (the engine's when present). Docker answers for another one only by
-  # creating a container for it, which --pull never keeps off the network.
-  probe=$(engine "$docker" create --pull never --platform "$platform" "$1" true) || { not_here; return 1; }
+  # A local build is this engine's own image. Any other is asked for a container: a
+  # multi-platform image in the containerd image store has inspect name one of its
+  # platforms (the engine's when present), and docker answers for another one only by
+  # creating a container for it, which --pull never keeps off the network; an index of
+  # indexes has the platform named too, yet no image ("manifest has incorrect mediatype").
+  [ "$found" != "$platform" ] || [ "$1" != "$local_image" ] || return 0
+  probe=$(engine "$docker" create --pull never --platform "$platform" "$1" true) || {
+    case $(lower "$(cat "$work/engine.err" 2>/dev/null)") in
+      *"incorrect mediatype"*) unrunnable=$(sed -n 's/^Error response from daemon: //p' "$work/engine.err" | sed -n 1p) ;;
+    esac
+    not_here
+    return 1
+  }
   engine "$docker" rm "$probe" >/dev/null || hung
 }
 # not_here: a lookup in the image store failed: docker's "No such image" is an image not
@@ -1625,17 +1636,28 @@ base_fix() {
 
 # fetched REF: pull REF, then find it in the image store for the platform: an image that is
 # one platform's (no index) is pulled by its digest whatever --platform asks, and compose
-# finds no image for another platform. That one is platform-missing, in resolve's words.
+# finds no image for another platform. That one is platform-missing, in resolve's words. An
+# index listing an index for the platform (an index of indexes) is pulled too, and compose
+# then stops on it: that one is registry-error, in resolve's words, before any compose up.
 fetched() {
   pull "$1" || return 1
   ! cached "$1" || return 0
-  has=$(engine "$docker" image inspect --format '{{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}}' "$1") \
-    || { hung; has=; }
-  case $has in linux/arm64/v8) has=linux/arm64 ;; esac  # as resolve names it
   named=$1
   if reference "$1"; then  # as resolve names it: host/path and the digest, else the tag
     case ${1##*/} in *@*) named=$ref_repository@$ref_digest ;; *:*) named=$ref_repository:${1##*:} ;; *) named=$ref_repository:latest ;; esac
   fi
+  if [ -n "$unrunnable" ]; then
+    pull_class=registry-error
+    case $(lower "$unrunnable") in
+      *index* | *manifest.list*)
+        pull_detail="$named is an index of image indexes, which resolve does not read (it lists an index where it should list the $platform image)" ;;
+      *) pull_detail="$named: $unrunnable" ;;
+    esac
+    return 1
+  fi
+  has=$(engine "$docker" image inspect --format '{{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}}' "$1") \
+    || { hung; has=; }
+  case $has in linux/arm64/v8) has=linux/arm64 ;; esac  # as resolve names it
   pull_class="platform-missing"
   pull_detail="$named has no $platform image (it has: ${has:-none})"
   return 1

@@ -2451,6 +2451,71 @@ def test_a_single_platform_pin_for_another_platform_is_platform_missing_in_both(
         run(world.docker, "rmi", "-f", reference, world.local, check=False)
 
 
+@pytest.mark.parametrize("fallback", [False, True], ids=["nofallback", "fallback"])
+def test_an_index_of_indexes_is_a_registry_error_in_both_not_a_failed_compose_up(
+    world: World, project: str, tmp_path: Path, fallback: bool
+) -> None:
+    """A pin that is an index whose platform entry is itself an index (no platforms recorded):
+    docker pulls it (exit 0) but holds no image of the platform, and compose stopped with
+    "manifest has incorrect mediatype" (exit 11, the running PHP-FPM container recreated and
+    never started). Both call it a registry error in resolve's words, and the fallback
+    builds locally. The launcher once said use-prebuilt."""
+    inner = {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": world.digest}
+    request = urllib.request.Request(
+        f"http://{world.registry.host}/v2/{world.path}/manifests/{world.digest}",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        inner["size"] = len(answer.read())
+    entries = [
+        {**inner, "platform": {"os": "linux", "architecture": p.split("/")[1]}}
+        for p in (HOST, OTHER)
+    ]
+    body = json.dumps(
+        {"schemaVersion": 2, "mediaType": inner["mediaType"], "manifests": entries}
+    ).encode()
+    outer = f"sha256:{hashlib.sha256(body).hexdigest()}"
+    put = urllib.request.Request(
+        f"http://{world.registry.host}/v2/{world.path}/manifests/{outer}",
+        data=body, method="PUT", headers={"Content-Type": inner["mediaType"]},
+    )  # fmt: skip
+    urllib.request.urlopen(put, timeout=10).close()
+    reference = f"{world.repository}:{PIN}@{outer}"
+    text = world.pins.read_text().replace(world.digest, outer)
+    text = re.sub(r"^PHP_PLATFORMS_8_4=.*$", "PHP_PLATFORMS_8_4=''", text, flags=re.M)
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(text)
+    env = launcher_env(
+        world, project, tmp_path, PHP_PINS_FILE=str(pins_file), PHP_IMAGE_PLATFORM=HOST,
+        ALLOW_LOCAL_BUILD_FALLBACK=str(fallback).lower(),
+    )  # fmt: skip
+    run(world.docker, "rmi", "-f", reference, world.local, check=False)
+    try:
+        answer, decision = resolve(env, tmp_path)
+        proc, fields = launch(world, env)
+        assert decision["availability"] == "registry-error", answer.stderr
+        assert "is an index of image indexes, which resolve does not read" in decision["reason"]
+        why = next(line for line in answer.stderr.splitlines() if line.startswith("resolve: why"))
+        assert f"start: {why.removeprefix('resolve: ')}\n" in proc.stderr, (why, proc.stderr)
+        if not fallback:
+            assert fields == {"decision": "cannot-proceed", "availability": "registry-error"}
+            assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr + proc.stderr
+            assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
+            # docker keeps what it pulled: a second start is not fooled by the image store
+            assert resolve(env, tmp_path)[1]["availability"] == "registry-error"
+            again, fields = launch(world, env)
+            assert fields == {"decision": "cannot-proceed", "availability": "registry-error"}
+            assert f"start: {why.removeprefix('resolve: ')}\n" in again.stderr, again.stderr
+            return
+        assert fields == {"decision": "build-locally", "availability": "registry-error"}
+        assert (answer.returncode, proc.returncode) == (16, 0), answer.stderr + proc.stderr
+        image = running_image(world.docker, project)
+        assert world.local in image["RepoTags"], proc.stderr
+    finally:
+        compose_down(world.docker, project)
+        run(world.docker, "rmi", "-f", reference, world.local, check=False)
+
+
 def hanging_helper(tmp_path: Path, name: str) -> tuple[Path, Path]:
     """A credential helper that never answers (a locked keychain's): a folder to put on PATH
     holding ``docker-credential-NAME``, and the file its pid and its child's are written to."""
