@@ -3188,7 +3188,14 @@ def load_pins(
             f"cannot read the pins file: {exc.strerror or exc}", source=str(path), hint=hint
         ) from None
     if text.lstrip(" \t\n\r\v\f").startswith("{"):  # a JSON object: no pins file
-        raise _release_record(path, name)
+        # a release record names "release" and "lines" (start.sh's test: a grep for each)
+        if all(re.search(rf'"{key}"[ \t\r\v\f]*:', text) for key in ("release", "lines")):
+            raise _release_record(path, name)
+        raise PinsError(
+            "this is JSON, not a pins file (KEY='value' lines)",
+            source=str(path),
+            hint="use the pins file publisher wrote (vX.Y.Z.env), unmodified",
+        )
     parsed = parse_pins(text, source=str(path))
     if release is not None and parsed.release != release:
         # start.sh's words; without the release, a directory's file is not found: named itself

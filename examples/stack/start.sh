@@ -1011,9 +1011,14 @@ case $(od -An -N3 -tx1 "$pins" | tr -d "$blanks") in
 start: fix: use the pins file publisher wrote, unmodified (download it again)" ;;
 esac
 
-# A release record (vX.Y.Z.json: JSON) where its pins file goes (resolve's words).
+# A release record (vX.Y.Z.json: JSON naming "release" and "lines") where its pins file goes,
+# or other JSON (a docker config.json): resolve's words.
 case $(LC_ALL=C sed -n '/[^[:space:]]/{s/^[[:space:]]*//;p;q;}' "$pins") in
   '{'*)
+    if ! LC_ALL=C grep -q '"release"[[:space:]]*:' "$pins" || ! LC_ALL=C grep -q '"lines"[[:space:]]*:' "$pins"; then
+      fail 3 "$pins: this is JSON, not a pins file (KEY='value' lines)
+start: fix: use the pins file publisher wrote (vX.Y.Z.env), unmodified"
+    fi
     record=${pins##*/}
     release=${record%.json}
     if [ "$release" = "$record" ] || ! is_release "$release"; then release=vX.Y.Z; fi

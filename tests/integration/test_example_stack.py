@@ -1857,6 +1857,37 @@ def test_a_release_published_before_pins_files_is_said_alike(tmp_path: Path, giv
     same_words(answer.stderr, proc.stderr)
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "config.json",
+            '{\n  "auths": {"registry.example.com": {}},\n  "credsStore": "desktop"\n}\n',
+        ),
+        (f"{RELEASE}.env", '{"oops":true}\n'),
+        (f"{RELEASE}.json", '  {"release": "v2.0.0"}\n'),
+    ],
+    ids=["docker-config", "json-in-env", "no-lines"],
+)
+def test_json_that_is_no_release_record_is_not_called_one_by_either(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    """A file of JSON where the pins file goes that is no release record (no "release" and
+    "lines" keys): a docker config.json, an edited vX.Y.Z.env. Both once called it "the
+    release record vX.Y.Z.json"; both say it is JSON, no pins file, in the same words."""
+    given = tmp_path / name
+    given.write_text(text)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
+    env |= {"PHP_VERSION": "8.4", "PHP_PINS_FILE": str(given)}
+    answer, _ = resolve(env, tmp_path)
+    proc = run(shutil.which("dash") or "sh", str(STACK / "start.sh"), env=env, check=False)
+    assert (answer.returncode, proc.returncode) == (3, 3), answer.stderr + proc.stderr
+    for stderr in (answer.stderr, proc.stderr):
+        assert f"{given}: this is JSON, not a pins file (KEY='value' lines)" in stderr, stderr
+        assert "release record" not in stderr, stderr
+    same_words(answer.stderr, proc.stderr)
+
+
 def test_a_pins_file_of_another_release_than_stack_release_is_said_alike(
     world: World, project: str, tmp_path: Path
 ) -> None:
