@@ -1839,8 +1839,14 @@ class _Session:
             self.authorization = self.credentials.header()
             self.authenticated = True
             return True
-        if scheme != "bearer" or not params.get("realm"):
+        if scheme != "bearer":
             return False
+        if not params.get("realm"):  # the registry's fault: no login gets past it
+            raise _Outcome(
+                Status.REGISTRY_ERROR,
+                f"{self.target.host} asks for a Bearer token and names no token service "
+                "(its WWW-Authenticate header has no realm)",
+            )
         query = {"scope": f"repository:{self.target.repository}:pull"}
         if params.get("service"):
             query["service"] = params["service"]

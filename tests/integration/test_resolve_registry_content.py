@@ -332,6 +332,16 @@ def test_a_malformed_challenge_is_a_registry_error_not_a_login(
     assert "sent a malformed WWW-Authenticate header" in decision["reason"]
     assert "docker login" not in decision["fix"]
 
+    for bare in ("Bearer", 'Bearer service="x"'):  # no realm: no token service to ask
+        content.challenge = bare
+        _, decision = resolve_run(tmp_path, pins_file(tmp_path, content, top, "linux/amd64"))
+        assert decision["availability"] == "registry-error", (bare, decision["reason"])
+        assert (
+            "names no token service (its WWW-Authenticate header has no realm)"
+            in decision["reason"]
+        )
+        assert "docker login" not in decision["fix"]
+
     content.challenge = ""  # a 401 naming no way in at all is still authentication
     found = probe_of(content, top)
     assert found.status is probing.Status.AUTH_REQUIRED, found.detail
