@@ -1132,27 +1132,58 @@ def _regexp_literal(text: str) -> str:
 _MARKDOWN_SPECIAL = re.compile(
     r"[\\`*_\[\]<&|~$]|(?<=http):|(?<=https):|(?<=ftp):|(?<=www)\.", re.IGNORECASE
 )
-#: A web address made only of characters that are no markup (after the start or a
-#: character other than a letter or digit, up to a blank or the end): shown as written
-#: whether GitHub makes a link of it or not, so it is kept as written, a link on GitHub.
-_PLAIN_ADDRESS = re.compile(
-    r"(?<![A-Za-z0-9])(?:https?://|www\.)[A-Za-z0-9\-./:?#=%+,;@!()']*(?!\S)"
+#: A web address as GitHub's autolinks find one: ``http://``, ``https://`` or ``www.``
+#: after the start or a character other than a letter, up to a blank or a ``<``, the
+#: end then judged by ``_link_end``. Its host is held to ASCII letters, digits, ``-``
+#: and ``.`` (one GitHub might not link, with a ``_`` say, is shown as text instead).
+_ADDRESS = re.compile(
+    r"(?:(?<![A-Za-z])https?://|(?<![^\s(])www\.)"
+    r"(?P<host>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)"
+    r"(?![\w\\-]|\.[\w\\-])[^\s<]*"
 )
+
+
+def _link_end(address: str) -> int:
+    """Where GitHub's autolink of ``address`` ends: trailing ``?!.,:*_~'"`` and ``;``, an
+    entity such as ``&amp;`` at the end and a ``)`` with no ``(`` to match are no part
+    of it (GFM's extended autolink path validation)."""
+    end, unmatched = len(address), address.count(")") - address.count("(")
+    while end:
+        last = address[end - 1]
+        if last == ")" and unmatched > 0:
+            unmatched -= 1
+        elif last == ";":
+            entity = re.search(r"&[A-Za-z]+;$", address[:end])
+            end = entity.start() + 1 if entity else end
+        elif last not in "?!.,:*_~'\"":
+            return end
+        end -= 1
+    return end
 
 
 def markdown_text(text: str) -> str:
     """``text`` (a republish's reason, say) as Markdown that GitHub shows as written, on
     one line: each character it could read as markup is backslash-escaped (a ``<tag>``
     is shown, never taken for HTML, which GitHub would drop; a ``|`` never ends a table
-    cell; a ``\\`` stays a backslash), and a line break is a space. A web address of
-    letters, digits and ``-./:?#=%+,;@!()'`` stays as written, a link; one holding any
-    other character is shown as text (a link's address would take the backslashes in).
-    It is at most twice the bytes of ``text``. The record keeps the text as written."""
+    cell; a ``\\`` stays a backslash), and a line break is a space. A web address
+    (``http://``, ``https://``, ``www.``) stays as written, ``_``, ``&``, ``~``, ``%``
+    and all, a link on GitHub: with a blank or the end after it, as GitHub's autolink
+    takes in anything up to a blank, backslashes too. One GitHub would not link as
+    written (a ``|`` or ``<`` in it or right after it, an entity such as ``&amp;`` or a
+    ``*_~`` but in a last run at its end, a host with ``_``) is shown as text. It is at most twice the bytes of ``text``.
+    The record keeps the text as written."""
     text = text.replace("\r", " ").replace("\n", " ")
     out: list[str] = []
     at = 0
-    for address in _PLAIN_ADDRESS.finditer(text):
-        out += [_MARKDOWN_SPECIAL.sub(r"\\\g<0>", text[at : address.start()]), address.group()]
+    for address in _ADDRESS.finditer(text):
+        whole = address.group()
+        after = text[address.end() : address.end() + 1]
+        tail = whole[_link_end(whole) :]  # no part of the link, yet no backslash there
+        if (after and not after.isspace()) or "|" in whole or "&" in tail:
+            continue  # not linked as written: shown as text
+        if set(tail.rstrip(tail[-1:])) & set("*_~"):  # could open emphasis: text too
+            continue
+        out += [_MARKDOWN_SPECIAL.sub(r"\\\g<0>", text[at : address.start()]), whole]
         at = address.end()
     out += [_MARKDOWN_SPECIAL.sub(r"\\\g<0>", text[at:])]
     return "".join(out)
