@@ -259,7 +259,8 @@ def gh_release_command(
     the repository (named from the checkout's root). Any notes file publisher writes
     is taken, however long its history (a file over 32 MiB, more than publisher
     writes, is refused: exit 3). The digests are never cut: notes over 125,000
-    characters even without their history are refused (exit 3) before any request.
+    characters even without their history are refused (exit 3) before any request,
+    saying their size without it in UTF-8 bytes.
     The pins file
     next to the notes (RELEASE.env: every line's image pinned by digest, for the
     stack's launcher) is attached to the release, replaced when it changed (the
@@ -340,12 +341,11 @@ def gh_release_command(
             f"{ALLOW_STAND_IN}={setting(state.env, ALLOW_STAND_IN)}: a STAND-IN rehearsal's notes are let through (only for "
             "rehearsing the workflow against a test GitHub server)"
         )
-    body, left_out = notes.fit_body(
-        body,
-        MAX_BODY,
-        notes=_in_repository(path),
-        record=_in_repository(path.with_name(f"{version.tag}.json")),
-    )
+    names = {
+        "notes": _in_repository(path),
+        "record": _in_repository(path.with_name(f"{version.tag}.json")),
+    }
+    body, left_out = notes.fit_body(body, MAX_BODY, **names)
     if left_out:
         oldest = "oldest republish" if left_out == 1 else f"{left_out} oldest republishes"
         state.output.info(
@@ -353,15 +353,16 @@ def gh_release_command(
             f"GitHub's {MAX_BODY:,} characters; {path} keeps them all"
         )
     elif len(body) > MAX_BODY:  # GitHub surely refuses it: said before anything is sent
-        cut = notes.HISTORY_HEADING in body.split("\n")
+        # Their size as the shortest body publisher makes of them (the one that matters),
+        # in UTF-8 bytes, as fit_body counts the limit.
+        shortest = notes.shortest_body(body, MAX_BODY, **names)
+        cut = shortest != body
         raise ConfigError(
-            f"the release notes are {len(body):,} characters, more than the {MAX_BODY:,} a "
-            "GitHub release body holds, "
-            + (
-                "even with their whole republish history left out"
-                if cut
-                else "and they have no republish history to leave out"
-            )
+            f"the release notes are {notes.body_size(shortest):,} bytes"
+            + (" even with their whole republish history left out" if cut else "")
+            + f", more than the {MAX_BODY:,} a GitHub release body holds (counted in "
+            "UTF-8 bytes)"
+            + ("" if cut else ", and they have no republish history to leave out")
             + "; nothing was sent to GitHub",
             source=str(path),
             hint="the digests and what is above the republish history are never cut: pass "

@@ -1209,11 +1209,30 @@ def fit_body(markdown: str, limit: int, *, notes: str, record: str) -> tuple[str
     fit are kept, and one line says how many earlier ones are left out and that the full
     history is in ``notes`` and ``record`` in the repository (names the caller gives as
     the repository's). Everything above it (the digests) is never cut: notes too long even
-    without their history come back whole (GitHub refuses them, and gh-release says so).
+    without their history come back whole (GitHub refuses them, and gh-release says so,
+    with the size of their ``shortest_body``).
     """
-    size_of = body_size
-    if size_of(markdown) <= limit:
+    if body_size(markdown) <= limit:
         return markdown, 0
+    cut, left_out = _cut_history(markdown, limit, notes=notes, record=record, keep=True)
+    if body_size(cut) > limit:
+        return markdown, 0
+    return cut, left_out
+
+
+def shortest_body(markdown: str, limit: int, *, notes: str, record: str) -> str:
+    """The release notes as ``fit_body`` cuts them with their whole republish history left
+    out (the line saying so in its place): the shortest body it makes of them. Notes
+    without a republish history come back whole."""
+    return _cut_history(markdown, limit, notes=notes, record=record, keep=False)[0]
+
+
+def _cut_history(
+    markdown: str, limit: int, *, notes: str, record: str, keep: bool
+) -> tuple[str, int]:
+    """``fit_body``'s cut, however long it is: the newest republishes that fit in ``limit``
+    (none unless ``keep``), and how many are left out."""
+    size_of = body_size
     lines = markdown.split("\n")
     try:
         start = lines.index(HISTORY_HEADING)
@@ -1244,7 +1263,7 @@ def fit_body(markdown: str, limit: int, *, notes: str, record: str) -> tuple[str
 
     # The longest tail of republishes that fits; with none kept, the table goes too.
     republishes = _republish_rows(rows)
-    kept = len(republishes)
+    kept = len(republishes) if keep else 0
     sizes = [sum(size_of(row) + 1 for row in group) for group in republishes]
     size = sum(sizes)
     while kept > 0:
@@ -1256,10 +1275,7 @@ def fit_body(markdown: str, limit: int, *, notes: str, record: str) -> tuple[str
     left_out = len(republishes) - kept
     shown = [row for group in republishes[left_out:] for row in group]
     middle = [note(left_out), ""] + (table + shown if kept else [])
-    cut = "\n".join(head + middle + tail)
-    if size_of(cut) > limit:
-        return markdown, 0
-    return cut, left_out
+    return "\n".join(head + middle + tail), left_out
 
 
 def _republish_rows(rows: Sequence[str]) -> list[list[str]]:

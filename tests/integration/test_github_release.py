@@ -1061,8 +1061,10 @@ def test_cli_gh_release_refuses_notes_too_long_without_their_history_before_any_
     )
     assert result.exit_code == 3, result.output + result.stderr
     said = " ".join(result.stderr.split())
-    assert f"error: configuration error: {path}: the release notes are {len(text):,} " in said
-    assert "more than the 125,000 a GitHub release body holds" in said
+    names = {"notes": path.name, "record": "v2.0.0.json"}
+    size = notes.body_size(notes.shortest_body(text, 125_000, **names))
+    assert f"error: configuration error: {path}: the release notes are {size:,} bytes" in said
+    assert "more than the 125,000 a GitHub release body holds (counted in UTF-8 bytes)" in said
     assert ("even with their whole republish history left out" in said) == history
     assert "nothing was sent to GitHub" in said and "GitHub API error" not in said
     assert gh.requests == []

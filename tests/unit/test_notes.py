@@ -773,6 +773,39 @@ def test_a_body_that_fits_or_cannot_fit_without_its_history_is_left_whole():
     assert left_out >= 1 and len(body) < len(text)
 
 
+@pytest.mark.parametrize("history", [False, True], ids=["no-history", "history"])
+def test_gh_release_refusing_notes_too_long_says_their_size_without_their_history(
+    cli, tmp_path, history
+):
+    """The size said is the shortest body gh-release makes of the notes, in UTF-8 bytes as
+    the limit is counted (it said the whole notes' 444,652 "characters", history and
+    all, when they were 134,989 bytes without it)."""
+    from publisher.adapters.github import MAX_BODY
+
+    text = notes.release_markdown(_republished(2000 if history else 0), HISTORY)
+    filler = "—" * (45_000 if history else 130_000)  # 3 UTF-8 bytes each
+    text = text.replace("## PHP 8.4", filler + "\n\n## PHP 8.4", 1)
+    path = tmp_path / "v2.0.0.md"
+    path.write_text(text, encoding="utf-8")
+    names = {"notes": "v2.0.0.md", "record": "v2.0.0.json"}  # as gh-release names them
+    shortest = notes.shortest_body(text, MAX_BODY, **names)
+    assert (shortest != text) == history and len(text) > MAX_BODY
+    without = notes.body_size(shortest)
+    env = {"GITHUB_TOKEN": "ghs_" + "a" * 36, "GITHUB_API_URL": "http://127.0.0.1:9"}
+    result = cli("gh-release", "v2.0.0", "--repo", "a/b", "--notes", str(path), env=env)
+    assert result.exit_code == 3, result.output
+    said = " ".join(result.output.split())
+    if history:  # over the limit in characters with the history only, in bytes without it
+        assert len(text) > without and len(text.split("## Republish history")[0]) < MAX_BODY
+        assert f"{len(text):,}" not in said and f"{notes.body_size(text):,}" not in said
+    assert f"the release notes are {without:,} bytes" in said
+    assert ("even with their whole republish history left out" in said) == history
+    assert (
+        f"more than the {MAX_BODY:,} a GitHub release body holds (counted in UTF-8 bytes)" in said
+    )
+    assert "nothing was sent to GitHub" in said
+
+
 def test_a_body_is_measured_in_utf8_bytes_which_fit_whatever_github_counts():
     # "—" is one character, 3 bytes; an astral emoji one character, 2 UTF-16 units, 4 bytes
     assert notes.body_size("a—🔒") == 1 + 3 + 4
