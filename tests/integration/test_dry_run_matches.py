@@ -57,7 +57,14 @@ from tests.support.images import (
     raw_delete_manifest,
     raw_push_blob,
 )
-from tests.support.publishing import ACCEPT, isolated_env, run_publisher, seed_image, tag_map
+from tests.support.publishing import (
+    ACCEPT,
+    isolated_env,
+    point_tag,
+    run_publisher,
+    seed_image,
+    tag_map,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -168,16 +175,7 @@ class Sweep:
 
     def point(self, name: str, tag: str, at: str) -> None:
         """Point ``tag`` on registry ``name`` at the tag ``at``'s manifest, by hand."""
-        base = f"http://{self.registries[name]}/v2/{self.repo}/manifests"
-        got = requests.get(f"{base}/{at}", headers={"Accept": ACCEPT}, timeout=30)
-        got.raise_for_status()
-        put = requests.put(
-            f"{base}/{tag}",
-            data=got.content,
-            headers={"Content-Type": got.headers["Content-Type"]},
-            timeout=30,
-        )
-        assert put.status_code == 201, put.text
+        point_tag(self.registries[name], self.repo, tag, at)
 
     def reset(self) -> None:
         for proxy in self.proxies.values():

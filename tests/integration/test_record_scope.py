@@ -28,7 +28,7 @@ from tests.conftest import ROOT
 from tests.integration.conftest import BasicAuthRegistry
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import OCI_INDEX, make_image, push_raw, raw_delete_manifest
-from tests.support.publishing import isolated_env, run_publisher, seed_image
+from tests.support.publishing import isolated_env, point_tag, run_publisher, seed_image
 
 pytestmark = pytest.mark.integration
 
@@ -122,13 +122,7 @@ class World:
 
     def put_tag(self, registry: str, digest: str, tag: str) -> None:
         """Point ``tag`` at the index ``digest`` by hand (not through publisher)."""
-        base = f"http://{self.hosts[registry]}/v2/{self.repo}/manifests"
-        body = requests.get(f"{base}/{digest}", headers={"Accept": OCI_INDEX}, timeout=30)
-        body.raise_for_status()
-        put = requests.put(
-            f"{base}/{tag}", data=body.content, headers={"Content-Type": OCI_INDEX}, timeout=30
-        )
-        assert put.status_code == 201, put.text
+        point_tag(self.hosts[registry], self.repo, tag, digest)
 
 
 def make_world(tmp_path: Path, write_matrix: Callable[..., Path], **hosts: str) -> World:

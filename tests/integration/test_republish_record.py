@@ -33,10 +33,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.support.images import make_image
-from tests.support.publishing import ACCEPT, isolated_env, run_publisher, seed_image, tag_map
+from tests.support.publishing import (
+    isolated_env,
+    point_tag,
+    run_publisher,
+    seed_image,
+    tag_map,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -98,16 +103,7 @@ class _World:
 
     def point(self, host: str, tag: str, at: str) -> None:
         """Point ``tag`` on ``host`` at the tag ``at``'s manifest, by hand."""
-        base = f"http://{host}/v2/{self.repo}/manifests"
-        got = requests.get(f"{base}/{at}", headers={"Accept": ACCEPT}, timeout=30)
-        got.raise_for_status()
-        put = requests.put(
-            f"{base}/{tag}",
-            data=got.content,
-            headers={"Content-Type": got.headers["Content-Type"]},
-            timeout=30,
-        )
-        assert put.status_code == 201, put.text
+        point_tag(host, self.repo, tag, at)
 
 
 def _refusal(stderr: str) -> str:

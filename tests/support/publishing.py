@@ -1,7 +1,7 @@
 """What the tests that run ``publisher publish`` as a separate process share.
 
 * ``tag_map``: every tag of a repository and its digest, read with plain HTTP (not the
-  project's client), straight from a registry;
+  project's client), straight from a registry; ``point_tag``: a tag moved by hand;
 * ``isolated_env``: the environment such a run gets, cut off from the user's and CI's;
 * ``publisher_command``, ``run_publisher``: such a run, with a matrix file;
 * ``without_run_settings``, ``run_cli``: a run of any command line in this environment
@@ -52,6 +52,21 @@ def tag_map(host: str, repo: str) -> dict[str, str]:
         got.raise_for_status()
         found[tag] = "sha256:" + hashlib.sha256(got.content).hexdigest()
     return found
+
+
+def point_tag(host: str, repo: str, tag: str, at: str) -> None:
+    """Point ``tag`` of ``repo`` on ``host`` at the manifest the tag or digest ``at``
+    names, by hand with plain HTTP (as someone with crane or skopeo would)."""
+    base = f"http://{host}/v2/{repo}/manifests"
+    got = requests.get(f"{base}/{at}", headers={"Accept": ACCEPT}, timeout=30)
+    got.raise_for_status()
+    put = requests.put(
+        f"{base}/{tag}",
+        data=got.content,
+        headers={"Content-Type": got.headers["Content-Type"]},
+        timeout=30,
+    )
+    assert put.status_code == 201, put.text
 
 
 def isolated_env(root: Path) -> dict[str, str]:
