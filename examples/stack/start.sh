@@ -1244,7 +1244,7 @@ cached() {
     not_here
     return 1
   }
-  engine "$docker" rm "$probe" >/dev/null || hung
+  engine "$docker" rm -v "$probe" >/dev/null || hung
 }
 # not_here: a lookup in the image store failed: docker's "No such image" is an image not
 # here; anything else (the engine gone) is exit 10 unless the engine answers.
