@@ -703,6 +703,16 @@ def host_image(world: World, path: str, index: str) -> str:
     )
 
 
+def pins_naming(world: World, tmp_path: Path, digest: str) -> Path:
+    """The release's pins file edited by hand to pin PHP 8.4 to ``digest`` with no
+    platforms recorded, written as ``tmp_path/<release>.env``."""
+    text = world.pins.read_text().replace(world.digest, digest)
+    text = re.sub(r"^PHP_PLATFORMS_8_4=.*$", "PHP_PLATFORMS_8_4=''", text, flags=re.M)
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(text)
+    return pins_file
+
+
 def test_a_republished_base_is_built_anew_not_the_old_local_build_reused(
     world: World, project: str, tmp_path: Path
 ) -> None:
@@ -2444,10 +2454,7 @@ def test_a_single_platform_pin_for_another_platform_is_platform_missing_in_both(
     use-prebuilt, and compose stopped with exit 11 ("No such image") and no fallback."""
     child = host_image(world, world.path, world.digest)
     reference = f"{world.repository}:{PIN}@{child}"
-    text = world.pins.read_text().replace(world.digest, child)
-    text = re.sub(r"^PHP_PLATFORMS_8_4=.*$", "PHP_PLATFORMS_8_4=''", text, flags=re.M)
-    pins_file = tmp_path / f"{RELEASE}.env"
-    pins_file.write_text(text)
+    pins_file = pins_naming(world, tmp_path, child)
     env = launcher_env(
         world, project, tmp_path, PHP_PINS_FILE=str(pins_file), PHP_IMAGE_PLATFORM=OTHER,
         ALLOW_LOCAL_BUILD_FALLBACK=str(fallback).lower(),
@@ -2512,10 +2519,7 @@ def test_an_index_of_indexes_is_a_registry_error_in_both_not_a_failed_compose_up
     )  # fmt: skip
     urllib.request.urlopen(put, timeout=10).close()
     reference = f"{world.repository}:{PIN}@{outer}"
-    text = world.pins.read_text().replace(world.digest, outer)
-    text = re.sub(r"^PHP_PLATFORMS_8_4=.*$", "PHP_PLATFORMS_8_4=''", text, flags=re.M)
-    pins_file = tmp_path / f"{RELEASE}.env"
-    pins_file.write_text(text)
+    pins_file = pins_naming(world, tmp_path, outer)
     env = launcher_env(
         world, project, tmp_path, PHP_PINS_FILE=str(pins_file), PHP_IMAGE_PLATFORM=HOST,
         ALLOW_LOCAL_BUILD_FALLBACK=str(fallback).lower(),

@@ -10,7 +10,6 @@ fail on it), ``platform-missing`` or ``auth-required`` (no ``docker login`` help
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import threading
@@ -25,19 +24,12 @@ import pytest
 from publisher import resolve
 from publisher.adapters import probe as probing
 from tests.support.httpserver import LoopbackServer
+from tests.support.images import OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, digest_of
 
 pytestmark = pytest.mark.integration
 
-INDEX = "application/vnd.oci.image.index.v1+json"
-IMAGE = "application/vnd.oci.image.manifest.v1+json"
-CONFIG = "application/vnd.oci.image.config.v1+json"
-LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 REPO = "team/php"
 TAG = "v1.0.0-php-8.4"
-
-
-def digest_of(body: bytes) -> str:
-    return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
 def as_json(data: Any) -> bytes:
@@ -56,7 +48,7 @@ class ContentRegistry(LoopbackServer):
     token: str = "tok"
     requests: list[str] = field(default_factory=list)
 
-    def add(self, body: bytes, media_type: str = IMAGE) -> dict[str, Any]:
+    def add(self, body: bytes, media_type: str = OCI_MANIFEST) -> dict[str, Any]:
         """Store ``body``; its descriptor."""
         self.manifests[digest_of(body)] = (body, media_type)
         return {"mediaType": media_type, "digest": digest_of(body), "size": len(body)}
@@ -120,16 +112,17 @@ class ContentRegistry(LoopbackServer):
             as_json(
                 {
                     "schemaVersion": 2,
-                    "mediaType": IMAGE,
-                    "config": {"mediaType": CONFIG, "digest": digest_of(config), "size": 9},
-                    "layers": [{"mediaType": LAYER, "digest": digest_of(layer), "size": 6}],
+                    "mediaType": OCI_MANIFEST,
+                    "config": {"mediaType": OCI_CONFIG, "digest": digest_of(config), "size": 9},
+                    "layers": [{"mediaType": OCI_LAYER, "digest": digest_of(layer), "size": 6}],
                 }
             )
         )
 
     def index(self, *entries: dict[str, Any]) -> dict[str, Any]:
         return self.add(
-            as_json({"schemaVersion": 2, "mediaType": INDEX, "manifests": list(entries)}), INDEX
+            as_json({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": list(entries)}),
+            OCI_INDEX,
         )
 
     def publish(self, amd64: dict[str, Any]) -> str:
@@ -193,15 +186,15 @@ GARBAGE = {
     "a list": (b"[1,2]", "is not an object"),
     "null": (b"null", "is not an object"),
     "no config": (
-        as_json({"schemaVersion": 2, "mediaType": IMAGE, "config": None, "layers": None}),
+        as_json({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": None, "layers": None}),
         "has no config",
     ),
     "no layers": (
         as_json(
             {
                 "schemaVersion": 2,
-                "mediaType": IMAGE,
-                "config": {"mediaType": CONFIG, "digest": "sha256:" + "1" * 64, "size": 2},
+                "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": OCI_CONFIG, "digest": "sha256:" + "1" * 64, "size": 2},
                 "layers": None,
             }
         ),
