@@ -253,6 +253,75 @@ def test_3_total_timeout_bounds_the_run(proxy: FaultProxy, registry: Any, repo: 
     assert proxy.count("GET", "tags") < 10
 
 
+def judged_down(proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]) -> Any:
+    """A client of ``proxy`` that has judged the registry down: its GET of a manifest spent
+    its 3 attempts on 503s. The fault is cleared."""
+    seed(registry, repo, make_image(), tags=["v1"])
+    client = client_via(proxy, FakeClock().policy(attempts=3))
+    proxy.add(Fault("status", method="GET", path="/manifests/", status=503, times=None))
+    with pytest.raises(UnreachableError, match="after 3 attempts"):
+        client.get_manifest(Reference(proxy.host, repo, "v1"))
+    assert proxy.count("GET", "manifest") == 3
+    proxy.clear()
+    return client
+
+
+def test_3_a_registry_judged_down_fails_a_later_operation_at_once_with_its_own_error(
+    proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
+) -> None:
+    """Bounded time: a later operation failing so too makes one attempt, not the policy's;
+    its error names it and its own cause, not the operation that judged the registry down."""
+    client = judged_down(proxy, registry, repo, seed)
+    proxy.add(Fault("status", path="/tags/list", status=500, times=None))
+    with pytest.raises(UnreachableError) as info:
+        client.list_tags(repo)
+    said = info.value.message
+    assert proxy.count("GET", "tags") == 1
+    assert said.startswith(f"{proxy.host}: list tags of {proxy.host}/{repo}: "), said
+    assert "kept failing (HTTP 500) after 1 attempt" in said and "manifest" not in said, said
+    assert "not retried: an earlier request found the registry down" in said, said
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "refusal", "code"),
+    [(429, {"Retry-After": "1"}, RateLimitedError, 6), (403, {}, AuthError, 4)],
+    ids=["429", "403"],
+)
+def test_3_any_answer_from_a_registry_judged_down_lifts_the_judgement(
+    proxy: FaultProxy,
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    status: int,
+    headers: dict[str, str],
+    refusal: type[RegistryError],
+    code: int,
+) -> None:
+    """A 429 or a 403 is an answer in time: the registry is up. The operation that got it
+    ends as it would on any client (a 429 retried, then rate-limited, exit 6), with its own
+    error, not the stored one of the operation that judged the registry down; and the next
+    operation failing with a 5xx is retried as before."""
+    client = judged_down(proxy, registry, repo, seed)
+    proxy.add(Fault("status", path="/tags/list", status=status, headers=headers, times=None))
+    with pytest.raises(refusal) as info:
+        client.list_tags(repo)
+    said = info.value.message
+    assert info.value.exit_code == code, said
+    assert said.startswith(f"{proxy.host}: list tags of {proxy.host}/{repo}: "), said
+    assert f"(HTTP {status})" in said and "manifest" not in said, said
+    assert proxy.count("GET", "tags") == (3 if status == 429 else 1)
+    if status == 429:
+        assert "it asked to wait 1 s" in said, said
+    proxy.clear()
+    proxy.add(Fault("status", path="/tags/list", status=503, times=None))
+    with pytest.raises(UnreachableError) as later:
+        client.list_tags(repo)
+    said = later.value.message
+    assert proxy.count("GET", "tags") == 3
+    assert said.startswith(f"{proxy.host}: list tags of {proxy.host}/{repo}: "), said
+    assert "kept failing (HTTP 503) after 3 attempts" in said, said
+
+
 # ----------------------------------------------------------- 4. non-retryable
 
 

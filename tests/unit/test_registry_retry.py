@@ -297,13 +297,24 @@ def test_connection_errors_become_unreachable_and_truncation_invalid() -> None:
     _, op = failing([Transient("connection refused", kind="connection") for _ in range(3)])
     with pytest.raises(UnreachableError, match="connection refused") as first:
         t.retrying("GET", op)  # type: ignore[arg-type]
-    # Judged down: the next operation fails after one attempt, with the same error ...
+    # Judged down: the next operation fails after one attempt, with its own error ...
     attempts, op = failing([Transient("HTTP 502", status=502)] * 2)
     with pytest.raises(UnreachableError) as later:
         t.retrying("PUT", op)  # type: ignore[arg-type]
-    assert attempts == [1] and later.value.message == first.value.message
-    assert later.value.hint == first.value.hint and later.value.registry == "registry.example"
-    # ... until one gets an answer: the registry is up again, and retried as before.
+    assert attempts == [1] and later.value.message == (
+        "registry.example: PUT: the registry kept failing (HTTP 502) after 1 attempt in 0.0 s "
+        "(not retried: an earlier request found the registry down)"
+    )
+    assert (later.value.hint or "").startswith("the registry is having trouble")
+    assert later.value.registry == "registry.example" and first.value.message.startswith(
+        "registry.example: GET: connection refused"
+    )
+    # ... one whose failure says nothing of it (a 429) is retried, never given another's
+    # error ...
+    assert t.trouble.down is not None
+    attempts, op = failing([Transient("HTTP 429", status=429)])
+    assert t.retrying("GET", op) == "ok" and attempts == [1, 2]  # type: ignore[arg-type]
+    # ... and once one gets an answer the registry is up again, and retried as before.
     attempts, op = failing([])
     assert t.retrying("GET", op) == "ok" and t.trouble.down is None  # type: ignore[arg-type]
     attempts, op = failing([Transient("HTTP 502", status=502)])

@@ -279,10 +279,12 @@ class Transient(Exception):
 class Outage:
     """A registry judged down: one operation spent its retries (more than one attempt, the
     policy's whole number or its total time) on connection failures, answers that did not
-    come within the time limit, or 5xx answers of the registry itself. The operations that had failed meanwhile fail at once, unsent, with
-    the error that operation ended with (the same class, message and tip); a later one
-    makes one attempt, and fails so when that fails as well (its answer, if any, means
-    the registry is up again: ``Trouble.answered``)."""
+    come within the time limit, or 5xx answers of the registry itself. The operations that
+    had failed meanwhile, and waited for it, fail at once, unsent, with the error that
+    operation ended with (the same class, message and tip); a later one makes one attempt,
+    and fails with its own error, not retried, when that fails so as well. Any answer of the
+    registry in time (a 429, a 404 as well as a success; not a 5xx) means it is up again
+    (``Trouble.answered``)."""
 
     message: str
     status: int | None
@@ -338,7 +340,8 @@ class Trouble:
             return ended
 
     def answered(self) -> None:
-        """A request got its answer: a registry judged down is up again."""
+        """The registry answered a request in time (any answer but a 5xx of its own): a
+        registry judged down is up again."""
         if self.down is not None:
             with self._lock:
                 self.down = None
@@ -1519,8 +1522,11 @@ class Transport:
             if response.status_code in accept and not (elsewhere and response.status_code >= 300):
                 if not whole:
                     self._lift(response, url)
+                    self.trouble.answered()  # in time: its body has no time limit
                 break
             refused = self._reply(method, url, response)
+            if elsewhere or refused.status < 500:  # a 429 or a 404 is an answer too
+                self.trouble.answered()
             if elsewhere:
                 # A blob download the registry sent to a CDN: the CDN's 401, 403 or 404 is
                 # not the registry's (no re-authentication: its challenge would take our
@@ -1564,7 +1570,9 @@ class Transport:
         """One request with authentication, no retries, its body read up to ``limit``
         bytes; ``exchange`` holds ``_exchange``'s keywords (scopes, what, accept, ...)."""
         with self._exchange(method, url, **exchange) as response:
-            return self._reply(method, url, response, limit)
+            reply = self._reply(method, url, response, limit)
+        self.trouble.answered()
+        return reply
 
     @contextlib.contextmanager
     def stream(
@@ -1829,8 +1837,9 @@ class Transport:
 
         An interrupted run wakes from a retry's wait at once and makes no new attempt.
         While another operation retries after a connection failure, no answer in time or
-        a 5xx, a retry after the same waits for that one; a registry it judged down (``Trouble``) fails
-        the operation with that one's error, at once or after its first attempt.
+        a 5xx, a retry after the same waits for that one; a registry it judged down
+        (``Trouble``) fails the operation that waited with that one's error, and a later one
+        that fails so after its first attempt, with its own.
         """
         policy = self.retry
         if attempts is not None:
@@ -1853,7 +1862,7 @@ class Transport:
         def attempt(number: int) -> T:
             stop.check(what)
             down = self.trouble.down
-            if down is not None and number > 1:  # it failed before the registry was judged down
+            if down is not None and behind[0] is not None:  # the probe it waited for judged it
                 raise down.error(self.host)
             behind[0] = None
             try:
@@ -1865,8 +1874,11 @@ class Transport:
                     ended = retry_loop.RetriesExhausted(exc, number, policy.clock() - start, None)
                     raise (exc.origin or self)._gave_up(exc, what, ended) from None
                 if judges_down(exc):
-                    if down is not None:  # still down: no more retries against it
-                        raise down.error(self.host) from None
+                    if self.trouble.down is not None:  # still down: no more retries against it
+                        ended = retry_loop.RetriesExhausted(
+                            exc, number, policy.clock() - start, None
+                        )
+                        raise self._gave_up(exc, what, ended, judged=True) from None
                     behind[0] = self.trouble.failed(this)
                 raise
             self.trouble.answered()
@@ -1904,10 +1916,19 @@ class Transport:
             self.trouble.ended(this, down)
 
     def _gave_up(
-        self, exc: Transient, what: str, ended: retry_loop.RetriesExhausted
+        self,
+        exc: Transient,
+        what: str,
+        ended: retry_loop.RetriesExhausted,
+        *,
+        judged: bool = False,
     ) -> PublisherError:
+        """The error ``what`` ends with when its retries are over, ``exc`` its last failure
+        (``judged``: it was not retried, the registry judged down by an earlier operation)."""
         count = ended.attempts
         tries = f"after {count} attempt{'' if count == 1 else 's'} in {seconds(ended.elapsed, 1)}"
+        if judged:
+            tries += " (not retried: an earlier request found the registry down)"
         if ended.next_wait is not None:
             tries += (
                 f" (the next wait, {seconds(ended.next_wait, 1)}, would pass the retry time limit of "
