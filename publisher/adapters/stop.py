@@ -4,7 +4,8 @@ The CLI's signal handler sets it, naming the signal (``signalled``), before the 
 thread unwinds. Work on other threads reads it: the runner starts no new work
 command, and a registry transfer stops between two pieces of a blob and during a
 retry's wait, so an interrupted publish ends in seconds instead of finishing each
-upload in flight.
+upload in flight. A step the stop cut short may say what it left that only it knows
+(``leave``), which the line saying the run was interrupted adds.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ _stopping = threading.Event()
 _signalled: list[int] = []
 #: The events of the waits that also end on something else (``wait``'s ``woken``).
 _wakers: set[threading.Event] = set()
+#: What the stopping run left that only its steps know, in words (``leave``).
+_left: list[str] = []
 
 
 def request(signum: int | None = None) -> None:
@@ -36,6 +39,19 @@ def clear() -> None:
     """A new run starts: work may proceed again."""
     _stopping.clear()
     _signalled.clear()
+    _left.clear()
+
+
+def leave(words: str) -> None:
+    """What the stopping run left that only the step it stopped knows (the floating tags
+    the registries now disagree on): the line saying the run was interrupted says it
+    after its first line, before the command's tip (``left``)."""
+    _left.append(words)
+
+
+def left() -> list[str]:
+    """What the stopping run left, in words, as its steps said it (``leave``)."""
+    return list(_left)
 
 
 def stopping() -> bool:

@@ -436,8 +436,11 @@ def _debug_traceback(state: State) -> None:
 def interruption_error(exc: Interrupted, hint: str | None) -> PublisherError:
     """An interruption as an error is reported (``kind`` ``interrupted``, 128 + the signal):
     the ``--json`` document's error, and in GitHub Actions the ``::error`` annotation and
-    the step summary's end."""
-    error = PublisherError(f"interrupted by {exc.name}: stopped before finishing", hint=hint)
+    the step summary's end. Its message is the line, then what the step the stop cut short
+    left that only it knows (``stop.left``: the floating tags the registries now disagree
+    on)."""
+    said = f"interrupted by {exc.name}: stopped before finishing"
+    error = PublisherError("\n".join([said, *stop.left()]), hint=hint)
     error.label = "interrupted"
     error.exit_code = exc.exit_code
     return error
@@ -606,12 +609,12 @@ def _force_exit(code: int, state_of: Callable[[], State | None]) -> None:
 
 
 def _forced_exit_error(code: int, state: State | None) -> PublisherError:
-    """The forced exit as an error is reported: its line, and the tip of a command that
-    writes; the annotation's and the step summary's words."""
+    """The forced exit as an error is reported: its line, what the step the stop cut short
+    left (``stop.left``), and the tip of a command that writes; the annotation's and the
+    step summary's words."""
     hint = state.interrupted_hint if state is not None else None
-    error = PublisherError(
-        f"publisher: still stopping after {seconds(FORCE_EXIT_AFTER)}; exiting", hint=hint
-    )
+    said = f"publisher: still stopping after {seconds(FORCE_EXIT_AFTER)}; exiting"
+    error = PublisherError("\n".join([said, *stop.left()]), hint=hint)
     error.label, error.exit_code = "interrupted", code
     return error
 

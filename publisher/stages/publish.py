@@ -40,6 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..adapters import stop
 from ..adapters.output import Output
 from ..adapters.registry import (
     Descriptor,
@@ -62,6 +63,7 @@ from ..core.errors import (
     IMMUTABLE_TIP,
     REHEARSAL_RERUN,
     ConfigError,
+    Interrupted,
     MissingDockerfileError,
     NotFoundError,
     PublisherError,
@@ -582,6 +584,16 @@ def floating_differences(
     return {text.split(":", 1)[0]: text for text in pp.tag_differences(maps)}
 
 
+def floating_apart(found: Mapping[str, Mapping[str, str | None]]) -> str | None:
+    """The floating tags the registries (name -> tag -> digest) now disagree on, in the
+    words a run stopped while moving them says (None: they agree): a failed one adds them
+    to its error, an interrupted one to the line saying so."""
+    differ = pp.tag_differences(found)
+    if not differ:
+        return None
+    return "the registries now disagree on these floating tags:\n  - " + "\n  - ".join(differ)
+
+
 @dataclass(frozen=True)
 class PinsApart:
     """The pins of some releases that the registries do not hold alike (``pins_apart``)."""
@@ -936,7 +948,8 @@ class Publisher:
     _unlisted: set[str] = field(init=False, default_factory=set)
     #: the pins this run wrote (moved), once it wrote them
     pins_written: list[pp.TagMove] = field(init=False, default_factory=list)
-    #: the floating tags this run moved, in the order it moved them
+    #: the floating tags this run moved, in the order it moved them, each once its write
+    #: was confirmed (also in a group of writes that failed or was interrupted)
     floating_written: list[pp.TagMove] = field(init=False, default_factory=list)
     #: this release's pin tags -> the index each should hold (the record's, else the
     #: run's; once written, the one written): a HEAD naming another is confirmed by a
@@ -1922,6 +1935,7 @@ class Publisher:
             try:
                 errors = try_each(one, group)
             finally:  # also when the main thread is interrupted while the group runs
+                self.floating_written += [m for m in group if m in written and m.kind == "floating"]
                 for move in group:
                     if move in written:
                         name = self.registry(move.registry).repository.name
@@ -2002,15 +2016,21 @@ class Publisher:
             pending = [m for moves in found for m in moves if m.changes]
             if not pending:
                 return applied
+            before = len(self.floating_written)
             try:
                 self.write_pins(pending)
             except PublisherError as exc:
+                if stop.stopping():  # a write the stop cut short: the interruption says it
+                    self._leave_apart(found, self.floating_written[before:])
+                    raise
                 left = self._left_behind(exc)
                 if refused_as_immutable(exc):  # a rerun meets the same refusal
                     left.hint = f"{IMMUTABLE_TIP} the same command"
                 raise left from None
+            except Interrupted:
+                self._leave_apart(found, self.floating_written[before:])
+                raise
             applied += pending
-            self.floating_written += pending
         raise VerificationError(
             [f"floating tags kept changing after {FLOATING_ROUNDS} rounds (concurrent releases?)"],
             hint="rerun: floating tags are recomputed from the pins present",
@@ -2116,6 +2136,34 @@ class Publisher:
             return None
         return pins_apart({r.name: tags for r, tags in zip(registries, found, strict=True)})
 
+    def _leave_apart(
+        self, found: Sequence[Sequence[pp.TagMove]], written: Sequence[pp.TagMove]
+    ) -> None:
+        """The run is stopping while it moves the floating tags (``found``: per registry, in
+        matrix order, where they were read and must go; ``written``: the moves confirmed
+        since): the tags the registries now disagree on, as far as the run knows, no
+        request made as it stops, said with the interruption (``stop.leave``) as a failure
+        there says them (``floating_apart``), and the moves still under way."""
+        registries = list(self.config.registries)
+        held = {
+            r.name: {m.tag: m.old for m in moves}
+            for r, moves in zip(registries, found, strict=True)
+        }
+        for move in written:
+            held[move.registry][move.tag] = move.new
+        words = floating_apart(held)
+        if words is None:
+            return
+        done = set(written)
+        unsure = [m for moves in found for m in moves if m.changes and m not in done]
+        if unsure:
+            names = [r.name for r in registries]
+            words += (
+                f"\nthis run's moves of {floating_words(unsure, names)} were under way when it "
+                "stopped: they may land yet"
+            )
+        stop.leave(words)
+
     def _left_behind(self, exc: PublisherError) -> PublisherError:
         """``exc`` with the tags that now differ between the registries (best effort)."""
         try:
@@ -2127,14 +2175,10 @@ class Publisher:
                 maps[registry.name] = tag_digests(client, registry.repository.path, names)
         except PublisherError:
             return exc
-        differ = pp.tag_differences(maps)
-        if not differ:
+        apart = floating_apart(maps)
+        if apart is None:
             return exc
-        exc.message = (
-            exc.message
-            + "\nthe registries now disagree on these floating tags:\n  - "
-            + "\n  - ".join(differ)
-        )
+        exc.message = f"{exc.message}\n{apart}"
         exc.args = (exc.message,)
         rerun = (
             "rerun the same command (it recomputes the floating tags from the pins on every "

@@ -32,7 +32,9 @@ the step summary and ``TMPDIR`` in the trial's folder): the cancelled job's late
 read no step output (``digests``, ``digest-X.Y`` say a release is published), and a
 graceful stop leaves nothing in ``TMPDIR`` (no copy's spool folder).
 With a third registry, a blob bound for two is spooled under ``TMPDIR``: SIGTERM while
-one of its uploads is held must remove that too.
+one of its uploads is held must remove that too. A cancelled job stopped while the
+floating tags move, written on hub and held on ghcr, must list the floating tags the
+registries now disagree on, as a failure there does.
 
 The weekly security republish (``publish v1.0.0 --reason ... --digests`` rebuilt images,
 ``Sweep(republish=True)``) is swept the same ways, a few points each. What holds after
@@ -51,15 +53,20 @@ runs.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from publisher.adapters.localregistry import LocalRegistry
+from publisher.resolve import short_digest
 from tests.conftest import require_tool
 from tests.integration.conftest import write_matrix_file
-from tests.support.sweep import REGISTRIES, Outcome, Reference, Sweep
+from tests.support.faultproxy import Fault
+from tests.support.pipeline import kill_group
+from tests.support.sweep import REGISTRIES, Outcome, Reference, Sweep, writes
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -184,6 +191,61 @@ def test_a_run_stopped_gracefully_at_a_write_cleans_up_nothing_it_should_not(
             for name, k, signum in points
         ]
     )
+
+
+def test_a_run_stopped_while_the_floating_tags_move_says_where_the_registries_disagree(
+    sweep: Sweep, reference: Reference
+) -> None:
+    """A cancelled GitHub Actions job (SIGINT, as a runner sends first) while every floating
+    tag's write to ghcr is held and hub's are written: hub's latest and php-X.Y are on
+    v2.0.0, ghcr's on v1.0.0. The run exits 130 as interrupted, and its message (stderr,
+    the ``::error`` annotation, the step summary) lists those tags with each registry's
+    digest, as a failure at that point does, from what the run knows it wrote (no request
+    made as it stops); the rerun finishes the release."""
+    with sweep.trial() as trial:
+        trial.in_ci()
+        hub, ghcr = (trial.proxies[name] for name in REGISTRIES)
+        held = Fault(
+            "stall",
+            methods=("PUT",),
+            path=r"/manifests/(latest|php-[0-9.]+)$",
+            times=None,
+            stall_seconds=120,
+        )
+        ghcr.add(held)
+        log = trial.root / "stopped-SIGINT.log"
+        process = trial.start(*trial.under_test(), log=log)
+        try:
+            deadline = time.monotonic() + 120
+            while process.poll() is None and time.monotonic() < deadline:
+                moved = [w for w in writes(hub) if w in FLOATING]
+                if held.fired == len(FLOATING) and len(moved) == len(FLOATING):
+                    break
+                time.sleep(0.01)
+            assert process.poll() is None, log.read_text()
+            time.sleep(1)  # hub's answers read by the run
+            os.kill(process.pid, signal.SIGINT)
+            code = process.wait(timeout=60)
+        finally:
+            kill_group(process)
+            ghcr.release()
+        said = log.read_text()
+        assert code == 130, said
+        assert "interrupted by SIGINT: stopped before finishing" in said, said
+        listed = [
+            f"  - {tag.split()[-1]}: hub {short_digest(reference.v2[php])}, "
+            f"ghcr {short_digest(reference.v1[php])}"
+            for tag, php in zip(FLOATING, ("8.4", "8.3", "8.4"), strict=True)
+        ]
+        heading = "the registries now disagree on these floating tags:"
+        assert heading + "\n" + "\n".join(listed) in said, said
+        annotation = [line for line in said.splitlines() if line.startswith("::error")]
+        assert len(annotation) == 1 and "disagree on these floating tags" in annotation[0], said
+        summary = (trial.root / "ci" / "summary").read_text()
+        assert heading in summary and all(line.strip("- ") in summary for line in listed)
+        ghcr.faults.clear()
+        assert trial.invariants(reference) == []
+        assert trial.finish(reference) == []
 
 
 @pytest.fixture(scope="module")
