@@ -117,7 +117,7 @@ def interrupted_hint(
     if rehearsal:
         return REHEARSAL_RERUN
     if not builds:
-        rerun = "with the same records, finishes it: each step skips what is already done"
+        rerun = "with the same digest records finishes it: each step skips what is already done"
     elif republish:
         rerun = "finishes the republish: it builds the images again"
     else:

@@ -235,7 +235,7 @@ BUILD = ["build", "v1.0.0", "--php", "8.4", "--platform", "linux/amd64"]
     [
         (["release", "v1.0.0"], [WRITES, "the images this run pushed are reused"]),
         (["republish", "v1.0.0", "--reason", "cve"], [WRITES, "it builds the images again"]),
-        (["publish", "v1.0.0", "--digests", "."], [WRITES, "with the same records"]),
+        (["publish", "v1.0.0", "--digests", "."], [WRITES, "with the same digest records"]),
         (["publish", "v1.0.0", "--digests", ".", "--reason", "cve"], [WRITES]),
         (["release", "v1.0.0", "--local"], ["a rehearsal publishes nothing"]),
         (
