@@ -22,7 +22,7 @@ import re
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +31,14 @@ from github import Auth, Github, GithubException, GithubRetry
 from github.Requester import Requester
 from requests import exceptions as requests_exceptions
 from urllib3 import HTTPHeaderDict
-from urllib3.exceptions import InvalidHeader, MaxRetryError
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from ..core.errors import GitHubError, InvalidVersionError, UsageError, file_error
+from ..core.retry import RetryPolicy
 from ..core.version import Release, parse_release
 from ..resolve import small_number
+from . import network
 from .output import Output
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -121,8 +123,14 @@ class ReleaseResult:
 class Settings:
     """Transport settings; tests shrink the retries and the pacing."""
 
+    #: each request's time limit in whole seconds, as PyGithub takes it (to connect, and
+    #: then for each read of its answer); never more than the retry policy's total time,
+    #: rounded up
     timeout: int = 30
-    retries: int = 3
+    #: the run's retry policy (``PUBLISHER_RETRY_*``), as a registry request's: its
+    #: attempts, its waits (exponential, from ``initial_delay`` to ``max_delay``) and its
+    #: total time, checked before each wait; one attempt is no retry at all
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     seconds_between_requests: float = 0.25
     seconds_between_writes: float = 1.0
     #: longest wait, all retries of a request together, for a rate limit (its reset, or a
@@ -199,10 +207,14 @@ class GitHubReleases:
         self.output.mask(token)
         self.token_env = token_env
         s = settings or Settings()
+        policy = s.retry
+        self.timeout = max(1, min(s.timeout, math.ceil(policy.total_timeout)))
+        self.total_timeout = policy.total_timeout
         retry = (
             _BoundedRetry(
-                total=s.retries,
-                backoff_factor=0.5,
+                total=policy.attempts - 1,
+                policy=policy,
+                request_timeout=self.timeout,
                 max_rate_limit_wait=s.max_wait,
                 secondary_rate_wait=s.secondary_wait,
                 say=self.output.progress,
@@ -213,14 +225,14 @@ class GitHubReleases:
                 # retried too, not only on a create
                 allowed_methods=GithubRetry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"},
             )
-            if s.retries
+            if policy.attempts > 1
             else None
         )
         route_library_log(self.output)
         self._client = Github(
             auth=Auth.Token(token),
             base_url=self.api_url,
-            timeout=s.timeout,
+            timeout=self.timeout,
             retry=retry,
             seconds_between_requests=s.seconds_between_requests,
             seconds_between_writes=s.seconds_between_writes,
@@ -237,7 +249,8 @@ class GitHubReleases:
         output: Output | None = None,
         settings: Settings | None = None,
     ) -> GitHubReleases:
-        """Repository from the argument or ``GITHUB_REPOSITORY``; token from ``GITHUB_TOKEN``."""
+        """Repository from the argument or ``GITHUB_REPOSITORY``; token from ``GITHUB_TOKEN``;
+        without ``settings``, the retry policy from ``PUBLISHER_RETRY_*``."""
         hint = "pass --repo OWNER/NAME, or set GITHUB_REPOSITORY (Actions sets it)"
         if repository is not None and not repository.strip():
             raise UsageError("--repo is empty: name the repository as OWNER/NAME", hint=hint)
@@ -258,7 +271,7 @@ class GitHubReleases:
             token,
             api_url=env.get(ENV_API_URL) or DEFAULT_API_URL,
             output=output,
-            settings=settings,
+            settings=settings or Settings(retry=RetryPolicy.from_env(env)),
         )
 
     # ------------------------------------------------------------------ API
@@ -618,10 +631,22 @@ class GitHubReleases:
                 f"{doing} failed: GitHub answered {retried} to every attempt",
                 hint="see https://www.githubstatus.com/ for outages; rerun the step to retry",
             )
+        ended = _RetriesEnded.of(exc)
+        tries = (
+            ", " + network.tries(ended.attempts, ended.elapsed, ended.next_wait, self.total_timeout)
+            if ended is not None
+            else ""
+        )
+        if network.answer_late(exc):  # reached: the network, DNS and port are not the cause
+            return GitHubError(
+                f"{doing} failed: the GitHub API at {self.api_url} took the connection but sent "
+                f"no answer within {self.timeout:g} s{tries}",
+                hint=network.no_answer_hint(urllib.parse.urlsplit(self.api_url).netloc),
+            )
         if isinstance(exc, requests_exceptions.RequestException | OSError):
             return GitHubError(
                 f"{doing} failed: cannot reach the GitHub API at {self.api_url} "
-                f"({_network_reason(exc, redact)})",
+                f"({_network_reason(exc, redact, self.timeout)}){tries}",
                 hint=f"check the network, or {ENV_API_URL} for GitHub Enterprise Server",
             )
         return GitHubError(
@@ -631,12 +656,13 @@ class GitHubReleases:
         )
 
 
-def _network_reason(exc: BaseException, redact: Callable[[str], str]) -> str:
+def _network_reason(exc: BaseException, redact: Callable[[str], str], timeout: float) -> str:
     """What went wrong on the way to the API, in words (never a Python class name)."""
+    timed_out = network.timeout_cause(exc, timeout)
     if isinstance(exc, requests_exceptions.SSLError):
         reason = "the TLS handshake failed"
-    elif isinstance(exc, requests_exceptions.Timeout):
-        reason = "no answer in time"
+    elif timed_out is not None:
+        reason = timed_out
     elif isinstance(exc, requests_exceptions.ConnectionError):
         reason = "the connection failed"
     else:
@@ -658,6 +684,32 @@ class _StillRateLimited(github.RateLimitExceededException):
         self.waited = waited
 
 
+class _RetriesEnded(MaxRetryError):
+    """urllib3's end of a request's retries, with how many attempts were made, in how long,
+    and, when the retry policy's total time ended them, the wait that would have passed it."""
+
+    def __init__(
+        self,
+        pool: Any,
+        url: str | None,
+        reason: Exception | None,
+        *,
+        attempts: int,
+        elapsed: float,
+        next_wait: float | None = None,
+    ) -> None:
+        super().__init__(pool, url or "", reason)
+        self.attempts = attempts
+        self.elapsed = elapsed
+        self.next_wait = next_wait
+
+    @staticmethod
+    def of(exc: BaseException) -> _RetriesEnded | None:
+        """The one requests wraps ``exc`` around, if any."""
+        wrapped = exc.args[0] if exc.args else None
+        return wrapped if isinstance(wrapped, _RetriesEnded) else None
+
+
 class _BoundedRetry(GithubRetry):
     """PyGithub's retry, its waits for a rate limit publisher's own: bounded, and said.
 
@@ -669,18 +721,47 @@ class _BoundedRetry(GithubRetry):
     would fails at once, as does a limit still there when the retries run out, with
     GitHub's answer (the error then says the limit and the wait). urllib3 would otherwise
     sleep a 503's Retry-After of an hour too: that is bounded the same way.
+
+    Any other retry (no answer, a failed connection, a 5xx) waits as ``policy`` says (the
+    run's retry policy, as a registry request's), and is not made when its wait would
+    take the request to the policy's total time or past it, counted from its first
+    attempt's start: ``request_timeout`` before a first attempt that timed out, as it is
+    not seen when an attempt starts.
     """
 
     def __init__(
-        self, *, say: Callable[[str], None] | None = None, waited: float = 0.0, **kwargs: Any
+        self,
+        *,
+        say: Callable[[str], None] | None = None,
+        waited: float = 0.0,
+        policy: RetryPolicy | None = None,
+        request_timeout: float = 0.0,
+        started: float | None = None,
+        **kwargs: Any,
     ) -> None:
         self.say = say or (lambda _message: None)
         self.waited = waited  # on rate limits, by this request's earlier attempts
+        self.policy = policy
+        self.request_timeout = request_timeout
+        self.started = started  # this request's first attempt, on the monotonic clock
         super().__init__(**kwargs)
 
     def new(self, **kw: Any) -> Any:
-        kw.update(say=self.say, waited=self.waited)
+        kw.update(
+            say=self.say,
+            waited=self.waited,
+            policy=self.policy,
+            request_timeout=self.request_timeout,
+            started=self.started,
+        )
         return super().new(**kw)
+
+    def get_backoff_time(self) -> float:
+        """The wait before the next attempt: the retry policy's, after as many failures as
+        this request had (urllib3's own without a policy)."""
+        if self.policy is None:
+            return float(super().get_backoff_time())
+        return self.policy.backoff(len(self.history)) if self.history else 0.0
 
     def increment(
         self,
@@ -738,18 +819,46 @@ class _BoundedRetry(GithubRetry):
                 raise Requester.createException(
                     response.status, dict(response.headers), _json_of(response, url)
                 )
-        # a copy of this class (``new``), urllib3 types it as its base
-        again: Any = super().increment(method, url, response, error, _pool, _stacktrace)
+        now = time.monotonic()
+        started = self.started
+        if started is None:
+            timed_out = error is not None and network.timed_out(error) is not None
+            started = now - (self.request_timeout if timed_out else 0.0)
+        try:
+            # a copy of this class (``new``), urllib3 types it as its base
+            again: Any = super().increment(method, url, response, error, _pool, _stacktrace)
+        except MaxRetryError as ended:
+            raise _RetriesEnded(
+                _pool, url, ended.reason, attempts=len(self.history) + 1, elapsed=now - started
+            ) from ended.reason
+        again.started = started
         if asked is not None:
             again.waited = self.waited + asked
         if response is not None:
             what = f"answered {response.status}"
+        elif error is not None and self._is_connection_error(error):
+            what = "could not connect"  # refused, or not made in time
         elif error is not None:
             what = "got no answer"
         else:
             return again
         # what urllib3 sleeps next: the Retry-After asked, else its backoff
         wait = asked if asked is not None else again.get_backoff_time()
+        if asked is None:  # the wait said and checked is the one slept (it has jitter)
+            again.get_backoff_time = lambda: wait
+        total = self.policy.total_timeout if self.policy is not None else None
+        if total is not None and now - started + wait >= total:
+            reason = error or ResponseError(
+                ResponseError.SPECIFIC_ERROR.format(status_code=response.status)
+            )
+            raise _RetriesEnded(
+                _pool,
+                url,
+                reason,
+                attempts=len(again.history),
+                elapsed=now - started,
+                next_wait=wait,
+            ) from reason
         when = "now" if wait <= 0 else f"in {_seconds(wait)} s"
         why = ", as its Retry-After asks" if asked is not None else ""
         attempt = len(again.history) + 1

@@ -276,7 +276,10 @@ def gh_release_command(
     workflow against a test GitHub server). Empty notes (or only white space) are
     refused (exit 3) before any request: they would wipe the release's body. Needs
     GITHUB_TOKEN with `contents: write`; GITHUB_API_URL selects GitHub
-    Enterprise Server.
+    Enterprise Server. Requests to GitHub are retried as a registry's, bounded by
+    PUBLISHER_RETRY_ATTEMPTS (5) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s), each
+    answered within 30 s (or that total, when shorter): an API that never answers
+    fails after at most the total plus 30 s (exit 15).
 
     \b
     Examples:
@@ -330,10 +333,12 @@ def gh_release_command(
     if not allow_stand_in:
         notes.refuse_stand_in(path, version.tag, body)
     # PyGithub is slow to import: only when used
-    from ..adapters.github import MAX_BODY, GitHubReleases
+    from ..adapters.github import MAX_BODY, GitHubReleases, Settings
 
     state.output.check_step_outputs()  # release-url and release-action: before any request
-    releases = GitHubReleases.from_env(state.env, repository=repository, output=state.output)
+    releases = GitHubReleases.from_env(
+        state.env, repository=repository, output=state.output, settings=Settings(retry=state.retry)
+    )
     pins = path.with_name(f"{version.tag}.env")
     _refuse_secrets(state, {"--title": title or "", str(path): body, str(pins): _text_of(pins)})
     if allow_stand_in:  # said after the token is masked (its mask is the first line)

@@ -24,14 +24,18 @@ from publisher.adapters.github import GitHubReleases, Settings, is_latest
 from publisher.adapters.output import Output
 from publisher.cli import main
 from publisher.core.errors import FileAccessError, GitHubError, UsageError
+from publisher.core.retry import RetryPolicy
 from publisher.core.version import parse_release
 from tests.conftest import ROOT
 from tests.integration.conftest import GH_REPO, GH_TOKEN
 from tests.support.fake_github import FORBIDDEN, NOT_FOUND, FakeGitHub
+from tests.support.sockets import Silent
 
 pytestmark = pytest.mark.integration
 
-FAST = Settings(timeout=5, retries=0, seconds_between_requests=0, seconds_between_writes=0)
+FAST = Settings(
+    timeout=5, retry=RetryPolicy(attempts=1), seconds_between_requests=0, seconds_between_writes=0
+)
 
 
 @pytest.fixture
@@ -44,11 +48,17 @@ def gh_env(gh: FakeGitHub, token: str = GH_TOKEN) -> dict[str, str]:
     return {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": token, "GITHUB_REPOSITORY": GH_REPO}
 
 
+#: Retries as in a real run, their waits without jitter (0.5 s, 1 s, 2 s).
+AS_SAID = RetryPolicy(attempts=4, jitter=lambda low, _high: low)
+
+
 def releases(gh: FakeGitHub, streams, token: str = GH_TOKEN, *, retries: int = 0) -> GitHubReleases:
     """A client of the stand-in GitHub; ``retries`` turns retries on, as in a real run."""
     env = gh_env(gh, token)
     out = Output({}, stream=streams[0], err_stream=streams[1])
-    return GitHubReleases.from_env(env, output=out, settings=replace(FAST, retries=retries))
+    return GitHubReleases.from_env(
+        env, output=out, settings=replace(FAST, retry=RetryPolicy(attempts=retries + 1))
+    )
 
 
 def pins_to_attach(client: GitHubReleases, tmp_path: Path, *, replacing: bool) -> Path:
@@ -281,6 +291,54 @@ def test_unreachable_api(streams) -> None:
     assert "ConnectionError" not in info.value.message  # words, not a Python class name
 
 
+def test_cli_gh_release_to_an_api_that_never_answers_is_told_apart_and_bounded(
+    tmp_path: Path,
+) -> None:
+    """An API that accepts the connection and never answers is said as that (its tip is
+    about the server, not the network to it), not as a failed connection; and
+    PUBLISHER_RETRY_TOTAL_TIMEOUT bounds the run, as it does a registry's."""
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n\nDigests here.\n", encoding="utf-8")
+    with Silent() as silent:
+        env = {
+            "GITHUB_API_URL": f"http://{silent.host}",
+            "GITHUB_TOKEN": GH_TOKEN,
+            "GITHUB_REPOSITORY": GH_REPO,
+            "PUBLISHER_RETRY_ATTEMPTS": "3",
+            "PUBLISHER_RETRY_INITIAL_DELAY": "0",
+            "PUBLISHER_RETRY_TOTAL_TIMEOUT": "1",
+        }
+        started = time.monotonic()
+        result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
+        took = time.monotonic() - started
+        assert silent.accepted.is_set()
+    assert result.exit_code == 15, result.output + result.stderr
+    assert took < 10, took
+    said = " ".join(result.stderr.split())
+    assert "no answer within 1 s" in said, said
+    assert "the connection failed" not in said, said
+    assert f"{silent.host} accepted the connection but did not answer in time" in said, said
+    assert "PUBLISHER_RETRY_TOTAL_TIMEOUT" in said, said
+
+
+def test_an_api_that_never_answers_is_retried_as_the_retry_policy_says(streams) -> None:
+    """Each attempt at an API that never answers waits the request's time limit; the
+    attempts are the retry policy's, and the error counts them."""
+    with Silent() as silent:
+        env = {"GITHUB_API_URL": f"http://{silent.host}", "GITHUB_TOKEN": GH_TOKEN,
+               "GITHUB_REPOSITORY": GH_REPO}  # fmt: skip
+        settings = replace(FAST, timeout=1, retry=RetryPolicy(attempts=2, initial_delay=0))
+        client = GitHubReleases.from_env(
+            env, settings=settings, output=Output({}, stream=streams[0], err_stream=streams[1])
+        )
+        with pytest.raises(GitHubError) as info:
+            client.upsert("v2.0.0", body="x")
+    assert "no answer within 1 s" in info.value.message
+    assert "after 2 attempts" in info.value.message, info.value.message
+    assert "accepted the connection but did not answer" in (info.value.hint or "")
+    assert "GITHUB_API_URL" not in (info.value.hint or "")
+
+
 def test_an_asset_that_cannot_be_read_is_a_file_error_naming_it(gh: FakeGitHub, streams, tmp_path):
     env = gh_env(gh)
     client = GitHubReleases.from_env(
@@ -395,7 +453,7 @@ def test_each_retry_of_a_5xx_is_said_with_its_wait_and_attempt(gh: FakeGitHub, s
     assert limited_client(gh, streams).upsert("v2.0.0", body="x").action == "created"
     said = [line for line in streams[1].getvalue().splitlines() if "trying again" in line]
     assert said == [
-        "GitHub API: GET /repos/acme/php-fpm-images answered 502; trying again now "
+        "GitHub API: GET /repos/acme/php-fpm-images answered 502; trying again in 0.5 s "
         "(attempt 2 of 4)",
         "GitHub API: GET /repos/acme/php-fpm-images answered 502; trying again in 1 s "
         "(attempt 3 of 4)",
@@ -468,7 +526,7 @@ def test_a_retry_after_longer_than_the_wait_allowed_fails_at_once_saying_it(
               headers={"Retry-After": "3600"}, times=4)  # fmt: skip
     client = GitHubReleases.from_env(
         gh_env(gh),
-        settings=Settings(timeout=5, retries=3, seconds_between_requests=0),
+        settings=Settings(timeout=5, retry=AS_SAID, seconds_between_requests=0),
         output=Output({}, stream=streams[0], err_stream=streams[1]),
     )
     raised: list[BaseException] = []
@@ -495,7 +553,7 @@ def test_a_short_retry_after_is_waited_for_and_said(gh: FakeGitHub, streams) -> 
               headers={"Retry-After": "1"})  # fmt: skip
     client = GitHubReleases.from_env(
         gh_env(gh),
-        settings=Settings(timeout=5, retries=3, seconds_between_requests=0),
+        settings=Settings(timeout=5, retry=AS_SAID, seconds_between_requests=0),
         output=Output({}, stream=streams[0], err_stream=streams[1]),
     )
     assert client.upsert("v2.0.0", body="x").action == "created"
@@ -512,7 +570,7 @@ def limited_client(gh: FakeGitHub, streams, *, debug: bool = False, **shrunk: fl
     """A client retrying as in a real run, its waits for a rate limit ``shrunk``."""
     return GitHubReleases.from_env(
         gh_env(gh),
-        settings=Settings(timeout=5, retries=3, seconds_between_requests=0, **shrunk),
+        settings=Settings(timeout=5, retry=AS_SAID, seconds_between_requests=0, **shrunk),
         output=Output({}, stream=streams[0], err_stream=streams[1], debug=debug),
     )
 

@@ -74,7 +74,7 @@ from ...resolve import (
     secret_forms,
     without_secrets,
 )
-from .. import stop
+from .. import network, stop
 from .credentials import Credentials
 
 if TYPE_CHECKING:
@@ -1330,7 +1330,7 @@ class Transport:
             elsewhere = urlsplit(failed).netloc
             raise Transient(
                 f"connection failed: {shown_field(self.clean(_connection_cause(exc, self.timeout)))}",
-                kind="no answer" if _answer_late(exc) else "connection",
+                kind="no answer" if network.answer_late(exc) else "connection",
                 host=elsewhere if elsewhere != self.api_host else None,
             ) from None
         except requests.exceptions.TooManyRedirects:
@@ -1925,15 +1925,11 @@ class Transport:
     ) -> PublisherError:
         """The error ``what`` ends with when its retries are over, ``exc`` its last failure
         (``judged``: it was not retried, the registry judged down by an earlier operation)."""
-        count = ended.attempts
-        tries = f"after {count} attempt{'' if count == 1 else 's'} in {seconds(ended.elapsed, 1)}"
+        tries = network.tries(
+            ended.attempts, ended.elapsed, ended.next_wait, self.retry.total_timeout
+        )
         if judged:
             tries += " (not retried: an earlier request found the registry down)"
-        if ended.next_wait is not None:
-            tries += (
-                f" (the next wait, {seconds(ended.next_wait, 1)}, would pass the retry time limit of "
-                f"{seconds(self.retry.total_timeout)}, PUBLISHER_RETRY_TOTAL_TIMEOUT)"
-            )
         if exc.status == 429:
             remaining = self._header(exc.headers, "ratelimit-remaining")
             limit = self._header(exc.headers, "ratelimit-limit")
@@ -2022,9 +2018,7 @@ class Transport:
             return self.error(
                 UnreachableError,
                 f"{what}: {exc.reason}{at} {tries}",
-                hint=f"{exc.host or self.api_host} accepted the connection but did not answer "
-                "in time: check that it (or a proxy in front of it) is not overloaded or hung; "
-                "PUBLISHER_RETRY_ATTEMPTS and PUBLISHER_RETRY_TOTAL_TIMEOUT give it more tries",
+                hint=network.no_answer_hint(exc.host or self.api_host),
             )
         failing = f"{exc.host} ({exc.role})" if exc.host else "the registry"
         return self.error(
@@ -2190,22 +2184,13 @@ _CONNECTION_CAUSES = (
 )
 
 
-def _answer_late(exc: BaseException) -> bool:
-    """Whether ``exc`` is a request that reached the registry and waited for its answer
-    in vain (a read timeout), not one that could not connect in time."""
-    return isinstance(exc, requests.exceptions.Timeout) and not isinstance(
-        exc, requests.exceptions.ConnectTimeout
-    )
-
-
 def _connection_cause(exc: BaseException, timeout: float) -> str:
     """Why a connection failed, in a few words; a proxy's own answer is kept whole."""
     if isinstance(exc, requests.exceptions.ProxyError):
         return _short(exc)
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return f"no connection within {timeout:g} s"
-    if isinstance(exc, requests.exceptions.Timeout):
-        return f"no answer within {timeout:g} s"
+    timed_out = network.timeout_cause(exc, timeout)
+    if timed_out is not None:
+        return timed_out
     text = str(exc)
     for marker, cause in _CONNECTION_CAUSES:
         if marker in text:
