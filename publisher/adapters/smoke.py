@@ -269,14 +269,14 @@ def without_buildah_trailer(stderr: str) -> str:
     return _BUILDAH_RUN_TRAILER.sub("", stderr)
 
 
-#: A rehearsal's failed smoke test: what to do, once its images have gone with it.
-def rehearsal_hint(render: str) -> str:
-    """The tip of a rehearsal's smoke test that failed; ``render``: the command that
-    writes its matrix's Dockerfiles (with its --config)."""
+#: A rehearsal's failed smoke test or build: what to do, once its images have gone with it.
+def rehearsal_hint(render: str, seen: str = "the checks it ran are the `+` lines above") -> str:
+    """The tip of a rehearsal's smoke test (or build) that failed; ``render``: the
+    command that writes its matrix's Dockerfiles (with its --config); ``seen``: where
+    to see what failed, the images being gone."""
     return (
-        "the rehearsal's throwaway registries stop with it, and its images with them: the "
-        "checks it ran are the `+` lines above; change matrix.yaml or the Dockerfile "
-        f"template, run `{render}`, and rehearse again"
+        f"the rehearsal's throwaway registries stop with it, and its images with them: {seen}; "
+        f"change matrix.yaml or the Dockerfile template, run `{render}`, and rehearse again"
     )
 
 

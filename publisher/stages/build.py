@@ -27,6 +27,7 @@ from ..adapters.builders.layout import read_layout
 from ..adapters.output import Output
 from ..adapters.registry import RegistryClient
 from ..adapters.runner import format_argv, tmpdir_full
+from ..adapters.smoke import rehearsal_hint
 from ..core.config import Config, Line
 from ..core.errors import (
     ConfigError,
@@ -710,9 +711,11 @@ class BuildStage:
             self.output.warning(replaced_warning(leg, path, damaged))
 
     def request(self, leg: Leg, base: Reference, work_dir: Path) -> BuildRequest:
-        """What the builder is asked to build for ``leg`` (the real run and the dry run)."""
+        """What the builder is asked to build for ``leg`` (the real run and the dry run).
+        A rehearsal's failed build is not rebuilt by a command: its base may be on a
+        throwaway registry, gone with it; its tip rehearses again, showing the output."""
         options = self.options
-        return BuildRequest.for_line(
+        request = BuildRequest.for_line(
             self.config,
             self.config.line(leg.php),
             leg.platform,
@@ -725,6 +728,12 @@ class BuildStage:
             provenance=options.attestations,
             sbom=options.attestations,
         )
+        locations = options.locations
+        if not locations.rehearsal:
+            return request
+        again = locations.command(*locations.rehearsal)
+        seen = f"`{again} --debug` rehearses again, showing each build's whole output"
+        return replace(request, rehearsal_tip=rehearsal_hint(render_command(self.config), seen))
 
     def commands(
         self, bases: Mapping[str, Reference], work_dir: Path, reused: Collection[Leg] = ()
@@ -795,12 +804,14 @@ class BuildStage:
         """Build the leg's image FROM ``base`` and push it by digest; its digest and the
         sha256 of the Dockerfile built. The builder reads a private copy of the Dockerfile
         made from the bytes hashed (the build context stays the checkout): a render
-        rewriting the checkout's meanwhile does not make the record name another one."""
+        rewriting the checkout's meanwhile does not make the record name another one. The
+        copy goes with the run: a failed build's tip names the committed file."""
         primary = self.primary
         with temp_dir("publisher-build-") as tmp:
             data = dockerfile_bytes(self.config, leg.php)
             request = self.request(leg, base, tmp)
-            request = replace(request, dockerfile=tmp / f"{request.slug}.Dockerfile")
+            copy = tmp / f"{request.slug}.Dockerfile"
+            request = replace(request, dockerfile=copy, committed=request.dockerfile)
             dockerfile = sha256_digest(data)
             try:
                 request.dockerfile.write_bytes(data)

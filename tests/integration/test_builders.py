@@ -256,7 +256,7 @@ def test_a_foreign_build_gets_the_qemu_advice_only_when_a_program_could_not_star
     failed = build('RUN echo "the-build-broke-here" && exit 3')
     assert "the-build-broke-here" in failed.message
     assert failed.hint is not None and "QEMU" not in failed.hint, failed.hint
-    assert failed.hint.startswith("rerun the command shown above"), failed.hint
+    assert failed.hint.startswith("rerun the build to see its full output"), failed.hint
     not_started = build(
         "RUN printf 'no program' > /not-a-program && chmod 0755 /not-a-program\n"
         'RUN ["/not-a-program"]'

@@ -13,6 +13,7 @@ import hashlib
 import json
 import random
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -1308,6 +1309,30 @@ def test_a_dockerfile_missing_or_unreadable_is_refused_before_any_registry_or_bu
             assert front.count() == 0, (argv, [(s.method, s.path) for s in front.log])
     assert not stack.notes_dir.exists() and not (tmp_path / "d.json").exists()
     assert not (stack.root / ".publisher").exists()
+    assert skopeo_tag_map(tools["skopeo"], hub.host, stack.repo) == {}
+
+
+def test_a_build_leg_that_fails_names_a_build_that_still_runs_once_it_ended(
+    tmp_path, tools, bases, fresh_registry
+):
+    """A Dockerfile whose RUN step fails: exit 11. The leg built the run's private copy
+    of the Dockerfile, removed with its work directory; its tip's command, run after the
+    leg ended, builds the committed Dockerfile from the same base and fails at that step,
+    its whole output shown."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    dockerfile = stack.root / "dockerfiles" / "8.4" / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "RUN echo a-broken-step && exit 7\n")
+    leg = ("--php", "8.4", "--platform", "linux/amd64", "--digest-file", str(tmp_path / "d.json"))
+    failed = stack.run("build", "v1.0.0", *leg)
+    assert failed.returncode == 11, failed.stdout + failed.stderr
+    tips = re.findall(r"^  tip: rerun the [^:]*full output: (.+)$", failed.stderr, re.MULTILINE)
+    assert len(tips) == 1, failed.stderr
+    argv = shlex.split(tips[0])
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+    assert again.returncode == 7, again.stdout + again.stderr
+    assert "STEP 1/" in again.stdout and "a-broken-step" in again.stdout, again.stdout
+    assert argv[1] == "build" and str(dockerfile) in argv, argv  # the one the user edits
     assert skopeo_tag_map(tools["skopeo"], hub.host, stack.repo) == {}
 
 

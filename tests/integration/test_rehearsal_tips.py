@@ -79,3 +79,33 @@ def test_a_rehearsed_republish_of_a_line_the_matrix_dropped_names_a_rehearsed_on
     republished = publisher(offline, *named[1:], "--no-smoke")
     assert republished.returncode == 0, republished.stdout + republished.stderr
     assert "nothing was published" in republished.stderr + republished.stdout
+
+
+def test_a_rehearsal_whose_build_fails_names_a_rehearsal_showing_its_whole_output(
+    offline: Path,
+) -> None:
+    """A Dockerfile whose RUN step fails: exit 11. The build's command named the run's
+    private copy of the Dockerfile and a stand-in base on a throwaway registry, both gone
+    once the rehearsal ends: the tip says so and names the rehearsal again with --debug,
+    which shows the build's output from its first step."""
+    dockerfile = offline / "examples" / "offline" / "dockerfiles" / "8.4" / "Dockerfile"
+    text = dockerfile.read_text(encoding="utf-8")
+    broken = text.replace("\nHEALTHCHECK ", "\nRUN echo a-broken-step && exit 7\nHEALTHCHECK ", 1)
+    dockerfile.write_text(broken, encoding="utf-8")
+    env = without_run_settings(PUBLISHER_PLATFORMS="linux/amd64", PUBLISHER_BUILDER="buildah")
+    config = ("--config", "examples/offline/matrix.yaml")
+    failed = run_cli("release", "v1.0.0", "--local", "--only", "8.4", *config, env=env, cwd=offline)
+    assert failed.returncode == 11, failed.stdout + failed.stderr
+    tip = failed.stderr.partition("\n  tip: ")[2]
+    assert "a-broken-step" in failed.stderr.partition("\n  tip: ")[0]
+    assert tip.startswith("the rehearsal's throwaway registries stop with it"), tip
+    assert "rerun the command" not in tip and "publisher-build" not in tip, tip
+    named = re.search(r"`(publisher release v1\.0\.0[^`]*)`", tip)
+    assert named is not None, tip
+    argv = shlex.split(named.group(1))
+    assert "--local" in argv and "--debug" in argv, argv
+    assert argv[argv.index("--only") + 1] == "8.4", argv
+    again = run_cli(*argv[1:], env=env, cwd=offline)
+    assert again.returncode == 11, again.stdout + again.stderr
+    whole = again.stderr.partition("output of `buildah build")[2]
+    assert "STEP 1/" in whole and "a-broken-step" in whole, again.stderr

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import shlex
 import tarfile
 from pathlib import Path
 
@@ -1194,8 +1195,11 @@ NOT_STARTED = {
 }
 
 
-def _failing_build(name: BuilderName, tmp_path: Path, output: str) -> CommandError:
-    """The error of a ``name`` build for linux/arm64 (on linux/amd64) that printed ``output``."""
+def _failing_build(
+    name: BuilderName, tmp_path: Path, output: str, **changes: object
+) -> CommandError:
+    """The error of a ``name`` build for linux/arm64 (on linux/amd64) that printed ``output``
+    (``changes``: to the request)."""
     if name is BuilderName.BUILDAH:
         runner = FakeRunner(tools={"buildah": BUILDAH}).on([BUILDAH, "build"], fail(1, output))
         builder: BuildahBuilder | DockerBuilder | BuildxBuilder = BuildahBuilder(runner)
@@ -1206,7 +1210,7 @@ def _failing_build(name: BuilderName, tmp_path: Path, output: str) -> CommandErr
         runner = _buildx_runner()
         builder = BuildxBuilder(runner.on([NEW_DOCKER, "buildx", "build"], fail(1, output)))
     with pytest.raises(CommandError) as caught:
-        builder.build(request(tmp_path, platform=Platform.ARM64))
+        builder.build(request(tmp_path, platform=Platform.ARM64, **changes))
     return caught.value
 
 
@@ -1215,16 +1219,39 @@ def test_a_foreign_build_gets_the_qemu_advice_only_when_a_program_could_not_star
     name: BuilderName, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A RUN step that fails on every platform keeps the builder's own tip (rerun the
-    command to see all of its output); a program that could not start (exec format
+    build to see all of its output); a program that could not start (exec format
     error, or no such file for the program itself) gets the QEMU advice."""
     monkeypatch.setattr(emulation_mod, "host_platform", lambda: Platform.AMD64)
     failed = _failing_build(name, tmp_path / "failed", STEP_FAILED[name])
     hint = failed.hint or ""
     assert "QEMU" not in hint and "qemu" not in hint, hint
-    assert hint.startswith("rerun the command shown above to see the full output"), hint
+    assert hint.startswith("rerun the build to see its full output: "), hint
     not_started = _failing_build(name, tmp_path / "not-started", NOT_STARTED[name])
     assert not_started.hint == emulation_mod.foreign_hint(Platform.ARM64)
     assert "exit status 1" in not_started.message
+
+
+@pytest.mark.parametrize("name", list(BuilderName), ids=str)
+def test_a_failed_builds_tip_builds_the_committed_dockerfile_and_does_nothing_else(
+    name: BuilderName, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build stage builds a private copy of the committed Dockerfile, in the run's work
+    directory, removed when the run ends: the tip's command builds the committed one with
+    the same build arguments, names nothing in that directory, and tags, exports or pushes
+    nothing. A rehearsal's tip is its own (its registries stop with it)."""
+    monkeypatch.setattr(emulation_mod, "host_platform", lambda: Platform.AMD64)
+    work = tmp_path / "work"
+    copy = work / "php-8.4-arm64.Dockerfile"
+    failed = _failing_build(name, work, STEP_FAILED[name], dockerfile=copy, committed=DOCKERFILE)
+    hint = failed.hint or ""
+    argv = shlex.split(hint.removeprefix("rerun the build to see its full output: "))
+    assert str(work) not in hint and str(DOCKERFILE) in argv, hint
+    assert all(arg in argv for arg in BUILD_ARGS), argv  # the same build arguments
+    assert argv[-1] == str(CTX), argv
+    kept = ("-t", "--tag", "--output", "--push", "--load", "--metadata-file", "--cache-to")
+    assert not [arg for arg in argv if arg.split("=")[0] in kept], argv
+    said = _failing_build(name, tmp_path / "rehearsed", STEP_FAILED[name], rehearsal_tip="x")
+    assert said.hint == "x"
 
 
 @pytest.mark.parametrize(

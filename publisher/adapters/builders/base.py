@@ -18,7 +18,8 @@ from __future__ import annotations
 import datetime
 import re
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -26,6 +27,7 @@ from ...core.errors import CommandError, ToolMissingError
 from ...core.platforms import BuilderName, Platform
 from ...core.reference import Reference
 from ...resolve import is_loopback
+from ..runner import format_argv
 
 if TYPE_CHECKING:
     from ...core.config import Config, Line
@@ -101,6 +103,12 @@ class BuildRequest:
     #: buildx: attach provenance / SBOM attestations.
     provenance: bool = False
     sbom: bool = False
+    #: The line's committed Dockerfile when ``dockerfile`` is the run's private copy of
+    #: it (``BuildStage``), gone once the run ends: a failed build's tip names it.
+    committed: Path | None = None
+    #: What a failed build's tip says instead of the command that builds it again: a
+    #: rehearsal's, whose throwaway registries (its bases' too) stop with it.
+    rehearsal_tip: str | None = None
 
     @property
     def build_args(self) -> tuple[tuple[str, str], ...]:
@@ -132,6 +140,12 @@ class BuildRequest:
         if epoch is None:
             return self.build_args
         return (*self.build_args, (ARG_SOURCE_DATE_EPOCH, str(epoch)))
+
+    @property
+    def rebuilt(self) -> BuildRequest:
+        """This request as the tip of its failed build rebuilds it: from the committed
+        Dockerfile, which the run's private copy was made of, byte for byte."""
+        return replace(self, dockerfile=self.committed or self.dockerfile)
 
     @property
     def slug(self) -> str:
@@ -348,6 +362,16 @@ def epoch_seconds(created: str) -> int | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.UTC)
     return int(moment.timestamp())
+
+
+def failed_build_hint(request: BuildRequest, argv: Sequence[str]) -> str:
+    """The tip of ``request``'s build that failed: ``argv``, the builder's command that
+    builds ``request.rebuilt`` again and does nothing else (it pushes nothing and names
+    no file of the run's work directory, removed when the run ends), to see the build's
+    whole output; a rehearsal's own tip instead (``rehearsal_tip``)."""
+    if request.rehearsal_tip is not None:
+        return request.rehearsal_tip
+    return f"rerun the build to see its full output: {format_argv(argv)}"
 
 
 def build_arg_flags(args: tuple[tuple[str, str], ...]) -> list[str]:

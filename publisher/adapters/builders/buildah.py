@@ -47,6 +47,7 @@ from .base import (
     BuildOutput,
     BuildRequest,
     build_arg_flags,
+    failed_build_hint,
     probed_version,
 )
 from .layout import checked_output, normalize_config, read_layout
@@ -255,13 +256,13 @@ def run_buildah(
 
 def build_argv(
     request: BuildRequest,
-    local_name: str,
+    local_name: str | None,
     *,
     buildah: str = "buildah",
     isolation: str = DEFAULT_ISOLATION,
     image_format: str = DEFAULT_FORMAT,
 ) -> list[str]:
-    """``buildah build`` for one (line, platform)."""
+    """``buildah build`` for one (line, platform); without ``local_name``, untagged."""
     argv = [
         buildah,
         "build",
@@ -280,8 +281,8 @@ def build_argv(
     epoch = request.source_date_epoch
     if epoch is not None:
         argv += ["--timestamp", str(epoch)]
-    argv += ["-t", local_name, str(request.context)]
-    return argv
+    argv += ["-t", local_name] if local_name else []
+    return [*argv, str(request.context)]
 
 
 def push_argv(
@@ -471,5 +472,13 @@ class BuildahBuilder:
             isolation=self._isolation,
             image_format=self.image_format,
         )
+        again = build_argv(
+            request.rebuilt,
+            None,
+            buildah=buildah,
+            isolation=self._isolation,
+            image_format=self.image_format,
+        )
+        hint = failed_build_hint(request, again)
         with emulation_advice(request.platform), building_from(self._env, request.base):
-            run_buildah(self.runner, argv, what=what, env=env)
+            run_buildah(self.runner, argv, what=what, hint=hint, env=env)

@@ -48,6 +48,7 @@ from .base import (
     BuildRequest,
     build_arg_flags,
     check_built_platform,
+    failed_build_hint,
     require_version,
 )
 from .layout import blob_path, read_layout
@@ -204,6 +205,27 @@ def build_argv(
     return argv
 
 
+def rebuild_argv(
+    request: BuildRequest, *, docker: str = "docker", builder: str | None = None
+) -> list[str]:
+    """``docker buildx build`` of ``request.rebuilt`` that only builds it, its whole
+    output in plain text: the command a failed build's tip names (``failed_build_hint``)."""
+    rebuilt = request.rebuilt
+    return [
+        docker,
+        "buildx",
+        "build",
+        *(["--builder", builder] if builder else []),
+        "--progress=plain",
+        "--platform",
+        rebuilt.platform.value,
+        "-f",
+        str(rebuilt.dockerfile),
+        *build_arg_flags(rebuilt.buildkit_args),
+        str(rebuilt.context),
+    ]
+
+
 def digest_from_metadata(text: str, source: str = "metadata file") -> str:
     """The pushed digest from buildx's ``--metadata-file`` JSON."""
     try:
@@ -353,6 +375,9 @@ class BuildxBuilder:
                 ),
                 env=env,
                 what=f"docker buildx build (PHP {request.php}, {request.platform})",
+                hint=failed_build_hint(
+                    request, rebuild_argv(request, docker=docker, builder=self.instance)
+                ),
             )
         try:
             text = request.metadata_file.read_text(encoding="utf-8")

@@ -27,6 +27,7 @@ from .base import (
     BuildOutput,
     BuildRequest,
     build_arg_flags,
+    failed_build_hint,
     parse_version,
     require_version,
 )
@@ -49,6 +50,25 @@ def build_argv(request: BuildRequest, local_name: str, *, docker: str = "docker"
         "-t",
         local_name,
         str(request.context),
+    ]
+
+
+def rebuild_argv(request: BuildRequest, *, docker: str = "docker") -> list[str]:
+    """``docker build`` of ``request.rebuilt`` that only builds it, its whole output in
+    plain text: the command a failed build's tip names (``failed_build_hint``)."""
+    rebuilt = request.rebuilt
+    return [
+        "env",
+        *(f"{key}={value}" for key, value in BUILD_ENV.items()),
+        docker,
+        "build",
+        "--progress=plain",
+        "--platform",
+        rebuilt.platform.value,
+        "-f",
+        str(rebuilt.dockerfile),
+        *build_arg_flags(rebuilt.buildkit_args),
+        str(rebuilt.context),
     ]
 
 
@@ -137,6 +157,7 @@ class DockerBuilder:
                     build_argv(request, local_name, docker=docker),
                     env=BUILD_ENV,
                     what=f"docker build (PHP {request.php}, {request.platform})",
+                    hint=failed_build_hint(request, rebuild_argv(request, docker=docker)),
                 )
             self.runner.run(
                 save_argv(request, local_name, docker=docker),
