@@ -10,13 +10,15 @@ never takes another's answers on its port for its own (another process can take 
 picked port before the registry binds it); it then moves to another free port.
 
 A run killed with SIGKILL cannot stop its registries: they outlive it. The next one
-started stops them and removes their directories (``stop_orphan``).
+started stops them, removes the names buildah's store gives what was pulled from them
+and their directories (``sweep_orphan``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -92,6 +94,43 @@ def stop_orphan(root: Path) -> bool:
         while _serving_from(pid, config) and time.monotonic() < deadline:
             time.sleep(0.05)
     return not _serving_from(pid, config)
+
+
+def _served_host(root: Path) -> str | None:
+    """The loopback ``127.0.0.1:PORT`` the registry started from ``root`` was to serve
+    on (its config), or None."""
+    try:
+        config = yaml.safe_load(read_prefix(root / CONFIG_FILE, 64 * 1024))
+        addr = config["http"]["addr"]
+    except (OSError, yaml.YAMLError, TypeError, KeyError):
+        return None
+    return addr if isinstance(addr, str) and re.fullmatch(r"127\.0\.0\.1:\d{1,5}", addr) else None
+
+
+def _listening(host: str) -> bool:
+    """Does a process (a live run's registry) hold ``host``'s port (``127.0.0.1:PORT``)?"""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", int(host.rpartition(":")[2])))
+        except (OSError, OverflowError):
+            return True
+    return False
+
+
+def sweep_orphan(root: Path, runner: Runner) -> bool:
+    """``stop_orphan``; then, once no process holds its port, the names buildah's store
+    gives the images pulled from it are removed (``smoke.forget_gone_registry``): a run's
+    registry holds its port from start to stop and the run removes them before it stops
+    it, so names on that port now are the killed run's, never a live run's."""
+    if not stop_orphan(root):
+        return False
+    host = _served_host(root)
+    if host is not None and not _listening(host):
+        from .smoke import forget_gone_registry  # buildah's, only when a run was killed
+
+        forget_gone_registry(runner, host)
+    return True
 
 
 def free_port() -> int:
@@ -186,7 +225,9 @@ class LocalRegistry:
 
     def _start_once(self, binary: str | None, timeout: float) -> None:
         self._mark = secrets.token_hex(8)
-        self._root = root = make_temp_dir(REGISTRY_PREFIX, before=stop_orphan)
+        self._root = root = make_temp_dir(
+            REGISTRY_PREFIX, before=lambda orphan: sweep_orphan(orphan, self._runner)
+        )
         try:
             storage = self._storage or root / "storage"
             storage.mkdir(parents=True, exist_ok=True)

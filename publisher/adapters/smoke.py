@@ -53,7 +53,16 @@ from typing import Any
 from ..core import smoke_rules
 from ..core.config import Config
 from ..core.errors import CommandError, SmokeTestError, ToolMissingError
-from ..core.fileio import cache_root, can_flock, counted, flock, locked_file, temp_dir
+from ..core.fileio import (
+    cache_root,
+    can_flock,
+    counted,
+    flock,
+    lock_in_place,
+    locked_file,
+    same_file,
+    temp_dir,
+)
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import Locations
 from ..core.platforms import Platform
@@ -66,7 +75,14 @@ from .builders.base import (
     Login,
     log_in,
 )
-from .builders.buildah import BuildahBuilder, local_engine, run_buildah, scratch
+from .builders.buildah import (
+    LIST_ATTEMPTS,
+    BuildahBuilder,
+    forget_registry,
+    local_engine,
+    run_buildah,
+    scratch,
+)
 from .emulation import foreign_hint, require_emulation
 from .runner import INSTALL_HINTS, Completed, Runner
 
@@ -346,29 +362,9 @@ def container_name() -> str:
     return f"{CONTAINER_PREFIX}{uuid.uuid4().hex[:12]}"
 
 
-def _same_file(handle: Any, path: Path) -> bool:
-    """``path`` still names the file ``handle`` has open (not removed, nor made anew)."""
-    try:
-        now = os.stat(path)
-    except FileNotFoundError:
-        return False
-    held = os.fstat(handle.fileno())
-    return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
-
-
-def _locked(path: Path, *, shared: bool) -> Any:
-    """``path`` opened (made when missing) and locked (``locked_file``, waiting). The last
-    holder of such a lock removes its file while it holds it exclusively: one that was
-    waiting for a file removed meanwhile opens the one at ``path`` now and waits again."""
-    while True:
-        handle = locked_file(path, shared=shared)
-        try:
-            if _same_file(handle, path):
-                return handle
-        except BaseException:
-            handle.close()
-            raise
-        handle.close()
+def _hold_file(directory: Path, engine: Engine, digest: str, kind: str) -> Path:
+    """An ``ImageHold``'s file of ``kind`` (``lock``, ``pulled``) for the image ``digest``."""
+    return directory / f"{engine}-{hashlib.sha256(digest.encode()).hexdigest()[:32]}.{kind}"
 
 
 class ImageHold:
@@ -382,15 +378,16 @@ class ImageHold:
     At the end (``release``) the run that can take the lock exclusively at once is the
     last one using the image: it removes the image when the mark is there, then the
     mark and the lock file, while a run starting meanwhile waits to look for the image
-    until it is gone (and then takes the lock file made anew, ``_locked``).
+    until it is gone (and then takes the lock file made anew, ``lock_in_place``).
     An image that was in the store before (the user's, another tool's) has no mark and
     is kept; so is every image when there is no lock (no writable cache, no ``flock``).
     """
 
     def __init__(self, directory: Path | None, engine: Engine, image: Reference) -> None:
-        key = hashlib.sha256(str(image.digest).encode()).hexdigest()[:32]
-        self.lock = directory / f"{engine}-{key}.lock" if directory else None
-        self.mark = directory / f"{engine}-{key}.pulled" if directory else None
+        self.lock = _hold_file(directory, engine, str(image.digest), "lock") if directory else None
+        self.mark = (
+            _hold_file(directory, engine, str(image.digest), "pulled") if directory else None
+        )
         self._handle: Any = None
 
     def enter(self, present: Callable[[], bool]) -> None:
@@ -399,7 +396,7 @@ class ImageHold:
         if self.lock is None or self.mark is None or not can_flock():
             return
         try:
-            self._handle = _locked(self.lock, shared=True)
+            self._handle = lock_in_place(self.lock, shared=True)
             if not present():
                 self.mark.touch()
         except OSError:
@@ -448,7 +445,7 @@ class ContainerLock:
         if self.path is None or not can_flock():
             return
         try:
-            self._handle = _locked(self.path, shared=False)
+            self._handle = lock_in_place(self.path)
         except OSError:
             self._handle = None
 
@@ -494,7 +491,7 @@ def sweep_containers(
         except OSError:
             continue  # gone meanwhile (its run ended), not this user's, or its run is going
         with handle, contextlib.suppress(OSError):
-            if os.fstat(handle.fileno()).st_uid != os.geteuid() or not _same_file(handle, path):
+            if os.fstat(handle.fileno()).st_uid != os.geteuid() or not same_file(handle, path):
                 continue  # another user's (their store, not this one), or swept already
             if remove(name):
                 removed.append(name)
@@ -503,6 +500,93 @@ def sweep_containers(
                 if listed is None or name in listed:
                     continue  # still there: a later run tries again
             path.unlink(missing_ok=True)
+    return removed
+
+
+def _swept_line(removed: list[str]) -> str:
+    return (
+        f"removed {counted(len(removed), 'smoke-test container')} left by "
+        f"{'a run that was' if len(removed) == 1 else 'runs that were'} killed: "
+        + ", ".join(removed)
+    )
+
+
+def _names_on(runner: Runner, buildah: str, host: str) -> list[str] | None:
+    """The names in buildah's image store on registry ``host``; None when it cannot list."""
+    for _attempt in range(LIST_ATTEMPTS):  # fails now and then while other runs change it
+        listed = runner.cleanup([buildah, "images", "--json"], what="buildah images")
+        if listed.ok:
+            break
+    else:
+        return None
+    try:
+        images = json.loads(listed.stdout or "[]")
+    except ValueError:
+        return None
+    return [
+        name
+        for image in (images if isinstance(images, list) else [])
+        if isinstance(image, dict)
+        for name in image.get("names") or []
+        if isinstance(name, str) and name.startswith(f"{host}/")
+    ]
+
+
+def forget_gone_registry(runner: Runner, host: str) -> list[str]:
+    """Remove from buildah's image store the names on ``host``, the loopback registry of
+    a rehearsal killed with SIGKILL, now stopped (``localregistry.sweep_orphan``): the
+    stand-in bases its builds pulled, the images its smoke tests ran. Each names a
+    registry gone, on a port no later run is given on purpose: nothing else would remove
+    them. First go the smoke-test containers that killed runs left (``sweep_containers``),
+    which would keep an image they use; then the names (``forget_registry``: an image
+    with other names only loses these, and one whose repository a run is building from
+    stays), each smoke-test image's with its ``ImageHold`` mark and lock when no smoke
+    test holds it (else the last one using it removes them). Returns the names removed,
+    which a line says. Never raises for buildah's sake; no buildah, nothing."""
+    buildah = runner.which("buildah")
+    if buildah is None:
+        return []
+    env = getattr(runner, "env", None) or os.environ
+    cache = cache_root(env)
+
+    def remove(name: str) -> bool:
+        return runner.cleanup([buildah, "rm", name], what="buildah rm").ok
+
+    def containers() -> set[str] | None:
+        listed = runner.cleanup([buildah, "containers", "--format", "{{.ContainerName}}"])
+        return set(listed.stdout.split()) if listed.ok else None
+
+    swept = sweep_containers(cache / CONTAINERS_DIR, Engine.BUILDAH, remove, containers)
+    if swept:
+        runner.output.info(_swept_line(swept))
+    named = _names_on(runner, buildah, host)
+    if not named:
+        return []
+    with contextlib.ExitStack() as stack:
+        held: list[str] = []  # the digests whose hold no smoke test has, held here
+        for digest in sorted({n.partition("@")[2] for n in named if "@" in n}):
+            with contextlib.suppress(OSError):  # no hold, or a smoke test holds it
+                lock = _hold_file(cache / HOLDS_DIR, Engine.BUILDAH, digest, "lock")
+                stack.enter_context(lock_in_place(lock, wait=False, make=False))
+                held.append(digest)
+        forget_registry(runner, host, env)
+        left = _names_on(runner, buildah, host)
+        left = named if left is None else left
+        for digest in held:  # as ``ImageHold.release``: the mark, then the lock, held
+            if not any(n.endswith(f"@{digest}") for n in left):
+                with contextlib.suppress(OSError):
+                    _hold_file(cache / HOLDS_DIR, Engine.BUILDAH, digest, "pulled").unlink(
+                        missing_ok=True
+                    )
+                    _hold_file(cache / HOLDS_DIR, Engine.BUILDAH, digest, "lock").unlink(
+                        missing_ok=True
+                    )
+    removed = [n for n in named if n not in left]
+    if removed:
+        runner.output.info(
+            f"removed {counted(len(removed), 'image name')} on {host}, the registry of a "
+            "rehearsal that was killed, from buildah's store"
+        )
     return removed
 
 
@@ -553,11 +637,7 @@ class SmokeTester:
         engine = self._engine()
         removed = sweep_containers(self.containers, engine, remove, names)
         if removed:
-            self.runner.output.info(
-                f"removed {counted(len(removed), 'smoke-test container')} left by "
-                f"{'a run that was' if len(removed) == 1 else 'runs that were'} killed: "
-                + ", ".join(removed)
-            )
+            self.runner.output.info(_swept_line(removed))
         return ContainerLock(self.containers, engine, name)
 
     def _cache(self) -> Path:

@@ -677,6 +677,35 @@ def locked_file(
     return handle
 
 
+def same_file(handle: IO[Any], path: Path) -> bool:
+    """``path`` still names the file ``handle`` has open (not removed, nor made anew)."""
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(handle.fileno())
+    return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
+
+
+def lock_in_place(
+    path: Path, *, shared: bool = False, wait: bool = True, make: bool = True
+) -> IO[bytes]:
+    """``locked_file``, for a lock file that is removed by a run holding it exclusively
+    (with what it guards): one that was removed (or made anew) while this run waited
+    for it is let go, and the file at ``path`` now is locked instead. So a run never
+    holds a lock file gone from its place, which another run could make anew and hold
+    too. ``FileNotFoundError`` when it is gone and ``make`` is false."""
+    while True:
+        handle = locked_file(path, shared=shared, wait=wait, make=make)
+        try:
+            if same_file(handle, path):
+                return handle
+        except BaseException:
+            handle.close()
+            raise
+        handle.close()
+
+
 @contextlib.contextmanager
 def directory_locked(
     directory: str | os.PathLike[str], waiting: Callable[[], None] | None = None

@@ -573,16 +573,17 @@ def local_registries(
     """
     started: list[LocalRegistry] = []
     hosts: dict[str, str] = {}
+    runner = runner or Runner(output=output)  # also says what a killed rehearsal left
     if config.stand_in and not config.base_mirror:  # before any registry starts
         from . import standins
 
         standins.check_cache(os.environ if env is None else env)
-        standins.check_engine(config, runner or Runner(output=output), env=env)
+        standins.check_engine(config, runner, env=env)
     try:
         for registry in config.registries:
             if registry.host in hosts:
                 continue
-            local = LocalRegistry().start()
+            local = LocalRegistry(runner=runner).start()
             started.append(local)
             hosts[registry.host] = local.host
             output.progress(f"rehearsal: {registry.host} is played by {local.url}")
@@ -590,12 +591,10 @@ def local_registries(
         if config.stand_in and not config.base_mirror:
             from . import standins
 
-            bases = LocalRegistry().start()
+            bases = LocalRegistry(runner=runner).start()
             started.append(bases)
             output.progress(f"rehearsal: STAND-IN base images are served by {bases.url}")
-            standins.push_for_config(
-                config, bases.host, runner=runner or Runner(output=output), env=env
-            )
+            standins.push_for_config(config, bases.host, runner=runner, env=env)
             mapped = dataclasses.replace(mapped, base_mirror=bases.host)
         yield mapped, started
     except PublisherError as exc:
@@ -608,9 +607,7 @@ def local_registries(
             from ..adapters.builders.buildah import forget_registry
 
             for local in started:  # the bases buildah pulled from them, named after them
-                forget_registry(
-                    runner or Runner(output=output), local.host, os.environ if env is None else env
-                )
+                forget_registry(runner, local.host, os.environ if env is None else env)
         for local in started:
             local.stop()
 

@@ -50,7 +50,9 @@ except KeyboardInterrupt:
 
 NEXT = """
 from publisher.adapters.localregistry import LocalRegistry
-with LocalRegistry() as registry:
+from publisher.adapters.output import Output
+from publisher.adapters.runner import Runner
+with LocalRegistry(runner=Runner(output=Output(env={}))) as registry:
     print(registry.host, flush=True)
 """
 
@@ -200,3 +202,132 @@ def test_a_registry_given_a_port_another_registry_answers_on_is_refused() -> Non
         with pytest.raises(ToolMissingError, match="another registry answers there"):
             LocalRegistry(port=other.port).start()
         assert _catalog(other) == []
+
+
+#: A rehearsal (argv: a seed for its images' content) killed with SIGKILL after a build
+#: pulled its stand-in base from its throwaway registry and while a smoke test runs the
+#: image it pushed there (the smoke test's hold, mark, container and lock all made by
+#: the smoke tester itself): prints its registry's host, then kills itself.
+KILLED_REHEARSAL = """
+import os, random, signal, subprocess, sys
+from publisher.adapters.localregistry import LocalRegistry
+from publisher.adapters.runner import Runner
+from publisher.adapters.smoke import Engine, SmokeTester
+from publisher.core.platforms import Platform
+from publisher.core.reference import Reference
+from tests.support.images import make_platform_image, push_raw
+
+
+class Killed(Runner):
+    def run(self, argv, **options):
+        if list(argv[1:2]) == ["run"]:  # the smoke test's first command in its container
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().run(argv, **options)
+
+
+registry = LocalRegistry().start()
+rng = random.Random(sys.argv[1])
+base = push_raw(registry.url, "stand-in/php", make_platform_image("linux/amd64", rng=rng))
+built = push_raw(registry.url, "acme/php-fpm", make_platform_image("linux/amd64", rng=rng))
+subprocess.run(
+    ["buildah", "pull", "-q", "--tls-verify=false", f"{registry.host}/stand-in/php@{base}"],
+    check=True,
+    stdout=subprocess.DEVNULL,
+)
+print(registry.host, base, built, flush=True)
+SmokeTester(Killed(), Engine.BUILDAH).test(
+    Reference(registry.host, "acme/php-fpm", None, built),
+    Platform.AMD64,
+    php_line="8.4",
+    extensions=(),
+    plain_http=True,
+)
+"""
+
+
+def _buildah_names() -> dict[str, list[str]]:
+    """Each image's names in buildah's store, by image ID."""
+    for _ in range(10):  # a listing fails now and then while other buildah runs change it
+        listed = subprocess.run(
+            ["buildah", "images", "--json"], capture_output=True, text=True, check=False
+        )
+        if listed.returncode == 0:
+            return {i["id"]: i.get("names") or [] for i in json.loads(listed.stdout or "[]")}
+    raise AssertionError(listed.stderr)
+
+
+def _named_on(host: str) -> list[str]:
+    return sorted(n for names in _buildah_names().values() for n in names if n.startswith(host))
+
+
+def test_the_next_run_removes_the_image_names_a_killed_rehearsal_left_and_none_of_a_live_one(
+    tmp_path: Path,
+) -> None:
+    """A rehearsal killed with SIGKILL leaves, besides its registry, the names buildah's
+    store gives what it pulled from that registry (a build's stand-in base, the image a
+    smoke test runs, with its container and the smoke test's hold and mark in the cache):
+    they name a registry gone, on a port no later run will have. The next run removes
+    them all, untagging only: an image a live run also names keeps that name, and what
+    is named after a live run's registry stays."""
+    require_tool("docker-registry", "registry")
+    require_tool("buildah")
+    env = {
+        **os.environ,
+        "TMPDIR": str(tmp_path / "tmp"),
+        "PUBLISHER_CACHE_DIR": str(tmp_path / "cache"),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    (tmp_path / "tmp").mkdir()
+    seed = os.urandom(8).hex()  # content of this test's own, shared with no other run
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_REHEARSAL, seed],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -9, killed.stderr
+    host, base, built = killed.stdout.split()
+    dead = {f"{host}/stand-in/php@{base}", f"{host}/acme/php-fpm@{built}"}
+    cache = tmp_path / "cache"
+    live = LocalRegistry().start()  # a run still going, its registry up
+    shared = f"{live.host}/stand-in/php:live"
+    try:
+        assert set(_named_on(f"{host}/")) == dead
+        assert len(_cache_files(cache)) == 3  # the smoke test's hold, mark, container lock
+        # The live run names the same content after its own registry: one image, two names.
+        (image,) = [
+            i for i, names in _buildah_names().items() if f"{host}/stand-in/php@{base}" in names
+        ]
+        _buildah("tag", image, shared)
+
+        following = subprocess.run(
+            [sys.executable, "-c", NEXT], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert following.returncode == 0, following.stderr
+        assert _named_on(f"{host}/") == []
+        assert _buildah_names()[image] == [shared]
+        assert _cache_files(cache) == []
+        assert list((tmp_path / "tmp").glob("publisher-registry-*")) == []
+        said = following.stdout + following.stderr
+        assert "removed 2 image names on " in said and "1 smoke-test container" in said, said
+    finally:
+        live.stop()
+        for lock in cache.glob("smoke-containers/buildah-*.lock"):
+            name = lock.name.removeprefix("buildah-").removesuffix(".lock")
+            subprocess.run(["buildah", "rm", name], capture_output=True, check=False)
+        for name in [*dead, shared]:  # should the fix fail: what this test made
+            subprocess.run(["buildah", "rmi", name], capture_output=True, check=False)
+        for pid in _serving_from(tmp_path / "tmp"):
+            with contextlib.suppress(OSError):
+                os.kill(pid, 9)
+
+
+def _buildah(*argv: str) -> None:
+    done = subprocess.run(["buildah", *argv], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def _cache_files(cache: Path) -> list[str]:
+    """The smoke tests' files in ``cache`` (holds, marks, container locks)."""
+    return sorted(str(p.relative_to(cache)) for p in cache.glob("smoke-*/*"))
