@@ -65,7 +65,7 @@ from ..core.errors import (
     out_of_room,
     shown_path,
 )
-from ..core.fileio import ENV_CACHE, cache_root, locked_file, temp_dir
+from ..core.fileio import ENV_CACHE, cache_root, lock_in_place, temp_dir
 from ..core.manifest import STAND_IN_LABEL
 from ..core.platforms import Platform
 from ..core.reference import Reference
@@ -341,13 +341,15 @@ def _merge_into(layouts: list[Path], dest: Path, ref_name: str) -> str:
 # ``NAME.lock`` (shared), and a layout is removed by renaming it to ``NAME.PID.trash``
 # first. A run stopped half-way (SIGKILL, a power cut) leaves these; each run removes
 # the ones whose ``NAME.lock`` it can take exclusively (no run is writing them), before
-# it takes its own.
+# it takes its own. A layout removed takes its ``NAME.lock`` with it, removed while held
+# exclusively: a run that was waiting for that lock file takes the one made anew
+# (``fileio.lock_in_place``), never one gone from its place.
 
 
 @contextlib.contextmanager
 def _in_use(layout: Path) -> Iterator[None]:
     """Hold ``layout`` against removal by other runs while the block reads it."""
-    with locked_file(_lock_path(layout), shared=True):
+    with lock_in_place(_lock_path(layout), shared=True):
         yield
 
 
@@ -391,11 +393,21 @@ def _sweep_leftovers(directory: Path) -> None:
             found.setdefault(owner, []).append(entry)
     for owner, leftovers in found.items():
         try:
-            with locked_file(_lock_path(directory / owner), wait=False):  # OSError: in use
+            lock = _lock_path(directory / owner)
+            with lock_in_place(lock, wait=False):  # OSError: in use
                 for leftover in leftovers:
                     _delete(leftover)
+                _unlink_held(lock, directory / owner)
         except OSError:
             continue  # a run is writing it (or the directory is read-only): left for later
+
+
+def _unlink_held(lock: Path, guarded: Path) -> None:
+    """Remove ``lock``, which this run holds exclusively, when what it guards is gone (a
+    run waiting for it then takes the one made anew: ``fileio.lock_in_place``)."""
+    if not guarded.exists():
+        with contextlib.suppress(OSError):
+            lock.unlink()
 
 
 def _delete(path: Path) -> None:
@@ -410,11 +422,13 @@ def _delete(path: Path) -> None:
 def _remove_unused(layout: Path, before: float) -> bool:
     """Remove ``layout`` unless another run holds it or it was used since ``before``
     (a time); True when it is gone."""
+    lock = _lock_path(layout)
     try:
-        with locked_file(_lock_path(layout), wait=False):  # OSError: in use
+        with lock_in_place(lock, wait=False):  # OSError: in use
             if layout.stat().st_mtime >= before:
                 return False  # used meanwhile
             _discard(layout)
+            _unlink_held(lock, layout)
     except OSError:
         return False  # held by another run (or unreadable): a later sweep removes it
     return not layout.exists()
@@ -475,6 +489,11 @@ def _sweep_old(directory: Path, *, keep: Path) -> None:
             continue
         if old:
             _remove_unused(entry, cutoff)
+    for lock in directory.glob("*.oci.lock"):  # one a run killed while removing it left
+        layout = lock.with_name(lock.name.removesuffix(".lock"))
+        if layout != keep and not layout.exists():
+            with contextlib.suppress(OSError), lock_in_place(lock, wait=False, make=False):
+                _unlink_held(lock, layout)
 
 
 def _cached_digest(layout: Path) -> str | None:

@@ -495,7 +495,8 @@ def test_checkouts_sharing_the_cache_keep_each_others_stand_ins(
     for layout in kept:
         os.utime(layout, (old, old))
     _push_from(second, host, env)  # uses its own, removes the first's, unused for long
-    assert len(list(layouts.glob("*.oci"))) == 1
+    (left,) = layouts.glob("*.oci")
+    assert [p.name for p in layouts.glob("*.lock")] == [f"{left.name}.lock"]  # its lock too
     assert "building the STAND-IN base" in _push_from(first, host, env)
     forget_images(host)
 

@@ -416,6 +416,24 @@ def test_a_layout_another_run_is_reading_is_not_removed(tmp_path: Path) -> None:
     assert standins._remove_unused(layout, later)
     assert not layout.exists()
     assert not list(tmp_path.glob("*.trash"))
+    assert not standins._lock_path(layout).exists()  # removed with it, under it
+
+
+def test_the_lock_of_a_layout_gone_is_removed_unless_a_run_holds_it(tmp_path: Path) -> None:
+    """A layout removed by a run killed before its lock went (or by a version that kept
+    locks) leaves ``NAME.lock`` alone: the next sweep removes it, but never the lock of a
+    layout a run is building (held, its layout not there yet), nor one still in use."""
+    kept = _index_layout(tmp_path, "kept")
+    for name in ("gone", "building"):
+        standins._lock_path(tmp_path / f"{name}.oci").touch()
+    with standins._in_use(tmp_path / "building.oci"):
+        standins._sweep_old(tmp_path, keep=tmp_path / "other.oci")
+    assert sorted(p.name for p in tmp_path.glob("*.lock")) == ["building.oci.lock"]
+    with standins._in_use(kept):  # its lock file, as every read of it makes
+        pass
+    standins._sweep_old(tmp_path, keep=tmp_path / "other.oci")  # the build ended: none
+    assert sorted(p.name for p in tmp_path.glob("*.lock")) == [f"{kept.name}.lock"]
+    assert standins._cached_digest(kept) is not None
 
 
 def test_a_finished_layout_never_replaces_a_complete_one_in_place(tmp_path: Path) -> None:
