@@ -446,13 +446,13 @@ class GitHubReleases:
                 raise
         there = next((a for a in self._assets(release, None) if a.name == name), None)
         if there is not None and there.label == label and there.state == "uploaded":
-            self.output.detail(
+            self.output.progress(
                 f"GitHub already holds {name} with this file's hash (an upload stored before "
                 "an error answer): kept as it is"
             )
             return there
         if there is not None:
-            self.output.detail(
+            self.output.progress(
                 f"GitHub holds another or an unfinished {name} (state {there.state}): "
                 "deleted and uploaded again"
             )

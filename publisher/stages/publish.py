@@ -2232,7 +2232,7 @@ class Publisher:
             defects, floating = self._check_floating()
             if not defects:
                 return floating
-            self.output.detail(
+            self.output.progress(
                 "floating tags changed meanwhile (a concurrent release?); recomputing"
             )
             time.sleep(0.2 * (attempt + 1))

@@ -502,7 +502,7 @@ def verify_release(
 
         @unless_gone
         def inspect(digest: str) -> ImageFacts:
-            output.detail(f"checking {registry.name} {repo.name}@{digest}")
+            output.progress(f"checking {registry.name} {repo.name}@{digest}")
             return inspect_index(client, registry.name, repo.path, digest, blobs=cache)
 
         tags = [tag for line in wanted for tag in line.tags.get(registry.name, ())]

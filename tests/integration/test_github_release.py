@@ -1391,6 +1391,9 @@ def test_an_upload_stored_then_answered_5xx_is_taken_as_it_is_on_the_retry(
     uploads = [r for r in gh.requests[before:] if r.method == "POST"]
     # the 502, the retry answered 422; a third upload only after an unfinished one is deleted
     assert len(uploads) == (2 if state == "uploaded" else 3)
+    # what the retry found is the run's progress (stderr), not the command's result
+    found = "GitHub already holds" if state == "uploaded" else "GitHub holds another"
+    assert found not in streams[0].getvalue() and found in streams[1].getvalue()
     assert client.attach("v2.0.0", pins) == "unchanged"
 
 

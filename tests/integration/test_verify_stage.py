@@ -41,12 +41,17 @@ class Published:
     blobs: int
 
     def verify(self, **kwargs: Any) -> dict[str, Any]:
+        return self.verify_written(**kwargs)[0]
+
+    def verify_written(self, **kwargs: Any) -> tuple[dict[str, Any], str, str]:
+        """The report, and what the verify wrote on stdout and on stderr."""
         release = parse_release(RELEASE)
         existing, unchecked = existing_tags(self.config, self.clients)
         plan = planning.plan(self.config, release, existing)
-        out = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO())
+        stdout, stderr = io.StringIO(), io.StringIO()
+        out = Output(env={}, stream=stdout, err_stream=stderr)
         report = verify_release(self.config, plan, self.clients, out, unchecked=unchecked, **kwargs)
-        return report.to_dict()
+        return report.to_dict(), stdout.getvalue(), stderr.getvalue()
 
     def reset_counts(self) -> None:
         for proxy in self.proxies.values():
@@ -98,6 +103,21 @@ def test_the_report_is_the_same_read_at_once_or_one_at_a_time(published: Publish
     for proxy in published.proxies.values():
         # every blob once per registry, the layer all images share included
         assert proxy.count("HEAD", "blob") == published.blobs
+
+
+def test_the_progress_of_the_reads_stays_off_stdout(published: Published) -> None:
+    # Both registries are read at once: which answers first differs run to run, so a
+    # line per image read on stdout would make the result differ too.
+    report, stdout, stderr = published.verify_written()
+    assert report["ok"], report
+    assert "checking" not in stdout, stdout
+    progress = stderr.splitlines()
+    for name in ("hub", "ghcr"):
+        for digest in published.indexes.values():
+            assert any(
+                line.startswith(f"checking {name} ") and line.endswith(f"@{digest}")
+                for line in progress
+            ), stderr
 
 
 def test_a_defect_is_reported_the_same_read_at_once(published: Published, repo: str) -> None:
