@@ -145,6 +145,8 @@ def test_a_registry_that_stops_answering_is_not_asked_again_and_again(
     assert hub_only == [], report["defects"]
     assert published.proxies["hub"].count(kind="manifest") > 0
     tags = sum(len(line["tags"]["hub"]) for line in report["lines"])  # the same on both
+    for line in report["lines"]:  # a registry not checked is absent from the maps, as said
+        assert {*line["tags"], *line["digests"], *line["registry_sizes"]} == {"hub"}, line
     assert tags >= 5
     # 3 attempts a request (fast_retry). The first tag is asked alone, so a registry
     # failing from the start costs one request's attempts; one that fails midway, at
