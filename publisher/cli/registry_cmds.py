@@ -231,7 +231,9 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
 @options.config
 @options.only
 @options.as_json(
-    "Print the checks as a JSON list, the failed one last (ok: false, exit_code, error)."
+    "Print the checks as a JSON list, the failed one last (ok: false, exit_code, error); "
+    'a failure before the first check prints {"ok": false, "error": ...} (a bad option, '
+    "a missing or invalid matrix file)."
 )
 @pass_state
 @handle_errors

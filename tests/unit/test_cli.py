@@ -605,6 +605,16 @@ def test_json_commands_print_a_document_when_click_refuses_the_command_line(cli,
     assert f"publisher {args[0]} --help" in document["error"]["hint"]
 
 
+def test_preflight_help_says_what_a_failure_before_the_first_check_prints(cli, tmp_path):
+    """preflight --json is a list of checks, but a failure before the first (the command
+    line, matrix.yaml) prints the error object every --json command prints: said so."""
+    result = cli("preflight", "--json", "--config", str(tmp_path / "missing.yaml"))
+    assert result.exit_code == 3, result.output
+    assert json.loads(result.stdout)["ok"] is False
+    said = " ".join(cli("preflight", "--help").stdout.split())
+    assert 'a failure before the first check prints {"ok": false, "error": ...}' in said, said
+
+
 @pytest.mark.parametrize(
     ("args", "said", "usage"),
     [
