@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..core.errors import (
+    AuthError,
     InvalidResponseError,
     PublisherError,
     VerificationError,
@@ -83,7 +84,9 @@ def audit_command(
     must be overwritable there). A registry that does not list tags (404 or 405
     on its tag list) is asked for each tag the records imply, with a warning. A registry that names other
     content than it serves (a HEAD or a body altered on the way) is one defect
-    too, the others still audited and repaired: exit 8. --json prints {"ok", "releases", "findings", "unreachable",
+    too, the others still audited and repaired: exit 8. So is one that refuses
+    the reads (401 or 403: the credentials, their scope, a proxy denying them), a
+    refused-read defect: exit 4 (8 beside an invalid response). --json prints {"ok", "releases", "findings", "unreachable",
     "rate_limited", "repaired", "unrepairable", "moved"}; a failed audit adds
     "error".
 
@@ -134,6 +137,8 @@ def audit_command(
         )
         if report.invalid:  # a lying registry is exit 8, said with the others' findings
             failure = InvalidResponseError(failure.message, hint=hint)
+        elif report.refused_reads:  # one refusing the reads, exit 4 so
+            failure = AuthError(failure.message, hint=hint)
     if as_json:
         print_report(state, report.to_dict(), failure)
     for line in report.repaired:

@@ -179,11 +179,14 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     descriptor says is damaged there: one defect (damaged-blob) naming the blob,
     config or layer, its image and tags, the registry and both sizes, the rest
     of that registry still checked, every other defect listed: exit 8. A registry
+    that refuses the reads (401 or 403: the credentials, their scope, a proxy
+    denying them) is one defect too (refused-read), the others still checked:
+    exit 4, whatever else was found (8 beside an invalid response). A registry
     that does not list tags (404 or 405 on its tag list) is asked for each tag
     one by one, with a warning. The registries are read at the same time, up to
     8 requests in flight on each.
     --json prints {"ok", "release", "lines", "defects", "unreachable",
-    "rate_limited"}; a failed check adds "error"; in GitHub Actions the table still
+    "rate_limited", "refused"}; a failed check adds "error"; in GitHub Actions the table still
     goes to the step summary.
 
     Registry retries are bounded by PUBLISHER_RETRY_ATTEMPTS (5),

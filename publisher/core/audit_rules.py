@@ -55,13 +55,16 @@ RATE_LIMITED = "rate-limited"  # the registry rate-limited the reads: nothing on
 #: the registry named other content than it served (a lying registry, or a proxy in front
 #: of it): nothing on it was judged
 INVALID = "invalid-response"
+#: the registry refused the reads (401/403: the credentials, their scope, a proxy denying
+#: them): nothing on it was judged
+REFUSED_READ = "refused-read"
 #: the registry refused a write of the repair (read-only, an immutable tag, a denied
 #: push): what the repair would have restored on it is still listed beside it
 REFUSED = "refused-write"
 #: The kinds that say a registry did not answer (nothing on it was judged).
 UNANSWERED = (UNREACHABLE, RATE_LIMITED)
 #: The kinds that say nothing on a registry was judged.
-NOT_JUDGED = (*UNANSWERED, INVALID)
+NOT_JUDGED = (*UNANSWERED, INVALID, REFUSED_READ)
 #: Every kind of finding, documented for --json consumers (README, Commands).
 KINDS = (
     MISSING,
@@ -78,6 +81,7 @@ KINDS = (
     UNREACHABLE,
     RATE_LIMITED,
     INVALID,
+    REFUSED_READ,
     REFUSED,
 )
 
@@ -165,6 +169,8 @@ class Finding:
             text = f"rate-limited the reads, so nothing on it was checked: {self.detail}"
         elif self.kind == INVALID:
             text = f"sent an invalid response, so nothing on it was judged: {self.detail}"
+        elif self.kind == REFUSED_READ:
+            text = f"refused the reads, so nothing on it was judged: {self.detail}"
         elif self.kind == REFUSED:
             text = f"refused the repair's writes, so what they would restore is left: {self.detail}"
         else:
@@ -363,12 +369,25 @@ def _newer(release: str | None, than: str) -> bool:
 
 
 def unreachable(
-    registry: str, error: str, *, rate_limited: bool = False, invalid: bool = False
+    registry: str,
+    error: str,
+    *,
+    rate_limited: bool = False,
+    invalid: bool = False,
+    refused: bool = False,
 ) -> Finding:
     """``registry`` did not answer (``error`` in words; ``rate_limited``: it rate-limited
-    the reads; ``invalid``: it named other content than it served): one finding, nothing
-    else judged."""
-    kind = INVALID if invalid else RATE_LIMITED if rate_limited else UNREACHABLE
+    the reads; ``invalid``: it named other content than it served; ``refused``: it refused
+    the reads, 401/403): one finding, nothing else judged."""
+    kind = (
+        REFUSED_READ
+        if refused
+        else INVALID
+        if invalid
+        else RATE_LIMITED
+        if rate_limited
+        else UNREACHABLE
+    )
     return Finding(registry, kind, "", None, None, None, error)
 
 

@@ -20,8 +20,8 @@ just the first:
 A registry that could not be reached is one defect (``unreachable``, its error in
 words), and so is one that rate-limited the reads past the retries (``rate-limited``) or
 that named other content than it served or sent a body not matching its digest
-(``invalid-response``); the rules then judge the
-other registries, without it. A blob a registry holds with another size than its
+(``invalid-response``), or that refused the reads (401/403: ``refused-read``); the rules
+then judge the other registries, without it. A blob a registry holds with another size than its
 descriptor's (``damaged-blob``) is one defect of the image it belongs to: the rest of that
 registry is judged all the same.
 
@@ -278,13 +278,15 @@ KINDS = {
     "unreachable": "a registry could not be reached: nothing on it was checked",
     "rate-limited": "a registry rate-limited the reads: nothing on it was checked",
     "invalid-response": "a registry sent an invalid response (content other than it named, a body not matching its digest, malformed or too large): nothing on it was checked",
+    "refused-read": "a registry refused the reads (HTTP 401 or 403: the credentials, their scope, or a proxy denying them): nothing on it was checked",
 }
 
 #: The kinds of defect that say a registry did not answer (nothing on it was judged).
 UNANSWERED_KINDS = ("unreachable", "rate-limited")
-#: The kinds of defect that say nothing on a registry was judged (it did not answer, or it
-#: named other content than it served: a lying registry, or a proxy in front of it).
-NOT_JUDGED_KINDS = (*UNANSWERED_KINDS, "invalid-response")
+#: The kinds of defect that say nothing on a registry was judged (it did not answer, it
+#: named other content than it served: a lying registry, or a proxy in front of it, or it
+#: refused the reads).
+NOT_JUDGED_KINDS = (*UNANSWERED_KINDS, "invalid-response", "refused-read")
 
 
 def over_budget(platform: str, size: int, budget_bytes: int) -> str:
@@ -617,6 +619,8 @@ class Report:
     foreign_pins: bool = False
     #: registry name -> the content it named but did not serve (nothing on it was checked)
     invalid: Mapping[str, str] = field(default_factory=dict)
+    #: registry name -> its refusal of the reads (401/403; nothing on it was checked)
+    refused: Mapping[str, str] = field(default_factory=dict)
     #: every registry checked, in matrix.yaml's order (the primary first): the order in
     #: which messages name them (``in_matrix_order``)
     registries: tuple[str, ...] = ()
@@ -650,7 +654,9 @@ class Report:
                 digest
                 for line in self.lines
                 for registry, tags in line.tags.items()
-                if registry not in self.unanswered and registry not in self.invalid
+                if registry not in self.unanswered
+                and registry not in self.invalid
+                and registry not in self.refused
                 for tag, digest in tags.items()
                 if not is_floating_tag(tag)
             )
@@ -688,6 +694,7 @@ class Report:
             "defects": [asdict(d) for d in self.defects],
             "unreachable": dict(sorted(self.unreachable.items())),
             "rate_limited": dict(sorted(self.rate_limited.items())),
+            "refused": dict(sorted(self.refused.items())),
         }
 
 
@@ -724,13 +731,14 @@ def build_report(
     *,
     primary: str | None = None,
     invalid: Mapping[str, str] | None = None,
+    refused: Mapping[str, str] | None = None,
     registries: Sequence[str] = (),
 ) -> Report:
     """Apply every rule to every line; the report lists every defect found.
 
-    ``unreachable``, ``rate_limited`` and ``invalid`` (registry name -> its error in
-    words) are registries that could not be read, or that named other content than they
-    served: each is one defect, and the lines are judged on the others. ``primary``: the primary registry's name (see
+    ``unreachable``, ``rate_limited``, ``invalid`` and ``refused`` (registry name -> its
+    error in words) are registries that could not be read, that named other content than
+    they served, or that refused the reads: each is one defect, and the lines are judged on the others. ``primary``: the primary registry's name (see
     ``Report.gone_on_primary``). ``registries``: every registry checked, in matrix.yaml's
     order, which the defects of those not read follow.
     """
@@ -759,7 +767,18 @@ def build_report(
         )
         for name, error in lying.items()
     ]
-    down = {**down, **lying}
+    denied = dict(refused or {})
+    denied = {name: denied[name] for name in in_matrix_order(denied, registries)}
+    defects += [
+        Defect(
+            "refused-read",
+            f"{name}: refused the reads, so nothing on it was checked: {error}",
+            None,
+            name,
+        )
+        for name, error in denied.items()
+    ]
+    down = {**down, **lying, **denied}
     if down:
         expectations = [
             replace(e, tags={n: t for n, t in e.tags.items() if n not in down})
@@ -806,7 +825,9 @@ def build_report(
             defects.extend(check_line(expectation, line_tags, images))
         lines.append(line_report(expectation, line_tags, images))
     reached = {
-        name: error for name, error in down.items() if name not in limited and name not in lying
+        name: error
+        for name, error in down.items()
+        if name not in limited and name not in lying and name not in denied
     }
     return Report(
         release,
@@ -826,6 +847,7 @@ def build_report(
         ),
         foreign_pins=any(_pins_foreign(e, tags, images) for e in expectations),
         invalid=lying,
+        refused=denied,
         registries=tuple(registries),
     )
 

@@ -78,9 +78,13 @@ from .public import fix_steps
 
 #: What leaves one repository out of an audit, said as its one finding while the others
 #: are audited: it did not answer through the retries, or it named other content than it
-#: served (exit 8 once the others are audited).
+#: served (exit 8 once the others are audited). Also what makes a repair's registry one
+#: that failed (a refusal of a write is another finding: ``refused-write``).
 NOT_AUDITED = (*UNANSWERED, InvalidResponseError)
-Unaudited = Unanswered | InvalidResponseError
+#: What leaves one repository out of the audit's reads: those, or a refusal of the reads
+#: (401/403: exit 4 once the others are audited).
+NOT_READ = (*NOT_AUDITED, AuthError)
+Unaudited = Unanswered | InvalidResponseError | AuthError
 
 
 @dataclass
@@ -137,6 +141,11 @@ class AuditReport:
     def refused(self) -> dict[str, str]:
         """Registry name -> the write of the repair it refused."""
         return self.details(rules.REFUSED)
+
+    @property
+    def refused_reads(self) -> dict[str, str]:
+        """Registry name -> its refusal of the audit's reads (401/403)."""
+        return self.details(rules.REFUSED_READ)
 
     @property
     def unanswered(self) -> dict[str, str]:
@@ -312,7 +321,7 @@ class Auditor:
             ref = Reference(client.host, target.registry.repository.path, tag)
             try:
                 client.confirm(ref, actual[target.label][tag])
-            except NOT_AUDITED as exc:
+            except NOT_READ as exc:
                 return exc
             return None
 
@@ -396,7 +405,7 @@ class Auditor:
     def _actual_or_error(self, target: Target) -> dict[str, str] | Unaudited:
         try:
             return self.actual(target)
-        except NOT_AUDITED as exc:
+        except NOT_READ as exc:
             return exc
 
     def run(self) -> AuditReport:
@@ -409,7 +418,7 @@ class Auditor:
         found = in_parallel(self._actual_or_error, self.targets)
         actual: dict[str, dict[str, str]] = {}
         for target, tags in zip(self.targets, found, strict=True):
-            if isinstance(tags, NOT_AUDITED):
+            if isinstance(tags, NOT_READ):
                 self.down[target.label] = tags
             else:
                 actual[target.label] = tags
@@ -450,7 +459,7 @@ class Auditor:
         # repository's first, as one repository after another would have it.
         judged = in_parallel(lambda job: self._findings_or_error(*job), todo)
         for (target, _, _), at, judgement in zip(todo, placed, judged, strict=True):
-            if isinstance(judgement, NOT_AUDITED):
+            if isinstance(judgement, NOT_READ):
                 self.down[target.label] = judgement
             else:
                 findings[at] = judgement
@@ -468,6 +477,7 @@ class Auditor:
                 exc.message,
                 rate_limited=isinstance(exc, RateLimitedError),
                 invalid=isinstance(exc, InvalidResponseError),
+                refused=isinstance(exc, AuthError),
             )
             for name, exc in self.down.items()
         ]
@@ -486,13 +496,12 @@ class Auditor:
         report = AuditReport(
             releases=(), targets={primary.label: primary.registry}, locations=self.locations
         )
-        try:
-            tags = self._actual_or_error(primary)
-        except AuthError as exc:
+        tags = self._actual_or_error(primary)
+        if isinstance(tags, AuthError):
             self.output.warning(
-                f"the pins on {primary.label} were not read: {exc.message} (a registry "
+                f"the pins on {primary.label} were not read: {tags.message} (a registry "
                 "such as Docker Hub or GHCR refuses so a repository it does not have yet, "
-                f"before the first release's push){'; ' + exc.hint if exc.hint else ''}"
+                f"before the first release's push){'; ' + tags.hint if tags.hint else ''}"
             )
             return report
         if isinstance(tags, NOT_AUDITED):
@@ -554,7 +563,7 @@ class Auditor:
     ) -> list[rules.Finding] | Unaudited:
         try:
             return self._findings(target, actual, finished)
-        except NOT_AUDITED as exc:
+        except NOT_READ as exc:
             return exc
 
     def _findings(
@@ -863,7 +872,7 @@ def audit(
     failed = []
     for label in in_matrix_order(auditor.failed, again.targets):
         exc = auditor.failed[label]
-        if label not in again.unanswered and label not in again.invalid:
+        if label not in {**again.unanswered, **again.invalid, **again.refused_reads}:
             failed.append(
                 rules.unreachable(
                     label,
@@ -877,7 +886,7 @@ def audit(
     # finding beside what is still wrong on it.
     for label in in_matrix_order(auditor.refused, again.targets):
         refusal = auditor.refused[label]
-        if label not in again.unanswered and label not in again.invalid:
+        if label not in {**again.unanswered, **again.invalid, **again.refused_reads}:
             failed.append(
                 rules.Finding(label, rules.REFUSED, "", None, None, None, refusal.message)
             )
@@ -918,9 +927,8 @@ def _others_audited(
     other registries" when every one was, else those named; "" when none was (each
     other one did not answer, or named other content than it served)."""
     others = [label for label in report.targets if label not in about]
-    audited = [
-        label for label in others if label not in report.unanswered and label not in report.invalid
-    ]
+    unaudited = {**report.unanswered, **report.invalid, **report.refused_reads}
+    audited = [label for label in others if label not in unaudited]
     if not audited:
         return ""
     done = "audited and repaired" if repaired else "audited"
@@ -965,6 +973,11 @@ def advice(
     for label in in_matrix_order(report.invalid, report.targets):
         tips.append(
             f"{label}: {report.advice.get(label) or 'check the registry'}"
+            + _others_audited(report, [label], repaired=repaired, joined="; ")
+        )
+    for label in in_matrix_order(report.refused_reads, report.targets):
+        tips.append(
+            f"{label}: {report.advice.get(label) or 'check the credentials it is given'}"
             + _others_audited(report, [label], repaired=repaired, joined="; ")
         )
     for label in in_matrix_order(report.refused, report.targets):

@@ -2,9 +2,8 @@
 
 ``verify_release`` checks a whole release (every expected tag on every
 registry); ``check_index`` checks one index digest without looking at tags (the
-publish stage runs it before any tag moves). Missing content becomes defects;
-authentication stays an error (its own exit code), since then nothing can be
-concluded. A registry that cannot be reached (connection,
+publish stage runs it before any tag moves). Missing content becomes defects.
+A registry that cannot be reached (connection,
 TLS, a server that keeps failing) or that rate-limits the reads past the retries
 is one defect, and the registries that answer are still checked: during a partial
 outage the report says what holds everywhere else. So is one that names other content
@@ -14,7 +13,10 @@ tag list, manifest or config malformed or over the size limit):
 its defect says so, the others are checked, and the check ends as an invalid registry
 response. A blob a registry holds with another size than its descriptor says (damaged) is
 one defect of the image it belongs to: the rest of that registry is checked all the same,
-and the check ends as an invalid registry response too.
+and the check ends as an invalid registry response too. A registry that refuses the reads
+(401 or 403: credentials it does not take, a token without read scope, a proxy denying
+them) is one defect as well, the others checked, and the check ends as the refusal (exit
+4, unless an invalid response makes it 8): a rerun alone gets the same refusal.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ..core import verify_rules as rules
 from ..core.config import Config, Line, Registry, Selection
 from ..core.errors import (
     UNANSWERED,
+    AuthError,
     DamagedBlobError,
     InvalidResponseError,
     NotFoundError,
@@ -60,10 +63,10 @@ from .parallel import REQUESTS_IN_FLIGHT, in_parallel, listed_tags
 T = TypeVar("T")
 
 #: What leaves one registry out of a check, said as its one defect while the others are
-#: checked: it did not answer through the retries, or it named other content than it
-#: served (exit 8 once the others are checked).
-NOT_CHECKED = (*UNANSWERED, InvalidResponseError)
-Unchecked = Unanswered | InvalidResponseError
+#: checked: it did not answer through the retries, it named other content than it
+#: served (exit 8 once the others are checked), or it refused the reads (401/403: exit 4).
+NOT_CHECKED = (*UNANSWERED, InvalidResponseError, AuthError)
+Unchecked = Unanswered | InvalidResponseError | AuthError
 
 
 class _BlobCache:
@@ -558,6 +561,7 @@ def verify_release(
     said = {name: exc.message for name, exc in down.items()}
     limited = {n: said.pop(n) for n, exc in down.items() if isinstance(exc, RateLimitedError)}
     lying = {n: said.pop(n) for n, exc in down.items() if isinstance(exc, InvalidResponseError)}
+    refused = {n: said.pop(n) for n, exc in down.items() if isinstance(exc, AuthError)}
     report = rules.build_report(
         plan.release,
         wanted,
@@ -567,6 +571,7 @@ def verify_release(
         limited,
         primary=config.primary.name,
         invalid=lying,
+        refused=refused,
         registries=[r.name for r in config.registries],
     )
     return dataclasses.replace(
@@ -578,12 +583,14 @@ def report_rows(report: Report, registries: Sequence[str]) -> list[tuple[str, ..
     rows: list[tuple[str, ...]] = []
     for line in report.lines:
         for name in registries:
-            if name in report.unanswered or name in report.invalid:
+            if name in report.unanswered or name in report.invalid or name in report.refused:
                 state = (
                     "rate limited"
                     if name in report.rate_limited
                     else "invalid response"
                     if name in report.invalid
+                    else "refused"
+                    if name in report.refused
                     else "unreachable"
                 )
                 rows.append((line.php, name, state, "-", "-", "-"))
@@ -836,12 +843,13 @@ def defects_error(report: Report) -> PublisherError | None:
     the reads, the error says so (exit 7, or 6 when one was rate-limited): the others
     hold the release as they should. A registry that named other content than it
     served, or holds a blob damaged, makes it an InvalidResponseError listing every
-    defect all the same (exit 8).
+    defect all the same (exit 8); else one that refused the reads, an AuthError (exit 4).
     """
     messages = [d.message for d in report.defects]
-    if report.invalid or report.damaged:  # every defect listed, as exit 8
+    if report.invalid or report.damaged or report.refused:  # every defect listed, as exit 8/4
         listed = VerificationError(messages, hint=_invalid_hint(report))
-        return InvalidResponseError(listed.message, hint=listed.hint)
+        kind = InvalidResponseError if report.invalid or report.damaged else AuthError
+        return kind(listed.message, hint=listed.hint)
     if report.only_unanswered:
         answered = any(line.tags for line in report.lines)
         return unanswered_error(
@@ -863,11 +871,16 @@ def defects_error(report: Report) -> PublisherError | None:
 
 
 def _invalid_hint(report: Report) -> str:
-    """What to check on each registry that named other content than it served, and on
-    each holding a blob damaged, then what the other defects call for."""
+    """What to check on each registry that named other content than it served or refused
+    the reads, and on each holding a blob damaged, then what the other defects call for."""
     tips = [
-        f"{name}: {report.advice.get(name) or 'check the registry'}"
-        for name in in_matrix_order(report.invalid, report.registries)
+        f"{name}: "
+        + (
+            report.advice.get(name)
+            or ("check the credentials it is given" if name in report.refused else "")
+            or "check the registry"
+        )
+        for name in in_matrix_order({**report.invalid, **report.refused}, report.registries)
     ]
     tips += [f"{name}: {DAMAGED_BLOB_HINT}" for name in report.damaged]
     if any(line.tags for line in report.lines):  # some registry was checked beside it

@@ -399,6 +399,66 @@ def test_a_registry_that_rate_limits_the_reads_is_reported_beside_the_others(
     assert ("moved", "hub") in kinds and ("rate-limited", "ghcr") in kinds
 
 
+def test_a_registry_that_refuses_the_reads_is_reported_beside_the_others(
+    tmp_path: Path,
+    registry: Any,
+    fresh_registry: Callable[..., Any],
+    proxy_for: Callable[[Any], Any],
+    write_matrix: Any,
+) -> None:
+    """A proxy in front of ghcr answers 403 DENIED to everything: verify and audit still
+    check hub, name ghcr as refusing the reads with what it said, and exit 4 (access
+    denied: a rerun alone gets the same refusal), a defect on hub listed beside it; the
+    repair restores hub and writes nothing to ghcr."""
+    from tests.support.faultproxy import Fault
+
+    ghcr = fresh_registry()
+    front = proxy_for(ghcr.host)
+    world = make_world(tmp_path, write_matrix, hub=registry.host, ghcr=front.host)
+    matrix = world.matrix("matrix.yaml", lines=("8.3", "8.4"), platforms=("linux/amd64",))
+    digests = world.publish("v1.0.0", matrix, ("8.3", "8.4"), ("linux/amd64",))
+    denied = b'{"errors": [{"code": "DENIED", "message": "access to the resource is denied"}]}'
+    front.add(Fault("status", status=403, body=denied, times=None))
+
+    for command, kind in ((("verify", "v1.0.0"), "defects"), (("audit",), "findings")):
+        result = world.run(*command, "--json", matrix=matrix)
+        said = result.stdout + result.stderr
+        assert result.returncode == 4, said
+        report = json.loads(result.stdout)
+        assert [(d["kind"], d["registry"]) for d in report[kind]] == [("refused-read", "ghcr")], (
+            said
+        )
+        assert "ghcr: refused the reads, so nothing on it was" in report[kind][0]["message"]
+        assert "denied" in report[kind][0]["message"], said
+        assert report["unreachable"] == {} and report["rate_limited"] == {}, said
+        assert report["error"]["exit_code"] == 4, said
+        assert "the other registries" in report["error"]["hint"], said
+        text = world.run(*command, matrix=matrix)
+        assert text.returncode == 4, text.stdout + text.stderr
+        assert "Traceback" not in text.stderr and "internal error" not in text.stderr
+    checked = json.loads(world.run("verify", "v1.0.0", "--json", matrix=matrix).stdout)
+    assert checked["refused"] == {"ghcr": checked["defects"][0]["message"].split(": ", 2)[2]}
+    assert {line["php"]: line["digests"] for line in checked["lines"]} == {
+        php: {"hub": digest} for php, digest in digests.items()
+    }
+    table = world.run("verify", "v1.0.0", matrix=matrix).stdout
+    assert any("ghcr" in row and "refused" in row for row in table.splitlines()), table
+
+    # A defect on the registry that answers is listed beside the refusal.
+    world.put_tag("hub", digests["8.4"], "v1.0.0-php-8.3")
+    verify = world.run("verify", "v1.0.0", "--json", matrix=matrix)
+    assert verify.returncode == 4, verify.stderr
+    kinds = {(d["kind"], d["registry"]) for d in json.loads(verify.stdout)["defects"]}
+    assert {("pin-moved", "hub"), ("refused-read", "ghcr")} <= kinds
+    front.reset_counts()
+    audit = world.run("audit", "--repair", "--json", matrix=matrix)
+    assert audit.returncode == 4, audit.stdout + audit.stderr
+    report = json.loads(audit.stdout)
+    assert [(f["kind"], f["registry"]) for f in report["findings"]] == [("refused-read", "ghcr")]
+    assert any("v1.0.0-php-8.3" in line for line in report["repaired"]), report
+    assert front.mutating_requests == 0
+
+
 def test_verify_of_a_release_never_published_says_so_without_judging_floating_tags(
     tmp_path: Path, registry: Any, fresh_registry: Callable[..., Any], write_matrix: Any
 ) -> None:

@@ -19,8 +19,9 @@ from publisher.adapters.output import Output
 from publisher.adapters.registry import RegistryClient
 from publisher.core import config as config_mod
 from publisher.core import plan as planning
+from publisher.core.verify_rules import Report
 from publisher.core.version import parse_release
-from publisher.stages.verify import existing_tags, verify_release
+from publisher.stages.verify import defects_error, existing_tags, verify_release
 from tests.integration.conftest import matrix_text
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import make_image, make_layer, push_raw
@@ -41,9 +42,9 @@ class Published:
     blobs: int
 
     def verify(self, **kwargs: Any) -> dict[str, Any]:
-        return self.verify_written(**kwargs)[0]
+        return self.verify_written(**kwargs)[0].to_dict()
 
-    def verify_written(self, **kwargs: Any) -> tuple[dict[str, Any], str, str]:
+    def verify_written(self, **kwargs: Any) -> tuple[Report, str, str]:
         """The report, and what the verify wrote on stdout and on stderr."""
         release = parse_release(RELEASE)
         existing, unchecked = existing_tags(self.config, self.clients)
@@ -51,7 +52,7 @@ class Published:
         stdout, stderr = io.StringIO(), io.StringIO()
         out = Output(env={}, stream=stdout, err_stream=stderr)
         report = verify_release(self.config, plan, self.clients, out, unchecked=unchecked, **kwargs)
-        return report.to_dict(), stdout.getvalue(), stderr.getvalue()
+        return report, stdout.getvalue(), stderr.getvalue()
 
     def reset_counts(self) -> None:
         for proxy in self.proxies.values():
@@ -109,7 +110,7 @@ def test_the_progress_of_the_reads_stays_off_stdout(published: Published) -> Non
     # Both registries are read at once: which answers first differs run to run, so a
     # line per image read on stdout would make the result differ too.
     report, stdout, stderr = published.verify_written()
-    assert report["ok"], report
+    assert report.ok, report
     assert "checking" not in stdout, stdout
     progress = stderr.splitlines()
     for name in ("hub", "ghcr"):
@@ -155,3 +156,32 @@ def test_a_registry_that_stops_answering_is_not_asked_again_and_again(
         assert ghcr.count(kind="manifest") == 3
     else:
         assert ghcr.count(kind="manifest") <= answered + 2 * 3 < tags * 3
+
+
+DENIED = (
+    b'{"errors": [{"code": "DENIED", "message": "requested access to the resource is denied"}]}'
+)
+
+
+@pytest.mark.parametrize("answered", [0, 1], ids=["from-the-start", "midway"])
+def test_a_registry_that_refuses_the_reads_is_one_defect_and_the_others_are_checked(
+    published: Published, repo: str, answered: int
+) -> None:
+    # a proxy in front of ghcr denies its reads: the tag list, or the manifests after one
+    path = "/tags/list" if answered == 0 else "/manifests/"
+    published.proxies["ghcr"].add(
+        Fault("status", path=path, status=403, body=DENIED, times=None, skip=answered)
+    )
+    published.clients["hub"].tag(repo, published.indexes["8.4"], f"{RELEASE}-php-8.3")
+    checked = published.verify_written()[0]
+    failure = defects_error(checked)
+    assert failure is not None and failure.exit_code == 4  # as any refusal, listed whole
+    assert "ghcr: refused the reads" in failure.message and "hub" in failure.message
+    report = checked.to_dict()
+    assert list(report["refused"]) == ["ghcr"], report
+    assert "denied" in report["refused"]["ghcr"]
+    kinds = {(d["kind"], d["registry"]) for d in report["defects"]}
+    # hub was checked all the same: its defect is listed beside ghcr's refusal
+    assert kinds == {("refused-read", "ghcr"), ("floating-moved", "hub")}, kinds
+    for line in report["lines"]:
+        assert {*line["tags"], *line["digests"], *line["registry_sizes"]} == {"hub"}, line

@@ -222,7 +222,11 @@ def test_render_json_has_exactly_the_members_the_readme_names(cli, tmp_path):
 @pytest.mark.parametrize(
     ("command", "members", "nested"),
     [
-        ("verify", {"ok", "release", "lines", "defects", "unreachable", "rate_limited"}, set()),
+        (
+            "verify",
+            {"ok", "release", "lines", "defects", "unreachable", "rate_limited", "refused"},
+            set(),
+        ),
         (
             "audit",
             {
