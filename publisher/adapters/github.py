@@ -2,7 +2,9 @@
 
 The one adapter that talks to GitHub. Every PyGithub and transport exception is
 turned into ``GitHubError`` here, with a message that names the token and the
-permission to grant, so nothing above this module sees a third-party exception.
+permission to grant, so nothing above this module sees a third-party exception: PyGithub's
+own failures on an answer neither (an address in it on another host or port than the API's,
+a redirect it refuses), which it raises as assertions and runtime errors.
 
 The API base URL comes from ``GITHUB_API_URL`` (set by Actions; GitHub
 Enterprise Server uses ``https://HOST/api/v3``; tests point it at a local fake
@@ -18,8 +20,10 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
 import time
+import traceback
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import github
+import requests
+import urllib3
 from github import Auth, Github, GithubException, GithubRetry
 from github.Requester import Requester
 from requests import exceptions as requests_exceptions
@@ -238,6 +244,7 @@ class GitHubReleases:
             seconds_between_writes=s.seconds_between_writes,
             user_agent="publisher (+https://github.com/twentyi/php-fpm-images)",
         )
+        _refuse_other_addresses(self._client.requester)
         self._repo: Any = None
 
     @classmethod
@@ -552,7 +559,12 @@ class GitHubReleases:
         and ``then`` (what that leaves) after it."""
         try:
             yield
-        except (GithubException, requests_exceptions.RequestException, OSError) as exc:
+        except (
+            GithubException,
+            requests_exceptions.RequestException,
+            OSError,
+            _OtherAddress,
+        ) as exc:
             error = self._error(doing, exc)
             if then:
                 error.message += f"; {then}"
@@ -566,6 +578,74 @@ class GitHubReleases:
                 hint="rerun the step; if it fails the same way, rerun with --debug and report "
                 "GitHub's answer it prints",
             ) from exc
+        except Exception as exc:
+            # The GitHub client's own failure on an answer it cannot use (an assert, a
+            # redirect it refuses, a header it cannot read); publisher's own bugs go on
+            if not _raised_by_client(exc):
+                raise
+            error = self._client_failure(doing, exc)
+            if then:
+                error.message += f"; {then}"
+            raise error from exc
+
+    def _client_failure(self, doing: str, exc: Exception) -> GitHubError:
+        """An exception the GitHub client raised itself on GitHub's answer, in words."""
+        said = " ".join(self.output.redact(str(exc)).split())
+        if isinstance(exc, RuntimeError) and " redirected " in said:
+            # PyGithub's words for it end in advice on its own API (base_url): cut
+            said = re.split(r", (?:please correct|you may need)", said)[0]
+            return GitHubError(
+                f"{doing} failed: the GitHub API at {self.api_url} redirected the request to "
+                f"another address ({said[:200]})",
+                hint=f"set {ENV_API_URL} to the address the server redirects to, its own "
+                "(for GitHub Enterprise Server, https://HOST/api/v3 with the hostname it is "
+                "configured with), or have the proxy in front of it stop redirecting",
+            )
+        return GitHubError(
+            f"{doing} failed: the GitHub client could not read GitHub's answer"
+            + (f" ({said[:200]})" if said else ""),
+            hint=f"something between here and {self.api_url} (a proxy) may change or answer "
+            "in GitHub's place; rerun with --debug to see the answer, and report it if it is "
+            "GitHub's own",
+        )
+
+    def _other_address(self, doing: str, url: str) -> GitHubError:
+        """GitHub answered with ``url``, an address the token is not sent to."""
+        api = urllib.parse.urlsplit(self.api_url)
+        api_origin = f"{api.scheme}://{api.netloc}"
+        parts = urllib.parse.urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+        shown = self.output.redact(f"{origin}{parts.path}")  # the query left out
+        shown = shown if len(shown) <= 100 else shown[:97] + "..."
+        if not parts.hostname:
+            where = f"an address naming no server ({shown})"
+        elif origin == api_origin:
+            where = f"an address outside its base URL ({shown})"
+        else:
+            where = f"addresses on {origin} ({shown})"
+        if not parts.hostname or origin == api_origin:
+            hint = (
+                f"check {ENV_API_URL}: it must be the API's base URL as the server names it "
+                f"({DEFAULT_API_URL}, or https://HOST/api/v3 for GitHub Enterprise Server), "
+                "and a proxy in front of it must leave the addresses in its answers under it"
+            )
+        elif api.scheme == "https" and parts.scheme != "https":
+            hint = (
+                f"the server names itself by a plain {parts.scheme}:// address, where the token "
+                "would go unencrypted: configure it (or the proxy ending TLS in front of it) "
+                "to name its https:// address"
+            )
+        else:
+            hint = (
+                f"set {ENV_API_URL} to the address the server names itself by "
+                f"({origin}{api.path}), or have the proxy in front of it rewrite the "
+                f"addresses in its answers to {api_origin}"
+            )
+        return GitHubError(
+            f"{doing} failed: the GitHub API at {self.api_url} answered with {where}, where "
+            "the GitHub client sends no token",
+            hint=hint,
+        )
 
     def _error(self, doing: str, exc: BaseException) -> GitHubError:
         """Translate a PyGithub or transport exception into an actionable GitHubError."""
@@ -625,6 +705,8 @@ class GitHubReleases:
                 else "GitHub refused the request itself, for the reason above: a rerun sends it "
                 "again unchanged",
             )
+        if isinstance(exc, _OtherAddress):
+            return self._other_address(doing, exc.url)
         retried = _retried_status(exc)
         if retried is not None:
             return GitHubError(
@@ -674,6 +756,60 @@ def _network_reason(exc: BaseException, redact: Callable[[str], str], timeout: f
 
 #: "[Errno 111] Connection refused" inside requests' and urllib3's reprs.
 _SYSTEM_ERROR = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+
+
+class _OtherAddress(Exception):
+    """An address in GitHub's answer (``url``) the GitHub client sends no token to."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+#: The GitHub client's check of each address in GitHub's answers before it requests it.
+_URL_CHECK = "_Requester__assertUrlAllowed"
+
+
+def _refuse_other_addresses(requester: Requester) -> None:
+    """Make ``requester`` refuse an address in GitHub's answers (a release's ``url`` or
+    ``upload_url``, a list's next page) as ``_OtherAddress`` naming it, where PyGithub only
+    asserts: another host than the API's own (its uploads host allowed, as PyGithub allows
+    it: uploads.github.com beside api.github.com), another port; and, from an https:// API,
+    a plain http:// one, which PyGithub would send the token to unencrypted."""
+    allowed = getattr(requester, _URL_CHECK, None)
+    if allowed is None:  # another PyGithub: its own failure is still a GitHubError
+        return
+    secure = urllib.parse.urlsplit(requester.base_url).scheme == "https"
+
+    def check(url: str) -> None:
+        if secure and urllib.parse.urlsplit(url).scheme != "https":
+            raise _OtherAddress(url)
+        try:
+            allowed(url)
+        except (AssertionError, ValueError):  # ValueError: a port that is no number
+            raise _OtherAddress(url) from None
+
+    setattr(requester, _URL_CHECK, check)
+
+
+#: Where the GitHub client's code lives (PyGithub, and the HTTP stack under it), and
+#: publisher's own.
+_CLIENT_CODE = tuple(
+    os.path.dirname(str(module.__file__)) + os.sep for module in (github, requests, urllib3)
+)
+_OWN_CODE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _raised_by_client(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from the GitHub client's own code, not publisher's: the
+    innermost of the two in its traceback (the standard library's code is neither)."""
+    for frame, _line in reversed(list(traceback.walk_tb(exc.__traceback__))):
+        name = frame.f_code.co_filename
+        if name.startswith(_OWN_CODE):
+            return False
+        if name.startswith(_CLIENT_CODE):
+            return True
+    return False
 
 
 class _StillRateLimited(github.RateLimitExceededException):

@@ -276,7 +276,9 @@ def gh_release_command(
     workflow against a test GitHub server). Empty notes (or only white space) are
     refused (exit 3) before any request: they would wipe the release's body. Needs
     GITHUB_TOKEN with `contents: write`; GITHUB_API_URL selects GitHub
-    Enterprise Server. Requests to GitHub are retried as a registry's, bounded by
+    Enterprise Server, by the address it names itself by in its answers (another,
+    as behind a port-forwarding proxy, is exit 15 naming both). Requests to
+    GitHub are retried as a registry's, bounded by
     PUBLISHER_RETRY_ATTEMPTS (5) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s), each
     answered within 30 s (or that total, when shorter): an API that never answers
     fails after at most the total plus 30 s (exit 15).

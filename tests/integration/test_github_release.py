@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -29,7 +30,9 @@ from publisher.core.version import parse_release
 from tests.conftest import ROOT
 from tests.integration.conftest import GH_REPO, GH_TOKEN
 from tests.support.fake_github import FORBIDDEN, NOT_FOUND, FakeGitHub
+from tests.support.faultproxy import FaultProxy
 from tests.support.sockets import Silent
+from tests.support.tls import self_signed
 
 pytestmark = pytest.mark.integration
 
@@ -828,6 +831,147 @@ def test_a_validation_failure_gives_githubs_reasons_and_no_outage_tip(
     with pytest.raises(GitHubError) as info:
         releases(gh, streams).upsert("v2.0.0", body="x")
     assert "githubstatus.com" in (info.value.hint or "")
+
+
+def test_cli_gh_release_behind_a_proxy_to_a_github_naming_another_address_says_both(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    """GitHub behind a port-forwarding proxy (or an Enterprise Server configured under
+    another address than GITHUB_API_URL) names its own address in its answers, where the
+    GitHub client sends no token: a GitHub API error naming both addresses and what to set,
+    before any write; never an internal error."""
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n\nDigests here.\n", encoding="utf-8")
+    with FaultProxy(gh.host) as proxy:
+        env = {**gh_env(gh), "GITHUB_API_URL": proxy.url}
+        result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
+        assert proxy.counts, "the request went through the proxy"
+        via = proxy.url
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 15, result.output + result.stderr
+    assert "internal error" not in said and "AssertionError" not in said, said
+    assert f"the GitHub API at {via} answered with addresses on {gh.url} (" in said, said
+    assert f"set GITHUB_API_URL to the address the server names itself by ({gh.url})" in said
+    assert f"rewrite the addresses in its answers to {via}" in said, said
+    assert "nothing on GitHub was created or changed" in said, said
+    assert gh.writes() == []
+
+
+ELSEWHERE = "http://127.0.0.1:9"  # never contacted: refused before any connection
+
+
+@pytest.mark.parametrize("where", ["next-page", "upload", "asset"])
+def test_an_answer_naming_another_address_is_a_github_error_naming_it(
+    gh: FakeGitHub, streams, tmp_path: Path, where: str
+) -> None:
+    """Every address GitHub's answers give is checked, the Link to a list's next page too,
+    and refused as a GitHub API error saying where it points."""
+    release = gh.add_release(GH_REPO, "v2.0.0", body="notes")
+    pins = tmp_path / "v2.0.0.env"
+    pins.write_text("PHP_PINS_SCHEMA='1'\n", encoding="utf-8")
+    client = releases(gh, streams)
+    if where == "next-page":
+        link = f'<{ELSEWHERE}/repos/{GH_REPO}/releases?page=2>; rel="next"'
+        gh.script("GET", r"/releases$", 200, [release], headers={"Link": link})
+        act: Any = lambda: client.upsert("v2.0.0", body="new notes")  # noqa: E731
+    elif where == "upload":
+        release["upload_url"] = f"{ELSEWHERE}/repos/{GH_REPO}/releases/1/assets{{?name,label}}"
+        act = lambda: client.attach("v2.0.0", pins)  # noqa: E731
+    else:
+        client.attach("v2.0.0", pins)
+        release["assets"][0]["url"] = f"{ELSEWHERE}/repos/{GH_REPO}/releases/assets/1"
+        pins.write_text("PHP_PINS_SCHEMA='1'\nNEW=1\n", encoding="utf-8")
+        act = lambda: client.attach("v2.0.0", pins)  # noqa: E731
+    writes = len(gh.writes())
+    with pytest.raises(GitHubError) as info:
+        act()
+    err = info.value
+    assert err.exit_code == 15
+    assert f"the GitHub API at {gh.url} answered with addresses on {ELSEWHERE} (" in err.message
+    assert "GITHUB_API_URL" in (err.hint or "")
+    assert all(r.method != "DELETE" for r in gh.writes()[writes:])
+
+
+def test_githubs_own_uploads_host_is_no_other_address() -> None:
+    """github.com takes uploads at uploads.github.com: that address is GitHub's, not
+    refused (it is checked before any request: nothing is sent here)."""
+    client = GitHubReleases("acme/app", "t0ken-abcdefgh", settings=FAST)
+    check = client._client.requester._Requester__assertUrlAllowed  # type: ignore[attr-defined]
+    check("https://uploads.github.com/repos/acme/app/releases/1/assets")
+    check("https://api.github.com/repos/acme/app/releases?page=2")
+    for elsewhere in ("https://api.github.com:8443/x", "http://api.github.com/x",
+                      "https://uploads.example.org/x"):  # fmt: skip
+        with pytest.raises(Exception) as info:  # publisher's own, private exception
+            check(elsewhere)
+        assert not isinstance(info.value, AssertionError)
+        assert str(info.value) == elsewhere  # the address, for the error to name it
+
+
+def test_a_plain_http_address_from_an_https_api_gets_no_token(
+    streams, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From an https:// API, an answer naming a plain http:// address, on the API's own host
+    and port, is refused: the token would go there unencrypted."""
+    cert, key = self_signed(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    server = FakeGitHub(token=GH_TOKEN)
+    server.tls = (str(cert), str(key))
+    with server as gh:
+        gh.add_repo(GH_REPO)
+        release = gh.add_release(GH_REPO, "v2.0.0", body="notes")
+        plain = gh.url.replace("https://", "http://")
+        release["upload_url"] = f"{plain}/repos/{GH_REPO}/releases/1/assets{{?name,label}}"
+        pins = tmp_path / "v2.0.0.env"
+        pins.write_text("PHP_PINS_SCHEMA='1'\n", encoding="utf-8")
+        with pytest.raises(GitHubError) as info:
+            releases(gh, streams).attach("v2.0.0", pins)
+        assert [r.method for r in gh.requests] == ["GET", "GET", "GET"]  # repo, release, assets
+        api = gh.url
+    err = info.value
+    assert f"the GitHub API at {api} answered with addresses on {plain} (" in err.message
+    assert "unencrypted" in (err.hint or ""), err.hint
+
+
+@pytest.mark.parametrize(
+    ("location", "says"),
+    [
+        ("http://other.example/repos/acme/php-fpm-images", "from host 127.0.0.1 to other.example"),
+        ("https://127.0.0.1/repos/acme/php-fpm-images", "from http protocol to https"),
+    ],
+    ids=["host", "scheme"],
+)
+def test_a_redirect_to_another_address_is_a_github_error_saying_so(
+    gh: FakeGitHub, streams, location: str, says: str
+) -> None:
+    gh.script("GET", r"/repos/acme/php-fpm-images$", 301, {}, headers={"Location": location})
+    with pytest.raises(GitHubError) as info:
+        releases(gh, streams).upsert("v2.0.0", body="x")
+    err = info.value
+    assert f"the GitHub API at {gh.url} redirected the request to another address" in err.message
+    assert says in err.message, err.message
+    assert "base_url" not in err.message, err.message  # the library's words, not the user's
+    assert "GITHUB_API_URL" in (err.hint or "")
+
+
+def test_an_answer_the_github_client_trips_on_is_a_github_error_not_an_internal_one(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    """An answer whose rate-limit headers are no numbers makes the GitHub client itself fail
+    (a ValueError of its own): that is GitHub's answer (or a proxy's) at fault, exit 15."""
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n\nDigests here.\n", encoding="utf-8")
+    gh.script(
+        "GET", r"/repos/acme/php-fpm-images$", 200, {"id": 1},
+        headers={"X-RateLimit-Remaining": "many", "X-RateLimit-Limit": "lots"},
+    )  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=gh_env(gh)
+    )
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 15, result.output + result.stderr
+    assert "internal error" not in said and "ValueError" not in said, said
+    assert "the GitHub client could not read GitHub's answer" in said, said
+    assert gh.writes() == []
 
 
 def test_missing_token_and_repository_are_explained() -> None:
