@@ -38,6 +38,8 @@ from tests.conftest import ROOT, require_tool
 from tests.support.builds import image_registry, quiet_runner
 from tests.support.github_files import workflow_commands
 from tests.support.pipeline import kill_group
+from tests.support.sockets import Silent
+from tests.support.stopping import stop_during
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -182,6 +184,62 @@ def test_a_failing_build_shows_the_tail_of_its_output(offline: Config, tmp_path:
     assert "the-build-broke-here" in caught.value.message
     assert caught.value.exit_code == 11
     assert local_builds() <= before  # this failed build left no image behind
+
+
+@pytest.mark.parametrize("platform", [Platform.AMD64, Platform.ARM64], ids=lambda p: p.arch)
+def test_a_build_stopped_outside_a_run_step_leaves_no_working_container(
+    offline: Config, tmp_path: Path, platform: Platform
+) -> None:
+    """buildah removes its working container when a RUN step is interrupted, but dies of a
+    SIGTERM that reaches it elsewhere (creating the container, an ADD, the commit) and
+    leaves the container for good. Here the build waits in an ADD from a server that never
+    answers when the run stops (``stop_children``, as on Ctrl-C): the container is removed
+    all the same, and only that one: the container another leg of the line made meanwhile
+    from the same base for the other platform (its pull takes the base's name from this
+    build's image), named as buildah names a build's, is kept. An image store of the
+    test's own: no other run's containers come or go."""
+    require_tool("buildah")
+    storage = tmp_path / "storage.conf"
+    storage.write_text(
+        f'[storage]\ndriver = "vfs"\ngraphroot = "{tmp_path / "graph"}"\n'
+        f'runroot = "{tmp_path / "run"}"\n'
+    )
+    env = {**os.environ, "CONTAINERS_STORAGE_CONF": str(storage)}
+
+    def buildah(*args: str) -> str:
+        return subprocess.run(
+            ["buildah", *args], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    context = tmp_path / "ctx"
+    context.mkdir()
+    other_platform = Platform.ARM64 if platform is Platform.AMD64 else Platform.AMD64
+    with Silent() as silent:
+        dockerfile = context / "Dockerfile"
+        dockerfile.write_text(
+            f"ARG PHP_BASE_IMAGE\nFROM ${{PHP_BASE_IMAGE}}\nADD http://{silent.host}/never /never\n"
+        )
+        request = _request(
+            offline, platform, tmp_path / "work", context=context, dockerfile=dockerfile
+        )
+        other: list[str] = []
+
+        def another_leg_started() -> bool:
+            # waits for buildah to ask for the file: its container exists by then
+            if other or not silent.accepted.wait(240):
+                return bool(other)
+            pull = f"docker://{request.base}"
+            other.append(buildah("from", "--arch", other_platform.arch, "--tls-verify=false", pull))
+            return True
+
+        runner = Runner(output=Output(env={}, quiet=True), env=env)
+        caught = stop_during(
+            lambda: select_builder(BuilderName.BUILDAH, runner).build(request),
+            another_leg_started,
+            within=60,
+        )
+    assert caught and isinstance(caught[0], CommandError), caught
+    assert buildah("containers", "--format", "{{.ContainerName}}").split() == other
 
 
 #: What a Dockerfile's RUN prints that GitHub Actions would take for workflow commands.

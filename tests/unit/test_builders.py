@@ -256,6 +256,12 @@ def test_an_old_builder_is_named_by_its_path() -> None:
     assert caught.value.hint.startswith("upgrade it, or put a newer buildah first on PATH; ")
 
 
+def steps(runner: FakeRunner) -> list[str]:
+    """The buildah commands run, by their verb, without the listings of its containers
+    (``remove_build_containers``)."""
+    return [argv[1] for argv in runner.argvs() if argv[1] != "containers"]
+
+
 def test_buildah_build_failure_removes_the_local_image(tmp_path: Path) -> None:
     runner = FakeRunner(tools={"buildah": BUILDAH}).on(
         [BUILDAH, "build"], fail(1, stderr="exec format error")
@@ -263,7 +269,7 @@ def test_buildah_build_failure_removes_the_local_image(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="exec format error") as caught:
         BuildahBuilder(runner).build(request(tmp_path))
     assert caught.value.hint is not None and "qemu-user-static" in caught.value.hint
-    assert [c[1] for c in runner.argvs()] == ["build", "rmi"]
+    assert steps(runner) == ["build", "rmi"]
 
 
 def test_buildah_gets_a_scratch_dir_of_its_own_removed_afterwards(tmp_path: Path) -> None:
@@ -302,8 +308,8 @@ def test_buildah_builds_again_when_another_build_raced_it_in_the_image_store(
     runner = FakeRunner(tools={"buildah": BUILDAH}).on([BUILDAH, "build"], fail(125, stderr=RACED))
     with pytest.raises(CommandError, match="layer not known"):
         BuildahBuilder(runner).build(request(tmp_path))
-    assert [c[1] for c in runner.argvs()] == ["build"] * buildah_mod.BUILD_ATTEMPTS + ["rmi"]
-    builds = runner.argvs()[:-1]
+    assert steps(runner) == ["build"] * buildah_mod.BUILD_ATTEMPTS + ["rmi"]
+    builds = runner.argvs("build")
     assert len(set(builds)) == 1  # the same command each time, into the same local name
     said = runner.stream.getvalue()
     assert said.count("another buildah process changed the image store at the same time") == 2, said
@@ -330,8 +336,8 @@ def test_buildah_pushes_again_when_another_leg_removed_a_layer_it_was_reading(
     )
     with pytest.raises(CommandError, match="layer not known"):
         BuildahBuilder(runner).build(request(tmp_path))
-    steps = [c[1] for c in runner.argvs()]
-    assert steps == ["build"] + ["push"] * buildah_mod.BUILD_ATTEMPTS + ["rmi"], steps
+    done = steps(runner)
+    assert done == ["build"] + ["push"] * buildah_mod.BUILD_ATTEMPTS + ["rmi"], done
     said = runner.stream.getvalue()
     assert said.count("another buildah process changed the image store at the same time") == 2
     assert "into an OCI layout" in said and "attempt 3 of 3" in said
@@ -354,7 +360,7 @@ def test_buildah_builds_again_when_runc_failed_to_start_a_step(tmp_path: Path) -
     )
     with pytest.raises(CommandError, match="stop here"):  # the second build got through
         BuildahBuilder(runner).build(request(tmp_path))
-    assert [c[1] for c in runner.argvs()] == ["build", "build", "push", "rmi"]
+    assert steps(runner) == ["build", "build", "push", "rmi"]
     said = runner.stream.getvalue()
     assert "the container runtime failed to start a RUN step" in said, said
     assert "'sealing memfd copy'" in said and "attempt 2 of 3" in said
@@ -367,7 +373,56 @@ def test_buildah_builds_again_only_for_the_storage_race(tmp_path: Path) -> None:
     )
     with pytest.raises(CommandError, match="exec format error"):
         BuildahBuilder(runner).build(request(tmp_path))
-    assert [c[1] for c in runner.argvs()] == ["build", "build", "rmi"]
+    assert steps(runner) == ["build", "build", "rmi"]
+
+
+def test_after_a_build_only_the_working_container_it_left_is_removed(tmp_path: Path) -> None:
+    """A build stopped by a signal outside a RUN step leaves its working container: what
+    goes is a container new since the build started, named as buildah names a build's,
+    made from an image named with the base's digest, for the build's platform; never
+    one there before, another tool's, one from another base or another leg's."""
+    assert BASE.digest is not None
+
+    def container(cid: str, name: str, image: str) -> dict[str, object]:
+        return {"id": cid, "builder": True, "imageid": image, "containername": name}
+
+    containers = [
+        container("c0", "php-working-container", "arm"),  # there before
+        container("c1", "127.0.0.1-working-container-2", "arm"),  # this build's
+        container("c2", "127.0.0.1-working-container-3", "amd"),  # the amd64 leg's
+        container("c3", "127.0.0.1-working-container-4", "other"),  # another base's
+        container("c4", "publisher-smoke-0123456789ab", "arm"),  # a smoke test's
+        container("c5", "127.0.0.1-working-container-5", "arm"),  # the other platform's
+        container("c6", "127.0.0.1-working-container-6", "unnamed"),  # this build's too
+    ]
+    images = [
+        {"id": "sha256:arm", "digest": DIGEST_A, "names": [f"127.0.0.1:5000/s/php@{BASE.digest}"]},
+        {
+            "id": "sha256:amd",
+            "digest": BASE.digest,
+            "names": [f"127.0.0.1:6000/s/php@{BASE.digest}"],
+        },
+        {"id": "sha256:other", "digest": DIGEST_A, "names": [f"127.0.0.1:5000/s/php@{DIGEST_A}"]},
+        # pulled by the base's digest, whose name the amd64 leg's pull of it then took
+        {"id": "sha256:unnamed", "digest": BASE.digest, "names": None},
+    ]
+    made_for = {"c1": "linux/arm64", "c2": "linux/amd64", "c5": "linux/amd64", "c6": "linux/arm64"}
+    runner = (
+        FakeRunner(tools={"buildah": BUILDAH})
+        .on([BUILDAH, "containers"], ok(json.dumps(containers)))
+        .on([BUILDAH, "images"], ok(json.dumps(images)))
+        .on([BUILDAH, "inspect"], lambda call: ok(made_for.get(call.argv[-1], "") + "\n"))
+    )
+
+    removed = buildah_mod.remove_build_containers(runner, BUILDAH, {"c0"}, BASE, Platform.ARM64)
+
+    assert removed == ["127.0.0.1-working-container-2", "127.0.0.1-working-container-6"]
+    rms = [argv for argv in runner.cleanups() if argv[1] == "rm"]
+    assert rms == [(BUILDAH, "rm", "c1"), (BUILDAH, "rm", "c6")]
+    assert all(call.cleanup for call in runner.calls)  # they run while publisher stops
+    # not known what was there before, or no base: nothing is removed
+    assert buildah_mod.remove_build_containers(runner, BUILDAH, None, BASE, Platform.ARM64) == []
+    assert buildah_mod.remove_build_containers(runner, BUILDAH, set(), None, Platform.ARM64) == []
 
 
 # ----------------------------------------------------------------- docker

@@ -4,7 +4,9 @@
 -t LOCALNAME CONTEXT``, then ``buildah push --digestfile F LOCALNAME oci:LAYOUT``
 writes a single-platform OCI image layout that the build stage pushes by digest.
 The local image is removed afterwards; the name a rehearsal's base got when pulled from
-its throwaway registry goes when the rehearsal ends (``forget_registry``).
+its throwaway registry goes when the rehearsal ends (``forget_registry``). So does the
+working container of a build that failed or was stopped, which buildah leaves when a
+signal reaches it outside a RUN step (``remove_build_containers``: that build's alone).
 
 ``--format docker`` keeps the HEALTHCHECK (the OCI image config has no field for
 it and buildah drops it there); the layout then holds a Docker schema 2
@@ -34,10 +36,11 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ...core.errors import CommandError, ConfigError, ToolMissingError, UsageError
 from ...core.fileio import cache_root, can_flock, locked_file, temp_dir
-from ...core.platforms import BuilderName
+from ...core.platforms import BuilderName, Platform
 from ...core.reference import Reference
 from ...resolve import is_loopback
 from ..emulation import emulation_advice, require_emulation
@@ -312,9 +315,11 @@ def rmi_argv(local_name: str, *, buildah: str = "buildah") -> list[str]:
 #: Under the cache (``fileio.cache_root``): one lock per repository path that builds pull
 #: their base from on a loopback registry (``building_from``).
 BASES_DIR = "buildah-bases"
-#: Runs of ``buildah images`` when forgetting a registry: another buildah process removing
-#: an image while it lists them makes it fail ("image not known").
+#: Runs of ``buildah images`` or ``buildah containers`` (``listed``): another buildah
+#: process removing an image while it lists them makes it fail ("image not known").
 LIST_ATTEMPTS = 3
+#: ``buildah inspect --format`` of the platform a container was made for (``linux/arm64``).
+PLATFORM_FORMAT = "{{.OCIv1.OS}}/{{.OCIv1.Architecture}}"
 
 
 def _base_lock(env: Mapping[str, str], path: str) -> Path:
@@ -348,19 +353,9 @@ def forget_registry(runner: Runner, host: str, env: Mapping[str, str]) -> list[s
     buildah = runner.which("buildah")
     if buildah is None:
         return []
-    for _attempt in range(LIST_ATTEMPTS):
-        listed = runner.cleanup([buildah, "images", "--json"], what="buildah images")
-        if listed.ok:
-            break
-    else:
-        return []
-    try:
-        images = json.loads(listed.stdout or "[]")
-    except ValueError:
-        return []
     forgotten: list[str] = []
-    for image in images if isinstance(images, list) else []:
-        names = image.get("names") if isinstance(image, dict) else None
+    for image in listed(runner, buildah, "images") or []:
+        names = image.get("names")
         ours = [n for n in names or [] if isinstance(n, str) and n.startswith(f"{host}/")]
         paths = {re.split(r"[@:]", n.removeprefix(f"{host}/"), maxsplit=1)[0] for n in ours}
         with contextlib.ExitStack() as stack:
@@ -374,6 +369,91 @@ def forget_registry(runner: Runner, host: str, env: Mapping[str, str]) -> list[s
                 runner.cleanup([buildah, "rmi", *ours], what=f"buildah rmi of the names on {host}")
                 forgotten += ours
     return forgotten
+
+
+#: The name ``buildah build`` gives the container of a stage: the base image's last name
+#: part, ``-working-container`` and a number when the name is taken (``working-container``
+#: alone for ``FROM scratch``).
+WORKING_CONTAINER = re.compile(r"(?:\A|-)working-container(?:-\d+)?\Z")
+
+
+def listed(runner: Runner, buildah: str, what: str) -> list[dict[str, Any]] | None:
+    """What ``buildah WHAT --json`` lists (``images``, whole IDs, ``sha256:`` first;
+    ``containers``); None when it cannot say, after ``LIST_ATTEMPTS`` tries (another
+    buildah process adding or removing one makes a listing fail now and then). A tidy-up
+    command (``Runner.cleanup``): it runs while publisher stops, and never raises."""
+    whole = ["--no-trunc"] if what == "images" else []
+    for _attempt in range(LIST_ATTEMPTS):
+        result = runner.cleanup([buildah, what, "--json", *whole], what=f"buildah {what}")
+        if not result.ok:
+            continue
+        try:
+            found = json.loads(result.stdout or "null") or []
+        except ValueError:
+            continue
+        if isinstance(found, list):
+            return [item for item in found if isinstance(item, dict)]
+    return None
+
+
+def container_ids(runner: Runner, buildah: str) -> set[str] | None:
+    """The IDs of buildah's containers now (None: buildah cannot list them)."""
+    containers = listed(runner, buildah, "containers")
+    return None if containers is None else {str(c.get("id")) for c in containers}
+
+
+def remove_build_containers(
+    runner: Runner,
+    buildah: str,
+    before: set[str] | None,
+    base: Reference | None,
+    platform: Platform,
+) -> list[str]:
+    """Remove the working containers a ``buildah build`` left, and return their names.
+    buildah removes them itself when a build fails, but not when a signal (publisher
+    stopping: SIGTERM to its process group) reaches it outside a RUN step (as it creates
+    the container, in an ADD, in the commit): it dies of it and leaves the container.
+
+    Only that build's are meant, not those of builds going on meanwhile (another leg or
+    run, another tool): those listed now and not in ``before`` (their IDs
+    as the build started; None: not known, nothing is removed), named as buildah names a
+    stage's container, made from an image pulled by ``base``'s digest (its digest, or a
+    name of it: a ``FROM REPO@DIGEST`` names the image it pulls so, until another
+    platform's pull takes the name; without a base, nothing is removed) for ``platform``
+    (the other legs of a line build from the same base for another). buildah says no more
+    of which build made a container: one that another build (another run, another tool)
+    made from the same base for the same platform while this one ran would go too. Each
+    command is a tidy-up (``Runner.cleanup``: it runs while publisher stops, for up to
+    ``CLEANUP_TIMEOUT`` seconds); never raises."""
+    if before is None or base is None or not base.digest:
+        return []
+    new = [
+        container
+        for container in listed(runner, buildah, "containers") or []
+        if str(container.get("id")) not in before
+        and WORKING_CONTAINER.search(str(container.get("containername", "")))
+    ]
+    images = listed(runner, buildah, "images") if new else None
+    from_base = {
+        str(image.get("id")).removeprefix("sha256:")
+        for image in images or []
+        if image.get("digest") == base.digest
+        or any(str(name).endswith(f"@{base.digest}") for name in image.get("names") or [])
+    }
+    removed: list[str] = []
+    for container in new:
+        cid, name = str(container.get("id")), str(container.get("containername"))
+        if container.get("imageid") not in from_base:
+            continue
+        made_for = runner.cleanup(
+            [buildah, "inspect", "--type", "container", "--format", PLATFORM_FORMAT, cid],
+            what="buildah inspect",
+        )
+        if not made_for.ok or made_for.stdout.strip() != platform.value:
+            continue
+        if runner.cleanup([buildah, "rm", cid], what=f"buildah rm {name}").ok:
+            removed.append(name)
+    return removed
 
 
 def local_name_for(request: BuildRequest, token: str) -> str:
@@ -480,5 +560,18 @@ class BuildahBuilder:
             image_format=self.image_format,
         )
         hint = failed_build_hint(request, again)
+        before = container_ids(self.runner, buildah)
+
+        def remove_left() -> None:
+            left = remove_build_containers(
+                self.runner, buildah, before, request.base, request.platform
+            )
+            if left:
+                self.runner.output.debug(f"removed what {what} left: {', '.join(left)}")
+
         with emulation_advice(request.platform), building_from(self._env, request.base):
-            run_buildah(self.runner, argv, what=what, hint=hint, env=env)
+            try:
+                run_buildah(self.runner, argv, what=what, hint=hint, env=env, between=remove_left)
+            except BaseException:
+                remove_left()
+                raise
