@@ -1,12 +1,13 @@
 #!/bin/sh
-# Stop what ./start.sh started (same STACK_NAME): its containers and network. Needs docker
-# and compose v2, and start.sh next to it (it reads start.sh's helpers, to say what start.sh
-# says). Settings: STACK_NAME, DOCKER, and STACK_COMPOSE_TIMEOUT (seconds compose down may
-# take, default 60), as start.sh reads them. Exit status: 0 stopped (or nothing to stop); 2 an
-# invalid setting or an argument; 10 docker or compose missing (or DOCKER naming no executable
-# file), or the docker engine does not answer (within 10 s; compose down within
-# STACK_COMPOSE_TIMEOUT), refuses this user, or went away while compose ran, as start.sh says
-# it; 11 docker compose failed
+# Stop what ./start.sh started (same STACK_NAME): its containers with their anonymous volumes
+# (an image's VOLUME, which no later start takes again) and its network; a named volume stays.
+# Needs docker and compose v2, and start.sh next to it (it reads start.sh's helpers, to say
+# what start.sh says). Settings: STACK_NAME, DOCKER, and STACK_COMPOSE_TIMEOUT (seconds compose
+# rm, then compose down, may each take, default 60), as start.sh reads them. Exit status: 0
+# stopped (or nothing to stop); 2 an invalid setting or an argument; 10 docker or compose
+# missing (or DOCKER naming no executable file), or the docker engine does not answer (within
+# 10 s; compose rm and down each within STACK_COMPOSE_TIMEOUT), refuses this user, or went away
+# while compose ran, as start.sh says it; 11 docker compose failed
 # (its message above, then what to do); 17 no start.sh next to it (or TMPDIR not writable);
 # 130/143 stopped by SIGINT/SIGTERM.
 set -u
@@ -57,15 +58,19 @@ stack_helpers_for=stop
 # shellcheck source=/dev/null  # start.sh, checked on its own
 . "$start"
 stack_name
-compose_deadline  # STACK_COMPOSE_TIMEOUT: how long compose down may take (default 60 s)
+compose_deadline  # STACK_COMPOSE_TIMEOUT: how long compose rm, then down, may take (default 60 s)
 docker_or_fail  # sets $docker
 engine_or_fail  # compose and an engine that answers (within 10 s), as start.sh asks
-# compose down, stopped at STACK_COMPOSE_TIMEOUT (exit 10) when the engine stops answering
-compose_within down && exit 0
+# compose rm --volumes first: down alone leaves the anonymous volume of each container (an
+# image's VOLUME), which a later start never takes again, and down -v would remove the named
+# volumes too (a database's data). rm takes every container of the project, a profile's
+# (phpMyAdmin) too; down then removes the network. Each stopped at STACK_COMPOSE_TIMEOUT (exit
+# 10) when the engine stops answering; rm's list of what it removes (stdout) is not said.
+compose_within rm --stop --force --volumes >/dev/null && compose_within down && exit 0
 status=$?
 [ "$status" -lt 128 ] || exit "$status"  # stopped by a signal: said by the shell
 engine_answers  # the engine gone in the middle of it: exit 10 with its fix, as start.sh says it
 # shellcheck disable=SC2154  # project_name, docker: set by stack_name and docker_or_fail
 printf '%s\n' "stop: error: docker compose could not stop the stack $project_name (exit status $status; what it said is above)" \
-  "stop: fix: \`$docker compose ls --all\` lists the stacks the engine knows, and \`$docker compose --project-name $project_name down\` stops this one by hand" >&2
+  "stop: fix: \`$docker compose ls --all\` lists the stacks the engine knows, and \`$docker compose --project-name $project_name rm --stop --force --volumes && $docker compose --project-name $project_name down\` stops this one by hand" >&2
 exit 11

@@ -273,7 +273,7 @@ def compose_down(docker: str, project: str) -> None:
         docker, "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}", check=False
     ).stdout.split()
     if found:
-        run(docker, "rm", "-f", *found, check=False)
+        run(docker, "rm", "--force", "--volumes", *found, check=False)
     run(docker, "network", "rm", f"{project}_default", check=False)
 
 
@@ -1195,6 +1195,66 @@ def test_the_by_hand_pma_command_compose_yaml_gives_works(
     services = _services(world, project)
     assert services["pma"] == (pma, "running"), services
     assert services["php"] == (world.prebuilt().split("@")[0], "running"), services
+
+
+def _volume_image(world: World) -> str:
+    """A STAND-IN phpMyAdmin declaring VOLUME /sessions (as an image keeping PHP's sessions
+    would), in the local image store alone: each container of it gets an anonymous volume."""
+    ref = f"localhost/stand-in-{uuid.uuid4().hex[:8]}/phpmyadmin:5.2"
+    source = world.prebuilt(world.repositories["cached"])
+    container = run(world.docker, "create", "--pull", "never", source).stdout.strip()
+    try:
+        run(world.docker, "commit", "--change", "VOLUME /sessions", container, ref)
+    finally:
+        run(world.docker, "rm", "--volumes", container, check=False)
+    return ref
+
+
+def _anonymous_volumes(world: World, project: str) -> set[str]:
+    """The anonymous volumes the stack's containers use (a named one is NAME_data here)."""
+    ids = _stack_containers(world, project)
+    assert ids, f"no container of the stack {project}"
+    template = '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}'
+    names = set(run(world.docker, "inspect", "--format", template, *ids).stdout.split())
+    return names - {f"{project}_data"}
+
+
+def test_stop_removes_the_anonymous_volumes_of_its_containers_and_keeps_named_ones(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """An image declaring a VOLUME gets an anonymous volume with each container, which no
+    later start takes again: stop.sh removes them with the stack's containers (phpMyAdmin's
+    too, a service of a profile), so start and stop cycles leave none behind, and keeps a
+    named volume the compose file declares (a database's data), as `down -v` would not."""
+    home = _vendored(world, tmp_path)
+    compose = home / "compose.yaml"
+    text = compose.read_text()
+    assert text.endswith("    depends_on: [php]\n")
+    compose.write_text(f"{text}    volumes:\n      - data:/data\n\nvolumes:\n  data: {{}}\n")
+    pma = _volume_image(world)
+    env = launcher_env(world, project, tmp_path, PMA_IMAGE=pma)
+    del env["PHP_PINS_FILE"], env["PHP_DOCKERFILES"]  # the vendored copy's own
+    dash = shutil.which("dash") or "sh"
+    try:
+        for _ in range(3):
+            proc, fields = launch(world, env, stack=home)
+            assert (proc.returncode, fields["decision"]) == (0, "use-prebuilt"), proc.stderr
+            anonymous = _anonymous_volumes(world, project)
+            assert anonymous, "phpMyAdmin's VOLUME /sessions has no volume"
+            stop = run(dash, str(home / "stop.sh"), env=env, check=False, cwd=home)
+            assert stop.returncode == 0, stop.stderr
+            assert _stack_containers(world, project) == []
+            left = {
+                name for name in anonymous
+                if run(world.docker, "volume", "inspect", name, check=False).returncode == 0
+            }  # fmt: skip
+            assert left == set(), f"stop.sh left the anonymous volumes {left}"
+            kept = run(world.docker, "volume", "inspect", f"{project}_data", check=False)
+            assert kept.returncode == 0, "stop.sh removed the named volume data"
+    finally:
+        compose_down(world.docker, project)
+        run(world.docker, "volume", "rm", f"{project}_data", check=False)
+        run(world.docker, "rmi", pma, check=False)
 
 
 @pytest.mark.parametrize(
@@ -4296,8 +4356,8 @@ def test_compose_up_on_an_engine_that_stops_answering_is_exit_10_at_its_deadline
 def test_compose_down_on_an_engine_that_stops_answering_is_exit_10_at_its_deadline(
     shell: str, tmp_path: Path
 ) -> None:
-    """stop.sh's compose down waiting on an engine that never answers it is stopped at
-    STACK_COMPOSE_TIMEOUT: exit 10 naming the engine, as its header promises."""
+    """stop.sh's compose calls (rm, then down) waiting on an engine that never answers them
+    are stopped at STACK_COMPOSE_TIMEOUT: exit 10 naming the engine, as its header promises."""
     argv = ("dash",) if shell == "dash" else SHELLS[shell]
     engine, folder = held_engine(r"^GET /\S*/containers/json")
     env = {
@@ -4315,7 +4375,7 @@ def test_compose_down_on_an_engine_that_stops_answering_is_exit_10_at_its_deadli
     assert time.monotonic() - began < 20
     assert stop.returncode == 10, stop.stderr
     assert stop.stderr.splitlines()[-2:] == [
-        "stop: error: the docker engine does not answer: docker compose down did not finish "
+        "stop: error: the docker engine does not answer: docker compose rm did not finish "
         "within 2 s (STACK_COMPOSE_TIMEOUT)",
         "stop: fix: restart Docker Desktop, or the docker service (sudo systemctl restart "
         "docker), until `docker version` answers; the engine asked is the one DOCKER_HOST "
