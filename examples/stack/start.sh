@@ -288,10 +288,21 @@ engine_or_fail() {
 tmp_dir=${TMPDIR:-/tmp}
 while [ "${tmp_dir%/}" != "$tmp_dir" ]; do tmp_dir=${tmp_dir%/}; done
 # mktemp's own words (GNU, BSD and busybox differ) are not said: its reason ends the error.
-work=$(mktemp -d "$tmp_dir/php-stack.XXXXXX" 2>&1) \
+# Named after this run's pid: one a run killed outright (kill -9) cannot remove is found below.
+work=$(mktemp -d "$tmp_dir/php-stack.$$.XXXXXX" 2>&1) \
   || fail 17 "cannot create a temporary folder in ${tmp_dir:-/} (TMPDIR): ${work##*: }
 $me: fix: set TMPDIR to a writable folder, or unset it"
 trap 'rm -rf "$work"' EXIT
+# The work folders of runs whose pid runs no more (as a lock is taken over) go; a folder this
+# user may not remove (another user's, in a shared /tmp) stays as it is.
+for dead in "$tmp_dir"/php-stack.*.*; do
+  dead_pid=${dead##*/php-stack.}
+  case $dead_pid in *.??????) dead_pid=${dead_pid%.*} ;; *) continue ;; esac
+  case $dead_pid in '' | *[!0-9]*) continue ;; esac
+  if [ "$dead_pid" != "$$" ] && [ -d "$dead" ] && ! kill -0 "$dead_pid" 2>/dev/null; then
+    rm -rf "$dead" 2>/dev/null || :
+  fi
+done
 pid=
 # Pulls and engine calls run in the background (for their deadlines): stop them with
 # the launcher (exit 130 for SIGINT, 143 for SIGTERM, as publisher's commands).

@@ -3482,6 +3482,60 @@ def test_starts_of_one_stack_at_the_same_time_never_call_its_container_another_s
     assert time.monotonic() - began < 60 and not lock.exists()
 
 
+def test_a_later_start_removes_the_work_folders_of_starts_killed_outright(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A start killed outright (kill -9) cannot remove its work folder ($TMPDIR/php-stack.*:
+    compose's log, its FIFO, the engine's errors): a later start removes those of starts no
+    longer running, whatever it decides, and never the folder of a start still running."""
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["cached"],
+        ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    dash = shutil.which("dash") or "sh"
+    lock = tmp_path / f"php-stack-{project}.lock"
+
+    def waiting() -> subprocess.Popen[str]:
+        """A start waiting for the lock's holder: its work folder made, no call under way."""
+        launcher = subprocess.Popen(
+            [dash, str(STACK / "start.sh")], env=env, stderr=subprocess.PIPE, text=True
+        )
+        assert launcher.stderr is not None
+        said = ""
+        while "start: waiting for another start" not in said:
+            line = launcher.stderr.readline()
+            assert line, said
+            said += line
+        return launcher
+
+    lock.mkdir()
+    with subprocess.Popen(["sleep", "600"]) as holder:
+        (lock / "pid").write_text(f"{holder.pid}\n")
+        with waiting() as live:
+            try:
+                mine = list(tmp_path.glob("php-stack.*"))
+                assert len(mine) == 1, mine
+                for _ in range(3):  # each start removes the folder of the one killed before
+                    with waiting() as killed:
+                        killed.kill()
+                        killed.communicate(timeout=30)  # gone, not a zombie kill -0 finds
+                    left = set(tmp_path.glob("php-stack.*")) - set(mine)
+                    assert len(left) == 1, left  # the start just killed left its folder
+                later, fields = launch(  # one that stops: it removes them all the same
+                    world, {**env, "PHP_IMAGE_REPOSITORY": world.repositories["refused"]}
+                )
+                assert (later.returncode, fields["decision"]) == (17, "cannot-proceed"), (
+                    later.stderr
+                )
+                assert list(tmp_path.glob("php-stack.*")) == mine
+            finally:
+                holder.kill()
+                holder.wait()  # gone, not a zombie: the live start goes on, and ends
+            stderr = live.communicate(timeout=120)[1]
+    assert live.returncode == 0, stderr
+    assert not list(tmp_path.glob("php-stack.*")) and not lock.exists()
+
+
 @pytest.mark.parametrize("held", ["name", "port"])
 def test_a_name_or_port_held_by_another_stack_is_exit_11_with_the_fix(
     world: World, project: str, tmp_path: Path, held: str
