@@ -3830,8 +3830,11 @@ def test_the_blanks_around_a_docker_setting_do_not_count(shell: str, tmp_path: P
                check=False)  # fmt: skip
     assert stop.returncode == 0, stop.stderr
     # the docker it names answers the engine checks stop.sh shares with start.sh, then
-    # takes the compose down
-    assert log.read_text().splitlines()[-1] == "compose --project-name php-stack down"
+    # takes the compose rm (with the containers' anonymous volumes) and down
+    assert log.read_text().splitlines()[-2:] == [
+        "compose --project-name php-stack rm --stop --force --volumes",
+        "compose --project-name php-stack down",
+    ]
     pins_file = ROOT / "tests" / "fixtures" / "records-v1" / "release-notes" / "v1.0.0.env"
     env = {**base, "DOCKER": "\tdockr \r", "PHP_PINS_FILE": str(pins_file)}
     start = run(tool, *argv[1:], str(STACK / "start.sh"), env=env, check=False)
