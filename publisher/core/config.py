@@ -29,7 +29,7 @@ from .fileio import NotRegularFileError, dangling_link, read_prefix
 from .platforms import Platform, did_you_mean
 from .reference import Reference
 from .settings import setting
-from .sizes import MB
+from .sizes import budget_bytes
 
 _T = TypeVar("_T")
 
@@ -1634,7 +1634,7 @@ class _Reader:
                 **model,
                 "base": base,
                 "packages": packages,
-                "size_budget_bytes": int(got["size_budget_mb"].value * MB),
+                "size_budget_bytes": budget_bytes(got["size_budget_mb"].value),
                 "dockerfile": f"{got['dockerfiles'].value}/{php}/Dockerfile",
             }
         )

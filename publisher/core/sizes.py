@@ -9,7 +9,16 @@ changes between releases are in MB.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 MB = 1_000_000
+
+
+def budget_bytes(megabytes: int | float) -> int:
+    """The bytes of a budget of ``megabytes`` MB as matrix.yaml writes it: ``1.000001``
+    is 1,000,001 bytes (its decimal digits, not the float nearest them, which is
+    1,000,000.9999… bytes), a fraction of a byte left out."""
+    return int(Decimal(repr(megabytes)) * MB)
 
 
 def megabytes(size: int | float) -> str:

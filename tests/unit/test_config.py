@@ -628,6 +628,19 @@ def test_a_size_budget_past_a_terabyte_is_a_located_error(value: str, where: str
     assert top.line("8.4").size_budget_bytes == 10**12  # the bound itself is accepted
 
 
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [("1.000001", 1_000_001), ("1.1", 1_100_000), ("700.5", 700_500_000), ("1.0000005", 1_000_000)],
+)
+def test_a_fractional_size_budget_counts_the_bytes_its_digits_say(
+    written: str, expected: int
+) -> None:
+    """1.000001 MB is 1,000,001 bytes, not the 1,000,000.99… of the float nearest it; a
+    fraction of a byte is left out."""
+    cfg = config.loads(GOOD.replace("size_budget_mb: 700", f"size_budget_mb: {written}"))
+    assert cfg.line("8.4").size_budget_bytes == expected
+
+
 def test_numbers_in_yaml_s_other_spellings() -> None:
     cfg = config.loads(GOOD.replace("size_budget_mb: 700", "size_budget_mb: 0x200"))
     assert cfg.line("8.4").size_budget_bytes == 512_000_000
