@@ -1584,27 +1584,37 @@ class Publisher:
         read from its config, which ``labels`` kept)."""
         pin = planning.pin_tag(self.release, php)
         found = []
+        kinds: set[str] = set()
         for record, image in zip(records, images, strict=True):
             blob = image.config
             body = self._configs.get(blob.digest) if blob else None
             if blob is None or body is None:
                 continue
             config = self.client(self.primary).parse_config(blob.digest, body)
-            found += [
-                f"PHP {php}: the record {record.file_name} names {short_digest(record.digest)}: "
-                f"{words}"
-                for _, words in verify_rules.image_mismatches(
-                    str(record.platform), verify_rules.built_as(config), pin
+            for kind, words in verify_rules.image_mismatches(
+                str(record.platform), verify_rules.built_as(config), pin
+            ):
+                kinds.add(kind)
+                found.append(
+                    f"PHP {php}: the record {record.file_name} names "
+                    f"{short_digest(record.digest)}: {words}"
                 )
-            ]
         if found:
+            # a Dockerfile's own LABEL after the template's wins over the release's
+            label = (
+                f" A Dockerfile that sets the {verify_rules.VERSION_LABEL} label itself "
+                f"builds such images too: remove that LABEL from dockerfiles/{php}/Dockerfile "
+                "(publisher sets it) before building again."
+                if "other-release" in kinds
+                else ""
+            )
             raise VerificationError(
                 found,
                 hint="nothing was pushed or tagged. The digest records name images other than "
                 "their legs built (records edited, swapped, or taken from another release): "
                 f"put each leg's own record in the --digests directory, or build the leg again "
                 f"(`{self.options.locations.command('build', self.release.tag, '--php', php, '--platform', 'PLATFORM', '--rebuild')}`), "
-                "then publish again",
+                "then publish again." + label,
             )
 
     def labels(self, client: RegistryClient, repo: str, image: Manifest) -> dict[str, str]:

@@ -86,6 +86,7 @@ def test_records_swapped_between_platforms_are_refused_before_anything_is_pushed
     ), result.stderr
     assert "8.4-linux-arm64.json" in result.stderr, result.stderr
     assert "nothing was pushed or tagged" in result.stderr, result.stderr
+    assert "label itself" not in result.stderr, result.stderr  # no version label in doubt
     assert tag_map(registry.host, repo) == {} and tag_map(second_registry.host, repo) == {}
     assert not (tmp_path / "release-notes" / f"{RELEASE}.json").exists()
 
@@ -102,6 +103,10 @@ def test_a_record_naming_another_release_s_image_is_refused(
         "linux/arm64 is an image built as 'v0.9.0-php-8.4' "
         f"(its {VERSION_LABEL} label), not for {RELEASE}-php-8.4" in result.stderr
     ), result.stderr
+    # the image may be this very run's, its Dockerfile setting the label itself
+    tip = " ".join(result.stderr.partition("  tip:")[2].split())
+    assert f"sets the {VERSION_LABEL} label itself" in tip, result.stderr
+    assert "remove that LABEL from dockerfiles/8.4/Dockerfile" in tip, result.stderr
     assert tag_map(registry.host, repo) == {} and tag_map(second_registry.host, repo) == {}
 
 
