@@ -103,9 +103,50 @@ class Problem(Exception):
         return self.message
 
 
+def _bytes_back(exc: UnicodeError) -> tuple[bytes, int]:
+    """``fs_text``'s error handler: a byte Python could not decode (a lone surrogate,
+    U+DC80 to U+DCFF) written back as that byte; any other character the encoding has no
+    bytes for (a "…" of a message) as its UTF-8."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    said = b"".join(
+        bytes([ord(c) - 0xDC00])
+        if 0xDC80 <= ord(c) <= 0xDCFF
+        else c.encode("utf-8", "surrogatepass")
+        for c in exc.object[exc.start : exc.end]
+    )
+    return said, exc.end
+
+
+codecs.register_error("publisher-bytes", _bytes_back)
+
+
+def fs_text(text: str, encoding: str | None = None) -> str:
+    """A path, or text naming one, as its bytes say it, the same in every locale: Python
+    decodes argv, the environment and file names with the locale's encoding (ASCII under
+    LC_ALL=C with PYTHONUTF8=0, where "ü" is two lone surrogates; ISO-8859-1, where it
+    is "Ã¼"), so each is encoded back (``os.fsencode``) and read as UTF-8, a byte that is
+    not UTF-8 held as a lone surrogate (``printable`` writes it ``\\xff``). A character
+    the encoding has no bytes for is a message's own ("…") and stays as it is."""
+    encoding = encoding or sys.getfilesystemencoding()
+    if codecs.lookup(encoding).name == "utf-8":
+        return text
+    return text.encode(encoding, "publisher-bytes").decode("utf-8", "surrogateescape")
+
+
+#: A run of bytes Python could not decode (lone surrogates): UTF-8 under a locale that
+#: is not (LC_ALL=C with PYTHONUTF8=0 holds each byte of "ü" so).
+_UNDECODED = re.compile("[\udc80-\udcff]+")
+
+
 def printable(value: str) -> str:
     """``value`` with each byte that is not UTF-8 (a lone surrogate ``\\udcff``) written
-    ``\\xff``, as text any file or JSON reader takes; the rest as it is."""
+    ``\\xff``, as text any file or JSON reader takes; the rest as it is (bytes a locale
+    that is not UTF-8 could not decode read as UTF-8: "ü", not ``\\xc3\\xbc``)."""
+    value = _UNDECODED.sub(
+        lambda run: bytes(ord(c) - 0xDC00 for c in run[0]).decode("utf-8", "surrogateescape"),
+        value,
+    )
     return "".join(
         f"\\x{ord(c) - 0xDC00:02x}"
         if 0xDC80 <= ord(c) <= 0xDCFF
@@ -4158,6 +4199,24 @@ def env_quote(key: str, value: str, *, actions: bool = False) -> str:
     return f"{key}='{value}'"
 
 
+#: The fields of the JSON decision that are messages (``message_text``); the others are
+#: values and paths (``printable``).
+_MESSAGES = frozenset({"reason", "fix", "note"})
+
+
+def json_document(decision: Decision) -> dict[str, Any]:
+    """The decision as ``--format json`` writes it: UTF-8 text only, the same in every
+    locale. A path, and a message naming one, as its bytes say (``fs_text``: "ü" under
+    LC_ALL=C too), each byte that is not UTF-8 written ``\\xff`` as in an error, never the
+    escape ``\\udcff`` strict JSON readers reject."""
+    return {
+        key: (message_text if key in _MESSAGES else printable)(fs_text(value))
+        if isinstance(value, str)
+        else value
+        for key, value in decision.to_dict().items()
+    }
+
+
 def render(decision: Decision, fmt: str, *, actions: bool = False) -> str:
     """The decision as ``env`` lines, ``json`` (sorted keys) or readable ``text``; in
     GitHub Actions (``actions``) an env value holding ``##[`` is refused (``env_quote``):
@@ -4167,7 +4226,7 @@ def render(decision: Decision, fmt: str, *, actions: bool = False) -> str:
             env_quote(key, value, actions=actions) + "\n" for key, value in decision.env()
         )
     if fmt == "json":
-        return json.dumps(decision.to_dict(), indent=2, sort_keys=True) + "\n"
+        return json.dumps(json_document(decision), indent=2, sort_keys=True) + "\n"
     if fmt != "text":
         raise ResolveError(
             f"unknown format {fmt!r}", hint=f"give --format one of: {', '.join(FORMATS)}"
@@ -4202,7 +4261,7 @@ def summary(decision: Decision) -> str:
         line += f"\nresolve: fix: {decision.fix}"
     if decision.note:
         line += f"\nresolve: note: {decision.note}"
-    return shown_text(line + "\n")
+    return shown_text(fs_text(line) + "\n")
 
 
 #: How stdout writes a character its encoding has no bytes for (``_stdout_escape``).
@@ -4273,8 +4332,10 @@ def error_text(exc: ResolveError) -> str:
     or path that is not UTF-8 is written ``\\xff`` (``message_text``), as publisher's
     other commands write it."""
     return shown_text(
-        f"resolve: decision=none error={exc.error}\nerror: {exc.message}\n"
-        + (tip_lines(exc.hint) if exc.hint else "")
+        fs_text(
+            f"resolve: decision=none error={exc.error}\nerror: {exc.message}\n"
+            + (tip_lines(exc.hint) if exc.hint else "")
+        )
     )
 
 

@@ -27,6 +27,8 @@ Helpers:
 * ``seed``              ``seed(registry, repo, image, tags=())`` pushes with raw HTTP (not our client)
 * ``write_matrix``      ``write_matrix(tmp_path, registries=[(name, host/repo, primary)], ...)``
                         writes a matrix.yaml (or ``name=``) pointing at loopback registries
+* ``latin1_locale``     the environment (``LOCPATH``, ``LC_ALL``) of an ISO-8859-1 locale
+                        built with ``localedef``, where Python reads a file name's "ü" as "Ã¼"
 * ``small_disk``        a tmpfs of 8 KiB mounted in ``tmp_path`` (root only; grow it with
                         ``mount -o remount,size=...``), unmounted afterwards
 
@@ -186,6 +188,21 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenAu
             yield TokenAuthRegistry(reg, server)
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def latin1_locale(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """``LOCPATH`` and ``LC_ALL`` of en_US.ISO-8859-1, built for this run (a system seldom
+    has a locale that is not UTF-8): its file system encoding is ISO-8859-1."""
+    require_tool("localedef")
+    where = tmp_path_factory.mktemp("locales")
+    subprocess.run(
+        ["localedef", "-i", "en_US", "-f", "ISO-8859-1", str(where / "en_US.ISO-8859-1")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return {"LOCPATH": str(where), "LC_ALL": "en_US.ISO-8859-1", "PYTHONUTF8": "0"}
 
 
 @pytest.fixture

@@ -108,6 +108,7 @@ def resolve_process(workdir: Path, env: dict[str, str], *args: str, fmt: str = "
         env=full_env,
         capture_output=True,
         text=True,
+        errors="backslashreplace",  # a locale that is not UTF-8 writes its own bytes
         timeout=60,
         check=False,
     )
@@ -266,6 +267,27 @@ def test_invalid_input_is_exit_2(workdir: Path) -> None:
     run = resolve_process(workdir, {"PHP_VERSION": "8"})
     assert run.code == 2
     assert "PHP_VERSION='8' is not valid: use a PHP line MAJOR.MINOR, e.g. 8.4" in run.stderr
+
+
+@pytest.mark.parametrize("locale", ["C", "ISO-8859-1"])
+def test_json_names_a_path_as_its_bytes_say_in_every_locale(
+    locale: str, latin1_locale: dict[str, str], tmp_path: Path
+) -> None:
+    """A pins file in "ü dir" is named "ü dir" in the JSON decision (and its reason) under
+    LC_ALL=C with PYTHONUTF8=0 and under ISO-8859-1, where Python decodes the path's bytes
+    otherwise; in "$'bad\\xff'", where they are not UTF-8, with the byte written ``\\xff``."""
+    (tmp_path / "docker-config").mkdir()
+    told = {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    env = latin1_locale if locale == "ISO-8859-1" else told
+    for name, shown in (("\u00fc dir", "\u00fc dir"), ("bad\udcff", "bad\\xff")):
+        (tmp_path / name).mkdir()
+        pins_file = tmp_path / name / "pins.env"
+        facts = release_facts([line_facts("8.4", RELEASE)], RELEASE)
+        pins_file.write_text(pins.render(json.loads(release_json(facts, SizeHistory()))))
+        run = resolve_process(tmp_path, env, "--pins", str(pins_file), "--php", "8.9")
+        assert run.code == EXIT_CANNOT_PROCEED, run.stderr
+        assert run.data["pins"] == f"{tmp_path}/{shown}/pins.env", run.stdout
+        assert f"the pins file {tmp_path}/{shown}/pins.env lists" in run.data["reason"]
 
 
 NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")

@@ -2225,6 +2225,47 @@ def test_a_path_of_bytes_that_are_not_utf8_is_printed_back_not_a_crash(tmp_path:
     assert b"udcff" not in err_bytes.getvalue()
 
 
+def test_json_names_a_path_of_bytes_that_are_not_utf8_as_an_error_does(
+    cli: Any, tmp_path: Path
+) -> None:
+    """``--format json`` of both entry points, for a pins file and Dockerfiles in
+    ``$'p\\xff'``: each byte that is not UTF-8 written ``\\xff`` in the paths and in the
+    reason, as in an error; never the escape ``\\udcff`` strict JSON readers reject."""
+    where = tmp_path / "p\udcff"
+    where.mkdir()
+    (where / "pins.env").write_text(pins_text())
+    argv = ["--php", "8.9", "--pins", f"{where}/pins.env", "--dockerfiles", str(where)]
+    out = io.StringIO()
+    assert main([*argv, "--format", "json"], {}, out, io.StringIO()) == EXIT_CANNOT_PROCEED
+    clicked = cli("resolve", *argv, "--format", "json")
+    assert clicked.exit_code == EXIT_CANNOT_PROCEED
+    for text in (out.getvalue(), clicked.stdout):
+        assert "udcff" not in text, text
+        data = json.loads(text)
+        assert data["pins"] == f"{tmp_path}/p\\xff/pins.env"
+        assert f"the pins file {tmp_path}/p\\xff/pins.env lists no PHP 8.9" in data["reason"]
+        assert f"no Dockerfile for PHP 8.9 at {tmp_path}/p\\xff/8.9/Dockerfile" in data["reason"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "decoded", "text"),
+    [
+        ("ascii", "/srv/\udcc3\udcbc dir", "/srv/\u00fc dir"),  # LC_ALL=C, PYTHONUTF8=0
+        ("latin-1", "/srv/\u00c3\u00bc dir", "/srv/\u00fc dir"),  # ISO-8859-1
+        ("latin-1", "/srv/bad\u00ff", "/srv/bad\udcff"),  # not UTF-8: held as it was
+        ("ascii", "\u2026 /srv/\udcc3\udcbc\udcff", "\u2026 /srv/\u00fc\udcff"),
+        ("utf-8", "/srv/\u00fc \udcff", "/srv/\u00fc \udcff"),
+    ],
+)
+def test_a_path_is_read_from_its_bytes_in_every_locale(
+    encoding: str, decoded: str, text: str
+) -> None:
+    """``fs_text``: what Python decoded with the locale's encoding, as its bytes say in
+    UTF-8 (a message's own "…" kept); ``printable`` reads bytes left undecoded as UTF-8."""
+    assert resolving.fs_text(decoded, encoding) == text
+    assert resolving.printable("/srv/\udcc3\udcbc \udcff") == "/srv/\u00fc \\xff"
+
+
 @pytest.mark.parametrize(
     ("flag", "value"),
     [("--php", "a\udcff"), ("--release", "v1.0.0\udcff"), ("--registry", "\udcffmirror")],
