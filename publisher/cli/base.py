@@ -291,17 +291,17 @@ def refuse_non_utf8_config(path: str, named: str, *, directory: bool = True) -> 
     path (the notes, the records, the digests) is under that directory and is named in
     JSON reports, where bytes that are not UTF-8 would be a lone-surrogate escape
     (``\\udcff``) strict readers reject. UsageError (exit 2), naming the byte."""
-    from ..core.config import utf8_problem
-    from ..core.errors import printable
+    from ..core.config import path_problem
+    from ..core.errors import shown_path
 
-    problem = utf8_problem(path)
+    problem = path_problem(path)
     if problem:  # --config and PUBLISHER_CONFIG are refused so by click already
         raise UsageError(f"{named} must be UTF-8 text; {problem}", hint=UTF8_PATH_HINT)
     where = os.path.dirname(os.path.realpath(path))
-    problem = utf8_problem(where) if directory else None
+    problem = path_problem(where) if directory else None
     if problem:
         raise UsageError(
-            f"the directory of the matrix file, {printable(where)}, must be UTF-8 text; {problem}",
+            f"the directory of the matrix file, {shown_path(where)}, must be UTF-8 text; {problem}",
             hint=UTF8_PATH_HINT,
         )
 

@@ -64,7 +64,7 @@ class EmptyPath(HintedRefusal):
 
 class Utf8Path(click.Path):
     """A path option that refuses bytes that are not UTF-8 (argv and environment bytes
-    arrive as lone surrogates): a JSON report, a record or a GitHub output naming it
+    arrive as lone surrogates; judged by its bytes, in every locale): a JSON report, a record or a GitHub output naming it
     would hold a lone-surrogate escape ("\\udcff") strict JSON readers reject or mangle.
     Exit 2, naming the byte, before anything is read or written. An empty path is refused
     as empty (exit 2), never read as the current directory (``Path("")`` is ``.``) nor
@@ -81,11 +81,11 @@ class Utf8Path(click.Path):
         self.empty_hint = empty_hint
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from ..core.config import utf8_problem
+        from ..core.config import path_problem
 
         if self.refuse_empty and value == "":
             raise EmptyPath("the path is empty", hint=self.empty_hint, ctx=ctx, param=param)
-        problem = utf8_problem(value) if isinstance(value, str) else None
+        problem = path_problem(value) if isinstance(value, str) else None
         if problem:
             raise NotUtf8Path(f"must be UTF-8 text; {problem}", ctx=ctx, param=param)
         return super().convert(value, param, ctx)

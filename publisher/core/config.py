@@ -22,7 +22,7 @@ from typing import Any, NoReturn, TypeVar
 
 import yaml
 
-from ..resolve import is_digest, is_loopback, is_php_line, php_line_order
+from ..resolve import fs_text, is_digest, is_loopback, is_php_line, php_line_order
 from . import reference
 from .errors import ConfigError, InvalidReferenceError, UsageError, file_error
 from .fileio import NotRegularFileError, dangling_link, read_prefix
@@ -137,6 +137,13 @@ def utf8_problem(value: str) -> str | None:
         what = f"the byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"{code:#x}"
         return f"it holds {what} at character {exc.start + 1}"
     return None
+
+
+def path_problem(path: str) -> str | None:
+    """``utf8_problem`` of a path's bytes (``os.fsencode``), the same in every locale: "ü"
+    is UTF-8 under LC_ALL=C too (where Python holds its bytes as lone surrogates), and a
+    byte 0xff is not under ISO-8859-1 (where Python reads it as "ÿ")."""
+    return utf8_problem(fs_text(path))
 
 
 def text_problem(value: str) -> str | None:

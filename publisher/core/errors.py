@@ -52,7 +52,7 @@ from typing import Final
 
 # The one copy of how a byte that is not UTF-8 is shown (\xff) is resolve's: its errors
 # (both entry points) and every other message write such bytes the same way.
-from ..resolve import Problem, message_text, printable
+from ..resolve import Problem, fs_text, message_text, printable
 from .sizes import human_size
 
 
@@ -122,8 +122,15 @@ def shown_path(path: str | bytes | os.PathLike[str]) -> str:
     such as a line break, DEL, C1) and each other character a terminal would not show as
     itself (ESC, U+202E) written as Python's repr writes it (``\\n``, ``\\x1b``), so a
     file's name can neither forge a line of output nor drive the terminal; a byte that is
-    not UTF-8 as ``\\xff``; the rest (a space, an accented letter) as it is."""
-    return shown_field(os.fsdecode(path))
+    not UTF-8 as ``\\xff``; the rest (a space, an accented letter) as it is, as the path's
+    bytes say in every locale (``fs_text``)."""
+    return shown_field(fs_text(os.fsdecode(path)))
+
+
+def json_path(path: str | bytes | os.PathLike[str]) -> str:
+    """A path as a JSON document names it: as its bytes say in every locale (``fs_text``:
+    "ü dir" under LC_ALL=C or ISO-8859-1 too), a byte that is not UTF-8 as ``\\xff``."""
+    return printable(fs_text(os.fsdecode(path)))
 
 
 class ConfigError(PublisherError):
@@ -166,7 +173,7 @@ class ConfigError(PublisherError):
         )
 
     def to_dict(self) -> dict[str, object]:
-        source = None if self.source is None else printable(self.source)
+        source = None if self.source is None else json_path(self.source)
         location = {"source": source, "line": self.line, "column": self.column}
         field = None if self.field is None else printable(self.field)  # a key of the file
         return {**super().to_dict(), **location, "field": field}

@@ -30,6 +30,7 @@ from .errors import (
     PublisherError,
     StaleDockerfilesError,
     file_error,
+    json_path,
     shown_path,
 )
 from .fileio import MIB, path_kind, read_bytes, read_prefix, write_atomic
@@ -429,19 +430,22 @@ class Check:
         ``render`` rewrote it), with the start of the diff of a changed one; then the
         leftovers. Every path is absolute, the template's too (``template_absolute``)."""
         lines: list[dict[str, object]] = [
-            {"php": item.php, "path": str(item.path), "state": "current"} for item in self.current
+            {"php": item.php, "path": json_path(item.path), "state": "current"}
+            for item in self.current
         ]
         for difference in self.differences:
-            entry: dict[str, object] = {"php": difference.php, "path": str(difference.path)}
+            entry: dict[str, object] = {"php": difference.php, "path": json_path(difference.path)}
             entry["state"] = "written" if written else difference.kind
             if difference.excerpt:
                 entry["diff"] = list(difference.excerpt)
             lines.append(entry)
         return {
             "ok": written or self.ok,
-            "template": template_absolute(config),
+            "template": json_path(template_absolute(config)),
             "lines": sorted(lines, key=lambda entry: php_line_order(str(entry["php"]))),
-            "leftovers": [{"php": item.php, "path": str(item.path)} for item in self.leftovers],
+            "leftovers": [
+                {"php": item.php, "path": json_path(item.path)} for item in self.leftovers
+            ],
         }
 
     def error(self, config: Config, hint: str) -> StaleDockerfilesError:

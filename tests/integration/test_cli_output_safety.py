@@ -169,8 +169,7 @@ def test_render_check_on_a_stdout_that_cannot_encode_its_diff_is_exit_3(
     """The diff ``render --check`` shows ends with "… N more lines", and in Actions its
     annotation names a path with a "—": each written escaped ("\\u2026"), and the check
     fails as it does (exit 3), never with an internal error halfway through the diff."""
-    dash = encoding != "C locale"  # there a path must be ASCII: UTF-8 text as read
-    home = tmp_path / ("php\u2014stack" if dash else "php-stack")
+    home = tmp_path / "php\u2014stack"  # UTF-8 in every locale, LC_ALL=C too
     home.mkdir()
     shutil.copy(ROOT / "matrix.yaml", home / "matrix.yaml")
     shutil.copytree(ROOT / "dockerfiles", home / "dockerfiles")
@@ -184,8 +183,42 @@ def test_render_check_on_a_stdout_that_cannot_encode_its_diff_is_exit_3(
     out = result.stdout.decode("latin-1")
     assert "+# local edit 29" not in out and "\\u2026 " in out and "more lines of diff" in out
     if actions:  # the error's annotation, on stderr, names the path with its dash escaped
-        assert "::error" in err and ("php\\u2014stack" if dash else "php-stack") in err, err
+        assert "::error" in err and "php\\u2014stack" in err, err
         assert "::error" not in out, out
+
+
+def test_a_path_is_judged_and_named_by_its_bytes_under_iso_8859_1(
+    latin1_locale: dict[str, str], tmp_path: Path
+) -> None:
+    """Under ISO-8859-1, where Python reads a file name's bytes one character each: a
+    matrix file in "ü dir" is named "ü dir" in JSON (not "Ã¼ dir"), and one in a
+    directory of the byte 0xff is refused (exit 2, naming the byte) as in any locale."""
+    told = ("PYTHONIOENCODING", "PYTHONUTF8", "PYTHONCOERCECLOCALE", "LC_ALL", "LC_CTYPE")
+    env = {k: v for k, v in os.environ.items() if k not in told}
+    env.update(PYTHONPATH=str(ROOT), GITHUB_ACTIONS="", **latin1_locale)
+    for name in ("\u00fc dir", "bad\udcff"):
+        shutil.copytree(ROOT / "dockerfiles", tmp_path / name / "dockerfiles")
+        shutil.copy(ROOT / "matrix.yaml", tmp_path / name / "matrix.yaml")
+    args = [sys.executable, "-m", "publisher", "render", "--check", "--json", "--config"]
+    good = subprocess.run(
+        [*args, str(tmp_path / "\u00fc dir" / "matrix.yaml")],
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert good.returncode == 0, good.stderr
+    paths = [line["path"] for line in json.loads(good.stdout)["lines"]]
+    assert f"{tmp_path}/\u00fc dir/dockerfiles/8.4/Dockerfile" in paths, paths
+    bad = subprocess.run(
+        [*args, str(tmp_path / "bad\udcff" / "matrix.yaml")],
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert bad.returncode == 2, bad.stderr
+    assert b"must be UTF-8 text; it holds the byte 0xff" in bad.stderr
 
 
 @pytest.mark.parametrize("encoding", list(_NARROW_STDOUTS))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -858,6 +860,34 @@ def test_a_matrix_file_in_a_directory_that_is_not_utf8_is_refused(cli, tmp_path)
     assert_usage_error(result, "the directory of the matrix file, ", "repo\\xff, must be UTF-8")
     message = _strict_json(result.stdout)["error"]["message"]
     assert message.startswith(f"the directory of the matrix file, {tmp_path}/repo\\xff,")
+
+
+def _matrix_in(folder: Path) -> Path:
+    from tests.conftest import ROOT
+
+    folder.mkdir()
+    (folder / "matrix.yaml").write_text((ROOT / "matrix.yaml").read_text("utf-8"), "utf-8")
+    shutil.copytree(ROOT / "dockerfiles", folder / "dockerfiles")
+    return folder / "matrix.yaml"
+
+
+def test_a_path_is_judged_and_named_by_its_bytes_in_every_locale(cli, tmp_path, monkeypatch):
+    """A matrix file in "ü dir" under LC_ALL=C with PYTHONUTF8=0 (Python holds each byte
+    of "ü" as a lone surrogate): accepted, as its bytes are UTF-8, and named "ü dir" in
+    JSON. Under ISO-8859-1, where Python reads the byte 0xff as "ÿ", a directory of that
+    byte is refused as under UTF-8 (exit 2, naming the byte)."""
+    matrix = _matrix_in(tmp_path / "\u00fc dir")
+    monkeypatch.setattr(sys, "getfilesystemencoding", lambda: "ascii")
+    decoded = os.fsencode(str(matrix)).decode("ascii", "surrogateescape")
+    result = cli("render", "--check", "--json", "--config", decoded)
+    assert result.exit_code == 0, result.output
+    paths = [line["path"] for line in _strict_json(result.stdout)["lines"]]
+    assert f"{tmp_path}/\u00fc dir/dockerfiles/8.4/Dockerfile" in paths, paths
+    matrix = _matrix_in(tmp_path / "bad\u00ff")  # its name's bytes 0xc3 0xbf: held as "ÿ"
+    monkeypatch.setattr(sys, "getfilesystemencoding", lambda: "latin-1")
+    result = cli("render", "--check", "--config", str(matrix))
+    at = len(f"{tmp_path}/bad") + 1
+    assert_usage_error(result, f"it holds the byte 0xff at character {at}")
 
 
 def test_a_path_found_in_a_directory_that_is_not_utf8_is_written_with_its_byte(cli, tmp_path):
