@@ -4266,26 +4266,45 @@ def summary(decision: Decision) -> str:
 
 #: How stdout writes a character its encoding has no bytes for (``_stdout_escape``).
 STDOUT_ERRORS = "publisher-stdout"
+#: How stderr writes one (``_stderr_escape``).
+STDERR_ERRORS = "publisher-stderr"
 
 
-def _stdout_escape(exc: UnicodeError) -> tuple[bytes, int]:
-    """stdout's error handler: a byte of a path or value that is not UTF-8 (which Python
-    holds as a lone surrogate, U+DC80 to U+DCFF) written back as that byte, as
-    ``surrogateescape`` does; any other character the encoding has no bytes for (a "…" or
-    a "—" under LC_ALL=C or PYTHONIOENCODING=ascii) escaped, ``\\u2026``, as stderr writes
-    it (``backslashreplace``)."""
+def escaped(char: str) -> str:
+    """The one way a character a stream has no bytes for is written (a "…" or a "—", or a
+    "ü" under LC_ALL=C or PYTHONIOENCODING=ascii): its code point, ``\\u2026``,
+    ``\\u00fc`` (``\\U0001f600`` past U+FFFF); never ``\\xfc``, which messages keep for
+    a byte that is not UTF-8 (``printable``)."""
+    code = ord(char)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def _stream_escape(exc: UnicodeError, undecoded: Callable[[int], bytes]) -> tuple[bytes, int]:
     if not isinstance(exc, UnicodeEncodeError):
         raise exc
     said = b"".join(
-        bytes([ord(c) - 0xDC00])
-        if 0xDC80 <= ord(c) <= 0xDCFF
-        else c.encode("ascii", "backslashreplace")
+        undecoded(ord(c) - 0xDC00) if 0xDC80 <= ord(c) <= 0xDCFF else escaped(c).encode("ascii")
         for c in exc.object[exc.start : exc.end]
     )
     return said, exc.end
 
 
+def _stdout_escape(exc: UnicodeError) -> tuple[bytes, int]:
+    """stdout's error handler: a byte of a path or value that is not UTF-8 (which Python
+    holds as a lone surrogate, U+DC80 to U+DCFF) written back as that byte, as
+    ``surrogateescape`` does; any other character the encoding has no bytes for
+    ``escaped``, ``\\u2026``, as stderr writes it."""
+    return _stream_escape(exc, lambda byte: bytes([byte]))
+
+
+def _stderr_escape(exc: UnicodeError) -> tuple[bytes, int]:
+    """stderr's error handler: a byte that is not UTF-8 written ``\\xff``, as a message
+    writes it (``printable``), any other character ``escaped``, ``\\u2026``."""
+    return _stream_escape(exc, lambda byte: f"\\x{byte:02x}".encode("ascii"))
+
+
 codecs.register_error(STDOUT_ERRORS, _stdout_escape)
+codecs.register_error(STDERR_ERRORS, _stderr_escape)
 
 
 def pass_undecodable_bytes(stdout: Any = None, stderr: Any = None) -> None:
@@ -4300,11 +4319,12 @@ def pass_undecodable_bytes(stdout: Any = None, stderr: Any = None) -> None:
     whose stdout is ``surrogateescape``) raised it printing a "…". stdout writes the
     original bytes (a path printed is the path given) and any other character escaped
     (``STDOUT_ERRORS``); stderr gets errors and summaries written ``\\xff`` already
-    (``message_text``), and escapes any other such character, as Python's stderr does in
-    every other locale. A stream told another way (PYTHONIOENCODING=ascii:replace) keeps it."""
+    (``message_text``), and escapes any other such character as stdout does (``escaped``,
+    where Python's ``backslashreplace`` wrote a "ü" ``\\xfc``, as a byte that is not UTF-8
+    is written). A stream told another way (PYTHONIOENCODING=ascii:replace) keeps it."""
     for stream, errors, raising in (
         (stdout or sys.stdout, STDOUT_ERRORS, ("strict", "surrogateescape")),
-        (stderr or sys.stderr, "backslashreplace", ("strict",)),
+        (stderr or sys.stderr, STDERR_ERRORS, ("strict", "backslashreplace")),
     ):
         if getattr(stream, "errors", None) in raising and hasattr(stream, "reconfigure"):
             with contextlib.suppress(ValueError, OSError):  # closed, or not reconfigurable

@@ -2247,6 +2247,29 @@ def test_json_names_a_path_of_bytes_that_are_not_utf8_as_an_error_does(
         assert f"no Dockerfile for PHP 8.9 at {tmp_path}/p\\xff/8.9/Dockerfile" in data["reason"]
 
 
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_character_an_ascii_stream_cannot_write_is_escaped_as_its_code_point(
+    fmt: str,
+) -> None:
+    """PYTHONIOENCODING=ascii: the "é" of ``caf\u00e9`` is written ``\\u00e9`` on stdout and
+    stderr (as a "…" is, ``\\u2026``), never ``\\xe9``, which is kept for a byte that is
+    not UTF-8; such a byte is still written back as it is on stdout, ``\\xff`` on stderr."""
+    where = "/nowhere/caf\u00e9 \udcff"  # short: a message cuts a long path
+    out_bytes, err_bytes = io.BytesIO(), io.BytesIO()
+    out = io.TextIOWrapper(out_bytes, encoding="ascii", errors="strict", write_through=True)
+    err = io.TextIOWrapper(err_bytes, encoding="ascii", errors="backslashreplace")
+    argv = ["--php", "8.4", "--release", "v1.0.0", "--use-prebuilt", "false", "--format", fmt]
+    assert main([*argv, "--dockerfiles", where], {}, out, err) == EXIT_CANNOT_PROCEED
+    err.flush()
+    said = out_bytes.getvalue() if fmt == "text" else err_bytes.getvalue()
+    assert b"/nowhere/caf\\u00e9 " in said, said
+    assert b"\\xe9" not in said + out_bytes.getvalue(), said
+    if fmt == "text":
+        assert "/nowhere/caf\\u00e9 \xff/8.4/Dockerfile".encode("latin-1") in said
+    else:
+        assert b"/nowhere/caf\\u00e9 \\xff/8.4/Dockerfile" in said
+
+
 @pytest.mark.parametrize(
     ("encoding", "decoded", "text"),
     [
