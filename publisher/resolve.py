@@ -2829,6 +2829,37 @@ def parse_timeout(value: str, name: str = ENV_TIMEOUT) -> float:
     return number
 
 
+def parse_path(name: str, value: str) -> str:
+    """A path (the pins file, the Dockerfiles' folder, the matrix file) as given; one
+    holding a NUL byte, which no file's name can (the library's callers can give one;
+    argv and the environment cannot), refused naming ``name``."""
+    if "\x00" in value:
+        raise _bad(name, value, "a path holds no NUL byte")
+    return value
+
+
+#: The engine's platform ``resolve(host=...)`` takes: os/arch[/variant], as ``docker
+#: version`` gives it (a 32-bit engine's linux/arm too: an image it cannot run is a
+#: decision, as for a detected one).
+_ENGINE_PLATFORM_RE = re.compile(r"[a-z0-9]+/[a-z0-9_]+(/[a-z0-9.]+)?")
+
+
+def parse_host(value: str) -> str:
+    """``resolve``'s ``host``: read as ``PHP_IMAGE_PLATFORM`` is (``Linux/x86_64`` is
+    linux/amd64), another engine's os/arch[/variant] as it is; anything else (``garbage``)
+    refused as invalid input, as it is there, not decided as a platform the image lacks."""
+    text = trimmed(value)
+    if text.isascii() and text.lower() in _PLATFORM_SPELLINGS:
+        return _PLATFORM_SPELLINGS[text.lower()]
+    if _ENGINE_PLATFORM_RE.fullmatch(text):
+        return text
+    raise ResolveError(
+        f"host={as_shown(value)} is not valid: use "
+        "the docker engine's platform, os/arch[/variant] (e.g. linux/amd64 or linux/arm64)",
+        hint="pass the platform `docker version` gives, or leave host out to ask the engine",
+    )
+
+
 def parse_release(name: str, value: str) -> str:
     text = trimmed(value)
     if not is_release(text):
@@ -2939,15 +2970,18 @@ def parse_inputs(
         default_platform_set=bool(trimmed(env.get(ENV_DEFAULT_PLATFORM, ""))),
         repository=repository(ENV_REPOSITORY),
         mirror_repository=repository(ENV_MIRROR),
-        pins=trimmed(merged[ENV_PINS]) if ENV_PINS in merged else None,  # a CR is no part of it
-        dockerfiles=trimmed(merged.get(ENV_DOCKERFILES, DEFAULT_DOCKERFILES)),
+        # a CR is no part of it
+        pins=trimmed(parse_path(named[ENV_PINS], merged[ENV_PINS])) if ENV_PINS in merged else None,
+        dockerfiles=trimmed(
+            parse_path(named[ENV_DOCKERFILES], merged.get(ENV_DOCKERFILES, DEFAULT_DOCKERFILES))
+        ),
         timeout=parse_timeout(merged[ENV_TIMEOUT], named[ENV_TIMEOUT])
         if ENV_TIMEOUT in merged
         else parse_timeout(env[ENV_STACK_TIMEOUT], ENV_STACK_TIMEOUT)
         if trimmed(env.get(ENV_STACK_TIMEOUT, ""))
         else DEFAULT_TIMEOUT,
         cache_check=flag(ENV_CACHE),
-        matrix=matrix or None,
+        matrix=parse_path(MATRIX_FLAG, matrix) if matrix else None,
         flags=frozenset(name for name in merged if named[name] != name),
     )
 
@@ -3980,7 +4014,8 @@ def resolve(
     ``env`` defaults to ``os.environ`` (also used for registry credentials and
     proxies); ``overrides`` are flag values keyed by the variable names (see
     OPTIONS, plus ``--matrix``); ``cwd`` anchors relative paths; ``host``
-    overrides the platform detection (the engine's, see :func:`run_platform`); ``probe`` and ``cache`` replace the
+    overrides the platform detection (the engine's, see :func:`run_platform`; one that is
+    no os/arch[/variant] is invalid input, ``parse_host``); ``probe`` and ``cache`` replace the
     registry probe and the local image store lookup (None: never look there).
     ``writes_env``: the decision is for ``--format env``: a Dockerfile path it could not
     write there safely (``env_quote``; ``actions``: in GitHub Actions) is refused before
@@ -4024,7 +4059,7 @@ def resolve(
             repository=inputs.repository or canonical,
             mirror_repository=inputs.mirror_repository or mirror,
         )
-    engine, engine_note = host, None
+    engine, engine_note = None if host is None else parse_host(host), None
     if inputs.platform is not None:  # given: the engine is not asked
         platform = inputs.platform
     else:

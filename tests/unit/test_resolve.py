@@ -260,6 +260,56 @@ def test_half_a_credential_is_invalid_input(given: str, unset: str, tmp_path: Pa
     assert info.value.exit_code == 2
 
 
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ({"PHP_PINS_FILE": "\x00"}, "PHP_PINS_FILE='\\x00' is not valid: a path holds no NUL"),
+        ({"PHP_DOCKERFILES": "d\x00"}, "PHP_DOCKERFILES='d\\x00' is not valid: a path holds"),
+        ({"--matrix": "m\x00.yaml"}, "--matrix 'm\\x00.yaml' is not valid: a path holds no"),
+    ],
+)
+def test_a_path_holding_a_nul_byte_is_invalid_input(given: dict[str, str], said: str) -> None:
+    """The library takes what argv and the environment cannot hold: a NUL byte in a path is
+    a ResolveError naming the input (exit 2), as the docstring says, not a ValueError."""
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "USE_PREBUILT": "false"}
+    flags = {k: v for k, v in given.items() if k.startswith("--")}
+    env.update({k: v for k, v in given.items() if k not in flags})
+    with pytest.raises(ResolveError) as info:
+        resolve(env, flags, probe=FakeProbe(AVAILABLE), cache=None, host="linux/amd64")
+    assert info.value.message.startswith(said), info.value.message
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("host", ["garbage", "linux", "linux/amd64/", ""])
+def test_a_host_that_is_no_platform_is_invalid_input_as_php_image_platform_is(
+    host: str, tmp_path: Path
+) -> None:
+    """``resolve(host=...)`` (the engine's platform, given): a value no engine gives is
+    refused as PHP_IMAGE_PLATFORM's is, never decided as a platform the image lacks."""
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0", "USE_PREBUILT": "false"}
+    with pytest.raises(ResolveError) as info:
+        resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=None, host=host)
+    assert info.value.message.startswith(f"host={host!r} is not valid: use the docker engine")
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("host", "platform"),
+    [
+        ("Linux/x86_64", "linux/amd64"),
+        ("linux/arm64/v8", "linux/arm64"),
+        ("linux/arm", "linux/arm"),
+    ],
+)
+def test_a_host_is_read_as_docker_names_platforms(host: str, platform: str, tmp_path: Path) -> None:
+    """docker's spellings are read as PHP_IMAGE_PLATFORM's are; another engine's platform
+    (32-bit ARM) is kept, and decided as one the image lacks."""
+    write_tree(tmp_path)
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"}
+    decision = resolve(env, cwd=tmp_path, probe=FakeProbe(AVAILABLE), cache=None, host=host)
+    assert decision.platform == platform
+
+
 def _cwd_removed() -> Path:
     raise FileNotFoundError(2, "No such file or directory")
 
