@@ -32,10 +32,29 @@ def main() -> None:
         from .cli import main as cli
 
         cli()
+    except ModuleNotFoundError as exc:  # a dependency not installed: before the CLI's handlers
+        _say_missing(exc)
     except KeyboardInterrupt:  # the CLI's handlers say their own (``cli.base.say_interrupted``)
         _say_interrupted(signal.SIGINT)
     except _Stopped as stopped:
         _say_interrupted(stopped.signum)
+
+
+def _say_missing(exc: ModuleNotFoundError) -> None:
+    """A package publisher needs that is not installed (``pip install --no-deps``: click,
+    PyYAML), named with how to install it, exit 10 (a missing tool), not a traceback; with
+    --json, its document on stdout too."""
+    from .resolve import message_text, missing_dependency, tip_lines  # the standard library's
+
+    what, how = missing_dependency(exc)
+    message = f"publisher needs {what}, which is not installed"
+    if "--json" in sys.argv[1:]:  # stdout carries JSON only, as every failure's document
+        import json
+
+        error = {"kind": "missing dependency", "exit_code": 10, "message": message, "hint": how}
+        print(json.dumps({"ok": False, "error": error}, indent=2, sort_keys=True))
+    sys.stderr.write(message_text(f"error: missing dependency: {message}\n" + tip_lines(how)))
+    raise SystemExit(10) from None
 
 
 def _say_interrupted(signum: int) -> None:

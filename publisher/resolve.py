@@ -3381,18 +3381,49 @@ def local_tag(path: str, pin: str, base_image: str | None) -> str:
     return f"{LOCAL_DOMAIN}/{path}:{pin}" + (f"-base-{digest[:12]}" if digest else "")
 
 
+#: The Python packages publisher needs (pyproject.toml's dependencies), by the module each
+#: is imported as: a ModuleNotFoundError names the module, pip the package.
+DEPENDENCIES = {
+    "click": "click",
+    "jinja2": "Jinja2",
+    "yaml": "PyYAML",
+    "requests": "requests",
+    "urllib3": "urllib3",
+}
+#: How to put php-fpm-publisher in place with what it needs.
+INSTALL_PUBLISHER = (
+    "install php-fpm-publisher from the publisher repository with its dependencies "
+    "(`pip install .` in its checkout, without --no-deps; it is not on PyPI)"
+)
+
+
+def missing_dependency(exc: ImportError) -> tuple[str, str]:
+    """(what is not installed, how to install it) for an ImportError publisher's package met
+    loading: the dependency it names (``pip install --no-deps`` left PyYAML out: "the Python
+    package PyYAML (module 'yaml')"), a module one of them needs, or the package itself."""
+    module = (exc.name or "publisher").partition(".")[0]
+    if module == "publisher":
+        return "the publisher package", INSTALL_PUBLISHER
+    if module in DEPENDENCIES:
+        package = DEPENDENCIES[module]
+        return (
+            f"the Python package {package} (module {module!r})",
+            f"install it: `python3 -m pip install {package}` with the Python that runs "
+            f"publisher; or {INSTALL_PUBLISHER}",
+        )
+    return f"the Python module {module!r}, which publisher's dependencies need", INSTALL_PUBLISHER
+
+
 def matrix_repositories(path: str, env: Mapping[str, str]) -> tuple[Repository, Repository]:
-    """(canonical, mirror) from a matrix.yaml named with --matrix (needs the publisher package)."""
+    """(canonical, mirror) from a matrix.yaml named with --matrix (needs the publisher package
+    and PyYAML: ``missing_dependency`` names which is not installed)."""
     try:
         from publisher.core import config  # yaml and the whole package: only on this path
-    except ImportError:
+    except ImportError as exc:
+        what, how = missing_dependency(exc)
         raise ResolveError(
-            f"{MATRIX_FLAG} {path} needs the publisher package (and PyYAML)",
-            hint=(
-                "install php-fpm-publisher from the publisher repository (`pip install .` in its"
-                f" checkout; it is not on PyPI), or drop {MATRIX_FLAG} and ship the release's"
-                " pins file"
-            ),
+            f"{MATRIX_FLAG} {path} needs {what}, which is not installed",
+            hint=f"{how}; or drop {MATRIX_FLAG} and ship the release's pins file",
         ) from None
     from publisher.core.errors import PublisherError
 

@@ -45,6 +45,7 @@ from ..core.errors import (
     UsageError,
     cwd_gone,
     file_error,
+    missing_dependency_error,
 )
 from ..core.fileio import append_whole, require_directory
 from ..core.platforms import did_you_mean
@@ -412,14 +413,16 @@ def _reporting(
         ctx.exit(128 + signal.SIGINT)
     except Exception as exc:
         _debug_traceback(state)
-        err = PublisherError(
-            f"unexpected {type(exc).__name__}: {state.output.redact(str(exc))}",
-            hint="this is a bug in publisher; rerun with --debug and report the traceback",
-        )
-        err.label = "internal error"
+        err: PublisherError | None = missing_dependency_error(exc)  # one a command loads
+        if err is None:
+            err = PublisherError(
+                f"unexpected {type(exc).__name__}: {state.output.redact(str(exc))}",
+                hint="this is a bug in publisher; rerun with --debug and report the traceback",
+            )
+            err.label = "internal error"
         state.output.error(err)
         _json_error(state, err)
-        ctx.exit(1)
+        ctx.exit(err.exit_code)
 
 
 def _debug_traceback(state: State) -> None:

@@ -355,6 +355,24 @@ class ToolMissingError(PublisherError):
     label = "missing tool"
 
 
+class MissingDependencyError(ToolMissingError):
+    """A Python package publisher needs is not installed (``pip install --no-deps``)."""
+
+    label = "missing dependency"
+
+
+def missing_dependency_error(exc: BaseException) -> MissingDependencyError | None:
+    """The error for a ModuleNotFoundError of a module publisher's package or one of its
+    dependencies needs, naming what to install (resolve's ``missing_dependency``); None for
+    any other exception."""
+    from ..resolve import missing_dependency
+
+    if not isinstance(exc, ModuleNotFoundError):
+        return None
+    what, how = missing_dependency(exc)
+    return MissingDependencyError(f"publisher needs {what}, which is not installed", hint=how)
+
+
 class StoppedError(PublisherError):
     """Work on another thread that stopped because the run is being interrupted (the
     main thread exits with the signal's code)."""

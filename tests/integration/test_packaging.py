@@ -201,3 +201,45 @@ def test_pipx_installs_the_wheel_and_publisher_runs(
         cwd=tmp_path,
     )
     assert str(home) in where.stdout, where.stdout + where.stderr
+
+
+def test_a_wheel_installed_without_its_dependencies_names_the_one_missing(
+    built: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    """``pip install --no-deps``: ``publisher --version`` names the package it needs (click)
+    and how to install it, exit 10, not a traceback; ``python -m publisher.resolve --matrix``
+    names PyYAML, not the publisher package that is installed."""
+    wheel, _, _ = built
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
+    env["PIP_NO_INDEX"] = "1"
+    installed = subprocess.run(
+        [python, "-m", "pip", "install", "--no-deps", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [python, *args], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path
+        )
+
+    version = run("-m", "publisher", "--version")
+    assert version.returncode == 10, version.stderr
+    assert version.stderr.startswith(
+        "error: missing dependency: publisher needs the Python package click (module 'click'), "
+        "which is not installed\n  tip: install it: `python3 -m pip install click`"
+    ), version.stderr
+    assert "Traceback" not in version.stderr
+    matrix = str(ROOT / "matrix.yaml")
+    resolved = run("-m", "publisher.resolve", "--matrix", matrix, "--php", "8.4")
+    assert resolved.returncode == 2, resolved.stderr
+    assert (
+        f"error: --matrix {matrix} needs the Python package PyYAML (module 'yaml'), which is "
+        "not installed\n  tip: install it: `python3 -m pip install PyYAML`"
+    ) in resolved.stderr, resolved.stderr

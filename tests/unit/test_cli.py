@@ -796,6 +796,50 @@ def test_json_commands_print_a_document_when_publisher_itself_fails(cli, monkeyp
     assert "this is a bug in publisher" in document["error"]["hint"]
 
 
+def _not_installed(module: str):
+    def missing(*args, **kwargs):
+        raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+
+    return missing
+
+
+def test_a_dependency_a_command_loads_that_is_not_installed_is_named(cli, monkeypatch):
+    """``pip install --no-deps``: a module a command loads as it runs (requests, for a
+    registry) is named with how to install it, exit 10, never an internal error."""
+    monkeypatch.setattr("publisher.core.reference.parse", _not_installed("requests"))
+    result = cli("inspect", "busybox", "--offline", "--json")
+    assert result.exit_code == 10, result.output
+    error = json.loads(result.stdout)["error"]
+    assert error["kind"] == "missing dependency"
+    assert error["message"] == (
+        "publisher needs the Python package requests (module 'requests'), which is not installed"
+    )
+    assert error["hint"].startswith("install it: `python3 -m pip install requests`")
+
+
+@pytest.mark.parametrize("json_flag", [False, True])
+def test_python_m_publisher_names_a_dependency_it_cannot_load(monkeypatch, capsys, json_flag):
+    """``python -m publisher --version`` where click is not installed (the CLI cannot even
+    load): one error naming it and how to install it, exit 10, not a traceback."""
+    import publisher.__main__ as entry
+    import publisher.cli
+
+    monkeypatch.setattr(publisher.cli, "main", _not_installed("click"))
+    monkeypatch.setattr("sys.argv", ["publisher", "--version", *(["--json"] * json_flag)])
+    with pytest.raises(SystemExit) as stopped:
+        entry.main()
+    assert stopped.value.code == 10
+    said = capsys.readouterr()
+    assert said.err.startswith(
+        "error: missing dependency: publisher needs the Python package click (module 'click'), "
+        "which is not installed\n  tip: install it: `python3 -m pip install click`"
+    ), said.err
+    if json_flag:
+        assert json.loads(said.out)["error"]["exit_code"] == 10
+    else:
+        assert said.out == ""
+
+
 @pytest.mark.parametrize("where", ["before", "after", "env"])
 def test_debug_shows_the_traceback_before_or_after_the_command_name(cli, monkeypatch, where):
     """The internal error's hint says "rerun with --debug": it works wherever it is put,

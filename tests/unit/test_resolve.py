@@ -310,6 +310,29 @@ def test_a_host_is_read_as_docker_names_platforms(host: str, platform: str, tmp_
     assert decision.platform == platform
 
 
+def test_a_matrix_without_pyyaml_names_pyyaml_not_the_package(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``--matrix`` where publisher is installed without PyYAML (``pip install --no-deps``):
+    the module missing is named, with how to install it, not "needs the publisher package"."""
+    import sys
+
+    import publisher.core
+
+    monkeypatch.delitem(sys.modules, "publisher.core.config")
+    monkeypatch.delattr(publisher.core, "config")
+    monkeypatch.setitem(sys.modules, "yaml", None)  # import yaml: ModuleNotFoundError
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"}
+    with pytest.raises(ResolveError) as info:
+        resolve(env, {"--matrix": "matrix.yaml"}, cwd=tmp_path, host="linux/amd64")
+    assert info.value.message == (
+        f"--matrix {tmp_path}/matrix.yaml needs the Python package PyYAML (module 'yaml'), "
+        "which is not installed"
+    )
+    assert info.value.hint is not None
+    assert info.value.hint.startswith("install it: `python3 -m pip install PyYAML`")
+
+
 def _cwd_removed() -> Path:
     raise FileNotFoundError(2, "No such file or directory")
 
