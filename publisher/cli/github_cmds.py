@@ -16,7 +16,7 @@ from ..core.fileio import read_text
 from ..core.settings import setting
 from ..core.version import is_release_tag, parse_release
 from . import options
-from .base import State, handle_errors, main, pass_state
+from .base import State, handle_errors, main, only_lines, pass_state
 from .release_cmds import republish_reason
 
 #: Lets ``gh-release`` publish a stand-in rehearsal (a rehearsal of the release workflow
@@ -123,8 +123,9 @@ def _allow_stand_in(env: Mapping[str, str]) -> bool:
     "--reason",
     default=None,
     help="The legs of a republish of RELEASE with this reason: the reason is checked as "
-    "`publish --reason` checks it (exit 2), and a recorded line matrix.yaml no longer has "
-    "is refused as that republish refuses it (exit 3), before any leg is listed.",
+    "`publish --reason` checks it (exit 2), a recorded line matrix.yaml no longer has "
+    "is refused as that republish refuses it (exit 3), and so is a release with no record "
+    "and none of its pins on the primary (exit 2), before any leg is listed.",
 )
 @pass_state
 @handle_errors
@@ -154,8 +155,11 @@ def matrix_command(
     environment; unless its pin is on the primary), started with another default
     line (exit 14), or leaving out a line whose pin an earlier run wrote, by that
     selection or dropped from matrix.yaml since (exit 2; unless the primary holds
-    its vX.Y.Z: a republish may leave lines out). That reads the primary, for a
-    new release only; with --local (the legs rehearse) nothing is refused or read.
+    its vX.Y.Z: a republish may leave lines out); with --reason, one none of whose
+    selected lines has its pin on the primary was never published and is refused
+    (exit 2), as `publish --reason` refuses it once the legs have pushed. That reads
+    the primary, for a new release only; with --local (the legs rehearse) nothing is
+    refused or read.
 
     \b
     Examples:
@@ -176,16 +180,33 @@ def matrix_command(
         # listed, as the workflow would build them all first. Only the primary can say
         # which lines an earlier run pinned (one matrix.yaml dropped since, too): read for
         # a new release alone, and not for a rehearsal's legs, which refuse none of it.
-        from ..stages.publish import refuse_before_build
+        from ..stages.publish import nothing_to_republish, refuse_before_build
+        from ..stages.release import published_lines
 
         primary = state.clients.for_registry(cfg.primary)
+        locations = options.locations_of(scope.config_path, scope.notes_dir)
+        if republish and not published_lines(cfg, version, primary):
+            # A republish needs a published release: without a record, its pins. Refused
+            # here as `publish --reason` refuses it, which comes after every leg pushed.
+            raise nothing_to_republish(
+                cfg,
+                version,
+                options.notes_dir_of(cfg, scope.notes_dir),
+                options.locations_of(
+                    scope.config_path,
+                    scope.notes_dir,
+                    release=version.tag,
+                    only=only_lines(scope.only),
+                ),
+                said="nothing was built or pushed",
+            )
         refuse_before_build(
             cfg,
             version,
             record,
             primary,
             maybe_republish=True,
-            locations=options.locations_of(scope.config_path, scope.notes_dir),
+            locations=locations,
         )
     result = planning.plan(cfg, version, {})
     if as_github:

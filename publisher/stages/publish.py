@@ -819,15 +819,21 @@ def republished_earlier(
 
 
 def nothing_to_republish(
-    config: Config, release: Release, notes_dir: Path, locations: Locations = DEFAULT_LOCATIONS
+    config: Config,
+    release: Release,
+    notes_dir: Path,
+    locations: Locations = DEFAULT_LOCATIONS,
+    *,
+    said: str = "no tag was written",
 ) -> UsageError:
-    """The refusal of a republish of a release with no record and no pin on the primary."""
+    """The refusal of a republish of a release with no record and no pin on the primary;
+    ``said`` says what the run did not do: before its builds (``republish``, ``matrix``),
+    nothing was built or pushed; ``publish`` comes after legs that may have pushed."""
     pins = ", ".join(planning.pin_tag(release, php) for php in config.line_names)
     return UsageError(
         f"nothing to republish: {release.tag} has no release record "
         f"({notes_mod.record_path(notes_dir, release.tag)}) and {config.primary.name} "
-        f"({config.primary.repository.name}) holds none of its pins ({pins}); "
-        "nothing was built or pushed",
+        f"({config.primary.repository.name}) holds none of its pins ({pins}); {said}",
         hint="republish rebuilds a published release: run "
         f"`{locations.command('release', release.tag)}` to publish it first (or check --notes-dir, --only and the primary registry)",
     )
@@ -841,19 +847,22 @@ def republish_config(
     notes_dir: Path,
     output: Output,
     locations: Locations = DEFAULT_LOCATIONS,
+    *,
+    said: str = "no tag was written",
 ) -> Config:
     """The lines a republish rebuilds, refusing a release that was never published.
 
     ``pinned``: the selected lines whose pin is on the primary. A release with a
     record is published (``load_release`` already made ``config`` what it
     records). Without one, only its pins say what it is: with none, there is
-    nothing to republish (UsageError, before any build or push); lines without a
+    nothing to republish (UsageError, before any tag is written; ``said`` says
+    what the run did not do, as ``nothing_to_republish``); lines without a
     pin are not part of it and are left out, as for a record.
     """
     if record is not None:
         return config
     if not pinned:
-        raise nothing_to_republish(config, release, notes_dir, locations)
+        raise nothing_to_republish(config, release, notes_dir, locations, said=said)
     output.warning(
         f"no release record for {release.tag} in {notes_dir}: using matrix.yaml's "
         f"default line ({config.default_line}) and the lines whose pin is on "

@@ -323,7 +323,14 @@ def release(
     if republish:
         # A republish rebuilds a published release: one with a record or pins.
         config = republish_config(
-            config, version, record, done, options.notes_dir, output, options.locations
+            config,
+            version,
+            record,
+            done,
+            options.notes_dir,
+            output,
+            options.locations,
+            said="nothing was built or pushed",
         )
     if lines_from_pins:  # before anything is built or pushed, as for the others
         render.require_committed(config)

@@ -285,6 +285,7 @@ def test_republish_of_a_release_never_published_is_refused(world: World, tmp_pat
         result = stack.run(*argv)
         assert result.returncode == 2, (argv, result.stdout, result.stderr)
         assert "nothing to republish" in result.stderr, result.stderr
+        assert "; nothing was built or pushed" in result.stderr, result.stderr
         assert "publisher release v7.0.0" in result.stderr, result.stderr
         assert "internal error" not in result.stderr
         assert no_build_ran(result), result.stdout
@@ -307,6 +308,9 @@ def test_republish_of_a_release_never_published_is_refused(world: World, tmp_pat
         )
         assert result.returncode == 2, (extra, result.stdout, result.stderr)
         assert "nothing to republish" in result.stderr, result.stderr
+        # publish comes after the legs, which pushed their images: it wrote no tag
+        assert "; no tag was written" in result.stderr, result.stderr
+        assert "nothing was built or pushed" not in result.stderr, result.stderr
     assert world.tags() == tags  # php-8.x and latest stay on v1.0.0; no v7.0.0 pin
     assert world.notes() == notes  # no v7.0.0 record with an empty history
 

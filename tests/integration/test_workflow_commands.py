@@ -54,6 +54,7 @@ from tests.conftest import ROOT, require_tool
 from tests.integration.conftest import GH_REPO, GH_TOKEN, BasicAuthRegistry
 from tests.support.fake_github import FakeGitHub
 from tests.support.github_files import parse_outputs
+from tests.support.images import make_image, push_raw
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -1094,3 +1095,49 @@ def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
         f"the reason of the republish of {entry['date']} (weekly check: base image digests "
         "changed) is kept and this run's (CVE-2026-0001) is not recorded"
     ) in publish_step.stderr, publish_step.stderr
+
+
+def test_a_manual_republish_of_a_release_never_published_fails_its_check(
+    tmp_path: Path,
+    repository: Path,
+    bin_dir: Path,
+    gh: FakeGitHub,
+    basic_registry: BasicAuthRegistry,
+    registry: LocalRegistry,
+) -> None:
+    """republish.yml by hand for a release with no record and none of its pins on the
+    primary: the check job's matrix step refuses it (exit 2), as the republish job's
+    `publish --reason` would after every leg was built and pushed, so no leg runs."""
+    workflow = load_workflow(".github/workflows/republish.yml")
+    machine, _summary, _ = workflow_machine(
+        tmp_path, bin_dir, gh, basic_registry, registry.host, workflow
+    )
+    machine.github = {"event_name": "workflow_dispatch", "ref_name": "main"}
+    machine.base_env["GITHUB_EVENT_NAME"] = "workflow_dispatch"
+    inputs = {**NO_INPUTS, "release": "v9.9.9", "reason": "CVE-2026-0001", "only": ""}
+    step = "Build matrix (only the lines to rebuild)"
+    check = machine.run_job(
+        "check", checkout(repository, tmp_path / "check"), inputs=inputs, expect_failure={step: 2}
+    )
+    assert check["outputs"]["matrix"] == ""  # no legs
+    refused = next(r for r in machine.log if r.name == f"check: {step}")
+    assert (
+        "nothing to republish: v9.9.9 has no release record "
+        f"({tmp_path / 'check' / 'release-notes' / 'v9.9.9.json'}) and dockerhub "
+        f"({basic_registry.host}/"
+    ) in refused.stderr, refused.stderr
+    assert f"holds none of its pins (v9.9.9-php-{LINES[-1]}); nothing was built or pushed" in (
+        refused.stderr
+    )
+    assert "publisher release v9.9.9" in refused.stderr
+    # Its pin on the primary (a record not merged on the default branch yet): the check
+    # lists the legs of the republish.
+    primary = yaml.safe_load((repository / "matrix.yaml").read_text())["registries"][0]
+    path = primary["repository"].split("/", 1)[1]
+    session = basic_registry.session()
+    push_raw(
+        f"http://{basic_registry.host}", path, make_image(), [f"v9.9.9-php-{LINES[-1]}"], session
+    )
+    check = machine.run_job("check", checkout(repository, tmp_path / "again"), inputs=inputs)
+    legs = json.loads(check["outputs"]["matrix"])["include"]
+    assert {leg["php"] for leg in legs} == {LINES[-1]}, legs

@@ -633,6 +633,59 @@ def test_a_manual_republish_refuses_its_reason_before_any_leg_builds(
     assert said in stderr[2]
 
 
+@pytest.mark.parametrize(
+    ("only", "code", "lines"),
+    [
+        (" ", 0, ""),  # a typed blank: every line, as the input's "empty: all" says
+        ("\t8.3, 8.4\r", 0, "8.3, 8.4"),  # a CR through the API stays out of lines=
+        ("8.3,\n8.4", 2, None),  # a line break inside would split lines= in two
+        ("8.3,\r8.4", 2, None),
+    ],
+)
+def test_a_manual_republish_takes_only_without_its_blanks(
+    only: str, code: int, lines: str | None, tmp_path: Path
+) -> None:
+    """The check job's step, run with the real (offline) publisher: the `only` input is
+    trimmed of blanks, CR and line breaks around it before it is tested and written to
+    `lines=`; one that still holds a control character inside is refused (exit 2), with
+    nothing written for the legs."""
+    wf = load("republish.yml")
+    (step,) = [s for s in wf["jobs"]["check"]["steps"] if s.get("id") == "manual"]
+    assert step["env"]["ONLY"] == "${{ inputs.only }}"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "publisher").write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" -m publisher "$@"\n', encoding="utf-8"
+    )
+    (bin_dir / "publisher").chmod(0o755)
+    output = tmp_path / "output"
+    output.write_text("")
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **tool_env(),
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "PYTHONPATH": str(ROOT),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+            "RELEASE_TAG": "v9.9.9",
+            "ONLY": only,
+            "REASON": "CVE-2026-1234 in libxml2",
+        },
+    )
+    assert result.returncode == code, result.stdout + result.stderr
+    if lines is None:
+        assert output.read_text() == ""
+        assert "::error title=Republish input only::" in result.stdout, result.stdout
+        assert only not in result.stdout  # the input is named, never echoed
+    else:
+        assert output.read_text() == f"changed=true\nrelease=v9.9.9\nlines={lines}\n"
+
+
 def test_image_build_workflow_pushes_nothing_public() -> None:
     wf = load("image-build.yml")
     triggers = wf[True]

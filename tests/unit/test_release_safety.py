@@ -149,6 +149,20 @@ def test_a_republish_of_a_release_never_published_is_refused() -> None:
     assert "nothing to republish" in str(error) and "notes/v7.0.0.json" in str(error)
     assert f"v7.0.0-php-{config.line_names[0]}" in str(error)
     assert error.hint and "publisher release v7.0.0" in error.hint
+    # `publish --reason` refuses it after the legs pushed their images: it says only what
+    # it knows, that it wrote no tag; `republish`, before its builds, says more
+    assert str(error).endswith("; no tag was written"), str(error)
+    with pytest.raises(UsageError) as before:
+        republish_config(
+            config,
+            parse_release("v7.0.0"),
+            None,
+            set(),
+            Path("notes"),
+            out,
+            said="nothing was built or pushed",
+        )
+    assert str(before.value).endswith("; nothing was built or pushed"), str(before.value)
 
 
 def test_a_recorded_release_is_republished_as_recorded_whatever_the_pins() -> None:
