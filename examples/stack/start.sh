@@ -45,7 +45,8 @@
 # went away during a pull, a lookup, the build or compose up, or left compose up waiting past
 # STACK_PULL_TIMEOUT (ps, logs: STACK_COMPOSE_TIMEOUT);
 # 11 docker compose failed to build or start it (its last line and what to do follow);
-# 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP.
+# 130/143/129/141 stopped by SIGINT/SIGTERM/SIGHUP/SIGPIPE (a closed stderr, 2>&-, only
+# loses the messages).
 # stderr has one `start: decision=` line: decision=use-prebuilt|build-locally|cannot-proceed
 # availability=CLASS, or, stopped before deciding, decision=none error=invalid-input (2),
 # pins-file (3), docker-unavailable (10) or file-access (17: TMPDIR not writable, or the
@@ -55,6 +56,10 @@ set -u
 # zsh start.sh: read as sh (zsh's own path and status, which PATH and $? are, are not
 # used as variables here either).
 [ -z "${ZSH_VERSION:-}" ] || emulate sh
+# A stderr the caller closed (./start.sh 2>&-) is opened on /dev/null: its messages are lost,
+# as publisher's are, and nothing else changes (tee, which copies compose's output to it,
+# fails on a closed one; docker and compose, Go programs, open /dev/null themselves).
+( : >&2 ) || exec 2>/dev/null
 
 # me: who speaks: start, or stop when stop.sh reads the helpers below (and no more) from this
 # file, to say what start.sh says in the same words.
@@ -313,6 +318,8 @@ trap 'if [ -n "$pid" ]; then kill -TERM "-$pid" 2>/dev/null || kill "$pid" 2>/de
 trap 'if [ -n "$pid" ]; then kill -TERM "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 143' TERM
 # SIGHUP (the terminal closed): stopped as by SIGTERM, its temporary folder removed too.
 trap 'if [ -n "$pid" ]; then kill -TERM "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 129' HUP
+# SIGPIPE (stderr a pipe whose reader went: ./start.sh 2>&1 | head -1): 141, as a shell says it.
+trap 'if [ -n "$pid" ]; then kill -TERM "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 141' PIPE
 
 # engine CMD...: CMD (a docker engine call, its errors kept in $work/engine.err) under a deadline of
 # $engine_timeout s kept by a background watchdog (no GNU timeout); status 124 and
@@ -364,8 +371,8 @@ docker_config() { printf '%s' "${DOCKER_CONFIG:-${HOME:-}/.docker}/config.json";
 current_context() {
   config=$(docker_config)
   [ -f "$config" ] && [ -r "$config" ] || return 0
-  tr '\n\r\t' '   ' <"$config" 2>/dev/null \
-    | sed -n -E 's#.*"currentContext"[[:space:]]*:[[:space:]]*"([^"]*)".*#\1#p' | sed -n 1p
+  LC_ALL=C tr '\n\r\t' '   ' <"$config" 2>/dev/null \
+    | LC_ALL=C sed -n -E 's#.*"currentContext"[[:space:]]*:[[:space:]]*"([^"]*)".*#\1#p' | sed -n 1p
 }
 # default_context_fix FROM: how to ask the default engine instead of the context FROM
 # (DOCKER_CONTEXT or currentContext) names.
@@ -401,7 +408,7 @@ $me: fix: $install_compose" ;;
   fail 10 "docker compose v2 is missing
 $me: fix: $install_compose"
 fi
-compose_version=$(printf '%s\n' "${compose_version:-}" | sed -n 1p | tr -d '[:space:]')
+compose_version=$(printf '%s\n' "${compose_version:-}" | sed -n 1p | LC_ALL=C tr -d '[:space:]')
 compose_version=${compose_version#v}
 if matches "$compose_version" '[0-9]{1,4}\.[0-9]{1,4}([^0-9].*)?'; then
   compose_major=${compose_version%%.*}
@@ -420,8 +427,8 @@ engine_platform=$(engine "$docker" version --format '{{.Server.Os}}/{{.Server.Ar
 # ($work/engine.err).
 engine_gone() {
   hung
-  said=$(grep -v -e '^[[:space:]]*$' -e '^WARNING' "$work/engine.err" 2>/dev/null | tail -n 1)
-  case $(printf '%s' "$said" | tr '[:upper:]' '[:lower:]') in
+  said=$(LC_ALL=C grep -v -e '^[[:space:]]*$' -e '^WARNING' "$work/engine.err" 2>/dev/null | tail -n 1)
+  case $(printf '%s' "$said" | LC_ALL=C tr '[:upper:]' '[:lower:]') in
     *"permission denied"*)
       fail 10 "this user may not use the docker engine: $said
 $me: fix: add yourself to the docker group (sudo usermod -aG docker \"\$USER\", then log out and in again), or use Docker Desktop or rootless docker" ;;
@@ -604,7 +611,8 @@ start: fix: set them before the command, e.g. PHP_VERSION=8.3 ./start.sh; ./star
 
 # ------------------------------------------------------------------ settings
 
-lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
+# lower TEXT: TEXT with ASCII letters lowercased, in every locale (I is no i to tr_TR's tr).
+lower() { printf '%s' "$1" | LC_ALL=C tr '[:upper:]' '[:lower:]'; }
 
 # bool NAME DEFAULT: the setting NAME as true/false; exit 2 when it is neither.
 bool() {
@@ -1225,7 +1233,7 @@ case " $lines " in
 esac
 base=$(pin "PHP_BASE_IMAGE_$key")
 if [ -z "$base" ] && { [ -n "$buildable" ] || [ -n "$context_denied" ]; }; then  # read, as resolve
-  base=$(sed -n 's/^ARG[[:space:]][[:space:]]*PHP_BASE_IMAGE=\([^[:space:]]*\).*/\1/p' "$dockerfile" | sed -n 1p)
+  base=$(LC_ALL=C sed -n 's/^ARG[[:space:]][[:space:]]*PHP_BASE_IMAGE=\([^[:space:]]*\).*/\1/p' "$dockerfile" | sed -n 1p)
 fi
 # The local build's tag is keyed on its base digest (as resolve's): a pins file
 # republished on a new base is a new build, never the old one reused.
@@ -1274,7 +1282,7 @@ credential_helper() {
   config=$(docker_config)
   [ -f "$config" ] && [ -r "$config" ] || return 0
   host_re=$(printf '%s' "$1" | sed 's/[].[*^$\\/]/\\&/g')
-  tr '\n\r\t' '   ' <"$config" 2>/dev/null | sed -n -E \
+  LC_ALL=C tr '\n\r\t' '   ' <"$config" 2>/dev/null | LC_ALL=C sed -n -E \
     -e "s#.*\"(https?://)?$host_re(/[^\"]*)?\"[[:space:]]*:[[:space:]]*\"([A-Za-z0-9._-]+)\".*#\3#p" \
     -e 't' -e 's#.*"credsStore"[[:space:]]*:[[:space:]]*"([A-Za-z0-9._-]+)".*#\1#p' | sed -n 1p
 }
@@ -1346,10 +1354,10 @@ pull() {
   # manifest, which then stands for that digest under every name (compose: "error walking
   # manifest"). One the pull left under its own name is removed; a sound one never is.
   if ! engine "$docker" image inspect --format '{{.Id}}' "$1" >/dev/null \
-    && ! grep -qi -e 'no such image' -e 'no such object' "$work/engine.err"; then
+    && ! LC_ALL=C grep -qi -e 'no such image' -e 'no such object' "$work/engine.err"; then
     engine "$docker" image rm "$1" >/dev/null || :
   fi
-  pull_detail=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1 | sed 's/^Error response from daemon: //')
+  pull_detail=$(LC_ALL=C grep -v '^[[:space:]]*$' "$log" | tail -n 1 | sed 's/^Error response from daemon: //')
   case $(lower "$pull_detail") in
     # an answer that is no manifest (a captive portal's web page): a broken answer, as
     # resolve says, though docker's words end in "not found"
@@ -1470,8 +1478,8 @@ composed() {
 compose_failed() {
   engine_answers  # the engine gone in the middle of it: not the Dockerfile's fault
   esc=$(printf '\033')
-  said=$(sed "s/$esc\[[0-9;]*[A-Za-z]//g" "$compose_log" 2>/dev/null | grep -v -e '^[[:space:]]*$' -e 'level=warning' \
-    | tail -n 1 | tr -d '[:cntrl:]' | sed 's/^Error response from daemon: //')
+  said=$(LC_ALL=C sed "s/$esc\[[0-9;]*[A-Za-z]//g" "$compose_log" 2>/dev/null | LC_ALL=C grep -v -e '^[[:space:]]*$' -e 'level=warning' \
+    | tail -n 1 | LC_ALL=C tr -d '[:cntrl:]' | sed 's/^Error response from daemon: //')
   if [ -n "$said" ]; then said=": $said"; else said=" (its error is above)"; fi
   fail 11 "$1: docker compose exited with status $2$said
 start: fix: $3"
@@ -1479,7 +1487,7 @@ start: fix: $3"
 
 # up_failed STATUS [WHAT]: why compose up failed to start WHAT (PHP-FPM), and what to do.
 up_failed() {
-  said=$(grep -v '^[[:space:]]*$' "$compose_log" 2>/dev/null | tail -n 1)
+  said=$(LC_ALL=C grep -v '^[[:space:]]*$' "$compose_log" 2>/dev/null | tail -n 1)
   case $said in
     *'is already in use by container'*)
       name=$(printf '%s\n' "$said" | sed -n 's/.*container name "\/\([^"]*\)".*/\1/p')
@@ -1489,7 +1497,7 @@ up_failed() {
         -e 's/.*:\([0-9][0-9]*\): bind: address already in use.*/\1/p' | sed -n 1p)
       fix="port ${port:-it publishes} is taken by another stack or program: stop it (docker ps --filter publish=${port:-PORT} names a container holding it), or publish another port in $here/compose.yaml" ;;
     *docker-credential-*)  # compose's pull (of phpMyAdmin) asks the docker config's helper
-      helper=$(printf '%s\n' "$said" | sed -n 's/.*docker-credential-\([A-Za-z0-9._-]*\).*/\1/p' | sed -n 1p)
+      helper=$(printf '%s\n' "$said" | LC_ALL=C sed -n 's/.*docker-credential-\([A-Za-z0-9._-]*\).*/\1/p' | sed -n 1p)
       case $said in
         *'executable file not found'* | *'no such file or directory'*)
           fix="the credential helper docker-credential-$helper, which the docker config ($(docker_config)) names (credsStore or credHelpers), is not on PATH: add its folder to PATH (Docker Desktop's bin folder, e.g. /Applications/Docker.app/Contents/Resources/bin), or remove it from the docker config" ;;
@@ -1581,7 +1589,7 @@ start() {  # start IMAGE BUILD(true|false)
         if [ "${state##* }" != 0 ]; then how="$how, exit status ${state##* }"; fi
         esc=$(printf '\033')  # terminal sequences in the log (ESC [ 2 K) are not shown
         compose logs --no-color --no-log-prefix --tail 5 php >"$work/logs.out" 2>&1 || :
-        said=$(sed "s/$esc\[[0-9;]*[A-Za-z]//g" "$work/logs.out" | grep -v '^[[:space:]]*$' | tail -n 1 | tr -d '[:cntrl:]')
+        said=$(LC_ALL=C sed "s/$esc\[[0-9;]*[A-Za-z]//g" "$work/logs.out" | LC_ALL=C grep -v '^[[:space:]]*$' | tail -n 1 | LC_ALL=C tr -d '[:cntrl:]')
         # No restart loop left behind: the container goes (its last line is said below).
         compose rm --stop --force php >/dev/null 2>&1 || :
         native=

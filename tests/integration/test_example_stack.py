@@ -2068,6 +2068,26 @@ def test_fractional_registry_timeout_and_sigterm(
     assert not list(tmp_path.glob("php-stack.*"))
 
 
+def test_a_stderr_pipe_whose_reader_went_is_exit_141_with_the_temporary_folder_removed(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """``./start.sh 2>&1 | head -1``: the launcher's next line meets SIGPIPE, which ends it as
+    a shell says it (141), its temporary folder and its lock removed as on SIGTERM."""
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["silent"],
+        ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    dash = shutil.which("dash") or "sh"
+    with subprocess.Popen(
+        [dash, str(STACK / "start.sh")], env=env, stderr=subprocess.PIPE, text=True
+    ) as launcher:
+        assert launcher.stderr is not None
+        assert "pulling" in launcher.stderr.readline() + launcher.stderr.readline()
+        launcher.stderr.close()  # the reader gone; the pull's answer (none, 2 s) is said next
+        assert launcher.wait(timeout=60) == 141
+    assert not list(tmp_path.glob("php-stack*"))
+
+
 def test_a_pull_that_outlasts_stack_pull_timeout_says_to_raise_it(
     world: World, project: str, tmp_path: Path
 ) -> None:
@@ -2320,6 +2340,41 @@ def test_a_pins_file_is_read_alike_in_every_shell_under_a_utf8_locale(
     same_words(answer.stderr, proc.stderr)
 
 
+@pytest.fixture(scope="module")
+def turkish(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A LOCPATH holding tr_TR.UTF-8, where tr's [:lower:] of I is I (its lowercase is ı)."""
+    localedef = require_tool("localedef")
+    where = tmp_path_factory.mktemp("locales")
+    run(localedef, "-i", "tr_TR", "-f", "UTF-8", str(where / "tr_TR.UTF-8"))
+    return where
+
+
+@pytest.mark.parametrize("value", ["CANONICAL", "MIRROR"])
+def test_a_setting_in_capitals_is_read_alike_under_a_turkish_locale(
+    world: World, project: str, tmp_path: Path, turkish: Path, value: str
+) -> None:
+    """PREBUILT_REGISTRY=MIRROR under tr_TR.UTF-8: read as under C.UTF-8 and as resolve reads
+    it (its I lowercased to i, as docker's words the launcher folds to read them)."""
+    locale = {"LOCPATH": str(turkish), "LC_ALL": "tr_TR.UTF-8"}
+    folded = run("tr", "[:upper:]", "[:lower:]", input="I", env={**os.environ, **locale})
+    assert folded.stdout == "I", "the Turkish locale is not in force: this test would prove nothing"
+    settings = {
+        "PREBUILT_REGISTRY": value,
+        "PHP_IMAGE_REPOSITORY": world.repositories["refused"],
+        "ALLOW_LOCAL_BUILD_FALLBACK": "false",
+    }
+    plain, plain_fields = launch(
+        world, launcher_env(world, project, tmp_path, LC_ALL="C.UTF-8", **settings)
+    )
+    env = launcher_env(world, project, tmp_path, **locale, **settings)
+    answer, _ = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert plain.returncode == 17, plain.stderr
+    assert (proc.returncode, fields) == (plain.returncode, plain_fields), proc.stderr
+    assert answer.returncode == proc.returncode, answer.stderr
+    assert fields == {"decision": "cannot-proceed", "availability": "unreachable"}, proc.stderr
+
+
 @pytest.mark.parametrize("syntax", ["same", "changed"])
 @pytest.mark.parametrize("schema", ["2", "10"])
 def test_a_pins_file_of_a_newer_schema_says_a_newer_publisher_wrote_it_in_both(
@@ -2498,6 +2553,26 @@ def test_every_posix_shell_decides_and_says_what_dash_does(
         assert runs[shell] == runs["dash"], case
         assert runs["dash"][0] == exit_code, (case, runs["dash"])
         assert runs["dash"][2], case  # it said something of its own
+
+
+@pytest.mark.parametrize("shell", ["dash", "busybox-ash", "zsh"])  # bash never failed on it
+def test_a_closed_stderr_changes_neither_the_start_nor_its_exit_status(
+    world: World, project: str, tmp_path: Path, shell: str
+) -> None:
+    """``./start.sh 2>&-``: its messages are lost (as publisher's are), and nothing else: the
+    stack starts, exit 0 (tee, copying compose up's output to stderr, once failed on it)."""
+    dash = shutil.which("dash") or "sh"
+    tool = dash if shell == "dash" else shutil.which(SHELLS[shell][0])
+    assert tool, f"{SHELLS[shell][0]} is not installed (scripts/setup-machine installs it)"
+    interpreter = (tool, *SHELLS.get(shell, ("dash",))[1:])
+    env = launcher_env(world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["cached"])
+    proc = run(
+        dash, "-c", '"$@" 2>&-', "sh", *interpreter, str(STACK / "start.sh"),
+        env=env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0
+    running_image(world.docker, project)
+    assert not list(tmp_path.glob("php-stack*"))
 
 
 @pytest.mark.parametrize(
@@ -4563,4 +4638,32 @@ def test_a_docker_context_whose_engine_never_answers_is_named_in_the_fix(
         "stop: fix: restart Docker Desktop, or the docker service (sudo systemctl restart "
         "docker), until `docker version` answers; the engine asked is the docker context "
         f"stuck's ({where}): `docker context ls` lists the contexts, and {how}"
+    ), stop.stderr
+
+
+def test_a_docker_config_holding_a_byte_that_is_not_utf8_is_read_under_a_utf8_locale(
+    tmp_path: Path,
+) -> None:
+    """A docker config with a Latin-1 byte before its currentContext, read under C.UTF-8 (as
+    the docker CLI reads it): sed there would stop at the byte; the fix names the context."""
+    silent = Silent()
+    config = tmp_path / "docker-config"
+    env = {
+        "PATH": os.environ["PATH"], "HOME": str(tmp_path), "TMPDIR": str(tmp_path),
+        "DOCKER_CONFIG": str(config), "STACK_NAME": f"h-stack-{uuid.uuid4().hex[:8]}",
+        "LC_ALL": "C.UTF-8",
+    }  # fmt: skip
+    try:
+        run(docker_cli(), "context", "create", "stuck", "--docker", f"host=tcp://{silent.host}",
+            env=env)  # fmt: skip
+        (config / "config.json").write_bytes(
+            b'{"psFormat": "caf\xe9", "currentContext": "stuck"}\n'
+        )
+        stop = run(shutil.which("dash") or "sh", str(STACK / "stop.sh"), env=env, check=False)
+    finally:
+        silent.close()
+    assert stop.returncode == 10, stop.stderr
+    assert stop.stderr.splitlines()[-1].endswith(
+        "; the engine asked is the docker context stuck's (currentContext): `docker context ls` "
+        "lists the contexts, and `docker context use default` asks the default engine"
     ), stop.stderr
