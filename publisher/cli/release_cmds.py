@@ -467,6 +467,9 @@ def publish_command(
     _refuse_secret_reason(state, cfg, reason)
     locations = options.locations_of(config_path, notes_dir, release=version.tag, only=lines)
     notes = options.notes_dir_of(cfg, notes_dir)
+    # every line of matrix.yaml, before --only and the environment's selection: a republish
+    # without a record keeps those whose pin the primary holds
+    whole = state.load_config(config_path, every_line=True) if cfg.narrowed_by else cfg
     cfg, read = select_release(cfg, lines, notes, version, republish=reason is not None)
     # made when the notes are written: a run refused before then leaves no empty one
     ensure_writable(notes, "the release notes directory", create=False, option="--notes-dir DIR")
@@ -516,7 +519,9 @@ def publish_command(
         republish_reason=reason,
         locations=locations,
     )
-    Publisher(cfg, version, clients, state.output, how, smoke=smoke, record=record).run(records)
+    Publisher(
+        cfg, version, clients, state.output, how, smoke=smoke, record=record, matrix=whole
+    ).run(records)
 
 
 def release_run_options(func: F) -> F:

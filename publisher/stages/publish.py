@@ -58,7 +58,7 @@ from ..core import notes as notes_mod
 from ..core import pins as pins_mod
 from ..core import plan as planning
 from ..core import publish_plan as pp
-from ..core.config import Config, Registry
+from ..core.config import Config, Line, Registry
 from ..core.errors import (
     IMMUTABLE_TIP,
     REHEARSAL_RERUN,
@@ -85,9 +85,15 @@ from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import SourceTree, Target, TransferPlan
 from ..core.version import Release, parse_release
 from ..resolve import REFERENCE_DIGEST, php_line_order, release_lines, short_digest
-from .build import dockerfile_sha256, refuse_reused_built_otherwise, refuse_stand_in
+from .build import (
+    BASE_LABEL,
+    base_from_label,
+    dockerfile_sha256,
+    refuse_reused_built_otherwise,
+    refuse_stand_in,
+)
 from .parallel import following_digests, holds, in_parallel, listed_tags, tag_digests, try_each
-from .verify import check_index
+from .verify import check_index, inspect_index
 
 #: Where ``release`` keeps the digest records of a run until it succeeds.
 PENDING_DIR = ".pending"
@@ -878,6 +884,66 @@ def republish_config(
     return config.select(tuple(php for php in config.line_names if php in pinned))
 
 
+def described_from_pin(
+    config: Config, release: Release, line: Line, client: RegistryClient, digest: str
+) -> notes_mod.LineFacts:
+    """``line`` of ``release`` as its pin on ``config``'s primary (index ``digest``)
+    describes it, for a record that keeps a line the run did not rebuild when no record
+    says it (a republish of some lines before the release's notes are merged): its
+    images, their sizes, the base their label names (else the line's, without a digest),
+    the tags the release gives it (the floating ones its images hold are kept as for a
+    recorded line: ``held_tags``), and no PHP version (it was not smoke-tested by this
+    run). A pin whose index cannot be read whole, or holds images built for another pin,
+    is refused before any tag is written; what verify judges against the record (its
+    platforms, sizes) is described as it is."""
+    registry, php = config.primary, line.php
+    pin = planning.pin_tag(release, php)
+    found = inspect_index(client, registry.name, registry.repository.path, digest)
+    problems = [
+        *([found.error] if found.error else []),
+        *found.missing,
+        *(f"{b.named} {b.digest} is damaged" for b in found.damaged),
+        *(f"{platform}: an index in place of an image" for platform in found.nested),
+        *(
+            f"{platform}: its image was built for {built.version}"
+            for platform, built in found.built.items()
+            if built.version is not None and built.version != pin
+        ),
+    ]
+    children = {p: found.children[p] for p in found.platforms if p in found.children}
+    if problems or not children:
+        raise VerificationError(
+            [f"{registry.name}: {pin} ({digest}): {said}" for said in problems]
+            or [f"{registry.name}: {pin} ({digest}) lists no platform image"],
+            hint=f"no tag was written: {release.tag} has no record here, so its record "
+            f"would keep PHP {php} as its pin holds it; republish PHP {php} too (add it to "
+            "--only), or merge the release's notes and rerun",
+        )
+    first = client.get_manifest_by_digest(registry.repository.path, next(iter(children.values())))
+    base = base_from_label(client.labels(registry.repository.path, first).get(BASE_LABEL))
+    base_image, base_digest = base or (str(config.base_pull_ref(line)), None)
+    default = php == config.default_line
+    tags = (
+        *planning.release_pins(release.tag, php, config.default_line),
+        planning.line_tag(php),
+        *((planning.LATEST,) if default and release.is_stable else ()),
+    )
+    return notes_mod.LineFacts(
+        php=php,
+        php_version=NOT_TESTED,
+        index_digest=digest,
+        tags=tags,
+        base_image=base_image,
+        base_digest=base_digest,
+        size_budget_bytes=line.size_budget_bytes,
+        extensions=line.extensions.names,
+        platforms=tuple(
+            notes_mod.PlatformFacts(Platform.parse(platform), image, found.platforms[platform])
+            for platform, image in children.items()
+        ),
+    )
+
+
 # --------------------------------------------------------------------------- the stage
 
 
@@ -933,6 +999,10 @@ class Publisher:
     smoke: SmokeTest | None = None
     #: the release's record; read from ``options.notes_dir`` when not given
     record: notes_mod.ReleaseFacts | None = None
+    #: today's whole matrix.yaml, before ``--only`` narrowed ``config``: a republish
+    #: without a record keeps in its record each other line whose pin the primary holds
+    #: (``unrecorded_lines``)
+    matrix: Config | None = None
     #: a dry run of ``release`` before its builds: a line whose legs have no
     #: digest record yet is planned as pending (every other run needs them all)
     before_builds: bool = False
@@ -964,6 +1034,9 @@ class Publisher:
     #: run's; once written, the one written): a HEAD naming another is confirmed by a
     #: hashed GET (``RegistryClient.resolve``)
     _held: dict[str, str] = field(init=False, default_factory=dict)
+    #: the lines this run does not rebuild that its record keeps, described from their
+    #: pins, when no record describes them (``unrecorded_lines``)
+    _unrecorded: tuple[notes_mod.LineFacts, ...] = field(init=False, default=())
     #: ``repository_moves``, once read
     _moves: tuple[dict[str, frozenset[str]], list[str]] | None = field(init=False, default=None)
 
@@ -2324,7 +2397,7 @@ class Publisher:
         is said, with the repair that puts it back, and kept on this release."""
         lines = {
             line.php: line.index_digest
-            for line in (self.record.lines if self.record is not None else ())
+            for line in (self.record.lines if self.record is not None else self._unrecorded)
             if line.php not in done
         }
         if not lines or not self._listed:
@@ -2371,6 +2444,33 @@ class Publisher:
             for tag, (_, digest) in wanted.items()
         ]
 
+    def unrecorded_lines(self) -> tuple[notes_mod.LineFacts, ...]:
+        """A republish of some lines (``--only``) of a release with no record (its notes
+        not merged yet) keeps in its record every other line of ``matrix`` whose pin the
+        primary holds, described from that pin (``described_from_pin``), as a recorded
+        release keeps the record's other lines; () for any other run."""
+        if self.record is not None or self.options.republish_reason is None:
+            return ()
+        others = [
+            line
+            for line in (self.matrix.lines if self.matrix is not None else ())
+            if line.php not in self.config.line_names
+        ]
+        if not others:
+            return ()
+        client, path = self.client(self.primary), self.primary.repository.path
+        pins = {line.php: planning.pin_tag(self.release, line.php) for line in others}
+        held = tag_digests(client, path, list(pins.values()))
+        kept = [line for line in others if pins[line.php] in held]
+        return tuple(
+            in_parallel(
+                lambda line: described_from_pin(
+                    self.config, self.release, line, client, held[pins[line.php]]
+                ),
+                kept,
+            )
+        )
+
     # ---------------------------------------------------------------- notes
 
     def facts(
@@ -2384,7 +2484,10 @@ class Publisher:
     ) -> notes_mod.ReleaseFacts:
         """The release record after this run; lines of the record this run did not
         touch (``--only``) keep their recorded facts."""
-        earlier = {line.php: line for line in self.record.lines} if self.record else {}
+        earlier = {
+            line.php: line
+            for line in (self.record.lines if self.record is not None else self._unrecorded)
+        }
         lines = []
         for line_plan in p.lines:
             index = indexes[line_plan.php]
@@ -2599,6 +2702,7 @@ class Publisher:
         with out.step("1/8 Read what the registries hold and plan every action"):
             planned = self.plan_settled(records)
             p, publish_plan, indexes = planned.plan, planned.publish_plan, planned.indexes
+            self._unrecorded = self.unrecorded_lines()
             self._show_plan(p)
             self._show_actions(publish_plan)
             for text in planned.left_behind:

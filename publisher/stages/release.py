@@ -425,7 +425,14 @@ def release(
                     output.info(f"  {leg.label}: {reuse[1]}")
             stage.commands(bases, options.digests_dir / ".work", reused=earlier)
         return Publisher(
-            config, version, registries, output, options, record=record, before_builds=True
+            config,
+            version,
+            registries,
+            output,
+            options,
+            record=record,
+            matrix=matrix,
+            before_builds=True,
         ).run(list(earlier.values()))
     with output.step(
         f"Build {counted(len(legs(config)), 'image')} with {builder.name} "
@@ -440,7 +447,7 @@ def release(
         )
     try:
         result = Publisher(
-            config, version, registries, output, options, smoke=smoke, record=record
+            config, version, registries, output, options, smoke=smoke, record=record, matrix=matrix
         ).run(records)
     except _REGISTRY_FAILED as exc:  # a refusal (a conflict, a backwards latest) is not
         # finished by a rerun, and a rehearsal's registries are gone

@@ -79,20 +79,29 @@ class _World:
     def run(self, *args: str) -> Any:
         return run_publisher(*args, config=self.matrix, env=self.env, cwd=self.tmp)
 
-    def legs(self, release: str, *lines: str) -> Path:
-        """The legs of ``release`` for ``lines`` built anew: a digests directory."""
+    def legs(self, release: str, *lines: str, base: str | None = None) -> Path:
+        """The legs of ``release`` for ``lines`` built anew: a digests directory. ``base``
+        (``{php}`` its line, ``@sha256:...``): the base the images' label and the records
+        name, as a build's do."""
         self.seeds += 1
         digests = self.tmp / f"digests-{self.seeds}"
         for php in lines:
+            named = base.format(php=php) if base else None
+            image, _, digest = named.partition("@") if named else (None, "", None)
+            labels = {"org.opencontainers.image.base.name": named} if named else None
             seed_image(
-                digests, release, php, make_image(seed=self.seeds * 10 + len(php) + int(php[-1])),
+                digests, release, php,
+                make_image(seed=self.seeds * 10 + len(php) + int(php[-1]), labels=labels),
                 push_to=self.registry.host, repo=self.repo,
-                image_repo=f"{self.registry.host}/{self.repo}",
+                image_repo=f"{self.registry.host}/{self.repo}", base=image,
+                base_digest=digest or None,
             )  # fmt: skip
         return digests
 
-    def publish(self, release: str, *lines: str, extra: tuple[str, ...] = ()) -> Any:
-        digests = self.legs(release, *lines)
+    def publish(
+        self, release: str, *lines: str, extra: tuple[str, ...] = (), base: str | None = None
+    ) -> Any:
+        digests = self.legs(release, *lines, base=base)
         result = self.run("publish", release, "--digests", str(digests), "--no-smoke", *extra)
         assert result.returncode == 0, result.stdout + result.stderr
         return result
@@ -441,3 +450,43 @@ def test_a_republish_of_some_lines_keeps_and_warns_of_a_floating_tag_moved_by_ha
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "php-8.3 on ghcr" not in " ".join(rerun.stderr.split()), rerun.stderr
     assert [path.read_bytes() for path in notes] == written
+
+
+@pytest.mark.parametrize("only", ["8.4", "8.3"])
+def test_a_republish_of_some_lines_with_no_record_keeps_every_line_its_pins_hold(
+    tmp_path: Path,
+    registry: Any,
+    second_registry: Any,
+    write_matrix: Callable[..., Path],
+    only: str,
+) -> None:
+    """The release's notes are not merged yet (its notes PR is open): the republish finds
+    no record, and its record, notes and pins file keep the line it did not rebuild, as its
+    pin on the primary describes it."""
+    world = _World(tmp_path, registry, write_matrix, mirror=second_registry)
+    base = "mirror.example/library/php:{php}-fpm-alpine@sha256:" + "b" * 64
+    world.publish("v1.2.0", "8.3", "8.4", base=base)  # default 8.4
+    published = world.record("v1.2.0")
+    notes = tmp_path / "release-notes"
+    notes.rename(tmp_path / "notes-pr")  # the default branch has no record
+    world.publish("v1.2.0", only, extra=("--only", only, "--reason", REASON))
+    record = world.record("v1.2.0")
+    assert [line["php"] for line in record["lines"]] == ["8.3", "8.4"], record["lines"]
+    kept = next(line for line in record["lines"] if line["php"] != only)
+    before = next(line for line in published["lines"] if line["php"] != only)
+    # as published, but for the PHP version: this run did not smoke-test it
+    assert {**kept, "php_version": before["php_version"]} == before
+    assert {(f["registry"], f["tag"]): f["digest"] for f in record["floating"]} == {
+        (f["registry"], f["tag"]): f["digest"]
+        for f in published["floating"]
+        if f["tag"] != f"php-{only}" and not (only == "8.4" and f["tag"] == "latest")
+    } | {
+        (f["registry"], f["tag"]): f["digest"]
+        for f in record["floating"]
+        if f["tag"] == f"php-{only}" or (only == "8.4" and f["tag"] == "latest")
+    }
+    pins = (notes / "v1.2.0.env").read_text(encoding="utf-8")
+    assert "PHP_LINES='8.3 8.4'" in pins, pins
+    assert "## PHP 8.3" in (notes / "v1.2.0.md").read_text(encoding="utf-8")
+    done = world.run("verify", "v1.2.0")
+    assert done.returncode == 0, done.stdout + done.stderr
