@@ -4,13 +4,17 @@
 #
 #   release-notes.sh sync   before publishing: bring release-notes/ (size history,
 #                           earlier notes) from the default branch into the checkout,
-#                           so the new notes build on the newest history
+#                           so the new notes build on the newest history; with
+#                           RELEASE_TAG (republish.yml), a record of it the default
+#                           branch lacks is taken from its open notes branch
+#                           release-notes/$RELEASE_TAG (not merged yet)
 #   release-notes.sh pr     after publishing: commit release-notes/ on the branch
 #                           release-notes/$RELEASE_TAG and open (or update) a pull
 #                           request into the default branch
 #
 # Environment: GH_TOKEN (the job's GITHUB_TOKEN; used by git through gh's credential
-# helper, never written to disk), DEFAULT_BRANCH, and RELEASE_TAG for `pr`.
+# helper, never written to disk), DEFAULT_BRANCH, and RELEASE_TAG for `pr` (and for
+# `sync` in republish.yml).
 set -euo pipefail
 
 : "${GH_TOKEN:?GH_TOKEN must hold the job token}"
@@ -31,6 +35,20 @@ case "${1:-}" in
       echo "release-notes/ taken from $DEFAULT_BRANCH"
     else
       echo "no release-notes/ on $DEFAULT_BRANCH yet"
+    fi
+    # A republish of a release whose notes pull request is not merged yet: its record is
+    # on that branch only. Without it the republish would write a record of the lines it
+    # rebuilt alone, and the pull request step would push it over the release's own.
+    if [ -n "${RELEASE_TAG:-}" ] && [ ! -e "release-notes/$RELEASE_TAG.json" ] &&
+      git fetch --quiet --no-tags --depth=1 origin "refs/heads/release-notes/$RELEASE_TAG" 2>/dev/null &&
+      git cat-file -e "FETCH_HEAD:release-notes/$RELEASE_TAG.json" 2>/dev/null; then
+      mkdir -p release-notes
+      for ext in json md env; do
+        if git cat-file -e "FETCH_HEAD:release-notes/$RELEASE_TAG.$ext" 2>/dev/null; then
+          git show "FETCH_HEAD:release-notes/$RELEASE_TAG.$ext" >"release-notes/$RELEASE_TAG.$ext"
+        fi
+      done
+      echo "release-notes/$RELEASE_TAG.* taken from the branch release-notes/$RELEASE_TAG (its notes pull request, not merged yet)"
     fi
     ;;
   pr)

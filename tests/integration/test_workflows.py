@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -1200,6 +1201,65 @@ def test_release_notes_pull_request_flow(tmp_path: Path) -> None:
     after_merge = run("pr")
     assert after_merge.returncode == 0, after_merge.stderr
     assert "already holds these notes" in after_merge.stdout
+
+
+@pytest.mark.integration
+def test_sync_takes_the_record_of_a_republished_release_from_its_unmerged_notes_branch(
+    tmp_path: Path,
+) -> None:
+    """A republish (RELEASE_TAG set) of a release whose notes pull request is still open:
+    the default branch has no record of it, so ``sync`` takes its notes, record and pins
+    file from the branch ``release-notes/vX.Y.Z``, and the republish keeps the lines it
+    does not rebuild as recorded. A record on the default branch wins; without
+    RELEASE_TAG (release.yml) the branch is not read."""
+    require_tool("git")
+    _log, env = fake_tools(tmp_path)
+    env.update({"GH_TOKEN": "t", "DEFAULT_BRANCH": "main"})
+    ident = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    origin, seed = tmp_path / "origin.git", tmp_path / "seed"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin), env=env)
+    git(tmp_path, "init", "-q", "-b", "main", str(seed), env=env)
+    (seed / "release-notes").mkdir()
+    (seed / "release-notes" / "size-history.json").write_text('{"releases": []}\n')
+    git(seed, "add", "-A", env=env)
+    git(seed, *ident, "commit", "-q", "-m", "start", env=env)
+    git(seed, "push", "-q", str(origin), "main", env=env)
+    git(seed, "switch", "-q", "-c", "release-notes/v1.0.0", env=env)  # the open notes PR
+    for ext in ("json", "md", "env"):
+        (seed / "release-notes" / f"v1.0.0.{ext}").write_text(f"branch {ext}\n")
+    (seed / "release-notes" / "size-history.json").write_text('{"releases": ["v1.0.0"]}\n')
+    git(seed, "add", "-A", env=env)
+    git(seed, *ident, "commit", "-q", "-m", "Release notes for v1.0.0", env=env)
+    git(seed, "push", "-q", str(origin), "release-notes/v1.0.0", env=env)
+    script = str(SCRIPTS / "release-notes.sh")
+
+    def sync(name: str, tag: str | None) -> Path:
+        work = tmp_path / name
+        git(tmp_path, "clone", "-q", "--branch", "main", str(origin), str(work), env=env)
+        shutil.rmtree(work / "release-notes")
+        run_env = {**env, **({"RELEASE_TAG": tag} if tag else {})}
+        done = subprocess.run(
+            [script, "sync"], cwd=work, env=run_env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return work / "release-notes"
+
+    notes = sync("republish", "v1.0.0")
+    for ext in ("json", "md", "env"):
+        assert (notes / f"v1.0.0.{ext}").read_text() == f"branch {ext}\n", ext
+    # the size history stays the default branch's: the republish adds the release to it
+    assert (notes / "size-history.json").read_text() == '{"releases": []}\n'
+    assert not (notes / "v1.0.1.json").exists()
+    assert not (sync("other", "v1.0.1") / "v1.0.1.json").exists()  # no such branch
+    assert not (sync("release", None) / "v1.0.0.json").exists()
+    git(seed, "switch", "-q", "main", env=env)  # merged meanwhile: the default branch's
+    (seed / "release-notes" / "v1.0.0.json").write_text("main json\n")
+    git(seed, "add", "-A", env=env)
+    git(seed, *ident, "commit", "-q", "-m", "merged", env=env)
+    git(seed, "push", "-q", str(origin), "main", env=env)
+    merged = sync("merged", "v1.0.0")
+    assert (merged / "v1.0.0.json").read_text() == "main json\n"
+    assert not (merged / "v1.0.0.md").exists()
 
 
 def test_a_rerun_of_failed_jobs_finds_the_digest_records_of_earlier_attempts() -> None:
