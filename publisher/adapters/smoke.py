@@ -9,11 +9,13 @@ Two engines run the image straight from the registry:
   command), then ``docker exec`` for every check (``docker run --rm`` of the image,
   once its server has exited: the checks still say what they found).
 
-The image passes when it starts (its server stays up and its HEALTHCHECK
-command succeeds), php-fpm answers a real FastCGI request running a probe script
-that exercises every configured extension, ``php -v`` reports the expected line,
-``php-fpm -t`` passes and ``php -m`` lists every configured extension (rules and
-the probe script in ``smoke_rules``). With docker the request comes from
+The image passes when it starts (its HEALTHCHECK command succeeds, and its server
+still runs ``STAYS_UP`` seconds after it started), php-fpm answers a real FastCGI
+request running a probe script that exercises every configured extension, ``php -v``
+reports the expected line, ``php-fpm -t`` passes, ``php -m`` lists every configured
+extension, none of them reports a PHP startup error, and the image's programs run as
+its platform's machine (``smoke_rules.MACHINE_CHECK``: an arm64 image of amd64
+binaries runs natively, without QEMU) (rules and the probe script in ``smoke_rules``). With docker the request comes from
 publisher's own FastCGI client (``fastcgi.py``) to the container's address; with
 buildah (chroot isolation, the host's network) the start script sends it with the
 image's ``cgi-fcgi``, the tool its HEALTHCHECK uses, which reaches a pool on 127.0.0.1
@@ -47,6 +49,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +86,7 @@ from .builders.buildah import (
     run_buildah,
     scratch,
 )
-from .emulation import foreign_hint, require_emulation
+from .emulation import QEMU_CPU, foreign_hint, require_emulation
 from .runner import INSTALL_HINTS, Completed, Runner
 
 #: The throwaway buildah auth files of the smoke tests (``fileio.temp_dir``).
@@ -93,6 +96,10 @@ DEFAULT_START_TIMEOUT = 30.0
 #: Seconds between start checks, and how long a server without HEALTHCHECK must stay up.
 POLL = 0.25
 ALIVE_WITHOUT_HEALTHCHECK = 1.0
+#: How long after its start the server must still be running, once healthy and probed
+#: (a server that dies a few seconds after it answered fails): the wait is what is left
+#: of it after the start, the probe and (docker) the checks.
+STAYS_UP = 8.0
 EXEC_TIMEOUT = 300.0
 #: How many times a ``buildah run`` that exits 0 with no output at all is tried (it
 #: does so now and then under load; five such flakes in a row are not to be expected,
@@ -151,6 +158,8 @@ def server_command(config: dict[str, Any], image: str) -> list[str]:
 
 PROBE_BEGIN = "publisher-smoke: FastCGI answer follows"
 PROBE_END = "publisher-smoke: FastCGI request exit status"
+#: The start script's line when the server exited once healthy, before ``STAYS_UP``.
+STOPPED = "publisher-smoke: the server stopped after"
 NET_BEGIN = "publisher-smoke: listening sockets follow"
 NET_END = "publisher-smoke: end of listening sockets"
 #: The server's sockets (``smoke_rules.loopback_only`` reads them).
@@ -171,15 +180,24 @@ def start_script(health: list[str] | None, timeout: float, probe: str | None = N
     health check, staying alive for ``ALIVE_WITHOUT_HEALTHCHECK`` seconds is enough.
     Once healthy it prints the sockets (``PROC_NET``) between ``NET_BEGIN`` and
     ``NET_END``, runs ``probe`` (a shell command) and prints its output between
-    ``PROBE_BEGIN`` and ``PROBE_END <status>`` before stopping the server.
+    ``PROBE_BEGIN`` and ``PROBE_END <status>``; then it checks every ``POLL`` seconds
+    that the server still runs, until ``STAYS_UP`` seconds after its start (``STOPPED``
+    and the server's output when it does not), before stopping it.
     """
     polls = max(1, int(timeout / POLL))
     alive = max(1, int(ALIVE_WITHOUT_HEALTHCHECK / POLL))
+    stay = max(1, int(STAYS_UP / POLL))
+    quarter = int(1 / POLL)
     check = f"{shlex.join(health)} >/dev/null 2>&1" if health else f'[ "$i" -ge {alive} ]'
     then = '    echo "publisher-smoke: healthy after $i checks"; '
     then += f'echo "{NET_BEGIN}"; {shlex.join(PROC_NET)} 2>/dev/null; echo "{NET_END}"; '
     if probe:
-        then += f'echo "{PROBE_BEGIN}"; {probe} 2>&1; echo; echo "{PROBE_END} $?"; '
+        then += f'echo "{PROBE_BEGIN}"; {probe} 2>&1; s=$?; echo; echo "{PROBE_END} $s"; '
+    then += (
+        f'while [ "$i" -lt {stay} ]; do sleep {POLL} 2>/dev/null || sleep 1; i=$((i+1)); '
+        'if ! kill -0 "$pid" 2>/dev/null; then '
+        f'echo "{STOPPED} $((i/{quarter})) s"; cat "$log"; exit 0; fi; done; '
+    )
     return "\n".join(
         [
             f'log={SERVER_LOG}; "$@" >"$log" 2>&1 &',
@@ -198,8 +216,9 @@ def start_script(health: list[str] | None, timeout: float, probe: str | None = N
     )
 
 
-def probe_from_start_output(output: str) -> tuple[tuple[int, str] | None, str]:
-    """The probe answer the start script printed: ((status, body), "") or (None, why)."""
+def probe_from_start_output(output: str, port: int = 9000) -> tuple[tuple[int, str] | None, str]:
+    """The probe answer the start script printed (sent to ``port``): ((status, body), "")
+    or (None, why)."""
     begin = output.find(PROBE_BEGIN)
     end = output.rfind(PROBE_END)
     if begin < 0 or end < begin:
@@ -207,12 +226,33 @@ def probe_from_start_output(output: str) -> tuple[tuple[int, str] | None, str]:
     answer = output[begin + len(PROBE_BEGIN) : end].strip("\n")
     status = output[end + len(PROBE_END) :].strip().split()[:1]
     if status != ["0"]:
+        if "Could not connect" in answer:  # cgi-fcgi's words when nothing listens there
+            return None, not_connected(port, answer.strip()[-200:])
         return None, f"cgi-fcgi failed ({answer.strip()[-200:] or 'no output'})"
     try:
         response = fastcgi.parse_cgi_response(answer.encode("utf-8", "surrogateescape"))
     except fastcgi.FastCgiError as exc:
         return None, f"{exc}: {answer.strip()[:200] or 'no output'}"
     return (response.status, response.body.decode("utf-8", "replace")), ""
+
+
+def not_connected(port: int, said: str) -> str:
+    """Why no probe was sent: nothing accepted a connection to ``port``."""
+    return (
+        f"no connection could be made to port {port}: is php-fpm listening elsewhere "
+        f"(a unix socket, another port)? The stack's web server sends to port {port} ({said})"
+    )
+
+
+def stopped_from_start_output(output: str) -> str:
+    """Why the server did not stay up once healthy, from the start script's ``STOPPED``
+    line and the server's output after it ("" when it stayed up)."""
+    at = output.rfind(STOPPED)
+    if at < 0:
+        return ""
+    line, _, log = output[at + len(STOPPED) :].partition("\n")
+    tail = " | ".join(log.strip().splitlines()[-5:]) or "no output"
+    return f"the server exited {line.strip()} after it started, having answered its health check ({tail})"
 
 
 def proc_net_from_start_output(output: str) -> str:
@@ -717,11 +757,18 @@ class SmokeTester:
                 session.probe() if started.ok else (None, "the image did not start")
             )
             proc_net = session.proc_net() if started.ok else ""
+            machine = session.exec(smoke_rules.MACHINE_CHECK)
+            stopped = session.stopped() if started.ok else ""
         observed = smoke_rules.Observed(
             started=started.ok,
             start_output=started.output,
             php_v=php_v.output,
             php_m=php_m.stdout,
+            php_m_stderr=php_m.stderr,
+            machine=machine.stdout,
+            expected_machine=QEMU_CPU[platform],
+            platform=str(platform),
+            stopped=stopped,
             fpm_returncode=fpm.returncode,
             fpm_output=fpm.output,
             probe=probe,
@@ -840,6 +887,7 @@ class _BuildahSession:
         self.buildah = "buildah"
         self._probe: tuple[tuple[int, str] | None, str] = (None, "not sent")
         self._proc_net = ""
+        self._stopped = ""
         self.port = 9000
         self.env: dict[str, str] = {}  # buildah's TMPDIR while running
         #: The checks that printed nothing on every try, and how many tries that was.
@@ -883,6 +931,10 @@ class _BuildahSession:
 
     def proc_net(self) -> str:
         return self._proc_net
+
+    def stopped(self) -> str:
+        """Why the server did not stay up ``STAYS_UP`` seconds (the start script checked)."""
+        return self._stopped
 
     @contextlib.contextmanager
     def _pull_auth(self) -> Iterator[str | None]:
@@ -971,11 +1023,12 @@ class _BuildahSession:
                     timeout=timeout + EXEC_TIMEOUT,
                 )
             self._probe = (
-                probe_from_start_output(started.stdout)
+                probe_from_start_output(started.stdout, self.port)
                 if stored.ok
                 else (None, f"the probe script could not be stored: {stored.output.strip()}")
             )
             self._proc_net = proc_net_from_start_output(started.stdout)
+            self._stopped = stopped_from_start_output(started.stdout)
             yield started
         finally:
             lock.release(self.runner.cleanup([self.buildah, "rm", self.name]).ok)
@@ -1002,6 +1055,15 @@ class _BuildahSession:
         return merged
 
 
+def _lasted(times: str) -> str:
+    """How long a container ran, from docker's ``StartedAt FinishedAt``."""
+    try:
+        began, ended = (datetime.fromisoformat(t) for t in times.split())
+    except ValueError:
+        return f"less than {seconds(STAYS_UP)}"
+    return seconds(max(0.0, (ended - began).total_seconds()), 1)
+
+
 class _DockerSession:
     def __init__(self, tester: SmokeTester, image: Reference, platform: Platform) -> None:
         self.tester = tester
@@ -1017,6 +1079,7 @@ class _DockerSession:
         #: needs a running one), as buildah runs each check in the image.
         self.exited = False
         self.silent: dict[str, int] = {}  # docker runs every check once
+        self.started_at = 0.0  # time.monotonic() once `docker run` started it
 
     def exec(
         self, argv: list[str], timeout: float = EXEC_TIMEOUT, stdin: str | None = None
@@ -1062,6 +1125,20 @@ class _DockerSession:
             return None, str(exc)
         return (response.status, response.body.decode("utf-8", "replace")), ""
 
+    def stopped(self) -> str:
+        """Why the server did not stay up ``STAYS_UP`` seconds after it started (the checks
+        ran meanwhile; the wait is what is left of it): "" when it did."""
+        left = STAYS_UP - (time.monotonic() - self.started_at)
+        if left > 0:
+            self.tester.sleep(left)
+        state = self._inspect("{{.State.Running}} {{.State.StartedAt}} {{.State.FinishedAt}}")
+        running, _, times = state.partition(" ")
+        if running != "false":
+            return ""
+        logs = self.runner.run([self.docker, "logs", self.name], check=False, echo=False)
+        tail = " | ".join(logs.output.strip().splitlines()[-5:]) or "no output"
+        return f"the server exited {_lasted(times)} after it started, having answered its health check ({tail})"
+
     def proc_net(self) -> str:
         """The sockets inside the running container ("" once its server has exited)."""
         if self.exited:
@@ -1092,6 +1169,7 @@ class _DockerSession:
                     env=env,
                     what=f"docker run {self.image} ({self.platform})",
                 )
+            self.started_at = time.monotonic()
             yield self._wait_healthy()
         finally:
             lock.release(self.runner.cleanup([self.docker, "rm", "-f", self.name]).ok)

@@ -7,7 +7,9 @@ German and French, ...) and every check passes, ``php -v`` reports the expected
 PHP line, ``php-fpm -t`` reports a valid configuration, and ``php -m`` lists
 every configured extension; and php-fpm, once healthy, must not listen on the
 loopback address alone (``loopback_only``): the web server in another container
-could not reach it. The
+could not reach it; no check may print a PHP startup error (``startup_errors``); the
+image's programs must run as its platform's machine (``machine_defects``); and its server
+must stay up a few seconds once healthy (``Observed.stopped``). The
 exact PHP version (``8.4.12``, ``8.5.0RC1``, ``8.4.99-standin``) goes into the
 release notes.
 """
@@ -105,6 +107,16 @@ class Observed:
     #: and the FastCGI port.
     proc_net: str = ""
     port: int = 9000
+    #: ``php -m``'s stderr (its stdout is ``php_m``): where PHP's startup errors go.
+    php_m_stderr: str = ""
+    #: What ``MACHINE_CHECK`` printed in the image, the machine (``uname -m``) its
+    #: platform's programs run as (``x86_64``, ``aarch64``: QEMU user mode says the one
+    #: it emulates), and the platform: "" when not checked.
+    machine: str = ""
+    expected_machine: str = ""
+    platform: str = ""
+    #: Why the server did not stay up ``STAYS_UP`` seconds once healthy ("" when it did).
+    stopped: str = ""
     #: The checks (``php -v``, ``php -m``, ``php-fpm -t``) run more than once, each time
     #: printing nothing, and how many times (buildah, which now and then passes on none
     #: of a command's output under load, runs such a check again): their defects say so.
@@ -142,6 +154,14 @@ def defects(
             )
         else:
             found.append(f"`php-fpm -t` failed (exit status {observed.fpm_returncode}): {tail}")
+    for line in startup_errors(
+        observed.php_v, observed.php_m, observed.php_m_stderr, observed.fpm_output
+    ):
+        found.append(f"PHP reports an error as it starts: {line}")
+    if observed.expected_machine:
+        found += machine_defects(observed.machine, observed.expected_machine, observed.platform)
+    if observed.stopped:
+        found.append(observed.stopped)
     expected = list(extensions)
     missing = missing_extensions(expected, parse_modules(observed.php_m))
     if missing:
@@ -162,6 +182,63 @@ def defects(
                 f"(FPM's pool needs `listen = {observed.port}`)"
             )
     return version, found
+
+
+# ----------------------------------------------------------------- startup errors and machine
+
+#: What PHP (the CLI, php-fpm) says about a startup error or warning: an extension that
+#: cannot be loaded, a bad ini setting (``PHP Warning:  PHP Startup: Unable to load
+#: dynamic library 'x.so' ...``, on stderr, and ``Warning: PHP Startup: ...`` on stdout).
+STARTUP_MARK = "PHP Startup:"
+#: At most this many distinct startup errors are quoted.
+STARTUP_SHOWN = 3
+
+
+def startup_errors(*outputs: str) -> list[str]:
+    """The distinct lines of ``outputs`` reporting a PHP startup error or warning (the same
+    error, said on stdout and stderr, by ``php -v`` and ``php -m``, is quoted once)."""
+    seen: set[str] = set()
+    lines: list[str] = []
+    for output in outputs:
+        for raw in output.splitlines():
+            at = raw.find(STARTUP_MARK)
+            if at < 0:
+                continue
+            said = raw[at:].strip()
+            if said not in seen:
+                seen.add(said)
+                lines.append(raw.strip()[:300])
+    return lines[:STARTUP_SHOWN]
+
+
+#: Inside the image: the machine its shell's ``uname`` and its ``php`` run as, one line
+#: each (``uname -m: aarch64``, ``php: aarch64``; the stand-ins' php says nothing).
+MACHINE_CHECK = [
+    "/bin/sh",
+    "-c",
+    'echo "uname -m: $(uname -m)"; '
+    'php -r \'echo "php: ", php_uname("m"), PHP_EOL;\' 2>/dev/null; true',
+]
+
+
+def machine_defects(output: str, expected: str, platform: str) -> list[str]:
+    """A ``platform`` image whose programs run as another machine than ``expected``
+    (``MACHINE_CHECK``'s ``output``): binaries of another platform, run natively. An image
+    that says nothing (no ``uname``, no php) fails its other checks."""
+    said: dict[str, str] = {}
+    for line in output.splitlines():
+        who, sep, machine = line.partition(": ")
+        if sep and who in ("uname -m", "php") and machine.strip():
+            said[who] = machine.strip()
+    wrong = {who: machine for who, machine in said.items() if machine != expected}
+    if not wrong:
+        return []
+    machines = ", ".join(sorted(set(wrong.values())))
+    how = ", ".join(f"{who} says {machine}" for who, machine in wrong.items())
+    return [
+        f"the {platform} image runs {machines} programs ({how}; {expected} expected): "
+        "its binaries are another platform's"
+    ]
 
 
 # ----------------------------------------------------------------- where FPM listens

@@ -561,3 +561,100 @@ def _buildx_available() -> bool:
             if probe.returncode == 0:
                 return True
     return False
+
+
+def _seeded(
+    cfg: Config, registry: LocalRegistry, tmp_path: Path, name: str, steps: str, platform: Platform
+) -> Reference:
+    """A stand-in image built with buildah from ``steps`` after ``FROM`` the stand-in base,
+    pushed by digest."""
+    context = tmp_path / name
+    context.mkdir()
+    dockerfile = context / "Dockerfile"
+    dockerfile.write_text(steps)
+    request = _request(
+        cfg, platform, tmp_path / f"{name}-work", context=context, dockerfile=dockerfile
+    )
+    out = select_builder(BuilderName.BUILDAH, quiet_runner()).build(request)
+    client = RegistryClient(registry.host, plain_http=True)
+    assert out.layout is not None
+    assert client.push_layout(out.layout, f"test/{name}") == out.digest
+    return Reference(registry.host, f"test/{name}", None, out.digest)
+
+
+def _smoke_failure(engine: Engine, image: Reference, platform: Platform) -> str:
+    with pytest.raises(SmokeTestError) as caught:
+        SmokeTester(quiet_runner(), engine).test(
+            image, platform, php_line=PHP, extensions=(), plain_http=True
+        )
+    return caught.value.message
+
+
+@pytest.mark.parametrize("engine", [Engine.BUILDAH, Engine.DOCKER], ids=str)
+def test_an_arm64_image_of_amd64_programs_fails_its_smoke_test(
+    engine: Engine, offline: Config, build_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    """linux/arm64 says the config, but the image's busybox is linux/amd64's: the engine
+    runs it natively, without QEMU, and every other check passes."""
+    require_tool("buildah", engine.value)
+    if host_platform() is not Platform.AMD64:
+        pytest.skip("the seeded image's programs are native on linux/amd64 machines only")
+    image = _seeded(
+        offline,
+        build_registry,
+        tmp_path,
+        f"arch-{engine}",
+        "ARG PHP_BASE_IMAGE\nFROM --platform=linux/amd64 ${PHP_BASE_IMAGE} AS amd\n"
+        "FROM ${PHP_BASE_IMAGE}\nCOPY --from=amd /bin/busybox /bin/busybox\n",
+        Platform.ARM64,
+    )
+    message = _smoke_failure(engine, image, Platform.ARM64)
+    assert message == (
+        f"{image} (linux/arm64): the linux/arm64 image runs x86_64 programs (uname -m says "
+        "x86_64; aarch64 expected): its binaries are another platform's"
+    ), message
+
+
+@pytest.mark.parametrize("engine", [Engine.BUILDAH, Engine.DOCKER], ids=str)
+def test_a_server_that_exits_seconds_after_it_is_healthy_fails_its_smoke_test(
+    engine: Engine, offline: Config, build_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    """The stand-in php-fpm answers its health check, then exits 3 seconds after it started."""
+    require_tool("buildah", engine.value)
+    image = _seeded(
+        offline,
+        build_registry,
+        tmp_path,
+        f"crash-{engine}",
+        "ARG PHP_BASE_IMAGE\nFROM ${PHP_BASE_IMAGE}\n"
+        "RUN sed -i 's/^while :; do$/sleep 3; rm -f $pidfile; echo CRASHED >\\&2; exit 139; "
+        "while :; do/' /usr/local/bin/php-fpm && grep -q CRASHED /usr/local/bin/php-fpm\n",
+        Platform.AMD64,
+    )
+    message = _smoke_failure(engine, image, Platform.AMD64)
+    assert "after it started, having answered its health check (" in message, message
+    assert "CRASHED" in message, message
+
+
+def test_a_php_startup_warning_fails_the_smoke_test(
+    offline: Config, build_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    """The stand-in php says, as PHP does, that an extension it lists failed to load."""
+    require_tool("buildah")
+    warning = (
+        "PHP Warning:  PHP Startup: Unable to load dynamic library redis.so (tried: "
+        "/usr/local/lib/php/extensions/redis.so: undefined symbol: foo) in Unknown on line 0"
+    )
+    image = _seeded(
+        offline,
+        build_registry,
+        tmp_path,
+        "startup-warning",
+        "ARG PHP_BASE_IMAGE\nFROM ${PHP_BASE_IMAGE}\n"
+        "RUN mv /usr/local/bin/php /usr/local/bin/php.real && printf '%s\\n' '#!/bin/sh' "
+        f"'echo \"{warning}\" >&2' 'exec php.real \"$@\"' > /usr/local/bin/php "
+        "&& chmod 0755 /usr/local/bin/php\n",
+        Platform.AMD64,
+    )
+    message = _smoke_failure(Engine.BUILDAH, image, Platform.AMD64)
+    assert message == f"{image} (linux/amd64): PHP reports an error as it starts: {warning}"

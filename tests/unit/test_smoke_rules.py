@@ -23,6 +23,8 @@ from publisher.adapters.smoke import (
     NET_END,
     PROBE_BEGIN,
     PROBE_END,
+    STAYS_UP,
+    STOPPED,
     ContainerLock,
     Engine,
     ImageHold,
@@ -40,6 +42,7 @@ from publisher.adapters.smoke import (
     server_command,
     smoke_tester,
     start_script,
+    stopped_from_start_output,
     sweep_containers,
 )
 from publisher.core import config as config_module
@@ -453,7 +456,8 @@ def test_docker_smoke_passes_and_cleans_up() -> None:
     result = tester.test(IMAGE, Platform.ARM64, php_line="8.4", extensions=["bcmath", "opcache"])
     assert result.php_version == "8.4.12"
     assert "zend opcache" in result.modules
-    assert sleeps == [0.25, 0.25]  # healthy on the second poll, no real waiting
+    # healthy on the second poll, no real waiting; then what is left of the time it must stay up
+    assert sleeps[:2] == [0.25, 0.25] and len(sleeps) == 3 and 0 < sleeps[2] <= STAYS_UP
     assert runner.argvs()[0] == (DOCKER, "image", "inspect", "--format", "{{.Id}}", str(IMAGE))
     run = runner.argvs()[1]
     assert run[:3] == (DOCKER, "run", "-d") and run[-1] == str(IMAGE)
@@ -757,7 +761,7 @@ def test_smoke_tester_for_the_publish_stage_follows_config_and_builder() -> None
         command = call.argv[call.argv.index("--") + 1 :]
         if command[:2] == ("/bin/sh", "-c") and "cat >" in command[2]:
             return ok()
-        if command[:2] == ("/bin/sh", "-c"):
+        if command[:2] == ("/bin/sh", "-c") and "publisher-smoke" in command:
             assert "cgi-fcgi -bind -connect 127.0.0.1:9000" in command[2]
             return ok(
                 "publisher-smoke: healthy after 1 checks\n"
@@ -833,17 +837,21 @@ def test_the_start_script_sends_the_probe_once_healthy() -> None:
     assert f"SCRIPT_FILENAME={smoke_rules.PROBE_PATH}" in command
     assert command.endswith("cgi-fcgi -bind -connect 127.0.0.1:9000")
     script = start_script(["php-fpm-healthcheck"], 30, command)
-    assert f'echo "{PROBE_BEGIN}"; {command} 2>&1; echo; echo "{PROBE_END} $?"; ' in script
+    assert f'echo "{PROBE_BEGIN}"; {command} 2>&1; s=$?; echo; echo "{PROBE_END} $s"; ' in script
 
 
 def test_the_probe_answer_is_read_from_the_start_output() -> None:
     good = f"healthy\n{PROBE_BEGIN}\nStatus: 200 OK\r\nX: y\r\n\r\n{REAL_PROBE}\n\n{PROBE_END} 0\n"
     assert probe_from_start_output(good) == ((200, REAL_PROBE), "")
     refused = f"{PROBE_BEGIN}\nCould not connect to 127.0.0.1:9000\n\n{PROBE_END} 1\n"
-    assert probe_from_start_output(refused) == (
+    assert probe_from_start_output(refused, 9000) == (
         None,
-        "cgi-fcgi failed (Could not connect to 127.0.0.1:9000)",
+        "no connection could be made to port 9000: is php-fpm listening elsewhere (a unix "
+        "socket, another port)? The stack's web server sends to port 9000 "
+        "(Could not connect to 127.0.0.1:9000)",
     )
+    failed = f"{PROBE_BEGIN}\nsh: cgi-fcgi: not found\n\n{PROBE_END} 127\n"
+    assert probe_from_start_output(failed) == (None, "cgi-fcgi failed (sh: cgi-fcgi: not found)")
     assert probe_from_start_output("publisher-smoke: the server exited")[0] is None
 
 
@@ -906,7 +914,7 @@ def test_a_buildah_run_that_passes_on_no_output_is_run_once_more() -> None:
         command = call.argv[call.argv.index("--") + 1 :]
         if command[:2] == ("/bin/sh", "-c") and "cat >" in command[2]:
             return ok()
-        if command[:2] == ("/bin/sh", "-c"):
+        if command[:2] == ("/bin/sh", "-c") and "publisher-smoke" in command:
             return ok(
                 "publisher-smoke: healthy after 1 checks\n"
                 f"{PROBE_BEGIN}\nContent-type: application/json\r\n\r\n{DEBIAN_PROBE}\n"
@@ -1116,3 +1124,61 @@ def test_the_try_it_tip_for_a_plain_http_registry_off_loopback_names_docker_s_se
     assert "docker run --rm -it" in lan
     for ref, plain in ((image, False), (loopback, True)):
         assert "insecure-registries" not in (failure(ref, plain).hint or "")
+
+
+STARTUP_WARNING = (
+    "PHP Warning:  PHP Startup: Unable to load dynamic library 'nonexistent_ext.so' (tried: "
+    "/usr/lib/php/20240924/nonexistent_ext.so (cannot open shared object file)) in Unknown "
+    "on line 0"
+)
+
+
+def test_a_php_startup_error_is_a_defect_quoted_once() -> None:
+    shown = STARTUP_WARNING.replace("PHP Warning:  ", "Warning: ")
+    _, found = smoke_rules.defects(
+        observed(
+            php_v=f"{shown}\n{REAL_PHP_V}",
+            php_m=f"{shown}\n{REAL_PHP_M}",
+            php_m_stderr=STARTUP_WARNING + "\n",
+            fpm_output=f"[05-Dec-2026 09:00:00] NOTICE: PHP message: {STARTUP_WARNING}\n{FPM_OK}",
+        ),
+        "8.4",
+        ["bcmath", "opcache"],
+    )
+    assert found == [f"PHP reports an error as it starts: {shown}"]
+
+
+def test_programs_of_another_machine_are_a_defect() -> None:
+    def machine(output: str, expected: str = "aarch64") -> list[str]:
+        return smoke_rules.defects(
+            observed(machine=output, expected_machine=expected, platform="linux/arm64"),
+            "8.4",
+            [],
+        )[1]
+
+    assert machine("uname -m: aarch64\nphp: aarch64\n") == []
+    assert machine("uname -m: x86_64\n") == [
+        "the linux/arm64 image runs x86_64 programs (uname -m says x86_64; aarch64 expected): "
+        "its binaries are another platform's"
+    ]
+    assert machine("uname -m: aarch64\nphp: x86_64\n") == [
+        "the linux/arm64 image runs x86_64 programs (php says x86_64; aarch64 expected): "
+        "its binaries are another platform's"
+    ]
+    assert machine("") == []  # says nothing: its other checks fail
+
+
+def test_the_start_script_checks_the_server_stays_up() -> None:
+    script = start_script(["php-fpm-healthcheck"], 30, "cgi-fcgi")
+    stay = int(STAYS_UP / 0.25)
+    assert f'while [ "$i" -lt {stay} ]; do sleep 0.25' in script
+    assert script.index(f'[ "$i" -lt {stay} ]') < script.index('kill "$pid"; wait "$pid"; exit 0')
+    output = f"healthy\n{STOPPED} 6 s\nNOTICE: ready\nCRASHED\n"
+    said = stopped_from_start_output(output)
+    assert said == (
+        "the server exited 6 s after it started, having answered its health check "
+        "(NOTICE: ready | CRASHED)"
+    )
+    assert stopped_from_start_output("healthy\n") == ""
+    _, found = smoke_rules.defects(observed(stopped=said), "8.4", [])
+    assert found == [said]
