@@ -154,14 +154,14 @@ SEEDS = {
     # an extension that cannot be loaded: PHP warns as it starts, and carries on
     "startup-warning": (
         'RUN echo "extension=nonexistent_ext.so" > /usr/local/etc/php/conf.d/zz-broken.ini',
-        Engine.BUILDAH,
+        Engine.DOCKER,
         "PHP reports an error as it starts: PHP Warning:  PHP Startup: Unable to load "
         "dynamic library 'nonexistent_ext.so'",
     ),
-    # php-fpm answers its health check and the probe, then dies
+    # php-fpm answers its health check, the probe and every check, then dies
     "crash-after-healthy": (
-        'CMD ["sh", "-c", "php-fpm -F & p=$!; sleep 5; kill -9 $p; echo CRASHED >&2; exit 1"]',
-        Engine.BUILDAH,
+        'CMD ["sh", "-c", "php-fpm -F & p=$!; sleep 7; kill -9 $p; echo CRASHED >&2; exit 1"]',
+        Engine.DOCKER,
         "after it started, having answered its health check",
     ),
     # the pool on a unix socket: nothing on port 9000, where the web server sends requests
