@@ -225,9 +225,9 @@ def probe_from_start_output(output: str, port: int = 9000) -> tuple[tuple[int, s
         return None, "the start script sent no FastCGI request"
     answer = output[begin + len(PROBE_BEGIN) : end].strip("\n")
     status = output[end + len(PROBE_END) :].strip().split()[:1]
+    if answer.lstrip().startswith("Could not connect"):  # cgi-fcgi: nothing listens there
+        return None, not_connected(port, answer.strip()[-200:])
     if status != ["0"]:
-        if "Could not connect" in answer:  # cgi-fcgi's words when nothing listens there
-            return None, not_connected(port, answer.strip()[-200:])
         return None, f"cgi-fcgi failed ({answer.strip()[-200:] or 'no output'})"
     try:
         response = fastcgi.parse_cgi_response(answer.encode("utf-8", "surrogateescape"))

@@ -850,6 +850,10 @@ def test_the_probe_answer_is_read_from_the_start_output() -> None:
         "socket, another port)? The stack's web server sends to port 9000 "
         "(Could not connect to 127.0.0.1:9000)",
     )
+    # whatever cgi-fcgi's exit status
+    assert probe_from_start_output(refused.replace(" 1\n", " 0\n"), 9000) == (
+        probe_from_start_output(refused, 9000)
+    )
     failed = f"{PROBE_BEGIN}\nsh: cgi-fcgi: not found\n\n{PROBE_END} 127\n"
     assert probe_from_start_output(failed) == (None, "cgi-fcgi failed (sh: cgi-fcgi: not found)")
     assert probe_from_start_output("publisher-smoke: the server exited")[0] is None
