@@ -99,7 +99,7 @@ ALIVE_WITHOUT_HEALTHCHECK = 1.0
 #: How long after its start the server must still be running, once healthy and probed
 #: (a server that dies a few seconds after it answered fails): the wait is what is left
 #: of it after the start, the probe and (docker) the checks.
-STAYS_UP = 8.0
+STAYS_UP = 5.0
 EXEC_TIMEOUT = 300.0
 #: How many times a ``buildah run`` that exits 0 with no output at all is tried (it
 #: does so now and then under load; five such flakes in a row are not to be expected,

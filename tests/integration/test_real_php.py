@@ -160,7 +160,7 @@ SEEDS = {
     ),
     # php-fpm answers its health check, the probe and every check, then dies
     "crash-after-healthy": (
-        'CMD ["sh", "-c", "php-fpm -F & p=$!; sleep 7; kill -9 $p; echo CRASHED >&2; exit 1"]',
+        'CMD ["sh", "-c", "php-fpm -F & p=$!; sleep 4; kill -9 $p; echo CRASHED >&2; exit 1"]',
         Engine.DOCKER,
         "after it started, having answered its health check",
     ),
