@@ -230,6 +230,7 @@ class Machine:
         """The ``github`` context: a tag push of RELEASE unless ``github`` says otherwise."""
         return {
             "ref_name": RELEASE,
+            "sha": self.base_env.get("GITHUB_SHA"),
             "event_name": "push",
             "actor": "publisher-bot",
             "repository": GH_REPO,
@@ -533,9 +534,10 @@ def test_release_workflow_commands_run_in_order(
     call = workflow["jobs"]["build"]
     legs_workflow = load_workflow(call["uses"])
     needs = {"preflight": {"outputs": pre["outputs"]}}
-    call_ctx = Contexts(github={"ref_name": RELEASE}, needs=needs)
+    call_ctx = Contexts(github=machine.github_context(), needs=needs)
     inputs = {k: interpolate(str(v), call_ctx) for k, v in call["with"].items()}
-    assert inputs == {"release": RELEASE, "matrix": pre["outputs"]["matrix"]}
+    sha = machine.base_env["GITHUB_SHA"]  # the commit the publish job checks out
+    assert inputs == {"release": RELEASE, "commit": sha, "matrix": pre["outputs"]["matrix"]}
     inputs["rebuild"] = False  # the input's default
     artifacts = run_legs(machine, call, needs, repository, tmp_path)
 

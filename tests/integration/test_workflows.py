@@ -457,8 +457,15 @@ def test_release_workflow_shape() -> None:
     assert jobs["build"]["uses"] == "./.github/workflows/legs.yml"
     assert jobs["build"]["with"] == {
         "release": "${{ github.ref_name }}",
+        "commit": "${{ github.sha }}",
         "matrix": "${{ needs.preflight.outputs.matrix }}",
     }
+    # The legs build the commit the publish job checks out (actions/checkout's default,
+    # github.sha), not the tag read again when each leg starts: a tag deleted and pushed
+    # again on another commit meanwhile cannot mix two commits in one release.
+    publish_checkout = jobs["publish"]["steps"][0]
+    assert "actions/checkout" in publish_checkout["uses"]
+    assert "ref" not in publish_checkout["with"]
     assert jobs["preflight"]["outputs"]["matrix"] == "${{ steps.matrix.outputs.matrix }}"
     preflight = "\n".join(run_steps(jobs["preflight"]))
     assert "publisher render --check" in preflight
@@ -489,14 +496,15 @@ def test_release_workflow_shape() -> None:
 def test_legs_workflow_shape() -> None:
     wf = load("legs.yml")
     call = wf[True]["workflow_call"]
-    assert set(call["inputs"]) == {"release", "matrix", "rebuild"}
+    assert set(call["inputs"]) == {"release", "commit", "matrix", "rebuild"}
     assert set(call["secrets"]) == {"DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN"}
     job = wf["jobs"]["build"]
     assert job["runs-on"] == "${{ matrix.runner }}"
     assert job["strategy"]["matrix"] == "${{ fromJSON(inputs.matrix) }}"
     assert job["strategy"]["fail-fast"] is False
     checkout = job["steps"][0]
-    assert checkout["with"]["ref"] == "${{ inputs.release }}"  # the release's own commit
+    # the caller's commit (release.yml: the one its publish job checks out), else the tag's
+    assert checkout["with"]["ref"] == "${{ inputs.commit || inputs.release }}"
     build = next(s for s in job["steps"] if s.get("name") == "Build and push by digest")
     assert build["env"]["PUBLISHER_BUILD_CACHE"] == "gha"  # no cache tag in the public repository
     assert '--digest-file "digests/$SLUG.json"' in build["run"]
