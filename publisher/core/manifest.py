@@ -325,6 +325,11 @@ VERSION_LABEL = "org.opencontainers.image.version"
 #: an image inherits its base's labels, whatever its own Dockerfile sets.
 STAND_IN_LABEL = "dev.publisher.stand-in"
 
+#: The label a build sets (``--label``, not the Dockerfile) to the sha256 of the Dockerfile
+#: it built: a rerun of a published release tells by it whether its checkout renders the
+#: Dockerfile the images its pins hold were built from (a tag moved to another commit).
+DOCKERFILE_LABEL = "dev.publisher.dockerfile"
+
 #: The image labels an index repeats as its own annotations when every platform image
 #: carries the same value: registries that show one description for a multi-platform
 #: image (GHCR's package page) read the index's annotations, not its images' labels.

@@ -43,7 +43,7 @@ from ..core.errors import (
 from ..core.fileio import read_bytes, temp_dir
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import REASON, Locations
-from ..core.manifest import VERSION_LABEL
+from ..core.manifest import DOCKERFILE_LABEL, VERSION_LABEL, config_labels
 from ..core.plan import line_tag, pin_tag
 from ..core.platforms import BuilderName
 from ..core.publish_plan import lost_blob_hint, lost_image_hint, off_record_hint, still_on
@@ -70,6 +70,8 @@ PUBLISHED_BUILDER = "published"
 
 #: The OCI label the Dockerfile sets to the digest-pinned base image.
 BASE_LABEL = "org.opencontainers.image.base.name"
+#: The OCI label of the source revision (commit) an image was built from.
+REVISION_LABEL = "org.opencontainers.image.revision"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -293,8 +295,16 @@ def published_record(
         base_image=base_image,
         base_digest=base_digest,
         builder=PUBLISHED_BUILDER,
-        dockerfile_sha256=dockerfile_sha256(config, leg.php),
+        # the Dockerfile the image's label names (what it was built from), else today's
+        dockerfile_sha256=labelled_dockerfile(labels) or dockerfile_sha256(config, leg.php),
     )
+
+
+def labelled_dockerfile(labels: Mapping[str, str]) -> str | None:
+    """The sha256 of the Dockerfile an image was built from, as its ``DOCKERFILE_LABEL``
+    names it; None for an image built without it (by an earlier publisher)."""
+    named = labels.get(DOCKERFILE_LABEL)
+    return named if named is not None and is_digest(named) else None
 
 
 def refuse_reused_built_otherwise(
@@ -304,15 +314,19 @@ def refuse_reused_built_otherwise(
     record_dirs: Sequence[Path],
     primary: RegistryClient,
     *,
+    revision: str = "",
     locations: Locations = DEFAULT_LOCATIONS,
 ) -> None:
-    """Refuse (exit 14, before anything is built or any tag moves) to finish a release
-    without a record from images its pins hold (``published``) that were built from
-    another Dockerfile than today's: matrix.yaml (its extensions, packages, ...) or the
-    template changed between the run that pushed them and this one. Each image is told
-    by the extensions its build history installed (``built_extensions``), else by the
-    Dockerfile digest an earlier run's digest record (in ``record_dirs``) names; the
-    release would otherwise be smoke-tested, and recorded, for what its images lack."""
+    """Refuse (exit 14, before anything is built or any tag moves) to take the images a
+    release's pins hold (``published``) when they were built from another Dockerfile than
+    this checkout's: matrix.yaml (its extensions, packages, ...) or the template changed
+    between the run that pushed them and this one, or the release's tag was deleted and
+    pushed again on another commit. Each image is told by the extensions its build
+    history installed (``built_extensions``), else by the Dockerfile digest an earlier
+    run's digest record (in ``record_dirs``) names, else by its ``DOCKERFILE_LABEL``; the
+    release would otherwise be smoke-tested, and recorded, for what its images lack, and
+    a moved tag would pass as a rerun. ``revision``: this checkout's commit (GITHUB_SHA),
+    said beside the one the image's revision label names, when known."""
     repo = config.primary.repository
     found: dict[str, list[str]] = {}
     added: set[str] = set()
@@ -320,14 +334,26 @@ def refuse_reused_built_otherwise(
     for leg, held in published.items():
         today = config.line(leg.php).extensions.names
         built: tuple[str, ...] | None = None
+        labels: dict[str, str] = {}
         try:
             image = primary.get_manifest_by_digest(repo.path, held.digest)
             if not image.is_index:
-                built = built_extensions(primary.image_config(repo.path, image))
+                image_config = primary.image_config(repo.path, image)
+                built = built_extensions(image_config)
+                labels = config_labels(image_config)
         except (PublisherError, ValueError):  # not read: the earlier record alone tells
             built = None
         earlier = earlier_record(
             [folder / leg.record_name for folder in record_dirs], held.digest, repo.name
+        )
+        labelled = labelled_dockerfile(labels)
+        try:
+            here: str | None = dockerfile_sha256(config, leg.php)
+        except MissingDockerfileError:  # (a publish's checkout) nothing to compare with
+            here = None
+        rendered = (
+            f"not from {config.line(leg.php).dockerfile} ({here}) as matrix.yaml and the "
+            "template render it here"
         )
         if built is not None and built != today:
             more = [name for name in today if name not in built]
@@ -342,16 +368,23 @@ def refuse_reused_built_otherwise(
                 f"built with the extensions {', '.join(built) or 'none'}, and matrix.yaml "
                 f"now names {', '.join(today) or 'none'} ({change})"
             )
-        elif earlier is not None and earlier.dockerfile_sha256 != dockerfile_sha256(
-            config, leg.php
-        ):
+        elif here is not None and earlier is not None and earlier.dockerfile_sha256 != here:
             why = (
                 f"built from the Dockerfile {earlier.dockerfile_sha256} (as the earlier run's "
-                f"digest record names it), not from {config.dockerfile_path(leg.php)} as "
-                "matrix.yaml and the template render it today"
+                f"digest record names it), {rendered}"
+            )
+        elif here is not None and labelled is not None and labelled != here:
+            why = (
+                f"built from the Dockerfile {labelled} (as its label {DOCKERFILE_LABEL} "
+                f"names it), {rendered}"
             )
         else:
             continue
+        built_at = labels.get(REVISION_LABEL, "").strip()
+        if built_at:
+            why += f"; it was built at commit {built_at}"
+            if revision and revision != built_at:
+                why += f", this checkout is {revision}"
         found.setdefault(leg.php, []).append(
             f"PHP {leg.php}: {pin_tag(release, leg.php)}'s {leg.platform} image "
             f"{held.digest} was {why}"
@@ -370,14 +403,16 @@ def refuse_reused_built_otherwise(
         else "set matrix.yaml and the template back to what that run built from"
     )
     raise ReleaseConflictError(
-        f"{tag} was started from other Dockerfiles than matrix.yaml and the template "
-        f"render today: the images its pins hold for PHP {', '.join(lines)} were built "
-        "before they changed, and a rerun keeps the images a release was started with:",
+        f"{tag} holds images built from other Dockerfiles than matrix.yaml and the "
+        f"template render in this checkout: those its pins hold for PHP {', '.join(lines)} "
+        "were built before they changed (or from another commit, its tag moved since), and "
+        "a rerun keeps the images a release was started with, never building them again:",
         hint=(
-            f"nothing was changed. To finish {tag}, {back}, run "
-            f"`{render_command(config)}`, then `{locations.command('release', tag)}`; "
-            "publish the change as a new release afterwards. Or replace its images on "
-            f"purpose with `{locations.command('republish', tag, REASON)}`"
+            "nothing was changed: publish the change as a new release (a new tag). To finish "
+            f"or rerun {tag} as it was built, {back} (or push its tag again on the commit it "
+            f"was built from), run `{render_command(config)}`, then "
+            f"`{locations.command('release', tag)}`. Or replace its images on purpose with "
+            f"`{locations.command('republish', tag, REASON)}`"
         ),
         conflicts=[said for php in lines for said in found[php]],
     )
@@ -728,6 +763,7 @@ class BuildStage:
             provenance=options.attestations,
             sbom=options.attestations,
         )
+        request = replace(request, dockerfile_sha256=dockerfile_sha256(self.config, leg.php))
         locations = options.locations
         if not locations.rehearsal:
             return request
@@ -783,6 +819,16 @@ class BuildStage:
         )
         if pinned is not None:
             pinned = earlier_record(record_paths, pinned.digest, pinned.repository) or pinned
+            if published is None:  # (a caller that read the pins refused already)
+                refuse_reused_built_otherwise(
+                    config,
+                    release,
+                    {leg: pinned},
+                    (),
+                    primary,
+                    revision=self.options.revision,
+                    locations=self.options.locations,
+                )
             pin = pin_tag(release, leg.php)
             return pinned, f"{release.tag} already holds {pinned.digest} ({pin}); not rebuilding"
         if base is None:
@@ -811,8 +857,10 @@ class BuildStage:
             data = dockerfile_bytes(self.config, leg.php)
             request = self.request(leg, base, tmp)
             copy = tmp / f"{request.slug}.Dockerfile"
-            request = replace(request, dockerfile=copy, committed=request.dockerfile)
             dockerfile = sha256_digest(data)
+            request = replace(
+                request, dockerfile=copy, committed=request.dockerfile, dockerfile_sha256=dockerfile
+            )
             try:
                 request.dockerfile.write_bytes(data)
                 result = self.builder.build(request)

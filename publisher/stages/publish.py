@@ -1244,20 +1244,21 @@ class Publisher:
                     refuse_other_dockerfile(
                         self.config, self.release, php, legs, self.options.locations
                     )
-            if self.record is None:  # (a recorded release is checked for its recorded ones)
-                refuse_reused_built_otherwise(
-                    self.config,
-                    self.release,
-                    {
-                        Leg(r.php, r.platform): r
-                        for php, legs in by_line.items()
-                        if planning.pin_tag(self.release, php) in pinned
-                        for r in legs
-                    },
-                    (),
-                    self.client(self.primary),
-                    locations=self.options.locations,
-                )
+            # the images the pins hold, built from this checkout's Dockerfiles: not a release
+            # started before they changed, nor one whose tag moved to another commit since
+            refuse_reused_built_otherwise(
+                self.config,
+                self.release,
+                {
+                    Leg(r.php, r.platform): r
+                    for php, legs in by_line.items()
+                    if planning.pin_tag(self.release, php) in pinned
+                    for r in legs
+                },
+                (),
+                self.client(self.primary),
+                locations=self.options.locations,
+            )
         candidates = self.assemble(by_line)
         planned = {
             php: pp.Candidate(php, index.digest, tuple(sorted(index.images)))

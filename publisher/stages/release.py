@@ -378,13 +378,14 @@ def release(
     if refused:
         raise one_refusal(version, refused)
     pending = options.digests_dir / PENDING_DIR  # the builds' records, kept once published
-    if record is None and not republish:
+    if not republish:  # a recorded release too: its tag may have moved to another commit
         refuse_reused_built_otherwise(
             config,
             version,
             published,
             (pending, options.digests_dir),
             primary,
+            revision=options.revision,
             locations=options.locations,
         )
     if done:

@@ -1158,8 +1158,10 @@ def test_legs_built_from_another_dockerfile_are_not_published_unless_pinned_or_r
     """Digest records of another commit (the checkout moved on after the legs, artifacts
     of another run): the release's images would not be what its Dockerfile builds, which
     the launcher's local fallback builds. Refused before any write; publishing from the
-    commit the legs built passes. Then a rerun of the published line and a republish
-    (whose legs build the release's commit while its job runs at a later one) still do."""
+    commit the legs built passes, and so does a rerun from it. A rerun from the later
+    commit (the tag moved there) is refused (exit 14) naming both Dockerfiles, not taken
+    for a rerun; a republish (whose legs build the release's commit while its job runs
+    at a later one) still passes."""
     hub, ghcr = fresh_registry(), fresh_registry()
     stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
     dockerfile = stack.root / "dockerfiles" / "8.4" / "Dockerfile"
@@ -1196,10 +1198,16 @@ def test_legs_built_from_another_dockerfile_are_not_published_unless_pinned_or_r
     dockerfile.write_bytes(released)
     stack.ok(*publish, "--digests", str(artifacts), *notes)
     published = stack.index_digests("v1.0.0")["8.4"]
-    # the checkout moves on: a rerun keeps what the pin holds
-    dockerfile.write_bytes(later)
-    stack.ok(*publish, "--digests", str(artifacts), *notes)
+    stack.ok(*publish, "--digests", str(artifacts), *notes)  # a rerun: nothing to do
     assert stack.index_digests("v1.0.0")["8.4"] == published
+    # the checkout moves on (the tag pushed again on a later commit): refused, not a rerun
+    dockerfile.write_bytes(later)
+    held = tag_maps(stack, tools["skopeo"])
+    moved = stack.run(*publish, "--digests", str(artifacts), *notes)
+    assert moved.returncode == 14, moved.stdout + moved.stderr
+    said = " ".join(moved.stderr.split())
+    assert f"sha256:{built}" in said and f"sha256:{here}" in said, said
+    assert tag_maps(stack, tools["skopeo"]) == held
     # a republish: its legs build the release's commit, its publish runs at the later one
     patch_base(tmp_path, bases, "after-a-later-commit")
     dockerfile.write_bytes(released)

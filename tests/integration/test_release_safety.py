@@ -388,7 +388,9 @@ def test_a_republish_that_rebuilds_identical_images_says_the_pin_it_puts_back(
 
 def test_a_release_from_stale_dockerfiles_says_so(world: World) -> None:
     """matrix.yaml edited and `publisher render` forgotten: the builds use the committed
-    Dockerfiles, and the release says they are not what the matrix renders now."""
+    Dockerfiles, and the release says they are not what the matrix renders now. (A rerun
+    of the published v1.0.0 from such a Dockerfile is then refused: its images were built
+    from another.)"""
     stack = world.stack
     dockerfile = stack.root / "dockerfiles" / "8.4" / "Dockerfile"
     saved = dockerfile.read_bytes()
@@ -399,8 +401,9 @@ def test_a_release_from_stale_dockerfiles_says_so(world: World) -> None:
     try:
         dockerfile.write_bytes(saved + b"# edited by hand\n")
         stale = stack.run("release", "v1.0.0", "--dry-run", *notes_dir)
-        assert stale.returncode == 0, stale.stderr
+        assert stale.returncode == 14, stale.stderr
         said = " ".join(stale.stderr.split())
+        assert "release conflict" in said and "PHP 8.4" in said, said
         assert f"warning: the committed Dockerfiles differ from what {stack.matrix}" in said
         assert f"8.4 changed ({dockerfile})" in said, said
         assert f"run `publisher render --config {stack.matrix}`" in said, said
@@ -413,7 +416,8 @@ def test_a_republish_after_the_extensions_changed_says_it_builds_today_s_dockerf
 ) -> None:
     """intl added to matrix.yaml after v1.0.0 (recorded without it) and `publisher render`
     run: the committed Dockerfiles are current (render --check agrees), so no run says to
-    render; a rerun of v1.0.0, which builds nothing, says nothing of them, and a local
+    render; a rerun of v1.0.0, whose images were built from other Dockerfiles, is refused
+    (exit 14) naming both, not taken for a rerun that builds nothing, and a local
     republish says that it builds the committed (today's) Dockerfiles, not v1.0.0's own,
     which a republish from v1.0.0's commit builds."""
     stack = world.stack
@@ -426,8 +430,11 @@ def test_a_republish_after_the_extensions_changed_says_it_builds_today_s_dockerf
         stack.ok("render")
         assert stack.run("render", "--check").returncode == 0
         rerun = stack.run("release", "v1.0.0", "--dry-run", *notes_dir)
-        assert rerun.returncode == 0, rerun.stderr
-        assert "Dockerfiles" not in rerun.stderr, rerun.stderr
+        assert rerun.returncode == 14, rerun.stderr
+        refused = " ".join(rerun.stderr.split())
+        assert "release conflict" in refused and "PHP 8.3, 8.4" in refused, refused
+        assert "publish the change as a new release" in refused, refused
+        assert "differ from what" not in refused, refused  # (they are current)
         republish = stack.run("republish", "v1.0.0", "--reason", "r", "--dry-run", *notes_dir)
         said = " ".join(republish.stderr.split())
         assert republish.returncode == 0, republish.stdout + republish.stderr

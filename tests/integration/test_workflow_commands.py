@@ -27,6 +27,7 @@ classified here fails the test, so a new workflow step cannot slip through.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -649,6 +650,122 @@ def test_release_workflow_commands_run_in_order(
         text = path.read_text(encoding="utf-8", errors="replace")
         for secret in (GH_TOKEN, canary, basic):
             assert secret not in text, path
+
+
+def test_a_release_tag_pushed_again_on_another_dockerfile_is_refused_not_taken_for_a_rerun(
+    tmp_path: Path,
+    bases: str,
+    repository: Path,
+    bin_dir: Path,
+    gh: FakeGitHub,
+    basic_registry: BasicAuthRegistry,
+    second_registry: LocalRegistry,
+) -> None:
+    """v1.0.0 is published; its tag is deleted and pushed again on a commit whose
+    Dockerfile differs (matrix.yaml's packages changed, rendered). The leg that finds the
+    pin, and the publish job given the first run's records, refuse (exit 14) before any
+    write, naming the line, both Dockerfile digests and both commits, rather than pass
+    green as a rerun that publishes nothing new. With the tag back on its commit, a run
+    is the quiet no-op a rerun is."""
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    machine, _, _ = workflow_machine(tmp_path, bin_dir, gh, basic_registry, bases, workflow)
+    legs_workflow = load_workflow(workflow["jobs"]["build"]["uses"])
+    matrix_file = repository / "matrix.yaml"
+    data = yaml.safe_load(matrix_file.read_text(encoding="utf-8"))
+    data["platforms"] = ["linux/amd64"]  # one leg is enough
+
+    def commit_matrix() -> str:
+        matrix_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        subprocess.run(
+            [sys.executable, "-m", "publisher", "render"],
+            cwd=repository,
+            check=True,
+            capture_output=True,
+        )
+        commit(repository)
+        head = ["git", "rev-parse", "HEAD"]
+        done = subprocess.run(head, cwd=repository, check=True, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    def preflight(source: Path, where: Path) -> tuple[dict[str, Any], dict[str, str]]:
+        pre = machine.run_job("preflight", checkout(source, where / "preflight"))
+        (leg,) = json.loads(pre["outputs"]["matrix"])["include"]
+        return {"preflight": {"outputs": pre["outputs"]}}, leg
+
+    anonymous = "Anyone can pull (anonymous read of every pin)"
+    build = "Build and push by digest"
+    publish = "Publish (indexes, copies, verification, smoke tests, tags, notes)"
+    sha_a = commit_matrix()
+    machine.base_env["GITHUB_SHA"] = sha_a
+    first = tmp_path / "first"
+    needs, _ = preflight(repository, first)
+    artifacts = run_legs(machine, workflow["jobs"]["build"], needs, repository, first)
+    pub = checkout(repository, first / "publish")
+    download(workflow["jobs"]["publish"], artifacts, pub)
+    machine.run_job("publish", pub, expect_failure={anonymous: 12})
+    commit_a = checkout(repository, tmp_path / "commit-a")
+    dockerfile = Path("dockerfiles") / LINES[-1] / "Dockerfile"
+    built_from = "sha256:" + hashlib.sha256((commit_a / dockerfile).read_bytes()).hexdigest()
+    primary = RegistryClient(
+        basic_registry.host, plain_http=True, credentials=basic_registry.credentials
+    )
+    secondary = RegistryClient(second_registry.host, plain_http=True)
+    repo_path = data["registries"][0]["repository"].split("/", 1)[1]
+
+    def tags() -> list[dict[str, str]]:
+        return [primary.tag_digests(repo_path), secondary.tag_digests(repo_path)]
+
+    held = tags()
+
+    # the tag deleted and pushed again on commit B, another Dockerfile
+    data["packages"] = [*data.get("packages", []), "icu-libs"]
+    sha_b = commit_matrix()
+    today = "sha256:" + hashlib.sha256((repository / dockerfile).read_bytes()).hexdigest()
+    assert today != built_from
+    machine.base_env["GITHUB_SHA"] = sha_b
+    moved = tmp_path / "moved"
+    needs, leg = preflight(repository, moved)
+    inputs = {
+        "release": RELEASE,
+        "commit": sha_b,
+        "matrix": needs["preflight"]["outputs"]["matrix"],
+    }
+    machine.run_job(
+        "build",
+        checkout(repository, moved / "leg"),
+        matrix=leg,
+        workflow=legs_workflow,
+        inputs={**inputs, "rebuild": False},
+        expect_failure={build: 14},
+    )
+    # the publish job of such a run, given the first run's records, refuses alike
+    pub = checkout(repository, moved / "publish")
+    download(workflow["jobs"]["publish"], artifacts, pub)
+    machine.run_job("publish", pub, expect_failure={publish: 14})
+    for step in (f"build: {build}", f"publish: {publish}"):
+        result = next(r for r in reversed(machine.log) if r.name == step)
+        said = " ".join(result.stderr.split())
+        assert "release conflict" in said and f"PHP {LINES[-1]}" in said, said
+        assert built_from in said and today in said, said
+        assert f"built at commit {sha_a}" in said, said
+        assert "publish the change as a new release" in said, said
+        assert f"publisher republish {RELEASE} --reason" in said, said
+    # the leg names the commit it checked out too (GITHUB_SHA, its revision)
+    leg_said = next(r for r in reversed(machine.log) if r.name == f"build: {build}")
+    assert f"this checkout is {sha_b}" in " ".join(leg_said.stderr.split())
+    assert tags() == held
+
+    # the tag back on commit A: a rerun, which builds nothing and moves nothing
+    machine.base_env["GITHUB_SHA"] = sha_a
+    again = tmp_path / "again"
+    needs, _ = preflight(commit_a, again)
+    artifacts = run_legs(machine, workflow["jobs"]["build"], needs, commit_a, again)
+    leg_log = next(r for r in reversed(machine.log) if r.name == f"build: {build}")
+    assert "not rebuilding" in leg_log.stdout + leg_log.stderr
+    pub = checkout(commit_a, again / "publish")
+    download(workflow["jobs"]["publish"], artifacts, pub)
+    machine.run_job("publish", pub, expect_failure={anonymous: 12})
+    assert tags() == held
 
 
 def test_image_build_workflow_commands_build_and_smoke_test_pushing_nothing(

@@ -184,6 +184,25 @@ def test_buildah_argv(tmp_path: Path) -> None:
     ]
 
 
+def test_every_builder_labels_the_image_with_the_dockerfile_it_built(tmp_path: Path) -> None:
+    """The Dockerfile's sha256 is given as a label on the command line (a Dockerfile cannot
+    name its own digest), after the build arguments, and on the command a failed build's
+    tip names too: a rerun of the release tells by it what the image was built from."""
+    req = request(tmp_path, dockerfile_sha256=DIGEST_A)
+    label = ["--label", f"dev.publisher.dockerfile={DIGEST_A}"]
+    for argv in (
+        buildah_mod.build_argv(req, "N"),
+        docker_mod.build_argv(req, "N"),
+        docker_mod.rebuild_argv(req),
+        buildx_mod.build_argv(req),
+        buildx_mod.rebuild_argv(req),
+    ):
+        at = argv.index("--label")
+        assert argv[at : at + 2] == label, argv
+        assert argv[at - 2] == "--build-arg", argv
+    assert "--label" not in buildah_mod.build_argv(request(tmp_path), "N")
+
+
 def test_buildah_verifies_tls_unless_the_base_registry_is_plain_http(tmp_path: Path) -> None:
     argv = buildah_mod.build_argv(request(tmp_path, created=""), "N", isolation="oci")
     assert "--tls-verify=false" not in argv

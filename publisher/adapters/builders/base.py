@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from ...core.errors import CommandError, ToolMissingError
+from ...core.manifest import DOCKERFILE_LABEL
 from ...core.platforms import BuilderName, Platform
 from ...core.reference import Reference
 from ...resolve import is_loopback
@@ -92,6 +93,9 @@ class BuildRequest:
     release: str = "unreleased"
     created: str = ""
     revision: str = ""
+    #: The sha256 of the Dockerfile built, set as the image's ``DOCKERFILE_LABEL``; none
+    #: when empty.
+    dockerfile_sha256: str = ""
     extra_args: tuple[tuple[str, str], ...] = ()
     #: The base image's registry is reached over plain HTTP (loopback or insecure).
     base_plain_http: bool = False
@@ -123,6 +127,11 @@ class BuildRequest:
         ]
         args += list(self.extra_args)
         return tuple(args)
+
+    @property
+    def labels(self) -> tuple[tuple[str, str], ...]:
+        """Every ``--label`` the build sets besides the Dockerfile's own."""
+        return ((DOCKERFILE_LABEL, self.dockerfile_sha256),) if self.dockerfile_sha256 else ()
 
     @property
     def source_date_epoch(self) -> int | None:
@@ -379,3 +388,7 @@ def build_arg_flags(args: tuple[tuple[str, str], ...]) -> list[str]:
     for key, value in args:
         flags += ["--build-arg", f"{key}={value}"]
     return flags
+
+
+def label_flags(labels: tuple[tuple[str, str], ...]) -> list[str]:
+    return [flag for key, value in labels for flag in ("--label", f"{key}={value}")]

@@ -51,6 +51,7 @@ from .base import (
     BuildRequest,
     build_arg_flags,
     failed_build_hint,
+    label_flags,
     probed_version,
 )
 from .layout import checked_output, normalize_config, read_layout
@@ -278,6 +279,7 @@ def build_argv(
         "-f",
         str(request.dockerfile),
         *build_arg_flags(request.build_args),
+        *label_flags(request.labels),
     ]
     if request.base_plain_http:
         argv.append("--tls-verify=false")

@@ -49,6 +49,7 @@ from .base import (
     build_arg_flags,
     check_built_platform,
     failed_build_hint,
+    label_flags,
     require_version,
 )
 from .layout import blob_path, read_layout
@@ -191,6 +192,7 @@ def build_argv(
         "-f",
         str(request.dockerfile),
         *build_arg_flags(request.buildkit_args),
+        *label_flags(request.labels),
     ]
     argv += [
         "--output",
@@ -222,6 +224,7 @@ def rebuild_argv(
         "-f",
         str(rebuilt.dockerfile),
         *build_arg_flags(rebuilt.buildkit_args),
+        *label_flags(rebuilt.labels),
         str(rebuilt.context),
     ]
 

@@ -28,6 +28,7 @@ from .base import (
     BuildRequest,
     build_arg_flags,
     failed_build_hint,
+    label_flags,
     parse_version,
     require_version,
 )
@@ -47,6 +48,7 @@ def build_argv(request: BuildRequest, local_name: str, *, docker: str = "docker"
         "-f",
         str(request.dockerfile),
         *build_arg_flags(request.buildkit_args),
+        *label_flags(request.labels),
         "-t",
         local_name,
         str(request.context),
@@ -68,6 +70,7 @@ def rebuild_argv(request: BuildRequest, *, docker: str = "docker") -> list[str]:
         "-f",
         str(rebuilt.dockerfile),
         *build_arg_flags(rebuilt.buildkit_args),
+        *label_flags(rebuilt.labels),
         str(rebuilt.context),
     ]
 
