@@ -4,7 +4,9 @@ Two engines run the image straight from the registry:
 
 * buildah: ``buildah from --arch A docker://REPO@DIGEST`` then ``buildah run
   --isolation chroot`` for every check (chroot isolation shares the host
-  network, so start checks are serialized within a process);
+  network, so start checks are serialized within a process, and a start finding the
+  server's port taken on the host says so, ``PORT_TAKEN``), each in a PID namespace of its
+  own for root (``PID_NAMESPACE``), so that nothing the image started outlives it;
 * docker: ``docker run -d --platform P REPO@DIGEST`` (its own entrypoint and
   command), then ``docker exec`` for every check (``docker run --rm`` of the image,
   once its server has exited: the checks still say what they found).
@@ -164,6 +166,13 @@ NET_BEGIN = "publisher-smoke: listening sockets follow"
 NET_END = "publisher-smoke: end of listening sockets"
 #: The server's sockets (``smoke_rules.loopback_only`` reads them).
 PROC_NET = ["cat", "/proc/net/tcp", "/proc/net/tcp6"]
+#: The start script's line when something listened on the server's port before it
+#: started (buildah: the host's network), followed by the port.
+PORT_TAKEN = "publisher-smoke: something listens on the port already:"
+#: ``unshare``'s options that run a ``buildah run`` in a PID namespace of its own, whose
+#: first process buildah is: when it exits, or ``unshare`` is killed, the kernel ends
+#: every process the image started, a server that went into the background included.
+PID_NAMESPACE = ["--pid", "--fork", "--kill-child"]
 
 
 def cgi_fcgi_command(port: int = 9000) -> str:
@@ -173,9 +182,13 @@ def cgi_fcgi_command(port: int = 9000) -> str:
     return f"env {assignments} cgi-fcgi -bind -connect 127.0.0.1:{port}"
 
 
-def start_script(health: list[str] | None, timeout: float, probe: str | None = None) -> str:
+def start_script(
+    health: list[str] | None, timeout: float, probe: str | None = None, port: int | None = None
+) -> str:
     """A POSIX sh script: start ``"$@"`` in the background, wait until healthy, stop it.
 
+    With ``port``, it first refuses (``PORT_TAKEN`` and the port, exit 1) when a socket
+    listens on that TCP port already (buildah: the host's network), starting nothing.
     It polls every ``POLL`` seconds for up to ``timeout`` seconds. Without a
     health check, staying alive for ``ALIVE_WITHOUT_HEALTHCHECK`` seconds is enough.
     Once healthy it prints the sockets (``PROC_NET``) between ``NET_BEGIN`` and
@@ -198,8 +211,16 @@ def start_script(health: list[str] | None, timeout: float, probe: str | None = N
         'if ! kill -0 "$pid" 2>/dev/null; then '
         f'echo "{STOPPED} $((i/{quarter})) s"; cat "$log"; exit 0; fi; done; '
     )
+    taken = []
+    if port is not None:  # /proc/net/tcp lines: "N: LOCAL_HEX:PORT_HEX REMOTE_HEX:PORT_HEX 0A"
+        listening = f"^ *[0-9]+: [0-9A-F]+:{port:04X} [0-9A-F]+:[0-9A-F]+ 0A "
+        taken = [
+            f"if grep -Eq {shlex.quote(listening)} /proc/net/tcp /proc/net/tcp6 2>/dev/null; "
+            f'then echo "{PORT_TAKEN} {port}"; exit 1; fi'
+        ]
     return "\n".join(
         [
+            *taken,
             f'log={SERVER_LOG}; "$@" >"$log" 2>&1 &',
             "pid=$!; i=0",
             f'while [ "$i" -lt {polls} ]; do',
@@ -253,6 +274,44 @@ def stopped_from_start_output(output: str) -> str:
     line, _, log = output[at + len(STOPPED) :].partition("\n")
     tail = " | ".join(log.strip().splitlines()[-5:]) or "no output"
     return f"the server exited {line.strip()} after it started, having answered its health check ({tail})"
+
+
+def port_holders(port: int, proc: Path = Path("/proc")) -> list[str]:
+    """The programs listening on TCP ``port`` in this process's network namespace (the
+    host's, which a buildah smoke test's server shares), as ``COMMAND (pid N)``; those this
+    user may not look into are left out."""
+    inodes: set[str] = set()
+    for name in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):
+            for line in (proc / "net" / name).read_text().splitlines():
+                fields = line.split()
+                local = fields[1].rpartition(":")[2] if len(fields) > 9 else ""
+                if fields[3:4] == ["0A"] and local.upper() == f"{port:04X}":
+                    inodes.add(f"socket:[{fields[9]}]")
+    found: list[str] = []
+    for entry in sorted(proc.iterdir(), key=lambda e: e.name) if inodes else ():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
+                words = (entry / "cmdline").read_bytes().split(b"\0")
+                command = b" ".join(words).decode("utf-8", "replace").strip()
+                found.append(f"{command[:120] or entry.name} (pid {entry.name})")
+    return found
+
+
+def port_taken_error(image: str, port: int, holders: list[str]) -> CommandError:
+    """The buildah smoke test of ``image`` cannot start its server: something else listens
+    on ``port`` on the host (``holders``: who, when this user can see it)."""
+    who = "; ".join(holders) or "a program this user cannot see"
+    return CommandError(
+        f"{image}: port {port} on this machine is in use already, before the smoke test "
+        f"started the image's server ({who}): buildah's smoke test runs the server on the "
+        "host's network, so it could not listen there; nothing was found wrong with the image",
+        hint=f"stop what listens on port {port} (`ss -ltnp 'sport = :{port}'` names it; a "
+        "php-fpm left running by some earlier test?) and run again; or use --builder buildx "
+        "or docker, whose smoke tests run each image in a network of its own",
+    )
 
 
 def proc_net_from_start_output(output: str) -> str:
@@ -874,6 +933,15 @@ def smoke_tester(
     return run
 
 
+def pid_namespace_tool(runner: Runner, uid: int | None = None) -> str | None:
+    """``unshare`` (util-linux), to run the buildah smoke test's commands in a PID
+    namespace of their own, for root (``uid``: this user's by default), who may make one;
+    None for another user, or without ``unshare``: the commands run as they are."""
+    if (os.geteuid() if uid is None else uid) != 0:
+        return None
+    return runner.which("unshare")
+
+
 class _BuildahSession:
     def __init__(
         self, tester: SmokeTester, image: Reference, platform: Platform, plain_http: bool
@@ -885,6 +953,8 @@ class _BuildahSession:
         self.plain_http = plain_http
         self.name = container_name()
         self.buildah = "buildah"
+        #: Runs each ``buildah run`` in a PID namespace of its own (``PID_NAMESPACE``).
+        self.unshare: str | None = None
         self._probe: tuple[tuple[int, str] | None, str] = (None, "not sent")
         self._proc_net = ""
         self._stopped = ""
@@ -908,10 +978,11 @@ class _BuildahSession:
         for attempt in range(1, EMPTY_RUN_TRIES + 1):
             if attempt > 1:
                 self.tester.sleep(EMPTY_RUN_PAUSE * (attempt - 1))
+            run = buildah_run_argv(
+                self.name, argv, isolation=self.tester.isolation, buildah=self.buildah
+            )
             result = self.runner.run(
-                buildah_run_argv(
-                    self.name, argv, isolation=self.tester.isolation, buildah=self.buildah
-                ),
+                [self.unshare, *PID_NAMESPACE, *run] if self.unshare else run,
                 env=self.env,
                 check=False,
                 timeout=timeout,
@@ -959,6 +1030,7 @@ class _BuildahSession:
     @contextlib.contextmanager
     def running(self, probe_script: str) -> Iterator[Completed]:
         self.buildah = self.runner.require("buildah")
+        self.unshare = pid_namespace_tool(self.runner)
         with scratch(self.runner) as self.env, self._running(probe_script) as started:
             yield started
 
@@ -1010,7 +1082,9 @@ class _BuildahSession:
             stored = self.exec(write_probe_argv(), timeout=120, stdin=probe_script)
             self.port = fpm_port(config)
             probe = cgi_fcgi_command(self.port) if stored.ok else None
-            script = start_script(health_command(config.get("Healthcheck")), timeout, probe)
+            script = start_script(
+                health_command(config.get("Healthcheck")), timeout, probe, port=self.port
+            )
             with _HOST_NETWORK:
                 started = self.exec(
                     [
@@ -1021,6 +1095,10 @@ class _BuildahSession:
                         *server_command(config, f"{self.image} ({self.platform})"),
                     ],
                     timeout=timeout + EXEC_TIMEOUT,
+                )
+            if f"{PORT_TAKEN} {self.port}" in started.stdout:
+                raise port_taken_error(
+                    f"{self.image} ({self.platform})", self.port, port_holders(self.port)
                 )
             self._probe = (
                 probe_from_start_output(started.stdout, self.port)

@@ -13,8 +13,11 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,8 +30,9 @@ from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.output import Output
 from publisher.adapters.registry import RegistryClient
 from publisher.adapters.runner import Runner
-from publisher.adapters.smoke import Engine, SmokeTester
+from publisher.adapters.smoke import PORT_TAKEN, Engine, SmokeTester, port_holders, start_script
 from publisher.core import config as config_module
+from publisher.core import smoke_rules
 from publisher.core.config import Config
 from publisher.core.errors import CommandError, SmokeTestError
 from publisher.core.platforms import Platform
@@ -658,3 +662,101 @@ def test_a_php_startup_warning_fails_the_smoke_test(
     )
     message = _smoke_failure(Engine.BUILDAH, image, Platform.AMD64)
     assert message == f"{image} (linux/amd64): PHP reports an error as it starts: {warning}"
+
+
+def _processes_with(marker: str) -> list[str]:
+    """The host's processes whose command line holds ``marker``: pid and command line."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            words = (entry / "cmdline").read_bytes().split(b"\0")
+            line = b" ".join(words).decode("utf-8", "replace").strip()
+            if marker in line:
+                found.append(f"{entry.name}: {line}")
+    return found
+
+
+def _listening_on_host(port: int) -> bool:
+    text = "".join(Path(f"/proc/net/{n}").read_text() for n in ("tcp", "tcp6"))
+    return bool(smoke_rules.listening_addresses(text, port))
+
+
+@pytest.mark.parametrize(
+    ("engine", "stopped"),
+    [(Engine.BUILDAH, False), (Engine.BUILDAH, True), (Engine.DOCKER, False)],
+    ids=["buildah", "buildah-stopped", "docker"],
+)
+def test_a_server_that_leaves_a_daemon_behind_leaves_nothing_running_after_its_smoke_test(
+    engine: Engine, stopped: bool, offline: Config, build_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    """The image's command starts, in a session of its own, a child that ignores SIGTERM,
+    SIGHUP and SIGINT and starts a server of its own, as a daemonizing php-fpm would:
+    after the smoke test (which passes, or is stopped once that child runs) nothing of it
+    runs on the host, and nothing listens on its port (not 9000, which other smoke tests
+    on the machine use)."""
+    require_tool("buildah", engine.value)
+    marker = f"publisher-orphan-{uuid.uuid4().hex[:12]}"
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    image = _seeded(
+        offline,
+        build_registry,
+        tmp_path,
+        f"orphan-{engine}-{'stopped' if stopped else 'passed'}",
+        "ARG PHP_BASE_IMAGE\nFROM ${PHP_BASE_IMAGE}\n"
+        f"RUN printf '%s\\n' '#!/bin/sh' \"trap '' TERM HUP INT\" "
+        f"'httpd -f -p 127.0.0.1:{port} -h /var/www/html -r {marker} &' 'while :; do sleep 1; done' "
+        f"> /usr/local/bin/{marker} && chmod 0755 /usr/local/bin/{marker}\n"
+        f'CMD ["sh", "-c", "setsid {marker} & exec php-fpm"]\n',
+        Platform.AMD64,
+    )
+
+    def smoke() -> object:
+        return SmokeTester(quiet_runner(), engine).test(
+            image, Platform.AMD64, php_line=PHP, extensions=(), plain_http=True
+        )
+
+    try:
+        if stopped:
+            serving = f"-r {marker}"  # the daemon's server (not the smoke test's own argv)
+            caught = stop_during(smoke, lambda: bool(_processes_with(serving)), within=60)
+            assert caught and isinstance(caught[0], CommandError), caught
+        else:
+            smoke()
+        deadline = time.monotonic() + 5
+        while _processes_with(marker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = _processes_with(marker)
+        assert left == [], left
+        assert not _listening_on_host(port)
+    finally:
+        for line in _processes_with(marker):
+            with contextlib.suppress(OSError):
+                os.kill(int(line.split(":")[0]), signal.SIGKILL)
+
+
+def test_the_start_script_starts_nothing_while_something_listens_on_its_port() -> None:
+    """The check runs in the host's network (buildah): here, against a real socket."""
+    assert PORT_TAKEN not in start_script(None, 5)
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        check = start_script(None, 5, port=port).splitlines()[0]
+        assert PORT_TAKEN in check
+
+        def run() -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                ["sh", "-c", f"{check}\necho started"], capture_output=True, text=True, timeout=30
+            )
+
+        taken = run()
+        assert (taken.returncode, taken.stdout) == (1, f"{PORT_TAKEN} {port}\n")
+        holders = port_holders(port)
+        assert [h.endswith(f"(pid {os.getpid()})") for h in holders] == [True], holders
+    free = run()
+    assert (free.returncode, free.stdout) == (0, "started\n")
+    assert port_holders(port) == []

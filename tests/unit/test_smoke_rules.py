@@ -21,6 +21,8 @@ from publisher.adapters.runner import Completed
 from publisher.adapters.smoke import (
     NET_BEGIN,
     NET_END,
+    PID_NAMESPACE,
+    PORT_TAKEN,
     PROBE_BEGIN,
     PROBE_END,
     STAYS_UP,
@@ -37,6 +39,7 @@ from publisher.adapters.smoke import (
     fpm_port,
     health_command,
     login_argv,
+    pid_namespace_tool,
     probe_from_start_output,
     proc_net_from_start_output,
     server_command,
@@ -1186,3 +1189,37 @@ def test_the_start_script_checks_the_server_stays_up() -> None:
     assert stopped_from_start_output("healthy\n") == ""
     _, found = smoke_rules.defects(observed(stopped=said), "8.4", [])
     assert found == [said]
+
+
+def test_a_buildah_smoke_test_whose_port_is_taken_blames_the_machine_not_the_image() -> None:
+    """Each ``buildah run`` runs in a PID namespace of its own, for root: what the image
+    started ends with it."""
+    buildah, unshare = "/usr/bin/buildah", "/usr/bin/unshare"
+    runner = not_in_store(FakeRunner(tools={"buildah": buildah, "unshare": unshare}))
+    runner.on([buildah, "inspect"], ok(json.dumps({"Docker": {"config": CONFIG}})))
+    wrap = (unshare, *PID_NAMESPACE) if os.geteuid() == 0 else ()
+    runner.on([*wrap, buildah, "run"], ok(f"{PORT_TAKEN} 9000\n"))
+    with pytest.raises(CommandError) as caught:
+        SmokeTester(runner, Engine.BUILDAH, sleep=lambda _s: None).test(
+            IMAGE, Platform.AMD64, php_line="8.4", extensions=[], plain_http=True
+        )
+    message = caught.value.message
+    assert message.startswith(
+        f"{IMAGE} (linux/amd64): port 9000 on this machine is in use already, before the smoke "
+        "test started the image's server ("
+    ), message
+    assert "nothing was found wrong with the image" in message
+    assert "`ss -ltnp 'sport = :9000'`" in (caught.value.hint or "")
+    runs = runner.argvs(containing="run")
+    assert runs and all(r[: len(wrap) + 2] == (*wrap, buildah, "run") for r in runs), runs
+    script = runs[-1][runs[-1].index("-c") + 1]
+    assert "grep -Eq '^ *[0-9]+: [0-9A-F]+:2328 " in script.splitlines()[0]
+    name = runner.argvs()[1][3]
+    assert runner.cleanups() == [(buildah, "rm", name), (buildah, "rmi", str(IMAGE))]
+
+
+def test_only_root_runs_the_buildah_checks_in_a_pid_namespace_of_their_own() -> None:
+    runner = FakeRunner(tools={"unshare": "/usr/bin/unshare"})
+    assert pid_namespace_tool(runner, uid=0) == "/usr/bin/unshare"
+    assert pid_namespace_tool(runner, uid=1000) is None  # may not make one
+    assert pid_namespace_tool(FakeRunner(), uid=0) is None  # no unshare: as they are
