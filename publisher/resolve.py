@@ -160,21 +160,44 @@ def printable(value: str) -> str:
 #: A value quoted with ``repr`` (``{value!r}``): '...' or "..." after no letter or digit (not
 #: the apostrophe of "leg's"), each backslash in it the start of an escape.
 _REPR_LITERAL = re.compile(r"""(?<!\w)(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""")
-#: The escape ``repr`` writes a lone surrogate as: an odd run of backslashes before
-#: ``udcXX`` (an even run is backslashes of the value itself, each written twice).
-_REPR_SURROGATE = re.compile(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])")
+#: The escapes ``repr`` writes lone surrogates as: an odd run of backslashes before a run
+#: of ``udcXX`` (an even run is backslashes of the value itself, each written twice).
+_REPR_SURROGATE = re.compile(r"(?<!\\)((?:\\\\)*)((?:\\udc[89a-f][0-9a-f])+)")
+
+
+def _repr_bytes(escapes: str) -> str:
+    """A run of ``\\udcXX`` escapes ``repr`` wrote, as its bytes say: the UTF-8 among them
+    as the characters they are (``repr`` would show: "ü", an invisible one escaped), each
+    other byte ``\\xff``."""
+    text = bytes(int(escapes[i + 4 : i + 6], 16) for i in range(0, len(escapes), 6)).decode(
+        "utf-8", "surrogateescape"
+    )
+    return "".join(
+        c
+        if c.isprintable()
+        else f"\\x{ord(c) - 0xDC00:02x}"
+        if 0xDC80 <= ord(c) <= 0xDCFF
+        else repr(c)[1:-1]
+        for c in text
+    )
+
+
+def repr_bytes(text: str) -> str:
+    """``text``, a value ``repr`` quoted, with each run of lone surrogates it wrote as
+    ``\\udcXX`` escapes (bytes Python could not decode) written as its bytes say
+    (``_repr_bytes``): "ü" for ``\\udcc3\\udcbc`` (UTF-8 under LC_ALL=C), ``\\xff``."""
+    return _REPR_SURROGATE.sub(lambda run: run[1] + _repr_bytes(run[2]), text)
 
 
 def message_text(text: str) -> str:
     """A message or tip as it is shown (stderr, the step summary, a JSON error): each byte
     that is not UTF-8 written ``\\xff``, whether the message holds the value itself (a
-    path) or quotes it (``{value!r}`` writes ``\\udcff``), as ``printable`` writes it. Only
-    a quoted value's escapes are rewritten: a path held as it is keeps its backslashes
+    path) or quotes it (``{value!r}`` writes ``\\udcff``: ``repr_bytes``), as ``printable``
+    writes it, and UTF-8 Python held as such bytes as the characters it is. Only a quoted
+    value's escapes are rewritten: a path held as it is keeps its backslashes
     (``C:\\udcache`` is a folder name, not an escape). Both entry points of resolve, and
     publisher's every message, show them so."""
-    return printable(
-        _REPR_LITERAL.sub(lambda quoted: _REPR_SURROGATE.sub(r"\1\\x\2", quoted[0]), text)
-    )
+    return printable(_REPR_LITERAL.sub(lambda quoted: repr_bytes(quoted[0]), text))
 
 
 #: A control character but LF, which resolve's messages write escaped (a CR in a path would
@@ -974,7 +997,7 @@ def _escaped(secret: str, raw: bytes) -> set[str]:
     for quoted in (repr, ascii):
         inner = quoted('"' + secret)[2:-1]  # inside '...': a quote written \'
         variants = {inner} if '"' in secret else {inner, inner.replace("\\'", "'")}
-        texts |= variants | {_REPR_SURROGATE.sub(r"\1\\x\2", v) for v in variants}
+        texts |= variants | {repr_bytes(v) for v in variants}
     forms = set(texts)
     for text in texts:
         escaped = json.dumps(text, ensure_ascii=False)[1:-1]
@@ -2733,8 +2756,15 @@ class Inputs:
 def as_shown(value: str) -> str:
     """A value refused, as the messages show it: whole up to 60 characters, else its first
     57 and "...", quoted by ``repr`` (an invisible character escaped); start.sh's
-    ``utf8 repr`` writes the same."""
-    return repr(value if len(value) <= 60 else value[:57] + "...")
+    ``utf8 repr`` writes the same. Counted in the characters of its UTF-8 (``fs_text``) in
+    every locale, so never cut inside one, and given back as the locale holds text
+    (``fs_text`` reads the message it goes into once, whole)."""
+    text = fs_text(value)
+    shown = repr(text if len(text) <= 60 else text[:57] + "...")
+    encoding = sys.getfilesystemencoding()
+    if codecs.lookup(encoding).name == "utf-8":
+        return shown
+    return shown.encode("utf-8", "surrogateescape").decode(encoding, "surrogateescape")
 
 
 #: What PMA_IMAGE may not hold besides whitespace and control characters, and the words
@@ -2830,7 +2860,8 @@ def parse_timeout(value: str, name: str = ENV_TIMEOUT) -> float:
 
 
 def parse_path(name: str, value: str) -> str:
-    """A path (the pins file, the Dockerfiles' folder, the matrix file) as given; one
+    """A path (the pins file, the Dockerfiles' folder, the matrix file; ``resolve``'s
+    ``cwd``, DOCKER_CONFIG and HOME) as given; one
     holding a NUL byte, which no file's name can (the library's callers can give one;
     argv and the environment cannot), refused naming ``name``."""
     if "\x00" in value:
@@ -4057,6 +4088,14 @@ def resolve(
     env = os.environ if env is None else env
     probe_fn, cache_fn = probe, cache
     inputs = parse_inputs(env, overrides)
+    # the paths not read as settings: where relative ones start, where the docker config is
+    for name, given in (
+        ("cwd", cwd),
+        ("DOCKER_CONFIG", env.get("DOCKER_CONFIG")),
+        ("HOME", env.get("HOME")),
+    ):
+        if given is not None:
+            parse_path(name, os.fsdecode(given))
     unset = [name for name in (ENV_USERNAME, ENV_PASSWORD) if not env.get(name)]
     if len(unset) == 1:
         given = ENV_PASSWORD if unset[0] == ENV_USERNAME else ENV_USERNAME
@@ -4287,9 +4326,9 @@ def render(decision: Decision, fmt: str, *, actions: bool = False) -> str:
     """The decision as ``env`` lines, ``json`` (sorted keys) or readable ``text``; in
     GitHub Actions (``actions``) an env value holding ``##[`` is refused (``env_quote``):
     the caller writes the text ``for_actions``."""
-    if fmt == "env":
-        return "".join(
-            env_quote(key, value, actions=actions) + "\n" for key, value in decision.env()
+    if fmt == "env":  # a path as its bytes say (``fs_text``), written back as they are
+        return fs_text(
+            "".join(env_quote(key, value, actions=actions) + "\n" for key, value in decision.env())
         )
     if fmt == "json":
         return json.dumps(json_document(decision), indent=2, sort_keys=True) + "\n"
@@ -4313,7 +4352,7 @@ def render(decision: Decision, fmt: str, *, actions: bool = False) -> str:
         out.append(f"  base: {decision.base_image}\n")
     if decision.note:
         out.append(f"  note: {decision.note}\n")
-    return without_controls("".join(out))  # a path's bytes as they are (stdout)
+    return without_controls(fs_text("".join(out)))  # a path's bytes as they are (stdout)
 
 
 def summary(decision: Decision) -> str:
@@ -4402,7 +4441,7 @@ def given_more_than_once(name: str, given: Sequence[str]) -> str:
     on the command line (``--php 8.4 --php 9.9``): named, its values in quotes (a control
     character escaped, a long one cut short), never the last one kept without a word."""
     times = "twice" if len(given) == 2 else f"{len(given)} times"
-    values = ", ".join(repr(value if len(value) <= 60 else value[:57] + "...") for value in given)
+    values = ", ".join(as_shown(value) for value in given)
     return f"{name} given {times} ({values}); give it once"
 
 
@@ -4616,13 +4655,10 @@ def _write_whole(text: str, stdout: Any) -> None:
     try:
         fd = stdout.fileno()
     except (AttributeError, OSError, ValueError):
-        stdout.write(text)
-        stdout.flush()
+        write_utf8(stdout, text, STDOUT_ERRORS)
         return
     stdout.flush()  # nothing of the decision waits there: it goes out below, at once
-    data = text.encode(
-        getattr(stdout, "encoding", None) or "utf-8", getattr(stdout, "errors", None) or "strict"
-    )
+    data = text.encode("utf-8", STDOUT_ERRORS)  # as write_utf8
     info = os.fstat(fd)
     # where the decision starts in a file: its end for `>>`, its position for `>`
     start = max(info.st_size, os.lseek(fd, 0, os.SEEK_CUR)) if stat.S_ISREG(info.st_mode) else None
@@ -4656,6 +4692,22 @@ def _stdout_failed(exc: OSError, stdout: Any, stderr: Any, what: str) -> int:
     return problem.exit_code
 
 
+def write_utf8(stream: Any, text: str, errors: str) -> None:
+    """``text`` on ``stream`` as UTF-8 in every locale, as start.sh writes it: a value or
+    path resolve names (``fs_text``) is its own bytes, never the locale's encoding of it
+    (ISO-8859-1 wrote a "ü" as the byte 0xfc, LC_ALL=C as ``\\u00fc``); ``errors`` says
+    how a byte that is not UTF-8 is written (``STDOUT_ERRORS``: itself; ``STDERR_ERRORS``:
+    ``\\xff``). A stream of text only (``io.StringIO``) takes the text."""
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        stream.write(text)
+        stream.flush()
+        return
+    stream.flush()  # what was written to it before goes first
+    buffer.write(text.encode("utf-8", errors))
+    buffer.flush()
+
+
 class StderrGone(Exception):
     """stderr's reader went away (EPIPE): the run stops quietly, exit 141."""
 
@@ -4670,8 +4722,7 @@ def say(stderr: Any, text: str, *, actions: bool = False) -> None:
     if actions:
         text = inert(text)
     try:
-        stderr.write(text)
-        stderr.flush()
+        write_utf8(stderr, text, STDERR_ERRORS)
     except OSError as exc:
         silence(stderr)  # what is still buffered, and the exit's flush, go nowhere
         if exc.errno == errno.EPIPE:

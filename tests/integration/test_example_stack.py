@@ -4667,3 +4667,48 @@ def test_a_docker_config_holding_a_byte_that_is_not_utf8_is_read_under_a_utf8_lo
         "; the engine asked is the docker context stuck's (currentContext): `docker context ls` "
         "lists the contexts, and `docker context use default` asks the default engine"
     ), stop.stderr
+
+
+_LOCALES = {"C": {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}}
+
+
+@pytest.mark.parametrize("locale", ["C", "ISO-8859-1"])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PHP_VERSION", "8.\u00fc"),
+        ("PHP_VERSION", "\u00fc" * 70),  # cut short on a character, not inside one
+        ("PHP_VERSION", "8.\u00fc\udcff"),  # a byte that is not UTF-8: \xff in both
+        ("PHP_PINS_FILE", "{tmp}/\u00fc dir/none.env"),
+    ],
+    ids=["accent", "long", "byte-ff", "path"],
+)
+def test_a_value_or_path_is_written_as_its_bytes_alike_by_both_in_every_locale(
+    tmp_path: Path, latin1_locale: dict[str, str], locale: str, name: str, value: str
+) -> None:
+    """Under LC_ALL=C and ISO-8859-1, where Python decodes the environment's bytes another
+    way, resolve writes a value or path it names as its UTF-8 bytes, as start.sh does in
+    every locale: the same error and tip lines, byte for byte (not "\\xfc", "\\u00fc" or
+    "\\xc3\\xbc", nor a "ü" cut in half)."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
+    env |= {"PHP_VERSION": "8.4", "STACK_RELEASE": RELEASE}
+    env |= {name: value.format(tmp=tmp_path)}
+    env |= latin1_locale if locale == "ISO-8859-1" else _LOCALES[locale]
+    said = {}
+    for tool in (
+        [sys.executable, str(RESOLVE)],
+        [shutil.which("dash") or "sh", str(STACK / "start.sh")],
+    ):
+        proc = subprocess.run(
+            tool, env=env, cwd=tmp_path, capture_output=True, timeout=60, check=False
+        )
+        said[tool[1]] = proc
+    answer, launcher = said[str(RESOLVE)], said[str(STACK / "start.sh")]
+    assert answer.returncode == launcher.returncode != 0, (answer.stderr, launcher.stderr)
+    lines = answer.stderr.splitlines()
+    error, tip = lines[1], lines[2].removeprefix(b"  tip: ")
+    assert error.startswith(b"error: "), answer.stderr
+    assert b"start: " + error in launcher.stderr.splitlines(), (answer.stderr, launcher.stderr)
+    assert b"start: fix: " + tip in launcher.stderr.splitlines(), (answer.stderr, launcher.stderr)
+    assert b"\\u00fc" not in answer.stderr and b"\xfc" not in answer.stderr, answer.stderr
+    assert "\u00fc".encode() in error, answer.stderr

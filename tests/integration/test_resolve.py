@@ -290,6 +290,47 @@ def test_json_names_a_path_as_its_bytes_say_in_every_locale(
         assert f"the pins file {tmp_path}/{shown}/pins.env lists" in run.data["reason"]
 
 
+@pytest.mark.parametrize("locale", ["C", "ISO-8859-1"])
+@pytest.mark.parametrize("fmt", ["text", "env"])
+def test_text_and_stderr_name_a_path_as_its_bytes_in_every_locale(
+    locale: str, fmt: str, latin1_locale: dict[str, str], tmp_path: Path
+) -> None:
+    """Under LC_ALL=C with PYTHONUTF8=0 and under ISO-8859-1, the readable decision on
+    stdout and the summary on stderr name a Dockerfiles folder in "ü dir" by its UTF-8
+    bytes, as start.sh does (not 0xfc, nor ``\\u00fc``), one in "bad\\xff" by its own
+    byte on stdout and ``\\xff`` on stderr."""
+    told = {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    env = latin1_locale if locale == "ISO-8859-1" else told
+    for name, out, err in (
+        ("\u00fc dir", b"\xc3\xbc dir", b"\xc3\xbc dir"),
+        ("bad\udcff", b"bad\xff", b"bad\\xff"),
+    ):
+        folder = os.fsencode(tmp_path / name)
+        run = subprocess.run(
+            [sys.executable, "-m", "publisher.resolve", "--format", fmt, "--php", "8.4"],
+            cwd=tmp_path,
+            env={
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "HOME": str(tmp_path),
+                "PYTHONPATH": str(ROOT),
+                "STACK_RELEASE": RELEASE,
+                "USE_PREBUILT": "false",
+                "PHP_DOCKERFILES": os.fsdecode(folder),
+                **env,
+            },
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert run.returncode == EXIT_CANNOT_PROCEED, run.stderr
+        where = os.fsencode(tmp_path) + b"/"
+        said = b"why: USE_PREBUILT=false, but there is no Dockerfile for PHP 8.4 at " + where
+        if fmt == "text":  # stdout: the readable decision
+            assert said + out + b"/8.4/Dockerfile" in run.stdout, run.stdout
+        else:  # stderr: the summary
+            assert b"resolve: " + said + err + b"/8.4/Dockerfile" in run.stderr, run.stderr
+
+
 NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
 
 
