@@ -45,8 +45,8 @@
 # went away during a pull, a lookup, the build or compose up, or left compose up waiting past
 # STACK_PULL_TIMEOUT (ps, logs: STACK_COMPOSE_TIMEOUT);
 # 11 docker compose failed to build or start it (its last line and what to do follow);
-# 130/143/129/141 stopped by SIGINT/SIGTERM/SIGHUP/SIGPIPE (a closed stderr, 2>&-, only
-# loses the messages).
+# 130/143/129/141 stopped by SIGINT/SIGTERM/SIGHUP/SIGPIPE (a closed stderr, 2>&-, one that
+# cannot be written, 2>/dev/full, or a SIGPIPE the caller ignores only loses the messages).
 # stderr has one `start: decision=` line: decision=use-prebuilt|build-locally|cannot-proceed
 # availability=CLASS, or, stopped before deciding, decision=none error=invalid-input (2),
 # pins-file (3), docker-unavailable (10) or file-access (17: TMPDIR not writable, or the
@@ -68,10 +68,12 @@ me=start
 # A control character but LF (a CR in a path would make a terminal overwrite the line) is
 # written escaped, as resolve writes it: \t, \r, else \xNN.
 controls=$(printf '\001\002\003\004\005\006\007\010\011\013\014\015\016\017\020\021\022\023\024\025\026\027\030\031\032\033\034\035\036\037\177')
+# A stderr that cannot be written (2>/dev/full) loses the message alone: the shell's own word
+# for it goes to /dev/null (zsh ends a script when it cannot say it, exit 1).
 say() {
   case $* in
-    *[$controls]*) printf '%s: %s\n' "$me" "$(utf8 shown "$*")" >&2 ;;
-    *) printf '%s: %s\n' "$me" "$*" >&2 ;;
+    *[$controls]*) printf '%s: %s\n' "$me" "$(utf8 shown "$*")" >&2 2>/dev/null ;;
+    *) printf '%s: %s\n' "$me" "$*" >&2 2>/dev/null ;;
   esac
 }
 # The blanks around a setting that do not count (space, tab, LF, CR, VT, FF): ASCII ones, as
@@ -298,13 +300,17 @@ work=$(mktemp -d "$tmp_dir/php-stack.$$.XXXXXX" 2>&1) \
   || fail 17 "cannot create a temporary folder in ${tmp_dir:-/} (TMPDIR): ${work##*: }
 $me: fix: set TMPDIR to a writable folder, or unset it"
 trap 'rm -rf "$work"' EXIT
-# The work folders of runs whose pid runs no more (as a lock is taken over) go; a folder this
-# user may not remove (another user's, in a shared /tmp) stays as it is.
+# The work folders of runs whose pid runs no more go, once untouched for a day (find's
+# -mtime +0, in every find): a pid kill -0 finds nowhere may be a running start's in another
+# pid namespace sharing TMPDIR (a dev container's /tmp, NFS), and a running start touches its
+# folder about every 10 minutes (nap). A folder this user may not remove (another user's, in a
+# shared /tmp) stays as it is.
 for dead in "$tmp_dir"/php-stack.*.*; do
   dead_pid=${dead##*/php-stack.}
   case $dead_pid in *.??????) dead_pid=${dead_pid%.*} ;; *) continue ;; esac
   case $dead_pid in '' | *[!0-9]*) continue ;; esac
-  if [ "$dead_pid" != "$$" ] && [ -d "$dead" ] && ! kill -0 "$dead_pid" 2>/dev/null; then
+  if [ "$dead_pid" != "$$" ] && [ -d "$dead" ] && ! kill -0 "$dead_pid" 2>/dev/null \
+    && [ -n "$(find "$dead" -prune -mtime +0 2>/dev/null)" ]; then
     rm -rf "$dead" 2>/dev/null || :
   fi
 done
@@ -319,7 +325,13 @@ trap 'if [ -n "$pid" ]; then kill -TERM "-$pid" 2>/dev/null || kill "$pid" 2>/de
 # SIGHUP (the terminal closed): stopped as by SIGTERM, its temporary folder removed too.
 trap 'if [ -n "$pid" ]; then kill -TERM "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 129' HUP
 # SIGPIPE (stderr a pipe whose reader went: ./start.sh 2>&1 | head -1): 141, as a shell says it.
-trap 'if [ -n "$pid" ]; then kill -TERM "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 141' PIPE
+# One the caller ignores stays ignored, as POSIX has it (its messages are lost): zsh alone
+# would trap it all the same, and a child of its own (sh, not in a $(...), where zsh gives it
+# SIGPIPE's default) tells it whether it is ignored: it outlives a SIGPIPE to itself.
+# shellcheck disable=SC2016  # the child's $$
+if [ -z "${ZSH_VERSION:-}" ] || ! sh -c 'kill -s PIPE $$' 2>/dev/null; then
+  trap 'if [ -n "$pid" ]; then kill -TERM "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; fi; exit 141' PIPE
+fi
 
 # engine CMD...: CMD (a docker engine call, its errors kept in $work/engine.err) under a deadline of
 # $engine_timeout s kept by a background watchdog (no GNU timeout); status 124 and
@@ -514,6 +526,16 @@ in_session() {
   exec "$@"
 }
 
+# nap: a fifth of a second's wait in a loop that may last (a pull, a build, another start's
+# lock), touching the work folder every 3000 (some 10 minutes): the sweep above never takes a
+# running start's folder, even one whose pid it cannot see, for one left behind.
+naps=0
+nap() {
+  sleep 0.2 2>/dev/null || sleep 1
+  naps=$((naps + 1))
+  [ $((naps % 3000)) != 0 ] || touch "$work" 2>/dev/null || :
+}
+
 # within TICKS: wait for the background call $pid (started by in_session) for TICKS fifths
 # of a second at most (0: no deadline); at its deadline stop it with its process group (stop_pull) and return
 # 124, else return its own status.
@@ -526,7 +548,7 @@ within() {
       pid=
       return 124
     fi
-    sleep 0.2 2>/dev/null || sleep 1
+    nap
     within_ticks=$((within_ticks + 1))
   done
   wait "$pid" 2>/dev/null
@@ -1324,7 +1346,7 @@ pull() {
     if [ -n "$timed_out" ]; then
       break
     fi
-    sleep 0.2 2>/dev/null || sleep 1
+    nap
     ticks=$((ticks + 1))
     if [ $((ticks % 75)) = 0 ]; then say "still pulling $1 ($((ticks / 5)) s)"; fi
   done
@@ -1541,7 +1563,7 @@ one_start_at_a_time() {
       waited=1
       say "waiting for another start of the stack $project_name${holder:+ (pid $holder)} to finish (remove $lock if none is running)"
     fi
-    sleep 0.2 2>/dev/null || sleep 1
+    nap
   done
   locked=1
   printf '%s\n' "$$" >"$lock/pid"

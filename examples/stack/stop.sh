@@ -20,10 +20,12 @@ case ${1-} in
     fi
     shift ;;
 esac
+# Its own words go to stderr as start.sh's say writes them: one that cannot be written
+# (2>/dev/full) loses them alone, the shell's word for it sent to /dev/null (zsh would end).
 if [ "$#" -gt 0 ]; then  # its settings are environment variables: an argument would be ignored
   printf '%s\n' "stop: error: stop.sh takes no arguments ('$1' given)" \
     "stop: usage: [STACK_NAME=name] ./stop.sh, or ./stop.sh --help" \
-    "stop: fix: name another stack with STACK_NAME, e.g. STACK_NAME=other ./stop.sh" >&2
+    "stop: fix: name another stack with STACK_NAME, e.g. STACK_NAME=other ./stop.sh" >&2 2>/dev/null
   exit 2
 fi
 # start.sh next to this script, also when it is run through a symlink to it.
@@ -49,7 +51,7 @@ elif ! grep -q stack_helpers_for "$start"; then
 fi
 if [ -n "${said:-}" ]; then
   printf '%s\n' "stop: error: $said: stop.sh reads the start.sh it came with, next to it" \
-    "stop: fix: vendor start.sh and stop.sh together, from the same publisher version" >&2
+    "stop: fix: vendor start.sh and stop.sh together, from the same publisher version" >&2 2>/dev/null
   exit 17
 fi
 # STACK_NAME, the docker CLI and a refused value are read and said as start.sh says them.
@@ -65,12 +67,27 @@ engine_or_fail  # compose and an engine that answers (within 10 s), as start.sh 
 # image's VOLUME), which a later start never takes again, and down -v would remove the named
 # volumes too (a database's data). rm takes every container of the project, a profile's
 # (phpMyAdmin) too; down then removes the network. Each stopped at STACK_COMPOSE_TIMEOUT (exit
-# 10) when the engine stops answering; rm's list of what it removes (stdout) is not said.
-compose_within rm --stop --force --volumes >/dev/null && compose_within down && exit 0
-status=$?
-[ "$status" -lt 128 ] || exit "$status"  # stopped by a signal: said by the shell
+# 10) when the engine stops answering; rm's list of what it removes (stdout) is not said, nor
+# its "No stopped containers" when there are none (down then says there is nothing to remove):
+# what else it says (stderr) shows as it comes, through a FIFO.
+filter=
+# shellcheck disable=SC2154  # work: the run's work folder, made by engine_or_fail
+if mkfifo "$work/rm.err" 2>/dev/null; then
+  LC_ALL=C sed '/^No stopped containers$/d' <"$work/rm.err" >&2 &
+  filter=$!
+  compose_within rm --stop --force --volumes >/dev/null 2>"$work/rm.err"
+else
+  compose_within rm --stop --force --volumes >/dev/null
+fi
+stop_status=$?
+if [ -n "$filter" ]; then wait "$filter"; fi
+if [ "$stop_status" = 0 ]; then
+  compose_within down && exit 0
+  stop_status=$?
+fi
+[ "$stop_status" -lt 128 ] || exit "$stop_status"  # stopped by a signal: said by the shell
 engine_answers  # the engine gone in the middle of it: exit 10 with its fix, as start.sh says it
 # shellcheck disable=SC2154  # project_name, docker: set by stack_name and docker_or_fail
-printf '%s\n' "stop: error: docker compose could not stop the stack $project_name (exit status $status; what it said is above)" \
-  "stop: fix: \`$docker compose ls --all\` lists the stacks the engine knows, and \`$docker compose --project-name $project_name rm --stop --force --volumes && $docker compose --project-name $project_name down\` stops this one by hand" >&2
+printf '%s\n' "stop: error: docker compose could not stop the stack $project_name (exit status $stop_status; what it said is above)" \
+  "stop: fix: \`$docker compose ls --all\` lists the stacks the engine knows, and \`$docker compose --project-name $project_name rm --stop --force --volumes && $docker compose --project-name $project_name down\` stops this one by hand" >&2 2>/dev/null
 exit 11

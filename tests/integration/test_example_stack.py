@@ -151,6 +151,8 @@ def _bin_dir(target: Path, docker: str) -> Path:
         "tee",
         "mkfifo",
         "mkdir",
+        "find",
+        "touch",
         "setsid",  # util-linux: every Linux has it (a Mac has none: the launcher takes perl)
     ):
         found = shutil.which(tool)
@@ -3562,7 +3564,9 @@ def test_a_later_start_removes_the_work_folders_of_starts_killed_outright(
 ) -> None:
     """A start killed outright (kill -9) cannot remove its work folder ($TMPDIR/php-stack.*:
     compose's log, its FIFO, the engine's errors): a later start removes those of starts no
-    longer running, whatever it decides, and never the folder of a start still running."""
+    longer running that no one touched for a day, whatever it decides, and never the folder
+    of a start still running, however old. A young one stays: its pid may be a running
+    start's in another pid namespace sharing TMPDIR (a dev container's /tmp)."""
     env = launcher_env(
         world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["cached"],
         ALLOW_LOCAL_BUILD_FALLBACK="false",
@@ -3583,6 +3587,16 @@ def test_a_later_start_removes_the_work_folders_of_starts_killed_outright(
             said += line
         return launcher
 
+    def killed_outright() -> Path:
+        """The work folder a start killed outright leaves behind."""
+        before = set(tmp_path.glob("php-stack.*"))
+        with waiting() as killed:
+            killed.kill()
+            killed.communicate(timeout=30)  # gone, not a zombie kill -0 finds
+        left = set(tmp_path.glob("php-stack.*")) - before
+        assert len(left) == 1, left  # the start just killed left its folder
+        return left.pop()
+
     lock.mkdir()
     with subprocess.Popen(["sleep", "600"]) as holder:
         (lock / "pid").write_text(f"{holder.pid}\n")
@@ -3590,24 +3604,77 @@ def test_a_later_start_removes_the_work_folders_of_starts_killed_outright(
             try:
                 mine = list(tmp_path.glob("php-stack.*"))
                 assert len(mine) == 1, mine
+                _untouched_for_two_days(mine[0])  # its pid runs: it stays all the same
                 for _ in range(3):  # each start removes the folder of the one killed before
-                    with waiting() as killed:
-                        killed.kill()
-                        killed.communicate(timeout=30)  # gone, not a zombie kill -0 finds
-                    left = set(tmp_path.glob("php-stack.*")) - set(mine)
-                    assert len(left) == 1, left  # the start just killed left its folder
+                    _untouched_for_two_days(killed_outright())
+                young = killed_outright()  # killed a moment ago: it stays
                 later, fields = launch(  # one that stops: it removes them all the same
                     world, {**env, "PHP_IMAGE_REPOSITORY": world.repositories["refused"]}
                 )
                 assert (later.returncode, fields["decision"]) == (17, "cannot-proceed"), (
                     later.stderr
                 )
-                assert list(tmp_path.glob("php-stack.*")) == mine
+                assert set(tmp_path.glob("php-stack.*")) == {*mine, young}
             finally:
                 holder.kill()
                 holder.wait()  # gone, not a zombie: the live start goes on, and ends
             stderr = live.communicate(timeout=120)[1]
     assert live.returncode == 0, stderr
+    assert list(tmp_path.glob("php-stack.*")) == [young] and not lock.exists()
+
+
+def _untouched_for_two_days(folder: Path) -> None:
+    """FOLDER as a start killed outright two days ago leaves it (its mtime)."""
+    then = time.time() - 2 * 86400
+    os.utime(folder, (then, then))
+
+
+def test_a_run_in_another_pid_namespace_never_removes_a_running_starts_work_folder(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """TMPDIR shared with another pid namespace (a dev container or a toolbox sharing /tmp,
+    two hosts sharing it on NFS): kill -0 finds no running start's pid there. A stop.sh (or
+    start) run there leaves the running start's work folder, and that start goes on and
+    starts; a folder untouched for a day whose pid runs nowhere it can see goes."""
+    unshare = require_tool("unshare")
+    if os.geteuid() != 0:
+        pytest.skip("a pid namespace of its own (unshare -p) needs root")
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["cached"],
+        ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    dash = shutil.which("dash") or "sh"
+    lock = tmp_path / f"php-stack-{project}.lock"
+    lock.mkdir()
+    with subprocess.Popen(["sleep", "600"]) as holder:
+        (lock / "pid").write_text(f"{holder.pid}\n")
+        with subprocess.Popen(
+            [dash, str(STACK / "start.sh")], env=env, stderr=subprocess.PIPE, text=True
+        ) as live:
+            try:
+                assert live.stderr is not None
+                said = ""
+                while "start: waiting for another start" not in said:
+                    line = live.stderr.readline()
+                    assert line, said
+                    said += line
+                mine = list(tmp_path.glob("php-stack.*"))
+                assert len(mine) == 1, mine
+                old = tmp_path / f"php-stack.{holder.pid}.AbC123"  # its pid runs only here
+                old.mkdir()
+                _untouched_for_two_days(old)
+                stop = run(
+                    unshare, "--pid", "--fork", "--mount-proc", dash, str(STACK / "stop.sh"),
+                    env={**env, "STACK_NAME": f"{project}-other"}, check=False, timeout=120,
+                )  # fmt: skip
+                assert stop.returncode == 0, stop.stderr
+                assert set(tmp_path.glob("php-stack.*")) == set(mine), stop.stderr
+            finally:
+                holder.kill()
+                holder.wait()  # gone, not a zombie: the live start goes on, and ends
+            stderr = said + live.communicate(timeout=120)[1]
+    assert live.returncode == 0, stderr
+    assert f"start: started {world.prebuilt(world.repositories['cached'])}" in stderr
     assert not list(tmp_path.glob("php-stack.*")) and not lock.exists()
 
 
@@ -3847,6 +3914,59 @@ def test_stop_tells_an_engine_lost_during_compose_down_from_compose_failing(
 
 
 @pytest.mark.parametrize("shell", ["dash", *SHELLS])
+def test_a_stderr_that_cannot_be_written_loses_the_messages_and_nothing_else(
+    world: World, project: str, tmp_path: Path, shell: str
+) -> None:
+    """stderr on a full disk (2>/dev/full): the launcher's messages are lost, as with a closed
+    one (2>&-), and the stack starts and stops all the same in every shell (zsh would end a
+    script at a builtin's write error, exit 1)."""
+    argv = ("dash",) if shell == "dash" else SHELLS[shell]
+    tool = shutil.which(argv[0])
+    assert tool, f"{argv[0]} is not installed (scripts/setup-machine installs it)"
+    env = launcher_env(world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["cached"])
+    with open("/dev/full", "w") as full:
+        start = subprocess.run(
+            [tool, *argv[1:], str(STACK / "start.sh")], env=env, stderr=full, timeout=300
+        )
+        assert start.returncode == 0
+        assert len(_stack_containers(world, project)) == 1
+        stop = subprocess.run(
+            [tool, *argv[1:], str(STACK / "stop.sh")], env=env, stderr=full, timeout=300
+        )
+        assert stop.returncode == 0
+        assert _stack_containers(world, project) == []
+
+
+@pytest.mark.parametrize("shell", ["dash", *SHELLS])
+def test_a_sigpipe_its_caller_ignores_stays_ignored(
+    world: World, project: str, tmp_path: Path, shell: str
+) -> None:
+    """A caller that ignores SIGPIPE (a CI runner, a supervisor) runs the launcher with it
+    ignored, as POSIX keeps it: a stderr pipe whose reader went loses the messages, and the
+    launcher ends as it would have (17, cannot proceed), not 141, in every shell (zsh would
+    trap it all the same)."""
+    argv = ("dash",) if shell == "dash" else SHELLS[shell]
+    tool = shutil.which(argv[0])
+    assert tool, f"{argv[0]} is not installed (scripts/setup-machine installs it)"
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["silent"],
+        ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    with subprocess.Popen(
+        [tool, *argv[1:], str(STACK / "start.sh")],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGPIPE, signal.SIG_IGN),
+    ) as launcher:
+        assert launcher.stderr is not None
+        assert "pulling" in launcher.stderr.readline() + launcher.stderr.readline()
+        launcher.stderr.close()  # the reader gone; the pull's answer (none, 2 s) is said next
+        assert launcher.wait(timeout=60) == 17
+    assert not list(tmp_path.glob("php-stack*"))
+
+
+@pytest.mark.parametrize("shell", ["dash", *SHELLS])
 def test_a_docker_setting_naming_no_executable_file_is_named_not_called_a_missing_install(
     shell: str, tmp_path: Path
 ) -> None:
@@ -3998,6 +4118,9 @@ def test_stop_reads_the_start_sh_next_to_it_and_refuses_an_older_one(
     env["STACK_NAME"] = f"h-stack-{uuid.uuid4().hex[:8]}"  # nothing to stop: compose says so
     stop = run(tool, *argv[1:], "stop.sh", env=env, check=False, cwd=home)
     assert stop.returncode == 0, stop.stderr
+    assert stop.stderr.splitlines() == [  # once: not rm's "No stopped containers" before it
+        f'Warning: No resource found to remove for project "{env["STACK_NAME"]}".'
+    ], stop.stderr
 
 
 def _self_finding_loop(script: str) -> str:
