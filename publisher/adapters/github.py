@@ -135,7 +135,8 @@ class Settings:
     timeout: int = 30
     #: the run's retry policy (``PUBLISHER_RETRY_*``), as a registry request's: its
     #: attempts, its waits (exponential, from ``initial_delay`` to ``max_delay``) and its
-    #: total time, checked before each wait; one attempt is no retry at all
+    #: total time, checked before each wait; one attempt is no retry after a failure (a
+    #: rate limit is waited for all the same)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     seconds_between_requests: float = 0.25
     seconds_between_writes: float = 1.0
@@ -216,23 +217,21 @@ class GitHubReleases:
         policy = s.retry
         self.timeout = max(1, min(s.timeout, math.ceil(policy.total_timeout)))
         self.total_timeout = policy.total_timeout
-        retry = (
-            _BoundedRetry(
-                total=policy.attempts - 1,
-                policy=policy,
-                request_timeout=self.timeout,
-                max_rate_limit_wait=s.max_wait,
-                secondary_rate_wait=s.secondary_wait,
-                say=self.output.progress,
-                # a 429 is a secondary rate limit, Retry-After or not (403 is PyGithub's own)
-                status_forcelist=[*range(500, 600), 429],
-                # PyGithub retries GET and POST; every write here may be sent twice (a
-                # PATCH sends the same body or name again), so a passing 5xx on one is
-                # retried too, not only on a create
-                allowed_methods=GithubRetry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"},
-            )
-            if policy.attempts > 1
-            else None
+        # a rate limit is waited for whatever the attempts: they bound retries after a
+        # failure alone, so one attempt still needs this retry, retrying no 5xx
+        retry = _BoundedRetry(
+            total=policy.attempts - 1,
+            policy=policy,
+            request_timeout=self.timeout,
+            max_rate_limit_wait=s.max_wait,
+            secondary_rate_wait=s.secondary_wait,
+            say=self.output.progress,
+            # a 429 is a secondary rate limit, Retry-After or not (403 is PyGithub's own)
+            status_forcelist=[*(range(500, 600) if policy.attempts > 1 else ()), 429],
+            # PyGithub retries GET and POST; every write here may be sent twice (a
+            # PATCH sends the same body or name again), so a passing 5xx on one is
+            # retried too, not only on a create
+            allowed_methods=GithubRetry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"},
         )
         route_library_log(self.output)
         self._client = Github(
@@ -846,6 +845,10 @@ class _RetriesEnded(MaxRetryError):
         return wrapped if isinstance(wrapped, _RetriesEnded) else None
 
 
+#: The most waits for a rate limit one request makes (each a Retry-After of 0, say).
+_MAX_RATE_LIMIT_WAITS = 10
+
+
 class _BoundedRetry(GithubRetry):
     """PyGithub's retry, its waits for a rate limit publisher's own: bounded, and said.
 
@@ -854,8 +857,9 @@ class _BoundedRetry(GithubRetry):
     limit naming no time, ``secondary_rate_wait`` (a minute: GitHub's docs ask for at least
     that). Each wait is said through ``say`` (the cause, how long, until when) before it is
     slept; the waits of one request together never pass ``max_rate_limit_wait``: one that
-    would fails at once, as does a limit still there when the retries run out, with
-    GitHub's answer (the error then says the limit and the wait). urllib3 would otherwise
+    would fails at once, as does a limit still there after ``_MAX_RATE_LIMIT_WAITS`` waits,
+    with GitHub's answer (the error then says the limit and the wait). These waits are no
+    attempts of ``policy``: with one attempt a rate limit is still waited for. urllib3 would otherwise
     sleep a 503's Retry-After of an hour too: that is bounded the same way.
 
     Any other retry (no answer, a failed connection, a 5xx) waits as ``policy`` says (the
@@ -870,6 +874,7 @@ class _BoundedRetry(GithubRetry):
         *,
         say: Callable[[str], None] | None = None,
         waited: float = 0.0,
+        rate_limits: int = 0,
         policy: RetryPolicy | None = None,
         request_timeout: float = 0.0,
         started: float | None = None,
@@ -877,6 +882,7 @@ class _BoundedRetry(GithubRetry):
     ) -> None:
         self.say = say or (lambda _message: None)
         self.waited = waited  # on rate limits, by this request's earlier attempts
+        self.rate_limits = rate_limits  # how many times this request waited for one
         self.policy = policy
         self.request_timeout = request_timeout
         self.started = started  # this request's first attempt, on the monotonic clock
@@ -886,6 +892,7 @@ class _BoundedRetry(GithubRetry):
         kw.update(
             say=self.say,
             waited=self.waited,
+            rate_limits=self.rate_limits,
             policy=self.policy,
             request_timeout=self.request_timeout,
             started=self.started,
@@ -925,13 +932,14 @@ class _BoundedRetry(GithubRetry):
                 and self.waited + wait > self.max_rate_limit_wait
             ):
                 raise still_limited()
-            try:  # urllib3's count of retries, without PyGithub's own rate-limit handling
-                retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
-            except MaxRetryError:
-                raise still_limited() from None
+            if self.rate_limits >= _MAX_RATE_LIMIT_WAITS:
+                raise still_limited()
+            # not one of the policy's attempts: those are for failures alone
+            retry = self.new()
+            retry.rate_limits = self.rate_limits + 1
             retry.waited = self.waited + wait
             if not response.headers.get("Retry-After"):  # urllib3 sleeps that one itself
-                retry.get_backoff_time = lambda: wait  # type: ignore[method-assign]
+                retry.get_backoff_time = lambda: wait
             until = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=wait)
             self.say(
                 f"GitHub API: {kind} rate limit ({response.status} to {method} {url}); "

@@ -500,8 +500,13 @@ def test_a_rate_limit_says_so_and_when_to_rerun(
     gh: FakeGitHub, streams, status: int, message: str, headers: dict[str, str], wait: str
 ) -> None:
     gh.script("GET", r"/repos/[^/]+/[^/]+$", status, {"message": message}, headers=headers)
+    client = GitHubReleases.from_env(  # a wait longer than its bound
+        gh_env(gh),
+        output=Output({}, stream=streams[0], err_stream=streams[1]),
+        settings=replace(FAST, max_wait=30),
+    )
     with pytest.raises(GitHubError) as info:
-        releases(gh, streams).upsert("v2.0.0", body="x")
+        client.upsert("v2.0.0", body="x")
     err = info.value
     assert err.exit_code == 15
     assert f"rate limit exceeded ({status}: {message})" in err.message
@@ -567,6 +572,32 @@ def test_a_short_retry_after_is_waited_for_and_said(gh: FakeGitHub, streams) -> 
     ) in said, said
     assert "UTC, as its Retry-After asks" in said, said
     assert "GitHub API" not in streams[0].getvalue()
+
+
+@pytest.mark.parametrize("attempts", ["1", "2"])
+def test_rate_limits_are_waited_for_whatever_the_retry_attempts(
+    gh: FakeGitHub, tmp_path: Path, attempts: str
+) -> None:
+    """PUBLISHER_RETRY_ATTEMPTS bounds the retries after a failure (no answer, a failed
+    connection, a 5xx), not the waits for a rate limit: with one attempt, or two, a 429 and
+    then a 403 saying a rate limit, each asking to wait, are waited for as GitHub asks."""
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n", encoding="utf-8")
+    gh.script("GET", r"/repos/[^/]+/[^/]+$", 429,
+              {"message": "You have exceeded a secondary rate limit"},
+              headers={"Retry-After": "1"}, times=2)  # fmt: skip
+    gh.script("GET", r"/repos/[^/]+/[^/]+$", 403, {"message": "API rate limit exceeded"},
+              headers={"Retry-After": "1", "X-RateLimit-Remaining": "0"})  # fmt: skip
+    env = dict(gh_env(gh), PUBLISHER_RETRY_ATTEMPTS=attempts, PUBLISHER_RETRY_TOTAL_TIMEOUT="1")
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
+    took = time.monotonic() - started
+    assert result.exit_code == 0, result.output + result.stderr
+    assert took >= 3, took
+    waits = [line for line in result.stderr.splitlines() if "rate limit" in line]
+    assert len(waits) == 3, result.stderr
+    assert "waiting 1 s" in waits[2] and "primary rate limit (403 to GET" in waits[2], waits
+    assert [r.method for r in gh.writes()] == ["POST"]
 
 
 def limited_client(gh: FakeGitHub, streams, *, debug: bool = False, **shrunk: float):
