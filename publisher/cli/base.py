@@ -46,6 +46,7 @@ from ..core.errors import (
     cwd_gone,
     file_error,
     missing_dependency_error,
+    shown_path,
 )
 from ..core.fileio import append_whole, require_directory
 from ..core.platforms import did_you_mean
@@ -221,8 +222,8 @@ class State:
                 # (exit 18, said with its tip, as every other path option says it)
                 require_directory(scope.notes_dir, "the release records", hint=CWD_GONE_HINT)
             self.output.warning(
-                f"--notes-dir {scope.notes_dir} does not exist: {version.tag} is read without "
-                f"its record, as {cfg.source} describes it today"
+                f"--notes-dir {shown_path(scope.notes_dir)} does not exist: {version.tag} is read without "
+                f"its record, as {shown_path(cfg.source)} describes it today"
             )
         return notes_dir
 
@@ -293,7 +294,6 @@ def refuse_non_utf8_config(path: str, named: str, *, directory: bool = True) -> 
     JSON reports, where bytes that are not UTF-8 would be a lone-surrogate escape
     (``\\udcff``) strict readers reject. UsageError (exit 2), naming the byte."""
     from ..core.config import path_problem
-    from ..core.errors import shown_path
 
     problem = path_problem(path)
     if problem:  # --config and PUBLISHER_CONFIG are refused so by click already

@@ -11,7 +11,7 @@ import click
 from ..core import notes, publish_plan, reference, render
 from ..core import plan as planning
 from ..core.config import Config
-from ..core.errors import PublisherError, StaleDockerfilesError, UsageError
+from ..core.errors import PublisherError, StaleDockerfilesError, UsageError, shown_path
 from ..core.version import parse_release
 from . import options
 from .base import State, handle_errors, main, pass_state, print_report
@@ -287,20 +287,20 @@ def render_command(state: State, config_path: str, check: bool, as_json: bool) -
         render_json(state, cfg, config_path, result, check)
         return
     for item in result.current:
-        state.output.detail(f"up to date: {item.path}")
+        state.output.detail(f"up to date: {shown_path(item.path)}")
     if not check:
         for difference in result.differences:
             render.write(difference.rendered)
-            state.output.info(f"wrote {difference.path}")
+            state.output.info(f"wrote {shown_path(difference.path)}")
     for leftover in result.leftovers:
         state.output.warning(leftover.describe(cfg))
     if not check or result.ok:
         return
     for difference in result.differences:
         if difference.kind == render.MISSING:
-            state.output.info(f"{difference.php} missing: {difference.path}")
+            state.output.info(f"{difference.php} missing: {shown_path(difference.path)}")
             continue
-        state.output.info(f"{difference.php} changed: {difference.path}")
+        state.output.info(f"{difference.php} changed: {shown_path(difference.path)}")
         for line in difference.excerpt:
             state.output.info(f"  {line}")
     raise check_failed(cfg, config_path, result)
@@ -312,7 +312,7 @@ def check_failed(cfg: Config, config_path: str, result: render.Check) -> StaleDo
     return result.error(
         cfg,
         hint=f"run `{command}` and commit the result (a change made by hand belongs in "
-        f"{cfg.source} or {render.template_shown(cfg)}, which render reads)",
+        f"{shown_path(cfg.source)} or {render.template_shown(cfg)}, which render reads)",
     )
 
 

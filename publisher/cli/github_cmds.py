@@ -11,7 +11,7 @@ import click
 from ..core import jobmatrix, notes
 from ..core import plan as planning
 from ..core.config import text_problem, utf8_problem
-from ..core.errors import ConfigError, FileAccessError, UsageError
+from ..core.errors import ConfigError, FileAccessError, UsageError, shown_path
 from ..core.fileio import read_text
 from ..core.settings import setting
 from ..core.version import is_release_tag, parse_release
@@ -44,7 +44,7 @@ def _refuse_other_release(path: Path, release: str, body: str) -> None:
         return
     right = path.with_name(f"{release}.md")
     raise UsageError(
-        f"{path} are the notes of {marks[0][0]}, not of {release}: "
+        f"{shown_path(path)} are the notes of {marks[0][0]}, not of {release}: "
         + "; ".join(f"{where} names {other}" for other, where in marks)
         + f". Sent, they would make {release}'s release body another release's notes; "
         "nothing was sent to GitHub",
@@ -337,7 +337,7 @@ def gh_release_command(
         )
     except FileNotFoundError:
         raise FileAccessError(
-            f"release notes not found: {path}",
+            f"release notes not found: {shown_path(path)}",
             hint=f"run `publisher publish {version.tag} --digests DIR` first, or pass --notes FILE",
         ) from None
     if not body.strip():
@@ -378,7 +378,7 @@ def gh_release_command(
         oldest = "oldest republish" if left_out == 1 else f"{left_out} oldest republishes"
         state.output.info(
             f"the release body leaves out the {oldest} of its republish history to fit "
-            f"GitHub's {MAX_BODY:,} characters; {path} keeps them all"
+            f"GitHub's {MAX_BODY:,} characters; {shown_path(path)} keeps them all"
         )
     elif len(body) > MAX_BODY:  # GitHub surely refuses it: said before anything is sent
         # Their size as the shortest body publisher makes of them (the one that matters),
@@ -418,12 +418,12 @@ def gh_release_command(
         )
     )
     if pins.is_file():
-        with state.output.step(f"Attach {pins.name}"):
+        with state.output.step(f"Attach {shown_path(pins.name)}"):
             releases.attach(version.tag, pins)
     else:
         state.output.warning(
-            f"no pins file {pins} beside the notes, so none is attached: the stack's launcher "
-            f"finds no {pins.name} on this release (publish writes it next to {path.name})"
+            f"no pins file {shown_path(pins)} beside the notes, so none is attached: the stack's launcher "
+            f"finds no {shown_path(pins.name)} on this release (publish writes it next to {shown_path(path.name)})"
         )
     if unwritten is not None:
         unwritten.message += (

@@ -25,6 +25,7 @@ from ..core.errors import (
     NotFoundError,
     UsageError,
     file_error,
+    shown_path,
 )
 from ..core.locations import REASON, Locations
 from ..core.platforms import Platform
@@ -278,7 +279,7 @@ def build_command(
             + "; nothing was built or pushed",
             hint=f"build one of those (`{legs}` "
             "lists every leg), or "
-            f"add {platform_text} to the line's platforms in {cfg.source}",
+            f"add {platform_text} to the line's platforms in {shown_path(cfg.source)}",
         )
     leg = Leg(php, Platform.parse(platform_text))
     # a file there that is not the leg's to replace (a release's notes, pins file or
@@ -340,7 +341,7 @@ def check_digest_file(digest_file: Path, name: str) -> Path:
         mode = None
     except OSError as exc:  # a folder this user may not search
         raise FileAccessError(
-            f"cannot use --digest-file {digest_file} ({exc.strerror or exc}); {nothing}",
+            f"cannot use --digest-file {shown_path(digest_file)} ({exc.strerror or exc}); {nothing}",
             hint=file_error(exc, "use it").hint,
         ) from None
     dangling = dangling_link(digest_file) if mode is not None and stat.S_ISLNK(mode) else None
@@ -352,12 +353,12 @@ def check_digest_file(digest_file: Path, name: str) -> Path:
         )
     if mode is not None and digest_file.is_dir():
         raise FileAccessError(
-            f"--digest-file {digest_file} is a directory; {nothing}",
-            hint=f"name the record's file, e.g. {digest_file / name}",
+            f"--digest-file {shown_path(digest_file)} is a directory; {nothing}",
+            hint=f"name the record's file, e.g. {shown_path(digest_file / name)}",
         )
     if mode is not None and not digest_file.is_file():  # never replace /dev/null
         raise FileAccessError(
-            f"--digest-file {digest_file} is {path_kind(digest_file)}, not a regular file; "
+            f"--digest-file {shown_path(digest_file)} is {path_kind(digest_file)}, not a regular file; "
             f"{nothing}",
             hint=f"name the record's file in a directory, e.g. digests/{name}",
         )
@@ -366,7 +367,7 @@ def check_digest_file(digest_file: Path, name: str) -> Path:
             read_prefix(digest_file, 0)
         except OSError as exc:
             raise FileAccessError(
-                f"cannot read --digest-file {digest_file} ({exc.strerror or exc}), the "
+                f"cannot read --digest-file {shown_path(digest_file)} ({exc.strerror or exc}), the "
                 f"leg's earlier record; {nothing}",
                 hint=file_error(exc, "read it").hint,
             ) from None
@@ -486,7 +487,7 @@ def publish_command(
     records = read_directory(digests_dir)
     if not records:
         raise UsageError(
-            f"no digest records in {digests_dir}: nothing to publish; no registry was asked",
+            f"no digest records in {shown_path(digests_dir)}: nothing to publish; no registry was asked",
             hint=(
                 "in GitHub Actions, the build legs' digest-* artifacts are kept 7 days: after "
                 'that, "Re-run all jobs" (the legs find their pins on the primary and '
@@ -669,8 +670,11 @@ def _release(
             read=read,
             matrix=whole,
         )
-    if local and result.notes_md:
-        state.output.info(f"rehearsal finished: notes at {result.notes_md} and {result.notes_json}")
+    if local and result.notes_md and result.notes_json:
+        state.output.info(
+            f"rehearsal finished: notes at {shown_path(result.notes_md)} and "
+            f"{shown_path(result.notes_json)}"
+        )
         state.output.info("the throwaway registries have been stopped; nothing was published")
 
 

@@ -57,6 +57,7 @@ from ..core.errors import (
     RegistryError,
     Unanswered,
     refused_as_immutable,
+    shown_path,
     unanswered_tip,
 )
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
@@ -913,7 +914,7 @@ def nothing_recorded(notes_dir: Path, primary: Registry) -> str:
     """What an audit of a notes directory without a release record says (exit 0 unless
     the primary holds pins of a release that started: ``Auditor.unrecorded_on_primary``)."""
     return (
-        f"no release is recorded in {notes_dir} yet: nothing to audit but the pins on "
+        f"no release is recorded in {shown_path(notes_dir)} yet: nothing to audit but the pins on "
         f"{primary.name} of a release that started without finishing (a release's notes land "
         "there when its notes pull request is merged; pass --notes-dir if the releases wrote "
         "them elsewhere)"

@@ -74,6 +74,7 @@ from ..core.errors import (
     VerificationError,
     file_error,
     refused_as_immutable,
+    shown_path,
 )
 from ..core.fileio import counted, directory_locked, write_atomic_set
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
@@ -197,7 +198,7 @@ def refuse_other_dockerfile(
     path = config.dockerfile_path(php)
     raise UsageError(
         f"the digest records of PHP {php} were built from the Dockerfile {built[0]}, not "
-        f"from this checkout's {path} ({here}): they come from another commit or another "
+        f"from this checkout's {shown_path(path)} ({here}): they come from another commit or another "
         "run, and the release would publish images its own Dockerfile does not build; "
         "no registry was changed",
         hint=f"build every leg of PHP {php} again from this checkout (`"
@@ -255,7 +256,7 @@ def load_release(
         )
         output.progress(
             f"rehearsal: {release.tag} was rehearsed before; this rehearsal starts from "
-            f"today's matrix.yaml on new throwaway registries and {replaces} ({notes_dir})"
+            f"today's matrix.yaml on new throwaway registries and {replaces} ({shown_path(notes_dir)})"
         )
         return config, None
     if facts is None:
@@ -838,7 +839,7 @@ def nothing_to_republish(
     pins = ", ".join(planning.pin_tag(release, php) for php in config.line_names)
     return UsageError(
         f"nothing to republish: {release.tag} has no release record "
-        f"({notes_mod.record_path(notes_dir, release.tag)}) and {config.primary.name} "
+        f"({shown_path(notes_mod.record_path(notes_dir, release.tag))}) and {config.primary.name} "
         f"({config.primary.repository.name}) holds none of its pins ({pins}); {said}",
         hint="republish rebuilds a published release: run "
         f"`{locations.command('release', release.tag)}` to publish it first (or check --notes-dir, --only and the primary registry)",
@@ -870,7 +871,7 @@ def republish_config(
     if not pinned:
         raise nothing_to_republish(config, release, notes_dir, locations, said=said)
     output.warning(
-        f"no release record for {release.tag} in {notes_dir}: using matrix.yaml's "
+        f"no release record for {release.tag} in {shown_path(notes_dir)}: using matrix.yaml's "
         f"default line ({config.default_line}) and the lines whose pin is on "
         f"{config.primary.name}"
     )
@@ -2633,7 +2634,7 @@ class Publisher:
 
         def waiting() -> None:
             self.output.progress(
-                f"waiting for another run writing its notes in {notes_dir} to finish "
+                f"waiting for another run writing its notes in {shown_path(notes_dir)} to finish "
                 "(it holds the directory's lock; Ctrl-C stops this run, a rerun writes the "
                 "notes)"
             )
@@ -2656,7 +2657,7 @@ class Publisher:
             history, passed = notes_mod.sizes_from_records(self.options.notes_dir)
             if history.sizes:
                 self.output.warning(
-                    f"{history_path} was missing: rebuilt from the sizes in the "
+                    f"{shown_path(history_path)} was missing: rebuilt from the sizes in the "
                     f"{counted(len(history.sizes), 'release record')} next to it" + passed.said()
                 )
         self._warn_size_growth(facts, history)

@@ -298,7 +298,7 @@ def release(
     # publisher can read (cut short) is replaced, said once the run succeeded.
     check_size_history(options.notes_dir)
     tip = (
-        f"move that file out of {options.digests_dir}, where the run keeps its digest "
+        f"move that file out of {shown_path(options.digests_dir)}, where the run keeps its digest "
         "records, one per leg, named after it, then rerun"
     )
     damaged = {

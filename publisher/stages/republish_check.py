@@ -14,7 +14,7 @@ from pathlib import Path
 from ..adapters.registry import RegistryClient
 from ..core import lifecycle
 from ..core.config import Config
-from ..core.errors import ConfigError, NotFoundError, PublisherError
+from ..core.errors import ConfigError, NotFoundError, PublisherError, shown_path
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import REASON, Locations
 from ..core.notes import RECORD_HINT, LineFacts, ReleaseFacts, load_record, record_releases
@@ -104,7 +104,7 @@ def check_bases(
             "",
             False,
             (
-                f"no stable release is recorded in {notes_dir} yet: nothing to republish "
+                f"no stable release is recorded in {shown_path(notes_dir)} yet: nothing to republish "
                 "(a release's notes land there when its notes pull request is merged)",
             ),
         )

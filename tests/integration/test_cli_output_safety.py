@@ -221,6 +221,29 @@ def test_a_path_is_judged_and_named_by_its_bytes_under_iso_8859_1(
     assert b"must be UTF-8 text; it holds the byte 0xff" in bad.stderr
 
 
+def test_a_path_option_is_named_by_its_bytes_in_messages_under_iso_8859_1(
+    latin1_locale: dict[str, str], tmp_path: Path
+) -> None:
+    """Under ISO-8859-1 a path given on the command line is named "ü dir" in a message
+    about it (here publish's: no digest records in it), never "Ã¼ dir"."""
+    told = ("PYTHONIOENCODING", "PYTHONUTF8", "PYTHONCOERCECLOCALE", "LC_ALL", "LC_CTYPE")
+    env = {k: v for k, v in os.environ.items() if k not in told}
+    env.update(PYTHONPATH=str(ROOT), GITHUB_ACTIONS="", **latin1_locale)
+    home = tmp_path / "\u00fc dir"
+    shutil.copytree(ROOT / "dockerfiles", home / "dockerfiles")
+    shutil.copy(ROOT / "matrix.yaml", home / "matrix.yaml")
+    (home / "dig").mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher", "publish", "v1.0.0", "--digests", str(home / "dig"),
+         "--config", str(home / "matrix.yaml"), "--dry-run", "--json"],
+        capture_output=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    message = json.loads(result.stdout)["error"]["message"]
+    assert f"no digest records in {home}/dig: nothing to publish" in message, message
+    assert "\u00c3" not in message, message
+
+
 @pytest.mark.parametrize("encoding", list(_NARROW_STDOUTS))
 def test_inspect_of_a_label_a_stdout_cannot_encode_writes_it_escaped(
     encoding: str, registry: Any, repo: str, seed: Callable[..., str], tmp_path: Path
