@@ -466,6 +466,14 @@ def template_shown(config: Config) -> str:
     )
 
 
+def dockerfile_shown(config: Config, php: str) -> str:
+    """Line ``php``'s Dockerfile as the user would write it, beside matrix.yaml's path as
+    given (``template_shown``'s way)."""
+    return shown_path(
+        os.path.normpath(os.path.join(os.path.dirname(config.source), config.line(php).dockerfile))
+    )
+
+
 def template_absolute(config: Config) -> str:
     """The template's absolute path, as ``render --json`` gives it beside the Dockerfiles'
     (matrix.yaml's directory joined with the template key; ``..`` folded away)."""

@@ -1684,10 +1684,13 @@ class Publisher:
                     f"{short_digest(record.digest)}: {words}"
                 )
         if found:
+            from ..core.render import dockerfile_shown
+
             # a Dockerfile's own LABEL after the template's wins over the release's
             label = (
                 f" A Dockerfile that sets the {verify_rules.VERSION_LABEL} label itself "
-                f"builds such images too: remove that LABEL from dockerfiles/{php}/Dockerfile "
+                "builds such images too: remove that LABEL from "
+                f"{dockerfile_shown(self.config, php)} "
                 "(publisher sets it) before building again."
                 if "other-release" in kinds
                 else ""

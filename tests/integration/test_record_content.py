@@ -91,12 +91,27 @@ def test_records_swapped_between_platforms_are_refused_before_anything_is_pushed
     assert not (tmp_path / "release-notes" / f"{RELEASE}.json").exists()
 
 
+@pytest.mark.parametrize(
+    ("dockerfiles", "shown"),
+    [(None, "dockerfiles/8.4/Dockerfile"), ("build/df", "conf/build/df/8.4/Dockerfile")],
+    ids=["default", "own-dockerfiles-dir"],
+)
 def test_a_record_naming_another_release_s_image_is_refused(
-    tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Callable[..., Path]
+    tmp_path: Path,
+    registry: Any,
+    second_registry: Any,
+    write_matrix: Callable[..., Path],
+    dockerfiles: str | None,
+    shown: str,
 ) -> None:
     repo, matrix, env, _ = _setup(
         tmp_path, registry, second_registry, write_matrix, built_as="v0.9.0-php-8.4"
     )
+    if dockerfiles:  # matrix.yaml in conf/, naming its own Dockerfiles' directory
+        (tmp_path / "conf").mkdir()
+        text = matrix.read_text(encoding="utf-8") + f"dockerfiles: {dockerfiles}\n"
+        (tmp_path / "conf" / "matrix.yaml").write_text(text, encoding="utf-8")
+        matrix = Path("conf/matrix.yaml")  # as given, relative to the run's directory
     result = _publish(tmp_path, matrix, env)
     assert result.returncode == 12, result.stdout + result.stderr
     assert (
@@ -106,7 +121,10 @@ def test_a_record_naming_another_release_s_image_is_refused(
     # the image may be this very run's, its Dockerfile setting the label itself
     tip = " ".join(result.stderr.partition("  tip:")[2].split())
     assert f"sets the {VERSION_LABEL} label itself" in tip, result.stderr
-    assert "remove that LABEL from dockerfiles/8.4/Dockerfile" in tip, result.stderr
+    # named as render names it: beside matrix.yaml's path as given (here absolute)
+    assert f"{shown} (publisher sets it)" in tip, result.stderr
+    if dockerfiles:  # relative, as given
+        assert f"remove that LABEL from {shown} " in tip, result.stderr
     assert tag_map(registry.host, repo) == {} and tag_map(second_registry.host, repo) == {}
 
 
